@@ -1,0 +1,8 @@
+"""Datasets: image lists, the synthetic histology generator, data layouts.
+
+Importing this package also imports ``mmpretrain.datasets`` so that its
+transforms and samplers are found through the parent registry.
+"""
+import mmpretrain.datasets  # noqa: F401  (fills the parent registry)
+
+from .image_list import ImageList, read_list_file  # noqa: F401,E402

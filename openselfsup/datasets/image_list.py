@@ -1,0 +1,161 @@
+"""Image-list datasets: one ``relative/path [label]`` per line.
+
+This is the list-file format of the original OpenSelfSup-based code and of
+the list files the converters and the synthetic generator write
+(``data/NCT/meta/train_labeled.txt`` and friends). Every list is validated
+once, when the dataset is built, so that a bad file stops the run with one
+line naming the file, the line and the problem before any training starts.
+"""
+import os
+from typing import List, Optional, Sequence, Tuple
+
+from mmpretrain.datasets import BaseDataset
+from PIL import Image
+
+from ..registry import DATASETS
+from ..utils import InputError
+
+ListEntry = Tuple[str, Optional[int]]
+
+
+def read_list_file(path: str,
+                   num_classes: Optional[int] = None,
+                   require_labels: bool = False) -> List[ListEntry]:
+    """Parse a list file into ``(relative_path, label_or_None)`` pairs.
+
+    Args:
+        path (str): the list file.
+        num_classes (int, optional): if given, every label must lie in
+            ``[0, num_classes)``.
+        require_labels (bool): if True, every line must carry a label.
+
+    Returns:
+        list[tuple[str, int | None]]: one entry per non-blank line.
+
+    Raises:
+        InputError: missing or empty file, a malformed line, a label that is
+            not an integer or is out of range, or lines with and without
+            labels mixed.
+    """
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: list file not found')
+    entries: List[ListEntry] = []
+    with open(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if len(parts) > 2:
+                raise InputError(
+                    f'{path}:{lineno}: expected "relative/path [label]", '
+                    f'got {len(parts)} fields')
+            label = None
+            if len(parts) == 2:
+                try:
+                    label = int(parts[1])
+                except ValueError:
+                    raise InputError(f'{path}:{lineno}: label {parts[1]!r} '
+                                     'is not an integer') from None
+                if label < 0 or (num_classes is not None
+                                 and label >= num_classes):
+                    bound = (f'[0, {num_classes})' if num_classes is not None
+                             else 'non-negative')
+                    raise InputError(f'{path}:{lineno}: label {label} is '
+                                     f'outside the class range {bound}')
+            elif require_labels:
+                raise InputError(f'{path}:{lineno}: line has no label, but '
+                                 'this dataset needs labels')
+            entries.append((parts[0], label))
+    if not entries:
+        raise InputError(f'{path}: list file is empty')
+    has_label = {label is not None for _, label in entries}
+    if len(has_label) > 1:
+        raise InputError(f'{path}: some lines have labels and some do not')
+    return entries
+
+
+def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
+                 mode: str = 'header') -> None:
+    """Check that the images a list names exist (and open).
+
+    Args:
+        root (str): directory the relative paths are relative to.
+        entries: output of :func:`read_list_file`.
+        list_path (str): the list file, for the error message.
+        mode (str): ``'none'``, ``'exists'`` (file present) or ``'header'``
+            (file present and PIL can read its header).
+
+    Raises:
+        InputError: naming the list file, the line and the image.
+    """
+    if mode == 'none':
+        return
+    if mode not in ('exists', 'header'):
+        raise ValueError(f'check mode must be none|exists|header, got {mode}')
+    for lineno, (rel, _) in enumerate(entries, 1):
+        full = os.path.join(root, rel)
+        if not os.path.isfile(full):
+            raise InputError(f'{list_path}: entry {lineno} names a missing '
+                             f'image {full}')
+        if mode == 'header':
+            try:
+                with Image.open(full) as im:
+                    im.size  # noqa: B018  (reads the header)
+            except Exception as exc:  # PIL raises several types
+                raise InputError(
+                    f'{list_path}: entry {lineno} names an unreadable image '
+                    f'{full} ({type(exc).__name__})') from None
+
+
+@DATASETS.register_module()
+class ImageList(BaseDataset):
+    """A dataset of images named by a list file, with optional labels.
+
+    Args:
+        ann_file (str): the list file (``relative/path [label]`` per line).
+        data_root (str): prefix for ``ann_file`` and ``data_prefix``.
+        data_prefix (str): directory the list's relative paths start from.
+        num_classes (int, optional): validate labels against this range.
+        classes (sequence[str], optional): class names (metainfo).
+        require_labels (bool): fail on a line without label (supervised
+            training and extraction of labelled sets). Defaults to False.
+        check (str): image check at build time: ``'none'``, ``'exists'`` or
+            ``'header'``. Defaults to ``'header'``.
+        **kwargs: passed to :class:`mmpretrain.datasets.BaseDataset`
+            (``pipeline``, ``test_mode``, ``indices``...).
+
+    Unlabelled lines get ``gt_label = -1``.
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 data_root: str = '',
+                 data_prefix: str = '',
+                 num_classes: Optional[int] = None,
+                 classes: Optional[Sequence[str]] = None,
+                 require_labels: bool = False,
+                 check: str = 'header',
+                 **kwargs):
+        self.num_classes = num_classes
+        self.require_labels = require_labels
+        self.check = check
+        metainfo = kwargs.pop('metainfo', None)
+        if classes is not None:
+            metainfo = dict(metainfo or {}, classes=tuple(classes))
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            metainfo=metainfo,
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        entries = read_list_file(self.ann_file, self.num_classes,
+                                 self.require_labels)
+        root = self.img_prefix
+        check_images(root, entries, self.ann_file, self.check)
+        return [
+            dict(img_path=os.path.join(root, rel),
+                 gt_label=-1 if label is None else label)
+            for rel, label in entries
+        ]

@@ -1,0 +1,307 @@
+"""Render H&E-looking tissue patches.
+
+A patch is drawn from a :class:`TissueStyle` (what the tissue looks like:
+density, size and arrangement of nuclei, fibres, vacuoles, debris, glass,
+mucin) and a :class:`StainPalette` (the colours of one domain's staining and
+scanner). Every random choice comes from the ``numpy.random.Generator``
+passed in, so a seed reproduces the image exactly.
+
+Sizes in a style are given for a 224 px patch and scaled to the size asked
+for, so a 32 px test patch shows the same tissue, coarser.
+"""
+from dataclasses import dataclass, replace
+from typing import Dict, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+RGB = Tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class StainPalette:
+    """Colours of one staining protocol and scanner.
+
+    Args:
+        stroma: eosin-stained background (pink).
+        nucleus: haematoxylin-stained nuclei (purple).
+        fibre: collagen and muscle fibres (deeper pink).
+        lumen: glass, fat and gland lumen (near white).
+        mucin: pale blue-purple mucus.
+        jitter: per-image stain variation (fraction of each channel).
+    """
+    stroma: RGB
+    nucleus: RGB
+    fibre: RGB
+    lumen: RGB
+    mucin: RGB
+    jitter: float = 0.08
+
+
+@dataclass(frozen=True)
+class TissueStyle:
+    """What one tissue class looks like (sizes for a 224 px patch).
+
+    Args:
+        nuclei: number of nuclei per patch.
+        nucleus_radius: (min, max) radius in px.
+        elongation: (min, max) ratio of long to short axis.
+        arrangement: 'random', 'clustered', 'aligned', 'glands' or 'plates'.
+        darkness: (min, max) nuclear stain intensity, 1 = palette colour.
+        fibres: number of fibre strokes.
+        vacuoles: number of clear round spaces (fat, goblet cells, alveoli).
+        vacuole_radius: (min, max) radius in px.
+        debris: number of small fragments (necrosis, apoptotic bodies).
+        glass: fraction of the patch that is empty slide.
+        mucin: fraction washed with mucin.
+        glands: number of glands (for 'glands' arrangement).
+        stroma_tone: multiplier on the stroma colour (pale or dense tissue).
+    """
+    nuclei: int = 60
+    nucleus_radius: Tuple[float, float] = (3.0, 5.0)
+    elongation: Tuple[float, float] = (1.0, 1.4)
+    arrangement: str = 'random'
+    darkness: Tuple[float, float] = (0.9, 1.1)
+    fibres: int = 0
+    vacuoles: int = 0
+    vacuole_radius: Tuple[float, float] = (8.0, 16.0)
+    debris: int = 0
+    glass: float = 0.0
+    mucin: float = 0.0
+    glands: int = 0
+    stroma_tone: float = 1.0
+
+
+PALETTES: Dict[str, StainPalette] = {
+    # NCT-CRC-HE-100K: Macenko-normalised, balanced pink and purple.
+    'nct': StainPalette(stroma=(236, 166, 200), nucleus=(88, 52, 142),
+                        fibre=(214, 120, 168), lumen=(246, 240, 246),
+                        mucin=(200, 190, 226)),
+    # LC25000: saturated, more magenta, darker nuclei.
+    'lc': StainPalette(stroma=(222, 136, 206), nucleus=(62, 28, 118),
+                       fibre=(196, 96, 178), lumen=(250, 236, 250),
+                       mucin=(186, 168, 224), jitter=0.06),
+    # PAIP19 (liver): warmer, salmon stroma, browner nuclei.
+    'paip': StainPalette(stroma=(226, 156, 150), nucleus=(104, 62, 118),
+                         fibre=(200, 120, 120), lumen=(244, 236, 232),
+                         mucin=(206, 186, 206), jitter=0.10),
+}
+
+STYLES: Dict[str, TissueStyle] = {
+    # NCT-CRC-HE-100K, in the dataset's class order.
+    'ADI': TissueStyle(nuclei=6, nucleus_radius=(2, 3), elongation=(1.5, 2.5),
+                       vacuoles=14, vacuole_radius=(18, 34), stroma_tone=1.03),
+    'BACK': TissueStyle(nuclei=3, glass=0.85, debris=6, stroma_tone=1.08),
+    'DEB': TissueStyle(nuclei=40, nucleus_radius=(1.5, 3.5), debris=140,
+                       arrangement='clustered', darkness=(0.8, 1.3),
+                       stroma_tone=0.97),
+    'LYM': TissueStyle(nuclei=420, nucleus_radius=(2.5, 3.5),
+                       darkness=(1.1, 1.3), stroma_tone=0.95),
+    'MUC': TissueStyle(nuclei=10, nucleus_radius=(2, 3.5), mucin=0.7,
+                       fibres=6, stroma_tone=1.05),
+    'MUS': TissueStyle(nuclei=55, nucleus_radius=(2, 3), elongation=(3, 5),
+                       arrangement='aligned', fibres=40, stroma_tone=0.92),
+    'NORM': TissueStyle(nuclei=160, nucleus_radius=(2.5, 3.5),
+                        elongation=(1.2, 1.8), arrangement='glands', glands=3,
+                        vacuoles=6, vacuole_radius=(4, 7)),
+    'STR': TissueStyle(nuclei=35, nucleus_radius=(2, 3), elongation=(2, 4),
+                       fibres=30, stroma_tone=1.0),
+    'TUM': TissueStyle(nuclei=230, nucleus_radius=(3.5, 6),
+                       elongation=(1.0, 1.8), arrangement='glands', glands=2,
+                       darkness=(1.0, 1.35), stroma_tone=0.93),
+    # LC25000.
+    'colon_aca': TissueStyle(nuclei=240, nucleus_radius=(3.5, 6),
+                             elongation=(1.2, 2.0), arrangement='glands',
+                             glands=3, darkness=(1.0, 1.3), stroma_tone=0.94),
+    'colon_n': TissueStyle(nuclei=150, nucleus_radius=(2.5, 3.5),
+                           arrangement='glands', glands=4, vacuoles=14,
+                           vacuole_radius=(4, 7)),
+    'lung_aca': TissueStyle(nuclei=180, nucleus_radius=(3.5, 5.5),
+                            arrangement='glands', glands=2, vacuoles=4,
+                            vacuole_radius=(10, 20), darkness=(1.0, 1.25)),
+    'lung_n': TissueStyle(nuclei=40, nucleus_radius=(2, 3), vacuoles=10,
+                          vacuole_radius=(20, 34), fibres=8,
+                          stroma_tone=1.02),
+    'lung_scc': TissueStyle(nuclei=200, nucleus_radius=(4, 7),
+                            elongation=(1.0, 1.6), arrangement='clustered',
+                            fibres=10, darkness=(1.0, 1.3),
+                            stroma_tone=0.96),
+    # PAIP19 (liver).
+    'normal': TissueStyle(nuclei=70, nucleus_radius=(3, 4),
+                          arrangement='plates', vacuoles=5,
+                          vacuole_radius=(4, 8)),
+    'viable_tumor': TissueStyle(nuclei=220, nucleus_radius=(3.5, 6),
+                                arrangement='clustered', darkness=(1.0, 1.3),
+                                stroma_tone=0.95),
+    'non_viable_tumor': TissueStyle(nuclei=30, nucleus_radius=(2, 4),
+                                    debris=110, fibres=12, mucin=0.2,
+                                    darkness=(0.7, 1.1), stroma_tone=1.04),
+}
+
+
+def _jitter_colour(rng: np.random.Generator, colour: RGB,
+                   amount: float) -> np.ndarray:
+    return np.clip(np.asarray(colour, float) *
+                   (1 + rng.normal(0, amount, 3)), 0, 255)
+
+
+def _smooth_field(rng: np.random.Generator, size: int, cells: int,
+                  amplitude: float) -> np.ndarray:
+    """Low-frequency multiplicative texture in [1 - a, 1 + a]."""
+    grid = rng.uniform(-amplitude, amplitude, (cells, cells)).astype(np.float32)
+    img = Image.fromarray(grid, mode='F').resize((size, size),
+                                                 Image.Resampling.BICUBIC)
+    return 1 + np.asarray(img)
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, angle: float,
+             n: int = 10):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    x, y = rx * np.cos(t), ry * np.sin(t)
+    c, s = np.cos(angle), np.sin(angle)
+    return list(zip(cx + c * x - s * y, cy + s * x + c * y))
+
+
+def _nucleus_centres(rng: np.random.Generator, style: TissueStyle, size: int,
+                     count: int, glands: list, angle: float) -> np.ndarray:
+    arr = style.arrangement
+    if arr == 'clustered':
+        k = max(2, count // 30)
+        centres = rng.uniform(0, size, (k, 2))
+        pick = rng.integers(0, k, count)
+        return centres[pick] + rng.normal(0, size * 0.09, (count, 2))
+    if arr == 'aligned':
+        # bands along one orientation
+        t = rng.uniform(-0.7, 0.7, count) * size
+        offset = rng.normal(0, size * 0.35, count)
+        c, s = np.cos(angle), np.sin(angle)
+        return np.stack([size / 2 + c * t - s * offset,
+                         size / 2 + s * t + c * offset], 1)
+    if arr == 'plates':
+        # hepatocyte-like cords: jittered grid
+        step = size / max(2.0, np.sqrt(count))
+        g = np.arange(step / 2, size, step)
+        xx, yy = np.meshgrid(g, g)
+        pts = np.stack([xx.ravel(), yy.ravel()], 1)
+        return pts + rng.normal(0, step * 0.15, pts.shape)
+    if arr == 'glands' and glands:
+        per = count // 2 // len(glands)
+        pts = []
+        for gx, gy, gr in glands:
+            t = rng.uniform(0, 2 * np.pi, per)
+            r = gr * (1.15 + rng.normal(0, 0.06, per))
+            pts.append(np.stack([gx + r * np.cos(t), gy + r * np.sin(t)], 1))
+        rest = count - per * len(glands)
+        pts.append(rng.uniform(0, size, (rest, 2)))
+        return np.concatenate(pts)
+    return rng.uniform(0, size, (count, 2))
+
+
+def render_patch(rng: np.random.Generator, style: TissueStyle,
+                 palette: StainPalette, size: int = 224,
+                 shift: np.ndarray = None) -> np.ndarray:
+    """Draw one patch.
+
+    Args:
+        rng: the generator every random choice comes from.
+        style: the tissue class's look.
+        palette: the domain's stain colours.
+        size: output width and height in px.
+        shift: optional per-channel multiplicative stain shift (e.g. one per
+            slide), shape ``[3]``.
+
+    Returns:
+        np.ndarray: uint8 image ``[size, size, 3]``.
+    """
+    s = size / 224.0
+    j = palette.jitter
+    stroma = _jitter_colour(rng, palette.stroma, j) * style.stroma_tone
+    nucleus = _jitter_colour(rng, palette.nucleus, j)
+    fibre = _jitter_colour(rng, palette.fibre, j)
+    lumen = _jitter_colour(rng, palette.lumen, j / 3)
+    mucin = _jitter_colour(rng, palette.mucin, j)
+
+    img = Image.new('RGB', (size, size), tuple(int(v) for v in stroma))
+    draw = ImageDraw.Draw(img)
+    angle = rng.uniform(0, np.pi)
+
+    def col(c, k=1.0):
+        return tuple(int(v) for v in np.clip(np.asarray(c) * k, 0, 255))
+
+    if style.glass > 0:
+        # empty slide: a large blob, leaving a strip of tissue
+        for _ in range(3):
+            cx, cy = rng.uniform(0, size, 2)
+            r = size * np.sqrt(style.glass) * rng.uniform(0.6, 0.9)
+            draw.polygon(_ellipse(cx, cy, r, r * rng.uniform(0.7, 1.0),
+                                  angle, 16), fill=col(lumen))
+    if style.mucin > 0:
+        for _ in range(int(1 + 6 * style.mucin)):
+            cx, cy = rng.uniform(0, size, 2)
+            r = size * rng.uniform(0.15, 0.4) * style.mucin ** 0.5
+            draw.polygon(_ellipse(cx, cy, r, r * rng.uniform(0.4, 1.0),
+                                  rng.uniform(0, np.pi), 14), fill=col(mucin))
+    for _ in range(style.fibres):
+        a = angle + rng.normal(0, 0.25)
+        x0, y0 = rng.uniform(-0.1, 1.1, 2) * size
+        length = rng.uniform(0.3, 0.9) * size
+        pts = [(x0, y0)]
+        for k in range(1, 6):
+            a += rng.normal(0, 0.15)
+            pts.append((pts[-1][0] + np.cos(a) * length / 5,
+                        pts[-1][1] + np.sin(a) * length / 5))
+        draw.line(pts, fill=col(fibre, rng.uniform(0.9, 1.05)),
+                  width=max(1, int(round(rng.uniform(1, 2.5) * s))))
+    glands = []
+    if style.arrangement == 'glands':
+        for _ in range(style.glands):
+            gr = rng.uniform(0.12, 0.22) * size
+            gx, gy = rng.uniform(gr, size - gr, 2)
+            glands.append((gx, gy, gr))
+            draw.polygon(_ellipse(gx, gy, gr, gr * rng.uniform(0.7, 1.0),
+                                  rng.uniform(0, np.pi), 18), fill=col(lumen))
+    for _ in range(style.vacuoles):
+        r = rng.uniform(*style.vacuole_radius) * s
+        cx, cy = rng.uniform(0, size, 2)
+        draw.polygon(_ellipse(cx, cy, r, r * rng.uniform(0.75, 1.0),
+                              rng.uniform(0, np.pi), 14),
+                     fill=col(lumen), outline=col(fibre))
+    count = int(round(style.nuclei * rng.uniform(0.8, 1.2)))
+    centres = _nucleus_centres(rng, style, size, count, glands, angle)
+    for cx, cy in centres:
+        r = rng.uniform(*style.nucleus_radius) * s
+        e = rng.uniform(*style.elongation)
+        a = (angle + rng.normal(0, 0.2) if style.arrangement == 'aligned'
+             else rng.uniform(0, np.pi))
+        dark = rng.uniform(*style.darkness)
+        draw.polygon(_ellipse(cx, cy, max(r * e ** 0.5, 0.6),
+                              max(r / e ** 0.5, 0.6), a, 8),
+                     fill=col(nucleus, 1 / dark))
+    for _ in range(style.debris):
+        r = rng.uniform(0.8, 2.5) * s
+        cx, cy = rng.uniform(0, size, 2)
+        c = nucleus if rng.random() < 0.5 else fibre
+        draw.polygon(_ellipse(cx, cy, r, r * rng.uniform(0.3, 1.0),
+                              rng.uniform(0, np.pi), 5),
+                     fill=col(c, rng.uniform(0.7, 1.1)))
+
+    img = img.filter(ImageFilter.GaussianBlur(radius=max(0.3, 0.7 * s)))
+    out = np.asarray(img, dtype=np.float32)
+    out *= _smooth_field(rng, size, 4, 0.06)[..., None]
+    if shift is not None:
+        out *= np.asarray(shift, np.float32)[None, None, :]
+    out += rng.normal(0, 4.0, out.shape).astype(np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def with_palette_shift(palette: StainPalette, factor: np.ndarray
+                       ) -> StainPalette:
+    """A palette with every colour scaled per channel (a stain shift)."""
+    f = np.asarray(factor, float)
+
+    def sc(c):
+        return tuple(int(v) for v in np.clip(np.asarray(c) * f, 0, 255))
+
+    return replace(palette, stroma=sc(palette.stroma),
+                   nucleus=sc(palette.nucleus), fibre=sc(palette.fibre),
+                   lumen=sc(palette.lumen), mucin=sc(palette.mucin))

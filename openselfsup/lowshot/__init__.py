@@ -1,0 +1,1 @@
+"""Low-shot evaluation toolkit: tasks, base dictionary, latent augmentation, batched classifiers, metrics."""

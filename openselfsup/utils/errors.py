@@ -1,0 +1,40 @@
+"""One-line errors for bad input.
+
+Library code raises :class:`InputError` with a message that names the file
+(and line) and the problem. Command-line scripts wrap their ``main`` with
+:func:`run_cli`, which prints that one line to stderr and exits non-zero
+instead of showing a traceback from deep inside numpy or torch.
+"""
+import sys
+from typing import Callable, Optional, Sequence
+
+
+class InputError(Exception):
+    """Bad input from the user: a file, a flag, a config value.
+
+    The message is a single line that names what is wrong and, where there is
+    one, the command that fixes it.
+    """
+
+
+def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
+            argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``main(argv)``; turn an :class:`InputError` into one stderr line.
+
+    Args:
+        main: the script's entry point; returns an exit code or None.
+        argv: arguments without the program name (None: ``sys.argv[1:]``).
+
+    Returns:
+        int: the exit code: ``main``'s, 0 for None, 2 for an InputError,
+        130 for Ctrl-C.
+    """
+    try:
+        code = main(argv)
+    except InputError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    return 0 if code is None else int(code)

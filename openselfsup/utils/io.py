@@ -1,0 +1,78 @@
+"""Atomic output files: write to a temporary file beside the target, then rename.
+
+An interrupted run never leaves a half-written file that a later step would
+trust: either the old file (or none) is there, or the complete new one.
+"""
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+
+@contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    The temporary file keeps ``path``'s extension (numpy and torch look at it).
+    If the body raises, the temporary file is removed and ``path`` is untouched.
+
+    Args:
+        path (str): the final file path. Its directory is created if missing.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.basename(path)
+    _, ext = os.path.splitext(base)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix=f'.tmp{ext}',
+                               dir=directory)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_npy(path: str, array: np.ndarray) -> None:
+    """Save one array to ``path`` (``.npy``) atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb') as f:
+            np.save(f, array)
+
+
+def save_npz(path: str, **arrays: np.ndarray) -> None:
+    """Save named arrays to ``path`` (``.npz``, uncompressed) atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb') as f:
+            np.savez(f, **arrays)
+
+
+def save_json(path: str, obj: Any, indent: int = 2) -> None:
+    """Save a JSON-serialisable object to ``path`` atomically.
+
+    numpy scalars and arrays are converted to Python numbers and lists.
+    """
+    def default(o):
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, np.generic):
+            return o.item()
+        raise TypeError(f'{type(o).__name__} is not JSON serialisable')
+
+    with atomic_path(path) as tmp:
+        with open(tmp, 'w') as f:
+            json.dump(obj, f, indent=indent, default=default)
+            f.write('\n')
+
+
+def save_text(path: str, text: str) -> None:
+    """Save a text file atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, 'w') as f:
+            f.write(text)

@@ -1,0 +1,19 @@
+"""Shared fixtures: small synthetic datasets written once per test session."""
+import os
+
+import pytest
+import torch
+
+# CI has 2 cores; keep intra-op threads at that so tests do not oversubscribe.
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """NCT / LC25000 / PAIP19 in the real layouts, 32 px, a few images each."""
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    root = tmp_path_factory.mktemp('synthetic')
+    make_synthetic(str(root), SyntheticSpec(
+        size=32, nct_train=12, nct_test=6, lc=8, paip_train_slides=2,
+        paip_test_slides=1, paip_per_class=4, seed=0))
+    return str(root)

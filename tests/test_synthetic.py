@@ -1,0 +1,60 @@
+import os
+
+import numpy as np
+from PIL import Image
+
+from openselfsup.datasets import read_list_file
+from openselfsup.datasets.synthetic import (LC_CLASSES, NCT_CLASSES,
+                                            PAIP_CLASSES, SyntheticSpec,
+                                            make_synthetic)
+
+
+def test_layout_and_lists(synthetic_root):
+    meta = os.path.join(synthetic_root, 'NCT', 'meta')
+    train = read_list_file(os.path.join(meta, 'train_labeled.txt'), 9)
+    assert len(train) == 12 * len(NCT_CLASSES)
+    assert all(p.startswith('NCT-CRC-HE-100K/') for p, _ in train)
+    test = read_list_file(os.path.join(meta, 'test_labeled.txt'), 9)
+    assert all(p.startswith('CRC-VAL-HE-7K/') for p, _ in test)
+    for c in range(9):
+        wo = read_list_file(os.path.join(meta, f'wo_{c}_train_labeled.txt'))
+        assert {lab for _, lab in wo} == set(range(9)) - {c}
+    wo78 = read_list_file(os.path.join(meta, 'wo_78_train_labeled.txt'))
+    assert {lab for _, lab in wo78} == set(range(7))
+    unlabeled = read_list_file(os.path.join(meta, 'train.txt'))
+    assert [p for p, _ in unlabeled] == [p for p, _ in train]
+    assert all(lab is None for _, lab in unlabeled)
+
+    lc = read_list_file(os.path.join(synthetic_root, 'LC25000', 'meta',
+                                     'img_list_labeled.txt'),
+                        len(LC_CLASSES))
+    assert {p.split('/')[0] for p, _ in lc} == {'colon_image_sets',
+                                                'lung_image_sets'}
+    paip_meta = os.path.join(synthetic_root, 'PAIP19', 'meta')
+    tr = read_list_file(os.path.join(paip_meta, 'paip_train_labeled.txt'),
+                        len(PAIP_CLASSES))
+    te = read_list_file(os.path.join(paip_meta, 'paip_test_labeled.txt'))
+    # slide id is the first path component; train and test slides differ
+    assert {p.split('/')[0] for p, _ in tr}.isdisjoint(
+        {p.split('/')[0] for p, _ in te})
+    for rel, _ in train[:3] + lc[:3] + tr[:3]:
+        domain = ('NCT' if rel.startswith('NCT') else
+                  'LC25000' if 'image_sets' in rel else 'PAIP19')
+        with Image.open(os.path.join(synthetic_root, domain, 'data',
+                                     rel)) as im:
+            assert im.size == (32, 32) and im.mode == 'RGB'
+
+
+def test_deterministic_for_seed(tmp_path):
+    spec = SyntheticSpec(size=32, nct_train=2, nct_test=1, seed=3,
+                         domains=['nct'])
+    make_synthetic(str(tmp_path / 'a'), spec)
+    make_synthetic(str(tmp_path / 'b'), spec)
+    rel = 'NCT/data/NCT-CRC-HE-100K/TUM/TUM-TRAIN00001.tif'
+    a = np.asarray(Image.open(tmp_path / 'a' / rel))
+    b = np.asarray(Image.open(tmp_path / 'b' / rel))
+    assert np.array_equal(a, b)
+    make_synthetic(str(tmp_path / 'c'), SyntheticSpec(
+        size=32, nct_train=2, nct_test=1, seed=4, domains=['nct']))
+    c = np.asarray(Image.open(tmp_path / 'c' / rel))
+    assert not np.array_equal(a, c)
