@@ -1,0 +1,66 @@
+"""Where the low-shot toolkit reads and writes, under one ``--workdir``.
+
+One function per kind of file, so that no script assembles a path inline::
+
+    <workdir>/extracted_feats/<model>/<NAME>.npy        features  float32 [N, D]
+    <workdir>/extracted_feats/<model>/<NAME>.json       provenance (checkpoint, config, list)
+    <workdir>/extracted_feats/<NAME>_labels.npy         labels    int64 [N] (shared by models)
+    <workdir>/extracted_feats/<NAME>_meta.json          image paths, slide ids, class names
+    <workdir>/tasks/<task>[_<mode>]_<ways>way_<shots>shot[_novel<C>].npz    task store
+    <workdir>/dictionaries/<model>/<features>_K<K>_M<M>_seed<S>.npz          base dictionary
+    <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot.json  meta-test result
+
+NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
+``fsp`` or ``clp_wo_7``.
+"""
+import os
+from typing import Optional
+
+#: feature sets the original code extracts, in its names
+FEATURE_NAMES = ('NCT_train', 'NCT_test', 'LC', 'PAIP_train', 'PAIP_test')
+
+DEFAULT_WORKDIR = os.path.join('wsi_workdir', 'workdir')
+
+
+def features_path(workdir: str, model: str, name: str) -> str:
+    return os.path.join(workdir, 'extracted_feats', model, f'{name}.npy')
+
+
+def provenance_path(workdir: str, model: str, name: str) -> str:
+    return os.path.join(workdir, 'extracted_feats', model, f'{name}.json')
+
+
+def labels_path(workdir: str, name: str) -> str:
+    return os.path.join(workdir, 'extracted_feats', f'{name}_labels.npy')
+
+
+def meta_path(workdir: str, name: str) -> str:
+    return os.path.join(workdir, 'extracted_feats', f'{name}_meta.json')
+
+
+def _novel(novel_class: Optional[int]) -> str:
+    return '' if novel_class is None else f'_novel{novel_class}'
+
+
+def task_store_path(workdir: str, task: str, ways: int, shots: int,
+                    mode: Optional[str] = None,
+                    novel_class: Optional[int] = None) -> str:
+    mode_part = f'_{mode}' if mode else ''
+    return os.path.join(
+        workdir, 'tasks',
+        f'{task}{mode_part}_{ways}way_{shots}shot{_novel(novel_class)}.npz')
+
+
+def dictionary_path(workdir: str, model: str, features: str,
+                    num_prototypes: int, num_shift_vectors: int,
+                    seed: int) -> str:
+    return os.path.join(
+        workdir, 'dictionaries', model,
+        f'{features}_K{num_prototypes}_M{num_shift_vectors}_seed{seed}.npz')
+
+
+def result_path(workdir: str, model: str, task: str, mode: str, clf: str,
+                shots: int, novel_class: Optional[int] = None) -> str:
+    return os.path.join(
+        workdir, 'results', model,
+        f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot.json')
