@@ -8,9 +8,10 @@ _base_ = ['../balance/balance_vit_captions.py']
 data_root = 'data/balance/images'
 num_classes = 6
 model = dict(
-    backbone=dict(arch=dict(embed_dims=32, num_layers=2, num_heads=2,
+    backbone=dict(_delete_=True, type='VisionTransformer',
+                  arch=dict(embed_dims=32, num_layers=2, num_heads=2,
                             feedforward_channels=64),
-                  img_size=32, patch_size=8, drop_path_rate=0.0),
+                  img_size=32, patch_size=8, out_type='cls_token'),
     head=dict(in_channels=32, num_outputs=num_classes),
     text_encoder=dict(_delete_=True, type='HashedBagOfWords', dim=64))
 meta_keys = ('sample_idx', 'img_id', 'captions')
