@@ -490,3 +490,30 @@ def test_sweep_cli_rejects_bad_lambda(capsys):
         ROOT, 'configs/demo/balance_slide_synthetic.py'), '--lambdas', '1.2'])
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1 and 'lambda' in err
+
+
+def test_configs_parse_and_demo_models_build(crossmodal_root):
+    from mmengine.config import Config
+    for name in ('balance/balance_vit_captions.py',
+                 'balance/balance_hlgs_isup.py'):
+        cfg = Config.fromfile(os.path.join(ROOT, 'configs', name))
+        assert cfg.model.type == 'BalancedCrossModal'
+        assert cfg.model.text_encoder.type == 'SentenceTransformerText'
+    cfg = Config.fromfile(os.path.join(
+        ROOT, 'configs/demo/balance_vit_tiny_synthetic.py'))
+    model = MODELS.build(cfg.model)
+    assert model.backbone.embed_dims == 32 and model.text_encoder.dim == 64
+    batch, _ = image_batch(crossmodal_root, n=4)
+    losses, _ = _loss(model, batch)
+    assert torch.isfinite(losses['loss'])
+
+
+def test_triplet_variant_trains_the_slide_model(crossmodal_root):
+    batch, _ = slide_batch(crossmodal_root)
+    torch.manual_seed(0)
+    model = slide_model(0.5, contrastive=dict(type='CrossModalTripletLoss',
+                                              margin=2.0))
+    losses, _ = _loss(model, batch)
+    assert losses['contrastive'].item() > 0
+    losses['loss'].backward()
+    assert model.vision_proj.weight.grad is not None

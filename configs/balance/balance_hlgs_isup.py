@@ -37,6 +37,9 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
+# not expect a gradient for every parameter
+find_unused_parameters = True
 
 # ---- model ----------------------------------------------------------------
 feat_dim = 768          # width of the precomputed patch features

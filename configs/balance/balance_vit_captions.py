@@ -35,6 +35,9 @@ log_level = 'INFO'
 load_from = None   # a task-trained classifier checkpoint, if you have one
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
+# not expect a gradient for every parameter
+find_unused_parameters = True
 
 # ---- model ----------------------------------------------------------------
 num_classes = 80

@@ -162,6 +162,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         runner = train(config, work_dir=run_dir, amp=amp, cfg_options={
             **cfg_options, 'model.balance': lam, 'load_from': baseline_ckpt,
             'custom_hooks': hooks,
+            # evaluated once below, not also by the loop's last epoch
+            'train_cfg.val_interval': int(cfg.train_cfg.max_epochs) + 1,
             'experiment_name': f'{tag}_lambda_{lam:g}'})
         rows.append(dict(name=f'lambda={lam:g}', **{'lambda': lam},
                          epochs=int(runner.cfg.train_cfg.max_epochs),

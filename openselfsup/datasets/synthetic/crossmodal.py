@@ -74,11 +74,11 @@ class SlideReportsSpec:
         noise (float): per-dimension std of the patch noise.
         seed (int): seed of every random choice.
     """
-    train: int = 180
+    train: int = 160
     val: int = 90
     feat_dim: int = 32
-    min_regions: int = 4
-    max_regions: int = 8
+    min_regions: int = 3
+    max_regions: int = 5
     signal: float = 2.0
     noise: float = 1.0
     seed: int = 0
