@@ -5,3 +5,6 @@ registry holds ResNet, MoCoV3, MoCoV3Head, ImageClassifier and the data
 preprocessors when a config names them.
 """
 import mmpretrain.models  # noqa: F401  (fills the parent registry)
+
+from .text_encoders import build_text_encoder  # noqa: F401,E402
+from . import algorithms, backbones, heads, losses  # noqa: F401,E402

@@ -1,0 +1,217 @@
+"""Paired vision-text datasets for balanced cross-modal tuning.
+
+=====================  =====================================================
+``CaptionedImages``    fold JSON ``{image_id: {"labels": [...],
+                       "captions": [...]}}``; image ``<img_path>/<image_id>
+                       <img_suffix>``; multi-hot float target
+``SlideReports``       JSON ``{case_id: {"label": grade, "report": text}}``;
+                       features ``<feat_path>/<case_id>.pt``, a float tensor
+                       ``[M, 64, D]`` (``M`` regions of 64 patch features);
+                       integer grade target
+=====================  =====================================================
+
+Each sample packs ``target`` (data field) and ``captions`` (metainfo, a list
+of strings; one report for slides). Problems in the files raise a one-line
+:class:`~openselfsup.utils.InputError` when the dataset is built, not in the
+middle of training.
+"""
+import json
+import os
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.dataset import BaseDataset
+
+from ..registry import DATASETS, TRANSFORMS
+from ..utils import InputError
+
+
+def read_json_object(path: str) -> dict:
+    """Read a JSON file whose top level is an object, or raise InputError."""
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: annotation file not found')
+    try:
+        with open(path) as f:
+            obj = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f'{path}: not valid JSON ({exc})') from None
+    if not isinstance(obj, dict) or not obj:
+        raise InputError(f'{path}: expected a non-empty JSON object '
+                         '{id: {...}}')
+    return obj
+
+
+def read_classes(classes: Union[str, Sequence[str]],
+                 data_root: str = '') -> List[str]:
+    """Class names from a sequence or a text file with one name per line."""
+    if isinstance(classes, str):
+        path = classes if os.path.isabs(classes) or not data_root else \
+            os.path.join(data_root, classes)
+        if not os.path.isfile(path):
+            raise InputError(f'{path}: classes file not found')
+        with open(path) as f:
+            names = [ln.strip() for ln in f if ln.strip()]
+    else:
+        names = [str(c) for c in classes]
+    if not names:
+        raise InputError(f'{classes}: no class names')
+    return names
+
+
+@DATASETS.register_module()
+class CaptionedImages(BaseDataset):
+    """Multi-label images with one or more captions each.
+
+    Args:
+        ann_file (str): the fold JSON ``{image_id: {"labels": [names or
+            indices], "captions": [str, ...]}}``.
+        classes (str | Sequence[str]): class names, or a text file of them
+            (one per line, relative to ``data_root``).
+        img_suffix (str): appended to ``image_id`` to get the file name.
+        data_root (str): root of ``ann_file`` and ``data_prefix``.
+        data_prefix (dict): ``dict(img_path='images')``: the image folder.
+        pipeline (list): transforms, e.g. ``LoadImageFromFile`` then
+            ``PackInputs(algorithm_keys=('target',), meta_keys=(...,
+            'captions'))``.
+        **kwargs: other :class:`mmengine.dataset.BaseDataset` arguments.
+    """
+
+    def __init__(self, ann_file: str, classes, img_suffix: str = '',
+                 data_root: str = '', data_prefix: dict = dict(img_path=''),
+                 pipeline=(), **kwargs):
+        self.img_suffix = img_suffix
+        names = read_classes(classes, data_root)
+        super().__init__(ann_file=ann_file, data_root=data_root,
+                         data_prefix=data_prefix, pipeline=list(pipeline),
+                         metainfo=dict(classes=tuple(names)), **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        path = self.ann_file
+        ann = read_json_object(path)
+        classes = list(self.metainfo['classes'])
+        index = {c: i for i, c in enumerate(classes)}
+        img_dir = self.data_prefix.get('img_path', '')
+        out = []
+        for image_id, entry in ann.items():
+            where = f'{path}: entry "{image_id}"'
+            if not isinstance(entry, dict):
+                raise InputError(f'{where} is not an object')
+            labels = entry.get('labels')
+            caps = entry.get('captions')
+            if isinstance(caps, str):
+                caps = [caps]
+            if not labels:
+                raise InputError(f'{where} has no label')
+            if not caps or not all(isinstance(c, str) and c.strip()
+                                   for c in caps):
+                raise InputError(f'{where} has no caption')
+            target = np.zeros(len(classes), np.float32)
+            for lab in labels:
+                if isinstance(lab, int) and 0 <= lab < len(classes):
+                    target[lab] = 1
+                elif isinstance(lab, str) and lab in index:
+                    target[index[lab]] = 1
+                else:
+                    raise InputError(f'{where}: unknown label {lab!r} '
+                                     f'(classes: {", ".join(classes)})')
+            img = os.path.join(img_dir, f'{image_id}{self.img_suffix}')
+            if not os.path.isfile(img):
+                raise InputError(f'{where}: image {img} not found')
+            out.append(dict(img_path=img, img_id=str(image_id),
+                            target=target, captions=list(caps)))
+        return out
+
+
+@DATASETS.register_module()
+class SlideReports(BaseDataset):
+    """Slides as precomputed region features, each with a grade and a report.
+
+    Args:
+        ann_file (str): JSON ``{case_id: {"label": int, "report": str}}``.
+        feat_dim (int): expected feature width ``D``.
+        patches_per_region (int): expected patches per region (64).
+        num_grades (int): grades are ``0 .. num_grades - 1`` (ISUP: 6).
+        data_root (str): root of ``ann_file`` and ``data_prefix``.
+        data_prefix (dict): ``dict(feat_path='features')``: folder of
+            ``<case_id>.pt`` files.
+        pipeline (list): transforms, e.g. ``LoadRegionFeatures`` then
+            ``PackInputs(input_key='feats', algorithm_keys=('target',),
+            meta_keys=('case_id', 'captions'))``.
+        **kwargs: other :class:`mmengine.dataset.BaseDataset` arguments.
+    """
+
+    def __init__(self, ann_file: str, feat_dim: int,
+                 patches_per_region: int = 64, num_grades: int = 6,
+                 data_root: str = '', data_prefix: dict = dict(feat_path=''),
+                 pipeline=(), **kwargs):
+        self.feat_dim = int(feat_dim)
+        self.patches_per_region = int(patches_per_region)
+        self.num_grades = int(num_grades)
+        super().__init__(
+            ann_file=ann_file, data_root=data_root, data_prefix=data_prefix,
+            pipeline=list(pipeline),
+            metainfo=dict(classes=tuple(str(g) for g in range(num_grades))),
+            **kwargs)
+
+    def _check_features(self, where: str, path: str) -> None:
+        if not os.path.isfile(path):
+            raise InputError(f'{where}: feature file {path} not found')
+        try:
+            t = torch.load(path, map_location='cpu', mmap=True,
+                           weights_only=True)
+        except Exception as exc:  # noqa: BLE001  (any unreadable file)
+            raise InputError(f'{where}: cannot read {path} '
+                             f'({type(exc).__name__})') from None
+        want = (self.patches_per_region, self.feat_dim)
+        if (not isinstance(t, torch.Tensor) or t.dim() != 3 or
+                tuple(t.shape[1:]) != want or t.shape[0] < 1):
+            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else \
+                type(t).__name__
+            raise InputError(f'{where}: {path} has shape {shape}, expected '
+                             f'[M, {want[0]}, {want[1]}] (feat_dim='
+                             f'{self.feat_dim})')
+
+    def load_data_list(self) -> List[dict]:
+        path = self.ann_file
+        ann = read_json_object(path)
+        feat_dir = self.data_prefix.get('feat_path', '')
+        out = []
+        for case_id, entry in ann.items():
+            where = f'{path}: case "{case_id}"'
+            if not isinstance(entry, dict):
+                raise InputError(f'{where} is not an object')
+            label, report = entry.get('label'), entry.get('report')
+            if label is None or isinstance(label, bool) or not isinstance(
+                    label, int) or not 0 <= label < self.num_grades:
+                raise InputError(f'{where} has no label (an integer in '
+                                 f'0..{self.num_grades - 1}), got {label!r}')
+            if not isinstance(report, str) or not report.strip():
+                raise InputError(f'{where} has no report')
+            feat = os.path.join(feat_dir, f'{case_id}.pt')
+            self._check_features(where, feat)
+            out.append(dict(feat_path=feat, case_id=str(case_id),
+                            target=np.int64(label), captions=[report]))
+        return out
+
+
+@TRANSFORMS.register_module()
+class LoadRegionFeatures(BaseTransform):
+    """Load ``results['feat_path']`` (a ``.pt`` tensor) into ``results['feats']``.
+
+    Args:
+        max_regions (int | None): keep at most this many regions (the first
+            ones; None keeps all).
+    """
+
+    def __init__(self, max_regions: Optional[int] = None):
+        self.max_regions = max_regions
+
+    def transform(self, results: dict) -> dict:
+        t = torch.load(results['feat_path'], map_location='cpu',
+                       weights_only=True).float()
+        if self.max_regions is not None:
+            t = t[:self.max_regions]
+        results['feats'] = t
+        return results

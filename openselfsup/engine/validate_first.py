@@ -1,0 +1,23 @@
+"""Evaluate the model before the first training step (the baseline)."""
+from mmengine.hooks import Hook
+
+from ..registry import HOOKS
+
+
+@HOOKS.register_module()
+class ValidateBeforeTrainHook(Hook):
+    """Run the validation loop once before training starts.
+
+    The baseline (the model as loaded or initialised, before any tuning) is
+    then evaluated and logged first, with the same metrics as later epochs.
+    Skipped when resuming (the baseline was logged by the first run) or when
+    the config has no validation loop.
+    """
+
+    priority = 'LOW'
+
+    def before_train(self, runner) -> None:
+        if runner.iter > 0 or runner.val_loop is None:
+            return
+        runner.logger.info('evaluating the baseline before training')
+        runner.val_loop.run()

