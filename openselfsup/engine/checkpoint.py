@@ -145,3 +145,39 @@ def load_checkpoint_file(path: str, map_location='cpu') -> dict:
         raise InputError(f'{path}: cannot load checkpoint with '
                          f'weights_only=True ({type(exc).__name__}: '
                          f'{first})') from None
+
+
+def extract_backbone_weights(checkpoint: str, out: str,
+                             prefix: str = 'backbone.') -> int:
+    """Write the backbone's weights of a training checkpoint to ``out``.
+
+    The output is ``{'state_dict': {name: tensor}}`` with ``prefix``
+    stripped from every name, so that ``ResNet`` (or the backbone of another
+    config) loads it directly, e.g. through
+    ``init_cfg=dict(type='Pretrained', checkpoint=out)``. Written atomically.
+
+    Args:
+        checkpoint (str): a checkpoint written by training.
+        out (str): the output file (``.pth``).
+        prefix (str): the backbone's key prefix in the model's state dict.
+
+    Returns:
+        int: the number of tensors written.
+
+    Raises:
+        InputError: unreadable checkpoint, or no key starts with ``prefix``.
+    """
+    from ..utils import atomic_path
+    ckpt = load_checkpoint_file(checkpoint)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise InputError(f'{checkpoint}: no state_dict in the checkpoint')
+    weights = {k[len(prefix):]: v for k, v in state.items()
+               if k.startswith(prefix)}
+    if not weights:
+        heads = sorted({k.split('.')[0] for k in state})
+        raise InputError(f'{checkpoint}: no weights start with {prefix!r} '
+                         f'(top-level names: {", ".join(heads[:8])})')
+    with atomic_path(out) as tmp:
+        torch.save({'state_dict': weights}, tmp)
+    return len(weights)
