@@ -12,11 +12,15 @@ FSP_DEMO = os.path.join(REPO, 'configs', 'demo', 'fsp_r18_demo.py')
 
 def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
                  batch: int = 8, epochs: int = 1, crop: int = 32,
-                 ann_file: str = None, workers: int = 0, **top) -> str:
+                 ann_file: str = None, workers: int = 0,
+                 temperature: float = None, weak_views: bool = False,
+                 lr: float = None, **top) -> str:
     """Write a tiny variant of a demo config to ``out`` and return its path.
 
-    ``n_images`` first images of the list, ``batch`` total batch, ``crop``
-    px crops, ResNet-18 with base_channels 8, checkpoint every epoch.
+    ``n_images`` images spread over the list, ``batch`` total batch,
+    ``crop`` px crops, ResNet-18 with base_channels 8, checkpoint every
+    epoch. For CLP: ``temperature`` (with loss weight 2T), ``weak_views``
+    (crop scale (0.6, 1) and flip only), ``lr``.
     """
     cfg = Config.fromfile(base)
     cfg.total_batch_size = batch
@@ -25,9 +29,13 @@ def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
     loader.num_workers = workers
     loader.persistent_workers = workers > 0
     loader.dataset.data_root = nct_root
-    loader.dataset.indices = n_images
     if ann_file is not None:
         loader.dataset.ann_file = ann_file
+    # spread over the list (it is sorted by class): every class present
+    with open(os.path.join(nct_root, loader.dataset.ann_file)) as f:
+        n_list = sum(1 for line in f if line.strip())
+    loader.dataset.indices = [i * n_list // n_images
+                              for i in range(min(n_images, n_list))]
     for t in loader.dataset.pipeline:
         views = t.get('transforms', [[t]])
         for view in views:
@@ -40,6 +48,16 @@ def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
         cfg.model.neck.in_channels = 64
     else:
         cfg.model.head.in_channels = 64
+    if temperature is not None:
+        cfg.model.head.temperature = temperature
+        cfg.model.head.loss.loss_weight = 2 * temperature
+    if weak_views:
+        loader.dataset.pipeline[1].transforms = [[
+            dict(type='RandomResizedCrop', scale=crop,
+                 crop_ratio_range=(0.6, 1.), backend='pillow'),
+            dict(type='RandomFlip', prob=0.5)]]
+    if lr is not None:
+        cfg.optim_wrapper.optimizer.lr = lr
     cfg.train_cfg.max_epochs = epochs
     cfg.param_scheduler[0].pop('T_max', None)
     cfg.param_scheduler[0]['end'] = epochs
