@@ -24,7 +24,8 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # openselfsup.apis.train switches to 'gloo' when there is no GPU
+    # without a GPU, openselfsup.apis.train runs one process without a
+    # process group (and refuses several)
     dist_cfg=dict(backend='nccl'),
 )
 

@@ -13,6 +13,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 """
 import difflib
 import os
+import re
 from typing import Any, Dict, Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401
@@ -158,9 +159,10 @@ def prepare_config(cfg: Config, config_path: str,
                          'slurm')
     world = world_size_from_env(launcher)
     if launcher != 'none':
-        local = int(os.environ.get('LOCAL_WORLD_SIZE',
-                                   os.environ.get('SLURM_NTASKS_PER_NODE',
-                                                  world)))
+        # SLURM_NTASKS_PER_NODE may read '4' or '4(x2)'
+        local = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get(
+            'SLURM_NTASKS_PER_NODE') or str(world)
+        local = int(re.match(r'\d+', local).group())
         check_gpu_count(local)
         if not torch.cuda.is_available():
             # one process, no GPU: MMEngine's distributed set-up needs CUDA,
