@@ -14,7 +14,7 @@ def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
                  batch: int = 8, epochs: int = 1, crop: int = 32,
                  ann_file: str = None, workers: int = 0,
                  temperature: float = None, weak_views: bool = False,
-                 lr: float = None, **top) -> str:
+                 lr: float = None, ckpt_interval: int = 1, **top) -> str:
     """Write a tiny variant of a demo config to ``out`` and return its path.
 
     ``n_images`` images spread over the list, ``batch`` total batch,
@@ -63,7 +63,7 @@ def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
     cfg.param_scheduler[0]['end'] = epochs
     if 'milestones' in cfg.param_scheduler[0]:
         cfg.param_scheduler[0]['milestones'] = [epochs + 1]
-    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.checkpoint.interval = ckpt_interval
     cfg.default_hooks.logger.interval = 1
     cfg.vis_backends = [dict(type='LocalVisBackend')]
     cfg.visualizer.vis_backends = cfg.vis_backends

@@ -44,7 +44,8 @@ def test_clp_loss_goes_down(synthetic_root, tmp_path):
     from openselfsup.apis import train
     cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=16, batch=16,
-                       epochs=20, temperature=0.2, weak_views=True, lr=5.0)
+                       epochs=20, temperature=0.2, weak_views=True, lr=5.0,
+                       ckpt_interval=100)
     runner = train(cfg, work_dir=str(tmp_path / 'work'))
     losses = _losses(runner)
     assert len(losses) == 20
