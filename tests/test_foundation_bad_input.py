@@ -119,3 +119,29 @@ def test_more_gpus_than_present(tmp_path, synthetic_root):
                                            LOCAL_RANK='0'))
     lines = error_lines(err)
     assert rc != 0 and len(lines) == 1 and 'GPUs' in lines[0], err[-2000:]
+
+
+def test_batch_split_over_processes(monkeypatch):
+    """The config's total batch is divided over the processes, or refused."""
+    from mmengine.config import Config
+
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.train import per_process_batch, prepare_config
+    from openselfsup.utils import InputError
+    assert per_process_batch(256, 8) == 32
+    assert per_process_batch(512, 1) == 512
+    with pytest.raises(InputError, match='not divisible'):
+        per_process_batch(256, 3)
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.train_dataloader.batch_size = 999
+    notes = prepare_config(cfg, CLP_DEMO)
+    assert cfg.train_dataloader.batch_size == cfg.total_batch_size == 32
+    assert any('total batch 32 kept' in n for n in notes)
+    assert cfg.work_dir == os.path.join('work_dirs', 'demo', 'clp_r18_demo')
+    import torch
+    if not torch.cuda.is_available():
+        monkeypatch.setenv('WORLD_SIZE', '2')
+        monkeypatch.setenv('LOCAL_WORLD_SIZE', '1')
+        with pytest.raises(InputError, match='2 processes needs GPUs'):
+            prepare_config(Config.fromfile(CLP_DEMO), CLP_DEMO,
+                           launcher='pytorch')

@@ -164,6 +164,9 @@ def prepare_config(cfg: Config, config_path: str,
             'SLURM_NTASKS_PER_NODE') or str(world)
         local = int(re.match(r'\d+', local).group())
         check_gpu_count(local)
+        if not torch.cuda.is_available() and world > 1:
+            raise InputError(f'--launcher {launcher} with {world} processes '
+                             'needs GPUs; this machine has none')
         if not torch.cuda.is_available():
             # one process, no GPU: MMEngine's distributed set-up needs CUDA,
             # and there is nothing to distribute
@@ -172,7 +175,9 @@ def prepare_config(cfg: Config, config_path: str,
             launcher = 'none'
             world = 1
     cfg.launcher = launcher
-    if 'total_batch_size' in cfg:
+    if 'train_dataloader' not in cfg:
+        pass
+    elif 'total_batch_size' in cfg:
         batch = per_process_batch(int(cfg.total_batch_size), world)
         cfg.train_dataloader.batch_size = batch
         notes.append(f'total batch {cfg.total_batch_size} kept: {world} '
