@@ -152,12 +152,15 @@ def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
 
     from openselfsup.apis import train
     from openselfsup.engine import (find_resumable_checkpoint,
-                                    is_complete_checkpoint)
+                                    is_complete_checkpoint, unsafe_globals)
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        _nct(synthetic_root), n_images=8, batch=8, epochs=2)
     work = tmp_path / 'work'
     train(cfg, work_dir=str(work))
     assert is_complete_checkpoint(str(work / 'epoch_2.pth'))
+    # everything in it is allow-listed: torch.load(weights_only=True) works
+    assert unsafe_globals(str(work / 'epoch_2.pth')) == []
+    torch.load(work / 'epoch_2.pth', weights_only=True)
 
     # a crash while writing: the partial bytes never appear under the name
     real_save = mm_runner.save_checkpoint

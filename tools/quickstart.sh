@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's quick start: synthetic data, then a short CLP pre-training on
-# the CPU (about two minutes on 2 cores), then the rest of the pipeline.
+# the CPU (a couple of minutes on 2 cores), then the rest of the pipeline.
 #
 #   bash tools/quickstart.sh            # from the repository root
 #

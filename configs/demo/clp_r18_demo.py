@@ -1,6 +1,8 @@
 """CLP demo: the MoCo-v3 recipe of
 ``wsi_selfsup/moco_v3/r18_bs256_ep200_all.py`` shrunk to pre-train on a CPU
-in about two minutes (the quick start's 64 px synthetic NCT).
+in a couple of minutes (the quick start's 64 px synthetic NCT: 540 images,
+16 steps of 32 per epoch; a 2-epoch run measured 0.2-0.25 s per step on 2
+CPU cores).
 
 What is shrunk, everything else is the full recipe:
 

@@ -1,6 +1,6 @@
 """FSP demo: the supervised recipe of
 ``classification/nct/r18_bs512_ep100_all.py`` shrunk to train on a CPU in
-about a minute (the quick start's 64 px synthetic NCT).
+a minute or two (the quick start's 64 px synthetic NCT).
 
 What is shrunk, everything else is the full recipe:
 
