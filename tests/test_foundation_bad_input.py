@@ -19,7 +19,7 @@ def nct_copy(synthetic_root, tmp_path):
     return dst
 
 
-def _train_fails(cfg, *extra, workers_note=''):
+def _train_fails(cfg, *extra):
     rc, out, err = run_tool(['tools/train.py', cfg, *extra])
     lines = error_lines(err)
     assert rc != 0, out[-1000:]

@@ -3,7 +3,6 @@ import glob
 import os
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

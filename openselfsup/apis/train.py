@@ -36,8 +36,8 @@ def _missing_key(cfg: Config, key: str) -> Optional[str]:
         elif isinstance(node, (dict, Config)):
             if part not in node:
                 where = '.'.join(done) or 'the config'
-                near = difflib.get_close_matches(part, [str(k) for k in node.keys()],
-                                                 n=1)
+                keys = [str(k) for k in node.keys()]
+                near = difflib.get_close_matches(part, keys, n=1)
                 hint = f' (did you mean {".".join(done + near)}?)' if near \
                     else ''
                 return f'{where} has no key {part!r}{hint}'

@@ -113,7 +113,8 @@ def _decode_problem(path: str) -> Optional[str]:
         with Image.open(path) as im:
             im.load()
     except Exception as exc:  # PIL raises several types
-        return f'{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ""}'
+        first = str(exc).splitlines()[0] if str(exc) else ''
+        return f'{type(exc).__name__}: {first}'
     return None
 
 

@@ -191,4 +191,3 @@ def prepare_paip19(root: str, test_slides: Optional[Sequence[str]] = None,
     write_classes(meta, PAIP_CLASSES)
     return {'PAIP19 train': len(lists['paip_train']),
             'PAIP19 test': len(lists['paip_test'])}
-

@@ -9,8 +9,8 @@ import mmpretrain.engine  # noqa: F401  (fills the parent registry)
 import mmpretrain.evaluation  # noqa: F401
 import mmpretrain.visualization  # noqa: F401
 
-from .checkpoint import (extract_backbone_weights, is_complete_checkpoint,  # noqa: F401
-                         load_checkpoint_file,
+from .checkpoint import (extract_backbone_weights,  # noqa: F401
+                         is_complete_checkpoint, load_checkpoint_file,
                          register_safe_globals, unsafe_globals)
 from .runner import AtomicRunner, find_resumable_checkpoint  # noqa: F401
 

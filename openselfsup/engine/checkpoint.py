@@ -97,8 +97,9 @@ def unsafe_globals(path: str) -> List[str]:
         still refuse (empty when the checkpoint loads with weights_only).
     """
     register_safe_globals()
-    allowed = {f'{g.__module__}.{g.__qualname__}' for g in
-               torch.serialization.get_safe_globals() if hasattr(g, '__module__')}
+    allowed = {f'{g.__module__}.{g.__qualname__}'
+               for g in torch.serialization.get_safe_globals()
+               if hasattr(g, '__qualname__')}
     found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     return [g for g in found if g not in allowed]
 
