@@ -145,3 +145,19 @@ def test_batch_split_over_processes(monkeypatch):
         with pytest.raises(InputError, match='2 processes needs GPUs'):
             prepare_config(Config.fromfile(CLP_DEMO), CLP_DEMO,
                            launcher='pytorch')
+
+
+def test_cfg_option_keys_checked_against_config():
+    """Nested keys must exist; Runner's own top-level keys may be added."""
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.train import load_config
+    from openselfsup.utils import InputError
+    cfg = load_config(CLP_DEMO, {'experiment_name': 'x',
+                                 'model.neck.hid_channels': 32,
+                                 'train_dataloader.dataset.pipeline.0.type':
+                                     'LoadImageFromFile'})
+    assert cfg.experiment_name == 'x' and cfg.model.neck.hid_channels == 32
+    for bad in ('model.nek.hid_channels', 'modle', 'optim_wrapper.lr',
+                'train_dataloader.dataset.pipeline.7.type'):
+        with pytest.raises(InputError, match='--cfg-options'):
+            load_config(CLP_DEMO, {bad: 1})

@@ -49,8 +49,22 @@ def _missing_key(cfg: Config, key: str) -> Optional[str]:
     return None
 
 
+def _runner_keys() -> set:
+    """Top-level config keys MMEngine's Runner reads (all optional)."""
+    import inspect
+
+    from mmengine.runner import Runner
+    keys = set(inspect.signature(Runner.__init__).parameters) - {'self'}
+    return keys | {'runner_type', 'default_scope', 'sync_bn', 'log_level',
+                   'total_batch_size'}
+
+
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
     """Fail on an override whose key is not in the loaded config.
+
+    A top-level key that MMEngine's Runner understands (``experiment_name``,
+    ``custom_hooks``, ``val_cfg``...) may be added; below the top level,
+    every key must exist.
 
     Args:
         cfg (Config): the loaded config.
@@ -59,7 +73,12 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
     Raises:
         InputError: naming the key, the config file and the closest key.
     """
+    runner_keys = None
     for key in cfg_options:
+        if '.' not in key and key not in cfg:
+            runner_keys = runner_keys or _runner_keys()
+            if key in runner_keys:
+                continue
         reason = _missing_key(cfg, key)
         if reason is not None:
             raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
