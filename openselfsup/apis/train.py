@@ -1,30 +1,110 @@
 """Training entry point: config file in, trained run out.
 
-``tools/train.py`` and ``tools/dist_train.sh`` call :func:`train`; every
-algorithm (CLP, FSP, HLSS, balanced tuning) goes through it.
+``tools/train.py``, ``tools/dist_train.sh`` and ``tools/slurm_train.sh``
+call :func:`train`; every algorithm (CLP, FSP, HLSS, balanced tuning) goes
+through it.
+
+Batch size and GPU count: a config that sets ``total_batch_size`` keeps that
+total whatever the number of processes; :func:`train` sets the per-process
+``train_dataloader.batch_size`` to ``total_batch_size // world_size`` (an
+error if it does not divide) and logs it. The learning rate is never
+rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
+``train_dataloader.batch_size`` (per process).
 """
+import difflib
 import os
-from typing import Optional, Sequence
+import re
+from typing import Any, Dict, Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401
 
 from ..utils import InputError
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+def _missing_key(cfg: Config, key: str) -> Optional[str]:
+    """None if dotted ``key`` exists in ``cfg``, else a one-line reason."""
+    node: Any = cfg
+    done = []
+    for part in key.split('.'):
+        if isinstance(node, (list, tuple)):
+            if not (part.lstrip('-').isdigit()
+                    and -len(node) <= int(part) < len(node)):
+                where = '.'.join(done)
+                return (f'{where} is a list of {len(node)}; {part!r} is not '
+                        'a valid index')
+            node = node[int(part)]
+        elif isinstance(node, (dict, Config)):
+            if part not in node:
+                where = '.'.join(done) or 'the config'
+                keys = [str(k) for k in node.keys()]
+                near = difflib.get_close_matches(part, keys, n=1)
+                hint = f' (did you mean {".".join(done + near)}?)' if near \
+                    else ''
+                return f'{where} has no key {part!r}{hint}'
+            node = node[part]
+        else:
+            return (f'{".".join(done)} is a {type(node).__name__}, not a '
+                    'dict or list')
+        done.append(part)
+    return None
+
+
+def _runner_keys() -> set:
+    """Top-level config keys MMEngine's Runner reads (all optional)."""
+    import inspect
+
+    from mmengine.runner import Runner
+    keys = set(inspect.signature(Runner.__init__).parameters) - {'self'}
+    return keys | {'runner_type', 'default_scope', 'sync_bn', 'log_level',
+                   'total_batch_size'}
+
+
+def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
+    """Fail on an override whose key is not in the loaded config.
+
+    A top-level key that MMEngine's Runner understands (``experiment_name``,
+    ``custom_hooks``, ``val_cfg``...) may be added; below the top level,
+    every key must exist.
+
+    Args:
+        cfg (Config): the loaded config.
+        cfg_options (dict): ``{'dotted.key': value}``.
+
+    Raises:
+        InputError: naming the key, the config file and the closest key.
+    """
+    runner_keys = None
+    for key in cfg_options:
+        if '.' not in key and key not in cfg:
+            runner_keys = runner_keys or _runner_keys()
+            if key in runner_keys:
+                continue
+        reason = _missing_key(cfg, key)
+        if reason is not None:
+            raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
+                             f'{reason}')
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None,
+                allow_new_keys: bool = False) -> Config:
     """Read a Python config and apply ``--cfg-options`` overrides.
 
     Args:
-        path: the config file.
-        cfg_options: ``{'dotted.key': value}`` overrides.
+        path (str): the config file.
+        cfg_options (dict, optional): ``{'dotted.key': value}`` overrides.
+        allow_new_keys (bool): accept overrides of keys the config does not
+            have (MMEngine's behaviour). Defaults to False: a typo in a key
+            is an error, not a silently ignored setting.
 
     Raises:
-        InputError: the file does not exist.
+        InputError: the file does not exist, or a key is not in it.
     """
     if not os.path.isfile(path):
         raise InputError(f'{path}: config file not found')
     cfg = Config.fromfile(path)
     if cfg_options:
+        if not allow_new_keys:
+            check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 
@@ -38,6 +118,108 @@ def default_work_dir(config_path: str) -> str:
     return os.path.join('work_dirs', *parts)
 
 
+def world_size_from_env(launcher: str) -> int:
+    """Number of training processes the launcher starts.
+
+    Args:
+        launcher (str): 'none', 'pytorch' (torchrun sets ``WORLD_SIZE``) or
+            'slurm' (srun sets ``SLURM_NTASKS``).
+    """
+    if launcher == 'pytorch':
+        return int(os.environ.get('WORLD_SIZE', 1))
+    if launcher == 'slurm':
+        return int(os.environ.get('SLURM_NTASKS', 1))
+    return 1
+
+
+def check_gpu_count(requested: int) -> None:
+    """Fail when more GPUs are asked for than this machine has.
+
+    One process without a GPU is allowed (it trains on the CPU).
+
+    Args:
+        requested (int): GPUs (processes) asked for on this machine.
+
+    Raises:
+        InputError: ``requested`` < 1, or > 1 and more than available.
+    """
+    import torch
+    if requested < 1:
+        raise InputError(f'asked for {requested} GPUs; use 1 or more')
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if requested > 1 and requested > available:
+        raise InputError(f'asked for {requested} GPUs but this machine has '
+                         f'{available}; use at most {max(available, 1)}')
+
+
+def per_process_batch(total: int, world_size: int) -> int:
+    """``total // world_size``, or an InputError if it does not divide."""
+    if total % world_size:
+        raise InputError(f'total_batch_size {total} is not divisible by the '
+                         f'{world_size} training processes; change the GPU '
+                         'count or --cfg-options total_batch_size=...')
+    return total // world_size
+
+
+def prepare_config(cfg: Config, config_path: str,
+                   work_dir: Optional[str] = None, resume: bool = False,
+                   amp: bool = False, launcher: str = 'none') -> list:
+    """Apply the command-line choices to a loaded config, in place.
+
+    Returns:
+        list[str]: notes for the run's log (launcher and batch decisions).
+    """
+    import torch
+    notes = []
+    cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
+        config_path)
+    if launcher not in ('none', 'pytorch', 'slurm'):
+        raise InputError(f'--launcher {launcher}: choose none, pytorch or '
+                         'slurm')
+    world = world_size_from_env(launcher)
+    if launcher != 'none':
+        # SLURM_NTASKS_PER_NODE may read '4' or '4(x2)'
+        local = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get(
+            'SLURM_NTASKS_PER_NODE') or str(world)
+        local = int(re.match(r'\d+', local).group())
+        check_gpu_count(local)
+        if not torch.cuda.is_available() and world > 1:
+            raise InputError(f'--launcher {launcher} with {world} processes '
+                             'needs GPUs; this machine has none')
+        if not torch.cuda.is_available():
+            # one process, no GPU: MMEngine's distributed set-up needs CUDA,
+            # and there is nothing to distribute
+            notes.append(f'--launcher {launcher} with one process and no '
+                         'GPU: training without a process group on the CPU')
+            launcher = 'none'
+            world = 1
+    cfg.launcher = launcher
+    if 'train_dataloader' not in cfg:
+        pass
+    elif 'total_batch_size' in cfg:
+        batch = per_process_batch(int(cfg.total_batch_size), world)
+        cfg.train_dataloader.batch_size = batch
+        notes.append(f'total batch {cfg.total_batch_size} kept: {world} '
+                     f'process(es) x batch {batch} each (learning rate not '
+                     'rescaled)')
+    else:
+        notes.append(f'per-process batch {cfg.train_dataloader.batch_size} '
+                     f'from the config, {world} process(es)')
+    loader = cfg.get('train_dataloader') or {}
+    if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
+        loader['persistent_workers'] = False  # torch refuses it without workers
+    if amp:
+        if not torch.cuda.is_available():
+            raise InputError('--amp needs a GPU (MMEngine AmpOptimWrapper); '
+                             'drop --amp on the CPU')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if resume:
+        cfg.resume = True
+        cfg.load_from = None
+    return notes
+
+
 def train(config: str,
           work_dir: Optional[str] = None,
           resume: bool = False,
@@ -47,27 +229,37 @@ def train(config: str,
     """Build a runner from ``config`` and train.
 
     Args:
-        config: path of the Python config.
-        work_dir: output directory (default: ``work_dirs/<config path>``).
-        resume: resume from the latest checkpoint in ``work_dir``.
-        amp: mixed precision through MMEngine's AmpOptimWrapper.
-        cfg_options: ``--cfg-options`` overrides.
-        launcher: 'none', 'pytorch' (torchrun) or 'slurm'.
+        config (str): path of the Python config.
+        work_dir (str, optional): output directory (default:
+            ``work_dirs/<config path>``).
+        resume (bool): resume from the latest complete checkpoint in
+            ``work_dir``.
+        amp (bool): mixed precision through MMEngine's AmpOptimWrapper
+            (GPU only).
+        cfg_options (dict, optional): ``--cfg-options`` overrides; every key
+            must exist in the config.
+        launcher (str): 'none', 'pytorch' (torchrun) or 'slurm'.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
+
+    Raises:
+        InputError: bad config path or key, GPU count, batch split, or bad
+            data (list files and images are checked when the dataset is
+            built, before the first iteration).
     """
     from mmengine.runner import Runner
 
+    import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
+    from ..registry import RUNNERS
+
     cfg = load_config(config, cfg_options)
-    cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(config)
-    cfg.launcher = launcher
-    if amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if resume:
-        cfg.resume = True
-        cfg.load_from = None
-    runner = Runner.from_cfg(cfg)
+    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    for note in notes:
+        runner.logger.info(note)
     runner.train()
     return runner

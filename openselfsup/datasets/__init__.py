@@ -6,4 +6,5 @@ transforms and samplers are found through the parent registry.
 import mmpretrain.datasets  # noqa: F401  (fills the parent registry)
 
 from .image_list import ImageList, read_list_file  # noqa: F401,E402
+from .transforms import HueWrapColorJitter  # noqa: F401,E402
 from .crossmodal import CaptionedImages, LoadRegionFeatures, SlideReports  # noqa: F401,E402

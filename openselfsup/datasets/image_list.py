@@ -107,6 +107,17 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
                     f'{full} ({type(exc).__name__})') from None
 
 
+def _decode_problem(path: str) -> Optional[str]:
+    """None if PIL fully decodes ``path``, else a short reason."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+    except Exception as exc:  # PIL raises several types
+        first = str(exc).splitlines()[0] if str(exc) else ''
+        return f'{type(exc).__name__}: {first}'
+    return None
+
+
 @DATASETS.register_module()
 class ImageList(BaseDataset):
     """A dataset of images named by a list file, with optional labels.
@@ -148,6 +159,27 @@ class ImageList(BaseDataset):
             data_prefix=data_prefix,
             metainfo=metainfo,
             **kwargs)
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline on item ``idx``; blame a corrupt image by name.
+
+        The build-time check reads headers only, so image data that is cut
+        short or damaged fails later, while decoding. When the pipeline
+        raises and the image itself does not fully decode, this raises an
+        InputError naming the file instead (other errors pass unchanged).
+        """
+        try:
+            return super().prepare_data(idx)
+        except InputError:
+            raise
+        except Exception as exc:
+            path = self.get_data_info(idx).get('img_path')
+            problem = _decode_problem(path) if path else None
+            if problem is None:
+                raise
+            raise InputError(f'{path}: corrupt image, cannot decode '
+                             f'({problem}); listed in {self.ann_file}') \
+                from exc
 
     def load_data_list(self) -> List[dict]:
         entries = read_list_file(self.ann_file, self.num_classes,

@@ -1,10 +1,19 @@
-"""Hooks, checkpoint compatibility, evaluation metrics.
+"""Hooks, checkpoint compatibility, the atomic runner, evaluation metrics.
 
 Importing this package also imports mmpretrain's engine, evaluation and
-visualisation packages (LARS, CosineEMA hooks, metrics, visualisers).
+visualisation packages (LARS, CosineEMA hooks, metrics, visualisers), and
+allow-lists MMEngine's checkpoint contents for ``torch.load``'s
+``weights_only=True`` (see :mod:`openselfsup.engine.checkpoint`).
 """
 import mmpretrain.engine  # noqa: F401  (fills the parent registry)
 import mmpretrain.evaluation  # noqa: F401
 import mmpretrain.visualization  # noqa: F401
+
+from .checkpoint import (extract_backbone_weights,  # noqa: F401
+                         is_complete_checkpoint, load_checkpoint_file,
+                         register_safe_globals, unsafe_globals)
+from .runner import AtomicRunner, find_resumable_checkpoint  # noqa: F401
+
+register_safe_globals()
 from .crossmodal_metrics import CrossModalMetric  # noqa: F401,E402
 from .validate_first import ValidateBeforeTrainHook  # noqa: F401,E402

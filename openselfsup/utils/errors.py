@@ -17,6 +17,23 @@ class InputError(Exception):
     """
 
 
+def one_line(exc: BaseException) -> str:
+    """The one-line message of ``exc``.
+
+    An InputError raised inside a DataLoader worker reaches the main process
+    re-raised with the worker's traceback in its message; its last line is
+    ``openselfsup.utils.errors.InputError: <the original message>``.
+    """
+    lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) == 1:
+        return lines[0]
+    prefix = f'{InputError.__module__}.{InputError.__qualname__}: '
+    last = lines[-1].strip()
+    return last[len(prefix):] if last.startswith(prefix) else last
+
+
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
             argv: Optional[Sequence[str]] = None) -> int:
     """Run ``main(argv)``; turn an :class:`InputError` into one stderr line.
@@ -32,7 +49,7 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     try:
         code = main(argv)
     except InputError as exc:
-        print(f'error: {exc}', file=sys.stderr)
+        print(f'error: {one_line(exc)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)

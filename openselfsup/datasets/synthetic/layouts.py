@@ -18,23 +18,18 @@ Each domain's ``meta/classes.txt`` names its classes in label order.
 """
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Sequence
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import save_text
+from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
+                          PAIP_CLASSES, write_classes, write_lists,
+                          write_nct_lists)
 from .tissue import PALETTES, STYLES, render_patch
 
-NCT_CLASSES = ('ADI', 'BACK', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
-LC_CLASSES = ('colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc')
-PAIP_CLASSES = ('normal', 'viable_tumor', 'non_viable_tumor')
 DOMAINS = ('nct', 'lc', 'paip')
-
-#: held-out novel-class variants of NCT: name -> dropped labels
-NCT_HELD_OUT: Dict[str, Tuple[int, ...]] = {
-    **{f'wo_{c}': (c,) for c in range(len(NCT_CLASSES))}, 'wo_78': (7, 8)}
 
 _LC_FILE_STEM = {'colon_aca': 'colonca', 'colon_n': 'colonn',
                  'lung_aca': 'lungaca', 'lung_n': 'lungn',
@@ -68,14 +63,6 @@ class SyntheticSpec:
     domains: Sequence[str] = DOMAINS
 
 
-def _write_lists(meta: str, name: str,
-                 entries: List[Tuple[str, int]]) -> None:
-    save_text(os.path.join(meta, f'{name}.txt'),
-              ''.join(f'{p}\n' for p, _ in entries))
-    save_text(os.path.join(meta, f'{name}_labeled.txt'),
-              ''.join(f'{p} {c}\n' for p, c in entries))
-
-
 def _save_image(path: str, array: np.ndarray) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     Image.fromarray(array).save(path)
@@ -107,12 +94,7 @@ def _make_nct(root: str, spec: SyntheticSpec) -> Dict[str, int]:
                              None))
         lists[split] = entries
     _render_all(jobs, spec.size, spec.seed * 1000 + 1, 'NCT')
-    _write_lists(meta, 'train', lists['train'])
-    _write_lists(meta, 'test', lists['test'])
-    for name, dropped in NCT_HELD_OUT.items():
-        _write_lists(meta, f'{name}_train',
-                     [e for e in lists['train'] if e[1] not in dropped])
-    save_text(os.path.join(meta, 'classes.txt'), '\n'.join(NCT_CLASSES) + '\n')
+    write_nct_lists(meta, lists['train'], lists['test'])
     return {'NCT train': len(lists['train']), 'NCT test': len(lists['test'])}
 
 
@@ -127,8 +109,8 @@ def _make_lc(root: str, spec: SyntheticSpec) -> Dict[str, int]:
             entries.append((rel, c))
             jobs.append((os.path.join(data, rel), cls, PALETTES['lc'], None))
     _render_all(jobs, spec.size, spec.seed * 1000 + 2, 'LC25000')
-    _write_lists(meta, 'img_list', entries)
-    save_text(os.path.join(meta, 'classes.txt'), '\n'.join(LC_CLASSES) + '\n')
+    write_lists(meta, 'img_list', entries)
+    write_classes(meta, LC_CLASSES)
     return {'LC25000': len(entries)}
 
 
@@ -152,9 +134,8 @@ def _make_paip(root: str, spec: SyntheticSpec) -> Dict[str, int]:
                              shifts[s]))
     _render_all(jobs, spec.size, spec.seed * 1000 + 4, 'PAIP19')
     for name, entries in lists.items():
-        _write_lists(meta, name, entries)
-    save_text(os.path.join(meta, 'classes.txt'),
-              '\n'.join(PAIP_CLASSES) + '\n')
+        write_lists(meta, name, entries)
+    write_classes(meta, PAIP_CLASSES)
     return {'PAIP19 train': len(lists['paip_train']),
             'PAIP19 test': len(lists['paip_test'])}
 

@@ -1,0 +1,52 @@
+"""NCT-CRC-HE-100K, unlabelled, two augmented views per image (CLP).
+
+Views as in the paper: RandomResizedCrop 224 scale (0.2, 1), flip, colour
+jitter 0.4/0.4/0.4/0.4 (p 0.8), grayscale (p 0.2), Gaussian blur (p 0.5),
+solarisation (p 0.2). Paths are relative to the working directory
+(``data/NCT/...``) as in the original code.
+"""
+data_root = 'data/NCT/'
+train_list = 'meta/train.txt'
+crop_size = 224
+total_batch_size = 256
+
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+
+view_pipeline = [
+    dict(type='RandomResizedCrop', scale=crop_size,
+         crop_ratio_range=(0.2, 1.), backend='pillow'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomApply',
+         transforms=[dict(type='HueWrapColorJitter', brightness=0.4, contrast=0.4,
+                          saturation=0.4, hue=0.4)],
+         prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+         channel_weights=(0.114, 0.587, 0.2989)),
+    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+         magnitude_std='inf', prob=0.5),
+    dict(type='Solarize', thr=128, prob=0.2),
+]
+train_pipeline = [
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=total_batch_size,  # per process; set from total_batch_size
+    num_workers=4,
+    persistent_workers=True,
+    pin_memory=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageList',
+        data_root=data_root,
+        ann_file=train_list,
+        data_prefix='data/',
+        pipeline=train_pipeline))

@@ -1,0 +1,39 @@
+"""NCT-CRC-HE-100K with labels (FSP): 9 classes, labelled list files.
+
+``wo_<c>`` lists keep the original labels, so ``num_classes`` stays 9.
+"""
+data_root = 'data/NCT/'
+train_list = 'meta/train_labeled.txt'
+num_classes = 9
+crop_size = 224
+total_batch_size = 512
+
+data_preprocessor = dict(
+    num_classes=num_classes,
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=True)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='RandomResizedCrop', scale=crop_size, backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=total_batch_size,  # per process; set from total_batch_size
+    num_workers=4,
+    persistent_workers=True,
+    pin_memory=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='ImageList',
+        data_root=data_root,
+        ann_file=train_list,
+        data_prefix='data/',
+        num_classes=num_classes,
+        require_labels=True,
+        pipeline=train_pipeline))

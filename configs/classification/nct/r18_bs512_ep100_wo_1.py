@@ -1,0 +1,2 @@
+_base_ = './r18_bs512_ep100_all.py'  # NCT without class 1
+train_dataloader = dict(dataset=dict(ann_file='meta/wo_1_train_labeled.txt'))

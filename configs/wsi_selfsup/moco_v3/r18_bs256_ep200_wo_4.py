@@ -1,0 +1,2 @@
+_base_ = './r18_bs256_ep200_all.py'  # NCT without class 4
+train_dataloader = dict(dataset=dict(ann_file='meta/wo_4_train.txt'))

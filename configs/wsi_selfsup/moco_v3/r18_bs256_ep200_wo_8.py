@@ -1,0 +1,2 @@
+_base_ = './r18_bs256_ep200_all.py'  # NCT without class 8
+train_dataloader = dict(dataset=dict(ann_file='meta/wo_8_train.txt'))

@@ -1,0 +1,184 @@
+"""Checkpoints that load with ``torch.load(weights_only=True)``.
+
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True`` and
+refuses every Python object that is not on its allow-list. MMEngine's
+checkpoints carry a few such objects besides tensors (the message hub's
+``HistoryBuffer``, numpy arrays and scalars, an ``OrderedDict`` of
+optimiser state), so MMEngine's ``--resume`` fails out of the box.
+
+One of them cannot simply be allow-listed: ``HistoryBuffer.__getstate__``
+pickles its class's statistics functions, which pickle as
+``getattr(HistoryBuffer, 'min')``, and allowing ``builtins.getattr`` would
+let a checkpoint reach any attribute of any allowed object. So this module
+also registers a ``copyreg`` reducer that pickles a ``HistoryBuffer`` as
+``HistoryBuffer(log_history, count_history, max_length)`` (its data only;
+the statistics functions are class attributes, restored on import).
+Checkpoints written by plain MMEngine (without this module) still hold the
+``getattr`` and are refused with a one-line error.
+
+Instead of switching the safety check off (``weights_only=False`` would
+execute arbitrary pickled code from a downloaded checkpoint), this module
+puts exactly those classes on torch's allow-list with
+:func:`torch.serialization.add_safe_globals`. The list was found with
+:func:`torch.serialization.get_unsafe_globals_in_checkpoint` on MMEngine
+checkpoints of this project's CLP and FSP runs; :func:`unsafe_globals`
+reports what a new checkpoint would still need. Importing
+``openselfsup.engine`` registers them, so every ``torch.load`` in the
+process (MMEngine's resume and ``load_from``, and
+:func:`load_checkpoint_file`) keeps ``weights_only=True``.
+"""
+import copyreg
+import os
+import zipfile
+from typing import List
+
+import numpy as np
+import torch
+
+from ..utils import InputError
+
+
+def _numpy_globals() -> list:
+    """numpy objects that pickles of arrays and scalars reference."""
+    out = [np.ndarray, np.dtype]
+    try:  # numpy >= 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    out += [_reconstruct, scalar]
+    # pickled dtypes name their class (numpy.dtypes.Float64DType, ...)
+    out += [type(np.dtype(t)) for t in
+            (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+             np.int64, np.uint8, np.bool_)]
+    return out
+
+
+def _mmengine_globals() -> list:
+    from mmengine.logging import HistoryBuffer
+    return [HistoryBuffer]
+
+
+def safe_globals() -> list:
+    """Every non-tensor class an MMEngine checkpoint of this project holds."""
+    return _numpy_globals() + _mmengine_globals()
+
+
+def _reduce_history_buffer(buf):
+    """Pickle a HistoryBuffer as a constructor call on its data."""
+    return (type(buf), (buf._log_history, buf._count_history,
+                        buf.max_length))
+
+
+_REGISTERED = False
+
+
+def register_safe_globals() -> None:
+    """Allow-list :func:`safe_globals` for ``torch.load(weights_only=True)``
+    and pickle ``HistoryBuffer`` without ``getattr``.
+
+    Idempotent; called when ``openselfsup.engine`` is imported.
+    """
+    global _REGISTERED
+    if not _REGISTERED:
+        from mmengine.logging import HistoryBuffer
+        copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
+        torch.serialization.add_safe_globals(safe_globals())
+        _REGISTERED = True
+
+
+def unsafe_globals(path: str) -> List[str]:
+    """Globals in the checkpoint at ``path`` that are not allow-listed.
+
+    Args:
+        path (str): a ``torch.save`` file.
+
+    Returns:
+        list[str]: ``module.qualname`` of each class ``torch.load`` would
+        still refuse (empty when the checkpoint loads with weights_only).
+    """
+    register_safe_globals()
+    allowed = {f'{g.__module__}.{g.__qualname__}'
+               for g in torch.serialization.get_safe_globals()
+               if hasattr(g, '__qualname__')}
+    found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    return [g for g in found if g not in allowed]
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a complete ``torch.save`` zip (every CRC checks).
+
+    A file cut short by a kill during writing fails this test; reading it
+    costs about as much as loading it, but nothing is unpickled.
+    """
+    if not os.path.isfile(path) or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+
+
+def load_checkpoint_file(path: str, map_location='cpu') -> dict:
+    """``torch.load`` a checkpoint safely (``weights_only=True``).
+
+    Args:
+        path (str): the checkpoint file.
+        map_location: as :func:`torch.load` (default: CPU).
+
+    Returns:
+        dict: the checkpoint.
+
+    Raises:
+        InputError: the file is missing, truncated or holds objects that
+            are not allow-listed.
+    """
+    register_safe_globals()
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: checkpoint not found')
+    if not is_complete_checkpoint(path):
+        raise InputError(f'{path}: not a complete torch checkpoint '
+                         '(truncated or not written by torch.save)')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # pickle.UnpicklingError and friends
+        first = str(exc).strip().splitlines()[0] if str(exc) else ''
+        raise InputError(f'{path}: cannot load checkpoint with '
+                         f'weights_only=True ({type(exc).__name__}: '
+                         f'{first})') from None
+
+
+def extract_backbone_weights(checkpoint: str, out: str,
+                             prefix: str = 'backbone.') -> int:
+    """Write the backbone's weights of a training checkpoint to ``out``.
+
+    The output is ``{'state_dict': {name: tensor}}`` with ``prefix``
+    stripped from every name, so that ``ResNet`` (or the backbone of another
+    config) loads it directly, e.g. through
+    ``init_cfg=dict(type='Pretrained', checkpoint=out)``. Written atomically.
+
+    Args:
+        checkpoint (str): a checkpoint written by training.
+        out (str): the output file (``.pth``).
+        prefix (str): the backbone's key prefix in the model's state dict.
+
+    Returns:
+        int: the number of tensors written.
+
+    Raises:
+        InputError: unreadable checkpoint, or no key starts with ``prefix``.
+    """
+    from ..utils import atomic_path
+    ckpt = load_checkpoint_file(checkpoint)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise InputError(f'{checkpoint}: no state_dict in the checkpoint')
+    weights = {k[len(prefix):]: v for k, v in state.items()
+               if k.startswith(prefix)}
+    if not weights:
+        heads = sorted({k.split('.')[0] for k in state})
+        raise InputError(f'{checkpoint}: no weights start with {prefix!r} '
+                         f'(top-level names: {", ".join(heads[:8])})')
+    with atomic_path(out) as tmp:
+        torch.save({'state_dict': weights}, tmp)
+    return len(weights)

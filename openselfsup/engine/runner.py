@@ -1,0 +1,103 @@
+"""A Runner whose checkpoints survive a kill at any moment.
+
+MMEngine writes ``epoch_N.pth`` in place and then ``last_checkpoint``; a
+kill during the first write leaves a truncated file (and a kill during the
+second an empty pointer) that ``--resume`` then trusts and fails on.
+:class:`AtomicRunner` writes each checkpoint to a temporary name and renames
+it (atomic on POSIX), and on resume checks that the checkpoint
+``last_checkpoint`` names is complete, falling back to the newest complete
+``epoch_*.pth`` / ``iter_*.pth`` in the work dir.
+"""
+import glob
+import os
+import re
+from typing import List, Optional
+
+from mmengine.dist import master_only
+from mmengine.runner import Runner
+
+from ..registry import RUNNERS
+from .checkpoint import is_complete_checkpoint, register_safe_globals
+
+
+def _candidates(work_dir: str) -> List[str]:
+    """Checkpoints in ``work_dir``, newest step first."""
+    found = []
+    for path in glob.glob(os.path.join(work_dir, '*.pth')):
+        m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(path))
+        if m:
+            found.append((int(m.group(2)), os.path.getmtime(path), path))
+    return [p for _, _, p in sorted(found, reverse=True)]
+
+
+def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
+    """The checkpoint to resume from: ``last_checkpoint`` if it is complete,
+    otherwise the newest complete ``epoch_*``/``iter_*`` checkpoint.
+
+    Args:
+        work_dir (str): the run's work directory.
+        logger: optional MMEngine logger for warnings.
+
+    Returns:
+        str | None: a checkpoint path, or None if there is none.
+    """
+    def warn(msg):
+        if logger is not None:
+            logger.warning(msg)
+
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    named = None
+    if os.path.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    if named and is_complete_checkpoint(named):
+        return named
+    if named:
+        warn(f'last_checkpoint names {named}, which is missing or '
+             'incomplete; looking for an older checkpoint')
+    for path in _candidates(work_dir):
+        if is_complete_checkpoint(path):
+            return path
+        warn(f'skipping incomplete checkpoint {path}')
+    return None
+
+
+@RUNNERS.register_module()
+class AtomicRunner(Runner):
+    """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
+    that skips missing or corrupt checkpoints.
+
+    Select it with ``runner_type = 'AtomicRunner'`` in a config (set in
+    ``configs/_base_/default_runtime.py``). Arguments are the Runner's.
+    """
+
+    def __init__(self, *args, **kwargs):
+        register_safe_globals()
+        super().__init__(*args, **kwargs)
+
+    @master_only
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
+        """Write to ``.<filename>.tmp`` in ``out_dir``, then rename."""
+        tmp_name = f'.{filename}.tmp'
+        tmp = os.path.join(out_dir, tmp_name)
+        try:
+            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
+            os.replace(tmp, os.path.join(out_dir, filename))
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def load_or_resume(self) -> None:
+        """As the Runner's, but auto-resume picks a complete checkpoint."""
+        if self._has_loaded:
+            return None
+        if self._resume and self._load_from is None:
+            path = find_resumable_checkpoint(self.work_dir, self.logger)
+            if path is None:
+                self.logger.warning(
+                    f'--resume: no checkpoint in {self.work_dir}; training '
+                    'from scratch')
+            else:
+                self.logger.info(f'Resuming from {path}')
+                self._load_from = path
+        return super().load_or_resume()

@@ -1,0 +1,92 @@
+"""Helpers for the foundation tests: small configs derived from the demos."""
+import os
+import subprocess
+import sys
+
+from mmengine.config import Config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLP_DEMO = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
+FSP_DEMO = os.path.join(REPO, 'configs', 'demo', 'fsp_r18_demo.py')
+
+
+def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
+                 batch: int = 8, epochs: int = 1, crop: int = 32,
+                 ann_file: str = None, workers: int = 0,
+                 temperature: float = None, weak_views: bool = False,
+                 lr: float = None, ckpt_interval: int = 1, **top) -> str:
+    """Write a tiny variant of a demo config to ``out`` and return its path.
+
+    ``n_images`` images spread over the list, ``batch`` total batch,
+    ``crop`` px crops, ResNet-18 with base_channels 8, checkpoint every
+    epoch. For CLP: ``temperature`` (with loss weight 2T), ``weak_views``
+    (crop scale (0.6, 1) and flip only), ``lr``.
+    """
+    cfg = Config.fromfile(base)
+    cfg.total_batch_size = batch
+    loader = cfg.train_dataloader
+    loader.batch_size = batch
+    loader.num_workers = workers
+    loader.persistent_workers = workers > 0
+    loader.dataset.data_root = nct_root
+    if ann_file is not None:
+        loader.dataset.ann_file = ann_file
+    # spread over the list (it is sorted by class): every class present
+    with open(os.path.join(nct_root, loader.dataset.ann_file)) as f:
+        n_list = sum(1 for line in f if line.strip())
+    loader.dataset.indices = [i * n_list // n_images
+                              for i in range(min(n_images, n_list))]
+    for t in loader.dataset.pipeline:
+        views = t.get('transforms', [[t]])
+        for view in views:
+            for v in (view if isinstance(view, list) else [view]):
+                if v.get('type') == 'RandomResizedCrop':
+                    v['scale'] = crop
+    cfg.model.backbone.base_channels = 8
+    cfg.model.backbone.stem_channels = 8
+    if cfg.model.type == 'MoCoV3':
+        cfg.model.neck.in_channels = 64
+    else:
+        cfg.model.head.in_channels = 64
+    if temperature is not None:
+        cfg.model.head.temperature = temperature
+        cfg.model.head.loss.loss_weight = 2 * temperature
+    if weak_views:
+        loader.dataset.pipeline[1].transforms = [[
+            dict(type='RandomResizedCrop', scale=crop,
+                 crop_ratio_range=(0.6, 1.), backend='pillow'),
+            dict(type='RandomFlip', prob=0.5)]]
+    if lr is not None:
+        cfg.optim_wrapper.optimizer.lr = lr
+    cfg.train_cfg.max_epochs = epochs
+    cfg.param_scheduler[0].pop('T_max', None)
+    cfg.param_scheduler[0]['end'] = epochs
+    if 'milestones' in cfg.param_scheduler[0]:
+        cfg.param_scheduler[0]['milestones'] = [epochs + 1]
+    cfg.default_hooks.checkpoint.interval = ckpt_interval
+    cfg.default_hooks.logger.interval = 1
+    cfg.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.visualizer.vis_backends = cfg.vis_backends
+    for k, v in top.items():
+        cfg[k] = v
+    cfg.dump(out)
+    return out
+
+
+def run_tool(args, cwd=None, timeout=300, env_extra=None):
+    """Run a script of tools/ in a subprocess; return (rc, stdout, stderr)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    env.update(env_extra or {})
+    cmd = ([sys.executable] if args[0].endswith('.py') else ['bash']) + \
+        [os.path.join(REPO, args[0])] + list(args[1:])
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def error_lines(stderr: str):
+    """Non-warning lines of stderr (mmcv-lite prints a harmless warning)."""
+    return [ln for ln in stderr.splitlines() if ln.strip()
+            and 'MultiScaleDeformableAttention' not in ln
+            and not ln.lstrip().startswith('warnings.warn')]

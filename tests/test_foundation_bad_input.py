@@ -1,0 +1,163 @@
+"""Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
+import os
+import shutil
+
+import pytest
+
+from _foundation_helpers import FSP_DEMO, error_lines, run_tool, small_config
+
+
+@pytest.fixture()
+def nct_copy(synthetic_root, tmp_path):
+    """A private NCT tree (images symlinked, lists copied) to break."""
+    src = os.path.join(synthetic_root, 'NCT')
+    dst = tmp_path / 'NCT'
+    (dst / 'meta').mkdir(parents=True)
+    shutil.copytree(os.path.join(src, 'data'), dst / 'data')
+    for name in os.listdir(os.path.join(src, 'meta')):
+        shutil.copy(os.path.join(src, 'meta', name), dst / 'meta' / name)
+    return dst
+
+
+def _train_fails(cfg, *extra):
+    rc, out, err = run_tool(['tools/train.py', cfg, *extra])
+    lines = error_lines(err)
+    assert rc != 0, out[-1000:]
+    assert len(lines) == 1, err[-3000:]
+    assert lines[0].startswith('error: '), lines
+    return lines[0]
+
+
+def _write_list(nct, name, lines):
+    (nct / 'meta' / name).write_text(''.join(f'{ln}\n' for ln in lines))
+
+
+def _cfg(tmp_path, nct, ann_file='meta/bad.txt', workers=0):
+    return small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), str(nct) + '/',
+                        n_images=4, batch=4, ann_file=ann_file,
+                        workers=workers)
+
+
+@pytest.mark.slow
+def test_missing_image(nct_copy, tmp_path):
+    rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
+    _write_list(nct_copy, 'bad.txt', rows[:3] + ['NCT-CRC-HE-100K/ADI/gone.tif 0'])
+    line = _train_fails(_cfg(tmp_path, nct_copy))
+    assert 'bad.txt' in line and 'gone.tif' in line and 'missing' in line
+
+
+@pytest.mark.slow
+def test_unreadable_image(nct_copy, tmp_path):
+    rel = 'NCT-CRC-HE-100K/ADI/ADI-TRAIN00000.tif'
+    (nct_copy / 'data' / rel).unlink()
+    (nct_copy / 'data' / rel).write_bytes(b'not an image at all')
+    _write_list(nct_copy, 'bad.txt', [f'{rel} 0'] * 4)
+    line = _train_fails(_cfg(tmp_path, nct_copy))
+    assert 'ADI-TRAIN00000.tif' in line and 'unreadable' in line
+
+
+@pytest.mark.slow
+def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path):
+    """The header reads (so the build-time check passes) but the pixel data
+    is cut short: the error comes from a DataLoader worker during training
+    and still reaches the user as one line naming the file."""
+    from PIL import Image
+    rel = 'NCT-CRC-HE-100K/ADI/broken.png'
+    src = nct_copy / 'data' / 'NCT-CRC-HE-100K/ADI/ADI-TRAIN00000.tif'
+    full = nct_copy / 'data' / rel
+    Image.open(src).save(full)
+    data = full.read_bytes()
+    full.write_bytes(data[:len(data) // 2])
+    with Image.open(full) as im:
+        assert im.size == (32, 32)  # header fine
+    _write_list(nct_copy, 'bad.txt', [f'{rel} 0'] * 4)
+    line = _train_fails(_cfg(tmp_path, nct_copy, workers=1))
+    assert 'broken.png' in line and 'corrupt' in line
+
+
+@pytest.mark.slow
+def test_label_out_of_range(nct_copy, tmp_path):
+    rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
+    path = rows[0].split()[0]
+    _write_list(nct_copy, 'bad.txt', [rows[0], f'{path} 9'])
+    line = _train_fails(_cfg(tmp_path, nct_copy))
+    assert 'bad.txt:2' in line and 'label 9' in line
+
+
+@pytest.mark.slow
+def test_empty_list(nct_copy, tmp_path):
+    _write_list(nct_copy, 'bad.txt', [])
+    line = _train_fails(_cfg(tmp_path, nct_copy, ann_file='meta/bad.txt'))
+    assert 'bad.txt' in line and 'empty' in line
+
+
+def test_config_not_found(tmp_path):
+    line = _train_fails(str(tmp_path / 'nope.py'))
+    assert 'nope.py' in line and 'not found' in line
+
+
+def test_unknown_cfg_option(tmp_path, synthetic_root):
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    line = _train_fails(cfg, '--cfg-options', 'train_cfg.max_epoch=3')
+    assert 'train_cfg.max_epoch' in line and 'train_cfg.max_epochs' in line
+
+
+def test_more_gpus_than_present(tmp_path, synthetic_root):
+    import torch
+    n = torch.cuda.device_count() + 1 if torch.cuda.is_available() else 2
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    rc, out, err = run_tool(['tools/dist_train.sh', cfg, str(n)])
+    lines = error_lines(err)
+    assert rc != 0 and len(lines) == 1, err[-2000:]
+    assert f'asked for {n} GPUs' in lines[0]
+    # the same check inside tools/train.py under torchrun's environment
+    rc, out, err = run_tool(['tools/train.py', cfg, '--launcher', 'pytorch'],
+                            env_extra=dict(WORLD_SIZE=str(n),
+                                           LOCAL_WORLD_SIZE=str(n), RANK='0',
+                                           LOCAL_RANK='0'))
+    lines = error_lines(err)
+    assert rc != 0 and len(lines) == 1 and 'GPUs' in lines[0], err[-2000:]
+
+
+def test_batch_split_over_processes(monkeypatch):
+    """The config's total batch is divided over the processes, or refused."""
+    from mmengine.config import Config
+
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.train import per_process_batch, prepare_config
+    from openselfsup.utils import InputError
+    assert per_process_batch(256, 8) == 32
+    assert per_process_batch(512, 1) == 512
+    with pytest.raises(InputError, match='not divisible'):
+        per_process_batch(256, 3)
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.train_dataloader.batch_size = 999
+    notes = prepare_config(cfg, CLP_DEMO)
+    assert cfg.train_dataloader.batch_size == cfg.total_batch_size == 32
+    assert any('total batch 32 kept' in n for n in notes)
+    assert cfg.work_dir == os.path.join('work_dirs', 'demo', 'clp_r18_demo')
+    import torch
+    if not torch.cuda.is_available():
+        monkeypatch.setenv('WORLD_SIZE', '2')
+        monkeypatch.setenv('LOCAL_WORLD_SIZE', '1')
+        with pytest.raises(InputError, match='2 processes needs GPUs'):
+            prepare_config(Config.fromfile(CLP_DEMO), CLP_DEMO,
+                           launcher='pytorch')
+
+
+def test_cfg_option_keys_checked_against_config():
+    """Nested keys must exist; Runner's own top-level keys may be added."""
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.train import load_config
+    from openselfsup.utils import InputError
+    cfg = load_config(CLP_DEMO, {'experiment_name': 'x',
+                                 'model.neck.hid_channels': 32,
+                                 'train_dataloader.dataset.pipeline.0.type':
+                                     'LoadImageFromFile'})
+    assert cfg.experiment_name == 'x' and cfg.model.neck.hid_channels == 32
+    for bad in ('model.nek.hid_channels', 'modle', 'optim_wrapper.lr',
+                'train_dataloader.dataset.pipeline.7.type'):
+        with pytest.raises(InputError, match='--cfg-options'):
+            load_config(CLP_DEMO, {bad: 1})

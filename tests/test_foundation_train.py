@@ -1,0 +1,219 @@
+"""Training: CLP and FSP iterate, the CLP loss falls, resume after a kill,
+atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, run_tool, small_config
+
+
+def _nct(root):
+    return os.path.join(root, 'NCT') + os.sep
+
+
+def _losses(runner):
+    return [float(v) for v in
+            runner.message_hub.get_scalar('train/loss').data[0]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
+def test_two_iterations(base, synthetic_root, tmp_path):
+    from openselfsup.apis import train
+    cfg = small_config(base, str(tmp_path / 'cfg.py'), _nct(synthetic_root),
+                       n_images=16, batch=8)
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    assert runner.iter == 2 and runner.epoch == 1
+    losses = _losses(runner)
+    assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
+    assert os.path.isfile(tmp_path / 'work' / 'epoch_1.pth')
+
+
+@pytest.mark.slow
+def test_clp_loss_goes_down(synthetic_root, tmp_path):
+    """A short seeded CLP run: 16 images (all classes) in one batch, 20
+    epochs, temperature 0.2, LARS lr 5, mild views (crop scale 0.6-1 and
+    flip): MoCo-v3 learns to tell the instances apart, so the mean loss of
+    the last 5 steps lies clearly below that of the first 5."""
+    from openselfsup.apis import train
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=16, batch=16,
+                       epochs=20, temperature=0.2, weak_views=True, lr=5.0,
+                       ckpt_interval=100)
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    losses = _losses(runner)
+    assert len(losses) == 20
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < first - 0.08, (first, last)
+
+
+def test_mocov3_loss_matches_reference():
+    """mmpretrain's MoCoV3 (our config's head and neck) against plain torch:
+    normalise, q @ k.T / T, cross-entropy with labels arange, times 2T,
+    summed over both directions."""
+    from mmengine.logging import MessageHub
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.models  # noqa: F401
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    MessageHub.get_current_instance().update_info('iter', 0)
+    T = 0.2
+    model = MODELS.build(dict(
+        # before any optimiser step the momentum encoder is an exact copy, so
+        # the keys equal the (detached) query-encoder outputs
+        type='MoCoV3', base_momentum=0.004,
+        backbone=dict(type='ResNet', depth=18, base_channels=8,
+                      stem_channels=8),
+        neck=dict(type='NonLinearNeck', in_channels=64, hid_channels=32,
+                  out_channels=16, num_layers=3, with_bias=False,
+                  with_last_bn=True, with_last_bn_affine=False,
+                  with_last_bias=False, with_avg_pool=True),
+        head=dict(type='MoCoV3Head', temperature=T,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=2 * T),
+                  predictor=dict(type='NonLinearNeck', in_channels=16,
+                                 hid_channels=32, out_channels=16,
+                                 num_layers=2, with_bias=False,
+                                 with_last_bn=False,
+                                 with_last_bn_affine=False,
+                                 with_last_bias=False,
+                                 with_avg_pool=False))))
+    g = torch.Generator().manual_seed(0)
+    v1, v2 = torch.randn(6, 3, 32, 32, generator=g), torch.randn(
+        6, 3, 32, 32, generator=g)
+    model.train()
+    got = model.loss([v1, v2], [])['loss']
+
+    with torch.no_grad():
+        q1 = model.neck(model.backbone(v1))[0]
+        q2 = model.neck(model.backbone(v2))[0]
+
+    def ref(q, k):
+        p = F.normalize(model.head.predictor([q])[0], dim=1)
+        k = F.normalize(k, dim=1)
+        logits = p @ k.T / T
+        return F.cross_entropy(logits, torch.arange(len(q))) * 2 * T
+
+    with torch.no_grad():
+        want = ref(q1, q2) + ref(q2, q1)
+    assert torch.allclose(got, want, atol=1e-5), (got, want)
+
+
+@pytest.mark.slow
+def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path):
+    """Kill a training subprocess after its first checkpoint, resume with
+    --resume (torch.load weights_only=True), finish all epochs."""
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=16, batch=8, epochs=4)
+    work = tmp_path / 'work'
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep +
+               os.environ.get('PYTHONPATH', ''))
+    cmd = [sys.executable, os.path.join(REPO, 'tools/train.py'), cfg,
+           '--work-dir', str(work)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while not (work / 'epoch_1.pth').exists():
+            assert proc.poll() is None, 'training ended before epoch 1'
+            assert time.time() < deadline
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    done = sorted(p.name for p in work.glob('epoch_*.pth'))
+    assert 'epoch_4.pth' not in done, 'killed too late to test resume'
+    rc, out, err = run_tool(['tools/train.py', cfg, '--work-dir', str(work),
+                             '--resume'])
+    assert rc == 0, err[-2000:]
+    assert 'finished epoch 4, iteration 8' in out
+    log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+    assert 'resumed epoch: ' in log
+    from openselfsup.engine import load_checkpoint_file
+    assert load_checkpoint_file(str(work / 'epoch_4.pth'))['meta'][
+        'epoch'] == 4
+
+
+def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
+                                        monkeypatch):
+    """A save that dies midway leaves neither a file nor a pointer to it;
+    a truncated latest checkpoint is skipped on resume."""
+    import mmengine.runner.runner as mm_runner
+
+    from openselfsup.apis import train
+    from openselfsup.engine import (find_resumable_checkpoint,
+                                    is_complete_checkpoint, unsafe_globals)
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=2)
+    work = tmp_path / 'work'
+    train(cfg, work_dir=str(work))
+    assert is_complete_checkpoint(str(work / 'epoch_2.pth'))
+    # everything in it is allow-listed: torch.load(weights_only=True) works
+    assert unsafe_globals(str(work / 'epoch_2.pth')) == []
+    torch.load(work / 'epoch_2.pth', weights_only=True)
+
+    # a crash while writing: the partial bytes never appear under the name
+    real_save = mm_runner.save_checkpoint
+
+    def dying_save(checkpoint, filepath, **kw):
+        with open(filepath, 'wb') as f:
+            f.write(b'PK\x03\x04 half a checkpoint')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mm_runner, 'save_checkpoint', dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, work_dir=str(tmp_path / 'work2'))
+    assert not list((tmp_path / 'work2').glob('*.pth'))
+    assert not list((tmp_path / 'work2').glob('.*tmp'))
+    assert not (tmp_path / 'work2' / 'last_checkpoint').exists()
+    monkeypatch.setattr(mm_runner, 'save_checkpoint', real_save)
+
+    # plain MMEngine's non-atomic write, killed: a truncated epoch_2.pth
+    data = (work / 'epoch_2.pth').read_bytes()
+    (work / 'epoch_2.pth').write_bytes(data[:len(data) // 2])
+    assert find_resumable_checkpoint(str(work)) == str(work / 'epoch_1.pth')
+    (work / 'last_checkpoint').write_text('')  # killed mid-pointer-write
+    assert find_resumable_checkpoint(str(work)) == str(work / 'epoch_1.pth')
+    runner = train(cfg, work_dir=str(work), resume=True)
+    assert runner.epoch == 2 and is_complete_checkpoint(
+        str(work / 'epoch_2.pth'))
+
+
+def test_extract_backbone_weights(synthetic_root, tmp_path):
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis import train
+    from openselfsup.registry import MODELS
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8)
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    out = tmp_path / 'backbone.pth'
+    rc, stdout, err = run_tool(['tools/extract_backbone_weights.py',
+                                str(tmp_path / 'work' / 'epoch_1.pth'),
+                                str(out)])
+    assert rc == 0, err
+    weights = torch.load(out, weights_only=True)['state_dict']
+    init_default_scope('openselfsup')
+    resnet = MODELS.build(dict(type='ResNet', depth=18, base_channels=8,
+                               stem_channels=8))
+    resnet.load_state_dict(weights, strict=True)
+    trained = runner.model.backbone.state_dict()
+    assert all(torch.equal(weights[k], trained[k].cpu()) for k in trained)
+    from openselfsup.engine import extract_backbone_weights
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError, match='missing.pth: checkpoint not found'):
+        extract_backbone_weights(str(tmp_path / 'missing.pth'), str(out))
+    with pytest.raises(InputError, match="no weights start with 'head.x'"):
+        extract_backbone_weights(str(tmp_path / 'work' / 'epoch_1.pth'),
+                                 str(tmp_path / 'other.pth'), 'head.x')
+    assert not (tmp_path / 'other.pth').exists()

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Train on GPUS processes of this machine with torchrun.
+#
+#   bash tools/dist_train.sh CONFIG GPUS [tools/train.py arguments]
+#   bash tools/dist_train.sh configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py 8
+#
+# The config's total batch is split over the GPUs (see the run's log).
+# GPUS=1 also works on a CPU-only machine (one process, no process group).
+# Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT as for torchrun.
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "usage: bash tools/dist_train.sh CONFIG GPUS [tools/train.py args]" >&2
+    exit 2
+fi
+CONFIG=$1
+GPUS=$2
+shift 2
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
+TOOLS="$(cd "$(dirname "$0")" && pwd)"
+# this checkout first, as the OpenMMLab launchers do
+export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
+
+if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
+    echo "error: GPUS must be a whole number, got '$GPUS'" >&2
+    exit 2
+fi
+# one clear line (and no torchrun start) when the machine has fewer GPUs
+python -c 'import sys
+from openselfsup.apis.train import check_gpu_count
+from openselfsup.utils import run_cli
+sys.exit(run_cli(lambda a: check_gpu_count(int(a[0])), sys.argv[1:]))' "$GPUS"
+
+exec torchrun \
+    --nnodes="$NNODES" \
+    --node_rank="$NODE_RANK" \
+    --master_addr="$MASTER_ADDR" \
+    --nproc_per_node="$GPUS" \
+    --master_port="$PORT" \
+    "$TOOLS/train.py" "$CONFIG" --launcher pytorch "$@"

@@ -1,0 +1,37 @@
+"""Turn a training checkpoint into backbone weights.
+
+Example:
+    python tools/extract_backbone_weights.py \\
+        work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_all/epoch_200.pth \\
+        work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_all/backbone.pth
+
+Writes {'state_dict': weights} with the 'backbone.' prefix stripped (the
+query encoder for MoCo-v3, the ResNet for supervised models), atomically.
+The checkpoint is read with torch.load(weights_only=True).
+"""
+import argparse
+import sys
+
+from openselfsup.utils import run_cli
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('checkpoint', help='checkpoint written by tools/train.py')
+    p.add_argument('output', help='output file for the backbone weights')
+    p.add_argument('--prefix', default='backbone.',
+                   help='key prefix of the backbone in the state dict')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    from openselfsup.engine import extract_backbone_weights
+    n = extract_backbone_weights(a.checkpoint, a.output, a.prefix)
+    print(f'{n} tensors written to {a.output}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

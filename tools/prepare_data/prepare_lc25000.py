@@ -1,0 +1,29 @@
+"""Write LC25000 list files from the real download.
+
+Extract LC25000.zip so that
+    data/LC25000/data/lung_colon_image_set/{colon,lung}_image_sets/<cls>/*.jpeg
+(or without the lung_colon_image_set level), then run
+    python tools/prepare_data/prepare_lc25000.py --root data/LC25000
+It writes data/LC25000/meta/img_list[_labeled].txt and classes.txt (labels:
+colon_aca 0, colon_n 1, lung_aca 2, lung_n 3, lung_scc 4).
+"""
+import argparse
+import sys
+
+from openselfsup.utils import run_cli
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--root', default='data/LC25000', help='LC25000 directory')
+    a = p.parse_args(argv)
+    from openselfsup.datasets.prepare import prepare_lc25000
+    for name, n in prepare_lc25000(a.root).items():
+        print(f'{name:14s} {n:7d} images')
+    print(f'lists written under {a.root}/meta/')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

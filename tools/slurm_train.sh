@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Train on a Slurm cluster with srun (one task per GPU).
+#
+#   bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [GPUS] [tools/train.py args]
+#   bash tools/slurm_train.sh gpu clp configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py 8
+#
+# GPUS defaults to 8; GPUS_PER_NODE (default min(GPUS, 8)), CPUS_PER_TASK
+# (default 5) and SRUN_ARGS (extra srun options) come from the environment.
+# The config's total batch is split over the GPUs (see the run's log).
+set -euo pipefail
+
+if [ $# -lt 3 ]; then
+    echo "usage: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [GPUS] [tools/train.py args]" >&2
+    exit 2
+fi
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+shift 3
+GPUS=8
+if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
+    GPUS=$1
+    shift
+fi
+if [ "$GPUS" -lt 8 ]; then DEFAULT_PER_NODE=$GPUS; else DEFAULT_PER_NODE=8; fi
+GPUS_PER_NODE=${GPUS_PER_NODE:-$DEFAULT_PER_NODE}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-}
+TOOLS="$(cd "$(dirname "$0")" && pwd)"
+# this checkout first, as the OpenMMLab launchers do
+export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
+
+exec srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    $SRUN_ARGS \
+    python -u "$TOOLS/train.py" "$CONFIG" --launcher slurm "$@"

@@ -1,0 +1,55 @@
+"""Train a model from a config (CLP, FSP, HLSS, balanced tuning).
+
+Examples:
+    python tools/train.py configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py
+    python tools/train.py configs/demo/clp_r18_demo.py --resume
+    python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=5
+
+Outputs go to work_dirs/<config path without configs/ and .py> unless
+--work-dir is given: the config dump, the log, checkpoints, TensorBoard
+scalars. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
+"""
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+from openselfsup.utils import run_cli
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='training config file (Python)')
+    p.add_argument('--work-dir',
+                   help='output directory (default: work_dirs/<config>)')
+    p.add_argument('--resume', action='store_true',
+                   help='resume from the latest complete checkpoint in the '
+                   'work dir')
+    p.add_argument('--amp', action='store_true',
+                   help='automatic mixed precision (GPU only)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   metavar='KEY=VALUE',
+                   help='override config keys, e.g. train_cfg.max_epochs=5 '
+                   'train_dataloader.num_workers=0; every key must exist in '
+                   'the config')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
+                   default='none', help='job launcher (set by '
+                   'dist_train.sh / slurm_train.sh)')
+    p.add_argument('--local-rank', '--local_rank', type=int, default=0,
+                   help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    from openselfsup.apis import train
+    runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
+                   cfg_options=a.cfg_options, launcher=a.launcher)
+    print(f'finished epoch {runner.epoch}, iteration {runner.iter}; '
+          f'outputs in {runner.work_dir}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
