@@ -6,3 +6,6 @@ transforms and samplers are found through the parent registry.
 import mmpretrain.datasets  # noqa: F401  (fills the parent registry)
 
 from .image_list import ImageList, read_list_file  # noqa: F401,E402
+from .hierarchical import (HierarchicalPatchDataset,  # noqa: F401,E402
+                           HierarchicalPatientDataset, LoadHistoPatch,
+                           read_hierarchy)

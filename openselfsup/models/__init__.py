@@ -5,3 +5,5 @@ registry holds ResNet, MoCoV3, MoCoV3Head, ImageClassifier and the data
 preprocessors when a config names them.
 """
 import mmpretrain.models  # noqa: F401  (fills the parent registry)
+
+from . import algorithms, heads, losses  # noqa: F401,E402  (register modules)

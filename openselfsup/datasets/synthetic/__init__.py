@@ -7,3 +7,4 @@ the list files the rest of the project reads.
 from .layouts import (DOMAINS, LC_CLASSES, NCT_CLASSES, PAIP_CLASSES,  # noqa: F401
                       SyntheticSpec, make_synthetic)
 from .tissue import PALETTES, STYLES, StainPalette, TissueStyle, render_patch  # noqa: F401
+from .hierarchical import HierarchicalSpec, make_synthetic_hierarchical  # noqa: F401,E402

@@ -1,0 +1,2 @@
+"""Algorithms mmpretrain lacks."""
+from .hlss import HLSS  # noqa: F401

@@ -1,0 +1,4 @@
+"""Heads mmpretrain lacks."""
+from .attribute_heads import (MLPHead, TextInitHead, attribute_matrix,  # noqa: F401
+                              encode_attributes, read_embedding_file,
+                              symmetric_kl)
