@@ -55,7 +55,7 @@ def read_srh_tiff(path: str) -> np.ndarray:
 def read_rgb(path: str) -> np.ndarray:
     """An RGB patch (any PIL format) as uint8 ``[H, W, 3]``."""
     with Image.open(path) as im:
-        return np.asarray(im.convert('RGB'))
+        return np.array(im.convert('RGB'))
 
 
 @TRANSFORMS.register_module()
@@ -160,6 +160,13 @@ def _read_json(path: str):
             from None
 
 
+def _build_pipeline(pipeline: Sequence) -> list:
+    """Build transform configs with this project's registry (so datasets work
+    outside a runner too, without a default scope)."""
+    return [TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in pipeline]
+
+
 def draw_with_reuse(rng: np.random.Generator, n_available: int,
                     n_wanted: int) -> np.ndarray:
     """Pick ``n_wanted`` indices of ``range(n_available)``.
@@ -224,7 +231,8 @@ class HierarchicalPatientDataset(BaseDataset):
         self.class_balance, self.seed = class_balance, seed
         self.check_files = check_files
         self._draws: Dict[int, int] = {}
-        super().__init__(ann_file='', data_root=data_root, pipeline=pipeline,
+        super().__init__(ann_file='', data_root=data_root,
+                         pipeline=_build_pipeline(pipeline),
                          serialize_data=False, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -296,8 +304,8 @@ class HierarchicalPatchDataset(BaseDataset):
                  check_files: bool = True, **kwargs):
         self.metadata, self.split, self.split_name = metadata, split, split_name
         self.check_files = check_files
-        super().__init__(ann_file='', data_root=data_root, pipeline=pipeline,
-                         **kwargs)
+        super().__init__(ann_file='', data_root=data_root,
+                         pipeline=_build_pipeline(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
         patients, classes = read_hierarchy(

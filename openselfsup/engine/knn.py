@@ -279,7 +279,6 @@ def knn_eval_checkpoint(config: str, checkpoint: str,
         InputError: missing checkpoint or config without ``knn_eval``.
     """
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
     from ..apis.train import load_config
     from ..registry import MODELS
@@ -291,7 +290,16 @@ def knn_eval_checkpoint(config: str, checkpoint: str,
         raise InputError(f'{checkpoint}: checkpoint not found')
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    # MMEngine checkpoints hold more than tensors (message hub, config), so
+    # weights_only loading (torch >= 2.6 default) would refuse them.
+    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    state = state.get('state_dict', state)
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing:
+        raise InputError(f'{checkpoint}: does not fit the config\'s model '
+                         f'({len(missing)} missing keys, e.g. {missing[0]})')
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = os.path.abspath(checkpoint)
