@@ -13,6 +13,13 @@ view = [
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.4, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    # stain augmentation: without it the patient / slide losses are solved
+    # by the synthetic stain shifts alone (no hue: mmcv-lite 2.2 adjust_hue
+    # overflows uint8 under numpy 2)
+    dict(type='RandomApply',
+         transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
+                          saturation=0.4)], prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True),
 ]
 train_pipeline = [loader, dict(type='MultiView', num_views=2,
                                transforms=[view]),

@@ -26,9 +26,10 @@ view = [
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    # no hue jitter: mmcv-lite 2.2's adjust_hue overflows uint8 under numpy 2
     dict(type='RandomApply',
          transforms=[dict(type='ColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.2, hue=0.1)], prob=0.8),
+                          saturation=0.2)], prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True),
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
          magnitude_std='inf', prob=0.5),

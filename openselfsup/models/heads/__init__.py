@@ -1,4 +1,6 @@
 """Heads mmpretrain lacks."""
 from .attribute_heads import (MLPHead, TextInitHead, attribute_matrix,  # noqa: F401
-                              encode_attributes, read_embedding_file,
+                              encode_attributes,
+                              export_attribute_embeddings,
+                              read_embedding_file,
                               symmetric_kl)

@@ -227,3 +227,38 @@ class MLPHead(BaseModule):
                 ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Args: x ``[N, C]``. Returns ``(embedding, {})``."""
         return self.layers(x), {}
+
+
+def export_attribute_embeddings(heads: dict, out_dir: str,
+                                encoder: Optional[dict] = None
+                                ) -> Dict[str, str]:
+    """Encode every ``TextInitHead`` level of a model config to ``.npy``.
+
+    The files can then be given as ``embeddings_file`` (e.g. on a machine
+    without the text encoder).
+
+    Args:
+        heads (dict): the config's ``model.heads`` (``{level: head_cfg}``).
+        out_dir (str): output folder; one ``<level>.npy`` ``[K, D]`` each.
+        encoder (dict, optional): overrides each head's ``encoder``.
+
+    Returns:
+        dict[str, str]: level -> file written.
+    """
+    from ...utils import save_npy
+    out = {}
+    for level, cfg in heads.items():
+        if not isinstance(cfg, dict) or cfg.get('type') != 'TextInitHead':
+            continue
+        enc = encoder or cfg.get('encoder')
+        if enc is None:
+            raise InputError(f'heads.{level}: no encoder to compute the '
+                             'attribute embeddings with')
+        mat = attribute_matrix(cfg['attributes'], cfg['text_width'],
+                               None, enc)
+        path = os.path.join(out_dir, f'{level}.npy')
+        save_npy(path, mat.numpy().astype(np.float32))
+        out[level] = path
+    if not out:
+        raise InputError('the config has no TextInitHead to export')
+    return out
