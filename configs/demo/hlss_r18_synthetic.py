@@ -35,7 +35,9 @@ knn_eval = dict(
               split=split, split_name='train', pipeline=eval_pipeline),
     query=dict(type='HierarchicalPatchDataset', metadata=metadata,
                split=split, split_name='val', pipeline=eval_pipeline),
-    k=200, temperature=0.07, batch_size=64, num_workers=0)
+    # k=200 in the paper config; the demo bank holds only ~150 patches, so
+    # k=200 would vote with the whole bank
+    k=20, temperature=0.07, batch_size=64, num_workers=0)
 
 text_encoder = dict(type='HashedBagOfWords', dim=32)
 # backbone feature 64 -> Linear(64, 32) + ReLU -> attribute layer [K, 32]
