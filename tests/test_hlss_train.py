@@ -87,5 +87,6 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir', out]) == 0
     res = json.load(open(os.path.join(out, 'knn_iter_2.json')))
     assert {'patch', 'slide', 'patient'} <= set(res)
+    assert os.path.getsize(os.path.join(out, 'knn_iter_2.png')) > 1000
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2

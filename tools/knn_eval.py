@@ -3,7 +3,7 @@
 Bank = the config's knn_eval.bank patches (training split), queries =
 knn_eval.query patches (validation split); k = 200 capped at the bank size,
 neighbour weights exp(sim / 0.07); slide and patient predictions sum their
-patches' scores. Prints a table, writes knn_<ckpt>.json and .txt.
+patches' scores. Prints a table, writes knn_<ckpt>.json, .txt and .png.
 
 Example:
     python tools/knn_eval.py configs/demo/hlss_r18_synthetic.py \\
@@ -25,7 +25,7 @@ def parse_args(argv):
     p.add_argument('config', help='training config with a knn_eval section')
     p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--out-dir', default=None,
-                   help='folder for the JSON and table (default: beside the '
+                   help='folder for the JSON, table and plot (default: beside the '
                         'checkpoint)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, key=value')

@@ -12,7 +12,7 @@ mean class accuracy (mean per-class recall) per level.
 (``tools/knn_eval.py``) runs it on a saved checkpoint.
 """
 import os
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from mmengine.hooks import Hook
 from tqdm import tqdm
 
 from ..registry import HOOKS
-from ..utils import InputError, save_json, save_text
+from ..utils import InputError, atomic_path, save_json, save_text
 
 LEVEL_KEYS = (('patch', None), ('slide', 'slide_id'),
               ('patient', 'patient_id'))
@@ -136,6 +136,29 @@ def format_table(results: Dict[str, Dict[str, float]],
         lines.append(f'{level:8s} {r["n"]:6d} {100 * r["acc"]:6.1f}% '
                      f'{100 * r["mca"]:6.1f}%')
     return '\n'.join(lines) + '\n'
+
+
+def plot_levels(results: Dict[str, Dict[str, float]], path: str,
+                title: str = '') -> None:
+    """Bar chart of accuracy and mean class accuracy per level (PNG)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    levels = [lv for lv, _ in LEVEL_KEYS]
+    x = np.arange(len(levels))
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    for off, m in ((-0.2, 'acc'), (0.2, 'mca')):
+        ax.bar(x + off, [100 * results[lv][m] for lv in levels], 0.4,
+               label='accuracy' if m == 'acc' else 'mean class acc.')
+    ax.set_xticks(x, levels)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel('%')
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
 
 
 @torch.no_grad()
@@ -268,8 +291,8 @@ def knn_eval_checkpoint(config: str, checkpoint: str,
         config (str): the training config (needs ``model`` and ``knn_eval =
             dict(bank=..., query=..., k=..., temperature=...)``).
         checkpoint (str): a checkpoint of that model.
-        out_dir (str, optional): where ``knn_<ckpt>.json`` and ``.txt`` go
-            (default: the checkpoint's folder).
+        out_dir (str, optional): where ``knn_<ckpt>.json``, ``.txt`` and
+            ``.png`` go (default: the checkpoint's folder).
         cfg_options (dict, optional): config overrides.
 
     Returns:
@@ -308,4 +331,6 @@ def knn_eval_checkpoint(config: str, checkpoint: str,
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
     save_json(json_path, res)
     save_text(os.path.join(out_dir, f'knn_{stem}.txt'), format_table(res))
+    plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
+                f'kNN (k={res["k"]}) {os.path.basename(checkpoint)}')
     return res, json_path

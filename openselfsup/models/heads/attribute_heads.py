@@ -11,7 +11,7 @@ are computed offline from the sentences by the shared text encoders
 (:func:`openselfsup.models.text_encoders.build_text_encoder`).
 """
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
