@@ -4,7 +4,7 @@
 # batch (256 images). Data: a metadata + split JSON pair (see
 # openselfsup/datasets/hierarchical.py), e.g. from
 # tools/prepare_data/make_synthetic_hierarchical.py --out data/hier --size 224
-_base_ = ['./runtime.py', './attributes.py']
+_base_ = ['./runtime.py', '../_base_/hlss_attributes.py']
 
 data_root = 'data/hier'
 metadata = f'{data_root}/metadata.json'
