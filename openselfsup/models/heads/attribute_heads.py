@@ -10,6 +10,8 @@ Text embeddings come from a precomputed ``.npy`` / ``.pt`` file ``[K, D]`` or
 are computed offline from the sentences by the shared text encoders
 (:func:`openselfsup.models.text_encoders.build_text_encoder`).
 """
+import functools
+import json
 import os
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -51,6 +53,13 @@ def read_embedding_file(path: str) -> torch.Tensor:
     return arr
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_encoder(key: str):
+    """One encoder per config (the three heads of a model share it)."""
+    from ..text_encoders import build_text_encoder
+    return build_text_encoder(json.loads(key))
+
+
 def encode_attributes(attributes: Sequence[Sequence[str]],
                       encoder: dict) -> torch.Tensor:
     """Embed each attribute's sentences, average them, L2-normalise.
@@ -63,8 +72,7 @@ def encode_attributes(attributes: Sequence[Sequence[str]],
     Returns:
         Tensor: ``[K, D]`` unit rows.
     """
-    from ..text_encoders import build_text_encoder
-    enc = build_text_encoder(dict(encoder))
+    enc = _cached_encoder(json.dumps(dict(encoder), sort_keys=True))
     rows = []
     for sentences in attributes:
         if isinstance(sentences, str):
