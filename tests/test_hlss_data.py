@@ -160,3 +160,18 @@ def test_synthetic_hierarchical_layout(tmp_path):
     rel = next(iter(first.values()))[0]
     assert (tmp_path / 'a' / rel).read_bytes() == \
         (tmp_path / 'b' / rel).read_bytes()
+
+
+def test_srh_patients_through_the_view_pipeline(tmp_path):
+    tifffile = pytest.importorskip('tifffile')
+    rng = np.random.default_rng(1)
+    for k in range(2):
+        tifffile.imwrite(str(tmp_path / f'{k}.tif'), rng.integers(
+            0, 30000, (2, 8, 8)).astype(np.uint16))
+    meta, split = _write(tmp_path, {'A': {'class': 'gbm', 'slides': {
+        's': ['0.tif', '1.tif']}}}, {'train': ['A']})
+    pipeline = [dict(type='LoadHistoPatch', mode='srh')] + VIEWS[1:]
+    item = HierarchicalPatientDataset(meta, split, pipeline=pipeline)[0]
+    assert len(item['inputs']) == 8
+    assert item['inputs'][0].dtype.is_floating_point
+    assert item['inputs'][0].shape == (3, 8, 8)
