@@ -8,3 +8,6 @@ import mmpretrain.datasets  # noqa: F401  (fills the parent registry)
 from .image_list import ImageList, read_list_file  # noqa: F401,E402
 from .transforms import HueWrapColorJitter  # noqa: F401,E402
 from .crossmodal import CaptionedImages, LoadRegionFeatures, SlideReports  # noqa: F401,E402
+from .hierarchical import (HierarchicalPatchDataset,  # noqa: F401,E402
+                           HierarchicalPatientDataset, LoadHistoPatch,
+                           read_hierarchy)

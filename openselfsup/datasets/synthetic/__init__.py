@@ -9,3 +9,4 @@ from .layouts import (DOMAINS, LC_CLASSES, NCT_CLASSES, PAIP_CLASSES,  # noqa: F
 from .tissue import PALETTES, STYLES, StainPalette, TissueStyle, render_patch  # noqa: F401
 from .crossmodal import (CaptionedImagesSpec, SlideReportsSpec,  # noqa: F401,E402
                          make_captioned_images, make_slide_reports)
+from .hierarchical import HierarchicalSpec, make_synthetic_hierarchical  # noqa: F401,E402

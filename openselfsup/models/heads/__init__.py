@@ -1,2 +1,7 @@
-"""Heads that mmpretrain lacks."""
+"""Heads mmpretrain lacks."""
 from .task_head import LinearTaskHead  # noqa: F401
+from .attribute_heads import (MLPHead, TextInitHead, attribute_matrix,  # noqa: F401
+                              encode_attributes,
+                              export_attribute_embeddings,
+                              read_embedding_file,
+                              symmetric_kl)

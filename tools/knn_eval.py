@@ -1,0 +1,44 @@
+"""kNN evaluation of a checkpoint at patch, slide and patient level.
+
+Bank = the config's knn_eval.bank patches (training split), queries =
+knn_eval.query patches (validation split); k = 200 capped at the bank size,
+neighbour weights exp(sim / 0.07); slide and patient predictions sum their
+patches' scores. Prints a table, writes knn_<ckpt>.json, .txt and .png.
+
+Example:
+    python tools/knn_eval.py configs/demo/hlss_r18_synthetic.py \\
+        work_dirs/demo/hlss_r18_synthetic/iter_60.pth
+"""
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+from openselfsup.engine.knn import format_table, knn_eval_checkpoint
+from openselfsup.utils import run_cli
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('config', help='training config with a knn_eval section')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--out-dir', default=None,
+                   help='folder for the JSON, table and plot (default: beside the '
+                        'checkpoint)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, key=value')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
+                                    a.cfg_options)
+    print(format_table(res, f'kNN (k={res["k"]}) {a.checkpoint}'), end='')
+    print(f'written {path}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
