@@ -217,8 +217,6 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
     from .dictionary import load_dictionary
     from .features import class_names, load_features, slide_ids
     from .tasks import get_setting, load_task_store, novel_classes
-    from ..datasets.synthetic.layouts import (LC_CLASSES, NCT_CLASSES,
-                                              PAIP_CLASSES)
     setting, task_mode = get_setting(task)
     novel_classes(novel_class)
     if mode not in MODES:
@@ -251,9 +249,12 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
     f1 = meta_test(sup.features, qry.features, store, clf, mode, augmenter,
                    device, chunk_size, progress=progress)
     elapsed = time.perf_counter() - t0
-    default_names = {'near': NCT_CLASSES, 'mixture': LC_CLASSES,
-                     'out': PAIP_CLASSES}[setting.task]
-    names = class_names(workdir, setting.support_set, list(default_names))
+    names = class_names(workdir, setting.support_set)
+    if names is None:  # no meta JSON: the datasets' own class names
+        from ..datasets.synthetic.layouts import (LC_CLASSES, NCT_CLASSES,
+                                                  PAIP_CLASSES)
+        names = list({'near': NCT_CLASSES, 'mixture': LC_CLASSES,
+                      'out': PAIP_CLASSES}[setting.task])
     names = [names[c] if c < len(names) else str(c) for c in store.classes]
     latent = mode == 'latent_aug'
     info = {
