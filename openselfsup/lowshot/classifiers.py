@@ -19,7 +19,7 @@ in ``dtype`` (float64 by default, for agreement with scikit-learn).
 (:class:`~openselfsup.lowshot.augment.AugmentedSupport`); the default
 materialises it, :class:`NearestCentroid` only needs its class means.
 """
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 
@@ -113,27 +113,49 @@ class RidgeClassifier(BatchedClassifier):
         return self.decision_function(X).argmax(-1)
 
 
-def lbfgs(fun: Callable[[Tensor], Tuple[Tensor, object]],
-          grad: Callable[[Tensor, object], Tensor], x0: Tensor,
-          max_iter: int = 1000, tol: float = 1e-6, history: int = 10,
+class LinearLogitProblem:
+    """Interface :func:`lbfgs` minimises: B objectives with linear caches.
+
+    ``cache(x)`` is an expensive quantity linear in ``x`` (e.g. logits), so a
+    line search along ``d`` needs one ``direction(d)`` and then every trial
+    ``cache + t * dcache`` is free.
+    """
+
+    def cache(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def direction(self, d: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def value(self, x: Tensor, cache: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def grad(self, x: Tensor, cache: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
+          tol: float = 1e-6, history: int = 10,
           max_ls: int = 40) -> Tuple[Tensor, Tensor]:
     """Minimise B independent smooth functions at once with L-BFGS.
 
+    Backtracking (Armijo) line search per task; tasks stop independently.
+
     Args:
-        fun: ``x [B, P] -> (f [B], cache)``; ``cache`` is handed to ``grad``.
-        grad: ``(x, cache) -> g [B, P]``, the gradient at ``x``.
+        problem (LinearLogitProblem): the objectives.
         x0 (Tensor): ``[B, P]`` starting points.
         max_iter (int): iterations at most.
         tol (float): a task stops when ``max |g| <= tol``.
         history (int): number of correction pairs kept.
-        max_ls (int): backtracking (Armijo) halvings at most per iteration.
+        max_ls (int): halvings at most per line search.
 
     Returns:
         (Tensor, Tensor): minimisers ``[B, P]`` and iterations used per task.
     """
     x = x0.clone()
-    f, cache = fun(x)
-    g = grad(x, cache)
+    cache = problem.cache(x)
+    f = problem.value(x, cache)
+    g = problem.grad(x, cache)
     B, P = x.shape
     S = x.new_zeros(B, history, P)
     Yh = x.new_zeros(B, history, P)
@@ -163,25 +185,24 @@ def lbfgs(fun: Callable[[Tensor], Tuple[Tensor, object]],
         if bool(bad.any()):
             d = torch.where(bad[:, None], -g, d)
             gd = torch.where(bad, -(g * g).sum(1), gd)
+        d = torch.where(active[:, None], d, torch.zeros_like(d))
+        dcache = problem.direction(d)
         t = torch.where(first, 1.0 / g.abs().sum(1).clamp_min(1e-12),
                         torch.ones_like(f)).clamp(max=1.0)
-        t = torch.where(active, t, torch.zeros_like(t))
         pending = active.clone()
-        f_new, cache_new = f, cache
         for _ in range(max_ls):
-            f_try, cache_try = fun(x + t[:, None] * d)
-            ok = pending & (f_try <= f + 1e-4 * t * gd)
-            f_new = torch.where(ok, f_try, f_new)
-            cache_new = _merge(cache_new, cache_try, ok)
-            pending = pending & ~ok
+            f_try = problem.value(x + t[:, None] * d,
+                                  _step(cache, dcache, t))
+            pending = pending & ~(f_try <= f + 1e-4 * t * gd)
             if not bool(pending.any()):
                 break
             t = torch.where(pending, t * 0.5, t)
         # tasks whose line search failed stop where they are
-        t = torch.where(pending, torch.zeros_like(t), t)
-        stalled = pending
+        t = torch.where(pending | ~active, torch.zeros_like(t), t)
         x_new = x + t[:, None] * d
-        g_new = grad(x_new, cache_new)
+        cache_new = _step(cache, dcache, t)
+        f_new = problem.value(x_new, cache_new)
+        g_new = problem.grad(x_new, cache_new)
         s, yv = x_new - x, g_new - g
         sy = (s * yv).sum(1)
         upd = active & (sy > 1e-10 * (yv * yv).sum(1).sqrt()
@@ -195,46 +216,85 @@ def lbfgs(fun: Callable[[Tensor], Tuple[Tensor, object]],
         pos = (pos + 1) % history
         iters += active.long()
         first = first & ~upd
-        x = torch.where(active[:, None], x_new, x)
-        g = torch.where(active[:, None], g_new, g)
-        f = torch.where(active, f_new, f)
-        active = active & ~stalled & (g.abs().amax(1) > tol)
+        x, cache, f, g = x_new, cache_new, f_new, g_new
+        active = active & ~pending & (g.abs().amax(1) > tol)
     return x, iters
 
 
-def _merge(old, new, mask: Tensor):
-    """Keep ``new`` where ``mask`` (per task) else ``old``; tensors or tuples."""
-    if isinstance(old, tuple):
-        return tuple(_merge(o, n, mask) for o, n in zip(old, new))
-    shape = (-1,) + (1,) * (old.dim() - 1)
-    return torch.where(mask.view(shape), new, old)
+def _step(cache: Tensor, dcache: Tensor, t: Tensor) -> Tensor:
+    return cache + t.view((-1,) + (1,) * (cache.dim() - 1)) * dcache
+
+
+class _MultinomialProblem(LinearLogitProblem):
+    """Mean cross-entropy of ``Z V + b`` plus ``reg * ||V||^2``, per task.
+
+    Parameters are flattened as ``[V (r*C), b (C)]``. ``Z`` may be stored in
+    a lower precision (float32 halves the memory traffic of the two passes
+    over it per iteration); the objective, logits and optimiser state stay
+    in ``dtype``.
+    """
+
+    def __init__(self, Z: Tensor, Y: Tensor, reg: float, dtype):
+        self.Z, self.Y, self.reg, self.dtype = Z, Y, reg, dtype
+        self.B, self.n, self.r = Z.shape
+        self.C = Y.shape[2]
+
+    def _split(self, p: Tensor):
+        rc = self.r * self.C
+        return (p[:, :rc].view(self.B, self.r, self.C),
+                p[:, rc:].view(self.B, 1, self.C))
+
+    def cache(self, p):
+        V, b = self._split(p)
+        return (self.Z @ V.to(self.Z.dtype)).to(self.dtype) + b
+
+    direction = cache  # logits are linear in the parameters
+
+    def value(self, p, logits):
+        V, _ = self._split(p)
+        top = logits.amax(-1, keepdim=True)
+        lse = top + torch.log(torch.exp(logits - top).sum(-1, keepdim=True))
+        ce = (lse - (logits * self.Y).sum(-1, keepdim=True)).squeeze(-1)
+        return ce.mean(1) + self.reg * (V * V).sum((1, 2))
+
+    def grad(self, p, logits):
+        V, _ = self._split(p)
+        G = (torch.softmax(logits, -1) - self.Y) / self.n
+        gV = (self.Z.transpose(1, 2) @ G.to(self.Z.dtype)).to(self.dtype)
+        gV = gV + 2 * self.reg * V
+        return torch.cat([gV.reshape(self.B, -1), G.sum(1)], 1)
 
 
 class LogisticRegression(BatchedClassifier):
     """``LogisticRegression(C, max_iter)``: multinomial, L2 on the weights.
 
     Minimises, per task, ``mean_i CE(x_i W + b, y_i) + ||W||^2 / (2 C n)``
-    (scikit-learn's objective divided by n). When ``n < D`` the weights lie in
-    the row space of X, so the problem is solved exactly in an orthonormal
-    basis of it (``n`` instead of ``D`` coordinates).
+    (scikit-learn's objective divided by n) with a batched L-BFGS to a
+    tighter tolerance than scikit-learn's default, so both land on (nearly)
+    the same optimum. Exact reformulations make it cheaper: features are
+    centred (the intercept is free), and when ``n < D`` the weights lie in
+    the row space of X, so the problem is solved in an orthonormal basis of
+    it (``n`` instead of ``D`` coordinates).
 
     Args:
         C (float): inverse L2 strength.
         max_iter (int): L-BFGS iterations at most.
         tol (float): gradient tolerance (max-norm) of the mean objective.
-        dtype (torch.dtype): computation dtype.
+        dtype (torch.dtype): dtype of the objective and optimiser state.
+        matmul_dtype (torch.dtype): dtype of the features in the two
+            products per iteration (float32: half the memory traffic).
     """
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000,
-                 tol: float = 1e-6, dtype: torch.dtype = torch.float64):
+                 tol: float = 1e-6, dtype: torch.dtype = torch.float64,
+                 matmul_dtype: torch.dtype = torch.float32):
         super().__init__(dtype)
         self.C, self.max_iter, self.tol = C, max_iter, tol
+        self.matmul_dtype = matmul_dtype
 
     def fit(self, X: Tensor, y: Tensor, num_classes: int):
         X = X.to(self.dtype)
         B, n, d = X.shape
-        # centering is exact (the intercept is free) and conditions the
-        # problem far better for features with a large common offset
         x_mean = X.mean(1, keepdim=True)
         X = X - x_mean
         basis: Optional[Tensor] = None
@@ -244,30 +304,14 @@ class LogisticRegression(BatchedClassifier):
         else:
             Z = X
         r, C = Z.shape[2], num_classes
-        Y = _one_hot(y, C, X.dtype)
-        reg = 1.0 / (2.0 * self.C * n)
-
-        def fun(p):
-            V = p[:, :r * C].view(B, r, C)
-            logits = Z @ V + p[:, r * C:].view(B, 1, C)
-            top = logits.amax(-1, keepdim=True)
-            e = torch.exp(logits - top)
-            se = e.sum(-1, keepdim=True)
-            f = (top + torch.log(se) - (logits * Y).sum(-1, keepdim=True)
-                 ).squeeze(-1).mean(1) + reg * (V * V).sum((1, 2))
-            return f, e / se  # cache: class probabilities
-
-        def grad(p, prob):
-            V = p[:, :r * C].view(B, r, C)
-            G = (prob - Y) / n
-            gV = Z.transpose(1, 2) @ G + 2 * reg * V
-            return torch.cat([gV.reshape(B, -1), G.sum(1)], 1)
-
+        problem = _MultinomialProblem(
+            Z.to(self.matmul_dtype), _one_hot(y, C, self.dtype),
+            1.0 / (2.0 * self.C * n), self.dtype)
         p0 = X.new_zeros(B, r * C + C)
-        p, self.n_iter_ = lbfgs(fun, grad, p0, self.max_iter, self.tol)
-        V = p[:, :r * C].view(B, r, C)
+        p, self.n_iter_ = lbfgs(problem, p0, self.max_iter, self.tol)
+        V, b = problem._split(p)
         self.coef_ = V if basis is None else basis @ V  # [B, D, C]
-        self.intercept_ = p[:, r * C:].view(B, 1, C) - x_mean @ self.coef_
+        self.intercept_ = b - x_mean @ self.coef_
         return self
 
     def decision_function(self, X: Tensor) -> Tensor:
