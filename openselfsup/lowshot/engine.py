@@ -257,6 +257,8 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
                       'out': PAIP_CLASSES}[setting.task])
     names = [names[c] if c < len(names) else str(c) for c in store.classes]
     latent = mode == 'latent_aug'
+    sup_id = sup.identity()
+    qry_id = sup_id if qry is sup else qry.identity()
     info = {
         'model': model, 'task': task, 'mode': mode, 'clf': clf,
         'num_shots': int(num_shots), 'novel_class': novel_class,
@@ -266,10 +268,10 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
         'num_shift_vectors': int(num_shift_vectors) if latent else None,
         'device': str(device), 'elapsed_s': elapsed,
         'files': {
-            'support_features': sup.identity()['features'],
-            'support_labels': sup.identity()['labels'],
-            'query_features': qry.identity()['features'],
-            'query_labels': qry.identity()['labels'],
+            'support_features': sup_id['features'],
+            'support_labels': sup_id['labels'],
+            'query_features': qry_id['features'],
+            'query_labels': qry_id['labels'],
             'task_store': store.path, 'dictionary': dict_path},
     }
     result = build_result(f1, info, mixture=setting.task == 'mixture')
