@@ -191,3 +191,12 @@ def test_store_from_other_labels_and_too_many_tasks(workdir, capsys):
     np.save(lpath, np.random.default_rng(0).permutation(np.load(lpath)))
     _fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge'),
            capsys, workdir, 'other labels')
+
+
+@pytest.mark.skipif(__import__('torch').cuda.is_available(),
+                    reason='CUDA is available here')
+def test_cuda_asked_for_without_cuda(workdir, capsys):
+    _ok(GEN, _gen(workdir), capsys)
+    _fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge',
+                       '--device', 'cuda'), capsys, workdir,
+           'CUDA is not available')

@@ -99,18 +99,23 @@ class LatentAugmenter:
         self.num_aug_shots = int(num_aug_shots)
         self.seed = int(seed)
 
-    def to(self, device) -> 'LatentAugmenter':
-        return LatentAugmenter(self.prototypes.to(device),
-                               self.shift_bank.to(device),
+    def to(self, device, dtype: torch.dtype = None) -> 'LatentAugmenter':
+        """A copy on ``device`` (and in ``dtype``), converted once per run."""
+        return LatentAugmenter(self.prototypes.to(device, dtype),
+                               self.shift_bank.to(device, dtype),
                                self.num_aug_shots, self.seed)
 
     def nearest_prototype(self, features: Tensor) -> Tensor:
-        """Index of the nearest prototype (Euclidean) ``[B, n]``."""
+        """Index of the nearest prototype (Euclidean) ``[B, n]``.
+
+        Computed as ``argmin_k ||p_k||^2 - 2 x.p_k`` (``||x||^2`` does not
+        change the argmin): one matrix product, no ``[B, n, K, D]`` tensor.
+        """
+        B, n, D = features.shape
         protos = self.prototypes.to(features.dtype)
-        d = torch.cdist(features, protos[None].expand(features.shape[0], -1,
-                                                      -1),
-                        compute_mode='donot_use_mm_for_euclid_dist')
-        return d.argmin(-1)
+        d = torch.addmm((protos * protos).sum(1)[None], features.reshape(-1, D),
+                        protos.t(), alpha=-2)
+        return d.argmin(-1).view(B, n)
 
     def draw(self, task_start: int, num_task: int, n: int) -> np.ndarray:
         """Shift-bank rows for tasks ``task_start ..``: int64 ``[T, n, A-1]``."""

@@ -39,6 +39,9 @@ def _affine(X: Tensor, W: Tensor, b: Tensor) -> Tensor:
 class BatchedClassifier:
     """Base class: ``fit(X, y, C)``, ``predict(X)``, ``fit_augmented``."""
 
+    #: whether ``fit_augmented`` builds the enlarged set (memory per task)
+    materialises_augmentation = True
+
     def __init__(self, dtype: torch.dtype = torch.float64):
         self.dtype = dtype
 
@@ -56,6 +59,8 @@ class BatchedClassifier:
 
 class NearestCentroid(BatchedClassifier):
     """Nearest class mean in Euclidean distance; ties go to the lower class."""
+
+    materialises_augmentation = False
 
     def fit(self, X: Tensor, y: Tensor, num_classes: int):
         X = X.to(self.dtype)

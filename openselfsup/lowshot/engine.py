@@ -117,11 +117,13 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     qry = sup if query_features is support_features else \
         torch.as_tensor(np.asarray(query_features, np.float32)).to(dev)
     n, q = store.support_idx.shape[1], store.query_idx.shape[1]
-    aug = augmenter.to(dev) if mode == 'latent_aug' else None
+    aug = augmenter.to(dev, dtype) if mode == 'latent_aug' else None
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
     if chunk_size is None:
-        n_train = n * (aug.num_aug_shots if aug is not None else 1)
+        n_train = n
+        if aug is not None and CLASSIFIERS[clf].materialises_augmentation:
+            n_train *= aug.num_aug_shots
         chunk_size = auto_chunk_size(n_train, q, sup.shape[1], dtype,
                                      memory_budget)
     f1 = np.empty((T, C), dtype=np.float64)
