@@ -167,7 +167,7 @@ def test_backbone_weights_match_forward_pass(synthetic_root, weights,
         np.load(str(tmp_path / 'feats' / 'paip_labels.npy')), ref_labels)
     with open(tmp_path / 'feats' / 'paip_meta.json') as f:
         meta = json.load(f)
-    assert meta['slides'] == [r.split('/')[0] for r in rels]
+    assert meta['paths'] == rels and rels[0].startswith('01_01_')  # slide id
     with open(tmp_path / 'feats' / 'paip.json') as f:
         assert json.load(f)['checkpoint_kind'] == (
             'full checkpoint' if wrap == 'bare_prefixed' else

@@ -22,8 +22,9 @@ Outputs (each written atomically), see :func:`output_paths`:
 
 - features ``float32 [N, D]``, ``D`` the width of the pooled backbone output;
 - labels ``int64 [N]``;
-- a meta JSON: image paths relative to the data prefix (list order), class
-  names, the list file, and slide ids where the config asks for them;
+- a meta JSON: image paths relative to the data prefix (list order; for
+  PAIP19 the first path component is the slide id), class names, the list
+  file;
 - a provenance JSON: checkpoint path and sha256, config, list file, N, D, date.
 """
 import datetime
@@ -373,9 +374,6 @@ def extract(config: str,
     classes = list(dataset.metainfo.get('classes') or [])
     meta = dict(paths=rel_paths, classes=classes, list_file=dataset.ann_file,
                 data_prefix=root)
-    if cfg.get('slide_id_from_path', False):
-        meta['slides'] = [p.replace('\\', '/').split('/')[0]
-                          for p in rel_paths]
     provenance = dict(
         checkpoint=os.path.abspath(pretrained),
         checkpoint_sha256=file_sha256(pretrained),

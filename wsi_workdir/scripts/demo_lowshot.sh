@@ -27,7 +27,6 @@ SHOTS=${SHOTS:-"1 5"}
 DOMAINS=${DOMAINS:-"near mixture out"}
 NOVEL=${NOVEL:-}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
-NUM_SHIFT_VECTORS=${NUM_SHIFT_VECTORS:-500}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-20}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}
 . "$(dirname "$0")/_env.sh"
@@ -54,9 +53,6 @@ done
 
 echo "== 3/5 base dictionary"; date
 dictionary "$MODEL" -
-if [ "$NOVEL" != - ] && echo " $DOMAINS " | grep -q ' near '; then
-    dictionary "$MODEL" "$NOVEL"
-fi
 
 echo "== 4/5 meta-tests"; date
 for domain in $DOMAINS; do

@@ -33,6 +33,3 @@ dataset = dict(
     check='exists',
     test_mode=True,
     pipeline=test_pipeline)
-
-# meta JSON: record the first path component as the slide id (PAIP19)
-slide_id_from_path = False
