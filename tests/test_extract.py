@@ -215,3 +215,58 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
         assert len(err.splitlines()) == 1 and expected in err, err
         assert not os.path.exists(os.path.dirname(out)) or not os.listdir(
             os.path.dirname(out))
+
+
+@pytest.mark.parametrize('name,domain,list_file,num_classes', [
+    ('nct_train.py', 'NCT', 'train_labeled.txt', 9),
+    ('nct_test.py', 'NCT', 'test_labeled.txt', 9),
+    ('lc.py', 'LC25000', 'img_list_labeled.txt', 5),
+    ('paip_train.py', 'PAIP19', 'paip_train_labeled.txt', 3),
+    ('paip_test.py', 'PAIP19', 'paip_test_labeled.txt', 3),
+])
+def test_configs_read_the_labelled_lists(synthetic_root, name, domain,
+                                         list_file, num_classes):
+    from openselfsup.apis import load_config
+    from openselfsup.apis.extract import build_dataset
+    cfg = load_config(_config(name),
+                      {'dataset.data_root': os.path.join(synthetic_root,
+                                                         domain)})
+    dataset = build_dataset(cfg)
+    assert dataset.ann_file == os.path.join(synthetic_root, domain, 'meta',
+                                            list_file)
+    with open(dataset.ann_file) as f:
+        lines = [ln.split() for ln in f if ln.strip()]
+    assert len(dataset) == len(lines)
+    assert [dataset.get_data_info(i)['gt_label'] for i in range(3)] == [
+        int(ln[1]) for ln in lines[:3]]
+    with open(os.path.join(synthetic_root, domain, 'meta', 'classes.txt')) as f:
+        assert list(dataset.metainfo['classes']) == f.read().split()
+    assert len(dataset.metainfo['classes']) == num_classes
+
+
+def test_default_config_gives_512d_resnet18_features():
+    from openselfsup.apis import load_config
+    from openselfsup.apis.extract import build_extractor
+    model = build_extractor(load_config(_config('nct_train.py'))).eval()
+    with torch.no_grad():
+        out = model.extract_feat(torch.zeros(2, 3, 32, 32))
+    assert out[-1].shape == (2, 512)
+    assert sum(p.numel() for p in model.backbone.parameters()) == 11176512
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_amp_channels_last_close_to_cpu(synthetic_root, weights,
+                                             tmp_path):
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    opts = _options(synthetic_root, 'NCT')
+    cpu, gpu = str(tmp_path / 'cpu.npy'), str(tmp_path / 'gpu.npy')
+    extract(_config('nct_test.py'), ckpt, cpu, cfg_options=opts,
+            progress=False)
+    extract(_config('nct_test.py'), ckpt, gpu, cfg_options=opts,
+            device='cuda', amp=True, channels_last=True, progress=False)
+    a, b = np.load(cpu), np.load(gpu)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(b, a, rtol=0.05, atol=0.02 * np.abs(a).max())
