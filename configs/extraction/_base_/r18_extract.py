@@ -20,9 +20,11 @@ model = dict(
 
 # the model's input size; the test pipeline resizes every patch to it
 input_size = 224
+# decoded and resized with Pillow, as the pre-training pipelines decode
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=input_size),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='Resize', scale=input_size, backend='pillow',
+         interpolation='bilinear'),
     dict(type='PackInputs'),
 ]
 
