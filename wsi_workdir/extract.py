@@ -1,4 +1,4 @@
-"""Extract features of one image set with a pre-trained encoder.
+r"""Extract features of one image set with a pre-trained encoder.
 
 Example (the layout the low-shot scripts read)::
 
