@@ -213,7 +213,10 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
                                               num_shift_vectors, dict_seed)
             if (name, mode) not in augmenters:
                 if not os.path.isfile(dict_file):
-                    construct_dictionary(workdir, name, c, 'NCT_train',
+                    # one feature set for all novel classes: its dictionary
+                    # is the model's own (no class left out)
+                    left_out = c if '{novel}' in model_template else None
+                    construct_dictionary(workdir, name, left_out, 'NCT_train',
                                          num_prototypes, num_shift_vectors,
                                          dict_seed)
                 dic = load_dictionary(dict_file, sup.dim, sup.features_path)
