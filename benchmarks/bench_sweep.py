@@ -52,8 +52,12 @@ def main(argv=None):
                    help='tasks per shots in the latent_aug loop sample')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['linear', 'analytic', 'loop'])
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads of the engine (0: torch default)')
     p.add_argument('--output', default=None, help='JSON of every number')
     args = p.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     wd, T, novels = args.workdir, args.num_task, args.novel_classes
     out = {'machine': machine(), 'args': vars(args)}
 

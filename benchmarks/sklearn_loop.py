@@ -30,7 +30,9 @@ def _estimator(clf: str):
 
 
 def _init(sup, qry, store, clf, augmenter):
-    torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+    torch.set_num_threads(1)  # one process per core, one thread each
+    _STATE['limits'] = threadpool_limits(1)
     _STATE.update(sup=sup, qry=qry, store=store, clf=clf, aug=augmenter)
 
 

@@ -55,6 +55,11 @@ def parse_args(argv=None):
     p.add_argument('--float32', action='store_true',
                    help='classifiers in float32 (default float64, as in the '
                    'scikit-learn agreement tests)')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (default: %(default)s; batched '
+                   'small solves gain little from more, and on a loaded '
+                   'machine extra threads slow them down ~10x; 0: torch '
+                   'default)')
     p.add_argument('--chunk_size', type=int, default=None,
                    help='tasks per batch (default: fit a 1 GiB budget)')
     p.add_argument('--seed', type=int, default=0,
@@ -69,6 +74,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     sweep = run_sweep(
         args.workdir, args.model, args.task, args.novel_classes, args.shots,
         args.clfs, args.modes, args.num_task, args.device, args.seed,

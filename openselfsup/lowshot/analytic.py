@@ -146,7 +146,7 @@ def expected_normal_equations(sup: ExpectedSupport, num_classes: int,
             + ((A - 1) * (1 - 1 / N)) * sup.covariance_sum(dtype)
     Y = 2 * _one_hot(sup.labels, num_classes, dtype) - 1
     ybar = Y.mean(1, keepdim=True)
-    R = a.transpose(1, 2) @ (Y - ybar)
+    R = ((Y - ybar).transpose(1, 2) @ a).transpose(1, 2)  # faster bmm shape
     return G, R, m, ybar
 
 
