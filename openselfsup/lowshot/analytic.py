@@ -139,11 +139,15 @@ def expected_normal_equations(sup: ExpectedSupport, num_classes: int,
     U = sup.copy_means(dtype)  # [B, n, D]
     a = X + (A - 1) * U  # expected sum of each feature's A samples
     m = a.sum(1, keepdim=True) / N
-    Xc, Uc = X - m, U - m
+    Xc = X - m
     G = Xc.transpose(1, 2) @ Xc
     if A > 1:
-        G = G + (A - 1) * (Uc.transpose(1, 2) @ Uc) \
-            + ((A - 1) * (1 - 1 / N)) * sup.covariance_sum(dtype)
+        if sup.shift_means is None:  # U = X: one Gram matrix serves both
+            G = G * A
+        else:
+            Uc = U - m
+            G = G + (A - 1) * (Uc.transpose(1, 2) @ Uc)
+        G = G + ((A - 1) * (1 - 1 / N)) * sup.covariance_sum(dtype)
     Y = 2 * _one_hot(sup.labels, num_classes, dtype) - 1
     ybar = Y.mean(1, keepdim=True)
     R = ((Y - ybar).transpose(1, 2) @ a).transpose(1, 2)  # faster bmm shape
@@ -161,8 +165,7 @@ class ExpectedRidge(RidgeClassifier):
         G, R, m, ybar = expected_normal_equations(sup, num_classes,
                                                   self.dtype)
         G.diagonal(dim1=1, dim2=2).add_(self.alpha)
-        L = torch.linalg.cholesky(G)
-        W = torch.cholesky_solve(R, L)
+        W = torch.cholesky_solve(R, torch.linalg.cholesky(G))
         self.coef_ = W
         self.intercept_ = ybar - m @ W
         return self
