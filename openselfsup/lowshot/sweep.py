@@ -173,6 +173,7 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
               if not (mode == 'latent_aug_expected'
                       and clf not in EXPECTED_CLASSIFIERS)]
     stores = {}
+    class_list = None
     bar = tqdm(combos, desc=f'sweep {model} {task}', unit='setting',
                disable=not progress)
     for c, s, clf, mode in bar:
@@ -229,7 +230,9 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
                        augmenter, device, chunk_size, dtype=dtype)
         elapsed = time.perf_counter() - t0
         timing['meta_test'] += elapsed
-        names = class_names(workdir, setting.support_set) or []
+        if class_list is None:  # the meta JSON is read once
+            class_list = class_names(workdir, setting.support_set) or []
+        names = class_list
         names = [names[k] if k < len(names) else str(k)
                  for k in store.classes]
         latent = mode in LATENT_MODES
