@@ -91,3 +91,15 @@ def test_cuda_matches_cpu(clf, mode):
                            chunk_size=5)
     # identical up to float rounding: a few flipped queries at most
     assert np.abs(cpu - gpu).mean() < 0.5, np.abs(cpu - gpu).mean()
+
+
+def test_device_memory_budget():
+    assert engine.device_memory_budget(torch.device('cpu')) == \
+        engine.DEFAULT_MEMORY_BUDGET
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_budget_follows_free_memory():
+    free, _ = torch.cuda.mem_get_info()
+    budget = engine.device_memory_budget(torch.device('cuda'))
+    assert free // 4 <= budget <= free // 2 or budget == free // 4

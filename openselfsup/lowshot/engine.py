@@ -79,11 +79,21 @@ def auto_chunk_size(num_train: int, num_query: int, dim: int,
     return max(1, int(memory_budget // max(per_task, 1)))
 
 
+def device_memory_budget(device: torch.device) -> int:
+    """Default chunk budget: 1 GiB on CPU; on CUDA a quarter of the free
+    device memory (at least 1 GiB if that much is free), so the chunks grow
+    with the GPU."""
+    if device.type != 'cuda':
+        return DEFAULT_MEMORY_BUDGET
+    free, _ = torch.cuda.mem_get_info(device)
+    return max(free // 4, min(DEFAULT_MEMORY_BUDGET, free // 2))
+
+
 def meta_test(support_features: np.ndarray, query_features: np.ndarray,
               store: TaskStore, clf: str, mode: str = 'linear',
               augmenter: Optional[LatentAugmenter] = None,
               device: str = 'cpu', chunk_size: Optional[int] = None,
-              memory_budget: int = DEFAULT_MEMORY_BUDGET,
+              memory_budget: Optional[int] = None,
               dtype: torch.dtype = torch.float64,
               progress: bool = False) -> np.ndarray:
     """Solve every task of ``store``; return per-task, per-class F1.
@@ -102,7 +112,8 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         device (str): 'cpu' or 'cuda'.
         chunk_size (int, optional): tasks per batch (default: from
             ``memory_budget``).
-        memory_budget (int): bytes a chunk may use, roughly.
+        memory_budget (int, optional): bytes a chunk may use, roughly
+            (default: :func:`device_memory_budget`).
         dtype (torch.dtype): computation dtype of the classifiers.
         progress (bool): show a progress bar over chunks.
 
@@ -132,6 +143,8 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     aug = augmenter.to(dev) if mode in LATENT_MODES else None
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
+    if memory_budget is None:
+        memory_budget = device_memory_budget(dev)
     if chunk_size is None and expected:  # a few D x D matrices per task
         d = sup.shape[1]
         per_task = torch.finfo(dtype).bits // 8 * (4 * d * d + 4 * (n + q) * d)
