@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     p.add_argument('--chunk_size', type=int, default=None,
                    help='tasks per batch (default: fit a 1 GiB budget)')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (default: %(default)s; see '
+                   'wsi_workdir/sweep.py --help; 0: torch default)')
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the augmentation draws')
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
@@ -58,6 +61,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.threads > 0:
+        import torch
+        torch.set_num_threads(args.threads)
     result = run_meta_test(
         args.workdir, args.task, args.model, args.num_shots, args.num_task,
         args.mode, args.clf, args.novel_class, args.num_aug_shots,

@@ -109,7 +109,10 @@ class RidgeClassifier(BatchedClassifier):
             K = Xc @ Xc.transpose(1, 2)
             K.diagonal(dim1=1, dim2=2).add_(self.alpha)
             L = torch.linalg.cholesky(K)
-            W = Xc.transpose(1, 2) @ torch.cholesky_solve(Yc, L)
+            # (A^T Xc)^T: MKL's batched GEMM is several times slower for
+            # the [D, n] x [n, C] shape than for [C, n] x [n, D]
+            W = (torch.cholesky_solve(Yc, L).transpose(1, 2) @ Xc
+                 ).transpose(1, 2)
         else:  # primal: (Xc^T Xc + aI) W = Xc^T Yc
             G = Xc.transpose(1, 2) @ Xc
             G.diagonal(dim1=1, dim2=2).add_(self.alpha)
@@ -125,6 +128,23 @@ class RidgeClassifier(BatchedClassifier):
 
     def predict(self, X: Tensor) -> Tensor:
         return self.decision_function(X).argmax(-1)
+
+
+def row_space_basis(X: Tensor) -> Tensor:
+    """Orthonormal basis ``[B, D, n]`` of the row space of ``X [B, n, D]``.
+
+    Cholesky-QR twice (two small Gram matrices and triangular solves, far
+    faster than batched Householder QR on a CPU); tasks whose Gram matrix is
+    singular (repeated or dependent rows) fall back to QR.
+    """
+    Q = X.transpose(1, 2)
+    for _ in range(2):
+        L, info = torch.linalg.cholesky_ex(Q.transpose(1, 2) @ Q)
+        if bool((info != 0).any()):
+            return torch.linalg.qr(X.transpose(1, 2))[0]
+        Q = torch.linalg.solve_triangular(L, Q.transpose(1, 2),
+                                          upper=False).transpose(1, 2)
+    return Q
 
 
 class LinearLogitProblem:
@@ -320,7 +340,7 @@ class LogisticRegression(BatchedClassifier):
         X = X - x_mean
         basis: Optional[Tensor] = None
         if n < d:
-            basis, _ = torch.linalg.qr(X.transpose(1, 2))  # [B, D, n]
+            basis = row_space_basis(X + x_mean)  # [B, D, n]
             Z = X @ basis
         else:
             Z = X

@@ -10,7 +10,7 @@ numbers are in percent points::
 
     model            str    e.g. "clp_wo_7"
     task             str    "near" | "mixture" | "out" | "out_homo"
-    mode             str    "linear" | "latent_aug"
+    mode             str    "linear" | "latent_aug" | "latent_aug_expected"
     clf              str    "Ridge" | "logistic_regression" | "nearest_centroid"
     num_shots        int
     num_task         int    tasks evaluated (T)
@@ -42,12 +42,15 @@ from tqdm import tqdm
 
 from ..utils import InputError, save_json
 from . import paths
+from .analytic import EXPECTED_CLASSIFIERS, ExpectedAugmentation
 from .augment import LatentAugmenter
 from .classifiers import CLASSIFIERS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
 from .tasks import TaskStore
 
-MODES = ('linear', 'latent_aug')
+MODES = ('linear', 'latent_aug', 'latent_aug_expected')
+#: modes that read the base dictionary
+LATENT_MODES = ('latent_aug', 'latent_aug_expected')
 
 #: default memory budget of one chunk (bytes)
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -76,11 +79,21 @@ def auto_chunk_size(num_train: int, num_query: int, dim: int,
     return max(1, int(memory_budget // max(per_task, 1)))
 
 
+def device_memory_budget(device: torch.device) -> int:
+    """Default chunk budget: 1 GiB on CPU; on CUDA a quarter of the free
+    device memory (at least 1 GiB if that much is free), so the chunks grow
+    with the GPU."""
+    if device.type != 'cuda':
+        return DEFAULT_MEMORY_BUDGET
+    free, _ = torch.cuda.mem_get_info(device)
+    return max(free // 4, min(DEFAULT_MEMORY_BUDGET, free // 2))
+
+
 def meta_test(support_features: np.ndarray, query_features: np.ndarray,
               store: TaskStore, clf: str, mode: str = 'linear',
               augmenter: Optional[LatentAugmenter] = None,
               device: str = 'cpu', chunk_size: Optional[int] = None,
-              memory_budget: int = DEFAULT_MEMORY_BUDGET,
+              memory_budget: Optional[int] = None,
               dtype: torch.dtype = torch.float64,
               progress: bool = False) -> np.ndarray:
     """Solve every task of ``store``; return per-task, per-class F1.
@@ -90,12 +103,17 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         query_features (np.ndarray): float ``[N_q, D]`` query pool.
         store (TaskStore): tasks (indices into the pools).
         clf (str): 'Ridge', 'logistic_regression' or 'nearest_centroid'.
-        mode (str): 'linear' or 'latent_aug'.
-        augmenter (LatentAugmenter, optional): required for 'latent_aug'.
+        mode (str): 'linear', 'latent_aug' or 'latent_aug_expected' (the
+            closed-form limit of latent_aug, :mod:`.analytic`; Ridge and
+            nearest centroid).
+        augmenter (LatentAugmenter | ExpectedAugmentation, optional):
+            required for the latent modes ('latent_aug_expected' takes an
+            :class:`~.analytic.ExpectedAugmentation`).
         device (str): 'cpu' or 'cuda'.
         chunk_size (int, optional): tasks per batch (default: from
             ``memory_budget``).
-        memory_budget (int): bytes a chunk may use, roughly.
+        memory_budget (int, optional): bytes a chunk may use, roughly
+            (default: :func:`device_memory_budget`).
         dtype (torch.dtype): computation dtype of the classifiers.
         progress (bool): show a progress bar over chunks.
 
@@ -108,8 +126,13 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     if mode not in MODES:
         raise InputError(f'--mode must be one of {", ".join(MODES)}, '
                          f'got {mode!r}')
-    if mode == 'latent_aug' and augmenter is None:
-        raise ValueError('latent_aug needs an augmenter')
+    if mode in LATENT_MODES and augmenter is None:
+        raise ValueError(f'{mode} needs an augmenter')
+    expected = mode == 'latent_aug_expected'
+    if expected and clf not in EXPECTED_CLASSIFIERS:
+        raise InputError(f'--mode latent_aug_expected has a closed form for '
+                         f'{" and ".join(EXPECTED_CLASSIFIERS)} only, not '
+                         f'{clf}')
     dev = resolve_device(device)
     C, T = store.ways, store.num_task
     classes = torch.as_tensor(store.classes)
@@ -117,9 +140,15 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     qry = sup if query_features is support_features else \
         torch.as_tensor(np.asarray(query_features, np.float32)).to(dev)
     n, q = store.support_idx.shape[1], store.query_idx.shape[1]
-    aug = augmenter.to(dev, dtype) if mode == 'latent_aug' else None
+    aug = augmenter.to(dev, dtype) if mode in LATENT_MODES else None
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
+    if memory_budget is None:
+        memory_budget = device_memory_budget(dev)
+    if chunk_size is None and expected:  # a few D x D matrices per task
+        d = sup.shape[1]
+        per_task = torch.finfo(dtype).bits // 8 * (4 * d * d + 4 * (n + q) * d)
+        chunk_size = max(1, int(memory_budget // per_task))
     if chunk_size is None:
         n_train = n
         if aug is not None and CLASSIFIERS[clf].materialises_augmentation:
@@ -137,7 +166,8 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
             store.support_labels[start:stop])).to(dev)
         yq = np.searchsorted(store.classes, store.query_labels[start:stop])
         Xs, Xq = sup[s_idx].to(dtype), qry[q_idx].to(dtype)
-        model = build_classifier(clf, dtype)
+        model = EXPECTED_CLASSIFIERS[clf](dtype=dtype) if expected else \
+            build_classifier(clf, dtype)
         if aug is not None:
             model.fit_augmented(aug.augment(Xs, ys, start), C)
         else:
@@ -145,6 +175,25 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         pred = model.predict(Xq).cpu().numpy()
         f1[start:stop] = per_task_f1(pred, yq, C)
     return f1
+
+
+def make_augmenter(dic, mode: str, num_aug_shots: int, seed: int = 0):
+    """The augmenter of a latent ``mode`` from a loaded dictionary.
+
+    Args:
+        dic (Dictionary): base dictionary.
+        mode (str): 'latent_aug' (samples the shift bank) or
+            'latent_aug_expected' (prototypes and covariances only).
+        num_aug_shots (int): samples per support feature.
+        seed (int): seed of the draws (latent_aug).
+    """
+    if mode == 'latent_aug_expected':
+        return ExpectedAugmentation(torch.from_numpy(dic.prototypes),
+                                    torch.from_numpy(dic.covariances),
+                                    num_aug_shots)
+    return LatentAugmenter(torch.from_numpy(dic.prototypes),
+                           torch.from_numpy(dic.shift_bank), num_aug_shots,
+                           seed)
 
 
 def _json_num(x):
@@ -199,7 +248,7 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
         model (str): model name (features under ``extracted_feats/<model>``).
         num_shots (int): shots of the task store to use.
         num_task (int): first ``num_task`` tasks of the store.
-        mode (str): 'linear' or 'latent_aug'.
+        mode (str): 'linear', 'latent_aug' or 'latent_aug_expected'.
         clf (str): classifier name.
         novel_class (int, optional): novel class (near domain; selects the
             task store and names the result).
@@ -225,7 +274,11 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
         raise InputError(f'--mode must be one of {", ".join(MODES)}')
     if clf not in CLASSIFIERS:
         raise InputError(f'--clf must be one of {", ".join(CLASSIFIERS)}')
-    if mode == 'latent_aug' and num_aug_shots < 1:
+    if mode == 'latent_aug_expected' and clf not in EXPECTED_CLASSIFIERS:
+        raise InputError(f'--mode latent_aug_expected has a closed form for '
+                         f'{" and ".join(EXPECTED_CLASSIFIERS)} only, not '
+                         f'{clf}')
+    if mode in LATENT_MODES and num_aug_shots < 1:
         raise InputError('--num_aug_shots must be positive')
     resolve_device(device)
     sup = load_features(workdir, model, setting.support_set)
@@ -239,14 +292,12 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
     store = load_task_store(workdir, task, num_shots, num_task, sup.labels,
                             qry.labels, novel_class, slides)
     augmenter, dict_path = None, None
-    if mode == 'latent_aug':
+    if mode in LATENT_MODES:
         dict_path = dictionary or paths.dictionary_path(
             workdir, model, 'NCT_train', num_prototypes, num_shift_vectors,
             dict_seed)
         dic = load_dictionary(dict_path, sup.dim, sup.features_path)
-        augmenter = LatentAugmenter(torch.from_numpy(dic.prototypes),
-                                    torch.from_numpy(dic.shift_bank),
-                                    num_aug_shots, seed)
+        augmenter = make_augmenter(dic, mode, num_aug_shots, seed)
     t0 = time.perf_counter()
     f1 = meta_test(sup.features, qry.features, store, clf, mode, augmenter,
                    device, chunk_size, progress=progress)
@@ -258,7 +309,7 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
         names = list({'near': NCT_CLASSES, 'mixture': LC_CLASSES,
                       'out': PAIP_CLASSES}[setting.task])
     names = [names[c] if c < len(names) else str(c) for c in store.classes]
-    latent = mode == 'latent_aug'
+    latent = mode in LATENT_MODES
     sup_id = sup.identity()
     qry_id = sup_id if qry is sup else qry.identity()
     info = {
@@ -267,7 +318,8 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
         'seed': int(seed), 'classes': names,
         'num_aug_shots': int(num_aug_shots) if latent else None,
         'num_prototypes': int(num_prototypes) if latent else None,
-        'num_shift_vectors': int(num_shift_vectors) if latent else None,
+        'num_shift_vectors': int(num_shift_vectors)
+        if mode == 'latent_aug' else None,
         'device': str(device), 'elapsed_s': elapsed,
         'files': {
             'support_features': sup_id['features'],

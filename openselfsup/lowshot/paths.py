@@ -9,6 +9,8 @@ One function per kind of file, so that no script assembles a path inline::
     <workdir>/tasks/<task>[_<mode>]_<ways>way_<shots>shot[_novel<C>].npz    task store
     <workdir>/dictionaries/<model>/<features>_K<K>_M<M>_seed<S>.npz          base dictionary
     <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot.json  meta-test result
+    <workdir>/summary/summary.{md,json,png}                   table and plot of all results
+    <workdir>/sweeps/<model>_<task>.{json,md}                  one sweep (sweep.py): all settings
 
 NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
 ``fsp`` or ``clp_wo_7``.
@@ -64,3 +66,17 @@ def result_path(workdir: str, model: str, task: str, mode: str, clf: str,
     return os.path.join(
         workdir, 'results', model,
         f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot.json')
+
+
+def results_dir(workdir: str) -> str:
+    return os.path.join(workdir, 'results')
+
+
+def summary_path(workdir: str, ext: str, name: str = 'summary') -> str:
+    return os.path.join(workdir, 'summary', f'{name}.{ext}')
+
+
+def sweep_path(workdir: str, model: str, task: str) -> str:
+    """One sweep's results file (``wsi_workdir/sweep.py``); kept outside
+    ``results/`` so the summary of single runs does not read it."""
+    return os.path.join(workdir, 'sweeps', f'{model}_{task}.json')

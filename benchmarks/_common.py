@@ -1,0 +1,43 @@
+"""Small helpers shared by the benchmarks: machine description, peak memory,
+JSON output."""
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+
+import torch
+
+
+def machine() -> dict:
+    """CPU model, core count, load average, torch threads, GPU (if any)."""
+    cpu = platform.processor()
+    try:
+        out = subprocess.run(['lscpu'], capture_output=True, text=True).stdout
+        cpu = next(line.split(':', 1)[1].strip() for line in out.splitlines()
+                   if line.startswith('Model name')) or cpu
+    except Exception:  # lscpu missing: keep platform's answer
+        pass
+    return {
+        'date_utc': datetime.datetime.now(datetime.timezone.utc)
+        .strftime('%Y-%m-%d %H:%M'),
+        'cpu': cpu, 'cores': os.cpu_count(),
+        'load_average': [round(x, 2) for x in os.getloadavg()],
+        'torch': torch.__version__, 'torch_threads': torch.get_num_threads(),
+        'gpu': torch.cuda.get_device_name(0) if torch.cuda.is_available()
+        else None,
+    }
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def save(path: str, data: dict) -> None:
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(data, f, indent=1)
+        print(f'wrote {path}')

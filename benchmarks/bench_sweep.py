@@ -1,0 +1,153 @@
+"""Near-domain sweep of one model at paper scale, against the per-task loop.
+
+Writes the paper-scale fixture (NCT train 100,000 x 512, NCT test 7,180;
+:mod:`benchmarks.fixtures`), makes the task stores (1000 tasks per novel
+class and shots) and the base dictionary once, then times in one run:
+
+1. the linear-mode sweep (all novel classes x shots 1/5/10 x Ridge,
+   logistic regression, nearest centroid) through ``run_sweep``;
+2. the Ridge sweep with analytic latent augmentation
+   (``latent_aug_expected``, A = 100);
+3. the per-task scikit-learn loop on a process pool over all cores, on a
+   SAMPLE of tasks (``--loop_tasks`` per shots and classifier, novel class
+   0), scaled to the sweep's task count; for the analytic row the loop is
+   the original's sampled latent augmentation (A = 100, materialised).
+
+All novel classes read one feature set (``--model_template '{model}'``):
+the work per setting is the real one, only the 9 feature files of the
+``clp_wo_<c>`` models are not loaded (about 0.5 s each).
+
+    python -m benchmarks.bench_sweep --output benchmarks/results/sweep.json
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from benchmarks._common import machine, peak_rss_mib, save
+from benchmarks.fixtures import make_paper_workdir
+from benchmarks.sklearn_loop import sklearn_loop
+from openselfsup.lowshot.dictionary import construct_dictionary, \
+    load_dictionary
+from openselfsup.lowshot.engine import make_augmenter
+from openselfsup.lowshot.features import load_features
+from openselfsup.lowshot.sweep import run_sweep
+from openselfsup.lowshot.tasks import generate_task_store
+
+CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--workdir', default='/tmp/paper_bench')
+    p.add_argument('--num_task', type=int, default=1000)
+    p.add_argument('--novel_classes', type=int, nargs='+',
+                   default=list(range(9)))
+    p.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10])
+    p.add_argument('--loop_tasks', type=int, default=40,
+                   help='tasks per (shots, classifier) in the loop sample')
+    p.add_argument('--aug_loop_tasks', type=int, default=6,
+                   help='tasks per shots in the latent_aug loop sample')
+    p.add_argument('--skip', nargs='*', default=[],
+                   choices=['linear', 'analytic', 'loop'])
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch threads of the engine (0: torch default)')
+    p.add_argument('--output', default=None, help='JSON of every number')
+    args = p.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    wd, T, novels = args.workdir, args.num_task, args.novel_classes
+    out = {'machine': machine(), 'args': vars(args)}
+
+    t0 = time.perf_counter()
+    make_paper_workdir(wd, ['clp'], names=['NCT_train', 'NCT_test'])
+    out['fixture_s'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for c in novels:
+        for s in args.shots:
+            generate_task_store(wd, 'near', s, T, 0, novel_class=c)
+    out['task_stores_s'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dict_path = construct_dictionary(wd, 'clp')
+    out['dictionary_s'] = time.perf_counter() - t0
+    print(f'setup: fixture {out["fixture_s"]:.1f} s, task stores '
+          f'{out["task_stores_s"]:.1f} s, dictionary {out["dictionary_s"]:.1f}'
+          ' s (made once, reused by every sweep)')
+
+    common = dict(novel_classes=novels, shots=args.shots, num_task=T,
+                  model_template='{model}', progress=True)
+    sweeps = {}
+    if 'linear' not in args.skip:
+        sweeps['linear'] = run_sweep(wd, 'clp', clfs=list(CLFS),
+                                     modes=['linear'], **common)
+    if 'analytic' not in args.skip:
+        sweeps['analytic'] = run_sweep(wd, 'clp', clfs=['Ridge'],
+                                       modes=['latent_aug_expected'],
+                                       **common)
+    for k, sw in sweeps.items():
+        out[f'{k}_sweep'] = {
+            'elapsed_s': sw['elapsed_s'], 'settings': len(sw['results']),
+            'per_setting_s': {f'{r["clf"]} {r["num_shots"]}-shot novel '
+                              f'{r["novel_class"]}': r['elapsed_s']
+                              for r in sw['results']},
+            'mean_f1': {f'{r["clf"]} {r["num_shots"]}-shot novel '
+                        f'{r["novel_class"]}': r['average_mean']
+                        for r in sw['results']}}
+
+    loop = {}
+    if 'loop' not in args.skip:
+        sup = load_features(wd, 'clp', 'NCT_train').features
+        qry = load_features(wd, 'clp', 'NCT_test').features
+        for s in args.shots:
+            store, _ = generate_task_store(wd, 'near', s, T, 0,
+                                           novel_class=novels[0])
+            for clf in CLFS:
+                _, sec = sklearn_loop(sup, qry, store, clf,
+                                      tasks=range(args.loop_tasks))
+                loop[f'linear {clf} {s}'] = sec / args.loop_tasks
+            aug = make_augmenter(load_dictionary(dict_path), 'latent_aug',
+                                 100)
+            _, sec = sklearn_loop(sup, qry, store, 'Ridge', aug,
+                                  tasks=range(args.aug_loop_tasks))
+            loop[f'latent_aug Ridge {s}'] = sec / args.aug_loop_tasks
+        out['loop_seconds_per_task'] = loop
+
+    print(f'\nnear-domain sweep at paper scale: {len(novels)} novel classes x '
+          f'shots {args.shots} x {T} tasks; loop = per-task scikit-learn on '
+          f'a pool of all cores, measured on {args.loop_tasks} '
+          f'({args.aug_loop_tasks} for latent_aug) tasks per shots and '
+          'classifier, SCALED to the full sweep')
+    print(f'{"sweep":<34} {"engine s":>9} {"loop s (scaled)":>16} '
+          f'{"ratio":>7}')
+    rows = []
+    for key, clfs, loop_key in (('linear', CLFS, 'linear'),
+                                ('analytic', ('Ridge',), 'latent_aug')):
+        if key not in sweeps:
+            continue
+        eng = sweeps[key]['elapsed_s']['total']
+        scaled = None
+        if loop:
+            scaled = sum(loop[f'{loop_key} {c} {s}'] for c in clfs
+                         for s in args.shots) * T * len(novels)
+        name = {'linear': 'linear, all classifiers',
+                'analytic': 'Ridge latent_aug_expected vs sampled'}[key]
+        ratio = f'{scaled / eng:7.1f}x' if scaled else '      -'
+        loop_txt = f'{scaled:16.0f}' if scaled else f'{"-":>16}'
+        print(f'{name:<34} {eng:9.1f} {loop_txt} {ratio}')
+        rows.append({'sweep': name, 'engine_s': eng, 'loop_scaled_s': scaled})
+        for clf in clfs:
+            t = sum(r['elapsed_s'] for r in sweeps[key]['results']
+                    if r['clf'] == clf)
+            print(f'  {clf:<32} {t:9.1f}')
+    out['rows'] = rows
+    out['peak_rss_mib'] = peak_rss_mib()
+    print(f'peak RSS {out["peak_rss_mib"]:.0f} MiB; load average now '
+          f'{machine()["load_average"]}')
+    save(args.output, out)
+
+
+if __name__ == '__main__':
+    torch.set_num_threads(torch.get_num_threads())
+    main()

@@ -1,0 +1,187 @@
+"""Paper-scale synthetic features in the low-shot workdir layout.
+
+The benchmarks measure the low-shot toolkit at the real datasets' sizes
+without the data: :func:`make_paper_workdir` writes float32 features with
+class structure, int64 labels and the meta JSON (image paths with slide ids,
+class names) of every feature set, exactly where
+:mod:`openselfsup.lowshot.paths` puts extracted features::
+
+    set          rows      classes  slides
+    NCT_train    100,000   9        -
+    NCT_test       7,180   9        -
+    LC            25,000   5        -
+    PAIP_train    30,000   3        30  (every slide holds every class)
+    PAIP_test      9,000   3        10
+
+Features imitate global-average-pooled ResNet outputs: non-negative, a class
+centre plus a low-rank class-specific deformation plus isotropic noise, so
+the classes overlap enough that low-shot F1 is far from 100%. Labels (and
+slides) depend only on ``seed``; the features of each model also on its
+name, so several models share one label file as extracted features do.
+Everything is vectorised numpy in float32; the whole workdir of one model
+takes a few seconds.
+
+Use from a benchmark::
+
+    from benchmarks.fixtures import make_paper_workdir
+    make_paper_workdir('/tmp/paper', models=['clp'], seed=0)
+"""
+import json
+import os
+import zlib
+from typing import Dict, Iterable, Optional, Tuple
+
+import numpy as np
+
+from openselfsup.datasets.synthetic.layouts import (LC_CLASSES, NCT_CLASSES,
+                                                    PAIP_CLASSES)
+from openselfsup.lowshot import paths
+
+#: name -> (rows, class names, training slides or 0)
+PAPER_SIZES: Dict[str, Tuple[int, Tuple[str, ...], int]] = {
+    'NCT_train': (100_000, tuple(NCT_CLASSES), 0),
+    'NCT_test': (7_180, tuple(NCT_CLASSES), 0),
+    'LC': (25_000, tuple(LC_CLASSES), 0),
+    'PAIP_train': (30_000, tuple(PAIP_CLASSES), 30),
+    'PAIP_test': (9_000, tuple(PAIP_CLASSES), 10),
+}
+
+#: the dataset each feature set is drawn from (train and test share centres)
+_DATASET = {'NCT_train': 'NCT', 'NCT_test': 'NCT', 'LC': 'LC',
+            'PAIP_train': 'PAIP', 'PAIP_test': 'PAIP'}
+
+
+def _rng(seed: int, *keys: str) -> np.random.Generator:
+    """A generator keyed by ``seed`` and strings (stable across runs)."""
+    words = [zlib.crc32(k.encode()) for k in keys]
+    return np.random.default_rng([int(seed), *words])
+
+
+def make_labels(name: str, seed: int = 0,
+                sizes: Optional[Dict] = None) -> Tuple[np.ndarray,
+                                                       Optional[np.ndarray]]:
+    """Labels (int64 ``[N]``, shuffled, classes near-balanced) and slide ids.
+
+    Args:
+        name (str): feature set name (a key of ``sizes``).
+        seed (int): seed.
+        sizes (dict, optional): overrides :data:`PAPER_SIZES`.
+
+    Returns:
+        (np.ndarray, np.ndarray | None): labels, and slide ids ``[N]`` for
+        sets with slides (every slide holds every class).
+    """
+    rows, classes, slides = (sizes or PAPER_SIZES)[name]
+    rng = _rng(seed, 'labels', name)
+    labels = rng.permutation(np.arange(rows) % len(classes)).astype(np.int64)
+    if not slides:
+        return labels, None
+    # within each class, spread the rows over the slides round-robin
+    slide = np.empty(rows, dtype=np.int64)
+    for c in range(len(classes)):
+        rows_c = np.flatnonzero(labels == c)
+        slide[rows_c] = rng.permutation(np.arange(len(rows_c)) % slides)
+    return labels, slide
+
+
+def make_features(labels: np.ndarray, dataset: str, model: str,
+                  seed: int = 0, dim: int = 512, rank: int = 16,
+                  separation: float = 0.12, noise: float = 0.35,
+                  deform: float = 0.25) -> np.ndarray:
+    """Class-structured non-negative features float32 ``[N, dim]``.
+
+    ``x = relu(mu_c + deform * z @ U_c + noise * e)`` with ``z ~ N(0, I_rank)``
+    and ``e ~ N(0, I_dim)``; the class centres ``mu_c`` and deformations
+    ``U_c`` depend on ``(seed, dataset, model)``, so train and test sets of
+    one dataset share their classes.
+
+    Args:
+        labels (np.ndarray): int ``[N]`` class of each row.
+        dataset (str): 'NCT', 'LC' or 'PAIP'.
+        model (str): model name (features differ between models).
+        seed (int): seed.
+        dim (int): feature width D.
+        rank (int): rank of the class-specific deformation.
+        separation (float): spread of class centres around the common mean.
+        noise (float): isotropic noise level.
+        deform (float): strength of the low-rank deformation.
+    """
+    num_classes = int(labels.max()) + 1
+    crng = _rng(seed, 'centres', dataset, model)
+    common = np.abs(crng.standard_normal(dim, dtype=np.float32)) * 0.8
+    centres = common + separation * crng.standard_normal(
+        (num_classes, dim), dtype=np.float32)
+    basis = crng.standard_normal((num_classes, rank, dim),
+                                 dtype=np.float32) / np.sqrt(rank)
+    rng = _rng(seed, 'rows', dataset, model, str(len(labels)))
+    z = rng.standard_normal((len(labels), rank), dtype=np.float32)
+    feats = rng.standard_normal((len(labels), dim), dtype=np.float32)
+    feats *= noise
+    feats += centres[labels]
+    for c in range(num_classes):  # one matmul per class, no [N, r, D] tensor
+        rows = np.flatnonzero(labels == c)
+        feats[rows] += deform * (z[rows] @ basis[c])
+    np.maximum(feats, 0, out=feats)
+    return feats
+
+
+def make_paper_workdir(workdir: str, models: Iterable[str] = ('clp',),
+                       seed: int = 0, dim: int = 512,
+                       names: Iterable[str] = tuple(PAPER_SIZES),
+                       sizes: Optional[Dict] = None,
+                       overwrite: bool = False) -> Dict[str, str]:
+    """Write features, labels and meta JSON of ``names`` for every model.
+
+    Existing files are kept unless ``overwrite`` (the output is a pure
+    function of the arguments, so a rerun would write the same bytes).
+
+    Args:
+        workdir (str): the low-shot work directory to fill.
+        models (iterable of str): model names, e.g. ``['clp', 'clp_wo_0']``.
+        seed (int): seed of labels and features.
+        dim (int): feature width.
+        names (iterable of str): feature sets to write.
+        sizes (dict, optional): overrides :data:`PAPER_SIZES` (rows, class
+            names, slides), e.g. for a small test.
+        overwrite (bool): rewrite existing files.
+
+    Returns:
+        dict: ``{'<model>/<NAME>': features path}``.
+    """
+    sizes = sizes or PAPER_SIZES
+    written = {}
+    for name in names:
+        labels, slides = make_labels(name, seed, sizes)
+        lpath = paths.labels_path(workdir, name)
+        os.makedirs(os.path.dirname(lpath), exist_ok=True)
+        if overwrite or not os.path.isfile(lpath):
+            np.save(lpath, labels)
+            classes = list(sizes[name][1])
+            if slides is None:
+                img = [f'{classes[c]}/img{i:06d}.png'
+                       for i, c in enumerate(labels)]
+            else:
+                img = [f'slide{s:03d}/{classes[c]}/img{i:06d}.png'
+                       for i, (s, c) in enumerate(zip(slides, labels))]
+            with open(paths.meta_path(workdir, name), 'w') as f:
+                json.dump({'paths': img, 'classes': classes,
+                           'source': 'benchmarks/fixtures.py', 'seed': seed},
+                          f)
+        for model in models:
+            fpath = paths.features_path(workdir, model, name)
+            written[f'{model}/{name}'] = fpath
+            if not overwrite and os.path.isfile(fpath):
+                continue
+            os.makedirs(os.path.dirname(fpath), exist_ok=True)
+            np.save(fpath, make_features(labels, _DATASET[name], model, seed,
+                                         dim))
+    return written
+
+
+if __name__ == '__main__':  # python -m benchmarks.fixtures /tmp/paper clp
+    import sys
+    import time
+    t0 = time.perf_counter()
+    out = make_paper_workdir(sys.argv[1] if len(sys.argv) > 1 else
+                             '/tmp/paper_workdir', sys.argv[2:] or ['clp'])
+    print(f'{len(out)} feature files in {time.perf_counter() - t0:.1f} s')

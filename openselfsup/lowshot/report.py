@@ -1,0 +1,362 @@
+"""Tables and plots of meta-test results.
+
+:func:`format_class_table` prints one run the way the original meta-test did
+(one ``mean ci`` line per class, the average last). :func:`summarize` reads
+every result JSON under ``<workdir>/results/`` and writes the paper's table
+(rows: model x mode x classifier; columns: 1/5/10 shots per domain; cells
+``mean ± ci`` F1 in percent) as Markdown and JSON, and a PNG of F1 against
+shots (one panel per domain; linear vs latent augmentation, CLP vs FSP).
+
+A result JSON (written by the meta-test) holds at least::
+
+    model, task, mode, clf, num_shots, num_task, novel_class, seed, classes,
+    per_class_mean, per_class_ci, average_mean, average_ci,
+    harmonic_mean (mixture only, else null), per_task_f1 [T, C]
+
+with F1 values as fractions in [0, 1].
+"""
+import glob
+import json
+import math
+import os
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..utils import InputError, save_json, save_text
+from . import paths
+
+#: columns and rows in the paper's order; unknown values sort after these
+DOMAINS = ('near', 'mixture', 'out', 'out_homo')
+MODES = ('linear', 'latent_aug')
+CLASSIFIERS = ('Ridge', 'logistic_regression', 'nearest_centroid')
+DOMAIN_TITLES = {'near': 'near domain (NCT)', 'mixture': 'mixture domain (LC25000)',
+                 'out': 'out domain (PAIP19, hetero)',
+                 'out_homo': 'out domain (PAIP19, homo)'}
+REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
+                 'classes', 'per_class_mean', 'per_class_ci', 'average_mean',
+                 'average_ci')
+#: novel class 78 of the original: classes 7 and 8 held out together
+_PAIR_NOVEL = {78: (7, 8)}
+
+
+def format_class_table(classes: Sequence[str],
+                       means: Sequence[float],
+                       cis: Sequence[float],
+                       average: Optional[Tuple[float, float]] = None) -> str:
+    """The per-class table the original meta-test printed.
+
+    One line per class, ``name  mean ci`` with F1 in percent (two decimals),
+    then the average line.
+
+    Args:
+        classes (sequence[str]): class names, in label order.
+        means (sequence[float]): per-class mean F1 over tasks, in [0, 1].
+        cis (sequence[float]): per-class 95% CI half-widths, in [0, 1].
+        average (tuple[float, float], optional): ``(mean, ci)`` for the last
+            line; default the mean of ``means`` and the mean of ``cis``.
+
+    Returns:
+        str: the table, lines joined with ``\\n`` (no trailing newline).
+    """
+    if not len(classes) == len(means) == len(cis):
+        raise ValueError(f'{len(classes)} classes but {len(means)} means and '
+                         f'{len(cis)} CIs')
+    if average is None:
+        average = (sum(means) / len(means), sum(cis) / len(cis))
+    width = max([len(str(c)) for c in classes] + [len('average')])
+    lines = [f'{str(c):<{width}}  {100 * m:6.2f} {100 * h:5.2f}'
+             for c, m, h in zip(classes, means, cis)]
+    lines.append(f'{"average":<{width}}  {100 * average[0]:6.2f} '
+                 f'{100 * average[1]:5.2f}')
+    return '\n'.join(lines)
+
+
+def _check_fraction(value, what: str, path: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, (int, float)) or not 0 <= value <= 1 + 1e-9:
+        raise InputError(f'{path}: {what} = {value!r} is not an F1 fraction '
+                         'in [0, 1]')
+
+
+def load_result(path: str) -> dict:
+    """Read and check one result JSON.
+
+    Raises:
+        InputError: unreadable JSON, a missing key, or an F1 outside [0, 1].
+    """
+    try:
+        with open(path) as f:
+            result = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise InputError(f'{path}: not a readable result JSON '
+                         f'({type(exc).__name__})') from None
+    if not isinstance(result, dict):
+        raise InputError(f'{path}: a result JSON must hold an object')
+    missing = [k for k in REQUIRED_KEYS if k not in result]
+    if missing:
+        raise InputError(f'{path}: result JSON lacks {", ".join(missing)}')
+    _check_fraction(result['average_mean'], 'average_mean', path)
+    _check_fraction(result['average_ci'], 'average_ci', path)
+    _check_fraction(result.get('harmonic_mean'), 'harmonic_mean', path)
+    for i, (m, h) in enumerate(zip(result['per_class_mean'],
+                                   result['per_class_ci'])):
+        _check_fraction(m, f'per_class_mean[{i}]', path)
+        _check_fraction(h, f'per_class_ci[{i}]', path)
+    result['_file'] = path
+    return result
+
+
+def load_results(results_dir: str) -> List[dict]:
+    """Every result JSON under ``results_dir`` (recursively), checked.
+
+    Raises:
+        InputError: the directory is missing or holds no result JSON.
+    """
+    if not os.path.isdir(results_dir):
+        raise InputError(f'{results_dir}: no results directory; run '
+                         'wsi_workdir/distributed_meta_test.py first')
+    files = sorted(glob.glob(os.path.join(results_dir, '**', '*.json'),
+                             recursive=True))
+    if not files:
+        raise InputError(f'{results_dir}: no result JSON files; run '
+                         'wsi_workdir/distributed_meta_test.py first')
+    return [load_result(f) for f in files]
+
+
+def _order(value, known: Sequence[str]):
+    return (known.index(value), '') if value in known else (len(known),
+                                                            str(value))
+
+
+def _natural(name: str):
+    return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', name)]
+
+
+def _novel_cell(result: dict) -> Optional[dict]:
+    """F1 of the held-out class(es) in a near-domain result."""
+    novel = result.get('novel_class')
+    if result['task'] != 'near' or novel is None:
+        return None
+    members = _PAIR_NOVEL.get(int(novel), (int(novel), ))
+    if any(c >= len(result['per_class_mean']) for c in members):
+        raise InputError(f'{result["_file"]}: novel class {novel} outside '
+                         f'the {len(result["per_class_mean"])} classes')
+    mean = sum(result['per_class_mean'][c] for c in members) / len(members)
+    # a CI of the pair's mean needs the per-task numbers; for one class it
+    # is the class's own CI
+    ci = result['per_class_ci'][members[0]] if len(members) == 1 else None
+    return dict(mean=mean, ci=ci)
+
+
+def build_table(results: Sequence[dict]) -> dict:
+    """Arrange results as the paper's table.
+
+    Args:
+        results (sequence[dict]): from :func:`load_results`.
+
+    Returns:
+        dict: ``columns`` (list of ``{domain, shots}``) and ``rows`` (list of
+        ``{model, mode, clf, cells}``; ``cells`` maps ``"<domain>/<shots>"``
+        to ``{mean, ci, num_task, novel_class, novel, harmonic_mean, file}``,
+        F1 as fractions).
+
+    Raises:
+        InputError: two results for the same row and column.
+    """
+    rows: Dict[tuple, dict] = {}
+    columns = set()
+    for r in results:
+        key = (r['model'], r['mode'], r['clf'])
+        col = (r['task'], int(r['num_shots']))
+        columns.add(col)
+        row = rows.setdefault(key, dict(model=key[0], mode=key[1],
+                                        clf=key[2], cells={}))
+        cell_key = f'{col[0]}/{col[1]}'
+        if cell_key in row['cells']:
+            raise InputError(
+                f'{r["_file"]}: a second result for {key[0]} {key[1]} '
+                f'{key[2]} {col[0]} {col[1]}-shot (the first is '
+                f'{row["cells"][cell_key]["file"]}); keep one of them')
+        row['cells'][cell_key] = dict(
+            mean=float(r['average_mean']), ci=float(r['average_ci']),
+            num_task=int(r['num_task']), novel_class=r.get('novel_class'),
+            novel=_novel_cell(r), harmonic_mean=r.get('harmonic_mean'),
+            file=r['_file'])
+    ordered_cols = sorted(columns, key=lambda c: (_order(c[0], DOMAINS), c[1]))
+    ordered_rows = sorted(rows.values(), key=lambda r: (
+        _natural(r['model']), _order(r['mode'], MODES),
+        _order(r['clf'], CLASSIFIERS)))
+    return dict(columns=[dict(domain=d, shots=s) for d, s in ordered_cols],
+                rows=ordered_rows)
+
+
+def _fmt(mean: Optional[float], ci: Optional[float]) -> str:
+    if mean is None:
+        return '–'
+    if ci is None or (isinstance(ci, float) and math.isnan(ci)):
+        return f'{100 * mean:.2f}'
+    return f'{100 * mean:.2f} ± {100 * ci:.2f}'
+
+
+def _markdown(table: dict, pick) -> str:
+    cols = table['columns']
+    header = ['model', 'mode', 'clf'] + [
+        f'{c["domain"]} {c["shots"]}-shot' for c in cols]
+    lines = ['| ' + ' | '.join(header) + ' |',
+             '|' + '|'.join(['---'] * 3 + ['---:'] * len(cols)) + '|']
+    for row in table['rows']:
+        cells = []
+        for c in cols:
+            cell = row['cells'].get(f'{c["domain"]}/{c["shots"]}')
+            cells.append('–' if cell is None else pick(cell))
+        lines.append('| ' + ' | '.join(
+            [row['model'], row['mode'], row['clf']] + cells) + ' |')
+    return '\n'.join(lines)
+
+
+def format_markdown(table: dict) -> str:
+    """The table as Markdown: mean ± 95% CI of the class-averaged F1 (%).
+
+    When near-domain or mixture-domain results are present, two more tables
+    follow: F1 of the novel class (near) and the harmonic mean of the colon
+    and lung means (mixture).
+    """
+    parts = ['### F1 (%), average over classes, mean ± 95% CI over tasks', '',
+             _markdown(table, lambda c: _fmt(c['mean'], c['ci']))]
+    near = dict(table, columns=[c for c in table['columns']
+                                if c['domain'] == 'near'])
+    if near['columns'] and any(c.get('novel') for r in table['rows']
+                               for c in r['cells'].values()):
+        near['rows'] = [r for r in table['rows'] if any(
+            k.startswith('near/') for k in r['cells'])]
+        parts += ['', '### Near domain: F1 (%) of the novel class', '',
+                  _markdown(near, lambda c: '–' if c['novel'] is None else
+                            _fmt(c['novel']['mean'], c['novel']['ci']))]
+    mix = dict(table, columns=[c for c in table['columns']
+                               if c['domain'] == 'mixture'])
+    if mix['columns']:
+        mix['rows'] = [r for r in table['rows'] if any(
+            k.startswith('mixture/') for k in r['cells'])]
+        parts += ['', '### Mixture domain: harmonic mean (%) of the colon '
+                  'and lung class means', '',
+                  _markdown(mix, lambda c: _fmt(c['harmonic_mean'], None))]
+    return '\n'.join(parts) + '\n'
+
+
+def model_family(model: str) -> str:
+    """``clp_wo_7`` -> ``clp``: the plot draws one curve per family."""
+    return re.sub(r'_wo_\d+$', '', model)
+
+
+def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
+    """F1 against shots, one panel per domain, written as a PNG.
+
+    One curve per (model family, mode, classifier): colour by family (CLP,
+    FSP...), solid for linear and dashed for latent augmentation, a marker
+    per classifier. The ``_wo_<c>`` models of a family are averaged (the
+    near-domain curve is the mean over held-out classes); error bars are the
+    95% CI where a curve comes from one model.
+
+    Args:
+        table (dict): from :func:`build_table`.
+        path (str): the PNG to write (atomically).
+        clf (str, optional): draw only this classifier.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    from ..utils import atomic_path
+
+    domains = []
+    for c in table['columns']:
+        if c['domain'] not in domains:
+            domains.append(c['domain'])
+    # curves[(family, mode, clf)][domain][shots] = list of (mean, ci)
+    curves: Dict[tuple, Dict[str, Dict[int, list]]] = {}
+    for row in table['rows']:
+        if clf is not None and row['clf'] != clf:
+            continue
+        key = (model_family(row['model']), row['mode'], row['clf'])
+        for cell_key, cell in row['cells'].items():
+            domain, shots = cell_key.rsplit('/', 1)
+            curves.setdefault(key, {}).setdefault(domain, {}).setdefault(
+                int(shots), []).append((cell['mean'], cell['ci']))
+    if not curves:
+        raise InputError(f'no results to plot{f" for --clf {clf}" if clf else ""}')
+    families = sorted({k[0] for k in curves}, key=_natural)
+    colours = plt.get_cmap('tab10')
+    markers = {'Ridge': 'o', 'logistic_regression': 's',
+               'nearest_centroid': '^'}
+    fig, axes = plt.subplots(1, len(domains), figsize=(4.2 * len(domains), 3.8),
+                             squeeze=False)
+    for ax, domain in zip(axes[0], domains):
+        for (family, mode, name), by_domain in sorted(
+                curves.items(), key=lambda kv: (_natural(kv[0][0]),
+                                                _order(kv[0][1], MODES),
+                                                _order(kv[0][2], CLASSIFIERS))):
+            points = by_domain.get(domain)
+            if not points:
+                continue
+            shots = sorted(points)
+            means = [100 * sum(m for m, _ in points[s]) / len(points[s])
+                     for s in shots]
+            errs = [100 * points[s][0][1] if len(points[s]) == 1
+                    and points[s][0][1] is not None else 0.0 for s in shots]
+            ax.errorbar(shots, means, yerr=errs, capsize=2,
+                        color=colours(families.index(family) % 10),
+                        linestyle='-' if mode == 'linear' else '--',
+                        marker=markers.get(name, 'x'), markersize=4,
+                        label=f'{family} {mode} {name}')
+        ax.set_title(DOMAIN_TITLES.get(domain, domain), fontsize=10)
+        ax.set_xlabel('shots per class')
+        ax.set_xscale('log')
+        ticks = sorted({c['shots'] for c in table['columns']
+                        if c['domain'] == domain})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel('F1 (%), mean over classes')
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc='lower center', fontsize=7,
+               ncol=min(4, len(labels)), frameon=False)
+    rows_of_legend = math.ceil(len(labels) / min(4, len(labels)))
+    fig.tight_layout(rect=(0, 0.05 + 0.04 * rows_of_legend, 1, 1))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format='png')
+    plt.close(fig)
+
+
+def summarize(workdir: str,
+              output: Optional[str] = None,
+              clf: Optional[str] = None) -> Dict[str, str]:
+    """Read ``<workdir>/results/**.json``; write the table (MD, JSON) and plot.
+
+    Args:
+        workdir (str): the low-shot ``--workdir``.
+        output (str, optional): path prefix for the outputs (``PREFIX.md``,
+            ``PREFIX.json``, ``PREFIX.png``); default
+            ``<workdir>/summary/summary``.
+        clf (str, optional): plot only this classifier (the table has all).
+
+    Returns:
+        dict: ``markdown`` (the text), and the paths ``md``, ``json``, ``png``.
+    """
+    table = build_table(load_results(paths.results_dir(workdir)))
+    if output is None:
+        out = {ext: paths.summary_path(workdir, ext)
+               for ext in ('md', 'json', 'png')}
+    else:
+        out = {ext: f'{output}.{ext}' for ext in ('md', 'json', 'png')}
+    text = format_markdown(table)
+    save_text(out['md'], text)
+    save_json(out['json'], table)
+    plot_table(table, out['png'], clf=clf)
+    return dict(out, markdown=text)

@@ -1,0 +1,272 @@
+"""Feature extraction: the written features equal an independent forward pass.
+
+The reference reads the images with PIL, normalises them by hand and runs a
+ResNet-18 built directly from mmpretrain with the same weights, then averages
+the last stage over space. The extraction goes through the config, the
+checkpoint reader, the MMEngine pipeline and the data preprocessor.
+"""
+import hashlib
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from openselfsup.lowshot import paths
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WIDTH = 8  # ResNet-18 at 1/8 width: 64-d features
+MEAN = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+STD = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+
+
+def _options(root, domain):
+    return {
+        'dataset.data_root': os.path.join(root, domain),
+        'model.backbone.base_channels': WIDTH,
+        'model.backbone.stem_channels': WIDTH,
+        'dataset.pipeline.1.scale': 32,
+    }
+
+
+def _resnet():
+    from mmpretrain.models import ResNet
+    return ResNet(depth=18, base_channels=WIDTH, stem_channels=WIDTH,
+                  out_indices=(3, ))
+
+
+@pytest.fixture(scope='module')
+def weights():
+    """Random backbone weights, BN statistics included (seeded generator)."""
+    gen = torch.Generator().manual_seed(0)
+    state = _resnet().state_dict()
+    out = {}
+    for key, value in state.items():
+        if key.endswith('num_batches_tracked'):
+            out[key] = value
+        elif key.endswith('running_var'):
+            out[key] = torch.rand(value.shape, generator=gen) + 0.5
+        else:
+            out[key] = torch.randn(value.shape, generator=gen) * 0.2
+    return out
+
+
+def _reference(root, domain, list_name, state):
+    """Backbone + global average pooling, computed without the extraction code."""
+    from PIL import Image
+    model = _resnet()
+    model.load_state_dict(state)
+    model.eval()
+    data = os.path.join(root, domain, 'data')
+    rels, labels, feats = [], [], []
+    with open(os.path.join(root, domain, 'meta', list_name)) as f:
+        for line in f:
+            rel, label = line.split()
+            rels.append(rel)
+            labels.append(int(label))
+    for rel in rels:
+        img = np.asarray(Image.open(os.path.join(data, rel)).convert('RGB'),
+                         dtype=np.float32)
+        x = torch.from_numpy((img - MEAN) / STD).permute(2, 0, 1)[None]
+        with torch.no_grad():
+            feats.append(model(x)[-1].mean(dim=(2, 3))[0].numpy())
+    return np.stack(feats), np.array(labels), rels
+
+
+def _full_checkpoint(path, state):
+    """What tools/train.py writes for MoCo-v3: encoder, momentum encoder, state."""
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('test_extract')
+    hub.update_scalar('train/loss', np.float64(1.25))
+    ckpt = {
+        'meta': {'epoch': 2, 'iter': 10, 'seed': 0, 'cfg': 'model = dict()'},
+        'state_dict': {
+            **{f'backbone.{k}': v for k, v in state.items()},
+            # the momentum encoder differs: using it would change the features
+            **{f'momentum_encoder.module.backbone.{k}': v * 0 + 1
+               for k, v in state.items()},
+            'neck.mlp.0.weight': torch.zeros(4, 4),
+        },
+        'message_hub': hub.state_dict(),
+        'optimizer': {'state': {}, 'param_groups': [{'lr': 0.3}]},
+    }
+    torch.save(ckpt, path)
+
+
+def _cli():
+    spec = importlib.util.spec_from_file_location(
+        'wsi_extract', os.path.join(REPO, 'wsi_workdir', 'extract.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _config(name):
+    return os.path.join(REPO, 'configs', 'extraction', name)
+
+
+def test_full_checkpoint_matches_forward_pass(synthetic_root, weights,
+                                              tmp_path):
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'epoch_2.pth')
+    _full_checkpoint(ckpt, weights)
+    workdir = str(tmp_path / 'workdir')
+    out = paths.features_path(workdir, 'clp_wo_7', 'NCT_test')
+    record = extract(_config('nct_test.py'), ckpt, out,
+                     cfg_options=_options(synthetic_root, 'NCT'),
+                     batch_size=16, progress=False)
+
+    ref, ref_labels, rels = _reference(synthetic_root, 'NCT',
+                                       'test_labeled.txt', weights)
+    feats = np.load(out)
+    assert feats.dtype == np.float32 and feats.shape == (len(rels), 8 * WIDTH)
+    np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-5)
+
+    labels = np.load(paths.labels_path(workdir, 'NCT_test'))
+    assert labels.dtype == np.int64
+    np.testing.assert_array_equal(labels, ref_labels)
+    with open(paths.meta_path(workdir, 'NCT_test')) as f:
+        meta = json.load(f)
+    assert meta['paths'] == rels
+    assert meta['classes'][7] == 'STR' and len(meta['classes']) == 9
+    assert meta['list_file'].endswith('test_labeled.txt')
+
+    with open(paths.provenance_path(workdir, 'clp_wo_7', 'NCT_test')) as f:
+        prov = json.load(f)
+    with open(ckpt, 'rb') as f:
+        assert prov['checkpoint_sha256'] == hashlib.sha256(
+            f.read()).hexdigest()
+    assert prov['checkpoint_kind'] == 'full checkpoint'
+    assert (prov['num_samples'], prov['feature_dim']) == feats.shape
+    assert prov['config'].endswith('nct_test.py') and prov['date']
+    assert prov == record
+    # nothing but the four outputs (no temporary files left behind)
+    left = sorted(os.listdir(os.path.join(workdir, 'extracted_feats')))
+    assert left == ['NCT_test_labels.npy', 'NCT_test_meta.json', 'clp_wo_7']
+
+
+@pytest.mark.parametrize('wrap', ['state_dict', 'bare', 'bare_prefixed'])
+def test_backbone_weights_match_forward_pass(synthetic_root, weights,
+                                             tmp_path, wrap):
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'backbone.pth')
+    obj = {'state_dict': weights} if wrap == 'state_dict' else (
+        dict(weights) if wrap == 'bare' else
+        {f'backbone.{k}': v for k, v in weights.items()})
+    torch.save(obj, ckpt)
+    out = str(tmp_path / 'feats' / 'paip.npy')  # not the workdir layout
+    extract(_config('paip_test.py'), ckpt, out,
+            cfg_options=_options(synthetic_root, 'PAIP19'), batch_size=5,
+            progress=False)
+    ref, ref_labels, rels = _reference(synthetic_root, 'PAIP19',
+                                       'paip_test_labeled.txt', weights)
+    np.testing.assert_allclose(np.load(out), ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(
+        np.load(str(tmp_path / 'feats' / 'paip_labels.npy')), ref_labels)
+    with open(tmp_path / 'feats' / 'paip_meta.json') as f:
+        meta = json.load(f)
+    assert meta['paths'] == rels and rels[0].startswith('01_01_')  # slide id
+    with open(tmp_path / 'feats' / 'paip.json') as f:
+        assert json.load(f)['checkpoint_kind'] == (
+            'full checkpoint' if wrap == 'bare_prefixed' else
+            'backbone weights')
+
+
+def _run_cli(capsys, argv):
+    from openselfsup.utils import run_cli
+    code = run_cli(_cli().main, argv)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
+    good = str(tmp_path / 'good.pth')
+    torch.save({'state_dict': weights}, good)
+    no_backbone = str(tmp_path / 'head_only.pth')
+    torch.save({'state_dict': {'head.fc.weight': torch.zeros(9, 64)}},
+               no_backbone)
+    corrupt = str(tmp_path / 'corrupt.pth')
+    with open(corrupt, 'wb') as f:
+        f.write(b'not a checkpoint at all')
+    out = str(tmp_path / 'out' / 'x.npy')
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    base = ['--config', _config('nct_test.py'), '--output', out,
+            '--workers', '0', '--no-progress', '--cfg-options', *opts]
+
+    cases = [
+        (['--pretrained', no_backbone], 'no backbone weights found'),
+        (['--pretrained', corrupt], 'not a readable PyTorch checkpoint'),
+        (['--pretrained', str(tmp_path / 'missing.pth')],
+         'checkpoint not found'),
+        (['--pretrained', good, '--cfg-options',
+          'dataset.ann_file=meta/nope.txt'], 'list file not found'),
+        # the default (64-wide) ResNet-18 against 8-wide weights
+        (['--pretrained', good, '--cfg-options',
+          'model.backbone.base_channels=64',
+          'model.backbone.stem_channels=64'],
+         '--cfg-options model.backbone.stem_channels=8 '
+         'model.backbone.base_channels=8'),
+    ]
+    for extra, expected in cases:
+        code, err = _run_cli(capsys, base + extra)
+        assert code == 2, (extra, err)
+        assert len(err.splitlines()) == 1 and expected in err, err
+        assert not os.path.exists(os.path.dirname(out)) or not os.listdir(
+            os.path.dirname(out))
+
+
+@pytest.mark.parametrize('name,domain,list_file,num_classes', [
+    ('nct_train.py', 'NCT', 'train_labeled.txt', 9),
+    ('nct_test.py', 'NCT', 'test_labeled.txt', 9),
+    ('lc.py', 'LC25000', 'img_list_labeled.txt', 5),
+    ('paip_train.py', 'PAIP19', 'paip_train_labeled.txt', 3),
+    ('paip_test.py', 'PAIP19', 'paip_test_labeled.txt', 3),
+])
+def test_configs_read_the_labelled_lists(synthetic_root, name, domain,
+                                         list_file, num_classes):
+    from openselfsup.apis import load_config
+    from openselfsup.apis.extract import build_dataset
+    cfg = load_config(_config(name),
+                      {'dataset.data_root': os.path.join(synthetic_root,
+                                                         domain)})
+    dataset = build_dataset(cfg)
+    assert dataset.ann_file == os.path.join(synthetic_root, domain, 'meta',
+                                            list_file)
+    with open(dataset.ann_file) as f:
+        lines = [ln.split() for ln in f if ln.strip()]
+    assert len(dataset) == len(lines)
+    assert [dataset.get_data_info(i)['gt_label'] for i in range(3)] == [
+        int(ln[1]) for ln in lines[:3]]
+    with open(os.path.join(synthetic_root, domain, 'meta', 'classes.txt')) as f:
+        assert list(dataset.metainfo['classes']) == f.read().split()
+    assert len(dataset.metainfo['classes']) == num_classes
+
+
+def test_default_config_gives_512d_resnet18_features():
+    from openselfsup.apis import load_config
+    from openselfsup.apis.extract import build_extractor
+    model = build_extractor(load_config(_config('nct_train.py'))).eval()
+    with torch.no_grad():
+        out = model.extract_feat(torch.zeros(2, 3, 32, 32))
+    assert out[-1].shape == (2, 512)
+    assert sum(p.numel() for p in model.backbone.parameters()) == 11176512
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_amp_channels_last_close_to_cpu(synthetic_root, weights,
+                                             tmp_path):
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    opts = _options(synthetic_root, 'NCT')
+    cpu, gpu = str(tmp_path / 'cpu.npy'), str(tmp_path / 'gpu.npy')
+    extract(_config('nct_test.py'), ckpt, cpu, cfg_options=opts,
+            progress=False)
+    extract(_config('nct_test.py'), ckpt, gpu, cfg_options=opts,
+            device='cuda', amp=True, channels_last=True, progress=False)
+    a, b = np.load(cpu), np.load(gpu)
+    assert b.dtype == np.float32
+    np.testing.assert_allclose(b, a, rtol=0.05, atol=0.02 * np.abs(a).max())

@@ -1,0 +1,44 @@
+"""Summarise all meta-test results of a workdir: the paper's table and a plot.
+
+Reads every result JSON under <workdir>/results/ and writes
+<workdir>/summary/summary.md (Markdown table: rows model x mode x classifier,
+columns 1/5/10 shots per domain, cells "mean ± 95% CI" F1 in percent),
+summary.json (every number of the table) and summary.png (F1 against shots,
+one panel per domain). Prints the Markdown.
+
+    python wsi_workdir/summarize.py --workdir wsi_workdir/workdir
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
+from openselfsup.utils import run_cli  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--workdir', default=DEFAULT_WORKDIR,
+                        help=f'low-shot workdir (default {DEFAULT_WORKDIR})')
+    parser.add_argument('--output', default=None,
+                        help='path prefix for PREFIX.md/.json/.png '
+                        '(default <workdir>/summary/summary)')
+    parser.add_argument('--clf', default=None,
+                        choices=['Ridge', 'logistic_regression', 'nearest_centroid'],
+                        help='plot only this classifier (the table has all)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from openselfsup.lowshot.report import summarize
+    out = summarize(args.workdir, output=args.output, clf=args.clf)
+    print(out['markdown'], end='')
+    print(f'written: {out["md"]}, {out["json"]}, {out["png"]}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))
