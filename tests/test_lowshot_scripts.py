@@ -60,6 +60,9 @@ def _parsers():
         'Ridge', 'logistic_regression', 'nearest_centroid'])
     meta.add_argument('--num_aug_shots', type=int)
     meta.add_argument('--num_prototypes', type=int)
+    # the dictionary's M and seed, so that a non-default dictionary is found
+    meta.add_argument('--num_shift_vectors', type=int)
+    meta.add_argument('--dict_seed', type=int)
     meta.add_argument('--device', choices=['cpu', 'cuda'])
     meta.add_argument('--seed', type=int)
     meta.add_argument('--workdir')
