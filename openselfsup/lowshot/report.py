@@ -13,7 +13,8 @@ A result JSON (written by the meta-test) holds at least::
     per_class_mean, per_class_ci, average_mean, average_ci,
     harmonic_mean (mixture only, else null), per_task_f1 [T, C]
 
-with F1 values as fractions in [0, 1].
+with F1 values as fractions in [0, 1], or in percent when the JSON says
+``"units": "percent"``.
 """
 import glob
 import json
@@ -35,6 +36,9 @@ DOMAIN_TITLES = {'near': 'near domain (NCT)', 'mixture': 'mixture domain (LC2500
 REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
                  'classes', 'per_class_mean', 'per_class_ci', 'average_mean',
                  'average_ci')
+#: scores scaled together when a result says ``"units": "percent"``
+_SCORE_KEYS = ('per_class_mean', 'per_class_ci', 'average_mean', 'average_ci',
+               'harmonic_mean', 'colon_mean', 'lung_mean')
 #: novel class 78 of the original: classes 7 and 8 held out together
 _PAIR_NOVEL = {78: (7, 8)}
 
@@ -96,6 +100,19 @@ def load_result(path: str) -> dict:
     missing = [k for k in REQUIRED_KEYS if k not in result]
     if missing:
         raise InputError(f'{path}: result JSON lacks {", ".join(missing)}')
+    units = result.get('units', 'fraction')
+    if units not in ('fraction', 'percent'):
+        raise InputError(f'{path}: units {units!r} is neither "fraction" '
+                         'nor "percent"')
+    if units == 'percent':  # work in fractions from here on
+        for key in _SCORE_KEYS:
+            value = result.get(key)
+            if isinstance(value, list):
+                result[key] = [v / 100 if isinstance(v, (int, float)) else v
+                               for v in value]
+            elif isinstance(value, (int, float)):
+                result[key] = value / 100
+        result['units'] = 'fraction'
     _check_fraction(result['average_mean'], 'average_mean', path)
     _check_fraction(result['average_ci'], 'average_ci', path)
     _check_fraction(result.get('harmonic_mean'), 'harmonic_mean', path)
