@@ -1,0 +1,253 @@
+#!/usr/bin/env python
+"""Batched meta-test engine vs the per-task scikit-learn loop, same machine.
+
+For each classifier and mode (linear, latent_aug) this times, on the same
+tasks and the same augmented sets:
+
+- ``batched``: :func:`openselfsup.lowshot.engine.meta_test` (torch, CPU);
+- ``loop``: one scikit-learn fit/predict per task (``RidgeClassifier()``,
+  ``LogisticRegression(max_iter=1000)``, ``NearestCentroid()``) on a process
+  pool with one single-threaded worker per core, the way the original
+  distributed its tasks.
+
+Every measurement runs in a fresh process, so its peak memory (``ru_maxrss``
+above the RSS after loading the data) is its own; for the loop the largest
+worker's peak is reported too. Data: synthetic class-structured 512-d
+features, 5-way tasks with 15 queries per class, a base dictionary with 16
+prototypes and 2000 shift vectors per prototype.
+
+Example (the full run, then a quick look)::
+
+    python benchmarks/bench_meta_test.py
+    python benchmarks/bench_meta_test.py --num-task 100 --loop-tasks 50
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
+MODES = ('linear', 'latent_aug')
+
+
+def _rss_kib() -> int:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') // 1024
+
+
+def make_data(path: str, dim: int, num_task: int, shots: int,
+              seed: int) -> None:
+    """Features, tasks and a base dictionary, saved to ``path`` (.npz)."""
+    from openselfsup.lowshot.dictionary import build_dictionary
+    from openselfsup.lowshot.tasks import TaskSetting, sample_tasks
+    rng = np.random.default_rng(seed)
+    ways = 5
+    centers = rng.normal(size=(ways, dim)) * 0.12 + 1.0
+
+    def pool(per):
+        y = np.repeat(np.arange(ways), per)
+        x = np.abs(centers[y] + rng.normal(size=(len(y), dim)) * 0.5)
+        return x.astype(np.float32), y
+    sup, sup_y = pool(400)
+    qry, qry_y = pool(200)
+    base, base_y = pool(800)
+    store = sample_tasks(TaskSetting('bench', ways, 'support', 'query'),
+                         sup_y, qry_y, shots, num_task, seed)
+    dic = build_dictionary(base, base_y, 16, 2000, seed)
+    np.savez(path, sup=sup, qry=qry, support_idx=store.support_idx,
+             query_idx=store.query_idx, support_labels=store.support_labels,
+             query_labels=store.query_labels, classes=store.classes,
+             prototypes=dic.prototypes.astype(np.float32),
+             shift_bank=dic.shift_bank)
+
+
+def _load(path):
+    from openselfsup.lowshot.tasks import TaskStore
+    z = dict(np.load(path))
+    store = TaskStore(z['support_idx'], z['query_idx'], z['support_labels'],
+                      z['query_labels'], z['classes'], 0,
+                      z['support_idx'].shape[1] // len(z['classes']), 15,
+                      'bench', '', 'support', 'query', -1, '')
+    return z, store
+
+
+def _augmenter(z, num_aug_shots, seed=0):
+    import torch
+    from openselfsup.lowshot.augment import LatentAugmenter
+    return LatentAugmenter(torch.from_numpy(z['prototypes']),
+                           torch.from_numpy(z['shift_bank']), num_aug_shots,
+                           seed)
+
+
+# ---------------------------------------------------------------- loop side
+_G = {}
+
+
+def _worker_init(path, mode, clf, num_aug_shots):
+    from threadpoolctl import threadpool_limits
+    import torch
+    torch.set_num_threads(1)
+    _G['limits'] = threadpool_limits(1)
+    z, store = _load(path)
+    _G.update(z=z, store=store, mode=mode, clf=clf,
+              aug=_augmenter(z, num_aug_shots) if mode == 'latent_aug'
+              else None)
+
+
+def _solve_one(t):
+    """One task the original way: numpy augmentation, one sklearn fit."""
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier
+    from sklearn.neighbors import NearestCentroid
+    from openselfsup.lowshot.metrics import per_task_f1
+    z, store, aug = _G['z'], _G['store'], _G['aug']
+    xs = z['sup'][store.support_idx[t]].astype(np.float64)
+    ys = np.searchsorted(store.classes, store.support_labels[t])
+    xq = z['qry'][store.query_idx[t]].astype(np.float64)
+    yq = np.searchsorted(store.classes, store.query_labels[t])
+    if aug is not None:
+        protos = z['prototypes'].astype(np.float64)
+        near = ((xs[:, None] - protos[None]) ** 2).sum(-1).argmin(1)
+        idx = aug.draw(t, 1, len(xs))[0]  # the same draws as the engine
+        shifts = z['shift_bank'][near[:, None], idx].astype(np.float64)
+        xs = np.concatenate([xs[:, None], xs[:, None] + shifts], 1
+                            ).reshape(-1, xs.shape[1])
+        ys = np.repeat(ys, aug.num_aug_shots)
+    model = {'Ridge': RidgeClassifier,
+             'logistic_regression': lambda: LogisticRegression(max_iter=1000),
+             'nearest_centroid': NearestCentroid}[_G['clf']]()
+    pred = model.fit(xs, ys).predict(xq)
+    return per_task_f1(pred[None], yq[None], len(store.classes))[0]
+
+
+def _worker_peak(_):
+    time.sleep(0.2)  # let every worker take one of these
+    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_loop(path, mode, clf, num_aug_shots, num_task, workers):
+    import multiprocessing as mp
+    ctx = mp.get_context('fork')
+    base = _rss_kib()
+    t0 = time.perf_counter()
+    with ctx.Pool(workers, _worker_init,
+                  (path, mode, clf, num_aug_shots)) as pool:
+        pool.map(_worker_peak, range(2 * workers), chunksize=1)  # started
+        t1 = time.perf_counter()
+        f1 = pool.map(_solve_one, range(num_task),
+                      chunksize=max(1, num_task // (4 * workers)))
+        t2 = time.perf_counter()
+        peaks = dict(pool.map(_worker_peak, range(4 * workers), chunksize=1))
+    return {'startup_s': t1 - t0, 'time_s': t2 - t1,
+            'f1': np.asarray(f1).mean(0).tolist(),
+            'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
+                               .ru_maxrss - base) / 1024,
+            'worker_peak_mib': max(peaks.values()) / 1024}
+
+
+# ------------------------------------------------------------- batched side
+def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head):
+    import torch
+    from openselfsup.lowshot.engine import meta_test
+    torch.set_num_threads(threads)
+    z, store = _load(path)
+    store = store.head(num_task)
+    aug = _augmenter(z, num_aug_shots) if mode == 'latent_aug' else None
+    base = _rss_kib()
+    t0 = time.perf_counter()
+    f1 = meta_test(z['sup'], z['qry'], store, clf, mode, aug, 'cpu')
+    elapsed = time.perf_counter() - t0
+    return {'time_s': elapsed, 'f1': f1[:head].mean(0).tolist(),
+            'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
+                               .ru_maxrss - base) / 1024}
+
+
+def _measure(args, kind, mode, clf, num_task):
+    """Run one measurement in a fresh interpreter; return its JSON."""
+    spec = json.dumps({'kind': kind, 'mode': mode, 'clf': clf,
+                       'num_task': num_task, 'data': args.data_path,
+                       'num_aug_shots': args.num_aug_shots,
+                       'workers': args.workers, 'threads': args.threads,
+                       'head': args.head})
+    out = subprocess.run([sys.executable, __file__, '--measure', spec],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--num-task', type=int, default=1000,
+                   help='tasks for the batched engine (default: %(default)s)')
+    p.add_argument('--loop-tasks', type=int, default=None,
+                   help='tasks actually run by the loop; its time is scaled '
+                   'to --num-task (default: all)')
+    p.add_argument('--num-shots', type=int, default=5)
+    p.add_argument('--dim', type=int, default=512)
+    p.add_argument('--num-aug-shots', type=int, default=100)
+    p.add_argument('--workers', type=int, default=os.cpu_count(),
+                   help='loop processes (default: all cores, %(default)s)')
+    p.add_argument('--threads', type=int, default=os.cpu_count(),
+                   help='torch threads of the engine (default: %(default)s)')
+    p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS)
+    p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--measure', help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.measure:
+        s = json.loads(args.measure)
+        if s['kind'] == 'batched':
+            r = run_batched(s['data'], s['mode'], s['clf'],
+                            s['num_aug_shots'], s['num_task'], s['threads'],
+                            s['head'])
+        else:
+            r = run_loop(s['data'], s['mode'], s['clf'], s['num_aug_shots'],
+                         s['num_task'], s['workers'])
+        print(json.dumps(r))
+        return 0
+    loop_tasks = min(args.loop_tasks or args.num_task, args.num_task)
+    args.head = loop_tasks  # F1 columns compare the same tasks
+    with tempfile.TemporaryDirectory() as tmp:
+        args.data_path = os.path.join(tmp, 'data.npz')
+        make_data(args.data_path, args.dim, args.num_task, args.num_shots,
+                  args.seed)
+        print(f'{args.num_task} tasks, 5-way {args.num_shots}-shot, 15 '
+              f'queries/class, {args.dim}-d, aug shots {args.num_aug_shots};'
+              f' loop: {args.workers} processes on {loop_tasks} tasks'
+              + (f', time scaled x{args.num_task / loop_tasks:g}'
+                 if loop_tasks < args.num_task else '')
+              + f'; engine: {args.threads} torch threads; '
+              f'{os.cpu_count()} cores')
+        print('F1 b/l: mean F1 (%) of batched / loop on the tasks both ran; '
+              'peak MiB: batched process / loop parent / largest worker, '
+              'above the RSS after loading the data')
+        head = (f'{"mode":<11}{"classifier":<21}{"batched s":>10}'
+                f'{"loop s":>10}{"speed-up":>9}{"F1 b/l":>13}'
+                f'{"peak MiB b":>11}{"loop/worker":>13}')
+        print(head)
+        print('-' * len(head))
+        for mode in args.mode:
+            for clf in args.clf:
+                b = _measure(args, 'batched', mode, clf, args.num_task)
+                lp = _measure(args, 'loop', mode, clf, loop_tasks)
+                # pool start-up once, task time scaled to --num-task
+                loop_s = lp['startup_s'] + lp['time_s'] * (args.num_task
+                                                           / loop_tasks)
+                f1b = np.mean(b['f1'])
+                f1l = np.mean(lp['f1'])
+                print(f'{mode:<11}{clf:<21}{b["time_s"]:>10.2f}'
+                      f'{loop_s:>10.2f}{loop_s / b["time_s"]:>8.1f}x'
+                      f'{f1b:>7.1f}/{f1l:<5.1f}'
+                      f'{b["peak_extra_mib"]:>11.0f}'
+                      f'{lp["peak_extra_mib"]:>7.0f}/'
+                      f'{lp["worker_peak_mib"]:<5.0f}', flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Latent augmentation of support features, batched over tasks.
+
+Each support feature ``x`` goes to its nearest prototype ``k`` of the base
+dictionary (Euclidean distance in the raw feature space, where the
+prototypes, cluster means of raw features, live), and ``num_aug_shots - 1``
+shifted copies ``x + s`` join it, with ``s`` drawn uniformly (with
+replacement) from prototype ``k``'s shift bank. The classifier then trains on
+``num_aug_shots`` samples per support feature.
+
+Draws are counter-based (numpy Philox keyed by the seed, one block of the
+stream per task index), so task ``t`` gets the same shifts whatever the chunk
+size, the device or the machine.
+"""
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class AugmentedSupport:
+    """A support set and the shifts that augment it (lazy).
+
+    Attributes:
+        features (Tensor): ``[B, n, D]`` support features.
+        labels (Tensor): ``[B, n]`` int64 class positions.
+        prototype (Tensor): ``[B, n]`` int64 nearest prototype per feature.
+        shift_idx (Tensor): ``[B, n, A-1]`` int64 rows of the prototype's
+            shift bank.
+        shift_bank (Tensor): ``[K, M, D]`` the dictionary's shift bank.
+    """
+    features: Tensor
+    labels: Tensor
+    prototype: Tensor
+    shift_idx: Tensor
+    shift_bank: Tensor
+
+    @property
+    def num_aug_shots(self) -> int:
+        return int(self.shift_idx.shape[2]) + 1
+
+    def _flat_idx(self) -> Tensor:
+        M = self.shift_bank.shape[1]
+        return self.prototype[..., None] * M + self.shift_idx  # [B, n, A-1]
+
+    def materialise(self, dtype: torch.dtype = None) -> Tuple[Tensor, Tensor]:
+        """The enlarged set: ``X [B, n*A, D]`` and labels ``[B, n*A]``.
+
+        Sample ``i*A`` is support feature ``i`` itself, ``i*A + j`` its
+        ``j``-th shifted copy.
+        """
+        dtype = dtype or self.features.dtype
+        B, n, D = self.features.shape
+        bank = self.shift_bank.reshape(-1, D).to(dtype)
+        shifts = bank[self._flat_idx()]  # [B, n, A-1, D]
+        x = self.features.to(dtype)[:, :, None, :]
+        X = torch.cat([x, x + shifts], 2).reshape(B, -1, D)
+        y = self.labels.repeat_interleave(self.num_aug_shots, dim=1)
+        return X, y
+
+    def class_means(self, num_classes: int,
+                    dtype: torch.dtype = torch.float64) -> Tensor:
+        """Class means of the enlarged set ``[B, C, D]``, not materialising it.
+
+        The mean of ``x_i``'s copies is ``x_i + sum_j s_ij / A``; the shift
+        sums come from one ``embedding_bag`` over the bank.
+        """
+        B, n, D = self.features.shape
+        A = self.num_aug_shots
+        bank = self.shift_bank.reshape(-1, D).to(dtype)
+        sums = torch.nn.functional.embedding_bag(
+            self._flat_idx().reshape(B * n, A - 1), bank, mode='sum')
+        means = self.features.to(dtype) + sums.view(B, n, D) / A
+        onehot = torch.nn.functional.one_hot(self.labels, num_classes).to(dtype)
+        counts = onehot.sum(1).clamp_min(1)
+        return onehot.transpose(1, 2) @ means / counts[..., None]
+
+
+class LatentAugmenter:
+    """Draws latent augmentations from a base dictionary.
+
+    Args:
+        prototypes (Tensor): ``[K, D]`` prototypes (raw-feature cluster means).
+        shift_bank (Tensor): ``[K, M, D]`` shift vectors per prototype.
+        num_aug_shots (int): samples per support feature after augmentation
+            (the feature itself and ``num_aug_shots - 1`` shifted copies).
+        seed (int): key of the counter-based generator.
+    """
+
+    def __init__(self, prototypes: Tensor, shift_bank: Tensor,
+                 num_aug_shots: int, seed: int = 0):
+        if num_aug_shots < 1:
+            raise ValueError(f'num_aug_shots must be >= 1, got {num_aug_shots}')
+        self.prototypes = prototypes
+        self.shift_bank = shift_bank
+        self.num_aug_shots = int(num_aug_shots)
+        self.seed = int(seed)
+
+    def to(self, device, dtype: torch.dtype = None) -> 'LatentAugmenter':
+        """A copy on ``device`` (and in ``dtype``), converted once per run."""
+        return LatentAugmenter(self.prototypes.to(device, dtype),
+                               self.shift_bank.to(device, dtype),
+                               self.num_aug_shots, self.seed)
+
+    def nearest_prototype(self, features: Tensor) -> Tensor:
+        """Index of the nearest prototype (Euclidean) ``[B, n]``.
+
+        Computed as ``argmin_k ||p_k||^2 - 2 x.p_k`` (``||x||^2`` does not
+        change the argmin): one matrix product, no ``[B, n, K, D]`` tensor.
+        """
+        B, n, D = features.shape
+        protos = self.prototypes.to(features.dtype)
+        d = torch.addmm((protos * protos).sum(1)[None], features.reshape(-1, D),
+                        protos.t(), alpha=-2)
+        return d.argmin(-1).view(B, n)
+
+    def draw(self, task_start: int, num_task: int, n: int) -> np.ndarray:
+        """Shift-bank rows for tasks ``task_start ..``: int64 ``[T, n, A-1]``."""
+        per_task = n * (self.num_aug_shots - 1)
+        blocks = -(-per_task // 4)  # Philox yields 4 doubles per counter step
+        bit_gen = np.random.Philox(key=self.seed)
+        bit_gen.advance(task_start * blocks)
+        u = np.random.Generator(bit_gen).random((num_task, blocks * 4))
+        M = self.shift_bank.shape[1]
+        idx = np.minimum((u[:, :per_task] * M).astype(np.int64), M - 1)
+        return idx.reshape(num_task, n, self.num_aug_shots - 1)
+
+    def augment(self, features: Tensor, labels: Tensor,
+                task_start: int = 0) -> AugmentedSupport:
+        """Augment support ``features [B, n, D]`` of tasks ``task_start..``.
+
+        Args:
+            features (Tensor): support features of B consecutive tasks.
+            labels (Tensor): ``[B, n]`` their class positions.
+            task_start (int): index of the first task in the run (fixes the
+                random stream of each task).
+        """
+        B, n, _ = features.shape
+        idx = torch.from_numpy(self.draw(task_start, B, n)).to(features.device)
+        return AugmentedSupport(features, labels,
+                                self.nearest_prototype(features), idx,
+                                self.shift_bank)

@@ -1,0 +1,107 @@
+"""Batched classifiers against scikit-learn on the same tasks.
+
+Tasks: 64-d class-structured features with overlapping classes (per-class F1
+well below 100, so disagreements would show), 5-way 5-shot, 15 queries.
+"""
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.neighbors import NearestCentroid
+
+from openselfsup.lowshot.augment import LatentAugmenter
+from openselfsup.lowshot.classifiers import build_classifier
+from openselfsup.lowshot.metrics import mean_ci, per_task_f1
+
+B, WAYS, SHOTS, QUERIES, DIM = 24, 5, 5, 15, 64
+SKLEARN = {'Ridge': RidgeClassifier,
+           'logistic_regression': lambda: LogisticRegression(max_iter=1000),
+           'nearest_centroid': NearestCentroid}
+#: (min share of identical query predictions, max per-class mean-F1 gap)
+TOLERANCE = {'Ridge': (0.995, 0.3), 'logistic_regression': (0.99, 0.5),
+             'nearest_centroid': (1.0, 0.0)}
+
+
+def _tasks(seed):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(B, WAYS, DIM)) * 0.35 + 0.5
+
+    def draw(per):
+        y = np.tile(np.repeat(np.arange(WAYS), per), (B, 1))
+        x = centers[np.arange(B)[:, None], y] + rng.normal(size=y.shape + (DIM,))
+        return x, y
+    xs, ys = draw(SHOTS)
+    xq, yq = draw(QUERIES)
+    return xs, ys, xq, yq
+
+
+def _augmented(xs, ys, seed, num_aug_shots=8):
+    """The same latent-augmented sets for both sides (a random dictionary)."""
+    rng = np.random.default_rng(seed + 100)
+    protos = torch.tensor(rng.normal(size=(6, DIM)) + 0.5)
+    bank = torch.tensor(rng.normal(size=(6, 50, DIM)) * 0.5)
+    aug = LatentAugmenter(protos, bank, num_aug_shots, seed=3).augment(
+        torch.tensor(xs), torch.tensor(ys))
+    aug.prototypes = protos.numpy()  # kept for the checks below
+    return aug
+
+
+def _compare(name, pred, xq, yq, train_sets):
+    ref = np.stack([SKLEARN[name]().fit(x, y).predict(xq[b])
+                    for b, (x, y) in enumerate(train_sets)])
+    agree = (pred == ref).mean()
+    f1 = mean_ci(per_task_f1(pred, yq, WAYS))[0]
+    f1_ref = mean_ci(per_task_f1(ref, yq, WAYS))[0]
+    min_agree, max_gap = TOLERANCE[name]
+    assert agree >= min_agree, (name, agree)
+    assert np.abs(f1 - f1_ref).max() <= max_gap, (name, f1, f1_ref)
+    assert 30 < f1_ref.mean() < 98  # tasks are neither trivial nor hopeless
+
+
+@pytest.mark.parametrize('name', list(SKLEARN))
+def test_linear_mode_matches_sklearn(name):
+    xs, ys, xq, yq = _tasks(0)
+    clf = build_classifier(name).fit(torch.tensor(xs), torch.tensor(ys), WAYS)
+    pred = clf.predict(torch.tensor(xq)).numpy()
+    _compare(name, pred, xq, yq, list(zip(xs, ys)))
+
+
+@pytest.mark.parametrize('name', list(SKLEARN))
+def test_latent_aug_mode_matches_sklearn(name):
+    xs, ys, xq, yq = _tasks(1)
+    aug = _augmented(xs, ys, 1)
+    X, y = aug.materialise()
+    clf = build_classifier(name).fit_augmented(aug, WAYS)
+    pred = clf.predict(torch.tensor(xq)).numpy()
+    _compare(name, pred, xq, yq, list(zip(X.numpy(), y.numpy())))
+
+
+def test_augmented_class_means_equal_materialised_means():
+    xs, ys, _, _ = _tasks(2)
+    aug = _augmented(xs, ys, 2, num_aug_shots=5)
+    X, y = aug.materialise()
+    X, y = X.numpy(), y.numpy()
+    ref = np.stack([[X[b][y[b] == c].mean(0) for c in range(WAYS)]
+                    for b in range(B)])
+    np.testing.assert_allclose(aug.class_means(WAYS).numpy(), ref,
+                               rtol=1e-10, atol=1e-10)
+    # the materialised set: the feature itself first, then shifted copies
+    # drawn from the bank row of its nearest prototype
+    np.testing.assert_allclose(X[:, ::5], xs)
+    p = aug.prototype.numpy()
+    d = ((xs[:, :, None] - aug.prototypes[None, None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(p, d.argmin(-1))
+    shift = X[0, 1] - xs[0, 0]
+    bank = aug.shift_bank.numpy()
+    np.testing.assert_allclose(shift, bank[p[0, 0], aug.shift_idx[0, 0, 0]])
+
+
+def test_shift_draws_do_not_depend_on_chunking():
+    protos = torch.zeros(2, 4, dtype=torch.float64)
+    bank = torch.zeros(2, 1000, 4, dtype=torch.float64)
+    aug = LatentAugmenter(protos, bank, 7, seed=5)
+    whole = aug.draw(0, 10, 3)
+    parts = np.concatenate([aug.draw(0, 4, 3), aug.draw(4, 6, 3)])
+    np.testing.assert_array_equal(whole, parts)
+    assert whole.min() >= 0 and whole.max() < 1000
+    assert len(np.unique(whole)) > 150  # draws are spread over the bank

@@ -1,0 +1,66 @@
+"""Base dictionary: per-cluster covariances, singular covariances, loading."""
+import numpy as np
+import pytest
+
+from openselfsup.lowshot.dictionary import (build_dictionary, load_dictionary,
+                                            sample_gaussian)
+from openselfsup.utils import InputError
+
+
+def _features(n=400, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(4, dim)) * 4
+    labels = rng.integers(0, 3, n)
+    feats = centers[rng.integers(0, 4, n)] + rng.normal(size=(n, dim))
+    return feats.astype(np.float32), labels
+
+
+def test_prototypes_and_covariances_per_cluster(tmp_path):
+    feats, labels = _features()
+    dic = build_dictionary(feats, labels, num_prototypes=4,
+                           num_shift_vectors=3000, seed=0, excluded=(2,))
+    base = feats[labels != 2].astype(np.float64)
+    assert len(dic.assignments) == len(base)
+    # clusters come from k-means on L2-normalised features
+    normed = base / np.linalg.norm(base, axis=1, keepdims=True)
+    for k in range(4):
+        members = base[dic.assignments == k]
+        np.testing.assert_allclose(dic.prototypes[k], members.mean(0),
+                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(dic.covariances[k],
+                                   np.cov(members, rowvar=False), atol=1e-6)
+        # every member is nearest (cosine) to its own normalised centroid
+        c = np.stack([normed[dic.assignments == j].mean(0) for j in range(4)])
+        c /= np.linalg.norm(c, axis=1, keepdims=True)
+        assert ((normed[dic.assignments == k] @ c.T).argmax(1) == k).mean() > .95
+        # shift bank drawn from N(0, cov): its covariance is close
+        bank = dic.shift_bank[k].astype(np.float64)
+        assert np.abs(bank.mean(0)).max() < 0.15
+        np.testing.assert_allclose(np.cov(bank, rowvar=False),
+                                   dic.covariances[k], atol=0.25)
+    path = str(tmp_path / 'd.npz')
+    dic.save(path)
+    again = load_dictionary(path, dim=16)
+    np.testing.assert_allclose(again.shift_bank, dic.shift_bank)
+    with pytest.raises(InputError, match='width 16 differs'):
+        load_dictionary(path, dim=32)
+
+
+def test_singular_covariance_works():
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(3, 10))  # rank-3 covariance in 10-d
+    cov = basis.T @ basis
+    draws = sample_gaussian(rng, cov, 20000)
+    assert np.isfinite(draws).all()
+    np.testing.assert_allclose(np.cov(draws, rowvar=False), cov, atol=0.6)
+    # draws stay in the covariance's range
+    null = np.linalg.svd(basis)[2][3:]
+    assert np.abs(draws @ null.T).max() < 1e-6  # round-off only
+    # a cluster with fewer members than dimensions, and one-member clusters
+    feats = np.concatenate([rng.normal(size=(5, 10)) + 10,
+                            rng.normal(size=(1, 10)) - 10]).astype(np.float32)
+    dic = build_dictionary(feats, np.zeros(6, np.int64), num_prototypes=2,
+                           num_shift_vectors=50, seed=0)
+    assert np.isfinite(dic.shift_bank).all()
+    one = int(np.flatnonzero(dic.counts == 1)[0])
+    assert (dic.shift_bank[one] == 0).all()

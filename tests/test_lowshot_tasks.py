@@ -1,0 +1,103 @@
+"""Task sampling: counts, no overlap, no repeats, determinism, homo slides."""
+import time
+
+import numpy as np
+import pytest
+
+from openselfsup.lowshot.tasks import (SETTINGS, class_counts, sample_rows,
+                                       sample_tasks)
+from openselfsup.utils import InputError
+
+
+def _labels(per_class, num_classes):
+    rng = np.random.default_rng(1)
+    return rng.permutation(np.repeat(np.arange(num_classes), per_class))
+
+
+def _check_store(store, s_lab, q_lab, ways, shots, queries=15):
+    T = store.num_task
+    assert store.support_idx.shape == (T, ways * shots)
+    assert store.query_idx.shape == (T, ways * queries)
+    # labels stored are the labels of the indexed rows
+    np.testing.assert_array_equal(s_lab[store.support_idx],
+                                  store.support_labels)
+    np.testing.assert_array_equal(q_lab[store.query_idx], store.query_labels)
+    # every class with the right counts
+    assert (class_counts(store.support_labels, store.classes) == shots).all()
+    assert (class_counts(store.query_labels, store.classes) == queries).all()
+    # no repeats within support, within queries
+    for idx in (store.support_idx, store.query_idx):
+        s = np.sort(idx, axis=1)
+        assert not (s[:, 1:] == s[:, :-1]).any()
+
+
+def test_near_tasks_and_novel_class():
+    s_lab, q_lab = _labels(40, 9), _labels(20, 9)
+    store = sample_tasks(SETTINGS['near'], s_lab, q_lab, 5, 200, seed=3,
+                         novel_class=78)
+    _check_store(store, s_lab, q_lab, 9, 5)
+    for c in (7, 8):  # the novel classes are in every task
+        assert ((store.support_labels == c).sum(1) == 5).all()
+        assert ((store.query_labels == c).sum(1) == 15).all()
+    again = sample_tasks(SETTINGS['near'], s_lab, q_lab, 5, 200, seed=3,
+                         novel_class=78)
+    np.testing.assert_array_equal(store.support_idx, again.support_idx)
+    np.testing.assert_array_equal(store.query_idx, again.query_idx)
+    other = sample_tasks(SETTINGS['near'], s_lab, q_lab, 5, 200, seed=4)
+    assert not np.array_equal(store.support_idx, other.support_idx)
+    # tasks differ from each other
+    assert len({tuple(r) for r in np.sort(store.support_idx, 1)}) > 190
+
+
+def test_mixture_support_and_query_never_overlap():
+    lab = _labels(25, 5)
+    store = sample_tasks(SETTINGS['mixture'], lab, lab, 10, 300, seed=0)
+    _check_store(store, lab, lab, 5, 10)
+    both = np.concatenate([store.support_idx, store.query_idx], 1)
+    s = np.sort(both, axis=1)
+    assert not (s[:, 1:] == s[:, :-1]).any()
+    # with 25 = 10 + 15 per class, each task uses every image exactly once
+    assert (s == np.arange(125)).all()
+
+
+def test_homo_support_from_one_slide():
+    s_lab = np.repeat(np.arange(3), 30)
+    slides = np.tile(np.arange(5), 18)  # 6 per class per slide
+    slides[(s_lab == 2) & (slides == 4)] = 3  # slide 4: no class 2
+    q_lab = _labels(20, 3)
+    store = sample_tasks(SETTINGS['out'], s_lab, q_lab, 5, 100, seed=0,
+                         mode='homo', support_slides=slides)
+    _check_store(store, s_lab, q_lab, 3, 5)
+    task_slides = slides[store.support_idx]
+    assert (task_slides == task_slides[:, :1]).all()
+    used = set(task_slides[:, 0].tolist())
+    assert 4 not in used and len(used) >= 3
+
+
+def test_sampling_errors_are_one_line():
+    lab = _labels(20, 5)
+    with pytest.raises(InputError, match='class 0 has 20 samples, fewer'):
+        sample_tasks(SETTINGS['mixture'], lab, lab, 10, 5, seed=0)
+    with pytest.raises(InputError, match='out of range'):
+        sample_tasks(SETTINGS['near'], _labels(40, 9), _labels(20, 9), 5, 5,
+                     seed=0, novel_class=9)
+
+
+def test_sample_rows_is_uniform_and_distinct():
+    rng = np.random.default_rng(0)
+    for n, k in ((10000, 20), (30, 20)):  # rejection and sort paths
+        rows = sample_rows(rng, n, k, 2000)
+        s = np.sort(rows, 1)
+        assert not (s[:, 1:] == s[:, :-1]).any()
+        counts = np.bincount(rows.ravel(), minlength=n)
+        if n == 30:  # each value expected 2000*20/30 times
+            assert abs(counts.mean() - 2000 * 20 / 30) < 1e-9
+            assert counts.min() > 1100 and counts.max() < 1560
+
+
+def test_thousand_tasks_fast():
+    s_lab, q_lab = _labels(10000, 9), _labels(800, 9)
+    t0 = time.perf_counter()
+    store = sample_tasks(SETTINGS['near'], s_lab, q_lab, 10, 1000, seed=0)
+    assert time.perf_counter() - t0 < 1.0
+    assert store.num_task == 1000
