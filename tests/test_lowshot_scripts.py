@@ -5,6 +5,7 @@ Python process starts: the test reads back every command the script would
 run and parses it with the flags the low-shot issue documents.
 """
 import argparse
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -60,6 +61,9 @@ def _parsers():
         'Ridge', 'logistic_regression', 'nearest_centroid'])
     meta.add_argument('--num_aug_shots', type=int)
     meta.add_argument('--num_prototypes', type=int)
+    # the dictionary's M and seed, so that a non-default dictionary is found
+    meta.add_argument('--num_shift_vectors', type=int)
+    meta.add_argument('--dict_seed', type=int)
     meta.add_argument('--device', choices=['cpu', 'cuda'])
     meta.add_argument('--seed', type=int)
     meta.add_argument('--workdir')
@@ -72,6 +76,22 @@ def _parsers():
             'wsi_workdir/dict_construction.py': dic,
             'wsi_workdir/distributed_meta_test.py': meta,
             'wsi_workdir/summarize.py': summ}
+
+
+def _real_parsers():
+    """``parse_args`` of each CLI present in this checkout (by script path)."""
+    found = {}
+    for rel in _parsers():
+        path = os.path.join(REPO, rel)
+        if not os.path.isfile(path):
+            continue
+        spec = importlib.util.spec_from_file_location(
+            'cli_' + os.path.basename(rel)[:-3], path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if hasattr(module, 'parse_args'):
+            found[rel] = module.parse_args
+    return found
 
 
 def _record(tmp_path, script, env=None, args=()):
@@ -92,6 +112,31 @@ def _record(tmp_path, script, env=None, args=()):
             argv = argv[1:]
         commands.append((argv[0], vars(parsers[argv[0]].parse_args(argv[1:]))))
     return commands
+
+
+def test_commands_parse_with_the_real_clis(tmp_path):
+    """Every command of every script is accepted by the CLI it calls."""
+    real = _real_parsers()
+    if len(real) < len(_parsers()):
+        pytest.skip('not every low-shot CLI is in this checkout: '
+                    + ', '.join(sorted(set(_parsers()) - set(real))))
+    lines = []
+    for script in ('extract_near_domain_feats.sh',
+                   'extract_mixture_and_out_domain_feats.sh',
+                   'generate_near_domain_tasks.sh',
+                   'generate_mixture_and_out_domain_tasks.sh',
+                   'near_domain.sh', 'mixture_domain.sh', 'out_domain.sh'):
+        _record(tmp_path, script, {'NOVEL_CLASSES': '7 78'})
+        lines += (tmp_path / f'{script}.log').read_text().splitlines()
+    _record(tmp_path, 'demo_lowshot.sh', args=('ckpt.pth', 'wd', 'a=1'))
+    lines += (tmp_path / 'demo_lowshot.sh.log').read_text().splitlines()
+    seen = set()
+    for line in lines:
+        argv = shlex.split(line)
+        argv = argv[1:] if argv[0] == '-u' else argv
+        real[argv[0]](argv[1:])  # exits (fails the test) on a bad flag
+        seen.add(argv[0])
+    assert seen == set(_parsers())
 
 
 def test_checkpoint_paths_are_the_train_work_dirs():

@@ -125,6 +125,17 @@ def test_duplicates_and_bad_values_are_one_line_errors(workdir, tmp_path):
         build_table(load_results(paths.results_dir(workdir)))
     os.remove(dup)
 
+    # the same numbers in percent, said so, give the same table
+    pct = str(tmp_path / 'pct')
+    path = _write(pct, 'clp', 'near', 'linear', 'Ridge', 1, 61.23, 1.55, NCT)
+    with open(path) as f:
+        result = json.load(f)
+    result['units'] = 'percent'
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    assert '| clp | linear | Ridge | 61.23 ± 1.55 |' in format_markdown(
+        build_table(load_results(paths.results_dir(pct))))
+
     bad = str(tmp_path / 'bad')
     _write(bad, 'clp', 'near', 'linear', 'Ridge', 1, 61.2, 1.5, NCT)
     with pytest.raises(InputError, match=r'average_mean = 61.2 is not an F1'):

@@ -69,6 +69,11 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f'{type(exc).__name__}: {lines[0]}' if lines else type(exc).__name__
+
+
 def _torch_load(path: str):
     """``torch.load(weights_only=True)``; non-tensor objects become inert."""
     try:
@@ -79,18 +84,15 @@ def _torch_load(path: str):
         except Exception:  # noqa: BLE001  (not a torch zip file at all)
             unsafe = None
         if not unsafe:
-            raise InputError(
-                f'{path}: not a readable PyTorch checkpoint '
-                f'({type(first).__name__}: {str(first).splitlines()[0]})'
-            ) from None
+            raise InputError(f'{path}: not a readable PyTorch checkpoint '
+                             f'({_first_line(first)})') from None
     try:
         with torch.serialization.safe_globals([(_Inert, name)
                                                for name in unsafe]):
             return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # noqa: BLE001
         raise InputError(f'{path}: not a readable PyTorch checkpoint '
-                         f'({type(exc).__name__}: '
-                         f'{str(exc).splitlines()[0]})') from None
+                         f'({_first_line(exc)})') from None
 
 
 def _strip(key: str) -> str:

@@ -13,7 +13,8 @@ A result JSON (written by the meta-test) holds at least::
     per_class_mean, per_class_ci, average_mean, average_ci,
     harmonic_mean (mixture only, else null), per_task_f1 [T, C]
 
-with F1 values as fractions in [0, 1].
+with F1 values as fractions in [0, 1], or in percent when the JSON says
+``"units": "percent"``.
 """
 import glob
 import json
@@ -35,6 +36,9 @@ DOMAIN_TITLES = {'near': 'near domain (NCT)', 'mixture': 'mixture domain (LC2500
 REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
                  'classes', 'per_class_mean', 'per_class_ci', 'average_mean',
                  'average_ci')
+#: scores scaled together when a result says ``"units": "percent"``
+_SCORE_KEYS = ('per_class_mean', 'per_class_ci', 'average_mean', 'average_ci',
+               'harmonic_mean', 'colon_mean', 'lung_mean')
 #: novel class 78 of the original: classes 7 and 8 held out together
 _PAIR_NOVEL = {78: (7, 8)}
 
@@ -96,6 +100,19 @@ def load_result(path: str) -> dict:
     missing = [k for k in REQUIRED_KEYS if k not in result]
     if missing:
         raise InputError(f'{path}: result JSON lacks {", ".join(missing)}')
+    units = result.get('units', 'fraction')
+    if units not in ('fraction', 'percent'):
+        raise InputError(f'{path}: units {units!r} is neither "fraction" '
+                         'nor "percent"')
+    if units == 'percent':  # work in fractions from here on
+        for key in _SCORE_KEYS:
+            value = result.get(key)
+            if isinstance(value, list):
+                result[key] = [v / 100 if isinstance(v, (int, float)) else v
+                               for v in value]
+            elif isinstance(value, (int, float)):
+                result[key] = value / 100
+        result['units'] = 'fraction'
     _check_fraction(result['average_mean'], 'average_mean', path)
     _check_fraction(result['average_ci'], 'average_ci', path)
     _check_fraction(result.get('harmonic_mean'), 'harmonic_mean', path)
@@ -250,13 +267,13 @@ def model_family(model: str) -> str:
 
 
 def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
-    """F1 against shots, one panel per domain, written as a PNG.
+    """F1 against shots: a row of panels per classifier, a column per domain.
 
-    One curve per (model family, mode, classifier): colour by family (CLP,
-    FSP...), solid for linear and dashed for latent augmentation, a marker
-    per classifier. The ``_wo_<c>`` models of a family are averaged (the
-    near-domain curve is the mean over held-out classes); error bars are the
-    95% CI where a curve comes from one model.
+    In each panel one curve per (model family, mode): colour by family (CLP,
+    FSP...), solid for linear and dashed for latent augmentation. The
+    ``_wo_<c>`` models of a family are averaged (the near-domain curve is the
+    mean over held-out classes); error bars are the 95% CI where a point
+    comes from one model.
 
     Args:
         table (dict): from :func:`build_table`.
@@ -273,64 +290,73 @@ def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
     for c in table['columns']:
         if c['domain'] not in domains:
             domains.append(c['domain'])
-    # curves[(family, mode, clf)][domain][shots] = list of (mean, ci)
-    curves: Dict[tuple, Dict[str, Dict[int, list]]] = {}
+    # points[clf][(family, mode)][domain][shots] = [(mean, ci), ...]
+    points: Dict[str, Dict[tuple, Dict[str, Dict[int, list]]]] = {}
     for row in table['rows']:
         if clf is not None and row['clf'] != clf:
             continue
-        key = (model_family(row['model']), row['mode'], row['clf'])
+        curve = points.setdefault(row['clf'], {}).setdefault(
+            (model_family(row['model']), row['mode']), {})
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
-            curves.setdefault(key, {}).setdefault(domain, {}).setdefault(
-                int(shots), []).append((cell['mean'], cell['ci']))
-    if not curves:
-        raise InputError(f'no results to plot{f" for --clf {clf}" if clf else ""}')
-    families = sorted({k[0] for k in curves}, key=_natural)
+            curve.setdefault(domain, {}).setdefault(int(shots), []).append(
+                (cell['mean'], cell['ci']))
+    if not points:
+        raise InputError('no results to plot'
+                         + (f' for --clf {clf}' if clf else ''))
+    clfs = sorted(points, key=lambda c: _order(c, CLASSIFIERS))
+    families = sorted({k[0] for curves in points.values() for k in curves},
+                      key=_natural)
     colours = plt.get_cmap('tab10')
-    markers = {'Ridge': 'o', 'logistic_regression': 's',
-               'nearest_centroid': '^'}
-    fig, axes = plt.subplots(1, len(domains), figsize=(4.2 * len(domains), 3.8),
+    fig, axes = plt.subplots(len(clfs), len(domains),
+                             figsize=(4 * len(domains), 3.2 * len(clfs) + 0.6),
                              squeeze=False)
-    for ax, domain in zip(axes[0], domains):
-        for (family, mode, name), by_domain in sorted(
-                curves.items(), key=lambda kv: (_natural(kv[0][0]),
-                                                _order(kv[0][1], MODES),
-                                                _order(kv[0][2], CLASSIFIERS))):
-            points = by_domain.get(domain)
-            if not points:
-                continue
-            shots = sorted(points)
-            means = [100 * sum(m for m, _ in points[s]) / len(points[s])
-                     for s in shots]
-            errs = [100 * points[s][0][1] if len(points[s]) == 1
-                    and points[s][0][1] is not None else 0.0 for s in shots]
-            ax.errorbar(shots, means, yerr=errs, capsize=2,
-                        color=colours(families.index(family) % 10),
-                        linestyle='-' if mode == 'linear' else '--',
-                        marker=markers.get(name, 'x'), markersize=4,
-                        label=f'{family} {mode} {name}')
-        ax.set_title(DOMAIN_TITLES.get(domain, domain), fontsize=10)
-        ax.set_xlabel('shots per class')
-        ax.set_xscale('log')
-        ticks = sorted({c['shots'] for c in table['columns']
-                        if c['domain'] == domain})
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([str(t) for t in ticks])
-        ax.minorticks_off()
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel('F1 (%), mean over classes')
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    for ax in axes[0][1:]:
+    for i, name in enumerate(clfs):
+        for j, domain in enumerate(domains):
+            ax = axes[i][j]
+            for (family, mode), curve in sorted(
+                    points[name].items(),
+                    key=lambda kv: (_natural(kv[0][0]),
+                                    _order(kv[0][1], MODES))):
+                pts = curve.get(domain)
+                if not pts:
+                    continue
+                shots = sorted(pts)
+                means = [100 * sum(m for m, _ in pts[s]) / len(pts[s])
+                         for s in shots]
+                errs = [100 * pts[s][0][1] if len(pts[s]) == 1
+                        and pts[s][0][1] is not None else 0.0 for s in shots]
+                ax.errorbar(shots, means, yerr=errs, capsize=2, marker='o',
+                            markersize=3,
+                            color=colours(families.index(family) % 10),
+                            linestyle='-' if mode == 'linear' else '--',
+                            label=f'{family} {mode}')
+            ticks = sorted({c['shots'] for c in table['columns']
+                            if c['domain'] == domain})
+            ax.set_xscale('log')
+            ax.set_xticks(ticks)
+            ax.set_xticklabels([str(t) for t in ticks])
+            ax.minorticks_off()
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(DOMAIN_TITLES.get(domain, domain), fontsize=10)
+            if i == len(clfs) - 1:
+                ax.set_xlabel('shots per class')
+            if j == 0:
+                ax.set_ylabel(f'{name}\nF1 (%)', fontsize=9)
+    handles, labels = [], []
+    for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(handles, labels, loc='lower center', fontsize=7,
+    fig.legend(handles, labels, loc='lower center', fontsize=8,
                ncol=min(4, len(labels)), frameon=False)
-    rows_of_legend = math.ceil(len(labels) / min(4, len(labels)))
-    fig.tight_layout(rect=(0, 0.05 + 0.04 * rows_of_legend, 1, 1))
+    legend_rows = math.ceil(len(labels) / min(4, len(labels)))
+    fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / fig.get_figheight(),
+                           1, 1))
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format='png')
+        fig.savefig(tmp, dpi=110, format='png')
     plt.close(fig)
 
 

@@ -87,6 +87,8 @@ meta_test() {
                     --clf "$_clf" \
                     --num_aug_shots "$NUM_AUG_SHOTS" \
                     --num_prototypes "$NUM_PROTOTYPES" \
+                    --num_shift_vectors "$NUM_SHIFT_VECTORS" \
+                    --dict_seed "$SEED" \
                     --device "$DEVICE" \
                     --seed "$SEED" \
                     --workdir "$WORKDIR"

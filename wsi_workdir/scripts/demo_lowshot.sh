@@ -1,6 +1,6 @@
 #!/bin/sh
 # The low-shot chain, shortened, for one encoder on the synthetic data:
-# extract the five feature sets, draw a few tasks per domain, build the base
+# extract the five feature sets, draw 30 tasks per setting, build the base
 # dictionary, meta-test (every classifier, linear and latent_aug, 1 and 5
 # shots) and summarise. A couple of minutes on 2 CPU cores.
 #
@@ -10,7 +10,7 @@
 # WORKDIR      low-shot workdir (default wsi_workdir/workdir/demo)
 # CONFIG_OPTS  extraction --cfg-options matching the encoder, one string, e.g.
 #              "model.backbone.base_channels=16 model.backbone.stem_channels=16 dataset.pipeline.1.scale=64"
-# Environment: MODEL (name in the workdir, default clp), NUM_TASK (50), SHOTS
+# Environment: MODEL (name in the workdir, default clp), NUM_TASK (30), SHOTS
 # ("1 5"), DOMAINS ("near mixture out"; add out_homo), NOVEL (near-domain novel
 # class, default none), DATA (data), DEVICE (cpu); see also _env.sh.
 set -e
@@ -22,12 +22,12 @@ CKPT=$1
 WORKDIR=${2:-wsi_workdir/workdir/demo}
 EXTRACT_OPTS=${3:-}
 MODEL=${MODEL:-clp}
-NUM_TASK=${NUM_TASK:-50}
+NUM_TASK=${NUM_TASK:-30}
 SHOTS=${SHOTS:-"1 5"}
 DOMAINS=${DOMAINS:-"near mixture out"}
 NOVEL=${NOVEL:-}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
-NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-20}
+NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}
 . "$(dirname "$0")/_env.sh"
 if [ -n "$NOVEL" ]; then NOVEL_ARG="--novel_class $NOVEL"; else NOVEL_ARG=; NOVEL=-; fi

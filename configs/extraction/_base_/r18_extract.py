@@ -7,7 +7,9 @@ default_scope = 'openselfsup'
 
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
+    # widths spelled out so that --cfg-options can match a narrow encoder
+    backbone=dict(type='ResNet', depth=18, stem_channels=64,
+                  base_channels=64, out_indices=(3, ),
                   norm_cfg=dict(type='BN')),
     neck=dict(type='GlobalAveragePooling'),
     head=None,
