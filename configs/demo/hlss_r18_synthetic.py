@@ -41,7 +41,10 @@ knn_eval = dict(
 
 text_encoder = dict(type='HashedBagOfWords', dim=32)
 # backbone feature 64 -> Linear(64, 32) + ReLU -> attribute layer [K, 32]
-head = dict(in_channels=64, text_width=32, encoder=text_encoder)
+# (embeddings_file=None: set it to a precomputed [8, 32] .npy per level to
+# skip the encoder)
+head = dict(in_channels=64, text_width=32, encoder=text_encoder,
+            embeddings_file=None)
 model = dict(
     backbone=dict(type='ResNet', depth=18, base_channels=8,
                   stem_channels=16, out_indices=(3, )),
