@@ -1,4 +1,4 @@
-# HLSS demo: trains on CPU in under a minute on the synthetic hierarchical
+# HLSS demo: trains on CPU in a minute or two on the synthetic hierarchical
 # data (32 px), then kNN evaluation. Make the data first:
 #   python tools/prepare_data/make_synthetic_hierarchical.py --out data/hier32 --size 32
 # Tiny ResNet-18 (base width 8, feature 64); text from the shared
