@@ -62,6 +62,8 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     work = str(tmp_path / 'work')
     runner = train(CONFIGS[method], work_dir=work, cfg_options=opts)
     assert runner.iter == 2
+    # the shared runtime: checkpoints written atomically by AtomicRunner
+    assert type(runner).__name__ == 'AtomicRunner'
     hub = runner.message_hub
     losses = {k for k in hub.log_scalars if k.startswith('train/loss_')}
     assert losses == {'train/loss_patient', 'train/loss_slide',
@@ -90,3 +92,44 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     assert os.path.getsize(os.path.join(out, 'knn_iter_2.png')) > 1000
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2
+    # the command loads with weights_only=True: a checkpoint that carries a
+    # pickled object outside the allow-list is refused, not executed
+    import torch
+    state = torch.load(ckpt, map_location='cpu', weights_only=True)
+    import argparse
+    state['meta']['payload'] = argparse.Namespace(x=1)  # not allow-listed
+    bad = str(tmp_path / 'bad.pth')
+    torch.save(state, bad)
+    assert run_cli(tool.main, [cfg_path, bad, '--out-dir', out]) == 2
+    assert not os.path.exists(os.path.join(out, 'knn_bad.json'))
+
+
+def test_random_init_baseline(hier_root, tmp_path, monkeypatch):
+    """--random-init evaluates the untrained model; same seed, same result;
+    checkpoint and --random-init exclude each other."""
+    import importlib.util
+
+    from mmengine.config import Config
+    monkeypatch.chdir(ROOT)
+    spec = importlib.util.spec_from_file_location(
+        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    opts = _options(hier_root, knn_hook=False)
+    opts = {k: v for k, v in opts.items() if '.embeddings_file' not in k}
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(opts)
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    results = []
+    for sub in ('a', 'b'):
+        out = str(tmp_path / sub)
+        assert run_cli(tool.main, [cfg_path, '--random-init', '--seed', '3',
+                                   '--out-dir', out]) == 0
+        results.append(json.load(open(
+            os.path.join(out, 'knn_random_init_seed3.json'))))
+    assert results[0] == results[1]
+    assert results[0]['checkpoint'] == 'random init (seed 3)'
+    assert results[0]['patient']['n'] == 2
+    assert run_cli(tool.main, [cfg_path]) == 2
+    assert run_cli(tool.main, [cfg_path, '--random-init']) == 2  # no out-dir

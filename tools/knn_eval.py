@@ -7,7 +7,12 @@ patches' scores. Prints a table, writes knn_<ckpt>.json, .txt and .png.
 
 Example:
     python tools/knn_eval.py configs/demo/hlss_r18_synthetic.py \\
-        work_dirs/demo/hlss_r18_synthetic/iter_60.pth
+        work_dirs/demo/hlss_r18_synthetic/iter_300.pth
+    # baseline: the same model at random initialisation
+    python tools/knn_eval.py configs/demo/hlss_r18_synthetic.py \\
+        --random-init --out-dir work_dirs/demo/random_init
+
+The checkpoint is read with torch.load(weights_only=True).
 """
 import argparse
 import sys
@@ -15,7 +20,7 @@ import sys
 from mmengine.config import DictAction
 
 from openselfsup.engine.knn import format_table, knn_eval_checkpoint
-from openselfsup.utils import run_cli
+from openselfsup.utils import InputError, run_cli
 
 
 def parse_args(argv):
@@ -23,7 +28,13 @@ def parse_args(argv):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='training config with a knn_eval section')
-    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('checkpoint', nargs='?', default=None,
+                   help='checkpoint file (omit with --random-init)')
+    p.add_argument('--random-init', action='store_true',
+                   help='evaluate the model at its random initialisation '
+                        '(a baseline); needs --out-dir')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the random initialisation (default 0)')
     p.add_argument('--out-dir', default=None,
                    help='folder for the JSON, table and plot (default: beside the '
                         'checkpoint)')
@@ -34,9 +45,12 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    if a.random_init == (a.checkpoint is not None):
+        raise InputError('give either a checkpoint or --random-init')
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
-                                    a.cfg_options)
-    print(format_table(res, f'kNN (k={res["k"]}) {a.checkpoint}'), end='')
+                                    a.cfg_options, seed=a.seed)
+    print(format_table(res, f'kNN (k={res["k"]}) {res["checkpoint"]}'),
+          end='')
     print(f'written {path}')
 
 

@@ -4,7 +4,13 @@
 # batch (256 images). Data: a metadata + split JSON pair (see
 # openselfsup/datasets/hierarchical.py), e.g. from
 # tools/prepare_data/make_synthetic_hierarchical.py --out data/hier --size 224
-_base_ = ['./runtime.py', '../_base_/hlss_attributes.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/hlss_attributes.py']
+
+# iteration-based run: checkpoints and log windows count iterations
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=3))
+log_processor = dict(by_epoch=False, window_size=10)
 
 data_root = 'data/hier'
 metadata = f'{data_root}/metadata.json'

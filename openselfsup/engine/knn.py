@@ -281,56 +281,81 @@ class KNNEvalHook(Hook):
         self._evaluate(runner, runner.iter)
 
 
-def knn_eval_checkpoint(config: str, checkpoint: str,
+def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                         out_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,
-                        ) -> Tuple[Dict, str]:
+                        seed: int = 0) -> Tuple[Dict, str]:
     """Evaluate a checkpoint with the config's ``knn_eval`` settings.
 
     Args:
         config (str): the training config (needs ``model`` and ``knn_eval =
             dict(bank=..., query=..., k=..., temperature=...)``).
-        checkpoint (str): a checkpoint of that model.
+        checkpoint (str or None): a checkpoint of that model, loaded with
+            ``weights_only=True``
+            (:func:`~openselfsup.engine.checkpoint.load_checkpoint_file`).
+            ``None``: evaluate the model at its random initialisation (the
+            baseline training must beat); ``out_dir`` is then required.
         out_dir (str, optional): where ``knn_<ckpt>.json``, ``.txt`` and
             ``.png`` go (default: the checkpoint's folder).
         cfg_options (dict, optional): config overrides.
+        seed (int): seed of the random initialisation (``checkpoint=None``).
 
     Returns:
         tuple: (results dict, path of the JSON written).
 
     Raises:
-        InputError: missing checkpoint or config without ``knn_eval``.
+        InputError: missing or unsafe checkpoint, a checkpoint that does not
+            fit the model, or a config without ``knn_eval``.
     """
     from mmengine.registry import init_default_scope
 
     from ..apis.train import load_config
     from ..registry import MODELS
+    from .checkpoint import load_checkpoint_file
     cfg = load_config(config, cfg_options)
     if 'knn_eval' not in cfg:
         raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
                          'in the config')
-    if not os.path.isfile(checkpoint):
-        raise InputError(f'{checkpoint}: checkpoint not found')
+    if checkpoint is None and out_dir is None:
+        raise InputError('kNN on a random-init model: give --out-dir')
+    state = None
+    if checkpoint is not None:
+        state = load_checkpoint_file(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    model = MODELS.build(cfg.model)
-    # MMEngine checkpoints hold more than tensors (message hub, config), so
-    # weights_only loading (torch >= 2.6 default) would refuse them.
-    state = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    state = state.get('state_dict', state)
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing:
-        raise InputError(f'{checkpoint}: does not fit the config\'s model '
-                         f'({len(missing)} missing keys, e.g. {missing[0]})')
+    if state is None:
+        # the model's own initialisation, drawn from a seeded generator
+        # state that is restored afterwards (no global seeding leaks out)
+        from mmengine.logging import MMLogger
+        logger = MMLogger.get_current_instance()
+        level = logger.level
+        with torch.random.fork_rng(devices=[]):
+            torch.random.manual_seed(seed)
+            model = MODELS.build(cfg.model)
+            logger.setLevel('WARNING')  # init_weights logs every tensor
+            try:
+                model.init_weights()
+            finally:
+                logger.setLevel(level)
+        stem = f'random_init_seed{seed}'
+    else:
+        model = MODELS.build(cfg.model)
+        state = state.get('state_dict', state)
+        state = {k[7:] if k.startswith('module.') else k: v
+                 for k, v in state.items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing:
+            raise InputError(f'{checkpoint}: does not fit the config\'s '
+                             f'model ({len(missing)} missing keys, e.g. '
+                             f'{missing[0]})')
+        stem = os.path.splitext(os.path.basename(checkpoint))[0]
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
-    res['checkpoint'] = os.path.abspath(checkpoint)
+    res['checkpoint'] = (os.path.abspath(checkpoint) if checkpoint
+                         else f'random init (seed {seed})')
     out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
-    stem = os.path.splitext(os.path.basename(checkpoint))[0]
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
     save_json(json_path, res)
     save_text(os.path.join(out_dir, f'knn_{stem}.txt'), format_table(res))
     plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
-                f'kNN (k={res["k"]}) {os.path.basename(checkpoint)}')
+                f'kNN (k={res["k"]}) {stem}')
     return res, json_path
