@@ -4,7 +4,8 @@
 For each classifier and mode (linear, latent_aug) this times, on the same
 tasks and the same augmented sets:
 
-- ``batched``: :func:`openselfsup.lowshot.engine.meta_test` (torch, CPU);
+- ``batched``: :func:`openselfsup.lowshot.engine.meta_test` (torch, CPU, or
+  CUDA with ``--device cuda``; then the device's peak memory is in the JSON);
 - ``loop``: one scikit-learn fit/predict per task (``RidgeClassifier()``,
   ``LogisticRegression(max_iter=1000)``, ``NearestCentroid()``) on a process
   pool with one single-threaded worker per core, the way the original
@@ -21,7 +22,7 @@ The loop is :func:`benchmarks.sklearn_loop.sklearn_loop` (also used by
 
 Example (the full run, then a quick look)::
 
-    python -m benchmarks.bench_meta_test --loop-tasks 200 \
+    python -m benchmarks.bench_meta_test --loop-tasks 200 --threads 1 \
         --output benchmarks/results/meta_test.json
     python -m benchmarks.bench_meta_test --num-task 100 --loop-tasks 20
 """
@@ -111,7 +112,8 @@ def run_loop(path, mode, clf, num_aug_shots, num_task, workers):
 
 
 # ------------------------------------------------------------- batched side
-def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head):
+def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head,
+                device='cpu'):
     import torch
     from openselfsup.lowshot.engine import meta_test
     torch.set_num_threads(threads)
@@ -120,11 +122,14 @@ def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head):
     aug = _augmenter(z, num_aug_shots) if mode == 'latent_aug' else None
     base = _rss_kib()
     t0 = time.perf_counter()
-    f1 = meta_test(z['sup'], z['qry'], store, clf, mode, aug, 'cpu')
-    elapsed = time.perf_counter() - t0
-    return {'time_s': elapsed, 'f1': f1[:head].mean(0).tolist(),
-            'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
-                               .ru_maxrss - base) / 1024}
+    f1 = meta_test(z['sup'], z['qry'], store, clf, mode, aug, device)
+    elapsed = time.perf_counter() - t0  # meta_test copies F1 to the host
+    r = {'time_s': elapsed, 'f1': f1[:head].mean(0).tolist(),
+         'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
+                            .ru_maxrss - base) / 1024}
+    if device == 'cuda':  # the device's own peak, beside the host's
+        r['cuda_peak_mib'] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return r
 
 
 def _measure(args, kind, mode, clf, num_task):
@@ -133,6 +138,7 @@ def _measure(args, kind, mode, clf, num_task):
                        'num_task': num_task, 'data': args.data_path,
                        'num_aug_shots': args.num_aug_shots,
                        'workers': args.workers, 'threads': args.threads,
+                       'device': args.device,
                        'head': args.head})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [x for x in [os.environ.get('PYTHONPATH')] if x]))
@@ -155,6 +161,9 @@ def main(argv=None):
     p.add_argument('--num-aug-shots', type=int, default=100)
     p.add_argument('--workers', type=int, default=os.cpu_count(),
                    help='loop processes (default: all cores, %(default)s)')
+    p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
+                   help='device of the engine (default: %(default)s); the '
+                   'loop always runs on the CPU cores')
     p.add_argument('--threads', type=int, default=os.cpu_count(),
                    help='torch threads of the engine (default: %(default)s)')
     p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS)
@@ -169,7 +178,7 @@ def main(argv=None):
         if s['kind'] == 'batched':
             r = run_batched(s['data'], s['mode'], s['clf'],
                             s['num_aug_shots'], s['num_task'], s['threads'],
-                            s['head'])
+                            s['head'], s['device'])
         else:
             r = run_loop(s['data'], s['mode'], s['clf'], s['num_aug_shots'],
                          s['num_task'], s['workers'])
@@ -190,7 +199,7 @@ def main(argv=None):
               f' loop: {args.workers} processes on {loop_tasks} tasks'
               + (f', time scaled x{args.num_task / loop_tasks:g}'
                  if loop_tasks < args.num_task else '')
-              + f'; engine: {args.threads} torch threads; '
+              + f'; engine: {args.device}, {args.threads} torch threads; '
               f'{os.cpu_count()} cores')
         print('F1 b/l: mean F1 (%) of batched / loop on the tasks both ran; '
               'peak MiB: batched process / loop parent / largest worker, '
@@ -223,6 +232,7 @@ def main(argv=None):
                     'loop_s_scaled': loop_s, 'speed_up': loop_s / b['time_s'],
                     'engine_f1': b['f1'], 'loop_f1': lp['f1'],
                     'engine_peak_extra_mib': b['peak_extra_mib'],
+                    'engine_cuda_peak_mib': b.get('cuda_peak_mib'),
                     'loop_parent_peak_extra_mib': lp['peak_extra_mib'],
                     'loop_worker_peak_mib': lp['worker_peak_mib']})
     out['load_average_end'] = machine()['load_average']
