@@ -4,7 +4,8 @@
 For each classifier and mode (linear, latent_aug) this times, on the same
 tasks and the same augmented sets:
 
-- ``batched``: :func:`openselfsup.lowshot.engine.meta_test` (torch, CPU);
+- ``batched``: :func:`openselfsup.lowshot.engine.meta_test` (torch, CPU, or
+  CUDA with ``--device cuda``; then the device's peak memory is in the JSON);
 - ``loop``: one scikit-learn fit/predict per task (``RidgeClassifier()``,
   ``LogisticRegression(max_iter=1000)``, ``NearestCentroid()``) on a process
   pool with one single-threaded worker per core, the way the original
@@ -16,10 +17,14 @@ worker's peak is reported too. Data: synthetic class-structured 512-d
 features, 5-way tasks with 15 queries per class, a base dictionary with 16
 prototypes and 2000 shift vectors per prototype.
 
+The loop is :func:`benchmarks.sklearn_loop.sklearn_loop` (also used by
+``bench_sweep.py``).
+
 Example (the full run, then a quick look)::
 
-    python benchmarks/bench_meta_test.py
-    python benchmarks/bench_meta_test.py --num-task 100 --loop-tasks 50
+    python -m benchmarks.bench_meta_test --loop-tasks 200 --threads 1 \
+        --output benchmarks/results/meta_test.json
+    python -m benchmarks.bench_meta_test --num-task 100 --loop-tasks 20
 """
 import argparse
 import json
@@ -31,6 +36,10 @@ import tempfile
 import time
 
 import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, ROOT)
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 MODES = ('linear', 'latent_aug')
@@ -86,72 +95,25 @@ def _augmenter(z, num_aug_shots, seed=0):
 
 
 # ---------------------------------------------------------------- loop side
-_G = {}
-
-
-def _worker_init(path, mode, clf, num_aug_shots):
-    from threadpoolctl import threadpool_limits
-    import torch
-    torch.set_num_threads(1)
-    _G['limits'] = threadpool_limits(1)
-    z, store = _load(path)
-    _G.update(z=z, store=store, mode=mode, clf=clf,
-              aug=_augmenter(z, num_aug_shots) if mode == 'latent_aug'
-              else None)
-
-
-def _solve_one(t):
-    """One task the original way: numpy augmentation, one sklearn fit."""
-    from sklearn.linear_model import LogisticRegression, RidgeClassifier
-    from sklearn.neighbors import NearestCentroid
-    from openselfsup.lowshot.metrics import per_task_f1
-    z, store, aug = _G['z'], _G['store'], _G['aug']
-    xs = z['sup'][store.support_idx[t]].astype(np.float64)
-    ys = np.searchsorted(store.classes, store.support_labels[t])
-    xq = z['qry'][store.query_idx[t]].astype(np.float64)
-    yq = np.searchsorted(store.classes, store.query_labels[t])
-    if aug is not None:
-        protos = z['prototypes'].astype(np.float64)
-        near = ((xs[:, None] - protos[None]) ** 2).sum(-1).argmin(1)
-        idx = aug.draw(t, 1, len(xs))[0]  # the same draws as the engine
-        shifts = z['shift_bank'][near[:, None], idx].astype(np.float64)
-        xs = np.concatenate([xs[:, None], xs[:, None] + shifts], 1
-                            ).reshape(-1, xs.shape[1])
-        ys = np.repeat(ys, aug.num_aug_shots)
-    model = {'Ridge': RidgeClassifier,
-             'logistic_regression': lambda: LogisticRegression(max_iter=1000),
-             'nearest_centroid': NearestCentroid}[_G['clf']]()
-    pred = model.fit(xs, ys).predict(xq)
-    return per_task_f1(pred[None], yq[None], len(store.classes))[0]
-
-
-def _worker_peak(_):
-    time.sleep(0.2)  # let every worker take one of these
-    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def run_loop(path, mode, clf, num_aug_shots, num_task, workers):
-    import multiprocessing as mp
-    ctx = mp.get_context('fork')
+    """The per-task loop (:mod:`benchmarks.sklearn_loop`) on the first
+    ``num_task`` tasks, with the engine's augmenter (the same draws)."""
+    from benchmarks.sklearn_loop import sklearn_loop
+    z, store = _load(path)
+    aug = _augmenter(z, num_aug_shots) if mode == 'latent_aug' else None
     base = _rss_kib()
-    t0 = time.perf_counter()
-    with ctx.Pool(workers, _worker_init,
-                  (path, mode, clf, num_aug_shots)) as pool:
-        pool.map(_worker_peak, range(2 * workers), chunksize=1)  # started
-        t1 = time.perf_counter()
-        f1 = pool.map(_solve_one, range(num_task),
-                      chunksize=max(1, num_task // (4 * workers)))
-        t2 = time.perf_counter()
-        peaks = dict(pool.map(_worker_peak, range(4 * workers), chunksize=1))
-    return {'startup_s': t1 - t0, 'time_s': t2 - t1,
-            'f1': np.asarray(f1).mean(0).tolist(),
+    r = sklearn_loop(z['sup'], z['qry'], store, clf, aug,
+                     tasks=range(num_task), processes=workers)
+    return {'startup_s': r['startup_s'], 'time_s': r['task_s'],
+            'f1': r['f1'].mean(0).tolist(),
             'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
                                .ru_maxrss - base) / 1024,
-            'worker_peak_mib': max(peaks.values()) / 1024}
+            'worker_peak_mib': r['worker_peak_mib']}
 
 
 # ------------------------------------------------------------- batched side
-def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head):
+def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head,
+                device='cpu'):
     import torch
     from openselfsup.lowshot.engine import meta_test
     torch.set_num_threads(threads)
@@ -160,11 +122,14 @@ def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head):
     aug = _augmenter(z, num_aug_shots) if mode == 'latent_aug' else None
     base = _rss_kib()
     t0 = time.perf_counter()
-    f1 = meta_test(z['sup'], z['qry'], store, clf, mode, aug, 'cpu')
-    elapsed = time.perf_counter() - t0
-    return {'time_s': elapsed, 'f1': f1[:head].mean(0).tolist(),
-            'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
-                               .ru_maxrss - base) / 1024}
+    f1 = meta_test(z['sup'], z['qry'], store, clf, mode, aug, device)
+    elapsed = time.perf_counter() - t0  # meta_test copies F1 to the host
+    r = {'time_s': elapsed, 'f1': f1[:head].mean(0).tolist(),
+         'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
+                            .ru_maxrss - base) / 1024}
+    if device == 'cuda':  # the device's own peak, beside the host's
+        r['cuda_peak_mib'] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return r
 
 
 def _measure(args, kind, mode, clf, num_task):
@@ -173,9 +138,13 @@ def _measure(args, kind, mode, clf, num_task):
                        'num_task': num_task, 'data': args.data_path,
                        'num_aug_shots': args.num_aug_shots,
                        'workers': args.workers, 'threads': args.threads,
+                       'device': args.device,
                        'head': args.head})
-    out = subprocess.run([sys.executable, __file__, '--measure', spec],
-                         check=True, capture_output=True, text=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + [x for x in [os.environ.get('PYTHONPATH')] if x]))
+    out = subprocess.run([sys.executable, '-m', 'benchmarks.bench_meta_test',
+                          '--measure', spec], check=True, capture_output=True,
+                         text=True, cwd=ROOT, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -192,11 +161,16 @@ def main(argv=None):
     p.add_argument('--num-aug-shots', type=int, default=100)
     p.add_argument('--workers', type=int, default=os.cpu_count(),
                    help='loop processes (default: all cores, %(default)s)')
+    p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
+                   help='device of the engine (default: %(default)s); the '
+                   'loop always runs on the CPU cores')
     p.add_argument('--threads', type=int, default=os.cpu_count(),
                    help='torch threads of the engine (default: %(default)s)')
     p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS)
     p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--output', default=None,
+                   help='JSON with every number, the machine and its load')
     p.add_argument('--measure', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.measure:
@@ -204,14 +178,18 @@ def main(argv=None):
         if s['kind'] == 'batched':
             r = run_batched(s['data'], s['mode'], s['clf'],
                             s['num_aug_shots'], s['num_task'], s['threads'],
-                            s['head'])
+                            s['head'], s['device'])
         else:
             r = run_loop(s['data'], s['mode'], s['clf'], s['num_aug_shots'],
                          s['num_task'], s['workers'])
         print(json.dumps(r))
         return 0
+    from benchmarks._common import machine, save
     loop_tasks = min(args.loop_tasks or args.num_task, args.num_task)
     args.head = loop_tasks  # F1 columns compare the same tasks
+    out = {'machine': machine(), 'args': {k: v for k, v in vars(args).items()
+                                          if k != 'measure'}, 'rows': []}
+    out['machine']['torch_threads'] = args.threads  # the engine's
     with tempfile.TemporaryDirectory() as tmp:
         args.data_path = os.path.join(tmp, 'data.npz')
         make_data(args.data_path, args.dim, args.num_task, args.num_shots,
@@ -221,7 +199,7 @@ def main(argv=None):
               f' loop: {args.workers} processes on {loop_tasks} tasks'
               + (f', time scaled x{args.num_task / loop_tasks:g}'
                  if loop_tasks < args.num_task else '')
-              + f'; engine: {args.threads} torch threads; '
+              + f'; engine: {args.device}, {args.threads} torch threads; '
               f'{os.cpu_count()} cores')
         print('F1 b/l: mean F1 (%) of batched / loop on the tasks both ran; '
               'peak MiB: batched process / loop parent / largest worker, '
@@ -246,6 +224,21 @@ def main(argv=None):
                       f'{b["peak_extra_mib"]:>11.0f}'
                       f'{lp["peak_extra_mib"]:>7.0f}/'
                       f'{lp["worker_peak_mib"]:<5.0f}', flush=True)
+                out['rows'].append({
+                    'mode': mode, 'clf': clf, 'engine_tasks': args.num_task,
+                    'loop_tasks': loop_tasks, 'engine_s': b['time_s'],
+                    'loop_startup_s': lp['startup_s'],
+                    'loop_task_s_measured': lp['time_s'],
+                    'loop_s_scaled': loop_s, 'speed_up': loop_s / b['time_s'],
+                    'engine_f1': b['f1'], 'loop_f1': lp['f1'],
+                    'engine_peak_extra_mib': b['peak_extra_mib'],
+                    'engine_cuda_peak_mib': b.get('cuda_peak_mib'),
+                    'loop_parent_peak_extra_mib': lp['peak_extra_mib'],
+                    'loop_worker_peak_mib': lp['worker_peak_mib']})
+    out['load_average_end'] = machine()['load_average']
+    print(f'load average at start {out["machine"]["load_average"]}, at end '
+          f'{out["load_average_end"]}')
+    save(args.output, out)
     return 0
 
 

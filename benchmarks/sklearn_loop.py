@@ -1,17 +1,22 @@
 """The per-task scikit-learn loop on a process pool: the baseline of the
 benchmarks (what the original code does, one task at a time).
 
-Each worker process receives the feature pools once (fork), then fits one
+One single-threaded worker process per core (``fork``: the feature pools,
+the task store and the augmenter are inherited, not pickled) fits one
 scikit-learn estimator per task: ``RidgeClassifier()``,
 ``LogisticRegression(max_iter=1000)`` or ``NearestCentroid()``. In
-``latent_aug`` mode the task's support set is augmented with the engine's
-own draws (same prototypes, same shift-bank rows), materialised, as the
-original did.
+``latent_aug`` mode the task's support set is augmented by the engine's own
+:class:`~openselfsup.lowshot.augment.LatentAugmenter` (same nearest
+prototypes, same shift-bank rows for task ``t``) and materialised, as the
+original did, so both sides solve identical problems.
+
+Used by ``bench_meta_test.py`` and ``bench_sweep.py``.
 """
 import os
+import resource
 import time
 from multiprocessing import get_context
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -55,24 +60,43 @@ def _one(t: int) -> np.ndarray:
                        len(classes))[0]
 
 
+def _peak(_) -> tuple:
+    time.sleep(0.2)  # long enough for every worker to take one
+    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def sklearn_loop(sup: np.ndarray, qry: np.ndarray, store, clf: str,
                  augmenter=None, tasks: Optional[Sequence[int]] = None,
-                 processes: Optional[int] = None):
-    """F1 ``[len(tasks), C]`` of the per-task loop and its wall time (s).
+                 processes: Optional[int] = None) -> Dict:
+    """Run the per-task loop; F1, wall times and the workers' peak memory.
 
     Args:
-        sup, qry (np.ndarray): feature pools.
-        store (TaskStore): tasks.
-        clf (str): classifier name.
-        augmenter (LatentAugmenter, optional): latent_aug mode.
+        sup (np.ndarray): float ``[N_s, D]`` support pool.
+        qry (np.ndarray): float ``[N_q, D]`` query pool.
+        store (TaskStore): tasks (indices into the pools).
+        clf (str): 'Ridge', 'logistic_regression' or 'nearest_centroid'.
+        augmenter (LatentAugmenter, optional): latent_aug mode (the engine's
+            augmenter, so the loop sees the engine's draws).
         tasks (sequence of int, optional): task indices (default all).
         processes (int, optional): pool size (default: all cores).
+
+    Returns:
+        dict: ``f1`` float64 ``[len(tasks), C]`` (percent); ``time_s`` the
+        whole wall time, split into ``startup_s`` (starting the pool) and
+        ``task_s`` (solving the tasks); ``worker_peak_mib`` the largest
+        worker's peak resident memory (MiB).
     """
     tasks = list(range(store.num_task)) if tasks is None else list(tasks)
     processes = processes or os.cpu_count()
     t0 = time.perf_counter()
     with get_context('fork').Pool(processes, _init,
                                   (sup, qry, store, clf, augmenter)) as pool:
+        pool.map(_peak, range(2 * processes), chunksize=1)  # all started
+        t1 = time.perf_counter()
         f1 = np.stack(pool.map(_one, tasks, chunksize=max(
             1, len(tasks) // (4 * processes))))
-    return f1, time.perf_counter() - t0
+        t2 = time.perf_counter()
+        peaks = dict(pool.map(_peak, range(4 * processes), chunksize=1))
+    return {'f1': f1, 'time_s': t2 - t0, 'startup_s': t1 - t0,
+            'task_s': t2 - t1,
+            'worker_peak_mib': max(peaks.values()) / 1024}
