@@ -217,3 +217,22 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
         extract_backbone_weights(str(tmp_path / 'work' / 'epoch_1.pth'),
                                  str(tmp_path / 'other.pth'), 'head.x')
     assert not (tmp_path / 'other.pth').exists()
+
+
+@pytest.mark.slow
+def test_runs_in_the_same_second_keep_their_own_history(synthetic_root,
+                                                        tmp_path, monkeypatch):
+    """MMEngine names a run's MessageHub by config name and timestamp to the
+    second; two runs of one config in one process and one second must not
+    share their loss history (the clock is frozen to force the clash)."""
+    import time as time_module
+
+    from openselfsup.apis import train
+    monkeypatch.setattr(time_module, 'strftime',
+                        lambda fmt, t=None: '20260101_000000')
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'), _nct(synthetic_root),
+                       n_images=16, batch=8)
+    first = train(cfg, work_dir=str(tmp_path / 'a'))
+    second = train(cfg, work_dir=str(tmp_path / 'b'))
+    assert first.experiment_name != second.experiment_name
+    assert len(_losses(first)) == 2 and len(_losses(second)) == 2

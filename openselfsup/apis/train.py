@@ -12,6 +12,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import difflib
+import itertools
 import os
 import re
 from typing import Any, Dict, Optional
@@ -161,6 +162,10 @@ def per_process_batch(total: int, world_size: int) -> int:
     return total // world_size
 
 
+#: training runs started in this process (see :func:`prepare_config`)
+_RUN_COUNTER = itertools.count(1)
+
+
 def prepare_config(cfg: Config, config_path: str,
                    work_dir: Optional[str] = None, resume: bool = False,
                    amp: bool = False, launcher: str = 'none') -> list:
@@ -173,6 +178,17 @@ def prepare_config(cfg: Config, config_path: str,
     notes = []
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
         config_path)
+    # MMEngine names the run's MessageHub, Visualizer and logger
+    # '<experiment_name or config stem>_<timestamp to the second>' and reuses
+    # an existing instance of that name: a second run started in the same
+    # process within the same second (a sweep, a test suite) would log its
+    # losses into the first run's history. A per-process run number keeps
+    # the names apart.
+    run = next(_RUN_COUNTER)
+    if run > 1:
+        base = cfg.get('experiment_name') or os.path.splitext(
+            os.path.basename(config_path))[0]
+        cfg.experiment_name = f'{base}_run{run}'
     if launcher not in ('none', 'pytorch', 'slurm'):
         raise InputError(f'--launcher {launcher}: choose none, pytorch or '
                          'slurm')
