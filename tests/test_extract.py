@@ -270,3 +270,42 @@ def test_cuda_amp_channels_last_close_to_cpu(synthetic_root, weights,
     a, b = np.load(cpu), np.load(gpu)
     assert b.dtype == np.float32
     np.testing.assert_allclose(b, a, rtol=0.05, atol=0.02 * np.abs(a).max())
+
+
+def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
+    """A checkpoint saved by plain MMEngine (its HistoryBuffer pickled with
+    ``builtins.getattr``, refused by weights_only): the weight readers get
+    the tensors, resume-side loading still refuses it."""
+    import subprocess
+    import sys
+
+    from openselfsup.apis.extract import load_backbone_weights
+    from openselfsup.engine.checkpoint import load_checkpoint_file, \
+        unsafe_globals
+    from openselfsup.utils import InputError
+    path = str(tmp_path / 'plain.pth')
+    # a process that never imports openselfsup (no copyreg reducer)
+    subprocess.run([sys.executable, '-c', (
+        'import sys, torch\n'
+        'from mmengine.logging import HistoryBuffer\n'
+        'torch.manual_seed(0)\n'
+        'buf = HistoryBuffer(); buf.update(1.5)\n'
+        'torch.save({"state_dict": {"backbone.conv1.weight": '
+        'torch.randn(8, 3, 7, 7), "head.fc.weight": torch.randn(9, 8)}, '
+        '"message_hub": {"log_scalars": {"train/loss": buf}}}, sys.argv[1])'),
+        path], check=True)
+    assert 'builtins.getattr' in unsafe_globals(path)
+    with pytest.raises(InputError, match='weights_only=True'):
+        load_checkpoint_file(path)
+    weights, kind = load_backbone_weights(path)
+    torch.manual_seed(0)
+    np.testing.assert_array_equal(weights['conv1.weight'].numpy(),
+                                  torch.randn(8, 3, 7, 7).numpy())
+    assert list(weights) == ['conv1.weight'] and kind == 'full checkpoint'
+    # nothing of the file leaked into MMEngine: history buffers still work
+    from mmengine.logging import HistoryBuffer
+    buf = HistoryBuffer()
+    buf.update(2.0)
+    buf.update(4.0)
+    assert buf.statistics('mean') == 3.0 and buf.statistics('max') == 4.0
+    assert torch.serialization.get_safe_globals().count(HistoryBuffer) == 1

@@ -13,6 +13,16 @@ CONFIGS = {'hlss': 'configs/demo/hlss_r18_synthetic.py',
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class _Payload:
+    """Pickles as a call that creates ``path`` when unpickled unsafely."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
 @pytest.fixture(scope='module')
 def hier_root(tmp_path_factory):
     from openselfsup.datasets.synthetic import (HierarchicalSpec,
@@ -92,16 +102,27 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     assert os.path.getsize(os.path.join(out, 'knn_iter_2.png')) > 1000
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2
-    # the command loads with weights_only=True: a checkpoint that carries a
-    # pickled object outside the allow-list is refused, not executed
+    # the command loads with weights_only=True: a pickled object that would
+    # run code when loaded (here: create a file) is read as an inert
+    # placeholder, never called; the weights are still evaluated, and the
+    # resume-side loader refuses the file outright
     import torch
+
+    from openselfsup.engine.checkpoint import load_checkpoint_file
+    from openselfsup.utils import InputError
     state = torch.load(ckpt, map_location='cpu', weights_only=True)
-    import argparse
-    state['meta']['payload'] = argparse.Namespace(x=1)  # not allow-listed
+    marker = str(tmp_path / 'pwned')
+    state['meta']['payload'] = _Payload(marker)
     bad = str(tmp_path / 'bad.pth')
     torch.save(state, bad)
-    assert run_cli(tool.main, [cfg_path, bad, '--out-dir', out]) == 2
-    assert not os.path.exists(os.path.join(out, 'knn_bad.json'))
+    assert run_cli(tool.main, [cfg_path, bad, '--out-dir', out]) == 0
+    assert not os.path.exists(marker)
+    again = json.load(open(os.path.join(out, 'knn_bad.json')))
+    assert again.pop('checkpoint') == bad
+    assert again == {k: v for k, v in res.items() if k != 'checkpoint'}
+    with pytest.raises(InputError, match='weights_only=True'):
+        load_checkpoint_file(bad)
+    assert not os.path.exists(marker)
 
 
 def test_random_init_baseline(hier_root, tmp_path, monkeypatch):

@@ -13,10 +13,11 @@ pipeline). Only the backbone's weights come from the checkpoint, which may be
   ``tools/extract_backbone_weights.py`` writes them;
 - a bare state dict, with or without the ``backbone.`` prefix.
 
-Checkpoints are read with ``torch.load(weights_only=True)``: tensors are
-rebuilt, nothing in the file runs code. Runtime state that MMEngine pickles as
-objects (history buffers, numpy scalars) is replaced by inert placeholders,
-since extraction never looks at it.
+Checkpoints are read with ``torch.load(weights_only=True)`` through
+:func:`~openselfsup.engine.checkpoint.load_checkpoint_file` with
+``tensors_only=True``: tensors are rebuilt, nothing in the file runs code, and
+runtime state that plain MMEngine pickles as objects is read as inert
+placeholders, since extraction never looks at it.
 
 Outputs (each written atomically), see :func:`output_paths`:
 
@@ -46,16 +47,6 @@ _WRAPPER_PREFIXES = ('module.', 'model.')
 _BACKBONE_PREFIX = 'backbone.'
 
 
-class _Inert:
-    """Stands in for any pickled object that is not a tensor (runtime state)."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __setstate__(self, state):
-        pass
-
-
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes.
 
@@ -67,32 +58,6 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
         for block in iter(lambda: f.read(chunk), b''):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f'{type(exc).__name__}: {lines[0]}' if lines else type(exc).__name__
-
-
-def _torch_load(path: str):
-    """``torch.load(weights_only=True)``; non-tensor objects become inert."""
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as first:  # noqa: BLE001  (torch raises several types)
-        try:
-            unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        except Exception:  # noqa: BLE001  (not a torch zip file at all)
-            unsafe = None
-        if not unsafe:
-            raise InputError(f'{path}: not a readable PyTorch checkpoint '
-                             f'({_first_line(first)})') from None
-    try:
-        with torch.serialization.safe_globals([(_Inert, name)
-                                               for name in unsafe]):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as exc:  # noqa: BLE001
-        raise InputError(f'{path}: not a readable PyTorch checkpoint '
-                         f'({_first_line(exc)})') from None
 
 
 def _strip(key: str) -> str:
@@ -121,9 +86,8 @@ def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: checkpoint not found')
-    obj = _torch_load(path)
+    from ..engine.checkpoint import load_checkpoint_file
+    obj = load_checkpoint_file(path, tensors_only=True)
     if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
         state = obj['state_dict']
     elif isinstance(obj, dict):

@@ -27,6 +27,7 @@ reports what a new checkpoint would still need. Importing
 process (MMEngine's resume and ``load_from``, and
 :func:`load_checkpoint_file`) keeps ``weights_only=True``.
 """
+import contextlib
 import copyreg
 import os
 import zipfile
@@ -119,33 +120,88 @@ def is_complete_checkpoint(path: str) -> bool:
         return False
 
 
-def load_checkpoint_file(path: str, map_location='cpu') -> dict:
+class _Inert:
+    """Stands in for a pickled object that is not allow-listed, when only
+    the tensors of a checkpoint are wanted. Builds nothing and runs nothing:
+    its constructor and ``__setstate__`` ignore their arguments."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f'{type(exc).__name__}: {lines[0]}' if lines else type(exc).__name__
+
+
+def load_checkpoint_file(path: str, map_location='cpu',
+                         tensors_only: bool = False) -> dict:
     """``torch.load`` a checkpoint safely (``weights_only=True``).
 
     Args:
         path (str): the checkpoint file.
         map_location: as :func:`torch.load` (default: CPU).
+        tensors_only (bool): for readers of the weights alone (extraction,
+            kNN evaluation, backbone export): every pickled global that is
+            not allow-listed (runtime state of a checkpoint written by plain
+            MMEngine, e.g. its ``builtins.getattr``) is read as an inert
+            placeholder instead of refused. Still ``weights_only=True``:
+            nothing in the file is called. Default False (resume needs the
+            real objects).
 
     Returns:
         dict: the checkpoint.
 
     Raises:
         InputError: the file is missing, truncated or holds objects that
-            are not allow-listed.
+            are not allow-listed (and ``tensors_only`` is False).
     """
     register_safe_globals()
     if not os.path.isfile(path):
         raise InputError(f'{path}: checkpoint not found')
     if not is_complete_checkpoint(path):
-        raise InputError(f'{path}: not a complete torch checkpoint '
-                         '(truncated or not written by torch.save)')
+        raise InputError(f'{path}: not a readable PyTorch checkpoint '
+                         '(truncated, or not written by torch.save)')
+    unsafe = unsafe_globals(path) if tensors_only else []
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        if not unsafe:
+            return torch.load(path, map_location=map_location,
+                              weights_only=True)
+        with _inert_runtime(unsafe):
+            return torch.load(path, map_location=map_location,
+                              weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError and friends
-        first = str(exc).strip().splitlines()[0] if str(exc) else ''
         raise InputError(f'{path}: cannot load checkpoint with '
-                         f'weights_only=True ({type(exc).__name__}: '
-                         f'{first})') from None
+                         f'weights_only=True ({_first_line(exc)})') from None
+
+
+@contextlib.contextmanager
+def _inert_runtime(unsafe: List[str]):
+    """Read ``unsafe`` globals, and MMEngine's runtime classes, as
+    :class:`_Inert` for one ``torch.load``.
+
+    The runtime classes are swapped too: a plain-MMEngine ``HistoryBuffer``
+    would otherwise be rebuilt around inert statistics functions, and its
+    ``__setstate__`` writes those into the class-wide registry, breaking
+    every later run's logging in the process.
+    """
+    serialization = torch.serialization
+    saved = serialization.get_safe_globals()
+    runtime = _mmengine_globals()
+    names = list(unsafe) + [f'{g.__module__}.{g.__qualname__}'
+                            for g in runtime]
+    serialization.clear_safe_globals()
+    serialization.add_safe_globals(
+        [g for g in saved if g not in runtime]
+        + [(_Inert, name) for name in names])
+    try:
+        yield
+    finally:
+        serialization.clear_safe_globals()
+        serialization.add_safe_globals(saved)
 
 
 def extract_backbone_weights(checkpoint: str, out: str,
@@ -169,7 +225,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
         InputError: unreadable checkpoint, or no key starts with ``prefix``.
     """
     from ..utils import atomic_path
-    ckpt = load_checkpoint_file(checkpoint)
+    ckpt = load_checkpoint_file(checkpoint, tensors_only=True)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise InputError(f'{checkpoint}: no state_dict in the checkpoint')

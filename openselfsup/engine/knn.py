@@ -320,7 +320,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         raise InputError('kNN on a random-init model: give --out-dir')
     state = None
     if checkpoint is not None:
-        state = load_checkpoint_file(checkpoint)
+        state = load_checkpoint_file(checkpoint, tensors_only=True)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     if state is None:
         # the model's own initialisation, drawn from a seeded generator
