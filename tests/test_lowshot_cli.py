@@ -14,7 +14,7 @@ from lowshot_data import make_workdir
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.engine import meta_test
 from openselfsup.lowshot.tasks import TaskStore
-from openselfsup.utils import run_cli
+from openselfsup.utils import InputError, run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -144,7 +144,15 @@ def test_missing_features(workdir, capsys):
                              'linear', '--clf', 'Ridge'), capsys, workdir,
                  'features not found')
     assert paths.features_path(workdir, 'nomodel', 'NCT_train') in err
-    assert 'wsi_workdir/extract.py' in err
+    # the hint names a config that exists, for every feature set
+    assert 'wsi_workdir/extract.py --config configs/extraction/nct_train.py' \
+        in err
+    from openselfsup.lowshot.features import load_features
+    for name in paths.FEATURE_NAMES:
+        with pytest.raises(InputError) as exc:
+            load_features(workdir, 'nomodel', name)
+        config = str(exc.value).split('--config ')[1].split()[0]
+        assert os.path.isfile(os.path.join(ROOT, config)), config
 
 
 def test_length_mismatch_and_nan(workdir, capsys):

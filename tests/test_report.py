@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from openselfsup.lowshot import paths
-from openselfsup.lowshot.report import (build_table, format_class_table,
+from openselfsup.lowshot.metrics import format_table
+from openselfsup.lowshot.report import (as_fractions, build_table,
                                         format_markdown, load_results,
                                         summarize)
 from openselfsup.utils import InputError, run_cli
@@ -159,14 +160,30 @@ def test_cli(workdir, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and 'no results directory' in err
 
 
-def test_format_class_table_by_hand():
-    text = format_class_table(['ADI', 'TUM'], [0.5, 0.8125], [0.01, 0.03])
-    assert text.splitlines() == [
-        'ADI       50.00  1.00',
-        'TUM       81.25  3.00',
-        'average   65.62  2.00',  # (0.5 + 0.8125) / 2 = 0.65625
-    ]
-    text = format_class_table(['a'], [0.1], [0.2], average=(0.3, 0.4))
-    assert text.splitlines()[-1] == 'average   30.00 40.00'
-    with pytest.raises(ValueError):
-        format_class_table(['a', 'b'], [0.1], [0.2])
+def test_printed_class_table_by_hand():
+    """The meta-test's printed table (percent in, two decimals out)."""
+    text = format_table({'per_class_mean': [50.0, 81.25],
+                         'per_class_ci': [1.0, 3.0], 'average_mean': 65.625,
+                         'average_ci': 2.0, 'harmonic_mean': None},
+                        ['ADI', 'TUM'])
+    assert text.splitlines() == ['ADI     50.00 1.00', 'TUM     81.25 3.00',
+                                 'average 65.62 2.00']
+    text = format_table({'per_class_mean': [10.0], 'per_class_ci': [2.0],
+                         'average_mean': 30.0, 'average_ci': 4.0,
+                         'harmonic_mean': 12.5})
+    assert text.splitlines() == ['0       10.00 2.00', 'average 30.00 4.00',
+                                 'harmonic 12.50']
+
+
+def test_as_fractions_scales_percent_only():
+    percent = {'units': 'percent', 'per_class_mean': [50.0, None],
+               'per_class_ci': [2.0, 4.0], 'average_mean': 25.0,
+               'average_ci': 3.0, 'harmonic_mean': None, 'num_shots': 5}
+    out = as_fractions(percent)
+    assert out['per_class_mean'] == [0.5, None]
+    assert out['per_class_ci'] == [0.02, 0.04]
+    assert (out['average_mean'], out['average_ci']) == (0.25, 0.03)
+    assert out['num_shots'] == 5 and out['units'] == 'fraction'
+    assert percent['average_mean'] == 25.0  # the input is not changed
+    fraction = dict(percent, units='fraction')
+    assert as_fractions(fraction)['average_mean'] == 25.0

@@ -30,7 +30,7 @@ from ..utils import InputError
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
-                 'configs/extraction/<config for {name}> --pretrained CKPT '
+                 'configs/extraction/{config}.py --pretrained CKPT '
                  '--output {out}')
 
 
@@ -51,7 +51,7 @@ def file_identity(path: str, array: np.ndarray) -> Dict:
 def _missing(path: str, name: str, what: str, out: str) -> InputError:
     return InputError(
         f'{what} not found: {path} (make it with: '
-        + _EXTRACT_HINT.format(name=name, out=out) + ')')
+        + _EXTRACT_HINT.format(config=name.lower(), out=out) + ')')
 
 
 def _check_name(name: str) -> None:
@@ -167,7 +167,8 @@ def load_meta(workdir: str, name: str, required: bool = False,
         if required:
             raise InputError(
                 f'image metadata not found: {path} (written by extraction: '
-                + _EXTRACT_HINT.format(name=name, out='OUT.npy') + ')')
+                + _EXTRACT_HINT.format(config=name.lower(),
+                                       out='OUT.npy') + ')')
         return None
     try:
         with open(path) as f:

@@ -1,8 +1,7 @@
 """Tables and plots of meta-test results.
 
-:func:`format_class_table` prints one run the way the original meta-test did
-(one ``mean ci`` line per class, the average last). :func:`summarize` reads
-every result JSON under ``<workdir>/results/`` and writes the paper's table
+:func:`summarize` reads every result JSON under ``<workdir>/results/`` and
+writes the paper's table
 (rows: model x mode x classifier; columns: 1/5/10 shots per domain; cells
 ``mean ± ci`` F1 in percent) as Markdown and JSON, and a PNG of F1 against
 shots (one panel per domain; linear vs latent augmentation, CLP vs FSP).
@@ -21,7 +20,7 @@ import json
 import math
 import os
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from ..utils import InputError, save_json, save_text
 from . import paths
@@ -43,36 +42,24 @@ _SCORE_KEYS = ('per_class_mean', 'per_class_ci', 'average_mean', 'average_ci',
 _PAIR_NOVEL = {78: (7, 8)}
 
 
-def format_class_table(classes: Sequence[str],
-                       means: Sequence[float],
-                       cis: Sequence[float],
-                       average: Optional[Tuple[float, float]] = None) -> str:
-    """The per-class table the original meta-test printed.
+def as_fractions(result: dict) -> dict:
+    """A copy of ``result`` with its F1 scores as fractions in [0, 1].
 
-    One line per class, ``name  mean ci`` with F1 in percent (two decimals),
-    then the average line.
-
-    Args:
-        classes (sequence[str]): class names, in label order.
-        means (sequence[float]): per-class mean F1 over tasks, in [0, 1].
-        cis (sequence[float]): per-class 95% CI half-widths, in [0, 1].
-        average (tuple[float, float], optional): ``(mean, ci)`` for the last
-            line; default the mean of ``means`` and the mean of ``cis``.
-
-    Returns:
-        str: the table, lines joined with ``\\n`` (no trailing newline).
+    The meta-test writes percent (``"units": "percent"``); a result without
+    ``units`` is taken to be in fractions already. ``per_task_f1`` is left
+    out of the scaling (the report never reads it).
     """
-    if not len(classes) == len(means) == len(cis):
-        raise ValueError(f'{len(classes)} classes but {len(means)} means and '
-                         f'{len(cis)} CIs')
-    if average is None:
-        average = (sum(means) / len(means), sum(cis) / len(cis))
-    width = max([len(str(c)) for c in classes] + [len('average')])
-    lines = [f'{str(c):<{width}}  {100 * m:6.2f} {100 * h:5.2f}'
-             for c, m, h in zip(classes, means, cis)]
-    lines.append(f'{"average":<{width}}  {100 * average[0]:6.2f} '
-                 f'{100 * average[1]:5.2f}')
-    return '\n'.join(lines)
+    out = dict(result)
+    if out.get('units', 'fraction') == 'percent':
+        for key in _SCORE_KEYS:
+            value = out.get(key)
+            if isinstance(value, list):
+                out[key] = [v / 100 if isinstance(v, (int, float)) else v
+                            for v in value]
+            elif isinstance(value, (int, float)):
+                out[key] = value / 100
+    out['units'] = 'fraction'
+    return out
 
 
 def _check_fraction(value, what: str, path: str) -> None:
@@ -104,15 +91,7 @@ def load_result(path: str) -> dict:
     if units not in ('fraction', 'percent'):
         raise InputError(f'{path}: units {units!r} is neither "fraction" '
                          'nor "percent"')
-    if units == 'percent':  # work in fractions from here on
-        for key in _SCORE_KEYS:
-            value = result.get(key)
-            if isinstance(value, list):
-                result[key] = [v / 100 if isinstance(v, (int, float)) else v
-                               for v in value]
-            elif isinstance(value, (int, float)):
-                result[key] = value / 100
-        result['units'] = 'fraction'
+    result = as_fractions(result)  # work in fractions from here on
     _check_fraction(result['average_mean'], 'average_mean', path)
     _check_fraction(result['average_ci'], 'average_ci', path)
     _check_fraction(result.get('harmonic_mean'), 'harmonic_mean', path)

@@ -51,17 +51,10 @@ def _model_name(template: str, model: str, novel: Optional[int]) -> str:
 
 def _as_fractions(result: Dict, label: str) -> Dict:
     """A copy for the report module (F1 fractions, a unique row label)."""
-    scale = 0.01 if result.get('units') == 'percent' else 1.0
-
-    def f(v):
-        return None if v is None else v * scale
-    out = {k: v for k, v in result.items() if k != 'per_task_f1'}
-    out.update(model=label, _file='sweep',
-               per_class_mean=[f(v) for v in result['per_class_mean']],
-               per_class_ci=[f(v) for v in result['per_class_ci']],
-               average_mean=f(result['average_mean']),
-               average_ci=f(result['average_ci']),
-               harmonic_mean=f(result.get('harmonic_mean')))
+    from .report import as_fractions
+    out = as_fractions({k: v for k, v in result.items()
+                        if k != 'per_task_f1'})
+    out.update(model=label, _file='sweep')
     return out
 
 
