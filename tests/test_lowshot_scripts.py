@@ -69,12 +69,31 @@ def _parsers():
     meta.add_argument('--workdir')
     meta.add_argument('--output')
 
+    sweep = argparse.ArgumentParser()
+    sweep.add_argument('--model', required=True)
+    sweep.add_argument('--task', choices=['near', 'mixture', 'out',
+                                          'out_homo'])
+    sweep.add_argument('--novel_classes', nargs='+')
+    sweep.add_argument('--model_template')
+    sweep.add_argument('--shots', type=int, nargs='+')
+    sweep.add_argument('--clfs', nargs='+', choices=[
+        'Ridge', 'logistic_regression', 'nearest_centroid'])
+    sweep.add_argument('--modes', nargs='+', choices=['linear', 'latent_aug'])
+    for flag in ('--num_task', '--num_aug_shots', '--num_prototypes',
+                 '--num_shift_vectors', '--dict_seed', '--seed',
+                 '--task_seed'):
+        sweep.add_argument(flag, type=int)
+    sweep.add_argument('--device', choices=['cpu', 'cuda'])
+    sweep.add_argument('--workdir')
+    sweep.add_argument('--write_results', action='store_true')
+
     summ = argparse.ArgumentParser()
     summ.add_argument('--workdir')
     return {'wsi_workdir/extract.py': extract,
             'wsi_workdir/tools/generate_task.py': gen,
             'wsi_workdir/dict_construction.py': dic,
             'wsi_workdir/distributed_meta_test.py': meta,
+            'wsi_workdir/sweep.py': sweep,
             'wsi_workdir/summarize.py': summ}
 
 
@@ -225,9 +244,17 @@ def test_demo_chain_commands(tmp_path):
     scripts = [s.split('/')[-1] for s, _ in cmds]
     assert scripts[:5] == ['extract.py'] * 5
     assert scripts[-1] == 'summarize.py'
-    meta = [a for s, a in cmds if s.endswith('distributed_meta_test.py')]
-    # near, mixture, out x 3 classifiers x 1/5 shots x linear/latent_aug
-    assert len(meta) == 3 * 3 * 2 * 2
+    assert scripts[5:-1] == ['dict_construction.py'] + ['sweep.py'] * 3
+    # one sweep per domain: 3 classifiers x 1/5 shots x linear/latent_aug,
+    # results written where the summary reads them
+    sweeps = [a for s, a in cmds if s.endswith('sweep.py')]
+    assert [a['task'] for a in sweeps] == ['near', 'mixture', 'out']
+    for a in sweeps:
+        assert a['clfs'] == ['Ridge', 'logistic_regression',
+                             'nearest_centroid']
+        assert a['shots'] == [1, 5] and a['modes'] == ['linear', 'latent_aug']
+        assert a['novel_classes'] == ['none'] and a['write_results']
+        assert a['model_template'] == '{model}' and a['num_task'] == 30
     assert all(a['workdir'] == 'demo_wd' for s, a in cmds
                if not s.endswith('extract.py'))
     assert all(a['output'].startswith('demo_wd/extracted_feats/clp/') and

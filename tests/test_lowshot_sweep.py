@@ -47,3 +47,31 @@ def test_sweep_names_missing_model_features(tmp_path):
     with pytest.raises(InputError, match='clp_wo_0'):
         run_sweep(wd, 'clp', novel_classes=[0], shots=[1], num_task=2,
                   modes=['linear'], progress=False)
+
+
+def test_sweep_writes_single_run_results_for_the_summary(tmp_path):
+    """--write_results: each setting's JSON lands where a single meta-test
+    run writes it, with the same numbers and class names, and the summary
+    tables it (tasks without a novel class: novel_classes [None])."""
+    from openselfsup.lowshot.report import summarize
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    sweep = run_sweep(wd, 'clp', 'near', novel_classes=[None], shots=[1, 2],
+                      clfs=['Ridge', 'logistic_regression'],
+                      modes=['linear'], num_task=5, progress=False,
+                      write_results=True, **KW)
+    assert len(sweep['result_files']) == 4
+    for r, path in zip(sweep['results'], sweep['result_files']):
+        assert path == paths.result_path(wd, 'clp', 'near', 'linear',
+                                         r['clf'], r['num_shots'])
+        written = json.load(open(path))
+        single = run_meta_test(wd, 'near', 'clp', r['num_shots'], 5,
+                               'linear', r['clf'],
+                               output=str(tmp_path / 'one.json'),
+                               progress=False, **KW)
+        np.testing.assert_allclose(written['per_task_f1'],
+                                   single['per_task_f1'])
+        assert written['classes'] == single['classes']
+        assert written['novel_class'] is None
+    md = summarize(wd)['markdown']
+    for r in sweep['results']:  # every cell of the table is from the sweep
+        assert f"{r['average_mean']:.2f} ± {r['average_ci']:.2f}" in md

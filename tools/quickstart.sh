@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The README's quick start: synthetic data, then a short CLP pre-training on
-# the CPU (a couple of minutes on 2 cores), then the rest of the pipeline.
+# The README's quick start: synthetic data, a short CLP pre-training on the
+# CPU, then the low-shot evaluation of the encoder (features, dictionary,
+# tasks, meta-tests, summary).
 #
 #   bash tools/quickstart.sh            # from the repository root
 #
-# Outputs: data/ (synthetic NCT, LC25000, PAIP19 at 64 px) and
+# Outputs: data/ (synthetic NCT, LC25000, PAIP19 at 64 px),
 # work_dirs/demo/clp_r18_demo/ (log, TensorBoard scalars, checkpoints,
-# backbone.pth).
+# backbone.pth) and wsi_workdir/workdir/demo/ (features, task stores,
+# dictionary, result JSONs, summary/summary.{md,json,png}).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +21,14 @@ WORK=work_dirs/demo/clp_r18_demo
 python tools/extract_backbone_weights.py "$(cat "$WORK/last_checkpoint")" \
     "$WORK/backbone.pth"
 
-# ---------------------------------------------------------------------------
-# LOW-SHOT CHAIN (appended by the lead): feature extraction, task generation,
-# base dictionary, meta-testing on near / mixture / out-domain tasks.
-# Inputs available here: data/ lists and $WORK (checkpoint, backbone.pth).
-# ---------------------------------------------------------------------------
+echo "== 3. low-shot evaluation of the CLP encoder -> wsi_workdir/workdir/demo"
+# features of the five sets, base dictionary, 30 tasks per setting on the
+# near / mixture / out domains (every classifier, linear and latent_aug,
+# 1 and 5 shots), summary table and plot; the extraction options match the
+# demo encoder (width 16, 64 px input)
+sh wsi_workdir/scripts/demo_lowshot.sh "$WORK/backbone.pth" \
+    wsi_workdir/workdir/demo \
+    "model.backbone.base_channels=16 model.backbone.stem_channels=16 dataset.pipeline.1.scale=64"
+
+echo "== done: table wsi_workdir/workdir/demo/summary/summary.md," \
+    "plot wsi_workdir/workdir/demo/summary/summary.png"

@@ -24,6 +24,17 @@ from openselfsup.lowshot.sweep import DEFAULT_MODES, run_sweep
 from openselfsup.utils import run_cli
 
 
+def _novel(text):
+    """A novel class id, or None for 'none'."""
+    if text.lower() == 'none':
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is neither a class id nor "none"') from None
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -32,10 +43,11 @@ def parse_args(argv=None):
     p.add_argument('--task', default='near',
                    choices=['near', 'mixture', 'out', 'out_homo'],
                    help='domain (default: %(default)s)')
-    p.add_argument('--novel_classes', type=int, nargs='+',
+    p.add_argument('--novel_classes', type=_novel, nargs='+',
                    default=list(range(9)),
                    help='near domain: novel classes (default: 0..8; 78 means '
-                   '7 and 8)')
+                   '7 and 8; "none": tasks without a novel class, on the '
+                   'features of --model itself)')
     p.add_argument('--model_template', default='{model}_wo_{novel}',
                    help='feature model of a novel class (default: '
                    '%(default)s; "{model}" uses one feature set for all)')
@@ -69,6 +81,10 @@ def parse_args(argv=None):
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--output', default=None, help='sweep JSON path')
+    p.add_argument('--write_results', action='store_true',
+                   help='also write one result JSON per setting under '
+                   '<workdir>/results/ (as distributed_meta_test.py does), '
+                   'for wsi_workdir/summarize.py')
     return p.parse_args(argv)
 
 
@@ -82,7 +98,7 @@ def main(argv=None):
         args.task_seed, args.num_aug_shots, args.num_prototypes,
         args.num_shift_vectors, args.dict_seed, args.model_template,
         args.chunk_size, torch.float32 if args.float32 else torch.float64,
-        args.output)
+        args.output, write_results=args.write_results)
     print(sweep['table'], end='')
     t = sweep['elapsed_s']
     print(f'wrote {sweep["output"]} and {sweep["summary_md"]}: '

@@ -34,7 +34,7 @@ numbers are in percent points::
 """
 import math
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -218,6 +218,23 @@ def build_result(f1: np.ndarray, info: Dict, mixture: bool) -> Dict:
     }
 
 
+def task_class_names(workdir: str, setting, classes) -> List[str]:
+    """Names of a task store's classes (label ids ``classes``).
+
+    From the support set's meta JSON (written by extraction); without one,
+    the datasets' own class names; an id beyond the list is named by its
+    number.
+    """
+    from .features import class_names
+    names = class_names(workdir, setting.support_set)
+    if names is None:  # no meta JSON: the datasets' own class names
+        from ..datasets.synthetic.layouts import (LC_CLASSES, NCT_CLASSES,
+                                                  PAIP_CLASSES)
+        names = list({'near': NCT_CLASSES, 'mixture': LC_CLASSES,
+                      'out': PAIP_CLASSES}[setting.task])
+    return [names[c] if c < len(names) else str(c) for c in classes]
+
+
 def result_table(result: Dict) -> str:
     """The printed table of a result dict."""
     s = {'per_class_mean': [np.nan if v is None else v
@@ -266,7 +283,7 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
         dict: the result (also written to ``output``), with ``output`` added.
     """
     from .dictionary import load_dictionary
-    from .features import class_names, load_features, slide_ids
+    from .features import load_features, slide_ids
     from .tasks import get_setting, load_task_store, novel_classes
     setting, task_mode = get_setting(task)
     novel_classes(novel_class)
@@ -302,13 +319,7 @@ def run_meta_test(workdir: str, task: str, model: str, num_shots: int,
     f1 = meta_test(sup.features, qry.features, store, clf, mode, augmenter,
                    device, chunk_size, progress=progress)
     elapsed = time.perf_counter() - t0
-    names = class_names(workdir, setting.support_set)
-    if names is None:  # no meta JSON: the datasets' own class names
-        from ..datasets.synthetic.layouts import (LC_CLASSES, NCT_CLASSES,
-                                                  PAIP_CLASSES)
-        names = list({'near': NCT_CLASSES, 'mixture': LC_CLASSES,
-                      'out': PAIP_CLASSES}[setting.task])
-    names = [names[c] if c < len(names) else str(c) for c in store.classes]
+    names = task_class_names(workdir, setting, store.classes)
     latent = mode in LATENT_MODES
     sup_id = sup.identity()
     qry_id = sup_id if qry is sup else qry.identity()

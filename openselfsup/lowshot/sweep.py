@@ -33,7 +33,7 @@ from ..utils import InputError, save_json, save_text
 from . import paths
 from .classifiers import CLASSIFIERS
 from .engine import LATENT_MODES, MODES, build_result, make_augmenter, \
-    meta_test, resolve_device
+    meta_test, resolve_device, task_class_names
 from .tasks import get_setting, novel_classes as check_novel
 
 DEFAULT_MODES = ('linear', 'latent_aug')
@@ -105,7 +105,8 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
               chunk_size: Optional[int] = None,
               dtype: torch.dtype = torch.float64,
               output: Optional[str] = None,
-              progress: bool = True) -> Dict:
+              progress: bool = True,
+              write_results: bool = False) -> Dict:
     """Run every setting of one model's sweep; write the results and table.
 
     Args:
@@ -132,6 +133,10 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
         dtype (torch.dtype): computation dtype of the classifiers.
         output (str, optional): sweep file (default ``paths.sweep_path``).
         progress (bool): progress bar over settings.
+        write_results (bool): also write each setting's result JSON where
+            ``wsi_workdir/distributed_meta_test.py`` writes it
+            (``paths.result_path``), so that ``wsi_workdir/summarize.py``
+            tables sweeps and single runs alike. Default False.
 
     Returns:
         dict: the sweep (schema in the module docstring) with ``output``,
@@ -139,8 +144,7 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
     """
     from .analytic import EXPECTED_CLASSIFIERS
     from .dictionary import construct_dictionary, load_dictionary
-    from .features import class_names, file_identity, load_features, \
-        slide_ids
+    from .features import file_identity, load_features, slide_ids
     from .tasks import generate_task_store
     t_start = time.perf_counter()
     setting, task_mode = get_setting(task)
@@ -166,7 +170,8 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
               if not (mode == 'latent_aug_expected'
                       and clf not in EXPECTED_CLASSIFIERS)]
     stores = {}
-    class_list = None
+    class_lists = {}
+    result_files = []
     bar = tqdm(combos, desc=f'sweep {model} {task}', unit='setting',
                disable=not progress)
     for c, s, clf, mode in bar:
@@ -223,11 +228,10 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
                        augmenter, device, chunk_size, dtype=dtype)
         elapsed = time.perf_counter() - t0
         timing['meta_test'] += elapsed
-        if class_list is None:  # the meta JSON is read once
-            class_list = class_names(workdir, setting.support_set) or []
-        names = class_list
-        names = [names[k] if k < len(names) else str(k)
-                 for k in store.classes]
+        if (c, s) not in class_lists:  # the meta JSON is read once a store
+            class_lists[(c, s)] = task_class_names(workdir, setting,
+                                                   store.classes)
+        names = class_lists[(c, s)]
         latent = mode in LATENT_MODES
         info = {
             'model': name, 'task': task, 'mode': mode, 'clf': clf,
@@ -241,8 +245,12 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
             'files': {**identities[name], 'task_store': store.path,
                       'dictionary': dict_file},
         }
-        results.append(build_result(f1, info,
-                                    mixture=setting.task == 'mixture'))
+        result = build_result(f1, info, mixture=setting.task == 'mixture')
+        results.append(result)
+        if write_results:  # where a single meta-test run writes it
+            path = paths.result_path(workdir, name, task, mode, clf, s, c)
+            save_json(path, result)
+            result_files.append(path)
     bar.close()
     timing['total'] = time.perf_counter() - t_start
     sweep = {
@@ -257,6 +265,7 @@ def run_sweep(workdir: str, model: str, task: str = 'near',
         'dict_seed': int(dict_seed), 'model_template': model_template,
         'dtype': str(dtype).replace('torch.', ''),
         'elapsed_s': timing, 'results': results,
+        'result_files': result_files,
     }
     out = output or paths.sweep_path(workdir, model, task)
     save_json(out, sweep)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The low-shot chain, shortened, for one encoder on the synthetic data:
-# extract the five feature sets, draw 30 tasks per setting, build the base
-# dictionary, meta-test (every classifier, linear and latent_aug, 1 and 5
-# shots) and summarise. A couple of minutes on 2 CPU cores.
+# extract the five feature sets, build the base dictionary, draw 30 tasks per
+# setting and meta-test them (every classifier, linear and latent_aug, 1 and 5
+# shots; one sweep process per domain) and summarise. A couple of minutes on
+# 2 CPU cores.
 #
 #   sh wsi_workdir/scripts/demo_lowshot.sh CKPT [WORKDIR] [CONFIG_OPTS]
 #
@@ -30,35 +31,33 @@ NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}
 . "$(dirname "$0")/_env.sh"
-if [ -n "$NOVEL" ]; then NOVEL_ARG="--novel_class $NOVEL"; else NOVEL_ARG=; NOVEL=-; fi
+if [ -z "$NOVEL" ]; then NOVEL=-; fi
 
-echo "== 1/5 features of $MODEL from $CKPT"; date
+echo "== 1/4 features of $MODEL from $CKPT"; date
 extract "$MODEL" "$CKPT" NCT_train NCT_test LC PAIP_train PAIP_test
 
-echo "== 2/5 tasks: $NUM_TASK per setting"; date
-for domain in $DOMAINS; do
-    for shots in $SHOTS; do
-        case $domain in
-            near) args="--task near $NOVEL_ARG" ;;
-            mixture) args="--task mixture" ;;
-            out) args="--task out --mode hetero" ;;
-            out_homo) args="--task out --mode homo" ;;
-            *) echo "unknown domain $domain (near, mixture, out, out_homo)" >&2; exit 2 ;;
-        esac
-        run $PYTHON -u wsi_workdir/tools/generate_task.py $args \
-            --num_shots "$shots" --num_task "$NUM_TASK" --model "$MODEL" \
-            --seed "$SEED" --workdir "$WORKDIR"
-    done
-done
-
-echo "== 3/5 base dictionary"; date
+echo "== 2/4 base dictionary of $MODEL"; date
 dictionary "$MODEL" -
 
-echo "== 4/5 meta-tests"; date
+# One process per domain (wsi_workdir/sweep.py) instead of one per setting as
+# near_domain.sh does: the sweep draws the task stores it lacks, loads the
+# features once and writes every setting's result JSON under results/.
+echo "== 3/4 tasks and meta-tests: $NUM_TASK tasks per setting"; date
+if [ "$NOVEL" = - ]; then NOVEL_SWEEP=none; else NOVEL_SWEEP=$NOVEL; fi
 for domain in $DOMAINS; do
-    if [ "$domain" = near ]; then meta_test near "$MODEL" "$NOVEL"
-    else meta_test "$domain" "$MODEL" -; fi
+    case $domain in
+        near|mixture|out|out_homo) ;;
+        *) echo "unknown domain $domain (near, mixture, out, out_homo)" >&2; exit 2 ;;
+    esac
+    run $PYTHON -u wsi_workdir/sweep.py --model "$MODEL" --task "$domain" \
+        --novel_classes "$NOVEL_SWEEP" --model_template '{model}' \
+        --shots $SHOTS --clfs $CLFS --modes $MODES \
+        --num_task "$NUM_TASK" --num_aug_shots "$NUM_AUG_SHOTS" \
+        --num_prototypes "$NUM_PROTOTYPES" \
+        --num_shift_vectors "$NUM_SHIFT_VECTORS" --dict_seed "$SEED" \
+        --seed "$SEED" --task_seed "$SEED" --device "$DEVICE" \
+        --workdir "$WORKDIR" --write_results
 done
 
-echo "== 5/5 summary"; date
+echo "== 4/4 summary"; date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
