@@ -7,34 +7,19 @@
 # image folder (the layout tools/prepare_data/make_crossmodal.py writes).
 # Sweep lambda:  python tools/balance_sweep.py THIS_CONFIG --lambdas 0 0.5 1
 #
-# Runtime pieces are inline (configs/_base_/default_runtime.py may replace
-# them once it exists).
-
-# ---- runtime --------------------------------------------------------------
-default_scope = 'openselfsup'
+# ---- runtime: the shared one (AtomicRunner, hooks, seeds), with --------
+# ---- a checkpoint per epoch and the baseline evaluated first -----------
+_base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(
     imports=['openselfsup.models', 'openselfsup.datasets',
              'openselfsup.engine'],
     allow_failed_imports=False)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    logger=dict(interval=20),
+    checkpoint=dict(interval=1, max_keep_ckpts=1))
 # evaluate and log the baseline (the model before tuning) first
 custom_hooks = [dict(type='ValidateBeforeTrainHook')]
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend'),
-                dict(type='TensorboardVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
 load_from = None   # a task-trained classifier checkpoint, if you have one
-resume = False
-randomness = dict(seed=0, deterministic=False)
 # lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
 # not expect a gradient for every parameter
 find_unused_parameters = True
