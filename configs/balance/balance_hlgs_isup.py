@@ -10,22 +10,8 @@
 #     contrastive_loss=dict(type='CrossModalTripletLoss', margin=2.0)
 # Data: {case_id: {"label": grade, "report": text}} and features/.
 #
-# ---- runtime: the shared one (AtomicRunner, hooks, seeds), with --------
-# ---- a checkpoint per epoch and the baseline evaluated first -----------
-_base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(
-    imports=['openselfsup.models', 'openselfsup.datasets',
-             'openselfsup.engine'],
-    allow_failed_imports=False)
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=1, max_keep_ckpts=1))
-# evaluate and log the baseline (the model before tuning) first
-custom_hooks = [dict(type='ValidateBeforeTrainHook')]
-load_from = None
-# lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
-# not expect a gradient for every parameter
-find_unused_parameters = True
+# ---- runtime: configs/_base_/balance_runtime.py ------------------------
+_base_ = ['../_base_/balance_runtime.py']
 
 # ---- model ----------------------------------------------------------------
 feat_dim = 768          # width of the precomputed patch features

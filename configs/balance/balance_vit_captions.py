@@ -7,22 +7,9 @@
 # image folder (the layout tools/prepare_data/make_crossmodal.py writes).
 # Sweep lambda:  python tools/balance_sweep.py THIS_CONFIG --lambdas 0 0.5 1
 #
-# ---- runtime: the shared one (AtomicRunner, hooks, seeds), with --------
-# ---- a checkpoint per epoch and the baseline evaluated first -----------
-_base_ = ['../_base_/default_runtime.py']
-custom_imports = dict(
-    imports=['openselfsup.models', 'openselfsup.datasets',
-             'openselfsup.engine'],
-    allow_failed_imports=False)
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=1, max_keep_ckpts=1))
-# evaluate and log the baseline (the model before tuning) first
-custom_hooks = [dict(type='ValidateBeforeTrainHook')]
+# ---- runtime: configs/_base_/balance_runtime.py ------------------------
+_base_ = ['../_base_/balance_runtime.py']
 load_from = None   # a task-trained classifier checkpoint, if you have one
-# lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
-# not expect a gradient for every parameter
-find_unused_parameters = True
 
 # ---- model ----------------------------------------------------------------
 num_classes = 80

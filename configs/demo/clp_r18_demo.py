@@ -25,25 +25,11 @@ model = dict(
     head=dict(predictor=dict(in_channels=64, hid_channels=256,
                              out_channels=64)))
 
-view_pipeline = [
-    dict(type='RandomResizedCrop', scale=crop_size,
-         crop_ratio_range=(0.2, 1.), backend='pillow'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomApply',
-         transforms=[dict(type='HueWrapColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.4)],
-         prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.2989)),
-    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
-         magnitude_std='inf', prob=0.5),
-    dict(type='Solarize', thr=128, prob=0.2),
-]
-train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-    dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
-    dict(type='PackInputs'),
-]
+# the paper's views (and the base's pipeline), at the demo's crop size
+view_pipeline = _base_.view_pipeline
+view_pipeline[0].scale = crop_size
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].transforms = [view_pipeline]
 train_dataloader = dict(
     batch_size=total_batch_size,
     num_workers=2,

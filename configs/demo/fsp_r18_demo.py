@@ -21,12 +21,9 @@ model = dict(
     backbone=dict(base_channels=16, stem_channels=16),
     head=dict(in_channels=128))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-    dict(type='RandomResizedCrop', scale=crop_size, backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
+# the recipe's pipeline at the demo's crop size
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].scale = crop_size
 train_dataloader = dict(
     batch_size=total_batch_size,
     num_workers=2,

@@ -1,0 +1,16 @@
+"""Runtime of balanced cross-modal tuning: the shared runtime, a checkpoint
+per epoch (the latest kept) and the baseline (the model before tuning)
+evaluated and logged first."""
+_base_ = ['./default_runtime.py']
+custom_imports = dict(
+    imports=['openselfsup.models', 'openselfsup.datasets',
+             'openselfsup.engine'],
+    allow_failed_imports=False)
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=1, max_keep_ckpts=1))
+custom_hooks = [dict(type='ValidateBeforeTrainHook')]
+load_from = None
+# lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
+# not expect a gradient for every parameter
+find_unused_parameters = True
