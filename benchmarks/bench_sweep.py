@@ -8,6 +8,9 @@ class and shots) and the base dictionary once, then times in one run:
    logistic regression, nearest centroid) through ``run_sweep``;
 2. the Ridge sweep with analytic latent augmentation
    (``latent_aug_expected``, A = 100);
+2b. with ``--sampled``: the sweep with sampled latent augmentation (Ridge,
+   logistic regression, nearest centroid, A = 100 drawn shifts), the
+   paper's protocol (the GPU target of the performance issue);
 3. the per-task scikit-learn loop on a process pool over all cores, on a
    SAMPLE of tasks (``--loop_tasks`` per shots and classifier, novel class
    0): per setting, one pool start-up plus the sample's task time scaled
@@ -20,6 +23,8 @@ the work per setting is the real one, only the 9 feature files of the
 ``clp_wo_<c>`` models are not loaded (about 0.5 s each).
 
     python -m benchmarks.bench_sweep --output benchmarks/results/sweep.json
+    python -m benchmarks.bench_sweep --device cuda --sampled --threads 0 \
+        --skip loop --output benchmarks/results/sweep_cuda.json
 """
 import argparse
 import time
@@ -53,6 +58,10 @@ def main(argv=None):
                    help='tasks per shots in the latent_aug loop sample')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['linear', 'analytic', 'loop'])
+    p.add_argument('--sampled', action='store_true',
+                   help='also the sampled latent_aug sweep (all classifiers)')
+    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
+                   help='device of the engine (the loop is always CPU)')
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads of the engine (0: torch default)')
     p.add_argument('--output', default=None, help='JSON of every number')
@@ -78,7 +87,10 @@ def main(argv=None):
           ' s (made once, reused by every sweep)')
 
     common = dict(novel_classes=novels, shots=args.shots, num_task=T,
-                  model_template='{model}', progress=True)
+                  model_template='{model}', progress=True,
+                  device=args.device)
+    if args.device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
     sweeps = {}
     if 'linear' not in args.skip:
         sweeps['linear'] = run_sweep(wd, 'clp', clfs=list(CLFS),
@@ -87,6 +99,9 @@ def main(argv=None):
         sweeps['analytic'] = run_sweep(wd, 'clp', clfs=['Ridge'],
                                        modes=['latent_aug_expected'],
                                        **common)
+    if args.sampled:
+        sweeps['sampled'] = run_sweep(wd, 'clp', clfs=list(CLFS),
+                                      modes=['latent_aug'], **common)
     for k, sw in sweeps.items():
         out[f'{k}_sweep'] = {
             'elapsed_s': sw['elapsed_s'], 'settings': len(sw['results']),
@@ -127,16 +142,18 @@ def main(argv=None):
           f'{"ratio":>7}')
     rows = []
     for key, clfs, loop_key in (('linear', CLFS, 'linear'),
-                                ('analytic', ('Ridge',), 'latent_aug')):
+                                ('analytic', ('Ridge',), 'latent_aug'),
+                                ('sampled', CLFS, None)):
         if key not in sweeps:
             continue
         eng = sweeps[key]['elapsed_s']['total']
         scaled = None
-        if loop:
+        if loop and loop_key:
             scaled = sum(loop[f'{loop_key} {c} {s}'] for c in clfs
                          for s in args.shots) * len(novels)
         name = {'linear': 'linear, all classifiers',
-                'analytic': 'Ridge latent_aug_expected vs sampled'}[key]
+                'analytic': 'Ridge latent_aug_expected vs sampled',
+                'sampled': 'sampled latent_aug, all classifiers'}[key]
         ratio = f'{scaled / eng:7.1f}x' if scaled else '      -'
         loop_txt = f'{scaled:16.0f}' if scaled else f'{"-":>16}'
         print(f'{name:<34} {eng:9.1f} {loop_txt} {ratio}')
@@ -145,7 +162,17 @@ def main(argv=None):
             t = sum(r['elapsed_s'] for r in sweeps[key]['results']
                     if r['clf'] == clf)
             print(f'  {clf:<32} {t:9.1f}')
+    total = sum(sw['elapsed_s']['total'] for sw in sweeps.values())
+    print(f'{"all sweeps above, wall time":<34} {total:9.1f} '
+          f'({total / 60:.1f} min, engine on {args.device})')
     out['rows'] = rows
+    out['all_sweeps_s'] = total
+    if args.device == 'cuda':
+        out['cuda_peak_allocated_mib'] = \
+            torch.cuda.max_memory_allocated() / 2 ** 20
+        out['cuda_device'] = torch.cuda.get_device_name()
+        print(f'CUDA peak allocated {out["cuda_peak_allocated_mib"]:.0f} MiB '
+              f'on {out["cuda_device"]}')
     out['peak_rss_mib'] = peak_rss_mib()
     print(f'peak RSS {out["peak_rss_mib"]:.0f} MiB; load average now '
           f'{machine()["load_average"]}')

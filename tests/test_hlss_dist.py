@@ -41,10 +41,13 @@ def test_gathered_loss_equals_single_process_loss():
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     out = mp.Manager().dict()
-    # fork: the workers inherit the imported modules (spawn would re-import
-    # mmpretrain in each, which is slow)
+    # fork: the workers inherit the imported modules (spawn re-imports
+    # mmpretrain in each, which is slow); but once CUDA work ran in this
+    # process (other tests, on a GPU machine) autograd's device threads
+    # exist and a forked child cannot run backward, so spawn then
+    method = 'spawn' if torch.cuda.is_initialized() else 'fork'
     mp.start_processes(_worker, args=(world, port, out), nprocs=world,
-                       join=True, start_method='fork')
+                       join=True, start_method=method)
     feats = _features(world).requires_grad_()
     shape = (SHAPE[0] * world, ) + SHAPE[1:]
     ref = sum(HiDiscLoss(temperature=0.1)(

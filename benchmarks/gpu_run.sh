@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The GPU checks and benchmarks of RESULTS.md in one go, for a machine with
+# one CUDA GPU (run from the repository root). Stages, in order (pass the
+# ones wanted; default all):
+#   tests    the CUDA tests (engine CUDA vs CPU, extraction AMP, AMP step)
+#   train    the quick start on the GPU (CLP demo with --amp, low-shot chain)
+#            and the balance demo with --amp
+#   meta     bench_meta_test --device cuda (engine on CUDA vs loop on CPU)
+#   extract  bench_extract on CUDA (images/s, AMP, channels-last)
+#   sweep1   bench_sweep on CUDA, one novel class (linear, analytic, sampled)
+#   sweep    bench_sweep on CUDA, all 9 novel classes (the GPU target)
+# Outputs go to $OUT (or benchmarks/out/) as JSON and logs.
+set -uo pipefail
+OUT=${OUT:-benchmarks/out}
+mkdir -p "$OUT"
+stages=${*:-tests train meta extract sweep1 sweep}
+export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30
+nvidia-smi -L
+python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
+for st in $stages; do
+  echo "=== $st $(date -u +%H:%M:%S)"
+  case $st in
+    tests) python -m pytest -q -rs -p no:cacheprovider \
+             tests/test_lowshot_chunking.py tests/test_extract.py \
+             tests/test_balance.py -k "cuda or amp or gpu" 2>&1 \
+             | tee "$OUT/tests.log" | tail -15 ;;
+    train) (bash tools/quickstart.sh > "$OUT/quickstart.log" 2>&1 \
+              && echo quickstart ok || echo quickstart FAILED) ;
+           tail -3 "$OUT/quickstart.log" ;
+           (python tools/prepare_data/make_crossmodal.py --out data/balance \
+              && python tools/train.py configs/demo/balance_slide_synthetic.py \
+                 --amp --work-dir /tmp/balance_amp) > "$OUT/balance_amp.log" 2>&1 \
+              && echo balance amp ok || echo balance amp FAILED ;
+           grep -i "amp\|loss" "$OUT/balance_amp.log" | tail -3 ;;
+    meta) python -m benchmarks.bench_meta_test --device cuda --loop-tasks 200 \
+            --output "$OUT/meta_test_cuda.json" 2>&1 | tail -12 ;;
+    extract) python -m benchmarks.bench_extract \
+            --output "$OUT/extract_cuda.json" 2>&1 | tail -12 ;;
+    sweep1) python -m benchmarks.bench_sweep --device cuda --sampled \
+            --threads 0 --skip loop --novel_classes 0 --workdir /tmp/pb \
+            --output "$OUT/sweep_cuda_1class.json" 2>&1 | tail -16 ;;
+    sweep) python -m benchmarks.bench_sweep --device cuda --sampled \
+            --threads 0 --skip loop --workdir /tmp/pb \
+            --output "$OUT/sweep_cuda.json" 2>&1 | tail -16 ;;
+  esac
+done
+echo "=== end $(date -u +%H:%M:%S)"
