@@ -32,17 +32,18 @@ def _setup(T=24, shots=3):
 def test_small_budget_processes_chunks_within_budget(monkeypatch):
     feats, store, protos, bank, _ = _setup()
     seen = []
-    original = augment.AugmentedSupport.materialise
+    original = augment.AugmentedSupport.shifts
 
-    def spy(self, dtype=None):
-        X, y = original(self, dtype)
-        seen.append(X.numel() * X.element_size())
-        return X, y
-    monkeypatch.setattr(augment.AugmentedSupport, 'materialise', spy)
+    def spy(self, dtype=None):  # Ridge gathers the shifts, nothing larger
+        S = original(self, dtype)
+        seen.append(S.numel() * S.element_size())
+        return S
+    monkeypatch.setattr(augment.AugmentedSupport, 'shifts', spy)
     aug = LatentAugmenter(protos, bank, A, seed=2)
     n = store.support_idx.shape[1]
     one_task = n * A * D * 8  # bytes of one task's augmented set (float64)
     budget = 6 * one_task * 4  # the auto chunk size counts 4 copies
+    one_task_shifts = n * (A - 1) * D * 8
     chunked = engine.meta_test(feats, feats, store, 'Ridge', 'latent_aug',
                                aug, memory_budget=budget)
     assert len(seen) >= 4, seen  # 24 tasks in chunks of at most 6
@@ -51,7 +52,7 @@ def test_small_budget_processes_chunks_within_budget(monkeypatch):
     whole = engine.meta_test(feats, feats, store, 'Ridge', 'latent_aug', aug,
                              chunk_size=store.num_task)
     assert len(seen) == num_chunks + 1  # one batch of every task
-    assert seen[-1] == store.num_task * one_task
+    assert seen[-1] == store.num_task * one_task_shifts
     np.testing.assert_array_equal(chunked, whole)
 
 

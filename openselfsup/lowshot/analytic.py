@@ -32,7 +32,8 @@ from typing import Optional
 
 import torch
 
-from .classifiers import NearestCentroid, RidgeClassifier, _one_hot
+from .classifiers import NearestCentroid, RidgeClassifier, _one_hot, \
+    solve_spd
 
 Tensor = torch.Tensor
 
@@ -65,12 +66,14 @@ class ExpectedSupport:
             return X
         return X + self.shift_means.to(dtype)[self.prototype]
 
-    def covariance_sum(self, dtype: torch.dtype) -> Tensor:
-        """``sum_i Sigma_{k_i}`` per task ``[B, D, D]`` (one matmul)."""
+    def covariance_sum(self, dtype: torch.dtype, scale: float = 1.0,
+                       ) -> Tensor:
+        """``scale * sum_i Sigma_{k_i}`` per task ``[B, D, D]`` (one matmul
+        of prototype counts with the flattened covariances)."""
         K, D, _ = self.covariances.shape
         counts = torch.nn.functional.one_hot(self.prototype, K).sum(1)
-        return (counts.to(dtype) @ self.covariances.to(dtype).reshape(K, -1)
-                ).view(-1, D, D)
+        return ((scale * counts.to(dtype))
+                @ self.covariances.to(dtype).reshape(K, -1)).view(-1, D, D)
 
 
 class ExpectedAugmentation:
@@ -143,14 +146,18 @@ def expected_normal_equations(sup: ExpectedSupport, num_classes: int,
     a = X + (A - 1) * U  # expected sum of each feature's A samples
     m = a.sum(1, keepdim=True) / N
     Xc = X - m
-    G = Xc.transpose(1, 2) @ Xc
-    if A > 1:
+    if A == 1:
+        G = Xc.transpose(1, 2) @ Xc
+    else:
+        # one pass over the D x D output: the covariance term, then the
+        # Gram matrices added in place by baddbmm
+        G = sup.covariance_sum(dtype, (A - 1) * (1 - 1 / N))
         if sup.shift_means is None:  # U = X: one Gram matrix serves both
-            G = G * A
+            G.baddbmm_(Xc.transpose(1, 2), Xc, alpha=A)
         else:
             Uc = U - m
-            G = G + (A - 1) * (Uc.transpose(1, 2) @ Uc)
-        G = G + ((A - 1) * (1 - 1 / N)) * sup.covariance_sum(dtype)
+            G.baddbmm_(Xc.transpose(1, 2), Xc)
+            G.baddbmm_(Uc.transpose(1, 2), Uc, alpha=A - 1)
     Y = 2 * _one_hot(sup.labels, num_classes, dtype) - 1
     ybar = Y.mean(1, keepdim=True)
     R = ((Y - ybar).transpose(1, 2) @ a).transpose(1, 2)  # faster bmm shape
@@ -168,7 +175,7 @@ class ExpectedRidge(RidgeClassifier):
         G, R, m, ybar = expected_normal_equations(sup, num_classes,
                                                   self.dtype)
         G.diagonal(dim1=1, dim2=2).add_(self.alpha)
-        W = torch.cholesky_solve(R, torch.linalg.cholesky(G))
+        W = solve_spd(G, R, overwrite=True)
         self.coef_ = W
         self.intercept_ = ybar - m @ W
         return self

@@ -46,6 +46,13 @@ class AugmentedSupport:
         M = self.shift_bank.shape[1]
         return self.prototype[..., None] * M + self.shift_idx  # [B, n, A-1]
 
+    def shifts(self, dtype: torch.dtype = None) -> Tensor:
+        """The drawn shift vectors ``[B, n, A-1, D]`` (one gather)."""
+        dtype = dtype or self.features.dtype
+        D = self.features.shape[2]
+        bank = self.shift_bank.reshape(-1, D).to(dtype)
+        return bank[self._flat_idx()]
+
     def materialise(self, dtype: torch.dtype = None) -> Tuple[Tensor, Tensor]:
         """The enlarged set: ``X [B, n*A, D]`` and labels ``[B, n*A]``.
 
@@ -54,8 +61,7 @@ class AugmentedSupport:
         """
         dtype = dtype or self.features.dtype
         B, n, D = self.features.shape
-        bank = self.shift_bank.reshape(-1, D).to(dtype)
-        shifts = bank[self._flat_idx()]  # [B, n, A-1, D]
+        shifts = self.shifts(dtype)  # [B, n, A-1, D]
         x = self.features.to(dtype)[:, :, None, :]
         X = torch.cat([x, x + shifts], 2).reshape(B, -1, D)
         y = self.labels.repeat_interleave(self.num_aug_shots, dim=1)

@@ -38,13 +38,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from ..utils import InputError, save_json
 from . import paths
 from .analytic import EXPECTED_CLASSIFIERS, ExpectedAugmentation
 from .augment import LatentAugmenter
-from .classifiers import CLASSIFIERS, build_classifier
+from .classifiers import CLASSIFIERS, BatchedClassifier, build_classifier
 from .metrics import format_table, per_task_f1, summarize
 from .tasks import TaskStore
 
@@ -52,8 +53,13 @@ MODES = ('linear', 'latent_aug', 'latent_aug_expected')
 #: modes that read the base dictionary
 LATENT_MODES = ('latent_aug', 'latent_aug_expected')
 
-#: default memory budget of one chunk (bytes)
-DEFAULT_MEMORY_BUDGET = 1 << 30
+#: default memory budget of one chunk on the CPU (bytes): small enough that
+#: a chunk's tensors stay in the caches and the allocator reuses them (with
+#: 1 GiB chunks linear Ridge ran 3 to 5 times slower, in page faults and
+#: memory traffic); a classifier may ask for another (``cpu_memory_budget``)
+DEFAULT_MEMORY_BUDGET = BatchedClassifier.cpu_memory_budget
+#: at least this much on CUDA, where larger batches fill the device
+CUDA_MIN_BUDGET = 1 << 30
 
 
 def resolve_device(device: str) -> torch.device:
@@ -79,14 +85,17 @@ def auto_chunk_size(num_train: int, num_query: int, dim: int,
     return max(1, int(memory_budget // max(per_task, 1)))
 
 
-def device_memory_budget(device: torch.device) -> int:
-    """Default chunk budget: 1 GiB on CPU; on CUDA a quarter of the free
-    device memory (at least 1 GiB if that much is free), so the chunks grow
-    with the GPU."""
+def device_memory_budget(device: torch.device,
+                         clf: Optional[str] = None) -> int:
+    """Default chunk budget: on CPU the classifier's
+    ``cpu_memory_budget`` (64 MiB, cache-sized chunks, unless it says
+    otherwise); on CUDA a quarter of the free device memory (at least 1 GiB
+    if that much is free), so the chunks grow with the GPU."""
     if device.type != 'cuda':
-        return DEFAULT_MEMORY_BUDGET
+        return CLASSIFIERS[clf].cpu_memory_budget if clf \
+            else DEFAULT_MEMORY_BUDGET
     free, _ = torch.cuda.mem_get_info(device)
-    return max(free // 4, min(DEFAULT_MEMORY_BUDGET, free // 2))
+    return max(free // 4, min(CUDA_MIN_BUDGET, free // 2))
 
 
 def meta_test(support_features: np.ndarray, query_features: np.ndarray,
@@ -144,10 +153,10 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
     if memory_budget is None:
-        memory_budget = device_memory_budget(dev)
+        memory_budget = device_memory_budget(dev, clf)
     if chunk_size is None and expected:  # a few D x D matrices per task
         d = sup.shape[1]
-        per_task = torch.finfo(dtype).bits // 8 * (4 * d * d + 4 * (n + q) * d)
+        per_task = torch.finfo(dtype).bits // 8 * (2 * d * d + 4 * (n + q) * d)
         chunk_size = max(1, int(memory_budget // per_task))
     if chunk_size is None:
         n_train = n
@@ -157,23 +166,28 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
                                      memory_budget)
     f1 = np.empty((T, C), dtype=np.float64)
     starts = range(0, T, chunk_size)
-    for start in tqdm(starts, desc=f'{clf} {mode}', unit='chunk',
-                      disable=not progress, total=math.ceil(T / chunk_size)):
-        stop = min(start + chunk_size, T)
-        s_idx = torch.as_tensor(store.support_idx[start:stop]).to(dev)
-        q_idx = torch.as_tensor(store.query_idx[start:stop]).to(dev)
-        ys = torch.searchsorted(classes, torch.as_tensor(
-            store.support_labels[start:stop])).to(dev)
-        yq = np.searchsorted(store.classes, store.query_labels[start:stop])
-        Xs, Xq = sup[s_idx].to(dtype), qry[q_idx].to(dtype)
-        model = EXPECTED_CLASSIFIERS[clf](dtype=dtype) if expected else \
-            build_classifier(clf, dtype)
-        if aug is not None:
-            model.fit_augmented(aug.augment(Xs, ys, start), C)
-        else:
-            model.fit(Xs, ys, C)
-        pred = model.predict(Xq).cpu().numpy()
-        f1[start:stop] = per_task_f1(pred, yq, C)
+    # NumPy/SciPy's BLAS (the CPU kernels of classifiers.gram and
+    # solve_spd) on one thread: interleaved with torch's own threads, a
+    # multi-threaded OpenBLAS made the latent_aug Ridge solves 4x slower
+    with threadpool_limits(1, 'blas'):
+        for start in tqdm(starts, desc=f'{clf} {mode}', unit='chunk',
+                          disable=not progress,
+                          total=math.ceil(T / chunk_size)):
+            stop = min(start + chunk_size, T)
+            s_idx = torch.as_tensor(store.support_idx[start:stop]).to(dev)
+            q_idx = torch.as_tensor(store.query_idx[start:stop]).to(dev)
+            ys = torch.searchsorted(classes, torch.as_tensor(
+                store.support_labels[start:stop])).to(dev)
+            yq = np.searchsorted(store.classes, store.query_labels[start:stop])
+            Xs, Xq = sup[s_idx].to(dtype), qry[q_idx].to(dtype)
+            model = EXPECTED_CLASSIFIERS[clf](dtype=dtype) if expected else \
+                build_classifier(clf, dtype)
+            if aug is not None:
+                model.fit_augmented(aug.augment(Xs, ys, start), C)
+            else:
+                model.fit(Xs, ys, C)
+            pred = model.predict(Xq).cpu().numpy()
+            f1[start:stop] = per_task_f1(pred, yq, C)
     return f1
 
 
