@@ -133,3 +133,77 @@ def test_logistic_regression_on_augmented_set_equals_materialised_fit():
                                atol=1e-4)
     assert (a.predict(torch.tensor(xq)) == b.predict(torch.tensor(xq))
             ).float().mean() >= 0.995
+
+
+def test_lapack_and_batched_torch_kernels_agree(monkeypatch):
+    """``gram``/``solve_spd`` run per task through NumPy/LAPACK on the CPU
+    (split over threads) and as batched torch kernels elsewhere (CUDA). Both
+    paths, forced on the CPU here, agree with each other and with a plain
+    per-task reference, and so do the Ridge fits built on them."""
+    from openselfsup.lowshot import classifiers
+    rng = np.random.default_rng(7)
+    X = torch.tensor(rng.normal(size=(5, 12, 9)))
+    R = torch.tensor(rng.normal(size=(5, 9, 3)))
+    G_ref = np.stack([x.T @ x for x in X.numpy()])
+    K_ref = np.stack([x @ x.T for x in X.numpy()])
+    spd = torch.tensor(G_ref) + torch.eye(9, dtype=torch.float64)
+    sol_ref = np.stack([np.linalg.solve(g, r)
+                        for g, r in zip(spd.numpy(), R.numpy())])
+    xs, ys, _, _ = _tasks(6)
+    aug = _augmented(xs, ys, 6, num_aug_shots=4)
+    threads = torch.get_num_threads()
+    results = {}
+    try:
+        torch.set_num_threads(2)  # per-task calls split over 2 threads
+        for lapack in (True, False):
+            monkeypatch.setattr(classifiers, '_on_lapack',
+                                lambda t, on=lapack: on)
+            np.testing.assert_allclose(classifiers.gram(X).numpy(), G_ref,
+                                       rtol=1e-12)
+            np.testing.assert_allclose(
+                classifiers.gram(X, outer=True).numpy(), K_ref, rtol=1e-12)
+            np.testing.assert_allclose(
+                classifiers.solve_spd(spd.clone(), R).numpy(), sol_ref,
+                rtol=1e-9)
+            with pytest.raises(ValueError, match='positive definite'):
+                classifiers.solve_spd(-spd, R)
+            lin = build_classifier('Ridge').fit(torch.tensor(xs),
+                                                torch.tensor(ys), WAYS)
+            ridge_aug = build_classifier('Ridge').fit_augmented(aug, WAYS)
+            results[lapack] = [lin.coef_, ridge_aug.coef_]
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(results[True], results[False]):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+def test_row_space_transform_gives_an_orthonormal_basis_of_the_rows():
+    """``Q = X^T T^T`` (never formed by the classifier) has orthonormal
+    columns and spans the rows of X: the projector Q Q^T equals the one of
+    NumPy's QR."""
+    from openselfsup.lowshot.classifiers import gram, row_space_transform
+    rng = np.random.default_rng(8)
+    X = torch.tensor(rng.normal(size=(4, 6, 20)) + 3.0)  # far from centred
+    T = row_space_transform(gram(X, outer=True))
+    Q = X.transpose(1, 2) @ T.transpose(1, 2)
+    eye = np.broadcast_to(np.eye(6), (4, 6, 6))
+    np.testing.assert_allclose((Q.transpose(1, 2) @ Q).numpy(), eye,
+                               atol=1e-12)
+    for x, q in zip(X.numpy(), Q.numpy()):
+        ref = np.linalg.qr(x.T)[0]
+        np.testing.assert_allclose(q @ q.T, ref @ ref.T, atol=1e-12)
+    dependent = X.clone()
+    dependent[2, 5] = dependent[2, 0]  # a repeated support sample
+    assert row_space_transform(gram(dependent, outer=True)) is None
+
+
+def test_logistic_regression_with_repeated_samples_matches_sklearn():
+    """Dependent rows take the explicit QR basis; the fit still matches
+    scikit-learn."""
+    xs, ys, xq, yq = _tasks(9)
+    xs = xs.copy()
+    xs[:, 1] = xs[:, 0]  # every task repeats a support sample (same class)
+    clf = build_classifier('logistic_regression').fit(
+        torch.tensor(xs), torch.tensor(ys), WAYS)
+    pred = clf.predict(torch.tensor(xq)).numpy()
+    _compare('logistic_regression', pred, xq, yq, list(zip(xs, ys)))

@@ -26,10 +26,11 @@ symmetric positive-definite solve, go through NumPy's ``A.T @ A`` (BLAS
 one task at a time: 2 to 3 times faster here than torch's batched ``bmm``
 and ``cholesky`` for these shapes. On CUDA they are torch's batched ops.
 """
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
+from scipy.linalg import lapack
 
 Tensor = torch.Tensor
 
@@ -60,11 +61,18 @@ def _per_task(fn, num_tasks: int) -> None:
                       range(workers)))
 
 
+def _on_lapack(t: Tensor) -> bool:
+    """Whether ``gram``/``solve_spd`` take the per-task NumPy/LAPACK path
+    (CPU float tensors) rather than batched torch kernels (CUDA, and any
+    other dtype)."""
+    return t.device.type == 'cpu' and t.dtype in (torch.float32,
+                                                  torch.float64)
+
+
 def gram(X: Tensor, outer: bool = False) -> Tensor:
     """``X^T X`` per task, ``[B, n, D]`` -> ``[B, D, D]``; with ``outer``,
     ``X X^T`` (``[B, n, n]``)."""
-    if X.device.type != 'cpu' or X.dtype not in (torch.float32,
-                                                  torch.float64):
+    if not _on_lapack(X):
         Xt = X.transpose(1, 2)
         return X @ Xt if outer else Xt @ X
     Xn = X.detach().contiguous().numpy()
@@ -84,13 +92,11 @@ def solve_spd(G: Tensor, R: Tensor, overwrite: bool = False) -> Tensor:
     """``G^-1 R`` per task for symmetric positive-definite ``G [B, D, D]``
     and ``R [B, D, C]`` (Cholesky). ``overwrite`` lets the CPU path factor
     ``G`` in place."""
-    if G.device.type != 'cpu' or G.dtype not in (torch.float32,
-                                                  torch.float64):
+    if not _on_lapack(G):
         L, info = torch.linalg.cholesky_ex(G)
         if bool((info != 0).any()):
             raise ValueError('Gram matrix is not positive definite')
         return torch.cholesky_solve(R, L)
-    from scipy.linalg import lapack
     potrf, potrs = lapack.get_lapack_funcs(('potrf', 'potrs'),
                                            dtype=G.numpy().dtype)
     Gn = G.detach().contiguous().numpy()
@@ -242,21 +248,28 @@ class RidgeClassifier(BatchedClassifier):
         return self.decision_function(X).argmax(-1)
 
 
-def row_space_basis(X: Tensor) -> Tensor:
-    """Orthonormal basis ``[B, D, n]`` of the row space of ``X [B, n, D]``.
+def row_space_transform(K: Tensor) -> Optional[Tensor]:
+    """``T [B, n, n]`` such that ``Q = X^T T^T`` is an orthonormal basis
+    ``[B, D, n]`` of the row space of ``X [B, n, D]``, from ``X``'s Gram
+    ``K = X X^T``; None when some task's rows are dependent (repeated
+    samples).
 
-    Cholesky-QR twice (two small Gram matrices and triangular solves, far
-    faster than batched Householder QR on a CPU); tasks whose Gram matrix is
-    singular (repeated or dependent rows) fall back to QR.
+    Cholesky-QR twice, carried out on the ``n x n`` side only: with
+    ``K = X X^T = L1 L1^T``, ``X^T L1^-T`` is orthonormal up to rounding;
+    the second pass factors its Gram ``L1^-1 K L1^-T = L2 L2^T`` and
+    ``T = L2^-1 L1^-1``. Neither ``Q`` nor any other ``[n, D]`` matrix
+    beyond ``K`` is formed: coordinates are ``X' Q = (X' X^T) T^T`` and
+    coefficients ``Q V = X^T (T^T V)``.
     """
-    Q = X.transpose(1, 2)
+    T = torch.eye(K.shape[1], dtype=K.dtype, device=K.device)
+    G = K
     for _ in range(2):
-        L, info = torch.linalg.cholesky_ex(Q.transpose(1, 2) @ Q)
+        L, info = torch.linalg.cholesky_ex(G)
         if bool((info != 0).any()):
-            return torch.linalg.qr(X.transpose(1, 2))[0]
-        Q = torch.linalg.solve_triangular(L, Q.transpose(1, 2),
-                                          upper=False).transpose(1, 2)
-    return Q
+            return None
+        T = torch.linalg.solve_triangular(L, T, upper=False)
+        G = T @ K @ T.transpose(1, 2)
+    return T
 
 
 class LinearLogitProblem:
@@ -310,13 +323,14 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     first = torch.ones(B, dtype=torch.bool, device=x.device)
     active = g.abs().amax(1) > tol
     iters = torch.zeros(B, dtype=torch.long, device=x.device)
-    pos = 0
+    pos = filled = 0
     for _ in range(max_iter):
         if not bool(active.any()):
             break
         q = g.clone()
         alpha = x.new_zeros(B, history)
-        order = [(pos - 1 - j) % history for j in range(history)]
+        # slots written so far, newest first (unwritten ones add nothing)
+        order = [(pos - 1 - j) % history for j in range(filled)]
         for j in order:  # newest to oldest
             a = rho[:, j] * (S[:, j] * q).sum(1)
             alpha[:, j] = a
@@ -360,6 +374,7 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         gamma = torch.where(upd, sy / (yv * yv).sum(1).clamp_min(1e-300),
                             gamma)
         pos = (pos + 1) % history
+        filled = min(filled + 1, history)
         iters += active.long()
         first = first & ~upd
         x, cache, f, g = x_new, cache_new, f_new, g_new
@@ -454,15 +469,22 @@ class LogisticRegression(BatchedClassifier):
         X = X.to(self.dtype)
         n, d = X.shape[1:]
         x_mean = X.mean(1, keepdim=True)
-        Xc = X - x_mean
-        basis: Optional[Tensor] = None
-        if n < d:
-            basis = row_space_basis(X)  # [B, D, n]
-            Z = Xc @ basis
-        else:
-            Z = Xc
-        return self._fit_centred(Z.to(self.matmul_dtype), y, num_classes,
-                                 x_mean, basis)
+        if n >= d:
+            return self._fit_centred((X - x_mean).to(self.matmul_dtype), y,
+                                     num_classes, x_mean, None)
+        K = gram(X, outer=True)
+        T = row_space_transform(K)
+        if T is None:  # dependent rows: an explicit basis by QR
+            basis = torch.linalg.qr(X.transpose(1, 2))[0]  # [B, D, n]
+            Z = (X - x_mean) @ basis
+            return self._fit_centred(Z.to(self.matmul_dtype), y,
+                                     num_classes, x_mean,
+                                     lambda V: basis @ V)
+        # centred coordinates (X - x_mean) X^T T^T, from K = X X^T alone
+        Z = (K - K.mean(1, keepdim=True)) @ T.transpose(1, 2)
+        return self._fit_centred(
+            Z.to(self.matmul_dtype), y, num_classes, x_mean,
+            lambda V: X.transpose(1, 2) @ (T.transpose(1, 2) @ V))
 
     def fit_augmented(self, aug, num_classes: int):
         """Fit on the latent-augmented set, built once, centred, directly
@@ -482,8 +504,10 @@ class LogisticRegression(BatchedClassifier):
         return self._fit_centred(Z, y, num_classes, m, None)
 
     def _fit_centred(self, Z: Tensor, y: Tensor, num_classes: int,
-                     x_mean: Tensor, basis: Optional[Tensor]):
-        """Minimise on centred features ``Z`` (in the basis, if given)."""
+                     x_mean: Tensor, to_features: Optional[Callable]):
+        """Minimise on centred features ``Z``; ``to_features`` maps
+        coefficients in Z's coordinates to the features' (identity if
+        None)."""
         B, n, r = Z.shape
         C = num_classes
         problem = _MultinomialProblem(
@@ -493,7 +517,7 @@ class LogisticRegression(BatchedClassifier):
         p, self.n_iter_ = lbfgs(problem, p0, self.max_iter, self.tol)
         Vt, b = problem.split(p)
         V = Vt.transpose(1, 2)
-        self.coef_ = V if basis is None else basis @ V  # [B, D, C]
+        self.coef_ = V if to_features is None else to_features(V)  # [B,D,C]
         self.intercept_ = b.transpose(1, 2) - x_mean @ self.coef_
         return self
 
