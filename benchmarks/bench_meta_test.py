@@ -169,6 +169,10 @@ def main(argv=None):
     p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS)
     p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--repeat', type=int, default=1,
+                   help='fresh-process runs of each side, alternating '
+                   'engine and loop; the table shows the median time of '
+                   'each side, the JSON every run (default: %(default)s)')
     p.add_argument('--output', default=None,
                    help='JSON with every number, the machine and its load')
     p.add_argument('--measure', help=argparse.SUPPRESS)
@@ -201,6 +205,9 @@ def main(argv=None):
                  if loop_tasks < args.num_task else '')
               + f'; engine: {args.device}, {args.threads} torch threads; '
               f'{os.cpu_count()} cores')
+        if args.repeat > 1:
+            print(f'times: median of {args.repeat} fresh-process runs per '
+                  'side (engine and loop alternating)')
         print('F1 b/l: mean F1 (%) of batched / loop on the tasks both ran; '
               'peak MiB: batched process / loop parent / largest worker, '
               'above the RSS after loading the data')
@@ -211,25 +218,32 @@ def main(argv=None):
         print('-' * len(head))
         for mode in args.mode:
             for clf in args.clf:
-                b = _measure(args, 'batched', mode, clf, args.num_task)
-                lp = _measure(args, 'loop', mode, clf, loop_tasks)
-                # pool start-up once, task time scaled to --num-task
-                loop_s = lp['startup_s'] + lp['time_s'] * (args.num_task
-                                                           / loop_tasks)
+                runs = []
+                for _ in range(max(1, args.repeat)):  # alternate the sides
+                    b = _measure(args, 'batched', mode, clf, args.num_task)
+                    lp = _measure(args, 'loop', mode, clf, loop_tasks)
+                    # pool start-up once, task time scaled to --num-task
+                    runs.append((b, lp, lp['startup_s'] + lp['time_s']
+                                 * (args.num_task / loop_tasks)))
+                engine_s = float(np.median([r[0]['time_s'] for r in runs]))
+                loop_s = float(np.median([r[2] for r in runs]))
+                b, lp, _ = runs[-1]
                 f1b = np.mean(b['f1'])
                 f1l = np.mean(lp['f1'])
-                print(f'{mode:<11}{clf:<21}{b["time_s"]:>10.2f}'
-                      f'{loop_s:>10.2f}{loop_s / b["time_s"]:>8.1f}x'
+                print(f'{mode:<11}{clf:<21}{engine_s:>10.2f}'
+                      f'{loop_s:>10.2f}{loop_s / engine_s:>8.1f}x'
                       f'{f1b:>7.1f}/{f1l:<5.1f}'
                       f'{b["peak_extra_mib"]:>11.0f}'
                       f'{lp["peak_extra_mib"]:>7.0f}/'
                       f'{lp["worker_peak_mib"]:<5.0f}', flush=True)
                 out['rows'].append({
                     'mode': mode, 'clf': clf, 'engine_tasks': args.num_task,
-                    'loop_tasks': loop_tasks, 'engine_s': b['time_s'],
+                    'loop_tasks': loop_tasks, 'engine_s': engine_s,
                     'loop_startup_s': lp['startup_s'],
                     'loop_task_s_measured': lp['time_s'],
-                    'loop_s_scaled': loop_s, 'speed_up': loop_s / b['time_s'],
+                    'loop_s_scaled': loop_s, 'speed_up': loop_s / engine_s,
+                    'engine_s_runs': [r[0]['time_s'] for r in runs],
+                    'loop_s_scaled_runs': [r[2] for r in runs],
                     'engine_f1': b['f1'], 'loop_f1': lp['f1'],
                     'engine_peak_extra_mib': b['peak_extra_mib'],
                     'engine_cuda_peak_mib': b.get('cuda_peak_mib'),

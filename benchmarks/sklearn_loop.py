@@ -15,6 +15,7 @@ Used by ``bench_meta_test.py`` and ``bench_sweep.py``.
 import os
 import resource
 import time
+import warnings
 from multiprocessing import get_context
 from typing import Dict, Optional, Sequence
 
@@ -38,6 +39,11 @@ def _init(sup, qry, store, clf, augmenter):
     from threadpoolctl import threadpool_limits
     torch.set_num_threads(1)  # one process per core, one thread each
     _STATE['limits'] = threadpool_limits(1)
+    # NearestCentroid computes a within-class spread for its (unused, off
+    # by default) shrinkage, dividing by n - C: zero at 1-shot, one warning
+    # per task; the centroids and predictions are unaffected
+    warnings.filterwarnings('ignore', category=RuntimeWarning,
+                            module='sklearn.neighbors')
     _STATE.update(sup=sup, qry=qry, store=store, clf=clf, aug=augmenter)
 
 

@@ -157,7 +157,7 @@ def test_lapack_and_batched_torch_kernels_agree(monkeypatch):
         torch.set_num_threads(2)  # per-task calls split over 2 threads
         for lapack in (True, False):
             monkeypatch.setattr(classifiers, '_on_lapack',
-                                lambda t, on=lapack: on)
+                                lambda t, order, on=lapack: on)
             np.testing.assert_allclose(classifiers.gram(X).numpy(), G_ref,
                                        rtol=1e-12)
             np.testing.assert_allclose(
