@@ -22,7 +22,7 @@ The loop is :func:`benchmarks.sklearn_loop.sklearn_loop` (also used by
 
 Example (the full run, then a quick look)::
 
-    python -m benchmarks.bench_meta_test --loop-tasks 200 --threads 1 \
+    python -m benchmarks.bench_meta_test --loop-tasks 200 --threads 2 --repeat 3 \
         --output benchmarks/results/meta_test.json
     python -m benchmarks.bench_meta_test --num-task 100 --loop-tasks 20
 """

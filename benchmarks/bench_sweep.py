@@ -62,8 +62,9 @@ def main(argv=None):
                    help='also the sampled latent_aug sweep (all classifiers)')
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
                    help='device of the engine (the loop is always CPU)')
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch threads of the engine (0: torch default)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='torch threads of the engine (default: 0 = torch '
+                   'default, one per core)')
     p.add_argument('--output', default=None, help='JSON of every number')
     args = p.parse_args(argv)
     if args.threads > 0:

@@ -34,8 +34,9 @@ def main(argv=None):
     p.add_argument('--novel_class', type=int, default=0)
     p.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10])
     p.add_argument('--num_aug_shots', type=int, default=100)
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch threads of the engine (0: torch default)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='torch threads of the engine (default: 0 = torch '
+                   'default, one per core)')
     p.add_argument('--output', default=None)
     args = p.parse_args(argv)
     if args.threads > 0:

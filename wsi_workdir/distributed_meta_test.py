@@ -47,10 +47,14 @@ def parse_args(argv=None):
                    help='latent_aug: dictionary file (overrides K/M/seed)')
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     p.add_argument('--chunk_size', type=int, default=None,
-                   help='tasks per batch (default: fit a 1 GiB budget)')
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch CPU threads (default: %(default)s; see '
-                   'wsi_workdir/sweep.py --help; 0: torch default)')
+                   help='tasks per batch (default: fit a memory budget: '
+                   '64 MiB on the CPU, 1 GiB for logistic regression, a '
+                   'quarter of the free memory on CUDA)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='torch CPU threads (default: 0 = torch\'s default, one per '
+                   'core; per-task solves are split over them. On 2 '
+                   'cores 2 threads ran the linear sweep 1.5x faster '
+                   'than 1: benchmarks/RESULTS.md)')
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the augmentation draws')
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,

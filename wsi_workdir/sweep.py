@@ -67,13 +67,15 @@ def parse_args(argv=None):
     p.add_argument('--float32', action='store_true',
                    help='classifiers in float32 (default float64, as in the '
                    'scikit-learn agreement tests)')
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch CPU threads (default: %(default)s; batched '
-                   'small solves gain little from more, and on a loaded '
-                   'machine extra threads slow them down ~10x; 0: torch '
-                   'default)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='torch CPU threads (default: 0 = torch\'s default, one per '
+                   'core; per-task solves are split over them. On 2 '
+                   'cores 2 threads ran the linear sweep 1.5x faster '
+                   'than 1: benchmarks/RESULTS.md)')
     p.add_argument('--chunk_size', type=int, default=None,
-                   help='tasks per batch (default: fit a 1 GiB budget)')
+                   help='tasks per batch (default: fit a memory budget: '
+                   '64 MiB on the CPU, 1 GiB for logistic regression, a '
+                   'quarter of the free memory on CUDA)')
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the augmentation draws')
     p.add_argument('--task_seed', type=int, default=0,
