@@ -207,3 +207,42 @@ def test_logistic_regression_with_repeated_samples_matches_sklearn():
         torch.tensor(xs), torch.tensor(ys), WAYS)
     pred = clf.predict(torch.tensor(xq)).numpy()
     _compare('logistic_regression', pred, xq, yq, list(zip(xs, ys)))
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_lock_free_lapack_solve_matches_scipy_wrapper(monkeypatch, dtype):
+    """The per-task Cholesky through SciPy's Cython LAPACK pointers (called
+    without Python's lock, in parallel threads) gives the solution of
+    SciPy's own wrapper and of NumPy, leaves G alone unless allowed to
+    overwrite it, and reports an indefinite matrix."""
+    from openselfsup.lowshot import classifiers
+    assert classifiers._nogil_cholesky(dtype) is not None  # SciPy >= 1.x
+    rng = np.random.default_rng(10)
+    order = classifiers.LAPACK_MIN_ORDER  # the LAPACK path's smallest size
+    X = rng.normal(size=(3, order + 20, order)).astype(dtype)
+    G = torch.tensor(X.transpose(0, 2, 1) @ X / order
+                     + np.eye(order, dtype=dtype))
+    R = torch.tensor(rng.normal(size=(3, order, 4)).astype(dtype))
+    ref = np.stack([np.linalg.solve(g.astype(np.float64), r)
+                    for g, r in zip(G.numpy(), R.numpy())])
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        kept = G.clone()
+        lock_free = classifiers.solve_spd(kept, R).numpy()
+        assert torch.equal(kept, G)  # overwrite=False: G untouched
+        monkeypatch.setattr(classifiers, '_nogil_cholesky', lambda d: None)
+        wrapper = classifiers.solve_spd(G.clone(), R, overwrite=True).numpy()
+        monkeypatch.undo()
+        with pytest.raises(ValueError, match='positive definite'):
+            bad = G.clone()
+            bad[1] = -bad[1]
+            classifiers.solve_spd(bad, R, overwrite=True)
+    finally:
+        torch.set_num_threads(threads)
+    scale = np.abs(ref).max()
+    np.testing.assert_allclose(lock_free / scale, ref / scale, atol=tol)
+    np.testing.assert_allclose(wrapper / scale, ref / scale, atol=tol)
+    np.testing.assert_allclose(lock_free, wrapper, rtol=0,
+                               atol=tol * scale)
