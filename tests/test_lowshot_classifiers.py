@@ -107,14 +107,20 @@ def test_shift_draws_do_not_depend_on_chunking():
     assert len(np.unique(whole)) > 150  # draws are spread over the bank
 
 
+def _augmented_and_materialised_fits(name, seed):
+    """The same classifier fitted by ``fit_augmented`` and on the
+    materialised enlarged set (6 aug shots), and the queries."""
+    xs, ys, xq, _ = _tasks(seed)
+    aug = _augmented(xs, ys, seed, num_aug_shots=6)
+    X, y = aug.materialise()
+    return (build_classifier(name).fit_augmented(aug, WAYS),
+            build_classifier(name).fit(X, y, WAYS), torch.tensor(xq))
+
+
 def test_ridge_on_augmented_sums_equals_ridge_on_materialised_set():
     """Ridge's normal equations from the shift sums (no copies built) give
     the coefficients of fitting the materialised set."""
-    xs, ys, _, _ = _tasks(4)
-    aug = _augmented(xs, ys, 4, num_aug_shots=6)
-    X, y = aug.materialise()
-    a = build_classifier('Ridge').fit_augmented(aug, WAYS)
-    b = build_classifier('Ridge').fit(X, y, WAYS)
+    a, b, _ = _augmented_and_materialised_fits('Ridge', 4)
     torch.testing.assert_close(a.coef_, b.coef_, rtol=1e-9, atol=1e-10)
     torch.testing.assert_close(a.intercept_, b.intercept_, rtol=1e-9,
                                atol=1e-10)
@@ -123,16 +129,11 @@ def test_ridge_on_augmented_sums_equals_ridge_on_materialised_set():
 def test_logistic_regression_on_augmented_set_equals_materialised_fit():
     """The enlarged set built centred in float32 (no float64 copy) reaches
     the optimum of fitting the materialised set."""
-    xs, ys, xq, _ = _tasks(5)
-    aug = _augmented(xs, ys, 5, num_aug_shots=6)
-    X, y = aug.materialise()
-    a = build_classifier('logistic_regression').fit_augmented(aug, WAYS)
-    b = build_classifier('logistic_regression').fit(X, y, WAYS)
+    a, b, xq = _augmented_and_materialised_fits('logistic_regression', 5)
     scale = b.coef_.abs().max()
     torch.testing.assert_close(a.coef_ / scale, b.coef_ / scale, rtol=0,
                                atol=1e-4)
-    assert (a.predict(torch.tensor(xq)) == b.predict(torch.tensor(xq))
-            ).float().mean() >= 0.995
+    assert (a.predict(xq) == b.predict(xq)).float().mean() >= 0.995
 
 
 def test_lapack_and_batched_torch_kernels_agree(monkeypatch):

@@ -32,8 +32,7 @@ from typing import Optional
 
 import torch
 
-from .classifiers import NearestCentroid, RidgeClassifier, _one_hot, \
-    solve_spd
+from .classifiers import NearestCentroid, RidgeClassifier, _one_hot
 
 Tensor = torch.Tensor
 
@@ -174,11 +173,7 @@ class ExpectedRidge(RidgeClassifier):
     def fit_augmented(self, sup: ExpectedSupport, num_classes: int):
         G, R, m, ybar = expected_normal_equations(sup, num_classes,
                                                   self.dtype)
-        G.diagonal(dim1=1, dim2=2).add_(self.alpha)
-        W = solve_spd(G, R, overwrite=True)
-        self.coef_ = W
-        self.intercept_ = ybar - m @ W
-        return self
+        return self._solve_normal_equations(G, R, m, ybar)
 
 
 class ExpectedNearestCentroid(NearestCentroid):

@@ -52,18 +52,22 @@ def _affine(X: Tensor, W: Tensor, b: Tensor) -> Tensor:
 
 def _per_task(fn, num_tasks: int) -> None:
     """Run ``fn(b)`` for every task index, split over torch's thread count
-    in Python threads (BLAS and LAPACK release the GIL; each call is
-    single-threaded, see ``engine.meta_test``)."""
+    in Python threads. They overlap only where ``fn`` releases Python's
+    lock (NumPy's products and the ctypes LAPACK calls of
+    :func:`solve_spd` do, SciPy's ``lapack`` wrappers do not); each BLAS
+    call is single-threaded inside the engine (``engine.meta_test``)."""
     workers = min(torch.get_num_threads(), num_tasks)
     if workers <= 1:
         for b in range(num_tasks):
             fn(b)
         return
     from concurrent.futures import ThreadPoolExecutor
+
+    def run(first):  # every workers-th task from `first`
+        for b in range(first, num_tasks, workers):
+            fn(b)
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda w: [fn(b) for b in range(w, num_tasks,
-                                                       workers)],
-                      range(workers)))
+        list(pool.map(run, range(workers)))
 
 
 #: smallest matrix order (of the Gram matrix or the system) sent to the
@@ -103,12 +107,14 @@ def gram(X: Tensor, outer: bool = False) -> Tensor:
 
 
 def _capsule_pointer(capsule) -> int:
-    api = ctypes.pythonapi
-    api.PyCapsule_GetName.restype = ctypes.c_char_p
-    api.PyCapsule_GetName.argtypes = [ctypes.py_object]
-    api.PyCapsule_GetPointer.restype = ctypes.c_void_p
-    api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    return api.PyCapsule_GetPointer(capsule, api.PyCapsule_GetName(capsule))
+    """The C pointer a PyCapsule holds (own prototypes, so the shared
+    ``ctypes.pythonapi`` functions are left as they are)."""
+    get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
+        ('PyCapsule_GetName', ctypes.pythonapi))
+    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object,
+                                    ctypes.c_char_p)(
+        ('PyCapsule_GetPointer', ctypes.pythonapi))
+    return get_pointer(capsule, get_name(capsule))
 
 
 _NOGIL_CACHE: dict = {}
@@ -275,12 +281,22 @@ class RidgeClassifier(BatchedClassifier):
             # the [D, n] x [n, C] shape than for [C, n] x [n, D]
             W = (solve_spd(K, Yc, overwrite=True).transpose(1, 2) @ Xc
                  ).transpose(1, 2)
-        else:  # primal: (Xc^T Xc + aI) W = Xc^T Yc
-            G = gram(Xc)
-            G.diagonal(dim1=1, dim2=2).add_(self.alpha)
-            XtY = (Yc.transpose(1, 2) @ Xc).transpose(1, 2)  # wide product
-            W = solve_spd(G, XtY, overwrite=True)
-        self.coef_ = W  # [B, D, C]
+            return self._set_solution(W, x_mean, y_mean)
+        # primal: (Xc^T Xc + aI) W = Xc^T Yc
+        XtY = (Yc.transpose(1, 2) @ Xc).transpose(1, 2)  # wide product
+        return self._solve_normal_equations(gram(Xc), XtY, x_mean, y_mean)
+
+    def _solve_normal_equations(self, G: Tensor, R: Tensor, x_mean: Tensor,
+                                y_mean: Tensor):
+        """Coefficients ``(G + alpha I)^-1 R`` (``G`` is overwritten) and
+        the intercept ``y_mean - x_mean W``."""
+        G.diagonal(dim1=1, dim2=2).add_(self.alpha)
+        return self._set_solution(solve_spd(G, R, overwrite=True), x_mean,
+                                  y_mean)
+
+    def _set_solution(self, W: Tensor, x_mean: Tensor, y_mean: Tensor):
+        """``coef_ = W [B, D, C]``, ``intercept_ = y_mean - x_mean W``."""
+        self.coef_ = W
         self.intercept_ = y_mean - x_mean @ W  # [B, 1, C]
         return self
 
@@ -291,9 +307,10 @@ class RidgeClassifier(BatchedClassifier):
         ``x_i + s_ij`` (``j < A - 1``). With ``m`` the set's mean,
         ``u_i = x_i - m`` and ``t_i = sum_j s_ij``, its centred sums are
         ``Xc^T Xc = sum_i [A u_i u_i^T + u_i t_i^T + t_i u_i^T] + S^T S``
-        (``S``: all shifts) and ``Xc^T Yc = sum_i (A u_i + t_i)(y_i - ybar)^T``:
-        the same solution as fitting the materialised set, without building
-        it (only the shifts are gathered).
+        (``S``: all shifts) and
+        ``Xc^T Yc = sum_i (A u_i + t_i)(y_i - ybar)^T``: the same solution
+        as fitting the materialised set, without building it (only the
+        shifts are gathered).
         """
         A = aug.num_aug_shots
         X = aug.features.to(self.dtype)
@@ -310,14 +327,10 @@ class RidgeClassifier(BatchedClassifier):
         P = U.transpose(1, 2) @ t
         G += P
         G += P.transpose(1, 2)
-        G.diagonal(dim1=1, dim2=2).add_(self.alpha)
         Y = 2 * _one_hot(aug.labels, num_classes, X.dtype) - 1
         y_mean = Y.mean(1, keepdim=True)  # every feature has A samples
         R = (((Y - y_mean).transpose(1, 2)) @ (A * U + t)).transpose(1, 2)
-        W = solve_spd(G, R, overwrite=True)
-        self.coef_ = W
-        self.intercept_ = y_mean - m @ W
-        return self
+        return self._solve_normal_equations(G, R, m, y_mean)
 
     def decision_function(self, X: Tensor) -> Tensor:
         return _affine(X.to(self.dtype), self.coef_, self.intercept_)
