@@ -226,7 +226,7 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
 ])
 def test_configs_read_the_labelled_lists(synthetic_root, name, domain,
                                          list_file, num_classes):
-    from openselfsup.apis import load_config
+    from openselfsup.config import load_config
     from openselfsup.apis.extract import build_dataset
     cfg = load_config(_config(name),
                       {'dataset.data_root': os.path.join(synthetic_root,
@@ -245,7 +245,7 @@ def test_configs_read_the_labelled_lists(synthetic_root, name, domain,
 
 
 def test_default_config_gives_512d_resnet18_features():
-    from openselfsup.apis import load_config
+    from openselfsup.config import load_config
     from openselfsup.apis.extract import build_extractor
     model = build_extractor(load_config(_config('nct_train.py'))).eval()
     with torch.no_grad():

@@ -150,7 +150,7 @@ def test_batch_split_over_processes(monkeypatch):
 def test_cfg_option_keys_checked_against_config():
     """Nested keys must exist; Runner's own top-level keys may be added."""
     from _foundation_helpers import CLP_DEMO
-    from openselfsup.apis.train import load_config
+    from openselfsup.config import load_config
     from openselfsup.utils import InputError
     cfg = load_config(CLP_DEMO, {'experiment_name': 'x',
                                  'model.neck.hid_channels': 32,

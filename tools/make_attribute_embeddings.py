@@ -11,7 +11,7 @@ Example:
 import argparse
 import sys
 
-from openselfsup.apis.train import load_config
+from openselfsup.config import load_config
 from openselfsup.models.heads import export_attribute_embeddings
 from openselfsup.utils import run_cli
 

@@ -1,3 +1,3 @@
 """Entry points used by the scripts under tools/ and wsi_workdir/."""
-from .train import load_config, train  # noqa: F401
+from .train import train  # noqa: F401
 from .balance_sweep import run_balance_sweep  # noqa: F401,E402

@@ -19,7 +19,8 @@ from typing import Dict, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
 from ..utils import InputError, save_json, save_text
-from .train import default_work_dir, load_config, train
+from ..config import default_work_dir, load_config
+from .train import train
 
 
 def _fmt(v) -> str:

@@ -40,7 +40,7 @@ import torch
 
 from ..lowshot import paths
 from ..utils import InputError, save_json, save_npy
-from .train import load_config
+from ..config import load_config
 
 #: prefixes stripped from checkpoint keys before looking for the backbone
 _WRAPPER_PREFIXES = ('module.', 'model.')

@@ -11,112 +11,15 @@ error if it does not divide) and logs it. The learning rate is never
 rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
-import difflib
 import itertools
 import os
 import re
-from typing import Any, Dict, Optional
+from typing import Optional
 
-from mmengine.config import Config, DictAction  # noqa: F401
+from mmengine.config import Config
 
+from ..config import default_work_dir, load_config
 from ..utils import InputError
-
-
-def _missing_key(cfg: Config, key: str) -> Optional[str]:
-    """None if dotted ``key`` exists in ``cfg``, else a one-line reason."""
-    node: Any = cfg
-    done = []
-    for part in key.split('.'):
-        if isinstance(node, (list, tuple)):
-            if not (part.lstrip('-').isdigit()
-                    and -len(node) <= int(part) < len(node)):
-                where = '.'.join(done)
-                return (f'{where} is a list of {len(node)}; {part!r} is not '
-                        'a valid index')
-            node = node[int(part)]
-        elif isinstance(node, (dict, Config)):
-            if part not in node:
-                where = '.'.join(done) or 'the config'
-                keys = [str(k) for k in node.keys()]
-                near = difflib.get_close_matches(part, keys, n=1)
-                hint = f' (did you mean {".".join(done + near)}?)' if near \
-                    else ''
-                return f'{where} has no key {part!r}{hint}'
-            node = node[part]
-        else:
-            return (f'{".".join(done)} is a {type(node).__name__}, not a '
-                    'dict or list')
-        done.append(part)
-    return None
-
-
-def _runner_keys() -> set:
-    """Top-level config keys MMEngine's Runner reads (all optional)."""
-    import inspect
-
-    from mmengine.runner import Runner
-    keys = set(inspect.signature(Runner.__init__).parameters) - {'self'}
-    return keys | {'runner_type', 'default_scope', 'sync_bn', 'log_level',
-                   'total_batch_size'}
-
-
-def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
-    """Fail on an override whose key is not in the loaded config.
-
-    A top-level key that MMEngine's Runner understands (``experiment_name``,
-    ``custom_hooks``, ``val_cfg``...) may be added; below the top level,
-    every key must exist.
-
-    Args:
-        cfg (Config): the loaded config.
-        cfg_options (dict): ``{'dotted.key': value}``.
-
-    Raises:
-        InputError: naming the key, the config file and the closest key.
-    """
-    runner_keys = None
-    for key in cfg_options:
-        if '.' not in key and key not in cfg:
-            runner_keys = runner_keys or _runner_keys()
-            if key in runner_keys:
-                continue
-        reason = _missing_key(cfg, key)
-        if reason is not None:
-            raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
-                             f'{reason}')
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None,
-                allow_new_keys: bool = False) -> Config:
-    """Read a Python config and apply ``--cfg-options`` overrides.
-
-    Args:
-        path (str): the config file.
-        cfg_options (dict, optional): ``{'dotted.key': value}`` overrides.
-        allow_new_keys (bool): accept overrides of keys the config does not
-            have (MMEngine's behaviour). Defaults to False: a typo in a key
-            is an error, not a silently ignored setting.
-
-    Raises:
-        InputError: the file does not exist, or a key is not in it.
-    """
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: config file not found')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        if not allow_new_keys:
-            check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
-def default_work_dir(config_path: str) -> str:
-    """``work_dirs/<config path without configs/ and .py>`` as in the original."""
-    rel = os.path.splitext(os.path.normpath(config_path))[0]
-    parts = rel.split(os.sep)
-    if 'configs' in parts:
-        parts = parts[parts.index('configs') + 1:]
-    return os.path.join('work_dirs', *parts)
 
 
 def world_size_from_env(launcher: str) -> int:

@@ -11,17 +11,11 @@ files:
 - ``classes.txt``, the class names in label order.
 """
 import os
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
+from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
+                       PAIP_CLASSES)
 from ..utils import save_text
-
-NCT_CLASSES = ('ADI', 'BACK', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
-LC_CLASSES = ('colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc')
-PAIP_CLASSES = ('normal', 'viable_tumor', 'non_viable_tumor')
-
-#: held-out novel-class variants of NCT: name -> dropped labels
-NCT_HELD_OUT: Dict[str, Tuple[int, ...]] = {
-    **{f'wo_{c}': (c,) for c in range(len(NCT_CLASSES))}, 'wo_78': (7, 8)}
 
 Entry = Tuple[str, int]
 

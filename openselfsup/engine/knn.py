@@ -309,7 +309,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     """
     from mmengine.registry import init_default_scope
 
-    from ..apis.train import load_config
+    from ..config import load_config
     from ..registry import MODELS
     from .checkpoint import load_checkpoint_file
     cfg = load_config(config, cfg_options)

@@ -1,0 +1,60 @@
+"""The datasets' classes: one table for the data lists, the low-shot toolkit
+and the reports.
+
+Label order is the published ICLR-22 code's (its list files under
+``data/<DOMAIN>/meta``): NCT-CRC-HE-100K ``BACK 0, ADI 1, DEB 2, LYM 3, MUC 4,
+MUS 5, NORM 6, STR 7, TUM 8``, so ``wo_0`` holds out background and ``wo_78``
+stroma and tumour; LC25000 colon before lung; PAIP19 patch labels 0, 1, 2.
+
+Imports nothing beyond the standard library, so every layer may use it
+(the low-shot toolkit included).
+"""
+from typing import Dict, Optional, Tuple
+
+#: NCT-CRC-HE-100K(-NONORM), in the published label order
+NCT_CLASSES = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
+#: LC25000: colon adenocarcinoma, colon benign, lung adenocarcinoma, lung
+#: benign, lung squamous cell carcinoma
+LC_CLASSES = ('colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc')
+#: PAIP19 liver patches, labels 0, 1, 2
+PAIP_CLASSES = ('normal', 'viable_tumor', 'non_viable_tumor')
+
+#: class names of each low-shot domain
+DOMAIN_CLASSES: Dict[str, Tuple[str, ...]] = {
+    'near': NCT_CLASSES, 'mixture': LC_CLASSES, 'out': PAIP_CLASSES}
+
+#: LC25000 label groups of the mixture-domain harmonic mean
+COLON_CLASSES = (0, 1)
+LUNG_CLASSES = (2, 3, 4)
+
+#: the one novel-class id that names two classes: ``78`` is STR and TUM
+PAIR_NOVEL = {78: (7, 8)}
+
+#: held-out variants of NCT pre-training: list/config suffix -> labels left
+#: out (``wo_78``: 7 and 8)
+NCT_HELD_OUT: Dict[str, Tuple[int, ...]] = {
+    **{f'wo_{c}': (c,) for c in range(len(NCT_CLASSES))},
+    **{f'wo_{k}': v for k, v in PAIR_NOVEL.items()}}
+
+
+def held_out(novel_class: Optional[int]) -> Tuple[int, ...]:
+    """Labels a ``--novel_class`` id stands for (``78`` -> ``(7, 8)``).
+
+    Args:
+        novel_class (int | None): 0..8, 78, or None (no class held out).
+
+    Returns:
+        tuple[int, ...]: the labels, empty for None.
+
+    Raises:
+        ValueError: an id that names no NCT class.
+    """
+    if novel_class is None:
+        return ()
+    novel_class = int(novel_class)
+    if novel_class in PAIR_NOVEL:
+        return PAIR_NOVEL[novel_class]
+    if 0 <= novel_class < len(NCT_CLASSES):
+        return (novel_class,)
+    raise ValueError(f'--novel_class {novel_class} is out of range; expected '
+                     f'0..{len(NCT_CLASSES) - 1} or 78 (classes 7 and 8)')
