@@ -15,7 +15,7 @@ from openselfsup.lowshot.analytic import (ExpectedAugmentation,
                                           ExpectedRidge)
 from openselfsup.lowshot.augment import LatentAugmenter
 from openselfsup.lowshot.classifiers import NearestCentroid, RidgeClassifier
-from openselfsup.lowshot.engine import meta_test
+from openselfsup.lowshot.meta_test import meta_test
 from openselfsup.lowshot.tasks import TaskStore
 from openselfsup.utils import InputError
 
@@ -60,10 +60,10 @@ def test_closed_form_equals_enumerated_expectation():
                                torch.tensor(mu)).augment(
         torch.tensor(x[None]), torch.tensor(y[None]))
     sup.prototype = torch.tensor(proto[None])  # the test's assignment
-    model = ExpectedRidge().fit_augmented(sup, 2)
-    np.testing.assert_allclose(model.coef_[0].numpy(), W_ref, rtol=1e-9,
+    model = ExpectedRidge().fit_augmented(sup, torch.arange(2))
+    np.testing.assert_allclose(model.coef_[0].T.numpy(), W_ref, rtol=1e-9,
                                atol=1e-12)
-    np.testing.assert_allclose(model.intercept_[0, 0].numpy(), b_ref,
+    np.testing.assert_allclose(model.intercept_[0].numpy(), b_ref,
                                rtol=1e-9, atol=1e-12)
 
 
@@ -82,8 +82,8 @@ def _problem(seed, B=3, n_per=3, C=3, D=8, K=4):
 def test_one_aug_shot_is_plain_ridge():
     x, y, protos, cov, _ = _problem(1)
     sup = ExpectedAugmentation(protos, cov, 1).augment(x, y)
-    a = ExpectedRidge().fit_augmented(sup, 3)
-    b = RidgeClassifier().fit(x, y, 3)
+    a = ExpectedRidge().fit_augmented(sup, torch.arange(3))
+    b = RidgeClassifier().fit(x, y)
     torch.testing.assert_close(a.coef_, b.coef_)
     torch.testing.assert_close(a.intercept_, b.intercept_)
 
@@ -97,9 +97,11 @@ def test_sampled_latent_aug_converges_to_closed_form():
 
     def gap(A):
         exp = ExpectedRidge().fit_augmented(
-            ExpectedAugmentation(protos, cov, A).augment(x, y), 3)
+            ExpectedAugmentation(protos, cov, A).augment(x, y),
+            torch.arange(3))
         smp = RidgeClassifier().fit_augmented(
-            LatentAugmenter(protos, bank, A, seed=5).augment(x, y), 3)
+            LatentAugmenter(protos, bank, A, seed=5).augment(x, y),
+            torch.arange(3))
         ref = exp.decision_function(queries)
         return ((smp.decision_function(queries) - ref).abs().max()
                 / ref.abs().max()).item()
@@ -111,9 +113,9 @@ def test_sampled_latent_aug_converges_to_closed_form():
 def test_expected_nearest_centroid_is_linear_for_zero_mean_shifts():
     x, y, protos, cov, _ = _problem(3)
     sup = ExpectedAugmentation(protos, cov, 50).augment(x, y)
-    a = ExpectedNearestCentroid().fit_augmented(sup, 3)
+    a = ExpectedNearestCentroid().fit_augmented(sup, torch.arange(3))
     torch.testing.assert_close(a.centroids_,
-                               NearestCentroid().fit(x, y, 3).centroids_)
+                               NearestCentroid().fit(x, y).centroids_)
 
 
 def _store(rng, labels_s, labels_q, T=6, shots=2, queries=3, C=3):
@@ -127,7 +129,7 @@ def _store(rng, labels_s, labels_q, T=6, shots=2, queries=3, C=3):
                      queries, 'near', '', 'a', 'b', -1, '')
 
 
-def test_engine_mode_matches_direct_fit_and_rejects_lr():
+def test_engine_mode_matches_direct_fit_and_spec_rejects_lr():
     rng = np.random.default_rng(4)
     D, K = 8, 4
     sup = rng.normal(size=(60, D)).astype(np.float32) + \
@@ -137,15 +139,16 @@ def test_engine_mode_matches_direct_fit_and_rejects_lr():
     F = rng.normal(size=(K, D, D)) * 0.3
     aug = ExpectedAugmentation(torch.tensor(sup[:K]),
                                torch.tensor(F @ F.transpose(0, 2, 1)), 20)
-    f1 = meta_test(sup, sup, store, 'Ridge', 'latent_aug_expected', aug,
-                   chunk_size=4)
+    f1, _ = meta_test(sup, sup, store, 'Ridge', mode='latent_aug_expected',
+                      augmenter=aug, chunk_size=4)
     Xs = torch.tensor(sup[store.support_idx]).double()
     model = ExpectedRidge().fit_augmented(
-        aug.augment(Xs, torch.tensor(store.support_labels)), 3)
+        aug.augment(Xs, torch.tensor(store.support_labels)), torch.arange(3))
     pred = model.predict(torch.tensor(sup[store.query_idx])).numpy()
     from openselfsup.lowshot.metrics import per_task_f1
     np.testing.assert_array_equal(f1, per_task_f1(pred, store.query_labels,
                                                   3))
+    from openselfsup.lowshot.spec import RunSpec
     with pytest.raises(InputError, match='closed form'):
-        meta_test(sup, sup, store, 'logistic_regression',
-                  'latent_aug_expected', aug)
+        RunSpec('m', 'near', 1, clf='logistic_regression',
+                mode='latent_aug_expected')

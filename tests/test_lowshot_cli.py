@@ -12,7 +12,8 @@ from sklearn.neighbors import NearestCentroid
 
 from lowshot_data import make_workdir
 from openselfsup.lowshot import paths
-from openselfsup.lowshot.engine import meta_test
+from openselfsup.lowshot.meta_test import meta_test
+from openselfsup.lowshot.spec import RunSpec
 from openselfsup.lowshot.tasks import TaskStore
 from openselfsup.utils import InputError, run_cli
 
@@ -79,20 +80,28 @@ def test_chain_writes_table_and_json(workdir, capsys):
                               '--num_aug_shots', '10'), capsys)
         lines = out.strip().splitlines()
         assert len(lines) == 9 + 2 and lines[9].startswith('average')
-        path = paths.result_path(workdir, 'clp', 'near', 'latent_aug', clf,
-                                 5, 7)
+        path = RunSpec('clp', 'near', 5, clf, 'latent_aug', 7,
+                       num_prototypes=4, num_shift_vectors=100,
+                       num_aug_shots=10).result_path(workdir)
+        assert path.endswith(f'near_novel7_latent_aug_{clf}_5shot_A10_K4_'
+                             'M100.json')
         with open(path) as f:
             res = json.load(f)
         for key in ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
-                    'novel_class', 'seed', 'classes', 'per_class_mean',
-                    'per_class_ci', 'average_mean', 'average_ci',
-                    'harmonic_mean', 'per_task_f1'):
+                    'novel_class', 'seed', 'task_seed', 'classes',
+                    'per_class_mean', 'per_class_ci', 'average_mean',
+                    'average_ci', 'harmonic_mean', 'per_task_f1',
+                    'convergence', 'files', 'execution'):
             assert key in res
+        assert res['units'] == 'fraction' and res['variant'] == 'A10 K4 M100'
+        store = res['files']['task_store']
+        assert store['seed'] == 0 and len(store['sha1']) == 40
+        assert res['files']['dictionary']['excluded'] == [7]
         f1 = np.array(res['per_task_f1'])
         assert f1.shape == (20, 9) and res['harmonic_mean'] is None
         np.testing.assert_allclose(res['per_class_mean'], f1.mean(0))
         assert abs(res['average_mean'] - f1.mean()) < 1e-9
-        assert lines[0].split()[1] == f'{f1[:, 0].mean():.2f}'
+        assert lines[0].split()[1] == f'{100 * f1[:, 0].mean():.2f}'
     # mixture: harmonic mean; out_homo: its own store
     _ok(GEN, ['--task', 'mixture', '--num_shots', '5', '--num_task', '10',
               '--workdir', workdir], capsys)
@@ -101,7 +110,9 @@ def test_chain_writes_table_and_json(workdir, capsys):
                '--clf', 'Ridge'], capsys)
     with open(paths.result_path(workdir, 'clp', 'mixture', 'linear', 'Ridge',
                                 5)) as f:
-        assert json.load(f)['harmonic_mean'] is not None
+        res = json.load(f)
+        assert res['harmonic_mean'] is not None
+        assert res['harmonic_ci'] is not None
     _ok(GEN, ['--task', 'out', '--mode', 'homo', '--num_shots', '5',
               '--num_task', '10', '--workdir', workdir], capsys)
     out = _ok(META, ['--task', 'out_homo', '--num_shots', '5', '--num_task',
@@ -116,8 +127,8 @@ def test_engine_equals_per_task_sklearn_and_ignores_chunking(workdir, capsys):
                                                  novel_class=7))
     sup = np.load(paths.features_path(workdir, 'clp', 'NCT_train'))
     qry = np.load(paths.features_path(workdir, 'clp', 'NCT_test'))
-    f1 = meta_test(sup, qry, store, 'nearest_centroid', chunk_size=6)
-    ref = meta_test(sup, qry, store, 'nearest_centroid')
+    f1, _ = meta_test(sup, qry, store, 'nearest_centroid', chunk_size=6)
+    ref, _ = meta_test(sup, qry, store, 'nearest_centroid')
     np.testing.assert_array_equal(f1, ref)
     from openselfsup.lowshot.metrics import per_task_f1
     preds = np.stack([
@@ -180,14 +191,21 @@ def test_too_few_samples_and_novel_class_range(workdir, capsys):
                   workdir], capsys, workdir, 'out of range')
 
 
-def test_dictionary_width_mismatch(workdir, capsys):
+def test_dictionary_of_another_model_or_width(workdir, capsys):
+    import shutil
     _ok(GEN, _gen(workdir), capsys)
     make_workdir(workdir, model='wide', dim=32, spread=0.25)
-    _ok(DICT, ['--model', 'wide', '--workdir', workdir, '--num_prototypes',
-               '4', '--num_shift_vectors', '50'], capsys)
-    dic = paths.dictionary_path(workdir, 'wide', 'NCT_train', 4, 50, 0)
+    k4 = ['--num_prototypes', '4', '--num_shift_vectors', '50']
+    _ok(DICT, ['--model', 'wide', '--novel_class', '7', '--workdir', workdir,
+               *k4], capsys)
+    theirs = paths.dictionary_path(workdir, 'wide', 'NCT_train', 4, 50, 0,
+                                   'wo7')
+    ours = paths.dictionary_path(workdir, 'clp', 'NCT_train', 4, 50, 0,
+                                 'wo7')
+    os.makedirs(os.path.dirname(ours))
+    shutil.copy(theirs, ours)
     _fails(META, _meta(workdir, '--mode', 'latent_aug', '--clf', 'Ridge',
-                       '--dictionary', dic), capsys, workdir, 'width 32')
+                       *k4), capsys, workdir, 'width 32')
 
 
 def test_store_from_other_labels_and_too_many_tasks(workdir, capsys):
@@ -207,4 +225,4 @@ def test_cuda_asked_for_without_cuda(workdir, capsys):
     _ok(GEN, _gen(workdir), capsys)
     _fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge',
                        '--device', 'cuda'), capsys, workdir,
-           'CUDA is not available')
+           'sees no GPU')

@@ -40,10 +40,43 @@ def test_prototypes_and_covariances_per_cluster(tmp_path):
                                    dic.covariances[k], atol=0.25)
     path = str(tmp_path / 'd.npz')
     dic.save(path)
-    again = load_dictionary(path, dim=16)
+    again = load_dictionary(path)
     np.testing.assert_allclose(again.shift_bank, dic.shift_bank)
-    with pytest.raises(InputError, match='width 16 differs'):
-        load_dictionary(path, dim=32)
+    assert again.excluded == (2,)
+    with pytest.raises(FileExistsError):  # never replaced silently
+        dic.save(path)
+    for bad in (b'', b'PK\x03\x04 truncated'):
+        with open(tmp_path / 'bad.npz', 'wb') as f:
+            f.write(bad)
+        with pytest.raises(InputError, match='not a readable base dictionary'):
+            load_dictionary(str(tmp_path / 'bad.npz'))
+
+
+def test_kmeans_trains_on_every_base_feature(monkeypatch):
+    """As published (max_points_per_centroid above N), every base feature
+    trains the centroids; faiss's default would subsample 256 per centroid.
+    The training set handed to faiss is recorded and compared."""
+    import faiss
+    seen = []
+    original = faiss.Kmeans.train
+
+    def spy(self, x, *a, **k):
+        seen.append((x.shape[0], self.cp.max_points_per_centroid))
+        return original(self, x, *a, **k)
+    monkeypatch.setattr(faiss.Kmeans, 'train', spy)
+    rng = np.random.default_rng(1)
+    n, K = 3000, 4  # > 256 * K points: faiss's default would subsample
+    feats = rng.normal(size=(n, 8)).astype(np.float32)
+    dic = build_dictionary(feats, np.zeros(n, np.int64), num_prototypes=K,
+                           num_shift_vectors=10)
+    assert seen == [(n, n)]
+    assert dic.counts.sum() == n
+    # the centroids are those of k-means on all points: every point is
+    # assigned to its nearest final centroid (cosine), which subsampled
+    # training would not guarantee for the points it never saw
+    normed = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    cent = np.stack([normed[dic.assignments == k].mean(0) for k in range(K)])
+    assert ((normed @ cent.T).argmax(1) == dic.assignments).mean() > 0.97
 
 
 def test_singular_covariance_works():

@@ -15,7 +15,7 @@ def test_per_task_f1_matches_sklearn():
     f1 = per_task_f1(pred, true, 4)
     ref = np.stack([f1_score(t, p, average=None, labels=range(4),
                              zero_division=0) for t, p in zip(true, pred)])
-    np.testing.assert_allclose(f1, 100 * ref)
+    np.testing.assert_allclose(f1, ref)  # fractions, as sklearn
 
 
 def test_ci_hand_computed():
@@ -28,12 +28,37 @@ def test_ci_hand_computed():
     assert np.isnan(mean_ci(np.array([[50.0]]))[1][0])  # one task: no CI
 
 
-def test_summary_and_harmonic_mean():
-    f1 = np.array([[80., 60., 90., 70., 50.], [100., 60., 70., 90., 50.]])
+def test_summary_and_harmonic_mean_with_its_ci():
+    """Mixture domain, by hand: colon = classes 0, 1; lung = 2, 3, 4; the
+    final metric is the harmonic mean of their means, and its CI "computed
+    in the same way" (published README): the harmonic mean of the colon and
+    lung mean CIs."""
+    f1 = np.array([[.80, .60, .90, .70, .50], [1.0, .60, .70, .90, .50],
+                   [.90, .90, .80, .80, .20]])
     s = summarize(f1, mixture=True)
-    np.testing.assert_allclose(s['per_class_mean'], [90, 60, 80, 80, 50])
-    assert s['average_mean'] == 72.0
-    assert s['colon_mean'] == 75.0 and s['lung_mean'] == 70.0
-    assert abs(s['harmonic_mean'] - 2 * 75 * 70 / 145) < 1e-12
+    np.testing.assert_allclose(s['per_class_mean'],
+                               [.9, .7, .8, .8, .4])
+    assert abs(s['average_mean'] - 0.72) < 1e-12
+    assert abs(s['colon_mean'] - 0.8) < 1e-12
+    assert abs(s['lung_mean'] - 2.0 / 3) < 1e-12
+    assert abs(s['harmonic_mean'] - 2 * .8 * (2 / 3) / (.8 + 2 / 3)) < 1e-12
+    # per-class CI: t_{0.975,2} * std(ddof=1) / sqrt(3), t = 4.302653
+    t = 4.302652729749464  # tables: t_{0.975, 2}
+    ci = [t * np.std(f1[:, c], ddof=1) / np.sqrt(3) for c in range(5)]
+    np.testing.assert_allclose(s['per_class_ci'], ci)
+    colon_ci, lung_ci = (ci[0] + ci[1]) / 2, (ci[2] + ci[3] + ci[4]) / 3
+    assert abs(s['colon_ci'] - colon_ci) < 1e-12
+    assert abs(s['lung_ci'] - lung_ci) < 1e-12
+    assert abs(s['harmonic_ci'] - 2 * colon_ci * lung_ci /
+               (colon_ci + lung_ci)) < 1e-12
     assert harmonic_mean(0.0, 0.0) == 0.0
     assert summarize(f1)['harmonic_mean'] is None
+
+
+def test_single_task_summary_has_undefined_ci_shown_as_dash():
+    from openselfsup.lowshot.metrics import format_table
+    s = summarize(np.array([[.5, .25, 1.0, .75, 0.0]]), mixture=True)
+    assert np.isnan(s['average_ci']) and np.isnan(s['harmonic_ci'])
+    text = format_table(s, ['a', 'b', 'c', 'd', 'e'])
+    assert text.splitlines()[0].split() == ['a', '50.00', '–']
+    assert text.splitlines()[-1].split()[-1] == '–'

@@ -1,4 +1,4 @@
-"""The one-command sweep against one meta-test run per setting."""
+"""The one-process sweep against one meta-test run per setting."""
 import json
 import os
 
@@ -7,71 +7,81 @@ import pytest
 
 from lowshot_data import make_workdir
 from openselfsup.lowshot import paths
-from openselfsup.lowshot.engine import run_meta_test
-from openselfsup.lowshot.sweep import run_sweep
+from openselfsup.lowshot.meta_test import run_meta_test
+from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
+from openselfsup.lowshot.sweep import run_sweep, sweep_specs
 from openselfsup.utils import InputError
 
-KW = dict(num_aug_shots=5, num_prototypes=4, num_shift_vectors=30)
+KW = dict(num_aug_shots=5, num_prototypes=4, num_shift_vectors=30,
+          num_task=6)
 
 
 def test_sweep_equals_single_runs_and_makes_missing_inputs(tmp_path):
     wd = make_workdir(str(tmp_path), model='clp', dim=16)
-    sweep = run_sweep(wd, 'clp', 'near', novel_classes=[0, 3], shots=[1, 2],
-                      clfs=['Ridge', 'nearest_centroid'],
-                      modes=['linear', 'latent_aug', 'latent_aug_expected'],
-                      num_task=6, model_template='{model}', progress=False,
-                      **KW)
-    # task stores and the dictionary were made on the way
+    specs = sweep_specs('clp', 'near', [0, 3], [1, 2],
+                        ['Ridge', 'nearest_centroid'],
+                        ['linear', 'latent_aug', 'latent_aug_expected'],
+                        model_template='{model}', **KW)
+    assert len(specs) == 2 * 2 * 2 * 3
+    lines = []
+    sweep = run_sweep(wd, specs, log=lines.append)
+    # task stores and the dictionaries (one per novel class) were made
     for c in (0, 3):
         for s in (1, 2):
-            assert os.path.isfile(paths.task_store_path(wd, 'near', 9, s,
-                                                        novel_class=c))
-    assert os.path.isfile(paths.dictionary_path(wd, 'clp', 'NCT_train', 4,
-                                                30, 0))
+            assert os.path.isfile(TaskSpec('near', s, novel_class=c
+                                           ).path(wd))
+        assert os.path.isfile(DictionarySpec('clp', c, num_prototypes=4,
+                                             num_shift_vectors=30).path(wd))
     with open(sweep['output']) as f:
         saved = json.load(f)
-    assert len(saved['results']) == 2 * 2 * 2 * 3
-    for r in saved['results']:
-        single = run_meta_test(wd, 'near', 'clp', r['num_shots'], 6,
-                               r['mode'], r['clf'], r['novel_class'],
-                               output=str(tmp_path / 'one.json'),
-                               progress=False, **KW)
-        np.testing.assert_allclose(r['per_task_f1'], single['per_task_f1'])
-        assert r['average_mean'] == pytest.approx(single['average_mean'])
-    table = open(sweep['summary_md']).read()
-    assert 'clp novel 3' in table and 'latent_aug_expected' in table
+    assert len(saved['settings']) == len(specs) == len(lines)
+    assert lines[0].startswith('== clp near novel 0 | 1-shot | Ridge | '
+                               'linear')
+    for entry, spec in zip(saved['settings'], specs):
+        written = json.load(open(entry['output']))
+        assert entry['output'] == spec.result_path(wd)
+        single = run_meta_test(wd, spec, output=str(tmp_path / 'one.json'),
+                               progress=False)
+        np.testing.assert_array_equal(written['per_task_f1'],
+                                      single['per_task_f1'])
+        assert written['files'] == single['files']
+        assert entry['average_mean'] == pytest.approx(single['average_mean'])
+    assert 'latent_aug_expected' in sweep['table']
 
 
 def test_sweep_names_missing_model_features(tmp_path):
     wd = make_workdir(str(tmp_path), model='clp', dim=16)
     with pytest.raises(InputError, match='clp_wo_0'):
-        run_sweep(wd, 'clp', novel_classes=[0], shots=[1], num_task=2,
-                  modes=['linear'], progress=False)
+        run_sweep(wd, sweep_specs('clp', 'near', [0], [1], modes=['linear'],
+                                  num_task=2), log=None)
 
 
-def test_sweep_writes_single_run_results_for_the_summary(tmp_path):
-    """--write_results: each setting's JSON lands where a single meta-test
-    run writes it, with the same numbers and class names, and the summary
-    tables it (tasks without a novel class: novel_classes [None])."""
+def test_sweep_checks_every_output_before_the_first_setting(tmp_path):
+    """An unwritable result directory fails before any work is done."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    results = os.path.join(wd, 'results')
+    with open(results, 'w') as f:  # a file where the directory should be
+        f.write('x')
+    with pytest.raises(InputError, match='cannot write'):
+        run_sweep(wd, sweep_specs('clp', 'mixture', shots=[1],
+                                  modes=['linear'], num_task=2), log=None)
+    assert not os.path.exists(os.path.join(wd, 'tasks'))
+
+
+def test_sweep_results_feed_the_summary(tmp_path):
+    """Each setting's JSON is where a single run writes it; the summary
+    tables them (tasks without a novel class: novel_classes [None])."""
     from openselfsup.lowshot.report import summarize
     wd = make_workdir(str(tmp_path), model='clp', dim=16)
-    sweep = run_sweep(wd, 'clp', 'near', novel_classes=[None], shots=[1, 2],
-                      clfs=['Ridge', 'logistic_regression'],
-                      modes=['linear'], num_task=5, progress=False,
-                      write_results=True, **KW)
-    assert len(sweep['result_files']) == 4
-    for r, path in zip(sweep['results'], sweep['result_files']):
-        assert path == paths.result_path(wd, 'clp', 'near', 'linear',
-                                         r['clf'], r['num_shots'])
-        written = json.load(open(path))
-        single = run_meta_test(wd, 'near', 'clp', r['num_shots'], 5,
-                               'linear', r['clf'],
-                               output=str(tmp_path / 'one.json'),
-                               progress=False, **KW)
-        np.testing.assert_allclose(written['per_task_f1'],
-                                   single['per_task_f1'])
-        assert written['classes'] == single['classes']
-        assert written['novel_class'] is None
+    specs = sweep_specs('clp', 'near', [None], [1, 2],
+                        ['Ridge', 'logistic_regression'], ['linear'],
+                        num_task=5)
+    sweep = run_sweep(wd, specs, log=None)
+    for entry in sweep['settings']:
+        assert entry['output'] == paths.result_path(
+            wd, 'clp', 'near', 'linear', entry['clf'], entry['num_shots'])
+        assert entry['novel_class'] is None
     md = summarize(wd)['markdown']
-    for r in sweep['results']:  # every cell of the table is from the sweep
-        assert f"{r['average_mean']:.2f} ± {r['average_ci']:.2f}" in md
+    for entry in sweep['settings']:
+        assert f"{100 * entry['average_mean']:.2f} ± " \
+            f"{100 * entry['average_ci']:.2f}" in md

@@ -8,25 +8,28 @@ import pytest
 
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.metrics import format_table
-from openselfsup.lowshot.report import (as_fractions, build_table,
-                                        format_markdown, load_results,
-                                        summarize)
+from openselfsup.lowshot.report import (build_table, format_markdown,
+                                        load_results, summarize)
 from openselfsup.utils import InputError, run_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NCT = ['ADI', 'BACK', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM']
+NCT = ['BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM']
 LC = ['colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc']
 
 
 def _write(workdir, model, task, mode, clf, shots, average, ci, classes,
-           novel=None, per_class=None, harmonic=None):
+           novel=None, per_class=None, harmonic=None, harmonic_ci=None,
+           per_task=None, num_task=4):
     per_class = per_class or [average] * len(classes)
     result = dict(
         model=model, task=task, mode=mode, clf=clf, num_shots=shots,
-        num_task=4, novel_class=novel, seed=0, classes=classes,
-        per_class_mean=per_class, per_class_ci=[0.02] * len(classes),
+        num_task=num_task, novel_class=novel, seed=0, classes=classes,
+        per_class_mean=per_class,
+        per_class_ci=[None if ci is None else 0.02] * len(classes),
         average_mean=average, average_ci=ci, harmonic_mean=harmonic,
-        per_task_f1=np.full((4, len(classes)), average).tolist())
+        harmonic_ci=harmonic_ci, units='fraction',
+        per_task_f1=per_task or np.full((num_task, len(classes)),
+                                        average).tolist())
     path = paths.result_path(workdir, model, task, mode, clf, shots, novel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
@@ -46,7 +49,7 @@ def workdir(tmp_path):
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 5, 0.8, 0.005, NCT,
            novel=7)
     _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.7012, 0.0234, LC,
-           harmonic=0.6875)
+           harmonic=0.6875, harmonic_ci=0.0312)
     _write(w, 'fsp', 'mixture', 'linear', 'nearest_centroid', 1, 0.5, 0.03,
            LC, harmonic=0.45)
     _write(w, 'clp', 'out_homo', 'latent_aug', 'logistic_regression', 10,
@@ -89,7 +92,7 @@ def test_table_cells_equal_hand_computation(workdir):
         'out_homo 10-shot'] == '99.99 ± 0.01'
     # the novel-class table: class 7's mean and CI; the harmonic-mean table
     assert '| clp_wo_7 | linear | Ridge | 42.00 ± 2.00 | 80.00 ± 2.00 |' in text
-    assert '| clp | linear | Ridge | – | 68.75 |' in text
+    assert '| clp | linear | Ridge | – | 68.75 ± 3.12 |' in text
     assert '| fsp | linear | nearest_centroid | 45.00 | – |' in text
     cell = table['rows'][2]['cells']['near/1']
     assert cell['mean'] == pytest.approx(0.6123) and cell['num_task'] == 4
@@ -126,16 +129,17 @@ def test_duplicates_and_bad_values_are_one_line_errors(workdir, tmp_path):
         build_table(load_results(paths.results_dir(workdir)))
     os.remove(dup)
 
-    # the same numbers in percent, said so, give the same table
+    # percent results (an older format) are refused, not misread
     pct = str(tmp_path / 'pct')
-    path = _write(pct, 'clp', 'near', 'linear', 'Ridge', 1, 61.23, 1.55, NCT)
+    path = _write(pct, 'clp', 'near', 'linear', 'Ridge', 1, 0.6123, 0.0155,
+                  NCT)
     with open(path) as f:
         result = json.load(f)
     result['units'] = 'percent'
     with open(path, 'w') as f:
         json.dump(result, f)
-    assert '| clp | linear | Ridge | 61.23 ± 1.55 |' in format_markdown(
-        build_table(load_results(paths.results_dir(pct))))
+    with pytest.raises(InputError, match="units 'percent'"):
+        load_results(paths.results_dir(pct))
 
     bad = str(tmp_path / 'bad')
     _write(bad, 'clp', 'near', 'linear', 'Ridge', 1, 61.2, 1.5, NCT)
@@ -154,6 +158,20 @@ def test_cli(workdir, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert '61.23 ± 1.55' in printed
     assert os.path.isfile(prefix + '.png') and os.path.isfile(prefix + '.md')
+    assert 'nearest_centroid' not in open(prefix + '.md').read()  # --clf
+    # a classifier without results: one line, and nothing written
+    before = sorted(os.listdir(os.path.dirname(prefix)))
+    assert run_cli(cli.main, ['--workdir', workdir, '--output', prefix + '2',
+                              '--clf', 'logistic_regression']) == 0
+    capsys.readouterr()
+    os.remove(os.path.join(paths.results_dir(workdir), 'clp',
+                           'out_homo_latent_aug_logistic_regression_'
+                           '10shot.json'))
+    assert run_cli(cli.main, ['--workdir', workdir, '--output', prefix + '3',
+                              '--clf', 'logistic_regression']) == 2
+    assert 'no results for --clf' in capsys.readouterr().err
+    assert sorted(os.listdir(os.path.dirname(prefix))) == sorted(
+        before + ['table2.md', 'table2.json', 'table2.png'])
 
     assert run_cli(cli.main, ['--workdir', str(tmp_path / 'empty')]) == 2
     err = capsys.readouterr().err.strip()
@@ -161,29 +179,36 @@ def test_cli(workdir, tmp_path, capsys):
 
 
 def test_printed_class_table_by_hand():
-    """The meta-test's printed table (percent in, two decimals out)."""
-    text = format_table({'per_class_mean': [50.0, 81.25],
-                         'per_class_ci': [1.0, 3.0], 'average_mean': 65.625,
-                         'average_ci': 2.0, 'harmonic_mean': None},
+    """The meta-test's printed table (fractions in, percent out)."""
+    text = format_table({'per_class_mean': [0.5, 0.8125],
+                         'per_class_ci': [0.01, 0.03], 'average_mean': 0.65625,
+                         'average_ci': 0.02, 'harmonic_mean': None},
                         ['ADI', 'TUM'])
-    assert text.splitlines() == ['ADI     50.00 1.00', 'TUM     81.25 3.00',
-                                 'average 65.62 2.00']
-    text = format_table({'per_class_mean': [10.0], 'per_class_ci': [2.0],
-                         'average_mean': 30.0, 'average_ci': 4.0,
-                         'harmonic_mean': 12.5})
-    assert text.splitlines() == ['0       10.00 2.00', 'average 30.00 4.00',
-                                 'harmonic 12.50']
+    assert text.splitlines() == ['ADI      50.00 1.00', 'TUM      81.25 3.00',
+                                 'average  65.62 2.00']
+    text = format_table({'per_class_mean': [0.1], 'per_class_ci': [0.02],
+                         'average_mean': 0.3, 'average_ci': 0.04,
+                         'harmonic_mean': 0.125, 'harmonic_ci': 0.01})
+    assert text.splitlines() == ['0        10.00 2.00', 'average  30.00 4.00',
+                                 'harmonic 12.50 1.00']
 
 
-def test_as_fractions_scales_percent_only():
-    percent = {'units': 'percent', 'per_class_mean': [50.0, None],
-               'per_class_ci': [2.0, 4.0], 'average_mean': 25.0,
-               'average_ci': 3.0, 'harmonic_mean': None, 'num_shots': 5}
-    out = as_fractions(percent)
-    assert out['per_class_mean'] == [0.5, None]
-    assert out['per_class_ci'] == [0.02, 0.04]
-    assert (out['average_mean'], out['average_ci']) == (0.25, 0.03)
-    assert out['num_shots'] == 5 and out['units'] == 'fraction'
-    assert percent['average_mean'] == 25.0  # the input is not changed
-    fraction = dict(percent, units='fraction')
-    assert as_fractions(fraction)['average_mean'] == 25.0
+def test_single_task_results_and_pair_novel_class(tmp_path):
+    """A one-task result (CI undefined, null) is tabled with its mean only;
+    the novel cell of 78 is the per-task mean of classes 7 and 8 with its
+    own CI, computed by hand here."""
+    w = str(tmp_path / 'w')
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5, None, LC,
+           harmonic=0.4, num_task=1)
+    per_task = np.full((3, 9), 0.5)
+    per_task[:, 7] = [0.2, 0.4, 0.6]
+    per_task[:, 8] = [0.4, 0.4, 0.4]
+    _write(w, 'clp_wo_78', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT,
+           novel=78, per_task=per_task.tolist(), num_task=3)
+    text = summarize(w)['markdown']
+    assert '| clp | linear | Ridge | – | 50.00 |' in text
+    pair = np.array([0.3, 0.4, 0.5])  # mean 0.4, std 0.1
+    ci = 4.302652729749464 * 0.1 / np.sqrt(3)
+    assert f'| clp_wo_78 | linear | Ridge | {100 * 0.4:.2f} ± ' \
+        f'{100 * ci:.2f} |' in text
+    assert pair.mean() == pytest.approx(0.4)

@@ -1,44 +1,70 @@
 #!/usr/bin/env python
 """Build the base dictionary (prototypes, covariances, shift bank) of a model.
 
+k-means with K prototypes on every base feature (NCT train without the
+novel class), as the published code (faiss would otherwise train on a
+subsample of 256 points per centroid); per cluster the mean, the covariance
+and M shift vectors drawn from N(0, cov). The file name records K, M, the
+seed and the excluded class, and the file records the features' digest:
+meta-tests refuse a dictionary of other features or another novel class.
+An existing dictionary is reused if it belongs to the current features,
+never replaced without --overwrite.
+
 Example::
 
     python wsi_workdir/dict_construction.py --model clp_wo_7 --novel_class 7
 """
 import argparse
+import os
 import sys
 
-from openselfsup.lowshot.dictionary import construct_dictionary
-from openselfsup.lowshot.paths import DEFAULT_WORKDIR, FEATURE_NAMES
-from openselfsup.utils import run_cli
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from openselfsup.lowshot import spec as S  # noqa: E402
+from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
+from openselfsup.utils import run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--model', required=True,
-                   help='model name, e.g. clp, fsp, clp_wo_7')
-    p.add_argument('--novel_class', type=int, default=None,
-                   help='class(es) left out of the base set (0..8, 78 = 7+8)')
-    p.add_argument('--features', default='NCT_train', choices=FEATURE_NAMES,
+    S.add_arguments(p, ['model', 'novel_class', 'num_prototypes',
+                        'num_shift_vectors'], required=['model'])
+    p.add_argument('--seed', '--dict_seed', dest='dict_seed', type=int,
+                   default=S.default('dict_seed'),
+                   help='seed of k-means and the shift draws (default: '
+                   '%(default)s)')
+    p.add_argument('--features', default='NCT_train',
                    help='base feature set (default: %(default)s)')
-    p.add_argument('--num_prototypes', type=int, default=16,
-                   help='k-means clusters K (default: %(default)s)')
-    p.add_argument('--num_shift_vectors', type=int, default=2000,
-                   help='shift vectors per cluster M (default: %(default)s)')
-    p.add_argument('--seed', type=int, default=0,
-                   help='seed of k-means and the shift draws')
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='build it again even if the file exists (without '
+                   'it, an existing dictionary of the current features is '
+                   'reused and one of other features refused)')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    out = construct_dictionary(args.workdir, args.model, args.novel_class,
-                               args.features, args.num_prototypes,
-                               args.num_shift_vectors, args.seed)
-    print(f'wrote {out}')
+    dspec = S.DictionarySpec(args.model, args.novel_class, args.features,
+                             args.num_prototypes, args.num_shift_vectors,
+                             args.dict_seed)
+    from openselfsup.lowshot.dictionary import (check_dictionary,
+                                                construct_dictionary,
+                                                load_dictionary)
+    path = dspec.path(args.workdir)
+    if os.path.exists(path) and not args.overwrite:
+        from openselfsup.lowshot.features import load_features
+        check_dictionary(load_dictionary(path), dspec, load_features(
+            args.workdir, dspec.model, dspec.features))
+        print(f'reusing {path}')
+        return
+    dic = construct_dictionary(args.workdir, dspec, replace=args.overwrite)
+    print(f'wrote {dic.path}: K={dic.prototypes.shape[0]} prototypes from '
+          f'{int(dic.counts.sum())} base features (classes '
+          f'{list(dic.excluded) or "none"} left out), '
+          f'M={dic.shift_bank.shape[1]} shift vectors each')
 
 
 if __name__ == '__main__':

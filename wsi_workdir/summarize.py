@@ -2,9 +2,11 @@
 
 Reads every result JSON under <workdir>/results/ and writes
 <workdir>/summary/summary.md (Markdown table: rows model x mode x classifier,
-columns 1/5/10 shots per domain, cells "mean ± 95% CI" F1 in percent),
-summary.json (every number of the table) and summary.png (F1 against shots,
-one panel per domain). Prints the Markdown.
+columns shots per domain, cells "mean ± 95% CI" F1 in percent; then the
+novel-class F1 of the near domain and the harmonic mean of the mixture
+domain), summary.json (every number of the table) and summary.png (F1
+against shots, one panel per domain). The three are written together.
+Prints the Markdown.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir
 """
@@ -15,6 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
+from openselfsup.lowshot.spec import CLASSIFIERS  # noqa: E402
 from openselfsup.utils import run_cli  # noqa: E402
 
 
@@ -25,10 +28,10 @@ def parse_args(argv):
                         help=f'low-shot workdir (default {DEFAULT_WORKDIR})')
     parser.add_argument('--output', default=None,
                         help='path prefix for PREFIX.md/.json/.png '
-                        '(default <workdir>/summary/summary)')
-    parser.add_argument('--clf', default=None,
-                        choices=['Ridge', 'logistic_regression', 'nearest_centroid'],
-                        help='plot only this classifier (the table has all)')
+                        '(default <workdir>/summary/summary, or '
+                        'summary_<clf> with --clf)')
+    parser.add_argument('--clf', default=None, choices=CLASSIFIERS,
+                        help='only this classifier (table and plot)')
     return parser.parse_args(argv)
 
 

@@ -1,27 +1,27 @@
 #!/usr/bin/env python
 """Meta-test one model on every setting of a domain in one process.
 
-Runs all novel classes x shots x classifiers x modes, loading features,
+Runs all novel classes x classifiers x shots x modes, loading features,
 task stores and dictionaries once (missing stores and dictionaries are made,
-existing ones reused), and writes one results file with every number plus
-the summary table (default ``<workdir>/sweeps/<model>_<task>.{json,md}``).
-The alternative to the many launches of wsi_workdir/scripts/near_domain.sh.
+existing ones checked and reused). Each setting prints the block and writes
+the result JSON a distributed_meta_test.py run would; an index of the sweep
+and a table of averages go to <workdir>/sweeps/<model>_<task>.{json,md}.
+The experiment scripts (wsi_workdir/scripts/*_domain.sh) call this once
+per model family and domain.
 
 Example (near domain of CLP: features of clp_wo_0 .. clp_wo_8)::
 
-    python wsi_workdir/sweep.py --model clp --num_task 1000 \\
-        --modes linear latent_aug_expected
+    python wsi_workdir/sweep.py --model clp --task near
 """
 import argparse
+import os
 import sys
 
-import torch
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from openselfsup.lowshot.classifiers import CLASSIFIERS
-from openselfsup.lowshot.engine import MODES
-from openselfsup.lowshot.paths import DEFAULT_WORKDIR
-from openselfsup.lowshot.sweep import DEFAULT_MODES, run_sweep
-from openselfsup.utils import run_cli
+from openselfsup.lowshot import spec as S  # noqa: E402
+from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
+from openselfsup.utils import run_cli  # noqa: E402
 
 
 def _novel(text):
@@ -40,8 +40,7 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--model', required=True,
                    help='model (family) name, e.g. clp or fsp')
-    p.add_argument('--task', default='near',
-                   choices=['near', 'mixture', 'out', 'out_homo'],
+    p.add_argument('--task', default='near', choices=S.TASKS,
                    help='domain (default: %(default)s)')
     p.add_argument('--novel_classes', type=_novel, nargs='+',
                    default=list(range(9)),
@@ -51,60 +50,48 @@ def parse_args(argv=None):
     p.add_argument('--model_template', default='{model}_wo_{novel}',
                    help='feature model of a novel class (default: '
                    '%(default)s; "{model}" uses one feature set for all)')
-    p.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10])
-    p.add_argument('--clfs', nargs='+', default=list(CLASSIFIERS),
-                   choices=list(CLASSIFIERS))
-    p.add_argument('--modes', nargs='+', default=list(DEFAULT_MODES),
-                   choices=MODES,
+    p.add_argument('--shots', type=int, nargs='+', default=None,
+                   help='shots per class (default: the published ones: '
+                   + '; '.join(f'{t} {" ".join(map(str, s))}'
+                               for t, s in S.DEFAULT_SHOTS.items()) + ')')
+    p.add_argument('--clfs', nargs='+', default=list(S.CLASSIFIERS),
+                   choices=S.CLASSIFIERS)
+    p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],
+                   choices=S.MODES,
                    help='latent_aug_expected: closed-form latent augmentation '
-                   '(Ridge, nearest centroid)')
-    p.add_argument('--num_task', type=int, default=1000)
-    p.add_argument('--num_aug_shots', type=int, default=100)
-    p.add_argument('--num_prototypes', type=int, default=16)
-    p.add_argument('--num_shift_vectors', type=int, default=2000)
-    p.add_argument('--dict_seed', type=int, default=0)
-    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    p.add_argument('--float32', action='store_true',
-                   help='classifiers in float32 (default float64, as in the '
-                   'scikit-learn agreement tests)')
-    p.add_argument('--threads', type=int, default=0,
-                   help='torch CPU threads (default: 0 = torch\'s default, one per '
-                   'core; per-task solves are split over them. On 2 '
-                   'cores 2 threads ran the linear sweep 1.5x faster '
-                   'than 1: benchmarks/RESULTS.md)')
-    p.add_argument('--chunk_size', type=int, default=None,
-                   help='tasks per batch (default: fit a memory budget: '
-                   '64 MiB on the CPU, 1 GiB for logistic regression, a '
-                   'quarter of the free memory on CUDA)')
-    p.add_argument('--seed', type=int, default=0,
-                   help='seed of the augmentation draws')
-    p.add_argument('--task_seed', type=int, default=0,
-                   help='seed of task stores made by the sweep')
+                   '(Ridge, nearest centroid) (default: linear latent_aug)')
+    S.add_arguments(p, ['num_task', 'task_seed', 'seed', 'alpha', 'C',
+                        'max_iter', 'num_aug_shots', 'num_prototypes',
+                        'num_shift_vectors', 'dict_seed', 'aug_times'])
+    S.add_execution_arguments(p)
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
-    p.add_argument('--output', default=None, help='sweep JSON path')
-    p.add_argument('--write_results', action='store_true',
-                   help='also write one result JSON per setting under '
-                   '<workdir>/results/ (as distributed_meta_test.py does), '
-                   'for wsi_workdir/summarize.py')
+    p.add_argument('--output', default=None,
+                   help='sweep index JSON (default: <workdir>/sweeps/'
+                   '<model>_<task>.json)')
+    p.add_argument('--quiet', action='store_true',
+                   help='no per-setting blocks, only the final table')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    sweep = run_sweep(
-        args.workdir, args.model, args.task, args.novel_classes, args.shots,
-        args.clfs, args.modes, args.num_task, args.device, args.seed,
-        args.task_seed, args.num_aug_shots, args.num_prototypes,
-        args.num_shift_vectors, args.dict_seed, args.model_template,
-        args.chunk_size, torch.float32 if args.float32 else torch.float64,
-        args.output, write_results=args.write_results)
+    common = S.spec_kwargs(args)
+    for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
+        common.pop(key, None)
+    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+    specs = sweep_specs(args.model, args.task, args.novel_classes,
+                        args.shots or S.DEFAULT_SHOTS[args.task], args.clfs,
+                        args.modes, args.model_template, **common)
+    import torch
+    sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
+                      args.threads,
+                      torch.float32 if args.float32 else torch.float64,
+                      args.output, log=None if args.quiet else print)
     print(sweep['table'], end='')
     t = sweep['elapsed_s']
     print(f'wrote {sweep["output"]} and {sweep["summary_md"]}: '
-          f'{len(sweep["results"])} settings in {t["total"]:.1f} s '
+          f'{sweep["num_settings"]} settings in {t["total"]:.1f} s '
           f'(meta-test {t["meta_test"]:.1f} s, load {t["load"]:.1f} s, '
           f'tasks {t["tasks"]:.1f} s, dictionaries {t["dictionaries"]:.1f} s)')
 

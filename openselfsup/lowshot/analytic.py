@@ -32,6 +32,8 @@ from typing import Optional
 
 import torch
 
+from ..utils import InputError
+from .augment import nearest_prototype
 from .classifiers import NearestCentroid, RidgeClassifier, _one_hot
 
 Tensor = torch.Tensor
@@ -110,13 +112,9 @@ class ExpectedAugmentation:
             move(self.shift_means))
 
     def nearest_prototype(self, features: Tensor) -> Tensor:
-        """Index of the nearest prototype (Euclidean) ``[B, n]``, as sampled
-        latent augmentation assigns it."""
-        protos = self.prototypes.to(features.dtype)
-        d = torch.cdist(features, protos[None].expand(features.shape[0], -1,
-                                                      -1),
-                        compute_mode='donot_use_mm_for_euclid_dist')
-        return d.argmin(-1)
+        """Index of the nearest prototype ``[B, n]``, as sampled latent
+        augmentation assigns it."""
+        return nearest_prototype(features, self.prototypes)
 
     def augment(self, features: Tensor, labels: Tensor,
                 task_start: int = 0) -> ExpectedSupport:
@@ -170,10 +168,16 @@ class ExpectedRidge(RidgeClassifier):
     equations (module docstring); ``fit`` and ``predict`` are Ridge's.
     """
 
-    def fit_augmented(self, sup: ExpectedSupport, num_classes: int):
-        G, R, m, ybar = expected_normal_equations(sup, num_classes,
-                                                  self.dtype)
-        return self._solve_normal_equations(G, R, m, ybar)
+    def fit_augmented(self, sup: ExpectedSupport, classes: Tensor):
+        self.classes_ = torch.as_tensor(classes, device=sup.labels.device)
+        C = len(self.classes_)
+        G, R, m, ybar = expected_normal_equations(sup, C, self.dtype)
+
+        def data(failed):
+            raise InputError(f'{int(failed.sum())} task(s): the expected '
+                             'normal equations are not positive definite '
+                             '(use --mode latent_aug for these features)')
+        return self._solve_normal_equations(G, R, m, ybar, data)
 
 
 class ExpectedNearestCentroid(NearestCentroid):
@@ -181,15 +185,16 @@ class ExpectedNearestCentroid(NearestCentroid):
     ``(x_i + (A - 1) E[x_i + s]) / A`` (with zero-mean shifts, the plain
     class means)."""
 
-    def fit_augmented(self, sup: ExpectedSupport, num_classes: int):
+    def fit_augmented(self, sup: ExpectedSupport, classes: Tensor):
+        self.classes_ = torch.as_tensor(classes, device=sup.labels.device)
         A = sup.num_aug_shots
         X = sup.features.to(self.dtype)
         means = (X + (A - 1) * sup.copy_means(self.dtype)) / A
-        return self.fit(means, sup.labels, num_classes)
+        return self._fit(means, sup.labels, len(self.classes_))
 
 
 #: classifiers with a closed form under expected augmentation
-EXPECTED_CLASSIFIERS = {
+EXPECTED_ESTIMATORS = {
     'Ridge': ExpectedRidge,
     'nearest_centroid': ExpectedNearestCentroid,
 }

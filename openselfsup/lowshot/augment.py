@@ -42,6 +42,12 @@ class AugmentedSupport:
     def num_aug_shots(self) -> int:
         return int(self.shift_idx.shape[2]) + 1
 
+    def subset(self, mask: Tensor) -> 'AugmentedSupport':
+        """The tasks selected by a bool mask ``[B]`` (same draws)."""
+        return AugmentedSupport(self.features[mask], self.labels[mask],
+                                self.prototype[mask], self.shift_idx[mask],
+                                self.shift_bank)
+
     def _flat_idx(self) -> Tensor:
         M = self.shift_bank.shape[1]
         return self.prototype[..., None] * M + self.shift_idx  # [B, n, A-1]
@@ -85,6 +91,17 @@ class AugmentedSupport:
         return onehot.transpose(1, 2) @ means / counts[..., None]
 
 
+def nearest_prototype(features: Tensor, prototypes: Tensor) -> Tensor:
+    """Index of the nearest prototype of each feature, ``[B, n, D]`` ->
+    ``[B, n]``: exact Euclidean distances (the published code's ``cdist``
+    argmin; no ``||x||^2 - 2 x.p`` shortcut that rounding can tip near ties).
+    """
+    protos = prototypes.to(features.dtype)
+    d = torch.cdist(features, protos[None].expand(features.shape[0], -1, -1),
+                    compute_mode='donot_use_mm_for_euclid_dist')
+    return d.argmin(-1)
+
+
 class LatentAugmenter:
     """Draws latent augmentations from a base dictionary.
 
@@ -112,16 +129,8 @@ class LatentAugmenter:
                                self.num_aug_shots, self.seed)
 
     def nearest_prototype(self, features: Tensor) -> Tensor:
-        """Index of the nearest prototype (Euclidean) ``[B, n]``.
-
-        Computed as ``argmin_k ||p_k||^2 - 2 x.p_k`` (``||x||^2`` does not
-        change the argmin): one matrix product, no ``[B, n, K, D]`` tensor.
-        """
-        B, n, D = features.shape
-        protos = self.prototypes.to(features.dtype)
-        d = torch.addmm((protos * protos).sum(1)[None], features.reshape(-1, D),
-                        protos.t(), alpha=-2)
-        return d.argmin(-1).view(B, n)
+        """Index of the nearest prototype ``[B, n]`` (:func:`nearest_prototype`)."""
+        return nearest_prototype(features, self.prototypes)
 
     def draw(self, task_start: int, num_task: int, n: int) -> np.ndarray:
         """Shift-bank rows for tasks ``task_start ..``: int64 ``[T, n, A-1]``."""

@@ -1,41 +1,44 @@
-"""Batched classifiers: one fit/predict solves a whole batch of low-shot tasks.
+"""Batched classifiers: one ``fit``/``predict`` solves a whole batch of tasks.
 
-Each matches a scikit-learn default on every task of the batch:
+Each matches a scikit-learn estimator on every task of the batch:
 
-- :class:`RidgeClassifier` = ``sklearn.linear_model.RidgeClassifier()``
-  (alpha=1, intercept by centering, one-vs-all targets +-1, exact solve).
-- :class:`LogisticRegression` = ``LogisticRegression(max_iter=1000)``
-  (multinomial, L2 with C=1 on the weights, intercept not penalised),
-  minimised by a batched L-BFGS to a tighter gradient tolerance than
-  scikit-learn's, so both reach (nearly) the same optimum.
+- :class:`RidgeClassifier` = ``sklearn.linear_model.RidgeClassifier(alpha)``
+  (one-vs-all targets +-1, intercept by centring, exact solve; a task whose
+  normal equations are not numerically positive definite is solved through
+  the SVD of its data, as scikit-learn falls back, and counted).
+- :class:`LogisticRegression` = ``LogisticRegression(C, max_iter)``
+  (multinomial, L2 on the weights, intercept not penalised), minimised by a
+  batched L-BFGS to a tighter gradient tolerance than scikit-learn's, so both
+  reach (nearly) the same optimum; tasks that stop on ``max_iter`` or on a
+  failed line search are counted, not hidden.
 - :class:`NearestCentroid` = ``NearestCentroid()`` (Euclidean).
 
-Inputs are torch tensors on any device: ``X [B, n, D]`` features,
-``y [B, n]`` int64 class positions ``0..C-1`` (every task of a batch has the
-same C). ``predict(X [B, q, D])`` returns int64 ``[B, q]``. Computation runs
-in ``dtype`` (float64 by default, for agreement with scikit-learn).
+The interface is scikit-learn's, batched:
 
-``fit_augmented(aug, C)`` trains on a latent-augmented support set
-(:class:`~openselfsup.lowshot.augment.AugmentedSupport`); the default
-materialises it, :class:`RidgeClassifier` only needs its normal equations
-(sums over the copies) and :class:`NearestCentroid` its class means.
+- ``fit(X, y)``: ``X [B, n, D]`` float tensor (any device), ``y [B, n]``
+  integer labels; every task of a batch has the same label set, which
+  becomes ``classes_`` (``[C]``, sorted, as scikit-learn's).
+- ``decision_function(X [B, q, D]) -> [B, q, C]`` and
+  ``predict(X) -> [B, q]`` labels (values of ``classes_``).
+- ``coef_ [B, C, D]`` and ``intercept_ [B, C]`` (Ridge, logistic
+  regression): scikit-learn's ``coef_ [C, D]`` and ``intercept_ [C]`` of
+  each task (for two classes scikit-learn keeps one row; here both rows are
+  kept, with the same predictions); ``centroids_ [B, C, D]`` (nearest
+  centroid).
+- ``fit_augmented(aug, classes)`` trains on a latent-augmented support set
+  (:class:`~openselfsup.lowshot.augment.AugmentedSupport`, labels as
+  positions in ``classes``): Ridge only needs its normal equations (sums
+  over the copies), nearest centroid its class means, logistic regression
+  builds it.
 
-On the CPU the two dense kernels of Ridge, the Gram matrix ``X^T X`` and the
-symmetric positive-definite solve, go through NumPy's ``A.T @ A`` (BLAS
-``syrk``, half the work of a general product) and LAPACK's ``potrf/potrs``
-one task at a time when the matrices are large (``D x D``, as in augmented
-and analytic Ridge), where that beat torch's batched ``bmm`` and
-``cholesky``, split over ``torch.get_num_threads()`` threads (the
-factorisations go through SciPy's Cython LAPACK pointers, called without
-Python's lock); small ones (the ``n x n`` dual of linear Ridge) and CUDA use
-torch's batched ops.
+Computation runs in ``dtype`` (float64 by default, for agreement with
+scikit-learn).
 """
-import ctypes
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
-import numpy as np
 import torch
-from scipy.linalg import lapack
+
+from ._linalg import cholesky_solve, gram, ridge_svd
 
 Tensor = torch.Tensor
 
@@ -44,186 +47,84 @@ def _one_hot(y: Tensor, num_classes: int, dtype) -> Tensor:
     return torch.nn.functional.one_hot(y, num_classes).to(dtype)
 
 
-def _affine(X: Tensor, W: Tensor, b: Tensor) -> Tensor:
-    """``X @ W + b`` for ``W [B, D, C]``, via the faster wide layout."""
-    Wt = W.transpose(1, 2).contiguous()
-    return torch.baddbmm(b.expand(-1, X.shape[1], -1), X, Wt.transpose(1, 2))
-
-
-def _per_task(fn, num_tasks: int) -> None:
-    """Run ``fn(b)`` for every task index, split over torch's thread count
-    in Python threads. They overlap only where ``fn`` releases Python's
-    lock (NumPy's products and the ctypes LAPACK calls of
-    :func:`solve_spd` do, SciPy's ``lapack`` wrappers do not); each BLAS
-    call is single-threaded inside the engine (``engine.meta_test``)."""
-    workers = min(torch.get_num_threads(), num_tasks)
-    if workers <= 1:
-        for b in range(num_tasks):
-            fn(b)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    def run(first):  # every workers-th task from `first`
-        for b in range(first, num_tasks, workers):
-            fn(b)
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(run, range(workers)))
-
-
-#: smallest matrix order (of the Gram matrix or the system) sent to the
-#: per-task NumPy/LAPACK kernels on the CPU; below it torch's batched ops
-#: won (per task, 2 CPU threads: at order 25 a Gram matrix 23 us against
-#: 47 us and a solve 13 us against 20 us; at 512, 3.2 ms against 4.4 ms
-#: and 3.0 ms against 3.2 ms; the crossing near 256)
-LAPACK_MIN_ORDER = 256
-
-
-def _on_lapack(t: Tensor, order: int) -> bool:
-    """Whether ``gram``/``solve_spd`` take the per-task NumPy/LAPACK path
-    (CPU float tensors, matrices of ``order`` at least
-    :data:`LAPACK_MIN_ORDER`) rather than batched torch kernels (CUDA,
-    small matrices, any other dtype)."""
-    return (t.device.type == 'cpu' and order >= LAPACK_MIN_ORDER
-            and t.dtype in (torch.float32, torch.float64))
-
-
-def gram(X: Tensor, outer: bool = False) -> Tensor:
-    """``X^T X`` per task, ``[B, n, D]`` -> ``[B, D, D]``; with ``outer``,
-    ``X X^T`` (``[B, n, n]``)."""
-    if not _on_lapack(X, X.shape[1] if outer else X.shape[2]):
-        Xt = X.transpose(1, 2)
-        return X @ Xt if outer else Xt @ X
-    Xn = X.detach().contiguous().numpy()
-    k = Xn.shape[1] if outer else Xn.shape[2]
-    out = np.empty((Xn.shape[0], k, k), Xn.dtype)
-
-    def one(b):  # a.T @ a and a @ a.T are BLAS syrk
-        if outer:
-            np.dot(Xn[b], Xn[b].T, out=out[b])
-        else:
-            np.dot(Xn[b].T, Xn[b], out=out[b])
-    _per_task(one, Xn.shape[0])
-    return torch.from_numpy(out)
-
-
-def _capsule_pointer(capsule) -> int:
-    """The C pointer a PyCapsule holds (own prototypes, so the shared
-    ``ctypes.pythonapi`` functions are left as they are)."""
-    get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
-        ('PyCapsule_GetName', ctypes.pythonapi))
-    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object,
-                                    ctypes.c_char_p)(
-        ('PyCapsule_GetPointer', ctypes.pythonapi))
-    return get_pointer(capsule, get_name(capsule))
-
-
-_NOGIL_CACHE: dict = {}
-
-
-def _nogil_cholesky(dtype) -> Optional[Tuple]:
-    """``(potrf, potrs)`` of SciPy's LAPACK as ctypes functions, or None.
-
-    Taken from the function pointers SciPy publishes for Cython
-    (``scipy.linalg.cython_lapack``); ctypes releases Python's lock during
-    the call, which SciPy's own ``lapack.dpotrf`` wrapper does not, so the
-    per-task factorisations of :func:`solve_spd` run in parallel threads
-    (about 1.8x on 2 cores for 512 x 512). None where that API is missing.
-    """
-    key = np.dtype(dtype).char
-    if key not in _NOGIL_CACHE:
-        try:
-            from scipy.linalg import cython_lapack
-            prefix = {'d': 'd', 'f': 's'}[key]
-            c_int_p = ctypes.POINTER(ctypes.c_int)
-            potrf = ctypes.CFUNCTYPE(None, ctypes.c_char_p, c_int_p,
-                                     ctypes.c_void_p, c_int_p, c_int_p)(
-                _capsule_pointer(cython_lapack.__pyx_capi__[prefix + 'potrf']))
-            potrs = ctypes.CFUNCTYPE(None, ctypes.c_char_p, c_int_p, c_int_p,
-                                     ctypes.c_void_p, c_int_p,
-                                     ctypes.c_void_p, c_int_p, c_int_p)(
-                _capsule_pointer(cython_lapack.__pyx_capi__[prefix + 'potrs']))
-            _NOGIL_CACHE[key] = (potrf, potrs)
-        except Exception:  # no Cython API, unexpected capsule: SciPy's path
-            _NOGIL_CACHE[key] = None
-    return _NOGIL_CACHE[key]
-
-
-def solve_spd(G: Tensor, R: Tensor, overwrite: bool = False) -> Tensor:
-    """``G^-1 R`` per task for symmetric positive-definite ``G [B, D, D]``
-    and ``R [B, D, C]`` (Cholesky). ``overwrite`` lets the CPU path factor
-    ``G`` in place."""
-    if not _on_lapack(G, G.shape[-1]):
-        L, info = torch.linalg.cholesky_ex(G)
-        if bool((info != 0).any()):
-            raise ValueError('Gram matrix is not positive definite')
-        return torch.cholesky_solve(R, L)
-    Gn = G.detach().contiguous().numpy()
-    Rn = R.detach().numpy()
-    out = np.empty(Rn.shape, Rn.dtype)
-    failed = []
-    nogil = _nogil_cholesky(Gn.dtype) if Gn.dtype == Rn.dtype else None
-    if nogil is not None:
-        if not overwrite:
-            Gn = Gn.copy()
-        c_potrf, c_potrs = nogil
-        ci = ctypes.c_int
-        D, C = Rn.shape[1:]
-
-        def one(b):
-            # a C-ordered symmetric matrix is its own Fortran-ordered
-            # transpose: factor it in place, upper triangle in Fortran terms
-            n, info = ci(D), ci(0)
-            a = Gn[b]
-            c_potrf(b'U', ctypes.byref(n), a.ctypes.data, ctypes.byref(n),
-                    ctypes.byref(info))
-            if info.value != 0:
-                failed.append(b)
-                return
-            rhs = np.ascontiguousarray(Rn[b].T)  # Fortran-ordered [D, C]
-            c_potrs(b'U', ctypes.byref(n), ctypes.byref(ci(C)), a.ctypes.data,
-                    ctypes.byref(n), rhs.ctypes.data, ctypes.byref(n),
-                    ctypes.byref(info))
-            out[b] = rhs.T
-    else:
-        potrf, potrs = lapack.get_lapack_funcs(('potrf', 'potrs'),
-                                               dtype=Gn.dtype)
-
-        def one(b):
-            # G is symmetric: its transpose is the Fortran-ordered G,
-            # factored without a copy
-            c, info = potrf(Gn[b].T, lower=False, clean=False,
-                            overwrite_a=overwrite)
-            if info != 0:
-                failed.append(b)
-                return
-            out[b], _ = potrs(c, Rn[b], lower=False)
-    _per_task(one, Gn.shape[0])
-    if failed:
-        raise ValueError('Gram matrix is not positive definite')
-    return torch.from_numpy(out)
+def label_positions(y: Tensor, classes: Tensor) -> Tensor:
+    """Positions of labels ``y`` in the sorted ``classes`` (ValueError if a
+    label is not one of them)."""
+    pos = torch.searchsorted(classes, y)
+    if bool((pos >= len(classes)).any()) or \
+            not bool((classes[pos.clamp_max(len(classes) - 1)] == y).all()):
+        raise ValueError('labels outside the given classes')
+    return pos
 
 
 class BatchedClassifier:
-    """Base class: ``fit(X, y, C)``, ``predict(X)``, ``fit_augmented``."""
+    """Base class: label bookkeeping and the scikit-learn-style interface.
+
+    Subclasses implement ``_fit(X, y_pos, C)`` on class positions and
+    ``decision_function``; ``stats()`` reports per-batch counts that the
+    meta-test adds up (convergence, fall-backs).
+    """
 
     #: whether ``fit_augmented`` builds the enlarged set (memory per task)
     materialises_augmentation = True
-    #: default chunk budget on the CPU (bytes; engine.DEFAULT_MEMORY_BUDGET)
-    cpu_memory_budget = 64 << 20
 
     def __init__(self, dtype: torch.dtype = torch.float64):
         self.dtype = dtype
 
-    def fit(self, X: Tensor, y: Tensor, num_classes: int):
+    def fit(self, X: Tensor, y: Tensor, classes: Optional[Tensor] = None):
+        """Fit every task of the batch.
+
+        Args:
+            X (Tensor): ``[B, n, D]`` support features.
+            y (Tensor): ``[B, n]`` integer labels.
+            classes (Tensor, optional): ``[C]`` sorted label set (default:
+                the labels present in ``y``).
+        """
+        self.classes_ = torch.unique(y) if classes is None else \
+            torch.as_tensor(classes, device=y.device)
+        return self._fit(X, label_positions(y, self.classes_),
+                         len(self.classes_))
+
+    def fit_augmented(self, aug, classes: Tensor):
+        """Fit on a latent-augmented support set (labels are positions in
+        ``classes``); the default materialises it."""
+        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
+        X, y = aug.materialise()
+        return self._fit(X, y, len(self.classes_))
+
+    def _fit(self, X: Tensor, y: Tensor, num_classes: int):
         raise NotImplementedError
+
+    def decision_function(self, X: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def predict_positions(self, X: Tensor) -> Tensor:
+        """Predicted class positions ``[B, q]`` (0..C-1)."""
+        return self.decision_function(X).argmax(-1)
 
     def predict(self, X: Tensor) -> Tensor:
-        raise NotImplementedError
+        """Predicted labels ``[B, q]`` (values of ``classes_``)."""
+        return self.classes_[self.predict_positions(X)]
 
-    def fit_augmented(self, aug, num_classes: int):
-        """Fit on a latent-augmented support set (materialised)."""
-        X, y = aug.materialise()
-        return self.fit(X, y, num_classes)
+    def stats(self) -> Dict[str, int]:
+        """Counts of the last fit (tasks per event); empty by default."""
+        return {}
+
+
+class _Linear(BatchedClassifier):
+    """``coef_ [B, C, D]``, ``intercept_ [B, C]`` and their decision."""
+
+    def _set(self, W: Tensor, x_mean: Tensor, b: Tensor):
+        """Coefficients ``W [B, D, C]`` on features centred at ``x_mean
+        [B, 1, D]`` with intercept ``b [B, 1, C]`` there."""
+        self.coef_ = W.transpose(1, 2).contiguous()
+        self.intercept_ = (b - x_mean @ W)[:, 0]
+        return self
+
+    def decision_function(self, X: Tensor) -> Tensor:
+        X = X.to(self.dtype)
+        return torch.baddbmm(self.intercept_[:, None, :], X,
+                             self.coef_.transpose(1, 2))
 
 
 class NearestCentroid(BatchedClassifier):
@@ -231,76 +132,88 @@ class NearestCentroid(BatchedClassifier):
 
     materialises_augmentation = False
 
-    def fit(self, X: Tensor, y: Tensor, num_classes: int):
+    def _fit(self, X: Tensor, y: Tensor, num_classes: int):
         X = X.to(self.dtype)
         onehot = _one_hot(y, num_classes, X.dtype)  # [B, n, C]
         counts = onehot.sum(1).clamp_min(1)  # [B, C]
         self.centroids_ = onehot.transpose(1, 2) @ X / counts[..., None]
         return self
 
-    def fit_means(self, means: Tensor):
-        """Use given class means ``[B, C, D]`` as centroids."""
-        self.centroids_ = means.to(self.dtype)
+    def fit_augmented(self, aug, classes: Tensor):
+        """Centroids of the augmented set without materialising it."""
+        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
+        self.centroids_ = aug.class_means(len(self.classes_), self.dtype)
         return self
 
-    def fit_augmented(self, aug, num_classes: int):
-        """Centroids of the augmented set without materialising it."""
-        return self.fit_means(aug.class_means(num_classes, self.dtype))
-
-    def predict(self, X: Tensor) -> Tensor:
-        # squared distance minus ||x||^2 (same argmin): ||c||^2 - 2 x.c
+    def decision_function(self, X: Tensor) -> Tensor:
+        """Minus the squared distance to each centroid, up to ``||x||^2``
+        (same arg-max): ``2 x.c - ||c||^2``."""
         c = self.centroids_
-        d = torch.baddbmm((c * c).sum(-1)[:, None, :], X.to(self.dtype),
-                          c.transpose(1, 2), alpha=-2)
-        return d.argmin(-1)
+        return torch.baddbmm(-(c * c).sum(-1)[:, None, :], X.to(self.dtype),
+                             c.transpose(1, 2), alpha=2)
 
 
-class RidgeClassifier(BatchedClassifier):
+class RidgeClassifier(_Linear):
     """``RidgeClassifier(alpha)``: least squares on +-1 targets, L2 penalty.
 
     Args:
         alpha (float): L2 strength.
         dtype (torch.dtype): computation dtype.
+
+    Attributes:
+        n_fallback_ (int): tasks of the last fit solved through the SVD
+            because their normal equations were not numerically positive
+            definite (scikit-learn falls back the same way, silently).
     """
 
     def __init__(self, alpha: float = 1.0, dtype: torch.dtype = torch.float64):
         super().__init__(dtype)
-        self.alpha = alpha
+        self.alpha = float(alpha)
+        self.n_fallback_ = 0
 
-    def fit(self, X: Tensor, y: Tensor, num_classes: int):
+    @staticmethod
+    def _targets(y: Tensor, num_classes: int, dtype) -> Tensor:
+        return 2 * _one_hot(y, num_classes, dtype) - 1  # [B, n, C]
+
+    def _fit(self, X: Tensor, y: Tensor, num_classes: int):
         X = X.to(self.dtype)
-        _, n, d = X.shape
-        Y = 2 * _one_hot(y, num_classes, X.dtype) - 1  # [B, n, C]
-        x_mean = X.mean(1, keepdim=True)
-        y_mean = Y.mean(1, keepdim=True)
+        n, d = X.shape[1:]
+        Y = self._targets(y, num_classes, X.dtype)
+        x_mean, y_mean = X.mean(1, keepdim=True), Y.mean(1, keepdim=True)
         Xc, Yc = X - x_mean, Y - y_mean
         if n < d:  # kernel form: (Xc Xc^T + aI) A = Yc, W = Xc^T A
             K = gram(Xc, outer=True)
             K.diagonal(dim1=1, dim2=2).add_(self.alpha)
-            # (A^T Xc)^T: MKL's batched GEMM is several times slower for
-            # the [D, n] x [n, C] shape than for [C, n] x [n, D]
-            W = (solve_spd(K, Yc, overwrite=True).transpose(1, 2) @ Xc
-                 ).transpose(1, 2)
-            return self._set_solution(W, x_mean, y_mean)
-        # primal: (Xc^T Xc + aI) W = Xc^T Yc
-        XtY = (Yc.transpose(1, 2) @ Xc).transpose(1, 2)  # wide product
-        return self._solve_normal_equations(gram(Xc), XtY, x_mean, y_mean)
+            A, failed = cholesky_solve(K, Yc)
+            W = (A.transpose(1, 2) @ Xc).transpose(1, 2)
+        else:  # primal: (Xc^T Xc + aI) W = Xc^T Yc
+            G = gram(Xc)
+            G.diagonal(dim1=1, dim2=2).add_(self.alpha)
+            W, failed = cholesky_solve(G, (Yc.transpose(1, 2) @ Xc
+                                           ).transpose(1, 2))
+        W = self._fallback(W, failed, lambda: (Xc[failed], Yc[failed]))
+        return self._set(W, x_mean, y_mean)
+
+    def _fallback(self, W: Tensor, failed: Tensor, data: Callable) -> Tensor:
+        """Redo the failed tasks by the SVD of their centred data."""
+        self.n_fallback_ = int(failed.sum())
+        if self.n_fallback_:
+            Xc, Yc = data()
+            W = W.clone()
+            W[failed] = ridge_svd(Xc, Yc, self.alpha)
+        return W
 
     def _solve_normal_equations(self, G: Tensor, R: Tensor, x_mean: Tensor,
-                                y_mean: Tensor):
-        """Coefficients ``(G + alpha I)^-1 R`` (``G`` is overwritten) and
-        the intercept ``y_mean - x_mean W``."""
+                                y_mean: Tensor, data: Callable):
+        """``(G + alpha I)^-1 R`` (``G`` is modified), intercept
+        ``y_mean - x_mean W``; ``data()`` gives the centred ``(Xc, Yc)`` of
+        the failed tasks for the fall-back."""
         G.diagonal(dim1=1, dim2=2).add_(self.alpha)
-        return self._set_solution(solve_spd(G, R, overwrite=True), x_mean,
-                                  y_mean)
+        W, failed = cholesky_solve(G, R)
+        return self._set(self._fallback(W, failed, lambda: data(failed)),
+                         x_mean, y_mean)
 
-    def _set_solution(self, W: Tensor, x_mean: Tensor, y_mean: Tensor):
-        """``coef_ = W [B, D, C]``, ``intercept_ = y_mean - x_mean W``."""
-        self.coef_ = W
-        self.intercept_ = y_mean - x_mean @ W  # [B, 1, C]
-        return self
-
-    def fit_augmented(self, aug, num_classes: int):
+    def fit_augmented(self, aug, classes: Tensor):
         """Ridge on the latent-augmented set from its normal equations.
 
         The set holds, per support feature ``x_i``, ``x_i`` and the copies
@@ -312,11 +225,13 @@ class RidgeClassifier(BatchedClassifier):
         as fitting the materialised set, without building it (only the
         shifts are gathered).
         """
+        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
+        C = len(self.classes_)
         A = aug.num_aug_shots
         X = aug.features.to(self.dtype)
         B, n, d = X.shape
         if A == 1:
-            return self.fit(X, aug.labels, num_classes)
+            return self._fit(X, aug.labels, C)
         S = aug.shifts(self.dtype)  # [B, n, A-1, D]
         t = S.sum(2)  # [B, n, D]
         m = (A * X + t).sum(1, keepdim=True) / (n * A)
@@ -327,40 +242,49 @@ class RidgeClassifier(BatchedClassifier):
         P = U.transpose(1, 2) @ t
         G += P
         G += P.transpose(1, 2)
-        Y = 2 * _one_hot(aug.labels, num_classes, X.dtype) - 1
+        Y = self._targets(aug.labels, C, X.dtype)
         y_mean = Y.mean(1, keepdim=True)  # every feature has A samples
         R = (((Y - y_mean).transpose(1, 2)) @ (A * U + t)).transpose(1, 2)
-        return self._solve_normal_equations(G, R, m, y_mean)
 
-    def decision_function(self, X: Tensor) -> Tensor:
-        return _affine(X.to(self.dtype), self.coef_, self.intercept_)
+        def data(failed):  # the materialised, centred sets of those tasks
+            Xa, ya = aug.subset(failed).materialise(self.dtype)
+            Ya = self._targets(ya, C, Xa.dtype)
+            return (Xa - Xa.mean(1, keepdim=True),
+                    Ya - Ya.mean(1, keepdim=True))
+        return self._solve_normal_equations(G, R, m, y_mean, data)
 
-    def predict(self, X: Tensor) -> Tensor:
-        return self.decision_function(X).argmax(-1)
+    def stats(self) -> Dict[str, int]:
+        return {'svd_fallback': self.n_fallback_}
 
 
-def row_space_transform(K: Tensor) -> Optional[Tensor]:
-    """``T [B, n, n]`` such that ``Q = X^T T^T`` is an orthonormal basis
-    ``[B, D, n]`` of the row space of ``X [B, n, D]``, from ``X``'s Gram
-    ``K = X X^T``; None when some task's rows are dependent (repeated
-    samples).
+def row_space_basis(X: Tensor) -> Tensor:
+    """An orthonormal basis ``Q [B, D, n]`` of the row space of each task's
+    ``X [B, n, D]`` (n < D).
 
-    Cholesky-QR twice, carried out on the ``n x n`` side only: with
-    ``K = X X^T = L1 L1^T``, ``X^T L1^-T`` is orthonormal up to rounding;
-    the second pass factors its Gram ``L1^-1 K L1^-T = L2 L2^T`` and
-    ``T = L2^-1 L1^-1``. Neither ``Q`` nor any other ``[n, D]`` matrix
-    beyond ``K`` is formed: coordinates are ``X' Q = (X' X^T) T^T`` and
-    coefficients ``Q V = X^T (T^T V)``.
+    Cholesky-QR twice on the ``n x n`` Gram matrix (``Q = X^T L1^-T L2^-T``);
+    a task whose rows are dependent (repeated samples), where that fails, gets
+    Householder QR instead. Either way every task is computed on its own.
     """
-    T = torch.eye(K.shape[1], dtype=K.dtype, device=K.device)
-    G = K
+    K = gram(X, outer=True)
+    n = K.shape[1]
+    T = torch.eye(n, dtype=K.dtype, device=K.device).expand_as(K)
+    G, ok = K, torch.ones(K.shape[0], dtype=torch.bool, device=K.device)
     for _ in range(2):
         L, info = torch.linalg.cholesky_ex(G)
-        if bool((info != 0).any()):
-            return None
+        ok = ok & (info == 0)
+        L = torch.where(ok[:, None, None], L, torch.eye(
+            n, dtype=K.dtype, device=K.device))
         T = torch.linalg.solve_triangular(L, T, upper=False)
         G = T @ K @ T.transpose(1, 2)
-    return T
+    Q = X.transpose(1, 2) @ T.transpose(1, 2)
+    if not bool(ok.all()):
+        Q = Q.clone()
+        Q[~ok] = torch.linalg.qr(X[~ok].transpose(1, 2))[0]
+    return Q
+
+
+#: L-BFGS stop reasons per task
+CONVERGED, MAX_ITER, LINE_SEARCH = 0, 1, 2
 
 
 class LinearLogitProblem:
@@ -386,7 +310,7 @@ class LinearLogitProblem:
 
 def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
           tol: float = 1e-6, history: int = 10,
-          max_ls: int = 40) -> Tuple[Tensor, Tensor]:
+          max_ls: int = 40) -> Tuple[Tensor, Tensor, Tensor]:
     """Minimise B independent smooth functions at once with L-BFGS.
 
     Backtracking (Armijo) line search per task; tasks stop independently.
@@ -400,7 +324,10 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         max_ls (int): halvings at most per line search.
 
     Returns:
-        (Tensor, Tensor): minimisers ``[B, P]`` and iterations used per task.
+        (Tensor, Tensor, Tensor): minimisers ``[B, P]``, iterations used per
+        task, and why each task stopped (:data:`CONVERGED`,
+        :data:`MAX_ITER` or :data:`LINE_SEARCH`: no decrease found along
+        the search direction, the solver's last point kept).
     """
     x = x0.clone()
     cache = problem.cache(x)
@@ -414,6 +341,7 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     first = torch.ones(B, dtype=torch.bool, device=x.device)
     active = g.abs().amax(1) > tol
     iters = torch.zeros(B, dtype=torch.long, device=x.device)
+    stalled = torch.zeros(B, dtype=torch.bool, device=x.device)
     pos = filled = 0
     for _ in range(max_iter):
         if not bool(active.any()):
@@ -449,6 +377,7 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
                 break
             t = torch.where(pending, t * 0.5, t)
         # tasks whose line search failed stop where they are
+        stalled |= pending
         t = torch.where(pending | ~active, torch.zeros_like(t), t)
         x_new = x + t[:, None] * d
         cache_new = _step(cache, dcache, t)
@@ -470,7 +399,10 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         first = first & ~upd
         x, cache, f, g = x_new, cache_new, f_new, g_new
         active = active & ~pending & (g.abs().amax(1) > tol)
-    return x, iters
+    status = torch.full((B,), CONVERGED, dtype=torch.long, device=x.device)
+    status[active] = MAX_ITER
+    status[stalled] = LINE_SEARCH
+    return x, iters, status
 
 
 def _step(cache: Tensor, dcache: Tensor, t: Tensor) -> Tensor:
@@ -524,7 +456,7 @@ class _MultinomialProblem(LinearLogitProblem):
         return torch.cat([gVt.reshape(self.B, -1), Gt.sum(2)], 1)
 
 
-class LogisticRegression(BatchedClassifier):
+class LogisticRegression(_Linear):
     """``LogisticRegression(C, max_iter)``: multinomial, L2 on the weights.
 
     Minimises, per task, ``mean_i CE(x_i W + b, y_i) + ||W||^2 / (2 C n)``
@@ -542,49 +474,42 @@ class LogisticRegression(BatchedClassifier):
         dtype (torch.dtype): dtype of the objective and optimiser state.
         matmul_dtype (torch.dtype): dtype of the features in the two
             products per iteration (float32: half the memory traffic).
-    """
 
-    #: L-BFGS runs tens of small tensor operations per iteration, whose
-    #: fixed cost larger chunks share: 1 GiB chunks (about 20 latent_aug
-    #: tasks of 5-way 5-shot) ran 1.6x faster than 64 MiB (one task)
-    cpu_memory_budget = 1 << 30
+    Attributes:
+        n_iter_ (Tensor): ``[B]`` iterations per task of the last fit.
+        stop_ (Tensor): ``[B]`` why each task stopped (:data:`CONVERGED`,
+            :data:`MAX_ITER`, :data:`LINE_SEARCH`).
+    """
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000,
                  tol: float = 1e-6, dtype: torch.dtype = torch.float64,
                  matmul_dtype: torch.dtype = torch.float32):
         super().__init__(dtype)
-        self.C, self.max_iter, self.tol = C, max_iter, tol
+        self.C, self.max_iter, self.tol = float(C), int(max_iter), tol
         self.matmul_dtype = matmul_dtype
 
-    def fit(self, X: Tensor, y: Tensor, num_classes: int):
+    def _fit(self, X: Tensor, y: Tensor, num_classes: int):
         X = X.to(self.dtype)
         n, d = X.shape[1:]
         x_mean = X.mean(1, keepdim=True)
         if n >= d:
             return self._fit_centred((X - x_mean).to(self.matmul_dtype), y,
                                      num_classes, x_mean, None)
-        K = gram(X, outer=True)
-        T = row_space_transform(K)
-        if T is None:  # dependent rows: an explicit basis by QR
-            basis = torch.linalg.qr(X.transpose(1, 2))[0]  # [B, D, n]
-            Z = (X - x_mean) @ basis
-            return self._fit_centred(Z.to(self.matmul_dtype), y,
-                                     num_classes, x_mean,
-                                     lambda V: basis @ V)
-        # centred coordinates (X - x_mean) X^T T^T, from K = X X^T alone
-        Z = (K - K.mean(1, keepdim=True)) @ T.transpose(1, 2)
-        return self._fit_centred(
-            Z.to(self.matmul_dtype), y, num_classes, x_mean,
-            lambda V: X.transpose(1, 2) @ (T.transpose(1, 2) @ V))
+        Q = row_space_basis(X)  # [B, D, n]
+        return self._fit_centred(((X - x_mean) @ Q).to(self.matmul_dtype),
+                                 y, num_classes, x_mean, lambda V: Q @ V)
 
-    def fit_augmented(self, aug, num_classes: int):
+    def fit_augmented(self, aug, classes: Tensor):
         """Fit on the latent-augmented set, built once, centred, directly
         in ``matmul_dtype`` (no float64 copy of the enlarged set)."""
+        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
+        C = len(self.classes_)
         A = aug.num_aug_shots
         X = aug.features.to(self.dtype)
         B, n, d = X.shape
         if A == 1 or n * A < d:  # small sets: the row-space basis pays
-            return super().fit_augmented(aug, num_classes)
+            Xa, ya = aug.materialise()
+            return self._fit(Xa, ya, C)
         S = aug.shifts(self.matmul_dtype)  # [B, n, A-1, D]
         m = (A * X + S.sum(2, dtype=self.dtype)).sum(1, keepdim=True) / (n * A)
         U = (X - m).to(self.matmul_dtype)[:, :, None, :]
@@ -592,7 +517,7 @@ class LogisticRegression(BatchedClassifier):
         Z = torch.cat([U, S], 2).view(B, n * A, d)  # as materialise() orders
         del S
         y = aug.labels.repeat_interleave(A, dim=1)
-        return self._fit_centred(Z, y, num_classes, m, None)
+        return self._fit_centred(Z, y, C, m, None)
 
     def _fit_centred(self, Z: Tensor, y: Tensor, num_classes: int,
                      x_mean: Tensor, to_features: Optional[Callable]):
@@ -605,29 +530,28 @@ class LogisticRegression(BatchedClassifier):
             Z, _one_hot(y, C, self.dtype), 1.0 / (2.0 * self.C * n),
             self.dtype)
         p0 = x_mean.new_zeros(B, r * C + C)
-        p, self.n_iter_ = lbfgs(problem, p0, self.max_iter, self.tol)
+        p, self.n_iter_, self.stop_ = lbfgs(problem, p0, self.max_iter,
+                                            self.tol)
         Vt, b = problem.split(p)
         V = Vt.transpose(1, 2)
-        self.coef_ = V if to_features is None else to_features(V)  # [B,D,C]
-        self.intercept_ = b.transpose(1, 2) - x_mean @ self.coef_
-        return self
+        W = V if to_features is None else to_features(V)  # [B, D, C]
+        return self._set(W, x_mean, b.transpose(1, 2))
 
-    def decision_function(self, X: Tensor) -> Tensor:
-        return _affine(X.to(self.dtype), self.coef_, self.intercept_)
-
-    def predict(self, X: Tensor) -> Tensor:
-        return self.decision_function(X).argmax(-1)
+    def stats(self) -> Dict[str, int]:
+        return {'max_iter': int((self.stop_ == MAX_ITER).sum()),
+                'line_search': int((self.stop_ == LINE_SEARCH).sum())}
 
 
-#: ``--clf`` name -> classifier class (the original's names)
-CLASSIFIERS = {
+#: ``--clf`` name -> classifier class (the names of ``spec.CLASSIFIERS``)
+ESTIMATORS = {
     'Ridge': RidgeClassifier,
     'logistic_regression': LogisticRegression,
     'nearest_centroid': NearestCentroid,
 }
 
 
-def build_classifier(name: str, dtype: torch.dtype = torch.float64
-                     ) -> BatchedClassifier:
-    """A classifier by its ``--clf`` name."""
-    return CLASSIFIERS[name](dtype=dtype)
+def build_classifier(name: str, params: Optional[Dict] = None,
+                     dtype: torch.dtype = torch.float64) -> BatchedClassifier:
+    """A classifier by its ``--clf`` name with its hyperparameters
+    (``RunSpec.classifier_params``)."""
+    return ESTIMATORS[name](dtype=dtype, **(params or {}))

@@ -1,31 +1,47 @@
 """Base dictionary for latent augmentation: prototypes, covariances, shift bank.
 
-Built from the base features (NCT train, minus the novel class(es) for
-``wo_`` models):
+Built from the base features (NCT train, minus the novel class(es) of the
+runs that will use it), as the published ``dict_construction.py``:
 
-1. k-means (faiss, K prototypes, seeded) on the L2-normalised features
-   assigns every base feature to a cluster;
+1. k-means (faiss, K prototypes, 20 iterations, seeded) on the L2-normalised
+   features, trained on **every** base feature (the published code sets
+   ``max_points_per_centroid`` above N; faiss's default would train on a
+   subsample of 256 points per centroid, 4,096 of 100,000 for K = 16);
 2. per cluster, the prototype is the mean and the covariance the sample
-   covariance (``np.cov``, ddof=1) of the *raw* features;
+   covariance (``np.cov``, ddof=1) of the features (for normalised features,
+   as the protocol extracts them, the same as the clustered ones);
 3. the shift bank holds M vectors per cluster drawn from ``N(0, cov)``,
    through an eigendecomposition with negative eigenvalues clipped to 0, so a
-   singular (or one-sample, all-zero) covariance works.
+   singular (or one-sample, all-zero) covariance works (the published code
+   drew them unseeded with ``np.random.multivariate_normal``).
 
-File (``.npz``, path from :func:`~openselfsup.lowshot.paths.dictionary_path`)::
+File (``.npz``, path from :meth:`DictionarySpec.path`: the excluded classes
+are part of the name, so the all-class and the ``wo_7`` dictionary of one
+model never overwrite each other)::
 
     prototypes   float32 [K, D]      covariances float32 [K, D, D]
     shift_bank   float32 [K, M, D]   counts int64 [K]   assignments int64 [N]
     seed int64   excluded int64 [*]  (labels left out of the base set)
-    features_path, features_sha1 (str), features_shape int64 [2]
+    normalised bool                  (the base features had unit norm)
+    model, features_name, features_path, features_sha1, labels_sha1 (str)
+    features_shape int64 [2]
+
+A dictionary is used only by runs whose features it was built from (digest
+compared), whose novel class it left out, and whose normalisation it shares.
 """
 import os
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from ..utils import InputError, save_npz
-from .features import file_identity
+from .spec import DictionarySpec
+
+#: at most this fraction of the available memory for the dictionary's
+#: covariances and shift bank (checked before any work)
+MEMORY_FRACTION = 0.5
 
 
 @dataclass
@@ -33,14 +49,17 @@ class Dictionary:
     """A base dictionary (see the module docstring).
 
     Attributes:
-        prototypes (np.ndarray): ``[K, D]`` raw-feature cluster means.
+        prototypes (np.ndarray): ``[K, D]`` cluster means.
         covariances (np.ndarray): ``[K, D, D]``.
         shift_bank (np.ndarray): ``[K, M, D]``.
         counts (np.ndarray): ``[K]`` base features per cluster.
         assignments (np.ndarray): ``[N]`` cluster of each base feature.
         seed (int): seed of k-means and of the shift draws.
         excluded (tuple): labels left out of the base set.
-        identity (dict): ``{path, shape, sha1}`` of the feature file.
+        normalised (bool): the base features had unit L2 norm.
+        source (dict): ``model``, ``features_name``, ``features_path``,
+            ``features_sha1``, ``labels_sha1``, ``features_shape``.
+        path (str | None): where it was read from or written to.
     """
     prototypes: np.ndarray
     covariances: np.ndarray
@@ -49,24 +68,44 @@ class Dictionary:
     assignments: np.ndarray
     seed: int
     excluded: Sequence[int]
-    identity: Dict
+    normalised: bool
+    source: Dict = field(default_factory=dict)
+    path: Optional[str] = None
 
     @property
     def dim(self) -> int:
         return int(self.prototypes.shape[1])
 
-    def save(self, path: str) -> None:
-        save_npz(path, prototypes=self.prototypes.astype(np.float32),
+    def identity(self) -> Dict:
+        """What a result records of its dictionary."""
+        return {'path': os.path.abspath(self.path) if self.path else None,
+                'num_prototypes': int(self.prototypes.shape[0]),
+                'num_shift_vectors': int(self.shift_bank.shape[1]),
+                'seed': self.seed, 'excluded': list(self.excluded),
+                'normalised': self.normalised,
+                'features_sha1': self.source.get('features_sha1')}
+
+    def save(self, path: str, exclusive: bool = True) -> None:
+        """Write the dictionary; with ``exclusive`` only if ``path`` is
+        absent (FileExistsError otherwise)."""
+        src = self.source
+        save_npz(path, exclusive=exclusive,
+                 prototypes=self.prototypes.astype(np.float32),
                  covariances=self.covariances.astype(np.float32),
                  shift_bank=self.shift_bank.astype(np.float32),
                  counts=self.counts.astype(np.int64),
                  assignments=self.assignments.astype(np.int64),
                  seed=np.int64(self.seed),
                  excluded=np.asarray(self.excluded, dtype=np.int64),
-                 features_path=np.str_(self.identity.get('path', '')),
-                 features_sha1=np.str_(self.identity.get('sha1', '')),
-                 features_shape=np.asarray(self.identity.get('shape', []),
+                 normalised=np.bool_(self.normalised),
+                 model=np.str_(src.get('model', '')),
+                 features_name=np.str_(src.get('features_name', '')),
+                 features_path=np.str_(src.get('features_path', '')),
+                 features_sha1=np.str_(src.get('features_sha1', '')),
+                 labels_sha1=np.str_(src.get('labels_sha1', '')),
+                 features_shape=np.asarray(src.get('features_shape', []),
                                            dtype=np.int64))
+        self.path = path
 
 
 def sample_gaussian(rng: np.random.Generator, cov: np.ndarray,
@@ -77,41 +116,73 @@ def sample_gaussian(rng: np.random.Generator, cov: np.ndarray,
     return rng.standard_normal((num, cov.shape[0])) @ factor.T
 
 
+def available_memory() -> Optional[int]:
+    """Bytes of memory available to this process (None if unknown)."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(num_prototypes: int, num_shift_vectors: int, dim: int,
+                 num_base: int) -> None:
+    """Refuse, before any work, a dictionary that cannot fit in memory."""
+    need = 8 * num_prototypes * dim * dim + 8 * num_shift_vectors * dim * 2 \
+        + 4 * num_prototypes * num_shift_vectors * dim + 16 * num_base * dim
+    have = available_memory()
+    if have is not None and need > MEMORY_FRACTION * have:
+        raise InputError(
+            f'a dictionary of K={num_prototypes} prototypes x '
+            f'M={num_shift_vectors} shift vectors of width {dim} needs about '
+            f'{need / 2 ** 30:.1f} GiB, more than half of the '
+            f'{have / 2 ** 30:.1f} GiB available; use a smaller '
+            '--num_shift_vectors or --num_prototypes')
+
+
 def build_dictionary(features: np.ndarray, labels: np.ndarray,
                      num_prototypes: int = 16, num_shift_vectors: int = 2000,
                      seed: int = 0, excluded: Sequence[int] = (),
-                     identity: Optional[Dict] = None, niter: int = 20,
-                     name: str = 'features') -> Dictionary:
+                     niter: int = 20, name: str = 'features') -> Dictionary:
     """Build a base dictionary.
 
     Args:
-        features (np.ndarray): float32 ``[N, D]`` base-set features (raw).
+        features (np.ndarray): float32 ``[N, D]`` base-set features.
         labels (np.ndarray): int ``[N]`` their labels.
         num_prototypes (int): K, number of k-means clusters.
         num_shift_vectors (int): M, shift vectors per cluster.
         seed (int): seed of k-means (faiss) and of the shift draws.
         excluded (sequence of int): labels to leave out (novel classes).
-        identity (dict, optional): ``{path, shape, sha1}`` of the feature file.
-        niter (int): k-means iterations.
+        niter (int): k-means iterations (20, as published).
         name (str): feature set name for error messages.
 
     Returns:
-        Dictionary: prototypes, covariances, shift bank and provenance.
+        Dictionary: prototypes, covariances, shift bank (``source`` and
+        ``normalised`` are filled by :func:`construct_dictionary`).
     """
     import faiss
-    keep = ~np.isin(labels, np.asarray(excluded, dtype=np.int64))
-    base = np.ascontiguousarray(features[keep], dtype=np.float32)
-    n, d = base.shape
     if num_prototypes < 1 or num_shift_vectors < 1:
         raise InputError('--num_prototypes and --num_shift_vectors must be '
                          'positive')
+    keep = ~np.isin(labels, np.asarray(excluded, dtype=np.int64))
+    base = np.ascontiguousarray(features[keep], dtype=np.float32)
+    n, d = base.shape
     if n < num_prototypes:
         raise InputError(f'{name}: {n} base features, fewer than '
                          f'--num_prototypes {num_prototypes}')
+    check_memory(num_prototypes, num_shift_vectors, d, n)
     normed = base / np.maximum(np.linalg.norm(base, axis=1, keepdims=True),
-                               1e-12)
+                               1e-10)
+    # every base feature trains the centroids, as published (faiss would
+    # otherwise subsample max_points_per_centroid=256 points per centroid)
     kmeans = faiss.Kmeans(d, num_prototypes, niter=niter, seed=seed,
-                          verbose=False)
+                          verbose=False, max_points_per_centroid=n)
     kmeans.train(normed)
     _, assign = kmeans.index.search(normed, 1)
     assign = assign[:, 0].astype(np.int64)
@@ -130,66 +201,113 @@ def build_dictionary(features: np.ndarray, labels: np.ndarray,
             covs[k] = np.cov(members, rowvar=False)
         bank[k] = sample_gaussian(rng, covs[k], num_shift_vectors)
     return Dictionary(protos, covs, bank, counts, assign, int(seed),
-                      tuple(int(c) for c in excluded), identity or {})
+                      tuple(int(c) for c in excluded), False)
 
 
-def load_dictionary(path: str, dim: Optional[int] = None,
-                    features_name: str = 'features') -> Dictionary:
-    """Load a dictionary; check its width against the features' ``dim``.
+def load_dictionary(path: str) -> Dictionary:
+    """Read a dictionary file.
 
     Raises:
-        InputError: missing file (with the command that makes it), not a
-            dictionary, or a feature width other than ``dim``.
+        InputError: missing (with the command that makes it), truncated or
+            not a dictionary.
     """
+    make = ('python wsi_workdir/dict_construction.py --model M '
+            '[--novel_class C] ...')
     if not os.path.isfile(path):
         raise InputError(f'dictionary not found: {path} (make it with: '
-                         'python wsi_workdir/dict_construction.py --model M '
-                         '...)')
+                         f'{make})')
     try:
         with np.load(path, allow_pickle=False) as z:
             d = {k: z[k] for k in z.files}
         dic = Dictionary(
             d['prototypes'], d['covariances'], d['shift_bank'], d['counts'],
             d['assignments'], int(d['seed']), tuple(d['excluded'].tolist()),
-            {'path': str(d['features_path']), 'sha1': str(d['features_sha1']),
-             'shape': d['features_shape'].tolist()})
-    except (KeyError, ValueError, OSError) as exc:
-        raise InputError(f'{path}: not a base dictionary ({exc})') from None
-    if dim is not None and dic.dim != dim:
-        raise InputError(f'{path}: dictionary width {dic.dim} differs from '
-                         f'the {features_name} width {dim}; rebuild it with '
-                         'dict_construction.py for this model')
+            bool(d['normalised']),
+            {k: str(d[k]) for k in ('model', 'features_name',
+                                    'features_path', 'features_sha1',
+                                    'labels_sha1')}, path)
+        dic.source['features_shape'] = d['features_shape'].tolist()
+    except (KeyError, ValueError, OSError, EOFError, TypeError,
+            zipfile.BadZipFile) as exc:
+        raise InputError(f'{path}: not a readable base dictionary '
+                         f'({type(exc).__name__}); make it again with: '
+                         f'{make} --overwrite') from None
+    K, D = dic.prototypes.shape
+    if dic.covariances.shape != (K, D, D) or dic.shift_bank.ndim != 3 or \
+            dic.shift_bank.shape[::2] != (K, D):
+        raise InputError(f'{path}: inconsistent dictionary arrays; make it '
+                         f'again with: {make} --overwrite')
     return dic
 
 
-def construct_dictionary(workdir: str, model: str,
-                         novel_class: Optional[int] = None,
-                         features: str = 'NCT_train',
-                         num_prototypes: int = 16,
-                         num_shift_vectors: int = 2000,
-                         seed: int = 0) -> str:
-    """Build the dictionary of ``model`` from ``features`` and save it.
+def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
+                     run=None) -> None:
+    """Refuse a dictionary that does not belong to a run.
 
     Args:
-        workdir (str): the low-shot work directory.
-        model (str): model name, e.g. ``'clp_wo_7'``.
-        novel_class (int, optional): class(es) left out (78: 7 and 8).
-        features (str): base feature set name.
-        num_prototypes, num_shift_vectors, seed: see :func:`build_dictionary`.
+        dic (Dictionary): as loaded.
+        spec (DictionarySpec): the dictionary the run needs.
+        base (FeatureSet): the model's current base features
+            (``spec.features``): the dictionary must have been built from
+            exactly these.
+        run (FeatureSet, optional): the run's support features (width and
+            normalisation must match; default ``base``).
+    """
+    run = run or base
+    remake = (f'python wsi_workdir/dict_construction.py --model {spec.model}'
+              + ('' if spec.novel_class is None
+                 else f' --novel_class {spec.novel_class}') + ' --overwrite')
+    if tuple(dic.excluded) != tuple(spec.excluded):
+        left = list(dic.excluded) or 'no class'
+        raise InputError(f'{dic.path} left out {left} but this run\'s novel '
+                         f'class is {list(spec.excluded) or "none"} (the '
+                         f'novel class must not be in the base set); make '
+                         f'it with: {remake}')
+    if dic.dim != run.dim:
+        raise InputError(f'{dic.path}: dictionary width {dic.dim} differs '
+                         f'from the width {run.dim} of {run.features_path}; '
+                         f'make it again with: {remake}')
+    if dic.source.get('features_sha1') != base.features_sha1:
+        raise InputError(f'{dic.path} was built from other features than '
+                         f'the current {base.features_path} (extracted again '
+                         f'since?); make it again with: {remake}')
+    if dic.normalised != run.normalised:
+        raise InputError(f'{dic.path} was built from '
+                         f'{"normalised" if dic.normalised else "raw"} '
+                         f'features but {run.features_path} is '
+                         f'{"normalised" if run.normalised else "raw"}; '
+                         f'make it again with: {remake}')
+
+
+def construct_dictionary(workdir: str, spec: DictionarySpec,
+                         replace: bool = False) -> Dictionary:
+    """Build the dictionary ``spec`` names and save it (atomically, and
+    only if absent unless ``replace``).
 
     Returns:
-        str: the path written.
+        Dictionary: the dictionary written (``path`` set).
+
+    Raises:
+        InputError: the file exists (without ``replace``), or another run
+            wrote it meanwhile; bad features; not enough memory.
     """
-    from . import paths
     from .features import load_features
-    from .tasks import novel_classes
-    excluded = novel_classes(novel_class)
-    fs = load_features(workdir, model, features)
-    dic = build_dictionary(fs.features, fs.labels, num_prototypes,
-                           num_shift_vectors, seed, excluded,
-                           file_identity(fs.features_path, fs.features),
+    out = spec.path(workdir)
+    if os.path.exists(out) and not replace:
+        raise InputError(f'{out} exists; pass --overwrite to build it again')
+    fs = load_features(workdir, spec.model, spec.features)
+    dic = build_dictionary(fs.features, fs.labels, spec.num_prototypes,
+                           spec.num_shift_vectors, spec.seed, spec.excluded,
                            name=fs.features_path)
-    out = paths.dictionary_path(workdir, model, features, num_prototypes,
-                                num_shift_vectors, seed)
-    dic.save(out)
-    return out
+    dic.normalised = fs.normalised
+    dic.source = {'model': spec.model, 'features_name': fs.name,
+                  'features_path': os.path.abspath(fs.features_path),
+                  'features_sha1': fs.features_sha1,
+                  'labels_sha1': fs.labels_sha1,
+                  'features_shape': list(fs.features.shape)}
+    try:
+        dic.save(out, exclusive=not replace)
+    except FileExistsError:
+        raise InputError(f'{out} was written by another run meanwhile; '
+                         'nothing replaced') from None
+    return dic

@@ -1,63 +1,61 @@
 """Load extracted features, labels and image metadata, validated once here.
 
-Files (see :mod:`openselfsup.lowshot.paths`), all written by
-``python wsi_workdir/extract.py``:
+Files (see :mod:`openselfsup.lowshot.paths`), written by
+``python wsi_workdir/extract.py`` (or ``import_features.py``):
 
 - ``extracted_feats/<model>/<NAME>.npy``: float32 ``[N, D]`` features, any D.
+- ``extracted_feats/<model>/<NAME>.json``: provenance; the reader uses
+  ``features_sha1`` (the features it describes), ``labels_sha1`` (the labels
+  they were extracted with) and ``normalised``.
 - ``extracted_feats/<NAME>_labels.npy``: integer ``[N]`` labels.
-- ``extracted_feats/<NAME>_meta.json``: a JSON object with (at least)
-
-  ``"paths"``: list of N image paths, relative to the dataset's data root, in
-  feature order. The first path component is the slide id (PAIP19:
-  ``<slide_id>/<slide_id>_<cls>_<n>.png``); only the ``homo`` out-domain
-  tasks need it.
-
-  ``"classes"``: list of class names in label order (optional; the table
-  falls back to the dataset's known names).
+- ``extracted_feats/<NAME>_meta.json``: ``paths`` (N image paths relative to
+  the dataset's data root, in feature order; the first path component is
+  the slide id for PAIP19, used by ``out_homo``), ``classes`` (names in
+  label order), ``list_file`` and ``list_sha1``.
 
 Every problem is an :class:`~openselfsup.utils.InputError` with one line that
-names the file, and for a missing file the command that makes it.
+names the file, and for a missing or stale file the command that remakes it.
+
+Normalisation: the published protocol L2-normalises every feature. A set
+counts as normalised when all its rows have unit norm (checked on load, and
+against its provenance when it has one); a run refuses to mix normalised and
+raw sets (:func:`check_same_kind`).
 """
-import hashlib
-import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..utils import InputError
+from ..utils import InputError, array_sha1, load_json
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
                  'configs/extraction/{config}.py --pretrained CKPT '
                  '--output {out}')
+#: tolerance on ``| ||x|| - 1 |`` for a row to count as unit norm
+UNIT_NORM_ATOL = 1e-3
 
 
-def array_sha1(array: np.ndarray) -> str:
-    """SHA-1 of an array's dtype, shape and bytes (C order)."""
-    h = hashlib.sha1()
-    h.update(f'{array.dtype.str}{array.shape}'.encode())
-    h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()
-
-
-def file_identity(path: str, array: np.ndarray) -> Dict:
-    """Identity of a loaded array file: ``{path, shape, sha1}``."""
-    return {'path': os.path.abspath(path), 'shape': list(array.shape),
-            'sha1': array_sha1(array)}
-
-
-def _missing(path: str, name: str, what: str, out: str) -> InputError:
-    return InputError(
-        f'{what} not found: {path} (make it with: '
-        + _EXTRACT_HINT.format(config=name.lower(), out=out) + ')')
+def _hint(name: str, out: str) -> str:
+    return _EXTRACT_HINT.format(config=name.lower(), out=out)
 
 
 def _check_name(name: str) -> None:
     if name not in paths.FEATURE_NAMES:
         raise InputError(f'unknown feature set {name!r}; expected one of '
                          f'{", ".join(paths.FEATURE_NAMES)}')
+
+
+def _load_array(path: str, what: str, hint: str) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise InputError(f'{what} not found: {path} (make it with: {hint})')
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # truncated, not .npy, pickled objects
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f'{path}: cannot read {what} ({first}); make it '
+                         f'again with: {hint}') from None
 
 
 def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
@@ -70,13 +68,8 @@ def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
     """
     _check_name(name)
     path = paths.labels_path(workdir, name)
-    if not os.path.isfile(path):
-        raise _missing(path, name, 'labels',
-                       paths.features_path(workdir, model, name))
-    try:
-        labels = np.load(path, allow_pickle=False)
-    except Exception as exc:  # corrupt or not a .npy file
-        raise InputError(f'{path}: cannot read labels ({exc})') from None
+    labels = _load_array(path, 'labels', _hint(
+        name, paths.features_path(workdir, model, name)))
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise InputError(f'{path}: labels must be a 1-d integer array, got '
                          f'{labels.dtype} {list(labels.shape)}')
@@ -85,31 +78,90 @@ def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
     return labels.astype(np.int64)
 
 
+def unit_norm(features: np.ndarray) -> bool:
+    """Whether every row has unit L2 norm (within :data:`UNIT_NORM_ATOL`)."""
+    if features.size == 0:
+        return False
+    norms = np.sqrt(np.einsum('ij,ij->i', features, features,
+                              dtype=np.float64))
+    return bool(np.all(np.abs(norms - 1.0) <= UNIT_NORM_ATOL))
+
+
 @dataclass
 class FeatureSet:
     """Features and labels of one ``(model, NAME)``.
 
     Attributes:
+        model (str): the model name.
         name (str): feature set name, e.g. ``'NCT_train'``.
         features (np.ndarray): float32 ``[N, D]``.
         labels (np.ndarray): int64 ``[N]``.
         features_path (str): where the features came from.
         labels_path (str): where the labels came from.
+        normalised (bool): every row has unit L2 norm.
+        provenance (dict | None): the provenance JSON, if any.
     """
+    model: str
     name: str
     features: np.ndarray
     labels: np.ndarray
     features_path: str
     labels_path: str
+    normalised: bool
+    provenance: Optional[Dict] = None
+    _digests: Dict = field(default_factory=dict, repr=False)
 
     @property
     def dim(self) -> int:
         return int(self.features.shape[1])
 
+    @property
+    def features_sha1(self) -> str:
+        if 'features' not in self._digests:
+            self._digests['features'] = array_sha1(self.features)
+        return self._digests['features']
+
+    @property
+    def labels_sha1(self) -> str:
+        if 'labels' not in self._digests:
+            self._digests['labels'] = array_sha1(self.labels)
+        return self._digests['labels']
+
     def identity(self) -> Dict:
-        """File identities (path, shape, sha1) of features and labels."""
-        return {'features': file_identity(self.features_path, self.features),
-                'labels': file_identity(self.labels_path, self.labels)}
+        """What a result records of these features: paths, shapes, digests,
+        normalisation."""
+        return {'features': {'path': os.path.abspath(self.features_path),
+                             'shape': list(self.features.shape),
+                             'sha1': self.features_sha1},
+                'labels': {'path': os.path.abspath(self.labels_path),
+                           'shape': list(self.labels.shape),
+                           'sha1': self.labels_sha1},
+                'normalised': self.normalised}
+
+
+def _check_provenance(fs: FeatureSet, workdir: str) -> None:
+    """Compare the provenance JSON with the files in hand."""
+    prov = fs.provenance
+    remake = _hint(fs.name, fs.features_path)
+    if not isinstance(prov, dict):
+        raise InputError(f'{paths.provenance_path(workdir, fs.model, fs.name)}'
+                         ': provenance must be a JSON object')
+    want = prov.get('features_sha1')
+    if want and want != fs.features_sha1:
+        raise InputError(f'{fs.features_path}: features differ from the ones '
+                         'its provenance JSON describes (changed since '
+                         f'extraction?); make them again with: {remake}')
+    want = prov.get('labels_sha1')
+    if want and want != fs.labels_sha1:
+        raise InputError(f'{fs.labels_path} has changed since '
+                         f'{fs.features_path} was extracted (another list '
+                         f'was extracted into this workdir?); make the '
+                         f'features again with: {remake}')
+    claim = prov.get('normalised')
+    if claim is not None and bool(claim) != fs.normalised:
+        state = 'unit-norm' if fs.normalised else 'not unit-norm'
+        raise InputError(f'{fs.features_path}: provenance says normalised='
+                         f'{bool(claim)} but the rows are {state}')
 
 
 def load_features(workdir: str, model: str, name: str) -> FeatureSet:
@@ -124,18 +176,15 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
         FeatureSet: float32 ``[N, D]`` features and int64 ``[N]`` labels.
 
     Raises:
-        InputError: missing file (with the command that makes it), not a
-            2-d float array, NaN or inf, or labels of another length.
+        InputError: missing or unreadable file (with the command that makes
+            it), not a 2-d float array, NaN or inf, labels of another length,
+            or a provenance JSON that does not describe these files.
     """
     _check_name(name)
     fpath = paths.features_path(workdir, model, name)
-    if not os.path.isfile(fpath):
-        raise _missing(fpath, name, 'features', fpath)
-    try:
-        feats = np.load(fpath, allow_pickle=False)
-    except Exception as exc:
-        raise InputError(f'{fpath}: cannot read features ({exc})') from None
-    if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating):
+    feats = _load_array(fpath, 'features', _hint(name, fpath))
+    if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
+            feats.shape[1] == 0:
         raise InputError(f'{fpath}: features must be a 2-d float array [N, D],'
                          f' got {feats.dtype} {list(feats.shape)}')
     feats = np.ascontiguousarray(feats, dtype=np.float32)
@@ -148,13 +197,35 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     lpath = paths.labels_path(workdir, name)
     if len(labels) != len(feats):
         raise InputError(f'{fpath} has {len(feats)} rows but {lpath} has '
-                         f'{len(labels)} labels')
-    return FeatureSet(name, feats, labels, fpath, lpath)
+                         f'{len(labels)} labels; extract both from one list')
+    ppath = paths.provenance_path(workdir, model, name)
+    prov = load_json(ppath, 'provenance JSON') if os.path.isfile(ppath) \
+        else None
+    fs = FeatureSet(model, name, feats, labels, fpath, lpath,
+                    unit_norm(feats), prov)
+    if prov is not None:
+        _check_provenance(fs, workdir)
+    return fs
+
+
+def check_same_kind(*sets: FeatureSet) -> None:
+    """Refuse feature sets of different widths or normalisation."""
+    first = sets[0]
+    for other in sets[1:]:
+        if other.dim != first.dim:
+            raise InputError(f'{other.features_path} has width {other.dim} '
+                             f'but {first.features_path} has {first.dim}')
+        if other.normalised != first.normalised:
+            norm, raw = (first, other) if first.normalised else (other, first)
+            raise InputError(
+                f'{norm.features_path} is L2-normalised but '
+                f'{raw.features_path} is not; extract both the same way '
+                '(wsi_workdir/extract.py normalises unless --no-normalise)')
 
 
 def load_meta(workdir: str, name: str, required: bool = False,
               num_rows: Optional[int] = None) -> Optional[Dict]:
-    """Read ``<NAME>_meta.json`` (keys ``paths`` and ``classes``).
+    """Read ``<NAME>_meta.json`` (keys ``paths``, ``classes``...).
 
     Args:
         workdir (str): the low-shot work directory.
@@ -167,14 +238,9 @@ def load_meta(workdir: str, name: str, required: bool = False,
         if required:
             raise InputError(
                 f'image metadata not found: {path} (written by extraction: '
-                + _EXTRACT_HINT.format(config=name.lower(),
-                                       out='OUT.npy') + ')')
+                + _hint(name, 'OUT.npy') + ')')
         return None
-    try:
-        with open(path) as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InputError(f'{path}: not valid JSON ({exc})') from None
+    meta = load_json(path, 'image metadata JSON')
     if not isinstance(meta, dict):
         raise InputError(f'{path}: expected a JSON object')
     if 'paths' in meta:
@@ -198,7 +264,7 @@ def slide_ids(workdir: str, name: str, num_rows: int) -> np.ndarray:
     meta = load_meta(workdir, name, required=True, num_rows=num_rows)
     slides: List[str] = [str(p).replace('\\', '/').lstrip('/').split('/')[0]
                          for p in meta['paths']]
-    names, ids = np.unique(np.asarray(slides), return_inverse=True)
+    _, ids = np.unique(np.asarray(slides), return_inverse=True)
     return ids.astype(np.int64).reshape(-1)
 
 

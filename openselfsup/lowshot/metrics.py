@@ -1,15 +1,15 @@
 """Per-task F1 and its summary over tasks: pure functions of arrays.
 
-All F1 values are in percent points (0-100), as the original printed them.
+F1 values are fractions in [0, 1] everywhere (arrays, result JSONs,
+summaries); only :func:`format_table` and the report print percent.
 """
+import math
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 from scipy import stats
 
-#: LC25000 label groups for the mixture-domain harmonic mean
-COLON_CLASSES = (0, 1)
-LUNG_CLASSES = (2, 3, 4)
+from ..classes import COLON_CLASSES, LUNG_CLASSES
 
 
 def per_task_f1(pred: np.ndarray, true: np.ndarray,
@@ -22,7 +22,7 @@ def per_task_f1(pred: np.ndarray, true: np.ndarray,
         num_classes (int): C.
 
     Returns:
-        np.ndarray: float64 ``[T, C]`` F1 in percent; 0 where a class is
+        np.ndarray: float64 ``[T, C]`` F1 in [0, 1]; 0 where a class is
         neither predicted nor present (scikit-learn's ``zero_division=0``).
     """
     pred = np.asarray(pred)
@@ -32,15 +32,14 @@ def per_task_f1(pred: np.ndarray, true: np.ndarray,
     t = true[..., None] == c
     tp = (p & t).sum(axis=1)
     denom = p.sum(axis=1) + t.sum(axis=1)  # 2tp + fp + fn
-    with np.errstate(invalid='ignore', divide='ignore'):
-        f1 = np.where(denom > 0, 2.0 * tp / np.maximum(denom, 1), 0.0)
-    return 100.0 * f1
+    return np.where(denom > 0, 2.0 * tp / np.maximum(denom, 1), 0.0)
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95):
     """Mean over axis 0 and the Student-t confidence half-width.
 
-    ``ci = t_{(1+confidence)/2, T-1} * std(ddof=1) / sqrt(T)``; NaN if T < 2.
+    ``ci = t_{(1+confidence)/2, T-1} * std(ddof=1) / sqrt(T)`` (the published
+    ``mean_confidence_interval``); NaN when T < 2 (undefined).
 
     Args:
         values (np.ndarray): ``[T, ...]`` per-task numbers.
@@ -59,47 +58,67 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95):
 
 
 def harmonic_mean(a: float, b: float) -> float:
-    """``2ab / (a + b)`` (0 when both are 0)."""
+    """``2ab / (a + b)`` (0 when both are 0; NaN if either is NaN)."""
+    if math.isnan(a) or math.isnan(b):
+        return float('nan')
     return 0.0 if a + b == 0 else 2.0 * a * b / (a + b)
 
 
 def summarize(f1: np.ndarray, mixture: bool = False) -> Dict:
-    """Summary of per-task F1 ``[T, C]`` (percent).
+    """Summary of per-task F1 ``[T, C]`` (fractions).
 
     Returns:
         dict: ``per_class_mean`` [C], ``per_class_ci`` [C], ``average_mean``
         (mean of the per-class means), ``average_ci`` (mean of the per-class
-        half-widths), and ``harmonic_mean`` of the colon-class mean (classes
-        0, 1) and lung-class mean (2, 3, 4) when ``mixture`` (else None),
-        with ``colon_mean`` and ``lung_mean``.
+        half-widths; NaN for a single task), and for the mixture domain the
+        published final metric: ``colon_mean``/``lung_mean`` (means over
+        classes 0, 1 and 2, 3, 4), ``harmonic_mean`` of the two, and its CI
+        "computed in the same way" (the published README): the harmonic mean
+        of the colon and lung mean CIs (``colon_ci``, ``lung_ci``,
+        ``harmonic_ci``); None elsewhere.
     """
     mean, ci = mean_ci(f1)
     out = {'per_class_mean': mean, 'per_class_ci': ci,
            'average_mean': float(mean.mean()), 'average_ci': float(ci.mean()),
-           'harmonic_mean': None, 'colon_mean': None, 'lung_mean': None}
+           'harmonic_mean': None, 'harmonic_ci': None, 'colon_mean': None,
+           'lung_mean': None, 'colon_ci': None, 'lung_ci': None}
     if mixture:
-        colon = float(mean[list(COLON_CLASSES)].mean())
-        lung = float(mean[list(LUNG_CLASSES)].mean())
-        out.update(colon_mean=colon, lung_mean=lung,
-                   harmonic_mean=harmonic_mean(colon, lung))
+        colon, lung = list(COLON_CLASSES), list(LUNG_CLASSES)
+        out.update(colon_mean=float(mean[colon].mean()),
+                   lung_mean=float(mean[lung].mean()),
+                   colon_ci=float(ci[colon].mean()),
+                   lung_ci=float(ci[lung].mean()))
+        out['harmonic_mean'] = harmonic_mean(out['colon_mean'],
+                                             out['lung_mean'])
+        out['harmonic_ci'] = harmonic_mean(out['colon_ci'], out['lung_ci'])
     return out
 
 
-def format_table(summary: Dict, classes: Optional[Sequence[str]] = None) -> str:
-    """The original's table: one ``mean ci`` line per class, the average last.
+def fmt_pct(value: Optional[float]) -> str:
+    """A fraction as percent with two decimals; ``–`` when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return '–'
+    return f'{100 * value:.2f}'
 
-    Lines are ``<mean> <ci>`` with two decimals, prefixed by the class name
-    when given; a harmonic-mean line follows for mixture-domain summaries.
+
+def format_table(summary: Dict, classes: Optional[Sequence[str]] = None,
+                 notes: Sequence[str] = ()) -> str:
+    """The original's table: one ``mean ci`` line per class (percent), the
+    average last; for the mixture domain a ``harmonic mean ci`` line; a CI
+    that is undefined (one task) prints as ``–``. ``notes`` are appended.
     """
     lines = []
     names = list(classes) if classes is not None else \
         [str(i) for i in range(len(summary['per_class_mean']))]
-    width = max(len(n) for n in names + ['average'])
+    width = max(len(n) for n in names + ['harmonic'])
     for name, m, c in zip(names, summary['per_class_mean'],
                           summary['per_class_ci']):
-        lines.append(f'{name:<{width}} {m:.2f} {c:.2f}')
-    lines.append(f'{"average":<{width}} {summary["average_mean"]:.2f} '
-                 f'{summary["average_ci"]:.2f}')
+        lines.append(f'{name:<{width}} {fmt_pct(m)} {fmt_pct(c)}')
+    lines.append(f'{"average":<{width}} {fmt_pct(summary["average_mean"])} '
+                 f'{fmt_pct(summary["average_ci"])}')
     if summary.get('harmonic_mean') is not None:
-        lines.append(f'{"harmonic":<{width}} {summary["harmonic_mean"]:.2f}')
+        lines.append(f'{"harmonic":<{width}} '
+                     f'{fmt_pct(summary["harmonic_mean"])} '
+                     f'{fmt_pct(summary.get("harmonic_ci"))}')
+    lines += list(notes)
     return '\n'.join(lines)

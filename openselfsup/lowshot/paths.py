@@ -3,23 +3,31 @@
 One function per kind of file, so that no script assembles a path inline::
 
     <workdir>/extracted_feats/<model>/<NAME>.npy        features  float32 [N, D]
-    <workdir>/extracted_feats/<model>/<NAME>.json       provenance (checkpoint, config, list)
-    <workdir>/extracted_feats/<NAME>_labels.npy         labels    int64 [N] (shared by models)
-    <workdir>/extracted_feats/<NAME>_meta.json          image paths, slide ids, class names
-    <workdir>/tasks/<task>[_<mode>]_<ways>way_<shots>shot[_novel<C>].npz    task store
-    <workdir>/dictionaries/<model>/<features>_K<K>_M<M>_seed<S>.npz          base dictionary
-    <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot.json  meta-test result
-    <workdir>/summary/summary.{md,json,png}                   table and plot of all results
-    <workdir>/sweeps/<model>_<task>.{json,md}                  one sweep (sweep.py): all settings
+    <workdir>/extracted_feats/<model>/<NAME>.json       provenance (checkpoint, config,
+                                                        list, normalisation, digests)
+    <workdir>/extracted_feats/<NAME>_labels.npy         labels    int64 [N] (shared by the
+                                                        models of a workdir; bound to
+                                                        one list file's content)
+    <workdir>/extracted_feats/<NAME>_meta.json          image paths, class names, list digest
+    <workdir>/tasks/<domain>[_<mode>]_<ways>way_<shots>shot[_novel<C>].npz   task store
+    <workdir>/dictionaries/<model>/<features>_K<K>_M<M>_seed<S>_<all|wo<C>>.npz
+                                                        base dictionary
+    <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot[_<variant>].json
+                                                        meta-test result
+    <workdir>/summary/summary.{md,json,png}             table and plot of all results
+    <workdir>/sweeps/<model>_<task>.{json,md}           one sweep (sweep.py): all settings
 
 NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
-``fsp`` or ``clp_wo_7``.
+``fsp`` or ``clp_wo_7``. The file names of a setting come from its spec
+(:mod:`openselfsup.lowshot.spec`).
 """
 import os
 from typing import Optional
 
-#: feature sets the original code extracts, in its names
-FEATURE_NAMES = ('NCT_train', 'NCT_test', 'LC', 'PAIP_train', 'PAIP_test')
+#: feature sets the original code extracts, in its names; ``NCT_aug`` holds
+#: features of image-augmented copies of NCT_train (the ablation)
+FEATURE_NAMES = ('NCT_train', 'NCT_test', 'LC', 'PAIP_train', 'PAIP_test',
+                 'NCT_aug')
 
 DEFAULT_WORKDIR = os.path.join('wsi_workdir', 'workdir')
 
@@ -44,28 +52,31 @@ def _novel(novel_class: Optional[int]) -> str:
     return '' if novel_class is None else f'_novel{novel_class}'
 
 
-def task_store_path(workdir: str, task: str, ways: int, shots: int,
+def task_store_path(workdir: str, domain: str, ways: int, shots: int,
                     mode: Optional[str] = None,
                     novel_class: Optional[int] = None) -> str:
     mode_part = f'_{mode}' if mode else ''
     return os.path.join(
         workdir, 'tasks',
-        f'{task}{mode_part}_{ways}way_{shots}shot{_novel(novel_class)}.npz')
+        f'{domain}{mode_part}_{ways}way_{shots}shot{_novel(novel_class)}.npz')
 
 
 def dictionary_path(workdir: str, model: str, features: str,
                     num_prototypes: int, num_shift_vectors: int,
-                    seed: int) -> str:
+                    seed: int, novel: str = 'all') -> str:
     return os.path.join(
         workdir, 'dictionaries', model,
-        f'{features}_K{num_prototypes}_M{num_shift_vectors}_seed{seed}.npz')
+        f'{features}_K{num_prototypes}_M{num_shift_vectors}_seed{seed}_'
+        f'{novel}.npz')
 
 
 def result_path(workdir: str, model: str, task: str, mode: str, clf: str,
-                shots: int, novel_class: Optional[int] = None) -> str:
+                shots: int, novel_class: Optional[int] = None,
+                variant: str = '') -> str:
+    tail = f'_{variant}' if variant else ''
     return os.path.join(
         workdir, 'results', model,
-        f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot.json')
+        f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot{tail}.json')
 
 
 def results_dir(workdir: str) -> str:

@@ -1,65 +1,45 @@
 """Tables and plots of meta-test results.
 
 :func:`summarize` reads every result JSON under ``<workdir>/results/`` and
-writes the paper's table
-(rows: model x mode x classifier; columns: 1/5/10 shots per domain; cells
-``mean ± ci`` F1 in percent) as Markdown and JSON, and a PNG of F1 against
-shots (one panel per domain; linear vs latent augmentation, CLP vs FSP).
+writes the paper's table (rows: model x variant x mode x classifier;
+columns: shots per domain; cells ``mean ± ci`` F1 in percent) as Markdown
+and JSON, and a PNG of F1 against shots (one panel per domain; linear vs
+latent augmentation, CLP vs FSP). The three files are written together,
+after everything is computed: they never disagree.
 
-A result JSON (written by the meta-test) holds at least::
+A result JSON (written by the meta-test, :mod:`.meta_test`) holds at least::
 
-    model, task, mode, clf, num_shots, num_task, novel_class, seed, classes,
-    per_class_mean, per_class_ci, average_mean, average_ci,
-    harmonic_mean (mixture only, else null), per_task_f1 [T, C]
+    model, task, mode, clf, num_shots, num_task, classes, per_class_mean,
+    per_class_ci, average_mean, average_ci, units ("fraction")
 
-with F1 values as fractions in [0, 1], or in percent when the JSON says
-``"units": "percent"``.
+and optionally ``variant``, ``novel_class``, ``harmonic_mean``/
+``harmonic_ci`` (mixture) and ``per_task_f1`` [T, C]. F1 values are
+fractions in [0, 1]; a CI is null when it is undefined (a single task).
 """
 import glob
-import json
+import io
 import math
 import os
 import re
 from typing import Dict, List, Optional, Sequence
 
-from ..utils import InputError, save_json, save_text
+import numpy as np
+
+from ..classes import held_out
+from ..utils import InputError, load_json, save_json, save_text
 from . import paths
+from .metrics import fmt_pct, mean_ci
+from .spec import CLASSIFIERS, MODES, TASKS
 
 #: columns and rows in the paper's order; unknown values sort after these
-DOMAINS = ('near', 'mixture', 'out', 'out_homo')
-MODES = ('linear', 'latent_aug')
-CLASSIFIERS = ('Ridge', 'logistic_regression', 'nearest_centroid')
-DOMAIN_TITLES = {'near': 'near domain (NCT)', 'mixture': 'mixture domain (LC25000)',
+DOMAINS = TASKS
+DOMAIN_TITLES = {'near': 'near domain (NCT)',
+                 'mixture': 'mixture domain (LC25000)',
                  'out': 'out domain (PAIP19, hetero)',
                  'out_homo': 'out domain (PAIP19, homo)'}
 REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
                  'classes', 'per_class_mean', 'per_class_ci', 'average_mean',
                  'average_ci')
-#: scores scaled together when a result says ``"units": "percent"``
-_SCORE_KEYS = ('per_class_mean', 'per_class_ci', 'average_mean', 'average_ci',
-               'harmonic_mean', 'colon_mean', 'lung_mean')
-#: novel class 78 of the original: classes 7 and 8 held out together
-_PAIR_NOVEL = {78: (7, 8)}
-
-
-def as_fractions(result: dict) -> dict:
-    """A copy of ``result`` with its F1 scores as fractions in [0, 1].
-
-    The meta-test writes percent (``"units": "percent"``); a result without
-    ``units`` is taken to be in fractions already. ``per_task_f1`` is left
-    out of the scaling (the report never reads it).
-    """
-    out = dict(result)
-    if out.get('units', 'fraction') == 'percent':
-        for key in _SCORE_KEYS:
-            value = out.get(key)
-            if isinstance(value, list):
-                out[key] = [v / 100 if isinstance(v, (int, float)) else v
-                            for v in value]
-            elif isinstance(value, (int, float)):
-                out[key] = value / 100
-    out['units'] = 'fraction'
-    return out
 
 
 def _check_fraction(value, what: str, path: str) -> None:
@@ -74,27 +54,21 @@ def load_result(path: str) -> dict:
     """Read and check one result JSON.
 
     Raises:
-        InputError: unreadable JSON, a missing key, or an F1 outside [0, 1].
+        InputError: unreadable JSON, a missing key, units other than
+            fractions, or an F1 outside [0, 1].
     """
-    try:
-        with open(path) as f:
-            result = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InputError(f'{path}: not a readable result JSON '
-                         f'({type(exc).__name__})') from None
+    result = load_json(path, 'result JSON')
     if not isinstance(result, dict):
         raise InputError(f'{path}: a result JSON must hold an object')
     missing = [k for k in REQUIRED_KEYS if k not in result]
     if missing:
         raise InputError(f'{path}: result JSON lacks {", ".join(missing)}')
-    units = result.get('units', 'fraction')
-    if units not in ('fraction', 'percent'):
-        raise InputError(f'{path}: units {units!r} is neither "fraction" '
-                         'nor "percent"')
-    result = as_fractions(result)  # work in fractions from here on
-    _check_fraction(result['average_mean'], 'average_mean', path)
-    _check_fraction(result['average_ci'], 'average_ci', path)
-    _check_fraction(result.get('harmonic_mean'), 'harmonic_mean', path)
+    if result.get('units', 'fraction') != 'fraction':
+        raise InputError(f'{path}: units {result.get("units")!r}; results '
+                         'hold F1 fractions (run the meta-test again)')
+    for key in ('average_mean', 'average_ci', 'harmonic_mean',
+                'harmonic_ci'):
+        _check_fraction(result.get(key), key, path)
     for i, (m, h) in enumerate(zip(result['per_class_mean'],
                                    result['per_class_ci'])):
         _check_fraction(m, f'per_class_mean[{i}]', path)
@@ -130,19 +104,37 @@ def _natural(name: str):
 
 
 def _novel_cell(result: dict) -> Optional[dict]:
-    """F1 of the held-out class(es) in a near-domain result."""
+    """F1 of the held-out class(es) in a near-domain result (for the pair
+    78, the per-task mean of classes 7 and 8 and its CI)."""
     novel = result.get('novel_class')
     if result['task'] != 'near' or novel is None:
         return None
-    members = _PAIR_NOVEL.get(int(novel), (int(novel), ))
+    try:
+        members = held_out(int(novel))
+    except ValueError as exc:
+        raise InputError(f'{result["_file"]}: {exc}') from None
     if any(c >= len(result['per_class_mean']) for c in members):
         raise InputError(f'{result["_file"]}: novel class {novel} outside '
                          f'the {len(result["per_class_mean"])} classes')
-    mean = sum(result['per_class_mean'][c] for c in members) / len(members)
-    # a CI of the pair's mean needs the per-task numbers; for one class it
-    # is the class's own CI
-    ci = result['per_class_ci'][members[0]] if len(members) == 1 else None
-    return dict(mean=mean, ci=ci)
+    if len(members) == 1:
+        c = members[0]
+        return dict(mean=result['per_class_mean'][c],
+                    ci=result['per_class_ci'][c])
+    per_task = result.get('per_task_f1')
+    if not per_task:
+        mean = sum(result['per_class_mean'][c] for c in members) / \
+            len(members)
+        return dict(mean=mean, ci=None)
+    f1 = np.asarray(per_task, dtype=np.float64)[:, list(members)].mean(1)
+    m, h = mean_ci(f1)
+    return dict(mean=float(m), ci=None if math.isnan(h) else float(h))
+
+
+def row_label(result: dict) -> str:
+    """The model column of a table row: the model, and its variant (non-
+    default parameters) if any."""
+    variant = result.get('variant') or ''
+    return f'{result["model"]} [{variant}]' if variant else result['model']
 
 
 def build_table(results: Sequence[dict]) -> dict:
@@ -153,9 +145,10 @@ def build_table(results: Sequence[dict]) -> dict:
 
     Returns:
         dict: ``columns`` (list of ``{domain, shots}``) and ``rows`` (list of
-        ``{model, mode, clf, cells}``; ``cells`` maps ``"<domain>/<shots>"``
-        to ``{mean, ci, num_task, novel_class, novel, harmonic_mean, file}``,
-        F1 as fractions).
+        ``{model, variant, mode, clf, cells}``; ``cells`` maps
+        ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
+        harmonic_mean, harmonic_ci, convergence, file}``, F1 as fractions,
+        ci None where undefined).
 
     Raises:
         InputError: two results for the same row and column.
@@ -163,36 +156,38 @@ def build_table(results: Sequence[dict]) -> dict:
     rows: Dict[tuple, dict] = {}
     columns = set()
     for r in results:
-        key = (r['model'], r['mode'], r['clf'])
+        key = (r['model'], r.get('variant') or '', r['mode'], r['clf'])
         col = (r['task'], int(r['num_shots']))
         columns.add(col)
-        row = rows.setdefault(key, dict(model=key[0], mode=key[1],
-                                        clf=key[2], cells={}))
+        row = rows.setdefault(key, dict(model=key[0], variant=key[1],
+                                        mode=key[2], clf=key[3], cells={}))
         cell_key = f'{col[0]}/{col[1]}'
         if cell_key in row['cells']:
             raise InputError(
-                f'{r["_file"]}: a second result for {key[0]} {key[1]} '
-                f'{key[2]} {col[0]} {col[1]}-shot (the first is '
+                f'{r["_file"]}: a second result for {row_label(r)} {key[2]} '
+                f'{key[3]} {col[0]} {col[1]}-shot (the first is '
                 f'{row["cells"][cell_key]["file"]}); keep one of them')
         row['cells'][cell_key] = dict(
-            mean=float(r['average_mean']), ci=float(r['average_ci']),
+            mean=r['average_mean'], ci=r['average_ci'],
             num_task=int(r['num_task']), novel_class=r.get('novel_class'),
             novel=_novel_cell(r), harmonic_mean=r.get('harmonic_mean'),
-            file=r['_file'])
+            harmonic_ci=r.get('harmonic_ci'),
+            convergence=r.get('convergence'), file=r['_file'])
     ordered_cols = sorted(columns, key=lambda c: (_order(c[0], DOMAINS), c[1]))
     ordered_rows = sorted(rows.values(), key=lambda r: (
-        _natural(r['model']), _order(r['mode'], MODES),
+        _natural(r['model']), r['variant'], _order(r['mode'], MODES),
         _order(r['clf'], CLASSIFIERS)))
     return dict(columns=[dict(domain=d, shots=s) for d, s in ordered_cols],
                 rows=ordered_rows)
 
 
 def _fmt(mean: Optional[float], ci: Optional[float]) -> str:
+    """``mean ± ci`` in percent; the CI left out where it is undefined."""
     if mean is None:
         return '–'
     if ci is None or (isinstance(ci, float) and math.isnan(ci)):
-        return f'{100 * mean:.2f}'
-    return f'{100 * mean:.2f} ± {100 * ci:.2f}'
+        return fmt_pct(mean)
+    return f'{fmt_pct(mean)} ± {fmt_pct(ci)}'
 
 
 def _markdown(table: dict, pick) -> str:
@@ -207,7 +202,7 @@ def _markdown(table: dict, pick) -> str:
             cell = row['cells'].get(f'{c["domain"]}/{c["shots"]}')
             cells.append('–' if cell is None else pick(cell))
         lines.append('| ' + ' | '.join(
-            [row['model'], row['mode'], row['clf']] + cells) + ' |')
+            [row_label(row), row['mode'], row['clf']] + cells) + ' |')
     return '\n'.join(lines)
 
 
@@ -236,7 +231,8 @@ def format_markdown(table: dict) -> str:
             k.startswith('mixture/') for k in r['cells'])]
         parts += ['', '### Mixture domain: harmonic mean (%) of the colon '
                   'and lung class means', '',
-                  _markdown(mix, lambda c: _fmt(c['harmonic_mean'], None))]
+                  _markdown(mix, lambda c: _fmt(c['harmonic_mean'],
+                                                c.get('harmonic_ci')))]
     return '\n'.join(parts) + '\n'
 
 
@@ -245,7 +241,13 @@ def model_family(model: str) -> str:
     return re.sub(r'_wo_\d+$', '', model)
 
 
-def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
+def curve_label(row: dict) -> str:
+    """A plot curve's family (``clp``, ``clp [K32]``)."""
+    fam = model_family(row['model'])
+    return f'{fam} [{row["variant"]}]' if row.get('variant') else fam
+
+
+def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     """F1 against shots: a row of panels per classifier, a column per domain.
 
     In each panel one curve per (model family, mode): colour by family (CLP,
@@ -256,14 +258,14 @@ def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
 
     Args:
         table (dict): from :func:`build_table`.
-        path (str): the PNG to write (atomically).
         clf (str, optional): draw only this classifier.
+
+    Returns:
+        bytes: the PNG.
     """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-
-    from ..utils import atomic_path
 
     domains = []
     for c in table['columns']:
@@ -275,7 +277,7 @@ def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
         if clf is not None and row['clf'] != clf:
             continue
         curve = points.setdefault(row['clf'], {}).setdefault(
-            (model_family(row['model']), row['mode']), {})
+            (curve_label(row), row['mode']), {})
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
             curve.setdefault(domain, {}).setdefault(int(shots), []).append(
@@ -304,7 +306,9 @@ def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
                 means = [100 * sum(m for m, _ in pts[s]) / len(pts[s])
                          for s in shots]
                 errs = [100 * pts[s][0][1] if len(pts[s]) == 1
-                        and pts[s][0][1] is not None else 0.0 for s in shots]
+                        and pts[s][0][1] is not None
+                        and not math.isnan(pts[s][0][1]) else 0.0
+                        for s in shots]
                 ax.errorbar(shots, means, yerr=errs, capsize=2, marker='o',
                             markersize=3,
                             color=colours(families.index(family) % 10),
@@ -334,9 +338,10 @@ def plot_table(table: dict, path: str, clf: Optional[str] = None) -> None:
     legend_rows = math.ceil(len(labels) / min(4, len(labels)))
     fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / fig.get_figheight(),
                            1, 1))
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format='png')
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format='png')
     plt.close(fig)
+    return buf.getvalue()
 
 
 def summarize(workdir: str,
@@ -344,24 +349,43 @@ def summarize(workdir: str,
               clf: Optional[str] = None) -> Dict[str, str]:
     """Read ``<workdir>/results/**.json``; write the table (MD, JSON) and plot.
 
+    Everything is computed before the first file is written, so the three
+    files always come from the same results.
+
     Args:
         workdir (str): the low-shot ``--workdir``.
         output (str, optional): path prefix for the outputs (``PREFIX.md``,
             ``PREFIX.json``, ``PREFIX.png``); default
-            ``<workdir>/summary/summary``.
-        clf (str, optional): plot only this classifier (the table has all).
+            ``<workdir>/summary/summary``, or ``summary_<clf>`` with ``clf``.
+        clf (str, optional): only this classifier (table and plot).
 
     Returns:
         dict: ``markdown`` (the text), and the paths ``md``, ``json``, ``png``.
     """
-    table = build_table(load_results(paths.results_dir(workdir)))
+    from ..utils import atomic_path, check_writable
+    results = load_results(paths.results_dir(workdir))
+    if clf is not None:
+        if clf not in CLASSIFIERS:
+            raise InputError(f'--clf {clf!r}: expected one of '
+                             f'{", ".join(CLASSIFIERS)}')
+        results = [r for r in results if r['clf'] == clf]
+        if not results:
+            raise InputError(f'{paths.results_dir(workdir)}: no results for '
+                             f'--clf {clf}')
+    table = build_table(results)
     if output is None:
-        out = {ext: paths.summary_path(workdir, ext)
+        name = 'summary' if clf is None else f'summary_{clf}'
+        out = {ext: paths.summary_path(workdir, ext, name)
                for ext in ('md', 'json', 'png')}
     else:
         out = {ext: f'{output}.{ext}' for ext in ('md', 'json', 'png')}
+    for path in out.values():
+        check_writable(path)
     text = format_markdown(table)
+    png = plot_table(table)
     save_text(out['md'], text)
     save_json(out['json'], table)
-    plot_table(table, out['png'], clf=clf)
+    with atomic_path(out['png']) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(png)
     return dict(out, markdown=text)

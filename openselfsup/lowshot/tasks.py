@@ -1,6 +1,6 @@
-"""Low-shot task settings, vectorised task sampling and the task store.
+"""Vectorised task sampling and the task store.
 
-Settings (``--task`` of ``generate_task.py``; ``--mode`` for ``out``):
+Settings (``--task``; :data:`~openselfsup.lowshot.spec.SETTINGS`):
 
 ========  =====  ==============  =============  ===============================
 task      ways   support from    queries from   notes
@@ -10,19 +10,17 @@ near      9      NCT_train       NCT_test       ``--novel_class`` names the
                                                 pre-training; always present
 mixture   5      LC              LC             support and queries from the
                                                 same pool, never overlapping
-out       3      PAIP_train      PAIP_test      ``hetero``: support from any
-                                                training slide; ``homo``: all
-                                                support of a task from one
+out       3      PAIP_train      PAIP_test      support from any training slide
+out_homo  3      PAIP_train      PAIP_test      all support of a task from one
                                                 training slide
 ========  =====  ==============  =============  ===============================
 
-Every task has ``shots`` support and :data:`NUM_QUERIES` (15) query samples
-per class, drawn without replacement; support and queries never share an
-image (the original drew with replacement and, on LC25000, let queries repeat
-support images).
+Every task has ``shots`` support and 15 query samples per class, drawn
+without replacement; support and queries never share an image (the published
+code drew near-domain support and all queries with replacement and, on
+LC25000, let queries repeat support images: docs/iclr22_protocol.md).
 
-Task store (one ``.npz`` per setting, path from
-:func:`~openselfsup.lowshot.paths.task_store_path`)::
+Task store (one ``.npz`` per setting, path from :meth:`TaskSpec.path`)::
 
     support_idx     int64 [T, ways*shots]    rows of the support feature set
     query_idx       int64 [T, ways*queries]  rows of the query feature set
@@ -33,92 +31,25 @@ Task store (one ``.npz`` per setting, path from
     task, mode, support_set, query_set, fingerprint       str scalars
 
 ``fingerprint`` is a SHA-1 of the label arrays (and, for ``homo``, the slide
-ids) the tasks were drawn from, so a store made from other labels is refused.
+ids) the tasks were drawn from, so a store made from other labels is refused;
+a store is also refused when its shots, ways, novel class or seed are not the
+ones asked for (say, a 5-shot store renamed as the 1-shot one).
 
 Sampling draws every task at once from one ``numpy.random.Generator``
 (PCG64, platform independent), so the same seed gives the same tasks on any
-machine.
+machine. Stores are written only if absent (two runs drawing one store at
+once: one wins, the other says so and fails), or replaced on request.
 """
 import hashlib
 import os
-from dataclasses import dataclass, field
-from typing import Dict, Optional, Sequence, Tuple
+import zipfile
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError, save_npz
-from . import paths
-
-#: query samples per class in every task
-NUM_QUERIES = 15
-
-#: number of NCT classes; a novel class is 0..8, or 78 for "7 and 8"
-NUM_NCT_CLASSES = 9
-
-
-@dataclass(frozen=True)
-class TaskSetting:
-    """One low-shot domain.
-
-    Attributes:
-        task (str): 'near', 'mixture' or 'out'.
-        ways (int): classes per task.
-        support_set (str): feature set name of the support pool.
-        query_set (str): feature set name of the query pool.
-        modes (tuple): allowed ``--mode`` values (empty: none).
-    """
-    task: str
-    ways: int
-    support_set: str
-    query_set: str
-    modes: Tuple[str, ...] = field(default=())
-
-    @property
-    def same_pool(self) -> bool:
-        return self.support_set == self.query_set
-
-
-SETTINGS: Dict[str, TaskSetting] = {
-    'near': TaskSetting('near', 9, 'NCT_train', 'NCT_test'),
-    'mixture': TaskSetting('mixture', 5, 'LC', 'LC'),
-    'out': TaskSetting('out', 3, 'PAIP_train', 'PAIP_test', ('hetero', 'homo')),
-}
-
-
-def get_setting(task: str, mode: Optional[str] = None
-                ) -> Tuple[TaskSetting, Optional[str]]:
-    """The setting of ``task`` and its validated mode (None if it has none).
-
-    ``out_homo`` (the meta-test name) is ``out`` with mode ``homo``; ``out``
-    without a mode is ``hetero``.
-    """
-    if task == 'out_homo':
-        task, mode = 'out', 'homo'
-    if task not in SETTINGS:
-        raise InputError(f'unknown task {task!r}; expected one of '
-                         f'{", ".join(SETTINGS)}')
-    setting = SETTINGS[task]
-    if setting.modes:
-        mode = mode or setting.modes[0]
-        if mode not in setting.modes:
-            raise InputError(f'--mode {mode} is not valid for task {task}; '
-                             f'expected one of {", ".join(setting.modes)}')
-        return setting, mode
-    if mode not in (None, '', 'hetero'):
-        raise InputError(f'task {task} has no --mode (got {mode!r})')
-    return setting, None
-
-
-def novel_classes(novel_class: Optional[int]) -> Tuple[int, ...]:
-    """Labels held out for ``--novel_class`` (``78`` -> ``(7, 8)``)."""
-    if novel_class is None:
-        return ()
-    if novel_class == 78:
-        return (7, 8)
-    if 0 <= novel_class < NUM_NCT_CLASSES:
-        return (int(novel_class),)
-    raise InputError(f'--novel_class {novel_class} is out of range; expected '
-                     f'0..{NUM_NCT_CLASSES - 1} or 78 (classes 7 and 8)')
+from ..utils import InputError, array_sha1, save_npz
+from .spec import TaskSetting, TaskSpec, check_novel_class
 
 
 def labels_fingerprint(*arrays: np.ndarray) -> str:
@@ -192,8 +123,31 @@ class TaskStore:
     def ways(self) -> int:
         return int(len(self.classes))
 
-    def save(self, path: str) -> None:
-        save_npz(path, support_idx=self.support_idx, query_idx=self.query_idx,
+    @property
+    def same_pool(self) -> bool:
+        return self.support_set == self.query_set
+
+    @property
+    def sha1(self) -> str:
+        """Digest of the tasks themselves (indices, labels, seed): results
+        record it, and two results are paired only on equal digests."""
+        return array_sha1(np.concatenate([
+            self.support_idx.ravel(), self.query_idx.ravel(),
+            self.support_labels.ravel(), self.query_labels.ravel(),
+            self.classes, np.array([self.seed, self.shots, self.queries])]))
+
+    def identity(self) -> dict:
+        """What a result records of its tasks."""
+        return {'path': os.path.abspath(self.path) if self.path else None,
+                'sha1': self.sha1, 'seed': self.seed,
+                'labels_fingerprint': self.fingerprint,
+                'num_task_in_store': self.num_task}
+
+    def save(self, path: str, exclusive: bool = True) -> None:
+        """Write the store; with ``exclusive`` only if ``path`` is absent
+        (FileExistsError otherwise)."""
+        save_npz(path, exclusive=exclusive,
+                 support_idx=self.support_idx, query_idx=self.query_idx,
                  support_labels=self.support_labels,
                  query_labels=self.query_labels, classes=self.classes,
                  seed=np.int64(self.seed), shots=np.int64(self.shots),
@@ -207,6 +161,9 @@ class TaskStore:
 
     @classmethod
     def load(cls, path: str) -> 'TaskStore':
+        """Read a store; a missing, truncated or foreign file is one line."""
+        remake = ('python wsi_workdir/tools/generate_task.py ... '
+                  '--overwrite')
         if not os.path.isfile(path):
             raise InputError(f'task store not found: {path} (make it with: '
                              'python wsi_workdir/tools/generate_task.py ...)')
@@ -225,9 +182,38 @@ class TaskStore:
                 query_set=str(d['query_set']),
                 novel_class=int(d['novel_class']),
                 fingerprint=str(d['fingerprint']), path=path)
-        except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f'{path}: not a task store ({exc})') from None
+        except (KeyError, ValueError, OSError, EOFError, TypeError,
+                zipfile.BadZipFile) as exc:
+            what = type(exc).__name__
+            raise InputError(f'{path}: not a readable task store ({what}); '
+                             f'make it again with: {remake}') from None
+        T, ways = store.support_idx.shape[0], len(store.classes)
+        if store.support_idx.shape != (T, ways * store.shots) or \
+                store.query_idx.shape != (T, ways * store.queries) or \
+                store.support_labels.shape != store.support_idx.shape or \
+                store.query_labels.shape != store.query_idx.shape:
+            raise InputError(f'{path}: task store arrays do not match its '
+                             f'{ways}-way {store.shots}-shot header; make it '
+                             f'again with: {remake}')
         return store
+
+    def check_request(self, spec: TaskSpec) -> None:
+        """Refuse a store that is not the one ``spec`` asks for."""
+        setting = spec.setting
+        want = {'task': setting.domain, 'mode': setting.store_mode,
+                'shots (--num_shots)': spec.shots, 'ways': setting.ways,
+                'queries': spec.queries,
+                'novel class (--novel_class)': -1 if spec.novel_class is None
+                else spec.novel_class, 'seed (--task_seed)': spec.seed}
+        have = dict(zip(want, (self.task, self.mode, self.shots, self.ways,
+                               self.queries, self.novel_class, self.seed)))
+        diff = [f'{k} {have[k]!r} (asked: {want[k]!r})' for k in want
+                if have[k] != want[k]]
+        if diff:
+            raise InputError(f'{self.path}: this store has '
+                             f'{"; ".join(diff)}; make it again with: python '
+                             'wsi_workdir/tools/generate_task.py ... '
+                             '--overwrite')
 
     def check_labels(self, support_labels: np.ndarray,
                      query_labels: np.ndarray,
@@ -238,17 +224,14 @@ class TaskStore:
         if fp != self.fingerprint:
             raise InputError(
                 f'{self.path}: task store was made from other labels than '
-                f'{self.support_set}/{self.query_set} in hand; regenerate it '
-                'with generate_task.py --overwrite')
+                f'{self.support_set}/{self.query_set} in hand; make it again '
+                'with: python wsi_workdir/tools/generate_task.py ... '
+                '--overwrite')
         n_s, n_q = len(support_labels), len(query_labels)
         if self.support_idx.max(initial=-1) >= n_s or \
                 self.query_idx.max(initial=-1) >= n_q:
             raise InputError(f'{self.path}: indices out of range of the '
                              'features')
-
-    @property
-    def same_pool(self) -> bool:
-        return self.support_set == self.query_set
 
     def head(self, num_task: int) -> 'TaskStore':
         """The first ``num_task`` tasks (error if the store has fewer)."""
@@ -273,43 +256,34 @@ def _fingerprint(same_pool: bool, support_labels: np.ndarray,
     return labels_fingerprint(*arrays)
 
 
-def sample_tasks(setting: TaskSetting, support_labels: np.ndarray,
-                 query_labels: np.ndarray, shots: int, num_task: int,
-                 seed: int, mode: Optional[str] = None,
-                 novel_class: Optional[int] = None,
-                 support_slides: Optional[np.ndarray] = None,
-                 queries: int = NUM_QUERIES) -> TaskStore:
-    """Draw ``num_task`` tasks of ``setting`` at once.
+def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
+                 query_labels: np.ndarray,
+                 support_slides: Optional[np.ndarray] = None) -> TaskStore:
+    """Draw the ``spec.num_task`` tasks of one store at once.
 
     Args:
-        setting (TaskSetting): the domain.
+        spec (TaskSpec): domain, shots, number of tasks, novel class, seed.
         support_labels (np.ndarray): int ``[N_s]`` labels of the support pool.
         query_labels (np.ndarray): int ``[N_q]`` labels of the query pool
-            (the same array when ``setting.same_pool``).
-        shots (int): support samples per class.
-        num_task (int): number of tasks T.
-        seed (int): seed of the ``numpy.random.Generator``.
-        mode (str, optional): 'hetero' or 'homo' for out-domain tasks.
-        novel_class (int, optional): novel class(es) that must be in every
-            task (near domain; 78 means 7 and 8).
+            (the same array when the domain has one pool).
         support_slides (np.ndarray, optional): int ``[N_s]`` slide id per
-            support row; required for ``homo``.
-        queries (int): query samples per class.
+            support row; required for ``out_homo``.
 
     Returns:
         TaskStore: the tasks (not yet saved).
     """
-    if shots < 1:
-        raise InputError(f'--num_shots must be positive, got {shots}')
-    if num_task < 1:
-        raise InputError(f'--num_task must be positive, got {num_task}')
+    setting = spec.setting
+    shots, num_task, seed, queries = spec.shots, spec.num_task, spec.seed, \
+        spec.queries
+    novel_class = spec.novel_class
+    mode = setting.store_mode
     rng = np.random.default_rng(seed)
     classes = np.unique(support_labels)
     if len(classes) != setting.ways:
         raise InputError(
             f'{setting.support_set}: labels have {len(classes)} classes, '
             f'{setting.task} tasks are {setting.ways}-way')
-    required = novel_classes(novel_class)
+    required = check_novel_class(novel_class)
     for c in required:
         if c not in classes:
             raise InputError(f'--novel_class {novel_class}: class {c} is not '
@@ -317,7 +291,7 @@ def sample_tasks(setting: TaskSetting, support_labels: np.ndarray,
     ways = len(classes)
     s_idx = np.empty((num_task, ways, shots), dtype=np.int64)
     q_idx = np.empty((num_task, ways, queries), dtype=np.int64)
-    homo = mode == 'homo'
+    homo = setting.homo
     if homo:
         if support_slides is None:
             raise InputError('homo tasks need slide ids of the support set')
@@ -360,7 +334,7 @@ def sample_tasks(setting: TaskSetting, support_labels: np.ndarray,
         support_labels=np.ascontiguousarray(s_lab).reshape(num_task, -1),
         query_labels=np.ascontiguousarray(q_lab).reshape(num_task, -1),
         classes=classes.astype(np.int64), seed=int(seed), shots=int(shots),
-        queries=int(queries), task=setting.task, mode=mode or '',
+        queries=int(queries), task=setting.domain, mode=mode,
         support_set=setting.support_set, query_set=setting.query_set,
         novel_class=-1 if novel_class is None else int(novel_class),
         fingerprint=fp)
@@ -381,75 +355,76 @@ def _pick_slides(rng: np.random.Generator, setting: TaskSetting,
     return eligible[rng.integers(0, eligible.size, size=num_task)]
 
 
-def generate_task_store(workdir: str, task: str, shots: int, num_task: int,
-                        seed: int = 0, mode: Optional[str] = None,
-                        novel_class: Optional[int] = None,
-                        replace: bool = False) -> Tuple[TaskStore, bool]:
-    """Make (or reuse) the task store of one setting under ``workdir``.
-
-    Without ``replace`` an existing store is reused if it was drawn from the
-    labels in hand with the same seed and holds at least ``num_task`` tasks;
-    otherwise an error says to pass ``--overwrite``. Never replaced silently.
-
-    Args:
-        workdir (str): the low-shot work directory (labels are read from
-            ``extracted_feats/<NAME>_labels.npy``).
-        task (str): 'near', 'mixture' or 'out'.
-        shots (int): support samples per class.
-        num_task (int): number of tasks.
-        seed (int): sampling seed.
-        mode (str, optional): 'hetero' or 'homo' (out domain).
-        novel_class (int, optional): novel class (near domain).
-        replace (bool): draw anew even if a store exists.
-
-    Returns:
-        (TaskStore, bool): the store and whether it was newly written.
-    """
+def store_inputs(workdir: str, spec: TaskSpec
+                 ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """The labels (and, for ``out_homo``, slide ids) a store is drawn from
+    and checked against: ``(support_labels, query_labels, slides)``."""
     from .features import load_labels, slide_ids
-    setting, mode = get_setting(task, mode)
-    novel_classes(novel_class)  # range check before reading anything
-    if novel_class is not None and setting.task != 'near':
-        raise InputError(f'--novel_class applies to near-domain tasks only, '
-                         f'not {setting.task}')
-    path = paths.task_store_path(workdir, setting.task, setting.ways, shots,
-                                 mode=mode, novel_class=novel_class)
+    setting = spec.setting
     s_lab = load_labels(workdir, setting.support_set)
     q_lab = s_lab if setting.same_pool else load_labels(workdir,
                                                         setting.query_set)
     slides = slide_ids(workdir, setting.support_set, len(s_lab)) \
-        if mode == 'homo' else None
+        if setting.homo else None
+    return s_lab, q_lab, slides
+
+
+def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
+                        inputs: Optional[Tuple] = None
+                        ) -> Tuple[TaskStore, bool]:
+    """Make (or reuse) the task store of one setting under ``workdir``.
+
+    Without ``replace`` an existing store is reused if it is the one asked
+    for (labels, shots, ways, novel class, seed) and holds at least
+    ``spec.num_task`` tasks; otherwise an error says to pass ``--overwrite``.
+    Never replaced silently; if another run writes the store while this one
+    draws it, this one fails and says so.
+
+    Args:
+        workdir (str): the low-shot work directory (labels are read from
+            ``extracted_feats/<NAME>_labels.npy``).
+        spec (TaskSpec): the store.
+        replace (bool): draw anew even if a store exists.
+        inputs (tuple, optional): :func:`store_inputs`, if already loaded.
+
+    Returns:
+        (TaskStore, bool): the store and whether it was newly written.
+    """
+    path = spec.path(workdir)
+    s_lab, q_lab, slides = inputs or store_inputs(workdir, spec)
     if os.path.exists(path) and not replace:
         store = TaskStore.load(path)
+        store.check_request(spec)
         store.check_labels(s_lab, q_lab, slides)
-        if store.seed != seed or store.num_task < num_task:
+        if store.num_task < spec.num_task:
             raise InputError(
-                f'{path} exists with {store.num_task} tasks and seed '
-                f'{store.seed} (asked: {num_task} tasks, seed {seed}); pass '
-                '--overwrite to replace it')
+                f'{path} holds {store.num_task} tasks (asked: '
+                f'{spec.num_task}); pass --overwrite to draw it again')
         return store, False
-    store = sample_tasks(setting, s_lab, q_lab, shots, num_task, seed, mode,
-                         novel_class, slides)
-    store.save(path)
+    store = sample_tasks(spec, s_lab, q_lab, slides)
+    try:
+        store.save(path, exclusive=not replace)
+    except FileExistsError:
+        raise InputError(f'{path} was written by another run while this one '
+                         'drew its tasks; nothing replaced (run again to '
+                         'reuse it)') from None
     return store, True
 
 
-def load_task_store(workdir: str, task: str, shots: int, num_task: int,
-                    support_labels: np.ndarray, query_labels: np.ndarray,
-                    novel_class: Optional[int] = None,
-                    slides: Optional[np.ndarray] = None) -> TaskStore:
-    """Load the store of ``task`` (meta-test name), check it, keep ``num_task``.
+def load_task_store(workdir: str, spec: TaskSpec,
+                    inputs: Optional[Tuple] = None) -> TaskStore:
+    """Load the store ``spec`` names, check it, keep its first
+    ``spec.num_task`` tasks.
 
     Args:
-        task (str): 'near', 'mixture', 'out' or 'out_homo'.
-        support_labels, query_labels (np.ndarray): labels in hand.
-        slides (np.ndarray, optional): support slide ids (``out_homo``).
+        workdir (str): the low-shot work directory.
+        spec (TaskSpec): the store asked for.
+        inputs (tuple, optional): :func:`store_inputs`, if already loaded.
     """
-    setting, mode = get_setting(task)
-    path = paths.task_store_path(workdir, setting.task, setting.ways, shots,
-                                 mode=mode, novel_class=novel_class)
-    store = TaskStore.load(path)
-    store.check_labels(support_labels, query_labels, slides)
-    return store.head(num_task)
+    store = TaskStore.load(spec.path(workdir))
+    store.check_request(spec)
+    store.check_labels(*(inputs or store_inputs(workdir, spec)))
+    return store.head(spec.num_task)
 
 
 def class_counts(labels: np.ndarray, classes: Sequence[int]) -> np.ndarray:

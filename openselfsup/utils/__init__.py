@@ -1,3 +1,7 @@
-"""Small shared helpers: atomic output files and one-line input errors."""
+"""Small shared helpers: atomic output files, one-line input errors,
+fingerprints. (``utils.device`` imports torch; import it explicitly.)"""
 from .errors import InputError, run_cli  # noqa: F401
-from .io import atomic_path, save_json, save_npy, save_npz, save_text  # noqa: F401
+from .fingerprint import (array_identity, array_sha1, file_sha1,  # noqa: F401
+                          file_sha256)
+from .io import (atomic_path, check_writable, load_json,  # noqa: F401
+                 save_json, save_npy, save_npz, save_text)

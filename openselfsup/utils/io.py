@@ -2,14 +2,25 @@
 
 An interrupted run never leaves a half-written file that a later step would
 trust: either the old file (or none) is there, or the complete new one.
+
+Temporary files are named ``.<target>.<pid>.<random>.tmp<ext>``; the next
+write of the same target removes those whose process is gone (a killed
+writer's leftovers). With ``exclusive=True`` the finished file is moved in
+only if the target is still absent (``os.link``, atomic on POSIX file
+systems): of two runs that make the same file at once, exactly one wins and
+the other gets :class:`FileExistsError`.
 """
+import errno
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import numpy as np
+
+from .errors import InputError
 
 
 def _umask() -> int:
@@ -18,29 +29,114 @@ def _umask() -> int:
     return mask
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str) -> int:
+    """Remove temporary files of ``path`` left by writers that died.
+
+    Args:
+        path (str): the target file whose temporaries to look for.
+
+    Returns:
+        int: number of files removed.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    pattern = re.compile(re.escape(f'.{base}.') + r'(\d+)\..*\.tmp')
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for name in names:
+        m = pattern.match(name)
+        if m and int(m.group(1)) != os.getpid() and \
+                not _pid_alive(int(m.group(1))):
+            try:
+                os.remove(os.path.join(directory, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def check_writable(path: str) -> None:
+    """Fail early, with one line, if ``path`` cannot be written.
+
+    Creates the missing parent directories (as the writers do) and tries a
+    temporary file in the deepest one.
+
+    Raises:
+        InputError: the directory cannot be created or written.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.write-test.', dir=directory)
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as exc:
+        raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
+                         ) from None
+
+
 @contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+def atomic_path(path: str, exclusive: bool = False) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` on success.
 
     The temporary file keeps ``path``'s extension (numpy and torch look at it).
     If the body raises, the temporary file is removed and ``path`` is untouched.
 
     Args:
         path (str): the final file path. Its directory is created if missing.
+        exclusive (bool): move the file in only if ``path`` does not exist
+            yet; otherwise raise :class:`FileExistsError` (and remove the
+            temporary file).
+
+    Raises:
+        InputError: the directory cannot be written, or the disk is full.
+        FileExistsError: ``exclusive`` and ``path`` appeared meanwhile.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
     base = os.path.basename(path)
     _, ext = os.path.splitext(base)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{base}.', suffix=f'.tmp{ext}',
-                               dir=directory)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{base}.{os.getpid()}.',
+                                   suffix=f'.tmp{ext}', dir=directory)
+    except OSError as exc:
+        raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
+                         ) from None
     os.close(fd)
     try:
         yield tmp
         # mkstemp creates 0600; give the result the mode a plain open() would
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists: no silent replace
+            os.remove(tmp)
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(exc, FileExistsError):
+            raise
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
+                         errno.EROFS):
+            raise InputError(f'{path}: cannot write ({exc.strerror})'
+                             ) from None
+        raise
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -54,11 +150,24 @@ def save_npy(path: str, array: np.ndarray) -> None:
             np.save(f, array)
 
 
-def save_npz(path: str, **arrays: np.ndarray) -> None:
-    """Save named arrays to ``path`` (``.npz``, uncompressed) atomically."""
-    with atomic_path(path) as tmp:
+def save_npz(path: str, exclusive: bool = False, **arrays: np.ndarray) -> None:
+    """Save named arrays to ``path`` (``.npz``, uncompressed) atomically.
+
+    Args:
+        exclusive (bool): see :func:`atomic_path`.
+    """
+    with atomic_path(path, exclusive=exclusive) as tmp:
         with open(tmp, 'wb') as f:
             np.savez(f, **arrays)
+
+
+def to_jsonable(o):
+    """``json.dump``'s ``default``: numpy scalars and arrays to Python."""
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f'{type(o).__name__} is not JSON serialisable')
 
 
 def save_json(path: str, obj: Any, indent: int = 2) -> None:
@@ -66,17 +175,31 @@ def save_json(path: str, obj: Any, indent: int = 2) -> None:
 
     numpy scalars and arrays are converted to Python numbers and lists.
     """
-    def default(o):
-        if isinstance(o, np.ndarray):
-            return o.tolist()
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(f'{type(o).__name__} is not JSON serialisable')
-
     with atomic_path(path) as tmp:
         with open(tmp, 'w') as f:
-            json.dump(obj, f, indent=indent, default=default)
+            json.dump(obj, f, indent=indent, default=to_jsonable)
             f.write('\n')
+
+
+def load_json(path: str, what: str = 'JSON file') -> Any:
+    """Read a JSON file; a missing or broken file is one line.
+
+    Args:
+        path (str): the file.
+        what (str): what it is, for the message.
+
+    Raises:
+        InputError: missing, unreadable or not valid JSON.
+    """
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f'{what} not found: {path}') from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f'{path}: not a readable {what} '
+                         f'({type(exc).__name__}: {exc})'.splitlines()[0]
+                         ) from None
 
 
 def save_text(path: str, text: str) -> None:

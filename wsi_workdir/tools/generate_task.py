@@ -1,17 +1,25 @@
 #!/usr/bin/env python
 """Draw low-shot tasks (as indices) into the task store of one setting.
 
+A store is reused when it is the one asked for, never replaced unless
+--overwrite (or --initialization, as the published scripts pass it) is
+given; the tasks are indices and serve every model.
+
 Example::
 
     python wsi_workdir/tools/generate_task.py --task near --num_shots 5 \\
         --num_task 1000 --novel_class 7
 """
 import argparse
+import os
 import sys
 
-from openselfsup.lowshot.paths import DEFAULT_WORKDIR
-from openselfsup.lowshot.tasks import generate_task_store
-from openselfsup.utils import run_cli
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+from openselfsup.lowshot import spec as S  # noqa: E402
+from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
+from openselfsup.utils import run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -20,20 +28,17 @@ def parse_args(argv=None):
     p.add_argument('--task', required=True, choices=['near', 'mixture', 'out'],
                    help='near: 9-way NCT; mixture: 5-way LC25000; '
                    'out: 3-way PAIP19')
-    p.add_argument('--mode', choices=['hetero', 'homo'], default=None,
+    p.add_argument('--mode', choices=['hetero', 'homo'], default='hetero',
                    help='out domain: support from any training slide '
                    '(hetero, default) or from one slide per task (homo)')
-    p.add_argument('--num_shots', type=int, required=True,
-                   help='support samples per class')
-    p.add_argument('--num_task', type=int, required=True,
-                   help='number of tasks')
-    p.add_argument('--novel_class', type=int, default=None,
-                   help='near domain: class held out of pre-training '
-                   '(0..8, or 78 for 7 and 8); names the store')
+    S.add_arguments(p, ['num_shots', 'num_task', 'novel_class'],
+                    required=['num_shots'])
+    p.add_argument('--seed', '--task_seed', dest='task_seed', type=int,
+                   default=S.default('task_seed'),
+                   help='sampling seed (default: %(default)s)')
     p.add_argument('--model', default=None,
                    help='accepted for compatibility; tasks are indices and '
                    'serve every model')
-    p.add_argument('--seed', type=int, default=0, help='sampling seed')
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--initialization', action='store_true',
@@ -47,10 +52,16 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.mode == 'homo' and args.task != 'out':
+        from openselfsup.utils import InputError
+        raise InputError('--mode homo applies to --task out only')
+    task = 'out_homo' if (args.task, args.mode) == ('out', 'homo') \
+        else args.task
+    tspec = S.TaskSpec(task, args.num_shots, args.num_task, args.novel_class,
+                       args.task_seed)
+    from openselfsup.lowshot.tasks import generate_task_store
     store, written = generate_task_store(
-        args.workdir, args.task, args.num_shots, args.num_task, args.seed,
-        args.mode, args.novel_class,
-        replace=args.initialization or args.overwrite)
+        args.workdir, tspec, replace=args.initialization or args.overwrite)
     verb = 'wrote' if written else 'reusing'
     print(f'{verb} {store.path}: {store.num_task} tasks, {store.ways}-way '
           f'{store.shots}-shot, {store.queries} queries per class, '

@@ -1,0 +1,426 @@
+"""Meta-testing: every task of a setting solved as tensor batches.
+
+:func:`meta_test` takes feature pools, a task store and a classifier, and
+solves the tasks in chunks on CPU (parallel chunks, serial kernels:
+:mod:`.parallel`) or CUDA. :class:`Inputs` loads and checks everything a
+setting reads (features, task store, dictionary) once and shares it between
+settings; :func:`evaluate` runs one :class:`~.spec.RunSpec` and builds its
+result; :func:`run_meta_test` is the single-setting command
+(``wsi_workdir/distributed_meta_test.py``) and :mod:`.sweep` the
+many-setting one. Both go through :func:`evaluate`.
+
+Result JSON (``RunSpec.result_path``; read by the report). F1 values are
+fractions in [0, 1]; a CI that is undefined (one task) is null::
+
+    <every RunSpec field>, num_shots, variant, ways, queries,
+    classifier_params   the setting (RunSpec.info)
+    classes             [str] * C   class names in label order
+    num_task            int          tasks evaluated (T)
+    per_class_mean      [float] * C  mean F1 over tasks
+    per_class_ci        [float|null] * C  95% half-width, t_{0.975,T-1} s/sqrt(T)
+    average_mean, average_ci
+    colon_mean, lung_mean, colon_ci, lung_ci, harmonic_mean, harmonic_ci
+                        mixture domain (else null)
+    per_task_f1         [[float] * C] * T
+    units               "fraction"
+    convergence         {max_iter, line_search, svd_fallback}: tasks
+    files               support/query features and labels {path, shape, sha1},
+                        normalised, task_store {path, sha1, seed,
+                        labels_fingerprint}, dictionary {...} | null,
+                        aug_features {...} | null
+    execution           {device, threads, chunk_size, dtype, elapsed_s}
+"""
+import math
+import os
+import time
+from collections import Counter
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..utils import InputError, save_json
+from ..utils.device import resolve_device
+from .classifiers import ESTIMATORS, build_classifier
+from .metrics import format_table, per_task_f1, summarize
+from .parallel import map_chunks, resolve_threads, serial_kernels
+from .spec import LATENT_MODES, RunSpec, class_names as domain_classes
+from .tasks import TaskStore
+
+#: default chunk budget on the CPU (bytes of working set per chunk): small
+#: enough that a chunk's tensors stay in the caches; logistic regression
+#: shares the fixed cost of its tens of small operations per L-BFGS
+#: iteration over more tasks (1 GiB chunks ran 1.6x faster than 64 MiB)
+CPU_BUDGET = {'Ridge': 64 << 20, 'nearest_centroid': 64 << 20,
+              'logistic_regression': 1 << 30}
+#: chunk budget on CUDA: fixed (not a fraction of the free memory), so two
+#: runs of one command chunk the tasks the same way
+CUDA_BUDGET = 2 << 30
+
+
+def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
+                   device: torch.device, expected: bool = False,
+                   dtype: torch.dtype = torch.float64) -> int:
+    """Tasks per chunk so that a chunk's working set fits the budget.
+
+    Counts about four copies of the (possibly augmented) training set and two
+    of the queries per task, plus ``dim x dim`` for Ridge's Gram matrix (two
+    for the closed-form latent augmentation).
+    """
+    item = torch.finfo(dtype).bits // 8
+    if expected:
+        per_task = item * (2 * dim * dim + 4 * (num_train + num_query) * dim)
+    else:
+        per_task = item * (4 * num_train * dim + 2 * num_query * dim
+                           + min(num_train, dim) ** 2)
+    budget = CUDA_BUDGET if device.type == 'cuda' else CPU_BUDGET[clf]
+    return max(1, int(budget // max(per_task, 1)))
+
+
+def meta_test(support_features: np.ndarray, query_features: np.ndarray,
+              store: TaskStore, clf: str, params: Optional[Dict] = None,
+              mode: str = 'linear', augmenter=None,
+              support_aug: Optional[np.ndarray] = None,
+              device: str = 'cpu', chunk_size: Optional[int] = None,
+              threads: Optional[int] = None,
+              dtype: torch.dtype = torch.float64,
+              progress: bool = False):
+    """Solve every task of ``store``; return per-task, per-class F1.
+
+    Args:
+        support_features (np.ndarray): float ``[N_s, D]`` support pool.
+        query_features (np.ndarray): float ``[N_q, D]`` query pool.
+        store (TaskStore): tasks (indices into the pools).
+        clf (str): 'Ridge', 'logistic_regression' or 'nearest_centroid'.
+        params (dict, optional): the classifier's hyperparameters
+            (``RunSpec.classifier_params``).
+        mode (str): 'linear', 'latent_aug' or 'latent_aug_expected'.
+        augmenter (LatentAugmenter | ExpectedAugmentation, optional):
+            required for the latent modes.
+        support_aug (np.ndarray, optional): ``[A', N_s, D]`` features of
+            image-augmented copies of the support pool; each support sample
+            then trains with its ``A'`` copies (the ablation's ``aug_times``).
+        device (str): 'cpu' or 'cuda'.
+        chunk_size (int, optional): tasks per batch (default: from the
+            budget). Results do not depend on it.
+        threads (int, optional): CPU worker threads (default: one per core).
+        dtype (torch.dtype): computation dtype of the classifiers.
+        progress (bool): show a progress bar over chunks.
+
+    Returns:
+        (np.ndarray, dict): F1 ``[T, C]`` in [0, 1] (C = ``store.ways``) and
+        the classifier's counts (e.g. ``{'max_iter': 0, 'line_search': 1}``).
+    """
+    from .analytic import EXPECTED_ESTIMATORS
+    if mode in LATENT_MODES and augmenter is None:
+        raise ValueError(f'{mode} needs an augmenter')
+    expected = mode == 'latent_aug_expected'
+    dev = resolve_device(device)
+    threads = resolve_threads(threads) if dev.type == 'cpu' else 1
+    C, T = store.ways, store.num_task
+    classes = torch.as_tensor(store.classes, device=dev)
+    sup = torch.as_tensor(np.asarray(support_features, np.float32)).to(dev)
+    qry = sup if query_features is support_features else \
+        torch.as_tensor(np.asarray(query_features, np.float32)).to(dev)
+    extra = None if support_aug is None else \
+        torch.as_tensor(np.asarray(support_aug, np.float32)).to(dev)
+    n, q = store.support_idx.shape[1], store.query_idx.shape[1]
+    n_train = n * (1 + (0 if extra is None else extra.shape[0]))
+    aug = augmenter.to(dev, dtype) if mode in LATENT_MODES else None
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError(f'--chunk_size must be positive, got {chunk_size}')
+    if chunk_size is None:
+        materialised = n_train
+        if aug is not None and not expected and \
+                ESTIMATORS[clf].materialises_augmentation:
+            materialised *= aug.num_aug_shots
+        chunk_size = chunk_size_for(clf, materialised, q, sup.shape[1], dev,
+                                    expected, dtype)
+        # enough chunks to keep every thread busy to the end
+        chunk_size = min(chunk_size, max(1, math.ceil(T / (4 * threads))))
+
+    def solve(start: int, stop: int):
+        s_idx = torch.as_tensor(store.support_idx[start:stop], device=dev)
+        q_idx = torch.as_tensor(store.query_idx[start:stop], device=dev)
+        ys = torch.searchsorted(classes, torch.as_tensor(
+            store.support_labels[start:stop], device=dev))
+        yq = np.searchsorted(store.classes, store.query_labels[start:stop])
+        Xs, Xq = sup[s_idx].to(dtype), qry[q_idx].to(dtype)
+        if extra is not None:  # [B, n, 1 + A', D], the original first
+            copies = extra[:, s_idx].permute(1, 2, 0, 3).to(dtype)
+            Xs = torch.cat([Xs[:, :, None], copies], 2).flatten(1, 2)
+            ys = ys.repeat_interleave(copies.shape[2] + 1, dim=1)
+        model = EXPECTED_ESTIMATORS[clf](dtype=dtype, **(params or {})) \
+            if expected else build_classifier(clf, params, dtype)
+        if aug is not None:
+            model.fit_augmented(aug.augment(Xs, ys, start), classes)
+        else:
+            model.fit(Xs, classes[ys], classes)
+        pred = model.predict_positions(Xq).cpu().numpy()
+        return per_task_f1(pred, yq, C), model.stats()
+
+    bounds = [(s, min(s + chunk_size, T)) for s in range(0, T, chunk_size)]
+    bar = tqdm(total=len(bounds), desc=f'{clf} {mode}', unit='chunk',
+               disable=not progress, leave=False)
+    with serial_kernels():
+        parts = map_chunks(solve, bounds, threads, bar.update)
+    bar.close()
+    counts = Counter()
+    for _, stats in parts:
+        counts.update(stats)
+    f1 = np.concatenate([p[0] for p in parts]) if parts else \
+        np.zeros((0, C))
+    return f1, dict(counts)
+
+
+def make_augmenter(dic, mode: str, num_aug_shots: int, seed: int = 0):
+    """The augmenter of a latent ``mode`` from a loaded dictionary.
+
+    Args:
+        dic (Dictionary): base dictionary.
+        mode (str): 'latent_aug' (samples the shift bank) or
+            'latent_aug_expected' (prototypes and covariances only).
+        num_aug_shots (int): samples per support feature.
+        seed (int): seed of the draws (latent_aug).
+    """
+    from .analytic import ExpectedAugmentation
+    from .augment import LatentAugmenter
+    if mode == 'latent_aug_expected':
+        return ExpectedAugmentation(torch.from_numpy(dic.prototypes),
+                                    torch.from_numpy(dic.covariances),
+                                    num_aug_shots)
+    return LatentAugmenter(torch.from_numpy(dic.prototypes),
+                           torch.from_numpy(dic.shift_bank), num_aug_shots,
+                           seed)
+
+
+class Inputs:
+    """Everything settings read from a workdir, loaded and checked once.
+
+    Args:
+        workdir (str): the low-shot work directory.
+        make_missing (bool): draw missing task stores and build missing
+            dictionaries (the sweep) instead of failing (a single run).
+    """
+
+    def __init__(self, workdir: str, make_missing: bool = False):
+        self.workdir, self.make_missing = workdir, make_missing
+        self._features, self._stores, self._store_inputs = {}, {}, {}
+        self._dicts, self._names = {}, {}
+        self.timing = Counter()
+
+    def features(self, model: str, name: str):
+        from .features import load_features
+        key = (model, name)
+        if key not in self._features:
+            t0 = time.perf_counter()
+            self._features[key] = load_features(self.workdir, model, name)
+            self.timing['load'] += time.perf_counter() - t0
+        return self._features[key]
+
+    def pools(self, spec: RunSpec):
+        """``(support, query)`` FeatureSets of a run, checked together."""
+        from .features import check_same_kind
+        s = spec.setting
+        sup = self.features(spec.model, s.support_set)
+        qry = sup if s.same_pool else self.features(spec.model, s.query_set)
+        check_same_kind(sup, qry)
+        return sup, qry
+
+    def store(self, spec: RunSpec) -> TaskStore:
+        """The run's task store (its first ``num_task`` tasks), checked."""
+        from .tasks import generate_task_store, load_task_store, store_inputs
+        tspec = spec.tasks
+        key = (tspec.task, tspec.shots, tspec.novel_class, tspec.seed)
+        if key not in self._stores:
+            t0 = time.perf_counter()
+            ikey = (tspec.task, tspec.setting.homo)
+            if ikey not in self._store_inputs:
+                self._store_inputs[ikey] = store_inputs(self.workdir, tspec)
+            inputs = self._store_inputs[ikey]
+            if self.make_missing:
+                store, _ = generate_task_store(self.workdir, tspec,
+                                               inputs=inputs)
+            else:
+                store = load_task_store(self.workdir, tspec, inputs)
+            self._stores[key] = store
+            self.timing['tasks'] += time.perf_counter() - t0
+        return self._stores[key].head(spec.num_task)
+
+    def dictionary(self, spec: RunSpec):
+        """The run's checked dictionary (latent modes)."""
+        from .dictionary import (check_dictionary, construct_dictionary,
+                                 load_dictionary)
+        dspec = spec.dictionary
+        if dspec not in self._dicts:
+            t0 = time.perf_counter()
+            path = dspec.path(self.workdir)
+            if self.make_missing and not os.path.exists(path):
+                dic = construct_dictionary(self.workdir, dspec)
+            else:
+                dic = load_dictionary(path)
+            base = self.features(dspec.model, dspec.features)
+            check_dictionary(dic, dspec, base, self.pools(spec)[0])
+            self._dicts[dspec] = dic
+            self.timing['dictionaries'] += time.perf_counter() - t0
+        return self._dicts[dspec]
+
+    def support_aug(self, spec: RunSpec, num_support: int
+                    ) -> Optional[np.ndarray]:
+        """``[aug_times - 1, N, D]`` image-augmented support features."""
+        if not spec.aug_times or spec.aug_times == 1:
+            return None
+        fs = self.features(spec.model, 'NCT_aug')
+        sup = self.pools(spec)[0]
+        if fs.features.shape[0] % num_support or fs.dim != sup.dim:
+            raise InputError(f'{fs.features_path}: {fs.features.shape[0]} x '
+                             f'{fs.dim} is not a whole number of copies of '
+                             f'the {num_support} x {sup.dim} support set')
+        have = fs.features.shape[0] // num_support
+        if spec.aug_times - 1 > have:
+            raise InputError(f'--aug_times {spec.aug_times} needs '
+                             f'{spec.aug_times - 1} augmented copies; '
+                             f'{fs.features_path} holds {have}')
+        labels = np.tile(sup.labels, have)
+        if not np.array_equal(fs.labels, labels):
+            raise InputError(f'{fs.labels_path}: labels are not those of '
+                             f'{have} copies of {sup.labels_path}')
+        if fs.normalised != sup.normalised:
+            raise InputError(f'{fs.features_path} and {sup.features_path} '
+                             'differ in normalisation')
+        return fs.features.reshape(have, num_support, fs.dim)[
+            :spec.aug_times - 1]
+
+    def class_names(self, spec: RunSpec, store: TaskStore) -> List[str]:
+        """Names of the store's classes: from the support set's meta JSON,
+        else the datasets' table (``openselfsup.classes``)."""
+        from .features import class_names
+        key = spec.setting.support_set
+        if key not in self._names:
+            self._names[key] = class_names(self.workdir, key,
+                                           list(domain_classes(spec.task)))
+        names = self._names[key]
+        return [names[c] if c < len(names) else str(c)
+                for c in store.classes]
+
+
+def build_result(spec: RunSpec, f1: np.ndarray, names: List[str],
+                 files: Dict, convergence: Dict, execution: Dict) -> Dict:
+    """The result dict (module docstring schema)."""
+    s = summarize(f1, mixture=spec.setting.domain == 'mixture')
+
+    def num(x):
+        if x is None:
+            return None
+        x = float(x)
+        return None if math.isnan(x) else x
+    out = spec.info()
+    out.update({
+        'classes': names, 'num_task': int(f1.shape[0]),
+        'per_class_mean': [num(v) for v in s['per_class_mean']],
+        'per_class_ci': [num(v) for v in s['per_class_ci']],
+        'average_mean': num(s['average_mean']),
+        'average_ci': num(s['average_ci']),
+        **{k: num(s[k]) for k in ('colon_mean', 'lung_mean', 'colon_ci',
+                                  'lung_ci', 'harmonic_mean',
+                                  'harmonic_ci')},
+        'per_task_f1': f1.tolist(), 'units': 'fraction',
+        'convergence': {'max_iter': 0, 'line_search': 0, 'svd_fallback': 0,
+                        **convergence},
+        'files': files, 'execution': execution})
+    return out
+
+
+def evaluate(inputs: Inputs, spec: RunSpec, device: str = 'cpu',
+             chunk_size: Optional[int] = None, threads: Optional[int] = None,
+             dtype: torch.dtype = torch.float64,
+             progress: bool = False) -> Dict:
+    """Run one setting and return its result dict (not written)."""
+    sup, qry = inputs.pools(spec)
+    store = inputs.store(spec)
+    augmenter, dic = None, None
+    if spec.latent:
+        dic = inputs.dictionary(spec)
+        augmenter = make_augmenter(dic, spec.mode, spec.num_aug_shots,
+                                   spec.seed)
+    extra = inputs.support_aug(spec, len(sup.labels))
+    t0 = time.perf_counter()
+    f1, counts = meta_test(sup.features, qry.features, store, spec.clf,
+                           spec.classifier_params, spec.mode, augmenter,
+                           extra, device, chunk_size, threads, dtype,
+                           progress)
+    elapsed = time.perf_counter() - t0
+    sid, qid = sup.identity(), qry.identity()
+    files = {'support_features': sid['features'],
+             'support_labels': sid['labels'],
+             'query_features': qid['features'],
+             'query_labels': qid['labels'],
+             'normalised': sup.normalised,
+             'task_store': store.identity(),
+             'dictionary': dic.identity() if dic is not None else None,
+             'aug_features': inputs.features(spec.model, 'NCT_aug'
+                                             ).identity()['features']
+             if extra is not None else None}
+    execution = {'device': str(device),
+                 'threads': resolve_threads(threads)
+                 if str(device) == 'cpu' else None,
+                 'chunk_size': chunk_size,
+                 'dtype': str(dtype).replace('torch.', ''),
+                 'elapsed_s': elapsed}
+    return build_result(spec, f1, inputs.class_names(spec, store), files,
+                        counts, execution)
+
+
+def result_notes(result: Dict) -> List[str]:
+    """Lines printed under a result's table: convergence and fall-backs."""
+    c = result.get('convergence') or {}
+    notes = []
+    if c.get('max_iter') or c.get('line_search'):
+        notes.append(f'note: logistic regression stopped on max_iter in '
+                     f'{c.get("max_iter", 0)} task(s) and on a failed line '
+                     f'search in {c.get("line_search", 0)} of '
+                     f'{result["num_task"]}')
+    if c.get('svd_fallback'):
+        notes.append(f'note: Ridge solved {c["svd_fallback"]} task(s) by SVD '
+                     '(normal equations not positive definite at working '
+                     'precision), as scikit-learn falls back')
+    return notes
+
+
+def result_table(result: Dict) -> str:
+    """The printed table of a result dict (percent), with its notes."""
+    s = {k: result.get(k) for k in ('per_class_mean', 'per_class_ci',
+                                    'average_mean', 'average_ci',
+                                    'harmonic_mean', 'harmonic_ci')}
+    return format_table(s, result.get('classes'), result_notes(result))
+
+
+def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
+                  chunk_size: Optional[int] = None,
+                  threads: Optional[int] = None,
+                  dtype: torch.dtype = torch.float64,
+                  output: Optional[str] = None,
+                  progress: bool = True) -> Dict:
+    """Meta-test one setting on its stored tasks; write the result JSON.
+
+    Args:
+        workdir (str): the low-shot work directory.
+        spec (RunSpec): the setting.
+        device, chunk_size, threads, dtype: execution (results do not
+            depend on chunk size or threads).
+        output (str, optional): JSON path (default ``spec.result_path``).
+        progress (bool): progress bar over chunks.
+
+    Returns:
+        dict: the result (also written), with ``output`` added.
+    """
+    from ..utils import check_writable
+    out = output or spec.result_path(workdir)
+    check_writable(out)
+    resolve_device(device)
+    result = evaluate(Inputs(workdir), spec, device, chunk_size, threads,
+                      dtype, progress)
+    save_json(out, result)
+    result['output'] = out
+    return result

@@ -1,0 +1,473 @@
+"""The low-shot run spec: one frozen description of every setting.
+
+A low-shot experiment is many settings (domain x novel class x shots x
+classifier x mode); each is a :class:`RunSpec`. The spec owns, in one place:
+
+- the **defaults** (those of the published code: 1000 tasks, 15 queries per
+  class, K = 16 prototypes, M = 2000 shift vectors, 100 augmentation shots,
+  Ridge alpha 1, logistic regression C 1 and ``max_iter`` 1000);
+- the **validation** of every value (one line naming the flag);
+- the **file names** of the task store, the dictionary and the result;
+- the **result info** (the settings block of a result JSON).
+
+The command-line tools add their flags with :func:`add_arguments` and build
+specs with :func:`spec_kwargs`, so a default changes here and nowhere else;
+the scripts' ``_env.sh`` passes a flag only when its variable is set.
+
+A spec never holds execution choices (device, threads, chunk size): results
+do not depend on them (``tests/test_lowshot_determinism.py``).
+"""
+import argparse
+from dataclasses import MISSING, asdict, dataclass, fields, replace
+from typing import Dict, Iterable, Optional, Tuple
+
+from ..classes import held_out
+from ..utils import InputError
+from . import paths
+
+#: query samples per class in every task (the published code's ``num_querys``)
+NUM_QUERIES = 15
+#: ``--mode``: linear probe, sampled latent augmentation (the paper's), or
+#: its closed-form limit (Ridge, nearest centroid; docs/analytic_latent_aug.md)
+MODES = ('linear', 'latent_aug', 'latent_aug_expected')
+#: modes that read the base dictionary
+LATENT_MODES = ('latent_aug', 'latent_aug_expected')
+#: ``--clf`` names (the published code's)
+CLASSIFIERS = ('Ridge', 'logistic_regression', 'nearest_centroid')
+#: classifiers with a closed form under ``latent_aug_expected``
+EXPECTED_CLASSIFIERS = ('Ridge', 'nearest_centroid')
+#: hyperparameters per classifier (``--alpha``, ``--C``, ``--max_iter``)
+CLASSIFIER_PARAMS = {'Ridge': ('alpha',),
+                     'logistic_regression': ('C', 'max_iter'),
+                     'nearest_centroid': ()}
+
+
+@dataclass(frozen=True)
+class TaskSetting:
+    """One low-shot domain.
+
+    Attributes:
+        task (str): meta-test name: 'near', 'mixture', 'out' or 'out_homo'.
+        domain (str): 'near', 'mixture' or 'out' (class table, store name).
+        ways (int): classes per task.
+        support_set (str): feature set name of the support pool.
+        query_set (str): feature set name of the query pool.
+        homo (bool): all support of a task from one slide (PAIP19).
+    """
+    task: str
+    domain: str
+    ways: int
+    support_set: str
+    query_set: str
+    homo: bool = False
+
+    @property
+    def same_pool(self) -> bool:
+        """Support and queries drawn from one pool (never overlapping)."""
+        return self.support_set == self.query_set
+
+    @property
+    def store_mode(self) -> str:
+        """'hetero' or 'homo' for out-domain stores, '' elsewhere."""
+        if self.domain != 'out':
+            return ''
+        return 'homo' if self.homo else 'hetero'
+
+
+SETTINGS: Dict[str, TaskSetting] = {
+    'near': TaskSetting('near', 'near', 9, 'NCT_train', 'NCT_test'),
+    'mixture': TaskSetting('mixture', 'mixture', 5, 'LC', 'LC'),
+    'out': TaskSetting('out', 'out', 3, 'PAIP_train', 'PAIP_test'),
+    'out_homo': TaskSetting('out_homo', 'out', 3, 'PAIP_train', 'PAIP_test',
+                            homo=True),
+}
+TASKS = tuple(SETTINGS)
+
+
+def get_setting(task: str) -> TaskSetting:
+    """The setting of a ``--task`` name."""
+    if task not in SETTINGS:
+        raise InputError(f'--task {task!r}: expected one of '
+                         f'{", ".join(TASKS)}')
+    return SETTINGS[task]
+
+
+def _positive(flag: str, value, allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+            value < low or value != value:
+        raise InputError(f'--{flag} must be {"a non-negative" if allow_zero else "a positive"} '
+                         f'number, got {value!r}')
+
+
+def _seed(flag: str, value) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or \
+            not 0 <= value < 2 ** 63:
+        raise InputError(f'--{flag} must be an integer in [0, 2^63), got '
+                         f'{value!r}')
+
+
+def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
+    """Labels a novel-class id stands for, or one line naming the flag."""
+    try:
+        return held_out(novel_class)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+
+
+def novel_suffix(novel_class: Optional[int]) -> str:
+    """``'wo7'`` for novel class 7, ``'all'`` for none (dictionary names)."""
+    return 'all' if novel_class is None else f'wo{novel_class}'
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task store: ``num_task`` tasks of one domain, shots and novel class.
+
+    Attributes:
+        task (str): 'near', 'mixture', 'out' or 'out_homo'.
+        shots (int): support samples per class.
+        num_task (int): tasks to draw (a store serves any smaller count).
+        novel_class (int | None): near domain: the class(es) held out of
+            pre-training (0..8, 78 = 7 and 8); names the store. The
+            published stores were one per novel class; every task holds all
+            nine classes either way.
+        seed (int): sampling seed.
+        queries (int): query samples per class.
+    """
+    task: str
+    shots: int
+    num_task: int = 1000
+    novel_class: Optional[int] = None
+    seed: int = 0
+    queries: int = NUM_QUERIES
+
+    def __post_init__(self):
+        setting = get_setting(self.task)
+        _positive('num_shots', self.shots)
+        _positive('num_task', self.num_task)
+        _positive('queries', self.queries)
+        _seed('task_seed', self.seed)
+        check_novel_class(self.novel_class)
+        if self.novel_class is not None and setting.domain != 'near':
+            raise InputError(f'--novel_class applies to near-domain tasks '
+                             f'only, not {self.task}')
+
+    @property
+    def setting(self) -> TaskSetting:
+        return SETTINGS[self.task]
+
+    def path(self, workdir: str) -> str:
+        s = self.setting
+        return paths.task_store_path(workdir, s.domain, s.ways, self.shots,
+                                     s.store_mode or None, self.novel_class)
+
+
+@dataclass(frozen=True)
+class DictionarySpec:
+    """One base dictionary: k-means of a model's base features.
+
+    Attributes:
+        model (str): feature model, e.g. ``'clp_wo_7'``.
+        novel_class (int | None): class(es) left out of the base set; must
+            be the novel class of every run that uses the dictionary.
+        features (str): base feature set (NCT_train, as published).
+        num_prototypes (int): K.
+        num_shift_vectors (int): M, shift vectors per prototype.
+        seed (int): seed of k-means and of the shift draws.
+    """
+    model: str
+    novel_class: Optional[int] = None
+    features: str = 'NCT_train'
+    num_prototypes: int = 16
+    num_shift_vectors: int = 2000
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.model or '/' in self.model:
+            raise InputError(f'--model {self.model!r}: a plain name such as '
+                             'clp or clp_wo_7')
+        if self.features not in paths.FEATURE_NAMES:
+            raise InputError(f'--features {self.features!r}: expected one '
+                             f'of {", ".join(paths.FEATURE_NAMES)}')
+        _positive('num_prototypes', self.num_prototypes)
+        _positive('num_shift_vectors', self.num_shift_vectors)
+        _seed('dict_seed', self.seed)
+        check_novel_class(self.novel_class)
+
+    @property
+    def excluded(self) -> Tuple[int, ...]:
+        return held_out(self.novel_class)
+
+    def path(self, workdir: str) -> str:
+        return paths.dictionary_path(
+            workdir, self.model, self.features, self.num_prototypes,
+            self.num_shift_vectors, self.seed,
+            novel_suffix(self.novel_class))
+
+
+#: RunSpec fields that name the result file when they differ from the
+#: default: (field, short tag)
+_VARIANT_TAGS = (('alpha', 'alpha'), ('C', 'C'), ('max_iter', 'iter'),
+                 ('num_aug_shots', 'A'), ('num_prototypes', 'K'),
+                 ('num_shift_vectors', 'M'), ('dict_seed', 'dseed'),
+                 ('seed', 'seed'), ('task_seed', 'tseed'),
+                 ('aug_times', 'imgaug'))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One meta-test setting: a model on one task store with one classifier.
+
+    Attributes:
+        model (str): feature model (``extracted_feats/<model>/``).
+        task (str): 'near', 'mixture', 'out' (hetero) or 'out_homo'.
+        shots (int): support samples per class.
+        clf (str): 'Ridge', 'logistic_regression' or 'nearest_centroid'.
+        mode (str): 'linear', 'latent_aug' or 'latent_aug_expected'.
+        novel_class (int | None): near domain: selects the task store and
+            the dictionary (which must leave this class out).
+        num_task (int): evaluate the first ``num_task`` tasks of the store.
+        task_seed (int): seed the task store was drawn with.
+        seed (int): seed of the latent augmentation draws.
+        alpha (float): Ridge L2 strength (scikit-learn's ``alpha``).
+        C (float): logistic regression inverse L2 strength.
+        max_iter (int): logistic regression iterations at most.
+        num_aug_shots (int): latent modes: samples per support feature
+            (the feature and ``num_aug_shots - 1`` shifted copies).
+        num_prototypes, num_shift_vectors, dict_seed: the dictionary.
+        aug_times (int): ablation (``near`` with novel class 78 only): each
+            support feature plus ``aug_times - 1`` features of image-augmented
+            copies of the same image (``NCT_aug`` features); 0: none.
+    """
+    model: str
+    task: str
+    shots: int
+    clf: str = 'Ridge'
+    mode: str = 'linear'
+    novel_class: Optional[int] = None
+    num_task: int = 1000
+    task_seed: int = 0
+    seed: int = 0
+    alpha: float = 1.0
+    C: float = 1.0
+    max_iter: int = 1000
+    num_aug_shots: int = 100
+    num_prototypes: int = 16
+    num_shift_vectors: int = 2000
+    dict_seed: int = 0
+    aug_times: int = 0
+
+    def __post_init__(self):
+        if not self.model or '/' in self.model:
+            raise InputError(f'--model {self.model!r}: a plain name such as '
+                             'clp or clp_wo_7')
+        if self.clf not in CLASSIFIERS:
+            raise InputError(f'--clf {self.clf!r}: expected one of '
+                             f'{", ".join(CLASSIFIERS)}')
+        if self.mode not in MODES:
+            raise InputError(f'--mode {self.mode!r}: expected one of '
+                             f'{", ".join(MODES)}')
+        if self.mode == 'latent_aug_expected' and \
+                self.clf not in EXPECTED_CLASSIFIERS:
+            raise InputError(f'--mode latent_aug_expected has a closed form '
+                             f'for {" and ".join(EXPECTED_CLASSIFIERS)} '
+                             f'only, not {self.clf}')
+        self.tasks  # validates task, shots, num_task, novel class, task seed
+        _seed('seed', self.seed)
+        _positive('alpha', self.alpha)
+        _positive('C', self.C)
+        _positive('max_iter', self.max_iter)
+        _positive('num_aug_shots', self.num_aug_shots)
+        _positive('aug_times', self.aug_times, allow_zero=True)
+        if self.aug_times and self.task != 'near':
+            raise InputError('--aug_times (image-augmented support) applies '
+                             'to near-domain tasks only')
+        if self.latent:
+            self.dictionary  # validates K, M, dict seed
+
+    # -- derived settings ------------------------------------------------
+    @property
+    def setting(self) -> TaskSetting:
+        return SETTINGS[self.task]
+
+    @property
+    def latent(self) -> bool:
+        return self.mode in LATENT_MODES
+
+    @property
+    def tasks(self) -> TaskSpec:
+        """The task store this run reads."""
+        return TaskSpec(self.task, self.shots, self.num_task,
+                        self.novel_class, self.task_seed)
+
+    @property
+    def dictionary(self) -> Optional[DictionarySpec]:
+        """The dictionary this run reads (latent modes), else None."""
+        if not self.latent:
+            return None
+        return DictionarySpec(self.model, self.novel_class, 'NCT_train',
+                              self.num_prototypes, self.num_shift_vectors,
+                              self.dict_seed)
+
+    @property
+    def classifier_params(self) -> Dict:
+        """Hyperparameters of ``clf`` (e.g. ``{'alpha': 1.0}``)."""
+        return {k: getattr(self, k) for k in CLASSIFIER_PARAMS[self.clf]}
+
+    def _relevant(self, name: str) -> bool:
+        if name in ('alpha', 'C', 'max_iter'):
+            return name in CLASSIFIER_PARAMS[self.clf]
+        if name in ('num_aug_shots', 'num_prototypes', 'dict_seed'):
+            return self.latent
+        if name in ('num_shift_vectors', 'seed'):
+            return self.mode == 'latent_aug'
+        return True
+
+    @property
+    def variant(self) -> str:
+        """Non-default parameters that matter for this run, e.g. ``'K32 A25'``
+        ('' for the published defaults)."""
+        defaults = {f.name: f.default for f in fields(self)}
+        parts = [f'{tag}{getattr(self, name):g}' for name, tag in
+                 _VARIANT_TAGS if self._relevant(name)
+                 and getattr(self, name) != defaults[name]]
+        return ' '.join(parts)
+
+    def result_path(self, workdir: str) -> str:
+        """``results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot
+        [_<variant>].json``."""
+        return paths.result_path(workdir, self.model, self.task, self.mode,
+                                 self.clf, self.shots, self.novel_class,
+                                 self.variant.replace(' ', '_'))
+
+    def info(self) -> Dict:
+        """The settings block of a result JSON (all fields, ``variant``,
+        and ``ways``/``queries``)."""
+        out = asdict(self)
+        out['num_shots'] = out.pop('shots')
+        out.update(variant=self.variant, ways=self.setting.ways,
+                   queries=NUM_QUERIES,
+                   classifier_params=self.classifier_params)
+        return out
+
+    def with_(self, **changes) -> 'RunSpec':
+        """A copy with ``changes`` (validated)."""
+        return replace(self, **changes)
+
+
+def class_names(task: str):
+    """Class names of a task's domain, in label order (the one table in
+    :mod:`openselfsup.classes`)."""
+    from ..classes import DOMAIN_CLASSES
+    return DOMAIN_CLASSES[get_setting(task).domain]
+
+
+# -- command-line flags derived from the spec -------------------------------
+#: flag -> (spec field, type, help); defaults come from the dataclasses
+_FLAGS = {
+    'task': ('task', str, 'near: 9-way NCT; mixture: 5-way LC25000; out: '
+             '3-way PAIP19, support from any training slide; out_homo: from '
+             'one slide per task'),
+    'num_shots': ('shots', int, 'support samples per class'),
+    'clf': ('clf', str, 'classifier'),
+    'mode': ('mode', str, 'linear; latent_aug: support plus shifted copies '
+             'drawn from the base dictionary (the paper); '
+             'latent_aug_expected: its closed-form limit (Ridge, '
+             'nearest centroid)'),
+    'model': ('model', str, 'feature model, e.g. clp, fsp, clp_wo_7'),
+    'novel_class': ('novel_class', int, 'near domain: class held out of '
+                    'pre-training (0..8; 78 = 7 and 8); selects the task '
+                    'store and the dictionary'),
+    'num_task': ('num_task', int, 'tasks per setting'),
+    'task_seed': ('task_seed', int, 'seed of task sampling'),
+    'seed': ('seed', int, 'seed of the latent augmentation draws'),
+    'alpha': ('alpha', float, 'Ridge L2 strength'),
+    'C': ('C', float, 'logistic regression inverse L2 strength'),
+    'max_iter': ('max_iter', int, 'logistic regression iterations at most '
+                 '(tasks that stop there are counted in the result)'),
+    'num_aug_shots': ('num_aug_shots', int, 'latent modes: samples per '
+                      'support feature (itself and N-1 shifted copies)'),
+    'num_prototypes': ('num_prototypes', int, 'dictionary: k-means '
+                       'prototypes K'),
+    'num_shift_vectors': ('num_shift_vectors', int, 'dictionary: shift '
+                          'vectors M per prototype'),
+    'dict_seed': ('dict_seed', int, 'dictionary: seed of k-means and the '
+                  'shift draws'),
+    'aug_times': ('aug_times', int, 'ablation: support features plus those '
+                  'of N-1 image-augmented copies (NCT_aug features)'),
+}
+_CHOICES = {'task': TASKS, 'clf': CLASSIFIERS, 'mode': MODES}
+_DEFAULTS = {f.name: f.default for f in fields(RunSpec)
+             if f.default is not MISSING}
+
+
+def default(name: str):
+    """The spec's default of a flag (e.g. ``default('num_task')`` -> 1000)."""
+    return _DEFAULTS[_FLAGS[name][0]]
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
+                  required: Iterable[str] = (), many: Iterable[str] = (),
+                  defaults: Optional[Dict] = None) -> None:
+    """Add spec flags to ``parser`` with the spec's defaults and help.
+
+    Args:
+        parser: the command's parser.
+        names: flags (keys of the spec's flag table, e.g. 'num_task').
+        required: flags without a default on this command.
+        many: flags that take several values (a sweep).
+        defaults: per-command defaults that differ from the spec's (the
+            sweep's lists).
+    """
+    required, many = set(required), set(many)
+    defaults = defaults or {}
+    for name in names:
+        key, typ, text = _FLAGS[name]
+        kw = dict(type=typ, help=text)
+        if name in _CHOICES:
+            kw['choices'] = _CHOICES[name]
+        if name in many:
+            kw['nargs'] = '+'
+        if name in required:
+            kw['required'] = True
+        else:
+            value = defaults.get(name, _DEFAULTS.get(key))
+            kw['default'] = value
+            shown = ' '.join(map(str, value)) if isinstance(
+                value, (list, tuple)) else value
+            kw['help'] += f' (default: {shown})'
+        parser.add_argument(f'--{name}', **kw)
+
+
+def spec_kwargs(args: argparse.Namespace, cls=RunSpec) -> Dict:
+    """The spec fields among parsed ``args`` (flag names mapped to fields)."""
+    names = {f.name for f in fields(cls)}
+    out = {}
+    for flag, (key, _, _) in _FLAGS.items():
+        if key in names and hasattr(args, flag):
+            out[key] = getattr(args, flag)
+    return out
+
+
+#: shots per domain in the published scripts (out domain: hetero
+#: 1/5/10/50/100, homo 5/10/50/100)
+DEFAULT_SHOTS = {'near': (1, 5, 10), 'mixture': (1, 5, 10),
+                 'out': (1, 5, 10, 50, 100), 'out_homo': (5, 10, 50, 100)}
+
+
+def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--device``, ``--threads``, ``--chunk_size``, ``--float32``: how a
+    run is computed, never what it computes."""
+    parser.add_argument('--device', default='cpu',
+                        help='cpu, cuda or cuda:N (default: cpu)')
+    parser.add_argument('--threads', type=int, default=0,
+                        help='CPU worker threads, each solving whole chunks '
+                        'of tasks on one core (default: 0 = one per '
+                        'available core; results do not depend on it)')
+    parser.add_argument('--chunk_size', type=int, default=None,
+                        help='tasks per batch (default: from a memory '
+                        'budget; results do not depend on it)')
+    parser.add_argument('--float32', action='store_true',
+                        help='classifiers in float32 (default float64, as '
+                        'scikit-learn)')

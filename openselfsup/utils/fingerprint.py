@@ -1,0 +1,43 @@
+"""Fingerprints that artefacts record and readers compare.
+
+Every artefact names what it was made from by these digests: an array's
+(:func:`array_sha1`: dtype, shape and bytes) or a file's bytes
+(:func:`file_sha1`, :func:`file_sha256`).
+"""
+import hashlib
+import os
+from typing import Dict
+
+import numpy as np
+
+
+def array_sha1(array: np.ndarray) -> str:
+    """SHA-1 of an array's dtype, shape and bytes (C order)."""
+    h = hashlib.sha1()
+    h.update(f'{array.dtype.str}{array.shape}'.encode())
+    h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+def _file_digest(path: str, algorithm: str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_sha1(path: str) -> str:
+    """Hex SHA-1 of a file's bytes."""
+    return _file_digest(path, 'sha1')
+
+
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return _file_digest(path, 'sha256')
+
+
+def array_identity(path: str, array: np.ndarray) -> Dict:
+    """Identity of a loaded array file: ``{path, shape, sha1}``."""
+    return {'path': os.path.abspath(path), 'shape': list(array.shape),
+            'sha1': array_sha1(array)}

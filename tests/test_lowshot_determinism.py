@@ -1,0 +1,135 @@
+"""A task's result does not depend on how the tasks are chunked or on how
+many threads solve them (nor, on a GPU, on the free memory), for every
+classifier and mode; and the chunks respect the memory budget.
+"""
+import numpy as np
+import pytest
+import torch
+
+from openselfsup.lowshot import augment, meta_test as engine
+from openselfsup.lowshot.analytic import ExpectedAugmentation
+from openselfsup.lowshot.augment import LatentAugmenter
+from openselfsup.lowshot.spec import TaskSpec
+from openselfsup.lowshot.tasks import sample_tasks
+
+D, A = 32, 12
+SETTINGS = [('Ridge', 'linear'), ('logistic_regression', 'linear'),
+            ('nearest_centroid', 'linear'), ('Ridge', 'latent_aug'),
+            ('logistic_regression', 'latent_aug'),
+            ('nearest_centroid', 'latent_aug'),
+            ('Ridge', 'latent_aug_expected'),
+            ('nearest_centroid', 'latent_aug_expected')]
+
+
+def _setup(T=30, shots=3):
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 40)
+    centres = rng.normal(size=(5, D))
+    # overlapping classes, so that many queries lie near a boundary
+    feats = (centres[labels] + rng.normal(size=(len(labels), D)) * 2.5
+             ).astype(np.float32)
+    store = sample_tasks(TaskSpec('mixture', shots, T, seed=1), labels,
+                         labels)
+    protos = torch.tensor(centres)
+    bank = torch.tensor(rng.normal(size=(5, 64, D)) * 0.5)
+    cov = torch.stack([torch.eye(D, dtype=torch.float64) * 0.25] * 5)
+    return feats, store, protos, bank, cov
+
+
+def _augmenter(mode, protos, bank, cov):
+    return {'linear': None,
+            'latent_aug': LatentAugmenter(protos, bank, A, seed=2),
+            'latent_aug_expected': ExpectedAugmentation(protos, cov, A)}[mode]
+
+
+@pytest.mark.parametrize('clf,mode', SETTINGS)
+def test_per_task_f1_independent_of_chunks_and_threads(clf, mode):
+    feats, store, protos, bank, cov = _setup()
+    aug = _augmenter(mode, protos, bank, cov)
+    runs = [engine.meta_test(feats, feats, store, clf, mode=mode,
+                             augmenter=aug, chunk_size=c, threads=t)[0]
+            for c, t in ((None, None), (1, 1), (7, 2), (30, 1), (4, 3))]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
+    assert 0.2 < runs[0].mean() < 0.95  # tasks with boundary cases
+
+
+def test_chunks_respect_the_memory_budget(monkeypatch):
+    feats, store, protos, bank, _ = _setup(T=24)
+    seen = []
+    original = augment.AugmentedSupport.shifts
+
+    def spy(self, dtype=None):  # Ridge gathers the shifts, nothing larger
+        S = original(self, dtype)
+        seen.append(S.numel() * S.element_size())
+        return S
+    monkeypatch.setattr(augment.AugmentedSupport, 'shifts', spy)
+    n = store.support_idx.shape[1]
+    one_task = n * A * D * 8  # bytes of one task's augmented set (float64)
+    monkeypatch.setitem(engine.CPU_BUDGET, 'Ridge', 6 * one_task * 4)
+    aug = LatentAugmenter(protos, bank, A, seed=2)
+    engine.meta_test(feats, feats, store, 'Ridge', mode='latent_aug',
+                     augmenter=aug, threads=1)
+    assert len(seen) >= 4, seen  # 24 tasks in chunks of at most 6
+    assert max(seen) <= 6 * n * (A - 1) * D * 8
+
+
+def test_default_chunking_does_not_follow_free_memory():
+    """The CUDA budget is a constant: two runs chunk alike whatever memory
+    is free (on the CPU the budget is the classifier's)."""
+    cuda = torch.device('cuda')
+    a = engine.chunk_size_for('Ridge', 45, 75, 512, cuda)
+    assert a == engine.chunk_size_for('Ridge', 45, 75, 512, cuda)
+    assert a == engine.CUDA_BUDGET // (8 * (4 * 45 * 512 + 2 * 75 * 512
+                                            + 45 ** 2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('clf,mode', SETTINGS)
+def test_cuda_matches_cpu_and_ignores_chunking(clf, mode):
+    feats, store, protos, bank, cov = _setup(T=16)
+    aug = _augmenter(mode, protos, bank, cov)
+    cpu = engine.meta_test(feats, feats, store, clf, mode=mode,
+                           augmenter=aug)[0]
+    gpu = [engine.meta_test(feats, feats, store, clf, mode=mode,
+                            augmenter=aug, device='cuda', chunk_size=c)[0]
+           for c in (None, 5)]
+    np.testing.assert_array_equal(gpu[0], gpu[1])
+    # identical up to float rounding: a few flipped queries at most
+    assert np.abs(cpu - gpu[0]).mean() < 0.005
+
+
+@pytest.mark.parametrize('clf,mode', SETTINGS)
+def test_decision_values_of_a_task_do_not_depend_on_its_batch(clf, mode):
+    """Bitwise: a task's decision values alone equal those it gets inside a
+    batch. Small augmented sets (n * A < D, so logistic regression works in
+    the row space) with repeated shift draws (a tiny bank), where some
+    tasks' rows are dependent and others' are not."""
+    from openselfsup.lowshot.analytic import EXPECTED_ESTIMATORS
+    from openselfsup.lowshot.classifiers import build_classifier
+    from openselfsup.lowshot.parallel import serial_kernels
+    rng = np.random.default_rng(3)
+    B, C, dim = 12, 5, 64
+    X = torch.tensor(rng.normal(size=(B, C, dim)))  # 1 shot
+    y = torch.arange(C).repeat(B, 1)
+    Xq = torch.tensor(rng.normal(size=(B, 7, dim)))
+    protos = torch.tensor(rng.normal(size=(4, dim)))
+    bank = torch.tensor(rng.normal(size=(4, 8, dim)))
+    cov = torch.stack([torch.eye(dim, dtype=torch.float64)] * 4)
+    aug = {'latent_aug': LatentAugmenter(protos, bank, A, seed=1),
+           'latent_aug_expected': ExpectedAugmentation(protos, cov, A)
+           }.get(mode)
+
+    def values(lo, hi):
+        model = EXPECTED_ESTIMATORS[clf]() if mode == 'latent_aug_expected' \
+            else build_classifier(clf)
+        if aug is None:
+            model.fit(X[lo:hi], y[lo:hi])
+        else:
+            model.fit_augmented(aug.augment(X[lo:hi], y[lo:hi], lo),
+                                torch.arange(C))
+        return model.decision_function(Xq[lo:hi])
+    with serial_kernels():
+        whole = values(0, B)
+        for b in range(B):
+            assert torch.equal(values(b, b + 1)[0], whole[b]), b
