@@ -122,6 +122,9 @@ def test_full_checkpoint_matches_forward_pass(synthetic_root, weights,
                                        'test_labeled.txt', weights)
     feats = np.load(out)
     assert feats.dtype == np.float32 and feats.shape == (len(rels), 8 * WIDTH)
+    # L2-normalised by default, as the published extractor
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)
+    ref = ref / np.linalg.norm(ref, axis=1, keepdims=True)
     np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-5)
 
     labels = np.load(paths.labels_path(workdir, 'NCT_test'))
@@ -141,7 +144,11 @@ def test_full_checkpoint_matches_forward_pass(synthetic_root, weights,
     assert prov['checkpoint_kind'] == 'full checkpoint'
     assert (prov['num_samples'], prov['feature_dim']) == feats.shape
     assert prov['config'].endswith('nct_test.py') and prov['date']
+    assert prov['normalised'] is True and len(prov['features_sha1']) == 40
     assert prov == record
+    # the low-shot reader accepts them, as normalised
+    from openselfsup.lowshot.features import load_features
+    assert load_features(workdir, 'clp_wo_7', 'NCT_test').normalised
     # nothing but the four outputs (no temporary files left behind)
     left = sorted(os.listdir(os.path.join(workdir, 'extracted_feats')))
     assert left == ['NCT_test_labels.npy', 'NCT_test_meta.json', 'clp_wo_7']
@@ -159,7 +166,7 @@ def test_backbone_weights_match_forward_pass(synthetic_root, weights,
     out = str(tmp_path / 'feats' / 'paip.npy')  # not the workdir layout
     extract(_config('paip_test.py'), ckpt, out,
             cfg_options=_options(synthetic_root, 'PAIP19'), batch_size=5,
-            progress=False)
+            progress=False, normalise=False)  # raw, on request
     ref, ref_labels, rels = _reference(synthetic_root, 'PAIP19',
                                        'paip_test_labeled.txt', weights)
     np.testing.assert_allclose(np.load(out), ref, rtol=1e-4, atol=1e-5)
@@ -169,9 +176,11 @@ def test_backbone_weights_match_forward_pass(synthetic_root, weights,
         meta = json.load(f)
     assert meta['paths'] == rels and rels[0].startswith('01_01_')  # slide id
     with open(tmp_path / 'feats' / 'paip.json') as f:
-        assert json.load(f)['checkpoint_kind'] == (
-            'full checkpoint' if wrap == 'bare_prefixed' else
-            'backbone weights')
+        prov = json.load(f)
+    assert prov['checkpoint_kind'] == (
+        'full checkpoint' if wrap == 'bare_prefixed' else
+        'backbone weights')
+    assert prov['normalised'] is False
 
 
 def _run_cli(capsys, argv):
@@ -187,6 +196,10 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
     no_backbone = str(tmp_path / 'head_only.pth')
     torch.save({'state_dict': {'head.fc.weight': torch.zeros(9, 64)}},
                no_backbone)
+    from mmpretrain.models import ResNet
+    r50 = str(tmp_path / 'r50.pth')
+    torch.save({'state_dict': ResNet(depth=50, base_channels=WIDTH,
+                                     stem_channels=WIDTH).state_dict()}, r50)
     corrupt = str(tmp_path / 'corrupt.pth')
     with open(corrupt, 'wb') as f:
         f.write(b'not a checkpoint at all')
@@ -208,6 +221,10 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
           'model.backbone.stem_channels=64'],
          '--cfg-options model.backbone.stem_channels=8 '
          'model.backbone.base_channels=8'),
+        (['--pretrained', r50], 'the checkpoint is a ResNet-50, the config '
+         'builds a ResNet-18: --cfg-options model.backbone.depth=50'),
+        (['--pretrained', good, '--batch-size', '0'], '--batch-size'),
+        (['--pretrained', good, '--workers', '-1'], '--workers'),
     ]
     for extra, expected in cases:
         code, err = _run_cli(capsys, base + extra)
@@ -309,3 +326,63 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     buf.update(4.0)
     assert buf.statistics('mean') == 3.0 and buf.statistics('max') == 4.0
     assert torch.serialization.get_safe_globals().count(HistoryBuffer) == 1
+
+
+def test_shared_labels_of_another_list_are_refused(synthetic_root, weights,
+                                                    tmp_path, capsys):
+    """Labels in the workdir layout are shared by every model: extracting a
+    list with other content (a wo_<c> list) under the same name is one line
+    and leaves the existing files as they were."""
+    good = str(tmp_path / 'good.pth')
+    torch.save({'state_dict': weights}, good)
+    workdir = str(tmp_path / 'w')
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    base = ['--config', _config('nct_train.py'), '--pretrained', good,
+            '--workers', '0', '--no-progress']
+    out = paths.features_path(workdir, 'clp', 'NCT_train')
+    assert _run_cli(capsys, base + ['--output', out, '--cfg-options',
+                                    *opts])[0] == 0
+    before = {p: os.path.getmtime(p) for p in (
+        paths.labels_path(workdir, 'NCT_train'),
+        paths.meta_path(workdir, 'NCT_train'))}
+    other = paths.features_path(workdir, 'clp_wo_7', 'NCT_train')
+    code, err = _run_cli(capsys, base + ['--output', other, '--cfg-options',
+                                         *opts,
+                                         'dataset.ann_file='
+                                         'meta/wo_7_train_labeled.txt'])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert 'shared by every model' in err
+    assert not os.path.exists(other)
+    assert before == {p: os.path.getmtime(p) for p in before}
+    # the same list again (another model) is fine
+    assert _run_cli(capsys, base + ['--output', other, '--cfg-options',
+                                    *opts])[0] == 0
+
+
+def test_augmented_copies_are_seeded_and_copy_major(synthetic_root, weights,
+                                                    tmp_path):
+    """--aug_times N: N passes of the random pipeline, stacked copy-major;
+    the same seed gives the same features, copies differ from each other
+    and from the plain extraction; labels are tiled."""
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'w.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    opts = dict(_options(synthetic_root, 'NCT'),
+                **{'dataset.ann_file': 'meta/test_labeled.txt',
+                   'dataset.pipeline.1.scale': 32})
+    runs = []
+    for i in range(2):
+        out = str(tmp_path / f'aug{i}' / 'NCT_aug.npy')
+        extract(_config('nct_aug.py'), ckpt, out, cfg_options=opts,
+                batch_size=16, progress=False, aug_times=3, seed=5)
+        runs.append((np.load(out), np.load(out[:-4] + '_labels.npy')))
+    feats, labels = runs[0]
+    n = len(feats) // 3
+    np.testing.assert_array_equal(feats, runs[1][0])
+    np.testing.assert_array_equal(labels, np.tile(labels[:n], 3))
+    assert not np.allclose(feats[:n], feats[n:2 * n])
+    plain = str(tmp_path / 'plain' / 'x.npy')
+    extract(_config('nct_test.py'), ckpt, plain, cfg_options=_options(
+        synthetic_root, 'NCT'), batch_size=16, progress=False)
+    assert not np.allclose(np.load(plain), feats[:n])
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)

@@ -1,5 +1,9 @@
 r"""Extract features of one image set with a pre-trained encoder.
 
+Features are the global-average-pooled last stage, L2-normalised (as the
+published extractor; --no-normalise keeps them raw; the provenance JSON
+records which, and the meta-test refuses to mix the two).
+
 Example (the layout the low-shot scripts read)::
 
     python wsi_workdir/extract.py \
@@ -7,10 +11,17 @@ Example (the layout the low-shot scripts read)::
         --pretrained work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_wo_7/epoch_200.pth \
         --output wsi_workdir/workdir/extracted_feats/clp_wo_7/NCT_train.npy
 
-writes the features (float32 [N, D]), the labels shared by all models
-(extracted_feats/NCT_train_labels.npy), the image list behind them
-(extracted_feats/NCT_train_meta.json) and a provenance JSON beside the
-features (clp_wo_7/NCT_train.json).
+writes the features (float32 [N, D]), the labels shared by all models of the
+workdir (extracted_feats/NCT_train_labels.npy; another list's labels are
+refused there), the image list behind them (extracted_feats/
+NCT_train_meta.json) and a provenance JSON beside the features
+(clp_wo_7/NCT_train.json).
+
+The augmentation ablation extracts N augmented copies of NCT train::
+
+    python wsi_workdir/extract.py --config configs/extraction/nct_aug.py \
+        --pretrained CKPT --aug_times 16 \
+        --output wsi_workdir/workdir/extracted_feats/clp_wo_78/NCT_aug.npy
 """
 import argparse
 import os
@@ -22,7 +33,6 @@ from openselfsup.utils import run_cli  # noqa: E402
 
 
 def parse_args(argv):
-    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', required=True,
@@ -38,16 +48,27 @@ def parse_args(argv):
     parser.add_argument('--batch-size', type=int, default=64,
                         help='images per forward pass (default 64)')
     parser.add_argument('--device', default='cpu',
-                        help='cpu or cuda (default cpu)')
+                        help='cpu, cuda or cuda:N (default cpu)')
     parser.add_argument('--workers', type=int, default=min(4, os.cpu_count() or 1),
                         help='data loading processes (default min(4, cores))')
     parser.add_argument('--amp', action='store_true',
                         help='mixed-precision forward pass (features saved as float32)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels-last memory format (faster on GPUs)')
+    parser.add_argument('--no-normalise', dest='normalise',
+                        action='store_false',
+                        help='keep the raw pooled features (default: '
+                        'L2-normalised, as the published protocol)')
+    parser.add_argument('--aug_times', type=int, default=0,
+                        help='ablation: N seeded passes of the config\'s '
+                        'random pipeline, stacked copy-major (default 0: '
+                        'one deterministic pass)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the --aug_times passes (default 0)')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action='extend',
+                        default=None, metavar='KEY=VALUE',
                         help='override config keys, e.g. '
                         'model.backbone.base_channels=16 dataset.data_root=data/NCT')
     return parser.parse_args(argv)
@@ -56,11 +77,15 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     from openselfsup.apis.extract import extract, summary_line
+    from openselfsup.config import parse_cfg_options
     record = extract(args.config, args.pretrained, args.output,
-                     cfg_options=args.cfg_options, batch_size=args.batch_size,
-                     device=args.device, workers=args.workers, amp=args.amp,
+                     cfg_options=parse_cfg_options(args.cfg_options),
+                     batch_size=args.batch_size, device=args.device,
+                     workers=args.workers, amp=args.amp,
                      channels_last=args.channels_last,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress,
+                     normalise=args.normalise, aug_times=args.aug_times,
+                     seed=args.seed)
     print(summary_line(record))
 
 

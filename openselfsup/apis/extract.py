@@ -4,7 +4,10 @@
 ``model`` (an mmpretrain ``ImageClassifier`` without head: backbone, global
 average pooling neck, data preprocessor that normalises), the images are the
 config's ``dataset`` (an :class:`~openselfsup.datasets.ImageList` with the test
-pipeline). Only the backbone's weights come from the checkpoint, which may be
+pipeline). Features are **L2-normalised** by default, as the published
+extractor does (``F.normalize`` of the pooled last stage); ``normalise=False``
+keeps the raw pooled output, and the provenance says which. Only the
+backbone's weights come from the checkpoint, which may be
 
 - a full training checkpoint written by ``tools/train.py`` (MoCo-v3 or
   supervised): the ``backbone.*`` entries of its ``state_dict`` are used, the
@@ -15,59 +18,46 @@ pipeline). Only the backbone's weights come from the checkpoint, which may be
 
 Checkpoints are read with ``torch.load(weights_only=True)`` through
 :func:`~openselfsup.engine.checkpoint.load_checkpoint_file` with
-``tensors_only=True``: tensors are rebuilt, nothing in the file runs code, and
-runtime state that plain MMEngine pickles as objects is read as inert
-placeholders, since extraction never looks at it.
+``tensors_only=True``: tensors are rebuilt, nothing in the file runs code.
 
-Outputs (each written atomically), see :func:`output_paths`:
+Outputs (each written atomically, after everything was checked and
+computed), see :func:`output_paths`:
 
-- features ``float32 [N, D]``, ``D`` the width of the pooled backbone output;
-- labels ``int64 [N]``;
-- a meta JSON: image paths relative to the data prefix (list order; for
-  PAIP19 the first path component is the slide id), class names, the list
-  file;
-- a provenance JSON: checkpoint path and sha256, config, list file, N, D, date.
+- features ``float32 [N, D]``;
+- labels ``int64 [N]`` and a meta JSON (image paths relative to the data
+  prefix, class names, the list file and its digest). In the workdir layout
+  they are shared by every model of the workdir, so they are bound to one
+  list's content: extracting another list under the same name is refused;
+- a provenance JSON: checkpoint and its sha256, config, list file and its
+  digest, normalisation, the digests of the features and labels written,
+  date.
+
+With ``aug_times = A`` (the augmentation ablation, ``configs/extraction/
+nct_aug.py``) the list is passed A times through the config's random
+pipeline, each pass seeded (``seed``, copy index), and the features are
+stacked copy-major: rows ``c * N .. (c + 1) * N - 1`` are copy ``c``.
 """
 import datetime
-import hashlib
 import os
 import platform
+import random
 from collections import OrderedDict
 from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
 
-from ..lowshot import paths
-from ..utils import InputError, save_json, save_npy
 from ..config import load_config
+from ..lowshot import paths
+from ..utils import (InputError, array_sha1, check_writable, file_sha1,
+                     file_sha256, load_json, save_json, save_npy)
+from ..utils.device import resolve_device
 
-#: prefixes stripped from checkpoint keys before looking for the backbone
-_WRAPPER_PREFIXES = ('module.', 'model.')
 _BACKBONE_PREFIX = 'backbone.'
-
-
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes.
-
-    Args:
-        path (str): the file.
-    """
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _strip(key: str) -> str:
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _WRAPPER_PREFIXES:
-            if key.startswith(prefix):
-                key, changed = key[len(prefix):], True
-    return key
+#: depth of a torchvision/mmpretrain ResNet from its blocks per stage
+_RESNET_DEPTHS = {(2, 2, 2, 2, False): 18, (3, 4, 6, 3, False): 34,
+                  (3, 4, 6, 3, True): 50, (3, 4, 23, 3, True): 101,
+                  (3, 8, 36, 3, True): 152}
 
 
 def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
@@ -86,16 +76,8 @@ def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
-    from ..engine.checkpoint import load_checkpoint_file
-    obj = load_checkpoint_file(path, tensors_only=True)
-    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
-        state = obj['state_dict']
-    elif isinstance(obj, dict):
-        state = obj
-    else:
-        raise InputError(f'{path}: expected a checkpoint (a dict), found '
-                         f'{type(obj).__name__}')
-    state = OrderedDict((_strip(str(k)), v) for k, v in state.items())
+    from ..engine.checkpoint import load_checkpoint_file, state_dict_of
+    state = state_dict_of(load_checkpoint_file(path, tensors_only=True), path)
     prefixed = OrderedDict((k[len(_BACKBONE_PREFIX):], v)
                            for k, v in state.items()
                            if k.startswith(_BACKBONE_PREFIX))
@@ -118,8 +100,26 @@ def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
     return weights, kind
 
 
-def _width_hint(weights: Dict[str, torch.Tensor]) -> str:
-    """``--cfg-options`` that build a ResNet as wide as ``weights``."""
+def resnet_depth(state: Dict[str, torch.Tensor]) -> Optional[int]:
+    """The depth of the ResNet whose (unprefixed) weights these are, from
+    its blocks per stage and block type (None if not a known ResNet)."""
+    blocks = []
+    for stage in range(1, 5):
+        ids = {int(k.split('.')[1]) for k in state
+               if k.startswith(f'layer{stage}.') and k.split('.')[1].isdigit()}
+        blocks.append(max(ids) + 1 if ids else 0)
+    bottleneck = any(k.endswith('conv3.weight') for k in state)
+    return _RESNET_DEPTHS.get((*blocks, bottleneck))
+
+
+def _shape_hint(weights: Dict[str, torch.Tensor],
+                own: Dict[str, torch.Tensor]) -> str:
+    """``--cfg-options`` that build a backbone like ``weights``: depth
+    first, then the widths."""
+    theirs, ours = resnet_depth(weights), resnet_depth(own)
+    if theirs and theirs != ours:
+        return (f'the checkpoint is a ResNet-{theirs}, the config builds a '
+                f'ResNet-{ours}: --cfg-options model.backbone.depth={theirs}')
     opts = []
     if 'conv1.weight' in weights:
         opts.append('model.backbone.stem_channels='
@@ -127,7 +127,8 @@ def _width_hint(weights: Dict[str, torch.Tensor]) -> str:
     if 'layer1.0.conv1.weight' in weights:
         opts.append('model.backbone.base_channels='
                     f'{weights["layer1.0.conv1.weight"].shape[0]}')
-    return ' '.join(opts)
+    return 'match the config to the checkpoint, e.g. --cfg-options ' + \
+        ' '.join(opts)
 
 
 def load_into_backbone(backbone: torch.nn.Module,
@@ -142,27 +143,25 @@ def load_into_backbone(backbone: torch.nn.Module,
 
     Raises:
         InputError: names or shapes differ (with the ``--cfg-options`` that
-            would build a matching ResNet when the widths differ).
+            would build a matching ResNet: depth, else widths).
     """
     own = backbone.state_dict()
+    missing = [k for k in own if k not in weights
+               and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in weights if k not in own]
     for key, value in weights.items():
         if key in own and tuple(own[key].shape) != tuple(value.shape):
             raise InputError(
                 f'{checkpoint}: backbone {key} has shape {tuple(value.shape)} '
-                f'but the config builds {tuple(own[key].shape)}; match the '
-                f'config to the checkpoint, e.g. --cfg-options '
-                f'{_width_hint(weights)}')
-    missing = [k for k in own if k not in weights
-               and not k.endswith('num_batches_tracked')]
-    unexpected = [k for k in weights if k not in own]
+                f'but the config builds {tuple(own[key].shape)}; '
+                f'{_shape_hint(weights, own)}')
     if missing or unexpected:
         what = (f'lacks {len(missing)} of the config backbone\'s entries '
                 f'(first: {missing[0]})' if missing else
                 f'has {len(unexpected)} entries the config backbone lacks '
                 f'(first: {unexpected[0]})')
         raise InputError(f'{checkpoint}: the checkpoint\'s backbone {what}; '
-                         'is model.backbone (depth, widths) the one it was '
-                         'trained with?')
+                         f'{_shape_hint(weights, own)}')
     backbone.load_state_dict(weights, strict=False)
 
 
@@ -179,7 +178,8 @@ def output_paths(output: str) -> Dict[str, str]:
         output (str): the features file, ending in ``.npy``.
 
     Returns:
-        dict: keys ``features``, ``labels``, ``meta``, ``provenance``.
+        dict: keys ``features``, ``labels``, ``meta``, ``provenance``, and
+        ``shared`` (True in the workdir layout).
     """
     if not output.endswith('.npy'):
         raise InputError(f'{output}: the output must be a .npy file')
@@ -194,10 +194,12 @@ def output_paths(output: str) -> Dict[str, str]:
         return dict(features=paths.features_path(workdir, model, name),
                     labels=paths.labels_path(workdir, name),
                     meta=paths.meta_path(workdir, name),
-                    provenance=paths.provenance_path(workdir, model, name))
+                    provenance=paths.provenance_path(workdir, model, name),
+                    shared=True)
     stem = os.path.splitext(norm)[0]
     return dict(features=norm, labels=f'{stem}_labels.npy',
-                meta=f'{stem}_meta.json', provenance=f'{stem}.json')
+                meta=f'{stem}_meta.json', provenance=f'{stem}.json',
+                shared=False)
 
 
 def build_extractor(cfg) -> torch.nn.Module:
@@ -220,64 +222,75 @@ def build_dataset(cfg):
     return DATASETS.build(cfg.dataset)
 
 
-@torch.no_grad()
-def compute_features(model: torch.nn.Module,
-                     dataset,
-                     batch_size: int = 64,
-                     device: str = 'cpu',
-                     workers: int = 0,
-                     amp: bool = False,
-                     channels_last: bool = False,
-                     progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
-    """Run ``model`` over ``dataset`` in order; return features and labels.
-
-    Args:
-        model (nn.Module): from :func:`build_extractor` (weights loaded).
-        dataset: from :func:`build_dataset`.
-        batch_size (int): images per forward pass.
-        device (str): ``'cpu'`` or ``'cuda'``.
-        workers (int): data loading processes (0: in this process).
-        amp (bool): autocast to float16 (CUDA) / bfloat16 (CPU); features
-            are returned as float32 either way.
-        channels_last (bool): channels-last memory format (faster on GPUs).
-        progress (bool): show a progress bar.
-
-    Returns:
-        tuple: features ``float32 [N, D]`` and labels ``int64 [N]``.
-    """
+def _loader(dataset, batch_size: int, workers: int, seed: Optional[int]):
     from mmengine.dataset import pseudo_collate
-    from tqdm import tqdm
 
-    model = model.to(device).eval()
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    loader = torch.utils.data.DataLoader(
+    def seed_worker(worker_id):  # each worker's random pipeline, seeded
+        s = (seed * 1009 + worker_id) % 2 ** 32
+        np.random.seed(s)
+        random.seed(s)
+        torch.manual_seed(s)
+    return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
-        collate_fn=pseudo_collate, persistent_workers=False)
-    feats, labels = [], []
-    amp_dtype = torch.float16 if device.startswith('cuda') else torch.bfloat16
-    for batch in tqdm(loader, desc='extract', unit='batch',
-                      disable=not progress):
-        data = model.data_preprocessor(batch, False)
-        inputs = data['inputs']
-        if channels_last:
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device_type=torch.device(device).type,
-                            dtype=amp_dtype, enabled=amp):
-            out = model.extract_feat(inputs)
-        out = out[-1] if isinstance(out, (tuple, list)) else out
-        feats.append(out.float().flatten(1).cpu())
-        labels.extend(int(s.gt_label.item()) for s in data['data_samples'])
-    features = torch.cat(feats).numpy().astype(np.float32, copy=False)
-    return features, np.asarray(labels, dtype=np.int64)
+        collate_fn=pseudo_collate, persistent_workers=False,
+        worker_init_fn=seed_worker if seed is not None and workers else None)
 
 
-def _device(device: str) -> str:
-    if device not in ('cpu', 'cuda') and not device.startswith('cuda:'):
-        raise InputError(f'--device must be cpu or cuda, got {device!r}')
-    if device.startswith('cuda') and not torch.cuda.is_available():
-        raise InputError('--device cuda asked for, but torch sees no GPU')
-    return device
+def _augmented_passes(model, dataset, aug_times: int, seed: int,
+                      batch_size: int, workers: int, device: str, amp: bool,
+                      channels_last: bool, progress: bool) -> np.ndarray:
+    """``aug_times`` seeded passes of the random pipeline, copy-major."""
+    from ..models.extraction import compute_features
+    state = (np.random.get_state(), random.getstate(),
+             torch.random.get_rng_state())
+    copies = []
+    try:
+        for c in range(aug_times):
+            copy_seed = seed * 100003 + c
+            np.random.seed(copy_seed % 2 ** 32)  # the in-process pipeline
+            random.seed(copy_seed)
+            torch.manual_seed(copy_seed)
+            feats, _ = compute_features(
+                model, _loader(dataset, batch_size, workers, copy_seed),
+                device, amp, channels_last, progress,
+                desc=f'copy {c + 1}/{aug_times}', with_labels=False)
+            copies.append(feats)
+    finally:  # no global random state leaks out of extraction
+        np.random.set_state(state[0])
+        random.setstate(state[1])
+        torch.random.set_rng_state(state[2])
+    return np.concatenate(copies)
+
+
+def _list_identity(dataset) -> Tuple[list, np.ndarray, str]:
+    """Relative paths, labels and list-file digest of a dataset (no
+    images read)."""
+    root = dataset.img_prefix
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    rel = [os.path.relpath(d['img_path'], root) for d in infos]
+    labels = np.asarray([int(d['gt_label']) for d in infos], dtype=np.int64)
+    return rel, labels, file_sha1(dataset.ann_file)
+
+
+def _check_shared(out: Dict, meta: Dict, labels: np.ndarray) -> None:
+    """Labels and meta of the workdir layout belong to one list's content:
+    refuse to replace them with another list's (a ``wo_<c>`` list, say)."""
+    if not out['shared'] or not os.path.isfile(out['meta']):
+        return
+    old = load_json(out['meta'], 'image metadata JSON')
+    same = isinstance(old, dict) and old.get('paths') == meta['paths']
+    if same and os.path.isfile(out['labels']):
+        try:
+            same = np.array_equal(np.load(out['labels']), labels)
+        except Exception:  # unreadable: replaced below
+            same = True
+    if not same:
+        raise InputError(
+            f'{out["labels"]} and {out["meta"]} hold the labels of '
+            f'{old.get("list_file", "another list") if isinstance(old, dict) else "another list"}'
+            f', shared by every model of this workdir; '
+            f'{meta["list_file"]} has other images or labels. Extract it '
+            'into another --workdir (or remove the old features first)')
 
 
 def extract(config: str,
@@ -289,7 +302,10 @@ def extract(config: str,
             workers: int = 0,
             amp: bool = False,
             channels_last: bool = False,
-            progress: bool = True) -> Dict[str, object]:
+            progress: bool = True,
+            normalise: bool = True,
+            aug_times: int = 0,
+            seed: int = 0) -> Dict[str, object]:
     """Extract one feature set and write features, labels, meta, provenance.
 
     Args:
@@ -300,22 +316,36 @@ def extract(config: str,
         cfg_options (dict, optional): ``--cfg-options`` overrides, e.g.
             ``{'model.backbone.base_channels': 16}``.
         batch_size (int): images per forward pass.
-        device (str): ``'cpu'`` or ``'cuda'``.
+        device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
         workers (int): data loading processes.
         amp (bool): mixed precision forward pass.
         channels_last (bool): channels-last memory format.
         progress (bool): show a progress bar.
+        normalise (bool): L2-normalise every feature (the protocol's).
+        aug_times (int): 0: one deterministic pass; A > 0: A seeded passes
+            of the config's random pipeline (the ablation's NCT_aug).
+        seed (int): seed of the augmented passes.
 
     Returns:
         dict: the provenance record (also written to disk), with the output
         paths under ``outputs``.
 
     Raises:
-        InputError: missing config, list file, image or checkpoint; a
-            checkpoint without (matching) backbone weights; bad device.
+        InputError: bad arguments, missing config, list file, image or
+            checkpoint; a checkpoint without (matching) backbone weights;
+            an unwritable output; shared labels of another list.
     """
-    device = _device(device)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f'--batch-size must be a positive integer, got '
+                         f'{batch_size!r}')
+    if not isinstance(workers, int) or workers < 0:
+        raise InputError(f'--workers must be 0 or more, got {workers!r}')
+    if aug_times < 0 or seed < 0:
+        raise InputError('--aug_times and --seed must not be negative')
+    dev = str(resolve_device(device))
     out = output_paths(output)
+    for key in ('features', 'labels', 'meta', 'provenance'):
+        check_writable(out[key])
     cfg = load_config(config, cfg_options)
     for key in ('model', 'dataset'):
         if key not in cfg:
@@ -325,38 +355,55 @@ def extract(config: str,
     dataset = build_dataset(cfg)
     model = build_extractor(cfg)
     load_into_backbone(model.backbone, weights, pretrained)
+    rel_paths, labels, list_sha1 = _list_identity(dataset)
+    copies = max(aug_times, 1)
+    meta = dict(paths=rel_paths, classes=list(
+        dataset.metainfo.get('classes') or []), list_file=dataset.ann_file,
+        list_sha1=list_sha1, data_prefix=dataset.img_prefix, copies=copies)
+    labels = np.tile(labels, copies)
+    _check_shared(out, meta, labels)
 
-    features, labels = compute_features(
-        model, dataset, batch_size=batch_size, device=device,
-        workers=workers, amp=amp, channels_last=channels_last,
-        progress=progress)
+    model = model.to(dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if aug_times:
+        features = _augmented_passes(model, dataset, aug_times, seed,
+                                     batch_size, workers, dev, amp,
+                                     channels_last, progress)
+    else:
+        from ..models.extraction import compute_features
+        features, seen = compute_features(
+            model, _loader(dataset, batch_size, workers, None), dev, amp,
+            channels_last, progress)
+        if not np.array_equal(seen, labels):  # pragma: no cover (guard)
+            raise InputError(f'{dataset.ann_file}: labels changed while '
+                             'extracting')
     if not np.isfinite(features).all():
         raise InputError(f'{pretrained}: the encoder produced NaN or inf '
                          'features; is the checkpoint corrupt?')
+    if normalise:  # the published extractor: F.normalize(p=2, dim=1)
+        features = torch.nn.functional.normalize(
+            torch.from_numpy(features), p=2, dim=1).numpy()
 
-    root = dataset.img_prefix
-    rel_paths = [os.path.relpath(dataset.get_data_info(i)['img_path'], root)
-                 for i in range(len(dataset))]
-    classes = list(dataset.metainfo.get('classes') or [])
-    meta = dict(paths=rel_paths, classes=classes, list_file=dataset.ann_file,
-                data_prefix=root)
     provenance = dict(
         checkpoint=os.path.abspath(pretrained),
         checkpoint_sha256=file_sha256(pretrained),
         checkpoint_kind=kind,
         config=os.path.abspath(config),
         cfg_options=dict(cfg_options or {}),
-        list_file=dataset.ann_file,
-        data_prefix=root,
+        list_file=dataset.ann_file, list_sha1=list_sha1,
+        data_prefix=dataset.img_prefix,
         num_samples=int(features.shape[0]),
         feature_dim=int(features.shape[1]),
+        normalised=bool(normalise),
+        aug_times=int(aug_times), seed=int(seed) if aug_times else None,
+        features_sha1=array_sha1(features), labels_sha1=array_sha1(labels),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec='seconds'),
-        device=device, amp=bool(amp),
+        device=dev, amp=bool(amp),
         torch=torch.__version__, host=platform.node(),
-        outputs=out)
+        outputs={k: v for k, v in out.items() if k != 'shared'})
 
-    _warn_if_labels_change(out['labels'], labels)
     save_npy(out['labels'], labels)
     save_json(out['meta'], meta)
     save_npy(out['features'], features)
@@ -364,25 +411,11 @@ def extract(config: str,
     return provenance
 
 
-def _warn_if_labels_change(path: str, labels: np.ndarray) -> None:
-    """Labels are shared by every model's features of a set: say when they change."""
-    import sys
-    if not os.path.isfile(path):
-        return
-    try:
-        old = np.load(path)
-    except Exception:  # noqa: BLE001  (replaced below anyway)
-        return
-    if old.shape != labels.shape or not np.array_equal(old, labels):
-        print(f'warning: {path} changes ({old.shape[0]} -> {labels.shape[0]} '
-              'labels); features of other models extracted from the old list '
-              'no longer match it, extract them again', file=sys.stderr)
-
-
 def summary_line(record: Dict[str, object]) -> str:
     """One line for the CLI: what was written."""
     out = record['outputs']
-    return (f'{record["num_samples"]} x {record["feature_dim"]} features '
-            f'from {record["checkpoint_kind"]} {record["checkpoint"]} -> '
-            f'{out["features"]} (labels {out["labels"]})')
-
+    norm = 'L2-normalised' if record['normalised'] else 'raw'
+    return (f'{record["num_samples"]} x {record["feature_dim"]} {norm} '
+            f'features from {record["checkpoint_kind"]} '
+            f'{record["checkpoint"]} -> {out["features"]} (labels '
+            f'{out["labels"]})')

@@ -204,6 +204,39 @@ def _inert_runtime(unsafe: List[str]):
         serialization.add_safe_globals(saved)
 
 
+#: prefixes that model wrappers (DDP ``module.``, EMA or checkpoint
+#: averaging ``model.``) put in front of parameter names
+WRAPPER_PREFIXES = ('module.', 'model.')
+
+
+def strip_wrapper_prefixes(key: str) -> str:
+    """A parameter name without the wrapper prefixes in front of it
+    (``module.backbone.conv1.weight`` -> ``backbone.conv1.weight``); the one
+    place that knows them."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in WRAPPER_PREFIXES:
+            if key.startswith(prefix):
+                key, changed = key[len(prefix):], True
+    return key
+
+
+def state_dict_of(obj, path: str) -> dict:
+    """The state dict inside a loaded checkpoint (``obj['state_dict']`` or
+    ``obj`` itself), with wrapper prefixes stripped.
+
+    Raises:
+        InputError: not a dict of parameters.
+    """
+    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
+        obj = obj['state_dict']
+    if not isinstance(obj, dict):
+        raise InputError(f'{path}: expected a checkpoint (a dict), found '
+                         f'{type(obj).__name__}')
+    return {strip_wrapper_prefixes(str(k)): v for k, v in obj.items()}
+
+
 def extract_backbone_weights(checkpoint: str, out: str,
                              prefix: str = 'backbone.') -> int:
     """Write the backbone's weights of a training checkpoint to ``out``.
@@ -225,10 +258,8 @@ def extract_backbone_weights(checkpoint: str, out: str,
         InputError: unreadable checkpoint, or no key starts with ``prefix``.
     """
     from ..utils import atomic_path
-    ckpt = load_checkpoint_file(checkpoint, tensors_only=True)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict):
-        raise InputError(f'{checkpoint}: no state_dict in the checkpoint')
+    state = state_dict_of(load_checkpoint_file(checkpoint,
+                                               tensors_only=True), checkpoint)
     weights = {k[len(prefix):]: v for k, v in state.items()
                if k.startswith(prefix)}
     if not weights:

@@ -1,0 +1,65 @@
+"""The one feature-extraction loop: a model over a data loader, in order.
+
+Used by low-shot extraction (:mod:`openselfsup.apis.extract`) and by the
+kNN evaluation during and after training (:mod:`openselfsup.engine.knn`).
+The model is an mmpretrain-style algorithm with a ``data_preprocessor`` and
+``extract_feat``; the loader yields ``{'inputs', 'data_samples'}`` batches.
+"""
+from typing import Optional, Tuple
+
+import numpy as np
+import torch
+
+
+@torch.no_grad()
+def compute_features(model: torch.nn.Module, loader,
+                     device: str = 'cpu', amp: bool = False,
+                     channels_last: bool = False, progress: bool = True,
+                     desc: str = 'extract', with_labels: bool = True
+                     ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Run ``model`` over every batch of ``loader`` in order.
+
+    The model is put in eval mode (and back to its previous mode after).
+
+    Args:
+        model (nn.Module): the (unwrapped) model, already on ``device``.
+        loader: batches of ``{'inputs', 'data_samples'}``.
+        device (str): where the model runs, for autocast.
+        amp (bool): autocast to float16 (CUDA) / bfloat16 (CPU); features
+            are returned as float32 either way.
+        channels_last (bool): channels-last input memory format.
+        progress (bool): show a progress bar.
+        desc (str): the progress bar's label.
+        with_labels (bool): also collect ``gt_label`` of every sample.
+
+    Returns:
+        tuple: features ``float32 [N, D]`` (the last stage's output,
+        flattened) and labels ``int64 [N]`` (None without ``with_labels``).
+    """
+    from tqdm import tqdm
+    was_training = model.training
+    model.eval()
+    feats, labels = [], []
+    dev_type = torch.device(device).type
+    amp_dtype = torch.float16 if dev_type == 'cuda' else torch.bfloat16
+    try:
+        for batch in tqdm(loader, desc=desc, unit='batch', leave=False,
+                          disable=not progress):
+            data = model.data_preprocessor(batch, False)
+            inputs = data['inputs']
+            if channels_last:
+                inputs = inputs.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device_type=dev_type, dtype=amp_dtype,
+                                enabled=amp):
+                out = model.extract_feat(inputs)
+            out = out[-1] if isinstance(out, (tuple, list)) else out
+            feats.append(out.float().flatten(1).cpu())
+            if with_labels:
+                labels.extend(int(s.gt_label.item())
+                              for s in data['data_samples'])
+    finally:
+        model.train(was_training)
+    features = torch.cat(feats).numpy() if feats else \
+        np.zeros((0, 0), np.float32)
+    return (features.astype(np.float32, copy=False),
+            np.asarray(labels, dtype=np.int64) if with_labels else None)
