@@ -12,7 +12,18 @@ here. MKL reads the setting at its first call, so import ``openselfsup``
 before running torch linear algebra (every command does).
 """
 import os
+import warnings
 
 os.environ.setdefault('MKL_CBWR', 'AUTO,STRICT')
+
+# third-party noise no command should print: mmcv-lite has no compiled ops
+# (mmpretrain never needs them); mmcv's colour jitter says on every call
+# that its 'alpha' argument is for the pillow backend (the one in use); PIL
+# warns about palette images with transparency that the loaders convert to
+# RGB anyway
+for _message in ('Fail to import ``MultiScale',
+                 "Only use 'alpha' for pillow backend",
+                 'Palette images with Transparency'):
+    warnings.filterwarnings('ignore', message=_message, category=UserWarning)
 
 __version__ = '0.1.0'

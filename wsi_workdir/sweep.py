@@ -40,8 +40,8 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument('--model', required=True,
                    help='model (family) name, e.g. clp or fsp')
-    p.add_argument('--task', default='near', choices=S.TASKS,
-                   help='domain (default: %(default)s)')
+    p.add_argument('--task', nargs='+', default=['near'], choices=S.TASKS,
+                   help='domain(s) (default: near)')
     p.add_argument('--novel_classes', type=_novel, nargs='+',
                    default=list(range(9)),
                    help='near domain: novel classes (default: 0..8; 78 means '
@@ -68,7 +68,7 @@ def parse_args(argv=None):
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--output', default=None,
                    help='sweep index JSON (default: <workdir>/sweeps/'
-                   '<model>_<task>.json)')
+                   '<model>_<first task>.json)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table')
     return p.parse_args(argv)
@@ -80,9 +80,10 @@ def main(argv=None):
     for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
         common.pop(key, None)
     from openselfsup.lowshot.sweep import run_sweep, sweep_specs
-    specs = sweep_specs(args.model, args.task, args.novel_classes,
-                        args.shots or S.DEFAULT_SHOTS[args.task], args.clfs,
-                        args.modes, args.model_template, **common)
+    specs = [spec for task in args.task for spec in sweep_specs(
+        args.model, task, args.novel_classes,
+        args.shots or S.DEFAULT_SHOTS[task], args.clfs, args.modes,
+        args.model_template, **common)]
     import torch
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
                       args.threads,

@@ -291,10 +291,12 @@ def construct_dictionary(workdir: str, spec: DictionarySpec,
         InputError: the file exists (without ``replace``), or another run
             wrote it meanwhile; bad features; not enough memory.
     """
+    from ..utils import check_writable
     from .features import load_features
     out = spec.path(workdir)
     if os.path.exists(out) and not replace:
         raise InputError(f'{out} exists; pass --overwrite to build it again')
+    check_writable(out)
     fs = load_features(workdir, spec.model, spec.features)
     dic = build_dictionary(fs.features, fs.labels, spec.num_prototypes,
                            spec.num_shift_vectors, spec.seed, spec.excluded,

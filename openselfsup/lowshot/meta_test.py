@@ -141,9 +141,9 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         chunk_size = min(chunk_size, max(1, math.ceil(T / (4 * threads))))
 
     def solve(start: int, stop: int):
-        s_idx = torch.as_tensor(store.support_idx[start:stop], device=dev)
-        q_idx = torch.as_tensor(store.query_idx[start:stop], device=dev)
-        ys = torch.searchsorted(classes, torch.as_tensor(
+        s_idx = torch.tensor(store.support_idx[start:stop], device=dev)
+        q_idx = torch.tensor(store.query_idx[start:stop], device=dev)
+        ys = torch.searchsorted(classes, torch.tensor(
             store.support_labels[start:stop], device=dev))
         yq = np.searchsorted(store.classes, store.query_labels[start:stop])
         Xs, Xq = sup[s_idx].to(dtype), qry[q_idx].to(dtype)

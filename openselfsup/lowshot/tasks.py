@@ -401,6 +401,8 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
                 f'{path} holds {store.num_task} tasks (asked: '
                 f'{spec.num_task}); pass --overwrite to draw it again')
         return store, False
+    from ..utils import check_writable
+    check_writable(path)
     store = sample_tasks(spec, s_lab, q_lab, slides)
     try:
         store.save(path, exclusive=not replace)

@@ -2,21 +2,22 @@
 # Every variable can be set from the environment, e.g.
 #   NUM_TASK=300 DEVICE=cuda sh wsi_workdir/scripts/near_domain.sh
 # Run the scripts from the repository root.
+#
+# The protocol's parameters (NUM_TASK, NUM_PROTOTYPES, NUM_SHIFT_VECTORS,
+# NUM_AUG_SHOTS, SEED, SHOTS, OUT_SHOTS) have no value here: a flag is
+# passed only when its variable is set, so the defaults are the commands'
+# own, i.e. the published protocol's (openselfsup/lowshot/spec.py: 1000
+# tasks, K 16, M 2000, 100 augmentation shots; shots 1 5 10, out domain
+# hetero 1 5 10 50 100 and homo 5 10 50 100).
 
 PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results
 DATA=${DATA:-data}                        # data/NCT, data/LC25000, data/PAIP19
-NUM_TASK=${NUM_TASK:-1000}                # tasks per setting (the paper: 1000)
-DEVICE=${DEVICE:-cpu}                     # cpu or cuda (extraction and meta-test)
-SEED=${SEED:-0}                           # seed of task sampling, dictionary, augmentation
+DEVICE=${DEVICE:-cpu}                     # cpu, cuda or cuda:N (extraction and meta-test)
 MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised)
 NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (add 78 for 7+8)
-SHOTS=${SHOTS:-"1 5 10"}
 MODES=${MODES:-"linear latent_aug"}
 CLFS=${CLFS:-"Ridge logistic_regression nearest_centroid"}
-NUM_PROTOTYPES=${NUM_PROTOTYPES:-16}      # base dictionary size
-NUM_SHIFT_VECTORS=${NUM_SHIFT_VECTORS:-2000}
-NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-100}
 EXTRACT_BATCH=${EXTRACT_BATCH:-256}
 EXTRACT_OPTS=${EXTRACT_OPTS:-}            # extra --cfg-options for extraction, e.g.
                                           # "model.backbone.base_channels=16 model.backbone.stem_channels=16"
@@ -27,6 +28,13 @@ CLP_DIR=${CLP_DIR:-work_dirs/wsi_selfsup/moco_v3}
 CLP_CKPT=${CLP_CKPT:-epoch_200.pth}
 FSP_DIR=${FSP_DIR:-work_dirs/classification/nct}
 FSP_CKPT=${FSP_CKPT:-epoch_100.pth}
+
+# protocol flags of the set variables only (see above)
+SPEC_OPTS="${NUM_TASK:+--num_task $NUM_TASK} \
+${NUM_PROTOTYPES:+--num_prototypes $NUM_PROTOTYPES} \
+${NUM_SHIFT_VECTORS:+--num_shift_vectors $NUM_SHIFT_VECTORS} \
+${NUM_AUG_SHOTS:+--num_aug_shots $NUM_AUG_SHOTS} \
+${SEED:+--seed $SEED --task_seed $SEED --dict_seed $SEED}"
 
 # checkpoint FAMILY VARIANT: the checkpoint of clp|fsp trained on all|wo_<c>
 checkpoint() {
@@ -70,43 +78,25 @@ extract() {
     done
 }
 
-# meta_test TASK MODEL NOVEL(-|c): every shot x mode x classifier of one model
-meta_test() {
-    _task=$1; _model=$2; _novel=$3
-    if [ "$_novel" = - ]; then _novel_arg=""; else _novel_arg="--novel_class $_novel"; fi
-    for _clf in $CLFS; do
-        for _shots in $SHOTS; do
-            for _mode in $MODES; do
-                run $PYTHON -u wsi_workdir/distributed_meta_test.py \
-                    --task "$_task" \
-                    --num_task "$NUM_TASK" \
-                    --num_shots "$_shots" \
-                    --mode "$_mode" \
-                    --model "$_model" \
-                    $_novel_arg \
-                    --clf "$_clf" \
-                    --num_aug_shots "$NUM_AUG_SHOTS" \
-                    --num_prototypes "$NUM_PROTOTYPES" \
-                    --num_shift_vectors "$NUM_SHIFT_VECTORS" \
-                    --dict_seed "$SEED" \
-                    --device "$DEVICE" \
-                    --seed "$SEED" \
-                    --workdir "$WORKDIR"
-            done
-        done
-    done
-}
-
-# dictionary MODEL NOVEL(-|c): the base dictionary of MODEL on NCT_train
-dictionary() {
-    if [ "$2" = - ]; then _novel_arg=""; else _novel_arg="--novel_class $2"; fi
-    run $PYTHON -u wsi_workdir/dict_construction.py \
-        --model "$1" \
-        $_novel_arg \
-        --num_prototypes "$NUM_PROTOTYPES" \
-        --num_shift_vectors "$NUM_SHIFT_VECTORS" \
-        --seed "$SEED" \
-        --workdir "$WORKDIR"
+# sweep FAMILY TASK... [-- EXTRA FLAGS]: every novel class x classifier x
+# shots x mode of one model family on the given domains, in one process
+# (wsi_workdir/sweep.py): features, task stores and dictionaries are loaded
+# once; missing stores and dictionaries are made; each setting prints its
+# table and writes its result JSON under $WORKDIR/results/.
+sweep() {
+    _family=$1; shift
+    _tasks=
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do _tasks="$_tasks $1"; shift; done
+    [ "${1:-}" = -- ] && shift
+    run $PYTHON -u wsi_workdir/sweep.py \
+        --model "$_family" \
+        --task $_tasks \
+        --novel_classes $NOVEL_CLASSES \
+        --clfs $CLFS \
+        --modes $MODES \
+        --device "$DEVICE" \
+        --workdir "$WORKDIR" \
+        $SPEC_OPTS "$@"
 }
 
 # run CMD...: print the command (for the log), then run it

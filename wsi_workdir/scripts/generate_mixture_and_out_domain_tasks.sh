@@ -1,25 +1,20 @@
 #!/bin/sh
 # Mixture-domain (5-way LC25000) and out-domain (3-way PAIP19; hetero: support
-# from any training slide, homo: from one slide) task stores. An existing store
-# is reused, never replaced (OVERWRITE=1 draws it again). Needs the labels
-# written by extract_mixture_and_out_domain_feats.sh.
-# Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS (default SHOTS) for PAIP19.
+# from any training slide, homo: from one slide) task stores, with the
+# published shots (mixture 1 5 10; hetero 1 5 10 50 100; homo 5 10 50 100).
+# An existing store is reused, never replaced (OVERWRITE=1 draws it again).
+# Needs the labels written by extract_mixture_and_out_domain_feats.sh.
+# (mixture_domain.sh and out_domain.sh also make missing stores.)
+# Settings: wsi_workdir/scripts/_env.sh; SHOTS (mixture) and OUT_SHOTS (PAIP19).
 #   sh wsi_workdir/scripts/generate_mixture_and_out_domain_tasks.sh 2>&1 | tee wsi_workdir/logs/generate_mixture_and_out_domain_tasks.txt
 set -e
 . "$(dirname "$0")/_env.sh"
-OUT_SHOTS=${OUT_SHOTS:-$SHOTS}
 if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=; fi
-family=$(echo $MODELS | cut -d' ' -f1)
+COMMON="${NUM_TASK:+--num_task $NUM_TASK} ${SEED:+--seed $SEED} --workdir $WORKDIR $OVERWRITE_ARG"
 
-for shots in $SHOTS; do
-    run $PYTHON -u wsi_workdir/tools/generate_task.py \
-        --task mixture --num_shots "$shots" --num_task "$NUM_TASK" \
-        --model "$family" --seed "$SEED" --workdir "$WORKDIR" $OVERWRITE_ARG
-done
-for mode in hetero homo; do
-    for shots in $OUT_SHOTS; do
-        run $PYTHON -u wsi_workdir/tools/generate_task.py \
-            --task out --mode "$mode" --num_shots "$shots" --num_task "$NUM_TASK" \
-            --model "$family" --seed "$SEED" --workdir "$WORKDIR" $OVERWRITE_ARG
-    done
-done
+run $PYTHON -u wsi_workdir/tools/generate_task.py --task mixture \
+    --num_shots ${SHOTS:-1 5 10} $COMMON
+run $PYTHON -u wsi_workdir/tools/generate_task.py --task out --mode hetero \
+    --num_shots ${OUT_SHOTS:-1 5 10 50 100} $COMMON
+run $PYTHON -u wsi_workdir/tools/generate_task.py --task out --mode homo \
+    --num_shots ${OUT_SHOTS:-5 10 50 100} $COMMON

@@ -1,19 +1,19 @@
 #!/bin/sh
-# Near-domain meta-test: for each model family and held-out class c, the base
-# dictionary of <family>_wo_<c> (NCT train without c), then every classifier x
-# shots x mode on the 9-way NCT tasks with novel class c; a summary at the end.
-# Needs extract_near_domain_feats.sh and generate_near_domain_tasks.sh first.
-# Settings: wsi_workdir/scripts/_env.sh.
+# Near-domain meta-test: for each model family, the 9-way NCT tasks of every
+# held-out class c on the features of <family>_wo_<c> (the encoder
+# pre-trained without c), every classifier x shots x mode, the base
+# dictionary of <family>_wo_<c> leaving c out; one process per family
+# (wsi_workdir/sweep.py), one block per setting in the log; a summary at
+# the end. Needs extract_near_domain_feats.sh first (task stores and
+# dictionaries are made if missing). Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/near_domain.sh 2>&1 | tee wsi_workdir/logs/near_domain.txt
 set -e
 . "$(dirname "$0")/_env.sh"
 
 for family in $MODELS; do
-    for c in $NOVEL_CLASSES; do
-        date
-        dictionary "${family}_wo_$c" "$c"
-        meta_test near "${family}_wo_$c" "$c"
-    done
+    date
+    sweep "$family" near -- ${SHOTS:+--shots $SHOTS} \
+        --model_template '{model}_wo_{novel}'
 done
 date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"

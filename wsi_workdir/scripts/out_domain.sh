@@ -1,22 +1,18 @@
 #!/bin/sh
 # Out-domain meta-test (3-way PAIP19): support drawn from any training slide
-# (out) and from one slide (out_homo), every classifier x shots x mode, for the
-# models pre-trained on all NCT classes; a summary at the end. Builds the base
-# dictionary (NCT train) as mixture_domain.sh does. Needs
-# extract_mixture_and_out_domain_feats.sh and
-# generate_mixture_and_out_domain_tasks.sh first.
-# Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS (default SHOTS).
+# (out: 1 5 10 50 100 shots, as published) and from one slide (out_homo:
+# 5 10 50 100), every classifier x mode, for the models pre-trained on all
+# NCT classes; one process per family (wsi_workdir/sweep.py); a summary at
+# the end. Needs extract_mixture_and_out_domain_feats.sh first (task
+# stores and dictionaries are made if missing).
+# Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS replaces both shot lists.
 #   sh wsi_workdir/scripts/out_domain.sh 2>&1 | tee wsi_workdir/logs/out_domain.txt
 set -e
 . "$(dirname "$0")/_env.sh"
-SHOTS=${OUT_SHOTS:-$SHOTS}
 
 for family in $MODELS; do
     date
-    dictionary "$family" -
-    for task in out out_homo; do
-        meta_test "$task" "$family" -
-    done
+    sweep "$family" out out_homo -- ${OUT_SHOTS:+--shots $OUT_SHOTS}
 done
 date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"

@@ -3,7 +3,8 @@
 
 A store is reused when it is the one asked for, never replaced unless
 --overwrite (or --initialization, as the published scripts pass it) is
-given; the tasks are indices and serve every model.
+given; the tasks are indices and serve every model. Several --num_shots
+and --novel_class values make several stores in one process.
 
 Example::
 
@@ -32,7 +33,7 @@ def parse_args(argv=None):
                    help='out domain: support from any training slide '
                    '(hetero, default) or from one slide per task (homo)')
     S.add_arguments(p, ['num_shots', 'num_task', 'novel_class'],
-                    required=['num_shots'])
+                    required=['num_shots'], many=['num_shots', 'novel_class'])
     p.add_argument('--seed', '--task_seed', dest='task_seed', type=int,
                    default=S.default('task_seed'),
                    help='sampling seed (default: %(default)s)')
@@ -57,15 +58,19 @@ def main(argv=None):
         raise InputError('--mode homo applies to --task out only')
     task = 'out_homo' if (args.task, args.mode) == ('out', 'homo') \
         else args.task
-    tspec = S.TaskSpec(task, args.num_shots, args.num_task, args.novel_class,
-                       args.task_seed)
-    from openselfsup.lowshot.tasks import generate_task_store
-    store, written = generate_task_store(
-        args.workdir, tspec, replace=args.initialization or args.overwrite)
-    verb = 'wrote' if written else 'reusing'
-    print(f'{verb} {store.path}: {store.num_task} tasks, {store.ways}-way '
-          f'{store.shots}-shot, {store.queries} queries per class, '
-          f'seed {store.seed}')
+    specs = [S.TaskSpec(task, shots, args.num_task, novel, args.task_seed)
+             for novel in (args.novel_class or [None])
+             for shots in args.num_shots]
+    from openselfsup.lowshot.tasks import generate_task_store, store_inputs
+    inputs = store_inputs(args.workdir, specs[0])
+    for tspec in specs:
+        store, written = generate_task_store(
+            args.workdir, tspec, replace=args.initialization or args.overwrite,
+            inputs=inputs)
+        verb = 'wrote' if written else 'reusing'
+        print(f'{verb} {store.path}: {store.num_task} tasks, {store.ways}-way '
+              f'{store.shots}-shot, {store.queries} queries per class, '
+              f'seed {store.seed}')
 
 
 if __name__ == '__main__':
