@@ -21,7 +21,7 @@ SCRIPTS = os.path.join(REPO, 'wsi_workdir', 'scripts')
 CLIS = ('wsi_workdir/extract.py', 'wsi_workdir/tools/generate_task.py',
         'wsi_workdir/dict_construction.py',
         'wsi_workdir/distributed_meta_test.py', 'wsi_workdir/sweep.py',
-        'wsi_workdir/summarize.py')
+        'wsi_workdir/summarize.py', 'wsi_workdir/ablation.py')
 
 
 def _parser(rel):
@@ -175,3 +175,21 @@ def test_demo_chain_commands(tmp_path):
                for s, a in cmds if s.endswith('extract.py'))
     assert all(a['pretrained'] == 'ckpt.pth' for s, a in cmds
                if s.endswith('extract.py'))
+
+
+def test_ablation_scripts(tmp_path):
+    """extract_ablation_feats.sh: NCT train/test and AUG_TIMES augmented
+    copies of the wo_78 encoder; ablation.sh: one process with the
+    published parts (image part bounded by the copies extracted)."""
+    cmds = _record(tmp_path, 'extract_ablation_feats.sh', {'AUG_TIMES': '9'})
+    assert [os.path.basename(a['output']) for _, a in cmds] == [
+        'NCT_train.npy', 'NCT_test.npy', 'NCT_aug.npy']
+    assert all('/clp_wo_78/' in a['output'] for _, a in cmds)
+    assert cmds[-1][1]['aug_times'] == 9
+    assert cmds[-1][1]['config'] == 'configs/extraction/nct_aug.py'
+    cmds = _record(tmp_path, 'ablation.sh', {'IMAGE': '4 9'})
+    assert len(cmds) == 1 and cmds[0][0] == 'wsi_workdir/ablation.py'
+    args = cmds[0][1]
+    assert args['model'] == 'clp_wo_78' and args['image'] == [4, 9]
+    assert args['num_task'] == 300 and args['num_shots'] == 5
+    assert args['prototypes'] == [2, 4, 8, 16, 32, 64, 128, 256]

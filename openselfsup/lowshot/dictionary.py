@@ -182,7 +182,8 @@ def build_dictionary(features: np.ndarray, labels: np.ndarray,
     # every base feature trains the centroids, as published (faiss would
     # otherwise subsample max_points_per_centroid=256 points per centroid)
     kmeans = faiss.Kmeans(d, num_prototypes, niter=niter, seed=seed,
-                          verbose=False, max_points_per_centroid=n)
+                          verbose=False, max_points_per_centroid=n,
+                          min_points_per_centroid=1)
     kmeans.train(normed)
     _, assign = kmeans.index.search(normed, 1)
     assign = assign[:, 0].astype(np.int64)

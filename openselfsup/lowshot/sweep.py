@@ -125,7 +125,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
-        ``summary_md`` and ``table`` added.
+        ``summary_md``, ``table`` and ``results`` (every setting's result
+        dict, in order) added.
     """
     if not specs:
         raise InputError('nothing to run: the sweep has no settings')
@@ -170,5 +171,5 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     table = ('Average F1 (%) over the novel classes / models of this '
              'sweep:\n\n' + mean_over_novel_table(results))
     save_text(md, table)
-    sweep.update(output=out, summary_md=md, table=table)
+    sweep.update(output=out, summary_md=md, table=table, results=results)
     return sweep

@@ -1,0 +1,91 @@
+"""The augmentation ablation: image-space augmented support against a
+scikit-learn reference, and the one-process ablation with its table."""
+import importlib.util
+import os
+
+import numpy as np
+from sklearn.linear_model import RidgeClassifier
+
+from lowshot_data import make_workdir
+from openselfsup.lowshot import paths
+from openselfsup.lowshot.ablation import (ablation_settings, ablation_table,
+                                          unique_specs)
+from openselfsup.lowshot.meta_test import Inputs, evaluate
+from openselfsup.lowshot.metrics import per_task_f1
+from openselfsup.lowshot.spec import RunSpec
+from openselfsup.utils import run_cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _with_aug(tmp_path, copies=3):
+    """A workdir with NCT_aug: ``copies`` noisy copies of NCT_train."""
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    rng = np.random.default_rng(5)
+    base = np.load(paths.features_path(wd, 'clp_wo_78', 'NCT_train'))
+    labels = np.load(paths.labels_path(wd, 'NCT_train'))
+    aug = np.concatenate([base + rng.normal(size=base.shape) * 0.5
+                          for _ in range(copies)]).astype(np.float32)
+    np.save(paths.features_path(wd, 'clp_wo_78', 'NCT_aug'), aug)
+    np.save(paths.labels_path(wd, 'NCT_aug'), np.tile(labels, copies))
+    return wd, base, aug.reshape(copies, len(base), -1)
+
+
+def test_image_augmented_support_equals_sklearn_on_the_copies(tmp_path):
+    """aug_times = 3: each support image with its first two augmented
+    copies, the original first (as the published task files stacked them)."""
+    from openselfsup.lowshot.tasks import generate_task_store
+    wd, base, copies = _with_aug(tmp_path)
+    spec = RunSpec('clp_wo_78', 'near', 2, novel_class=78, num_task=8,
+                   aug_times=3)
+    generate_task_store(wd, spec.tasks)
+    result = evaluate(Inputs(wd), spec)
+    store = Inputs(wd).store(spec)
+    qry = np.load(paths.features_path(wd, 'clp_wo_78', 'NCT_test'))
+    preds = []
+    for s_idx, s_lab, q_idx in zip(store.support_idx, store.support_labels,
+                                   store.query_idx):
+        X = np.stack([base[s_idx], copies[0][s_idx], copies[1][s_idx]], 1)
+        y = np.repeat(s_lab, 3)
+        preds.append(RidgeClassifier().fit(X.reshape(-1, X.shape[-1]), y
+                                           ).predict(qry[q_idx]))
+    ref = per_task_f1(np.searchsorted(store.classes, np.stack(preds)),
+                      np.searchsorted(store.classes, store.query_labels), 9)
+    np.testing.assert_allclose(result['per_task_f1'], ref)
+    assert result['files']['aug_features']['shape'] == [3 * len(base), 16]
+
+
+def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
+    wd, _, _ = _with_aug(tmp_path)
+    spec = importlib.util.spec_from_file_location(
+        'ablation_cli', os.path.join(ROOT, 'wsi_workdir', 'ablation.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    assert run_cli(cli.main, [
+        '--workdir', wd, '--num_task', '4', '--num_shots', '2',
+        '--prototypes', '2', '4', '--image', '2', '4', '--latent', '4',
+        '--hybrid', '3', '--num_shift_vectors', '20', '--quiet']) == 0, \
+        capsys.readouterr().err
+    out = capsys.readouterr().out
+    table = [ln for ln in out.splitlines() if ln.startswith('| ')][1:]
+    assert [ln.split('|')[1].strip() for ln in table] == [
+        'baseline', 'prototypes', 'prototypes', 'image', 'image', 'latent',
+        'hybrid']
+    assert '| K=2 |' in out and '| aug_times=4 |' in out
+    md = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.md')
+    assert open(md).read() in out
+
+
+def test_ablation_specs_are_the_published_parts():
+    rows = ablation_settings()
+    specs = [spec for _, _, spec in rows]
+    assert len(rows) == 1 + 8 + 15 + 15 + 15
+    assert {(s.shots, s.num_task, s.clf, s.novel_class, s.model)
+            for s in specs} == {(5, 300, 'Ridge', 78, 'clp_wo_78')}
+    assert [s.num_prototypes for s in specs[1:9]] == [2, 4, 8, 16, 32, 64,
+                                                      128, 256]
+    assert [s.aug_times for s in specs[9:24]] == [t * t for t in range(2, 17)]
+    # K=16 with 100 aug shots appears in two parts: run once, shown twice
+    unique = unique_specs(rows)
+    assert len(unique) == len(rows) - 1
+    assert len({s.result_path('w') for s in unique}) == len(unique)

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""The augmentation ablation (ICLR-22, the published ablation.sh) in one process.
+
+On the encoder pre-trained without STR and TUM (default clp_wo_78), 9-way
+near-domain tasks with novel class 78, 5 shots, 300 tasks, Ridge:
+
+  baseline    linear
+  prototypes  latent augmentation with K prototypes
+  image       image-space augmentation: support + aug_times-1 augmented
+              copies (NCT_aug features, wsi_workdir/extract.py --aug_times)
+  latent      latent augmentation with num_aug_shots samples
+  hybrid      image x latent: aug_times = num_aug_shots = t
+
+ending in one table (average and novel-class F1, mean ± 95% CI), written to
+<workdir>/sweeps/ablation_<model>.md (and the sweep index beside it). Missing
+task stores and dictionaries are made. The published values are the
+defaults except the image part, whose t^2 up to 256 copies need NCT_aug
+features of 255 copies (42 GB at paper scale): pass --image to choose.
+
+    python wsi_workdir/ablation.py --model clp_wo_78
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from openselfsup.lowshot import spec as S  # noqa: E402
+from openselfsup.lowshot.ablation import PUBLISHED  # noqa: E402
+from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
+from openselfsup.utils import run_cli  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--model', default='clp_wo_78',
+                   help='encoder without classes 7 and 8 (default: '
+                   '%(default)s)')
+    p.add_argument('--num_shots', type=int, default=5,
+                   help='shots per class (default: %(default)s)')
+    p.add_argument('--num_task', type=int, default=300,
+                   help='tasks per setting (default: %(default)s, as '
+                   'published)')
+    p.add_argument('--clf', default='Ridge', choices=S.CLASSIFIERS,
+                   help='classifier (default: %(default)s)')
+    for part, text in (('prototypes', 'K values of the dictionary part'),
+                       ('latent', 'aug shots of the latent part'),
+                       ('hybrid', 't of the hybrid part')):
+        p.add_argument(f'--{part}', type=int, nargs='*',
+                       default=list(PUBLISHED[part]),
+                       help=f'{text} (default: the published '
+                       f'{" ".join(map(str, PUBLISHED[part]))}; none: skip)')
+    p.add_argument('--image', type=int, nargs='*', default=[4, 9, 16],
+                   help='aug_times of the image part (default: 4 9 16; the '
+                   'published t^2 for t = 2..16 needs 255 augmented copies; '
+                   'none: skip)')
+    S.add_arguments(p, ['task_seed', 'seed', 'num_shift_vectors',
+                        'dict_seed'])
+    S.add_execution_arguments(p)
+    p.add_argument('--workdir', default=DEFAULT_WORKDIR,
+                   help='low-shot work directory (default: %(default)s)')
+    p.add_argument('--quiet', action='store_true',
+                   help='no per-setting blocks, only the final table')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    from openselfsup.lowshot import paths
+    from openselfsup.lowshot.ablation import (ablation_settings,
+                                              ablation_table, unique_specs)
+    from openselfsup.lowshot.sweep import run_sweep
+    from openselfsup.utils import save_text
+    rows = ablation_settings(
+        args.model, args.num_shots, args.num_task, args.clf,
+        args.prototypes, args.image, args.latent, args.hybrid,
+        task_seed=args.task_seed, seed=args.seed,
+        num_shift_vectors=args.num_shift_vectors, dict_seed=args.dict_seed)
+    out = os.path.join(os.path.dirname(paths.sweep_path(
+        args.workdir, args.model, 'near')), f'ablation_{args.model}.json')
+    sweep = run_sweep(args.workdir, unique_specs(rows), args.device, args.chunk_size,
+                      args.threads,
+                      torch.float32 if args.float32 else torch.float64,
+                      out, log=None if args.quiet else print)
+    table = ablation_table(rows, sweep['results'])
+    save_text(sweep['summary_md'], table)
+    print(table, end='')
+    print(f'wrote {sweep["summary_md"]}: {sweep["num_settings"]} settings in '
+          f'{sweep["elapsed_s"]["total"]:.1f} s')
+
+
+if __name__ == '__main__':
+    sys.exit(run_cli(main))

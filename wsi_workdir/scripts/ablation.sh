@@ -1,0 +1,25 @@
+#!/bin/sh
+# The augmentation ablation (published ablation.sh) on the encoder without
+# STR and TUM: baseline, K prototypes, image-space augmentation, latent
+# augmentation shots, image x latent; 9-way 5-shot tasks with novel classes
+# 7 and 8, 300 tasks, Ridge; one process (wsi_workdir/ablation.py), one
+# block per setting, one table at the end. Needs extract_ablation_feats.sh
+# first. Settings: wsi_workdir/scripts/_env.sh; PROTOTYPES, IMAGE, LATENT,
+# HYBRID override the values of a part (e.g. IMAGE="4 9 16").
+#   sh wsi_workdir/scripts/ablation.sh 2>&1 | tee wsi_workdir/logs/ablation.txt
+set -e
+. "$(dirname "$0")/_env.sh"
+
+for family in $(echo $MODELS | cut -d' ' -f1); do
+    date
+    run $PYTHON -u wsi_workdir/ablation.py \
+        --model "${family}_wo_78" \
+        ${NUM_TASK:+--num_task $NUM_TASK} \
+        ${PROTOTYPES:+--prototypes $PROTOTYPES} \
+        ${IMAGE:+--image $IMAGE} \
+        ${LATENT:+--latent $LATENT} \
+        ${HYBRID:+--hybrid $HYBRID} \
+        ${NUM_SHIFT_VECTORS:+--num_shift_vectors $NUM_SHIFT_VECTORS} \
+        ${SEED:+--seed $SEED --task_seed $SEED --dict_seed $SEED} \
+        --device "$DEVICE" --workdir "$WORKDIR"
+done

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Ablation features of the encoder pre-trained without STR and TUM
+# (clp_wo_78): NCT train and test, and AUG_TIMES image-augmented copies of
+# NCT train (configs/extraction/nct_aug.py: RandomResizedCrop 224 scale
+# (0.8, 1), flip, colour jitter 0.4/0.4/0.4 hue 0.2 with p 0.8; seeded).
+# AUG_TIMES (default 16) bounds the image part of ablation.sh: its largest
+# aug_times needs AUG_TIMES >= aug_times - 1 copies (80,000 x 512 float32 =
+# 164 MB per copy at paper scale). Settings: wsi_workdir/scripts/_env.sh.
+#   sh wsi_workdir/scripts/extract_ablation_feats.sh 2>&1 | tee wsi_workdir/logs/extract_ablation_feats.txt
+set -e
+. "$(dirname "$0")/_env.sh"
+AUG_TIMES=${AUG_TIMES:-16}
+
+for family in $(echo $MODELS | cut -d' ' -f1); do
+    date
+    ckpt=$(checkpoint "$family" wo_78)
+    extract "${family}_wo_78" "$ckpt" NCT_train NCT_test
+    run $PYTHON -u wsi_workdir/extract.py \
+        --config configs/extraction/nct_aug.py \
+        --pretrained "$ckpt" \
+        --output "$WORKDIR/extracted_feats/${family}_wo_78/NCT_aug.npy" \
+        --batch-size "$EXTRACT_BATCH" \
+        --device "$DEVICE" \
+        --aug_times "$AUG_TIMES" ${SEED:+--seed $SEED} \
+        --cfg-options dataset.data_root="$DATA/NCT" $EXTRACT_OPTS
+done
