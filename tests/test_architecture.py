@@ -1,0 +1,157 @@
+"""The layers of docs/architecture.md, checked on the source.
+
+Every ``import`` of every module under ``openselfsup/`` (module level and
+inside functions) is read with ``ast``; the test fails on an import that
+goes up a floor, on an import circle, and on a low-shot command that loads
+the training stack.
+"""
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PKG = os.path.join(ROOT, 'openselfsup')
+TRAINING_STACK = ('mmengine', 'mmpretrain', 'mmcv')
+
+#: floor of each top-level part of the package (higher may import lower)
+FLOORS = {'utils': 0, 'classes': 0, 'config': 0, 'registry': 0,
+          'engine': 1, 'models': 1, 'datasets': 1, 'evaluation': 1,
+          'lowshot': 2, 'apis': 3}
+#: parts of the package the low-shot toolkit may import
+LOWSHOT_MAY_IMPORT = {'utils', 'classes', 'lowshot'}
+
+
+def _modules():
+    for d, _, files in os.walk(PKG):
+        for f in files:
+            if f.endswith('.py'):
+                path = os.path.join(d, f)
+                rel = os.path.relpath(path, ROOT)[:-3].replace(os.sep, '.')
+                if rel.endswith('.__init__'):
+                    rel = rel[:-9]
+                yield rel, path
+
+
+def _imports(module, path):
+    """``(target module, at module level)`` of every import in a file."""
+    tree = ast.parse(open(path).read())
+    package = module if path.endswith('__init__.py') else \
+        module.rsplit('.', 1)[0]
+    top_level = {id(n) for n in tree.body}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, id(node) in top_level
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split('.')
+                base = base[:len(base) - node.level + 1]
+                target = '.'.join(base + ([node.module] if node.module
+                                          else []))
+            else:
+                target = node.module
+            yield target, id(node) in top_level
+            for alias in node.names:  # `from . import x` imports module x
+                yield f'{target}.{alias.name}', id(node) in top_level
+
+
+def _part(module):
+    parts = module.split('.')
+    return parts[1] if len(parts) > 1 else None
+
+
+MODULES = dict(_modules())
+GRAPH = {m: list(_imports(m, p)) for m, p in MODULES.items()}
+
+
+def test_every_part_has_a_floor():
+    assert {_part(m) for m in MODULES} - {None} <= set(FLOORS)
+
+
+def test_no_import_goes_up_a_floor():
+    bad = []
+    for module, imports in GRAPH.items():
+        src = _part(module)
+        if src is None:
+            continue
+        for target, _ in imports:
+            if not target.startswith('openselfsup.'):
+                continue
+            dst = _part(target)
+            if dst and dst != src and FLOORS[dst] > FLOORS[src]:
+                bad.append(f'{module} -> {target}')
+    assert not bad, bad
+
+
+def test_lowshot_imports_neither_the_training_stack_nor_its_layers():
+    bad = []
+    for module, imports in GRAPH.items():
+        if _part(module) != 'lowshot':
+            continue
+        for target, _ in imports:
+            if target.split('.')[0] in TRAINING_STACK or (
+                    target.startswith('openselfsup.')
+                    and _part(target) not in LOWSHOT_MAY_IMPORT):
+                bad.append(f'{module} -> {target}')
+    assert not bad, bad
+
+
+def test_no_import_circle():
+    """No cycle among openselfsup's modules (imports anywhere in a file
+    count: a function-level import back up is still a circle in design)."""
+    edges = {}
+    for module, imports in GRAPH.items():
+        edges[module] = {t for t, _ in imports if t in MODULES and t != module
+                         and not module.startswith(t + '.')}
+    seen, stack, cycles = set(), [], []
+
+    def visit(m):
+        if m in stack:
+            cycles.append(stack[stack.index(m):] + [m])
+            return
+        if m in seen:
+            return
+        seen.add(m)
+        stack.append(m)
+        for t in sorted(edges[m]):
+            visit(t)
+        stack.pop()
+    for m in sorted(edges):
+        visit(m)
+    assert not cycles, cycles[:3]
+
+
+@pytest.mark.parametrize('argv', [
+    ['wsi_workdir/distributed_meta_test.py', '--task', 'near', '--model',
+     'clp', '--num_shots', '1', '--num_task', '3', '--novel_class', '7'],
+    ['wsi_workdir/sweep.py', '--model', 'clp', '--task', 'mixture',
+     '--shots', '1', '--modes', 'linear', 'latent_aug', '--num_task', '3',
+     '--num_prototypes', '4', '--num_shift_vectors', '20'],
+])
+def test_a_meta_test_run_loads_no_training_stack(tmp_path, argv):
+    """The low-shot commands, run in a fresh process, import no mmengine,
+    mmpretrain or mmcv module."""
+    from lowshot_data import make_workdir
+    wd = make_workdir(str(tmp_path / 'w'), dim=16)
+    code = (
+        'import runpy, sys\n'
+        f'sys.argv = {argv + ["--workdir", wd]!r}\n'
+        'if "sweep" not in sys.argv[0]:\n'
+        '    from openselfsup.lowshot.spec import TaskSpec\n'
+        '    from openselfsup.lowshot.tasks import generate_task_store\n'
+        f'    generate_task_store({wd!r}, TaskSpec("near", 1, 3, 7))\n'
+        'try:\n'
+        '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
+        'except SystemExit as e:\n'
+        '    assert not e.code, e.code\n'
+        'loaded = sorted(m for m in sys.modules\n'
+        f'                if m.split(".")[0] in {TRAINING_STACK!r})\n'
+        'print("LOADED", loaded)\n')
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
+                         capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'LOADED []' in out.stdout, out.stdout[-500:]
