@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .errors import InputError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -84,3 +86,34 @@ def save_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, 'w') as f:
             f.write(text)
+
+
+def check_writable_dir(path: str) -> None:
+    """Check, before any work, that files can be written in directory ``path``.
+
+    Nothing is created: the nearest existing directory on the way to
+    ``path`` gets a temporary probe file, removed at once (this also catches
+    read-only file systems and holds for the root user, whom permission bits
+    do not stop).
+
+    Args:
+        path (str): the output directory (it need not exist yet).
+
+    Raises:
+        InputError: a path component is a file, or the directory cannot be
+            written.
+    """
+    target = os.path.abspath(os.fspath(path))
+    probe = target
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise InputError(f'{path}: cannot write there, {probe} is a file, '
+                         'not a directory')
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.write-test-', dir=probe)
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as exc:
+        raise InputError(f'{path}: output directory is not writable '
+                         f'({exc.strerror or exc})') from None
