@@ -114,6 +114,9 @@ def test_converter_bad_input(synthetic_root, tmp_path):
 
 
 @pytest.mark.slow
+# 300 lbfgs steps are enough to place the accuracy; full convergence is not
+# what the test asks
+@pytest.mark.filterwarnings('ignore::sklearn.exceptions.ConvergenceWarning')
 def test_generator_classes_learnable_not_trivial(tmp_path):
     """A logistic regression on raw 32 px NCT pixels: far above chance
     (1/9), far from perfect."""
