@@ -41,19 +41,20 @@ def _cfg(tmp_path, nct, ann_file='meta/bad.txt', workers=0):
 @pytest.mark.slow
 def test_missing_image(nct_copy, tmp_path):
     rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
-    _write_list(nct_copy, 'bad.txt', rows[:3] + ['NCT-CRC-HE-100K/ADI/gone.tif 0'])
+    _write_list(nct_copy, 'bad.txt', rows[:3] + ['NCT-CRC-HE-100K-NONORM/'
+                                                 'ADI/gone.tif 1'])
     line = _train_fails(_cfg(tmp_path, nct_copy))
     assert 'bad.txt' in line and 'gone.tif' in line and 'missing' in line
 
 
 @pytest.mark.slow
 def test_unreadable_image(nct_copy, tmp_path):
-    rel = 'NCT-CRC-HE-100K/ADI/ADI-TRAIN00000.tif'
+    rel = 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYN00000.tif'
     (nct_copy / 'data' / rel).unlink()
     (nct_copy / 'data' / rel).write_bytes(b'not an image at all')
-    _write_list(nct_copy, 'bad.txt', [f'{rel} 0'] * 4)
+    _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(_cfg(tmp_path, nct_copy))
-    assert 'ADI-TRAIN00000.tif' in line and 'unreadable' in line
+    assert 'ADI-SYN00000.tif' in line and 'unreadable' in line
 
 
 @pytest.mark.slow
@@ -62,15 +63,15 @@ def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path):
     is cut short: the error comes from a DataLoader worker during training
     and still reaches the user as one line naming the file."""
     from PIL import Image
-    rel = 'NCT-CRC-HE-100K/ADI/broken.png'
-    src = nct_copy / 'data' / 'NCT-CRC-HE-100K/ADI/ADI-TRAIN00000.tif'
+    rel = 'NCT-CRC-HE-100K-NONORM/ADI/broken.png'
+    src = nct_copy / 'data' / 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYN00000.tif'
     full = nct_copy / 'data' / rel
     Image.open(src).save(full)
     data = full.read_bytes()
     full.write_bytes(data[:len(data) // 2])
     with Image.open(full) as im:
         assert im.size == (32, 32)  # header fine
-    _write_list(nct_copy, 'bad.txt', [f'{rel} 0'] * 4)
+    _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(_cfg(tmp_path, nct_copy, workers=1))
     assert 'broken.png' in line and 'corrupt' in line
 

@@ -13,9 +13,15 @@ def test_layout_and_lists(synthetic_root):
     meta = os.path.join(synthetic_root, 'NCT', 'meta')
     train = read_list_file(os.path.join(meta, 'train_labeled.txt'), 9)
     assert len(train) == 12 * len(NCT_CLASSES)
-    assert all(p.startswith('NCT-CRC-HE-100K/') for p, _ in train)
+    # the published protocol: one NONORM pool, split in two; labels in the
+    # published order, from the class folder
+    order = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
     test = read_list_file(os.path.join(meta, 'test_labeled.txt'), 9)
-    assert all(p.startswith('CRC-VAL-HE-7K/') for p, _ in test)
+    assert len(test) == 6 * len(NCT_CLASSES)
+    for p, lab in train + test:
+        top, cls, _ = p.split('/')
+        assert top == 'NCT-CRC-HE-100K-NONORM' and order[lab] == cls
+    assert not {p for p, _ in train} & {p for p, _ in test}
     for c in range(9):
         wo = read_list_file(os.path.join(meta, f'wo_{c}_train_labeled.txt'))
         assert {lab for _, lab in wo} == set(range(9)) - {c}
@@ -34,9 +40,17 @@ def test_layout_and_lists(synthetic_root):
     tr = read_list_file(os.path.join(paip_meta, 'paip_train_labeled.txt'),
                         len(PAIP_CLASSES))
     te = read_list_file(os.path.join(paip_meta, 'paip_test_labeled.txt'))
-    # slide id is the first path component; train and test slides differ
-    assert {p.split('/')[0] for p, _ in tr}.isdisjoint(
-        {p.split('/')[0] for p, _ in te})
+    # slide id is the first path component; train and test slides differ,
+    # the train slides first in sorted order (2 train, 1 test slides);
+    # <slide>/<label>/<x>+<y>+<label>.png, 4 per class per slide
+    tr_slides = {p.split('/')[0] for p, _ in tr}
+    te_slides = {p.split('/')[0] for p, _ in te}
+    assert sorted(tr_slides | te_slides)[:2] == sorted(tr_slides)
+    assert len(te_slides) == 1 and len(tr) == 2 * 3 * 4
+    for p, lab in tr + te:
+        _, folder, name = p.split('/')
+        assert folder == str(lab) and name.endswith(f'+{lab}.png')
+        assert len(name.split('+')) == 3
     for rel, _ in train[:3] + lc[:3] + tr[:3]:
         domain = ('NCT' if rel.startswith('NCT') else
                   'LC25000' if 'image_sets' in rel else 'PAIP19')
@@ -50,7 +64,7 @@ def test_deterministic_for_seed(tmp_path):
                          domains=['nct'])
     make_synthetic(str(tmp_path / 'a'), spec)
     make_synthetic(str(tmp_path / 'b'), spec)
-    rel = 'NCT/data/NCT-CRC-HE-100K/TUM/TUM-TRAIN00001.tif'
+    rel = 'NCT/data/NCT-CRC-HE-100K-NONORM/TUM/TUM-SYN00001.tif'
     a = np.asarray(Image.open(tmp_path / 'a' / rel))
     b = np.asarray(Image.open(tmp_path / 'b' / rel))
     assert np.array_equal(a, b)

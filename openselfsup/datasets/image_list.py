@@ -2,76 +2,20 @@
 
 This is the list-file format of the original OpenSelfSup-based code and of
 the list files the converters and the synthetic generator write
-(``data/NCT/meta/train_labeled.txt`` and friends). Every list is validated
-once, when the dataset is built, so that a bad file stops the run with one
-line naming the file, the line and the problem before any training starts.
+(``data/NCT/meta/train_labeled.txt`` and friends; the format's reader and
+writer live in :mod:`.list_files`). Every list is validated once, when the
+dataset is built, so that a bad file stops the run with one line naming the
+file, the line and the problem before any training starts.
 """
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 from mmpretrain.datasets import BaseDataset
 from PIL import Image
 
 from ..registry import DATASETS
 from ..utils import InputError
-
-ListEntry = Tuple[str, Optional[int]]
-
-
-def read_list_file(path: str,
-                   num_classes: Optional[int] = None,
-                   require_labels: bool = False) -> List[ListEntry]:
-    """Parse a list file into ``(relative_path, label_or_None)`` pairs.
-
-    Args:
-        path (str): the list file.
-        num_classes (int, optional): if given, every label must lie in
-            ``[0, num_classes)``.
-        require_labels (bool): if True, every line must carry a label.
-
-    Returns:
-        list[tuple[str, int | None]]: one entry per non-blank line.
-
-    Raises:
-        InputError: missing or empty file, a malformed line, a label that is
-            not an integer or is out of range, or lines with and without
-            labels mixed.
-    """
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: list file not found')
-    entries: List[ListEntry] = []
-    with open(path) as f:
-        for lineno, raw in enumerate(f, 1):
-            parts = raw.split()
-            if not parts:
-                continue
-            if len(parts) > 2:
-                raise InputError(
-                    f'{path}:{lineno}: expected "relative/path [label]", '
-                    f'got {len(parts)} fields')
-            label = None
-            if len(parts) == 2:
-                try:
-                    label = int(parts[1])
-                except ValueError:
-                    raise InputError(f'{path}:{lineno}: label {parts[1]!r} '
-                                     'is not an integer') from None
-                if label < 0 or (num_classes is not None
-                                 and label >= num_classes):
-                    bound = (f'[0, {num_classes})' if num_classes is not None
-                             else 'non-negative')
-                    raise InputError(f'{path}:{lineno}: label {label} is '
-                                     f'outside the class range {bound}')
-            elif require_labels:
-                raise InputError(f'{path}:{lineno}: line has no label, but '
-                                 'this dataset needs labels')
-            entries.append((parts[0], label))
-    if not entries:
-        raise InputError(f'{path}: list file is empty')
-    has_label = {label is not None for _, label in entries}
-    if len(has_label) > 1:
-        raise InputError(f'{path}: some lines have labels and some do not')
-    return entries
+from .list_files import ListEntry, read_list_file  # noqa: F401 (re-exported)
 
 
 def check_images(root: str, entries: Sequence[ListEntry], list_path: str,

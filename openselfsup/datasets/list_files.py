@@ -1,56 +1,187 @@
-"""The datasets' class names and the list files every domain gets.
+"""The list-file format (reader and writer) and the lists every domain gets.
+
+A list file has one ``relative/path [label]`` per line, paths relative to
+``<domain>/data``; ``<name>.txt`` holds the paths, ``<name>_labeled.txt``
+the same paths with their labels. This is the format of the published
+code's ``data/<DOMAIN>/meta`` files. Whitespace separates the fields, so a
+path with whitespace in it cannot be written: :func:`write_list_set`
+refuses it (naming the file) before it writes anything.
 
 Shared by the synthetic generator (:mod:`.synthetic.layouts`) and the
 real-data converters (:mod:`.prepare`), so both write exactly the same
 files:
 
-- ``<name>.txt`` (``relative/path`` per line) and ``<name>_labeled.txt``
-  (``relative/path label``), paths relative to ``<domain>/data``;
 - for NCT, ``train``, ``test`` and ``wo_<c>_train`` for each held-out
   variant in :data:`NCT_HELD_OUT` (original labels kept);
+- LC25000 ``img_list``; PAIP19 ``paip_train`` and ``paip_test``;
 - ``classes.txt``, the class names in label order.
+
+The reader reads plain or gzip-compressed (``.gz``) lists, with ``\\n`` or
+``\\r\\n`` line ends (the published NCT training list has the latter).
 """
+import gzip
 import os
-from typing import List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
-from ..utils import save_text
+from ..utils import InputError, save_text
+
+#: the folder NCT-CRC-HE-100K-NONORM.zip extracts to; the published lists
+#: name its images ``<CLS>/<file>`` (the folder itself as ``data/``)
+NONORM = 'NCT-CRC-HE-100K-NONORM'
 
 Entry = Tuple[str, int]
+ListEntry = Tuple[str, Optional[int]]
+
+_FORMAT = '"relative/path [label]" per line'
 
 
-def write_lists(meta: str, name: str, entries: List[Entry]) -> None:
-    """Write ``<meta>/<name>.txt`` and ``<meta>/<name>_labeled.txt``.
+def _parse_line(raw: str, where: str, num_classes: Optional[int],
+                require_labels: bool) -> Optional[ListEntry]:
+    """One line -> ``(path, label | None)``; None for a blank line."""
+    parts = raw.split()
+    if not parts:
+        return None
+    if len(parts) > 2:
+        raise InputError(f'{where}: expected {_FORMAT}, got {len(parts)} '
+                         'fields (a path with a space in it cannot be listed)')
+    if len(parts) == 1:
+        if require_labels:
+            raise InputError(f'{where}: line has no label, but this dataset '
+                             'needs labels')
+        return parts[0], None
+    try:
+        label = int(parts[1])
+    except ValueError:
+        raise InputError(
+            f'{where}: second field {parts[1]!r} is not an integer label '
+            f'(expected {_FORMAT}; a path with a space in it cannot be '
+            'listed)') from None
+    if label < 0 or (num_classes is not None and label >= num_classes):
+        bound = (f'[0, {num_classes})' if num_classes is not None
+                 else 'non-negative')
+        raise InputError(f'{where}: label {label} is outside the class '
+                         f'range {bound}')
+    return parts[0], label
+
+
+def read_list_file(path: str,
+                   num_classes: Optional[int] = None,
+                   require_labels: bool = False) -> List[ListEntry]:
+    """Parse a list file into ``(relative_path, label_or_None)`` pairs.
+
+    Args:
+        path (str): the list file (``.gz``: gzip-compressed).
+        num_classes (int, optional): if given, every label must lie in
+            ``[0, num_classes)``.
+        require_labels (bool): if True, every line must carry a label.
+
+    Returns:
+        list[tuple[str, int | None]]: one entry per non-blank line.
+
+    Raises:
+        InputError: missing, empty, binary (not UTF-8 text) or unreadable
+            file, a malformed line, a label that is not an integer or is out
+            of range, or lines with and without labels mixed.
+    """
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: list file not found')
+    entries: List[ListEntry] = []
+    try:
+        opener = gzip.open if path.endswith('.gz') else open
+        with opener(path, 'rt', encoding='utf-8') as f:
+            for lineno, raw in enumerate(f, 1):
+                if '\x00' in raw:
+                    raise InputError(f'{path}: not a text list file (binary '
+                                     f'data on line {lineno})')
+                entry = _parse_line(raw, f'{path}:{lineno}', num_classes,
+                                    require_labels)
+                if entry is not None:
+                    entries.append(entry)
+    except UnicodeDecodeError:
+        raise InputError(f'{path}: not a text list file (it holds bytes that '
+                         'are not UTF-8 text)') from None
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise InputError(f'{path}: cannot read the list file '
+                         f'({type(exc).__name__}: {exc})') from None
+    if not entries:
+        raise InputError(f'{path}: list file is empty')
+    has_label = {label is not None for _, label in entries}
+    if len(has_label) > 1:
+        raise InputError(f'{path}: some lines have labels and some do not')
+    return entries
+
+
+def check_list_paths(paths: Iterable[str], data_dir: str) -> None:
+    """Refuse paths a list file cannot hold (whitespace, not UTF-8).
+
+    Args:
+        paths: relative paths, as they would be written.
+        data_dir (str): what they are relative to (for the message).
+
+    Raises:
+        InputError: naming the first such file.
+    """
+    for rel in paths:
+        problem = None
+        if any(ch.isspace() for ch in rel):
+            problem = 'has whitespace in its path'
+        else:
+            try:
+                rel.encode('utf-8')
+            except UnicodeEncodeError:
+                problem = 'has a name that is not UTF-8'
+        if problem:
+            raise InputError(
+                f'{os.path.join(data_dir, rel)!r} {problem}, which a list '
+                f'file ({_FORMAT}) cannot hold; rename it (nothing written)')
+
+
+def slide_order(entries: Iterable[Entry]) -> List[Entry]:
+    """Sort by slide (first path component), then label, then path."""
+    return sorted(entries, key=lambda e: (e[0].split('/', 1)[0], e[1], e[0]))
+
+
+def nct_lists(train: List[Entry], test: List[Entry]) -> Dict[str, List[Entry]]:
+    """Every NCT list: ``train``, ``test`` and ``wo_<c>_train`` (labels kept).
+
+    Args:
+        train (list[tuple[str, int]]): training entries, in list order.
+        test (list[tuple[str, int]]): test entries.
+    """
+    lists = {'train': train, 'test': test}
+    for name, dropped in NCT_HELD_OUT.items():
+        lists[f'{name}_train'] = [e for e in train if e[1] not in dropped]
+    return lists
+
+
+def write_list_set(meta: str, lists: Dict[str, List[Entry]],
+                   classes: Sequence[str], data_dir: str) -> None:
+    """Check every list of one domain, then write them and ``classes.txt``.
+
+    Writes ``<meta>/<name>.txt`` and ``<meta>/<name>_labeled.txt`` per list,
+    each atomically. Nothing is written when a list is empty or holds a path
+    the format cannot hold.
 
     Args:
         meta (str): the domain's ``meta`` directory.
-        name (str): list name, e.g. ``'train'`` or ``'img_list'``.
-        entries (list[tuple[str, int]]): ``(relative_path, label)``.
+        lists (dict[str, list[tuple[str, int]]]): list name (``'train'``,
+            ``'img_list'``...) -> ``(relative_path, label)`` entries.
+        classes (sequence[str]): class names in label order.
+        data_dir (str): the directory the paths are relative to (messages).
+
+    Raises:
+        InputError: an empty list or a path with whitespace.
     """
-    save_text(os.path.join(meta, f'{name}.txt'),
-              ''.join(f'{p}\n' for p, _ in entries))
-    save_text(os.path.join(meta, f'{name}_labeled.txt'),
-              ''.join(f'{p} {c}\n' for p, c in entries))
-
-
-def write_classes(meta: str, classes: Sequence[str]) -> None:
-    """Write ``<meta>/classes.txt``: one class name per line, label order."""
+    for name, entries in lists.items():
+        if not entries:
+            raise InputError(f'{os.path.join(meta, name)}.txt would be empty; '
+                             'nothing written')
+        check_list_paths((p for p, _ in entries), data_dir)
+    for name, entries in lists.items():
+        save_text(os.path.join(meta, f'{name}.txt'),
+                  ''.join(f'{p}\n' for p, _ in entries))
+        save_text(os.path.join(meta, f'{name}_labeled.txt'),
+                  ''.join(f'{p} {c}\n' for p, c in entries))
     save_text(os.path.join(meta, 'classes.txt'), '\n'.join(classes) + '\n')
-
-
-def write_nct_lists(meta: str, train: List[Entry],
-                    test: List[Entry]) -> None:
-    """Write every NCT list: train, test, the ``wo_`` variants, classes.
-
-    Args:
-        meta (str): ``<root>/NCT/meta``.
-        train (list[tuple[str, int]]): NCT-CRC-HE-100K entries.
-        test (list[tuple[str, int]]): CRC-VAL-HE-7K entries.
-    """
-    write_lists(meta, 'train', train)
-    write_lists(meta, 'test', test)
-    for name, dropped in NCT_HELD_OUT.items():
-        write_lists(meta, f'{name}_train',
-                    [e for e in train if e[1] not in dropped])
-    write_classes(meta, NCT_CLASSES)

@@ -1,32 +1,81 @@
-"""Build the list files from the real downloads.
+"""Build the list files from the real downloads, with the published splits.
 
 Each converter scans a dataset's image folders and writes the same list
 files the synthetic generator writes (:mod:`.list_files`), so every config
 and script works unchanged on real data. Images are not copied: place (or
-symlink) the extracted downloads under ``<root>/data`` first.
+symlink) the extracted downloads under ``<root>/data`` first. Before any
+work each converter checks that ``<root>/meta`` can be written; on any
+error it writes nothing.
 
-==========  =====================================================  =====================================
-dataset     expected under ``<root>/data``                          lists written to ``<root>/meta``
-==========  =====================================================  =====================================
-NCT         ``NCT-CRC-HE-100K/<CLS>/*.tif`` (train) and             ``train``, ``test``, ``wo_<c>_train``
-            ``CRC-VAL-HE-7K/<CLS>/*.tif`` (test)                    (``_labeled`` variants), ``classes.txt``
-LC25000     ``{colon,lung}_image_sets/<cls>/*.jpeg`` (optionally    ``img_list[_labeled]``, ``classes.txt``
-            inside ``lung_colon_image_set/``, as in the zip)
-PAIP19      ``<slide_id>/<slide_id>_<cls>_<n>.png`` or              ``paip_{train,test}[_labeled]``,
-            ``<slide_id>/<cls>/*.png`` (patches cut from the WSIs)  ``classes.txt``
-==========  =====================================================  =====================================
+========  ============================================================  ======================================
+dataset   expected under ``<root>/data``                                lists written to ``<root>/meta``
+========  ============================================================  ======================================
+NCT       ``NCT-CRC-HE-100K-NONORM/<CLS>/*.tif`` or ``<CLS>/*.tif``      ``train``, ``test``, ``wo_<c>_train``
+          (NONORM; the published 80,000 / 20,000 split, the             (``_labeled`` variants), ``classes.txt``
+          default), or ``NCT-CRC-HE-100K/<CLS>/*.tif`` (train) and
+          ``CRC-VAL-HE-7K/<CLS>/*.tif`` (test) with ``split='official'``
+LC25000   ``{colon,lung}_image_sets/<cls>/*.jpeg`` (optionally inside   ``img_list[_labeled]``, ``classes.txt``
+          ``lung_colon_image_set/``, as in the zip)
+PAIP19    ``<slide>/<label>/<x>+<y>+<label>.png`` (the published        ``paip_{train,test}[_labeled]``,
+          patches, labels 0, 1, 2); also ``<slide>/<cls>/*.png`` and    ``classes.txt``
+          ``<slide>/<slide>_<cls>_<n>.png`` (class names)
+========  ============================================================  ======================================
+
+The published lists (:mod:`.splits`) decide by default:
+
+- NCT: train and test are the published lists, in their order (the split
+  cannot be derived from the images); images of them missing is an error.
+- PAIP19: when every patch the published lists name is there, the
+  published lists (500 patches per class per slide, drawn with
+  replacement; patches not in them are left out); otherwise every patch
+  found, split by the published rule: the first 15 slide IDs in sorted
+  order train, the others test.
+- LC25000: the published list's order when its 25,000 images are there,
+  otherwise sorted.
+
+Written from the published lists, the files equal the published ones
+byte for byte up to line ends (and a folder prefix such as
+``NCT-CRC-HE-100K-NONORM/``). Every converter prints a note saying which
+split and order it used.
 """
 import os
 import re
-from typing import Dict, List, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError
-from .list_files import (LC_CLASSES, NCT_CLASSES, PAIP_CLASSES, Entry,
-                         write_classes, write_lists, write_nct_lists)
+from ..utils import InputError, check_writable_dir
+from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
+                         Entry, nct_lists, read_list_file, slide_order,
+                         write_list_set)
+from .splits import PUBLISHED, read_published
 
 IMAGE_EXTENSIONS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.bmp')
+
+#: train and test folders of ``split='official'``
+OFFICIAL = ('NCT-CRC-HE-100K', 'CRC-VAL-HE-7K')
+NCT_SPLITS = ('published', 'official')
+#: the published PAIP19 split: this many slide IDs, sorted, train
+PAIP_TRAIN_SLIDES = 15
+
+
+@dataclass
+class Prepared:
+    """What a converter wrote.
+
+    Args:
+        counts: number of images per list (``'NCT train'`` -> 80000).
+        notes: one line each: split used, published order or not, images
+            left out.
+    """
+    counts: Dict[str, int]
+    notes: List[str] = field(default_factory=list)
+
+    def lines(self, unit: str = 'images') -> List[str]:
+        """The summary a command prints."""
+        return [f'{name:14s} {n:7d} {unit}'
+                for name, n in self.counts.items()] + self.notes
 
 
 def _images(folder: str) -> List[str]:
@@ -64,26 +113,175 @@ def _class_folders(split_dir: str, classes: Sequence[str],
     return entries
 
 
-def prepare_nct(root: str) -> Dict[str, int]:
-    """List files for NCT-CRC-HE-100K (train) and CRC-VAL-HE-7K (test).
+def _published_lists(found: List[Entry], names: Sequence[str], prefix: str
+                     ) -> Tuple[Optional[Dict[str, List[Entry]]], str]:
+    """The shipped lists ``names`` if every image they name was found.
+
+    Args:
+        found: the entries the converter found.
+        names: keys of :data:`.splits.PUBLISHED`.
+        prefix: folder prefix of ``found``'s paths that the published
+            paths lack.
+
+    Returns:
+        (the published lists with ``prefix``, in their order, or None when
+        images of them are absent; a one-line note).
+    """
+    published = {n: [(prefix + p, c) for p, c in read_published(n)]
+                 for n in names}
+    want = set().union(*map(set, published.values()))
+    have = set(found)
+    absent, extra = len(want - have), len(have - want)
+    what = ' and '.join(PUBLISHED[n].source.rsplit('/', 1)[1] for n in names)
+    if absent:
+        return None, (f'not the published images ({absent} of the {len(want)} '
+                      f'that {what} name absent)')
+    note = f'the published {what}, in their order'
+    if extra:
+        note += f'; {extra} image(s) not in them left out'
+    return published, note
+
+
+# -- NCT ----------------------------------------------------------------------
+
+def _nonorm_folder(data: str) -> Optional[Tuple[str, str]]:
+    """(folder holding the ``<CLS>/`` folders, list prefix) of NONORM."""
+    nested = os.path.join(data, NONORM)
+    if os.path.isdir(nested):
+        return nested, f'{NONORM}/'
+    if any(os.path.isdir(os.path.join(data, c)) for c in NCT_CLASSES):
+        return data, ''
+    return None
+
+
+def _split_entries(path: str, entries) -> List[Entry]:
+    """``[...]/<CLS>/<file> [label]`` entries -> ``(<CLS>/<file>, label)``.
+
+    A label, where given, must be the class folder's label in the published
+    order (:data:`NCT_CLASSES`).
+    """
+    out: List[Entry] = []
+    for i, (rel, label) in enumerate(entries, 1):
+        parts = rel.replace('\\', '/').split('/')
+        cls = parts[-2] if len(parts) >= 2 else None
+        if cls not in NCT_CLASSES:
+            raise InputError(f'{path}: entry {i} ({rel}) is not '
+                             f'<CLS>/<file> with CLS one of '
+                             f'{", ".join(NCT_CLASSES)}')
+        c = NCT_CLASSES.index(cls)
+        if label is not None and label != c:
+            order = ', '.join(f'{n} {k}' for k, n in enumerate(NCT_CLASSES))
+            raise InputError(
+                f'{path}: entry {i} ({rel}) has label {label}, but {cls} is '
+                f'label {c} in the published order ({order})')
+        out.append((f'{cls}/{parts[-1]}', c))
+    return out
+
+
+def _nct_split(split_lists: Optional[Sequence[str]]
+               ) -> Tuple[List[Entry], List[Entry], str]:
+    """Train and test ``(<CLS>/<file>, label)`` entries, and their name."""
+    if split_lists is None:
+        return (read_published('nct_train'), read_published('nct_test'),
+                'published split')
+    if len(split_lists) != 2:
+        raise InputError(f'--split-lists takes two list files (train, test), '
+                         f'got {len(split_lists)}')
+    train, test = (_split_entries(p, read_list_file(p, len(NCT_CLASSES)))
+                   for p in split_lists)
+    seen: Dict[str, str] = {}
+    for path, entries in zip(split_lists, (train, test)):
+        for rel, _ in entries:
+            if rel in seen:
+                raise InputError(f'{path}: {rel} is listed twice (also in '
+                                 f'{seen[rel]})')
+            seen[rel] = path
+    return train, test, 'split of --split-lists'
+
+
+def prepare_nct(root: str, split: Optional[str] = None,
+                split_lists: Optional[Sequence[str]] = None) -> Prepared:
+    """NCT list files: the published NONORM split, or the official sets.
 
     Args:
         root (str): the NCT directory (``data/NCT``) whose ``data/`` holds
-            the two extracted folders.
+            the images.
+        split (str, optional): ``'published'``: NCT-CRC-HE-100K-NONORM
+            (``data/NCT-CRC-HE-100K-NONORM/<CLS>/`` or ``data/<CLS>/``)
+            split into the published 80,000 training and 20,000 test
+            images; ``'official'``: NCT-CRC-HE-100K (train) and
+            CRC-VAL-HE-7K (test). None: ``'published'`` when NONORM images
+            are there, else ``'official'``.
+        split_lists (sequence[str], optional): two list files (train, test)
+            to use instead of the published split, in its format
+            (``[...]/<CLS>/<file> [label]`` per line); with the NONORM
+            images only.
 
     Returns:
-        dict: number of images per split.
+        Prepared: images per list and notes.
+
+    Raises:
+        InputError: no images in either layout, a class folder missing or
+            unknown (official), images of the split missing (the count and
+            the first), a bad split list, an unwritable ``meta``.
     """
-    data = os.path.join(root, 'data')
-    train = _class_folders(os.path.join(data, 'NCT-CRC-HE-100K'),
-                           NCT_CLASSES, 'NCT-CRC-HE-100K/')
-    test = _class_folders(os.path.join(data, 'CRC-VAL-HE-7K'), NCT_CLASSES,
-                          'CRC-VAL-HE-7K/')
-    write_nct_lists(os.path.join(root, 'meta'), train, test)
-    return {'NCT train': len(train), 'NCT test': len(test)}
+    data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
+    check_writable_dir(meta)
+    if split is not None and split not in NCT_SPLITS:
+        raise InputError(f'--split {split}: expected one of '
+                         f'{", ".join(NCT_SPLITS)}')
+    if not os.path.isdir(data):
+        raise InputError(f'{data}: folder not found')
+    nonorm = _nonorm_folder(data)
+    if split is None:
+        if nonorm is None and split_lists is None and os.path.isdir(
+                os.path.join(data, OFFICIAL[0])):
+            split = 'official'
+        else:
+            split = 'published'
+    if split == 'official':
+        if split_lists is not None:
+            raise InputError('--split-lists splits the NONORM images; it does '
+                             'not go with --split official')
+        train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
+                               f'{OFFICIAL[0]}/')
+        test = _class_folders(os.path.join(data, OFFICIAL[1]), NCT_CLASSES,
+                              f'{OFFICIAL[1]}/')
+        notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)']
+    else:
+        if nonorm is None:
+            raise InputError(
+                f'{data}: no NCT-CRC-HE-100K-NONORM images (expected '
+                f'{NONORM}/<CLS>/ or <CLS>/ folders, CLS one of '
+                f'{", ".join(NCT_CLASSES)}); for NCT-CRC-HE-100K and '
+                f'CRC-VAL-HE-7K give --split official')
+        folder, prefix = nonorm
+        train, test, what = _nct_split(split_lists)
+        present = {}
+        for cls in NCT_CLASSES:
+            d = os.path.join(folder, cls)
+            present[cls] = set(_images(d)) if os.path.isdir(d) else set()
+        wanted = train + test
+        missing = [rel for rel, _ in wanted
+                   if rel.split('/')[1] not in present[rel.split('/')[0]]]
+        if missing:
+            raise InputError(
+                f'{folder}: {len(missing)} of the {len(wanted)} images of the '
+                f'{what} are missing (first: {missing[0]}); nothing written')
+        extra = sum(map(len, present.values())) - len(wanted)
+        notes = [f'split: the {what} of {folder}, in its order']
+        if extra:
+            notes.append(f'{extra} image(s) in the class folders are not in '
+                         'the split and left out')
+        train = [(prefix + p, c) for p, c in train]
+        test = [(prefix + p, c) for p, c in test]
+    write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data)
+    return Prepared({'NCT train': len(train), 'NCT test': len(test)}, notes)
 
 
-def prepare_lc25000(root: str) -> Dict[str, int]:
+# -- LC25000 ------------------------------------------------------------------
+
+def prepare_lc25000(root: str) -> Prepared:
     """List files for LC25000 (colon and lung, benign and malignant).
 
     Args:
@@ -92,9 +290,10 @@ def prepare_lc25000(root: str) -> Dict[str, int]:
             inside ``lung_colon_image_set/``).
 
     Returns:
-        dict: number of images.
+        Prepared: number of images and a note on the order.
     """
-    data = os.path.join(root, 'data')
+    data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
+    check_writable_dir(meta)
     prefix = ''
     if not os.path.isdir(os.path.join(data, 'colon_image_sets')) and \
             os.path.isdir(os.path.join(data, 'lung_colon_image_set')):
@@ -105,9 +304,19 @@ def prepare_lc25000(root: str) -> Dict[str, int]:
         got = _class_folders(os.path.join(data, sets), classes, f'{sets}/')
         offset = LC_CLASSES.index(classes[0])
         entries += [(p, c + offset) for p, c in got]
-    write_lists(os.path.join(root, 'meta'), 'img_list', entries)
-    write_classes(os.path.join(root, 'meta'), LC_CLASSES)
-    return {'LC25000': len(entries)}
+    published, note = _published_lists(entries, ['lc25000'], prefix)
+    lists = {'img_list': published['lc25000'] if published else entries}
+    if not published:
+        note += '; all images found, sorted'
+    write_list_set(meta, lists, LC_CLASSES, data)
+    return Prepared({'LC25000': len(lists['img_list'])}, [note])
+
+
+# -- PAIP19 -------------------------------------------------------------------
+
+_PAIP_FOLDER_LABELS = {**{str(c): c for c in range(len(PAIP_CLASSES))},
+                       **{cls: c for c, cls in enumerate(PAIP_CLASSES)}}
+_PAIP_PATCH = re.compile(r'^(\d+)\+(\d+)\+(\d+)\.[^.]+$')
 
 
 def _paip_class(name: str) -> Optional[int]:
@@ -121,6 +330,7 @@ def _paip_class(name: str) -> Optional[int]:
 
 
 def _paip_slide(data: str, slide: str) -> List[Entry]:
+    """Patches of one slide folder, any accepted layout, sorted."""
     folder = os.path.join(data, slide)
     entries: List[Entry] = []
     for name in _images(folder):
@@ -129,33 +339,96 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(f'{os.path.join(folder, name)}: no class name '
                              f'({", ".join(PAIP_CLASSES)}) in the file name')
         entries.append((f'{slide}/{name}', label))
-    for label, cls in enumerate(PAIP_CLASSES):
-        sub = os.path.join(folder, cls)
-        if os.path.isdir(sub):
-            entries += [(f'{slide}/{cls}/{n}', label) for n in _images(sub)]
-    return sorted(entries, key=lambda e: (e[1], e[0]))
+    for sub in sorted(os.listdir(folder)):
+        path = os.path.join(folder, sub)
+        if not os.path.isdir(path):
+            continue
+        label = _PAIP_FOLDER_LABELS.get(sub)
+        if label is None:
+            raise InputError(
+                f'{path}: unknown folder; a slide folder holds label folders '
+                f'0, 1, 2 (or {", ".join(PAIP_CLASSES)})')
+        for name in _images(path):
+            m = _PAIP_PATCH.match(name)
+            if m and int(m.group(3)) != label:
+                raise InputError(f'{os.path.join(path, name)}: the file name '
+                                 f'says label {m.group(3)}, the folder '
+                                 f'{label}')
+            entries.append((f'{slide}/{sub}/{name}', label))
+    return slide_order(entries)
 
 
-def prepare_paip19(root: str, test_slides: Optional[Sequence[str]] = None,
-                   test_fraction: float = 1 / 3,
-                   seed: int = 0) -> Dict[str, int]:
+def _paip_test_slides(data: str, slides: List[str],
+                      train_slides: Optional[int],
+                      test_slides: Optional[Sequence[str]],
+                      test_fraction: Optional[float], seed: int
+                      ) -> Tuple[set, str]:
+    """The test slides of the chosen rule, and the rule in words."""
+    if test_slides is not None:
+        missing = sorted(set(test_slides) - set(slides))
+        if missing:
+            raise InputError(f'{data}: test slide(s) {", ".join(missing)} '
+                             'not found')
+        return set(test_slides), f'test slides {", ".join(test_slides)}'
+    if test_fraction is not None:
+        n = min(len(slides) - 1, max(1, round(len(slides) * test_fraction)))
+        rng = np.random.default_rng(seed)
+        return (set(rng.choice(slides, n, replace=False).tolist()),
+                f'{n} test slides drawn with seed {seed}')
+    n = PAIP_TRAIN_SLIDES if train_slides is None else train_slides
+    if n >= len(slides):
+        raise InputError(
+            f'{data}: {len(slides)} slide folders; the split trains on the '
+            f'first {n} slide IDs in sorted order and tests on the others, '
+            f'so it needs more than {n} (give --train-slides N with N < '
+            f'{len(slides)}, --test-slides or --test-fraction)')
+    return set(slides[n:]), (f'the first {n} of {len(slides)} slide IDs '
+                             'in sorted order train, the others test')
+
+
+def prepare_paip19(root: str, train_slides: Optional[int] = None,
+                   test_slides: Optional[Sequence[str]] = None,
+                   test_fraction: Optional[float] = None,
+                   seed: int = 0) -> Prepared:
     """List files for PAIP19 patches, split into train and test by slide.
 
     The slide id is the first path component of every list entry, so
-    slide-level evaluation can group patches.
+    slide-level evaluation can group patches. One split rule at most.
+    Without one: the published lists when every patch they name is there
+    (they hold 500 patches per class per slide, drawn with replacement, so
+    some patches twice; other patches found are left out); otherwise every
+    patch found, split by the published rule (the first 15 slide IDs in
+    sorted order train).
 
     Args:
         root (str): the PAIP19 directory (``data/PAIP19``) whose ``data/``
             holds one folder per slide.
+        train_slides (int, optional): every patch found; the first this
+            many slide IDs in sorted order train, the others test
+            (:data:`PAIP_TRAIN_SLIDES`, 15, is the published rule).
         test_slides (sequence[str], optional): slide ids for the test split.
-        test_fraction (float): if ``test_slides`` is None, this fraction of
-            the slides (at least one) goes to test, drawn with ``seed``.
-        seed (int): seed of that draw.
+        test_fraction (float, optional): this fraction of the slides (at
+            least one) goes to test, drawn with ``seed``.
+        seed (int): seed of that draw (non-negative).
 
     Returns:
-        dict: number of patches per split.
+        Prepared: patches per split and notes (the split used).
     """
-    data = os.path.join(root, 'data')
+    data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
+    rules = [r for r, v in (('--train-slides', train_slides),
+                            ('--test-slides', test_slides),
+                            ('--test-fraction', test_fraction))
+             if v is not None]
+    if len(rules) > 1:
+        raise InputError(f'{" and ".join(rules)}: give one split rule')
+    if train_slides is not None and train_slides < 1:
+        raise InputError(f'--train-slides {train_slides}: must be at least 1')
+    if test_fraction is not None and not 0 < test_fraction < 1:
+        raise InputError(f'--test-fraction {test_fraction}: must lie in '
+                         '(0, 1)')
+    if seed < 0:
+        raise InputError(f'--seed {seed}: must be non-negative')
+    check_writable_dir(meta)
     if not os.path.isdir(data):
         raise InputError(f'{data}: folder not found')
     slides = sorted(d for d in os.listdir(data)
@@ -163,31 +436,33 @@ def prepare_paip19(root: str, test_slides: Optional[Sequence[str]] = None,
     if len(slides) < 2:
         raise InputError(f'{data}: need at least two slide folders for a '
                          f'train/test split, found {len(slides)}')
-    if test_slides is None:
-        if not 0 < test_fraction < 1:
-            raise InputError(f'test_fraction {test_fraction} must lie in '
-                             '(0, 1)')
-        n = min(len(slides) - 1, max(1, round(len(slides) * test_fraction)))
-        rng = np.random.default_rng(seed)
-        test = set(rng.choice(slides, n, replace=False).tolist())
-    else:
-        test = set(test_slides)
-        missing = sorted(test - set(slides))
-        if missing:
-            raise InputError(f'{data}: test slide(s) {", ".join(missing)} '
-                             'not found')
-    lists: Dict[str, List[Entry]] = {'paip_train': [], 'paip_test': []}
+    found: List[Entry] = []
     for slide in slides:
         entries = _paip_slide(data, slide)
         if not entries:
             raise InputError(f'{os.path.join(data, slide)}: no patches in '
                              'this slide folder')
-        lists['paip_test' if slide in test else 'paip_train'] += entries
-    if not lists['paip_train']:
-        raise InputError(f'{data}: every slide is in the test split')
-    meta = os.path.join(root, 'meta')
-    for name, entries in lists.items():
-        write_lists(meta, name, entries)
-    write_classes(meta, PAIP_CLASSES)
-    return {'PAIP19 train': len(lists['paip_train']),
-            'PAIP19 test': len(lists['paip_test'])}
+        found += entries
+    explicit = any(v is not None for v in (train_slides, test_slides,
+                                           test_fraction))
+    published, note = (None, None) if explicit else _published_lists(
+        found, ['paip_train', 'paip_test'], '')
+    if published:
+        lists = {name: published[name] for name in ('paip_train',
+                                                     'paip_test')}
+        distinct = sum(len(set(v)) for v in lists.values())
+        notes = [f'split: {note} (500 per class per slide, drawn with '
+                 f'replacement: {distinct} distinct patches)']
+    else:
+        test, rule = _paip_test_slides(data, slides, train_slides,
+                                       test_slides, test_fraction, seed)
+        lists = {'paip_train': [], 'paip_test': []}
+        for e in found:
+            lists['paip_test' if e[0].split('/', 1)[0] in test
+                  else 'paip_train'].append(e)
+        notes = [f'split by slide: {rule}, every patch found'] + (
+            [note] if note else [])
+    write_list_set(meta, lists, PAIP_CLASSES, data)
+    return Prepared({'PAIP19 train': len(lists['paip_train']),
+                     'PAIP19 test': len(lists['paip_test'])}, notes)
+

@@ -3,5 +3,5 @@ fingerprints. (``utils.device`` imports torch; import it explicitly.)"""
 from .errors import InputError, run_cli  # noqa: F401
 from .fingerprint import (array_identity, array_sha1, file_sha1,  # noqa: F401
                           file_sha256)
-from .io import (atomic_path, check_writable, load_json,  # noqa: F401
-                 save_json, save_npy, save_npz, save_text)
+from .io import (atomic_path, check_writable, check_writable_dir,  # noqa: F401
+                 load_json, save_json, save_npy, save_npz, save_text)

@@ -69,23 +69,13 @@ def remove_stale_temporaries(path: str) -> int:
 
 
 def check_writable(path: str) -> None:
-    """Fail early, with one line, if ``path`` cannot be written.
-
-    Creates the missing parent directories (as the writers do) and tries a
-    temporary file in the deepest one.
+    """Fail early, with one line, if the file ``path`` cannot be written
+    (:func:`check_writable_dir` of its directory; nothing is created).
 
     Raises:
         InputError: the directory cannot be created or written.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.write-test.', dir=directory)
-        os.close(fd)
-        os.remove(tmp)
-    except OSError as exc:
-        raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
-                         ) from None
+    check_writable_dir(os.path.dirname(os.path.abspath(os.fspath(path))))
 
 
 @contextmanager
@@ -207,3 +197,34 @@ def save_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, 'w') as f:
             f.write(text)
+
+
+def check_writable_dir(path: str) -> None:
+    """Check, before any work, that files can be written in directory ``path``.
+
+    Nothing is created: the nearest existing directory on the way to
+    ``path`` gets a temporary probe file, removed at once (this also catches
+    read-only file systems and holds for the root user, whom permission bits
+    do not stop).
+
+    Args:
+        path (str): the output directory (it need not exist yet).
+
+    Raises:
+        InputError: a path component is a file, or the directory cannot be
+            written.
+    """
+    target = os.path.abspath(os.fspath(path))
+    probe = target
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise InputError(f'{path}: cannot write there, {probe} is a file, '
+                         'not a directory')
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.write-test-', dir=probe)
+        os.close(fd)
+        os.remove(tmp)
+    except OSError as exc:
+        raise InputError(f'{path}: output directory is not writable '
+                         f'({exc.strerror or exc})') from None

@@ -1,4 +1,11 @@
-"""Write synthetic histology data in the NCT-CRC-HE-100K, LC25000 and PAIP19 layouts.
+"""Write synthetic histology data in the NCT-CRC-HE-100K-NONORM, LC25000 and PAIP19 layouts.
+
+The layouts and labels of the published protocol, smaller: NCT is one
+NONORM pool per class split into train and test lists; PAIP19 patches are
+<slide>/<label>/<x>+<y>+<label>.png, split by slide (the first
+--paip-train-slides slide IDs in sorted order train, as the published
+split's first 15). Sizes and counts must be at least 1, the seed
+non-negative; the same seed writes the same bytes.
 
 Example (the quick start's data, 64 px):
     python tools/prepare_data/make_synthetic.py --out data --size 64
@@ -25,7 +32,8 @@ def parse_args(argv):
     p.add_argument('--lc', type=int, default=d.lc,
                    help='LC25000 images per class')
     p.add_argument('--paip-train-slides', type=int,
-                   default=d.paip_train_slides, help='PAIP19 training slides')
+                   default=d.paip_train_slides,
+                   help='PAIP19 training slides (the first slide IDs)')
     p.add_argument('--paip-test-slides', type=int,
                    default=d.paip_test_slides, help='PAIP19 test slides')
     p.add_argument('--paip-per-class', type=int, default=d.paip_per_class,

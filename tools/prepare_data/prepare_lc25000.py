@@ -5,7 +5,8 @@ Extract LC25000.zip so that
 (or without the lung_colon_image_set level), then run
     python tools/prepare_data/prepare_lc25000.py --root data/LC25000
 It writes data/LC25000/meta/img_list[_labeled].txt and classes.txt (labels:
-colon_aca 0, colon_n 1, lung_aca 2, lung_n 3, lung_scc 4).
+colon_aca 0, colon_n 1, lung_aca 2, lung_n 3, lung_scc 4); in the published
+list's order when the images are exactly the published 25,000.
 """
 import argparse
 import sys
@@ -20,8 +21,7 @@ def main(argv=None):
     p.add_argument('--root', default='data/LC25000', help='LC25000 directory')
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_lc25000
-    for name, n in prepare_lc25000(a.root).items():
-        print(f'{name:14s} {n:7d} images')
+    print('\n'.join(prepare_lc25000(a.root).lines()))
     print(f'lists written under {a.root}/meta/')
 
 

@@ -1,12 +1,19 @@
-"""Write NCT list files from the real NCT-CRC-HE-100K and CRC-VAL-HE-7K.
+"""Write NCT list files: the published NONORM split, or the official sets.
 
-Extract both zips (https://zenodo.org/record/1214456) so that
-    data/NCT/data/NCT-CRC-HE-100K/<CLS>/*.tif
-    data/NCT/data/CRC-VAL-HE-7K/<CLS>/*.tif
+Default (the published protocol): extract NCT-CRC-HE-100K-NONORM.zip
+(https://zenodo.org/record/1214456) so that
+    data/NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/*.tif   (or data/NCT/data/<CLS>/*.tif)
 then run
     python tools/prepare_data/prepare_nct.py --root data/NCT
-It writes data/NCT/meta/{train,test,wo_<c>_train}[_labeled].txt and
-classes.txt, exactly as tools/prepare_data/make_synthetic.py does.
+It writes the published 80,000 / 20,000 split (shipped with the package,
+in its order; labels BACK 0, ADI 1, DEB 2, LYM 3, MUC 4, MUS 5, NORM 6,
+STR 7, TUM 8) as data/NCT/meta/{train,test,wo_<c>_train}[_labeled].txt and
+classes.txt. If images of the split are missing it says how many, names
+the first and writes nothing.
+
+--split official: NCT-CRC-HE-100K (train) and CRC-VAL-HE-7K (test):
+    data/NCT/data/NCT-CRC-HE-100K/<CLS>/*.tif
+    data/NCT/data/CRC-VAL-HE-7K/<CLS>/*.tif
 """
 import argparse
 import sys
@@ -19,10 +26,17 @@ def main(argv=None):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--root', default='data/NCT', help='NCT directory')
+    p.add_argument('--split', choices=['published', 'official'],
+                   help='published: the NONORM images split as published '
+                   '(default when NONORM images are found); official: '
+                   'NCT-CRC-HE-100K train, CRC-VAL-HE-7K test')
+    p.add_argument('--split-lists', nargs=2, metavar=('TRAIN', 'TEST'),
+                   help='split the NONORM images by these two list files '
+                   '("[...]/<CLS>/<file> [label]" per line, .gz accepted) '
+                   'instead of the published split')
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_nct
-    for name, n in prepare_nct(a.root).items():
-        print(f'{name:14s} {n:7d} images')
+    print('\n'.join(prepare_nct(a.root, a.split, a.split_lists).lines()))
     print(f'lists written under {a.root}/meta/')
 
 

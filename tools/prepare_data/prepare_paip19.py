@@ -1,14 +1,15 @@
 """Write PAIP19 list files from patches cut from the PAIP 2019 slides.
 
-Expected: one folder per slide, with the class in the file name or as a
-sub-folder (classes: normal, viable_tumor, non_viable_tumor):
-    data/PAIP19/data/<slide_id>/<slide_id>_<cls>_<n>.png
-    data/PAIP19/data/<slide_id>/<cls>/*.png
-then run
-    python tools/prepare_data/prepare_paip19.py --root data/PAIP19 \\
-        --test-slides 01_01_0005 01_01_0006
-It writes data/PAIP19/meta/paip_{train,test}[_labeled].txt and classes.txt;
-the split is by slide (never a slide in both).
+Expected: one folder per slide; the published patches are
+    data/PAIP19/data/<slide_id>/<label>/<x>+<y>+<label>.png   (labels 0, 1, 2)
+(also accepted: data/PAIP19/data/<slide_id>/<cls>/*.png and
+data/PAIP19/data/<slide_id>/<slide_id>_<cls>_<n>.png, classes normal,
+viable_tumor, non_viable_tumor). Then run
+    python tools/prepare_data/prepare_paip19.py --root data/PAIP19
+It writes data/PAIP19/meta/paip_{train,test}[_labeled].txt and classes.txt,
+split by slide (never a slide in both) as published: the first 15 slide IDs
+in sorted order train, the others test. Other rules: --train-slides N,
+--test-slides ID ..., or --test-fraction F --seed S.
 """
 import argparse
 import sys
@@ -21,18 +22,22 @@ def main(argv=None):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--root', default='data/PAIP19', help='PAIP19 directory')
-    p.add_argument('--test-slides', nargs='+',
-                   help='slide ids of the test split')
-    p.add_argument('--test-fraction', type=float, default=1 / 3,
-                   help='without --test-slides: fraction of slides drawn '
-                   'for test')
+    rule = p.add_mutually_exclusive_group()
+    rule.add_argument('--train-slides', type=int,
+                      help='the first N slide IDs in sorted order train, the '
+                      'others test (default: 15, the published split)')
+    rule.add_argument('--test-slides', nargs='+',
+                      help='slide ids of the test split')
+    rule.add_argument('--test-fraction', type=float,
+                      help='fraction of the slides drawn for test (with '
+                      '--seed)')
     p.add_argument('--seed', type=int, default=0,
-                   help='seed of the --test-fraction draw')
+                   help='seed of the --test-fraction draw (default: 0)')
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_paip19
-    counts = prepare_paip19(a.root, a.test_slides, a.test_fraction, a.seed)
-    for name, n in counts.items():
-        print(f'{name:14s} {n:7d} patches')
+    done = prepare_paip19(a.root, a.train_slides, a.test_slides,
+                          a.test_fraction, a.seed)
+    print('\n'.join(done.lines('patches')))
     print(f'lists written under {a.root}/meta/')
 
 

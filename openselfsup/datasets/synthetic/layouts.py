@@ -1,35 +1,48 @@
 """Write synthetic datasets in exactly the real datasets' layouts.
 
-=========  ==========================================================  =====================================
-domain     images                                                      list files (``<root>/meta/``)
-=========  ==========================================================  =====================================
-NCT        ``NCT/data/NCT-CRC-HE-100K/<CLS>/<CLS>-<ID>.tif`` (train),  ``train[_labeled].txt``,
-           ``NCT/data/CRC-VAL-HE-7K/<CLS>/<CLS>-<ID>.tif`` (test)      ``test[_labeled].txt``,
-                                                                       ``wo_<c>_train[_labeled].txt`` (c in
-                                                                       0..8 and ``78``)
-LC25000    ``LC25000/data/{colon,lung}_image_sets/<cls>/<img>.jpeg``   ``img_list[_labeled].txt``
-PAIP19     ``PAIP19/data/<slide_id>/<slide_id>_<cls>_<n>.png``         ``paip_{train,test}[_labeled].txt``
-=========  ==========================================================  =====================================
+=========  ===============================================================  =====================================
+domain     images                                                           list files (``<root>/meta/``)
+=========  ===============================================================  =====================================
+NCT        ``NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/<CLS>-SYN<i>.tif``, one  ``train[_labeled].txt``,
+           pool per class; the first ``nct_train`` of each class train,     ``test[_labeled].txt``,
+           the next ``nct_test`` test (the published protocol: one set,     ``wo_<c>_train[_labeled].txt`` (c in
+           split in two)                                                    0..8 and ``78``)
+LC25000    ``LC25000/data/{colon,lung}_image_sets/<cls>/<img>.jpeg``        ``img_list[_labeled].txt``
+PAIP19     ``PAIP19/data/<slide_id>/<label>/<x>+<y>+<label>.png``           ``paip_{train,test}[_labeled].txt``
+=========  ===============================================================  =====================================
 
+Labels follow :mod:`openselfsup.classes` (NCT: BACK 0, ADI 1, ... TUM 8).
 List paths are relative to ``<domain>/data``. ``wo_<c>`` lists drop class
 ``c`` (``wo_78`` drops 7 and 8) and keep the original labels, so a ``wo_``
 model's classifier keeps nine outputs and feature labels stay comparable.
 Each domain's ``meta/classes.txt`` names its classes in label order.
+
+PAIP19 is split by slide with the published rule (the first slide IDs in
+sorted order train, the others test), scaled to the generator's own slide
+count: slides ``01_01_0001`` ... in order, the first
+``paip_train_slides`` of them train. ``prepare_paip19.py --train-slides N``
+with that N rebuilds the lists (the default N, 15, is the published
+count). The NCT lists, like the published ones, come from one pool:
+``prepare_nct.py --split-lists meta/train_labeled.txt meta/test_labeled.txt``
+rebuilds them.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Dict, Sequence
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ...utils import InputError, check_writable_dir
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
-                          PAIP_CLASSES, write_classes, write_lists,
-                          write_nct_lists)
+                          NONORM, PAIP_CLASSES, nct_lists, slide_order,
+                          write_list_set)
 from .tissue import PALETTES, STYLES, render_patch
 
 DOMAINS = ('nct', 'lc', 'paip')
+#: largest patch side accepted (the real patches are 224 px)
+MAX_SIZE = 4096
 
 _LC_FILE_STEM = {'colon_aca': 'colonca', 'colon_n': 'colonn',
                  'lung_aca': 'lungaca', 'lung_n': 'lungn',
@@ -62,6 +75,31 @@ class SyntheticSpec:
     seed: int = 0
     domains: Sequence[str] = DOMAINS
 
+    def check(self) -> None:
+        """Refuse sizes, counts and seeds that cannot make a dataset.
+
+        Raises:
+            InputError: naming the ``make_synthetic.py`` flag, e.g.
+                ``--lc 0: must be at least 1``.
+        """
+        unknown = sorted(set(self.domains) - set(DOMAINS))
+        if unknown:
+            raise InputError(f'--domains {" ".join(unknown)}: unknown; '
+                             f'choose from {" ".join(DOMAINS)}')
+        for f in fields(self):
+            if f.name in ('domains', 'seed'):
+                continue
+            value = getattr(self, f.name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise InputError(f'--{f.name.replace("_", "-")} {value}: '
+                                 'must be an integer of at least 1')
+        if self.size > MAX_SIZE:
+            raise InputError(f'--size {self.size}: at most {MAX_SIZE} px '
+                             '(the real patches are 224 px)')
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise InputError(f'--seed {self.seed}: must be a non-negative '
+                             'integer')
+
 
 def _save_image(path: str, array: np.ndarray) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -81,20 +119,16 @@ def _render_all(jobs, size: int, seed: int, desc: str) -> None:
 def _make_nct(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     data, meta = os.path.join(root, 'NCT', 'data'), os.path.join(root, 'NCT',
                                                                  'meta')
-    lists = {}
+    lists: Dict[str, list] = {'train': [], 'test': []}
     jobs = []
-    for split, folder, n in (('train', 'NCT-CRC-HE-100K', spec.nct_train),
-                             ('test', 'CRC-VAL-HE-7K', spec.nct_test)):
-        entries = []
-        for c, cls in enumerate(NCT_CLASSES):
-            for i in range(n):
-                rel = f'{folder}/{cls}/{cls}-{split.upper()}{i:05d}.tif'
-                entries.append((rel, c))
-                jobs.append((os.path.join(data, rel), cls, PALETTES['nct'],
-                             None))
-        lists[split] = entries
+    for c, cls in enumerate(NCT_CLASSES):
+        for i in range(spec.nct_train + spec.nct_test):
+            rel = f'{NONORM}/{cls}/{cls}-SYN{i:05d}.tif'
+            lists['train' if i < spec.nct_train else 'test'].append((rel, c))
+            jobs.append((os.path.join(data, rel), cls, PALETTES['nct'], None))
     _render_all(jobs, spec.size, spec.seed * 1000 + 1, 'NCT')
-    write_nct_lists(meta, lists['train'], lists['test'])
+    write_list_set(meta, nct_lists(lists['train'], lists['test']),
+                   NCT_CLASSES, data)
     return {'NCT train': len(lists['train']), 'NCT test': len(lists['test'])}
 
 
@@ -109,8 +143,7 @@ def _make_lc(root: str, spec: SyntheticSpec) -> Dict[str, int]:
             entries.append((rel, c))
             jobs.append((os.path.join(data, rel), cls, PALETTES['lc'], None))
     _render_all(jobs, spec.size, spec.seed * 1000 + 2, 'LC25000')
-    write_lists(meta, 'img_list', entries)
-    write_classes(meta, LC_CLASSES)
+    write_list_set(meta, {'img_list': entries}, LC_CLASSES, data)
     return {'LC25000': len(entries)}
 
 
@@ -128,14 +161,14 @@ def _make_paip(root: str, spec: SyntheticSpec) -> Dict[str, int]:
         split = 'paip_train' if s < spec.paip_train_slides else 'paip_test'
         for c, cls in enumerate(PAIP_CLASSES):
             for i in range(spec.paip_per_class):
-                rel = f'{slide}/{slide}_{cls}_{i:04d}.png'
+                # the published names: <x>+<y>+<label> of the patch's corner
+                rel = f'{slide}/{c}/{224 * i}+{224 * c}+{c}.png'
                 lists[split].append((rel, c))
                 jobs.append((os.path.join(data, rel), cls, PALETTES['paip'],
                              shifts[s]))
     _render_all(jobs, spec.size, spec.seed * 1000 + 4, 'PAIP19')
-    for name, entries in lists.items():
-        write_lists(meta, name, entries)
-    write_classes(meta, PAIP_CLASSES)
+    write_list_set(meta, {k: slide_order(v) for k, v in lists.items()},
+                   PAIP_CLASSES, data)
     return {'PAIP19 train': len(lists['paip_train']),
             'PAIP19 test': len(lists['paip_test'])}
 
@@ -150,11 +183,13 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
 
     Returns:
         dict: number of images written per split, for a summary.
+
+    Raises:
+        InputError: a bad spec (:meth:`SyntheticSpec.check`) or an
+            unwritable ``root``, before any image is drawn.
     """
-    unknown = set(spec.domains) - set(DOMAINS)
-    if unknown:
-        raise ValueError(f'unknown domains {sorted(unknown)}; '
-                         f'choose from {DOMAINS}')
+    spec.check()
+    check_writable_dir(root)
     counts: Dict[str, int] = {}
     makers = {'nct': _make_nct, 'lc': _make_lc, 'paip': _make_paip}
     for d in DOMAINS:

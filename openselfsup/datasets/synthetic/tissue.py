@@ -73,7 +73,8 @@ class TissueStyle:
 
 
 PALETTES: Dict[str, StainPalette] = {
-    # NCT-CRC-HE-100K: Macenko-normalised, balanced pink and purple.
+    # NCT-CRC-HE-100K(-NONORM): balanced pink and purple; the per-image
+    # jitter stands for the stain variation of the un-normalised set.
     'nct': StainPalette(stroma=(236, 166, 200), nucleus=(88, 52, 142),
                         fibre=(214, 120, 168), lumen=(246, 240, 246),
                         mucin=(200, 190, 226)),
@@ -88,7 +89,7 @@ PALETTES: Dict[str, StainPalette] = {
 }
 
 STYLES: Dict[str, TissueStyle] = {
-    # NCT-CRC-HE-100K, in the dataset's class order.
+    # NCT-CRC-HE-100K, alphabetical (labels: openselfsup.classes).
     'ADI': TissueStyle(nuclei=6, nucleus_radius=(2, 3), elongation=(1.5, 2.5),
                        vacuoles=14, vacuole_radius=(18, 34), stroma_tone=1.03),
     'BACK': TissueStyle(nuclei=3, glass=0.85, debris=6, stroma_tone=1.08),

@@ -1,0 +1,233 @@
+"""Bad input to the data converters, the synthetic generator and the list
+reader (issue 17): one line, exit code 2, nothing written or the previous
+files unchanged."""
+import gzip
+import os
+
+import pytest
+
+from _data_helpers import run_data_tool
+from _foundation_helpers import error_lines, run_tool
+
+NCT_ORDER = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
+
+
+def _official_nct(root):
+    """NCT-CRC-HE-100K and CRC-VAL-HE-7K with two tiny files per class."""
+    for split in ('NCT-CRC-HE-100K', 'CRC-VAL-HE-7K'):
+        for cls in NCT_ORDER:
+            d = root / 'data' / split / cls
+            d.mkdir(parents=True)
+            for i in range(2):
+                (d / f'{cls}-{i}.tif').write_bytes(b'x')
+
+
+def _snapshot(folder):
+    if not os.path.isdir(folder):
+        return None
+    return {n: open(os.path.join(folder, n), 'rb').read()
+            for n in sorted(os.listdir(folder))}
+
+
+def test_space_in_file_name_refused_at_conversion(tmp_path, capsys):
+    """A file name with a space used to be written into the lists, and the
+    reader later rejected the line, blaming the label. Now the converter
+    refuses it: one line naming the file; no lists, or the previous ones
+    unchanged."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    bad = root / 'data' / 'CRC-VAL-HE-7K' / 'ADI' / 'ADI copy.tif'
+    bad.write_bytes(b'x')
+    rc, _, lines = run_data_tool('prepare_nct', ['--root', str(root)], capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert "ADI copy.tif' has whitespace in its path, which a list file" \
+        in lines[0]
+    assert not (root / 'meta').exists()
+
+    bad.unlink()
+    rc, _, lines = run_data_tool('prepare_nct', ['--root', str(root)], capsys)
+    assert rc == 0, lines
+    before = _snapshot(root / 'meta')
+    assert len(before) == 2 * 12 + 1
+    (root / 'data' / 'NCT-CRC-HE-100K' / 'TUM' / 'TUM 9.tif').write_bytes(b'x')
+    rc, _, lines = run_data_tool('prepare_nct', ['--root', str(root)], capsys)
+    assert rc == 2 and len(lines) == 1 and 'TUM 9.tif' in lines[0], lines
+    assert _snapshot(root / 'meta') == before
+
+    # a slide folder with a space (PAIP19) is refused the same way
+    paip = tmp_path / 'PAIP19'
+    for slide in ('01_01_0001', '01_01 0002'):
+        (paip / 'data' / slide / '0').mkdir(parents=True)
+        (paip / 'data' / slide / '0' / '0+0+0.png').write_bytes(b'x')
+    rc, _, lines = run_data_tool(
+        'prepare_paip19', ['--root', str(paip), '--train-slides', '1'],
+        capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert '01_01 0002/0/0+0+0.png' in lines[0] and 'whitespace' in lines[0]
+    assert not (paip / 'meta').exists()
+
+
+def test_reader_names_a_space_not_just_the_label(tmp_path):
+    """A list written by something else with a space in a path: the reader's
+    one line says that a path cannot hold a space."""
+    from openselfsup.datasets import read_list_file
+    from openselfsup.utils import InputError
+    unlabeled = tmp_path / 'train.txt'
+    unlabeled.write_text('ADI/ADI-1.tif\nADI/ADI copy.tif\n')
+    with pytest.raises(InputError, match=r'train.txt:2: second field '
+                       r"'copy.tif' is not an integer label .*a path with a "
+                       'space in it cannot be listed'):
+        read_list_file(str(unlabeled))
+    labeled = tmp_path / 'train_labeled.txt'
+    labeled.write_text('ADI/ADI copy.tif 1\n')
+    with pytest.raises(InputError, match='got 3 fields .a path with a space'):
+        read_list_file(str(labeled))
+
+
+@pytest.mark.parametrize('args,expected', [
+    (['--lc', '0'], '--lc 0: must be an integer of at least 1'),
+    (['--size', '0'], '--size 0: must be an integer of at least 1'),
+    (['--size', '-32'], '--size -32: must be an integer of at least 1'),
+    (['--size', '100000'], '--size 100000: at most 4096 px'),
+    (['--nct-train', '-1'], '--nct-train -1: must be an integer of at least'),
+    (['--nct-test', '0'], '--nct-test 0: must be'),
+    (['--paip-train-slides', '0'], '--paip-train-slides 0: must be'),
+    (['--paip-test-slides', '-2'], '--paip-test-slides -2: must be'),
+    (['--paip-per-class', '0'], '--paip-per-class 0: must be'),
+    (['--seed', '-1'], '--seed -1: must be a non-negative integer'),
+])
+def test_make_synthetic_refuses_sizes_counts_seeds(tmp_path, capsys, args,
+                                                   expected):
+    """``--lc 0`` used to write empty lists with exit 0; ``--size 0`` and a
+    negative seed were tracebacks."""
+    out = tmp_path / 'data'
+    rc, _, lines = run_data_tool('make_synthetic', ['--out', str(out),
+                                                    '--size', '8'] + args,
+                                 capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f'error: {expected}'), lines
+    assert not out.exists()
+
+
+def test_make_synthetic_refusal_from_the_command_line(tmp_path):
+    """The same, as a user runs it: one stderr line, no traceback."""
+    rc, out, err = run_tool(['tools/prepare_data/make_synthetic.py', '--out',
+                             str(tmp_path / 'data'), '--lc', '0'])
+    assert rc == 2 and error_lines(err) == [
+        'error: --lc 0: must be an integer of at least 1'], err
+    assert not (tmp_path / 'data').exists()
+
+
+@pytest.mark.parametrize('args,expected', [
+    (['--seed', '-1', '--test-fraction', '0.3'], '--seed -1: must be '
+     'non-negative'),
+    (['--train-slides', '0'], '--train-slides 0: must be at least 1'),
+    (['--train-slides', '-4'], '--train-slides -4: must be at least 1'),
+    (['--test-fraction', '0'], '--test-fraction 0.0: must lie in (0, 1)'),
+    (['--test-fraction', '1.5'], '--test-fraction 1.5: must lie in (0, 1)'),
+    (['--train-slides', '3'], '3 slide folders; the split trains on the '
+     'first 3 slide IDs'),
+])
+def test_prepare_paip19_refuses_sizes_and_seeds(synthetic_root, tmp_path,
+                                                capsys, args, expected):
+    root = tmp_path / 'PAIP19'
+    root.mkdir()
+    os.symlink(os.path.join(synthetic_root, 'PAIP19', 'data'), root / 'data')
+    rc, _, lines = run_data_tool('prepare_paip19',
+                                 ['--root', str(root)] + args, capsys)
+    assert rc == 2 and len(lines) == 1 and expected in lines[0], lines
+    assert not (root / 'meta').exists()
+
+
+def test_binary_list_file_is_one_line(tmp_path, capsys):
+    """A binary file given as a list: the reader (and so ImageList and the
+    converters) says so in one line instead of a UnicodeDecodeError."""
+    from openselfsup.datasets import ImageList, read_list_file
+    from openselfsup.utils import InputError
+    binary = tmp_path / 'model.pth'
+    binary.write_bytes(bytes(range(256)) * 8)
+    nuls = tmp_path / 'zeros.txt'
+    nuls.write_bytes(b'\0' * 64)
+    broken_gz = tmp_path / 'list.txt.gz'
+    broken_gz.write_bytes(gzip.compress(b'ADI/ADI-1.tif 1\n' * 50)[:40])
+    for path, expected in ((binary, 'not a text list file (it holds bytes '
+                                    'that are not UTF-8 text)'),
+                           (nuls, 'not a text list file (binary data on '
+                                  'line 1)'),
+                           (broken_gz, 'cannot read the list file')):
+        with pytest.raises(InputError) as info:
+            read_list_file(str(path))
+        assert str(info.value).startswith(f'{path}: {expected}'), info.value
+        assert '\n' not in str(info.value)
+    with pytest.raises(InputError, match='model.pth: not a text list file'):
+        ImageList(ann_file=str(binary), data_prefix=str(tmp_path))
+    # through a converter's command line
+    root = tmp_path / 'NCT'
+    (root / 'data' / 'ADI').mkdir(parents=True)
+    rc, _, lines = run_data_tool('prepare_nct', [
+        '--root', str(root), '--split-lists', str(binary), str(binary)],
+        capsys)
+    assert rc == 2 and lines == [f'error: {binary}: not a text list file (it '
+                                 'holds bytes that are not UTF-8 text)']
+    assert not (root / 'meta').exists()
+
+
+def _unwritable_cases(tmp_path):
+    """(output dir, expected message part): below a file; read-only dir
+    (only when permission bits stop this user)."""
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('x')
+    cases = [(blocker / 'sub', 'a_file is a file, not a directory')]
+    if os.geteuid() != 0:
+        ro = tmp_path / 'read_only'
+        ro.mkdir(mode=0o555)
+        cases.append((ro / 'sub', 'output directory is not writable'))
+    return cases
+
+
+def test_unwritable_output_refused_before_any_work(tmp_path, capsys):
+    """make_synthetic and the converters check their output directory
+    first: one line, before a single image is drawn or a folder scanned."""
+    for out, expected in _unwritable_cases(tmp_path):
+        rc, _, lines = run_data_tool('make_synthetic', [
+            '--out', str(out), '--domains', 'lc', '--size', '8'], capsys)
+        assert rc == 2 and len(lines) == 1 and expected in lines[0], lines
+        assert not out.exists()
+    # a converter whose meta/ cannot be made: the writability check comes
+    # before the data scan (there is no data/ folder at all here)
+    for tool in ('prepare_nct', 'prepare_lc25000', 'prepare_paip19'):
+        root = tmp_path / tool
+        root.mkdir()
+        (root / 'meta').write_text('a file where the lists would go')
+        rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
+        assert rc == 2 and len(lines) == 1, lines
+        assert f'{root}/meta: cannot write there, {root}/meta is a file' \
+            in lines[0], lines
+
+
+def test_split_lists_in_the_old_label_order_refused(tmp_path, capsys):
+    """A split list labelled in the old order (ADI 0) is refused, naming the
+    published order; an image listed in both lists too."""
+    root = tmp_path / 'NCT'
+    for cls in NCT_ORDER:
+        (root / 'data' / cls).mkdir(parents=True)
+        (root / 'data' / cls / f'{cls}-1.tif').write_bytes(b'x')
+        (root / 'data' / cls / f'{cls}-2.tif').write_bytes(b'x')
+    train, test = tmp_path / 'train.txt', tmp_path / 'test.txt'
+    test.write_text(''.join(f'{c}/{c}-2.tif\n' for c in NCT_ORDER))
+    train.write_text('ADI/ADI-1.tif 0\n')
+    argv = ['--root', str(root), '--split-lists', str(train), str(test)]
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {train}: entry 1 (ADI/ADI-1.tif) has label 0, but ADI is '
+        'label 1 in the published order (BACK 0, ADI 1, DEB 2, LYM 3, '
+        'MUC 4, MUS 5, NORM 6, STR 7, TUM 8)'], lines
+    train.write_text('x/ADI/ADI-2.tif 1\n')
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert 'ADI/ADI-2.tif is listed twice' in lines[0]
+    assert not (root / 'meta').exists()
+    train.write_text(''.join(f'{c}/{c}-1.tif {k}\n'
+                             for k, c in enumerate(NCT_ORDER)))
+    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0 and 'NCT train            9 images' in out, lines
