@@ -1,7 +1,7 @@
 """Synthetic H&E-looking histology in the real datasets' layouts.
 
 ``tissue`` renders one patch from a tissue style and a stain palette;
-``layouts`` writes whole datasets (NCT-CRC-HE-100K, LC25000, PAIP19) with
+``layouts`` writes whole datasets (NCT-CRC-HE-100K-NONORM, LC25000, PAIP19) with
 the list files the rest of the project reads.
 """
 from .layouts import (DOMAINS, LC_CLASSES, NCT_CLASSES, PAIP_CLASSES,  # noqa: F401
