@@ -94,11 +94,24 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
             is an error, not a silently ignored setting.
 
     Raises:
-        InputError: the file does not exist, or a key is not in it.
+        InputError: the file does not exist, is not a Python config (a
+            ``.txt``, a syntax error, a failing ``_base_``), or a key is not
+            in it.
     """
     if not os.path.isfile(path):
         raise InputError(f'{path}: config file not found')
-    cfg = Config.fromfile(path)
+    if not path.endswith('.py'):
+        raise InputError(f'{path}: a config is a Python file (.py), e.g. '
+                         'configs/demo/clp_r18_demo.py')
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as exc:
+        raise InputError(f'{path}:{exc.lineno}: syntax error '
+                         f'in the config ({exc.msg})') from None
+    except Exception as exc:  # a missing _base_, an error inside the file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f'{path}: cannot read the config '
+                         f'({type(exc).__name__}: {first})') from None
     if cfg_options:
         if not allow_new_keys:
             check_cfg_options(cfg, cfg_options)

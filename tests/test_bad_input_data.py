@@ -8,6 +8,7 @@ import pytest
 
 from _data_helpers import run_data_tool
 from _foundation_helpers import error_lines, run_tool
+from openselfsup.utils import InputError
 
 NCT_ORDER = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
 
@@ -231,3 +232,20 @@ def test_split_lists_in_the_old_label_order_refused(tmp_path, capsys):
                              for k, c in enumerate(NCT_ORDER)))
     rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
     assert rc == 0 and 'NCT train            9 images' in out, lines
+
+
+@pytest.mark.parametrize('content,name,match', [
+    ('model = dict(\n  type=1,,\n', 'cfg.py', 'syntax error in the config'),
+    ('x = 1\n', 'cfg.txt', 'a config is a Python file'),
+    ("_base_ = './missing.py'\n", 'cfg.py', 'cannot read the config'),
+])
+def test_bad_config_files_are_one_line(tmp_path, content, name, match):
+    """A .txt, a syntax error or a missing _base_ as config: one line that
+    names the file (every command loads configs through load_config)."""
+    from openselfsup.config import load_config
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(InputError) as exc:
+        load_config(str(path))
+    assert match in str(exc.value) and str(path) in str(exc.value)
+    assert '\n' not in str(exc.value)
