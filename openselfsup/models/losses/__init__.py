@@ -1,6 +1,6 @@
 """Losses mmpretrain lacks: cross-modal and grade losses (balanced tuning), multi-positive SupCon and HiDisc (HLSS)."""
 from .cross_modal import (CLIPInfoNCELoss, CrossModalTripletLoss,  # noqa: F401
-                          sample_other_label)
+                          NegativeTextPool)
 from .task import GradeMSELoss  # noqa: F401
 from .hidisc import LEVELS, HiDiscLoss, hierarchy_ids  # noqa: F401
 from .supcon import SupConLoss, gather_with_grad, supcon_loss  # noqa: F401

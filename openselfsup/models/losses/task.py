@@ -1,4 +1,4 @@
-"""The ordinal grade loss of balanced tuning.
+"""The grade loss of balanced tuning.
 
 Multi-label BCE and single-label CE are mmpretrain's ``CrossEntropyLoss``
 (``use_sigmoid=True`` for BCE, float multi-hot targets; long class indices
@@ -13,17 +13,12 @@ from ...registry import MODELS
 
 @MODELS.register_module()
 class GradeMSELoss(nn.Module):
-    """Mean squared error between one regression output and the grade.
+    """Mean squared error between one regression output and the raw grade.
 
-    Args:
-        scale (float): grades are divided by this before the loss (e.g. 5 to
-            regress ISUP 0-5 on [0, 1]); the regression output lives in the
-            scaled space, so a prediction of grade ``g`` is ``g / scale``.
+    The target is the grade itself (ISUP 0-5), as published
+    (``nn.MSELoss()(logits, label.float())``); a prediction is read as a
+    grade by rounding and clipping (:class:`CrossModalMetric`).
     """
-
-    def __init__(self, scale: float = 1.0):
-        super().__init__()
-        self.scale = float(scale)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor):
         """Args:
@@ -31,4 +26,4 @@ class GradeMSELoss(nn.Module):
             target (Tensor): ``[B]`` grades (any dtype).
         """
         return F.mse_loss(pred.reshape(-1),
-                          target.to(pred.dtype).reshape(-1) / self.scale)
+                          target.to(pred.dtype).reshape(-1))

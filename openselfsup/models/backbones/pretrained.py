@@ -1,0 +1,94 @@
+"""Pretrained weights of the balanced-tuning encoders, from local files.
+
+The file is read with timm's reader (``.pth`` / ``.bin`` / ``.safetensors``;
+a ``state_dict`` or ``model`` entry and DDP's ``module.`` prefix are
+unwrapped). A classifier saved in the same file (a task-trained model) is
+split off for the task head. Nothing is downloaded.
+"""
+import logging
+import os
+from typing import Dict, Optional, Tuple
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+from ...utils import InputError
+
+
+def require_timm(what: str):
+    """Import timm or raise a one-line InputError naming ``what`` needs it."""
+    try:
+        import timm
+    except ImportError as exc:
+        raise InputError(f'{what} needs timm: pip install '
+                         '"openselfsup-histo[balance]"') from exc
+    return timm
+
+
+def read_weights(path: Optional[str], what: str
+                 ) -> Optional[Dict[str, torch.Tensor]]:
+    """The state dict in ``path``, or None for a random initialisation.
+
+    Args:
+        path (str | None): a local weights file. None: no file wanted (the
+            weights come from elsewhere, e.g. ``load_from``), silently.
+        what (str): the model's name, for messages.
+
+    Returns:
+        dict | None: None when ``path`` is None, or when the file does not
+        exist, which is said in one warning line.
+
+    Raises:
+        InputError: the file exists but cannot be read as weights.
+    """
+    if path is None:
+        return None
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        print_log(f'{path} not found: {what} at random initialisation',
+                  logger='current', level=logging.WARNING)
+        return None
+    timm = require_timm(what)
+    try:
+        state = timm.models.load_state_dict(path, weights_only=True)
+    except Exception as exc:  # noqa: BLE001  (any unreadable file)
+        raise InputError(f'{path}: cannot read weights for {what} '
+                         f'({type(exc).__name__})') from None
+    if not isinstance(state, dict) or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(f'{path}: not a state dict of tensors')
+    return state
+
+
+def split_prefix(state: Dict[str, torch.Tensor], prefix: str
+                 ) -> Tuple[Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
+    """``(rest, part)``: ``part`` holds the keys under ``prefix``, stripped."""
+    part = {k[len(prefix):]: v for k, v in state.items()
+            if k.startswith(prefix)}
+    rest = {k: v for k, v in state.items() if not k.startswith(prefix)}
+    return rest, part
+
+
+def load_exact(module: nn.Module, state: Dict[str, torch.Tensor], path: str,
+               what: str) -> None:
+    """Load ``state`` into ``module``; every key must match in name and shape.
+
+    Raises:
+        InputError: one line naming the file and the first mismatches.
+    """
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shape = [k for k in own if k in state and
+             tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or shape:
+        parts = []
+        for name, keys in (('missing', missing), ('unexpected', unexpected),
+                           ('wrong shape', shape)):
+            if keys:
+                more = f' (+{len(keys) - 3} more)' if len(keys) > 3 else ''
+                parts.append(f'{name}: {", ".join(keys[:3])}{more}')
+        raise InputError(f'{path}: does not fit {what}; ' + '; '.join(parts))
+    module.load_state_dict(state, strict=True)
+    print_log(f'{path}: {what} weights loaded', logger='current')

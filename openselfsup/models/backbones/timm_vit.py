@@ -1,0 +1,79 @@
+"""A timm Vision Transformer as the image encoder of balanced tuning.
+
+The published captions setting tunes a ViT-B/16 whose class token is both
+the classifier's input and the embedding aligned with the text. It reads the
+class token of the last block's output, before the final LayerNorm
+(``hidden_states[-1][:, 0]`` of Hugging Face's ViT), and freezes the first 4
+blocks (the patch and position embeddings stay trainable).
+"""
+from typing import Optional, Tuple
+
+import torch
+from mmengine.model import BaseModule
+
+from ...registry import MODELS
+from ...utils import InputError
+from .pretrained import load_exact, read_weights, require_timm, split_prefix
+
+
+@MODELS.register_module()
+class TimmVisionTransformer(BaseModule):
+    """``timm.create_model(model_name, num_classes=0, **kwargs)``; class token.
+
+    Args:
+        model_name (str): a timm ViT architecture with a class token, e.g.
+            ``'vit_base_patch16_224'`` (ViT-B/16, the published encoder).
+        checkpoint (str | None): a local timm-format weights file (e.g.
+            ``vit_base_patch16_224.orig_in21k_ft_in1k``, the weights of
+            ``google/vit-base-patch16-224``, or a task-trained classifier).
+            Its ``head.*`` is kept in :attr:`classifier_state` for the task
+            head. None or a missing file: random initialisation (a missing
+            file is said in one warning line).
+        frozen_blocks (int): the first ``frozen_blocks`` transformer blocks
+            get ``requires_grad=False`` (4 published).
+        final_norm (bool): apply the final LayerNorm before reading the class
+            token (False published).
+        **kwargs: more ``timm.create_model`` arguments (``img_size``,
+            ``patch_size``, ``embed_dim``, ``depth``, ``num_heads``, ...).
+
+    Outputs a 1-tuple of ``[B, embed_dim]``.
+    """
+
+    def __init__(self, model_name: str = 'vit_base_patch16_224',
+                 checkpoint: Optional[str] = None, frozen_blocks: int = 0,
+                 final_norm: bool = False, init_cfg=None, **kwargs):
+        super().__init__(init_cfg)
+        timm = require_timm('TimmVisionTransformer')
+        try:
+            self.vit = timm.create_model(model_name, pretrained=False,
+                                         num_classes=0, **kwargs)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise InputError(f'timm model {model_name!r}: {exc}') from None
+        if getattr(self.vit, 'cls_token', None) is None:
+            raise InputError(f'timm model {model_name!r} has no class token')
+        depth = len(self.vit.blocks)
+        if not 0 <= int(frozen_blocks) <= depth:
+            raise InputError(f'frozen_blocks must be in 0..{depth}, got '
+                             f'{frozen_blocks}')
+        self.model_name = model_name
+        self.embed_dims = int(self.vit.num_features)
+        self.final_norm = bool(final_norm)
+        self.frozen_blocks = int(frozen_blocks)
+        self.classifier_state = {}
+        state = read_weights(checkpoint, model_name)
+        if state is not None:
+            from timm.models.vision_transformer import checkpoint_filter_fn
+            state, self.classifier_state = split_prefix(state, 'head.')
+            state = checkpoint_filter_fn(state, self.vit)
+            load_exact(self.vit, state, checkpoint, model_name)
+        for blk in self.vit.blocks[:self.frozen_blocks]:
+            for p in blk.parameters():
+                p.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        if self.final_norm:
+            return (self.vit.forward_features(x)[:, 0], )
+        (_, prefix), = self.vit.forward_intermediates(
+            x, indices=1, norm=False, return_prefix_tokens=True,
+            output_fmt='NLC', intermediates_only=True)
+        return (prefix[:, 0], )
