@@ -39,3 +39,56 @@ def make_workdir(root, model='clp', dim=64, seed=0, spread=1.0):
             json.dump({'paths': img,
                        'classes': [f'c{i}' for i in range(c)]}, f)
     return root
+
+
+# -- running the low-shot commands in-process -------------------------------
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script_main(rel):
+    """``main`` of a command under the repository root (e.g.
+    ``'wsi_workdir/sweep.py'``), loaded from its file."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'cli_' + rel.replace('/', '_')[:-3], os.path.join(ROOT, rel))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main
+
+
+def snapshot(root):
+    """Every file under ``root`` and its bytes."""
+    out = {}
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            p = os.path.join(d, f)
+            with open(p, 'rb') as fh:
+                out[os.path.relpath(p, root)] = fh.read()
+    return out
+
+
+def cli_ok(main, args, capsys):
+    """Run a command's main: exit 0 expected; returns its stdout."""
+    from openselfsup.utils import run_cli
+    assert run_cli(main, args) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+def cli_fails(main, args, capsys, root, match):
+    """Run a command's main: one ``error:`` line containing ``match``, a
+    non-zero exit, and every file under ``root`` unchanged."""
+    from openselfsup.utils import run_cli
+    before = snapshot(root)
+    assert run_cli(main, args) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('error: ') and '\n' not in err, err
+    assert match in err, err
+    assert snapshot(root) == before
+    return err
+
+
+def near_args(workdir, *extra, meta=False, num_task=20):
+    """Flags of a near-domain 5-shot novel-7 store (or meta-test)."""
+    args = ['--task', 'near', '--num_shots', '5', '--num_task', str(num_task),
+            '--novel_class', '7', '--workdir', workdir]
+    return args + (['--model', 'clp'] if meta else []) + list(extra)

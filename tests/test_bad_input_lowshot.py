@@ -4,7 +4,6 @@ Each case provokes one bad input through the real command and expects one
 line on stderr, a non-zero exit, and nothing written (or the previous file
 unchanged).
 """
-import importlib.util
 import json
 import os
 import shutil
@@ -14,38 +13,25 @@ import sys
 import numpy as np
 import pytest
 
-from lowshot_data import make_workdir
+from lowshot_data import (cli_fails, cli_ok, make_workdir, near_args,
+                          script_main)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
-from openselfsup.utils import InputError, run_cli
+from openselfsup.utils import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _script(rel):
-    spec = importlib.util.spec_from_file_location(
-        'bad_' + rel.replace('/', '_')[:-3], os.path.join(ROOT, rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
 
 
-GEN = _script('wsi_workdir/tools/generate_task.py')
-DICT = _script('wsi_workdir/dict_construction.py')
-META = _script('wsi_workdir/distributed_meta_test.py')
-SWEEP = _script('wsi_workdir/sweep.py')
-SUMMARY = _script('wsi_workdir/summarize.py')
+GEN = script_main('wsi_workdir/tools/generate_task.py')
+DICT = script_main('wsi_workdir/dict_construction.py')
+META = script_main('wsi_workdir/distributed_meta_test.py')
+SWEEP = script_main('wsi_workdir/sweep.py')
+SUMMARY = script_main('wsi_workdir/summarize.py')
 K = ['--num_prototypes', '4', '--num_shift_vectors', '50']
 
 
-def _snapshot(root):
-    out = {}
-    for d, _, fs in os.walk(root):
-        for f in fs:
-            p = os.path.join(d, f)
-            with open(p, 'rb') as fh:
-                out[os.path.relpath(p, root)] = fh.read()
-    return out
 
 
 @pytest.fixture
@@ -53,39 +39,25 @@ def wd(tmp_path):
     return make_workdir(str(tmp_path / 'w'), spread=0.25)
 
 
-def _ok(main, args, capsys):
-    assert run_cli(main, args) == 0, capsys.readouterr().err
-    return capsys.readouterr().out
 
 
-def _fails(main, args, capsys, root, match):
-    """One line, non-zero exit, every file under root unchanged."""
-    before = _snapshot(root)
-    assert run_cli(main, args) != 0
-    err = capsys.readouterr().err.strip()
-    assert err.startswith('error: ') and '\n' not in err, err
-    assert match in err, err
-    assert _snapshot(root) == before
-    return err
 
 
 def _gen(w, *extra):
-    return ['--task', 'near', '--num_shots', '5', '--num_task', '10',
-            '--novel_class', '7', '--workdir', w, *extra]
+    return near_args(w, *extra, num_task=10)
 
 
 def _meta(w, *extra):
-    return ['--task', 'near', '--num_shots', '5', '--num_task', '10',
-            '--novel_class', '7', '--model', 'clp', '--workdir', w, *extra]
+    return near_args(w, *extra, meta=True, num_task=10)
 
 
 def test_all_class_dictionary_is_not_used_for_a_novel_class(wd, capsys):
     """The novel class must not be in the base set: the all-class and the
     wo7 dictionary have different names (both kept), and an all-class one
     put under the wo7 name is refused."""
-    _ok(GEN, _gen(wd), capsys)
-    _ok(DICT, ['--model', 'clp', '--workdir', wd, *K], capsys)
-    _ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K],
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_ok(DICT, ['--model', 'clp', '--workdir', wd, *K], capsys)
+    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K],
         capsys)
     all_cls = DictionarySpec('clp', None, num_prototypes=4,
                              num_shift_vectors=50).path(wd)
@@ -93,42 +65,42 @@ def test_all_class_dictionary_is_not_used_for_a_novel_class(wd, capsys):
                          num_shift_vectors=50).path(wd)
     assert os.path.isfile(all_cls) and os.path.isfile(wo7)
     shutil.copy(all_cls, wo7)
-    _fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
+    cli_fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
            'novel class must not be in the base set')
 
 
 def test_dictionary_of_features_extracted_again_is_refused(wd, capsys):
-    _ok(GEN, _gen(wd), capsys)
-    _ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K],
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K],
         capsys)
     fpath = paths.features_path(wd, 'clp', 'NCT_train')
     np.save(fpath, np.load(fpath) * 1.01)  # re-extracted, slightly other
-    _fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
+    cli_fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
            'built from other features')
-    _fails(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
+    cli_fails(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
                   *K], capsys, wd, 'built from other features')
-    _ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K,
+    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K,
                '--overwrite'], capsys)
-    _ok(META, _meta(wd, '--mode', 'latent_aug', *K), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'latent_aug', *K), capsys)
 
 
 def test_store_of_other_shots_under_this_name_is_refused(wd, capsys):
-    _ok(GEN, _gen(wd, '--num_shots', '5'), capsys)
+    cli_ok(GEN, _gen(wd, '--num_shots', '5'), capsys)
     five = TaskSpec('near', 5, novel_class=7).path(wd)
     one = TaskSpec('near', 1, novel_class=7).path(wd)
     os.rename(five, one)
-    _fails(GEN, _gen(wd, '--num_shots', '1'), capsys, wd,
+    cli_fails(GEN, _gen(wd, '--num_shots', '1'), capsys, wd,
            "shots (--num_shots) 5 (asked: 1)")
-    _fails(META, _meta(wd, '--num_shots', '1', '--mode', 'linear'), capsys,
+    cli_fails(META, _meta(wd, '--num_shots', '1', '--mode', 'linear'), capsys,
            wd, "shots (--num_shots) 5 (asked: 1)")
 
 
 def test_store_of_another_seed_is_refused_and_results_record_the_seed(
         wd, capsys):
-    _ok(GEN, _gen(wd, '--seed', '3'), capsys)
-    _fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+    cli_ok(GEN, _gen(wd, '--seed', '3'), capsys)
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
            'seed (--task_seed) 3 (asked: 0)')
-    _ok(META, _meta(wd, '--mode', 'linear', '--task_seed', '3'), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear', '--task_seed', '3'), capsys)
     spec = RunSpec('clp', 'near', 5, novel_class=7, num_task=10, task_seed=3)
     with open(spec.result_path(wd)) as f:
         res = json.load(f)
@@ -150,7 +122,7 @@ def test_concurrent_writers_of_one_store(wd, capsys, monkeypatch):
         other.save(spec.path(wd))
         return store
     monkeypatch.setattr(tasks, 'sample_tasks', racing)
-    err = _fails(GEN, _gen(wd), capsys, os.path.join(wd, 'extracted_feats'),
+    err = cli_fails(GEN, _gen(wd), capsys, os.path.join(wd, 'extracted_feats'),
                  'written by another run')
     assert 'nothing replaced' in err
     assert tasks.TaskStore.load(TaskSpec('near', 5, novel_class=7).path(wd)
@@ -172,26 +144,26 @@ def test_temporaries_of_killed_writers_are_removed(wd, capsys):
     for p in (stale, live):
         with open(p, 'wb') as f:
             f.write(b'half')
-    _ok(GEN, _gen(wd), capsys)
+    cli_ok(GEN, _gen(wd), capsys)
     assert not os.path.exists(stale) and os.path.exists(live)
 
 
 @pytest.mark.parametrize('content', [b'', b'PK\x03\x04 half a zip'])
 def test_truncated_store_and_dictionary(wd, capsys, content):
-    _ok(GEN, _gen(wd), capsys)
+    cli_ok(GEN, _gen(wd), capsys)
     path = TaskSpec('near', 5, novel_class=7).path(wd)
     with open(path, 'wb') as f:
         f.write(content)
-    _fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
            'not a readable task store')
-    _fails(GEN, _gen(wd), capsys, wd, 'not a readable task store')
-    _ok(GEN, _gen(wd, '--overwrite'), capsys)
+    cli_fails(GEN, _gen(wd), capsys, wd, 'not a readable task store')
+    cli_ok(GEN, _gen(wd, '--overwrite'), capsys)
     dic = DictionarySpec('clp', 7, num_prototypes=4,
                          num_shift_vectors=50).path(wd)
     os.makedirs(os.path.dirname(dic))
     with open(dic, 'wb') as f:
         f.write(content)
-    _fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
+    cli_fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
            'not a readable base dictionary')
 
 
@@ -211,12 +183,12 @@ def test_truncated_store_and_dictionary(wd, capsys, content):
     (['--device', 'gpu'], '--device'),
 ])
 def test_bad_values_before_any_work(wd, capsys, args, match):
-    _ok(GEN, _gen(wd), capsys)
-    _fails(META, _meta(wd, *args), capsys, wd, match)
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_fails(META, _meta(wd, *args), capsys, wd, match)
 
 
 def test_absurd_dictionary_size_is_refused_before_allocating(wd, capsys):
-    _fails(DICT, ['--model', 'clp', '--workdir', wd,
+    cli_fails(DICT, ['--model', 'clp', '--workdir', wd,
                   '--num_shift_vectors', str(10 ** 9)], capsys, wd,
            'GiB')
 
@@ -225,14 +197,14 @@ def test_unwritable_outputs_fail_before_the_work(wd, capsys, tmp_path):
     blocker = str(tmp_path / 'file')
     with open(blocker, 'w') as f:
         f.write('x')
-    _ok(GEN, _gen(wd), capsys)
-    _fails(META, _meta(wd, '--mode', 'linear', '--output',
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_fails(META, _meta(wd, '--mode', 'linear', '--output',
                        os.path.join(blocker, 'r.json')), capsys, wd,
            'cannot write')
     # a results directory that is a file: the sweep fails before its work
     with open(os.path.join(wd, 'results'), 'w') as f:
         f.write('x')
-    _fails(SWEEP, ['--model', 'clp', '--task', 'mixture', '--shots', '1',
+    cli_fails(SWEEP, ['--model', 'clp', '--task', 'mixture', '--shots', '1',
                    '--modes', 'linear', '--num_task', '3', '--workdir', wd],
            capsys, wd, 'cannot write')
 
@@ -240,13 +212,13 @@ def test_unwritable_outputs_fail_before_the_work(wd, capsys, tmp_path):
 def test_single_task_results_are_summarised(wd, capsys):
     """--num_task 1 (CI undefined) runs, its table shows the CI as '–', and
     the summary of the workdir still works."""
-    _ok(GEN, _gen(wd, '--num_task', '1'), capsys)
-    out = _ok(META, _meta(wd, '--num_task', '1', '--mode', 'linear'), capsys)
+    cli_ok(GEN, _gen(wd, '--num_task', '1'), capsys)
+    out = cli_ok(META, _meta(wd, '--num_task', '1', '--mode', 'linear'), capsys)
     assert out.splitlines()[0].split()[-1] == '–'
-    _ok(SWEEP, ['--model', 'clp', '--task', 'mixture', '--shots', '1',
+    cli_ok(SWEEP, ['--model', 'clp', '--task', 'mixture', '--shots', '1',
                 '--modes', 'linear', '--clfs', 'Ridge', '--num_task', '1',
                 '--workdir', wd], capsys)
-    text = _ok(SUMMARY, ['--workdir', wd], capsys)
+    text = cli_ok(SUMMARY, ['--workdir', wd], capsys)
     assert '| clp | linear | Ridge |' in text
 
 
@@ -257,17 +229,17 @@ def test_mixed_normalised_and_raw_features_are_refused(wd, capsys):
         fpath = paths.features_path(wd, 'clp', name)
         f = np.load(fpath)
         np.save(fpath, f / np.linalg.norm(f, axis=1, keepdims=True))
-    _ok(GEN, _gen(wd), capsys)
-    _ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
     fpath = paths.features_path(wd, 'clp', 'NCT_test')
     np.save(fpath, np.load(fpath) * 3)
-    _fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
            'is L2-normalised but')
     # and a dictionary of raw features for normalised ones
     fpath = paths.features_path(wd, 'clp', 'NCT_train')
     f = np.load(fpath)
     np.save(fpath, f * 3)
-    _ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K],
+    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K],
         capsys)
     np.save(fpath, f)
     with pytest.raises(InputError):  # digest differs first; normalisation too
@@ -282,7 +254,7 @@ def test_provenance_that_does_not_match_the_files(wd, capsys):
     extraction; labels extracted again from another list since are one
     line, naming the command that remakes the features."""
     from openselfsup.utils import array_sha1, save_json
-    _ok(GEN, _gen(wd), capsys)
+    cli_ok(GEN, _gen(wd), capsys)
     for name in ('NCT_train', 'NCT_test'):
         f = np.load(paths.features_path(wd, 'clp', name))
         lab = np.load(paths.labels_path(wd, name))
@@ -290,9 +262,9 @@ def test_provenance_that_does_not_match_the_files(wd, capsys):
                   {'features_sha1': array_sha1(f.astype(np.float32)),
                    'labels_sha1': array_sha1(lab.astype(np.int64)),
                    'normalised': False})
-    _ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
     lpath = paths.labels_path(wd, 'NCT_test')
     lab = np.load(lpath)
     np.save(lpath, lab[::-1].copy())
-    _fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
            'has changed since')
