@@ -279,6 +279,24 @@ def test_open_clip_through_the_command(synthetic_root, clip_folder,
                                      .numpy()), feats, atol=2e-5)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_amp_close_to_cpu(synthetic_root, vit, tmp_path):
+    from openselfsup.apis.extract import extract_external
+    _, weights = vit
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    feats = []
+    for device, amp in (('cpu', False), ('cuda', True)):
+        out = str(tmp_path / device / 'x.npy')
+        extract_external(_config('nct_test.py'), f'timm:{VIT}', out,
+                         weights=weights, model_kwargs=VIT_KWARGS,
+                         cfg_options=opts, progress=False, device=device,
+                         amp=amp, channels_last=amp)
+        feats.append(np.load(out))
+    assert feats[1].dtype == np.float32
+    np.testing.assert_allclose(feats[1], feats[0], atol=0.02)
+
+
 def test_random_init_depends_on_its_seed_only(synthetic_root, tmp_path):
     """--random-init: the same --seed gives the same encoder whatever the
     global random state was; another seed another encoder."""
@@ -473,9 +491,56 @@ def test_import_refuses_missing_extra_and_duplicate_rows(synthetic_root,
         (shuffled_feats, shuffled[:-1], (), 'paths but'),
         (np.where(np.arange(len(perm))[:, None] == 0, 0, shuffled_feats),
          shuffled, (), 'all zeros and cannot be L2-normalised'),
+        (np.where(np.arange(len(perm))[:, None] == 3, np.nan,
+                  shuffled_feats), shuffled, (), 'NaN or inf'),
     ]
     for rows, names, flags, expected in cases:
         code, err, _ = case(rows, names, flags)
         assert code == 2, err
         assert len(err.splitlines()) == 1 and expected in err, err
         assert not os.path.exists(out)
+
+
+# -- the scripts -------------------------------------------------------------
+def test_scripts_take_any_encoder(tmp_path):
+    """evaluate_encoder.sh with a timm source: every extraction names the
+    model, its weights and its flags; one sweep of the published protocol
+    on the model's own features for every novel class. The demo with
+    "random" extracts the config's encoder at random initialisation."""
+    from test_lowshot_scripts import _record, _settings
+
+    from openselfsup.apis.extract import check_encoder_flags
+    from openselfsup.lowshot import spec as S
+    env = {'EXTRACT_SOURCE': 'timm:vit_large_patch16_224',
+           'EXTRACT_MODEL_OPTS': '--model-kwargs init_values=1e-5 '
+                                 'dynamic_img_size=True'}
+    cmds = _record(tmp_path, 'evaluate_encoder.sh', env,
+                   args=('uni', 'weights/uni'))
+    names = [s.split('/')[-1] for s, _ in cmds]
+    assert names == ['extract.py'] * 5 + ['sweep.py', 'summarize.py']
+    for _, a in cmds[:5]:
+        check_encoder_flags(a)
+        assert a['model_source'] == 'timm:vit_large_patch16_224'
+        assert a['weights'] == 'weights/uni' and not a['pretrained']
+        assert a['model_kwargs'] == ['init_values=1e-5',
+                                     'dynamic_img_size=True']
+        assert a['output'].startswith('wd/extracted_feats/uni/')
+    specs = _settings(cmds[5][1])
+    assert {sp.model for sp in specs} == {'uni'}
+    assert {sp.novel_class for sp in specs if sp.task == 'near'} == set(
+        range(9))
+    assert {sp.task for sp in specs} == set(S.TASKS)
+    assert {sp.num_task for sp in specs} == {1000}
+    assert {(sp.task, sp.shots) for sp in specs} == {
+        (t, s) for t in S.TASKS for s in S.DEFAULT_SHOTS[t]}
+
+    cmds = _record(tmp_path, 'demo_lowshot.sh', {'MODEL': 'random',
+                                                 'DOMAINS': 'mixture'},
+                   args=('random', 'demo_wd'))
+    extracts = [a for s, a in cmds if s.endswith('extract.py')]
+    assert [os.path.basename(a['output']) for a in extracts] == [
+        'NCT_train.npy', 'LC.npy']
+    for a in extracts:
+        check_encoder_flags(a)
+        assert a['random_init'] and a['pretrained'] is None
+        assert a['output'].startswith('demo_wd/extracted_feats/random/')

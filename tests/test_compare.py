@@ -192,7 +192,7 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
             (['--compare', 'a', 'zzz'], "no results of model 'zzz'"),
             (['--compare', 'a', 'a'], 'two different models'),
             (['--compare', 'a', 'b', '--clf', 'logistic_regression'],
-             "no results of model 'a'")]:
+             'no results for --clf logistic_regression')]:
         code, err, _ = _run(capsys, ['--workdir', w] + argv)
         assert code == 2 and len(err.splitlines()) == 1, err
         assert expected in err, err

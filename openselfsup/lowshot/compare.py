@@ -36,7 +36,7 @@ import numpy as np
 
 from ..utils import InputError
 from .metrics import fmt_pct, mean_ci
-from .report import DOMAINS, _natural, _order, load_results
+from .report import DOMAINS, _natural, _order
 from .spec import CLASSIFIERS, MODES
 
 #: the fields that make a setting (what is paired across two models)
@@ -163,7 +163,7 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
     """Pair the results of two models setting by setting.
 
     Args:
-        results (sequence[dict]): from :func:`report.load_results`.
+        results (sequence[dict]): from :func:`report.workdir_results`.
         model_a (str): model A (differences are A - B).
         model_b (str): model B.
 
@@ -334,26 +334,10 @@ def compare(workdir: str, model_a: str, model_b: str,
         dict: ``markdown``, the comparison (``comparison``) and the paths
         ``md``, ``json``, ``png``.
     """
-    from ..utils import atomic_path, check_writable, save_json, save_text
-    from . import paths
-    results = load_results(paths.results_dir(workdir))
-    if clf is not None:
-        if clf not in CLASSIFIERS:
-            raise InputError(f'--clf {clf!r}: expected one of '
-                             f'{", ".join(CLASSIFIERS)}')
-        results = [r for r in results if r['clf'] == clf]
-    cmp = compare_results(results, model_a, model_b)
-    name = f'compare_{model_a}_vs_{model_b}' + (f'_{clf}' if clf else '')
-    out = {ext: (f'{output}.{ext}' if output else
-                 paths.summary_path(workdir, ext, name))
-           for ext in ('md', 'json', 'png')}
-    for path in out.values():
-        check_writable(path)
+    from .report import report_paths, workdir_results, write_report
+    cmp = compare_results(workdir_results(workdir, clf), model_a, model_b)
+    out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'
+                       + (f'_{clf}' if clf else ''))
     text = format_compare(cmp)
-    png = plot_compare(cmp)
-    save_text(out['md'], text)
-    save_json(out['json'], cmp)
-    with atomic_path(out['png']) as tmp:
-        with open(tmp, 'wb') as f:
-            f.write(png)
+    write_report(out, text, cmp, plot_compare(cmp))
     return dict(out, markdown=text, comparison=cmp)
