@@ -662,7 +662,8 @@ def summary_line(record: Dict[str, object]) -> str:
     """One line for the CLI: what was written."""
     out = record['outputs']
     norm = 'L2-normalised' if record['normalised'] else 'raw'
-    model = record.get('encoder', {}).get('source')
+    enc = record.get('encoder')
+    model = f'{enc["library"]}:{enc["model"]}' if enc else None
     what = ' '.join(str(p) for p in (model, record['checkpoint_kind'],
                                      record['checkpoint']) if p)
     return (f'{record["num_samples"]} x {record["feature_dim"]} {norm} '
