@@ -36,6 +36,16 @@ With ``aug_times = A`` (the augmentation ablation, ``configs/extraction/
 nct_aug.py``) the list is passed A times through the config's random
 pipeline, each pass seeded (``seed``, copy index), and the features are
 stacked copy-major: rows ``c * N .. (c + 1) * N - 1`` are copy ``c``.
+
+Other encoders: :func:`extract_external` takes a timm or open_clip model
+with local weights (:mod:`openselfsup.models.external`) over the same list
+and writes the same outputs, its provenance adding the library, model,
+preprocessing and pooling. ``random_init`` (``weights=None`` for
+:func:`extract_external`) extracts the encoder at its seeded random
+initialisation, a baseline. The helpers
+:func:`open_list`, :func:`finish_features`, :func:`provenance_record` and
+:func:`write_outputs` are shared with the feature import
+(:mod:`openselfsup.apis.import_features`).
 """
 import datetime
 import os
