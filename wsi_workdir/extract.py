@@ -17,6 +17,21 @@ refused there), the image list behind them (extracted_feats/
 NCT_train_meta.json) and a provenance JSON beside the features
 (clp_wo_7/NCT_train.json).
 
+Any timm or open_clip image model with local weights (the images are the
+config's list; the preprocessing is the model's own, recorded in the
+provenance JSON; --preprocess overrides it)::
+
+    python wsi_workdir/extract.py --config configs/extraction/nct_train.py \
+        --model-source timm:vit_large_patch16_224 --weights uni/pytorch_model.bin \
+        --model-kwargs init_values=1e-5 dynamic_img_size=True \
+        --output wsi_workdir/workdir/extracted_feats/uni/NCT_train.npy
+    python wsi_workdir/extract.py --config configs/extraction/lc.py \
+        --model-source open_clip:ViT-B-32 --weights quilt/open_clip_pytorch_model.bin \
+        --output wsi_workdir/workdir/extracted_feats/quilt/LC.npy
+
+--random-init takes the encoder at its own seeded random initialisation
+(--seed), a baseline.
+
 The augmentation ablation extracts N augmented copies of NCT train::
 
     python wsi_workdir/extract.py --config configs/extraction/nct_aug.py \
@@ -37,10 +52,20 @@ def parse_args(argv):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', required=True,
                         help='extraction config, e.g. configs/extraction/nct_train.py')
-    parser.add_argument('--pretrained', '--pretrain', dest='pretrained',
-                        required=True,
-                        help='full training checkpoint (tools/train.py) or '
-                        'backbone weights (tools/extract_backbone_weights.py)')
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument('--pretrained', '--pretrain', dest='pretrained',
+                       help='full training checkpoint (tools/train.py) or '
+                       'backbone weights (tools/extract_backbone_weights.py) '
+                       'of the config\'s encoder')
+    which.add_argument('--model-source', metavar='LIB:NAME',
+                       help='a timm or open_clip model instead of the '
+                       'config\'s: timm:<name> (e.g. '
+                       'timm:vit_large_patch16_224) or open_clip:<name> '
+                       '(e.g. open_clip:RN50-quickgelu); with --weights')
+    parser.add_argument('--random-init', action='store_true',
+                        help='the encoder (the config\'s, or --model-source '
+                        'without --weights) at its random initialisation '
+                        '(seeded by --seed), a baseline')
     parser.add_argument('--output', required=True,
                         help='features .npy; labels, meta and provenance go '
                         'beside it (or to the workdir layout under '
@@ -64,7 +89,36 @@ def parse_args(argv):
                         'random pipeline, stacked copy-major (default 0: '
                         'one deterministic pass)')
     parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the --aug_times passes (default 0)')
+                        help='seed of the --aug_times passes and of '
+                        '--random-init (default 0)')
+    ext = parser.add_argument_group(
+        'timm / open_clip models (--model-source)')
+    ext.add_argument('--weights', default=None,
+                     help='local weights: .safetensors, .bin, .pth, or a '
+                     'folder in the library\'s hub layout (config.json / '
+                     'open_clip_config.json beside the weights); read '
+                     'without running pickled code. Leave out with '
+                     '--random-init')
+    ext.add_argument('--model-kwargs', nargs='+', metavar='KEY=VALUE',
+                     default=None,
+                     help='keyword arguments of the library\'s create_model, '
+                     'e.g. init_values=1e-5 dynamic_img_size=True (timm) or '
+                     'force_image_size=448 (open_clip)')
+    ext.add_argument('--preprocess', nargs='+', metavar='KEY=VALUE',
+                     default=None,
+                     help='override the model\'s preprocessing config, e.g. '
+                     'mean=0.485,0.456,0.406 std=0.229,0.224,0.225 '
+                     'crop_pct=1.0 (timm: input_size|size, mean, std, '
+                     'crop_pct, crop_mode, interpolation; open_clip: size, '
+                     'mean, std, resize_mode, interpolation)')
+    ext.add_argument('--pool', default=None,
+                     help='timm: global_pool of the embedding (token = class '
+                     'token, avg = mean of the tokens / feature map; '
+                     'default: the model\'s own)')
+    ext.add_argument('--no-proj', dest='projection', action='store_false',
+                     help='open_clip: the image tower\'s pooled output '
+                     'before the projection into the joint space (default: '
+                     'the projected image embedding, encode_image)')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
     parser.add_argument('--cfg-options', nargs='+', action='extend',
@@ -76,16 +130,29 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    from openselfsup.apis.extract import extract, summary_line
+    from openselfsup.apis.extract import (check_encoder_flags, extract,
+                                          extract_external, summary_line)
     from openselfsup.config import parse_cfg_options
-    record = extract(args.config, args.pretrained, args.output,
-                     cfg_options=parse_cfg_options(args.cfg_options),
-                     batch_size=args.batch_size, device=args.device,
-                     workers=args.workers, amp=args.amp,
-                     channels_last=args.channels_last,
-                     progress=not args.no_progress,
-                     normalise=args.normalise, aug_times=args.aug_times,
-                     seed=args.seed)
+    from openselfsup.models.external import parse_key_values
+    check_encoder_flags(vars(args))
+    run = dict(cfg_options=parse_cfg_options(args.cfg_options),
+               batch_size=args.batch_size, device=args.device,
+               workers=args.workers, amp=args.amp,
+               channels_last=args.channels_last,
+               progress=not args.no_progress, normalise=args.normalise,
+               seed=args.seed)
+    if args.model_source:
+        record = extract_external(
+            args.config, args.model_source, args.output,
+            weights=None if args.random_init else args.weights,
+            model_kwargs=parse_key_values(args.model_kwargs,
+                                          '--model-kwargs'),
+            preprocess=parse_key_values(args.preprocess, '--preprocess'),
+            pool=args.pool, projection=args.projection, **run)
+    else:
+        record = extract(args.config, args.pretrained, args.output,
+                         aug_times=args.aug_times,
+                         random_init=args.random_init, **run)
     print(summary_line(record))
 
 

@@ -9,6 +9,14 @@ against shots, one panel per domain). The three are written together.
 Prints the Markdown.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir
+
+--compare A B pairs two models' results on the same stored tasks instead:
+per setting the mean paired difference of task F1 (A - B) with its 95% CI,
+the Wilcoxon signed-rank p-value over tasks (and Holm-adjusted), and the
+tasks A wins, ties and loses; results of different task stores are refused.
+Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}.
+
+    python wsi_workdir/summarize.py --workdir wsi_workdir/workdir --compare uni clp
 """
 import argparse
 import os
@@ -32,13 +40,23 @@ def parse_args(argv):
                         'summary_<clf> with --clf)')
     parser.add_argument('--clf', default=None, choices=CLASSIFIERS,
                         help='only this classifier (table and plot)')
+    parser.add_argument('--compare', nargs=2, metavar=('A', 'B'),
+                        default=None,
+                        help='paired comparison of models A and B on the '
+                        'same tasks (default output <workdir>/summary/'
+                        'compare_<A>_vs_<B>)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from openselfsup.lowshot.report import summarize
-    out = summarize(args.workdir, output=args.output, clf=args.clf)
+    if args.compare:
+        from openselfsup.lowshot.compare import compare
+        out = compare(args.workdir, *args.compare, output=args.output,
+                      clf=args.clf)
+    else:
+        from openselfsup.lowshot.report import summarize
+        out = summarize(args.workdir, output=args.output, clf=args.clf)
     print(out['markdown'], end='')
     print(f'written: {out["md"]}, {out["json"]}, {out["png"]}')
 

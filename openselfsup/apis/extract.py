@@ -36,6 +36,16 @@ With ``aug_times = A`` (the augmentation ablation, ``configs/extraction/
 nct_aug.py``) the list is passed A times through the config's random
 pipeline, each pass seeded (``seed``, copy index), and the features are
 stacked copy-major: rows ``c * N .. (c + 1) * N - 1`` are copy ``c``.
+
+Other encoders: :func:`extract_external` takes a timm or open_clip model
+with local weights (:mod:`openselfsup.models.external`) over the same list
+and writes the same outputs, its provenance adding the library, model,
+preprocessing and pooling. ``random_init`` (``weights=None`` for
+:func:`extract_external`) extracts the encoder at its seeded random
+initialisation, a baseline. The helpers
+:func:`open_list`, :func:`finish_features`, :func:`provenance_record` and
+:func:`write_outputs` are shared with the feature import
+(:mod:`openselfsup.apis.import_features`).
 """
 import datetime
 import os
@@ -293,8 +303,168 @@ def _check_shared(out: Dict, meta: Dict, labels: np.ndarray) -> None:
             'into another --workdir (or remove the old features first)')
 
 
+#: flags of wsi_workdir/extract.py that only a --model-source uses
+_EXTERNAL_FLAGS = {'weights': '--weights', 'model_kwargs': '--model-kwargs',
+                   'preprocess': '--preprocess', 'pool': '--pool'}
+
+
+def check_encoder_flags(args: Dict) -> None:
+    """Which encoder a command line names, checked in one place: a config
+    checkpoint (``--pretrained``), a library model (``--model-source`` with
+    ``--weights``), or either at ``--random-init``.
+
+    Args:
+        args (dict): the parsed flags (``vars(namespace)``).
+
+    Raises:
+        InputError: no encoder, two of them, or a flag of the other kind.
+    """
+    source = args.get('model_source')
+    if source:
+        from ..models.external import parse_source
+        parse_source(source)
+        if bool(args.get('weights')) == bool(args.get('random_init')):
+            raise InputError(f'--model-source {source}: give --weights FILE '
+                             'or --random-init')
+        if args.get('aug_times'):
+            raise InputError('--aug_times uses the config\'s random '
+                             'pipeline; it does not apply to --model-source')
+        return
+    given = [flag for key, flag in _EXTERNAL_FLAGS.items() if args.get(key)]
+    if args.get('projection') is False:
+        given.append('--no-proj')
+    if given:
+        raise InputError(f'{given[0]} applies to --model-source only')
+    if bool(args.get('pretrained')) == bool(args.get('random_init')):
+        raise InputError('give one of --pretrained CKPT, --model-source '
+                         'LIB:NAME or --random-init')
+
+
+def _check_run_args(batch_size, workers) -> None:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f'--batch-size must be a positive integer, got '
+                         f'{batch_size!r}')
+    if not isinstance(workers, int) or workers < 0:
+        raise InputError(f'--workers must be 0 or more, got {workers!r}')
+
+
+def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
+              copies: int = 1, need_model: bool = True,
+              check_images: Optional[str] = None) -> Dict:
+    """Everything about the image list a feature file is written for,
+    checked before any work: the outputs (writable; shared labels of the
+    same list), the config's dataset, the image paths and labels.
+
+    Args:
+        config (str): an extraction config (its ``dataset``; its ``model``
+            too when ``need_model``).
+        output (str): the features ``.npy`` (:func:`output_paths`).
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+        copies (int): the list is stacked this many times (``aug_times``).
+        need_model (bool): the config must hold a ``model``.
+        check_images (str, optional): override of the dataset's image
+            check (``'none'``: the list alone, no image read).
+
+    Returns:
+        dict: ``out`` (:func:`output_paths`), ``cfg``, ``dataset``,
+        ``meta`` (what ``<NAME>_meta.json`` holds), ``labels`` (int64,
+        tiled ``copies`` times) and ``list_sha1``.
+    """
+    out = output_paths(output)
+    for key in ('features', 'labels', 'meta', 'provenance'):
+        check_writable(out[key])
+    cfg = load_config(config, cfg_options)
+    for key in ('model', 'dataset') if need_model else ('dataset', ):
+        if key not in cfg:
+            raise InputError(f'{config}: not an extraction config (no '
+                             f'"{key}"); use one from configs/extraction/')
+    if check_images is not None:
+        cfg.dataset.check = check_images
+    dataset = build_dataset(cfg)
+    rel_paths, labels, list_sha1 = _list_identity(dataset)
+    meta = dict(paths=rel_paths, classes=list(
+        dataset.metainfo.get('classes') or []), list_file=dataset.ann_file,
+        list_sha1=list_sha1, data_prefix=dataset.img_prefix, copies=copies)
+    labels = np.tile(labels, copies)
+    _check_shared(out, meta, labels)
+    return dict(out=out, cfg=cfg, dataset=dataset, meta=meta, labels=labels,
+                list_sha1=list_sha1)
+
+
+def finish_features(features: np.ndarray, normalise: bool,
+                    source: str) -> np.ndarray:
+    """Refuse NaN or inf; L2-normalise each row when ``normalise`` (the
+    published extractor: ``F.normalize(p=2, dim=1)``).
+
+    Args:
+        features (np.ndarray): ``[N, D]``.
+        normalise (bool): L2-normalise each row.
+        source (str): where the features came from (messages).
+    """
+    finite = np.isfinite(features).all(axis=1)
+    if not finite.all():
+        raise InputError(f'{source}: NaN or inf in the features (first at '
+                         f'row {int(np.flatnonzero(~finite)[0])}, '
+                         f'{int((~finite).sum())} rows in all)')
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    if normalise:
+        features = torch.nn.functional.normalize(
+            torch.from_numpy(features), p=2, dim=1).numpy()
+    return features
+
+
+def provenance_record(listing: Dict, features: np.ndarray,
+                      normalised: bool, **fields) -> Dict:
+    """The provenance JSON: ``fields`` (the encoder or source), then what
+    every feature file records (list and its digest, shape,
+    normalisation, digests of features and labels, date, host, outputs)."""
+    dataset, out = listing['dataset'], listing['out']
+    return dict(
+        **fields,
+        list_file=dataset.ann_file, list_sha1=listing['list_sha1'],
+        data_prefix=dataset.img_prefix,
+        num_samples=int(features.shape[0]),
+        feature_dim=int(features.shape[1]),
+        normalised=bool(normalised),
+        features_sha1=array_sha1(features),
+        labels_sha1=array_sha1(listing['labels']),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec='seconds'),
+        torch=torch.__version__, host=platform.node(),
+        outputs={k: v for k, v in out.items() if k != 'shared'})
+
+
+def write_outputs(listing: Dict, features: np.ndarray,
+                  provenance: Dict) -> None:
+    """Write labels, meta, features and provenance (each atomically; the
+    provenance last, so it only ever describes files that are there)."""
+    out = listing['out']
+    save_npy(out['labels'], listing['labels'])
+    save_json(out['meta'], listing['meta'])
+    save_npy(out['features'], features)
+    save_json(out['provenance'], provenance)
+
+
+def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
+    """The config's ``model`` at its own initialisation (``init_weights``),
+    drawn from a seeded generator; the global random state is restored
+    after, and the per-tensor initialisation log is kept quiet."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_extractor(cfg)
+        logger.setLevel('WARNING')
+        try:
+            model.init_weights()
+        finally:
+            logger.setLevel(level)
+    return model
+
+
 def extract(config: str,
-            pretrained: str,
+            pretrained: Optional[str],
             output: str,
             cfg_options: Optional[dict] = None,
             batch_size: int = 64,
@@ -305,12 +475,14 @@ def extract(config: str,
             progress: bool = True,
             normalise: bool = True,
             aug_times: int = 0,
-            seed: int = 0) -> Dict[str, object]:
+            seed: int = 0,
+            random_init: bool = False) -> Dict[str, object]:
     """Extract one feature set and write features, labels, meta, provenance.
 
     Args:
         config (str): an extraction config (``configs/extraction/*.py``).
-        pretrained (str): checkpoint, see :func:`load_backbone_weights`.
+        pretrained (str | None): checkpoint, see
+            :func:`load_backbone_weights`; None with ``random_init``.
         output (str): features ``.npy``; the other files' places follow from
             it (:func:`output_paths`).
         cfg_options (dict, optional): ``--cfg-options`` overrides, e.g.
@@ -324,7 +496,9 @@ def extract(config: str,
         normalise (bool): L2-normalise every feature (the protocol's).
         aug_times (int): 0: one deterministic pass; A > 0: A seeded passes
             of the config's random pipeline (the ablation's NCT_aug).
-        seed (int): seed of the augmented passes.
+        seed (int): seed of the augmented passes and of ``random_init``.
+        random_init (bool): the config's encoder at its own random
+            initialisation (seeded), a baseline; no checkpoint.
 
     Returns:
         dict: the provenance record (also written to disk), with the output
@@ -335,33 +509,24 @@ def extract(config: str,
             checkpoint; a checkpoint without (matching) backbone weights;
             an unwritable output; shared labels of another list.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise InputError(f'--batch-size must be a positive integer, got '
-                         f'{batch_size!r}')
-    if not isinstance(workers, int) or workers < 0:
-        raise InputError(f'--workers must be 0 or more, got {workers!r}')
+    _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
         raise InputError('--aug_times and --seed must not be negative')
+    if (pretrained is None) != bool(random_init):
+        raise InputError('give either --pretrained CKPT or --random-init')
     dev = str(resolve_device(device))
-    out = output_paths(output)
-    for key in ('features', 'labels', 'meta', 'provenance'):
-        check_writable(out[key])
-    cfg = load_config(config, cfg_options)
-    for key in ('model', 'dataset'):
-        if key not in cfg:
-            raise InputError(f'{config}: not an extraction config (no '
-                             f'"{key}"); use one from configs/extraction/')
-    weights, kind = load_backbone_weights(pretrained)
-    dataset = build_dataset(cfg)
-    model = build_extractor(cfg)
-    load_into_backbone(model.backbone, weights, pretrained)
-    rel_paths, labels, list_sha1 = _list_identity(dataset)
     copies = max(aug_times, 1)
-    meta = dict(paths=rel_paths, classes=list(
-        dataset.metainfo.get('classes') or []), list_file=dataset.ann_file,
-        list_sha1=list_sha1, data_prefix=dataset.img_prefix, copies=copies)
-    labels = np.tile(labels, copies)
-    _check_shared(out, meta, labels)
+    listing = open_list(config, output, cfg_options, copies)
+    if random_init:
+        weights, kind = None, f'random init (seed {seed})'
+    else:
+        weights, kind = load_backbone_weights(pretrained)
+    dataset, labels = listing['dataset'], listing['labels']
+    if weights is None:
+        model = build_random_extractor(listing['cfg'], seed)
+    else:
+        model = build_extractor(listing['cfg'])
+        load_into_backbone(model.backbone, weights, pretrained)
 
     model = model.to(dev)
     if channels_last:
@@ -378,36 +543,128 @@ def extract(config: str,
         if not np.array_equal(seen, labels):  # pragma: no cover (guard)
             raise InputError(f'{dataset.ann_file}: labels changed while '
                              'extracting')
-    if not np.isfinite(features).all():
-        raise InputError(f'{pretrained}: the encoder produced NaN or inf '
-                         'features; is the checkpoint corrupt?')
-    if normalise:  # the published extractor: F.normalize(p=2, dim=1)
-        features = torch.nn.functional.normalize(
-            torch.from_numpy(features), p=2, dim=1).numpy()
-
-    provenance = dict(
-        checkpoint=os.path.abspath(pretrained),
-        checkpoint_sha256=file_sha256(pretrained),
+    features = finish_features(features, normalise,
+                               pretrained or 'the random encoder')
+    provenance = provenance_record(
+        listing, features, normalise,
+        checkpoint=os.path.abspath(pretrained) if pretrained else None,
+        checkpoint_sha256=file_sha256(pretrained) if pretrained else None,
         checkpoint_kind=kind,
         config=os.path.abspath(config),
         cfg_options=dict(cfg_options or {}),
-        list_file=dataset.ann_file, list_sha1=list_sha1,
-        data_prefix=dataset.img_prefix,
-        num_samples=int(features.shape[0]),
-        feature_dim=int(features.shape[1]),
-        normalised=bool(normalise),
-        aug_times=int(aug_times), seed=int(seed) if aug_times else None,
-        features_sha1=array_sha1(features), labels_sha1=array_sha1(labels),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec='seconds'),
-        device=dev, amp=bool(amp),
-        torch=torch.__version__, host=platform.node(),
-        outputs={k: v for k, v in out.items() if k != 'shared'})
+        aug_times=int(aug_times),
+        seed=int(seed) if aug_times or random_init else None,
+        device=dev, amp=bool(amp))
+    write_outputs(listing, features, provenance)
+    return provenance
 
-    save_npy(out['labels'], labels)
-    save_json(out['meta'], meta)
-    save_npy(out['features'], features)
-    save_json(out['provenance'], provenance)
+
+class _LibraryImages(torch.utils.data.Dataset):
+    """The images of an :class:`~openselfsup.datasets.ImageList`, read with
+    PIL as RGB and passed through a library's eval transform (timm,
+    open_clip), packed as the extraction loop reads them."""
+
+    def __init__(self, dataset, transform):
+        self.infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.infos)
+
+    def __getitem__(self, index: int) -> Dict:
+        from mmpretrain.structures import DataSample
+        from PIL import Image
+        info = self.infos[index]
+        try:
+            with Image.open(info['img_path']) as img:
+                image = img.convert('RGB')
+        except Exception as exc:  # PIL raises several types
+            raise InputError(f'{info["img_path"]}: cannot read the image '
+                             f'({type(exc).__name__})') from None
+        sample = DataSample().set_gt_label(int(info['gt_label']))
+        return {'inputs': self.transform(image), 'data_samples': sample}
+
+
+def extract_external(config: str,
+                     source: str,
+                     output: str,
+                     weights: Optional[str] = None,
+                     model_kwargs: Optional[dict] = None,
+                     preprocess: Optional[dict] = None,
+                     pool: Optional[str] = None,
+                     projection: bool = True,
+                     cfg_options: Optional[dict] = None,
+                     batch_size: int = 64,
+                     device: str = 'cpu',
+                     workers: int = 0,
+                     amp: bool = False,
+                     channels_last: bool = False,
+                     progress: bool = True,
+                     normalise: bool = True,
+                     seed: int = 0) -> Dict[str, object]:
+    """Extract one feature set with a timm or open_clip model.
+
+    The images are the config's ``dataset`` list (its pipeline is not
+    used); the model, its preprocessing and its pooled embedding are the
+    library's (:func:`openselfsup.models.external.build_external_encoder`).
+    Outputs and their checks are those of :func:`extract`; the provenance
+    adds ``encoder`` (library and version, model name and keyword
+    arguments, embedding and pooling), ``preprocess`` (the resolved input
+    size, resize / crop, interpolation, mean and std) and ``transform``.
+
+    Args:
+        config (str): an extraction config (``configs/extraction/*.py``).
+        source (str): ``timm:<name>`` or ``open_clip:<name>``.
+        output (str): features ``.npy`` (:func:`output_paths`).
+        weights (str, optional): weights file or hub-layout folder; None:
+            random initialisation seeded with ``seed``.
+        model_kwargs (dict, optional): the factory's keyword arguments.
+        preprocess (dict, optional): preprocessing overrides.
+        pool (str, optional): timm ``global_pool``.
+        projection (bool): open_clip: projected embedding (default).
+        cfg_options, batch_size, device, workers, amp, channels_last,
+        progress, normalise: as :func:`extract`.
+        seed (int): seed of a random initialisation.
+
+    Returns:
+        dict: the provenance record (also written).
+    """
+    from ..models.external import build_external_encoder
+    from ..models.extraction import compute_features
+    _check_run_args(batch_size, workers)
+    if seed < 0:
+        raise InputError('--seed must not be negative')
+    dev = str(resolve_device(device))
+    listing = open_list(config, output, cfg_options, need_model=False)
+    encoder = build_external_encoder(source, weights, model_kwargs,
+                                     preprocess, pool, projection, seed)
+    info = dict(encoder.info)
+    preprocessing = info.pop('preprocess')
+    transform = info.pop('transform')
+    images = _LibraryImages(listing['dataset'], encoder.transform)
+    encoder = encoder.to(dev)
+    if channels_last:
+        encoder = encoder.to(memory_format=torch.channels_last)
+    features, seen = compute_features(
+        encoder, _loader(images, batch_size, workers, None), dev, amp,
+        channels_last, progress)
+    if not np.array_equal(seen, listing['labels']):  # pragma: no cover
+        raise InputError(f'{config}: labels changed while extracting')
+    wfile = info.pop('weights_file', None)
+    features = finish_features(features, normalise, weights or source)
+    fmt = info.get('weights_format')
+    provenance = provenance_record(
+        listing, features, normalise,
+        checkpoint=os.path.abspath(wfile) if wfile else None,
+        checkpoint_sha256=file_sha256(wfile) if wfile else None,
+        checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
+                         else f'{info["library"]} random init (seed {seed})'),
+        encoder=info, preprocess=preprocessing, transform=transform,
+        config=os.path.abspath(config),
+        cfg_options=dict(cfg_options or {}),
+        aug_times=0, seed=None if wfile else int(seed),
+        device=dev, amp=bool(amp))
+    write_outputs(listing, features, provenance)
     return provenance
 
 
@@ -415,7 +672,10 @@ def summary_line(record: Dict[str, object]) -> str:
     """One line for the CLI: what was written."""
     out = record['outputs']
     norm = 'L2-normalised' if record['normalised'] else 'raw'
+    enc = record.get('encoder')
+    model = f'{enc["library"]}:{enc["model"]}' if enc else None
+    what = ' '.join(str(p) for p in (model, record['checkpoint_kind'],
+                                     record['checkpoint']) if p)
     return (f'{record["num_samples"]} x {record["feature_dim"]} {norm} '
-            f'features from {record["checkpoint_kind"]} '
-            f'{record["checkpoint"]} -> {out["features"]} (labels '
+            f'features from {what} -> {out["features"]} (labels '
             f'{out["labels"]})')

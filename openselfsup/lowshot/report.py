@@ -344,6 +344,50 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     return buf.getvalue()
 
 
+def workdir_results(workdir: str, clf: Optional[str] = None) -> List[dict]:
+    """Every result JSON of a workdir (:func:`load_results`), only those of
+    classifier ``clf`` if given.
+
+    Raises:
+        InputError: no results, an unknown classifier, none of ``clf``.
+    """
+    results = load_results(paths.results_dir(workdir))
+    if clf is None:
+        return results
+    if clf not in CLASSIFIERS:
+        raise InputError(f'--clf {clf!r}: expected one of '
+                         f'{", ".join(CLASSIFIERS)}')
+    results = [r for r in results if r['clf'] == clf]
+    if not results:
+        raise InputError(f'{paths.results_dir(workdir)}: no results for '
+                         f'--clf {clf}')
+    return results
+
+
+def report_paths(workdir: str, output: Optional[str], name: str
+                 ) -> Dict[str, str]:
+    """``PREFIX.md``, ``.json``, ``.png`` of a report (``output`` as the
+    prefix, else ``<workdir>/summary/<name>``), each checked writable."""
+    from ..utils import check_writable
+    out = {ext: f'{output}.{ext}' if output else
+           paths.summary_path(workdir, ext, name)
+           for ext in ('md', 'json', 'png')}
+    for path in out.values():
+        check_writable(path)
+    return out
+
+
+def write_report(out: Dict[str, str], text: str, data, png: bytes) -> None:
+    """Write a report's Markdown, JSON and PNG (each atomically), all
+    computed before the first is written."""
+    from ..utils import atomic_path
+    save_text(out['md'], text)
+    save_json(out['json'], data)
+    with atomic_path(out['png']) as tmp:
+        with open(tmp, 'wb') as f:
+            f.write(png)
+
+
 def summarize(workdir: str,
               output: Optional[str] = None,
               clf: Optional[str] = None) -> Dict[str, str]:
@@ -362,30 +406,9 @@ def summarize(workdir: str,
     Returns:
         dict: ``markdown`` (the text), and the paths ``md``, ``json``, ``png``.
     """
-    from ..utils import atomic_path, check_writable
-    results = load_results(paths.results_dir(workdir))
-    if clf is not None:
-        if clf not in CLASSIFIERS:
-            raise InputError(f'--clf {clf!r}: expected one of '
-                             f'{", ".join(CLASSIFIERS)}')
-        results = [r for r in results if r['clf'] == clf]
-        if not results:
-            raise InputError(f'{paths.results_dir(workdir)}: no results for '
-                             f'--clf {clf}')
-    table = build_table(results)
-    if output is None:
-        name = 'summary' if clf is None else f'summary_{clf}'
-        out = {ext: paths.summary_path(workdir, ext, name)
-               for ext in ('md', 'json', 'png')}
-    else:
-        out = {ext: f'{output}.{ext}' for ext in ('md', 'json', 'png')}
-    for path in out.values():
-        check_writable(path)
+    table = build_table(workdir_results(workdir, clf))
+    out = report_paths(workdir, output,
+                       'summary' if clf is None else f'summary_{clf}')
     text = format_markdown(table)
-    png = plot_table(table)
-    save_text(out['md'], text)
-    save_json(out['json'], table)
-    with atomic_path(out['png']) as tmp:
-        with open(tmp, 'wb') as f:
-            f.write(png)
+    write_report(out, text, table, plot_table(table))
     return dict(out, markdown=text)

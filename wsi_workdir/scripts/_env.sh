@@ -21,6 +21,12 @@ CLFS=${CLFS:-"Ridge logistic_regression nearest_centroid"}
 EXTRACT_BATCH=${EXTRACT_BATCH:-256}
 EXTRACT_OPTS=${EXTRACT_OPTS:-}            # extra --cfg-options for extraction, e.g.
                                           # "model.backbone.base_channels=16 model.backbone.stem_channels=16"
+# Any timm / open_clip encoder instead of this project's checkpoints:
+EXTRACT_SOURCE=${EXTRACT_SOURCE:-}        # timm:<name> or open_clip:<name>; the checkpoint
+                                          # argument of extract() is then its --weights
+EXTRACT_WEIGHTS=${EXTRACT_WEIGHTS:-}      # what checkpoint() returns when EXTRACT_SOURCE is set
+EXTRACT_MODEL_OPTS=${EXTRACT_MODEL_OPTS:-}  # e.g. "--model-kwargs init_values=1e-5
+                                          # dynamic_img_size=True --preprocess crop_pct=1.0"
 
 # Checkpoints as tools/train.py writes them: <DIR>/<config name>/<CKPT>.
 # CKPT=last reads the work dir's last_checkpoint file instead.
@@ -37,7 +43,14 @@ ${NUM_AUG_SHOTS:+--num_aug_shots $NUM_AUG_SHOTS} \
 ${SEED:+--seed $SEED --task_seed $SEED --dict_seed $SEED}"
 
 # checkpoint FAMILY VARIANT: the checkpoint of clp|fsp trained on all|wo_<c>
+# ($EXTRACT_WEIGHTS for any family when EXTRACT_SOURCE is set)
 checkpoint() {
+    if [ -n "$EXTRACT_SOURCE" ]; then
+        if [ -z "$EXTRACT_WEIGHTS" ]; then
+            echo "EXTRACT_SOURCE=$EXTRACT_SOURCE needs EXTRACT_WEIGHTS (file, folder or random)" >&2; exit 2
+        fi
+        echo "$EXTRACT_WEIGHTS"; return
+    fi
     case $1 in
         clp) _dir=$CLP_DIR/r18_bs256_ep200_$2; _ckpt=$CLP_CKPT ;;
         fsp) _dir=$FSP_DIR/r18_bs512_ep100_$2; _ckpt=$FSP_CKPT ;;
@@ -63,19 +76,37 @@ data_root() {
 }
 
 # extract MODEL CHECKPOINT NAME...: features of MODEL for each feature set NAME
-# (NCT_train NCT_test LC PAIP_train PAIP_test), in the workdir layout
+# (NCT_train NCT_test LC PAIP_train PAIP_test), in the workdir layout.
+# CHECKPOINT: a checkpoint of the config's encoder (tools/train.py), or with
+# EXTRACT_SOURCE set the weights of that timm / open_clip model (file or
+# hub-layout folder; EXTRACT_MODEL_OPTS adds its flags); "random": the
+# encoder at its seeded random initialisation (a baseline).
 extract() {
     _model=$1; _ckpt=$2; shift 2
+    _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
+    if [ "$_ckpt" = random ]; then _flag=--random-init; _ckpt=
+    elif [ -n "$EXTRACT_SOURCE" ]; then _flag=--weights
+    else _flag=--pretrained; fi
     for _name in "$@"; do
         _cfg=configs/extraction/$(echo "$_name" | tr 'A-Z' 'a-z').py
         run $PYTHON -u wsi_workdir/extract.py \
             --config "$_cfg" \
-            --pretrained "$_ckpt" \
+            $_src $_flag ${_ckpt:+"$_ckpt"} $EXTRACT_MODEL_OPTS \
             --output "$WORKDIR/extracted_feats/$_model/$_name.npy" \
             --batch-size "$EXTRACT_BATCH" \
             --device "$DEVICE" \
             --cfg-options dataset.data_root="$(data_root "$_name")" $EXTRACT_OPTS
     done
+}
+
+# feature_sets DOMAIN...: the feature sets the domains read (NCT_train, the
+# base set of the dictionary, always)
+feature_sets() {
+    _sets=NCT_train
+    case " $* " in *" near "*) _sets="$_sets NCT_test" ;; esac
+    case " $* " in *" mixture "*) _sets="$_sets LC" ;; esac
+    case " $* " in *" out"*) _sets="$_sets PAIP_train PAIP_test" ;; esac
+    echo "$_sets"
 }
 
 # sweep FAMILY TASK... [-- EXTRA FLAGS]: every novel class x classifier x

@@ -1,13 +1,17 @@
 #!/bin/sh
 # The low-shot chain, shortened, for one encoder on the synthetic data:
-# extract the five feature sets, build the base dictionary, draw 30 tasks per
-# setting and meta-test them (every classifier, linear and latent_aug, 1 and 5
-# shots; one sweep process for all domains) and summarise. A couple of
+# evaluate_encoder.sh with demo settings: the five feature sets, the base
+# dictionary, 30 tasks per setting (every classifier, linear and latent_aug,
+# 1 and 5 shots, near / mixture / out domain, no novel class; K 8, 10
+# augmentation shots) in one sweep process, then the summary. A couple of
 # minutes on 2 CPU cores.
 #
 #   sh wsi_workdir/scripts/demo_lowshot.sh CKPT [WORKDIR] [CONFIG_OPTS]
 #
-# CKPT         a checkpoint from tools/train.py (or backbone weights)
+# CKPT         a checkpoint from tools/train.py (or backbone weights);
+#              "random": the config's encoder at its random initialisation;
+#              with EXTRACT_SOURCE=timm:<name> / open_clip:<name>: that
+#              model's weights (see evaluate_encoder.sh)
 # WORKDIR      low-shot workdir (default wsi_workdir/workdir/demo)
 # CONFIG_OPTS  extraction --cfg-options matching the encoder, one string, e.g.
 #              "model.backbone.base_channels=16 model.backbone.stem_channels=16 dataset.pipeline.1.scale=64"
@@ -26,27 +30,11 @@ MODEL=${MODEL:-clp}
 NUM_TASK=${NUM_TASK:-30}
 SHOTS=${SHOTS:-"1 5"}
 DOMAINS=${DOMAINS:-"near mixture out"}
-NOVEL=${NOVEL:-none}
+NOVEL_CLASSES=${NOVEL:-none}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
 EXTRACT_BATCH=${EXTRACT_BATCH:-64}
-. "$(dirname "$0")/_env.sh"
-for domain in $DOMAINS; do
-    case $domain in
-        near|mixture|out|out_homo) ;;
-        *) echo "unknown domain $domain (near, mixture, out, out_homo)" >&2; exit 2 ;;
-    esac
-done
-
-echo "== 1/3 features of $MODEL from $CKPT"; date
-extract "$MODEL" "$CKPT" NCT_train NCT_test LC PAIP_train PAIP_test
-
-# One process for every domain (wsi_workdir/sweep.py): it draws the task
-# stores and builds the base dictionary it lacks, loads the features once
-# and writes every setting's result JSON under results/.
-echo "== 2/3 tasks, dictionary and meta-tests: $NUM_TASK tasks per setting"; date
-NOVEL_CLASSES=$NOVEL sweep "$MODEL" $DOMAINS -- --model_template '{model}' \
-    --shots $SHOTS
-
-echo "== 3/3 summary"; date
-run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
+# the protocol for one encoder, with the settings above (sourced: $0 stays
+# this script, so evaluate_encoder.sh finds _env.sh beside it)
+set -- "$MODEL" "$CKPT" "$WORKDIR"
+. "$(dirname "$0")/evaluate_encoder.sh"

@@ -1,0 +1,282 @@
+"""Features computed elsewhere, written into the low-shot workdir layout.
+
+``wsi_workdir/import_features.py`` calls :func:`import_features`: a feature
+file (one row per image) and the image paths of its rows in, the four files
+of an extraction out (features, shared labels and meta, provenance; see
+:func:`openselfsup.apis.extract.output_paths`), with the rows put in the
+order of the dataset's list file.
+
+Sources:
+
+- ``.npy``: a float array ``[N, D]``; the paths in a text file
+  (``--paths``, one per line; a list file's ``path label`` lines work too).
+- ``.pt`` / ``.pth``: a tensor ``[N, D]``, or a dict holding it under
+  ``--key`` (default: ``features``) and optionally the paths, a list of
+  strings, under ``--paths-key`` (default: ``paths``). Read with
+  ``torch.load(weights_only=True)``.
+- ``.h5`` / ``.hdf5``: a dataset ``[N, D]`` named ``--key`` (default
+  ``features``) and optionally a string dataset of paths named
+  ``--paths-key`` (default ``paths``).
+
+Matching: a path of the source matches the list entry it equals, or the
+entry it ends with (``/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif`` matches the
+entry ``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every
+list entry must have exactly one row; rows naming images outside the list
+are refused too, unless ``ignore_extra`` (features of a whole folder
+imported into one split). Every refusal is one line with the count and the
+first offender; nothing is written.
+
+Normalisation: the protocol L2-normalises features (``extract.py`` does by
+default), so imported rows are L2-normalised by default; ``normalise=False``
+keeps them as found. The provenance records both: ``source_normalised``
+(unit norm as found) and ``normalised`` (as written).
+"""
+import os
+import posixpath
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..utils import InputError, file_sha1, file_sha256
+
+FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
+           '.hdf5': 'h5'}
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _as_paths(values, where: str) -> List[str]:
+    out = []
+    for v in values:
+        if isinstance(v, bytes):
+            v = v.decode('utf-8')
+        if not isinstance(v, str):
+            raise InputError(f'{where}: paths must be strings, found '
+                             f'{type(v).__name__}')
+        out.append(v)
+    return out
+
+
+def read_paths_file(path: str) -> List[str]:
+    """Image paths, one per line (the first field of each non-blank line,
+    so a list file's ``path label`` lines work too)."""
+    if not os.path.isfile(path):
+        raise InputError(f'--paths {path}: not found')
+    with open(path) as f:
+        paths = [line.split()[0] for line in f if line.strip()]
+    if not paths:
+        raise InputError(f'--paths {path}: no paths in the file')
+    return paths
+
+
+def read_feature_file(path: str, key: str = 'features',
+                      paths_key: str = 'paths'
+                      ) -> Tuple[np.ndarray, Optional[List[str]], str]:
+    """Features ``[N, D]`` and, if the file holds them, their image paths.
+
+    Returns:
+        tuple: ``(features, paths or None, format)``.
+
+    Raises:
+        InputError: missing or unreadable file, an unknown extension, no
+            ``key`` in it.
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise InputError(f'{path}: unknown feature file type {ext!r} '
+                         f'(expected {", ".join(sorted(FORMATS))})')
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: feature file not found')
+    fmt, paths = FORMATS[ext], None
+    if fmt == 'npy':
+        try:
+            feats = np.load(path, allow_pickle=False)
+        except Exception as exc:  # not .npy, pickled objects
+            raise InputError(f'{path}: cannot read ({_first_line(exc)})'
+                             ) from None
+    elif fmt == 'pt':
+        import torch
+        try:
+            obj = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as exc:  # pickle errors, truncated files
+            raise InputError(f'{path}: cannot load with weights_only=True '
+                             f'({_first_line(exc)})') from None
+        if isinstance(obj, dict):
+            if key not in obj:
+                raise InputError(f'{path}: no {key!r} entry (has '
+                                 f'{", ".join(map(str, obj)) or "none"}); '
+                                 'name it with --key')
+            if obj.get(paths_key) is not None:
+                paths = _as_paths(obj[paths_key], f'{path}[{paths_key!r}]')
+            obj = obj[key]
+        if not isinstance(obj, torch.Tensor):
+            raise InputError(f'{path}: expected a tensor [N, D], found '
+                             f'{type(obj).__name__}')
+        feats = obj.detach().float().numpy()
+    else:
+        try:
+            import h5py
+        except ImportError:
+            raise InputError('reading .h5 needs h5py (pip install h5py, or '
+                             'pip install ".[encoders]")') from None
+        try:
+            with h5py.File(path, 'r') as f:
+                if key not in f:
+                    raise InputError(f'{path}: no {key!r} dataset (has '
+                                     f'{", ".join(f.keys()) or "none"}); '
+                                     'name it with --key')
+                feats = np.asarray(f[key])
+                if paths_key in f:
+                    paths = _as_paths(np.asarray(f[paths_key]).reshape(-1),
+                                      f'{path}[{paths_key!r}]')
+        except InputError:
+            raise
+        except Exception as exc:  # OSError of h5py on a bad file
+            raise InputError(f'{path}: cannot read ({_first_line(exc)})'
+                             ) from None
+    if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
+            0 in feats.shape:
+        raise InputError(f'{path}: features must be a 2-d float array '
+                         f'[N, D], got {feats.dtype} {list(feats.shape)}')
+    return feats, paths, fmt
+
+
+def _norm_path(path: str) -> str:
+    path = posixpath.normpath(str(path).replace('\\', '/'))
+    return path[2:] if path.startswith('./') else path
+
+
+def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
+               list_file: str, ignore_extra: bool = False
+               ) -> Tuple[np.ndarray, int]:
+    """The row of ``given`` for every list entry.
+
+    Args:
+        given (sequence[str]): paths of the feature rows.
+        entries (sequence[str]): the list's paths (relative to its data
+            root), in list order.
+        where (str): where ``given`` came from (messages).
+        list_file (str): the list (messages).
+        ignore_extra (bool): drop rows whose image is not in the list.
+
+    Returns:
+        tuple: ``(rows, extra)``: int64 ``[len(entries)]`` row indices, and
+        the number of rows dropped.
+
+    Raises:
+        InputError: an image of the list without a row, two rows for one
+            image, or (without ``ignore_extra``) rows outside the list.
+    """
+    index = {_norm_path(e): i for i, e in enumerate(entries)}
+    rows = np.full(len(entries), -1, dtype=np.int64)
+    extra = []
+    for r, raw in enumerate(given):
+        parts = _norm_path(raw).lstrip('/').split('/')
+        hit = None
+        for start in range(len(parts)):  # longest tail first
+            hit = index.get('/'.join(parts[start:]))
+            if hit is not None:
+                break
+        if hit is None:
+            extra.append(raw)
+            continue
+        if rows[hit] >= 0:
+            raise InputError(f'{where}: rows {rows[hit]} and {r} both name '
+                             f'{entries[hit]}')
+        rows[hit] = r
+    missing = np.flatnonzero(rows < 0)
+    if len(missing):
+        raise InputError(f'{where}: {len(missing)} of the {len(entries)} '
+                         f'images of {list_file} have no feature row '
+                         f'(first: {entries[missing[0]]})')
+    if extra and not ignore_extra:
+        raise InputError(f'{where}: {len(extra)} row(s) name images that '
+                         f'are not in {list_file} (first: {extra[0]}); '
+                         '--ignore-extra drops them')
+    return rows, len(extra)
+
+
+def import_features(config: str, source: str, output: str,
+                    paths: Optional[str] = None, key: str = 'features',
+                    paths_key: str = 'paths',
+                    cfg_options: Optional[dict] = None,
+                    normalise: bool = True,
+                    ignore_extra: bool = False) -> Dict:
+    """Write a feature file's rows in the order of a dataset's list.
+
+    Args:
+        config (str): an extraction config (``configs/extraction/*.py``):
+            its ``dataset`` names the list file (no image is read).
+        source (str): ``.npy``, ``.pt``/``.pth`` or ``.h5``/``.hdf5``.
+        output (str): the features ``.npy``, e.g.
+            ``<workdir>/extracted_feats/<model>/NCT_train.npy``.
+        paths (str, optional): text file of the rows' image paths; needed
+            unless the source holds them.
+        key (str): the features' entry in a ``.pt`` dict or ``.h5`` file.
+        paths_key (str): the paths' entry there.
+        cfg_options (dict, optional): ``--cfg-options`` overrides, e.g.
+            ``{'dataset.data_root': 'data/NCT'}``.
+        normalise (bool): L2-normalise the rows (the protocol's).
+        ignore_extra (bool): drop rows of images outside the list.
+
+    Returns:
+        dict: the provenance record (also written), outputs under
+        ``outputs``.
+    """
+    from ..lowshot.features import unit_norm
+    from .extract import (finish_features, open_list, provenance_record,
+                          write_outputs)
+    listing = open_list(config, output, cfg_options, need_model=False,
+                        check_images='none')
+    feats, inner, fmt = read_feature_file(source, key, paths_key)
+    if paths is not None:
+        given, where = read_paths_file(paths), paths
+    elif inner is not None:
+        given, where = inner, f'{source}[{paths_key!r}]'
+    else:
+        raise InputError(f'{source}: holds no image paths; give --paths '
+                         'FILE (one path per row)')
+    if len(given) != len(feats):
+        raise InputError(f'{where} has {len(given)} paths but {source} has '
+                         f'{len(feats)} rows')
+    rows, dropped = match_rows(given, listing['meta']['paths'], where,
+                               listing['dataset'].ann_file, ignore_extra)
+    ordered = np.asarray(feats[rows], dtype=np.float32)
+    found_unit = unit_norm(ordered)
+    zero = np.flatnonzero(~np.any(ordered, axis=1))
+    if normalise and len(zero):
+        raise InputError(f'{source}: the row of {listing["meta"]["paths"][zero[0]]}'
+                         f' is all zeros and cannot be L2-normalised '
+                         f'({len(zero)} such rows)')
+    ordered = finish_features(ordered, normalise, source)
+    provenance = provenance_record(
+        listing, ordered, unit_norm(ordered),
+        checkpoint=None, checkpoint_kind='imported features',
+        source=os.path.abspath(source), source_sha256=file_sha256(source),
+        source_format=fmt, source_key=key if fmt != 'npy' else None,
+        source_shape=list(feats.shape), source_dtype=str(feats.dtype),
+        paths_file=os.path.abspath(paths) if paths else None,
+        paths_sha1=file_sha1(paths) if paths else None,
+        rows_dropped=int(dropped), source_normalised=found_unit,
+        normalised_on_import=bool(normalise),
+        config=os.path.abspath(config), cfg_options=dict(cfg_options or {}))
+    write_outputs(listing, ordered, provenance)
+    return provenance
+
+
+def summary_line(record: Dict) -> str:
+    """One line for the CLI: what was written."""
+    out = record['outputs']
+    norm = 'L2-normalised' if record['normalised'] else 'raw'
+    state = ('normalised on import' if record['normalised_on_import']
+             and not record['source_normalised'] else
+             'unit norm as found' if record['source_normalised'] else
+             'as found')
+    dropped = (f', {record["rows_dropped"]} rows outside the list dropped'
+               if record['rows_dropped'] else '')
+    return (f'{record["num_samples"]} x {record["feature_dim"]} {norm} '
+            f'features ({state}{dropped}) from {record["source"]} -> '
+            f'{out["features"]} (labels {out["labels"]})')

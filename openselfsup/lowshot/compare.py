@@ -1,0 +1,343 @@
+"""Paired comparison of two models on the same stored tasks.
+
+Every model of a workdir is meta-tested on the same task stores (indices,
+not features), so two models' F1 on task ``t`` of a setting are a pair.
+:func:`compare` pairs the result JSONs of models A and B setting by setting
+(task, novel class, shots, mode, classifier, variant) and reports, per
+setting, over the T tasks:
+
+- ``diff_mean``: the mean of ``d_t = F1_A(t) - F1_B(t)``, where ``F1(t)``
+  is the task's F1 averaged over its classes (the mean of ``d_t`` is the
+  difference of the two table cells);
+- ``diff_ci``: the 95% half-width of that mean,
+  ``t_{0.975, T-1} * sd(d, ddof=1) / sqrt(T)`` (the interval is
+  ``diff_mean ± diff_ci``; undefined, null, for one task). This is the CI
+  of the paired difference, not a difference of the cells' CIs;
+- ``p_wilcoxon``: the two-sided Wilcoxon signed-rank p-value of the ``d_t``
+  (``scipy.stats.wilcoxon`` with its defaults: zero differences dropped,
+  exact distribution up to 50 tasks without ties, else the normal
+  approximation with continuity correction; 1 when every ``d_t`` is 0,
+  null for T < 2), and ``p_holm``, the Holm-adjusted p-values over the settings
+  compared (for reading many settings at once);
+- ``wins`` / ``ties`` / ``losses``: tasks where A is better / equal / worse.
+
+Pairs must be the same tasks: both results record the digest of the tasks
+they solved (``files.task_store.sha1``: indices, labels and seed of the
+first ``num_task`` tasks of the store); a setting whose task counts or
+digests differ is refused with one line. Settings that only
+one model ran are listed as unpaired. F1 values are fractions; the
+Markdown prints percent and percentage points.
+"""
+import io
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..utils import InputError
+from .metrics import fmt_pct, mean_ci
+from .report import DOMAINS, _natural, _order
+from .spec import CLASSIFIERS, MODES
+
+#: the fields that make a setting (what is paired across two models)
+SETTING_FIELDS = ('task', 'novel_class', 'num_shots', 'mode', 'clf',
+                  'variant')
+
+
+def setting_key(result: Dict) -> Tuple:
+    """The setting of a result: ``(task, novel_class, shots, mode, clf,
+    variant)``."""
+    return (result['task'], result.get('novel_class'),
+            int(result['num_shots']), result['mode'], result['clf'],
+            result.get('variant') or '')
+
+
+def _sort_key(key: Tuple):
+    task, novel, shots, mode, clf, variant = key
+    return (_order(task, DOMAINS), -1 if novel is None else int(novel),
+            _order(mode, MODES), _order(clf, CLASSIFIERS), variant, shots)
+
+
+def setting_label(key: Tuple) -> str:
+    """``near novel7 5-shot linear Ridge`` (plus a variant, if any)."""
+    task, novel, shots, mode, clf, variant = key
+    parts = [task] + ([f'novel{novel}'] if novel is not None else []) + [
+        f'{shots}-shot', mode, clf] + ([f'[{variant}]'] if variant else [])
+    return ' '.join(parts)
+
+
+def holm(pvalues: Sequence[Optional[float]]) -> List[Optional[float]]:
+    """Holm's step-down adjustment of p-values (None entries are skipped).
+
+    The k-th smallest of m p-values becomes
+    ``max_{j <= k} min(1, (m - j + 1) p_(j))``.
+    """
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    out: List[Optional[float]] = [None] * len(pvalues)
+    m = len(idx)
+    running = 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def paired_stats(f1_a: np.ndarray, f1_b: np.ndarray,
+                 confidence: float = 0.95) -> Dict:
+    """Statistics of the paired task-F1 differences of one setting.
+
+    Args:
+        f1_a (np.ndarray): ``[T]`` task F1 of A (fractions).
+        f1_b (np.ndarray): ``[T]`` task F1 of B, the same tasks.
+        confidence (float): of the interval.
+
+    Returns:
+        dict: ``num_task``, ``mean_a``, ``mean_b``, ``diff_mean``,
+        ``diff_ci`` (half-width), ``diff_low``, ``diff_high``,
+        ``p_wilcoxon``, ``wins``, ``ties``, ``losses`` (None where
+        undefined).
+    """
+    import warnings
+
+    from scipy import stats
+    a = np.asarray(f1_a, dtype=np.float64)
+    b = np.asarray(f1_b, dtype=np.float64)
+    d = a - b
+    mean, half = mean_ci(d, confidence)
+    half = None if math.isnan(float(half)) else float(half)
+    p = None
+    if len(d) >= 2 and not np.any(d):
+        p = 1.0  # the same F1 on every task (scipy: 1 or NaN by method)
+    elif len(d) >= 2:
+        with warnings.catch_warnings():  # method switches, noted above
+            warnings.simplefilter('ignore')
+            p = float(stats.wilcoxon(d).pvalue)
+        p = None if math.isnan(p) else p
+    mean = float(mean)
+    return dict(num_task=int(len(d)), mean_a=float(a.mean()),
+                mean_b=float(b.mean()), diff_mean=mean, diff_ci=half,
+                diff_low=None if half is None else mean - half,
+                diff_high=None if half is None else mean + half,
+                p_wilcoxon=p, wins=int((d > 0).sum()),
+                ties=int((d == 0).sum()), losses=int((d < 0).sum()))
+
+
+def _task_f1(result: Dict) -> np.ndarray:
+    per_task = result.get('per_task_f1')
+    if not per_task:
+        raise InputError(f'{result["_file"]}: no per_task_f1; a paired '
+                         'comparison needs the per-task F1 (run the '
+                         'meta-test again)')
+    f1 = np.asarray(per_task, dtype=np.float64)
+    if f1.ndim != 2 or f1.shape[0] != int(result['num_task']):
+        raise InputError(f'{result["_file"]}: per_task_f1 is not '
+                         f'[num_task, classes]')
+    return f1.mean(axis=1)
+
+
+def _store_sha1(result: Dict) -> str:
+    store = (result.get('files') or {}).get('task_store') or {}
+    if not store.get('sha1'):
+        raise InputError(f'{result["_file"]}: no files.task_store.sha1; '
+                         'without it the tasks cannot be shown to be the '
+                         'same (run the meta-test again)')
+    return store['sha1']
+
+
+def _index(results: Sequence[Dict], model: str) -> Dict[Tuple, Dict]:
+    out: Dict[Tuple, Dict] = {}
+    for r in results:
+        if r['model'] != model:
+            continue
+        key = setting_key(r)
+        if key in out:
+            raise InputError(f'{r["_file"]}: a second result of {model} for '
+                             f'{setting_label(key)} (the first is '
+                             f'{out[key]["_file"]}); keep one of them')
+        out[key] = r
+    return out
+
+
+def compare_results(results: Sequence[Dict], model_a: str, model_b: str
+                    ) -> Dict:
+    """Pair the results of two models setting by setting.
+
+    Args:
+        results (sequence[dict]): from :func:`report.workdir_results`.
+        model_a (str): model A (differences are A - B).
+        model_b (str): model B.
+
+    Returns:
+        dict: ``model_a``, ``model_b``, ``settings`` (one dict per paired
+        setting: the setting's fields, ``label``, :func:`paired_stats`,
+        ``p_holm``, ``task_store_sha1``, ``file_a``, ``file_b``),
+        ``unpaired`` ({``a_only``, ``b_only``}: setting labels), ``test``
+        (what the statistics are).
+
+    Raises:
+        InputError: the same model twice, a model without results, no
+            setting in common, or a pair run on different tasks.
+    """
+    if model_a == model_b:
+        raise InputError(f'--compare {model_a} {model_b}: two different '
+                         'models, please')
+    known = sorted({r['model'] for r in results}, key=_natural)
+    index = {}
+    for m in (model_a, model_b):
+        index[m] = _index(results, m)
+        if not index[m]:
+            raise InputError(f'--compare: no results of model {m!r} (models '
+                             f'with results: {", ".join(known)})')
+    a, b = index[model_a], index[model_b]
+    common = sorted(set(a) & set(b), key=_sort_key)
+    if not common:
+        raise InputError(f'--compare {model_a} {model_b}: no setting was run '
+                         'for both models (same task, shots, mode, '
+                         'classifier and novel class)')
+    settings = []
+    for key in common:
+        ra, rb = a[key], b[key]
+        if int(ra['num_task']) != int(rb['num_task']):
+            raise InputError(f'{ra["_file"]} ran {ra["num_task"]} tasks but '
+                             f'{rb["_file"]} ran {rb["num_task"]}; run both '
+                             'with the same --num_task')
+        sa, sb = _store_sha1(ra), _store_sha1(rb)
+        if sa != sb:
+            raise InputError(f'{ra["_file"]} and {rb["_file"]} were run on '
+                             f'different task stores (sha1 {sa[:12]} vs '
+                             f'{sb[:12]}); a paired comparison needs the '
+                             'same tasks: meta-test both on one workdir\'s '
+                             'stores')
+        row = dict(zip(SETTING_FIELDS, key), label=setting_label(key),
+                   **paired_stats(_task_f1(ra), _task_f1(rb)),
+                   task_store_sha1=sa, file_a=ra['_file'], file_b=rb['_file'])
+        settings.append(row)
+    for row, p in zip(settings, holm([s['p_wilcoxon'] for s in settings])):
+        row['p_holm'] = p
+    import scipy
+    return dict(
+        model_a=model_a, model_b=model_b, units='fraction',
+        difference='A - B, task F1 averaged over classes',
+        test=('mean paired difference over tasks with its 95% t interval; '
+              'two-sided Wilcoxon signed-rank p (scipy.stats.wilcoxon '
+              f'defaults, scipy {scipy.__version__}); Holm-adjusted over '
+              f'the {len(settings)} settings'),
+        settings=settings,
+        unpaired=dict(a_only=[setting_label(k) for k in sorted(
+            set(a) - set(b), key=_sort_key)],
+            b_only=[setting_label(k) for k in sorted(
+                set(b) - set(a), key=_sort_key)]))
+
+
+def _pp(value: Optional[float]) -> str:
+    """A difference in percentage points, signed."""
+    return '–' if value is None else f'{100 * value:+.2f}'
+
+
+def _p(value: Optional[float]) -> str:
+    if value is None:
+        return '–'
+    return f'{value:.2g}' if value < 0.001 else f'{value:.3f}'
+
+
+def format_compare(cmp: Dict) -> str:
+    """The comparison as Markdown (F1 in percent, differences in
+    percentage points)."""
+    a, b = cmp['model_a'], cmp['model_b']
+    lines = [f'### {a} vs {b}: paired difference of task F1 (A - B, '
+             'percentage points) over the same tasks', '',
+             f'| setting | tasks | {a} F1 (%) | {b} F1 (%) | A - B | 95% CI '
+             '| Wilcoxon p | Holm p | A better / tied / worse |',
+             '|---|---:|---:|---:|---:|---|---:|---:|---:|']
+    for s in cmp['settings']:
+        ci = '–' if s['diff_ci'] is None else \
+            f'[{_pp(s["diff_low"])}, {_pp(s["diff_high"])}]'
+        lines.append(
+            f'| {s["label"]} | {s["num_task"]} | {fmt_pct(s["mean_a"])} | '
+            f'{fmt_pct(s["mean_b"])} | {_pp(s["diff_mean"])} | {ci} | '
+            f'{_p(s["p_wilcoxon"])} | {_p(s["p_holm"])} | '
+            f'{s["wins"]} / {s["ties"]} / {s["losses"]} |')
+    for side, name in (('a_only', a), ('b_only', b)):
+        left = cmp['unpaired'][side]
+        if left:
+            lines += ['', f'Run for {name} only (not compared): '
+                      + ', '.join(left)]
+    lines += ['', f'Test: {cmp["test"]}.']
+    return '\n'.join(lines) + '\n'
+
+
+def plot_compare(cmp: Dict) -> bytes:
+    """The differences with their 95% CIs: settings on the x axis (grouped
+    by domain), difference in percentage points on the y axis, zero
+    dashed; filled markers where the Holm-adjusted p is below 0.05.
+
+    Returns:
+        bytes: the PNG.
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    settings = cmp['settings']
+    n = len(settings)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.32 * n + 2), 4.6))
+    colours = plt.get_cmap('tab10')
+    modes = sorted({s['mode'] for s in settings},
+                   key=lambda m: _order(m, MODES))
+    for i, s in enumerate(settings):
+        colour = colours(modes.index(s['mode']) % 10)
+        err = 0.0 if s['diff_ci'] is None else 100 * s['diff_ci']
+        strong = s['p_holm'] is not None and s['p_holm'] < 0.05
+        ax.errorbar([i], [100 * s['diff_mean']], yerr=[err], fmt='o',
+                    capsize=3, color=colour,
+                    markerfacecolor=colour if strong else 'white')
+    ax.axhline(0, color='0.4', linestyle='--', linewidth=0.8)
+    tasks = [s['task'] for s in settings]
+    for i in range(1, n):
+        if tasks[i] != tasks[i - 1]:
+            ax.axvline(i - 0.5, color='0.8', linewidth=0.8)
+    ax.set_xticks(range(n))
+    ax.set_xticklabels([s['label'] for s in settings], rotation=70,
+                       ha='right', fontsize=7)
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylabel(f'{cmp["model_a"]} - {cmp["model_b"]}\n'
+                  'task F1 (percentage points)')
+    ax.set_title(f'{cmp["model_a"]} vs {cmp["model_b"]}: mean paired '
+                 'difference, 95% CI (filled: Holm p < 0.05)', fontsize=9)
+    ax.grid(axis='y', alpha=0.3)
+    for j, mode in enumerate(modes):
+        ax.plot([], [], 'o', color=colours(j % 10), label=mode)
+    ax.legend(fontsize=7, frameon=False, loc='best')
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format='png')
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def compare(workdir: str, model_a: str, model_b: str,
+            output: Optional[str] = None,
+            clf: Optional[str] = None) -> Dict[str, str]:
+    """Compare two models of a workdir; write Markdown, JSON and plot.
+
+    Everything is computed before the first file is written.
+
+    Args:
+        workdir (str): the low-shot ``--workdir``.
+        model_a (str): model A (differences are A - B).
+        model_b (str): model B.
+        output (str, optional): path prefix (``PREFIX.md/.json/.png``);
+            default ``<workdir>/summary/compare_<A>_vs_<B>``.
+        clf (str, optional): only this classifier.
+
+    Returns:
+        dict: ``markdown``, the comparison (``comparison``) and the paths
+        ``md``, ``json``, ``png``.
+    """
+    from .report import report_paths, workdir_results, write_report
+    cmp = compare_results(workdir_results(workdir, clf), model_a, model_b)
+    out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'
+                       + (f'_{clf}' if clf else ''))
+    text = format_compare(cmp)
+    write_report(out, text, cmp, plot_compare(cmp))
+    return dict(out, markdown=text, comparison=cmp)

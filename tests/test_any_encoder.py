@@ -1,0 +1,546 @@
+"""Any encoder through the protocol: timm and open_clip models with local
+weights, and features computed elsewhere.
+
+The extraction references read each image with PIL, resize and crop it by
+hand as the model's pretrained configuration says, normalise it with that
+configuration's mean and std and run the library model loaded from the same
+file; the command goes through the list file, the weight reader, the
+library's transform and the extraction loop. Imports are checked row by row
+against features whose place is known.
+"""
+import importlib.util
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from openselfsup.lowshot import paths
+from openselfsup.utils import run_cli
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VIT = 'vit_tiny_patch16_224'
+VIT_KWARGS = dict(img_size=32, patch_size=8, depth=2, embed_dim=32,
+                  num_heads=2)
+VIT_FLAGS = ['--model-kwargs'] + [f'{k}={v}' for k, v in VIT_KWARGS.items()]
+IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+def _cli(name):
+    spec = importlib.util.spec_from_file_location(
+        f'wsi_{name}', os.path.join(REPO, 'wsi_workdir', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(capsys, name, argv):
+    code = run_cli(_cli(name).main, argv)
+    captured = capsys.readouterr()
+    return code, captured.err.strip(), captured.out
+
+
+def _config(name):
+    return os.path.join(REPO, 'configs', 'extraction', name)
+
+
+def _base(root, out, config='nct_test.py', domain='NCT'):
+    return ['--config', _config(config), '--output', out, '--workers', '0',
+            '--no-progress', '--cfg-options',
+            f'dataset.data_root={os.path.join(root, domain)}']
+
+
+def _list(root, domain='NCT', name='test_labeled.txt'):
+    with open(os.path.join(root, domain, 'meta', name)) as f:
+        rows = [line.split() for line in f if line.strip()]
+    return [r[0] for r in rows], np.array([int(r[1]) for r in rows])
+
+
+def _pixels(root, rel, size, crop, mean, std, domain='NCT'):
+    """PIL: resize to ``size`` x ``size`` (bicubic), centre crop ``crop``,
+    scale to [0, 1], normalise: [1, 3, crop, crop]."""
+    img = Image.open(os.path.join(root, domain, 'data', rel)).convert('RGB')
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.BICUBIC)
+    top = int(round((size - crop) / 2.0))
+    img = img.crop((top, top, top + crop, top + crop))
+    x = np.asarray(img, dtype=np.float32) / 255.0
+    x = (x - np.array(mean, np.float32)) / np.array(std, np.float32)
+    return torch.from_numpy(x).permute(2, 0, 1)[None]
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope='module')
+def vit(tmp_path_factory):
+    """A tiny timm ViT at a seeded random initialisation, saved as
+    safetensors: (model, path)."""
+    import timm
+    from safetensors.torch import save_file
+    torch.manual_seed(0)
+    model = timm.create_model(VIT, pretrained=False, num_classes=0,
+                              **VIT_KWARGS).eval()
+    path = str(tmp_path_factory.mktemp('vit') / 'model.safetensors')
+    save_file(model.state_dict(), path)
+    return model, path
+
+
+def _vit_reference(model, root, crop_pct=0.9, mean=(0.5,) * 3,
+                   std=(0.5,) * 3):
+    rels, labels = _list(root)
+    size = int(32 / crop_pct)  # timm: floor(input size / crop_pct)
+    feats = []
+    with torch.no_grad():
+        for rel in rels:
+            x = _pixels(root, rel, size, 32, mean, std)
+            feats.append(model.forward_head(model.forward_features(x),
+                                            pre_logits=True)[0].numpy())
+    return np.stack(feats), labels, rels
+
+
+def test_timm_vit_through_the_command(synthetic_root, vit, tmp_path, capsys):
+    model, weights = vit
+    workdir = str(tmp_path / 'w')
+    out = paths.features_path(workdir, 'vit', 'NCT_test')
+    code, err, printed = _run(capsys, 'extract', _base(synthetic_root, out) + [
+        '--model-source', f'timm:{VIT}', '--weights', weights] + VIT_FLAGS)
+    assert code == 0, err
+    assert 'timm weights (safetensors)' in printed
+    feats = np.load(out)
+    ref, labels, rels = _vit_reference(model, synthetic_root)
+    assert feats.dtype == np.float32 and feats.shape == (len(rels), 32)
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(feats, _unit(ref), atol=2e-5)
+    np.testing.assert_array_equal(
+        np.load(paths.labels_path(workdir, 'NCT_test')), labels)
+    with open(paths.provenance_path(workdir, 'vit', 'NCT_test')) as f:
+        prov = json.load(f)
+    # the preprocessing of the model's pretrained config, recorded
+    pre = prov['preprocess']
+    assert pre['input_size'] == [3, 32, 32] and pre['crop_pct'] == 0.9
+    assert pre['mean'] == [0.5] * 3 and pre['interpolation'] == 'bicubic'
+    assert prov['transform'][0].startswith('Resize(size=35')
+    enc = prov['encoder']
+    assert (enc['library'], enc['model'], enc['pool']) == ('timm', VIT,
+                                                           'token')
+    assert enc['model_kwargs'] == VIT_KWARGS and prov['normalised'] is True
+    import hashlib
+    with open(weights, 'rb') as f:
+        assert prov['checkpoint_sha256'] == hashlib.sha256(
+            f.read()).hexdigest()
+    from openselfsup.lowshot.features import load_features
+    assert load_features(workdir, 'vit', 'NCT_test').normalised
+
+
+def test_timm_torch_file_pool_and_raw(synthetic_root, vit, tmp_path):
+    """A .pth with a DDP prefix and a classifier head gives the same
+    features (the head is ignored and counted); --pool avg and
+    --no-normalise are honoured and recorded (timm's ViT moves its final
+    norm behind the pooling for avg unless fc_norm=False: the weights of a
+    token-pooled model keep their norm with fc_norm=False)."""
+    from openselfsup.apis.extract import extract_external
+    model, weights = vit
+    pth = str(tmp_path / 'wrapped.pth')
+    state = {f'module.{k}': v for k, v in model.state_dict().items()}
+    state.update({'module.head.weight': torch.zeros(9, 32),
+                  'module.head.bias': torch.zeros(9)})
+    torch.save({'state_dict': state, 'epoch': 3}, pth)
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    out = str(tmp_path / 'a' / 'x.npy')
+    rec = extract_external(_config('nct_test.py'), f'timm:{VIT}', out,
+                           weights=pth, model_kwargs=VIT_KWARGS,
+                           cfg_options=opts, progress=False)
+    ref, _, _ = _vit_reference(model, synthetic_root)
+    np.testing.assert_allclose(np.load(out), _unit(ref), atol=2e-5)
+    assert rec['encoder']['ignored_keys'] == 2
+    assert rec['encoder']['weights_format'] == 'torch'
+    out2 = str(tmp_path / 'b' / 'x.npy')
+    rec = extract_external(_config('nct_test.py'), f'timm:{VIT}', out2,
+                           weights=weights,
+                           model_kwargs=dict(VIT_KWARGS, fc_norm=False),
+                           cfg_options=opts, progress=False, pool='avg',
+                           normalise=False)
+    avg = np.load(out2)
+    # avg: the mean of the patch tokens after the final norm (timm's ViT)
+    rels, _ = _list(synthetic_root)
+    with torch.no_grad():
+        x = torch.cat([_pixels(synthetic_root, r, 35, 32, [0.5] * 3,
+                               [0.5] * 3) for r in rels])
+        tokens = model.forward_features(x)
+    np.testing.assert_allclose(avg, tokens[:, 1:].mean(1).numpy(),
+                               atol=2e-5)
+    assert rec['encoder']['pool'] == 'avg' and rec['normalised'] is False
+
+
+def test_timm_folder_with_its_own_config(synthetic_root, vit, tmp_path):
+    """A hub-layout folder (config.json as timm writes it, e.g. UNI's):
+    the architecture, its arguments and its preprocessing come from the
+    folder; --preprocess overrides a key."""
+    from safetensors.torch import save_file
+
+    from openselfsup.apis.extract import extract_external
+    model, _ = vit
+    folder = tmp_path / 'hub'
+    folder.mkdir()
+    save_file(model.state_dict(), str(folder / 'model.safetensors'))
+    with open(folder / 'config.json', 'w') as f:
+        json.dump({'architecture': VIT, 'model_args': dict(VIT_KWARGS,
+                                                           num_classes=0),
+                   'pretrained_cfg': {'input_size': [3, 32, 32],
+                                      'crop_pct': 1.0, 'mean': IMAGENET[0],
+                                      'std': IMAGENET[1],
+                                      'interpolation': 'bicubic',
+                                      'classifier': 'head'}}, f)
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    out = str(tmp_path / 'f' / 'x.npy')
+    rec = extract_external(_config('nct_test.py'), 'timm', out,
+                           weights=str(folder), cfg_options=opts,
+                           progress=False)
+    assert rec['preprocess']['mean'] == IMAGENET[0]
+    assert rec['preprocess']['crop_pct'] == 1.0
+    assert rec['checkpoint'].endswith('model.safetensors')
+    ref, _, _ = _vit_reference(model, synthetic_root, 1.0, *IMAGENET)
+    np.testing.assert_allclose(np.load(out), _unit(ref), atol=2e-5)
+    rec = extract_external(_config('nct_test.py'), f'timm:{VIT}', out,
+                           weights=str(folder), cfg_options=opts,
+                           progress=False, preprocess={'crop_pct': 0.9})
+    assert rec['preprocess']['crop_pct'] == 0.9
+    assert rec['encoder']['preprocess_overrides'] == {'crop_pct': 0.9}
+    ref, _, _ = _vit_reference(model, synthetic_root, 0.9, *IMAGENET)
+    np.testing.assert_allclose(np.load(out), _unit(ref), atol=2e-5)
+
+
+TINY_CLIP = {'embed_dim': 16,
+             'vision_cfg': {'image_size': 32, 'layers': 2, 'width': 32,
+                            'head_width': 16, 'patch_size': 8},
+             'text_cfg': {'context_length': 8, 'vocab_size': 64,
+                          'width': 16, 'heads': 2, 'layers': 1}}
+
+
+@pytest.fixture(scope='module')
+def clip_folder(tmp_path_factory):
+    """A tiny open_clip model (open_clip's CLIP class, seeded random init)
+    in open_clip's hub layout: (model, folder)."""
+    import open_clip
+    folder = tmp_path_factory.mktemp('clip')
+    with open(folder / 'open_clip_config.json', 'w') as f:
+        json.dump({'model_cfg': TINY_CLIP,
+                   'preprocess_cfg': {'mean': [0.6, 0.5, 0.4],
+                                      'std': [0.2, 0.25, 0.3]}}, f)
+    torch.manual_seed(1)
+    model = open_clip.create_model(f'local-dir:{folder}',
+                                   load_weights=False).eval()
+    torch.save(model.state_dict(),
+               str(folder / 'open_clip_pytorch_model.bin'))
+    return model, str(folder)
+
+
+def test_open_clip_through_the_command(synthetic_root, clip_folder,
+                                       tmp_path, capsys):
+    model, folder = clip_folder
+    workdir = str(tmp_path / 'w')
+    out = paths.features_path(workdir, 'clip', 'LC')
+    code, err, _ = _run(capsys, 'extract', _base(
+        synthetic_root, out, 'lc.py', 'LC25000') + [
+        '--model-source', 'open_clip', '--weights', folder])
+    assert code == 0, err
+    feats = np.load(out)
+    rels, _ = _list(synthetic_root, 'LC25000', 'img_list_labeled.txt')
+    mean, std = [0.6, 0.5, 0.4], [0.2, 0.25, 0.3]
+    with torch.no_grad():
+        ref = torch.cat([model.encode_image(_pixels(
+            synthetic_root, r, 32, 32, mean, std, 'LC25000'))
+            for r in rels]).numpy()
+    assert feats.shape == (len(rels), 16)
+    np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(feats, _unit(ref), atol=2e-5)
+    with open(paths.provenance_path(workdir, 'clip', 'LC')) as f:
+        prov = json.load(f)
+    pre = prov['preprocess']
+    assert pre['mean'] == mean and pre['std'] == std
+    assert pre['size'] == [32, 32] and pre['resize_mode'] == 'shortest'
+    enc = prov['encoder']
+    assert enc['library'] == 'open_clip' and enc['projection'] is True
+    assert enc['pool'] == 'tok' and enc['ignored_keys'] > 0  # text tower
+    # before the projection: the ViT tower's pooled token (width 32)
+    from openselfsup.apis.extract import extract_external
+    out2 = str(tmp_path / 'pre' / 'x.npy')
+    extract_external(_config('lc.py'), 'open_clip', out2, weights=folder,
+                     projection=False, progress=False, cfg_options={
+                         'dataset.data_root': os.path.join(synthetic_root,
+                                                           'LC25000')})
+    pre_proj = np.load(out2)
+    assert pre_proj.shape == (len(rels), 32)
+    np.testing.assert_allclose(_unit(pre_proj @ model.visual.proj.detach()
+                                     .numpy()), feats, atol=2e-5)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_amp_close_to_cpu(synthetic_root, vit, tmp_path):
+    from openselfsup.apis.extract import extract_external
+    _, weights = vit
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    feats = []
+    for device, amp in (('cpu', False), ('cuda', True)):
+        out = str(tmp_path / device / 'x.npy')
+        extract_external(_config('nct_test.py'), f'timm:{VIT}', out,
+                         weights=weights, model_kwargs=VIT_KWARGS,
+                         cfg_options=opts, progress=False, device=device,
+                         amp=amp, channels_last=amp)
+        feats.append(np.load(out))
+    assert feats[1].dtype == np.float32
+    np.testing.assert_allclose(feats[1], feats[0], atol=0.02)
+
+
+def test_random_init_depends_on_its_seed_only(synthetic_root, tmp_path):
+    """--random-init: the same --seed gives the same encoder whatever the
+    global random state was; another seed another encoder."""
+    from openselfsup.apis.extract import extract, extract_external
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    runs = []
+    for i, seed in enumerate((3, 3, 4)):
+        torch.manual_seed(100 + i)  # global state differs between runs
+        out = str(tmp_path / f'r{i}' / 'x.npy')
+        rec = extract_external(_config('nct_test.py'), f'timm:{VIT}', out,
+                               model_kwargs=VIT_KWARGS, cfg_options=opts,
+                               progress=False, seed=seed)
+        runs.append(np.load(out))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.allclose(runs[0], runs[2])
+    assert rec['checkpoint'] is None and 'random init (seed 4)' in \
+        rec['checkpoint_kind']
+    # the config's ResNet at its own initialisation (the demo's baseline)
+    resnet = dict(opts, **{'model.backbone.base_channels': 8,
+                           'model.backbone.stem_channels': 8,
+                           'dataset.pipeline.1.scale': 32})
+    outs = []
+    for i in range(2):
+        torch.manual_seed(200 + i)
+        out = str(tmp_path / f'c{i}' / 'x.npy')
+        rec = extract(_config('nct_test.py'), None, out, cfg_options=resnet,
+                      progress=False, random_init=True, seed=7)
+        outs.append(np.load(out))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert rec['checkpoint_kind'] == 'random init (seed 7)'
+
+
+def test_wrong_weights_and_flags_give_one_line(synthetic_root, vit,
+                                               clip_folder, tmp_path,
+                                               capsys):
+    import timm
+    from safetensors.torch import save_file
+    _, weights = vit
+    deeper = str(tmp_path / 'deeper.safetensors')
+    save_file(timm.create_model(VIT, num_classes=0, **dict(
+        VIT_KWARGS, depth=3)).state_dict(), deeper)
+    corrupt = str(tmp_path / 'corrupt.safetensors')
+    with open(corrupt, 'wb') as f:
+        f.write(b'\x00' * 64)
+    other_clip = tmp_path / 'clip2'
+    other_clip.mkdir()
+    cfg = json.loads(json.dumps(TINY_CLIP))
+    cfg['vision_cfg']['width'] = 48
+    with open(other_clip / 'open_clip_config.json', 'w') as f:
+        json.dump({'model_cfg': cfg}, f)
+    import open_clip
+    torch.save(open_clip.create_model(f'local-dir:{other_clip}',
+                                      load_weights=False).state_dict(),
+               str(other_clip / 'open_clip_pytorch_model.bin'))
+    _, folder = clip_folder
+    mixed = tmp_path / 'mixed'
+    mixed.mkdir()
+    os.symlink(os.path.join(folder, 'open_clip_config.json'),
+               mixed / 'open_clip_config.json')
+    os.symlink(other_clip / 'open_clip_pytorch_model.bin',
+               mixed / 'open_clip_pytorch_model.bin')
+    out = str(tmp_path / 'out' / 'x.npy')
+    base = _base(synthetic_root, out)
+    timm_src = ['--model-source', f'timm:{VIT}']
+    cases = [
+        (timm_src + ['--weights', deeper] + VIT_FLAGS,
+         'do not fit timm vit_tiny_patch16_224: 12 unexpected (first: '
+         'blocks.2.'),
+        (timm_src + ['--weights', weights, '--model-kwargs', 'img_size=32',
+                     'patch_size=8', 'depth=2', 'embed_dim=64',
+                     'num_heads=2'],
+         'cls_token has shape (1, 1, 32) but timm vit_tiny_patch16_224 has '
+         '(1, 1, 64)'),
+        (timm_src + ['--weights', corrupt] + VIT_FLAGS,
+         'not a readable safetensors file'),
+        (['--model-source', 'open_clip', '--weights', str(mixed)],
+         'class_embedding has shape (48,) but the image tower of open_clip'),
+        (['--model-source', 'timm:no_such_net', '--weights', weights],
+         'timm has no such model'),
+        (['--model-source', 'keras:resnet'], 'expected timm:<model name>'),
+        (timm_src + VIT_FLAGS, 'give --weights FILE or --random-init'),
+        (['--weights', weights], '--weights applies to --model-source only'),
+        (['--model-source', 'open_clip', '--weights', folder, '--pool',
+          'avg'], '--pool applies to timm models'),
+        (timm_src + ['--weights', weights, '--preprocess', 'resize=3']
+         + VIT_FLAGS, '--preprocess resize: timm understands'),
+        (timm_src + ['--weights', weights, '--model-kwargs', 'img_size'],
+         "--model-kwargs 'img_size': expected KEY=VALUE"),
+        (timm_src + ['--weights', str(tmp_path / 'nope.bin')] + VIT_FLAGS,
+         'nope.bin: not found'),
+    ]
+    for extra, expected in cases:
+        code, err, _ = _run(capsys, 'extract', base + extra)
+        assert code == 2, (extra, err)
+        assert len(err.splitlines()) == 1 and expected in err, err
+        assert not os.path.exists(out)
+
+
+# -- precomputed features --------------------------------------------------
+def _import_case(root, rng, dim=6):
+    """Features of the NCT test list in list order, and a shuffled copy
+    with its path list (some paths absolute, with a foreign prefix)."""
+    rels, labels = _list(root)
+    feats = rng.normal(size=(len(rels), dim)).astype(np.float32) + 2
+    perm = rng.permutation(len(rels))
+    shuffled = [rels[i] if k % 2 else f'/elsewhere/NCT/data/{rels[i]}'
+                for k, i in enumerate(perm)]
+    return feats, labels, rels, perm, shuffled
+
+
+def test_import_npy_and_h5_put_each_row_in_place(synthetic_root, tmp_path,
+                                                 capsys):
+    import h5py
+    rng = np.random.default_rng(0)
+    feats, labels, rels, perm, shuffled = _import_case(synthetic_root, rng)
+    npy = str(tmp_path / 'feats.npy')
+    np.save(npy, feats[perm])
+    list_txt = str(tmp_path / 'paths.txt')
+    with open(list_txt, 'w') as f:
+        f.write('\n'.join(shuffled) + '\n')
+    workdir = str(tmp_path / 'w')
+    out = paths.features_path(workdir, 'mine', 'NCT_test')
+    code, err, printed = _run(capsys, 'import_features', [
+        '--config', _config('nct_test.py'), '--source', npy, '--paths',
+        list_txt, '--output', out, '--cfg-options',
+        f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
+    assert code == 0, err
+    assert 'normalised on import' in printed
+    got = np.load(out)
+    np.testing.assert_allclose(got, _unit(feats), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(
+        np.load(paths.labels_path(workdir, 'NCT_test')), labels)
+    with open(paths.provenance_path(workdir, 'mine', 'NCT_test')) as f:
+        prov = json.load(f)
+    assert prov['source_format'] == 'npy' and prov['normalised'] is True
+    assert prov['source_normalised'] is False
+    from openselfsup.lowshot.features import load_features
+    assert load_features(workdir, 'mine', 'NCT_test').normalised
+
+    # h5: paths inside the file, three rows of images outside the list
+    h5 = str(tmp_path / 'feats.h5')
+    extra = rng.normal(size=(3, feats.shape[1])).astype(np.float32)
+    with h5py.File(h5, 'w') as f:
+        f['emb'] = np.concatenate([feats[perm], extra])
+        f['paths'] = np.array(shuffled + ['ADI/not_listed_%d.tif' % i
+                                          for i in range(3)], dtype='S')
+    from openselfsup.apis.import_features import import_features
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    out2 = str(tmp_path / 'h5' / 'x.npy')
+    rec = import_features(_config('nct_test.py'), h5, out2, key='emb',
+                          cfg_options=opts, ignore_extra=True,
+                          normalise=False)
+    np.testing.assert_array_equal(np.load(out2), feats)
+    assert rec['rows_dropped'] == 3 and rec['normalised'] is False
+    # .pt: a dict with features and paths
+    pt = str(tmp_path / 'feats.pt')
+    torch.save({'features': torch.from_numpy(feats[perm]),
+                'paths': shuffled}, pt)
+    out3 = str(tmp_path / 'pt' / 'x.npy')
+    import_features(_config('nct_test.py'), pt, out3, cfg_options=opts)
+    np.testing.assert_allclose(np.load(out3), _unit(feats), rtol=1e-6,
+                               atol=1e-7)
+
+
+def test_import_refuses_missing_extra_and_duplicate_rows(synthetic_root,
+                                                         tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    feats, _, rels, perm, shuffled = _import_case(synthetic_root, rng)
+    out = str(tmp_path / 'out' / 'x.npy')
+
+    def case(rows, names, extra_flags=()):
+        src = str(tmp_path / f'f{case.n}.npy')
+        lst = str(tmp_path / f'p{case.n}.txt')
+        case.n += 1
+        np.save(src, rows)
+        with open(lst, 'w') as f:
+            f.write('\n'.join(names) + '\n')
+        return _run(capsys, 'import_features', [
+            '--config', _config('nct_test.py'), '--source', src, '--paths',
+            lst, '--output', out, *extra_flags, '--cfg-options',
+            f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
+    case.n = 0
+    shuffled_feats = feats[perm]
+    cases = [
+        (shuffled_feats[1:], shuffled[1:], (),
+         f'1 of the {len(rels)} images of'),
+        (np.concatenate([shuffled_feats, shuffled_feats[:1]]),
+         shuffled + ['STR/foreign.tif'], (),
+         "1 row(s) name images that are not in"),
+        (np.concatenate([shuffled_feats, shuffled_feats[:1]]),
+         shuffled + [shuffled[0]], (), 'both name'),
+        (shuffled_feats, shuffled[:-1], (), 'paths but'),
+        (np.where(np.arange(len(perm))[:, None] == 0, 0, shuffled_feats),
+         shuffled, (), 'all zeros and cannot be L2-normalised'),
+        (np.where(np.arange(len(perm))[:, None] == 3, np.nan,
+                  shuffled_feats), shuffled, (), 'NaN or inf'),
+    ]
+    for rows, names, flags, expected in cases:
+        code, err, _ = case(rows, names, flags)
+        assert code == 2, err
+        assert len(err.splitlines()) == 1 and expected in err, err
+        assert not os.path.exists(out)
+
+
+# -- the scripts -------------------------------------------------------------
+def test_scripts_take_any_encoder(tmp_path):
+    """evaluate_encoder.sh with a timm source: every extraction names the
+    model, its weights and its flags; one sweep of the published protocol
+    on the model's own features for every novel class. The demo with
+    "random" extracts the config's encoder at random initialisation."""
+    from test_lowshot_scripts import _record, _settings
+
+    from openselfsup.apis.extract import check_encoder_flags
+    from openselfsup.lowshot import spec as S
+    env = {'EXTRACT_SOURCE': 'timm:vit_large_patch16_224',
+           'EXTRACT_MODEL_OPTS': '--model-kwargs init_values=1e-5 '
+                                 'dynamic_img_size=True'}
+    cmds = _record(tmp_path, 'evaluate_encoder.sh', env,
+                   args=('uni', 'weights/uni'))
+    names = [s.split('/')[-1] for s, _ in cmds]
+    assert names == ['extract.py'] * 5 + ['sweep.py', 'summarize.py']
+    for _, a in cmds[:5]:
+        check_encoder_flags(a)
+        assert a['model_source'] == 'timm:vit_large_patch16_224'
+        assert a['weights'] == 'weights/uni' and not a['pretrained']
+        assert a['model_kwargs'] == ['init_values=1e-5',
+                                     'dynamic_img_size=True']
+        assert a['output'].startswith('wd/extracted_feats/uni/')
+    specs = _settings(cmds[5][1])
+    assert {sp.model for sp in specs} == {'uni'}
+    assert {sp.novel_class for sp in specs if sp.task == 'near'} == set(
+        range(9))
+    assert {sp.task for sp in specs} == set(S.TASKS)
+    assert {sp.num_task for sp in specs} == {1000}
+    assert {(sp.task, sp.shots) for sp in specs} == {
+        (t, s) for t in S.TASKS for s in S.DEFAULT_SHOTS[t]}
+
+    cmds = _record(tmp_path, 'demo_lowshot.sh', {'MODEL': 'random',
+                                                 'DOMAINS': 'mixture'},
+                   args=('random', 'demo_wd'))
+    extracts = [a for s, a in cmds if s.endswith('extract.py')]
+    assert [os.path.basename(a['output']) for a in extracts] == [
+        'NCT_train.npy', 'LC.npy']
+    for a in extracts:
+        check_encoder_flags(a)
+        assert a['random_init'] and a['pretrained'] is None
+        assert a['output'].startswith('demo_wd/extracted_feats/random/')

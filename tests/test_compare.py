@@ -1,0 +1,199 @@
+"""Paired comparison of two models on the same stored tasks.
+
+The statistics are checked against scipy (``scipy.stats.wilcoxon``; the
+t interval through ``scipy.stats.t.interval`` and ``scipy.stats.sem``, not
+the project's ``mean_ci``) and against a hand-computed exact case; the
+command is checked end to end on meta-test results of two models, each
+number recomputed from the result files.
+"""
+import importlib.util
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from lowshot_data import make_workdir
+from openselfsup.lowshot import paths
+from openselfsup.lowshot.compare import holm, paired_stats
+from openselfsup.utils import run_cli
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _t_interval(d):
+    return stats.t.interval(0.95, len(d) - 1, loc=np.mean(d),
+                            scale=stats.sem(d))
+
+
+def test_paired_stats_on_a_fixed_case():
+    # six tasks, A better on every one by distinct margins: the exact
+    # two-sided signed-rank p is 2 / 2^6 (only the all-positive sign
+    # pattern is as extreme on each side)
+    a = np.array([0.9, 0.8, 0.85, 0.7, 0.95, 0.6])
+    d = np.array([0.05, 0.10, 0.02, 0.20, 0.01, 0.15])
+    s = paired_stats(a, a - d)
+    assert s['p_wilcoxon'] == pytest.approx(2 / 64)
+    assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(d).pvalue)
+    low, high = _t_interval(d)
+    assert s['diff_mean'] == pytest.approx(d.mean())
+    assert (s['diff_low'], s['diff_high']) == (pytest.approx(low),
+                                               pytest.approx(high))
+    assert (s['wins'], s['ties'], s['losses']) == (6, 0, 0)
+    assert s['mean_a'] - s['mean_b'] == pytest.approx(s['diff_mean'])
+    # 40 tasks with ties and zeros (scipy switches method): still scipy's
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 20, 40) / 20
+    b = np.clip(a + rng.integers(-2, 2, 40) / 20, 0, 1)
+    s = paired_stats(a, b)
+    d = a - b
+    assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(d).pvalue)
+    low, high = _t_interval(d)
+    assert (s['diff_low'], s['diff_high']) == (pytest.approx(low),
+                                               pytest.approx(high))
+    assert s['ties'] == int((d == 0).sum()) > 0
+    # undefined: one task; identical models: p = 1 (scipy), CI of width 0
+    one = paired_stats([0.5], [0.4])
+    assert one['diff_ci'] is None and one['p_wilcoxon'] is None
+    same = paired_stats(a, a)
+    assert same['diff_mean'] == 0 and same['p_wilcoxon'] == 1.0
+
+
+def test_holm_by_hand():
+    # m = 3: 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 * 1, kept monotone: 0.06
+    assert holm([0.01, 0.04, 0.03, None]) == [
+        pytest.approx(0.03), pytest.approx(0.06), pytest.approx(0.06), None]
+    assert holm([0.5, 0.6]) == [pytest.approx(1.0), pytest.approx(1.0)]
+
+
+def _cli():
+    spec = importlib.util.spec_from_file_location(
+        'wsi_summarize', os.path.join(REPO, 'wsi_workdir', 'summarize.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _meta_test(workdir, model, task, shots, clf, num_task=20, **kw):
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    spec = RunSpec(model, task, shots, clf, num_task=num_task, **kw)
+    generate_task_store(workdir, spec.tasks)
+    return run_meta_test(workdir, spec, progress=False, threads=1)
+
+
+SETTINGS = [('near', 1, 'Ridge'), ('near', 5, 'nearest_centroid'),
+            ('mixture', 1, 'Ridge')]
+
+
+@pytest.fixture(scope='module')
+def two_models(tmp_path_factory):
+    """Results of a good (a) and a noisier (b) model on the same tasks; a
+    has one setting more."""
+    w = str(tmp_path_factory.mktemp('cmp') / 'w')
+    make_workdir(w, 'a', seed=0, spread=1.0)
+    make_workdir(w, 'b', seed=1, spread=0.4)
+    for task, shots, clf in SETTINGS:
+        for model in ('a', 'b'):
+            _meta_test(w, model, task, shots, clf)
+    _meta_test(w, 'a', 'out', 1, 'Ridge')
+    return w
+
+
+def _run(capsys, argv):
+    code = run_cli(_cli().main, argv)
+    out = capsys.readouterr()
+    return code, out.err.strip(), out.out
+
+
+def test_compare_command_numbers_from_the_result_files(two_models, capsys):
+    w = two_models
+    code, err, printed = _run(capsys, ['--workdir', w, '--compare', 'a',
+                                       'b'])
+    assert code == 0, err
+    with open(paths.summary_path(w, 'json', 'compare_a_vs_b')) as f:
+        cmp = json.load(f)
+    assert os.path.getsize(paths.summary_path(w, 'png', 'compare_a_vs_b')) \
+        > 1000
+    assert len(cmp['settings']) == len(SETTINGS)
+    assert cmp['unpaired'] == {'a_only': ['out 1-shot linear Ridge'],
+                               'b_only': []}
+    rows = {(s['task'], s['num_shots'], s['clf']): s
+            for s in cmp['settings']}
+    pvals = []
+    for task, shots, clf in SETTINGS:
+        s = rows[(task, shots, clf)]
+        f1 = {}
+        for m in ('a', 'b'):
+            with open(paths.result_path(w, m, task, 'linear', clf,
+                                        shots)) as f:
+                r = json.load(f)
+            f1[m] = np.asarray(r['per_task_f1']).mean(1)
+            assert s[f'mean_{m}'] == pytest.approx(r['average_mean'])
+        d = f1['a'] - f1['b']
+        assert s['num_task'] == 20
+        assert s['diff_mean'] == pytest.approx(d.mean())
+        low, high = _t_interval(d)
+        assert s['diff_low'] == pytest.approx(low)
+        assert s['diff_high'] == pytest.approx(high)
+        assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(d).pvalue)
+        assert s['wins'] == int((d > 0).sum())
+        pvals.append(s['p_wilcoxon'])
+        # the printed row carries the difference in percentage points
+        line = next(ln for ln in printed.splitlines()
+                    if ln.startswith(f'| {s["label"]} |'))
+        assert f'{100 * d.mean():+.2f}' in line
+    m = len(pvals)
+    order = np.argsort(pvals)
+    expected = np.maximum.accumulate(
+        [min(1, (m - k) * pvals[i]) for k, i in enumerate(order)])
+    got = [rows[SETTINGS[i]]['p_holm'] for i in order]
+    np.testing.assert_allclose(got, expected)
+    assert 'Run for a only (not compared): out 1-shot linear Ridge' in printed
+
+
+def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
+    """Results of b made on another workdir's task stores (its lists in
+    another order: the same settings, other tasks) are refused in one line;
+    so are other task counts, unknown models and comparing a model with
+    itself. Nothing is written."""
+    w = str(tmp_path / 'w')
+    shutil.copytree(two_models, w)
+    shutil.rmtree(os.path.join(w, 'summary'), ignore_errors=True)
+    other = str(tmp_path / 'other')
+    make_workdir(other, 'b', seed=1, spread=0.4)
+    for name in ('NCT_train', 'NCT_test'):  # same data, rows reordered
+        perm = np.random.default_rng(5).permutation(
+            len(np.load(paths.labels_path(other, name))))
+        for path in (paths.features_path(other, 'b', name),
+                     paths.labels_path(other, name)):
+            np.save(path, np.load(path)[perm])
+        with open(paths.meta_path(other, name)) as f:
+            meta = json.load(f)
+        meta['paths'] = [meta['paths'][i] for i in perm]
+        with open(paths.meta_path(other, name), 'w') as f:
+            json.dump(meta, f)
+    moved = _meta_test(other, 'b', 'near', 1, 'Ridge')['output']
+    target = paths.result_path(w, 'b', 'near', 'linear', 'Ridge', 1)
+    shutil.copy(moved, target)
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'a', 'b'])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert 'were run on different task stores' in err
+    assert not os.path.exists(os.path.join(w, 'summary'))
+
+    shutil.copy(paths.result_path(two_models, 'b', 'near', 'linear',
+                                  'Ridge', 1), target)
+    _meta_test(w, 'b', 'near', 5, 'nearest_centroid', num_task=10)
+    for argv, expected in [
+            (['--compare', 'a', 'b'], 'ran 20 tasks but'),
+            (['--compare', 'a', 'zzz'], "no results of model 'zzz'"),
+            (['--compare', 'a', 'a'], 'two different models'),
+            (['--compare', 'a', 'b', '--clf', 'logistic_regression'],
+             'no results for --clf logistic_regression')]:
+        code, err, _ = _run(capsys, ['--workdir', w] + argv)
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert expected in err, err
+    assert not os.path.exists(os.path.join(w, 'summary'))

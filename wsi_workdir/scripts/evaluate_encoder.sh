@@ -1,0 +1,56 @@
+#!/bin/sh
+# The low-shot protocol for one encoder: the feature sets its domains read,
+# then one sweep process for every domain (task stores and the base
+# dictionary made where missing, every novel class x classifier x shots x
+# mode, each setting's result JSON under $WORKDIR/results/MODEL/), then the
+# summary. Defaults are the published protocol's (_env.sh, spec.py): 1000
+# tasks, shots 1 5 10 (out: 1 5 10 50 100, homo 5 10 50 100), novel classes
+# 0..8, Ridge / logistic regression / nearest centroid, linear and latent_aug.
+#
+#   sh wsi_workdir/scripts/evaluate_encoder.sh MODEL ENCODER [WORKDIR]
+#
+# MODEL    the name of the encoder in the workdir (extracted_feats/MODEL/)
+# ENCODER  a checkpoint of this project (tools/train.py), or with
+#          EXTRACT_SOURCE=timm:<name> / open_clip:<name> that model's
+#          weights (file or hub-layout folder; EXTRACT_MODEL_OPTS adds
+#          --model-kwargs / --preprocess / --pool / --no-proj), or "random"
+#          (the encoder at its seeded random initialisation), or "-": the
+#          features are in the workdir already (import_features.py)
+# WORKDIR  low-shot workdir (default $WORKDIR or wsi_workdir/workdir)
+# Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
+# domain; "none": tasks without a novel class), SHOTS, NUM_TASK, MODES,
+# CLFS, DEVICE, and the rest of _env.sh. Every encoder evaluated in one
+# workdir is tested on the same task stores, so two of them can be compared
+# pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
+set -e
+if [ $# -lt 2 ]; then
+    echo "usage: sh $0 MODEL ENCODER [WORKDIR]" >&2
+    exit 2
+fi
+MODEL=$1
+ENCODER=$2
+WORKDIR=${3:-${WORKDIR:-wsi_workdir/workdir}}
+DOMAINS=${DOMAINS:-"near mixture out out_homo"}
+. "$(dirname "$0")/_env.sh"
+for domain in $DOMAINS; do
+    case $domain in
+        near|mixture|out|out_homo) ;;
+        *) echo "unknown domain $domain (near, mixture, out, out_homo)" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$ENCODER" = - ]; then
+    echo "== 1/3 features of $MODEL: already in $WORKDIR/extracted_feats/$MODEL"
+else
+    echo "== 1/3 features of $MODEL from $ENCODER"; date
+    extract "$MODEL" "$ENCODER" $(feature_sets $DOMAINS)
+fi
+
+# one process for every domain (wsi_workdir/sweep.py): it draws the task
+# stores and builds the base dictionaries it lacks and loads the features
+# once; near-domain settings use MODEL's features for every novel class
+echo "== 2/3 tasks, dictionaries and meta-tests"; date
+sweep "$MODEL" $DOMAINS -- --model_template '{model}' ${SHOTS:+--shots $SHOTS}
+
+echo "== 3/3 summary"; date
+run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
