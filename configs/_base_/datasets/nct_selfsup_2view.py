@@ -1,8 +1,11 @@
 """NCT-CRC-HE-100K, unlabelled, two augmented views per image (CLP).
 
-Views as in the paper: RandomResizedCrop 224 scale (0.2, 1), flip, colour
-jitter 0.4/0.4/0.4/0.4 (p 0.8), grayscale (p 0.2), Gaussian blur (p 0.5),
-solarisation (p 0.2). Paths are relative to the working directory
+Views as the ICLR-22 code (torchvision on PIL images, the same pipeline
+twice per image): RandomResizedCrop 224 scale (0.2, 1) (ratio 3/4-4/3,
+bilinear), horizontal flip (p 0.5), colour jitter brightness, contrast,
+saturation 0.4 and hue 0.4 in random order (p 0.8), grayscale (p 0.2),
+Gaussian blur sigma uniform in (0.1, 2) (PIL, p 0.5), solarisation at 128
+(p 0.2); then ImageNet mean/std. Paths are relative to the working directory
 (``data/NCT/...``) as in the original code.
 """
 data_root = 'data/NCT/'
