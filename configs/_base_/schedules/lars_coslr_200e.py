@@ -23,3 +23,9 @@ param_scheduler = [
          by_epoch=True, begin=0, end=max_epochs),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+
+# GPU speed (openselfsup.apis.fast_path): 'auto' = bfloat16 autocast and
+# channels-last on a GPU, float32 / default layout on the CPU. The published
+# runs were float32: amp='off' channels_last=False.
+amp = 'auto'
+channels_last = 'auto'

@@ -12,3 +12,9 @@ param_scheduler = [
          gamma=0.1),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+
+# GPU speed (openselfsup.apis.fast_path): 'auto' = bfloat16 autocast and
+# channels-last on a GPU, float32 / default layout on the CPU. The published
+# runs were float32: amp='off' channels_last=False.
+amp = 'auto'
+channels_last = 'auto'
