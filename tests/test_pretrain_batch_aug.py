@@ -270,7 +270,8 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
             if not cuda:
                 cfg.amp = 'off'
             apply_fast_path(cfg, cuda)
-            pipeline = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+            pipeline = [t['type']
+                        for t in cfg.train_dataloader.dataset.pipeline]
             pre = cfg.model.data_preprocessor
             if batched:
                 assert pipeline == ['LoadImageFromFile', 'PackInputs']
@@ -356,3 +357,40 @@ def test_batched_path_trains(base, synthetic_root, tmp_path):
                 'LoadImageFromFile', 'PackInputs']
     losses = runner.message_hub.get_scalar('train/loss').data[0]
     assert len(losses) == 2 and np.isfinite(losses).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_batched_views_cuda_match_cpu(one_thread):
+    """The same generator gives the same views on CUDA as on the CPU (the
+    random parameters are drawn on the CPU either way)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 40
+    x = torch.from_numpy(np.stack(_patches(16, 48))).permute(0, 3, 1, 2)
+    aug = BatchAugment(view)
+    cpu = aug(x.contiguous(), torch.Generator().manual_seed(3))
+    gpu = aug(x.contiguous().cuda(), torch.Generator().manual_seed(3)).cpu()
+    diff = (cpu - gpu).abs()
+    assert diff.max() <= 2 and diff.mean() < 0.05
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
+def test_cuda_default_path_trains(base, synthetic_root, tmp_path):
+    """On a GPU the defaults are the batched views, bfloat16 autocast and
+    channels-last; two iterations train."""
+    from openselfsup.apis import train
+    cfg = small_config(base, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=16, batch=8, workers=2)
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    assert runner.iter == 2
+    assert type(runner.model.data_preprocessor).__name__.startswith(
+        'BatchAug')
+    assert type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
+    conv = runner.model.backbone.conv1.weight
+    assert conv.is_cuda and conv.is_contiguous(
+        memory_format=torch.channels_last)
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert np.isfinite(losses).all()

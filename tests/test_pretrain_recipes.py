@@ -17,7 +17,6 @@ import socket
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -72,7 +71,8 @@ def _published_loss_numpy(pred, key, temperature):
     k = key / np.linalg.norm(key, axis=1, keepdims=True)
     logits = p @ k.T / temperature
     m = logits.max(axis=1, keepdims=True)
-    logsumexp = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
+    logsumexp = (m + np.log(np.exp(logits - m).sum(axis=1,
+                                                  keepdims=True)))[:, 0]
     return 2 * temperature * float(np.mean(logsumexp - np.diag(logits)))
 
 
@@ -282,7 +282,8 @@ def test_fsp_optimizer_and_init_hold_published_settings():
     w = model.backbone.layer4[0].conv2.weight.detach()
     assert float(w.std()) == pytest.approx(math.sqrt(2 / (512 * 9)),
                                            rel=0.02)
-    assert float(model.head.fc.weight.detach().std()) == pytest.approx(0.01, rel=0.1)
+    assert float(model.head.fc.weight.detach().std()) == pytest.approx(
+        0.01, rel=0.1)
 
 
 def test_clp_model_structure_and_init_as_published():

@@ -55,6 +55,16 @@ def _chance(n: int, prob: float, gen: torch.Generator) -> torch.Tensor:
     return torch.rand(n, generator=gen, dtype=torch.float64) < prob
 
 
+def to_device(t: torch.Tensor, device, dtype=None) -> torch.Tensor:
+    """Copy a small CPU tensor of random parameters to ``device`` without
+    making the host wait for the GPU (pinned, non-blocking)."""
+    if dtype is not None:
+        t = t.to(dtype)
+    if torch.device(device).type == 'cuda':
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
 def _quantise(x: torch.Tensor) -> torch.Tensor:
     """Round to the 8-bit grid and clip, in place (what uint8 storage does)."""
     return x.round_().clamp_(0, 255)
@@ -134,8 +144,8 @@ def pil_resize_matrix(start: torch.Tensor, length: torch.Tensor,
     Returns:
         Tensor: ``[N, out_size, in_size]``.
     """
-    start = start.to(device=device, dtype=torch.float64)[:, None, None]
-    length = length.to(device=device, dtype=torch.float64)[:, None, None]
+    start = to_device(start, device, torch.float64)[:, None, None]
+    length = to_device(length, device, torch.float64)[:, None, None]
     scale = length / out_size
     fscale = torch.clamp(scale, min=1.0)
     out = torch.arange(out_size, device=device, dtype=torch.float64)
@@ -178,7 +188,7 @@ def luma(x: torch.Tensor, weights: Sequence[float] = LUMA) -> torch.Tensor:
 
 
 def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return v.to(device=x.device, dtype=x.dtype).view(-1, 1, 1, 1)
+    return to_device(v, x.device, x.dtype).view(-1, 1, 1, 1)
 
 
 def _blend(degenerate: torch.Tensor, x: torch.Tensor,
@@ -230,7 +240,8 @@ def adjust_hue(x, factor):
     h = torch.where(grey, torch.zeros_like(h), torch.floor(h * 255.0))
     s = torch.where(grey, torch.zeros_like(h), torch.floor(
         delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)) * 255.0))
-    shift = torch.trunc(factor.to(torch.float64) * 255).to(x.device, x.dtype)
+    shift = to_device(torch.trunc(factor.to(torch.float64) * 255), x.device,
+                      x.dtype)
     h = torch.remainder(h + shift.view(-1, 1, 1), 256)
     v = maxc
     hf = h * 6.0 / 255.0
@@ -299,7 +310,7 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
     radius = pil_box_radius(sigma, passes)
     half = int(torch.floor(radius).max()) + 1
     taps = 2 * half + 1
-    k = _box_kernels(radius, taps).to(x.device)  # [N, taps], float64
+    k = to_device(_box_kernels(radius, taps), x.device)  # [N, taps] f64
     k = k.view(len(x), 1, 1, 1, taps)
     y = x.to(torch.float64)
     for dim in (3, 2):
@@ -326,7 +337,7 @@ def _on_subset(x: torch.Tensor, chosen: torch.Tensor, fn) -> torch.Tensor:
     idx = chosen.nonzero()[:, 0]
     if len(idx) == 0:
         return x
-    dev_idx = idx.to(x.device)
+    dev_idx = to_device(idx, x.device)
     x[dev_idx] = fn(x[dev_idx], idx)
     return x
 
@@ -424,8 +435,8 @@ class SolarizeOp(_Op):
         self.prob = prob
 
     def __call__(self, x, gen):
-        chosen = _chance(len(x), self.prob, gen).to(x.device).view(-1, 1, 1,
-                                                                   1)
+        chosen = to_device(_chance(len(x), self.prob, gen), x.device)
+        chosen = chosen.view(-1, 1, 1, 1)
         return torch.where(chosen & (x >= self.thr), 255 - x, x)
 
 

@@ -61,8 +61,9 @@ class OpenSelfSupLARS(LARS):
             w_norm = torch.stack(torch._foreach_norm(params))
             denom = torch.stack(torch._foreach_norm(grads)) \
                 + weight_decay * w_norm
-            local = torch.where(denom > 0, group['eta'] * w_norm
-                                / denom.clamp_min(torch.finfo(denom.dtype).tiny),
+            tiny = torch.finfo(denom.dtype).tiny
+            local = torch.where(denom > 0,
+                                group['eta'] * w_norm / denom.clamp_min(tiny),
                                 torch.zeros_like(denom))
             scale = local * group['lr']
         d_p = torch._foreach_add(grads, params, alpha=weight_decay)

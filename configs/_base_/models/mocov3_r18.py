@@ -1,7 +1,8 @@
 """MoCo-v3 with a ResNet-18 (CLP), as the ICLR-22 code builds it.
 
 Published model (``configs/wsi_selfsup/moco_v3/*`` and
-``openselfsup/models/{moco_v3,necks}.py`` of TencentAILabHealthcare/Few-shot-WSI):
+``openselfsup/models/{moco_v3,necks}.py`` of
+TencentAILabHealthcare/Few-shot-WSI):
 
 - ResNet-18 with plain BatchNorm (per GPU: 32 images), PyTorch's default
   initialisation (the published ``MOCOv3`` never calls ``init_weights``),
