@@ -83,7 +83,9 @@ def _load(recipe: str):
 # ---------------------------------------------------------------- data path
 def worker_rates(recipe: str, nct_root: str, seconds: float) -> dict:
     """Images per second of one worker (this process, one torch thread):
-    the recipe's per-image pipeline and decoding alone."""
+    the recipe's per-image pipeline and decoding alone, per wall-clock
+    second and per second of this process's CPU time (what one worker on an
+    idle core would do, whatever the machine's load)."""
     from mmengine.registry import init_default_scope
 
     import openselfsup.datasets  # noqa: F401  (registers ImageList)
@@ -100,11 +102,12 @@ def worker_rates(recipe: str, nct_root: str, seconds: float) -> dict:
         ds = DATASETS.build(dict(ds_cfg, pipeline=pipe))
         np.random.seed(0)
         ds[0]
-        n, t0 = 0, time.perf_counter()
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - t0 < seconds:
             ds[n % len(ds)]
             n += 1
         rates[name] = n / (time.perf_counter() - t0)
+        rates[name + '_per_cpu_s'] = n / (time.process_time() - c0)
     return rates
 
 
@@ -301,10 +304,12 @@ def main(argv=None):
                 finally:
                     torch.set_num_threads(threads)
                 w = res['per_worker_images_per_s']
-                print(f'{recipe}: per worker {w["per_image_views"]:7.1f} '
-                      f'img/s with the per-image views, '
-                      f'{w["decode_only"]:7.1f} decoding only; batched '
-                      f'views on 1 CPU thread '
+                print(f'{recipe}: one worker, per-image views '
+                      f'{w["per_image_views"]:7.1f} img/s '
+                      f'({w["per_image_views_per_cpu_s"]:7.1f} per CPU s); '
+                      f'decoding only {w["decode_only"]:7.1f} img/s '
+                      f'({w["decode_only_per_cpu_s"]:7.1f} per CPU s); '
+                      'batched views on 1 CPU thread '
                       f'{res["batched_views_cpu_1thread_images_per_s"]:6.1f} '
                       'img/s')
             batch = args.batch or int(_load(recipe).total_batch_size)
