@@ -241,6 +241,22 @@ def test_statistics_check_catches_a_wrong_recipe(one_thread):
             _compare(cpu, batched)
 
 
+def test_views_ignore_the_training_steps_autocast(one_thread):
+    """MMEngine calls the data preprocessor inside the step's autocast;
+    the views must not be computed in bfloat16."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 32
+    x = torch.from_numpy(np.stack(_patches(6, 40))).permute(0, 3, 1, 2)
+    aug = BatchAugment(view)
+    plain = aug(x.contiguous(), torch.Generator().manual_seed(1))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        inside = aug(x.contiguous(), torch.Generator().manual_seed(1))
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, plain, rtol=0, atol=0)
+
+
 def test_transform_without_batched_version_is_refused():
     from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.utils import InputError

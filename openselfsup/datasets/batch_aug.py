@@ -509,7 +509,9 @@ class BatchAugment:
         where (str): the config key they come from, for error messages.
 
     Call with a float or uint8 ``[N, 3, H, W]`` RGB batch in ``[0, 255]`` and
-    a CPU ``torch.Generator``; returns a float32 batch in ``[0, 255]``.
+    a CPU ``torch.Generator``; returns a float32 batch in ``[0, 255]``,
+    computed in float32 (float64 for the blur) even inside an autocast
+    context.
     """
 
     def __init__(self, transforms: Sequence[Dict], where: str = 'pipeline'):
@@ -522,9 +524,13 @@ class BatchAugment:
             raise InputError('batched augmentation needs [N, 3, H, W] '
                              f'images, got {tuple(images.shape)}')
         gen = gen if gen is not None else torch.default_generator
-        x = images.float()
-        if x.data_ptr() == images.data_ptr():
-            x = x.clone()
-        for op in self.ops:
-            x = op(x, gen)
+        # MMEngine runs the data preprocessor inside the autocast context of
+        # the training step: the views are computed in full precision
+        with torch.no_grad(), torch.autocast(images.device.type,
+                                             enabled=False):
+            x = images.float()
+            if x.data_ptr() == images.data_ptr():
+                x = x.clone()
+            for op in self.ops:
+                x = op(x, gen)
         return x
