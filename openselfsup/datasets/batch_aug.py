@@ -251,15 +251,17 @@ def adjust_hue(x, factor):
     p = torch.floor(v * (1 - fs) + 0.5)
     q = torch.floor(v * (1 - fs * f) + 0.5)
     t = torch.floor(v * (1 - fs * (1 - f)) + 0.5)
-    i = torch.remainder(i, 6)
+    # sector i of the hue circle picks (r, g, b) among (v, q, p, t); with
+    # s = 0, p = q = t = v
+    i = torch.remainder(i, 6).long()
+    index = to_device(_HSV_SECTORS, x.device)[i].permute(0, 3, 1, 2)
+    return torch.gather(torch.stack([v, q, p, t], 1), 1, index).clamp_(0,
+                                                                       255)
 
-    def pick(c0, c1, c2, c3, c4, c5):
-        out = torch.where(i == 0, c0, torch.where(
-            i == 1, c1, torch.where(i == 2, c2, torch.where(
-                i == 3, c3, torch.where(i == 4, c4, c5)))))
-        return torch.where(s == 0, v, out)
-    return torch.stack([pick(v, q, p, p, t, v), pick(t, v, v, q, p, p),
-                        pick(p, p, t, v, v, q)], 1).clamp_(0, 255)
+
+#: for each hue sector, the positions of r, g, b in (v, q, p, t)
+_HSV_SECTORS = torch.tensor([[0, 3, 2], [1, 0, 2], [2, 0, 3], [2, 1, 0],
+                             [3, 2, 0], [0, 2, 1]])
 
 
 def pil_box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
@@ -276,21 +278,20 @@ def pil_box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
     return small_l + a
 
 
-def _box_kernels(radius: torch.Tensor, taps: int) -> torch.Tensor:
-    """``[N, taps]`` weights of Pillow's line box blur of radius ``radius``
-    (float32): ``ww`` on the ``2r + 1`` central taps, ``fw`` on the two next,
-    in units of ``2 ** -24``, as Pillow's integer arithmetic."""
+def _box_weights(radius: torch.Tensor, half: int) -> torch.Tensor:
+    """``[N, half + 1]`` integer weights of Pillow's line box blur at
+    distances ``0 .. half`` from the centre: ``ww`` within the integer
+    radius, ``fw`` just outside it, as Pillow computes them (in units of
+    ``2 ** -24``; ``radius`` in float32 as Pillow's)."""
     r = torch.floor(radius).to(torch.float64)
     unit = float(1 << 24)
     ww = torch.floor(torch.tensor(unit, dtype=torch.float32)
                      / (radius * 2 + 1)).to(torch.float64)
     fw = torch.floor((unit - (r * 2 + 1) * ww) / 2)
-    half = taps // 2
-    offs = torch.arange(-half, half + 1, dtype=torch.float64).abs()[None]
-    k = torch.where(offs <= r[:, None], ww[:, None],
-                    torch.where(offs == r[:, None] + 1, fw[:, None],
-                                torch.zeros_like(offs)))
-    return k / unit
+    dist = torch.arange(half + 1, dtype=torch.float64)[None]
+    return torch.where(dist <= r[:, None], ww[:, None],
+                       torch.where(dist == r[:, None] + 1, fw[:, None],
+                                   torch.zeros_like(dist)))
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
@@ -298,30 +299,43 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
     """Pillow's ``GaussianBlur(radius=sigma)``, one sigma per sample.
 
     Pillow blurs with ``passes`` extended box blurs per axis (horizontal
-    passes, then vertical), edges replicated, each pass rounded to 8 bits
-    with integer weights (:func:`_box_kernels`). This does the same with
-    per-sample weights as shifted sums in float64, where the integer
-    arithmetic is exact.
+    passes, then vertical), edges replicated, each pass computed in integers
+    (weights ``w`` < 2 ** 24, :func:`_box_weights`) and rounded to 8 bits:
+    ``(sum w * pixel + 2 ** 23) >> 24``. This does the same, bit for bit, in
+    float32: each weight is split as ``4096 * hi + lo`` so that every
+    product and sum stays an integer below 2 ** 24 (exact in float32).
 
     Args:
-        x (Tensor): ``[N, C, H, W]`` in [0, 255].
+        x (Tensor): ``[N, C, H, W]`` in [0, 255], integer-valued.
         sigma (Tensor): ``[N]`` standard deviations in pixels.
     """
     radius = pil_box_radius(sigma, passes)
     half = int(torch.floor(radius).max()) + 1
-    taps = 2 * half + 1
-    k = to_device(_box_kernels(radius, taps), x.device)  # [N, taps] f64
-    k = k.view(len(x), 1, 1, 1, taps)
-    y = x.to(torch.float64)
+    w = _box_weights(radius, half)  # [N, half + 1], integers
+    hi = torch.floor(w / 4096)
+    lo = w - hi * 4096
+    hi = [to_device(hi[:, k], x.device, x.dtype).view(-1, 1, 1, 1)
+          for k in range(half + 1)]
+    lo = [to_device(lo[:, k], x.device, x.dtype).view(-1, 1, 1, 1)
+          for k in range(half + 1)]
+    y = x.to(torch.float32)
     for dim in (3, 2):
+        pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
+        size = y.shape[dim]
         for _ in range(passes):
-            pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
-            p = F.pad(y, pad, mode='replicate')
-            size = y.shape[dim]
-            acc = p.narrow(dim, 0, size) * k[..., 0]
-            for t in range(1, taps):
-                acc = acc + p.narrow(dim, t, size) * k[..., t]
-            y = torch.floor(acc + 0.5)
+            padded = F.pad(y, pad, mode='replicate')
+            # sums of the pixels at distance k on both sides (exact)
+            sums = [padded.narrow(dim, half, size)] + [
+                padded.narrow(dim, half - k, size)
+                + padded.narrow(dim, half + k, size)
+                for k in range(1, half + 1)]
+            big = sums[0] * hi[0]
+            small = sums[0] * lo[0]
+            for k in range(1, half + 1):
+                big.addcmul_(sums[k], hi[k])
+                small.addcmul_(sums[k], lo[k])
+            carry = small.add_(float(1 << 23)).div_(4096).floor_()
+            y = big.add_(carry).div_(4096).floor_()
     return y.to(x.dtype).clamp_(0, 255)
 
 
