@@ -301,8 +301,7 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
             assert cfg.amp == ('bfloat16' if cuda else 'off')
             assert cfg.channels_last is cuda
             assert (cfg.optim_wrapper.type == 'AmpOptimWrapper') is cuda
-            assert cfg.get('env_cfg', {}).get('cudnn_benchmark',
-                                              False) is cuda or not cuda
+            assert cfg.env_cfg.cudnn_benchmark is cuda
     # the batched views are the config's views
     cfg = Config.fromfile(CLP)
     apply_fast_path(cfg, True)
@@ -410,3 +409,21 @@ def test_cuda_default_path_trains(base, synthetic_root, tmp_path):
         memory_format=torch.channels_last)
     losses = runner.message_hub.get_scalar('train/loss').data[0]
     assert np.isfinite(losses).all()
+
+
+@pytest.mark.slow
+def test_bench_pretrain_data_path_runs(tmp_path, monkeypatch):
+    """The benchmark's CPU part end to end on a few images (its GPU parts
+    are run by benchmarks/gpu_run.sh)."""
+    import json
+
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    out = tmp_path / 'bench.json'
+    bench_pretrain.main(['--images', '18', '--seconds', '0.3', '--skip',
+                         'ceiling', 'end_to_end', '--output', str(out)])
+    res = json.loads(out.read_text())
+    for recipe in ('clp', 'fsp'):
+        rates = res[recipe]['per_worker_images_per_s']
+        assert rates['decode_only'] > rates['per_image_views'] > 0
+        assert res[recipe]['batched_views_cpu_1thread_images_per_s'] > 0
