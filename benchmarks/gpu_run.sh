@@ -9,11 +9,14 @@
 #   extract  bench_extract on CUDA (images/s, AMP, channels-last)
 #   sweep1   bench_sweep on CUDA, one novel class (linear, analytic, sampled)
 #   sweep    bench_sweep on CUDA, all 9 novel classes (the GPU target)
+#   pretrain bench_pretrain: CLP and FSP at 224 px, (a) compute ceiling,
+#            (b) end to end from synthetic images on disk, data path per
+#            worker, projected 200 / 100 epoch times (issue 16)
 # Outputs go to $OUT (or benchmarks/out/) as JSON and logs.
 set -uo pipefail
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
-stages=${*:-tests train meta extract sweep1 sweep}
+stages=${*:-tests train meta extract sweep1 sweep pretrain}
 export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30
 nvidia-smi -L
 python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
@@ -22,7 +25,8 @@ for st in $stages; do
   case $st in
     tests) python -m pytest -q -rs -p no:cacheprovider \
              tests/test_lowshot_chunking.py tests/test_extract.py \
-             tests/test_balance.py -k "cuda or amp or gpu" 2>&1 \
+             tests/test_balance.py tests/test_pretrain_batch_aug.py \
+             tests/test_pretrain_recipes.py -k "cuda or amp or gpu" 2>&1 \
              | tee "$OUT/tests.log" | tail -15 ;;
     train) (bash tools/quickstart.sh > "$OUT/quickstart.log" 2>&1 \
               && echo quickstart ok || echo quickstart FAILED) ;
@@ -42,6 +46,9 @@ for st in $stages; do
     sweep) python -m benchmarks.bench_sweep --device cuda --sampled \
             --threads 0 --skip loop --workdir /tmp/pb \
             --output "$OUT/sweep_cuda.json" 2>&1 | tail -16 ;;
+    pretrain) python -m benchmarks.bench_pretrain \
+            --output "$OUT/pretrain_cuda.json" 2>&1 \
+            | grep -v "^[0-9/]* [0-9:]* - mmengine" | tail -24 ;;
   esac
 done
 echo "=== end $(date -u +%H:%M:%S)"

@@ -81,9 +81,14 @@ def test_clp_recipe_matches_paper():
     # key momentum 0.996 -> 1 == CosineEMA weight of new params 0.004 -> 0
     assert m.base_momentum == pytest.approx(1 - 0.996)
     o = cfg.optim_wrapper.optimizer
-    assert (o.type, o.lr, o.weight_decay, o.momentum) == ('LARS', 0.3,
-                                                          1.5e-6, 0.9)
+    assert (o.type, o.lr, o.weight_decay, o.momentum) == ('OpenSelfSupLARS',
+                                                          0.3, 1.5e-6, 0.9)
+    # every parameter in one LARS group, as published
+    assert 'paramwise_cfg' not in cfg.optim_wrapper
     assert cfg.param_scheduler[0].type == 'CosineAnnealingLR'
+    assert m.head.type == 'GroupMoCoV3Head' and m.head.group_size == 32
+    assert m.backbone.norm_cfg == dict(type='GhostBN', group_size=32)
+    assert m.neck.with_last_bn and m.head.predictor.with_last_bn
     assert cfg.train_cfg.max_epochs == 200 and cfg.total_batch_size == 256
     views = cfg.train_dataloader.dataset.pipeline[1].transforms[0]
     by_type = {v.type: v for v in views}
@@ -105,7 +110,9 @@ def test_fsp_recipe_matches_paper():
     assert cfg.model.type == 'ImageClassifier'
     assert cfg.model.head.num_classes == 9
     o = cfg.optim_wrapper.optimizer
-    assert (o.type, o.lr, o.momentum) == ('SGD', 0.5, 0.9)
+    assert (o.type, o.lr, o.momentum, o.weight_decay) == ('SGD', 0.5, 0.9,
+                                                          0.0)
+    assert cfg.model.backbone.zero_init_residual is False
     assert cfg.param_scheduler[0].milestones == [30, 60, 90]
     assert cfg.train_cfg.max_epochs == 100 and cfg.total_batch_size == 512
     assert cfg.train_dataloader.dataset.num_classes == 9

@@ -9,8 +9,9 @@ What is shrunk, everything else is the full recipe:
 - images: 64 px crops (RandomResizedCrop 64) instead of 224;
 - network: ResNet-18 with ``base_channels=16`` (widths 16-32-64-128 instead
   of 64-128-256-512), projector 128-256-64 (3 layers), predictor 64-256-64;
-- total batch 32 instead of 256; LARS lr 0.6 (the demo's short schedule
-  needs a larger step), cosine over 15 epochs instead of 200;
+- total batch 32 instead of 256 (one contrastive and BatchNorm group of
+  32, as one GPU of the published run); LARS lr 0.6 (the demo's short
+  schedule needs a larger step), cosine over 15 epochs instead of 200;
 - 2 data-loading workers, checkpoint every 5 epochs.
 """
 _base_ = '../wsi_selfsup/moco_v3/r18_bs256_ep200_all.py'
@@ -38,8 +39,8 @@ train_dataloader = dict(
 
 optim_wrapper = dict(optimizer=dict(lr=0.6))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.,
+         by_epoch=True, begin=0, end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(logger=dict(interval=5),

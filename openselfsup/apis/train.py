@@ -20,6 +20,7 @@ from mmengine.config import Config
 
 from ..config import default_work_dir, load_config
 from ..utils import InputError
+from .fast_path import apply_fast_path
 
 
 def world_size_from_env(launcher: str) -> int:
@@ -133,6 +134,8 @@ def prepare_config(cfg: Config, config_path: str,
                              'drop --amp on the CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
+    notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume:
         cfg.resume = True
         cfg.load_from = None

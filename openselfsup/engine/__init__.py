@@ -13,6 +13,7 @@ from .checkpoint import (extract_backbone_weights,  # noqa: F401
                          is_complete_checkpoint, load_checkpoint_file,
                          register_safe_globals, unsafe_globals)
 from .runner import AtomicRunner, find_resumable_checkpoint  # noqa: F401
+from .optimizers import OpenSelfSupLARS  # noqa: F401
 
 register_safe_globals()
 from .crossmodal_metrics import CrossModalMetric  # noqa: F401,E402

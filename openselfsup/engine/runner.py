@@ -87,6 +87,15 @@ class AtomicRunner(Runner):
             if os.path.exists(tmp):
                 os.remove(tmp)
 
+    def wrap_model(self, model_wrapper_cfg, model):
+        """As the Runner's; with ``channels_last=True`` in the config (see
+        :mod:`openselfsup.apis.fast_path`) the model is first converted to
+        the channels-last memory format, before any DDP wrapping."""
+        if self.cfg.get('channels_last') is True:
+            import torch
+            model = model.to(memory_format=torch.channels_last)
+        return super().wrap_model(model_wrapper_cfg, model)
+
     def load_or_resume(self) -> None:
         """As the Runner's, but auto-resume picks a complete checkpoint."""
         if self._has_loaded:

@@ -7,4 +7,7 @@ preprocessors when a config names them.
 import mmpretrain.models  # noqa: F401  (fills the parent registry)
 
 from .text_encoders import build_text_encoder  # noqa: F401,E402
+from .groups import GhostBatchNorm2d, groups_of  # noqa: F401,E402
+from .data_preprocessors import (BatchAugClsDataPreprocessor,  # noqa: F401,E402
+                                 BatchAugSelfSupDataPreprocessor)
 from . import algorithms, backbones, heads, losses  # noqa: F401,E402

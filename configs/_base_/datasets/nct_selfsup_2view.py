@@ -1,8 +1,11 @@
 """NCT-CRC-HE-100K, unlabelled, two augmented views per image (CLP).
 
-Views as in the paper: RandomResizedCrop 224 scale (0.2, 1), flip, colour
-jitter 0.4/0.4/0.4/0.4 (p 0.8), grayscale (p 0.2), Gaussian blur (p 0.5),
-solarisation (p 0.2). Paths are relative to the working directory
+Views as the ICLR-22 code (torchvision on PIL images, the same pipeline
+twice per image): RandomResizedCrop 224 scale (0.2, 1) (ratio 3/4-4/3,
+bilinear), horizontal flip (p 0.5), colour jitter brightness, contrast,
+saturation 0.4 and hue 0.4 in random order (p 0.8), grayscale (p 0.2),
+Gaussian blur sigma uniform in (0.1, 2) (PIL, p 0.5), solarisation at 128
+(p 0.2); then ImageNet mean/std. Paths are relative to the working directory
 (``data/NCT/...``) as in the original code.
 """
 data_root = 'data/NCT/'
@@ -21,8 +24,8 @@ view_pipeline = [
          crop_ratio_range=(0.2, 1.), backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomApply',
-         transforms=[dict(type='HueWrapColorJitter', brightness=0.4, contrast=0.4,
-                          saturation=0.4, hue=0.4)],
+         transforms=[dict(type='HueWrapColorJitter', brightness=0.4,
+                          contrast=0.4, saturation=0.4, hue=0.4)],
          prob=0.8),
     dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
          channel_weights=(0.114, 0.587, 0.2989)),
@@ -36,9 +39,15 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# Where the views are made (openselfsup.apis.fast_path): 'auto' = batched
+# on the GPU when training on one (workers only decode), else this pipeline
+# in the workers; 'cpu' = always this pipeline (as published); 'device' =
+# always batched on the training device, a CPU included.
+augment_on = 'auto'
+
 train_dataloader = dict(
     batch_size=total_batch_size,  # per process; set from total_batch_size
-    num_workers=4,
+    num_workers=8,
     persistent_workers=True,
     pin_memory=True,
     drop_last=True,

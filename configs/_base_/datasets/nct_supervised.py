@@ -21,9 +21,15 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 
+# Where the views are made (openselfsup.apis.fast_path): 'auto' = batched
+# on the GPU when training on one (workers only decode), else this pipeline
+# in the workers; 'cpu' = always this pipeline (as published); 'device' =
+# always batched on the training device, a CPU included.
+augment_on = 'auto'
+
 train_dataloader = dict(
     batch_size=total_batch_size,  # per process; set from total_batch_size
-    num_workers=4,
+    num_workers=8,
     persistent_workers=True,
     pin_memory=True,
     drop_last=True,

@@ -1,0 +1,363 @@
+"""Pre-training throughput of the CLP and FSP recipes at 224 px (issue 16).
+
+With a GPU, per recipe (the real configs, total batch on one GPU):
+
+(a) compute ceiling: training steps on batches already on the GPU (forward,
+    loss, backward, optimiser step, momentum-encoder update), float32 and
+    bfloat16 autocast, contiguous and channels-last;
+(b) end to end: ``openselfsup.apis.train`` on synthetic 224 px NCT images
+    written to a temporary directory in the real layout (list files under
+    ``meta/``), with the default path (``augment_on='auto'``: workers
+    decode, views batched on the GPU; bf16; channels-last) and with the
+    published per-image Pillow pipeline in the workers
+    (``augment_on='cpu'``); step and data-loader wait per step from
+    MMEngine's IterTimerHook.
+
+It prints images per second, (b)/(a), GPU memory, data-loader wait per step
+and the projected wall time of 200 (CLP) / 100 (FSP) epochs on 100,000
+images.
+
+Always (and alone on a machine without a GPU, which it says): the data path
+per data-loader worker, in this process, over the same images: the CLP
+two-view and the FSP per-image pipelines, decoding only (what a worker does
+on the batched path), and the batched views on this machine's CPU.
+
+    python -m benchmarks.bench_pretrain \
+        --output benchmarks/results/pretrain_cpu.json
+    bash benchmarks/gpu_run.sh pretrain      # on a GPU machine
+"""
+import argparse
+import copy
+import math
+import os
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from benchmarks._common import machine, save
+
+RECIPES = {
+    'clp': dict(config='configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
+                epochs=200, list='meta/train.txt'),
+    'fsp': dict(config='configs/classification/nct/r18_bs512_ep100_all.py',
+                epochs=100, list='meta/train_labeled.txt'),
+}
+DATASET_IMAGES = 100_000
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
+                              capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except Exception:  # not a git checkout
+        return 'unknown'
+
+
+def make_images(root: str, num: int) -> str:
+    """Synthetic 224 px NCT in the real layout under ``root``; returns the
+    NCT data root (``.../NCT/``)."""
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    make_synthetic(root, SyntheticSpec(size=224, nct_train=math.ceil(num / 9),
+                                       nct_test=1, domains=('nct', )))
+    return os.path.join(root, 'NCT') + os.sep
+
+
+def cycled_list(nct_root: str, src: str, dst: str, num: int) -> str:
+    """``dst``: ``num`` lines cycling over the entries of list ``src``."""
+    with open(os.path.join(nct_root, src)) as f:
+        lines = [line for line in f.read().splitlines() if line.strip()]
+    with open(os.path.join(nct_root, dst), 'w') as f:
+        f.write('\n'.join(lines[i % len(lines)] for i in range(num)) + '\n')
+    return dst
+
+
+def _load(recipe: str):
+    from mmengine.config import Config
+    return Config.fromfile(RECIPES[recipe]['config'])
+
+
+# ---------------------------------------------------------------- data path
+def worker_rates(recipe: str, nct_root: str, seconds: float) -> dict:
+    """Images per second of one worker (this process, one torch thread):
+    the recipe's per-image pipeline and decoding alone, per wall-clock
+    second and per second of this process's CPU time (what one worker on an
+    idle core would do, whatever the machine's load)."""
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.datasets  # noqa: F401  (registers ImageList)
+    from openselfsup.registry import DATASETS
+    init_default_scope('openselfsup')
+    cfg = _load(recipe)
+    ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
+    ds_cfg.update(data_root=nct_root, ann_file=RECIPES[recipe]['list'],
+                  check='none')
+    pipeline = ds_cfg.pipeline
+    rates = {}
+    for name, pipe in (('per_image_views', pipeline),
+                       ('decode_only', [pipeline[0], pipeline[-1]])):
+        ds = DATASETS.build(dict(ds_cfg, pipeline=pipe))
+        np.random.seed(0)
+        ds[0]
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - t0 < seconds:
+            ds[n % len(ds)]
+            n += 1
+        rates[name] = n / (time.perf_counter() - t0)
+        rates[name + '_per_cpu_s'] = n / (time.process_time() - c0)
+    return rates
+
+
+def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
+                 iters: int) -> float:
+    """Images per second of the batched views (all views of an image) on
+    ``device``, decoded uint8 batch already there."""
+    from PIL import Image
+
+    from openselfsup.apis.fast_path import split_pipeline
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = _load(recipe)
+    _, views, num_views, _ = split_pipeline(
+        cfg.train_dataloader.dataset.pipeline, 'pipeline')
+    with open(os.path.join(nct_root, RECIPES[recipe]['list'])) as f:
+        paths = [line.split()[0] for line in f if line.strip()][:batch]
+    imgs = [np.asarray(Image.open(os.path.join(nct_root, 'data', p)).convert(
+        'RGB')) for p in paths]
+    while len(imgs) < batch:
+        imgs += imgs[:batch - len(imgs)]
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous().to(
+        device)
+    augs = [BatchAugment(v) for v in views]
+    gen = torch.Generator().manual_seed(0)
+
+    def run():
+        for a in augs:
+            a(x, gen)
+    run()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        run()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    per_view = len(augs) / num_views
+    return batch * iters * per_view / (time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------- (a) ceiling
+def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int) -> dict:
+    """Training steps on device batches: {variant: images/s, memory}."""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmpretrain.structures import DataSample
+
+    import openselfsup.engine  # noqa: F401
+    import openselfsup.models  # noqa: F401
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    torch.backends.cudnn.benchmark = True
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    cfg = _load(recipe)
+    gen = torch.Generator(device='cuda').manual_seed(0)
+    out = {}
+    for amp in (False, True):
+        for cl in (False, True):
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            model = MODELS.build(copy.deepcopy(cfg.model))
+            model.init_weights()
+            model = model.cuda().train()
+            fmt = torch.channels_last if cl else torch.contiguous_format
+            model = model.to(memory_format=fmt)
+            wcfg = copy.deepcopy(cfg.optim_wrapper)
+            if amp:
+                wcfg.update(type='AmpOptimWrapper', dtype='bfloat16')
+            wrapper = build_optim_wrapper(model, wcfg)
+
+            def img():
+                return torch.randn(batch, 3, 224, 224, device='cuda',
+                                   generator=gen).contiguous(
+                                       memory_format=fmt)
+            if recipe == 'clp':
+                inputs, samples = [img(), img()], []
+            else:
+                inputs = img()
+                labels = torch.randint(0, 9, (batch, ), generator=gen,
+                                       device='cuda')
+                samples = [DataSample().set_gt_label(int(v))
+                           for v in labels.cpu()]
+
+            def step():
+                with wrapper.optim_context(model):
+                    losses = model.loss(inputs, samples)
+                loss, _ = model.parse_losses(losses)
+                wrapper.update_params(loss)
+            for _ in range(warmup):
+                step()
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            torch.cuda.synchronize()
+            dt = (time.perf_counter() - t0) / steps
+            out[f'amp={"bf16" if amp else "off"} channels_last={cl}'] = dict(
+                images_per_s=batch / dt, step_s=dt,
+                memory_gib=torch.cuda.max_memory_allocated() / 2**30)
+            model = wrapper = inputs = None  # free before the next variant
+    return out
+
+
+# ---------------------------------------------------------- (b) end to end
+def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
+               warmup: int, workers: int, work_dir: str, batch: int) -> dict:
+    """``openselfsup.apis.train`` for ``warmup + steps`` iterations."""
+    from openselfsup.apis import train
+    labelled = RECIPES[recipe]['list']
+    ann = cycled_list(nct_root, labelled, 'meta/bench_' +
+                      os.path.basename(labelled), batch * (steps + warmup))
+    options = {
+        'train_dataloader.dataset.data_root': nct_root,
+        'train_dataloader.dataset.ann_file': ann,
+        'train_dataloader.num_workers': workers,
+        'train_cfg.max_epochs': 1,
+        'default_hooks.checkpoint.interval': 10**6,
+        'default_hooks.logger.interval': 10**6,
+        'vis_backends': [dict(type='LocalVisBackend')],
+        'visualizer.vis_backends': [dict(type='LocalVisBackend')],
+        'augment_on': augment_on,
+        'total_batch_size': batch,
+        'log_level': 'WARNING',
+    }
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    runner = train(RECIPES[recipe]['config'], work_dir=work_dir,
+                   cfg_options=options)
+    wall = time.perf_counter() - t0
+    hub = runner.message_hub
+    times = np.array(hub.get_scalar('train/time').data[0])[warmup:]
+    waits = np.array(hub.get_scalar('train/data_time').data[0])[warmup:]
+    res = dict(images_per_s=batch / times.mean(), step_s=times.mean(),
+               data_wait_s=waits.mean(), data_wait_share=waits.sum()
+               / times.sum(), steps=len(times), workers=workers,
+               wall_with_startup_s=wall)
+    if torch.cuda.is_available():
+        res['memory_gib'] = torch.cuda.max_memory_allocated() / 2**30
+    return res
+
+
+def hours(images_per_s: float, epochs: int) -> float:
+    return epochs * DATASET_IMAGES / images_per_s / 3600
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--recipes', nargs='+', default=['clp', 'fsp'],
+                   choices=sorted(RECIPES))
+    p.add_argument('--images', type=int, default=1024,
+                   help='distinct synthetic 224 px images written (the '
+                   'end-to-end list cycles over them)')
+    p.add_argument('--steps', type=int, default=20,
+                   help='timed training steps ((a) and (b))')
+    p.add_argument('--warmup', type=int, default=5)
+    p.add_argument('--workers', type=int, default=None,
+                   help='data-loader workers for (b) (default: the config\'s, '
+                   'at most the CPU count)')
+    p.add_argument('--seconds', type=float, default=8.0,
+                   help='time per per-worker data-path measurement')
+    p.add_argument('--skip', nargs='*', default=[],
+                   choices=['ceiling', 'end_to_end', 'cpu_path'])
+    p.add_argument('--batch', type=int, default=None,
+                   help='total batch (default: the recipe\'s, 256 / 512)')
+    p.add_argument('--end-to-end-on-cpu', action='store_true',
+                   help='run (b) without a GPU too (a smoke test of the '
+                   'benchmark itself; use a small --batch)')
+    p.add_argument('--output', default=None)
+    args = p.parse_args(argv)
+    cuda = torch.cuda.is_available()
+    out = {'machine': machine(), 'commit': commit(), 'args': vars(args),
+           'gpu': cuda}
+    print(f'commit {out["commit"]}; {out["machine"]["cores"]} cores, load '
+          f'{out["machine"]["load_average"]}; GPU: '
+          f'{out["machine"]["gpu"] or "none (data path only)"}')
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        nct = make_images(os.path.join(tmp, 'data'), args.images)
+        out['images_written_s'] = time.perf_counter() - t0
+        for recipe in args.recipes:
+            res = out[recipe] = {}
+            epochs = RECIPES[recipe]['epochs']
+            if 'cpu_path' not in args.skip:
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    res['per_worker_images_per_s'] = worker_rates(
+                        recipe, nct, args.seconds)
+                    res['batched_views_cpu_1thread_images_per_s'] = \
+                        batched_rate(recipe, nct, 'cpu', 32, 1)
+                finally:
+                    torch.set_num_threads(threads)
+                w = res['per_worker_images_per_s']
+                print(f'{recipe}: one worker, per-image views '
+                      f'{w["per_image_views"]:7.1f} img/s '
+                      f'({w["per_image_views_per_cpu_s"]:7.1f} per CPU s); '
+                      f'decoding only {w["decode_only"]:7.1f} img/s '
+                      f'({w["decode_only_per_cpu_s"]:7.1f} per CPU s); '
+                      'batched views on 1 CPU thread '
+                      f'{res["batched_views_cpu_1thread_images_per_s"]:6.1f} '
+                      'img/s')
+            batch = args.batch or int(_load(recipe).total_batch_size)
+            if cuda:
+                res['batched_views_cuda_images_per_s'] = batched_rate(
+                    recipe, nct, 'cuda', batch, 10)
+                print(f'{recipe}: batched views on the GPU '
+                      f'{res["batched_views_cuda_images_per_s"]:9.1f} img/s')
+            if cuda and 'ceiling' not in args.skip:
+                res['ceiling'] = compute_ceiling(recipe, args.steps,
+                                                 args.warmup, batch)
+                for k, v in res['ceiling'].items():
+                    h = hours(v['images_per_s'], epochs)
+                    print(f'{recipe} (a) {k:<32} {v["images_per_s"]:8.1f} '
+                          f'img/s  {v["memory_gib"]:5.1f} GiB  -> '
+                          f'{epochs} epochs {h:5.2f} h')
+            if (cuda or args.end_to_end_on_cpu) and \
+                    'end_to_end' not in args.skip:
+                workers = args.workers or min(
+                    _load(recipe).train_dataloader.num_workers,
+                    os.cpu_count() or 1)
+                ceiling = res.get('ceiling', {}).get(
+                    'amp=bf16 channels_last=True', {}).get('images_per_s')
+                for augment_on in ('auto', 'cpu'):
+                    e = end_to_end(recipe, nct, augment_on, args.steps,
+                                   args.warmup, workers, os.path.join(
+                                       tmp, f'w_{recipe}_{augment_on}'),
+                                   batch)
+                    if augment_on == 'cpu' and cuda:
+                        e['note'] = 'per-image views in workers, bf16, ' \
+                            'channels-last'
+                    if ceiling:
+                        e['ratio_to_ceiling'] = e['images_per_s'] / ceiling
+                    e['projected_hours'] = hours(e['images_per_s'], epochs)
+                    res[f'end_to_end_{augment_on}'] = e
+                    print(f'{recipe} (b) augment_on={augment_on:<5} '
+                          f'{e["images_per_s"]:8.1f} img/s  (b)/(a) '
+                          f'{e.get("ratio_to_ceiling", float("nan")):5.2f}  '
+                          f'data wait {e["data_wait_s"] * 1000:6.1f} ms/step '
+                          f'({100 * e["data_wait_share"]:4.1f} %)  '
+                          f'{e.get("memory_gib", 0):5.1f} GiB  -> {epochs} '
+                          f'epochs of 100,000: {e["projected_hours"]:5.2f} h')
+    if not cuda:
+        print('no GPU on this machine: the data path alone was measured; '
+              'the (a) and (b) figures need a GPU (bash benchmarks/gpu_run.sh '
+              'pretrain)')
+    save(args.output, out)
+
+
+if __name__ == '__main__':
+    main()

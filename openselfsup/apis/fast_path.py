@@ -1,0 +1,175 @@
+"""Where the training views are made, and the GPU speed settings.
+
+Three top-level config keys (set in the CLP / FSP base configs; a config
+without them keeps the per-image pipeline, float32 and the default memory
+format) decide how a pre-training run uses the machine;
+:func:`apply_fast_path` resolves them when :func:`openselfsup.apis.train` prepares the config:
+
+``augment_on``
+    ``'auto'`` (default): on a GPU, the data-loader workers only decode
+    images and the recipe's augmentations run batched on the GPU
+    (:class:`openselfsup.datasets.batch_aug.BatchAugment` inside the model's
+    data preprocessor); without a GPU, the per-image pipeline of the config
+    runs in the workers (Pillow, as published). ``'cpu'``: always the
+    per-image pipeline. ``'device'``: always batched on the training device,
+    a CPU included (tests, benchmarks).
+``amp``
+    ``'auto'``: bfloat16 autocast (MMEngine ``AmpOptimWrapper``) on a GPU,
+    float32 without; ``'off'``; ``'bfloat16'`` / ``'float16'`` (GPU only).
+``channels_last``
+    ``'auto'``: channels-last model and batches on a GPU; True; False.
+
+On a GPU the run also gets ``cudnn_benchmark=True`` (as the published
+configs) and non-blocking copies of pinned batches. The published runs used
+the per-image pipeline and float32: ``augment_on='cpu' amp='off'
+channels_last=False`` switches all of it back (docs/pretraining.md).
+"""
+import copy
+from typing import List
+
+from ..utils import InputError
+
+AUGMENT_ON = ('auto', 'cpu', 'device')
+AMP = ('auto', 'off', 'bfloat16', 'float16')
+
+_PREPROCESSORS = {
+    'SelfSupDataPreprocessor': 'BatchAugSelfSupDataPreprocessor',
+    'ClsDataPreprocessor': 'BatchAugClsDataPreprocessor',
+    None: 'BatchAugClsDataPreprocessor',  # ImageClassifier's default
+}
+
+
+def _choice(cfg, key: str, allowed, absent) -> object:
+    value = cfg.get(key, absent)
+    if value not in allowed:
+        raise InputError(f'{key}={value!r}: choose one of '
+                         f'{", ".join(map(repr, allowed))}')
+    return value
+
+
+def split_pipeline(pipeline: list, where: str):
+    """``(load, views, num_views, pack)`` of a training pipeline.
+
+    The pipeline must be ``[Load..., <augmentations>, PackInputs]`` where the
+    augmentations are either one ``MultiView`` (CLP) or plain transforms
+    (FSP).
+
+    Returns:
+        tuple: the loading transform, a list of view pipelines (lists of
+        transform dicts), the number of views, the packing transform.
+    """
+    if len(pipeline) < 2 or not str(pipeline[0].get('type', '')).startswith(
+            'Load') or pipeline[-1].get('type') != 'PackInputs':
+        raise InputError(f'{where}: augment_on needs a pipeline that starts '
+                         'with a Load... transform and ends with PackInputs')
+    middle = list(pipeline[1:-1])
+    if len(middle) == 1 and middle[0].get('type') == 'MultiView':
+        mv = middle[0]
+        views = [list(v) for v in mv['transforms']]
+        counts = mv['num_views']
+        counts = [counts] * len(views) if isinstance(counts, int) else list(
+            counts)
+        expanded = [v for v, c in zip(views, counts) for _ in range(c)]
+        return pipeline[0], expanded, len(expanded), pipeline[-1]
+    if any(t.get('type') == 'MultiView' for t in middle):
+        raise InputError(f'{where}: MultiView must be the only augmentation '
+                         'step for augment_on')
+    return pipeline[0], [middle], 1, pipeline[-1]
+
+
+def batched_views_config(cfg, note: List[str]) -> None:
+    """Move the training augmentations from the workers to the model.
+
+    The dataset pipeline becomes load + pack (decode only); the model's data
+    preprocessor becomes the batched one with the same view transforms.
+    """
+    loader = cfg.train_dataloader
+    pipeline = loader.dataset.pipeline
+    load, views, num_views, pack = split_pipeline(
+        pipeline, 'train_dataloader.dataset.pipeline')
+    model = cfg.model
+    old = copy.deepcopy(model.get('data_preprocessor') or {})
+    kind = old.pop('type', None)
+    if kind not in _PREPROCESSORS:
+        raise InputError(f'augment_on: no batched version of the data '
+                         f'preprocessor {kind!r}; use augment_on=\'cpu\'')
+    new = dict(old, type=_PREPROCESSORS[kind], non_blocking=True)
+    if _PREPROCESSORS[kind] == 'BatchAugSelfSupDataPreprocessor':
+        distinct = [v for i, v in enumerate(views) if v not in views[:i]]
+        new.update(views=distinct if len(distinct) > 1 else distinct[0],
+                   num_views=num_views)
+    else:
+        if num_views != 1:
+            raise InputError('augment_on: a classifier takes one view, the '
+                             f'pipeline makes {num_views}')
+        new.update(views=views[0])
+    # build once here so that a transform without a batched version fails
+    # now, with one line, not at the first iteration
+    from ..datasets.batch_aug import BatchAugment
+    for v in views:
+        BatchAugment(v, 'train_dataloader.dataset.pipeline')
+    model.data_preprocessor = new
+    loader.dataset.pipeline = [load, pack]
+    note.append(f'augment_on: {num_views} view(s) made batched on the '
+                'training device; data-loader workers only decode')
+
+
+def apply_fast_path(cfg, cuda: bool) -> List[str]:
+    """Resolve ``augment_on``, ``amp`` and ``channels_last`` in place.
+
+    Args:
+        cfg (Config): the training config (after the batch split).
+        cuda (bool): whether the run trains on a GPU.
+
+    Returns:
+        list[str]: notes for the run's log.
+
+    Raises:
+        InputError: an unknown value, a GPU-only choice without a GPU, or a
+            pipeline that has no batched version.
+    """
+    notes: List[str] = []
+    if 'train_dataloader' not in cfg or 'model' not in cfg:
+        return notes
+    # a config without these keys (HLSS, balanced tuning) keeps its
+    # pipeline, float32 and the default memory format
+    augment = _choice(cfg, 'augment_on', AUGMENT_ON, 'cpu')
+    amp = _choice(cfg, 'amp', AMP, 'off')
+    channels_last = cfg.get('channels_last', False)
+    if channels_last not in ('auto', True, False):
+        raise InputError(f'channels_last={channels_last!r}: choose auto, '
+                         'True or False')
+    if augment == 'device' or (augment == 'auto' and cuda):
+        batched_views_config(cfg, notes)
+    cfg.augment_on = 'device' if augment == 'device' or (
+        augment == 'auto' and cuda) else 'cpu'
+
+    if amp == 'auto':
+        amp = 'bfloat16' if cuda else 'off'
+    if amp != 'off':
+        if not cuda:
+            raise InputError(f'amp={amp!r} needs a GPU; use amp=off on the '
+                             'CPU')
+        wrapper = cfg.optim_wrapper
+        if wrapper.get('type') != 'AmpOptimWrapper':
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.dtype = amp
+            if amp == 'float16':
+                wrapper.setdefault('loss_scale', 'dynamic')
+            notes.append(f'amp: {amp} autocast (AmpOptimWrapper)')
+        amp = wrapper.get('dtype') or 'float16'
+    cfg.amp = amp
+
+    if channels_last == 'auto':
+        channels_last = cuda
+    cfg.channels_last = bool(channels_last)
+    if channels_last:
+        pre = cfg.model.get('data_preprocessor')
+        if pre is not None and str(pre.get('type', '')).startswith(
+                'BatchAug'):
+            pre['channels_last'] = True
+        notes.append('channels_last: model and batches in channels-last '
+                     'memory format')
+    if cuda:
+        cfg.setdefault('env_cfg', {})['cudnn_benchmark'] = True
+    return notes

@@ -1,0 +1,550 @@
+"""The recipes' augmentations as batched tensor ops with per-sample randomness.
+
+The CLP and FSP configs describe their views as an mmpretrain pipeline that
+runs on one decoded image at a time in the data-loader workers (Pillow,
+as the published torchvision pipeline). :class:`BatchAugment` builds the
+same augmentations from the same config dicts and applies them to a whole
+batch of decoded uint8 images at once, on whatever device the batch is on
+(the training GPU, or the CPU in tests): every sample draws its own crop
+box, flip, jitter factors and order, grayscale, blur sigma and solarisation,
+from the same distributions as the per-image pipeline.
+
+============================  ==============================================
+config transform              batched op (per sample)
+============================  ==============================================
+``RandomResizedCrop``         box drawn as mmpretrain/torchvision do (area
+                              and log-aspect uniform, 10 attempts, central
+                              fallback), bilinear resize with
+                              ``torchvision.ops.roi_align`` (pixel centres
+                              as Pillow; averaging when shrinking)
+``RandomFlip`` (horizontal)   flip with probability ``prob``
+``RandomApply([ColorJitter])``  brightness, contrast, saturation, hue factors
+                              uniform, the four in a random order, as
+                              Pillow's ImageEnhance / HSV hue rotation
+``RandomGrayscale``           weighted channel sum, ``channel_weights``
+``GaussianBlur``              sigma uniform in ``magnitude_range``,
+                              separable Gaussian (radius 3 sigma, edges
+                              replicated)
+``Solarize``                  ``255 - x`` where ``x >= thr``
+============================  ==============================================
+
+Values stay in ``[0, 255]`` and are rounded after every op, as the 8-bit
+per-image pipeline is. Images arrive and leave in RGB order. A transform
+that has no batched version is refused with one line
+(``augment_on='cpu'`` keeps the per-image pipeline).
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from ..utils import InputError
+
+#: ITU-R 601-2 luma, as Pillow's ``convert('L')`` (RGB order)
+LUMA = (0.299, 0.587, 0.114)
+
+
+def _uniform(n: int, low: float, high: float,
+             gen: torch.Generator) -> torch.Tensor:
+    return torch.empty(n, dtype=torch.float64).uniform_(low, high,
+                                                         generator=gen)
+
+
+def _chance(n: int, prob: float, gen: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=gen, dtype=torch.float64) < prob
+
+
+def to_device(t: torch.Tensor, device, dtype=None) -> torch.Tensor:
+    """Copy a small CPU tensor of random parameters to ``device`` without
+    making the host wait for the GPU (pinned, non-blocking)."""
+    if dtype is not None:
+        t = t.to(dtype)
+    if torch.device(device).type == 'cuda':
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
+def _quantise(x: torch.Tensor) -> torch.Tensor:
+    """Round to the 8-bit grid and clip, in place (what uint8 storage does)."""
+    return x.round_().clamp_(0, 255)
+
+
+def sample_crop_boxes(n: int, height: int, width: int,
+                      area_range: Tuple[float, float],
+                      ratio_range: Tuple[float, float],
+                      gen: torch.Generator,
+                      attempts: int = 10) -> torch.Tensor:
+    """Random resized crop boxes, drawn as mmpretrain's RandomResizedCrop.
+
+    Per sample: up to ``attempts`` draws of an area fraction (uniform in
+    ``area_range``) and a log-uniform aspect ratio; the first box that fits
+    is placed uniformly; if none fits, the central crop clipped to
+    ``ratio_range``.
+
+    Args:
+        n (int): number of boxes.
+        height, width (int): source image size.
+        area_range (tuple): crop area as a fraction of the image.
+        ratio_range (tuple): width / height range.
+        gen (torch.Generator): CPU generator.
+
+    Returns:
+        Tensor: ``[n, 4]`` float64 ``(left, top, crop_width, crop_height)``
+        in whole pixels.
+    """
+    area = height * width
+    target = torch.empty(n, attempts, dtype=torch.float64).uniform_(
+        area_range[0], area_range[1], generator=gen) * area
+    log_ratio = torch.empty(n, attempts, dtype=torch.float64).uniform_(
+        math.log(ratio_range[0]), math.log(ratio_range[1]), generator=gen)
+    aspect = torch.exp(log_ratio)
+    cw = torch.round(torch.sqrt(target * aspect))
+    ch = torch.round(torch.sqrt(target / aspect))
+    fits = (cw > 0) & (cw <= width) & (ch > 0) & (ch <= height)
+    first = fits.to(torch.int8).argmax(1, keepdim=True)
+    found = fits.any(1)
+    cw = cw.gather(1, first)[:, 0]
+    ch = ch.gather(1, first)[:, 0]
+    # central fallback
+    in_ratio = width / height
+    if in_ratio < min(ratio_range):
+        fw, fh = width, round(width / min(ratio_range))
+    elif in_ratio > max(ratio_range):
+        fw, fh = round(height * max(ratio_range)), height
+    else:
+        fw, fh = width, height
+    cw = torch.where(found, cw, torch.full_like(cw, fw))
+    ch = torch.where(found, ch, torch.full_like(ch, fh))
+    u = torch.rand(n, 2, generator=gen, dtype=torch.float64)
+    top = torch.where(found, torch.floor(u[:, 0] * (height - ch + 1)),
+                      torch.floor((height - ch) / 2))
+    left = torch.where(found, torch.floor(u[:, 1] * (width - cw + 1)),
+                       torch.floor((width - cw) / 2))
+    return torch.stack([left, top, cw, ch], 1)
+
+
+def pil_resize_matrix(start: torch.Tensor, length: torch.Tensor,
+                      in_size: int, out_size: int, dtype: torch.dtype,
+                      device) -> torch.Tensor:
+    """Pillow's bilinear resampling of ``[start, start + length)`` as a matrix.
+
+    Row ``o`` holds the weights Pillow's ``resize`` (``BILINEAR``) gives the
+    input pixels for output pixel ``o`` when the crop of that range is
+    resized to ``out_size``: a triangle of half-width ``max(1, scale)``
+    centred at ``start + (o + 0.5) * scale - 0.5``, cut at the crop's edges
+    and renormalised (so shrinking averages, as Pillow's antialiasing does).
+
+    Args:
+        start (Tensor): ``[N]`` first pixel of each crop.
+        length (Tensor): ``[N]`` crop lengths in pixels.
+        in_size (int): image size along this axis.
+        out_size (int): output size.
+
+    Returns:
+        Tensor: ``[N, out_size, in_size]``.
+    """
+    start = to_device(start, device, torch.float64)[:, None, None]
+    length = to_device(length, device, torch.float64)[:, None, None]
+    scale = length / out_size
+    fscale = torch.clamp(scale, min=1.0)
+    out = torch.arange(out_size, device=device, dtype=torch.float64)
+    centre = start + (out[None, :, None] + 0.5) * scale
+    j = torch.arange(in_size, device=device, dtype=torch.float64)[None, None]
+    w = torch.clamp(1 - torch.abs(j + 0.5 - centre) / fscale, min=0)
+    w = w * ((j >= start) & (j < start + length))
+    return (w / w.sum(2, keepdim=True)).to(dtype)
+
+
+def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
+                 size: Tuple[int, int]) -> torch.Tensor:
+    """Crop ``boxes`` out of ``x`` and resize them to ``size``, as Pillow.
+
+    Pillow's bilinear resize of the crop (what the per-image pipeline does):
+    a horizontal pass, rounding to 8 bits, then a vertical pass, each a
+    per-sample resampling matrix (:func:`pil_resize_matrix`) applied as a
+    batched matrix product.
+
+    Args:
+        x (Tensor): ``[N, C, H, W]`` float in [0, 255].
+        boxes (Tensor): ``[N, 4]`` ``(left, top, width, height)``.
+        size (tuple): ``(out_h, out_w)``.
+
+    Returns:
+        Tensor: ``[N, C, out_h, out_w]``, rounded to the 8-bit grid.
+    """
+    n, _, hgt, wid = x.shape
+    left, top, w, h = boxes.unbind(1)
+    mx = pil_resize_matrix(left, w, wid, size[1], x.dtype, x.device)
+    my = pil_resize_matrix(top, h, hgt, size[0], x.dtype, x.device)
+    rows = _quantise(torch.matmul(x, mx.transpose(1, 2)[:, None]))
+    return _quantise(torch.matmul(my[:, None], rows))
+
+
+def luma(x: torch.Tensor, weights: Sequence[float] = LUMA) -> torch.Tensor:
+    """``[N, 1, H, W]`` weighted channel sum of an RGB batch."""
+    w = torch.tensor(weights, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)
+
+
+def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return to_device(v, x.device, x.dtype).view(-1, 1, 1, 1)
+
+
+def _blend(degenerate: torch.Tensor, x: torch.Tensor,
+           factor: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``Image.blend(degenerate, x, factor)`` on 8-bit values:
+    ``degenerate + factor * (x - degenerate)``, clipped, truncated."""
+    f = _per_sample(factor, x)
+    return torch.floor(degenerate + f * (x - degenerate)).clamp_(0, 255)
+
+
+def adjust_brightness(x, factor):
+    """Pillow ``ImageEnhance.Brightness``: blend with black."""
+    return _blend(torch.zeros_like(x[:, :1]), x, factor)
+
+
+def adjust_contrast(x, factor):
+    """Pillow ``ImageEnhance.Contrast``: blend with the mean of the 8-bit
+    gray image, rounded to an integer."""
+    mean = torch.floor(_pil_gray(x).mean((1, 2, 3), keepdim=True) + 0.5)
+    return _blend(mean, x, factor)
+
+
+def adjust_saturation(x, factor):
+    """Pillow ``ImageEnhance.Color``: blend with the 8-bit gray image."""
+    return _blend(_pil_gray(x), x, factor)
+
+
+def _pil_gray(x: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``convert('L')``: ITU-R 601-2 luma rounded to 8 bits."""
+    return torch.floor(luma(x) + 0.5)
+
+
+def adjust_hue(x, factor):
+    """Rotate the hue by ``factor`` of a turn as Pillow's 8-bit HSV does
+    (torchvision's ``adjust_hue`` on PIL images, this project's
+    :func:`openselfsup.datasets.transforms.adjust_hue`): H and S truncated
+    to 8 bits, H shifted by ``int(factor * 255)`` modulo 256, back to RGB
+    with rounding."""
+    maxc, _ = x.max(1)
+    minc, _ = x.min(1)
+    r, g, b = x.unbind(1)
+    delta = maxc - minc
+    grey = delta == 0
+    safe = torch.where(grey, torch.ones_like(delta), delta)
+    rc, gc, bc = (maxc - r) / safe, (maxc - g) / safe, (maxc - b) / safe
+    h = torch.where(r == maxc, bc - gc,
+                    torch.where(g == maxc, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = torch.remainder(h / 6.0 + 1.0, 1.0)
+    h = torch.where(grey, torch.zeros_like(h), torch.floor(h * 255.0))
+    s = torch.where(grey, torch.zeros_like(h), torch.floor(
+        delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc)) * 255.0))
+    shift = to_device(torch.trunc(factor.to(torch.float64) * 255), x.device,
+                      x.dtype)
+    h = torch.remainder(h + shift.view(-1, 1, 1), 256)
+    v = maxc
+    hf = h * 6.0 / 255.0
+    i = torch.floor(hf)
+    f = hf - i
+    fs = s / 255.0
+    p = torch.floor(v * (1 - fs) + 0.5)
+    q = torch.floor(v * (1 - fs * f) + 0.5)
+    t = torch.floor(v * (1 - fs * (1 - f)) + 0.5)
+    # sector i of the hue circle picks (r, g, b) among (v, q, p, t); with
+    # s = 0, p = q = t = v
+    i = torch.remainder(i, 6).long()
+    index = to_device(_HSV_SECTORS, x.device)[i].permute(0, 3, 1, 2)
+    return torch.gather(torch.stack([v, q, p, t], 1), 1, index).clamp_(0,
+                                                                       255)
+
+
+#: for each hue sector, the positions of r, g, b in (v, q, p, t)
+_HSV_SECTORS = torch.tensor([[0, 3, 2], [1, 0, 2], [2, 0, 3], [2, 1, 0],
+                             [3, 2, 0], [0, 2, 1]])
+
+
+def pil_box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
+    """The extended-box radius Pillow's ``GaussianBlur(radius=sigma)`` uses
+    for ``passes`` box blurs (Gwosdek et al. 2011), in Pillow's mix of
+    single and double precision."""
+    f32, f64 = torch.float32, torch.float64
+    s = sigma.to(f32)
+    sigma2 = s * s / passes
+    big_l = torch.sqrt(12.0 * sigma2.to(f64) + 1.0).to(f32)
+    small_l = torch.floor((big_l.to(f64) - 1.0) / 2.0).to(f32)
+    a = (2 * small_l + 1) * (small_l * (small_l + 1) - 3 * sigma2)
+    a = a / (6 * (sigma2 - (small_l + 1) * (small_l + 1)))
+    return small_l + a
+
+
+def _box_weights(radius: torch.Tensor, half: int) -> torch.Tensor:
+    """``[N, half + 1]`` integer weights of Pillow's line box blur at
+    distances ``0 .. half`` from the centre: ``ww`` within the integer
+    radius, ``fw`` just outside it, as Pillow computes them (in units of
+    ``2 ** -24``; ``radius`` in float32 as Pillow's)."""
+    r = torch.floor(radius).to(torch.float64)
+    unit = float(1 << 24)
+    ww = torch.floor(torch.tensor(unit, dtype=torch.float32)
+                     / (radius * 2 + 1)).to(torch.float64)
+    fw = torch.floor((unit - (r * 2 + 1) * ww) / 2)
+    dist = torch.arange(half + 1, dtype=torch.float64)[None]
+    return torch.where(dist <= r[:, None], ww[:, None],
+                       torch.where(dist == r[:, None] + 1, fw[:, None],
+                                   torch.zeros_like(dist)))
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
+                  passes: int = 3) -> torch.Tensor:
+    """Pillow's ``GaussianBlur(radius=sigma)``, one sigma per sample.
+
+    Pillow blurs with ``passes`` extended box blurs per axis (horizontal
+    passes, then vertical), edges replicated, each pass computed in integers
+    (weights ``w`` < 2 ** 24, :func:`_box_weights`) and rounded to 8 bits:
+    ``(sum w * pixel + 2 ** 23) >> 24``. This does the same, bit for bit, in
+    float32: each weight is split as ``4096 * hi + lo`` so that every
+    product and sum stays an integer below 2 ** 24 (exact in float32).
+
+    Args:
+        x (Tensor): ``[N, C, H, W]`` in [0, 255], integer-valued.
+        sigma (Tensor): ``[N]`` standard deviations in pixels.
+    """
+    radius = pil_box_radius(sigma, passes)
+    half = int(torch.floor(radius).max()) + 1
+    w = _box_weights(radius, half)  # [N, half + 1], integers
+    hi = torch.floor(w / 4096)
+    lo = w - hi * 4096
+    hi = [to_device(hi[:, k], x.device, x.dtype).view(-1, 1, 1, 1)
+          for k in range(half + 1)]
+    lo = [to_device(lo[:, k], x.device, x.dtype).view(-1, 1, 1, 1)
+          for k in range(half + 1)]
+    y = x.to(torch.float32)
+    for dim in (3, 2):
+        pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
+        size = y.shape[dim]
+        for _ in range(passes):
+            padded = F.pad(y, pad, mode='replicate')
+            # sums of the pixels at distance k on both sides (exact)
+            sums = [padded.narrow(dim, half, size)] + [
+                padded.narrow(dim, half - k, size)
+                + padded.narrow(dim, half + k, size)
+                for k in range(1, half + 1)]
+            big = sums[0] * hi[0]
+            small = sums[0] * lo[0]
+            for k in range(1, half + 1):
+                big.addcmul_(sums[k], hi[k])
+                small.addcmul_(sums[k], lo[k])
+            carry = small.add_(float(1 << 23)).div_(4096).floor_()
+            y = big.add_(carry).div_(4096).floor_()
+    return y.to(x.dtype).clamp_(0, 255)
+
+
+class _Op:
+    """One augmentation: ``op(x, gen)`` on a float RGB batch in [0, 255]."""
+
+    def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def _on_subset(x: torch.Tensor, chosen: torch.Tensor, fn) -> torch.Tensor:
+    """``x`` with ``fn(x[i], i)`` written to the samples ``chosen``."""
+    idx = chosen.nonzero()[:, 0]
+    if len(idx) == 0:
+        return x
+    dev_idx = to_device(idx, x.device)
+    x[dev_idx] = fn(x[dev_idx], idx)
+    return x
+
+
+class ResizedCropOp(_Op):
+
+    def __init__(self, size: Tuple[int, int], area_range=(0.08, 1.0),
+                 ratio_range=(3. / 4., 4. / 3.)):
+        self.size = size
+        self.area_range = tuple(area_range)
+        self.ratio_range = tuple(ratio_range)
+
+    def boxes(self, n, height, width, gen):
+        return sample_crop_boxes(n, height, width, self.area_range,
+                                 self.ratio_range, gen)
+
+    def __call__(self, x, gen):
+        boxes = self.boxes(len(x), x.shape[2], x.shape[3], gen)
+        return resized_crop(x, boxes, self.size)
+
+
+class FlipOp(_Op):
+
+    def __init__(self, prob: float):
+        self.prob = prob
+
+    def __call__(self, x, gen):
+        return _on_subset(x, _chance(len(x), self.prob, gen),
+                          lambda sub, _: sub.flip(-1))
+
+
+class ColorJitterOp(_Op):
+    """Brightness, contrast, saturation, hue in a random order per sample."""
+
+    def __init__(self, brightness, contrast, saturation, hue, prob=1.0):
+        def rng(v, centre, low_bound):
+            if v is None or v == 0:
+                return None
+            lo, hi = (centre - v, centre + v) if isinstance(
+                v, (int, float)) else tuple(v)
+            return (max(low_bound, lo), hi)
+        self.ranges = [rng(brightness, 1, 0), rng(contrast, 1, 0),
+                       rng(saturation, 1, 0), rng(hue, 0, -0.5)]
+        self.prob = prob
+        self.fns = [adjust_brightness, adjust_contrast, adjust_saturation,
+                    adjust_hue]
+
+    def __call__(self, x, gen):
+        n = len(x)
+        chosen = _chance(n, self.prob, gen)
+        order = torch.argsort(torch.rand(n, 4, generator=gen), 1)
+        factors = [None if r is None else _uniform(n, r[0], r[1], gen)
+                   for r in self.ranges]
+        for pos in range(4):
+            for op in range(4):
+                if factors[op] is None:
+                    continue
+                sel = chosen & (order[:, pos] == op)
+                x = _on_subset(x, sel, lambda sub, i, op=op: self.fns[op](
+                    sub, factors[op][i]))
+        return x
+
+
+class GrayscaleOp(_Op):
+
+    def __init__(self, prob: float, weights_rgb: Sequence[float] = LUMA):
+        self.prob = prob
+        total = float(sum(weights_rgb))
+        self.weights = tuple(w / total for w in weights_rgb)
+
+    def __call__(self, x, gen):
+        def gray(sub, _):
+            return torch.floor(luma(sub, self.weights)).expand_as(sub).clone()
+        return _on_subset(x, _chance(len(x), self.prob, gen), gray)
+
+
+class BlurOp(_Op):
+
+    def __init__(self, sigma_range: Tuple[float, float], prob: float):
+        self.sigma_range = tuple(sigma_range)
+        self.prob = prob
+
+    def __call__(self, x, gen):
+        n = len(x)
+        chosen = _chance(n, self.prob, gen)
+        sigma = _uniform(n, self.sigma_range[0], self.sigma_range[1], gen)
+        return _on_subset(x, chosen, lambda sub, i: gaussian_blur(
+            sub, sigma[i]))
+
+
+class SolarizeOp(_Op):
+
+    def __init__(self, thr: float, prob: float):
+        self.thr = thr
+        self.prob = prob
+
+    def __call__(self, x, gen):
+        chosen = to_device(_chance(len(x), self.prob, gen), x.device)
+        chosen = chosen.view(-1, 1, 1, 1)
+        return torch.where(chosen & (x >= self.thr), 255 - x, x)
+
+
+_JITTER = ('ColorJitter', 'HueWrapColorJitter')
+
+
+def _size(scale) -> Tuple[int, int]:
+    """mmpretrain's ``scale`` (int, or (w, h)) as ``(h, w)``."""
+    if isinstance(scale, int):
+        return scale, scale
+    return int(scale[1]), int(scale[0])
+
+
+def build_op(t: Dict, where: str) -> _Op:
+    """The batched op of one mmpretrain transform config."""
+    kind = t.get('type')
+    if kind == 'RandomResizedCrop':
+        if t.get('interpolation', 'bilinear') != 'bilinear':
+            raise InputError(f'{where}: RandomResizedCrop interpolation '
+                             f'{t["interpolation"]!r} has no batched version '
+                             "(bilinear only); use augment_on='cpu'")
+        return ResizedCropOp(_size(t['scale']),
+                             t.get('crop_ratio_range', (0.08, 1.0)),
+                             t.get('aspect_ratio_range', (3. / 4., 4. / 3.)))
+    if kind == 'RandomFlip':
+        direction = t.get('direction', 'horizontal')
+        if direction != 'horizontal':
+            raise InputError(f'{where}: RandomFlip direction {direction!r} '
+                             "has no batched version; use augment_on='cpu'")
+        return FlipOp(t.get('prob', 0.5))
+    if kind == 'RandomApply':
+        inner = t.get('transforms', [])
+        if len(inner) != 1 or inner[0].get('type') not in _JITTER:
+            raise InputError(f'{where}: RandomApply is batched only around '
+                             "one ColorJitter; use augment_on='cpu'")
+        op = build_op(inner[0], where)
+        op.prob = t.get('prob', 0.5)
+        return op
+    if kind in _JITTER:
+        return ColorJitterOp(t.get('brightness', 0.), t.get('contrast', 0.),
+                             t.get('saturation', 0.), t.get('hue', 0.))
+    if kind == 'RandomGrayscale':
+        weights = t.get('channel_weights', (1., 1., 1.))
+        if not t.get('keep_channels', False):
+            raise InputError(f'{where}: RandomGrayscale needs '
+                             "keep_channels=True to be batched")
+        # mmpretrain's weights follow the BGR order of its images
+        return GrayscaleOp(t.get('prob', 0.1), tuple(reversed(weights)))
+    if kind == 'GaussianBlur':
+        if t.get('magnitude_std') != 'inf' or 'magnitude_range' not in t:
+            raise InputError(f'{where}: GaussianBlur is batched only with '
+                             "magnitude_range and magnitude_std='inf'")
+        return BlurOp(t['magnitude_range'], t.get('prob', 0.5))
+    if kind == 'Solarize':
+        if t.get('thr') is None:
+            raise InputError(f'{where}: Solarize is batched only with a '
+                             'fixed thr')
+        return SolarizeOp(t['thr'], t.get('prob', 0.5))
+    raise InputError(f"{where}: transform {kind!r} has no batched version; "
+                     "use augment_on='cpu' (the per-image pipeline)")
+
+
+class BatchAugment:
+    """A view pipeline of a config as batched ops on a tensor batch.
+
+    Args:
+        transforms (list[dict]): the mmpretrain transform configs of one view
+            (what ``MultiView`` repeats, or the FSP pipeline between loading
+            and packing).
+        where (str): the config key they come from, for error messages.
+
+    Call with a float or uint8 ``[N, 3, H, W]`` RGB batch in ``[0, 255]`` and
+    a CPU ``torch.Generator``; returns a float32 batch in ``[0, 255]``,
+    computed in float32 (float64 for the blur) even inside an autocast
+    context.
+    """
+
+    def __init__(self, transforms: Sequence[Dict], where: str = 'pipeline'):
+        self.transforms = [dict(t) for t in transforms]
+        self.ops: List[_Op] = [build_op(t, where) for t in self.transforms]
+
+    def __call__(self, images: torch.Tensor,
+                 gen: Optional[torch.Generator] = None) -> torch.Tensor:
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise InputError('batched augmentation needs [N, 3, H, W] '
+                             f'images, got {tuple(images.shape)}')
+        gen = gen if gen is not None else torch.default_generator
+        # MMEngine runs the data preprocessor inside the autocast context of
+        # the training step: the views are computed in full precision
+        with torch.no_grad(), torch.autocast(images.device.type,
+                                             enabled=False):
+            x = images.float()
+            if x.data_ptr() == images.data_ptr():
+                x = x.clone()
+            for op in self.ops:
+                x = op(x, gen)
+        return x

@@ -1,0 +1,140 @@
+"""Data preprocessors that make the training views on the training device.
+
+With ``augment_on`` resolved to the device (see
+:mod:`openselfsup.apis.fast_path`), the data-loader workers only decode
+images; the batch arrives as uint8 ``[N, 3, H, W]`` (pinned, copied without
+blocking), and these preprocessors run the recipe's augmentations batched
+(:class:`openselfsup.datasets.batch_aug.BatchAugment`), then normalise.
+
+- :class:`BatchAugSelfSupDataPreprocessor` (CLP): ``num_views`` views per
+  image, each view with its own random parameters, as ``MultiView`` does.
+- :class:`BatchAugClsDataPreprocessor` (FSP): one view, labels as
+  mmpretrain's ``ClsDataPreprocessor``.
+
+Randomness: one CPU ``torch.Generator`` per preprocessor, seeded from the
+run's seed (``torch.initial_seed()`` when the model is built, which MMEngine
+sets from ``randomness.seed``, plus the rank when ``diff_rank_seed``).
+"""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmpretrain.models.utils.data_preprocessor import (ClsDataPreprocessor,
+                                                       SelfSupDataPreprocessor)
+
+from ..datasets.batch_aug import BatchAugment
+from ..registry import MODELS
+from ..utils import InputError
+
+
+def _views(views: Sequence) -> List[List[dict]]:
+    """Normalise ``views`` (one pipeline, or a list of pipelines)."""
+    if views and isinstance(views[0], dict):
+        return [list(views)]
+    return [list(v) for v in views]
+
+
+class _BatchAugMixin:
+    """Generator, view pipelines and the final layout shared by both."""
+
+    def _setup(self, views, num_views, seed, channels_last, where):
+        pipelines = _views(views)
+        if len(pipelines) not in (1, num_views):
+            raise InputError(f'{where}: {len(pipelines)} view pipelines for '
+                             f'{num_views} views; give one or {num_views}')
+        self.augments = [BatchAugment(p, where) for p in pipelines]
+        self.num_views = num_views
+        self.channels_last = channels_last
+        self.seed = int(torch.initial_seed() if seed is None else seed) \
+            % (2**63)
+        self._gen: Optional[torch.Generator] = None
+
+    @property
+    def generator(self) -> torch.Generator:
+        if self._gen is None:
+            self._gen = torch.Generator().manual_seed(self.seed)
+        return self._gen
+
+    def _uint8_rgb(self, inputs, flip: bool) -> torch.Tensor:
+        if not isinstance(inputs, torch.Tensor):
+            raise InputError(
+                'batched augmentation needs images of one size (a stacked '
+                'batch); the data loader gave a list. Resize the images to '
+                "one size or set augment_on='cpu'")
+        return inputs.flip(1) if flip else inputs
+
+    def _make_view(self, rgb: torch.Tensor, v: int) -> torch.Tensor:
+        aug = self.augments[v % len(self.augments)]
+        x = aug(rgb, self.generator)
+        if self._enable_normalize:
+            x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+
+@MODELS.register_module()
+class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
+    """``SelfSupDataPreprocessor`` that makes ``num_views`` augmented views.
+
+    Args:
+        views (list[dict] | list[list[dict]]): the transform configs of one
+            view (used for every view) or one list per view.
+        num_views (int): views per image. Defaults to 2.
+        seed (int, optional): generator seed (default: the run's).
+        channels_last (bool): return channels-last views.
+        **kwargs: ``SelfSupDataPreprocessor`` arguments (mean, std, to_rgb,
+            non_blocking...).
+    """
+
+    def __init__(self, views: Sequence, num_views: int = 2,
+                 seed: Optional[int] = None, channels_last: bool = False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self._setup(views, num_views, seed, channels_last,
+                    'model.data_preprocessor.views')
+
+    def forward(self, data: dict, training: bool = False) -> Dict:
+        data = self.cast_data(data)
+        rgb = self._uint8_rgb(data['inputs'], self._channel_conversion)
+        views = [self._make_view(rgb, v) for v in range(self.num_views)]
+        return {'inputs': views, 'data_samples': data.get('data_samples')}
+
+
+@MODELS.register_module()
+class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
+    """``ClsDataPreprocessor`` that augments training batches on the device.
+
+    In training the uint8 batch gets the recipe's view (e.g. random resized
+    crop and flip); otherwise it is only normalised.
+
+    Args:
+        views (list[dict]): the transform configs of the training view.
+        seed (int, optional): generator seed (default: the run's).
+        channels_last (bool): return a channels-last batch.
+        non_blocking (bool): copy batches to the device without blocking.
+        **kwargs: ``ClsDataPreprocessor`` arguments (mean, std, to_rgb,
+            num_classes...).
+    """
+
+    def __init__(self, views: Union[Sequence[dict], Sequence],
+                 seed: Optional[int] = None, channels_last: bool = False,
+                 non_blocking: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self._non_blocking = non_blocking  # ClsDataPreprocessor lacks the arg
+        self._setup(views, 1, seed, channels_last,
+                    'model.data_preprocessor.views')
+
+    def forward(self, data: dict, training: bool = False) -> Dict:
+        if not training:
+            return super().forward(data, training)
+        inputs = self.cast_data(data['inputs'])
+        x = self._make_view(self._uint8_rgb(inputs, self.to_rgb), 0)
+        # labels as ClsDataPreprocessor, on the already normalised batch
+        to_rgb, norm = self.to_rgb, self._enable_normalize
+        self.to_rgb, self._enable_normalize = False, False
+        try:
+            out = super().forward(dict(data, inputs=x), training)
+        finally:
+            self.to_rgb, self._enable_normalize = to_rgb, norm
+        out['inputs'] = x
+        return out

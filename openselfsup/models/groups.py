@@ -1,0 +1,106 @@
+"""The per-GPU groups of a published multi-GPU run, reproduced on fewer GPUs.
+
+The ICLR-22 recipes ran on several GPUs without synchronising everything
+across them: CLP on 8 GPUs x 32 images, FSP on 4 GPUs x 128. Two things
+were computed per GPU and so depend on the number of images per GPU, not on
+the total batch:
+
+- the MoCo-v3 contrastive loss (no gathering of keys:
+  :class:`~openselfsup.models.heads.GroupMoCoV3Head`);
+- the backbone's BatchNorm statistics (plain ``BN``, not ``SyncBN``, in the
+  ResNet): :class:`GhostBatchNorm2d` normalises each group of
+  ``group_size`` images with its own statistics (a "ghost batch", Hoffer et
+  al. 2017).
+
+With the group size set to the published images per GPU, one GPU (or any
+number whose per-process batch is a multiple of it) computes the forward
+pass and the averaged gradient of the published run.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..registry import MODELS
+from ..utils import InputError
+
+
+def groups_of(batch: int, group_size: Optional[int], what: str) -> int:
+    """Number of groups a batch of ``batch`` images is cut into.
+
+    A batch of at most ``group_size`` images is one group (a short total
+    batch, e.g. the demo's or a test's); a larger batch must be a multiple
+    of ``group_size``.
+
+    Args:
+        batch (int): images in this process's batch.
+        group_size (int | None): images per group; None: one group.
+        what (str): the config key, for the error message.
+
+    Raises:
+        InputError: ``batch`` is larger than and not a multiple of
+            ``group_size``.
+    """
+    if group_size is None or batch <= group_size:
+        return 1
+    if batch % group_size:
+        raise InputError(
+            f'{what}={group_size}: the per-process batch of {batch} images is '
+            f'not a multiple of it; change total_batch_size, the GPU count or '
+            f'{what}')
+    return batch // group_size
+
+
+def check_group_size(group_size: Optional[int], what: str) -> None:
+    """InputError unless ``group_size`` is None or a positive integer."""
+    if group_size is not None and (not isinstance(group_size, int)
+                                   or group_size < 1):
+        raise InputError(f'{what}={group_size!r}: use a positive number of '
+                         'images or None')
+
+
+@MODELS.register_module('GhostBN')
+class GhostBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose training statistics come from groups of images.
+
+    In training, a batch of more than ``group_size`` images is cut into
+    consecutive groups and each group is normalised with its own mean and
+    variance, as plain BatchNorm did on each GPU of a multi-GPU run. The
+    running statistics are updated from the first group only, as the
+    checkpoint of the published run holds those of GPU 0. In evaluation,
+    and for a batch of at most ``group_size`` images, it is
+    :class:`torch.nn.BatchNorm2d` (same parameters, buffers and state-dict
+    keys, so checkpoints load into a plain ResNet).
+
+    Config: ``norm_cfg=dict(type='GhostBN', group_size=32)``.
+
+    Args:
+        num_features (int): channels.
+        group_size (int | None): images per statistics group; None: the
+            whole batch (plain BatchNorm).
+        **kwargs: :class:`torch.nn.BatchNorm2d` arguments (eps, momentum...).
+    """
+
+    def __init__(self, num_features: int, group_size: Optional[int] = None,
+                 **kwargs) -> None:
+        super().__init__(num_features, **kwargs)
+        check_group_size(group_size, 'norm_cfg.group_size')
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        groups = groups_of(x.shape[0], self.group_size,
+                           'norm_cfg.group_size') if self.training else 1
+        if groups == 1:
+            return super().forward(x)
+        parts = x.chunk(groups)
+        # the first group updates the running statistics
+        out = [super().forward(parts[0])]
+        eps = self.eps
+        for part in parts[1:]:
+            out.append(F.batch_norm(part, None, None, self.weight, self.bias,
+                                    True, 0.0, eps))
+        return torch.cat(out)
+
+    def extra_repr(self) -> str:
+        return f'{super().extra_repr()}, group_size={self.group_size}'

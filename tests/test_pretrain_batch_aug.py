@@ -1,0 +1,429 @@
+"""Batched augmentation (issue 16): the recipe's views, distribution for
+distribution, and the choice between the per-image and the batched path.
+
+- each batched op against the per-image pipeline's own code on the same
+  parameters (Pillow, mmcv, mmpretrain);
+- the crop boxes' area and aspect distributions against mmpretrain's
+  ``RandomResizedCrop`` sampler;
+- the full CLP and FSP views over many draws against the per-image
+  pipeline built from the same config (per-channel mean and std, and the
+  distribution of per-image means);
+- the batched path is chosen only when asked (``augment_on='device'``) or
+  on a GPU (``'auto'``), and trains end to end.
+"""
+import copy
+import os
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from PIL import Image, ImageEnhance, ImageFilter
+from scipy import stats
+
+from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
+
+CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
+FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
+
+
+@pytest.fixture(scope='module', autouse=True)
+def registries():
+    import openselfsup.datasets  # noqa: F401
+    import openselfsup.engine  # noqa: F401
+    import openselfsup.models  # noqa: F401
+    init_default_scope('openselfsup')
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensor ops are dominated by thread wake-ups on a busy 2-core
+    machine; one thread is several times faster here."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _patches(n, size, seed=0):
+    from openselfsup.datasets.synthetic import PALETTES, STYLES, render_patch
+    rng = np.random.default_rng(seed)
+    styles = list(STYLES.values())
+    return [render_patch(rng, styles[i % len(styles)], PALETTES['nct'], size)
+            for i in range(n)]
+
+
+def _t(img):
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[
+        None].float()
+
+
+def _np(x):
+    return x[0].permute(1, 2, 0).numpy().astype(np.int64)
+
+
+def test_colour_ops_match_pillow_on_the_same_factors(one_thread):
+    from openselfsup.datasets import batch_aug as B
+    from openselfsup.datasets.transforms import adjust_hue
+    img = _patches(1, 48, seed=3)[0]
+    pil, x = Image.fromarray(img), _t(img)
+    for f in (0.6, 0.93, 1.4):
+        for op, enh in ((B.adjust_brightness, ImageEnhance.Brightness),
+                        (B.adjust_contrast, ImageEnhance.Contrast),
+                        (B.adjust_saturation, ImageEnhance.Color)):
+            got = _np(op(x.clone(), torch.tensor([f])))
+            want = np.asarray(enh(pil).enhance(f)).astype(np.int64)
+            assert np.abs(got - want).max() <= 1, (op.__name__, f)
+            assert np.mean(got != want) < 0.01, (op.__name__, f)
+    for h in (-0.4, -0.05, 0.2, 0.4):
+        got = _np(B.adjust_hue(x.clone(), torch.tensor([h])))
+        want = adjust_hue(img[..., ::-1].copy(), h)[..., ::-1].astype(
+            np.int64)
+        assert np.abs(got - want).max() <= 2 and np.mean(got != want) < 0.01
+
+
+def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
+    from mmpretrain.datasets.transforms import RandomGrayscale
+
+    from openselfsup.datasets import batch_aug as B
+    img = _patches(1, 40, seed=4)[0]
+    x = _t(img)
+    for sigma in (0.1, 0.37, 0.8, 1.0, 1.5, 2.0):
+        got = _np(B.gaussian_blur(x.clone(), torch.tensor([sigma])))
+        want = np.asarray(Image.fromarray(img).filter(
+            ImageFilter.GaussianBlur(radius=sigma)))
+        np.testing.assert_array_equal(got, want)
+    # mmpretrain's grayscale on BGR with the config's (BGR) weights
+    weights = (0.114, 0.587, 0.2989)
+    want = RandomGrayscale(prob=1.0, keep_channels=True,
+                           channel_weights=weights).transform(
+        dict(img=img[..., ::-1].copy()))['img'][..., ::-1]
+    got = B.GrayscaleOp(1.0, tuple(reversed(weights)))(
+        x.clone(), torch.Generator().manual_seed(0))
+    np.testing.assert_array_equal(_np(got), want)
+    got = B.SolarizeOp(128, 1.0)(x.clone(), torch.Generator().manual_seed(0))
+    np.testing.assert_array_equal(_np(got), mmcv.solarize(img, thr=128))
+
+
+def test_resized_crop_matches_mmcv_crop_then_pillow_resize(one_thread):
+    """The per-image pipeline crops (mmcv.imcrop) then resizes with Pillow
+    (bilinear); up- and down-scaling, square and not. Same weights; Pillow's
+    fixed-point coefficients and its pass order leave 8-bit rounding
+    differences (at most 2 levels, no bias)."""
+    from openselfsup.datasets.batch_aug import resized_crop
+    img = _patches(1, 64, seed=5)[0]
+    x = _t(img)
+    for (left, top, w, h), out in (((3, 5, 40, 33), (64, 64)),
+                                   ((0, 0, 64, 64), (24, 24)),
+                                   ((10, 2, 20, 50), (32, 48)),
+                                   ((7, 9, 57, 55), (20, 20))):
+        got = _np(resized_crop(x, torch.tensor([[left, top, w, h]],
+                                               dtype=torch.float64), out))
+        crop = mmcv.imcrop(img, np.array([left, top, left + w - 1,
+                                          top + h - 1]))
+        want = mmcv.imresize(crop, (out[1], out[0]),
+                             interpolation='bilinear', backend='pillow')
+        assert np.abs(got - want).max() <= 2
+        assert np.abs(got - want).mean() < 0.3
+        assert abs((got - want).mean()) < 0.15
+
+
+@pytest.mark.parametrize('shape,area', [((224, 224), (0.2, 1.0)),
+                                        ((224, 224), (0.08, 1.0)),
+                                        ((60, 100), (0.08, 1.0))])
+def test_crop_boxes_follow_mmpretrain_sampler(shape, area):
+    """Area fraction and aspect ratio of 20,000 boxes: two-sample KS test
+    and the 10-bin area histogram against mmpretrain's own sampler."""
+    from mmpretrain.datasets.transforms import RandomResizedCrop
+
+    from openselfsup.datasets.batch_aug import sample_crop_boxes
+    n = 20000
+    h, w = shape
+    rrc = RandomResizedCrop(scale=32, crop_ratio_range=area)
+    np.random.seed(0)
+    dummy = np.zeros((h, w, 3), np.uint8)
+    ref = np.array([rrc.rand_crop_params(dummy) for _ in range(n)],
+                   dtype=np.float64)  # offset_h, offset_w, target_h, target_w
+    boxes = sample_crop_boxes(n, h, w, area, (3. / 4., 4. / 3.),
+                              torch.Generator().manual_seed(0)).numpy()
+    ours = {'area': boxes[:, 2] * boxes[:, 3] / (h * w),
+            'aspect': np.log(boxes[:, 2] / boxes[:, 3]),
+            'left': boxes[:, 0] / np.maximum(w - boxes[:, 2], 1),
+            'top': boxes[:, 1] / np.maximum(h - boxes[:, 3], 1)}
+    theirs = {'area': ref[:, 2] * ref[:, 3] / (h * w),
+              'aspect': np.log(ref[:, 3] / ref[:, 2]),
+              'left': ref[:, 1] / np.maximum(w - ref[:, 3], 1),
+              'top': ref[:, 0] / np.maximum(h - ref[:, 2], 1)}
+    for key in ours:
+        assert stats.ks_2samp(ours[key], theirs[key]).pvalue > 1e-3, key
+    bins = np.linspace(0, 1, 11)
+    hist_ours = np.histogram(ours['area'], bins)[0] / n
+    hist_theirs = np.histogram(theirs['area'], bins)[0] / n
+    assert np.abs(hist_ours - hist_theirs).max() < 0.015
+    assert (boxes[:, 0] + boxes[:, 2] <= w).all()
+    assert (boxes[:, 1] + boxes[:, 3] <= h).all()
+
+
+def _pipeline_outputs(view, images, draws, seed=0):
+    """(per-image pipeline, batched) outputs, [draws * N, H, W, 3] RGB."""
+    from mmcv.transforms import Compose
+
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.registry import TRANSFORMS
+    pipe = Compose([TRANSFORMS.build(copy.deepcopy(t)) for t in view])
+    np.random.seed(seed)
+    cpu = np.stack([
+        pipe(dict(img=np.ascontiguousarray(im[..., ::-1])))['img'][..., ::-1]
+        for _ in range(draws) for im in images]).astype(np.float64)
+    aug = BatchAugment(view)
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    batched = np.concatenate([aug(x, gen).permute(0, 2, 3, 1).numpy()
+                              for _ in range(draws)]).astype(np.float64)
+    return cpu, batched
+
+
+def _compare(cpu, batched):
+    """Per-channel mean and std of all pixels, and the distribution of
+    per-image channel means (KS), with a tolerance from the sample size."""
+    n = len(cpu)
+    per_cpu = cpu.reshape(n, -1, 3).mean(1)
+    per_b = batched.reshape(n, -1, 3).mean(1)
+    se = np.sqrt(per_cpu.var(0) / n + per_b.var(0) / n)
+    np.testing.assert_array_less(np.abs(per_cpu.mean(0) - per_b.mean(0)),
+                                 4 * se + 0.5)
+    std_cpu, std_b = cpu.reshape(-1, 3).std(0), batched.reshape(-1, 3).std(0)
+    np.testing.assert_array_less(np.abs(std_cpu - std_b), 0.05 * std_cpu)
+    for c in range(3):
+        assert stats.ks_2samp(per_cpu[:, c], per_b[:, c]).pvalue > 1e-3, c
+    img_std_cpu = cpu.reshape(n, -1, 3).std(1)
+    img_std_b = batched.reshape(n, -1, 3).std(1)
+    for c in range(3):
+        assert stats.ks_2samp(img_std_cpu[:, c],
+                              img_std_b[:, c]).pvalue > 1e-3, c
+
+
+@pytest.mark.slow
+def test_clp_views_have_the_per_image_pipelines_statistics(one_thread):
+    """The CLP view of the real config (crop 48 of 48 px patches), 1,600
+    views per side."""
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 48
+    cpu, batched = _pipeline_outputs(view, _patches(8, 48), draws=200)
+    _compare(cpu, batched)
+
+
+def test_fsp_view_has_the_per_image_pipelines_statistics(one_thread):
+    cfg = Config.fromfile(FSP)
+    view = copy.deepcopy(cfg.train_pipeline[1:-1])
+    view[0]['scale'] = 40
+    cpu, batched = _pipeline_outputs(view, _patches(8, 40), draws=150)
+    _compare(cpu, batched)
+
+
+def test_statistics_check_catches_a_wrong_recipe(one_thread):
+    """The comparison has teeth: hue 0.1 instead of 0.4, or solarisation
+    with probability 0.4 instead of 0.2, is told apart."""
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 32
+    images = _patches(8, 32)
+    cpu, _ = _pipeline_outputs(view, images, draws=150)
+    for change in ((2, dict(transforms=[dict(
+            view[2]['transforms'][0], hue=0.1)])), (5, dict(prob=0.4))):
+        wrong = copy.deepcopy(view)
+        wrong[change[0]].update(change[1])
+        _, batched = _pipeline_outputs(wrong, images, draws=150)
+        with pytest.raises(AssertionError):
+            _compare(cpu, batched)
+
+
+def test_views_ignore_the_training_steps_autocast(one_thread):
+    """MMEngine calls the data preprocessor inside the step's autocast;
+    the views must not be computed in bfloat16."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 32
+    x = torch.from_numpy(np.stack(_patches(6, 40))).permute(0, 3, 1, 2)
+    aug = BatchAugment(view)
+    plain = aug(x.contiguous(), torch.Generator().manual_seed(1))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        inside = aug(x.contiguous(), torch.Generator().manual_seed(1))
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, plain, rtol=0, atol=0)
+
+
+def test_transform_without_batched_version_is_refused():
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError, match="transform 'RandomErasing' has no "
+                       "batched version; use augment_on='cpu'"):
+        BatchAugment([dict(type='RandomErasing')], 'where')
+    with pytest.raises(InputError, match='direction'):
+        BatchAugment([dict(type='RandomFlip', prob=0.5,
+                           direction='vertical')], 'where')
+
+
+def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.utils import InputError
+    for path, preproc in ((CLP, 'BatchAugSelfSupDataPreprocessor'),
+                          (FSP, 'BatchAugClsDataPreprocessor')):
+        base = Config.fromfile(path)
+        assert base.augment_on == 'auto'
+        for augment, cuda, batched in (('auto', False, False),
+                                       ('auto', True, True),
+                                       ('cpu', True, False),
+                                       ('cpu', False, False),
+                                       ('device', False, True),
+                                       ('device', True, True)):
+            cfg = copy.deepcopy(base)
+            cfg.augment_on = augment
+            if not cuda:
+                cfg.amp = 'off'
+            apply_fast_path(cfg, cuda)
+            pipeline = [t['type']
+                        for t in cfg.train_dataloader.dataset.pipeline]
+            pre = cfg.model.data_preprocessor
+            if batched:
+                assert pipeline == ['LoadImageFromFile', 'PackInputs']
+                assert pre.type == preproc and pre.non_blocking
+            else:
+                assert pipeline == [t['type'] for t in
+                                    base.train_dataloader.dataset.pipeline]
+                assert pre == base.model.data_preprocessor
+            assert cfg.augment_on == ('device' if batched else 'cpu')
+            # AMP and channels-last by default on a GPU only
+            assert cfg.amp == ('bfloat16' if cuda else 'off')
+            assert cfg.channels_last is cuda
+            assert (cfg.optim_wrapper.type == 'AmpOptimWrapper') is cuda
+            assert cfg.env_cfg.cudnn_benchmark is cuda
+    # the batched views are the config's views
+    cfg = Config.fromfile(CLP)
+    apply_fast_path(cfg, True)
+    assert cfg.model.data_preprocessor.views == \
+        Config.fromfile(CLP).view_pipeline
+    assert cfg.model.data_preprocessor.num_views == 2
+    assert cfg.model.data_preprocessor.channels_last is True
+    # GPU-only choices without a GPU: one line
+    cfg = Config.fromfile(CLP)
+    cfg.amp = 'bfloat16'
+    with pytest.raises(InputError, match="amp='bfloat16' needs a GPU"):
+        apply_fast_path(cfg, False)
+    cfg.amp, cfg.augment_on = 'off', 'gpu'
+    with pytest.raises(InputError, match="augment_on='gpu': choose one of"):
+        apply_fast_path(cfg, False)
+    # configs without the keys (HLSS) keep their pipeline even on a GPU
+    hlss = Config.fromfile(os.path.join(REPO, 'configs', 'demo',
+                                        'hlss_r18_synthetic.py'))
+    before = copy.deepcopy(hlss.train_dataloader.dataset.pipeline)
+    apply_fast_path(hlss, True)
+    assert hlss.train_dataloader.dataset.pipeline == before
+    assert hlss.optim_wrapper.get('type') != 'AmpOptimWrapper'
+
+
+def test_self_sup_preprocessor_makes_two_seeded_views(one_thread):
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 24
+    mk = dict(type='BatchAugSelfSupDataPreprocessor', views=view, num_views=2,
+              seed=7, mean=[123.675, 116.28, 103.53],
+              std=[58.395, 57.12, 57.375], to_rgb=True, channels_last=True)
+    images = torch.from_numpy(np.stack(_patches(4, 32))[..., ::-1].copy()
+                              ).permute(0, 3, 1, 2).contiguous()  # BGR
+    out = MODELS.build(mk)(dict(inputs=images, data_samples=None), True)
+    v1, v2 = out['inputs']
+    assert v1.shape == v2.shape == (4, 3, 24, 24)
+    assert v1.is_contiguous(memory_format=torch.channels_last)
+    assert not torch.equal(v1, v2)  # each view draws its own parameters
+    again = MODELS.build(mk)(dict(inputs=images, data_samples=None), True)
+    assert torch.equal(again['inputs'][0], v1)  # same seed, same views
+    # normalised with the config's mean and std (values come from 0..255)
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    raw = v1 * std + mean
+    assert torch.allclose(raw, raw.round(), atol=1e-3)
+    assert raw.min() >= -1e-3 and raw.max() <= 255 + 1e-3
+    with pytest.raises(Exception, match='images of one size'):
+        MODELS.build(mk)(dict(inputs=[images[0], images[1]],
+                              data_samples=None), True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
+def test_batched_path_trains(base, synthetic_root, tmp_path):
+    """Two iterations with augment_on='device' on the CPU: workers decode,
+    the model's preprocessor makes the views."""
+    from openselfsup.apis import train
+    cfg = small_config(base, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=16, batch=8, augment_on='device')
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    assert runner.iter == 2
+    assert type(runner.model.data_preprocessor).__name__.startswith(
+        'BatchAug')
+    assert [type(t).__name__ for t in
+            runner.train_dataloader.dataset.pipeline.transforms] == [
+                'LoadImageFromFile', 'PackInputs']
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert len(losses) == 2 and np.isfinite(losses).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_batched_views_cuda_match_cpu(one_thread):
+    """The same generator gives the same views on CUDA as on the CPU (the
+    random parameters are drawn on the CPU either way)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 40
+    x = torch.from_numpy(np.stack(_patches(16, 48))).permute(0, 3, 1, 2)
+    aug = BatchAugment(view)
+    cpu = aug(x.contiguous(), torch.Generator().manual_seed(3))
+    gpu = aug(x.contiguous().cuda(), torch.Generator().manual_seed(3)).cpu()
+    diff = (cpu - gpu).abs()
+    assert diff.max() <= 2 and diff.mean() < 0.05
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
+def test_cuda_default_path_trains(base, synthetic_root, tmp_path):
+    """On a GPU the defaults are the batched views, bfloat16 autocast and
+    channels-last; two iterations train."""
+    from openselfsup.apis import train
+    cfg = small_config(base, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=16, batch=8, workers=2)
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    assert runner.iter == 2
+    assert type(runner.model.data_preprocessor).__name__.startswith(
+        'BatchAug')
+    assert type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
+    conv = runner.model.backbone.conv1.weight
+    assert conv.is_cuda and conv.is_contiguous(
+        memory_format=torch.channels_last)
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert np.isfinite(losses).all()
+
+
+@pytest.mark.slow
+def test_bench_pretrain_data_path_runs(tmp_path, monkeypatch):
+    """The benchmark's CPU part end to end on a few images (its GPU parts
+    are run by benchmarks/gpu_run.sh)."""
+    import json
+
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    out = tmp_path / 'bench.json'
+    bench_pretrain.main(['--images', '18', '--seconds', '0.3', '--skip',
+                         'ceiling', 'end_to_end', '--output', str(out)])
+    res = json.loads(out.read_text())
+    for recipe in ('clp', 'fsp'):
+        rates = res[recipe]['per_worker_images_per_s']
+        assert rates['decode_only'] > rates['per_image_views'] > 0
+        assert res[recipe]['batched_views_cpu_1thread_images_per_s'] > 0

@@ -1,0 +1,383 @@
+"""The CLP and FSP recipes as the ICLR-22 code ran them (issue 11, item 8).
+
+- the contrastive loss over groups of ``group_size`` images on one process
+  equals the DDP-averaged loss and gradient of a multi-process run that
+  gives each process one group and gathers nothing (by hand, and with 8
+  real gloo processes);
+- GhostBN normalises each group with its own statistics (BatchNorm per GPU);
+- the optimisers built from the real configs hold the published settings,
+  and the LARS step is the published formula (a zero-norm parameter stays
+  at zero);
+- the CLP learning rate follows a per-epoch cosine.
+"""
+import math
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from _foundation_helpers import REPO
+
+CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
+FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
+
+
+@pytest.fixture(scope='module', autouse=True)
+def registries():
+    import openselfsup.datasets  # noqa: F401
+    import openselfsup.engine  # noqa: F401
+    import openselfsup.models  # noqa: F401
+    init_default_scope('openselfsup')
+
+
+class _LinearPredictor(torch.nn.Module):
+    """A predictor without BatchNorm (SyncBN needs CUDA to sync)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.fc = torch.nn.Linear(dim, dim, bias=False)
+
+    def forward(self, xs):
+        return (self.fc(xs[0]), )
+
+
+def _head(group_size, dim=8, temperature=0.5, seed=0):
+    from openselfsup.registry import MODELS
+    head = MODELS.build(dict(
+        type='GroupMoCoV3Head', group_size=group_size,
+        temperature=temperature,
+        loss=dict(type='CrossEntropyLoss', loss_weight=2 * temperature),
+        predictor=dict(type='NonLinearNeck', in_channels=dim,
+                       hid_channels=dim, out_channels=dim, num_layers=2,
+                       with_avg_pool=False, norm_cfg=dict(type='BN1d'))))
+    torch.manual_seed(seed)
+    head.predictor = _LinearPredictor(dim)
+    return head.double()
+
+
+def _features(n, dim=8, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, dim, generator=g, dtype=torch.float64),
+            torch.randn(n, dim, generator=g, dtype=torch.float64))
+
+
+def _published_loss_numpy(pred, key, temperature):
+    """One GPU of the published MOCOv3: 2T * mean_i CE(p_i . k_j / T, i)."""
+    p = pred / np.linalg.norm(pred, axis=1, keepdims=True)
+    k = key / np.linalg.norm(key, axis=1, keepdims=True)
+    logits = p @ k.T / temperature
+    m = logits.max(axis=1, keepdims=True)
+    logsumexp = (m + np.log(np.exp(logits - m).sum(axis=1,
+                                                  keepdims=True)))[:, 0]
+    return 2 * temperature * float(np.mean(logsumexp - np.diag(logits)))
+
+
+def test_group_loss_equals_eight_processes_by_hand():
+    """256 images, group 32: the one-process loss is the mean of the eight
+    per-process losses computed by hand, and its gradient the DDP average
+    of the per-process gradients."""
+    T = 0.5
+    head = _head(32, temperature=T)
+    q, k = _features(256)
+    q.requires_grad_(True)
+    loss = head.loss(q, k)
+    loss.backward()
+    loss = loss.detach()
+
+    w = head.predictor.fc.weight.detach().numpy()
+    pred = q.detach().numpy() @ w.T
+    per_process = [_published_loss_numpy(pred[r * 32:(r + 1) * 32],
+                                         k.numpy()[r * 32:(r + 1) * 32], T)
+                   for r in range(8)]
+    assert float(loss) == pytest.approx(np.mean(per_process), rel=1e-12)
+    # the whole-batch (gathered) loss is a different number
+    with torch.no_grad():
+        gathered = _head(None, temperature=T).loss(q, k)
+    assert float(gathered) != pytest.approx(float(loss), rel=1e-3)
+
+    # gradients: each process differentiates its own loss; DDP averages the
+    # predictor's gradient, and each query gets 1/8 of its process's gradient
+    grads_w, grads_q = [], []
+    for r in range(8):
+        proc = _head(32, temperature=T)
+        qr = q.detach()[r * 32:(r + 1) * 32].clone().requires_grad_(True)
+        proc.loss(qr, k[r * 32:(r + 1) * 32]).backward()
+        grads_w.append(proc.predictor.fc.weight.grad)
+        grads_q.append(qr.grad)
+    torch.testing.assert_close(head.predictor.fc.weight.grad,
+                               torch.stack(grads_w).mean(0))
+    torch.testing.assert_close(q.grad, torch.cat(grads_q) / 8)
+
+
+def test_group_loss_batch_checks():
+    from openselfsup.utils import InputError
+    head = _head(32)
+    q, k = _features(16)
+    # a batch of at most one group is one group
+    ref = _published_loss_numpy(q.numpy() @ head.predictor.fc.weight
+                                .detach().numpy().T, k.numpy(), 0.5)
+    assert float(head.loss(q, k).detach()) == pytest.approx(ref, rel=1e-12)
+    q, k = _features(48)
+    with pytest.raises(InputError, match=r'model.head.group_size=32: the '
+                       r'per-process batch of 48 images is not a multiple'):
+        head.loss(q, k)
+    with pytest.raises(InputError, match='group_size=0'):
+        _head(0)
+
+
+def _gloo_worker(rank, world, port, out):
+    import torch.distributed as dist
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=world)
+    try:
+        init_default_scope('openselfsup')
+        head = _head(32)
+        q, k = _features(32 * world)
+        qr = q[rank * 32:(rank + 1) * 32].clone().requires_grad_(True)
+        loss = head.loss(qr, k[rank * 32:(rank + 1) * 32])
+        loss.backward()
+        grad = head.predictor.fc.weight.grad.clone()
+        dist.all_reduce(grad)  # what DDP does, then / world
+        out[rank] = (float(loss), grad / world, qr.grad.clone())
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_group_loss_equals_eight_gloo_processes():
+    """8 real processes with 32 images each (gloo, CPU): the mean of their
+    losses and their averaged gradient equal one process with 256 images
+    and group_size 32; no process sees another's keys."""
+    import torch.multiprocessing as mp
+    world = 8
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    method = 'spawn' if torch.cuda.is_initialized() else 'fork'
+    mp.start_processes(_gloo_worker, args=(world, port, out), nprocs=world,
+                       join=True, start_method=method)
+    head = _head(32)
+    q, k = _features(32 * world)
+    q.requires_grad_(True)
+    loss = head.loss(q, k)
+    loss.backward()
+    assert float(loss.detach()) == pytest.approx(
+        np.mean([out[r][0] for r in range(world)]), rel=1e-12)
+    for r in range(world):
+        torch.testing.assert_close(out[r][1], head.predictor.fc.weight.grad)
+        torch.testing.assert_close(out[r][2] / world,
+                                   q.grad[r * 32:(r + 1) * 32])
+
+
+def test_ghost_bn_normalises_each_group_with_its_own_statistics():
+    from openselfsup.models import GhostBatchNorm2d
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(12, 3, 5, 5, generator=g, dtype=torch.float64) * 2 + 1
+    bn = GhostBatchNorm2d(3, group_size=4).double()
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor([1.0, 2.0, 0.5]))
+        bn.bias.copy_(torch.tensor([0.0, -1.0, 3.0]))
+    out = bn(x)
+    xn = x.numpy()
+    for i in range(3):
+        part = xn[4 * i:4 * (i + 1)]
+        mean = part.mean(axis=(0, 2, 3), keepdims=True)
+        var = part.var(axis=(0, 2, 3), keepdims=True)
+        want = (part - mean) / np.sqrt(var + 1e-5) \
+            * np.array([1.0, 2.0, 0.5])[None, :, None, None] \
+            + np.array([0.0, -1.0, 3.0])[None, :, None, None]
+        np.testing.assert_allclose(out.detach().numpy()[4 * i:4 * (i + 1)],
+                                   want, rtol=1e-10, atol=1e-10)
+    # running statistics: those of the first group (GPU 0 of the run)
+    first = xn[:4]
+    np.testing.assert_allclose(
+        bn.running_mean.numpy(), 0.1 * first.mean(axis=(0, 2, 3)),
+        rtol=1e-12)
+    np.testing.assert_allclose(
+        bn.running_var.numpy(),
+        0.9 + 0.1 * first.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+    # gradients flow to every group and to the affine parameters
+    out.sum().backward()
+    assert bn.weight.grad is not None
+    # evaluation and small batches: plain BatchNorm2d
+    plain = torch.nn.BatchNorm2d(3).double()
+    plain.load_state_dict(bn.state_dict())
+    bn.eval()
+    plain.eval()
+    torch.testing.assert_close(bn(x), plain(x))
+    bn.train()
+    plain.train()
+    torch.testing.assert_close(bn(x[:4]), plain(x[:4]))
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError, match='norm_cfg.group_size=4: the '
+                       'per-process batch of 6'):
+        bn(x[:6])
+
+
+def _clp_model():
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return cfg, model
+
+
+def test_clp_optimizer_holds_published_settings():
+    """LARS lr 0.3, wd 1.5e-6, momentum 0.9, eta 0.001 over every trainable
+    parameter, BatchNorm and biases included, none excluded from LARS."""
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.engine import OpenSelfSupLARS
+    cfg, model = _clp_model()
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    opt = wrapper.optimizer
+    assert type(opt) is OpenSelfSupLARS
+    in_opt = {id(p): grp for grp in opt.param_groups for p in grp['params']}
+    trainable = [(n, p) for n, p in model.named_parameters()
+                 if p.requires_grad]
+    names = [n for n, _ in trainable]
+    # the kinds of parameter the mmpretrain recipe treated apart are here
+    assert any('.bn' in n and n.endswith('.bias') for n in names)
+    assert any(n.startswith('head.predictor.bn1') for n in names)
+    assert any(n.startswith('neck.bn2') for n in names)
+    for name, p in trainable:
+        grp = in_opt[id(p)]
+        assert grp['lr'] == 0.3 and grp['weight_decay'] == 1.5e-6, name
+        assert grp['momentum'] == 0.9 and grp['eta'] == 0.001, name
+        assert not grp.get('lars_exclude', False), name
+        assert not grp['nesterov'] and grp['dampening'] == 0
+    # the momentum encoder is not trained by the optimiser
+    assert all(not p.requires_grad
+               for p in model.momentum_encoder.parameters())
+
+
+def test_fsp_optimizer_and_init_hold_published_settings():
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(FSP)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    opt = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    assert type(opt) is torch.optim.SGD
+    params = {id(p) for grp in opt.param_groups for p in grp['params']}
+    assert params == {id(p) for p in model.parameters()}
+    for grp in opt.param_groups:
+        assert (grp['lr'], grp['momentum'], grp['weight_decay']) == (0.5, 0.9,
+                                                                     0.0)
+        assert not grp['nesterov'] and grp['dampening'] == 0
+    assert cfg.total_batch_size == 512
+    assert [s.milestones for s in cfg.param_scheduler] == [[30, 60, 90]]
+    # no zero-initialised residual BatchNorm: every BN weight starts at 1
+    for name, m in model.backbone.named_modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            assert torch.all(m.weight == 1) and torch.all(m.bias == 0), name
+    # Kaiming normal, fan_in: std sqrt(2 / fan_in) (3 x 3 x 256 inputs)
+    w = model.backbone.layer4[0].conv2.weight.detach()
+    assert float(w.std()) == pytest.approx(math.sqrt(2 / (512 * 9)),
+                                           rel=0.02)
+    assert float(model.head.fc.weight.detach().std()) == pytest.approx(
+        0.01, rel=0.1)
+
+
+def test_clp_model_structure_and_init_as_published():
+    _, model = _clp_model()
+    # PyTorch's default conv init (the published MOCOv3 never initialises):
+    # uniform with bound 1 / sqrt(fan_in), std 1 / sqrt(3 fan_in)
+    w = model.backbone.layer4[0].conv2.weight.detach()
+    assert float(w.std()) == pytest.approx(1 / math.sqrt(3 * 512 * 9),
+                                           rel=0.02)
+    assert float(w.abs().max()) <= 1 / math.sqrt(512 * 9) * (1 + 1e-6)
+    for name, m in model.backbone.named_modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            assert torch.all(m.weight == 1), name
+            assert getattr(m, 'group_size', None) == 32, name
+    # projector and predictor end in an affine BatchNorm
+    assert model.neck.bn2.affine and model.neck.bn2.num_features == 256
+    assert model.head.predictor.bn1.affine
+    assert model.head.predictor.bn1.num_features == 256
+    assert model.head.group_size == 32
+
+
+def _published_lars_numpy(params, grads, bufs, lr, wd, momentum, eta):
+    """The published OpenSelfSup LARS step, float64, one tensor at a time."""
+    new = []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        wn, gn = np.linalg.norm(p), np.linalg.norm(g)
+        local = eta * wn / (gn + wd * wn)
+        d = (g + wd * p) * (local * lr)
+        bufs[i] = d.copy() if bufs[i] is None else momentum * bufs[i] + d
+        new.append(p - bufs[i])
+    return new
+
+
+def test_lars_step_is_the_published_formula():
+    """Three steps of OpenSelfSupLARS on a weight, a zero-initialised shift
+    and a frozen parameter against the published update by hand: the shift
+    never moves; mmpretrain's LARS would move it."""
+    from mmpretrain.engine.optimizers import LARS
+
+    from openselfsup.engine import OpenSelfSupLARS
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(4, 3))
+    b0 = np.zeros(3)
+    grads = [[rng.normal(size=(4, 3)), rng.normal(size=3)] for _ in range(3)]
+    w = torch.tensor(w0, requires_grad=True)
+    b = torch.tensor(b0, requires_grad=True)
+    frozen = torch.ones(2, requires_grad=True)
+    opt = OpenSelfSupLARS([w, b, frozen], lr=0.3, weight_decay=1.5e-6,
+                          momentum=0.9)
+    ref, bufs = [w0, b0], [None, None]
+    for gw, gb in grads:
+        w.grad, b.grad = torch.tensor(gw), torch.tensor(gb)
+        opt.step()
+        ref = _published_lars_numpy(ref, [gw, gb], bufs, 0.3, 1.5e-6, 0.9,
+                                    0.001)
+        np.testing.assert_allclose(w.detach().numpy(), ref[0], rtol=1e-12)
+    assert torch.all(b == 0)
+    assert torch.all(frozen == 1)
+    assert not np.allclose(w.detach().numpy(), w0)
+
+    b2 = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    other = LARS([b2], lr=0.3, weight_decay=1.5e-6, momentum=0.9)
+    b2.grad = torch.tensor(grads[0][1])
+    other.step()
+    assert not torch.all(b2 == 0)
+
+
+def test_lars_exclude_group_gets_plain_momentum_sgd():
+    from openselfsup.engine import OpenSelfSupLARS
+    p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    opt = OpenSelfSupLARS([dict(params=[p], lars_exclude=True)], lr=0.1,
+                          weight_decay=0.0, momentum=0.9)
+    for g in ([0.5, 1.0], [0.25, -1.0]):
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    # buf1 = 0.1 g1; buf2 = 0.9 buf1 + 0.1 g2; p = p0 - buf1 - buf2
+    g1, g2 = np.array([0.5, 1.0]), np.array([0.25, -1.0])
+    want = np.array([1.0, -2.0]) - 0.1 * g1 - (0.09 * g1 + 0.1 * g2)
+    np.testing.assert_allclose(p.detach().numpy(), want, rtol=1e-12)
+
+
+def test_clp_learning_rate_is_a_per_epoch_cosine():
+    """mmcv's CosineAnnealing (by_epoch, min_lr 0) as published: the rate
+    changes once per epoch, lr_e = 0.3 (1 + cos(pi e / 200)) / 2."""
+    from mmengine.optim.scheduler import CosineAnnealingLR
+
+    cfg = Config.fromfile(CLP)
+    (sched_cfg, ) = cfg.param_scheduler
+    assert sched_cfg.by_epoch and not sched_cfg.get('convert_to_iter_based')
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3)
+    kw = {k: v for k, v in sched_cfg.items() if k != 'type'}
+    sched = CosineAnnealingLR(opt, **kw)
+    for epoch in range(200):
+        want = 0.3 * (1 + math.cos(math.pi * epoch / 200)) / 2
+        assert opt.param_groups[0]['lr'] == pytest.approx(want, abs=1e-12)
+        opt.step()
+        sched.step()
