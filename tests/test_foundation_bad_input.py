@@ -162,3 +162,40 @@ def test_cfg_option_keys_checked_against_config():
                 'train_dataloader.dataset.pipeline.7.type'):
         with pytest.raises(InputError, match='--cfg-options'):
             load_config(CLP_DEMO, {bad: 1})
+
+
+@pytest.mark.parametrize('option,key', [
+    ('total_batch_size=0', 'total_batch_size'),
+    ('train_cfg.max_epochs=-1', 'train_cfg.max_epochs'),
+    ('train_dataloader.num_workers=-1', 'train_dataloader.num_workers'),
+    ('randomness.seed=-5', 'randomness.seed'),
+])
+def test_zero_or_negative_sizes_are_one_line(synthetic_root, tmp_path,
+                                             option, key):
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=4, batch=4)
+    line = _train_fails(cfg, '--work-dir', str(tmp_path / 'w'),
+                        '--cfg-options', option)
+    assert key in line
+    assert not (tmp_path / 'w').exists() or not any(
+        (tmp_path / 'w').glob('*.pth'))
+
+
+@pytest.mark.slow
+def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
+    """A work dir trained with the FSP config, resumed with the CLP one:
+    one line naming the checkpoint and the first model key that differs,
+    instead of an optimiser traceback."""
+    from _foundation_helpers import CLP_DEMO
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4)
+    clp = small_config(CLP_DEMO, str(tmp_path / 'clp.py'), nct, n_images=4,
+                       batch=4)
+    work = str(tmp_path / 'w')
+    rc, _, err = run_tool(['tools/train.py', fsp, '--work-dir', work])
+    assert rc == 0, err[-2000:]
+    line = _train_fails(clp, '--work-dir', work, '--resume')
+    assert '--resume from' in line and 'epoch_1.pth' in line
+    assert 'another model' in line

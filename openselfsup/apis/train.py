@@ -70,6 +70,38 @@ def per_process_batch(total: int, world_size: int) -> int:
 _RUN_COUNTER = itertools.count(1)
 
 
+def _positive_int(cfg, key: str, allow_zero: bool = False) -> None:
+    """Refuse a config value that is not a positive (or non-negative) int."""
+    from ..config import _missing_key
+    if _missing_key(cfg, key) is not None:
+        return
+    node = cfg
+    for part in key.split('.'):
+        node = node[int(part)] if isinstance(node, (list, tuple)) \
+            else node[part]
+    low = 0 if allow_zero else 1
+    if isinstance(node, bool) or not isinstance(node, int) or node < low:
+        raise InputError(f'{key} = {node!r} in {cfg.filename}: expected '
+                         f'{"a non-negative" if allow_zero else "a positive"}'
+                         ' integer (fix the config or --cfg-options '
+                         f'{key}=...)')
+
+
+def check_run_values(cfg: Config) -> None:
+    """Sizes and lengths that must be positive, checked before the runner
+    is built (a zero batch or a negative epoch count was a traceback deep
+    inside PyTorch or MMEngine)."""
+    for key in ('total_batch_size', 'train_dataloader.batch_size',
+                'train_cfg.max_epochs', 'train_cfg.max_iters',
+                'train_cfg.val_interval', 'default_hooks.checkpoint.interval'):
+        _positive_int(cfg, key)
+    _positive_int(cfg, 'train_dataloader.num_workers', allow_zero=True)
+    seed = (cfg.get('randomness') or {}).get('seed')
+    if seed is not None and (not isinstance(seed, int) or seed < 0):
+        raise InputError(f'randomness.seed = {seed!r} in {cfg.filename}: '
+                         'expected a non-negative integer')
+
+
 def prepare_config(cfg: Config, config_path: str,
                    work_dir: Optional[str] = None, resume: bool = False,
                    amp: bool = False, launcher: str = 'none') -> list:
@@ -79,6 +111,7 @@ def prepare_config(cfg: Config, config_path: str,
         list[str]: notes for the run's log (launcher and batch decisions).
     """
     import torch
+    check_run_values(cfg)
     notes = []
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
         config_path)

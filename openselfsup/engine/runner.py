@@ -17,6 +17,7 @@ from mmengine.dist import master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
+from ..utils import InputError
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
@@ -60,6 +61,53 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
             return path
         warn(f'skipping incomplete checkpoint {path}')
     return None
+
+
+def check_same_model(path: str, cfg) -> None:
+    """Refuse to resume from a checkpoint whose config built another model.
+
+    MMEngine stores the run's config text in ``meta['cfg']``; its ``model``
+    section must equal the current one (a resume with another config would
+    load the weights it can and then fail inside the optimiser).
+
+    Raises:
+        InputError: the models differ (naming the first differing key).
+    """
+    from mmengine.config import Config
+
+    from .checkpoint import load_checkpoint_file
+    meta = load_checkpoint_file(path, tensors_only=True).get('meta') or {}
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    if not isinstance(text, str) or 'model' not in cfg:
+        return
+    try:
+        saved = Config.fromstring(text, '.py').get('model')
+    except Exception:  # an unreadable config text: nothing to compare
+        return
+    if saved is None:
+        return
+    old, new = _flat(saved.to_dict()), _flat(cfg.model.to_dict())
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if diff:
+        key = diff[0]
+        raise InputError(
+            f'--resume from {path}: it was trained with another model '
+            f'(model.{key} = {old.get(key)!r} there, {new.get(key)!r} here); '
+            'resume with the config that wrote it, or start a new run with '
+            '--work-dir')
+
+
+def _flat(d, prefix=''):
+    out = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(_flat(v, f'{prefix}{k}.'))
+    elif isinstance(d, (list, tuple)):
+        for i, v in enumerate(d):
+            out.update(_flat(v, f'{prefix}{i}.'))
+    else:
+        out[prefix[:-1]] = d
+    return out
 
 
 @RUNNERS.register_module()
@@ -109,4 +157,16 @@ class AtomicRunner(Runner):
             else:
                 self.logger.info(f'Resuming from {path}')
                 self._load_from = path
-        return super().load_or_resume()
+                check_same_model(path, self.cfg)
+        if not self._resume:
+            return super().load_or_resume()
+        try:
+            return super().load_or_resume()
+        except (RuntimeError, KeyError, ValueError, IndexError,
+                TypeError) as exc:
+            first = (str(exc).strip().splitlines() or
+                     [type(exc).__name__])[0]
+            raise InputError(
+                f'--resume from {self._load_from}: the checkpoint does not '
+                f'fit this config ({first[:200]}); resume with the config '
+                'that wrote it, or start a new run with --work-dir') from None
