@@ -199,3 +199,22 @@ def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
     line = _train_fails(clp, '--work-dir', work, '--resume')
     assert '--resume from' in line and 'epoch_1.pth' in line
     assert 'another model' in line
+
+
+def test_auto_scale_lr_flag(tmp_path):
+    """--auto-scale-lr enables the config's auto_scale_lr (MMEngine scales
+    the learning rate by the total batch over base_batch_size); a config
+    without one is one line."""
+    from mmengine.config import Config
+
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.utils import InputError
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.pop('auto_scale_lr', None)
+    with pytest.raises(InputError, match='no auto_scale_lr'):
+        prepare_config(cfg, CLP_DEMO, str(tmp_path), auto_scale_lr=True)
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.auto_scale_lr = dict(base_batch_size=256, enable=False)
+    notes = prepare_config(cfg, CLP_DEMO, str(tmp_path), auto_scale_lr=True)
+    assert cfg.auto_scale_lr.enable and any('256' in n for n in notes)

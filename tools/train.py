@@ -29,6 +29,11 @@ def parse_args(argv):
                    'work dir')
     p.add_argument('--amp', action='store_true',
                    help='automatic mixed precision (GPU only)')
+    p.add_argument('--auto-scale-lr', action='store_true',
+                   help='scale the learning rate by the actual total batch '
+                   'over the config\'s auto_scale_lr.base_batch_size (the '
+                   'linear rule; off by default: a config with '
+                   'total_batch_size keeps its total on any GPU count)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    metavar='KEY=VALUE',
                    help='override config keys, e.g. train_cfg.max_epochs=5 '
@@ -46,7 +51,8 @@ def main(argv=None):
     a = parse_args(argv)
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
-                   cfg_options=a.cfg_options, launcher=a.launcher)
+                   cfg_options=a.cfg_options, launcher=a.launcher,
+                   auto_scale_lr=a.auto_scale_lr)
     print(f'finished epoch {runner.epoch}, iteration {runner.iter}; '
           f'outputs in {runner.work_dir}')
 

@@ -104,7 +104,8 @@ def check_run_values(cfg: Config) -> None:
 
 def prepare_config(cfg: Config, config_path: str,
                    work_dir: Optional[str] = None, resume: bool = False,
-                   amp: bool = False, launcher: str = 'none') -> list:
+                   amp: bool = False, launcher: str = 'none',
+                   auto_scale_lr: bool = False) -> list:
     """Apply the command-line choices to a loaded config, in place.
 
     Returns:
@@ -172,6 +173,14 @@ def prepare_config(cfg: Config, config_path: str,
     if resume:
         cfg.resume = True
         cfg.load_from = None
+    if auto_scale_lr:
+        base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+        if not base:
+            raise InputError(f'--auto-scale-lr: {config_path} has no '
+                             'auto_scale_lr = dict(base_batch_size=...)')
+        cfg.auto_scale_lr.enable = True
+        notes.append(f'--auto-scale-lr: learning rate scaled by the total '
+                     f'batch / {base}')
     return notes
 
 
@@ -180,7 +189,7 @@ def train(config: str,
           resume: bool = False,
           amp: bool = False,
           cfg_options: Optional[dict] = None,
-          launcher: str = 'none'):
+          launcher: str = 'none', auto_scale_lr: bool = False):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -194,6 +203,8 @@ def train(config: str,
         cfg_options (dict, optional): ``--cfg-options`` overrides; every key
             must exist in the config.
         launcher (str): 'none', 'pytorch' (torchrun) or 'slurm'.
+        auto_scale_lr (bool): scale the learning rate linearly by the total
+            batch over the config's ``auto_scale_lr.base_batch_size``.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -209,7 +220,8 @@ def train(config: str,
     from ..registry import RUNNERS
 
     cfg = load_config(config, cfg_options)
-    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher)
+    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
+                           auto_scale_lr)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:
