@@ -305,3 +305,35 @@ def test_estimator_names_are_the_specs():
     from openselfsup.lowshot.spec import CLASSIFIERS, EXPECTED_CLASSIFIERS
     assert tuple(ESTIMATORS) == CLASSIFIERS
     assert tuple(EXPECTED_ESTIMATORS) == EXPECTED_CLASSIFIERS
+
+
+def test_lbfgs_drops_finished_tasks_without_changing_any_task():
+    """Finished tasks leave the L-BFGS batch (compaction): every task's
+    solution, iterations and stop reason equal those of solving it alone."""
+    from openselfsup.lowshot import classifiers as C
+    from openselfsup.lowshot.parallel import serial_kernels
+    xs, ys, _, _ = _tasks(16)
+    xs = xs.copy()
+    xs[::3] *= 4.0  # some tasks converge much later than others
+    seen = []
+    original = C._MultinomialProblem.subset
+
+    def spy(self, keep):
+        seen.append(int(keep.sum()))
+        return original(self, keep)
+    C._MultinomialProblem.subset = spy
+    try:
+        with serial_kernels():
+            whole = build_classifier('logistic_regression').fit(
+                torch.tensor(xs), torch.tensor(ys))
+            alone = [build_classifier('logistic_regression').fit(
+                torch.tensor(xs[b:b + 1]), torch.tensor(ys[b:b + 1]))
+                for b in range(B)]
+    finally:
+        C._MultinomialProblem.subset = original
+    assert seen and seen[0] < B  # the batch shrank on the way
+    assert len(set(whole.n_iter_.tolist())) > 1
+    for b, m in enumerate(alone):
+        assert torch.equal(whole.coef_[b], m.coef_[0]), b
+        assert int(whole.n_iter_[b]) == int(m.n_iter_[0])
+        assert int(whole.stop_[b]) == int(m.stop_[0])

@@ -292,7 +292,8 @@ class LinearLogitProblem:
 
     ``cache(x)`` is an expensive quantity linear in ``x`` (e.g. logits), so a
     line search along ``d`` needs one ``direction(d)`` and then every trial
-    ``cache + t * dcache`` is free.
+    ``cache + t * dcache`` is free. ``subset(keep)`` is the problem of the
+    tasks selected by a bool mask (L-BFGS drops finished tasks with it).
     """
 
     def cache(self, x: Tensor) -> Tensor:
@@ -307,13 +308,26 @@ class LinearLogitProblem:
     def grad(self, x: Tensor, cache: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def subset(self, keep: Tensor) -> 'LinearLogitProblem':
+        raise NotImplementedError
+
+
+#: L-BFGS drops finished tasks from its batch once no more than this
+#: fraction of it is still running (a finished task's rows would otherwise
+#: be multiplied at every iteration until the slowest task of its chunk is
+#: done)
+COMPACT_BELOW = 0.5
+
 
 def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
           tol: float = 1e-6, history: int = 10,
           max_ls: int = 40) -> Tuple[Tensor, Tensor, Tensor]:
     """Minimise B independent smooth functions at once with L-BFGS.
 
-    Backtracking (Armijo) line search per task; tasks stop independently.
+    Backtracking (Armijo) line search per task; tasks stop independently,
+    and finished tasks leave the batch (:data:`COMPACT_BELOW`), so a chunk
+    costs the sum of its tasks' iterations, not its size times the longest.
+    Each task's iterates do not depend on the other tasks of the batch.
 
     Args:
         problem (LinearLogitProblem): the objectives.
@@ -329,11 +343,17 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         :data:`MAX_ITER` or :data:`LINE_SEARCH`: no decrease found along
         the search direction, the solver's last point kept).
     """
+    B0, P = x0.shape
+    out_x = x0.clone()
+    out_iters = torch.zeros(B0, dtype=torch.long, device=x0.device)
+    out_status = torch.full((B0,), CONVERGED, dtype=torch.long,
+                            device=x0.device)
+    ids = torch.arange(B0, device=x0.device)  # batch row -> task
     x = x0.clone()
     cache = problem.cache(x)
     f = problem.value(x, cache)
     g = problem.grad(x, cache)
-    B, P = x.shape
+    B = B0
     S = x.new_zeros(B, history, P)
     Yh = x.new_zeros(B, history, P)
     rho = x.new_zeros(B, history)
@@ -343,9 +363,28 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     iters = torch.zeros(B, dtype=torch.long, device=x.device)
     stalled = torch.zeros(B, dtype=torch.bool, device=x.device)
     pos = filled = 0
+
+    def retire(done):
+        """Write the results of the batch rows ``done`` to the outputs."""
+        out_x[ids[done]] = x[done]
+        out_iters[ids[done]] = iters[done]
+        out_status[ids[done]] = torch.where(
+            stalled[done], LINE_SEARCH, torch.where(
+                active[done], MAX_ITER, CONVERGED))
+
     for _ in range(max_iter):
         if not bool(active.any()):
             break
+        if B > 1 and int(active.sum()) <= COMPACT_BELOW * B:
+            retire(~active)
+            keep = active
+            problem = problem.subset(keep)
+            x, cache, f, g = x[keep], cache[keep], f[keep], g[keep]
+            S, Yh, rho, gamma = S[keep], Yh[keep], rho[keep], gamma[keep]
+            first, iters, stalled, ids = (first[keep], iters[keep],
+                                          stalled[keep], ids[keep])
+            active = active[keep]
+            B = int(keep.sum())
         q = g.clone()
         alpha = x.new_zeros(B, history)
         # slots written so far, newest first (unwritten ones add nothing)
@@ -399,10 +438,8 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         first = first & ~upd
         x, cache, f, g = x_new, cache_new, f_new, g_new
         active = active & ~pending & (g.abs().amax(1) > tol)
-    status = torch.full((B,), CONVERGED, dtype=torch.long, device=x.device)
-    status[active] = MAX_ITER
-    status[stalled] = LINE_SEARCH
-    return x, iters, status
+    retire(torch.ones(B, dtype=torch.bool, device=x.device))
+    return out_x, out_iters, out_status
 
 
 def _step(cache: Tensor, dcache: Tensor, t: Tensor) -> Tensor:
@@ -428,6 +465,14 @@ class _MultinomialProblem(LinearLogitProblem):
         self.reg, self.dtype = reg, dtype
         self.B, self.n, self.r = Z.shape
         self.C = Y.shape[2]
+
+    def subset(self, keep: Tensor) -> '_MultinomialProblem':
+        """The problem of the tasks ``keep`` (a bool mask) selects."""
+        sub = _MultinomialProblem.__new__(_MultinomialProblem)
+        sub.Z, sub.Zt, sub.Yt = self.Z[keep], self.Zt[keep], self.Yt[keep]
+        sub.reg, sub.dtype = self.reg, self.dtype
+        sub.B, sub.n, sub.r, sub.C = int(keep.sum()), self.n, self.r, self.C
+        return sub
 
     def split(self, p: Tensor):
         """``(V^T [B, C, r], b [B, C, 1])`` views of flat parameters."""
@@ -460,9 +505,13 @@ class LogisticRegression(_Linear):
     """``LogisticRegression(C, max_iter)``: multinomial, L2 on the weights.
 
     Minimises, per task, ``mean_i CE(x_i W + b, y_i) + ||W||^2 / (2 C n)``
-    (scikit-learn's objective divided by n) with a batched L-BFGS to a
-    tighter tolerance than scikit-learn's default, so both land on (nearly)
-    the same optimum. Exact reformulations make it cheaper: features are
+    (scikit-learn's objective; its ``lbfgs`` also works on the mean) with a
+    batched L-BFGS to a gradient max-norm of ``tol`` = 1e-6, tighter than
+    scikit-learn's default 1e-4: the optimum itself. scikit-learn stopped at
+    1e-4 agrees with that optimum as closely as with this solver (99.4% of
+    the predictions on the latent-augmented test tasks, where this solver
+    stopped at 1e-4 agreed on 98.8% only: its backtracking line search
+    takes shorter steps than scikit-learn's Wolfe search). Exact reformulations make it cheaper: features are
     centred (the intercept is free), and when ``n < D`` the weights lie in
     the row space of X, so the problem is solved in an orthonormal basis of
     it (``n`` instead of ``D`` coordinates).
