@@ -8,3 +8,4 @@ import mmpretrain.models  # noqa: F401  (fills the parent registry)
 
 from .text_encoders import build_text_encoder  # noqa: F401,E402
 from . import algorithms, backbones, heads, losses  # noqa: F401,E402
+from .open_clip import OpenCLIPImageTower, OpenCLIPText  # noqa: F401,E402
