@@ -17,4 +17,4 @@ from .runner import AtomicRunner, find_resumable_checkpoint  # noqa: F401
 register_safe_globals()
 from .crossmodal_metrics import CrossModalMetric  # noqa: F401,E402
 from .validate_first import ValidateBeforeTrainHook  # noqa: F401,E402
-from .knn import KNNEvalHook, knn_eval_checkpoint, knn_evaluate  # noqa: F401,E402
+from .knn import KNNEvalHook, knn_evaluate  # noqa: F401,E402
