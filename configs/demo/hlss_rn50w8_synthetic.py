@@ -1,7 +1,9 @@
 # HLSS demo: the paper config (configs/hlss/hlss_clip-rn50_b32p_opensrh.py)
 # with its model family shrunk, on the synthetic hierarchical data (32 px),
-# trained on CPU in a few minutes, then kNN evaluation. Make the data first:
+# trained on CPU in about a minute, then kNN evaluation. Make the data first:
 #   python tools/prepare_data/make_synthetic_hierarchical.py --out data/hier32 --size 32
+# and run with OMP_NUM_THREADS=1 (on 32 px images torch's intra-op threads
+# only add waiting; see GETTING_STARTED.md).
 # Model: open_clip's RN50-quickgelu shrunk: the image tower keeps RN50's
 # structure (a ModifiedResNet: 3-conv stem, bottleneck stages, attention
 # pooling) with one bottleneck per stage instead of 3, 4, 6, 3, at width 8
@@ -28,11 +30,28 @@ clip = dict(
                    text_cfg=dict(context_length=32, width=64, heads=2,
                                  layers=1)))
 
+# The published augmentations (p = 0.5 each) without random_solarize: its
+# threshold 0.2 suits dark SRH patches but inverts about 95% of the pixel
+# values of these bright H&E-like ones, and with it the demo's losses stay
+# at log(N - 1) (all embeddings alike) for all 300 iterations.
+demo_ops = [
+    dict(which='random_horiz_flip'),
+    dict(which='random_vert_flip'),
+    dict(which='gaussian_noise'),
+    dict(which='color_jitter'),
+    dict(which='random_autocontrast'),
+    dict(which='random_sharpness', sharpness_factor=2),
+    dict(which='gaussian_blur', kernel_size=5, sigma=1),
+    dict(which='random_affine', degrees=10, translate=(0.1, 0.3)),
+    dict(which='random_resized_crop'),
+    dict(which='random_erasing'),
+]
 train_pipeline = [
     loader,
     dict(type='ToUnitTensor'),
     dict(type='MultiView', num_views=2,
-         transforms=[[dict(type='HiDiscAugment', crop_size=image_size)]]),
+         transforms=[[dict(type='HiDiscAugment', crop_size=image_size,
+                           ops=demo_ops)]]),
     dict(type='PackInputs'),
 ]
 eval_pipeline = [loader, dict(type='ToUnitTensor'), dict(type='PackInputs')]
