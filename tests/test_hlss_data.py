@@ -307,6 +307,12 @@ def test_hidisc_augmentations_as_published():
     assert big['img'].shape == (3, 56, 56) and big['img_shape'] == (56, 56)
     with pytest.raises(ValueError, match='unknown op'):
         HiDiscAugment(24, ops=[dict(which='mixup')])
+    demo = HiDiscAugment(24, skip=['random_solarize'])
+    assert len(demo.ops.transforms) == 10
+    assert not any(isinstance(o, T.RandomSolarize)
+                   for o in demo.ops.transforms)
+    with pytest.raises(ValueError, match='not in the list'):
+        HiDiscAugment(24, skip=['solarise'])
     with pytest.raises(InputError, match='32x32 px, HiDiscAugment '
                        'crop_size=24'):
         aug.transform(dict(img=x, img_path='a.tif'))

@@ -34,24 +34,12 @@ clip = dict(
 # threshold 0.2 suits dark SRH patches but inverts about 95% of the pixel
 # values of these bright H&E-like ones, and with it the demo's losses stay
 # at log(N - 1) (all embeddings alike) for all 300 iterations.
-demo_ops = [
-    dict(which='random_horiz_flip'),
-    dict(which='random_vert_flip'),
-    dict(which='gaussian_noise'),
-    dict(which='color_jitter'),
-    dict(which='random_autocontrast'),
-    dict(which='random_sharpness', sharpness_factor=2),
-    dict(which='gaussian_blur', kernel_size=5, sigma=1),
-    dict(which='random_affine', degrees=10, translate=(0.1, 0.3)),
-    dict(which='random_resized_crop'),
-    dict(which='random_erasing'),
-]
 train_pipeline = [
     loader,
     dict(type='ToUnitTensor'),
     dict(type='MultiView', num_views=2,
          transforms=[[dict(type='HiDiscAugment', crop_size=image_size,
-                           ops=demo_ops)]]),
+                           skip=['random_solarize'])]]),
     dict(type='PackInputs'),
 ]
 eval_pipeline = [loader, dict(type='ToUnitTensor'), dict(type='PackInputs')]

@@ -147,11 +147,20 @@ class HiDiscAugment(BaseTransform):
         p (float): probability of each op. Defaults to 0.5 (published).
         ops (list[dict], optional): ``dict(which=name, **params)`` in order;
             default :data:`PUBLISHED_OPS`.
+        skip (list[str]): names of ops to leave out (e.g. the demo's
+            ``['random_solarize']``).
     """
 
     def __init__(self, crop_size: int, p: float = 0.5,
-                 ops: Optional[Sequence[dict]] = None):
+                 ops: Optional[Sequence[dict]] = None,
+                 skip: Sequence[str] = ()):
         ops = PUBLISHED_OPS if ops is None else ops
+        names = [o['which'] for o in ops]
+        unknown = sorted(set(skip) - set(names))
+        if unknown:
+            raise ValueError(f'HiDiscAugment: skip names ops not in the list: '
+                             f'{unknown}')
+        ops = [o for o in ops if o['which'] not in skip]
         self.crop_size = crop_size
         # views the crop skips keep their size: it must be the crop's
         self.check_size = p < 1 and any(
