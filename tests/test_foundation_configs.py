@@ -37,6 +37,11 @@ def test_config_builds_model(path):
     from openselfsup.registry import MODELS
     from openselfsup.utils import InputError
     cfg = Config.fromfile(os.path.join(REPO, path))
+    text = cfg.model.get('text_encoder') or {}
+    if text.get('type') == 'OpenCLIPText' and not text.get('model_cfg'):
+        pytest.skip('the full CLIP text tower embeds 1536 attribute '
+                    'sentences (minutes on CPU); tests/test_hlss_configs.py '
+                    'builds and trains this config shrunk')
     try:
         model = MODELS.build(cfg.model)
     except InputError as exc:  # paper configs name local text models

@@ -1,50 +1,148 @@
-"""The paper configs load, carry the published recipe, and build."""
+"""The paper configs carry the published recipes, build offline, and train:
+two iterations of each on a small OpenSRH-layout data set, shrunk by
+config overrides (what --cfg-options does)."""
 import os
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 
+from test_hlss_data import write_opensrh
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAPER = {'hlss': 'configs/hlss/hlss_r50_b32p_hierarchical.py',
-         'hidisc': 'configs/hlss/hidisc_r50_b32p_hierarchical.py'}
+PAPER = {'hlss': 'configs/hlss/hlss_clip-rn50_b32p_opensrh.py',
+         'hidisc': 'configs/hlss/hidisc_r50_b10p_opensrh.py'}
+TINY_CLIP = dict(embed_dim=32,
+                 vision_cfg=dict(image_size=32, layers=[1, 1, 1, 1],
+                                 width=8),
+                 text_cfg=dict(context_length=24, width=32, heads=2,
+                               layers=1))
 
 
 @pytest.mark.parametrize('name', ['hlss', 'hidisc'])
 def test_paper_recipe(name):
     cfg = Config.fromfile(os.path.join(ROOT, PAPER[name]))
-    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
-    assert cfg.optim_wrapper.optimizer.lr == 1e-3
-    assert [s.type for s in cfg.param_scheduler] == ['LinearLR',
-                                                     'CosineAnnealingLR']
-    assert cfg.param_scheduler[1].end == cfg.train_cfg.max_iters
-    assert cfg.train_dataloader.batch_size == 32
-    ds = cfg.train_dataloader.dataset
-    assert (ds.num_slides, ds.num_patches) == (2, 2)
-    assert cfg.train_dataloader.dataset.pipeline[1].num_views == 2
-    assert cfg.model.backbone.depth == 50
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.01)
+    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop',
+                                 max_epochs=40000)
+    warm, cos = cfg.param_scheduler
+    assert (warm.type, warm.begin, warm.end) == ('LinearLR', 0, 4000)
+    assert (cos.type, cos.begin, cos.end, cos.eta_min) == (
+        'CosineAnnealingLR', 4000, 40000, 0)
+    assert warm.convert_to_iter_based and cos.convert_to_iter_based
+    dl = cfg.train_dataloader
+    ds = dl.dataset
+    assert dl.batch_size == (32 if name == 'hlss' else 10)
+    assert (ds.num_slides, ds.num_patches, ds.class_balance) == (2, 2, True)
+    assert ds.layout == 'opensrh' and ds.pipeline[0].mode == 'srh'
+    size = 224 if name == 'hlss' else 300
+    assert ds.pipeline[1] == (dict(type='ToUnitTensor', size=224)
+                              if name == 'hlss' else
+                              dict(type='ToUnitTensor'))
+    view = ds.pipeline[2]
+    assert view.num_views == 2
+    assert view.transforms[0] == [dict(type='HiDiscAugment',
+                                       crop_size=size)]
+    assert cfg.model.data_preprocessor == dict(
+        type='SelfSupDataPreprocessor')  # [0, 1] inputs, no mean / std
     assert cfg.model.loss.temperature == 0.07
-    assert cfg.knn_eval.k == 200 and cfg.knn_eval.temperature == 0.07
+    knn = cfg.knn_eval
+    assert (knn.k, knn.temperature, knn.aggregation) == (200, 0.07,
+                                                         'l1_softmax')
+    hook = dict(cfg.custom_hooks[0])
+    assert hook.pop('type') == 'KNNEvalHook' and hook.pop('interval')
+    assert hook == knn.to_dict()
+    assert knn.bank.pipeline[1] == knn.query.pipeline[1] == (
+        dict(type='ToUnitTensor', size=224) if name == 'hlss' else
+        dict(type='ToUnitTensor'))
     if name == 'hlss':
+        m = cfg.model
+        assert m.backbone.type == 'OpenCLIPImageTower'
+        assert m.backbone.model_name == 'RN50-quickgelu'
+        assert m.text_encoder.type == 'OpenCLIPText'
+        assert m.text_encoder.model_name == 'RN50-quickgelu'
         for lv in ('patient', 'slide', 'patch'):
-            head = cfg.model.heads[lv]
-            assert head.type == 'TextInitHead' and len(head.attributes) >= 4
-            assert all(len(a) >= 2 for a in head.attributes)
-            assert head.in_channels == 2048
+            head = m.heads[lv]
+            assert (head.type, head.in_channels) == ('TextInitHead', 1024)
+            assert head.attributes.endswith(f'hlss_attributes/{lv}.json')
+            assert head.align_mode == 'log'
     else:
-        assert cfg.model.heads.type == 'MLPHead'
+        assert cfg.model.backbone.depth == 50
+        assert not cfg.model.backbone.zero_init_residual
+        assert cfg.model.heads == dict(type='MLPHead', in_channels=2048,
+                                       out_channels=128)
+
+
+def test_attribute_files_hold_the_published_names():
+    from openselfsup.models.heads import read_attribute_file
+    ref = '/work/shared/reference/hlss-attributes'
+    for lv in ('patch', 'slide', 'patient'):
+        names, sentences = read_attribute_file(os.path.join(
+            ROOT, 'configs/_base_/hlss_attributes', f'{lv}.json'))
+        assert len(names) == len(set(names)) == 128
+        assert all(len(s) >= 4 for s in sentences)
+        if os.path.isdir(ref):
+            with open(os.path.join(ref, f'{lv}.txt')) as f:
+                assert names == f.read().splitlines()
+
+
+def _shrink(name, root):
+    """Overrides that make a paper config train on CPU in seconds."""
+    opts = {'train_dataloader.dataset.data_root': root,
+            'train_dataloader.batch_size': 2,
+            'train_dataloader.num_workers': 0,
+            'train_dataloader.persistent_workers': False,
+            # HLSS resizes to 32 below; HiDisc keeps the 20 px patches
+            'train_dataloader.dataset.pipeline.2.transforms.0.0.crop_size':
+                32 if name == 'hlss' else 20,
+            'train_cfg.max_epochs': 1,
+            'default_hooks.logger.interval': 1,
+            'default_hooks.checkpoint.interval': 1}
+    for part in ('bank', 'query'):
+        opts[f'custom_hooks.0.{part}.data_root'] = root
+    opts['custom_hooks.0.num_workers'] = 0
+    if name == 'hlss':
+        opts['train_dataloader.dataset.pipeline.1.size'] = 32
+        for part in ('bank', 'query'):
+            opts[f'custom_hooks.0.{part}.pipeline.1.size'] = 32
+        clip = dict(model_cfg=TINY_CLIP)
+        opts['model.backbone'] = clip
+        opts['model.text_encoder'] = dict(clip, device='cpu')
+        for lv in ('patient', 'slide', 'patch'):
+            opts[f'model.heads.{lv}.in_channels'] = 32
+            # 4 attributes instead of the 128 of the shipped files (their
+            # rows are checked in test_hlss_model.py)
+            opts[f'model.heads.{lv}.attributes'] = [
+                [f'{lv} attribute {k}'] for k in range(4)]
+    else:
+        opts['model.backbone'] = dict(base_channels=4, stem_channels=8)
+        opts['model.heads.in_channels'] = 128
+    return opts
 
 
 @pytest.mark.slow
-def test_paper_hlss_model_builds_with_embedding_files(tmp_path):
-    from openselfsup.registry import MODELS
-    cfg = Config.fromfile(os.path.join(ROOT, PAPER['hlss']))
-    for i, lv in enumerate(('patient', 'slide', 'patch')):
-        k = len(cfg.model.heads[lv].attributes)
-        path = tmp_path / f'{lv}.npy'
-        np.save(path, np.random.default_rng(i).normal(
-            size=(k, cfg.text_width)).astype(np.float32))
-        cfg.model.heads[lv].embeddings_file = str(path)
-    model = MODELS.build(cfg.model)
-    assert model.level_heads['patch'].proj[0].in_features == 2048
-    assert model.level_heads['patch'].proj[0].out_features == 384
+@pytest.mark.parametrize('name', ['hlss', 'hidisc'])
+def test_paper_config_trains_two_iterations(name, tmp_path, monkeypatch):
+    """The paper config itself, shrunk by overrides: OpenSRH layout, SRH
+    TIFFs, class balancing, the published augmentations, the kNN hook."""
+    pytest.importorskip('tifffile')
+    if name == 'hlss':
+        pytest.importorskip('open_clip')
+    from openselfsup.apis import train
+    data = tmp_path / 'opensrh'
+    # train split: 2 hgg + 1 normal patient -> balanced to 2 + 2 = 4
+    # patients, batch 2, one epoch -> 2 iterations
+    write_opensrh(data, np.random.default_rng(0), size=20)
+    monkeypatch.chdir(ROOT)
+    runner = train(PAPER[name], work_dir=str(tmp_path / 'work'),
+                   cfg_options=_shrink(name, str(data)))
+    assert runner.iter == 2 and runner.epoch == 1
+    hub = runner.message_hub
+    for lv in ('patient', 'slide', 'patch'):
+        assert np.isfinite(hub.get_scalar(f'train/loss_{lv}').current())
+        assert (f'train/kl_{lv}' in hub.log_scalars) == (name == 'hlss')
+    assert 'knn/patient_acc' in hub.log_scalars  # the hook ran at the end
+    assert os.path.isfile(tmp_path / 'work' / 'epoch_1.pth')
+    # the warm-up starts near 0 (published: step / warm-up steps)
+    assert hub.get_scalar('train/lr').data[0][0] < 1e-8

@@ -1,4 +1,5 @@
-"""Hierarchical datasets, the synthetic generator and bad metadata."""
+"""Hierarchical datasets (generic and OpenSRH layouts), the published patient
+sampling and augmentations, the synthetic generator and bad metadata."""
 import json
 import os
 
@@ -10,7 +11,7 @@ from openselfsup.datasets.hierarchical import (HierarchicalPatchDataset,
                                                HierarchicalPatientDataset,
                                                balance_by_class,
                                                draw_with_reuse, read_hierarchy,
-                                               read_srh_tiff)
+                                               read_opensrh, read_srh_tiff)
 from openselfsup.utils import InputError
 
 VIEWS = [dict(type='LoadHistoPatch'),
@@ -44,11 +45,13 @@ def tiny(tmp_path):
     return _write(tmp_path, meta, {'train': ['A', 'B'], 'val': ['B']})
 
 
-def test_draw_with_reuse_covers_all_before_repeating():
-    rng = np.random.default_rng(0)
-    got = draw_with_reuse(rng, 3, 7)
-    assert len(got) == 7 and set(got[:3]) == {0, 1, 2}
-    got = draw_with_reuse(rng, 5, 3)
+def test_draw_with_reuse_is_hidiscs_tiled_permutation():
+    """HiDisc: a permutation, repeated and cut (np.tile(perm, n)[:wanted])."""
+    got = draw_with_reuse(np.random.default_rng(0), 3, 7)
+    perm = np.random.default_rng(0).permutation(3)
+    np.testing.assert_array_equal(got, np.tile(perm, 3)[:7])
+    assert sorted(got[:3]) == [0, 1, 2]
+    got = draw_with_reuse(np.random.default_rng(1), 5, 3)
     assert len(set(got)) == 3
 
 
@@ -81,11 +84,15 @@ def test_tiling_with_too_few_slides_and_patches(tiny):
 
 def test_class_balancing_by_patient():
     pats = [dict(patient=f'p{i}', label=0) for i in range(3)] + \
-        [dict(patient='q', label=1)]
+        [dict(patient=f'q{i}', label=1) for i in range(2)] + \
+        [dict(patient='r', label=2)]
     out = balance_by_class(pats, np.random.default_rng(0))
     labels = [p['label'] for p in out]
-    assert labels.count(0) == 3 and labels.count(1) == 3
+    assert [labels.count(c) for c in range(3)] == [3, 3, 3]
     assert {p['patient'] for p in out if p['label'] == 0} == {'p0', 'p1', 'p2'}
+    # 2 patients for 3 places: each once, one of them twice (published)
+    q = sorted(p['patient'] for p in out if p['label'] == 1)
+    assert set(q) == {'q0', 'q1'} and len(q) == 3
 
 
 def test_patch_dataset_carries_patient_and_slide(tiny):
@@ -175,3 +182,137 @@ def test_srh_patients_through_the_view_pipeline(tmp_path):
     assert len(item['inputs']) == 8
     assert item['inputs'][0].dtype.is_floating_point
     assert item['inputs'][0].shape == (3, 8, 8)
+
+
+def _srh(path, rng, size=8):
+    import tifffile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tifffile.imwrite(str(path), rng.integers(
+        0, 30000, (2, size, size)).astype(np.uint16))
+
+
+def write_opensrh(root, rng, size=8):
+    """A small OpenSRH release: classes, tumour / normal patch lists, a slide
+    without tumour patches, the published split file."""
+    meta, split = {}, {'train': [], 'val': []}
+    plan = [('NIO_001', 'hgg', 'train'), ('NIO_002', 'normal', 'train'),
+            ('NIO_003', 'hgg', 'train'), ('NIO_004', 'normal', 'val'),
+            ('NIO_005', 'hgg', 'val')]
+    for pid, cls, part in plan:
+        slides = {}
+        for s in ('1', '2'):
+            base = f'studies/{pid}/{s}/patches'
+            tumour = [f'{base}/{pid}-{s}-t{k}.tif' for k in range(2)]
+            normal = [f'{base}/{pid}-{s}-n{k}.tif' for k in range(3)]
+            if pid == 'NIO_003' and s == '2':
+                tumour = []  # no tumour patches: the slide is left out
+            for rel in tumour + normal:
+                _srh(root / rel, rng, size)
+            slides[s] = {'tumor_patches': tumour, 'normal_patches': normal,
+                         'nondiagnostic_patches': []}
+        meta[pid] = {'class': cls, 'slides': slides}
+        split[part].append(pid)
+    (root / 'meta').mkdir(parents=True, exist_ok=True)
+    (root / 'meta' / 'opensrh.json').write_text(json.dumps(meta))
+    (root / 'meta' / 'train_val_split.json').write_text(json.dumps(split))
+    return meta
+
+
+def test_opensrh_layout(tmp_path):
+    pytest.importorskip('tifffile')
+    write_opensrh(tmp_path, np.random.default_rng(0))
+    pats, classes = read_opensrh(str(tmp_path), 'train')
+    assert classes == ('hgg', 'normal')
+    by_id = {p['patient']: p for p in pats}
+    assert list(by_id) == ['NIO_001', 'NIO_002', 'NIO_003']
+    # normal patients use normal_patches, the others tumor_patches
+    assert all('-n' in os.path.basename(f) for _, fs in
+               by_id['NIO_002']['slides'] for f in fs)
+    assert all('-t' in os.path.basename(f) for _, fs in
+               by_id['NIO_001']['slides'] for f in fs)
+    assert [len(fs) for _, fs in by_id['NIO_002']['slides']] == [3, 3]
+    assert [s for s, _ in by_id['NIO_003']['slides']] == ['1']
+    assert by_id['NIO_002']['label'] == 1
+    pipe = [dict(type='LoadHistoPatch', mode='srh'),
+            dict(type='ToUnitTensor'), dict(type='PackInputs')]
+    ds = HierarchicalPatchDataset(data_root=str(tmp_path), layout='opensrh',
+                                  split_name='val', pipeline=pipe)
+    arr = ds.hierarchy_arrays()
+    assert len(ds) == 2 * 3 + 2 * 2  # NIO_004 normal, NIO_005 tumour
+    np.testing.assert_array_equal(arr['patient_id'], [0] * 6 + [1] * 4)
+    x = ds[0]['inputs']
+    assert x.shape == (3, 8, 8) and 0 <= float(x.min()) <= float(x.max()) <= 1
+    # the same values as the published base processing
+    import tifffile
+    two = tifffile.imread(ds.get_data_info(0)['img_path']).astype(np.float32)
+    ch2, ch3 = two[0] / 65536, two[1] / 65536
+    want = np.clip(np.stack([ch3 - ch2 + 5000 / 65536, ch2, ch3]), 0, 1)
+    np.testing.assert_allclose(x.numpy(), want, atol=1e-6)
+    with pytest.raises(InputError, match='layout=opensrh needs data_root'):
+        read_opensrh('', 'train')
+    meta = json.loads((tmp_path / 'meta' / 'opensrh.json').read_text())
+    del meta['NIO_001']['slides']['1']['tumor_patches']
+    (tmp_path / 'meta' / 'opensrh.json').write_text(json.dumps(meta))
+    with pytest.raises(InputError, match='has no "tumor_patches"'):
+        read_opensrh(str(tmp_path), 'train')
+
+
+def test_hidisc_augmentations_as_published():
+    import torch
+    from torchvision import transforms as T
+
+    from openselfsup.datasets.hidisc_transforms import (PUBLISHED_OPS,
+                                                        GaussianNoise,
+                                                        HiDiscAugment,
+                                                        ToUnitTensor)
+    aug = HiDiscAugment(crop_size=24)
+    ops = aug.ops.transforms
+    names = [o['which'] for o in PUBLISHED_OPS]
+    assert names == ['random_horiz_flip', 'random_vert_flip',
+                     'gaussian_noise', 'color_jitter', 'random_autocontrast',
+                     'random_solarize', 'random_sharpness', 'gaussian_blur',
+                     'random_affine', 'random_resized_crop', 'random_erasing']
+    assert all(o.p == 0.5 for o in ops)
+    inner = {n: (o.transforms[0] if isinstance(o, T.RandomApply) else o)
+             for n, o in zip(names, ops)}
+    assert isinstance(inner['gaussian_noise'], GaussianNoise)
+    assert inner['random_solarize'].threshold == 0.2
+    assert inner['random_sharpness'].sharpness_factor == 2
+    assert inner['gaussian_blur'].kernel_size == (5, 5)
+    assert inner['gaussian_blur'].sigma == (1, 1)
+    assert inner['random_affine'].degrees == [-10.0, 10.0]
+    assert inner['random_affine'].translate == (0.1, 0.3)
+    assert inner['random_resized_crop'].size == (24, 24)
+    assert inner['random_erasing'].scale == (0.02, 0.33)
+    # published ColorJitter() changes nothing
+    x = torch.rand(3, 32, 32)
+    assert torch.equal(inner['color_jitter'](x), x)
+    # each op applied with p = 1: a flip is a flip, the crop has its size
+    flip = HiDiscAugment(24, p=1.0, ops=[dict(which='random_horiz_flip')])
+    out = flip.transform(dict(img=x))['img']
+    assert torch.equal(out, x.flip(-1))
+    crop = HiDiscAugment(24, p=1.0, ops=[dict(which='random_resized_crop')])
+    assert crop.transform(dict(img=x))['img'].shape == (3, 24, 24)
+    torch.manual_seed(0)
+    x24 = torch.rand(3, 24, 24)
+    out = aug.transform(dict(img=(x24 * 255).numpy().transpose(1, 2, 0)))
+    assert out['img'].dtype == torch.float32
+    assert 0 <= float(out['img'].min()) and float(out['img'].max()) <= 1
+    # uint8 RGB to [0, 1], and the published bicubic resize to 224
+    img = np.random.default_rng(0).integers(0, 256, (30, 30, 3), np.uint8)
+    unit = ToUnitTensor().transform(dict(img=img))['img']
+    np.testing.assert_allclose(unit.numpy(), img.transpose(2, 0, 1) / 255,
+                               rtol=1e-6)
+    big = ToUnitTensor(size=56).transform(dict(img=img))
+    assert big['img'].shape == (3, 56, 56) and big['img_shape'] == (56, 56)
+    with pytest.raises(ValueError, match='unknown op'):
+        HiDiscAugment(24, ops=[dict(which='mixup')])
+    demo = HiDiscAugment(24, skip=['random_solarize'])
+    assert len(demo.ops.transforms) == 10
+    assert not any(isinstance(o, T.RandomSolarize)
+                   for o in demo.ops.transforms)
+    with pytest.raises(ValueError, match='not in the list'):
+        HiDiscAugment(24, skip=['solarise'])
+    with pytest.raises(InputError, match='32x32 px, HiDiscAugment '
+                       'crop_size=24'):
+        aug.transform(dict(img=x, img_path='a.tif'))

@@ -1,14 +1,83 @@
-"""kNN evaluation: planted embeddings, a hand-computed aggregation case,
-and scikit-learn as the reference for the metrics."""
+"""kNN evaluation: faiss against a brute-force numpy kNN, the published
+slide / patient aggregation against a hand-computed case where it and the
+raw-sum rule disagree, planted embeddings, and scikit-learn for the metrics."""
 import math
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from openselfsup.engine.knn import (accuracy_metrics, aggregate_scores,
-                                    format_table, knn_evaluate, knn_scores)
+                                    format_table, knn_evaluate, knn_scores,
+                                    knn_search)
+from openselfsup.utils import InputError
+
+
+def brute_knn_scores(bank, labels, queries, num_classes, k, t):
+    """Independent reference: float64 cosine, full sort, loop over queries."""
+    b = bank / np.linalg.norm(bank, axis=1, keepdims=True)
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    out = np.zeros((len(q), num_classes))
+    for i, row in enumerate(q):
+        sims = b @ row
+        for j in np.argsort(-sims)[:k]:
+            out[i, labels[j]] += math.exp(sims[j] / t)
+    return out
+
+
+@pytest.mark.parametrize('k', [1, 7, 200])
+def test_faiss_scores_match_brute_force(k):
+    rng = np.random.default_rng(k)
+    bank = rng.normal(size=(150, 24)).astype(np.float32)
+    labels = rng.integers(0, 4, 150)
+    queries = rng.normal(size=(40, 24)).astype(np.float32)
+    got = knn_scores(bank, labels, queries, 4, k=k, temperature=0.07)
+    want = brute_knn_scores(bank.astype(np.float64), labels,
+                            queries.astype(np.float64), 4, min(k, 150), 0.07)
+    # float32 similarities, divided by T = 0.07 and exponentiated
+    np.testing.assert_allclose(got, want, rtol=2e-4)
+    sims, idx = knn_search(bank, queries, k)
+    assert idx.shape == (40, min(k, 150))
+    assert np.all(np.diff(sims, axis=1) <= 1e-6)  # descending
+
+
+def test_hand_computed_case_where_the_aggregation_rules_differ():
+    # bank: two class-0 points at e1, a class-1 point at e2, a class-0
+    # point at (r, 0.5) with r = sqrt(0.75); k = 2, T = 0.1
+    r = math.sqrt(0.75)
+    bank = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [r, 0.5, 0]])
+    bank_labels = np.array([0, 0, 1, 0])
+    # one slide of class 0 with patches A = e1, B = C = e2
+    queries = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0]], float)
+    s = knn_scores(bank, bank_labels, queries, 2, k=2, temperature=0.1)
+    e5, e10 = math.exp(5), math.exp(10)
+    # A: two class-0 neighbours at sim 1; B, C: class 1 at sim 1, class 0
+    # at sim 0.5
+    np.testing.assert_allclose(s, [[2 * e10, 0], [e5, e10], [e5, e10]],
+                               rtol=1e-5)
+    groups, labels = np.array([4, 4, 4]), np.array([0, 0, 0])
+    # raw sums: class 0 = 2 e^10 + 2 e^5 > class 1 = 2 e^10 -> class 0
+    _, raw, _ = aggregate_scores(s, groups, labels, 'sum')
+    np.testing.assert_allclose(raw, [[2 * e10 + 2 * e5, 2 * e10]],
+                               rtol=1e-5)
+    assert raw.argmax(1).tolist() == [0]
+    # published: per patch L1 then softmax, then summed -> class 1
+    soft = lambda v: np.exp(v) / np.exp(v).sum()  # noqa: E731
+    p = e5 / (e5 + e10)
+    want = soft(np.array([1.0, 0.0])) + 2 * soft(np.array([p, 1 - p]))
+    ids, pub, glab = aggregate_scores(s, groups, labels, 'l1_softmax')
+    np.testing.assert_allclose(pub, [want], rtol=1e-6)
+    assert pub.argmax(1).tolist() == [1]
+    assert ids.tolist() == [4] and glab.tolist() == [0]
+    info = dict(label=labels, slide_id=groups, patient_id=groups)
+    for rule, acc in (('sum', 1.0), ('l1_softmax', 0.0)):
+        res = knn_evaluate(bank, bank_labels, queries, info, 2, k=2,
+                           temperature=0.1, aggregation=rule)
+        assert res['slide']['acc'] == acc and res['patient']['acc'] == acc
+        assert res['patch']['acc'] == pytest.approx(1 / 3)
+        assert res['aggregation'] == rule
+    with pytest.raises(InputError, match='aggregation must be one of'):
+        aggregate_scores(s, groups, labels, 'mean')
 
 
 def test_planted_embeddings_score_one_at_every_level():
@@ -26,33 +95,6 @@ def test_planted_embeddings_score_one_at_every_level():
         assert res[level]['acc'] == 1.0 and res[level]['mca'] == 1.0
         assert res[level]['n'] == n
     assert 'patient' in format_table(res)
-
-
-def test_hand_computed_scores_and_aggregation():
-    r = 1 / math.sqrt(2)
-    bank = torch.tensor([[1., 0.], [0., 1.], [r, r]])
-    bank_labels = torch.tensor([0, 1, 1])
-    queries = torch.tensor([[2., 0.], [0., 3.], [1., 0.]])
-    s = knn_scores(bank, bank_labels, queries, 2, k=2, temperature=1.0)
-    e, er = math.e, math.exp(r)
-    want = np.array([[e, er],         # neighbours b0 (sim 1), b2 (sim r)
-                     [0., e + er],    # neighbours b1 (1), b2 (r)
-                     [e, er]])
-    np.testing.assert_allclose(s.numpy(), want, rtol=1e-12)
-    # q0 and q1 on slide 5, q2 on slide 2; all of class 0
-    ids, summed, labels = aggregate_scores(s.numpy(), np.array([5, 5, 2]),
-                                           np.array([0, 0, 0]))
-    np.testing.assert_array_equal(ids, [2, 5])
-    np.testing.assert_allclose(summed, [[e, er], [e, er + e + er]])
-    # patches: predictions 0, 1, 0 -> 2/3; slides: 0 (right), 1 (wrong)
-    info = dict(label=np.array([0, 0, 0]), slide_id=np.array([5, 5, 2]),
-                patient_id=np.array([0, 0, 0]))
-    res = knn_evaluate(bank.numpy(), bank_labels.numpy(), queries.numpy(),
-                       info, 2, k=2, temperature=1.0)
-    assert res['patch']['acc'] == pytest.approx(2 / 3)
-    assert res['slide']['acc'] == pytest.approx(0.5)
-    # patient: class 0 gets 2e = 5.44, class 1 gets e + 3 exp(r) = 8.79
-    assert res['patient']['acc'] == 0.0 and res['patient']['n'] == 1
 
 
 def test_metrics_match_sklearn():

@@ -1,115 +1,259 @@
-"""Text-initialised heads, the alignment KL, and bad text-embedding files."""
+"""HLSS as published: open_clip's image tower as the backbone, heads whose
+rows are the normalised mean CLIP text embeddings of their attributes (checked
+against open_clip called directly), the alignment term, the HiDisc head, and
+one-line errors for bad checkpoints and embedding files."""
+import json
+import os
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from openselfsup.models.heads import TextInitHead, symmetric_kl
-from openselfsup.registry import MODELS
-from openselfsup.utils import InputError
+open_clip = pytest.importorskip('open_clip')
 
-ATTRS = [['a', 'b'], ['c'], ['d', 'e', 'f'], ['g']]
+from mmengine.registry import init_default_scope  # noqa: E402
 
+from openselfsup.models import open_clip as oc_mod  # noqa: E402
+from openselfsup.models.heads import MLPHead, TextInitHead  # noqa: E402
+from openselfsup.registry import MODELS  # noqa: E402
+from openselfsup.utils import InputError  # noqa: E402
 
-def _emb_file(tmp_path, k=4, d=6, name='emb.npy', seed=0):
-    mat = np.random.default_rng(seed).normal(size=(k, d)).astype(np.float32)
-    path = tmp_path / name
-    if name.endswith('.pt'):
-        torch.save(torch.from_numpy(mat), path)
-    else:
-        np.save(path, mat)
-    return str(path), mat
-
-
-@pytest.mark.parametrize('name', ['emb.npy', 'emb.pt'])
-def test_head_equals_text_matrix_at_init(tmp_path, name):
-    path, mat = _emb_file(tmp_path, name=name)
-    head = TextInitHead(in_channels=10, attributes=ATTRS, text_width=6,
-                        embeddings_file=path)
-    head.init_weights()
-    want = mat / np.linalg.norm(mat, axis=1, keepdims=True)
-    np.testing.assert_allclose(head.attributes.weight.detach().numpy(), want,
-                               rtol=1e-6)
-    emb, _ = head(torch.randn(3, 10))
-    assert emb.shape == (3, 4)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NAME = 'RN50-quickgelu'
+#: open_clip's RN50-quickgelu narrowed for tests
+TINY = dict(embed_dim=32,
+            vision_cfg=dict(image_size=32, layers=[1, 1, 1, 1], width=8),
+            text_cfg=dict(context_length=24, width=32, heads=2, layers=1))
+LEVELS = ('patient', 'slide', 'patch')
 
 
-def test_model_heads_equal_text_matrix_after_init(tmp_path):
-    files = {lv: _emb_file(tmp_path, name=f'{lv}.npy', seed=i)
-             for i, lv in enumerate(('patient', 'slide', 'patch'))}
-    head = lambda lv: dict(type='TextInitHead', in_channels=64,  # noqa: E731
-                           attributes=ATTRS, text_width=6,
-                           embeddings_file=files[lv][0])
-    model = MODELS.build(dict(
-        type='HLSS',
-        backbone=dict(type='ResNet', depth=18, base_channels=8,
-                      stem_channels=8, out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        heads={lv: head(lv) for lv in files},
-        loss=dict(type='HiDiscLoss')))
-    model.init_weights()
-    for lv, (_, mat) in files.items():
-        w = model.level_heads[lv].attributes.weight.detach().numpy()
-        np.testing.assert_allclose(
-            w, mat / np.linalg.norm(mat, axis=1, keepdims=True), rtol=1e-6)
+@pytest.fixture(scope='module', autouse=True)
+def scope():
+    import openselfsup.models  # noqa: F401
+    init_default_scope('openselfsup')
 
 
-def test_symmetric_kl_symmetric_and_zero_at_equality():
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g)
-    assert symmetric_kl(a, b).item() == pytest.approx(
-        symmetric_kl(b, a).item(), rel=1e-6)
-    assert symmetric_kl(a, b).item() > 0.01
-    assert symmetric_kl(a, a.clone()).item() == pytest.approx(0, abs=1e-7)
-    # against the definition with explicit probabilities
-    p, q = F.softmax(a, 1), F.softmax(b, 1)
-    ref = ((p * (p / q).log()).sum(1) + (q * (q / p).log()).sum(1)).mean()
-    assert symmetric_kl(a, b).item() == pytest.approx(ref.item(), rel=1e-5)
+@pytest.fixture(scope='module')
+def clip_file(tmp_path_factory):
+    """An open_clip checkpoint (as open_clip writes one: a 'state_dict' with
+    'module.' prefixes) of the tiny model, and the model itself."""
+    torch.manual_seed(0)
+    cfg = {**open_clip.get_model_config(NAME), **TINY}
+    ref = open_clip.CLIP(**cfg).eval()
+    path = tmp_path_factory.mktemp('clip') / 'tiny_clip.pt'
+    torch.save({'epoch': 3, 'state_dict': {
+        f'module.{k}': v for k, v in ref.state_dict().items()}}, path)
+    return str(path), ref
 
 
-def test_alignment_zero_when_embedding_is_an_attribute(tmp_path):
-    path, mat = _emb_file(tmp_path)
-    head = TextInitHead(in_channels=6, attributes=ATTRS, text_width=6,
-                        embeddings_file=path)
-    u = 2.5 * head.text[[2, 0, 3]]  # scaled copies of attribute rows
-    assert head.alignment(u).item() == pytest.approx(0, abs=1e-6)
-    assert head.alignment(torch.randn(4, 6)).item() > 0
+def _reference_rows(ref, sentences):
+    """Rows computed with open_clip directly: embed, normalise, average,
+    normalise."""
+    tok = open_clip.get_tokenizer(NAME, context_length=ref.context_length)
+    with torch.no_grad():
+        emb = F.normalize(ref.encode_text(tok(sum(sentences, []))), dim=-1)
+    rows, start = [], 0
+    for group in sentences:
+        rows.append(F.normalize(emb[start:start + len(group)].mean(0), dim=0))
+        start += len(group)
+    return torch.stack(rows)
+
+
+def _model(path, heads=None):
+    clip = dict(model_name=NAME, pretrained=path, model_cfg=TINY)
+    files = {lv: os.path.join(ROOT, 'configs/_base_/hlss_attributes',
+                              f'{lv}.json') for lv in LEVELS}
+    return MODELS.build(dict(
+        type='HLSS', data_preprocessor=dict(type='SelfSupDataPreprocessor'),
+        backbone=dict(type='OpenCLIPImageTower', **clip),
+        text_encoder=dict(type='OpenCLIPText', **clip, device='cpu'),
+        heads=heads or {lv: dict(type='TextInitHead', in_channels=32,
+                                 attributes=files[lv]) for lv in LEVELS},
+        loss=dict(type='HiDiscLoss'))), files
+
+
+def test_heads_rows_are_mean_clip_text_embeddings(clip_file):
+    path, ref = clip_file
+    model, files = _model(path)
+    model.init_weights()  # the runner calls it: the rows must survive
+    for lv in LEVELS:
+        data = json.load(open(files[lv]))
+        assert len(data['attributes']) == 128
+        sentences = [[t.format(d) for d in a['descriptions']
+                      for t in data['templates']] for a in data['attributes']]
+        assert all(len(s) >= 4 for s in sentences)  # several templates
+        want = _reference_rows(ref, sentences)
+        head = model.level_heads[lv]
+        assert head.linear.weight.shape == (128, 32)
+        torch.testing.assert_close(head.linear.weight.detach(), want,
+                                   rtol=1e-5, atol=1e-6)
+        assert torch.all(head.linear.bias == 0)
+        assert head.linear.weight.requires_grad  # trained, as published
+    # the text tower is not part of the model or its checkpoints
+    assert not any(k.startswith('text') or '.transformer.' in k
+                   for k in model.state_dict())
+
+
+def test_image_tower_is_open_clips(clip_file):
+    path, ref = clip_file
+    tower = MODELS.build(dict(type='OpenCLIPImageTower', model_name=NAME,
+                              pretrained=path, model_cfg=TINY))
+    tower.init_weights()
+    assert isinstance(tower.visual,
+                      open_clip.modified_resnet.ModifiedResNet)
+    tower.eval()
+    x = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        (got, ) = tower(x)
+        want = ref.encode_image(x, normalize=True)
+    torch.testing.assert_close(got, want)
+    assert got.shape == (3, 32)
+
+
+def test_full_rn50_quickgelu_architecture():
+    """The paper config's tower: RN50 layers, 1024-d embedding, QuickGELU
+    text tower (built at random init: architecture only)."""
+    cfg = oc_mod.clip_config(NAME)
+    assert cfg['embed_dim'] == 1024 and cfg['quick_gelu'] is True
+    assert cfg['vision_cfg']['layers'] == [3, 4, 6, 3]
+    merged = oc_mod.clip_config(NAME, dict(vision_cfg=dict(width=8)))
+    assert merged['vision_cfg']['layers'] == [3, 4, 6, 3]  # merged, kept
+    assert merged['vision_cfg']['width'] == 8
+
+
+def test_random_init_warns_once(monkeypatch):
+    lines = []
+    monkeypatch.setattr(oc_mod, 'print_log',
+                        lambda msg, **kw: lines.append(msg))
+    monkeypatch.setattr(oc_mod, '_WARNED_RANDOM', set())
+    _model(None)  # image tower and text tower, both without weights
+    assert len(lines) == 1 and 'random initialisation' in lines[0]
+    assert '\n' not in lines[0]
+
+
+def test_bad_checkpoints_are_one_line(tmp_path, clip_file):
+    path, ref = clip_file
+    build = lambda p: oc_mod.build_clip(NAME, p, TINY)  # noqa: E731
+    cases = []
+    missing = str(tmp_path / 'none.pt')
+    cases.append((missing, 'open_clip checkpoint not found'))
+    junk = tmp_path / 'junk.pt'
+    junk.write_text('not a checkpoint')
+    cases.append((str(junk), 'not a readable open_clip checkpoint'))
+    other = tmp_path / 'other.pt'  # another width: every shape differs
+    torch.save(open_clip.CLIP(**{**open_clip.get_model_config(NAME),
+                                 **TINY, 'embed_dim': 16}).state_dict(),
+               other)
+    cases.append((str(other), 'does not fit open_clip RN50-quickgelu'))
+    cut = tmp_path / 'cut.pt'
+    cut.write_bytes(open(path, 'rb').read()[:5000])
+    cases.append((str(cut), 'not a readable open_clip checkpoint'))
+    for p, msg in cases:
+        with pytest.raises(InputError, match=msg) as err:
+            build(p)
+        assert p in str(err.value) and '\n' not in str(err.value)
+    with pytest.raises(InputError, match="no model 'RN51'"):
+        oc_mod.build_clip('RN51')
+
+
+def test_text_width_must_equal_image_width(clip_file):
+    path, _ = clip_file
+    with pytest.raises(InputError, match='text width 32, the image '
+                       'embedding is in_channels=64'):
+        _model(path, heads={lv: dict(type='TextInitHead', in_channels=64,
+                                     attributes=[['a'], ['b']])
+                            for lv in LEVELS})
+
+
+def _published_kl(feat, text):
+    """The published HA term, written as train_hlss_KL.py computes it."""
+    sim = F.cosine_similarity(feat.unsqueeze(-2), text[None], dim=-1)
+    attr = text[sim.argmax(-1)]
+    fs, ts = F.softmax(feat, dim=-1), F.softmax(attr, dim=-1)
+    return (F.kl_div(torch.log(ts), fs, reduction='sum') +
+            F.kl_div(torch.log(fs), ts, reduction='sum')).item() / 2
 
 
 @pytest.mark.parametrize('mode', ['log', 'loss', 'off'])
-def test_alignment_gradient_only_when_switched_on(tmp_path, mode):
-    path, _ = _emb_file(tmp_path)
-    head = TextInitHead(in_channels=10, attributes=ATTRS, text_width=6,
-                        embeddings_file=path, align_mode=mode,
-                        align_weight=0.5, level='patch')
-    x = torch.randn(8, 10)
-    _, extras = head(x)
+def test_alignment_term_as_published(tmp_path, mode):
+    g = torch.Generator().manual_seed(0)
+    text = torch.randn(5, 8, generator=g)
+    path = tmp_path / 'emb.npy'
+    np.save(path, text.numpy())
+    head = TextInitHead(in_channels=8, attributes=[['x']] * 5,
+                        embeddings_file=str(path), align_mode=mode,
+                        align_weight=0.5, level='slide')
+    x = F.normalize(torch.randn(12, 8, generator=g), dim=1)
+    emb, extras = head(x)
+    torch.testing.assert_close(emb, x @ F.normalize(text, dim=1).t())
     if mode == 'off':
         assert extras == {}
         return
-    key = 'loss_kl_patch' if mode == 'loss' else 'kl_patch'
+    want = _published_kl(x, F.normalize(text, dim=1))
+    key = 'loss_kl_slide' if mode == 'loss' else 'kl_slide'
     assert set(extras) == {key}
-    term = extras[key]
-    assert term.item() > 0
-    if mode == 'log':
-        assert not term.requires_grad  # logged only: no gradient
-    else:
-        term.backward()
-        assert head.proj[0].weight.grad.abs().sum() > 0
-        head.zero_grad()
-        u = head.proj(x)
-        ref = 0.5 * head.alignment(u)
-        assert term.item() == pytest.approx(ref.item(), rel=1e-6)
+    weight = 0.5 if mode == 'loss' else 1.0
+    assert extras[key].item() == pytest.approx(weight * want, rel=1e-5)
+    xg = x.clone().requires_grad_()
+    term = head(xg)[1][key]
+    assert term.requires_grad == (mode == 'loss')
 
 
-def test_embedding_file_k_or_width_mismatch(tmp_path):
-    path, _ = _emb_file(tmp_path, k=3, d=6)
-    with pytest.raises(InputError, match='holds 3 attribute embeddings, the '
-                       'config lists 4'):
-        TextInitHead(10, ATTRS, 6, embeddings_file=path)
-    path, _ = _emb_file(tmp_path, k=4, d=5, name='w.npy')
-    with pytest.raises(InputError, match='width 5, the config says '
-                       'text_width=6'):
-        TextInitHead(10, ATTRS, 6, embeddings_file=path)
+def test_embedding_file_rows_and_errors(tmp_path):
+    mat = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    np.save(tmp_path / 'e.npy', mat)
+    torch.save(torch.from_numpy(mat), tmp_path / 'e.pt')
+    for name in ('e.npy', 'e.pt'):
+        head = TextInitHead(6, [['a']] * 4,
+                            embeddings_file=str(tmp_path / name))
+        want = mat / np.linalg.norm(mat, axis=1, keepdims=True)
+        np.testing.assert_allclose(head.linear.weight.detach().numpy(),
+                                   want, rtol=1e-6)
+    with pytest.raises(InputError, match='holds 4 attribute embeddings, '
+                       'the config lists 3'):
+        TextInitHead(6, [['a']] * 3, embeddings_file=str(tmp_path / 'e.npy'))
     with pytest.raises(InputError, match='not found'):
-        TextInitHead(10, ATTRS, 6, embeddings_file=str(tmp_path / 'no.npy'))
+        TextInitHead(6, [['a']] * 4, embeddings_file=str(tmp_path / 'no.npy'))
+    with pytest.raises(InputError, match='give embeddings_file'):
+        TextInitHead(6, [['a']] * 4)
+
+
+def test_attribute_file_errors(tmp_path):
+    from openselfsup.models.heads import read_attribute_file
+    f = tmp_path / 'a.json'
+    cases = [('{"attributes": [', 'invalid JSON'),
+             ('{"templates": ["x"], "attributes": []}', 'needs "attributes"'),
+             ('{"templates": ["no slot"], "attributes": [{"name": "A", '
+              '"descriptions": ["d"]}]}', 'exactly one'),
+             ('{"attributes": [{"name": "A", "descriptions": []}]}',
+              "'A' needs a list of descriptions")]
+    for text, msg in cases:
+        f.write_text(text)
+        with pytest.raises(InputError, match=msg):
+            read_attribute_file(str(f))
+    f.write_text('{"templates": ["a {}.", "b {}."], "attributes": ['
+                 '{"name": "A", "descriptions": ["x", "y"]}]}')
+    assert read_attribute_file(str(f)) == (['A'], [['a x.', 'b x.', 'a y.',
+                                                    'b y.']])
+
+
+def test_hidisc_head_is_one_shared_linear():
+    from mmengine.config import Config
+    cfg = Config.fromfile(os.path.join(
+        ROOT, 'configs/hlss/hidisc_r50_b10p_opensrh.py'))
+    model = MODELS.build(cfg.model)
+    heads = model.level_heads
+    assert heads['patient'] is heads['slide'] is heads['patch']
+    layers = list(heads['patch'].layers)
+    assert len(layers) == 1 and isinstance(layers[0], torch.nn.Linear)
+    assert (layers[0].in_features, layers[0].out_features) == (2048, 128)
+    assert model.extract_feat(torch.rand(2, 3, 64, 64)).shape == (2, 2048)
+    # published init: Xavier-uniform weights, biases 0.01
+    bound = (6 / (2048 + 128)) ** 0.5
+    assert layers[0].weight.abs().max() <= bound
+    assert layers[0].weight.abs().max() > 0.9 * bound
+    assert torch.all(layers[0].bias == 0.01)
+    mlp = MLPHead(16, 4, hidden_channels=[8])
+    assert [type(m).__name__ for m in mlp.layers] == ['Linear', 'ReLU',
+                                                      'Linear']

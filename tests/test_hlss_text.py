@@ -1,54 +1,67 @@
-"""Attribute embeddings computed by the shared text encoder (needs
-openselfsup/models/text_encoders.py from the balanced-tuning work)."""
+"""Attribute embeddings exported once by tools/make_attribute_embeddings.py
+are the rows the model builds from its text tower; a config given the files
+builds the same heads without the text tower."""
 import importlib.util
+import json
 import os
 
 import numpy as np
 import pytest
 
-text_encoders = pytest.importorskip('openselfsup.models.text_encoders')
+pytest.importorskip('open_clip')
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ATTRS = [['dense nuclei', 'many small nuclei', 'crowded cells'],
-         ['pink fibres'], ['clear fat vacuoles', 'empty round spaces']]
+CONFIG = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')
 
 
-def test_head_from_encoder_averages_normalised_sentences():
-    from openselfsup.models.heads import TextInitHead
-    enc_cfg = dict(type='HashedBagOfWords', dim=16)
-    head = TextInitHead(in_channels=8, attributes=ATTRS, text_width=16,
-                        encoder=enc_cfg)
-    enc = text_encoders.build_text_encoder(enc_cfg)
-    for k, sentences in enumerate(ATTRS):
-        rows = [enc.encode([s])[0].numpy() for s in sentences]
-        rows = [r / np.linalg.norm(r) for r in rows]
-        want = np.mean(rows, 0)
-        want /= np.linalg.norm(want)
-        np.testing.assert_allclose(head.attributes.weight[k].detach().numpy(),
-                                   want, rtol=1e-5, atol=1e-6)
+def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
+    import torch
+    from mmengine.registry import init_default_scope
 
-
-def test_encoder_width_must_match_config():
-    from openselfsup.models.heads import TextInitHead
-    from openselfsup.utils import InputError
-    with pytest.raises(InputError, match='gives width 16, the config says '
-                       'text_width=32'):
-        TextInitHead(8, ATTRS, 32, encoder=dict(type='HashedBagOfWords',
-                                                  dim=16))
-
-
-def test_export_tool_writes_files_the_config_accepts(tmp_path):
-    from mmengine.config import Config
-
+    from openselfsup.config import load_config
     from openselfsup.models.heads import read_embedding_file
+    from openselfsup.registry import MODELS
     from openselfsup.utils import run_cli
     spec = importlib.util.spec_from_file_location(
         'mae', os.path.join(ROOT, 'tools', 'make_attribute_embeddings.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    config = os.path.join(ROOT, 'configs/demo/hlss_r18_synthetic.py')
-    assert run_cli(tool.main, [config, '--out', str(tmp_path)]) == 0
-    cfg = Config.fromfile(config)
-    for lv in ('patient', 'slide', 'patch'):
-        mat = read_embedding_file(str(tmp_path / f'{lv}.npy'))
-        assert mat.shape == (len(cfg.model.heads[lv].attributes), 32)
+    from openselfsup.models.open_clip import build_clip
+    init_default_scope('openselfsup')
+    cfg = load_config(CONFIG)
+    ckpt = str(tmp_path / 'clip.pt')  # weights shared by tool and model
+    torch.save(build_clip('RN50-quickgelu', None,
+                          cfg.clip.model_cfg).state_dict(), ckpt)
+    few = tmp_path / 'few.json'  # 3 attributes: fewer sentences to embed
+    few.write_text(json.dumps({'templates': ['an image of {}.', '{} seen.'],
+                               'attributes': [
+                                   {'name': n, 'descriptions': [n, n * 2]}
+                                   for n in ('fat', 'cells', 'necrosis')]}))
+    weights = [f'model.backbone.pretrained={ckpt}',
+               f'model.text_encoder.pretrained={ckpt}'] + [
+        f'model.heads.{lv}.attributes={few}'
+        for lv in ('patient', 'slide', 'patch')]
+    assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path),
+                               '--cfg-options', *weights]) == 0
+    out = capsys.readouterr().out
+    assert 'model.heads.patch.embeddings_file=' in out
+    files = {lv: str(tmp_path / f'{lv}.npy')
+             for lv in ('patient', 'slide', 'patch')}
+    opts = dict(w.split('=') for w in weights)
+    direct = MODELS.build(load_config(CONFIG, opts).model)
+    opts = {f'model.heads.{lv}.embeddings_file': f for lv, f in files.items()}
+    opts.update({f'model.heads.{lv}.attributes': str(few) for lv in files})
+    opts['model.text_encoder'] = None  # no text tower at all
+    from_files = MODELS.build(load_config(CONFIG, opts).model)
+    for lv, f in files.items():
+        mat = read_embedding_file(f)
+        assert mat.shape == (3, 64)
+        np.testing.assert_allclose(np.linalg.norm(mat.numpy(), axis=1), 1,
+                                   rtol=1e-5)
+        for model in (direct, from_files):
+            torch.testing.assert_close(
+                model.level_heads[lv].linear.weight.detach(), mat)
+    assert run_cli(tool.main, [os.path.join(
+        ROOT, 'configs/demo/hidisc_r18w8_synthetic.py'), '--out',
+        str(tmp_path)]) == 2
+    assert 'no TextInitHead' in capsys.readouterr().err

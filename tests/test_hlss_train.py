@@ -1,5 +1,5 @@
 """Two-iteration HLSS and HiDisc runs from the demo configs, then the kNN
-command on the checkpoint."""
+command on the checkpoint (and on a checkpoint of another architecture)."""
 import json
 import os
 
@@ -8,8 +8,8 @@ import pytest
 
 from openselfsup.utils import run_cli
 
-CONFIGS = {'hlss': 'configs/demo/hlss_r18_synthetic.py',
-           'hidisc': 'configs/demo/hidisc_r18_synthetic.py'}
+CONFIGS = {'hlss': 'configs/demo/hlss_rn50w8_synthetic.py',
+           'hidisc': 'configs/demo/hidisc_r18w8_synthetic.py'}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -31,15 +31,15 @@ def hier_root(tmp_path_factory):
     make_synthetic_hierarchical(str(root), HierarchicalSpec(
         size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=1,
         slides=(1, 2), patches=(1, 3), seed=0))
-    for i, lv in enumerate(('patient', 'slide', 'patch')):
-        np.save(root / f'{lv}.npy', np.random.default_rng(i).normal(
-            size=(8, 32)).astype(np.float32))
     return str(root)
 
 
 def _options(root, knn_hook):
-    data = dict(metadata=f'{root}/metadata.json', split=f'{root}/split.json')
+    data = dict(metadata=f'{root}/metadata.json', split=f'{root}/split.json',
+                data_root=root)
     opts = {'train_cfg.max_iters': 2, 'train_dataloader.batch_size': 2,
+            'train_dataloader.num_workers': 0,
+            'train_dataloader.persistent_workers': False,
             'default_hooks.checkpoint.interval': 2,
             'default_hooks.logger.interval': 1}
     for k, v in data.items():
@@ -53,8 +53,16 @@ def _options(root, knn_hook):
         opts['custom_hooks.0.interval'] = 2
     else:
         opts['custom_hooks'] = []
-    for lv in ('patient', 'slide', 'patch'):
-        opts[f'model.heads.{lv}.embeddings_file'] = f'{root}/{lv}.npy'
+    return opts
+
+
+def _few_attributes(opts, method):
+    """4 attributes per level instead of 128 (the rows from the shipped
+    files are checked in test_hlss_model.py): fewer sentences to embed."""
+    if method == 'hlss':
+        for lv in ('patient', 'slide', 'patch'):
+            opts[f'model.heads.{lv}.attributes'] = [
+                [f'{lv} attribute {k}'] for k in range(4)]
     return opts
 
 
@@ -66,9 +74,8 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
 
     from openselfsup.apis import train
     monkeypatch.chdir(ROOT)
-    opts = _options(hier_root, knn_hook=method == 'hlss')
-    if method == 'hidisc':
-        opts = {k: v for k, v in opts.items() if '.embeddings_file' not in k}
+    opts = _few_attributes(_options(hier_root, knn_hook=method == 'hlss'),
+                           method)
     work = str(tmp_path / 'work')
     runner = train(CONFIGS[method], work_dir=work, cfg_options=opts)
     assert runner.iter == 2
@@ -137,7 +144,6 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     opts = _options(hier_root, knn_hook=False)
-    opts = {k: v for k, v in opts.items() if '.embeddings_file' not in k}
     cfg = Config.fromfile(CONFIGS['hidisc'])
     cfg.merge_from_dict(opts)
     cfg_path = str(tmp_path / 'cfg.py')
@@ -154,3 +160,58 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch):
     assert results[0]['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path]) == 2
     assert run_cli(tool.main, [cfg_path, '--random-init']) == 2  # no out-dir
+
+
+def test_checkpoint_of_another_architecture_is_one_line(
+        hier_root, tmp_path, monkeypatch, capsys):
+    """Issue 17: a checkpoint that does not fit the config's model is one
+    line naming the file and its first mismatched tensors (not the ~100
+    lines of load_state_dict)."""
+    import importlib.util
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.registry import MODELS
+    monkeypatch.chdir(ROOT)
+    init_default_scope('openselfsup')
+    spec = importlib.util.spec_from_file_location(
+        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(_options(hier_root, knn_hook=False))
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    # a wider ResNet: same names, other shapes
+    wide = dict(cfg.model)
+    wide['backbone'] = dict(cfg.model.backbone, base_channels=16)
+    wide['heads'] = dict(cfg.model.heads, in_channels=128)
+    ckpt = str(tmp_path / 'wide.pth')
+    torch.save({'state_dict': MODELS.build(wide).state_dict()}, ckpt)
+    capsys.readouterr()
+    assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir',
+                               str(tmp_path / 'k')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert ckpt in err[0] and 'with another shape' in err[0]
+    assert ('backbone.layer1.0.conv1.weight: [16, 16, 3, 3] in the file, '
+            '[8, 16, 3, 3] in the model') in err[0]
+    # another algorithm's checkpoint: missing and unexpected tensors
+    other = dict(wide, backbone=dict(type='ResNet', depth=18,
+                                     base_channels=8, out_indices=(3, )))
+    del other['neck']
+    other['heads'] = dict(type='MLPHead', in_channels=4, out_channels=2)
+    state = {f'module.{k}': v for k, v in MODELS.build(dict(
+        other, neck=dict(type='GlobalAveragePooling'))).state_dict().items()
+             if 'layer4' not in k}
+    state['extra.weight'] = torch.zeros(1)
+    torch.save({'state_dict': state}, ckpt)
+    assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir',
+                               str(tmp_path / 'k')]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert 'missing (backbone.layer4.0.conv1.weight' in err[0]
+    assert '1 unexpected (extra.weight)' in err[0]
+    assert not os.path.exists(tmp_path / 'k')  # nothing written

@@ -2,24 +2,28 @@
 
 Bank = the config's knn_eval.bank patches (training split), queries =
 knn_eval.query patches (validation split); k = 200 capped at the bank size,
-neighbour weights exp(sim / 0.07); slide and patient predictions sum their
-patches' scores. Prints a table, writes knn_<ckpt>.json, .txt and .png.
+neighbour weights exp(sim / 0.07) (as published); slide and patient
+predictions sum their patches' L1-normalised, soft-maxed scores (the
+published rule; knn_eval.aggregation='sum' sums the raw scores). Prints a
+table, writes knn_<ckpt>.json, .txt and .png.
 
 Example:
-    python tools/knn_eval.py configs/demo/hlss_r18_synthetic.py \\
-        work_dirs/demo/hlss_r18_synthetic/iter_300.pth
-    # baseline: the same model at random initialisation
-    python tools/knn_eval.py configs/demo/hlss_r18_synthetic.py \\
+    python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
+        work_dirs/demo/hlss_rn50w8_synthetic/iter_300.pth
+    # baseline: the same model at its initialisation
+    python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
         --random-init --out-dir work_dirs/demo/random_init
 
-The checkpoint is read with torch.load(weights_only=True).
+The checkpoint is read with torch.load(weights_only=True); one of another
+architecture is refused with one line naming its first mismatched tensors.
 """
 import argparse
 import sys
 
 from mmengine.config import DictAction
 
-from openselfsup.engine.knn import format_table, knn_eval_checkpoint
+from openselfsup.apis.knn import knn_eval_checkpoint
+from openselfsup.engine.knn import format_table
 from openselfsup.utils import InputError, run_cli
 
 
@@ -31,8 +35,9 @@ def parse_args(argv):
     p.add_argument('checkpoint', nargs='?', default=None,
                    help='checkpoint file (omit with --random-init)')
     p.add_argument('--random-init', action='store_true',
-                   help='evaluate the model at its random initialisation '
-                        '(a baseline); needs --out-dir')
+                   help='evaluate the model at its initialisation (random, '
+                        'or the pretrained weights the config names: a '
+                        'baseline); needs --out-dir')
     p.add_argument('--seed', type=int, default=0,
                    help='seed of the random initialisation (default 0)')
     p.add_argument('--out-dir', default=None,

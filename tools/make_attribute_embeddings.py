@@ -1,18 +1,21 @@
-"""Encode a config's HLSS attribute descriptions into per-level .npy files.
+"""Embed a config's HLSS attribute descriptions into per-level .npy files.
 
-Writes OUT/<level>.npy ([K, D], rows L2-normalised: each attribute's
-sentence embeddings averaged) with the text encoder named in the config (or
---encoder-type), and prints the --cfg-options that make training read them.
+Writes OUT/<level>.npy ([K, D], rows L2-normalised: each attribute's sentence
+embeddings normalised and averaged) with the config's model.text_encoder (the
+frozen CLIP text tower in the paper config), and prints the --cfg-options
+that make training read them instead of running the text tower again.
 
 Example:
     python tools/make_attribute_embeddings.py \\
-        configs/hlss/hlss_r50_b32p_hierarchical.py --out data/hier/text
+        configs/hlss/hlss_rn50_b32p_opensrh.py --out data/opensrh/text \\
+        --cfg-options model.text_encoder.pretrained=ckpt/rn50-quickgelu-cc12m.pt
 """
 import argparse
 import sys
 
+from mmengine.config import DictAction
+
 from openselfsup.config import load_config
-from openselfsup.models.heads import export_attribute_embeddings
 from openselfsup.utils import run_cli
 
 
@@ -22,14 +25,17 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='HLSS config with TextInitHead heads')
     p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings, key=value')
     return p.parse_args(argv)
 
 
 def main(argv=None):
     a = parse_args(argv)
-    cfg = load_config(a.config)
+    cfg = load_config(a.config, a.cfg_options)
     import openselfsup.models  # noqa: F401  (registers the text encoders)
-    files = export_attribute_embeddings(cfg.model.heads, a.out)
+    from openselfsup.models.heads import export_attribute_embeddings
+    files = export_attribute_embeddings(cfg.model, a.out)
     for level, path in files.items():
         print(f'{level:8s} {path}')
     opts = ' '.join(f'model.heads.{lv}.embeddings_file={p}'

@@ -1,86 +1,10 @@
-# Attribute descriptions of the three HLSS levels (several sentences per
-# attribute; each attribute's sentence embeddings are averaged and
-# L2-normalised into one row of the head's [K, D] text matrix).
-# Written for H&E and SRH histology in the spirit of the paper's
-# LLM-generated descriptions; edit freely, K follows the list length.
-
-patch_attributes = [
-    ['densely packed nuclei with little cytoplasm',
-     'a patch crowded with cell nuclei',
-     'high nuclear density and scant stroma'],
-    ['enlarged pleomorphic nuclei with irregular outlines',
-     'nuclei vary markedly in size and shape',
-     'atypical hyperchromatic nuclei'],
-    ['small round uniform nuclei',
-     'regular evenly spaced small nuclei',
-     'bland nuclei of uniform size'],
-    ['elongated spindle shaped nuclei aligned in bundles',
-     'spindle cells arranged in parallel fascicles',
-     'wavy fibres with elongated nuclei'],
-    ['pink fibrous stroma with few cells',
-     'collagen rich connective tissue',
-     'sparse cells within dense extracellular matrix'],
-    ['glandular structures lined by epithelial cells',
-     'tubules with a central lumen',
-     'epithelial cells forming gland-like rings'],
-    ['clear empty spaces such as fat or lumen',
-     'vacuoles and optically empty areas',
-     'large round clear spaces between thin septa'],
-    ['necrotic debris and fragmented nuclei',
-     'cell debris with karyorrhexis',
-     'granular eosinophilic necrotic material'],
-]
-
-slide_attributes = [
-    ['a slide dominated by solid sheets of tumour cells',
-     'tumour occupies most of the tissue section',
-     'diffuse infiltration of neoplastic cells across the slide'],
-    ['a slide with mostly normal tissue architecture',
-     'preserved normal organisation of the tissue',
-     'benign tissue without invasive growth'],
-    ['a slide with abundant fibrous stroma',
-     'desmoplastic reaction around tumour nests',
-     'stroma rich tissue section'],
-    ['a slide with prominent inflammatory infiltrates',
-     'lymphocytes scattered throughout the section',
-     'dense immune cell infiltration'],
-    ['a slide with areas of necrosis',
-     'tissue with necrotic foci',
-     'regions of dead tissue within the section'],
-    ['a slide with intense dark staining',
-     'strongly stained section with saturated colours',
-     'hyperchromatic staining across the slide'],
-    ['a slide with pale faint staining',
-     'weakly stained section with washed out colours',
-     'light staining intensity across the slide'],
-    ['a slide with heterogeneous regions of different tissue',
-     'mixed tissue types within one section',
-     'varied morphology across the slide'],
-]
-
-patient_attributes = [
-    ['a patient with a high grade malignant tumour',
-     'aggressive cancer with marked atypia',
-     'poorly differentiated malignancy'],
-    ['a patient with a low grade tumour',
-     'well differentiated neoplasm',
-     'slowly growing tumour with mild atypia'],
-    ['a patient with normal non neoplastic tissue',
-     'no evidence of malignancy in this patient',
-     'benign findings across all specimens'],
-    ['a patient whose tumour is rich in stroma',
-     'tumour with extensive fibrosis',
-     'stroma dominated neoplasm'],
-    ['a patient with a strong immune response',
-     'tumour infiltrated by many lymphocytes',
-     'inflamed tumour microenvironment'],
-    ['a patient with glandular differentiation',
-     'adenocarcinoma forming glands',
-     'tumour cells arranged in glandular patterns'],
-    ['a patient with a densely cellular tumour',
-     'highly cellular neoplasm with sheets of cells',
-     'tumour with high cell density'],
-    ['a patient with necrotic tumour',
-     'tumour with large necrotic areas',
-     'extensive tumour necrosis'],
-]
+# The attribute data files of the three HLSS levels (one JSON per level,
+# 128 attributes each: the names the published HLSS config uses, with
+# descriptions and sentence templates written for this project; see
+# openselfsup.models.heads.read_attribute_file for the format). Row k of a
+# level's head is the normalised mean of the CLIP text embeddings of
+# attribute k's sentences (every template filled with every description).
+# Replace a file (or point these paths at your own) to change the text.
+patch_attributes = '{{ fileDirname }}/hlss_attributes/patch.json'
+slide_attributes = '{{ fileDirname }}/hlss_attributes/slide.json'
+patient_attributes = '{{ fileDirname }}/hlss_attributes/patient.json'

@@ -10,4 +10,5 @@ from .transforms import HueWrapColorJitter  # noqa: F401,E402
 from .crossmodal import CaptionedImages, LoadRegionFeatures, SlideReports  # noqa: F401,E402
 from .hierarchical import (HierarchicalPatchDataset,  # noqa: F401,E402
                            HierarchicalPatientDataset, LoadHistoPatch,
-                           read_hierarchy)
+                           read_hierarchy, read_opensrh, read_patients)
+from .hidisc_transforms import HiDiscAugment, ToUnitTensor  # noqa: F401,E402

@@ -1,21 +1,29 @@
 """Patient / slide / patch data for hierarchical self-supervision (HiDisc, HLSS).
 
-Two JSON files describe a dataset:
+Two layouts describe a dataset:
 
-* metadata: ``{patient: {"class": name, "slides": {slide: [patch paths]}}}``,
-  patch paths relative to ``data_root`` (default: the metadata's folder);
-* split: ``{"train": [patients], "val": [patients]}``.
+* ``layout='metadata'`` (generic): a metadata JSON ``{patient: {"class":
+  name, "slides": {slide: [patch paths]}}}``, patch paths relative to
+  ``data_root`` (default: the metadata's folder), and a split JSON
+  ``{"train": [patients], "val": [patients]}``;
+* ``layout='opensrh'``: the public OpenSRH release under ``data_root``:
+  ``meta/opensrh.json`` ``{patient: {"class", "slides": {slide:
+  {"tumor_patches": [...], "normal_patches": [...], ...}}}}`` and
+  ``meta/train_val_split.json``; a patient of class ``normal`` uses its
+  slides' ``normal_patches``, every other patient its ``tumor_patches``, and
+  a slide without such patches is left out, as HiDisc / HLSS read it.
 
 :class:`HierarchicalPatientDataset` yields one item per patient: ``S`` slides
 x ``P`` patches x ``V`` augmented views (the pipeline's ``MultiView`` sets
-``V``), drawing without replacement and re-using slides / patches when a
-patient has too few. :class:`HierarchicalPatchDataset` yields single patches
-with their class, patient and slide (kNN evaluation).
+``V``), drawing without replacement and cycling through a shuffled order when
+a patient has too few (as published). :class:`HierarchicalPatchDataset`
+yields single patches with their class, patient and slide (kNN evaluation).
 
 :class:`LoadHistoPatch` reads RGB patches (PNG, TIFF, JPEG) and 2-channel
 16-bit SRH TIFFs, made three-channel as OpenSRH does.
 """
 import json
+import logging
 import os
 from typing import Dict, List, Sequence, Tuple
 
@@ -23,6 +31,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
@@ -105,8 +114,15 @@ def read_hierarchy(metadata: str, split: str, split_name: str,
             without patches, a missing patch, a split naming an unknown
             patient or an unknown split name.
     """
-    meta = _read_json(metadata)
-    spl = _read_json(split)
+    return _patients(_read_json(metadata), metadata, _read_json(split),
+                     split, split_name, data_root, check_files)
+
+
+def _patients(meta, metadata: str, spl, split: str, split_name: str,
+              data_root: str, check_files: bool
+              ) -> Tuple[List[dict], Tuple[str, ...]]:
+    """Validate parsed generic metadata and split; see
+    :func:`read_hierarchy`."""
     if not isinstance(meta, dict) or not meta:
         raise InputError(f'{metadata}: expected a non-empty object '
                          '{patient: {class, slides}}')
@@ -127,7 +143,8 @@ def read_hierarchy(metadata: str, split: str, split_name: str,
                              f'patient {pid!r} (not in {metadata})')
         slides = meta[pid].get('slides') or {}
         if not isinstance(slides, dict) or not slides:
-            raise InputError(f'{metadata}: patient {pid!r} has no slides')
+            raise InputError(f'{metadata}: patient {pid!r} has no slides '
+                             'with patches')
         out = []
         for sid, paths in slides.items():
             if not paths:
@@ -135,7 +152,7 @@ def read_hierarchy(metadata: str, split: str, split_name: str,
                                  f'{pid!r} has no patches')
             full = [os.path.join(root, p) for p in paths]
             if check_files:
-                for rel, f in zip(paths, full):
+                for f in full:
                     if not os.path.isfile(f):
                         raise InputError(
                             f'{metadata}: patient {pid!r} slide {sid!r} '
@@ -160,6 +177,89 @@ def _read_json(path: str):
             from None
 
 
+#: the OpenSRH release's metadata and split files, relative to data_root
+OPENSRH_METADATA = 'meta/opensrh.json'
+OPENSRH_SPLIT = 'meta/train_val_split.json'
+
+
+def read_opensrh(data_root: str, split_name: str, metadata: str = '',
+                 split: str = '', check_files: bool = True
+                 ) -> Tuple[List[dict], Tuple[str, ...]]:
+    """Read an OpenSRH release (see the module docstring) like
+    :func:`read_hierarchy`.
+
+    Args:
+        data_root (str): the OpenSRH folder (holds ``meta/`` and the
+            patches, whose paths in the metadata are relative to it).
+        split_name (str): ``'train'`` or ``'val'``.
+        metadata, split (str): other metadata / split files (default: the
+            release's ``meta/opensrh.json``, ``meta/train_val_split.json``).
+        check_files (bool): fail on a patch path that does not exist.
+
+    Returns:
+        tuple: (patients, classes) as :func:`read_hierarchy`.
+
+    Raises:
+        InputError: missing/invalid files, a slide entry without the patch
+            lists, a patient left without patches, a missing patch, an
+            unknown patient or split name.
+    """
+    if not data_root:
+        raise InputError('layout=opensrh needs data_root (the OpenSRH '
+                         'folder)')
+    metadata = metadata or os.path.join(data_root, OPENSRH_METADATA)
+    split = split or os.path.join(data_root, OPENSRH_SPLIT)
+    meta = _read_json(metadata)
+    if not isinstance(meta, dict) or not meta:
+        raise InputError(f'{metadata}: expected a non-empty object '
+                         '{patient: {class, slides}}')
+    generic: Dict[str, dict] = {}
+    for pid, entry in meta.items():
+        if not isinstance(entry, dict) or 'class' not in entry:
+            raise InputError(f'{metadata}: patient {pid!r} has no "class"')
+        key = ('normal_patches' if entry['class'] == 'normal'
+               else 'tumor_patches')
+        slides = {}
+        for sid, sl in (entry.get('slides') or {}).items():
+            if not isinstance(sl, dict) or key not in sl:
+                raise InputError(f'{metadata}: slide {sid!r} of patient '
+                                 f'{pid!r} has no "{key}"')
+            if sl[key]:
+                slides[sid] = sl[key]
+        generic[pid] = {'class': entry['class'], 'slides': slides}
+    spl = _read_json(split)
+    if isinstance(spl, dict) and isinstance(spl.get(split_name), list):
+        empty = [p for p in spl[split_name]
+                 if p in generic and not generic[p]['slides']]
+        if empty:  # HiDisc's OpenSRH readers find no patch of these
+            print_log(f'{metadata}: {len(empty)} patient(s) of split '
+                      f'{split_name!r} have no patches of their class and '
+                      f'are left out ({", ".join(empty[:3])})',
+                      logger='current', level=logging.WARNING)
+            spl = dict(spl, **{split_name: [p for p in spl[split_name]
+                                            if p not in empty]})
+    return _patients(generic, metadata, spl, split, split_name, data_root,
+                     check_files)
+
+
+def read_patients(layout: str, split_name: str, metadata: str = '',
+                  split: str = '', data_root: str = '',
+                  check_files: bool = True
+                  ) -> Tuple[List[dict], Tuple[str, ...]]:
+    """Patients of one split in either layout (``'metadata'``,
+    ``'opensrh'``); see :func:`read_hierarchy` and :func:`read_opensrh`."""
+    if layout == 'opensrh':
+        return read_opensrh(data_root, split_name, metadata, split,
+                            check_files)
+    if layout != 'metadata':
+        raise InputError(f'layout must be metadata|opensrh, got {layout!r}')
+    if not metadata or not split:
+        raise InputError('layout=metadata needs the metadata and split '
+                         'JSON files')
+    return read_hierarchy(metadata, split, split_name, data_root,
+                          check_files)
+
+
 def _build_pipeline(pipeline: Sequence) -> list:
     """Build transform configs with this project's registry (so datasets work
     outside a runner too, without a default scope)."""
@@ -169,22 +269,19 @@ def _build_pipeline(pipeline: Sequence) -> list:
 
 def draw_with_reuse(rng: np.random.Generator, n_available: int,
                     n_wanted: int) -> np.ndarray:
-    """Pick ``n_wanted`` indices of ``range(n_available)``.
-
-    Without replacement when there are enough; otherwise every index once
-    (shuffled) and the rest drawn again with replacement.
-    """
-    if n_available >= n_wanted:
-        return rng.choice(n_available, n_wanted, replace=False)
-    extra = rng.choice(n_available, n_wanted - n_available, replace=True)
-    return np.concatenate([rng.permutation(n_available), extra])
+    """Pick ``n_wanted`` indices of ``range(n_available)`` as HiDisc does:
+    a random permutation, repeated as often as needed and cut to length
+    (without replacement when there are enough; every index once before any
+    twice otherwise)."""
+    order = rng.permutation(n_available)
+    return np.tile(order, -(-n_wanted // n_available))[:n_wanted]
 
 
 def balance_by_class(patients: List[dict], rng: np.random.Generator
                      ) -> List[dict]:
     """Repeat patients of smaller classes until every class has as many
-    patients as the largest (each patient of a class used once before any
-    twice)."""
+    patients as the largest, as HiDisc's ``balance_study_per_class``: each
+    class's patients in one random order, repeated and cut to length."""
     by_class: Dict[int, List[dict]] = {}
     for p in patients:
         by_class.setdefault(p['label'], []).append(p)
@@ -192,9 +289,7 @@ def balance_by_class(patients: List[dict], rng: np.random.Generator
     out = []
     for label in sorted(by_class):
         group = by_class[label]
-        idx = np.concatenate([rng.permutation(len(group))
-                              for _ in range(-(-most // len(group)))])[:most]
-        out.extend(group[i] for i in idx)
+        out.extend(group[i] for i in draw_with_reuse(rng, len(group), most))
     return out
 
 
@@ -203,16 +298,21 @@ class HierarchicalPatientDataset(BaseDataset):
     """One item per patient: ``S x P x V`` views of its patches.
 
     Args:
-        metadata (str): metadata JSON.
-        split (str): split JSON.
+        metadata (str): metadata JSON (layout ``'metadata'``; with
+            ``'opensrh'`` default ``data_root/meta/opensrh.json``).
+        split (str): split JSON (``'opensrh'``: default
+            ``data_root/meta/train_val_split.json``).
         split_name (str): which split (``'train'``). Defaults to 'train'.
         num_slides (int): S, slides per patient. Defaults to 2.
         num_patches (int): P, patches per slide. Defaults to 2.
         pipeline (list[dict]): per-patch transforms: a loader, a
             ``MultiView(num_views=V, ...)`` and ``PackInputs``.
-        data_root (str): prefix of patch paths (default: metadata folder).
+        data_root (str): prefix of patch paths (default: metadata folder);
+            the OpenSRH folder for ``layout='opensrh'``.
+        layout (str): ``'metadata'`` or ``'opensrh'`` (module docstring).
         class_balance (bool): repeat patients so every class has as many as
-            the largest. Defaults to False.
+            the largest (HiDisc's ``balance_study_per_class``, on in the
+            paper configs). Defaults to False.
         seed (int): seed of slide/patch draws and of class balancing.
         check_files (bool): check every patch exists at build time.
 
@@ -221,12 +321,14 @@ class HierarchicalPatientDataset(BaseDataset):
     ``j = (s * P + p) * V + v``.
     """
 
-    def __init__(self, metadata: str, split: str, split_name: str = 'train',
-                 num_slides: int = 2, num_patches: int = 2,
-                 pipeline: Sequence = (), data_root: str = '',
+    def __init__(self, metadata: str = '', split: str = '',
+                 split_name: str = 'train', num_slides: int = 2,
+                 num_patches: int = 2, pipeline: Sequence = (),
+                 data_root: str = '', layout: str = 'metadata',
                  class_balance: bool = False, seed: int = 0,
                  check_files: bool = True, **kwargs):
         self.metadata, self.split, self.split_name = metadata, split, split_name
+        self.layout = layout
         self.num_slides, self.num_patches = num_slides, num_patches
         self.class_balance, self.seed = class_balance, seed
         self.check_files = check_files
@@ -236,9 +338,9 @@ class HierarchicalPatientDataset(BaseDataset):
                          serialize_data=False, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        patients, classes = read_hierarchy(
-            self.metadata, self.split, self.split_name, self.data_root,
-            self.check_files)
+        patients, classes = read_patients(
+            self.layout, self.split_name, self.metadata, self.split,
+            self.data_root, self.check_files)
         self._metainfo['classes'] = classes
         if self.class_balance:
             patients = balance_by_class(
@@ -288,29 +390,34 @@ class HierarchicalPatchDataset(BaseDataset):
     """Every patch of a split, with class, patient and slide (kNN eval).
 
     Args:
-        metadata (str): metadata JSON.
+        metadata (str): metadata JSON (see :class:`HierarchicalPatientDataset`
+            for the OpenSRH defaults).
         split (str): split JSON.
         split_name (str): which split. Defaults to 'val'.
-        pipeline (list[dict]): loader, resize/crop, ``PackInputs``.
-        data_root (str): prefix of patch paths (default: metadata folder).
+        pipeline (list[dict]): loader, resize, ``PackInputs``.
+        data_root (str): prefix of patch paths (default: metadata folder);
+            the OpenSRH folder for ``layout='opensrh'``.
+        layout (str): ``'metadata'`` or ``'opensrh'``.
         check_files (bool): check every patch exists at build time.
 
     ``data_list`` entries: ``img_path``, ``gt_label``, ``patient_id`` and
     ``slide_id`` (ints, unique within the split), ``patient``, ``slide``.
     """
 
-    def __init__(self, metadata: str, split: str, split_name: str = 'val',
-                 pipeline: Sequence = (), data_root: str = '',
+    def __init__(self, metadata: str = '', split: str = '',
+                 split_name: str = 'val', pipeline: Sequence = (),
+                 data_root: str = '', layout: str = 'metadata',
                  check_files: bool = True, **kwargs):
         self.metadata, self.split, self.split_name = metadata, split, split_name
+        self.layout = layout
         self.check_files = check_files
         super().__init__(ann_file='', data_root=data_root,
                          pipeline=_build_pipeline(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        patients, classes = read_hierarchy(
-            self.metadata, self.split, self.split_name, self.data_root,
-            self.check_files)
+        patients, classes = read_patients(
+            self.layout, self.split_name, self.metadata, self.split,
+            self.data_root, self.check_files)
         self._metainfo['classes'] = classes
         out, slide_id = [], 0
         for pi, pat in enumerate(patients):

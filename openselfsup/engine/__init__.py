@@ -20,4 +20,4 @@ from .crossmodal_metrics import CrossModalMetric  # noqa: F401,E402
 from .validate_first import ValidateBeforeTrainHook  # noqa: F401,E402
 from .crossmodal_hooks import (NegativeTextPoolHook,  # noqa: F401,E402
                                PatienceEarlyStoppingHook)
-from .knn import KNNEvalHook, knn_eval_checkpoint, knn_evaluate  # noqa: F401,E402
+from .knn import KNNEvalHook, knn_evaluate  # noqa: F401,E402

@@ -1,18 +1,28 @@
-"""Weighted kNN evaluation at patch, slide and patient level (HiDisc protocol).
+"""Weighted kNN evaluation at patch, slide and patient level (HiDisc / HLSS).
 
 Bank = training patches, queries = validation patches, features = the
-L2-normalised pooled backbone output. Each query takes its ``k`` most
-cosine-similar bank patches (``k`` capped at the bank size), each neighbour
-voting for its class with weight ``exp(sim / T)``. A query's class scores are
-the summed votes; a slide's (patient's) scores are the sums of its patches'
-scores; the prediction at every level is the arg-max. Reported: accuracy and
-mean class accuracy (mean per-class recall) per level.
+L2-normalised backbone feature. Each query takes its ``k`` most
+cosine-similar bank patches (faiss ``IndexFlatIP`` on normalised float32
+features, an exact search; ``k`` capped at the bank size), each neighbour
+voting for its class with weight ``exp(sim / T)`` (k = 200, T = 0.07 as
+published). Slide and patient predictions aggregate the patches' class
+scores by one of two rules (``aggregation``):
 
-:class:`KNNEvalHook` runs it during training; :func:`knn_eval_checkpoint`
-(``tools/knn_eval.py``) runs it on a saved checkpoint.
+* ``'l1_softmax'`` (default, the published code): each patch's scores are
+  L1-normalised, then soft-maxed, and a slide's (patient's) scores are the
+  sums of its patches' soft-maxed scores;
+* ``'sum'``: a slide's (patient's) scores are the sums of its patches' raw
+  scores (this project's earlier rule: patches with close neighbours weigh
+  more).
+
+The prediction at every level is the arg-max. Reported: accuracy and mean
+class accuracy (mean per-class recall over the classes present) per level.
+
+:class:`KNNEvalHook` runs it during training;
+:func:`openselfsup.apis.knn_eval_checkpoint` (``tools/knn_eval.py``) on a
+saved checkpoint.
 """
-import os
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy as np
 import torch
@@ -21,59 +31,95 @@ from mmengine.hooks import Hook
 from tqdm import tqdm
 
 from ..registry import HOOKS
-from ..utils import InputError, atomic_path, save_json, save_text
+from ..utils import InputError
 
 LEVEL_KEYS = (('patch', None), ('slide', 'slide_id'),
               ('patient', 'patient_id'))
+AGGREGATIONS = ('l1_softmax', 'sum')
 
 
-def knn_scores(bank: torch.Tensor, bank_labels: torch.Tensor,
-               queries: torch.Tensor, num_classes: int, k: int = 200,
-               temperature: float = 0.07, chunk: int = 1024) -> torch.Tensor:
+def knn_search(bank: np.ndarray, queries: np.ndarray, k: int
+               ) -> Tuple[np.ndarray, np.ndarray]:
+    """Exact cosine top-``k`` of each query in the bank (faiss).
+
+    Args:
+        bank: ``[N, D]`` features (L2-normalised here, as float32).
+        queries: ``[M, D]`` features (L2-normalised here).
+        k: neighbours, capped at N.
+
+    Returns:
+        tuple: similarities ``[M, k]`` (descending) and bank indices
+        ``[M, k]``.
+    """
+    import faiss
+
+    def unit(x):
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+        norm = np.linalg.norm(x, axis=1, keepdims=True)
+        return x / np.maximum(norm, 1e-12)
+
+    bank, queries = unit(bank), unit(queries)
+    index = faiss.IndexFlatIP(bank.shape[1])
+    index.add(bank)
+    sims, idx = index.search(queries, min(k, bank.shape[0]))
+    return sims, idx
+
+
+def knn_scores(bank: np.ndarray, bank_labels: np.ndarray,
+               queries: np.ndarray, num_classes: int, k: int = 200,
+               temperature: float = 0.07) -> np.ndarray:
     """Weighted kNN class scores of each query.
 
     Args:
-        bank (Tensor): ``[N, D]`` bank features (normalised here).
-        bank_labels (Tensor): ``[N]`` int labels in ``[0, num_classes)``.
-        queries (Tensor): ``[M, D]`` query features (normalised here).
+        bank (array): ``[N, D]`` bank features.
+        bank_labels (array): ``[N]`` int labels in ``[0, num_classes)``.
+        queries (array): ``[M, D]`` query features.
         num_classes (int): C.
         k (int): neighbours, capped at N.
         temperature (float): weights are ``exp(sim / temperature)``.
-        chunk (int): queries per matrix product.
 
     Returns:
-        Tensor: ``[M, C]`` float64 summed neighbour weights per class.
+        np.ndarray: ``[M, C]`` float64 summed neighbour weights per class.
     """
-    bank = F.normalize(bank.double(), dim=1)
-    queries = F.normalize(queries.double(), dim=1)
-    k = min(k, bank.shape[0])
-    labels = bank_labels.long()
-    out = []
-    for start in range(0, queries.shape[0], chunk):
-        sim = queries[start:start + chunk] @ bank.t()
-        top, idx = sim.topk(k, dim=1)
-        w = (top / temperature).exp()
-        scores = torch.zeros(sim.shape[0], num_classes, dtype=torch.float64)
-        scores.scatter_add_(1, labels[idx], w)
-        out.append(scores)
-    return torch.cat(out) if out else torch.zeros(0, num_classes,
-                                                  dtype=torch.float64)
+    queries = np.asarray(queries)
+    if len(queries) == 0:
+        return np.zeros((0, num_classes))
+    sims, idx = knn_search(bank, queries, k)
+    weights = np.exp(sims.astype(np.float64) / temperature)
+    labels = np.asarray(bank_labels, dtype=np.int64)[idx]
+    scores = np.zeros((len(queries), num_classes))
+    np.add.at(scores, (np.arange(len(queries))[:, None], labels), weights)
+    return scores
+
+
+def patch_probabilities(scores: np.ndarray) -> np.ndarray:
+    """The published per-patch normalisation: L1 over classes, then
+    softmax."""
+    l1 = scores / np.maximum(np.abs(scores).sum(1, keepdims=True), 1e-12)
+    return F.softmax(torch.from_numpy(l1), dim=1).numpy()
 
 
 def aggregate_scores(scores: np.ndarray, groups: np.ndarray,
-                     labels: np.ndarray
+                     labels: np.ndarray, aggregation: str = 'l1_softmax'
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum patch scores per group (slide or patient).
+    """Class scores per group (slide or patient) from patch scores.
 
     Args:
-        scores: ``[M, C]`` patch scores.
+        scores: ``[M, C]`` patch kNN scores.
         groups: ``[M]`` group id of each patch.
         labels: ``[M]`` class of each patch (constant within a group).
+        aggregation: ``'l1_softmax'`` (published) or ``'sum'``, see the
+            module docstring.
 
     Returns:
-        tuple: (group ids ``[G]`` sorted, summed scores ``[G, C]``, group
+        tuple: (group ids ``[G]`` sorted, group scores ``[G, C]``, group
         labels ``[G]``).
     """
+    if aggregation not in AGGREGATIONS:
+        raise InputError(f'kNN aggregation must be one of {AGGREGATIONS}, '
+                         f'got {aggregation!r}')
+    if aggregation == 'l1_softmax':
+        scores = patch_probabilities(scores)
     ids, inverse = np.unique(groups, return_inverse=True)
     summed = np.zeros((len(ids), scores.shape[1]), np.float64)
     np.add.at(summed, inverse, scores)
@@ -94,8 +140,9 @@ def accuracy_metrics(labels: np.ndarray, preds: np.ndarray) -> Dict[str, float]:
 
 def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
                  queries: np.ndarray, query_info: Dict[str, np.ndarray],
-                 num_classes: int, k: int = 200,
-                 temperature: float = 0.07) -> Dict[str, Dict[str, float]]:
+                 num_classes: int, k: int = 200, temperature: float = 0.07,
+                 aggregation: str = 'l1_softmax'
+                 ) -> Dict[str, Dict[str, float]]:
     """kNN accuracy at patch, slide and patient level.
 
     Args:
@@ -105,14 +152,14 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
         query_info: ``label``, ``slide_id``, ``patient_id`` arrays ``[M]``.
         num_classes: C.
         k, temperature: see :func:`knn_scores`.
+        aggregation: slide / patient rule, see :func:`aggregate_scores`.
 
     Returns:
         dict: ``{level: {'acc', 'mca', 'n'}}`` for patch, slide, patient,
-        plus ``'k'`` (the k used).
+        plus ``'k'`` (the k used) and ``'aggregation'``.
     """
-    scores = knn_scores(torch.as_tensor(bank), torch.as_tensor(bank_labels),
-                        torch.as_tensor(queries), num_classes, k,
-                        temperature).numpy()
+    scores = knn_scores(bank, bank_labels, queries, num_classes, k,
+                        temperature)
     labels = np.asarray(query_info['label'])
     out = {}
     for level, key in LEVEL_KEYS:
@@ -120,9 +167,10 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
             s, y = scores, labels
         else:
             _, s, y = aggregate_scores(scores, np.asarray(query_info[key]),
-                                       labels)
+                                       labels, aggregation)
         out[level] = accuracy_metrics(y, s.argmax(1))
     out['k'] = int(min(k, len(bank)))
+    out['aggregation'] = aggregation
     return out
 
 
@@ -136,29 +184,6 @@ def format_table(results: Dict[str, Dict[str, float]],
         lines.append(f'{level:8s} {r["n"]:6d} {100 * r["acc"]:6.1f}% '
                      f'{100 * r["mca"]:6.1f}%')
     return '\n'.join(lines) + '\n'
-
-
-def plot_levels(results: Dict[str, Dict[str, float]], path: str,
-                title: str = '') -> None:
-    """Bar chart of accuracy and mean class accuracy per level (PNG)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    levels = [lv for lv, _ in LEVEL_KEYS]
-    x = np.arange(len(levels))
-    fig, ax = plt.subplots(figsize=(4.5, 3))
-    for off, m in ((-0.2, 'acc'), (0.2, 'mca')):
-        ax.bar(x + off, [100 * results[lv][m] for lv in levels], 0.4,
-               label='accuracy' if m == 'acc' else 'mean class acc.')
-    ax.set_xticks(x, levels)
-    ax.set_ylim(0, 100)
-    ax.set_ylabel('%')
-    ax.set_title(title, fontsize=8)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
 
 
 @torch.no_grad()
@@ -198,17 +223,21 @@ def _loader(dataset_cfg: dict, batch_size: int, num_workers: int):
 
 
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
-            temperature: float = 0.07, batch_size: int = 64,
-            num_workers: int = 0) -> Dict[str, Dict[str, float]]:
+            temperature: float = 0.07, aggregation: str = 'l1_softmax',
+            batch_size: int = 64, num_workers: int = 0
+            ) -> Dict[str, Dict[str, float]]:
     """Build the bank and query datasets, extract features, evaluate.
 
     Args:
         model: the (unwrapped) algorithm.
         bank, query (dict): ``HierarchicalPatchDataset`` configs (train and
             validation patches).
-        k, temperature: kNN parameters.
+        k, temperature, aggregation: see :func:`knn_evaluate`.
         batch_size, num_workers: DataLoader settings for extraction.
     """
+    if aggregation not in AGGREGATIONS:  # before minutes of extraction
+        raise InputError(f'kNN aggregation must be one of {AGGREGATIONS}, '
+                         f'got {aggregation!r}')
     bank_ds, bank_loader = _loader(bank, batch_size, num_workers)
     query_ds, query_loader = _loader(query, batch_size, num_workers)
     classes = bank_ds.metainfo['classes']
@@ -219,7 +248,7 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
     bank_f = extract_features(model, bank_loader, 'kNN bank')
     query_f = extract_features(model, query_loader, 'kNN queries')
     return knn_evaluate(bank_f, bank_info['label'], query_f, query_info,
-                        len(classes), k, temperature)
+                        len(classes), k, temperature, aggregation)
 
 
 @HOOKS.register_module()
@@ -236,6 +265,8 @@ class KNNEvalHook(Hook):
             after the last one). Defaults to 1000.
         k (int): neighbours. Defaults to 200.
         temperature (float): neighbour weight temperature. Defaults to 0.07.
+        aggregation (str): slide / patient rule, ``'l1_softmax'``
+            (published, default) or ``'sum'``.
         batch_size (int): extraction batch size. Defaults to 64.
         num_workers (int): extraction workers. Defaults to 0.
     """
@@ -244,9 +275,11 @@ class KNNEvalHook(Hook):
 
     def __init__(self, bank: dict, query: dict, interval: int = 1000,
                  k: int = 200, temperature: float = 0.07,
-                 batch_size: int = 64, num_workers: int = 0):
+                 aggregation: str = 'l1_softmax', batch_size: int = 64,
+                 num_workers: int = 0):
         self.knn = dict(bank=bank, query=query, k=k, temperature=temperature,
-                        batch_size=batch_size, num_workers=num_workers)
+                        aggregation=aggregation, batch_size=batch_size,
+                        num_workers=num_workers)
         self.interval = interval
         self._last = -1
 
@@ -279,83 +312,3 @@ class KNNEvalHook(Hook):
 
     def after_train(self, runner) -> None:
         self._evaluate(runner, runner.iter)
-
-
-def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
-                        out_dir: Optional[str] = None,
-                        cfg_options: Optional[dict] = None,
-                        seed: int = 0) -> Tuple[Dict, str]:
-    """Evaluate a checkpoint with the config's ``knn_eval`` settings.
-
-    Args:
-        config (str): the training config (needs ``model`` and ``knn_eval =
-            dict(bank=..., query=..., k=..., temperature=...)``).
-        checkpoint (str or None): a checkpoint of that model, loaded with
-            ``weights_only=True``
-            (:func:`~openselfsup.engine.checkpoint.load_checkpoint_file`).
-            ``None``: evaluate the model at its random initialisation (the
-            baseline training must beat); ``out_dir`` is then required.
-        out_dir (str, optional): where ``knn_<ckpt>.json``, ``.txt`` and
-            ``.png`` go (default: the checkpoint's folder).
-        cfg_options (dict, optional): config overrides.
-        seed (int): seed of the random initialisation (``checkpoint=None``).
-
-    Returns:
-        tuple: (results dict, path of the JSON written).
-
-    Raises:
-        InputError: missing or unsafe checkpoint, a checkpoint that does not
-            fit the model, or a config without ``knn_eval``.
-    """
-    from mmengine.registry import init_default_scope
-
-    from ..config import load_config
-    from ..registry import MODELS
-    from .checkpoint import load_checkpoint_file
-    cfg = load_config(config, cfg_options)
-    if 'knn_eval' not in cfg:
-        raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
-                         'in the config')
-    if checkpoint is None and out_dir is None:
-        raise InputError('kNN on a random-init model: give --out-dir')
-    state = None
-    if checkpoint is not None:
-        state = load_checkpoint_file(checkpoint, tensors_only=True)
-    init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    if state is None:
-        # the model's own initialisation, drawn from a seeded generator
-        # state that is restored afterwards (no global seeding leaks out)
-        from mmengine.logging import MMLogger
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        with torch.random.fork_rng(devices=[]):
-            torch.random.manual_seed(seed)
-            model = MODELS.build(cfg.model)
-            logger.setLevel('WARNING')  # init_weights logs every tensor
-            try:
-                model.init_weights()
-            finally:
-                logger.setLevel(level)
-        stem = f'random_init_seed{seed}'
-    else:
-        model = MODELS.build(cfg.model)
-        state = state.get('state_dict', state)
-        state = {k[7:] if k.startswith('module.') else k: v
-                 for k, v in state.items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if missing:
-            raise InputError(f'{checkpoint}: does not fit the config\'s '
-                             f'model ({len(missing)} missing keys, e.g. '
-                             f'{missing[0]})')
-        stem = os.path.splitext(os.path.basename(checkpoint))[0]
-    res = run_knn(model, **cfg.knn_eval)
-    res['config'] = os.path.abspath(config)
-    res['checkpoint'] = (os.path.abspath(checkpoint) if checkpoint
-                         else f'random init (seed {seed})')
-    out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
-    json_path = os.path.join(out_dir, f'knn_{stem}.json')
-    save_json(json_path, res)
-    save_text(os.path.join(out_dir, f'knn_{stem}.txt'), format_table(res))
-    plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
-                f'kNN (k={res["k"]}) {stem}')
-    return res, json_path

@@ -11,3 +11,4 @@ from .groups import GhostBatchNorm2d, groups_of  # noqa: F401,E402
 from .data_preprocessors import (BatchAugClsDataPreprocessor,  # noqa: F401,E402
                                  BatchAugSelfSupDataPreprocessor)
 from . import algorithms, backbones, heads, losses  # noqa: F401,E402
+from .open_clip import OpenCLIPImageTower, OpenCLIPText  # noqa: F401,E402

@@ -18,6 +18,10 @@ type (``MODELS``)           what it is
 ``HFMeanPoolText``          any local Hugging Face model directory
                             (``config.json`` + weights + tokenizer), mean
                             pooling over tokens, optional L2 normalisation
+``OpenCLIPText``            the text tower of an open_clip CLIP model from a
+                            local checkpoint (HLSS; in
+                            :mod:`openselfsup.models.open_clip`, ``pip install
+                            .[hlss]``)
 ==========================  ====================================================
 
 Build one from a config dict with :func:`build_text_encoder`::

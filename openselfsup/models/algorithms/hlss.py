@@ -1,18 +1,24 @@
 """HLSS and HiDisc: hierarchical (patient / slide / patch) self-supervision.
 
-One algorithm class serves both methods; the heads decide which:
+One algorithm class serves both methods; the parts in the config decide which:
 
-* HLSS: one :class:`~openselfsup.models.heads.TextInitHead` per level, its
-  attribute layer initialised from text embeddings of that level's attribute
-  descriptions, plus the (logged or trained) text-alignment KL;
-* HiDisc: :class:`~openselfsup.models.heads.MLPHead` projections (one per
-  level, or one shared head given as a single config).
+* HLSS (Watawana et al. 2024, as published): the image tower of an open_clip
+  CLIP ResNet-50 as the backbone (its normalised 1024-d embedding is the
+  feature), one :class:`~openselfsup.models.heads.TextInitHead` per level
+  (``Linear(1024, 128)`` whose rows start as the CLIP text embeddings of that
+  level's 128 attributes), and the logged text-alignment term. The frozen
+  CLIP text tower (``text_encoder``) is built once, embeds the attribute
+  descriptions of every head, and is dropped: it is not part of the model or
+  its checkpoints.
+* HiDisc (Jiang et al. 2023, as published): a ResNet-50 trained from scratch,
+  global average pooling, and one ``MLPHead`` ``Linear(2048, 128)`` shared by
+  the three levels (given as a single head config).
 
 A batch from :class:`~openselfsup.datasets.HierarchicalPatientDataset` holds
 ``S * P * V`` views per patient; the data samples carry ``hierarchy =
 (S, P, V)``.
 """
-from typing import Dict, List, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
@@ -26,19 +32,27 @@ class HLSS(BaseSelfSupervisor):
     """Hierarchical contrastive learning with per-level heads.
 
     Args:
-        backbone (dict): backbone config (e.g. mmpretrain ``ResNet``).
-        neck (dict): pooling neck (``GlobalAveragePooling``); its output is
-            the feature used by kNN evaluation.
+        backbone (dict): backbone config (``OpenCLIPImageTower`` or
+            mmpretrain ``ResNet``).
         heads (dict): either ``{level: head_cfg}`` for the levels in
             ``patient``, ``slide``, ``patch`` (one head each, ``level`` is
             filled in), or one head config (with ``type``) shared by all.
         loss (dict): the hierarchical loss (``HiDiscLoss``).
+        neck (dict, optional): pooling neck for a backbone that returns
+            feature maps (``GlobalAveragePooling`` after a ResNet); none for
+            the CLIP image tower, which pools itself.
+        text_encoder (dict, optional): frozen text encoder config
+            (``OpenCLIPText``) that embeds the attributes of every
+            ``TextInitHead`` without its own ``embeddings_file``; used while
+            building, then released.
         data_preprocessor (dict, optional): defaults to
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): MMEngine init config.
     """
 
-    def __init__(self, backbone: dict, neck: dict, heads: dict, loss: dict,
+    def __init__(self, backbone: dict, heads: dict, loss: dict,
+                 neck: Optional[dict] = None,
+                 text_encoder: Optional[dict] = None,
                  data_preprocessor: Union[dict, None] = None,
                  init_cfg=None, **kwargs):
         super().__init__(backbone=backbone, neck=neck,
@@ -53,14 +67,29 @@ class HLSS(BaseSelfSupervisor):
             if unknown:
                 raise ValueError(f'HLSS heads: unknown levels '
                                  f'{sorted(unknown)}; use {LEVELS}')
-            self.level_heads = torch.nn.ModuleDict({
-                lv: MODELS.build(dict(cfg, level=lv))
-                for lv, cfg in heads.items()})
+            encoder = None
+            needs_text = [lv for lv, cfg in heads.items()
+                          if cfg.get('type') == 'TextInitHead'
+                          and not cfg.get('embeddings_file')
+                          and cfg.get('encoder') is None]
+            if needs_text and text_encoder is not None:
+                from ..text_encoders import build_text_encoder
+                encoder = build_text_encoder(dict(text_encoder))
+            built = {}
+            for lv, cfg in heads.items():
+                cfg = dict(cfg, level=lv)
+                if lv in needs_text and encoder is not None:
+                    cfg['encoder'] = encoder
+                built[lv] = MODELS.build(cfg)
+            del encoder  # the text tower is not part of the model
+            self.level_heads = torch.nn.ModuleDict(built)
         self.hier_loss = MODELS.build(loss)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Pooled backbone feature ``[N, C]`` (the kNN feature)."""
-        x = self.neck(self.backbone(inputs))
+        """The backbone's (pooled) feature ``[N, C]`` (the kNN feature)."""
+        x = self.backbone(inputs)
+        if self.with_neck:
+            x = self.neck(x)
         x = x[-1] if isinstance(x, (tuple, list)) else x
         return x.flatten(1)
 
@@ -76,7 +105,7 @@ class HLSS(BaseSelfSupervisor):
 
         Returns:
             dict[str, Tensor]: ``loss_<level>`` per level and the alignment
-            terms of the heads (``loss_kl_<level>`` or ``kl_<level>``).
+            terms of the heads (``kl_<level>`` or ``loss_kl_<level>``).
         """
         s, p, v = data_samples[0].metainfo['hierarchy']
         if len(inputs) != s * p * v:

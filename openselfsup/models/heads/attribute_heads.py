@@ -1,19 +1,22 @@
 """Per-level projection heads for HLSS and HiDisc.
 
-``TextInitHead`` (HLSS) maps a backbone feature into the text space and then
-onto ``K`` attribute directions whose weights start as the text embeddings of
-``K`` attribute descriptions; its output (``[N, K]``) is the level's
-contrastive embedding. ``MLPHead`` (HiDisc) is a plain projection. Both return
+``TextInitHead`` (HLSS): one ``Linear(C, K)`` whose row ``k`` starts as the
+text embedding of attribute ``k`` (the normalised mean of the text
+embeddings of its descriptions, each L2-normalised first), with a zero bias,
+as the published code initialises its ``CLIPTextClassifier``. Its input is
+the (normalised) image embedding, so ``C`` must equal the text width ``D``:
+image and text share one space. ``MLPHead`` (HiDisc): ``Linear(C, 128)``
+(hidden layers optional) with the published HiDisc initialisation. Both return
 ``(embedding, extras)`` where ``extras`` holds named terms for the loss dict.
 
-Text embeddings come from a precomputed ``.npy`` / ``.pt`` file ``[K, D]`` or
-are computed offline from the sentences by the shared text encoders
-(:func:`openselfsup.models.text_encoders.build_text_encoder`).
+Attributes of one level come from a data file (JSON, see
+:func:`read_attribute_file`) or a list of sentence lists; their text matrix
+from a precomputed ``.npy`` / ``.pt`` file ``[K, D]`` or from a frozen text
+encoder (``OpenCLIPText`` in the paper configs).
 """
-import functools
 import json
 import os
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -23,6 +26,9 @@ from torch import nn
 
 from ...registry import MODELS
 from ...utils import InputError
+from ..losses.supcon import gather_features
+
+Attributes = Union[str, Sequence[Sequence[str]]]
 
 
 def read_embedding_file(path: str) -> torch.Tensor:
@@ -53,183 +59,237 @@ def read_embedding_file(path: str) -> torch.Tensor:
     return arr
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_encoder(key: str):
-    """One encoder per config (the three heads of a model share it)."""
-    from ..text_encoders import build_text_encoder
-    return build_text_encoder(json.loads(key))
+def read_attribute_file(path: str) -> Tuple[List[str], List[List[str]]]:
+    """Attribute names and sentences of one level from a JSON data file.
 
+    Format::
 
-def encode_attributes(attributes: Sequence[Sequence[str]],
-                      encoder: dict) -> torch.Tensor:
-    """Embed each attribute's sentences, average them, L2-normalise.
+        {"level": "patch",
+         "templates": ["a histology image showing {}.", ...],
+         "attributes": [{"name": "Cellularity",
+                         "descriptions": ["densely packed cells", ...]},
+                        ...]}
 
-    Args:
-        attributes (list[list[str]]): K attributes, each a list of sentences.
-        encoder (dict): config of a shared text encoder (e.g.
-            ``dict(type='HashedBagOfWords', dim=64)``).
+    The sentences of an attribute are every template filled with every
+    description (``templates`` empty or absent: the descriptions are the
+    sentences). Row ``k`` of the level's head is attribute ``k``.
 
     Returns:
-        Tensor: ``[K, D]`` unit rows.
+        tuple: (names ``[K]``, sentences ``[K][n_k]``).
+
+    Raises:
+        InputError: missing file, invalid JSON, no attributes, an attribute
+            without descriptions or a template without one ``{}``.
     """
-    enc = _cached_encoder(json.dumps(dict(encoder), sort_keys=True))
-    rows = []
-    for sentences in attributes:
-        if isinstance(sentences, str):
-            sentences = [sentences]
-        emb = F.normalize(enc.encode(list(sentences)).float(), dim=1)
-        rows.append(emb.mean(0))
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: attribute file not found')
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise InputError(f'{path}:{exc.lineno}: invalid JSON ({exc.msg})') \
+            from None
+    attrs = data.get('attributes') if isinstance(data, dict) else None
+    if not isinstance(attrs, list) or not attrs:
+        raise InputError(f'{path}: needs "attributes": [{{"name", '
+                         '"descriptions"}}, ...]')
+    templates = data.get('templates') or []
+    for t in templates:
+        if not isinstance(t, str) or t.count('{}') != 1:
+            raise InputError(f'{path}: template {t!r} must hold exactly one '
+                             '"{}"')
+    names, sentences = [], []
+    for i, a in enumerate(attrs):
+        if not isinstance(a, dict) or not a.get('name'):
+            raise InputError(f'{path}: attribute {i} has no "name"')
+        desc = a.get('descriptions')
+        if not desc or not all(isinstance(d, str) and d for d in desc):
+            raise InputError(f'{path}: attribute {a["name"]!r} needs a list '
+                             'of descriptions')
+        names.append(a['name'])
+        sentences.append([t.format(d) for d in desc for t in templates]
+                         if templates else list(desc))
+    return names, sentences
+
+
+def attribute_sentences(attributes: Attributes) -> List[List[str]]:
+    """The sentences of each attribute: from a data file (a path) or given."""
+    if isinstance(attributes, str):
+        return read_attribute_file(attributes)[1]
+    return [[s] if isinstance(s, str) else list(s) for s in attributes]
+
+
+def encode_attributes(attributes: Attributes, encoder) -> torch.Tensor:
+    """Embed each attribute's sentences, L2-normalise each, average,
+    L2-normalise the mean (the published ``CLIPTextClassifier`` rows).
+
+    Args:
+        attributes: a data file or K lists of sentences.
+        encoder: a frozen text encoder (with ``encode``) or its config.
+
+    Returns:
+        Tensor: ``[K, D]`` unit rows, on the CPU.
+    """
+    if isinstance(encoder, dict):
+        from ..text_encoders import build_text_encoder
+        encoder = build_text_encoder(encoder)
+    sentences = attribute_sentences(attributes)
+    flat = [s for group in sentences for s in group]
+    emb = F.normalize(encoder.encode(flat).float().cpu(), dim=1)
+    rows, start = [], 0
+    for group in sentences:
+        rows.append(emb[start:start + len(group)].mean(0))
+        start += len(group)
     return F.normalize(torch.stack(rows), dim=1)
 
 
-def attribute_matrix(attributes: Sequence[Sequence[str]], text_width: int,
+def attribute_matrix(attributes: Attributes,
                      embeddings_file: Optional[str] = None,
-                     encoder: Optional[dict] = None) -> torch.Tensor:
+                     encoder=None) -> torch.Tensor:
     """The ``[K, D]`` attribute matrix of one level, L2-normalised rows.
 
     Args:
-        attributes: K attribute descriptions (each a list of sentences); K is
-            the number the file must match.
-        text_width (int): D, the width the config expects.
+        attributes: a data file or K lists of sentences (K is the number a
+            precomputed file must match).
         embeddings_file (str, optional): precomputed ``[K, D]`` file; wins
             over ``encoder``.
-        encoder (dict, optional): shared text-encoder config.
+        encoder: a text encoder or its config.
 
     Raises:
-        InputError: neither source given; file K or D disagrees with the
-            config.
+        InputError: neither source given; the file's K disagrees.
     """
-    k = len(attributes)
     if embeddings_file:
+        k = len(attribute_sentences(attributes))
         mat = read_embedding_file(embeddings_file)
         if mat.shape[0] != k:
             raise InputError(f'{embeddings_file}: holds {mat.shape[0]} '
                              f'attribute embeddings, the config lists {k}')
-        if mat.shape[1] != text_width:
-            raise InputError(f'{embeddings_file}: embedding width '
-                             f'{mat.shape[1]}, the config says text_width='
-                             f'{text_width}')
         return F.normalize(mat, dim=1)
     if encoder is None:
-        raise InputError('TextInitHead: give embeddings_file or encoder for '
-                         'the attribute embeddings')
-    mat = encode_attributes(attributes, encoder)
-    if mat.shape[1] != text_width:
-        raise InputError(f'text encoder {encoder.get("type")} gives width '
-                         f'{mat.shape[1]}, the config says text_width='
-                         f'{text_width}')
-    return mat
+        raise InputError('TextInitHead: give embeddings_file, or a '
+                         'text_encoder in the model config, for the '
+                         'attribute embeddings')
+    return encode_attributes(attributes, encoder)
 
 
-def symmetric_kl(p_logits: torch.Tensor,
-                 q_logits: torch.Tensor) -> torch.Tensor:
-    """``KL(p||q) + KL(q||p)`` of the row softmaxes, mean over rows."""
-    lp = F.log_softmax(p_logits, dim=1)
-    lq = F.log_softmax(q_logits, dim=1)
-    kl = (lp.exp() * (lp - lq)).sum(1) + (lq.exp() * (lq - lp)).sum(1)
-    return kl.mean()
+def symmetric_kl(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(KL(p||q) + KL(q||p)) / 2`` of the row softmaxes ``p``, ``q`` of
+    ``a`` and ``b``, summed over rows (the published ``reduction='sum'``)."""
+    la, lb = F.log_softmax(a, dim=-1), F.log_softmax(b, dim=-1)
+    kl = (la.exp() * (la - lb)).sum(-1) + (lb.exp() * (lb - la)).sum(-1)
+    return kl.sum() / 2
 
 
 @MODELS.register_module()
 class TextInitHead(BaseModule):
-    """HLSS head of one level: projection into text space, then attributes.
+    """HLSS head of one level: ``Linear(C, K)`` initialised from text.
 
-    ``x [N, C] -> u = proj(x) [N, D] -> e = W u [N, K]`` with ``W`` (``[K,
-    D]``) initialised to the attribute text matrix ``T``. ``e`` is the
-    level's contrastive embedding. ``proj`` is ``Linear(C, D) + ReLU``: it is
-    how the backbone width ``C`` meets the text width ``D`` (always present,
-    as in the published code, even when ``C == D``).
+    ``e = W x + b`` with ``W`` (``[K, C]``) initialised to the attribute text
+    matrix ``T`` and ``b = 0``; ``e`` is the level's contrastive embedding
+    (normalised by the loss). ``W`` and ``b`` train; ``T`` stays fixed.
 
-    Alignment: with ``t*`` the attribute row of the fixed ``T`` most similar
-    (cosine) to ``u``, the term is the symmetric KL between
-    ``softmax(norm(u) / tau)`` and ``softmax(norm(t*) / tau)``.
+    Alignment (the published HLSS's "HA" term): for each view, ``t*`` is the
+    row of ``T`` most cosine-similar to the head's input ``x`` (the image
+    embedding); the term is ``(KL(softmax(x) || softmax(t*)) + KL(softmax(t*)
+    || softmax(x))) / 2`` summed over every view of the (all-gathered)
+    batch.
 
     Args:
-        in_channels (int): backbone feature width C.
-        attributes (list[list[str]]): K attribute descriptions, several
-            sentences each.
-        text_width (int): D, the text-embedding width.
+        in_channels (int): C, the image-embedding width; must equal the text
+            width D.
+        attributes: the level's attribute data file (JSON) or K lists of
+            sentences.
         embeddings_file (str, optional): precomputed ``[K, D]`` embeddings.
-        encoder (dict, optional): shared text-encoder config used when no
-            file is given.
-        align_mode (str): ``'log'``: the KL is reported as ``kl_<level>``
-            with no gradient (the published code); ``'loss'``: reported as
-            ``loss_kl_<level>`` times ``align_weight`` and trained (the
-            paper); ``'off'``: not computed.
-        align_weight (float): weight of the KL in ``'loss'`` mode.
-        align_temperature (float): tau of the two softmaxes.
+        encoder: frozen text encoder (or its config) used when no file is
+            given; the :class:`~openselfsup.models.algorithms.HLSS` model
+            passes its ``text_encoder`` here.
+        align_mode (str): ``'log'``: reported as ``kl_<level>`` without
+            gradient (the published code logs it and adds it to the total as
+            a number); ``'loss'``: ``loss_kl_<level>`` = ``align_weight`` x
+            the term, trained; ``'off'``: not computed.
+        align_weight (float): weight of the term in ``'loss'`` mode.
         level (str): name used in the loss-dict keys.
-        init_cfg: MMEngine init config (the text layer is not re-initialised).
+        init_cfg: MMEngine init config (the text initialisation is kept).
     """
 
-    def __init__(self, in_channels: int, attributes: Sequence[Sequence[str]],
-                 text_width: int, embeddings_file: Optional[str] = None,
-                 encoder: Optional[dict] = None, align_mode: str = 'log',
-                 align_weight: float = 1.0, align_temperature: float = 0.1,
+    def __init__(self, in_channels: int, attributes: Attributes,
+                 embeddings_file: Optional[str] = None, encoder=None,
+                 align_mode: str = 'log', align_weight: float = 1.0,
                  level: str = 'level', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if align_mode not in ('log', 'loss', 'off'):
             raise ValueError(f'align_mode must be log|loss|off, got '
                              f'{align_mode!r}')
-        text = attribute_matrix(attributes, text_width, embeddings_file,
-                                encoder)
+        text = attribute_matrix(attributes, embeddings_file, encoder)
+        if text.shape[1] != in_channels:
+            src = embeddings_file or 'the text encoder'
+            raise InputError(f'TextInitHead ({level}): {src} gives text '
+                             f'width {text.shape[1]}, the image embedding '
+                             f'is in_channels={in_channels}; HLSS needs '
+                             'both in one space')
         self.level = level
         self.align_mode = align_mode
         self.align_weight = align_weight
-        self.align_temperature = align_temperature
-        self.proj = nn.Sequential(nn.Linear(in_channels, text_width),
-                                  nn.ReLU(inplace=True))
-        self.attributes = nn.Linear(text_width, text.shape[0], bias=False)
-        with torch.no_grad():
-            self.attributes.weight.copy_(text)
+        self.linear = nn.Linear(in_channels, text.shape[0])
         self.register_buffer('text', text.clone())
+        self._init_from_text()
+
+    def _init_from_text(self) -> None:
+        with torch.no_grad():
+            self.linear.weight.copy_(self.text)
+            self.linear.bias.zero_()
 
     def init_weights(self):
-        """Keep the text-initialised attribute layer (only proj is reset)."""
-        text = self.attributes.weight.detach().clone()
+        """Keep the text initialisation (an ``init_cfg`` may not undo it)."""
         super().init_weights()
-        with torch.no_grad():
-            self.attributes.weight.copy_(text)
+        self._init_from_text()
 
-    def alignment(self, u: torch.Tensor) -> torch.Tensor:
-        """Symmetric KL between ``u`` and its most similar attribute."""
-        un = F.normalize(u, dim=1)
-        nearest = (un @ self.text.t()).argmax(1)
-        t = self.text[nearest]
-        tau = self.align_temperature
-        return symmetric_kl(un / tau, t / tau)
+    def alignment(self, x: torch.Tensor) -> torch.Tensor:
+        """The published alignment term of image embeddings ``x [N, C]``."""
+        x = gather_features(x)
+        nearest = (F.normalize(x, dim=1) @ self.text.t()).argmax(1)
+        return symmetric_kl(x, self.text[nearest])
 
     def forward(self, x: torch.Tensor
                 ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """Args: x ``[N, C]``. Returns ``(embedding [N, K], extras)``."""
-        u = self.proj(x)
         extras = {}
         if self.align_mode == 'loss':
             extras[f'loss_kl_{self.level}'] = \
-                self.align_weight * self.alignment(u)
+                self.align_weight * self.alignment(x)
         elif self.align_mode == 'log':
             with torch.no_grad():
-                extras[f'kl_{self.level}'] = self.alignment(u.detach())
-        return self.attributes(u), extras
+                extras[f'kl_{self.level}'] = self.alignment(x.detach())
+        return self.linear(x), extras
 
 
 @MODELS.register_module()
 class MLPHead(BaseModule):
-    """Plain projection head (HiDisc): ``Linear -> ReLU -> Linear``.
+    """Projection head as HiDisc's ``MLP``: ``Linear`` layers with ReLU
+    between them; with no hidden layer (the published ``mlp_hidden: []``) a
+    single ``Linear(in_channels, out_channels)``. Weights Xavier-uniform,
+    biases 0.01, as published.
 
     Args:
-        in_channels (int): backbone feature width.
-        hid_channels (int): hidden width.
-        out_channels (int): embedding width.
+        in_channels (int): backbone feature width (2048 for ResNet-50).
+        out_channels (int): embedding width (128).
+        hidden_channels (list[int]): hidden widths. Defaults to none.
         level (str): unused, accepted so heads are interchangeable in configs.
     """
 
-    def __init__(self, in_channels: int, hid_channels: int,
-                 out_channels: int, level: str = 'level', init_cfg=None):
+    def __init__(self, in_channels: int, out_channels: int,
+                 hidden_channels: Sequence[int] = (), level: str = 'level',
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        self.layers = nn.Sequential(
-            nn.Linear(in_channels, hid_channels), nn.ReLU(inplace=True),
-            nn.Linear(hid_channels, out_channels))
+        widths = [in_channels, *hidden_channels, out_channels]
+        layers = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU(inplace=True)]
+        self.layers = nn.Sequential(*layers[:-1])
+        for m in self.layers:
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.constant_(m.bias, 0.01)
 
     def forward(self, x: torch.Tensor
                 ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
@@ -237,36 +297,37 @@ class MLPHead(BaseModule):
         return self.layers(x), {}
 
 
-def export_attribute_embeddings(heads: dict, out_dir: str,
-                                encoder: Optional[dict] = None
+def export_attribute_embeddings(model_cfg: dict, out_dir: str
                                 ) -> Dict[str, str]:
     """Encode every ``TextInitHead`` level of a model config to ``.npy``.
 
-    The files can then be given as ``embeddings_file`` (e.g. on a machine
-    without the text encoder).
+    The files can then be given as ``embeddings_file`` (e.g. to build the
+    model once on a machine without the text tower's weights, or to skip
+    the text tower at every build).
 
     Args:
-        heads (dict): the config's ``model.heads`` (``{level: head_cfg}``).
+        model_cfg (dict): the config's ``model`` (``heads`` per level and
+            ``text_encoder``).
         out_dir (str): output folder; one ``<level>.npy`` ``[K, D]`` each.
-        encoder (dict, optional): overrides each head's ``encoder``.
 
     Returns:
         dict[str, str]: level -> file written.
     """
     from ...utils import save_npy
+    from ..text_encoders import build_text_encoder
+    heads = model_cfg.get('heads') or {}
+    levels = {lv: cfg for lv, cfg in heads.items()
+              if isinstance(cfg, dict) and cfg.get('type') == 'TextInitHead'}
+    if not levels:
+        raise InputError('the config has no TextInitHead to export')
+    if not model_cfg.get('text_encoder'):
+        raise InputError('the config has no model.text_encoder to compute '
+                         'the attribute embeddings with')
+    encoder = build_text_encoder(model_cfg['text_encoder'])
     out = {}
-    for level, cfg in heads.items():
-        if not isinstance(cfg, dict) or cfg.get('type') != 'TextInitHead':
-            continue
-        enc = encoder or cfg.get('encoder')
-        if enc is None:
-            raise InputError(f'heads.{level}: no encoder to compute the '
-                             'attribute embeddings with')
-        mat = attribute_matrix(cfg['attributes'], cfg['text_width'],
-                               None, enc)
+    for level, cfg in levels.items():
+        mat = encode_attributes(cfg['attributes'], encoder)
         path = os.path.join(out_dir, f'{level}.npy')
         save_npy(path, mat.numpy().astype(np.float32))
         out[level] = path
-    if not out:
-        raise InputError('the config has no TextInitHead to export')
     return out

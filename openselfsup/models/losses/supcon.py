@@ -18,6 +18,24 @@ from torch import nn
 from ...registry import MODELS
 
 
+def _distributed() -> bool:
+    import torch.distributed as dist
+    return (dist.is_available() and dist.is_initialized()
+            and dist.get_world_size() > 1)
+
+
+def gather_features(features: torch.Tensor) -> torch.Tensor:
+    """All-gather ``[N, D]`` features of every rank, differentiably.
+
+    Identity when ``torch.distributed`` is not initialised or has one rank.
+    Every rank must hold the same N.
+    """
+    if not _distributed():
+        return features
+    from torch.distributed.nn.functional import all_gather
+    return torch.cat(all_gather(features), 0)
+
+
 def gather_with_grad(features: torch.Tensor, labels: torch.Tensor
                      ) -> Tuple[torch.Tensor, torch.Tensor]:
     """All-gather features (differentiably) and labels across ranks.
@@ -35,13 +53,11 @@ def gather_with_grad(features: torch.Tensor, labels: torch.Tensor
         tuple[Tensor, Tensor]: ``[world * N, D]`` features, ``[world * N]``
         labels.
     """
-    import torch.distributed as dist
-    if not (dist.is_available() and dist.is_initialized()) or \
-            dist.get_world_size() == 1:
+    if not _distributed():
         return features, labels
-    from torch.distributed.nn.functional import all_gather
+    import torch.distributed as dist
     world = dist.get_world_size()
-    feats = torch.cat(all_gather(features), 0)
+    feats = gather_features(features)
     span = labels.max().detach().clone() + 1
     dist.all_reduce(span, op=dist.ReduceOp.MAX)
     gathered = [torch.empty_like(labels) for _ in range(world)]

@@ -1,0 +1,146 @@
+"""kNN evaluation of a saved checkpoint (``tools/knn_eval.py``).
+
+The kNN itself (search, scores, slide / patient aggregation, metrics, the
+training hook) is :mod:`openselfsup.engine.knn`; this module builds the
+model of a config, loads a checkpoint into it (or keeps its initialisation),
+runs the evaluation and writes the table, the JSON and the plot.
+"""
+import os
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ..config import load_config
+from ..engine.checkpoint import load_checkpoint_file
+from ..engine.knn import LEVEL_KEYS, format_table, run_knn
+from ..utils import InputError, atomic_path, save_json, save_text
+
+
+def plot_levels(results: Dict[str, Dict[str, float]], path: str,
+                title: str = '') -> None:
+    """Bar chart of accuracy and mean class accuracy per level (PNG)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    levels = [lv for lv, _ in LEVEL_KEYS]
+    x = np.arange(len(levels))
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    for off, m in ((-0.2, 'acc'), (0.2, 'mca')):
+        ax.bar(x + off, [100 * results[lv][m] for lv in levels], 0.4,
+               label='accuracy' if m == 'acc' else 'mean class acc.')
+    ax.set_xticks(x, levels)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel('%')
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def _initialised_model(cfg, seed: int) -> torch.nn.Module:
+    """The config's model at its own initialisation, drawn from a seeded
+    generator state that is restored afterwards (no global seeding leaks
+    out)."""
+    from mmengine.logging import MMLogger
+
+    from ..registry import MODELS
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    with torch.random.fork_rng(devices=[]):
+        torch.random.manual_seed(seed)
+        model = MODELS.build(cfg.model)
+        logger.setLevel('WARNING')  # init_weights logs every tensor
+        try:
+            model.init_weights()
+        finally:
+            logger.setLevel(level)
+    return model
+
+
+def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
+    """The config's model with the checkpoint's weights (the file is read
+    first: a missing one fails before the model is built).
+
+    Raises:
+        InputError: the checkpoint is unreadable, or its tensors do not fit
+            the model (one line: the first missing, unexpected and
+            differently shaped tensors).
+    """
+    from ..models.state_dict import state_dict_mismatch
+    from ..registry import MODELS
+    state = load_checkpoint_file(checkpoint, tensors_only=True)
+    state = state.get('state_dict', state) if isinstance(state, dict) \
+        else None
+    if not isinstance(state, dict):
+        raise InputError(f'{checkpoint}: no state_dict in the checkpoint')
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    model = MODELS.build(cfg.model)
+    problem = state_dict_mismatch(model, state)
+    if problem:
+        raise InputError(f"{checkpoint}: does not fit the config's model: "
+                         f'{problem}')
+    model.load_state_dict(state)
+    return model
+
+
+def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
+                        out_dir: Optional[str] = None,
+                        cfg_options: Optional[dict] = None,
+                        seed: int = 0) -> Tuple[Dict, str]:
+    """Evaluate a checkpoint with the config's ``knn_eval`` settings.
+
+    Args:
+        config (str): the training config (needs ``model`` and ``knn_eval =
+            dict(bank=..., query=..., k=..., temperature=...,
+            aggregation=...)``).
+        checkpoint (str or None): a checkpoint of that model, loaded with
+            ``weights_only=True``
+            (:func:`~openselfsup.engine.checkpoint.load_checkpoint_file`).
+            ``None``: evaluate the model at its initialisation (random, or
+            the pretrained weights the config names: the baseline training
+            must beat); ``out_dir`` is then required.
+        out_dir (str, optional): where ``knn_<ckpt>.json``, ``.txt`` and
+            ``.png`` go (default: the checkpoint's folder).
+        cfg_options (dict, optional): config overrides.
+        seed (int): seed of the initialisation (``checkpoint=None``).
+
+    Returns:
+        tuple: (results dict, path of the JSON written).
+
+    Raises:
+        InputError: missing or unsafe checkpoint, a checkpoint that does not
+            fit the model, or a config without ``knn_eval``.
+    """
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.datasets  # noqa: F401  (registers the datasets)
+    import openselfsup.models  # noqa: F401  (registers the models)
+    cfg = load_config(config, cfg_options)
+    if 'knn_eval' not in cfg:
+        raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
+                         'in the config')
+    if checkpoint is None and out_dir is None:
+        raise InputError('kNN on a model at its initialisation: give '
+                         '--out-dir')
+    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    if checkpoint is None:
+        model = _initialised_model(cfg, seed)
+        stem = f'random_init_seed{seed}'
+    else:
+        model = _model_from_checkpoint(cfg, checkpoint)
+        stem = os.path.splitext(os.path.basename(checkpoint))[0]
+    res = run_knn(model, **cfg.knn_eval)
+    res['config'] = os.path.abspath(config)
+    res['checkpoint'] = (os.path.abspath(checkpoint) if checkpoint
+                         else f'random init (seed {seed})')
+    out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
+    json_path = os.path.join(out_dir, f'knn_{stem}.json')
+    save_json(json_path, res)
+    save_text(os.path.join(out_dir, f'knn_{stem}.txt'), format_table(res))
+    plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
+                f'kNN (k={res["k"]}) {stem}')
+    return res, json_path

@@ -1,0 +1,231 @@
+"""open_clip's CLIP towers for HLSS: the image tower as a trained backbone, the
+text tower as a frozen text encoder used once, when the model is built.
+
+HLSS (Watawana et al. 2024) trains the image tower of a CLIP ResNet-50
+(open_clip ``RN50-quickgelu``, CC12M weights) and initialises its per-level
+heads from the text tower's embeddings of attribute descriptions, so that the
+image features and the text live in one space. Both towers come from one
+open_clip checkpoint file:
+
+* :class:`OpenCLIPImageTower` (``MODELS``): ``CLIP.visual``, returning the
+  L2-normalised image embedding (``encode_image(normalize=True)``, 1024-d for
+  RN50) as a one-tuple, like mmpretrain backbones;
+* :class:`OpenCLIPText` (``MODELS``, a frozen text encoder of
+  :mod:`openselfsup.models.text_encoders`): ``CLIP.encode_text`` with the
+  model's own tokenizer.
+
+Weights: ``pretrained='/path/to/rn50-quickgelu-cc12m.pt'`` (a state dict,
+optionally under ``'state_dict'`` with ``module.`` prefixes, as open_clip
+writes; read with ``torch.load(weights_only=True)``). Without one, the
+architecture starts at open_clip's random initialisation and one warning line
+says so (once per process and model name), so that tests and the demo run
+offline. A missing, unreadable or mismatched file stops with one line naming
+it.
+
+``model_cfg`` overrides open_clip's model config (``embed_dim``, and keys of
+``vision_cfg`` / ``text_cfg``, merged one level deep), e.g. the demo's narrow
+RN50::
+
+    model_cfg=dict(embed_dim=64,
+                   vision_cfg=dict(image_size=32, width=8),
+                   text_cfg=dict(width=64, heads=2, layers=2))
+
+open_clip is imported only when one of these is built (``pip install
+"openselfsup-histo[hlss]"``).
+"""
+import logging
+import os
+from typing import List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from tqdm import tqdm
+
+from ..registry import MODELS
+from ..utils import InputError
+from .state_dict import state_dict_mismatch
+from .text_encoders import _FrozenTextEncoder
+
+#: model names that were built without weights (one warning each)
+_WARNED_RANDOM = set()
+
+
+def _open_clip():
+    try:
+        import open_clip
+    except ImportError as exc:
+        raise InputError('open_clip is not installed: pip install '
+                         '"openselfsup-histo[hlss]" (open_clip_torch)') \
+            from exc
+    return open_clip
+
+
+def clip_config(model_name: str, model_cfg: Optional[dict] = None) -> dict:
+    """open_clip's config of ``model_name`` with ``model_cfg`` merged in.
+
+    Args:
+        model_name (str): a built-in open_clip model (``RN50-quickgelu``).
+        model_cfg (dict, optional): overrides; ``vision_cfg`` and
+            ``text_cfg`` are merged key by key, other keys replaced.
+
+    Raises:
+        InputError: unknown model, or one whose towers come from timm or
+            Hugging Face (not supported here).
+    """
+    oc = _open_clip()
+    cfg = oc.get_model_config(model_name)
+    if cfg is None:
+        raise InputError(f'open_clip has no model {model_name!r} (e.g. '
+                         'RN50-quickgelu; see open_clip.list_models())')
+    for key, value in dict(model_cfg or {}).items():
+        if key in ('vision_cfg', 'text_cfg') and isinstance(value, dict):
+            cfg[key] = {**cfg[key], **value}
+        else:
+            cfg[key] = value
+    if ('timm_model_name' in cfg['vision_cfg'] or
+            'hf_model_name' in cfg['text_cfg'] or cfg.get('custom_text')):
+        raise InputError(f'open_clip model {model_name!r}: only models with '
+                         "open_clip's own image and text towers are "
+                         'supported (e.g. RN50-quickgelu)')
+    return cfg
+
+
+def read_clip_state(path: str) -> dict:
+    """The state dict of an open_clip checkpoint file.
+
+    Raises:
+        InputError: missing file, not a ``torch.save`` file readable with
+            ``weights_only=True``, or no tensors in it.
+    """
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: open_clip checkpoint not found')
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as exc:  # unpickling, zip and EOF errors
+        first = (str(exc).strip().splitlines() or [''])[0]
+        raise InputError(f'{path}: not a readable open_clip checkpoint '
+                         f'({type(exc).__name__}: {first})') from None
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise InputError(f'{path}: not an open_clip checkpoint (no state '
+                         'dict of tensors)')
+    return {k[7:] if k.startswith('module.') else k: v
+            for k, v in state.items()}
+
+
+def build_clip(model_name: str = 'RN50-quickgelu',
+               pretrained: Optional[str] = None,
+               model_cfg: Optional[dict] = None) -> torch.nn.Module:
+    """An open_clip ``CLIP`` model, with the checkpoint's weights if given.
+
+    Args:
+        model_name (str): open_clip model name.
+        pretrained (str, optional): a local checkpoint file of that model.
+        model_cfg (dict, optional): overrides, see :func:`clip_config`.
+
+    Returns:
+        open_clip.CLIP: on the CPU, in eval mode.
+
+    Raises:
+        InputError: see :func:`clip_config` and :func:`read_clip_state`; or
+            the file's tensors do not fit the model (names the file and the
+            first mismatched tensors).
+    """
+    oc = _open_clip()
+    model = oc.CLIP(**clip_config(model_name, model_cfg))
+    if pretrained:
+        state = read_clip_state(pretrained)
+        problem = state_dict_mismatch(model, state)
+        if problem:
+            raise InputError(f'{pretrained}: does not fit open_clip '
+                             f'{model_name}: {problem}')
+        model.load_state_dict(state)
+    elif model_name not in _WARNED_RANDOM:
+        _WARNED_RANDOM.add(model_name)
+        print_log(f'open_clip {model_name}: no pretrained checkpoint given, '
+                  'image and text towers start at random initialisation',
+                  logger='current', level=logging.WARNING)
+    return model.eval()
+
+
+@MODELS.register_module()
+class OpenCLIPImageTower(BaseModule):
+    """The image tower of an open_clip CLIP model as a backbone.
+
+    Args:
+        model_name (str): open_clip model. Defaults to ``'RN50-quickgelu'``.
+        pretrained (str, optional): local open_clip checkpoint file.
+        model_cfg (dict, optional): overrides of open_clip's config.
+        normalize (bool): L2-normalise the output, as the published HLSS
+            (``encode_image(normalize=True)``). Defaults to True.
+        init_cfg (dict, optional): MMEngine init config (e.g. weights of a
+            training checkpoint); open_clip's own initialisation or the
+            checkpoint's weights are kept otherwise.
+
+    Forward: ``[N, 3, H, W]`` (values in [0, 1] as the published HLSS feeds
+    them, or whatever the data preprocessor makes) -> ``([N, embed_dim], )``.
+    """
+
+    def __init__(self, model_name: str = 'RN50-quickgelu',
+                 pretrained: Optional[str] = None,
+                 model_cfg: Optional[dict] = None, normalize: bool = True,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        clip = build_clip(model_name, pretrained, model_cfg)
+        self.visual = clip.visual
+        self.embed_dim = int(clip.text_projection.shape[1])
+        self.normalize = normalize
+
+    def init_weights(self):
+        """Keep the tower's weights unless an ``init_cfg`` asks otherwise."""
+        if self.init_cfg:
+            super().init_weights()
+
+    def forward(self, x: torch.Tensor):
+        feat = self.visual(x)
+        return (F.normalize(feat, dim=-1) if self.normalize else feat, )
+
+
+@MODELS.register_module()
+class OpenCLIPText(_FrozenTextEncoder):
+    """The frozen text tower of an open_clip CLIP model.
+
+    ``encode(texts)`` returns ``CLIP.encode_text`` of the model's tokenizer's
+    tokens (not normalised; ``[N, embed_dim]``).
+
+    Args:
+        model_name (str): open_clip model. Defaults to ``'RN50-quickgelu'``.
+        pretrained (str, optional): local open_clip checkpoint file.
+        model_cfg (dict, optional): overrides of open_clip's config.
+        batch_size (int): texts per forward pass.
+        device (str, optional): where to run; default CUDA when available
+            (the RN50 text tower embeds a few hundred sentences per second on
+            a GPU, a few per second per CPU core).
+    """
+
+    def __init__(self, model_name: str = 'RN50-quickgelu',
+                 pretrained: Optional[str] = None,
+                 model_cfg: Optional[dict] = None, batch_size: int = 64,
+                 device: Optional[str] = None):
+        super().__init__()
+        clip = build_clip(model_name, pretrained, model_cfg)
+        del clip.visual
+        self.clip = clip
+        self.tokenizer = _open_clip().get_tokenizer(
+            model_name, context_length=clip.context_length)
+        self.dim = int(clip.text_projection.shape[1])
+        self.batch_size = batch_size
+        self._freeze()
+        self.to(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+
+    def _encode(self, texts: List[str]) -> torch.Tensor:
+        starts = range(0, len(texts), self.batch_size)
+        out = []
+        for i in tqdm(starts, desc='CLIP text', unit='batch', leave=False,
+                      disable=True if len(starts) < 4 else None):
+            tokens = self.tokenizer(texts[i:i + self.batch_size])
+            out.append(self.clip.encode_text(tokens.to(self.device)))
+        return torch.cat(out)
