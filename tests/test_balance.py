@@ -19,7 +19,7 @@ from torch import nn
 
 from openselfsup.engine.crossmodal_hooks import (NegativeTextPoolHook,
                                                  PatienceEarlyStoppingHook)
-from openselfsup.engine.crossmodal_metrics import (
+from openselfsup.evaluation.crossmodal_metrics import (
     CrossModalMetric, average_precision, bce_with_logits, both_way_recall,
     elementwise_accuracy, mean_pair_cosine, multilabel_prf, pick_gallery,
     quadratic_weighted_kappa, recall_at_k, retrieval_kappa, samples_auc)

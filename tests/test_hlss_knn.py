@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from openselfsup.engine.knn import (accuracy_metrics, aggregate_scores,
-                                    format_table, knn_evaluate, knn_scores,
-                                    knn_search)
+from openselfsup.evaluation.knn import (accuracy_metrics, aggregate_scores,
+                                        format_table, knn_evaluate,
+                                        knn_scores, knn_search)
 from openselfsup.utils import InputError
 
 

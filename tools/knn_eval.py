@@ -23,7 +23,7 @@ import sys
 from mmengine.config import DictAction
 
 from openselfsup.apis.knn import knn_eval_checkpoint
-from openselfsup.engine.knn import format_table
+from openselfsup.evaluation.knn import format_table
 from openselfsup.utils import InputError, run_cli
 
 

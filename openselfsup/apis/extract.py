@@ -152,25 +152,18 @@ def load_into_backbone(backbone: torch.nn.Module,
         checkpoint (str): the checkpoint path, for messages.
 
     Raises:
-        InputError: names or shapes differ (with the ``--cfg-options`` that
-            would build a matching ResNet: depth, else widths).
+        InputError: names or shapes differ (the first of each, and the
+            ``--cfg-options`` that would build a matching ResNet: depth,
+            else widths).
     """
+    from ..models.state_dict import state_dict_mismatch
     own = backbone.state_dict()
-    missing = [k for k in own if k not in weights
-               and not k.endswith('num_batches_tracked')]
-    unexpected = [k for k in weights if k not in own]
-    for key, value in weights.items():
-        if key in own and tuple(own[key].shape) != tuple(value.shape):
-            raise InputError(
-                f'{checkpoint}: backbone {key} has shape {tuple(value.shape)} '
-                f'but the config builds {tuple(own[key].shape)}; '
-                f'{_shape_hint(weights, own)}')
-    if missing or unexpected:
-        what = (f'lacks {len(missing)} of the config backbone\'s entries '
-                f'(first: {missing[0]})' if missing else
-                f'has {len(unexpected)} entries the config backbone lacks '
-                f'(first: {unexpected[0]})')
-        raise InputError(f'{checkpoint}: the checkpoint\'s backbone {what}; '
+    weights = {**{k: v for k, v in own.items()
+                  if k.endswith('num_batches_tracked')}, **weights}
+    problem = state_dict_mismatch(backbone, weights)
+    if problem:
+        raise InputError(f'{checkpoint}: the checkpoint\'s backbone does not '
+                         f'fit the config\'s: {problem}; '
                          f'{_shape_hint(weights, own)}')
     backbone.load_state_dict(weights, strict=False)
 
@@ -447,20 +440,13 @@ def write_outputs(listing: Dict, features: np.ndarray,
 
 def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
     """The config's ``model`` at its own initialisation (``init_weights``),
-    drawn from a seeded generator; the global random state is restored
-    after, and the per-tensor initialisation log is kept quiet."""
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_extractor(cfg)
-        logger.setLevel('WARNING')
-        try:
-            model.init_weights()
-        finally:
-            logger.setLevel(level)
-    return model
+    drawn from a seeded generator (:func:`~openselfsup.models.extraction.
+    build_initialised`)."""
+    from mmengine.registry import init_default_scope
+
+    from ..models.extraction import build_initialised
+    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    return build_initialised(cfg.model, seed)
 
 
 def extract(config: str,

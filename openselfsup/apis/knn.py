@@ -1,7 +1,7 @@
 """kNN evaluation of a saved checkpoint (``tools/knn_eval.py``).
 
 The kNN itself (search, scores, slide / patient aggregation, metrics, the
-training hook) is :mod:`openselfsup.engine.knn`; this module builds the
+training hook) is :mod:`openselfsup.engine.knn_hook`; this module builds the
 model of a config, loads a checkpoint into it (or keeps its initialisation),
 runs the evaluation and writes the table, the JSON and the plot.
 """
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from ..config import load_config
-from ..engine.checkpoint import load_checkpoint_file
-from ..engine.knn import LEVEL_KEYS, format_table, run_knn
+from ..engine.checkpoint import load_checkpoint_file, state_dict_of
+from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
 from ..utils import InputError, atomic_path, save_json, save_text
 
 
@@ -40,26 +40,6 @@ def plot_levels(results: Dict[str, Dict[str, float]], path: str,
     plt.close(fig)
 
 
-def _initialised_model(cfg, seed: int) -> torch.nn.Module:
-    """The config's model at its own initialisation, drawn from a seeded
-    generator state that is restored afterwards (no global seeding leaks
-    out)."""
-    from mmengine.logging import MMLogger
-
-    from ..registry import MODELS
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    with torch.random.fork_rng(devices=[]):
-        torch.random.manual_seed(seed)
-        model = MODELS.build(cfg.model)
-        logger.setLevel('WARNING')  # init_weights logs every tensor
-        try:
-            model.init_weights()
-        finally:
-            logger.setLevel(level)
-    return model
-
-
 def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
     """The config's model with the checkpoint's weights (the file is read
     first: a missing one fails before the model is built).
@@ -71,13 +51,8 @@ def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
     """
     from ..models.state_dict import state_dict_mismatch
     from ..registry import MODELS
-    state = load_checkpoint_file(checkpoint, tensors_only=True)
-    state = state.get('state_dict', state) if isinstance(state, dict) \
-        else None
-    if not isinstance(state, dict):
-        raise InputError(f'{checkpoint}: no state_dict in the checkpoint')
-    state = {k[7:] if k.startswith('module.') else k: v
-             for k, v in state.items()}
+    state = state_dict_of(load_checkpoint_file(checkpoint,
+                                               tensors_only=True), checkpoint)
     model = MODELS.build(cfg.model)
     problem = state_dict_mismatch(model, state)
     if problem:
@@ -118,7 +93,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     from mmengine.registry import init_default_scope
 
     import openselfsup.datasets  # noqa: F401  (registers the datasets)
-    import openselfsup.models  # noqa: F401  (registers the models)
+    from ..models.extraction import build_initialised  # registers models
     cfg = load_config(config, cfg_options)
     if 'knn_eval' not in cfg:
         raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
@@ -128,7 +103,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                          '--out-dir')
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     if checkpoint is None:
-        model = _initialised_model(cfg, seed)
+        model = build_initialised(cfg.model, seed)
         stem = f'random_init_seed{seed}'
     else:
         model = _model_from_checkpoint(cfg, checkpoint)

@@ -1,4 +1,4 @@
-"""Hooks, checkpoint compatibility, the atomic runner, evaluation metrics.
+"""Hooks, optimisers, checkpoint compatibility, the atomic runner.
 
 Importing this package also imports mmpretrain's engine, evaluation and
 visualisation packages (LARS, CosineEMA hooks, metrics, visualisers), and
@@ -6,7 +6,6 @@ allow-lists MMEngine's checkpoint contents for ``torch.load``'s
 ``weights_only=True`` (see :mod:`openselfsup.engine.checkpoint`).
 """
 import mmpretrain.engine  # noqa: F401  (fills the parent registry)
-import mmpretrain.evaluation  # noqa: F401
 import mmpretrain.visualization  # noqa: F401
 
 from .checkpoint import (extract_backbone_weights,  # noqa: F401
@@ -16,8 +15,8 @@ from .runner import AtomicRunner, find_resumable_checkpoint  # noqa: F401
 from .optimizers import OpenSelfSupLARS  # noqa: F401
 
 register_safe_globals()
-from .crossmodal_metrics import CrossModalMetric  # noqa: F401,E402
 from .validate_first import ValidateBeforeTrainHook  # noqa: F401,E402
 from .crossmodal_hooks import (NegativeTextPoolHook,  # noqa: F401,E402
                                PatienceEarlyStoppingHook)
-from .knn import KNNEvalHook, knn_evaluate  # noqa: F401,E402
+from .knn_hook import KNNEvalHook  # noqa: F401,E402
+from .. import evaluation  # noqa: F401,E402  (metrics in the registry)

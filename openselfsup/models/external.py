@@ -179,37 +179,19 @@ def read_state_dict(path: str) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     return state, fmt
 
 
-def _keys(keys: List[str], n: int = 3) -> str:
-    shown = ', '.join(keys[:n])
-    return shown + (', ...' if len(keys) > n else '')
-
-
 def load_matching(module: torch.nn.Module, state: Dict[str, torch.Tensor],
                   path: str, what: str) -> None:
     """Copy ``state`` into ``module``: every key present, every shape equal.
 
     Raises:
-        InputError: one line naming the first missing and unexpected keys,
-            or the first key whose shape differs.
+        InputError: one line naming the first missing, unexpected and
+            differently shaped keys (:func:`~.state_dict.state_dict_mismatch`).
     """
-    own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing (first: {_keys(missing)})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected (first: '
-                         f'{_keys(unexpected)})')
-        raise InputError(f'{path}: the weights do not fit {what}: '
-                         f'{"; ".join(parts)}')
-    for key, value in own.items():
-        if tuple(state[key].shape) != tuple(value.shape):
-            raise InputError(
-                f'{path}: {key} has shape {tuple(state[key].shape)} but '
-                f'{what} has {tuple(value.shape)}; check --model-source and '
-                '--model-kwargs')
+    from .state_dict import state_dict_mismatch
+    problem = state_dict_mismatch(module, state)
+    if problem:
+        raise InputError(f'{path}: the weights do not fit {what}: {problem}; '
+                         'check --model-source and --model-kwargs')
     module.load_state_dict(state, strict=True)
 
 

@@ -1,7 +1,7 @@
 """The one feature-extraction loop: a model over a data loader, in order.
 
 Used by low-shot extraction (:mod:`openselfsup.apis.extract`) and by the
-kNN evaluation during and after training (:mod:`openselfsup.engine.knn`).
+kNN evaluation during and after training (:mod:`openselfsup.evaluation.knn`).
 The model is an mmpretrain-style algorithm with a ``data_preprocessor`` and
 ``extract_feat``; the loader yields ``{'inputs', 'data_samples'}`` batches.
 """
@@ -63,3 +63,25 @@ def compute_features(model: torch.nn.Module, loader,
         np.zeros((0, 0), np.float32)
     return (features.astype(np.float32, copy=False),
             np.asarray(labels, dtype=np.int64) if with_labels else None)
+
+
+def build_initialised(model_cfg, seed: int) -> torch.nn.Module:
+    """Build a model from the registry at its own initialisation
+    (``init_weights``), drawn from a generator seeded with ``seed``; the
+    global random state is restored afterwards and the per-tensor
+    initialisation log is kept quiet. The baseline a trained encoder must
+    beat (extraction and kNN ``--random-init``)."""
+    from mmengine.logging import MMLogger
+
+    from ..registry import MODELS
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = MODELS.build(model_cfg)
+        logger.setLevel('WARNING')  # init_weights logs every tensor
+        try:
+            model.init_weights()
+        finally:
+            logger.setLevel(level)
+    return model

@@ -18,7 +18,7 @@ scores by one of two rules (``aggregation``):
 The prediction at every level is the arg-max. Reported: accuracy and mean
 class accuracy (mean per-class recall over the classes present) per level.
 
-:class:`KNNEvalHook` runs it during training;
+:class:`~openselfsup.engine.knn_hook.KNNEvalHook` runs it during training;
 :func:`openselfsup.apis.knn_eval_checkpoint` (``tools/knn_eval.py``) on a
 saved checkpoint.
 """
@@ -27,10 +27,7 @@ from typing import Dict, Tuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.hooks import Hook
-from tqdm import tqdm
 
-from ..registry import HOOKS
 from ..utils import InputError
 
 LEVEL_KEYS = (('patch', None), ('slide', 'slide_id'),
@@ -186,29 +183,20 @@ def format_table(results: Dict[str, Dict[str, float]],
     return '\n'.join(lines) + '\n'
 
 
-@torch.no_grad()
 def extract_features(model: torch.nn.Module, loader,
                      desc: str = 'features') -> np.ndarray:
-    """Pooled backbone features of every item of ``loader`` (in order).
-
-    Args:
-        model: an algorithm with ``data_preprocessor`` and ``extract_feat``
-            (unwrapped).
-        loader: a DataLoader yielding ``{'inputs', 'data_samples'}`` batches.
+    """Pooled features of every item of ``loader`` (in order): the one
+    extraction loop, :func:`openselfsup.models.extraction.compute_features`.
 
     Returns:
         np.ndarray: ``[N, D]`` float32.
     """
-    was_training = model.training
-    model.eval()
-    feats = []
-    try:
-        for data in tqdm(loader, desc=desc, unit='batch', leave=False):
-            data = model.data_preprocessor(data, False)
-            feats.append(model.extract_feat(data['inputs']).float().cpu())
-    finally:
-        model.train(was_training)
-    return torch.cat(feats).numpy()
+    from ..models.extraction import compute_features
+    device = next(model.parameters()).device.type if any(
+        True for _ in model.parameters()) else 'cpu'
+    feats, _ = compute_features(model, loader, device=device, desc=desc,
+                                with_labels=False)
+    return feats
 
 
 def _loader(dataset_cfg: dict, batch_size: int, num_workers: int):
@@ -249,66 +237,3 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
     query_f = extract_features(model, query_loader, 'kNN queries')
     return knn_evaluate(bank_f, bank_info['label'], query_f, query_info,
                         len(classes), k, temperature, aggregation)
-
-
-@HOOKS.register_module()
-class KNNEvalHook(Hook):
-    """Run the patch/slide/patient kNN evaluation during training.
-
-    Scalars ``knn/<level>_acc`` and ``knn/<level>_mca`` go to the message
-    hub (log and visualisation backends). Runs on rank 0; other ranks wait.
-
-    Args:
-        bank (dict): training-patch ``HierarchicalPatchDataset`` config.
-        query (dict): validation-patch ``HierarchicalPatchDataset`` config.
-        interval (int): evaluate every ``interval`` training iterations (and
-            after the last one). Defaults to 1000.
-        k (int): neighbours. Defaults to 200.
-        temperature (float): neighbour weight temperature. Defaults to 0.07.
-        aggregation (str): slide / patient rule, ``'l1_softmax'``
-            (published, default) or ``'sum'``.
-        batch_size (int): extraction batch size. Defaults to 64.
-        num_workers (int): extraction workers. Defaults to 0.
-    """
-
-    priority = 'LOW'
-
-    def __init__(self, bank: dict, query: dict, interval: int = 1000,
-                 k: int = 200, temperature: float = 0.07,
-                 aggregation: str = 'l1_softmax', batch_size: int = 64,
-                 num_workers: int = 0):
-        self.knn = dict(bank=bank, query=query, k=k, temperature=temperature,
-                        aggregation=aggregation, batch_size=batch_size,
-                        num_workers=num_workers)
-        self.interval = interval
-        self._last = -1
-
-    def _evaluate(self, runner, step: int) -> None:
-        """Evaluate once per ``step`` (number of iterations trained)."""
-        from mmengine.dist import barrier, is_main_process
-        from mmengine.model import is_model_wrapper
-        if step == self._last:
-            return
-        self._last = step
-        if is_main_process():
-            model = runner.model.module if is_model_wrapper(runner.model) \
-                else runner.model
-            res = run_knn(model, **self.knn)
-            for level, _ in LEVEL_KEYS:
-                for m in ('acc', 'mca'):
-                    runner.message_hub.update_scalar(f'knn/{level}_{m}',
-                                                     res[level][m])
-            runner.visualizer.add_scalars(
-                {f'knn/{lv}_{m}': res[lv][m] for lv, _ in LEVEL_KEYS
-                 for m in ('acc', 'mca')}, step=step)
-            runner.logger.info('kNN evaluation after %d iterations (k=%d)'
-                               '\n%s', step, res['k'], format_table(res))
-        barrier()
-
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
-                         outputs=None) -> None:
-        if self.every_n_train_iters(runner, self.interval):
-            self._evaluate(runner, runner.iter + 1)
-
-    def after_train(self, runner) -> None:
-        self._evaluate(runner, runner.iter)

@@ -1,0 +1,73 @@
+"""The kNN evaluation hook: patch / slide / patient kNN during training.
+
+The evaluation itself (faiss search, aggregation, metrics, the bank and
+query datasets) is :mod:`openselfsup.evaluation.knn`; a checkpoint is
+evaluated by :func:`openselfsup.apis.knn.knn_eval_checkpoint`.
+"""
+from mmengine.hooks import Hook
+
+from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
+from ..registry import HOOKS
+
+
+@HOOKS.register_module()
+class KNNEvalHook(Hook):
+    """Run the patch/slide/patient kNN evaluation during training.
+
+    Scalars ``knn/<level>_acc`` and ``knn/<level>_mca`` go to the message
+    hub (log and visualisation backends). Runs on rank 0; other ranks wait.
+
+    Args:
+        bank (dict): training-patch ``HierarchicalPatchDataset`` config.
+        query (dict): validation-patch ``HierarchicalPatchDataset`` config.
+        interval (int): evaluate every ``interval`` training iterations (and
+            after the last one). Defaults to 1000.
+        k (int): neighbours. Defaults to 200.
+        temperature (float): neighbour weight temperature. Defaults to 0.07.
+        aggregation (str): slide / patient rule, ``'l1_softmax'``
+            (published, default) or ``'sum'``.
+        batch_size (int): extraction batch size. Defaults to 64.
+        num_workers (int): extraction workers. Defaults to 0.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, bank: dict, query: dict, interval: int = 1000,
+                 k: int = 200, temperature: float = 0.07,
+                 aggregation: str = 'l1_softmax', batch_size: int = 64,
+                 num_workers: int = 0):
+        self.knn = dict(bank=bank, query=query, k=k, temperature=temperature,
+                        aggregation=aggregation, batch_size=batch_size,
+                        num_workers=num_workers)
+        self.interval = interval
+        self._last = -1
+
+    def _evaluate(self, runner, step: int) -> None:
+        """Evaluate once per ``step`` (number of iterations trained)."""
+        from mmengine.dist import barrier, is_main_process
+        from mmengine.model import is_model_wrapper
+        if step == self._last:
+            return
+        self._last = step
+        if is_main_process():
+            model = runner.model.module if is_model_wrapper(runner.model) \
+                else runner.model
+            res = run_knn(model, **self.knn)
+            for level, _ in LEVEL_KEYS:
+                for m in ('acc', 'mca'):
+                    runner.message_hub.update_scalar(f'knn/{level}_{m}',
+                                                     res[level][m])
+            runner.visualizer.add_scalars(
+                {f'knn/{lv}_{m}': res[lv][m] for lv, _ in LEVEL_KEYS
+                 for m in ('acc', 'mca')}, step=step)
+            runner.logger.info('kNN evaluation after %d iterations (k=%d)'
+                               '\n%s', step, res['k'], format_table(res))
+        barrier()
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if self.every_n_train_iters(runner, self.interval):
+            self._evaluate(runner, runner.iter + 1)
+
+    def after_train(self, runner) -> None:
+        self._evaluate(runner, runner.iter)
