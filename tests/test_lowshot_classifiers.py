@@ -264,14 +264,17 @@ def test_cholesky_solve_reports_failed_tasks_only():
                                                    R[b].numpy()), rtol=1e-9)
 
 
-def test_row_space_basis_is_orthonormal_and_spans_the_rows():
-    """Q has orthonormal columns and spans the rows of X (the projector Q Q^T
-    equals the one of NumPy's QR), also for a task with a repeated row
-    (Householder QR for that task only)."""
-    from openselfsup.lowshot.classifiers import row_space_basis
+def test_row_space_transform_gives_an_orthonormal_basis_of_the_rows():
+    """``Q = X^T T^T`` (never formed by the classifier) has orthonormal
+    columns and spans the rows of X: the projector Q Q^T equals the one of
+    NumPy's QR; a task with a repeated row is flagged, the others keep
+    their transform."""
+    from openselfsup.lowshot.classifiers import gram, row_space_transform
     rng = np.random.default_rng(8)
     X = torch.tensor(rng.normal(size=(4, 6, 20)) + 3.0)  # far from centred
-    Q = row_space_basis(X)
+    T, ok = row_space_transform(gram(X, outer=True))
+    assert ok.all()
+    Q = X.transpose(1, 2) @ T.transpose(1, 2)
     eye = np.broadcast_to(np.eye(6), (4, 6, 6))
     np.testing.assert_allclose((Q.transpose(1, 2) @ Q).numpy(), eye,
                                atol=1e-12)
@@ -280,11 +283,26 @@ def test_row_space_basis_is_orthonormal_and_spans_the_rows():
         np.testing.assert_allclose(q @ q.T, ref @ ref.T, atol=1e-12)
     dependent = X.clone()
     dependent[2, 5] = dependent[2, 0]  # a repeated support sample
-    Qd = row_space_basis(dependent)
-    torch.testing.assert_close(Qd[[0, 1, 3]], Q[[0, 1, 3]])  # others as before
-    q, x = Qd[2].numpy(), dependent[2].numpy()
-    np.testing.assert_allclose(q.T @ q, np.eye(6), atol=1e-12)
-    np.testing.assert_allclose(q @ (q.T @ x.T), x.T, atol=1e-10)  # spans
+    Td, okd = row_space_transform(gram(dependent, outer=True))
+    assert okd.tolist() == [True, True, False, True]
+    torch.testing.assert_close(Td[okd], T[okd])
+
+
+def test_logistic_regression_mixes_row_space_and_qr_tasks_exactly():
+    """In one batch, tasks with repeated rows (explicit QR basis) and
+    without (implicit basis) each get what they get alone."""
+    from openselfsup.lowshot.parallel import serial_kernels
+    xs, ys, _, _ = _tasks(17)
+    xs = xs.copy()
+    xs[::2, 1] = xs[::2, 0]
+    with serial_kernels():
+        whole = build_classifier('logistic_regression').fit(
+            torch.tensor(xs), torch.tensor(ys))
+        for b in range(B):
+            one = build_classifier('logistic_regression').fit(
+                torch.tensor(xs[b:b + 1]), torch.tensor(ys[b:b + 1]))
+            assert torch.equal(whole.coef_[b], one.coef_[0]), b
+            assert torch.equal(whole.intercept_[b], one.intercept_[0]), b
 
 
 def test_logistic_regression_with_repeated_samples_matches_sklearn():

@@ -257,30 +257,40 @@ class RidgeClassifier(_Linear):
         return {'svd_fallback': self.n_fallback_}
 
 
-def row_space_basis(X: Tensor) -> Tensor:
-    """An orthonormal basis ``Q [B, D, n]`` of the row space of each task's
-    ``X [B, n, D]`` (n < D).
+#: a task's rows count as dependent when the smallest squared Cholesky
+#: pivot of ``X X^T`` is below this fraction of its largest diagonal entry
+RANK_TOL = 1e-10
 
-    Cholesky-QR twice on the ``n x n`` Gram matrix (``Q = X^T L1^-T L2^-T``);
-    a task whose rows are dependent (repeated samples), where that fails, gets
-    Householder QR instead. Either way every task is computed on its own.
+
+def row_space_transform(K: Tensor) -> Tuple[Tensor, Tensor]:
+    """``T [B, n, n]`` such that ``Q = X^T T^T`` is an orthonormal basis
+    ``[B, D, n]`` of the row space of ``X [B, n, D]``, from ``X``'s Gram
+    ``K = X X^T`` alone, and a bool mask ``[B]`` of the tasks where that
+    worked (it does not where rows are dependent, e.g. repeated samples,
+    or nearly so: :data:`RANK_TOL`).
+
+    Cholesky-QR twice, carried out on the ``n x n`` side only: with
+    ``K = L1 L1^T``, ``X^T L1^-T`` is orthonormal up to rounding; the second
+    pass factors its Gram ``L1^-1 K L1^-T = L2 L2^T`` and
+    ``T = L2^-1 L1^-1``. Neither ``Q`` nor any other ``[n, D]`` matrix is
+    formed: coordinates are ``X' Q = (X' X^T) T^T`` and coefficients
+    ``Q V = X^T (T^T V)``.
     """
-    K = gram(X, outer=True)
     n = K.shape[1]
-    T = torch.eye(n, dtype=K.dtype, device=K.device).expand_as(K)
+    eye = torch.eye(n, dtype=K.dtype, device=K.device)
+    T = eye.expand_as(K)
     G, ok = K, torch.ones(K.shape[0], dtype=torch.bool, device=K.device)
-    for _ in range(2):
+    scale = K.diagonal(dim1=1, dim2=2).amax(1)
+    for step in range(2):
         L, info = torch.linalg.cholesky_ex(G)
         ok = ok & (info == 0)
-        L = torch.where(ok[:, None, None], L, torch.eye(
-            n, dtype=K.dtype, device=K.device))
+        if step == 0:  # numerically dependent rows: a pivot at rounding
+            pivot = L.diagonal(dim1=1, dim2=2).amin(1) ** 2  # level
+            ok = ok & (pivot > RANK_TOL * scale)
+        L = torch.where(ok[:, None, None], L, eye)
         T = torch.linalg.solve_triangular(L, T, upper=False)
         G = T @ K @ T.transpose(1, 2)
-    Q = X.transpose(1, 2) @ T.transpose(1, 2)
-    if not bool(ok.all()):
-        Q = Q.clone()
-        Q[~ok] = torch.linalg.qr(X[~ok].transpose(1, 2))[0]
-    return Q
+    return T, ok
 
 
 #: L-BFGS stop reasons per task
@@ -544,9 +554,42 @@ class LogisticRegression(_Linear):
         if n >= d:
             return self._fit_centred((X - x_mean).to(self.matmul_dtype), y,
                                      num_classes, x_mean, None)
-        Q = row_space_basis(X)  # [B, D, n]
-        return self._fit_centred(((X - x_mean) @ Q).to(self.matmul_dtype),
-                                 y, num_classes, x_mean, lambda V: Q @ V)
+        K = gram(X, outer=True)
+        T, ok = row_space_transform(K)
+        if bool(ok.all()):
+            return self._fit_row_space(X, y, num_classes, x_mean, K, T)
+        # tasks with dependent rows: an explicit basis by Householder QR;
+        # the two groups are fitted apart (each task on its own, as always)
+        parts = []
+        for mask in (ok, ~ok):
+            if bool(mask.any()):
+                part = LogisticRegression(self.C, self.max_iter, self.tol,
+                                          self.dtype, self.matmul_dtype)
+                if mask is ok:
+                    part._fit_row_space(X[mask], y[mask], num_classes,
+                                        x_mean[mask], K[mask], T[mask])
+                else:
+                    Q = torch.linalg.qr(X[mask].transpose(1, 2))[0]
+                    part._fit_centred(
+                        ((X[mask] - x_mean[mask]) @ Q).to(self.matmul_dtype),
+                        y[mask], num_classes, x_mean[mask],
+                        lambda V, Q=Q: Q @ V)
+                parts.append((mask, part))
+        for name in ('coef_', 'intercept_', 'n_iter_', 'stop_'):
+            first = getattr(parts[0][1], name)
+            out = first.new_empty((len(ok),) + tuple(first.shape[1:]))
+            for mask, part in parts:
+                out[mask] = getattr(part, name)
+            setattr(self, name, out)
+        return self
+
+    def _fit_row_space(self, X, y, num_classes, x_mean, K, T):
+        """Fit in the row-space coordinates ``(X - x_mean) X^T T^T`` (from
+        ``K = X X^T`` alone: no ``[D, n]`` basis is formed)."""
+        Z = (K - K.mean(1, keepdim=True)) @ T.transpose(1, 2)
+        return self._fit_centred(
+            Z.to(self.matmul_dtype), y, num_classes, x_mean,
+            lambda V: X.transpose(1, 2) @ (T.transpose(1, 2) @ V))
 
     def fit_augmented(self, aug, classes: Tensor):
         """Fit on the latent-augmented set, built once, centred, directly
