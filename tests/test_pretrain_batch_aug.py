@@ -319,7 +319,7 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
         apply_fast_path(cfg, False)
     # configs without the keys (HLSS) keep their pipeline even on a GPU
     hlss = Config.fromfile(os.path.join(REPO, 'configs', 'demo',
-                                        'hlss_r18_synthetic.py'))
+                                        'hlss_rn50w8_synthetic.py'))
     before = copy.deepcopy(hlss.train_dataloader.dataset.pipeline)
     apply_fast_path(hlss, True)
     assert hlss.train_dataloader.dataset.pipeline == before
