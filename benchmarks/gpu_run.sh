@@ -21,7 +21,7 @@ for st in $stages; do
   echo "=== $st $(date -u +%H:%M:%S)"
   case $st in
     tests) python -m pytest -q -rs -p no:cacheprovider \
-             tests/test_lowshot_chunking.py tests/test_extract.py \
+             tests/test_lowshot_determinism.py tests/test_extract.py \
              tests/test_balance.py -k "cuda or amp or gpu" 2>&1 \
              | tee "$OUT/tests.log" | tail -15 ;;
     train) (bash tools/quickstart.sh > "$OUT/quickstart.log" 2>&1 \
