@@ -10,6 +10,11 @@ import subprocess
 import torch
 
 
+def load_average() -> list:
+    """1, 5 and 15-minute load averages (runnable threads, all cores)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine() -> dict:
     """CPU model, core count, load average, torch threads, GPU (if any)."""
     cpu = platform.processor()
@@ -23,7 +28,7 @@ def machine() -> dict:
         'date_utc': datetime.datetime.now(datetime.timezone.utc)
         .strftime('%Y-%m-%d %H:%M'),
         'cpu': cpu, 'cores': os.cpu_count(),
-        'load_average': [round(x, 2) for x in os.getloadavg()],
+        'load_average': load_average(),
         'torch': torch.__version__, 'torch_threads': torch.get_num_threads(),
         'gpu': torch.cuda.get_device_name(0) if torch.cuda.is_available()
         else None,

@@ -4,7 +4,7 @@
 For each classifier and mode (linear, latent_aug) this times, on the same
 tasks and the same augmented sets:
 
-- ``batched``: :func:`openselfsup.lowshot.engine.meta_test` (torch, CPU, or
+- ``batched``: :func:`openselfsup.lowshot.meta_test.meta_test` (torch, CPU, or
   CUDA with ``--device cuda``; then the device's peak memory is in the JSON);
 - ``loop``: one scikit-learn fit/predict per task (``RidgeClassifier()``,
   ``LogisticRegression(max_iter=1000)``, ``NearestCentroid()``) on a process
@@ -52,9 +52,15 @@ def _rss_kib() -> int:
 
 def make_data(path: str, dim: int, num_task: int, shots: int,
               seed: int) -> None:
-    """Features, tasks and a base dictionary, saved to ``path`` (.npz)."""
+    """Features, tasks and a base dictionary, saved to ``path`` (.npz).
+
+    5-way tasks with ``shots`` support and 15 queries per class, support
+    from one pool and queries from another (:func:`benchmarks.fixtures.
+    make_store`: the domains of the run spec are 9-, 5- and 3-way on fixed
+    feature sets).
+    """
+    from benchmarks.fixtures import make_store
     from openselfsup.lowshot.dictionary import build_dictionary
-    from openselfsup.lowshot.tasks import TaskSetting, sample_tasks
     rng = np.random.default_rng(seed)
     ways = 5
     centers = rng.normal(size=(ways, dim)) * 0.12 + 1.0
@@ -66,8 +72,7 @@ def make_data(path: str, dim: int, num_task: int, shots: int,
     sup, sup_y = pool(400)
     qry, qry_y = pool(200)
     base, base_y = pool(800)
-    store = sample_tasks(TaskSetting('bench', ways, 'support', 'query'),
-                         sup_y, qry_y, shots, num_task, seed)
+    store = make_store(sup_y, qry_y, ways, shots, num_task, seed=seed)
     dic = build_dictionary(base, base_y, 16, 2000, seed)
     np.savez(path, sup=sup, qry=qry, support_idx=store.support_idx,
              query_idx=store.query_idx, support_labels=store.support_labels,
@@ -105,7 +110,7 @@ def run_loop(path, mode, clf, num_aug_shots, num_task, workers):
     r = sklearn_loop(z['sup'], z['qry'], store, clf, aug,
                      tasks=range(num_task), processes=workers)
     return {'startup_s': r['startup_s'], 'time_s': r['task_s'],
-            'f1': r['f1'].mean(0).tolist(),
+            'f1': (100 * r['f1'].mean(0)).tolist(),
             'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
                                .ru_maxrss - base) / 1024,
             'worker_peak_mib': r['worker_peak_mib']}
@@ -115,16 +120,16 @@ def run_loop(path, mode, clf, num_aug_shots, num_task, workers):
 def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head,
                 device='cpu'):
     import torch
-    from openselfsup.lowshot.engine import meta_test
-    torch.set_num_threads(threads)
+    from openselfsup.lowshot.meta_test import meta_test
     z, store = _load(path)
     store = store.head(num_task)
     aug = _augmenter(z, num_aug_shots) if mode == 'latent_aug' else None
     base = _rss_kib()
     t0 = time.perf_counter()
-    f1 = meta_test(z['sup'], z['qry'], store, clf, mode, aug, device)
+    f1, _ = meta_test(z['sup'], z['qry'], store, clf, mode=mode,
+                      augmenter=aug, device=device, threads=threads)
     elapsed = time.perf_counter() - t0  # meta_test copies F1 to the host
-    r = {'time_s': elapsed, 'f1': f1[:head].mean(0).tolist(),
+    r = {'time_s': elapsed, 'f1': (100 * f1[:head].mean(0)).tolist(),
          'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
                             .ru_maxrss - base) / 1024}
     if device == 'cuda':  # the device's own peak, beside the host's
@@ -164,8 +169,9 @@ def main(argv=None):
     p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
                    help='device of the engine (default: %(default)s); the '
                    'loop always runs on the CPU cores')
-    p.add_argument('--threads', type=int, default=os.cpu_count(),
-                   help='torch threads of the engine (default: %(default)s)')
+    p.add_argument('--threads', type=int, default=0,
+                   help='CPU worker threads of the engine (default: 0 = '
+                   'one per available core, the CLIs\' default)')
     p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS)
     p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES)
     p.add_argument('--seed', type=int, default=0)
@@ -193,7 +199,7 @@ def main(argv=None):
     args.head = loop_tasks  # F1 columns compare the same tasks
     out = {'machine': machine(), 'args': {k: v for k, v in vars(args).items()
                                           if k != 'measure'}, 'rows': []}
-    out['machine']['torch_threads'] = args.threads  # the engine's
+    out['machine']['engine_threads'] = args.threads  # 0: one per core
     with tempfile.TemporaryDirectory() as tmp:
         args.data_path = os.path.join(tmp, 'data.npz')
         make_data(args.data_path, args.dim, args.num_task, args.num_shots,
@@ -203,7 +209,7 @@ def main(argv=None):
               f' loop: {args.workers} processes on {loop_tasks} tasks'
               + (f', time scaled x{args.num_task / loop_tasks:g}'
                  if loop_tasks < args.num_task else '')
-              + f'; engine: {args.device}, {args.threads} torch threads; '
+              + f'; engine: {args.device}, --threads {args.threads}; '
               f'{os.cpu_count()} cores')
         if args.repeat > 1:
             print(f'times: median of {args.repeat} fresh-process runs per '

@@ -1,11 +1,14 @@
 """Near-domain sweep of one model at paper scale, against the per-task loop.
 
-Writes the paper-scale fixture (NCT train 100,000 x 512, NCT test 7,180;
-:mod:`benchmarks.fixtures`), makes the task stores (1000 tasks per novel
-class and shots) and the base dictionary once, then times in one run:
+Writes the paper-scale fixture (NCT train 100,000 x 512, NCT test 20,000,
+L2-normalised; :mod:`benchmarks.fixtures`), makes the task stores (1000
+tasks per novel class and shots) and the base dictionaries (one per novel
+class, leaving it out) once, then times in one run, in-process:
 
 1. the linear-mode sweep (all novel classes x shots 1/5/10 x Ridge,
-   logistic regression, nearest centroid) through ``run_sweep``;
+   logistic regression, nearest centroid) through ``run_sweep`` (the
+   library call of ``wsi_workdir/sweep.py``, without process start-up:
+   ``bench_scripts.py`` times the scripts as users run them);
 2. the Ridge sweep with analytic latent augmentation
    (``latent_aug_expected``, A = 100);
 2b. with ``--sampled``: the sweep with sampled latent augmentation (Ridge,
@@ -20,7 +23,8 @@ class and shots) and the base dictionary once, then times in one run:
 
 All novel classes read one feature set (``--model_template '{model}'``):
 the work per setting is the real one, only the 9 feature files of the
-``clp_wo_<c>`` models are not loaded (about 0.5 s each).
+``clp_wo_<c>`` models are not loaded (about 0.5 s each). Mean F1 is printed
+in percent (the results store fractions).
 
     python -m benchmarks.bench_sweep --output benchmarks/results/sweep.json
     python -m benchmarks.bench_sweep --device cuda --sampled --threads 0 \
@@ -32,14 +36,14 @@ import time
 import torch
 
 from benchmarks._common import machine, peak_rss_mib, save
-from benchmarks.fixtures import make_paper_workdir
+from benchmarks.fixtures import (ensure_dictionary, ensure_task_store,
+                                 make_paper_workdir)
 from benchmarks.sklearn_loop import sklearn_loop
-from openselfsup.lowshot.dictionary import construct_dictionary, \
-    load_dictionary
-from openselfsup.lowshot.engine import make_augmenter
+from openselfsup.lowshot.dictionary import load_dictionary
 from openselfsup.lowshot.features import load_features
-from openselfsup.lowshot.sweep import run_sweep
-from openselfsup.lowshot.tasks import generate_task_store
+from openselfsup.lowshot.meta_test import make_augmenter
+from openselfsup.lowshot.spec import DictionarySpec, TaskSpec
+from openselfsup.lowshot.sweep import run_sweep, sweep_specs
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 
@@ -63,12 +67,10 @@ def main(argv=None):
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
                    help='device of the engine (the loop is always CPU)')
     p.add_argument('--threads', type=int, default=0,
-                   help='torch threads of the engine (default: 0 = torch '
-                   'default, one per core)')
+                   help='CPU worker threads of the engine (default: 0 = one '
+                   'per available core, the CLIs\' default)')
     p.add_argument('--output', default=None, help='JSON of every number')
     args = p.parse_args(argv)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
     wd, T, novels = args.workdir, args.num_task, args.novel_classes
     out = {'machine': machine(), 'args': vars(args)}
 
@@ -78,55 +80,56 @@ def main(argv=None):
     t0 = time.perf_counter()
     for c in novels:
         for s in args.shots:
-            generate_task_store(wd, 'near', s, T, 0, novel_class=c)
+            ensure_task_store(wd, TaskSpec('near', s, T, novel_class=c))
     out['task_stores_s'] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    dict_path = construct_dictionary(wd, 'clp')
+    dict_paths = {c: ensure_dictionary(wd, DictionarySpec('clp', c))
+                  for c in novels}
     out['dictionary_s'] = time.perf_counter() - t0
     print(f'setup: fixture {out["fixture_s"]:.1f} s, task stores '
-          f'{out["task_stores_s"]:.1f} s, dictionary {out["dictionary_s"]:.1f}'
-          ' s (made once, reused by every sweep)')
+          f'{out["task_stores_s"]:.1f} s, dictionaries '
+          f'{out["dictionary_s"]:.1f} s (made once, reused by every sweep)')
 
     common = dict(novel_classes=novels, shots=args.shots, num_task=T,
-                  model_template='{model}', progress=True,
-                  device=args.device)
+                  model_template='{model}')
     if args.device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
+
+    def sweep(clfs, mode):
+        specs = sweep_specs('clp', 'near', clfs=clfs, modes=[mode], **common)
+        return run_sweep(wd, specs, args.device, threads=args.threads,
+                         log=None)
     sweeps = {}
     if 'linear' not in args.skip:
-        sweeps['linear'] = run_sweep(wd, 'clp', clfs=list(CLFS),
-                                     modes=['linear'], **common)
+        sweeps['linear'] = sweep(list(CLFS), 'linear')
     if 'analytic' not in args.skip:
-        sweeps['analytic'] = run_sweep(wd, 'clp', clfs=['Ridge'],
-                                       modes=['latent_aug_expected'],
-                                       **common)
+        sweeps['analytic'] = sweep(['Ridge'], 'latent_aug_expected')
     if args.sampled:
-        sweeps['sampled'] = run_sweep(wd, 'clp', clfs=list(CLFS),
-                                      modes=['latent_aug'], **common)
+        sweeps['sampled'] = sweep(list(CLFS), 'latent_aug')
     for k, sw in sweeps.items():
         out[f'{k}_sweep'] = {
-            'elapsed_s': sw['elapsed_s'], 'settings': len(sw['results']),
+            'elapsed_s': sw['elapsed_s'], 'settings': sw['num_settings'],
             'per_setting_s': {f'{r["clf"]} {r["num_shots"]}-shot novel '
                               f'{r["novel_class"]}': r['elapsed_s']
-                              for r in sw['results']},
-            'mean_f1': {f'{r["clf"]} {r["num_shots"]}-shot novel '
-                        f'{r["novel_class"]}': r['average_mean']
-                        for r in sw['results']}}
+                              for r in sw['settings']},
+            'mean_f1_percent': {f'{r["clf"]} {r["num_shots"]}-shot novel '
+                                f'{r["novel_class"]}': 100 * r['average_mean']
+                                for r in sw['settings']}}
 
     loop = {}
     if 'loop' not in args.skip:
         sup = load_features(wd, 'clp', 'NCT_train').features
         qry = load_features(wd, 'clp', 'NCT_test').features
         for s in args.shots:
-            store, _ = generate_task_store(wd, 'near', s, T, 0,
-                                           novel_class=novels[0])
+            store = ensure_task_store(wd, TaskSpec(
+                'near', s, T, novel_class=novels[0]))
             for clf in CLFS:
                 r = sklearn_loop(sup, qry, store, clf,
                                  tasks=range(args.loop_tasks))
                 loop[f'linear {clf} {s}'] = r['startup_s'] + r['task_s'] \
                     * T / args.loop_tasks
-            aug = make_augmenter(load_dictionary(dict_path), 'latent_aug',
-                                 100)
+            aug = make_augmenter(load_dictionary(dict_paths[novels[0]]),
+                                 'latent_aug', 100)
             r = sklearn_loop(sup, qry, store, 'Ridge', aug,
                              tasks=range(args.aug_loop_tasks))
             loop[f'latent_aug Ridge {s}'] = r['startup_s'] + r['task_s'] \
@@ -160,7 +163,7 @@ def main(argv=None):
         print(f'{name:<34} {eng:9.1f} {loop_txt} {ratio}')
         rows.append({'sweep': name, 'engine_s': eng, 'loop_scaled_s': scaled})
         for clf in clfs:
-            t = sum(r['elapsed_s'] for r in sweeps[key]['results']
+            t = sum(r['elapsed_s'] for r in sweeps[key]['settings']
                     if r['clf'] == clf)
             print(f'  {clf:<32} {t:9.1f}')
     total = sum(sw['elapsed_s']['total'] for sw in sweeps.values())
@@ -181,5 +184,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    torch.set_num_threads(torch.get_num_threads())
     main()

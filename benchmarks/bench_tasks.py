@@ -14,7 +14,8 @@ import numpy as np
 
 from benchmarks._common import machine, save
 from benchmarks.fixtures import make_labels
-from openselfsup.lowshot.tasks import SETTINGS, sample_tasks
+from openselfsup.lowshot.spec import TaskSpec
+from openselfsup.lowshot.tasks import sample_tasks
 
 
 def main(argv=None):
@@ -29,8 +30,8 @@ def main(argv=None):
     tmp = tempfile.mkdtemp(prefix='bench_tasks_')
     try:
         t0 = time.perf_counter()
-        store = sample_tasks(SETTINGS['near'], s_lab, q_lab, args.shots,
-                             args.num_task, 0, novel_class=0)
+        store = sample_tasks(TaskSpec('near', args.shots, args.num_task,
+                                      novel_class=0), s_lab, q_lab)
         store.save(os.path.join(tmp, 'store.npz'))
         one_store = time.perf_counter() - t0
         t0 = time.perf_counter()

@@ -8,14 +8,22 @@ class names) of every feature set, exactly where
 
     set          rows      classes  slides
     NCT_train    100,000   9        -
-    NCT_test       7,180   9        -
+    NCT_test      20,000   9        -
     LC            25,000   5        -
     PAIP_train    30,000   3        30  (every slide holds every class)
     PAIP_test      9,000   3        10
 
+NCT sizes are those of issue 14's user-path benchmark (100,000 x 512 train,
+20,000 x 512 test; the held-out test part of NCT-CRC-HE-100K-NONORM is
+20,000 images, the paper's train part 80,000).
+
 Features imitate global-average-pooled ResNet outputs: non-negative, a class
 centre plus a low-rank class-specific deformation plus isotropic noise, so
-the classes overlap enough that low-shot F1 is far from 100%. Labels (and
+the classes overlap enough that low-shot F1 is far from 100%. Like the
+extractor's default (the published protocol), every row is L2-normalised
+unless ``normalise=False``, and a provenance JSON beside each feature file
+records the digests and the normalisation as ``extract.py`` writes them, so
+readers run the same checks as on extracted features. Labels (and
 slides) depend only on ``seed``; the features of each model also on its
 name, so several models share one label file as extracted features do.
 Everything is vectorised numpy in float32; the whole workdir of one model
@@ -33,14 +41,14 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
-from openselfsup.datasets.synthetic.layouts import (LC_CLASSES, NCT_CLASSES,
-                                                    PAIP_CLASSES)
+from openselfsup.classes import LC_CLASSES, NCT_CLASSES, PAIP_CLASSES
 from openselfsup.lowshot import paths
+from openselfsup.utils import array_sha1, save_json, save_npy
 
 #: name -> (rows, class names, training slides or 0)
 PAPER_SIZES: Dict[str, Tuple[int, Tuple[str, ...], int]] = {
     'NCT_train': (100_000, tuple(NCT_CLASSES), 0),
-    'NCT_test': (7_180, tuple(NCT_CLASSES), 0),
+    'NCT_test': (20_000, tuple(NCT_CLASSES), 0),
     'LC': (25_000, tuple(LC_CLASSES), 0),
     'PAIP_train': (30_000, tuple(PAIP_CLASSES), 30),
     'PAIP_test': (9_000, tuple(PAIP_CLASSES), 10),
@@ -87,10 +95,11 @@ def make_labels(name: str, seed: int = 0,
 def make_features(labels: np.ndarray, dataset: str, model: str,
                   seed: int = 0, dim: int = 512, rank: int = 16,
                   separation: float = 0.12, noise: float = 0.35,
-                  deform: float = 0.25) -> np.ndarray:
+                  deform: float = 0.25, normalise: bool = True) -> np.ndarray:
     """Class-structured non-negative features float32 ``[N, dim]``.
 
-    ``x = relu(mu_c + deform * z @ U_c + noise * e)`` with ``z ~ N(0, I_rank)``
+    ``x = relu(mu_c + deform * z @ U_c + noise * e)``, then ``x / ||x||``
+    (``normalise``), with ``z ~ N(0, I_rank)``
     and ``e ~ N(0, I_dim)``; the class centres ``mu_c`` and deformations
     ``U_c`` depend on ``(seed, dataset, model)``, so train and test sets of
     one dataset share their classes.
@@ -105,6 +114,7 @@ def make_features(labels: np.ndarray, dataset: str, model: str,
         separation (float): spread of class centres around the common mean.
         noise (float): isotropic noise level.
         deform (float): strength of the low-rank deformation.
+        normalise (bool): L2-normalise every row (the protocol's default).
     """
     num_classes = int(labels.max()) + 1
     crng = _rng(seed, 'centres', dataset, model)
@@ -122,18 +132,52 @@ def make_features(labels: np.ndarray, dataset: str, model: str,
         rows = np.flatnonzero(labels == c)
         feats[rows] += deform * (z[rows] @ basis[c])
     np.maximum(feats, 0, out=feats)
+    if normalise:
+        feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True),
+                            1e-12)
     return feats
+
+
+def make_store(support_labels: np.ndarray, query_labels: np.ndarray,
+               ways: int, shots: int, num_task: int, queries: int = 15,
+               seed: int = 0):
+    """In-memory tasks over classes ``0..ways-1`` of two pools, for
+    benchmarks whose shapes no domain of the run spec has (any ways).
+
+    Each task holds ``shots`` support rows and ``queries`` query rows per
+    class, drawn without replacement by the task sampler's
+    :func:`~openselfsup.lowshot.tasks.sample_rows`.
+
+    Returns:
+        TaskStore: not saved (``path`` None).
+    """
+    from openselfsup.lowshot.tasks import TaskStore, sample_rows
+    rng = np.random.default_rng(seed)
+
+    def draw(labels, k):
+        rows = [np.flatnonzero(labels == c) for c in range(ways)]
+        idx = np.stack([r[sample_rows(rng, len(r), k, num_task)]
+                        for r in rows], 1).reshape(num_task, -1)
+        return idx, labels[idx]
+    s_idx, s_lab = draw(support_labels, shots)
+    q_idx, q_lab = draw(query_labels, queries)
+    return TaskStore(s_idx, q_idx, s_lab, q_lab, np.arange(ways), seed,
+                     shots, queries, 'bench', '', 'support', 'query', -1, '')
 
 
 def make_paper_workdir(workdir: str, models: Iterable[str] = ('clp',),
                        seed: int = 0, dim: int = 512,
                        names: Iterable[str] = tuple(PAPER_SIZES),
                        sizes: Optional[Dict] = None,
-                       overwrite: bool = False) -> Dict[str, str]:
-    """Write features, labels and meta JSON of ``names`` for every model.
+                       overwrite: bool = False,
+                       normalise: bool = True) -> Dict[str, str]:
+    """Write features, labels, meta and provenance JSON of ``names`` for
+    every model.
 
-    Existing files are kept unless ``overwrite`` (the output is a pure
-    function of the arguments, so a rerun would write the same bytes).
+    Existing files are kept unless ``overwrite`` when their provenance says
+    they were written with the same seed, width, normalisation and labels
+    (the output is a pure function of these, so a rerun would write the
+    same bytes); files of other settings are written again.
 
     Args:
         workdir (str): the low-shot work directory to fill.
@@ -144,6 +188,7 @@ def make_paper_workdir(workdir: str, models: Iterable[str] = ('clp',),
         sizes (dict, optional): overrides :data:`PAPER_SIZES` (rows, class
             names, slides), e.g. for a small test.
         overwrite (bool): rewrite existing files.
+        normalise (bool): L2-normalised features (the protocol's default).
 
     Returns:
         dict: ``{'<model>/<NAME>': features path}``.
@@ -154,8 +199,8 @@ def make_paper_workdir(workdir: str, models: Iterable[str] = ('clp',),
         labels, slides = make_labels(name, seed, sizes)
         lpath = paths.labels_path(workdir, name)
         os.makedirs(os.path.dirname(lpath), exist_ok=True)
-        if overwrite or not os.path.isfile(lpath):
-            np.save(lpath, labels)
+        if overwrite or not _same_labels(lpath, labels):
+            save_npy(lpath, labels)
             classes = list(sizes[name][1])
             if slides is None:
                 img = [f'{classes[c]}/img{i:06d}.png'
@@ -163,19 +208,75 @@ def make_paper_workdir(workdir: str, models: Iterable[str] = ('clp',),
             else:
                 img = [f'slide{s:03d}/{classes[c]}/img{i:06d}.png'
                        for i, (s, c) in enumerate(zip(slides, labels))]
-            with open(paths.meta_path(workdir, name), 'w') as f:
-                json.dump({'paths': img, 'classes': classes,
-                           'source': 'benchmarks/fixtures.py', 'seed': seed},
-                          f)
+            save_json(paths.meta_path(workdir, name),
+                      {'paths': img, 'classes': classes,
+                       'source': 'benchmarks/fixtures.py', 'seed': seed},
+                      indent=None)
+        record = {'source': 'benchmarks/fixtures.py', 'seed': seed,
+                  'feature_dim': dim, 'normalised': bool(normalise),
+                  'labels_sha1': array_sha1(labels)}
         for model in models:
             fpath = paths.features_path(workdir, model, name)
+            ppath = paths.provenance_path(workdir, model, name)
             written[f'{model}/{name}'] = fpath
-            if not overwrite and os.path.isfile(fpath):
+            if not overwrite and os.path.isfile(fpath) and \
+                    _provenance_matches(ppath, record):
                 continue
             os.makedirs(os.path.dirname(fpath), exist_ok=True)
-            np.save(fpath, make_features(labels, _DATASET[name], model, seed,
-                                         dim))
+            feats = make_features(labels, _DATASET[name], model, seed, dim,
+                                  normalise=normalise)
+            save_npy(fpath, feats)
+            save_json(ppath, {**record, 'features_sha1': array_sha1(feats)})
     return written
+
+
+def ensure_dictionary(workdir: str, spec) -> str:
+    """Path of the dictionary ``spec`` (a ``DictionarySpec``) names, built
+    unless the one on disk passes the run's checks (features changed since,
+    e.g. by a new fixture version: built again)."""
+    from openselfsup.lowshot.dictionary import (check_dictionary,
+                                                construct_dictionary,
+                                                load_dictionary)
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError
+    path = spec.path(workdir)
+    if os.path.isfile(path):
+        try:
+            check_dictionary(load_dictionary(path), spec, load_features(
+                workdir, spec.model, spec.features))
+            return path
+        except InputError:
+            pass
+    construct_dictionary(workdir, spec, replace=True)
+    return path
+
+
+def ensure_task_store(workdir: str, spec):
+    """The task store ``spec`` (a ``TaskSpec``) names: reused if it passes
+    the checks, else drawn again (e.g. labels of an older fixture)."""
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import InputError
+    try:
+        return generate_task_store(workdir, spec)[0]
+    except InputError:
+        return generate_task_store(workdir, spec, replace=True)[0]
+
+
+def _same_labels(path: str, labels: np.ndarray) -> bool:
+    """An existing labels file holds exactly ``labels``."""
+    if not os.path.isfile(path):
+        return False
+    return np.array_equal(np.load(path), labels)
+
+
+def _provenance_matches(path: str, record: Dict) -> bool:
+    """Existing features were written by this fixture with these settings
+    (seed, width, normalisation, labels); an older fixture's are remade."""
+    if not os.path.isfile(path):
+        return False
+    with open(path) as f:
+        prov = json.load(f)
+    return all(prov.get(k) == v for k, v in record.items())
 
 
 if __name__ == '__main__':  # python -m benchmarks.fixtures /tmp/paper clp

@@ -24,7 +24,7 @@ for st in $stages; do
   echo "=== $st $(date -u +%H:%M:%S)"
   case $st in
     tests) python -m pytest -q -rs -p no:cacheprovider \
-             tests/test_lowshot_chunking.py tests/test_extract.py \
+             tests/test_lowshot_determinism.py tests/test_extract.py \
              tests/test_balance.py tests/test_pretrain_batch_aug.py \
              tests/test_pretrain_recipes.py -k "cuda or amp or gpu" 2>&1 \
              | tee "$OUT/tests.log" | tail -15 ;;

@@ -44,7 +44,8 @@ from ..utils import InputError, save_json
 from ..utils.device import resolve_device
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
-from .parallel import map_chunks, resolve_threads, serial_kernels
+from .parallel import (map_chunks, plan_chunks, resolve_threads,
+                       serial_kernels)
 from .spec import LATENT_MODES, RunSpec, class_names as domain_classes
 from .tasks import TaskStore
 
@@ -59,10 +60,36 @@ CPU_BUDGET = {'Ridge': 64 << 20, 'nearest_centroid': 64 << 20,
 CUDA_BUDGET = 2 << 30
 
 
-def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
-                   device: torch.device, expected: bool = False,
-                   dtype: torch.dtype = torch.float64) -> int:
-    """Tasks per chunk so that a chunk's working set fits the budget.
+#: logistic regression's work per task in "bytes" of :func:`work_bytes`:
+#: its hundreds of L-BFGS iterations run tens of element-wise kernels on
+#: ``C * (r + 1)`` parameters per task (r = min(n, D): the row-space
+#: coordinates), which take longer than their Python dispatch only for
+#: about 32,000 parameters per chunk and more (on 2 cores, 1000 2-way
+#: 10-shot tasks, 42 parameters each, ran 1.3x slower in two chunks on two
+#: threads than on one thread)
+LR_BYTES_PER_PARAMETER = 2048
+
+
+def work_bytes(clf: str, num_train: int, num_query: int, dim: int,
+               num_classes: int, expected: bool = False,
+               dtype: torch.dtype = torch.float64) -> int:
+    """Estimated work of one task, in bytes of working set, for deciding
+    whether chunks are worth threads (:func:`~.parallel.plan_chunks`).
+
+    ``num_train`` counts every augmented copy (solved or summed over, even
+    when not materialised). Logistic regression counts its parameters
+    (:data:`LR_BYTES_PER_PARAMETER`), the others :func:`task_bytes`.
+    """
+    if clf == 'logistic_regression' and not expected:
+        rank = min(num_train, dim)
+        return LR_BYTES_PER_PARAMETER * num_classes * (rank + 1)
+    return task_bytes(clf, num_train, num_query, dim, expected, dtype)
+
+
+def task_bytes(clf: str, num_train: int, num_query: int, dim: int,
+               expected: bool = False,
+               dtype: torch.dtype = torch.float64) -> int:
+    """Estimated working set of one task (bytes).
 
     Counts about four copies of the (possibly augmented) training set and two
     of the queries per task, plus ``dim x dim`` for Ridge's Gram matrix (two
@@ -70,10 +97,17 @@ def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
     """
     item = torch.finfo(dtype).bits // 8
     if expected:
-        per_task = item * (2 * dim * dim + 4 * (num_train + num_query) * dim)
-    else:
-        per_task = item * (4 * num_train * dim + 2 * num_query * dim
-                           + min(num_train, dim) ** 2)
+        return item * (2 * dim * dim + 4 * (num_train + num_query) * dim)
+    return item * (4 * num_train * dim + 2 * num_query * dim
+                   + min(num_train, dim) ** 2)
+
+
+def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
+                   device: torch.device, expected: bool = False,
+                   dtype: torch.dtype = torch.float64) -> int:
+    """Tasks per chunk so that a chunk's working set (:func:`task_bytes`)
+    fits the budget."""
+    per_task = task_bytes(clf, num_train, num_query, dim, expected, dtype)
     budget = CUDA_BUDGET if device.type == 'cuda' else CPU_BUDGET[clf]
     return max(1, int(budget // max(per_task, 1)))
 
@@ -131,14 +165,19 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
     if chunk_size is None:
-        materialised = n_train
-        if aug is not None and not expected and \
-                ESTIMATORS[clf].materialises_augmentation:
-            materialised *= aug.num_aug_shots
-        chunk_size = chunk_size_for(clf, materialised, q, sup.shape[1], dev,
-                                    expected, dtype)
-        # enough chunks to keep every thread busy to the end
-        chunk_size = min(chunk_size, max(1, math.ceil(T / (4 * threads))))
+        D = sup.shape[1]
+        augmented = n_train * (aug.num_aug_shots if aug is not None and
+                               not expected else 1)
+        materialised = augmented if ESTIMATORS[clf].materialises_augmentation \
+            else n_train
+        chunk_size = chunk_size_for(clf, materialised, q, D, dev, expected,
+                                    dtype)
+        if dev.type == 'cpu':  # threads only for chunks worth one
+            chunk_size, threads = plan_chunks(
+                T, chunk_size, T * work_bytes(clf, augmented, q, D, C,
+                                              expected, dtype), threads)
+        else:
+            chunk_size = min(chunk_size, max(1, math.ceil(T / 4)))
 
     def solve(start: int, stop: int):
         s_idx = torch.tensor(store.support_idx[start:stop], device=dev)

@@ -13,19 +13,40 @@ their kernels). Threads then share nothing but the work queue: a
 descheduled thread delays only its own chunk, and on an idle machine the
 chunks fill every core.
 
+Threads pay only for chunks with enough arithmetic: every chunk also
+runs tens to thousands of small torch calls whose Python dispatch holds the
+GIL, so two threads on chunks of tiny kernels take turns, and splitting a
+small run into more chunks adds dispatch work. :func:`plan_chunks` gives a
+thread (and a chunk) to at least :data:`MIN_PARALLEL_BYTES` of estimated
+working set and runs smaller meta-tests on one thread, in as few chunks as
+the memory budget allows (issue 14's thread grid:
+``benchmarks/bench_threads.py``).
+
 A side effect the results rely on: with one intra-op thread every torch
 kernel computes a task the same way whatever else is in its batch, so a
 task's F1 does not depend on the chunk size or the thread count
 (``tests/test_lowshot_determinism.py``).
 """
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
+from typing import (Callable, Iterator, List, Optional, Sequence, Tuple,
+                    TypeVar)
 
 import torch
 
 T = TypeVar('T')
+
+#: smallest estimated working set (bytes) of a chunk worth a thread of its
+#: own: below it a chunk's time goes mostly to Python dispatch under the GIL
+#: (on 2 cores, 1000 2-way 1-shot tasks at width 128, about 70 MB in all,
+#: ran 1.4-1.7x slower on two threads than on one; 1000 9-way 1-shot tasks,
+#: about 310 MB, 2.5x faster)
+MIN_PARALLEL_BYTES = 64 << 20
+#: chunks per thread when there is work enough: the last chunks of the
+#: threads end close together
+CHUNKS_PER_THREAD = 4
 
 
 def available_cores() -> int:
@@ -45,6 +66,33 @@ def resolve_threads(threads: Optional[int]) -> int:
         raise InputError(f'--threads must be 0 (one per core) or positive, '
                          f'got {threads}')
     return int(threads)
+
+
+def plan_chunks(num_task: int, max_chunk: int, work_bytes: float,
+                threads: int) -> Tuple[int, int]:
+    """Tasks per chunk and worker threads of a CPU meta-test.
+
+    Every thread gets chunks of at least :data:`MIN_PARALLEL_BYTES` of
+    estimated working set, up to :data:`CHUNKS_PER_THREAD` each; a run too
+    small for two such chunks runs on one thread in as few chunks as
+    ``max_chunk`` allows. The chunk count is a multiple of the threads, so
+    they finish together.
+
+    Args:
+        num_task (int): tasks of the run (T > 0).
+        max_chunk (int): most tasks per chunk (the memory budget's).
+        work_bytes (float): estimated working set of all T tasks.
+        threads (int): threads asked for.
+
+    Returns:
+        (int, int): tasks per chunk, threads to use.
+    """
+    useful = int(work_bytes // MIN_PARALLEL_BYTES)
+    threads = max(1, min(threads, useful, num_task))
+    rounds = min(CHUNKS_PER_THREAD, max(1, useful // threads))
+    chunks = max(threads * rounds, math.ceil(num_task / max(1, max_chunk)))
+    chunks = math.ceil(chunks / threads) * threads
+    return max(1, math.ceil(num_task / chunks)), threads
 
 
 @contextmanager

@@ -1,0 +1,158 @@
+#!/usr/bin/env python
+"""Start-up of the low-shot commands, and of one meta-test run as a process.
+
+1. ``--help`` of every command under ``wsi_workdir/`` (median wall time of
+   ``--repeat`` fresh processes), beside a bare interpreter, ``import numpy``
+   and ``import torch`` (torch's own import, the floor of any command that
+   computes with it); and which heavy packages each command imports
+   (``python -X importtime``): the low-shot commands must import none of
+   the training stack (mmengine, mmpretrain, mmcv).
+2. One meta-test as users run it: ``distributed_meta_test.py`` on 1000 tasks
+   of 9-way 10-shot near-domain linear Ridge (paper-scale fixture, 100,000 x
+   512 support pool), with the default ``--threads`` and ``--threads 1``,
+   on the machine as it is and with ONE competing CPU-bound process started
+   by the benchmark (``python -c 'while True: pass'``, same niceness). Wall
+   time of the process against the solve time its result JSON records
+   (``execution.elapsed_s``); the rest is start-up, loading and checking
+   the inputs, and writing the result.
+
+    python -m benchmarks.bench_startup --output benchmarks/results/startup.json
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchmarks._common import load_average, machine, save
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMANDS = ('wsi_workdir/distributed_meta_test.py', 'wsi_workdir/sweep.py',
+            'wsi_workdir/dict_construction.py',
+            'wsi_workdir/tools/generate_task.py', 'wsi_workdir/summarize.py',
+            'wsi_workdir/extract.py')
+#: packages whose import is worth naming (the training stack first)
+HEAVY = ('mmengine', 'mmpretrain', 'mmcv', 'torch', 'torchvision', 'scipy',
+         'sklearn', 'faiss', 'matplotlib', 'PIL', 'tqdm')
+
+
+def wall(cmd, env=None) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def imported(cmd) -> list:
+    """Heavy top-level packages ``cmd`` (a python command) imports."""
+    out = subprocess.run([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stderr
+    names = {m.group(1).split('.')[0] for m in re.finditer(
+        r'^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)', out, re.M)}
+    return [h for h in HEAVY if h in names]
+
+
+def help_times(repeat: int) -> list:
+    py = sys.executable
+    rows = [('python -c pass', [py, '-c', 'pass']),
+            ('python -c "import numpy"', [py, '-c', 'import numpy']),
+            ('python -c "import torch"', [py, '-c', 'import torch'])]
+    rows += [(f'python {c} --help', [py, c, '--help']) for c in COMMANDS]
+    out = []
+    for name, cmd in rows:
+        wall(cmd)  # page cache warm, as for a user's second command
+        times = [wall(cmd) for _ in range(repeat)]
+        out.append({'command': name, 'median_s': float(np.median(times)),
+                    'runs_s': times, 'imports': imported(cmd)})
+    return out
+
+
+def meta_test_process(wd: str, threads, repeat: int) -> dict:
+    """Wall and solve time of distributed_meta_test.py (median runs)."""
+    res = os.path.join(wd, 'startup_result.json')
+    cmd = [sys.executable, 'wsi_workdir/distributed_meta_test.py', '--task',
+           'near', '--num_shots', '10', '--clf', 'Ridge', '--mode', 'linear',
+           '--model', 'clp_wo_0', '--novel_class', '0', '--workdir', wd,
+           '--output', res]
+    if threads is not None:
+        cmd += ['--threads', str(threads)]
+    walls, solves = [], []
+    for _ in range(repeat):
+        walls.append(wall(cmd))
+        with open(res) as f:
+            solves.append(json.load(f)['execution']['elapsed_s'])
+    return {'threads': 'default' if threads is None else threads,
+            'wall_s': float(np.median(walls)),
+            'solve_s': float(np.median(solves)), 'walls_s': walls,
+            'solves_s': solves}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--workdir', default='/tmp/bench_scripts',
+                   help='paper-scale fixture (shared with bench_scripts)')
+    p.add_argument('--repeat', type=int, default=5)
+    p.add_argument('--skip', nargs='*', default=[],
+                   choices=['help', 'process'])
+    p.add_argument('--output', default=None)
+    args = p.parse_args(argv)
+    out = {'machine': machine(), 'args': vars(args)}
+    if 'help' not in args.skip:
+        out['help'] = help_times(args.repeat)
+        torch_s = next(r['median_s'] for r in out['help']
+                       if 'import torch' in r['command'])
+        print(f'--help start-up, median of {args.repeat} fresh processes '
+              f'(load {load_average()}):')
+        for r in out['help']:
+            print(f'  {r["command"]:<58}{r["median_s"]:6.2f} s'
+                  + (f'  (torch + {r["median_s"] - torch_s:.2f} s)'
+                     if 'torch' in r['imports'] and 'wsi_workdir' in
+                     r['command'] else '')
+                  + f'  imports: {", ".join(r["imports"]) or "-"}')
+    if 'process' not in args.skip:
+        from benchmarks.fixtures import ensure_task_store, make_paper_workdir
+        from openselfsup.lowshot.spec import TaskSpec
+        wd = os.path.abspath(args.workdir)
+        make_paper_workdir(wd, ['clp_wo_0'], names=['NCT_train', 'NCT_test'])
+        ensure_task_store(wd, TaskSpec('near', 10, 1000, novel_class=0))
+        out['process'] = []
+        reps = max(1, args.repeat // 2 + 1)
+        for cond in ('as is', 'contended'):
+            hog = None
+            if cond == 'contended':
+                hog = subprocess.Popen([sys.executable, '-c',
+                                        'while True: pass'])
+                time.sleep(1.0)
+            try:
+                load0 = load_average()
+                for threads in (None, 1):
+                    r = meta_test_process(wd, threads, reps)
+                    r.update(condition=cond, load_before=load0,
+                             load_after=load_average())
+                    out['process'].append(r)
+            finally:
+                if hog is not None:
+                    hog.terminate()
+                    hog.wait()
+        print(f'\ndistributed_meta_test.py, 1000 tasks 9-way 10-shot linear '
+              f'Ridge, 100,000 x 512 pool, median of {reps} processes:')
+        print(f'  {"condition":<38}{"--threads":>10}{"process s":>10}'
+              f'{"solve s":>9}{"rest s":>8}')
+        for r in out['process']:
+            cond = r['condition'] + (' (1 busy process started here)'
+                                     if r['condition'] == 'contended' else '')
+            print(f'  {cond:<38}{str(r["threads"]):>10}{r["wall_s"]:>10.2f}'
+                  f'{r["solve_s"]:>9.2f}{r["wall_s"] - r["solve_s"]:>8.2f}'
+                  f'   load {r["load_before"][0]:.1f}->'
+                  f'{r["load_after"][0]:.1f}')
+    out['load_average_end'] = load_average()
+    save(args.output, out)
+
+
+if __name__ == '__main__':
+    main()

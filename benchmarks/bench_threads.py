@@ -1,0 +1,218 @@
+#!/usr/bin/env python
+"""The default ``--threads`` against 1 and 2 threads over a grid of shapes.
+
+Each cell is one meta-test (:func:`openselfsup.lowshot.meta_test.meta_test`,
+called in this process: a cell takes milliseconds to seconds, so process
+start-up would hide the engine's own time; ``bench_startup.py`` times whole
+``distributed_meta_test.py`` processes): ways x shots x feature width x mode
+(linear, sampled latent augmentation with 100 augmentation shots) x
+classifier, timed with ``threads=None`` (the CLIs' default: one per
+available core), ``threads=1`` and ``threads=2``, the three interleaved
+(rotating order) ``--repeat`` times or more; a cell's time per setting is
+the fastest of its runs (the least disturbed by other jobs on the machine;
+the medians are printed beside). Verdict per cell: default within 5% of
+the best of {1, 2}.
+
+Conditions: ``idle`` (nothing started by the benchmark; the machine's load
+average is printed) and ``contended``: the benchmark starts ONE competing
+CPU-bound process (``python -c 'while True: pass'``, same niceness) for the
+whole grid and stops it afterwards.
+
+Tasks per cell: 1000 (the protocol's count, what a user runs) unless a
+single-threaded run would take more than ``--max_run_s`` (estimated from 8
+tasks, 2 for large ones), then as many as fit in it (at least
+``--min_tasks``). Cells whose per-task training set exceeds ``--max_train``
+elements are skipped (by default only 9-way 100-shot latent_aug at width
+2048: 90,000 x 2048 per task). Features: class-structured, L2-normalised
+(:func:`benchmarks.fixtures.make_features`), 400 support and 100 query rows
+per class; the dictionary has K = 16 prototypes and ``--shift_vectors``
+shift vectors (the draws' cost does not depend on M).
+
+    python -m benchmarks.bench_threads --output benchmarks/results/threads.json
+    python -m benchmarks.bench_threads --quick     # a smaller grid
+"""
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchmarks._common import load_average, machine, save
+
+CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
+SETTINGS = (('default', None), ('1', 1), ('2', 2))
+TOLERANCE = 1.05
+
+
+class Pools:
+    """Support / query pools and a dictionary of one width (built once)."""
+
+    def __init__(self, width: int, shift_vectors: int, seed: int = 0):
+        import torch
+        from benchmarks.fixtures import make_features
+        from openselfsup.lowshot.augment import LatentAugmenter
+        from openselfsup.lowshot.dictionary import build_dictionary
+        self.sup_y = np.repeat(np.arange(9), 400)
+        self.qry_y = np.repeat(np.arange(9), 100)
+        name = f'grid{width}'
+        self.sup = make_features(self.sup_y, 'NCT', name, seed, width)
+        self.qry = make_features(self.qry_y, 'NCT', name, seed + 1, width)
+        dic = build_dictionary(self.sup, self.sup_y, 16, shift_vectors, seed)
+        self.aug = LatentAugmenter(
+            torch.from_numpy(dic.prototypes.astype(np.float32)),
+            torch.from_numpy(dic.shift_bank), 100, seed)
+
+    def store(self, ways: int, shots: int, num_task: int):
+        from benchmarks.fixtures import make_store
+        return make_store(self.sup_y, self.qry_y, ways, shots, num_task)
+
+
+def run(pools, store, clf, mode, threads) -> float:
+    from openselfsup.lowshot.meta_test import meta_test
+    t0 = time.perf_counter()
+    meta_test(pools.sup, pools.qry, store, clf, mode=mode,
+              augmenter=pools.aug if mode == 'latent_aug' else None,
+              threads=threads)
+    return time.perf_counter() - t0
+
+
+def train_size(ways, shots, width, mode) -> int:
+    """Elements of one task's (materialised) training set."""
+    return ways * shots * (100 if mode == 'latent_aug' else 1) * width
+
+
+def measure_cell(pools, ways, shots, clf, mode, args) -> dict:
+    """Choose the task count, then time the settings interleaved."""
+    probe = 2 if train_size(ways, shots, pools.sup.shape[1], mode) > 5e6 \
+        else 8
+    t = run(pools, pools.store(ways, shots, probe), clf, mode, 1)  # warm-up
+    t = min(t, run(pools, pools.store(ways, shots, probe), clf, mode, 1))
+    per_task = t / probe  # an overestimate: fixed costs included
+    num_task = 1000 if per_task * 1000 <= args.max_run_s else int(np.clip(
+        args.max_run_s / per_task, args.min_tasks, 1000))
+    store = pools.store(ways, shots, num_task)
+    times = {name: [] for name, _ in SETTINGS}
+    # short runs are noisier: repeat until each setting has ~1 s in total
+    reps = int(np.clip(np.ceil(1.0 / max(per_task * num_task, 1e-3)),
+                       args.repeat, 25))
+    for r in range(reps):
+        order = SETTINGS[r % 3:] + SETTINGS[:r % 3]
+        for name, threads in order:
+            times[name].append(run(pools, store, clf, mode, threads))
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    low = {k: float(np.min(v)) for k, v in times.items()}
+    return {'ways': ways, 'shots': shots, 'width': pools.sup.shape[1],
+            'mode': mode, 'clf': clf, 'num_task': num_task, 'repeats': reps,
+            'median_s': med, 'min_s': low, 'runs_s': times,
+            'default_over_best': low['default'] / min(low['1'], low['2']),
+            'default_over_best_median': med['default'] / min(med['1'],
+                                                             med['2']),
+            'two_over_one': low['2'] / low['1']}
+
+
+def grid(args, condition: str, out: list) -> None:
+    print(f'\n== {condition}: load average {load_average()}', flush=True)
+    head = (f'{"ways":>4}{"shots":>6}{"width":>6} {"mode":<11}{"clf":<20}'
+            f'{"tasks":>6}{"default ms":>11}{"1 thr ms":>9}{"2 thr ms":>9}'
+            f'{"def/best":>9}{"(median)":>9}')
+    print(head)
+    for width in args.widths:
+        pools = Pools(width, args.shift_vectors)
+        for ways, shots, mode, clf in itertools.product(
+                args.ways, args.shots, args.modes, args.clfs):
+            if train_size(ways, shots, width, mode) > args.max_train:
+                print(f'{ways:>4}{shots:>6}{width:>6} {mode:<11}{clf:<20}'
+                      '  skipped: training set above --max_train')
+                continue
+            c = measure_cell(pools, ways, shots, clf, mode, args)
+            c['condition'] = condition
+            c['load_average'] = load_average()
+            out.append(c)
+            m = c['min_s']
+            flag = '' if c['default_over_best'] <= TOLERANCE else '  > 5%'
+            print(f'{ways:>4}{shots:>6}{width:>6} {mode:<11}{clf:<20}'
+                  f'{c["num_task"]:>6}{1e3 * m["default"]:>11.1f}'
+                  f'{1e3 * m["1"]:>9.1f}{1e3 * m["2"]:>9.1f}'
+                  f'{c["default_over_best"]:>9.3f}'
+                  f'{c["default_over_best_median"]:>9.3f}{flag}', flush=True)
+    print(f'load average at the end of {condition}: {load_average()}')
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument('--ways', type=int, nargs='+', default=[2, 9])
+    p.add_argument('--shots', type=int, nargs='+', default=[1, 10, 100])
+    p.add_argument('--widths', type=int, nargs='+', default=[128, 512, 2048])
+    p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],
+                   choices=['linear', 'latent_aug'])
+    p.add_argument('--clfs', nargs='+', default=list(CLFS), choices=CLFS)
+    p.add_argument('--conditions', nargs='+', default=['idle', 'contended'],
+                   choices=['idle', 'contended'])
+    p.add_argument('--max_run_s', type=float, default=3.0,
+                   help='cells run 1000 tasks (the protocol\'s count) unless '
+                   'a single-thread run would take longer than this; then '
+                   'as many tasks as fit (at least --min_tasks)')
+    p.add_argument('--min_tasks', type=int, default=4)
+    p.add_argument('--max_train', type=float, default=5e7,
+                   help='skip cells whose per-task training set (rows after '
+                   'augmentation x width) is larger (default 5e7: all but '
+                   '9-way 100-shot latent_aug at width 2048, 90,000 x 2048)')
+    p.add_argument('--repeat', type=int, default=3,
+                   help='interleaved runs per setting at least')
+    p.add_argument('--shift_vectors', type=int, default=500)
+    p.add_argument('--quick', action='store_true',
+                   help='shots 1 10, widths 128 512, runs up to 1 s')
+    p.add_argument('--output', default=None)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.shots, args.widths, args.max_run_s = [1, 10], [128, 512], 1.0
+    from openselfsup.lowshot.parallel import resolve_threads
+    out = {'machine': machine(), 'args': vars(args),
+           'default_threads': resolve_threads(None), 'cells': []}
+    print(f'default --threads here: {out["default_threads"]} (one per '
+          f'available core); {os.cpu_count()} cores')
+    for cond in args.conditions:
+        hog = None
+        if cond == 'contended':
+            hog = subprocess.Popen([sys.executable, '-c',
+                                    'while True: pass'])
+            print(f'started one competing CPU-bound process (pid {hog.pid}:'
+                  " python -c 'while True: pass')")
+            time.sleep(1.0)
+        try:
+            grid(args, cond, out['cells'])
+        finally:
+            if hog is not None:
+                hog.terminate()
+                hog.wait()
+    print('\nsummary (default within 5% of the best of 1 and 2 threads, on '
+          'the fastest run of each; in brackets on the medians):')
+    for cond in args.conditions:
+        cells = [c for c in out['cells'] if c['condition'] == cond]
+        bad = [c for c in cells if c['default_over_best'] > TOLERANCE]
+        bad_med = [c for c in cells
+                   if c['default_over_best_median'] > TOLERANCE]
+        worst = max(cells, key=lambda c: c['default_over_best'])
+        print(f'  {cond}: {len(cells) - len(bad)} of {len(cells)} cells '
+              f'within 5% ({len(cells) - len(bad_med)}); worst '
+              f'{worst["default_over_best"]:.3f} ({worst["ways"]}-way '
+              f'{worst["shots"]}-shot {worst["width"]}-d {worst["mode"]} '
+              f'{worst["clf"]}, {worst["num_task"]} tasks)')
+        if out['default_threads'] == 2:
+            noise = np.median([abs(c['median_s']['default']
+                                   / c['median_s']['2'] - 1) for c in cells])
+            print(f'    default runs what --threads 2 runs here: their '
+                  f'medians differ by {100 * noise:.1f}% in the median cell '
+                  '(the noise of this machine)')
+        out[f'{cond}_cells_over_5pct'] = len(bad)
+        out[f'{cond}_cells_over_5pct_median'] = len(bad_med)
+    out['load_average_end'] = load_average()
+    save(args.output, out)
+
+
+if __name__ == '__main__':
+    main()
