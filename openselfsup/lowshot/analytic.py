@@ -117,10 +117,10 @@ class ExpectedAugmentation:
         return nearest_prototype(features, self.prototypes)
 
     def augment(self, features: Tensor, labels: Tensor,
-                task_start: int = 0) -> ExpectedSupport:
+                task_start: int = 0, pad=None) -> ExpectedSupport:
         """The support of B tasks with its augmentation moments
-        (``task_start`` is accepted for the engine's interface; nothing is
-        random)."""
+        (``task_start`` and ``pad`` are accepted for the engine's interface;
+        nothing is random and nothing large is gathered)."""
         return ExpectedSupport(features, labels,
                                self.nearest_prototype(features),
                                self.covariances, self.shift_means,

@@ -11,8 +11,8 @@ Draws are counter-based (numpy Philox keyed by the seed, one block of the
 stream per task index), so task ``t`` gets the same shifts whatever the chunk
 size, the device or the machine.
 """
-from dataclasses import dataclass
-from typing import Tuple
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -31,12 +31,19 @@ class AugmentedSupport:
         shift_idx (Tensor): ``[B, n, A-1]`` int64 rows of the prototype's
             shift bank.
         shift_bank (Tensor): ``[K, M, D]`` the dictionary's shift bank.
+        banks (dict): the bank as ``[K * M, D]`` per dtype, converted once
+            and shared by every chunk of a run (filled on use).
+        pad (ScratchPad, optional): the meta-test's per-thread buffers;
+            with one, :meth:`shifts` and :meth:`scratch` return this
+            thread's reused memory (valid for the current chunk only).
     """
     features: Tensor
     labels: Tensor
     prototype: Tensor
     shift_idx: Tensor
     shift_bank: Tensor
+    banks: Dict[torch.dtype, Tensor] = field(default_factory=dict)
+    pad: Optional[object] = None
 
     @property
     def num_aug_shots(self) -> int:
@@ -46,18 +53,36 @@ class AugmentedSupport:
         """The tasks selected by a bool mask ``[B]`` (same draws)."""
         return AugmentedSupport(self.features[mask], self.labels[mask],
                                 self.prototype[mask], self.shift_idx[mask],
-                                self.shift_bank)
+                                self.shift_bank, self.banks, self.pad)
+
+    def scratch(self, name: str, shape: Sequence[int],
+                dtype: torch.dtype) -> Tensor:
+        """An uninitialised tensor: the pad's buffer ``name`` if there is a
+        pad (overwritten by the next chunk of this thread), else new."""
+        dev = self.features.device
+        if self.pad is None:
+            return torch.empty(tuple(shape), dtype=dtype, device=dev)
+        return self.pad.get(name, shape, dtype, dev)
+
+    def bank(self, dtype: torch.dtype) -> Tensor:
+        """The shift bank as ``[K * M, D]`` rows in ``dtype``."""
+        if dtype not in self.banks:
+            self.banks[dtype] = self.shift_bank.reshape(
+                -1, self.shift_bank.shape[2]).to(dtype).contiguous()
+        return self.banks[dtype]
 
     def _flat_idx(self) -> Tensor:
         M = self.shift_bank.shape[1]
         return self.prototype[..., None] * M + self.shift_idx  # [B, n, A-1]
 
     def shifts(self, dtype: torch.dtype = None) -> Tensor:
-        """The drawn shift vectors ``[B, n, A-1, D]`` (one gather)."""
-        dtype = dtype or self.features.dtype
-        D = self.features.shape[2]
-        bank = self.shift_bank.reshape(-1, D).to(dtype)
-        return bank[self._flat_idx()]
+        """The drawn shift vectors ``[B, n, A-1, D]`` (one row gather; with
+        a pad, into its buffer ``'shifts'``: overwritten by the next call)."""
+        idx = self._flat_idx()
+        bank = self.bank(dtype or self.features.dtype)
+        out = self.scratch('shifts', (idx.numel(), bank.shape[1]), bank.dtype)
+        torch.index_select(bank, 0, idx.reshape(-1), out=out)
+        return out.view(*idx.shape, -1)
 
     def materialise(self, dtype: torch.dtype = None) -> Tuple[Tensor, Tensor]:
         """The enlarged set: ``X [B, n*A, D]`` and labels ``[B, n*A]``.
@@ -82,9 +107,9 @@ class AugmentedSupport:
         """
         B, n, D = self.features.shape
         A = self.num_aug_shots
-        bank = self.shift_bank.reshape(-1, D).to(dtype)
         sums = torch.nn.functional.embedding_bag(
-            self._flat_idx().reshape(B * n, A - 1), bank, mode='sum')
+            self._flat_idx().reshape(B * n, A - 1), self.bank(dtype),
+            mode='sum')
         means = self.features.to(dtype) + sums.view(B, n, D) / A
         onehot = torch.nn.functional.one_hot(self.labels, num_classes).to(dtype)
         counts = onehot.sum(1).clamp_min(1)
@@ -121,6 +146,7 @@ class LatentAugmenter:
         self.shift_bank = shift_bank
         self.num_aug_shots = int(num_aug_shots)
         self.seed = int(seed)
+        self.banks = {}  # AugmentedSupport.banks of every chunk
 
     def to(self, device, dtype: torch.dtype = None) -> 'LatentAugmenter':
         """A copy on ``device`` (and in ``dtype``), converted once per run."""
@@ -144,7 +170,7 @@ class LatentAugmenter:
         return idx.reshape(num_task, n, self.num_aug_shots - 1)
 
     def augment(self, features: Tensor, labels: Tensor,
-                task_start: int = 0) -> AugmentedSupport:
+                task_start: int = 0, pad=None) -> AugmentedSupport:
         """Augment support ``features [B, n, D]`` of tasks ``task_start..``.
 
         Args:
@@ -152,9 +178,11 @@ class LatentAugmenter:
             labels (Tensor): ``[B, n]`` their class positions.
             task_start (int): index of the first task in the run (fixes the
                 random stream of each task).
+            pad (ScratchPad, optional): per-thread buffers of the meta-test
+                (:attr:`AugmentedSupport.pad`).
         """
         B, n, _ = features.shape
         idx = torch.from_numpy(self.draw(task_start, B, n)).to(features.device)
         return AugmentedSupport(features, labels,
                                 self.nearest_prototype(features), idx,
-                                self.shift_bank)
+                                self.shift_bank, self.banks, pad)

@@ -605,8 +605,12 @@ class LogisticRegression(_Linear):
         S = aug.shifts(self.matmul_dtype)  # [B, n, A-1, D]
         m = (A * X + S.sum(2, dtype=self.dtype)).sum(1, keepdim=True) / (n * A)
         U = (X - m).to(self.matmul_dtype)[:, :, None, :]
-        S += U  # the centred copies x_i + s_ij - m, in place
-        Z = torch.cat([U, S], 2).view(B, n * A, d)  # as materialise() orders
+        # the centred x_i - m and copies x_i + s_ij - m, as materialise()
+        # orders them, in the chunk's reused buffer
+        Z = aug.scratch('augmented', (B, n, A, d), self.matmul_dtype)
+        Z[:, :, :1] = U
+        torch.add(S, U, out=Z[:, :, 1:])
+        Z = Z.view(B, n * A, d)
         del S
         y = aug.labels.repeat_interleave(A, dim=1)
         return self._fit_centred(Z, y, C, m, None)

@@ -44,7 +44,7 @@ from ..utils import InputError, save_json
 from ..utils.device import resolve_device
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
-from .parallel import (map_chunks, plan_chunks, resolve_threads,
+from .parallel import (ScratchPad, map_chunks, plan_chunks, resolve_threads,
                        serial_kernels)
 from .spec import LATENT_MODES, RunSpec, class_names as domain_classes
 from .tasks import TaskStore
@@ -179,13 +179,16 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         else:
             chunk_size = min(chunk_size, max(1, math.ceil(T / 4)))
 
+    pad = ScratchPad()  # each thread's buffers, reused chunk after chunk
+
     def solve(start: int, stop: int):
         s_idx = torch.tensor(store.support_idx[start:stop], device=dev)
         q_idx = torch.tensor(store.query_idx[start:stop], device=dev)
         ys = torch.searchsorted(classes, torch.tensor(
             store.support_labels[start:stop], device=dev))
         yq = np.searchsorted(store.classes, store.query_labels[start:stop])
-        Xs, Xq = sup[s_idx].to(dtype), qry[q_idx].to(dtype)
+        Xs = pad.gather('support', sup, s_idx, dtype)
+        Xq = pad.gather('query', qry, q_idx, dtype)
         if extra is not None:  # [B, n, 1 + A', D], the original first
             copies = extra[:, s_idx].permute(1, 2, 0, 3).to(dtype)
             Xs = torch.cat([Xs[:, :, None], copies], 2).flatten(1, 2)
@@ -193,7 +196,7 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         model = EXPECTED_ESTIMATORS[clf](dtype=dtype, **(params or {})) \
             if expected else build_classifier(clf, params, dtype)
         if aug is not None:
-            model.fit_augmented(aug.augment(Xs, ys, start), classes)
+            model.fit_augmented(aug.augment(Xs, ys, start, pad), classes)
         else:
             model.fit(Xs, classes[ys], classes)
         pred = model.predict_positions(Xq).cpu().numpy()

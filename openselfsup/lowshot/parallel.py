@@ -29,6 +29,7 @@ task's F1 does not depend on the chunk size or the thread count
 """
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import (Callable, Iterator, List, Optional, Sequence, Tuple,
@@ -93,6 +94,52 @@ def plan_chunks(num_task: int, max_chunk: int, work_bytes: float,
     chunks = max(threads * rounds, math.ceil(num_task / max(1, max_chunk)))
     chunks = math.ceil(chunks / threads) * threads
     return max(1, math.ceil(num_task / chunks)), threads
+
+
+class ScratchPad:
+    """Tensors that each thread reuses from one chunk to the next.
+
+    A fresh CPU tensor of tens of MiB (a chunk's gathered features, the
+    drawn shifts) lands on new pages that the kernel zeroes on first touch:
+    on 2 cores that took longer than the gather itself (1.6 GB/s into new
+    memory against 10 GB/s into memory used before; ``benchmarks/``
+    ``RESULTS.md``). ``get`` hands out views of one buffer per name and
+    thread, grown when too small; what it returns is overwritten by that
+    thread's next ``get`` of the same name, so a caller keeps it for one
+    chunk only. On other devices it allocates (their caching allocators
+    already reuse memory). Scoped to one meta-test: dropped with it.
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def get(self, name: str, shape: Sequence[int], dtype: torch.dtype,
+            device: torch.device) -> torch.Tensor:
+        """An uninitialised tensor of ``shape`` (contents are garbage)."""
+        if torch.device(device).type != 'cpu':
+            return torch.empty(shape, dtype=dtype, device=device)
+        bufs = self._local.__dict__.setdefault('bufs', {})
+        size = math.prod(shape)
+        buf = bufs.get((name, dtype))
+        if buf is None or buf.numel() < size:
+            buf = bufs[(name, dtype)] = torch.empty(size, dtype=dtype)
+        return buf[:size].view(tuple(shape))
+
+    def gather(self, name: str, pool: torch.Tensor, idx: torch.Tensor,
+               dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+        """``pool[idx].to(dtype)`` (rows of a ``[N, D]`` pool, ``idx`` of any
+        shape) into this thread's buffers ``name`` (and ``name + '.f'`` for
+        the conversion)."""
+        dtype = dtype or pool.dtype
+        shape = (*idx.shape, pool.shape[1])
+        flat = idx.reshape(-1)
+        out = self.get(name, (flat.numel(), pool.shape[1]), pool.dtype,
+                       pool.device)
+        torch.index_select(pool, 0, flat, out=out)
+        if dtype != pool.dtype:
+            out = self.get(name + '.f', out.shape, dtype, pool.device
+                           ).copy_(out)
+        return out.view(shape)
 
 
 @contextmanager

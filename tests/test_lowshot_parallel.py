@@ -1,0 +1,59 @@
+"""Chunk planning and per-thread scratch buffers of the CPU meta-test."""
+import math
+import threading
+
+import pytest
+import torch
+
+from openselfsup.lowshot.parallel import (MIN_PARALLEL_BYTES, ScratchPad,
+                                          plan_chunks)
+
+
+@pytest.mark.parametrize('num_task,max_chunk,work,threads', [
+    (1000, 1000, 10 * MIN_PARALLEL_BYTES, 2),
+    (1000, 7, 100 * MIN_PARALLEL_BYTES, 2),
+    (1000, 1000, MIN_PARALLEL_BYTES // 2, 2),   # too small for a thread
+    (1000, 3, MIN_PARALLEL_BYTES // 2, 2),      # small, but memory-bound
+    (5, 1000, 1000 * MIN_PARALLEL_BYTES, 8),    # fewer tasks than threads
+    (1, 1, 0, 4),
+])
+def test_plan_chunks_covers_the_run_within_the_budget(num_task, max_chunk,
+                                                      work, threads):
+    size, used = plan_chunks(num_task, max_chunk, work, threads)
+    chunks = math.ceil(num_task / size)
+    assert 1 <= size <= max_chunk
+    assert 1 <= used <= min(threads, num_task)
+    # a thread is only given to MIN_PARALLEL_BYTES of work or more
+    assert used == 1 or work / used >= MIN_PARALLEL_BYTES
+    if work < 2 * MIN_PARALLEL_BYTES:
+        assert used == 1
+        # one thread: as few chunks as the memory budget allows
+        assert chunks == math.ceil(num_task / max_chunk)
+    else:
+        assert used == min(threads, num_task, work // MIN_PARALLEL_BYTES)
+
+
+def test_scratch_gather_equals_indexing_and_reuses_memory():
+    g = torch.Generator().manual_seed(0)
+    pool = torch.randn(50, 6, generator=g)
+    pad = ScratchPad()
+    idx = torch.randint(0, 50, (3, 4), generator=g)
+    out = pad.gather('q', pool, idx, torch.float64)
+    assert out.dtype == torch.float64 and out.shape == (3, 4, 6)
+    assert torch.equal(out, pool[idx].double())
+    first = out.data_ptr()
+    # a smaller request of the same name reuses the buffer (and overwrites)
+    idx2 = torch.randint(0, 50, (2, 4), generator=g)
+    out2 = pad.gather('q', pool, idx2, torch.float64)
+    assert torch.equal(out2, pool[idx2].double())
+    assert out2.data_ptr() == first
+    # another name, another buffer; same dtype as the pool: no conversion
+    out3 = pad.gather('s', pool, idx2)
+    assert out3.dtype == pool.dtype and out3.data_ptr() != first
+    # another thread gets its own buffers
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(
+        pad.gather('q', pool, idx2, torch.float64).data_ptr()))
+    t.start()
+    t.join()
+    assert seen[0] != first
