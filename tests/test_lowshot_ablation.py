@@ -1,15 +1,16 @@
 """The augmentation ablation: image-space augmented support against a
 scikit-learn reference, and the one-process ablation with its table."""
 import importlib.util
+import json
 import os
 
 import numpy as np
+import pytest
 from sklearn.linear_model import RidgeClassifier
 
 from lowshot_data import make_workdir
 from openselfsup.lowshot import paths
-from openselfsup.lowshot.ablation import (ablation_settings, ablation_table,
-                                          unique_specs)
+from openselfsup.lowshot.ablation import ablation_settings, unique_specs
 from openselfsup.lowshot.meta_test import Inputs, evaluate
 from openselfsup.lowshot.metrics import per_task_f1
 from openselfsup.lowshot.spec import RunSpec
@@ -74,6 +75,21 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     assert '| K=2 |' in out and '| aug_times=4 |' in out
     md = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.md')
     assert open(md).read() in out
+    # the plot, and the table's numbers in the sweep index
+    with open(os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.png'), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    index = json.load(open(os.path.join(wd, 'sweeps',
+                                        'ablation_clp_wo_78.json')))
+    rows = index['ablation_rows']
+    assert [r['part'] for r in rows] == [
+        ln.split('|')[1].strip() for ln in table]
+    assert [r['x'] for r in rows] == [None, 2, 4, 2, 4, 4, 3]
+    # novel F1: the per-task mean of STR (7) and TUM (8), from the result
+    # file of the baseline setting, recomputed here
+    base = json.load(open(index['settings'][0]['output']))
+    f1 = np.asarray(base['per_task_f1'])
+    assert rows[0]['novel_mean'] == pytest.approx(f1[:, [7, 8]].mean())
+    assert rows[0]['average_mean'] == pytest.approx(base['average_mean'])
 
 
 def test_ablation_specs_are_the_published_parts():

@@ -70,10 +70,13 @@ def main(argv=None):
     import torch
 
     from openselfsup.lowshot import paths
-    from openselfsup.lowshot.ablation import (ablation_settings,
-                                              ablation_table, unique_specs)
+    from openselfsup.lowshot.ablation import (ablation_rows,
+                                              ablation_settings,
+                                              ablation_table, plot_ablation,
+                                              unique_specs)
+    from openselfsup.lowshot.report import write_report
     from openselfsup.lowshot.sweep import run_sweep
-    from openselfsup.utils import save_text
+    from openselfsup.utils import check_writable, load_json
     rows = ablation_settings(
         args.model, args.num_shots, args.num_task, args.clf,
         args.prototypes, args.image, args.latent, args.hybrid,
@@ -81,14 +84,25 @@ def main(argv=None):
         num_shift_vectors=args.num_shift_vectors, dict_seed=args.dict_seed)
     out = os.path.join(os.path.dirname(paths.sweep_path(
         args.workdir, args.model, 'near')), f'ablation_{args.model}.json')
+    png = os.path.splitext(out)[0] + '.png'
+    check_writable(png)
     sweep = run_sweep(args.workdir, unique_specs(rows), args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
                       out, log=None if args.quiet else print)
-    table = ablation_table(rows, sweep['results'])
-    save_text(sweep['summary_md'], table)
+    table_rows = ablation_rows(rows, sweep['results'])
+    table = ablation_table(table_rows)
+    # the sweep index gains the table's numbers; table, index and plot are
+    # all computed before the first is written
+    index = load_json(sweep['output'], 'sweep index')
+    index['ablation_rows'] = table_rows
+    write_report({'md': sweep['summary_md'], 'json': sweep['output'],
+                  'png': png}, table, index,
+                 plot_ablation(table_rows, f'{args.model}: {args.num_shots}'
+                               f'-shot, {args.num_task} tasks, {args.clf}'))
     print(table, end='')
-    print(f'wrote {sweep["summary_md"]}: {sweep["num_settings"]} settings in '
+    print(f'wrote {sweep["summary_md"]}, {png} and {sweep["output"]}: '
+          f'{sweep["num_settings"]} settings in '
           f'{sweep["elapsed_s"]["total"]:.1f} s')
 
 

@@ -19,8 +19,9 @@ hybrid              image x latent: ``aug_times`` = t and
 ==================  ===================================================
 
 :func:`ablation_settings` lists those :class:`~.spec.RunSpec` (each part's
-values are arguments), :func:`ablation_table` puts their results in one
-table: average F1 and the F1 of the two novel classes, mean ± 95% CI.
+values are arguments), :func:`ablation_rows` collects their results
+(average F1 and the F1 of the two novel classes, mean ± 95% CI), shown by
+:func:`ablation_table` (Markdown) and :func:`plot_ablation` (PNG).
 The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
 from typing import Dict, List, Sequence, Tuple
@@ -83,23 +84,97 @@ def unique_specs(rows) -> List[RunSpec]:
     return list(dict.fromkeys(spec for _, _, spec in rows))
 
 
-def ablation_table(rows, results: Sequence[Dict]) -> str:
-    """One Markdown table: part, value, average F1 and the F1 of the novel
-    classes STR and TUM (their per-task mean), mean ± 95% CI (percent).
+#: the spec field each part varies (the x axis of its panel)
+PART_FIELD = {'prototypes': 'num_prototypes', 'image': 'aug_times',
+              'latent': 'num_aug_shots', 'hybrid': 'aug_times'}
+#: the two novel classes of the wo_78 tasks (STR and TUM)
+NOVEL = (7, 8)
+
+
+def ablation_rows(rows, results: Sequence[Dict]) -> List[Dict]:
+    """The ablation's numbers, one dict per table row: ``part``, ``value``
+    (its label), ``x`` (the varied number; None for the baseline),
+    ``average_mean`` / ``average_ci`` and ``novel_mean`` / ``novel_ci``
+    (the per-task mean F1 of STR and TUM, mean and 95% CI), fractions.
 
     Args:
         rows: from :func:`ablation_settings`.
         results: the result of each of :func:`unique_specs`, in order.
     """
     by_spec = dict(zip(unique_specs(rows), results))
-    lines = ['| part | value | average F1 (%) | novel STR+TUM F1 (%) |',
-             '|---|---|---:|---:|']
+    out = []
     for part, value, spec in rows:
         r = by_spec[spec]
         f1 = np.asarray(r['per_task_f1'], dtype=np.float64)
-        novel_mean, novel_ci = mean_ci(f1[:, [7, 8]].mean(1))
-        lines.append(f'| {part} | {value} | '
+        novel_mean, novel_ci = mean_ci(f1[:, list(NOVEL)].mean(1))
+        field = PART_FIELD.get(part)
+        out.append({'part': part, 'value': value,
+                    'x': None if field is None else getattr(spec, field),
+                    'average_mean': r['average_mean'],
+                    'average_ci': r['average_ci'],
+                    'novel_mean': novel_mean, 'novel_ci': novel_ci})
+    return out
+
+
+def ablation_table(table_rows: Sequence[Dict]) -> str:
+    """One Markdown table of :func:`ablation_rows`: part, value, average F1
+    and the F1 of the novel classes STR and TUM, mean ± 95% CI (percent)."""
+    lines = ['| part | value | average F1 (%) | novel STR+TUM F1 (%) |',
+             '|---|---|---:|---:|']
+    for r in table_rows:
+        lines.append(f'| {r["part"]} | {r["value"]} | '
                      f'{fmt_pct(r["average_mean"])} ± '
-                     f'{fmt_pct(r["average_ci"])} | {fmt_pct(novel_mean)} ± '
-                     f'{fmt_pct(novel_ci)} |')
+                     f'{fmt_pct(r["average_ci"])} | '
+                     f'{fmt_pct(r["novel_mean"])} ± '
+                     f'{fmt_pct(r["novel_ci"])} |')
     return '\n'.join(lines) + '\n'
+
+
+def plot_ablation(table_rows: Sequence[Dict], title: str = '') -> bytes:
+    """One panel per varied part (F1 in percent against its number, log
+    scale; average and novel STR+TUM F1 with their 95% CIs), the baseline
+    as dashed lines in every panel.
+
+    Returns:
+        bytes: the PNG.
+    """
+    import io
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    parts = [p for p in PARTS[1:] if any(r['part'] == p for r in table_rows)]
+    base = next((r for r in table_rows if r['part'] == 'baseline'), None)
+    fig, axes = plt.subplots(1, max(1, len(parts)), sharey=True,
+                             figsize=(3.4 * max(1, len(parts)) + 0.6, 3.6),
+                             squeeze=False)
+    curves = (('average', 'average F1', 'tab:blue'),
+              ('novel', 'novel STR+TUM F1', 'tab:red'))
+    for ax, part in zip(axes[0], parts):
+        pts = [r for r in table_rows if r['part'] == part]
+        xs = [r['x'] for r in pts]
+        for key, label, colour in curves:
+            ax.errorbar(xs, [100 * r[f'{key}_mean'] for r in pts],
+                        yerr=[100 * (r[f'{key}_ci'] or 0.0) for r in pts],
+                        fmt='o-', ms=3, capsize=2, color=colour, label=label)
+            if base is not None:
+                ax.axhline(100 * base[f'{key}_mean'], color=colour,
+                           linestyle='--', linewidth=0.8)
+        if len(set(xs)) > 1 and min(xs) > 0:
+            ax.set_xscale('log', base=2)
+        ax.set_xlabel({'prototypes': 'prototypes K', 'image': 'aug_times',
+                       'latent': 'aug shots',
+                       'hybrid': 'aug_times = aug shots'}[part])
+        ax.set_title(part)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel('F1 (%)')
+    axes[0][0].legend(fontsize=7, loc='best',
+                      title='dashed: baseline', title_fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format='png')
+    plt.close(fig)
+    return buf.getvalue()
