@@ -181,16 +181,15 @@ class RidgeClassifier(_Linear):
         Y = self._targets(y, num_classes, X.dtype)
         x_mean, y_mean = X.mean(1, keepdim=True), Y.mean(1, keepdim=True)
         Xc, Yc = X - x_mean, Y - y_mean
-        if n < d:  # kernel form: (Xc Xc^T + aI) A = Yc, W = Xc^T A
-            K = gram(Xc, outer=True)
-            K.diagonal(dim1=1, dim2=2).add_(self.alpha)
-            A, failed = cholesky_solve(K, Yc)
-            W = (A.transpose(1, 2) @ Xc).transpose(1, 2)
-        else:  # primal: (Xc^T Xc + aI) W = Xc^T Yc
-            G = gram(Xc)
-            G.diagonal(dim1=1, dim2=2).add_(self.alpha)
-            W, failed = cholesky_solve(G, (Yc.transpose(1, 2) @ Xc
-                                           ).transpose(1, 2))
+        if n >= d:  # primal: (Xc^T Xc + aI) W = Xc^T Yc
+            return self._solve_normal_equations(
+                gram(Xc), (Yc.transpose(1, 2) @ Xc).transpose(1, 2), x_mean,
+                y_mean, lambda failed: (Xc[failed], Yc[failed]))
+        # kernel form: (Xc Xc^T + aI) A = Yc, W = Xc^T A
+        K = gram(Xc, outer=True)
+        K.diagonal(dim1=1, dim2=2).add_(self.alpha)
+        A, failed = cholesky_solve(K, Yc)
+        W = (A.transpose(1, 2) @ Xc).transpose(1, 2)
         W = self._fallback(W, failed, lambda: (Xc[failed], Yc[failed]))
         return self._set(W, x_mean, y_mean)
 
@@ -594,14 +593,13 @@ class LogisticRegression(_Linear):
     def fit_augmented(self, aug, classes: Tensor):
         """Fit on the latent-augmented set, built once, centred, directly
         in ``matmul_dtype`` (no float64 copy of the enlarged set)."""
+        A = aug.num_aug_shots
+        B, n, d = aug.features.shape
+        if A == 1 or n * A < d:  # small sets: the row-space basis pays
+            return super().fit_augmented(aug, classes)
         self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
         C = len(self.classes_)
-        A = aug.num_aug_shots
         X = aug.features.to(self.dtype)
-        B, n, d = X.shape
-        if A == 1 or n * A < d:  # small sets: the row-space basis pays
-            Xa, ya = aug.materialise()
-            return self._fit(Xa, ya, C)
         S = aug.shifts(self.matmul_dtype)  # [B, n, A-1, D]
         m = (A * X + S.sum(2, dtype=self.dtype)).sum(1, keepdim=True) / (n * A)
         U = (X - m).to(self.matmul_dtype)[:, :, None, :]
