@@ -26,9 +26,8 @@ The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
 from typing import Dict, List, Sequence, Tuple
 
-import numpy as np
-
-from .metrics import fmt_pct, mean_ci
+from .metrics import fmt_pct
+from .report import figure_png, novel_cell, pyplot
 from .spec import RunSpec
 
 #: the published values (ablation.sh)
@@ -87,8 +86,6 @@ def unique_specs(rows) -> List[RunSpec]:
 #: the spec field each part varies (the x axis of its panel)
 PART_FIELD = {'prototypes': 'num_prototypes', 'image': 'aug_times',
               'latent': 'num_aug_shots', 'hybrid': 'aug_times'}
-#: the two novel classes of the wo_78 tasks (STR and TUM)
-NOVEL = (7, 8)
 
 
 def ablation_rows(rows, results: Sequence[Dict]) -> List[Dict]:
@@ -105,14 +102,13 @@ def ablation_rows(rows, results: Sequence[Dict]) -> List[Dict]:
     out = []
     for part, value, spec in rows:
         r = by_spec[spec]
-        f1 = np.asarray(r['per_task_f1'], dtype=np.float64)
-        novel_mean, novel_ci = mean_ci(f1[:, list(NOVEL)].mean(1))
+        novel = novel_cell(r)  # STR and TUM: per-task mean, then over tasks
         field = PART_FIELD.get(part)
         out.append({'part': part, 'value': value,
                     'x': None if field is None else getattr(spec, field),
                     'average_mean': r['average_mean'],
                     'average_ci': r['average_ci'],
-                    'novel_mean': novel_mean, 'novel_ci': novel_ci})
+                    'novel_mean': novel['mean'], 'novel_ci': novel['ci']})
     return out
 
 
@@ -138,11 +134,7 @@ def plot_ablation(table_rows: Sequence[Dict], title: str = '') -> bytes:
     Returns:
         bytes: the PNG.
     """
-    import io
-
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     parts = [p for p in PARTS[1:] if any(r['part'] == p for r in table_rows)]
     base = next((r for r in table_rows if r['part'] == 'baseline'), None)
@@ -174,7 +166,4 @@ def plot_ablation(table_rows: Sequence[Dict], title: str = '') -> bytes:
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=110, format='png')
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)

@@ -28,7 +28,6 @@ digests differ is refused with one line. Settings that only
 one model ran are listed as unpaired. F1 values are fractions; the
 Markdown prints percent and percentage points.
 """
-import io
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -36,7 +35,7 @@ import numpy as np
 
 from ..utils import InputError
 from .metrics import fmt_pct, mean_ci
-from .report import DOMAINS, _natural, _order
+from .report import DOMAINS, _natural, _order, figure_png, pyplot
 from .spec import CLASSIFIERS, MODES
 
 #: the fields that make a setting (what is paired across two models)
@@ -274,9 +273,7 @@ def plot_compare(cmp: Dict) -> bytes:
     Returns:
         bytes: the PNG.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     settings = cmp['settings']
     n = len(settings)
@@ -309,10 +306,7 @@ def plot_compare(cmp: Dict) -> bytes:
         ax.plot([], [], 'o', color=colours(j % 10), label=mode)
     ax.legend(fontsize=7, frameon=False, loc='best')
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=110, format='png')
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def compare(workdir: str, model_a: str, model_b: str,

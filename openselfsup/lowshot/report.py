@@ -103,7 +103,7 @@ def _natural(name: str):
     return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', name)]
 
 
-def _novel_cell(result: dict) -> Optional[dict]:
+def novel_cell(result: dict) -> Optional[dict]:
     """F1 of the held-out class(es) in a near-domain result (for the pair
     78, the per-task mean of classes 7 and 8 and its CI)."""
     novel = result.get('novel_class')
@@ -170,7 +170,7 @@ def build_table(results: Sequence[dict]) -> dict:
         row['cells'][cell_key] = dict(
             mean=r['average_mean'], ci=r['average_ci'],
             num_task=int(r['num_task']), novel_class=r.get('novel_class'),
-            novel=_novel_cell(r), harmonic_mean=r.get('harmonic_mean'),
+            novel=novel_cell(r), harmonic_mean=r.get('harmonic_mean'),
             harmonic_ci=r.get('harmonic_ci'),
             convergence=r.get('convergence'), file=r['_file'])
     ordered_cols = sorted(columns, key=lambda c: (_order(c[0], DOMAINS), c[1]))
@@ -247,6 +247,22 @@ def curve_label(row: dict) -> str:
     return f'{fam} [{row["variant"]}]' if row.get('variant') else fam
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files, no display)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def figure_png(fig) -> bytes:
+    """A figure as PNG bytes (110 dpi); the figure is closed."""
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format='png')
+    pyplot().close(fig)
+    return buf.getvalue()
+
+
 def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     """F1 against shots: a row of panels per classifier, a column per domain.
 
@@ -263,9 +279,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     Returns:
         bytes: the PNG.
     """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     domains = []
     for c in table['columns']:
@@ -338,10 +352,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     legend_rows = math.ceil(len(labels) / min(4, len(labels)))
     fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / fig.get_figheight(),
                            1, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=110, format='png')
-    plt.close(fig)
-    return buf.getvalue()
+    return figure_png(fig)
 
 
 def workdir_results(workdir: str, clf: Optional[str] = None) -> List[dict]:
