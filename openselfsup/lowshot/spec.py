@@ -18,7 +18,7 @@ A spec never holds execution choices (device, threads, chunk size): results
 do not depend on them (``tests/test_lowshot_determinism.py``).
 """
 import argparse
-from dataclasses import MISSING, asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Tuple
 
 from ..classes import held_out
@@ -350,10 +350,6 @@ class RunSpec:
                    queries=NUM_QUERIES,
                    classifier_params=self.classifier_params)
         return out
-
-    def with_(self, **changes) -> 'RunSpec':
-        """A copy with ``changes`` (validated)."""
-        return replace(self, **changes)
 
 
 def class_names(task: str):

@@ -5,8 +5,6 @@ Every artefact names what it was made from by these digests: an array's
 (:func:`file_sha1`, :func:`file_sha256`).
 """
 import hashlib
-import os
-from typing import Dict
 
 import numpy as np
 
@@ -36,8 +34,3 @@ def file_sha256(path: str) -> str:
     """Hex SHA-256 of a file's bytes."""
     return _file_digest(path, 'sha256')
 
-
-def array_identity(path: str, array: np.ndarray) -> Dict:
-    """Identity of a loaded array file: ``{path, shape, sha1}``."""
-    return {'path': os.path.abspath(path), 'shape': list(array.shape),
-            'sha1': array_sha1(array)}
