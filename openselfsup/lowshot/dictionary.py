@@ -281,9 +281,12 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
 
 
 def construct_dictionary(workdir: str, spec: DictionarySpec,
-                         replace: bool = False) -> Dictionary:
+                         replace: bool = False,
+                         features=None) -> Dictionary:
     """Build the dictionary ``spec`` names and save it (atomically, and
-    only if absent unless ``replace``).
+    only if absent unless ``replace``). ``features``: the FeatureSet of
+    ``spec.model`` / ``spec.features`` if the caller has it loaded and
+    checked already (else it is loaded here).
 
     Returns:
         Dictionary: the dictionary written (``path`` set).
@@ -298,7 +301,7 @@ def construct_dictionary(workdir: str, spec: DictionarySpec,
     if os.path.exists(out) and not replace:
         raise InputError(f'{out} exists; pass --overwrite to build it again')
     check_writable(out)
-    fs = load_features(workdir, spec.model, spec.features)
+    fs = features or load_features(workdir, spec.model, spec.features)
     dic = build_dictionary(fs.features, fs.labels, spec.num_prototypes,
                            spec.num_shift_vectors, spec.seed, spec.excluded,
                            name=fs.features_path)

@@ -298,11 +298,11 @@ class Inputs:
         if dspec not in self._dicts:
             t0 = time.perf_counter()
             path = dspec.path(self.workdir)
+            base = self.features(dspec.model, dspec.features)
             if self.make_missing and not os.path.exists(path):
-                dic = construct_dictionary(self.workdir, dspec)
+                dic = construct_dictionary(self.workdir, dspec, features=base)
             else:
                 dic = load_dictionary(path)
-            base = self.features(dspec.model, dspec.features)
             check_dictionary(dic, dspec, base, self.pools(spec)[0])
             self._dicts[dspec] = dic
             self.timing['dictionaries'] += time.perf_counter() - t0
