@@ -128,19 +128,21 @@ def default_work_dir(config_path: str) -> str:
     return os.path.join('work_dirs', *parts)
 
 
-def parse_cfg_options(items) -> Optional[Dict[str, Any]]:
-    """``--cfg-options KEY=VALUE ...`` strings to a dict, with MMEngine's
-    ``DictAction`` value parsing (numbers, lists, tuples, booleans); for
-    commands that parse their flags before importing MMEngine.
+def parse_cfg_options(items, flag: str = '--cfg-options'
+                      ) -> Optional[Dict[str, Any]]:
+    """``--cfg-options KEY=VALUE ...`` strings (or those of another
+    ``flag``) to a dict, with MMEngine's ``DictAction`` value parsing
+    (numbers, lists, tuples, booleans, None); for commands that parse their
+    flags before importing MMEngine.
 
     Raises:
-        InputError: an item without ``=``.
+        InputError: an item without ``=``, naming ``flag``.
     """
     if not items:
         return None
     bad = [i for i in items if '=' not in i]
     if bad:
-        raise InputError(f'--cfg-options {bad[0]!r}: expected KEY=VALUE')
+        raise InputError(f'{flag} {bad[0]!r}: expected KEY=VALUE')
     import argparse
     ns = argparse.Namespace()
     DictAction(option_strings=[], dest='opts')(None, ns, list(items))

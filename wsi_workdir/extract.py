@@ -133,7 +133,6 @@ def main(argv=None):
     from openselfsup.apis.extract import (check_encoder_flags, extract,
                                           extract_external, summary_line)
     from openselfsup.config import parse_cfg_options
-    from openselfsup.models.external import parse_key_values
     check_encoder_flags(vars(args))
     run = dict(cfg_options=parse_cfg_options(args.cfg_options),
                batch_size=args.batch_size, device=args.device,
@@ -145,9 +144,9 @@ def main(argv=None):
         record = extract_external(
             args.config, args.model_source, args.output,
             weights=None if args.random_init else args.weights,
-            model_kwargs=parse_key_values(args.model_kwargs,
-                                          '--model-kwargs'),
-            preprocess=parse_key_values(args.preprocess, '--preprocess'),
+            model_kwargs=parse_cfg_options(args.model_kwargs,
+                                           '--model-kwargs'),
+            preprocess=parse_cfg_options(args.preprocess, '--preprocess'),
             pool=args.pool, projection=args.projection, **run)
     else:
         record = extract(args.config, args.pretrained, args.output,

@@ -83,23 +83,6 @@ def parse_source(source: str) -> Tuple[str, Optional[str]]:
     return library, name.strip() or None
 
 
-def parse_key_values(items: Optional[List[str]], flag: str
-                     ) -> Optional[Dict]:
-    """``KEY=VALUE`` strings to a dict, values parsed as ``--cfg-options``
-    values are (numbers, booleans, None, lists ``a,b,c``, tuples).
-
-    Raises:
-        InputError: an item without ``=``, naming ``flag``.
-    """
-    if not items:
-        return None
-    bad = [i for i in items if '=' not in i]
-    if bad:
-        raise InputError(f'{flag} {bad[0]!r}: expected KEY=VALUE')
-    from ..config import parse_cfg_options
-    return parse_cfg_options(items)
-
-
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
