@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 from mmengine.config import Config, DictAction  # noqa: F401
 
-from .utils import InputError
+from .utils import InputError, first_line
 
 
 def _missing_key(cfg: Config, key: str) -> Optional[str]:
@@ -109,9 +109,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         raise InputError(f'{path}:{exc.lineno}: syntax error '
                          f'in the config ({exc.msg})') from None
     except Exception as exc:  # a missing _base_, an error inside the file
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f'{path}: cannot read the config '
-                         f'({type(exc).__name__}: {first})') from None
+                         f'({type(exc).__name__}: {first_line(exc)})'
+                         ) from None
     if cfg_options:
         if not allow_new_keys:
             check_cfg_options(cfg, cfg_options)

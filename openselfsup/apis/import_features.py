@@ -37,15 +37,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError, file_sha1, file_sha256
+from ..utils import InputError, file_sha1, file_sha256, first_line
 
 FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
            '.hdf5': 'h5'}
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _as_paths(values, where: str) -> List[str]:
@@ -95,7 +90,7 @@ def read_feature_file(path: str, key: str = 'features',
         try:
             feats = np.load(path, allow_pickle=False)
         except Exception as exc:  # not .npy, pickled objects
-            raise InputError(f'{path}: cannot read ({_first_line(exc)})'
+            raise InputError(f'{path}: cannot read ({first_line(exc)})'
                              ) from None
     elif fmt == 'pt':
         import torch
@@ -103,7 +98,7 @@ def read_feature_file(path: str, key: str = 'features',
             obj = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as exc:  # pickle errors, truncated files
             raise InputError(f'{path}: cannot load with weights_only=True '
-                             f'({_first_line(exc)})') from None
+                             f'({first_line(exc)})') from None
         if isinstance(obj, dict):
             if key not in obj:
                 raise InputError(f'{path}: no {key!r} entry (has '
@@ -135,7 +130,7 @@ def read_feature_file(path: str, key: str = 'features',
         except InputError:
             raise
         except Exception as exc:  # OSError of h5py on a bad file
-            raise InputError(f'{path}: cannot read ({_first_line(exc)})'
+            raise InputError(f'{path}: cannot read ({first_line(exc)})'
                              ) from None
     if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
             0 in feats.shape:

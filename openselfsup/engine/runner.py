@@ -17,7 +17,7 @@ from mmengine.dist import master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
-from ..utils import InputError
+from ..utils import InputError, first_line
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
@@ -164,9 +164,7 @@ class AtomicRunner(Runner):
             return super().load_or_resume()
         except (RuntimeError, KeyError, ValueError, IndexError,
                 TypeError) as exc:
-            first = (str(exc).strip().splitlines() or
-                     [type(exc).__name__])[0]
             raise InputError(
                 f'--resume from {self._load_from}: the checkpoint does not '
-                f'fit this config ({first[:200]}); resume with the config '
+                f'fit this config ({first_line(exc)[:200]}); resume with the config '
                 'that wrote it, or start a new run with --work-dir') from None

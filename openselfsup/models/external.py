@@ -46,7 +46,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from ..utils import InputError
+from ..utils import InputError, first_line
 
 LIBRARIES = ('timm', 'open_clip')
 #: weight files looked for in a hub-layout folder, in order
@@ -81,11 +81,6 @@ def parse_source(source: str) -> Tuple[str, Optional[str]]:
         raise InputError(f'--model-source {source!r}: expected timm:<model '
                          'name> or open_clip:<model name>')
     return library, name.strip() or None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def _import(library: str):
@@ -143,7 +138,7 @@ def read_state_dict(path: str) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
             obj, fmt = load_file(path, device='cpu'), 'safetensors'
         except Exception as exc:  # SafetensorError, OSError
             raise InputError(f'{path}: not a readable safetensors file '
-                             f'({_first_line(exc)})') from None
+                             f'({first_line(exc)})') from None
     else:
         obj, fmt = load_checkpoint_file(path, tensors_only=True), 'torch'
     while isinstance(obj, dict):
@@ -231,7 +226,7 @@ def _timm_model(name: Optional[str], kwargs: Dict, pool: Optional[str],
                 os.path.dirname(config))
         except Exception as exc:  # bad JSON, missing keys
             raise InputError(f'{config}: not a timm model config '
-                             f'({_first_line(exc)})') from None
+                             f'({first_line(exc)})') from None
         if name is not None and name.split('.')[0] != arch.split('.')[0]:
             raise InputError(f'--model-source timm:{name} but {config} '
                              f'describes {arch}; give --model-source timm')
@@ -254,7 +249,7 @@ def _timm_model(name: Optional[str], kwargs: Dict, pool: Optional[str],
                                   pretrained_cfg=pretrained_cfg, **kwargs)
     except (TypeError, ValueError, AssertionError, RuntimeError) as exc:
         raise InputError(f'--model-source timm:{name} with --model-kwargs '
-                         f'{kwargs}: {_first_line(exc)}') from None
+                         f'{kwargs}: {first_line(exc)}') from None
     return model, name, kwargs
 
 
@@ -282,7 +277,7 @@ def _timm_transform(model, kwargs: Dict, overrides: Dict):
         transform = create_transform(**cfg, is_training=False)
     except (AssertionError, TypeError, ValueError) as exc:
         raise InputError(f'--preprocess {overrides}: '
-                         f'{_first_line(exc) or "invalid for timm"}') from None
+                         f'{first_line(exc) or "invalid for timm"}') from None
     cfg = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
     return transform, cfg
 
@@ -323,7 +318,7 @@ def _open_clip_model(name: Optional[str], kwargs: Dict,
     except (TypeError, ValueError, AssertionError, RuntimeError,
             OSError) as exc:
         raise InputError(f'--model-source open_clip:{name or config}: '
-                         f'{_first_line(exc)}') from None
+                         f'{first_line(exc)}') from None
     return model, name or ident
 
 
@@ -368,7 +363,7 @@ def _open_clip_transform(model, overrides: Dict):
         transform = image_transform_v2(cfg, is_train=False)
     except (AssertionError, TypeError, ValueError) as exc:
         raise InputError(f'--preprocess {overrides}: '
-                         f'{_first_line(exc) or "invalid for open_clip"}'
+                         f'{first_line(exc) or "invalid for open_clip"}'
                          ) from None
     out = asdict(cfg)
     return transform, {k: list(v) if isinstance(v, tuple) else v

@@ -17,6 +17,13 @@ class InputError(Exception):
     """
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (its type name if empty): for
+    library errors quoted inside a one-line refusal."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def one_line(exc: BaseException) -> str:
     """The one-line message of ``exc``.
 
