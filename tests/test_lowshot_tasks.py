@@ -99,3 +99,24 @@ def test_thousand_tasks_from_large_pools():
     s_lab, q_lab = _labels(10000, 9), _labels(800, 9)
     store = sample_tasks(TaskSpec('near', 10, 1000), s_lab, q_lab)
     _check_store(store, s_lab, q_lab, 9, 10)
+
+
+def test_one_inputs_serves_runs_of_different_task_counts(tmp_path):
+    """Runs of one store with different --num_task in one process (a
+    sweep without make_missing) each get their first num_task tasks, the
+    same as a run alone; more tasks than the store holds is one line."""
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot.meta_test import Inputs
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    wd = make_workdir(str(tmp_path / 'w'), dim=8)
+    generate_task_store(wd, RunSpec('clp', 'near', 1, num_task=6).tasks)
+    shared = Inputs(wd)
+    for n in (3, 6, 2):
+        spec = RunSpec('clp', 'near', 1, num_task=n)
+        got, alone = shared.store(spec), Inputs(wd).store(spec)
+        assert got.num_task == n
+        assert np.array_equal(got.support_idx, alone.support_idx)
+        assert np.array_equal(got.query_idx, alone.query_idx)
+    with pytest.raises(InputError, match='larger than the 6 tasks'):
+        shared.store(RunSpec('clp', 'near', 1, num_task=7))

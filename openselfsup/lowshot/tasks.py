@@ -415,8 +415,9 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
 
 def load_task_store(workdir: str, spec: TaskSpec,
                     inputs: Optional[Tuple] = None) -> TaskStore:
-    """Load the store ``spec`` names, check it, keep its first
-    ``spec.num_task`` tasks.
+    """Load the store ``spec`` names and check it (all its tasks, as
+    :func:`generate_task_store` returns them; ``store.head(num_task)``
+    keeps the first ones and refuses a store with fewer).
 
     Args:
         workdir (str): the low-shot work directory.
@@ -426,7 +427,7 @@ def load_task_store(workdir: str, spec: TaskSpec,
     store = TaskStore.load(spec.path(workdir))
     store.check_request(spec)
     store.check_labels(*(inputs or store_inputs(workdir, spec)))
-    return store.head(spec.num_task)
+    return store
 
 
 def class_counts(labels: np.ndarray, classes: Sequence[int]) -> np.ndarray:
