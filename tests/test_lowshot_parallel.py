@@ -57,3 +57,20 @@ def test_scratch_gather_equals_indexing_and_reuses_memory():
     t.start()
     t.join()
     assert seen[0] != first
+
+
+def test_result_records_the_threads_and_chunks_the_run_used(tmp_path):
+    """The result's execution block holds what the meta-test ran with: a
+    tiny run asked for 2 threads runs on one thread in one chunk
+    (plan_chunks); an explicit --chunk_size is kept with the threads."""
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot.meta_test import Inputs, evaluate
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    wd = make_workdir(str(tmp_path / 'w'), dim=8)
+    spec = RunSpec('clp', 'near', 1, clf='nearest_centroid', num_task=6)
+    generate_task_store(wd, spec.tasks)
+    auto = evaluate(Inputs(wd), spec, threads=2)['execution']
+    assert (auto['threads'], auto['chunk_size']) == (1, 6)
+    fixed = evaluate(Inputs(wd), spec, threads=2, chunk_size=2)['execution']
+    assert (fixed['threads'], fixed['chunk_size']) == (2, 2)

@@ -28,7 +28,9 @@ fractions in [0, 1]; a CI that is undefined (one task) is null::
                         normalised, task_store {path, sha1, seed,
                         labels_fingerprint}, dictionary {...} | null,
                         aug_features {...} | null
-    execution           {device, threads, chunk_size, dtype, elapsed_s}
+    execution           {device, threads, chunk_size, dtype, elapsed_s}:
+                        the threads (null on CUDA) and tasks per chunk the
+                        run used
 """
 import math
 import os
@@ -119,7 +121,7 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
               device: str = 'cpu', chunk_size: Optional[int] = None,
               threads: Optional[int] = None,
               dtype: torch.dtype = torch.float64,
-              progress: bool = False):
+              progress: bool = False, plan: Optional[Dict] = None):
     """Solve every task of ``store``; return per-task, per-class F1.
 
     Args:
@@ -141,6 +143,8 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         threads (int, optional): CPU worker threads (default: one per core).
         dtype (torch.dtype): computation dtype of the classifiers.
         progress (bool): show a progress bar over chunks.
+        plan (dict, optional): receives the ``threads`` (None on CUDA) and
+            ``chunk_size`` the run used (the defaults are chosen here).
 
     Returns:
         (np.ndarray, dict): F1 ``[T, C]`` in [0, 1] (C = ``store.ways``) and
@@ -179,6 +183,9 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         else:
             chunk_size = min(chunk_size, max(1, math.ceil(T / 4)))
 
+    if plan is not None:
+        plan.update(threads=threads if dev.type == 'cpu' else None,
+                    chunk_size=chunk_size)
     pad = ScratchPad()  # each thread's buffers, reused chunk after chunk
 
     def solve(start: int, stop: int):
@@ -388,10 +395,11 @@ def evaluate(inputs: Inputs, spec: RunSpec, device: str = 'cpu',
                                    spec.seed)
     extra = inputs.support_aug(spec, len(sup.labels))
     t0 = time.perf_counter()
+    plan = {}
     f1, counts = meta_test(sup.features, qry.features, store, spec.clf,
                            spec.classifier_params, spec.mode, augmenter,
                            extra, device, chunk_size, threads, dtype,
-                           progress)
+                           progress, plan)
     elapsed = time.perf_counter() - t0
     sid, qid = sup.identity(), qry.identity()
     files = {'support_features': sid['features'],
@@ -404,10 +412,7 @@ def evaluate(inputs: Inputs, spec: RunSpec, device: str = 'cpu',
              'aug_features': inputs.features(spec.model, 'NCT_aug'
                                              ).identity()['features']
              if extra is not None else None}
-    execution = {'device': str(device),
-                 'threads': resolve_threads(threads)
-                 if str(device) == 'cpu' else None,
-                 'chunk_size': chunk_size,
+    execution = {'device': str(device), **plan,
                  'dtype': str(dtype).replace('torch.', ''),
                  'elapsed_s': elapsed}
     return build_result(spec, f1, inputs.class_names(spec, store), files,
