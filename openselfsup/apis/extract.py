@@ -449,6 +449,43 @@ def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
     return build_initialised(cfg.model, seed)
 
 
+def _encode(model, images, labels: np.ndarray, where: str, device: str,
+            batch_size: int, workers: int, amp: bool, channels_last: bool,
+            progress: bool) -> np.ndarray:
+    """The features of ``images`` by ``model`` (already on ``device``), in
+    list order; the labels the loader saw must be the list's."""
+    from ..models.extraction import compute_features
+    features, seen = compute_features(
+        model, _loader(images, batch_size, workers, None), device, amp,
+        channels_last, progress)
+    if not np.array_equal(seen, labels):  # pragma: no cover (guard)
+        raise InputError(f'{where}: labels changed while extracting')
+    return features
+
+
+def _to_device(model, device: str, channels_last: bool):
+    """``model`` on ``device``, in channels-last memory format if asked."""
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last) if channels_last \
+        else model
+
+
+def _finish_and_write(listing: Dict, features: np.ndarray, normalise: bool,
+                      what: str, weights_file: Optional[str],
+                      **fields) -> Dict:
+    """Normalise (:func:`finish_features`), record the provenance (the
+    weights file and its SHA-256, then ``fields``) and write every output
+    (:func:`write_outputs`); returns the provenance."""
+    features = finish_features(features, normalise, what)
+    provenance = provenance_record(
+        listing, features, normalise,
+        checkpoint=os.path.abspath(weights_file) if weights_file else None,
+        checkpoint_sha256=file_sha256(weights_file) if weights_file
+        else None, **fields)
+    write_outputs(listing, features, provenance)
+    return provenance
+
+
 def extract(config: str,
             pretrained: Optional[str],
             output: str,
@@ -514,35 +551,22 @@ def extract(config: str,
         model = build_extractor(listing['cfg'])
         load_into_backbone(model.backbone, weights, pretrained)
 
-    model = model.to(dev)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = _to_device(model, dev, channels_last)
     if aug_times:
         features = _augmented_passes(model, dataset, aug_times, seed,
                                      batch_size, workers, dev, amp,
                                      channels_last, progress)
     else:
-        from ..models.extraction import compute_features
-        features, seen = compute_features(
-            model, _loader(dataset, batch_size, workers, None), dev, amp,
-            channels_last, progress)
-        if not np.array_equal(seen, labels):  # pragma: no cover (guard)
-            raise InputError(f'{dataset.ann_file}: labels changed while '
-                             'extracting')
-    features = finish_features(features, normalise,
-                               pretrained or 'the random encoder')
-    provenance = provenance_record(
-        listing, features, normalise,
-        checkpoint=os.path.abspath(pretrained) if pretrained else None,
-        checkpoint_sha256=file_sha256(pretrained) if pretrained else None,
-        checkpoint_kind=kind,
+        features = _encode(model, dataset, labels, dataset.ann_file, dev,
+                           batch_size, workers, amp, channels_last, progress)
+    return _finish_and_write(
+        listing, features, normalise, pretrained or 'the random encoder',
+        pretrained, checkpoint_kind=kind,
         config=os.path.abspath(config),
         cfg_options=dict(cfg_options or {}),
         aug_times=int(aug_times),
         seed=int(seed) if aug_times or random_init else None,
         device=dev, amp=bool(amp))
-    write_outputs(listing, features, provenance)
-    return provenance
 
 
 class _LibraryImages(torch.utils.data.Dataset):
@@ -616,7 +640,6 @@ def extract_external(config: str,
         dict: the provenance record (also written).
     """
     from ..models.external import build_external_encoder
-    from ..models.extraction import compute_features
     _check_run_args(batch_size, workers)
     if seed < 0:
         raise InputError('--seed must not be negative')
@@ -628,21 +651,13 @@ def extract_external(config: str,
     preprocessing = info.pop('preprocess')
     transform = info.pop('transform')
     images = _LibraryImages(listing['dataset'], encoder.transform)
-    encoder = encoder.to(dev)
-    if channels_last:
-        encoder = encoder.to(memory_format=torch.channels_last)
-    features, seen = compute_features(
-        encoder, _loader(images, batch_size, workers, None), dev, amp,
-        channels_last, progress)
-    if not np.array_equal(seen, listing['labels']):  # pragma: no cover
-        raise InputError(f'{config}: labels changed while extracting')
+    features = _encode(_to_device(encoder, dev, channels_last), images,
+                       listing['labels'], config, dev, batch_size, workers,
+                       amp, channels_last, progress)
     wfile = info.pop('weights_file', None)
-    features = finish_features(features, normalise, weights or source)
     fmt = info.get('weights_format')
-    provenance = provenance_record(
-        listing, features, normalise,
-        checkpoint=os.path.abspath(wfile) if wfile else None,
-        checkpoint_sha256=file_sha256(wfile) if wfile else None,
+    return _finish_and_write(
+        listing, features, normalise, weights or source, wfile,
         checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
                          else f'{info["library"]} random init (seed {seed})'),
         encoder=info, preprocess=preprocessing, transform=transform,
@@ -650,8 +665,6 @@ def extract_external(config: str,
         cfg_options=dict(cfg_options or {}),
         aug_times=0, seed=None if wfile else int(seed),
         device=dev, amp=bool(amp))
-    write_outputs(listing, features, provenance)
-    return provenance
 
 
 def summary_line(record: Dict[str, object]) -> str:
