@@ -169,8 +169,7 @@ class ExpectedRidge(RidgeClassifier):
     """
 
     def fit_augmented(self, sup: ExpectedSupport, classes: Tensor):
-        self.classes_ = torch.as_tensor(classes, device=sup.labels.device)
-        C = len(self.classes_)
+        C = self._set_classes(classes, sup.labels.device)
         G, R, m, ybar = expected_normal_equations(sup, C, self.dtype)
 
         def data(failed):
@@ -186,11 +185,11 @@ class ExpectedNearestCentroid(NearestCentroid):
     class means)."""
 
     def fit_augmented(self, sup: ExpectedSupport, classes: Tensor):
-        self.classes_ = torch.as_tensor(classes, device=sup.labels.device)
+        C = self._set_classes(classes, sup.labels.device)
         A = sup.num_aug_shots
         X = sup.features.to(self.dtype)
         means = (X + (A - 1) * sup.copy_means(self.dtype)) / A
-        return self._fit(means, sup.labels, len(self.classes_))
+        return self._fit(means, sup.labels, C)
 
 
 #: classifiers with a closed form under expected augmentation

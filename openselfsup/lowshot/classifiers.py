@@ -88,9 +88,15 @@ class BatchedClassifier:
     def fit_augmented(self, aug, classes: Tensor):
         """Fit on a latent-augmented support set (labels are positions in
         ``classes``); the default materialises it."""
-        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
+        C = self._set_classes(classes, aug.labels.device)
         X, y = aug.materialise()
-        return self._fit(X, y, len(self.classes_))
+        return self._fit(X, y, C)
+
+    def _set_classes(self, classes, device) -> int:
+        """Keep ``classes`` (the task's sorted label set, positions 0..C-1 in
+        the augmented fits) as ``classes_`` on ``device``; return C."""
+        self.classes_ = torch.as_tensor(classes, device=device)
+        return len(self.classes_)
 
     def _fit(self, X: Tensor, y: Tensor, num_classes: int):
         raise NotImplementedError
@@ -141,8 +147,8 @@ class NearestCentroid(BatchedClassifier):
 
     def fit_augmented(self, aug, classes: Tensor):
         """Centroids of the augmented set without materialising it."""
-        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
-        self.centroids_ = aug.class_means(len(self.classes_), self.dtype)
+        C = self._set_classes(classes, aug.labels.device)
+        self.centroids_ = aug.class_means(C, self.dtype)
         return self
 
     def decision_function(self, X: Tensor) -> Tensor:
@@ -224,8 +230,7 @@ class RidgeClassifier(_Linear):
         as fitting the materialised set, without building it (only the
         shifts are gathered).
         """
-        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
-        C = len(self.classes_)
+        C = self._set_classes(classes, aug.labels.device)
         A = aug.num_aug_shots
         X = aug.features.to(self.dtype)
         B, n, d = X.shape
@@ -597,8 +602,7 @@ class LogisticRegression(_Linear):
         B, n, d = aug.features.shape
         if A == 1 or n * A < d:  # small sets: the row-space basis pays
             return super().fit_augmented(aug, classes)
-        self.classes_ = torch.as_tensor(classes, device=aug.labels.device)
-        C = len(self.classes_)
+        C = self._set_classes(classes, aug.labels.device)
         X = aug.features.to(self.dtype)
         S = aug.shifts(self.matmul_dtype)  # [B, n, A-1, D]
         m = (A * X + S.sum(2, dtype=self.dtype)).sum(1, keepdim=True) / (n * A)
