@@ -363,7 +363,7 @@ def test_wrong_weights_and_flags_give_one_line(synthetic_root, vit,
     timm_src = ['--model-source', f'timm:{VIT}']
     cases = [
         (timm_src + ['--weights', deeper] + VIT_FLAGS,
-         'do not fit timm vit_tiny_patch16_224: 12 unexpected (blocks.2.'),
+         'does not fit timm vit_tiny_patch16_224: 12 unexpected (blocks.2.'),
         (timm_src + ['--weights', weights, '--model-kwargs', 'img_size=32',
                      'patch_size=8', 'depth=2', 'embed_dim=64',
                      'num_heads=2'],

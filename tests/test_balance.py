@@ -466,7 +466,8 @@ def test_slide_encoder_and_classifier_load_a_hipt_state_dict(tmp_path):
     assert net(torch.randn(3, 64, FEAT))[0].shape == (1, SLIDE)
     del state['global_rho.0.bias']
     torch.save(state, path)
-    with pytest.raises(InputError, match='missing: global_rho.0.bias'):
+    with pytest.raises(InputError, match=r'does not fit LocalGlobalHIPT: '
+                       r'1 missing \(global_rho.0.bias\)'):
         MODELS.build(tiny_hipt(checkpoint=path))
 
 

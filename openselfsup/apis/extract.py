@@ -156,16 +156,12 @@ def load_into_backbone(backbone: torch.nn.Module,
             ``--cfg-options`` that would build a matching ResNet: depth,
             else widths).
     """
-    from ..models.state_dict import state_dict_mismatch
+    from ..models.state_dict import load_state
     own = backbone.state_dict()
     weights = {**{k: v for k, v in own.items()
                   if k.endswith('num_batches_tracked')}, **weights}
-    problem = state_dict_mismatch(backbone, weights)
-    if problem:
-        raise InputError(f'{checkpoint}: the checkpoint\'s backbone does not '
-                         f'fit the config\'s: {problem}; '
-                         f'{_shape_hint(weights, own)}')
-    backbone.load_state_dict(weights, strict=False)
+    load_state(backbone, weights, checkpoint, "the config's backbone",
+               lambda: _shape_hint(weights, own))
 
 
 def output_paths(output: str) -> Dict[str, str]:

@@ -49,16 +49,12 @@ def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
             the model (one line: the first missing, unexpected and
             differently shaped tensors).
     """
-    from ..models.state_dict import state_dict_mismatch
+    from ..models.state_dict import load_state
     from ..registry import MODELS
     state = state_dict_of(load_checkpoint_file(checkpoint,
                                                tensors_only=True), checkpoint)
     model = MODELS.build(cfg.model)
-    problem = state_dict_mismatch(model, state)
-    if problem:
-        raise InputError(f"{checkpoint}: does not fit the config's model: "
-                         f'{problem}')
-    model.load_state_dict(state)
+    load_state(model, state, checkpoint, "the config's model")
     return model
 
 

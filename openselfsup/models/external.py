@@ -157,22 +157,6 @@ def read_state_dict(path: str) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     return state, fmt
 
 
-def load_matching(module: torch.nn.Module, state: Dict[str, torch.Tensor],
-                  path: str, what: str) -> None:
-    """Copy ``state`` into ``module``: every key present, every shape equal.
-
-    Raises:
-        InputError: one line naming the first missing, unexpected and
-            differently shaped keys (:func:`~.state_dict.state_dict_mismatch`).
-    """
-    from .state_dict import state_dict_mismatch
-    problem = state_dict_mismatch(module, state)
-    if problem:
-        raise InputError(f'{path}: the weights do not fit {what}: {problem}; '
-                         'check --model-source and --model-kwargs')
-    module.load_state_dict(state, strict=True)
-
-
 class ExternalEncoder(torch.nn.Module):
     """A library model behind the extraction loop's interface.
 
@@ -483,7 +467,9 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
         if not projection:
             ignored += [k for k in state if k == 'proj']
             state.pop('proj', None)
-        load_matching(net, state, path, what)
+        from .state_dict import load_state
+        load_state(net, state, path, what,
+                   'check --model-source and --model-kwargs')
         info.update(weights_file=path, weights_format=fmt,
                     ignored_keys=len(ignored),
                     ignored_first=ignored[:3])

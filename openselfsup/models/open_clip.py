@@ -45,7 +45,7 @@ from tqdm import tqdm
 
 from ..registry import MODELS
 from ..utils import InputError
-from .state_dict import state_dict_mismatch
+from .state_dict import load_state
 from .text_encoders import _FrozenTextEncoder
 
 #: model names that were built without weights (one warning each)
@@ -138,11 +138,7 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     model = oc.CLIP(**clip_config(model_name, model_cfg))
     if pretrained:
         state = read_clip_state(pretrained)
-        problem = state_dict_mismatch(model, state)
-        if problem:
-            raise InputError(f'{pretrained}: does not fit open_clip '
-                             f'{model_name}: {problem}')
-        model.load_state_dict(state)
+        load_state(model, state, pretrained, f'open_clip {model_name}')
     elif model_name not in _WARNED_RANDOM:
         _WARNED_RANDOM.add(model_name)
         print_log(f'open_clip {model_name}: no pretrained checkpoint given, '

@@ -3,11 +3,14 @@
 ``nn.Module.load_state_dict`` reports a checkpoint of another architecture as
 one ``RuntimeError`` with a line per mismatched tensor (a hundred lines for a
 ResNet-50 checkpoint given to a ResNet-18). :func:`state_dict_mismatch`
-compares names and shapes first and says it in one line.
+compares names and shapes first and says it in one line;
+:func:`load_state` is the one place that loads weights after that check.
 """
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Union
 
 import torch
+
+from ..utils import InputError
 
 
 def _first(names: List[str], n: int = 3) -> str:
@@ -49,3 +52,28 @@ def state_dict_mismatch(model: torch.nn.Module,
     if shapes:
         parts.append(f'{len(shapes)} with another shape ({shapes[0]})')
     return '; '.join(parts) if parts else None
+
+
+def load_state(module: torch.nn.Module, state: Dict[str, torch.Tensor],
+               source: str, what: str,
+               hint: Union[str, Callable[[], str], None] = None) -> None:
+    """Load ``state`` into ``module``: every name present, every shape equal.
+
+    Args:
+        module (nn.Module): the model to load into.
+        state (dict): tensor name -> tensor.
+        source (str): where ``state`` came from (a file), for the message.
+        what (str): what ``module`` is, e.g. ``'timm vit_small_patch16_224'``.
+        hint (str | callable, optional): what to do about a mismatch,
+            appended to the message (a callable is only called on one).
+
+    Raises:
+        InputError: ``"<source>: does not fit <what>: <mismatch>[; <hint>]"``
+            (:func:`state_dict_mismatch`), before anything is copied.
+    """
+    problem = state_dict_mismatch(module, state)
+    if problem:
+        hint = hint() if callable(hint) else hint
+        raise InputError(f'{source}: does not fit {what}: {problem}'
+                         + (f'; {hint}' if hint else ''))
+    module.load_state_dict(state, strict=True)

@@ -72,23 +72,8 @@ def split_prefix(state: Dict[str, torch.Tensor], prefix: str
 
 def load_exact(module: nn.Module, state: Dict[str, torch.Tensor], path: str,
                what: str) -> None:
-    """Load ``state`` into ``module``; every key must match in name and shape.
-
-    Raises:
-        InputError: one line naming the file and the first mismatches.
-    """
-    own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shape = [k for k in own if k in state and
-             tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shape:
-        parts = []
-        for name, keys in (('missing', missing), ('unexpected', unexpected),
-                           ('wrong shape', shape)):
-            if keys:
-                more = f' (+{len(keys) - 3} more)' if len(keys) > 3 else ''
-                parts.append(f'{name}: {", ".join(keys[:3])}{more}')
-        raise InputError(f'{path}: does not fit {what}; ' + '; '.join(parts))
-    module.load_state_dict(state, strict=True)
+    """Load ``state`` into ``module`` (:func:`~..state_dict.load_state`: every
+    key must match in name and shape) and log it."""
+    from ..state_dict import load_state
+    load_state(module, state, path, what)
     print_log(f'{path}: {what} weights loaded', logger='current')
