@@ -427,3 +427,30 @@ def test_bench_pretrain_data_path_runs(tmp_path, monkeypatch):
         rates = res[recipe]['per_worker_images_per_s']
         assert rates['decode_only'] > rates['per_image_views'] > 0
         assert res[recipe]['batched_views_cpu_1thread_images_per_s'] > 0
+
+
+def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
+    """``--amp`` is ``amp='float16'`` resolved by apply_fast_path: float16
+    autocast with dynamic loss scaling on a GPU, over the config's own
+    choice (bfloat16 under 'auto'); the same for a config without the key
+    (HLSS); without a GPU, the one refusal line."""
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.utils import InputError
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    for path in (CLP, hlss):
+        cfg = Config.fromfile(path)
+        monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+        prepare_config(cfg, path, work_dir=str(tmp_path), amp=True)
+        wrapper = cfg.optim_wrapper
+        assert (cfg.amp, wrapper.type, wrapper.dtype, wrapper.loss_scale) \
+            == ('float16', 'AmpOptimWrapper', 'float16', 'dynamic'), path
+        monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+        with pytest.raises(InputError, match="amp='float16' needs a GPU; "
+                           'on the CPU drop --amp'):
+            prepare_config(Config.fromfile(path), path,
+                           work_dir=str(tmp_path), amp=True)
+    # without --amp the CLP config keeps bfloat16 on a GPU
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    cfg = Config.fromfile(CLP)
+    prepare_config(cfg, CLP, work_dir=str(tmp_path))
+    assert (cfg.amp, cfg.optim_wrapper.dtype) == ('bfloat16', 'bfloat16')

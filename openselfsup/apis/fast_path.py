@@ -148,8 +148,8 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
         amp = 'bfloat16' if cuda else 'off'
     if amp != 'off':
         if not cuda:
-            raise InputError(f'amp={amp!r} needs a GPU; use amp=off on the '
-                             'CPU')
+            raise InputError(f'amp={amp!r} needs a GPU; on the CPU drop '
+                             "--amp, or set amp='off' in the config")
         wrapper = cfg.optim_wrapper
         if wrapper.get('type') != 'AmpOptimWrapper':
             wrapper.type = 'AmpOptimWrapper'

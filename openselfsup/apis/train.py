@@ -162,12 +162,8 @@ def prepare_config(cfg: Config, config_path: str,
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False  # torch refuses it without workers
-    if amp:
-        if not torch.cuda.is_available():
-            raise InputError('--amp needs a GPU (MMEngine AmpOptimWrapper); '
-                             'drop --amp on the CPU')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if amp:  # --amp is the config key amp='float16' (loss scaling included)
+        cfg.amp = 'float16'
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
     notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume:
@@ -198,8 +194,9 @@ def train(config: str,
             ``work_dirs/<config path>``).
         resume (bool): resume from the latest complete checkpoint in
             ``work_dir``.
-        amp (bool): mixed precision through MMEngine's AmpOptimWrapper
-            (GPU only).
+        amp (bool): float16 mixed precision with dynamic loss scaling
+            (MMEngine's AmpOptimWrapper; GPU only): the config key
+            ``amp='float16'`` (:mod:`~openselfsup.apis.fast_path`).
         cfg_options (dict, optional): ``--cfg-options`` overrides; every key
             must exist in the config.
         launcher (str): 'none', 'pytorch' (torchrun) or 'slurm'.
