@@ -81,6 +81,10 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     index = json.load(open(os.path.join(wd, 'sweeps',
                                         'ablation_clp_wo_78.json')))
     rows = index['ablation_rows']
+    # the index schema of every sweep, not run_sweep's in-memory extras
+    assert set(index) == {'model', 'task', 'num_settings', 'execution',
+                          'elapsed_s', 'settings', 'ablation_rows'}
+    assert index['num_settings'] == len(index['settings'])
     assert [r['part'] for r in rows] == [
         ln.split('|')[1].strip() for ln in table]
     assert [r['x'] for r in rows] == [None, 2, 4, 2, 4, 4, 3]

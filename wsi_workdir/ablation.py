@@ -76,7 +76,7 @@ def main(argv=None):
                                               unique_specs)
     from openselfsup.lowshot.report import write_report
     from openselfsup.lowshot.sweep import run_sweep
-    from openselfsup.utils import check_writable, load_json
+    from openselfsup.utils import check_writable
     rows = ablation_settings(
         args.model, args.num_shots, args.num_task, args.clf,
         args.prototypes, args.image, args.latent, args.hybrid,
@@ -92,9 +92,11 @@ def main(argv=None):
                       out, log=None if args.quiet else print)
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
-    # the sweep index gains the table's numbers; table, index and plot are
+    # the sweep index (what run_sweep wrote: its return value less the
+    # keys it adds) gains the table's numbers; table, index and plot are
     # all computed before the first is written
-    index = load_json(sweep['output'], 'sweep index')
+    index = {k: v for k, v in sweep.items()
+             if k not in ('output', 'summary_md', 'table', 'results')}
     index['ablation_rows'] = table_rows
     write_report({'md': sweep['summary_md'], 'json': sweep['output'],
                   'png': png}, table, index,
