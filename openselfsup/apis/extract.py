@@ -571,16 +571,18 @@ class _LibraryImages(torch.utils.data.Dataset):
     open_clip), packed as the extraction loop reads them."""
 
     def __init__(self, dataset, transform):
-        self.infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        # the dataset itself (its list is serialised compactly), not a copy
+        # of every info: nothing is read twice and workers get less to pickle
+        self.dataset = dataset
         self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.infos)
+        return len(self.dataset)
 
     def __getitem__(self, index: int) -> Dict:
         from mmpretrain.structures import DataSample
         from PIL import Image
-        info = self.infos[index]
+        info = self.dataset.get_data_info(index)
         try:
             with Image.open(info['img_path']) as img:
                 image = img.convert('RGB')
