@@ -74,3 +74,49 @@ def test_result_records_the_threads_and_chunks_the_run_used(tmp_path):
     assert (auto['threads'], auto['chunk_size']) == (1, 6)
     fixed = evaluate(Inputs(wd), spec, threads=2, chunk_size=2)['execution']
     assert (fixed['threads'], fixed['chunk_size']) == (2, 2)
+
+
+def _cell(low, plans):
+    return {'min_s': low, 'median_s': low,
+            'plans': {k: {'threads': t, 'chunk_size': c}
+                      for k, (t, c) in plans.items()}}
+
+
+def test_thread_grid_verdict_compares_with_the_other_plan():
+    """benchmarks/bench_threads.verdict, hand-computed: where the default ran
+    the plan of --threads 2, the verdict is default over --threads 1 (the
+    only setting that ran other work) and the twin's gap is noise; with all
+    plans equal there is nothing to lose; with no twin, the best of both."""
+    from benchmarks.bench_threads import verdict
+    twin = {'default': (2, 5), '1': (1, 10), '2': (2, 5)}
+    v = verdict(_cell({'default': 1.1, '1': 1.0, '2': 1.2}, twin))
+    assert v['default_over_other'] == pytest.approx(1.1)
+    assert v['same_plan_as'] == ['2']
+    assert v['noise'] == pytest.approx(1.1 / 1.2 - 1)
+    # the twin measured faster: as measured 1.2x, but the other plan is slower
+    v = verdict(_cell({'default': 1.2, '1': 1.3, '2': 1.0}, twin))
+    assert v['default_over_best'] == pytest.approx(1.2)
+    assert v['default_over_other'] == pytest.approx(1.2 / 1.3)
+    same = {'default': (1, 9), '1': (1, 9), '2': (1, 9)}
+    assert verdict(_cell({'default': 2.0, '1': 1.0, '2': 1.5},
+                         same))['default_over_other'] == 1.0
+    alone = {'default': (4, 5), '1': (1, 10), '2': (2, 5)}
+    v = verdict(_cell({'default': 1.0, '1': 0.5, '2': 0.8}, alone))
+    assert v['default_over_other'] == pytest.approx(2.0)
+    assert v['noise'] is None
+
+
+def test_thread_grid_runs_and_records_plans(tmp_path, capsys):
+    """One tiny cell of the grid, end to end: the plans come from meta_test."""
+    import json
+    from benchmarks import bench_threads
+    out = tmp_path / 'g.json'
+    bench_threads.main(['--ways', '2', '--shots', '1', '--widths', '16',
+                        '--modes', 'linear', '--clfs', 'nearest_centroid',
+                        '--conditions', 'idle', '--repeat', '1',
+                        '--min_sample_s', '0', '--shift_vectors', '20',
+                        '--output', str(out)])
+    (cell,) = json.loads(out.read_text())['cells']
+    assert set(cell['plans']) == {'default', '1', '2'}
+    assert cell['plans']['1']['threads'] == 1
+    assert 'summary: default within 5%' in capsys.readouterr().out
