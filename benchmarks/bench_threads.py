@@ -39,6 +39,7 @@ shift vectors (the draws' cost does not depend on M).
 """
 import argparse
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -94,15 +95,18 @@ def train_size(ways, shots, width, mode) -> int:
     return ways * shots * (100 if mode == 'latent_aug' else 1) * width
 
 
-def measure_cell(pools, ways, shots, clf, mode, args) -> dict:
-    """Choose the task count, then time the settings interleaved."""
+def measure_cell(pools, ways, shots, clf, mode, args,
+                 num_task: int = None) -> dict:
+    """Choose the task count (unless given), then time the settings
+    interleaved."""
     probe = 2 if train_size(ways, shots, pools.sup.shape[1], mode) > 5e6 \
         else 8
     t = run(pools, pools.store(ways, shots, probe), clf, mode, 1)  # warm-up
     t = min(t, run(pools, pools.store(ways, shots, probe), clf, mode, 1))
     per_task = t / probe  # an overestimate: fixed costs included
-    num_task = 1000 if per_task * 1000 <= args.max_run_s else int(np.clip(
-        args.max_run_s / per_task, args.min_tasks, 1000))
+    if num_task is None:
+        num_task = 1000 if per_task * 1000 <= args.max_run_s else int(
+            np.clip(args.max_run_s / per_task, args.min_tasks, 1000))
     store = pools.store(ways, shots, num_task)
     # one sample lasts --min_sample_s at least (back-to-back calls): a
     # sample of a few ms measures the scheduler's tick, not the engine
@@ -162,33 +166,41 @@ def plan_text(cell: dict) -> str:
     return f'default {p["default"]}, 1: {p["1"]}, 2: {p["2"]}'
 
 
-def grid(args, condition: str, out: list) -> None:
+def grid(args, condition: str, out: list, cells=None) -> None:
+    """Measure ``cells`` (``(width, ways, shots, mode, clf, num_task)``,
+    ``num_task`` None to choose it; default: the grid of ``args``)."""
     print(f'\n== {condition}: load average {load_average()}', flush=True)
     head = (f'{"ways":>4}{"shots":>6}{"width":>6} {"mode":<11}{"clf":<20}'
             f'{"tasks":>6}{"default ms":>11}{"1 thr ms":>9}{"2 thr ms":>9}'
-            f'{"def/best":>9}{"(median)":>9}')
+            f'{"def/best":>9}{"(median)":>9}{"verdict":>8}'
+            '  plan (threads x chunk)')
     print(head)
-    for width in args.widths:
-        pools = Pools(width, args.shift_vectors)
-        for ways, shots, mode, clf in itertools.product(
-                args.ways, args.shots, args.modes, args.clfs):
-            if train_size(ways, shots, width, mode) > args.max_train:
-                print(f'{ways:>4}{shots:>6}{width:>6} {mode:<11}{clf:<20}'
-                      '  skipped: training set above --max_train')
-                continue
-            c = measure_cell(pools, ways, shots, clf, mode, args)
-            c['condition'] = condition
-            c['load_average'] = load_average()
-            out.append(c)
-            m = c['min_s']
-            flag = '' if c['default_over_other'] <= TOLERANCE else '  > 5%'
+    if cells is None:
+        cells = [(width, *rest, None) for width in args.widths
+                 for rest in itertools.product(args.ways, args.shots,
+                                               args.modes, args.clfs)]
+    pools = {}
+    for width, ways, shots, mode, clf, num_task in cells:
+        if train_size(ways, shots, width, mode) > args.max_train:
             print(f'{ways:>4}{shots:>6}{width:>6} {mode:<11}{clf:<20}'
-                  f'{c["num_task"]:>6}{1e3 * m["default"]:>11.1f}'
-                  f'{1e3 * m["1"]:>9.1f}{1e3 * m["2"]:>9.1f}'
-                  f'{c["default_over_best"]:>9.3f}'
-                  f'{c["default_over_best_median"]:>9.3f}'
-                  f'{c["default_over_other"]:>8.3f}  '
-                  f'{plan_text(c)}{flag}', flush=True)
+                  '  skipped: training set above --max_train')
+            continue
+        if width not in pools:
+            pools = {width: Pools(width, args.shift_vectors)}
+        c = measure_cell(pools[width], ways, shots, clf, mode, args,
+                         num_task)
+        c['condition'] = condition
+        c['load_average'] = load_average()
+        out.append(c)
+        m = c['min_s']
+        flag = '' if c['default_over_other'] <= TOLERANCE else '  > 5%'
+        print(f'{ways:>4}{shots:>6}{width:>6} {mode:<11}{clf:<20}'
+              f'{c["num_task"]:>6}{1e3 * m["default"]:>11.1f}'
+              f'{1e3 * m["1"]:>9.1f}{1e3 * m["2"]:>9.1f}'
+              f'{c["default_over_best"]:>9.3f}'
+              f'{c["default_over_best_median"]:>9.3f}'
+              f'{c["default_over_other"]:>8.3f}  '
+              f'{plan_text(c)}{flag}', flush=True)
     print(f'load average at the end of {condition}: {load_average()}')
 
 
@@ -222,12 +234,16 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true',
                    help='shots 1 10, widths 128 512, runs up to 1 s')
     p.add_argument('--output', default=None)
+    p.add_argument('--recheck', metavar='JSON',
+                   help='measure again, with this run\'s --repeat, only the '
+                   'cells over 5%% of a saved run (same task counts; a '
+                   'second look at cells that may be noise: both runs are '
+                   'reported)')
     p.add_argument('--summarise', metavar='JSON',
                    help='print the verdict of a saved run (its --output) and '
                    'measure nothing')
     args = p.parse_args(argv)
     if args.summarise:
-        import json
         with open(args.summarise) as f:
             summarise(json.load(f))
         return
@@ -238,7 +254,20 @@ def main(argv=None):
            'default_threads': resolve_threads(None), 'cells': []}
     print(f'default --threads here: {out["default_threads"]} (one per '
           f'available core); {os.cpu_count()} cores')
-    for cond in args.conditions:
+    todo = {cond: None for cond in args.conditions}
+    if args.recheck:  # the cells over 5% of a saved run, measured again
+        with open(args.recheck) as f:
+            first = json.load(f)
+        todo = {}
+        for c in first['cells']:
+            if verdict(c)['default_over_other'] > TOLERANCE:
+                todo.setdefault(c['condition'], []).append(
+                    (c['width'], c['ways'], c['shots'], c['mode'], c['clf'],
+                     c['num_task']))
+        out['recheck_of'] = args.recheck
+        print(f'{sum(map(len, todo.values()))} cell(s) over 5% in '
+              f'{args.recheck}, measured again with --repeat {args.repeat}')
+    for cond, cells in todo.items():
         hog = None
         if cond == 'contended':
             hog = subprocess.Popen([sys.executable, '-c',
@@ -247,7 +276,7 @@ def main(argv=None):
                   " python -c 'while True: pass')")
             time.sleep(1.0)
         try:
-            grid(args, cond, out['cells'])
+            grid(args, cond, out['cells'], cells)
         finally:
             if hog is not None:
                 hog.terminate()
@@ -262,6 +291,8 @@ def summarise(out: dict) -> None:
     print('\nsummary: default within 5% of the best of --threads 1 and 2, on '
           'the fastest sample of each (verdict: against the settings that '
           'ran another plan; as measured against both in brackets):')
+    if out['cells'] == [] and out.get('recheck_of'):
+        print('  nothing to measure again')
     for cond in dict.fromkeys(c['condition'] for c in out['cells']):
         cells = [{**c, **verdict(c)} for c in out['cells']
                  if c['condition'] == cond]

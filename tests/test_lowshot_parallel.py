@@ -120,3 +120,19 @@ def test_thread_grid_runs_and_records_plans(tmp_path, capsys):
     assert set(cell['plans']) == {'default', '1', '2'}
     assert cell['plans']['1']['threads'] == 1
     assert 'summary: default within 5%' in capsys.readouterr().out
+    # --recheck measures again only the cells over 5%, with their task count
+    late = {**cell, 'num_task': 7, 'min_s': {'default': 2.0, '1': 1.0,
+                                             '2': 2.0},
+            'plans': {'default': {'threads': 2, 'chunk_size': 4},
+                      '1': {'threads': 1, 'chunk_size': 7},
+                      '2': {'threads': 2, 'chunk_size': 4}}}
+    saved = tmp_path / 'first.json'
+    saved.write_text(json.dumps({'cells': [cell, late]}))
+    again = tmp_path / 'again.json'
+    bench_threads.main(['--recheck', str(saved), '--repeat', '2',
+                        '--min_sample_s', '0', '--widths', '16',
+                        '--shift_vectors', '20', '--output', str(again)])
+    redone = json.loads(again.read_text())
+    assert redone['recheck_of'] == str(saved)
+    assert [(c['num_task'], len(c['runs_s']['1'])) for c in redone['cells']
+            ] == [(7, 2)]
