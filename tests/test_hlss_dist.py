@@ -56,7 +56,7 @@ def test_gathered_loss_equals_single_process_loss():
     grads = feats.grad.chunk(world)
     for rank in range(world):
         loss, grad = out[rank]
-        assert loss == pytest.approx(float(ref), rel=1e-10)
+        assert loss == pytest.approx(ref.item(), rel=1e-10)
         # every rank computes the whole loss; the all-gather backward sums
         # the ranks' gradients, so each rank holds world x its share (DDP's
         # averaging of parameter gradients then gives the true gradient)
