@@ -8,7 +8,11 @@
 #   meta     bench_meta_test --device cuda (engine on CUDA vs loop on CPU)
 #   extract  bench_extract on CUDA (images/s, AMP, channels-last)
 #   sweep1   bench_sweep on CUDA, one novel class (linear, analytic, sampled)
-#   sweep    bench_sweep on CUDA, all 9 novel classes (the GPU target)
+#   sweep    bench_sweep on CUDA, all 9 novel classes (the GPU target of
+#            issue 6, in-process)
+#   script   bench_scripts: the shipped near_domain.sh with DEVICE=cuda,
+#            both families x 9 novel classes, linear + latent_aug, 1000
+#            tasks, whole script (issue 14's GPU target, <= 300 s)
 #   pretrain bench_pretrain: CLP and FSP at 224 px, (a) compute ceiling,
 #            (b) end to end from synthetic images on disk, data path per
 #            worker, projected 200 / 100 epoch times (issue 16)
@@ -16,7 +20,7 @@
 set -uo pipefail
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
-stages=${*:-tests train meta extract sweep1 sweep pretrain}
+stages=${*:-tests train meta extract sweep1 sweep script pretrain}
 export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30
 nvidia-smi -L
 python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
@@ -46,6 +50,11 @@ for st in $stages; do
     sweep) python -m benchmarks.bench_sweep --device cuda --sampled \
             --threads 0 --skip loop --workdir /tmp/pb \
             --output "$OUT/sweep_cuda.json" 2>&1 | tail -16 ;;
+    script) python -m benchmarks.bench_scripts --device cuda \
+            --families clp fsp --novel_classes 0 1 2 3 4 5 6 7 8 \
+            --modes linear latent_aug --modes_in_one_run \
+            --workdir /tmp/bs_gpu --output "$OUT/scripts_cuda.json" 2>&1 \
+            | tail -8 ;;
     pretrain) python -m benchmarks.bench_pretrain \
             --output "$OUT/pretrain_cuda.json" 2>&1 \
             | grep -v "^[0-9/]* [0-9:]* - mmengine" | tail -24 ;;
