@@ -258,6 +258,11 @@ def main(argv=None):
     if args.recheck:  # the cells over 5% of a saved run, measured again
         with open(args.recheck) as f:
             first = json.load(f)
+        # the cells as the saved run built them (its pools and skips)
+        for key in ('shift_vectors', 'max_train'):
+            if key in first.get('args', {}):
+                setattr(args, key, first['args'][key])
+        out['args'] = vars(args)
         todo = {}
         for c in first['cells']:
             if verdict(c)['default_over_other'] > TOLERANCE:
