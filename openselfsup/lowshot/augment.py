@@ -78,11 +78,10 @@ class AugmentedSupport:
     def shifts(self, dtype: torch.dtype = None) -> Tensor:
         """The drawn shift vectors ``[B, n, A-1, D]`` (one row gather; with
         a pad, into its buffer ``'shifts'``: overwritten by the next call)."""
-        idx = self._flat_idx()
         bank = self.bank(dtype or self.features.dtype)
-        out = self.scratch('shifts', (idx.numel(), bank.shape[1]), bank.dtype)
-        torch.index_select(bank, 0, idx.reshape(-1), out=out)
-        return out.view(*idx.shape, -1)
+        if self.pad is None:
+            return bank[self._flat_idx()]
+        return self.pad.gather('shifts', bank, self._flat_idx())
 
     def materialise(self, dtype: torch.dtype = None) -> Tuple[Tensor, Tensor]:
         """The enlarged set: ``X [B, n*A, D]`` and labels ``[B, n*A]``.
