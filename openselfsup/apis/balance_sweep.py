@@ -46,11 +46,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     """PNG of two panels: ``metrics`` against lambda (the baseline, the model
     before tuning, as a dotted line of the same colour), and ``cls_metric``
     (y) against ``ret_metric`` (x), one point per lambda."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     from ..utils import atomic_path
+    from ..utils.plot import pyplot
+    plt = pyplot()
 
     pts = [r for r in rows if r['lambda'] is not None]
     base = [r for r in rows if r['lambda'] is None]

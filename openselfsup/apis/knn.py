@@ -20,9 +20,8 @@ from ..utils import InputError, atomic_path, save_json, save_text
 def plot_levels(results: Dict[str, Dict[str, float]], path: str,
                 title: str = '') -> None:
     """Bar chart of accuracy and mean class accuracy per level (PNG)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from ..utils.plot import pyplot
+    plt = pyplot()
     levels = [lv for lv, _ in LEVEL_KEYS]
     x = np.arange(len(levels))
     fig, ax = plt.subplots(figsize=(4.5, 3))

@@ -26,8 +26,9 @@ The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
 from typing import Dict, List, Sequence, Tuple
 
+from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct
-from .report import figure_png, novel_cell, pyplot
+from .report import novel_cell
 from .spec import RunSpec
 
 #: the published values (ablation.sh)

@@ -34,8 +34,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils import InputError
+from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct, mean_ci
-from .report import DOMAINS, _natural, _order, figure_png, pyplot
+from .report import DOMAINS, _natural, _order
 from .spec import CLASSIFIERS, MODES
 
 #: the fields that make a setting (what is paired across two models)

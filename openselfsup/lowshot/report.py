@@ -17,7 +17,6 @@ and optionally ``variant``, ``novel_class``, ``harmonic_mean``/
 fractions in [0, 1]; a CI is null when it is undefined (a single task).
 """
 import glob
-import io
 import math
 import os
 import re
@@ -27,6 +26,7 @@ import numpy as np
 
 from ..classes import held_out
 from ..utils import InputError, load_json, save_json, save_text
+from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import fmt_pct, mean_ci
 from .spec import CLASSIFIERS, MODES, TASKS
@@ -245,22 +245,6 @@ def curve_label(row: dict) -> str:
     """A plot curve's family (``clp``, ``clp [K32]``)."""
     fam = model_family(row['model'])
     return f'{fam} [{row["variant"]}]' if row.get('variant') else fam
-
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (files, no display)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def figure_png(fig) -> bytes:
-    """A figure as PNG bytes (110 dpi); the figure is closed."""
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=110, format='png')
-    pyplot().close(fig)
-    return buf.getvalue()
 
 
 def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
