@@ -14,7 +14,7 @@ from mmpretrain.datasets import BaseDataset
 from PIL import Image
 
 from ..registry import DATASETS
-from ..utils import InputError
+from ..utils import InputError, first_line
 from .list_files import ListEntry, read_list_file  # noqa: F401 (re-exported)
 
 
@@ -57,8 +57,7 @@ def _decode_problem(path: str) -> Optional[str]:
         with Image.open(path) as im:
             im.load()
     except Exception as exc:  # PIL raises several types
-        first = str(exc).splitlines()[0] if str(exc) else ''
-        return f'{type(exc).__name__}: {first}'
+        return first_line(exc, with_type=True)
     return None
 
 

@@ -36,7 +36,7 @@ from typing import List
 import numpy as np
 import torch
 
-from ..utils import InputError
+from ..utils import InputError, first_line
 
 
 def _numpy_globals() -> list:
@@ -132,11 +132,6 @@ class _Inert:
         pass
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f'{type(exc).__name__}: {lines[0]}' if lines else type(exc).__name__
-
-
 def load_checkpoint_file(path: str, map_location='cpu',
                          tensors_only: bool = False) -> dict:
     """``torch.load`` a checkpoint safely (``weights_only=True``).
@@ -175,7 +170,7 @@ def load_checkpoint_file(path: str, map_location='cpu',
                               weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError and friends
         raise InputError(f'{path}: cannot load checkpoint with '
-                         f'weights_only=True ({_first_line(exc)})') from None
+                         f'weights_only=True ({first_line(exc, with_type=True)})') from None
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..utils import InputError, array_sha1, load_json
+from ..utils import InputError, array_sha1, first_line, load_json
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
@@ -53,9 +53,8 @@ def _load_array(path: str, what: str, hint: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except Exception as exc:  # truncated, not .npy, pickled objects
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f'{path}: cannot read {what} ({first}); make it '
-                         f'again with: {hint}') from None
+        raise InputError(f'{path}: cannot read {what} ({first_line(exc)}); '
+                         f'make it again with: {hint}') from None
 
 
 def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import MODELS
-from ..utils import InputError
+from ..utils import InputError, first_line
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -221,9 +221,8 @@ class HFMeanPoolText(_FrozenTextEncoder):
                 self.model = AutoModel.from_pretrained(
                     path, local_files_only=True)
         except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc) else ''
             raise InputError(f'{path}: cannot load a Hugging Face model '
-                             f'({type(exc).__name__}: {first})') from exc
+                             f'({first_line(exc, with_type=True)})') from exc
         self.path = path
         self.normalize = normalize
         self.max_length = max_length
@@ -284,9 +283,8 @@ class SentenceTransformerText(_FrozenTextEncoder):
                 self.model = SentenceTransformer(path, device='cpu',
                                                  local_files_only=True)
         except (OSError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc) else ''
             raise InputError(f'{path}: cannot load a sentence-transformer '
-                             f'({type(exc).__name__}: {first})') from exc
+                             f'({first_line(exc, with_type=True)})') from exc
         self.path = path
         self.normalize = normalize
         self.batch_size = batch_size

@@ -17,11 +17,14 @@ class InputError(Exception):
     """
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of ``exc``'s message (its type name if empty): for
-    library errors quoted inside a one-line refusal."""
+def first_line(exc: BaseException, with_type: bool = False) -> str:
+    """The first line of ``exc``'s message (its type name if empty), after
+    ``'<type name>: '`` with ``with_type``: for library errors quoted
+    inside a one-line refusal."""
     lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    return f'{type(exc).__name__}: {lines[0]}' if with_type else lines[0]
 
 
 def one_line(exc: BaseException) -> str:
