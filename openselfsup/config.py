@@ -110,8 +110,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
                          f'in the config ({exc.msg})') from None
     except Exception as exc:  # a missing _base_, an error inside the file
         raise InputError(f'{path}: cannot read the config '
-                         f'({type(exc).__name__}: {first_line(exc)})'
-                         ) from None
+                         f'({first_line(exc, with_type=True)})') from None
     if cfg_options:
         if not allow_new_keys:
             check_cfg_options(cfg, cfg_options)

@@ -169,8 +169,8 @@ def load_checkpoint_file(path: str, map_location='cpu',
             return torch.load(path, map_location=map_location,
                               weights_only=True)
     except Exception as exc:  # pickle.UnpicklingError and friends
-        raise InputError(f'{path}: cannot load checkpoint with '
-                         f'weights_only=True ({first_line(exc, with_type=True)})') from None
+        raise InputError(f'{path}: cannot load checkpoint with weights_only='
+                         f'True ({first_line(exc, with_type=True)})') from None
 
 
 @contextlib.contextmanager

@@ -166,5 +166,6 @@ class AtomicRunner(Runner):
                 TypeError) as exc:
             raise InputError(
                 f'--resume from {self._load_from}: the checkpoint does not '
-                f'fit this config ({first_line(exc)[:200]}); resume with the config '
-                'that wrote it, or start a new run with --work-dir') from None
+                f'fit this config ({first_line(exc)[:200]}); resume with the '
+                'config that wrote it, or start a new run with --work-dir'
+            ) from None

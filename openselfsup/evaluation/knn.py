@@ -192,8 +192,8 @@ def extract_features(model: torch.nn.Module, loader,
         np.ndarray: ``[N, D]`` float32.
     """
     from ..models.extraction import compute_features
-    device = next(model.parameters()).device.type if any(
-        True for _ in model.parameters()) else 'cpu'
+    param = next(model.parameters(), None)
+    device = 'cpu' if param is None else param.device.type
     feats, _ = compute_features(model, loader, device=device, desc=desc,
                                 with_labels=False)
     return feats
