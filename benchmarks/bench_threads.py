@@ -124,9 +124,29 @@ def measure_cell(pools, ways, shots, clf, mode, args,
             'repeats': args.repeat, 'calls_per_sample': calls,
             'median_s': {k: float(np.median(v)) for k, v in times.items()},
             'min_s': {k: float(np.min(v)) for k, v in times.items()},
-            'runs_s': times, 'plans': plans}
+            'runs_s': times, 'plans': plans,
+            # where each setting's time went (its last meta-test)
+            'thread_time': {k: p.pop('thread_time', None)
+                            for k, p in plans.items()}}
     cell.update(verdict(cell))
     return cell
+
+
+def anatomy(cell: dict) -> str:
+    """One line: the CPU time per task of one and two threads, and the
+    share of the two threads' lifetime they waited for a CPU (another
+    process on the cores) or slept (the GIL, the queue)."""
+    tt, n = cell['thread_time'], cell['num_task']
+    one, two = tt['1'], tt['2']
+    text = (f'      where the time went: CPU per task {1e6 * one["cpu_s"] / n:.0f}'
+            f' us (1 thread), {1e6 * two["cpu_s"] / n:.0f} us (2 threads, '
+            f'x{two["cpu_s"] / one["cpu_s"]:.2f})')
+    if two['cpu_wait_s'] is not None:
+        slept = two['wall_s'] - two['cpu_s'] - two['cpu_wait_s']
+        text += (f'; the 2 threads waited for a CPU '
+                 f'{100 * two["cpu_wait_s"] / two["wall_s"]:.0f}% and slept '
+                 f'{100 * max(0.0, slept) / two["wall_s"]:.0f}% of their time')
+    return text
 
 
 def verdict(cell: dict) -> dict:
@@ -140,7 +160,9 @@ def verdict(cell: dict) -> dict:
     that ran another plan (1.0 when none did: the same work three times),
     and ``noise`` is the default over its identical twin (medians).
     """
-    low, med, plans = cell['min_s'], cell['median_s'], cell['plans']
+    low, med = cell['min_s'], cell['median_s']
+    plans = {k: (p['threads'], p['chunk_size'])
+             for k, p in cell['plans'].items()}
     same = [k for k in ('1', '2') if plans[k] == plans['default']]
     other = [k for k in ('1', '2') if k not in same]
     best = min(('1', '2'), key=low.get)
@@ -201,6 +223,8 @@ def grid(args, condition: str, out: list, cells=None) -> None:
               f'{c["default_over_best_median"]:>9.3f}'
               f'{c["default_over_other"]:>8.3f}  '
               f'{plan_text(c)}{flag}', flush=True)
+        if args.anatomy:
+            print(anatomy(c), flush=True)
     print(f'load average at the end of {condition}: {load_average()}')
 
 
@@ -233,6 +257,11 @@ def main(argv=None):
     p.add_argument('--shift_vectors', type=int, default=500)
     p.add_argument('--quick', action='store_true',
                    help='shots 1 10, widths 128 512, runs up to 1 s')
+    p.add_argument('--anatomy', action='store_true',
+                   help='print under each cell where the time of one and '
+                   'two threads went: CPU time per task, and the share of '
+                   'their time the two threads waited for a CPU or slept '
+                   '(the GIL); from the kernel\'s per-thread counts')
     p.add_argument('--output', default=None)
     p.add_argument('--recheck', metavar='JSON',
                    help='measure again, with this run\'s --repeat, only the '

@@ -136,3 +136,43 @@ def test_thread_grid_runs_and_records_plans(tmp_path, capsys):
     assert redone['recheck_of'] == str(saved)
     assert [(c['num_task'], len(c['runs_s']['1'])) for c in redone['cells']
             ] == [(7, 2)]
+
+
+def test_map_chunks_keeps_order_and_accounts_the_threads_time():
+    """Results in chunk order whatever thread solved them; ``times`` sums
+    the worker threads' lifetime, CPU time and time waiting for a CPU."""
+    import hashlib
+    import time
+    from openselfsup.lowshot.parallel import available_cores, map_chunks
+    bounds = [(i, i + 1) for i in range(6)]
+
+    def spin(a, b):  # CPU-bound, holding the GIL
+        t = time.thread_time()
+        while time.thread_time() - t < 0.02:
+            pass
+        return a
+
+    def nap(a, b):  # sleeps: no CPU time
+        time.sleep(0.02)
+        return a
+
+    for fn, busy in ((spin, True), (nap, False)):
+        times = {}
+        assert map_chunks(fn, bounds, 2, None, times) == list(range(6))
+        assert times['wall_s'] >= 6 * 0.02
+        if busy:
+            assert times['cpu_s'] >= 6 * 0.02
+        else:
+            assert times['cpu_s'] < 0.05
+    # more CPU-bound threads than cores (hashing releases the GIL): they
+    # must have waited for a CPU, and the kernel's count says so on Linux
+    data = b'x' * (40 << 20)
+    n = available_cores() + 1
+    times = {}
+    map_chunks(lambda a, b: hashlib.sha256(data).digest(),
+               [(i, i + 1) for i in range(2 * n)], n, None, times)
+    if times['cpu_wait_s'] is not None:
+        assert 0.01 < times['cpu_wait_s'] < times['wall_s']
+    # a failing chunk fails the call
+    with pytest.raises(ZeroDivisionError):
+        map_chunks(lambda a, b: 1 // (a - 3), bounds, 2)

@@ -28,9 +28,13 @@ fractions in [0, 1]; a CI that is undefined (one task) is null::
                         normalised, task_store {path, sha1, seed,
                         labels_fingerprint}, dictionary {...} | null,
                         aug_features {...} | null
-    execution           {device, threads, chunk_size, dtype, elapsed_s}:
-                        the threads (null on CUDA) and tasks per chunk the
-                        run used
+    execution           {device, threads, chunk_size, thread_time, dtype,
+                        elapsed_s}: the threads (null on CUDA) and tasks per
+                        chunk the run used; thread_time {wall_s, cpu_s,
+                        cpu_wait_s}: summed over the worker threads, their
+                        lifetime, CPU time and time spent waiting for a CPU
+                        (another process on the cores; null where the OS
+                        does not say)
 """
 import math
 import os
@@ -144,7 +148,8 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         dtype (torch.dtype): computation dtype of the classifiers.
         progress (bool): show a progress bar over chunks.
         plan (dict, optional): receives the ``threads`` (None on CUDA) and
-            ``chunk_size`` the run used (the defaults are chosen here).
+            ``chunk_size`` the run used (the defaults are chosen here) and
+            ``thread_time`` (:func:`~.parallel.map_chunks`'s ``times``).
 
     Returns:
         (np.ndarray, dict): F1 ``[T, C]`` in [0, 1] (C = ``store.ways``) and
@@ -212,9 +217,12 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     bounds = [(s, min(s + chunk_size, T)) for s in range(0, T, chunk_size)]
     bar = tqdm(total=len(bounds), desc=f'{clf} {mode}', unit='chunk',
                disable=not progress, leave=False)
+    times = {}
     with serial_kernels():
-        parts = map_chunks(solve, bounds, threads, bar.update)
+        parts = map_chunks(solve, bounds, threads, bar.update, times)
     bar.close()
+    if plan is not None:
+        plan['thread_time'] = times
     counts = Counter()
     for _, stats in parts:
         counts.update(stats)
