@@ -138,8 +138,9 @@ def anatomy(cell: dict) -> str:
     process on the cores) or slept (the GIL, the queue)."""
     tt, n = cell['thread_time'], cell['num_task']
     one, two = tt['1'], tt['2']
-    text = (f'      where the time went: CPU per task {1e6 * one["cpu_s"] / n:.0f}'
-            f' us (1 thread), {1e6 * two["cpu_s"] / n:.0f} us (2 threads, '
+    text = (f'      where the time went: CPU per task '
+            f'{1e6 * one["cpu_s"] / n:.0f} us (1 thread), '
+            f'{1e6 * two["cpu_s"] / n:.0f} us (2 threads, '
             f'x{two["cpu_s"] / one["cpu_s"]:.2f})')
     if two['cpu_wait_s'] is not None:
         slept = two['wall_s'] - two['cpu_s'] - two['cpu_wait_s']

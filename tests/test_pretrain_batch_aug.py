@@ -309,6 +309,19 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
         Config.fromfile(CLP).view_pipeline
     assert cfg.model.data_preprocessor.num_views == 2
     assert cfg.model.data_preprocessor.channels_last is True
+    # a config's own AmpOptimWrapper is kept, and a dtype other than the one
+    # asked is said in the notes (cfg.amp reports what will run)
+    for own, asked, said in (('bfloat16', 'float16', True),
+                             (None, 'float16', False),
+                             ('float16', 'auto', True)):
+        cfg = Config.fromfile(CLP)
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = own
+        cfg.amp = asked
+        notes = apply_fast_path(cfg, True)
+        assert cfg.amp == (own or 'float16')
+        assert cfg.optim_wrapper.dtype == own
+        assert any('keeps dtype' in n for n in notes) is said, notes
     # GPU-only choices without a GPU: one line
     cfg = Config.fromfile(CLP)
     cfg.amp = 'bfloat16'

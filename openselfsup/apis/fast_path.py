@@ -157,6 +157,11 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
             if amp == 'float16':
                 wrapper.setdefault('loss_scale', 'dynamic')
             notes.append(f'amp: {amp} autocast (AmpOptimWrapper)')
+        elif (wrapper.get('dtype') or 'float16') != amp:
+            # the config's own wrapper is kept: say that it is not `amp`
+            notes.append(f"amp: the config's own AmpOptimWrapper keeps "
+                         f"dtype {wrapper.get('dtype') or 'float16'} "
+                         f"(asked: {amp})")
         amp = wrapper.get('dtype') or 'float16'
     cfg.amp = amp
 
