@@ -176,3 +176,25 @@ def test_map_chunks_keeps_order_and_accounts_the_threads_time():
     # a failing chunk fails the call
     with pytest.raises(ZeroDivisionError):
         map_chunks(lambda a, b: 1 // (a - 3), bounds, 2)
+
+
+def test_map_chunks_caller_waits_once_per_thread_not_per_chunk():
+    """The calling thread sleeps through the run: it is scheduled a few
+    times, not once per chunk (waking after every chunk made it a third
+    thread competing for the cores; kernel's count of the thread's time
+    slices, Linux only)."""
+    import threading
+    import time
+    from openselfsup.lowshot.parallel import map_chunks
+    path = f'/proc/self/task/{threading.get_native_id()}/schedstat'
+    try:
+        with open(path) as f:
+            before = int(f.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        pytest.skip('no per-thread schedstat here')
+    chunks = [(i, i + 1) for i in range(120)]
+    assert map_chunks(lambda a, b: time.sleep(0.001) or a, chunks, 2
+                      ) == list(range(120))
+    with open(path) as f:
+        slices = int(f.read().split()[2]) - before
+    assert slices < 30, slices

@@ -22,6 +22,15 @@ working set and runs smaller meta-tests on one thread, in as few chunks as
 the memory budget allows (issue 14's thread grid:
 ``benchmarks/bench_threads.py``).
 
+:func:`map_chunks` also counts where its threads' time went (lifetime, CPU
+time, time waiting for a CPU): the result's ``execution.thread_time``.
+Beside another CPU-bound process, two threads on two cores wait for a CPU
+a third of their time, and each needs somewhat more CPU per task beside
+the other than alone (shared memory system; interpreter-bound work such
+as small logistic regressions most): that, not threads blocking one
+another, is what remains of the contended losses (``benchmarks/``
+``RESULTS.md``, "Thread default").
+
 A side effect the results rely on: with one intra-op thread every torch
 kernel computes a task the same way whatever else is in its batch, so a
 task's F1 does not depend on the chunk size or the thread count
@@ -190,6 +199,12 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
             ``wall_s`` they slept (the GIL, the queue). Costs two clock
             reads per thread.
     """
+    # Each worker loops over the chunks and the caller waits once per
+    # worker. (``ThreadPoolExecutor.map`` made the caller wait on every
+    # chunk's future in turn: it woke after each of hundreds of chunks, a
+    # third thread taking the GIL and a core beside the two workers; with one
+    # competing process on 2 cores, runs of 200+ chunks were 1.05-1.25x
+    # slower on two threads than on one, 0.88-0.98x with this loop.)
     out: List[T] = [None] * len(bounds)
     todo = iter(enumerate(bounds))
     lock = threading.Lock()
