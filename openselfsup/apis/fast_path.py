@@ -151,18 +151,18 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
             raise InputError(f'amp={amp!r} needs a GPU; on the CPU drop '
                              "--amp, or set amp='off' in the config")
         wrapper = cfg.optim_wrapper
-        if wrapper.get('type') != 'AmpOptimWrapper':
+        own = wrapper.get('type') == 'AmpOptimWrapper'
+        if not own:
             wrapper.type = 'AmpOptimWrapper'
             wrapper.dtype = amp
             if amp == 'float16':
                 wrapper.setdefault('loss_scale', 'dynamic')
             notes.append(f'amp: {amp} autocast (AmpOptimWrapper)')
-        elif (wrapper.get('dtype') or 'float16') != amp:
-            # the config's own wrapper is kept: say that it is not `amp`
+        runs = wrapper.get('dtype') or 'float16'
+        if own and runs != amp:  # the config's own wrapper is kept
             notes.append(f"amp: the config's own AmpOptimWrapper keeps "
-                         f"dtype {wrapper.get('dtype') or 'float16'} "
-                         f"(asked: {amp})")
-        amp = wrapper.get('dtype') or 'float16'
+                         f"dtype {runs} (asked: {amp})")
+        amp = runs
     cfg.amp = amp
 
     if channels_last == 'auto':
