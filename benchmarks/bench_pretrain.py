@@ -33,6 +33,7 @@ import os
 import subprocess
 import tempfile
 import time
+import traceback
 
 import numpy as np
 import torch
@@ -251,6 +252,20 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     return res
 
 
+def _reported(res: dict, key: str, fn, *args):
+    """``fn(*args)``; if it raises, the error is printed and kept in
+    ``res[key + '_error']`` and None returned, so that one failing part
+    (say, a CUDA path never run before on this machine) does not cost the
+    figures of the others."""
+    try:
+        return fn(*args)
+    except Exception as e:  # noqa: BLE001  (reported, the rest runs)
+        res[key + '_error'] = f'{type(e).__name__}: {e}'
+        print(f'{key} FAILED:')
+        traceback.print_exc()
+        return None
+
+
 def hours(images_per_s: float, epochs: int) -> float:
     return epochs * DATASET_IMAGES / images_per_s / 3600
 
@@ -313,14 +328,16 @@ def main(argv=None):
                       f'{res["batched_views_cpu_1thread_images_per_s"]:6.1f} '
                       'img/s')
             batch = args.batch or int(_load(recipe).total_batch_size)
-            if cuda:
-                res['batched_views_cuda_images_per_s'] = batched_rate(
-                    recipe, nct, 'cuda', batch, 10)
-                print(f'{recipe}: batched views on the GPU '
-                      f'{res["batched_views_cuda_images_per_s"]:9.1f} img/s')
+            rate = cuda and _reported(res, 'batched_views_cuda',
+                                      batched_rate, recipe, nct, 'cuda',
+                                      batch, 10)
+            if rate:
+                res['batched_views_cuda_images_per_s'] = rate
+                print(f'{recipe}: batched views on the GPU {rate:9.1f} img/s')
             if cuda and 'ceiling' not in args.skip:
-                res['ceiling'] = compute_ceiling(recipe, args.steps,
-                                                 args.warmup, batch)
+                res['ceiling'] = _reported(res, 'ceiling', compute_ceiling,
+                                           recipe, args.steps, args.warmup,
+                                           batch) or {}
                 for k, v in res['ceiling'].items():
                     h = hours(v['images_per_s'], epochs)
                     print(f'{recipe} (a) {k:<32} {v["images_per_s"]:8.1f} '
@@ -334,10 +351,13 @@ def main(argv=None):
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
                 for augment_on in ('auto', 'cpu'):
-                    e = end_to_end(recipe, nct, augment_on, args.steps,
-                                   args.warmup, workers, os.path.join(
-                                       tmp, f'w_{recipe}_{augment_on}'),
-                                   batch)
+                    e = _reported(res, f'end_to_end_{augment_on}',
+                                  end_to_end, recipe, nct, augment_on,
+                                  args.steps, args.warmup, workers,
+                                  os.path.join(tmp, f'w_{recipe}_'
+                                               f'{augment_on}'), batch)
+                    if e is None:
+                        continue
                     if augment_on == 'cpu' and cuda:
                         e['note'] = 'per-image views in workers, bf16, ' \
                             'channels-last'
