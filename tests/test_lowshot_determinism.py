@@ -11,6 +11,7 @@ from openselfsup.lowshot.analytic import ExpectedAugmentation
 from openselfsup.lowshot.augment import LatentAugmenter
 from openselfsup.lowshot.spec import TaskSpec
 from openselfsup.lowshot.tasks import sample_tasks
+from openselfsup.utils import InputError
 
 D, A = 32, 12
 SETTINGS = [('Ridge', 'linear'), ('logistic_regression', 'linear'),
@@ -74,14 +75,41 @@ def test_chunks_respect_the_memory_budget(monkeypatch):
     assert max(seen) <= 6 * n * (A - 1) * D * 8
 
 
-def test_default_chunking_does_not_follow_free_memory():
-    """The CUDA budget is a constant: two runs chunk alike whatever memory
-    is free (on the CPU the budget is the classifier's)."""
+def test_cuda_chunks_follow_total_not_free_memory(monkeypatch):
+    """On CUDA the budget is a quarter of the device's total memory: two
+    runs chunk alike whatever memory is free, and a larger GPU takes larger
+    chunks (a chunk costs its kernel launches more than its size). Mocked
+    device properties: runs without a GPU."""
+    class Props:
+        total_memory = 80 << 30
+    free = [70 << 30]
+    monkeypatch.setattr(torch.cuda, 'get_device_properties',
+                        lambda device=None: Props)
+    monkeypatch.setattr(torch.cuda, 'mem_get_info',
+                        lambda device=None: (free[0], Props.total_memory))
     cuda = torch.device('cuda')
+    per_task = 8 * (4 * 45 * 512 + 2 * 75 * 512 + 45 ** 2)
     a = engine.chunk_size_for('Ridge', 45, 75, 512, cuda)
+    free[0] = 3 << 30  # another process took most of the GPU
     assert a == engine.chunk_size_for('Ridge', 45, 75, 512, cuda)
-    assert a == engine.CUDA_BUDGET // (8 * (4 * 45 * 512 + 2 * 75 * 512
-                                            + 45 ** 2))
+    assert a == (20 << 30) // per_task
+    Props.total_memory = 141 << 30  # an H200
+    assert engine.chunk_size_for('Ridge', 45, 75, 512, cuda) == \
+        int((141 << 30) * 0.25) // per_task
+
+
+def test_cuda_out_of_memory_says_which_option_helps(monkeypatch):
+    """A chunk that does not fit the GPU ends in one line naming
+    --chunk_size and a smaller value, not a CUDA traceback (simulated: the
+    classifier raises the error CUDA would)."""
+    feats, store, *_ = _setup(T=16)
+
+    def oom(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried ...')
+    monkeypatch.setattr(engine, 'build_classifier', oom)
+    with pytest.raises(InputError, match=r'--chunk_size, e\.g\. 2$'):
+        engine.meta_test(feats, feats, store, 'Ridge', chunk_size=8,
+                         threads=1)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')

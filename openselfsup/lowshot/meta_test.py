@@ -61,9 +61,23 @@ from .tasks import TaskStore
 #: iteration over more tasks (1 GiB chunks ran 1.6x faster than 64 MiB)
 CPU_BUDGET = {'Ridge': 64 << 20, 'nearest_centroid': 64 << 20,
               'logistic_regression': 1 << 30}
-#: chunk budget on CUDA: fixed (not a fraction of the free memory), so two
-#: runs of one command chunk the tasks the same way
-CUDA_BUDGET = 2 << 30
+#: chunk budget on CUDA: this share of the device's TOTAL memory (not of the
+#: free memory, so that two runs of one command on one GPU chunk the tasks
+#: the same way). Large, because a chunk's cost on a GPU is mostly its
+#: hundreds of small kernel launches (one L-BFGS run of logistic regression
+#: is thousands): with a fixed 2 GiB, sampled latent augmentation with
+#: logistic regression took 22 s per 10-shot setting on an H200 (77 chunks
+#: of 13 tasks, 0.29 s per chunk whatever its size); the working-set
+#: estimate is conservative (a quarter of the free memory peaked at 14 of
+#: 80 GiB on an H100). ``--chunk_size`` sets it by hand on a shared GPU.
+CUDA_BUDGET_SHARE = 0.25
+
+
+def cuda_budget(device: torch.device) -> int:
+    """Bytes of working set per chunk on a CUDA device
+    (:data:`CUDA_BUDGET_SHARE` of its total memory)."""
+    total = torch.cuda.get_device_properties(device).total_memory
+    return int(total * CUDA_BUDGET_SHARE)
 
 
 #: logistic regression's work per task in "bytes" of :func:`work_bytes`:
@@ -114,7 +128,8 @@ def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
     """Tasks per chunk so that a chunk's working set (:func:`task_bytes`)
     fits the budget."""
     per_task = task_bytes(clf, num_train, num_query, dim, expected, dtype)
-    budget = CUDA_BUDGET if device.type == 'cuda' else CPU_BUDGET[clf]
+    budget = cuda_budget(device) if device.type == 'cuda' \
+        else CPU_BUDGET[clf]
     return max(1, int(budget // max(per_task, 1)))
 
 
@@ -185,8 +200,7 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
             chunk_size, threads = plan_chunks(
                 T, chunk_size, T * work_bytes(clf, augmented, q, D, C,
                                               expected, dtype), threads)
-        else:
-            chunk_size = min(chunk_size, max(1, math.ceil(T / 4)))
+        # on CUDA: as large as the budget allows (launches cost, not size)
 
     if plan is not None:
         plan.update(threads=threads if dev.type == 'cpu' else None,
@@ -218,9 +232,17 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     bar = tqdm(total=len(bounds), desc=f'{clf} {mode}', unit='chunk',
                disable=not progress, leave=False)
     times = {}
-    with serial_kernels():
-        parts = map_chunks(solve, bounds, threads, bar.update, times)
-    bar.close()
+    try:
+        with serial_kernels():
+            parts = map_chunks(solve, bounds, threads, bar.update, times)
+    except torch.cuda.OutOfMemoryError:
+        raise InputError(
+            f'{dev}: out of memory with {chunk_size} tasks per chunk (the '
+            f'default budget is {CUDA_BUDGET_SHARE:.0%} of the GPU\'s memory, '
+            'assuming it is not shared): pass a smaller --chunk_size, e.g. '
+            f'{max(1, chunk_size // 4)}') from None
+    finally:
+        bar.close()
     if plan is not None:
         plan['thread_time'] = times
     counts = Counter()
