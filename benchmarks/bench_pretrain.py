@@ -150,9 +150,24 @@ def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
 
 
 # ------------------------------------------------------------- (a) ceiling
-def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int) -> dict:
-    """Training steps on device batches: {variant: images/s, memory}."""
-    from mmengine.logging import MessageHub
+#: (a)'s variants: (bfloat16 autocast, channels-last)
+VARIANTS = ((False, False), (False, True), (True, False), (True, True))
+
+
+def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
+                    device: str = 'cuda', size: int = 224,
+                    variants=VARIANTS) -> dict:
+    """Training steps on batches already on ``device``: {variant: images/s,
+    step time, memory}.
+
+    Each variant is timed twice over ``steps`` steps: queued back to back
+    (``images_per_s``: what the GPU can do) and, as MMEngine's loop does,
+    waiting for each step's loss value before starting the next
+    (``synced_images_per_s``; ``host_s``: the time the Python side took to
+    issue one step, so ``host_s`` near ``synced_step_s`` means the step is
+    bound by launching kernels, not by the GPU).
+    """
+    from mmengine.logging import MessageHub, MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmpretrain.structures import DataSample
@@ -161,55 +176,73 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int) -> dict:
     import openselfsup.models  # noqa: F401
     from openselfsup.registry import MODELS
     init_default_scope('openselfsup')
+    # init_weights reports every parameter at INFO: a logger at WARNING
+    if not MMLogger.check_instance_created('bench_pretrain'):
+        MMLogger.get_instance('bench_pretrain', log_level='WARNING')
+    cuda = device.startswith('cuda')
     torch.backends.cudnn.benchmark = True
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
     cfg = _load(recipe)
-    gen = torch.Generator(device='cuda').manual_seed(0)
+    gen = torch.Generator(device=device).manual_seed(0)
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
     out = {}
-    for amp in (False, True):
-        for cl in (False, True):
+    for amp, cl in variants:
+        if cuda:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-            model = MODELS.build(copy.deepcopy(cfg.model))
-            model.init_weights()
-            model = model.cuda().train()
-            fmt = torch.channels_last if cl else torch.contiguous_format
-            model = model.to(memory_format=fmt)
-            wcfg = copy.deepcopy(cfg.optim_wrapper)
-            if amp:
-                wcfg.update(type='AmpOptimWrapper', dtype='bfloat16')
-            wrapper = build_optim_wrapper(model, wcfg)
+        model = MODELS.build(copy.deepcopy(cfg.model))
+        model.init_weights()
+        model = model.to(device).train()
+        fmt = torch.channels_last if cl else torch.contiguous_format
+        model = model.to(memory_format=fmt)
+        wcfg = copy.deepcopy(cfg.optim_wrapper)
+        if amp:
+            wcfg.update(type='AmpOptimWrapper', dtype='bfloat16')
+        wrapper = build_optim_wrapper(model, wcfg)
 
-            def img():
-                return torch.randn(batch, 3, 224, 224, device='cuda',
-                                   generator=gen).contiguous(
-                                       memory_format=fmt)
-            if recipe == 'clp':
-                inputs, samples = [img(), img()], []
-            else:
-                inputs = img()
-                labels = torch.randint(0, 9, (batch, ), generator=gen,
-                                       device='cuda')
-                samples = [DataSample().set_gt_label(int(v))
-                           for v in labels.cpu()]
+        def img():
+            return torch.randn(batch, 3, size, size, device=device,
+                               generator=gen).contiguous(memory_format=fmt)
+        if recipe == 'clp':
+            inputs, samples = [img(), img()], []
+        else:  # labels on the device, as the data preprocessor leaves them
+            inputs = img()
+            labels = torch.randint(0, 9, (batch, ), generator=gen,
+                                   device=device)
+            samples = [DataSample().set_gt_label(int(v)).to(device)
+                       for v in labels.cpu()]
 
-            def step():
-                with wrapper.optim_context(model):
-                    losses = model.loss(inputs, samples)
-                loss, _ = model.parse_losses(losses)
-                wrapper.update_params(loss)
-            for _ in range(warmup):
-                step()
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
-            torch.cuda.synchronize()
-            dt = (time.perf_counter() - t0) / steps
-            out[f'amp={"bf16" if amp else "off"} channels_last={cl}'] = dict(
-                images_per_s=batch / dt, step_s=dt,
-                memory_gib=torch.cuda.max_memory_allocated() / 2**30)
-            model = wrapper = inputs = None  # free before the next variant
+        def step():
+            with wrapper.optim_context(model):
+                losses = model.loss(inputs, samples)
+            loss, _ = model.parse_losses(losses)
+            wrapper.update_params(loss)
+            return loss
+        for _ in range(warmup):
+            step()
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync()
+        dt = (time.perf_counter() - t0) / steps
+        host, t0 = 0.0, time.perf_counter()
+        for _ in range(steps):
+            h0 = time.perf_counter()
+            loss = step()
+            host += time.perf_counter() - h0
+            loss.item()  # the runner's message hub reads every loss
+        synced = (time.perf_counter() - t0) / steps
+        out[f'amp={"bf16" if amp else "off"} channels_last={cl}'] = dict(
+            images_per_s=batch / dt, step_s=dt,
+            synced_images_per_s=batch / synced, synced_step_s=synced,
+            host_s=host / steps,
+            memory_gib=torch.cuda.max_memory_allocated() / 2**30
+            if cuda else None)
+        model = wrapper = inputs = None  # free before the next variant
     return out
 
 
@@ -248,8 +281,24 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                / times.sum(), steps=len(times), workers=workers,
                wall_with_startup_s=wall)
     if torch.cuda.is_available():
-        res['memory_gib'] = torch.cuda.max_memory_allocated() / 2**30
+        res['memory_gib'] = peak_memory_gib(runner.log_dir)
     return res
+
+
+def peak_memory_gib(log_dir: str) -> float:
+    """Peak CUDA memory of a run: MMEngine's logger reads the peak and
+    RESETS it each time it logs (so reading it after the run gives only what
+    came after the last log): the largest ``memory`` (MiB) in the run's
+    ``vis_data/scalars.json`` and the peak since."""
+    import json
+    peaks = [torch.cuda.max_memory_allocated() / 2**20
+             if torch.cuda.is_available() else 0.0]
+    path = os.path.join(log_dir, 'vis_data', 'scalars.json')
+    if os.path.isfile(path):
+        with open(path) as f:
+            peaks += [rec['memory'] for rec in map(json.loads, f)
+                      if 'memory' in rec]
+    return max(peaks) / 1024
 
 
 def _reported(res: dict, key: str, fn, *args):
@@ -288,6 +337,11 @@ def main(argv=None):
                    help='time per per-worker data-path measurement')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['ceiling', 'end_to_end', 'cpu_path'])
+    p.add_argument('--augment_on', nargs='+', default=['auto', 'cpu'],
+                   choices=['auto', 'cpu'],
+                   help='(b) runs: auto (the default path: views on the '
+                   'GPU) and/or cpu (the published per-image pipeline in '
+                   'the workers) (default: both)')
     p.add_argument('--batch', type=int, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
@@ -342,7 +396,10 @@ def main(argv=None):
                     h = hours(v['images_per_s'], epochs)
                     print(f'{recipe} (a) {k:<32} {v["images_per_s"]:8.1f} '
                           f'img/s  {v["memory_gib"]:5.1f} GiB  -> '
-                          f'{epochs} epochs {h:5.2f} h')
+                          f'{epochs} epochs {h:5.2f} h; waiting for each '
+                          f'loss {v["synced_images_per_s"]:8.1f} img/s, '
+                          f'issuing a step {1000 * v["host_s"]:5.1f} ms of '
+                          f'{1000 * v["synced_step_s"]:5.1f}')
             if (cuda or args.end_to_end_on_cpu) and \
                     'end_to_end' not in args.skip:
                 workers = args.workers or min(
@@ -350,7 +407,7 @@ def main(argv=None):
                     os.cpu_count() or 1)
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
-                for augment_on in ('auto', 'cpu'):
+                for augment_on in args.augment_on:
                     e = _reported(res, f'end_to_end_{augment_on}',
                                   end_to_end, recipe, nct, augment_on,
                                   args.steps, args.warmup, workers,
@@ -372,6 +429,21 @@ def main(argv=None):
                           f'({100 * e["data_wait_share"]:4.1f} %)  '
                           f'{e.get("memory_gib", 0):5.1f} GiB  -> {epochs} '
                           f'epochs of 100,000: {e["projected_hours"]:5.2f} h')
+                    views = res.get('batched_views_cuda_images_per_s')
+                    best = res.get('ceiling', {}).get(
+                        'amp=bf16 channels_last=True')
+                    if augment_on == 'auto' and views and best:
+                        # where a step of (b) goes, from parts timed apart
+                        e['step_parts_s'] = parts = {
+                            'views': batch / views,
+                            'model_step_waiting_for_loss':
+                                best['synced_step_s'],
+                            'data_wait': e['data_wait_s']}
+                        parts['rest'] = e['step_s'] - sum(parts.values())
+                        print(f'{recipe} (b) step {1000 * e["step_s"]:.1f} '
+                              'ms ~ ' + ', '.join(
+                                  f'{k} {1000 * v:.1f}'
+                                  for k, v in parts.items()) + ' ms')
     if not cuda:
         print('no GPU on this machine: the data path alone was measured; '
               'the (a) and (b) figures need a GPU (bash benchmarks/gpu_run.sh '

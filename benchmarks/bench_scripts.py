@@ -238,6 +238,10 @@ def main(argv=None):
                    'latent_aug", as shipped) instead of one per mode; '
                    'implies --skip original (the GPU target of issue 14: '
                    'both families, 9 novel classes, <= 300 s)')
+    p.add_argument('--prepare_only', action='store_true',
+                   help='write the fixture, task stores and dictionaries '
+                   'and stop (e.g. in the background while something else '
+                   'runs; a later run reuses them)')
     p.add_argument('--output', default=None, help='JSON of every number')
     args = p.parse_args(argv)
     if args.modes_in_one_run and 'original' not in args.skip:
@@ -249,6 +253,9 @@ def main(argv=None):
     print(f'setup (not timed below): fixture {out["setup"]["fixture_s"]:.1f}'
           f' s, task stores {out["setup"]["task_stores_s"]:.1f} s, '
           f'dictionaries {out["setup"]["dictionaries_s"]:.1f} s')
+    if args.prepare_only:
+        save(args.output, out)
+        return 0
     os.makedirs(os.path.join(wd, 'logs'), exist_ok=True)
     for mode in ([' '.join(args.modes)] if args.modes_in_one_run
                  else args.modes):

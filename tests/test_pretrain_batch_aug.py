@@ -400,7 +400,13 @@ def test_batched_views_cuda_match_cpu(one_thread):
     cpu = aug(x.contiguous(), torch.Generator().manual_seed(3))
     gpu = aug(x.contiguous().cuda(), torch.Generator().manual_seed(3)).cpu()
     diff = (cpu - gpu).abs()
-    assert diff.max() <= 2 and diff.mean() < 0.05
+    # the GPU's float rounding (another summation order for the contrast
+    # mean, fused multiply-adds) can flip one 8-bit rounding by 1, which
+    # the following jitter ops can scale: a few levels on rare pixels
+    # (an H200 showed at most 3, at commit 36223b9), never a different view
+    stats = (f'max {diff.max():.0f}, mean {diff.mean():.4f}, pixels off '
+             f'{(diff > 0).float().mean():.4%}')
+    assert diff.max() <= 4 and diff.mean() < 0.05, stats
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
@@ -440,6 +446,38 @@ def test_bench_pretrain_data_path_runs(tmp_path, monkeypatch):
         rates = res[recipe]['per_worker_images_per_s']
         assert rates['decode_only'] > rates['per_image_views'] > 0
         assert res[recipe]['batched_views_cpu_1thread_images_per_s'] > 0
+
+
+def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
+    """(a)'s training step runs for CLP (two views, momentum encoder) and
+    FSP (labels on the device, as its data preprocessor leaves them) on
+    small batches on the CPU, so that a GPU lease is not spent finding a
+    broken step (the FSP step once failed on a GPU with its labels left on
+    the CPU); timing fields are consistent."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    for recipe in ('clp', 'fsp'):
+        res = bench_pretrain.compute_ceiling(
+            recipe, 1, 1, 2, device='cpu', size=64,
+            variants=((False, False), (False, True)))
+        assert set(res) == {'amp=off channels_last=False',
+                            'amp=off channels_last=True'}
+        for v in res.values():
+            assert v['images_per_s'] == pytest.approx(2 / v['step_s'])
+            assert 0 < v['host_s'] <= v['synced_step_s']
+
+
+def test_bench_pretrain_peak_memory_reads_the_logged_peaks(tmp_path):
+    """MMEngine's logger resets the CUDA peak each time it logs: the
+    benchmark takes the largest logged ``memory`` (MiB) instead."""
+    from benchmarks.bench_pretrain import peak_memory_gib
+    vis = tmp_path / 'vis_data'
+    vis.mkdir()
+    (vis / 'scalars.json').write_text(
+        '{"loss": 1.0, "step": 1}\n{"memory": 7680, "step": 20}\n'
+        '{"memory": 2048, "step": 25}\n')
+    assert peak_memory_gib(str(tmp_path)) == pytest.approx(7.5)
+    assert peak_memory_gib(str(tmp_path / 'missing')) >= 0
 
 
 def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
