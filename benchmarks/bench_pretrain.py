@@ -174,6 +174,7 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
 
     import openselfsup.engine  # noqa: F401
     import openselfsup.models  # noqa: F401
+    from openselfsup.apis.fast_path import amp_optim_wrapper
     from openselfsup.registry import MODELS
     init_default_scope('openselfsup')
     # init_weights reports every parameter at INFO: a logger at WARNING
@@ -199,8 +200,8 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
         fmt = torch.channels_last if cl else torch.contiguous_format
         model = model.to(memory_format=fmt)
         wcfg = copy.deepcopy(cfg.optim_wrapper)
-        if amp:
-            wcfg.update(type='AmpOptimWrapper', dtype='bfloat16')
+        if amp:  # as the training run's default on a GPU
+            amp_optim_wrapper(wcfg, 'bfloat16')
         wrapper = build_optim_wrapper(model, wcfg)
 
         def img():

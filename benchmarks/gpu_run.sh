@@ -24,9 +24,11 @@
 # that machine's Python, 3.12 by default); this script installs them into
 # /tmp/site and puts the repository and them on PYTHONPATH.
 #
-# Time on one H200 (2026-11-30): tests ~50 s; script ~100 s of setup (run
-# in the background during `tests` when both are asked) plus the script
-# itself; pretrain ~4 min for both recipes with --augment_on auto.
+# Time on one H200 (2026-11-30): tests ~50 s and the script's setup ~100 s
+# (measured; the setup runs in the background during `tests` when both are
+# asked); the script itself ~4 min and pretrain ~4 min (both projections,
+# not yet run in this form): `tests script` and `pretrain` as two commands
+# fit a 10-minute limit each.
 set -uo pipefail
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
@@ -48,7 +50,7 @@ python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device
 SCRIPT_ARGS=(--device cuda --families clp fsp --novel_classes 0 1 2 3 4 5 6 7 8
              --modes linear latent_aug --modes_in_one_run --workdir /tmp/bs_gpu)
 prep=
-case " $stages " in *" tests "*" script "*)
+case " $stages " in *" tests "*"script "*)
   # the script's inputs (paper-scale features of 18 models, task stores,
   # dictionaries: CPU work) are made while the CUDA tests run (no timing
   # there); the stages after the tests wait for it

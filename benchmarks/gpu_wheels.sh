@@ -8,8 +8,8 @@
 #   bash benchmarks/gpu_wheels.sh            # for Python 3.12
 #   PY_VERSION=3.11 bash benchmarks/gpu_wheels.sh
 #
-# importlib_metadata is pinned to 8.7.0 (ran on an H200 machine); 10.x
-# imports the lazy_importer package (mmpretrain imports importlib_metadata).
+# Versions: those that ran on an H200 machine on 2026-11-30; importlib_metadata
+# 10.x would need the lazy_importer package (mmpretrain imports it).
 set -euo pipefail
 PY_VERSION=${PY_VERSION:-3.12}
 mkdir -p .whl
@@ -21,6 +21,7 @@ done
 python3 -m pip download -q --no-deps --only-binary=:all: \
   --python-version "$PY_VERSION" --implementation cp "${plat[@]}" -d .whl \
   mmengine==0.10.7 mmcv-lite==2.2.0 mmpretrain==1.2.0 faiss-cpu==1.15.1 \
-  addict yapf platformdirs termcolor modelindex model-index ordered-set \
-  mat4py importlib_metadata==8.7.0
+  addict==2.4.0 yapf==0.43.0 platformdirs==4.14.9 termcolor==3.3.0 \
+  modelindex==0.0.2 model-index==0.1.11 ordered-set==4.1.0 mat4py==0.6.0 \
+  importlib_metadata==8.7.0
 ls .whl

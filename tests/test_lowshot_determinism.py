@@ -99,16 +99,25 @@ def test_cuda_chunks_follow_total_not_free_memory(monkeypatch):
 
 
 def test_cuda_out_of_memory_says_which_option_helps(monkeypatch):
-    """A chunk that does not fit the GPU ends in one line naming
-    --chunk_size and a smaller value, not a CUDA traceback (simulated: the
-    classifier raises the error CUDA would)."""
+    """A chunk that does not fit the GPU ends in one line with CUDA's own
+    first line and what helps: a smaller --chunk_size, or, at one task per
+    chunk, another device (simulated: the classifier raises the error CUDA
+    would)."""
     feats, store, *_ = _setup(T=16)
 
     def oom(*args, **kwargs):
-        raise torch.cuda.OutOfMemoryError('CUDA out of memory. Tried ...')
+        raise torch.cuda.OutOfMemoryError(
+            'CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a '
+            'total capacity of 79 GiB. Of the allocated memory 70 GiB...')
     monkeypatch.setattr(engine, 'build_classifier', oom)
-    with pytest.raises(InputError, match=r'--chunk_size, e\.g\. 2$'):
+    with pytest.raises(InputError) as err:
         engine.meta_test(feats, feats, store, 'Ridge', chunk_size=8,
+                         threads=1)
+    msg = str(err.value)
+    assert 'Tried to allocate 2.00 GiB' in msg and 'Of the alloc' not in msg
+    assert msg.endswith('pass a smaller --chunk_size, e.g. 2')
+    with pytest.raises(InputError, match=r'run on the CPU \(--device cpu\)$'):
+        engine.meta_test(feats, feats, store, 'Ridge', chunk_size=1,
                          threads=1)
 
 

@@ -450,10 +450,10 @@ def test_bench_pretrain_data_path_runs(tmp_path, monkeypatch):
 
 def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
     """(a)'s training step runs for CLP (two views, momentum encoder) and
-    FSP (labels on the device, as its data preprocessor leaves them) on
-    small batches on the CPU, so that a GPU lease is not spent finding a
-    broken step (the FSP step once failed on a GPU with its labels left on
-    the CPU); timing fields are consistent."""
+    FSP on small batches on the CPU, every variant timed, so that a GPU
+    lease is not spent finding a step that raises. (It cannot catch a
+    tensor left on the wrong device, as the FSP labels once were: on the
+    CPU every tensor is on the one device.)"""
     from benchmarks import bench_pretrain
     monkeypatch.chdir(REPO)
     for recipe in ('clp', 'fsp'):
@@ -463,8 +463,7 @@ def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
         assert set(res) == {'amp=off channels_last=False',
                             'amp=off channels_last=True'}
         for v in res.values():
-            assert v['images_per_s'] == pytest.approx(2 / v['step_s'])
-            assert 0 < v['host_s'] <= v['synced_step_s']
+            assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
 
 
 def test_bench_pretrain_peak_memory_reads_the_logged_peaks(tmp_path):
@@ -477,7 +476,9 @@ def test_bench_pretrain_peak_memory_reads_the_logged_peaks(tmp_path):
         '{"loss": 1.0, "step": 1}\n{"memory": 7680, "step": 20}\n'
         '{"memory": 2048, "step": 25}\n')
     assert peak_memory_gib(str(tmp_path)) == pytest.approx(7.5)
-    assert peak_memory_gib(str(tmp_path / 'missing')) >= 0
+    since = torch.cuda.max_memory_allocated() / 2**30 \
+        if torch.cuda.is_available() else 0.0
+    assert peak_memory_gib(str(tmp_path / 'missing')) == since
 
 
 def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
@@ -505,3 +506,13 @@ def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
     cfg = Config.fromfile(CLP)
     prepare_config(cfg, CLP, work_dir=str(tmp_path))
     assert (cfg.amp, cfg.optim_wrapper.dtype) == ('bfloat16', 'bfloat16')
+    # bfloat16 without loss scaling (MMEngine's default scaler would read
+    # the GPU back in every step); a loss_scale the config sets is kept
+    assert cfg.optim_wrapper.loss_scale == dict(enabled=False)
+    from mmengine.config import ConfigDict
+
+    from openselfsup.apis.fast_path import amp_optim_wrapper
+    own = ConfigDict(type='OptimWrapper', loss_scale=512.0)
+    amp_optim_wrapper(own, 'bfloat16')
+    assert (own.type, own.dtype, own.loss_scale) == (
+        'AmpOptimWrapper', 'bfloat16', 512.0)

@@ -39,6 +39,23 @@ _PREPROCESSORS = {
 }
 
 
+def amp_optim_wrapper(wrapper, dtype: str) -> None:
+    """Make the optimiser-wrapper config ``wrapper`` (in place) an MMEngine
+    ``AmpOptimWrapper`` with ``dtype`` autocast.
+
+    float16 gets dynamic loss scaling (its range needs it). bfloat16 gets
+    none (``GradScaler(enabled=False)``): it has float32's exponent range,
+    and MMEngine's default scaler would read a value back from the GPU in
+    every optimiser step (the host then waits instead of queueing the
+    step's kernels) and skip the steps where the growing scale overflows.
+    A ``loss_scale`` already in the config is kept.
+    """
+    wrapper.type = 'AmpOptimWrapper'
+    wrapper.dtype = dtype
+    wrapper.setdefault('loss_scale', 'dynamic' if dtype == 'float16'
+                       else dict(enabled=False))
+
+
 def _choice(cfg, key: str, allowed, absent) -> object:
     value = cfg.get(key, absent)
     if value not in allowed:
@@ -153,11 +170,10 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
         wrapper = cfg.optim_wrapper
         own = wrapper.get('type') == 'AmpOptimWrapper'
         if not own:
-            wrapper.type = 'AmpOptimWrapper'
-            wrapper.dtype = amp
-            if amp == 'float16':
-                wrapper.setdefault('loss_scale', 'dynamic')
-            notes.append(f'amp: {amp} autocast (AmpOptimWrapper)')
+            amp_optim_wrapper(wrapper, amp)
+            notes.append(f'amp: {amp} autocast (AmpOptimWrapper' + (
+                ', dynamic loss scaling)' if amp == 'float16' else
+                ', no loss scaling)'))
         runs = wrapper.get('dtype') or 'float16'
         if own and runs != amp:  # the config's own wrapper is kept
             notes.append(f"amp: the config's own AmpOptimWrapper keeps "

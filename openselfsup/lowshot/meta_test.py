@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..utils import InputError, save_json
+from ..utils import InputError, first_line, save_json
 from ..utils.device import resolve_device
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
@@ -66,8 +66,8 @@ CPU_BUDGET = {'Ridge': 64 << 20, 'nearest_centroid': 64 << 20,
 #: the same way). Large, because a chunk's cost on a GPU is mostly its
 #: hundreds of small kernel launches (one L-BFGS run of logistic regression
 #: is thousands): with a fixed 2 GiB, sampled latent augmentation with
-#: logistic regression took 22 s per 10-shot setting on an H200 (77 chunks
-#: of 13 tasks, 0.29 s per chunk whatever its size); the working-set
+#: logistic regression took 22 s per 10-shot setting on an H200 (72 chunks
+#: of 14 tasks, 0.31 s per chunk, nearly whatever its size); the working-set
 #: estimate is conservative (a quarter of the free memory peaked at 14 of
 #: 80 GiB on an H100). ``--chunk_size`` sets it by hand on a shared GPU.
 CUDA_BUDGET_SHARE = 0.25
@@ -188,6 +188,7 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     aug = augmenter.to(dev, dtype) if mode in LATENT_MODES else None
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
+    chunk_given = chunk_size is not None
     if chunk_size is None:
         D = sup.shape[1]
         augmented = n_train * (aug.num_aug_shots if aug is not None and
@@ -235,12 +236,18 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     try:
         with serial_kernels():
             parts = map_chunks(solve, bounds, threads, bar.update, times)
-    except torch.cuda.OutOfMemoryError:
-        raise InputError(
-            f'{dev}: out of memory with {chunk_size} tasks per chunk (the '
-            f'default budget is {CUDA_BUDGET_SHARE:.0%} of the GPU\'s memory, '
-            'assuming it is not shared): pass a smaller --chunk_size, e.g. '
-            f'{max(1, chunk_size // 4)}') from None
+    except torch.cuda.OutOfMemoryError as e:
+        cause = first_line(e).split(' Of the allocated')[0]
+        if chunk_size == 1:
+            hint = 'free the GPU or run on the CPU (--device cpu)'
+        else:
+            hint = (f'pass a smaller --chunk_size, e.g. '
+                    f'{max(1, chunk_size // 4)}')
+            if not chunk_given:
+                hint += (f' (the default budget is {CUDA_BUDGET_SHARE:.0%} '
+                         "of the GPU's memory, as if nothing else used it)")
+        raise InputError(f'{dev}: out of memory with {chunk_size} task(s) '
+                         f'per chunk ({cause}): {hint}') from None
     finally:
         bar.close()
     if plan is not None:
