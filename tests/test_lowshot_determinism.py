@@ -55,6 +55,24 @@ def test_per_task_f1_independent_of_chunks_and_threads(clf, mode):
     assert 0.2 < runs[0].mean() < 0.95  # tasks with boundary cases
 
 
+@pytest.mark.parametrize('clf,mode', SETTINGS)
+def test_queries_scored_in_runs_give_the_same_f1(clf, mode, monkeypatch):
+    """On the CPU a chunk's queries are gathered and scored in runs of tasks
+    (QUERY_BUDGET): one task at a time, runs of 7 and the whole chunk
+    give identical per-task F1."""
+    feats, store, protos, bank, cov = _setup()
+    aug = _augmenter(mode, protos, bank, cov)
+    one_task = store.query_idx.shape[1] * feats.shape[1] * (4 + 8)
+    runs = []
+    for budget in (1, 7 * one_task, 1 << 40):
+        monkeypatch.setattr(engine, 'QUERY_BUDGET', budget)
+        runs.append(engine.meta_test(feats, feats, store, clf, mode=mode,
+                                     augmenter=aug, chunk_size=30,
+                                     threads=1)[0])
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
+
+
 def test_chunks_respect_the_memory_budget(monkeypatch):
     feats, store, protos, bank, _ = _setup(T=24)
     seen = []

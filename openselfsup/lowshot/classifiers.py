@@ -101,12 +101,18 @@ class BatchedClassifier:
     def _fit(self, X: Tensor, y: Tensor, num_classes: int):
         raise NotImplementedError
 
-    def decision_function(self, X: Tensor) -> Tensor:
+    def decision_function(self, X: Tensor, tasks: slice = slice(None)
+                          ) -> Tensor:
+        """Scores ``[b, q, C]`` of the queries ``X [b, q, D]`` of the
+        fitted tasks ``tasks`` (default: all ``B``; a slice picks a run of
+        them without copying the model)."""
         raise NotImplementedError
 
-    def predict_positions(self, X: Tensor) -> Tensor:
-        """Predicted class positions ``[B, q]`` (0..C-1)."""
-        return self.decision_function(X).argmax(-1)
+    def predict_positions(self, X: Tensor, tasks: slice = slice(None)
+                          ) -> Tensor:
+        """Predicted class positions ``[b, q]`` (0..C-1) of the tasks
+        ``tasks`` (see :meth:`decision_function`)."""
+        return self.decision_function(X, tasks).argmax(-1)
 
     def predict(self, X: Tensor) -> Tensor:
         """Predicted labels ``[B, q]`` (values of ``classes_``)."""
@@ -127,10 +133,11 @@ class _Linear(BatchedClassifier):
         self.intercept_ = (b - x_mean @ W)[:, 0]
         return self
 
-    def decision_function(self, X: Tensor) -> Tensor:
+    def decision_function(self, X: Tensor, tasks: slice = slice(None)
+                          ) -> Tensor:
         X = X.to(self.dtype)
-        return torch.baddbmm(self.intercept_[:, None, :], X,
-                             self.coef_.transpose(1, 2))
+        return torch.baddbmm(self.intercept_[tasks, None, :], X,
+                             self.coef_[tasks].transpose(1, 2))
 
 
 class NearestCentroid(BatchedClassifier):
@@ -151,10 +158,11 @@ class NearestCentroid(BatchedClassifier):
         self.centroids_ = aug.class_means(C, self.dtype)
         return self
 
-    def decision_function(self, X: Tensor) -> Tensor:
+    def decision_function(self, X: Tensor, tasks: slice = slice(None)
+                          ) -> Tensor:
         """Minus the squared distance to each centroid, up to ``||x||^2``
         (same arg-max): ``2 x.c - ||c||^2``."""
-        c = self.centroids_
+        c = self.centroids_[tasks]
         return torch.baddbmm(-(c * c).sum(-1)[:, None, :], X.to(self.dtype),
                              c.transpose(1, 2), alpha=2)
 
