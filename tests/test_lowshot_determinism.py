@@ -134,6 +134,9 @@ def test_cuda_out_of_memory_says_which_option_helps(monkeypatch):
     msg = str(err.value)
     assert 'Tried to allocate 2.00 GiB' in msg and 'Of the alloc' not in msg
     assert msg.endswith('pass a smaller --chunk_size, e.g. 2')
+    with pytest.raises(InputError, match=r"e\.g\. \d+ \(the default budget "
+                       r"is 25% of the GPU's memory"):
+        engine.meta_test(feats, feats, store, 'Ridge', threads=1)
     with pytest.raises(InputError, match=r'run on the CPU \(--device cpu\)$'):
         engine.meta_test(feats, feats, store, 'Ridge', chunk_size=1,
                          threads=1)

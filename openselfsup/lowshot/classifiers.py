@@ -19,7 +19,10 @@ The interface is scikit-learn's, batched:
   integer labels; every task of a batch has the same label set, which
   becomes ``classes_`` (``[C]``, sorted, as scikit-learn's).
 - ``decision_function(X [B, q, D]) -> [B, q, C]`` and
-  ``predict(X) -> [B, q]`` labels (values of ``classes_``).
+  ``predict(X) -> [B, q]`` labels (values of ``classes_``);
+  ``decision_function(X [b, q, D], tasks=slice(a, a + b))`` and
+  ``predict_positions(X, tasks)`` score a run of the fitted tasks (the
+  meta-test scores a chunk's queries in runs that fit a memory budget).
 - ``coef_ [B, C, D]`` and ``intercept_ [B, C]`` (Ridge, logistic
   regression): scikit-learn's ``coef_ [C, D]`` and ``intercept_ [C]`` of
   each task (for two classes scikit-learn keeps one row; here both rows are
