@@ -25,11 +25,11 @@ the memory budget allows (issue 14's thread grid:
 :func:`map_chunks` also counts where its threads' time went (lifetime, CPU
 time, time waiting for a CPU): the result's ``execution.thread_time``.
 Beside another CPU-bound process, two threads on two cores wait for a CPU
-a third of their time, and each needs somewhat more CPU per task beside
-the other than alone (shared memory system; interpreter-bound work such
-as small logistic regressions most): that, not threads blocking one
-another, is what remains of the contended losses (``benchmarks/``
-``RESULTS.md``, "Thread default").
+a third of their time; where each also needed much more CPU per task than
+one thread alone, the cause was memory both touched anew (a whole chunk's
+queries gathered at once, now gathered in runs: ``meta_test.QUERY_BUDGET``),
+not threads blocking one another (``benchmarks/RESULTS.md``, "Thread
+default").
 
 A side effect the results rely on: with one intra-op thread every torch
 kernel computes a task the same way whatever else is in its batch, so a
