@@ -3,8 +3,11 @@
 Every registry here is a child of the mmpretrain registry of the same name, so
 a config with ``default_scope = 'openselfsup'`` finds both the modules this
 project registers and everything mmpretrain (and, through it, MMEngine and
-mmcv) already provides: ``ResNet``, ``MoCoV3``, ``MoCoV3Head``, ``LARS``,
-``ImageClassifier``, the data preprocessors and transforms.
+mmcv) already provides: ``ResNet``, ``MoCoV3Head``, ``LARS``,
+``ImageClassifier``, the data preprocessors and transforms. A name
+registered here as well wins in this scope: ``MoCoV3``
+(:mod:`openselfsup.models.algorithms.mocov3`, mmpretrain's without GPU
+reads in its momentum update).
 
 Register new modules with, e.g.::
 

@@ -107,6 +107,84 @@ def test_mocov3_loss_matches_reference():
     assert torch.allclose(got, want, atol=1e-5), (got, want)
 
 
+def _ema_pair(steps_before: int = 0):
+    """A small source model and mmpretrain's CosineEMA of it, plus ours."""
+    from mmengine.logging import MessageHub
+    from mmpretrain.models.utils import CosineEMA
+
+    from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
+    MessageHub.get_current_instance().update_info('max_iters', 7)
+    torch.manual_seed(0)
+    src = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
+                              torch.nn.BatchNorm2d(4), torch.nn.Linear(2, 3))
+    return src, CosineEMA(src, momentum=0.3), HostStepCosineEMA(
+        src, momentum=0.3)
+
+
+def _step_source(src):
+    with torch.no_grad():
+        for p in src.parameters():
+            p.add_(torch.randn_like(p))
+        src[1].running_mean.add_(1.0)
+
+
+def test_momentum_update_equals_mmpretrains_and_never_reads_the_device():
+    """The key-encoder update of our MoCoV3 gives mmpretrain's CosineEMA
+    values bit for bit over a cosine schedule (resumed half-way from a
+    state dict too), and after its first update it runs on tensors that
+    cannot be read back at all (the meta device), where CosineEMA fails:
+    it reads its step buffer once per parameter, on a GPU a wait for the
+    GPU each time."""
+    from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
+    src, theirs, ours = _ema_pair()
+    for step in range(7):
+        if step == 4:  # resume from a checkpoint of ours
+            state = ours.state_dict()
+            ours = HostStepCosineEMA(src, momentum=0.3)
+            ours.load_state_dict(state)
+        theirs.update_parameters(src)
+        ours.update_parameters(src)
+        for a, b in zip(theirs.state_dict().values(),
+                        ours.state_dict().values()):
+            assert torch.equal(a, b), step
+        _step_source(src)
+    assert int(ours.steps) == 7
+
+    src, theirs, ours = src.to('meta'), theirs.to('meta'), ours.to('meta')
+    for _ in range(2):
+        ours.update_parameters(src)
+    assert ours._host_steps == 9
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        theirs.update_parameters(src)
+
+
+def test_our_mocov3_is_the_configs_and_keeps_its_checkpoint_keys():
+    from mmengine.registry import init_default_scope
+    from mmpretrain.models.selfsup import MoCoV3 as Theirs
+
+    import openselfsup.models  # noqa: F401
+    from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    cfg = dict(type='MoCoV3', base_momentum=0.004,
+               backbone=dict(type='ResNet', depth=18, base_channels=8,
+                             stem_channels=8),
+               neck=dict(type='NonLinearNeck', in_channels=64,
+                         hid_channels=32, out_channels=16, num_layers=2,
+                         with_avg_pool=True),
+               head=dict(type='MoCoV3Head', temperature=0.2,
+                         loss=dict(type='CrossEntropyLoss', loss_weight=0.4),
+                         predictor=dict(type='NonLinearNeck', in_channels=16,
+                                        hid_channels=32, out_channels=16,
+                                        num_layers=2, with_avg_pool=False)))
+    ours = MODELS.build(cfg)
+    assert isinstance(ours, Theirs)
+    assert isinstance(ours.momentum_encoder, HostStepCosineEMA)
+    assert ours.momentum_encoder.momentum == 0.004
+    theirs = Theirs(**{k: v for k, v in cfg.items() if k != 'type'})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
 @pytest.mark.slow
 def test_kill_and_resume_reaches_final_epoch(synthetic_root, tmp_path):
     """Kill a training subprocess after its first checkpoint, resume with

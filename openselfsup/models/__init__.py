@@ -1,8 +1,9 @@
 """Algorithms, heads, necks and losses that mmpretrain lacks.
 
 Importing this package also imports ``mmpretrain.models`` so that the parent
-registry holds ResNet, MoCoV3, MoCoV3Head, ImageClassifier and the data
-preprocessors when a config names them.
+registry holds ResNet, MoCoV3Head, ImageClassifier and the data
+preprocessors when a config names them (``MoCoV3`` is this project's
+subclass of mmpretrain's, :mod:`.algorithms.mocov3`).
 """
 import mmpretrain.models  # noqa: F401  (fills the parent registry)
 
@@ -11,4 +12,5 @@ from .groups import GhostBatchNorm2d, groups_of  # noqa: F401,E402
 from .data_preprocessors import (BatchAugClsDataPreprocessor,  # noqa: F401,E402
                                  BatchAugSelfSupDataPreprocessor)
 from . import algorithms, backbones, heads, losses  # noqa: F401,E402
+from .algorithms import MoCoV3  # noqa: F401,E402
 from .open_clip import OpenCLIPImageTower, OpenCLIPText  # noqa: F401,E402

@@ -1,0 +1,93 @@
+"""MoCo v3 whose momentum-encoder update never waits for the GPU.
+
+mmpretrain's :class:`~mmpretrain.models.selfsup.MoCoV3` updates its key
+encoder with :class:`~mmpretrain.models.utils.CosineEMA`, which keeps its
+step counter in a buffer on the model's device and computes the momentum
+from it once per parameter (``math.cos`` of a device tensor). On a GPU each
+of those is a read back to the host: about 70 per training step for the
+ResNet-18 CLP model, each waiting for every kernel queued before it, so
+the step's kernels cannot be queued ahead while the update runs.
+
+:class:`MoCoV3` here is mmpretrain's (same config keys, parameters, buffers
+and checkpoint keys; registered under the same name in this project's
+scope) with :class:`HostStepCosineEMA`: the same update, value for value,
+with the step count also kept on the host (read from the buffer once, when
+the first update comes, e.g. after a resume).
+"""
+from math import cos, pi
+
+import torch
+from mmengine.logging import MessageHub
+from mmpretrain.models.selfsup import MoCoV3 as _MoCoV3
+from mmpretrain.models.utils import CosineEMA
+from torch import nn
+
+from ...registry import MODELS
+
+
+class HostStepCosineEMA(CosineEMA):
+    """:class:`CosineEMA` without reads of the device in its update.
+
+    The momentum of a step is computed once, as CosineEMA computes it
+    (``pi * steps / max_iters`` in float32, then ``math.cos``), from the
+    step count held on the host; the ``steps`` buffer is still advanced on
+    the device, so checkpoints are the same. The averaged tensors are
+    looked up in the module at each update (CosineEMA keeps the ones it saw
+    when built, which a move to another device can replace).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._host_steps = None  # read from the buffer at the first update
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_steps = None  # the loaded buffer is the truth
+
+    def momentum_at(self, steps: int) -> float:
+        """CosineEMA's momentum (weight of the new parameters) at ``steps``,
+        in CosineEMA's arithmetic (a float32 tensor before ``math.cos``)."""
+        max_iters = MessageHub.get_current_instance().get_info('max_iters')
+        phase = pi * torch.tensor(steps) / float(max_iters)
+        cosine_annealing = (cos(phase) + 1) / 2
+        return self.end_momentum - (self.end_momentum -
+                                    self.momentum) * cosine_annealing
+
+    def update_parameters(self, model: nn.Module) -> None:
+        if self._host_steps is None:
+            self._host_steps = int(self.steps)
+        steps = self._host_steps
+        src, avg = ((model.state_dict(), self.module.state_dict())
+                    if self.update_buffers else
+                    (dict(model.named_parameters()),
+                     dict(self.module.named_parameters())))
+        if steps == 0:
+            for k, p_avg in avg.items():
+                p_avg.data.copy_(src[k].data)
+        elif steps % self.interval == 0:
+            momentum = self.momentum_at(steps)
+            for k, p_avg in avg.items():
+                if p_avg.dtype.is_floating_point:
+                    p_avg.data.mul_(1 - momentum).add_(
+                        src[k].data.to(p_avg.device), alpha=momentum)
+        if not self.update_buffers:
+            for b_avg, b_src in zip(self.module.buffers(), model.buffers()):
+                b_avg.data.copy_(b_src.data.to(b_avg.device))
+        self.steps += 1
+        self._host_steps = steps + 1
+
+
+@MODELS.register_module()
+class MoCoV3(_MoCoV3):
+    """mmpretrain's MoCoV3 with :class:`HostStepCosineEMA` as the momentum
+    encoder (same arguments, same results, no GPU reads in the update)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        old = self.momentum_encoder
+        new = HostStepCosineEMA(nn.Sequential(self.backbone, self.neck),
+                                momentum=old.momentum,
+                                end_momentum=old.end_momentum,
+                                interval=old.interval,
+                                update_buffers=old.update_buffers)
+        self.momentum_encoder = new
