@@ -84,6 +84,27 @@ def test_colour_ops_match_pillow_on_the_same_factors(one_thread):
         assert np.abs(got - want).max() <= 2 and np.mean(got != want) < 0.01
 
 
+@pytest.mark.parametrize('factors', [(0.4, 0.4, 0.4, 0.1), (0.4, 0, 0, 0),
+                                     (0, 0.4, 0, 0.2), (0, 0, 0.4, 0)])
+def test_colour_jitter_equals_the_per_sample_loop(one_thread, factors):
+    """The batched jitter (one blend per position over the batch, hue on a
+    subset) equals applying each sample's adjustments one by one in its
+    drawn order, bit for bit; with some adjustments left out as well."""
+    from openselfsup.datasets import batch_aug as B
+    op = B.ColorJitterOp(*factors, prob=0.8)
+    x = torch.from_numpy(np.stack(_patches(40, 12, seed=5))).permute(
+        0, 3, 1, 2).float()
+    chosen, order, drawn = op.draw(len(x), torch.Generator().manual_seed(7))
+    assert 0 < int(chosen.sum()) < len(x)
+    got = op(x.clone(), torch.Generator().manual_seed(7))
+    for i in range(len(x)):
+        want = x[i:i + 1].clone()
+        for k in order[i].tolist() if chosen[i] else []:
+            if drawn[k] is not None:
+                want = op.fns[k](want, drawn[k][i:i + 1])
+        assert torch.equal(got[i:i + 1], want), i
+
+
 def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
     from mmpretrain.datasets.transforms import RandomGrayscale
 
@@ -255,6 +276,55 @@ def test_views_ignore_the_training_steps_autocast(one_thread):
         inside = aug(x.contiguous(), torch.Generator().manual_seed(1))
     assert inside.dtype == torch.float32
     torch.testing.assert_close(inside, plain, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize('recipe', ['clp', 'fsp'])
+def test_training_step_reads_nothing_back_from_the_device(one_thread,
+                                                          recipe):
+    """A whole training step of the real recipe on the batched path (views,
+    forward with the momentum update, loss, backward, LARS / SGD step) runs
+    on the meta device, whose tensors have no values: nothing in the step
+    reads the device, so on a GPU the host can queue a step's kernels
+    without waiting (only the runner's loss read waits, once per step).
+    The first step runs on the CPU: the momentum encoder reads its step
+    count once."""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    MessageHub.get_current_instance().update_info('max_iters', 100)
+    cfg = Config.fromfile(CLP if recipe == 'clp' else FSP)
+    batched_views_config(cfg, [])
+    m = cfg.model
+    m.backbone.update(base_channels=8, stem_channels=8)
+    (m.neck if recipe == 'clp' else m.head).in_channels = 64
+    views = m.data_preprocessor['views']
+    for v in views if isinstance(views[0], dict) else sum(views, []):
+        if v['type'] == 'RandomResizedCrop':
+            v['scale'] = 24
+    model = MODELS.build(m).train()
+
+    def step(device, wrapper):
+        samples = None if recipe == 'clp' else [
+            DataSample().set_gt_label(i % 9) for i in range(8)]
+        data = model.data_preprocessor(dict(
+            inputs=torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8,
+                                 device=device), data_samples=samples), True)
+        loss, _ = model.parse_losses(model.loss(data['inputs'],
+                                                data['data_samples']))
+        wrapper.update_params(loss)
+        return loss
+
+    def wrapper():  # the optimiser holds the parameters of the device
+        return build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+
+    assert torch.isfinite(step('cpu', wrapper()))
+    model.to('meta')
+    on_meta = wrapper()
+    for _ in range(2):  # the second step updates the momentum buffers
+        assert step('meta', on_meta).device.type == 'meta'
 
 
 def test_transform_without_batched_version_is_refused():

@@ -34,6 +34,7 @@ that has no batched version is refused with one line
 (``augment_on='cpu'`` keeps the per-image pipeline).
 """
 import math
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -56,13 +57,13 @@ def _chance(n: int, prob: float, gen: torch.Generator) -> torch.Tensor:
 
 
 def to_device(t: torch.Tensor, device, dtype=None) -> torch.Tensor:
-    """Copy a small CPU tensor of random parameters to ``device`` without
-    making the host wait for the GPU (pinned, non-blocking)."""
+    """Copy a small CPU tensor of random parameters to ``device``; to a GPU
+    pinned and non-blocking, so the host does not wait for it."""
     if dtype is not None:
         t = t.to(dtype)
     if torch.device(device).type == 'cuda':
         return t.pin_memory().to(device, non_blocking=True)
-    return t
+    return t.to(device)
 
 
 def _quantise(x: torch.Tensor) -> torch.Tensor:
@@ -384,7 +385,18 @@ class FlipOp(_Op):
 
 
 class ColorJitterOp(_Op):
-    """Brightness, contrast, saturation, hue in a random order per sample."""
+    """Brightness, contrast, saturation, hue in a random order per sample.
+
+    Each sample draws (when ``prob`` chooses it) a factor per adjustment and
+    an order of the four. At each of the four positions, the samples whose
+    adjustment there is brightness, contrast or saturation get one blend
+    over the whole batch, ``x + f * (x - d)`` with the sample's degenerate
+    image ``d`` (black, the mean gray level, the gray image) and ``f = 1``
+    (exactly the identity on 8-bit values) for the others; the samples whose
+    adjustment is hue are rotated as a subset. The same result as applying
+    the four adjustments to each sample in its order (the tests compare with
+    that loop), with about a third of the tensor operations.
+    """
 
     def __init__(self, brightness, contrast, saturation, hue, prob=1.0):
         def rng(v, centre, low_bound):
@@ -399,20 +411,51 @@ class ColorJitterOp(_Op):
         self.fns = [adjust_brightness, adjust_contrast, adjust_saturation,
                     adjust_hue]
 
-    def __call__(self, x, gen):
-        n = len(x)
+    def draw(self, n: int, gen: torch.Generator):
+        """``(chosen [n] bool, order [n, 4], factors)``: whether each sample
+        is jittered, the position of each adjustment in its order (0
+        brightness, 1 contrast, 2 saturation, 3 hue), and per adjustment
+        ``[n]`` float64 factors (None for an adjustment the config leaves
+        out)."""
         chosen = _chance(n, self.prob, gen)
         order = torch.argsort(torch.rand(n, 4, generator=gen), 1)
         factors = [None if r is None else _uniform(n, r[0], r[1], gen)
                    for r in self.ranges]
+        return chosen, order, factors
+
+    def __call__(self, x, gen):
+        chosen, order, factors = self.draw(len(x), gen)
         for pos in range(4):
-            for op in range(4):
-                if factors[op] is None:
-                    continue
-                sel = chosen & (order[:, pos] == op)
-                x = _on_subset(x, sel, lambda sub, i, op=op: self.fns[op](
-                    sub, factors[op][i]))
+            here = order[:, pos]
+            # per sample: blend factor, weight of the gray image and of its
+            # mean in the degenerate image (brightness: black)
+            blend = torch.zeros(3, len(x), dtype=torch.float64)
+            blend[0] = 1.0
+            for op in range(3):
+                if factors[op] is not None:
+                    sel = chosen & (here == op)
+                    blend[0, sel] = factors[op][sel]
+                    if op:
+                        blend[op, sel] = 1.0  # row 1: mean, row 2: gray
+            if (blend[0] != 1).any():
+                x = self._blend(x, blend)
+            if factors[3] is not None:
+                x = _on_subset(x, chosen & (here == 3),
+                               lambda sub, i: adjust_hue(sub, factors[3][i]))
         return x
+
+    @staticmethod
+    def _blend(x: torch.Tensor, blend: torch.Tensor) -> torch.Tensor:
+        f, w_mean, w_gray = to_device(blend, x.device, x.dtype).view(
+            3, -1, 1, 1, 1).unbind(0)
+        if bool(blend[1:].any()):
+            gray = _pil_gray(x)
+            mean = torch.floor(gray.mean((1, 2, 3), keepdim=True) + 0.5)
+            # exactly gray, mean or 0 per sample (the weights are 0 or 1)
+            degenerate = gray * w_gray + mean * w_mean
+        else:
+            degenerate = torch.zeros_like(x[:, :1])
+        return torch.floor(degenerate + f * (x - degenerate)).clamp_(0, 255)
 
 
 class GrayscaleOp(_Op):
@@ -540,8 +583,10 @@ class BatchAugment:
         gen = gen if gen is not None else torch.default_generator
         # MMEngine runs the data preprocessor inside the autocast context of
         # the training step: the views are computed in full precision
-        with torch.no_grad(), torch.autocast(images.device.type,
-                                             enabled=False):
+        kind = images.device.type
+        full = (torch.autocast(kind, enabled=False)
+                if torch.amp.is_autocast_available(kind) else nullcontext())
+        with torch.no_grad(), full:
             x = images.float()
             if x.data_ptr() == images.data_ptr():
                 x = x.clone()
