@@ -149,6 +149,127 @@ def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
     return batch * iters * per_view / (time.perf_counter() - t0)
 
 
+# ------------------------------------------------------ ops of one step
+def small_batched_model(recipe: str, crop: int = 24):
+    """``(cfg, model)``: the recipe's model with its views batched in the
+    data preprocessor (the GPU default path), ResNet widths / 8 and crops
+    of ``crop`` px (the number and kind of tensor ops per step do not depend
+    on either), in training mode on the CPU."""
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.engine  # noqa: F401  (OpenSelfSupLARS)
+    import openselfsup.models  # noqa: F401
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    cfg = _load(recipe)
+    batched_views_config(cfg, [])
+    m = cfg.model
+    m.backbone.update(base_channels=8, stem_channels=8)
+    (m.neck if recipe == 'clp' else m.head).in_channels = 64
+    views = m.data_preprocessor['views']
+    for v in views if isinstance(views[0], dict) else sum(views, []):
+        if v['type'] == 'RandomResizedCrop':
+            v['scale'] = crop
+    return cfg, MODELS.build(m).train()
+
+
+def training_step(cfg, model, wrapper, device, batch: int, size: int = 32,
+                  phase=None) -> torch.Tensor:
+    """One training step as MMEngine's ``train_step`` makes it (uint8
+    batch -> views -> loss -> backward -> optimiser step); ``phase(name)``
+    (a context manager factory) wraps 'views', 'forward', 'backward' and
+    'optimiser'. Returns the loss."""
+    from contextlib import nullcontext
+
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.models import BatchAugClsDataPreprocessor
+    phase = phase or (lambda name: nullcontext())
+    labelled = isinstance(model.data_preprocessor,
+                          BatchAugClsDataPreprocessor)
+    samples = None if not labelled else [
+        DataSample().set_gt_label(i % 9) for i in range(batch)]
+    images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8,
+                           device=device)
+    with phase('views'):
+        data = model.data_preprocessor(dict(inputs=images,
+                                            data_samples=samples), True)
+    with phase('forward'):
+        with wrapper.optim_context(model):
+            losses = model.loss(data['inputs'], data['data_samples'])
+        loss, _ = model.parse_losses(losses)
+    with phase('backward'):
+        wrapper.backward(loss)
+    with phase('optimiser'):
+        wrapper.step()
+        wrapper.zero_grad()
+    return loss
+
+
+#: ops that only make views of a tensor (no kernel on a GPU)
+_VIEW_OPS = frozenset(
+    'alias as_strided chunk detach expand narrow permute reshape select '
+    'slice split split_with_sizes squeeze t transpose unbind unsqueeze '
+    'view _unsafe_view'.split())
+
+
+def step_ops(recipe: str, batch: int) -> dict:
+    """Tensor ops one training step of the default GPU path issues, per
+    phase: ``device`` (ops that read or make tensors of the training
+    device: kernel launches, copies to it and allocations on a GPU, each
+    costing the host some microseconds) and ``host`` (ops on CPU tensors:
+    drawing the views' random parameters, ...), counted with
+    the model on PyTorch's meta device after one step on the CPU (a read of
+    a device value there would fail, so a count means none happened).
+    torch's SGD (FSP) takes its per-tensor loop off a GPU, its ``foreach``
+    kernels on one: FSP's optimiser count is the loop's."""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    class Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.name, self.counts = None, {}
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            op = func.overloadpacket.__name__
+            if self.name and op not in _VIEW_OPS:
+                where = 'device' if any(
+                    isinstance(t, torch.Tensor) and t.device.type == 'meta'
+                    for t in tree_leaves((args, kwargs, out))) else 'host'
+                c = self.counts.setdefault(self.name, {'device': 0,
+                                                       'host': 0})
+                c[where] += 1
+            return out
+
+    MessageHub.get_current_instance().update_info('max_iters', 10**6)
+    cfg, model = small_batched_model(recipe)
+    training_step(cfg, model, build_optim_wrapper(
+        model, copy.deepcopy(cfg.optim_wrapper)), 'cpu', batch)
+    model.to('meta')
+    wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    training_step(cfg, model, wrapper, 'meta', batch)  # momentum buffers
+    count = Count()
+
+    class Phase:
+        def __init__(self, name):
+            self.name = name
+
+        def __enter__(self):
+            count.name = self.name
+
+        def __exit__(self, *exc):
+            count.name = None
+
+    with count:
+        training_step(cfg, model, wrapper, 'meta', batch, phase=Phase)
+    return count.counts
+
+
 # ------------------------------------------------------------- (a) ceiling
 #: (a)'s variants: (bfloat16 autocast, channels-last)
 VARIANTS = ((False, False), (False, True), (True, False), (True, True))
@@ -337,7 +458,8 @@ def main(argv=None):
     p.add_argument('--seconds', type=float, default=8.0,
                    help='time per per-worker data-path measurement')
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['ceiling', 'end_to_end', 'cpu_path'])
+                   choices=['ceiling', 'end_to_end', 'cpu_path',
+                            'step_ops'])
     p.add_argument('--augment_on', nargs='+', default=['auto', 'cpu'],
                    choices=['auto', 'cpu'],
                    help='(b) runs: auto (the default path: views on the '
@@ -383,6 +505,16 @@ def main(argv=None):
                       f'{res["batched_views_cpu_1thread_images_per_s"]:6.1f} '
                       'img/s')
             batch = args.batch or int(_load(recipe).total_batch_size)
+            if 'step_ops' not in args.skip:
+                ops = res['step_ops'] = _reported(res, 'step_ops', step_ops,
+                                                  recipe, batch) or {}
+                if ops:
+                    print(f'{recipe}: ops of one training step on the GPU '
+                          'path (device / host): ' + ', '.join(
+                              f'{k} {v["device"]} / {v["host"]}'
+                              for k, v in ops.items()) + '; total device '
+                          f'{sum(v["device"] for v in ops.values())}; no '
+                          'read of a device value')
             rate = cuda and _reported(res, 'batched_views_cuda',
                                       batched_rate, recipe, nct, 'cuda',
                                       batch, 10)
