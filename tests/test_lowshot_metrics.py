@@ -28,6 +28,20 @@ def test_ci_hand_computed():
     assert np.isnan(mean_ci(np.array([[50.0]]))[1][0])  # one task: no CI
 
 
+def test_ci_quantile_is_scipy_stats_t():
+    """mean_ci takes the t quantile from scipy.special (a lighter import);
+    it equals scipy.stats.t.ppf for any number of tasks."""
+    from scipy import stats
+    rng = np.random.default_rng(0)
+    for num in (2, 3, 10, 100, 1000, 10**5):
+        values = rng.normal(size=(num, 2))
+        for confidence in (0.9, 0.95, 0.99):
+            _, ci = mean_ci(values, confidence)
+            sem = values.std(axis=0, ddof=1) / np.sqrt(num)
+            want = stats.t.ppf((1 + confidence) / 2, num - 1) * sem
+            np.testing.assert_array_equal(ci, want)
+
+
 def test_summary_and_harmonic_mean_with_its_ci():
     """Mixture domain, by hand: colon = classes 0, 1; lung = 2, 3, 4; the
     final metric is the harmonic mean of their means, and its CI "computed

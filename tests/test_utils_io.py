@@ -29,3 +29,20 @@ def test_interrupted_write_leaves_old_file_and_no_temp(tmp_path):
             raise RuntimeError('killed')
     assert path.read_text() == 'old'
     assert os.listdir(tmp_path) == ['r.txt']
+
+
+def test_array_sha1_is_the_digest_artefacts_recorded():
+    """Provenance JSONs on disk hold array_sha1 digests: they must stay
+    sha1(dtype, shape, C-order bytes) for every kind of array."""
+    import hashlib
+
+    from openselfsup.utils import array_sha1
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(50, 8)).astype(np.float32),
+              np.arange(7, dtype=np.int64), np.arange(12.).reshape(3, 4).T,
+              np.arange(20)[::3], np.zeros((3, 0)), np.array(5.0),
+              np.array([True, False])]
+    for a in arrays:
+        want = hashlib.sha1(f'{a.dtype.str}{a.shape}'.encode()
+                            + np.ascontiguousarray(a).tobytes()).hexdigest()
+        assert array_sha1(a) == want, (a.dtype, a.shape)

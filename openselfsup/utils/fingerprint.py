@@ -13,7 +13,8 @@ def array_sha1(array: np.ndarray) -> str:
     """SHA-1 of an array's dtype, shape and bytes (C order)."""
     h = hashlib.sha1()
     h.update(f'{array.dtype.str}{array.shape}'.encode())
-    h.update(np.ascontiguousarray(array).tobytes())
+    # the bytes as a flat view (no copy: .tobytes() would double the time)
+    h.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     return h.hexdigest()
 
 
