@@ -17,10 +17,19 @@ It prints images per second, (b)/(a), GPU memory, data-loader wait per step
 and the projected wall time of 200 (CLP) / 100 (FSP) epochs on 100,000
 images.
 
+With ``--profile STEPS`` (``gpu_run.sh`` passes 3): one more default-path
+run with STEPS steps under torch.profiler: per step, the GPU's busy time
+against the wall time, the host and GPU time of the views, the forward
+(with the momentum update) and the backward + optimiser step, and the ops
+taking most GPU and most host time (where a step's time goes).
+
 Always (and alone on a machine without a GPU, which it says): the data path
 per data-loader worker, in this process, over the same images: the CLP
 two-view and the FSP per-image pipelines, decoding only (what a worker does
-on the batched path), and the batched views on this machine's CPU.
+on the batched path), and the batched views on this machine's CPU; and the
+ops one training step of the GPU path issues, per phase (``step_ops``:
+counted on the CPU with the model on the meta device, so also a check that
+nothing in a step reads a device value).
 
     python -m benchmarks.bench_pretrain \
         --output benchmarks/results/pretrain_cpu.json
@@ -369,9 +378,26 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
 
 
 # ---------------------------------------------------------- (b) end to end
+def print_profile(recipe: str, prof: dict) -> None:
+    print(f'{recipe} (b) profiled, per step over {prof["steps"]} steps: wall '
+          f'{prof["wall_ms"]:.1f} ms, GPU busy {prof["gpu_busy_ms"]:.1f} ms; '
+          + ', '.join(f'{k} host {v["host_ms"]:.1f} / GPU {v["gpu_ms"]:.1f}'
+                      for k, v in prof['parts'].items()) + ' ms')
+    for title, rows in (('GPU', prof['top_gpu']), ('host', prof['top_host'])):
+        if rows:
+            print(f'  most {title} time per step (op, calls, host ms, GPU ms):')
+        for r in rows:
+            print(f'    {r["op"][:48]:<48} {r["calls_per_step"]:7.1f} '
+                  f'{r["host_ms"]:8.2f} {r["gpu_ms"]:8.2f}')
+
+
 def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
-               warmup: int, workers: int, work_dir: str, batch: int) -> dict:
-    """``openselfsup.apis.train`` for ``warmup + steps`` iterations."""
+               warmup: int, workers: int, work_dir: str, batch: int,
+               profile_steps: int = 0) -> dict:
+    """``openselfsup.apis.train`` for ``warmup + steps`` iterations; with
+    ``profile_steps``, the first that many steps after the warm-up are
+    profiled (:func:`summarise_profile`, in ``res['profile']``), which
+    slows them: their times are then not the benchmark's."""
     from openselfsup.apis import train
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
@@ -391,9 +417,17 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     }
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
+    config = RECIPES[recipe]['config']
+    if profile_steps:  # the recipe's config plus the profiling hook
+        _profiler_hook()
+        os.makedirs(work_dir, exist_ok=True)
+        config = os.path.join(work_dir, f'{recipe}_profiled.py')
+        with open(config, 'w') as f:
+            f.write(f'_base_ = [{os.path.abspath(RECIPES[recipe]["config"])!r}]'
+                    f'\ncustom_hooks = [dict(type="BenchStepProfileHook", '
+                    f'skip={warmup}, steps={profile_steps})]\n')
     t0 = time.perf_counter()
-    runner = train(RECIPES[recipe]['config'], work_dir=work_dir,
-                   cfg_options=options)
+    runner = train(config, work_dir=work_dir, cfg_options=options)
     wall = time.perf_counter() - t0
     hub = runner.message_hub
     times = np.array(hub.get_scalar('train/time').data[0])[warmup:]
@@ -404,7 +438,109 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                wall_with_startup_s=wall)
     if torch.cuda.is_available():
         res['memory_gib'] = peak_memory_gib(runner.log_dir)
+    if profile_steps:
+        res['profile'] = next(h.result for h in runner.hooks
+                              if type(h).__name__ == 'BenchStepProfileHook')
     return res
+
+
+#: the parts of a training step the profile names (record_function ranges)
+PROFILED_PARTS = {'views': ('model.data_preprocessor', 'forward'),
+                  'forward': ('model', 'loss'),
+                  'backward_and_step': ('optim_wrapper', 'update_params')}
+
+
+def _profiler_hook():
+    """The hook class that profiles a few training steps (registered once,
+    in this project's scope, when a profiled run is asked for)."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.registry import HOOKS
+    if 'BenchStepProfileHook' in HOOKS.module_dict:
+        return HOOKS.module_dict['BenchStepProfileHook']
+
+    @HOOKS.register_module()
+    class BenchStepProfileHook(Hook):
+        """torch.profiler over training steps ``skip .. skip + steps - 1``
+        (CPU and, on a GPU, CUDA activity), each part of a step in a
+        ``record_function`` range (:data:`PROFILED_PARTS`); the summary is
+        left in ``self.result``."""
+        priority = 'VERY_LOW'
+
+        def __init__(self, skip: int, steps: int):
+            self.skip, self.steps = skip, steps
+            self.prof, self.result, self._undo = None, None, []
+
+        def _wrap(self, runner):
+            for name, (owner, attr) in PROFILED_PARTS.items():
+                obj = runner
+                for part in owner.split('.'):
+                    obj = getattr(obj, part)
+                orig = getattr(obj, attr)
+
+                def wrapped(*a, _orig=orig, _name=name, **k):
+                    with torch.profiler.record_function(f'bench::{_name}'):
+                        return _orig(*a, **k)
+                setattr(obj, attr, wrapped)
+                self._undo.append((obj, attr))
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            if runner.iter != self.skip:
+                return
+            from torch.profiler import ProfilerActivity, profile
+            acts = [ProfilerActivity.CPU] + (
+                [ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+            self._wrap(runner)
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            self.prof = profile(activities=acts)
+            self.prof.__enter__()
+            self.t0 = time.perf_counter()
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if self.prof is None or runner.iter != self.skip + self.steps - 1:
+                return
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            wall = time.perf_counter() - self.t0
+            self.prof.__exit__(None, None, None)
+            for obj, attr in self._undo:
+                delattr(obj, attr)  # the instance attribute set by _wrap
+            self.result = summarise_profile(self.prof.key_averages(), wall,
+                                            self.steps)
+            self.prof = None
+
+    return BenchStepProfileHook
+
+
+def summarise_profile(events, wall_s: float, steps: int,
+                      top: int = 15) -> dict:
+    """Per step, in ms: wall, the GPU's busy time (self time of every
+    kernel), each ``bench::`` part (host time, and GPU time of the kernels
+    it launched), and the ops taking most GPU and most host time."""
+    def dev(e, total=False):
+        for name in (('device_time_total', 'cuda_time_total') if total else
+                     ('self_device_time_total', 'self_cuda_time_total')):
+            if hasattr(e, name):
+                return getattr(e, name) / 1000 / steps
+        return 0.0
+
+    parts = {e.key[len('bench::'):]: dict(
+        host_ms=e.cpu_time_total / 1000 / steps, gpu_ms=dev(e, True))
+        for e in events if e.key.startswith('bench::')}
+    ops = [e for e in events if not e.key.startswith('bench::')]
+    gpu_busy = sum(dev(e) for e in ops)
+
+    def table(key):
+        rows = sorted(ops, key=key, reverse=True)[:top]
+        return [dict(op=e.key, calls_per_step=e.count / steps,
+                     host_ms=e.self_cpu_time_total / 1000 / steps,
+                     gpu_ms=dev(e)) for e in rows]
+    return dict(steps=steps, wall_ms=1000 * wall_s / steps,
+                gpu_busy_ms=gpu_busy, parts=parts,
+                top_gpu=table(dev) if gpu_busy else [],
+                top_host=table(lambda e: e.self_cpu_time_total))
 
 
 def peak_memory_gib(log_dir: str) -> float:
@@ -465,6 +601,12 @@ def main(argv=None):
                    help='(b) runs: auto (the default path: views on the '
                    'GPU) and/or cpu (the published per-image pipeline in '
                    'the workers) (default: both)')
+    p.add_argument('--profile', type=int, default=0, metavar='STEPS',
+                   help='after the timed (b) runs, one more default-path run '
+                   'with STEPS steps (after the warm-up) under torch.profiler:'
+                   ' per step, GPU busy time, host and GPU time of views / '
+                   'forward / backward and step, the ops taking most time '
+                   '(default: 0, none)')
     p.add_argument('--batch', type=int, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
@@ -577,6 +719,15 @@ def main(argv=None):
                               'ms ~ ' + ', '.join(
                                   f'{k} {1000 * v:.1f}'
                                   for k, v in parts.items()) + ' ms')
+                if args.profile:
+                    prof = _reported(res, 'profile', end_to_end, recipe, nct,
+                                     'auto', args.profile, args.warmup,
+                                     workers, os.path.join(
+                                         tmp, f'w_{recipe}_profile'), batch,
+                                     args.profile)
+                    if prof:
+                        res['profile'] = prof['profile']
+                        print_profile(recipe, prof['profile'])
     if not cuda:
         print('no GPU on this machine: the data path alone was measured; '
               'the (a) and (b) figures need a GPU (bash benchmarks/gpu_run.sh '

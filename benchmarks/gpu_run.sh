@@ -15,7 +15,9 @@
 #            tasks, whole script (issue 14's GPU target, <= 300 s)
 #   pretrain bench_pretrain: CLP and FSP at 224 px, (a) compute ceiling,
 #            (b) end to end from synthetic images on disk, data path per
-#            worker, projected 200 / 100 epoch times (issue 16)
+#            worker, projected 200 / 100 epoch times, ops per step, and a
+#            profile of 3 default-path steps (GPU busy time, host / GPU
+#            time of views, forward, backward + step; top ops) (issue 16)
 # Outputs go to $OUT (or benchmarks/out/) as JSON and logs.
 #
 # On a machine without network whose Python already has torch and
@@ -91,9 +93,10 @@ for st in $stages; do
             --output "$OUT/scripts_cuda.json" 2>&1 | tail -8
             cp /tmp/bs_gpu/logs/near_domain_linear_latent_aug.txt "$OUT/" ;;
     pretrain) python -m benchmarks.bench_pretrain --seconds 3 \
-            --augment_on auto --output "$OUT/pretrain_cuda.json" 2>&1 \
-            | grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler" \
-            | tail -30 ;;
+            --augment_on auto --profile 3 \
+            --output "$OUT/pretrain_cuda.json" 2>&1 \
+            | grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
+            | tail -90 ;;
   esac
 done
 echo "=== end $(date -u +%H:%M:%S)"

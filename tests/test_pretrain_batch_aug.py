@@ -510,6 +510,34 @@ def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
             assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
 
 
+@pytest.mark.slow
+def test_bench_pretrain_profile_splits_the_step(synthetic_root, tmp_path):
+    """The benchmark's profiling hook (``--profile``) times steps 2-3 of a
+    CLP run on the batched path: each part of a step (views, forward,
+    backward and optimiser step) is found and timed, the parts fit in the
+    step's wall time, and the methods it wrapped are restored."""
+    from benchmarks.bench_pretrain import _profiler_hook
+
+    from openselfsup.apis import train
+    _profiler_hook()
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + os.sep,
+                       n_images=32, batch=8, augment_on='device',
+                       custom_hooks=[dict(type='BenchStepProfileHook',
+                                          skip=1, steps=2)])
+    runner = train(cfg, work_dir=str(tmp_path / 'work'))
+    hook = next(h for h in runner.hooks
+                if type(h).__name__ == 'BenchStepProfileHook')
+    prof = hook.result
+    assert prof['steps'] == 2
+    assert set(prof['parts']) == {'views', 'forward', 'backward_and_step'}
+    host = [v['host_ms'] for v in prof['parts'].values()]
+    assert all(h > 0 for h in host) and sum(host) <= prof['wall_ms']
+    assert prof['top_host'] and prof['top_gpu'] == []  # no GPU here
+    assert 'forward' not in vars(runner.model.data_preprocessor)
+    assert 'loss' not in vars(runner.model)
+
+
 def test_bench_pretrain_peak_memory_reads_the_logged_peaks(tmp_path):
     """MMEngine's logger resets the CUDA peak each time it logs: the
     benchmark takes the largest logged ``memory`` (MiB) instead."""
