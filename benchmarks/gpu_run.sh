@@ -28,10 +28,9 @@
 #
 # Time on one H200 (2026-11-30): tests ~50 s and the script's setup ~100 s
 # (measured; the setup runs in the background during `tests` when both are
-# asked); the script itself ~4 min and pretrain ~5 min with its profiled run
-# (both projections,
-# not yet run in this form): `tests script` and `pretrain` as two commands
-# fit a 10-minute limit each.
+# asked); the script itself ~4 min and pretrain ~5 min with its profiled
+# run (both projections, not yet run in this form): `tests script` and
+# `pretrain` as two commands fit a 10-minute limit each.
 set -uo pipefail
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
