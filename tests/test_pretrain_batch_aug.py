@@ -454,6 +454,39 @@ def test_batched_views_cuda_match_cpu(one_thread):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_views_and_momentum_update_never_wait_for_the_gpu(one_thread):
+    """On a GPU, the batched CLP views and the momentum-encoder update
+    (after its first) make no call that waits for the GPU: run under
+    torch.cuda.set_sync_debug_mode('error'), which raises on any. (The
+    meta-device test cannot see a blocking copy to the device.)"""
+    from mmengine.logging import MessageHub
+
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 40
+    x = torch.from_numpy(np.stack(_patches(16, 48))).permute(
+        0, 3, 1, 2).contiguous().cuda()
+    aug, gen = BatchAugment(view), torch.Generator().manual_seed(0)
+    MessageHub.get_current_instance().update_info('max_iters', 100)
+    src = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
+                              torch.nn.BatchNorm2d(4)).cuda()
+    ema = HostStepCosineEMA(src, momentum=0.01)
+    aug(x, gen)  # warm-up: allocators, the first update reads its step
+    ema.update_parameters(src)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        for _ in range(3):
+            aug(x, gen)
+            ema.update_parameters(src)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    torch.cuda.synchronize()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
 def test_cuda_default_path_trains(base, synthetic_root, tmp_path):
     """On a GPU the defaults are the batched views, bfloat16 autocast and

@@ -184,7 +184,9 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
 
 def luma(x: torch.Tensor, weights: Sequence[float] = LUMA) -> torch.Tensor:
     """``[N, 1, H, W]`` weighted channel sum of an RGB batch."""
-    w = torch.tensor(weights, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    # through to_device: torch.tensor(..., device=cuda) would be a blocking
+    # copy from pageable memory (the host waits for the GPU)
+    w = to_device(torch.tensor(weights), x.device, x.dtype).view(1, 3, 1, 1)
     return (x * w).sum(1, keepdim=True)
 
 
