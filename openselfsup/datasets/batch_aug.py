@@ -572,9 +572,10 @@ class BatchAugment:
             and packing).
         where (str): the config key they come from, for error messages.
 
-    Call with a float or uint8 ``[N, 3, H, W]`` RGB batch in ``[0, 255]`` and
+    Call with a uint8 (or integer-valued float) ``[N, 3, H, W]`` RGB batch
+    in ``[0, 255]`` (the ops rely on 8-bit values, as Pillow's do) and
     a CPU ``torch.Generator``; returns a float32 batch in ``[0, 255]``,
-    computed in float32 (float64 for the blur) even inside an autocast
+    computed in float32 even inside an autocast
     context.
     """
 
