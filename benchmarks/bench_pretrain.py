@@ -224,8 +224,9 @@ _VIEW_OPS = frozenset(
 
 
 def step_ops(recipe: str, batch: int) -> dict:
-    """Tensor ops one training step of the default GPU path issues, per
-    phase: ``device`` (ops that read or make tensors of the training
+    """Tensor ops one training step of the default GPU path issues (in
+    float32: bfloat16 autocast's casts and channels-last's one copy per
+    view are not counted), per phase: ``device`` (ops that read or make tensors of the training
     device: kernel launches, copies to it and allocations on a GPU, each
     costing the host some microseconds) and ``host`` (ops on CPU tensors:
     drawing the views' random parameters, ...), counted with
@@ -663,7 +664,7 @@ def main(argv=None):
                                                   recipe, batch) or {}
                 if ops:
                     print(f'{recipe}: ops of one training step on the GPU '
-                          'path (device / host): ' + ', '.join(
+                          'path, float32 (device / host): ' + ', '.join(
                               f'{k} {v["device"]} / {v["host"]}'
                               for k, v in ops.items()) + '; total device '
                           f'{sum(v["device"] for v in ops.values())}; no '
