@@ -26,11 +26,11 @@
 # that machine's Python, 3.12 by default); this script installs them into
 # /tmp/site and puts the repository and them on PYTHONPATH.
 #
-# Time on one H200 (2026-11-30): tests ~50 s and the script's setup ~100 s
-# (measured; the setup runs in the background during `tests` when both are
-# asked); the script itself ~4 min and pretrain ~5 min with its profiled
-# run (both projections, not yet run in this form): `tests script` and
-# `pretrain` as two commands fit a 10-minute limit each.
+# Time on one H200 (2026-11-30, measured): `tests script` 273 s in all
+# (tests 62 s while the script's setup, 82 s, runs in the background; the
+# script 166 s). pretrain: about 5 min projected with its profiled run (a
+# CLP-only run with 10 steps took 172 s). Two commands, `tests script` and
+# `pretrain`, fit a 10-minute limit each.
 set -uo pipefail
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
