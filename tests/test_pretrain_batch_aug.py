@@ -111,6 +111,31 @@ def test_colour_jitter_equals_the_per_sample_loop(one_thread, factors):
         assert torch.equal(got[i:i + 1], want), i
 
 
+def test_hue_tables_give_the_formulas_values(one_thread):
+    """adjust_hue looks H, S and the shifted colour up in tables: the same
+    values as the conversion formulas on every pixel (gray, extreme and
+    random colours, every shift from -0.5 to 0.5 turns), and hand-computed
+    entries of the tables."""
+    from openselfsup.datasets import batch_aug as B
+    hs, rgb = B.hue_tables('cpu')
+    assert hs.shape == (1 << 24, ) and rgb.shape == (1 << 24, 3)
+    # pure red: H 0, S 255; pure green: H floor(255 / 3) = 85, S 255;
+    # gray: H = S = 0; (H 0, S 0, V 200) is gray 200; (H 0, S 255, V 255)
+    # is pure red
+    assert hs[255 << 16] == 255 and hs[255 << 8] == 85 * 256 + 255
+    assert hs[77 * 65793] == 0
+    assert rgb[200].tolist() == [200, 200, 200]
+    assert rgb[255 * 256 + 255].tolist() == [255, 0, 0]
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 256, (64, 3, 16, 16), generator=g).float()
+    x[:, :, :3] = x[:, :1, :3]  # gray rows
+    x[:8] = torch.tensor([0., 127., 128., 255.])[torch.randint(
+        0, 4, (8, 3, 16, 16), generator=g)]
+    factor = torch.linspace(-0.5, 0.5, 64, dtype=torch.float64)
+    assert torch.equal(B.adjust_hue(x.clone(), factor),
+                       B.adjust_hue_formula(x.clone(), factor))
+
+
 def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
     from mmpretrain.datasets.transforms import RandomGrayscale
 
@@ -461,7 +486,7 @@ def test_cuda_views_and_momentum_update_never_wait_for_the_gpu(one_thread):
     meta-device test cannot see a blocking copy to the device.)"""
     from mmengine.logging import MessageHub
 
-    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.datasets.batch_aug import BatchAugment, hue_tables
     from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
     cfg = Config.fromfile(CLP)
     view = copy.deepcopy(cfg.view_pipeline)
@@ -473,8 +498,9 @@ def test_cuda_views_and_momentum_update_never_wait_for_the_gpu(one_thread):
     src = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
                               torch.nn.BatchNorm2d(4)).cuda()
     ema = HostStepCosineEMA(src, momentum=0.01)
-    aug(x, gen)  # warm-up: allocators, the first update reads its step
+    aug(x, gen)  # warm-up: allocators, the first update reads its step,
     ema.update_parameters(src)
+    hue_tables(x.device)  # and the hue tables' one copy to the GPU
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode('error')
     try:

@@ -224,12 +224,14 @@ def _pil_gray(x: torch.Tensor) -> torch.Tensor:
     return torch.floor(luma(x) + 0.5)
 
 
-def adjust_hue(x, factor):
-    """Rotate the hue by ``factor`` of a turn as Pillow's 8-bit HSV does
-    (torchvision's ``adjust_hue`` on PIL images, this project's
-    :func:`openselfsup.datasets.transforms.adjust_hue`): H and S truncated
-    to 8 bits, H shifted by ``int(factor * 255)`` modulo 256, back to RGB
-    with rounding. ``x`` integer-valued, as every op here leaves it."""
+#: for each hue sector, the positions of r, g, b in (v, q, p, t)
+_HSV_SECTORS = torch.tensor([[0, 3, 2], [1, 0, 2], [2, 0, 3], [2, 1, 0],
+                             [3, 2, 0], [0, 2, 1]])
+
+
+def _rgb_to_hs(x: torch.Tensor):
+    """8-bit H and S (integer-valued floats) and V = max of an RGB batch
+    ``[N, 3, H, W]``, as Pillow's HSV conversion truncates them."""
     maxc, _ = x.max(1)
     minc, _ = x.min(1)
     r, g, b = x.unbind(1)
@@ -243,10 +245,13 @@ def adjust_hue(x, factor):
                     torch.where(g == maxc, 2.0 + rc - bc, 4.0 + gc - rc))
     h = torch.floor(torch.remainder(h / 6.0 + 1.0, 1.0) * 255.0)
     s = torch.floor(delta / maxc.clamp_min(1) * 255.0)
-    shift = to_device(torch.trunc(factor.to(torch.float64) * 255), x.device,
-                      x.dtype)
-    h = torch.remainder(h + shift.view(-1, 1, 1), 256)
-    v = maxc
+    return h, s, maxc
+
+
+def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor,
+                v: torch.Tensor) -> torch.Tensor:
+    """``[N, 3, H, W]`` RGB of 8-bit H, S, V ``[N, H, W]`` (floats), with
+    Pillow's rounding."""
     hf = h * 6.0 / 255.0
     i = torch.floor(hf)
     f = hf - i
@@ -257,14 +262,75 @@ def adjust_hue(x, factor):
     # sector i of the hue circle picks (r, g, b) among (v, q, p, t); with
     # s = 0, p = q = t = v
     i = torch.remainder(i, 6).long()
-    index = to_device(_HSV_SECTORS, x.device)[i].permute(0, 3, 1, 2)
+    index = to_device(_HSV_SECTORS, v.device)[i].permute(0, 3, 1, 2)
     return torch.gather(torch.stack([v, q, p, t], 1), 1, index).clamp_(0,
                                                                        255)
 
 
-#: for each hue sector, the positions of r, g, b in (v, q, p, t)
-_HSV_SECTORS = torch.tensor([[0, 3, 2], [1, 0, 2], [2, 0, 3], [2, 1, 0],
-                             [3, 2, 0], [0, 2, 1]])
+def _hue_shifts(factor: torch.Tensor) -> torch.Tensor:
+    """Pillow's 8-bit hue shift of each factor: ``int(factor * 255)``."""
+    return torch.trunc(factor.to(torch.float64) * 255)
+
+
+def adjust_hue_formula(x, factor):
+    """:func:`adjust_hue` computed with the conversion formulas on every
+    pixel (what the lookup tables hold; the tests' reference)."""
+    h, s, v = _rgb_to_hs(x)
+    shift = to_device(_hue_shifts(factor), x.device, x.dtype)
+    return _hsv_to_rgb(torch.remainder(h + shift.view(-1, 1, 1), 256), s, v)
+
+
+#: per device: the lookup tables of :func:`adjust_hue`
+_HUE_TABLES: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def hue_tables(device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The two lookup tables of :func:`adjust_hue` on ``device``, made once
+    per process on the CPU with the formulas (so every device gives the
+    CPU's values) and kept: ``hs`` ``[2**24]`` int32, ``256 * H + S`` of
+    each 24-bit colour ``65536 * R + 256 * G + B``; ``rgb`` ``[2**24, 3]``
+    uint8, the colour of each ``65536 * H + 256 * S + V``. 117 MB."""
+    device = torch.device(device)
+    if device not in _HUE_TABLES:
+        if device.type != 'cpu':
+            hs, rgb = hue_tables('cpu')
+            # once per process; later ones are the cached tensors
+            _HUE_TABLES[device] = hs.to(device), rgb.to(device)
+        else:
+            hs = torch.empty(1 << 24, dtype=torch.int32)
+            rgb = torch.empty(1 << 24, 3, dtype=torch.uint8)
+            step = 1 << 20  # colours per chunk (bounded memory)
+            for start in range(0, 1 << 24, step):
+                code = torch.arange(start, start + step)
+                a = torch.stack([code >> 16, (code >> 8) & 255, code & 255])
+                a = a.to(torch.float32)[None, :, None]  # [1, 3, 1, step]
+                h, s, _ = _rgb_to_hs(a)
+                hs[start:start + step] = (h * 256 + s)[0, 0].to(torch.int32)
+                rgb[start:start + step] = _hsv_to_rgb(
+                    a[:, 0], a[:, 1], a[:, 2])[0, :, 0].T.to(torch.uint8)
+            _HUE_TABLES[device] = hs, rgb
+    return _HUE_TABLES[device]
+
+
+def adjust_hue(x, factor):
+    """Rotate the hue by ``factor`` of a turn as Pillow's 8-bit HSV does
+    (torchvision's ``adjust_hue`` on PIL images, this project's
+    :func:`openselfsup.datasets.transforms.adjust_hue`): H and S truncated
+    to 8 bits, H shifted by ``int(factor * 255)`` modulo 256, back to RGB
+    with rounding. ``x`` integer-valued, as every op here leaves it.
+
+    Every 8-bit colour has its H and S in a table, and every (H, S, V) its
+    colour (:func:`hue_tables`): a dozen tensor operations per call instead
+    of some fifty, the same values as the formulas
+    (:func:`adjust_hue_formula`) on any device."""
+    hs, rgb = hue_tables(x.device)
+    xi = x.to(torch.int32)
+    r, g, b = xi.unbind(1)
+    code = (r * 65536).add_(g, alpha=256).add_(b)
+    shift = to_device(_hue_shifts(factor).to(torch.int32) * 256, x.device)
+    # (256 H + S) shifted by 256 * shift, modulo 256 for H; then V
+    hsv = ((hs[code] + shift.view(-1, 1, 1)) & 0xFFFF) * 256 + xi.amax(1)
+    return rgb[hsv].permute(0, 3, 1, 2).to(x.dtype)
 
 
 def pil_box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
