@@ -103,11 +103,13 @@ def test_colour_jitter_equals_the_per_sample_loop(one_thread, factors):
     chosen, order, drawn = op.draw(len(x), torch.Generator().manual_seed(7))
     assert 0 < int(chosen.sum()) < len(x)
     got = op(x.clone(), torch.Generator().manual_seed(7))
+    fns = [B.adjust_brightness, B.adjust_contrast, B.adjust_saturation,
+           B.adjust_hue]
     for i in range(len(x)):
         want = x[i:i + 1].clone()
         for k in order[i].tolist() if chosen[i] else []:
             if drawn[k] is not None:
-                want = op.fns[k](want, drawn[k][i:i + 1])
+                want = fns[k](want, drawn[k][i:i + 1])
         assert torch.equal(got[i:i + 1], want), i
 
 

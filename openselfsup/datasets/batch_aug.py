@@ -194,12 +194,24 @@ def _per_sample(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return to_device(v, x.device, x.dtype).view(-1, 1, 1, 1)
 
 
+def _mix(degenerate: torch.Tensor, x: torch.Tensor,
+         f: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``Image.blend(degenerate, x, f)`` on 8-bit values:
+    ``degenerate + f * (x - degenerate)``, clipped, truncated; ``f`` per
+    sample ``[N, 1, 1, 1]`` on ``x``'s device."""
+    return torch.floor(degenerate + f * (x - degenerate)).clamp_(0, 255)
+
+
 def _blend(degenerate: torch.Tensor, x: torch.Tensor,
            factor: torch.Tensor) -> torch.Tensor:
-    """Pillow's ``Image.blend(degenerate, x, factor)`` on 8-bit values:
-    ``degenerate + factor * (x - degenerate)``, clipped, truncated."""
-    f = _per_sample(factor, x)
-    return torch.floor(degenerate + f * (x - degenerate)).clamp_(0, 255)
+    """:func:`_mix` with CPU ``factor`` ``[N]``."""
+    return _mix(degenerate, x, _per_sample(factor, x))
+
+
+def _gray_mean(gray: torch.Tensor) -> torch.Tensor:
+    """``[N, 1, 1, 1]`` mean of each 8-bit gray image, rounded to an
+    integer (Pillow's contrast reference)."""
+    return torch.floor(gray.mean((1, 2, 3), keepdim=True) + 0.5)
 
 
 def adjust_brightness(x, factor):
@@ -210,8 +222,7 @@ def adjust_brightness(x, factor):
 def adjust_contrast(x, factor):
     """Pillow ``ImageEnhance.Contrast``: blend with the mean of the 8-bit
     gray image, rounded to an integer."""
-    mean = torch.floor(_pil_gray(x).mean((1, 2, 3), keepdim=True) + 0.5)
-    return _blend(mean, x, factor)
+    return _blend(_gray_mean(_pil_gray(x)), x, factor)
 
 
 def adjust_saturation(x, factor):
@@ -482,8 +493,6 @@ class ColorJitterOp(_Op):
         self.ranges = [rng(brightness, 1, 0), rng(contrast, 1, 0),
                        rng(saturation, 1, 0), rng(hue, 0, -0.5)]
         self.prob = prob
-        self.fns = [adjust_brightness, adjust_contrast, adjust_saturation,
-                    adjust_hue]
 
     def draw(self, n: int, gen: torch.Generator):
         """``(chosen [n] bool, order [n, 4], factors)``: whether each sample
@@ -518,24 +527,25 @@ class ColorJitterOp(_Op):
         on_device = to_device(blend, x.device, x.dtype)
         for pos in range(4):
             if moves[pos]:
-                x = self._blend(x, on_device[pos], mixes[pos])
+                x = self._blend_position(x, on_device[pos], mixes[pos])
             if factors[3] is not None:
                 x = _on_subset(x, at[pos] == 3,
                                lambda sub, i: adjust_hue(sub, factors[3][i]))
         return x
 
     @staticmethod
-    def _blend(x: torch.Tensor, blend: torch.Tensor,
-               gray: bool) -> torch.Tensor:
+    def _blend_position(x: torch.Tensor, blend: torch.Tensor,
+                        with_gray: bool) -> torch.Tensor:
+        """One position's blends (``blend`` ``[3, N]`` on the device: factor,
+        weight of the gray mean, weight of the gray image)."""
         f, w_mean, w_gray = blend.view(3, -1, 1, 1, 1).unbind(0)
-        if gray:
+        if with_gray:
             gray = _pil_gray(x)
-            mean = torch.floor(gray.mean((1, 2, 3), keepdim=True) + 0.5)
             # exactly gray, mean or 0 per sample (the weights are 0 or 1)
-            degenerate = gray * w_gray + mean * w_mean
+            degenerate = gray * w_gray + _gray_mean(gray) * w_mean
         else:
             degenerate = torch.zeros_like(x[:, :1])
-        return torch.floor(degenerate + f * (x - degenerate)).clamp_(0, 255)
+        return _mix(degenerate, x, f)
 
 
 class GrayscaleOp(_Op):
