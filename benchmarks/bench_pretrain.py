@@ -194,19 +194,29 @@ def training_step(cfg, model, wrapper, device, batch: int, size: int = 32,
     from mmpretrain.structures import DataSample
 
     from openselfsup.models import BatchAugClsDataPreprocessor
-    phase = phase or (lambda name: nullcontext())
     labelled = isinstance(model.data_preprocessor,
                           BatchAugClsDataPreprocessor)
     samples = None if not labelled else [
         DataSample().set_gt_label(i % 9) for i in range(batch)]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8,
                            device=device)
-    with phase('views'):
+    with phase('views') if phase else nullcontext():
         data = model.data_preprocessor(dict(inputs=images,
                                             data_samples=samples), True)
+    return model_step(model, wrapper, data['inputs'], data['data_samples'],
+                      phase)
+
+
+def model_step(model, wrapper, inputs, samples, phase=None) -> torch.Tensor:
+    """Loss, backward and optimiser step on views already made (MMEngine's
+    ``train_step`` after the data preprocessor; ``update_params`` without
+    gradient accumulation), each in ``phase(name)`` if given ('forward',
+    'backward', 'optimiser'). Returns the loss."""
+    from contextlib import nullcontext
+    phase = phase or (lambda name: nullcontext())
     with phase('forward'):
         with wrapper.optim_context(model):
-            losses = model.loss(data['inputs'], data['data_samples'])
+            losses = model.loss(inputs, samples)
         loss, _ = model.parse_losses(losses)
     with phase('backward'):
         wrapper.backward(loss)
@@ -348,11 +358,7 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
                        for v in labels.cpu()]
 
         def step():
-            with wrapper.optim_context(model):
-                losses = model.loss(inputs, samples)
-            loss, _ = model.parse_losses(losses)
-            wrapper.update_params(loss)
-            return loss
+            return model_step(model, wrapper, inputs, samples)
         for _ in range(warmup):
             step()
         sync()
