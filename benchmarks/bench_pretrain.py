@@ -4,7 +4,9 @@ With a GPU, per recipe (the real configs, total batch on one GPU):
 
 (a) compute ceiling: training steps on batches already on the GPU (forward,
     loss, backward, optimiser step, momentum-encoder update), float32 and
-    bfloat16 autocast, contiguous and channels-last;
+    bfloat16 autocast, contiguous and channels-last; and bfloat16 +
+    channels-last with GhostBN's one batch-norm call per group
+    (``per_group_calls``) instead of the default one call;
 (b) end to end: ``openselfsup.apis.train`` on synthetic 224 px NCT images
     written to a temporary directory in the real layout (list files under
     ``meta/``), with the default path (``augment_on='auto'``: workers
@@ -291,8 +293,16 @@ def step_ops(recipe: str, batch: int) -> dict:
 
 
 # ------------------------------------------------------------- (a) ceiling
-#: (a)'s variants: (bfloat16 autocast, channels-last)
-VARIANTS = ((False, False), (False, True), (True, False), (True, True))
+#: (a)'s variants: (bfloat16 autocast, channels-last, GhostBN with one
+#: batch-norm call per group instead of the default one call for all)
+VARIANTS = ((False, False, False), (False, True, False), (True, False, False),
+            (True, True, False), (True, True, True))
+
+
+def variant_name(amp: bool, channels_last: bool, per_group: bool) -> str:
+    """The key of a variant in (a)'s results."""
+    return (f'amp={"bf16" if amp else "off"} channels_last={channels_last}'
+            + (' ghost_bn=per_group_calls' if per_group else ''))
 
 
 def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
@@ -331,11 +341,13 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
         if cuda:
             torch.cuda.synchronize()
     out = {}
-    for amp, cl in variants:
+    for amp, cl, per_group in variants:
         if cuda:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-        model = MODELS.build(copy.deepcopy(cfg.model))
+        mcfg = copy.deepcopy(cfg.model)
+        mcfg.backbone.norm_cfg['per_group_calls'] = per_group
+        model = MODELS.build(mcfg)
         model.init_weights()
         model = model.to(device).train()
         fmt = torch.channels_last if cl else torch.contiguous_format
@@ -374,7 +386,7 @@ def compute_ceiling(recipe: str, steps: int, warmup: int, batch: int,
             host += time.perf_counter() - h0
             loss.item()  # the runner's message hub reads every loss
         synced = (time.perf_counter() - t0) / steps
-        out[f'amp={"bf16" if amp else "off"} channels_last={cl}'] = dict(
+        out[variant_name(amp, cl, per_group)] = dict(
             images_per_s=batch / dt, step_s=dt,
             synced_images_per_s=batch / synced, synced_step_s=synced,
             host_s=host / steps,
@@ -687,7 +699,7 @@ def main(argv=None):
                                            batch) or {}
                 for k, v in res['ceiling'].items():
                     h = hours(v['images_per_s'], epochs)
-                    print(f'{recipe} (a) {k:<32} {v["images_per_s"]:8.1f} '
+                    print(f'{recipe} (a) {k:<56} {v["images_per_s"]:8.1f} '
                           f'img/s  {v["memory_gib"]:5.1f} GiB  -> '
                           f'{epochs} epochs {h:5.2f} h; waiting for each '
                           f'loss {v["synced_images_per_s"]:8.1f} img/s, '

@@ -561,12 +561,13 @@ def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
     CPU every tensor is on the one device.)"""
     from benchmarks import bench_pretrain
     monkeypatch.chdir(REPO)
-    for recipe in ('clp', 'fsp'):
+    for recipe, batch in (('clp', 64), ('fsp', 2)):  # CLP: 2 BN groups
         res = bench_pretrain.compute_ceiling(
-            recipe, 1, 1, 2, device='cpu', size=64,
-            variants=((False, False), (False, True)))
-        assert set(res) == {'amp=off channels_last=False',
-                            'amp=off channels_last=True'}
+            recipe, 1, 1, batch, device='cpu', size=32,
+            variants=((False, False, False), (False, True, True)))
+        assert set(res) == {
+            'amp=off channels_last=False',
+            'amp=off channels_last=True ghost_bn=per_group_calls'}
         for v in res.values():
             assert v['images_per_s'] > 0 and v['synced_images_per_s'] > 0
 

@@ -175,11 +175,17 @@ def test_group_loss_equals_eight_gloo_processes():
                                    q.grad[r * 32:(r + 1) * 32])
 
 
-def test_ghost_bn_normalises_each_group_with_its_own_statistics():
+@pytest.mark.parametrize('per_group_calls', [False, True])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_ghost_bn_normalises_each_group_with_its_own_statistics(
+        per_group_calls, channels_last):
     from openselfsup.models import GhostBatchNorm2d
     g = torch.Generator().manual_seed(0)
     x = torch.randn(12, 3, 5, 5, generator=g, dtype=torch.float64) * 2 + 1
-    bn = GhostBatchNorm2d(3, group_size=4).double()
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    bn = GhostBatchNorm2d(3, group_size=4,
+                          per_group_calls=per_group_calls).double()
     with torch.no_grad():
         bn.weight.copy_(torch.tensor([1.0, 2.0, 0.5]))
         bn.bias.copy_(torch.tensor([0.0, -1.0, 3.0]))
@@ -202,6 +208,10 @@ def test_ghost_bn_normalises_each_group_with_its_own_statistics():
     np.testing.assert_allclose(
         bn.running_var.numpy(),
         0.9 + 0.1 * first.var(axis=(0, 2, 3), ddof=1), rtol=1e-12)
+    assert int(bn.num_batches_tracked) == 1
+    # the output keeps the input's memory format
+    assert out.is_contiguous(memory_format=torch.channels_last
+                             if channels_last else torch.contiguous_format)
     # gradients flow to every group and to the affine parameters
     out.sum().backward()
     assert bn.weight.grad is not None
@@ -218,6 +228,95 @@ def test_ghost_bn_normalises_each_group_with_its_own_statistics():
     with pytest.raises(InputError, match='norm_cfg.group_size=4: the '
                        'per-process batch of 6'):
         bn(x[:6])
+
+
+def test_ghost_bn_in_one_call_equals_one_call_per_group():
+    """The default one batch-norm call (groups laid out as channels) gives
+    what one call per group gives (the published per-GPU BN written out):
+    output, gradients of the input, weight and bias, running statistics,
+    in float32 (up to rounding), contiguous and channels-last, with the
+    momentum of a config and the cumulative average (momentum None), and
+    without running statistics."""
+    from openselfsup.models import GhostBatchNorm2d
+    g = torch.Generator().manual_seed(1)
+    for fmt, kwargs in ((torch.contiguous_format, {}),
+                        (torch.channels_last, dict(momentum=0.3)),
+                        (torch.channels_last, dict(momentum=None)),
+                        (torch.contiguous_format,
+                         dict(track_running_stats=False))):
+        x0 = (torch.randn(24, 5, 6, 7, generator=g) * 3 + 2).contiguous(
+            memory_format=fmt)
+        grad = torch.randn(24, 5, 6, 7, generator=g)
+        outs = []
+        for per_group in (False, True):
+            bn = GhostBatchNorm2d(5, group_size=8, per_group_calls=per_group,
+                                  **kwargs)
+            with torch.no_grad():
+                bn.weight.copy_(torch.linspace(0.5, 2.0, 5))
+                bn.bias.copy_(torch.linspace(-1.0, 1.0, 5))
+            x = x0.clone().requires_grad_(True)
+            for _ in range(2):  # the running statistics of two steps
+                out = bn(x)
+            out.backward(grad)
+            outs.append((out, x.grad, bn.weight.grad, bn.bias.grad,
+                         bn.state_dict()))
+        (o1, gx1, gw1, gb1, s1), (o2, gx2, gw2, gb2, s2) = outs
+        torch.testing.assert_close(o1, o2, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(gx1, gx2, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(gw1, gw2, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(gb1, gb2, rtol=1e-4, atol=1e-4)
+        assert s1.keys() == s2.keys()
+        for k in s1:
+            torch.testing.assert_close(s1[k], s2[k], rtol=1e-5, atol=1e-6)
+        if kwargs.get('track_running_stats', True):
+            assert int(s1['num_batches_tracked']) == 2
+            # the first group's statistics (not the batch's), two updates
+            first = x0[:8].double()
+            mean, var = first.mean(dim=(0, 2, 3)), first.var(dim=(0, 2, 3))
+            m = kwargs.get('momentum', 0.1)
+            want_mean = torch.zeros(5, dtype=torch.float64)
+            want_var = torch.ones(5, dtype=torch.float64)
+            for step in (1, 2):
+                f = 1.0 / step if m is None else m
+                want_mean = (1 - f) * want_mean + f * mean
+                want_var = (1 - f) * want_var + f * var
+            torch.testing.assert_close(s1['running_mean'].double(),
+                                       want_mean, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(s1['running_var'].double(),
+                                       want_var, rtol=1e-5, atol=1e-6)
+        else:
+            assert 'running_mean' not in s1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_ghost_bn_in_one_call_equals_one_call_per_group():
+    """On a GPU, in float32 and under bfloat16 autocast, channels-last: the
+    one call gives the per-group calls' output and gradients (float32 up
+    to rounding; bfloat16 within its rounding), and waits for nothing."""
+    from openselfsup.models import GhostBatchNorm2d
+    g = torch.Generator(device='cuda').manual_seed(0)
+    x0 = (torch.randn(256, 64, 14, 14, generator=g, device='cuda') * 2
+          + 1).contiguous(memory_format=torch.channels_last)
+    grad = torch.randn(256, 64, 14, 14, generator=g, device='cuda')
+    for amp, tol in ((False, 1e-4), (True, 2e-2)):
+        outs = []
+        for per_group in (False, True):
+            bn = GhostBatchNorm2d(64, group_size=32,
+                                  per_group_calls=per_group).cuda()
+            x = x0.clone().requires_grad_(True)
+            bn(x)  # warm-up, outside the sync check
+            torch.cuda.synchronize()
+            torch.cuda.set_sync_debug_mode('error')
+            try:
+                with torch.autocast('cuda', torch.bfloat16, enabled=amp):
+                    out = bn(x.to(torch.bfloat16) if amp else x)
+                out.float().backward(grad)
+            finally:
+                torch.cuda.set_sync_debug_mode(0)
+            outs.append((out.float(), x.grad, bn.weight.grad,
+                         bn.running_mean.clone(), bn.running_var.clone()))
+        for a, b in zip(*outs):
+            torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def _clp_model():

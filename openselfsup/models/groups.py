@@ -60,6 +60,33 @@ def check_group_size(group_size: Optional[int], what: str) -> None:
                          'images or None')
 
 
+def _groups_to_channels(x: torch.Tensor, groups: int,
+                        channels_last: bool) -> torch.Tensor:
+    """``(groups * n, C, H, W) -> (n, groups * C, H, W)``: group g's channel
+    c becomes channel ``g * C + c`` (one copy, in ``x``'s memory format)."""
+    total, c, h, w = x.shape
+    n = total // groups
+    if channels_last:  # memory (N, H, W, C) -> (n, H, W, groups, C)
+        y = x.permute(0, 2, 3, 1).reshape(groups, n, h, w, c)
+        return y.permute(1, 2, 3, 0, 4).reshape(n, h, w, groups * c).permute(
+            0, 3, 1, 2)
+    return x.reshape(groups, n, c, h, w).transpose(0, 1).reshape(
+        n, groups * c, h, w)
+
+
+def _channels_to_groups(y: torch.Tensor, groups: int,
+                        channels_last: bool) -> torch.Tensor:
+    """The inverse of :func:`_groups_to_channels` (one copy)."""
+    n, gc, h, w = y.shape
+    c = gc // groups
+    if channels_last:
+        x = y.permute(0, 2, 3, 1).reshape(n, h, w, groups, c)
+        return x.permute(3, 0, 1, 2, 4).reshape(groups * n, h, w, c).permute(
+            0, 3, 1, 2)
+    return y.reshape(n, groups, c, h, w).transpose(0, 1).reshape(
+        groups * n, c, h, w)
+
+
 @MODELS.register_module('GhostBN')
 class GhostBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm2d whose training statistics come from groups of images.
@@ -73,34 +100,79 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     :class:`torch.nn.BatchNorm2d` (same parameters, buffers and state-dict
     keys, so checkpoints load into a plain ResNet).
 
+    How it is computed (same values either way, up to float rounding):
+    by default in ONE batch-norm call: a layout copy makes each group's
+    channels channels of their own (``groups x C`` channels over the
+    group's images), the affine parameters are repeated per group, and the
+    output is copied back. ``per_group_calls=True`` makes one batch-norm
+    call per group and concatenates the outputs (the published per-GPU BN
+    written out literally). The one call issues about 10 ops where the
+    per-group calls issue 3 per group plus the gradient sums of the shared
+    weight and bias (for the CLP recipe's 8 groups: ~3,100 -> ~1,600 ops per
+    training step, ``benchmarks/bench_pretrain.py``), at the cost of the two
+    layout copies (and two more of the gradients).
+
     Config: ``norm_cfg=dict(type='GhostBN', group_size=32)``.
 
     Args:
         num_features (int): channels.
         group_size (int | None): images per statistics group; None: the
             whole batch (plain BatchNorm).
+        per_group_calls (bool): one batch-norm call per group instead of
+            one for all groups. Default False.
         **kwargs: :class:`torch.nn.BatchNorm2d` arguments (eps, momentum...).
     """
 
     def __init__(self, num_features: int, group_size: Optional[int] = None,
-                 **kwargs) -> None:
+                 per_group_calls: bool = False, **kwargs) -> None:
         super().__init__(num_features, **kwargs)
         check_group_size(group_size, 'norm_cfg.group_size')
         self.group_size = group_size
+        self.per_group_calls = per_group_calls
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         groups = groups_of(x.shape[0], self.group_size,
                            'norm_cfg.group_size') if self.training else 1
         if groups == 1:
             return super().forward(x)
-        parts = x.chunk(groups)
-        # the first group updates the running statistics
-        out = [super().forward(parts[0])]
-        eps = self.eps
-        for part in parts[1:]:
-            out.append(F.batch_norm(part, None, None, self.weight, self.bias,
-                                    True, 0.0, eps))
-        return torch.cat(out)
+        if self.per_group_calls:
+            parts = x.chunk(groups)
+            # the first group updates the running statistics
+            out = [super().forward(parts[0])]
+            eps = self.eps
+            for part in parts[1:]:
+                out.append(F.batch_norm(part, None, None, self.weight,
+                                        self.bias, True, 0.0, eps))
+            return torch.cat(out)
+        return self._one_call(x, groups)
+
+    def _one_call(self, x: torch.Tensor, groups: int) -> torch.Tensor:
+        cl = (x.is_contiguous(memory_format=torch.channels_last)
+              and not x.is_contiguous())
+        c = self.num_features
+
+        def per_group(t):
+            return None if t is None else t.repeat(groups)
+        track = self.track_running_stats and self.running_mean is not None
+        if track:
+            self.num_batches_tracked.add_(1)
+            factor = (1.0 / float(self.num_batches_tracked)
+                      if self.momentum is None else self.momentum)
+            # every group's slot starts from the running statistics; the
+            # first group's slot, updated, is the new running statistics
+            mean, var = per_group(self.running_mean), per_group(
+                self.running_var)
+        else:
+            mean = var = None
+            factor = 0.0
+        y = F.batch_norm(_groups_to_channels(x, groups, cl), mean, var,
+                         per_group(self.weight), per_group(self.bias), True,
+                         factor, self.eps)
+        if track:
+            torch._foreach_copy_([self.running_mean, self.running_var],
+                                 [mean[:c], var[:c]])
+        return _channels_to_groups(y, groups, cl)
 
     def extra_repr(self) -> str:
-        return f'{super().extra_repr()}, group_size={self.group_size}'
+        return (f'{super().extra_repr()}, group_size={self.group_size}'
+                + (', per_group_calls=True' if self.per_group_calls else ''))
