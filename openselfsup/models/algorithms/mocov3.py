@@ -28,6 +28,20 @@ from torch import nn
 from ...registry import MODELS
 
 
+def _foreach_by_kind(fn, dst: list, src, *args, **kwargs) -> None:
+    """``fn(dst_group, [src_group,] *args, **kwargs)`` for each group of
+    tensors of one device and dtype (a ``torch._foreach_*`` op then takes
+    its one-kernel path on a GPU: one launch for a whole group instead of
+    one per tensor; on the CPU it is the per-tensor op)."""
+    groups = {}
+    for i, t in enumerate(dst):
+        groups.setdefault((t.device, t.dtype), []).append(i)
+    for idx in groups.values():
+        lists = ([dst[i] for i in idx], ) if src is None else (
+            [dst[i] for i in idx], [src[i] for i in idx])
+        fn(*lists, *args, **kwargs)
+
+
 class HostStepCosineEMA(CosineEMA):
     """:class:`CosineEMA` without reads of the device in its update.
 
@@ -36,7 +50,10 @@ class HostStepCosineEMA(CosineEMA):
     step count held on the host; the ``steps`` buffer is still advanced on
     the device, so checkpoints are the same. The averaged tensors are
     looked up in the module at each update (CosineEMA keeps the ones it saw
-    when built, which a move to another device can replace).
+    when built, which a move to another device can replace). Each update is
+    a few ``torch._foreach_*`` ops over all tensors (the same arithmetic as
+    CosineEMA's per-tensor ``mul_``, ``add_`` and buffer copies, which issue
+    about 200 ops per step for the ResNet-18 CLP model).
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -65,17 +82,22 @@ class HostStepCosineEMA(CosineEMA):
                     (dict(model.named_parameters()),
                      dict(self.module.named_parameters())))
         if steps == 0:
-            for k, p_avg in avg.items():
-                p_avg.data.copy_(src[k].data)
+            _foreach_by_kind(torch._foreach_copy_,
+                             [p.data for p in avg.values()],
+                             [src[k].data for k in avg])
         elif steps % self.interval == 0:
             momentum = self.momentum_at(steps)
-            for k, p_avg in avg.items():
-                if p_avg.dtype.is_floating_point:
-                    p_avg.data.mul_(1 - momentum).add_(
-                        src[k].data.to(p_avg.device), alpha=momentum)
+            keys = [k for k, p in avg.items() if p.dtype.is_floating_point]
+            dst = [avg[k].data for k in keys]
+            new = [src[k].data.to(avg[k].device) for k in keys]
+            # p.mul_(1 - m).add_(q, alpha=m) for every tensor, as CosineEMA
+            _foreach_by_kind(torch._foreach_mul_, dst, None, 1 - momentum)
+            _foreach_by_kind(torch._foreach_add_, dst, new, alpha=momentum)
         if not self.update_buffers:
-            for b_avg, b_src in zip(self.module.buffers(), model.buffers()):
-                b_avg.data.copy_(b_src.data.to(b_avg.device))
+            dst = list(self.module.buffers())
+            _foreach_by_kind(torch._foreach_copy_, [b.data for b in dst],
+                             [b.data.to(d.device)
+                              for d, b in zip(dst, model.buffers())])
         self.steps += 1
         self._host_steps = steps + 1
 
