@@ -427,6 +427,23 @@ def test_self_sup_preprocessor_makes_two_seeded_views(one_thread):
     assert not torch.equal(v1, v2)  # each view draws its own parameters
     again = MODELS.build(mk)(dict(inputs=images, data_samples=None), True)
     assert torch.equal(again['inputs'][0], v1)  # same seed, same views
+    # one pipeline for both views: one pass over the batch repeated twice,
+    # view v = rows v*N..; the same as BatchAugment on that batch
+    from openselfsup.datasets.batch_aug import BatchAugment
+    both = BatchAugment(view)(images.flip(1).repeat(2, 1, 1, 1),
+                              torch.Generator().manual_seed(7))
+    mean3 = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    std3 = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    want = ((both - mean3) / std3).chunk(2)
+    assert torch.equal(v1, want[0]) and torch.equal(v2, want[1])
+    # a pipeline per view: one call per view, each its own draws
+    per_view = MODELS.build(dict(mk, views=[view, view]))(
+        dict(inputs=images, data_samples=None), True)['inputs']
+    gen = torch.Generator().manual_seed(7)
+    for got in per_view:
+        ref = (BatchAugment(view)(images.flip(1), gen) - mean3) / std3
+        assert torch.equal(got, ref)
+        assert got.is_contiguous(memory_format=torch.channels_last)
     # normalised with the config's mean and std (values come from 0..255)
     mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
     std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)

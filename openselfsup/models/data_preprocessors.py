@@ -7,7 +7,9 @@ blocking), and these preprocessors run the recipe's augmentations batched
 (:class:`openselfsup.datasets.batch_aug.BatchAugment`), then normalise.
 
 - :class:`BatchAugSelfSupDataPreprocessor` (CLP): ``num_views`` views per
-  image, each view with its own random parameters, as ``MultiView`` does.
+  image, each view with its own random parameters, as ``MultiView`` does;
+  with one pipeline for all views (the CLP recipe), made in one pass over
+  the batch repeated ``num_views`` times (half the ops to issue for two).
 - :class:`BatchAugClsDataPreprocessor` (FSP): one view, labels as
   mmpretrain's ``ClsDataPreprocessor``.
 
@@ -96,7 +98,15 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> Dict:
         data = self.cast_data(data)
         rgb = self._uint8_rgb(data['inputs'], self._channel_conversion)
-        views = [self._make_view(rgb, v) for v in range(self.num_views)]
+        if len(self.augments) == 1 and self.num_views > 1:
+            # one pipeline for every view: all views in one pass over the
+            # batch repeated num_views times (each image and view draws its
+            # own parameters, as before; the host issues each op once, not
+            # once per view); view v is rows v*N .. (v+1)*N - 1
+            both = self._make_view(rgb.repeat(self.num_views, 1, 1, 1), 0)
+            views = list(both.chunk(self.num_views))
+        else:
+            views = [self._make_view(rgb, v) for v in range(self.num_views)]
         return {'inputs': views, 'data_samples': data.get('data_samples')}
 
 
