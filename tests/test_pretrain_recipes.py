@@ -288,6 +288,38 @@ def test_ghost_bn_in_one_call_equals_one_call_per_group():
             assert 'running_mean' not in s1
 
 
+@pytest.mark.parametrize('per_group_calls', [False, True])
+def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
+    """Two views through GhostBN in one batch (``segments(bn, 2)``) give
+    what two calls, one per view, give: every group normalised alike, and
+    the running statistics updated twice, view 1's first group then view
+    2's (with a config's momentum, the cumulative average, momentum 0, and
+    without running statistics); also for views no larger than a group."""
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.groups import segments
+    g = torch.Generator().manual_seed(2)
+    for n, kwargs in ((16, {}), (16, dict(momentum=None)),
+                      (16, dict(momentum=0.0)),
+                      (16, dict(track_running_stats=False)), (4, {})):
+        views = [(torch.randn(n, 3, 5, 4, generator=g) * (v + 1) + v)
+                 .double() for v in range(2)]
+        ref = GhostBatchNorm2d(3, group_size=8,
+                               per_group_calls=per_group_calls,
+                               **kwargs).double()
+        bn = GhostBatchNorm2d(3, group_size=8,
+                              per_group_calls=per_group_calls,
+                              **kwargs).double()
+        for _ in range(2):  # two steps
+            want = torch.cat([ref(v) for v in views])
+            with segments(bn, 2):
+                got = bn(torch.cat(views))
+            torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+        assert bn.segments == 1  # restored
+        for k, v in ref.state_dict().items():
+            torch.testing.assert_close(bn.state_dict()[k], v, rtol=1e-12,
+                                       atol=1e-12, msg=f'{k} {kwargs}')
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_ghost_bn_in_one_call_equals_one_call_per_group():
     """On a GPU, in float32 and under bfloat16 autocast, channels-last: the
@@ -480,3 +512,56 @@ def test_clp_learning_rate_is_a_per_epoch_cosine():
         assert opt.param_groups[0]['lr'] == pytest.approx(want, abs=1e-12)
         opt.step()
         sched.step()
+
+
+@pytest.mark.parametrize('per_group_calls', [False, True])
+def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
+    """The CLP model (ResNet widths / 8, 2 x 32-image groups per view)
+    with both views through each backbone in one pass gives mmpretrain's
+    per-view loop: loss, every gradient, and every buffer of both encoders
+    (BN running statistics and counts, the momentum encoder's copies and
+    its own updates) over two steps, in float64."""
+    import copy
+
+    from mmengine.logging import MessageHub
+
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    cfg = Config.fromfile(CLP)
+    m = cfg.model
+    m.backbone.update(base_channels=8, stem_channels=8)
+    m.backbone.norm_cfg['per_group_calls'] = per_group_calls
+    m.neck.in_channels = 64
+    torch.manual_seed(0)
+    ours = MODELS.build(m).double().train()
+    theirs = copy.deepcopy(ours)
+    theirs.views_in_one_pass = False
+    assert ours.one_pass() and not theirs.one_pass()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        views = [torch.randn(64, 3, 32, 32, generator=g, dtype=torch.float64)
+                 for _ in range(2)]
+        got, want = ours.loss(views, []), theirs.loss(views, [])
+        torch.testing.assert_close(got['loss'], want['loss'], rtol=1e-10,
+                                   atol=1e-12)
+        got['loss'].backward()
+        want['loss'].backward()
+    a, b = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    for k in b:
+        torch.testing.assert_close(a[k].grad, b[k].grad, rtol=1e-8,
+                                   atol=1e-10, msg=k)
+    a, b = dict(ours.named_buffers()), dict(theirs.named_buffers())
+    assert a.keys() == b.keys()
+    for k in b:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-10, atol=1e-12,
+                                   msg=k)
+    assert int(a['backbone.bn1.num_batches_tracked']) == 4  # 2 per step
+
+    # a plain BN (or a SyncBN) in a backbone: mmpretrain's loop
+    plain = copy.deepcopy(ours)
+    plain.momentum_encoder.module[0].bn1 = torch.nn.SyncBatchNorm(8)
+    assert not plain.one_pass()
+    plain = copy.deepcopy(ours)
+    plain.backbone.layer1[0].bn1 = torch.nn.BatchNorm2d(8)
+    assert not plain.one_pass()

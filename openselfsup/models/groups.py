@@ -16,6 +16,7 @@ With the group size set to the published images per GPU, one GPU (or any
 number whose per-process batch is a multiple of it) computes the forward
 pass and the averaged gradient of the published run.
 """
+from contextlib import contextmanager
 from typing import Optional
 
 import torch
@@ -58,6 +59,37 @@ def check_group_size(group_size: Optional[int], what: str) -> None:
                                    or group_size < 1):
         raise InputError(f'{what}={group_size!r}: use a positive number of '
                          'images or None')
+
+
+@contextmanager
+def segments(module: nn.Module, count: int):
+    """Within the block, each :class:`GhostBatchNorm2d` in ``module`` takes
+    its batch as ``count`` consecutive equal parts that the published run
+    normalised in separate calls (e.g. MoCo v3's two views in one forward
+    pass): groups are counted per part, and the running statistics are
+    updated once per part, in order, from the part's first group."""
+    bns = [m for m in module.modules() if isinstance(m, GhostBatchNorm2d)]
+    for m in bns:
+        m.segments = count
+    try:
+        yield
+    finally:
+        for m in bns:
+            del m.segments  # back to the class's 1
+
+
+def only_ghost_batch_norm(module: nn.Module) -> bool:
+    """Whether every BatchNorm-like layer in ``module`` (statistics over the
+    batch) is a :class:`GhostBatchNorm2d`, so that :func:`segments` makes a
+    forward pass over several parts of a batch equal to one per part (a
+    plain or synchronised BatchNorm would mix the parts' statistics)."""
+    for m in module.modules():
+        name = type(m).__name__.lower()
+        if (isinstance(m, nn.modules.batchnorm._BatchNorm)
+                or 'batchnorm' in name or 'syncbn' in name) \
+                and not isinstance(m, GhostBatchNorm2d):
+            return False
+    return True
 
 
 def _groups_to_channels(x: torch.Tensor, groups: int,
@@ -130,23 +162,42 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         self.group_size = group_size
         self.per_group_calls = per_group_calls
 
+    #: consecutive equal parts of a batch that the published run normalised
+    #: in separate calls (MoCo v3's two views, :func:`segments`); set only
+    #: for the duration of a forward pass
+    segments = 1
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        groups = groups_of(x.shape[0], self.group_size,
-                           'norm_cfg.group_size') if self.training else 1
+        segs = self.segments if self.training else 1
+        groups = segs * groups_of(x.shape[0] // segs, self.group_size,
+                                  'norm_cfg.group_size') \
+            if self.training else 1
         if groups == 1:
             return super().forward(x)
         if self.per_group_calls:
-            parts = x.chunk(groups)
-            # the first group updates the running statistics
-            out = [super().forward(parts[0])]
-            eps = self.eps
-            for part in parts[1:]:
-                out.append(F.batch_norm(part, None, None, self.weight,
-                                        self.bias, True, 0.0, eps))
+            per_segment = groups // segs
+            out = []
+            for i, part in enumerate(x.chunk(groups)):
+                if i % per_segment == 0:  # updates the running statistics
+                    out.append(super().forward(part))
+                else:
+                    out.append(F.batch_norm(part, None, None, self.weight,
+                                            self.bias, True, 0.0, self.eps))
             return torch.cat(out)
-        return self._one_call(x, groups)
+        return self._one_call(x, groups, segs)
 
-    def _one_call(self, x: torch.Tensor, groups: int) -> torch.Tensor:
+    def _factors(self, segs: int) -> list:
+        """The running-average factor of each of ``segs`` updates, as
+        :class:`torch.nn.BatchNorm2d` takes it (momentum None: the
+        cumulative average, 1 / updates so far), counting them."""
+        self.num_batches_tracked.add_(segs)
+        if self.momentum is not None:
+            return [self.momentum] * segs
+        done = int(self.num_batches_tracked) - segs
+        return [1.0 / (done + 1 + s) for s in range(segs)]
+
+    def _one_call(self, x: torch.Tensor, groups: int,
+                  segs: int) -> torch.Tensor:
         cl = (x.is_contiguous(memory_format=torch.channels_last)
               and not x.is_contiguous())
         c = self.num_features
@@ -155,23 +206,50 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
             return None if t is None else t.repeat(groups)
         track = self.track_running_stats and self.running_mean is not None
         if track:
-            self.num_batches_tracked.add_(1)
-            factor = (1.0 / float(self.num_batches_tracked)
-                      if self.momentum is None else self.momentum)
-            # every group's slot starts from the running statistics; the
-            # first group's slot, updated, is the new running statistics
+            factors = self._factors(segs)
+            # every group's slot starts from the running statistics and is
+            # updated from that group's statistics; the first group's slot
+            # is the new running statistics
             mean, var = per_group(self.running_mean), per_group(
                 self.running_var)
         else:
             mean = var = None
-            factor = 0.0
+            factors = [0.0]
         y = F.batch_norm(_groups_to_channels(x, groups, cl), mean, var,
                          per_group(self.weight), per_group(self.bias), True,
-                         factor, self.eps)
+                         factors[0], self.eps)
         if track:
+            if segs == 1:
+                new = (mean[:c], var[:c])
+            else:
+                new = self._sequential_updates(mean, var, groups, segs,
+                                               factors)
             torch._foreach_copy_([self.running_mean, self.running_var],
-                                 [mean[:c], var[:c]])
+                                 list(new))
         return _channels_to_groups(y, groups, cl)
+
+    def _sequential_updates(self, mean, var, groups, segs, factors):
+        """The running statistics after one update per segment, in order,
+        from the first group of each, given the slots of the one call
+        (each ``(1 - f) * r + f * stat``, ``f = factors[0]``, from the same
+        running statistics ``r``): ``f * stat`` of a later segment's first
+        group is its slot less ``(1 - f) * r``. ``(mean, variance)``."""
+        c, step = self.num_features, groups // segs
+        f0 = factors[0]
+        new = [mean[:c], var[:c]]
+        if f0 == 0:  # momentum 0: the running statistics never move
+            return new
+        old = [self.running_mean, self.running_var]
+        for s in range(1, segs):
+            f = factors[s]
+            at = slice(s * step * c, (s * step + 1) * c)
+            part = torch._foreach_sub([mean[at], var[at]], old,
+                                      alpha=1 - f0)  # f0 * stat
+            if f != f0:
+                torch._foreach_mul_(part, f / f0)
+            torch._foreach_add_(part, new, alpha=1 - f)
+            new = part
+        return new
 
     def extra_repr(self) -> str:
         return (f'{super().extra_repr()}, group_size={self.group_size}'

@@ -18,6 +18,7 @@ its last bit (CUDA divides by multiplying with the reciprocal): a momentum
 difference below 1e-9 (m = 0.004).
 """
 from math import cos, pi
+from typing import Dict, List
 
 import torch
 from mmengine.logging import MessageHub
@@ -26,6 +27,7 @@ from mmpretrain.models.utils import CosineEMA
 from torch import nn
 
 from ...registry import MODELS
+from ..groups import only_ghost_batch_norm, segments
 
 
 def _foreach_by_kind(fn, dst: list, src, *args, **kwargs) -> None:
@@ -105,9 +107,28 @@ class HostStepCosineEMA(CosineEMA):
 @MODELS.register_module()
 class MoCoV3(_MoCoV3):
     """mmpretrain's MoCoV3 with :class:`HostStepCosineEMA` as the momentum
-    encoder (same arguments, same results, no GPU reads in the update)."""
+    encoder (same arguments, same results, no GPU reads in the update), and
+    both views through each backbone in one pass.
 
-    def __init__(self, *args, **kwargs) -> None:
+    mmpretrain (as the published code) runs each backbone once per view.
+    By default here the two views go through each backbone together, as
+    one batch of twice the images: the backbone's :class:`GhostBatchNorm2d`
+    layers count their groups per view and update their running statistics
+    once per view, in the views' order (:func:`~openselfsup.models.groups.
+    segments`), so every group is normalised as before; the neck (whose
+    BatchNorm spans a view, as the published SyncBN) still runs per view.
+    Half the backbone calls for the host to issue, same values up to float
+    rounding (tested). Only where every batch-statistics layer of the
+    backbones is a GhostBN (:meth:`one_pass`); otherwise, and with
+    ``views_in_one_pass=False``, mmpretrain's loop.
+
+    Args:
+        views_in_one_pass (bool): default True.
+        *args, **kwargs: mmpretrain's MoCoV3 arguments.
+    """
+
+    def __init__(self, *args, views_in_one_pass: bool = True,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         old = self.momentum_encoder
         new = HostStepCosineEMA(nn.Sequential(self.backbone, self.neck),
@@ -116,3 +137,34 @@ class MoCoV3(_MoCoV3):
                                 interval=old.interval,
                                 update_buffers=old.update_buffers)
         self.momentum_encoder = new
+        self.views_in_one_pass = views_in_one_pass
+
+    def one_pass(self) -> bool:
+        """Whether the views go through the backbones together: asked for,
+        and every batch-statistics layer of both backbones a GhostBN (a
+        plain BN, or the SyncBN a multi-GPU run converts BNs to, would
+        mix the two views' statistics: then mmpretrain's loop)."""
+        return (self.views_in_one_pass
+                and only_ghost_batch_norm(self.backbone)
+                and only_ghost_batch_norm(self.momentum_encoder.module[0]))
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: list,
+             **kwargs) -> Dict[str, torch.Tensor]:
+        if not self.one_pass():
+            return super().loss(inputs, data_samples, **kwargs)
+        assert isinstance(inputs, list) and len(inputs) == 2
+        n = inputs[0].shape[0]
+        both = torch.cat(inputs[:2])
+
+        def encode(backbone, neck):
+            with segments(backbone, 2):
+                feats = backbone(both)
+            return [neck(tuple(f[part] for f in feats))[0]
+                    for part in (slice(0, n), slice(n, None))]
+        q1, q2 = encode(self.backbone, self.neck)
+        with torch.no_grad():
+            self.momentum_encoder.update_parameters(
+                nn.Sequential(self.backbone, self.neck))
+            k1, k2 = encode(*self.momentum_encoder.module)
+        loss = self.head.loss(q1, k2) + self.head.loss(q2, k1)
+        return dict(loss=loss)
