@@ -66,7 +66,8 @@ for st in $stages; do
     tests) python -m pytest -q -rs -p no:cacheprovider \
              tests/test_lowshot_determinism.py tests/test_extract.py \
              tests/test_balance.py tests/test_pretrain_batch_aug.py \
-             tests/test_pretrain_recipes.py -k "cuda or amp or gpu" 2>&1 \
+             tests/test_pretrain_recipes.py tests/test_foundation_train.py \
+             -k "cuda or amp or gpu" 2>&1 \
              | tee "$OUT/tests.log" | tail -15
            if [ -n "$prep" ]; then
              wait $prep; tail -1 "$OUT/scripts_prepare.log"; prep=

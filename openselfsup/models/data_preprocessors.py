@@ -102,7 +102,9 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
             # one pipeline for every view: all views in one pass over the
             # batch repeated num_views times (each image and view draws its
             # own parameters, as before; the host issues each op once, not
-            # once per view); view v is rows v*N .. (v+1)*N - 1
+            # once per view); view v is rows v*N .. (v+1)*N - 1 (views of
+            # one tensor: an in-place op on one would bump the version
+            # counter they share; MoCoV3.loss modifies neither)
             both = self._make_view(rgb.repeat(self.num_views, 1, 1, 1), 0)
             views = list(both.chunk(self.num_views))
         else:

@@ -93,8 +93,17 @@ class HostStepCosineEMA(CosineEMA):
             dst = [avg[k].data for k in keys]
             new = [src[k].data.to(avg[k].device) for k in keys]
             # p.mul_(1 - m).add_(q, alpha=m) for every tensor, as CosineEMA
-            _foreach_by_kind(torch._foreach_mul_, dst, None, 1 - momentum)
-            _foreach_by_kind(torch._foreach_add_, dst, new, alpha=momentum)
+            if len({t.data_ptr() for t in dst}) < len(dst):
+                # a tensor listed twice (a module registered under two
+                # names, with update_buffers): CosineEMA updates it twice,
+                # one after the other; so does this
+                for p, q in zip(dst, new):
+                    p.mul_(1 - momentum).add_(q, alpha=momentum)
+            else:
+                _foreach_by_kind(torch._foreach_mul_, dst, None,
+                                 1 - momentum)
+                _foreach_by_kind(torch._foreach_add_, dst, new,
+                                 alpha=momentum)
         if not self.update_buffers:
             dst = list(self.module.buffers())
             _foreach_by_kind(torch._foreach_copy_, [b.data for b in dst],
