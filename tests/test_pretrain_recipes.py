@@ -315,6 +315,19 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
                 got = bn(torch.cat(views))
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
         assert bn.segments == 1  # restored
+    # nested blocks and an earlier setting come back; an uneven batch is
+    # refused in one line
+    bn.segments = 3
+    with segments(bn, 2):
+        with segments(bn, 2):
+            assert bn.segments == 2
+        assert bn.segments == 2
+    assert bn.segments == 3
+    del bn.segments
+    from openselfsup.utils import InputError
+    with segments(bn, 2), pytest.raises(InputError, match='batch of 9 '
+                                        'images does not split into 2'):
+        bn(torch.randn(9, 3, 5, 4).double())
         for k, v in ref.state_dict().items():
             torch.testing.assert_close(bn.state_dict()[k], v, rtol=1e-12,
                                        atol=1e-12, msg=f'{k} {kwargs}')
@@ -520,7 +533,10 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     with both views through each backbone in one pass gives mmpretrain's
     per-view loop: loss, every gradient, and every buffer of both encoders
     (BN running statistics and counts, the momentum encoder's copies and
-    its own updates) over two steps, in float64."""
+    its own updates) over three steps with an optimiser step between them
+    (so the momentum encoder drifts from the query encoder), in float64;
+    three views: the first two, as mmpretrain; the loop wherever one pass
+    would not be the same."""
     import copy
 
     from mmengine.logging import MessageHub
@@ -538,30 +554,57 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     theirs = copy.deepcopy(ours)
     theirs.views_in_one_pass = False
     assert ours.one_pass() and not theirs.one_pass()
+    opts = [torch.optim.SGD(x.parameters(), lr=0.5) for x in (ours, theirs)]
     g = torch.Generator().manual_seed(0)
-    for _ in range(2):
+    for step in range(3):
         views = [torch.randn(64, 3, 32, 32, generator=g, dtype=torch.float64)
-                 for _ in range(2)]
+                 for _ in range(3 if step == 2 else 2)]
         got, want = ours.loss(views, []), theirs.loss(views, [])
         torch.testing.assert_close(got['loss'], want['loss'], rtol=1e-10,
                                    atol=1e-12)
         got['loss'].backward()
         want['loss'].backward()
-    a, b = dict(ours.named_parameters()), dict(theirs.named_parameters())
-    for k in b:
-        torch.testing.assert_close(a[k].grad, b[k].grad, rtol=1e-8,
-                                   atol=1e-10, msg=k)
+        a, b = dict(ours.named_parameters()), dict(theirs.named_parameters())
+        for k in b:
+            torch.testing.assert_close(a[k].grad, b[k].grad, rtol=1e-8,
+                                       atol=1e-10, msg=k)
+        for opt in opts:
+            opt.step()
+            opt.zero_grad()
     a, b = dict(ours.named_buffers()), dict(theirs.named_buffers())
     assert a.keys() == b.keys()
     for k in b:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-10, atol=1e-12,
+        torch.testing.assert_close(a[k], b[k], rtol=1e-9, atol=1e-11,
                                    msg=k)
-    assert int(a['backbone.bn1.num_batches_tracked']) == 4  # 2 per step
+    assert int(a['backbone.bn1.num_batches_tracked']) == 6  # 2 per step
+    a, b = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    for k in b:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-9, atol=1e-11, msg=k)
 
-    # a plain BN (or a SyncBN) in a backbone: mmpretrain's loop
-    plain = copy.deepcopy(ours)
-    plain.momentum_encoder.module[0].bn1 = torch.nn.SyncBatchNorm(8)
-    assert not plain.one_pass()
-    plain = copy.deepcopy(ours)
-    plain.backbone.layer1[0].bn1 = torch.nn.BatchNorm2d(8)
-    assert not plain.one_pass()
+    # where one pass would differ: mmpretrain's loop
+    def variant(path, module):
+        other = copy.deepcopy(ours)
+        *owner, last = path.split('.')
+        setattr(other.get_submodule('.'.join(owner)), last, module)
+        return other.one_pass()
+
+    class BatchRenorm2d(torch.nn.BatchNorm2d):  # batch statistics
+        pass
+
+    class Unknown(torch.nn.Module):  # a layer with state, not known
+        def __init__(self):
+            super().__init__()
+            self.register_buffer('seen', torch.zeros(8))
+
+        def forward(self, x):
+            return x
+    assert variant('backbone.layer1.0.bn1', torch.nn.BatchNorm2d(8)) is False
+    assert variant('momentum_encoder.module.0.bn1',
+                   torch.nn.SyncBatchNorm(8)) is False
+    assert variant('backbone.layer1.0.bn1', BatchRenorm2d(8)) is False
+    assert variant('backbone.layer1.0.relu', Unknown()) is False
+    assert variant('backbone.layer1.0.relu', torch.nn.GroupNorm(2, 8)) \
+        is True  # per sample
+    other = copy.deepcopy(ours)
+    other.backbone.layer1[0].with_cp = True  # activation checkpointing
+    assert not other.one_pass()

@@ -67,27 +67,54 @@ def segments(module: nn.Module, count: int):
     its batch as ``count`` consecutive equal parts that the published run
     normalised in separate calls (e.g. MoCo v3's two views in one forward
     pass): groups are counted per part, and the running statistics are
-    updated once per part, in order, from the part's first group."""
+    updated once per part, in order, from the part's first group. Each
+    layer's previous setting comes back when the block ends."""
     bns = [m for m in module.modules() if isinstance(m, GhostBatchNorm2d)]
+    before = [m.__dict__.get('segments') for m in bns]
     for m in bns:
         m.segments = count
     try:
         yield
     finally:
-        for m in bns:
-            del m.segments  # back to the class's 1
+        for m, b in zip(bns, before):
+            if b is None:
+                del m.segments  # back to the class's 1
+            else:
+                m.segments = b
+
+
+#: leaf layers with parameters or buffers that compute each sample on its
+#: own: safe in a pass over several segments (GhostBN aside)
+_PER_SAMPLE = (nn.modules.conv._ConvNd, nn.Linear,
+               nn.LayerNorm, nn.GroupNorm,
+               nn.modules.instancenorm._InstanceNorm, nn.Embedding)
 
 
 def only_ghost_batch_norm(module: nn.Module) -> bool:
-    """Whether every BatchNorm-like layer in ``module`` (statistics over the
-    batch) is a :class:`GhostBatchNorm2d`, so that :func:`segments` makes a
-    forward pass over several parts of a batch equal to one per part (a
-    plain or synchronised BatchNorm would mix the parts' statistics)."""
+    """Whether a forward pass of ``module`` over several parts of a batch,
+    under :func:`segments`, equals one pass per part: every layer with
+    parameters or buffers is a GhostBN or a per-sample layer
+    (convolution, linear, layer / group / instance norm, embedding, and
+    mmpretrain's ``LayerNorm2d`` / ``GRN``), no other layer is named like
+    a batch norm, and no layer recomputes its forward in the backward
+    (``with_cp``: activation checkpointing would run it again after the
+    block). Otherwise (a plain or synchronised BatchNorm, which would mix
+    the parts' statistics, or any layer not known to be per-sample) False:
+    the caller then makes one pass per part."""
     for m in module.modules():
-        name = type(m).__name__.lower()
-        if (isinstance(m, nn.modules.batchnorm._BatchNorm)
-                or 'batchnorm' in name or 'syncbn' in name) \
-                and not isinstance(m, GhostBatchNorm2d):
+        if getattr(m, 'with_cp', False):
+            return False
+        if isinstance(m, GhostBatchNorm2d):
+            continue
+        name = type(m).__name__
+        if any(k in name.lower() for k in ('batchnorm', 'batchrenorm',
+                                           'syncbn')):
+            return False
+        leaf = next(m.children(), None) is None
+        state = next(m.parameters(recurse=False), None) is not None or \
+            next(m.buffers(recurse=False), None) is not None
+        if leaf and state and not isinstance(m, _PER_SAMPLE) \
+                and name not in ('LayerNorm2d', 'GRN'):
             return False
     return True
 
@@ -173,6 +200,9 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         segs = self.segments if self.training else 1
+        if x.shape[0] % segs:
+            raise InputError(f'GhostBN: a batch of {x.shape[0]} images does '
+                             f'not split into {segs} equal parts (views)')
         groups = segs * groups_of(x.shape[0] // segs, self.group_size,
                                   'norm_cfg.group_size') \
             if self.training else 1

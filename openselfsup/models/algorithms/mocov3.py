@@ -93,10 +93,13 @@ class HostStepCosineEMA(CosineEMA):
             dst = [avg[k].data for k in keys]
             new = [src[k].data.to(avg[k].device) for k in keys]
             # p.mul_(1 - m).add_(q, alpha=m) for every tensor, as CosineEMA
-            if len({t.data_ptr() for t in dst}) < len(dst):
+            listed = self.module.state_dict(keep_vars=True).values() \
+                if self.update_buffers else ()
+            if len({id(t) for t in listed}) < len(listed):
                 # a tensor listed twice (a module registered under two
-                # names, with update_buffers): CosineEMA updates it twice,
-                # one after the other; so does this
+                # names; named_parameters lists it once, the state dict
+                # twice): CosineEMA updates it twice, one after the other;
+                # so does this
                 for p, q in zip(dst, new):
                     p.mul_(1 - momentum).add_(q, alpha=momentum)
             else:
@@ -127,9 +130,10 @@ class MoCoV3(_MoCoV3):
     segments`), so every group is normalised as before; the neck (whose
     BatchNorm spans a view, as the published SyncBN) still runs per view.
     Half the backbone calls for the host to issue, same values up to float
-    rounding (tested). Only where every batch-statistics layer of the
-    backbones is a GhostBN (:meth:`one_pass`); otherwise, and with
-    ``views_in_one_pass=False``, mmpretrain's loop.
+    rounding (tested). Only where that holds (:meth:`one_pass`: GhostBN
+    and per-sample layers only, no activation checkpointing, two views of
+    one shape); otherwise, and with ``views_in_one_pass=False``,
+    mmpretrain's loop.
 
     Args:
         views_in_one_pass (bool): default True.
@@ -150,18 +154,22 @@ class MoCoV3(_MoCoV3):
 
     def one_pass(self) -> bool:
         """Whether the views go through the backbones together: asked for,
-        and every batch-statistics layer of both backbones a GhostBN (a
-        plain BN, or the SyncBN a multi-GPU run converts BNs to, would
-        mix the two views' statistics: then mmpretrain's loop)."""
+        and both backbones made of GhostBN and per-sample layers only, with
+        no activation checkpointing
+        (:func:`~openselfsup.models.groups.only_ghost_batch_norm`; a plain
+        BN, or the SyncBN a multi-GPU run converts BNs to, would mix the
+        two views' statistics: then mmpretrain's loop). Views of different
+        shapes also take the loop."""
         return (self.views_in_one_pass
                 and only_ghost_batch_norm(self.backbone)
                 and only_ghost_batch_norm(self.momentum_encoder.module[0]))
 
     def loss(self, inputs: List[torch.Tensor], data_samples: list,
              **kwargs) -> Dict[str, torch.Tensor]:
-        if not self.one_pass():
+        if not (isinstance(inputs, list) and len(inputs) >= 2
+                and inputs[0].shape == inputs[1].shape and self.one_pass()):
             return super().loss(inputs, data_samples, **kwargs)
-        assert isinstance(inputs, list) and len(inputs) == 2
+        # mmpretrain's loss takes the first two views
         n = inputs[0].shape[0]
         both = torch.cat(inputs[:2])
 
