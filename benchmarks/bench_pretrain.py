@@ -124,9 +124,10 @@ def worker_rates(recipe: str, nct_root: str, seconds: float) -> dict:
 
 
 def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
-                 iters: int) -> float:
+                 iters: int, compile_views: bool = False) -> float:
     """Images per second of the batched views (all views of an image) on
-    ``device``, decoded uint8 batch already there."""
+    ``device``, decoded uint8 batch already there (``compile_views``: with
+    ``BatchAugment(compile=True)``, compiled in three untimed rounds)."""
     from PIL import Image
 
     from openselfsup.apis.fast_path import split_pipeline
@@ -142,13 +143,14 @@ def batched_rate(recipe: str, nct_root: str, device: str, batch: int,
         imgs += imgs[:batch - len(imgs)]
     x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous().to(
         device)
-    augs = [BatchAugment(v) for v in views]
+    augs = [BatchAugment(v, compile=compile_views) for v in views]
     gen = torch.Generator().manual_seed(0)
 
     def run():
         for a in augs:
             a(x, gen)
-    run()
+    for _ in range(3 if compile_views else 1):
+        run()
     if device == 'cuda':
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -413,11 +415,13 @@ def print_profile(recipe: str, prof: dict) -> None:
 
 def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                warmup: int, workers: int, work_dir: str, batch: int,
-               profile_steps: int = 0) -> dict:
+               profile_steps: int = 0, compile_views: bool = False) -> dict:
     """``openselfsup.apis.train`` for ``warmup + steps`` iterations; with
     ``profile_steps``, the first that many steps after the warm-up are
     profiled (:func:`summarise_profile`, in ``res['profile']``), which
-    slows them: their times are then not the benchmark's."""
+    slows them: their times are then not the benchmark's;
+    ``compile_views``: the config key of that name set (the compilation
+    falls in the warm-up steps)."""
     from openselfsup.apis import train
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
@@ -434,6 +438,7 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
         'augment_on': augment_on,
         'total_batch_size': batch,
         'log_level': 'WARNING',
+        'compile_views': compile_views,
     }
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -637,6 +642,10 @@ def main(argv=None):
                    ' per step, GPU busy time, host and GPU time of views / '
                    'forward / backward and step, the ops taking most time '
                    '(default: 0, none)')
+    p.add_argument('--compile-views', action='store_true',
+                   help='also time the batched views and one more default-'
+                   'path (b) run with compile_views=True (torch.compile of '
+                   'the jitter blends and blur passes; GPU only)')
     p.add_argument('--batch', type=int, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
@@ -693,6 +702,13 @@ def main(argv=None):
             if rate:
                 res['batched_views_cuda_images_per_s'] = rate
                 print(f'{recipe}: batched views on the GPU {rate:9.1f} img/s')
+            rate = cuda and args.compile_views and _reported(
+                res, 'batched_views_cuda_compiled', batched_rate, recipe,
+                nct, 'cuda', batch, 10, True)
+            if rate:
+                res['batched_views_cuda_compiled_images_per_s'] = rate
+                print(f'{recipe}: batched views on the GPU, compile_views '
+                      f'{rate:9.1f} img/s')
             if cuda and 'ceiling' not in args.skip:
                 res['ceiling'] = _reported(res, 'ceiling', compute_ceiling,
                                            recipe, args.steps, args.warmup,
@@ -749,6 +765,24 @@ def main(argv=None):
                               'ms ~ ' + ', '.join(
                                   f'{k} {1000 * v:.1f}'
                                   for k, v in parts.items()) + ' ms')
+                if args.compile_views:
+                    e = _reported(res, 'end_to_end_auto_compiled', end_to_end,
+                                  recipe, nct, 'auto', args.steps,
+                                  args.warmup, workers, os.path.join(
+                                      tmp, f'w_{recipe}_compiled'), batch, 0,
+                                  True)
+                    if e is not None:
+                        if ceiling:
+                            e['ratio_to_ceiling'] = e['images_per_s'] / \
+                                ceiling
+                        e['projected_hours'] = hours(e['images_per_s'],
+                                                     epochs)
+                        res['end_to_end_auto_compiled'] = e
+                        print(f'{recipe} (b) compile_views '
+                              f'{e["images_per_s"]:8.1f} img/s  (b)/(a) '
+                              f'{e.get("ratio_to_ceiling", float("nan")):5.2f}'
+                              f'  -> {epochs} epochs of 100,000: '
+                              f'{e["projected_hours"]:5.2f} h')
                 if args.profile:
                     prof = _reported(res, 'profile', end_to_end, recipe, nct,
                                      'auto', args.profile, args.warmup,

@@ -94,7 +94,7 @@ for st in $stages; do
             --output "$OUT/scripts_cuda.json" 2>&1 | tail -8
             cp /tmp/bs_gpu/logs/near_domain_linear_latent_aug.txt "$OUT/" ;;
     pretrain) python -m benchmarks.bench_pretrain --seconds 3 \
-            --augment_on auto --profile 3 \
+            --augment_on auto --profile 3 --compile-views \
             --output "$OUT/pretrain_cuda.json" 2>&1 \
             | grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
             | tail -90 ;;

@@ -393,6 +393,22 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
         assert cfg.amp == (own or 'float16')
         assert cfg.optim_wrapper.dtype == own
         assert any('keeps dtype' in n for n in notes) is said, notes
+    # compile_views: off by default, passed to the batched preprocessor,
+    # refused without the batched views
+    cfg = Config.fromfile(CLP)
+    assert cfg.compile_views is False
+    apply_fast_path(cfg, True)
+    assert 'compile_views' not in cfg.model.data_preprocessor
+    for path in (CLP, FSP):
+        cfg = Config.fromfile(path)
+        cfg.compile_views = True
+        apply_fast_path(cfg, True)
+        assert cfg.model.data_preprocessor.compile_views is True
+        cfg = Config.fromfile(path)
+        cfg.compile_views, cfg.augment_on = True, 'cpu'
+        with pytest.raises(InputError, match='compile_views=True compiles '
+                           'the batched views'):
+            apply_fast_path(cfg, True)
     # GPU-only choices without a GPU: one line
     cfg = Config.fromfile(CLP)
     cfg.amp = 'bfloat16'
@@ -408,6 +424,32 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     apply_fast_path(hlss, True)
     assert hlss.train_dataloader.dataset.pipeline == before
     assert hlss.optim_wrapper.get('type') != 'AmpOptimWrapper'
+
+
+def test_compiled_views_equal_the_eager_views(one_thread):
+    """``BatchAugment(compile=True)`` (the jitter blends and the blur
+    passes through torch.compile) gives the eager views bit for bit on the
+    CPU, over batches of different sizes (dynamic shapes, subsets) and
+    blur widths; and the preprocessor passes ``compile_views`` on."""
+    from openselfsup.datasets import batch_aug
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    view = copy.deepcopy(cfg.view_pipeline)
+    view[0]['scale'] = 40
+    eager, compiled = BatchAugment(view), BatchAugment(view, compile=True)
+    assert all(op.compiled for op in compiled.ops)
+    x = torch.from_numpy(np.stack(_patches(24, 48))).permute(
+        0, 3, 1, 2).contiguous()
+    for seed, n in ((0, 24), (1, 13), (2, 24)):
+        want = eager(x[:n], torch.Generator().manual_seed(seed))
+        got = compiled(x[:n], torch.Generator().manual_seed(seed))
+        assert torch.equal(got, want), (seed, (got - want).abs().max())
+    assert set(batch_aug._COMPILED) == {batch_aug._blend_core,
+                                        batch_aug._box_pass}
+    pre = MODELS.build(dict(type='BatchAugSelfSupDataPreprocessor',
+                            views=view, compile_views=True))
+    assert all(op.compiled for op in pre.augments[0].ops)
 
 
 def test_self_sup_preprocessor_makes_two_seeded_views(one_thread):
@@ -476,9 +518,12 @@ def test_batched_path_trains(base, synthetic_root, tmp_path):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-def test_batched_views_cuda_match_cpu(one_thread):
+@pytest.mark.parametrize('compile_views', [False, True],
+                         ids=['eager', 'compiled'])
+def test_batched_views_cuda_match_cpu(one_thread, compile_views):
     """The same generator gives the same views on CUDA as on the CPU (the
-    random parameters are drawn on the CPU either way)."""
+    random parameters are drawn on the CPU either way), eager and compiled
+    (``compile_views``) on the GPU."""
     from openselfsup.datasets.batch_aug import BatchAugment
     cfg = Config.fromfile(CLP)
     view = copy.deepcopy(cfg.view_pipeline)
@@ -486,7 +531,8 @@ def test_batched_views_cuda_match_cpu(one_thread):
     x = torch.from_numpy(np.stack(_patches(16, 48))).permute(0, 3, 1, 2)
     aug = BatchAugment(view)
     cpu = aug(x.contiguous(), torch.Generator().manual_seed(3))
-    gpu = aug(x.contiguous().cuda(), torch.Generator().manual_seed(3)).cpu()
+    gpu = BatchAugment(view, compile=compile_views)(
+        x.contiguous().cuda(), torch.Generator().manual_seed(3)).cpu()
     diff = (cpu - gpu).abs()
     # the GPU's float rounding (another summation order for the contrast
     # mean, fused multiply-adds) can flip one 8-bit rounding by 1, which

@@ -156,10 +156,22 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
     if channels_last not in ('auto', True, False):
         raise InputError(f'channels_last={channels_last!r}: choose auto, '
                          'True or False')
-    if augment == 'device' or (augment == 'auto' and cuda):
+    compile_views = cfg.get('compile_views', False)
+    if compile_views not in (True, False):
+        raise InputError(f'compile_views={compile_views!r}: choose True or '
+                         'False')
+    batched = augment == 'device' or (augment == 'auto' and cuda)
+    if compile_views and not batched:
+        raise InputError('compile_views=True compiles the batched views: it '
+                         "needs augment_on='device' (or 'auto' on a GPU)")
+    if batched:
         batched_views_config(cfg, notes)
-    cfg.augment_on = 'device' if augment == 'device' or (
-        augment == 'auto' and cuda) else 'cpu'
+        if compile_views:
+            cfg.model.data_preprocessor['compile_views'] = True
+            notes.append('compile_views: the jitter blends and blur passes '
+                         'through torch.compile (compiled at the first '
+                         'batches)')
+    cfg.augment_on = 'device' if batched else 'cpu'
 
     if amp == 'auto':
         amp = 'bfloat16' if cuda else 'off'

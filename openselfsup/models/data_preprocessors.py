@@ -38,12 +38,14 @@ def _views(views: Sequence) -> List[List[dict]]:
 class _BatchAugMixin:
     """Generator, view pipelines and the final layout shared by both."""
 
-    def _setup(self, views, num_views, seed, channels_last, where):
+    def _setup(self, views, num_views, seed, channels_last, where,
+               compile_views=False):
         pipelines = _views(views)
         if len(pipelines) not in (1, num_views):
             raise InputError(f'{where}: {len(pipelines)} view pipelines for '
                              f'{num_views} views; give one or {num_views}')
-        self.augments = [BatchAugment(p, where) for p in pipelines]
+        self.augments = [BatchAugment(p, where, compile=compile_views)
+                         for p in pipelines]
         self.num_views = num_views
         self.channels_last = channels_last
         self.seed = int(torch.initial_seed() if seed is None else seed) \
@@ -84,16 +86,17 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
         num_views (int): views per image. Defaults to 2.
         seed (int, optional): generator seed (default: the run's).
         channels_last (bool): return channels-last views.
+        compile_views (bool): ``BatchAugment(compile=True)``.
         **kwargs: ``SelfSupDataPreprocessor`` arguments (mean, std, to_rgb,
             non_blocking...).
     """
 
     def __init__(self, views: Sequence, num_views: int = 2,
                  seed: Optional[int] = None, channels_last: bool = False,
-                 **kwargs):
+                 compile_views: bool = False, **kwargs):
         super().__init__(**kwargs)
         self._setup(views, num_views, seed, channels_last,
-                    'model.data_preprocessor.views')
+                    'model.data_preprocessor.views', compile_views)
 
     def forward(self, data: dict, training: bool = False) -> Dict:
         data = self.cast_data(data)
@@ -124,17 +127,19 @@ class BatchAugClsDataPreprocessor(_BatchAugMixin, ClsDataPreprocessor):
         seed (int, optional): generator seed (default: the run's).
         channels_last (bool): return a channels-last batch.
         non_blocking (bool): copy batches to the device without blocking.
+        compile_views (bool): ``BatchAugment(compile=True)``.
         **kwargs: ``ClsDataPreprocessor`` arguments (mean, std, to_rgb,
             num_classes...).
     """
 
     def __init__(self, views: Union[Sequence[dict], Sequence],
                  seed: Optional[int] = None, channels_last: bool = False,
-                 non_blocking: bool = False, **kwargs):
+                 non_blocking: bool = False, compile_views: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         self._non_blocking = non_blocking  # ClsDataPreprocessor lacks the arg
         self._setup(views, 1, seed, channels_last,
-                    'model.data_preprocessor.views')
+                    'model.data_preprocessor.views', compile_views)
 
     def forward(self, data: dict, training: bool = False) -> Dict:
         if not training:

@@ -44,6 +44,10 @@ train_pipeline = [
 # in the workers; 'cpu' = always this pipeline (as published); 'device' =
 # always batched on the training device, a CPU included.
 augment_on = 'auto'
+# True: the batched views' jitter blends and blur passes through torch.compile
+# (fused GPU kernels, compiled at the first batches; not measured on a GPU
+# yet, see docs/pretraining.md). Needs the batched views.
+compile_views = False
 
 train_dataloader = dict(
     batch_size=total_batch_size,  # per process; set from total_batch_size
