@@ -767,7 +767,8 @@ def main(argv=None):
                                   for k, v in parts.items()) + ' ms')
                 if args.compile_views:
                     e = _reported(res, 'end_to_end_auto_compiled', end_to_end,
-                                  recipe, nct, 'auto', args.steps,
+                                  recipe, nct, 'auto' if cuda else 'device',
+                                  args.steps,
                                   args.warmup, workers, os.path.join(
                                       tmp, f'w_{recipe}_compiled'), batch, 0,
                                   True)
