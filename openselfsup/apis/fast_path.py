@@ -132,7 +132,8 @@ def batched_views_config(cfg, note: List[str]) -> None:
 
 
 def apply_fast_path(cfg, cuda: bool) -> List[str]:
-    """Resolve ``augment_on``, ``amp`` and ``channels_last`` in place.
+    """Resolve ``augment_on``, ``compile_views``, ``amp`` and
+    ``channels_last`` in place.
 
     Args:
         cfg (Config): the training config (after the batch split).
@@ -168,9 +169,9 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
         batched_views_config(cfg, notes)
         if compile_views:
             cfg.model.data_preprocessor['compile_views'] = True
-            notes.append('compile_views: the jitter blends and blur passes '
-                         'through torch.compile (compiled at the first '
-                         'batches)')
+            notes.append('compile_views: the views\' jitter blends and blur '
+                         'passes (where they have them) through '
+                         'torch.compile (compiled at the first batches)')
     cfg.augment_on = 'device' if batched else 'cpu'
 
     if amp == 'auto':

@@ -189,12 +189,13 @@ _LUMA_WEIGHTS: Dict[tuple, torch.Tensor] = {}
 def luma_weights(device, dtype: torch.dtype,
                  weights: Sequence[float] = LUMA) -> torch.Tensor:
     """``[1, 3, 1, 1]`` channel weights on ``device``, copied there once."""
-    key = (torch.device(device), dtype, tuple(weights))
+    key = (torch.device(device), dtype, tuple(float(w) for w in weights))
     if key not in _LUMA_WEIGHTS:
-        # through to_device: torch.tensor(..., device=cuda) would be a
-        # blocking copy from pageable memory (the host waits for the GPU)
-        _LUMA_WEIGHTS[key] = to_device(torch.tensor(weights), device,
-                                       dtype).view(1, 3, 1, 1)
+        # made once per process: a blocking copy (ready for every stream),
+        # and an ordinary tensor even if the first call is in inference mode
+        with torch.inference_mode(False):
+            _LUMA_WEIGHTS[key] = torch.tensor(key[2]).to(
+                device=device, dtype=dtype).view(1, 3, 1, 1)
     return _LUMA_WEIGHTS[key]
 
 
@@ -710,11 +711,16 @@ class BatchAugment:
         where (str): the config key they come from, for error messages.
         compile (bool): the colour jitter's blends and the blur's box passes
             through ``torch.compile`` (fused kernels: fewer ops to issue and
-            fewer passes over the batch on a GPU; compiled once per process,
-            each new shape or blur width a recompilation). The compiled code
-            may round a multiply-add once where the eager ops round twice,
-            so a pixel can land one 8-bit level apart (tested: on the CPU
-            against the eager ops). Default False.
+            fewer passes over the batch on a GPU; compiled once per process
+            for any batch size, with a compilation of its own per blur width
+            and blend kind; past dynamo's recompile limit a new variant runs
+            eager, with one warning). On the CPU the compiled views equal
+            the eager ones (tested); on a GPU the compiled code may round a
+            multiply-add once where the eager ops round twice, and a flipped
+            8-bit rounding can grow by a few levels through the later ops
+            (the CUDA test allows 4, as for the eager GPU views against the
+            CPU's). Default False. :attr:`compiles` says whether any op has
+            something to compile.
 
     Call with a uint8 (or integer-valued float) ``[N, 3, H, W]`` RGB batch
     in ``[0, 255]`` (the ops rely on 8-bit values, as Pillow's do) and
@@ -729,6 +735,13 @@ class BatchAugment:
         self.ops: List[_Op] = [build_op(t, where) for t in self.transforms]
         for op in self.ops:
             op.compiled = compile
+
+    @property
+    def compiles(self) -> bool:
+        """Whether ``compile=True`` changes anything here (a colour jitter
+        or a blur among the ops)."""
+        return any(isinstance(op, (ColorJitterOp, BlurOp))
+                   for op in self.ops)
 
     def __call__(self, images: torch.Tensor,
                  gen: Optional[torch.Generator] = None) -> torch.Tensor:
