@@ -740,12 +740,18 @@ def main(argv=None):
                     os.cpu_count() or 1)
                 ceiling = res.get('ceiling', {}).get(
                     'amp=bf16 channels_last=True', {}).get('images_per_s')
-                for augment_on in args.augment_on:
-                    e = _reported(res, f'end_to_end_{augment_on}',
-                                  end_to_end, recipe, nct, augment_on,
-                                  args.steps, args.warmup, workers,
-                                  os.path.join(tmp, f'w_{recipe}_'
-                                               f'{augment_on}'), batch)
+                # (tag, augment_on, compile_views) of each (b) run
+                runs = [(a, a, False) for a in args.augment_on]
+                if compiles:
+                    runs.append(('compiled', 'auto' if cuda else 'device',
+                                 True))
+                for tag, augment_on, compiled in runs:
+                    name = f'end_to_end_{tag}'
+                    e = _reported(res, name, end_to_end, recipe, nct,
+                                  augment_on, args.steps, args.warmup,
+                                  workers, os.path.join(
+                                      tmp, f'w_{recipe}_{tag}'),
+                                  batch, 0, compiled)
                     if e is None:
                         continue
                     if augment_on == 'cpu' and cuda:
@@ -754,8 +760,10 @@ def main(argv=None):
                     if ceiling:
                         e['ratio_to_ceiling'] = e['images_per_s'] / ceiling
                     e['projected_hours'] = hours(e['images_per_s'], epochs)
-                    res[f'end_to_end_{augment_on}'] = e
-                    print(f'{recipe} (b) augment_on={augment_on:<5} '
+                    res[name] = e
+                    label = 'compile_views' if compiled else \
+                        f'augment_on={augment_on:<5}'
+                    print(f'{recipe} (b) {label:<16} '
                           f'{e["images_per_s"]:8.1f} img/s  (b)/(a) '
                           f'{e.get("ratio_to_ceiling", float("nan")):5.2f}  '
                           f'data wait {e["data_wait_s"] * 1000:6.1f} ms/step '
@@ -765,7 +773,8 @@ def main(argv=None):
                     views = res.get('batched_views_cuda_images_per_s')
                     best = res.get('ceiling', {}).get(
                         'amp=bf16 channels_last=True')
-                    if augment_on == 'auto' and views and best:
+                    if augment_on == 'auto' and not compiled and views \
+                            and best:
                         # where a step of (b) goes, from parts timed apart
                         e['step_parts_s'] = parts = {
                             'views': batch / views,
@@ -777,25 +786,6 @@ def main(argv=None):
                               'ms ~ ' + ', '.join(
                                   f'{k} {1000 * v:.1f}'
                                   for k, v in parts.items()) + ' ms')
-                if compiles:
-                    e = _reported(res, 'end_to_end_compiled', end_to_end,
-                                  recipe, nct, 'auto' if cuda else 'device',
-                                  args.steps,
-                                  args.warmup, workers, os.path.join(
-                                      tmp, f'w_{recipe}_compiled'), batch, 0,
-                                  True)
-                    if e is not None:
-                        if ceiling:
-                            e['ratio_to_ceiling'] = e['images_per_s'] / \
-                                ceiling
-                        e['projected_hours'] = hours(e['images_per_s'],
-                                                     epochs)
-                        res['end_to_end_compiled'] = e
-                        print(f'{recipe} (b) compile_views '
-                              f'{e["images_per_s"]:8.1f} img/s  (b)/(a) '
-                              f'{e.get("ratio_to_ceiling", float("nan")):5.2f}'
-                              f'  -> {epochs} epochs of 100,000: '
-                              f'{e["projected_hours"]:5.2f} h')
                 if args.profile:
                     prof = _reported(res, 'profile', end_to_end, recipe, nct,
                                      'auto', args.profile, args.warmup,
