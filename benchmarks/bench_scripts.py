@@ -69,27 +69,10 @@ def settings(novels, shots):
 
 def prepare(wd, novels, shots, num_task, modes, families=('clp',)):
     """Fixture, task stores and (latent_aug) dictionaries; seconds of each."""
-    from benchmarks.fixtures import (ensure_dictionary, ensure_task_store,
-                                     make_paper_workdir)
-    from openselfsup.lowshot.spec import DictionarySpec, TaskSpec
-    t = {}
-    t0 = time.perf_counter()
-    make_paper_workdir(wd, [f'{f}_wo_{c}' for f in families for c in novels],
-                       names=['NCT_train', 'NCT_test'])
-    t['fixture_s'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for c in novels:
-        for s in shots:
-            ensure_task_store(wd, TaskSpec('near', s, num_task,
-                                           novel_class=c))
-    t['task_stores_s'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if 'latent_aug' in modes:
-        for f in families:
-            for c in novels:
-                ensure_dictionary(wd, DictionarySpec(f'{f}_wo_{c}', c))
-    t['dictionaries_s'] = time.perf_counter() - t0
-    return t
+    from benchmarks.fixtures import prepare_near
+    return prepare_near(wd, {c: [f'{f}_wo_{c}' for f in families]
+                             for c in novels}, shots, num_task,
+                        dictionaries='latent_aug' in modes)[0]
 
 
 def run_script(wd, mode, novels, shots, num_task, log_path,

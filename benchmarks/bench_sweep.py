@@ -31,18 +31,16 @@ in percent (the results store fractions).
         --skip loop --output benchmarks/results/sweep_cuda.json
 """
 import argparse
-import time
 
 import torch
 
 from benchmarks._common import machine, peak_rss_mib, save
-from benchmarks.fixtures import (ensure_dictionary, ensure_task_store,
-                                 make_paper_workdir)
+from benchmarks.fixtures import ensure_task_store, prepare_near
 from benchmarks.sklearn_loop import sklearn_loop
 from openselfsup.lowshot.dictionary import load_dictionary
 from openselfsup.lowshot.features import load_features
 from openselfsup.lowshot.meta_test import make_augmenter
-from openselfsup.lowshot.spec import DictionarySpec, TaskSpec
+from openselfsup.lowshot.spec import TaskSpec
 from openselfsup.lowshot.sweep import run_sweep, sweep_specs
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
@@ -74,21 +72,12 @@ def main(argv=None):
     wd, T, novels = args.workdir, args.num_task, args.novel_classes
     out = {'machine': machine(), 'args': vars(args)}
 
-    t0 = time.perf_counter()
-    make_paper_workdir(wd, ['clp'], names=['NCT_train', 'NCT_test'])
-    out['fixture_s'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for c in novels:
-        for s in args.shots:
-            ensure_task_store(wd, TaskSpec('near', s, T, novel_class=c))
-    out['task_stores_s'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    dict_paths = {c: ensure_dictionary(wd, DictionarySpec('clp', c))
-                  for c in novels}
-    out['dictionary_s'] = time.perf_counter() - t0
+    setup, dict_paths = prepare_near(wd, {c: ['clp'] for c in novels},
+                                     args.shots, T)
+    out.update(setup)
     print(f'setup: fixture {out["fixture_s"]:.1f} s, task stores '
           f'{out["task_stores_s"]:.1f} s, dictionaries '
-          f'{out["dictionary_s"]:.1f} s (made once, reused by every sweep)')
+          f'{out["dictionaries_s"]:.1f} s (made once, reused by every sweep)')
 
     common = dict(novel_classes=novels, shots=args.shots, num_task=T,
                   model_template='{model}')
@@ -128,7 +117,7 @@ def main(argv=None):
                                  tasks=range(args.loop_tasks))
                 loop[f'linear {clf} {s}'] = r['startup_s'] + r['task_s'] \
                     * T / args.loop_tasks
-            aug = make_augmenter(load_dictionary(dict_paths[novels[0]]),
+            aug = make_augmenter(load_dictionary(dict_paths['clp', novels[0]]),
                                  'latent_aug', 100)
             r = sklearn_loop(sup, qry, store, 'Ridge', aug,
                              tasks=range(args.aug_loop_tasks))

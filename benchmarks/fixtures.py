@@ -262,6 +262,41 @@ def ensure_task_store(workdir: str, spec):
         return generate_task_store(workdir, spec, replace=True)[0]
 
 
+def prepare_near(workdir: str, models: Dict[int, list], shots: Iterable[int],
+                 num_task: int, dictionaries: bool = True
+                 ) -> Tuple[Dict[str, float], Dict[Tuple[str, int], str]]:
+    """Everything a near-domain run reads, made (or reused) before timing:
+    the fixture of every model in ``models`` (novel class -> the models
+    evaluated on it) with NCT_train and NCT_test, the task store of each
+    novel class and shots, and, with ``dictionaries``, the base dictionary
+    of each (model, novel class). Returns the seconds of each part
+    (``fixture_s``, ``task_stores_s``, ``dictionaries_s``) and the
+    dictionary paths by (model, novel class)."""
+    import time
+
+    from openselfsup.lowshot.spec import DictionarySpec, TaskSpec
+    secs, dict_paths = {}, {}
+    t0 = time.perf_counter()
+    make_paper_workdir(workdir, sorted({m for ms in models.values()
+                                        for m in ms}),
+                       names=['NCT_train', 'NCT_test'])
+    secs['fixture_s'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for c in models:
+        for s in shots:
+            ensure_task_store(workdir, TaskSpec('near', s, num_task,
+                                                novel_class=c))
+    secs['task_stores_s'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if dictionaries:
+        for c, ms in models.items():
+            for m in ms:
+                dict_paths[m, c] = ensure_dictionary(
+                    workdir, DictionarySpec(m, c))
+    secs['dictionaries_s'] = time.perf_counter() - t0
+    return secs, dict_paths
+
+
 def _same_labels(path: str, labels: np.ndarray) -> bool:
     """An existing labels file holds exactly ``labels``."""
     if not os.path.isfile(path):
