@@ -15,7 +15,6 @@ import sys
 
 from mmengine.config import DictAction
 
-from openselfsup.apis import run_balance_sweep
 from openselfsup.utils import run_cli
 
 
@@ -47,6 +46,8 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    # the model stack (8 s) after the command line is checked
+    from openselfsup.apis import run_balance_sweep
     res = run_balance_sweep(a.config, a.lambdas, work_dir=a.work_dir,
                             baseline_epochs=a.baseline_epochs,
                             cls_metric=a.cls_metric, ret_metric=a.ret_metric,

@@ -22,8 +22,6 @@ import sys
 
 from mmengine.config import DictAction
 
-from openselfsup.apis.knn import knn_eval_checkpoint
-from openselfsup.evaluation.knn import format_table
 from openselfsup.utils import InputError, run_cli
 
 
@@ -52,6 +50,9 @@ def main(argv=None):
     a = parse_args(argv)
     if a.random_init == (a.checkpoint is not None):
         raise InputError('give either a checkpoint or --random-init')
+    # the model stack (8 s) after the command line is checked
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation.knn import format_table
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
                                     a.cfg_options, seed=a.seed)
     print(format_table(res, f'kNN (k={res["k"]}) {res["checkpoint"]}'),

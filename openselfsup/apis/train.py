@@ -211,14 +211,16 @@ def train(config: str,
             data (list files and images are checked when the dataset is
             built, before the first iteration).
     """
+    # the config and the command line first: their mistakes are reported
+    # before the model stack is imported
+    cfg = load_config(config, cfg_options)
+    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
+                           auto_scale_lr)
     from mmengine.runner import Runner
 
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
-    cfg = load_config(config, cfg_options)
-    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
-                           auto_scale_lr)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:
