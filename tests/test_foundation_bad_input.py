@@ -123,9 +123,11 @@ def _loaded_heavy_modules(argv):
         'print("\\nLOADED", sorted({m.split(".")[0] for m in sys.modules}\n'
         '      & {"torch", "mmpretrain", "mmcv", "scipy"}))\n'
         'sys.exit(code)\n')
+    path = os.pathsep.join(filter(None, [REPO,
+                                         os.environ.get('PYTHONPATH')]))
     out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                         capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=REPO))
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=path))
     head, _, loaded = out.stdout.rpartition('\nLOADED ')
     assert loaded, out.stderr[-2000:]
     return (out.returncode, head, error_lines(out.stderr),
