@@ -314,6 +314,10 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
             with segments(bn, 2):
                 got = bn(torch.cat(views))
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+            for k, v in ref.state_dict().items():
+                torch.testing.assert_close(bn.state_dict()[k], v,
+                                           rtol=1e-12, atol=1e-12,
+                                           msg=f'{k} {kwargs}')
         assert bn.segments == 1  # restored
     # nested blocks and an earlier setting come back; an uneven batch is
     # refused in one line
@@ -328,9 +332,6 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
     with segments(bn, 2), pytest.raises(InputError, match='batch of 9 '
                                         'images does not split into 2'):
         bn(torch.randn(9, 3, 5, 4).double())
-        for k, v in ref.state_dict().items():
-            torch.testing.assert_close(bn.state_dict()[k], v, rtol=1e-12,
-                                       atol=1e-12, msg=f'{k} {kwargs}')
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
