@@ -319,6 +319,55 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
                                            rtol=1e-12, atol=1e-12,
                                            msg=f'{k} {kwargs}')
         assert bn.segments == 1  # restored
+        # a layer called twice in one block (two batches): as four calls
+        if not kwargs.get('track_running_stats', True):
+            continue
+        more = [v * 0.5 - 1 for v in views]
+        want = [torch.cat([ref(v) for v in vs]) for vs in (views, more)]
+        with segments(bn, 2):
+            got = [bn(torch.cat(vs)) for vs in (views, more)]
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        for k, v in ref.state_dict().items():
+            torch.testing.assert_close(bn.state_dict()[k], v, rtol=1e-12,
+                                       atol=1e-12, msg=f'{k} {kwargs} twice')
+        # a block inside the block, and an evaluation call in it: each call
+        # sees the statistics that calls one by one would see
+        a = [torch.randn(16, 3, 5, 4, generator=g).double()
+             for _ in range(4)]
+        want = [ref(v) for v in a]
+        with segments(bn, 2):
+            got = [bn(torch.cat(a[:2]))]
+            with segments(bn, 1):
+                got += [bn(a[2]), bn(a[3])]
+            bn.eval()
+            got_eval = bn(a[0])
+            bn.train()
+        ref.eval()
+        want_eval = ref(a[0])
+        ref.train()
+        for x, y in zip(got, [torch.cat(want[:2])] + want[2:]):
+            torch.testing.assert_close(x, y, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(got_eval, want_eval, rtol=1e-12,
+                                   atol=1e-12)
+        for k, v in ref.state_dict().items():
+            torch.testing.assert_close(bn.state_dict()[k], v, rtol=1e-12,
+                                       atol=1e-12, msg=f'{k} {kwargs} nested')
+    # the running statistics of all layers move when the block ends
+    # (one-call GhostBN), in one batch of updates
+    if not per_group_calls:
+        net = torch.nn.Sequential(
+            GhostBatchNorm2d(3, group_size=8), torch.nn.Conv2d(3, 3, 1),
+            GhostBatchNorm2d(3, group_size=8)).double()
+        before = {k: v.clone() for k, v in net.state_dict().items()}
+        with segments(net, 2):
+            net(torch.cat(views))
+            for k, v in net.state_dict().items():
+                assert torch.equal(v, before[k]), k
+        for i in (0, 2):
+            assert int(net[i].num_batches_tracked) == 2
+            assert not torch.equal(net[i].running_mean,
+                                   before[f'{i}.running_mean'])
     # nested blocks and an earlier setting come back; an uneven batch is
     # refused in one line
     bn.segments = 3
