@@ -10,6 +10,7 @@
   at zero);
 - the CLP learning rate follows a per-epoch cosine.
 """
+import copy
 import math
 import os
 import socket
@@ -353,6 +354,26 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
         for k, v in ref.state_dict().items():
             torch.testing.assert_close(bn.state_dict()[k], v, rtol=1e-12,
                                        atol=1e-12, msg=f'{k} {kwargs} nested')
+        # a state dict read, a state loaded or a copy made in a block
+        # holds (keeps) every update so far
+        snap = copy.deepcopy(ref)
+        for v in a[:2]:
+            ref(v)
+        with segments(bn, 2):
+            bn(torch.cat(a[:2]))
+            twin = copy.deepcopy(bn)
+            read = {k: v.clone() for k, v in bn.state_dict().items()}
+        for k, v in ref.state_dict().items():
+            torch.testing.assert_close(read[k], v, rtol=1e-12, atol=1e-12)
+            torch.testing.assert_close(twin.state_dict()[k], v, rtol=1e-12,
+                                       atol=1e-12)
+        assert twin.segments == 1 and not twin._queued
+        with segments(bn, 2):
+            bn(torch.cat(a[:2]))
+            bn.load_state_dict(snap.state_dict())
+        for k, v in snap.state_dict().items():
+            torch.testing.assert_close(bn.state_dict()[k], v)
+        bn.load_state_dict(ref.state_dict())
     # the running statistics of all layers move when the block ends
     # (one-call GhostBN), in one batch of updates
     if not per_group_calls:
@@ -362,12 +383,23 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
         before = {k: v.clone() for k, v in net.state_dict().items()}
         with segments(net, 2):
             net(torch.cat(views))
-            for k, v in net.state_dict().items():
-                assert torch.equal(v, before[k]), k
+            for i in (0, 2):  # the buffers themselves, not a state dict
+                for name, v in net[i].named_buffers():
+                    assert torch.equal(v, before[f'{i}.{name}']), name
         for i in (0, 2):
             assert int(net[i].num_batches_tracked) == 2
             assert not torch.equal(net[i].running_mean,
                                    before[f'{i}.running_mean'])
+    # a failure while the updates are applied still gives the layers
+    # their settings back
+    if not per_group_calls:
+        with pytest.raises(RuntimeError):
+            with segments(net, 2):
+                net(torch.cat(views))
+                net[0].running_mean = net[0].running_mean.to('meta')
+        assert all(m.__dict__.get('segments') is None and
+                   m.__dict__.get('_pending') is None and not m._queued
+                   for m in (net[0], net[2]))
     # nested blocks and an earlier setting come back; an uneven batch is
     # refused in one line
     bn.segments = 3
@@ -587,7 +619,6 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     (so the momentum encoder drifts from the query encoder), in float64;
     three views: the first two, as mmpretrain; the loop wherever one pass
     would not be the same."""
-    import copy
 
     from mmengine.logging import MessageHub
 
@@ -655,6 +686,10 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     assert variant('backbone.layer1.0.relu', Unknown()) is False
     assert variant('backbone.layer1.0.relu', torch.nn.GroupNorm(2, 8)) \
         is True  # per sample
+    # one GhostBN at two places: one pass would order its updates otherwise
+    other = copy.deepcopy(ours)
+    other.backbone.layer1[0].bn2 = other.backbone.layer1[0].bn1
+    assert not other.one_pass()
     other = copy.deepcopy(ours)
     other.backbone.layer1[0].with_cp = True  # activation checkpointing
     assert not other.one_pass()

@@ -73,10 +73,11 @@ def segments(module: nn.Module, count: int):
     The running statistics of all the layers are updated together when
     the block ends (a few ``torch._foreach_*`` ops for the whole module
     instead of four per layer: the host issues fewer ops per training
-    step), with the same arithmetic as each layer's own update; a layer
-    called twice in the block updates its statistics before the second
-    call, so every call starts from the statistics a call per part would
-    see."""
+    step), with the same arithmetic as each layer's own update. What is
+    queued is applied first when a layer is called again in the block
+    (so every call starts from the statistics a call per part would see),
+    when a nested block starts, and when a layer's state is read, loaded,
+    copied or pickled."""
     bns = [m for m in module.modules() if isinstance(m, GhostBatchNorm2d)]
     before = [(m.__dict__.get('segments'), m.__dict__.get('_pending'))
               for m in bns]
@@ -90,13 +91,15 @@ def segments(module: nn.Module, count: int):
     try:
         yield
     finally:
-        _update_running_stats(pending)
-        for m, (seg, pend) in zip(bns, before):
-            for name, old in (('segments', seg), ('_pending', pend)):
-                if old is None:
-                    delattr(m, name)  # back to the class's default
-                else:
-                    setattr(m, name, old)
+        try:
+            _update_running_stats(pending)
+        finally:  # the layers' settings come back even if that fails
+            for m, (seg, pend) in zip(bns, before):
+                for name, old in (('segments', seg), ('_pending', pend)):
+                    if old is None:
+                        delattr(m, name)  # back to the class's default
+                    else:
+                        setattr(m, name, old)
 
 
 #: leaf layers with parameters or buffers that compute each sample on its
@@ -114,9 +117,15 @@ def only_ghost_batch_norm(module: nn.Module) -> bool:
     mmpretrain's ``LayerNorm2d`` / ``GRN``), no other layer is named like
     a batch norm, and no layer recomputes its forward in the backward
     (``with_cp``: activation checkpointing would run it again after the
-    block). Otherwise (a plain or synchronised BatchNorm, which would mix
-    the parts' statistics, or any layer not known to be per-sample) False:
-    the caller then makes one pass per part."""
+    block), and no GhostBN is registered at two places (one pass would
+    update its running statistics in another order than a pass per part).
+    Otherwise (a plain or synchronised BatchNorm, which would mix the
+    parts' statistics, or any layer not known to be per-sample) False: the
+    caller then makes one pass per part."""
+    ghosts = [m for _, m in module.named_modules(remove_duplicate=False)
+              if isinstance(m, GhostBatchNorm2d)]
+    if len({id(m) for m in ghosts}) < len(ghosts):
+        return False
     for m in module.modules():
         if getattr(m, 'with_cp', False):
             return False
@@ -220,8 +229,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     _queued = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._queued:  # called again in a segments block: its
-            _update_running_stats(self._pending)  # statistics first
+        self._flush()  # called again in a segments block: queued first
         segs = self.segments if self.training else 1
         if x.shape[0] % segs:
             raise InputError(f'GhostBN: a batch of {x.shape[0]} images does '
@@ -242,6 +250,29 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
                                             self.bias, True, 0.0, self.eps))
             return torch.cat(out)
         return self._one_call(x, groups, segs)
+
+    def _flush(self) -> None:
+        """Apply the queued running-statistics updates (this layer's and
+        the others' of its :func:`segments` block) now."""
+        if self._queued:
+            _update_running_stats(self._pending)
+
+    def _save_to_state_dict(self, *args, **kwargs):
+        self._flush()  # a state dict read in a block holds every update
+        super()._save_to_state_dict(*args, **kwargs)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._flush()  # a state loaded in a block is not overwritten
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def __getstate__(self):
+        """A copy or a pickle holds every queued update and is outside
+        any :func:`segments` block."""
+        self._flush()
+        state = self.__dict__.copy()
+        for name in ('segments', '_pending', '_queued'):
+            state.pop(name, None)
+        return state
 
     def _factors(self, segs: int) -> list:
         """The running-average factor of each of ``segs`` updates, as
