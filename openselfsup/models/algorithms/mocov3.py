@@ -151,6 +151,13 @@ class MoCoV3(_MoCoV3):
                                 update_buffers=old.update_buffers)
         self.momentum_encoder = new
         self.views_in_one_pass = views_in_one_pass
+        self._ghost_only = None  # the backbones' check, made when needed
+
+    def train(self, mode: bool = True):
+        """As :meth:`torch.nn.Module.train`; the backbones are checked
+        again at the next step (MMEngine's loop calls it at each epoch)."""
+        self._ghost_only = None
+        return super().train(mode)
 
     def one_pass(self) -> bool:
         """Whether the views go through the backbones together: asked for,
@@ -159,10 +166,15 @@ class MoCoV3(_MoCoV3):
         (:func:`~openselfsup.models.groups.only_ghost_batch_norm`; a plain
         BN, or the SyncBN a multi-GPU run converts BNs to, would mix the
         two views' statistics: then mmpretrain's loop). Views of different
-        shapes also take the loop."""
-        return (self.views_in_one_pass
-                and only_ghost_batch_norm(self.backbone)
+        shapes also take the loop. The backbones' check (a walk over every
+        module, about 1 ms for the ResNet-18 pair) is made once after each
+        :meth:`train` call, not at every step: a layer replaced later is
+        seen after the next ``train()``."""
+        if self._ghost_only is None:
+            self._ghost_only = (
+                only_ghost_batch_norm(self.backbone)
                 and only_ghost_batch_norm(self.momentum_encoder.module[0]))
+        return self.views_in_one_pass and self._ghost_only
 
     def loss(self, inputs: List[torch.Tensor], data_samples: list,
              **kwargs) -> Dict[str, torch.Tensor]:
