@@ -415,67 +415,6 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
         bn(torch.randn(9, 3, 5, 4).double())
 
 
-def test_ghost_bn_block_copies_equal_each_layers_own():
-    """In a segments block the per-group copies of all layers' weights,
-    biases and running statistics are made at once (``_Repeats``): a
-    network mixing affine and not, tracked and not, per-group calls and the
-    cumulative average gives, over two steps, what calls one view at a
-    time give (outputs, input and parameter gradients, state); a state
-    loaded into a layer before its first call in the block is the one it
-    uses."""
-    from openselfsup.models import GhostBatchNorm2d
-    from openselfsup.models.groups import segments
-    g = torch.Generator().manual_seed(3)
-    net = torch.nn.Sequential(
-        GhostBatchNorm2d(3, group_size=4),
-        GhostBatchNorm2d(3, group_size=4, affine=False),
-        GhostBatchNorm2d(3, group_size=4, track_running_stats=False),
-        GhostBatchNorm2d(3, group_size=4, per_group_calls=True),
-        GhostBatchNorm2d(3, group_size=4, momentum=None)).double()
-    with torch.no_grad():
-        for m in net:
-            if m.weight is not None:
-                m.weight.uniform_(0.5, 2.0, generator=g)
-                m.bias.uniform_(-1.0, 1.0, generator=g)
-    ref = copy.deepcopy(net)
-    for _ in range(2):
-        views = [torch.randn(8, 3, 2, 3, generator=g).double() * (v + 1)
-                 for v in range(2)]
-        grad = torch.randn(16, 3, 2, 3, generator=g).double()
-        x = torch.cat(views).requires_grad_(True)
-        xs = [v.clone().requires_grad_(True) for v in views]
-        with segments(net, 2):
-            out = net(x)
-        want = torch.cat([ref(v) for v in xs])
-        torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12)
-        out.backward(grad)
-        want.backward(grad)
-        torch.testing.assert_close(x.grad, torch.cat([v.grad for v in xs]),
-                                   rtol=1e-10, atol=1e-12)
-        for (k, p), q in zip(net.named_parameters(), ref.parameters()):
-            torch.testing.assert_close(p.grad, q.grad, rtol=1e-10,
-                                       atol=1e-12, msg=k)
-        for k, v in ref.state_dict().items():
-            torch.testing.assert_close(net.state_dict()[k], v, rtol=1e-12,
-                                       atol=1e-12, msg=k)
-    # a state loaded into the last layer after the block's copies were made
-    # (at the first layer's call) and before its own call
-    other = GhostBatchNorm2d(3, group_size=4, momentum=None).double()
-    other.running_mean.fill_(5.0)
-    other.num_batches_tracked.fill_(7)
-    x = torch.cat(views)
-    with segments(net, 2):
-        h = net[0](x)
-        net[4].load_state_dict(other.state_dict())
-        ref[4].load_state_dict(other.state_dict())
-        out = net[4](h)
-    want = torch.cat([ref[4](ref[0](v)) for v in views])
-    torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12)
-    for k, v in ref.state_dict().items():
-        torch.testing.assert_close(net.state_dict()[k], v, rtol=1e-12,
-                                   atol=1e-12, msg=k)
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_ghost_bn_in_one_call_equals_one_call_per_group():
     """On a GPU, in float32 and under bfloat16 autocast, channels-last: the

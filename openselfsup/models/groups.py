@@ -17,7 +17,6 @@ number whose per-process batch is a multiple of it) computes the forward
 pass and the averaged gradient of the published run.
 """
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import NamedTuple, Optional
 
 import torch
@@ -78,29 +77,25 @@ def segments(module: nn.Module, count: int):
     queued is applied first when a layer is called again in the block
     (so every call starts from the statistics a call per part would see),
     when a nested block starts, and when a layer's state is read, loaded,
-    copied or pickled. Likewise the per-group copies of the layers'
-    weights, biases and running statistics that the one batch-norm call
-    takes are made for all layers at once (:class:`_Repeats`)."""
+    copied or pickled."""
     bns = [m for m in module.modules() if isinstance(m, GhostBatchNorm2d)]
-    names = ('segments', '_pending', '_repeats')
-    before = [[m.__dict__.get(name) for name in names] for m in bns]
+    before = [(m.__dict__.get('segments'), m.__dict__.get('_pending'))
+              for m in bns]
     for outer in {id(m._pending): m._pending for m in bns
                   if m._pending}.values():
         _update_running_stats(outer)  # an enclosing block's, first
     pending: list = []
-    repeats = _Repeats(bns)
     for m in bns:
         m.segments = count
         m._pending = pending
-        m._repeats = repeats
     try:
         yield
     finally:
         try:
             _update_running_stats(pending)
         finally:  # the layers' settings come back even if that fails
-            for m, olds in zip(bns, before):
-                for name, old in zip(names, olds):
+            for m, (seg, pend) in zip(bns, before):
+                for name, old in (('segments', seg), ('_pending', pend)):
                     if old is None:
                         delattr(m, name)  # back to the class's default
                     else:
@@ -232,8 +227,6 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     #: one of them is this layer's
     _pending = None
     _queued = False
-    #: the block's per-group copies of the layers' tensors (:class:`_Repeats`)
-    _repeats = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._flush()  # called again in a segments block: queued first
@@ -270,8 +263,6 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
 
     def _load_from_state_dict(self, *args, **kwargs):
         self._flush()  # a state loaded in a block is not overwritten
-        if self._repeats is not None:  # nor read from copies made before
-            self._repeats.ready.pop(id(self), None)
         super()._load_from_state_dict(*args, **kwargs)
 
     def __getstate__(self):
@@ -279,7 +270,7 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         any :func:`segments` block."""
         self._flush()
         state = self.__dict__.copy()
-        for name in ('segments', '_pending', '_queued', '_repeats'):
+        for name in ('segments', '_pending', '_queued'):
             state.pop(name, None)
         return state
 
@@ -298,20 +289,22 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
         cl = (x.is_contiguous(memory_format=torch.channels_last)
               and not x.is_contiguous())
 
+        def per_group(t):
+            return None if t is None else t.repeat(groups)
         track = self.track_running_stats and self.running_mean is not None
-        # every group's slot of the statistics starts from the running
-        # statistics and is updated from that group's statistics; the first
-        # group's slot of each segment gives the new running statistics
-        made = (self._repeats.take(self, groups)
-                if self._repeats is not None else None)
-        weight, bias, mean, var = made or [
-            None if t is None else t.repeat(groups)
-            for t in (self.weight, self.bias,
-                      self.running_mean if track else None,
-                      self.running_var if track else None)]
-        factors = self._factors(segs) if track else [0.0]
+        if track:
+            factors = self._factors(segs)
+            # every group's slot starts from the running statistics and is
+            # updated from that group's statistics; the first group's slot
+            # of each segment gives the new running statistics
+            mean, var = per_group(self.running_mean), per_group(
+                self.running_var)
+        else:
+            mean = var = None
+            factors = [0.0]
         y = F.batch_norm(_groups_to_channels(x, groups, cl), mean, var,
-                         weight, bias, True, factors[0], self.eps)
+                         per_group(self.weight), per_group(self.bias), True,
+                         factors[0], self.eps)
         if track:
             update = _RunningUpdate(self, mean, var, groups // segs, segs,
                                     tuple(factors))
@@ -337,77 +330,6 @@ class _RunningUpdate(NamedTuple):
     step: int
     segs: int
     factors: tuple
-
-
-class _Repeats:
-    """The per-group copies (``t.repeat(groups)``) of the weights, biases
-    and running statistics of a :func:`segments` block's one-call GhostBN
-    layers, made for all of them at once at the block's first such call:
-    a concatenation and one ``index_select`` for the parameters and the
-    same for the statistics (instead of four repeats per layer; in the
-    backward, one scatter instead of two sums per layer), split into
-    per-layer views. Each layer's copies are used once: a layer called
-    again, or with another number of groups, or whose tensors are on
-    another device or of another dtype than the first caller's, repeats
-    its own."""
-
-    def __init__(self, layers: list) -> None:
-        self.layers = layers
-        self.groups: Optional[int] = None
-        self.ready: dict = {}
-
-    def take(self, layer: 'GhostBatchNorm2d', groups: int):
-        """``[weight, bias, running mean, running variance]`` per group for
-        ``layer`` (None where it has none), or None: repeat its own."""
-        if self.groups is None:
-            self.groups = groups
-            self._make(layer, groups)
-        return self.ready.pop(id(layer), None) if groups == self.groups \
-            else None
-
-    def _make(self, first: 'GhostBatchNorm2d', groups: int) -> None:
-        layers = [m for m in self.layers
-                  if m.training and not m.per_group_calls]
-        made: dict = {}
-        for at, names in ((0, ('weight', 'bias')),
-                          (2, ('running_mean', 'running_var'))):
-            like = getattr(first, names[0])
-            members = [m for m in layers if all(
-                isinstance(t, torch.Tensor) and t.device == like.device
-                and t.dtype == like.dtype
-                for t in (getattr(m, n) for n in names))] \
-                if like is not None else []
-            if at == 2:
-                members = [m for m in members if m.track_running_stats]
-            if not members:
-                continue
-            sizes = tuple(m.num_features for m in members for _ in names)
-            flat = torch.cat([getattr(m, n) for m in members for n in names])
-            parts = flat.index_select(
-                0, _repeat_index(groups, sizes, flat.device)).split(
-                    [groups * c for c in sizes])
-            for i, m in enumerate(members):
-                slots = made.setdefault(id(m), [None] * 4)
-                slots[at:at + 2] = parts[2 * i:2 * i + 2]
-        # a layer whose tensors were not all made repeats its own
-        self.ready = {id(m): made[id(m)] for m in layers if id(m) in made
-                      and (made[id(m)][0] is not None) == (
-                          m.weight is not None and m.bias is not None)
-                      and (made[id(m)][2] is not None) == (
-                          m.track_running_stats
-                          and m.running_mean is not None)}
-
-
-@lru_cache(maxsize=32)
-def _repeat_index(groups: int, sizes: tuple, device) -> torch.Tensor:
-    """Index into the concatenation of tensors of ``sizes`` elements that
-    gives each tensor repeated ``groups`` times (``t.repeat(groups)``),
-    one after the other; on ``device``, made once per process."""
-    starts = [0]
-    for c in sizes[:-1]:
-        starts.append(starts[-1] + c)
-    return torch.cat([torch.arange(s, s + c).repeat(groups)
-                      for s, c in zip(starts, sizes)]).to(device)
 
 
 def _update_running_stats(updates: list) -> None:
