@@ -122,14 +122,14 @@ def only_ghost_batch_norm(module: nn.Module) -> bool:
     Otherwise (a plain or synchronised BatchNorm, which would mix the
     parts' statistics, or any layer not known to be per-sample) False: the
     caller then makes one pass per part."""
-    ghosts = [m for _, m in module.named_modules(remove_duplicate=False)
-              if isinstance(m, GhostBatchNorm2d)]
-    if len({id(m) for m in ghosts}) < len(ghosts):
-        return False
-    for m in module.modules():
+    ghosts = set()
+    for _, m in module.named_modules(remove_duplicate=False):
         if getattr(m, 'with_cp', False):
             return False
         if isinstance(m, GhostBatchNorm2d):
+            if id(m) in ghosts:
+                return False
+            ghosts.add(id(m))
             continue
         name = type(m).__name__
         if any(k in name.lower() for k in ('batchnorm', 'batchrenorm',
