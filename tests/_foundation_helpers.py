@@ -86,6 +86,35 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def loaded_modules(argv, watch):
+    """Run a script (``argv``, path relative to the repository) as
+    ``__main__`` in a fresh process; return (exit status, stdout, stderr
+    lines that are not warnings, the imported modules that are one of
+    ``watch`` (dotted names) or inside one, sorted)."""
+    import ast
+    code = (
+        'import runpy, sys\n'
+        f'sys.argv = {list(argv)!r}\n'
+        f'watch = {tuple(watch)!r}\n'
+        'code = 0\n'
+        'try:\n'
+        '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
+        'except SystemExit as e:\n'
+        '    code = e.code\n'
+        'print("\\nLOADED", sorted(m for m in sys.modules if any(\n'
+        '      m == w or m.startswith(w + ".") for w in watch)))\n'
+        'sys.exit(code)\n')
+    path = os.pathsep.join(filter(None, [REPO,
+                                         os.environ.get('PYTHONPATH')]))
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=path))
+    head, _, loaded = out.stdout.rpartition('\nLOADED ')
+    assert loaded, out.stderr[-2000:]
+    return (out.returncode, head, error_lines(out.stderr),
+            ast.literal_eval(loaded.strip()))
+
+
 _WARNING = re.compile(r'^\S.*:\d+: \w*Warning: ')
 
 

@@ -7,8 +7,6 @@ the training stack.
 """
 import ast
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -135,25 +133,14 @@ def test_a_meta_test_run_loads_no_training_stack(tmp_path, argv):
     """The low-shot commands, run in a fresh process, import no mmengine,
     mmpretrain or mmcv module, nor scipy.stats (0.4 s of every start-up for
     the one t quantile of the confidence intervals)."""
+    from _foundation_helpers import loaded_modules
     from lowshot_data import make_workdir
     wd = make_workdir(str(tmp_path / 'w'), dim=16)
-    code = (
-        'import runpy, sys\n'
-        f'sys.argv = {argv + ["--workdir", wd]!r}\n'
-        'if "sweep" not in sys.argv[0]:\n'
-        '    from openselfsup.lowshot.spec import TaskSpec\n'
-        '    from openselfsup.lowshot.tasks import generate_task_store\n'
-        f'    generate_task_store({wd!r}, TaskSpec("near", 1, 3, 7))\n'
-        'try:\n'
-        '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
-        'except SystemExit as e:\n'
-        '    assert not e.code, e.code\n'
-        'loaded = sorted(m for m in sys.modules\n'
-        f'                if m.split(".")[0] in {TRAINING_STACK!r}\n'
-        '                or m.startswith("scipy.stats"))\n'
-        'print("LOADED", loaded)\n')
-    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT,
-                         capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=ROOT))
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert 'LOADED []' in out.stdout, out.stdout[-500:]
+    if 'sweep' not in argv[0]:
+        from openselfsup.lowshot.spec import TaskSpec
+        from openselfsup.lowshot.tasks import generate_task_store
+        generate_task_store(wd, TaskSpec('near', 1, 3, 7))
+    rc, out, lines, loaded = loaded_modules(
+        argv + ['--workdir', wd], TRAINING_STACK + ('scipy.stats',))
+    assert rc == 0, lines[-20:]
+    assert loaded == [], loaded

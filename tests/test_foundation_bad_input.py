@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from _foundation_helpers import (FSP_DEMO, REPO, error_lines, run_tool,
-                                 small_config)
+from _foundation_helpers import (FSP_DEMO, REPO, error_lines,
+                                 loaded_modules, run_tool, small_config)
 
 
 @pytest.fixture()
@@ -105,33 +105,8 @@ def test_unknown_cfg_option(tmp_path, synthetic_root):
     assert 'train_cfg.max_epoch' in line and 'train_cfg.max_epochs' in line
 
 
-def _loaded_heavy_modules(argv):
-    """Run a script (``argv``) as ``__main__`` in a fresh process; return
-    (exit status, stdout, stderr lines, which of torch / mmpretrain / mmcv /
-    scipy it imported)."""
-    import ast
-    import subprocess
-    import sys
-    code = (
-        'import runpy, sys\n'
-        f'sys.argv = {argv!r}\n'
-        'code = 0\n'
-        'try:\n'
-        '    runpy.run_path(sys.argv[0], run_name="__main__")\n'
-        'except SystemExit as e:\n'
-        '    code = e.code\n'
-        'print("\\nLOADED", sorted({m.split(".")[0] for m in sys.modules}\n'
-        '      & {"torch", "mmpretrain", "mmcv", "scipy"}))\n'
-        'sys.exit(code)\n')
-    path = os.pathsep.join(filter(None, [REPO,
-                                         os.environ.get('PYTHONPATH')]))
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                         capture_output=True, text=True, timeout=300,
-                         env=dict(os.environ, PYTHONPATH=path))
-    head, _, loaded = out.stdout.rpartition('\nLOADED ')
-    assert loaded, out.stderr[-2000:]
-    return (out.returncode, head, error_lines(out.stderr),
-            ast.literal_eval(loaded.strip()))
+#: what a training script should not import before its input is checked
+MODEL_STACK = ('torch', 'mmpretrain', 'mmcv', 'scipy')
 
 
 def test_config_mistakes_are_reported_before_the_model_stack_loads(
@@ -142,7 +117,7 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
     for argv in (['tools/train.py', str(tmp_path / 'nope.py')],
                  ['tools/train.py', FSP_DEMO, '--cfg-options',
                   'train_cfg.max_epoch=3']):
-        rc, _, lines, loaded = _loaded_heavy_modules(argv)
+        rc, _, lines, loaded = loaded_modules(argv, MODEL_STACK)
         assert rc != 0 and loaded == [], (rc, loaded)
         assert len(lines) == 1 and lines[0].startswith('error: '), lines
 
@@ -153,7 +128,8 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
 def test_help_of_every_tool_loads_no_model_stack(script):
     """``--help`` of every script under tools/ answers without importing
     torch, mmpretrain, mmcv or scipy."""
-    rc, out, lines, loaded = _loaded_heavy_modules([script, '--help'])
+    rc, out, lines, loaded = loaded_modules([script, '--help'],
+                                            MODEL_STACK)
     assert rc == 0 and 'usage:' in out, lines
     assert loaded == [], loaded
 
