@@ -415,6 +415,51 @@ def test_ghost_bn_segments_equal_separate_calls(per_group_calls):
         bn(torch.randn(9, 3, 5, 4).double())
 
 
+@pytest.mark.parametrize('per_group_calls', [False, True])
+@pytest.mark.parametrize('block', [False, True])
+def test_ghost_bn_called_twice_in_one_graph(per_group_calls, block):
+    """A GhostBN layer called on a batch of one group and then, before the
+    backward, on a batch of several (alone or in a ``segments`` block), as
+    plain BatchNorm allows: the backward runs, and the gradients and
+    running statistics equal plain BatchNorm called on each group in
+    turn (the published per-GPU BN)."""
+    from openselfsup.models import GhostBatchNorm2d
+    from openselfsup.models.groups import segments
+    g = torch.Generator().manual_seed(3)
+    small = torch.randn(4, 3, 5, 4, generator=g).double()
+    big = torch.randn(16, 3, 5, 4, generator=g).double() * 2 + 1
+    grads = [torch.randn(4, 3, 5, 4, generator=g).double(),
+             torch.randn(16, 3, 5, 4, generator=g).double()]
+    bn = GhostBatchNorm2d(3, group_size=4,
+                          per_group_calls=per_group_calls).double()
+    plain = torch.nn.BatchNorm2d(3).double()
+    for m in (bn, plain):
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor([1.0, 2.0, 0.5]))
+            m.bias.copy_(torch.tensor([0.0, -1.0, 3.0]))
+    xs = [small.clone().requires_grad_(True), big.clone().requires_grad_(True)]
+    out = [bn(xs[0])]
+    with segments(bn, 2 if block else 1):
+        out.append(bn(xs[1]))
+    torch.autograd.backward(out, grads)
+    ys = [small.clone().requires_grad_(True), big.clone().requires_grad_(True)]
+    parts = ys[1].chunk(4)
+    want = [plain(ys[0]), torch.cat(
+        [plain(p) if i in ((0, 2) if block else (0,)) else
+         torch.nn.functional.batch_norm(p, None, None, plain.weight,
+                                        plain.bias, True, 0.0, plain.eps)
+         for i, p in enumerate(parts)])]
+    torch.autograd.backward(want, grads)
+    for a, b in zip(out, want):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(xs, ys):
+        torch.testing.assert_close(a.grad, b.grad)
+    torch.testing.assert_close(bn.weight.grad, plain.weight.grad)
+    torch.testing.assert_close(bn.bias.grad, plain.bias.grad)
+    for k, v in plain.state_dict().items():
+        torch.testing.assert_close(bn.state_dict()[k], v, msg=k)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_ghost_bn_in_one_call_equals_one_call_per_group():
     """On a GPU, in float32 and under bfloat16 autocast, channels-last: the
