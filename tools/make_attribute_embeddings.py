@@ -7,8 +7,8 @@ that make training read them instead of running the text tower again.
 
 Example:
     python tools/make_attribute_embeddings.py \\
-        configs/hlss/hlss_rn50_b32p_opensrh.py --out data/opensrh/text \\
-        --cfg-options model.text_encoder.pretrained=ckpt/rn50-quickgelu-cc12m.pt
+        configs/hlss/hlss_clip-rn50_b32p_opensrh.py --out data/opensrh/text \\
+        --cfg-options model.text_encoder.pretrained=ckpt/rn50-quickgelu-cc12m-f000538c.pt
 """
 import argparse
 import sys
