@@ -344,10 +344,6 @@ def _update_running_stats(updates: list) -> None:
     update; ``f * stat`` of a later segment's first group is its slot less
     ``(1 - f0) * r``, scaled by ``f / f0``, added to ``(1 - f)`` times the
     previous segment's result (``f0 = 0``: the statistics never move)."""
-    # the buffers move through ``.data``, as batch norm's own update moves
-    # them: without a new autograd version, so a call earlier in the graph
-    # that saved them for its backward (which does not read them in
-    # training) still has a backward
     kinds: dict = {}
     for u in updates:
         kinds.setdefault((u.segs, u.factors, u.mean.device, u.mean.dtype),
@@ -356,6 +352,10 @@ def _update_running_stats(updates: list) -> None:
     updates.clear()
     for (segs, factors, _, _), us in kinds.items():
         torch._foreach_add_([u.layer.num_batches_tracked for u in us], segs)
+        # the buffers move through ``.data``, as batch norm's own update
+        # moves them: without a new autograd version, so a call earlier in
+        # the graph that saved them for its backward (which does not read
+        # them in training) still has a backward
         old = [t.data for u in us for t in (u.layer.running_mean,
                                             u.layer.running_var)]
         c = [u.layer.num_features for u in us]
