@@ -85,3 +85,24 @@ def test_sweep_results_feed_the_summary(tmp_path):
     for entry in sweep['settings']:
         assert f"{100 * entry['average_mean']:.2f} ± " \
             f"{100 * entry['average_ci']:.2f}" in md
+
+
+def test_sweep_index_names_every_task(tmp_path):
+    """A sweep over several domains is indexed under all of them, so a
+    later one-domain sweep of the same model keeps it (the index used to
+    be named after the first task only and was replaced)."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    kw = dict(clfs=['Ridge'], modes=['linear'], num_task=2)
+    both = run_sweep(wd, sweep_specs('clp', 'near', [None], [1], **kw)
+                     + sweep_specs('clp', 'mixture', shots=[1], **kw),
+                     log=None)
+    near = run_sweep(wd, sweep_specs('clp', 'near', [None], [1], **kw),
+                     log=None)
+    assert both['output'] == os.path.join(wd, 'sweeps',
+                                          'clp_near+mixture.json')
+    assert near['output'] == os.path.join(wd, 'sweeps', 'clp_near.json')
+    with open(both['output']) as f:
+        saved = json.load(f)
+    assert saved['task'] == 'near+mixture'
+    assert [s['task'] for s in saved['settings']] == ['near', 'mixture']
+    assert os.path.isfile(both['summary_md'])

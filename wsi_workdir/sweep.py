@@ -5,7 +5,8 @@ Runs all novel classes x classifiers x shots x modes, loading features,
 task stores and dictionaries once (missing stores and dictionaries are made,
 existing ones checked and reused). Each setting prints the block and writes
 the result JSON a distributed_meta_test.py run would; an index of the sweep
-and a table of averages go to <workdir>/sweeps/<model>_<task>.{json,md}.
+and a table of averages go to <workdir>/sweeps/<model>_<task>.{json,md}
+(the tasks joined by '+' when several).
 The experiment scripts (wsi_workdir/scripts/*_domain.sh) call this once
 per model family and domain.
 
@@ -68,7 +69,8 @@ def parse_args(argv=None):
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--output', default=None,
                    help='sweep index JSON (default: <workdir>/sweeps/'
-                   '<model>_<first task>.json)')
+                   '<model>_<task>[+<task>...].json, every --task in the '
+                   'name)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table')
     return p.parse_args(argv)

@@ -15,7 +15,7 @@ One function per kind of file, so that no script assembles a path inline::
     <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot[_<variant>].json
                                                         meta-test result
     <workdir>/summary/summary.{md,json,png}             table and plot of all results
-    <workdir>/sweeps/<model>_<task>.{json,md}           one sweep (sweep.py): all settings
+    <workdir>/sweeps/<model>_<task>[+<task>...].{json,md}  one sweep (sweep.py): all settings
 
 NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
 ``fsp`` or ``clp_wo_7``. The file names of a setting come from its spec
@@ -87,7 +87,11 @@ def summary_path(workdir: str, ext: str, name: str = 'summary') -> str:
     return os.path.join(workdir, 'summary', f'{name}.{ext}')
 
 
-def sweep_path(workdir: str, model: str, task: str) -> str:
+def sweep_path(workdir: str, model: str, tasks) -> str:
     """One sweep's results file (``wsi_workdir/sweep.py``); kept outside
-    ``results/`` so the summary of single runs does not read it."""
-    return os.path.join(workdir, 'sweeps', f'{model}_{task}.json')
+    ``results/`` so the summary of single runs does not read it. ``tasks``
+    (a task or the sweep's tasks in order) are all in the name, so a sweep
+    of one domain never replaces the index of a sweep over several."""
+    if isinstance(tasks, str):
+        tasks = [tasks]
+    return os.path.join(workdir, 'sweeps', f'{model}_{"+".join(tasks)}.json')

@@ -17,8 +17,8 @@ encoder pre-trained without class c, as ``near_domain.sh`` does); a template
 
 Sweep file (``paths.sweep_path``)::
 
-    model, task, model_template, num_settings, execution {device, threads,
-    dtype}, elapsed_s {load, tasks, dictionaries, meta_test, total},
+    model, task (the sweep's tasks joined by '+'), num_settings,
+    execution {device, threads, dtype}, elapsed_s {load, tasks, dictionaries, meta_test, total},
     settings: [{spec fields, output (result JSON), average_mean,
                 average_ci, harmonic_mean, num_task, elapsed_s}]
 """
@@ -117,7 +117,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         specs (sequence of RunSpec): the settings (:func:`sweep_specs`).
         device, chunk_size, threads, dtype: execution (as the meta-test).
         output (str, optional): index file (default
-            ``paths.sweep_path(workdir, <first model>, <task>)``).
+            ``paths.sweep_path(workdir, <first model>, <tasks>)``).
         make_missing (bool): draw missing task stores and build missing
             dictionaries.
         log (callable, optional): receives each setting's block (None:
@@ -132,8 +132,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         raise InputError('nothing to run: the sweep has no settings')
     t_start = time.perf_counter()
     first = specs[0]
+    tasks = list(dict.fromkeys(s.task for s in specs))
     out = output or paths.sweep_path(workdir, first.model.split('_wo_')[0],
-                                     first.task)
+                                     tasks)
     md = out[:-5] + '.md' if out.endswith('.json') else out + '.md'
     # every output must be writable before the first setting runs
     for path in [out, md] + [s.result_path(workdir) for s in specs]:
@@ -162,7 +163,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                                                    'dictionaries')}
     timing.update(meta_test=meta_time,
                   total=time.perf_counter() - t_start)
-    sweep = {'model': first.model, 'task': first.task,
+    sweep = {'model': first.model, 'task': '+'.join(tasks),
              'num_settings': len(specs),
              'execution': {'device': str(device), 'threads': threads,
                            'dtype': str(dtype).replace('torch.', '')},
