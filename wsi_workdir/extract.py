@@ -94,7 +94,7 @@ def parse_args(argv):
     ext = parser.add_argument_group(
         'timm / open_clip models (--model-source)')
     ext.add_argument('--weights', default=None,
-                     help='local weights: .safetensors, .bin, .pth, or a '
+                     help='local weights: .safetensors, .bin, .pth, .pt, or a '
                      'folder in the library\'s hub layout (config.json / '
                      'open_clip_config.json beside the weights); read '
                      'without running pickled code. Leave out with '

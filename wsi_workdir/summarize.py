@@ -5,8 +5,8 @@ Reads every result JSON under <workdir>/results/ and writes
 columns shots per domain, cells "mean ± 95% CI" F1 in percent; then the
 novel-class F1 of the near domain and the harmonic mean of the mixture
 domain), summary.json (every number of the table) and summary.png (F1
-against shots, one panel per domain). The three are written together.
-Prints the Markdown.
+against shots, a row of panels per classifier, a column per domain). The
+three are written together. Prints the Markdown.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir
 
