@@ -100,7 +100,7 @@ def worker_rates(recipe: str, nct_root: str, seconds: float) -> dict:
     idle core would do, whatever the machine's load)."""
     from mmengine.registry import init_default_scope
 
-    import openselfsup.datasets  # noqa: F401  (registers ImageList)
+    import openselfsup.datasets.registered  # noqa: F401  (ImageList)
     from openselfsup.registry import DATASETS
     init_default_scope('openselfsup')
     cfg = _load(recipe)

@@ -6,8 +6,7 @@ before it imports the model stack, so a mistyped path or option is reported
 in about a second, not after the ~8 s import of torch, mmpretrain and
 scipy); the other entry points are imported when first used.
 """
-import importlib
-
+from ..utils.lazy import lazy_getattr
 from .train import train  # noqa: F401
 
 #: entry point -> the module of this package that defines it (names that
@@ -16,10 +15,4 @@ _LAZY = {'run_balance_sweep': 'balance_sweep',
          'knn_eval_checkpoint': 'knn'}
 
 __all__ = ['train', *_LAZY]
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        module = importlib.import_module(f'.{_LAZY[name]}', __name__)
-        return getattr(module, name)
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+__getattr__ = lazy_getattr(__name__, _LAZY)

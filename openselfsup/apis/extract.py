@@ -215,7 +215,7 @@ def build_dataset(cfg):
     """Build the config's ``dataset`` (an ImageList with the test pipeline)."""
     from mmengine.registry import init_default_scope
 
-    from .. import datasets  # noqa: F401
+    from ..datasets import registered  # noqa: F401  (ImageList, transforms)
     from ..registry import DATASETS
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     return DATASETS.build(cfg.dataset)

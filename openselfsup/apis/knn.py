@@ -87,7 +87,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     """
     from mmengine.registry import init_default_scope
 
-    import openselfsup.datasets  # noqa: F401  (registers the datasets)
+    import openselfsup.datasets.registered  # noqa: F401  (the datasets)
     from ..models.extraction import build_initialised  # registers models
     cfg = load_config(config, cfg_options)
     if 'knn_eval' not in cfg:
