@@ -146,20 +146,6 @@ def test_a_meta_test_run_loads_no_training_stack(tmp_path, argv):
     assert loaded == [], loaded
 
 
-@pytest.mark.parametrize('script', ['make_synthetic', 'make_crossmodal',
-                                    'make_synthetic_hierarchical'])
-def test_a_data_generator_loads_no_torch(tmp_path, script):
-    """The synthetic data generators (``openselfsup.datasets.synthetic``)
-    import neither torch nor the training stack, so their ``--help`` answers
-    at once (the datasets package used to import mmpretrain: ~6 s)."""
-    from _foundation_helpers import loaded_modules
-    rc, out, lines, loaded = loaded_modules(
-        [f'tools/prepare_data/{script}.py', '--help'],
-        TRAINING_STACK + ('torch',))
-    assert rc == 0 and '--out' in out, lines[-20:]
-    assert loaded == [], loaded
-
-
 def test_registries_find_the_datasets_without_importing_them():
     """A fresh process that imports only the registries builds the
     project's dataset transforms and mmpretrain's by name: the DATASETS /
