@@ -46,14 +46,38 @@ def _missing_key(cfg: Config, key: str) -> Optional[str]:
     return None
 
 
-def _runner_keys() -> set:
-    """Top-level config keys MMEngine's Runner reads (all optional)."""
+def _runner_init_args() -> set:
+    """The arguments of MMEngine's ``Runner.__init__``, read from its source
+    file with ``ast``: importing ``mmengine.runner`` loads torch (3-6 s),
+    so a mistyped top-level key would otherwise take that long to report.
+    Falls back to importing the class where the source cannot be read."""
+    import ast
+
+    import mmengine
+    path = os.path.join(os.path.dirname(mmengine.__file__), 'runner',
+                        'runner.py')
+    try:
+        with open(path) as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError):
+        tree = None
+    for node in tree.body if tree else ():
+        if isinstance(node, ast.ClassDef) and node.name == 'Runner':
+            for fn in node.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name == '__init__':
+                    a = fn.args
+                    return {x.arg for x in a.posonlyargs + a.args
+                            + a.kwonlyargs} - {'self'}
     import inspect
 
     from mmengine.runner import Runner
-    keys = set(inspect.signature(Runner.__init__).parameters) - {'self'}
-    return keys | {'runner_type', 'default_scope', 'sync_bn', 'log_level',
-                   'total_batch_size'}
+    return set(inspect.signature(Runner.__init__).parameters) - {'self'}
+
+
+def _runner_keys() -> set:
+    """Top-level config keys MMEngine's Runner reads (all optional)."""
+    return _runner_init_args() | {'runner_type', 'default_scope', 'sync_bn',
+                                  'log_level', 'total_batch_size'}
 
 
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:

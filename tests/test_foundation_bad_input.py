@@ -116,7 +116,11 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
     script exits with its one line having loaded none of them."""
     for argv in (['tools/train.py', str(tmp_path / 'nope.py')],
                  ['tools/train.py', FSP_DEMO, '--cfg-options',
-                  'train_cfg.max_epoch=3']):
+                  'train_cfg.max_epoch=3'],
+                 # a top-level key is checked against MMEngine's Runner
+                 # arguments, read from its source, not by importing it
+                 ['tools/train.py', FSP_DEMO, '--cfg-options',
+                  'train_epochs=3']):
         rc, _, lines, loaded = loaded_modules(argv, MODEL_STACK)
         assert rc != 0 and loaded == [], (rc, loaded)
         assert len(lines) == 1 and lines[0].startswith('error: '), lines
@@ -178,6 +182,17 @@ def test_batch_split_over_processes(monkeypatch):
         with pytest.raises(InputError, match='2 processes needs GPUs'):
             prepare_config(Config.fromfile(CLP_DEMO), CLP_DEMO,
                            launcher='pytorch')
+
+
+def test_runner_keys_read_from_source_match_the_runner():
+    """The top-level keys read from MMEngine's source (no torch import) are
+    exactly the arguments of the Runner class as imported."""
+    import inspect
+
+    from mmengine.runner import Runner
+    from openselfsup.config import _runner_init_args
+    assert _runner_init_args() == \
+        set(inspect.signature(Runner.__init__).parameters) - {'self'}
 
 
 def test_cfg_option_keys_checked_against_config():
