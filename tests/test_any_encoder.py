@@ -516,15 +516,15 @@ def test_scripts_take_any_encoder(tmp_path):
     cmds = _record(tmp_path, 'evaluate_encoder.sh', env,
                    args=('uni', 'weights/uni'))
     names = [s.split('/')[-1] for s, _ in cmds]
-    assert names == ['extract.py'] * 5 + ['sweep.py', 'summarize.py']
-    for _, a in cmds[:5]:
-        check_encoder_flags(a)
-        assert a['model_source'] == 'timm:vit_large_patch16_224'
-        assert a['weights'] == 'weights/uni' and not a['pretrained']
-        assert a['model_kwargs'] == ['init_values=1e-5',
-                                     'dynamic_img_size=True']
-        assert a['output'].startswith('wd/extracted_feats/uni/')
-    specs = _settings(cmds[5][1])
+    assert names == ['extract.py', 'sweep.py', 'summarize.py']
+    a = cmds[0][1]  # the five feature sets in one process
+    check_encoder_flags(a)
+    assert a['model_source'] == 'timm:vit_large_patch16_224'
+    assert a['weights'] == 'weights/uni' and not a['pretrained']
+    assert a['model_kwargs'] == ['init_values=1e-5', 'dynamic_img_size=True']
+    assert len(a['output']) == len(a['config']) == len(a['data_root']) == 5
+    assert all(o.startswith('wd/extracted_feats/uni/') for o in a['output'])
+    specs = _settings(cmds[1][1])
     assert {sp.model for sp in specs} == {'uni'}
     assert {sp.novel_class for sp in specs if sp.task == 'near'} == set(
         range(9))
@@ -537,9 +537,11 @@ def test_scripts_take_any_encoder(tmp_path):
                                                  'DOMAINS': 'mixture'},
                    args=('random', 'demo_wd'))
     extracts = [a for s, a in cmds if s.endswith('extract.py')]
-    assert [os.path.basename(a['output']) for a in extracts] == [
+    assert len(extracts) == 1
+    assert [os.path.basename(o) for o in extracts[0]['output']] == [
         'NCT_train.npy', 'LC.npy']
     for a in extracts:
         check_encoder_flags(a)
         assert a['random_init'] and a['pretrained'] is None
-        assert a['output'].startswith('demo_wd/extracted_feats/random/')
+        assert all(o.startswith('demo_wd/extracted_feats/random/')
+                   for o in a['output'])

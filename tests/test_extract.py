@@ -386,3 +386,80 @@ def test_augmented_copies_are_seeded_and_copy_major(synthetic_root, weights,
         synthetic_root, 'NCT'), batch_size=16, progress=False)
     assert not np.allclose(np.load(plain), feats[:n])
     np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
+
+
+def test_several_sets_in_one_process_equal_one_call_each(
+        synthetic_root, weights, tmp_path, capsys):
+    """One extract.py call with three --config / --data-root / --output
+    triples writes the files three single calls write (features bitwise,
+    labels, meta, provenance but its date); every list is checked before
+    any work, so a bad set leaves nothing written."""
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    sets = [('nct_test.py', 'NCT', 'NCT_test'), ('lc.py', 'LC25000', 'LC'),
+            ('paip_test.py', 'PAIP19', 'PAIP_test')]
+    one, many = str(tmp_path / 'one'), str(tmp_path / 'many')
+    for cfg, domain, name in sets:
+        extract(_config(cfg), ckpt, paths.features_path(one, 'clp', name),
+                cfg_options=_options(synthetic_root, domain), batch_size=7,
+                progress=False)
+    width = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()
+             if k != 'dataset.data_root']
+    triples = [a for cfg, domain, name in sets for a in (
+        '--config', _config(cfg), '--data-root',
+        os.path.join(synthetic_root, domain), '--output',
+        paths.features_path(many, 'clp', name))]
+    base = ['--pretrained', ckpt, '--batch-size', '7', '--workers', '0',
+            '--no-progress', '--cfg-options', *width]
+    code, err = _run_cli(capsys, triples + base)
+    assert code == 0, err
+    for _, _, name in sets:
+        np.testing.assert_array_equal(
+            np.load(paths.features_path(many, 'clp', name)),
+            np.load(paths.features_path(one, 'clp', name)))
+        np.testing.assert_array_equal(np.load(paths.labels_path(many, name)),
+                                      np.load(paths.labels_path(one, name)))
+        assert json.load(open(paths.meta_path(many, name))) == \
+            json.load(open(paths.meta_path(one, name)))
+        a, b = (json.load(open(paths.provenance_path(w, 'clp', name)))
+                for w in (many, one))
+        for prov in (a, b):
+            del prov['date'], prov['outputs']
+        assert a == b
+
+    # refused before any work, nothing written: counts that do not pair,
+    # an output twice, a set whose list is missing, two sets that share a
+    # labels file (the workdir layout) but read different lists
+    bad = str(tmp_path / 'bad')
+    nct = f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'
+    cases = [
+        (['--config', _config('nct_test.py'), _config('lc.py'), '--output',
+          paths.features_path(bad, 'm', 'NCT_test')], 'one output per'),
+        (['--config', _config('nct_test.py'), _config('nct_test.py'),
+          '--output', paths.features_path(bad, 'm', 'NCT_test'),
+          paths.features_path(bad, 'm', 'NCT_test')], 'given twice'),
+        (triples[:6] + ['--config', _config('lc.py'), '--data-root',
+                        str(tmp_path / 'nowhere'), '--output',
+                        paths.features_path(bad, 'm', 'LC')],
+         'list file not found'),
+        (['--config', _config('nct_train.py'), _config('nct_test.py'),
+          '--output', paths.features_path(bad, 'a', 'NCT_train'),
+          paths.features_path(bad, 'b', 'NCT_train'), '--cfg-options', nct],
+         'from another image list'),
+    ]
+    for extra, expected in cases:
+        code, err = _run_cli(capsys, extra + base)
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert expected in err, err
+        assert not os.path.exists(bad), os.listdir(bad)
+    # the same list for two models in one call: one shared labels file
+    code, err = _run_cli(capsys, [
+        '--config', _config('nct_test.py'), _config('nct_test.py'),
+        '--output', paths.features_path(bad, 'a', 'NCT_test'),
+        paths.features_path(bad, 'b', 'NCT_test'), '--cfg-options', nct]
+        + base)
+    assert code == 0, err
+    np.testing.assert_array_equal(
+        np.load(paths.features_path(bad, 'a', 'NCT_test')),
+        np.load(paths.features_path(one, 'clp', 'NCT_test')))

@@ -108,22 +108,36 @@ def test_mixture_and_out_domain_protocol(tmp_path):
 def test_extraction_and_task_scripts(tmp_path):
     near = _record(tmp_path, 'extract_near_domain_feats.sh',
                    {'NOVEL_CLASSES': '0 78'})
-    outputs = sorted(a['output'] for _, a in near)
+    # one process per encoder, its sets paired config / output / data root
+    assert len(near) == 4
+    outputs = sorted(o for _, a in near for o in a['output'])
     assert outputs == sorted(
         f'wd/extracted_feats/{f}_wo_{c}/{n}.npy' for f in ('clp', 'fsp')
         for c in (0, 78) for n in ('NCT_train', 'NCT_test'))
     for _, a in near:
-        assert os.path.isfile(os.path.join(REPO, a['config']))
-        assert a['cfg_options'] == ['dataset.data_root=data/NCT']
+        assert [os.path.basename(o) for o in a['output']] == [
+            'NCT_train.npy', 'NCT_test.npy']
+        assert a['config'] == ['configs/extraction/nct_train.py',
+                               'configs/extraction/nct_test.py']
+        assert a['data_root'] == ['data/NCT', 'data/NCT']
+        assert a['cfg_options'] is None
         assert a['normalise']  # the protocol's default
     mix = _record(tmp_path, 'extract_mixture_and_out_domain_feats.sh',
-                  {'EXTRACT_OPTS': 'model.backbone.base_channels=16'})
-    assert sorted(os.path.basename(a['output']) for _, a in mix) == sorted(
-        2 * ['NCT_train.npy', 'LC.npy', 'PAIP_train.npy', 'PAIP_test.npy'])
+                  {'EXTRACT_OPTS': 'model.backbone.base_channels=16',
+                   'DATA': '/mydata'})
+    assert len(mix) == 2
+    for _, a in mix:
+        assert [os.path.basename(o) for o in a['output']] == [
+            'NCT_train.npy', 'LC.npy', 'PAIP_train.npy', 'PAIP_test.npy']
+        assert [os.path.basename(c) for c in a['config']] == [
+            'nct_train.py', 'lc.py', 'paip_train.py', 'paip_test.py']
+        assert all(os.path.isfile(os.path.join(REPO, c))
+                   for c in a['config'])
+        assert a['data_root'] == ['/mydata/NCT', '/mydata/LC25000',
+                                  '/mydata/PAIP19', '/mydata/PAIP19']
+        assert a['cfg_options'] == ['model.backbone.base_channels=16']
     assert all(a['pretrained'].endswith('_all/epoch_100.pth') or
                a['pretrained'].endswith('_all/epoch_200.pth') for _, a in mix)
-    assert all(a['cfg_options'][-1] == 'model.backbone.base_channels=16'
-               for _, a in mix)
 
     gen = [a for _, a in _record(tmp_path, 'generate_near_domain_tasks.sh')]
     assert len(gen) == 1
@@ -159,8 +173,9 @@ def test_demo_chain_commands(tmp_path):
     cmds = _record(tmp_path, 'demo_lowshot.sh', args=(
         'ckpt.pth', 'demo_wd', 'model.backbone.base_channels=16'))
     scripts = [s.split('/')[-1] for s, _ in cmds]
-    assert scripts == ['extract.py'] * 5 + ['sweep.py', 'summarize.py']
-    sweep = cmds[5][1]
+    assert scripts == ['extract.py', 'sweep.py', 'summarize.py']
+    assert len(cmds[0][1]['output']) == 5
+    sweep = cmds[1][1]
     specs = _settings(sweep)
     assert {sp.task for sp in specs} == {'near', 'mixture', 'out'}
     assert len(specs) == 3 * 3 * 2 * 2  # domains x classifiers x shots x modes
@@ -170,7 +185,8 @@ def test_demo_chain_commands(tmp_path):
             if sp.latent} == {(8, 10)}
     assert all(a['workdir'] == 'demo_wd' for s, a in cmds
                if not s.endswith('extract.py'))
-    assert all(a['output'].startswith('demo_wd/extracted_feats/clp/') and
+    assert all(all(o.startswith('demo_wd/extracted_feats/clp/')
+                   for o in a['output']) and
                a['cfg_options'][-1] == 'model.backbone.base_channels=16'
                for s, a in cmds if s.endswith('extract.py'))
     assert all(a['pretrained'] == 'ckpt.pth' for s, a in cmds
@@ -182,11 +198,11 @@ def test_ablation_scripts(tmp_path):
     copies of the wo_78 encoder; ablation.sh: one process with the
     published parts (image part bounded by the copies extracted)."""
     cmds = _record(tmp_path, 'extract_ablation_feats.sh', {'AUG_TIMES': '9'})
-    assert [os.path.basename(a['output']) for _, a in cmds] == [
+    assert [os.path.basename(o) for _, a in cmds for o in a['output']] == [
         'NCT_train.npy', 'NCT_test.npy', 'NCT_aug.npy']
-    assert all('/clp_wo_78/' in a['output'] for _, a in cmds)
+    assert all('/clp_wo_78/' in o for _, a in cmds for o in a['output'])
     assert cmds[-1][1]['aug_times'] == 9
-    assert cmds[-1][1]['config'] == 'configs/extraction/nct_aug.py'
+    assert cmds[-1][1]['config'] == ['configs/extraction/nct_aug.py']
     cmds = _record(tmp_path, 'ablation.sh', {'IMAGE': '4 9'})
     assert len(cmds) == 1 and cmds[0][0] == 'wsi_workdir/ablation.py'
     args = cmds[0][1]

@@ -1,4 +1,4 @@
-r"""Extract features of one image set with a pre-trained encoder.
+r"""Extract features of image sets with a pre-trained encoder.
 
 Features are the global-average-pooled last stage, L2-normalised (as the
 published extractor; --no-normalise keeps them raw; the provenance JSON
@@ -32,6 +32,17 @@ provenance JSON; --preprocess overrides it)::
 --random-init takes the encoder at its own seeded random initialisation
 (--seed), a baseline.
 
+Several sets in one process (what the experiment scripts do): one --output
+per --config, in order, and optionally one --data-root per --config (its
+dataset.data_root); every list is checked before any work, the model is
+built and its weights read once, each set is written when it is done::
+
+    python wsi_workdir/extract.py --pretrained CKPT \
+        --config configs/extraction/nct_train.py configs/extraction/lc.py \
+        --data-root data/NCT data/LC25000 \
+        --output wsi_workdir/workdir/extracted_feats/clp/NCT_train.npy \
+                 wsi_workdir/workdir/extracted_feats/clp/LC.npy
+
 The augmentation ablation extracts N augmented copies of NCT train::
 
     python wsi_workdir/extract.py --config configs/extraction/nct_aug.py \
@@ -50,8 +61,10 @@ from openselfsup.utils import run_cli  # noqa: E402
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--config', required=True,
-                        help='extraction config, e.g. configs/extraction/nct_train.py')
+    parser.add_argument('--config', required=True, nargs='+',
+                        action='extend',
+                        help='extraction config(s), e.g. '
+                        'configs/extraction/nct_train.py')
     which = parser.add_mutually_exclusive_group()
     which.add_argument('--pretrained', '--pretrain', dest='pretrained',
                        help='full training checkpoint (tools/train.py) or '
@@ -66,10 +79,16 @@ def parse_args(argv):
                         help='the encoder (the config\'s, or --model-source '
                         'without --weights) at its random initialisation '
                         '(seeded by --seed), a baseline')
-    parser.add_argument('--output', required=True,
-                        help='features .npy; labels, meta and provenance go '
-                        'beside it (or to the workdir layout under '
-                        'extracted_feats/)')
+    parser.add_argument('--output', required=True, nargs='+',
+                        action='extend',
+                        help='features .npy, one per --config; labels, meta '
+                        'and provenance go beside it (or to the workdir '
+                        'layout under extracted_feats/)')
+    parser.add_argument('--data-root', nargs='+', action='extend',
+                        default=None,
+                        help='dataset.data_root of each --config, in order '
+                        '(default: the configs\' own, data/NCT, '
+                        'data/LC25000, data/PAIP19)')
     parser.add_argument('--batch-size', type=int, default=64,
                         help='images per forward pass (default 64)')
     parser.add_argument('--device', default='cpu',
@@ -130,8 +149,9 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    from openselfsup.apis.extract import (check_encoder_flags, extract,
-                                          extract_external, summary_line)
+    from openselfsup.apis.extract import (check_encoder_flags,
+                                          extract_external_many,
+                                          extract_many, summary_line)
     from openselfsup.config import parse_cfg_options
     check_encoder_flags(vars(args))
     run = dict(cfg_options=parse_cfg_options(args.cfg_options),
@@ -141,18 +161,19 @@ def main(argv=None):
                progress=not args.no_progress, normalise=args.normalise,
                seed=args.seed)
     if args.model_source:
-        record = extract_external(
-            args.config, args.model_source, args.output,
+        records = extract_external_many(
+            args.config, args.model_source, args.output, args.data_root,
             weights=None if args.random_init else args.weights,
             model_kwargs=parse_cfg_options(args.model_kwargs,
                                            '--model-kwargs'),
             preprocess=parse_cfg_options(args.preprocess, '--preprocess'),
             pool=args.pool, projection=args.projection, **run)
     else:
-        record = extract(args.config, args.pretrained, args.output,
-                         aug_times=args.aug_times,
-                         random_init=args.random_init, **run)
-    print(summary_line(record))
+        records = extract_many(args.config, args.pretrained, args.output,
+                               args.data_root, aug_times=args.aug_times,
+                               random_init=args.random_init, **run)
+    for record in records:
+        print(summary_line(record))
 
 
 if __name__ == '__main__':

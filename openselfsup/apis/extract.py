@@ -52,7 +52,7 @@ import os
 import platform
 import random
 from collections import OrderedDict
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -468,18 +468,72 @@ def _to_device(model, device: str, channels_last: bool):
 
 def _finish_and_write(listing: Dict, features: np.ndarray, normalise: bool,
                       what: str, weights_file: Optional[str],
+                      weights_sha256: Optional[str] = None,
                       **fields) -> Dict:
     """Normalise (:func:`finish_features`), record the provenance (the
-    weights file and its SHA-256, then ``fields``) and write every output
-    (:func:`write_outputs`); returns the provenance."""
+    weights file and its SHA-256, computed here unless given, then
+    ``fields``) and write every output (:func:`write_outputs`); returns the
+    provenance."""
     features = finish_features(features, normalise, what)
+    if weights_file and weights_sha256 is None:
+        weights_sha256 = file_sha256(weights_file)
     provenance = provenance_record(
         listing, features, normalise,
         checkpoint=os.path.abspath(weights_file) if weights_file else None,
-        checkpoint_sha256=file_sha256(weights_file) if weights_file
-        else None, **fields)
+        checkpoint_sha256=weights_sha256 if weights_file else None,
+        **fields)
     write_outputs(listing, features, provenance)
     return provenance
+
+
+def open_lists(configs: Sequence[str], outputs: Sequence[str],
+               data_roots: Optional[Sequence[str]] = None,
+               cfg_options: Optional[dict] = None, copies: int = 1,
+               need_model: bool = True) -> List[Dict]:
+    """:func:`open_list` for every feature set of one run, all before any
+    work: one output per config, no output twice, and sets that share a
+    labels file (the workdir layout) with the same list.
+
+    Args:
+        configs, outputs (sequence of str): paired one to one.
+        data_roots (sequence of str, optional): each set's
+            ``dataset.data_root`` (over ``cfg_options``).
+        cfg_options, copies, need_model: as :func:`open_list`, for every
+            set.
+
+    Returns:
+        list of dict: each :func:`open_list` result with ``config`` and the
+        set's ``cfg_options`` added.
+    """
+    configs, outputs = list(configs), list(outputs)
+    if not configs or len(configs) != len(outputs):
+        raise InputError(f'{len(configs)} --config and {len(outputs)} '
+                         '--output: give one output per config, in order')
+    if data_roots is not None and len(data_roots) != len(configs):
+        raise InputError(f'{len(data_roots)} --data-root for '
+                         f'{len(configs)} --config: give one per config')
+    written = {}
+    for output in outputs:
+        path = os.path.abspath(output_paths(output)['features'])
+        if path in written:
+            raise InputError(f'{output}: given twice as --output')
+        written[path] = output
+    listings, labels = [], {}
+    for i, (config, output) in enumerate(zip(configs, outputs)):
+        opts = dict(cfg_options or {})
+        if data_roots is not None:
+            opts['dataset.data_root'] = data_roots[i]
+        listing = open_list(config, output, opts, copies, need_model)
+        listing.update(config=config, cfg_options=opts)
+        other = labels.setdefault(os.path.abspath(listing['out']['labels']),
+                                  listing)
+        if other['list_sha1'] != listing['list_sha1']:
+            raise InputError(
+                f'{output}: its labels file {listing["out"]["labels"]} is '
+                f'also written for {other["out"]["features"]} from another '
+                'image list (use another --workdir)')
+        listings.append(listing)
+    return listings
 
 
 def extract(config: str,
@@ -528,6 +582,42 @@ def extract(config: str,
             checkpoint; a checkpoint without (matching) backbone weights;
             an unwritable output; shared labels of another list.
     """
+    return extract_many([config], pretrained, [output], None, cfg_options,
+                        batch_size, device, workers, amp, channels_last,
+                        progress, normalise, aug_times, seed,
+                        random_init)[0]
+
+
+def extract_many(configs: Sequence[str],
+                 pretrained: Optional[str],
+                 outputs: Sequence[str],
+                 data_roots: Optional[Sequence[str]] = None,
+                 cfg_options: Optional[dict] = None,
+                 batch_size: int = 64,
+                 device: str = 'cpu',
+                 workers: int = 0,
+                 amp: bool = False,
+                 channels_last: bool = False,
+                 progress: bool = True,
+                 normalise: bool = True,
+                 aug_times: int = 0,
+                 seed: int = 0,
+                 random_init: bool = False) -> List[Dict[str, object]]:
+    """:func:`extract` for several feature sets in one process: every list
+    is opened and checked first (:func:`open_lists`), the checkpoint is read
+    and hashed once and the encoder built once (again only for a set whose
+    config builds another model); each set is written, atomically, when it
+    is done. The files are those of one :func:`extract` call per set.
+
+    Args:
+        configs, outputs (sequence of str): paired one to one.
+        data_roots (sequence of str, optional): each set's
+            ``dataset.data_root``.
+        Others: as :func:`extract`, for every set.
+
+    Returns:
+        list of dict: the provenance record of each set, in order.
+    """
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
         raise InputError('--aug_times and --seed must not be negative')
@@ -535,34 +625,40 @@ def extract(config: str,
         raise InputError('give either --pretrained CKPT or --random-init')
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
-    listing = open_list(config, output, cfg_options, copies)
+    listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
     if random_init:
-        weights, kind = None, f'random init (seed {seed})'
+        weights, kind, sha = None, f'random init (seed {seed})', None
     else:
         weights, kind = load_backbone_weights(pretrained)
-    dataset, labels = listing['dataset'], listing['labels']
-    if weights is None:
-        model = build_random_extractor(listing['cfg'], seed)
-    else:
-        model = build_extractor(listing['cfg'])
-        load_into_backbone(model.backbone, weights, pretrained)
-
-    model = _to_device(model, dev, channels_last)
-    if aug_times:
-        features = _augmented_passes(model, dataset, aug_times, seed,
-                                     batch_size, workers, dev, amp,
-                                     channels_last, progress)
-    else:
-        features = _encode(model, dataset, labels, dataset.ann_file, dev,
-                           batch_size, workers, amp, channels_last, progress)
-    return _finish_and_write(
-        listing, features, normalise, pretrained or 'the random encoder',
-        pretrained, checkpoint_kind=kind,
-        config=os.path.abspath(config),
-        cfg_options=dict(cfg_options or {}),
-        aug_times=int(aug_times),
-        seed=int(seed) if aug_times or random_init else None,
-        device=dev, amp=bool(amp))
+        sha = file_sha256(pretrained)
+    records, model, built_from = [], None, None
+    for listing in listings:
+        cfg, dataset = listing['cfg'], listing['dataset']
+        if model is None or cfg.model != built_from:
+            if weights is None:
+                model = build_random_extractor(cfg, seed)
+            else:
+                model = build_extractor(cfg)
+                load_into_backbone(model.backbone, weights, pretrained)
+            model, built_from = _to_device(model, dev, channels_last), \
+                cfg.model
+        if aug_times:
+            features = _augmented_passes(model, dataset, aug_times, seed,
+                                         batch_size, workers, dev, amp,
+                                         channels_last, progress)
+        else:
+            features = _encode(model, dataset, listing['labels'],
+                               dataset.ann_file, dev, batch_size, workers,
+                               amp, channels_last, progress)
+        records.append(_finish_and_write(
+            listing, features, normalise, pretrained or 'the random encoder',
+            pretrained, sha, checkpoint_kind=kind,
+            config=os.path.abspath(listing['config']),
+            cfg_options=listing['cfg_options'],
+            aug_times=int(aug_times),
+            seed=int(seed) if aug_times or random_init else None,
+            device=dev, amp=bool(amp)))
+    return records
 
 
 class _LibraryImages(torch.utils.data.Dataset):
@@ -637,32 +733,77 @@ def extract_external(config: str,
     Returns:
         dict: the provenance record (also written).
     """
+    return extract_external_many(
+        [config], source, [output], None, weights, model_kwargs, preprocess,
+        pool, projection, cfg_options, batch_size, device, workers, amp,
+        channels_last, progress, normalise, seed)[0]
+
+
+def extract_external_many(configs: Sequence[str],
+                          source: str,
+                          outputs: Sequence[str],
+                          data_roots: Optional[Sequence[str]] = None,
+                          weights: Optional[str] = None,
+                          model_kwargs: Optional[dict] = None,
+                          preprocess: Optional[dict] = None,
+                          pool: Optional[str] = None,
+                          projection: bool = True,
+                          cfg_options: Optional[dict] = None,
+                          batch_size: int = 64,
+                          device: str = 'cpu',
+                          workers: int = 0,
+                          amp: bool = False,
+                          channels_last: bool = False,
+                          progress: bool = True,
+                          normalise: bool = True,
+                          seed: int = 0) -> List[Dict[str, object]]:
+    """:func:`extract_external` for several feature sets in one process:
+    the lists checked first, the model built and its weights read and
+    hashed once (as :func:`extract_many`).
+
+    Args:
+        configs, outputs (sequence of str): paired one to one.
+        data_roots (sequence of str, optional): each set's
+            ``dataset.data_root``.
+        Others: as :func:`extract_external`, for every set.
+
+    Returns:
+        list of dict: the provenance record of each set, in order.
+    """
     from ..models.external import build_external_encoder
     _check_run_args(batch_size, workers)
     if seed < 0:
         raise InputError('--seed must not be negative')
     dev = str(resolve_device(device))
-    listing = open_list(config, output, cfg_options, need_model=False)
+    listings = open_lists(configs, outputs, data_roots, cfg_options,
+                          need_model=False)
     encoder = build_external_encoder(source, weights, model_kwargs,
                                      preprocess, pool, projection, seed)
     info = dict(encoder.info)
     preprocessing = info.pop('preprocess')
     transform = info.pop('transform')
-    images = _LibraryImages(listing['dataset'], encoder.transform)
-    features = _encode(_to_device(encoder, dev, channels_last), images,
-                       listing['labels'], config, dev, batch_size, workers,
-                       amp, channels_last, progress)
     wfile = info.pop('weights_file', None)
     fmt = info.get('weights_format')
-    return _finish_and_write(
-        listing, features, normalise, weights or source, wfile,
-        checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
-                         else f'{info["library"]} random init (seed {seed})'),
-        encoder=info, preprocess=preprocessing, transform=transform,
-        config=os.path.abspath(config),
-        cfg_options=dict(cfg_options or {}),
-        aug_times=0, seed=None if wfile else int(seed),
-        device=dev, amp=bool(amp))
+    sha = file_sha256(wfile) if wfile else None
+    model = _to_device(encoder, dev, channels_last)
+    records = []
+    for listing in listings:
+        images = _LibraryImages(listing['dataset'], encoder.transform)
+        features = _encode(model, images, listing['labels'],
+                           listing['config'], dev, batch_size, workers, amp,
+                           channels_last, progress)
+        records.append(_finish_and_write(
+            listing, features, normalise, weights or source, wfile, sha,
+            checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
+                             else f'{info["library"]} random init '
+                             f'(seed {seed})'),
+            encoder=dict(info), preprocess=preprocessing,
+            transform=transform,
+            config=os.path.abspath(listing['config']),
+            cfg_options=listing['cfg_options'],
+            aug_times=0, seed=None if wfile else int(seed),
+            device=dev, amp=bool(amp)))
+    return records
 
 
 def summary_line(record: Dict[str, object]) -> str:

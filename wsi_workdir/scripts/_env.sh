@@ -76,7 +76,8 @@ data_root() {
 }
 
 # extract MODEL CHECKPOINT NAME...: features of MODEL for each feature set NAME
-# (NCT_train NCT_test LC PAIP_train PAIP_test), in the workdir layout.
+# (NCT_train NCT_test LC PAIP_train PAIP_test), in the workdir layout, in
+# one extract.py process (the model is built and its weights read once).
 # CHECKPOINT: a checkpoint of the config's encoder (tools/train.py), or with
 # EXTRACT_SOURCE set the weights of that timm / open_clip model (file or
 # hub-layout folder; EXTRACT_MODEL_OPTS adds its flags); "random": the
@@ -87,16 +88,20 @@ extract() {
     if [ "$_ckpt" = random ]; then _flag=--random-init; _ckpt=
     elif [ -n "$EXTRACT_SOURCE" ]; then _flag=--weights
     else _flag=--pretrained; fi
+    # each NAME becomes "--config C --output O --data-root D" (appended to
+    # the arguments while the names are shifted off the front)
     for _name in "$@"; do
-        _cfg=configs/extraction/$(echo "$_name" | tr 'A-Z' 'a-z').py
-        run $PYTHON -u wsi_workdir/extract.py \
-            --config "$_cfg" \
-            $_src $_flag ${_ckpt:+"$_ckpt"} $EXTRACT_MODEL_OPTS \
+        set -- "$@" \
+            --config "configs/extraction/$(echo "$_name" | tr 'A-Z' 'a-z').py" \
             --output "$WORKDIR/extracted_feats/$_model/$_name.npy" \
-            --batch-size "$EXTRACT_BATCH" \
-            --device "$DEVICE" \
-            --cfg-options dataset.data_root="$(data_root "$_name")" $EXTRACT_OPTS
+            --data-root "$(data_root "$_name")"
+        shift
     done
+    run $PYTHON -u wsi_workdir/extract.py "$@" \
+        $_src $_flag ${_ckpt:+"$_ckpt"} $EXTRACT_MODEL_OPTS \
+        --batch-size "$EXTRACT_BATCH" \
+        --device "$DEVICE" \
+        ${EXTRACT_OPTS:+--cfg-options $EXTRACT_OPTS}
 }
 
 # feature_sets DOMAIN...: the feature sets the domains read (NCT_train, the
