@@ -15,6 +15,13 @@
    time of the process against the solve time its result JSON records
    (``execution.elapsed_s``); the rest is start-up, loading and checking
    the inputs, and writing the result.
+3. The extraction step of the experiment scripts as users run it: the five
+   feature sets of one encoder (NCT train / test, LC25000, PAIP19 train /
+   test of the synthetic data, 64 px, the quick start's width-16 ResNet-18
+   at its seeded random initialisation, on the CPU) as five
+   ``extract.py`` processes, one per set (what the scripts ran before
+   da09c20), and as one process with the five sets (what they run now),
+   interleaved ``--repeat`` times; the outputs of the two are compared.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
 """
@@ -91,6 +98,49 @@ def meta_test_process(wd: str, threads, repeat: int) -> dict:
             'solves_s': solves}
 
 
+#: (config, data folder, feature set) of the five sets an encoder needs
+EXTRACT_SETS = (('nct_train', 'NCT', 'NCT_train'),
+                ('nct_test', 'NCT', 'NCT_test'), ('lc', 'LC25000', 'LC'),
+                ('paip_train', 'PAIP19', 'PAIP_train'),
+                ('paip_test', 'PAIP19', 'PAIP_test'))
+#: the quick start's demo encoder (width 16, 64 px input)
+DEMO_OPTS = ['model.backbone.base_channels=16',
+             'model.backbone.stem_channels=16', 'dataset.pipeline.1.scale=64']
+
+
+def extract_processes(root: str, repeat: int) -> dict:
+    """Wall time of the five feature sets as five processes and as one
+    (median of ``repeat`` interleaved runs), and whether they wrote the
+    same features."""
+    data = os.path.join(root, 'data')
+    if not os.path.isdir(data):
+        subprocess.run([sys.executable, 'tools/prepare_data/make_synthetic.py',
+                        '--out', data, '--size', '64'], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = [sys.executable, 'wsi_workdir/extract.py', '--random-init',
+            '--no-progress', '--device', 'cpu', '--cfg-options', *DEMO_OPTS]
+
+    def triple(cfg, folder, name, wd):
+        return ['--config', f'configs/extraction/{cfg}.py', '--data-root',
+                os.path.join(data, folder), '--output',
+                os.path.join(wd, 'extracted_feats', 'm', f'{name}.npy')]
+    one, five = os.path.join(root, 'one'), os.path.join(root, 'five')
+    runs = {'five processes': [], 'one process': []}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for s in EXTRACT_SETS:
+            wall(base + triple(*s, five))
+        runs['five processes'].append(time.perf_counter() - t0)
+        runs['one process'].append(wall(base + [
+            a for s in EXTRACT_SETS for a in triple(*s, one)]))
+    same = all(np.array_equal(
+        np.load(os.path.join(one, 'extracted_feats', 'm', f'{n}.npy')),
+        np.load(os.path.join(five, 'extracted_feats', 'm', f'{n}.npy')))
+        for _, _, n in EXTRACT_SETS)
+    return {k: {'median_s': float(np.median(v)), 'runs_s': v}
+            for k, v in runs.items()} | {'same_features': bool(same)}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -98,7 +148,9 @@ def main(argv=None):
                    help='paper-scale fixture (shared with bench_scripts)')
     p.add_argument('--repeat', type=int, default=5)
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['help', 'process'])
+                   choices=['help', 'process', 'extract'])
+    p.add_argument('--extract_root', default='/tmp/bench_extract_processes',
+                   help='synthetic data and features of the extraction part')
     p.add_argument('--output', default=None)
     args = p.parse_args(argv)
     out = {'machine': machine(), 'args': vars(args)}
@@ -150,6 +202,20 @@ def main(argv=None):
                   f'{r["solve_s"]:>9.2f}{r["wall_s"] - r["solve_s"]:>8.2f}'
                   f'   load {r["load_before"][0]:.1f}->'
                   f'{r["load_after"][0]:.1f}')
+    if 'extract' not in args.skip:
+        load0 = load_average()
+        r = out['extract'] = extract_processes(
+            os.path.abspath(args.extract_root), args.repeat)
+        r.update(load_before=load0, load_after=load_average())
+        five, one = r['five processes'], r['one process']
+        print(f'\nextraction of the five feature sets of one encoder '
+              f'(synthetic 64 px, width-16 ResNet-18, CPU), median of '
+              f'{args.repeat} interleaved runs, load '
+              f'{load0[0]:.1f}->{r["load_after"][0]:.1f}:')
+        print(f'  five extract.py processes  {five["median_s"]:6.1f} s')
+        print(f'  one extract.py process     {one["median_s"]:6.1f} s   '
+              f'{five["median_s"] / one["median_s"]:.2f}x faster; same '
+              f'features: {r["same_features"]}')
     out['load_average_end'] = load_average()
     save(args.output, out)
 
