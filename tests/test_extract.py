@@ -412,8 +412,13 @@ def test_several_sets_in_one_process_equal_one_call_each(
         paths.features_path(many, 'clp', name))]
     base = ['--pretrained', ckpt, '--batch-size', '7', '--workers', '0',
             '--no-progress', '--cfg-options', *width]
-    code, err = _run_cli(capsys, triples + base)
+    from openselfsup.utils import run_cli
+    code = run_cli(_cli().main, triples + base)
+    out, err = capsys.readouterr()
     assert code == 0, err
+    # one line per set, as it is written
+    assert [ln.split(' -> ')[1].split(' ')[0] for ln in out.splitlines()] \
+        == [paths.features_path(many, 'clp', n) for _, _, n in sets]
     for _, _, name in sets:
         np.testing.assert_array_equal(
             np.load(paths.features_path(many, 'clp', name)),
@@ -430,9 +435,14 @@ def test_several_sets_in_one_process_equal_one_call_each(
 
     # refused before any work, nothing written: counts that do not pair,
     # an output twice, a set whose list is missing, two sets that share a
-    # labels file (the workdir layout) but read different lists
+    # labels file (the workdir layout) but read different lists, a later
+    # set whose config builds a model the checkpoint does not fit, the
+    # data root given twice
     bad = str(tmp_path / 'bad')
     nct = f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'
+    deeper = tmp_path / 'paip_r34.py'
+    deeper.write_text(f"_base_ = {_config('paip_test.py')!r}\n"
+                      "model = dict(backbone=dict(depth=34))\n")
     cases = [
         (['--config', _config('nct_test.py'), _config('lc.py'), '--output',
           paths.features_path(bad, 'm', 'NCT_test')], 'one output per'),
@@ -447,18 +457,31 @@ def test_several_sets_in_one_process_equal_one_call_each(
           '--output', paths.features_path(bad, 'a', 'NCT_train'),
           paths.features_path(bad, 'b', 'NCT_train'), '--cfg-options', nct],
          'from another image list'),
+        (triples[:6] + ['--config', str(deeper), '--data-root',
+                        os.path.join(synthetic_root, 'PAIP19'), '--output',
+                        paths.features_path(bad, 'm', 'PAIP_test')],
+         'ResNet-18'),
+        (triples[:6] + ['--cfg-options', nct], 'give one of them'),
     ]
     for extra, expected in cases:
         code, err = _run_cli(capsys, extra + base)
         assert code == 2 and len(err.splitlines()) == 1, err
         assert expected in err, err
         assert not os.path.exists(bad), os.listdir(bad)
-    # the same list for two models in one call: one shared labels file
+    # the same images and labels for two models in one call (here from a
+    # copy of the list file with a blank line more, under another root):
+    # one shared labels file, as two calls would accept
+    root2 = tmp_path / 'NCT2'
+    (root2 / 'meta').mkdir(parents=True)
+    os.symlink(os.path.join(synthetic_root, 'NCT', 'data'), root2 / 'data')
+    for f in os.listdir(os.path.join(synthetic_root, 'NCT', 'meta')):
+        text = open(os.path.join(synthetic_root, 'NCT', 'meta', f)).read()
+        (root2 / 'meta' / f).write_text(text + '\n')
     code, err = _run_cli(capsys, [
         '--config', _config('nct_test.py'), _config('nct_test.py'),
+        '--data-root', os.path.join(synthetic_root, 'NCT'), str(root2),
         '--output', paths.features_path(bad, 'a', 'NCT_test'),
-        paths.features_path(bad, 'b', 'NCT_test'), '--cfg-options', nct]
-        + base)
+        paths.features_path(bad, 'b', 'NCT_test')] + base)
     assert code == 0, err
     np.testing.assert_array_equal(
         np.load(paths.features_path(bad, 'a', 'NCT_test')),

@@ -138,6 +138,20 @@ def test_extraction_and_task_scripts(tmp_path):
         assert a['cfg_options'] == ['model.backbone.base_channels=16']
     assert all(a['pretrained'].endswith('_all/epoch_100.pth') or
                a['pretrained'].endswith('_all/epoch_200.pth') for _, a in mix)
+    # a data root in EXTRACT_OPTS wins over DATA (no --data-root then);
+    # blank EXTRACT_OPTS pass no --cfg-options
+    (tmp_path / 'root').mkdir()
+    (tmp_path / 'blank').mkdir()
+    (_, a), = _record(tmp_path / 'root', 'extract_near_domain_feats.sh',
+                      {'NOVEL_CLASSES': '0', 'MODELS': 'clp',
+                       'EXTRACT_OPTS': 'dataset.data_root=/x/NCT  '
+                                       'model.backbone.depth=50'})
+    assert a['data_root'] is None and a['cfg_options'] == [
+        'dataset.data_root=/x/NCT', 'model.backbone.depth=50']
+    (_, a), = _record(tmp_path / 'blank', 'extract_near_domain_feats.sh',
+                      {'NOVEL_CLASSES': '0', 'MODELS': 'clp',
+                       'EXTRACT_OPTS': '   '})
+    assert a['cfg_options'] is None and a['data_root'] == ['data/NCT'] * 2
 
     gen = [a for _, a in _record(tmp_path, 'generate_near_domain_tasks.sh')]
     assert len(gen) == 1

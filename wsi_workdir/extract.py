@@ -159,9 +159,12 @@ def main(argv=None):
                workers=args.workers, amp=args.amp,
                channels_last=args.channels_last,
                progress=not args.no_progress, normalise=args.normalise,
-               seed=args.seed)
+               seed=args.seed,
+               # one line per set as soon as it is written
+               on_written=lambda record: print(summary_line(record),
+                                               flush=True))
     if args.model_source:
-        records = extract_external_many(
+        extract_external_many(
             args.config, args.model_source, args.output, args.data_root,
             weights=None if args.random_init else args.weights,
             model_kwargs=parse_cfg_options(args.model_kwargs,
@@ -169,11 +172,9 @@ def main(argv=None):
             preprocess=parse_cfg_options(args.preprocess, '--preprocess'),
             pool=args.pool, projection=args.projection, **run)
     else:
-        records = extract_many(args.config, args.pretrained, args.output,
-                               args.data_root, aug_times=args.aug_times,
-                               random_init=args.random_init, **run)
-    for record in records:
-        print(summary_line(record))
+        extract_many(args.config, args.pretrained, args.output,
+                     args.data_root, aug_times=args.aug_times,
+                     random_init=args.random_init, **run)
 
 
 if __name__ == '__main__':

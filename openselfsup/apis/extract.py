@@ -1,6 +1,7 @@
 """Feature extraction: a checkpoint and an image list in, ``features.npy`` out.
 
-``wsi_workdir/extract.py`` calls :func:`extract`. The encoder is the config's
+``wsi_workdir/extract.py`` calls :func:`extract_many` (one or several
+feature sets in one process; :func:`extract` is one set). The encoder is the config's
 ``model`` (an mmpretrain ``ImageClassifier`` without head: backbone, global
 average pooling neck, data preprocessor that normalises), the images are the
 config's ``dataset`` (an :class:`~openselfsup.datasets.ImageList` with the test
@@ -20,8 +21,9 @@ Checkpoints are read with ``torch.load(weights_only=True)`` through
 :func:`~openselfsup.engine.checkpoint.load_checkpoint_file` with
 ``tensors_only=True``: tensors are rebuilt, nothing in the file runs code.
 
-Outputs (each written atomically, after everything was checked and
-computed), see :func:`output_paths`:
+Outputs (each written atomically, after everything was checked and its
+set computed; with several sets, every list, output and model is checked
+before the first set is computed), see :func:`output_paths`:
 
 - features ``float32 [N, D]``;
 - labels ``int64 [N]`` and a meta JSON (image paths relative to the data
@@ -52,7 +54,7 @@ import os
 import platform
 import random
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -158,10 +160,11 @@ def load_into_backbone(backbone: torch.nn.Module,
     """
     from ..models.state_dict import load_state
     own = backbone.state_dict()
+    given = weights  # the hint reads the checkpoint's own keys only
     weights = {**{k: v for k, v in own.items()
                   if k.endswith('num_batches_tracked')}, **weights}
     load_state(backbone, weights, checkpoint, "the config's backbone",
-               lambda: _shape_hint(weights, own))
+               lambda: _shape_hint(given, own))
 
 
 def output_paths(output: str) -> Dict[str, str]:
@@ -518,6 +521,9 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
         if path in written:
             raise InputError(f'{output}: given twice as --output')
         written[path] = output
+    if data_roots is not None and 'dataset.data_root' in (cfg_options or {}):
+        raise InputError('--data-root and --cfg-options dataset.data_root '
+                         'both set the data root: give one of them')
     listings, labels = [], {}
     for i, (config, output) in enumerate(zip(configs, outputs)):
         opts = dict(cfg_options or {})
@@ -527,7 +533,10 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
         listing.update(config=config, cfg_options=opts)
         other = labels.setdefault(os.path.abspath(listing['out']['labels']),
                                   listing)
-        if other['list_sha1'] != listing['list_sha1']:
+        # the same content (image paths and labels), as a later call's
+        # check of the files on disk asks (:func:`_check_shared`)
+        if (other['meta']['paths'] != listing['meta']['paths']
+                or not np.array_equal(other['labels'], listing['labels'])):
             raise InputError(
                 f'{output}: its labels file {listing["out"]["labels"]} is '
                 f'also written for {other["out"]["features"]} from another '
@@ -602,17 +611,22 @@ def extract_many(configs: Sequence[str],
                  normalise: bool = True,
                  aug_times: int = 0,
                  seed: int = 0,
-                 random_init: bool = False) -> List[Dict[str, object]]:
+                 random_init: bool = False,
+                 on_written: Optional[Callable[[Dict], None]] = None
+                 ) -> List[Dict[str, object]]:
     """:func:`extract` for several feature sets in one process: every list
-    is opened and checked first (:func:`open_lists`), the checkpoint is read
-    and hashed once and the encoder built once (again only for a set whose
-    config builds another model); each set is written, atomically, when it
-    is done. The files are those of one :func:`extract` call per set.
+    is opened and checked (:func:`open_lists`), the checkpoint read and
+    hashed once, and every distinct model of the configs built and the
+    weights loaded into it, all before the first set is computed; each set
+    is written, atomically, when it is done. The files are those of one
+    :func:`extract` call per set.
 
     Args:
         configs, outputs (sequence of str): paired one to one.
         data_roots (sequence of str, optional): each set's
             ``dataset.data_root``.
+        on_written (callable, optional): called with each set's
+            provenance record as soon as the set is written.
         Others: as :func:`extract`, for every set.
 
     Returns:
@@ -631,17 +645,22 @@ def extract_many(configs: Sequence[str],
     else:
         weights, kind = load_backbone_weights(pretrained)
         sha = file_sha256(pretrained)
-    records, model, built_from = [], None, None
+    models = []  # (the config's model, the encoder): one per distinct one
     for listing in listings:
-        cfg, dataset = listing['cfg'], listing['dataset']
-        if model is None or cfg.model != built_from:
+        cfg = listing['cfg']
+        if not any(built == cfg.model for built, _ in models):
             if weights is None:
                 model = build_random_extractor(cfg, seed)
             else:
                 model = build_extractor(cfg)
                 load_into_backbone(model.backbone, weights, pretrained)
-            model, built_from = _to_device(model, dev, channels_last), \
-                cfg.model
+            models.append((cfg.model, model))
+    records = []
+    for listing in listings:
+        dataset = listing['dataset']
+        model = _to_device(next(m for built, m in models
+                                if built == listing['cfg'].model),
+                           dev, channels_last)
         if aug_times:
             features = _augmented_passes(model, dataset, aug_times, seed,
                                          batch_size, workers, dev, amp,
@@ -658,6 +677,8 @@ def extract_many(configs: Sequence[str],
             aug_times=int(aug_times),
             seed=int(seed) if aug_times or random_init else None,
             device=dev, amp=bool(amp)))
+        if on_written is not None:
+            on_written(records[-1])
     return records
 
 
@@ -756,7 +777,9 @@ def extract_external_many(configs: Sequence[str],
                           channels_last: bool = False,
                           progress: bool = True,
                           normalise: bool = True,
-                          seed: int = 0) -> List[Dict[str, object]]:
+                          seed: int = 0,
+                          on_written: Optional[Callable[[Dict], None]] = None
+                          ) -> List[Dict[str, object]]:
     """:func:`extract_external` for several feature sets in one process:
     the lists checked first, the model built and its weights read and
     hashed once (as :func:`extract_many`).
@@ -765,6 +788,7 @@ def extract_external_many(configs: Sequence[str],
         configs, outputs (sequence of str): paired one to one.
         data_roots (sequence of str, optional): each set's
             ``dataset.data_root``.
+        on_written (callable, optional): as :func:`extract_many`.
         Others: as :func:`extract_external`, for every set.
 
     Returns:
@@ -803,6 +827,8 @@ def extract_external_many(configs: Sequence[str],
             cfg_options=listing['cfg_options'],
             aug_times=0, seed=None if wfile else int(seed),
             device=dev, amp=bool(amp)))
+        if on_written is not None:
+            on_written(records[-1])
     return records
 
 

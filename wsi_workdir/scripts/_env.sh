@@ -88,20 +88,25 @@ extract() {
     if [ "$_ckpt" = random ]; then _flag=--random-init; _ckpt=
     elif [ -n "$EXTRACT_SOURCE" ]; then _flag=--weights
     else _flag=--pretrained; fi
-    # each NAME becomes "--config C --output O --data-root D" (appended to
-    # the arguments while the names are shifted off the front)
+    _opts=$(echo $EXTRACT_OPTS)   # words only ("" when just blanks)
+    # a dataset.data_root in EXTRACT_OPTS wins over $DATA, as it always did
+    case " $_opts " in *" dataset.data_root="*) _roots=no ;; *) _roots=yes ;; esac
+    # each NAME becomes "--config C --output O [--data-root D]" (appended
+    # to the arguments while the names are shifted off the front)
     for _name in "$@"; do
         set -- "$@" \
             --config "configs/extraction/$(echo "$_name" | tr 'A-Z' 'a-z').py" \
-            --output "$WORKDIR/extracted_feats/$_model/$_name.npy" \
-            --data-root "$(data_root "$_name")"
+            --output "$WORKDIR/extracted_feats/$_model/$_name.npy"
+        if [ "$_roots" = yes ]; then
+            set -- "$@" --data-root "$(data_root "$_name")"
+        fi
         shift
     done
     run $PYTHON -u wsi_workdir/extract.py "$@" \
         $_src $_flag ${_ckpt:+"$_ckpt"} $EXTRACT_MODEL_OPTS \
         --batch-size "$EXTRACT_BATCH" \
         --device "$DEVICE" \
-        ${EXTRACT_OPTS:+--cfg-options $EXTRACT_OPTS}
+        ${_opts:+--cfg-options $_opts}
 }
 
 # feature_sets DOMAIN...: the feature sets the domains read (NCT_train, the
