@@ -292,7 +292,8 @@ def _check_shared(out: Dict, meta: Dict, labels: np.ndarray) -> None:
             f'{old.get("list_file", "another list") if isinstance(old, dict) else "another list"}'
             f', shared by every model of this workdir; '
             f'{meta["list_file"]} has other images or labels. Extract it '
-            'into another --workdir (or remove the old features first)')
+            'into another workdir, i.e. an --output under another '
+            'extracted_feats/ (or remove the old features first)')
 
 
 #: flags of wsi_workdir/extract.py that only a --model-source uses
@@ -540,7 +541,7 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
             raise InputError(
                 f'{output}: its labels file {listing["out"]["labels"]} is '
                 f'also written for {other["out"]["features"]} from another '
-                'image list (use another --workdir)')
+                'image list (write it under another workdir)')
         listings.append(listing)
     return listings
 
