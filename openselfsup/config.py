@@ -11,7 +11,7 @@ may use it.
 """
 import difflib
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from mmengine.config import Config, DictAction  # noqa: F401
 
@@ -46,38 +46,56 @@ def _missing_key(cfg: Config, key: str) -> Optional[str]:
     return None
 
 
-def _runner_init_args() -> set:
-    """The arguments of MMEngine's ``Runner.__init__``, read from its source
-    file with ``ast``: importing ``mmengine.runner`` loads torch (3-6 s),
-    so a mistyped top-level key would otherwise take that long to report.
-    Falls back to importing the class where the source cannot be read."""
+def _runner_source_keys() -> Tuple[set, set]:
+    """``(arguments of Runner.__init__, keys its methods read with
+    self.cfg.get)`` of MMEngine's ``Runner``, read from its source file
+    with ``ast``: importing ``mmengine.runner`` loads torch (3-6 s), so a
+    mistyped top-level key would otherwise take that long to report. Falls
+    back to importing the class (arguments only) where the source cannot be
+    read."""
     import ast
 
     import mmengine
     path = os.path.join(os.path.dirname(mmengine.__file__), 'runner',
                         'runner.py')
     try:
-        with open(path) as f:
+        with open(path, encoding='utf-8') as f:
             tree = ast.parse(f.read())
-    except (OSError, SyntaxError):
+    except (OSError, SyntaxError, UnicodeDecodeError):
         tree = None
     for node in tree.body if tree else ():
         if isinstance(node, ast.ClassDef) and node.name == 'Runner':
+            args, read = set(), set()
             for fn in node.body:
                 if isinstance(fn, ast.FunctionDef) and fn.name == '__init__':
                     a = fn.args
-                    return {x.arg for x in a.posonlyargs + a.args
+                    args = {x.arg for x in a.posonlyargs + a.args
                             + a.kwonlyargs} - {'self'}
+            for call in ast.walk(node):  # self.cfg.get('key', ...)
+                f = getattr(call, 'func', None)
+                if (isinstance(call, ast.Call) and call.args
+                        and isinstance(f, ast.Attribute) and f.attr == 'get'
+                        and isinstance(f.value, ast.Attribute)
+                        and f.value.attr == 'cfg'
+                        and isinstance(call.args[0], ast.Constant)
+                        and isinstance(call.args[0].value, str)):
+                    read.add(call.args[0].value)
+            if args:
+                return args, read
     import inspect
 
     from mmengine.runner import Runner
-    return set(inspect.signature(Runner.__init__).parameters) - {'self'}
+    return set(inspect.signature(Runner.__init__).parameters) - {'self'}, \
+        set()
 
 
 def _runner_keys() -> set:
-    """Top-level config keys MMEngine's Runner reads (all optional)."""
-    return _runner_init_args() | {'runner_type', 'default_scope', 'sync_bn',
-                                  'log_level', 'total_batch_size'}
+    """Top-level config keys MMEngine's Runner reads (all optional): its
+    arguments and what its methods read from the config (``compile``,
+    ``find_unused_parameters``, ``sync_bn``...)."""
+    args, read = _runner_source_keys()
+    return args | read | {'runner_type', 'default_scope', 'log_level',
+                          'total_batch_size'}
 
 
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:

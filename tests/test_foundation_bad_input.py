@@ -186,13 +186,19 @@ def test_batch_split_over_processes(monkeypatch):
 
 def test_runner_keys_read_from_source_match_the_runner():
     """The top-level keys read from MMEngine's source (no torch import) are
-    exactly the arguments of the Runner class as imported."""
+    exactly the arguments of the Runner class as imported, plus the keys
+    its methods read from the config (``--cfg-options compile=True`` and
+    ``find_unused_parameters=True`` are accepted)."""
     import inspect
 
     from mmengine.runner import Runner
-    from openselfsup.config import _runner_init_args
-    assert _runner_init_args() == \
-        set(inspect.signature(Runner.__init__).parameters) - {'self'}
+    from openselfsup.config import _runner_keys, _runner_source_keys
+    args, read = _runner_source_keys()
+    assert args == set(inspect.signature(Runner.__init__).parameters) - \
+        {'self'}
+    assert {'compile', 'find_unused_parameters', 'model_wrapper_cfg',
+            'sync_bn', 'activation_checkpointing'} <= read
+    assert 'compile' in _runner_keys() and 'compil' not in _runner_keys()
 
 
 def test_cfg_option_keys_checked_against_config():

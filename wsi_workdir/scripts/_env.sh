@@ -88,7 +88,8 @@ extract() {
     if [ "$_ckpt" = random ]; then _flag=--random-init; _ckpt=
     elif [ -n "$EXTRACT_SOURCE" ]; then _flag=--weights
     else _flag=--pretrained; fi
-    _opts=$(echo $EXTRACT_OPTS)   # words only ("" when just blanks)
+    _opts=$(printf '%s ' $EXTRACT_OPTS)   # its words, one blank apart
+    _opts=${_opts% }                        # ("" when EXTRACT_OPTS is blank)
     # a dataset.data_root in EXTRACT_OPTS wins over $DATA, as it always did
     case " $_opts " in *" dataset.data_root="*) _roots=no ;; *) _roots=yes ;; esac
     # each NAME becomes "--config C --output O [--data-root D]" (appended
