@@ -1,13 +1,14 @@
 """Feature extraction: a checkpoint and an image list in, ``features.npy`` out.
 
 ``wsi_workdir/extract.py`` calls :func:`extract_many` (one or several
-feature sets in one process; :func:`extract` is one set). The encoder is the config's
-``model`` (an mmpretrain ``ImageClassifier`` without head: backbone, global
-average pooling neck, data preprocessor that normalises), the images are the
-config's ``dataset`` (an :class:`~openselfsup.datasets.ImageList` with the test
-pipeline). Features are **L2-normalised** by default, as the published
-extractor does (``F.normalize`` of the pooled last stage); ``normalise=False``
-keeps the raw pooled output, and the provenance says which. Only the
+feature sets in one process; :func:`extract` is one set). The encoder is
+the config's ``model`` (an mmpretrain ``ImageClassifier`` without head:
+backbone, global average pooling neck, data preprocessor that normalises),
+the images are the config's ``dataset`` (an
+:class:`~openselfsup.datasets.ImageList` with the test pipeline). Features
+are **L2-normalised** by default, as the published extractor does
+(``F.normalize`` of the pooled last stage); ``normalise=False`` keeps the
+raw pooled output, and the provenance says which. Only the
 backbone's weights come from the checkpoint, which may be
 
 - a full training checkpoint written by ``tools/train.py`` (MoCo-v3 or
@@ -546,56 +547,12 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
     return listings
 
 
-def extract(config: str,
-            pretrained: Optional[str],
-            output: str,
-            cfg_options: Optional[dict] = None,
-            batch_size: int = 64,
-            device: str = 'cpu',
-            workers: int = 0,
-            amp: bool = False,
-            channels_last: bool = False,
-            progress: bool = True,
-            normalise: bool = True,
-            aug_times: int = 0,
-            seed: int = 0,
-            random_init: bool = False) -> Dict[str, object]:
-    """Extract one feature set and write features, labels, meta, provenance.
-
-    Args:
-        config (str): an extraction config (``configs/extraction/*.py``).
-        pretrained (str | None): checkpoint, see
-            :func:`load_backbone_weights`; None with ``random_init``.
-        output (str): features ``.npy``; the other files' places follow from
-            it (:func:`output_paths`).
-        cfg_options (dict, optional): ``--cfg-options`` overrides, e.g.
-            ``{'model.backbone.base_channels': 16}``.
-        batch_size (int): images per forward pass.
-        device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
-        workers (int): data loading processes.
-        amp (bool): mixed precision forward pass.
-        channels_last (bool): channels-last memory format.
-        progress (bool): show a progress bar.
-        normalise (bool): L2-normalise every feature (the protocol's).
-        aug_times (int): 0: one deterministic pass; A > 0: A seeded passes
-            of the config's random pipeline (the ablation's NCT_aug).
-        seed (int): seed of the augmented passes and of ``random_init``.
-        random_init (bool): the config's encoder at its own random
-            initialisation (seeded), a baseline; no checkpoint.
-
-    Returns:
-        dict: the provenance record (also written to disk), with the output
-        paths under ``outputs``.
-
-    Raises:
-        InputError: bad arguments, missing config, list file, image or
-            checkpoint; a checkpoint without (matching) backbone weights;
-            an unwritable output; shared labels of another list.
-    """
-    return extract_many([config], pretrained, [output], None, cfg_options,
-                        batch_size, device, workers, amp, channels_last,
-                        progress, normalise, aug_times, seed,
-                        random_init)[0]
+def extract(config: str, pretrained: Optional[str], output: str,
+            **kwargs) -> Dict[str, object]:
+    """Extract one feature set: :func:`extract_many` with one config and
+    one output (``kwargs``: its keyword arguments, e.g. ``cfg_options``,
+    ``batch_size``, ``random_init``); returns its provenance record."""
+    return extract_many([config], pretrained, [output], **kwargs)[0]
 
 
 def extract_many(configs: Sequence[str],
@@ -615,23 +572,47 @@ def extract_many(configs: Sequence[str],
                  random_init: bool = False,
                  on_written: Optional[Callable[[Dict], None]] = None
                  ) -> List[Dict[str, object]]:
-    """:func:`extract` for several feature sets in one process: every list
-    is opened and checked (:func:`open_lists`), the checkpoint read and
-    hashed once, and every distinct model of the configs built and the
-    weights loaded into it, all before the first set is computed; each set
-    is written, atomically, when it is done. The files are those of one
-    :func:`extract` call per set.
+    """Extract feature sets and write, for each, features, labels, meta
+    and provenance. Every list is opened and checked (:func:`open_lists`),
+    the checkpoint read and hashed once, and every distinct model of the
+    configs built and the weights loaded into it, all before the first set
+    is computed; each set is written, atomically, when it is done. The
+    files of a set are the same whichever sets share its call.
 
     Args:
-        configs, outputs (sequence of str): paired one to one.
+        configs (sequence of str): extraction configs
+            (``configs/extraction/*.py``).
+        pretrained (str | None): checkpoint, see
+            :func:`load_backbone_weights`; None with ``random_init``.
+        outputs (sequence of str): features ``.npy``, one per config; the
+            other files' places follow from it (:func:`output_paths`).
         data_roots (sequence of str, optional): each set's
             ``dataset.data_root``.
+        cfg_options (dict, optional): ``--cfg-options`` overrides for every
+            set, e.g. ``{'model.backbone.base_channels': 16}``.
+        batch_size (int): images per forward pass.
+        device (str): ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+        workers (int): data loading processes.
+        amp (bool): mixed precision forward pass.
+        channels_last (bool): channels-last memory format.
+        progress (bool): show a progress bar.
+        normalise (bool): L2-normalise every feature (the protocol's).
+        aug_times (int): 0: one deterministic pass; A > 0: A seeded passes
+            of the config's random pipeline (the ablation's NCT_aug).
+        seed (int): seed of the augmented passes and of ``random_init``.
+        random_init (bool): the config's encoder at its own random
+            initialisation (seeded), a baseline; no checkpoint.
         on_written (callable, optional): called with each set's
             provenance record as soon as the set is written.
-        Others: as :func:`extract`, for every set.
 
     Returns:
-        list of dict: the provenance record of each set, in order.
+        list of dict: the provenance record of each set (also written to
+        disk), in order, with the output paths under ``outputs``.
+
+    Raises:
+        InputError: bad arguments, missing config, list file, image or
+            checkpoint; a checkpoint without (matching) backbone weights;
+            an unwritable output; shared labels of another list.
     """
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
@@ -646,22 +627,22 @@ def extract_many(configs: Sequence[str],
     else:
         weights, kind = load_backbone_weights(pretrained)
         sha = file_sha256(pretrained)
-    models = []  # (the config's model, the encoder): one per distinct one
+    built, models = [], []  # (config's model, encoder) per distinct one
     for listing in listings:
         cfg = listing['cfg']
-        if not any(built == cfg.model for built, _ in models):
+        model = next((m for c, m in built if c == cfg.model), None)
+        if model is None:
             if weights is None:
                 model = build_random_extractor(cfg, seed)
             else:
                 model = build_extractor(cfg)
                 load_into_backbone(model.backbone, weights, pretrained)
-            models.append((cfg.model, model))
+            built.append((cfg.model, model))
+        models.append(model)
     records = []
-    for listing in listings:
+    for listing, model in zip(listings, models):
         dataset = listing['dataset']
-        model = _to_device(next(m for built, m in models
-                                if built == listing['cfg'].model),
-                           dev, channels_last)
+        model = _to_device(model, dev, channels_last)
         if aug_times:
             features = _augmented_passes(model, dataset, aug_times, seed,
                                          batch_size, workers, dev, amp,
@@ -711,54 +692,12 @@ class _LibraryImages(torch.utils.data.Dataset):
         return {'inputs': self.transform(image), 'data_samples': sample}
 
 
-def extract_external(config: str,
-                     source: str,
-                     output: str,
-                     weights: Optional[str] = None,
-                     model_kwargs: Optional[dict] = None,
-                     preprocess: Optional[dict] = None,
-                     pool: Optional[str] = None,
-                     projection: bool = True,
-                     cfg_options: Optional[dict] = None,
-                     batch_size: int = 64,
-                     device: str = 'cpu',
-                     workers: int = 0,
-                     amp: bool = False,
-                     channels_last: bool = False,
-                     progress: bool = True,
-                     normalise: bool = True,
-                     seed: int = 0) -> Dict[str, object]:
-    """Extract one feature set with a timm or open_clip model.
-
-    The images are the config's ``dataset`` list (its pipeline is not
-    used); the model, its preprocessing and its pooled embedding are the
-    library's (:func:`openselfsup.models.external.build_external_encoder`).
-    Outputs and their checks are those of :func:`extract`; the provenance
-    adds ``encoder`` (library and version, model name and keyword
-    arguments, embedding and pooling), ``preprocess`` (the resolved input
-    size, resize / crop, interpolation, mean and std) and ``transform``.
-
-    Args:
-        config (str): an extraction config (``configs/extraction/*.py``).
-        source (str): ``timm:<name>`` or ``open_clip:<name>``.
-        output (str): features ``.npy`` (:func:`output_paths`).
-        weights (str, optional): weights file or hub-layout folder; None:
-            random initialisation seeded with ``seed``.
-        model_kwargs (dict, optional): the factory's keyword arguments.
-        preprocess (dict, optional): preprocessing overrides.
-        pool (str, optional): timm ``global_pool``.
-        projection (bool): open_clip: projected embedding (default).
-        cfg_options, batch_size, device, workers, amp, channels_last,
-        progress, normalise: as :func:`extract`.
-        seed (int): seed of a random initialisation.
-
-    Returns:
-        dict: the provenance record (also written).
-    """
-    return extract_external_many(
-        [config], source, [output], None, weights, model_kwargs, preprocess,
-        pool, projection, cfg_options, batch_size, device, workers, amp,
-        channels_last, progress, normalise, seed)[0]
+def extract_external(config: str, source: str, output: str,
+                     **kwargs) -> Dict[str, object]:
+    """Extract one feature set with a timm or open_clip model:
+    :func:`extract_external_many` with one config and one output
+    (``kwargs``: its keyword arguments); returns its provenance record."""
+    return extract_external_many([config], source, [output], **kwargs)[0]
 
 
 def extract_external_many(configs: Sequence[str],
@@ -781,19 +720,38 @@ def extract_external_many(configs: Sequence[str],
                           seed: int = 0,
                           on_written: Optional[Callable[[Dict], None]] = None
                           ) -> List[Dict[str, object]]:
-    """:func:`extract_external` for several feature sets in one process:
-    the lists checked first, the model built and its weights read and
-    hashed once (as :func:`extract_many`).
+    """Extract feature sets with a timm or open_clip model.
+
+    The images are each config's ``dataset`` list (its pipeline is not
+    used); the model, its preprocessing and its pooled embedding are the
+    library's (:func:`openselfsup.models.external.build_external_encoder`).
+    Outputs and their checks are those of :func:`extract_many` (the lists
+    checked first, the model built and its weights read and hashed once);
+    the provenance adds ``encoder`` (library and version, model name and
+    keyword arguments, embedding and pooling), ``preprocess`` (the
+    resolved input size, resize / crop, interpolation, mean and std) and
+    ``transform``.
 
     Args:
-        configs, outputs (sequence of str): paired one to one.
+        configs (sequence of str): extraction configs.
+        source (str): ``timm:<name>`` or ``open_clip:<name>``.
+        outputs (sequence of str): features ``.npy``, one per config
+            (:func:`output_paths`).
         data_roots (sequence of str, optional): each set's
             ``dataset.data_root``.
-        on_written (callable, optional): as :func:`extract_many`.
-        Others: as :func:`extract_external`, for every set.
+        weights (str, optional): weights file or hub-layout folder; None:
+            random initialisation seeded with ``seed``.
+        model_kwargs (dict, optional): the factory's keyword arguments.
+        preprocess (dict, optional): preprocessing overrides.
+        pool (str, optional): timm ``global_pool``.
+        projection (bool): open_clip: projected embedding (default).
+        cfg_options, batch_size, device, workers, amp, channels_last,
+        progress, normalise, on_written: as :func:`extract_many`.
+        seed (int): seed of a random initialisation.
 
     Returns:
-        list of dict: the provenance record of each set, in order.
+        list of dict: the provenance record of each set (also written), in
+        order.
     """
     from ..models.external import build_external_encoder
     _check_run_args(batch_size, workers)

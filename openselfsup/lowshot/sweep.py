@@ -18,7 +18,8 @@ encoder pre-trained without class c, as ``near_domain.sh`` does); a template
 Sweep file (``paths.sweep_path``)::
 
     model, task (the sweep's tasks joined by '+'), num_settings,
-    execution {device, threads, dtype}, elapsed_s {load, tasks, dictionaries, meta_test, total},
+    execution {device, threads, dtype},
+    elapsed_s {load, tasks, dictionaries, meta_test, total},
     settings: [{spec fields, output (result JSON), average_mean,
                 average_ci, harmonic_mean, num_task, elapsed_s}]
 """
