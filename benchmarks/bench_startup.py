@@ -22,6 +22,14 @@
    ``extract.py`` processes, one per set (what the scripts ran before
    da09c20), and as one process with the five sets (what they run now),
    interleaved ``--repeat`` times; the outputs of the two are compared.
+4. The near-domain extraction script as users run it,
+   ``sh wsi_workdir/scripts/extract_near_domain_feats.sh`` with its
+   defaults (CLP and FSP x 9 held-out classes: 18 encoders, NCT train and
+   test each), on the synthetic data with 18 width-16 checkpoints (each a
+   seeded random initialisation saved as backbone weights): the script as
+   it is (one process for the 18 encoders) against the same ``extract``
+   call per encoder, 18 processes (the script before this part was
+   written), ``--near_repeat`` times each; the features are compared.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
 """
@@ -141,6 +149,63 @@ def extract_processes(root: str, repeat: int) -> dict:
             for k, v in runs.items()} | {'same_features': bool(same)}
 
 
+#: the near-domain script before it took every encoder in one process
+NEAR_PER_ENCODER = (
+    '. wsi_workdir/scripts/_env.sh; for family in $MODELS; do '
+    'for c in $NOVEL_CLASSES; do ckpt=$(checkpoint "$family" "wo_$c"); '
+    'extract "${family}_wo_$c" "$ckpt" NCT_train NCT_test; done; done')
+
+
+def near_domain_script(root: str, repeat: int) -> dict:
+    """Wall time of the shipped near-domain extraction script against one
+    extract.py process per encoder (``repeat`` interleaved runs each), and
+    whether they wrote the same features."""
+    import torch
+
+    from openselfsup.apis.extract import build_random_extractor
+    from openselfsup.config import load_config, parse_cfg_options
+    data = os.path.join(root, 'data')
+    if not os.path.isdir(data):
+        subprocess.run([sys.executable, 'tools/prepare_data/make_synthetic.py',
+                        '--out', data, '--size', '64'], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cfg = load_config(os.path.join(ROOT, 'configs/extraction/nct_train.py'),
+                      parse_cfg_options(DEMO_OPTS[:2]))
+    dirs = {'clp': ('moco', 'r18_bs256_ep200', 'epoch_200.pth'),
+            'fsp': ('sup', 'r18_bs512_ep100', 'epoch_100.pth')}
+    seed = 0
+    for family, (folder, name, file) in dirs.items():
+        for c in range(9):
+            path = os.path.join(root, folder, f'{name}_wo_{c}', file)
+            if not os.path.isfile(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                model = build_random_extractor(cfg, seed)
+                torch.save({'state_dict': model.backbone.state_dict()}, path)
+            seed += 1
+    env = dict(os.environ, DATA=data, CLP_DIR=os.path.join(root, 'moco'),
+               FSP_DIR=os.path.join(root, 'sup'),
+               EXTRACT_OPTS=' '.join(DEMO_OPTS), PYTHON=sys.executable)
+    for key in ('MODELS', 'NOVEL_CLASSES', 'EXTRACT_SOURCE', 'DEVICE',
+                'EXTRACT_BATCH'):
+        env.pop(key, None)
+    runs = {'one process per encoder': [], 'the script (one process)': []}
+    wds = {k: os.path.join(root, w) for k, w in zip(runs, ('each', 'one'))}
+    for _ in range(repeat):
+        runs['one process per encoder'].append(wall(
+            ['sh', '-c', NEAR_PER_ENCODER],
+            dict(env, WORKDIR=wds['one process per encoder'])))
+        runs['the script (one process)'].append(wall(
+            ['sh', 'wsi_workdir/scripts/extract_near_domain_feats.sh'],
+            dict(env, WORKDIR=wds['the script (one process)'])))
+    feats = [os.path.join('extracted_feats', f'{f}_wo_{c}', f'{n}.npy')
+             for f in dirs for c in range(9) for n in ('NCT_train', 'NCT_test')]
+    same = all(np.array_equal(*(np.load(os.path.join(wd, f))
+                                for wd in wds.values())) for f in feats)
+    return {k: {'median_s': float(np.median(v)), 'runs_s': v}
+            for k, v in runs.items()} | {'same_features': bool(same),
+                                         'feature_sets': len(feats)}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -148,7 +213,10 @@ def main(argv=None):
                    help='paper-scale fixture (shared with bench_scripts)')
     p.add_argument('--repeat', type=int, default=5)
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['help', 'process', 'extract'])
+                   choices=['help', 'process', 'extract', 'near'])
+    p.add_argument('--near_repeat', type=int, default=1,
+                   help='runs of each way in the near-domain script part '
+                   '(each about two minutes on 2 cores)')
     p.add_argument('--extract_root', default='/tmp/bench_extract_processes',
                    help='synthetic data and features of the extraction part')
     p.add_argument('--output', default=None)
@@ -215,6 +283,21 @@ def main(argv=None):
         print(f'  five extract.py processes  {five["median_s"]:6.1f} s')
         print(f'  one extract.py process     {one["median_s"]:6.1f} s   '
               f'{five["median_s"] / one["median_s"]:.2f}x faster; same '
+              f'features: {r["same_features"]}')
+    if 'near' not in args.skip:
+        load0 = load_average()
+        r = out['near'] = near_domain_script(
+            os.path.abspath(args.extract_root), args.near_repeat)
+        r.update(load_before=load0, load_after=load_average())
+        each, one = (r['one process per encoder'],
+                     r['the script (one process)'])
+        print(f'\nextract_near_domain_feats.sh, defaults: 18 encoders x '
+              f'NCT train / test (synthetic 64 px, width-16 ResNet-18, CPU), '
+              f'median of {args.near_repeat}, load '
+              f'{load0[0]:.1f}->{r["load_after"][0]:.1f}:')
+        print(f'  one extract.py process per encoder  {each["median_s"]:6.1f} s')
+        print(f'  the script: one process             {one["median_s"]:6.1f} s'
+              f'   {each["median_s"] / one["median_s"]:.2f}x faster; same '
               f'features: {r["same_features"]}')
     out['load_average_end'] = load_average()
     save(args.output, out)

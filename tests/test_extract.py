@@ -486,3 +486,92 @@ def test_several_sets_in_one_process_equal_one_call_each(
     np.testing.assert_array_equal(
         np.load(paths.features_path(bad, 'a', 'NCT_test')),
         np.load(paths.features_path(one, 'clp', 'NCT_test')))
+
+
+def test_several_encoders_in_one_process_equal_one_call_each(
+        synthetic_root, weights, tmp_path, capsys, monkeypatch):
+    """One --pretrained per --config: each set's features are those of its
+    own checkpoint (bitwise what a single call writes, which
+    test_full_checkpoint_matches_forward_pass ties to an independent
+    forward pass), its provenance names that checkpoint and its digest;
+    a later checkpoint that does not fit, or a count that pairs with
+    nothing, is refused before anything is written; a checkpoint changed
+    between its check and its later use is refused, never mixed in."""
+    from openselfsup.apis.extract import extract, extract_many
+    from openselfsup.utils import InputError, file_sha256
+    ckpt_a, ckpt_b = str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')
+    torch.save({'state_dict': weights}, ckpt_a)
+    _full_checkpoint(ckpt_b, {k: v if k.endswith('num_batches_tracked')
+                              else v.flip(0) for k, v in weights.items()})
+    opts = _options(synthetic_root, 'NCT')
+    one = str(tmp_path / 'one')
+    sets = [(ckpt_a, 'a', 'nct_test.py', 'NCT_test'),
+            (ckpt_b, 'b', 'nct_test.py', 'NCT_test'),
+            (ckpt_b, 'b', 'nct_train.py', 'NCT_train'),
+            (ckpt_a, 'a', 'nct_train.py', 'NCT_train')]
+    for ckpt, model, cfg, name in sets:
+        extract(_config(cfg), ckpt, paths.features_path(one, model, name),
+                cfg_options=opts, batch_size=7, progress=False)
+    # the two encoders differ, so a set given the other's weights shows
+    assert not np.array_equal(
+        np.load(paths.features_path(one, 'a', 'NCT_test')),
+        np.load(paths.features_path(one, 'b', 'NCT_test')))
+    many = str(tmp_path / 'many')
+    width = [f'{k}={v}' for k, v in opts.items()]
+    argv = ['--config', *[_config(s[2]) for s in sets],
+            '--pretrained', *[s[0] for s in sets],
+            '--output', *[paths.features_path(many, s[1], s[3]) for s in sets],
+            '--batch-size', '7', '--workers', '0', '--no-progress',
+            '--cfg-options', *width]
+    import openselfsup.apis.extract as api
+    real, built = api.build_dataset, []
+
+    def counting(cfg):
+        built.append(cfg.dataset.ann_file)
+        return real(cfg)
+    monkeypatch.setattr(api, 'build_dataset', counting)
+    code, err = _run_cli(capsys, argv)
+    assert code == 0, err
+    # each of the two lists read (and its images checked) once
+    assert len(built) == 2 and len(set(built)) == 2, built
+    for ckpt, model, _, name in sets:
+        np.testing.assert_array_equal(
+            np.load(paths.features_path(many, model, name)),
+            np.load(paths.features_path(one, model, name)))
+        prov = json.load(open(paths.provenance_path(many, model, name)))
+        assert prov['checkpoint'] == os.path.abspath(ckpt)
+        assert prov['checkpoint_sha256'] == file_sha256(ckpt)
+        assert prov['checkpoint_kind'] == (
+            'backbone weights' if ckpt == ckpt_a else 'full checkpoint')
+
+    # refused before any work, nothing written
+    bad = str(tmp_path / 'bad')
+    narrow = str(tmp_path / 'narrow.pth')
+    torch.save({'state_dict': {k: v[:4] if v.dim() else v
+                               for k, v in weights.items()}}, narrow)
+    outs = [paths.features_path(bad, m, 'NCT_test') for m in 'xyz']
+    cfgs = [_config('nct_test.py')] * 3
+    for pretrained, expected in (([ckpt_a, ckpt_b], '2 --pretrained for 3'),
+                                 ([ckpt_a, narrow, ckpt_b], narrow)):
+        code, err = _run_cli(capsys, ['--config', *cfgs, '--pretrained',
+                                      *pretrained, '--output', *outs,
+                                      '--no-progress', '--cfg-options',
+                                      *width])
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert expected in err, err
+        assert not os.path.exists(bad)
+
+    # a checkpoint rewritten after the first set: its next use is refused
+    # (sets a, b, a: the third reads a again and finds another digest)
+    changed = []
+
+    def rewrite(record):
+        if not changed:
+            torch.save({'state_dict': {k: v * 2 for k, v in
+                                       weights.items()}}, ckpt_a)
+        changed.append(record['checkpoint'])
+
+    with pytest.raises(InputError, match='changed while extracting'):
+        extract_many(cfgs, [ckpt_a, ckpt_b, ckpt_a], outs, cfg_options=opts,
+                     batch_size=7, progress=False, on_written=rewrite)
+    assert len(changed) == 2 and not os.path.exists(outs[2])

@@ -108,36 +108,57 @@ def test_mixture_and_out_domain_protocol(tmp_path):
 def test_extraction_and_task_scripts(tmp_path):
     near = _record(tmp_path, 'extract_near_domain_feats.sh',
                    {'NOVEL_CLASSES': '0 78'})
-    # one process per encoder, its sets paired config / output / data root
-    assert len(near) == 4
-    outputs = sorted(o for _, a in near for o in a['output'])
-    assert outputs == sorted(
-        f'wd/extracted_feats/{f}_wo_{c}/{n}.npy' for f in ('clp', 'fsp')
-        for c in (0, 78) for n in ('NCT_train', 'NCT_test'))
-    for _, a in near:
-        assert [os.path.basename(o) for o in a['output']] == [
-            'NCT_train.npy', 'NCT_test.npy']
-        assert a['config'] == ['configs/extraction/nct_train.py',
-                               'configs/extraction/nct_test.py']
-        assert a['data_root'] == ['data/NCT', 'data/NCT']
-        assert a['cfg_options'] is None
-        assert a['normalise']  # the protocol's default
+    # one process for every encoder: its sets paired config / output / data
+    # root / checkpoint, each encoder's sets with its own checkpoint
+    assert len(near) == 1
+    (_, a), = near
+    models = [(f, c) for f in ('clp', 'fsp') for c in (0, 78)]
+    assert a['output'] == [f'wd/extracted_feats/{f}_wo_{c}/{n}.npy'
+                           for f, c in models for n in ('NCT_train', 'NCT_test')]
+    assert a['config'] == ['configs/extraction/nct_train.py',
+                           'configs/extraction/nct_test.py'] * 4
+    assert a['data_root'] == ['data/NCT'] * 8
+    dirs = {'clp': 'work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200',
+            'fsp': 'work_dirs/classification/nct/r18_bs512_ep100'}
+    epochs = {'clp': 200, 'fsp': 100}
+    assert a['pretrained'] == [f'{dirs[f]}_wo_{c}/epoch_{epochs[f]}.pth'
+                               for f, c in models for _ in range(2)]
+    assert a['cfg_options'] is None
+    assert a['normalise']  # the protocol's default
     mix = _record(tmp_path, 'extract_mixture_and_out_domain_feats.sh',
                   {'EXTRACT_OPTS': 'model.backbone.base_channels=16',
                    'DATA': '/mydata'})
-    assert len(mix) == 2
-    for _, a in mix:
-        assert [os.path.basename(o) for o in a['output']] == [
-            'NCT_train.npy', 'LC.npy', 'PAIP_train.npy', 'PAIP_test.npy']
-        assert [os.path.basename(c) for c in a['config']] == [
-            'nct_train.py', 'lc.py', 'paip_train.py', 'paip_test.py']
-        assert all(os.path.isfile(os.path.join(REPO, c))
-                   for c in a['config'])
-        assert a['data_root'] == ['/mydata/NCT', '/mydata/LC25000',
-                                  '/mydata/PAIP19', '/mydata/PAIP19']
-        assert a['cfg_options'] == ['model.backbone.base_channels=16']
-    assert all(a['pretrained'].endswith('_all/epoch_100.pth') or
-               a['pretrained'].endswith('_all/epoch_200.pth') for _, a in mix)
+    assert len(mix) == 1
+    (_, a), = mix
+    names = ('NCT_train', 'LC', 'PAIP_train', 'PAIP_test')
+    assert a['output'] == [f'wd/extracted_feats/{f}/{n}.npy'
+                           for f in ('clp', 'fsp') for n in names]
+    assert [os.path.basename(c) for c in a['config']] == [
+        'nct_train.py', 'lc.py', 'paip_train.py', 'paip_test.py'] * 2
+    assert all(os.path.isfile(os.path.join(REPO, c)) for c in a['config'])
+    assert a['data_root'] == ['/mydata/NCT', '/mydata/LC25000',
+                              '/mydata/PAIP19', '/mydata/PAIP19'] * 2
+    assert a['cfg_options'] == ['model.backbone.base_channels=16']
+    assert a['pretrained'] == [f'{dirs[f]}_all/epoch_{epochs[f]}.pth'
+                               for f in ('clp', 'fsp') for _ in names]
+    # one checkpoint for every model: given once (so with EXTRACT_SOURCE)
+    (tmp_path / 'same').mkdir()
+    (_, a), = _record(tmp_path / 'same',
+                      'extract_mixture_and_out_domain_feats.sh',
+                      {'EXTRACT_SOURCE': 'timm:resnet18',
+                       'EXTRACT_WEIGHTS': 'w.safetensors'})
+    assert a['weights'] == 'w.safetensors' and a['pretrained'] is None
+    assert len(a['output']) == 8
+    # MODEL CHECKPOINT pairs that do not pair, or different checkpoints
+    # with an external model, stop the script with one line
+    for call, env in (('extract_models "LC" clp', {}),
+                      ('extract_models "LC" clp a.pth fsp b.pth',
+                       {'EXTRACT_SOURCE': 'timm:resnet18'})):
+        out = subprocess.run(['sh', '-c', f'. {SCRIPTS}/_env.sh; {call}'],
+                             cwd=REPO, capture_output=True, text=True,
+                             env=dict(os.environ, PYTHON='false', **env))
+        assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
+        assert 'extract_models' in out.stderr and not out.stdout
     # a data root in EXTRACT_OPTS wins over DATA (no --data-root then);
     # blank EXTRACT_OPTS pass no --cfg-options
     (tmp_path / 'root').mkdir()
@@ -203,7 +224,7 @@ def test_demo_chain_commands(tmp_path):
                    for o in a['output']) and
                a['cfg_options'][-1] == 'model.backbone.base_channels=16'
                for s, a in cmds if s.endswith('extract.py'))
-    assert all(a['pretrained'] == 'ckpt.pth' for s, a in cmds
+    assert all(a['pretrained'] == ['ckpt.pth'] for s, a in cmds
                if s.endswith('extract.py'))
 
 

@@ -43,6 +43,16 @@ built and its weights read once, each set is written when it is done::
         --output wsi_workdir/workdir/extracted_feats/clp/NCT_train.npy \
                  wsi_workdir/workdir/extracted_feats/clp/LC.npy
 
+Several encoders in one process: one --pretrained per --config (every
+checkpoint is read and checked against its config's encoder before the
+first set; the near-domain script extracts its 18 models so)::
+
+    python wsi_workdir/extract.py \
+        --config configs/extraction/nct_test.py configs/extraction/nct_test.py \
+        --pretrained CKPT_WO_0 CKPT_WO_1 \
+        --output wsi_workdir/workdir/extracted_feats/clp_wo_0/NCT_test.npy \
+                 wsi_workdir/workdir/extracted_feats/clp_wo_1/NCT_test.npy
+
 The augmentation ablation extracts N augmented copies of NCT train::
 
     python wsi_workdir/extract.py --config configs/extraction/nct_aug.py \
@@ -67,9 +77,12 @@ def parse_args(argv):
                         'configs/extraction/nct_train.py')
     which = parser.add_mutually_exclusive_group()
     which.add_argument('--pretrained', '--pretrain', dest='pretrained',
+                       nargs='+', action='extend', metavar='CKPT',
                        help='full training checkpoint (tools/train.py) or '
                        'backbone weights (tools/extract_backbone_weights.py) '
-                       'of the config\'s encoder')
+                       'of the config\'s encoder: one for every --config, '
+                       'or one per --config (several encoders in one '
+                       'process)')
     which.add_argument('--model-source', metavar='LIB:NAME',
                        help='a timm or open_clip model instead of the '
                        'config\'s: timm:<name> (e.g. '

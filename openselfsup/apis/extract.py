@@ -55,7 +55,7 @@ import os
 import platform
 import random
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -344,7 +344,8 @@ def _check_run_args(batch_size, workers) -> None:
 
 def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
               copies: int = 1, need_model: bool = True,
-              check_images: Optional[str] = None) -> Dict:
+              check_images: Optional[str] = None,
+              read: Optional[Dict] = None) -> Dict:
     """Everything about the image list a feature file is written for,
     checked before any work: the outputs (writable; shared labels of the
     same list), the config's dataset, the image paths and labels.
@@ -358,6 +359,9 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
         need_model (bool): the config must hold a ``model``.
         check_images (str, optional): override of the dataset's image
             check (``'none'``: the list alone, no image read).
+        read (dict, optional): an earlier result for the same config and
+            options, whose list is taken as read and checked then (only
+            this output is checked).
 
     Returns:
         dict: ``out`` (:func:`output_paths`), ``cfg``, ``dataset``,
@@ -367,6 +371,16 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     out = output_paths(output)
     for key in ('features', 'labels', 'meta', 'provenance'):
         check_writable(out[key])
+    listing = {**(read or _read_list(config, cfg_options, copies,
+                                     need_model, check_images)), 'out': out}
+    _check_shared(out, listing['meta'], listing['labels'])
+    return listing
+
+
+def _read_list(config: str, cfg_options: Optional[dict], copies: int,
+               need_model: bool, check_images: Optional[str]) -> Dict:
+    """What :func:`open_list` returns but ``out``: the config, its dataset
+    (images checked as the config says), meta, labels and digest."""
     cfg = load_config(config, cfg_options)
     for key in ('model', 'dataset') if need_model else ('dataset', ):
         if key not in cfg:
@@ -379,10 +393,8 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     meta = dict(paths=rel_paths, classes=list(
         dataset.metainfo.get('classes') or []), list_file=dataset.ann_file,
         list_sha1=list_sha1, data_prefix=dataset.img_prefix, copies=copies)
-    labels = np.tile(labels, copies)
-    _check_shared(out, meta, labels)
-    return dict(out=out, cfg=cfg, dataset=dataset, meta=meta, labels=labels,
-                list_sha1=list_sha1)
+    return dict(cfg=cfg, dataset=dataset, meta=meta,
+                labels=np.tile(labels, copies), list_sha1=list_sha1)
 
 
 def finish_features(features: np.ndarray, normalise: bool,
@@ -526,12 +538,17 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
     if data_roots is not None and 'dataset.data_root' in (cfg_options or {}):
         raise InputError('--data-root and --cfg-options dataset.data_root '
                          'both set the data root: give one of them')
-    listings, labels = [], {}
+    listings, labels, read = [], {}, {}
     for i, (config, output) in enumerate(zip(configs, outputs)):
         opts = dict(cfg_options or {})
         if data_roots is not None:
             opts['dataset.data_root'] = data_roots[i]
-        listing = open_list(config, output, opts, copies, need_model)
+        # a list given again (the same config and options, e.g. NCT train
+        # for each of several encoders) is read and its images checked once
+        key = (os.path.abspath(config), repr(sorted(opts.items())))
+        listing = open_list(config, output, opts, copies, need_model,
+                            read=read.get(key))
+        read.setdefault(key, listing)
         listing.update(config=config, cfg_options=opts)
         other = labels.setdefault(os.path.abspath(listing['out']['labels']),
                                   listing)
@@ -556,7 +573,7 @@ def extract(config: str, pretrained: Optional[str], output: str,
 
 
 def extract_many(configs: Sequence[str],
-                 pretrained: Optional[str],
+                 pretrained: Union[None, str, Sequence[str]],
                  outputs: Sequence[str],
                  data_roots: Optional[Sequence[str]] = None,
                  cfg_options: Optional[dict] = None,
@@ -574,16 +591,19 @@ def extract_many(configs: Sequence[str],
                  ) -> List[Dict[str, object]]:
     """Extract feature sets and write, for each, features, labels, meta
     and provenance. Every list is opened and checked (:func:`open_lists`),
-    the checkpoint read and hashed once, and every distinct model of the
-    configs built and the weights loaded into it, all before the first set
+    every checkpoint read, hashed and loaded into its config's encoder (one
+    encoder per distinct model of the configs), all before the first set
     is computed; each set is written, atomically, when it is done. The
     files of a set are the same whichever sets share its call.
 
     Args:
         configs (sequence of str): extraction configs
             (``configs/extraction/*.py``).
-        pretrained (str | None): checkpoint, see
-            :func:`load_backbone_weights`; None with ``random_init``.
+        pretrained (str | sequence of str | None): checkpoint, see
+            :func:`load_backbone_weights`: one for every set, or one per
+            set (several encoders in one process; a checkpoint is read
+            again, and must be unchanged, when a set after another
+            checkpoint's takes it up again); None with ``random_init``.
         outputs (sequence of str): features ``.npy``, one per config; the
             other files' places follow from it (:func:`output_paths`).
         data_roots (sequence of str, optional): each set's
@@ -622,27 +642,50 @@ def extract_many(configs: Sequence[str],
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
     listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
-    if random_init:
-        weights, kind, sha = None, f'random init (seed {seed})', None
-    else:
-        weights, kind = load_backbone_weights(pretrained)
-        sha = file_sha256(pretrained)
-    built, models = [], []  # (config's model, encoder) per distinct one
+    checkpoints = _one_per_set(pretrained, len(listings), '--pretrained')
+    encoders = []  # [config's model, encoder, checkpoint in it] per model
+
+    def encoder(cfg) -> list:
+        entry = next((e for e in encoders if e[0] == cfg.model), None)
+        if entry is None:
+            entry = [cfg.model, build_random_extractor(cfg, seed)
+                     if random_init else build_extractor(cfg), None]
+            encoders.append(entry)
+        return entry
+
+    def load(entry: list, checkpoint: str, weights) -> None:
+        load_into_backbone(entry[1].backbone, weights, checkpoint)
+        entry[2] = checkpoint
+
+    # every checkpoint and model checked before the first set is computed
+    read = {}  # checkpoint -> (kind, SHA-256)
+    for checkpoint in dict.fromkeys(checkpoints):
+        if checkpoint is None:  # random init
+            read[None] = (f'random init (seed {seed})', None)
+            continue
+        weights, kind = load_backbone_weights(checkpoint)
+        read[checkpoint] = (kind, file_sha256(checkpoint))
+        for listing, ckpt in zip(listings, checkpoints):
+            entry = encoder(listing['cfg'])
+            if ckpt == checkpoint and entry[2] != checkpoint:
+                load(entry, checkpoint, weights)
+        del weights
     for listing in listings:
-        cfg = listing['cfg']
-        model = next((m for c, m in built if c == cfg.model), None)
-        if model is None:
-            if weights is None:
-                model = build_random_extractor(cfg, seed)
-            else:
-                model = build_extractor(cfg)
-                load_into_backbone(model.backbone, weights, pretrained)
-            built.append((cfg.model, model))
-        models.append(model)
+        encoder(listing['cfg'])  # the random ones
     records = []
-    for listing, model in zip(listings, models):
+    for listing, checkpoint in zip(listings, checkpoints):
+        entry = encoder(listing['cfg'])
+        kind, sha = read[checkpoint]
+        if entry[2] != checkpoint:  # another set's weights are in it
+            weights, _ = load_backbone_weights(checkpoint)
+            if file_sha256(checkpoint) != sha:
+                raise InputError(
+                    f'{checkpoint}: changed while extracting (its SHA-256 '
+                    'is not the one read before the first set); the sets '
+                    'written so far are from the first version')
+            load(entry, checkpoint, weights)
         dataset = listing['dataset']
-        model = _to_device(model, dev, channels_last)
+        model = _to_device(entry[1], dev, channels_last)
         if aug_times:
             features = _augmented_passes(model, dataset, aug_times, seed,
                                          batch_size, workers, dev, amp,
@@ -652,8 +695,9 @@ def extract_many(configs: Sequence[str],
                                dataset.ann_file, dev, batch_size, workers,
                                amp, channels_last, progress)
         records.append(_finish_and_write(
-            listing, features, normalise, pretrained or 'the random encoder',
-            pretrained, sha, checkpoint_kind=kind,
+            listing, features, normalise,
+            checkpoint or 'the random encoder', checkpoint, sha,
+            checkpoint_kind=kind,
             config=os.path.abspath(listing['config']),
             cfg_options=listing['cfg_options'],
             aug_times=int(aug_times),
@@ -662,6 +706,21 @@ def extract_many(configs: Sequence[str],
         if on_written is not None:
             on_written(records[-1])
     return records
+
+
+def _one_per_set(values: Union[None, str, Sequence[str]], sets: int,
+                 flag: str) -> list:
+    """``values`` for each of ``sets`` feature sets: one for all (a single
+    value, or a sequence of one), or one per set, in order."""
+    if values is None or isinstance(values, str):
+        return [values] * sets
+    values = list(values)
+    if len(values) == 1:
+        return values * sets
+    if len(values) != sets:
+        raise InputError(f'{len(values)} {flag} for {sets} --config: give '
+                         'one for all sets or one per config, in order')
+    return values
 
 
 class _LibraryImages(torch.utils.data.Dataset):

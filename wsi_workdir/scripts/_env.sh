@@ -84,27 +84,54 @@ data_root() {
 # encoder at its seeded random initialisation (a baseline).
 extract() {
     _model=$1; _ckpt=$2; shift 2
+    extract_models "$*" "$_model" "$_ckpt"
+}
+
+# extract_models "NAME..." MODEL CHECKPOINT [MODEL CHECKPOINT...]: the same
+# for several models in one extract.py process (every checkpoint is read
+# and checked before the first set; one start-up instead of one per model)
+extract_models() {
+    _names=$1; shift
     _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
-    if [ "$_ckpt" = random ]; then _flag=--random-init; _ckpt=
+    # one checkpoint for all models, or each model's own (--pretrained per set)
+    if [ $# = 0 ] || [ $(($# % 2)) != 0 ]; then
+        echo "extract_models: give MODEL CHECKPOINT pairs after the names, got: $*" >&2; exit 2
+    fi
+    _one=$2; _each=no; _i=0
+    for _a in "$@"; do
+        if [ $((_i % 2)) = 1 ] && [ "$_a" != "$_one" ]; then _each=yes; fi
+        _i=$((_i + 1))
+    done
+    if [ "$_each" = yes ] && { [ -n "$EXTRACT_SOURCE" ] || [ "$_one" = random ]; }; then
+        echo "extract_models: models with different checkpoints take config checkpoints only (not EXTRACT_SOURCE or random)" >&2; exit 2
+    fi
+    if [ "$_each" = yes ]; then _flag=; _one=
+    elif [ "$_one" = random ]; then _flag=--random-init; _one=
     elif [ -n "$EXTRACT_SOURCE" ]; then _flag=--weights
     else _flag=--pretrained; fi
     _opts=$(printf '%s ' $EXTRACT_OPTS)   # its words, one blank apart
     _opts=${_opts% }                        # ("" when EXTRACT_OPTS is blank)
     # a dataset.data_root in EXTRACT_OPTS wins over $DATA, as it always did
     case " $_opts " in *" dataset.data_root="*) _roots=no ;; *) _roots=yes ;; esac
-    # each NAME becomes "--config C --output O [--data-root D]" (appended
-    # to the arguments while the names are shifted off the front)
-    for _name in "$@"; do
-        set -- "$@" \
-            --config "configs/extraction/$(echo "$_name" | tr 'A-Z' 'a-z').py" \
-            --output "$WORKDIR/extracted_feats/$_model/$_name.npy"
-        if [ "$_roots" = yes ]; then
-            set -- "$@" --data-root "$(data_root "$_name")"
-        fi
-        shift
+    # each MODEL x NAME becomes "--config C --output O [--data-root D]
+    # [--pretrained CHECKPOINT]" (appended to the arguments while the
+    # MODEL CHECKPOINT pairs are shifted off the front)
+    _pairs=$(($# / 2))
+    while [ "$_pairs" -gt 0 ]; do
+        _model=$1; _ckpt=$2; shift 2
+        for _name in $_names; do
+            set -- "$@" \
+                --config "configs/extraction/$(echo "$_name" | tr 'A-Z' 'a-z').py" \
+                --output "$WORKDIR/extracted_feats/$_model/$_name.npy"
+            if [ "$_roots" = yes ]; then
+                set -- "$@" --data-root "$(data_root "$_name")"
+            fi
+            if [ "$_each" = yes ]; then set -- "$@" --pretrained "$_ckpt"; fi
+        done
+        _pairs=$((_pairs - 1))
     done
     run $PYTHON -u wsi_workdir/extract.py "$@" \
-        $_src $_flag ${_ckpt:+"$_ckpt"} $EXTRACT_MODEL_OPTS \
+        $_src $_flag ${_one:+"$_one"} $EXTRACT_MODEL_OPTS \
         --batch-size "$EXTRACT_BATCH" \
         --device "$DEVICE" \
         ${_opts:+--cfg-options $_opts}

@@ -1,13 +1,16 @@
 #!/bin/sh
 # Mixture and out domain: features of the models pre-trained on all NCT
-# classes (clp, fsp): NCT_train (base dictionary), LC25000, PAIP19 train/test.
-# Settings: wsi_workdir/scripts/_env.sh.
+# classes (clp, fsp): NCT_train (base dictionary), LC25000, PAIP19 train/test,
+# in one extract.py process. Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/extract_mixture_and_out_domain_feats.sh 2>&1 | tee wsi_workdir/logs/extract_mixture_and_out_domain_feats.txt
 set -e
 . "$(dirname "$0")/_env.sh"
 
+date
+set --
 for family in $MODELS; do
-    date
     ckpt=$(checkpoint "$family" all)
-    extract "$family" "$ckpt" NCT_train LC PAIP_train PAIP_test
+    set -- "$@" "$family" "$ckpt"
 done
+extract_models "NCT_train LC PAIP_train PAIP_test" "$@"
+date
