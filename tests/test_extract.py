@@ -561,6 +561,25 @@ def test_several_encoders_in_one_process_equal_one_call_each(
         assert expected in err, err
         assert not os.path.exists(bad)
 
+    # a missing checkpoint is refused before any list is read
+    built.clear()
+    code, err = _run_cli(capsys, ['--config', *cfgs, '--pretrained', ckpt_a,
+                                  str(tmp_path / 'missing.pth'), ckpt_b,
+                                  '--output', *outs, '--cfg-options', *width])
+    assert code == 2 and 'missing.pth: checkpoint not found' in err, err
+    assert built == [] and not os.path.exists(bad)
+    # in the API too: an entry that is not a path (None is no random init)
+    with pytest.raises(InputError, match='not a checkpoint path'):
+        extract_many(cfgs, [ckpt_a, None, ckpt_b], outs, cfg_options=opts,
+                     progress=False)
+    assert not os.path.exists(bad)
+    # a path object is one checkpoint for every set
+    import pathlib
+    extract(_config('nct_test.py'), pathlib.Path(ckpt_b), outs[0],
+            cfg_options=opts, batch_size=7, progress=False)
+    np.testing.assert_array_equal(
+        np.load(outs[0]), np.load(paths.features_path(one, 'b', 'NCT_test')))
+
     # a checkpoint rewritten after the first set: its next use is refused
     # (sets a, b, a: the third reads a again and finds another digest)
     changed = []
@@ -574,4 +593,5 @@ def test_several_encoders_in_one_process_equal_one_call_each(
     with pytest.raises(InputError, match='changed while extracting'):
         extract_many(cfgs, [ckpt_a, ckpt_b, ckpt_a], outs, cfg_options=opts,
                      batch_size=7, progress=False, on_written=rewrite)
-    assert len(changed) == 2 and not os.path.exists(outs[2])
+    assert changed == [os.path.abspath(ckpt_a), os.path.abspath(ckpt_b)]
+    assert not os.path.exists(outs[2])

@@ -152,8 +152,10 @@ def test_extraction_and_task_scripts(tmp_path):
     # MODEL CHECKPOINT pairs that do not pair, or different checkpoints
     # with an external model, stop the script with one line
     for call, env in (('extract_models "LC" clp', {}),
+                      ('extract_models "LC"', {}),
                       ('extract_models "LC" clp a.pth fsp b.pth',
-                       {'EXTRACT_SOURCE': 'timm:resnet18'})):
+                       {'EXTRACT_SOURCE': 'timm:resnet18'}),
+                      ('extract_models "LC" clp a.pth fsp random', {})):
         out = subprocess.run(['sh', '-c', f'. {SCRIPTS}/_env.sh; {call}'],
                              cwd=REPO, capture_output=True, text=True,
                              env=dict(os.environ, PYTHON='false', **env))

@@ -564,7 +564,8 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
     return listings
 
 
-def extract(config: str, pretrained: Optional[str], output: str,
+def extract(config: str, pretrained: Union[None, str, Sequence[str]],
+            output: str,
             **kwargs) -> Dict[str, object]:
     """Extract one feature set: :func:`extract_many` with one config and
     one output (``kwargs``: its keyword arguments, e.g. ``cfg_options``,
@@ -639,10 +640,17 @@ def extract_many(configs: Sequence[str],
         raise InputError('--aug_times and --seed must not be negative')
     if (pretrained is None) != bool(random_init):
         raise InputError('give either --pretrained CKPT or --random-init')
+    checkpoints = _one_per_set(pretrained, len(configs), '--pretrained')
+    if not random_init:  # cheap checks first: the lists take longer
+        from ..engine.checkpoint import check_checkpoint_file
+        for checkpoint in dict.fromkeys(checkpoints):
+            if not isinstance(checkpoint, (str, os.PathLike)):
+                raise InputError(f'--pretrained {checkpoint!r}: not a '
+                                 'checkpoint path')
+            check_checkpoint_file(checkpoint)
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
     listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
-    checkpoints = _one_per_set(pretrained, len(listings), '--pretrained')
     encoders = []  # [config's model, encoder, checkpoint in it] per model
 
     def encoder(cfg) -> list:
@@ -712,7 +720,7 @@ def _one_per_set(values: Union[None, str, Sequence[str]], sets: int,
                  flag: str) -> list:
     """``values`` for each of ``sets`` feature sets: one for all (a single
     value, or a sequence of one), or one per set, in order."""
-    if values is None or isinstance(values, str):
+    if values is None or isinstance(values, (str, os.PathLike)):
         return [values] * sets
     values = list(values)
     if len(values) == 1:

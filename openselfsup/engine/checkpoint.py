@@ -132,6 +132,22 @@ class _Inert:
         pass
 
 
+def check_checkpoint_file(path: str) -> None:
+    """Refuse a missing or truncated checkpoint file (cheap: its archive's
+    directory, not its tensors), as :func:`load_checkpoint_file` does
+    before reading it.
+
+    Raises:
+        InputError: the file is missing or not a complete ``torch.save``
+            archive.
+    """
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: checkpoint not found')
+    if not is_complete_checkpoint(path):
+        raise InputError(f'{path}: not a readable PyTorch checkpoint '
+                         '(truncated, or not written by torch.save)')
+
+
 def load_checkpoint_file(path: str, map_location='cpu',
                          tensors_only: bool = False) -> dict:
     """``torch.load`` a checkpoint safely (``weights_only=True``).
@@ -155,11 +171,7 @@ def load_checkpoint_file(path: str, map_location='cpu',
             are not allow-listed (and ``tensors_only`` is False).
     """
     register_safe_globals()
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: checkpoint not found')
-    if not is_complete_checkpoint(path):
-        raise InputError(f'{path}: not a readable PyTorch checkpoint '
-                         '(truncated, or not written by torch.save)')
+    check_checkpoint_file(path)
     unsafe = unsafe_globals(path) if tensors_only else []
     try:
         if not unsafe:

@@ -94,15 +94,21 @@ extract_models() {
     _names=$1; shift
     _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
     # one checkpoint for all models, or each model's own (--pretrained per set)
-    if [ $# = 0 ] || [ $(($# % 2)) != 0 ]; then
+    if [ $# = 0 ]; then
+        echo "extract_models: no models to extract (MODELS or NOVEL_CLASSES empty?)" >&2; exit 2
+    fi
+    if [ $(($# % 2)) != 0 ]; then
         echo "extract_models: give MODEL CHECKPOINT pairs after the names, got: $*" >&2; exit 2
     fi
-    _one=$2; _each=no; _i=0
+    _one=$2; _each=no; _random=no; _i=0
     for _a in "$@"; do
-        if [ $((_i % 2)) = 1 ] && [ "$_a" != "$_one" ]; then _each=yes; fi
+        if [ $((_i % 2)) = 1 ]; then
+            if [ "$_a" != "$_one" ]; then _each=yes; fi
+            if [ "$_a" = random ]; then _random=yes; fi
+        fi
         _i=$((_i + 1))
     done
-    if [ "$_each" = yes ] && { [ -n "$EXTRACT_SOURCE" ] || [ "$_one" = random ]; }; then
+    if [ "$_each" = yes ] && { [ -n "$EXTRACT_SOURCE" ] || [ "$_random" = yes ]; }; then
         echo "extract_models: models with different checkpoints take config checkpoints only (not EXTRACT_SOURCE or random)" >&2; exit 2
     fi
     if [ "$_each" = yes ]; then _flag=; _one=
