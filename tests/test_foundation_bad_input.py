@@ -184,6 +184,39 @@ def test_batch_split_over_processes(monkeypatch):
                            launcher='pytorch')
 
 
+def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
+    """FSP's BatchNorm groups of 128 (the published 4 GPUs x 128) on 8
+    processes of 64: the run's notes say the statistics are over 64 images;
+    CLP's groups of 32 on 8 processes of 32 say nothing; a per-process
+    batch that is not a multiple of a group size is refused before the
+    run (the first step would refuse it)."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import group_notes, prepare_config
+    from openselfsup.utils import InputError
+    fsp = Config.fromfile(os.path.join(
+        REPO, 'configs/classification/nct/r18_bs512_ep100_all.py'))
+    clp = Config.fromfile(os.path.join(
+        REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py'))
+    note, = group_notes(fsp.model, 512 // 8, 8)
+    assert 'model.backbone.norm_cfg.group_size=128' in note
+    assert 'one group of 64 images' in note
+    assert group_notes(fsp.model, 512, 1) == []
+    assert group_notes(clp.model, 256 // 8, 8) == []
+    short = group_notes(clp.model, 16, 16)  # 16 GPUs: loss and BN groups
+    assert [n.split('=')[0] for n in short] == [
+        'model.backbone.norm_cfg.group_size', 'model.head.group_size']
+    with pytest.raises(InputError, match='not a multiple'):
+        group_notes(clp.model, 48, 1)
+    # prepare_config adds the note to the run's log notes
+    from _foundation_helpers import CLP_DEMO
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.model.head.group_size = 64  # demo total batch 32, one process
+    notes = prepare_config(cfg, CLP_DEMO)
+    assert any(n.startswith('model.head.group_size=64, but the per-process '
+                            'batch is 32') for n in notes), notes
+
+
 def test_runner_keys_read_from_source_match_the_runner():
     """The top-level keys read from MMEngine's source (no torch import) are
     exactly the arguments of the Runner class as imported, plus the keys

@@ -66,6 +66,47 @@ def per_process_batch(total: int, world_size: int) -> int:
     return total // world_size
 
 
+def _group_sizes(node, key: str):
+    """``(config key, size)`` of every ``group_size`` in a model config
+    (the group loss's ``model.head.group_size``, GhostBN's
+    ``model.backbone.norm_cfg.group_size``...)."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            if name == 'group_size' and isinstance(value, int) \
+                    and not isinstance(value, bool):
+                yield f'{key}.{name}', value
+            else:
+                yield from _group_sizes(value, f'{key}.{name}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _group_sizes(value, f'{key}.{i}')
+
+
+def group_notes(model: dict, batch: int, world: int) -> list:
+    """Check the per-process batch against the model's groups before the
+    run starts: a batch larger than a group size must be a multiple of it
+    (else the InputError the first step would raise); a smaller one is one
+    group of ``batch`` images, which is said (e.g. the FSP recipe, groups of
+    128 as the published 4 GPUs, launched on 8 GPUs: BatchNorm statistics
+    over 64 images).
+
+    Returns:
+        list[str]: one note per group size larger than the batch.
+    """
+    from ..models.groups import groups_of
+    notes = []
+    for key, size in _group_sizes(model, 'model'):
+        groups_of(batch, size, key)
+        if batch < size:
+            notes.append(
+                f'{key}={size}, but the per-process batch is {batch} '
+                f'({world} process(es)): each process\'s batch is one group '
+                f'of {batch} images (statistics over {batch} images, not '
+                f'{size}); fewer processes or a larger total_batch_size '
+                f'keep groups of {size}')
+    return notes
+
+
 #: training runs started in this process (see :func:`prepare_config`)
 _RUN_COUNTER = itertools.count(1)
 
@@ -159,6 +200,9 @@ def prepare_config(cfg: Config, config_path: str,
     else:
         notes.append(f'per-process batch {cfg.train_dataloader.batch_size} '
                      f'from the config, {world} process(es)')
+    if 'train_dataloader' in cfg and 'model' in cfg:
+        notes += group_notes(cfg.model, int(cfg.train_dataloader.batch_size),
+                             world)
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False  # torch refuses it without workers
