@@ -727,18 +727,36 @@ def test_auc_accuracy_and_prf_match_sklearn():
                                                        rel=1e-9)
 
 
+def _value_weighted_kappa(y, p, k):
+    """Quadratic kappa weighted by grade value over all k grades (what
+    the metric computed before it followed scikit-learn)."""
+    o = np.zeros((k, k))
+    np.add.at(o, (y, p), 1)
+    e = np.outer(o.sum(1), o.sum(0)) / o.sum()
+    w = np.subtract.outer(np.arange(k), np.arange(k)) ** 2
+    return 1 - (w * o).sum() / (w * e).sum()
+
+
 def test_kappa_matches_sklearn_and_retrieval_kappa():
     rng = np.random.default_rng(0)
     for _ in range(20):
         y = rng.integers(0, 6, 40)
         p = np.clip(y + rng.integers(-2, 3, 40), 0, 5)
-        assert quadratic_weighted_kappa(y, p, 6) == pytest.approx(
+        assert quadratic_weighted_kappa(y, p) == pytest.approx(
             cohen_kappa_score(y, p, weights='quadratic'))
+    # grades absent from truth and prediction (small sets): scikit-learn
+    # (the published metric) weighs by rank among the grades present, and
+    # so does this; weights by grade value would give another number
+    y, p = np.array([0, 1, 3, 3, 5, 0, 1]), np.array([0, 3, 3, 1, 5, 1, 0])
+    want = cohen_kappa_score(y, p, weights='quadratic')
+    assert quadratic_weighted_kappa(y, p) == pytest.approx(want)
+    assert abs(want - _value_weighted_kappa(y, p, 6)) > 0.01
     sim = rng.normal(size=(10, 10))
     y_img, y_txt = rng.integers(0, 6, 10), rng.integers(0, 6, 10)
+    y_txt[y_txt == 2] = 4  # grade 2 never retrieved
     want = cohen_kappa_score(y_img, [y_txt[np.argmax(s)] for s in sim],
                              weights='quadratic')
-    assert retrieval_kappa(sim, y_img, y_txt, 6) == pytest.approx(want)
+    assert retrieval_kappa(sim, y_img, y_txt) == pytest.approx(want)
     img, txt = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
     owner = np.array([0, 1, 2, 2, 0])
     cos = [img[o] @ t / np.linalg.norm(img[o]) / np.linalg.norm(t)
@@ -1015,3 +1033,47 @@ def test_demo_configs_build_and_step(crossmodal_root):
     assert torch.isfinite(losses['loss'])
     model = MODELS.build(Config.fromfile(SLIDE_DEMO).model)
     assert model.backbone.embed_dims == model.text_encoder.dim == 48
+
+
+def test_caption_config_pipelines_are_the_published_torchvision_ones(
+        tmp_path):
+    """The paper config's evaluation pipeline equals torchvision's
+    Resize(256) + CenterCrop(224) on the PIL image bitwise (images of
+    several shapes, JPEG as COCO); its training pipeline (RandomResizedCrop,
+    flip, jitter with hue 0.1) runs on many draws (mmpretrain's ColorJitter
+    raised on about half of them under numpy 2) and keeps hue shifts of
+    both signs."""
+    import torchvision.transforms as T
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+
+    import openselfsup.datasets.registered  # noqa: F401
+    from openselfsup.registry import TRANSFORMS
+    init_default_scope('openselfsup')
+    cfg = Config.fromfile(os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        'configs', 'balance', 'balance_vit_captions.py'))
+    no_pack = [t for t in cfg.test_pipeline if t['type'] != 'PackInputs']
+    test = Compose([TRANSFORMS.build(t) for t in no_pack])
+    rng = np.random.default_rng(0)
+    for shape in ((480, 640), (427, 640), (640, 383), (301, 300)):
+        path = str(tmp_path / f'{shape[0]}x{shape[1]}.jpg')
+        Image.fromarray((rng.random((*shape, 3)) * 255).astype(np.uint8)
+                        ).save(path, quality=90)
+        want = np.asarray(T.Compose([T.Resize(256), T.CenterCrop(224)])(
+            Image.open(path).convert('RGB')))
+        got = test({'img_path': path})['img'][..., ::-1]  # BGR -> RGB
+        np.testing.assert_array_equal(got, want)
+    no_pack = [t for t in cfg.train_pipeline if t['type'] != 'PackInputs']
+    train = Compose([TRANSFORMS.build(t) for t in no_pack])
+    jitter = train.transforms[-1]
+    signs = set()
+    for i in range(60):
+        np.random.seed(i)
+        out = train({'img_path': path})['img']
+        assert out.shape == (224, 224, 3) and out.dtype == np.uint8
+        np.random.seed(i)
+        signs.add(np.sign(jitter._rand_params()[4]))
+    assert signs >= {-1.0, 1.0}

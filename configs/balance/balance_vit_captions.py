@@ -49,21 +49,26 @@ model = dict(
         type='ClsDataPreprocessor', mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375], to_rgb=True))
 
-# ---- data (published transforms: RandomResizedCrop 224, flip, colour
-# jitter 0.2/0.2/0.2/0.1; evaluation: resize 256, centre crop 224) ---------
+# ---- data (published transforms, torchvision on PIL images:
+# RandomResizedCrop 224, flip, colour jitter 0.2/0.2/0.2/0.1; evaluation:
+# resize 256, centre crop 224). Decoding and resizing in Pillow as
+# published (the evaluation pipeline equals torchvision's bitwise; cv2's
+# resize does not antialias); the hue jitter wraps around
+# (HueWrapColorJitter: mmpretrain's ColorJitter raises under numpy 2 on a
+# negative hue shift) ----------------------------------------------------
 data_root = 'data/coco'
 meta_keys = ('sample_idx', 'img_id', 'captions')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=224),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2,
-         hue=0.1),
+    dict(type='HueWrapColorJitter', brightness=0.2, contrast=0.2,
+         saturation=0.2, hue=0.1),
     dict(type='PackInputs', algorithm_keys=('target', ), meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=256, edge='short'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs', algorithm_keys=('target', ), meta_keys=meta_keys),
 ]

@@ -98,20 +98,27 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
     return float(np.mean(aps)) if aps else float('nan')
 
 
-def quadratic_weighted_kappa(y_true: Sequence[int], y_pred: Sequence[int],
-                             num_classes: Optional[int] = None) -> float:
-    """Cohen's kappa with quadratic weights (agreement on ordinal grades).
+def quadratic_weighted_kappa(y_true: Sequence[int],
+                             y_pred: Sequence[int]) -> float:
+    """Cohen's kappa with quadratic weights (agreement on ordinal grades),
+    as scikit-learn's ``cohen_kappa_score(weights='quadratic')``, the
+    published metric.
 
-    ``1 - sum(W * O) / sum(W * E)`` with ``W_ij = (i - j)^2``, ``O`` the
-    confusion matrix and ``E`` the outer product of its marginals / N.
-    Returns nan when ``sum(W * E)`` is 0 (one grade only, in truth and
-    prediction), where scikit-learn returns nan too.
+    ``1 - sum(W * O) / sum(W * E)`` over the grades that occur (in truth or
+    prediction), sorted: ``O`` their confusion matrix, ``E`` the outer
+    product of its marginals / N, ``W_ij = (i - j)^2`` with ``i, j`` the
+    grades' positions in that sorted list (not their values: with a grade
+    absent, 1 and 3 are one step apart when 2 never occurs). Returns nan
+    when ``sum(W * E)`` is 0 (one grade only), where scikit-learn returns
+    nan too.
     """
     y_true = np.asarray(y_true, int)
     y_pred = np.asarray(y_pred, int)
-    k = int(num_classes or max(y_true.max(), y_pred.max()) + 1)
+    grades, codes = np.unique(np.concatenate([y_true, y_pred]),
+                              return_inverse=True)
+    k = len(grades)
     o = np.zeros((k, k))
-    np.add.at(o, (y_true, y_pred), 1)
+    np.add.at(o, (codes[:len(y_true)], codes[len(y_true):]), 1)
     e = np.outer(o.sum(1), o.sum(0)) / o.sum()
     i, j = np.indices((k, k))
     w = (i - j) ** 2
@@ -181,12 +188,10 @@ def mean_pair_cosine(img: np.ndarray, txt: np.ndarray,
 
 
 def retrieval_kappa(sim: np.ndarray, img_labels: Sequence[int],
-                    txt_labels: Sequence[int],
-                    num_classes: Optional[int] = None) -> float:
+                    txt_labels: Sequence[int]) -> float:
     """Quadratic kappa of the label of each image's top-1 retrieved text."""
     top1 = np.asarray(sim).argmax(1)
-    return quadratic_weighted_kappa(img_labels, np.asarray(txt_labels)[top1],
-                                    num_classes)
+    return quadratic_weighted_kappa(img_labels, np.asarray(txt_labels)[top1])
 
 
 def pick_gallery(n_captions: Sequence[int], seed: int = 0) -> np.ndarray:
@@ -300,11 +305,11 @@ class CrossModalMetric(BaseMetric):
         else:
             y = targets[:, 0].astype(int)
             pred = self.grades(scores)
-            out['kappa'] = quadratic_weighted_kappa(y, pred, self.num_grades)
+            out['kappa'] = quadratic_weighted_kappa(y, pred)
             out['accuracy'] = float((pred == y).mean())
             if logits.shape[1] == 1:
                 out['task_loss'] = float(((logits[:, 0] - y) ** 2).mean())
-            out['ret_kappa'] = retrieval_kappa(sim, y, y, self.num_grades)
+            out['ret_kappa'] = retrieval_kappa(sim, y, y)
         out.update(recall_at_k(sim, match, self.ks))
         out['mean_cos'] = mean_pair_cosine(img, gal, np.arange(len(gal)))
         owner = np.concatenate([np.full(len(t), i)
