@@ -62,6 +62,9 @@ def test_paper_recipe(name):
         assert m.backbone.model_name == 'RN50-quickgelu'
         assert m.text_encoder.type == 'OpenCLIPText'
         assert m.text_encoder.model_name == 'RN50-quickgelu'
+        # the published CC12M weights by default, for both towers
+        assert m.backbone.pretrained == m.text_encoder.pretrained == \
+            'checkpoints/rn50-quickgelu-cc12m-f000538c.pt'
         for lv in ('patient', 'slide', 'patch'):
             head = m.heads[lv]
             assert (head.type, head.in_channels) == ('TextInitHead', 1024)
@@ -106,7 +109,8 @@ def _shrink(name, root):
         opts['train_dataloader.dataset.pipeline.1.size'] = 32
         for part in ('bank', 'query'):
             opts[f'custom_hooks.0.{part}.pipeline.1.size'] = 32
-        clip = dict(model_cfg=TINY_CLIP)
+        # offline: no CC12M checkpoint, the towers at random initialisation
+        clip = dict(model_cfg=TINY_CLIP, pretrained=None)
         opts['model.backbone'] = clip
         opts['model.text_encoder'] = dict(clip, device='cpu')
         for lv in ('patient', 'slide', 'patch'):
@@ -146,3 +150,19 @@ def test_paper_config_trains_two_iterations(name, tmp_path, monkeypatch):
     assert os.path.isfile(tmp_path / 'work' / 'epoch_1.pth')
     # the warm-up starts near 0 (published: step / warm-up steps)
     assert hub.get_scalar('train/lr').data[0][0] < 1e-8
+
+
+def test_paper_hlss_without_its_weights_stops_with_one_line(tmp_path,
+                                                          monkeypatch):
+    """The paper config's towers read the published CC12M checkpoint: where
+    it is missing, building the model stops with one line naming the file
+    (before the model is built), not at random initialisation."""
+    from openselfsup.models.open_clip import OpenCLIPImageTower
+    from openselfsup.utils import InputError
+    cfg = Config.fromfile(os.path.join(ROOT, PAPER['hlss']))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        OpenCLIPImageTower(**{k: v for k, v in cfg.model.backbone.items()
+                              if k != 'type'})
+    assert str(err.value) == ('checkpoints/rn50-quickgelu-cc12m-f000538c.pt:'
+                              ' open_clip checkpoint not found')

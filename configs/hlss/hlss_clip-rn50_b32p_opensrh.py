@@ -13,10 +13,12 @@
 # Schedule: AdamW lr 1e-3 (torch defaults otherwise), 40000 epochs, linear
 # warm-up over the first 10% of the steps, then half a cosine to 0.
 #
-# Weights: set pretrained to a local open_clip checkpoint of RN50-quickgelu
-# (the CC12M one: rn50-quickgelu-cc12m-f000538c.pt), e.g.
+# Weights: as published, both towers start from open_clip's RN50-quickgelu
+# CC12M checkpoint, read from checkpoints/rn50-quickgelu-cc12m-f000538c.pt
+# (download it there, or point both at another copy:
 #   --cfg-options model.backbone.pretrained=P model.text_encoder.pretrained=P
-# Without one the towers start at random initialisation (one warning line).
+# ); a missing file stops the run with one line. pretrained=None (both keys)
+# starts the towers at random initialisation (one warning line), as the demo.
 # Data: data_root = the OpenSRH release (meta/opensrh.json,
 # meta/train_val_split.json, the patches); or layout='metadata' with a
 # metadata.json / split.json pair (see docs/hlss.md).
@@ -25,7 +27,9 @@ _base_ = ['../_base_/default_runtime.py', '../_base_/hlss_attributes.py']
 data_root = 'data/opensrh'
 layout = 'opensrh'
 loader = dict(type='LoadHistoPatch', mode='srh')  # mode='rgb' for H&E
-clip = dict(model_name='RN50-quickgelu', pretrained=None, model_cfg=dict())
+clip = dict(model_name='RN50-quickgelu',
+            pretrained='checkpoints/rn50-quickgelu-cc12m-f000538c.pt',
+            model_cfg=dict())
 embed_dim = 1024
 image_size = 224  # SRH patches (300 px) are resized to this, as published
 

@@ -135,9 +135,11 @@ def build_clip(model_name: str = 'RN50-quickgelu',
             first mismatched tensors).
     """
     oc = _open_clip()
-    model = oc.CLIP(**clip_config(model_name, model_cfg))
+    config = clip_config(model_name, model_cfg)
+    # the file first: a missing one is said before the model is built
+    state = read_clip_state(pretrained) if pretrained else None
+    model = oc.CLIP(**config)
     if pretrained:
-        state = read_clip_state(pretrained)
         load_state(model, state, pretrained, f'open_clip {model_name}')
     elif model_name not in _WARNED_RANDOM:
         _WARNED_RANDOM.add(model_name)
