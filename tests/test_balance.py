@@ -1041,8 +1041,7 @@ def test_caption_config_pipelines_are_the_published_torchvision_ones(
     Resize(256) + CenterCrop(224) on the PIL image bitwise (images of
     several shapes, JPEG as COCO); its training pipeline (RandomResizedCrop,
     flip, jitter with hue 0.1) runs on many draws (mmpretrain's ColorJitter
-    raised on about half of them under numpy 2) and keeps hue shifts of
-    both signs."""
+    raised on about half of them under numpy 2)."""
     import torchvision.transforms as T
     from mmengine.config import Config
     from mmengine.dataset import Compose
@@ -1068,12 +1067,7 @@ def test_caption_config_pipelines_are_the_published_torchvision_ones(
         np.testing.assert_array_equal(got, want)
     no_pack = [t for t in cfg.train_pipeline if t['type'] != 'PackInputs']
     train = Compose([TRANSFORMS.build(t) for t in no_pack])
-    jitter = train.transforms[-1]
-    signs = set()
     for i in range(60):
         np.random.seed(i)
         out = train({'img_path': path})['img']
         assert out.shape == (224, 224, 3) and out.dtype == np.uint8
-        np.random.seed(i)
-        signs.add(np.sign(jitter._rand_params()[4]))
-    assert signs >= {-1.0, 1.0}

@@ -208,6 +208,10 @@ def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
         'model.backbone.norm_cfg.group_size', 'model.head.group_size']
     with pytest.raises(InputError, match='not a multiple'):
         group_notes(clp.model, 48, 1)
+    # the last, short batch of an epoch kept: refused before the run
+    with pytest.raises(InputError, match='drop_last=False'):
+        group_notes(clp.model, 256, 1, drop_last=False)
+    assert group_notes(clp.model, 32, 8, drop_last=False) == []
     # prepare_config adds the note to the run's log notes
     from _foundation_helpers import CLP_DEMO
     cfg = Config.fromfile(CLP_DEMO)
@@ -215,6 +219,15 @@ def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
     notes = prepare_config(cfg, CLP_DEMO)
     assert any(n.startswith('model.head.group_size=64, but the per-process '
                             'batch is 32') for n in notes), notes
+    # with sync_bn the GhostBN layers become SyncBatchNorm: their group
+    # size is not checked (the head's still is)
+    cfg = Config.fromfile(CLP_DEMO)
+    cfg.model.head.group_size = 64
+    cfg.model.backbone.norm_cfg.group_size = 64
+    cfg.sync_bn = 'torch'
+    said = [n.split('=')[0] for n in prepare_config(cfg, CLP_DEMO)
+            if 'group_size' in n]
+    assert said == ['model.head.group_size'], said
 
 
 def test_runner_keys_read_from_source_match_the_runner():

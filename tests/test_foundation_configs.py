@@ -174,7 +174,9 @@ def _image_pipelines():
                          ids=lambda v: v if isinstance(v, str) else '')
 def test_image_pipelines_run_on_many_draws(path, where, steps, tmp_path):
     """Each image pipeline of a config, as its dataset would run it (up to
-    the packing), on a 300 x 280 JPEG, 40 seeded draws: no draw may raise
+    the packing), on a 300 x 280 JPEG: its loader gives PIL's pixels (no
+    EXIF orientation applied, as the published torchvision-on-PIL code),
+    and over 40 seeded draws no draw may raise
     (the balance captions config's colour jitter raised on about half of
     them under numpy 2 before ee0303f), the result is uint8 images."""
     import numpy as np
@@ -185,6 +187,15 @@ def test_image_pipelines_run_on_many_draws(path, where, steps, tmp_path):
     img = str(tmp_path / 'x.jpg')
     Image.fromarray((np.random.default_rng(0).random((300, 280, 3)) * 255)
                     .astype(np.uint8)).save(img, quality=90)
+    # the loader reads the pixels as the published code's PIL.Image.open(
+    # path).convert('RGB'): an EXIF orientation tag is not applied
+    rotated = str(tmp_path / 'exif.jpg')
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees on display
+    Image.open(img).save(rotated, quality=90, exif=exif)
+    loaded = TRANSFORMS.build(steps[0])({'img_path': rotated})['img']
+    np.testing.assert_array_equal(
+        loaded[..., ::-1], np.asarray(Image.open(rotated).convert('RGB')))
     pipeline = Compose([TRANSFORMS.build(t) for t in steps])
     for seed in range(40):
         np.random.seed(seed)

@@ -59,7 +59,8 @@ model = dict(
 data_root = 'data/coco'
 meta_keys = ('sample_idx', 'img_id', 'captions')
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='HueWrapColorJitter', brightness=0.2, contrast=0.2,
@@ -67,7 +68,8 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=('target', ), meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='ResizeEdge', scale=256, edge='short', backend='pillow'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs', algorithm_keys=('target', ), meta_keys=meta_keys),

@@ -17,12 +17,14 @@ model = dict(
     text_encoder=dict(_delete_=True, type='HashedBagOfWords', dim=48))
 meta_keys = ('sample_idx', 'img_id', 'captions')
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs', algorithm_keys=('target', ), meta_keys=meta_keys),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='PackInputs', algorithm_keys=('target', ), meta_keys=meta_keys),
 ]
 dataset = dict(classes='classes.txt', filename_tmpl='{}', img_suffix='.png',

@@ -6,7 +6,8 @@
 # c*N_train .. (c+1)*N_train - 1 are copy c of NCT_train, in its order).
 _base_ = './_base_/nct.py'
 aug_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='RandomResizedCrop', scale={{_base_.input_size}},
          crop_ratio_range=(0.8, 1.0), backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),

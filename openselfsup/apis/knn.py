@@ -41,18 +41,22 @@ def plot_levels(results: Dict[str, Dict[str, float]], path: str,
 
 def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
     """The config's model with the checkpoint's weights (the file is read
-    first: a missing one fails before the model is built).
+    first: a missing one fails before the model is built; the weights files
+    of open_clip towers are not read, the checkpoint holds every weight).
 
     Raises:
         InputError: the checkpoint is unreadable, or its tensors do not fit
             the model (one line: the first missing, unexpected and
             differently shaped tensors).
     """
+    from ..models.open_clip import without_clip_weights
     from ..models.state_dict import load_state
     from ..registry import MODELS
     state = state_dict_of(load_checkpoint_file(checkpoint,
                                                tensors_only=True), checkpoint)
-    model = MODELS.build(cfg.model)
+    # every weight comes from the checkpoint (loaded strictly below): an
+    # open_clip tower's own file (HLSS: the CC12M checkpoint) is not read
+    model = MODELS.build(without_clip_weights(cfg.model))
     load_state(model, state, checkpoint, "the config's model")
     return model
 

@@ -82,28 +82,44 @@ def _group_sizes(node, key: str):
             yield from _group_sizes(value, f'{key}.{i}')
 
 
-def group_notes(model: dict, batch: int, world: int) -> list:
+def group_notes(model: dict, batch: int, world: int,
+                drop_last: bool = True, sync_bn: bool = False) -> list:
     """Check the per-process batch against the model's groups before the
     run starts: a batch larger than a group size must be a multiple of it
-    (else the InputError the first step would raise); a smaller one is one
-    group of ``batch`` images, which is said (e.g. the FSP recipe, groups of
-    128 as the published 4 GPUs, launched on 8 GPUs: BatchNorm statistics
-    over 64 images).
+    (else the InputError the first step would raise), and the epoch's last,
+    short batch must be dropped (its size is not a multiple in general: the
+    error would come at the end of the first epoch); a batch smaller than a
+    group size is one group of ``batch`` images, which is said (e.g. the FSP
+    recipe, groups of 128 as the published 4 GPUs, launched on 8 GPUs:
+    BatchNorm statistics over 64 images).
+
+    With ``sync_bn`` (MMEngine turns every BatchNorm, GhostBN included,
+    into SyncBatchNorm) the BatchNorm group sizes (``norm_cfg``) do not
+    apply and are not checked.
 
     Returns:
         list[str]: one note per group size larger than the batch.
     """
     from ..models.groups import groups_of
+    from ..utils import InputError
     notes = []
     for key, size in _group_sizes(model, 'model'):
+        if sync_bn and '.norm_cfg.' in key:
+            continue
         groups_of(batch, size, key)
+        if batch > size and not drop_last:
+            raise InputError(
+                f'train_dataloader.drop_last=False with {key}={size}: the '
+                f'epoch\'s last, short batch would have to be a multiple of '
+                f'{size}; keep drop_last=True (docs/pretraining.md: the '
+                'published last step is not reproduced)')
         if batch < size:
             notes.append(
                 f'{key}={size}, but the per-process batch is {batch} '
                 f'({world} process(es)): each process\'s batch is one group '
-                f'of {batch} images (statistics over {batch} images, not '
-                f'{size}); fewer processes or a larger total_batch_size '
-                f'keep groups of {size}')
+                f'of {batch} images, not {size} (the BatchNorm statistics or '
+                f'contrastive negatives of a group); fewer processes or a '
+                f'larger total_batch_size keep groups of {size}')
     return notes
 
 
@@ -202,7 +218,9 @@ def prepare_config(cfg: Config, config_path: str,
                      f'from the config, {world} process(es)')
     if 'train_dataloader' in cfg and 'model' in cfg:
         notes += group_notes(cfg.model, int(cfg.train_dataloader.batch_size),
-                             world)
+                             world,
+                             cfg.train_dataloader.get('drop_last', False),
+                             bool(cfg.get('sync_bn')))
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False  # torch refuses it without workers

@@ -123,7 +123,11 @@ def build_clip(model_name: str = 'RN50-quickgelu',
 
     Args:
         model_name (str): open_clip model name.
-        pretrained (str, optional): a local checkpoint file of that model.
+        pretrained (str, optional): a local checkpoint file of that model;
+            None: open_clip's random initialisation, said in one warning
+            line; False: the same without the warning, for a caller that
+            loads a checkpoint of the whole model next
+            (:func:`without_clip_weights`).
         model_cfg (dict, optional): overrides, see :func:`clip_config`.
 
     Returns:
@@ -141,12 +145,31 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     model = oc.CLIP(**config)
     if pretrained:
         load_state(model, state, pretrained, f'open_clip {model_name}')
-    elif model_name not in _WARNED_RANDOM:
+    elif pretrained is None and model_name not in _WARNED_RANDOM:
         _WARNED_RANDOM.add(model_name)
         print_log(f'open_clip {model_name}: no pretrained checkpoint given, '
                   'image and text towers start at random initialisation',
                   logger='current', level=logging.WARNING)
     return model.eval()
+
+
+CLIP_TOWERS = ('OpenCLIPImageTower', 'OpenCLIPText')
+
+
+def without_clip_weights(model_cfg):
+    """``model_cfg`` with ``pretrained=False`` on every open_clip tower: for
+    a model whose weights all come from a trained checkpoint next (the kNN
+    evaluation of an HLSS checkpoint), the towers' own open_clip file is
+    neither needed nor read. Changes the config in place and returns it."""
+    if isinstance(model_cfg, dict):
+        if model_cfg.get('type') in CLIP_TOWERS:
+            model_cfg['pretrained'] = False
+        for value in model_cfg.values():
+            without_clip_weights(value)
+    elif isinstance(model_cfg, (list, tuple)):
+        for value in model_cfg:
+            without_clip_weights(value)
+    return model_cfg
 
 
 @MODELS.register_module()

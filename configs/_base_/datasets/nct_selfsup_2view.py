@@ -34,7 +34,8 @@ view_pipeline = [
     dict(type='Solarize', thr=128, prob=0.2),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='MultiView', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs'),
 ]

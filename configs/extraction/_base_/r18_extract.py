@@ -24,7 +24,8 @@ model = dict(
 input_size = 224
 # decoded and resized with Pillow, as the pre-training pipelines decode
 test_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
+    dict(type='LoadImageFromFile', imdecode_backend='pillow',
+         color_type='color_ignore_orientation'),
     dict(type='Resize', scale=input_size, backend='pillow',
          interpolation='bilinear'),
     dict(type='PackInputs'),
