@@ -219,15 +219,19 @@ def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
     notes = prepare_config(cfg, CLP_DEMO)
     assert any(n.startswith('model.head.group_size=64, but the per-process '
                             'batch is 32') for n in notes), notes
-    # with sync_bn the GhostBN layers become SyncBatchNorm: their group
-    # size is not checked (the head's still is)
+    # with sync_bn in a distributed run the GhostBN layers become
+    # SyncBatchNorm: their group size is not checked (the head's still is);
+    # in one process MMEngine reverts sync_bn, the groups stay
+    assert [n.split('=')[0] for n in group_notes(
+        cfg.model, 32, 2, sync_bn=True)] == ['model.head.group_size']
     cfg = Config.fromfile(CLP_DEMO)
     cfg.model.head.group_size = 64
     cfg.model.backbone.norm_cfg.group_size = 64
     cfg.sync_bn = 'torch'
     said = [n.split('=')[0] for n in prepare_config(cfg, CLP_DEMO)
             if 'group_size' in n]
-    assert said == ['model.head.group_size'], said
+    assert said == ['model.backbone.norm_cfg.group_size',
+                    'model.head.group_size'], said
 
 
 def test_runner_keys_read_from_source_match_the_runner():

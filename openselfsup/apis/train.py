@@ -93,9 +93,9 @@ def group_notes(model: dict, batch: int, world: int,
     recipe, groups of 128 as the published 4 GPUs, launched on 8 GPUs:
     BatchNorm statistics over 64 images).
 
-    With ``sync_bn`` (MMEngine turns every BatchNorm, GhostBN included,
-    into SyncBatchNorm) the BatchNorm group sizes (``norm_cfg``) do not
-    apply and are not checked.
+    With ``sync_bn`` in a distributed run (MMEngine then turns every
+    BatchNorm, GhostBN included, into SyncBatchNorm) the BatchNorm group
+    sizes (``norm_cfg``) do not apply and are not checked.
 
     Returns:
         list[str]: one note per group size larger than the batch.
@@ -220,7 +220,9 @@ def prepare_config(cfg: Config, config_path: str,
         notes += group_notes(cfg.model, int(cfg.train_dataloader.batch_size),
                              world,
                              cfg.train_dataloader.get('drop_last', False),
-                             bool(cfg.get('sync_bn')))
+                             # MMEngine converts to SyncBatchNorm only in a
+                             # distributed run
+                             bool(cfg.get('sync_bn')) and launcher != 'none')
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False  # torch refuses it without workers

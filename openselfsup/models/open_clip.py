@@ -35,7 +35,7 @@ open_clip is imported only when one of these is built (``pip install
 """
 import logging
 import os
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -117,16 +117,16 @@ def read_clip_state(path: str) -> dict:
 
 
 def build_clip(model_name: str = 'RN50-quickgelu',
-               pretrained: Optional[str] = None,
+               pretrained: Union[str, None, bool] = None,
                model_cfg: Optional[dict] = None) -> torch.nn.Module:
     """An open_clip ``CLIP`` model, with the checkpoint's weights if given.
 
     Args:
         model_name (str): open_clip model name.
         pretrained (str, optional): a local checkpoint file of that model;
-            None: open_clip's random initialisation, said in one warning
-            line; False: the same without the warning, for a caller that
-            loads a checkpoint of the whole model next
+            None (or empty): open_clip's random initialisation, said in one
+            warning line; False: the same without the warning, for a caller
+            that loads a checkpoint of the whole model next
             (:func:`without_clip_weights`).
         model_cfg (dict, optional): overrides, see :func:`clip_config`.
 
@@ -145,7 +145,7 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     model = oc.CLIP(**config)
     if pretrained:
         load_state(model, state, pretrained, f'open_clip {model_name}')
-    elif pretrained is None and model_name not in _WARNED_RANDOM:
+    elif pretrained is not False and model_name not in _WARNED_RANDOM:
         _WARNED_RANDOM.add(model_name)
         print_log(f'open_clip {model_name}: no pretrained checkpoint given, '
                   'image and text towers start at random initialisation',
@@ -178,7 +178,9 @@ class OpenCLIPImageTower(BaseModule):
 
     Args:
         model_name (str): open_clip model. Defaults to ``'RN50-quickgelu'``.
-        pretrained (str, optional): local open_clip checkpoint file.
+        pretrained (str, optional): local open_clip checkpoint file (see
+            :func:`build_clip`: None, or False when a whole-model checkpoint
+            is loaded next).
         model_cfg (dict, optional): overrides of open_clip's config.
         normalize (bool): L2-normalise the output, as the published HLSS
             (``encode_image(normalize=True)``). Defaults to True.
@@ -191,7 +193,7 @@ class OpenCLIPImageTower(BaseModule):
     """
 
     def __init__(self, model_name: str = 'RN50-quickgelu',
-                 pretrained: Optional[str] = None,
+                 pretrained: Union[str, None, bool] = None,
                  model_cfg: Optional[dict] = None, normalize: bool = True,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -219,7 +221,9 @@ class OpenCLIPText(_FrozenTextEncoder):
 
     Args:
         model_name (str): open_clip model. Defaults to ``'RN50-quickgelu'``.
-        pretrained (str, optional): local open_clip checkpoint file.
+        pretrained (str, optional): local open_clip checkpoint file (see
+            :func:`build_clip`: None, or False when a whole-model checkpoint
+            is loaded next).
         model_cfg (dict, optional): overrides of open_clip's config.
         batch_size (int): texts per forward pass.
         device (str, optional): where to run; default CUDA when available
@@ -228,7 +232,7 @@ class OpenCLIPText(_FrozenTextEncoder):
     """
 
     def __init__(self, model_name: str = 'RN50-quickgelu',
-                 pretrained: Optional[str] = None,
+                 pretrained: Union[str, None, bool] = None,
                  model_cfg: Optional[dict] = None, batch_size: int = 64,
                  device: Optional[str] = None):
         super().__init__()
