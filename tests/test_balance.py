@@ -1005,6 +1005,22 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
                                      'recall@5', 'recall@10']
     assert open(res['paths']['png'], 'rb').read(4) == b'\x89PNG'
     assert res['table'].count('\n') == 5
+    # --test: every run also on the test split (here the validation slides
+    # again, so each test/<metric> equals <metric>)
+    slides = opts['val_dataloader.dataset.data_root']
+    res = run_balance_sweep(cfg, [0.5], work_dir=str(tmp_path / 'test'),
+                            baseline_epochs=1, test=True, cfg_options={
+                                **opts,
+                                'test_dataloader.dataset.data_root': slides,
+                                'test_dataloader.dataset.feat_dim': FEAT,
+                                'test_dataloader.batch_size': 5})
+    for row in res['rows']:
+        m = row['metrics']
+        tested = {k[len('test/'):]: v for k, v in m.items()
+                  if k.startswith('test/')}
+        assert set(tested) == {k for k in m if not k.startswith('test/')}
+        for k, v in tested.items():
+            assert v == pytest.approx(m[k], abs=1e-9, nan_ok=True), k
     with pytest.raises(InputError, match='balance'):
         run_balance_sweep(cfg, [0.5, 2.0], work_dir=str(tmp_path / 'bad'))
 

@@ -37,6 +37,12 @@ def parse_args(argv):
                    "panel (default: the config's sweep.ret_metric)")
     p.add_argument('--plot-metrics', nargs='+', help='metrics drawn against '
                    "lambda (default: the config's sweep.plot_metrics)")
+    p.add_argument('--test', action='store_true',
+                   help="also evaluate every run on the config's "
+                   'test_dataloader, as columns test/<metric> (the published '
+                   'final numbers come from an independent test set: point '
+                   'test_dataloader.dataset.ann_file at it; the paper '
+                   'configs test on the validation fold otherwise)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -52,6 +58,7 @@ def main(argv=None):
                             baseline_epochs=a.baseline_epochs,
                             cls_metric=a.cls_metric, ret_metric=a.ret_metric,
                             plot_metrics=a.plot_metrics, amp=a.amp,
+                            test=a.test,
                             cfg_options=a.cfg_options)
     print(res['table'])
     for kind, path in res['paths'].items():

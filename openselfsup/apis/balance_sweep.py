@@ -125,7 +125,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       ret_metric: Optional[str] = None,
                       plot_metrics: Optional[Sequence[str]] = None,
                       amp: bool = False,
-                      cfg_options: Optional[dict] = None) -> Dict:
+                      cfg_options: Optional[dict] = None,
+                      test: bool = False) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -144,6 +145,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             (default: ``sweep.plot_metrics``, else the two above).
         amp (bool): mixed precision (GPU).
         cfg_options (dict | None): overrides applied to every run.
+        test (bool): also evaluate every run on the config's
+            ``test_dataloader`` (the published final numbers: an
+            independent test set); its metrics are added as
+            ``test/<metric>``.
 
     Returns:
         dict: ``rows`` (name, lambda, epochs, metrics), the metric names and
@@ -191,8 +196,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
     save_weights(runner.model, baseline_ckpt,
                  meta=dict(config=config, epochs=baseline_epochs))
+    def evaluate(runner) -> dict:
+        metrics = dict(runner.val())
+        if test:
+            metrics.update({f'test/{k}': v for k, v in runner.test().items()})
+        return metrics
+
     rows = [dict(name='baseline', **{'lambda': None},
-                 epochs=baseline_epochs, metrics=dict(runner.val()))]
+                 epochs=baseline_epochs, metrics=evaluate(runner))]
 
     # 2. one tuning run per lambda, all from the same baseline (its weights
     # replace the checkpoint files the backbone would read)
@@ -208,7 +219,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             'experiment_name': f'{tag}_lambda_{lam:g}'})
         rows.append(dict(name=f'lambda={lam:g}', **{'lambda': lam},
                          epochs=int(runner.epoch),
-                         metrics=dict(runner.val())))
+                         metrics=evaluate(runner)))
 
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in rows[0]['metrics']:
