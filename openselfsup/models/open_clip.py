@@ -153,17 +153,24 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     return model.eval()
 
 
-CLIP_TOWERS = ('OpenCLIPImageTower', 'OpenCLIPText')
-
-
 def without_clip_weights(model_cfg):
-    """``model_cfg`` with ``pretrained=False`` on every open_clip tower: for
-    a model whose weights all come from a trained checkpoint next (the kNN
-    evaluation of an HLSS checkpoint), the towers' own open_clip file is
-    neither needed nor read. Changes the config in place and returns it."""
+    """``model_cfg`` for a model whose weights all come from a trained
+    checkpoint next (the kNN evaluation of an HLSS checkpoint): every
+    open_clip image tower built with ``pretrained=False`` (its own open_clip
+    file neither needed nor read), and every open_clip text tower replaced
+    by a :class:`~openselfsup.models.text_encoders.HashedBagOfWords` of its
+    width (the text tower only initialises the heads' text rows, which the
+    checkpoint holds; embedding the attribute sentences with it takes
+    minutes on a CPU). Changes the config in place and returns it.
+    """
     if isinstance(model_cfg, dict):
-        if model_cfg.get('type') in CLIP_TOWERS:
+        if model_cfg.get('type') == 'OpenCLIPImageTower':
             model_cfg['pretrained'] = False
+        elif model_cfg.get('type') == 'OpenCLIPText':
+            dim = clip_config(model_cfg.get('model_name', 'RN50-quickgelu'),
+                              model_cfg.get('model_cfg'))['embed_dim']
+            model_cfg.clear()
+            model_cfg.update(type='HashedBagOfWords', dim=int(dim))
         for value in model_cfg.values():
             without_clip_weights(value)
     elif isinstance(model_cfg, (list, tuple)):
