@@ -333,23 +333,19 @@ def test_vit_and_its_classifier_load_from_a_timm_file(tmp_path):
         MODELS.build(tiny_vit(checkpoint=wide))
 
 
-def test_missing_weights_build_at_random_init_with_one_warning(
-        tmp_path, capsys):
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_instance(f'balance_missing_{id(tmp_path)}')
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger.addHandler(handler)
-    try:
-        MODELS.build(tiny_vit(checkpoint=str(tmp_path / 'none.pth')))
-        MODELS.build(tiny_hipt(checkpoint=str(tmp_path / 'none.pt')))
-    finally:
-        logger.removeHandler(handler)
-    warn = [r for r in records if r.levelno == logging.WARNING]
-    assert len(warn) == 2
-    assert all('random initialisation' in r.getMessage() and
-               '\n' not in r.getMessage() for r in warn)
+def test_a_missing_weights_file_is_refused_none_is_random_init(tmp_path):
+    """A configured weights file that is not there stops the build with one
+    line naming it (the published code stops there too; before, the model
+    started at random initialisation with a warning); None is the random
+    initialisation (the demo configs')."""
+    for build, name in ((tiny_vit, 'none.pth'), (tiny_hipt, 'none.pt')):
+        path = str(tmp_path / name)
+        with pytest.raises(InputError) as err:
+            MODELS.build(build(checkpoint=path))
+        assert str(err.value).startswith(f'{path}: weights of ')
+        assert 'checkpoint=None' in str(err.value)
+        assert '\n' not in str(err.value)
+        assert MODELS.build(build(checkpoint=None)) is not None
 
 
 # Parameter names of HIPT's LocalGlobalHIPT (clemsgrs/hipt), which a
@@ -954,10 +950,16 @@ def test_paper_configs_are_the_published_recipes():
 
 @pytest.mark.slow
 def test_paper_vit_b16_builds_at_random_init_without_weights():
+    """The paper captions config's ViT-B/16 (blocks 0-3 frozen) at random
+    initialisation: ``checkpoint=None`` (its weights file, absent here,
+    would be refused)."""
     from openselfsup.config import load_config
     cfg = load_config(os.path.join(ROOT,
                                    'configs/balance/balance_vit_captions.py'))
     cfg.model.text_encoder = dict(type='HashedBagOfWords', dim=768)
+    with pytest.raises(InputError, match='vit_b16_coco.safetensors: weights'):
+        MODELS.build(cfg.model)
+    cfg.model.backbone.checkpoint = None
     model = MODELS.build(cfg.model)
     vit = model.backbone.vit
     assert model.backbone.embed_dims == 768 and len(vit.blocks) == 12

@@ -12,8 +12,9 @@
 # slide embedding that feeds the regression head is the one aligned with the
 # reports (768-d on both sides, no projection).
 #
-# Weights, from local files (nothing is downloaded; a missing file means a
-# random initialisation, said in one warning line):
+# Weights, from local files (nothing is downloaded; a missing file stops the
+# run with one line; model.backbone.checkpoint=None starts from random
+# initialisation):
 #   checkpoints/LocalGlobalHIPT_2048_768.pt   HIPT's LocalGlobalRegressionHIPT
 #       state dict (trained for ISUP grading; its classifier.* becomes the
 #       task head)

@@ -11,8 +11,9 @@
 #     model.contrastive_loss=dict(type='CrossModalTripletLoss', margin=2.0)
 # with negatives='other_sample', already set below.)
 #
-# Weights, from local files (nothing is downloaded; a missing file means a
-# random initialisation, said in one warning line):
+# Weights, from local files (nothing is downloaded; a missing file stops the
+# run with one line; model.backbone.checkpoint=None starts from random
+# initialisation):
 #   checkpoints/vit_b16_coco.safetensors   timm-format ViT-B/16, e.g. the
 #       COCO-tuned classifier to start from (its head.* becomes the task
 #       head when it has 80 outputs), or timm's

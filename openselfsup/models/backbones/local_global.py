@@ -142,8 +142,8 @@ class LocalGlobalHIPT(BaseModule):
         checkpoint (str | None): a local state dict of HIPT's
             ``LocalGlobalRegressionHIPT`` (or of this module); its
             ``classifier.*`` is kept in :attr:`classifier_state` for the task
-            head. None or a missing file: random initialisation (a missing
-            file is said in one warning line).
+            head. None: random initialisation; a missing file is refused
+            with one line.
         init_cfg (dict | None): MMEngine initialisation config.
 
     Inputs are a list of ``[M_i, P, D]`` tensors (slides of different sizes,

@@ -5,7 +5,6 @@ a ``state_dict`` or ``model`` entry and DDP's ``module.`` prefix are
 unwrapped). A classifier saved in the same file (a task-trained model) is
 split off for the task head. Nothing is downloaded.
 """
-import logging
 import os
 from typing import Dict, Optional, Tuple
 
@@ -36,19 +35,21 @@ def read_weights(path: Optional[str], what: str
         what (str): the model's name, for messages.
 
     Returns:
-        dict | None: None when ``path`` is None, or when the file does not
-        exist, which is said in one warning line.
+        dict | None: None when ``path`` is None.
 
     Raises:
-        InputError: the file exists but cannot be read as weights.
+        InputError: the file is missing (a configured file is the run's
+            starting point: the published code stops there too; None, not
+            a missing file, means a random initialisation) or cannot be
+            read as weights.
     """
     if path is None:
         return None
     path = os.fspath(path)
     if not os.path.isfile(path):
-        print_log(f'{path} not found: {what} at random initialisation',
-                  logger='current', level=logging.WARNING)
-        return None
+        raise InputError(f'{path}: weights of {what} not found (put the file '
+                         'there, or set model.backbone.checkpoint=None for a '
+                         'random initialisation)')
     timm = require_timm(what)
     try:
         state = timm.models.load_state_dict(path, weights_only=True)

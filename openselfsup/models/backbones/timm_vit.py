@@ -27,8 +27,8 @@ class TimmVisionTransformer(BaseModule):
             ``vit_base_patch16_224.orig_in21k_ft_in1k``, the weights of
             ``google/vit-base-patch16-224``, or a task-trained classifier).
             Its ``head.*`` is kept in :attr:`classifier_state` for the task
-            head. None or a missing file: random initialisation (a missing
-            file is said in one warning line).
+            head. None: random initialisation; a missing file is refused
+            with one line.
         frozen_blocks (int): the first ``frozen_blocks`` transformer blocks
             get ``requires_grad=False`` (4 published).
         final_norm (bool): apply the final LayerNorm before reading the class
