@@ -134,18 +134,27 @@ def test_nct_published_names_converted(tmp_path, capsys):
 
 def test_paip_published_names_converted(tmp_path, capsys):
     """A few thousand names of the published PAIP19 lists (every 25th line),
-    hard links in the published layout, converted by prepare_paip19.py
-    with its default: not all published patches are there, so every patch
-    found is split by the published rule (first 15 slide IDs in sorted
-    order train), which gives the published membership and labels."""
+    hard links in the published layout, converted by prepare_paip19.py: by
+    default an incomplete copy of the published patches is refused (one
+    line, nothing written: converting it would silently change the
+    sampling from 500 per class per slide to every patch found); with
+    --train-slides 15 every patch found is split by the published rule
+    (first 15 slide IDs in sorted order train), which gives the published
+    membership and labels."""
     train = _entries('paip_train')[::25]
     test = _entries('paip_test')[::25]
     assert len({p.split('/')[0] for p, _ in train + test}) == 50
     root = tmp_path / 'PAIP19'
     _link_tree(str(root / 'data'), {p for p, _ in train + test},
                _tiny(tmp_path))
-    rc, out, err = run_data_tool('prepare_paip19', ['--root', str(root)],
+    rc, _, lines = run_data_tool('prepare_paip19', ['--root', str(root)],
                                  capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert 'an incomplete copy of the published data; nothing written; ' \
+        '--train-slides 15' in lines[0]
+    assert not os.path.exists(root / 'meta' / 'paip_train.txt')
+    rc, out, err = run_data_tool('prepare_paip19', [
+        '--root', str(root), '--train-slides', '15'], capsys)
     assert rc == 0, err
     for name, entries in (('paip_train', train), ('paip_test', test)):
         got = [tuple(ln.split(' ')) for ln in
@@ -154,7 +163,6 @@ def test_paip_published_names_converted(tmp_path, capsys):
         assert {(p, int(c)) for p, c in got} == set(entries), name
         assert [p for p, _ in got] == _lines(root / 'meta' / f'{name}.txt')
     assert 'the first 15 of 50 slide IDs in sorted order train' in out
-    assert 'not the published images' in out
 
 
 @pytest.mark.slow
@@ -206,3 +214,21 @@ def test_full_published_trees_give_the_published_lists(tmp_path):
     prepare_lc25000(str(lc))
     assert _lines(lc / 'meta' / 'img_list_labeled.txt') == [
         f'lung_colon_image_set/{p} {c}' for p, c in lists['lc25000']]
+
+
+def test_lc25000_incomplete_published_copy_is_refused(tmp_path, capsys):
+    """LC25000 with only some of the published images (an interrupted
+    download): one line naming the count and the first absent image,
+    nothing written, instead of lists of what happens to be there."""
+    entries = _entries('lc25000')
+    root = tmp_path / 'LC25000'
+    _link_tree(str(root / 'data'), [p for p, _ in entries[::500]],
+               _tiny(tmp_path))
+    rc, _, lines = run_data_tool('prepare_lc25000', ['--root', str(root)],
+                                 capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    first = next(p for i, (p, _) in enumerate(entries) if i % 500)
+    assert (f'{len(entries) - len(entries[::500])} of the {len(entries)} '
+            f'images that') in lines[0]
+    assert f'(first: {first})' in lines[0] and 'nothing written' in lines[0]
+    assert not os.path.exists(root / 'meta' / 'img_list.txt')

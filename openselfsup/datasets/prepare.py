@@ -113,7 +113,8 @@ def _class_folders(split_dir: str, classes: Sequence[str],
     return entries
 
 
-def _published_lists(found: List[Entry], names: Sequence[str], prefix: str
+def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
+                     where: str, instead: str = ''
                      ) -> Tuple[Optional[Dict[str, List[Entry]]], str]:
     """The shipped lists ``names`` if every image they name was found.
 
@@ -122,10 +123,18 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str
         names: keys of :data:`.splits.PUBLISHED`.
         prefix: folder prefix of ``found``'s paths that the published
             paths lack.
+        where: the data folder (messages).
+        instead: what the user can do instead of completing the copy
+            (appended to the refusal).
 
     Returns:
         (the published lists with ``prefix``, in their order, or None when
-        images of them are absent; a one-line note).
+        none of their images is there (other data); a one-line note).
+
+    Raises:
+        InputError: some but not all of their images are there (an
+            incomplete copy of the published data: converting what is there
+            would silently change the protocol's sampling).
     """
     published = {n: [(prefix + p, c) for p, c in read_published(n)]
                  for n in names}
@@ -133,9 +142,15 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str
     have = set(found)
     absent, extra = len(want - have), len(have - want)
     what = ' and '.join(PUBLISHED[n].source.rsplit('/', 1)[1] for n in names)
+    if absent == len(want):
+        return None, f'not the published images (none of those {what} name)'
     if absent:
-        return None, (f'not the published images ({absent} of the {len(want)} '
-                      f'that {what} name absent)')
+        first = next(p for n in names for p, c in published[n]
+                     if (p, c) not in have)
+        raise InputError(
+            f'{where}: {absent} of the {len(want)} images that {what} name '
+            f'are absent (first: {first}): an incomplete copy of the '
+            f'published data; nothing written{instead}')
     note = f'the published {what}, in their order'
     if extra:
         note += f'; {extra} image(s) not in them left out'
@@ -304,7 +319,7 @@ def prepare_lc25000(root: str) -> Prepared:
         got = _class_folders(os.path.join(data, sets), classes, f'{sets}/')
         offset = LC_CLASSES.index(classes[0])
         entries += [(p, c + offset) for p, c in got]
-    published, note = _published_lists(entries, ['lc25000'], prefix)
+    published, note = _published_lists(entries, ['lc25000'], prefix, data)
     lists = {'img_list': published['lc25000'] if published else entries}
     if not published:
         note += '; all images found, sorted'
@@ -396,9 +411,10 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
     slide-level evaluation can group patches. One split rule at most.
     Without one: the published lists when every patch they name is there
     (they hold 500 patches per class per slide, drawn with replacement, so
-    some patches twice; other patches found are left out); otherwise every
-    patch found, split by the published rule (the first 15 slide IDs in
-    sorted order train).
+    some patches twice; other patches found are left out); when none is
+    (patches cut anew) every patch found, split by the published rule (the
+    first 15 slide IDs in sorted order train); some but not all: refused
+    (an incomplete copy; ``train_slides=15`` takes every patch found).
 
     Args:
         root (str): the PAIP19 directory (``data/PAIP19``) whose ``data/``
@@ -446,7 +462,9 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
     explicit = any(v is not None for v in (train_slides, test_slides,
                                            test_fraction))
     published, note = (None, None) if explicit else _published_lists(
-        found, ['paip_train', 'paip_test'], '')
+        found, ['paip_train', 'paip_test'], '', data,
+        f'; --train-slides {PAIP_TRAIN_SLIDES} splits every patch found by '
+        'the published rule instead')
     if published:
         lists = {name: published[name] for name in ('paip_train',
                                                      'paip_test')}

@@ -8,8 +8,12 @@ viable_tumor, non_viable_tumor). Then run
     python tools/prepare_data/prepare_paip19.py --root data/PAIP19
 It writes data/PAIP19/meta/paip_{train,test}[_labeled].txt and classes.txt,
 split by slide (never a slide in both) as published: the first 15 slide IDs
-in sorted order train, the others test. Other rules: --train-slides N,
---test-slides ID ..., or --test-fraction F --seed S.
+in sorted order train, the others test. With the published patches (every
+one the shipped published lists name) the lists are those lists (500
+patches per class per slide, drawn with replacement); with patches cut
+anew, every patch found; an incomplete copy of the published patches is
+refused (--train-slides 15 then takes every patch found). Other rules:
+--train-slides N, --test-slides ID ..., or --test-fraction F --seed S.
 """
 import argparse
 import sys
