@@ -114,7 +114,7 @@ def _class_folders(split_dir: str, classes: Sequence[str],
 
 
 def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
-                     where: str, instead: str = ''
+                     where: str, instead: Optional[str] = None
                      ) -> Tuple[Optional[Dict[str, List[Entry]]], str]:
     """The shipped lists ``names`` if every image they name was found.
 
@@ -124,17 +124,18 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
         prefix: folder prefix of ``found``'s paths that the published
             paths lack.
         where: the data folder (messages).
-        instead: what the user can do instead of completing the copy
-            (appended to the refusal).
+        instead: when given, some but not all of the published images
+            (an incomplete copy) are refused, this appended to the message
+            (PAIP19: what is there would be a different sample); None: the
+            caller takes what is found (LC25000: every image either way,
+            only the order differs).
 
     Returns:
         (the published lists with ``prefix``, in their order, or None when
-        none of their images is there (other data); a one-line note).
+        images of them are absent; a one-line note).
 
     Raises:
-        InputError: some but not all of their images are there (an
-            incomplete copy of the published data: converting what is there
-            would silently change the protocol's sampling).
+        InputError: an incomplete copy, with ``instead``.
     """
     published = {n: [(prefix + p, c) for p, c in read_published(n)]
                  for n in names}
@@ -142,8 +143,9 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
     have = set(found)
     absent, extra = len(want - have), len(have - want)
     what = ' and '.join(PUBLISHED[n].source.rsplit('/', 1)[1] for n in names)
-    if absent == len(want):
-        return None, f'not the published images (none of those {what} name)'
+    if absent and (instead is None or absent == len(want)):
+        return None, (f'not the published images ({absent} of the {len(want)} '
+                      f'that {what} name absent)')
     if absent:
         first = next(p for n in names for p, c in published[n]
                      if (p, c) not in have)
@@ -155,6 +157,14 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
     if extra:
         note += f'; {extra} image(s) not in them left out'
     return published, note
+
+
+def _check_data_folder(data: str) -> None:
+    """One line when ``<root>/data`` (where the images go) is missing."""
+    if not os.path.isdir(data):
+        raise InputError(f'{data}: folder not found (the images go under '
+                         'it: extract the download there, or make it a '
+                         'symlink to the extracted folder)')
 
 
 # -- NCT ----------------------------------------------------------------------
@@ -245,8 +255,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
     if split is not None and split not in NCT_SPLITS:
         raise InputError(f'--split {split}: expected one of '
                          f'{", ".join(NCT_SPLITS)}')
-    if not os.path.isdir(data):
-        raise InputError(f'{data}: folder not found')
+    _check_data_folder(data)
     nonorm = _nonorm_folder(data)
     if split is None:
         if nonorm is None and split_lists is None and os.path.isdir(
@@ -309,6 +318,7 @@ def prepare_lc25000(root: str) -> Prepared:
     """
     data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
     check_writable_dir(meta)
+    _check_data_folder(data)
     prefix = ''
     if not os.path.isdir(os.path.join(data, 'colon_image_sets')) and \
             os.path.isdir(os.path.join(data, 'lung_colon_image_set')):
@@ -445,8 +455,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
     if seed < 0:
         raise InputError(f'--seed {seed}: must be non-negative')
     check_writable_dir(meta)
-    if not os.path.isdir(data):
-        raise InputError(f'{data}: folder not found')
+    _check_data_folder(data)
     slides = sorted(d for d in os.listdir(data)
                     if os.path.isdir(os.path.join(data, d)))
     if len(slides) < 2:
