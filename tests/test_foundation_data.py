@@ -107,7 +107,19 @@ def test_converter_bad_input(synthetic_root, tmp_path):
     rc, _, err = run_tool(['tools/prepare_data/prepare_nct.py', '--root',
                            str(root)])
     lines = error_lines(err)
-    # no NONORM images: the official layout, whose first class is BACK
+    # no NONORM images and only NCT-CRC-HE-100K: said as such (not a bare
+    # "CRC-VAL-HE-7K: folder not found" of a split the user did not ask for)
+    assert rc != 0 and len(lines) == 1, err
+    assert 'no NCT-CRC-HE-100K-NONORM images' in lines[0]
+    assert 'only NCT-CRC-HE-100K/; the official split also needs ' \
+        'CRC-VAL-HE-7K/<CLS>/ for test' in lines[0]
+    assert not (root / 'meta').exists()
+    # with both official folders: the official layout, whose first class is
+    # BACK
+    (root / 'data' / 'CRC-VAL-HE-7K' / 'ADI').mkdir(parents=True)
+    rc, _, err = run_tool(['tools/prepare_data/prepare_nct.py', '--root',
+                           str(root)])
+    lines = error_lines(err)
     assert rc != 0 and len(lines) == 1, err
     assert 'NCT-CRC-HE-100K/BACK: class folder not found' in lines[0]
     assert not (root / 'meta').exists()

@@ -257,21 +257,26 @@ def prepare_nct(root: str, split: Optional[str] = None,
                          f'{", ".join(NCT_SPLITS)}')
     _check_data_folder(data)
     nonorm = _nonorm_folder(data)
+    chosen = split is None and nonorm is None and split_lists is None and \
+        os.path.isdir(os.path.join(data, OFFICIAL[0]))
     if split is None:
-        if nonorm is None and split_lists is None and os.path.isdir(
-                os.path.join(data, OFFICIAL[0])):
-            split = 'official'
-        else:
-            split = 'published'
+        split = 'official' if chosen else 'published'
     if split == 'official':
         if split_lists is not None:
             raise InputError('--split-lists splits the NONORM images; it does '
                              'not go with --split official')
+        if chosen and not os.path.isdir(os.path.join(data, OFFICIAL[1])):
+            raise InputError(
+                f'{data}: no {NONORM} images (the published protocol\'s: '
+                f'{NONORM}/<CLS>/ or <CLS>/), only {OFFICIAL[0]}/; the '
+                f'official split also needs {OFFICIAL[1]}/<CLS>/ for test')
         train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
                                f'{OFFICIAL[0]}/')
         test = _class_folders(os.path.join(data, OFFICIAL[1]), NCT_CLASSES,
                               f'{OFFICIAL[1]}/')
-        notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)']
+        notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)'
+                 + (f' (no {NONORM} images found, so not the published '
+                    'split)' if chosen else '')]
     else:
         if nonorm is None:
             raise InputError(
