@@ -116,15 +116,35 @@ DEMO_OPTS = ['model.backbone.base_channels=16',
              'model.backbone.stem_channels=16', 'dataset.pipeline.1.scale=64']
 
 
-def extract_processes(root: str, repeat: int) -> dict:
-    """Wall time of the five feature sets as five processes and as one
-    (median of ``repeat`` interleaved runs), and whether they wrote the
-    same features."""
+def synthetic_data(root: str) -> str:
+    """``root/data``: the synthetic data at 64 px, written on first use."""
     data = os.path.join(root, 'data')
     if not os.path.isdir(data):
         subprocess.run([sys.executable, 'tools/prepare_data/make_synthetic.py',
                         '--out', data, '--size', '64'], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return data
+
+
+def medians(runs: dict) -> dict:
+    """Per way, the median of its wall times and the times themselves."""
+    return {k: {'median_s': float(np.median(v)), 'runs_s': v}
+            for k, v in runs.items()}
+
+
+def with_load(part, *args) -> dict:
+    """``part(*args)``'s result with the load average before and after."""
+    load0 = load_average()
+    r = part(*args)
+    r.update(load_before=load0, load_after=load_average())
+    return r
+
+
+def extract_processes(root: str, repeat: int) -> dict:
+    """Wall time of the five feature sets as five processes and as one
+    (median of ``repeat`` interleaved runs), and whether they wrote the
+    same features."""
+    data = synthetic_data(root)
     base = [sys.executable, 'wsi_workdir/extract.py', '--random-init',
             '--no-progress', '--device', 'cpu', '--cfg-options', *DEMO_OPTS]
 
@@ -145,8 +165,7 @@ def extract_processes(root: str, repeat: int) -> dict:
         np.load(os.path.join(one, 'extracted_feats', 'm', f'{n}.npy')),
         np.load(os.path.join(five, 'extracted_feats', 'm', f'{n}.npy')))
         for _, _, n in EXTRACT_SETS)
-    return {k: {'median_s': float(np.median(v)), 'runs_s': v}
-            for k, v in runs.items()} | {'same_features': bool(same)}
+    return medians(runs) | {'same_features': bool(same)}
 
 
 #: the near-domain script before it took every encoder in one process
@@ -164,11 +183,7 @@ def near_domain_script(root: str, repeat: int) -> dict:
 
     from openselfsup.apis.extract import build_random_extractor
     from openselfsup.config import load_config, parse_cfg_options
-    data = os.path.join(root, 'data')
-    if not os.path.isdir(data):
-        subprocess.run([sys.executable, 'tools/prepare_data/make_synthetic.py',
-                        '--out', data, '--size', '64'], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    data = synthetic_data(root)
     cfg = load_config(os.path.join(ROOT, 'configs/extraction/nct_train.py'),
                       parse_cfg_options(DEMO_OPTS[:2]))
     dirs = {'clp': ('moco', 'r18_bs256_ep200', 'epoch_200.pth'),
@@ -201,9 +216,8 @@ def near_domain_script(root: str, repeat: int) -> dict:
              for f in dirs for c in range(9) for n in ('NCT_train', 'NCT_test')]
     same = all(np.array_equal(*(np.load(os.path.join(wd, f))
                                 for wd in wds.values())) for f in feats)
-    return {k: {'median_s': float(np.median(v)), 'runs_s': v}
-            for k, v in runs.items()} | {'same_features': bool(same),
-                                         'feature_sets': len(feats)}
+    return medians(runs) | {'same_features': bool(same),
+                            'feature_sets': len(feats)}
 
 
 def main(argv=None):
@@ -271,30 +285,28 @@ def main(argv=None):
                   f'   load {r["load_before"][0]:.1f}->'
                   f'{r["load_after"][0]:.1f}')
     if 'extract' not in args.skip:
-        load0 = load_average()
-        r = out['extract'] = extract_processes(
-            os.path.abspath(args.extract_root), args.repeat)
-        r.update(load_before=load0, load_after=load_average())
+        r = out['extract'] = with_load(
+            extract_processes, os.path.abspath(args.extract_root),
+            args.repeat)
         five, one = r['five processes'], r['one process']
         print(f'\nextraction of the five feature sets of one encoder '
               f'(synthetic 64 px, width-16 ResNet-18, CPU), median of '
               f'{args.repeat} interleaved runs, load '
-              f'{load0[0]:.1f}->{r["load_after"][0]:.1f}:')
+              f'{r["load_before"][0]:.1f}->{r["load_after"][0]:.1f}:')
         print(f'  five extract.py processes  {five["median_s"]:6.1f} s')
         print(f'  one extract.py process     {one["median_s"]:6.1f} s   '
               f'{five["median_s"] / one["median_s"]:.2f}x faster; same '
               f'features: {r["same_features"]}')
     if 'near' not in args.skip:
-        load0 = load_average()
-        r = out['near'] = near_domain_script(
-            os.path.abspath(args.extract_root), args.near_repeat)
-        r.update(load_before=load0, load_after=load_average())
+        r = out['near'] = with_load(
+            near_domain_script, os.path.abspath(args.extract_root),
+            args.near_repeat)
         each, one = (r['one process per encoder'],
                      r['the script (one process)'])
         print(f'\nextract_near_domain_feats.sh, defaults: 18 encoders x '
               f'NCT train / test (synthetic 64 px, width-16 ResNet-18, CPU), '
               f'median of {args.near_repeat}, load '
-              f'{load0[0]:.1f}->{r["load_after"][0]:.1f}:')
+              f'{r["load_before"][0]:.1f}->{r["load_after"][0]:.1f}:')
         print(f'  one extract.py process per encoder  {each["median_s"]:6.1f} s')
         print(f'  the script: one process             {one["median_s"]:6.1f} s'
               f'   {each["median_s"] / one["median_s"]:.2f}x faster; same '

@@ -11,7 +11,7 @@ may use it.
 """
 import difflib
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from mmengine.config import Config, DictAction  # noqa: F401
 
@@ -44,6 +44,24 @@ def _missing_key(cfg: Config, key: str) -> Optional[str]:
                     'dict or list')
         done.append(part)
     return None
+
+
+def config_dicts(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
+    """``(dotted key, dict)`` of ``node`` and of every dict under it (list
+    items by index), each parent before its children. A caller may change a
+    dict when it is yielded: its children are read after that.
+
+    Example: ``config_dicts(cfg.model, 'model')`` yields ``('model',
+    cfg.model)``, ``('model.backbone', ...)``,
+    ``('model.backbone.norm_cfg', ...)``, ...
+    """
+    if isinstance(node, dict):
+        yield key, node
+        for name, value in list(node.items()):
+            yield from config_dicts(value, f'{key}.{name}' if key else name)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from config_dicts(value, f'{key}.{i}' if key else str(i))
 
 
 def _runner_source_keys() -> Tuple[set, set]:

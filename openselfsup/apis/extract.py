@@ -665,11 +665,12 @@ def extract_many(configs: Sequence[str],
         load_into_backbone(entry[1].backbone, weights, checkpoint)
         entry[2] = checkpoint
 
-    # every checkpoint and model checked before the first set is computed
-    read = {}  # checkpoint -> (kind, SHA-256)
+    # every model and checkpoint checked before the first set is computed
+    for listing in listings:
+        encoder(listing['cfg'])
+    read = {None: (f'random init (seed {seed})', None)}  # -> (kind, SHA-256)
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
-            read[None] = (f'random init (seed {seed})', None)
             continue
         weights, kind = load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
@@ -678,8 +679,6 @@ def extract_many(configs: Sequence[str],
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights
-    for listing in listings:
-        encoder(listing['cfg'])  # the random ones
     records = []
     for listing, checkpoint in zip(listings, checkpoints):
         entry = encoder(listing['cfg'])

@@ -18,7 +18,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from ..config import default_work_dir, load_config
+from ..config import config_dicts, default_work_dir, load_config
 from ..utils import InputError
 from .fast_path import apply_fast_path
 
@@ -66,20 +66,14 @@ def per_process_batch(total: int, world_size: int) -> int:
     return total // world_size
 
 
-def _group_sizes(node, key: str):
+def _group_sizes(model: dict):
     """``(config key, size)`` of every ``group_size`` in a model config
     (the group loss's ``model.head.group_size``, GhostBN's
     ``model.backbone.norm_cfg.group_size``...)."""
-    if isinstance(node, dict):
-        for name, value in node.items():
-            if name == 'group_size' and isinstance(value, int) \
-                    and not isinstance(value, bool):
-                yield f'{key}.{name}', value
-            else:
-                yield from _group_sizes(value, f'{key}.{name}')
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _group_sizes(value, f'{key}.{i}')
+    for key, node in config_dicts(model, 'model'):
+        size = node.get('group_size')
+        if isinstance(size, int) and not isinstance(size, bool):
+            yield f'{key}.group_size', size
 
 
 def group_notes(model: dict, batch: int, world: int,
@@ -103,7 +97,7 @@ def group_notes(model: dict, batch: int, world: int,
     from ..models.groups import groups_of
     from ..utils import InputError
     notes = []
-    for key, size in _group_sizes(model, 'model'):
+    for key, size in _group_sizes(model):
         if sync_bn and '.norm_cfg.' in key:
             continue
         groups_of(batch, size, key)

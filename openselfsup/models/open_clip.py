@@ -43,6 +43,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from tqdm import tqdm
 
+from ..config import config_dicts
 from ..registry import MODELS
 from ..utils import InputError
 from .state_dict import load_state
@@ -163,19 +164,14 @@ def without_clip_weights(model_cfg):
     checkpoint holds; embedding the attribute sentences with it takes
     minutes on a CPU). Changes the config in place and returns it.
     """
-    if isinstance(model_cfg, dict):
-        if model_cfg.get('type') == 'OpenCLIPImageTower':
-            model_cfg['pretrained'] = False
-        elif model_cfg.get('type') == 'OpenCLIPText':
-            dim = clip_config(model_cfg.get('model_name', 'RN50-quickgelu'),
-                              model_cfg.get('model_cfg'))['embed_dim']
-            model_cfg.clear()
-            model_cfg.update(type='HashedBagOfWords', dim=int(dim))
-        for value in model_cfg.values():
-            without_clip_weights(value)
-    elif isinstance(model_cfg, (list, tuple)):
-        for value in model_cfg:
-            without_clip_weights(value)
+    for _, node in config_dicts(model_cfg):
+        if node.get('type') == 'OpenCLIPImageTower':
+            node['pretrained'] = False
+        elif node.get('type') == 'OpenCLIPText':
+            dim = clip_config(node.get('model_name', 'RN50-quickgelu'),
+                              node.get('model_cfg'))['embed_dim']
+            node.clear()
+            node.update(type='HashedBagOfWords', dim=int(dim))
     return model_cfg
 
 
