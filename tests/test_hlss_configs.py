@@ -152,14 +152,19 @@ def test_paper_config_trains_two_iterations(name, tmp_path, monkeypatch):
     assert hub.get_scalar('train/lr').data[0][0] < 1e-8
     if name == 'hlss':
         # the kNN evaluation of the trained checkpoint with the config
-        # naming an open_clip file that is not there: the checkpoint holds
-        # every weight, the towers' file is not read and the text tower not
-        # built (its sentence embeddings are overwritten by the checkpoint)
+        # naming an open_clip file and an attribute-embeddings file that are
+        # not there: the checkpoint holds every weight, neither file is read
+        # and the text tower not built (the heads' text rows it would give
+        # are overwritten by the checkpoint)
         from openselfsup.apis.knn import knn_eval_checkpoint
         opts = _shrink(name, str(data))
         for tower in ('model.backbone', 'model.text_encoder'):
             opts[tower] = dict(opts[tower],
                                pretrained=str(tmp_path / 'absent.pt'))
+        # nor a head's precomputed attribute embeddings (its text rows are
+        # in the checkpoint too); the other two heads take the text encoder
+        opts['model.heads.patient.embeddings_file'] = str(
+            tmp_path / 'absent.npy')
         opts.update({'knn_eval.' + k[len('custom_hooks.0.'):]: v
                      for k, v in list(opts.items())
                      if k.startswith('custom_hooks.0.')})

@@ -158,11 +158,14 @@ def without_clip_weights(model_cfg):
     """``model_cfg`` for a model whose weights all come from a trained
     checkpoint next (the kNN evaluation of an HLSS checkpoint): every
     open_clip image tower built with ``pretrained=False`` (its own open_clip
-    file neither needed nor read), and every open_clip text tower replaced
-    by a :class:`~openselfsup.models.text_encoders.HashedBagOfWords` of its
-    width (the text tower only initialises the heads' text rows, which the
-    checkpoint holds; embedding the attribute sentences with it takes
-    minutes on a CPU). Changes the config in place and returns it.
+    file neither needed nor read), every open_clip text tower replaced by a
+    :class:`~openselfsup.models.text_encoders.HashedBagOfWords` of its width,
+    and every ``TextInitHead``'s ``embeddings_file`` replaced by such an
+    encoder of the head's width (the text tower and the files only
+    initialise the heads' text rows, which the checkpoint holds; embedding
+    the attribute sentences with the tower takes minutes on a CPU, and a
+    file may not be on the evaluating machine). Changes the config in place
+    and returns it.
     """
     for _, node in config_dicts(model_cfg):
         if node.get('type') == 'OpenCLIPImageTower':
@@ -172,6 +175,11 @@ def without_clip_weights(model_cfg):
                               node.get('model_cfg'))['embed_dim']
             node.clear()
             node.update(type='HashedBagOfWords', dim=int(dim))
+        elif (node.get('type') == 'TextInitHead'
+              and node.get('embeddings_file')):
+            node['embeddings_file'] = None
+            node['encoder'] = dict(type='HashedBagOfWords',
+                                   dim=int(node['in_channels']))
     return model_cfg
 
 
