@@ -8,6 +8,7 @@ import pytest
 
 from _data_helpers import run_data_tool
 from _foundation_helpers import error_lines, run_tool
+from openselfsup.datasets.list_files import NONORM
 from openselfsup.utils import InputError
 
 NCT_ORDER = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
@@ -253,3 +254,83 @@ def test_bad_config_files_are_one_line(tmp_path, content, name, match):
         load_config(str(path))
     assert match in str(exc.value) and str(path) in str(exc.value)
     assert '\n' not in str(exc.value)
+
+
+@pytest.mark.parametrize('case', ['nct_zip_in_own_folder', 'nct_official',
+                                  'nct_container', 'lc_container',
+                                  'paip_container'])
+def test_images_one_folder_too_deep_named_with_the_move(tmp_path, capsys,
+                                                        case):
+    """A download unpacked into a folder of its own name (or inside one
+    container folder) is the commonest layout slip: the converter says
+    where the images are and what to move, in one line, writes nothing; the
+    same tree moved up converts. A ``__MACOSX`` folder beside the images
+    (a zip made on a Mac) is ignored."""
+    tool, root = {'nct': ('prepare_nct', tmp_path / 'NCT'),
+                  'lc_': ('prepare_lc25000', tmp_path / 'LC25000'),
+                  'pai': ('prepare_paip19', tmp_path / 'PAIP19')}[case[:3]]
+    data = root / 'data'
+    args = ['--root', str(root)]
+    if case == 'nct_zip_in_own_folder':
+        # data/NONORM/NONORM/<CLS>/ (unzipped into a folder of its name)
+        where = data / NONORM
+        inner = where / NONORM
+        for cls in NCT_ORDER:
+            (inner / cls).mkdir(parents=True)
+            for tag in 'AB':
+                (inner / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+        args += ['--split-lists', str(_nct_list(tmp_path, 'train', 'A')),
+                 str(_nct_list(tmp_path, 'test', 'B'))]
+    elif case == 'nct_official':
+        _official_nct(tmp_path / 'tmp')
+        where = data / 'NCT-CRC-HE-100K'
+        for split in ('NCT-CRC-HE-100K', 'CRC-VAL-HE-7K'):
+            target = data / split
+            target.mkdir(parents=True)
+            src = tmp_path / 'tmp' / 'data' / split
+            if split == 'NCT-CRC-HE-100K':
+                target = target / split
+            src.rename(target)
+        inner = where / 'NCT-CRC-HE-100K'
+    elif case == 'nct_container':
+        _official_nct(tmp_path / 'tmp')
+        where, inner = data, data / 'downloads'
+        data.mkdir(parents=True)
+        (tmp_path / 'tmp' / 'data').rename(inner)
+    elif case == 'lc_container':
+        where, inner = data, data / 'LC25000'
+        for sets, classes in (('colon_image_sets', ('colon_aca', 'colon_n')),
+                              ('lung_image_sets', ('lung_aca', 'lung_n',
+                                                   'lung_scc'))):
+            for cls in classes:
+                d = inner / 'lung_colon_image_set' / sets / cls
+                d.mkdir(parents=True)
+                (d / f'{cls}1.jpeg').write_bytes(b'x')
+    else:
+        where, inner = data, data / 'patches'
+        for slide in ('01_01_0001', '01_01_0002'):
+            (inner / slide / '0').mkdir(parents=True)
+            (inner / slide / '0' / '0+0+0.png').write_bytes(b'x')
+        args += ['--train-slides', '1']
+    (where / '__MACOSX').mkdir()
+    rc, _, lines = run_data_tool(tool, args, capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f'error: {where}: the ') and \
+        f'one level down, in {inner.name}/' in lines[0] and \
+        f'move the contents of {inner} up into {where}' in lines[0], lines
+    assert not (root / 'meta').exists()
+    # moved up as the line says: converts
+    for item in inner.iterdir():
+        item.rename(where / item.name)
+    inner.rmdir()
+    rc, out, lines = run_data_tool(tool, args, capsys)
+    assert rc == 0, lines
+    assert (root / 'meta').is_dir()
+
+
+def _nct_list(tmp_path, name, *tags):
+    """A NONORM split list naming ``<CLS>/<CLS>-<tag>.tif`` per class."""
+    path = tmp_path / f'{name}.txt'
+    path.write_text(''.join(f'{cls}/{cls}-{t}.tif\n' for cls in NCT_ORDER
+                            for t in tags))
+    return path

@@ -41,7 +41,7 @@ split and order it used.
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -85,6 +85,31 @@ def _images(folder: str) -> List[str]:
                   and not f.startswith('.'))
 
 
+def _subfolders(folder: str) -> List[str]:
+    """Folder names in ``folder``, sorted; hidden ones and the
+    ``__MACOSX`` folder of a zip made on a Mac left out."""
+    return sorted(d for d in os.listdir(folder)
+                  if os.path.isdir(os.path.join(folder, d))
+                  and not d.startswith('.') and d != '__MACOSX')
+
+
+def _check_not_nested(folder: str, holds: Callable[[str], bool],
+                      what: str) -> None:
+    """One line when ``folder`` lacks what ``holds`` looks for but its only
+    subfolder has it: a download unpacked into a folder of its own name
+    (``data/X/X/...``) or a container folder; the line says what to move
+    where. Nothing is said when ``folder`` is missing or already holds it.
+    """
+    if not os.path.isdir(folder) or holds(folder):
+        return
+    subs = _subfolders(folder)
+    if len(subs) == 1 and holds(os.path.join(folder, subs[0])):
+        raise InputError(
+            f'{folder}: the {what} are one level down, in {subs[0]}/ (a '
+            f'download unpacked into a folder of its own?): move the '
+            f'contents of {os.path.join(folder, subs[0])} up into {folder}')
+
+
 def _class_folders(split_dir: str, classes: Sequence[str],
                    rel_prefix: str) -> List[Entry]:
     """Entries of ``split_dir/<class>/<image>``, labels in ``classes`` order.
@@ -95,8 +120,9 @@ def _class_folders(split_dir: str, classes: Sequence[str],
     """
     if not os.path.isdir(split_dir):
         raise InputError(f'{split_dir}: folder not found')
-    present = sorted(d for d in os.listdir(split_dir)
-                     if os.path.isdir(os.path.join(split_dir, d)))
+    _check_not_nested(split_dir, lambda d: any(
+        os.path.isdir(os.path.join(d, c)) for c in classes), 'class folders')
+    present = _subfolders(split_dir)
     unknown = [d for d in present if d not in classes]
     if unknown:
         raise InputError(f'{split_dir}: unknown class folder(s) '
@@ -256,7 +282,14 @@ def prepare_nct(root: str, split: Optional[str] = None,
         raise InputError(f'--split {split}: expected one of '
                          f'{", ".join(NCT_SPLITS)}')
     _check_data_folder(data)
+    _check_not_nested(data, lambda d: any(
+        os.path.isdir(os.path.join(d, f))
+        for f in (NONORM, OFFICIAL[0], *NCT_CLASSES)), 'NCT folders')
     nonorm = _nonorm_folder(data)
+    if nonorm is not None:
+        _check_not_nested(nonorm[0], lambda d: any(
+            os.path.isdir(os.path.join(d, c)) for c in NCT_CLASSES),
+            'class folders')
     chosen = split is None and nonorm is None and split_lists is None and \
         os.path.isdir(os.path.join(data, OFFICIAL[0]))
     if split is None:
@@ -324,6 +357,10 @@ def prepare_lc25000(root: str) -> Prepared:
     data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
     check_writable_dir(meta)
     _check_data_folder(data)
+    _check_not_nested(data, lambda d: any(
+        os.path.isdir(os.path.join(d, f)) for f in (
+            'colon_image_sets', 'lung_image_sets', 'lung_colon_image_set')),
+        'LC25000 image sets')
     prefix = ''
     if not os.path.isdir(os.path.join(data, 'colon_image_sets')) and \
             os.path.isdir(os.path.join(data, 'lung_colon_image_set')):
@@ -369,10 +406,8 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(f'{os.path.join(folder, name)}: no class name '
                              f'({", ".join(PAIP_CLASSES)}) in the file name')
         entries.append((f'{slide}/{name}', label))
-    for sub in sorted(os.listdir(folder)):
+    for sub in _subfolders(folder):
         path = os.path.join(folder, sub)
-        if not os.path.isdir(path):
-            continue
         label = _PAIP_FOLDER_LABELS.get(sub)
         if label is None:
             raise InputError(
@@ -461,8 +496,12 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
         raise InputError(f'--seed {seed}: must be non-negative')
     check_writable_dir(meta)
     _check_data_folder(data)
-    slides = sorted(d for d in os.listdir(data)
-                    if os.path.isdir(os.path.join(data, d)))
+
+    def holds_slides(folder: str) -> bool:  # >= 2 folders, not label ones
+        subs = _subfolders(folder)
+        return len(subs) >= 2 and not set(subs) <= set(_PAIP_FOLDER_LABELS)
+    _check_not_nested(data, holds_slides, 'slide folders')
+    slides = _subfolders(data)
     if len(slides) < 2:
         raise InputError(f'{data}: need at least two slide folders for a '
                          f'train/test split, found {len(slides)}')
