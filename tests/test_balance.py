@@ -315,12 +315,21 @@ def _timm_file(tmp_path, name, **kw):
 
 
 def test_vit_and_its_classifier_load_from_a_timm_file(tmp_path):
+    """Loaded, and kept by ``init_weights``, which MMEngine's runner calls
+    before training (timm's own ``init_weights`` draws every ViT weight
+    again: the runs trained a random ViT under the loaded classifier)."""
     src, path = _timm_file(tmp_path, 'vit.safetensors', num_classes=6)
     model = vit_model(0.5, backbone=tiny_vit(checkpoint=path))
+    model.init_weights()
     for k, v in model.backbone.vit.state_dict().items():
         assert torch.equal(v, src.state_dict()[k]), k
     assert torch.equal(model.head.fc[1].weight, src.head.weight)
     assert torch.equal(model.head.fc[1].bias, src.head.bias)
+    # without a file, init_weights is timm's (a new draw)
+    fresh = MODELS.build(tiny_vit())
+    before = fresh.vit.pos_embed.detach().clone()
+    fresh.init_weights()
+    assert not torch.equal(fresh.vit.pos_embed, before)
     # an ImageNet-like head of another size: backbone loaded, head random
     src, path = _timm_file(tmp_path, 'in1k.safetensors', num_classes=10)
     model = vit_model(0.5, backbone=tiny_vit(checkpoint=path))
@@ -449,7 +458,12 @@ def test_slide_encoder_and_classifier_load_a_hipt_state_dict(tmp_path):
     state['classifier.bias'] = torch.tensor([2.5])
     path = str(tmp_path / 'LocalGlobalHIPT.pt')
     torch.save(state, path)
-    model = slide_model(0.5, backbone=tiny_hipt(checkpoint=path))
+    # an init_cfg, run by init_weights before training, does not replace
+    # the loaded weights
+    model = slide_model(0.5, backbone=tiny_hipt(
+        checkpoint=path, init_cfg=dict(type='Normal', layer='Linear',
+                                       std=1.0)))
+    model.init_weights()
     for k, v in src.state_dict().items():
         assert torch.equal(model.backbone.state_dict()[k], v), k
     assert torch.equal(model.head.fc[1].weight, state['classifier.weight'])

@@ -29,7 +29,8 @@ from torch import nn
 
 from ...registry import MODELS
 from ...utils import InputError
-from .pretrained import load_exact, read_weights, require_timm, split_prefix
+from .pretrained import (KeepsLoadedWeights, load_exact, read_weights,
+                         require_timm, split_prefix)
 
 
 class GatedAttention(nn.Module):
@@ -122,7 +123,7 @@ class RegionTransformer(nn.Module):
 
 
 @MODELS.register_module()
-class LocalGlobalHIPT(BaseModule):
+class LocalGlobalHIPT(KeepsLoadedWeights, BaseModule):
     """HIPT's local (region) and global (slide) transformers on regions.
 
     Args:
@@ -143,8 +144,10 @@ class LocalGlobalHIPT(BaseModule):
             ``LocalGlobalRegressionHIPT`` (or of this module); its
             ``classifier.*`` is kept in :attr:`classifier_state` for the task
             head. None: random initialisation; a missing file is refused
-            with one line.
-        init_cfg (dict | None): MMEngine initialisation config.
+            with one line. Loaded weights are kept by ``init_weights``
+            (:class:`~.pretrained.KeepsLoadedWeights`).
+        init_cfg (dict | None): MMEngine initialisation config (not
+            applied over loaded weights).
 
     Inputs are a list of ``[M_i, P, D]`` tensors (slides of different sizes,
     encoded one by one as in HIPT) or one ``[B, M, P, D]`` / ``[M, P, D]``
@@ -191,6 +194,7 @@ class LocalGlobalHIPT(BaseModule):
             state, self.classifier_state = split_prefix(state, 'classifier.')
             self._take_pos_grid(state.get('vit_region.pos_embed'))
             load_exact(self, state, checkpoint, 'LocalGlobalHIPT')
+            self.weights_loaded_from = str(checkpoint)
 
     def _take_pos_grid(self, pos) -> None:
         """Store position embeddings on the checkpoint's grid (HIPT resizes

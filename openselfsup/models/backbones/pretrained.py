@@ -78,3 +78,24 @@ def load_exact(module: nn.Module, state: Dict[str, torch.Tensor], path: str,
     from ..state_dict import load_state
     load_state(module, state, path, what)
     print_log(f'{path}: {what} weights loaded', logger='current')
+
+
+class KeepsLoadedWeights:
+    """Mixin of a ``BaseModule`` that loads a weights file when it is built.
+
+    MMEngine's runner calls ``model.init_weights()`` before training; that
+    runs the ``init_cfg`` and every submodule's own ``init_weights`` (a timm
+    ViT draws all its weights again there), which would replace the loaded
+    weights with a fresh random initialisation. Once a file is loaded (the
+    module sets ``weights_loaded_from``), ``init_weights`` keeps them.
+    """
+
+    weights_loaded_from: Optional[str] = None
+
+    def init_weights(self) -> None:
+        if self.weights_loaded_from is None:
+            super().init_weights()
+            return
+        self._is_init = True  # MMEngine's flag: initialised
+        print_log(f'{type(self).__name__}: init_weights keeps the weights '
+                  f'of {self.weights_loaded_from}', logger='current')

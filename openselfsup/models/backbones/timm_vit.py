@@ -13,11 +13,12 @@ from mmengine.model import BaseModule
 
 from ...registry import MODELS
 from ...utils import InputError
-from .pretrained import load_exact, read_weights, require_timm, split_prefix
+from .pretrained import (KeepsLoadedWeights, load_exact, read_weights,
+                         require_timm, split_prefix)
 
 
 @MODELS.register_module()
-class TimmVisionTransformer(BaseModule):
+class TimmVisionTransformer(KeepsLoadedWeights, BaseModule):
     """``timm.create_model(model_name, num_classes=0, **kwargs)``; class token.
 
     Args:
@@ -28,7 +29,8 @@ class TimmVisionTransformer(BaseModule):
             ``google/vit-base-patch16-224``, or a task-trained classifier).
             Its ``head.*`` is kept in :attr:`classifier_state` for the task
             head. None: random initialisation; a missing file is refused
-            with one line.
+            with one line. Loaded weights are kept by ``init_weights``
+            (:class:`~.pretrained.KeepsLoadedWeights`).
         frozen_blocks (int): the first ``frozen_blocks`` transformer blocks
             get ``requires_grad=False`` (4 published).
         final_norm (bool): apply the final LayerNorm before reading the class
@@ -66,6 +68,7 @@ class TimmVisionTransformer(BaseModule):
             state, self.classifier_state = split_prefix(state, 'head.')
             state = checkpoint_filter_fn(state, self.vit)
             load_exact(self.vit, state, checkpoint, model_name)
+            self.weights_loaded_from = str(checkpoint)
         for blk in self.vit.blocks[:self.frozen_blocks]:
             for p in blk.parameters():
                 p.requires_grad_(False)

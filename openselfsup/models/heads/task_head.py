@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import MODELS
+from ..backbones.pretrained import KeepsLoadedWeights
 
 _ACTIVATIONS = {
     'sigmoid': torch.sigmoid,
@@ -16,7 +17,7 @@ _ACTIVATIONS = {
 
 
 @MODELS.register_module()
-class LinearTaskHead(BaseModule):
+class LinearTaskHead(KeepsLoadedWeights, BaseModule):
     """Linear layer, a task loss, and the activation that turns logits into scores.
 
     ============  ===========================================  ===========
@@ -89,6 +90,7 @@ class LinearTaskHead(BaseModule):
         with torch.no_grad():
             lin.weight.copy_(state['weight'])
             lin.bias.copy_(state['bias'])
+        self.weights_loaded_from = source
         print_log(f'{source}: task head loaded from its classifier',
                   logger='current')
         return True
