@@ -1037,6 +1037,24 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
         assert set(tested) == {k for k in m if not k.startswith('test/')}
         for k, v in tested.items():
             assert v == pytest.approx(m[k], abs=1e-9, nan_ok=True), k
+    # baseline_epochs=0 (the paper configs'): the baseline is the model as
+    # built, evaluated untrained; the lambda runs start from its weights
+    from openselfsup.config import load_config
+    torch.manual_seed(4)
+    src = MODELS.build(load_config(cfg, opts).model.backbone)
+    state = dict(src.state_dict(), **{'classifier.weight': torch.randn(1, 48),
+                                      'classifier.bias': torch.tensor([1.5])})
+    hipt = str(tmp_path / 'hipt.pt')
+    torch.save(state, hipt)
+    opts0 = {**opts, 'model.backbone.checkpoint': hipt}
+    res = run_balance_sweep(cfg, [1], work_dir=str(tmp_path / 'zero'),
+                            baseline_epochs=0, cfg_options=opts0)
+    assert [r['epochs'] for r in res['rows']] == [0, 1]
+    base = torch.load(res['baseline_checkpoint'],
+                      weights_only=True)['state_dict']
+    for k, v in src.state_dict().items():
+        assert torch.equal(base[f'backbone.{k}'], v), k
+    assert base['head.fc.1.bias'].item() == 1.5
     with pytest.raises(InputError, match='balance'):
         run_balance_sweep(cfg, [0.5, 2.0], work_dir=str(tmp_path / 'bad'))
 

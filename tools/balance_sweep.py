@@ -29,8 +29,10 @@ def parse_args(argv):
     p.add_argument('--work-dir', help='output root (default: '
                    'work_dirs/<config>_sweep)')
     p.add_argument('--baseline-epochs', type=int,
-                   help='task-only epochs before the sweep (default: the '
-                   "config's sweep.baseline_epochs)")
+                   help='task-only epochs before the sweep; 0: the baseline '
+                   'is the model as the config loads it (the paper configs: '
+                   'the task-trained checkpoint, as published) (default: '
+                   "the config's sweep.baseline_epochs)")
     p.add_argument('--cls-metric', help='the task metric (default: the '
                    "config's sweep.cls_metric)")
     p.add_argument('--ret-metric', help='retrieval metric of the trade-off '

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 from ..models.algorithms.balanced import check_balance
 from ..utils import InputError, save_json, save_text
 from ..config import default_work_dir, load_config
-from .train import train
+from .train import build_runner, train
 
 
 def _fmt(v) -> str:
@@ -186,13 +186,19 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             out['val_begin'] = epochs + 1
         return out
 
-    # 1. baseline: task-only training (or none), saved and evaluated
+    # 1. baseline: task-only training, or with 0 epochs the model as it is
+    # built (the loaded task-trained weights, as published), saved and
+    # evaluated
     base_dir = os.path.join(work_dir, 'baseline')
-    runner = train(config, work_dir=base_dir, amp=amp, cfg_options={
-        **cfg_options, 'model.balance': 0.0,
-        'train_cfg': loop(baseline_epochs, False),
-        'param_scheduler': [], 'custom_hooks': hooks,
-        'experiment_name': f'{tag}_baseline'})
+    base_opts = {**cfg_options, 'model.balance': 0.0, 'custom_hooks': hooks,
+                 'experiment_name': f'{tag}_baseline'}
+    if baseline_epochs:
+        runner = train(config, work_dir=base_dir, amp=amp, cfg_options={
+            **base_opts, 'train_cfg': loop(baseline_epochs, False),
+            'param_scheduler': []})
+    else:
+        runner = build_runner(config, work_dir=base_dir, amp=amp,
+                              cfg_options=base_opts)
     baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
     save_weights(runner.model, baseline_ckpt,
                  meta=dict(config=config, epochs=baseline_epochs))

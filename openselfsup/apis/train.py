@@ -238,6 +238,40 @@ def prepare_config(cfg: Config, config_path: str,
     return notes
 
 
+def build_runner(config: str,
+                 work_dir: Optional[str] = None,
+                 resume: bool = False,
+                 amp: bool = False,
+                 cfg_options: Optional[dict] = None,
+                 launcher: str = 'none', auto_scale_lr: bool = False):
+    """The runner :func:`train` trains, built and not run (its arguments):
+    e.g. ``runner.val()`` evaluates the config's model as it starts.
+
+    Returns:
+        mmengine.runner.Runner: the built runner.
+
+    Raises:
+        InputError: as :func:`train`.
+    """
+    # the config and the command line first: their mistakes are reported
+    # before the model stack is imported
+    cfg = load_config(config, cfg_options)
+    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
+                           auto_scale_lr)
+    from mmengine.runner import Runner
+
+    import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
+    from ..registry import RUNNERS
+
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    for note in notes:
+        runner.logger.info(note)
+    return runner
+
+
 def train(config: str,
           work_dir: Optional[str] = None,
           resume: bool = False,
@@ -269,21 +303,7 @@ def train(config: str,
             data (list files and images are checked when the dataset is
             built, before the first iteration).
     """
-    # the config and the command line first: their mistakes are reported
-    # before the model stack is imported
-    cfg = load_config(config, cfg_options)
-    notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
-                           auto_scale_lr)
-    from mmengine.runner import Runner
-
-    import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
-    from ..registry import RUNNERS
-
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    for note in notes:
-        runner.logger.info(note)
+    runner = build_runner(config, work_dir, resume, amp, cfg_options,
+                          launcher, auto_scale_lr)
     runner.train()
     return runner
