@@ -733,8 +733,45 @@ def test_auc_accuracy_and_prf_match_sklearn():
     logits = rng.normal(size=(10, 3)) * 30          # saturated sigmoids too
     t = (rng.random((10, 3)) < 0.5).astype(float)
     want = nn.BCEWithLogitsLoss()(torch.tensor(logits), torch.tensor(t))
-    assert bce_with_logits(logits, t) == pytest.approx(want.item(),
-                                                       rel=1e-9)
+    assert bce_with_logits(logits, t).mean() == pytest.approx(want.item(),
+                                                              rel=1e-9)
+
+
+@pytest.mark.parametrize('task', ['multilabel', 'grade'])
+def test_validation_task_loss_is_the_mean_of_batch_means(task):
+    """The published validation loss sums each batch's mean loss and
+    divides by the number of batches: with a short last batch it differs
+    from the mean over samples. The metric gets the batches as the loader
+    makes them (3, 3, 1 here) and reports the published value."""
+    rng = np.random.default_rng(5)
+    sizes, width = (3, 3, 1), 4 if task == 'multilabel' else 1
+    metric = CrossModalMetric(task=task, ks=(1, ))
+    batches = []
+    for _ in range(2):  # a second evaluation with the same metric object
+        batches = []
+        for n in sizes:
+            logits = torch.tensor(rng.normal(size=(n, width)) * 2)
+            if task == 'multilabel':
+                target = torch.tensor((rng.random((n, width)) < 0.5) * 1.0)
+                target[:, 0] = 1
+            else:
+                target = torch.tensor(rng.integers(0, 6, (n, 1)) * 1.0)
+            batches.append((logits, target))
+            metric.process(None, [dict(
+                pred_score=logits[i], pred_logits=logits[i],
+                target=target[i], img_emb=rng.normal(size=3),
+                txt_emb=rng.normal(size=(1, 3)), captions=[f'c{i}'])
+                for i in range(n)])
+        out = metric.compute_metrics(metric.results)
+        metric.results.clear()  # as BaseMetric.evaluate does
+        crit = (nn.BCEWithLogitsLoss() if task == 'multilabel'
+                else nn.MSELoss())
+        want = np.mean([crit(lg, tg).item() for lg, tg in batches])
+        # (the metric holds float32 logits)
+        assert out['task_loss'] == pytest.approx(want, rel=1e-6)
+        everything = crit(torch.cat([b[0] for b in batches]),
+                          torch.cat([b[1] for b in batches])).item()
+        assert abs(want - everything) > 1e-3  # the two averages differ
 
 
 def _value_weighted_kappa(y, p, k):

@@ -200,12 +200,23 @@ def pick_gallery(n_captions: Sequence[int], seed: int = 0) -> np.ndarray:
     return np.array([int(rng.integers(n)) for n in n_captions], np.int64)
 
 
-def bce_with_logits(logits: np.ndarray, targets: np.ndarray) -> float:
-    """Mean binary cross entropy of logits (``BCEWithLogitsLoss``), stable."""
+def bce_with_logits(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Binary cross entropy of logits (``BCEWithLogitsLoss`` before its
+    mean), element-wise, stable."""
     x = np.asarray(logits, float)
     t = np.asarray(targets, float)
-    return float((np.maximum(x, 0) - x * t +
-                  np.log1p(np.exp(-np.abs(x)))).mean())
+    return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+
+
+def mean_of_batch_means(losses: np.ndarray, batch: np.ndarray) -> float:
+    """The mean over batches of each batch's mean of ``losses`` (one row
+    per sample, averaged within the row too): the published validation
+    loss, ``sum of the batch losses / len(data_loader)``, which weighs a
+    short last batch's samples more than the others'."""
+    losses = np.asarray(losses, float).reshape(len(batch), -1).mean(1)
+    ids, inverse = np.unique(batch, return_inverse=True)
+    sums = np.bincount(inverse, weights=losses, minlength=len(ids))
+    return float((sums / np.bincount(inverse, minlength=len(ids))).mean())
 
 
 @METRICS.register_module()
@@ -229,7 +240,9 @@ class CrossModalMetric(BaseMetric):
     both          published: ``recall@k`` (image to text, one caption per
                   image), ``mean_cos`` (cosine of each image with its
                   gallery caption); ``task_loss`` (the validation task loss:
-                  BCE of the logits, or MSE of the grade output); project:
+                  BCE of the logits, or MSE of the grade output, averaged
+                  per batch of the evaluation loader, then over batches, as
+                  published); project:
                   ``allcap_i2t_R@k``, ``allcap_t2i_R@k``
     ============  ========================================================
 
@@ -261,11 +274,15 @@ class CrossModalMetric(BaseMetric):
         self.gallery_seed = gallery_seed
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        if not self.results:  # the first batch of an evaluation
+            self._batch = 0
         for ds in data_samples:
             self.results.append(dict(
                 score=_np(ds['pred_score']), logits=_np(ds['pred_logits']),
                 target=_np(ds['target']), img=_np(ds['img_emb']),
-                txt=_np(ds['txt_emb']), captions=list(ds['captions'])))
+                txt=_np(ds['txt_emb']), captions=list(ds['captions']),
+                batch=self._batch))
+        self._batch += 1
 
     def grades(self, scores: np.ndarray) -> np.ndarray:
         """Predicted grades from scores ``[N, 1]`` (rounded) or ``[N, G]``."""
@@ -277,6 +294,8 @@ class CrossModalMetric(BaseMetric):
     def compute_metrics(self, results: list) -> Dict[str, float]:
         scores = np.stack([r['score'].reshape(-1) for r in results])
         logits = np.stack([r['logits'].reshape(-1) for r in results])
+        # the evaluation's batch of each sample (one batch each without)
+        batch = np.array([r.get('batch', i) for i, r in enumerate(results)])
         targets = np.stack([np.asarray(r['target']).reshape(-1)
                             for r in results])
         img = np.stack([r['img'] for r in results])
@@ -301,14 +320,16 @@ class CrossModalMetric(BaseMetric):
                                                    self.threshold)
             out['auc'] = samples_auc(scores, targets)
             out['mAP'] = average_precision(scores, targets)
-            out['task_loss'] = bce_with_logits(logits, targets)
+            out['task_loss'] = mean_of_batch_means(
+                bce_with_logits(logits, targets), batch)
         else:
             y = targets[:, 0].astype(int)
             pred = self.grades(scores)
             out['kappa'] = quadratic_weighted_kappa(y, pred)
             out['accuracy'] = float((pred == y).mean())
             if logits.shape[1] == 1:
-                out['task_loss'] = float(((logits[:, 0] - y) ** 2).mean())
+                out['task_loss'] = mean_of_batch_means(
+                    (logits[:, 0] - y) ** 2, batch)
             out['ret_kappa'] = retrieval_kappa(sim, y, y)
         out.update(recall_at_k(sim, match, self.ks))
         out['mean_cos'] = mean_pair_cosine(img, gal, np.arange(len(gal)))
