@@ -539,8 +539,16 @@ def test_lambda_one_is_exactly_contrastive_and_mix_is_weighted(
     want = CLIPInfoNCELoss(0.07)(feats, HashedBagOfWords(dim=16).encode(
         texts))
     assert losses['loss'].item() == pytest.approx(want.item(), rel=1e-6)
+    # the task term is in the graph with weight 0, as published: the head
+    # gets zero gradients (not none), and AdamW's weight decay shrinks it
+    head = [p.detach().clone() for p in model.head.parameters()]
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1, weight_decay=0.5)
     losses['loss'].backward()
-    assert all(p.grad is None for p in model.head.parameters())
+    assert all(p.grad is not None and not p.grad.any()
+               for p in model.head.parameters())
+    opt.step()
+    for before, p in zip(head, model.head.parameters()):
+        torch.testing.assert_close(p.detach(), before * (1 - 0.1 * 0.5))
     for lam in (0.3, 0.8):
         model.balance = lam
         out, _ = _loss(model, batch_of(ds, range(8)))

@@ -209,25 +209,20 @@ class BalancedCrossModal(BaseModel):
         lam = self.balance
         feats = self.extract_feat(inputs)
         target = self._targets(data_samples)
-        # a term with weight 0 is computed for the log only, outside the graph
-        with torch.set_grad_enabled(torch.is_grad_enabled() and lam < 1):
-            l_task = self.head.loss(self.head(feats), target)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and lam > 0):
-            img = self.vision_proj(feats)
-            pos = self.text_proj(
-                self.encode_text(self._pick_captions(data_samples)))
-            if getattr(self.contrastive_loss, 'needs_negative', False):
-                neg = self.text_proj(
-                    self.encode_text(self.negative_texts(data_samples)))
-                l_con = self.contrastive_loss(img, pos, neg)
-            else:
-                l_con = self.contrastive_loss(img, pos)
-        if lam == 0:
-            total = l_task
-        elif lam == 1:
-            total = l_con
+        l_task = self.head.loss(self.head(feats), target)
+        img = self.vision_proj(feats)
+        pos = self.text_proj(
+            self.encode_text(self._pick_captions(data_samples)))
+        if getattr(self.contrastive_loss, 'needs_negative', False):
+            neg = self.text_proj(
+                self.encode_text(self.negative_texts(data_samples)))
+            l_con = self.contrastive_loss(img, pos, neg)
         else:
-            total = lam * l_con + (1 - lam) * l_task
+            l_con = self.contrastive_loss(img, pos)
+        # both terms in the graph, a weight of 0 too, as published: the
+        # parameters of a 0-weighted term (the task head at lambda 1) get
+        # zero gradients, not none, so AdamW still decays them
+        total = lam * l_con + (1 - lam) * l_task
         return dict(loss=total, task=l_task.detach(),
                     contrastive=l_con.detach())
 
