@@ -268,3 +268,57 @@ def test_provenance_that_does_not_match_the_files(wd, capsys):
     np.save(lpath, lab[::-1].copy())
     cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
            'has changed since')
+
+
+def test_features_of_different_encoders_are_not_mixed(wd, capsys):
+    """Support and query features (and the dictionary's base features) whose
+    provenance names different checkpoints were combined without a word: a
+    result from mixed encoders (a helper's user check: F1 at chance, written
+    as a normal result). Now one line naming both; imported features, whose
+    encoder is unknown, are not compared."""
+    from openselfsup.utils import array_sha1, save_json
+
+    def provenance(name, **encoder):
+        f = np.load(paths.features_path(wd, 'clp', name))
+        lab = np.load(paths.labels_path(wd, name))
+        save_json(paths.provenance_path(wd, 'clp', name), {
+            'features_sha1': array_sha1(f.astype(np.float32)),
+            'labels_sha1': array_sha1(lab.astype(np.int64)),
+            'normalised': False, **encoder})
+
+    ckpt = dict(checkpoint='/w/clp.pth', checkpoint_sha256='a' * 64,
+                checkpoint_kind='MoCo checkpoint')
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
+                  *K], capsys)
+    provenance('NCT_train', **ckpt)
+    provenance('NCT_test', **ckpt)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    # the test set extracted with another checkpoint into the same folder
+    provenance('NCT_test', **dict(ckpt, checkpoint='/w/fsp.pth',
+                                  checkpoint_sha256='b' * 64))
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    'come from different encoders')
+    assert '/w/clp.pth (SHA-256 aaaaaaaaaaaa) vs /w/fsp.pth' in err, err
+    # a random encoder against a checkpoint
+    provenance('NCT_test', checkpoint=None, checkpoint_sha256=None,
+               checkpoint_kind='random init (seed 0)')
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              'vs random init (seed 0)')
+    # imported features: the encoder is unknown, not compared
+    provenance('NCT_test', checkpoint=None, checkpoint_kind='imported '
+               'features', source='/w/feats.h5', source_sha256='c' * 64)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    # the dictionary's base features against the run's: the same check
+    from openselfsup.lowshot.dictionary import check_dictionary, \
+        load_dictionary
+    from openselfsup.lowshot.features import load_features
+    spec = RunSpec('clp', 'near', 5, mode='latent_aug', novel_class=7,
+                   num_prototypes=4, num_shift_vectors=50).dictionary
+    base = load_features(wd, 'clp', 'NCT_train')
+    run = load_features(wd, 'clp', 'NCT_train')
+    run.provenance = dict(run.provenance, checkpoint_sha256='b' * 64)
+    dic = load_dictionary(spec.path(wd))
+    check_dictionary(dic, spec, base)
+    with pytest.raises(InputError, match='come from different encoders'):
+        check_dictionary(dic, spec, base, run)

@@ -272,6 +272,9 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
         raise InputError(f'{dic.path} was built from other features than '
                          f'the current {base.features_path} (extracted again '
                          f'since?); make it again with: {remake}')
+    if run is not base:  # the dictionary's features and the run's
+        from .features import check_same_kind
+        check_same_kind(base, run)
     if dic.normalised != run.normalised:
         raise InputError(f'{dic.path} was built from '
                          f'{"normalised" if dic.normalised else "raw"} '

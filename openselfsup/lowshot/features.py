@@ -19,11 +19,13 @@ names the file, and for a missing or stale file the command that remakes it.
 Normalisation: the published protocol L2-normalises every feature. A set
 counts as normalised when all its rows have unit norm (checked on load, and
 against its provenance when it has one); a run refuses to mix normalised and
-raw sets (:func:`check_same_kind`).
+raw sets, and sets whose provenance names different encoders
+(:func:`check_same_kind`).
 """
+import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -207,10 +209,38 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     return fs
 
 
+def encoder_of(fs: FeatureSet) -> Optional[Tuple[str, str]]:
+    """``(identity, words)`` of the encoder that ``fs``'s provenance names:
+    the checkpoint's SHA-256 (and a library model's name and arguments), or
+    a seeded random initialisation; None when unknown (no provenance,
+    imported features)."""
+    prov = fs.provenance
+    if not isinstance(prov, dict):
+        return None
+    sha, kind = prov.get('checkpoint_sha256'), prov.get('checkpoint_kind')
+    enc = prov.get('encoder')
+    random = isinstance(kind, str) and 'random init' in kind
+    if not sha and not random:
+        return None
+    identity = json.dumps([sha, None if sha else kind, enc], sort_keys=True)
+    model = f'{enc.get("library")}:{enc.get("model")} ' \
+        if isinstance(enc, dict) else ''
+    words = model + (f'{prov.get("checkpoint")} (SHA-256 {sha[:12]})'
+                     if sha else str(kind))
+    return identity, words
+
+
 def check_same_kind(*sets: FeatureSet) -> None:
-    """Refuse feature sets of different widths or normalisation."""
+    """Refuse feature sets of different widths, normalisation or encoders
+    (as their provenance names them; sets without one are not compared)."""
     first = sets[0]
     for other in sets[1:]:
+        a, b = encoder_of(first), encoder_of(other)
+        if a and b and a[0] != b[0]:
+            raise InputError(
+                f'{first.features_path} and {other.features_path} come from '
+                f'different encoders ({a[1]} vs {b[1]}); extract both with '
+                'the same checkpoint')
         if other.dim != first.dim:
             raise InputError(f'{other.features_path} has width {other.dim} '
                              f'but {first.features_path} has {first.dim}')

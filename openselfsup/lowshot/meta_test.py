@@ -384,9 +384,8 @@ class Inputs:
         if not np.array_equal(fs.labels, labels):
             raise InputError(f'{fs.labels_path}: labels are not those of '
                              f'{have} copies of {sup.labels_path}')
-        if fs.normalised != sup.normalised:
-            raise InputError(f'{fs.features_path} and {sup.features_path} '
-                             'differ in normalisation')
+        from .features import check_same_kind
+        check_same_kind(sup, fs)
         return fs.features.reshape(have, num_support, fs.dim)[
             :spec.aug_times - 1]
 
