@@ -106,3 +106,12 @@ def test_sweep_index_names_every_task(tmp_path):
     assert saved['task'] == 'near+mixture'
     assert [s['task'] for s in saved['settings']] == ['near', 'mixture']
     assert os.path.isfile(both['summary_md'])
+    # its table keeps the domains apart (they were averaged together, under
+    # a header that said novel classes): one row per domain, each cell the
+    # domain's own result; a one-domain table has no task column
+    rows = {s['task']: s['average_mean'] for s in saved['settings']}
+    for task, value in rows.items():
+        assert f'| {task} | linear | Ridge | {100 * value:.2f} (n=1) |' \
+            in both['table'], both['table']
+    assert '| task |' not in near['table']
+    assert '| linear | Ridge | ' in near['table']

@@ -80,20 +80,28 @@ def sweep_specs(model: str, task: str,
 
 
 def mean_over_novel_table(results: Sequence[Dict]) -> str:
-    """Average F1 (%) over novel classes, per (mode, classifier) and shots."""
+    """Average F1 (%) over novel classes, per (mode, classifier) and shots;
+    with several task domains, per domain too (one ``task`` column: the
+    domains are different problems, never averaged together)."""
     shots = sorted({r['num_shots'] for r in results})
-    keys = sorted({(r['mode'], r['clf']) for r in results},
-                  key=lambda k: (MODES.index(k[0]), CLASSIFIERS.index(k[1])))
-    lines = ['| mode | classifier | ' + ' | '.join(f'{s}-shot' for s in shots)
-             + ' |', '|---|---|' + '---|' * len(shots)]
-    for mode, clf in keys:
+    tasks = list(dict.fromkeys(r['task'] for r in results))
+    keys = sorted({(r['task'], r['mode'], r['clf']) for r in results},
+                  key=lambda k: (tasks.index(k[0]), MODES.index(k[1]),
+                                 CLASSIFIERS.index(k[2])))
+    many = len(tasks) > 1
+    lines = ['| ' + ('task | ' if many else '') + 'mode | classifier | '
+             + ' | '.join(f'{s}-shot' for s in shots) + ' |',
+             '|---' * (3 if many else 2) + '|' + '---|' * len(shots)]
+    for task, mode, clf in keys:
         cells = []
         for s in shots:
-            v = [r['average_mean'] for r in results if r['mode'] == mode
-                 and r['clf'] == clf and r['num_shots'] == s]
+            v = [r['average_mean'] for r in results if r['task'] == task
+                 and r['mode'] == mode and r['clf'] == clf
+                 and r['num_shots'] == s]
             cells.append(f'{100 * np.mean(v):.2f} (n={len(v)})' if v
                          else '–')
-        lines.append(f'| {mode} | {clf} | ' + ' | '.join(cells) + ' |')
+        lines.append('| ' + (f'{task} | ' if many else '') +
+                     f'{mode} | {clf} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'
 
 
@@ -170,8 +178,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                            'dtype': str(dtype).replace('torch.', '')},
              'elapsed_s': timing, 'settings': index}
     save_json(out, sweep)
-    table = ('Average F1 (%) over the novel classes / models of this '
-             'sweep:\n\n' + mean_over_novel_table(results))
+    table = ('Average F1 (%) of this sweep: the mean over the n settings '
+             'of a cell (near domain: one per novel class; mixture and '
+             'out: one):\n\n' + mean_over_novel_table(results))
     save_text(md, table)
     sweep.update(output=out, summary_md=md, table=table, results=results)
     return sweep
