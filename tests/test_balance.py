@@ -1081,6 +1081,8 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
                   if k.startswith('test/')}
         assert set(tested) == {k for k in m if not k.startswith('test/')}
         for k, v in tested.items():
+            if k == 'task_loss':  # the published mean of batch means:
+                continue          # batches of 5 here, of 12 in validation
             assert v == pytest.approx(m[k], abs=1e-9, nan_ok=True), k
     # baseline_epochs=0 (the paper configs'): the baseline is the model as
     # built, evaluated untrained; the lambda runs start from its weights
