@@ -11,7 +11,7 @@ may use it.
 """
 import difflib
 import os
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, DictAction  # noqa: F401
 
@@ -116,6 +116,63 @@ def _runner_keys() -> set:
                           'total_batch_size'}
 
 
+#: top-level scalar keys the project's code reads from the config itself
+#: (not only through the sections that used them when the file was read)
+PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
+                          'augment_on', 'compile_views'})
+
+
+def _uses(cfg: Config, key: str, value: Any) -> List[str]:
+    """Dotted keys, other than ``key``, whose value is ``value`` (a number)
+    or contains it (a string): where a config variable was copied when the
+    file was read."""
+    def hit(leaf) -> bool:
+        if isinstance(value, str):
+            return isinstance(leaf, str) and value in leaf
+        return type(leaf) is type(value) and leaf == value
+
+    found = []
+    for where, node in config_dicts(cfg.to_dict()):
+        for name, item in node.items():
+            dotted = f'{where}.{name}' if where else str(name)
+            if isinstance(item, (list, tuple)):
+                found += [f'{dotted}.{i}' for i, leaf in enumerate(item)
+                          if hit(leaf)]
+            elif dotted != key and hit(item):
+                found.append(dotted)
+    return found
+
+
+def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
+                             ) -> None:
+    """Fail on an override of a config file's variable that the file has
+    already used: ``data_root = 'data/NCT'`` at the top of a config is
+    copied into ``train_dataloader.dataset.data_root`` (and wherever else
+    it is used) when the file is read, so ``--cfg-options
+    data_root=...`` would change nothing that runs.
+
+    Raises:
+        InputError: naming the variable and the keys to override instead.
+    """
+    for key in cfg_options:
+        if '.' in key or key not in cfg or key in PROJECT_KEYS:
+            continue
+        value = cfg[key]
+        if isinstance(value, bool) or not isinstance(value,
+                                                     (str, int, float)):
+            continue
+        if key in _runner_keys():
+            continue
+        uses = _uses(cfg, key, value)
+        if uses:
+            more = f' and {len(uses) - 4} more' if len(uses) > 4 else ''
+            raise InputError(
+                f'--cfg-options {key}: a variable of {cfg.filename}, used '
+                'when the file was read, so changing it now changes nothing '
+                f'(keys that hold its value: {", ".join(uses[:4])}{more}); '
+                'override those keys instead')
+
+
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
     """Fail on an override whose key is not in the loaded config.
 
@@ -174,6 +231,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     if cfg_options:
         if not allow_new_keys:
             check_cfg_options(cfg, cfg_options)
+        check_variable_overrides(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 

@@ -267,6 +267,41 @@ def test_cfg_option_keys_checked_against_config():
             load_config(CLP_DEMO, {bad: 1})
 
 
+def test_override_of_a_variable_the_config_already_used(tmp_path):
+    """``data_root = ...`` at the top of a config is copied into the
+    dataloaders when the file is read: ``--cfg-options data_root=X`` was
+    accepted (the key exists) and changed nothing that runs; now it is one
+    line naming the keys to override. Keys the code reads itself, and
+    variables used nowhere else, are still overridden."""
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    cfg = tmp_path / 'c.py'
+    cfg.write_text(
+        "data_root = 'data/NCT'\nmax_epochs = 7\nspare = 'unused'\n"
+        "total_batch_size = 7\n"
+        "train_dataloader = dict(dataset=dict(data_root=data_root, "
+        "ann_file=data_root + '/meta/train.txt'), batch_size=7)\n"
+        "train_cfg = dict(max_epochs=max_epochs)\n"
+        "param_scheduler = [dict(T_max=max_epochs, by_epoch=True)]\n")
+    with pytest.raises(InputError) as err:
+        load_config(str(cfg), {'data_root': '/data/NCT'})
+    assert str(err.value) == (
+        f'--cfg-options data_root: a variable of {cfg}, used when the file '
+        'was read, so changing it now changes nothing (keys that hold its '
+        'value: train_dataloader.dataset.data_root, '
+        'train_dataloader.dataset.ann_file); override those keys instead')
+    # a number: every key of that value is named (a batch size of 7 too)
+    with pytest.raises(InputError, match=r'value: total_batch_size, '
+                       r'train_dataloader.batch_size, train_cfg.max_epochs, '
+                       r'param_scheduler.0.T_max\)'):
+        load_config(str(cfg), {'max_epochs': 2})
+    done = load_config(str(cfg), {'spare': 'x', 'total_batch_size': 14,
+                                  'train_dataloader.dataset.data_root': 'd',
+                                  'train_cfg.max_epochs': 2})
+    assert (done.spare, done.total_batch_size, done.train_cfg.max_epochs,
+            done.train_dataloader.dataset.data_root) == ('x', 14, 2, 'd')
+
+
 @pytest.mark.parametrize('option,key', [
     ('total_batch_size=0', 'total_batch_size'),
     ('train_cfg.max_epochs=-1', 'train_cfg.max_epochs'),
