@@ -94,6 +94,17 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     f1 = np.asarray(base['per_task_f1'])
     assert rows[0]['novel_mean'] == pytest.approx(f1[:, [7, 8]].mean())
     assert rows[0]['average_mean'] == pytest.approx(base['average_mean'])
+    # 'none' skips a part, as --help says (it was refused as not a number,
+    # so IMAGE=none sh ablation.sh could not skip the image part)
+    assert run_cli(cli.main, [
+        '--workdir', wd, '--num_task', '4', '--num_shots', '2',
+        '--prototypes', 'none', '--image', 'none', '--latent', 'none',
+        '--hybrid', '3', '--num_shift_vectors', '20', '--quiet']) == 0, \
+        capsys.readouterr().err
+    table = [ln for ln in capsys.readouterr().out.splitlines()
+             if ln.startswith('| ')][1:]
+    assert [ln.split('|')[1].strip() for ln in table] == ['baseline',
+                                                          'hybrid']
 
 
 def test_ablation_specs_are_the_published_parts():

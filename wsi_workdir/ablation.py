@@ -31,6 +31,17 @@ from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
 from openselfsup.utils import run_cli  # noqa: E402
 
 
+def _value_or_none(text: str):
+    """A part's value, or ``none`` (skip the part)."""
+    if text == 'none':
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: expected whole numbers or none') from None
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -47,11 +58,12 @@ def parse_args(argv=None):
     for part, text in (('prototypes', 'K values of the dictionary part'),
                        ('latent', 'aug shots of the latent part'),
                        ('hybrid', 't of the hybrid part')):
-        p.add_argument(f'--{part}', type=int, nargs='*',
+        p.add_argument(f'--{part}', type=_value_or_none, nargs='*',
                        default=list(PUBLISHED[part]),
                        help=f'{text} (default: the published '
                        f'{" ".join(map(str, PUBLISHED[part]))}; none: skip)')
-    p.add_argument('--image', type=int, nargs='*', default=[4, 9, 16],
+    p.add_argument('--image', type=_value_or_none, nargs='*',
+                   default=[4, 9, 16],
                    help='aug_times of the image part (default: 4 9 16; the '
                    'published t^2 for t = 2..16 needs 255 augmented copies; '
                    'none: skip)')
@@ -62,7 +74,14 @@ def parse_args(argv=None):
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for part in ('prototypes', 'image', 'latent', 'hybrid'):
+        values = getattr(args, part)
+        if None in values:  # none (or no value): skip the part
+            if len(values) > 1:
+                p.error(f'--{part}: none goes alone (skips the part)')
+            setattr(args, part, [])
+    return args
 
 
 def main(argv=None):
