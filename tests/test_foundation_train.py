@@ -336,6 +336,16 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
         extract_backbone_weights(str(tmp_path / 'work' / 'epoch_1.pth'),
                                  str(tmp_path / 'other.pth'), 'head.x')
     assert not (tmp_path / 'other.pth').exists()
+    # an output folder was an IsADirectoryError traceback, and the
+    # checkpoint as its own output was replaced by the backbone weights
+    ckpt = tmp_path / 'work' / 'epoch_1.pth'
+    before = ckpt.read_bytes()
+    with pytest.raises(InputError, match=f'^{tmp_path}: is a folder; give '
+                       'a file name$'):
+        extract_backbone_weights(str(ckpt), str(tmp_path))
+    with pytest.raises(InputError, match='is the checkpoint itself'):
+        extract_backbone_weights(str(ckpt), str(ckpt))
+    assert ckpt.read_bytes() == before
 
 
 @pytest.mark.slow

@@ -262,9 +262,15 @@ def extract_backbone_weights(checkpoint: str, out: str,
         int: the number of tensors written.
 
     Raises:
-        InputError: unreadable checkpoint, or no key starts with ``prefix``.
+        InputError: unreadable checkpoint, no key starts with ``prefix``, an
+            output that is a folder, unwritable, or the checkpoint itself.
     """
-    from ..utils import atomic_path
+    from ..utils import atomic_path, check_writable
+    check_writable(out)
+    if os.path.isfile(out) and os.path.isfile(checkpoint) and \
+            os.path.samefile(checkpoint, out):
+        raise InputError(f'{out}: is the checkpoint itself; the backbone '
+                         'weights would replace it (give another file)')
     state = state_dict_of(load_checkpoint_file(checkpoint,
                                                tensors_only=True), checkpoint)
     weights = {k[len(prefix):]: v for k, v in state.items()

@@ -73,8 +73,11 @@ def check_writable(path: str) -> None:
     (:func:`check_writable_dir` of its directory; nothing is created).
 
     Raises:
-        InputError: the directory cannot be created or written.
+        InputError: ``path`` is a folder, or its directory cannot be
+            created or written.
     """
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder; give a file name')
     check_writable_dir(os.path.dirname(os.path.abspath(os.fspath(path))))
 
 
