@@ -206,6 +206,37 @@ def test_scripts_parse_as_posix_sh(script):
     subprocess.run(['sh', '-n', os.path.join(SCRIPTS, script)], check=True)
 
 
+RUNNABLE = sorted(f for f in os.listdir(SCRIPTS)
+                  if f.endswith('.sh') and not f.startswith('_'))
+
+
+@pytest.mark.parametrize('script', RUNNABLE)
+def test_scripts_explain_themselves_and_refuse_stray_arguments(tmp_path,
+                                                               script):
+    """``--help`` printed nothing and started the work (or took --help as
+    the checkpoint); a script that takes no arguments ignored them. Now
+    --help prints the script's header comment and runs nothing; an
+    argument to a script without any is one line, exit 2."""
+    env = dict(os.environ, PYTHON=str(tmp_path / 'no-python'))
+    for flag in ('--help', '-h'):
+        out = subprocess.run(['sh', os.path.join(SCRIPTS, script), flag],
+                             cwd=REPO, env=env, capture_output=True,
+                             text=True)
+        assert out.returncode == 0, out.stderr
+        header = open(os.path.join(SCRIPTS, script)).read().splitlines()[1]
+        assert out.stdout.splitlines()[0] == header[2:]
+        assert '_env.sh' in out.stdout.splitlines()[-1]
+    if script in ('demo_lowshot.sh', 'evaluate_encoder.sh'):
+        return  # these take arguments
+    out = subprocess.run(['sh', os.path.join(SCRIPTS, script), 'clp'],
+                         cwd=REPO, env=env, capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == ''
+    assert out.stderr.strip() == (
+        f'{os.path.join(SCRIPTS, script)}: takes no arguments, got \'clp\' '
+        '(settings are environment variables: sh '
+        f'{os.path.join(SCRIPTS, script)} --help)')
+
+
 def test_demo_chain_commands(tmp_path):
     cmds = _record(tmp_path, 'demo_lowshot.sh', args=(
         'ckpt.pth', 'demo_wd', 'model.backbone.base_channels=16'))

@@ -9,6 +9,7 @@
 #   sh wsi_workdir/scripts/ablation.sh 2>&1 | tee wsi_workdir/logs/ablation.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 
 for family in $(echo $MODELS | cut -d' ' -f1); do
     date

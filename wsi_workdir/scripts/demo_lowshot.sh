@@ -19,6 +19,7 @@
 # ("1 5"), DOMAINS ("near mixture out"; add out_homo), NOVEL (near-domain novel
 # class, default none), DATA (data), DEVICE (cpu); see also _env.sh.
 set -e
+. "$(dirname "$0")/_help.sh"
 if [ $# -lt 1 ]; then
     echo "usage: sh $0 CKPT [WORKDIR] [CONFIG_OPTS]" >&2
     exit 2

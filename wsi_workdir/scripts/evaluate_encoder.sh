@@ -23,6 +23,7 @@
 # workdir is tested on the same task stores, so two of them can be compared
 # pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
 set -e
+. "$(dirname "$0")/_help.sh"
 if [ $# -lt 2 ]; then
     echo "usage: sh $0 MODEL ENCODER [WORKDIR]" >&2
     exit 2

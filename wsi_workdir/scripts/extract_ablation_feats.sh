@@ -9,6 +9,7 @@
 #   sh wsi_workdir/scripts/extract_ablation_feats.sh 2>&1 | tee wsi_workdir/logs/extract_ablation_feats.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 AUG_TIMES=${AUG_TIMES:-16}
 
 for family in $(echo $MODELS | cut -d' ' -f1); do

@@ -5,6 +5,7 @@
 #   sh wsi_workdir/scripts/extract_mixture_and_out_domain_feats.sh 2>&1 | tee wsi_workdir/logs/extract_mixture_and_out_domain_feats.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 
 date
 set --

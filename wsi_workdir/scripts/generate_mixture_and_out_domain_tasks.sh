@@ -9,6 +9,7 @@
 #   sh wsi_workdir/scripts/generate_mixture_and_out_domain_tasks.sh 2>&1 | tee wsi_workdir/logs/generate_mixture_and_out_domain_tasks.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=; fi
 COMMON="${NUM_TASK:+--num_task $NUM_TASK} ${SEED:+--seed $SEED} --workdir $WORKDIR $OVERWRITE_ARG"
 

@@ -8,6 +8,7 @@
 #   sh wsi_workdir/scripts/generate_near_domain_tasks.sh 2>&1 | tee wsi_workdir/logs/generate_near_domain_tasks.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=; fi
 
 run $PYTHON -u wsi_workdir/tools/generate_task.py \

@@ -9,6 +9,7 @@
 #   sh wsi_workdir/scripts/mixture_domain.sh 2>&1 | tee wsi_workdir/logs/mixture_domain.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 
 for family in $MODELS; do
     date

@@ -9,6 +9,7 @@
 #   sh wsi_workdir/scripts/out_domain.sh 2>&1 | tee wsi_workdir/logs/out_domain.txt
 set -e
 . "$(dirname "$0")/_env.sh"
+no_arguments "$@"
 
 for family in $MODELS; do
     date

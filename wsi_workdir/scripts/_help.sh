@@ -1,0 +1,18 @@
+# --help / -h of a low-shot script: prints the script's header comment and
+# exits; sourced first thing by every script (and by _env.sh). Also defines
+# no_arguments, which a script that takes none calls with "$@": an argument
+# there is a mistake (settings are environment variables), not ignored.
+case "${1:-}" in
+    -h|--help)
+        sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
+        echo "Settings shared by the scripts: $(dirname "$0")/_env.sh"
+        exit 0 ;;
+esac
+
+no_arguments() {
+    if [ $# -gt 0 ]; then
+        echo "$0: takes no arguments, got '$1' (settings are environment" \
+            "variables: sh $0 --help)" >&2
+        exit 2
+    fi
+}
