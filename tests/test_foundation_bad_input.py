@@ -158,6 +158,25 @@ def test_more_gpus_than_present(tmp_path, synthetic_root):
     assert rc != 0 and len(lines) == 1 and 'GPUs' in lines[0], err[-2000:]
 
 
+@pytest.mark.parametrize('tool', ['tools/dist_train.sh',
+                                  'tools/slurm_train.sh'])
+def test_launchers_check_the_config_before_starting(tmp_path, tool):
+    """A missing config or a mistyped override was a clear line followed by
+    some 30 lines of torchrun's traceback (a helper's user check); the
+    launchers now check both before they start anything (srun is never
+    reached: it is not on this machine)."""
+    head = ['gpu', 'job'] if 'slurm' in tool else []
+    n = ['1']
+    rc, out, err = run_tool([tool, *head, str(tmp_path / 'nope.py'), *n])
+    assert rc == 2 and err.strip() == (
+        f'error: {tmp_path / "nope.py"}: config file not found'), err
+    from _foundation_helpers import CLP_DEMO
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--cfg-options',
+                             'modle=1'])
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert "has no key 'modle' (did you mean model?)" in err
+
+
 def test_batch_split_over_processes(monkeypatch):
     """The config's total batch is divided over the processes, or refused."""
     from mmengine.config import Config

@@ -28,7 +28,9 @@ if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
     echo "error: GPUS must be a whole number, got '$GPUS'" >&2
     exit 2
 fi
-# one clear line (and no torchrun start) when the machine has fewer GPUs
+# one clear line (and no torchrun start) for a bad config or override, or
+# when the machine has fewer GPUs
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config
 python -c 'import sys
 from openselfsup.apis.train import check_gpu_count
 from openselfsup.utils import run_cli

@@ -30,6 +30,8 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
+# one clear line (and no job submitted) for a bad config or override
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config
 exec srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \
     --gres=gpu:"$GPUS_PER_NODE" \

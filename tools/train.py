@@ -44,11 +44,20 @@ def parse_args(argv):
                    'dist_train.sh / slurm_train.sh)')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0,
                    help=argparse.SUPPRESS)
+    # the launchers' check before they start processes: the config and the
+    # overrides only, without importing torch
+    p.add_argument('--check-config', action='store_true',
+                   help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     a = parse_args(argv)
+    if a.check_config:
+        from openselfsup.apis.train import check_run_values
+        from openselfsup.config import load_config
+        check_run_values(load_config(a.config, a.cfg_options))
+        return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
                    cfg_options=a.cfg_options, launcher=a.launcher,
