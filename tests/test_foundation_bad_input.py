@@ -375,3 +375,16 @@ def test_auto_scale_lr_flag(tmp_path):
     cfg.auto_scale_lr = dict(base_batch_size=256, enable=False)
     notes = prepare_config(cfg, CLP_DEMO, str(tmp_path), auto_scale_lr=True)
     assert cfg.auto_scale_lr.enable and any('256' in n for n in notes)
+
+
+def test_quickstart_help_writes_nothing(tmp_path):
+    """``bash tools/quickstart.sh --help`` ignored the flag and started:
+    synthetic data into data/ and a training. It now prints its header and
+    stops; any argument is refused."""
+    before = sorted(os.listdir(REPO))
+    rc, out, err = run_tool(['tools/quickstart.sh', '--help'])
+    assert rc == 0 and out.startswith("The README's quick start"), err
+    assert 'Outputs: data/' in out
+    rc, out, err = run_tool(['tools/quickstart.sh', 'now'])
+    assert rc == 2 and "takes no arguments, got 'now'" in err
+    assert sorted(os.listdir(REPO)) == before
