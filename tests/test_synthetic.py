@@ -1,6 +1,7 @@
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from openselfsup.datasets import read_list_file
@@ -72,3 +73,30 @@ def test_deterministic_for_seed(tmp_path):
         size=32, nct_train=2, nct_test=1, seed=4, domains=['nct']))
     c = np.asarray(Image.open(tmp_path / 'c' / rel))
     assert not np.array_equal(a, c)
+
+
+def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
+        tmp_path):
+    """The quick start writes data/, where the docs put the real datasets,
+    and LC25000 / PAIP19 synthetic files carry the real names: a folder the
+    generator did not write is refused before anything changes; its own
+    folder (marked) is replaced whole, so a smaller run leaves no images
+    of a bigger one behind."""
+    from openselfsup.datasets.synthetic.layouts import MARKER
+    from openselfsup.utils import InputError
+    real = tmp_path / 'LC25000' / 'data' / 'lung_image_sets' / 'lung_aca'
+    real.mkdir(parents=True)
+    (real / 'lungaca1.jpeg').write_bytes(b'real image')
+    spec = dict(size=16, nct_train=3, nct_test=1, lc=1, paip_train_slides=1,
+                paip_test_slides=1, paip_per_class=1)
+    with pytest.raises(InputError, match=f'LC25000: holds files this '
+                       f'generator did not write \\(no {MARKER}\\)'):
+        make_synthetic(str(tmp_path), SyntheticSpec(**spec))
+    assert (real / 'lungaca1.jpeg').read_bytes() == b'real image'
+    assert not (tmp_path / 'NCT').exists()  # checked before NCT was written
+    make_synthetic(str(tmp_path), SyntheticSpec(**spec, domains=['nct']))
+    tum = tmp_path / 'NCT' / 'data' / 'NCT-CRC-HE-100K-NONORM' / 'TUM'
+    assert len(os.listdir(tum)) == 4
+    make_synthetic(str(tmp_path), SyntheticSpec(**dict(spec, nct_train=1),
+                                                domains=['nct']))
+    assert sorted(os.listdir(tum)) == ['TUM-SYN00000.tif', 'TUM-SYN00001.tif']

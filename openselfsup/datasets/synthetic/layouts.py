@@ -15,7 +15,10 @@ Labels follow :mod:`openselfsup.classes` (NCT: BACK 0, ADI 1, ... TUM 8).
 List paths are relative to ``<domain>/data``. ``wo_<c>`` lists drop class
 ``c`` (``wo_78`` drops 7 and 8) and keep the original labels, so a ``wo_``
 model's classifier keeps nine outputs and feature labels stay comparable.
-Each domain's ``meta/classes.txt`` names its classes in label order.
+Each domain's ``meta/classes.txt`` names its classes in label order, and
+``<domain>/SYNTHETIC.txt`` marks the folder as the generator's: it refuses a
+domain folder without it that is not empty (real data is never overwritten)
+and replaces its own ``data/`` and ``meta/`` when it writes there again.
 
 PAIP19 is split by slide with the published rule (the first slide IDs in
 sorted order train, the others test), scaled to the generator's own slide
@@ -173,6 +176,39 @@ def _make_paip(root: str, spec: SyntheticSpec) -> Dict[str, int]:
             'PAIP19 test': len(lists['paip_test'])}
 
 
+#: file in each domain folder the generator writes, before its images
+MARKER = 'SYNTHETIC.txt'
+_FOLDERS = {'nct': 'NCT', 'lc': 'LC25000', 'paip': 'PAIP19'}
+
+
+def _check_ours(folder: str) -> None:
+    """Refuse a domain folder that holds anything without the marker: real
+    data there is never overwritten (LC25000 and PAIP19 synthetic files
+    carry the real file names)."""
+    if os.path.isdir(folder) and os.listdir(folder) and \
+            not os.path.isfile(os.path.join(folder, MARKER)):
+        raise InputError(
+            f'{folder}: holds files this generator did not write (no '
+            f'{MARKER}), perhaps the real dataset: nothing is overwritten; '
+            'give another --out (or delete the folder if it is synthetic '
+            'data of an earlier version)')
+
+
+def _claim(folder: str) -> None:
+    """Make ``folder`` the generator's (:func:`_check_ours`): empty its data
+    and lists (a smaller run leaves no stale images) and write the marker
+    first, so that an interrupted run is cleaned the next time."""
+    import shutil
+    _check_ours(folder)
+    for part in ('data', 'meta'):
+        shutil.rmtree(os.path.join(folder, part), ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, MARKER), 'w') as f:
+        f.write('Synthetic data written by tools/prepare_data/'
+                'make_synthetic.py; its data/ and meta/ are replaced when '
+                'it writes here again.\n')
+
+
 def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     """Write the synthetic datasets under ``root``.
 
@@ -185,14 +221,18 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
         dict: number of images written per split, for a summary.
 
     Raises:
-        InputError: a bad spec (:meth:`SyntheticSpec.check`) or an
-            unwritable ``root``, before any image is drawn.
+        InputError: a bad spec (:meth:`SyntheticSpec.check`), an unwritable
+            ``root``, or a domain folder that holds files the generator did
+            not write (:data:`MARKER`), before any image is drawn.
     """
     spec.check()
     check_writable_dir(root)
+    chosen = [d for d in DOMAINS if d in spec.domains]
+    for d in chosen:  # every folder checked before any is changed
+        _check_ours(os.path.join(root, _FOLDERS[d]))
     counts: Dict[str, int] = {}
     makers = {'nct': _make_nct, 'lc': _make_lc, 'paip': _make_paip}
-    for d in DOMAINS:
-        if d in spec.domains:
-            counts.update(makers[d](root, spec))
+    for d in chosen:
+        _claim(os.path.join(root, _FOLDERS[d]))
+        counts.update(makers[d](root, spec))
     return counts
