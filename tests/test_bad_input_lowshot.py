@@ -322,3 +322,28 @@ def test_features_of_different_encoders_are_not_mixed(wd, capsys):
     check_dictionary(dic, spec, base)
     with pytest.raises(InputError, match='come from different encoders'):
         check_dictionary(dic, spec, base, run)
+
+
+def test_missing_store_and_dictionary_name_the_command_that_makes_them(
+        wd, capsys):
+    """A single meta-test without its task store or dictionary said 'make
+    it with: python .../generate_task.py ...' (or '--model M
+    [--novel_class C] ...'); the line now holds the whole command, and
+    running that command makes what was missing."""
+    import shlex
+    err = cli_fails(META, _meta(wd, '--mode', 'linear', '--task_seed', '3'),
+                    capsys, wd, 'task store not found')
+    cmd = err.split('make it with: ')[1].rstrip(')')
+    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+                   f'--num_shots 5 --num_task 10 --novel_class 7 --seed 3 '
+                   f'--workdir {wd}')
+    cli_ok(GEN, shlex.split(cmd)[2:], capsys)
+    err = cli_fails(META, _meta(wd, '--mode', 'latent_aug', '--task_seed',
+                                '3', *K), capsys, wd, 'dictionary not found')
+    cmd = err.split('make it with: ')[1].split(', or run')[0]
+    assert cmd == ('python wsi_workdir/dict_construction.py --model clp '
+                   '--novel_class 7 --num_prototypes 4 --num_shift_vectors '
+                   f'50 --workdir {wd}')
+    cli_ok(DICT, shlex.split(cmd)[2:], capsys)
+    cli_ok(META, _meta(wd, '--mode', 'latent_aug', '--task_seed', '3', *K),
+           capsys)

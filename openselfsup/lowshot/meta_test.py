@@ -355,7 +355,12 @@ class Inputs:
             t0 = time.perf_counter()
             path = dspec.path(self.workdir)
             base = self.features(dspec.model, dspec.features)
-            if self.make_missing and not os.path.exists(path):
+            if not os.path.exists(path):
+                if not self.make_missing:
+                    raise InputError(f'dictionary not found: {path} (make '
+                                     f'it with: {dspec.command(self.workdir)}'
+                                     ', or run the setting with '
+                                     'wsi_workdir/sweep.py, which makes it)')
                 dic = construct_dictionary(self.workdir, dspec, features=base)
             else:
                 dic = load_dictionary(path)

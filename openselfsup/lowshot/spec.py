@@ -162,6 +162,19 @@ class TaskSpec:
         return paths.task_store_path(workdir, s.domain, s.ways, self.shots,
                                      s.store_mode or None, self.novel_class)
 
+    def command(self, workdir: str) -> str:
+        """The ``generate_task.py`` command that writes this store."""
+        s = self.setting
+        return ' '.join(
+            ['python wsi_workdir/tools/generate_task.py', '--task', s.domain]
+            + (['--mode', s.store_mode] if s.store_mode else [])
+            + ['--num_shots', str(self.shots), '--num_task',
+               str(self.num_task)]
+            + ([] if self.novel_class is None
+               else ['--novel_class', str(self.novel_class)])
+            + ([] if self.seed == 0 else ['--seed', str(self.seed)])
+            + ['--workdir', workdir])
+
 
 @dataclass(frozen=True)
 class DictionarySpec:
@@ -204,6 +217,19 @@ class DictionarySpec:
             workdir, self.model, self.features, self.num_prototypes,
             self.num_shift_vectors, self.seed,
             novel_suffix(self.novel_class))
+
+    def command(self, workdir: str) -> str:
+        """The ``dict_construction.py`` command that writes this
+        dictionary (the flags that differ from its defaults)."""
+        flags = [('--novel_class', self.novel_class, None),
+                 ('--features', self.features, 'NCT_train'),
+                 ('--num_prototypes', self.num_prototypes, 16),
+                 ('--num_shift_vectors', self.num_shift_vectors, 2000),
+                 ('--seed', self.seed, 0)]
+        return ' '.join(
+            ['python wsi_workdir/dict_construction.py --model', self.model]
+            + [f'{flag} {value}' for flag, value, plain in flags
+               if value != plain] + ['--workdir', workdir])
 
 
 #: RunSpec fields that name the result file when they differ from the

@@ -424,7 +424,11 @@ def load_task_store(workdir: str, spec: TaskSpec,
         spec (TaskSpec): the store asked for.
         inputs (tuple, optional): :func:`store_inputs`, if already loaded.
     """
-    store = TaskStore.load(spec.path(workdir))
+    path = spec.path(workdir)
+    if not os.path.isfile(path):
+        raise InputError(f'task store not found: {path} (make it with: '
+                         f'{spec.command(workdir)})')
+    store = TaskStore.load(path)
     store.check_request(spec)
     store.check_labels(*(inputs or store_inputs(workdir, spec)))
     return store
