@@ -306,6 +306,23 @@ def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
     runner = train(cfg, work_dir=str(work), resume=True)
     assert runner.epoch == 2 and is_complete_checkpoint(
         str(work / 'epoch_2.pth'))
+    # a copied work dir: last_checkpoint holds the original's absolute
+    # path; the copy resumes from its own file
+    import shutil
+    shutil.copytree(work, tmp_path / 'copy')
+    assert (tmp_path / 'copy' / 'last_checkpoint').read_text().strip() == \
+        str(work / 'epoch_2.pth')
+    assert find_resumable_checkpoint(str(tmp_path / 'copy')) == str(
+        tmp_path / 'copy' / 'epoch_2.pth')
+    # a new run into a work dir with checkpoints says what it replaces
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    notes = prepare_config(load_config(cfg), cfg, str(work))
+    assert any(n.startswith(f'{work} holds 2 checkpoint(s) of an earlier '
+                            'run (epoch_2.pth, epoch_1.pth): this run '
+                            'writes over') for n in notes), notes
+    assert not any('earlier run' in n for n in prepare_config(
+        load_config(cfg), cfg, str(work), resume=True))
 
 
 def test_extract_backbone_weights(synthetic_root, tmp_path):

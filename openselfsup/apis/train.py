@@ -227,6 +227,16 @@ def prepare_config(cfg: Config, config_path: str,
     if resume:
         cfg.resume = True
         cfg.load_from = None
+    else:
+        from ..engine.runner import checkpoints_in
+        earlier = [os.path.basename(p) for p in checkpoints_in(cfg.work_dir)]
+        if earlier:
+            notes.append(
+                f'{cfg.work_dir} holds {len(earlier)} checkpoint(s) of an '
+                f'earlier run ({", ".join(earlier[:3])}'
+                f'{", ..." if len(earlier) > 3 else ""}): this run writes '
+                'over those of the same names (--resume continues that run; '
+                '--work-dir keeps both)')
     if auto_scale_lr:
         base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
         if not base:

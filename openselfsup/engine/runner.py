@@ -21,8 +21,9 @@ from ..utils import InputError, first_line
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
-def _candidates(work_dir: str) -> List[str]:
-    """Checkpoints in ``work_dir``, newest step first."""
+def checkpoints_in(work_dir: str) -> List[str]:
+    """The ``epoch_*`` / ``iter_*`` checkpoints in ``work_dir``, newest step
+    first."""
     found = []
     for path in glob.glob(os.path.join(work_dir, '*.pth')):
         m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(path))
@@ -51,12 +52,18 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     if os.path.isfile(pointer):
         with open(pointer) as f:
             named = f.read().strip() or None
+    if named:
+        # MMEngine writes the absolute path: in a copied or moved work dir
+        # it still names the original's file; the one here wins
+        here = os.path.join(work_dir, os.path.basename(named))
+        if os.path.isfile(here):
+            named = here
     if named and is_complete_checkpoint(named):
         return named
     if named:
         warn(f'last_checkpoint names {named}, which is missing or '
              'incomplete; looking for an older checkpoint')
-    for path in _candidates(work_dir):
+    for path in checkpoints_in(work_dir):
         if is_complete_checkpoint(path):
             return path
         warn(f'skipping incomplete checkpoint {path}')
