@@ -681,6 +681,7 @@ def test_metric_gallery_holds_one_caption_per_image():
             pred_score=rng.random(3), pred_logits=rng.normal(size=3),
             target=t, img_emb=img[i], txt_emb=txt[i], captions=caps[i])])
     out = metric.compute_metrics(metric.results)
+    assert list(out) == metric.names(3)  # what a sweep checks against
     pick = pick_gallery([len(c) for c in caps], 4)
     gal = np.stack([t[k] for t, k in zip(txt, pick)])
     gal_text = [c[k] for c, k in zip(caps, pick)]
@@ -1062,6 +1063,15 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
     want = {'kappa', 'ret_kappa', 'recall@1', 'recall@5', 'recall@10',
             'allcap_i2t_R@1', 'task_loss'}
     assert all(want <= set(r['metrics']) for r in rows)
+    # the names the sweep checks its metric arguments against, before it
+    # trains, are exactly those computed
+    assert list(rows[0]['metrics']) == CrossModalMetric(
+        task='grade', ks=(1, 5, 10)).names(1)
+    with pytest.raises(InputError, match="metric 'nope' is not one this "
+                       'config computes; available: kappa, accuracy'):
+        run_balance_sweep(cfg, [0], work_dir=str(tmp_path / 'nope'),
+                          cls_metric='nope', cfg_options=opts)
+    assert not (tmp_path / 'nope').exists()  # nothing trained
     assert saved['plot_metrics'] == ['kappa', 'ret_kappa', 'recall@1',
                                      'recall@5', 'recall@10']
     assert open(res['paths']['png'], 'rb').read(4) == b'\x89PNG'

@@ -172,6 +172,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     ret_metric = ret_metric or defaults.get('ret_metric', 'recall@5')
     plot_metrics = list(plot_metrics or defaults.get(
         'plot_metrics', [cls_metric, ret_metric]))
+    # the metrics asked for, checked before anything trains
+    from ..registry import METRICS
+    available = METRICS.build(dict(cfg.val_evaluator)).names(
+        int(cfg.model.head.num_outputs))
+    for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
+        if key not in available:
+            raise InputError(f'metric {key!r} is not one this config '
+                             f'computes; available: {", ".join(available)}')
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     tag = os.path.splitext(os.path.basename(config))[0]
     hooks = _without_baseline_hook(cfg)
@@ -227,10 +235,6 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                          epochs=int(runner.epoch),
                          metrics=evaluate(runner)))
 
-    for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
-        if key not in rows[0]['metrics']:
-            raise InputError(f'metric {key!r} not computed; available: '
-                             f'{", ".join(rows[0]["metrics"])}')
     # 3. report
     keys = list(rows[0]['metrics'])
     table = sweep_table(rows, keys)

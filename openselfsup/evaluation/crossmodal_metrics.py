@@ -284,6 +284,20 @@ class CrossModalMetric(BaseMetric):
                 batch=self._batch))
         self._batch += 1
 
+    def names(self, num_outputs: int) -> list:
+        """The metric names :meth:`compute_metrics` returns, in its order,
+        for a task head of ``num_outputs`` outputs (a sweep checks the
+        metrics it is asked for before it trains anything)."""
+        if self.task == 'multilabel':
+            out = ['precision', 'recall', 'f1', 'accuracy', 'auc', 'mAP',
+                   'task_loss']
+        else:
+            out = ['kappa', 'accuracy'] + (
+                ['task_loss'] if num_outputs == 1 else []) + ['ret_kappa']
+        return (out + [f'recall@{k}' for k in self.ks] + ['mean_cos']
+                + [f'allcap_{d}_R@{k}' for d in ('i2t', 't2i')
+                   for k in self.ks])
+
     def grades(self, scores: np.ndarray) -> np.ndarray:
         """Predicted grades from scores ``[N, 1]`` (rounded) or ``[N, G]``."""
         if scores.shape[1] == 1:
