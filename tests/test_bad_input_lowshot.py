@@ -347,3 +347,18 @@ def test_missing_store_and_dictionary_name_the_command_that_makes_them(
     cli_ok(DICT, shlex.split(cmd)[2:], capsys)
     cli_ok(META, _meta(wd, '--mode', 'latent_aug', '--task_seed', '3', *K),
            capsys)
+
+
+def test_store_with_fewer_tasks_names_the_command_that_redraws_it(wd,
+                                                                  capsys):
+    """A store of 10 tasks asked for 20 said 'pass --overwrite', which the
+    scripts and the sweep do not take; the line now holds the command."""
+    import shlex
+    cli_ok(GEN, _gen(wd), capsys)
+    err = cli_fails(GEN, near_args(wd, num_task=20), capsys, wd,
+                    'holds 10 tasks (asked: 20); draw it again with: ')
+    cmd = err.split('draw it again with: ')[1]
+    assert cmd.endswith(' --num_task 20 --novel_class 7 --workdir '
+                        f'{wd} --overwrite'), cmd
+    cli_ok(GEN, shlex.split(cmd)[2:], capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear', '--num_task', '20'), capsys)

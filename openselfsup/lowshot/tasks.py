@@ -399,7 +399,8 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
         if store.num_task < spec.num_task:
             raise InputError(
                 f'{path} holds {store.num_task} tasks (asked: '
-                f'{spec.num_task}); pass --overwrite to draw it again')
+                f'{spec.num_task}); draw it again with: '
+                f'{spec.command(workdir)} --overwrite')
         return store, False
     from ..utils import check_writable
     check_writable(path)
