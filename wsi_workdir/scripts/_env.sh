@@ -10,8 +10,6 @@
 # tasks, K 16, M 2000, 100 augmentation shots; shots 1 5 10, out domain
 # hetero 1 5 10 50 100 and homo 5 10 50 100).
 
-. "$(dirname "$0")/_help.sh"
-
 PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results
 DATA=${DATA:-data}                        # data/NCT, data/LC25000, data/PAIP19

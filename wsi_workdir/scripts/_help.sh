@@ -1,5 +1,5 @@
 # --help / -h of a low-shot script: prints the script's header comment and
-# exits; sourced first thing by every script (and by _env.sh). Also defines
+# exits; sourced first thing by every script. Also defines
 # no_arguments, which a script that takes none calls with "$@": an argument
 # there is a mistake (settings are environment variables), not ignored.
 case "${1:-}" in

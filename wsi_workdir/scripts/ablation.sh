@@ -8,6 +8,7 @@
 # HYBRID override the values of a part (e.g. IMAGE="4 9 16").
 #   sh wsi_workdir/scripts/ablation.sh 2>&1 | tee wsi_workdir/logs/ablation.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 

@@ -8,6 +8,7 @@
 # 164 MB per copy at paper scale). Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/extract_ablation_feats.sh 2>&1 | tee wsi_workdir/logs/extract_ablation_feats.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 AUG_TIMES=${AUG_TIMES:-16}

@@ -4,6 +4,7 @@
 # in one extract.py process. Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/extract_mixture_and_out_domain_feats.sh 2>&1 | tee wsi_workdir/logs/extract_mixture_and_out_domain_feats.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 

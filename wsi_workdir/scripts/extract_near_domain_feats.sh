@@ -4,6 +4,7 @@
 # is checked before the first set). Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/extract_near_domain_feats.sh 2>&1 | tee wsi_workdir/logs/extract_near_domain_feats.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 

@@ -8,6 +8,7 @@
 # Settings: wsi_workdir/scripts/_env.sh; SHOTS (mixture) and OUT_SHOTS (PAIP19).
 #   sh wsi_workdir/scripts/generate_mixture_and_out_domain_tasks.sh 2>&1 | tee wsi_workdir/logs/generate_mixture_and_out_domain_tasks.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=; fi

@@ -7,6 +7,7 @@
 # Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/generate_near_domain_tasks.sh 2>&1 | tee wsi_workdir/logs/generate_near_domain_tasks.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=; fi

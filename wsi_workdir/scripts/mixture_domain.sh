@@ -8,6 +8,7 @@
 # its CI. Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/mixture_domain.sh 2>&1 | tee wsi_workdir/logs/mixture_domain.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 

@@ -8,6 +8,7 @@
 # dictionaries are made if missing). Settings: wsi_workdir/scripts/_env.sh.
 #   sh wsi_workdir/scripts/near_domain.sh 2>&1 | tee wsi_workdir/logs/near_domain.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 

@@ -8,6 +8,7 @@
 # Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS replaces both shot lists.
 #   sh wsi_workdir/scripts/out_domain.sh 2>&1 | tee wsi_workdir/logs/out_domain.txt
 set -e
+. "$(dirname "$0")/_help.sh"
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 
