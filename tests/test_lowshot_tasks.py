@@ -47,6 +47,50 @@ def test_near_tasks_and_novel_class():
     assert len({tuple(r) for r in np.sort(store.support_idx, 1)}) > 190
 
 
+def test_novel_class_stores_are_independent_draws(tmp_path):
+    """The published near-domain tasks were drawn anew for every novel
+    class; one seed gave the same tasks for all nine here. A novel class's
+    store is now drawn from [seed, class]: the nine differ, each is
+    reproducible, and the store without a novel class is the seed's draw
+    as before. A novel-class store of the earlier scheme is refused."""
+    from openselfsup.lowshot.tasks import SAMPLER, TaskStore
+    s_lab, q_lab = _labels(40, 9), _labels(20, 9)
+    draws = {c: sample_tasks(TaskSpec('near', 5, 50, novel_class=c, seed=3),
+                             s_lab, q_lab) for c in (0, 7, 78)}
+    for a, b in ((0, 7), (7, 78), (0, 78)):
+        assert not np.array_equal(draws[a].support_idx, draws[b].support_idx)
+        assert not np.array_equal(draws[a].query_idx, draws[b].query_idx)
+    plain = sample_tasks(TaskSpec('near', 5, 50, seed=3), s_lab, q_lab)
+    rng = np.random.default_rng(3)  # the seed alone, the first class drawn
+    pool = np.flatnonzero(s_lab == 0)
+    first = pool[sample_rows(rng, len(pool), 5, 50)]
+    np.testing.assert_array_equal(plain.support_idx[:, :5], first)
+    rng = np.random.default_rng([3, 7])
+    np.testing.assert_array_equal(draws[7].support_idx[:, :5],
+                                  pool[sample_rows(rng, len(pool), 5, 50)])
+    # an earlier version's novel-class store (no sampler field)
+    path = str(tmp_path / 'store.npz')
+    draws[7].save(path)
+    with np.load(path) as z:
+        old = {k: z[k] for k in z.files if k != 'sampler'}
+    np.savez(path, **old)
+    loaded = TaskStore.load(path)
+    assert loaded.sampler == 1 and draws[7].sampler == SAMPLER == 2
+    with pytest.raises(InputError, match='drawn by an earlier version.*'
+                       'draw it again with: python wsi_workdir/tools/'
+                       'generate_task.py --task near --num_shots 5 '
+                       '--num_task 50 --novel_class 7 --seed 3 --workdir w '
+                       '--overwrite'):
+        loaded.check_request(TaskSpec('near', 5, 50, novel_class=7, seed=3),
+                             'w')
+    path = str(tmp_path / 'plain.npz')
+    plain.save(path)
+    with np.load(path) as z:
+        old = {k: z[k] for k in z.files if k != 'sampler'}
+    np.savez(path, **old)
+    TaskStore.load(path).check_request(TaskSpec('near', 5, 50, seed=3))
+
+
 def test_mixture_support_and_query_never_overlap():
     lab = _labels(25, 5)
     store = sample_tasks(TaskSpec('mixture', 10, 300), lab, lab)

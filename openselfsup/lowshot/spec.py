@@ -129,9 +129,9 @@ class TaskSpec:
         shots (int): support samples per class.
         num_task (int): tasks to draw (a store serves any smaller count).
         novel_class (int | None): near domain: the class(es) held out of
-            pre-training (0..8, 78 = 7 and 8); names the store. The
-            published stores were one per novel class; every task holds all
-            nine classes either way.
+            pre-training (0..8, 78 = 7 and 8); names the store and seeds
+            its draw with ``seed`` (one independent draw per novel class,
+            as published); every task holds all nine classes either way.
         seed (int): sampling seed.
         queries (int): query samples per class.
     """

@@ -28,6 +28,7 @@ Task store (one ``.npz`` per setting, path from :meth:`TaskSpec.path`)::
     query_labels    int64 [T, ways*queries]
     classes         int64 [ways]             labels of the task's classes
     seed, shots, queries, ways, novel_class (-1: none)   int64 scalars
+    sampler                                              int64 scalar (2)
     task, mode, support_set, query_set, fingerprint       str scalars
 
 ``fingerprint`` is a SHA-1 of the label arrays (and, for ``homo``, the slide
@@ -36,8 +37,12 @@ a store is also refused when its shots, ways, novel class or seed are not the
 ones asked for (say, a 5-shot store renamed as the 1-shot one).
 
 Sampling draws every task at once from one ``numpy.random.Generator``
-(PCG64, platform independent), so the same seed gives the same tasks on any
-machine. Stores are written only if absent (two runs drawing one store at
+(PCG64, platform independent) seeded with the seed and, for a near-domain
+store of a novel class, that class (``[seed, novel_class]``): the stores of
+the nine novel classes are independent draws, as the published ones were,
+and the same seed gives the same tasks on any machine. ``sampler`` 2 marks
+that scheme; a novel-class store of sampler 1 (an earlier version: one draw
+for every novel class) is refused with the command that draws it again. Stores are written only if absent (two runs drawing one store at
 once: one wins, the other says so and fails), or replaced on request.
 """
 import hashlib
@@ -50,6 +55,11 @@ import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
 from .spec import TaskSetting, TaskSpec, check_novel_class
+
+
+#: the sampling scheme of new stores (1: novel-class stores drawn from the
+#: seed alone, the same tasks for every novel class)
+SAMPLER = 2
 
 
 def labels_fingerprint(*arrays: np.ndarray) -> str:
@@ -114,6 +124,7 @@ class TaskStore:
     novel_class: int
     fingerprint: str
     path: Optional[str] = None
+    sampler: int = SAMPLER
 
     @property
     def num_task(self) -> int:
@@ -156,7 +167,8 @@ class TaskStore:
                  task=np.str_(self.task), mode=np.str_(self.mode),
                  support_set=np.str_(self.support_set),
                  query_set=np.str_(self.query_set),
-                 fingerprint=np.str_(self.fingerprint))
+                 fingerprint=np.str_(self.fingerprint),
+                 sampler=np.int64(self.sampler))
         self.path = path
 
     @classmethod
@@ -181,7 +193,8 @@ class TaskStore:
                 support_set=str(d['support_set']),
                 query_set=str(d['query_set']),
                 novel_class=int(d['novel_class']),
-                fingerprint=str(d['fingerprint']), path=path)
+                fingerprint=str(d['fingerprint']), path=path,
+                sampler=int(d['sampler']) if 'sampler' in d else 1)
         except (KeyError, ValueError, OSError, EOFError, TypeError,
                 zipfile.BadZipFile) as exc:
             what = type(exc).__name__
@@ -197,8 +210,20 @@ class TaskStore:
                              f'again with: {remake}')
         return store
 
-    def check_request(self, spec: TaskSpec) -> None:
-        """Refuse a store that is not the one ``spec`` asks for."""
+    def check_request(self, spec: TaskSpec,
+                      workdir: Optional[str] = None) -> None:
+        """Refuse a store that is not the one ``spec`` asks for (the
+        message names the command that draws it, with ``workdir``)."""
+        remake = (spec.command(workdir) if workdir else
+                  'python wsi_workdir/tools/generate_task.py ...') + \
+            ' --overwrite'
+        if self.novel_class != -1 and self.sampler < 2:
+            raise InputError(
+                f'{self.path}: drawn by an earlier version, whose '
+                'near-domain stores held the same tasks for every novel '
+                'class '
+                '(the published draws, and the stores now, are independent '
+                f'per class); draw it again with: {remake}')
         setting = spec.setting
         want = {'task': setting.domain, 'mode': setting.store_mode,
                 'shots (--num_shots)': spec.shots, 'ways': setting.ways,
@@ -211,9 +236,8 @@ class TaskStore:
                 if have[k] != want[k]]
         if diff:
             raise InputError(f'{self.path}: this store has '
-                             f'{"; ".join(diff)}; make it again with: python '
-                             'wsi_workdir/tools/generate_task.py ... '
-                             '--overwrite')
+                             f'{"; ".join(diff)}; make it again with: '
+                             f'{remake}')
 
     def check_labels(self, support_labels: np.ndarray,
                      query_labels: np.ndarray,
@@ -277,7 +301,9 @@ def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
         spec.queries
     novel_class = spec.novel_class
     mode = setting.store_mode
-    rng = np.random.default_rng(seed)
+    # a novel class's store is its own draw (as published: one per class)
+    rng = np.random.default_rng(seed if novel_class is None
+                                else [seed, novel_class])
     classes = np.unique(support_labels)
     if len(classes) != setting.ways:
         raise InputError(
@@ -394,7 +420,7 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
     s_lab, q_lab, slides = inputs or store_inputs(workdir, spec)
     if os.path.exists(path) and not replace:
         store = TaskStore.load(path)
-        store.check_request(spec)
+        store.check_request(spec, workdir)
         store.check_labels(s_lab, q_lab, slides)
         if store.num_task < spec.num_task:
             raise InputError(
@@ -430,7 +456,7 @@ def load_task_store(workdir: str, spec: TaskSpec,
         raise InputError(f'task store not found: {path} (make it with: '
                          f'{spec.command(workdir)})')
     store = TaskStore.load(path)
-    store.check_request(spec)
+    store.check_request(spec, workdir)
     store.check_labels(*(inputs or store_inputs(workdir, spec)))
     return store
 
