@@ -50,22 +50,25 @@ def test_near_tasks_and_novel_class():
 def test_novel_class_stores_are_independent_draws(tmp_path):
     """The published near-domain tasks were drawn anew for every novel
     class; one seed gave the same tasks for all nine here. A novel class's
-    store is now drawn from [seed, class]: the nine differ, each is
-    reproducible, and the store without a novel class is the seed's draw
-    as before. A novel-class store of the earlier scheme is refused."""
+    store is now drawn from the seed with the class as spawn key: the nine
+    and the store without a class differ (class 0 too: an entropy list
+    [seed, 0] would have equalled the seed alone), each is reproducible,
+    and the store without a novel class is the seed's draw as before. A
+    novel-class store of the earlier scheme is refused."""
     from openselfsup.lowshot.tasks import SAMPLER, TaskStore
     s_lab, q_lab = _labels(40, 9), _labels(20, 9)
     draws = {c: sample_tasks(TaskSpec('near', 5, 50, novel_class=c, seed=3),
                              s_lab, q_lab) for c in (0, 7, 78)}
-    for a, b in ((0, 7), (7, 78), (0, 78)):
+    draws[None] = plain = sample_tasks(TaskSpec('near', 5, 50, seed=3),
+                                       s_lab, q_lab)
+    for a, b in ((0, 7), (7, 78), (0, 78), (None, 0), (None, 7)):
         assert not np.array_equal(draws[a].support_idx, draws[b].support_idx)
         assert not np.array_equal(draws[a].query_idx, draws[b].query_idx)
-    plain = sample_tasks(TaskSpec('near', 5, 50, seed=3), s_lab, q_lab)
     rng = np.random.default_rng(3)  # the seed alone, the first class drawn
     pool = np.flatnonzero(s_lab == 0)
     first = pool[sample_rows(rng, len(pool), 5, 50)]
     np.testing.assert_array_equal(plain.support_idx[:, :5], first)
-    rng = np.random.default_rng([3, 7])
+    rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(7, )))
     np.testing.assert_array_equal(draws[7].support_idx[:, :5],
                                   pool[sample_rows(rng, len(pool), 5, 50)])
     # an earlier version's novel-class store (no sampler field)

@@ -38,8 +38,9 @@ ones asked for (say, a 5-shot store renamed as the 1-shot one).
 
 Sampling draws every task at once from one ``numpy.random.Generator``
 (PCG64, platform independent) seeded with the seed and, for a near-domain
-store of a novel class, that class (``[seed, novel_class]``): the stores of
-the nine novel classes are independent draws, as the published ones were,
+store of a novel class, that class as the ``SeedSequence`` spawn key: the
+stores of the nine novel classes (and the store without one) are
+independent draws, as the published ones were,
 and the same seed gives the same tasks on any machine. ``sampler`` 2 marks
 that scheme; a novel-class store of sampler 1 (an earlier version: one draw
 for every novel class) is refused with the command that draws it again. Stores are written only if absent (two runs drawing one store at
@@ -301,9 +302,12 @@ def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
         spec.queries
     novel_class = spec.novel_class
     mode = setting.store_mode
-    # a novel class's store is its own draw (as published: one per class)
-    rng = np.random.default_rng(seed if novel_class is None
-                                else [seed, novel_class])
+    # a novel class's store is its own draw (as published: one per class);
+    # the class is a spawn key (an entropy list [seed, 0] would equal the
+    # seed alone: SeedSequence pads entropy with zeros)
+    rng = np.random.default_rng(seed if novel_class is None else
+                                np.random.SeedSequence(
+                                    seed, spawn_key=(novel_class, )))
     classes = np.unique(support_labels)
     if len(classes) != setting.ways:
         raise InputError(
