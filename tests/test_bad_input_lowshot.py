@@ -75,12 +75,18 @@ def test_dictionary_of_features_extracted_again_is_refused(wd, capsys):
         capsys)
     fpath = paths.features_path(wd, 'clp', 'NCT_train')
     np.save(fpath, np.load(fpath) * 1.01)  # re-extracted, slightly other
-    cli_fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
-           'built from other features')
+    err = cli_fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
+                    'built from other features')
     cli_fails(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
                   *K], capsys, wd, 'built from other features')
-    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd, *K,
-               '--overwrite'], capsys)
+    # the line's command makes this dictionary again (it dropped K, M and
+    # the workdir, so it made another file and the run failed again)
+    import shlex
+    cmd = err.split('make it again with: ')[1]
+    assert cmd == ('python wsi_workdir/dict_construction.py --model clp '
+                   '--novel_class 7 --num_prototypes 4 --num_shift_vectors '
+                   f'50 --workdir {wd} --overwrite'), cmd
+    cli_ok(DICT, shlex.split(cmd)[2:], capsys)
     cli_ok(META, _meta(wd, '--mode', 'latent_aug', *K), capsys)
 
 

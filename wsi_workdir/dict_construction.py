@@ -57,7 +57,8 @@ def main(argv=None):
     if os.path.exists(path) and not args.overwrite:
         from openselfsup.lowshot.features import load_features
         check_dictionary(load_dictionary(path), dspec, load_features(
-            args.workdir, dspec.model, dspec.features))
+            args.workdir, dspec.model, dspec.features),
+            workdir=args.workdir)
         print(f'reusing {path}')
         return
     dic = construct_dictionary(args.workdir, dspec, replace=args.overwrite)

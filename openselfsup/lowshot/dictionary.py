@@ -242,7 +242,7 @@ def load_dictionary(path: str) -> Dictionary:
 
 
 def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
-                     run=None) -> None:
+                     run=None, workdir: Optional[str] = None) -> None:
     """Refuse a dictionary that does not belong to a run.
 
     Args:
@@ -253,11 +253,12 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
             exactly these.
         run (FeatureSet, optional): the run's support features (width and
             normalisation must match; default ``base``).
+        workdir (str, optional): the work directory, for the command that
+            makes the dictionary again (:meth:`DictionarySpec.command`).
     """
     run = run or base
-    remake = (f'python wsi_workdir/dict_construction.py --model {spec.model}'
-              + ('' if spec.novel_class is None
-                 else f' --novel_class {spec.novel_class}') + ' --overwrite')
+    remake = spec.command(workdir or '<workdir>') + ' --overwrite'
+
     if tuple(dic.excluded) != tuple(spec.excluded):
         left = list(dic.excluded) or 'no class'
         raise InputError(f'{dic.path} left out {left} but this run\'s novel '

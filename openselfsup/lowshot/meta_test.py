@@ -364,7 +364,8 @@ class Inputs:
                 dic = construct_dictionary(self.workdir, dspec, features=base)
             else:
                 dic = load_dictionary(path)
-            check_dictionary(dic, dspec, base, self.pools(spec)[0])
+            check_dictionary(dic, dspec, base, self.pools(spec)[0],
+                             self.workdir)
             self._dicts[dspec] = dic
             self.timing['dictionaries'] += time.perf_counter() - t0
         return self._dicts[dspec]

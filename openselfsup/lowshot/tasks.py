@@ -63,6 +63,14 @@ from .spec import TaskSetting, TaskSpec, check_novel_class
 SAMPLER = 2
 
 
+def redraw_command(spec: Optional[TaskSpec] = None,
+                   workdir: Optional[str] = None) -> str:
+    """The command that draws a store again over the old one (the spec's
+    own with ``workdir``, else its general form)."""
+    return (spec.command(workdir) if spec is not None and workdir else
+            'python wsi_workdir/tools/generate_task.py ...') + ' --overwrite'
+
+
 def labels_fingerprint(*arrays: np.ndarray) -> str:
     """SHA-1 of integer label arrays (their values and lengths)."""
     h = hashlib.sha1()
@@ -173,10 +181,11 @@ class TaskStore:
         self.path = path
 
     @classmethod
-    def load(cls, path: str) -> 'TaskStore':
-        """Read a store; a missing, truncated or foreign file is one line."""
-        remake = ('python wsi_workdir/tools/generate_task.py ... '
-                  '--overwrite')
+    def load(cls, path: str, remake: Optional[str] = None) -> 'TaskStore':
+        """Read a store; a missing, truncated or foreign file is one line
+        (``remake``: the command that draws it again, where known)."""
+        remake = remake or ('python wsi_workdir/tools/generate_task.py ... '
+                            '--overwrite')
         if not os.path.isfile(path):
             raise InputError(f'task store not found: {path} (make it with: '
                              'python wsi_workdir/tools/generate_task.py ...)')
@@ -215,9 +224,7 @@ class TaskStore:
                       workdir: Optional[str] = None) -> None:
         """Refuse a store that is not the one ``spec`` asks for (the
         message names the command that draws it, with ``workdir``)."""
-        remake = (spec.command(workdir) if workdir else
-                  'python wsi_workdir/tools/generate_task.py ...') + \
-            ' --overwrite'
+        remake = redraw_command(spec, workdir)
         if self.novel_class != -1 and self.sampler < 2:
             raise InputError(
                 f'{self.path}: drawn by an earlier version, whose '
@@ -242,16 +249,17 @@ class TaskStore:
 
     def check_labels(self, support_labels: np.ndarray,
                      query_labels: np.ndarray,
-                     slides: Optional[np.ndarray] = None) -> None:
-        """Refuse a store drawn from other labels than those in hand."""
+                     slides: Optional[np.ndarray] = None,
+                     remake: Optional[str] = None) -> None:
+        """Refuse a store drawn from other labels than those in hand
+        (``remake``: the command that draws it again, where known)."""
         fp = _fingerprint(self.same_pool, support_labels, query_labels,
                           slides)
         if fp != self.fingerprint:
             raise InputError(
                 f'{self.path}: task store was made from other labels than '
                 f'{self.support_set}/{self.query_set} in hand; make it again '
-                'with: python wsi_workdir/tools/generate_task.py ... '
-                '--overwrite')
+                f'with: {remake or redraw_command()}')
         n_s, n_q = len(support_labels), len(query_labels)
         if self.support_idx.max(initial=-1) >= n_s or \
                 self.query_idx.max(initial=-1) >= n_q:
@@ -423,14 +431,14 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
     path = spec.path(workdir)
     s_lab, q_lab, slides = inputs or store_inputs(workdir, spec)
     if os.path.exists(path) and not replace:
-        store = TaskStore.load(path)
+        remake = redraw_command(spec, workdir)
+        store = TaskStore.load(path, remake)
         store.check_request(spec, workdir)
-        store.check_labels(s_lab, q_lab, slides)
+        store.check_labels(s_lab, q_lab, slides, remake)
         if store.num_task < spec.num_task:
             raise InputError(
                 f'{path} holds {store.num_task} tasks (asked: '
-                f'{spec.num_task}); draw it again with: '
-                f'{spec.command(workdir)} --overwrite')
+                f'{spec.num_task}); draw it again with: {remake}')
         return store, False
     from ..utils import check_writable
     check_writable(path)
@@ -459,9 +467,11 @@ def load_task_store(workdir: str, spec: TaskSpec,
     if not os.path.isfile(path):
         raise InputError(f'task store not found: {path} (make it with: '
                          f'{spec.command(workdir)})')
-    store = TaskStore.load(path)
+    remake = redraw_command(spec, workdir)
+    store = TaskStore.load(path, remake)
     store.check_request(spec, workdir)
-    store.check_labels(*(inputs or store_inputs(workdir, spec)))
+    store.check_labels(*(inputs or store_inputs(workdir, spec)),
+                       remake=remake)
     return store
 
 
