@@ -212,6 +212,23 @@ def test_timm_folder_with_its_own_config(synthetic_root, vit, tmp_path):
     assert rec['encoder']['preprocess_overrides'] == {'crop_pct': 0.9}
     ref, _, _ = _vit_reference(model, synthetic_root, 0.9, *IMAGENET)
     np.testing.assert_allclose(np.load(out), _unit(ref), atol=2e-5)
+    # one encoder however its source is spelled (the low-shot check compares
+    # these records; it refused 'timm' + folder against 'timm:<name>' +
+    # the same folder); another preprocessing is another encoder
+    from openselfsup.lowshot.features import FeatureSet, encoder_of
+    spelled = extract_external(_config('nct_test.py'), f'timm:{VIT}', out,
+                               weights=str(folder / '.'), cfg_options=opts,
+                               progress=False)
+
+    def enc(record):
+        return encoder_of(FeatureSet('m', 'NCT_test', np.zeros((1, 1)),
+                                     np.zeros(1), 'f', 'l', False, record))
+    first = extract_external(_config('nct_test.py'), 'timm', out,
+                             weights=str(folder), cfg_options=opts,
+                             progress=False)
+    assert spelled['encoder']['source'] != first['encoder']['source']
+    assert enc(spelled)[0] == enc(first)[0]
+    assert enc(rec)[0] != enc(first)[0]  # crop_pct 0.9
 
 
 TINY_CLIP = {'embed_dim': 16,

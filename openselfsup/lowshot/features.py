@@ -209,6 +209,12 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     return fs
 
 
+#: the fields of a timm / open_clip encoder's provenance that decide its
+#: features (with the weights' digest and the resolved preprocessing)
+ENCODER_KEYS = ('library', 'model', 'model_kwargs', 'embedding', 'pool',
+                'projection')
+
+
 def encoder_of(fs: FeatureSet) -> Optional[Tuple[str, str]]:
     """``(identity, words)`` of the encoder that ``fs``'s provenance names:
     the checkpoint's SHA-256 (and a library model's name and arguments), or
@@ -222,7 +228,13 @@ def encoder_of(fs: FeatureSet) -> Optional[Tuple[str, str]]:
     random = isinstance(kind, str) and 'random init' in kind
     if not sha and not random:
         return None
-    identity = json.dumps([sha, None if sha else kind, enc], sort_keys=True)
+    # a library model: what makes its features (not how its source, config
+    # file or version were spelled)
+    model = {k: enc.get(k) for k in ENCODER_KEYS} if isinstance(enc, dict) \
+        else None
+    identity = json.dumps([sha, None if sha else kind, model,
+                           prov.get('preprocess') if model else None],
+                          sort_keys=True)
     model = f'{enc.get("library")}:{enc.get("model")} ' \
         if isinstance(enc, dict) else ''
     words = model + (f'{prov.get("checkpoint")} (SHA-256 {sha[:12]})'
