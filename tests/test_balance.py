@@ -781,6 +781,28 @@ def test_validation_task_loss_is_the_mean_of_batch_means(task):
         everything = crit(torch.cat([b[0] for b in batches]),
                           torch.cat([b[1] for b in batches])).item()
         assert abs(want - everything) > 1e-3  # the two averages differ
+    # two processes: each one's batches stay apart when the results are
+    # gathered (MMEngine interleaves the ranks' samples), so the value is
+    # the mean over all batches of both (batch i of rank 0 and of rank 1
+    # were merged into one batch before)
+    import mmengine.dist
+    gathered, means = [], []
+    for rank in (0, 1):
+        part = CrossModalMetric(task=task, ks=(1, ))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(mmengine.dist, 'get_rank', lambda: rank)
+            for logits, target in batches[rank:]:
+                part.process(None, [dict(
+                    pred_score=logits[i], pred_logits=logits[i],
+                    target=target[i], img_emb=rng.normal(size=3),
+                    txt_emb=rng.normal(size=(1, 3)), captions=[f'c{i}'])
+                    for i in range(len(logits))])
+                means.append(crit(logits, target).item())
+        gathered.append(part.results)
+    mixed = [r for pair in zip(*gathered) for r in pair] + \
+        gathered[0][len(gathered[1]):]
+    out = CrossModalMetric(task=task, ks=(1, )).compute_metrics(mixed)
+    assert out['task_loss'] == pytest.approx(np.mean(means), rel=1e-6)
 
 
 def _value_weighted_kappa(y, p, k):

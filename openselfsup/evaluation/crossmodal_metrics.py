@@ -242,7 +242,8 @@ class CrossModalMetric(BaseMetric):
                   gallery caption); ``task_loss`` (the validation task loss:
                   BCE of the logits, or MSE of the grade output, averaged
                   per batch of the evaluation loader, then over batches, as
-                  published); project:
+                  published; with several processes, over the batches of
+                  every process); project:
                   ``allcap_i2t_R@k``, ``allcap_t2i_R@k``
     ============  ========================================================
 
@@ -275,7 +276,11 @@ class CrossModalMetric(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         if not self.results:  # the first batch of an evaluation
-            self._batch = 0
+            from mmengine.dist import get_rank
+            # one id per batch of each process: ranks' batches stay apart
+            # when the results are gathered (the published value per
+            # process, averaged over every process's batches)
+            self._batch = get_rank() << 32
         for ds in data_samples:
             self.results.append(dict(
                 score=_np(ds['pred_score']), logits=_np(ds['pred_logits']),
