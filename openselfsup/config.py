@@ -123,22 +123,25 @@ PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
 
 
 def _uses(cfg: Config, key: str, value: Any) -> List[str]:
-    """Dotted keys, other than ``key``, whose value is ``value`` (a number)
-    or contains it (a string): where a config variable was copied when the
-    file was read."""
+    """Dotted keys below the top level whose value is ``value``, or, for a
+    string, starts with it as a path (``data_root + '/meta/x.txt'``): where
+    a config variable may have been copied when the file was read."""
     def hit(leaf) -> bool:
         if isinstance(value, str):
-            return isinstance(leaf, str) and value in leaf
+            return isinstance(leaf, str) and (
+                leaf == value or leaf.startswith(value.rstrip('/') + '/'))
         return type(leaf) is type(value) and leaf == value
 
     found = []
     for where, node in config_dicts(cfg.to_dict()):
+        if not where:  # other top-level variables are not uses
+            continue
         for name, item in node.items():
-            dotted = f'{where}.{name}' if where else str(name)
+            dotted = f'{where}.{name}'
             if isinstance(item, (list, tuple)):
                 found += [f'{dotted}.{i}' for i, leaf in enumerate(item)
                           if hit(leaf)]
-            elif dotted != key and hit(item):
+            elif hit(item):
                 found.append(dotted)
     return found
 
@@ -163,14 +166,17 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
             continue
         if key in _runner_keys():
             continue
-        uses = _uses(cfg, key, value)
+        # the keys of the variable's own name first (model.head.temperature
+        # before a crop ratio of the same value)
+        uses = sorted(_uses(cfg, key, value),
+                      key=lambda k: k.rsplit('.', 1)[-1] != key)
         if uses:
             more = f' and {len(uses) - 4} more' if len(uses) > 4 else ''
             raise InputError(
                 f'--cfg-options {key}: a variable of {cfg.filename}, used '
-                'when the file was read, so changing it now changes nothing '
-                f'(keys that hold its value: {", ".join(uses[:4])}{more}); '
-                'override those keys instead')
+                'when the file was read, so changing it now changes nothing; '
+                'override the keys set from it instead (those holding its '
+                f'value: {", ".join(uses[:4])}{more})')
 
 
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:

@@ -299,20 +299,24 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
         "data_root = 'data/NCT'\nmax_epochs = 7\nspare = 'unused'\n"
         "total_batch_size = 7\n"
         "train_dataloader = dict(dataset=dict(data_root=data_root, "
-        "ann_file=data_root + '/meta/train.txt'), batch_size=7)\n"
+        "ann_file=data_root + '/meta/train.txt', other='data/NCT2'), "
+        "batch_size=7)\n"
         "train_cfg = dict(max_epochs=max_epochs)\n"
         "param_scheduler = [dict(T_max=max_epochs, by_epoch=True)]\n")
     with pytest.raises(InputError) as err:
         load_config(str(cfg), {'data_root': '/data/NCT'})
     assert str(err.value) == (
         f'--cfg-options data_root: a variable of {cfg}, used when the file '
-        'was read, so changing it now changes nothing (keys that hold its '
-        'value: train_dataloader.dataset.data_root, '
-        'train_dataloader.dataset.ann_file); override those keys instead')
-    # a number: every key of that value is named (a batch size of 7 too)
-    with pytest.raises(InputError, match=r'value: total_batch_size, '
-                       r'train_dataloader.batch_size, train_cfg.max_epochs, '
-                       r'param_scheduler.0.T_max\)'):
+        'was read, so changing it now changes nothing; override the keys '
+        'set from it instead (those holding its value: '
+        'train_dataloader.dataset.data_root, '
+        'train_dataloader.dataset.ann_file)')
+    # a number: every key below the top level of that value is named (a
+    # batch size of 7 too), those of its own name first; a string matches
+    # whole or as a path prefix ('data/NCT2' would not be a use)
+    with pytest.raises(InputError, match=r'value: train_cfg.max_epochs, '
+                       r'train_dataloader.batch_size, '
+                       r'param_scheduler.0.T_max\)$'):
         load_config(str(cfg), {'max_epochs': 2})
     done = load_config(str(cfg), {'spare': 'x', 'total_batch_size': 14,
                                   'train_dataloader.dataset.data_root': 'd',
