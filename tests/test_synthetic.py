@@ -78,10 +78,13 @@ def test_deterministic_for_seed(tmp_path):
 def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
         tmp_path):
     """The quick start writes data/, where the docs put the real datasets,
-    and LC25000 / PAIP19 synthetic files carry the real names: a folder the
-    generator did not write is refused before anything changes; its own
+    and LC25000 / PAIP19 synthetic files carry the real file names: a folder
+    the generator did not write, one whose images changed since it wrote
+    them (real images added beside the synthetic ones), and one reached
+    through a symbolic link are refused before anything changes; its own
     folder (marked) is replaced whole, so a smaller run leaves no images
-    of a bigger one behind."""
+    of a bigger one behind, also after a converter rewrote its lists."""
+    from openselfsup.datasets.prepare import prepare_nct
     from openselfsup.datasets.synthetic.layouts import MARKER
     from openselfsup.utils import InputError
     real = tmp_path / 'LC25000' / 'data' / 'lung_image_sets' / 'lung_aca'
@@ -97,6 +100,23 @@ def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
     make_synthetic(str(tmp_path), SyntheticSpec(**spec, domains=['nct']))
     tum = tmp_path / 'NCT' / 'data' / 'NCT-CRC-HE-100K-NONORM' / 'TUM'
     assert len(os.listdir(tum)) == 4
+    # a converter rewriting the lists: still the generator's folder
+    nct = tmp_path / 'NCT'
+    prepare_nct(str(nct), split_lists=[str(nct / 'meta' / 'test.txt'),
+                                       str(nct / 'meta' / 'train.txt')])
     make_synthetic(str(tmp_path), SyntheticSpec(**dict(spec, nct_train=1),
                                                 domains=['nct']))
     assert sorted(os.listdir(tum)) == ['TUM-SYN00000.tif', 'TUM-SYN00001.tif']
+    # a real image added beside the synthetic ones: refused, kept
+    (tum / 'TUM-REAL.tif').write_bytes(b'real image')
+    with pytest.raises(InputError, match='NCT: holds images added, removed '
+                       'or changed since this generator wrote it'):
+        make_synthetic(str(tmp_path), SyntheticSpec(**spec, domains=['nct']))
+    assert (tum / 'TUM-REAL.tif').read_bytes() == b'real image'
+    # a folder reached through a symbolic link: refused
+    (tmp_path / 'out').mkdir()
+    os.symlink(tmp_path / 'LC25000', tmp_path / 'out' / 'LC25000')
+    with pytest.raises(InputError, match='a symbolic link'):
+        make_synthetic(str(tmp_path / 'out'),
+                       SyntheticSpec(**spec, domains=['lc']))
+    assert (real / 'lungaca1.jpeg').read_bytes() == b'real image'

@@ -16,9 +16,10 @@ List paths are relative to ``<domain>/data``. ``wo_<c>`` lists drop class
 ``c`` (``wo_78`` drops 7 and 8) and keep the original labels, so a ``wo_``
 model's classifier keeps nine outputs and feature labels stay comparable.
 Each domain's ``meta/classes.txt`` names its classes in label order, and
-``<domain>/SYNTHETIC.txt`` marks the folder as the generator's: it refuses a
-domain folder without it that is not empty (real data is never overwritten)
-and replaces its own ``data/`` and ``meta/`` when it writes there again.
+``<domain>/SYNTHETIC.json`` marks the folder as the generator's: it refuses a
+domain folder without it that is not empty, or whose images changed since it
+wrote them, or that is a symbolic link (real data is never overwritten), and
+replaces its own ``data/`` and ``meta/`` when it writes there again.
 
 PAIP19 is split by slide with the published rule (the first slide IDs in
 sorted order train, the others test), scaled to the generator's own slide
@@ -37,7 +38,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import InputError, check_writable_dir
+from ...utils import InputError, check_writable_dir, save_json
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                           NONORM, PAIP_CLASSES, nct_lists, slide_order,
                           write_list_set)
@@ -176,37 +177,86 @@ def _make_paip(root: str, spec: SyntheticSpec) -> Dict[str, int]:
             'PAIP19 test': len(lists['paip_test'])}
 
 
-#: file in each domain folder the generator writes, before its images
-MARKER = 'SYNTHETIC.txt'
+#: file in each domain folder the generator writes (JSON: ``state``
+#: 'writing' while it writes, then 'done' with ``images``, a digest of the
+#: image files it left)
+MARKER = 'SYNTHETIC.json'
 _FOLDERS = {'nct': 'NCT', 'lc': 'LC25000', 'paip': 'PAIP19'}
 
 
+def _images_digest(folder: str) -> str:
+    """SHA-1 of the path, size and modification time of every file under
+    ``folder/data`` (an image added, removed or replaced changes it)."""
+    import hashlib
+    h = hashlib.sha1()
+    data = os.path.join(folder, 'data')
+    for d, dirs, files in sorted(os.walk(data)):
+        dirs.sort()
+        for name in sorted(files):
+            st = os.lstat(os.path.join(d, name))
+            rel = os.path.relpath(os.path.join(d, name), data)
+            h.update(f'{rel}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
+    return h.hexdigest()
+
+
 def _check_ours(folder: str) -> None:
-    """Refuse a domain folder that holds anything without the marker: real
-    data there is never overwritten (LC25000 and PAIP19 synthetic files
-    carry the real file names)."""
-    if os.path.isdir(folder) and os.listdir(folder) and \
-            not os.path.isfile(os.path.join(folder, MARKER)):
-        raise InputError(
-            f'{folder}: holds files this generator did not write (no '
-            f'{MARKER}), perhaps the real dataset: nothing is overwritten; '
-            'give another --out (or delete the folder if it is synthetic '
-            'data of an earlier version)')
+    """Refuse a domain folder the generator cannot safely replace: one that
+    holds anything without the marker, one whose images changed since the
+    generator wrote them (images added: real data is never deleted; the
+    LC25000 and PAIP19 synthetic files carry the real file names), or
+    one reached through a symbolic link (where the real data is often
+    linked). Lists rewritten by a converter are fine: they are remade."""
+    import json
+    if not os.path.lexists(folder):
+        return
+    links = [p for p in (folder, os.path.join(folder, 'data'),
+                         os.path.join(folder, 'meta')) if os.path.islink(p)]
+    if links:
+        raise InputError(f'{links[0]}: a symbolic link (the real data?); '
+                         'the synthetic data is not written through it: '
+                         'give another --out')
+    if not os.listdir(folder):
+        return
+    marker = os.path.join(folder, MARKER)
+    why = f'holds files this generator did not write (no {MARKER})'
+    if os.path.isfile(marker):
+        try:
+            with open(marker) as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            state = {}
+        if state.get('state') == 'writing' or (
+                state.get('state') == 'done'
+                and state.get('images') == _images_digest(folder)):
+            return
+        why = ('holds images added, removed or changed since this '
+               'generator wrote it')
+    raise InputError(
+        f'{folder}: {why}, perhaps real data: nothing is overwritten; give '
+        'another --out (or delete the folder if it holds nothing of yours)')
+
+
+def _write_marker(folder: str, done: bool) -> None:
+    """The marker: being written, or done with the digest of its images."""
+    save_json(os.path.join(folder, MARKER), dict(
+        written_by='tools/prepare_data/make_synthetic.py',
+        note='synthetic data; data/ and meta/ are replaced when the '
+        'generator writes here again',
+        state='done' if done else 'writing',
+        images=_images_digest(folder) if done else None))
 
 
 def _claim(folder: str) -> None:
     """Make ``folder`` the generator's (:func:`_check_ours`): empty its data
-    and lists (a smaller run leaves no stale images) and write the marker
-    first, so that an interrupted run is cleaned the next time."""
+    and lists (a smaller run leaves no stale images) and mark it as being
+    written first, so that an interrupted run is cleaned the next time."""
     import shutil
     _check_ours(folder)
     for part in ('data', 'meta'):
-        shutil.rmtree(os.path.join(folder, part), ignore_errors=True)
+        if os.path.isdir(os.path.join(folder, part)):
+            shutil.rmtree(os.path.join(folder, part))
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, MARKER), 'w') as f:
-        f.write('Synthetic data written by tools/prepare_data/'
-                'make_synthetic.py; its data/ and meta/ are replaced when '
-                'it writes here again.\n')
+    _write_marker(folder, done=False)
 
 
 def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
@@ -233,6 +283,8 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     makers = {'nct': _make_nct, 'lc': _make_lc, 'paip': _make_paip}
     for d in chosen:
-        _claim(os.path.join(root, _FOLDERS[d]))
+        folder = os.path.join(root, _FOLDERS[d])
+        _claim(folder)
         counts.update(makers[d](root, spec))
+        _write_marker(folder, done=True)
     return counts
