@@ -233,7 +233,7 @@ def test_scripts_explain_themselves_and_refuse_stray_arguments(tmp_path,
     assert out.returncode == 2 and out.stdout == ''
     assert out.stderr.strip() == (
         f'{os.path.join(SCRIPTS, script)}: takes no arguments, got \'clp\' '
-        '(settings are environment variables: sh '
+        '(settings are environment variables; see '
         f'{os.path.join(SCRIPTS, script)} --help)')
 
 

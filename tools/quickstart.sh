@@ -12,12 +12,8 @@
 # dictionary, result JSONs, summary/summary.{md,json,png},
 # summary/compare_clp_vs_random.{md,json,png}).
 set -euo pipefail
-case "${1:-}" in
-    -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    '') ;;
-    *) echo "$0: takes no arguments, got '$1' (bash $0 --help)" >&2
-       exit 2 ;;
-esac
+. "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
+no_arguments "$@"
 cd "$(dirname "$0")/.."
 
 echo "== 1. synthetic data (64 px) -> data/"
