@@ -316,3 +316,63 @@ def test_hidisc_augmentations_as_published():
     with pytest.raises(InputError, match='32x32 px, HiDiscAugment '
                        'crop_size=24'):
         aug.transform(dict(img=x, img_path='a.tif'))
+
+
+def test_generator_reruns_never_leave_old_metadata_beside_new_patches(
+        tmp_path, monkeypatch):
+    """A rerun over an earlier output overwrote the patches in place and
+    wrote the JSON last: interrupted, the old metadata named new patches of
+    other classes (silently mislabelled, a helper's user check); a smaller
+    rerun left old patches behind; another folder was written over. The
+    generator now refuses a folder it did not write and empties its own
+    first; the cross-modal generator the same."""
+    import openselfsup.datasets.synthetic.hierarchical as hier
+    from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
+                                                HierarchicalSpec,
+                                                make_captioned_images,
+                                                make_synthetic_hierarchical)
+    from openselfsup.utils import InputError
+    out = tmp_path / 'h'
+    spec = dict(size=16, train_patients=2, val_patients=1, slides=(1, 1),
+                patches=(2, 2))
+    make_synthetic_hierarchical(str(out), HierarchicalSpec(**spec))
+    real = hier.render_patch
+    calls = []
+
+    def dies(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(hier, 'render_patch', dies)
+    with pytest.raises(KeyboardInterrupt):
+        make_synthetic_hierarchical(str(out), HierarchicalSpec(
+            **spec, classes=('STR', 'NORM', 'TUM')))
+    assert not (out / 'metadata.json').exists()  # no old labels left
+    monkeypatch.setattr(hier, 'render_patch', real)
+    make_synthetic_hierarchical(str(out), HierarchicalSpec(
+        **dict(spec, train_patients=1), classes=('STR', 'NORM')))
+    meta = json.loads((out / 'metadata.json').read_text())
+    assert sorted(os.listdir(out / 'patches')) == sorted(meta)  # no stale
+    assert {m['class'] for m in meta.values()} == {'STR', 'NORM'}
+    # a folder the generator did not write
+    (tmp_path / 'mine').mkdir()
+    (tmp_path / 'mine' / 'metadata.json').write_text('{"P0": "mine"}')
+    for make in (lambda: make_synthetic_hierarchical(
+                     str(tmp_path / 'mine'), HierarchicalSpec(**spec)),
+                 lambda: make_captioned_images(
+                     str(tmp_path / 'mine'), CaptionedImagesSpec(
+                         size=16, train=2, val=1))):
+        with pytest.raises(InputError, match='mine: holds files this '
+                           'generator did not write'):
+            make()
+    assert (tmp_path / 'mine' / 'metadata.json').read_text() == \
+        '{"P0": "mine"}'
+    with pytest.raises(InputError, match='--slides 3 1: MIN must be at '
+                       'least 1 and MAX at least MIN'):
+        make_synthetic_hierarchical(str(tmp_path / 'x'), HierarchicalSpec(
+            **dict(spec, slides=(3, 1))))
+    with pytest.raises(InputError, match='--captions 0: must be an integer'):
+        make_captioned_images(str(tmp_path / 'x'), CaptionedImagesSpec(
+            size=16, captions=0))
+    assert not (tmp_path / 'x').exists()

@@ -109,8 +109,8 @@ def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
     assert sorted(os.listdir(tum)) == ['TUM-SYN00000.tif', 'TUM-SYN00001.tif']
     # a real image added beside the synthetic ones: refused, kept
     (tum / 'TUM-REAL.tif').write_bytes(b'real image')
-    with pytest.raises(InputError, match='NCT: holds images added, removed '
-                       'or changed since this generator wrote it'):
+    with pytest.raises(InputError, match='NCT: holds files added, removed '
+                       'or changed since it was generated'):
         make_synthetic(str(tmp_path), SyntheticSpec(**spec, domains=['nct']))
     assert (tum / 'TUM-REAL.tif').read_bytes() == b'real image'
     # a folder reached through a symbolic link: refused

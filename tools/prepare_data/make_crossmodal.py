@@ -5,6 +5,10 @@
 <out>/slides/  ISUP 0-5 cases: region features [M, 64, D] per case and
                templated reports (features/*.pt, train.json, val.json)
 
+Each setting's folder gets a SYNTHETIC.json; a folder that is not empty and
+was not written by this generator (or changed since) is refused, its own is
+emptied before it is written again.
+
 Example (what configs/demo/balance_*_synthetic.py read):
     python tools/prepare_data/make_crossmodal.py --out data/balance
 """
@@ -16,7 +20,8 @@ from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
                                             SlideReportsSpec,
                                             make_captioned_images,
                                             make_slide_reports)
-from openselfsup.utils import run_cli
+from openselfsup.datasets.synthetic.ownership import check_ours
+from openselfsup.utils import check_writable_dir, run_cli
 
 
 def parse_args(argv):
@@ -49,19 +54,23 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
+    images = CaptionedImagesSpec(size=a.size, train=a.images_train,
+                                 val=a.images_val, captions=a.captions,
+                                 seed=a.seed)
+    slides = SlideReportsSpec(train=a.slides_train, val=a.slides_val,
+                              feat_dim=a.feat_dim, seed=a.seed)
+    # every value and output folder checked before anything is written
+    check_writable_dir(a.out)
+    for setting, spec in (('images', images), ('slides', slides)):
+        if setting in a.settings:
+            spec.check()
+            check_ours(os.path.join(a.out, setting))
     if 'images' in a.settings:
-        n = make_captioned_images(os.path.join(a.out, 'images'),
-                                  CaptionedImagesSpec(
-                                      size=a.size, train=a.images_train,
-                                      val=a.images_val, captions=a.captions,
-                                      seed=a.seed))
+        n = make_captioned_images(os.path.join(a.out, 'images'), images)
         print(f'images  train {n["train"]:5d}  val {n["val"]:5d}  '
               f'-> {a.out}/images/')
     if 'slides' in a.settings:
-        n = make_slide_reports(os.path.join(a.out, 'slides'),
-                               SlideReportsSpec(
-                                   train=a.slides_train, val=a.slides_val,
-                                   feat_dim=a.feat_dim, seed=a.seed))
+        n = make_slide_reports(os.path.join(a.out, 'slides'), slides)
         print(f'slides  train {n["train"]:5d}  val {n["val"]:5d}  '
               f'-> {a.out}/slides/')
 

@@ -14,6 +14,9 @@ Two settings, each written with the files the real data would have:
   noise; the grade decides the tumour patterns and how much of the slide
   they cover. Reports are templated from the grade and Gleason score.
   ``train.json`` / ``val.json`` ``{case_id: {"label": g, "report": text}}``.
+
+Each setting's folder is the generator's (:mod:`.ownership`): another
+folder is refused, its own is emptied before it is written again.
 """
 import os
 from dataclasses import dataclass
@@ -23,7 +26,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import atomic_path, save_json, save_text
+from ...utils import InputError, atomic_path, save_json, save_text
+from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch
 
 #: image classes: tissue style -> words used in captions
@@ -58,6 +62,13 @@ class CaptionedImagesSpec:
     captions: int = 2
     seed: int = 0
 
+    def check(self) -> None:
+        """One line naming the ``make_crossmodal.py`` flag of a count below
+        1 or a negative seed."""
+        _at_least_one(self, {'size': '--size', 'train': '--images-train',
+                             'val': '--images-val',
+                             'captions': '--captions'})
+
 
 @dataclass
 class SlideReportsSpec:
@@ -81,6 +92,27 @@ class SlideReportsSpec:
     signal: float = 2.0
     noise: float = 1.0
     seed: int = 0
+
+    def check(self) -> None:
+        """One line naming the ``make_crossmodal.py`` flag of a count below
+        1 or a negative seed."""
+        _at_least_one(self, {'train': '--slides-train',
+                             'val': '--slides-val', 'feat_dim': '--feat-dim',
+                             'min_regions': 'min_regions',
+                             'max_regions': 'max_regions'})
+        if self.max_regions < self.min_regions:
+            raise InputError(f'max_regions {self.max_regions} < min_regions '
+                             f'{self.min_regions}')
+
+
+def _at_least_one(spec, flags: Dict[str, str]) -> None:
+    for name, flag in flags.items():
+        value = getattr(spec, name)
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f'{flag} {value}: must be an integer of at '
+                             'least 1')
+    if spec.seed < 0:
+        raise InputError(f'--seed {spec.seed}: must be non-negative')
 
 
 def _join(words: List[str]) -> str:
@@ -118,6 +150,8 @@ def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
     Returns:
         dict: number of images per split.
     """
+    spec.check()
+    claim(root)  # refused unless ours; emptied: no old images left beside
     classes = list(IMAGE_CLASSES)
     rng = np.random.default_rng(spec.seed)
     seqs = np.random.SeedSequence(spec.seed).spawn(spec.train + spec.val)
@@ -145,6 +179,7 @@ def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
               ''.join(f'{c}\n' for c in classes))
     for split, fold in folds.items():
         save_json(os.path.join(root, f'{split}.json'), fold)
+    mark_done(root)
     return {k: len(v) for k, v in folds.items()}
 
 
@@ -195,6 +230,8 @@ def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
         dict: number of cases per split.
     """
     import torch  # only here: the generators load without torch
+    spec.check()
+    claim(root)  # refused unless ours; emptied: no old cases left beside
     rng = np.random.default_rng(spec.seed)
     protos = rng.normal(0, 1, (4, spec.feat_dim))
     protos *= spec.signal / np.linalg.norm(protos, axis=1, keepdims=True)
@@ -215,4 +252,5 @@ def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
                                      report=make_report(r, grade, p, s, cover))
     for split, fold in folds.items():
         save_json(os.path.join(root, f'{split}.json'), fold)
+    mark_done(root)
     return {k: len(v) for k, v in folds.items()}

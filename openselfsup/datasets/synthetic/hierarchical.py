@@ -12,7 +12,10 @@ Written layout (``root`` =  ``--out``)::
     root/metadata.json   {patient: {"class", "slides": {slide: [paths]}}}
     root/split.json      {"train": [patients], "val": [patients]}
 
-Patch paths are relative to ``root`` (the metadata's folder).
+Patch paths are relative to ``root`` (the metadata's folder). ``root`` is
+the generator's (:mod:`.ownership`): another folder is refused, its own is
+emptied before it is written again (an interrupted run never leaves old
+metadata beside new patches).
 """
 import os
 from dataclasses import dataclass, replace
@@ -22,7 +25,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import save_json
+from ...utils import InputError, check_writable_dir, save_json
+from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
 
 
@@ -55,13 +59,40 @@ class HierarchicalSpec:
     slide_shift: float = 0.08
     seed: int = 0
 
+    def check(self) -> None:
+        """One line naming the ``make_synthetic_hierarchical.py`` flag of a
+        bad value (a count below 1, a range whose minimum exceeds its
+        maximum, a negative shift or seed, an unknown style)."""
+        unknown = [c for c in self.classes if c not in STYLES]
+        if unknown:
+            raise InputError(f'--classes {" ".join(unknown)}: unknown '
+                             f'tissue style; choose from '
+                             f'{" ".join(sorted(STYLES))}')
+        for flag, value in (('--size', self.size),
+                            ('--train-patients', self.train_patients),
+                            ('--val-patients', self.val_patients)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise InputError(f'{flag} {value}: must be an integer of at '
+                                 'least 1')
+        for flag, (low, high) in (('--slides', self.slides),
+                                  ('--patches', self.patches)):
+            if low < 1 or high < low:
+                raise InputError(f'{flag} {low} {high}: MIN must be at least '
+                                 '1 and MAX at least MIN')
+        for flag, value in (('--patient-shift', self.patient_shift),
+                            ('--slide-shift', self.slide_shift),
+                            ('--seed', self.seed)):
+            if value < 0:
+                raise InputError(f'{flag} {value}: must be non-negative')
+
 
 def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
                                 ) -> Dict[str, int]:
     """Write patches, ``metadata.json`` and ``split.json`` under ``root``.
 
-    The JSON files are written last (atomically), so an interrupted run never
-    leaves metadata naming missing patches.
+    The JSON files are written last (atomically) into an emptied folder, so
+    an interrupted run never leaves metadata naming missing or other
+    patches.
 
     Args:
         root (str): output folder.
@@ -70,10 +101,9 @@ def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
     Returns:
         dict[str, int]: counts of patients, slides and patches per split.
     """
-    unknown = [c for c in spec.classes if c not in STYLES]
-    if unknown:
-        raise ValueError(f'unknown tissue styles {unknown}; '
-                         f'choose from {sorted(STYLES)}')
+    spec.check()
+    check_writable_dir(root)
+    claim(root)  # refused unless ours; emptied: no old patches left beside
     rng = np.random.default_rng([spec.seed, 7])
     base_palette = PALETTES[spec.palette]
     metadata, split = {}, {'train': [], 'val': []}
@@ -118,4 +148,5 @@ def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
         Image.fromarray(img).save(path)
     save_json(os.path.join(root, 'split.json'), split)
     save_json(os.path.join(root, 'metadata.json'), metadata)
+    mark_done(root)
     return counts

@@ -16,10 +16,10 @@ List paths are relative to ``<domain>/data``. ``wo_<c>`` lists drop class
 ``c`` (``wo_78`` drops 7 and 8) and keep the original labels, so a ``wo_``
 model's classifier keeps nine outputs and feature labels stay comparable.
 Each domain's ``meta/classes.txt`` names its classes in label order, and
-``<domain>/SYNTHETIC.json`` marks the folder as the generator's: it refuses a
-domain folder without it that is not empty, or whose images changed since it
-wrote them, or that is a symbolic link (real data is never overwritten), and
-replaces its own ``data/`` and ``meta/`` when it writes there again.
+``<domain>/SYNTHETIC.json`` marks the folder as the generator's
+(:mod:`.ownership`: a folder without it that is not empty, whose images
+changed since, or reached through a symbolic link is refused; its own
+``data/`` and ``meta/`` are replaced when it writes there again).
 
 PAIP19 is split by slide with the published rule (the first slide IDs in
 sorted order train, the others test), scaled to the generator's own slide
@@ -38,7 +38,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import InputError, check_writable_dir, save_json
+from ...utils import InputError, check_writable_dir
+from .ownership import MARKER, check_ours, claim, mark_done  # noqa: F401
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                           NONORM, PAIP_CLASSES, nct_lists, slide_order,
                           write_list_set)
@@ -177,86 +178,10 @@ def _make_paip(root: str, spec: SyntheticSpec) -> Dict[str, int]:
             'PAIP19 test': len(lists['paip_test'])}
 
 
-#: file in each domain folder the generator writes (JSON: ``state``
-#: 'writing' while it writes, then 'done' with ``images``, a digest of the
-#: image files it left)
-MARKER = 'SYNTHETIC.json'
 _FOLDERS = {'nct': 'NCT', 'lc': 'LC25000', 'paip': 'PAIP19'}
-
-
-def _images_digest(folder: str) -> str:
-    """SHA-1 of the path, size and modification time of every file under
-    ``folder/data`` (an image added, removed or replaced changes it)."""
-    import hashlib
-    h = hashlib.sha1()
-    data = os.path.join(folder, 'data')
-    for d, dirs, files in sorted(os.walk(data)):
-        dirs.sort()
-        for name in sorted(files):
-            st = os.lstat(os.path.join(d, name))
-            rel = os.path.relpath(os.path.join(d, name), data)
-            h.update(f'{rel}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
-    return h.hexdigest()
-
-
-def _check_ours(folder: str) -> None:
-    """Refuse a domain folder the generator cannot safely replace: one that
-    holds anything without the marker, one whose images changed since the
-    generator wrote them (images added: real data is never deleted; the
-    LC25000 and PAIP19 synthetic files carry the real file names), or
-    one reached through a symbolic link (where the real data is often
-    linked). Lists rewritten by a converter are fine: they are remade."""
-    import json
-    if not os.path.lexists(folder):
-        return
-    links = [p for p in (folder, os.path.join(folder, 'data'),
-                         os.path.join(folder, 'meta')) if os.path.islink(p)]
-    if links:
-        raise InputError(f'{links[0]}: a symbolic link (the real data?); '
-                         'the synthetic data is not written through it: '
-                         'give another --out')
-    if not os.listdir(folder):
-        return
-    marker = os.path.join(folder, MARKER)
-    why = f'holds files this generator did not write (no {MARKER})'
-    if os.path.isfile(marker):
-        try:
-            with open(marker) as f:
-                state = json.load(f)
-        except (OSError, ValueError):
-            state = {}
-        if state.get('state') == 'writing' or (
-                state.get('state') == 'done'
-                and state.get('images') == _images_digest(folder)):
-            return
-        why = ('holds images added, removed or changed since this '
-               'generator wrote it')
-    raise InputError(
-        f'{folder}: {why}, perhaps real data: nothing is overwritten; give '
-        'another --out (or delete the folder if it holds nothing of yours)')
-
-
-def _write_marker(folder: str, done: bool) -> None:
-    """The marker: being written, or done with the digest of its images."""
-    save_json(os.path.join(folder, MARKER), dict(
-        written_by='tools/prepare_data/make_synthetic.py',
-        note='synthetic data; data/ and meta/ are replaced when the '
-        'generator writes here again',
-        state='done' if done else 'writing',
-        images=_images_digest(folder) if done else None))
-
-
-def _claim(folder: str) -> None:
-    """Make ``folder`` the generator's (:func:`_check_ours`): empty its data
-    and lists (a smaller run leaves no stale images) and mark it as being
-    written first, so that an interrupted run is cleaned the next time."""
-    import shutil
-    _check_ours(folder)
-    for part in ('data', 'meta'):
-        if os.path.isdir(os.path.join(folder, part)):
-            shutil.rmtree(os.path.join(folder, part))
-    os.makedirs(folder, exist_ok=True)
-    _write_marker(folder, done=False)
+#: a domain folder's images must be unchanged to be replaced; its lists may
+#: have been rewritten by a converter (they are remade)
+_IMAGES, _OURS = ('data', ), ('data', 'meta')
 
 
 def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
@@ -279,12 +204,12 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     check_writable_dir(root)
     chosen = [d for d in DOMAINS if d in spec.domains]
     for d in chosen:  # every folder checked before any is changed
-        _check_ours(os.path.join(root, _FOLDERS[d]))
+        check_ours(os.path.join(root, _FOLDERS[d]), _IMAGES)
     counts: Dict[str, int] = {}
     makers = {'nct': _make_nct, 'lc': _make_lc, 'paip': _make_paip}
     for d in chosen:
         folder = os.path.join(root, _FOLDERS[d])
-        _claim(folder)
+        claim(folder, _IMAGES, _OURS)
         counts.update(makers[d](root, spec))
-        _write_marker(folder, done=True)
+        mark_done(folder, _IMAGES)
     return counts

@@ -1,0 +1,109 @@
+"""Which output folders a synthetic-data generator may replace.
+
+Every generator marks the folder it writes with :data:`MARKER` (JSON:
+``state`` 'writing' while it writes, then 'done' with a digest of the files
+it left). Writing again, it replaces only a folder that is empty, or marked
+and unchanged since (or marked 'writing': an interrupted run of its own),
+and clears the folder's old contents first, so that an interrupted or
+smaller run never leaves old files beside new ones (mislabelled data).
+Anything else is refused in one line before any file changes: a folder
+without the marker, one whose files changed since (real data added), one
+reached through a symbolic link. The real datasets share the synthetic
+ones' file names in places, so this is what keeps them from being
+overwritten.
+"""
+import hashlib
+import json
+import os
+import shutil
+from typing import Optional, Sequence
+
+from ...utils import InputError, save_json
+
+MARKER = 'SYNTHETIC.json'
+
+
+def _digest(folder: str, parts: Optional[Sequence[str]]) -> str:
+    """SHA-1 of the path, size and modification time of every file under
+    ``parts`` of ``folder`` (all of it but the marker when None)."""
+    h = hashlib.sha1()
+    roots = [os.path.join(folder, p) for p in parts] if parts else [folder]
+    for root in roots:
+        for d, dirs, files in sorted(os.walk(root)):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(d, name)
+                if path == os.path.join(folder, MARKER):
+                    continue
+                st = os.lstat(path)
+                h.update(f'{os.path.relpath(path, folder)}\0{st.st_size}\0'
+                         f'{st.st_mtime_ns}\n'.encode())
+    return h.hexdigest()
+
+
+def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
+    """Refuse ``folder`` unless the generator may replace it (module
+    docstring); ``parts``: the subfolders whose files must be unchanged
+    (None: every file; the list-file folder of a dataset layout is left
+    out, a converter may rewrite its lists)."""
+    if not os.path.lexists(folder):
+        return
+    links = [p for p in [folder] + [os.path.join(folder, q)
+                                    for q in parts or ()]
+             if os.path.islink(p)]
+    if links:
+        raise InputError(f'{links[0]}: a symbolic link (the real data?); '
+                         'the synthetic data is not written through it: '
+                         'give another --out')
+    if not os.path.isdir(folder):
+        raise InputError(f'{folder}: not a folder; give another --out')
+    if not os.listdir(folder):
+        return
+    marker = os.path.join(folder, MARKER)
+    why = f'holds files this generator did not write (no {MARKER})'
+    if os.path.isfile(marker):
+        try:
+            with open(marker) as f:
+                state = json.load(f)
+        except (OSError, ValueError):
+            state = {}
+        if not isinstance(state, dict):
+            state = {}
+        if state.get('state') == 'writing' or (
+                state.get('state') == 'done'
+                and state.get('files') == _digest(folder, parts)):
+            return
+        why = 'holds files added, removed or changed since it was generated'
+    raise InputError(
+        f'{folder}: {why}, perhaps real data: nothing is overwritten; give '
+        'another --out (or delete the folder if it holds nothing of yours)')
+
+
+def claim(folder: str, parts: Optional[Sequence[str]] = None,
+          clear: Optional[Sequence[str]] = None) -> None:
+    """:func:`check_ours`, then empty ``clear`` (subfolders; None: all but
+    the marker) and mark the folder as being written."""
+    check_ours(folder, parts)
+    os.makedirs(folder, exist_ok=True)
+    for name in clear if clear is not None else os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name == MARKER or not os.path.lexists(path):
+            continue
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    _mark(folder, None)
+
+
+def mark_done(folder: str, parts: Optional[Sequence[str]] = None) -> None:
+    """Mark ``folder`` as written, with the digest of its files."""
+    _mark(folder, _digest(folder, parts))
+
+
+def _mark(folder: str, files: Optional[str]) -> None:
+    save_json(os.path.join(folder, MARKER), dict(
+        written_by='a synthetic-data generator of this project '
+        '(tools/prepare_data/)',
+        note='synthetic data; replaced when the generator writes here again',
+        state='done' if files else 'writing', files=files))
