@@ -392,3 +392,24 @@ def test_quickstart_help_writes_nothing(tmp_path):
     rc, out, err = run_tool(['tools/quickstart.sh', 'now'])
     assert rc == 2 and "takes no arguments, got 'now'" in err
     assert sorted(os.listdir(REPO)) == before
+
+
+def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path):
+    """Three tracebacks a user met: an extraction config given to
+    tools/train.py (MMEngine's 'self._train_loop should not be None'), a
+    work dir that is a file (FileExistsError) and a setting the model class
+    refuses (mmpretrain's KeyError for ResNet depth 19)."""
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    extraction = os.path.join(REPO, 'configs', 'extraction', 'nct_train.py')
+    with pytest.raises(InputError, match='not a training config .*go to '
+                       'wsi_workdir/extract.py'):
+        build_runner(extraction, work_dir=str(tmp_path / 'w'))
+    (tmp_path / 'file').write_text('x')
+    with pytest.raises(InputError, match='is a file, not a directory'):
+        build_runner(CLP_DEMO, work_dir=str(tmp_path / 'file'))
+    with pytest.raises(InputError, match=r"could not be built from the "
+                       r"config \(KeyError: 'invalid depth 19 for resnet'\)"):
+        build_runner(CLP_DEMO, work_dir=str(tmp_path / 'w'),
+                     cfg_options={'model.backbone.depth': 19})

@@ -104,3 +104,20 @@ def test_metrics_match_sklearn():
     m = accuracy_metrics(y, p)
     assert m['acc'] == pytest.approx(accuracy_score(y, p))
     assert m['mca'] == pytest.approx(balanced_accuracy_score(y, p))
+
+
+@pytest.mark.parametrize('k,temperature,match', [
+    (0, 0.07, r'knn_eval.k = 0: must be an integer of at least 1'),
+    (2.5, 0.07, r'knn_eval.k = 2.5'),
+    (20, 0, r'knn_eval.temperature = 0: must be a positive number')])
+def test_bad_knn_settings_are_one_line_before_any_work(k, temperature,
+                                                       match):
+    """knn_eval.k=0 was a bare 'assert k > 0' after the feature extraction
+    (and inside training, at the hook's first evaluation); now one line
+    when the hook is built or before the bank is read."""
+    from openselfsup.engine.knn_hook import KNNEvalHook
+    from openselfsup.evaluation.knn import run_knn
+    with pytest.raises(InputError, match=match):
+        KNNEvalHook(bank={}, query={}, k=k, temperature=temperature)
+    with pytest.raises(InputError, match=match):
+        run_knn(None, bank={}, query={}, k=k, temperature=temperature)

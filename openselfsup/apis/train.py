@@ -19,7 +19,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from ..config import config_dicts, default_work_dir, load_config
-from ..utils import InputError
+from ..utils import InputError, check_writable_dir, first_line
 from .fast_path import apply_fast_path
 
 
@@ -163,10 +163,18 @@ def prepare_config(cfg: Config, config_path: str,
         list[str]: notes for the run's log (launcher and batch decisions).
     """
     import torch
+    missing = [k for k in ('model', 'train_dataloader', 'train_cfg')
+               if k not in cfg]
+    if missing:
+        raise InputError(
+            f'{config_path}: not a training config (no '
+            f'{" / ".join(missing)}); extraction configs '
+            '(configs/extraction/) go to wsi_workdir/extract.py')
     check_run_values(cfg)
     notes = []
     cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
         config_path)
+    check_writable_dir(cfg.work_dir)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same
@@ -273,10 +281,16 @@ def build_runner(config: str,
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    try:
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+            Runner.from_cfg(cfg)
+    except (KeyError, AssertionError, TypeError, ValueError) as exc:
+        # a setting the model or dataset classes refuse (e.g. a ResNet depth
+        # that does not exist) was a traceback from deep inside mmpretrain
+        raise InputError(
+            f'{config}: the model or data could not be built from the config '
+            f'({type(exc).__name__}: {first_line(exc)}); check the settings '
+            'changed from the shipped config (--cfg-options)') from exc
     for note in notes:
         runner.logger.info(note)
     return runner

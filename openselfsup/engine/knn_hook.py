@@ -6,7 +6,8 @@ evaluated by :func:`openselfsup.apis.knn.knn_eval_checkpoint`.
 """
 from mmengine.hooks import Hook
 
-from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
+from ..evaluation.knn import (LEVEL_KEYS, check_knn_settings, format_table,
+                              run_knn)
 from ..registry import HOOKS
 
 
@@ -36,6 +37,7 @@ class KNNEvalHook(Hook):
                  k: int = 200, temperature: float = 0.07,
                  aggregation: str = 'l1_softmax', batch_size: int = 64,
                  num_workers: int = 0):
+        check_knn_settings(k, temperature, aggregation)  # not at step 5000
         self.knn = dict(bank=bank, query=query, k=k, temperature=temperature,
                         aggregation=aggregation, batch_size=batch_size,
                         num_workers=num_workers)

@@ -210,6 +210,25 @@ def _loader(dataset_cfg: dict, batch_size: int, num_workers: int):
     return dataset, loader
 
 
+def check_knn_settings(k, temperature, aggregation: str) -> None:
+    """One line for a bad ``knn_eval`` setting (before any extraction).
+
+    Raises:
+        InputError: ``k`` not a positive integer, ``temperature`` not
+            positive, an unknown aggregation.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f'knn_eval.k = {k!r}: must be an integer of at '
+                         'least 1')
+    if isinstance(temperature, bool) or not isinstance(
+            temperature, (int, float, np.floating)) or temperature <= 0:
+        raise InputError(f'knn_eval.temperature = {temperature!r}: must be '
+                         'a positive number')
+    if aggregation not in AGGREGATIONS:
+        raise InputError(f'kNN aggregation must be one of {AGGREGATIONS}, '
+                         f'got {aggregation!r}')
+
+
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
             temperature: float = 0.07, aggregation: str = 'l1_softmax',
             batch_size: int = 64, num_workers: int = 0
@@ -223,9 +242,7 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
         k, temperature, aggregation: see :func:`knn_evaluate`.
         batch_size, num_workers: DataLoader settings for extraction.
     """
-    if aggregation not in AGGREGATIONS:  # before minutes of extraction
-        raise InputError(f'kNN aggregation must be one of {AGGREGATIONS}, '
-                         f'got {aggregation!r}')
+    check_knn_settings(k, temperature, aggregation)  # before extraction
     bank_ds, bank_loader = _loader(bank, batch_size, num_workers)
     query_ds, query_loader = _loader(query, batch_size, num_workers)
     classes = bank_ds.metainfo['classes']
