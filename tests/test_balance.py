@@ -314,6 +314,17 @@ def _timm_file(tmp_path, name, **kw):
     return src, path
 
 
+def test_vit_refuses_images_of_another_size_in_one_line():
+    """Images of another size than the ViT's img_size (synthetic data made
+    with --size 64 for the 32 px demo) were timm's assertion deep inside a
+    training traceback."""
+    vit = MODELS.build(tiny_vit())
+    assert vit(torch.zeros(1, 3, 32, 32))[0].shape == (1, 16)
+    with pytest.raises(InputError, match=r'^images of 64x64 px reach a ViT '
+                       r'built for 32x32 \(model.backbone.img_size\)'):
+        vit(torch.zeros(1, 3, 64, 64))
+
+
 def test_vit_and_its_classifier_load_from_a_timm_file(tmp_path):
     """Loaded, and kept by ``init_weights``, which MMEngine's runner calls
     before training (timm's own ``init_weights`` draws every ViT weight

@@ -74,6 +74,15 @@ class TimmVisionTransformer(KeepsLoadedWeights, BaseModule):
                 p.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        pe = self.vit.patch_embed
+        size = tuple(getattr(pe, 'img_size', None) or ())
+        if size and not getattr(pe, 'dynamic_img_size', False) and \
+                tuple(x.shape[-2:]) != size:
+            # timm's own assertion is a traceback from inside the model
+            raise InputError(
+                f'images of {x.shape[-2]}x{x.shape[-1]} px reach a ViT '
+                f'built for {size[0]}x{size[1]} (model.backbone.img_size): '
+                'resize them in the pipeline or set img_size')
         if self.final_norm:
             return (self.vit.forward_features(x)[:, 0], )
         (_, prefix), = self.vit.forward_intermediates(
