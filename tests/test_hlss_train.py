@@ -154,7 +154,7 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch):
         assert run_cli(tool.main, [cfg_path, '--random-init', '--seed', '3',
                                    '--out-dir', out]) == 0
         results.append(json.load(open(
-            os.path.join(out, 'knn_random_init_seed3.json'))))
+            os.path.join(out, 'knn_random_init_cfg_seed3.json'))))
     assert results[0] == results[1]
     assert results[0]['checkpoint'] == 'random init (seed 3)'
     assert results[0]['patient']['n'] == 2

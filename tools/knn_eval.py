@@ -5,14 +5,15 @@ knn_eval.query patches (validation split); k = 200 capped at the bank size,
 neighbour weights exp(sim / 0.07) (as published); slide and patient
 predictions sum their patches' L1-normalised, soft-maxed scores (the
 published rule; knn_eval.aggregation='sum' sums the raw scores). Prints a
-table, writes knn_<ckpt>.json, .txt and .png.
+table, writes knn_<ckpt>.json, .txt and .png (at random initialisation
+knn_random_init_<config>_seed<S>.*).
 
 Example:
     python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
         work_dirs/demo/hlss_rn50w8_synthetic/iter_300.pth
     # baseline: the same model at its initialisation
     python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
-        --random-init --out-dir work_dirs/demo/random_init
+        --random-init --out-dir work_dirs/demo/random_init_hlss
 
 The checkpoint is read with torch.load(weights_only=True); one of another
 architecture is refused with one line naming its first mismatched tensors.

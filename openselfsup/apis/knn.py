@@ -103,7 +103,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     if checkpoint is None:
         model = build_initialised(cfg.model, seed)
-        stem = f'random_init_seed{seed}'
+        # the config in the name: several models' baselines share a folder
+        name = os.path.splitext(os.path.basename(config))[0]
+        stem = f'random_init_{name}_seed{seed}'
     else:
         model = _model_from_checkpoint(cfg, checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
