@@ -394,6 +394,11 @@ def test_wrong_weights_and_flags_give_one_line(synthetic_root, vit,
          'timm has no such model'),
         (['--model-source', 'keras:resnet'], 'expected timm:<model name>'),
         (timm_src + VIT_FLAGS, 'give --weights FILE or --random-init'),
+        (timm_src + ['--weights', weights, '--random-init'] + VIT_FLAGS,
+         'give --weights FILE or --random-init, not both'),
+        (timm_src + ['--weights', weights, '--preprocess', 'mean=0.5']
+         + VIT_FLAGS, '--preprocess mean=0.5: give three numbers, one per '
+         'channel'),
         (['--weights', weights], '--weights applies to --model-source only'),
         (['--model-source', 'open_clip', '--weights', folder, '--pool',
           'avg'], '--pool applies to timm models'),

@@ -318,8 +318,10 @@ def check_encoder_flags(args: Dict) -> None:
         from ..models.external import parse_source
         parse_source(source)
         if bool(args.get('weights')) == bool(args.get('random_init')):
-            raise InputError(f'--model-source {source}: give --weights FILE '
-                             'or --random-init')
+            raise InputError(
+                f'--model-source {source}: give --weights FILE or '
+                '--random-init' + (', not both' if args.get('weights')
+                                   else ''))
         if args.get('aug_times'):
             raise InputError('--aug_times uses the config\'s random '
                              'pipeline; it does not apply to --model-source')

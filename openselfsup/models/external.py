@@ -237,8 +237,23 @@ def _timm_model(name: Optional[str], kwargs: Dict, pool: Optional[str],
     return model, name, kwargs
 
 
+def _check_mean_std(overrides: Dict) -> None:
+    """``mean`` / ``std`` overrides are three numbers, one per channel."""
+    for key in ('mean', 'std'):
+        value = overrides.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, (list, tuple)) or len(value) != 3 or \
+                not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                        for v in value):
+            raise InputError(f'--preprocess {key}={value!r}: give three '
+                             f'numbers, one per channel, e.g. '
+                             f'{key}="(0.5,0.5,0.5)"')
+
+
 def _timm_transform(model, kwargs: Dict, overrides: Dict):
     from timm.data import create_transform, resolve_data_config
+    _check_mean_std(overrides)
     unknown = [k for k in overrides if k not in TIMM_PREPROCESS]
     if unknown:
         raise InputError(f'--preprocess {unknown[0]}: timm understands '
@@ -329,6 +344,7 @@ def _open_clip_pool(net) -> str:
 def _open_clip_transform(model, overrides: Dict):
     import open_clip
     from open_clip.transform import PreprocessCfg, image_transform_v2
+    _check_mean_std(overrides)
     base = dict(open_clip.get_model_preprocess_cfg(model))
     args = dict(overrides)
     if 'input_size' in args:
