@@ -65,3 +65,18 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
         ROOT, 'configs/demo/hidisc_r18w8_synthetic.py'), '--out',
         str(tmp_path)]) == 2
     assert 'no TextInitHead' in capsys.readouterr().err
+    # a file of other sentences (another level's, an edited attribute
+    # file) was accepted when only its row count matched; the JSON written
+    # beside each file says which sentences it embeds
+    from openselfsup.models.heads import TextInitHead
+    from openselfsup.utils import InputError
+    other = [[f'{n} tissue'] for n in ('fat', 'cells', 'necrosis')]
+    with pytest.raises(InputError, match=r"patch.npy: embeds other attribute "
+                       r"sentences \(level 'patch' of its config\)"):
+        TextInitHead(64, other, embeddings_file=files['patch'])
+    TextInitHead(64, str(few), embeddings_file=files['patch'])
+    # an output that cannot be written fails before the text tower runs
+    (tmp_path / 'afile').write_text('x')
+    assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path / 'afile'),
+                               '--cfg-options', *weights]) == 2
+    assert 'afile is a file, not a directory' in capsys.readouterr().err

@@ -143,6 +143,18 @@ def encode_attributes(attributes: Attributes, encoder) -> torch.Tensor:
     return F.normalize(torch.stack(rows), dim=1)
 
 
+def sentences_sha1(attributes: Attributes) -> str:
+    """Digest of an attribute set's sentences (their order and text)."""
+    import hashlib
+    return hashlib.sha1(json.dumps(attribute_sentences(attributes))
+                        .encode()).hexdigest()
+
+
+def _record_path(embeddings_file: str) -> str:
+    """The JSON :func:`export_attribute_embeddings` writes beside a file."""
+    return os.path.splitext(embeddings_file)[0] + '.json'
+
+
 def attribute_matrix(attributes: Attributes,
                      embeddings_file: Optional[str] = None,
                      encoder=None) -> torch.Tensor:
@@ -152,7 +164,9 @@ def attribute_matrix(attributes: Attributes,
         attributes: a data file or K lists of sentences (K is the number a
             precomputed file must match).
         embeddings_file (str, optional): precomputed ``[K, D]`` file; wins
-            over ``encoder``.
+            over ``encoder``. Where the JSON that
+            :func:`export_attribute_embeddings` writes beside it is there,
+            its sentences must be these.
         encoder: a text encoder or its config.
 
     Raises:
@@ -161,6 +175,16 @@ def attribute_matrix(attributes: Attributes,
     if embeddings_file:
         k = len(attribute_sentences(attributes))
         mat = read_embedding_file(embeddings_file)
+        record = _record_path(embeddings_file)
+        if os.path.isfile(record):  # written with the file: which sentences
+            with open(record) as f:
+                made = json.load(f)
+            if made.get('sentences_sha1') != sentences_sha1(attributes):
+                raise InputError(
+                    f'{embeddings_file}: embeds other attribute sentences '
+                    f'(level {made.get("level")!r} of its config) than this '
+                    'head\'s; give the file of this level, or make them '
+                    'again with tools/make_attribute_embeddings.py')
         if mat.shape[0] != k:
             raise InputError(f'{embeddings_file}: holds {mat.shape[0]} '
                              f'attribute embeddings, the config lists {k}')
@@ -308,12 +332,14 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
     Args:
         model_cfg (dict): the config's ``model`` (``heads`` per level and
             ``text_encoder``).
-        out_dir (str): output folder; one ``<level>.npy`` ``[K, D]`` each.
+        out_dir (str): output folder; one ``<level>.npy`` ``[K, D]`` each,
+            and ``<level>.json`` naming the level and a digest of its
+            sentences (a head refuses the file of another level).
 
     Returns:
         dict[str, str]: level -> file written.
     """
-    from ...utils import save_npy
+    from ...utils import check_writable, save_json, save_npy
     from ..text_encoders import build_text_encoder
     heads = model_cfg.get('heads') or {}
     levels = {lv: cfg for lv, cfg in heads.items()
@@ -323,11 +349,17 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
     if not model_cfg.get('text_encoder'):
         raise InputError('the config has no model.text_encoder to compute '
                          'the attribute embeddings with')
+    paths = {lv: os.path.join(out_dir, f'{lv}.npy') for lv in levels}
+    for path in paths.values():  # before minutes of text encoding
+        check_writable(path)
+        check_writable(_record_path(path))
     encoder = build_text_encoder(model_cfg['text_encoder'])
-    out = {}
     for level, cfg in levels.items():
         mat = encode_attributes(cfg['attributes'], encoder)
-        path = os.path.join(out_dir, f'{level}.npy')
-        save_npy(path, mat.numpy().astype(np.float32))
-        out[level] = path
-    return out
+        save_npy(paths[level], mat.numpy().astype(np.float32))
+        # what the file embeds, checked when a head reads it
+        save_json(_record_path(paths[level]), dict(
+            level=level, sentences_sha1=sentences_sha1(cfg['attributes']),
+            shape=list(mat.shape),
+            text_encoder=str(dict(model_cfg['text_encoder']))))
+    return paths
