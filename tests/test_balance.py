@@ -1147,6 +1147,9 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
     assert base['head.fc.1.bias'].item() == 1.5
     with pytest.raises(InputError, match='balance'):
         run_balance_sweep(cfg, [0.5, 2.0], work_dir=str(tmp_path / 'bad'))
+    with pytest.raises(InputError, match='--lambdas: 0.5 given twice'):
+        run_balance_sweep(cfg, [0.5, 0.5], work_dir=str(tmp_path / 'bad'))
+    assert not (tmp_path / 'bad').exists()
 
 
 def test_sweep_cli_rejects_bad_lambda(capsys):
