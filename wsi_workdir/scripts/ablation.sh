@@ -5,7 +5,8 @@
 # 7 and 8, 300 tasks, Ridge; one process (wsi_workdir/ablation.py), one
 # block per setting, one table at the end. Needs extract_ablation_feats.sh
 # first. Settings: wsi_workdir/scripts/_env.sh; PROTOTYPES, IMAGE, LATENT,
-# HYBRID override the values of a part (e.g. IMAGE="4 9 16").
+# HYBRID override the values of a part (e.g. IMAGE="4 9 16"; "none" skips
+# it: IMAGE=none HYBRID=none need no NCT_aug features).
 #   sh wsi_workdir/scripts/ablation.sh 2>&1 | tee wsi_workdir/logs/ablation.txt
 set -e
 . "$(dirname "$0")/_help.sh"
