@@ -75,6 +75,20 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
                        r"sentences \(level 'patch' of its config\)"):
         TextInitHead(64, other, embeddings_file=files['patch'])
     TextInitHead(64, str(few), embeddings_file=files['patch'])
+    # the record is <level>.npy.json: an attribute file named <level>.json
+    # in the output folder is neither overwritten nor taken for a record
+    mine = tmp_path / 'patch.json'
+    mine.write_text(few.read_text())
+    assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path),
+                               '--cfg-options', *weights]) == 0
+    assert mine.read_text() == few.read_text()
+    TextInitHead(64, str(mine), embeddings_file=files['patch'])
+    (tmp_path / 'patch.npy.json').write_text('[1, 2]')  # not a record
+    TextInitHead(64, other, embeddings_file=files['patch'])
+    assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path),
+                               '--cfg-options', *weights]) == 2
+    assert 'patch.npy.json: exists and is not an export record' in \
+        capsys.readouterr().err
     # an output that cannot be written fails before the text tower runs
     (tmp_path / 'afile').write_text('x')
     assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path / 'afile'),

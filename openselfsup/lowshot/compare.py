@@ -207,7 +207,8 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
                              f'different task stores (sha1 {sa[:12]} vs '
                              f'{sb[:12]}); a paired comparison needs the '
                              'same tasks: meta-test both on one workdir\'s '
-                             'stores')
+                             'stores (a store drawn again since one of them '
+                             'ran: run that one again)')
         row = dict(zip(SETTING_FIELDS, key), label=setting_label(key),
                    **paired_stats(_task_f1(ra), _task_f1(rb)),
                    task_store_sha1=sa, file_a=ra['_file'], file_b=rb['_file'])

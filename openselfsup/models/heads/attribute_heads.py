@@ -151,8 +151,22 @@ def sentences_sha1(attributes: Attributes) -> str:
 
 
 def _record_path(embeddings_file: str) -> str:
-    """The JSON :func:`export_attribute_embeddings` writes beside a file."""
-    return os.path.splitext(embeddings_file)[0] + '.json'
+    """The JSON :func:`export_attribute_embeddings` writes beside a file
+    (``patch.npy.json``: ``patch.json`` is an attribute file's name)."""
+    return embeddings_file + '.json'
+
+
+def _read_record(path: str) -> Optional[dict]:
+    """The export record at ``path``, or None (absent, or another JSON)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            made = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return made if isinstance(made, dict) and 'sentences_sha1' in made \
+        else None
 
 
 def attribute_matrix(attributes: Attributes,
@@ -175,10 +189,8 @@ def attribute_matrix(attributes: Attributes,
     if embeddings_file:
         k = len(attribute_sentences(attributes))
         mat = read_embedding_file(embeddings_file)
-        record = _record_path(embeddings_file)
-        if os.path.isfile(record):  # written with the file: which sentences
-            with open(record) as f:
-                made = json.load(f)
+        made = _read_record(_record_path(embeddings_file))
+        if made is not None:  # written with the file: which sentences
             if made.get('sentences_sha1') != sentences_sha1(attributes):
                 raise InputError(
                     f'{embeddings_file}: embeds other attribute sentences '
@@ -333,7 +345,7 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
         model_cfg (dict): the config's ``model`` (``heads`` per level and
             ``text_encoder``).
         out_dir (str): output folder; one ``<level>.npy`` ``[K, D]`` each,
-            and ``<level>.json`` naming the level and a digest of its
+            and ``<level>.npy.json`` naming the level and a digest of its
             sentences (a head refuses the file of another level).
 
     Returns:
@@ -352,7 +364,11 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
     paths = {lv: os.path.join(out_dir, f'{lv}.npy') for lv in levels}
     for path in paths.values():  # before minutes of text encoding
         check_writable(path)
-        check_writable(_record_path(path))
+        record = _record_path(path)
+        check_writable(record)
+        if os.path.exists(record) and _read_record(record) is None:
+            raise InputError(f'{record}: exists and is not an export record '
+                             'of this tool; give another --out')
     encoder = build_text_encoder(model_cfg['text_encoder'])
     for level, cfg in levels.items():
         mat = encode_attributes(cfg['attributes'], encoder)
