@@ -93,7 +93,8 @@ def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
     spec = dict(size=16, nct_train=3, nct_test=1, lc=1, paip_train_slides=1,
                 paip_test_slides=1, paip_per_class=1)
     with pytest.raises(InputError, match=f'LC25000: holds files this '
-                       f'generator did not write \\(no {MARKER}\\)'):
+                       f'generator did not write \\(no {MARKER}; synthetic '
+                       f'data written before 2026-12-01 has none\\)'):
         make_synthetic(str(tmp_path), SyntheticSpec(**spec))
     assert (real / 'lungaca1.jpeg').read_bytes() == b'real image'
     assert not (tmp_path / 'NCT').exists()  # checked before NCT was written
@@ -120,3 +121,32 @@ def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
         make_synthetic(str(tmp_path / 'out'),
                        SyntheticSpec(**spec, domains=['lc']))
     assert (real / 'lungaca1.jpeg').read_bytes() == b'real image'
+
+
+def test_marked_folders_stay_replaceable(tmp_path, monkeypatch):
+    """A generator's folder must stay its own: stopped while the old
+    contents were being deleted (the marker used to be written after), or
+    copied with cp -r (new modification times), it was refused for good as
+    'changed since'. The marker of the previous version is accepted."""
+    import shutil
+
+    from openselfsup.datasets.synthetic import ownership
+    spec = SyntheticSpec(size=16, nct_train=2, nct_test=1, domains=['nct'])
+    make_synthetic(str(tmp_path / 'a'), spec)
+    shutil.copytree(tmp_path / 'a', tmp_path / 'b',
+                    copy_function=shutil.copy)  # new mtimes, as cp -r
+    make_synthetic(str(tmp_path / 'b'), spec)
+    real_rmtree = shutil.rmtree
+
+    def dies(path, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(ownership.shutil, 'rmtree', dies)
+    with pytest.raises(KeyboardInterrupt):
+        make_synthetic(str(tmp_path / 'a'), spec)
+    monkeypatch.setattr(ownership.shutil, 'rmtree', real_rmtree)
+    make_synthetic(str(tmp_path / 'a'), spec)
+    nct = tmp_path / 'a' / 'NCT'
+    os.remove(nct / ownership.MARKER)
+    (nct / ownership.LEGACY_MARKER).write_text('synthetic\n')
+    make_synthetic(str(tmp_path / 'a'), spec)
+    assert (nct / ownership.MARKER).is_file()

@@ -21,11 +21,14 @@ from typing import Optional, Sequence
 from ...utils import InputError, save_json
 
 MARKER = 'SYNTHETIC.json'
+#: the plain-text marker make_synthetic wrote before this module
+LEGACY_MARKER = 'SYNTHETIC.txt'
 
 
 def _digest(folder: str, parts: Optional[Sequence[str]]) -> str:
-    """SHA-1 of the path, size and modification time of every file under
-    ``parts`` of ``folder`` (all of it but the marker when None)."""
+    """SHA-1 of the path and size of every file under ``parts`` of
+    ``folder`` (all of it but the marker when None); not of modification
+    times, which a copy (``cp -r``) changes."""
     h = hashlib.sha1()
     roots = [os.path.join(folder, p) for p in parts] if parts else [folder]
     for root in roots:
@@ -35,9 +38,8 @@ def _digest(folder: str, parts: Optional[Sequence[str]]) -> str:
                 path = os.path.join(d, name)
                 if path == os.path.join(folder, MARKER):
                     continue
-                st = os.lstat(path)
-                h.update(f'{os.path.relpath(path, folder)}\0{st.st_size}\0'
-                         f'{st.st_mtime_ns}\n'.encode())
+                h.update(f'{os.path.relpath(path, folder)}\0'
+                         f'{os.lstat(path).st_size}\n'.encode())
     return h.hexdigest()
 
 
@@ -60,7 +62,11 @@ def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
     if not os.listdir(folder):
         return
     marker = os.path.join(folder, MARKER)
-    why = f'holds files this generator did not write (no {MARKER})'
+    if not os.path.isfile(marker) and os.path.isfile(
+            os.path.join(folder, LEGACY_MARKER)):
+        return  # make_synthetic's marker for a few hours on 2026-12-01
+    why = (f'holds files this generator did not write (no {MARKER}; '
+           'synthetic data written before 2026-12-01 has none)')
     if os.path.isfile(marker):
         try:
             with open(marker) as f:
@@ -85,6 +91,7 @@ def claim(folder: str, parts: Optional[Sequence[str]] = None,
     the marker) and mark the folder as being written."""
     check_ours(folder, parts)
     os.makedirs(folder, exist_ok=True)
+    _mark(folder, None)  # first: a run stopped while clearing is ours still
     for name in clear if clear is not None else os.listdir(folder):
         path = os.path.join(folder, name)
         if name == MARKER or not os.path.lexists(path):
@@ -93,7 +100,6 @@ def claim(folder: str, parts: Optional[Sequence[str]] = None,
             shutil.rmtree(path)
         else:
             os.remove(path)
-    _mark(folder, None)
 
 
 def mark_done(folder: str, parts: Optional[Sequence[str]] = None) -> None:
