@@ -1147,8 +1147,11 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
     assert base['head.fc.1.bias'].item() == 1.5
     with pytest.raises(InputError, match='balance'):
         run_balance_sweep(cfg, [0.5, 2.0], work_dir=str(tmp_path / 'bad'))
-    with pytest.raises(InputError, match='--lambdas: 0.5 given twice'):
-        run_balance_sweep(cfg, [0.5, 0.5], work_dir=str(tmp_path / 'bad'))
+    for twice, name in (([0.5, 0.5], '0.5'),
+                        ([0.1234561, 0.1234564], '0.123456')):
+        with pytest.raises(InputError, match=f'--lambdas: {name} given '
+                           'twice'):
+            run_balance_sweep(cfg, twice, work_dir=str(tmp_path / 'bad'))
     assert not (tmp_path / 'bad').exists()
 
 

@@ -394,7 +394,8 @@ def test_quickstart_help_writes_nothing(tmp_path):
     assert sorted(os.listdir(REPO)) == before
 
 
-def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path):
+def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
+                                                          monkeypatch):
     """Three tracebacks a user met: an extraction config given to
     tools/train.py (MMEngine's 'self._train_loop should not be None'), a
     work dir that is a file (FileExistsError) and a setting the model class
@@ -410,6 +411,12 @@ def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path):
     with pytest.raises(InputError, match='is a file, not a directory'):
         build_runner(CLP_DEMO, work_dir=str(tmp_path / 'file'))
     with pytest.raises(InputError, match=r"could not be built from the "
-                       r"config \(KeyError: 'invalid depth 19 for resnet'\)"):
+                       r"config \(KeyError: 'invalid depth 19 for resnet'\)"
+                       r".*OPENSELFSUP_DEBUG=1 for the traceback"):
+        build_runner(CLP_DEMO, work_dir=str(tmp_path / 'w'),
+                     cfg_options={'model.backbone.depth': 19})
+    # a bug rather than a setting: the traceback on request
+    monkeypatch.setenv('OPENSELFSUP_DEBUG', '1')
+    with pytest.raises(KeyError, match='invalid depth 19'):
         build_runner(CLP_DEMO, work_dir=str(tmp_path / 'w'),
                      cfg_options={'model.backbone.depth': 19})

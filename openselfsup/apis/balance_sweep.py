@@ -157,10 +157,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     lambdas = [check_balance(v) for v in lambdas]
     if not lambdas:
         raise InputError('give at least one lambda (--lambdas 0 0.5 1)')
-    twice = sorted({v for v in lambdas if lambdas.count(v) > 1})
+    names = [f'{v:g}' for v in lambdas]  # the run folders' names
+    twice = sorted({n for n in names if names.count(n) > 1})
     if twice:  # one run folder per lambda: the second run would replace it
-        raise InputError(f'--lambdas: {", ".join(f"{v:g}" for v in twice)} '
-                         'given twice')
+        raise InputError(f'--lambdas: {", ".join(twice)} given twice (as '
+                         'run folders lambda_<value:g> name them)')
     cfg_options = dict(cfg_options or {})
     cfg = load_config(config, cfg_options)
     if cfg.model.get('type') != 'BalancedCrossModal':

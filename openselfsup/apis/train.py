@@ -286,11 +286,15 @@ def build_runner(config: str,
             Runner.from_cfg(cfg)
     except (KeyError, AssertionError, TypeError, ValueError) as exc:
         # a setting the model or dataset classes refuse (e.g. a ResNet depth
-        # that does not exist) was a traceback from deep inside mmpretrain
+        # that does not exist) was a traceback from deep inside mmpretrain;
+        # OPENSELFSUP_DEBUG=1 keeps the traceback (a bug, not a setting)
+        if os.environ.get('OPENSELFSUP_DEBUG'):
+            raise
         raise InputError(
             f'{config}: the model or data could not be built from the config '
             f'({type(exc).__name__}: {first_line(exc)}); check the settings '
-            'changed from the shipped config (--cfg-options)') from exc
+            'changed from the shipped config (--cfg-options), or run with '
+            'OPENSELFSUP_DEBUG=1 for the traceback') from exc
     for note in notes:
         runner.logger.info(note)
     return runner
