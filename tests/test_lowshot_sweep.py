@@ -115,3 +115,43 @@ def test_sweep_index_names_every_task(tmp_path):
             in both['table'], both['table']
     assert '| task |' not in near['table']
     assert '| linear | Ridge | ' in near['table']
+
+
+def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
+    """Near-domain stores of the earlier sampler were refused one per run:
+    a full sweep took 27 rounds of 'draw it again'. The sweep now names
+    them all before any setting runs, with one command that redraws them,
+    after which it runs."""
+    import shlex
+
+    import numpy as np
+
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import run_cli
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'near', [0, 3], [1, 2], ['Ridge'], ['linear'],
+                        model_template='{model}', num_task=5)
+    for spec in specs:  # stores as the earlier version wrote them
+        path = spec.tasks.path(wd)
+        generate_task_store(wd, spec.tasks)
+        with np.load(path) as z:
+            old = {k: z[k] for k in z.files if k != 'sampler'}
+        np.savez(path, **old)
+    with pytest.raises(InputError) as err:
+        run_sweep(wd, specs, log=None)
+    msg = str(err.value)
+    assert msg.startswith(f'4 near-domain task store(s) in {wd}/tasks were '
+                          'drawn by an earlier version'), msg
+    cmd = msg.split('draw them again with: ')[1]
+    assert cmd == ('python wsi_workdir/tools/generate_task.py --task near '
+                   '--num_shots 1 2 --num_task 5 --novel_class 0 3 '
+                   f'--workdir {wd} --overwrite')
+    assert not os.path.isdir(os.path.join(wd, 'results'))  # nothing ran
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('gen', os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        'wsi_workdir', 'tools', 'generate_task.py'))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert run_cli(gen.main, shlex.split(cmd)[2:]) == 0
+    assert len(run_sweep(wd, specs, log=None)['results']) == 4

@@ -33,6 +33,7 @@ from ..utils import InputError, check_writable, save_json, save_text
 from . import paths
 from .meta_test import Inputs, evaluate, result_table
 from .spec import CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec
+from .tasks import check_samplers
 
 
 def model_name(template: str, model: str, novel: Optional[int]) -> str:
@@ -148,6 +149,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     # every output must be writable before the first setting runs
     for path in [out, md] + [s.result_path(workdir) for s in specs]:
         check_writable(path)
+    check_samplers(workdir, [s.tasks for s in specs])
     inputs = Inputs(workdir, make_missing=make_missing)
     results, index = [], []
     meta_time = 0.0

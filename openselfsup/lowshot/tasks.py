@@ -71,6 +71,47 @@ def redraw_command(spec: Optional[TaskSpec] = None,
             'python wsi_workdir/tools/generate_task.py ...') + ' --overwrite'
 
 
+def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
+    """Refuse, all at once, the novel-class stores among ``specs`` drawn
+    by the earlier sampler (the nine novel classes' stores held the same
+    tasks), with one ``generate_task.py`` command per (tasks, seed) that
+    draws them all again (a sweep met them one store per run before).
+
+    Raises:
+        InputError: such stores exist (how many, and the command).
+    """
+    stale = {}
+    for spec in dict.fromkeys(specs):
+        path = spec.path(workdir)
+        if spec.novel_class is None or not os.path.isfile(path):
+            continue
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                old = 'sampler' not in z.files
+        except (OSError, ValueError, zipfile.BadZipFile):
+            continue  # the store's own checks name a broken file
+        if old:
+            stale.setdefault((spec.num_task, spec.seed), []).append(spec)
+    if not stale:
+        return
+    commands = []
+    for (num_task, seed), group in stale.items():
+        shots = sorted({s.shots for s in group})
+        novels = sorted({s.novel_class for s in group})
+        commands.append(' '.join(
+            ['python wsi_workdir/tools/generate_task.py --task near',
+             '--num_shots', *map(str, shots), '--num_task', str(num_task),
+             '--novel_class', *map(str, novels)]
+            + ([] if seed == 0 else ['--seed', str(seed)])
+            + ['--workdir', workdir, '--overwrite']))
+    n = sum(map(len, stale.values()))
+    raise InputError(
+        f'{n} near-domain task store(s) in {workdir}/tasks were drawn by an '
+        'earlier version, whose stores held the same tasks for every novel '
+        'class (the published draws, and the stores now, are independent per '
+        f'class); draw them again with: {" ; ".join(commands)}')
+
+
 def labels_fingerprint(*arrays: np.ndarray) -> str:
     """SHA-1 of integer label arrays (their values and lengths)."""
     h = hashlib.sha1()
