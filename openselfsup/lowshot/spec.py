@@ -19,7 +19,7 @@ do not depend on them (``tests/test_lowshot_determinism.py``).
 """
 import argparse
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from ..classes import held_out
 from ..utils import InputError
@@ -164,16 +164,26 @@ class TaskSpec:
 
     def command(self, workdir: str) -> str:
         """The ``generate_task.py`` command that writes this store."""
-        s = self.setting
-        return ' '.join(
-            ['python wsi_workdir/tools/generate_task.py', '--task', s.domain]
-            + (['--mode', s.store_mode] if s.store_mode else [])
-            + ['--num_shots', str(self.shots), '--num_task',
-               str(self.num_task)]
-            + ([] if self.novel_class is None
-               else ['--novel_class', str(self.novel_class)])
-            + ([] if self.seed == 0 else ['--seed', str(self.seed)])
-            + ['--workdir', workdir])
+        return generate_task_command([self], workdir)
+
+
+def generate_task_command(specs: Sequence['TaskSpec'], workdir: str) -> str:
+    """The one ``generate_task.py`` command that writes the stores of
+    ``specs`` (of one setting, task count and seed: their shots and novel
+    classes are listed together)."""
+    first = specs[0]
+    s = first.setting
+    shots = sorted({t.shots for t in specs})
+    novels = sorted({t.novel_class for t in specs
+                     if t.novel_class is not None})
+    return ' '.join(
+        ['python wsi_workdir/tools/generate_task.py', '--task', s.domain]
+        + (['--mode', s.store_mode] if s.store_mode else [])
+        + ['--num_shots', *map(str, shots), '--num_task',
+           str(first.num_task)]
+        + (['--novel_class', *map(str, novels)] if novels else [])
+        + ([] if first.seed == 0 else ['--seed', str(first.seed)])
+        + ['--workdir', workdir])
 
 
 @dataclass(frozen=True)

@@ -55,12 +55,24 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
-from .spec import TaskSetting, TaskSpec, check_novel_class
+from .spec import (TaskSetting, TaskSpec, check_novel_class,
+                   generate_task_command)
 
 
 #: the sampling scheme of new stores (1: novel-class stores drawn from the
 #: seed alone, the same tasks for every novel class)
 SAMPLER = 2
+
+
+def _sampler(z) -> int:
+    """The sampling scheme of a store's arrays (1 before the field)."""
+    return int(z['sampler']) if 'sampler' in z else 1
+
+
+def _stale(novel_class: Optional[int], sampler: int) -> bool:
+    """A novel-class store of the earlier sampler (the nine novel classes
+    shared their tasks); -1 and None: no novel class."""
+    return novel_class not in (None, -1) and sampler < SAMPLER
 
 
 def redraw_command(spec: Optional[TaskSpec] = None,
@@ -87,23 +99,15 @@ def check_samplers(workdir: str, specs: Sequence[TaskSpec]) -> None:
             continue
         try:
             with np.load(path, allow_pickle=False) as z:
-                old = 'sampler' not in z.files
+                sampler = _sampler(z)
         except (OSError, ValueError, zipfile.BadZipFile):
             continue  # the store's own checks name a broken file
-        if old:
+        if _stale(spec.novel_class, sampler):
             stale.setdefault((spec.num_task, spec.seed), []).append(spec)
     if not stale:
         return
-    commands = []
-    for (num_task, seed), group in stale.items():
-        shots = sorted({s.shots for s in group})
-        novels = sorted({s.novel_class for s in group})
-        commands.append(' '.join(
-            ['python wsi_workdir/tools/generate_task.py --task near',
-             '--num_shots', *map(str, shots), '--num_task', str(num_task),
-             '--novel_class', *map(str, novels)]
-            + ([] if seed == 0 else ['--seed', str(seed)])
-            + ['--workdir', workdir, '--overwrite']))
+    commands = [generate_task_command(group, workdir) + ' --overwrite'
+                for group in stale.values()]
     n = sum(map(len, stale.values()))
     raise InputError(
         f'{n} near-domain task store(s) in {workdir}/tasks were drawn by an '
@@ -245,7 +249,7 @@ class TaskStore:
                 query_set=str(d['query_set']),
                 novel_class=int(d['novel_class']),
                 fingerprint=str(d['fingerprint']), path=path,
-                sampler=int(d['sampler']) if 'sampler' in d else 1)
+                sampler=_sampler(d))
         except (KeyError, ValueError, OSError, EOFError, TypeError,
                 zipfile.BadZipFile) as exc:
             what = type(exc).__name__
@@ -266,7 +270,7 @@ class TaskStore:
         """Refuse a store that is not the one ``spec`` asks for (the
         message names the command that draws it, with ``workdir``)."""
         remake = redraw_command(spec, workdir)
-        if self.novel_class != -1 and self.sampler < 2:
+        if _stale(self.novel_class, self.sampler):
             raise InputError(
                 f'{self.path}: drawn by an earlier version, whose '
                 'near-domain stores held the same tasks for every novel '
