@@ -27,6 +27,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ...utils import InputError, atomic_path, save_json, save_text
+from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch
 
@@ -65,9 +66,10 @@ class CaptionedImagesSpec:
     def check(self) -> None:
         """One line naming the ``make_crossmodal.py`` flag of a count below
         1 or a negative seed."""
-        _at_least_one(self, {'size': '--size', 'train': '--images-train',
-                             'val': '--images-val',
-                             'captions': '--captions'})
+        check_counts([('--size', self.size), ('--images-train', self.train),
+                      ('--images-val', self.val),
+                      ('--captions', self.captions)])
+        _check_seed(self.seed)
 
 
 @dataclass
@@ -96,23 +98,20 @@ class SlideReportsSpec:
     def check(self) -> None:
         """One line naming the ``make_crossmodal.py`` flag of a count below
         1 or a negative seed."""
-        _at_least_one(self, {'train': '--slides-train',
-                             'val': '--slides-val', 'feat_dim': '--feat-dim',
-                             'min_regions': 'min_regions',
-                             'max_regions': 'max_regions'})
+        check_counts([('--slides-train', self.train),
+                      ('--slides-val', self.val),
+                      ('--feat-dim', self.feat_dim),
+                      ('min_regions', self.min_regions),
+                      ('max_regions', self.max_regions)])
+        _check_seed(self.seed)
         if self.max_regions < self.min_regions:
             raise InputError(f'max_regions {self.max_regions} < min_regions '
                              f'{self.min_regions}')
 
 
-def _at_least_one(spec, flags: Dict[str, str]) -> None:
-    for name, flag in flags.items():
-        value = getattr(spec, name)
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise InputError(f'{flag} {value}: must be an integer of at '
-                             'least 1')
-    if spec.seed < 0:
-        raise InputError(f'--seed {spec.seed}: must be non-negative')
+def _check_seed(seed: int) -> None:
+    if seed < 0:
+        raise InputError(f'--seed {seed}: must be non-negative')
 
 
 def _join(words: List[str]) -> str:

@@ -26,6 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ...utils import InputError, check_writable_dir, save_json
+from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
 
@@ -68,12 +69,9 @@ class HierarchicalSpec:
             raise InputError(f'--classes {" ".join(unknown)}: unknown '
                              f'tissue style; choose from '
                              f'{" ".join(sorted(STYLES))}')
-        for flag, value in (('--size', self.size),
-                            ('--train-patients', self.train_patients),
-                            ('--val-patients', self.val_patients)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise InputError(f'{flag} {value}: must be an integer of at '
-                                 'least 1')
+        check_counts([('--size', self.size),
+                      ('--train-patients', self.train_patients),
+                      ('--val-patients', self.val_patients)])
         for flag, (low, high) in (('--slides', self.slides),
                                   ('--patches', self.patches)):
             if low < 1 or high < low:

@@ -32,7 +32,7 @@ rebuilds them.
 """
 import os
 from dataclasses import dataclass, fields
-from typing import Dict, Sequence
+from typing import Dict, Iterable, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
@@ -52,6 +52,19 @@ MAX_SIZE = 4096
 _LC_FILE_STEM = {'colon_aca': 'colonca', 'colon_n': 'colonn',
                  'lung_aca': 'lungaca', 'lung_n': 'lungn',
                  'lung_scc': 'lungscc'}
+
+
+def check_counts(flags: Iterable[Tuple[str, object]]) -> None:
+    """One line naming the first generator flag whose value is not an
+    integer of at least 1 (sizes and counts of every generator).
+
+    Args:
+        flags: ``(flag, value)`` pairs, e.g. ``('--lc', 0)``.
+    """
+    for flag, value in flags:
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise InputError(f'{flag} {value}: must be an integer of at '
+                             'least 1')
 
 
 @dataclass
@@ -91,13 +104,9 @@ class SyntheticSpec:
         if unknown:
             raise InputError(f'--domains {" ".join(unknown)}: unknown; '
                              f'choose from {" ".join(DOMAINS)}')
-        for f in fields(self):
-            if f.name in ('domains', 'seed'):
-                continue
-            value = getattr(self, f.name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise InputError(f'--{f.name.replace("_", "-")} {value}: '
-                                 'must be an integer of at least 1')
+        check_counts((f'--{f.name.replace("_", "-")}', getattr(self, f.name))
+                     for f in fields(self)
+                     if f.name not in ('domains', 'seed'))
         if self.size > MAX_SIZE:
             raise InputError(f'--size {self.size}: at most {MAX_SIZE} px '
                              '(the real patches are 224 px)')
