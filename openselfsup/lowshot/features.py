@@ -235,10 +235,9 @@ def encoder_of(fs: FeatureSet) -> Optional[Tuple[str, str]]:
     identity = json.dumps([sha, None if sha else kind, model,
                            prov.get('preprocess') if model else None],
                           sort_keys=True)
-    model = f'{enc.get("library")}:{enc.get("model")} ' \
-        if isinstance(enc, dict) else ''
-    words = model + (f'{prov.get("checkpoint")} (SHA-256 {sha[:12]})'
-                     if sha else str(kind))
+    library = f'{enc.get("library")}:{enc.get("model")} ' if model else ''
+    words = library + (f'{prov.get("checkpoint")} (SHA-256 {sha[:12]})'
+                       if sha else str(kind))
     return identity, words
 
 
