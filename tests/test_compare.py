@@ -18,7 +18,7 @@ from scipy import stats
 from lowshot_data import make_workdir
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.compare import holm, paired_stats
-from openselfsup.utils import run_cli
+from openselfsup.utils import InputError, run_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -157,9 +157,10 @@ def test_compare_command_numbers_from_the_result_files(two_models, capsys):
 
 def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     """Results of b made on another workdir's task stores (its lists in
-    another order: the same settings, other tasks) are refused in one line;
-    so are other task counts, unknown models and comparing a model with
-    itself. Nothing is written."""
+    another order: the same settings, other tasks) are left out by the
+    command (not this workdir's features) and refused in one line when
+    paired on their records alone; other task counts, unknown models and
+    comparing a model with itself are refused. Nothing is written."""
     w = str(tmp_path / 'w')
     shutil.copytree(two_models, w)
     shutil.rmtree(os.path.join(w, 'summary'), ignore_errors=True)
@@ -179,10 +180,23 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     moved = _meta_test(other, 'b', 'near', 1, 'Ridge')['output']
     target = paths.result_path(w, 'b', 'near', 'linear', 'Ridge', 1)
     shutil.copy(moved, target)
-    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'a', 'b'])
-    assert code == 2 and len(err.splitlines()) == 1, err
-    assert 'were run on different task stores' in err
-    assert not os.path.exists(os.path.join(w, 'summary'))
+    # the command leaves the foreign result out (its features are not this
+    # workdir's) and says so; paired on the stored digests alone, it is
+    # refused in one line
+    code, err, printed = _run(capsys, ['--workdir', w, '--compare', 'a',
+                                       'b'])
+    assert code == 0, err
+    assert 'Left out: 1 result(s) computed on inputs that have changed' \
+        in printed
+    assert f'- {target} (' in printed
+    assert 'Run for a only (not compared): near 1-shot linear Ridge' in \
+        printed
+    shutil.rmtree(os.path.join(w, 'summary'))
+    from openselfsup.lowshot.compare import compare_results
+    from openselfsup.lowshot.report import load_results
+    with pytest.raises(InputError, match='were run on different task '
+                       'stores'):
+        compare_results(load_results(paths.results_dir(w)), 'a', 'b')
 
     shutil.copy(paths.result_path(two_models, 'b', 'near', 'linear',
                                   'Ridge', 1), target)

@@ -212,3 +212,80 @@ def test_single_task_results_and_pair_novel_class(tmp_path):
     assert f'| clp_wo_78 | linear | Ridge | {100 * 0.4:.2f} ± ' \
         f'{100 * ci:.2f} |' in text
     assert pair.mean() == pytest.approx(0.4)
+
+
+def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
+    """A result whose features were extracted again, or whose task store
+    was drawn again, since it was computed is left out of the summary with
+    a note naming the file, what changed and the command that reruns it
+    (which makes it current again); a copied workdir is judged by its own
+    files; when every result is out of date the command says so in one
+    line and writes nothing."""
+    import shutil
+
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec, TaskSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp')
+    specs = [RunSpec('clp', 'near', 1, num_task=6),
+             RunSpec('clp', 'mixture', 1, num_task=6, alpha=2.0)]
+    for spec in specs:
+        generate_task_store(w, spec.tasks)
+        run_meta_test(w, spec, progress=False, threads=1)
+    main = script_main('wsi_workdir/summarize.py')
+
+    def summary():
+        assert run_cli(main, ['--workdir', w]) == 0
+        capsys.readouterr()
+        with open(paths.summary_path(w, 'json')) as f:
+            table = json.load(f)
+        with open(paths.summary_path(w, 'md')) as f:
+            return table, f.read()
+
+    table, text = summary()
+    assert table['left_out'] == [] and 'Left out' not in text
+    assert [c['domain'] for c in table['columns']] == ['near', 'mixture']
+
+    # a copy of the workdir, the original's features then changed: the
+    # copy's results stay current (judged by the copy's files)
+    copy = str(tmp_path / 'copy')
+    shutil.copytree(w, copy)
+    lc = paths.features_path(w, 'clp', 'LC')
+    feats = np.load(lc)
+    np.save(lc, feats[::-1].copy())   # LC extracted again (other rows)
+    assert run_cli(main, ['--workdir', copy]) == 0
+    capsys.readouterr()
+    with open(paths.summary_path(copy, 'json')) as f:
+        assert json.load(f)['left_out'] == []
+
+    table, text = summary()
+    assert [c['domain'] for c in table['columns']] == ['near']
+    mixture = specs[1].result_path(w)
+    [out] = table['left_out']
+    assert out['file'] == mixture and out['changed'] == [lc]
+    assert out['command'] == ('python wsi_workdir/distributed_meta_test.py '
+                              '--task mixture --num_shots 1 --model clp '
+                              f'--num_task 6 --alpha 2 --workdir {w}')
+    assert f'- {mixture} ({lc} changed): `{out["command"]}`' in text
+    # the printed command runs the setting again: current once more
+    argv = out['command'].split()[2:] + ['--threads', '1']
+    assert run_cli(script_main('wsi_workdir/distributed_meta_test.py'),
+                   argv) == 0
+    capsys.readouterr()
+    table, _ = summary()
+    assert table['left_out'] == [] and len(table['columns']) == 2
+
+    # the near-domain store drawn again with another seed: its result is
+    # out, and with the LC features changed again every result is: one
+    # line, nothing written
+    store = TaskSpec('near', 1, 6, seed=1)
+    generate_task_store(w, store, replace=True)
+    np.save(lc, feats)
+    os.remove(paths.summary_path(w, 'md'))
+    assert run_cli(main, ['--workdir', w]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert 'all 2 results were computed on inputs that have changed' in err
+    assert not os.path.exists(paths.summary_path(w, 'md'))

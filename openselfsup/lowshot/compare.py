@@ -36,7 +36,7 @@ import numpy as np
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct, mean_ci
-from .report import DOMAINS, _natural, _order
+from .report import DOMAINS, _natural, _order, left_out_markdown
 from .spec import CLASSIFIERS, MODES
 
 #: the fields that make a setting (what is paired across two models)
@@ -264,7 +264,9 @@ def format_compare(cmp: Dict) -> str:
             lines += ['', f'Run for {name} only (not compared): '
                       + ', '.join(left)]
     lines += ['', f'Test: {cmp["test"]}.']
-    return '\n'.join(lines) + '\n'
+    note = left_out_markdown(cmp.get('left_out') or ())
+    return '\n'.join(lines + (['', note.rstrip('\n')] if note else [])) \
+        + '\n'
 
 
 def plot_compare(cmp: Dict) -> bytes:
@@ -331,7 +333,9 @@ def compare(workdir: str, model_a: str, model_b: str,
         ``md``, ``json``, ``png``.
     """
     from .report import report_paths, workdir_results, write_report
-    cmp = compare_results(workdir_results(workdir, clf), model_a, model_b)
+    results, left_out = workdir_results(workdir, clf)
+    cmp = compare_results(results, model_a, model_b)
+    cmp['left_out'] = left_out
     out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'
                        + (f'_{clf}' if clf else ''))
     text = format_compare(cmp)

@@ -20,7 +20,7 @@ import glob
 import math
 import os
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -92,6 +92,121 @@ def load_results(results_dir: str) -> List[dict]:
         raise InputError(f'{results_dir}: no result JSON files; run '
                          'wsi_workdir/distributed_meta_test.py first')
     return [load_result(f) for f in files]
+
+
+#: the input files a result records (``files``), with how to digest them
+_RESULT_INPUTS = (('support_features', 'features'),
+                  ('query_features', 'features'),
+                  ('aug_features', 'features'),
+                  ('support_labels', 'labels'), ('query_labels', 'labels'),
+                  ('task_store', 'tasks'))
+
+
+def _in_workdir(recorded: str, workdir: str) -> str:
+    """A recorded absolute input path, relative to ``workdir`` where it
+    lies under ``extracted_feats/`` or ``tasks/`` (a moved or copied
+    workdir is judged by its own files)."""
+    parts = recorded.replace('\\', '/').split('/')
+    for anchor in ('extracted_feats', 'tasks'):
+        if anchor in parts:
+            i = len(parts) - 1 - parts[::-1].index(anchor)
+            return os.path.join(workdir, *parts[i:])
+    return recorded
+
+
+def _digest_now(path: str, kind: str, num_task: int, cache: Dict
+                ) -> Optional[str]:
+    """The digest a result would record of ``path`` now (as the meta-test
+    computes it); None when the file is absent (not judged)."""
+    from ..utils import array_sha1
+    from .tasks import TaskStore
+    if not os.path.isfile(path):
+        return None
+    key = (path, kind)
+    try:
+        if key not in cache:
+            if kind == 'tasks':
+                cache[key] = TaskStore.load(path)
+            else:
+                array = np.load(path, mmap_mode='r', allow_pickle=False)
+                array = np.ascontiguousarray(
+                    array, np.float32 if kind == 'features' else np.int64)
+                cache[key] = array_sha1(array)
+        if kind == 'tasks':
+            return cache[key].head(num_task).sha1
+        return cache[key]
+    except (InputError, ValueError, OSError, EOFError):
+        return 'unreadable'
+
+
+def changed_inputs(result: dict, workdir: str, cache: Dict) -> List[str]:
+    """The input files of ``result`` whose content differs now from what
+    it was computed on (features extracted again, tasks drawn again);
+    absent files are not judged.
+
+    Args:
+        result (dict): from :func:`load_result`.
+        workdir (str): the work directory the result belongs to.
+        cache (dict): digests already computed (shared over results).
+    """
+    files = result.get('files') or {}
+    changed = []
+    for name, kind in _RESULT_INPUTS:
+        rec = files.get(name)
+        if not isinstance(rec, dict) or not rec.get('path') or \
+                not rec.get('sha1'):
+            continue
+        path = _in_workdir(str(rec['path']), workdir)
+        now = _digest_now(path, kind, int(result['num_task']), cache)
+        if now is not None and now != rec['sha1'] and path not in changed:
+            changed.append(path)
+    return changed
+
+
+def rerun_command(result: dict, workdir: str) -> str:
+    """The command that runs a result's setting again."""
+    from .spec import RunSpec
+    try:
+        return RunSpec.from_result(result).command(workdir)
+    except (InputError, KeyError, TypeError, ValueError):
+        return ('python wsi_workdir/distributed_meta_test.py with the '
+                f'settings in {result["_file"]}')
+
+
+def current_results(results: Sequence[dict], workdir: str
+                    ) -> Tuple[List[dict], List[dict]]:
+    """Split results into those computed on the workdir's current inputs
+    and those whose features or tasks have changed since (left out of
+    tables: their numbers describe an encoder or tasks no longer there).
+
+    Returns:
+        tuple: ``(current, left_out)``; each of ``left_out`` is ``{file,
+        changed (paths), command}``.
+    """
+    cache: Dict = {}
+    current, left_out = [], []
+    for r in results:
+        changed = changed_inputs(r, workdir, cache)
+        if changed:
+            left_out.append(dict(file=r['_file'], changed=changed,
+                                 command=rerun_command(r, workdir)))
+        else:
+            current.append(r)
+    return current, left_out
+
+
+def left_out_markdown(left_out: Sequence[dict]) -> str:
+    """The note a report prints under its table about results left out
+    (empty when none)."""
+    if not left_out:
+        return ''
+    lines = [f'Left out: {len(left_out)} result(s) computed on inputs that '
+             'have changed since (features extracted again or tasks drawn '
+             'again); run each again:', '']
+    for item in left_out:
+        lines.append(f'- {item["file"]} ({", ".join(item["changed"])} '
+                     f'changed): `{item["command"]}`')
+    return '\n'.join(lines) + '\n'
 
 
 def _order(value, known: Sequence[str]):
@@ -233,7 +348,9 @@ def format_markdown(table: dict) -> str:
                   'and lung class means', '',
                   _markdown(mix, lambda c: _fmt(c['harmonic_mean'],
                                                 c.get('harmonic_ci')))]
-    return '\n'.join(parts) + '\n'
+    note = left_out_markdown(table.get('left_out') or ())
+    return '\n'.join(parts + (['', note.rstrip('\n')] if note else [])) \
+        + '\n'
 
 
 def model_family(model: str) -> str:
@@ -339,24 +456,36 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     return figure_png(fig)
 
 
-def workdir_results(workdir: str, clf: Optional[str] = None) -> List[dict]:
+def workdir_results(workdir: str, clf: Optional[str] = None
+                    ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
-    classifier ``clf`` if given.
+    classifier ``clf`` if given, split by :func:`current_results`.
+
+    Returns:
+        tuple: ``(current, left_out)``.
 
     Raises:
-        InputError: no results, an unknown classifier, none of ``clf``.
+        InputError: no results, an unknown classifier, none of ``clf``,
+            or none computed on the current inputs.
     """
     results = load_results(paths.results_dir(workdir))
-    if clf is None:
-        return results
-    if clf not in CLASSIFIERS:
-        raise InputError(f'--clf {clf!r}: expected one of '
-                         f'{", ".join(CLASSIFIERS)}')
-    results = [r for r in results if r['clf'] == clf]
-    if not results:
-        raise InputError(f'{paths.results_dir(workdir)}: no results for '
-                         f'--clf {clf}')
-    return results
+    if clf is not None:
+        if clf not in CLASSIFIERS:
+            raise InputError(f'--clf {clf!r}: expected one of '
+                             f'{", ".join(CLASSIFIERS)}')
+        results = [r for r in results if r['clf'] == clf]
+        if not results:
+            raise InputError(f'{paths.results_dir(workdir)}: no results for '
+                             f'--clf {clf}')
+    current, left_out = current_results(results, workdir)
+    if not current:
+        first = left_out[0]
+        raise InputError(
+            f'{paths.results_dir(workdir)}: all {len(left_out)} results were '
+            f'computed on inputs that have changed since (first: '
+            f'{first["file"]}, {", ".join(first["changed"])} changed); run '
+            f'them again, e.g.: {first["command"]}')
+    return current, left_out
 
 
 def report_paths(workdir: str, output: Optional[str], name: str
@@ -401,7 +530,9 @@ def summarize(workdir: str,
     Returns:
         dict: ``markdown`` (the text), and the paths ``md``, ``json``, ``png``.
     """
-    table = build_table(workdir_results(workdir, clf))
+    results, left_out = workdir_results(workdir, clf)
+    table = build_table(results)
+    table['left_out'] = left_out
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
     text = format_markdown(table)

@@ -377,6 +377,27 @@ class RunSpec:
                                  self.clf, self.shots, self.novel_class,
                                  self.variant.replace(' ', '_'))
 
+    def command(self, workdir: str) -> str:
+        """The ``distributed_meta_test.py`` command that runs this setting
+        (the fields that differ from the defaults and matter to it)."""
+        parts = ['python wsi_workdir/distributed_meta_test.py']
+        for flag, (key, _, _) in _FLAGS.items():
+            value = getattr(self, key)
+            if flag in ('task', 'model', 'num_shots') or (
+                    value != _DEFAULTS.get(key) and self._relevant(key)):
+                parts += [f'--{flag}', f'{value:g}' if isinstance(
+                    value, float) else str(value)]
+        return ' '.join(parts + ['--workdir', workdir])
+
+    @classmethod
+    def from_result(cls, result: Dict) -> 'RunSpec':
+        """The setting a result JSON records (:meth:`info`); fields it
+        lacks take their defaults."""
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in result.items() if k in names}
+        kwargs['shots'] = result['num_shots']
+        return cls(**kwargs)
+
     def info(self) -> Dict:
         """The settings block of a result JSON (all fields, ``variant``,
         and ``ways``/``queries``)."""
