@@ -363,6 +363,20 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
     with pytest.raises(InputError, match='is the checkpoint itself'):
         extract_backbone_weights(str(ckpt), str(ckpt))
     assert ckpt.read_bytes() == before
+    # another file as the output: a training checkpoint (arguments in the
+    # wrong order, say) or any other file is left as it was; backbone
+    # weights this tool wrote are replaced (a rerun)
+    copy = tmp_path / 'epoch_1_copy.pth'
+    copy.write_bytes(before)
+    notes = tmp_path / 'notes.pth'
+    notes.write_text('my notes')
+    for other in (copy, notes):
+        kept = other.read_bytes()
+        with pytest.raises(InputError, match='exists and is not backbone '
+                           'weights written by this tool'):
+            extract_backbone_weights(str(ckpt), str(other))
+        assert other.read_bytes() == kept
+    assert extract_backbone_weights(str(ckpt), str(out)) == len(weights)
 
 
 @pytest.mark.slow

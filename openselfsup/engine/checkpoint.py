@@ -263,7 +263,9 @@ def extract_backbone_weights(checkpoint: str, out: str,
 
     Raises:
         InputError: unreadable checkpoint, no key starts with ``prefix``, an
-            output that is a folder, unwritable, or the checkpoint itself.
+            output that is a folder, unwritable, the checkpoint itself, or
+            an existing file that is not backbone weights this function
+            wrote (a training checkpoint, say).
     """
     from ..utils import atomic_path, check_writable
     check_writable(out)
@@ -271,6 +273,16 @@ def extract_backbone_weights(checkpoint: str, out: str,
             os.path.samefile(checkpoint, out):
         raise InputError(f'{out}: is the checkpoint itself; the backbone '
                          'weights would replace it (give another file)')
+    if os.path.isfile(out):
+        try:
+            old = load_checkpoint_file(out, tensors_only=True)
+        except InputError:
+            old = None
+        if not (isinstance(old, dict) and list(old) == ['state_dict']):
+            raise InputError(f'{out}: exists and is not backbone weights '
+                             'written by this tool (a training checkpoint or '
+                             'another file); give another output or delete '
+                             'it first')
     state = state_dict_of(load_checkpoint_file(checkpoint,
                                                tensors_only=True), checkpoint)
     weights = {k[len(prefix):]: v for k, v in state.items()
