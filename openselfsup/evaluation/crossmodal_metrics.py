@@ -152,6 +152,46 @@ def recall_at_k(sim: np.ndarray, match: np.ndarray,
     return {f'recall@{k}': float((rank < k).mean()) for k in ks}
 
 
+def text_match(captions: Sequence[Sequence[str]],
+               gallery: Sequence[str]) -> np.ndarray:
+    """``[N_img, N_gallery]`` bool: gallery text ``j`` equals one of image
+    ``i``'s captions (the published captions rule)."""
+    where: Dict[str, List[int]] = {}
+    for j, g in enumerate(gallery):
+        where.setdefault(g, []).append(j)
+    match = np.zeros((len(captions), len(gallery)), bool)
+    for i, caps in enumerate(captions):
+        for c in set(caps):
+            match[i, where.get(c, [])] = True
+    return match
+
+
+def index_recall_at_k(sim: np.ndarray, ks: Sequence[int] = (1, 5, 10)
+                      ) -> Dict[str, float]:
+    """Slide-to-report recall@k by index, as published for slides: image
+    ``i`` hits when gallery item ``i`` (its own report) is among its top
+    ``k``; another slide's report of the same text does not count.
+
+    Reports of equal text have equal embeddings, so the own report ties
+    with them; the published ``torch.topk`` breaks such ties in an order
+    of its own (it changes with the gallery size). Here a tie counts as
+    the expected hit under a uniformly random order: with ``g`` gallery
+    items strictly more similar and ``e`` equal to the own one (itself
+    included), the hit at ``k`` is ``clip((k - g) / e, 0, 1)``.
+
+    Args:
+        sim (ndarray): ``[N, N]`` similarities, row ``i`` image ``i``,
+            column ``j`` the report of image ``j``.
+        ks (Sequence[int]): the cut-offs.
+    """
+    sim = np.asarray(sim, float)
+    own = np.diagonal(sim)[:, None]
+    greater = (sim > own).sum(1)
+    equal = (sim == own).sum(1)
+    return {f'recall@{k}': float(np.clip((k - greater) / equal, 0, 1).mean())
+            for k in ks}
+
+
 def both_way_recall(sim: np.ndarray, owner: Sequence[int],
                     ks: Sequence[int] = (1, 5, 10)) -> Dict[str, float]:
     """The project's recall over all captions, in both directions.
@@ -325,13 +365,6 @@ class CrossModalMetric(BaseMetric):
         gal = np.stack([t[k] for t, k in zip(txts, pick)])
         gal_text = [c[k] for c, k in zip(captions, pick)]
         sim = img @ gal.T
-        where: Dict[str, List[int]] = {}
-        for j, g in enumerate(gal_text):
-            where.setdefault(g, []).append(j)
-        match = np.zeros(sim.shape, bool)
-        for i, caps in enumerate(captions):
-            for c in set(caps):
-                match[i, where.get(c, [])] = True
         out = {}
         if self.task == 'multilabel':
             out.update(multilabel_prf(scores, targets, self.threshold))
@@ -350,7 +383,13 @@ class CrossModalMetric(BaseMetric):
                 out['task_loss'] = mean_of_batch_means(
                     (logits[:, 0] - y) ** 2, batch)
             out['ret_kappa'] = retrieval_kappa(sim, y, y)
-        out.update(recall_at_k(sim, match, self.ks))
+        # published: captions hit on equal text, slides on their own
+        # report's index
+        if self.task == 'multilabel':
+            out.update(recall_at_k(sim, text_match(captions, gal_text),
+                                   self.ks))
+        else:
+            out.update(index_recall_at_k(sim, self.ks))
         out['mean_cos'] = mean_pair_cosine(img, gal, np.arange(len(gal)))
         owner = np.concatenate([np.full(len(t), i)
                                 for i, t in enumerate(txts)])

@@ -265,10 +265,14 @@ class SentenceTransformerText(_FrozenTextEncoder):
             for the bundled all-MiniLM-L6-v2.
         normalize (bool): L2-normalise the output (MiniLM already does).
         batch_size (int): texts per forward pass.
+        max_length (int | None): truncate texts to this many tokens; None
+            keeps the model folder's own ``max_seq_length`` (128 for
+            roberta-base-nli-stsb-mean-tokens, 256 for MiniLM). At most what
+            the model's tokenizer takes.
     """
 
     def __init__(self, path: Optional[str] = None, normalize: bool = True,
-                 batch_size: int = 64):
+                 batch_size: int = 64, max_length: Optional[int] = None):
         super().__init__()
         path = _check_model_dir(path if path else _bundled_minilm_path())
         _offline()
@@ -288,6 +292,21 @@ class SentenceTransformerText(_FrozenTextEncoder):
         self.path = path
         self.normalize = normalize
         self.batch_size = batch_size
+        if max_length is not None:
+            bad = f'SentenceTransformerText max_length={max_length!r}'
+            if not isinstance(max_length, int) or isinstance(
+                    max_length, bool) or max_length < 1:
+                raise InputError(f'{bad}: a number of tokens of at least 1')
+            self.model.max_seq_length = max_length
+            try:  # a text that fills max_length: within the positions?
+                with torch.no_grad():
+                    self.model.encode(['a ' * max_length],
+                                      show_progress_bar=False)
+            except (IndexError, RuntimeError) as exc:
+                raise InputError(f'{bad}: more tokens than {path} has '
+                                 f'positions for ({first_line(exc)})'
+                                 ) from None
+        self.max_length = int(self.model.max_seq_length)
         get_dim = (getattr(self.model, 'get_embedding_dimension', None) or
                    self.model.get_sentence_embedding_dimension)
         self.dim = int(get_dim())
