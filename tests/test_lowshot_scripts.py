@@ -277,3 +277,27 @@ def test_ablation_scripts(tmp_path):
     assert args['model'] == 'clp_wo_78' and args['image'] == [4, 9]
     assert args['num_task'] == 300 and args['num_shots'] == 5
     assert args['prototypes'] == [2, 4, 8, 16, 32, 64, 128, 256]
+
+
+def test_evaluate_encoder_runs_to_its_summary(tmp_path):
+    """evaluate_encoder.sh with its default novel classes, for real on
+    imported-style features: one encoder of all classes, nine near-domain
+    results per cell, summarised as a row per novel class (the summary
+    refused the second result of a cell before)."""
+    import json
+    import sys
+    sys.path.insert(0, os.path.join(REPO, 'tests'))
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot import paths
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'enc')
+    env = dict(os.environ, NUM_TASK='4', SHOTS='1', CLFS='Ridge',
+               MODES='linear', DOMAINS='near', OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'), 'enc', '-', w],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(paths.summary_path(w, 'json')) as f:
+        table = json.load(f)
+    assert [r['novel_row'] for r in table['rows']] == list(range(9))
+    assert '| enc (novel 8) | linear | Ridge |' in proc.stdout

@@ -98,6 +98,43 @@ def test_table_cells_equal_hand_computation(workdir):
     assert cell['mean'] == pytest.approx(0.6123) and cell['num_task'] == 4
 
 
+def test_one_model_with_several_novel_classes_gets_a_row_each(tmp_path):
+    """An encoder of all classes evaluated with every novel class (what
+    evaluate_encoder.sh does) has one near-domain result per novel class
+    in a cell: a row per novel class, each with its own novel-class F1;
+    its other domains stay in the model's row; one novel class stays one
+    row (clp_wo_7)."""
+    w = str(tmp_path / 'w')
+    for c, mean in ((0, 0.6), (1, 0.7), (78, 0.8)):
+        per_class = [mean] * 9
+        per_class[0 if c == 78 else c] = mean - 0.5
+        _write(w, 'uni', 'near', 'linear', 'Ridge', 1, mean, 0.01, NCT,
+               novel=c, per_class=per_class)
+    _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC,
+           harmonic=0.4, harmonic_ci=0.01)
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.61, 0.01, NCT,
+           novel=7)
+    table = build_table(load_results(paths.results_dir(w)))
+    text = format_markdown(table)
+    _, rows = _md_rows(text)
+    assert list(rows) == [('clp_wo_7', 'linear', 'Ridge'),
+                          ('uni', 'linear', 'Ridge'),
+                          ('uni (novel 0)', 'linear', 'Ridge'),
+                          ('uni (novel 1)', 'linear', 'Ridge'),
+                          ('uni (novel 78)', 'linear', 'Ridge')]
+    assert rows[('uni', 'linear', 'Ridge')] == {
+        'near 1-shot': '–', 'mixture 1-shot': '50.00 ± 2.00'}
+    assert rows[('uni (novel 1)', 'linear', 'Ridge')]['near 1-shot'] == \
+        '70.00 ± 1.00'
+    # the novel-class table: class 1's F1 in its row; 78: classes 7 and 8
+    assert '| uni (novel 1) | linear | Ridge | 20.00 ± 2.00 |' in text
+    assert '| uni (novel 78) | linear | Ridge | 80.00 ± 0.00 |' in text
+    assert [r['novel_row'] for r in table['rows']] == [None, None, 0, 1, 78]
+    # the plot still draws one curve for the model
+    out = summarize(w)
+    assert os.path.getsize(out['png']) > 1000
+
+
 def test_summarize_writes_md_json_png(workdir):
     out = summarize(workdir)
     assert out['md'] == paths.summary_path(workdir, 'md')

@@ -245,11 +245,26 @@ def novel_cell(result: dict) -> Optional[dict]:
     return dict(mean=float(m), ci=None if math.isnan(h) else float(h))
 
 
-def row_label(result: dict) -> str:
-    """The model column of a table row: the model, and its variant (non-
-    default parameters) if any."""
-    variant = result.get('variant') or ''
-    return f'{result["model"]} [{variant}]' if variant else result['model']
+def row_label(row: dict) -> str:
+    """The model column of a table row: the model, its variant (non-
+    default parameters) if any, and the novel class of a row of near-domain
+    results where one model has several (``row['novel_row']``)."""
+    variant = row.get('variant') or ''
+    label = f'{row["model"]} [{variant}]' if variant else row['model']
+    novel = row.get('novel_row')
+    return label if novel is None else f'{label} (novel {novel})'
+
+
+def _novel_rows(results: Sequence[dict]) -> set:
+    """Row keys (model, variant, mode, clf) with near-domain results of
+    more than one novel class (an encoder of all classes evaluated with
+    every novel class): their near cells get a row per novel class."""
+    seen: Dict[tuple, set] = {}
+    for r in results:
+        if r['task'] == 'near':
+            key = (r['model'], r.get('variant') or '', r['mode'], r['clf'])
+            seen.setdefault(key, set()).add(r.get('novel_class'))
+    return {k for k, v in seen.items() if len(v) > 1}
 
 
 def build_table(results: Sequence[dict]) -> dict:
@@ -260,7 +275,9 @@ def build_table(results: Sequence[dict]) -> dict:
 
     Returns:
         dict: ``columns`` (list of ``{domain, shots}``) and ``rows`` (list of
-        ``{model, variant, mode, clf, cells}``; ``cells`` maps
+        ``{model, variant, mode, clf, novel_row, cells}``: ``novel_row`` is
+        the novel class of a row of near-domain cells when one model has
+        results of several novel classes, else None; ``cells`` maps
         ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
         harmonic_mean, harmonic_ci, convergence, file}``, F1 as fractions,
         ci None where undefined).
@@ -270,17 +287,21 @@ def build_table(results: Sequence[dict]) -> dict:
     """
     rows: Dict[tuple, dict] = {}
     columns = set()
+    split = _novel_rows(results)
     for r in results:
         key = (r['model'], r.get('variant') or '', r['mode'], r['clf'])
+        novel = r.get('novel_class') if r['task'] == 'near' and key in split \
+            else None
         col = (r['task'], int(r['num_shots']))
         columns.add(col)
-        row = rows.setdefault(key, dict(model=key[0], variant=key[1],
-                                        mode=key[2], clf=key[3], cells={}))
+        row = rows.setdefault(key + (novel, ), dict(
+            model=key[0], variant=key[1], mode=key[2], clf=key[3],
+            novel_row=novel, cells={}))
         cell_key = f'{col[0]}/{col[1]}'
         if cell_key in row['cells']:
             raise InputError(
-                f'{r["_file"]}: a second result for {row_label(r)} {key[2]} '
-                f'{key[3]} {col[0]} {col[1]}-shot (the first is '
+                f'{r["_file"]}: a second result for {row_label(row)} '
+                f'{key[2]} {key[3]} {col[0]} {col[1]}-shot (the first is '
                 f'{row["cells"][cell_key]["file"]}); keep one of them')
         row['cells'][cell_key] = dict(
             mean=r['average_mean'], ci=r['average_ci'],
@@ -291,7 +312,8 @@ def build_table(results: Sequence[dict]) -> dict:
     ordered_cols = sorted(columns, key=lambda c: (_order(c[0], DOMAINS), c[1]))
     ordered_rows = sorted(rows.values(), key=lambda r: (
         _natural(r['model']), r['variant'], _order(r['mode'], MODES),
-        _order(r['clf'], CLASSIFIERS)))
+        _order(r['clf'], CLASSIFIERS),
+        -1 if r['novel_row'] is None else r['novel_row']))
     return dict(columns=[dict(domain=d, shots=s) for d, s in ordered_cols],
                 rows=ordered_rows)
 
