@@ -68,6 +68,19 @@ def test_sweep_checks_every_output_before_the_first_setting(tmp_path):
     assert not os.path.exists(os.path.join(wd, 'tasks'))
 
 
+def test_sweep_checks_every_setting_before_the_first_runs(tmp_path):
+    """A setting that cannot run (40 shots of a class with 36 samples)
+    stops the sweep before any result is written, not after the settings
+    before it."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'out', shots=[1, 5, 40], clfs=['Ridge'],
+                        modes=['linear'], num_task=2)
+    with pytest.raises(InputError, match='fewer than shots = 40'):
+        run_sweep(wd, specs, log=None)
+    assert not os.path.exists(paths.results_dir(wd))
+    assert not os.path.exists(os.path.join(wd, 'sweeps'))
+
+
 def test_sweep_results_feed_the_summary(tmp_path):
     """Each setting's JSON is where a single run writes it; the summary
     tables them (tasks without a novel class: novel_classes [None])."""

@@ -151,6 +151,16 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         check_writable(path)
     check_samplers(workdir, [s.tasks for s in specs])
     inputs = Inputs(workdir, make_missing=make_missing)
+    # every setting's inputs (features, task store, dictionary, augmented
+    # support) loaded, drawn or built and checked before the first runs: a
+    # setting that cannot run (too few samples for its shots, say) stops
+    # the sweep before any result is written, not after hours of others
+    for spec in specs:
+        support, _ = inputs.pools(spec)
+        inputs.store(spec)
+        if spec.latent:
+            inputs.dictionary(spec)
+        inputs.support_aug(spec, len(support.labels))
     results, index = [], []
     meta_time = 0.0
     for i, spec in enumerate(specs, 1):
