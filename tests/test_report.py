@@ -155,6 +155,24 @@ def test_summarize_writes_md_json_png(workdir):
         'summary.json', 'summary.md', 'summary.png']
 
 
+def test_output_as_a_folder_or_with_an_extension(workdir, tmp_path):
+    """--output naming a folder puts the default names in it (it wrote
+    '<folder>.md' beside it); one ending in .md is the prefix without it
+    (it wrote 'sum.md.md')."""
+    folder = tmp_path / 'reports'
+    folder.mkdir()
+    out = summarize(workdir, output=str(folder))
+    assert out['md'] == str(folder / 'summary.md')
+    assert sorted(os.listdir(folder)) == ['summary.json', 'summary.md',
+                                          'summary.png']
+    out = summarize(workdir, output=str(tmp_path / 'sum.md'), clf='Ridge')
+    assert (out['md'], out['png']) == (str(tmp_path / 'sum.md'),
+                                       str(tmp_path / 'sum.png'))
+    out = summarize(workdir, output=str(tmp_path / 'new') + os.sep)
+    assert out['json'] == str(tmp_path / 'new' / 'summary.json')
+    assert os.path.isfile(out['json'])
+
+
 def test_duplicates_and_bad_values_are_one_line_errors(workdir, tmp_path):
     dup = os.path.join(paths.results_dir(workdir), 'clp_wo_7', 'copy.json')
     with open(paths.result_path(workdir, 'clp_wo_7', 'near', 'linear',

@@ -513,8 +513,16 @@ def workdir_results(workdir: str, clf: Optional[str] = None
 def report_paths(workdir: str, output: Optional[str], name: str
                  ) -> Dict[str, str]:
     """``PREFIX.md``, ``.json``, ``.png`` of a report (``output`` as the
-    prefix, else ``<workdir>/summary/<name>``), each checked writable."""
+    prefix, else ``<workdir>/summary/<name>``), each checked writable.
+    An ``output`` that is a folder (existing, or ending in ``/``) holds
+    ``<name>.*``; one ending in ``.md``, ``.json`` or ``.png`` is the prefix
+    without it."""
     from ..utils import check_writable
+    if output and (os.path.isdir(output) or output.endswith(os.sep)):
+        output = os.path.join(output, name)
+    elif output:
+        root, ext = os.path.splitext(output)
+        output = root if ext in ('.md', '.json', '.png') else output
     out = {ext: f'{output}.{ext}' if output else
            paths.summary_path(workdir, ext, name)
            for ext in ('md', 'json', 'png')}
