@@ -2,6 +2,7 @@
 command on the checkpoint (and on a checkpoint of another architecture)."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -104,9 +105,22 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     cfg.dump(cfg_path)
     out = str(tmp_path / 'knn')
     assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir', out]) == 0
-    res = json.load(open(os.path.join(out, 'knn_iter_2.json')))
+    # in a shared folder the run's folder is in the names (two runs'
+    # iter_2.pth replaced each other's results there)
+    run = os.path.basename(work)
+    res = json.load(open(os.path.join(out, f'knn_{run}_iter_2.json')))
     assert {'patch', 'slide', 'patient'} <= set(res)
-    assert os.path.getsize(os.path.join(out, 'knn_iter_2.png')) > 1000
+    assert os.path.getsize(os.path.join(out, f'knn_{run}_iter_2.png')) > 1000
+    twin = tmp_path / 'other_run'
+    twin.mkdir()
+    shutil.copy(ckpt, twin / 'iter_2.pth')
+    assert run_cli(tool.main, [cfg_path, str(twin / 'iter_2.pth'),
+                               '--out-dir', out]) == 0
+    assert sorted(f for f in os.listdir(out) if f.endswith('.json')) == \
+        sorted([f'knn_{run}_iter_2.json', 'knn_other_run_iter_2.json'])
+    # beside the checkpoint (the default): knn_<ckpt>
+    assert run_cli(tool.main, [cfg_path, str(twin / 'iter_2.pth')]) == 0
+    assert (twin / 'knn_iter_2.json').is_file()
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2
     # the command loads with weights_only=True: a pickled object that would
@@ -124,7 +138,8 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     torch.save(state, bad)
     assert run_cli(tool.main, [cfg_path, bad, '--out-dir', out]) == 0
     assert not os.path.exists(marker)
-    again = json.load(open(os.path.join(out, 'knn_bad.json')))
+    again = json.load(open(os.path.join(
+        out, f'knn_{os.path.basename(tmp_path)}_bad.json')))
     assert again.pop('checkpoint') == bad
     assert again == {k: v for k, v in res.items() if k != 'checkpoint'}
     with pytest.raises(InputError, match='weights_only=True'):

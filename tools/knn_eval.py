@@ -41,7 +41,8 @@ def parse_args(argv):
                    help='seed of the random initialisation (default 0)')
     p.add_argument('--out-dir', default=None,
                    help='folder for the JSON, table and plot (default: beside the '
-                        'checkpoint)')
+                        'checkpoint, as knn_<ckpt>.*; in this folder '
+                        'knn_<checkpoint folder>_<ckpt>.*)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, key=value')
     return p.parse_args(argv)

@@ -78,7 +78,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             the pretrained weights the config names: the baseline training
             must beat); ``out_dir`` is then required.
         out_dir (str, optional): where ``knn_<ckpt>.json``, ``.txt`` and
-            ``.png`` go (default: the checkpoint's folder).
+            ``.png`` go (default: the checkpoint's folder); in another
+            folder they are ``knn_<checkpoint's folder>_<ckpt>.*``.
         cfg_options (dict, optional): config overrides.
         seed (int): seed of the initialisation (``checkpoint=None``).
 
@@ -109,6 +110,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     else:
         model = _model_from_checkpoint(cfg, checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
+        where = os.path.dirname(os.path.abspath(checkpoint))
+        if out_dir and os.path.abspath(out_dir) != where:
+            # a shared folder: the run's folder in the name, as two runs'
+            # checkpoints share theirs (iter_300.pth)
+            stem = f'{os.path.basename(where)}_{stem}'
+
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = (os.path.abspath(checkpoint) if checkpoint
