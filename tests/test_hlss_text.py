@@ -4,6 +4,7 @@ builds the same heads without the text tower."""
 import importlib.util
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
     from openselfsup.config import load_config
     from openselfsup.models.heads import read_embedding_file
     from openselfsup.registry import MODELS
-    from openselfsup.utils import run_cli
+    from openselfsup.utils import InputError, run_cli
     spec = importlib.util.spec_from_file_location(
         'mae', os.path.join(ROOT, 'tools', 'make_attribute_embeddings.py'))
     tool = importlib.util.module_from_spec(spec)
@@ -61,6 +62,22 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
         for model in (direct, from_files):
             torch.testing.assert_close(
                 model.level_heads[lv].linear.weight.detach(), mat)
+    # the files beside a text encoder in the config: the record's encoder
+    # must be the model's (the same weights in another folder are); the
+    # files of another text tower were accepted before
+    moved = tmp_path / 'elsewhere'
+    moved.mkdir()
+    shutil.copy(ckpt, moved / 'clip.pt')
+    with_files = dict(opts, **{'model.text_encoder.pretrained':
+                               str(moved / 'clip.pt')})
+    del with_files['model.text_encoder']
+    MODELS.build(load_config(CONFIG, with_files).model)
+    other_tower = dict(with_files, **{
+        'model.text_encoder.model_cfg.text_cfg.layers': 2})
+    with pytest.raises(InputError, match=r'patient.npy: made with another '
+                       r'text encoder .*"layers": 1.* than the model\'s '
+                       r'.*"layers": 2'):
+        MODELS.build(load_config(CONFIG, other_tower).model)
     assert run_cli(tool.main, [os.path.join(
         ROOT, 'configs/demo/hidisc_r18w8_synthetic.py'), '--out',
         str(tmp_path)]) == 2
@@ -69,7 +86,6 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
     # file) was accepted when only its row count matched; the JSON written
     # beside each file says which sentences it embeds
     from openselfsup.models.heads import TextInitHead
-    from openselfsup.utils import InputError
     other = [[f'{n} tissue'] for n in ('fat', 'cells', 'necrosis')]
     with pytest.raises(InputError, match=r"patch.npy: embeds other attribute "
                        r"sentences \(level 'patch' of its config\)"):

@@ -80,6 +80,10 @@ class HLSS(BaseSelfSupervisor):
                 cfg = dict(cfg, level=lv)
                 if lv in needs_text and encoder is not None:
                     cfg['encoder'] = encoder
+                elif cfg.get('embeddings_file') and text_encoder is not None \
+                        and cfg.get('encoder') is None:
+                    # not built: the file's record is checked against it
+                    cfg['encoder'] = dict(text_encoder)
                 built[lv] = MODELS.build(cfg)
             del encoder  # the text tower is not part of the model
             self.level_heads = torch.nn.ModuleDict(built)

@@ -169,6 +169,22 @@ def _read_record(path: str) -> Optional[dict]:
         else None
 
 
+def text_encoder_identity(cfg: dict) -> str:
+    """What decides a text encoder config's embeddings, as a string: the
+    config with file paths (weights) reduced to their file names, so the
+    same weights in another folder (another machine) are the same
+    encoder."""
+    def plain(value):
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, str) and ('/' in value or os.sep in value):
+            return os.path.basename(value.rstrip('/' + os.sep))
+        return value
+    return json.dumps(plain(dict(cfg)), sort_keys=True, default=str)
+
+
 def attribute_matrix(attributes: Attributes,
                      embeddings_file: Optional[str] = None,
                      encoder=None) -> torch.Tensor:
@@ -180,23 +196,32 @@ def attribute_matrix(attributes: Attributes,
         embeddings_file (str, optional): precomputed ``[K, D]`` file; wins
             over ``encoder``. Where the JSON that
             :func:`export_attribute_embeddings` writes beside it is there,
-            its sentences must be these.
+            its sentences must be these, and its text encoder ``encoder``
+            when that is a config (:func:`text_encoder_identity`).
         encoder: a text encoder or its config.
 
     Raises:
-        InputError: neither source given; the file's K disagrees.
+        InputError: neither source given; the file's K disagrees; the
+            file's record names other sentences or another text encoder.
     """
     if embeddings_file:
         k = len(attribute_sentences(attributes))
         mat = read_embedding_file(embeddings_file)
         made = _read_record(_record_path(embeddings_file))
+        again = 'make them again with tools/make_attribute_embeddings.py'
         if made is not None:  # written with the file: which sentences
             if made.get('sentences_sha1') != sentences_sha1(attributes):
                 raise InputError(
                     f'{embeddings_file}: embeds other attribute sentences '
                     f'(level {made.get("level")!r} of its config) than this '
-                    'head\'s; give the file of this level, or make them '
-                    'again with tools/make_attribute_embeddings.py')
+                    f'head\'s; give the file of this level, or {again}')
+            made_by = made.get('text_encoder_id')
+            if made_by and isinstance(encoder, dict) and \
+                    made_by != text_encoder_identity(encoder):
+                raise InputError(
+                    f'{embeddings_file}: made with another text encoder '
+                    f'({made_by}) than the model\'s '
+                    f'({text_encoder_identity(encoder)}); {again}')
         if mat.shape[0] != k:
             raise InputError(f'{embeddings_file}: holds {mat.shape[0]} '
                              f'attribute embeddings, the config lists {k}')
@@ -377,5 +402,7 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
         save_json(_record_path(paths[level]), dict(
             level=level, sentences_sha1=sentences_sha1(cfg['attributes']),
             shape=list(mat.shape),
-            text_encoder=str(dict(model_cfg['text_encoder']))))
+            text_encoder=str(dict(model_cfg['text_encoder'])),
+            text_encoder_id=text_encoder_identity(
+                model_cfg['text_encoder'])))
     return paths
