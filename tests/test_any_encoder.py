@@ -567,3 +567,36 @@ def test_scripts_take_any_encoder(tmp_path):
         assert a['random_init'] and a['pretrained'] is None
         assert all(o.startswith('demo_wd/extracted_feats/random/')
                    for o in a['output'])
+
+
+def test_import_refuses_rows_of_another_nct_release():
+    """NCT-CRC-HE-100K (stain-normalised) and -NONORM (the published
+    protocol's) share their file names: a row of one matched the other's
+    list entry by its tail and was imported as if it were that image."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']        # the published lists
+    nonorm = ['/d/NCT-CRC-HE-100K-NONORM/ADI/ADI-1.tif',
+              '/d/NCT-CRC-HE-100K-NONORM/TUM/TUM-2.tif']
+    norm = [p.replace('-NONORM', '') for p in nonorm]
+    rows, _ = match_rows(nonorm[::-1], flat, 'src', 'list')
+    assert rows.tolist() == [1, 0]
+    rows, _ = match_rows(['/x/ADI/ADI-1.tif', 'TUM/TUM-2.tif'], flat, 'src',
+                         'list')          # no release named: not judged
+    assert rows.tolist() == [0, 1]
+    with pytest.raises(InputError, match=r'row 0 \(/d/NCT-CRC-HE-100K/ADI/'
+                       r'ADI-1.tif\) is an image of NCT-CRC-HE-100K, the '
+                       r"list's ADI/ADI-1.tif one of NCT-CRC-HE-100K-NONORM"):
+        match_rows(norm, flat, 'src', 'list')
+    # a nested list: no row matches; the line says why
+    nested = ['NCT-CRC-HE-100K-NONORM/' + e for e in flat]
+    with pytest.raises(InputError, match=r"2 of the 2 images .* the rows "
+                       r"name images of NCT-CRC-HE-100K, the list "
+                       r"NCT-CRC-HE-100K-NONORM's"):
+        match_rows(norm, nested, 'src', 'list')
+    # the official split's own releases, and other datasets, match as before
+    official = ['CRC-VAL-HE-7K/ADI/x.tif']
+    assert match_rows(['/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif'], official,
+                      'src', 'list')[0].tolist() == [0]
+    assert match_rows(['/lc/colon_aca/a.jpeg'], ['colon_aca/a.jpeg'], 'src',
+                      'list')[0].tolist() == [0]

@@ -23,7 +23,9 @@ entry it ends with (``/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif`` matches the
 entry ``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every
 list entry must have exactly one row; rows naming images outside the list
 are refused too, unless ``ignore_extra`` (features of a whole folder
-imported into one split). Every refusal is one line with the count and the
+imported into one split), and so is a row whose path names another NCT
+release folder than its entry's (NONORM, the published lists' images, and
+the stain-normalised NCT-CRC-HE-100K share file names). Every refusal is one line with the count and the
 first offender; nothing is written.
 
 Normalisation: the protocol L2-normalises features (``extract.py`` does by
@@ -144,6 +146,28 @@ def _norm_path(path: str) -> str:
     return path[2:] if path.startswith('./') else path
 
 
+def _nct_releases() -> Tuple[str, ...]:
+    """The NCT releases, whose images share their file names: NONORM (the
+    published protocol's), the stain-normalised NCT-CRC-HE-100K and
+    CRC-VAL-HE-7K."""
+    from ..datasets.list_files import NONORM
+    from ..datasets.prepare import OFFICIAL
+    return (NONORM, ) + tuple(OFFICIAL)
+
+
+def _release(parts: Sequence[str], entry: bool = False) -> Optional[str]:
+    """The NCT release a path names (its last release folder); a list
+    entry ``<CLS>/<file>`` of an NCT class is NONORM's (the published
+    lists' layout); None when unknown (LC25000, PAIP19)."""
+    from ..classes import NCT_CLASSES
+    found = [p for p in parts if p in _nct_releases()]
+    if found:
+        return found[-1]
+    if entry and len(parts) == 2 and parts[0] in NCT_CLASSES:
+        return _nct_releases()[0]
+    return None
+
+
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
                list_file: str, ignore_extra: bool = False
                ) -> Tuple[np.ndarray, int]:
@@ -163,9 +187,13 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
 
     Raises:
         InputError: an image of the list without a row, two rows for one
-            image, or (without ``ignore_extra``) rows outside the list.
+            image, (without ``ignore_extra``) rows outside the list, or a
+            row of another NCT release than its entry's (the releases
+            share file names: a row of the stain-normalised
+            NCT-CRC-HE-100K would pass for the NONORM image of its name).
     """
-    index = {_norm_path(e): i for i, e in enumerate(entries)}
+    normed = [_norm_path(e) for e in entries]
+    index = {e: i for i, e in enumerate(normed)}
     rows = np.full(len(entries), -1, dtype=np.int64)
     extra = []
     for r, raw in enumerate(given):
@@ -181,12 +209,25 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         if rows[hit] >= 0:
             raise InputError(f'{where}: rows {rows[hit]} and {r} both name '
                              f'{entries[hit]}')
+        mine = _release(normed[hit].split('/'), entry=True)
+        theirs = _release(parts)
+        if mine and theirs and mine != theirs:
+            raise InputError(
+                f'{where}: row {r} ({raw}) is an image of {theirs}, the '
+                f'list\'s {entries[hit]} one of {mine} (the releases share '
+                'file names but not their staining); import features of '
+                f'{mine}\'s images')
         rows[hit] = r
     missing = np.flatnonzero(rows < 0)
     if len(missing):
+        mine = _release(normed[missing[0]].split('/'), entry=True)
+        theirs = {_release(_norm_path(g).lstrip('/').split('/'))
+                  for g in given} - {None, mine}
+        hint = (f'; the rows name images of {", ".join(sorted(theirs))}, '
+                f'the list {mine}\'s' if mine and theirs else '')
         raise InputError(f'{where}: {len(missing)} of the {len(entries)} '
                          f'images of {list_file} have no feature row '
-                         f'(first: {entries[missing[0]]})')
+                         f'(first: {entries[missing[0]]}){hint}')
     if extra and not ignore_extra:
         raise InputError(f'{where}: {len(extra)} row(s) name images that '
                          f'are not in {list_file} (first: {extra[0]}); '
