@@ -368,3 +368,23 @@ def test_store_with_fewer_tasks_names_the_command_that_redraws_it(wd,
                         f'{wd} --overwrite'), cmd
     cli_ok(GEN, shlex.split(cmd)[2:], capsys)
     cli_ok(META, _meta(wd, '--mode', 'linear', '--num_task', '20'), capsys)
+
+
+def test_sweep_and_ablation_name_their_own_flags(wd, capsys):
+    """A bad value is named by the flag the user typed (--shots, --prototypes),
+    not the spec field behind it (--num_shots, --num_prototypes); novel
+    classes for a sweep without the near domain are refused, not ignored."""
+    abl = script_main('wsi_workdir/ablation.py')
+    err = cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
+                            'mixture', '--shots', '1', '0'], capsys, wd,
+                    '--shots 0: shot counts must be at least 1')
+    assert '--num_shots' not in err
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'mixture',
+                      '--novel_classes', '3'], capsys, wd,
+              '--novel_classes applies to the near domain; --task mixture '
+              'has none')
+    for part in ('prototypes', 'latent', 'hybrid', 'image'):
+        err = cli_fails(abl, ['--workdir', wd, f'--{part}', '4', '0'],
+                        capsys, wd, f'--{part} 0: values must be whole '
+                        'numbers of at least 1')
+        assert '--num_' not in err

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from openselfsup.lowshot import spec as S
-from openselfsup.lowshot.sweep import sweep_specs
+from openselfsup.lowshot.sweep import cli_specs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, 'wsi_workdir', 'scripts')
@@ -58,13 +58,8 @@ def _record(tmp_path, script, env=None, args=()):
 
 def _settings(args):
     """The RunSpecs a recorded sweep.py command runs (as its main does)."""
-    common = {k: args[f] for f, (k, _, _) in S._FLAGS.items()
-              if f in args and k not in ('model', 'task', 'shots', 'clf',
-                                         'mode', 'novel_class')}
-    return [spec for task in args['task'] for spec in sweep_specs(
-        args['model'], task, args['novel_classes'],
-        args['shots'] or S.DEFAULT_SHOTS[task], args['clfs'], args['modes'],
-        args['model_template'], **common)]
+    import argparse
+    return cli_specs(argparse.Namespace(**args))
 
 
 def test_near_domain_protocol(tmp_path):

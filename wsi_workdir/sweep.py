@@ -44,7 +44,7 @@ def parse_args(argv=None):
     p.add_argument('--task', nargs='+', default=['near'], choices=S.TASKS,
                    help='domain(s) (default: near)')
     p.add_argument('--novel_classes', type=_novel, nargs='+',
-                   default=list(range(9)),
+                   default=None,
                    help='near domain: novel classes (default: 0..8; 78 means '
                    '7 and 8; "none": tasks without a novel class, on the '
                    'features of --model itself)')
@@ -78,14 +78,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    common = S.spec_kwargs(args)
-    for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
-        common.pop(key, None)
-    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
-    specs = [spec for task in args.task for spec in sweep_specs(
-        args.model, task, args.novel_classes,
-        args.shots or S.DEFAULT_SHOTS[task], args.clfs, args.modes,
-        args.model_template, **common)]
+    from openselfsup.lowshot.sweep import cli_specs, run_sweep
+    specs = cli_specs(args)
     import torch
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
                       args.threads,

@@ -26,6 +26,7 @@ The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
 from typing import Dict, List, Sequence, Tuple
 
+from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct
 from .report import novel_cell
@@ -62,6 +63,13 @@ def ablation_settings(model: str = 'clp_wo_78', shots: int = 5,
         spec (K = 16 with 100 aug shots is in two parts): run
         :func:`unique_specs` once each.
     """
+    for part, values in (('prototypes', prototypes), ('image', image),
+                         ('latent', latent), ('hybrid', hybrid)):
+        for v in values:  # named by this command's flag, not the spec's
+            if not isinstance(v, int) or v < 1:
+                raise InputError(f'--{part} {v}: values must be whole '
+                                 'numbers of at least 1 (none skips the '
+                                 'part)')
     base = dict(model=model, task='near', shots=shots, clf=clf,
                 novel_class=78, num_task=num_task, **common)
     rows = [('baseline', '–', RunSpec(mode='linear', **base))]

@@ -64,6 +64,9 @@ def sweep_specs(model: str, task: str,
     """
     if not shots:
         raise InputError('--shots: give at least one shot count')
+    for s in shots:  # named by the sweep's flag, not the spec's
+        if not isinstance(s, int) or s < 1:
+            raise InputError(f'--shots {s}: shot counts must be at least 1')
     novels = list(novel_classes) if task == 'near' else [None]
     specs = []
     for c in novels or [None]:
@@ -78,6 +81,25 @@ def sweep_specs(model: str, task: str,
                         task=task, shots=s, clf=clf, mode=mode,
                         novel_class=c, **common))
     return specs
+
+
+def cli_specs(args) -> List[RunSpec]:
+    """The settings a ``wsi_workdir/sweep.py`` command line runs (its
+    parsed ``args``): per ``--task``, :func:`sweep_specs` with the
+    published shots where ``--shots`` is not given and novel classes 0..8
+    where ``--novel_classes`` is not given (the near domain's only)."""
+    from .spec import DEFAULT_SHOTS, spec_kwargs
+    if args.novel_classes is not None and 'near' not in args.task:
+        raise InputError(f'--novel_classes applies to the near domain; '
+                         f'--task {" ".join(args.task)} has none')
+    novel = list(range(9)) if args.novel_classes is None \
+        else args.novel_classes
+    common = spec_kwargs(args)
+    for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
+        common.pop(key, None)
+    return [spec for task in args.task for spec in sweep_specs(
+        args.model, task, novel, args.shots or DEFAULT_SHOTS[task],
+        args.clfs, args.modes, args.model_template, **common)]
 
 
 def mean_over_novel_table(results: Sequence[Dict]) -> str:

@@ -163,10 +163,13 @@ sweep() {
     _tasks=
     while [ $# -gt 0 ] && [ "$1" != -- ]; do _tasks="$_tasks $1"; shift; done
     [ "${1:-}" = -- ] && shift
+    # novel classes are the near domain's (sweep.py refuses them without)
+    _novel=
+    case " $_tasks " in *" near "*) _novel="--novel_classes $NOVEL_CLASSES" ;; esac
     run $PYTHON -u wsi_workdir/sweep.py \
         --model "$_family" \
         --task $_tasks \
-        --novel_classes $NOVEL_CLASSES \
+        $_novel \
         --clfs $CLFS \
         --modes $MODES \
         --device "$DEVICE" \
