@@ -46,3 +46,31 @@ def test_array_sha1_is_the_digest_artefacts_recorded():
         want = hashlib.sha1(f'{a.dtype.str}{a.shape}'.encode()
                             + np.ascontiguousarray(a).tobytes()).hexdigest()
         assert array_sha1(a) == want, (a.dtype, a.shape)
+
+
+def test_load_npy_says_why_a_file_is_not_an_array(tmp_path):
+    """A text file saved as .npy got numpy's advice to allow pickles; a
+    folder where a file belongs read as 'not found'. Each is one line."""
+    import numpy as np
+
+    from openselfsup.engine.checkpoint import check_checkpoint_file
+    from openselfsup.utils import InputError, load_npy
+    good = tmp_path / 'good.npy'
+    np.save(good, np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(load_npy(str(good)),
+                                  np.arange(6.0).reshape(2, 3))
+    text = tmp_path / 'text.npy'
+    text.write_text('0.1 0.2\n0.3 0.4\n')
+    objects = tmp_path / 'objects.npy'
+    np.save(objects, np.array([{'a': 1}], dtype=object), allow_pickle=True)
+    for path, words in ((text, 'not a .npy file of numbers'),
+                        (objects, 'not a .npy file of numbers'),
+                        (tmp_path, 'is a folder, not a file of features'),
+                        (tmp_path / 'none.npy', 'features not found')):
+        with pytest.raises(InputError, match=words) as info:
+            load_npy(str(path), 'features')
+        assert '\n' not in str(info.value)
+        assert 'allow_pickle' not in str(info.value)
+    with pytest.raises(InputError, match='is a folder; give the checkpoint '
+                       'file in it'):
+        check_checkpoint_file(str(tmp_path))

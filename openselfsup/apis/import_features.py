@@ -39,7 +39,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError, file_sha1, file_sha256, first_line
+from ..utils import InputError, file_sha1, file_sha256, first_line, load_npy
 
 FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
            '.hdf5': 'h5'}
@@ -60,6 +60,9 @@ def _as_paths(values, where: str) -> List[str]:
 def read_paths_file(path: str) -> List[str]:
     """Image paths, one per line (the first field of each non-blank line,
     so a list file's ``path label`` lines work too)."""
+    if os.path.isdir(path):
+        raise InputError(f'--paths {path}: is a folder; give the text file '
+                         'with one image path per row')
     if not os.path.isfile(path):
         raise InputError(f'--paths {path}: not found')
     with open(path) as f:
@@ -85,15 +88,13 @@ def read_feature_file(path: str, key: str = 'features',
     if ext not in FORMATS:
         raise InputError(f'{path}: unknown feature file type {ext!r} '
                          f'(expected {", ".join(sorted(FORMATS))})')
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder, not a feature file')
     if not os.path.isfile(path):
         raise InputError(f'{path}: feature file not found')
     fmt, paths = FORMATS[ext], None
     if fmt == 'npy':
-        try:
-            feats = np.load(path, allow_pickle=False)
-        except Exception as exc:  # not .npy, pickled objects
-            raise InputError(f'{path}: cannot read ({first_line(exc)})'
-                             ) from None
+        feats = load_npy(path, 'features')
     elif fmt == 'pt':
         import torch
         try:

@@ -141,6 +141,9 @@ def check_checkpoint_file(path: str) -> None:
         InputError: the file is missing or not a complete ``torch.save``
             archive.
     """
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder; give the checkpoint file '
+                         'in it (e.g. epoch_200.pth)')
     if not os.path.isfile(path):
         raise InputError(f'{path}: checkpoint not found')
     if not is_complete_checkpoint(path):

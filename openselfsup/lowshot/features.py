@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..utils import InputError, array_sha1, first_line, load_json
+from ..utils import InputError, array_sha1, load_json, load_npy
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
@@ -50,13 +50,12 @@ def _check_name(name: str) -> None:
 
 
 def _load_array(path: str, what: str, hint: str) -> np.ndarray:
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise InputError(f'{what} not found: {path} (make it with: {hint})')
     try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:  # truncated, not .npy, pickled objects
-        raise InputError(f'{path}: cannot read {what} ({first_line(exc)}); '
-                         f'make it again with: {hint}') from None
+        return load_npy(path, what)
+    except InputError as exc:
+        raise InputError(f'{exc}; make it again with: {hint}') from None
 
 
 def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:

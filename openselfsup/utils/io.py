@@ -143,6 +143,23 @@ def save_npy(path: str, array: np.ndarray) -> None:
             np.save(f, array)
 
 
+def load_npy(path: str, what: str = 'numbers') -> np.ndarray:
+    """``np.load`` a ``.npy`` file (never unpickling), or say in one line
+    why not: a folder, a missing file, a file that is not a ``.npy`` of
+    numbers (numpy would advise ``allow_pickle=True`` for a text file)."""
+    from .errors import first_line
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder, not a file of {what}')
+    if not os.path.isfile(path):
+        raise InputError(f'{what} not found: {path}')
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # truncated, not .npy, pickled objects
+        why = ('not a .npy file of numbers: a text file, or pickled '
+               'objects' if 'pickle' in str(exc) else first_line(exc))
+        raise InputError(f'{path}: cannot read {what} ({why})') from None
+
+
 def save_npz(path: str, exclusive: bool = False, **arrays: np.ndarray) -> None:
     """Save named arrays to ``path`` (``.npz``, uncompressed) atomically.
 

@@ -25,7 +25,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import MODELS
-from ...utils import InputError
+from ...utils import InputError, load_npy
 from ..losses.supcon import gather_features
 
 Attributes = Union[str, Sequence[Sequence[str]]]
@@ -42,7 +42,8 @@ def read_embedding_file(path: str) -> torch.Tensor:
         raise InputError(f'{path}: text-embedding file not found')
     ext = os.path.splitext(path)[1].lower()
     if ext == '.npy':
-        arr = torch.from_numpy(np.load(path).astype(np.float32))
+        arr = torch.from_numpy(load_npy(path, 'text embeddings').astype(
+            np.float32))
     elif ext in ('.pt', '.pth'):
         arr = torch.load(path, map_location='cpu', weights_only=True)
         if isinstance(arr, dict):
