@@ -1181,12 +1181,23 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
     # --test: every run also on the test split (here the validation slides
     # again, so each test/<metric> equals <metric>)
     slides = opts['val_dataloader.dataset.data_root']
+    test_opts = {**opts, 'test_dataloader.dataset.data_root': slides,
+                 'test_dataloader.dataset.feat_dim': FEAT,
+                 'test_dataloader.batch_size': 5}
+    # the test metrics can be chosen and plotted (only with --test), and
+    # the JSON records what the sweep was run with
+    with pytest.raises(InputError, match=r"'test/kappa' is not one this "
+                       r'config computes \(test/<metric> needs --test\)'):
+        run_balance_sweep(cfg, [0.5], work_dir=str(tmp_path / 'test'),
+                          cls_metric='test/kappa', cfg_options=test_opts)
     res = run_balance_sweep(cfg, [0.5], work_dir=str(tmp_path / 'test'),
-                            baseline_epochs=1, test=True, cfg_options={
-                                **opts,
-                                'test_dataloader.dataset.data_root': slides,
-                                'test_dataloader.dataset.feat_dim': FEAT,
-                                'test_dataloader.batch_size': 5})
+                            baseline_epochs=1, test=True,
+                            cls_metric='test/kappa',
+                            plot_metrics=['test/kappa', 'kappa'],
+                            cfg_options=test_opts)
+    saved = json.load(open(res['paths']['json']))
+    assert saved['test'] is True and saved['cls_metric'] == 'test/kappa'
+    assert saved['cfg_options']['test_dataloader.batch_size'] == 5
     for row in res['rows']:
         m = row['metrics']
         tested = {k[len('test/'):]: v for k, v in m.items()
@@ -1216,6 +1227,12 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
     assert base['head.fc.1.bias'].item() == 1.5
     with pytest.raises(InputError, match='balance'):
         run_balance_sweep(cfg, [0.5, 2.0], work_dir=str(tmp_path / 'bad'))
+    # a work dir that is a file: refused before anything trains
+    afile = tmp_path / 'afile'
+    afile.write_text('x')
+    with pytest.raises(InputError, match='afile'):
+        run_balance_sweep(cfg, [0.5], work_dir=str(afile), cfg_options=opts)
+    assert afile.read_text() == 'x' 
     for twice, name in (([0.5, 0.5], '0.5'),
                         ([0.1234561, 0.1234564], '0.123456')):
         with pytest.raises(InputError, match=f'--lambdas: {name} given '

@@ -41,7 +41,8 @@ def parse_args(argv):
                    "lambda (default: the config's sweep.plot_metrics)")
     p.add_argument('--test', action='store_true',
                    help="also evaluate every run on the config's "
-                   'test_dataloader, as columns test/<metric> (the published '
+                   'test_dataloader, as columns test/<metric> (which the '
+                   'metric flags then accept; the published '
                    'final numbers come from an independent test set: point '
                    'test_dataloader.dataset.ann_file at it; the paper '
                    'configs test on the validation fold otherwise)')

@@ -19,7 +19,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
-from ..utils import InputError, save_json, save_text
+from ..utils import InputError, check_writable, save_json, save_text
 from ..config import default_work_dir, load_config
 from .train import build_runner, train
 
@@ -179,13 +179,24 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         'plot_metrics', [cls_metric, ret_metric]))
     # the metrics asked for, checked before anything trains
     from ..registry import METRICS
-    available = METRICS.build(dict(cfg.val_evaluator)).names(
-        int(cfg.model.head.num_outputs))
+    outputs = int(cfg.model.head.num_outputs)
+    available = METRICS.build(dict(cfg.val_evaluator)).names(outputs)
+    if test:  # the test set's metrics, as the rows name them
+        available += [f'test/{k}' for k in METRICS.build(dict(
+            cfg.get('test_evaluator', cfg.val_evaluator))).names(outputs)]
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in available:
+            needs = ' (test/<metric> needs --test)' if \
+                key.startswith('test/') and not test else ''
             raise InputError(f'metric {key!r} is not one this config '
-                             f'computes; available: {", ".join(available)}')
+                             f'computes{needs}; available: '
+                             f'{", ".join(available)}')
     work_dir = work_dir or default_work_dir(config) + '_sweep'
+    paths = dict(json=os.path.join(work_dir, 'sweep.json'),
+                 markdown=os.path.join(work_dir, 'sweep.md'),
+                 png=os.path.join(work_dir, 'sweep.png'))
+    for path in paths.values():  # before anything trains
+        check_writable(path)
     tag = os.path.splitext(os.path.basename(config))[0]
     hooks = _without_baseline_hook(cfg)
     max_epochs = int(cfg.train_cfg.max_epochs)
@@ -243,10 +254,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # 3. report
     keys = list(rows[0]['metrics'])
     table = sweep_table(rows, keys)
-    paths = dict(json=os.path.join(work_dir, 'sweep.json'),
-                 markdown=os.path.join(work_dir, 'sweep.md'),
-                 png=os.path.join(work_dir, 'sweep.png'))
-    result = dict(config=config, baseline_epochs=baseline_epochs,
+    result = dict(config=config, cfg_options=cfg_options, test=bool(test),
+                  baseline_epochs=baseline_epochs,
                   baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
                   ret_metric=ret_metric, plot_metrics=plot_metrics,
                   rows=rows, paths=paths)
