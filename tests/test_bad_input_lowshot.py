@@ -383,6 +383,9 @@ def test_sweep_and_ablation_name_their_own_flags(wd, capsys):
                       '--novel_classes', '3'], capsys, wd,
               '--novel_classes applies to the near domain; --task mixture '
               'has none')
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'mixture',
+                      '--output', os.path.join(wd, 'o.txt')], capsys, wd,
+              'the sweep index is JSON; give a .json path')
     for part in ('prototypes', 'latent', 'hybrid', 'image'):
         err = cli_fails(abl, ['--workdir', wd, f'--{part}', '4', '0'],
                         capsys, wd, f'--{part} 0: values must be whole '

@@ -167,7 +167,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     tasks = list(dict.fromkeys(s.task for s in specs))
     out = output or paths.sweep_path(workdir, first.model.split('_wo_')[0],
                                      tasks)
-    md = out[:-5] + '.md' if out.endswith('.json') else out + '.md'
+    if not out.endswith('.json'):
+        raise InputError(f'--output {out}: the sweep index is JSON; give a '
+                         '.json path (the table goes beside it as .md)')
+    md = out[:-5] + '.md'
     # every output must be writable before the first setting runs
     for path in [out, md] + [s.result_path(workdir) for s in specs]:
         check_writable(path)
