@@ -74,3 +74,32 @@ def test_load_npy_says_why_a_file_is_not_an_array(tmp_path):
     with pytest.raises(InputError, match='is a folder; give the checkpoint '
                        'file in it'):
         check_checkpoint_file(str(tmp_path))
+
+
+def test_ctrl_c_turned_into_another_error_still_reads_interrupted(capsys):
+    """MMEngine's config formatting catches everything, Ctrl-C included,
+    and raises SyntaxError: a Ctrl-C at that moment was a traceback. Any
+    error raised while handling a Ctrl-C is 'interrupted' (exit 130);
+    other errors still propagate."""
+    from mmengine.config import Config
+
+    from openselfsup.utils import run_cli
+
+    def formatting(argv):
+        try:
+            raise KeyboardInterrupt
+        except BaseException:  # what a bare except in a library does
+            raise SyntaxError('Failed to format the config file')
+    assert run_cli(formatting) == 130
+    assert capsys.readouterr().err == 'interrupted\n'
+
+    def plain(argv):
+        raise SyntaxError('a real one')
+    with pytest.raises(SyntaxError):
+        run_cli(plain)
+    # the library case itself: yapf interrupted inside Config.pretty_text
+    import unittest.mock as mock
+    cfg = Config(dict(a=1))
+    with mock.patch('mmengine.config.config.FormatCode',
+                    side_effect=KeyboardInterrupt):
+        assert run_cli(lambda argv: cfg.pretty_text) == 130

@@ -64,4 +64,22 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _interrupted(exc):
+            raise
+        # a library's bare ``except:`` turned Ctrl-C into another error
+        # (MMEngine's config formatting raises SyntaxError)
+        print('interrupted', file=sys.stderr)
+        return 130
     return 0 if code is None else int(code)
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while handling a Ctrl-C."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
