@@ -391,3 +391,18 @@ def test_sweep_and_ablation_name_their_own_flags(wd, capsys):
                         capsys, wd, f'--{part} 0: values must be whole '
                         'numbers of at least 1')
         assert '--num_' not in err
+
+
+def test_fractional_strengths_are_accepted(wd, capsys):
+    """--alpha 0.5 and --C 0.1 are positive: they were refused as 'must be
+    a positive number' (the count rule, at least 1, applied to reals);
+    0, negative and NaN stay refused."""
+    from openselfsup.lowshot.spec import RunSpec
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear', '--alpha', '0.5'), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear', '--clf',
+                       'logistic_regression', '--C', '0.1'), capsys)
+    assert RunSpec('clp', 'near', 1, alpha=0.25).variant == 'alpha0.25'
+    for bad in (0.0, -0.5, float('nan'), float('inf')):
+        with pytest.raises(InputError, match='--alpha must be a positive'):
+            RunSpec('clp', 'near', 1, alpha=bad)

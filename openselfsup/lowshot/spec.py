@@ -93,9 +93,15 @@ def get_setting(task: str) -> TaskSetting:
 
 
 def _positive(flag: str, value, allow_zero: bool = False) -> None:
-    low = 0 if allow_zero else 1
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or \
-            value < low or value != value:
+    """Refuse a count below 1 (0 with ``allow_zero``) or a real number
+    (``alpha``, ``C``) at or below 0 (below 0 with ``allow_zero``)."""
+    if isinstance(value, float):
+        bad = not value >= 0 if allow_zero else not value > 0  # NaN too
+        bad = bad or value == float('inf')
+    else:
+        bad = not isinstance(value, int) or isinstance(value, bool) or \
+            value < (0 if allow_zero else 1)
+    if bad:
         raise InputError(f'--{flag} must be {"a non-negative" if allow_zero else "a positive"} '
                          f'number, got {value!r}')
 
