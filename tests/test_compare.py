@@ -211,3 +211,14 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
         assert code == 2 and len(err.splitlines()) == 1, err
         assert expected in err, err
     assert not os.path.exists(os.path.join(w, 'summary'))
+    # every result of b computed on features b no longer has: the line
+    # says so (it read 'no results of model b')
+    folder = os.path.join(w, 'extracted_feats', 'b')
+    for name in os.listdir(folder):
+        np.save(os.path.join(folder, name),
+                np.load(os.path.join(folder, name))[::-1].copy())
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'a', 'b'])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert 'every result of b (' in err and 'run them again, e.g.: ' \
+        'python wsi_workdir/distributed_meta_test.py' in err, err
+    assert not os.path.exists(os.path.join(w, 'summary'))

@@ -344,3 +344,47 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     assert len(err.splitlines()) == 1
     assert 'all 2 results were computed on inputs that have changed' in err
     assert not os.path.exists(paths.summary_path(w, 'md'))
+
+
+def test_features_of_the_same_encoder_extracted_again_stay_current(
+        tmp_path, capsys):
+    """Features extracted again with the same checkpoint differ in their
+    last bits (batch size, device): their results stay in the table; the
+    provenance naming another checkpoint puts them out. The provenance's
+    digest is read, the features are not hashed again."""
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import array_sha1
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp')
+    lc = paths.features_path(w, 'clp', 'LC')
+
+    def extracted(feats, checkpoint_sha):   # what extract.py writes beside
+        np.save(lc, feats)
+        with open(paths.provenance_path(w, 'clp', 'LC'), 'w') as f:
+            json.dump({'checkpoint': 'ckpt.pth',
+                       'checkpoint_sha256': checkpoint_sha,
+                       'features_sha1': array_sha1(feats.astype(np.float32)),
+                       'normalised': False}, f)
+    feats = np.load(lc)
+    extracted(feats, 'a' * 64)
+    spec = RunSpec('clp', 'mixture', 1, num_task=4)
+    generate_task_store(w, spec.tasks)
+    result = run_meta_test(w, spec, progress=False, threads=1)
+    assert result['files']['support_features']['encoder'] == \
+        json.dumps(['a' * 64, None, None, None])
+    again = np.nextafter(feats, np.inf)          # one ulp everywhere
+    extracted(again, 'a' * 64)
+    assert load_features(w, 'clp', 'LC').features_sha1 != \
+        result['files']['support_features']['sha1']
+    out = summarize(w)
+    with open(out['json']) as f:
+        assert json.load(f)['left_out'] == []
+    extracted(again, 'b' * 64)                   # another checkpoint
+    assert run_cli(script_main('wsi_workdir/summarize.py'),
+                   ['--workdir', w]) == 2
+    assert 'all 1 results were computed on inputs that have changed' in \
+        capsys.readouterr().err

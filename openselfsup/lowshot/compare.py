@@ -333,7 +333,7 @@ def compare(workdir: str, model_a: str, model_b: str,
         ``md``, ``json``, ``png``.
     """
     from .report import report_paths, workdir_results, write_report
-    results, left_out = workdir_results(workdir, clf)
+    results, left_out = workdir_results(workdir, clf, (model_a, model_b))
     cmp = compare_results(results, model_a, model_b)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'

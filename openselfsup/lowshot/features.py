@@ -129,10 +129,13 @@ class FeatureSet:
 
     def identity(self) -> Dict:
         """What a result records of these features: paths, shapes, digests,
+        the encoder (:func:`encoder_of`, None when unknown),
         normalisation."""
+        enc = encoder_of(self)
         return {'features': {'path': os.path.abspath(self.features_path),
                              'shape': list(self.features.shape),
-                             'sha1': self.features_sha1},
+                             'sha1': self.features_sha1,
+                             'encoder': enc[0] if enc else None},
                 'labels': {'path': os.path.abspath(self.labels_path),
                            'shape': list(self.labels.shape),
                            'sha1': self.labels_sha1},
@@ -215,11 +218,16 @@ ENCODER_KEYS = ('library', 'model', 'model_kwargs', 'embedding', 'pool',
 
 
 def encoder_of(fs: FeatureSet) -> Optional[Tuple[str, str]]:
-    """``(identity, words)`` of the encoder that ``fs``'s provenance names:
-    the checkpoint's SHA-256 (and a library model's name and arguments), or
-    a seeded random initialisation; None when unknown (no provenance,
+    """``(identity, words)`` of the encoder that ``fs``'s provenance names
+    (:func:`provenance_encoder`)."""
+    return provenance_encoder(fs.provenance)
+
+
+def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
+    """``(identity, words)`` of the encoder a provenance JSON names: the
+    checkpoint's SHA-256 (and a library model's name and arguments), or a
+    seeded random initialisation; None when unknown (no provenance,
     imported features)."""
-    prov = fs.provenance
     if not isinstance(prov, dict):
         return None
     sha, kind = prov.get('checkpoint_sha256'), prov.get('checkpoint_kind')

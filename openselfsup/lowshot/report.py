@@ -94,72 +94,101 @@ def load_results(results_dir: str) -> List[dict]:
     return [load_result(f) for f in files]
 
 
-#: the input files a result records (``files``), with how to digest them
-_RESULT_INPUTS = (('support_features', 'features'),
-                  ('query_features', 'features'),
-                  ('aug_features', 'features'),
-                  ('support_labels', 'labels'), ('query_labels', 'labels'),
-                  ('task_store', 'tasks'))
+#: the input files a result records (``files``): kind, and the workdir
+#: folder the file lies in
+_RESULT_INPUTS = (('support_features', 'features', 'extracted_feats'),
+                  ('query_features', 'features', 'extracted_feats'),
+                  ('aug_features', 'features', 'extracted_feats'),
+                  ('support_labels', 'labels', 'extracted_feats'),
+                  ('query_labels', 'labels', 'extracted_feats'),
+                  ('task_store', 'tasks', 'tasks'))
 
 
-def _in_workdir(recorded: str, workdir: str) -> str:
-    """A recorded absolute input path, relative to ``workdir`` where it
-    lies under ``extracted_feats/`` or ``tasks/`` (a moved or copied
-    workdir is judged by its own files)."""
+def _in_workdir(recorded: str, workdir: str, anchor: str) -> str:
+    """A recorded absolute input path, relative to ``workdir`` from its
+    last ``anchor`` folder (``extracted_feats`` or ``tasks``): a moved or
+    copied workdir is judged by its own files."""
     parts = recorded.replace('\\', '/').split('/')
-    for anchor in ('extracted_feats', 'tasks'):
-        if anchor in parts:
-            i = len(parts) - 1 - parts[::-1].index(anchor)
-            return os.path.join(workdir, *parts[i:])
+    if anchor in parts:
+        i = len(parts) - 1 - parts[::-1].index(anchor)
+        return os.path.join(workdir, *parts[i:])
     return recorded
 
 
-def _digest_now(path: str, kind: str, num_task: int, cache: Dict
-                ) -> Optional[str]:
-    """The digest a result would record of ``path`` now (as the meta-test
-    computes it); None when the file is absent (not judged)."""
-    from ..utils import array_sha1
+def _now(path: str, kind: str, cache: Dict):
+    """What the meta-test would record of ``path`` now, or None when the
+    file is absent (not judged). Features: ``(sha1, encoder)`` from the
+    provenance JSON beside them where there is one (no hashing; the
+    meta-test checks it against the file), else hashed; labels: their
+    digest; tasks: the store."""
+    from ..utils import array_sha1, load_json
+    from .features import provenance_encoder
     from .tasks import TaskStore
     if not os.path.isfile(path):
         return None
-    key = (path, kind)
-    try:
-        if key not in cache:
+    if path not in cache:
+        try:
             if kind == 'tasks':
-                cache[key] = TaskStore.load(path)
+                cache[path] = TaskStore.load(path)
             else:
-                array = np.load(path, mmap_mode='r', allow_pickle=False)
-                array = np.ascontiguousarray(
-                    array, np.float32 if kind == 'features' else np.int64)
-                cache[key] = array_sha1(array)
-        if kind == 'tasks':
-            return cache[key].head(num_task).sha1
-        return cache[key]
-    except (InputError, ValueError, OSError, EOFError):
-        return 'unreadable'
+                prov = None
+                if kind == 'features':
+                    meta = os.path.splitext(path)[0] + '.json'
+                    if os.path.isfile(meta):
+                        prov = load_json(meta, 'provenance JSON')
+                sha = prov.get('features_sha1') if isinstance(prov, dict) \
+                    else None
+                if not sha:
+                    array = np.load(path, mmap_mode='r', allow_pickle=False)
+                    sha = array_sha1(np.ascontiguousarray(
+                        array, np.float32 if kind == 'features'
+                        else np.int64))
+                enc = provenance_encoder(prov)
+                cache[path] = (sha, enc[0] if enc else None)
+        except (InputError, ValueError, OSError, EOFError):
+            cache[path] = ('unreadable', None)
+    return cache[path]
 
 
-def changed_inputs(result: dict, workdir: str, cache: Dict) -> List[str]:
-    """The input files of ``result`` whose content differs now from what
-    it was computed on (features extracted again, tasks drawn again);
-    absent files are not judged.
+def changed_inputs(result: dict, workdir: str, cache: Dict
+                   ) -> List[Tuple[str, str]]:
+    """The input files of ``result`` that are not what it was computed on:
+    features of another encoder (as their provenance names it; by their
+    digest where either side names none: imported features, older
+    results), other labels, a task store drawn again. Absent files are not
+    judged; features extracted again with the same encoder are the same
+    (their last bits can differ with batch size or device).
 
     Args:
         result (dict): from :func:`load_result`.
         workdir (str): the work directory the result belongs to.
-        cache (dict): digests already computed (shared over results).
+        cache (dict): what :func:`_now` read (shared over results).
+
+    Returns:
+        list: ``(path, kind)`` of each changed file.
     """
     files = result.get('files') or {}
     changed = []
-    for name, kind in _RESULT_INPUTS:
+    for name, kind, anchor in _RESULT_INPUTS:
         rec = files.get(name)
         if not isinstance(rec, dict) or not rec.get('path') or \
                 not rec.get('sha1'):
             continue
-        path = _in_workdir(str(rec['path']), workdir)
-        now = _digest_now(path, kind, int(result['num_task']), cache)
-        if now is not None and now != rec['sha1'] and path not in changed:
-            changed.append(path)
+        path = _in_workdir(str(rec['path']), workdir, anchor)
+        now = _now(path, kind, cache)
+        if now is None:
+            continue
+        if kind == 'tasks':
+            try:
+                moved = now.head(int(result['num_task'])).sha1 != rec['sha1']
+            except InputError:  # fewer tasks now
+                moved = True
+        elif rec.get('encoder') and now[1]:
+            moved = rec['encoder'] != now[1]
+        else:
+            moved = rec['sha1'] != now[0]
+        if moved and (path, kind) not in changed:
+            changed.append((path, kind))
     return changed
 
 
@@ -181,17 +210,30 @@ def current_results(results: Sequence[dict], workdir: str
 
     Returns:
         tuple: ``(current, left_out)``; each of ``left_out`` is ``{file,
-        changed (paths), command}``.
+        model, changed (paths), command}``, and ``note`` where the rerun
+        writes another file (the task store now holds another seed's
+        tasks: the old result stays out until it is deleted).
     """
     cache: Dict = {}
     current, left_out = [], []
     for r in results:
         changed = changed_inputs(r, workdir, cache)
-        if changed:
-            left_out.append(dict(file=r['_file'], changed=changed,
-                                 command=rerun_command(r, workdir)))
-        else:
+        if not changed:
             current.append(r)
+            continue
+        item = dict(file=r['_file'], model=r['model'],
+                    changed=[p for p, _ in changed],
+                    command=rerun_command(r, workdir))
+        for path, kind in changed:
+            seed = getattr(cache.get(path), 'seed', None)
+            if kind == 'tasks' and seed is not None and \
+                    seed != r.get('task_seed', 0):
+                item['command'] = rerun_command(
+                    dict(r, task_seed=seed), workdir)
+                item['note'] = (f'its task store now holds tasks of seed '
+                                f'{seed}: the command runs those; delete '
+                                'this file to drop it from the note')
+        left_out.append(item)
     return current, left_out
 
 
@@ -201,11 +243,12 @@ def left_out_markdown(left_out: Sequence[dict]) -> str:
     if not left_out:
         return ''
     lines = [f'Left out: {len(left_out)} result(s) computed on inputs that '
-             'have changed since (features extracted again or tasks drawn '
-             'again); run each again:', '']
+             'have changed since (features of another encoder, other '
+             'labels, tasks drawn again); run each again:', '']
     for item in left_out:
+        note = f' ({item["note"]})' if item.get('note') else ''
         lines.append(f'- {item["file"]} ({", ".join(item["changed"])} '
-                     f'changed): `{item["command"]}`')
+                     f'changed): `{item["command"]}`{note}')
     return '\n'.join(lines) + '\n'
 
 
@@ -478,10 +521,12 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     return figure_png(fig)
 
 
-def workdir_results(workdir: str, clf: Optional[str] = None
+def workdir_results(workdir: str, clf: Optional[str] = None,
+                    models: Optional[Sequence[str]] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
-    classifier ``clf`` if given, split by :func:`current_results`.
+    classifier ``clf`` and of ``models`` if given, split by
+    :func:`current_results` (every result of a model left out is named).
 
     Returns:
         tuple: ``(current, left_out)``.
@@ -499,8 +544,23 @@ def workdir_results(workdir: str, clf: Optional[str] = None
         if not results:
             raise InputError(f'{paths.results_dir(workdir)}: no results for '
                              f'--clf {clf}')
+    if models is not None:
+        known = sorted({r['model'] for r in results}, key=_natural)
+        for model in models:
+            if model not in known:
+                raise InputError(f'no results of model {model!r} (models '
+                                 f'with results: {", ".join(known)})')
+        results = [r for r in results if r['model'] in models]
     current, left_out = current_results(results, workdir)
-    if not current:
+    for model in models or ():
+        gone = [i for i in left_out if i['model'] == model]
+        if gone and not any(r['model'] == model for r in current):
+            raise InputError(
+                f'every result of {model} ({len(gone)}) was computed on '
+                f'inputs that have changed since (first: {gone[0]["file"]}, '
+                f'{", ".join(gone[0]["changed"])} changed); run them again, '
+                f'e.g.: {gone[0]["command"]}')
+    if not current and left_out:
         first = left_out[0]
         raise InputError(
             f'{paths.results_dir(workdir)}: all {len(left_out)} results were '
