@@ -322,7 +322,7 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     assert out['file'] == mixture and out['changed'] == [lc]
     assert out['command'] == ('python wsi_workdir/distributed_meta_test.py '
                               '--task mixture --num_shots 1 --model clp '
-                              f'--num_task 6 --alpha 2 --workdir {w}')
+                              f'--num_task 6 --alpha 2.0 --workdir {w}')
     assert f'- {mixture} ({lc} changed): `{out["command"]}`' in text
     # the printed command runs the setting again: current once more
     argv = out['command'].split()[2:] + ['--threads', '1']
@@ -337,6 +337,13 @@ def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     # line, nothing written
     store = TaskSpec('near', 1, 6, seed=1)
     generate_task_store(w, store, replace=True)
+    table, text = summary()
+    [out] = table['left_out']
+    assert out['changed'] == [store.path(w)]
+    assert out['command'] == ('python wsi_workdir/distributed_meta_test.py '
+                              '--task near --num_shots 1 --model clp '
+                              f'--num_task 6 --task_seed 1 --workdir {w}')
+    assert 'its task store now holds tasks of seed 1' in text
     np.save(lc, feats)
     os.remove(paths.summary_path(w, 'md'))
     assert run_cli(main, ['--workdir', w]) == 2

@@ -391,8 +391,8 @@ class RunSpec:
             value = getattr(self, key)
             if flag in ('task', 'model', 'num_shots') or (
                     value != _DEFAULTS.get(key) and self._relevant(key)):
-                parts += [f'--{flag}', f'{value:g}' if isinstance(
-                    value, float) else str(value)]
+                parts += [f'--{flag}', repr(value) if isinstance(
+                    value, float) else str(value)]   # every digit
         return ' '.join(parts + ['--workdir', workdir])
 
     @classmethod
