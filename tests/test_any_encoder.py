@@ -591,7 +591,7 @@ def test_import_refuses_rows_of_another_nct_release():
     # a nested list: no row matches; the line says why
     nested = ['NCT-CRC-HE-100K-NONORM/' + e for e in flat]
     with pytest.raises(InputError, match=r"2 of the 2 images .* the rows "
-                       r"name images of NCT-CRC-HE-100K, the list "
+                       r"name images of NCT-CRC-HE-100K, the list's are "
                        r"NCT-CRC-HE-100K-NONORM's"):
         match_rows(norm, nested, 'src', 'list')
     # the official split's own releases, and other datasets, match as before

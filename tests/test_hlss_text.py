@@ -72,6 +72,24 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
                                str(moved / 'clip.pt')})
     del with_files['model.text_encoder']
     MODELS.build(load_config(CONFIG, with_files).model)
+    # run settings do not change the embeddings
+    batched = dict(with_files)
+    del batched['model.text_encoder.pretrained']
+    batched['model.text_encoder'] = dict(
+        load_config(CONFIG).model.text_encoder, batch_size=7,
+        pretrained=str(moved / 'clip.pt'))
+    MODELS.build(load_config(CONFIG, batched).model)
+    # other weights under the same file name do
+    retrained = tmp_path / 'retrained'
+    retrained.mkdir()
+    torch.manual_seed(11)
+    torch.save(build_clip('RN50-quickgelu', None,
+                          cfg.clip.model_cfg).state_dict(),
+               retrained / 'clip.pt')
+    with pytest.raises(InputError, match='made with another text encoder'):
+        MODELS.build(load_config(CONFIG, dict(with_files, **{
+            'model.text_encoder.pretrained':
+                str(retrained / 'clip.pt')})).model)
     other_tower = dict(with_files, **{
         'model.text_encoder.model_cfg.text_cfg.layers': 2})
     with pytest.raises(InputError, match=r'patient.npy: made with another '

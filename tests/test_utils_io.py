@@ -65,15 +65,20 @@ def test_load_npy_says_why_a_file_is_not_an_array(tmp_path):
     np.save(objects, np.array([{'a': 1}], dtype=object), allow_pickle=True)
     for path, words in ((text, 'not a .npy file of numbers'),
                         (objects, 'not a .npy file of numbers'),
-                        (tmp_path, 'is a folder, not a file of features'),
-                        (tmp_path / 'none.npy', 'features not found')):
+                        (tmp_path, 'is a folder, not a features file'),
+                        (tmp_path / 'none.npy', 'none.npy: features not found')):
         with pytest.raises(InputError, match=words) as info:
             load_npy(str(path), 'features')
         assert '\n' not in str(info.value)
         assert 'allow_pickle' not in str(info.value)
-    with pytest.raises(InputError, match='is a folder; give the checkpoint '
-                       'file in it'):
+    with pytest.raises(InputError, match='is a folder, not a checkpoint '
+                       'file'):
         check_checkpoint_file(str(tmp_path))
+    # the import's --paths file (a folder read as 'not found' before)
+    from openselfsup.apis.import_features import read_paths_file
+    with pytest.raises(InputError, match=f'^--paths {tmp_path}: is a '
+                       'folder, not a paths file$'):
+        read_paths_file(str(tmp_path))
 
 
 def test_ctrl_c_turned_into_another_error_still_reads_interrupted(capsys):

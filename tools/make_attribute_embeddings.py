@@ -3,9 +3,9 @@
 Writes OUT/<level>.npy ([K, D], rows L2-normalised: each attribute's sentence
 embeddings normalised and averaged) with the config's model.text_encoder (the
 frozen CLIP text tower in the paper config) and OUT/<level>.npy.json (the
-level, a digest of its sentences and the text encoder: a head given the
-file of other sentences refuses it, and a model with another text_encoder
-config, weights' folders aside), and prints the --cfg-options that make training read
+level, a digest of its sentences and the text encoder: a head given the file
+of other sentences refuses it, and a model with another text encoder: settings
+or weights' SHA-256), and prints the --cfg-options that make training read
 them instead of running the text tower again.
 
 Example:

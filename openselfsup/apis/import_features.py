@@ -18,15 +18,15 @@ Sources:
   ``features``) and optionally a string dataset of paths named
   ``--paths-key`` (default ``paths``).
 
-Matching: a path of the source matches the list entry it equals, or the
-entry it ends with (``/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif`` matches the
-entry ``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every
-list entry must have exactly one row; rows naming images outside the list
-are refused too, unless ``ignore_extra`` (features of a whole folder
-imported into one split), and so is a row whose path names another NCT
-release folder than its entry's (NONORM, the published lists' images, and
-the stain-normalised NCT-CRC-HE-100K share file names). Every refusal is one line with the count and the
-first offender; nothing is written.
+Matching: a path of the source matches the list entry it equals, or the entry
+it ends with (``/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif`` matches the entry
+``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every list entry
+must have exactly one row; rows naming images outside the list are refused
+too, unless ``ignore_extra`` (features of a whole folder imported into one
+split), and so is a row whose path names another NCT release folder than its
+entry's (NONORM, the published lists' images, and the stain-normalised
+NCT-CRC-HE-100K share file names). Every refusal is one line with the count
+and the first offender; nothing is written.
 
 Normalisation: the protocol L2-normalises features (``extract.py`` does by
 default), so imported rows are L2-normalised by default; ``normalise=False``
@@ -39,7 +39,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError, file_sha1, file_sha256, first_line, load_npy
+from ..utils import (InputError, check_file, file_sha1, file_sha256,
+                     first_line, load_npy)
 
 FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
            '.hdf5': 'h5'}
@@ -60,11 +61,7 @@ def _as_paths(values, where: str) -> List[str]:
 def read_paths_file(path: str) -> List[str]:
     """Image paths, one per line (the first field of each non-blank line,
     so a list file's ``path label`` lines work too)."""
-    if os.path.isdir(path):
-        raise InputError(f'--paths {path}: is a folder; give the text file '
-                         'with one image path per row')
-    if not os.path.isfile(path):
-        raise InputError(f'--paths {path}: not found')
+    check_file(path, 'paths', '--paths')
     with open(path) as f:
         paths = [line.split()[0] for line in f if line.strip()]
     if not paths:
@@ -88,10 +85,7 @@ def read_feature_file(path: str, key: str = 'features',
     if ext not in FORMATS:
         raise InputError(f'{path}: unknown feature file type {ext!r} '
                          f'(expected {", ".join(sorted(FORMATS))})')
-    if os.path.isdir(path):
-        raise InputError(f'{path}: is a folder, not a feature file')
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: feature file not found')
+    check_file(path, 'feature')
     fmt, paths = FORMATS[ext], None
     if fmt == 'npy':
         feats = load_npy(path, 'features')
@@ -225,7 +219,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         theirs = {_release(_norm_path(g).lstrip('/').split('/'))
                   for g in given} - {None, mine}
         hint = (f'; the rows name images of {", ".join(sorted(theirs))}, '
-                f'the list {mine}\'s' if mine and theirs else '')
+                f'the list\'s are {mine}\'s' if mine and theirs else '')
         raise InputError(f'{where}: {len(missing)} of the {len(entries)} '
                          f'images of {list_file} have no feature row '
                          f'(first: {entries[missing[0]]}){hint}')

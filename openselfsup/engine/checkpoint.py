@@ -36,7 +36,7 @@ from typing import List
 import numpy as np
 import torch
 
-from ..utils import InputError, first_line
+from ..utils import InputError, check_file, first_line
 
 
 def _numpy_globals() -> list:
@@ -141,11 +141,7 @@ def check_checkpoint_file(path: str) -> None:
         InputError: the file is missing or not a complete ``torch.save``
             archive.
     """
-    if os.path.isdir(path):
-        raise InputError(f'{path}: is a folder; give the checkpoint file '
-                         'in it (e.g. epoch_200.pth)')
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: checkpoint not found')
+    check_file(path, 'checkpoint')
     if not is_complete_checkpoint(path):
         raise InputError(f'{path}: not a readable PyTorch checkpoint '
                          '(truncated, or not written by torch.save)')

@@ -166,28 +166,35 @@ def text_match(captions: Sequence[Sequence[str]],
     return match
 
 
-def index_recall_at_k(sim: np.ndarray, ks: Sequence[int] = (1, 5, 10)
-                      ) -> Dict[str, float]:
+def index_recall_at_k(sim: np.ndarray, ks: Sequence[int] = (1, 5, 10),
+                      same: Optional[np.ndarray] = None) -> Dict[str, float]:
     """Slide-to-report recall@k by index, as published for slides: image
     ``i`` hits when gallery item ``i`` (its own report) is among its top
     ``k``; another slide's report of the same text does not count.
 
-    Reports of equal text have equal embeddings, so the own report ties
-    with them; the published ``torch.topk`` breaks such ties in an order
-    of its own (it changes with the gallery size). Here a tie counts as
-    the expected hit under a uniformly random order: with ``g`` gallery
-    items strictly more similar and ``e`` equal to the own one (itself
-    included), the hit at ``k`` is ``clip((k - g) / e, 0, 1)``.
+    Reports of equal text have equal embeddings (up to the last bits of
+    the batch they were encoded in), so the own report ties with them; the
+    published ``torch.topk`` orders such ties its own way (it changes with
+    the gallery size). Here the tie counts as its expected hit under a
+    uniformly random order: with ``g`` other reports more similar than the
+    own one and ``e`` reports of the own text (itself included), the hit at
+    ``k`` is ``clip((k - g) / e, 0, 1)``.
 
     Args:
         sim (ndarray): ``[N, N]`` similarities, row ``i`` image ``i``,
             column ``j`` the report of image ``j``.
         ks (Sequence[int]): the cut-offs.
+        same (ndarray, optional): ``[N, N]`` bool, report ``j`` has image
+            ``i``'s own report text (:func:`text_match`): tied with the own
+            report, as are reports of exactly its similarity.
     """
     sim = np.asarray(sim, float)
     own = np.diagonal(sim)[:, None]
-    greater = (sim > own).sum(1)
-    equal = (sim == own).sum(1)
+    # exact ties too (other texts with equal embeddings: a bag of words)
+    same = (sim == own) | np.eye(len(sim), dtype=bool) | (
+        False if same is None else np.asarray(same, bool))
+    greater = ((sim > own) & ~same).sum(1)
+    equal = same.sum(1)
     return {f'recall@{k}': float(np.clip((k - greater) / equal, 0, 1).mean())
             for k in ks}
 
@@ -388,8 +395,9 @@ class CrossModalMetric(BaseMetric):
         if self.task == 'multilabel':
             out.update(recall_at_k(sim, text_match(captions, gal_text),
                                    self.ks))
-        else:
-            out.update(index_recall_at_k(sim, self.ks))
+        else:  # ties: the reports of the own report's text
+            out.update(index_recall_at_k(
+                sim, self.ks, text_match(captions, gal_text)))
         out['mean_cos'] = mean_pair_cosine(img, gal, np.arange(len(gal)))
         owner = np.concatenate([np.full(len(t), i)
                                 for i, t in enumerate(txts)])

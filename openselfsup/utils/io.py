@@ -143,15 +143,22 @@ def save_npy(path: str, array: np.ndarray) -> None:
             np.save(f, array)
 
 
-def load_npy(path: str, what: str = 'numbers') -> np.ndarray:
+def check_file(path: str, noun: str, flag: str = '') -> None:
+    """Refuse a ``path`` that is a folder or missing where a ``noun`` file
+    belongs, in one line (``flag``, e.g. ``--paths``, before the path)."""
+    where = f'{flag} {path}' if flag else str(path)
+    if os.path.isdir(path):
+        raise InputError(f'{where}: is a folder, not a {noun} file')
+    if not os.path.isfile(path):
+        raise InputError(f'{where}: {noun} not found')
+
+
+def load_npy(path: str, what: str = 'array') -> np.ndarray:
     """``np.load`` a ``.npy`` file (never unpickling), or say in one line
     why not: a folder, a missing file, a file that is not a ``.npy`` of
     numbers (numpy would advise ``allow_pickle=True`` for a text file)."""
     from .errors import first_line
-    if os.path.isdir(path):
-        raise InputError(f'{path}: is a folder, not a file of {what}')
-    if not os.path.isfile(path):
-        raise InputError(f'{what} not found: {path}')
+    check_file(path, what)
     try:
         return np.load(path, allow_pickle=False)
     except Exception as exc:  # truncated, not .npy, pickled objects

@@ -170,20 +170,48 @@ def _read_record(path: str) -> Optional[dict]:
         else None
 
 
-def text_encoder_identity(cfg: dict) -> str:
-    """What decides a text encoder config's embeddings, as a string: the
-    config with file paths (weights) reduced to their file names, so the
-    same weights in another folder (another machine) are the same
-    encoder."""
-    def plain(value):
+#: text-encoder settings that do not change the embeddings
+_RUN_KEYS = ('batch_size', 'device')
+
+
+def text_encoder_identity(cfg: dict) -> dict:
+    """What decides a text encoder config's embeddings: the config less
+    its run settings (batch size, device), each local file (weights) as
+    its name and SHA-256 (``{'__file__': name, 'sha256': ...}``; a path
+    absent here keeps its name only), hub names and other strings as
+    they are."""
+    from ...utils import file_sha256
+
+    def plain(value, top=False):
         if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
+            return {k: plain(v) for k, v in value.items()
+                    if not (top and k in _RUN_KEYS)}
         if isinstance(value, (list, tuple)):
             return [plain(v) for v in value]
-        if isinstance(value, str) and ('/' in value or os.sep in value):
-            return os.path.basename(value.rstrip('/' + os.sep))
+        if isinstance(value, str) and os.path.isfile(value):
+            return {'__file__': os.path.basename(value),
+                    'sha256': file_sha256(value)}
+        if isinstance(value, str) and ('/' in value or os.sep in value) \
+                and ':' not in value:  # a path, not hf-hub:org/name
+            return {'__file__': os.path.basename(value.rstrip('/'))}
         return value
-    return json.dumps(plain(dict(cfg)), sort_keys=True, default=str)
+    return plain(dict(cfg), top=True)
+
+
+def same_text_encoder(a, b) -> bool:
+    """Whether two :func:`text_encoder_identity` values are one encoder:
+    equal settings, files by digest where both have one, else by name."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if '__file__' in a and '__file__' in b:
+            if a.get('sha256') and b.get('sha256'):
+                return a['sha256'] == b['sha256']
+            return a['__file__'] == b['__file__']
+        return a.keys() == b.keys() and all(
+            same_text_encoder(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(
+            same_text_encoder(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 def attribute_matrix(attributes: Attributes,
@@ -217,12 +245,14 @@ def attribute_matrix(attributes: Attributes,
                     f'(level {made.get("level")!r} of its config) than this '
                     f'head\'s; give the file of this level, or {again}')
             made_by = made.get('text_encoder_id')
-            if made_by and isinstance(encoder, dict) and \
-                    made_by != text_encoder_identity(encoder):
-                raise InputError(
-                    f'{embeddings_file}: made with another text encoder '
-                    f'({made_by}) than the model\'s '
-                    f'({text_encoder_identity(encoder)}); {again}')
+            if isinstance(made_by, dict) and isinstance(encoder, dict):
+                mine = text_encoder_identity(encoder)
+                if not same_text_encoder(made_by, mine):
+                    raise InputError(
+                        f'{embeddings_file}: made with another text encoder '
+                        f'({json.dumps(made_by, sort_keys=True)}) than the '
+                        f'model\'s ({json.dumps(mine, sort_keys=True)}); '
+                        f'{again}')
         if mat.shape[0] != k:
             raise InputError(f'{embeddings_file}: holds {mat.shape[0]} '
                              f'attribute embeddings, the config lists {k}')
