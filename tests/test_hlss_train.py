@@ -70,7 +70,7 @@ def _few_attributes(opts, method):
 @pytest.mark.slow
 @pytest.mark.parametrize('method', ['hlss', 'hidisc'])
 def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
-                                            monkeypatch):
+                                            monkeypatch, capsys):
     from mmengine.config import Config
 
     from openselfsup.apis import train
@@ -121,6 +121,18 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     # beside the checkpoint (the default): knn_<ckpt>
     assert run_cli(tool.main, [cfg_path, str(twin / 'iter_2.pth')]) == 0
     assert (twin / 'knn_iter_2.json').is_file()
+    # two runs whose folders share a name (seed0/cfg, seed1/cfg): the
+    # second is refused, the first's results kept; a rerun replaces its own
+    other = tmp_path / 'seed1' / run
+    other.mkdir(parents=True)
+    shutil.copy(ckpt, other / 'iter_2.pth')
+    mine = os.path.join(out, f'knn_{run}_iter_2.json')
+    kept = open(mine).read()
+    assert run_cli(tool.main, [cfg_path, str(other / 'iter_2.pth'),
+                               '--out-dir', out]) == 2
+    assert 'holds the kNN results of' in capsys.readouterr().err
+    assert open(mine).read() == kept
+    assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir', out]) == 0
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2
     # the command loads with weights_only=True: a pickled object that would

@@ -5,6 +5,7 @@ training hook) is :mod:`openselfsup.engine.knn_hook`; this module builds the
 model of a config, loads a checkpoint into it (or keeps its initialisation),
 runs the evaluation and writes the table, the JSON and the plot.
 """
+import json
 import os
 from typing import Dict, Optional, Tuple
 
@@ -14,7 +15,8 @@ import torch
 from ..config import load_config
 from ..engine.checkpoint import load_checkpoint_file, state_dict_of
 from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
-from ..utils import InputError, atomic_path, save_json, save_text
+from ..utils import (InputError, atomic_path, check_writable, save_json,
+                     save_text)
 
 
 def plot_levels(results: Dict[str, Dict[str, float]], path: str,
@@ -116,12 +118,24 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             # checkpoints share theirs (iter_300.pth)
             stem = f'{os.path.basename(where)}_{stem}'
 
-    res = run_knn(model, **cfg.knn_eval)
-    res['config'] = os.path.abspath(config)
-    res['checkpoint'] = (os.path.abspath(checkpoint) if checkpoint
-                         else f'random init (seed {seed})')
+    source = (os.path.abspath(checkpoint) if checkpoint
+              else f'random init (seed {seed})')
     out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
+    check_writable(json_path)
+    if os.path.isfile(json_path):  # a rerun replaces its own results only
+        try:
+            with open(json_path) as f:
+                before = json.load(f).get('checkpoint')
+        except (OSError, ValueError, AttributeError):
+            before = None
+        if before != source:
+            raise InputError(f'{json_path}: holds the kNN results of '
+                             f'{before or "another file"}, not of {source}; '
+                             'give another --out-dir')
+    res = run_knn(model, **cfg.knn_eval)
+    res['config'] = os.path.abspath(config)
+    res['checkpoint'] = source
     save_json(json_path, res)
     save_text(os.path.join(out_dir, f'knn_{stem}.txt'), format_table(res))
     plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
