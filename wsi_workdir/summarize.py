@@ -37,8 +37,9 @@ def parse_args(argv):
     parser.add_argument('--workdir', default=DEFAULT_WORKDIR,
                         help=f'low-shot workdir (default {DEFAULT_WORKDIR})')
     parser.add_argument('--output', default=None,
-                        help='path prefix for PREFIX.md/.json/.png, or a '
-                        'folder for the default names in it (default '
+                        help='path prefix for PREFIX.md/.json/.png, or an '
+                        'existing folder (or a path ending in /) for the '
+                        'default names in it (default '
                         '<workdir>/summary/summary, or summary_<clf> with '
                         '--clf)')
     parser.add_argument('--clf', default=None, choices=CLASSIFIERS,

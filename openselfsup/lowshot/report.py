@@ -582,7 +582,8 @@ def report_paths(workdir: str, output: Optional[str], name: str
         output = os.path.join(output, name)
     elif output:
         root, ext = os.path.splitext(output)
-        output = root if ext in ('.md', '.json', '.png') else output
+        output = root if ext.lower() in ('.md', '.json', '.png') \
+            else output
     out = {ext: f'{output}.{ext}' if output else
            paths.summary_path(workdir, ext, name)
            for ext in ('md', 'json', 'png')}
