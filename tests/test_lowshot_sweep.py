@@ -34,6 +34,10 @@ def test_sweep_equals_single_runs_and_makes_missing_inputs(tmp_path):
                                              num_shift_vectors=30).path(wd))
     with open(sweep['output']) as f:
         saved = json.load(f)
+    # a line before and after preparing the inputs, then a block each
+    assert lines[0].startswith('preparing the inputs of 24 settings')
+    assert lines[1].startswith('inputs ready in ')
+    lines = lines[2:]
     assert len(saved['settings']) == len(specs) == len(lines)
     assert lines[0].startswith('== clp near novel 0 | 1-shot | Ridge | '
                                'linear')

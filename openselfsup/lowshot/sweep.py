@@ -180,12 +180,17 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     # support) loaded, drawn or built and checked before the first runs: a
     # setting that cannot run (too few samples for its shots, say) stops
     # the sweep before any result is written, not after hours of others
+    if log:
+        log(f'preparing the inputs of {len(specs)} settings (features; task '
+            'stores and dictionaries, made where missing)')
     for spec in specs:
         support, _ = inputs.pools(spec)
         inputs.store(spec)
         if spec.latent:
             inputs.dictionary(spec)
         inputs.support_aug(spec, len(support.labels))
+    if log:
+        log(f'inputs ready in {time.perf_counter() - t_start:.1f} s')
     results, index = [], []
     meta_time = 0.0
     for i, spec in enumerate(specs, 1):
