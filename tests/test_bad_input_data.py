@@ -145,6 +145,56 @@ def test_prepare_paip19_refuses_sizes_and_seeds(synthetic_root, tmp_path,
     assert not (root / 'meta').exists()
 
 
+def test_prepare_paip19_draws_per_class_per_slide(tmp_path, capsys):
+    """--per-class-slide N: N patches of every (slide, class), drawn with
+    replacement from that slide's patches of that class (the published
+    lists' design), split by the slide rule, reproducible from --seed;
+    0 is refused."""
+    from collections import Counter
+
+    from PIL import Image
+    root = tmp_path / 'PAIP19'
+    counts = {f'{s:04d}': n for s, n in zip(range(1, 18), [1, 2, 3] * 6)}
+    for slide, n in counts.items():
+        for label in (0, 1, 2):
+            folder = root / 'data' / slide / str(label)
+            folder.mkdir(parents=True)
+            for i in range(n * (label + 1)):
+                Image.new('RGB', (4, 4)).save(
+                    folder / f'{i}+{i}+{label}.png')
+
+    def lists():
+        out = {}
+        for name in ('paip_train', 'paip_test'):
+            with open(root / 'meta' / f'{name}_labeled.txt') as f:
+                out[name] = [line.split() for line in f if line.strip()]
+        return out
+    rc, _, lines = run_data_tool('prepare_paip19', [
+        '--root', str(root), '--per-class-slide', '7', '--seed', '3'],
+        capsys)
+    assert rc == 0, lines
+    first = lists()
+    for name, rows in first.items():
+        per = Counter((p.split('/')[0], int(lab)) for p, lab in rows)
+        slides = sorted(counts)[:15] if name == 'paip_train' \
+            else sorted(counts)[15:]
+        assert per == {(s, c): 7 for s in slides for c in (0, 1, 2)}
+        for p, lab in rows:   # the patch is of that slide's class folder
+            assert p.split('/')[1] == lab and os.path.isfile(
+                root / 'data' / p)
+    # a slide with one patch of class 0: drawn 7 times
+    assert sum(p.startswith('0001/0/') for p, _ in first['paip_train']) == 7
+    assert len({p for p, _ in first['paip_train']}) < len(
+        first['paip_train'])
+    rc, _, _ = run_data_tool('prepare_paip19', [
+        '--root', str(root), '--per-class-slide', '7', '--seed', '3'],
+        capsys)
+    assert rc == 0 and lists() == first
+    rc, _, lines = run_data_tool('prepare_paip19', [
+        '--root', str(root), '--per-class-slide', '0'], capsys)
+    assert rc == 2 and '--per-class-slide 0: must be at least 1' in lines[0]
+
+
 def test_binary_list_file_is_one_line(tmp_path, capsys):
     """A binary file given as a list: the reader (and so ImageList and the
     converters) says so in one line instead of a UnicodeDecodeError."""

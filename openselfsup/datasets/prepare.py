@@ -451,10 +451,25 @@ def _paip_test_slides(data: str, slides: List[str],
                              'in sorted order train, the others test')
 
 
+def _draw_per_class_slide(entries: List[Entry], per: int,
+                          rng) -> List[Entry]:
+    """``per`` patches per (slide, class), drawn with replacement (the
+    published lists' design), groups in sorted order."""
+    groups: Dict[Tuple[str, int], List[Entry]] = {}
+    for e in entries:
+        groups.setdefault((e[0].split('/', 1)[0], e[1]), []).append(e)
+    out: List[Entry] = []
+    for key in sorted(groups):
+        pool = groups[key]
+        out += [pool[i] for i in rng.integers(0, len(pool), size=per)]
+    return out
+
+
 def prepare_paip19(root: str, train_slides: Optional[int] = None,
                    test_slides: Optional[Sequence[str]] = None,
                    test_fraction: Optional[float] = None,
-                   seed: int = 0) -> Prepared:
+                   seed: int = 0,
+                   per_class_slide: Optional[int] = None) -> Prepared:
     """List files for PAIP19 patches, split into train and test by slide.
 
     The slide id is the first path component of every list entry, so
@@ -475,7 +490,13 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
         test_slides (sequence[str], optional): slide ids for the test split.
         test_fraction (float, optional): this fraction of the slides (at
             least one) goes to test, drawn with ``seed``.
-        seed (int): seed of that draw (non-negative).
+        seed (int): seed of that draw and of ``per_class_slide``'s
+            (non-negative).
+        per_class_slide (int, optional): instead of every patch found,
+            this many per class per slide, drawn with replacement (the
+            published lists' design: 500, so that every slide weighs the
+            same in a class's pools; patches cut anew otherwise weigh each
+            slide by its patch count).
 
     Returns:
         Prepared: patches per split and notes (the split used).
@@ -494,6 +515,10 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
                          '(0, 1)')
     if seed < 0:
         raise InputError(f'--seed {seed}: must be non-negative')
+    if per_class_slide is not None and (
+            not isinstance(per_class_slide, int) or per_class_slide < 1):
+        raise InputError(f'--per-class-slide {per_class_slide}: must be at '
+                         'least 1')
     check_writable_dir(meta)
     _check_data_folder(data)
 
@@ -513,7 +538,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
                              'this slide folder')
         found += entries
     explicit = any(v is not None for v in (train_slides, test_slides,
-                                           test_fraction))
+                                           test_fraction, per_class_slide))
     published, note = (None, None) if explicit else _published_lists(
         found, ['paip_train', 'paip_test'], '', data,
         f'; --train-slides {PAIP_TRAIN_SLIDES} splits every patch found by '
@@ -533,6 +558,13 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
                   else 'paip_train'].append(e)
         notes = [f'split by slide: {rule}, every patch found'] + (
             [note] if note else [])
+        if per_class_slide is not None:
+            rng = np.random.default_rng(seed)
+            lists = {k: _draw_per_class_slide(v, per_class_slide, rng)
+                     for k, v in lists.items()}
+            notes[0] = (f'split by slide: {rule}; {per_class_slide} patches '
+                        'per class per slide, drawn with replacement (seed '
+                        f'{seed}), as the published lists')
     write_list_set(meta, lists, PAIP_CLASSES, data)
     return Prepared({'PAIP19 train': len(lists['paip_train']),
                      'PAIP19 test': len(lists['paip_test'])}, notes)

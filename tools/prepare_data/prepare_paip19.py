@@ -14,6 +14,9 @@ patches per class per slide, drawn with replacement); with patches cut
 anew, every patch found; an incomplete copy of the published patches is
 refused (--train-slides 15 then takes every patch found). Other rules:
 --train-slides N, --test-slides ID ..., or --test-fraction F --seed S.
+With patches cut anew, --per-class-slide 500 draws the published lists'
+design (500 patches per class per slide, with replacement, seeded by
+--seed: every slide weighs the same) instead of every patch found.
 """
 import argparse
 import sys
@@ -35,12 +38,19 @@ def main(argv=None):
     rule.add_argument('--test-fraction', type=float,
                       help='fraction of the slides drawn for test (with '
                       '--seed)')
+    p.add_argument('--per-class-slide', type=int, default=None,
+                   metavar='N',
+                   help='N patches per class per slide, drawn with '
+                   'replacement, instead of every patch found (the published '
+                   'lists hold 500 drawn so: every slide weighs the same; '
+                   'for patches cut anew)')
     p.add_argument('--seed', type=int, default=0,
-                   help='seed of the --test-fraction draw (default: 0)')
+                   help='seed of the --test-fraction and --per-class-slide '
+                   'draws (default: 0)')
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_paip19
     done = prepare_paip19(a.root, a.train_slides, a.test_slides,
-                          a.test_fraction, a.seed)
+                          a.test_fraction, a.seed, a.per_class_slide)
     print('\n'.join(done.lines('patches')))
     print(f'lists written under {a.root}/meta/')
 
