@@ -116,16 +116,31 @@ def _runner_keys() -> set:
                           'total_batch_size'}
 
 
-#: top-level scalar keys the project's code reads from the config itself
-#: (not only through the sections that used them when the file was read)
+#: top-level keys the project's code reads from the config itself (not
+#: only through the sections that used them when the file was read): run
+#: settings, an extraction config's ``dataset``, a kNN or sweep section
 PROJECT_KEYS = frozenset({'total_batch_size', 'amp', 'channels_last',
-                          'augment_on', 'compile_views'})
+                          'augment_on', 'compile_views', 'dataset',
+                          'knn_eval', 'sweep'})
+
+
+def _live(cfg: Config, top: str) -> bool:
+    """Whether a top-level key is read when the run is built (MMEngine's
+    Runner or this project), not only a variable of the file: a top-level
+    ``data_preprocessor`` is read only where the model has none."""
+    if top == 'data_preprocessor':
+        model = cfg.get('model')
+        return not (isinstance(model, dict) and 'data_preprocessor' in model)
+    return top in PROJECT_KEYS or top in _runner_keys()
 
 
 def _uses(cfg: Config, key: str, value: Any) -> List[str]:
-    """Dotted keys below the top level whose value is ``value``, or, for a
-    string, starts with it as a path (``data_root + '/meta/x.txt'``): where
-    a config variable may have been copied when the file was read."""
+    """Dotted keys below the top level of the sections a run reads
+    (:func:`_live`) whose value is ``value``, or, for a string, starts with
+    it as a path (``data_root + '/meta/x.txt'``): where a config variable
+    may have been copied when the file was read; the keys whose names
+    resemble ``key`` first (a crop size's ``scale`` before channel widths
+    that happen to be equal)."""
     def hit(leaf) -> bool:
         if isinstance(value, str):
             return isinstance(leaf, str) and (
@@ -133,8 +148,10 @@ def _uses(cfg: Config, key: str, value: Any) -> List[str]:
         return type(leaf) is type(value) and leaf == value
 
     found = []
+    live = {top: _live(cfg, top) for top in cfg.keys()}
     for where, node in config_dicts(cfg.to_dict()):
-        if not where:  # other top-level variables are not uses
+        # other top-level variables, and what lies under them, are not uses
+        if not where or not live.get(where.split('.', 1)[0]):
             continue
         for name, item in node.items():
             dotted = f'{where}.{name}'
@@ -143,6 +160,34 @@ def _uses(cfg: Config, key: str, value: Any) -> List[str]:
                           if hit(leaf)]
             elif hit(item):
                 found.append(dotted)
+
+    def likeness(dotted: str) -> float:
+        name = dotted.rsplit('.', 1)[-1]
+        return 2.0 if name == key else difflib.SequenceMatcher(
+            None, key, name).ratio()
+    return sorted(found, key=likeness, reverse=True)
+
+
+def _copies(cfg: Config, top: str) -> List[str]:
+    """Dotted keys of the sections a run reads whose whole value equals the
+    (non-empty) dict or list variable ``top``: where the file copied it."""
+    tree = cfg.to_dict()
+    value = tree.get(top)
+    found: List[str] = []
+
+    def walk(node, where: str) -> None:
+        if type(node) is type(value) and node == value:
+            found.append(where)
+            return
+        items = node.items() if isinstance(node, dict) else enumerate(
+            node) if isinstance(node, (list, tuple)) else ()
+        for name, item in items:
+            walk(item, f'{where}.{name}')
+    if not isinstance(value, (dict, list)) or not value:
+        return found
+    for name, node in tree.items():
+        if name != top and _live(cfg, name):
+            walk(node, name)
     return found
 
 
@@ -152,24 +197,39 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
     already used: ``data_root = 'data/NCT'`` at the top of a config is
     copied into ``train_dataloader.dataset.data_root`` (and wherever else
     it is used) when the file is read, so ``--cfg-options
-    data_root=...`` would change nothing that runs.
+    data_root=...`` would change nothing that runs; so would a key inside a
+    dict or list variable the file copied (``view_pipeline.0.scale``: the
+    key to override is named), and ``train_dataloader.batch_size`` where
+    ``total_batch_size`` sets it.
 
     Raises:
         InputError: naming the variable and the keys to override instead.
     """
     for key in cfg_options:
-        if '.' in key or key not in cfg or key in PROJECT_KEYS:
+        if key == 'train_dataloader.batch_size' and 'total_batch_size' in cfg:
+            raise InputError(
+                f'--cfg-options {key}: {cfg.filename} sets the per-process '
+                'batch from total_batch_size '
+                f'({cfg.total_batch_size}, over all processes) when the run '
+                'starts, so this changes nothing; override total_batch_size '
+                'instead')
+        top, _, rest = key.partition('.')
+        if top not in cfg or _live(cfg, top):
+            continue
+        if rest:  # view_pipeline.0.scale: inside a copied dict or list
+            copies = _copies(cfg, top)
+            if copies:
+                raise InputError(
+                    f'--cfg-options {key}: {top} is a variable of '
+                    f'{cfg.filename}, copied into {", ".join(copies)} when '
+                    'the file was read, so changing it now changes nothing; '
+                    f'override {copies[0]}.{rest} instead')
             continue
         value = cfg[key]
         if isinstance(value, bool) or not isinstance(value,
                                                      (str, int, float)):
             continue
-        if key in _runner_keys():
-            continue
-        # the keys of the variable's own name first (model.head.temperature
-        # before a crop ratio of the same value)
-        uses = sorted(_uses(cfg, key, value),
-                      key=lambda k: k.rsplit('.', 1)[-1] != key)
+        uses = _uses(cfg, key, value)
         if uses:
             more = f' and {len(uses) - 4} more' if len(uses) > 4 else ''
             raise InputError(

@@ -93,6 +93,23 @@ def test_empty_list(nct_copy, tmp_path):
     assert 'bad.txt' in line and 'empty' in line
 
 
+def test_fewer_images_than_one_batch(tmp_path, synthetic_root):
+    """A total batch larger than the list (batch 512 on a 420-image
+    wo_78 list, say): MMEngine ran every epoch without a step, saved the
+    untrained weights and exited 0. One line, no checkpoint."""
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=6, batch=8,
+                       ann_file='meta/train_labeled.txt')
+    work = tmp_path / 'work'
+    with pytest.raises(InputError, match=r'the training list has 6 '
+                       r'image\(s\), fewer than one batch of 8 per process'):
+        train(cfg, work_dir=str(work))
+    assert not any(f.endswith('.pth') for f in os.listdir(work))
+
+
 def test_config_not_found(tmp_path):
     line = _train_fails(str(tmp_path / 'nope.py'))
     assert 'nope.py' in line and 'not found' in line
@@ -323,6 +340,36 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
                                   'train_cfg.max_epochs': 2})
     assert (done.spare, done.total_batch_size, done.train_cfg.max_epochs,
             done.train_dataloader.dataset.data_root) == ('x', 14, 2, 'd')
+
+
+def test_overrides_inside_copied_variables_name_the_key_that_runs():
+    """A key inside a dict or list variable the file copied
+    (view_pipeline.0.scale, data_preprocessor.mean where the model has its
+    own) and train_dataloader.batch_size where total_batch_size sets it
+    passed the checks and changed nothing that runs; each is one line
+    naming the key to override. A crop size names the crop's scale first
+    (not the channel widths that happen to equal it)."""
+    from _foundation_helpers import CLP_DEMO
+
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    crop = 'train_dataloader.dataset.pipeline.1.transforms.0.0.scale'
+    for option, expected in (
+            ('view_pipeline.0.scale', f'override {crop} instead'),
+            ('data_preprocessor.mean',
+             'override model.data_preprocessor.mean instead'),
+            ('train_dataloader.batch_size', 'override total_batch_size '
+             'instead'),
+            ('crop_size', f'(those holding its value: {crop}, ')):
+        value = [0, 0, 0] if option.endswith('mean') else 32
+        with pytest.raises(InputError) as err:
+            load_config(CLP_DEMO, {option: value})
+        assert expected in str(err.value), str(err.value)
+    # the keys named are the ones that run
+    cfg = load_config(CLP_DEMO, {crop: 32,
+                                 'model.data_preprocessor.mean': [0, 0, 0]})
+    assert cfg.train_dataloader.dataset.pipeline[1].transforms[0][0].scale \
+        == 32 and cfg.model.data_preprocessor.mean == [0, 0, 0]
 
 
 @pytest.mark.parametrize('option,key', [

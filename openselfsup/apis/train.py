@@ -333,5 +333,21 @@ def train(config: str,
     """
     runner = build_runner(config, work_dir, resume, amp, cfg_options,
                           launcher, auto_scale_lr)
+    check_steps(runner, config)
     runner.train()
     return runner
+
+
+def check_steps(runner, config: str) -> None:
+    """Refuse a run whose epoch has no training step: fewer images than one
+    batch per process, the short batch dropped. MMEngine runs such a run
+    to its end without a step and saves the untrained weights. Builds the
+    training loop (the dataset is read, as ``runner.train`` would)."""
+    loader = getattr(runner.train_loop, 'dataloader', None)
+    if loader is None or len(loader) > 0:
+        return
+    raise InputError(
+        f'{config}: the training list has {len(loader.dataset)} image(s), '
+        f'fewer than one batch of {loader.batch_size} per process, and the '
+        'short batch is dropped: no training step would run (lower '
+        'total_batch_size, or train on more images)')
