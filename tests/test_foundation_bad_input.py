@@ -467,3 +467,29 @@ def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
     with pytest.raises(KeyError, match='invalid depth 19'):
         build_runner(CLP_DEMO, work_dir=str(tmp_path / 'w'),
                      cfg_options={'model.backbone.depth': 19})
+
+
+def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
+    """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
+    end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in
+    the run's log says so; the shipped configs have none."""
+    import glob
+
+    from _foundation_helpers import CLP_DEMO
+
+    from openselfsup.apis.train import schedule_notes
+    from openselfsup.config import load_config
+    short = {'train_cfg.max_epochs': 3}
+    [cos] = schedule_notes(load_config(CLP_DEMO, short))
+    assert cos.startswith('warning: the learning-rate schedule ends at '
+                          'epoch 15 (param_scheduler.0.end) but '
+                          'train_cfg.max_epochs is 3')
+    [steps] = schedule_notes(load_config(FSP_DEMO, short))
+    assert 'milestones 6, 8, 9 lie at or beyond train_cfg.max_epochs 3' \
+        in steps
+    shipped = [p for p in glob.glob(os.path.join(REPO, 'configs', '**',
+                                                 '*.py'), recursive=True)
+               if '_base_' not in p]
+    assert len(shipped) > 20
+    for path in shipped:
+        assert schedule_notes(load_config(path)) == [], path

@@ -256,6 +256,40 @@ def prepare_config(cfg: Config, config_path: str,
     return notes
 
 
+def schedule_notes(cfg) -> list:
+    """Warn when an epoch-based run's learning-rate schedule does not span
+    it (``train_cfg.max_epochs=3`` on a config whose cosine ends at epoch
+    15, or whose steps come at 30/60/90): the schedule is where the config
+    put it, which a shortened run often does not mean."""
+    epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+    scheds = cfg.get('param_scheduler') or []
+    scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
+    if not isinstance(epochs, int):
+        return []
+    ends, notes = [], []
+    for i, sched in enumerate(scheds):
+        if not isinstance(sched, dict) or not sched.get('by_epoch', True):
+            continue
+        end = sched.get('end')
+        if isinstance(end, (int, float)) and end < float('inf'):
+            ends.append((end, i))
+        steps = [m for m in sched.get('milestones') or () if m >= epochs]
+        if steps:
+            notes.append(
+                f'warning: param_scheduler.{i}.milestones '
+                f'{", ".join(map(str, steps))} lie at or beyond '
+                f'train_cfg.max_epochs {epochs}: those learning-rate steps '
+                'never come (set the milestones too)')
+    if ends and max(ends)[0] != epochs:
+        end, i = max(ends)
+        notes.append(
+            f'warning: the learning-rate schedule ends at epoch {end:g} '
+            f'(param_scheduler.{i}.end) but train_cfg.max_epochs is '
+            f'{epochs}: the schedule does not span the run (set its end and '
+            'T_max too)')
+    return notes
+
+
 def build_runner(config: str,
                  work_dir: Optional[str] = None,
                  resume: bool = False,
@@ -275,7 +309,7 @@ def build_runner(config: str,
     # before the model stack is imported
     cfg = load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
-                           auto_scale_lr)
+                           auto_scale_lr) + schedule_notes(cfg)
     from mmengine.runner import Runner
 
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
@@ -296,7 +330,10 @@ def build_runner(config: str,
             'changed from the shipped config (--cfg-options), or run with '
             'OPENSELFSUP_DEBUG=1 for the traceback') from exc
     for note in notes:
-        runner.logger.info(note)
+        if note.startswith('warning: '):
+            runner.logger.warning(note[len('warning: '):])
+        else:
+            runner.logger.info(note)
     return runner
 
 
