@@ -318,11 +318,20 @@ def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
     from openselfsup.apis.train import prepare_config
     from openselfsup.config import load_config
     notes = prepare_config(load_config(cfg), cfg, str(work))
-    assert any(n.startswith(f'{work} holds 2 checkpoint(s) of an earlier '
-                            'run (epoch_2.pth, epoch_1.pth): this run '
-                            'writes over') for n in notes), notes
+    assert any(n.startswith(f'warning: {work} holds 2 checkpoint(s) of an '
+                            'earlier run (epoch_2.pth, epoch_1.pth): this '
+                            'run writes over') for n in notes), notes
     assert not any('earlier run' in n for n in prepare_config(
         load_config(cfg), cfg, str(work), resume=True))
+    # a run started over into that work dir, its epoch_1 then truncated:
+    # resume does not continue the earlier run's later epoch_2 (its
+    # last_checkpoint names epoch_1: only earlier steps are its own)
+    (work / 'epoch_3.pth').write_bytes((work / 'epoch_2.pth').read_bytes())
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_2.pth'))
+    (work / 'epoch_2.pth').write_bytes(data[:len(data) // 2])
+    assert find_resumable_checkpoint(str(work)) == str(work / 'epoch_1.pth')
+    (work / 'epoch_1.pth').write_bytes(data[:len(data) // 3])
+    assert find_resumable_checkpoint(str(work)) is None
 
 
 def test_extract_backbone_weights(synthetic_root, tmp_path):

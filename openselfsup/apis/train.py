@@ -240,8 +240,8 @@ def prepare_config(cfg: Config, config_path: str,
         earlier = [os.path.basename(p) for p in checkpoints_in(cfg.work_dir)]
         if earlier:
             notes.append(
-                f'{cfg.work_dir} holds {len(earlier)} checkpoint(s) of an '
-                f'earlier run ({", ".join(earlier[:3])}'
+                f'warning: {cfg.work_dir} holds {len(earlier)} '
+                f'checkpoint(s) of an earlier run ({", ".join(earlier[:3])}'
                 f'{", ..." if len(earlier) > 3 else ""}): this run writes '
                 'over those of the same names (--resume continues that run; '
                 '--work-dir keeps both)')

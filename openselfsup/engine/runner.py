@@ -60,10 +60,20 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
             named = here
     if named and is_complete_checkpoint(named):
         return named
+    below = None
     if named:
         warn(f'last_checkpoint names {named}, which is missing or '
              'incomplete; looking for an older checkpoint')
+        m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(named))
+        below = int(m.group(2)) if m else None
     for path in checkpoints_in(work_dir):
+        step = int(re.findall(r'\d+', os.path.basename(path))[-1])
+        if below is not None and step >= below:
+            # a later step than the run's last: an earlier run's file left
+            # in the work dir (a run started over into it), not this run's
+            warn(f'skipping {path}: a later step than last_checkpoint\'s, '
+                 'left by an earlier run')
+            continue
         if is_complete_checkpoint(path):
             return path
         warn(f'skipping incomplete checkpoint {path}')
