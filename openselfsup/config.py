@@ -239,12 +239,57 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                 f'value: {", ".join(uses[:4])}{more})')
 
 
+def _registered(type_name: str):
+    """The class or function a config ``type`` names in the project's
+    scope (any registry), or None. Imports the model stack."""
+    from . import registry
+    for name in ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
+                 'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
+                 'DATA_SAMPLERS', 'METRICS', 'LOOPS', 'VISBACKENDS',
+                 'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS'):
+        try:
+            found = getattr(registry, name).get(type_name)
+        except Exception:  # a registry that cannot import its locations
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def _new_argument(cfg: Config, key: str) -> bool:
+    """Whether dotted ``key``'s first missing part is an argument of the
+    class its dict builds (``model.backbone.with_cp``: ResNet takes
+    ``with_cp``; ``optim_wrapper.clip_grad.max_norm``: OptimWrapper takes
+    ``clip_grad``), so adding it is a setting, not a typo."""
+    import inspect
+    node: Any = cfg
+    for part in key.split('.'):
+        if isinstance(node, (dict, Config)) and part in node:
+            node = node[part]
+            continue
+        if not isinstance(node, (dict, Config)) or \
+                not isinstance(node.get('type'), str):
+            return False
+        built = _registered(node['type'])
+        if built is None:
+            return False
+        try:
+            params = inspect.signature(built).parameters
+        except (TypeError, ValueError):
+            return False
+        return part in params and params[part].kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY)
+    return False
+
+
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
     """Fail on an override whose key is not in the loaded config.
 
     A top-level key that MMEngine's Runner understands (``experiment_name``,
-    ``custom_hooks``, ``val_cfg``...) may be added; below the top level,
-    every key must exist.
+    ``custom_hooks``, ``val_cfg``...) may be added, and so may an argument
+    of the class a ``type`` dict builds (``model.backbone.with_cp``); any
+    other key must exist.
 
     Args:
         cfg (Config): the loaded config.
@@ -260,7 +305,11 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
             if key in runner_keys:
                 continue
         reason = _missing_key(cfg, key)
-        if reason is not None:
+        # a near miss of an existing key is a typo, said at once; another
+        # new key may be an argument of the class its dict builds (that
+        # check imports the model stack)
+        if reason is not None and ('did you mean' in reason
+                                   or not _new_argument(cfg, key)):
             raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
                              f'{reason}')
 

@@ -493,3 +493,37 @@ def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     assert len(shipped) > 20
     for path in shipped:
         assert schedule_notes(load_config(path)) == [], path
+
+
+def test_arguments_of_the_built_class_may_be_added():
+    """Keys the config does not hold but the class of their dict takes
+    (ResNet's with_cp and frozen_stages, OptimWrapper's clip_grad) were
+    refused as 'not in the config'; they are settings, and the built
+    objects carry them. A key no class takes, and a near miss of an
+    existing key, stay refused."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import MODELS, OPTIM_WRAPPERS
+    from openselfsup.utils import InputError
+    full = os.path.join(REPO, 'configs', 'wsi_selfsup', 'moco_v3',
+                        'r18_bs256_ep200_all.py')
+    cfg = load_config(full, {'model.backbone.with_cp': True,
+                             'model.backbone.frozen_stages': 1,
+                             'model.backbone.base_channels': 8,
+                             'optim_wrapper.clip_grad.max_norm': 1.0})
+    init_default_scope('openselfsup')
+    backbone = MODELS.build(cfg.model.backbone)
+    assert backbone.with_cp and backbone.frozen_stages == 1
+    assert backbone.layer1[0].conv1.out_channels == 8
+    import torch
+    wrapper = OPTIM_WRAPPERS.build(dict(
+        type=cfg.optim_wrapper.type, clip_grad=cfg.optim_wrapper.clip_grad,
+        optimizer=torch.optim.SGD(backbone.parameters(), lr=0.1)))
+    assert wrapper.clip_grad_kwargs == {'max_norm': 1.0}
+    for key, words in (('model.backbone.base_channel', "no key "
+                        "'base_channel'"),
+                       ('optim_wrapper.optimizer.lrr', 'did you mean '
+                        'optim_wrapper.optimizer.lr?')):
+        with pytest.raises(InputError, match=words):
+            load_config(full, {key: 1})
