@@ -150,3 +150,25 @@ def test_marked_folders_stay_replaceable(tmp_path, monkeypatch):
     (nct / ownership.LEGACY_MARKER).write_text('synthetic\n')
     make_synthetic(str(tmp_path / 'a'), spec)
     assert (nct / ownership.MARKER).is_file()
+
+
+def test_preparing_the_synthetic_nct_says_there_is_nothing_to_prepare(
+        synthetic_root, tmp_path, capsys):
+    """prepare_nct.py on the synthetic NCT (none of the published images):
+    the line says why and what to do, and nothing is written."""
+    import shutil
+
+    from _data_helpers import run_data_tool
+    root = tmp_path / 'NCT'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), root,
+                    symlinks=True)
+    before = {n: (root / 'meta' / n).read_bytes()
+              for n in os.listdir(root / 'meta')}
+    rc, _, lines = run_data_tool('prepare_nct', ['--root', str(root)],
+                                 capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert 'none of them is here: images of another source (the synthetic ' \
+        'generator writes its own lists, nothing to prepare), or ' \
+        '--split-lists TRAIN TEST' in lines[0]
+    assert {n: (root / 'meta' / n).read_bytes()
+            for n in os.listdir(root / 'meta')} == before

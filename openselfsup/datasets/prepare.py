@@ -327,9 +327,15 @@ def prepare_nct(root: str, split: Optional[str] = None,
         missing = [rel for rel, _ in wanted
                    if rel.split('/')[1] not in present[rel.split('/')[0]]]
         if missing:
+            other = len(missing) == len(wanted) and split_lists is None
+            hint = ('; none of them is here: images of another source (the '
+                    'synthetic generator writes its own lists, nothing to '
+                    'prepare), or --split-lists TRAIN TEST to split these '
+                    'by your lists') if other else ''
             raise InputError(
                 f'{folder}: {len(missing)} of the {len(wanted)} images of the '
-                f'{what} are missing (first: {missing[0]}); nothing written')
+                f'{what} are missing (first: {missing[0]}){hint}; nothing '
+                'written')
         extra = sum(map(len, present.values())) - len(wanted)
         notes = [f'split: the {what} of {folder}, in its order']
         if extra:
