@@ -369,29 +369,44 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
     make_workdir(w, 'clp')
     lc = paths.features_path(w, 'clp', 'LC')
 
-    def extracted(feats, checkpoint_sha):   # what extract.py writes beside
+    def extracted(feats, checkpoint_sha, **more):  # what extract.py writes
         np.save(lc, feats)
         with open(paths.provenance_path(w, 'clp', 'LC'), 'w') as f:
             json.dump({'checkpoint': 'ckpt.pth',
                        'checkpoint_sha256': checkpoint_sha,
                        'features_sha1': array_sha1(feats.astype(np.float32)),
-                       'normalised': False}, f)
+                       'normalised': False, 'list_sha1': 'l1',
+                       'cfg_options': {'dataset.data_root': 'data/LC'},
+                       **more}, f)
     feats = np.load(lc)
     extracted(feats, 'a' * 64)
     spec = RunSpec('clp', 'mixture', 1, num_task=4)
     generate_task_store(w, spec.tasks)
     result = run_meta_test(w, spec, progress=False, threads=1)
-    assert result['files']['support_features']['encoder'] == \
-        json.dumps(['a' * 64, None, None, None])
+    assert json.loads(result['files']['support_features']['extraction'])[
+        :2] == [json.dumps(['a' * 64, None, None, None]), 'l1']
     again = np.nextafter(feats, np.inf)          # one ulp everywhere
-    extracted(again, 'a' * 64)
+    # the same checkpoint and list, the images moved to another folder
+    extracted(again, 'a' * 64, cfg_options={'dataset.data_root': '/new'})
     assert load_features(w, 'clp', 'LC').features_sha1 != \
         result['files']['support_features']['sha1']
     out = summarize(w)
     with open(out['json']) as f:
         assert json.load(f)['left_out'] == []
-    extracted(again, 'b' * 64)                   # another checkpoint
+    # the same checkpoint on another list, with another pipeline
+    # override, or another checkpoint: out
+    for more in ({'list_sha1': 'l2'},
+                 {'cfg_options': {'dataset.pipeline.1.scale': 64}},
+                 {'checkpoint_sha256': 'b' * 64}):
+        extracted(again, **{'checkpoint_sha': 'a' * 64, **more})
+        assert run_cli(script_main('wsi_workdir/summarize.py'),
+                       ['--workdir', w]) == 2, more
+        assert 'all 1 results were computed on inputs that have changed' \
+            in capsys.readouterr().err
+    # an unreadable task store: out too (it was an AttributeError)
+    extracted(again, 'a' * 64)
+    with open(spec.tasks.path(w), 'wb') as f:
+        f.write(b'not a store')
     assert run_cli(script_main('wsi_workdir/summarize.py'),
                    ['--workdir', w]) == 2
-    assert 'all 1 results were computed on inputs that have changed' in \
-        capsys.readouterr().err
+    assert 'tasks/' in capsys.readouterr().err

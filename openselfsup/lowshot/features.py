@@ -129,13 +129,13 @@ class FeatureSet:
 
     def identity(self) -> Dict:
         """What a result records of these features: paths, shapes, digests,
-        the encoder (:func:`encoder_of`, None when unknown),
+        what made them (:func:`provenance_extraction`, None when unknown),
         normalisation."""
-        enc = encoder_of(self)
         return {'features': {'path': os.path.abspath(self.features_path),
                              'shape': list(self.features.shape),
                              'sha1': self.features_sha1,
-                             'encoder': enc[0] if enc else None},
+                             'extraction': provenance_extraction(
+                                 self.provenance)},
                 'labels': {'path': os.path.abspath(self.labels_path),
                            'shape': list(self.labels.shape),
                            'sha1': self.labels_sha1},
@@ -221,6 +221,25 @@ def encoder_of(fs: FeatureSet) -> Optional[Tuple[str, str]]:
     """``(identity, words)`` of the encoder that ``fs``'s provenance names
     (:func:`provenance_encoder`)."""
     return provenance_encoder(fs.provenance)
+
+
+def provenance_extraction(prov) -> Optional[str]:
+    """What made a feature file, as one string, from its provenance JSON:
+    the encoder (:func:`provenance_encoder`), the list's digest, the shape,
+    normalisation, the augmented passes and their seed, and the config
+    overrides (the data folder's aside: the same images moved). Features
+    of equal strings are one extraction run again (their last bits may
+    differ with batch size or device); None when the encoder is unknown."""
+    enc = provenance_encoder(prov)
+    if enc is None:
+        return None
+    options = {k: v for k, v in (prov.get('cfg_options') or {}).items()
+               if not str(k).endswith('data_root')}
+    return json.dumps([enc[0], prov.get('list_sha1'),
+                       prov.get('num_samples'), prov.get('feature_dim'),
+                       prov.get('normalised'), prov.get('aug_times'),
+                       prov.get('seed'), options], sort_keys=True,
+                      default=str)
 
 
 def provenance_encoder(prov) -> Optional[Tuple[str, str]]:

@@ -122,7 +122,7 @@ def _now(path: str, kind: str, cache: Dict):
     meta-test checks it against the file), else hashed; labels: their
     digest; tasks: the store."""
     from ..utils import array_sha1, load_json
-    from .features import provenance_encoder
+    from .features import provenance_extraction
     from .tasks import TaskStore
     if not os.path.isfile(path):
         return None
@@ -143,8 +143,7 @@ def _now(path: str, kind: str, cache: Dict):
                     sha = array_sha1(np.ascontiguousarray(
                         array, np.float32 if kind == 'features'
                         else np.int64))
-                enc = provenance_encoder(prov)
-                cache[path] = (sha, enc[0] if enc else None)
+                cache[path] = (sha, provenance_extraction(prov))
         except (InputError, ValueError, OSError, EOFError):
             cache[path] = ('unreadable', None)
     return cache[path]
@@ -153,11 +152,13 @@ def _now(path: str, kind: str, cache: Dict):
 def changed_inputs(result: dict, workdir: str, cache: Dict
                    ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
-    features of another encoder (as their provenance names it; by their
-    digest where either side names none: imported features, older
-    results), other labels, a task store drawn again. Absent files are not
-    judged; features extracted again with the same encoder are the same
-    (their last bits can differ with batch size or device).
+    features of another extraction (encoder, list, augmented passes,
+    config overrides, as their provenance names them:
+    :func:`~.features.provenance_extraction`; by their digest where either
+    side names none: imported features, older results), other labels, a
+    task store drawn again or unreadable. Absent files are not judged;
+    features extracted again the same way are the same (their last bits
+    can differ with batch size or device).
 
     Args:
         result (dict): from :func:`load_result`.
@@ -167,6 +168,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
     Returns:
         list: ``(path, kind)`` of each changed file.
     """
+    from .tasks import TaskStore
     files = result.get('files') or {}
     changed = []
     for name, kind, anchor in _RESULT_INPUTS:
@@ -180,11 +182,12 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
             continue
         if kind == 'tasks':
             try:
-                moved = now.head(int(result['num_task'])).sha1 != rec['sha1']
+                moved = not isinstance(now, TaskStore) or \
+                    now.head(int(result['num_task'])).sha1 != rec['sha1']
             except InputError:  # fewer tasks now
                 moved = True
-        elif rec.get('encoder') and now[1]:
-            moved = rec['encoder'] != now[1]
+        elif rec.get('extraction') and now[1]:
+            moved = rec['extraction'] != now[1]
         else:
             moved = rec['sha1'] != now[0]
         if moved and (path, kind) not in changed:
