@@ -7,7 +7,8 @@ setting. :func:`default_work_dir` gives ``work_dirs/<config path>`` as the
 original OpenSelfSup did.
 
 Imports MMEngine's ``Config`` only (no registries, no models), so any layer
-may use it.
+may use it; only an override key that is not in the config is looked up in
+the registries (is it an argument of the class its dict builds?).
 """
 import difflib
 import os
@@ -131,6 +132,8 @@ def _live(cfg: Config, top: str) -> bool:
     if top == 'data_preprocessor':
         model = cfg.get('model')
         return not (isinstance(model, dict) and 'data_preprocessor' in model)
+    if top == 'dataset':  # an extraction config's; elsewhere a variable
+        return 'train_dataloader' not in cfg
     return top in PROJECT_KEYS or top in _runner_keys()
 
 
@@ -176,15 +179,20 @@ def _copies(cfg: Config, top: str) -> List[str]:
     found: List[str] = []
 
     def walk(node, where: str) -> None:
-        if type(node) is type(value) and node == value:
+        if type(node) is type(value) and node == value or (
+                isinstance(value, dict) and isinstance(node, dict)
+                and all(k in node and node[k] == v
+                        for k, v in value.items())):
+            # the variable itself, or spread into a larger dict
             found.append(where)
             return
         items = node.items() if isinstance(node, dict) else enumerate(
             node) if isinstance(node, (list, tuple)) else ()
         for name, item in items:
             walk(item, f'{where}.{name}')
-    if not isinstance(value, (dict, list)) or not value:
+    if not isinstance(value, (dict, list, tuple)) or not value:
         return found
+    value = list(value) if isinstance(value, tuple) else value
     for name, node in tree.items():
         if name != top and _live(cfg, name):
             walk(node, name)
@@ -226,6 +234,15 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                     f'override {copies[0]}.{rest} instead')
             continue
         value = cfg[key]
+        if isinstance(value, (dict, list, tuple)):
+            copies = _copies(cfg, key)
+            if copies:
+                raise InputError(
+                    f'--cfg-options {key}: a variable of {cfg.filename}, '
+                    f'copied into {", ".join(copies)} when the file was '
+                    'read, so replacing it now changes nothing; override '
+                    'those keys instead')
+            continue
         if isinstance(value, bool) or not isinstance(value,
                                                      (str, int, float)):
             continue
@@ -256,21 +273,45 @@ def _registered(type_name: str):
     return None
 
 
-def _new_argument(cfg: Config, key: str) -> bool:
+#: top-level dicts MMEngine's Runner builds without a ``type``: what takes
+#: their keys (``train_dataloader.prefetch_factor``: torch's DataLoader)
+_UNTYPED = {'train_dataloader': 'torch.utils.data.DataLoader',
+            'val_dataloader': 'torch.utils.data.DataLoader',
+            'test_dataloader': 'torch.utils.data.DataLoader',
+            'train_cfg': 'EpochBasedTrainLoop'}
+
+
+def _new_argument(cfg: Config, key: str,
+                  cfg_options: Optional[Dict[str, Any]] = None) -> bool:
     """Whether dotted ``key``'s first missing part is an argument of the
     class its dict builds (``model.backbone.with_cp``: ResNet takes
     ``with_cp``; ``optim_wrapper.clip_grad.max_norm``: OptimWrapper takes
-    ``clip_grad``), so adding it is a setting, not a typo."""
+    ``clip_grad``), so adding it is a setting, not a typo. A ``type``
+    changed by the same ``cfg_options`` is the one asked."""
+    import importlib
     import inspect
     node: Any = cfg
+    done: List[str] = []
     for part in key.split('.'):
         if isinstance(node, (dict, Config)) and part in node:
             node = node[part]
+            done.append(part)
             continue
-        if not isinstance(node, (dict, Config)) or \
-                not isinstance(node.get('type'), str):
+        if not isinstance(node, (dict, Config)):
             return False
-        built = _registered(node['type'])
+        where = '.'.join(done)
+        name = (cfg_options or {}).get(f'{where}.type', node.get('type'))
+        if name is None and where in _UNTYPED:
+            name = _UNTYPED[where]
+            if where == 'train_cfg' and 'max_iters' in node:
+                name = 'IterBasedTrainLoop'
+        if not isinstance(name, str):
+            return False
+        if '.' in name:  # a dotted import path
+            module, _, attr = name.rpartition('.')
+            built = getattr(importlib.import_module(module), attr, None)
+        else:
+            built = _registered(name)
         if built is None:
             return False
         try:
@@ -305,11 +346,9 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
             if key in runner_keys:
                 continue
         reason = _missing_key(cfg, key)
-        # a near miss of an existing key is a typo, said at once; another
-        # new key may be an argument of the class its dict builds (that
-        # check imports the model stack)
-        if reason is not None and ('did you mean' in reason
-                                   or not _new_argument(cfg, key)):
+        # a new key may be an argument of the class its dict builds (a
+        # check that imports the model stack where the dict has a type)
+        if reason is not None and not _new_argument(cfg, key, cfg_options):
             raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
                              f'{reason}')
 

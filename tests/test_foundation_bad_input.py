@@ -130,10 +130,12 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
         tmp_path):
     """A mistyped config path or option is found before torch, mmpretrain
     and mmcv are imported (about 8 s of every training start-up): the
-    script exits with its one line having loaded none of them."""
+    script exits with its one line having loaded none of them. (A key
+    missing from a dict with a type is looked up in the class that dict
+    builds, an argument it may take: that imports the stack.)"""
     for argv in (['tools/train.py', str(tmp_path / 'nope.py')],
                  ['tools/train.py', FSP_DEMO, '--cfg-options',
-                  'train_cfg.max_epoch=3'],
+                  'randomness.sed=3'],
                  # a top-level key is checked against MMEngine's Runner
                  # arguments, read from its source, not by importing it
                  ['tools/train.py', FSP_DEMO, '--cfg-options',
@@ -360,11 +362,27 @@ def test_overrides_inside_copied_variables_name_the_key_that_runs():
              'override model.data_preprocessor.mean instead'),
             ('train_dataloader.batch_size', 'override total_batch_size '
              'instead'),
-            ('crop_size', f'(those holding its value: {crop}, ')):
-        value = [0, 0, 0] if option.endswith('mean') else 32
+            ('crop_size', f'(those holding its value: {crop}, '),
+            ('view_pipeline', 'copied into train_dataloader.dataset.'
+             'pipeline.1.transforms.0 when the file was read, so replacing '
+             'it now changes nothing')):
+        value = [0, 0, 0] if option.endswith('mean') else \
+            [] if option == 'view_pipeline' else 32
         with pytest.raises(InputError) as err:
             load_config(CLP_DEMO, {option: value})
         assert expected in str(err.value), str(err.value)
+    # a variable spread into the loaders' datasets (dict(**dataset, ...)):
+    # the balance configs' dataset.data_root changed nothing
+    balance = os.path.join(REPO, 'configs', 'balance',
+                           'balance_hipt_isup.py')
+    with pytest.raises(InputError, match='copied into train_dataloader.'
+                       'dataset, val_dataloader.dataset, test_dataloader.'
+                       'dataset when'):
+        load_config(balance, {'dataset.data_root': '/x'})
+    # an extraction config's dataset is what extract.py reads
+    extraction = os.path.join(REPO, 'configs', 'extraction', 'nct_train.py')
+    assert load_config(extraction, {'dataset.data_root': '/x'}
+                       ).dataset.data_root == '/x'
     # the keys named are the ones that run
     cfg = load_config(CLP_DEMO, {crop: 32,
                                  'model.data_preprocessor.mean': [0, 0, 0]})
@@ -521,6 +539,21 @@ def test_arguments_of_the_built_class_may_be_added():
         type=cfg.optim_wrapper.type, clip_grad=cfg.optim_wrapper.clip_grad,
         optimizer=torch.optim.SGD(backbone.parameters(), lr=0.1)))
     assert wrapper.clip_grad_kwargs == {'max_norm': 1.0}
+    # a near miss of an existing key that the class takes (frozen_stages
+    # beside num_stages), the runner-built dicts without a type, and a
+    # type changed in the same command
+    for path, options in (
+            (FSP_DEMO, {'model.backbone.frozen_stages': 1}),
+            (FSP_DEMO, {'train_dataloader.prefetch_factor': 2,
+                        'train_cfg.val_begin': 2}),
+            (FSP_DEMO, {'optim_wrapper.type': 'AmpOptimWrapper',
+                        'optim_wrapper.dtype': 'bfloat16'})):
+        done = load_config(path, options)
+        for key, value in options.items():
+            node = done
+            for part in key.split('.'):
+                node = node[part]
+            assert node == value, key
     for key, words in (('model.backbone.base_channel', "no key "
                         "'base_channel'"),
                        ('optim_wrapper.optimizer.lrr', 'did you mean '
