@@ -560,3 +560,27 @@ def test_arguments_of_the_built_class_may_be_added():
                         'optim_wrapper.optimizer.lr?')):
         with pytest.raises(InputError, match=words):
             load_config(full, {key: 1})
+
+
+def test_schedule_warning_reads_open_ends_and_begins():
+    """A warm-up with an end before a schedule without one (MMEngine's
+    default end is infinite) spans the run; a cosine without an end ends
+    at begin + T_max; milestones count from their scheduler's begin."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import schedule_notes
+
+    def notes(scheds, epochs):
+        return schedule_notes(Config(dict(
+            param_scheduler=scheds, train_cfg=dict(max_epochs=epochs))))
+    warm = dict(type='LinearLR', by_epoch=True, begin=0, end=5)
+    assert notes([warm, dict(type='MultiStepLR', by_epoch=True,
+                             milestones=[30, 60])], 100) == []
+    assert notes([warm, dict(type='CosineAnnealingLR', by_epoch=True,
+                             begin=5, T_max=95)], 100) == []
+    [cos] = notes([dict(type='CosineAnnealingLR', by_epoch=True,
+                        T_max=15)], 3)
+    assert 'ends at epoch 15 (param_scheduler.0.T_max)' in cos
+    [steps] = notes([dict(type='MultiStepLR', by_epoch=True, begin=5,
+                          milestones=[4, 10])], 12)
+    assert 'milestones 10 (epoch 15) lie at or beyond' in steps

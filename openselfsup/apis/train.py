@@ -266,25 +266,38 @@ def schedule_notes(cfg) -> list:
     scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
     if not isinstance(epochs, int):
         return []
-    ends, notes = [], []
+    ends, notes, open_ended = [], [], False
     for i, sched in enumerate(scheds):
         if not isinstance(sched, dict) or not sched.get('by_epoch', True):
             continue
+        begin = sched.get('begin', 0) or 0
         end = sched.get('end')
-        if isinstance(end, (int, float)) and end < float('inf'):
-            ends.append((end, i))
-        steps = [m for m in sched.get('milestones') or () if m >= epochs]
+        where = f'param_scheduler.{i}.end'
+        if not isinstance(end, (int, float)) or end == float('inf'):
+            # MMEngine's default end is infinite; a cosine still ends at
+            # begin + T_max
+            end = begin + sched['T_max'] if isinstance(
+                sched.get('T_max'), (int, float)) else None
+            where = f'param_scheduler.{i}.T_max'
+        if end is None:
+            open_ended = True
+        else:
+            ends.append((end, i, where))
+        # milestones count from the scheduler's begin
+        steps = [f'{m}' if not begin else f'{m} (epoch {m + begin})'
+                 for m in sched.get('milestones') or ()
+                 if m + begin >= epochs]
         if steps:
             notes.append(
                 f'warning: param_scheduler.{i}.milestones '
-                f'{", ".join(map(str, steps))} lie at or beyond '
+                f'{", ".join(steps)} lie at or beyond '
                 f'train_cfg.max_epochs {epochs}: those learning-rate steps '
                 'never come (set the milestones too)')
-    if ends and max(ends)[0] != epochs:
-        end, i = max(ends)
+    if ends and not open_ended and max(ends)[0] != epochs:
+        end, i, where = max(ends)
         notes.append(
             f'warning: the learning-rate schedule ends at epoch {end:g} '
-            f'(param_scheduler.{i}.end) but train_cfg.max_epochs is '
+            f'({where}) but train_cfg.max_epochs is '
             f'{epochs}: the schedule does not span the run (set its end and '
             'T_max too)')
     return notes
