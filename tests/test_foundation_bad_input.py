@@ -105,7 +105,7 @@ def test_fewer_images_than_one_batch(tmp_path, synthetic_root):
                        ann_file='meta/train_labeled.txt')
     work = tmp_path / 'work'
     with pytest.raises(InputError, match=r'the training list has 6 '
-                       r'image\(s\), fewer than one batch of 8 per process'):
+                       r'sample\(s\), fewer than one batch of 8 per process'):
         train(cfg, work_dir=str(work))
     assert not any(f.endswith('.pth') for f in os.listdir(work))
 

@@ -332,6 +332,11 @@ def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
     assert find_resumable_checkpoint(str(work)) == str(work / 'epoch_1.pth')
     (work / 'epoch_1.pth').write_bytes(data[:len(data) // 3])
     assert find_resumable_checkpoint(str(work)) is None
+    # an iteration-based run's broken pointer: an epoch_N leftover is not
+    # one of its steps, whatever N
+    (work / 'epoch_1.pth').write_bytes(data)
+    (work / 'last_checkpoint').write_text(str(work / 'iter_500.pth'))
+    assert find_resumable_checkpoint(str(work)) is None
 
 
 def test_extract_backbone_weights(synthetic_root, tmp_path):

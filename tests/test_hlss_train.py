@@ -133,6 +133,17 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     assert 'holds the kNN results of' in capsys.readouterr().err
     assert open(mine).read() == kept
     assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir', out]) == 0
+    # the run's folder moved: the recorded checkpoint is gone, the file
+    # name the same: its own results, replaced
+    moved = tmp_path / 'moved' / run
+    shutil.copytree(work, moved)
+    with open(mine) as f:
+        record = json.load(f)
+    record['checkpoint'] = str(tmp_path / 'gone' / run / 'iter_2.pth')
+    with open(mine, 'w') as f:
+        json.dump(record, f)
+    assert run_cli(tool.main, [cfg_path, str(moved / 'iter_2.pth'),
+                               '--out-dir', out]) == 0
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2
     # the command loads with weights_only=True: a pickled object that would

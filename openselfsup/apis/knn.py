@@ -129,7 +129,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                 before = json.load(f).get('checkpoint')
         except (OSError, ValueError, AttributeError):
             before = None
-        if before != source:
+        # the same checkpoint in a moved or copied work dir: the recorded
+        # path is gone and the file name is the same
+        moved = isinstance(before, str) and checkpoint and \
+            not os.path.exists(before) and \
+            os.path.basename(before) == os.path.basename(source)
+        if before != source and not moved:
             raise InputError(f'{json_path}: holds the kNN results of '
                              f'{before or "another file"}, not of {source}; '
                              'give another --out-dir')

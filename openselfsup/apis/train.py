@@ -397,7 +397,7 @@ def check_steps(runner, config: str) -> None:
     if loader is None or len(loader) > 0:
         return
     raise InputError(
-        f'{config}: the training list has {len(loader.dataset)} image(s), '
+        f'{config}: the training list has {len(loader.dataset)} sample(s), '
         f'fewer than one batch of {loader.batch_size} per process, and the '
         'short batch is dropped: no training step would run (lower '
         'total_batch_size, or train on more images)')

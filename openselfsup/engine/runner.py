@@ -11,7 +11,7 @@ it (atomic on POSIX), and on resume checks that the checkpoint
 import glob
 import os
 import re
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from mmengine.dist import master_only
 from mmengine.runner import Runner
@@ -21,14 +21,21 @@ from ..utils import InputError, first_line
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
+def checkpoint_step(path: str) -> Optional[Tuple[str, int]]:
+    """``('epoch' | 'iter', N)`` of a checkpoint named ``epoch_N.pth`` /
+    ``iter_N.pth``, else None."""
+    m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(path))
+    return (m.group(1), int(m.group(2))) if m else None
+
+
 def checkpoints_in(work_dir: str) -> List[str]:
     """The ``epoch_*`` / ``iter_*`` checkpoints in ``work_dir``, newest step
     first."""
     found = []
     for path in glob.glob(os.path.join(work_dir, '*.pth')):
-        m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(path))
-        if m:
-            found.append((int(m.group(2)), os.path.getmtime(path), path))
+        step = checkpoint_step(path)
+        if step:
+            found.append((step[1], os.path.getmtime(path), path))
     return [p for _, _, p in sorted(found, reverse=True)]
 
 
@@ -60,19 +67,18 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
             named = here
     if named and is_complete_checkpoint(named):
         return named
-    below = None
+    below = checkpoint_step(named) if named else None
     if named:
         warn(f'last_checkpoint names {named}, which is missing or '
              'incomplete; looking for an older checkpoint')
-        m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(named))
-        below = int(m.group(2)) if m else None
     for path in checkpoints_in(work_dir):
-        step = int(re.findall(r'\d+', os.path.basename(path))[-1])
-        if below is not None and step >= below:
-            # a later step than the run's last: an earlier run's file left
-            # in the work dir (a run started over into it), not this run's
-            warn(f'skipping {path}: a later step than last_checkpoint\'s, '
-                 'left by an earlier run')
+        step = checkpoint_step(path)
+        if below is not None and (step[0] != below[0] or
+                                  step[1] >= below[1]):
+            # another unit, or a later step than the run's last: an
+            # earlier run's file left in the work dir, not this run's
+            warn(f'skipping {path}: not an earlier step of the run '
+                 'last_checkpoint names (left by an earlier run)')
             continue
         if is_complete_checkpoint(path):
             return path
