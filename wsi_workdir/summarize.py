@@ -7,7 +7,7 @@ novel-class F1 of the near domain and the harmonic mean of the mixture
 domain), summary.json (every number of the table) and summary.png (F1
 against shots, a row of panels per classifier, a column per domain). The
 three are written together. Prints the Markdown. Results computed on
-features of another encoder or task stores drawn again since are left out
+features extracted another way or task stores drawn again since are left out
 and listed under the table, each with the command that runs it again.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir
