@@ -309,7 +309,10 @@ def _new_argument(cfg: Config, key: str,
             return False
         if '.' in name:  # a dotted import path
             module, _, attr = name.rpartition('.')
-            built = getattr(importlib.import_module(module), attr, None)
+            try:
+                built = getattr(importlib.import_module(module), attr, None)
+            except ImportError:
+                return False
         else:
             built = _registered(name)
         if built is None:
