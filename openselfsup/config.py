@@ -11,6 +11,7 @@ may use it; only an override key that is not in the config is looked up in
 the registries (is it an argument of the class its dict builds?).
 """
 import difflib
+import functools
 import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -19,30 +20,33 @@ from mmengine.config import Config, DictAction  # noqa: F401
 from .utils import InputError, first_line
 
 
-def _missing_key(cfg: Config, key: str) -> Optional[str]:
-    """None if dotted ``key`` exists in ``cfg``, else a one-line reason."""
+def _missing_key(cfg: Config, key: str
+                 ) -> Optional[Tuple[str, str, Any, str]]:
+    """None if dotted ``key`` exists in ``cfg``, else ``(reason, where,
+    node, part)``: a one-line reason, the dotted part of ``key`` that
+    exists, the value there and the first part that does not."""
     node: Any = cfg
     done = []
     for part in key.split('.'):
+        where = '.'.join(done)
         if isinstance(node, (list, tuple)):
             if not (part.lstrip('-').isdigit()
                     and -len(node) <= int(part) < len(node)):
-                where = '.'.join(done)
                 return (f'{where} is a list of {len(node)}; {part!r} is not '
-                        'a valid index')
+                        'a valid index', where, node, part)
             node = node[int(part)]
         elif isinstance(node, (dict, Config)):
             if part not in node:
-                where = '.'.join(done) or 'the config'
                 keys = [str(k) for k in node.keys()]
                 near = difflib.get_close_matches(part, keys, n=1)
                 hint = f' (did you mean {".".join(done + near)}?)' if near \
                     else ''
-                return f'{where} has no key {part!r}{hint}'
+                return (f'{where or "the config"} has no key {part!r}{hint}',
+                        where, node, part)
             node = node[part]
         else:
-            return (f'{".".join(done)} is a {type(node).__name__}, not a '
-                    'dict or list')
+            return (f'{where} is a {type(node).__name__}, not a dict or '
+                    'list', where, node, part)
         done.append(part)
     return None
 
@@ -108,13 +112,15 @@ def _runner_source_keys() -> Tuple[set, set]:
         set()
 
 
-def _runner_keys() -> set:
+@functools.lru_cache(maxsize=None)
+def _runner_keys() -> frozenset:
     """Top-level config keys MMEngine's Runner reads (all optional): its
     arguments and what its methods read from the config (``compile``,
-    ``find_unused_parameters``, ``sync_bn``...)."""
+    ``find_unused_parameters``, ``sync_bn``...). Read once per process
+    (parsing MMEngine's runner source takes about 20 ms)."""
     args, read = _runner_source_keys()
-    return args | read | {'runner_type', 'default_scope', 'log_level',
-                          'total_batch_size'}
+    return frozenset(args | read | {'runner_type', 'default_scope',
+                                    'log_level', 'total_batch_size'})
 
 
 #: top-level keys the project's code reads from the config itself (not
@@ -281,50 +287,42 @@ _UNTYPED = {'train_dataloader': 'torch.utils.data.DataLoader',
             'train_cfg': 'EpochBasedTrainLoop'}
 
 
-def _new_argument(cfg: Config, key: str,
+def _new_argument(where: str, node: Any, part: str,
                   cfg_options: Optional[Dict[str, Any]] = None) -> bool:
-    """Whether dotted ``key``'s first missing part is an argument of the
-    class its dict builds (``model.backbone.with_cp``: ResNet takes
-    ``with_cp``; ``optim_wrapper.clip_grad.max_norm``: OptimWrapper takes
+    """Whether the missing ``part`` of the dict ``node`` at ``where``
+    (:func:`_missing_key`) is an argument of the class that dict builds
+    (``model.backbone.with_cp``: ResNet takes ``with_cp``;
+    ``optim_wrapper.clip_grad.max_norm``: OptimWrapper takes
     ``clip_grad``), so adding it is a setting, not a typo. A ``type``
     changed by the same ``cfg_options`` is the one asked."""
     import importlib
     import inspect
-    node: Any = cfg
-    done: List[str] = []
-    for part in key.split('.'):
-        if isinstance(node, (dict, Config)) and part in node:
-            node = node[part]
-            done.append(part)
-            continue
-        if not isinstance(node, (dict, Config)):
-            return False
-        where = '.'.join(done)
-        name = (cfg_options or {}).get(f'{where}.type', node.get('type'))
-        if name is None and where in _UNTYPED:
-            name = _UNTYPED[where]
-            if where == 'train_cfg' and 'max_iters' in node:
-                name = 'IterBasedTrainLoop'
-        if not isinstance(name, str):
-            return False
-        if '.' in name:  # a dotted import path
-            module, _, attr = name.rpartition('.')
-            try:
-                built = getattr(importlib.import_module(module), attr, None)
-            except ImportError:
-                return False
-        else:
-            built = _registered(name)
-        if built is None:
-            return False
+    if not isinstance(node, (dict, Config)):
+        return False
+    name = (cfg_options or {}).get(f'{where}.type', node.get('type'))
+    if name is None and where in _UNTYPED:
+        name = _UNTYPED[where]
+        if where == 'train_cfg' and 'max_iters' in node:
+            name = 'IterBasedTrainLoop'
+    if not isinstance(name, str):
+        return False
+    if '.' in name:  # a dotted import path
+        module, _, attr = name.rpartition('.')
         try:
-            params = inspect.signature(built).parameters
-        except (TypeError, ValueError):
+            built = getattr(importlib.import_module(module), attr, None)
+        except ImportError:
             return False
-        return part in params and params[part].kind in (
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            inspect.Parameter.KEYWORD_ONLY)
-    return False
+    else:
+        built = _registered(name)
+    if built is None:
+        return False
+    try:
+        params = inspect.signature(built).parameters
+    except (TypeError, ValueError):
+        return False
+    return part in params and params[part].kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY)
 
 
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
@@ -342,18 +340,16 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
     Raises:
         InputError: naming the key, the config file and the closest key.
     """
-    runner_keys = None
     for key in cfg_options:
-        if '.' not in key and key not in cfg:
-            runner_keys = runner_keys or _runner_keys()
-            if key in runner_keys:
-                continue
-        reason = _missing_key(cfg, key)
+        if '.' not in key and key not in cfg and key in _runner_keys():
+            continue
+        missing = _missing_key(cfg, key)
         # a new key may be an argument of the class its dict builds (a
         # check that imports the model stack where the dict has a type)
-        if reason is not None and not _new_argument(cfg, key, cfg_options):
+        if missing is not None and not _new_argument(*missing[1:],
+                                                     cfg_options):
             raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
-                             f'{reason}')
+                             f'{missing[0]}')
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None,
