@@ -36,7 +36,7 @@ import numpy as np
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct, mean_ci
-from .report import DOMAINS, _natural, _order, left_out_markdown
+from .report import DOMAINS, _natural, _order, left_out_lines
 from .spec import CLASSIFIERS, MODES
 
 #: the fields that make a setting (what is paired across two models)
@@ -264,8 +264,7 @@ def format_compare(cmp: Dict) -> str:
             lines += ['', f'Run for {name} only (not compared): '
                       + ', '.join(left)]
     lines += ['', f'Test: {cmp["test"]}.']
-    note = left_out_markdown(cmp.get('left_out') or ())
-    return '\n'.join(lines + (['', note.rstrip('\n')] if note else [])) \
+    return '\n'.join(lines + left_out_lines(cmp.get('left_out') or ())) \
         + '\n'
 
 

@@ -117,7 +117,7 @@ def _in_workdir(recorded: str, workdir: str, anchor: str) -> str:
 
 def _now(path: str, kind: str, cache: Dict):
     """What the meta-test would record of ``path`` now, or None when the
-    file is absent (not judged). Features: ``(sha1, encoder)`` from the
+    file is absent (not judged). Features: ``(sha1, extraction)`` from the
     provenance JSON beside them where there is one (no hashing; the
     meta-test checks it against the file), else hashed; labels: their
     digest; tasks: the store."""
@@ -240,19 +240,29 @@ def current_results(results: Sequence[dict], workdir: str
     return current, left_out
 
 
-def left_out_markdown(left_out: Sequence[dict]) -> str:
-    """The note a report prints under its table about results left out
-    (empty when none)."""
+def left_out_lines(left_out: Sequence[dict]) -> List[str]:
+    """The lines a report prints under its table about results left out,
+    a blank line first (none when none are)."""
     if not left_out:
-        return ''
-    lines = [f'Left out: {len(left_out)} result(s) computed on inputs that '
-             'have changed since (features of another encoder, other '
-             'labels, tasks drawn again); run each again:', '']
+        return []
+    lines = ['', f'Left out: {len(left_out)} result(s) computed on inputs '
+             'that have changed since (features extracted another way, '
+             'other labels, tasks drawn again); run each again:', '']
     for item in left_out:
         note = f' ({item["note"]})' if item.get('note') else ''
         lines.append(f'- {item["file"]} ({", ".join(item["changed"])} '
                      f'changed): `{item["command"]}`{note}')
-    return '\n'.join(lines) + '\n'
+    return lines
+
+
+def _all_changed(head: str, items: Sequence[dict]) -> InputError:
+    """The error for results every one of which is left out (``head``:
+    which, up to the verb)."""
+    first = items[0]
+    return InputError(
+        f'{head} computed on inputs that have changed since (first: '
+        f'{first["file"]}, {", ".join(first["changed"])} changed); run '
+        f'them again, e.g.: {first["command"]}')
 
 
 def _order(value, known: Sequence[str]):
@@ -416,8 +426,7 @@ def format_markdown(table: dict) -> str:
                   'and lung class means', '',
                   _markdown(mix, lambda c: _fmt(c['harmonic_mean'],
                                                 c.get('harmonic_ci')))]
-    note = left_out_markdown(table.get('left_out') or ())
-    return '\n'.join(parts + (['', note.rstrip('\n')] if note else [])) \
+    return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
 
@@ -558,18 +567,11 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
     for model in models or ():
         gone = [i for i in left_out if i['model'] == model]
         if gone and not any(r['model'] == model for r in current):
-            raise InputError(
-                f'every result of {model} ({len(gone)}) was computed on '
-                f'inputs that have changed since (first: {gone[0]["file"]}, '
-                f'{", ".join(gone[0]["changed"])} changed); run them again, '
-                f'e.g.: {gone[0]["command"]}')
+            raise _all_changed(
+                f'every result of {model} ({len(gone)}) was', gone)
     if not current and left_out:
-        first = left_out[0]
-        raise InputError(
-            f'{paths.results_dir(workdir)}: all {len(left_out)} results were '
-            f'computed on inputs that have changed since (first: '
-            f'{first["file"]}, {", ".join(first["changed"])} changed); run '
-            f'them again, e.g.: {first["command"]}')
+        raise _all_changed(f'{paths.results_dir(workdir)}: all '
+                           f'{len(left_out)} results were', left_out)
     return current, left_out
 
 
