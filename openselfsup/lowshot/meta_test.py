@@ -395,6 +395,15 @@ class Inputs:
         return fs.features.reshape(have, num_support, fs.dim)[
             :spec.aug_times - 1]
 
+    def gather(self, spec: RunSpec):
+        """Every input of a run, loaded (or made) and checked:
+        ``(support, query, store, dictionary or None, image-augmented
+        support or None)``."""
+        sup, qry = self.pools(spec)
+        store = self.store(spec)
+        dic = self.dictionary(spec) if spec.latent else None
+        return sup, qry, store, dic, self.support_aug(spec, len(sup.labels))
+
     def class_names(self, spec: RunSpec, store: TaskStore) -> List[str]:
         """Names of the store's classes: from the support set's meta JSON,
         else the datasets' table (``openselfsup.classes``)."""
@@ -440,14 +449,9 @@ def evaluate(inputs: Inputs, spec: RunSpec, device: str = 'cpu',
              dtype: torch.dtype = torch.float64,
              progress: bool = False) -> Dict:
     """Run one setting and return its result dict (not written)."""
-    sup, qry = inputs.pools(spec)
-    store = inputs.store(spec)
-    augmenter, dic = None, None
-    if spec.latent:
-        dic = inputs.dictionary(spec)
-        augmenter = make_augmenter(dic, spec.mode, spec.num_aug_shots,
-                                   spec.seed)
-    extra = inputs.support_aug(spec, len(sup.labels))
+    sup, qry, store, dic, extra = inputs.gather(spec)
+    augmenter = None if dic is None else make_augmenter(
+        dic, spec.mode, spec.num_aug_shots, spec.seed)
     t0 = time.perf_counter()
     plan = {}
     f1, counts = meta_test(sup.features, qry.features, store, spec.clf,

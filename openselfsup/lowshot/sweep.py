@@ -184,11 +184,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         log(f'preparing the inputs of {len(specs)} settings (features; task '
             'stores and dictionaries, made where missing)')
     for spec in specs:
-        support, _ = inputs.pools(spec)
-        inputs.store(spec)
-        if spec.latent:
-            inputs.dictionary(spec)
-        inputs.support_aug(spec, len(support.labels))
+        inputs.gather(spec)
     if log:
         log(f'inputs ready in {time.perf_counter() - t_start:.1f} s')
     results, index = [], []
