@@ -33,6 +33,7 @@ default), so imported rows are L2-normalised by default; ``normalise=False``
 keeps them as found. The provenance records both: ``source_normalised``
 (unit norm as found) and ``normalised`` (as written).
 """
+import functools
 import os
 import posixpath
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -141,6 +142,7 @@ def _norm_path(path: str) -> str:
     return path[2:] if path.startswith('./') else path
 
 
+@functools.lru_cache(maxsize=None)
 def _nct_releases() -> Tuple[str, ...]:
     """The NCT releases, whose images share their file names: NONORM (the
     published protocol's), the stain-normalised NCT-CRC-HE-100K and

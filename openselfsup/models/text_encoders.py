@@ -267,8 +267,8 @@ class SentenceTransformerText(_FrozenTextEncoder):
         batch_size (int): texts per forward pass.
         max_length (int | None): truncate texts to this many tokens; None
             keeps the model folder's own ``max_seq_length`` (128 for
-            roberta-base-nli-stsb-mean-tokens, 256 for MiniLM). At most what
-            the model's tokenizer takes.
+            roberta-base-nli-stsb-mean-tokens, 256 for MiniLM). At most as
+            many as the model has positions for.
     """
 
     def __init__(self, path: Optional[str] = None, normalize: bool = True,

@@ -14,6 +14,7 @@ Attributes of one level come from a data file (JSON, see
 from a precomputed ``.npy`` / ``.pt`` file ``[K, D]`` or from a frozen text
 encoder (``OpenCLIPText`` in the paper configs).
 """
+import functools
 import json
 import os
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -174,14 +175,20 @@ def _read_record(path: str) -> Optional[dict]:
 _RUN_KEYS = ('batch_size', 'device')
 
 
+@functools.lru_cache(maxsize=None)
+def _weights_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A weights file's SHA-256, once per version of the file in a process
+    (a model's three heads check the same text tower's weights)."""
+    from ...utils import file_sha256
+    return file_sha256(path)
+
+
 def text_encoder_identity(cfg: dict) -> dict:
     """What decides a text encoder config's embeddings: the config less
     its run settings (batch size, device), each local file (weights) as
     its name and SHA-256 (``{'__file__': name, 'sha256': ...}``; a path
     absent here keeps its name only), hub names and other strings as
     they are."""
-    from ...utils import file_sha256
-
     def plain(value, top=False):
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()
@@ -189,8 +196,10 @@ def text_encoder_identity(cfg: dict) -> dict:
         if isinstance(value, (list, tuple)):
             return [plain(v) for v in value]
         if isinstance(value, str) and os.path.isfile(value):
+            st = os.stat(value)
             return {'__file__': os.path.basename(value),
-                    'sha256': file_sha256(value)}
+                    'sha256': _weights_sha256(os.path.abspath(value),
+                                              st.st_size, st.st_mtime_ns)}
         if isinstance(value, str) and ('/' in value or os.sep in value) \
                 and ':' not in value:  # a path, not hf-hub:org/name
             return {'__file__': os.path.basename(value.rstrip('/'))}
