@@ -287,42 +287,124 @@ _UNTYPED = {'train_dataloader': 'torch.utils.data.DataLoader',
             'train_cfg': 'EpochBasedTrainLoop'}
 
 
-def _new_argument(where: str, node: Any, part: str,
-                  cfg_options: Optional[Dict[str, Any]] = None) -> bool:
-    """Whether the missing ``part`` of the dict ``node`` at ``where``
-    (:func:`_missing_key`) is an argument of the class that dict builds
-    (``model.backbone.with_cp``: ResNet takes ``with_cp``;
-    ``optim_wrapper.clip_grad.max_norm``: OptimWrapper takes
-    ``clip_grad``), so adding it is a setting, not a typo. A ``type``
-    changed by the same ``cfg_options`` is the one asked."""
+def _resolve(name: str):
+    """The class or function a config ``type`` (a registered name or a
+    dotted import path) names, or None."""
     import importlib
+    if '.' not in name:
+        return _registered(name)
+    module, _, attr = name.rpartition('.')
+    try:
+        return getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        return None
+
+
+def _keyword_names(built, node: Any) -> Optional[set]:
+    """The keyword arguments ``built`` takes, or None where that cannot be
+    told. ``**kwargs`` are followed: to what the class names in its
+    ``kwargs_target(node)`` (the timm model of
+    :class:`~openselfsup.models.backbones.TimmVisionTransformer`), else, for
+    a class, up its MRO (the ``super().__init__(**kwargs)`` idiom:
+    ``LinearClsHead`` passes ``topk`` to ``ClsHead``)."""
     import inspect
+    names: set = set()
+    mro: list = []  # the classes after the one whose __init__ was read
+    while True:
+        if inspect.isclass(built):
+            if not mro or mro[0] is not built:
+                mro = list(built.__mro__)
+            while mro and '__init__' not in vars(mro[0]):
+                mro.pop(0)  # the class whose __init__ is called
+            if not mro or mro[0] is object:
+                return names
+            init = mro.pop(0).__init__
+            try:
+                params = list(inspect.signature(init).parameters.items())[1:]
+            except (TypeError, ValueError):
+                return None
+        else:
+            try:
+                params = list(inspect.signature(built).parameters.items())
+            except (TypeError, ValueError):
+                return None
+        names |= {n for n, p in params if p.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY)}
+        if not any(p.kind == inspect.Parameter.VAR_KEYWORD
+                   for _, p in params):
+            return names
+        if hasattr(built, 'kwargs_target'):
+            built, mro = built.kwargs_target(node), []
+            if built is None:
+                return None
+        elif inspect.isclass(built):
+            built = mro[0] if mro else object  # super().__init__(**kwargs)
+        else:
+            return None  # a function passing **kwargs on: cannot tell
+
+
+def _argument_names(where: str, node: Any,
+                    cfg_options: Dict[str, Any]) -> Optional[set]:
+    """The keys the dict ``node`` at ``where`` may hold: the keyword
+    arguments of what it builds (its ``type``, as changed by the same
+    ``cfg_options``; a Runner-built dict of :data:`_UNTYPED`; an optimiser
+    wrapper's ``clip_grad``: torch's clipping function), or None."""
     if not isinstance(node, (dict, Config)):
-        return False
-    name = (cfg_options or {}).get(f'{where}.type', node.get('type'))
+        return None
+    if where.rpartition('.')[2] == 'clip_grad':  # OptimWrapper's clipping
+        kind = cfg_options.get(f'{where}.type', node.get('type', 'norm'))
+        func = _resolve('torch.nn.utils.clip_grad_value_' if kind == 'value'
+                        else 'torch.nn.utils.clip_grad_norm_')
+        names = _keyword_names(func, node)
+        return None if names is None else (names - {'parameters'}) | {'type'}
+    name = cfg_options.get(f'{where}.type', node.get('type'))
     if name is None and where in _UNTYPED:
         name = _UNTYPED[where]
         if where == 'train_cfg' and 'max_iters' in node:
             name = 'IterBasedTrainLoop'
     if not isinstance(name, str):
-        return False
-    if '.' in name:  # a dotted import path
-        module, _, attr = name.rpartition('.')
-        try:
-            built = getattr(importlib.import_module(module), attr, None)
-        except ImportError:
-            return False
-    else:
-        built = _registered(name)
-    if built is None:
-        return False
-    try:
-        params = inspect.signature(built).parameters
-    except (TypeError, ValueError):
-        return False
-    return part in params and params[part].kind in (
-        inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        inspect.Parameter.KEYWORD_ONLY)
+        return None
+    built = _resolve(name)
+    return None if built is None else _keyword_names(built, node)
+
+
+def _refused_argument(where: str, node: Any, part: str,
+                      cfg_options: Dict[str, Any], rest=()
+                      ) -> Optional[Tuple[str, Any, str]]:
+    """None where the missing ``part`` of the dict ``node`` at ``where``
+    (:func:`_missing_key`) is an argument of what that dict builds
+    (``model.backbone.with_cp``: ResNet takes ``with_cp``;
+    ``model.backbone.drop_path_rate``: the timm ViT passes it to timm), so
+    adding it is a setting, not a typo; else ``(where, node, part)`` of the
+    key refused. The keys ``rest`` below a new argument are checked the
+    same way where what takes them is known
+    (``optim_wrapper.clip_grad.max_norm``: torch's ``clip_grad_norm_``
+    takes ``max_norm``; ``max_nrom`` is refused)."""
+    names = _argument_names(where, node, cfg_options)
+    if names is None or part not in names:
+        return where, node, part
+    for below in rest:
+        where = f'{where}.{part}' if where else part
+        prefix = f'{where}.'
+        node = {k[len(prefix):]: v for k, v in cfg_options.items()
+                if k.startswith(prefix) and '.' not in k[len(prefix):]}
+        names = _argument_names(where, node, cfg_options)
+        if names is None:
+            return None  # nothing known takes these keys: cannot tell
+        if below not in names:
+            return where, node, below
+        part = below
+    return None
+
+
+def _argument_hint(where: str, node: Any, part: str,
+                   cfg_options: Dict[str, Any]) -> str:
+    """`` (did you mean <where>.<name>?)`` for the closest argument of what
+    the dict at ``where`` builds, or ''."""
+    names = _argument_names(where, node, cfg_options)
+    near = difflib.get_close_matches(part, sorted(names or ()), n=1)
+    return f' (did you mean {where}.{near[0]}?)' if near else ''
 
 
 def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
@@ -344,12 +426,21 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
         if '.' not in key and key not in cfg and key in _runner_keys():
             continue
         missing = _missing_key(cfg, key)
+        if missing is None:
+            continue
         # a new key may be an argument of the class its dict builds (a
         # check that imports the model stack where the dict has a type)
-        if missing is not None and not _new_argument(*missing[1:],
-                                                     cfg_options):
-            raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
-                             f'{missing[0]}')
+        reason, where, node, part = missing
+        rest = key.split('.')[len(where.split('.')) + 1 if where else 1:]
+        refused = _refused_argument(where, node, part, cfg_options, rest)
+        if refused is None:
+            continue
+        if refused[0] != where:  # a key below a new argument
+            reason = f'{refused[0]} takes no key {refused[2]!r}'
+        if '(did you mean' not in reason:
+            reason += _argument_hint(*refused, cfg_options)
+        raise InputError(f'--cfg-options {key}: not in {cfg.filename}: '
+                         f'{reason}')
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None,

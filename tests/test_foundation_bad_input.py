@@ -562,6 +562,55 @@ def test_arguments_of_the_built_class_may_be_added():
             load_config(full, {key: 1})
 
 
+def test_arguments_passed_on_and_below_new_keys_are_checked():
+    """``**kwargs`` are followed to what takes them: the timm ViT's
+    ``drop_path_rate`` (timm's model), a cosine schedule's
+    ``eta_min_ratio`` (its parent class, past MMEngine's LR mixin); both
+    were refused. Keys below a new argument were accepted unchecked
+    (``optim_wrapper.clip_grad.max_nrom`` clipped nothing); they are now
+    checked against torch's clipping function, and a near miss names the
+    argument meant."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import MODELS, PARAM_SCHEDULERS
+    from openselfsup.utils import InputError
+    vit = os.path.join(REPO, 'configs', 'demo',
+                       'balance_vit_tiny_synthetic.py')
+    full = os.path.join(REPO, 'configs', 'wsi_selfsup', 'moco_v3',
+                        'r18_bs256_ep200_all.py')
+    init_default_scope('openselfsup')
+    cfg = load_config(vit, {'model.backbone.drop_path_rate': 0.25})
+    backbone = MODELS.build(cfg.model.backbone)
+    assert backbone.vit.blocks[-1].drop_path1.drop_prob == \
+        pytest.approx(0.25)
+    cfg = load_config(full, {'param_scheduler.0.eta_min': None,
+                             'param_scheduler.0.eta_min_ratio': 0.1})
+    sched = PARAM_SCHEDULERS.build(dict(
+        cfg.param_scheduler[0], optimizer=torch.optim.SGD(
+            backbone.parameters(), lr=1.0)))
+    assert sched.eta_min_ratio == 0.1
+    for key in ('optim_wrapper.clip_grad.max_norm',
+                'optim_wrapper.clip_grad.norm_type'):
+        load_config(full, {key: 1.0})
+    load_config(full, {'optim_wrapper.clip_grad.type': 'value',
+                       'optim_wrapper.clip_grad.clip_value': 1.0})
+    for path, options, words in (
+            (vit, {'model.backbone.drop_path_rat': 0.1},
+             'did you mean model.backbone.drop_path_rate'),
+            (full, {'param_scheduler.0.eta_min_rato': 0.1},
+             "no key 'eta_min_rato'"),
+            (full, {'optim_wrapper.clip_grad.max_nrom': 1.0},
+             "optim_wrapper.clip_grad takes no key 'max_nrom' "
+             r'\(did you mean optim_wrapper.clip_grad.max_norm\?\)'),
+            (full, {'optim_wrapper.clip_grad.type': 'value',
+                    'optim_wrapper.clip_grad.max_norm': 1.0},
+             "clip_grad takes no key 'max_norm'")):
+        with pytest.raises(InputError, match=words):
+            load_config(path, options)
+
+
 def test_schedule_warning_reads_open_ends_and_begins():
     """A warm-up with an end before a schedule without one (MMEngine's
     default end is infinite) spans the run; a cosine without an end ends

@@ -73,6 +73,21 @@ class TimmVisionTransformer(KeepsLoadedWeights, BaseModule):
             for p in blk.parameters():
                 p.requires_grad_(False)
 
+    @staticmethod
+    def kwargs_target(cfg) -> Optional[type]:
+        """The timm class that ``**kwargs`` reach (``VisionTransformer`` for
+        ``vit_*``), read by the ``--cfg-options`` check: ``model_name`` is
+        built on the meta device (no weights, no memory); None where timm
+        cannot build it."""
+        timm = require_timm('TimmVisionTransformer')
+        name = cfg.get('model_name', 'vit_base_patch16_224')
+        try:
+            with torch.device('meta'):
+                return type(timm.create_model(name, pretrained=False,
+                                              num_classes=0))
+        except Exception:  # an unknown name: the build says so in one line
+            return None
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         pe = self.vit.patch_embed
         size = tuple(getattr(pe, 'img_size', None) or ())
