@@ -194,6 +194,20 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool):
                              'modle=1'])
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
     assert "has no key 'modle' (did you mean model?)" in err
+    # a total batch or groups that do not split over the GPUs asked for
+    # were refused only once every process had started (one error per
+    # process, then the launcher's own report)
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, '3'])
+    assert rc == 2 and err.strip() == (
+        'error: total_batch_size 32 is not divisible by the 3 training '
+        'processes; change the GPU count or --cfg-options '
+        'total_batch_size=...'), err
+    full = os.path.join(REPO, 'configs', 'wsi_selfsup', 'moco_v3',
+                        'r18_bs256_ep200_all.py')
+    rc, out, err = run_tool([tool, *head, full, '2', '--cfg-options',
+                             'total_batch_size=96'])
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert 'group_size' in err and '48' in err, err
 
 
 def test_batch_split_over_processes(monkeypatch):

@@ -28,9 +28,11 @@ if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
     echo "error: GPUS must be a whole number, got '$GPUS'" >&2
     exit 2
 fi
-# one clear line (and no torchrun start) for a bad config or override, or
-# when the machine has fewer GPUs
-python "$TOOLS/train.py" "$CONFIG" "$@" --check-config
+# one clear line (and no torchrun start) for a bad config or override, a
+# total batch or groups that do not split over the processes, or when the
+# machine has fewer GPUs
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config \
+    --check-world $((GPUS * NNODES))
 python -c 'import sys
 from openselfsup.apis.train import check_gpu_count
 from openselfsup.utils import run_cli

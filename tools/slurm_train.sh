@@ -30,8 +30,9 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
-# one clear line (and no job submitted) for a bad config or override
-python "$TOOLS/train.py" "$CONFIG" "$@" --check-config
+# one clear line (and no job submitted) for a bad config or override, or
+# a total batch or groups that do not split over the GPUS tasks
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS"
 exec srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \
     --gres=gpu:"$GPUS_PER_NODE" \

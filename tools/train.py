@@ -48,15 +48,21 @@ def parse_args(argv):
     # overrides only, without importing torch
     p.add_argument('--check-config', action='store_true',
                    help=argparse.SUPPRESS)
+    # with --check-config: the processes the launcher will start (the
+    # total batch and the groups must split over them)
+    p.add_argument('--check-world', type=int, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     a = parse_args(argv)
     if a.check_config:
-        from openselfsup.apis.train import check_run_values
+        from openselfsup.apis.train import check_run_values, split_batch
         from openselfsup.config import load_config
-        check_run_values(load_config(a.config, a.cfg_options))
+        cfg = load_config(a.config, a.cfg_options)
+        check_run_values(cfg)
+        if a.check_world:
+            split_batch(cfg, a.check_world, a.check_world > 1)
         return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,

@@ -117,6 +117,40 @@ def group_notes(model: dict, batch: int, world: int,
     return notes
 
 
+def split_batch(cfg: Config, world: int, distributed: bool) -> list:
+    """Set the per-process batch of ``world`` processes (a config's
+    ``total_batch_size`` split evenly) and check it against the model's
+    groups (:func:`group_notes`); the launchers run this before they start
+    any process (``tools/train.py --check-config --check-world N``).
+
+    Returns:
+        list[str]: notes for the run's log.
+
+    Raises:
+        InputError: a total that the processes do not divide, a batch that
+            the groups do not divide.
+    """
+    if 'train_dataloader' not in cfg:
+        return []
+    if 'total_batch_size' in cfg:
+        batch = per_process_batch(int(cfg.total_batch_size), world)
+        cfg.train_dataloader.batch_size = batch
+        notes = [f'total batch {cfg.total_batch_size} kept: {world} '
+                 f'process(es) x batch {batch} each (learning rate not '
+                 'rescaled)']
+    else:
+        notes = [f'per-process batch {cfg.train_dataloader.batch_size} '
+                 f'from the config, {world} process(es)']
+    if 'model' in cfg:
+        notes += group_notes(cfg.model, int(cfg.train_dataloader.batch_size),
+                             world,
+                             cfg.train_dataloader.get('drop_last', False),
+                             # MMEngine converts to SyncBatchNorm only in a
+                             # distributed run
+                             bool(cfg.get('sync_bn')) and distributed)
+    return notes
+
+
 #: training runs started in this process (see :func:`prepare_config`)
 _RUN_COUNTER = itertools.count(1)
 
@@ -207,24 +241,7 @@ def prepare_config(cfg: Config, config_path: str,
             launcher = 'none'
             world = 1
     cfg.launcher = launcher
-    if 'train_dataloader' not in cfg:
-        pass
-    elif 'total_batch_size' in cfg:
-        batch = per_process_batch(int(cfg.total_batch_size), world)
-        cfg.train_dataloader.batch_size = batch
-        notes.append(f'total batch {cfg.total_batch_size} kept: {world} '
-                     f'process(es) x batch {batch} each (learning rate not '
-                     'rescaled)')
-    else:
-        notes.append(f'per-process batch {cfg.train_dataloader.batch_size} '
-                     f'from the config, {world} process(es)')
-    if 'train_dataloader' in cfg and 'model' in cfg:
-        notes += group_notes(cfg.model, int(cfg.train_dataloader.batch_size),
-                             world,
-                             cfg.train_dataloader.get('drop_last', False),
-                             # MMEngine converts to SyncBatchNorm only in a
-                             # distributed run
-                             bool(cfg.get('sync_bn')) and launcher != 'none')
+    notes += split_batch(cfg, world, launcher != 'none')
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False  # torch refuses it without workers
