@@ -104,7 +104,7 @@ def test_clp_recipe_matches_paper():
     assert jitter.prob == 0.8
     j = jitter.transforms[0]
     assert (j.brightness, j.contrast, j.saturation, j.hue) == (.4, .4, .4, .4)
-    assert by_type['RandomGrayscale'].prob == 0.2
+    assert by_type['PillowGrayscale'].prob == 0.2
     assert by_type['GaussianBlur'].prob == 0.5
     assert by_type['Solarize'].prob == 0.2
     assert by_type['RandomFlip'].prob == 0.5

@@ -161,6 +161,61 @@ def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
     np.testing.assert_array_equal(_np(got), mmcv.solarize(img, thr=128))
 
 
+def test_grayscale_is_pillows_convert_l_as_published(one_thread):
+    """The published views' grayscale is torchvision's on PIL images:
+    ``convert('L')``, 601-2 luma in 16-bit fixed point, rounded. Reference
+    written out in integers; a hand case where truncating (mmpretrain's
+    RandomGrayscale) gives another level: pure green 1 -> 0.587 -> 1."""
+    from mmpretrain.datasets.transforms import RandomGrayscale
+
+    from openselfsup.datasets import batch_aug as B
+    from openselfsup.datasets.transforms import PillowGrayscale
+
+    def reference(rgb):  # [..., 3] uint8 RGB
+        r, g, b = (rgb[..., i].astype(np.int64) for i in range(3))
+        return ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16).astype(
+            np.uint8)
+
+    green = np.zeros((1, 1, 3), np.uint8)
+    green[..., 1] = 1  # RGB (0, 1, 0)
+    assert reference(green)[0, 0] == 1
+    assert np.asarray(Image.fromarray(green).convert('L'))[0, 0] == 1
+    truncated = RandomGrayscale(prob=1.0, keep_channels=True,
+                                channel_weights=(0.114, 0.587, 0.2989)
+                                ).transform(dict(img=green[..., ::-1].copy()))
+    assert truncated['img'][0, 0, 0] == 0  # what the config used to do
+    rng = np.random.default_rng(7)
+    colours = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    colours[0, 0] = (0, 1, 0)
+    for img in (colours, _patches(1, 40, seed=4)[0]):
+        want = np.repeat(reference(img)[..., None], 3, axis=2)
+        np.testing.assert_array_equal(
+            np.asarray(Image.fromarray(img).convert('L')), want[..., 0])
+        # per-image transform: BGR in, BGR out (gray in every channel)
+        out = PillowGrayscale(prob=1.0).transform(
+            dict(img=img[..., ::-1].copy()))['img']
+        assert out.dtype == np.uint8 and out.shape == img.shape
+        np.testing.assert_array_equal(out, want)
+        # batched op, built from the config dict as the GPU path builds it
+        op = B.build_op(dict(type='PillowGrayscale', prob=1.0), 'test')
+        got = op(_t(img), torch.Generator().manual_seed(0))
+        np.testing.assert_array_equal(_np(got), want)
+    # prob 0 leaves the image alone on both paths
+    img = colours[:8, :8]
+    np.testing.assert_array_equal(PillowGrayscale(prob=0.0).transform(
+        dict(img=img.copy()))['img'], img)
+    np.testing.assert_array_equal(_np(B.GrayscaleOp(0.0, None)(
+        _t(img), torch.Generator().manual_seed(0))), img)
+
+
+def test_clp_views_use_the_published_grayscale():
+    cfg = Config.fromfile(CLP)
+    views = cfg.train_dataloader.dataset.pipeline[1].transforms[0]
+    gray = [v for v in views if 'Grayscale' in v['type']]
+    assert [g['type'] for g in gray] == ['PillowGrayscale']
+    assert gray[0]['prob'] == 0.2
+
+
 def test_resized_crop_matches_mmcv_crop_then_pillow_resize(one_thread):
     """The per-image pipeline crops (mmcv.imcrop) then resizes with Pillow
     (bilinear); up- and down-scaling, square and not. Same weights; Pillow's

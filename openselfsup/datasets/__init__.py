@@ -13,7 +13,7 @@ from ..utils.lazy import lazy_getattr
 #: exported name -> the module of this package that defines it
 _LAZY = {
     'ImageList': 'image_list', 'read_list_file': 'image_list',
-    'HueWrapColorJitter': 'transforms',
+    'HueWrapColorJitter': 'transforms', 'PillowGrayscale': 'transforms',
     'CaptionedImages': 'crossmodal', 'LoadRegionFeatures': 'crossmodal',
     'SlideReports': 'crossmodal',
     'HierarchicalPatchDataset': 'hierarchical',

@@ -21,7 +21,10 @@ config transform              batched op (per sample)
 ``RandomApply([ColorJitter])``  brightness, contrast, saturation, hue factors
                               uniform, the four in a random order, as
                               Pillow's ImageEnhance / HSV hue rotation
-``RandomGrayscale``           weighted channel sum, ``channel_weights``
+``PillowGrayscale``           Pillow's ``convert('L')`` (601-2 luma in
+                              16-bit fixed point, rounded), as published
+``RandomGrayscale``           weighted channel sum, ``channel_weights``,
+                              truncated (mmpretrain's)
 ``GaussianBlur``              sigma uniform in ``magnitude_range``,
                               separable Gaussian (radius 3 sigma, edges
                               replicated)
@@ -603,16 +606,36 @@ class ColorJitterOp(_Op):
             x, f, w_mean, w_gray, luma_weights(x.device, x.dtype), with_gray)
 
 
-class GrayscaleOp(_Op):
+#: Pillow's ``convert('L')`` weights in 16-bit fixed point (RGB order)
+PIL_L24 = (19595.0, 38470.0, 7471.0)
 
-    def __init__(self, prob: float, weights_rgb: Sequence[float] = LUMA):
+
+def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
+    """``[N, 1, H, W]`` Pillow ``convert('L')`` of an 8-bit RGB batch:
+    ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``, exact (every partial
+    sum is an integer below 2**24, so float32 holds it exactly)."""
+    return torch.floor((luma(x, PIL_L24) + 32768.0) / 65536.0)
+
+
+class GrayscaleOp(_Op):
+    """Grayscale with probability ``prob``: Pillow's ``convert('L')``
+    (``weights_rgb=None``, the published views) or mmpretrain's truncated
+    weighted sum with ``weights_rgb``."""
+
+    def __init__(self, prob: float,
+                 weights_rgb: Optional[Sequence[float]] = LUMA):
         self.prob = prob
-        total = float(sum(weights_rgb))
-        self.weights = tuple(w / total for w in weights_rgb)
+        if weights_rgb is None:
+            self.weights = None
+        else:
+            total = float(sum(weights_rgb))
+            self.weights = tuple(w / total for w in weights_rgb)
 
     def __call__(self, x, gen):
         def gray(sub, _):
-            return torch.floor(luma(sub, self.weights)).expand_as(sub).clone()
+            g = pil_convert_l(sub) if self.weights is None else \
+                torch.floor(luma(sub, self.weights))
+            return g.expand_as(sub).clone()
         return _on_subset(x, _chance(len(x), self.prob, gen), gray)
 
 
@@ -680,6 +703,8 @@ def build_op(t: Dict, where: str) -> _Op:
     if kind in _JITTER:
         return ColorJitterOp(t.get('brightness', 0.), t.get('contrast', 0.),
                              t.get('saturation', 0.), t.get('hue', 0.))
+    if kind == 'PillowGrayscale':
+        return GrayscaleOp(t.get('prob', 0.1), None)
     if kind == 'RandomGrayscale':
         weights = t.get('channel_weights', (1., 1., 1.))
         if not t.get('keep_channels', False):

@@ -6,12 +6,18 @@ numpy 2 a negative hue factor raises ``OverflowError`` instead of wrapping
 around, so ``hue=0.4`` (the paper's jitter) crashes about half the time.
 This subclass shifts the hue channel modulo 256 itself; brightness,
 contrast and saturation are mmpretrain's.
+
+``PillowGrayscale``: the published views' grayscale (torchvision's
+``RandomGrayscale`` on a PIL image: ``convert('L')``, ITU-R 601-2 luma
+rounded to the nearest 8-bit level, copied into three channels).
+mmpretrain's ``RandomGrayscale`` truncates its float weighted sum instead,
+which leaves about half of the pixels one level darker.
 """
 from typing import Dict
 
 import mmcv
 import numpy as np
-from mmpretrain.datasets.transforms import ColorJitter
+from mmpretrain.datasets.transforms import ColorJitter, RandomGrayscale
 from PIL import Image
 
 from ..registry import TRANSFORMS
@@ -60,3 +66,35 @@ class HueWrapColorJitter(ColorJitter):
                 img = adjust_hue(img, h)
         results['img'] = img
         return results
+
+
+@TRANSFORMS.register_module()
+class PillowGrayscale(RandomGrayscale):
+    """Grayscale with probability ``prob``, as torchvision's
+    ``RandomGrayscale`` on PIL images (the published CLP views).
+
+    Args:
+        prob (float): probability of converting an image. Defaults to 0.1.
+
+    The gray level is Pillow's ``convert('L')`` of the RGB image,
+    ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``, copied into the three
+    channels of the (BGR, mmcv's order) uint8 image.
+    """
+
+    def __init__(self, prob: float = 0.1):
+        super().__init__(prob=prob, keep_channels=True)
+
+    def transform(self, results: Dict) -> Dict:
+        img = results['img']
+        if self._random_prob() < self.prob:
+            if img.ndim != 3 or img.shape[2] != 3:
+                raise ValueError('PillowGrayscale expects an [H, W, 3] image, '
+                                 f'got shape {img.shape}')
+            rgb = np.ascontiguousarray(img[..., ::-1], dtype=np.uint8)
+            gray = np.asarray(Image.fromarray(rgb, mode='RGB').convert('L'))
+            img = np.repeat(gray[..., None], 3, axis=2)
+        results['img'] = img
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(prob={self.prob})'

@@ -3,7 +3,8 @@
 Views as the ICLR-22 code (torchvision on PIL images, the same pipeline
 twice per image): RandomResizedCrop 224 scale (0.2, 1) (ratio 3/4-4/3,
 bilinear), horizontal flip (p 0.5), colour jitter brightness, contrast,
-saturation 0.4 and hue 0.4 in random order (p 0.8), grayscale (p 0.2),
+saturation 0.4 and hue 0.4 in random order (p 0.8), grayscale as
+Pillow's ``convert('L')`` (p 0.2),
 Gaussian blur sigma uniform in (0.1, 2) (PIL, p 0.5), solarisation at 128
 (p 0.2); then ImageNet mean/std. Paths are relative to the working directory
 (``data/NCT/...``) as in the original code.
@@ -27,8 +28,9 @@ view_pipeline = [
          transforms=[dict(type='HueWrapColorJitter', brightness=0.4,
                           contrast=0.4, saturation=0.4, hue=0.4)],
          prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.2989)),
+    # torchvision's RandomGrayscale on PIL: convert('L'), rounded (not
+    # mmpretrain's RandomGrayscale, which truncates)
+    dict(type='PillowGrayscale', prob=0.2),
     dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
          magnitude_std='inf', prob=0.5),
     dict(type='Solarize', thr=128, prob=0.2),
