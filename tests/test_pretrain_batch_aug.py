@@ -189,6 +189,9 @@ def test_grayscale_is_pillows_convert_l_as_published(one_thread):
     colours[0, 0] = (0, 1, 0)
     for img in (colours, _patches(1, 40, seed=4)[0]):
         want = np.repeat(reference(img)[..., None], 3, axis=2)
+        # the gray image of the jitter's contrast and saturation blends
+        np.testing.assert_array_equal(_np(B._pil_gray(_t(img))),
+                                      want[..., :1])
         np.testing.assert_array_equal(
             np.asarray(Image.fromarray(img).convert('L')), want[..., 0])
         # per-image transform: BGR in, BGR out (gray in every channel)

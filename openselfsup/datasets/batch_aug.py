@@ -45,8 +45,11 @@ import torch.nn.functional as F
 
 from ..utils import InputError
 
-#: ITU-R 601-2 luma, as Pillow's ``convert('L')`` (RGB order)
+#: ITU-R 601-2 luma weights (RGB order)
 LUMA = (0.299, 0.587, 0.114)
+#: the same in Pillow's 16-bit fixed point, what ``convert('L')`` computes:
+#: ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``
+PIL_L24 = (19595.0, 38470.0, 7471.0)
 
 
 def _uniform(n: int, low: float, high: float,
@@ -253,8 +256,11 @@ def adjust_saturation(x, factor):
 
 def _pil_gray(x: torch.Tensor,
               w: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Pillow's ``convert('L')``: ITU-R 601-2 luma rounded to 8 bits."""
-    return torch.floor(luma(x, w=w) + 0.5)
+    """Pillow's ``convert('L')`` (:func:`pil_convert_l`); ``w``: the
+    :data:`PIL_L24` weights already on the device (:func:`luma_weights`).
+    Exact: rounding the float luma ``0.299 R + 0.587 G + 0.114 B`` instead
+    gave another level for about 0.05% of all colours (ties)."""
+    return torch.floor((luma(x, PIL_L24, w) + 32768.0) / 65536.0)
 
 
 def _blend_core(x: torch.Tensor, f: torch.Tensor, w_mean: torch.Tensor,
@@ -603,18 +609,15 @@ class ColorJitterOp(_Op):
         weight of the gray mean, weight of the gray image)."""
         f, w_mean, w_gray = blend.view(3, -1, 1, 1, 1).unbind(0)
         return _kernel(_blend_core, self.compiled)(
-            x, f, w_mean, w_gray, luma_weights(x.device, x.dtype), with_gray)
-
-
-#: Pillow's ``convert('L')`` weights in 16-bit fixed point (RGB order)
-PIL_L24 = (19595.0, 38470.0, 7471.0)
+            x, f, w_mean, w_gray, luma_weights(x.device, x.dtype, PIL_L24),
+            with_gray)
 
 
 def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
     """``[N, 1, H, W]`` Pillow ``convert('L')`` of an 8-bit RGB batch:
     ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``, exact (every partial
     sum is an integer below 2**24, so float32 holds it exactly)."""
-    return torch.floor((luma(x, PIL_L24) + 32768.0) / 65536.0)
+    return _pil_gray(x)
 
 
 class GrayscaleOp(_Op):
