@@ -476,8 +476,27 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         if not allow_new_keys:
             check_cfg_options(cfg, cfg_options)
         check_variable_overrides(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+        cfg.merge_from_dict({**mirrored_overrides(cfg, cfg_options),
+                             **cfg_options})
     return cfg
+
+
+def mirrored_overrides(cfg: Config, cfg_options: Dict[str, Any]
+                       ) -> Dict[str, Any]:
+    """The same overrides for the copies of a section that is read itself
+    and was also copied when the file was read: ``knn_eval.k=20`` reaches
+    the training-time hook, which the HLSS configs build as
+    ``dict(type='KNNEvalHook', **knn_eval)``, as well as ``knn_eval``
+    (which ``tools/knn_eval.py`` reads). A key the same options set
+    explicitly wins."""
+    mirrored: Dict[str, Any] = {}
+    for key, value in cfg_options.items():
+        top, _, rest = key.partition('.')
+        if rest and top in cfg and isinstance(cfg[top], dict) and \
+                _live(cfg, top):
+            for copy in _copies(cfg, top):
+                mirrored[f'{copy}.{rest}'] = value
+    return mirrored
 
 
 def default_work_dir(config_path: str) -> str:

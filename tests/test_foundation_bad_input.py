@@ -625,6 +625,30 @@ def test_arguments_passed_on_and_below_new_keys_are_checked():
             load_config(path, options)
 
 
+def test_override_of_a_read_section_reaches_its_copies():
+    """``knn_eval.k=7`` changed the section ``tools/knn_eval.py`` reads but
+    not the training-time kNN hook, which the HLSS configs build from a
+    copy (``dict(type='KNNEvalHook', **knn_eval)``): the log's kNN figures
+    used the file's k. The override now reaches both; a key of the copy
+    set in the same options wins."""
+    from openselfsup.config import load_config
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    base = load_config(hlss)
+    hook = [h for h in base.custom_hooks if h['type'] == 'KNNEvalHook'][0]
+    assert hook['k'] == base.knn_eval.k != 7
+    cfg = load_config(hlss, {'knn_eval.k': 7,
+                             'knn_eval.query.split_name': 'other'})
+    hook = [h for h in cfg.custom_hooks if h['type'] == 'KNNEvalHook'][0]
+    assert cfg.knn_eval.k == hook['k'] == 7
+    assert cfg.knn_eval.query.split_name == hook['query']['split_name'] \
+        == 'other'
+    assert hook['bank'] == base.knn_eval.bank  # the rest untouched
+    index = cfg.custom_hooks.index(hook)
+    cfg = load_config(hlss, {'knn_eval.k': 7,
+                             f'custom_hooks.{index}.k': 9})
+    assert cfg.knn_eval.k == 7 and cfg.custom_hooks[index]['k'] == 9
+
+
 def test_schedule_warning_reads_open_ends_and_begins():
     """A warm-up with an end before a schedule without one (MMEngine's
     default end is infinite) spans the run; a cosine without an end ends
