@@ -69,6 +69,47 @@ def config_dicts(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
             yield from config_dicts(value, f'{key}.{i}' if key else str(i))
 
 
+#: transforms that set the size of the image a pipeline ends with, and the
+#: argument that holds it (an int or ``(w, h)``)
+_SIZE_ARGUMENTS = {'RandomResizedCrop': 'scale', 'Resize': 'scale',
+                   'CenterCrop': 'crop_size', 'RandomCrop': 'crop_size'}
+
+
+def pipeline_image_size(pipeline: Any, key: str
+                        ) -> Optional[Tuple[str, Tuple[int, int]]]:
+    """``(dotted key of the size argument, (w, h))`` of the last transform
+    of ``pipeline`` (at ``key``) that sets the image size (a crop or a
+    resize, nested view pipelines included), or None."""
+    found = None
+    for where, node in config_dicts(pipeline, key):
+        arg = _SIZE_ARGUMENTS.get(str(node.get('type')))
+        size = node.get(arg) if arg else None
+        if isinstance(size, int) and not isinstance(size, bool):
+            found = (f'{where}.{arg}', (size, size))
+        elif isinstance(size, (list, tuple)) and len(size) == 2 and all(
+                isinstance(v, int) and v > 0 for v in size):
+            found = (f'{where}.{arg}', (int(size[0]), int(size[1])))
+    return found
+
+
+def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of the training images of a config (a ``Config`` or the
+    text MMEngine keeps in a checkpoint's ``meta['cfg']``), or None."""
+    if isinstance(cfg_text, str):
+        try:
+            cfg_text = Config.fromstring(cfg_text, '.py')
+        except Exception:  # a config that cannot be read back: not known
+            return None
+    loader = cfg_text.get('train_dataloader') if isinstance(
+        cfg_text, (dict, Config)) else None
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    if not isinstance(dataset, dict):
+        return None
+    found = pipeline_image_size(dataset.get('pipeline') or [],
+                                'train_dataloader.dataset.pipeline')
+    return found[1] if found else None
+
+
 def _runner_source_keys() -> Tuple[set, set]:
     """``(arguments of Runner.__init__, keys its methods read with
     self.cfg.get)`` of MMEngine's ``Runner``, read from its source file

@@ -314,7 +314,7 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     assert 'builtins.getattr' in unsafe_globals(path)
     with pytest.raises(InputError, match='weights_only=True'):
         load_checkpoint_file(path)
-    weights, kind = load_backbone_weights(path)
+    weights, kind, _ = load_backbone_weights(path)
     torch.manual_seed(0)
     np.testing.assert_array_equal(weights['conv1.weight'].numpy(),
                                   torch.randn(8, 3, 7, 7).numpy())

@@ -391,6 +391,32 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
             extract_backbone_weights(str(ckpt), str(other))
         assert other.read_bytes() == kept
     assert extract_backbone_weights(str(ckpt), str(out)) == len(weights)
+    # the training image size travels with the weights, and an extraction
+    # at another size is warned of with the override that matches (a 64-px
+    # demo encoder on the configs' 224-px images was silent)
+    assert torch.load(out, weights_only=True)['meta'] == {
+        'train_image_size': [32, 32]}
+    from openselfsup.apis.extract import image_size_note, \
+        load_backbone_weights
+    from openselfsup.config import load_config
+    for path in (ckpt, out):
+        assert load_backbone_weights(str(path))[2] == (32, 32)
+    extraction = os.path.join(REPO, 'configs', 'extraction', 'nct_test.py')
+    note = image_size_note(load_config(extraction), str(out), (32, 32))
+    assert note == (
+        f'{out} was trained on 32 px images; {extraction} extracts '
+        'from 224 px images (dataset.pipeline.1.scale): features at another '
+        'scale than trained (--cfg-options dataset.pipeline.1.scale=32 '
+        'matches)')
+    assert image_size_note(load_config(extraction, {
+        'dataset.pipeline.1.scale': 32}), str(out), (32, 32)) is None
+    rc, stdout, err = run_tool([
+        'wsi_workdir/extract.py', '--config', extraction, '--pretrained',
+        str(out), '--output', str(tmp_path / 'feats' / 'NCT_test.npy'),
+        '--data-root', _nct(synthetic_root), '--cfg-options',
+        'model.backbone.base_channels=8', 'model.backbone.stem_channels=8'])
+    assert rc == 0, err
+    assert f'WARNING - {out} was trained on 32 px images' in stdout + err
 
 
 @pytest.mark.slow

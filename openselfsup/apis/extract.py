@@ -51,6 +51,7 @@ initialisation, a baseline. The helpers
 (:mod:`openselfsup.apis.import_features`).
 """
 import datetime
+import logging
 import os
 import platform
 import random
@@ -59,6 +60,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 
 from ..config import load_config
 from ..lowshot import paths
@@ -73,8 +75,9 @@ _RESNET_DEPTHS = {(2, 2, 2, 2, False): 18, (3, 4, 6, 3, False): 34,
                   (3, 8, 36, 3, True): 152}
 
 
-def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
-                                               str]:
+def load_backbone_weights(path: str
+                          ) -> Tuple['OrderedDict[str, torch.Tensor]', str,
+                                     Optional[Tuple[int, int]]]:
     """Read the backbone's weights from any of the accepted checkpoint kinds.
 
     Args:
@@ -82,15 +85,19 @@ def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
             (``{'state_dict': {...}}`` without prefix) or a bare state dict.
 
     Returns:
-        tuple: ``(state_dict, kind)``: the backbone's tensors keyed without
-        the ``backbone.`` prefix (``conv1.weight``, ``layer1.0.bn1.bias``...),
-        and ``kind``, ``'full checkpoint'`` or ``'backbone weights'``.
+        tuple: ``(state_dict, kind, size)``: the backbone's tensors keyed
+        without the ``backbone.`` prefix (``conv1.weight``,
+        ``layer1.0.bn1.bias``...), ``kind``, ``'full checkpoint'`` or
+        ``'backbone weights'``, and the ``(w, h)`` of the training images
+        where the file records them (else None).
 
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
-    from ..engine.checkpoint import load_checkpoint_file, state_dict_of
-    state = state_dict_of(load_checkpoint_file(path, tensors_only=True), path)
+    from ..engine.checkpoint import (checkpoint_image_size,
+                                     load_checkpoint_file, state_dict_of)
+    obj = load_checkpoint_file(path, tensors_only=True)
+    state = state_dict_of(obj, path)
     prefixed = OrderedDict((k[len(_BACKBONE_PREFIX):], v)
                            for k, v in state.items()
                            if k.startswith(_BACKBONE_PREFIX))
@@ -110,7 +117,29 @@ def load_backbone_weights(path: str) -> Tuple['OrderedDict[str, torch.Tensor]',
     bad = [k for k, v in weights.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise InputError(f'{path}: backbone entry {bad[0]} is not a tensor')
-    return weights, kind
+    return weights, kind, checkpoint_image_size(obj)
+
+
+def image_size_note(cfg, checkpoint: str,
+                    trained: Optional[Tuple[int, int]]) -> Optional[str]:
+    """A warning (logged as one) where an extraction config's images (its
+    ``dataset.pipeline`` resize) are of another size than the encoder's
+    training images (``trained``, from the checkpoint), with the override
+    that matches: a 64-px demo encoder on the configs' 224-px images gives
+    features of another scale than it learned, without an error."""
+    from ..config import pipeline_image_size
+    found = pipeline_image_size((cfg.get('dataset') or {}).get('pipeline')
+                                or [], 'dataset.pipeline')
+    if trained is None or found is None or found[1] == tuple(trained):
+        return None
+    key, size = found
+    fmt = lambda s: f'{s[0]} px' if s[0] == s[1] else f'{s[0]}x{s[1]} px'
+    value = trained[0] if trained[0] == trained[1] else \
+        f'"({trained[0]},{trained[1]})"'
+    return (f'{checkpoint} was trained on {fmt(trained)} images; '
+            f'{cfg.filename} extracts from {fmt(size)} images ({key}): '
+            f'features at another scale than trained (--cfg-options '
+            f'{key}={value} matches)')
 
 
 def resnet_depth(state: Dict[str, torch.Tensor]) -> Optional[int]:
@@ -671,13 +700,19 @@ def extract_many(configs: Sequence[str],
     for listing in listings:
         encoder(listing['cfg'])
     read = {None: (f'random init (seed {seed})', None)}  # -> (kind, SHA-256)
+    notes: List[str] = []  # each warning once
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
             continue
-        weights, kind = load_backbone_weights(checkpoint)
+        weights, kind, size = load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
         for listing, ckpt in zip(listings, checkpoints):
             entry = encoder(listing['cfg'])
+            note = image_size_note(listing['cfg'], checkpoint, size) \
+                if ckpt == checkpoint else None
+            if note and note not in notes:
+                notes.append(note)
+                print_log(note, logger='current', level=logging.WARNING)
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights
@@ -686,7 +721,7 @@ def extract_many(configs: Sequence[str],
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
         if entry[2] != checkpoint:  # another set's weights are in it
-            weights, _ = load_backbone_weights(checkpoint)
+            weights = load_backbone_weights(checkpoint)[0]
             if file_sha256(checkpoint) != sha:
                 raise InputError(
                     f'{checkpoint}: changed while extracting (its SHA-256 '

@@ -31,11 +31,12 @@ import contextlib
 import copyreg
 import os
 import zipfile
-from typing import List
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import torch
 
+from ..config import trained_image_size
 from ..utils import InputError, check_file, first_line
 
 
@@ -277,19 +278,45 @@ def extract_backbone_weights(checkpoint: str, out: str,
             old = load_checkpoint_file(out, tensors_only=True)
         except InputError:
             old = None
-        if not (isinstance(old, dict) and list(old) == ['state_dict']):
+        if not (isinstance(old, dict) and 'state_dict' in old
+                and set(old) <= {'state_dict', 'meta'}):
             raise InputError(f'{out}: exists and is not backbone weights '
                              'written by this tool (a training checkpoint or '
                              'another file); give another output or delete '
                              'it first')
-    state = state_dict_of(load_checkpoint_file(checkpoint,
-                                               tensors_only=True), checkpoint)
+    obj = load_checkpoint_file(checkpoint, tensors_only=True)
+    state = state_dict_of(obj, checkpoint)
     weights = {k[len(prefix):]: v for k, v in state.items()
                if k.startswith(prefix)}
     if not weights:
         heads = sorted({k.split('.')[0] for k in state})
         raise InputError(f'{checkpoint}: no weights start with {prefix!r} '
                          f'(top-level names: {", ".join(heads[:8])})')
+    saved = {'state_dict': weights}
+    size = trained_image_size(checkpoint_config(obj))
+    if size is not None:  # read by extraction (another size is warned of)
+        saved['meta'] = {'train_image_size': list(size)}
     with atomic_path(out) as tmp:
-        torch.save({'state_dict': weights}, tmp)
+        torch.save(saved, tmp)
     return len(weights)
+
+
+def checkpoint_config(obj: Any) -> Optional[str]:
+    """The training config MMEngine keeps in a checkpoint
+    (``meta['cfg']``, its text), or None."""
+    meta = obj.get('meta') if isinstance(obj, dict) else None
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    return text if isinstance(text, str) else None
+
+
+def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of the images the checkpoint's encoder was trained on:
+    from the training config in a training checkpoint, or the
+    ``meta['train_image_size']`` that :func:`extract_backbone_weights`
+    writes beside backbone weights; None where neither is there."""
+    meta = obj.get('meta') if isinstance(obj, dict) else None
+    size = meta.get('train_image_size') if isinstance(meta, dict) else None
+    if isinstance(size, (list, tuple)) and len(size) == 2 and all(
+            isinstance(v, int) for v in size):
+        return int(size[0]), int(size[1])
+    return trained_image_size(checkpoint_config(obj))
