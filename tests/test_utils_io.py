@@ -108,3 +108,72 @@ def test_ctrl_c_turned_into_another_error_still_reads_interrupted(capsys):
     with mock.patch('mmengine.config.config.FormatCode',
                     side_effect=KeyboardInterrupt):
         assert run_cli(lambda argv: cfg.pretty_text) == 130
+
+
+def test_a_set_interrupted_while_written_keeps_every_old_file(tmp_path):
+    """Ctrl-C in the middle of writing a list set (train, test, classes)
+    must not leave a new train list beside the old test list."""
+    from openselfsup.datasets.list_files import write_list_set
+    from openselfsup.utils import io
+    meta = tmp_path / 'meta'
+    write_list_set(str(meta), {'train': [('a.png', 0)],
+                               'test': [('b.png', 1)]}, ['x', 'y'], 'data')
+    before = {p.name: p.read_text() for p in meta.iterdir()}
+    calls = []
+    real_open = open
+
+    def opening(path, mode='r', *args, **kwargs):
+        if 'w' in mode and str(path).startswith(str(meta)):
+            calls.append(path)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+        return real_open(path, mode, *args, **kwargs)
+
+    io.open = opening  # the module's writes go through it
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_list_set(str(meta), {'train': [('b.png', 1)],
+                                       'test': [('a.png', 0)]},
+                           ['x', 'y'], 'data')
+    finally:
+        del io.open
+    assert {p.name: p.read_text() for p in meta.iterdir()} == before
+
+
+def test_save_set_moves_every_file_in_together(tmp_path):
+    from openselfsup.utils import save_set
+    a, b, c, d = (str(tmp_path / n) for n in ('a.json', 'b.npy', 'c.md',
+                                               'd.png'))
+    save_set({a: {'x': np.float32(1)}, b: np.arange(3), c: 'text',
+              d: b'\x89PNG'})
+    assert json.load(open(a)) == {'x': 1.0}
+    assert np.load(b).tolist() == [0, 1, 2]
+    assert open(c).read() == 'text' and open(d, 'rb').read() == b'\x89PNG'
+    with pytest.raises(RuntimeError):
+        from openselfsup.utils import atomic_paths
+        with atomic_paths([a, c]) as (ta, tc):
+            open(ta, 'w').write('{}')
+            raise RuntimeError('killed')
+    assert json.load(open(a)) == {'x': 1.0}
+    assert sorted(os.listdir(tmp_path)) == ['a.json', 'b.npy', 'c.md',
+                                            'd.png']
+
+
+def test_ctrl_c_while_a_set_is_moved_in_comes_after_the_last_file(tmp_path):
+    import signal
+    from openselfsup.utils import io
+    a, b = str(tmp_path / 'a.txt'), str(tmp_path / 'b.txt')
+    real_replace = os.replace
+
+    def replace(src, dst):  # Ctrl-C arrives after the first rename
+        real_replace(src, dst)
+        if dst == a:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    io.os.replace = replace
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            io.save_set({a: 'new a', b: 'new b'})
+    finally:
+        io.os.replace = real_replace
+    assert open(a).read() == 'new a' and open(b).read() == 'new b'

@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
-from ..utils import InputError, save_text
+from ..utils import InputError, save_set
 
 #: the folder NCT-CRC-HE-100K-NONORM.zip extracts to; the published lists
 #: name its images ``<CLS>/<file>`` (the folder itself as ``data/``)
@@ -161,7 +161,8 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
     """Check every list of one domain, then write them and ``classes.txt``.
 
     Writes ``<meta>/<name>.txt`` and ``<meta>/<name>_labeled.txt`` per list,
-    each atomically. Nothing is written when a list is empty or holds a path
+    all of them together (:func:`~openselfsup.utils.save_set`: an
+    interrupted run leaves the old lists, never a mix). Nothing is written when a list is empty or holds a path
     the format cannot hold.
 
     Args:
@@ -179,9 +180,13 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
             raise InputError(f'{os.path.join(meta, name)}.txt would be empty; '
                              'nothing written')
         check_list_paths((p for p, _ in entries), data_dir)
+    # one set: an interrupted run leaves every old list, never a new train
+    # list beside an old test list (images in both)
+    files = {}
     for name, entries in lists.items():
-        save_text(os.path.join(meta, f'{name}.txt'),
-                  ''.join(f'{p}\n' for p, _ in entries))
-        save_text(os.path.join(meta, f'{name}_labeled.txt'),
-                  ''.join(f'{p} {c}\n' for p, c in entries))
-    save_text(os.path.join(meta, 'classes.txt'), '\n'.join(classes) + '\n')
+        files[os.path.join(meta, f'{name}.txt')] = \
+            ''.join(f'{p}\n' for p, _ in entries)
+        files[os.path.join(meta, f'{name}_labeled.txt')] = \
+            ''.join(f'{p} {c}\n' for p, c in entries)
+    files[os.path.join(meta, 'classes.txt')] = '\n'.join(classes) + '\n'
+    save_set(files)

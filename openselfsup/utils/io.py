@@ -9,14 +9,23 @@ writer's leftovers). With ``exclusive=True`` the finished file is moved in
 only if the target is still absent (``os.link``, atomic on POSIX file
 systems): of two runs that make the same file at once, exactly one wins and
 the other gets :class:`FileExistsError`.
+
+Files that belong together (a list set, a report's Markdown, JSON and plot,
+features with their labels and provenance) go through :func:`atomic_paths`:
+every one is written to its temporary first and they are moved in together
+at the end, so an interruption while they are written leaves the old set
+whole, never new files beside old ones.
 """
+import contextlib
 import errno
 import json
 import os
 import re
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, List, Sequence
 
 import numpy as np
 
@@ -136,6 +145,109 @@ def atomic_path(path: str, exclusive: bool = False) -> Iterator[str]:
         raise
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the body and act on them right
+    after (Ctrl-C cannot stop a set of renames half-way). The handlers are
+    swapped, not the signal mask: another thread (torch's, BLAS's) would
+    take a masked signal for the process. A no-op outside the main thread,
+    where handlers cannot be set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: List[int] = []
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if handler is None:  # set outside Python: left alone
+            continue
+        old[sig] = handler
+        signal.signal(sig, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(caught):
+            handler = old[sig]
+            if callable(handler):
+                handler(sig, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(sig)
+
+
+@contextmanager
+def atomic_paths(paths: Sequence[str]) -> Iterator[List[str]]:
+    """:func:`atomic_path` for a set of files that belong together.
+
+    Yields one temporary path per file (each beside its target, with its
+    extension); only when the body has finished are they moved onto their
+    targets, one after the other with Ctrl-C (SIGINT, SIGTERM) held back, so
+    an interruption leaves either every old file or every new one (only a
+    SIGKILL or a crash within those few renames can mix them). If the body
+    raises, every temporary is removed and no target changes.
+
+    Args:
+        paths (sequence[str]): the final file paths, distinct.
+
+    Raises:
+        InputError: a directory cannot be written, or the disk is full.
+    """
+    paths = [os.fspath(p) for p in paths]
+    if len({os.path.abspath(p) for p in paths}) != len(paths):
+        raise ValueError(f'atomic_paths: a path given twice: {paths}')
+    with contextlib.ExitStack() as stack:
+        tmps = [stack.enter_context(_temporary(p)) for p in paths]
+        yield tmps
+        mode = 0o666 & ~_umask()
+        with _signals_held():
+            for tmp in tmps:
+                os.chmod(tmp, mode)
+            for tmp, path in zip(tmps, paths):
+                _move_in(tmp, path, exclusive=False)
+
+
+@contextmanager
+def _temporary(path: str) -> Iterator[str]:
+    """A temporary file beside ``path`` (:func:`atomic_path`'s naming),
+    removed on the way out if it is still there."""
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    _, ext = os.path.splitext(base)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{base}.{os.getpid()}.',
+                                   suffix=f'.tmp{ext}', dir=directory)
+    except OSError as exc:
+        raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
+                         ) from None
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _move_in(tmp: str, path: str, exclusive: bool) -> None:
+    """Rename ``tmp`` onto ``path`` (:func:`atomic_path`'s rules)."""
+    try:
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists: no silent replace
+            os.remove(tmp)
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        if isinstance(exc, FileExistsError):
+            raise
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
+                         errno.EROFS):
+            raise InputError(f'{path}: cannot write ({exc.strerror})'
+                             ) from None
+        raise
+
+
 def save_npy(path: str, array: np.ndarray) -> None:
     """Save one array to ``path`` (``.npy``) atomically."""
     with atomic_path(path) as tmp:
@@ -224,6 +336,32 @@ def save_text(path: str, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, 'w') as f:
             f.write(text)
+
+
+def save_set(files: Dict[str, Any]) -> None:
+    """Write several files that belong together (:func:`atomic_paths`):
+    all of them or, if interrupted, none.
+
+    Args:
+        files (dict[str, object]): path -> content, written by its type: a
+            ``np.ndarray`` as ``.npy``, ``bytes`` as they are, ``str`` as
+            text, anything else as JSON (as :func:`save_json`).
+    """
+    with atomic_paths(list(files)) as tmps:
+        for tmp, content in zip(tmps, files.values()):
+            if isinstance(content, np.ndarray):
+                with open(tmp, 'wb') as f:
+                    np.save(f, content)
+            elif isinstance(content, bytes):
+                with open(tmp, 'wb') as f:
+                    f.write(content)
+            elif isinstance(content, str):
+                with open(tmp, 'w') as f:
+                    f.write(content)
+            else:
+                with open(tmp, 'w') as f:
+                    json.dump(content, f, indent=2, default=to_jsonable)
+                    f.write('\n')
 
 
 def check_writable_dir(path: str) -> None:
