@@ -595,3 +595,39 @@ def test_several_encoders_in_one_process_equal_one_call_each(
                      batch_size=7, progress=False, on_written=rewrite)
     assert changed == [os.path.abspath(ckpt_a), os.path.abspath(ckpt_b)]
     assert not os.path.exists(outs[2])
+
+
+def test_interrupted_write_leaves_no_features_without_provenance(tmp_path):
+    """Ctrl-C after the features file but before its provenance JSON must
+    not leave features that load_features takes as valid (of no known
+    encoder); the rerun then writes the whole set."""
+    from openselfsup.apis.extract import output_paths, write_outputs
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError, array_sha1, io
+    out = output_paths(str(paths.features_path(str(tmp_path), 'clp',
+                                               'NCT_train')))
+    feats = np.eye(3, dtype=np.float32)
+    labels = np.arange(3, dtype=np.int64)
+    listing = dict(out=out, labels=labels, meta=dict(paths=['a', 'b', 'c']))
+    prov = dict(features_sha1=array_sha1(feats),
+                labels_sha1=array_sha1(labels), normalised=True)
+    real_open, opened = open, []
+
+    def opening(path, mode='r', *args, **kwargs):
+        if 'w' in mode and os.path.basename(str(path)).startswith(
+                '.NCT_train.json'):  # the provenance, after the features
+            raise KeyboardInterrupt
+        opened.append(path)
+        return real_open(path, mode, *args, **kwargs)
+
+    io.open = opening
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_outputs(listing, feats, prov)
+    finally:
+        del io.open
+    assert opened  # the features were being written
+    with pytest.raises(InputError, match='not found'):
+        load_features(str(tmp_path), 'clp', 'NCT_train')
+    write_outputs(listing, feats, prov)
+    assert load_features(str(tmp_path), 'clp', 'NCT_train').provenance == prov

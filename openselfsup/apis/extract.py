@@ -65,7 +65,7 @@ from mmengine.logging import print_log
 from ..config import load_config
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_writable, file_sha1,
-                     file_sha256, load_json, save_json, save_npy)
+                     file_sha256, load_json, save_set)
 from ..utils.device import resolve_device
 
 _BACKBONE_PREFIX = 'backbone.'
@@ -473,13 +473,13 @@ def provenance_record(listing: Dict, features: np.ndarray,
 
 def write_outputs(listing: Dict, features: np.ndarray,
                   provenance: Dict) -> None:
-    """Write labels, meta, features and provenance (each atomically; the
-    provenance last, so it only ever describes files that are there)."""
+    """Write labels, meta, features and provenance as one set
+    (:func:`~openselfsup.utils.save_set`): an interrupted run leaves the
+    old files, never features without their provenance (which a reader
+    would take as imported features of no known encoder)."""
     out = listing['out']
-    save_npy(out['labels'], listing['labels'])
-    save_json(out['meta'], listing['meta'])
-    save_npy(out['features'], features)
-    save_json(out['provenance'], provenance)
+    save_set({out['labels']: listing['labels'], out['meta']: listing['meta'],
+              out['features']: features, out['provenance']: provenance})
 
 
 def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
