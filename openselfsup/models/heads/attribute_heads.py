@@ -26,7 +26,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import MODELS
-from ...utils import InputError, load_npy
+from ...utils import InputError, array_sha1, load_npy
 from ..losses.supcon import gather_features
 
 Attributes = Union[str, Sequence[Sequence[str]]]
@@ -247,6 +247,12 @@ def attribute_matrix(attributes: Attributes,
         mat = read_embedding_file(embeddings_file)
         made = _read_record(_record_path(embeddings_file))
         again = 'make them again with tools/make_attribute_embeddings.py'
+        if made is not None and made.get('embeddings_sha1') and \
+                made['embeddings_sha1'] != array_sha1(mat.numpy()):
+            raise InputError(
+                f'{embeddings_file}: not the matrix its record '
+                f'{_record_path(embeddings_file)} describes (changed, or '
+                f'written by an interrupted export); {again}')
         if made is not None:  # written with the file: which sentences
             if made.get('sentences_sha1') != sentences_sha1(attributes):
                 raise InputError(
@@ -410,13 +416,15 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
         model_cfg (dict): the config's ``model`` (``heads`` per level and
             ``text_encoder``).
         out_dir (str): output folder; one ``<level>.npy`` ``[K, D]`` each,
-            and ``<level>.npy.json`` naming the level and a digest of its
-            sentences (a head refuses the file of another level).
+            and ``<level>.npy.json`` naming the level, a digest of its
+            sentences (a head refuses the file of another level) and one
+            of the matrix (a head refuses a matrix its record does not
+            describe). All files are written as one set.
 
     Returns:
         dict[str, str]: level -> file written.
     """
-    from ...utils import check_writable, save_json, save_npy
+    from ...utils import check_writable, save_set
     from ..text_encoders import build_text_encoder
     heads = model_cfg.get('heads') or {}
     levels = {lv: cfg for lv, cfg in heads.items()
@@ -435,14 +443,19 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
             raise InputError(f'{record}: exists and is not an export record '
                              'of this tool; give another --out')
     encoder = build_text_encoder(model_cfg['text_encoder'])
+    files = {}
     for level, cfg in levels.items():
-        mat = encode_attributes(cfg['attributes'], encoder)
-        save_npy(paths[level], mat.numpy().astype(np.float32))
-        # what the file embeds, checked when a head reads it
-        save_json(_record_path(paths[level]), dict(
+        mat = encode_attributes(cfg['attributes'], encoder).numpy().astype(
+            np.float32)
+        files[paths[level]] = mat
+        # what the file embeds and its digest, checked when a head reads it
+        files[_record_path(paths[level])] = dict(
             level=level, sentences_sha1=sentences_sha1(cfg['attributes']),
-            shape=list(mat.shape),
+            shape=list(mat.shape), embeddings_sha1=array_sha1(mat),
             text_encoder=str(dict(model_cfg['text_encoder'])),
             text_encoder_id=text_encoder_identity(
-                model_cfg['text_encoder'])))
+                model_cfg['text_encoder']))
+    # every level's file and record together: an interrupted export leaves
+    # the old ones, never a new matrix beside the old record
+    save_set(files)
     return paths

@@ -1,0 +1,53 @@
+"""An interrupted tools/make_attribute_embeddings.py must not leave a new
+matrix beside the old record that a head would take as the old one."""
+import os
+
+import numpy as np
+import pytest
+
+from openselfsup.models.heads.attribute_heads import (
+    attribute_matrix, encode_attributes, export_attribute_embeddings)
+from openselfsup.utils import InputError, io
+
+ATTRS = [['fat cells'], ['dense nuclei'], ['pink stroma']]
+
+
+def _cfg(seed):
+    return dict(heads=dict(patch=dict(type='TextInitHead', attributes=ATTRS)),
+                text_encoder=dict(type='HashedBagOfWords', dim=16,
+                                  seed=seed))
+
+
+def test_interrupted_export_keeps_matrix_and_record_together(tmp_path):
+    old = _cfg(0)
+    path = export_attribute_embeddings(old, str(tmp_path))['patch']
+    real_open = open
+
+    def opening(p, mode='r', *args, **kwargs):  # Ctrl-C at the record
+        if 'w' in mode and os.path.basename(str(p)).startswith(
+                '.patch.npy.json'):
+            raise KeyboardInterrupt
+        return real_open(p, mode, *args, **kwargs)
+
+    io.open = opening
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            export_attribute_embeddings(_cfg(1), str(tmp_path))
+    finally:
+        del io.open
+    # what the head reads is the old encoder's matrix, or a refusal
+    try:
+        mat = attribute_matrix(ATTRS, path, old['text_encoder'])
+    except InputError:
+        return
+    np.testing.assert_allclose(
+        mat.numpy(), encode_attributes(ATTRS, old['text_encoder']).numpy(),
+        atol=1e-6)
+
+
+def test_matrix_changed_behind_its_record_is_refused(tmp_path):
+    path = export_attribute_embeddings(_cfg(0), str(tmp_path))['patch']
+    other = encode_attributes(ATTRS, _cfg(1)['text_encoder']).numpy()
+    np.save(path, other.astype(np.float32))
+    with pytest.raises(InputError, match='record'):
+        attribute_matrix(ATTRS, path, _cfg(0)['text_encoder'])
