@@ -410,3 +410,35 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
     assert run_cli(script_main('wsi_workdir/summarize.py'),
                    ['--workdir', w]) == 2
     assert 'tasks/' in capsys.readouterr().err
+
+
+def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(
+        tmp_path):
+    """Ctrl-C while the plot is written (after the table and JSON) leaves
+    the old report whole: summarize.py rerun writes the new one."""
+    import os
+
+    from openselfsup.lowshot.report import write_report
+    from openselfsup.utils import io
+    out = {ext: str(tmp_path / f'summary.{ext}') for ext in ('md', 'json',
+                                                               'png')}
+    write_report(out, 'old table', {'n': 1}, b'old png')
+    real_open = open
+
+    def opening(p, mode='r', *args, **kwargs):
+        if 'w' in mode and os.path.basename(str(p)).startswith(
+                '.summary.png'):
+            raise KeyboardInterrupt
+        return real_open(p, mode, *args, **kwargs)
+
+    io.open = opening
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_report(out, 'new table', {'n': 2}, b'new png')
+    finally:
+        del io.open
+    assert open(out['md']).read() == 'old table'
+    assert sorted(os.listdir(tmp_path)) == ['summary.json', 'summary.md',
+                                            'summary.png']
+    write_report(out, 'new table', {'n': 2}, b'new png')
+    assert open(out['md']).read() == 'new table'

@@ -19,7 +19,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
-from ..utils import InputError, check_writable, save_json, save_text
+from ..utils import InputError, check_writable, save_set
 from ..config import default_work_dir, load_config
 from .train import build_runner, train
 
@@ -259,8 +259,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                   baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
                   ret_metric=ret_metric, plot_metrics=plot_metrics,
                   rows=rows, paths=paths)
-    save_json(paths['json'], result)
-    save_text(paths['markdown'], table)
+    save_set({paths['json']: result,  # the rows and their table together
+              paths['markdown']: table})
     plot_sweep(rows, plot_metrics, cls_metric, ret_metric, paths['png'],
                title=f'{tag}: lambda sweep')
     result['table'] = table

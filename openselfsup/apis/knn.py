@@ -15,8 +15,7 @@ import torch
 from ..config import load_config
 from ..engine.checkpoint import load_checkpoint_file, state_dict_of
 from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
-from ..utils import (InputError, atomic_path, check_writable, save_json,
-                     save_text)
+from ..utils import InputError, atomic_path, check_writable, save_set
 
 
 def plot_levels(results: Dict[str, Dict[str, float]], path: str,
@@ -141,8 +140,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
-    save_json(json_path, res)
-    save_text(os.path.join(out_dir, f'knn_{stem}.txt'), format_table(res))
+    save_set({json_path: res,  # the numbers and their table together
+              os.path.join(out_dir, f'knn_{stem}.txt'): format_table(res)})
     plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
                 f'kNN (k={res["k"]}) {stem}')
     return res, json_path

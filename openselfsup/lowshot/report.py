@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..classes import held_out
-from ..utils import InputError, load_json, save_json, save_text
+from ..utils import InputError, load_json, save_set
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import fmt_pct, mean_ci
@@ -598,14 +598,10 @@ def report_paths(workdir: str, output: Optional[str], name: str
 
 
 def write_report(out: Dict[str, str], text: str, data, png: bytes) -> None:
-    """Write a report's Markdown, JSON and PNG (each atomically), all
-    computed before the first is written."""
-    from ..utils import atomic_path
-    save_text(out['md'], text)
-    save_json(out['json'], data)
-    with atomic_path(out['png']) as tmp:
-        with open(tmp, 'wb') as f:
-            f.write(png)
+    """Write a report's Markdown, JSON and PNG as one set (an interrupted
+    run leaves the old report whole, not a new table beside old numbers),
+    all computed before the first is written."""
+    save_set({out['md']: text, out['json']: data, out['png']: bytes(png)})
 
 
 def summarize(workdir: str,

@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..utils import InputError, check_writable, save_json, save_text
+from ..utils import InputError, check_writable, save_json, save_set
 from . import paths
 from .meta_test import Inputs, evaluate, result_table
 from .spec import CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec
@@ -215,10 +215,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
              'execution': {'device': str(device), 'threads': threads,
                            'dtype': str(dtype).replace('torch.', '')},
              'elapsed_s': timing, 'settings': index}
-    save_json(out, sweep)
     table = ('Average F1 (%) of this sweep: the mean over the n settings '
              'of a cell (near domain: one per novel class; mixture and '
              'out: one):\n\n' + mean_over_novel_table(results))
-    save_text(md, table)
+    save_set({out: sweep, md: table})  # the index and its table together
     sweep.update(output=out, summary_md=md, table=table, results=results)
     return sweep
