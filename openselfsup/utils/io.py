@@ -108,40 +108,24 @@ def atomic_path(path: str, exclusive: bool = False) -> Iterator[str]:
         FileExistsError: ``exclusive`` and ``path`` appeared meanwhile.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    _, ext = os.path.splitext(base)
-    try:
-        os.makedirs(directory, exist_ok=True)
-        remove_stale_temporaries(path)
-        fd, tmp = tempfile.mkstemp(prefix=f'.{base}.{os.getpid()}.',
-                                   suffix=f'.tmp{ext}', dir=directory)
-    except OSError as exc:
-        raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
-                         ) from None
-    os.close(fd)
-    try:
+    with _temporary(path) as tmp, _disk_errors(path):
         yield tmp
         # mkstemp creates 0600; give the result the mode a plain open() would
         os.chmod(tmp, 0o666 & ~_umask())
-        if exclusive:
-            os.link(tmp, path)  # fails if path exists: no silent replace
-            os.remove(tmp)
-        else:
-            os.replace(tmp, path)
+        _move_in(tmp, path, exclusive)
+
+
+@contextmanager
+def _disk_errors(path: str) -> Iterator[None]:
+    """A full disk, a read-only or forbidden place while ``path`` is
+    written: one :class:`InputError` line naming it."""
+    try:
+        yield
     except OSError as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(exc, FileExistsError):
-            raise
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
-                         errno.EROFS):
+        if not isinstance(exc, FileExistsError) and exc.errno in (
+                errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EROFS):
             raise InputError(f'{path}: cannot write ({exc.strerror})'
                              ) from None
-        raise
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         raise
 
 
@@ -232,20 +216,12 @@ def _temporary(path: str) -> Iterator[str]:
 
 def _move_in(tmp: str, path: str, exclusive: bool) -> None:
     """Rename ``tmp`` onto ``path`` (:func:`atomic_path`'s rules)."""
-    try:
+    with _disk_errors(path):
         if exclusive:
             os.link(tmp, path)  # fails if path exists: no silent replace
             os.remove(tmp)
         else:
             os.replace(tmp, path)
-    except OSError as exc:
-        if isinstance(exc, FileExistsError):
-            raise
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EACCES,
-                         errno.EROFS):
-            raise InputError(f'{path}: cannot write ({exc.strerror})'
-                             ) from None
-        raise
 
 
 def save_npy(path: str, array: np.ndarray) -> None:
