@@ -391,6 +391,24 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
             extract_backbone_weights(str(ckpt), str(other))
         assert other.read_bytes() == kept
     assert extract_backbone_weights(str(ckpt), str(out)) == len(weights)
+    # the run's work dir stands for its last complete checkpoint, also
+    # where last_checkpoint is empty (MMEngine writes it in place: a kill
+    # can leave it so; the quick start read it with cat)
+    (tmp_path / 'work' / 'last_checkpoint').write_text('')
+    rc, stdout, err = run_tool(['tools/extract_backbone_weights.py',
+                                str(tmp_path / 'work'),
+                                str(tmp_path / 'from_dir.pth')])
+    assert rc == 0 and f'tensors of {ckpt} written' in stdout, err
+    assert torch.load(tmp_path / 'from_dir.pth', weights_only=True)[
+        'state_dict'].keys() == weights.keys()
+    (tmp_path / 'empty_run').mkdir()
+    rc, stdout, err = run_tool(['tools/extract_backbone_weights.py',
+                                str(tmp_path / 'empty_run'),
+                                str(tmp_path / 'none.pth')])
+    assert rc == 2 and err.strip() == (
+        f'error: {tmp_path / "empty_run"}: a folder without a complete '
+        'training checkpoint (epoch_N.pth / iter_N.pth); give a checkpoint '
+        'file or train this run first'), err
     # the training image size travels with the weights, and an extraction
     # at another size is warned of with the override that matches (a 64-px
     # demo encoder on the configs' 224-px images was silent)
@@ -412,11 +430,11 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
         'dataset.pipeline.1.scale': 32}), str(out), (32, 32)) is None
     rc, stdout, err = run_tool([
         'wsi_workdir/extract.py', '--config', extraction, '--pretrained',
-        str(out), '--output', str(tmp_path / 'feats' / 'NCT_test.npy'),
+        str(tmp_path / 'work'), '--output', str(tmp_path / 'feats' / 'NCT_test.npy'),
         '--data-root', _nct(synthetic_root), '--cfg-options',
         'model.backbone.base_channels=8', 'model.backbone.stem_channels=8'])
     assert rc == 0, err
-    assert f'WARNING - {out} was trained on 32 px images' in stdout + err
+    assert f'WARNING - {ckpt} was trained on 32 px images' in stdout + err
 
 
 @pytest.mark.slow

@@ -5,9 +5,14 @@ Example:
         work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_all/epoch_200.pth \\
         work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_all/backbone.pth
 
+    python tools/extract_backbone_weights.py work_dirs/demo/clp_r18_demo \
+        work_dirs/demo/clp_r18_demo/backbone.pth
+
 Writes {'state_dict': weights} with the 'backbone.' prefix stripped (the
-query encoder for MoCo-v3, the ResNet for supervised models), atomically.
-The checkpoint is read with torch.load(weights_only=True).
+query encoder for MoCo-v3, the ResNet for supervised models), atomically,
+and the training image size beside them. The checkpoint is read with
+torch.load(weights_only=True). A run's work dir stands for its last complete
+checkpoint (the one --resume would continue from).
 """
 import argparse
 import sys
@@ -19,7 +24,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('checkpoint', help='checkpoint written by tools/train.py')
+    p.add_argument('checkpoint', help='checkpoint written by tools/train.py, '
+                   'or the run\'s work dir (its last complete checkpoint)')
     p.add_argument('output', help='output file for the backbone weights')
     p.add_argument('--prefix', default='backbone.',
                    help='key prefix of the backbone in the state dict')
@@ -28,9 +34,11 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
-    from openselfsup.engine import extract_backbone_weights
-    n = extract_backbone_weights(a.checkpoint, a.output, a.prefix)
-    print(f'{n} tensors written to {a.output}')
+    from openselfsup.engine import extract_backbone_weights, \
+        resolve_checkpoint
+    checkpoint = resolve_checkpoint(a.checkpoint)
+    n = extract_backbone_weights(checkpoint, a.output, a.prefix)
+    print(f'{n} tensors of {checkpoint} written to {a.output}')
 
 
 if __name__ == '__main__':

@@ -32,7 +32,8 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='training config with a knn_eval section')
     p.add_argument('checkpoint', nargs='?', default=None,
-                   help='checkpoint file (omit with --random-init)')
+                   help='checkpoint file, or the run\'s work dir (its '
+                   'last complete checkpoint); omit with --random-init')
     p.add_argument('--random-init', action='store_true',
                    help='evaluate the model at its initialisation (random, '
                         'or the pretrained weights the config names: a '

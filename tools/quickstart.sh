@@ -22,8 +22,7 @@ python tools/prepare_data/make_synthetic.py --out data --size 64
 echo "== 2. CLP pre-training (MoCo-v3, shrunk demo recipe) -> work_dirs/demo/clp_r18_demo"
 python tools/train.py configs/demo/clp_r18_demo.py
 WORK=work_dirs/demo/clp_r18_demo
-python tools/extract_backbone_weights.py "$(cat "$WORK/last_checkpoint")" \
-    "$WORK/backbone.pth"
+python tools/extract_backbone_weights.py "$WORK" "$WORK/backbone.pth"
 
 echo "== 3. low-shot evaluation of the CLP encoder -> wsi_workdir/workdir/demo"
 # features of the five sets, base dictionary, 30 tasks per setting on the

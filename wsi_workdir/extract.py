@@ -78,7 +78,8 @@ def parse_args(argv):
     which = parser.add_mutually_exclusive_group()
     which.add_argument('--pretrained', '--pretrain', dest='pretrained',
                        nargs='+', action='extend', metavar='CKPT',
-                       help='full training checkpoint (tools/train.py) or '
+                       help='full training checkpoint (tools/train.py), '
+                       'a run\'s work dir (its last complete checkpoint) or '
                        'backbone weights (tools/extract_backbone_weights.py) '
                        'of the config\'s encoder: one for every --config, '
                        'or one per --config (several encoders in one '

@@ -674,10 +674,14 @@ def extract_many(configs: Sequence[str],
     checkpoints = _one_per_set(pretrained, len(configs), '--pretrained')
     if not random_init:  # cheap checks first: the lists take longer
         from ..engine.checkpoint import check_checkpoint_file
+        from ..engine.runner import resolve_checkpoint
         for checkpoint in dict.fromkeys(checkpoints):
             if not isinstance(checkpoint, (str, os.PathLike)):
                 raise InputError(f'--pretrained {checkpoint!r}: not a '
                                  'checkpoint path')
+        # a run's work dir: its last complete checkpoint
+        checkpoints = [resolve_checkpoint(c) for c in checkpoints]
+        for checkpoint in dict.fromkeys(checkpoints):
             check_checkpoint_file(checkpoint)
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)

@@ -102,6 +102,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     if checkpoint is None and out_dir is None:
         raise InputError('kNN on a model at its initialisation: give '
                          '--out-dir')
+    if checkpoint is not None:  # a run's work dir: its last checkpoint
+        from ..engine.runner import resolve_checkpoint
+        checkpoint = resolve_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     if checkpoint is None:
         model = build_initialised(cfg.model, seed)

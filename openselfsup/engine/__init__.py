@@ -11,7 +11,8 @@ import mmpretrain.visualization  # noqa: F401
 from .checkpoint import (extract_backbone_weights,  # noqa: F401
                          is_complete_checkpoint, load_checkpoint_file,
                          register_safe_globals, unsafe_globals)
-from .runner import AtomicRunner, find_resumable_checkpoint  # noqa: F401
+from .runner import (AtomicRunner, find_resumable_checkpoint,  # noqa: F401
+                     resolve_checkpoint)
 from .optimizers import OpenSelfSupLARS  # noqa: F401
 
 register_safe_globals()

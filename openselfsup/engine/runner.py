@@ -86,6 +86,26 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     return None
 
 
+def resolve_checkpoint(path: str) -> str:
+    """``path`` itself, or for a training work dir the checkpoint that
+    ``--resume`` would continue from (:func:`find_resumable_checkpoint`:
+    the one ``last_checkpoint`` names if complete, else the newest complete
+    ``epoch_N.pth`` / ``iter_N.pth``), so a command given a run's folder
+    never reads a half-written checkpoint or an empty ``last_checkpoint``.
+
+    Raises:
+        InputError: a folder without a complete checkpoint.
+    """
+    if not os.path.isdir(path):
+        return path
+    found = find_resumable_checkpoint(path)
+    if found is None:
+        raise InputError(f'{path}: a folder without a complete training '
+                         'checkpoint (epoch_N.pth / iter_N.pth); give a '
+                         'checkpoint file or train this run first')
+    return found
+
+
 def check_same_model(path: str, cfg) -> None:
     """Refuse to resume from a checkpoint whose config built another model.
 

@@ -29,7 +29,7 @@ EXTRACT_MODEL_OPTS=${EXTRACT_MODEL_OPTS:-}  # e.g. "--model-kwargs init_values=1
                                           # dynamic_img_size=True --preprocess crop_pct=1.0"
 
 # Checkpoints as tools/train.py writes them: <DIR>/<config name>/<CKPT>.
-# CKPT=last reads the work dir's last_checkpoint file instead.
+# CKPT=last: the work dir's last complete checkpoint (as --resume picks it).
 CLP_DIR=${CLP_DIR:-work_dirs/wsi_selfsup/moco_v3}
 CLP_CKPT=${CLP_CKPT:-epoch_200.pth}
 FSP_DIR=${FSP_DIR:-work_dirs/classification/nct}
@@ -57,10 +57,10 @@ checkpoint() {
         *) echo "unknown model family '$1' (clp or fsp)" >&2; exit 2 ;;
     esac
     if [ "$_ckpt" = last ]; then
-        if [ ! -f "$_dir/last_checkpoint" ]; then
-            echo "$_dir/last_checkpoint not found: train $_dir first" >&2; exit 2
+        if [ ! -d "$_dir" ]; then
+            echo "$_dir not found: train it first" >&2; exit 2
         fi
-        cat "$_dir/last_checkpoint"
+        echo "$_dir"  # extract.py reads the run's last complete checkpoint
     else
         echo "$_dir/$_ckpt"
     fi
