@@ -3,9 +3,10 @@
 
 Prints one ``mean ci`` line per class (F1 in percent, 95% half-width over
 tasks) and the average, and writes a JSON with every number (default:
-``<workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot.json``).
-Defaults are the published protocol's (1000 tasks, K=16, M=2000, 100
-augmentation shots, Ridge alpha 1, logistic regression C 1).
+``<workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot[_<variant>].json``,
+the variant naming the parameters that differ from the defaults, e.g.
+``A10_K8``). Defaults are the published protocol's (1000 tasks, K=16,
+M=2000, 100 augmentation shots, Ridge alpha 1, logistic regression C 1).
 
 Example::
 
