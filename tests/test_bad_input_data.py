@@ -145,6 +145,35 @@ def test_prepare_paip19_refuses_sizes_and_seeds(synthetic_root, tmp_path,
     assert not (root / 'meta').exists()
 
 
+@pytest.mark.parametrize('tool,folder', [('prepare_nct', 'NCT'),
+                                         ('prepare_lc25000', 'LC25000'),
+                                         ('prepare_paip19', 'PAIP19')])
+def test_converters_refuse_a_half_written_synthetic_folder(
+        synthetic_root, tmp_path, capsys, tool, folder):
+    """A converter run on a folder whose synthetic generator was stopped
+    (marker 'writing', a part of the images there) made list files from
+    the part, which then looked whole (an interruption audit); now one
+    line naming the generator to rerun, and no list written."""
+    import json
+    import shutil
+
+    from openselfsup.datasets.synthetic.ownership import MARKER
+    root = tmp_path / folder
+    shutil.copytree(os.path.join(synthetic_root, folder), root)
+    shutil.rmtree(root / 'meta')
+    marker = root / MARKER
+    state = json.loads(marker.read_text())
+    assert state['state'] == 'done'
+    marker.write_text(json.dumps(dict(state, state='writing', files=None)))
+    rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
+    assert rc == 2 and lines == [
+        f'error: {root}: the synthetic-data generator was stopped while '
+        f'writing it ({MARKER} says so); run it again (python '
+        'tools/prepare_data/make_synthetic.py) before using the folder'], \
+        lines
+    assert not (root / 'meta').exists()
+
+
 def test_prepare_paip19_draws_per_class_per_slide(tmp_path, capsys):
     """--per-class-slide N: N patches of every (slide, class), drawn with
     replacement from that slide's patches of that class (the published

@@ -186,7 +186,10 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
 
 
 def _check_data_folder(data: str) -> None:
-    """One line when ``<root>/data`` (where the images go) is missing."""
+    """One line when ``<root>/data`` (where the images go) is missing, or
+    when ``<root>`` is synthetic data whose generator was stopped."""
+    from .synthetic.ownership import check_not_half_written
+    check_not_half_written(os.path.dirname(os.path.abspath(data)))
     if not os.path.isdir(data):
         raise InputError(f'{data}: folder not found (the images go under '
                          'it: extract the download there, or make it a '

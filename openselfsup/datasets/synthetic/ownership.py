@@ -85,6 +85,25 @@ def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
         'another --out (or delete the folder if it holds nothing of yours)')
 
 
+def check_not_half_written(folder: str) -> None:
+    """Refuse a folder a generator was stopped while writing (its marker
+    still says 'writing'): its images are a part of the set, and list
+    files made from them would look whole."""
+    marker = os.path.join(folder, MARKER)
+    if not os.path.isfile(marker):
+        return
+    try:
+        with open(marker) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return
+    if isinstance(state, dict) and state.get('state') == 'writing':
+        raise InputError(
+            f'{folder}: the synthetic-data generator was stopped while '
+            f'writing it ({MARKER} says so); run it again (python '
+            'tools/prepare_data/make_synthetic.py) before using the folder')
+
+
 def claim(folder: str, parts: Optional[Sequence[str]] = None,
           clear: Optional[Sequence[str]] = None) -> None:
     """:func:`check_ours`, then empty ``clear`` (subfolders; None: all but
