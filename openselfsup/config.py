@@ -10,6 +10,7 @@ Imports MMEngine's ``Config`` only (no registries, no models), so any layer
 may use it; only an override key that is not in the config is looked up in
 the registries (is it an argument of the class its dict builds?).
 """
+import ast
 import difflib
 import functools
 import os
@@ -92,14 +93,54 @@ def pipeline_image_size(pipeline: Any, key: str
     return found
 
 
+def _literal(node: ast.AST) -> Any:
+    """The value of a config-text expression made of literals, lists,
+    tuples, dicts and ``dict(...)`` calls; any other part (a name, a call)
+    is None. Nothing in the text is executed."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == 'dict' and not node.args:
+        return {kw.arg: _literal(kw.value) for kw in node.keywords
+                if kw.arg is not None}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_literal(e) for e in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v) for k, v in zip(node.keys,
+                                                         node.values)
+                if k is not None}
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):
+        return None
+
+
+def _text_section(text: str, name: str) -> Any:
+    """The top-level ``name = ...`` of a Python config's text, read as
+    data (:func:`_literal`): a checkpoint's ``meta['cfg']`` comes with the
+    file, and executing it, as ``Config.fromstring`` would, could run any
+    code a downloaded checkpoint holds."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name
+                for t in stmt.targets):
+            try:
+                return _literal(stmt.value)
+            except RecursionError:
+                return None
+    return None
+
+
 def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
     """``(w, h)`` of the training images of a config (a ``Config`` or the
-    text MMEngine keeps in a checkpoint's ``meta['cfg']``), or None."""
+    text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
+    never executed), or None."""
     if isinstance(cfg_text, str):
-        try:
-            cfg_text = Config.fromstring(cfg_text, '.py')
-        except Exception:  # a config that cannot be read back: not known
-            return None
+        cfg_text = {'train_dataloader': _text_section(cfg_text,
+                                                      'train_dataloader')}
     loader = cfg_text.get('train_dataloader') if isinstance(
         cfg_text, (dict, Config)) else None
     dataset = loader.get('dataset') if isinstance(loader, dict) else None

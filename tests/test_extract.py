@@ -631,3 +631,24 @@ def test_interrupted_write_leaves_no_features_without_provenance(tmp_path):
         load_features(str(tmp_path), 'clp', 'NCT_train')
     write_outputs(listing, feats, prov)
     assert load_features(str(tmp_path), 'clp', 'NCT_train').provenance == prov
+
+
+def test_training_image_size_is_read_without_running_the_config(tmp_path):
+    """The training config a checkpoint carries (``meta['cfg']``, text) is
+    read as data for the image-size warning: executing it would let a
+    downloaded checkpoint run code, which ``weights_only=True`` loading
+    exists to prevent."""
+    from openselfsup.apis.extract import load_backbone_weights
+    marker = tmp_path / 'ran'
+    text = (f'import os\nos.system("touch {marker}")\n'
+            'train_dataloader = dict(batch_size=2, dataset=dict(pipeline=[\n'
+            '    dict(type="LoadImageFromFile"),\n'
+            '    dict(type="RandomResizedCrop", scale=(48, 40)),\n'
+            '    dict(type="PackInputs", meta=open("/etc/hostname"))]))\n')
+    path = tmp_path / 'ckpt.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(4, 3, 7,
+                                                                    7)},
+                'meta': {'cfg': text}}, path)
+    weights, kind, size = load_backbone_weights(str(path))
+    assert size == (48, 40) and kind == 'full checkpoint'
+    assert not marker.exists()
