@@ -93,10 +93,15 @@ def pipeline_image_size(pipeline: Any, key: str
     return found
 
 
+#: what :func:`_literal` gives for a part of a config text that is not
+#: data (a name, a call other than ``dict``)
+UNREADABLE = type('Unreadable', (), {'__repr__': lambda self: '<code>'})()
+
+
 def _literal(node: ast.AST) -> Any:
     """The value of a config-text expression made of literals, lists,
     tuples, dicts and ``dict(...)`` calls; any other part (a name, a call)
-    is None. Nothing in the text is executed."""
+    is :data:`UNREADABLE`. Nothing in the text is executed."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
             node.func.id == 'dict' and not node.args:
         return {kw.arg: _literal(kw.value) for kw in node.keywords
@@ -111,10 +116,10 @@ def _literal(node: ast.AST) -> Any:
     try:
         return ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError):
-        return None
+        return UNREADABLE
 
 
-def _text_section(text: str, name: str) -> Any:
+def config_text_section(text: str, name: str) -> Any:
     """The top-level ``name = ...`` of a Python config's text, read as
     data (:func:`_literal`): a checkpoint's ``meta['cfg']`` comes with the
     file, and executing it, as ``Config.fromstring`` would, could run any
@@ -139,8 +144,8 @@ def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
     text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
     never executed), or None."""
     if isinstance(cfg_text, str):
-        cfg_text = {'train_dataloader': _text_section(cfg_text,
-                                                      'train_dataloader')}
+        cfg_text = {'train_dataloader': config_text_section(
+            cfg_text, 'train_dataloader')}
     loader = cfg_text.get('train_dataloader') if isinstance(
         cfg_text, (dict, Config)) else None
     dataset = loader.get('dataset') if isinstance(loader, dict) else None

@@ -441,6 +441,33 @@ def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
     assert 'another model' in line
 
 
+def test_resume_reads_the_checkpoint_config_as_data(tmp_path):
+    """The resume's model check read the checkpoint's config text with
+    ``Config.fromstring``, which executes it: a checkpoint copied into a
+    work dir could run code. It is now read as data: the same model
+    passes, another is named, the code never runs."""
+    import torch
+
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import check_same_model
+    from openselfsup.utils import InputError
+    cfg = load_config(CLP_DEMO)
+    marker = tmp_path / 'ran'
+    code = f'import os\nos.system("touch {marker}")\n'
+    path = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {}, 'meta': {'cfg': code + cfg.pretty_text}},
+               path)
+    check_same_model(str(path), cfg)
+    other = load_config(CLP_DEMO, {'model.backbone.depth': 34})
+    torch.save({'state_dict': {}, 'meta': {'cfg': code + other.pretty_text}},
+               path)
+    with pytest.raises(InputError, match=r'model.backbone.depth = 34 there, '
+                       '18 here'):
+        check_same_model(str(path), cfg)
+    assert not marker.exists()
+
+
 def test_auto_scale_lr_flag(tmp_path):
     """--auto-scale-lr enables the config's auto_scale_lr (MMEngine scales
     the learning rate by the total batch over base_batch_size); a config

@@ -116,21 +116,19 @@ def check_same_model(path: str, cfg) -> None:
     Raises:
         InputError: the models differ (naming the first differing key).
     """
-    from mmengine.config import Config
-
-    from .checkpoint import load_checkpoint_file
-    meta = load_checkpoint_file(path, tensors_only=True).get('meta') or {}
-    text = meta.get('cfg') if isinstance(meta, dict) else None
-    if not isinstance(text, str) or 'model' not in cfg:
+    from ..config import UNREADABLE, config_text_section
+    from .checkpoint import checkpoint_config, load_checkpoint_file
+    text = checkpoint_config(load_checkpoint_file(path, tensors_only=True))
+    if text is None or 'model' not in cfg:
         return
-    try:
-        saved = Config.fromstring(text, '.py').get('model')
-    except Exception:  # an unreadable config text: nothing to compare
+    # read as data, never executed (the file may come from elsewhere)
+    saved = config_text_section(text, 'model')
+    if not isinstance(saved, dict):
         return
-    if saved is None:
-        return
-    old, new = _flat(saved.to_dict()), _flat(cfg.model.to_dict())
-    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    old, new = _flat(saved), _flat(cfg.model.to_dict())
+    code = tuple(k for k, v in old.items() if v is UNREADABLE)
+    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)
+                  and not any(k == c or k.startswith(f'{c}.') for c in code))
     if diff:
         key = diff[0]
         raise InputError(
