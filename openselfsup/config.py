@@ -575,14 +575,19 @@ def mirrored_overrides(cfg: Config, cfg_options: Dict[str, Any]
     the training-time hook, which the HLSS configs build as
     ``dict(type='KNNEvalHook', **knn_eval)``, as well as ``knn_eval``
     (which ``tools/knn_eval.py`` reads). A key the same options set
-    explicitly wins."""
+    explicitly wins. A copy that is itself a top-level section
+    (``test_dataloader = val_dataloader``) is read on its own and named on
+    its own: an override of one leaves the other alone
+    (``test_dataloader.dataset.ann_file`` must not move the validation
+    onto the test set)."""
     mirrored: Dict[str, Any] = {}
     for key, value in cfg_options.items():
         top, _, rest = key.partition('.')
         if rest and top in cfg and isinstance(cfg[top], dict) and \
                 _live(cfg, top):
             for copy in _copies(cfg, top):
-                mirrored[f'{copy}.{rest}'] = value
+                if '.' in copy:  # inside another section, not an alias
+                    mirrored[f'{copy}.{rest}'] = value
     return mirrored
 
 

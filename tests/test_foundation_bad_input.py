@@ -676,6 +676,22 @@ def test_override_of_a_read_section_reaches_its_copies():
     assert cfg.knn_eval.k == 7 and cfg.custom_hooks[index]['k'] == 9
 
 
+def test_override_of_one_top_level_section_leaves_its_alias_alone():
+    """The balance configs read ``test_dataloader = val_dataloader``: both
+    are sections of their own. docs/balance/README.md points
+    ``test_dataloader.dataset.ann_file`` at the held-out list; that must
+    not move the validation (and the early stopping on it) onto the test
+    set, nor a validation batch size change the test's."""
+    from openselfsup.config import load_config
+    hipt = os.path.join(REPO, 'configs', 'balance', 'balance_hipt_isup.py')
+    cfg = load_config(hipt, {'test_dataloader.dataset.ann_file': 'test.json'})
+    assert cfg.test_dataloader.dataset.ann_file == 'test.json'
+    assert cfg.val_dataloader.dataset.ann_file == 'val.json'
+    cfg = load_config(hipt, {'val_evaluator.ks': [1]})
+    assert cfg.val_evaluator.ks == [1]
+    assert tuple(cfg.test_evaluator.ks) == (1, 5, 10)
+
+
 def test_schedule_warning_reads_open_ends_and_begins():
     """A warm-up with an end before a schedule without one (MMEngine's
     default end is infinite) spans the run; a cosine without an end ends
