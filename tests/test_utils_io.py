@@ -177,3 +177,26 @@ def test_ctrl_c_while_a_set_is_moved_in_comes_after_the_last_file(tmp_path):
     finally:
         io.os.replace = real_replace
     assert open(a).read() == 'new a' and open(b).read() == 'new b'
+
+
+def test_a_full_disk_while_a_set_is_written_is_one_line(tmp_path,
+                                                        monkeypatch):
+    """As for one file (save_npy): ENOSPC while the features of a set are
+    written is an InputError naming the file, not a traceback, and no
+    file of the set changes."""
+    import errno
+
+    from openselfsup.utils import InputError, save_set
+    a, b = str(tmp_path / 'feats.npy'), str(tmp_path / 'feats.json')
+    save_set({a: np.zeros(2), b: {'old': 1}})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(np, 'save', full)
+    with pytest.raises(InputError, match='feats.npy: cannot write'):
+        save_set({b: {'new': 1}, a: np.ones(2)})
+    monkeypatch.undo()
+    assert json.load(open(b)) == {'old': 1}
+    assert np.load(a).tolist() == [0.0, 0.0]
+    assert sorted(os.listdir(tmp_path)) == ['feats.json', 'feats.npy']

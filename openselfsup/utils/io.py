@@ -324,20 +324,26 @@ def save_set(files: Dict[str, Any]) -> None:
             text, anything else as JSON (as :func:`save_json`).
     """
     with atomic_paths(list(files)) as tmps:
-        for tmp, content in zip(tmps, files.values()):
-            if isinstance(content, np.ndarray):
-                with open(tmp, 'wb') as f:
-                    np.save(f, content)
-            elif isinstance(content, bytes):
-                with open(tmp, 'wb') as f:
-                    f.write(content)
-            elif isinstance(content, str):
-                with open(tmp, 'w') as f:
-                    f.write(content)
-            else:
-                with open(tmp, 'w') as f:
-                    json.dump(content, f, indent=2, default=to_jsonable)
-                    f.write('\n')
+        for tmp, (path, content) in zip(tmps, files.items()):
+            with _disk_errors(path):  # a full disk: one line, as save_npy
+                _write_content(tmp, content)
+
+
+def _write_content(tmp: str, content: Any) -> None:
+    """Write one file of :func:`save_set` by the type of ``content``."""
+    if isinstance(content, np.ndarray):
+        with open(tmp, 'wb') as f:
+            np.save(f, content)
+    elif isinstance(content, bytes):
+        with open(tmp, 'wb') as f:
+            f.write(content)
+    elif isinstance(content, str):
+        with open(tmp, 'w') as f:
+            f.write(content)
+    else:
+        with open(tmp, 'w') as f:
+            json.dump(content, f, indent=2, default=to_jsonable)
+            f.write('\n')
 
 
 def check_writable_dir(path: str) -> None:
