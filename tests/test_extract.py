@@ -289,6 +289,33 @@ def test_cuda_amp_channels_last_close_to_cpu(synthetic_root, weights,
     np.testing.assert_allclose(b, a, rtol=0.05, atol=0.02 * np.abs(a).max())
 
 
+def test_backbone_weights_never_replace_a_published_model(tmp_path):
+    """The output check refuses any file this tool did not write; a full
+    model kept as ``{'state_dict', 'meta'}`` (mmpretrain's
+    publish_model.py drops the optimiser and message hub) is one, though
+    its keys are those of backbone weights with their size record."""
+    from openselfsup.engine.checkpoint import extract_backbone_weights
+    from openselfsup.utils import InputError
+    state = {'backbone.conv1.weight': torch.ones(2, 3, 1, 1),
+             'head.fc.weight': torch.ones(2, 2)}
+    train = str(tmp_path / 'epoch_1.pth')
+    cfg = ("train_dataloader = dict(dataset=dict(pipeline=[\n"
+           "    dict(type='Resize', scale=32)]))\n")
+    torch.save({'state_dict': state, 'meta': {'cfg': cfg},
+                'message_hub': {}}, train)
+    published = tmp_path / 'published.pth'
+    torch.save({'state_dict': state, 'meta': {'epoch': 200}}, published)
+    kept = published.read_bytes()
+    with pytest.raises(InputError, match='not backbone weights'):
+        extract_backbone_weights(train, str(published))
+    assert published.read_bytes() == kept
+    out = str(tmp_path / 'backbone.pth')  # its own output: rewritten
+    assert extract_backbone_weights(train, out) == 1
+    assert torch.load(out, weights_only=True)['meta'] == {
+        'train_image_size': [32, 32]}
+    assert extract_backbone_weights(train, out) == 1
+
+
 def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     """A checkpoint saved by plain MMEngine (its HistoryBuffer pickled with
     ``builtins.getattr``, refused by weights_only): the weight readers get

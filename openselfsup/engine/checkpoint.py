@@ -278,8 +278,14 @@ def extract_backbone_weights(checkpoint: str, out: str,
             old = load_checkpoint_file(out, tensors_only=True)
         except InputError:
             old = None
+        meta = old.get('meta', {}) if isinstance(old, dict) else None
+        # this tool's meta holds the training image size only: a full
+        # model with its training meta (mmpretrain's publish_model.py
+        # keeps meta and state_dict) is not its output
         if not (isinstance(old, dict) and 'state_dict' in old
-                and set(old) <= {'state_dict', 'meta'}):
+                and set(old) <= {'state_dict', 'meta'}
+                and isinstance(meta, dict)
+                and set(meta) <= {'train_image_size'}):
             raise InputError(f'{out}: exists and is not backbone weights '
                              'written by this tool (a training checkpoint or '
                              'another file); give another output or delete '
