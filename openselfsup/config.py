@@ -583,8 +583,9 @@ def mirrored_overrides(cfg: Config, cfg_options: Dict[str, Any]
     mirrored: Dict[str, Any] = {}
     for key, value in cfg_options.items():
         top, _, rest = key.partition('.')
+        # a section of one or two keys may equal a nested dict by chance
         if rest and top in cfg and isinstance(cfg[top], dict) and \
-                _live(cfg, top):
+                len(cfg[top]) > 2 and _live(cfg, top):
             for copy in _copies(cfg, top):
                 if '.' in copy:  # inside another section, not an alias
                     mirrored[f'{copy}.{rest}'] = value

@@ -208,6 +208,20 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool):
                              'total_batch_size=96'])
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
     assert 'group_size' in err and '48' in err, err
+    # the check stays light: no torch, no model stack (it took ~6 s)
+    rc, out, lines, loaded = loaded_modules(
+        ['tools/train.py', full, '--check-config', '--check-world', '2'],
+        MODEL_STACK)
+    assert rc == 0 and loaded == [], (lines, loaded)
+    if tool == 'tools/dist_train.sh':
+        # torchrun's elastic NNODES=MIN:MAX leaves the process count open:
+        # the split is not checked there (the launcher's arithmetic on it
+        # was a bash syntax error), the rest is
+        rc, out, err = run_tool([tool, CLP_DEMO, '1', '--cfg-options',
+                                 'train_cfg.max_epochs=0'],
+                                env_extra=dict(NNODES='1:2'))
+        assert rc == 2 and err.strip().startswith(
+            'error: train_cfg.max_epochs = 0'), err
 
 
 def test_batch_split_over_processes(monkeypatch):

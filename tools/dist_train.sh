@@ -31,8 +31,12 @@ fi
 # one clear line (and no torchrun start) for a bad config or override, a
 # total batch or groups that do not split over the processes, or when the
 # machine has fewer GPUs
-python "$TOOLS/train.py" "$CONFIG" "$@" --check-config \
-    --check-world $((GPUS * NNODES))
+# (an elastic NNODES=MIN:MAX leaves the process count open: not checked)
+WORLD=()
+if [[ "$NNODES" =~ ^[0-9]+$ ]]; then
+    WORLD=(--check-world $((GPUS * NNODES)))
+fi
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config "${WORLD[@]}"
 python -c 'import sys
 from openselfsup.apis.train import check_gpu_count
 from openselfsup.utils import run_cli

@@ -61,8 +61,8 @@ def main(argv=None):
         from openselfsup.config import load_config
         cfg = load_config(a.config, a.cfg_options)
         check_run_values(cfg)
-        if a.check_world:
-            split_batch(cfg, a.check_world, a.check_world > 1)
+        if a.check_world:  # the launchers' processes: distributed
+            split_batch(cfg, a.check_world, True)
         return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,

@@ -94,7 +94,7 @@ def group_notes(model: dict, batch: int, world: int,
     Returns:
         list[str]: one note per group size larger than the batch.
     """
-    from ..models.groups import groups_of
+    from ..utils.groups import groups_of
     from ..utils import InputError
     notes = []
     for key, size in _group_sizes(model):
