@@ -70,26 +70,33 @@ def config_dicts(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
             yield from config_dicts(value, f'{key}.{i}' if key else str(i))
 
 
-#: transforms that set the size of the image a pipeline ends with, and the
-#: argument that holds it (an int or ``(w, h)``)
-_SIZE_ARGUMENTS = {'RandomResizedCrop': 'scale', 'Resize': 'scale',
-                   'CenterCrop': 'crop_size', 'RandomCrop': 'crop_size'}
+#: transforms that set the size of the image a pipeline ends with: the
+#: argument that holds it (an int or a pair) and the pair's order
+#: (mmpretrain's crops take ``(h, w)``, mmcv's Resize and CenterCrop
+#: ``(w, h)``)
+_SIZE_ARGUMENTS = {'RandomResizedCrop': ('scale', 'hw'),
+                   'RandomCrop': ('crop_size', 'hw'),
+                   'Resize': ('scale', 'wh'),
+                   'CenterCrop': ('crop_size', 'wh')}
 
 
 def pipeline_image_size(pipeline: Any, key: str
-                        ) -> Optional[Tuple[str, Tuple[int, int]]]:
-    """``(dotted key of the size argument, (w, h))`` of the last transform
-    of ``pipeline`` (at ``key``) that sets the image size (a crop or a
-    resize, nested view pipelines included), or None."""
+                        ) -> Optional[Tuple[str, Tuple[int, int], str]]:
+    """``(dotted key of the size argument, (w, h), the argument's order
+    'wh' or 'hw')`` of the last transform of ``pipeline`` (at ``key``) that
+    sets the image size (a crop or a resize, nested view pipelines
+    included), or None."""
     found = None
     for where, node in config_dicts(pipeline, key):
-        arg = _SIZE_ARGUMENTS.get(str(node.get('type')))
+        arg, order = _SIZE_ARGUMENTS.get(str(node.get('type')), (None, ''))
         size = node.get(arg) if arg else None
         if isinstance(size, int) and not isinstance(size, bool):
-            found = (f'{where}.{arg}', (size, size))
+            found = (f'{where}.{arg}', (size, size), order)
         elif isinstance(size, (list, tuple)) and len(size) == 2 and all(
                 isinstance(v, int) and v > 0 for v in size):
-            found = (f'{where}.{arg}', (int(size[0]), int(size[1])))
+            pair = (int(size[0]), int(size[1]))
+            found = (f'{where}.{arg}', pair if order == 'wh' else pair[::-1],
+                     order)
     return found
 
 

@@ -677,5 +677,16 @@ def test_training_image_size_is_read_without_running_the_config(tmp_path):
                                                                     7)},
                 'meta': {'cfg': text}}, path)
     weights, kind, size = load_backbone_weights(str(path))
-    assert size == (48, 40) and kind == 'full checkpoint'
+    # mmpretrain's crop takes (h, w): 48 high, 40 wide
+    assert size == (40, 48) and kind == 'full checkpoint'
     assert not marker.exists()
+    # the override named is in the extraction resize's own order, (w, h)
+    from openselfsup.apis.extract import image_size_note
+    from openselfsup.config import load_config
+    extraction = os.path.join(REPO, 'configs', 'extraction', 'nct_test.py')
+    note = image_size_note(load_config(extraction), 'ckpt.pth', size)
+    assert note.startswith('ckpt.pth was trained on 40 x 48 px (w x h) '
+                           'images') and note.endswith(
+        '(--cfg-options dataset.pipeline.1.scale="(40,48)" matches)'), note
+    assert image_size_note(load_config(extraction, {
+        'dataset.pipeline.1.scale': (40, 48)}), 'ckpt.pth', size) is None

@@ -132,10 +132,12 @@ def image_size_note(cfg, checkpoint: str,
                                 or [], 'dataset.pipeline')
     if trained is None or found is None or found[1] == tuple(trained):
         return None
-    key, size = found
-    fmt = lambda s: f'{s[0]} px' if s[0] == s[1] else f'{s[0]}x{s[1]} px'
+    key, size, order = found
+    fmt = lambda s: f'{s[0]} px' if s[0] == s[1] else \
+        f'{s[0]} x {s[1]} px (w x h)'
+    pair = tuple(trained) if order == 'wh' else tuple(trained)[::-1]
     value = trained[0] if trained[0] == trained[1] else \
-        f'"({trained[0]},{trained[1]})"'
+        f'"({pair[0]},{pair[1]})"'
     return (f'{checkpoint} was trained on {fmt(trained)} images; '
             f'{cfg.filename} extracts from {fmt(size)} images ({key}): '
             f'features at another scale than trained (--cfg-options '
