@@ -394,15 +394,16 @@ def _resolve(name: str):
         return None
 
 
-def _keyword_names(built, node: Any) -> Optional[set]:
-    """The keyword arguments ``built`` takes, or None where that cannot be
+def _keyword_names(built, node: Any) -> Optional[Dict[str, Any]]:
+    """The keyword arguments ``built`` takes (name: default,
+    ``inspect.Parameter.empty`` where none), or None where that cannot be
     told. ``**kwargs`` are followed: to what the class names in its
     ``kwargs_target(node)`` (the timm model of
     :class:`~openselfsup.models.backbones.TimmVisionTransformer`), else, for
     a class, up its MRO (the ``super().__init__(**kwargs)`` idiom:
     ``LinearClsHead`` passes ``topk`` to ``ClsHead``)."""
     import inspect
-    names: set = set()
+    names: Dict[str, Any] = {}
     mro: list = []  # the classes after the one whose __init__ was read
     while True:
         if inspect.isclass(built):
@@ -422,9 +423,10 @@ def _keyword_names(built, node: Any) -> Optional[set]:
                 params = list(inspect.signature(built).parameters.items())
             except (TypeError, ValueError):
                 return None
-        names |= {n for n, p in params if p.kind in (
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            inspect.Parameter.KEYWORD_ONLY)}
+        for n, p in params:
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          inspect.Parameter.KEYWORD_ONLY):
+                names.setdefault(n, p.default)
         if not any(p.kind == inspect.Parameter.VAR_KEYWORD
                    for _, p in params):
             return names
@@ -439,19 +441,27 @@ def _keyword_names(built, node: Any) -> Optional[set]:
 
 
 def _argument_names(where: str, node: Any,
-                    cfg_options: Dict[str, Any]) -> Optional[set]:
+                    cfg_options: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """The keys the dict ``node`` at ``where`` may hold: the keyword
     arguments of what it builds (its ``type``, as changed by the same
     ``cfg_options``; a Runner-built dict of :data:`_UNTYPED`; an optimiser
     wrapper's ``clip_grad``: torch's clipping function), or None."""
     if not isinstance(node, (dict, Config)):
         return None
+    if where:  # as the same options leave it (a model_name changed too)
+        prefix = f'{where}.'
+        node = {**node, **{k[len(prefix):]: v for k, v in cfg_options.items()
+                           if k.startswith(prefix)
+                           and '.' not in k[len(prefix):]}}
     if where.rpartition('.')[2] == 'clip_grad':  # OptimWrapper's clipping
         kind = cfg_options.get(f'{where}.type', node.get('type', 'norm'))
         func = _resolve('torch.nn.utils.clip_grad_value_' if kind == 'value'
                         else 'torch.nn.utils.clip_grad_norm_')
         names = _keyword_names(func, node)
-        return None if names is None else (names - {'parameters'}) | {'type'}
+        if names is None:
+            return None
+        names.pop('parameters', None)
+        return {**names, 'type': 'norm'}
     name = cfg_options.get(f'{where}.type', node.get('type'))
     if name is None and where in _UNTYPED:
         name = _UNTYPED[where]
@@ -479,15 +489,16 @@ def _refused_argument(where: str, node: Any, part: str,
     if names is None or part not in names:
         return where, node, part
     for below in rest:
+        if isinstance(names[part], (bool, int, float, str)):
+            # an argument whose default is a plain value takes no keys
+            # (model.backbone.with_cp.x would make with_cp a dict)
+            return f'{where}.{part}' if where else part, {}, below
         where = f'{where}.{part}' if where else part
-        prefix = f'{where}.'
-        node = {k[len(prefix):]: v for k, v in cfg_options.items()
-                if k.startswith(prefix) and '.' not in k[len(prefix):]}
-        names = _argument_names(where, node, cfg_options)
+        names = _argument_names(where, {}, cfg_options)
         if names is None:
             return None  # nothing known takes these keys: cannot tell
         if below not in names:
-            return where, node, below
+            return where, {}, below
         part = below
     return None
 

@@ -661,7 +661,11 @@ def test_arguments_passed_on_and_below_new_keys_are_checked():
              r'\(did you mean optim_wrapper.clip_grad.max_norm\?\)'),
             (full, {'optim_wrapper.clip_grad.type': 'value',
                     'optim_wrapper.clip_grad.max_norm': 1.0},
-             "clip_grad takes no key 'max_norm'")):
+             "clip_grad takes no key 'max_norm'"),
+            # a key below an argument whose default is a plain value
+            # (with_cp would become a dict, a true value)
+            (full, {'model.backbone.with_cp.x': 1},
+             "model.backbone.with_cp takes no key 'x'")):
         with pytest.raises(InputError, match=words):
             load_config(path, options)
 
