@@ -42,12 +42,11 @@ def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
 
 
 def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
-               ret_metric: str, path: str, title: str = '') -> None:
+               ret_metric: str, title: str = '') -> bytes:
     """PNG of two panels: ``metrics`` against lambda (the baseline, the model
     before tuning, as a dotted line of the same colour), and ``cls_metric``
-    (y) against ``ret_metric`` (x), one point per lambda."""
-    from ..utils import atomic_path
-    from ..utils.plot import pyplot
+    (y) against ``ret_metric`` (x), one point per lambda; PNG bytes."""
+    from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
     pts = [r for r in rows if r['lambda'] is not None]
@@ -88,9 +87,7 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
         ax2.legend(loc='best', fontsize=8)
     fig.suptitle(title or 'balanced tuning: lambda sweep')
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format='png')
-    plt.close(fig)
+    return figure_png(fig, dpi=120)
 
 
 def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
@@ -259,9 +256,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                   baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
                   ret_metric=ret_metric, plot_metrics=plot_metrics,
                   rows=rows, paths=paths)
-    save_set({paths['json']: result,  # the rows and their table together
-              paths['markdown']: table})
-    plot_sweep(rows, plot_metrics, cls_metric, ret_metric, paths['png'],
-               title=f'{tag}: lambda sweep')
+    save_set({paths['json']: result,  # the rows, table and plot together
+              paths['markdown']: table,
+              paths['png']: plot_sweep(rows, plot_metrics, cls_metric,
+                                       ret_metric,
+                                       title=f'{tag}: lambda sweep')})
     result['table'] = table
     return result

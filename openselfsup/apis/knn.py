@@ -15,13 +15,14 @@ import torch
 from ..config import load_config
 from ..engine.checkpoint import load_checkpoint_file, state_dict_of
 from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
-from ..utils import InputError, atomic_path, check_writable, save_set
+from ..utils import InputError, check_writable, save_set
 
 
-def plot_levels(results: Dict[str, Dict[str, float]], path: str,
-                title: str = '') -> None:
-    """Bar chart of accuracy and mean class accuracy per level (PNG)."""
-    from ..utils.plot import pyplot
+def plot_levels(results: Dict[str, Dict[str, float]],
+                title: str = '') -> bytes:
+    """Bar chart of accuracy and mean class accuracy per level (PNG
+    bytes)."""
+    from ..utils.plot import figure_png, pyplot
     plt = pyplot()
     levels = [lv for lv, _ in LEVEL_KEYS]
     x = np.arange(len(levels))
@@ -35,9 +36,7 @@ def plot_levels(results: Dict[str, Dict[str, float]], path: str,
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    return figure_png(fig, dpi=100)
 
 
 def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
@@ -143,8 +142,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
-    save_set({json_path: res,  # the numbers and their table together
-              os.path.join(out_dir, f'knn_{stem}.txt'): format_table(res)})
-    plot_levels(res, os.path.join(out_dir, f'knn_{stem}.png'),
-                f'kNN (k={res["k"]}) {stem}')
+    save_set({json_path: res,  # the numbers, their table and plot together
+              os.path.join(out_dir, f'knn_{stem}.txt'): format_table(res),
+              os.path.join(out_dir, f'knn_{stem}.png'): plot_levels(
+                  res, f'kNN (k={res["k"]}) {stem}')})
     return res, json_path
