@@ -1,13 +1,13 @@
 """An interrupted tools/make_attribute_embeddings.py must not leave a new
 matrix beside the old record that a head would take as the old one."""
-import os
 
 import numpy as np
 import pytest
 
 from openselfsup.models.heads.attribute_heads import (
     attribute_matrix, encode_attributes, export_attribute_embeddings)
-from openselfsup.utils import InputError, io
+from _io_helpers import ctrl_c_when_writing, named
+from openselfsup.utils import InputError
 
 ATTRS = [['fat cells'], ['dense nuclei'], ['pink stroma']]
 
@@ -21,20 +21,10 @@ def _cfg(seed):
 def test_interrupted_export_keeps_matrix_and_record_together(tmp_path):
     old = _cfg(0)
     path = export_attribute_embeddings(old, str(tmp_path))['patch']
-    real_open = open
-
-    def opening(p, mode='r', *args, **kwargs):  # Ctrl-C at the record
-        if 'w' in mode and os.path.basename(str(p)).startswith(
-                '.patch.npy.json'):
-            raise KeyboardInterrupt
-        return real_open(p, mode, *args, **kwargs)
-
-    io.open = opening
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            export_attribute_embeddings(_cfg(1), str(tmp_path))
-    finally:
-        del io.open
+    # Ctrl-C at the record
+    with ctrl_c_when_writing(named('.patch.npy.json')), \
+            pytest.raises(KeyboardInterrupt):
+        export_attribute_embeddings(_cfg(1), str(tmp_path))
     # what the head reads is the old encoder's matrix, or a refusal
     try:
         mat = attribute_matrix(ATTRS, path, old['text_encoder'])

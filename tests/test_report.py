@@ -418,25 +418,14 @@ def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(
     the old report whole: summarize.py rerun writes the new one."""
     import os
 
+    from _io_helpers import ctrl_c_when_writing, named
     from openselfsup.lowshot.report import write_report
-    from openselfsup.utils import io
     out = {ext: str(tmp_path / f'summary.{ext}') for ext in ('md', 'json',
                                                                'png')}
     write_report(out, 'old table', {'n': 1}, b'old png')
-    real_open = open
-
-    def opening(p, mode='r', *args, **kwargs):
-        if 'w' in mode and os.path.basename(str(p)).startswith(
-                '.summary.png'):
-            raise KeyboardInterrupt
-        return real_open(p, mode, *args, **kwargs)
-
-    io.open = opening
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            write_report(out, 'new table', {'n': 2}, b'new png')
-    finally:
-        del io.open
+    with ctrl_c_when_writing(named('.summary.png')), \
+            pytest.raises(KeyboardInterrupt):
+        write_report(out, 'new table', {'n': 2}, b'new png')
     assert open(out['md']).read() == 'old table'
     assert sorted(os.listdir(tmp_path)) == ['summary.json', 'summary.md',
                                             'summary.png']

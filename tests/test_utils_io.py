@@ -113,30 +113,23 @@ def test_ctrl_c_turned_into_another_error_still_reads_interrupted(capsys):
 def test_a_set_interrupted_while_written_keeps_every_old_file(tmp_path):
     """Ctrl-C in the middle of writing a list set (train, test, classes)
     must not leave a new train list beside the old test list."""
+    from _io_helpers import ctrl_c_when_writing
     from openselfsup.datasets.list_files import write_list_set
-    from openselfsup.utils import io
     meta = tmp_path / 'meta'
     write_list_set(str(meta), {'train': [('a.png', 0)],
                                'test': [('b.png', 1)]}, ['x', 'y'], 'data')
     before = {p.name: p.read_text() for p in meta.iterdir()}
     calls = []
-    real_open = open
 
-    def opening(path, mode='r', *args, **kwargs):
-        if 'w' in mode and str(path).startswith(str(meta)):
+    def third(path):  # the third file of the set
+        if path.startswith(str(meta)):
             calls.append(path)
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-        return real_open(path, mode, *args, **kwargs)
+        return len(calls) == 3
 
-    io.open = opening  # the module's writes go through it
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            write_list_set(str(meta), {'train': [('b.png', 1)],
-                                       'test': [('a.png', 0)]},
-                           ['x', 'y'], 'data')
-    finally:
-        del io.open
+    with ctrl_c_when_writing(third), pytest.raises(KeyboardInterrupt):
+        write_list_set(str(meta), {'train': [('b.png', 1)],
+                                   'test': [('a.png', 0)]},
+                       ['x', 'y'], 'data')
     assert {p.name: p.read_text() for p in meta.iterdir()} == before
 
 
