@@ -470,7 +470,21 @@ def _argument_names(where: str, node: Any,
     if not isinstance(name, str):
         return None
     built = _resolve(name)
-    return None if built is None else _keyword_names(built, node)
+    names = None if built is None else _keyword_names(built, node)
+    if names is not None:  # keys the builder takes out before the class
+        last = where.rpartition('.')[2]
+        for key, default in _BUILDER_KEYS.get(
+                'param_scheduler' if where.startswith('param_scheduler')
+                else last, {}).items():
+            names.setdefault(key, default)
+    return names
+
+
+#: keys a builder reads and removes before the class sees the rest: mmcv's
+#: ``build_norm_layer`` (``requires_grad``), MMEngine's scheduler builder
+#: (``convert_to_iter_based``)
+_BUILDER_KEYS = {'norm_cfg': {'requires_grad': True},
+                 'param_scheduler': {'convert_to_iter_based': False}}
 
 
 def _refused_argument(where: str, node: Any, part: str,

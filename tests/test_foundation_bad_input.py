@@ -649,6 +649,17 @@ def test_arguments_passed_on_and_below_new_keys_are_checked():
     for key in ('optim_wrapper.clip_grad.max_norm',
                 'optim_wrapper.clip_grad.norm_type'):
         load_config(full, {key: 1.0})
+    # keys a builder takes out before the class: mmcv's build_norm_layer
+    # (requires_grad), MMEngine's scheduler builder (convert_to_iter_based)
+    cfg = load_config(full, {'model.backbone.norm_cfg.requires_grad': False,
+                             'model.backbone.base_channels': 8,
+                             'model.backbone.stem_channels': 8,
+                             'param_scheduler.0.convert_to_iter_based': True})
+    frozen = MODELS.build(cfg.model.backbone)
+    assert not frozen.bn1.weight.requires_grad
+    assert not frozen.layer1[0].bn1.weight.requires_grad
+    assert frozen.conv1.weight.requires_grad
+    assert cfg.param_scheduler[0].convert_to_iter_based is True
     load_config(full, {'optim_wrapper.clip_grad.type': 'value',
                        'optim_wrapper.clip_grad.clip_value': 1.0})
     for path, options, words in (
@@ -656,6 +667,8 @@ def test_arguments_passed_on_and_below_new_keys_are_checked():
              'did you mean model.backbone.drop_path_rate'),
             (full, {'param_scheduler.0.eta_min_rato': 0.1},
              "no key 'eta_min_rato'"),
+            (full, {'model.backbone.norm_cfg.requires_grd': False},
+             'did you mean model.backbone.norm_cfg.requires_grad'),
             (full, {'optim_wrapper.clip_grad.max_nrom': 1.0},
              "optim_wrapper.clip_grad takes no key 'max_nrom' "
              r'\(did you mean optim_wrapper.clip_grad.max_norm\?\)'),
