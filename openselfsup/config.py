@@ -363,7 +363,8 @@ def _registered(type_name: str):
     for name in ('MODELS', 'OPTIM_WRAPPERS', 'OPTIMIZERS',
                  'PARAM_SCHEDULERS', 'HOOKS', 'DATASETS', 'TRANSFORMS',
                  'DATA_SAMPLERS', 'METRICS', 'LOOPS', 'VISBACKENDS',
-                 'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS'):
+                 'VISUALIZERS', 'LOG_PROCESSORS', 'RUNNERS',
+                 'WEIGHT_INITIALIZERS'):
         try:
             found = getattr(registry, name).get(type_name)
         except Exception:  # a registry that cannot import its locations
@@ -472,6 +473,7 @@ def _argument_names(where: str, node: Any,
     built = _resolve(name)
     names = None if built is None else _keyword_names(built, node)
     if names is not None:  # keys the builder takes out before the class
+        names.setdefault('type', name)
         last = where.rpartition('.')[2]
         for key, default in _BUILDER_KEYS.get(
                 'param_scheduler' if where.startswith('param_scheduler')
@@ -482,9 +484,10 @@ def _argument_names(where: str, node: Any,
 
 #: keys a builder reads and removes before the class sees the rest: mmcv's
 #: ``build_norm_layer`` (``requires_grad``), MMEngine's scheduler builder
-#: (``convert_to_iter_based``)
+#: (``convert_to_iter_based``), MMEngine's ``initialize`` (``override``)
 _BUILDER_KEYS = {'norm_cfg': {'requires_grad': True},
-                 'param_scheduler': {'convert_to_iter_based': False}}
+                 'param_scheduler': {'convert_to_iter_based': False},
+                 'init_cfg': {'override': None}}
 
 
 def _refused_argument(where: str, node: Any, part: str,
@@ -550,6 +553,12 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
         # a new key may be an argument of the class its dict builds (a
         # check that imports the model stack where the dict has a type)
         reason, where, node, part = missing
+        if node is None:  # an argument left unset (init_cfg=None): a dict
+            node = {}  # given key by key, checked as one
+            kind = cfg_options.get(f'{where}.type')
+            reason = (f'{where} ({kind}) takes no key {part!r}' if kind else
+                      f'{where} is None in the file: give {where}.type '
+                      'too, and keys that type takes')
         rest = key.split('.')[len(where.split('.')) + 1 if where else 1:]
         refused = _refused_argument(where, node, part, cfg_options, rest)
         if refused is None:
@@ -595,9 +604,37 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         if not allow_new_keys:
             check_cfg_options(cfg, cfg_options)
         check_variable_overrides(cfg, cfg_options)
-        cfg.merge_from_dict({**mirrored_overrides(cfg, cfg_options),
-                             **cfg_options})
+        _open_unset(cfg, cfg_options)
+        try:
+            cfg.merge_from_dict({**mirrored_overrides(cfg, cfg_options),
+                                 **cfg_options})
+        except TypeError as exc:  # a dict given where the file has a value
+            raise InputError(f'--cfg-options: {first_line(exc)}') from None
     return cfg
+
+
+def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:
+    """An empty dict in place of each None the overrides set keys below
+    (``model.backbone.init_cfg.type=Pretrained`` where the file has
+    ``init_cfg=None``): MMEngine's merge cannot put keys into None."""
+    for key in cfg_options:
+        node: Any = cfg
+        parts = key.split('.')
+        for part in parts[:-1]:
+            if isinstance(node, (list, tuple)):
+                if not (part.lstrip('-').isdigit()
+                        and -len(node) <= int(part) < len(node)):
+                    break
+                nxt = node[int(part)]
+            elif isinstance(node, (dict, Config)) and part in node:
+                nxt = node[part]
+                if nxt is None:
+                    node[part] = nxt = type(node)() if isinstance(
+                        node, dict) and not isinstance(node, Config) \
+                        else {}
+            else:
+                break
+            node = nxt
 
 
 def mirrored_overrides(cfg: Config, cfg_options: Dict[str, Any]

@@ -683,6 +683,51 @@ def test_arguments_passed_on_and_below_new_keys_are_checked():
             load_config(path, options)
 
 
+def test_an_unset_argument_can_be_given_key_by_key(tmp_path):
+    """``init_cfg=None`` in the configs: ``--cfg-options
+    model.backbone.init_cfg.type=Pretrained
+    model.backbone.init_cfg.checkpoint=...`` (initialise the backbone from
+    weights) was refused ('a NoneType, not a dict'); it is now checked
+    against the type's arguments and merged, and the backbone loads the
+    weights. A key without the type, or not of the type, is one line."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    full = os.path.join(REPO, 'configs', 'wsi_selfsup', 'moco_v3',
+                        'r18_bs256_ep200_all.py')
+    small = {'model.backbone.base_channels': 8,
+             'model.backbone.stem_channels': 8}
+    init_default_scope('openselfsup')
+    assert load_config(full).model.backbone.init_cfg is None
+    torch.manual_seed(1)
+    source = MODELS.build(load_config(full, small).model.backbone)
+    path = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': source.state_dict()}, path)
+    cfg = load_config(full, {**small,
+                             'model.backbone.init_cfg.type': 'Pretrained',
+                             'model.backbone.init_cfg.checkpoint': path})
+    torch.manual_seed(2)
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    loaded = backbone.state_dict()
+    assert all(torch.equal(v, loaded[k])
+               for k, v in source.state_dict().items())
+    for options, words in (
+            ({'model.backbone.init_cfg.checkpoint': path},
+             'model.backbone.init_cfg is None in the file: give '
+             'model.backbone.init_cfg.type too'),
+            ({'model.backbone.init_cfg.type': 'Pretrained',
+              'model.backbone.init_cfg.checkpont': path},
+             r"model.backbone.init_cfg \(Pretrained\) takes no key "
+             r"'checkpont' \(did you mean "
+             r'model.backbone.init_cfg.checkpoint\?\)')):
+        with pytest.raises(InputError, match=words):
+            load_config(full, options)
+
+
 def test_override_of_a_read_section_reaches_its_copies():
     """``knn_eval.k=7`` changed the section ``tools/knn_eval.py`` reads but
     not the training-time kNN hook, which the HLSS configs build from a
