@@ -227,8 +227,12 @@ def _move_in(tmp: str, path: str, exclusive: bool) -> None:
 def save_npy(path: str, array: np.ndarray) -> None:
     """Save one array to ``path`` (``.npy``) atomically."""
     with atomic_path(path) as tmp:
-        with open(tmp, 'wb') as f:
-            np.save(f, array)
+        _write_npy(tmp, array)
+
+
+def _write_npy(tmp: str, array: np.ndarray) -> None:
+    with open(tmp, 'wb') as f:
+        np.save(f, array)
 
 
 def check_file(path: str, noun: str, flag: str = '') -> None:
@@ -281,9 +285,13 @@ def save_json(path: str, obj: Any, indent: int = 2) -> None:
     numpy scalars and arrays are converted to Python numbers and lists.
     """
     with atomic_path(path) as tmp:
-        with open(tmp, 'w') as f:
-            json.dump(obj, f, indent=indent, default=to_jsonable)
-            f.write('\n')
+        _write_json(tmp, obj, indent)
+
+
+def _write_json(tmp: str, obj: Any, indent: int = 2) -> None:
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=indent, default=to_jsonable)
+        f.write('\n')
 
 
 def load_json(path: str, what: str = 'JSON file') -> Any:
@@ -310,8 +318,12 @@ def load_json(path: str, what: str = 'JSON file') -> Any:
 def save_text(path: str, text: str) -> None:
     """Save a text file atomically."""
     with atomic_path(path) as tmp:
-        with open(tmp, 'w') as f:
-            f.write(text)
+        _write_text(tmp, text)
+
+
+def _write_text(tmp: str, text: str) -> None:
+    with open(tmp, 'w') as f:
+        f.write(text)
 
 
 def save_set(files: Dict[str, Any]) -> None:
@@ -332,18 +344,14 @@ def save_set(files: Dict[str, Any]) -> None:
 def _write_content(tmp: str, content: Any) -> None:
     """Write one file of :func:`save_set` by the type of ``content``."""
     if isinstance(content, np.ndarray):
-        with open(tmp, 'wb') as f:
-            np.save(f, content)
+        _write_npy(tmp, content)
     elif isinstance(content, bytes):
         with open(tmp, 'wb') as f:
             f.write(content)
     elif isinstance(content, str):
-        with open(tmp, 'w') as f:
-            f.write(content)
+        _write_text(tmp, content)
     else:
-        with open(tmp, 'w') as f:
-            json.dump(content, f, indent=2, default=to_jsonable)
-            f.write('\n')
+        _write_json(tmp, content)
 
 
 def check_writable_dir(path: str) -> None:
