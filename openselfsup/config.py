@@ -16,7 +16,7 @@ import functools
 import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from mmengine.config import Config, DictAction  # noqa: F401
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import InputError, first_line
 
@@ -629,9 +629,7 @@ def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:
             elif isinstance(node, (dict, Config)) and part in node:
                 nxt = node[part]
                 if nxt is None:
-                    node[part] = nxt = type(node)() if isinstance(
-                        node, dict) and not isinstance(node, Config) \
-                        else {}
+                    node[part] = nxt = ConfigDict()
             else:
                 break
             node = nxt
