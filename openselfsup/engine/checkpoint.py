@@ -299,7 +299,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
         raise InputError(f'{checkpoint}: no weights start with {prefix!r} '
                          f'(top-level names: {", ".join(heads[:8])})')
     saved = {'state_dict': weights}
-    size = trained_image_size(checkpoint_config(obj))
+    size = checkpoint_image_size(obj)
     if size is not None:  # read by extraction (another size is warned of)
         saved['meta'] = {'train_image_size': list(size)}
     with atomic_path(out) as tmp:
