@@ -43,6 +43,16 @@ def _digest(folder: str, parts: Optional[Sequence[str]]) -> str:
     return h.hexdigest()
 
 
+def _marker_state(folder: str) -> dict:
+    """What ``folder``'s :data:`MARKER` holds ({} if none or unreadable)."""
+    try:
+        with open(os.path.join(folder, MARKER)) as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
 def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
     """Refuse ``folder`` unless the generator may replace it (module
     docstring); ``parts``: the subfolders whose files must be unchanged
@@ -68,13 +78,7 @@ def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
     why = (f'holds files this generator did not write (no {MARKER}; '
            'synthetic data written before 2026-12-01 has none)')
     if os.path.isfile(marker):
-        try:
-            with open(marker) as f:
-                state = json.load(f)
-        except (OSError, ValueError):
-            state = {}
-        if not isinstance(state, dict):
-            state = {}
+        state = _marker_state(folder)
         if state.get('state') == 'writing' or (
                 state.get('state') == 'done'
                 and state.get('files') == _digest(folder, parts)):
@@ -89,15 +93,7 @@ def check_not_half_written(folder: str) -> None:
     """Refuse a folder a generator was stopped while writing (its marker
     still says 'writing'): its images are a part of the set, and list
     files made from them would look whole."""
-    marker = os.path.join(folder, MARKER)
-    if not os.path.isfile(marker):
-        return
-    try:
-        with open(marker) as f:
-            state = json.load(f)
-    except (OSError, ValueError):
-        return
-    if isinstance(state, dict) and state.get('state') == 'writing':
+    if _marker_state(folder).get('state') == 'writing':
         raise InputError(
             f'{folder}: the synthetic-data generator was stopped while '
             f'writing it ({MARKER} says so); run it again (python '
