@@ -79,17 +79,23 @@ def samples_auc(scores: np.ndarray, targets: np.ndarray) -> float:
 
 
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
-    """Mean over classes (with at least one positive) of average precision.
+    """Mean over all classes of average precision (the published mAP).
 
     AP = sum over ranks of (recall step) x precision, samples ranked by
     decreasing score (ties broken by order), as ``sklearn
-    average_precision_score`` without ties.
+    average_precision_score`` without ties. A class without a positive
+    sample scores 0 and counts in the mean, as in the published torchmetrics
+    ``MultilabelAveragePrecision(average='macro')`` from version 1.4 on (1.5
+    is the newest beside the published code's pinned torch 1.13.1) and
+    scikit-learn's ``average_precision_score(average='macro')``;
+    torchmetrics before 1.4 left such a class out.
     """
     scores, targets = np.asarray(scores, float), np.asarray(targets) > 0.5
     aps = []
     for c in range(scores.shape[1]):
         t = targets[:, c]
         if not t.any():
+            aps.append(0.0)
             continue
         order = np.argsort(-scores[:, c], kind='stable')
         hits = t[order]
