@@ -835,11 +835,10 @@ def test_auc_accuracy_and_prf_match_sklearn():
     got = multilabel_prf(s, y, 0.5)
     assert (got['precision'], got['recall'], got['f1']) == pytest.approx(
         (p, r, f))
-    s2 = s + rng.random(s.shape) * 1e-3   # AP without ties
     with warnings.catch_warnings():  # class 1 has no positive
         warnings.simplefilter('ignore', UserWarning)
-        want = average_precision_score(y, s2, average='macro')
-    assert average_precision(s2, y) == pytest.approx(want)
+        want = average_precision_score(y, s, average='macro')  # ties
+    assert average_precision(s, y) == pytest.approx(want)
     logits = rng.normal(size=(10, 3)) * 30          # saturated sigmoids too
     t = (rng.random((10, 3)) < 0.5).astype(float)
     want = nn.BCEWithLogitsLoss()(torch.tensor(logits), torch.tensor(t))
@@ -849,12 +848,17 @@ def test_auc_accuracy_and_prf_match_sklearn():
 
 def test_map_counts_a_class_without_positives_as_zero():
     """The published mAP (torchmetrics >= 1.4, as scikit-learn): a class
-    with no positive in the evaluation set has AP 0 and is averaged in."""
+    with no positive in the evaluation set has AP 0 and is averaged in;
+    tied scores are one threshold."""
     y = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 0]])
     s = np.array([[.9, .2, .4], [.3, .8, .7], [.5, .1, .6], [.6, .3, .2]])
     # by hand: class 0 ranks 0.9 (hit), 0.6, 0.5 (hit), 0.3: AP (1 + 2/3)/2;
     # class 1 ranks its one positive first: AP 1; class 2: no positive, 0
     assert average_precision(s, y) == pytest.approx((5 / 6 + 1 + 0) / 3)
+    # tied scores enter together, in either order: a positive tied with a
+    # negative is ranked with precision 1/2
+    for t in ([[1], [0]], [[0], [1]]):
+        assert average_precision(np.array([[.5], [.5]]), np.array(t)) == 0.5
 
 
 @pytest.mark.parametrize('task', ['multilabel', 'grade'])

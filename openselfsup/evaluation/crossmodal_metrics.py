@@ -81,10 +81,12 @@ def samples_auc(scores: np.ndarray, targets: np.ndarray) -> float:
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
     """Mean over all classes of average precision (the published mAP).
 
-    AP = sum over ranks of (recall step) x precision, samples ranked by
-    decreasing score (ties broken by order), as ``sklearn
-    average_precision_score`` without ties. A class without a positive
-    sample scores 0 and counts in the mean, as in the published torchmetrics
+    AP = sum over the distinct scores, from the highest down, of (recall
+    step) x precision, counting every sample scored at least that high:
+    tied samples enter together, whatever their order (the published
+    torchmetrics' curve over distinct thresholds, as scikit-learn's). A
+    class without a positive sample scores 0 and counts in the mean, as in
+    the published torchmetrics
     ``MultilabelAveragePrecision(average='macro')`` from version 1.4 on (1.5
     is the newest beside the published code's pinned torch 1.13.1) and
     scikit-learn's ``average_precision_score(average='macro')``;
@@ -98,9 +100,13 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
             aps.append(0.0)
             continue
         order = np.argsort(-scores[:, c], kind='stable')
-        hits = t[order]
-        precision_at = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-        aps.append(float((precision_at * hits).sum() / hits.sum()))
+        ranked, hits = scores[order, c], t[order]
+        # the last rank of each distinct score (a threshold)
+        last = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]),
+                     len(ranked) - 1]
+        tp = np.cumsum(hits)[last]
+        aps.append(float((tp / (last + 1) * np.diff(tp, prepend=0)).sum()
+                         / tp[-1]))
     return float(np.mean(aps)) if aps else float('nan')
 
 
