@@ -406,3 +406,46 @@ def test_fractional_strengths_are_accepted(wd, capsys):
     for bad in (0.0, -0.5, float('nan'), float('inf')):
         with pytest.raises(InputError, match='--alpha must be a positive'):
             RunSpec('clp', 'near', 1, alpha=bad)
+
+
+# -- where extract.py / import_features.py write ----------------------------
+IMPORT = script_main('wsi_workdir/import_features.py')
+_SETS = {'NCT_test': ('nct_test.py', 'NCT', 'test_labeled.txt'),
+         'LC': ('lc.py', 'LC25000', 'img_list_labeled.txt')}
+
+
+def _import_args(root, tmp_path, name, output, config=None):
+    """import_features.py flags for random rows of feature set ``name``'s
+    list (``config``: another extraction config than the set's own)."""
+    cfg, domain, listed = _SETS[name]
+    if config is not None:
+        cfg, domain, listed = _SETS[config]
+    with open(os.path.join(root, domain, 'meta', listed)) as f:
+        rels = [line.split()[0] for line in f if line.strip()]
+    src, lst = str(tmp_path / f'{name}.npy'), str(tmp_path / f'{name}.txt')
+    np.save(src, np.random.default_rng(0).normal(
+        size=(len(rels), 4)).astype(np.float32) + 2)
+    with open(lst, 'w') as f:
+        f.write('\n'.join(rels) + '\n')
+    return ['--config', os.path.join(ROOT, 'configs', 'extraction', cfg),
+            '--source', src, '--paths', lst, '--output', output,
+            '--cfg-options', f'dataset.data_root={os.path.join(root, domain)}']
+
+
+def test_features_without_their_model_folder_are_refused(synthetic_root,
+                                                         tmp_path, capsys):
+    """``--output <workdir>/extracted_feats/NCT_test.npy`` (the model's
+    folder left out) wrote its labels and meta over the workdir's shared
+    ``NCT_test_labels.npy`` / ``NCT_test_meta.json``, which every model's
+    NCT_test features are checked against, without the check that refuses
+    another list's labels there."""
+    w = str(tmp_path / 'w')
+    cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, 'NCT_test',
+                                paths.features_path(w, 'clp', 'NCT_test')),
+           capsys)
+    bad = os.path.join(w, 'extracted_feats', 'NCT_test.npy')
+    err = cli_fails(IMPORT, _import_args(synthetic_root, tmp_path, 'NCT_test',
+                                         bad), capsys, w,
+                    "goes into its model's folder, extracted_feats/<model>/"
+                    'NCT_test.npy')
+    assert bad in err

@@ -214,6 +214,10 @@ def output_paths(output: str) -> Dict[str, str]:
     Returns:
         dict: keys ``features``, ``labels``, ``meta``, ``provenance``, and
         ``shared`` (True in the workdir layout).
+
+    Raises:
+        InputError: not a ``.npy``; a workdir feature set without its
+            model's folder (``extracted_feats/NCT_train.npy``).
     """
     if not output.endswith('.npy'):
         raise InputError(f'{output}: the output must be a .npy file')
@@ -221,6 +225,18 @@ def output_paths(output: str) -> Dict[str, str]:
     name = os.path.splitext(os.path.basename(norm))[0]
     model_dir = os.path.dirname(norm)
     feats_dir = os.path.dirname(model_dir)
+    if os.path.basename(model_dir) == 'extracted_feats' and \
+            name in paths.FEATURE_NAMES:
+        # the model's folder left out: written beside the features, the
+        # labels and meta would be the shared <NAME>_labels.npy /
+        # <NAME>_meta.json of every model of the workdir, unchecked
+        raise InputError(
+            f'{output}: a feature set of the workdir goes into its model\'s '
+            'folder, extracted_feats/<model>/'
+            f'{name}.npy (e.g. '
+            f'{paths.features_path(os.path.dirname(model_dir), "clp", name)}'
+            '); here its labels and meta would replace those every model '
+            'of the workdir shares')
     if (name in paths.FEATURE_NAMES and os.path.basename(model_dir)
             and os.path.basename(feats_dir) == 'extracted_feats'):
         workdir = os.path.dirname(feats_dir)
