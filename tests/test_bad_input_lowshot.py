@@ -449,3 +449,21 @@ def test_features_without_their_model_folder_are_refused(synthetic_root,
                     "goes into its model's folder, extracted_feats/<model>/"
                     'NCT_test.npy')
     assert bad in err
+
+
+def test_feature_set_name_in_another_case_is_refused(synthetic_root,
+                                                     tmp_path, capsys):
+    """``extracted_feats/clp/nct_test.npy`` was written as a file outside
+    the layout (its labels beside it): every low-shot command then said the
+    features were not found, under the name it had not been given."""
+    w = str(tmp_path / 'w')
+    for bad in ('nct_test', 'Nct_Test'):
+        out = os.path.join(w, 'extracted_feats', 'clp', f'{bad}.npy')
+        cli_fails(IMPORT, _import_args(synthetic_root, tmp_path, 'NCT_test',
+                                       out), capsys, str(tmp_path),
+                  'the low-shot commands read NCT_test.npy (feature sets: '
+                  'NCT_train, NCT_test, LC')
+    # a name of its own outside the layout stays a free choice
+    cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, 'NCT_test',
+                                os.path.join(w, 'extracted_feats', 'clp',
+                                             'nct_test_v2.npy')), capsys)

@@ -217,7 +217,8 @@ def output_paths(output: str) -> Dict[str, str]:
 
     Raises:
         InputError: not a ``.npy``; a workdir feature set without its
-            model's folder (``extracted_feats/NCT_train.npy``).
+            model's folder (``extracted_feats/NCT_train.npy``) or in
+            another case (``extracted_feats/clp/nct_train.npy``).
     """
     if not output.endswith('.npy'):
         raise InputError(f'{output}: the output must be a .npy file')
@@ -237,6 +238,14 @@ def output_paths(output: str) -> Dict[str, str]:
             f'{paths.features_path(os.path.dirname(model_dir), "clp", name)}'
             '); here its labels and meta would replace those every model '
             'of the workdir shares')
+    spelt = {n.lower(): n for n in paths.FEATURE_NAMES}.get(name.lower())
+    if (spelt and spelt != name and os.path.basename(model_dir)
+            and os.path.basename(feats_dir) == 'extracted_feats'):
+        # outside the layout, the low-shot commands would never read it
+        raise InputError(
+            f'{output}: the low-shot commands read {spelt}.npy (feature '
+            f'sets: {", ".join(paths.FEATURE_NAMES)}); write '
+            f'{os.path.join(model_dir, spelt + ".npy")}')
     if (name in paths.FEATURE_NAMES and os.path.basename(model_dir)
             and os.path.basename(feats_dir) == 'extracted_feats'):
         workdir = os.path.dirname(feats_dir)
