@@ -467,3 +467,22 @@ def test_feature_set_name_in_another_case_is_refused(synthetic_root,
     cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, 'NCT_test',
                                 os.path.join(w, 'extracted_feats', 'clp',
                                              'nct_test_v2.npy')), capsys)
+
+
+def test_features_of_another_domain_under_a_set_name_are_refused(
+        synthetic_root, tmp_path, capsys):
+    """LC25000 features written as ``NCT_test.npy`` (the config changed,
+    the output not) were accepted, with the LC25000 labels as the shared
+    NCT_test labels: near-domain tasks then drew from them."""
+    w = str(tmp_path / 'w')
+    out = paths.features_path(w, 'clp', 'NCT_test')
+    cli_fails(IMPORT, _import_args(synthetic_root, tmp_path, 'NCT_test', out,
+                                   config='LC'), capsys, str(tmp_path),
+              f'{out}: NCT_test holds images of the classes BACK, ADI, DEB, '
+              'LYM, MUC, MUS, NORM, STR, TUM, but ')
+    # the set these features are is named; the right pairing works
+    pt = paths.features_path(w, 'clp', 'PAIP_test')
+    cli_fails(IMPORT, _import_args(synthetic_root, tmp_path, 'LC', pt),
+              capsys, str(tmp_path), 'or write these as LC.npy')
+    cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, 'LC',
+                                paths.features_path(w, 'clp', 'LC')), capsys)

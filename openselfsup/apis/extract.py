@@ -431,8 +431,31 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
         check_writable(out[key])
     listing = {**(read or _read_list(config, cfg_options, copies,
                                      need_model, check_images)), 'out': out}
+    _check_set_classes(out, listing['meta'], config)
     _check_shared(out, listing['meta'], listing['labels'])
     return listing
+
+
+def _check_set_classes(out: Dict, meta: Dict, config: str) -> None:
+    """A workdir feature set holds the images of its domain: refuse a config
+    whose dataset names other classes (``configs/extraction/lc.py`` written
+    as ``NCT_train.npy``: every near-domain task would read LC25000
+    features with LC25000 labels)."""
+    from ..lowshot.spec import feature_set_classes
+    name = os.path.splitext(os.path.basename(out['features']))[0]
+    want = feature_set_classes(name) if out['shared'] else None
+    got = tuple(meta['classes'])
+    if want is None or not got or got == tuple(want):
+        return
+    fits = [n for n in paths.FEATURE_NAMES if n != 'NCT_aug'
+            and feature_set_classes(n) == got]
+    raise InputError(
+        f'{out["features"]}: {name} holds images of the classes '
+        f'{", ".join(want)}, but {config} lists the classes '
+        f'{", ".join(got)}; extract {name} with '
+        f'configs/extraction/{name.lower()}.py'
+        + (f', or write these as {" / ".join(f"{n}.npy" for n in fits)}'
+           if fits else ''))
 
 
 def _read_list(config: str, cfg_options: Optional[dict], copies: int,

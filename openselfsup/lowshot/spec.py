@@ -415,6 +415,18 @@ class RunSpec:
         return out
 
 
+def feature_set_classes(name: str) -> Optional[Tuple[str, ...]]:
+    """Class names of the images a feature set ``name`` holds (the domain
+    of the settings that read it; ``NCT_aug``: NCT_train's), None for a
+    name no setting reads."""
+    from ..classes import DOMAIN_CLASSES
+    name = 'NCT_train' if name == 'NCT_aug' else name
+    for setting in SETTINGS.values():
+        if name in (setting.support_set, setting.query_set):
+            return DOMAIN_CLASSES[setting.domain]
+    return None
+
+
 def class_names(task: str):
     """Class names of a task's domain, in label order (the one table in
     :mod:`openselfsup.classes`)."""
