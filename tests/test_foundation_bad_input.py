@@ -790,3 +790,35 @@ def test_schedule_warning_reads_open_ends_and_begins():
     [steps] = notes([dict(type='MultiStepLR', by_epoch=True, begin=5,
                           milestones=[4, 10])], 12)
     assert 'milestones 10 (epoch 15) lie at or beyond' in steps
+
+
+def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path):
+    """``--work-dir`` naming another config's run (a CLP run given to the
+    FSP config): the new run wrote its ``epoch_N.pth`` over the CLP
+    checkpoints of the same names, with a warning in the log only. Now one
+    line naming the checkpoint and the model key that differs, the run
+    untouched; a run of the same model keeps the warning."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import check_new_run_dir
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4)
+    work = tmp_path / 'w'
+    work.mkdir()
+    ckpt = work / 'epoch_1.pth'
+    torch.save({'meta': {'cfg': "model = dict(type='MoCoV3')"},
+                'state_dict': {}}, str(ckpt))
+    before = ckpt.read_bytes()
+    line = _train_fails(fsp, '--work-dir', str(work))
+    assert f'{work} holds the run of another model ({ckpt}: model.type = ' \
+        "'MoCoV3' there, 'ImageClassifier' here)" in line
+    assert '--work-dir' in line
+    assert sorted(os.listdir(work)) == ['epoch_1.pth']
+    assert ckpt.read_bytes() == before
+    # the same model's run: its checkpoints are named for the warning
+    cfg = Config.fromfile(fsp)
+    torch.save({'meta': {'cfg': cfg.pretty_text}, 'state_dict': {}},
+               str(ckpt))
+    assert check_new_run_dir(str(work), cfg) == ['epoch_1.pth']

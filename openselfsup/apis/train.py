@@ -253,8 +253,8 @@ def prepare_config(cfg: Config, config_path: str,
         cfg.resume = True
         cfg.load_from = None
     else:
-        from ..engine.runner import checkpoints_in
-        earlier = [os.path.basename(p) for p in checkpoints_in(cfg.work_dir)]
+        from ..engine.runner import check_new_run_dir
+        earlier = check_new_run_dir(cfg.work_dir, cfg)
         if earlier:
             notes.append(
                 f'warning: {cfg.work_dir} holds {len(earlier)} '

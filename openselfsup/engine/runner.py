@@ -106,36 +106,77 @@ def resolve_checkpoint(path: str) -> str:
     return found
 
 
-def check_same_model(path: str, cfg) -> None:
-    """Refuse to resume from a checkpoint whose config built another model.
+def model_difference(path: str, cfg) -> Optional[str]:
+    """How the model a checkpoint was trained with differs from ``cfg``'s.
 
-    MMEngine stores the run's config text in ``meta['cfg']``; its ``model``
-    section must equal the current one (a resume with another config would
-    load the weights it can and then fail inside the optimiser).
+    MMEngine stores the run's config text in ``meta['cfg']``; it is read as
+    data, never executed (the file may come from elsewhere).
 
-    Raises:
-        InputError: the models differ (naming the first differing key).
+    Returns:
+        str | None: the first differing key (the shallowest),
+        ``model.<key> = <there> there, <here> here``; None when the models agree or the checkpoint holds
+        no readable config.
     """
     from ..config import UNREADABLE, config_text_section
     from .checkpoint import checkpoint_config, load_checkpoint_file
     text = checkpoint_config(load_checkpoint_file(path, tensors_only=True))
     if text is None or 'model' not in cfg:
-        return
-    # read as data, never executed (the file may come from elsewhere)
+        return None
     saved = config_text_section(text, 'model')
     if not isinstance(saved, dict):
-        return
+        return None
     old, new = _flat(saved), _flat(cfg.model.to_dict())
     code = tuple(k for k, v in old.items() if v is UNREADABLE)
-    diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)
-                  and not any(k == c or k.startswith(f'{c}.') for c in code))
+    # the shallowest first, a type before its arguments: model.type names
+    # two algorithms better than a key deep in their backbones
+    diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
+                   and not any(k == c or k.startswith(f'{c}.')
+                               for c in code)),
+                  key=lambda k: (k.count('.'), not k.endswith('type'), k))
+    if not diff:
+        return None
+    key = diff[0]
+    return f'model.{key} = {old.get(key)!r} there, {new.get(key)!r} here'
+
+
+def check_same_model(path: str, cfg) -> None:
+    """Refuse to resume from a checkpoint whose config built another model
+    (:func:`model_difference`; a resume with another config would load the
+    weights it can and then fail inside the optimiser).
+
+    Raises:
+        InputError: the models differ (naming the first differing key).
+    """
+    diff = model_difference(path, cfg)
     if diff:
-        key = diff[0]
         raise InputError(
             f'--resume from {path}: it was trained with another model '
-            f'(model.{key} = {old.get(key)!r} there, {new.get(key)!r} here); '
-            'resume with the config that wrote it, or start a new run with '
-            '--work-dir')
+            f'({diff}); resume with the config that wrote it, or start a '
+            'new run with --work-dir')
+
+
+def check_new_run_dir(work_dir: str, cfg) -> List[str]:
+    """The checkpoints a new (not resumed) run in ``work_dir`` writes over.
+
+    Returns:
+        list[str]: the file names of the earlier run's checkpoints (empty
+        when there are none), for the run's warning.
+
+    Raises:
+        InputError: they are of another model (:func:`model_difference`
+            on the one ``--resume`` would read): a ``--work-dir`` naming
+            another config's run, whose checkpoints the new run would
+            replace under the same names.
+    """
+    earlier = [os.path.basename(p) for p in checkpoints_in(work_dir)]
+    newest = find_resumable_checkpoint(work_dir) if earlier else None
+    diff = model_difference(newest, cfg) if newest else None
+    if diff:
+        raise InputError(
+            f'{work_dir} holds the run of another model ({newest}: {diff}); '
+            'training here would write over its checkpoints: give another '
+            '--work-dir (or remove that run\'s checkpoints)')
+    return earlier
 
 
 def _flat(d, prefix=''):
