@@ -486,3 +486,28 @@ def test_features_of_another_domain_under_a_set_name_are_refused(
               capsys, str(tmp_path), 'or write these as LC.npy')
     cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, 'LC',
                                 paths.features_path(w, 'clp', 'LC')), capsys)
+
+
+def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
+    """A misspelt --model (or a wrong --workdir) was told only how to
+    extract that model's features; the line now names the models whose
+    features the workdir has, and for the sweep's default ``<model>_wo_<c>``
+    on an encoder of all classes, the template that reads it."""
+    root = os.path.join(wd, 'extracted_feats')
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_fails(META, near_args(wd, '--model', 'cpl', num_task=10), capsys, wd,
+              f'cpl/NCT_train.npy); models with features in {root}: clp')
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'near',
+                      '--novel_classes', '7', '--shots', '5', '--num_task',
+                      '10', '--modes', 'linear', '--clfs', 'Ridge'],
+              capsys, wd, f"clp_wo_7/NCT_train.npy); models with features in "
+              f"{root}: clp (clp: an encoder of all classes; sweep.py "
+              "--model_template '{model}' tests it on every novel class)")
+    other = str(tmp_path / 'elsewhere')
+    cli_fails(META, near_args(other, '--model', 'clp', num_task=10), capsys,
+              str(tmp_path), f'; {other} holds no features of any model '
+              '(--workdir?)')
+    # the model's own folder without the set: no list of models
+    os.remove(paths.features_path(wd, 'clp', 'NCT_test'))
+    err = cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it')
+    assert 'models with features' not in err

@@ -49,13 +49,36 @@ def _check_name(name: str) -> None:
                          f'{", ".join(paths.FEATURE_NAMES)}')
 
 
-def _load_array(path: str, what: str, hint: str) -> np.ndarray:
+def _load_array(path: str, what: str, hint: str,
+                others: str = '') -> np.ndarray:
     if not os.path.exists(path):
-        raise InputError(f'{what} not found: {path} (make it with: {hint})')
+        raise InputError(f'{what} not found: {path} (make it with: {hint})'
+                         + others)
     try:
         return load_npy(path, what)
     except InputError as exc:
         raise InputError(f'{exc}; make it again with: {hint}') from None
+
+
+def _other_models(workdir: str, model: str) -> str:
+    """For features not found: when ``model`` has no folder of features,
+    the models that have one (a misspelt ``--model``), or that the
+    workdir has none (a wrong ``--workdir``)."""
+    root = os.path.join(workdir, 'extracted_feats')
+    if os.path.isdir(os.path.join(root, model)):
+        return ''
+    models = sorted(d for d in os.listdir(root)
+                    if os.path.isdir(os.path.join(root, d))) \
+        if os.path.isdir(root) else []
+    if not models:
+        return f'; {workdir} holds no features of any model (--workdir?)'
+    out = f'; models with features in {root}: {", ".join(models)}'
+    base = model.rsplit('_wo_', 1)[0]
+    if base != model and base in models:
+        # the sweep's default template on an encoder of all classes
+        out += (f' ({base}: an encoder of all classes; sweep.py '
+                "--model_template '{model}' tests it on every novel class)")
+    return out
 
 
 def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
@@ -185,7 +208,8 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     """
     _check_name(name)
     fpath = paths.features_path(workdir, model, name)
-    feats = _load_array(fpath, 'features', _hint(name, fpath))
+    feats = _load_array(fpath, 'features', _hint(name, fpath),
+                        _other_models(workdir, model))
     if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
             feats.shape[1] == 0:
         raise InputError(f'{fpath}: features must be a 2-d float array [N, D],'
