@@ -511,3 +511,31 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
     os.remove(paths.features_path(wd, 'clp', 'NCT_test'))
     err = cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it')
     assert 'models with features' not in err
+
+
+@pytest.mark.parametrize('script,args,setting,read', [
+    ('near_domain.sh', (), 'NUM_TASKS', 'NUM_TASK'),
+    ('ablation.sh', (), 'IMAGES', 'IMAGE'),
+    ('generate_near_domain_tasks.sh', (), 'NOVEL_CLASS', 'NOVEL_CLASSES'),
+    ('evaluate_encoder.sh', ('m', '-'), 'SHOT', 'SHOTS'),
+    ('demo_lowshot.sh', ('ckpt.pth',), 'NUMTASK', 'NUM_TASK'),
+])
+def test_misspelt_script_settings_are_refused(tmp_path, script, args,
+                                              setting, read):
+    """A setting in the environment under a near-miss name (a plural,
+    a singular, no underscore) was ignored: ``NUM_TASKS=300 sh
+    near_domain.sh`` ran the default 1000 tasks. Now one line, exit 2,
+    before any command; the right name runs."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    # PYTHON=echo: the commands are printed, not run
+    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'))
+    env.pop(read, None)
+    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
+                         text=True, env={**env, setting: '3'})
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr.strip() == (
+        f'{path}: {setting} is set, but the scripts read {read} (set {read} '
+        f'instead; unset {setting} if it is meant for another program)')
+    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
+                         text=True, env={**env, read: '3'})
+    assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr

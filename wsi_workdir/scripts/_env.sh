@@ -182,3 +182,30 @@ run() {
     echo "+ $*"
     "$@"
 }
+
+# A misspelt setting in the environment (NUM_TASKS=300, SHOT=5,
+# NOVEL_CLASS=7, CLF=Ridge) would be ignored, and the run, hours long, use
+# the default: refused. The settings any script reads, and their near
+# misses (a plural or singular form, the name without underscores):
+SETTINGS_READ="AUG_TIMES CLFS CLP_CKPT CLP_DIR DATA DEVICE DOMAINS \
+EXTRACT_BATCH EXTRACT_MODEL_OPTS EXTRACT_OPTS EXTRACT_SOURCE EXTRACT_WEIGHTS \
+FSP_CKPT FSP_DIR HYBRID IMAGE LATENT MODEL MODELS MODES NOVEL NOVEL_CLASSES \
+NUM_AUG_SHOTS NUM_PROTOTYPES NUM_SHIFT_VECTORS NUM_TASK OUT_SHOTS OVERWRITE \
+PROTOTYPES PYTHON SEED SHOTS WORKDIR"
+check_setting_names() {
+    _set=" $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
+    for _known in $SETTINGS_READ; do
+        for _alt in "${_known}S" "${_known%S}" "${_known%ES}" \
+                "$(echo "$_known" | tr -d _)"; do
+            case " $SETTINGS_READ " in *" $_alt "*) continue ;; esac
+            case $_set in
+                *" $_alt "*)
+                    echo "$0: $_alt is set, but the scripts read $_known" \
+                        "(set $_known instead; unset $_alt if it is meant" \
+                        "for another program)" >&2
+                    exit 2 ;;
+            esac
+        done
+    done
+}
+check_setting_names
