@@ -539,3 +539,29 @@ def test_misspelt_script_settings_are_refused(tmp_path, script, args,
     out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
                          text=True, env={**env, read: '3'})
     assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
+
+
+def test_reports_are_not_written_among_the_results(wd, capsys):
+    """``summarize.py --output <workdir>/results`` (or a sweep index there)
+    was written, and every later summary then stopped at it: every JSON
+    under results/ is read as a meta-test result."""
+    cli_ok(GEN, _gen(wd), capsys)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    results = paths.results_dir(wd)
+    for out in (results, results + os.sep, os.path.join(results, 'clp',
+                                                         'table')):
+        cli_fails(SUMMARY, ['--workdir', wd, '--output', out], capsys, wd,
+                  f'inside {results}, where every JSON is read as a '
+                  'meta-test result')
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'near',
+                      '--novel_classes', '7', '--model_template', '{model}',
+                      '--shots', '5', '--num_task', '10', '--modes', 'linear',
+                      '--clfs', 'Ridge', '--output',
+                      os.path.join(results, 'sweep.json')], capsys, wd,
+              f'inside {results}, where every JSON is read as a meta-test '
+              f'result (the summary would stop at this index); write it '
+              f'elsewhere (default {os.path.join(wd, "sweeps")})')
+    # beside it is fine, and the summary still reads the results
+    cli_ok(SUMMARY, ['--workdir', wd, '--output',
+                     os.path.join(wd, 'results_table')], capsys)
+    cli_ok(SUMMARY, ['--workdir', wd], capsys)

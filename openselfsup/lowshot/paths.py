@@ -83,6 +83,15 @@ def results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'results')
 
 
+def in_results(workdir: str, path: str) -> bool:
+    """Whether ``path`` lies in the workdir's ``results/``, where every
+    JSON is read as a meta-test result (a report or sweep index written
+    there would stop the next summary)."""
+    root = os.path.realpath(results_dir(workdir))
+    where = os.path.realpath(path)
+    return os.path.commonpath([root, where]) == root
+
+
 def summary_path(workdir: str, ext: str, name: str = 'summary') -> str:
     return os.path.join(workdir, 'summary', f'{name}.{ext}')
 
@@ -94,4 +103,8 @@ def sweep_path(workdir: str, model: str, tasks) -> str:
     of one domain never replaces the index of a sweep over several."""
     if isinstance(tasks, str):
         tasks = [tasks]
-    return os.path.join(workdir, 'sweeps', f'{model}_{"+".join(tasks)}.json')
+    return os.path.join(sweeps_dir(workdir), f'{model}_{"+".join(tasks)}.json')
+
+
+def sweeps_dir(workdir: str) -> str:
+    return os.path.join(workdir, 'sweeps')
