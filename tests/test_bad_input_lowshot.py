@@ -565,3 +565,25 @@ def test_reports_are_not_written_among_the_results(wd, capsys):
     cli_ok(SUMMARY, ['--workdir', wd, '--output',
                      os.path.join(wd, 'results_table')], capsys)
     cli_ok(SUMMARY, ['--workdir', wd], capsys)
+
+
+def test_augmented_copies_under_another_set_name_are_refused(synthetic_root,
+                                                             tmp_path,
+                                                             capsys):
+    """``--aug_times 2 --output .../NCT_train.npy`` (the ablation's command
+    with the output of the base set) wrote two augmented copies as the
+    NCT_train features, and their tiled labels as the shared NCT_train
+    labels: every near-domain run then read them as the base set."""
+    extract = script_main('wsi_workdir/extract.py')
+    ckpt = tmp_path / 'ckpt.pth'
+    ckpt.write_bytes(b'')
+    w = str(tmp_path / 'w')
+    for name in ('NCT_train', 'NCT_test'):
+        out = paths.features_path(w, 'clp', name)
+        cli_fails(extract, [
+            '--config', os.path.join(ROOT, 'configs', 'extraction',
+                                     'nct_aug.py'),
+            '--pretrained', str(ckpt), '--output', out, '--aug_times', '2',
+            '--data-root', os.path.join(synthetic_root, 'NCT')], capsys,
+            str(tmp_path), f'{out}: --aug_times 2 writes augmented copies, '
+            'which the workdir reads as NCT_aug.npy only')

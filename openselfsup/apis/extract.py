@@ -719,6 +719,16 @@ def extract_many(configs: Sequence[str],
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
         raise InputError('--aug_times and --seed must not be negative')
+    for output in outputs if aug_times else ():
+        # augmented copies are the ablation's NCT_aug; under another set's
+        # name every reader would take them for that set's features
+        name = os.path.splitext(os.path.basename(output))[0]
+        if output_paths(output)['shared'] and name != 'NCT_aug':
+            raise InputError(
+                f'{output}: --aug_times {aug_times} writes augmented '
+                f'copies, which the workdir reads as NCT_aug.npy only (the '
+                f'ablation); write them there, or extract {name} without '
+                '--aug_times')
     if (pretrained is None) != bool(random_init):
         raise InputError('give either --pretrained CKPT or --random-init')
     checkpoints = _one_per_set(pretrained, len(configs), '--pretrained')
