@@ -413,3 +413,23 @@ def _nct_list(tmp_path, name, *tags):
     path.write_text(''.join(f'{cls}/{cls}-{t}.tif\n' for cls in NCT_ORDER
                             for t in tags))
     return path
+
+
+@pytest.mark.parametrize('tool', ['prepare_nct', 'prepare_lc25000',
+                                  'prepare_paip19'])
+def test_images_folder_given_as_the_root_names_the_root(tmp_path, capsys,
+                                                        tool):
+    """``--root data/NCT/data`` (the images' folder, not the dataset's) was
+    told that data/NCT/data/data was not found, with the advice to extract
+    the download there; the line now names the --root to give. Nothing is
+    written (no meta/ beside the images)."""
+    _official_nct(tmp_path / 'NCT')
+    images = tmp_path / 'NCT' / 'data'
+    before = sorted(p for p in images.rglob('*'))
+    rc, _, lines = run_data_tool(tool, ['--root', str(images)], capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert lines[0] == (
+        f'error: {images}/data: folder not found; --root is the dataset\'s '
+        'folder that holds data/ (the images) and meta/ (the lists): give '
+        f'--root {tmp_path / "NCT"}')
+    assert sorted(p for p in images.rglob('*')) == before

@@ -28,7 +28,9 @@ def parse_args(argv):
                    'or the run\'s work dir (its last complete checkpoint)')
     p.add_argument('output', help='output file for the backbone weights')
     p.add_argument('--prefix', default='backbone.',
-                   help='key prefix of the backbone in the state dict')
+                   help='key prefix of the backbone in the state dict, stripped '
+                   'from the keys written (default: %(default)s, MoCo-v3\'s '
+                   'query encoder and the supervised model\'s backbone)')
     return p.parse_args(argv)
 
 

@@ -191,6 +191,13 @@ def _check_data_folder(data: str) -> None:
     from .synthetic.ownership import check_not_half_written
     check_not_half_written(os.path.dirname(os.path.abspath(data)))
     if not os.path.isdir(data):
+        root = os.path.dirname(os.path.normpath(data))
+        if os.path.basename(root) == 'data' and os.path.isdir(root):
+            # --root data/NCT/data: the images' folder given as the root
+            raise InputError(
+                f'{data}: folder not found; --root is the dataset\'s folder '
+                f'that holds data/ (the images) and meta/ (the lists): '
+                f'give --root {os.path.dirname(root) or "."}')
         raise InputError(f'{data}: folder not found (the images go under '
                          'it: extract the download there, or make it a '
                          'symlink to the extracted folder)')

@@ -18,7 +18,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--root', default='data/LC25000', help='LC25000 directory')
+    p.add_argument('--root', default='data/LC25000',
+                   help='the dataset\'s folder: images under ROOT/data, lists '
+                   'written to ROOT/meta (default: %(default)s)')
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_lc25000
     print('\n'.join(prepare_lc25000(a.root).lines()))

@@ -25,7 +25,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--root', default='data/NCT', help='NCT directory')
+    p.add_argument('--root', default='data/NCT',
+                   help='the dataset\'s folder: images under ROOT/data, lists '
+                   'written to ROOT/meta (default: %(default)s)')
     p.add_argument('--split', choices=['published', 'official'],
                    help='published: the NONORM images split as published '
                    '(default when NONORM images are found); official: '

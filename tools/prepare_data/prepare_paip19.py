@@ -28,7 +28,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--root', default='data/PAIP19', help='PAIP19 directory')
+    p.add_argument('--root', default='data/PAIP19',
+                   help='the dataset\'s folder: images under ROOT/data, lists '
+                   'written to ROOT/meta (default: %(default)s)')
     rule = p.add_mutually_exclusive_group()
     rule.add_argument('--train-slides', type=int,
                       help='the first N slide IDs in sorted order train, the '
