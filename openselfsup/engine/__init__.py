@@ -1,4 +1,5 @@
-"""Hooks, optimisers, checkpoint compatibility, the atomic runner.
+"""Hooks, optimisers, checkpoint compatibility, the atomic runner and its
+checkpoint hook.
 
 Importing this package also imports mmpretrain's engine, evaluation and
 visualisation packages (LARS, CosineEMA hooks, metrics, visualisers), and
@@ -20,4 +21,5 @@ from .validate_first import ValidateBeforeTrainHook  # noqa: F401,E402
 from .crossmodal_hooks import (NegativeTextPoolHook,  # noqa: F401,E402
                                PatienceEarlyStoppingHook)
 from .knn_hook import KNNEvalHook  # noqa: F401,E402
+from .checkpoint_hook import CheckpointHook  # noqa: F401,E402
 from .. import evaluation  # noqa: F401,E402  (metrics in the registry)

@@ -1,0 +1,154 @@
+"""MMEngine's CheckpointHook, with every old file removed only after its
+replacement is on disk.
+
+MMEngine 0.10.7's hook removes the oldest kept checkpoint (``max_keep_ckpts``)
+and the previous best checkpoint (``save_best``) *before* it saves the new
+one, and writes ``last_checkpoint`` in place: a kill while saving leaves, with
+``max_keep_ckpts=1``, no complete checkpoint at all (``--resume`` starts from
+scratch), and otherwise one fewer than kept. Here each save runs first (through
+:class:`~openselfsup.engine.runner.AtomicRunner`, which writes to a temporary
+name and renames), then ``last_checkpoint`` is replaced atomically, and only
+then are the files beyond ``max_keep_ckpts`` and the previous best removed.
+Which files are kept, ``keep_ckpt_ids`` / ``best_ckpt`` in the message hub and
+their resume are MMEngine's.
+
+Registered as ``CheckpointHook`` in the ``openselfsup`` scope, so configs
+saying ``type='CheckpointHook'`` get this one;
+``type='mmengine.CheckpointHook'`` still names MMEngine's.
+"""
+import hashlib
+import os.path as osp
+import pickle
+from contextlib import contextmanager
+from typing import Iterator, List
+
+from mmengine.dist import is_main_process, master_only
+from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
+
+from ..registry import HOOKS
+from ..utils.io import atomic_path, save_text
+
+
+class _RemovalsHeld:
+    """A file backend whose ``remove`` / ``rmtree`` are noted, not done."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self.paths: List[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def remove(self, path):
+        self.paths.append(path)
+
+    def rmtree(self, path):
+        self.paths.append(path)
+
+
+@HOOKS.register_module()
+class CheckpointHook(_MMEngineCheckpointHook):
+    """:class:`mmengine.hooks.CheckpointHook` that saves before it removes.
+
+    Arguments and behaviour are MMEngine's (``interval``, ``max_keep_ckpts``,
+    ``save_best``, ``published_keys``, ...) except for the order on disk: the
+    new checkpoint, then ``last_checkpoint`` (atomically), then the removals.
+    A kill at any moment leaves the previous checkpoint, complete, with
+    ``last_checkpoint`` naming it or the new one. A kill after the new save
+    but before a removal leaves one file too many: the checkpoint just saved
+    records the step being removed in ``keep_ckpt_ids``, so a ``--resume``
+    from it removes that file (MMEngine's ``before_train`` trims the list to
+    ``max_keep_ckpts``); a previous best checkpoint left so stays.
+    """
+
+    @contextmanager
+    def _removals_after_saves(self) -> Iterator[None]:
+        """Hold back the file removals the body asks for and do them when it
+        has finished (never if it raises): the saves in the body come first.
+        A path saved again in the body (a best checkpoint's same name) stays.
+        Re-entrant: an inner use leaves its removals to the outer one."""
+        if isinstance(self.file_backend, _RemovalsHeld):
+            yield
+            return
+        backend, held = self.file_backend, _RemovalsHeld(self.file_backend)
+        self.file_backend = held
+        try:
+            yield
+        finally:
+            self.file_backend = backend
+        live = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
+                *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in dict.fromkeys(held.paths):
+            if path in live:
+                continue
+            if backend.isfile(path):
+                backend.remove(path)
+            elif backend.isdir(path):  # DeepSpeed checkpoints are folders
+                backend.rmtree(path)
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        """Save ``filename_tmpl.format(step)``, then point
+        ``last_checkpoint`` at it, then remove the oldest kept checkpoint
+        if ``max_keep_ckpts`` are already kept (MMEngine's removes first and
+        writes the pointer in place)."""
+        with self._removals_after_saves():
+            held, dropped = self.file_backend, []
+            new_step = self.max_keep_ckpts > 0 and not (
+                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step)
+            if new_step:
+                if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                    dropped = [self.keep_ckpt_ids[0]]
+                self.keep_ckpt_ids.append(step)  # a full deque drops one
+                # the checkpoint about to be saved lists the dropped step
+                # too: resumed from it, before_train removes that file if a
+                # kill came before the removal below
+                runner.message_hub.update_info(
+                    'keep_ckpt_ids', dropped + list(self.keep_ckpt_ids))
+            filename = self.filename_tmpl.format(step)
+            self.last_ckpt = held.join_path(self.out_dir, filename)
+            runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+            runner.save_checkpoint(
+                self.out_dir, filename, self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler, meta=meta,
+                by_epoch=self.by_epoch, backend_args=self.backend_args,
+                **self.args)
+            if new_step:
+                runner.message_hub.update_info('keep_ckpt_ids',
+                                               list(self.keep_ckpt_ids))
+            if not is_main_process():
+                return
+            save_text(osp.join(runner.work_dir, 'last_checkpoint'),
+                      self.last_ckpt)
+            for old in dropped:
+                held.remove(held.join_path(self.out_dir,
+                                           self.filename_tmpl.format(old)))
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """MMEngine's, with the previous best checkpoint removed after the
+        new one is saved (MMEngine's removes it first)."""
+        with self._removals_after_saves():
+            super()._save_best_checkpoint(runner, metrics)
+
+    @master_only
+    def _publish_model(self, runner, ckpt_path: str) -> None:
+        """MMEngine's (``published_keys``: the checkpoint with those keys
+        only, as ``<name>-<sha256[:8]>.pth``), written atomically."""
+        from mmengine.logging import print_log
+        from mmengine.runner import save_checkpoint
+        from mmengine.runner.checkpoint import _load_checkpoint
+        checkpoint = _load_checkpoint(ckpt_path)
+        dropped = [k for k in checkpoint if k not in self.published_keys]
+        for key in dropped:
+            del checkpoint[key]
+        if dropped:
+            print_log(f'Key {dropped} will be removed because they are not '
+                      'found in published_keys. If you want to keep them, '
+                      f'please set `{dropped}` in published_keys',
+                      logger='current')
+        sha = hashlib.sha256(pickle.dumps(checkpoint)).hexdigest()
+        final_path = osp.splitext(ckpt_path)[0] + f'-{sha[:8]}.pth'
+        with atomic_path(final_path) as tmp:
+            save_checkpoint(checkpoint, tmp)
+        print_log(f'The checkpoint ({ckpt_path}) is published to '
+                  f'{final_path}.', logger='current')
