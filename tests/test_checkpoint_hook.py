@@ -1,0 +1,252 @@
+"""The project's CheckpointHook: a failure at any point of a save leaves a
+complete checkpoint to resume from; the files kept, ``last_checkpoint`` and
+the message hub are MMEngine's hook's; configs get it by its plain name."""
+import glob
+import itertools
+import os
+import re
+
+import pytest
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.model import BaseModel
+
+from _foundation_helpers import REPO
+
+_RUNS = itertools.count()
+SCORES = [0.5, 0.7, 0.8, 0.6, 0.9]  # a new best after epochs 1, 2, 3, 5
+
+
+class _Toy(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.w(inputs)
+        if mode == 'loss':
+            return dict(loss=(out ** 2).mean())
+        return [dict(score=float(o)) for o in out]
+
+
+class _Scripted(BaseMetric):
+    """Reports SCORES[k] at the k-th validation: best-checkpoint changes at
+    known epochs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def process(self, data_batch, data_samples):
+        self.results.append(0)
+
+    def compute_metrics(self, results):
+        self.calls += 1
+        return dict(acc=SCORES[self.calls - 1])
+
+
+def _train(work, hook='CheckpointHook', epochs=2, resume=False, **ckpt):
+    import openselfsup.engine  # noqa: F401  (AtomicRunner, the hook)
+    from openselfsup.engine import AtomicRunner
+    data = [dict(inputs=torch.full((2,), float(i))) for i in range(4)]
+    loader = dict(dataset=data, batch_size=2, num_workers=0,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'))
+    val = dict(val_dataloader=loader, val_cfg=dict(),
+               val_evaluator=dict(type='Evaluator', metrics=_Scripted())) \
+        if 'save_best' in ckpt else {}
+    runner = AtomicRunner(
+        model=_Toy(), work_dir=str(work), train_dataloader=loader,
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=1),
+        default_hooks=dict(checkpoint=dict(type=hook, **ckpt),
+                           logger=dict(type='LoggerHook', interval=1)),
+        default_scope='openselfsup', resume=resume, log_level='WARNING',
+        experiment_name=f'ckpt_hook_test_{next(_RUNS)}', **val)
+    runner.train()
+    return runner
+
+
+def _kept(work):
+    pointer = os.path.join(work, 'last_checkpoint')
+    named = open(pointer).read() if os.path.exists(pointer) else None
+    # a published file's name ends in its content's hash: the runs' times
+    # differ
+    return (sorted(re.sub(r'-[0-9a-f]{8}\.pth$', '-<sha>.pth',
+                          os.path.basename(p))
+                   for p in glob.glob(f'{work}/*.pth')),
+            named and os.path.basename(named))
+
+
+def _hook(runner):
+    return next(h for h in runner.hooks if 'CheckpointHook' in
+                type(h).__name__)
+
+
+@pytest.mark.parametrize('ckpt', [
+    dict(interval=1, max_keep_ckpts=1),
+    dict(interval=1, max_keep_ckpts=3, published_keys=['meta', 'state_dict']),
+    # a new best at epoch 3 also saves epoch_3 (removing epoch_2)
+    dict(interval=2, max_keep_ckpts=1, save_best='acc'),
+], ids=['keep1', 'keep3', 'keep1_best'])
+def test_keeps_what_mmengines_hook_keeps(tmp_path, ckpt):
+    from openselfsup.engine.checkpoint_hook import CheckpointHook
+    from openselfsup.engine.runner import checkpoint_step
+    epochs = 5
+    ours = _train(tmp_path / 'ours', epochs=epochs, **ckpt)
+    theirs = _train(tmp_path / 'theirs', 'mmengine.CheckpointHook',
+                    epochs=epochs, **ckpt)
+    assert type(_hook(ours)) is CheckpointHook
+    assert type(_hook(theirs)).__module__ == 'mmengine.hooks.checkpoint_hook'
+    kept, named = _kept(tmp_path / 'ours')
+    assert (kept, named) == _kept(tmp_path / 'theirs')
+    if 'published_keys' in ckpt:
+        from openselfsup.engine import load_checkpoint_file
+        published, = glob.glob(f'{tmp_path}/ours/epoch_{epochs}-*.pth')
+        assert sorted(load_checkpoint_file(published)) == [
+            'meta', 'state_dict']
+    assert named == f'epoch_{epochs}.pth'
+    assert len([k for k in kept if checkpoint_step(k)]) == \
+        ckpt['max_keep_ckpts']
+    for key in ('keep_ckpt_ids', 'last_ckpt', 'best_ckpt', 'best_score'):
+        a, b = (r.message_hub.runtime_info.get(key) for r in (ours, theirs))
+        if isinstance(a, str):  # paths: the work dirs differ
+            a, b = os.path.basename(a), os.path.basename(b)
+        assert a == b, key
+    # resumed for more epochs, both trim and continue the same way
+    more = epochs + 2
+    _train(tmp_path / 'ours', epochs=more, resume=True, **ckpt)
+    _train(tmp_path / 'theirs', 'mmengine.CheckpointHook', epochs=more,
+           resume=True, **ckpt)
+    assert _kept(tmp_path / 'ours') == _kept(tmp_path / 'theirs')
+
+
+def _dies_on(monkeypatch, target, name, file):
+    """Make ``target.name`` raise when called on (or, for ``save_text``,
+    with the content) ``file`` (any file: ``''``), after writing half a
+    file where it writes one (``save_checkpoint``)."""
+    real = getattr(target, name)
+
+    def dying(*args, **kwargs):
+        names = {os.path.basename(a).strip('.').removesuffix('.tmp')
+                 for a in args if isinstance(a, str)}
+        if file not in names and file:  # '': every call
+            return real(*args, **kwargs)
+        if name == 'save_checkpoint':
+            with open(args[1], 'wb') as f:
+                f.write(b'PK\x03\x04 half a checkpoint')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, name, dying)
+
+
+def _killed_in_epoch_2(monkeypatch, work, hook, where):
+    """Train 2 epochs, max_keep_ckpts=1; the save of epoch 2 dies while
+    torch writes the file, while last_checkpoint is replaced, while
+    epoch_1 is removed, or (with save_best; epoch 2 is better) while torch
+    writes best_acc_epoch_2.pth."""
+    import mmengine.fileio.backends.local_backend as local
+    import mmengine.runner.runner as mm_runner
+
+    import openselfsup.engine.checkpoint_hook as ours
+    best = {}
+    if where == 'torch_save':
+        _dies_on(monkeypatch, mm_runner, 'save_checkpoint', 'epoch_2.pth')
+    elif where == 'pointer':
+        _dies_on(monkeypatch, ours, 'save_text', 'epoch_2.pth')
+    elif where == 'removal':
+        _dies_on(monkeypatch, local.LocalBackend, 'remove', 'epoch_1.pth')
+    else:
+        best = dict(save_best='acc')
+        _dies_on(monkeypatch, mm_runner, 'save_checkpoint',
+                 'best_acc_epoch_2.pth')
+    with pytest.raises(KeyboardInterrupt):
+        _train(work, hook, epochs=2, interval=1, max_keep_ckpts=1, **best)
+    monkeypatch.undo()
+    return best
+
+
+@pytest.mark.parametrize('where', ['torch_save', 'pointer', 'removal', 'best'])
+def test_a_save_killed_midway_leaves_a_checkpoint_to_resume(
+        tmp_path, monkeypatch, where):
+    """Whichever step of the saves of epoch 2 dies, a complete checkpoint
+    is left and --resume continues from it: epoch_1 (kept until the pointer
+    names epoch_2) or, if only the removal of epoch_1 died (or the best
+    checkpoint's save, after epoch_2's), epoch_2, whose keep_ckpt_ids make
+    the resumed run remove epoch_1; the previous best checkpoint stays
+    until the new one is saved. After the resumed run only the newest is
+    kept, as always."""
+    from openselfsup.engine import find_resumable_checkpoint
+    from openselfsup.engine.checkpoint import is_complete_checkpoint
+    work = str(tmp_path / 'work')
+    best = _killed_in_epoch_2(monkeypatch, work, 'CheckpointHook', where)
+    found = find_resumable_checkpoint(work)
+    assert found is not None and is_complete_checkpoint(found)
+    assert os.path.basename(found) == ('epoch_1.pth' if where in (
+        'torch_save', 'pointer') else 'epoch_2.pth')
+    if best:
+        assert _kept(work)[0] == ['best_acc_epoch_1.pth', 'epoch_2.pth']
+        assert is_complete_checkpoint(f'{work}/best_acc_epoch_1.pth')
+    assert not glob.glob(f'{work}/.*tmp*')
+    runner = _train(work, epochs=3, resume=True, interval=1,
+                    max_keep_ckpts=1, **best)
+    assert runner.epoch == 3
+    kept = (['best_acc_epoch_1.pth'] if best else []) + ['epoch_3.pth']
+    assert _kept(work) == (kept, 'epoch_3.pth')
+
+
+@pytest.mark.parametrize('where', ['torch_save', 'best'])
+def test_mmengines_hook_killed_while_saving_leaves_nothing(
+        tmp_path, monkeypatch, where):
+    """The failures the project hook exists for (and that the test above
+    would catch): MMEngine's hook removes epoch_1 before it saves epoch 2,
+    and the previous best before it saves the new one."""
+    from openselfsup.engine import find_resumable_checkpoint
+    work = str(tmp_path / 'work')
+    _killed_in_epoch_2(monkeypatch, work, 'mmengine.CheckpointHook', where)
+    if where == 'best':
+        assert _kept(work)[0] == ['epoch_2.pth']
+    else:
+        assert find_resumable_checkpoint(work) is None
+
+
+@pytest.mark.parametrize('hook', ['CheckpointHook', 'mmengine.CheckpointHook'])
+def test_a_publish_killed_midway_leaves_no_half_file(tmp_path, monkeypatch,
+                                                     hook):
+    """published_keys: the file published after training is there whole or
+    not at all (MMEngine's hook leaves half of it under the final name)."""
+    import mmengine.runner
+    _dies_on(monkeypatch, mmengine.runner, 'save_checkpoint', '')
+    work = str(tmp_path / 'work')
+    with pytest.raises(KeyboardInterrupt):
+        _train(work, hook, epochs=1, interval=1, published_keys=['meta'])
+    left = sorted(os.path.basename(p) for p in glob.glob(f'{work}/*-*.pth'))
+    assert len(left) == (hook != 'CheckpointHook')
+    assert not glob.glob(f'{work}/.*tmp*')
+
+
+def test_configs_get_the_project_hook():
+    """Every config's checkpoint hook, built as the Runner builds default
+    hooks (MMEngine's HOOKS, the config's default scope), is this project's;
+    ``mmengine.CheckpointHook`` is still MMEngine's."""
+    from mmengine.config import Config
+    from mmengine.hooks import CheckpointHook as Theirs
+    from mmengine.registry import HOOKS, DefaultScope
+
+    from openselfsup.engine.checkpoint_hook import CheckpointHook
+    paths = sorted(glob.glob(os.path.join(REPO, 'configs', '**', '*.py'),
+                             recursive=True))
+    seen = 0
+    for path in paths:
+        cfg = Config.fromfile(path)
+        spec = cfg.get('default_hooks', {}).get('checkpoint')
+        if spec is None:
+            continue
+        with DefaultScope.overwrite_default_scope(cfg.default_scope):
+            hook = HOOKS.build(spec.to_dict())
+        assert type(hook) is CheckpointHook, path
+        seen += 1
+    assert seen >= 20
+    with DefaultScope.overwrite_default_scope('openselfsup'):
+        plain = HOOKS.build(dict(type='mmengine.CheckpointHook'))
+    assert type(plain) is Theirs
