@@ -3,6 +3,9 @@
 ``runner_type = 'AtomicRunner'`` (openselfsup.engine.runner) writes every
 checkpoint to a temporary file and renames it, and resumes from the newest
 readable checkpoint when ``last_checkpoint`` names a missing or corrupt one.
+``CheckpointHook`` is the project's (openselfsup.engine.checkpoint_hook): it
+removes the checkpoints beyond ``max_keep_ckpts`` only after the new one and
+``last_checkpoint`` are written (MMEngine's removes them first).
 
 ``total_batch_size``: when a config sets it, ``openselfsup.apis.train``
 sets the per-process batch to ``total_batch_size // world_size`` (and fails

@@ -6,7 +6,15 @@ second an empty pointer) that ``--resume`` then trusts and fails on.
 :class:`AtomicRunner` writes each checkpoint to a temporary name and renames
 it (atomic on POSIX), and on resume checks that the checkpoint
 ``last_checkpoint`` names is complete, falling back to the newest complete
-``epoch_*.pth`` / ``iter_*.pth`` in the work dir.
+``epoch_*.pth`` / ``iter_*.pth`` of the same run in the work dir.
+
+MMEngine's CheckpointHook also removes the oldest kept checkpoint
+(``max_keep_ckpts``) and the previous best one before it saves the new one:
+with ``max_keep_ckpts=1`` a kill while saving left nothing to resume from.
+The project's ``CheckpointHook`` (:mod:`openselfsup.engine.checkpoint_hook`,
+what ``type='CheckpointHook'`` names in the configs) saves first, then
+replaces ``last_checkpoint`` atomically, then removes; with both, a kill at
+any moment leaves a complete checkpoint that ``--resume`` continues from.
 """
 import glob
 import os
