@@ -45,7 +45,8 @@ class _Scripted(BaseMetric):
         return dict(acc=SCORES[self.calls - 1])
 
 
-def _train(work, hook='CheckpointHook', epochs=2, resume=False, **ckpt):
+def _train(work, hook='CheckpointHook', epochs=2, resume=False, run='train',
+           **ckpt):
     import openselfsup.engine  # noqa: F401  (AtomicRunner, the hook)
     from openselfsup.engine import AtomicRunner
     data = [dict(inputs=torch.full((2,), float(i))) for i in range(4)]
@@ -54,7 +55,7 @@ def _train(work, hook='CheckpointHook', epochs=2, resume=False, **ckpt):
                   collate_fn=dict(type='default_collate'))
     val = dict(val_dataloader=loader, val_cfg=dict(),
                val_evaluator=dict(type='Evaluator', metrics=_Scripted())) \
-        if 'save_best' in ckpt else {}
+        if 'save_best' in ckpt or run == 'val' else {}
     runner = AtomicRunner(
         model=_Toy(), work_dir=str(work), train_dataloader=loader,
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
@@ -63,7 +64,7 @@ def _train(work, hook='CheckpointHook', epochs=2, resume=False, **ckpt):
                            logger=dict(type='LoggerHook', interval=1)),
         default_scope='openselfsup', resume=resume, log_level='WARNING',
         experiment_name=f'ckpt_hook_test_{next(_RUNS)}', **val)
-    runner.train()
+    getattr(runner, run)()
     return runner
 
 
@@ -223,6 +224,13 @@ def test_a_publish_killed_midway_leaves_no_half_file(tmp_path, monkeypatch,
     left = sorted(os.path.basename(p) for p in glob.glob(f'{work}/*-*.pth'))
     assert len(left) == (hook != 'CheckpointHook')
     assert not glob.glob(f'{work}/.*tmp*')
+
+
+def test_validation_alone_saves_nothing(tmp_path):
+    """runner.val() without training (a baseline evaluation): the hook's
+    after_val_epoch runs before its before_train ever did, as MMEngine's."""
+    _train(tmp_path / 'work', run='val', interval=1, max_keep_ckpts=1)
+    assert _kept(tmp_path / 'work') == ([], None)
 
 
 def test_configs_get_the_project_hook():

@@ -53,8 +53,9 @@ class CheckpointHook(_MMEngineCheckpointHook):
     Arguments and behaviour are MMEngine's (``interval``, ``max_keep_ckpts``,
     ``save_best``, ``published_keys``, ...) except for the order on disk: the
     new checkpoint, then ``last_checkpoint`` (atomically), then the removals.
-    A kill at any moment leaves the previous checkpoint, complete, with
-    ``last_checkpoint`` naming it or the new one. A kill after the new save
+    A kill at any moment leaves a complete checkpoint that
+    ``last_checkpoint`` names: the previous one until the new one is saved
+    and named. A kill after the new save
     but before a removal leaves one file too many: the checkpoint just saved
     records the step being removed in ``keep_ckpt_ids``, so a ``--resume``
     from it removes that file (MMEngine's ``before_train`` trims the list to
@@ -66,12 +67,14 @@ class CheckpointHook(_MMEngineCheckpointHook):
         """Hold back the file removals the body asks for and do them when it
         has finished (never if it raises): the saves in the body come first.
         A path saved again in the body (a best checkpoint's same name) stays.
-        Re-entrant: an inner use leaves its removals to the outer one."""
-        if isinstance(self.file_backend, _RemovalsHeld):
+        Re-entrant: an inner use leaves its removals to the outer one.
+        Before ``before_train`` (``runner.val()`` alone) there is no file
+        backend: the body runs as MMEngine's."""
+        backend = getattr(self, 'file_backend', None)
+        if backend is None or isinstance(backend, _RemovalsHeld):
             yield
             return
-        backend, held = self.file_backend, _RemovalsHeld(self.file_backend)
-        self.file_backend = held
+        held = self.file_backend = _RemovalsHeld(backend)
         try:
             yield
         finally:
