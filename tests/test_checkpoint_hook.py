@@ -129,7 +129,9 @@ def _dies_on(monkeypatch, target, name, file):
     real = getattr(target, name)
 
     def dying(*args, **kwargs):
-        names = {os.path.basename(a).strip('.').removesuffix('.tmp')
+        # a temporary (utils.io.atomic_path) stands for its target
+        names = {re.sub(r'\.\d+\.\w+\.tmp(\.\w+)?$', '',
+                        os.path.basename(a)).lstrip('.')
                  for a in args if isinstance(a, str)}
         if file not in names and file:  # '': every call
             return real(*args, **kwargs)
@@ -258,3 +260,23 @@ def test_configs_get_the_project_hook():
     with DefaultScope.overwrite_default_scope('openselfsup'):
         plain = HOOKS.build(dict(type='mmengine.CheckpointHook'))
     assert type(plain) is Theirs
+
+
+def test_a_killed_saves_temporary_is_removed_by_the_next_save(tmp_path):
+    """A SIGKILL while a checkpoint is written leaves its temporary (no
+    ``finally`` runs); the next save of that name removes it once its
+    writer is gone, and a live writer's is left alone."""
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    work = tmp_path / 'work'
+    work.mkdir()
+    stale = work / f'.epoch_1.pth.{dead.pid}.x1y2.tmp.pth'
+    live = work / f'.epoch_1.pth.{os.getppid()}.x3y4.tmp.pth'
+    for leftover in (stale, live):
+        leftover.write_bytes(b'PK\x03\x04 half a checkpoint')
+    _train(work, epochs=1, interval=1, max_keep_ckpts=1)
+    assert not stale.exists()
+    assert live.exists()
+    assert _kept(work) == (['epoch_1.pth'], 'epoch_1.pth')

@@ -293,7 +293,7 @@ def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         train(cfg, work_dir=str(tmp_path / 'work2'))
     assert not list((tmp_path / 'work2').glob('*.pth'))
-    assert not list((tmp_path / 'work2').glob('.*tmp'))
+    assert not list((tmp_path / 'work2').glob('.*tmp*'))
     assert not (tmp_path / 'work2' / 'last_checkpoint').exists()
     monkeypatch.setattr(mm_runner, 'save_checkpoint', real_save)
 

@@ -26,6 +26,7 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line
+from ..utils.io import atomic_path
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
@@ -215,15 +216,12 @@ class AtomicRunner(Runner):
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
-        """Write to ``.<filename>.tmp`` in ``out_dir``, then rename."""
-        tmp_name = f'.{filename}.tmp'
-        tmp = os.path.join(out_dir, tmp_name)
-        try:
-            super().save_checkpoint(out_dir, tmp_name, *args, **kwargs)
-            os.replace(tmp, os.path.join(out_dir, filename))
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        """Write to a temporary file in ``out_dir``, then rename
+        (:func:`~openselfsup.utils.io.atomic_path`, which also removes the
+        temporaries of killed earlier saves)."""
+        with atomic_path(os.path.join(out_dir, filename)) as tmp:
+            super().save_checkpoint(out_dir, os.path.basename(tmp), *args,
+                                    **kwargs)
 
     def wrap_model(self, model_wrapper_cfg, model):
         """As the Runner's; with ``channels_last=True`` in the config (see
