@@ -58,10 +58,7 @@ def test_image_augmented_support_equals_sklearn_on_the_copies(tmp_path):
 
 def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     wd, _, _ = _with_aug(tmp_path)
-    spec = importlib.util.spec_from_file_location(
-        'ablation_cli', os.path.join(ROOT, 'wsi_workdir', 'ablation.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = _ablation_cli()
     assert run_cli(cli.main, [
         '--workdir', wd, '--num_task', '4', '--num_shots', '2',
         '--prototypes', '2', '4', '--image', '2', '4', '--latent', '4',
@@ -105,6 +102,36 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
              if ln.startswith('| ')][1:]
     assert [ln.split('|')[1].strip() for ln in table] == ['baseline',
                                                           'hybrid']
+
+
+def _ablation_cli():
+    spec = importlib.util.spec_from_file_location(
+        'ablation_cli', os.path.join(ROOT, 'wsi_workdir', 'ablation.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    return cli
+
+
+def test_interrupted_ablation_leaves_the_old_report_whole(tmp_path, capsys):
+    """Ctrl-C while the ablation writes its plot: the old table, JSON and
+    plot stay together (the sweep index was written before the table and
+    plot were computed, so the JSON lost its table and sat beside the old
+    plot)."""
+    from _io_helpers import ctrl_c_when_writing, named
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    cli = _ablation_cli()
+    args = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
+            '--image', 'none', '--hybrid', 'none', '--latent', '4',
+            '--num_shift_vectors', '20', '--quiet', '--prototypes']
+    assert run_cli(cli.main, args + ['2']) == 0, capsys.readouterr().err
+    out = os.path.join(wd, 'sweeps')
+    before = {f: open(os.path.join(out, f), 'rb').read()
+              for f in os.listdir(out)}
+    with ctrl_c_when_writing(named('.ablation_clp_wo_78.png')):
+        assert run_cli(cli.main, args + ['2', '4']) == 130
+    assert capsys.readouterr().err == 'interrupted\n'
+    assert {f: open(os.path.join(out, f), 'rb').read()
+            for f in os.listdir(out)} == before
 
 
 def test_ablation_specs_are_the_published_parts():

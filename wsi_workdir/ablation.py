@@ -108,12 +108,13 @@ def main(argv=None):
     sweep = run_sweep(args.workdir, unique_specs(rows), args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
-                      out, log=None if args.quiet else print)
+                      out, log=None if args.quiet else print,
+                      write_index=False)
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
-    # the sweep index (what run_sweep wrote: its return value less the
-    # keys it adds) gains the table's numbers; table, index and plot are
-    # all computed before the first is written
+    # the sweep index (run_sweep's return value less the keys it adds)
+    # gains the table's numbers; table, index and plot are all computed
+    # before they are written, as one set
     index = {k: v for k, v in sweep.items()
              if k not in ('output', 'summary_md', 'table', 'results')}
     index['ablation_rows'] = table_rows

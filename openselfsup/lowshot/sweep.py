@@ -141,7 +141,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               threads: Optional[int] = None,
               dtype: torch.dtype = torch.float64,
               output: Optional[str] = None, make_missing: bool = True,
-              log: Optional[Callable[[str], None]] = print) -> Dict:
+              log: Optional[Callable[[str], None]] = print,
+              write_index: bool = True) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -154,6 +155,11 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             dictionaries.
         log (callable, optional): receives each setting's block (None:
             quiet).
+        write_index (bool): write the index and its table; False for a
+            caller that writes them itself, extended, in one set with its
+            own files (the ablation: its table and plot), so that an
+            interruption between the two writes cannot leave this index
+            beside the caller's older files.
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -224,6 +230,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     table = ('Average F1 (%) of this sweep: the mean over the n settings '
              'of a cell (near domain: one per novel class; mixture and '
              'out: one):\n\n' + mean_over_novel_table(results))
-    save_set({out: sweep, md: table})  # the index and its table together
+    if write_index:
+        save_set({out: sweep, md: table})  # the index and its table together
     sweep.update(output=out, summary_md=md, table=table, results=results)
     return sweep
