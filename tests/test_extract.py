@@ -690,3 +690,68 @@ def test_training_image_size_is_read_without_running_the_config(tmp_path):
         '(--cfg-options dataset.pipeline.1.scale="(40,48)" matches)'), note
     assert image_size_note(load_config(extraction, {
         'dataset.pipeline.1.scale': (40, 48)}), 'ckpt.pth', size) is None
+
+
+def test_two_extractions_of_other_lists_at_once_one_is_refused(tmp_path):
+    """Two runs into one workdir whose lists differ both pass the shared
+    labels check at their start (no labels there yet). The one that writes
+    second must be refused, not replace the first one's labels under its
+    features (both said 'written' and the first's features were refused by
+    every later reader); a writer waits for the other to finish its set."""
+    import subprocess
+    import sys
+    import time
+
+    from openselfsup.apis.extract import output_paths, write_outputs
+    from openselfsup.lowshot.features import load_features
+    from openselfsup.utils import InputError, array_sha1
+    workdir = str(tmp_path)
+
+    def listing(model, labels, names):
+        labels = np.asarray(labels, dtype=np.int64)
+        feats = np.eye(3, dtype=np.float32)
+        return (dict(out=output_paths(paths.features_path(
+                    workdir, model, 'NCT_train')), labels=labels,
+                    meta=dict(paths=names, list_file=f'{model}.txt')),
+                feats, dict(features_sha1=array_sha1(feats),
+                            labels_sha1=array_sha1(labels), normalised=True))
+
+    # the other run writes list B, its first file slowly (mid-write when
+    # this one writes list A)
+    code = f'''
+import time
+import numpy as np
+from openselfsup.apis.extract import output_paths, write_outputs
+from openselfsup.lowshot import paths
+from openselfsup.utils import array_sha1, io
+first = []
+def opening(path, mode='r', *args, **kwargs):
+    if 'w' in mode and not first:
+        first.append(path)
+        time.sleep(1.5)
+    return open(path, mode, *args, **kwargs)
+io.open = opening
+labels = np.array([0, 1, 1]); feats = np.eye(3, dtype=np.float32)
+write_outputs(dict(out=output_paths(paths.features_path(
+    {workdir!r}, 'b', 'NCT_train')), labels=labels,
+    meta=dict(paths=['x', 'y', 'w'], list_file='b.txt')), feats,
+    dict(features_sha1=array_sha1(feats), labels_sha1=array_sha1(labels),
+         normalised=True))
+'''
+    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep +
+               os.environ.get('PYTHONPATH', ''))
+    other = subprocess.Popen([sys.executable, '-c', code], env=env,
+                             stderr=subprocess.PIPE, text=True)
+    feats_dir = os.path.join(workdir, 'extracted_feats')
+    deadline = time.time() + 60
+    while not (os.path.isdir(feats_dir) and any(
+            '.tmp' in f for f in os.listdir(feats_dir))):
+        assert other.poll() is None, other.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.01)
+    with pytest.raises(InputError, match='shared by every model'):
+        write_outputs(*listing('a', [0, 1, 2], ['x', 'y', 'z']))
+    assert other.wait() == 0, other.stderr.read()
+    assert not os.path.exists(paths.features_path(workdir, 'a', 'NCT_train'))
+    assert load_features(workdir, 'b', 'NCT_train').labels.tolist() == [
+        0, 1, 1]

@@ -65,7 +65,7 @@ from mmengine.logging import print_log
 from ..config import load_config
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_writable, file_sha1,
-                     file_sha256, load_json, save_set)
+                     file_sha256, load_json, locked, save_set)
 from ..utils.device import resolve_device
 
 _BACKBONE_PREFIX = 'backbone.'
@@ -526,10 +526,23 @@ def write_outputs(listing: Dict, features: np.ndarray,
     """Write labels, meta, features and provenance as one set
     (:func:`~openselfsup.utils.save_set`): an interrupted run leaves the
     old files, never features without their provenance (which a reader
-    would take as imported features of no known encoder)."""
+    would take as imported features of no known encoder).
+
+    Labels and meta shared by the models of a workdir are checked again
+    (:func:`_check_shared`) in turn with every other writer of them
+    (:func:`~openselfsup.utils.locked`): a run of another list into the
+    same workdir that started before these files were there and wrote
+    them meanwhile is refused here, instead of replacing the labels under
+    its features."""
     out = listing['out']
-    save_set({out['labels']: listing['labels'], out['meta']: listing['meta'],
-              out['features']: features, out['provenance']: provenance})
+    files = {out['labels']: listing['labels'], out['meta']: listing['meta'],
+             out['features']: features, out['provenance']: provenance}
+    if not out['shared']:
+        save_set(files)
+        return
+    with locked(out['labels']):
+        _check_shared(out, listing['meta'], listing['labels'])
+        save_set(files)
 
 
 def build_random_extractor(cfg, seed: int) -> torch.nn.Module:

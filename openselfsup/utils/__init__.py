@@ -4,4 +4,5 @@ from .errors import InputError, first_line, run_cli  # noqa: F401
 from .fingerprint import array_sha1, file_sha1, file_sha256  # noqa: F401
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_writable, check_writable_dir, load_json, load_npy,
+                 locked,
                  save_json, save_npy, save_npz, save_set, save_text)

@@ -15,6 +15,10 @@ features with their labels and provenance) go through :func:`atomic_paths`:
 every one is written to its temporary first and they are moved in together
 at the end, so an interruption while they are written leaves the old set
 whole, never new files beside old ones.
+
+Files that several runs write alike (the low-shot workdir's labels, shared
+by every model) are checked and written in turn with :func:`locked`: a
+check of what is on disk still holds when the files move in.
 """
 import contextlib
 import errno
@@ -212,6 +216,61 @@ def _temporary(path: str) -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextmanager
+def locked(path: str) -> Iterator[None]:
+    """Run the body in turn with every other process that locks ``path``:
+    an exclusive advisory lock (``fcntl.flock``) on ``.<name>.lock`` beside
+    it, waited for, released when the body ends or the process dies. For a
+    check of files on disk that must still hold when this process writes
+    them (two runs writing one shared file). The lock file is removed at
+    the end (a killed holder's is taken over by the next); a waiter that
+    gets the lock of a file removed meanwhile opens the new one. Where
+    ``fcntl`` is missing (Windows) the body runs unlocked.
+
+    Args:
+        path (str): the file the lock stands for (its folder is created).
+
+    Raises:
+        InputError: the lock file cannot be created there.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (not POSIX)
+        yield
+        return
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    lock = os.path.join(directory, f'.{os.path.basename(path)}.lock')
+    while True:
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise InputError(f'{path}: cannot write here '
+                             f'({exc.strerror or exc})') from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = os.fstat(fd)
+            now = os.stat(lock)
+        except FileNotFoundError:  # removed by the holder before us
+            os.close(fd)
+            continue
+        except BaseException:
+            os.close(fd)
+            raise
+        if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+            break
+        os.close(fd)  # a new lock file replaced the one we waited on
+    try:
+        yield
+    finally:
+        try:  # removed while held: a waiter on it opens a new one
+            os.remove(lock)
+        except OSError:
+            pass
+        os.close(fd)
 
 
 def _move_in(tmp: str, path: str, exclusive: bool) -> None:
