@@ -1186,7 +1186,9 @@ def test_offline_minilm_with_a_named_projection(crossmodal_root):
 
 
 @pytest.mark.slow
-def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
+def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
+                                          monkeypatch):
+    from openselfsup.apis import balance_sweep as bs
     from openselfsup.apis import run_balance_sweep
     cfg = SLIDE_DEMO
     opts = {**demo_on_test_slides(crossmodal_root),
@@ -1253,8 +1255,25 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path):
     hipt = str(tmp_path / 'hipt.pt')
     torch.save(state, hipt)
     opts0 = {**opts, 'model.backbone.checkpoint': hipt}
+    # a sweep started while this one runs in its work dir is refused
+    # before it trains (it replaced this one's baseline.pth, which this
+    # one's lambda runs then loaded: both printed one baseline's rows)
+    real, second = bs.save_weights, []
+
+    def save_weights(*args, **kwargs):  # this one has made its baseline
+        if not second:
+            second.append(None)
+            with pytest.raises(InputError, match='another lambda sweep is '
+                               'running there'):
+                run_balance_sweep(cfg, [0], work_dir=str(tmp_path / 'zero'),
+                                  baseline_epochs=2, cfg_options=opts)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bs, 'save_weights', save_weights)
     res = run_balance_sweep(cfg, [1], work_dir=str(tmp_path / 'zero'),
                             baseline_epochs=0, cfg_options=opts0)
+    assert second and sorted(os.listdir(tmp_path / 'zero')) == [
+        'baseline', 'lambda_1', 'sweep.json', 'sweep.md', 'sweep.png']
     assert [r['epochs'] for r in res['rows']] == [0, 1]
     base = torch.load(res['baseline_checkpoint'],
                       weights_only=True)['state_dict']

@@ -19,7 +19,7 @@ import os
 from typing import Dict, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
-from ..utils import InputError, check_writable, save_set
+from ..utils import InputError, check_writable, locked, save_set
 from ..config import default_work_dir, load_config
 from .train import build_runner, train
 
@@ -207,59 +207,66 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             out['val_begin'] = epochs + 1
         return out
 
-    # 1. baseline: task-only training, or with 0 epochs the model as it is
-    # built (the loaded task-trained weights, as published), saved and
-    # evaluated
-    base_dir = os.path.join(work_dir, 'baseline')
-    base_opts = {**cfg_options, 'model.balance': 0.0, 'custom_hooks': hooks,
-                 'experiment_name': f'{tag}_baseline'}
-    if baseline_epochs:
-        runner = train(config, work_dir=base_dir, amp=amp, cfg_options={
-            **base_opts, 'train_cfg': loop(baseline_epochs, False),
-            'param_scheduler': []})
-    else:
-        runner = build_runner(config, work_dir=base_dir, amp=amp,
-                              cfg_options=base_opts)
-    baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
-    save_weights(runner.model, baseline_ckpt,
-                 meta=dict(config=config, epochs=baseline_epochs))
     def evaluate(runner) -> dict:
         metrics = dict(runner.val())
         if test:
             metrics.update({f'test/{k}': v for k, v in runner.test().items()})
         return metrics
 
-    rows = [dict(name='baseline', **{'lambda': None},
-                 epochs=baseline_epochs, metrics=evaluate(runner))]
+    # one sweep at a time in a work dir: a second one would replace the
+    # first's baseline.pth, which the first's lambda runs then load (their
+    # rows would come from the other baseline, and nothing would tell)
+    with locked(paths['json'], busy=(
+            f'{work_dir}: another lambda sweep is running there; wait for '
+            'it to end or give another --work-dir')):
+        # 1. baseline: task-only training, or with 0 epochs the model as it
+        # is built (the loaded task-trained weights, as published), saved
+        # and evaluated
+        base_dir = os.path.join(work_dir, 'baseline')
+        base_opts = {**cfg_options, 'model.balance': 0.0,
+                     'custom_hooks': hooks,
+                     'experiment_name': f'{tag}_baseline'}
+        if baseline_epochs:
+            runner = train(config, work_dir=base_dir, amp=amp, cfg_options={
+                **base_opts, 'train_cfg': loop(baseline_epochs, False),
+                'param_scheduler': []})
+        else:
+            runner = build_runner(config, work_dir=base_dir, amp=amp,
+                                  cfg_options=base_opts)
+        baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
+        save_weights(runner.model, baseline_ckpt,
+                     meta=dict(config=config, epochs=baseline_epochs))
+        rows = [dict(name='baseline', **{'lambda': None},
+                     epochs=baseline_epochs, metrics=evaluate(runner))]
 
-    # 2. one tuning run per lambda, all from the same baseline (its weights
-    # replace the checkpoint files the backbone would read)
-    run_opts = {**cfg_options, 'load_from': baseline_ckpt,
-                'custom_hooks': hooks,
-                'train_cfg': loop(max_epochs, _stops_early(hooks))}
-    if 'checkpoint' in cfg.model.backbone:
-        run_opts['model.backbone.checkpoint'] = None
-    for lam in lambdas:
-        run_dir = os.path.join(work_dir, f'lambda_{lam:g}')
-        runner = train(config, work_dir=run_dir, amp=amp, cfg_options={
-            **run_opts, 'model.balance': lam,
-            'experiment_name': f'{tag}_lambda_{lam:g}'})
-        rows.append(dict(name=f'lambda={lam:g}', **{'lambda': lam},
-                         epochs=int(runner.epoch),
-                         metrics=evaluate(runner)))
+        # 2. one tuning run per lambda, all from the same baseline (its
+        # weights replace the checkpoint files the backbone would read)
+        run_opts = {**cfg_options, 'load_from': baseline_ckpt,
+                    'custom_hooks': hooks,
+                    'train_cfg': loop(max_epochs, _stops_early(hooks))}
+        if 'checkpoint' in cfg.model.backbone:
+            run_opts['model.backbone.checkpoint'] = None
+        for lam in lambdas:
+            run_dir = os.path.join(work_dir, f'lambda_{lam:g}')
+            runner = train(config, work_dir=run_dir, amp=amp, cfg_options={
+                **run_opts, 'model.balance': lam,
+                'experiment_name': f'{tag}_lambda_{lam:g}'})
+            rows.append(dict(name=f'lambda={lam:g}', **{'lambda': lam},
+                             epochs=int(runner.epoch),
+                             metrics=evaluate(runner)))
 
-    # 3. report
-    keys = list(rows[0]['metrics'])
-    table = sweep_table(rows, keys)
-    result = dict(config=config, cfg_options=cfg_options, test=bool(test),
-                  baseline_epochs=baseline_epochs,
-                  baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
-                  ret_metric=ret_metric, plot_metrics=plot_metrics,
-                  rows=rows, paths=paths)
-    save_set({paths['json']: result,  # the rows, table and plot together
-              paths['markdown']: table,
-              paths['png']: plot_sweep(rows, plot_metrics, cls_metric,
-                                       ret_metric,
-                                       title=f'{tag}: lambda sweep')})
-    result['table'] = table
-    return result
+        # 3. report
+        keys = list(rows[0]['metrics'])
+        table = sweep_table(rows, keys)
+        result = dict(config=config, cfg_options=cfg_options, test=bool(test),
+                      baseline_epochs=baseline_epochs,
+                      baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
+                      ret_metric=ret_metric, plot_metrics=plot_metrics,
+                      rows=rows, paths=paths)
+        save_set({paths['json']: result,  # the rows, table and plot together
+                  paths['markdown']: table,
+                  paths['png']: plot_sweep(rows, plot_metrics, cls_metric,
+                                           ret_metric,
+                                           title=f'{tag}: lambda sweep')})
+        result['table'] = table
+        return result

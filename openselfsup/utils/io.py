@@ -29,7 +29,7 @@ import signal
 import tempfile
 import threading
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -219,21 +219,24 @@ def _temporary(path: str) -> Iterator[str]:
 
 
 @contextmanager
-def locked(path: str) -> Iterator[None]:
+def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
     """Run the body in turn with every other process that locks ``path``:
     an exclusive advisory lock (``fcntl.flock``) on ``.<name>.lock`` beside
-    it, waited for, released when the body ends or the process dies. For a
-    check of files on disk that must still hold when this process writes
-    them (two runs writing one shared file). The lock file is removed at
-    the end (a killed holder's is taken over by the next); a waiter that
-    gets the lock of a file removed meanwhile opens the new one. Where
-    ``fcntl`` is missing (Windows) the body runs unlocked.
+    it, released when the body ends or the process dies. For a check of
+    files on disk that must still hold when this process writes them (two
+    runs writing one shared file), or, with ``busy``, for one run at a
+    time in a folder. The lock file is removed at the end (a killed
+    holder's is taken over by the next); a waiter that gets the lock of a
+    file removed meanwhile opens the new one. Where ``fcntl`` is missing
+    (Windows) the body runs unlocked.
 
     Args:
         path (str): the file the lock stands for (its folder is created).
+        busy (str, optional): do not wait: if another process holds the
+            lock, raise :class:`InputError` with this message.
 
     Raises:
-        InputError: the lock file cannot be created there.
+        InputError: the lock file cannot be created there; ``busy``.
     """
     try:
         import fcntl
@@ -251,12 +254,15 @@ def locked(path: str) -> Iterator[None]:
             raise InputError(f'{path}: cannot write here '
                              f'({exc.strerror or exc})') from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
             held = os.fstat(fd)
             now = os.stat(lock)
         except FileNotFoundError:  # removed by the holder before us
             os.close(fd)
             continue
+        except BlockingIOError:  # held, and busy: not waited for
+            os.close(fd)
+            raise InputError(busy) from None
         except BaseException:
             os.close(fd)
             raise
