@@ -193,3 +193,20 @@ def test_a_full_disk_while_a_set_is_written_is_one_line(tmp_path,
     assert json.load(open(b)) == {'old': 1}
     assert np.load(a).tolist() == [0.0, 0.0]
     assert sorted(os.listdir(tmp_path)) == ['feats.json', 'feats.npy']
+
+
+def test_locked_takes_turns_and_leaves_no_lock_file(tmp_path):
+    from openselfsup.utils import InputError, locked
+    target = str(tmp_path / 'sub' / 'shared.npy')
+    lock = tmp_path / 'sub' / '.shared.npy.lock'
+    with locked(target):
+        assert lock.exists()
+        # another holder (a second open file, as another process's)
+        with pytest.raises(InputError, match='busy here'):
+            with locked(target, busy='busy here'):
+                pass
+    assert not lock.exists()
+    lock.write_text('')  # a killed holder's file: taken over
+    with locked(target, busy='busy here'):
+        pass
+    assert os.listdir(tmp_path / 'sub') == []
