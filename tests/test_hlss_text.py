@@ -128,3 +128,38 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
     assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path / 'afile'),
                                '--cfg-options', *weights]) == 2
     assert 'afile is a file, not a directory' in capsys.readouterr().err
+
+
+def test_export_from_a_random_text_tower_is_reproducible(tmp_path):
+    """The demo config's text tower has no pretrained weights: the export
+    seeds its build, so one seed writes one matrix (two builds unseeded
+    differ), another seed another; the caller's random stream is left as
+    it was."""
+    import torch
+
+    from openselfsup.config import load_config
+    from openselfsup.models.heads import read_embedding_file
+    from openselfsup.models.heads.attribute_heads import (
+        encode_attributes, export_attribute_embeddings)
+    tower = dict(load_config(CONFIG).model.text_encoder)
+    assert tower['pretrained'] is None
+    attrs = [['fat cells'], ['dense nuclei'], ['pink stroma']]
+    model = dict(heads=dict(patch=dict(type='TextInitHead',
+                                       attributes=attrs)),
+                 text_encoder=tower)
+    # what the seeding is for: two unseeded builds embed differently
+    assert not torch.allclose(encode_attributes(attrs, tower),
+                              encode_attributes(attrs, tower))
+    torch.manual_seed(123)
+    first_draw = torch.rand(1)
+    mats = []
+    for seed, out in ((0, 'a'), (0, 'b'), (1, 'c')):
+        torch.manual_seed(123)
+        path = export_attribute_embeddings(model, str(tmp_path / out),
+                                           seed=seed)['patch']
+        assert torch.equal(torch.rand(1), first_draw)
+        mats.append(read_embedding_file(path))
+        with open(path + '.json') as f:
+            assert json.load(f)['seed'] == seed
+    torch.testing.assert_close(mats[0], mats[1], rtol=0, atol=0)
+    assert not torch.allclose(mats[0], mats[2])

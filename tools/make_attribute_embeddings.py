@@ -28,6 +28,11 @@ def parse_args(argv):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='HLSS config with TextInitHead heads')
     p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--seed', type=int, default=0,
+                   help="torch's seed while the text encoder is built: a text "
+                   'tower without pretrained weights (the demo config) '
+                   'starts at random initialisation, so the same seed '
+                   'writes the same files (default: 0)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, key=value')
     return p.parse_args(argv)
@@ -38,7 +43,7 @@ def main(argv=None):
     cfg = load_config(a.config, a.cfg_options)
     import openselfsup.models  # noqa: F401  (registers the text encoders)
     from openselfsup.models.heads import export_attribute_embeddings
-    files = export_attribute_embeddings(cfg.model, a.out)
+    files = export_attribute_embeddings(cfg.model, a.out, seed=a.seed)
     for level, path in files.items():
         print(f'{level:8s} {path}')
     opts = ' '.join(f'model.heads.{lv}.embeddings_file={p}'

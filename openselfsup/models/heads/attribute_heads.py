@@ -404,8 +404,8 @@ class MLPHead(BaseModule):
         return self.layers(x), {}
 
 
-def export_attribute_embeddings(model_cfg: dict, out_dir: str
-                                ) -> Dict[str, str]:
+def export_attribute_embeddings(model_cfg: dict, out_dir: str,
+                                seed: int = 0) -> Dict[str, str]:
     """Encode every ``TextInitHead`` level of a model config to ``.npy``.
 
     The files can then be given as ``embeddings_file`` (e.g. to build the
@@ -420,6 +420,10 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
             sentences (a head refuses the file of another level) and one
             of the matrix (a head refuses a matrix its record does not
             describe). All files are written as one set.
+        seed (int): torch's seed while the text encoder is built: a tower
+            without pretrained weights (the demo config's) starts at random
+            initialisation, so the same command writes the same matrix
+            (recorded; pretrained weights do not depend on it).
 
     Returns:
         dict[str, str]: level -> file written.
@@ -442,7 +446,9 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
         if os.path.exists(record) and _read_record(record) is None:
             raise InputError(f'{record}: exists and is not an export record '
                              'of this tool; give another --out')
-    encoder = build_text_encoder(model_cfg['text_encoder'])
+    with torch.random.fork_rng(devices=[]):  # the caller's stream as is
+        torch.manual_seed(seed)
+        encoder = build_text_encoder(model_cfg['text_encoder'])
     files = {}
     for level, cfg in levels.items():
         mat = encode_attributes(cfg['attributes'], encoder).numpy().astype(
@@ -452,7 +458,7 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str
         files[_record_path(paths[level])] = dict(
             level=level, sentences_sha1=sentences_sha1(cfg['attributes']),
             shape=list(mat.shape), embeddings_sha1=array_sha1(mat),
-            text_encoder=str(dict(model_cfg['text_encoder'])),
+            text_encoder=str(dict(model_cfg['text_encoder'])), seed=seed,
             text_encoder_id=text_encoder_identity(
                 model_cfg['text_encoder']))
     # every level's file and record together: an interrupted export leaves
