@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from _io_helpers import ctrl_c_when_writing, named
 from openselfsup.lowshot import paths
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -630,7 +631,7 @@ def test_interrupted_write_leaves_no_features_without_provenance(tmp_path):
     encoder); the rerun then writes the whole set."""
     from openselfsup.apis.extract import output_paths, write_outputs
     from openselfsup.lowshot.features import load_features
-    from openselfsup.utils import InputError, array_sha1, io
+    from openselfsup.utils import InputError, array_sha1
     out = output_paths(str(paths.features_path(str(tmp_path), 'clp',
                                                'NCT_train')))
     feats = np.eye(3, dtype=np.float32)
@@ -638,21 +639,16 @@ def test_interrupted_write_leaves_no_features_without_provenance(tmp_path):
     listing = dict(out=out, labels=labels, meta=dict(paths=['a', 'b', 'c']))
     prov = dict(features_sha1=array_sha1(feats),
                 labels_sha1=array_sha1(labels), normalised=True)
-    real_open, opened = open, []
+    opened = []
 
-    def opening(path, mode='r', *args, **kwargs):
-        if 'w' in mode and os.path.basename(str(path)).startswith(
-                '.NCT_train.json'):  # the provenance, after the features
-            raise KeyboardInterrupt
+    def hit(path):  # the provenance, after the features
+        if named('.NCT_train.json')(path):
+            return True
         opened.append(path)
-        return real_open(path, mode, *args, **kwargs)
+        return False
 
-    io.open = opening
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            write_outputs(listing, feats, prov)
-    finally:
-        del io.open
+    with ctrl_c_when_writing(hit), pytest.raises(KeyboardInterrupt):
+        write_outputs(listing, feats, prov)
     assert opened  # the features were being written
     with pytest.raises(InputError, match='not found'):
         load_features(str(tmp_path), 'clp', 'NCT_train')
