@@ -541,6 +541,38 @@ def test_misspelt_script_settings_are_refused(tmp_path, script, args,
     assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
 
 
+@pytest.mark.parametrize('script,args,setting,read', [
+    ('near_domain.sh', (), 'MODEL', 'MODELS'),
+    ('extract_near_domain_feats.sh', (), 'NOVEL', 'NOVEL_CLASSES'),
+    ('evaluate_encoder.sh', ('m', '-'), 'NOVEL', 'NOVEL_CLASSES'),
+])
+def test_demo_settings_given_to_other_scripts_are_refused(
+        tmp_path, script, args, setting, read):
+    """``MODEL`` and ``NOVEL`` are demo_lowshot.sh's; ``MODEL=clp sh
+    near_domain.sh`` ran both families, unchecked (MODEL is a setting some
+    script reads, so no near miss). Refused by the scripts that read the
+    other form; demo_lowshot.sh and evaluate_encoder.sh (whose MODEL is its
+    argument) still run with MODEL set."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'))
+    for name in ('MODEL', 'MODELS', 'NOVEL', 'NOVEL_CLASSES'):
+        env.pop(name, None)
+    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
+                         text=True, env={**env, setting: '7'})
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr.strip() == (
+        f'{path}: {setting} is set, but this script reads {read} (set '
+        f'{read} instead; unset {setting} if it is meant for another '
+        'program)')
+    for ok, ok_args in (('demo_lowshot.sh', ('ckpt.pth',)),
+                        ('evaluate_encoder.sh', ('m', '-'))):
+        out = subprocess.run(
+            ['sh', os.path.join(ROOT, 'wsi_workdir', 'scripts', ok),
+             *ok_args], cwd=ROOT, capture_output=True, text=True,
+            env={**env, 'MODEL': 'clp'})
+        assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
+
+
 def test_reports_are_not_written_among_the_results(wd, capsys):
     """``summarize.py --output <workdir>/results`` (or a sweep index there)
     was written, and every later summary then stopped at it: every JSON

@@ -209,3 +209,22 @@ check_setting_names() {
     done
 }
 check_setting_names
+# MODEL and NOVEL are demo_lowshot.sh's (its one encoder and novel class;
+# evaluate_encoder.sh takes MODEL as its argument): to the other scripts,
+# which read MODELS and NOVEL_CLASSES, they would mean nothing
+check_singular_forms() {
+    case $(basename "$0") in
+        demo_lowshot.sh) return ;;
+        evaluate_encoder.sh) _forms="NOVEL:NOVEL_CLASSES" ;;
+        *) _forms="MODEL:MODELS NOVEL:NOVEL_CLASSES" ;;
+    esac
+    for _form in $_forms; do
+        if env | grep -q "^${_form%%:*}="; then
+            echo "$0: ${_form%%:*} is set, but this script reads" \
+                "${_form#*:} (set ${_form#*:} instead; unset ${_form%%:*}" \
+                "if it is meant for another program)" >&2
+            exit 2
+        fi
+    done
+}
+check_singular_forms
