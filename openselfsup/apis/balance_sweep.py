@@ -151,7 +151,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         dict: ``rows`` (name, lambda, epochs, metrics), the metric names and
         the paths written.
     """
-    lambdas = [check_balance(v) for v in lambdas]
+    lambdas = [check_balance(v, '--lambdas') for v in lambdas]
     if not lambdas:
         raise InputError('give at least one lambda (--lambdas 0 0.5 1)')
     names = [f'{v:g}' for v in lambdas]  # the run folders' names

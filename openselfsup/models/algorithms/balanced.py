@@ -25,15 +25,16 @@ from ..losses.cross_modal import NegativeTextPool
 from ..text_encoders import build_text_encoder
 
 
-def check_balance(value) -> float:
-    """Return ``value`` as a float in [0, 1] or raise a one-line InputError."""
+def check_balance(value, name: str = 'model.balance (lambda)') -> float:
+    """Return ``value`` as a float in [0, 1] or raise a one-line InputError
+    naming the setting ``name`` it came from."""
     try:
         lam = float(value)
     except (TypeError, ValueError):
-        raise InputError(f'balance (lambda) must be a number in [0, 1], '
+        raise InputError(f'{name} must be a number in [0, 1], '
                          f'got {value!r}') from None
     if not 0.0 <= lam <= 1.0:
-        raise InputError(f'balance (lambda) must be in [0, 1], got {lam}')
+        raise InputError(f'{name} must be in [0, 1], got {lam}')
     return lam
 
 
