@@ -169,8 +169,17 @@ def test_truncated_store_and_dictionary(wd, capsys, content):
     os.makedirs(os.path.dirname(dic))
     with open(dic, 'wb') as f:
         f.write(content)
+    dspec = DictionarySpec('clp', 7, num_prototypes=4, num_shift_vectors=50)
+    # the exact command that makes it again, not a generic one
+    make = (f'python wsi_workdir/dict_construction.py --model clp '
+            f'--novel_class 7 --num_prototypes 4 --num_shift_vectors 50 '
+            f'--workdir {wd} --overwrite')
+    assert dspec.command(wd) + ' --overwrite' == make
     cli_fails(META, _meta(wd, '--mode', 'latent_aug', *K), capsys, wd,
-           'not a readable base dictionary')
+              f'; make it again with: {make}')
+    cli_fails(DICT, ['--workdir', wd, '--model', 'clp', '--novel_class', '7',
+                     '--num_prototypes', '4', '--num_shift_vectors', '50'],
+              capsys, wd, f'make it again with: {make}')
 
 
 @pytest.mark.parametrize('args,match', [

@@ -56,7 +56,8 @@ def main(argv=None):
     path = dspec.path(args.workdir)
     if os.path.exists(path) and not args.overwrite:
         from openselfsup.lowshot.features import load_features
-        check_dictionary(load_dictionary(path), dspec, load_features(
+        check_dictionary(load_dictionary(
+            path, dspec.command(args.workdir)), dspec, load_features(
             args.workdir, dspec.model, dspec.features),
             workdir=args.workdir)
         print(f'reusing {path}')

@@ -205,15 +205,21 @@ def build_dictionary(features: np.ndarray, labels: np.ndarray,
                       tuple(int(c) for c in excluded), False)
 
 
-def load_dictionary(path: str) -> Dictionary:
+def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
     """Read a dictionary file.
+
+    Args:
+        path (str): the ``.npz`` file.
+        make (str, optional): the command that writes it
+            (:meth:`DictionarySpec.command`), for the errors; a generic
+            one if not given.
 
     Raises:
         InputError: missing (with the command that makes it), truncated or
             not a dictionary.
     """
-    make = ('python wsi_workdir/dict_construction.py --model M '
-            '[--novel_class C] ...')
+    make = make or ('python wsi_workdir/dict_construction.py --model M '
+                    '[--novel_class C] ...')
     if not os.path.isfile(path):
         raise InputError(f'dictionary not found: {path} (make it with: '
                          f'{make})')

@@ -363,7 +363,7 @@ class Inputs:
                                      'wsi_workdir/sweep.py, which makes it)')
                 dic = construct_dictionary(self.workdir, dspec, features=base)
             else:
-                dic = load_dictionary(path)
+                dic = load_dictionary(path, dspec.command(self.workdir))
             check_dictionary(dic, dspec, base, self.pools(spec)[0],
                              self.workdir)
             self._dicts[dspec] = dic
