@@ -15,13 +15,23 @@ The project's ``CheckpointHook`` (:mod:`openselfsup.engine.checkpoint_hook`,
 what ``type='CheckpointHook'`` names in the configs) saves first, then
 replaces ``last_checkpoint`` atomically, then removes; with both, a kill at
 any moment leaves a complete checkpoint that ``--resume`` continues from.
+
+A run that fails before it has done any work leaves nothing behind: MMEngine
+makes the timestamped log folder ``<work_dir>/<YYYYmmdd_HHMMSS>/`` and
+writes the config dump ``<work_dir>/<config name>.py`` (over an earlier
+run's) while the runner is built, before the data is read. AtomicRunner
+writes the dump (atomically) only once the first training iteration or
+validation has ended, and on an exception before then removes the log
+folder it made (:meth:`AtomicRunner.discard_failed_start`).
 """
 import glob
+import logging
 import os
 import re
+import shutil
 from typing import List, Optional, Tuple
 
-from mmengine.dist import master_only
+from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
@@ -212,7 +222,115 @@ class AtomicRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         register_safe_globals()
-        super().__init__(*args, **kwargs)
+        #: the run has done work (a training iteration or a validation
+        #: ended): from then on its log folder and dump are kept
+        self._started = False
+        self._dump_pending = False
+        #: what this runner made and removes after a failed start
+        self._new_log_dir = None
+        work_dir = kwargs.get('work_dir', args[1] if len(args) > 1 else '')
+        work_dir = os.path.abspath(work_dir or '.')
+        self._new_dirs = []  # the work dir and its parents made for it
+        while not os.path.exists(work_dir):
+            self._new_dirs.append(work_dir)
+            work_dir = os.path.dirname(work_dir)
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            self.discard_failed_start()
+            raise
+
+    def setup_env(self, env_cfg) -> None:
+        """As the Runner's; rank 0 also notes whether the log folder
+        (``<work_dir>/<timestamp>``, made right after) is new: only a
+        folder this run made is removed after a failed start (a run started
+        in the same second into the same work dir shares its name)."""
+        super().setup_env(env_cfg)
+        log_dir = os.path.join(self.work_dir, self.timestamp)
+        if self.rank == 0 and not os.path.exists(log_dir):
+            self._new_log_dir = log_dir
+        barrier()  # the other ranks make the folder once rank 0 has looked
+
+    def dump_config(self) -> None:
+        """Deferred: MMEngine calls this while the runner is built, before
+        the data is read, and a run that then fails would have replaced an
+        earlier run's dump. The dump is written when the run has started
+        (:meth:`_mark_started`)."""
+        self._dump_pending = True
+
+    def _mark_started(self) -> None:
+        """The run has done work: write the deferred config dump (rank 0,
+        where MMEngine writes it, under the same name)."""
+        if self._started:
+            return
+        self._started = True
+        if self._dump_pending and self.rank == 0:
+            self._dump_pending = False
+            name = (os.path.basename(self.cfg.filename) if self.cfg.filename
+                    else f'{self.timestamp}.py')
+            with atomic_path(os.path.join(self.work_dir, name)) as tmp:
+                self.cfg.dump(tmp)
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        """As the Runner's; the end of the first training iteration or
+        validation or test epoch marks the run as started."""
+        super().call_hook(fn_name, **kwargs)
+        if fn_name in ('after_train_iter', 'after_val_epoch',
+                       'after_test_epoch'):
+            self._mark_started()
+
+    def discard_failed_start(self) -> None:
+        """Remove what the run wrote before failing, if it has not started
+        (no training iteration or validation ended): the log folder it
+        made, and the work dir (and its parents) made for it if left empty.
+        The config dump was never written. Anything an earlier run wrote is
+        left as it was; a no-op once the run has started, and on ranks other
+        than 0."""
+        if self._started:
+            return
+        self._dump_pending = False
+        log_dir, self._new_log_dir = self._new_log_dir, None
+        if log_dir:
+            logger = getattr(self, 'logger', None)
+            for handler in list(getattr(logger, 'handlers', ())):
+                if isinstance(handler, logging.FileHandler) and \
+                        handler.baseFilename.startswith(log_dir + os.sep):
+                    logger.removeHandler(handler)
+                    handler.close()
+            visualizer = getattr(self, 'visualizer', None)
+            if visualizer is not None:
+                visualizer.close()
+            shutil.rmtree(log_dir, ignore_errors=True)
+        # before setup_env the rank is the launcher's
+        rank = getattr(self, '_rank', int(os.environ.get('RANK', 0)))
+        for path in self._new_dirs if rank == 0 else ():
+            try:
+                os.rmdir(path)  # only if empty
+            except OSError:
+                break
+        self._new_dirs = []
+
+    def _guarded(self, run):
+        try:
+            out = run()
+        except BaseException:
+            self.discard_failed_start()
+            raise
+        self._mark_started()
+        return out
+
+    def train(self):
+        """As the Runner's; an exception before the first iteration ended
+        leaves nothing behind (:meth:`discard_failed_start`)."""
+        return self._guarded(super().train)
+
+    def val(self) -> dict:
+        """As the Runner's, with :meth:`train`'s clean-up."""
+        return self._guarded(super().val)
+
+    def test(self) -> dict:
+        """As the Runner's, with :meth:`train`'s clean-up."""
+        return self._guarded(super().test)
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
