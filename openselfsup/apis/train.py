@@ -187,6 +187,42 @@ def check_run_values(cfg: Config) -> None:
                          'expected a non-negative integer')
 
 
+def check_data_paths(cfg: Config) -> None:
+    """Refuse a training config whose data folders or annotation files do
+    not exist, before the runner is built: the datasets find them only when
+    the run starts, after MMEngine has logged its environment and config
+    (some 270 lines). Checked: every ``data_root`` and ``ann_file`` (joined
+    to its ``data_root`` when relative, as MMEngine's datasets do) under
+    ``train_dataloader`` and, for a run that validates, ``val_dataloader``.
+    Images and list contents are checked when the datasets are built.
+
+    Raises:
+        InputError: naming the missing path and the config key.
+    """
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg') is not None:
+        loaders.append('val_dataloader')
+    for name in loaders:
+        for key, node in config_dicts(cfg.get(name) or {}, name):
+            root, ann = node.get('data_root'), node.get('ann_file')
+            root = root if isinstance(root, str) else ''
+            missing = None
+            if root and '://' not in root and not os.path.isdir(root):
+                missing = ('data_root', root, 'folder')
+            elif isinstance(ann, str) and ann and '://' not in ann + root:
+                path = os.path.join(root, ann)  # ann itself when absolute
+                if not os.path.exists(path):
+                    missing = ('ann_file', path, 'file')
+            if missing:
+                what, path, kind = missing
+                where = '' if os.path.isabs(path) else \
+                    f', relative to the current directory {os.getcwd()}'
+                raise InputError(
+                    f'{path}: {kind} not found{where} ({key}.{what} in '
+                    f'{cfg.filename}; fix the config or --cfg-options '
+                    f'{key}.{what}=...)')
+
+
 def prepare_config(cfg: Config, config_path: str,
                    work_dir: Optional[str] = None, resume: bool = False,
                    amp: bool = False, launcher: str = 'none',
@@ -325,9 +361,11 @@ def build_runner(config: str,
                  resume: bool = False,
                  amp: bool = False,
                  cfg_options: Optional[dict] = None,
-                 launcher: str = 'none', auto_scale_lr: bool = False):
+                 launcher: str = 'none', auto_scale_lr: bool = False,
+                 check_data: bool = False):
     """The runner :func:`train` trains, built and not run (its arguments):
     e.g. ``runner.val()`` evaluates the config's model as it starts.
+    ``check_data``: :func:`check_data_paths` first.
 
     Returns:
         mmengine.runner.Runner: the built runner.
@@ -340,6 +378,8 @@ def build_runner(config: str,
     cfg = load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
                            auto_scale_lr) + schedule_notes(cfg)
+    if check_data:
+        check_data_paths(cfg)
     from mmengine.runner import Runner
 
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
@@ -394,13 +434,24 @@ def train(config: str,
         mmengine.runner.Runner: the runner after training.
 
     Raises:
-        InputError: bad config path or key, GPU count, batch split, or bad
-            data (list files and images are checked when the dataset is
-            built, before the first iteration).
+        InputError: bad config path or key, GPU count, batch split, a
+            missing data folder or annotation file, or bad data (list files
+            and images are checked when the dataset is built, before the
+            first iteration). A run that fails before its first iteration
+            ends leaves nothing behind (no log folder; an earlier run's
+            config dump in ``work_dir`` untouched:
+            :class:`~openselfsup.engine.runner.AtomicRunner`).
     """
     runner = build_runner(config, work_dir, resume, amp, cfg_options,
-                          launcher, auto_scale_lr)
-    check_steps(runner, config)
+                          launcher, auto_scale_lr, check_data=True)
+    try:
+        check_steps(runner, config)
+    except BaseException:
+        # the runner's own clean-up covers a failure inside runner.train()
+        discard = getattr(runner, 'discard_failed_start', None)
+        if discard is not None:
+            discard()
+        raise
     runner.train()
     return runner
 
