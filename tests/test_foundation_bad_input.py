@@ -1,5 +1,7 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import os
+import pathlib
+import re
 import shutil
 
 import pytest
@@ -822,3 +824,190 @@ def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path):
     torch.save({'meta': {'cfg': cfg.pretty_text}, 'state_dict': {}},
                str(ckpt))
     assert check_new_run_dir(str(work), cfg) == ['epoch_1.pth']
+
+
+# -- a run that fails at its start leaves nothing behind ---------------------
+
+def _files(root):
+    """Every file and folder under ``root``: relative path -> bytes (None
+    for a folder)."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for d in dirs:
+            out[os.path.relpath(os.path.join(dirpath, d), root)] = None
+        for f in files:
+            path = os.path.join(dirpath, f)
+            with open(path, 'rb') as fh:
+                out[os.path.relpath(path, root)] = fh.read()
+    return out
+
+
+def _earlier_run(work):
+    """A work dir as an earlier run of ``cfg.py`` left it: its config dump,
+    its log folder, a checkpoint of the same model (the new run is allowed
+    there, with a warning)."""
+    import torch
+    from mmengine.config import Config
+    log = work / '20200101_000000'
+    (log / 'vis_data').mkdir(parents=True)
+    (log / '20200101_000000.log').write_text('the earlier run\'s log\n')
+    (log / 'vis_data' / 'scalars.json').write_text('{"loss": 1.0}\n')
+    (work / 'cfg.py').write_text('# the earlier run\'s config dump\n')
+    cfg = Config.fromfile(str(work.parent / 'cfg.py'))
+    torch.save({'meta': {'cfg': cfg.pretty_text}, 'state_dict': {}},
+               str(work / 'epoch_1.pth'))
+    return _files(work)
+
+
+#: (iteration, the work dir's cfg.py or None) at each before_train_iter
+_SEEN = []
+
+
+def _register_probe_hook():
+    """``FailingStepHookForTests``: records the work dir's config dump
+    before each iteration; raises at the end of iteration ``fail_at`` (0:
+    the first)."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.registry import HOOKS
+
+    class FailingStepHookForTests(Hook):
+        def __init__(self, fail_at=None):
+            self.fail_at = fail_at
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            dump = pathlib.Path(runner.work_dir, 'cfg.py')
+            _SEEN.append((runner.iter, dump.read_bytes()
+                          if dump.exists() else None))
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter == self.fail_at:
+                raise RuntimeError(f'failed in iteration {runner.iter}')
+
+    HOOKS.register_module(module=FailingStepHookForTests, force=True)
+
+
+def _probe_config(synthetic_root, tmp_path, fail_at=None):
+    _register_probe_hook()
+    return small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                        os.path.join(synthetic_root, 'NCT') + '/',
+                        n_images=8, batch=4, custom_hooks=[dict(
+                            type='FailingStepHookForTests', fail_at=fail_at)])
+
+
+@pytest.mark.slow
+def test_missing_data_root_is_refused_before_anything_is_written(
+        synthetic_root, tmp_path):
+    """A data root that does not exist: MMEngine made a timestamped log
+    folder, wrote the config dump over the earlier run's, and logged ~270
+    lines before the dataset found the missing list. Now the one line comes
+    first (before the runner is built) and the work dir is as it was."""
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=4, batch=4)
+    work = tmp_path / 'w'
+    before = _earlier_run(work)
+    rc, out, err = run_tool(['tools/train.py', cfg, '--work-dir', str(work),
+                             '--cfg-options', 'train_dataloader.dataset.'
+                             f'data_root={tmp_path}/nope/'])
+    assert _files(work) == before
+    lines = error_lines(err)
+    assert rc == 2 and len(lines) == 1, err[-3000:]
+    assert lines[0] == (
+        f'error: {tmp_path}/nope/: folder not found (train_dataloader.'
+        f'dataset.data_root in {cfg}; fix the config or --cfg-options '
+        'train_dataloader.dataset.data_root=...)')
+    assert err.rstrip().splitlines()[-1] == lines[0]  # the last line
+    assert 'mmengine' not in out  # before MMEngine's log
+
+
+def test_missing_ann_file_is_refused_before_the_runner(synthetic_root,
+                                                       tmp_path):
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    cfg = _probe_config(synthetic_root, tmp_path)
+    work = tmp_path / 'w'
+    root = os.path.join(synthetic_root, 'NCT') + '/'
+    with pytest.raises(InputError, match=re.escape(
+            f'{root}meta/nope.txt: file not found (train_dataloader.dataset.'
+            'ann_file in')):
+        train(cfg, work_dir=str(work), cfg_options={
+            'train_dataloader.dataset.ann_file': 'meta/nope.txt'})
+    assert not work.exists()
+
+
+@pytest.mark.parametrize('where', ['model', 'data', 'first step'])
+def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
+                                              where):
+    """A run that fails before its first iteration ends (a model setting
+    refused while the runner is built, an empty list when the dataset is
+    read, an error in the first step): no timestamped log folder, no work
+    dir where there was none, and an earlier run's dump (its record of its
+    config) and files untouched."""
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    empty = tmp_path / 'empty.txt'
+    empty.write_text('')
+    options, error = {
+        'model': ({'model.backbone.depth': 19}, InputError),
+        'data': ({'train_dataloader.dataset.ann_file': str(empty)},
+                 InputError),
+        'first step': ({}, RuntimeError)}[where]
+    cfg = _probe_config(synthetic_root, tmp_path, fail_at=0)
+    fresh = tmp_path / 'fresh'
+    with pytest.raises(error):
+        train(cfg, work_dir=str(fresh / 'w'), cfg_options=options)
+    assert not fresh.exists()
+    work = tmp_path / 'w'
+    before = _earlier_run(work)
+    with pytest.raises(error):
+        train(cfg, work_dir=str(work), cfg_options=options)
+    assert _files(work) == before
+
+
+def _without_run_keys(text):
+    """A config dump without the keys that differ between two runs of one
+    config (work dir, runner, run name)."""
+    return [ln for ln in text.splitlines() if not ln.startswith(
+        ('work_dir =', 'runner_type =', 'experiment_name ='))]
+
+
+def _layout(paths):
+    """Relative paths, each timestamp as TS, sorted."""
+    return sorted(re.sub(r'\d{8}_\d{6}', 'TS', p) for p in paths)
+
+
+def test_the_dump_is_written_once_the_run_has_started(synthetic_root,
+                                                       tmp_path):
+    """The config dump replaces an earlier run's only once the first
+    iteration has ended, and is then what MMEngine's Runner writes, with
+    the same log folder beside it; a run that fails in its second iteration
+    keeps both."""
+    from openselfsup.apis import train
+    cfg = _probe_config(synthetic_root, tmp_path)
+    ref = tmp_path / 'mmengine'
+    train(cfg, work_dir=str(ref), cfg_options={'runner_type': 'Runner'})
+    work = tmp_path / 'w'
+    before = _earlier_run(work)
+    _SEEN.clear()
+    train(cfg, work_dir=str(work))
+    dump = (work / 'cfg.py').read_bytes()
+    assert _SEEN == [(0, before['cfg.py']), (1, dump)]
+    assert _without_run_keys(dump.decode()) == \
+        _without_run_keys((ref / 'cfg.py').read_text())
+    new = [p for p in _files(work) if p not in before]
+    assert [p for p in _layout(new) if 'TS' in p] == \
+        [p for p in _layout(_files(ref)) if 'TS' in p]  # the log folder
+
+    # failing in its second iteration, the run has started: its log
+    # folder and its dump stay
+    (tmp_path / 'late').mkdir()
+    late = _probe_config(synthetic_root, tmp_path / 'late', fail_at=1)
+    work = tmp_path / 'late' / 'w'
+    with pytest.raises(RuntimeError, match='failed in iteration 1'):
+        train(late, work_dir=str(work))
+    assert _layout(_files(work)) == [
+        'TS', 'TS/TS.log', 'TS/vis_data', 'TS/vis_data/TS.json',
+        'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
+    assert "fail_at=1" in (work / 'cfg.py').read_text()
