@@ -7,7 +7,8 @@ Examples:
 
 Outputs go to work_dirs/<config path without configs/ and .py> unless
 --work-dir is given: the config dump, the log, checkpoints, TensorBoard
-scalars. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
+scalars; a run that fails before its first iteration ends leaves none of
+them. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 """
 import argparse
 import sys
