@@ -1280,7 +1280,8 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
     for k, v in src.state_dict().items():
         assert torch.equal(base[f'backbone.{k}'], v), k
     assert base['head.fc.1.bias'].item() == 1.5
-    with pytest.raises(InputError, match='balance'):
+    with pytest.raises(InputError,
+                       match=r'--lambdas must be in \[0, 1\], got 2\.0'):
         run_balance_sweep(cfg, [0.5, 2.0], work_dir=str(tmp_path / 'bad'))
     # a work dir that is a file: refused before anything trains
     afile = tmp_path / 'afile'
