@@ -1011,3 +1011,36 @@ def test_the_dump_is_written_once_the_run_has_started(synthetic_root,
         'TS', 'TS/TS.log', 'TS/vis_data', 'TS/vis_data/TS.json',
         'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
     assert "fail_at=1" in (work / 'cfg.py').read_text()
+
+
+def test_work_dir_check_ignores_device_choices_and_initial_weights(
+        synthetic_root, tmp_path):
+    """The same config run on a GPU (``augment_on`` / ``channels_last``
+    'auto' rewrite the data preprocessor) and then on a CPU, or started
+    from other initial weights (``init_cfg``, ``pretrained``,
+    ``checkpoint``), is a run of the same model: warned about, and resumed,
+    not refused as "another model"; another architecture still is."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.engine.runner import check_new_run_dir, check_same_model
+    from openselfsup.utils import InputError
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4)
+    gpu, cpu = Config.fromfile(fsp), Config.fromfile(fsp)
+    apply_fast_path(gpu, True)
+    apply_fast_path(cpu, False)
+    assert gpu.model.data_preprocessor != cpu.model.data_preprocessor
+    cpu.model.backbone.init_cfg = dict(type='Pretrained', checkpoint='x.pth')
+    work = tmp_path / 'w'
+    work.mkdir()
+    ckpt = str(work / 'epoch_1.pth')
+    torch.save({'meta': {'cfg': gpu.pretty_text}, 'state_dict': {}}, ckpt)
+    assert check_new_run_dir(str(work), cpu) == ['epoch_1.pth']
+    check_same_model(ckpt, cpu)
+    cpu.model.backbone.depth = 34
+    with pytest.raises(InputError, match=r'model\.backbone\.depth = 18 '
+                       'there, 34 here'):
+        check_new_run_dir(str(work), cpu)

@@ -125,11 +125,23 @@ def resolve_checkpoint(path: str) -> str:
     return found
 
 
+#: model keys (at any depth) that do not make another model: where its
+#: initial weights come from (a resume replaces them; a new run from other
+#: weights is a run of the same model), and the data preprocessor, which
+#: holds no weights and which ``apply_fast_path`` rewrites by device
+#: (``augment_on`` / ``channels_last`` 'auto': one config, run on a GPU and
+#: on a CPU, differs there)
+_NOT_THE_MODEL = frozenset(('data_preprocessor', 'init_cfg', 'pretrained',
+                            'checkpoint'))
+
+
 def model_difference(path: str, cfg) -> Optional[str]:
     """How the model a checkpoint was trained with differs from ``cfg``'s.
 
     MMEngine stores the run's config text in ``meta['cfg']``; it is read as
-    data, never executed (the file may come from elsewhere).
+    data, never executed (the file may come from elsewhere). Keys under
+    :data:`_NOT_THE_MODEL` (initial weights, data preprocessor) are not
+    compared.
 
     Returns:
         str | None: the first differing key (the shallowest),
@@ -150,7 +162,8 @@ def model_difference(path: str, cfg) -> Optional[str]:
     # two algorithms better than a key deep in their backbones
     diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
                    and not any(k == c or k.startswith(f'{c}.')
-                               for c in code)),
+                               for c in code)
+                   and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
                   key=lambda k: (k.count('.'), not k.endswith('type'), k))
     if not diff:
         return None
