@@ -210,3 +210,33 @@ def test_locked_takes_turns_and_leaves_no_lock_file(tmp_path):
     with locked(target, busy='busy here'):
         pass
     assert os.listdir(tmp_path / 'sub') == []
+
+
+@pytest.mark.parametrize('err', ['ENOSYS', 'ENOLCK', 'EOPNOTSUPP'])
+def test_locked_on_a_file_system_without_flock_runs_unlocked(
+        tmp_path, monkeypatch, err):
+    """Lustre mounted noflock (ENOSYS), NFS without its lock daemon
+    (ENOLCK): every extraction into a workdir went through locked() and
+    stopped with an OSError traceback; the body runs unlocked, as where
+    fcntl is missing, and leaves no lock file. Other errors still raise."""
+    import errno
+    import fcntl
+
+    from openselfsup.utils import locked
+
+    def no_flock(fd, op):
+        raise OSError(getattr(errno, err), os.strerror(getattr(errno, err)))
+
+    monkeypatch.setattr(fcntl, 'flock', no_flock)
+    ran = []
+    with locked(str(tmp_path / 'shared.npy'), busy='busy'):
+        ran.append(True)
+    assert ran and os.listdir(tmp_path) == []
+
+    def broken(fd, op):
+        raise OSError(errno.EIO, 'I/O error')
+
+    monkeypatch.setattr(fcntl, 'flock', broken)
+    with pytest.raises(OSError, match='I/O error'):
+        with locked(str(tmp_path / 'shared.npy')):
+            pass

@@ -218,6 +218,11 @@ def _temporary(path: str) -> Iterator[str]:
             os.remove(tmp)
 
 
+#: errno of flock on a file system that has no such locks
+_NO_FLOCK = frozenset(e for e in (getattr(errno, n, None) for n in (
+    'ENOLCK', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP')) if e is not None)
+
+
 @contextmanager
 def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
     """Run the body in turn with every other process that locks ``path``:
@@ -228,7 +233,9 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
     time in a folder. The lock file is removed at the end (a killed
     holder's is taken over by the next); a waiter that gets the lock of a
     file removed meanwhile opens the new one. Where ``fcntl`` is missing
-    (Windows) the body runs unlocked.
+    (Windows), or the file system has no ``flock`` (Lustre mounted
+    ``noflock``: ENOSYS; NFS without its lock daemon: ENOLCK), the body
+    runs unlocked.
 
     Args:
         path (str): the file the lock stands for (its folder is created).
@@ -263,12 +270,23 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
         except BlockingIOError:  # held, and busy: not waited for
             os.close(fd)
             raise InputError(busy) from None
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in _NO_FLOCK:
+                raise
+            fd = None  # a file system without flock: unlocked
+            break
         except BaseException:
             os.close(fd)
             raise
         if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
             break
         os.close(fd)  # a new lock file replaced the one we waited on
+    if fd is None:  # as where fcntl is missing
+        with contextlib.suppress(OSError):
+            os.remove(lock)
+        yield
+        return
     try:
         yield
     finally:
