@@ -1018,8 +1018,9 @@ def test_work_dir_check_ignores_device_choices_and_initial_weights(
     """The same config run on a GPU (``augment_on`` / ``channels_last``
     'auto' rewrite the data preprocessor) and then on a CPU, or started
     from other initial weights (``init_cfg``, ``pretrained``,
-    ``checkpoint``), is a run of the same model: warned about, and resumed,
-    not refused as "another model"; another architecture still is."""
+    ``checkpoint``, ``embeddings_file``), is a run of the same model:
+    warned about, and resumed, not refused as "another model"; another
+    architecture still is."""
     import torch
     from mmengine.config import Config
 
@@ -1034,6 +1035,8 @@ def test_work_dir_check_ignores_device_choices_and_initial_weights(
     apply_fast_path(cpu, False)
     assert gpu.model.data_preprocessor != cpu.model.data_preprocessor
     cpu.model.backbone.init_cfg = dict(type='Pretrained', checkpoint='x.pth')
+    # an HLSS head's exported text rows (make_attribute_embeddings.py)
+    cpu.model.head.embeddings_file = 'patch.npy'
     work = tmp_path / 'w'
     work.mkdir()
     ckpt = str(work / 'epoch_1.pth')

@@ -127,12 +127,14 @@ def resolve_checkpoint(path: str) -> str:
 
 #: model keys (at any depth) that do not make another model: where its
 #: initial weights come from (a resume replaces them; a new run from other
-#: weights is a run of the same model), and the data preprocessor, which
+#: weights is a run of the same model; HLSS heads' ``embeddings_file``, the
+#: text rows ``make_attribute_embeddings.py`` exports to skip the text
+#: tower), and the data preprocessor, which
 #: holds no weights and which ``apply_fast_path`` rewrites by device
 #: (``augment_on`` / ``channels_last`` 'auto': one config, run on a GPU and
 #: on a CPU, differs there)
 _NOT_THE_MODEL = frozenset(('data_preprocessor', 'init_cfg', 'pretrained',
-                            'checkpoint'))
+                            'checkpoint', 'embeddings_file'))
 
 
 def model_difference(path: str, cfg) -> Optional[str]:
