@@ -522,64 +522,57 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
     assert 'models with features' not in err
 
 
-@pytest.mark.parametrize('script,args,setting,read', [
-    ('near_domain.sh', (), 'NUM_TASKS', 'NUM_TASK'),
-    ('ablation.sh', (), 'IMAGES', 'IMAGE'),
-    ('generate_near_domain_tasks.sh', (), 'NOVEL_CLASS', 'NOVEL_CLASSES'),
-    ('evaluate_encoder.sh', ('m', '-'), 'SHOT', 'SHOTS'),
-    ('demo_lowshot.sh', ('ckpt.pth',), 'NUMTASK', 'NUM_TASK'),
+@pytest.mark.parametrize('script,args,setting,read,who', [
+    ('near_domain.sh', (), 'NUM_TASKS', 'NUM_TASK', 'the scripts read'),
+    ('ablation.sh', (), 'IMAGES', 'IMAGE', 'the scripts read'),
+    ('generate_near_domain_tasks.sh', (), 'NOVEL_CLASS', 'NOVEL_CLASSES',
+     'the scripts read'),
+    ('evaluate_encoder.sh', ('m', '-'), 'SHOT', 'SHOTS', 'the scripts read'),
+    ('demo_lowshot.sh', ('ckpt.pth',), 'NUMTASK', 'NUM_TASK',
+     'the scripts read'),
+    # demo_lowshot.sh's own settings, to a script that reads the other form
+    ('near_domain.sh', (), 'MODEL', 'MODELS', 'this script reads'),
+    ('extract_near_domain_feats.sh', (), 'NOVEL', 'NOVEL_CLASSES',
+     'this script reads'),
+    ('evaluate_encoder.sh', ('m', '-'), 'NOVEL', 'NOVEL_CLASSES',
+     'this script reads'),
 ])
 def test_misspelt_script_settings_are_refused(tmp_path, script, args,
-                                              setting, read):
+                                              setting, read, who):
     """A setting in the environment under a near-miss name (a plural,
     a singular, no underscore) was ignored: ``NUM_TASKS=300 sh
-    near_domain.sh`` ran the default 1000 tasks. Now one line, exit 2,
-    before any command; the right name runs."""
+    near_domain.sh`` ran the default 1000 tasks; so were ``MODEL`` and
+    ``NOVEL`` (demo_lowshot.sh's) given to a script that reads ``MODELS``
+    and ``NOVEL_CLASSES`` (``MODEL=clp sh near_domain.sh`` ran both
+    families). Now one line, exit 2, before any command; the right name
+    runs."""
     path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
     # PYTHON=echo: the commands are printed, not run
     env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'))
-    env.pop(read, None)
-    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
-                         text=True, env={**env, setting: '3'})
-    assert out.returncode == 2 and out.stdout == '', out.stdout
-    assert out.stderr.strip() == (
-        f'{path}: {setting} is set, but the scripts read {read} (set {read} '
-        f'instead; unset {setting} if it is meant for another program)')
-    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
-                         text=True, env={**env, read: '3'})
-    assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
-
-
-@pytest.mark.parametrize('script,args,setting,read', [
-    ('near_domain.sh', (), 'MODEL', 'MODELS'),
-    ('extract_near_domain_feats.sh', (), 'NOVEL', 'NOVEL_CLASSES'),
-    ('evaluate_encoder.sh', ('m', '-'), 'NOVEL', 'NOVEL_CLASSES'),
-])
-def test_demo_settings_given_to_other_scripts_are_refused(
-        tmp_path, script, args, setting, read):
-    """``MODEL`` and ``NOVEL`` are demo_lowshot.sh's; ``MODEL=clp sh
-    near_domain.sh`` ran both families, unchecked (MODEL is a setting some
-    script reads, so no near miss). Refused by the scripts that read the
-    other form; demo_lowshot.sh and evaluate_encoder.sh (whose MODEL is its
-    argument) still run with MODEL set."""
-    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
-    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'))
-    for name in ('MODEL', 'MODELS', 'NOVEL', 'NOVEL_CLASSES'):
+    for name in ('MODEL', 'MODELS', 'NOVEL', 'NOVEL_CLASSES', read):
         env.pop(name, None)
     out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
                          text=True, env={**env, setting: '7'})
     assert out.returncode == 2 and out.stdout == '', out.stdout
     assert out.stderr.strip() == (
-        f'{path}: {setting} is set, but this script reads {read} (set '
-        f'{read} instead; unset {setting} if it is meant for another '
-        'program)')
-    for ok, ok_args in (('demo_lowshot.sh', ('ckpt.pth',)),
-                        ('evaluate_encoder.sh', ('m', '-'))):
-        out = subprocess.run(
-            ['sh', os.path.join(ROOT, 'wsi_workdir', 'scripts', ok),
-             *ok_args], cwd=ROOT, capture_output=True, text=True,
-            env={**env, 'MODEL': 'clp'})
-        assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
+        f'{path}: {setting} is set, but {who} {read} (set {read} '
+        f'instead; unset {setting} if it is meant for another program)')
+    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
+                         text=True, env={**env, read: '7'})
+    assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
+
+
+@pytest.mark.parametrize('script,args', [
+    ('demo_lowshot.sh', ('ckpt.pth',)), ('evaluate_encoder.sh', ('m', '-'))])
+def test_model_is_read_where_it_is_a_setting(tmp_path, script, args):
+    """demo_lowshot.sh reads MODEL; evaluate_encoder.sh takes it as its
+    argument: MODEL in the environment is not refused there."""
+    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'),
+               MODEL='clp')
+    out = subprocess.run(
+        ['sh', os.path.join(ROOT, 'wsi_workdir', 'scripts', script), *args],
+        cwd=ROOT, capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
 
 
 def test_reports_are_not_written_among_the_results(wd, capsys):

@@ -1,6 +1,5 @@
 """The augmentation ablation: image-space augmented support against a
 scikit-learn reference, and the one-process ablation with its table."""
-import importlib.util
 import json
 import os
 
@@ -8,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import RidgeClassifier
 
-from lowshot_data import make_workdir
+from lowshot_data import make_workdir, script_main
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.ablation import ablation_settings, unique_specs
 from openselfsup.lowshot.meta_test import Inputs, evaluate
@@ -58,8 +57,8 @@ def test_image_augmented_support_equals_sklearn_on_the_copies(tmp_path):
 
 def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     wd, _, _ = _with_aug(tmp_path)
-    cli = _ablation_cli()
-    assert run_cli(cli.main, [
+    ablation = script_main('wsi_workdir/ablation.py')
+    assert run_cli(ablation, [
         '--workdir', wd, '--num_task', '4', '--num_shots', '2',
         '--prototypes', '2', '4', '--image', '2', '4', '--latent', '4',
         '--hybrid', '3', '--num_shift_vectors', '20', '--quiet']) == 0, \
@@ -93,7 +92,7 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     assert rows[0]['average_mean'] == pytest.approx(base['average_mean'])
     # 'none' skips a part, as --help says (it was refused as not a number,
     # so IMAGE=none sh ablation.sh could not skip the image part)
-    assert run_cli(cli.main, [
+    assert run_cli(ablation, [
         '--workdir', wd, '--num_task', '4', '--num_shots', '2',
         '--prototypes', 'none', '--image', 'none', '--latent', 'none',
         '--hybrid', '3', '--num_shift_vectors', '20', '--quiet']) == 0, \
@@ -104,14 +103,6 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
                                                           'hybrid']
 
 
-def _ablation_cli():
-    spec = importlib.util.spec_from_file_location(
-        'ablation_cli', os.path.join(ROOT, 'wsi_workdir', 'ablation.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
-    return cli
-
-
 def test_interrupted_ablation_leaves_the_old_report_whole(tmp_path, capsys):
     """Ctrl-C while the ablation writes its plot: the old table, JSON and
     plot stay together (the sweep index was written before the table and
@@ -119,16 +110,16 @@ def test_interrupted_ablation_leaves_the_old_report_whole(tmp_path, capsys):
     plot)."""
     from _io_helpers import ctrl_c_when_writing, named
     wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
-    cli = _ablation_cli()
+    ablation = script_main('wsi_workdir/ablation.py')
     args = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
             '--image', 'none', '--hybrid', 'none', '--latent', '4',
             '--num_shift_vectors', '20', '--quiet', '--prototypes']
-    assert run_cli(cli.main, args + ['2']) == 0, capsys.readouterr().err
+    assert run_cli(ablation, args + ['2']) == 0, capsys.readouterr().err
     out = os.path.join(wd, 'sweeps')
     before = {f: open(os.path.join(out, f), 'rb').read()
               for f in os.listdir(out)}
     with ctrl_c_when_writing(named('.ablation_clp_wo_78.png')):
-        assert run_cli(cli.main, args + ['2', '4']) == 130
+        assert run_cli(ablation, args + ['2', '4']) == 130
     assert capsys.readouterr().err == 'interrupted\n'
     assert {f: open(os.path.join(out, f), 'rb').read()
             for f in os.listdir(out)} == before
