@@ -273,10 +273,47 @@ def test_a_killed_saves_temporary_is_removed_by_the_next_save(tmp_path):
     work = tmp_path / 'work'
     work.mkdir()
     stale = work / f'.epoch_1.pth.{dead.pid}.x1y2.tmp.pth'
+    # a best checkpoint's name is not saved again: any save cleans it up
+    stale_best = work / f'.best_acc_epoch_7.pth.{dead.pid}.x5y6.tmp.pth'
     live = work / f'.epoch_1.pth.{os.getppid()}.x3y4.tmp.pth'
-    for leftover in (stale, live):
+    for leftover in (stale, stale_best, live):
         leftover.write_bytes(b'PK\x03\x04 half a checkpoint')
     _train(work, epochs=1, interval=1, max_keep_ckpts=1)
-    assert not stale.exists()
+    assert not stale.exists() and not stale_best.exists()
     assert live.exists()
     assert _kept(work) == (['epoch_1.pth'], 'epoch_1.pth')
+
+
+@pytest.mark.parametrize('free', [0, 1 << 40])
+def test_a_checkpoint_on_a_full_disk_is_one_line(tmp_path, monkeypatch,
+                                                 free):
+    """torch.save on a full disk raises a RuntimeError naming a stream
+    position ('unexpected pos 576 vs 534'): with the disk full it is one
+    line naming the checkpoint, nothing left; any other failure is
+    torch's own."""
+    from collections import namedtuple
+
+    import mmengine.runner.runner as mm_runner
+
+    import openselfsup.engine.runner as ours
+    from openselfsup.utils import InputError
+
+    def full_disk(checkpoint, filepath, **kwargs):
+        with open(filepath, 'wb') as f:
+            f.write(b'PK\x03\x04 as much as fitted')
+        raise RuntimeError('[enforce fail at inline_container.cc:672] . '
+                           'unexpected pos 576 vs 534')
+
+    usage = namedtuple('usage', 'total used free')
+    monkeypatch.setattr(mm_runner, 'save_checkpoint', full_disk)
+    monkeypatch.setattr(ours.shutil, 'disk_usage',
+                        lambda path: usage(free + 1, 1, free))
+    work = tmp_path / 'work'
+    if free:
+        with pytest.raises(RuntimeError, match='unexpected pos'):
+            _train(work, epochs=1, interval=1)
+    else:
+        with pytest.raises(InputError, match=r'epoch_1\.pth: cannot write '
+                           r'the checkpoint \(the disk is full\)'):
+            _train(work, epochs=1, interval=1)
+    assert not glob.glob(f'{work}/*.pth') and not glob.glob(f'{work}/.*tmp*')

@@ -36,7 +36,7 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line
-from ..utils.io import atomic_path
+from ..utils.io import atomic_path, remove_stale_temporaries
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
@@ -226,6 +226,10 @@ def _flat(d, prefix=''):
     return out
 
 
+#: free bytes below which a failed checkpoint write is taken for a full disk
+_FULL_DISK_BYTES = 1 << 20
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -350,11 +354,25 @@ class AtomicRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):
         """Write to a temporary file in ``out_dir``, then rename
-        (:func:`~openselfsup.utils.io.atomic_path`, which also removes the
-        temporaries of killed earlier saves)."""
-        with atomic_path(os.path.join(out_dir, filename)) as tmp:
-            super().save_checkpoint(out_dir, os.path.basename(tmp), *args,
-                                    **kwargs)
+        (:func:`~openselfsup.utils.io.atomic_path`). The temporaries that
+        killed earlier saves left there are removed first, of every
+        checkpoint name (a best checkpoint's name changes with its epoch).
+        A full disk is one line: torch's own error names a stream position.
+        """
+        target = os.path.join(out_dir, filename)
+        remove_stale_temporaries(os.path.join(out_dir, '*.pth'))
+        with atomic_path(target) as tmp:
+            try:
+                super().save_checkpoint(out_dir, os.path.basename(tmp),
+                                        *args, **kwargs)
+            except RuntimeError:
+                # the partial temporary still holds what was written
+                if shutil.disk_usage(out_dir).free < _FULL_DISK_BYTES:
+                    raise InputError(
+                        f'{target}: cannot write the checkpoint (the disk '
+                        'is full); free space or give another --work-dir'
+                    ) from None
+                raise
 
     def wrap_model(self, model_wrapper_cfg, model):
         """As the Runner's; with ``channels_last=True`` in the config (see

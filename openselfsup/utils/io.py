@@ -56,14 +56,17 @@ def remove_stale_temporaries(path: str) -> int:
     """Remove temporary files of ``path`` left by writers that died.
 
     Args:
-        path (str): the target file whose temporaries to look for.
+        path (str): the target file whose temporaries to look for; a ``*``
+            in its name stands for any characters (``<dir>/*.pth``: the
+            temporaries of every ``.pth`` file there).
 
     Returns:
         int: number of files removed.
     """
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
-    pattern = re.compile(re.escape(f'.{base}.') + r'(\d+)\..*\.tmp')
+    pattern = re.compile(re.escape(f'.{base}.').replace(r'\*', '.*')
+                         + r'(\d+)\..*\.tmp')
     removed = 0
     try:
         names = os.listdir(directory)
