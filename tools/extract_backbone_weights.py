@@ -5,7 +5,7 @@ Example:
         work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_all/epoch_200.pth \\
         work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_all/backbone.pth
 
-    python tools/extract_backbone_weights.py work_dirs/demo/clp_r18_demo \
+    python tools/extract_backbone_weights.py work_dirs/demo/clp_r18_demo \\
         work_dirs/demo/clp_r18_demo/backbone.pth
 
 Writes {'state_dict': weights} with the 'backbone.' prefix stripped (the
