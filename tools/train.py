@@ -7,8 +7,9 @@ Examples:
 
 Outputs go to work_dirs/<config path without configs/ and .py> unless
 --work-dir is given: the config dump, the log, checkpoints, TensorBoard
-scalars; a run that fails before its first iteration ends leaves none of
-them. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
+scalars; a run that fails before its first iteration (or a config's
+validation before training) ends leaves none of them. Multi-GPU:
+tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 """
 import argparse
 import sys
