@@ -1295,6 +1295,15 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
                            'twice'):
             run_balance_sweep(cfg, twice, work_dir=str(tmp_path / 'bad'))
     assert not (tmp_path / 'bad').exists()
+    # a 0-epoch baseline (the paper configs') only evaluates: its missing
+    # validation data is refused before its runner is built, as a run's
+    gone = str(tmp_path / 'no_such_slides')
+    with pytest.raises(InputError, match=f'{gone}: folder not found'):
+        run_balance_sweep(cfg, [1], work_dir=str(tmp_path / 'bad'),
+                          baseline_epochs=0, cfg_options={
+                              **opts0, 'val_dataloader.dataset.data_root':
+                              gone})
+    assert not (tmp_path / 'bad').exists()
 
 
 def test_sweep_cli_rejects_bad_lambda(capsys):

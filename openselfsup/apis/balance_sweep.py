@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence
 from ..models.algorithms.balanced import check_balance
 from ..utils import InputError, check_writable, locked, save_set
 from ..config import default_work_dir, load_config
-from .train import build_runner, train
+from .train import build_runner, check_data_paths, train
 
 
 def _fmt(v) -> str:
@@ -188,6 +188,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             raise InputError(f'metric {key!r} is not one this config '
                              f'computes{needs}; available: '
                              f'{", ".join(available)}')
+    # the data folders and lists, before anything trains or a folder is
+    # made (a 0-epoch baseline only builds a runner, and every run reads
+    # the same data)
+    check_data_paths(cfg)
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     paths = dict(json=os.path.join(work_dir, 'sweep.json'),
                  markdown=os.path.join(work_dir, 'sweep.md'),
