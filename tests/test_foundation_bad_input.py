@@ -937,6 +937,40 @@ def test_missing_ann_file_is_refused_before_the_runner(synthetic_root,
     assert not work.exists()
 
 
+def test_an_ann_file_under_home_is_accepted(synthetic_root, tmp_path,
+                                            monkeypatch):
+    """``ann_file='~/...'`` (e.g. via --cfg-options, where the shell leaves
+    the ~): mmpretrain's BaseDataset (ImageList's) expands it, so the early
+    check must look there too, not under data_root; a missing one is still
+    refused, by its expanded path."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.train import check_data_paths
+    from openselfsup.config import load_config
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    root = os.path.join(synthetic_root, 'NCT') + '/'
+    home = tmp_path / 'home'
+    home.mkdir()
+    shutil.copy(os.path.join(root, 'meta', 'train_labeled.txt'),
+                home / 'list.txt')
+    monkeypatch.setenv('HOME', str(home))
+    cfg = load_config(FSP_DEMO, {
+        'train_dataloader.dataset.data_root': root,
+        'train_dataloader.dataset.ann_file': '~/list.txt'})
+    # the reference: the dataset itself reads the list under HOME
+    init_default_scope(cfg.default_scope)
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[],
+                                  check='none'))
+    assert dataset.ann_file == str(home / 'list.txt') and len(dataset) > 0
+    check_data_paths(cfg)
+    cfg.train_dataloader.dataset.ann_file = '~/nope.txt'
+    with pytest.raises(InputError, match=re.escape(
+            f'{home}/nope.txt: file not found (train_dataloader.dataset.'
+            'ann_file in')):
+        check_data_paths(cfg)
+
+
 @pytest.mark.parametrize('where', ['model', 'data', 'first step'])
 def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
                                               where):

@@ -192,8 +192,9 @@ def check_data_paths(cfg: Config) -> None:
     not exist, before the runner is built: the datasets find them only when
     the run starts, after MMEngine has logged its environment and config
     (some 270 lines). Checked: every ``data_root`` and ``ann_file`` (joined
-    to its ``data_root`` when relative, as MMEngine's datasets do) under
-    ``train_dataloader`` and, for a run that validates, ``val_dataloader``.
+    to its ``data_root`` when relative, as MMEngine's datasets do; a leading
+    ``~`` expanded, as mmpretrain's) under ``train_dataloader`` and, for a
+    run that validates, ``val_dataloader``.
     Images and list contents are checked when the datasets are built.
 
     Raises:
@@ -210,7 +211,8 @@ def check_data_paths(cfg: Config) -> None:
             if root and '://' not in root and not os.path.isdir(root):
                 missing = ('data_root', root, 'folder')
             elif isinstance(ann, str) and ann and '://' not in ann + root:
-                path = os.path.join(root, ann)  # ann itself when absolute
+                # mmpretrain's datasets (ImageList) expand a leading ~
+                path = os.path.join(root, os.path.expanduser(ann))
                 if not os.path.exists(path):
                     missing = ('ann_file', path, 'file')
             if missing:
