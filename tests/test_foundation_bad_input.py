@@ -971,6 +971,29 @@ def test_an_ann_file_under_home_is_accepted(synthetic_root, tmp_path,
         check_data_paths(cfg)
 
 
+def test_a_dataset_that_downloads_is_not_refused(tmp_path):
+    """mmpretrain's CIFAR10 downloads into its data_root when built
+    (``download=True`` by default): a data_root not there yet is not
+    refused; with ``download=False`` it is, as any missing folder."""
+    import inspect
+
+    from openselfsup.apis.train import check_data_paths
+    from openselfsup.config import load_config
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    assert inspect.signature(DATASETS.get('CIFAR10')).parameters[
+        'download'].default is True
+    gone = str(tmp_path / 'cifar10')
+    cfg = load_config(FSP_DEMO, {'train_dataloader.dataset': dict(
+        type='CIFAR10', data_root=gone, split='train')})
+    check_data_paths(cfg)
+    cfg.train_dataloader.dataset.download = False
+    with pytest.raises(InputError, match=re.escape(f'{gone}: folder not '
+                                                   'found')):
+        check_data_paths(cfg)
+    assert not os.path.exists(gone)
+
+
 @pytest.mark.parametrize('where', ['model', 'data', 'first step'])
 def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
                                               where):

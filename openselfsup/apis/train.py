@@ -207,6 +207,8 @@ def check_data_paths(cfg: Config) -> None:
         for key, node in config_dicts(cfg.get(name) or {}, name):
             root, ann = node.get('data_root'), node.get('ann_file')
             root = root if isinstance(root, str) else ''
+            if _downloads(node):  # fetched into data_root when it starts
+                continue
             missing = None
             if root and '://' not in root and not os.path.isdir(root):
                 missing = ('data_root', root, 'folder')
@@ -223,6 +225,26 @@ def check_data_paths(cfg: Config) -> None:
                     f'{path}: {kind} not found{where} ({key}.{what} in '
                     f'{cfg.filename}; fix the config or --cfg-options '
                     f'{key}.{what}=...)')
+
+
+def _downloads(node: dict) -> bool:
+    """Whether a dataset config downloads its data when built
+    (``download=True``, set or its class's default: mmpretrain's CIFAR,
+    MNIST, ...)."""
+    if 'download' in node:
+        return bool(node['download'])
+    if not isinstance(node.get('type'), str):
+        return False
+    import inspect
+
+    import openselfsup.datasets  # noqa: F401  (registers the datasets)
+    from ..registry import DATASETS
+    try:
+        cls = DATASETS.get(node['type'])
+        param = inspect.signature(cls).parameters.get('download')
+    except (KeyError, TypeError, ValueError):
+        return False
+    return param is not None and param.default is True
 
 
 def prepare_config(cfg: Config, config_path: str,
