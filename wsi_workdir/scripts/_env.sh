@@ -192,18 +192,23 @@ EXTRACT_BATCH EXTRACT_MODEL_OPTS EXTRACT_OPTS EXTRACT_SOURCE EXTRACT_WEIGHTS \
 FSP_CKPT FSP_DIR HYBRID IMAGE LATENT MODEL MODELS MODES NOVEL NOVEL_CLASSES \
 NUM_AUG_SHOTS NUM_PROTOTYPES NUM_SHIFT_VECTORS NUM_TASK OUT_SHOTS OVERWRITE \
 PROTOTYPES PYTHON SEED SHOTS WORKDIR"
+# the names set in the environment, between spaces
+_set=" $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
+# refuse_setting NAME READ WHO: NAME is set, but WHO ("the scripts read",
+# "this script reads") READ
+refuse_setting() {
+    echo "$0: $1 is set, but $3 $2 (set $2 instead; unset $1 if it is" \
+        "meant for another program)" >&2
+    exit 2
+}
 check_setting_names() {
-    _set=" $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
     for _known in $SETTINGS_READ; do
         for _alt in "${_known}S" "${_known%S}" "${_known%ES}" \
                 "$(echo "$_known" | tr -d _)"; do
             case " $SETTINGS_READ " in *" $_alt "*) continue ;; esac
             case $_set in
-                *" $_alt "*)
-                    echo "$0: $_alt is set, but the scripts read $_known" \
-                        "(set $_known instead; unset $_alt if it is meant" \
-                        "for another program)" >&2
-                    exit 2 ;;
+                *" $_alt "*) refuse_setting "$_alt" "$_known" \
+                    "the scripts read" ;;
             esac
         done
     done
@@ -219,12 +224,10 @@ check_singular_forms() {
         *) _forms="MODEL:MODELS NOVEL:NOVEL_CLASSES" ;;
     esac
     for _form in $_forms; do
-        if env | grep -q "^${_form%%:*}="; then
-            echo "$0: ${_form%%:*} is set, but this script reads" \
-                "${_form#*:} (set ${_form#*:} instead; unset ${_form%%:*}" \
-                "if it is meant for another program)" >&2
-            exit 2
-        fi
+        case $_set in
+            *" ${_form%%:*} "*) refuse_setting "${_form%%:*}" \
+                "${_form#*:}" "this script reads" ;;
+        esac
     done
 }
 check_singular_forms
