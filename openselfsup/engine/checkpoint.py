@@ -149,7 +149,8 @@ def check_checkpoint_file(path: str) -> None:
 
 
 def load_checkpoint_file(path: str, map_location='cpu',
-                         tensors_only: bool = False) -> dict:
+                         tensors_only: bool = False,
+                         mmap: bool = False) -> dict:
     """``torch.load`` a checkpoint safely (``weights_only=True``).
 
     Args:
@@ -162,6 +163,9 @@ def load_checkpoint_file(path: str, map_location='cpu',
             placeholder instead of refused. Still ``weights_only=True``:
             nothing in the file is called. Default False (resume needs the
             real objects).
+        mmap (bool): map the tensors' storage instead of reading it (for
+            readers of the ``meta`` alone: a large checkpoint's weights are
+            not read from disk).
 
     Returns:
         dict: the checkpoint.
@@ -176,10 +180,10 @@ def load_checkpoint_file(path: str, map_location='cpu',
     try:
         if not unsafe:
             return torch.load(path, map_location=map_location,
-                              weights_only=True)
+                              weights_only=True, mmap=mmap)
         with _inert_runtime(unsafe):
             return torch.load(path, map_location=map_location,
-                              weights_only=True)
+                              weights_only=True, mmap=mmap)
     except Exception as exc:  # pickle.UnpicklingError and friends
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
                          f'True ({first_line(exc, with_type=True)})') from None

@@ -152,7 +152,9 @@ def model_difference(path: str, cfg) -> Optional[str]:
     """
     from ..config import UNREADABLE, config_text_section
     from .checkpoint import checkpoint_config, load_checkpoint_file
-    text = checkpoint_config(load_checkpoint_file(path, tensors_only=True))
+    # the config text alone: the weights are mapped, not read
+    text = checkpoint_config(load_checkpoint_file(path, tensors_only=True,
+                                                  mmap=True))
     if text is None or 'model' not in cfg:
         return None
     saved = config_text_section(text, 'model')
