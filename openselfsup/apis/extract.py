@@ -226,6 +226,9 @@ def output_paths(output: str) -> Dict[str, str]:
     name = os.path.splitext(os.path.basename(norm))[0]
     model_dir = os.path.dirname(norm)
     feats_dir = os.path.dirname(model_dir)
+    # <workdir>/extracted_feats/<model>/<file>
+    in_layout = bool(os.path.basename(model_dir)) and \
+        os.path.basename(feats_dir) == 'extracted_feats'
     if os.path.basename(model_dir) == 'extracted_feats' and \
             name in paths.FEATURE_NAMES:
         # the model's folder left out: written beside the features, the
@@ -239,15 +242,13 @@ def output_paths(output: str) -> Dict[str, str]:
             '); here its labels and meta would replace those every model '
             'of the workdir shares')
     spelt = {n.lower(): n for n in paths.FEATURE_NAMES}.get(name.lower())
-    if (spelt and spelt != name and os.path.basename(model_dir)
-            and os.path.basename(feats_dir) == 'extracted_feats'):
+    if spelt and spelt != name and in_layout:
         # outside the layout, the low-shot commands would never read it
         raise InputError(
             f'{output}: the low-shot commands read {spelt}.npy (feature '
             f'sets: {", ".join(paths.FEATURE_NAMES)}); write '
             f'{os.path.join(model_dir, spelt + ".npy")}')
-    if (name in paths.FEATURE_NAMES and os.path.basename(model_dir)
-            and os.path.basename(feats_dir) == 'extracted_feats'):
+    if name in paths.FEATURE_NAMES and in_layout:
         workdir = os.path.dirname(feats_dir)
         model = os.path.basename(model_dir)
         return dict(features=paths.features_path(workdir, model, name),
