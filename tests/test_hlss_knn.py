@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
 from openselfsup.evaluation.knn import (accuracy_metrics, aggregate_scores,
-                                        format_table, knn_evaluate,
+                                        format_table, knn_evaluate, knn_title,
                                         knn_scores, knn_search)
 from openselfsup.utils import InputError
 
@@ -91,6 +91,11 @@ def test_planted_embeddings_score_one_at_every_level():
                 patient_id=np.arange(24) // 8)
     res = knn_evaluate(bank, bank_labels, queries, info, 3, k=200)
     assert res['k'] == 90  # capped at the bank size
+    assert res['k_asked'] == 200
+    assert knn_title(res, 'x') == ('kNN (k=90, capped from k=200: the bank '
+                                   'has 90 patches) x')
+    assert knn_title(knn_evaluate(bank, bank_labels, queries, info, 3,
+                                  k=5)) == 'kNN (k=5)'
     for level, n in (('patch', 24), ('slide', 6), ('patient', 3)):
         assert res[level]['acc'] == 1.0 and res[level]['mca'] == 1.0
         assert res[level]['n'] == n

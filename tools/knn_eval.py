@@ -55,10 +55,10 @@ def main(argv=None):
         raise InputError('give either a checkpoint or --random-init')
     # the model stack (8 s) after the command line is checked
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.evaluation.knn import format_table
+    from openselfsup.evaluation.knn import format_table, knn_title
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
                                     a.cfg_options, seed=a.seed)
-    print(format_table(res, f'kNN (k={res["k"]}) {res["checkpoint"]}'),
+    print(format_table(res, knn_title(res, res['checkpoint'])),
           end='')
     print(f'written {path}')
 

@@ -14,7 +14,7 @@ import torch
 
 from ..config import load_config
 from ..engine.checkpoint import load_checkpoint_file, state_dict_of
-from ..evaluation.knn import LEVEL_KEYS, format_table, run_knn
+from ..evaluation.knn import LEVEL_KEYS, format_table, knn_title, run_knn
 from ..utils import InputError, check_writable, save_set
 
 
@@ -145,5 +145,5 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     save_set({json_path: res,  # the numbers, their table and plot together
               os.path.join(out_dir, f'knn_{stem}.txt'): format_table(res),
               os.path.join(out_dir, f'knn_{stem}.png'): plot_levels(
-                  res, f'kNN (k={res["k"]}) {stem}')})
+                  res, knn_title(res, stem))})
     return res, json_path

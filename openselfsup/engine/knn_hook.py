@@ -7,7 +7,7 @@ evaluated by :func:`openselfsup.apis.knn.knn_eval_checkpoint`.
 from mmengine.hooks import Hook
 
 from ..evaluation.knn import (LEVEL_KEYS, check_knn_settings, format_table,
-                              run_knn)
+                              knn_title, run_knn)
 from ..registry import HOOKS
 
 
@@ -62,8 +62,8 @@ class KNNEvalHook(Hook):
             runner.visualizer.add_scalars(
                 {f'knn/{lv}_{m}': res[lv][m] for lv, _ in LEVEL_KEYS
                  for m in ('acc', 'mca')}, step=step)
-            runner.logger.info('kNN evaluation after %d iterations (k=%d)'
-                               '\n%s', step, res['k'], format_table(res))
+            runner.logger.info('%s after %d iterations\n%s', knn_title(res),
+                               step, format_table(res))
         barrier()
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,

@@ -153,7 +153,8 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
 
     Returns:
         dict: ``{level: {'acc', 'mca', 'n'}}`` for patch, slide, patient,
-        plus ``'k'`` (the k used) and ``'aggregation'``.
+        plus ``'k'`` (the k used), ``'k_asked'`` (the k given; more than
+        ``'k'`` when the bank is smaller) and ``'aggregation'``.
     """
     scores = knn_scores(bank, bank_labels, queries, num_classes, k,
                         temperature)
@@ -167,8 +168,18 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
                                        labels, aggregation)
         out[level] = accuracy_metrics(y, s.argmax(1))
     out['k'] = int(min(k, len(bank)))
+    out['k_asked'] = int(k)
     out['aggregation'] = aggregation
     return out
+
+
+def knn_title(results: Dict, what: str = '') -> str:
+    """``kNN (k=...) <what>``, saying when the k given was capped at the
+    bank size (the table would otherwise show a k nobody asked for)."""
+    k, asked = results['k'], results.get('k_asked', results['k'])
+    capped = (f', capped from k={asked}: the bank has {k} patches'
+              if asked != k else '')
+    return f'kNN (k={k}{capped})' + (f' {what}' if what else '')
 
 
 def format_table(results: Dict[str, Dict[str, float]],
