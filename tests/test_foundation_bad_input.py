@@ -181,7 +181,8 @@ def test_more_gpus_than_present(tmp_path, synthetic_root):
 
 @pytest.mark.parametrize('tool', ['tools/dist_train.sh',
                                   'tools/slurm_train.sh'])
-def test_launchers_check_the_config_before_starting(tmp_path, tool):
+def test_launchers_check_the_config_before_starting(tmp_path, tool,
+                                                    synthetic_root):
     """A missing config or a mistyped override was a clear line followed by
     some 30 lines of torchrun's traceback (a helper's user check); the
     launchers now check both before they start anything (srun is never
@@ -210,10 +211,21 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool):
                              'total_batch_size=96'])
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
     assert 'group_size' in err and '48' in err, err
-    # the check stays light: no torch, no model stack (it took ~6 s)
+    # a data folder that is not there (the config's relative data/NCT/,
+    # from a directory without it) was found only once the job had
+    # started; now before torchrun or srun
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, *n], cwd=tmp_path)
+    key = 'train_dataloader.dataset.data_root'
+    assert rc == 2 and err.strip() == (
+        'error: data/NCT/: folder not found, relative to the current '
+        f'directory {tmp_path} ({key} in {CLP_DEMO}; fix the config or '
+        f'--cfg-options {key}=...)'), err
+    # the check stays light, the data present: no torch, no model stack
+    # (it took ~6 s)
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
     rc, out, lines, loaded = loaded_modules(
-        ['tools/train.py', full, '--check-config', '--check-world', '2'],
-        MODEL_STACK)
+        ['tools/train.py', full, '--check-config', '--check-world', '2',
+         '--cfg-options', f'{key}={nct}'], MODEL_STACK)
     assert rc == 0 and loaded == [], (lines, loaded)
     if tool == 'tools/dist_train.sh':
         # torchrun's elastic NNODES=MIN:MAX leaves the process count open:

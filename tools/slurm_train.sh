@@ -30,8 +30,10 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
-# one clear line (and no job submitted) for a bad config or override, or
-# a total batch or groups that do not split over the GPUS tasks
+# one clear line (and no job submitted) for a bad config or override, a
+# total batch or groups that do not split over the GPUS tasks, or a data
+# folder or list file missing (as seen from this machine and directory:
+# the tasks start in the same directory)
 python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS"
 exec srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \

@@ -46,8 +46,8 @@ def parse_args(argv):
                    'dist_train.sh / slurm_train.sh)')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0,
                    help=argparse.SUPPRESS)
-    # the launchers' check before they start processes: the config and the
-    # overrides only, without importing torch
+    # the launchers' check before they start processes: the config, the
+    # overrides and the data paths, without importing torch
     p.add_argument('--check-config', action='store_true',
                    help=argparse.SUPPRESS)
     # with --check-config: the processes the launcher will start (the
@@ -59,12 +59,14 @@ def parse_args(argv):
 def main(argv=None):
     a = parse_args(argv)
     if a.check_config:
-        from openselfsup.apis.train import check_run_values, split_batch
+        from openselfsup.apis.train import (check_data_paths,
+                                            check_run_values, split_batch)
         from openselfsup.config import load_config
         cfg = load_config(a.config, a.cfg_options)
         check_run_values(cfg)
         if a.check_world:  # the launchers' processes: distributed
             split_batch(cfg, a.check_world, True)
+        check_data_paths(cfg)  # last, as in a run
         return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,

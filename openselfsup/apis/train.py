@@ -194,7 +194,10 @@ def check_data_paths(cfg: Config) -> None:
     (some 270 lines). Checked: every ``data_root`` and ``ann_file`` (joined
     to its ``data_root`` when relative, as MMEngine's datasets do; a leading
     ``~`` expanded, as mmpretrain's) under ``train_dataloader`` and, for a
-    run that validates, ``val_dataloader``.
+    run that validates, ``val_dataloader``; a dataset that downloads its
+    data (``download=True``) is not refused. The launchers run it before
+    they start processes or submit a job (``tools/train.py
+    --check-config``), on the machine they are started from.
     Images and list contents are checked when the datasets are built.
 
     Raises:
@@ -207,8 +210,6 @@ def check_data_paths(cfg: Config) -> None:
         for key, node in config_dicts(cfg.get(name) or {}, name):
             root, ann = node.get('data_root'), node.get('ann_file')
             root = root if isinstance(root, str) else ''
-            if _downloads(node):  # fetched into data_root when it starts
-                continue
             missing = None
             if root and '://' not in root and not os.path.isdir(root):
                 missing = ('data_root', root, 'folder')
@@ -217,7 +218,10 @@ def check_data_paths(cfg: Config) -> None:
                 path = os.path.join(root, os.path.expanduser(ann))
                 if not os.path.exists(path):
                     missing = ('ann_file', path, 'file')
-            if missing:
+            # a dataset that downloads fetches into data_root when it
+            # starts; asked only for a missing path (it imports the
+            # dataset classes, and so torch: --check-config stays light)
+            if missing and not _downloads(node):
                 what, path, kind = missing
                 where = '' if os.path.isabs(path) else \
                     f', relative to the current directory {os.getcwd()}'
