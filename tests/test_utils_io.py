@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -240,3 +241,117 @@ def test_locked_on_a_file_system_without_flock_runs_unlocked(
     with pytest.raises(OSError, match='I/O error'):
         with locked(str(tmp_path / 'shared.npy')):
             pass
+
+
+def _refuse_writes(monkeypatch, refused):
+    """``os.open`` with a write mode (or O_CREAT) on a path for which
+    ``refused(path)`` holds raises EACCES, as for a user without write
+    permission there (root, which these tests may run as, is not stopped
+    by permission bits). Returns the (path, flags) of every open."""
+    import errno
+    opens = []
+    real_open = os.open
+
+    def fake_open(path, flags, *args, **kwargs):
+        opens.append((os.fspath(path), flags))
+        writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+        if flags & writes and refused(os.fspath(path)):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES),
+                                  path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', fake_open)
+    return opens
+
+
+def test_locked_takes_another_users_lock_file_read_only(tmp_path,
+                                                       monkeypatch):
+    """A lock file left by another user's run (0644, theirs): opening it
+    for writing is refused, and every extraction into a shared workdir
+    said 'cannot write here' although the folder is writable. flock needs
+    no write access: the lock is taken through a read-only descriptor, and
+    it still excludes another holder."""
+    import fcntl
+
+    from openselfsup.utils import InputError, locked
+    target = str(tmp_path / 'shared.npy')
+    lock = str(tmp_path / '.shared.npy.lock')
+    with open(lock, 'w'):
+        pass
+    os.chmod(lock, 0o444)
+    opens = _refuse_writes(monkeypatch, lambda p: p == lock)
+    with locked(target):
+        assert (lock, os.O_RDONLY) in opens
+        # the lock is held: another open file of it (as another process's)
+        # cannot take it, through locked() or flock itself
+        with pytest.raises(InputError, match='busy here'):
+            with locked(target, busy='busy here'):
+                pass
+        other = os.open(lock, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+    # released and removed at the end, as a lock file of one's own
+    assert os.listdir(tmp_path) == []
+
+
+def test_locked_refuses_a_folder_it_cannot_write(tmp_path, monkeypatch):
+    """The read-only lock is only for another user's lock file in a
+    folder this user can write: where no file can be created there (the
+    outputs could not be written either) the refusal stays, one line
+    naming the output, even though the lock file itself could be read."""
+    from openselfsup.utils import InputError, locked
+    target = str(tmp_path / 'shared.npy')
+    lock = tmp_path / '.shared.npy.lock'
+    lock.write_text('')
+    _refuse_writes(monkeypatch, lambda p: p.startswith(str(tmp_path)))
+    ran = []
+    with pytest.raises(InputError, match=re.escape(
+            f'{target}: cannot write here (Permission denied)')):
+        with locked(target):
+            ran.append(True)
+    assert not ran and os.listdir(tmp_path) == [lock.name]
+
+
+def test_locked_names_a_lock_file_it_cannot_open(tmp_path, monkeypatch):
+    """Another user's lock file that this user may not even read (0600)
+    or, on NFS (flock emulated by a write lock), not write: one line
+    naming the lock file to remove."""
+    import errno
+    import fcntl
+
+    from openselfsup.utils import InputError, locked
+    target = str(tmp_path / 'shared.npy')
+    lock = str(tmp_path / '.shared.npy.lock')
+    with open(lock, 'w'):
+        pass
+    real_open = os.open
+
+    def unreadable(path, flags, *args, **kwargs):
+        if os.fspath(path) == lock:
+            raise PermissionError(errno.EACCES, 'Permission denied', path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, 'open', unreadable)
+    with pytest.raises(InputError, match=re.escape(
+            f'{target}: cannot take the lock {lock} (Permission denied)')):
+        with locked(target):
+            pass
+    monkeypatch.undo()
+    _refuse_writes(monkeypatch, lambda p: p == lock)
+    real_flock = fcntl.flock
+
+    def nfs_flock(fd, op):  # NFS: an exclusive lock needs a writable file
+        if op & fcntl.LOCK_EX and fcntl.fcntl(
+                fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, 'flock', nfs_flock)
+    with pytest.raises(InputError, match=re.escape(
+            f'cannot take the lock {lock} (this file system locks only')):
+        with locked(target):
+            pass
+    assert os.listdir(tmp_path) == ['.shared.npy.lock']

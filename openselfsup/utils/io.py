@@ -238,7 +238,9 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
     file removed meanwhile opens the new one. Where ``fcntl`` is missing
     (Windows), or the file system has no ``flock`` (Lustre mounted
     ``noflock``: ENOSYS; NFS without its lock daemon: ENOLCK), the body
-    runs unlocked.
+    runs unlocked. A lock file left by another user that this user may not
+    open for writing is locked through a read-only descriptor, when the
+    folder is writable to this user.
 
     Args:
         path (str): the file the lock stands for (its folder is created).
@@ -246,7 +248,8 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
             lock, raise :class:`InputError` with this message.
 
     Raises:
-        InputError: the lock file cannot be created there; ``busy``.
+        InputError: the lock file cannot be created there, or (another
+            user's) cannot be locked; ``busy``.
     """
     try:
         import fcntl
@@ -257,12 +260,7 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
     directory = os.path.dirname(os.path.abspath(path))
     lock = os.path.join(directory, f'.{os.path.basename(path)}.lock')
     while True:
-        try:
-            os.makedirs(directory, exist_ok=True)
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            raise InputError(f'{path}: cannot write here '
-                             f'({exc.strerror or exc})') from None
+        fd = _open_lock(path, lock)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
             held = os.fstat(fd)
@@ -275,6 +273,12 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
             raise InputError(busy) from None
         except OSError as exc:
             os.close(fd)
+            if exc.errno == errno.EBADF:
+                # a read-only descriptor (another user's lock file) where
+                # flock is a write lock: NFS, which emulates it by fcntl's
+                raise InputError(_foreign_lock(
+                    path, lock, 'this file system locks only a file open '
+                    'for writing')) from None
             if exc.errno not in _NO_FLOCK:
                 raise
             fd = None  # a file system without flock: unlocked
@@ -298,6 +302,50 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
         except OSError:
             pass
         os.close(fd)
+
+
+def _open_lock(path: str, lock: str) -> int:
+    """A descriptor of :func:`locked`'s lock file ``lock`` (created, with
+    its folder, if missing): open for writing or, where that is refused
+    on a lock file left by another user (0644) in a folder this user can
+    write (the outputs can go there), read-only: ``flock`` takes its lock
+    on either.
+
+    Raises:
+        InputError: the folder cannot be written (one line, ``path``:
+            cannot write here); the lock file cannot be opened at all.
+    """
+    directory = os.path.dirname(lock)
+    for _ in range(2):
+        try:
+            os.makedirs(directory, exist_ok=True)
+            return os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except PermissionError as exc:
+            refused = exc
+        except OSError as exc:  # a read-only file system, a file in the way
+            raise InputError(f'{path}: cannot write here '
+                             f'({exc.strerror or exc})') from None
+        try:
+            check_writable_dir(directory)
+        except InputError:  # the outputs could not be written either
+            raise InputError(f'{path}: cannot write here '
+                             f'({refused.strerror or refused})') from None
+        try:
+            return os.open(lock, os.O_RDONLY)
+        except FileNotFoundError:  # removed by its holder: create ours
+            continue
+        except OSError as exc:  # not readable either (0600)
+            raise InputError(_foreign_lock(path, lock, exc.strerror)
+                             ) from None
+    # refused twice, and no lock file in the way: creating it is refused
+    raise InputError(f'{path}: cannot write here '
+                     f'({refused.strerror or refused})')
+
+
+def _foreign_lock(path: str, lock: str, why: str) -> str:
+    """:func:`locked`'s line for a lock file it cannot lock (``why``)."""
+    return (f'{path}: cannot take the lock {lock} ({why}); it was left by '
+            'another user: remove it once no run of theirs writes here')
 
 
 def _move_in(tmp: str, path: str, exclusive: bool) -> None:
