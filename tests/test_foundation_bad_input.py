@@ -220,6 +220,12 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
         'error: data/NCT/: folder not found, relative to the current '
         f'directory {tmp_path} ({key} in {CLP_DEMO}; fix the config or '
         f'--cfg-options {key}=...)'), err
+    if 'slurm' in tool:
+        # data that only the compute nodes see: DATA_CHECK=0 leaves the
+        # data paths to the tasks (srun is reached: not on this machine)
+        rc, out, err = run_tool([tool, *head, CLP_DEMO, *n], cwd=tmp_path,
+                                env_extra=dict(DATA_CHECK='0'))
+        assert rc == 127 and 'srun' in err and 'data/NCT' not in err, err
     # the check stays light, the data present: no torch, no model stack
     # (it took ~6 s)
     nct = os.path.join(synthetic_root, 'NCT') + '/'

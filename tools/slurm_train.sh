@@ -5,7 +5,9 @@
 #   bash tools/slurm_train.sh gpu clp configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py 8
 #
 # GPUS defaults to 8; GPUS_PER_NODE (default min(GPUS, 8)), CPUS_PER_TASK
-# (default 5) and SRUN_ARGS (extra srun options) come from the environment.
+# (default 5) and SRUN_ARGS (extra srun options) come from the environment;
+# DATA_CHECK=0 when the data is where only the compute nodes see it
+# (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
 set -euo pipefail
 
@@ -34,7 +36,11 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 # total batch or groups that do not split over the GPUS tasks, or a data
 # folder or list file missing (as seen from this machine and directory:
 # the tasks start in the same directory)
-python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS"
+# (DATA_CHECK=0: not the data paths)
+NO_DATA_CHECK=
+if [ "${DATA_CHECK:-1}" = 0 ]; then NO_DATA_CHECK=--no-data-check; fi
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS" \
+    $NO_DATA_CHECK
 exec srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \
     --gres=gpu:"$GPUS_PER_NODE" \

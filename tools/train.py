@@ -53,6 +53,10 @@ def parse_args(argv):
     # with --check-config: the processes the launcher will start (the
     # total batch and the groups must split over them)
     p.add_argument('--check-world', type=int, help=argparse.SUPPRESS)
+    # with --check-config: leave the data paths to the run (data that only
+    # the compute nodes see; slurm_train.sh with DATA_CHECK=0)
+    p.add_argument('--no-data-check', action='store_true',
+                   help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -66,7 +70,8 @@ def main(argv=None):
         check_run_values(cfg)
         if a.check_world:  # the launchers' processes: distributed
             split_batch(cfg, a.check_world, True)
-        check_data_paths(cfg)  # last, as in a run
+        if not a.no_data_check:
+            check_data_paths(cfg)  # last, as in a run
         return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
