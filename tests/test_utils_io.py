@@ -355,3 +355,83 @@ def test_locked_names_a_lock_file_it_cannot_open(tmp_path, monkeypatch):
         with locked(target):
             pass
     assert os.listdir(tmp_path) == ['.shared.npy.lock']
+
+
+def test_sigterm_raises_while_active_and_is_reported_in_one_line(capsys):
+    """terminate_raises: SIGTERM is a Terminated while active() holds (so
+    the except/finally clean-ups run), run_cli reports it as one line and
+    exit 143 (128 + SIGTERM); restore() puts the default action back, and
+    leaves a handler set since, or set before, alone."""
+    import signal
+    import time
+
+    from openselfsup.utils import Terminated, run_cli, terminate_raises
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    restore = terminate_raises(lambda: True)
+    try:
+        cleaned = []
+        with pytest.raises(Terminated):
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the signal interrupts it
+            finally:
+                cleaned.append(True)
+        assert cleaned == [True]
+
+        def main(argv):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        assert run_cli(main) == 143
+        assert capsys.readouterr().err == 'terminated (SIGTERM)\n'
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+    def theirs(signum, frame):
+        pass
+    signal.signal(signal.SIGTERM, theirs)
+    try:
+        terminate_raises(lambda: True)()  # theirs stays theirs
+        assert signal.getsignal(signal.SIGTERM) is theirs
+        restore()  # an earlier, spent restore leaves theirs too
+        assert signal.getsignal(signal.SIGTERM) is theirs
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def test_sigterm_ends_the_process_when_inactive_in_a_child_or_a_thread():
+    """Once active() is false, in a forked child (a DataLoader worker) and
+    when asked from a thread other than the main one (no handler set),
+    SIGTERM ends the process as its default action does."""
+    import signal
+    import subprocess
+    import sys
+    code = '''
+import os, signal, sys, threading, time
+from openselfsup.utils import terminate_raises
+state = {"on": True}
+restore = terminate_raises(lambda: state["on"])
+pid = os.fork()
+if pid == 0:  # the child: the parent's clean-up is not its own
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+got = []
+t = threading.Thread(target=lambda: got.append(terminate_raises(lambda: 1)))
+t.start(); t.join()
+got[0]()  # a no-op
+assert signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+state["on"] = False
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(5)
+print("survived")
+'''
+    path = os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), os.environ.get('PYTHONPATH')]))
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=path))
+    assert out.returncode == -signal.SIGTERM, out.stderr
+    assert 'survived' not in out.stdout

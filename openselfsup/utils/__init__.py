@@ -1,6 +1,7 @@
 """Small shared helpers: atomic output files, one-line input errors,
 fingerprints. (``utils.device`` imports torch; import it explicitly.)"""
-from .errors import InputError, first_line, run_cli  # noqa: F401
+from .errors import (InputError, Terminated, first_line,  # noqa: F401
+                     run_cli, terminate_raises)
 from .fingerprint import array_sha1, file_sha1, file_sha256  # noqa: F401
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_writable, check_writable_dir, load_json, load_npy,

@@ -3,9 +3,13 @@
 Library code raises :class:`InputError` with a message that names the file
 (and line) and the problem. Command-line scripts wrap their ``main`` with
 :func:`run_cli`, which prints that one line to stderr and exits non-zero
-instead of showing a traceback from deep inside numpy or torch.
+instead of showing a traceback from deep inside numpy or torch; a Ctrl-C
+or a SIGTERM made an exception (:func:`terminate_raises`) is one line too.
 """
+import os
+import signal
 import sys
+import threading
 from typing import Callable, Optional, Sequence
 
 
@@ -15,6 +19,51 @@ class InputError(Exception):
     The message is a single line that names what is wrong and, where there is
     one, the command that fixes it.
     """
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what torchrun sends the other processes when one fails,
+    what Slurm sends on ``scancel``), raised by :func:`terminate_raises`'s
+    handler so that the ``except`` / ``finally`` clean-ups between it and
+    :func:`run_cli` run. A KeyboardInterrupt: code that stops on Ctrl-C
+    (a DataLoader worker) stops on it too."""
+
+
+def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
+    """Make SIGTERM raise :class:`Terminated` while ``active()`` is true
+    (its default action ends the process where it stands, no clean-up
+    run); once ``active()`` is false, and in a forked child (a DataLoader
+    worker: the clean-up is its parent's), a SIGTERM ends the process as
+    before.
+
+    Installed only in the main thread (elsewhere handlers cannot be set)
+    and only where SIGTERM has its default action (a handler someone set
+    is theirs). SIGKILL cannot be caught; a SIGTERM that arrives while the
+    process waits inside a C call (a collective waiting for a dead peer)
+    is acted upon when that call returns.
+
+    Returns:
+        callable: restores the default action (if this handler is still
+        the one set); a no-op where nothing was installed.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL):
+        return lambda: None
+    owner = os.getpid()
+
+    def handler(signum, frame):
+        if os.getpid() == owner and active():
+            raise Terminated('terminated (SIGTERM)')
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    def restore():
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) is handler):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, handler)
+    return restore
 
 
 def first_line(exc: BaseException, with_type: bool = False) -> str:
@@ -54,32 +103,43 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
 
     Returns:
         int: the exit code: ``main``'s, 0 for None, 2 for an InputError,
-        130 for Ctrl-C.
+        130 for Ctrl-C, 143 for a :class:`Terminated` (128 + SIGTERM, what
+        a shell reports for a process SIGTERM ended).
     """
     try:
         code = main(argv)
     except InputError as exc:
         print(f'error: {one_line(exc)}', file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _stopped(exc)
     except Exception as exc:
-        if not _interrupted(exc):
+        stop = _interruption(exc)
+        if stop is None:
             raise
         # a library's bare ``except:`` turned Ctrl-C into another error
         # (MMEngine's config formatting raises SyntaxError)
-        print('interrupted', file=sys.stderr)
-        return 130
+        return _stopped(stop)
     return 0 if code is None else int(code)
 
 
-def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised while handling a Ctrl-C."""
+def _stopped(stop: KeyboardInterrupt) -> int:
+    """Report a Ctrl-C or a :class:`Terminated` as one line; the exit code.
+    """
+    if isinstance(stop, Terminated):
+        print('terminated (SIGTERM)', file=sys.stderr)
+        return 128 + signal.SIGTERM
+    print('interrupted', file=sys.stderr)
+    return 130
+
+
+def _interruption(exc: BaseException) -> Optional[KeyboardInterrupt]:
+    """The Ctrl-C (or :class:`Terminated`) ``exc`` is or was raised while
+    handling, else None."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
-            return True
+            return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return False
+    return None
