@@ -3,6 +3,7 @@ import os
 import pathlib
 import re
 import shutil
+import signal
 
 import pytest
 
@@ -1034,6 +1035,8 @@ def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
     with pytest.raises(error):
         train(cfg, work_dir=str(fresh / 'w'), cfg_options=options)
     assert not fresh.exists()
+    # SIGTERM, raising while the run had not started, acts as before again
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     work = tmp_path / 'w'
     before = _earlier_run(work)
     with pytest.raises(error):
@@ -1067,6 +1070,7 @@ def test_the_dump_is_written_once_the_run_has_started(synthetic_root,
     before = _earlier_run(work)
     _SEEN.clear()
     train(cfg, work_dir=str(work))
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     dump = (work / 'cfg.py').read_bytes()
     assert _SEEN == [(0, before['cfg.py']), (1, dump)]
     assert _without_run_keys(dump.decode()) == \
@@ -1086,6 +1090,91 @@ def test_the_dump_is_written_once_the_run_has_started(synthetic_root,
         'TS', 'TS/TS.log', 'TS/vis_data', 'TS/vis_data/TS.json',
         'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
     assert "fail_at=1" in (work / 'cfg.py').read_text()
+
+
+#: tools/train.py with a hook that, at the start of iteration ``at``,
+#: touches ``marker`` and waits (``python driver.py AT MARKER ARGS...``)
+_BLOCKING_DRIVER = '''
+import pathlib, runpy, sys, time
+from mmengine.hooks import Hook
+from openselfsup.registry import HOOKS
+
+AT, MARKER = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+
+
+class BlockingHookForTests(Hook):
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == AT:
+            MARKER.touch()
+            time.sleep(120)
+
+
+HOOKS.register_module(module=BlockingHookForTests, force=True)
+sys.argv = sys.argv[3:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
+def _train_until_sigterm(tmp_path, cfg, work, at):
+    """Run tools/train.py on ``cfg`` into ``work``, blocked at the start of
+    iteration ``at``; send SIGTERM there. Returns (exit status, stderr,
+    the layout of ``work`` when the signal was sent)."""
+    import subprocess
+    import sys
+    import time
+    driver = tmp_path / 'driver.py'
+    driver.write_text(_BLOCKING_DRIVER)
+    marker = tmp_path / f'blocked_{at}'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    proc = subprocess.Popen(
+        [sys.executable, str(driver), str(at), str(marker),
+         os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
+         str(work)], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 240
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read()[-3000:]
+            assert time.time() < deadline, 'the run never blocked'
+            time.sleep(0.1)
+        seen = _layout(_files(work))
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err, seen
+
+
+@pytest.mark.slow
+def test_a_sigterm_before_the_run_has_started_leaves_nothing_behind(
+        synthetic_root, tmp_path):
+    """The SIGTERM torchrun sends the other processes when one fails (and
+    Slurm on scancel), before the first iteration has ended: the log folder
+    the run made and the work dir made for it are removed, as after any
+    failed start, and the run ends with one line and exit 143. After the
+    first iteration the run has started: SIGTERM ends it as before, its
+    log folder and config dump kept."""
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4, custom_hooks=[
+                           dict(type='BlockingHookForTests')])
+    fresh = tmp_path / 'fresh'
+    rc, err, seen = _train_until_sigterm(tmp_path, cfg, fresh / 'w', at=0)
+    assert {'TS', 'TS/TS.log'} <= set(seen)  # made, then removed
+    assert rc == 128 + signal.SIGTERM, err[-3000:]
+    assert error_lines(err)[-1:] == ['terminated (SIGTERM)'], err[-3000:]
+    assert 'Traceback' not in err
+    assert not fresh.exists()
+
+    work = tmp_path / 'started'
+    rc, err, seen = _train_until_sigterm(tmp_path, cfg, work, at=1)
+    assert rc == -signal.SIGTERM, err[-3000:]
+    assert _layout(_files(work)) == [
+        'TS', 'TS/TS.log', 'TS/vis_data', 'TS/vis_data/TS.json',
+        'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
 
 
 def test_work_dir_check_ignores_device_choices_and_initial_weights(

@@ -468,7 +468,9 @@ def train(config: str,
             first iteration). A run that fails before its first iteration
             ends leaves nothing behind (no log folder; an earlier run's
             config dump in ``work_dir`` untouched:
-            :class:`~openselfsup.engine.runner.AtomicRunner`).
+            :class:`~openselfsup.engine.runner.AtomicRunner`); a SIGTERM
+            before then raises :class:`~openselfsup.utils.Terminated`
+            after the same clean-up.
     """
     runner = build_runner(config, work_dir, resume, amp, cfg_options,
                           launcher, auto_scale_lr, check_data=True)

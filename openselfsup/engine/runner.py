@@ -22,20 +22,24 @@ writes the config dump ``<work_dir>/<config name>.py`` (over an earlier
 run's) while the runner is built, before the data is read. AtomicRunner
 writes the dump (atomically) only once the first training iteration or
 validation has ended, and on an exception before then removes the log
-folder it made (:meth:`AtomicRunner.discard_failed_start`).
+folder it made (:meth:`AtomicRunner.discard_failed_start`). Until then a
+SIGTERM (torchrun's to the other processes when one fails, Slurm's on
+``scancel``) raises :class:`~openselfsup.utils.Terminated`, so that this
+clean-up runs too; a SIGKILL cannot be caught.
 """
 import glob
 import logging
 import os
 import re
 import shutil
+import weakref
 from typing import List, Optional, Tuple
 
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
-from ..utils import InputError, first_line
+from ..utils import InputError, first_line, terminate_raises
 from ..utils.io import atomic_path, remove_stale_temporaries
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
@@ -255,6 +259,10 @@ class AtomicRunner(Runner):
         while not os.path.exists(work_dir):
             self._new_dirs.append(work_dir)
             work_dir = os.path.dirname(work_dir)
+        # until the run has started, SIGTERM raises: the clean-up runs
+        ref = weakref.ref(self)
+        self._restore_sigterm = terminate_raises(
+            lambda: ref() is not None and not ref()._started)
         try:
             super().__init__(*args, **kwargs)
         except BaseException:
@@ -285,6 +293,7 @@ class AtomicRunner(Runner):
         if self._started:
             return
         self._started = True
+        self._restore_sigterm()
         if self._dump_pending and self.rank == 0:
             self._dump_pending = False
             name = (os.path.basename(self.cfg.filename) if self.cfg.filename
@@ -306,7 +315,8 @@ class AtomicRunner(Runner):
         made, and the work dir (and its parents) made for it if left empty.
         The config dump was never written. Anything an earlier run wrote is
         left as it was; a no-op once the run has started, and on ranks other
-        than 0."""
+        than 0. SIGTERM ends the process again from here on."""
+        self._restore_sigterm()
         if self._started:
             return
         self._dump_pending = False
