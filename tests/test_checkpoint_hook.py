@@ -130,7 +130,7 @@ def _dies_on(monkeypatch, target, name, file):
 
     def dying(*args, **kwargs):
         # a temporary (utils.io.atomic_path) stands for its target
-        names = {re.sub(r'\.\d+\.\w+\.tmp(\.\w+)?$', '',
+        names = {re.sub(r'\.\d+@[\w-]+\.\w+\.tmp(\.\w+)?$', '',
                         os.path.basename(a)).lstrip('.')
                  for a in args if isinstance(a, str)}
         if file not in names and file:  # '': every call
@@ -262,25 +262,30 @@ def test_configs_get_the_project_hook():
     assert type(plain) is Theirs
 
 
-def test_a_killed_saves_temporary_is_removed_by_the_next_save(tmp_path):
+def test_a_killed_saves_temporary_is_removed_by_the_next_save(tmp_path,
+                                                              monkeypatch):
     """A SIGKILL while a checkpoint is written leaves its temporary (no
     ``finally`` runs); the next save of that name removes it once its
-    writer is gone, and a live writer's is left alone."""
+    writer is gone, and a live writer's is left alone, as is another
+    host's (a work dir on a shared file system)."""
+    import socket
     import subprocess
     import sys
+    monkeypatch.setattr(socket, 'gethostname', lambda: 'here')
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
     work = tmp_path / 'work'
     work.mkdir()
-    stale = work / f'.epoch_1.pth.{dead.pid}.x1y2.tmp.pth'
+    stale = work / f'.epoch_1.pth.{dead.pid}@here.x1y2.tmp.pth'
     # a best checkpoint's name is not saved again: any save cleans it up
-    stale_best = work / f'.best_acc_epoch_7.pth.{dead.pid}.x5y6.tmp.pth'
-    live = work / f'.epoch_1.pth.{os.getppid()}.x3y4.tmp.pth'
-    for leftover in (stale, stale_best, live):
+    stale_best = work / f'.best_acc_epoch_7.pth.{dead.pid}@here.x5y6.tmp.pth'
+    live = work / f'.epoch_1.pth.{os.getppid()}@here.x3y4.tmp.pth'
+    elsewhere = work / f'.epoch_1.pth.{dead.pid}@there.x7y8.tmp.pth'
+    for leftover in (stale, stale_best, live, elsewhere):
         leftover.write_bytes(b'PK\x03\x04 half a checkpoint')
     _train(work, epochs=1, interval=1, max_keep_ckpts=1)
     assert not stale.exists() and not stale_best.exists()
-    assert live.exists()
+    assert live.exists() and elsewhere.exists()
     assert _kept(work) == (['epoch_1.pth'], 'epoch_1.pth')
 
 

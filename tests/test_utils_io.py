@@ -32,6 +32,55 @@ def test_interrupted_write_leaves_old_file_and_no_temp(tmp_path):
     assert os.listdir(tmp_path) == ['r.txt']
 
 
+def _dead_pid():
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    return dead.pid
+
+
+def test_a_temporary_records_its_host_and_pid(tmp_path, monkeypatch):
+    """The name of atomic_path's temporary holds the writer's pid and its
+    host, the host name made filename-safe."""
+    import socket
+    monkeypatch.setattr(socket, 'gethostname', lambda: 'gpu-7.cluster.org')
+    with atomic_path(str(tmp_path / 'a.npz')) as tmp:
+        name = os.path.basename(tmp)
+    assert name.startswith(f'.a.npz.{os.getpid()}@gpu-7_cluster_org.')
+    assert name.endswith('.tmp.npz')
+
+
+def test_temporaries_of_another_host_are_left(tmp_path, monkeypatch):
+    """A work dir on a shared file system: another host's temporary is
+    left whatever its pid (alive or dead here means nothing); this host's
+    is removed when its writer is gone; a name without a host (written
+    before hosts were recorded) is judged by its pid alone."""
+    import socket
+
+    from openselfsup.utils.io import remove_stale_temporaries
+    monkeypatch.setattr(socket, 'gethostname', lambda: 'here')
+    dead, live = _dead_pid(), os.getppid()
+    names = {  # name: removed?
+        f'.a.pth.{dead}@here.x1.tmp.pth': True,
+        f'.a.pth.{live}@here.x2.tmp.pth': False,
+        f'.a.pth.{dead}@there.x3.tmp.pth': False,
+        f'.a.pth.{live}@there.x4.tmp.pth': False,
+        f'.a.pth.{dead}@here-2.x5.tmp.pth': False,
+        f'.a.pth.{dead}.x6.tmp.pth': True,
+        f'.a.pth.{live}.x7.tmp.pth': False,
+        f'.b.pth.{dead}@here.x8.tmp.pth': False,  # another file's
+    }
+    for name in names:
+        (tmp_path / name).write_bytes(b'PK half')
+    assert remove_stale_temporaries(str(tmp_path / 'a.pth')) == 2
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        n for n, removed in names.items() if not removed)
+    # the wildcard form (AtomicRunner: every checkpoint's) by the same rule
+    assert remove_stale_temporaries(str(tmp_path / '*.pth')) == 1
+    assert not (tmp_path / f'.b.pth.{dead}@here.x8.tmp.pth').exists()
+
+
 def test_array_sha1_is_the_digest_artefacts_recorded():
     """Provenance JSONs on disk hold array_sha1 digests: they must stay
     sha1(dtype, shape, C-order bytes) for every kind of array."""

@@ -3,12 +3,14 @@
 An interrupted run never leaves a half-written file that a later step would
 trust: either the old file (or none) is there, or the complete new one.
 
-Temporary files are named ``.<target>.<pid>.<random>.tmp<ext>``; the next
-write of the same target removes those whose process is gone (a killed
-writer's leftovers). With ``exclusive=True`` the finished file is moved in
-only if the target is still absent (``os.link``, atomic on POSIX file
-systems): of two runs that make the same file at once, exactly one wins and
-the other gets :class:`FileExistsError`.
+Temporary files are named ``.<target>.<pid>@<host>.<random>.tmp<ext>``; the
+next write of the same target removes those of this host whose process is
+gone (a killed writer's leftovers), never another host's (a work dir on a
+shared file system: a pid there means nothing here). With
+``exclusive=True`` the finished file is moved in only if the target is
+still absent (``os.link``, atomic on POSIX file systems): of two runs that
+make the same file at once, exactly one wins and the other gets
+:class:`FileExistsError`.
 
 Files that belong together (a list set, a report's Markdown, JSON and plot,
 features with their labels and provenance) go through :func:`atomic_paths`:
@@ -26,6 +28,7 @@ import json
 import os
 import re
 import signal
+import socket
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -52,8 +55,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _host() -> str:
+    """This machine's name as temporaries record it: the host name with
+    every character but letters, digits, ``_`` and ``-`` made ``_``, at
+    most 63 of them."""
+    return re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())[:63] or '_'
+
+
 def remove_stale_temporaries(path: str) -> int:
     """Remove temporary files of ``path`` left by writers that died.
+
+    A temporary is removed when it was written on this host (the host name
+    in it is this one's) by a process that is gone. Another host's is left
+    whatever its pid (a work dir on a shared file system, or a container
+    with its own pids: the pid means nothing here); a write there removes
+    it. A name without a host (written before names recorded it) is judged
+    by its pid alone, as then.
 
     Args:
         path (str): the target file whose temporaries to look for; a ``*``
@@ -66,7 +83,8 @@ def remove_stale_temporaries(path: str) -> int:
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     pattern = re.compile(re.escape(f'.{base}.').replace(r'\*', '.*')
-                         + r'(\d+)\..*\.tmp')
+                         + r'(\d+)(?:@([A-Za-z0-9_-]+))?\..*\.tmp')
+    here = _host()
     removed = 0
     try:
         names = os.listdir(directory)
@@ -74,8 +92,10 @@ def remove_stale_temporaries(path: str) -> int:
         return 0
     for name in names:
         m = pattern.match(name)
-        if m and int(m.group(1)) != os.getpid() and \
-                not _pid_alive(int(m.group(1))):
+        if not m or m.group(2) not in (None, here):
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and not _pid_alive(pid):
             try:
                 os.remove(os.path.join(directory, name))
                 removed += 1
@@ -208,8 +228,9 @@ def _temporary(path: str) -> Iterator[str]:
     try:
         os.makedirs(directory, exist_ok=True)
         remove_stale_temporaries(path)
-        fd, tmp = tempfile.mkstemp(prefix=f'.{base}.{os.getpid()}.',
-                                   suffix=f'.tmp{ext}', dir=directory)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f'.{base}.{os.getpid()}@{_host()}.', suffix=f'.tmp{ext}',
+            dir=directory)
     except OSError as exc:
         raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
                          ) from None
