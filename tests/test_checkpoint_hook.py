@@ -322,3 +322,40 @@ def test_a_checkpoint_on_a_full_disk_is_one_line(tmp_path, monkeypatch,
                            r'the checkpoint \(the disk is full\)'):
             _train(work, epochs=1, interval=1)
     assert not glob.glob(f'{work}/*.pth') and not glob.glob(f'{work}/.*tmp*')
+
+
+def test_resume_reads_the_newest_checkpoint_once(tmp_path, monkeypatch):
+    """--resume reads the archive of the checkpoint it continues from once:
+    the rule that picks a complete checkpoint checks it, and the loader
+    after it (the model check) trusts that while the file is unchanged. A
+    checkpoint found complete and then cut short is still refused, and
+    skipped by the next resume."""
+    import zipfile
+
+    from openselfsup.engine import is_complete_checkpoint, load_checkpoint_file
+    from openselfsup.utils import InputError
+    work = tmp_path / 'work'
+    keep = dict(interval=1, max_keep_ckpts=2)
+    _train(work, epochs=2, **keep)
+    read = []
+    real = zipfile.ZipFile.testzip
+
+    def counted(self):
+        read.append(os.path.basename(self.filename))
+        return real(self)
+
+    monkeypatch.setattr(zipfile.ZipFile, 'testzip', counted)
+    assert _train(work, epochs=3, resume=True, **keep).epoch == 3
+    assert read == ['epoch_2.pth']
+    newest = work / 'epoch_3.pth'
+    assert is_complete_checkpoint(str(newest))
+    assert is_complete_checkpoint(str(newest))  # found complete: not read
+    assert read == ['epoch_2.pth', 'epoch_3.pth']
+    with open(newest, 'r+b') as f:  # a plain write killed, in place
+        f.truncate(os.path.getsize(newest) // 2)
+    with pytest.raises(InputError, match='not a readable PyTorch checkpoint'):
+        load_checkpoint_file(str(newest))
+    read.clear()
+    assert _train(work, epochs=4, resume=True, **keep).epoch == 4
+    assert read.count('epoch_2.pth') == 1 and is_complete_checkpoint(
+        str(newest))
