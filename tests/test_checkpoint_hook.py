@@ -147,7 +147,8 @@ def _killed_in_epoch_2(monkeypatch, work, hook, where):
     """Train 2 epochs, max_keep_ckpts=1; the save of epoch 2 dies while
     torch writes the file, while last_checkpoint is replaced, while
     epoch_1 is removed, or (with save_best; epoch 2 is better) while torch
-    writes best_acc_epoch_2.pth."""
+    writes best_acc_epoch_2.pth or while best_acc_epoch_1.pth is removed
+    (after epoch_2.pth is saved again, naming the new best)."""
     import mmengine.fileio.backends.local_backend as local
     import mmengine.runner.runner as mm_runner
 
@@ -159,6 +160,10 @@ def _killed_in_epoch_2(monkeypatch, work, hook, where):
         _dies_on(monkeypatch, ours, 'save_text', 'epoch_2.pth')
     elif where == 'removal':
         _dies_on(monkeypatch, local.LocalBackend, 'remove', 'epoch_1.pth')
+    elif where == 'best_removal':
+        best = dict(save_best='acc')
+        _dies_on(monkeypatch, local.LocalBackend, 'remove',
+                 'best_acc_epoch_1.pth')
     else:
         best = dict(save_best='acc')
         _dies_on(monkeypatch, mm_runner, 'save_checkpoint',
@@ -169,7 +174,8 @@ def _killed_in_epoch_2(monkeypatch, work, hook, where):
     return best
 
 
-@pytest.mark.parametrize('where', ['torch_save', 'pointer', 'removal', 'best'])
+@pytest.mark.parametrize('where', ['torch_save', 'pointer', 'removal', 'best',
+                                   'best_removal'])
 def test_a_save_killed_midway_leaves_a_checkpoint_to_resume(
         tmp_path, monkeypatch, where):
     """Whichever step of the saves of epoch 2 dies, a complete checkpoint
@@ -177,8 +183,9 @@ def test_a_save_killed_midway_leaves_a_checkpoint_to_resume(
     names epoch_2) or, if only the removal of epoch_1 died (or the best
     checkpoint's save, after epoch_2's), epoch_2, whose keep_ckpt_ids make
     the resumed run remove epoch_1; the previous best checkpoint stays
-    until the new one is saved. After the resumed run only the newest is
-    kept, as always."""
+    until the new one is saved, and if only its removal died, the resumed
+    run removes it. After the resumed run only the newest is kept, as
+    always."""
     from openselfsup.engine import find_resumable_checkpoint
     from openselfsup.engine.checkpoint import is_complete_checkpoint
     work = str(tmp_path / 'work')
@@ -187,15 +194,33 @@ def test_a_save_killed_midway_leaves_a_checkpoint_to_resume(
     assert found is not None and is_complete_checkpoint(found)
     assert os.path.basename(found) == ('epoch_1.pth' if where in (
         'torch_save', 'pointer') else 'epoch_2.pth')
+    new_best = ['best_acc_epoch_2.pth'] if where == 'best_removal' else []
     if best:
-        assert _kept(work)[0] == ['best_acc_epoch_1.pth', 'epoch_2.pth']
+        assert _kept(work)[0] == ['best_acc_epoch_1.pth', *new_best,
+                                  'epoch_2.pth']
         assert is_complete_checkpoint(f'{work}/best_acc_epoch_1.pth')
     assert not glob.glob(f'{work}/.*tmp*')
     runner = _train(work, epochs=3, resume=True, interval=1,
                     max_keep_ckpts=1, **best)
     assert runner.epoch == 3
-    kept = (['best_acc_epoch_1.pth'] if best else []) + ['epoch_3.pth']
+    # the resumed run's first validation (0.5) is not better than either
+    kept = ((new_best or ['best_acc_epoch_1.pth']) if best else []) + [
+        'epoch_3.pth']
     assert _kept(work) == (kept, 'epoch_3.pth')
+
+
+def test_a_previous_best_stays_while_its_replacement_is_missing(
+        tmp_path, monkeypatch):
+    """Killed before the previous best checkpoint was removed, the new best
+    then deleted by hand: the resumed run keeps the previous one (a best
+    checkpoint goes only once the one that replaced it is there)."""
+    work = str(tmp_path / 'work')
+    best = _killed_in_epoch_2(monkeypatch, work, 'CheckpointHook',
+                              'best_removal')
+    os.remove(f'{work}/best_acc_epoch_2.pth')
+    _train(work, epochs=3, resume=True, interval=1, max_keep_ckpts=1, **best)
+    assert _kept(work) == (['best_acc_epoch_1.pth', 'epoch_3.pth'],
+                           'epoch_3.pth')
 
 
 @pytest.mark.parametrize('where', ['torch_save', 'best'])

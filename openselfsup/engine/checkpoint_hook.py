@@ -10,7 +10,8 @@ scratch), and otherwise one fewer than kept. Here each save runs first (through
 name and renames), then ``last_checkpoint`` is replaced atomically, and only
 then are the files beyond ``max_keep_ckpts`` and the previous best removed.
 Which files are kept, ``keep_ckpt_ids`` / ``best_ckpt`` in the message hub and
-their resume are MMEngine's.
+their resume are MMEngine's; the hub also records the removals still to come
+when a checkpoint is saved, which a resume from it does.
 
 Registered as ``CheckpointHook`` in the ``openselfsup`` scope, so configs
 saying ``type='CheckpointHook'`` get this one;
@@ -27,6 +28,11 @@ from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
 
 from ..registry import HOOKS
 from ..utils.io import atomic_path, save_text
+
+
+#: message hub key: the names of the files in the checkpoint folder whose
+#: removal was still to come when a checkpoint was saved
+_PENDING = 'pending_ckpt_removals'
 
 
 class _RemovalsHeld:
@@ -46,6 +52,15 @@ class _RemovalsHeld:
         self.paths.append(path)
 
 
+def _remove(backend, path: str) -> None:
+    """Remove the checkpoint ``path`` if it is there (a file, or a folder:
+    DeepSpeed's checkpoints are folders)."""
+    if backend.isfile(path):
+        backend.remove(path)
+    elif backend.isdir(path):
+        backend.rmtree(path)
+
+
 @HOOKS.register_module()
 class CheckpointHook(_MMEngineCheckpointHook):
     """:class:`mmengine.hooks.CheckpointHook` that saves before it removes.
@@ -59,8 +74,37 @@ class CheckpointHook(_MMEngineCheckpointHook):
     but before a removal leaves one file too many: the checkpoint just saved
     records the step being removed in ``keep_ckpt_ids``, so a ``--resume``
     from it removes that file (MMEngine's ``before_train`` trims the list to
-    ``max_keep_ckpts``); a previous best checkpoint left so stays.
+    ``max_keep_ckpts``). Likewise the checkpoint saved again after a new best
+    one records the previous best, whose removal is still to come, and a
+    ``--resume`` from it removes that file (:meth:`before_train`).
     """
+
+    def before_train(self, runner) -> None:
+        """MMEngine's; then, resumed from a checkpoint saved while removals
+        were pending (the previous best checkpoint: a kill came between
+        that save and the removal), those files are removed from the
+        checkpoint folder. Only with ``save_best``, only files that are not
+        the recorded best or last checkpoint, and only when every recorded
+        best checkpoint is there: a best file is never removed before the
+        one that replaced it is on disk."""
+        super().before_train(runner)
+        hub = runner.message_hub
+        names = hub.get_info(_PENDING) or []
+        if not names:
+            return
+        hub.update_info(_PENDING, [])
+        backend = self.file_backend
+        bests = {osp.basename(p) for p in (
+            getattr(self, 'best_ckpt_path', None),
+            *getattr(self, 'best_ckpt_path_dict', {}).values()) if p}
+        if not bests or not is_main_process() or not all(
+                backend.isfile(backend.join_path(self.out_dir, name))
+                for name in bests):
+            return
+        live = bests | {osp.basename(hub.get_info('last_ckpt') or '')}
+        for name in names:
+            if name not in live:
+                _remove(backend, backend.join_path(self.out_dir, name))
 
     @contextmanager
     def _removals_after_saves(self) -> Iterator[None]:
@@ -82,12 +126,8 @@ class CheckpointHook(_MMEngineCheckpointHook):
         live = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
                 *getattr(self, 'best_ckpt_path_dict', {}).values()}
         for path in dict.fromkeys(held.paths):
-            if path in live:
-                continue
-            if backend.isfile(path):
-                backend.remove(path)
-            elif backend.isdir(path):  # DeepSpeed checkpoints are folders
-                backend.rmtree(path)
+            if path not in live:
+                _remove(backend, path)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         """Save ``filename_tmpl.format(step)``, then point
@@ -110,6 +150,12 @@ class CheckpointHook(_MMEngineCheckpointHook):
             filename = self.filename_tmpl.format(step)
             self.last_ckpt = held.join_path(self.out_dir, filename)
             runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+            # removals decided before this save (the previous best, when
+            # saved again after a new best): resumed from it, before_train
+            # does them if a kill came before they were done
+            pending = [osp.basename(p) for p in getattr(held, 'paths', ())]
+            if pending:
+                runner.message_hub.update_info(_PENDING, pending)
             runner.save_checkpoint(
                 self.out_dir, filename, self.file_client_args,
                 save_optimizer=self.save_optimizer,
@@ -119,6 +165,8 @@ class CheckpointHook(_MMEngineCheckpointHook):
             if new_step:
                 runner.message_hub.update_info('keep_ckpt_ids',
                                                list(self.keep_ckpt_ids))
+            if pending:
+                runner.message_hub.update_info(_PENDING, [])
             if not is_main_process():
                 return
             save_text(osp.join(runner.work_dir, 'last_checkpoint'),
