@@ -419,8 +419,11 @@ def test_fractional_strengths_are_accepted(wd, capsys):
 
 # -- where extract.py / import_features.py write ----------------------------
 IMPORT = script_main('wsi_workdir/import_features.py')
-_SETS = {'NCT_test': ('nct_test.py', 'NCT', 'test_labeled.txt'),
-         'LC': ('lc.py', 'LC25000', 'img_list_labeled.txt')}
+_SETS = {'NCT_train': ('nct_train.py', 'NCT', 'train_labeled.txt'),
+         'NCT_test': ('nct_test.py', 'NCT', 'test_labeled.txt'),
+         'LC': ('lc.py', 'LC25000', 'img_list_labeled.txt'),
+         'PAIP_train': ('paip_train.py', 'PAIP19', 'paip_train_labeled.txt'),
+         'PAIP_test': ('paip_test.py', 'PAIP19', 'paip_test_labeled.txt')}
 
 
 def _import_args(root, tmp_path, name, output, config=None):
@@ -621,3 +624,65 @@ def test_augmented_copies_under_another_set_name_are_refused(synthetic_root,
             '--data-root', os.path.join(synthetic_root, 'NCT')], capsys,
             str(tmp_path), f'{out}: --aug_times 2 writes augmented copies, '
             'which the workdir reads as NCT_aug.npy only')
+
+
+def test_list_split_reads_the_list_files_name():
+    """The split a list file's name says, by hand: words are runs of
+    letters, its folders are not read, a name of both splits or none says
+    nothing."""
+    from openselfsup.apis.extract import list_split
+    from openselfsup.lowshot.spec import feature_set_split
+    cases = {'data/NCT/meta/train_labeled.txt': 'train',
+             'data/NCT/meta/test_labeled.txt': 'test',
+             'meta/paip_train_labeled.txt': 'train',
+             'meta/paip_test_labeled.txt': 'test',
+             'meta/wo_7_train_labeled.txt': 'train',
+             'CRC-VAL-HE-7K.txt': 'test', 'NCT_Test2.txt': 'test',
+             '/tmp/pytest-0/test_x0/train.txt': 'train',
+             'meta/img_list_labeled.txt': None, 'trainval.txt': None,
+             'train_test.txt': None, 'latest.txt': None}
+    for path, split in cases.items():
+        assert list_split(path) == split, path
+    assert {n: feature_set_split(n) for n in paths.FEATURE_NAMES} == {
+        'NCT_train': 'train', 'NCT_test': 'test', 'LC': None,
+        'PAIP_train': 'train', 'PAIP_test': 'test', 'NCT_aug': 'train'}
+    assert feature_set_split('mine') is None
+
+
+@pytest.mark.parametrize('name,other', [
+    ('NCT_train', 'NCT_test'), ('NCT_test', 'NCT_train'),
+    ('PAIP_train', 'PAIP_test'), ('PAIP_test', 'PAIP_train')])
+def test_features_of_the_other_split_under_a_set_name_are_refused(
+        synthetic_root, tmp_path, capsys, name, other):
+    """The NCT test list written as ``NCT_train.npy`` (``--config
+    configs/extraction/nct_test.py``, the output of the train set) was
+    accepted in a workdir without NCT_train labels yet: the classes are
+    the same, so every dictionary and support pool was then drawn from
+    the query images (and the reverse, and PAIP19's). Refused by import
+    and by extraction, nothing written; the right pairings work."""
+    w = str(tmp_path / 'w')
+    # the workdir holds the other set already; this set has no labels yet
+    cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, other,
+                                paths.features_path(w, 'clp', other)), capsys)
+    assert not os.path.exists(paths.labels_path(w, name))
+    out = paths.features_path(w, 'clp', name)
+    cfg, domain, listed = _SETS[other]
+    want, got = name.split('_')[1], other.split('_')[1]
+    expected = (
+        f'{out}: {name} holds the {want} split, but '
+        f'{os.path.join(ROOT, "configs", "extraction", cfg)} reads '
+        f'{os.path.join(synthetic_root, domain, "meta", listed)}, a {got} '
+        f'list; extract {name} with configs/extraction/{name.lower()}.py, '
+        f'or write these as {other}.npy')
+    err = cli_fails(IMPORT, _import_args(synthetic_root, tmp_path, name, out,
+                                         config=other), capsys, w, expected)
+    assert err == 'error: ' + expected
+    extract = script_main('wsi_workdir/extract.py')
+    root = os.path.join(synthetic_root, domain)
+    cli_fails(extract, [
+        '--config', os.path.join(ROOT, 'configs', 'extraction', cfg),
+        '--random-init', '--output', out, '--workers', '0', '--no-progress',
+        '--cfg-options', f'dataset.data_root={root}'], capsys, w, expected)
+    assert not os.path.exists(out) and \
+        not os.path.exists(paths.labels_path(w, name))
+    cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, name, out), capsys)

@@ -471,6 +471,9 @@ def test_several_sets_in_one_process_equal_one_call_each(
     deeper = tmp_path / 'paip_r34.py'
     deeper.write_text(f"_base_ = {_config('paip_test.py')!r}\n"
                       "model = dict(backbone=dict(depth=34))\n")
+    wo_7 = tmp_path / 'nct_wo_7.py'  # a list of another content
+    wo_7.write_text(f"_base_ = {_config('nct_train.py')!r}\n"
+                    "dataset = dict(ann_file='meta/wo_7_train_labeled.txt')\n")
     cases = [
         (['--config', _config('nct_test.py'), _config('lc.py'), '--output',
           paths.features_path(bad, 'm', 'NCT_test')], 'one output per'),
@@ -481,7 +484,7 @@ def test_several_sets_in_one_process_equal_one_call_each(
                         str(tmp_path / 'nowhere'), '--output',
                         paths.features_path(bad, 'm', 'LC')],
          'list file not found'),
-        (['--config', _config('nct_train.py'), _config('nct_test.py'),
+        (['--config', _config('nct_train.py'), str(wo_7),
           '--output', paths.features_path(bad, 'a', 'NCT_train'),
           paths.features_path(bad, 'b', 'NCT_train'), '--cfg-options', nct],
          'from another image list'),

@@ -55,6 +55,7 @@ import logging
 import os
 import platform
 import random
+import re
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -407,7 +408,8 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
               read: Optional[Dict] = None) -> Dict:
     """Everything about the image list a feature file is written for,
     checked before any work: the outputs (writable; shared labels of the
-    same list), the config's dataset, the image paths and labels.
+    same list; a workdir set's domain and split, :func:`list_split`), the
+    config's dataset, the image paths and labels.
 
     Args:
         config (str): an extraction config (its ``dataset``; its ``model``
@@ -433,6 +435,7 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     listing = {**(read or _read_list(config, cfg_options, copies,
                                      need_model, check_images)), 'out': out}
     _check_set_classes(out, listing['meta'], config)
+    _check_set_split(out, listing['meta'], config)
     _check_shared(out, listing['meta'], listing['labels'])
     return listing
 
@@ -454,6 +457,46 @@ def _check_set_classes(out: Dict, meta: Dict, config: str) -> None:
         f'{out["features"]}: {name} holds images of the classes '
         f'{", ".join(want)}, but {config} lists the classes '
         f'{", ".join(got)}; extract {name} with '
+        f'configs/extraction/{name.lower()}.py'
+        + (f', or write these as {" / ".join(f"{n}.npy" for n in fits)}'
+           if fits else ''))
+
+
+#: words of a list file's name that name a split: ``train_labeled.txt`` /
+#: ``test_labeled.txt`` (NCT), ``paip_{train,test}_labeled.txt``; NCT's
+#: CRC-VAL-HE-7K is a test set
+_SPLIT_WORDS = {'train': 'train', 'training': 'train', 'test': 'test',
+                'testing': 'test', 'val': 'test', 'valid': 'test',
+                'validation': 'test'}
+
+
+def list_split(list_file: str) -> Optional[str]:
+    """``'train'`` or ``'test'`` where the name of ``list_file`` (not its
+    folders) names that split alone (``meta/test_labeled.txt``,
+    ``CRC-VAL-HE-7K.txt``), else None (``img_list_labeled.txt``,
+    ``trainval.txt``): words are its runs of letters."""
+    words = re.findall('[a-z]+', os.path.basename(list_file).lower())
+    splits = {_SPLIT_WORDS[w] for w in words if w in _SPLIT_WORDS}
+    return splits.pop() if len(splits) == 1 else None
+
+
+def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
+    """A workdir feature set of one split holds that split's list: refuse
+    a list whose name says the other split (``configs/extraction/
+    nct_test.py`` written as ``NCT_train.npy``: the classes agree, and
+    the dictionaries and support pools would be built from the queries)."""
+    from ..lowshot.spec import feature_set_classes, feature_set_split
+    name = os.path.splitext(os.path.basename(out['features']))[0]
+    want = feature_set_split(name) if out['shared'] else None
+    got = list_split(meta['list_file'])
+    if want is None or got is None or got == want:
+        return
+    fits = [n for n in paths.FEATURE_NAMES if n != 'NCT_aug'
+            and feature_set_classes(n) == feature_set_classes(name)
+            and feature_set_split(n) == got]
+    raise InputError(
+        f'{out["features"]}: {name} holds the {want} split, but {config} '
+        f'reads {meta["list_file"]}, a {got} list; extract {name} with '
         f'configs/extraction/{name.lower()}.py'
         + (f', or write these as {" / ".join(f"{n}.npy" for n in fits)}'
            if fits else ''))
@@ -728,7 +771,9 @@ def extract_many(configs: Sequence[str],
     Raises:
         InputError: bad arguments, missing config, list file, image or
             checkpoint; a checkpoint without (matching) backbone weights;
-            an unwritable output; shared labels of another list.
+            an unwritable output; shared labels of another list; a list
+            of another domain or split than the workdir set it is
+            written as.
     """
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:

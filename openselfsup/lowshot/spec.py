@@ -427,6 +427,19 @@ def feature_set_classes(name: str) -> Optional[Tuple[str, ...]]:
     return None
 
 
+def feature_set_split(name: str) -> Optional[str]:
+    """The split a feature set ``name`` holds: ``'train'`` for a set that
+    settings read as their support pool only (NCT_train, PAIP_train;
+    ``NCT_aug``: NCT_train's), ``'test'`` for one read as the query pool
+    only (NCT_test, PAIP_test); None for a set that is both (LC: support
+    and queries from one list) or that no setting reads."""
+    name = 'NCT_train' if name == 'NCT_aug' else name
+    roles = {role for setting in SETTINGS.values()
+             for role, read in (('train', setting.support_set),
+                                ('test', setting.query_set)) if read == name}
+    return roles.pop() if len(roles) == 1 else None
+
+
 def class_names(task: str):
     """Class names of a task's domain, in label order (the one table in
     :mod:`openselfsup.classes`)."""
