@@ -686,3 +686,86 @@ def test_features_of_the_other_split_under_a_set_name_are_refused(
     assert not os.path.exists(out) and \
         not os.path.exists(paths.labels_path(w, name))
     cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, name, out), capsys)
+
+
+def _extract_args(root, config, output, *extra):
+    """extract.py flags of a narrow random encoder on 32-px NCT images."""
+    return ['--config', os.path.join(ROOT, 'configs', 'extraction', config),
+            '--random-init', '--output', output, '--workers', '0',
+            '--no-progress', '--data-root', os.path.join(root, 'NCT'),
+            *extra, '--cfg-options', 'model.backbone.base_channels=8',
+            'model.backbone.stem_channels=8', 'dataset.pipeline.1.scale=32']
+
+
+def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
+                                                    capsys):
+    """``configs/extraction/nct_aug.py`` without ``--aug_times``, written
+    as ``NCT_train.npy``: one unseeded augmented pass was saved as the
+    deterministic train features (the train list, so no other check
+    noticed), and another pass on every run; as ``NCT_aug.npy`` or a file
+    of its own, one unseeded copy. Refused before any encoder is built,
+    nothing written; the right commands work."""
+    extract = script_main('wsi_workdir/extract.py')
+    w = str(tmp_path / 'w')
+    cli_ok(extract, _extract_args(synthetic_root, 'nct_test.py',
+                                  paths.features_path(w, 'clp', 'NCT_test')),
+           capsys)
+    cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
+    random = f'{cfg} passes the images through a random pipeline ' \
+        '(dataset.pipeline.1: RandomResizedCrop), which without --aug_times ' \
+        'is one unseeded augmented pass; '
+    train = paths.features_path(w, 'clp', 'NCT_train')
+    aug = paths.features_path(w, 'clp', 'NCT_aug')
+    own = str(tmp_path / 'mine' / 'nct_aug_once.npy')
+    for out, fix in (
+            (train, 'extract NCT_train with configs/extraction/nct_train.py, '
+             f'or augmented copies with --aug_times N as {aug}'),
+            (aug, 'give --aug_times N for N seeded augmented copies'),
+            (own, 'give --aug_times N for N seeded augmented copies')):
+        err = cli_fails(extract, _extract_args(synthetic_root, 'nct_aug.py',
+                                               out), capsys, str(tmp_path),
+                        f'{out}: {random}{fix}')
+        assert err == f'error: {out}: {random}{fix}'
+    assert not os.path.exists(os.path.dirname(own))
+    # the documented commands: deterministic train features, seeded copies
+    cli_ok(extract, _extract_args(synthetic_root, 'nct_train.py', train),
+           capsys)
+    cli_ok(extract, _extract_args(synthetic_root, 'nct_aug.py', aug,
+                                  '--aug_times', '2'), capsys)
+    assert np.load(aug).shape[0] == 2 * np.load(train).shape[0]
+
+
+def test_random_transforms_are_found_in_any_pipeline():
+    """Which transform of a config's pipeline draws random numbers, by
+    hand: the shipped extraction configs (nct_aug alone is random), and
+    pipelines with a nested, an inherited and an undeclared random
+    transform, against deterministic ones."""
+    from openselfsup.apis.extract import random_transform
+    from openselfsup.config import load_config
+    folder = os.path.join(ROOT, 'configs', 'extraction')
+    found = {f: random_transform(load_config(os.path.join(folder, f)))
+             for f in sorted(os.listdir(folder)) if f.endswith('.py')}
+    assert found == {'lc.py': None, 'nct_aug.py': ('dataset.pipeline.1',
+                                                   'RandomResizedCrop'),
+                     'nct_test.py': None, 'nct_train.py': None,
+                     'paip_test.py': None, 'paip_train.py': None}
+    load = dict(type='LoadImageFromFile')
+    pack = dict(type='PackInputs')
+    cases = [
+        ([dict(type='Resize', scale=32), dict(type='CenterCrop',
+                                              crop_size=28)], None),
+        ([dict(type='ResizeEdge', scale=32)], None),
+        ([dict(type='Resize', scale=32),  # inside a wrapper
+          dict(type='RandomApply', prob=1.0, transforms=[
+              dict(type='HueWrapColorJitter', brightness=0.4)])],
+         ('dataset.pipeline.2', 'RandomApply')),
+        ([dict(type='Resize', scale=32), dict(  # a subclass of ColorJitter
+            type='HueWrapColorJitter', brightness=0.4)],
+         ('dataset.pipeline.2', 'HueWrapColorJitter')),
+        ([dict(type='HiDiscAugment', crop_size=32)],
+         ('dataset.pipeline.1', 'HiDiscAugment')),
+    ]
+    for steps, expected in cases:
+        cfg = load_config(os.path.join(folder, 'nct_train.py'))
+        cfg.dataset.pipeline = [load, *steps, pack]
+        assert random_transform(cfg) == expected, steps

@@ -283,6 +283,37 @@ def build_dataset(cfg):
     return DATASETS.build(cfg.dataset)
 
 
+#: random transforms that do not declare it as mmcv's do
+#: (``@cache_randomness``): torchvision's ops inside, PCA lighting noise
+_ALSO_RANDOM = ('HiDiscAugment', 'Lighting')
+
+
+def random_transform(cfg) -> Optional[Tuple[str, str]]:
+    """``(dotted key, type)`` of the first transform of the config's
+    ``dataset.pipeline`` (nested ones included, e.g. inside a
+    ``RandomApply``) that draws random numbers, or None for a
+    deterministic pipeline. Random: a class that marks methods with
+    mmcv's ``@cache_randomness`` (RandomResizedCrop, RandomFlip,
+    ColorJitter, RandAugment, ...), or whose name says ``Random``, or one
+    of :data:`_ALSO_RANDOM`."""
+    from mmengine.registry import init_default_scope
+
+    from ..config import config_dicts
+    from ..datasets import registered  # noqa: F401  (the transforms)
+    from ..registry import TRANSFORMS
+    init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    pipeline = (cfg.get('dataset') or {}).get('pipeline') or []
+    for where, node in config_dicts(pipeline, 'dataset.pipeline'):
+        kind = node.get('type')
+        cls = kind if isinstance(kind, type) else \
+            TRANSFORMS.get(kind) if isinstance(kind, str) else None
+        name = getattr(cls, '__name__', str(kind))
+        if getattr(cls, '_methods_with_randomness', None) or \
+                'Random' in name or name in _ALSO_RANDOM:
+            return where, name
+    return None
+
+
 def _loader(dataset, batch_size: int, workers: int, seed: Optional[int]):
     from mmengine.dataset import pseudo_collate
 
@@ -773,7 +804,8 @@ def extract_many(configs: Sequence[str],
             checkpoint; a checkpoint without (matching) backbone weights;
             an unwritable output; shared labels of another list; a list
             of another domain or split than the workdir set it is
-            written as.
+            written as; a random pipeline without ``aug_times``
+            (:func:`random_transform`).
     """
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
@@ -805,6 +837,8 @@ def extract_many(configs: Sequence[str],
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
     listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
+    for listing in listings if not aug_times else ():
+        _check_deterministic(listing)
     encoders = []  # [config's model, encoder, checkpoint in it] per model
 
     def encoder(cfg) -> list:
@@ -873,6 +907,28 @@ def extract_many(configs: Sequence[str],
         if on_written is not None:
             on_written(records[-1])
     return records
+
+
+def _check_deterministic(listing: Dict) -> None:
+    """Without ``aug_times`` a set is one deterministic pass: refuse a
+    config of a random pipeline (``configs/extraction/nct_aug.py``
+    written as ``NCT_train.npy``: one unseeded augmented pass taken for
+    the train features, another on every run)."""
+    found = random_transform(listing['cfg'])
+    if found is None:
+        return
+    out = listing['out']
+    name = os.path.splitext(os.path.basename(out['features']))[0]
+    if out['shared'] and name != 'NCT_aug':
+        aug = os.path.join(os.path.dirname(out['features']), 'NCT_aug.npy')
+        fix = (f'extract {name} with configs/extraction/{name.lower()}.py, '
+               f'or augmented copies with --aug_times N as {aug}')
+    else:
+        fix = 'give --aug_times N for N seeded augmented copies'
+    raise InputError(
+        f'{out["features"]}: {listing["config"]} passes the images through '
+        f'a random pipeline ({found[0]}: {found[1]}), which without '
+        f'--aug_times is one unseeded augmented pass; {fix}')
 
 
 def _one_per_set(values: Union[None, str, Sequence[str]], sets: int,
