@@ -727,6 +727,18 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
                         f'{out}: {random}{fix}')
         assert err == f'error: {out}: {random}{fix}'
     assert not os.path.exists(os.path.dirname(own))
+    # and the reverse: copies of a deterministic pipeline were identical,
+    # taken for augmented ones by the ablation
+    det = os.path.join(ROOT, 'configs', 'extraction', 'nct_train.py')
+    line = (f'{aug}: --aug_times 2 with {det}, whose pipeline has no random '
+            "transform (one named Random..., or marking its methods with "
+            "mmcv's @cache_randomness): the copies would be identical; use a "
+            'random pipeline, e.g. configs/extraction/nct_aug.py')
+    err = cli_fails(extract, _extract_args(synthetic_root, 'nct_train.py',
+                                           aug, '--aug_times', '2'),
+                    capsys, str(tmp_path), line)
+    assert err == f'error: {line}'
+    assert not os.path.exists(aug)
     # the documented commands: deterministic train features, seeded copies
     cli_ok(extract, _extract_args(synthetic_root, 'nct_train.py', train),
            capsys)

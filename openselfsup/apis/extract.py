@@ -804,7 +804,8 @@ def extract_many(configs: Sequence[str],
             checkpoint; a checkpoint without (matching) backbone weights;
             an unwritable output; shared labels of another list; a list
             of another domain or split than the workdir set it is
-            written as; a random pipeline without ``aug_times``
+            written as; a random pipeline without ``aug_times``, or
+            ``aug_times`` with a deterministic one
             (:func:`random_transform`).
     """
     _check_run_args(batch_size, workers)
@@ -837,8 +838,8 @@ def extract_many(configs: Sequence[str],
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
     listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
-    for listing in listings if not aug_times else ():
-        _check_deterministic(listing)
+    for listing in listings:
+        _check_pipeline(listing, aug_times)
     encoders = []  # [config's model, encoder, checkpoint in it] per model
 
     def encoder(cfg) -> list:
@@ -909,15 +910,27 @@ def extract_many(configs: Sequence[str],
     return records
 
 
-def _check_deterministic(listing: Dict) -> None:
+def _check_pipeline(listing: Dict, aug_times: int) -> None:
     """Without ``aug_times`` a set is one deterministic pass: refuse a
     config of a random pipeline (``configs/extraction/nct_aug.py``
     written as ``NCT_train.npy``: one unseeded augmented pass taken for
-    the train features, another on every run)."""
+    the train features, another on every run). With ``aug_times``, refuse
+    a deterministic one (``nct_train.py --aug_times 2``: identical copies,
+    which the ablation then takes for augmented ones)."""
     found = random_transform(listing['cfg'])
+    out = listing['out']
+    if aug_times:
+        if found is None:
+            raise InputError(
+                f'{out["features"]}: --aug_times {aug_times} with '
+                f'{listing["config"]}, whose pipeline has no random '
+                'transform (one named Random..., or marking its methods '
+                "with mmcv's @cache_randomness): the copies would be "
+                'identical; use a random pipeline, e.g. '
+                'configs/extraction/nct_aug.py')
+        return
     if found is None:
         return
-    out = listing['out']
     name = os.path.splitext(os.path.basename(out['features']))[0]
     if out['shared'] and name != 'NCT_aug':
         aug = os.path.join(os.path.dirname(out['features']), 'NCT_aug.npy')
