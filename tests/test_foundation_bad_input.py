@@ -4,6 +4,7 @@ import pathlib
 import re
 import shutil
 import signal
+import sys
 
 import pytest
 
@@ -1042,6 +1043,34 @@ def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
     with pytest.raises(error):
         train(cfg, work_dir=str(work), cfg_options=options)
     assert _files(work) == before
+
+
+def test_a_stop_while_the_notes_are_logged_leaves_nothing_behind(
+        synthetic_root, tmp_path, monkeypatch):
+    """Between the runner's build and its train() the run's notes are
+    logged: a SIGTERM there (a Terminated) left the log folder and the work
+    dir made for the run (a helper's finding); now removed as any failed
+    start's."""
+    import logging
+
+    from openselfsup.apis import train
+    from openselfsup.utils import Terminated
+    api = sys.modules[train.__module__]  # the module, not the function
+    monkeypatch.setattr(api, 'schedule_notes', lambda cfg: ['the note'])
+    real_info = logging.Logger.info
+
+    def info(self, msg, *args, **kwargs):
+        if msg == 'the note':
+            assert (fresh / 'w').exists()  # the log folder is there
+            raise Terminated('terminated (SIGTERM)')
+        return real_info(self, msg, *args, **kwargs)
+    monkeypatch.setattr(logging.Logger, 'info', info)
+    cfg = _probe_config(synthetic_root, tmp_path)
+    fresh = tmp_path / 'fresh'
+    with pytest.raises(Terminated):
+        train(cfg, work_dir=str(fresh / 'w'))
+    assert not fresh.exists()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 def _without_run_keys(text):
