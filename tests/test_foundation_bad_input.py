@@ -1206,6 +1206,44 @@ def test_a_sigterm_before_the_run_has_started_leaves_nothing_behind(
         'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
 
 
+def test_a_worker_dying_during_the_clean_up_does_not_stop_it(
+        synthetic_root, tmp_path, monkeypatch):
+    """torchrun's SIGTERM goes to each process's group (os.killpg), Slurm's
+    to every process of the step: the DataLoader workers die with the run,
+    and torch's SIGCHLD handler (a Python handler) raises 'DataLoader worker
+    is killed by signal' in the main process wherever it then stands, which
+    stopped the failed-start clean-up half-way (the log folder stayed).
+    Here the worker's SIGCHLD comes while the log folder is removed: the
+    clean-up ends first, torch's error after it."""
+    import shutil as shutil_module
+
+    from openselfsup.apis import train
+    cfg = _probe_config(synthetic_root, tmp_path, fail_at=0)
+    fresh = tmp_path / 'fresh'
+    real_rmtree = shutil_module.rmtree
+    signalled = []
+
+    def rmtree(path, *args, **kwargs):
+        if str(path).startswith(str(fresh)) and not signalled:
+            signalled.append(path)
+            os.kill(os.getpid(), signal.SIGCHLD)  # a worker has died
+        return real_rmtree(path, *args, **kwargs)
+
+    def torchs(signum, frame):  # as torch's _set_SIGCHLD_handler's
+        raise RuntimeError('DataLoader worker (pid 1) is killed by signal: '
+                           'Terminated.')
+
+    monkeypatch.setattr(shutil_module, 'rmtree', rmtree)
+    previous = signal.signal(signal.SIGCHLD, torchs)
+    try:
+        with pytest.raises(RuntimeError, match='is killed by signal'):
+            train(cfg, work_dir=str(fresh / 'w'))
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert signalled and not fresh.exists()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 def test_work_dir_check_ignores_device_choices_and_initial_weights(
         synthetic_root, tmp_path):
     """The same config run on a GPU (``augment_on`` / ``channels_last``

@@ -32,6 +32,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import weakref
 from typing import List, Optional, Tuple
 
@@ -40,7 +41,8 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
-from ..utils.io import atomic_path, remove_stale_temporaries
+from ..utils.io import (_signals_held, atomic_path,
+                        remove_stale_temporaries)
 from .checkpoint import is_complete_checkpoint, register_safe_globals
 
 
@@ -232,6 +234,11 @@ def _flat(d, prefix=''):
     return out
 
 
+#: held back during the failed-start clean-up (none where there is no
+#: SIGCHLD: Windows)
+_CHILD_SIGNALS = tuple(getattr(signal, n) for n in ('SIGCHLD',)
+                       if hasattr(signal, n))
+
 #: free bytes below which a failed checkpoint write is taken for a full disk
 _FULL_DISK_BYTES = 1 << 20
 
@@ -315,10 +322,20 @@ class AtomicRunner(Runner):
         made, and the work dir (and its parents) made for it if left empty.
         The config dump was never written. Anything an earlier run wrote is
         left as it was; a no-op once the run has started, and on ranks other
-        than 0. SIGTERM ends the process again from here on."""
-        self._restore_sigterm()
-        if self._started:
-            return
+        than 0. SIGTERM ends the process again from here on.
+
+        SIGCHLD is held back meanwhile: the SIGTERM that torchrun (to the
+        process group) and Slurm (to every process) send kills the
+        DataLoader workers too, and torch's SIGCHLD handler would raise
+        its 'worker is killed' error in the middle of this clean-up; it
+        raises once the clean-up is done."""
+        with _signals_held(_CHILD_SIGNALS):
+            self._restore_sigterm()
+            if not self._started:
+                self._discard()
+
+    def _discard(self) -> None:
+        """:meth:`discard_failed_start`'s removals."""
         self._dump_pending = False
         log_dir, self._new_log_dir = self._new_log_dir, None
         if log_dir:

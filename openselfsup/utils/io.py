@@ -157,18 +157,19 @@ def _disk_errors(path: str) -> Iterator[None]:
 
 
 @contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back for the body and act on them right
-    after (Ctrl-C cannot stop a set of renames half-way). The handlers are
-    swapped, not the signal mask: another thread (torch's, BLAS's) would
-    take a masked signal for the process. A no-op outside the main thread,
-    where handlers cannot be set."""
+def _signals_held(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)
+                  ) -> Iterator[None]:
+    """Hold ``signals`` (SIGINT and SIGTERM) back for the body and act on
+    them right after (Ctrl-C cannot stop a set of renames half-way). The
+    handlers are swapped, not the signal mask: another thread (torch's,
+    BLAS's) would take a masked signal for the process. A no-op outside the
+    main thread, where handlers cannot be set."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: List[int] = []
     old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in signals:
         handler = signal.getsignal(sig)
         if handler is None:  # set outside Python: left alone
             continue
