@@ -776,8 +776,27 @@ def test_random_transforms_are_found_in_any_pipeline():
          ('dataset.pipeline.2', 'HueWrapColorJitter')),
         ([dict(type='HiDiscAugment', crop_size=32)],
          ('dataset.pipeline.1', 'HiDiscAugment')),
+        # mmpretrain's wrappers of torchvision's transforms (a partial of
+        # its wrapper class): random by the torchvision op they wrap
+        ([dict(type='torchvision/Resize', size=32)], None),
+        ([dict(type='torchvision/Resize', size=32),
+          dict(type='torchvision/ColorJitter', brightness=0.4)],
+         ('dataset.pipeline.2', 'torchvision/ColorJitter')),
+        ([dict(type='torchvision/GaussianBlur', kernel_size=3)],
+         ('dataset.pipeline.1', 'torchvision/GaussianBlur')),
     ]
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.registry import TRANSFORMS
+    init_default_scope('openselfsup')
     for steps, expected in cases:
         cfg = load_config(os.path.join(folder, 'nct_train.py'))
         cfg.dataset.pipeline = [load, *steps, pack]
         assert random_transform(cfg) == expected, steps
+        if expected and expected[1].startswith('torchvision/'):
+            # the reference: the built op draws (two calls, two results)
+            import torch
+            op = TRANSFORMS.build(steps[-1]).t
+            img = torch.rand(3, 16, 16)
+            torch.manual_seed(0)
+            assert not torch.equal(op(img), op(img)), steps

@@ -51,6 +51,7 @@ initialisation, a baseline. The helpers
 (:mod:`openselfsup.apis.import_features`).
 """
 import datetime
+import functools
 import logging
 import os
 import platform
@@ -284,8 +285,12 @@ def build_dataset(cfg):
 
 
 #: random transforms that do not declare it as mmcv's do
-#: (``@cache_randomness``): torchvision's ops inside, PCA lighting noise
-_ALSO_RANDOM = ('HiDiscAugment', 'Lighting')
+#: (``@cache_randomness``): torchvision's ops inside, PCA lighting noise;
+#: torchvision's random ops not named Random... (through mmpretrain's
+#: ``torchvision/<op>`` wrappers)
+_ALSO_RANDOM = ('HiDiscAugment', 'Lighting', 'ColorJitter', 'GaussianBlur',
+                'AutoAugment', 'RandAugment', 'TrivialAugmentWide', 'AugMix',
+                'ElasticTransform')
 
 
 def random_transform(cfg) -> Optional[Tuple[str, str]]:
@@ -295,7 +300,8 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
     deterministic pipeline. Random: a class that marks methods with
     mmcv's ``@cache_randomness`` (RandomResizedCrop, RandomFlip,
     ColorJitter, RandAugment, ...), or whose name says ``Random``, or one
-    of :data:`_ALSO_RANDOM`."""
+    of :data:`_ALSO_RANDOM`; for mmpretrain's ``torchvision/<op>`` (a
+    partial of its wrapper), the torchvision op's name."""
     from mmengine.registry import init_default_scope
 
     from ..config import config_dicts
@@ -308,8 +314,10 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
         cls = kind if isinstance(kind, type) else \
             TRANSFORMS.get(kind) if isinstance(kind, str) else None
         name = getattr(cls, '__name__', str(kind))
+        op = getattr(cls.keywords.get('transform'), '__name__', '') \
+            if isinstance(cls, functools.partial) else name
         if getattr(cls, '_methods_with_randomness', None) or \
-                'Random' in name or name in _ALSO_RANDOM:
+                'Random' in op or op in _ALSO_RANDOM:
             return where, name
     return None
 
