@@ -1144,10 +1144,11 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 '''
 
 
-def _train_until_sigterm(tmp_path, cfg, work, at):
+def _train_until_sigterm(tmp_path, cfg, work, at, group=False):
     """Run tools/train.py on ``cfg`` into ``work``, blocked at the start of
-    iteration ``at``; send SIGTERM there. Returns (exit status, stderr,
-    the layout of ``work`` when the signal was sent)."""
+    iteration ``at``; send SIGTERM there (with ``group``, to its process
+    group, as torchrun does). Returns (exit status, stderr, the layout of
+    ``work`` when the signal was sent)."""
     import subprocess
     import sys
     import time
@@ -1160,7 +1161,7 @@ def _train_until_sigterm(tmp_path, cfg, work, at):
         [sys.executable, str(driver), str(at), str(marker),
          os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
          str(work)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, start_new_session=group)
     try:
         deadline = time.time() + 240
         while not marker.exists():
@@ -1168,7 +1169,10 @@ def _train_until_sigterm(tmp_path, cfg, work, at):
             assert time.time() < deadline, 'the run never blocked'
             time.sleep(0.1)
         seen = _layout(_files(work))
-        proc.send_signal(signal.SIGTERM)
+        if group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=60)[1]
     finally:
         if proc.poll() is None:
@@ -1204,6 +1208,28 @@ def test_a_sigterm_before_the_run_has_started_leaves_nothing_behind(
     assert _layout(_files(work)) == [
         'TS', 'TS/TS.log', 'TS/vis_data', 'TS/vis_data/TS.json',
         'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
+
+
+@pytest.mark.slow
+def test_a_sigterm_to_the_run_and_its_workers_is_one_line(synthetic_root,
+                                                           tmp_path):
+    """torchrun sends its SIGTERM to each process's group: the DataLoader
+    workers die with the run. The run still ends with the one line and
+    exit 143, its failed start cleaned up; torch's SIGCHLD handler printed
+    their death as a traceback while the process exited."""
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4, workers=2, custom_hooks=[
+                           dict(type='BlockingHookForTests')])
+    fresh = tmp_path / 'fresh'
+    rc, err, seen = _train_until_sigterm(tmp_path, cfg, fresh / 'w', at=0,
+                                         group=True)
+    assert {'TS', 'TS/TS.log'} <= set(seen)
+    assert rc == 128 + signal.SIGTERM, err[-3000:]
+    assert error_lines(err)[-1:] == ['terminated (SIGTERM)'], err[-3000:]
+    assert 'Traceback' not in err and 'killed by signal' not in err, \
+        err[-3000:]
+    assert not fresh.exists()
 
 
 def test_a_worker_dying_during_the_clean_up_does_not_stop_it(

@@ -416,6 +416,7 @@ def test_sigterm_raises_while_active_and_is_reported_in_one_line(capsys):
 
     from openselfsup.utils import Terminated, run_cli, terminate_raises
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    chld = signal.getsignal(signal.SIGCHLD)
     restore = terminate_raises(lambda: True)
     try:
         cleaned = []
@@ -430,10 +431,15 @@ def test_sigterm_raises_while_active_and_is_reported_in_one_line(capsys):
         def main(argv):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
+        # run_cli lets this process's children die quietly (torch's
+        # SIGCHLD handler: the DataLoader workers SIGTERM ended with it)
+        signal.signal(signal.SIGCHLD, lambda *a: None)
         assert run_cli(main) == 143
         assert capsys.readouterr().err == 'terminated (SIGTERM)\n'
+        assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL
     finally:
         restore()
+        signal.signal(signal.SIGCHLD, chld)
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
     def theirs(signum, frame):

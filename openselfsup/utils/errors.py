@@ -127,6 +127,12 @@ def _stopped(stop: KeyboardInterrupt) -> int:
     """Report a Ctrl-C or a :class:`Terminated` as one line; the exit code.
     """
     if isinstance(stop, Terminated):
+        # torchrun's SIGTERM (to the process group) and Slurm's (to every
+        # process) end the DataLoader workers too: torch's SIGCHLD handler
+        # would print each death as a traceback while this process exits
+        if hasattr(signal, 'SIGCHLD') and \
+                threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         print('terminated (SIGTERM)', file=sys.stderr)
         return 128 + signal.SIGTERM
     print('interrupted', file=sys.stderr)
