@@ -384,3 +384,51 @@ def test_resume_reads_the_newest_checkpoint_once(tmp_path, monkeypatch):
     assert _train(work, epochs=4, resume=True, **keep).epoch == 4
     assert read.count('epoch_2.pth') == 1 and is_complete_checkpoint(
         str(newest))
+
+
+def test_a_failure_after_the_first_checkpoint_keeps_the_runs_log(tmp_path):
+    """An iteration-based run saves iter_1.pth in the first iteration's
+    after_train_iter, before the iteration counts as ended; a failure
+    later in that call (a SIGTERM, which raises until the run has started,
+    or another hook's error) took the run for a failed start: its log
+    folder was removed and iter_1.pth and last_checkpoint stayed, a
+    checkpoint to resume from without the run's log or config dump. Saved
+    work is a started run: the files are MMEngine's Runner's."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.engine import AtomicRunner
+    from openselfsup.registry import HOOKS
+
+    class FailsAfterTheFirstSave(Hook):
+        priority = 'LOWEST'  # after the CheckpointHook (VERY_LOW)
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            raise RuntimeError('failed after the first save')
+
+    HOOKS.register_module(module=FailsAfterTheFirstSave, force=True)
+    data = [dict(inputs=torch.full((2,), float(i))) for i in range(4)]
+    loader = dict(dataset=data, batch_size=2, num_workers=0,
+                  sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'))
+    layouts = []
+    for runner_type in ('AtomicRunner', 'Runner'):
+        work = tmp_path / runner_type
+        kind = AtomicRunner if runner_type == 'AtomicRunner' else \
+            AtomicRunner.__mro__[1]
+        runner = kind(
+            model=_Toy(), work_dir=str(work), train_dataloader=loader,
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+            train_cfg=dict(by_epoch=False, max_iters=4),
+            default_hooks=dict(checkpoint=dict(
+                type='CheckpointHook', interval=1, by_epoch=False)),
+            custom_hooks=[dict(type='FailsAfterTheFirstSave')],
+            default_scope='openselfsup', log_level='WARNING',
+            experiment_name=f'ckpt_hook_test_{next(_RUNS)}')
+        with pytest.raises(RuntimeError, match='after the first save'):
+            runner.train()
+        layouts.append(sorted(
+            re.sub(r'\d{8}_\d{6}', 'TS', os.path.relpath(p, work))
+            for p in glob.glob(f'{work}/**', recursive=True)))
+    assert 'iter_1.pth' in layouts[1] and 'TS/TS.log' in layouts[1]
+    assert layouts[0] == layouts[1]

@@ -21,8 +21,8 @@ makes the timestamped log folder ``<work_dir>/<YYYYmmdd_HHMMSS>/`` and
 writes the config dump ``<work_dir>/<config name>.py`` (over an earlier
 run's) while the runner is built, before the data is read. AtomicRunner
 writes the dump (atomically) only once the first training iteration or
-validation has ended, and on an exception before then removes the log
-folder it made (:meth:`AtomicRunner.discard_failed_start`). Until then a
+validation has ended or a checkpoint is saved, and on an exception before
+then removes the log folder it made (:meth:`AtomicRunner.discard_failed_start`). Until then a
 SIGTERM (torchrun's to the other processes when one fails, Slurm's on
 ``scancel``) raises :class:`~openselfsup.utils.Terminated`, so that this
 clean-up runs too; a SIGKILL cannot be caught.
@@ -387,6 +387,9 @@ class AtomicRunner(Runner):
         killed earlier saves left there are removed first, of every
         checkpoint name (a best checkpoint's name changes with its epoch).
         A full disk is one line: torch's own error names a stream position.
+        A checkpoint saved is work done: the run has started
+        (:meth:`_mark_started`; an iteration-based run saves in the first
+        iteration's ``after_train_iter``, before it counts as ended).
         """
         target = os.path.join(out_dir, filename)
         remove_stale_temporaries(os.path.join(out_dir, '*.pth'))
@@ -402,6 +405,7 @@ class AtomicRunner(Runner):
                         'is full); free space or give another --work-dir'
                     ) from None
                 raise
+        self._mark_started()
 
     def wrap_model(self, model_wrapper_cfg, model):
         """As the Runner's; with ``channels_last=True`` in the config (see
