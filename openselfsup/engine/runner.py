@@ -22,9 +22,10 @@ writes the config dump ``<work_dir>/<config name>.py`` (over an earlier
 run's) while the runner is built, before the data is read. AtomicRunner
 writes the dump (atomically) only once the first training iteration or
 validation has ended or a checkpoint is saved, and on an exception before
-then removes the log folder it made (:meth:`AtomicRunner.discard_failed_start`). Until then a
-SIGTERM (torchrun's to the other processes when one fails, Slurm's on
-``scancel``) raises :class:`~openselfsup.utils.Terminated`, so that this
+then removes the log folder it made
+(:meth:`AtomicRunner.discard_failed_start`). Until then a SIGTERM
+(torchrun's to the other processes when one fails, Slurm's on ``scancel``)
+raises :class:`~openselfsup.utils.Terminated`, so that this
 clean-up runs too; a SIGKILL cannot be caught.
 """
 import glob
