@@ -2,6 +2,7 @@ import json
 import os
 import re
 import stat
+import time
 
 import numpy as np
 import pytest
@@ -53,9 +54,10 @@ def test_a_temporary_records_its_host_and_pid(tmp_path, monkeypatch):
 
 def test_temporaries_of_another_host_are_left(tmp_path, monkeypatch):
     """A work dir on a shared file system: another host's temporary is
-    left whatever its pid (alive or dead here means nothing); this host's
-    is removed when its writer is gone; a name without a host (written
-    before hosts were recorded) is judged by its pid alone."""
+    left whatever its pid (alive or dead here means nothing) while it is
+    younger than ELSEWHERE_STALE_S, removed when older; this host's is
+    removed when its writer is gone; a name without a host (written before
+    hosts were recorded) is judged by its pid alone."""
     import socket
 
     from openselfsup.utils.io import remove_stale_temporaries
@@ -71,9 +73,17 @@ def test_temporaries_of_another_host_are_left(tmp_path, monkeypatch):
         f'.a.pth.{live}.x7.tmp.pth': False,
         f'.b.pth.{dead}@here.x8.tmp.pth': False,  # another file's
     }
+    from openselfsup.utils.io import ELSEWHERE_STALE_S
+    # another host's, untouched for longer than a writer ever leaves its
+    # file (a requeued job's killed save, the job now on this host): removed
+    old = time.time() - ELSEWHERE_STALE_S - 60
+    names.update({f'.a.pth.{dead}@there.x9.tmp.pth': True,
+                  f'.a.pth.{live}@there.x10.tmp.pth': True})
     for name in names:
         (tmp_path / name).write_bytes(b'PK half')
-    assert remove_stale_temporaries(str(tmp_path / 'a.pth')) == 2
+        if name.endswith(('x9.tmp.pth', 'x10.tmp.pth')):
+            os.utime(tmp_path / name, (old, old))
+    assert remove_stale_temporaries(str(tmp_path / 'a.pth')) == 4
     assert sorted(os.listdir(tmp_path)) == sorted(
         n for n, removed in names.items() if not removed)
     # the wildcard form (AtomicRunner: every checkpoint's) by the same rule

@@ -31,6 +31,7 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
@@ -62,15 +63,23 @@ def _host() -> str:
     return re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())[:63] or '_'
 
 
+#: another host's temporary untouched for this long (seconds) is taken for
+#: a dead writer's: a writer changes its file as it writes, and renames it
+#: as soon as it is complete
+ELSEWHERE_STALE_S = 3600
+
+
 def remove_stale_temporaries(path: str) -> int:
     """Remove temporary files of ``path`` left by writers that died.
 
     A temporary is removed when it was written on this host (the host name
-    in it is this one's) by a process that is gone. Another host's is left
-    whatever its pid (a work dir on a shared file system, or a container
-    with its own pids: the pid means nothing here); a write there removes
-    it. A name without a host (written before names recorded it) is judged
-    by its pid alone, as then.
+    in it is this one's) by a process that is gone. Another host's (a work
+    dir on a shared file system, or a container with its own pids: the pid
+    means nothing here) is removed once untouched for
+    :data:`ELSEWHERE_STALE_S` (a Slurm job requeued on another node after
+    a kill during a save: that save's partial checkpoint), and left while
+    younger (its writer may be writing it now). A name without a host
+    (written before names recorded it) is judged by its pid alone, as then.
 
     Args:
         path (str): the target file whose temporaries to look for; a ``*``
@@ -90,14 +99,23 @@ def remove_stale_temporaries(path: str) -> int:
         names = os.listdir(directory)
     except OSError:
         return 0
+    now = time.time()
     for name in names:
         m = pattern.match(name)
-        if not m or m.group(2) not in (None, here):
+        if not m:
             continue
-        pid = int(m.group(1))
-        if pid != os.getpid() and not _pid_alive(pid):
+        full = os.path.join(directory, name)
+        if m.group(2) in (None, here):
+            pid = int(m.group(1))
+            stale = pid != os.getpid() and not _pid_alive(pid)
+        else:
             try:
-                os.remove(os.path.join(directory, name))
+                stale = now - os.stat(full).st_mtime > ELSEWHERE_STALE_S
+            except OSError:
+                stale = False
+        if stale:
+            try:
+                os.remove(full)
                 removed += 1
             except OSError:
                 pass
