@@ -111,6 +111,11 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     res = json.load(open(os.path.join(out, f'knn_{run}_iter_2.json')))
     assert {'patch', 'slide', 'patient'} <= set(res)
     assert os.path.getsize(os.path.join(out, f'knn_{run}_iter_2.png')) > 1000
+    # the table file says its k, and whether it was capped at the bank
+    from openselfsup.evaluation.knn import knn_title
+    table = open(os.path.join(out, f'knn_{run}_iter_2.txt')).read()
+    assert table.splitlines()[0] == knn_title(res, f'{run}_iter_2')
+    assert table.startswith(f'kNN (k={res["k"]}')
     twin = tmp_path / 'other_run'
     twin.mkdir()
     shutil.copy(ckpt, twin / 'iter_2.pth')

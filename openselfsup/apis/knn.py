@@ -142,8 +142,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
+    title = knn_title(res, stem)  # says when k was capped at the bank
     save_set({json_path: res,  # the numbers, their table and plot together
-              os.path.join(out_dir, f'knn_{stem}.txt'): format_table(res),
+              os.path.join(out_dir, f'knn_{stem}.txt'): format_table(
+                  res, title),
               os.path.join(out_dir, f'knn_{stem}.png'): plot_levels(
-                  res, knn_title(res, stem))})
+                  res, title)})
     return res, json_path
