@@ -5,8 +5,9 @@ trust: either the old file (or none) is there, or the complete new one.
 
 Temporary files are named ``.<target>.<pid>@<host>.<random>.tmp<ext>``; the
 next write of the same target removes those of this host whose process is
-gone (a killed writer's leftovers), never another host's (a work dir on a
-shared file system: a pid there means nothing here). With
+gone (a killed writer's leftovers), and another host's (a work dir on a
+shared file system: a pid there means nothing here) only once untouched
+for an hour (:func:`remove_stale_temporaries`). With
 ``exclusive=True`` the finished file is moved in only if the target is
 still absent (``os.link``, atomic on POSIX file systems): of two runs that
 make the same file at once, exactly one wins and the other gets
