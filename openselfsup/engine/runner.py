@@ -256,7 +256,8 @@ class AtomicRunner(Runner):
     def __init__(self, *args, **kwargs):
         register_safe_globals()
         #: the run has done work (a training iteration or a validation
-        #: ended): from then on its log folder and dump are kept
+        #: ended, or a checkpoint was saved): from then on its log folder
+        #: and dump are kept
         self._started = False
         self._dump_pending = False
         #: what this runner made and removes after a failed start
@@ -319,8 +320,9 @@ class AtomicRunner(Runner):
 
     def discard_failed_start(self) -> None:
         """Remove what the run wrote before failing, if it has not started
-        (no training iteration or validation ended): the log folder it
-        made, and the work dir (and its parents) made for it if left empty.
+        (no training iteration or validation ended, no checkpoint saved):
+        the log folder it made, and the work dir (and its parents) made for
+        it if left empty.
         The config dump was never written. Anything an earlier run wrote is
         left as it was; a no-op once the run has started, and on ranks other
         than 0. SIGTERM ends the process again from here on.
