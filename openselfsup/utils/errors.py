@@ -25,8 +25,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (what torchrun sends the other processes when one fails,
     what Slurm sends on ``scancel``), raised by :func:`terminate_raises`'s
     handler so that the ``except`` / ``finally`` clean-ups between it and
-    :func:`run_cli` run. A KeyboardInterrupt: code that stops on Ctrl-C
-    (a DataLoader worker) stops on it too."""
+    :func:`run_cli` run. A KeyboardInterrupt, not an Exception: an
+    ``except Exception`` on the way does not catch it, and
+    :func:`run_cli` finds it as it finds a Ctrl-C (also behind an error a
+    library raised while handling it). Raised only in the process that
+    installed the handler: a DataLoader worker (a forked child) is ended by
+    the SIGTERM itself (:func:`terminate_raises`)."""
 
 
 def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
