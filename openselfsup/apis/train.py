@@ -198,7 +198,8 @@ def check_data_paths(cfg: Config) -> None:
     run that validates, ``val_dataloader``; a dataset that downloads its
     data (``download=True``) is not refused. The launchers run it before
     they start processes or submit a job (``tools/train.py
-    --check-config``), on the machine they are started from.
+    --check-config``; not ``slurm_train.sh`` with ``DATA_CHECK=0``), on
+    the machine they are started from.
     Images and list contents are checked when the datasets are built.
 
     Raises:
