@@ -731,9 +731,12 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
     # taken for augmented ones by the ablation
     det = os.path.join(ROOT, 'configs', 'extraction', 'nct_train.py')
     line = (f'{aug}: --aug_times 2 with {det}, whose pipeline has no random '
-            "transform (one named Random..., or marking its methods with "
-            "mmcv's @cache_randomness): the copies would be identical; use a "
-            'random pipeline, e.g. configs/extraction/nct_aug.py')
+            "transform (one named Random..., marking its methods with "
+            "mmcv's @cache_randomness, or one of HiDiscAugment, Lighting, "
+            'ColorJitter, GaussianBlur, AutoAugment, RandAugment, '
+            'TrivialAugmentWide, AugMix, ElasticTransform): the copies would '
+            'be identical; use a random pipeline, e.g. '
+            'configs/extraction/nct_aug.py')
     err = cli_fails(extract, _extract_args(synthetic_root, 'nct_train.py',
                                            aug, '--aug_times', '2'),
                     capsys, str(tmp_path), line)

@@ -932,8 +932,9 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
             raise InputError(
                 f'{out["features"]}: --aug_times {aug_times} with '
                 f'{listing["config"]}, whose pipeline has no random '
-                'transform (one named Random..., or marking its methods '
-                "with mmcv's @cache_randomness): the copies would be "
+                'transform (one named Random..., marking its methods with '
+                "mmcv's @cache_randomness, or one of "
+                f'{", ".join(_ALSO_RANDOM)}): the copies would be '
                 'identical; use a random pipeline, e.g. '
                 'configs/extraction/nct_aug.py')
         return
