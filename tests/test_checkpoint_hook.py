@@ -122,6 +122,36 @@ def test_keeps_what_mmengines_hook_keeps(tmp_path, ckpt):
     assert _kept(tmp_path / 'ours') == _kept(tmp_path / 'theirs')
 
 
+def _log_text(work):
+    return ''.join(open(p).read() for p in glob.glob(f'{work}/*/*.log'))
+
+
+def test_no_file_client_warnings_when_no_file_client_is_used(tmp_path,
+                                                             monkeypatch):
+    """MMEngine builds a FileClient it does not use without
+    file_client_args (in the hook's before_train and at every save), which
+    logged two deprecation warnings at every run; they are left out then,
+    and kept when file_client_args are given (the FileClient is then what
+    saves)."""
+    from mmengine.fileio import FileClient
+
+    from openselfsup.engine.checkpoint import FILE_CLIENT_LINES
+    runs = dict(theirs=dict(hook='mmengine.CheckpointHook'), ours={},
+                args=dict(file_client_args=dict(backend='disk')))
+    for name, kwargs in runs.items():
+        # FileClient caches its backends: the backend's line comes once per
+        # process; each run here as the first of its process
+        monkeypatch.setattr(FileClient, '_instances', {})
+        _train(tmp_path / name, epochs=1, interval=1, **kwargs)
+    for line in FILE_CLIENT_LINES:
+        assert line in _log_text(tmp_path / 'theirs')
+        assert line not in _log_text(tmp_path / 'ours')
+        assert line in _log_text(tmp_path / 'args')
+    # other warnings still reach the log
+    assert 'save_param_scheduler' in _log_text(tmp_path / 'ours')
+    assert os.path.exists(tmp_path / 'ours' / 'epoch_1.pth')
+
+
 def _dies_on(monkeypatch, target, name, file):
     """Make ``target.name`` raise when called on (or, for ``save_text``,
     with the content) ``file`` (any file: ``''``), after writing half a

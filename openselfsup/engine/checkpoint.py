@@ -29,9 +29,10 @@ process (MMEngine's resume and ``load_from``, and
 """
 import contextlib
 import copyreg
+import logging
 import os
 import zipfile
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -351,3 +352,42 @@ def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
             isinstance(v, int) for v in size):
         return int(size[0]), int(size[1])
     return trained_image_size(checkpoint_config(obj))
+
+
+#: what MMEngine logs each time it builds a ``FileClient`` (at every
+#: checkpoint save, and in ``CheckpointHook.before_train``), also when no
+#: ``file_client_args`` are given and the FileClient is not used
+FILE_CLIENT_LINES = ('"FileClient" will be deprecated in future',
+                     '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+class _Without(logging.Filter):
+    """Drops the records whose message contains one of ``parts``."""
+
+    def __init__(self, parts) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(part in message for part in self.parts)
+
+
+@contextlib.contextmanager
+def without_file_client_warnings(file_client_args) -> Iterator[None]:
+    """Leave MMEngine's two FileClient deprecation warnings
+    (:data:`FILE_CLIENT_LINES`) out of the current MMEngine logger for the
+    body, when ``file_client_args`` is None: MMEngine builds a FileClient
+    it then does not use, and every run logged them. With
+    ``file_client_args`` given (deprecated, and then used) they stay."""
+    if file_client_args is not None:
+        yield
+        return
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    drop = _Without(FILE_CLIENT_LINES)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)

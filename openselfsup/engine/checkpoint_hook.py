@@ -28,6 +28,7 @@ from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
 
 from ..registry import HOOKS
 from ..utils.io import atomic_path, save_text
+from .checkpoint import without_file_client_warnings
 
 
 #: message hub key: the names of the files in the checkpoint folder whose
@@ -86,8 +87,14 @@ class CheckpointHook(_MMEngineCheckpointHook):
         checkpoint folder. Only with ``save_best``, only files that are not
         the recorded best or last checkpoint, and only when every recorded
         best checkpoint is there: a best file is never removed before the
-        one that replaced it is on disk."""
-        super().before_train(runner)
+        one that replaced it is on disk.
+
+        MMEngine's builds a ``FileClient`` that nothing uses when no
+        ``file_client_args`` are given; its two deprecation warnings are
+        left out then (:func:`~openselfsup.engine.checkpoint.
+        without_file_client_warnings`)."""
+        with without_file_client_warnings(self.file_client_args):
+            super().before_train(runner)
         hub = runner.message_hub
         names = hub.get_info(_PENDING) or []
         if not names:

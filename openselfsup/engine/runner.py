@@ -44,7 +44,8 @@ from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
 from ..utils.io import (_signals_held, atomic_path,
                         remove_stale_temporaries)
-from .checkpoint import is_complete_checkpoint, register_safe_globals
+from .checkpoint import (is_complete_checkpoint, register_safe_globals,
+                         without_file_client_warnings)
 
 
 def checkpoint_step(path: str) -> Optional[Tuple[str, int]]:
@@ -396,7 +397,9 @@ class AtomicRunner(Runner):
         """
         target = os.path.join(out_dir, filename)
         remove_stale_temporaries(os.path.join(out_dir, '*.pth'))
-        with atomic_path(target) as tmp:
+        client_args = args[0] if args else kwargs.get('file_client_args')
+        with atomic_path(target) as tmp, \
+                without_file_client_warnings(client_args):
             try:
                 super().save_checkpoint(out_dir, os.path.basename(tmp),
                                         *args, **kwargs)
