@@ -14,7 +14,6 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 import itertools
 import os
 import re
-from contextlib import contextmanager
 from typing import Optional
 
 from mmengine.config import Config
@@ -429,28 +428,14 @@ def build_runner(config: str,
             f'({type(exc).__name__}: {first_line(exc)}); check the settings '
             'changed from the shipped config (--cfg-options), or run with '
             'OPENSELFSUP_DEBUG=1 for the traceback') from exc
-    with discard_on_failure(runner):
+    from ..engine.runner import discard_on_failure
+    with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
             if note.startswith('warning: '):
                 runner.logger.warning(note[len('warning: '):])
             else:
                 runner.logger.info(note)
     return runner
-
-
-@contextmanager
-def discard_on_failure(runner):
-    """Between the runner's build and ``runner.train()`` (whose own
-    clean-up covers a failure inside it): on any exception, a SIGTERM's
-    :class:`~openselfsup.utils.Terminated` included, remove what the runner
-    made (``discard_failed_start``, where the runner has it), then raise."""
-    try:
-        yield
-    except BaseException:
-        discard = getattr(runner, 'discard_failed_start', None)
-        if discard is not None:
-            discard()
-        raise
 
 
 def train(config: str,
@@ -492,7 +477,8 @@ def train(config: str,
     """
     runner = build_runner(config, work_dir, resume, amp, cfg_options,
                           launcher, auto_scale_lr, check_data=True)
-    with discard_on_failure(runner):
+    from ..engine.runner import discard_on_failure  # loaded by the build
+    with discard_on_failure(runner):  # runner.train() has its own
         check_steps(runner, config)
     runner.train()
     return runner

@@ -35,7 +35,8 @@ import re
 import shutil
 import signal
 import weakref
-from typing import List, Optional, Tuple
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Tuple
 
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
@@ -236,6 +237,22 @@ def _flat(d, prefix=''):
     return out
 
 
+@contextmanager
+def discard_on_failure(runner) -> Iterator[None]:
+    """On any exception in the body, a SIGTERM's
+    :class:`~openselfsup.utils.Terminated` included, remove what the runner
+    made (:meth:`AtomicRunner.discard_failed_start`, where the runner has
+    it: a no-op once the run has started), then raise. Around the
+    runner's build, its runs, and what a caller does between the two."""
+    try:
+        yield
+    except BaseException:
+        discard = getattr(runner, 'discard_failed_start', None)
+        if discard is not None:
+            discard()
+        raise
+
+
 #: held back during the failed-start clean-up (none where there is no
 #: SIGCHLD: Windows)
 _CHILD_SIGNALS = tuple(getattr(signal, n) for n in ('SIGCHLD',)
@@ -273,11 +290,8 @@ class AtomicRunner(Runner):
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
             lambda: ref() is not None and not ref()._started)
-        try:
+        with discard_on_failure(self):
             super().__init__(*args, **kwargs)
-        except BaseException:
-            self.discard_failed_start()
-            raise
 
     def setup_env(self, env_cfg) -> None:
         """As the Runner's; rank 0 also notes whether the log folder
@@ -363,11 +377,8 @@ class AtomicRunner(Runner):
         self._new_dirs = []
 
     def _guarded(self, run):
-        try:
+        with discard_on_failure(self):
             out = run()
-        except BaseException:
-            self.discard_failed_start()
-            raise
         self._mark_started()
         return out
 
