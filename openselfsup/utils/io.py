@@ -64,6 +64,11 @@ def _host() -> str:
     return re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())[:63] or '_'
 
 
+def _cannot_write(path: str, exc: OSError) -> InputError:
+    """The one line for an output ``path`` the OS refused (``exc``)."""
+    return InputError(f'{path}: cannot write here ({exc.strerror or exc})')
+
+
 #: another host's temporary untouched for this long (seconds) is taken for
 #: a dead writer's: a writer changes its file as it writes, and renames it
 #: as soon as it is complete
@@ -252,8 +257,7 @@ def _temporary(path: str) -> Iterator[str]:
             prefix=f'.{base}.{os.getpid()}@{_host()}.', suffix=f'.tmp{ext}',
             dir=directory)
     except OSError as exc:
-        raise InputError(f'{path}: cannot write here ({exc.strerror or exc})'
-                         ) from None
+        raise _cannot_write(path, exc) from None
     os.close(fd)
     try:
         yield tmp
@@ -364,13 +368,11 @@ def _open_lock(path: str, lock: str) -> int:
         except PermissionError as exc:
             refused = exc
         except OSError as exc:  # a read-only file system, a file in the way
-            raise InputError(f'{path}: cannot write here '
-                             f'({exc.strerror or exc})') from None
+            raise _cannot_write(path, exc) from None
         try:
             check_writable_dir(directory)
         except InputError:  # the outputs could not be written either
-            raise InputError(f'{path}: cannot write here '
-                             f'({refused.strerror or refused})') from None
+            raise _cannot_write(path, refused) from None
         try:
             return os.open(lock, os.O_RDONLY)
         except FileNotFoundError:  # removed by its holder: create ours
@@ -379,8 +381,7 @@ def _open_lock(path: str, lock: str) -> int:
             raise InputError(_foreign_lock(path, lock, exc.strerror)
                              ) from None
     # refused twice, and no lock file in the way: creating it is refused
-    raise InputError(f'{path}: cannot write here '
-                     f'({refused.strerror or refused})')
+    raise _cannot_write(path, refused)
 
 
 def _foreign_lock(path: str, lock: str, why: str) -> str:
