@@ -101,9 +101,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
             return
         hub.update_info(_PENDING, [])
         backend = self.file_backend
-        bests = {osp.basename(p) for p in (
-            getattr(self, 'best_ckpt_path', None),
-            *getattr(self, 'best_ckpt_path_dict', {}).values()) if p}
+        bests = {osp.basename(p) for p in self._best_paths()}
         if not bests or not is_main_process() or not all(
                 backend.isfile(backend.join_path(self.out_dir, name))
                 for name in bests):
@@ -112,6 +110,13 @@ class CheckpointHook(_MMEngineCheckpointHook):
         for name in names:
             if name not in live:
                 _remove(backend, backend.join_path(self.out_dir, name))
+
+    def _best_paths(self) -> List[str]:
+        """The recorded best checkpoints (``save_best``: one, or one per
+        metric), none before any."""
+        return [p for p in (getattr(self, 'best_ckpt_path', None),
+                            *getattr(self, 'best_ckpt_path_dict', {}).values())
+                if p]
 
     @contextmanager
     def _removals_after_saves(self) -> Iterator[None]:
@@ -130,8 +135,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
             yield
         finally:
             self.file_backend = backend
-        live = {self.last_ckpt, getattr(self, 'best_ckpt_path', None),
-                *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        live = {self.last_ckpt, *self._best_paths()}
         for path in dict.fromkeys(held.paths):
             if path not in live:
                 _remove(backend, path)
