@@ -479,13 +479,26 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     return listing
 
 
+def _set_name(out: Dict) -> str:
+    """The feature set an output (:func:`output_paths`) is written as."""
+    return os.path.splitext(os.path.basename(out['features']))[0]
+
+
+def _own_config(name: str, fits: Sequence[str] = ()) -> str:
+    """The fix the set checks name: extract the workdir set ``name`` with
+    its own config, or write the features as the sets ``fits``."""
+    also = f', or write these as {" / ".join(f"{n}.npy" for n in fits)}' \
+        if fits else ''
+    return f'extract {name} with configs/extraction/{name.lower()}.py{also}'
+
+
 def _check_set_classes(out: Dict, meta: Dict, config: str) -> None:
     """A workdir feature set holds the images of its domain: refuse a config
     whose dataset names other classes (``configs/extraction/lc.py`` written
     as ``NCT_train.npy``: every near-domain task would read LC25000
     features with LC25000 labels)."""
     from ..lowshot.spec import feature_set_classes
-    name = os.path.splitext(os.path.basename(out['features']))[0]
+    name = _set_name(out)
     want = feature_set_classes(name) if out['shared'] else None
     got = tuple(meta['classes'])
     if want is None or not got or got == tuple(want):
@@ -495,10 +508,7 @@ def _check_set_classes(out: Dict, meta: Dict, config: str) -> None:
     raise InputError(
         f'{out["features"]}: {name} holds images of the classes '
         f'{", ".join(want)}, but {config} lists the classes '
-        f'{", ".join(got)}; extract {name} with '
-        f'configs/extraction/{name.lower()}.py'
-        + (f', or write these as {" / ".join(f"{n}.npy" for n in fits)}'
-           if fits else ''))
+        f'{", ".join(got)}; {_own_config(name, fits)}')
 
 
 #: words of a list file's name that name a split: ``train_labeled.txt`` /
@@ -525,7 +535,7 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
     nct_test.py`` written as ``NCT_train.npy``: the classes agree, and
     the dictionaries and support pools would be built from the queries)."""
     from ..lowshot.spec import feature_set_classes, feature_set_split
-    name = os.path.splitext(os.path.basename(out['features']))[0]
+    name = _set_name(out)
     want = feature_set_split(name) if out['shared'] else None
     got = list_split(meta['list_file'])
     if want is None or got is None or got == want:
@@ -535,10 +545,8 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
             and feature_set_split(n) == got]
     raise InputError(
         f'{out["features"]}: {name} holds the {want} split, but {config} '
-        f'reads {meta["list_file"]}, a {got} list; extract {name} with '
-        f'configs/extraction/{name.lower()}.py'
-        + (f', or write these as {" / ".join(f"{n}.npy" for n in fits)}'
-           if fits else ''))
+        f'reads {meta["list_file"]}, a {got} list; '
+        f'{_own_config(name, fits)}')
 
 
 def _read_list(config: str, cfg_options: Optional[dict], copies: int,
@@ -822,8 +830,9 @@ def extract_many(configs: Sequence[str],
     for output in outputs if aug_times else ():
         # augmented copies are the ablation's NCT_aug; under another set's
         # name every reader would take them for that set's features
-        name = os.path.splitext(os.path.basename(output))[0]
-        if output_paths(output)['shared'] and name != 'NCT_aug':
+        out = output_paths(output)
+        name = _set_name(out)
+        if out['shared'] and name != 'NCT_aug':
             raise InputError(
                 f'{output}: --aug_times {aug_times} writes augmented '
                 f'copies, which the workdir reads as NCT_aug.npy only (the '
@@ -940,11 +949,11 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
         return
     if found is None:
         return
-    name = os.path.splitext(os.path.basename(out['features']))[0]
+    name = _set_name(out)
     if out['shared'] and name != 'NCT_aug':
         aug = os.path.join(os.path.dirname(out['features']), 'NCT_aug.npy')
-        fix = (f'extract {name} with configs/extraction/{name.lower()}.py, '
-               f'or augmented copies with --aug_times N as {aug}')
+        fix = (f'{_own_config(name)}, or augmented copies with '
+               f'--aug_times N as {aug}')
     else:
         fix = 'give --aug_times N for N seeded augmented copies'
     raise InputError(
