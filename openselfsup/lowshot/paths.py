@@ -83,13 +83,23 @@ def results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'results')
 
 
-def in_results(workdir: str, path: str) -> bool:
-    """Whether ``path`` lies in the workdir's ``results/``, where every
-    JSON is read as a meta-test result (a report or sweep index written
-    there would stop the next summary)."""
+def check_not_in_results(workdir: str, path: str, stops: str, what: str,
+                         default: str) -> None:
+    """Refuse an ``--output`` JSON ``path`` in the workdir's ``results/``,
+    where every JSON is read as a meta-test result: a report or sweep index
+    written there would stop the next summary (``stops``: how, for the
+    line; ``what`` to write elsewhere; its ``default`` folder).
+
+    Raises:
+        InputError: ``path`` lies in ``results/``.
+    """
     root = os.path.realpath(results_dir(workdir))
-    where = os.path.realpath(path)
-    return os.path.commonpath([root, where]) == root
+    if os.path.commonpath([root, os.path.realpath(path)]) == root:
+        from ..utils import InputError
+        raise InputError(
+            f'--output {path}: inside {results_dir(workdir)}, where every '
+            f'JSON is read as a meta-test result ({stops}); write {what} '
+            f'elsewhere (default {default})')
 
 
 def summary_path(workdir: str, ext: str, name: str = 'summary') -> str:

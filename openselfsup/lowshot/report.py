@@ -582,7 +582,7 @@ def report_paths(workdir: str, output: Optional[str], name: str
     An ``output`` that is a folder (existing, or ending in ``/``) holds
     ``<name>.*``; one ending in ``.md``, ``.json`` or ``.png`` is the prefix
     without it. One in the workdir's ``results/`` is refused
-    (:func:`~openselfsup.lowshot.paths.in_results`)."""
+    (:func:`~openselfsup.lowshot.paths.check_not_in_results`)."""
     from ..utils import check_writable
     if output and (os.path.isdir(output) or output.endswith(os.sep)):
         output = os.path.join(output, name)
@@ -593,12 +593,9 @@ def report_paths(workdir: str, output: Optional[str], name: str
     out = {ext: f'{output}.{ext}' if output else
            paths.summary_path(workdir, ext, name)
            for ext in ('md', 'json', 'png')}
-    if paths.in_results(workdir, out['json']):
-        raise InputError(
-            f'--output {out["json"]}: inside {paths.results_dir(workdir)}, '
-            'where every JSON is read as a meta-test result (the next '
-            'summary would stop at this one); write the report elsewhere '
-            f'(default {os.path.dirname(paths.summary_path(workdir, "md"))})')
+    paths.check_not_in_results(
+        workdir, out['json'], 'the next summary would stop at this one',
+        'the report', os.path.dirname(paths.summary_path(workdir, 'md')))
     for path in out.values():
         check_writable(path)
     return out

@@ -176,12 +176,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     if not out.endswith('.json'):
         raise InputError(f'--output {out}: the sweep index is JSON; give a '
                          '.json path (the table goes beside it as .md)')
-    if paths.in_results(workdir, out):
-        raise InputError(
-            f'--output {out}: inside {paths.results_dir(workdir)}, where '
-            'every JSON is read as a meta-test result (the summary would '
-            'stop at this index); write it elsewhere (default '
-            f'{paths.sweeps_dir(workdir)})')
+    paths.check_not_in_results(workdir, out,
+                               'the summary would stop at this index', 'it',
+                               paths.sweeps_dir(workdir))
     md = out[:-5] + '.md'
     # every output must be writable before the first setting runs
     for path in [out, md] + [s.result_path(workdir) for s in specs]:
