@@ -91,6 +91,69 @@ def test_temporaries_of_another_host_are_left(tmp_path, monkeypatch):
     assert not (tmp_path / f'.b.pth.{dead}@here.x8.tmp.pth').exists()
 
 
+def test_a_long_target_name_gets_a_temporary_that_fits(tmp_path,
+                                                     monkeypatch):
+    """A target name near the file system's limit (255 bytes here) is
+    written atomically: its temporary, named after the target, would be
+    too long, and holds the beginning of its name, a digest of the whole
+    and the extension instead; every writer (any pid, any host) gives a
+    target the same such name, and another target's whose beginning is the
+    same a different one. A target too long itself is one line, nothing
+    written."""
+    import socket
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.io import remove_stale_temporaries
+    name_max = os.pathconf(tmp_path, 'PC_NAME_MAX')
+    # the longest host name a temporary records
+    monkeypatch.setattr(socket, 'gethostname', lambda: 'h' * 80)
+    target = tmp_path / ('é' + 'a' * (name_max - 6) + '.npy')  # é: 2 bytes
+    assert len(os.fsencode(target.name)) == name_max
+    seen = []
+    with atomic_path(str(target)) as tmp:
+        seen.append(os.path.basename(tmp))
+        np.save(tmp, np.arange(3))
+    assert np.array_equal(np.load(target), np.arange(3))
+    assert os.listdir(tmp_path) == [target.name]
+    tmp_name, = seen
+    assert len(os.fsencode(tmp_name)) <= name_max
+    assert tmp_name.startswith('.é' + 'a' * 100)
+    assert re.search(rf'~[0-9a-f]{{16}}\.npy\.{os.getpid()}@h{{63}}\.'
+                     r'\w{8}\.tmp\.npy$', tmp_name), tmp_name
+    # the same target from a writer that died, and another target whose
+    # name begins alike: its temporary differs
+    stem = tmp_name[1:tmp_name.index(f'.{os.getpid()}@')]
+    twin = tmp_path / (target.name[:-5] + 'b.npy')
+    with atomic_path(str(twin)) as tmp:
+        twin_stem = os.path.basename(tmp)[1:].split(f'.{os.getpid()}@')[0]
+        assert twin_stem != stem and len(twin_stem) == len(stem)
+        # a host with a shorter name: the same stem
+        monkeypatch.setattr(socket, 'gethostname', lambda: 'here')
+        dead = tmp_path / f'.{stem}.{_dead_pid()}@here.dead.tmp.npy'
+        live = tmp_path / f'.{stem}.{os.getppid()}@here.live.tmp.npy'
+        twins_dead = tmp_path / f'.{twin_stem}.{_dead_pid()}@here' \
+            '.dead.tmp.npy'
+        for leftover in (dead, live, twins_dead):
+            leftover.write_bytes(b'half')
+        with atomic_path(str(target)) as again:
+            assert os.path.basename(again).startswith(f'.{stem}.')
+            np.save(again, np.arange(4))
+        assert not dead.exists() and live.exists() and twins_dead.exists()
+        assert remove_stale_temporaries(str(twin)) == 1
+        assert remove_stale_temporaries(str(tmp_path / '*.npy')) == 0
+        np.save(tmp, np.arange(5))
+    assert np.array_equal(np.load(target), np.arange(4))
+    assert np.array_equal(np.load(twin), np.arange(5))
+    live.unlink()
+    # a killed writer's temporary of a long name goes with '*.npy' too
+    dead.write_bytes(b'half')
+    assert remove_stale_temporaries(str(tmp_path / '*.npy')) == 1
+    too_long = tmp_path / ('a' * (name_max - 3) + '.npy')
+    with pytest.raises(InputError, match='cannot write here .*too long'):
+        save_npy(str(too_long), np.arange(3))
+    assert sorted(os.listdir(tmp_path)) == sorted([target.name, twin.name])
+
+
 def test_array_sha1_is_the_digest_artefacts_recorded():
     """Provenance JSONs on disk hold array_sha1 digests: they must stay
     sha1(dtype, shape, C-order bytes) for every kind of array."""

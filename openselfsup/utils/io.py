@@ -3,15 +3,17 @@
 An interrupted run never leaves a half-written file that a later step would
 trust: either the old file (or none) is there, or the complete new one.
 
-Temporary files are named ``.<target>.<pid>@<host>.<random>.tmp<ext>``; the
-next write of the same target removes those of this host whose process is
-gone (a killed writer's leftovers), and another host's (a work dir on a
-shared file system: a pid there means nothing here) only once untouched
-for an hour (:func:`remove_stale_temporaries`). With
-``exclusive=True`` the finished file is moved in only if the target is
-still absent (``os.link``, atomic on POSIX file systems): of two runs that
-make the same file at once, exactly one wins and the other gets
-:class:`FileExistsError`.
+Temporary files are named ``.<target>.<pid>@<host>.<random>.tmp<ext>``
+(a target name too long for that within the file system's name limit is
+cut short there and ends in a digest of the whole name and the extension:
+:func:`_temporary_stem`); the next write of the same target removes those
+of this host whose process is gone (a killed writer's leftovers), and
+another host's (a work dir on a shared file system: a pid there means
+nothing here) only once untouched for an hour
+(:func:`remove_stale_temporaries`). With ``exclusive=True`` the finished
+file is moved in only if the target is still absent (``os.link``, atomic
+on POSIX file systems): of two runs that make the same file at once,
+exactly one wins and the other gets :class:`FileExistsError`.
 
 Files that belong together (a list set, a report's Markdown, JSON and plot,
 features with their labels and provenance) go through :func:`atomic_paths`:
@@ -25,6 +27,7 @@ check of what is on disk still holds when the files move in.
 """
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -75,6 +78,45 @@ def _cannot_write(path: str, exc: OSError) -> InputError:
 ELSEWHERE_STALE_S = 3600
 
 
+#: bytes of a temporary's name besides its target's name and extension:
+#: ``.``, ``.<pid>`` (10 digits: any 32-bit pid), ``@<host>`` (63
+#: characters at most, :func:`_host`), mkstemp's ``.<8 characters>`` and
+#: ``.tmp``; the same for every writer, so that every writer and every
+#: clean-up give one target the same stem whatever their pid and host
+_TEMPORARY_OVERHEAD = 1 + 11 + 64 + 9 + 4
+
+#: hex digits of the whole name that a cut-short stem ends in
+_STEM_DIGEST = 16
+
+
+def _name_max(directory: str) -> int:
+    """The longest file name (bytes) in ``directory``: ``PC_NAME_MAX``
+    where the system says, else 255."""
+    try:
+        return os.pathconf(directory, 'PC_NAME_MAX')
+    except (AttributeError, ValueError, OSError):  # not POSIX; not known
+        return 255
+
+
+def _temporary_stem(base: str, directory: str) -> str:
+    """What a temporary's name holds of the target's name ``base`` (in
+    ``directory``): ``base`` itself, or, where a temporary named after it
+    would be longer than the file system allows, its beginning, ``~``, a
+    digest of all of it and its extension (``<dir>/*.pth`` still matches
+    the temporaries of every ``.pth`` file). Two targets whose beginnings
+    agree get different stems."""
+    ext = os.path.splitext(base)[1]
+    room = _name_max(directory) - _TEMPORARY_OVERHEAD - len(os.fsencode(ext))
+    if len(os.fsencode(base)) <= room:
+        return base
+    digest = hashlib.sha256(os.fsencode(base)).hexdigest()[:_STEM_DIGEST]
+    end = f'~{digest}{ext}'
+    head = base[:max(room - len(end), 0)]
+    while head and len(os.fsencode(head + end)) > room:  # multi-byte chars
+        head = head[:-1]
+    return head + end
+
+
 def remove_stale_temporaries(path: str) -> int:
     """Remove temporary files of ``path`` left by writers that died.
 
@@ -86,6 +128,8 @@ def remove_stale_temporaries(path: str) -> int:
     a kill during a save: that save's partial checkpoint), and left while
     younger (its writer may be writing it now). A name without a host
     (written before names recorded it) is judged by its pid alone, as then.
+    A long target's temporaries are found by their cut-short name
+    (:func:`_temporary_stem`), which no other target's shares.
 
     Args:
         path (str): the target file whose temporaries to look for; a ``*``
@@ -97,6 +141,8 @@ def remove_stale_temporaries(path: str) -> int:
     """
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
+    if '*' not in base:
+        base = _temporary_stem(base, directory)
     pattern = re.compile(re.escape(f'.{base}.').replace(r'\*', '.*')
                          + r'(\d+)(?:@([A-Za-z0-9_-]+))?\..*\.tmp')
     here = _host()
@@ -252,10 +298,13 @@ def _temporary(path: str) -> Iterator[str]:
     _, ext = os.path.splitext(base)
     try:
         os.makedirs(directory, exist_ok=True)
+        if len(os.fsencode(base)) > _name_max(directory):
+            # as the rename would say, but before anything is written
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
         remove_stale_temporaries(path)
         fd, tmp = tempfile.mkstemp(
-            prefix=f'.{base}.{os.getpid()}@{_host()}.', suffix=f'.tmp{ext}',
-            dir=directory)
+            prefix=f'.{_temporary_stem(base, directory)}.{os.getpid()}'
+                   f'@{_host()}.', suffix=f'.tmp{ext}', dir=directory)
     except OSError as exc:
         raise _cannot_write(path, exc) from None
     os.close(fd)
