@@ -268,6 +268,86 @@ def test_mmengines_hook_killed_while_saving_leaves_nothing(
         assert find_resumable_checkpoint(work) is None
 
 
+def _killed_before_the_best_is_recorded(monkeypatch, work, epoch):
+    """Train ``epoch`` epochs (save_best='acc', max_keep_ckpts=1), the
+    last validation a new best: killed after best_acc_epoch_<epoch>.pth is
+    saved, while epoch_<epoch>.pth is saved again to record it."""
+    import mmengine.runner.runner as mm_runner
+    real = mm_runner.save_checkpoint
+
+    def dying(checkpoint, filename, *args, **kwargs):
+        if os.path.basename(filename).startswith(f'.epoch_{epoch}.pth.') \
+                and os.path.exists(f'{work}/best_acc_epoch_{epoch}.pth'):
+            raise KeyboardInterrupt
+        return real(checkpoint, filename, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mm_runner, 'save_checkpoint', dying)
+        with pytest.raises(KeyboardInterrupt):
+            _train(work, epochs=epoch, interval=1, max_keep_ckpts=1,
+                   save_best='acc')
+
+
+def _best(runner):
+    hub = runner.message_hub
+    return hub.get_info('best_score'), os.path.basename(
+        hub.get_info('best_ckpt'))
+
+
+@pytest.mark.parametrize('epoch, scores', [
+    (1, [0.5, 0.4, 0.45]),  # the first best, then none better
+    (2, [0.5, 0.7, 0.6]),  # 0.6 beats the previous best, not the lost one
+])
+def test_a_best_saved_but_not_recorded_is_taken_up_on_resume(
+        tmp_path, monkeypatch, epoch, scores):
+    """Killed after a new best checkpoint is saved but before the
+    checkpoint of that epoch is saved again to record it: --resume (from
+    that checkpoint, which names the previous best, and does not validate
+    the epoch again) takes the new best file up with its score and removes
+    the previous best. The run ends as an uninterrupted run with the same
+    scores does: the same files, the same best. A copy of the new best
+    under another name stays, and is not taken for it."""
+    monkeypatch.setitem(globals(), 'SCORES', scores)
+    ref = tmp_path / 'uninterrupted'
+    expected = _train(ref, epochs=3, interval=1, max_keep_ckpts=1,
+                      save_best='acc')
+    work = str(tmp_path / 'work')
+    _killed_before_the_best_is_recorded(monkeypatch, work, epoch)
+    lost = f'best_acc_epoch_{epoch}.pth'
+    assert _kept(work)[0] == sorted(
+        {'best_acc_epoch_1.pth', lost, f'epoch_{epoch}.pth'})
+    copy = os.path.join(work, 'best_acc_mine.pth')
+    with open(f'{work}/{lost}', 'rb') as f, open(copy, 'wb') as out:
+        out.write(f.read())
+    monkeypatch.setitem(globals(), 'SCORES', scores[epoch:])
+    runner = _train(work, epochs=3, resume=True, interval=1,
+                    max_keep_ckpts=1, save_best='acc')
+    assert _best(runner) == _best(expected) == (max(scores), lost)
+    os.remove(copy)
+    assert _kept(work) == _kept(ref)
+
+
+def test_an_earlier_runs_best_is_not_taken_up(tmp_path, monkeypatch):
+    """A best file of another run under the very name the lost best had
+    (another run's, killed at the same point): it does not hold the id of
+    the save resumed from, and is neither taken up nor removed; the
+    recorded best stays the best until a better one."""
+    work, other = str(tmp_path / 'work'), str(tmp_path / 'other')
+    for folder in (other, work):
+        _killed_before_the_best_is_recorded(monkeypatch, folder, 2)
+    theirs = open(f'{other}/best_acc_epoch_2.pth', 'rb').read()
+    with open(f'{work}/best_acc_epoch_2.pth', 'wb') as f:
+        f.write(theirs)
+    monkeypatch.setitem(globals(), 'SCORES', [0.55, 0.4])
+    runner = _train(work, epochs=4, resume=True, interval=1,
+                    max_keep_ckpts=1, save_best='acc')
+    # 0.55 at epoch 3 beats the recorded best (0.5, epoch 1)
+    assert _best(runner) == (0.55, 'best_acc_epoch_3.pth')
+    assert _kept(work) == (['best_acc_epoch_2.pth', 'best_acc_epoch_3.pth',
+                            'epoch_4.pth'], 'epoch_4.pth')
+    assert open(f'{work}/best_acc_epoch_2.pth', 'rb').read() == theirs
+
+
 @pytest.mark.parametrize('hook', ['CheckpointHook', 'mmengine.CheckpointHook'])
 def test_a_publish_killed_midway_leaves_no_half_file(tmp_path, monkeypatch,
                                                      hook):

@@ -11,15 +11,20 @@ name and renames), then ``last_checkpoint`` is replaced atomically, and only
 then are the files beyond ``max_keep_ckpts`` and the previous best removed.
 Which files are kept, ``keep_ckpt_ids`` / ``best_ckpt`` in the message hub and
 their resume are MMEngine's; the hub also records the removals still to come
-when a checkpoint is saved, which a resume from it does.
+when a checkpoint is saved, which a resume from it does, and a new id at each
+save, which a best checkpoint saved next holds too: a resume before the
+checkpoint saved again after a new best recorded it finds that best file by
+the id and takes it up (:meth:`CheckpointHook._adopt_lost_bests`).
 
 Registered as ``CheckpointHook`` in the ``openselfsup`` scope, so configs
 saying ``type='CheckpointHook'`` get this one;
 ``type='mmengine.CheckpointHook'`` still names MMEngine's.
 """
 import hashlib
+import os
 import os.path as osp
 import pickle
+import uuid
 from contextlib import contextmanager
 from typing import Iterator, List
 
@@ -27,13 +32,19 @@ from mmengine.dist import is_main_process, master_only
 from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
 
 from ..registry import HOOKS
+from ..utils import InputError
 from ..utils.io import atomic_path, save_text
-from .checkpoint import without_file_client_warnings
+from .checkpoint import load_checkpoint_file, without_file_client_warnings
 
 
 #: message hub key: the names of the files in the checkpoint folder whose
 #: removal was still to come when a checkpoint was saved
 _PENDING = 'pending_ckpt_removals'
+
+#: message hub key: a new random id at each save of a (regular) checkpoint.
+#: A best checkpoint is saved with the hub as it is then, so one saved after
+#: that checkpoint and before the next save holds that checkpoint's id
+_SAVE_ID = 'checkpoint_save_id'
 
 
 class _RemovalsHeld:
@@ -77,7 +88,11 @@ class CheckpointHook(_MMEngineCheckpointHook):
     from it removes that file (MMEngine's ``before_train`` trims the list to
     ``max_keep_ckpts``). Likewise the checkpoint saved again after a new best
     one records the previous best, whose removal is still to come, and a
-    ``--resume`` from it removes that file (:meth:`before_train`).
+    ``--resume`` from it removes that file (:meth:`before_train`). A kill
+    after a new best checkpoint is saved but before the checkpoint that
+    records it is saved again leaves a best file that the checkpoint
+    resumed from does not name: the resume takes it up as the best
+    (:meth:`_adopt_lost_bests`).
     """
 
     def before_train(self, runner) -> None:
@@ -95,6 +110,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
         without_file_client_warnings`)."""
         with without_file_client_warnings(self.file_client_args):
             super().before_train(runner)
+        self._adopt_lost_bests(runner)
         hub = runner.message_hub
         names = hub.get_info(_PENDING) or []
         if not names:
@@ -110,6 +126,74 @@ class CheckpointHook(_MMEngineCheckpointHook):
         for name in names:
             if name not in live:
                 _remove(backend, backend.join_path(self.out_dir, name))
+
+    def _adopt_lost_bests(self, runner) -> None:
+        """Resumed from a checkpoint after which a new best checkpoint was
+        saved, but killed before that checkpoint was saved again to record
+        it: that best file is the best again, with its score, and the
+        previous best it replaced is removed, as the save would have done.
+
+        The resumed run does not validate the steps before it again, so
+        that validation's result would otherwise be lost: the run would go
+        on comparing with the previous best score, keep two best files,
+        and never remove the newer one. Taken up, the run ends with the
+        best checkpoint an uninterrupted run has (with the same scores).
+
+        A file is taken up only when its own message hub proves it that
+        step's: a ``best_*.pth`` in the checkpoint folder, not older than
+        the checkpoint resumed from, that holds the id of that
+        checkpoint's save (:data:`_SAVE_ID`; an earlier run's best holds
+        another) and names itself as the best (a copy under another name
+        does not). Anything else there is left alone.
+        """
+        if self.save_best is None:
+            return
+        hub = runner.message_hub
+        save_id = hub.get_info(_SAVE_ID)
+        if not save_id or not osp.isdir(self.out_dir):
+            return
+        single = len(self.key_indicators) == 1
+        slots = [('best_score', 'best_ckpt', None)] if single else [
+            (f'best_score_{k}', f'best_ckpt_{k}', k)
+            for k in self.key_indicators]
+        recorded = {osp.basename(p) for p in self._best_paths()}
+        resumed = osp.join(self.out_dir,
+                           osp.basename(hub.get_info('last_ckpt') or ''))
+        since = osp.getmtime(resumed) if osp.isfile(resumed) else 0
+        for name in sorted(os.listdir(self.out_dir)):
+            path = osp.join(self.out_dir, name)
+            if not (name.startswith('best_') and name.endswith('.pth')) or \
+                    name in recorded or not osp.isfile(path) or \
+                    osp.getmtime(path) < since:
+                continue
+            try:
+                saved = load_checkpoint_file(path, mmap=True)
+                info = saved['message_hub']['runtime_info']
+            except (InputError, KeyError, TypeError):
+                continue  # not a checkpoint this hook saved
+            if info.get(_SAVE_ID) != save_id:
+                continue
+            for score_key, ckpt_key, key in slots:
+                if osp.basename(str(info.get(ckpt_key))) != name or \
+                        score_key not in info:
+                    continue
+                previous = self.best_ckpt_path if single else \
+                    self.best_ckpt_path_dict.get(key)
+                hub.update_info(score_key, info[score_key])
+                hub.update_info(ckpt_key, path)
+                if single:
+                    self.best_ckpt_path = path
+                else:
+                    self.best_ckpt_path_dict[key] = path
+                runner.logger.info(
+                    f'{name} (best {info[score_key]}) was saved after '
+                    f'{osp.basename(resumed)}, which does not record it (a '
+                    'kill came before it was saved again): it is the best '
+                    'checkpoint')
+                if previous and osp.basename(previous) != name and \
+                        is_main_process():
+                    _remove(self.file_backend, osp.join(
+                        self.out_dir, osp.basename(previous)))
 
     def _best_paths(self) -> List[str]:
         """The recorded best checkpoints (``save_best``: one, or one per
@@ -161,6 +245,10 @@ class CheckpointHook(_MMEngineCheckpointHook):
             filename = self.filename_tmpl.format(step)
             self.last_ckpt = held.join_path(self.out_dir, filename)
             runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+            # a best checkpoint saved before the next save holds it too:
+            # resumed from this one, before_train knows that file for the
+            # one this step saved, if a kill came before it was recorded
+            runner.message_hub.update_info(_SAVE_ID, uuid.uuid4().hex)
             # removals decided before this save (the previous best, when
             # saved again after a new best): resumed from it, before_train
             # does them if a kill came before they were done
