@@ -169,18 +169,26 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     again = json.load(open(os.path.join(
         out, f'knn_{os.path.basename(tmp_path)}_bad.json')))
     assert again.pop('checkpoint') == bad
-    assert again == {k: v for k, v in res.items() if k != 'checkpoint'}
+    assert again.pop('title') == knn_title(
+        res, f'{os.path.basename(tmp_path)}_bad')
+    assert again == {k: v for k, v in res.items()
+                     if k not in ('checkpoint', 'title')}
     with pytest.raises(InputError, match='weights_only=True'):
         load_checkpoint_file(bad)
     assert not os.path.exists(marker)
 
 
-def test_random_init_baseline(hier_root, tmp_path, monkeypatch):
+def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):
     """--random-init evaluates the untrained model; same seed, same result;
-    checkpoint and --random-init exclude each other."""
+    checkpoint and --random-init exclude each other. The printed table, the
+    .txt, the plot and the JSON carry one title, naming the model (its
+    config) and the seed as the file names do."""
     import importlib.util
 
     from mmengine.config import Config
+    from PIL import Image
+
+    from openselfsup.evaluation.knn import format_table, knn_title
     monkeypatch.chdir(ROOT)
     spec = importlib.util.spec_from_file_location(
         'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
@@ -189,15 +197,26 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch):
     opts = _options(hier_root, knn_hook=False)
     cfg = Config.fromfile(CONFIGS['hidisc'])
     cfg.merge_from_dict(opts)
-    cfg_path = str(tmp_path / 'cfg.py')
+    cfg_path = str(tmp_path / 'hidisc_demo.py')
     cfg.dump(cfg_path)
     results = []
+    stem = 'knn_random_init_hidisc_demo_seed3'
     for sub in ('a', 'b'):
         out = str(tmp_path / sub)
+        capsys.readouterr()
         assert run_cli(tool.main, [cfg_path, '--random-init', '--seed', '3',
                                    '--out-dir', out]) == 0
-        results.append(json.load(open(
-            os.path.join(out, 'knn_random_init_cfg_seed3.json'))))
+        printed = capsys.readouterr().out.splitlines()
+        results.append(json.load(open(os.path.join(out, f'{stem}.json'))))
+        table = open(os.path.join(out, f'{stem}.txt')).read()
+        plot = Image.open(os.path.join(out, f'{stem}.png'))
+        # one title: the printed table is the file's, the plot says it too
+        title = table.splitlines()[0]
+        assert printed[:len(table.splitlines())] == table.splitlines()
+        assert plot.text['Title'] == title == results[-1]['title']
+        assert title == knn_title(results[-1], stem[len('knn_'):])
+        assert 'hidisc_demo' in title and 'seed3' in title
+        assert table == format_table(results[-1], title)
     assert results[0] == results[1]
     assert results[0]['checkpoint'] == 'random init (seed 3)'
     assert results[0]['patient']['n'] == 2

@@ -6,7 +6,9 @@ neighbour weights exp(sim / 0.07) (as published); slide and patient
 predictions sum their patches' L1-normalised, soft-maxed scores (the
 published rule; knn_eval.aggregation='sum' sums the raw scores). Prints a
 table, writes knn_<ckpt>.json, .txt and .png (at random initialisation
-knn_random_init_<config>_seed<S>.*).
+knn_random_init_<config>_seed<S>.*); the printed table, the .txt and the
+plot are titled with the files' name: kNN (k=...) iter_300, or
+random_init_<config>_seed<S>.
 
 Example:
     python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
@@ -55,11 +57,10 @@ def main(argv=None):
         raise InputError('give either a checkpoint or --random-init')
     # the model stack (8 s) after the command line is checked
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.evaluation.knn import format_table, knn_title
+    from openselfsup.evaluation.knn import format_table
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
                                     a.cfg_options, seed=a.seed)
-    print(format_table(res, knn_title(res, res['checkpoint'])),
-          end='')
+    print(format_table(res, res['title']), end='')  # the .txt's table
     print(f'written {path}')
 
 

@@ -21,7 +21,7 @@ from ..utils import InputError, check_writable, save_set
 def plot_levels(results: Dict[str, Dict[str, float]],
                 title: str = '') -> bytes:
     """Bar chart of accuracy and mean class accuracy per level (PNG
-    bytes)."""
+    bytes); ``title`` is drawn above it and is the PNG's ``Title``."""
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
     levels = [lv for lv, _ in LEVEL_KEYS]
@@ -36,7 +36,7 @@ def plot_levels(results: Dict[str, Dict[str, float]],
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return figure_png(fig, dpi=100)
+    return figure_png(fig, dpi=100, title=title)
 
 
 def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
@@ -84,7 +84,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         seed (int): seed of the initialisation (``checkpoint=None``).
 
     Returns:
-        tuple: (results dict, path of the JSON written).
+        tuple: (results dict, path of the JSON written). The dict's
+        ``'title'`` (``kNN (k=...) <stem>``, the files' ``knn_<stem>``;
+        at initialisation ``random_init_<config>_seed<S>``, naming the
+        model) heads the table, the plot and what the command prints.
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
@@ -142,10 +145,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res = run_knn(model, **cfg.knn_eval)
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
-    title = knn_title(res, stem)  # says when k was capped at the bank
+    # one name for every output, the files' stem (the config's name at
+    # initialisation: several models' baselines share a folder); the title
+    # says when k was capped at the bank
+    res['title'] = knn_title(res, stem)
     save_set({json_path: res,  # the numbers, their table and plot together
               os.path.join(out_dir, f'knn_{stem}.txt'): format_table(
-                  res, title),
+                  res, res['title']),
               os.path.join(out_dir, f'knn_{stem}.png'): plot_levels(
-                  res, title)})
+                  res, res['title'])})
     return res, json_path

@@ -10,9 +10,12 @@ def pyplot():
     return plt
 
 
-def figure_png(fig, dpi: int = 110) -> bytes:
-    """A figure as PNG bytes; the figure is closed."""
+def figure_png(fig, dpi: int = 110, title: str = '') -> bytes:
+    """A figure as PNG bytes; the figure is closed. ``title``, when given,
+    is also the PNG's ``Title`` text (what image viewers and file indexes
+    show without drawing the image)."""
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format='png')
+    fig.savefig(buf, dpi=dpi, format='png',
+                metadata={'Title': title} if title else None)
     pyplot().close(fig)
     return buf.getvalue()
