@@ -295,6 +295,33 @@ def test_ctrl_c_while_a_set_is_moved_in_comes_after_the_last_file(tmp_path):
     assert open(a).read() == 'new a' and open(b).read() == 'new b'
 
 
+def test_signals_held_come_once_after_the_body_to_the_handler_restored():
+    """signals_held: a signal sent in the body reaches the handler that was
+    set only after the body (once, however often it came), and that handler
+    is set again; a signal not held is not delayed."""
+    import signal
+
+    from openselfsup.utils.io import signals_held
+    seen = []
+
+    def handler(signum, frame):
+        seen.append(signum)
+    old = {s: signal.signal(s, handler)
+           for s in (signal.SIGUSR1, signal.SIGUSR2)}
+    try:
+        with signals_held([signal.SIGUSR1]):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            os.kill(os.getpid(), signal.SIGUSR2)
+            assert seen == [signal.SIGUSR2]
+            assert signal.getsignal(signal.SIGUSR1) is not handler
+        assert seen == [signal.SIGUSR2, signal.SIGUSR1]
+        assert signal.getsignal(signal.SIGUSR1) is handler
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def test_a_full_disk_while_a_set_is_written_is_one_line(tmp_path,
                                                         monkeypatch):
     """As for one file (save_npy): ENOSPC while the features of a set are

@@ -43,8 +43,8 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
-from ..utils.io import (_signals_held, atomic_path,
-                        remove_stale_temporaries)
+from ..utils.io import (atomic_path, remove_stale_temporaries,
+                        signals_held)
 from .checkpoint import (is_complete_checkpoint, register_safe_globals,
                          without_file_client_warnings)
 
@@ -347,7 +347,7 @@ class AtomicRunner(Runner):
         DataLoader workers too, and torch's SIGCHLD handler would raise
         its 'worker is killed' error in the middle of this clean-up; it
         raises once the clean-up is done."""
-        with _signals_held(_CHILD_SIGNALS):
+        with signals_held(_CHILD_SIGNALS):
             self._restore_sigterm()
             if not self._started:
                 self._discard()

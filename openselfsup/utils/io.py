@@ -19,7 +19,9 @@ Files that belong together (a list set, a report's Markdown, JSON and plot,
 features with their labels and provenance) go through :func:`atomic_paths`:
 every one is written to its temporary first and they are moved in together
 at the end, so an interruption while they are written leaves the old set
-whole, never new files beside old ones.
+whole, never new files beside old ones. Their renames run under
+:func:`signals_held`, which other steps that must not stop half-way (the
+runner's clean-up of a failed start) use too.
 
 Files that several runs write alike (the low-shot workdir's labels, shared
 by every model) are checked and written in turn with :func:`locked`: a
@@ -227,8 +229,8 @@ def _disk_errors(path: str) -> Iterator[None]:
 
 
 @contextmanager
-def _signals_held(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)
-                  ) -> Iterator[None]:
+def signals_held(signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM)
+                 ) -> Iterator[None]:
     """Hold ``signals`` (SIGINT and SIGTERM) back for the body and act on
     them right after (Ctrl-C cannot stop a set of renames half-way). The
     handlers are swapped, not the signal mask: another thread (torch's,
@@ -282,7 +284,7 @@ def atomic_paths(paths: Sequence[str]) -> Iterator[List[str]]:
         tmps = [stack.enter_context(_temporary(p)) for p in paths]
         yield tmps
         mode = 0o666 & ~_umask()
-        with _signals_held():
+        with signals_held():
             for tmp in tmps:
                 os.chmod(tmp, mode)
             for tmp, path in zip(tmps, paths):
