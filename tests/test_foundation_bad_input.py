@@ -235,6 +235,15 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
         ['tools/train.py', full, '--check-config', '--check-world', '2',
          '--cfg-options', f'{key}={nct}'], MODEL_STACK)
     assert rc == 0 and loaded == [], (lines, loaded)
+    # and so does its refusal of a missing folder (whether the dataset
+    # downloads was asked of its class, which imported torch: ~7 s)
+    gone = str(tmp_path / 'gone') + '/'
+    rc, out, lines, loaded = loaded_modules(
+        ['tools/train.py', full, '--check-config', '--check-world', '2',
+         '--cfg-options', f'{key}={gone}'], MODEL_STACK)
+    assert rc == 2 and lines == [
+        f'error: {gone}: folder not found ({key} in {full}; fix the config '
+        f'or --cfg-options {key}=...)'] and loaded == [], (lines, loaded)
     if tool == 'tools/dist_train.sh':
         # torchrun's elastic NNODES=MIN:MAX leaves the process count open:
         # the split is not checked there (the launcher's arithmetic on it
@@ -994,24 +1003,57 @@ def test_an_ann_file_under_home_is_accepted(synthetic_root, tmp_path,
 def test_a_dataset_that_downloads_is_not_refused(tmp_path):
     """mmpretrain's CIFAR10 downloads into its data_root when built
     (``download=True`` by default): a data_root not there yet is not
-    refused; with ``download=False`` it is, as any missing folder."""
+    refused; with ``download=False`` it is, as any missing folder. The
+    check reads the downloading types from a table: it is the set of
+    registered datasets whose class downloads by default; a config with
+    custom_imports asks the class of a type the table does not hold."""
     import inspect
 
-    from openselfsup.apis.train import check_data_paths
+    from openselfsup.apis.train import DOWNLOADING_DATASETS, check_data_paths
     from openselfsup.config import load_config
     from openselfsup.registry import DATASETS
     from openselfsup.utils import InputError
-    assert inspect.signature(DATASETS.get('CIFAR10')).parameters[
-        'download'].default is True
+
+    def download_default(cls):
+        try:
+            param = inspect.signature(cls).parameters.get('download')
+        except (TypeError, ValueError):
+            return None
+        return param and param.default
+
+    registered, reg = {}, DATASETS  # this project's, mmpretrain's, ...
+    while reg is not None:
+        reg.import_from_location()
+        for name, cls in reg.module_dict.items():
+            registered.setdefault(name, cls)
+        reg = reg.parent
+    assert {n for n, c in registered.items()
+            if download_default(c) is True} == DOWNLOADING_DATASETS
     gone = str(tmp_path / 'cifar10')
     cfg = load_config(FSP_DEMO, {'train_dataloader.dataset': dict(
         type='CIFAR10', data_root=gone, split='train')})
+    check_data_paths(cfg)
+    cfg.train_dataloader.dataset.type = 'mmpretrain.CIFAR10'
     check_data_paths(cfg)
     cfg.train_dataloader.dataset.download = False
     with pytest.raises(InputError, match=re.escape(f'{gone}: folder not '
                                                    'found')):
         check_data_paths(cfg)
     assert not os.path.exists(gone)
+
+    class Fetched:  # a config's own module's dataset that downloads
+        def __init__(self, data_root='', download=True):
+            pass
+    DATASETS.register_module(name='_TestFetched', module=Fetched)
+    try:
+        cfg = load_config(FSP_DEMO, {'train_dataloader.dataset': dict(
+            type='_TestFetched', data_root=gone)})
+        with pytest.raises(InputError, match='folder not found'):
+            check_data_paths(cfg)  # no custom_imports: the table decides
+        cfg.custom_imports = dict(imports=[])
+        check_data_paths(cfg)
+    finally:
+        DATASETS._module_dict.pop('_TestFetched')
 
 
 @pytest.mark.parametrize('where', ['model', 'data', 'first step'])

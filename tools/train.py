@@ -47,8 +47,8 @@ def parse_args(argv):
     p.add_argument('--local-rank', '--local_rank', type=int, default=0,
                    help=argparse.SUPPRESS)
     # the launchers' check before they start processes: the config, the
-    # overrides and the data paths, without importing torch (except for a
-    # missing data path: whether its dataset downloads is asked of its class)
+    # overrides and the data paths, without importing torch (a config with
+    # custom_imports imports its modules when it is read)
     p.add_argument('--check-config', action='store_true',
                    help=argparse.SUPPRESS)
     # with --check-config: the processes the launcher will start (the
