@@ -734,8 +734,10 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
             "transform (one named Random..., marking its methods with "
             "mmcv's @cache_randomness, or one of HiDiscAugment, Lighting, "
             'ColorJitter, GaussianBlur, AutoAugment, RandAugment, '
-            'TrivialAugmentWide, AugMix, ElasticTransform): the copies would '
-            'be identical; use a random pipeline, e.g. '
+            'TrivialAugmentWide, AugMix, ElasticTransform; not where its '
+            'probability fixes the outcome: 0, or 1 for an op that draws '
+            'nothing else): the copies would be identical; use a random '
+            'pipeline, e.g. '
             'configs/extraction/nct_aug.py')
     err = cli_fails(extract, _extract_args(synthetic_root, 'nct_train.py',
                                            aug, '--aug_times', '2'),
@@ -771,9 +773,13 @@ def test_random_transforms_are_found_in_any_pipeline():
                                               crop_size=28)], None),
         ([dict(type='ResizeEdge', scale=32)], None),
         ([dict(type='Resize', scale=32),  # inside a wrapper
-          dict(type='RandomApply', prob=1.0, transforms=[
+          dict(type='RandomApply', prob=0.8, transforms=[
               dict(type='HueWrapColorJitter', brightness=0.4)])],
          ('dataset.pipeline.2', 'RandomApply')),
+        ([dict(type='Resize', scale=32),  # a wrapper always applied
+          dict(type='RandomApply', prob=1.0, transforms=[
+              dict(type='HueWrapColorJitter', brightness=0.4)])],
+         ('dataset.pipeline.2.transforms.0', 'HueWrapColorJitter')),
         ([dict(type='Resize', scale=32), dict(  # a subclass of ColorJitter
             type='HueWrapColorJitter', brightness=0.4)],
          ('dataset.pipeline.2', 'HueWrapColorJitter')),
@@ -803,3 +809,120 @@ def test_random_transforms_are_found_in_any_pipeline():
             img = torch.rand(3, 16, 16)
             torch.manual_seed(0)
             assert not torch.equal(op(img), op(img)), steps
+
+
+def _run_seeded(steps, seed):
+    """The image a pipeline of ``steps`` makes of one fixed 16 x 16 colour
+    image, with every random generator seeded with ``seed``."""
+    import random
+
+    import torch
+    from mmcv.transforms import Compose
+    from mmengine.registry import init_default_scope
+    init_default_scope('openselfsup')
+    from openselfsup.datasets import registered  # noqa: F401
+    img = np.random.default_rng(7).integers(0, 256, (16, 16, 3),
+                                            dtype=np.uint8)
+    np.random.seed(seed)
+    random.seed(seed)
+    torch.manual_seed(seed)
+    out = Compose([dict(s) for s in steps])(
+        dict(img=img.copy(), img_shape=(16, 16), ori_shape=(16, 16)))
+    return np.asarray(out['img']), img
+
+
+#: transforms whose settings fix their outcome or not: 'never' (not
+#: applied), 'fixed' (applied, nothing drawn), 'random'
+_SETTINGS_CASES = [
+    ([dict(type='RandomFlip', prob=0.)], 'never'),
+    ([dict(type='RandomFlip', prob=1.)], 'fixed'),
+    ([dict(type='RandomFlip', prob=1., direction='vertical')], 'fixed'),
+    ([dict(type='RandomFlip', prob=[0., 1.],
+           direction=['horizontal', 'vertical'])], 'fixed'),
+    ([dict(type='RandomFlip', prob=[0., 0.],
+           direction=['horizontal', 'vertical'])], 'never'),
+    ([dict(type='RandomFlip', prob=1.,
+           direction=['horizontal', 'vertical'])], 'random'),
+    ([dict(type='RandomFlip', prob=0.5)], 'random'),
+    ([dict(type='PillowGrayscale', prob=1.)], 'fixed'),
+    ([dict(type='PillowGrayscale', prob=0.)], 'never'),
+    ([dict(type='PillowGrayscale', prob=0.5)], 'random'),
+    ([dict(type='RandomGrayscale', prob=1.)], 'fixed'),
+    ([dict(type='Equalize', prob=1.)], 'fixed'),
+    ([dict(type='Equalize')], 'random'),  # prob 0.5 by default
+    ([dict(type='Solarize', thr=100, prob=1.)], 'fixed'),
+    ([dict(type='Cutout', shape=4, prob=1.)], 'random'),  # its position
+    ([dict(type='Cutout', shape=4, prob=0.)], 'never'),
+    ([dict(type='RandomApply', prob=1., transforms=[
+        dict(type='PillowGrayscale', prob=1.)])], 'fixed'),
+    ([dict(type='RandomApply', prob=0., transforms=[
+        dict(type='HueWrapColorJitter', brightness=0.4)])], 'never'),
+    ([dict(type='RandomApply', prob=1., transforms=[
+        dict(type='HueWrapColorJitter', brightness=0.4)])], 'random'),
+    ([dict(type='RandomApply', prob=0.5, transforms=[
+        dict(type='PillowGrayscale', prob=1.)])], 'random'),
+    ([dict(type='NumpyToPIL'),
+      dict(type='torchvision/RandomHorizontalFlip', p=1.),
+      dict(type='PILToNumpy')], 'fixed'),
+    ([dict(type='NumpyToPIL'),
+      dict(type='torchvision/RandomHorizontalFlip', p=0.5),
+      dict(type='PILToNumpy')], 'random'),
+]
+
+
+@pytest.mark.parametrize('steps,outcome', _SETTINGS_CASES)
+def test_settings_that_fix_a_transforms_outcome_make_it_deterministic(
+        steps, outcome):
+    """``RandomFlip(prob=0.)``, ``PillowGrayscale(prob=1.)``,
+    ``Equalize(prob=1.)``... were random by their class alone, so a config
+    of them was refused without ``--aug_times``, with no way round. By
+    hand for each case, and against the reference: the pipeline run with
+    eight seeds gives one image where it is called deterministic (the
+    input where never applied, another where applied), several where
+    random."""
+    from openselfsup.apis.extract import random_transform
+    from openselfsup.config import load_config
+    cfg = load_config(os.path.join(ROOT, 'configs', 'extraction',
+                                   'nct_train.py'))
+    cfg.dataset.pipeline = [dict(type='LoadImageFromFile'), *steps,
+                            dict(type='PackInputs')]
+    found = random_transform(cfg)
+    assert (found is None) == (outcome != 'random'), (steps, found)
+    runs = [_run_seeded(steps, seed) for seed in range(8)]
+    images = {out.tobytes() for out, _ in runs}
+    if outcome == 'random':
+        assert len(images) > 1, steps
+    else:
+        assert len(images) == 1, steps
+        assert np.array_equal(*runs[0]) == (outcome == 'never'), steps
+
+
+def test_a_fixed_transform_is_one_pass_and_takes_no_aug_times(
+        synthetic_root, tmp_path, capsys):
+    """``RandomFlip(prob=0.)`` after the resize: extracted without
+    ``--aug_times`` (the same features as without the flip), and refused
+    with it (its copies would be identical)."""
+    extract = script_main('wsi_workdir/extract.py')
+    base = os.path.join(ROOT, 'configs', 'extraction', 'nct_train.py')
+    cfg = tmp_path / 'nct_train_noflip.py'
+    cfg.write_text(
+        f'_base_ = {base!r}\n'
+        "dataset = dict(pipeline=[\n"
+        "    dict(type='LoadImageFromFile', imdecode_backend='pillow'),\n"
+        "    dict(type='Resize', scale=224, backend='pillow',\n"
+        "         interpolation='bilinear'),\n"
+        "    dict(type='RandomFlip', prob=0.),\n"
+        "    dict(type='PackInputs')])\n")
+    w = str(tmp_path / 'w')
+    train = paths.features_path(w, 'clp', 'NCT_train')
+    cli_ok(extract, _extract_args(synthetic_root, str(cfg), train), capsys)
+    plain = str(tmp_path / 'plain' / 'nct_train.npy')
+    cli_ok(extract, _extract_args(synthetic_root, 'nct_train.py', plain),
+           capsys)
+    assert np.array_equal(np.load(train), np.load(plain))
+    aug = paths.features_path(w, 'clp', 'NCT_aug')
+    cli_fails(extract, _extract_args(synthetic_root, str(cfg), aug,
+                                     '--aug_times', '2'), capsys,
+              str(tmp_path), f'{aug}: --aug_times 2 with {cfg}, whose '
+              'pipeline has no random transform')
+    assert not os.path.exists(aug)

@@ -293,6 +293,116 @@ _ALSO_RANDOM = ('HiDiscAugment', 'Lighting', 'ColorJitter', 'GaussianBlur',
                 'ElasticTransform')
 
 
+@functools.lru_cache(maxsize=None)
+def _applied_with_probability() -> Dict[type, Tuple[str, Optional[tuple]]]:
+    """Random transforms whose one draw is whether they apply, by class
+    (exactly: a subclass may draw more): the argument that holds the
+    probability, and the arguments that, when set, leave the applied op
+    nothing to draw (``()``: it draws nothing; None: it always draws, e.g.
+    a position). Read from their sources: each applies when a uniform
+    draw in [0, 1) is below the probability (mmpretrain's auto-augment
+    ops and ``RandomErasing``: skip when it is above), so 1 always
+    applies and 0 never does (those of mmpretrain: when the float64 draw
+    is not exactly 0, odds of 2**-53). Keys of torchvision's ops are the
+    op's class (mmpretrain's ``torchvision/<op>`` wraps it). Not here:
+    ``HiDiscAugment`` (its ops' torchvision ``RandomApply`` applies when
+    ``p`` is not below a float32 draw, so ``p=0`` when the draw is 0:
+    odds of 2**-24 per op and image)."""
+    import torchvision.transforms as T
+    from mmcv.transforms import RandomApply, RandomGrayscale
+    from mmpretrain.datasets import transforms as mp
+
+    from ..datasets.transforms import PillowGrayscale
+    gates = {cls: ('prob', ()) for cls in (
+        # RandomApply: the wrapper; its transforms are read on their own
+        RandomApply, RandomGrayscale, PillowGrayscale, mp.Equalize,
+        mp.AutoContrast, mp.Invert)}
+    gates.update({mp.Solarize: ('prob', ('thr', )),
+                  mp.SolarizeAdd: ('prob', ('magnitude', )),
+                  mp.Posterize: ('prob', ('bits', )),
+                  mp.GaussianBlur: ('prob', ('radius', )),
+                  mp.RandomErasing: ('erase_prob', None)})
+    # a random position, magnitude or sign whenever applied
+    gates.update({cls: ('prob', None) for cls in (
+        mp.Cutout, mp.Shear, mp.Translate, mp.Rotate, mp.Contrast,
+        mp.Brightness, mp.Sharpness, mp.ColorTransform)})
+    gates.update({op: ('p', ()) for op in (
+        T.RandomHorizontalFlip, T.RandomVerticalFlip, T.RandomGrayscale,
+        T.RandomAutocontrast, T.RandomEqualize, T.RandomInvert,
+        T.RandomPosterize, T.RandomSolarize, T.RandomAdjustSharpness)})
+    gates[T.RandomErasing] = ('p', None)
+    return gates
+
+
+def _argument(cls, node: dict, arg: str):
+    """``node[arg]``, else the default of ``cls``'s argument ``arg`` (None
+    when it has none)."""
+    import inspect
+    if arg in node:
+        return node[arg]
+    try:
+        param = inspect.signature(cls).parameters.get(arg)
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    return None if param is None or param.default is param.empty \
+        else param.default
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _flip_outcome(cls, node: dict) -> Optional[str]:
+    """mmcv's ``RandomFlip``: each direction with its probability (a list
+    of them, or ``prob`` shared out over the directions), else no flip;
+    ``'never'`` or ``'fixed'`` where one outcome is certain."""
+    prob = _argument(cls, node, 'prob')
+    direction = _argument(cls, node, 'direction')
+    dirs = [direction] if isinstance(direction, str) else \
+        list(direction) if isinstance(direction, (list, tuple)) else []
+    if isinstance(prob, (list, tuple)):
+        probs = list(prob)
+    else:
+        probs = [prob / len(dirs) if _number(prob) and dirs else None] * \
+            len(dirs)
+    if not dirs or len(probs) != len(dirs) or not all(map(_number, probs)):
+        return None
+    odds: Dict[Optional[str], float] = {None: 1 - sum(probs)}
+    for d, p in zip(dirs, probs):
+        odds[d] = odds.get(d, 0) + p
+    certain = [d for d, p in odds.items() if p > 0]
+    if len(certain) != 1:
+        return None
+    return 'never' if certain[0] is None else 'fixed'
+
+
+def _fixed_outcome(cls, op, node: dict) -> Optional[str]:
+    """Whether the settings ``node`` of a random transform (class ``cls``;
+    ``op``: the torchvision op a ``torchvision/<op>`` wraps) fix its
+    outcome: ``'never'`` (probability 0: not applied), ``'fixed'``
+    (probability 1 and an op that then draws nothing; a wrapper's
+    transforms are read on their own), else None (random, also for any
+    class or setting not known here)."""
+    from mmcv.transforms import RandomFlip
+    if cls is RandomFlip:
+        return _flip_outcome(cls, node)
+    key = op if isinstance(cls, functools.partial) else cls
+    gate = _applied_with_probability().get(key) \
+        if isinstance(key, type) else None
+    if gate is None:
+        return None
+    arg, fixed_by = gate
+    prob = _argument(key, node, arg)
+    if not _number(prob):
+        return None
+    if prob <= 0:
+        return 'never'
+    if prob >= 1 and fixed_by is not None and all(
+            _argument(key, node, a) is not None for a in fixed_by):
+        return 'fixed'
+    return None
+
+
 def random_transform(cfg) -> Optional[Tuple[str, str]]:
     """``(dotted key, type)`` of the first transform of the config's
     ``dataset.pipeline`` (nested ones included, e.g. inside a
@@ -301,7 +411,13 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
     mmcv's ``@cache_randomness`` (RandomResizedCrop, RandomFlip,
     ColorJitter, RandAugment, ...), or whose name says ``Random``, or one
     of :data:`_ALSO_RANDOM`; for mmpretrain's ``torchvision/<op>`` (a
-    partial of its wrapper), the torchvision op's name."""
+    partial of its wrapper), the torchvision op's name. Unless its
+    settings fix the outcome (:func:`_fixed_outcome`): probability 0
+    (``RandomFlip(prob=0.)``; a ``RandomApply``'s transforms are then not
+    read), or 1 for an op that draws nothing else
+    (``PillowGrayscale(prob=1.)``, ``RandomFlip(prob=1.,
+    direction='horizontal')``; ``RandomApply(prob=1.)`` is as random as
+    its transforms)."""
     from mmengine.registry import init_default_scope
 
     from ..config import config_dicts
@@ -309,15 +425,25 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
     from ..registry import TRANSFORMS
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     pipeline = (cfg.get('dataset') or {}).get('pipeline') or []
+    never = []  # dotted keys of transforms never applied
     for where, node in config_dicts(pipeline, 'dataset.pipeline'):
+        if any(where.startswith(k + '.') for k in never):
+            continue
         kind = node.get('type')
         cls = kind if isinstance(kind, type) else \
             TRANSFORMS.get(kind) if isinstance(kind, str) else None
         name = getattr(cls, '__name__', str(kind))
-        op = getattr(cls.keywords.get('transform'), '__name__', '') \
+        wrapped = cls.keywords.get('transform') \
+            if isinstance(cls, functools.partial) else None
+        op = getattr(wrapped, '__name__', '') \
             if isinstance(cls, functools.partial) else name
-        if getattr(cls, '_methods_with_randomness', None) or \
-                'Random' in op or op in _ALSO_RANDOM:
+        if not (getattr(cls, '_methods_with_randomness', None) or
+                'Random' in op or op in _ALSO_RANDOM):
+            continue
+        outcome = _fixed_outcome(cls, wrapped, node)
+        if outcome == 'never':
+            never.append(where)
+        elif outcome is None:
             return where, name
     return None
 
@@ -943,8 +1069,10 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
                 f'{listing["config"]}, whose pipeline has no random '
                 'transform (one named Random..., marking its methods with '
                 "mmcv's @cache_randomness, or one of "
-                f'{", ".join(_ALSO_RANDOM)}): the copies would be '
-                'identical; use a random pipeline, e.g. '
+                f'{", ".join(_ALSO_RANDOM)}; not where its probability '
+                'fixes the outcome: 0, or 1 for an op that draws nothing '
+                'else): the copies would be identical; use a random '
+                'pipeline, e.g. '
                 'configs/extraction/nct_aug.py')
         return
     if found is None:
