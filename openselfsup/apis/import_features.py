@@ -33,7 +33,6 @@ default), so imported rows are L2-normalised by default; ``normalise=False``
 keeps them as found. The provenance records both: ``source_normalised``
 (unit norm as found) and ``normalised`` (as written).
 """
-import functools
 import os
 import posixpath
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -142,29 +141,6 @@ def _norm_path(path: str) -> str:
     return path[2:] if path.startswith('./') else path
 
 
-@functools.lru_cache(maxsize=None)
-def _nct_releases() -> Tuple[str, ...]:
-    """The NCT releases, whose images share their file names: NONORM (the
-    published protocol's), the stain-normalised NCT-CRC-HE-100K and
-    CRC-VAL-HE-7K."""
-    from ..datasets.list_files import NONORM
-    from ..datasets.prepare import OFFICIAL
-    return (NONORM, ) + tuple(OFFICIAL)
-
-
-def _release(parts: Sequence[str], entry: bool = False) -> Optional[str]:
-    """The NCT release a path names (its last release folder); a list
-    entry ``<CLS>/<file>`` of an NCT class is NONORM's (the published
-    lists' layout); None when unknown (LC25000, PAIP19)."""
-    from ..classes import NCT_CLASSES
-    found = [p for p in parts if p in _nct_releases()]
-    if found:
-        return found[-1]
-    if entry and len(parts) == 2 and parts[0] in NCT_CLASSES:
-        return _nct_releases()[0]
-    return None
-
-
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
                list_file: str, ignore_extra: bool = False
                ) -> Tuple[np.ndarray, int]:
@@ -189,6 +165,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             share file names: a row of the stain-normalised
             NCT-CRC-HE-100K would pass for the NONORM image of its name).
     """
+    from ..datasets.prepare import nct_release
     normed = [_norm_path(e) for e in entries]
     index = {e: i for i, e in enumerate(normed)}
     rows = np.full(len(entries), -1, dtype=np.int64)
@@ -206,8 +183,8 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         if rows[hit] >= 0:
             raise InputError(f'{where}: rows {rows[hit]} and {r} both name '
                              f'{entries[hit]}')
-        mine = _release(normed[hit].split('/'), entry=True)
-        theirs = _release(parts)
+        mine = nct_release(normed[hit].split('/'), entry=True)
+        theirs = nct_release(parts)
         if mine and theirs and mine != theirs:
             raise InputError(
                 f'{where}: row {r} ({raw}) is an image of {theirs}, the '
@@ -217,8 +194,8 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         rows[hit] = r
     missing = np.flatnonzero(rows < 0)
     if len(missing):
-        mine = _release(normed[missing[0]].split('/'), entry=True)
-        theirs = {_release(_norm_path(g).lstrip('/').split('/'))
+        mine = nct_release(normed[missing[0]].split('/'), entry=True)
+        theirs = {nct_release(_norm_path(g).lstrip('/').split('/'))
                   for g in given} - {None, mine}
         hint = (f'; the rows name images of {", ".join(sorted(theirs))}, '
                 f'the list\'s are {mine}\'s' if mine and theirs else '')

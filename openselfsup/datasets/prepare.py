@@ -58,6 +58,23 @@ OFFICIAL = ('NCT-CRC-HE-100K', 'CRC-VAL-HE-7K')
 NCT_SPLITS = ('published', 'official')
 #: the published PAIP19 split: this many slide IDs, sorted, train
 PAIP_TRAIN_SLIDES = 15
+#: the NCT releases, whose images share their file names: NONORM (the
+#: published protocol's), the stain-normalised NCT-CRC-HE-100K and
+#: CRC-VAL-HE-7K
+NCT_RELEASES = (NONORM, ) + OFFICIAL
+
+
+def nct_release(parts: Sequence[str], entry: bool = False) -> Optional[str]:
+    """The NCT release (:data:`NCT_RELEASES`) a path, split into its
+    components ``parts``, names: its last release folder; a list entry
+    (``entry``) ``<CLS>/<file>`` of an NCT class is NONORM's (the
+    published lists' layout); None when unknown (LC25000, PAIP19)."""
+    found = [p for p in parts if p in NCT_RELEASES]
+    if found:
+        return found[-1]
+    if entry and len(parts) == 2 and parts[0] in NCT_CLASSES:
+        return NONORM
+    return None
 
 
 @dataclass
