@@ -688,6 +688,180 @@ def test_features_of_the_other_split_under_a_set_name_are_refused(
     cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, name, out), capsys)
 
 
+def test_entries_split_reads_the_real_layouts(synthetic_root):
+    """The split a list's images say, by hand: NCT's official folders (in
+    the path or the data folder above it), the published lists' images
+    exactly (a subset, a mixture or the two rules disagreeing say
+    nothing), PAIP19's published slide sets; LC25000 and the synthetic
+    generator's own lists say nothing."""
+    from openselfsup.classes import LC_CLASSES, NCT_CLASSES, PAIP_CLASSES
+    from openselfsup.datasets.prepare import entries_split
+    from openselfsup.datasets.splits import read_published
+    nct = {s: [p for p, _ in read_published(f'nct_{s}')]
+           for s in ('train', 'test')}
+    nonorm = 'NCT-CRC-HE-100K-NONORM'
+    cases = [
+        (['CRC-VAL-HE-7K/ADI/ADI-TCGA-AAICEQFN.tif',
+          'CRC-VAL-HE-7K/TUM/TUM-TCGA-ZZZZ.tif'], 'data/NCT/data',
+         ('test', 'every image under CRC-VAL-HE-7K/')),
+        (['ADI/ADI-TCGA-AAICEQFN.tif'], 'data/NCT/data/CRC-VAL-HE-7K',
+         ('test', 'every image under CRC-VAL-HE-7K/')),
+        (['NCT-CRC-HE-100K/ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data',
+         ('train', 'every image under NCT-CRC-HE-100K/')),
+        (['NCT-CRC-HE-100K/ADI/a.tif', 'CRC-VAL-HE-7K/ADI/b.tif'],
+         'data/NCT/data', None),
+        ([f'{nonorm}/ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data', None),
+        (nct['test'], 'data/NCT/data',
+         ('test', 'the images of the published NCT test list')),
+        ([f'{nonorm}/{p}' for p in nct['train']], 'data/NCT/data',
+         ('train', 'the images of the published NCT train list')),
+        (nct['test'][:-1], 'data/NCT/data', None),  # a subset
+        (nct['test'] + nct['train'][:1], 'data/NCT/data', None),
+        # the official train folder, the published test images: either a
+        # subset of the official train set or the published test split of
+        # the stain-normalised images
+        ([f'NCT-CRC-HE-100K/{p}' for p in nct['test']], 'data', None),
+    ]
+    for paths_, prefix, expected in cases:
+        assert entries_split(NCT_CLASSES, paths_, prefix) == expected, \
+            paths_[:2]
+    paip = {s: [p for p, _ in read_published(f'paip_{s}')]
+            for s in ('train', 'test')}
+    one_each = sorted({p.split('/')[0] + '/2/0+0+2.png'
+                       for p in paip['train']})
+    assert len(one_each) == 15
+    assert entries_split(PAIP_CLASSES, one_each, 'data/PAIP19/data') == (
+        'train', 'the slides of the published PAIP19 train list')
+    assert entries_split(PAIP_CLASSES, paip['test'], 'd') == (
+        'test', 'the slides of the published PAIP19 test list')
+    assert entries_split(PAIP_CLASSES, one_each[1:], 'd') is None
+    assert entries_split(LC_CLASSES, paip['test'], 'd') is None
+    # the generator's own lists: no signal, their names decide
+    for domain, listed, classes in (
+            ('NCT', 'train_labeled.txt', NCT_CLASSES),
+            ('NCT', 'test_labeled.txt', NCT_CLASSES),
+            ('PAIP19', 'paip_test_labeled.txt', PAIP_CLASSES)):
+        with open(os.path.join(synthetic_root, domain, 'meta', listed)) as f:
+            rels = [line.split()[0] for line in f if line.strip()]
+        assert entries_split(classes, rels, os.path.join(
+            synthetic_root, domain, 'data')) is None, listed
+
+
+def _official_nct(synthetic_root, root):
+    """The synthetic NCT images in the official layout (its train images
+    under NCT-CRC-HE-100K/, its test images under CRC-VAL-HE-7K/), lists
+    written by ``prepare_nct.py --split official``; returns the NCT
+    folder."""
+    from openselfsup.datasets.prepare import OFFICIAL, prepare_nct
+    src = os.path.join(synthetic_root, 'NCT')
+    nct = os.path.join(root, 'NCT')
+    for folder, listed in zip(OFFICIAL, ('train_labeled.txt',
+                                         'test_labeled.txt')):
+        with open(os.path.join(src, 'meta', listed)) as f:
+            for line in f:
+                rel = line.split()[0]
+                dst = os.path.join(nct, 'data', folder,
+                                   *rel.split('/')[-2:])
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                shutil.copy(os.path.join(src, 'data', rel), dst)
+    prepare_nct(nct, 'official')
+    return nct
+
+
+def test_lists_whose_images_say_the_other_split_are_refused(
+        synthetic_root, tmp_path, capsys):
+    """A list named without a split word (``my_list.txt``, a copy of the
+    official test list) was not checked: written as ``NCT_train.npy``, the
+    test images became the support pool. Its images say the split (every
+    one under CRC-VAL-HE-7K/): refused, and so is a list whose name says
+    train while its images are the test split; the same list as
+    ``NCT_test.npy`` is extracted."""
+    root = str(tmp_path / 'official')
+    nct = _official_nct(synthetic_root, root)
+    meta = os.path.join(nct, 'meta')
+    for name in ('my_list.txt', 'train_mine.txt'):
+        shutil.copy(os.path.join(meta, 'test_labeled.txt'),
+                    os.path.join(meta, name))
+    extract = script_main('wsi_workdir/extract.py')
+    w = str(tmp_path / 'w')
+    train = paths.features_path(w, 'clp', 'NCT_train')
+    cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_train.py')
+    for listed, what in (
+            ('my_list.txt', 'but {cfg} reads {lst}, whose images are the '
+             'test split (every image under CRC-VAL-HE-7K/); extract '
+             'NCT_train with configs/extraction/nct_train.py, or write '
+             'these as NCT_test.npy'),
+            ('train_mine.txt', '; {cfg} reads {lst}, whose name says train '
+             'but whose images are the test split (every image under '
+             'CRC-VAL-HE-7K/); extract NCT_train with '
+             'configs/extraction/nct_train.py')):
+        lst = os.path.join(meta, listed)
+        sep = '' if what.startswith(';') else ', '
+        line = (f'{train}: NCT_train holds the train split{sep}'
+                + what.format(cfg=cfg, lst=lst))
+        err = cli_fails(extract, _extract_args(
+            root, 'nct_train.py', train,
+            '--cfg-options', f'dataset.ann_file=meta/{listed}'),
+            capsys, str(tmp_path), line)
+        assert err == f'error: {line}'
+    assert not os.path.exists(train)
+    test = paths.features_path(w, 'clp', 'NCT_test')
+    cli_ok(extract, _extract_args(root, 'nct_test.py', test, '--cfg-options',
+                                  'dataset.ann_file=meta/my_list.txt'),
+           capsys)
+    # the official train list as NCT_train, under a name without a split
+    shutil.copy(os.path.join(meta, 'train_labeled.txt'),
+                os.path.join(meta, 'img_list_labeled.txt'))
+    cli_ok(extract, _extract_args(
+        root, 'nct_train.py', train, '--cfg-options',
+        'dataset.ann_file=meta/img_list_labeled.txt'), capsys)
+
+
+@pytest.mark.parametrize('domain,name,published', [
+    ('NCT', 'NCT_train', 'nct_test'), ('PAIP19', 'PAIP_test', 'paip_train')])
+def test_lists_of_the_published_other_split_are_refused(
+        tmp_path, capsys, domain, name, published):
+    """The published NCT test list, or PAIP19's training slides, under a
+    name without a split word (``mine_labeled.txt``), imported as the
+    other split: refused by their images (no image read: import checks
+    the list alone); as their own split, written."""
+    from openselfsup.datasets.splits import read_published
+    entries = read_published(published)
+    if domain == 'PAIP19':  # one patch of each slide says the slides
+        entries = sorted({(p.split('/')[0] + '/0/0+0+0.png', 0)
+                          for p, _ in entries})
+    data_root = tmp_path / domain
+    (data_root / 'meta').mkdir(parents=True)
+    lst = data_root / 'meta' / 'mine_labeled.txt'
+    lst.write_text(''.join(f'{p} {c}\n' for p, c in entries))
+    rows = tmp_path / 'rows.txt'
+    rows.write_text(''.join(f'{p}\n' for p, _ in entries))
+    src = str(tmp_path / 'feats.npy')
+    np.save(src, np.random.default_rng(0).normal(
+        size=(len(entries), 4)).astype(np.float32) + 2)
+    split = published.split('_')[1]
+    own = f'{name.split("_")[0]}_{split}'
+    w = str(tmp_path / 'w')
+
+    def args(set_name):
+        cfg = os.path.join(ROOT, 'configs', 'extraction',
+                           f"{set_name.lower()}.py")
+        return ['--config', cfg, '--source', src, '--paths', str(rows),
+                '--output', paths.features_path(w, 'clp', set_name),
+                '--cfg-options', f'dataset.data_root={data_root}',
+                'dataset.ann_file=meta/mine_labeled.txt']
+    what = 'images of the published NCT' if domain == 'NCT' else \
+        'slides of the published PAIP19'
+    out = paths.features_path(w, 'clp', name)
+    cli_fails(IMPORT, args(name), capsys, str(tmp_path),
+              f'{out}: {name} holds the {name.split("_")[1]} split, but '
+              f'{args(name)[1]} reads {lst}, whose images are the {split} '
+              f'split (the {what} {split} list); extract {name} with '
+              f'configs/extraction/{name.lower()}.py, or write these as '
+              f'{own}.npy')
+    cli_ok(IMPORT, args(own), capsys)
+
+
 def _extract_args(root, config, output, *extra):
     """extract.py flags of a narrow random encoder on 32-px NCT images."""
     return ['--config', os.path.join(ROOT, 'configs', 'extraction', config),

@@ -573,8 +573,9 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
               read: Optional[Dict] = None) -> Dict:
     """Everything about the image list a feature file is written for,
     checked before any work: the outputs (writable; shared labels of the
-    same list; a workdir set's domain and split, :func:`list_split`), the
-    config's dataset, the image paths and labels.
+    same list; a workdir set's domain and split, by the list's name and
+    images, :func:`_check_set_split`), the config's dataset, the image
+    paths and labels.
 
     Args:
         config (str): an extraction config (its ``dataset``; its ``model``
@@ -657,22 +658,38 @@ def list_split(list_file: str) -> Optional[str]:
 
 def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
     """A workdir feature set of one split holds that split's list: refuse
-    a list whose name says the other split (``configs/extraction/
-    nct_test.py`` written as ``NCT_train.npy``: the classes agree, and
-    the dictionaries and support pools would be built from the queries)."""
+    a list whose name (:func:`list_split`) or whose images
+    (:func:`~openselfsup.datasets.prepare.entries_split`: NCT's official
+    folders, the published lists' images or slides) say the other split
+    (``configs/extraction/nct_test.py`` written as ``NCT_train.npy``: the
+    classes agree, and the dictionaries and support pools would be built
+    from the queries), or whose name and images disagree."""
+    from ..datasets.prepare import entries_split
     from ..lowshot.spec import feature_set_classes, feature_set_split
     name = _set_name(out)
     want = feature_set_split(name) if out['shared'] else None
-    got = list_split(meta['list_file'])
-    if want is None or got is None or got == want:
+    if want is None:
+        return
+    named = list_split(meta['list_file'])
+    shown = entries_split(feature_set_classes(name), meta['paths'],
+                          meta['data_prefix'])
+    reads = f'{config} reads {meta["list_file"]}'
+    if named and shown and named != shown[0]:
+        raise InputError(
+            f'{out["features"]}: {name} holds the {want} split; {reads}, '
+            f'whose name says {named} but whose images are the {shown[0]} '
+            f'split ({shown[1]}); {_own_config(name)}')
+    got = named or (shown[0] if shown else None)
+    if got is None or got == want:
         return
     fits = [n for n in paths.FEATURE_NAMES if n != 'NCT_aug'
             and feature_set_classes(n) == feature_set_classes(name)
             and feature_set_split(n) == got]
+    what = f'a {got} list' if named else \
+        f'whose images are the {got} split ({shown[1]})'
     raise InputError(
-        f'{out["features"]}: {name} holds the {want} split, but {config} '
-        f'reads {meta["list_file"]}, a {got} list; '
-        f'{_own_config(name, fits)}')
+        f'{out["features"]}: {name} holds the {want} split, but {reads}, '
+        f'{what}; {_own_config(name, fits)}')
 
 
 def _read_list(config: str, cfg_options: Optional[dict], copies: int,

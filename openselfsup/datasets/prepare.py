@@ -38,6 +38,7 @@ byte for byte up to line ends (and a folder prefix such as
 ``NCT-CRC-HE-100K-NONORM/``). Every converter prints a note saying which
 split and order it used.
 """
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -74,6 +75,77 @@ def nct_release(parts: Sequence[str], entry: bool = False) -> Optional[str]:
         return found[-1]
     if entry and len(parts) == 2 and parts[0] in NCT_CLASSES:
         return NONORM
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _published_sets(domain: str) -> Dict[str, frozenset]:
+    """What tells the published splits of ``domain`` (``'nct'``,
+    ``'paip'``) apart, per split: the NCT lists' images
+    (``<CLS>/<file>``), the PAIP19 lists' slides."""
+    def key(path):
+        return path.split('/', 1)[0] if domain == 'paip' else path
+    return {s: frozenset(key(p) for p, _ in read_published(f'{domain}_{s}'))
+            for s in ('train', 'test')}
+
+
+def entries_split(classes: Sequence[str], paths: Sequence[str],
+                  prefix: str = '') -> Optional[Tuple[str, str]]:
+    """The split a list's image paths say, where they say it alone, in
+    the layouts the converters write:
+
+    - NCT: every image under ``NCT-CRC-HE-100K/`` (train) or under
+      ``CRC-VAL-HE-7K/`` (test), the official split (the last release
+      folder of ``prefix`` and the path, :func:`nct_release`); or the
+      images (``<CLS>/<file>``, under any folder) exactly those of the
+      published train or test list. A subset says nothing: the published
+      protocol and ``--split-lists`` split one pool, NONORM, so its images
+      alone do not tell a user's split; where the two rules disagree,
+      nothing either;
+    - PAIP19: the slides (first path component) exactly those of the
+      published train or test list (the first 15 slide IDs train, the
+      other 35 test; every patch found of them or the published sample).
+      Other slide sets (the synthetic data's, ``--train-slides``, a
+      subset) say nothing;
+    - LC25000 and other classes: nothing (LC25000 has no split).
+
+    Reads the domain's shipped lists once per process, when first asked;
+    no image.
+
+    Args:
+        classes (sequence[str]): the list's classes (its domain).
+        paths (sequence[str]): its entries, relative to ``prefix``.
+        prefix (str): the data folder they are under.
+
+    Returns:
+        tuple or None: ``('train' | 'test', why)``, ``why`` saying which
+        rule, e.g. ``'every image under CRC-VAL-HE-7K/'``.
+    """
+    classes = tuple(classes)
+    if not paths or classes not in (NCT_CLASSES, PAIP_CLASSES):
+        return None
+    split_paths = [p.replace('\\', '/').split('/') for p in paths]
+    if classes == PAIP_CLASSES:
+        slides = {parts[0] for parts in split_paths}
+        found = [(s, f'the slides of the published PAIP19 {s} list')
+                 for s, kept in _published_sets('paip').items()
+                 if slides == kept]
+        return found[0] if found else None
+    official = dict(zip(OFFICIAL, ('train', 'test')))
+    above = nct_release(os.path.normpath(prefix).split(os.sep)) \
+        if prefix else None
+    releases = {nct_release(parts[:-1]) or above for parts in split_paths}
+    folder = releases.pop() if len(releases) == 1 else None
+    by_folder = official.get(folder)
+    names = {'/'.join(parts[-2:]) for parts in split_paths}
+    by_images = next((s for s, kept in _published_sets('nct').items()
+                      if names == kept), None)
+    if by_folder and by_images and by_folder != by_images:
+        return None
+    if by_folder:
+        return by_folder, f'every image under {folder}/'
+    if by_images:
+        return by_images, f'the images of the published NCT {by_images} list'
     return None
 
 
