@@ -706,8 +706,10 @@ def test_entries_split_reads_the_real_layouts(synthetic_root):
          ('test', 'every image under CRC-VAL-HE-7K/')),
         (['ADI/ADI-TCGA-AAICEQFN.tif'], 'data/NCT/data/CRC-VAL-HE-7K',
          ('test', 'every image under CRC-VAL-HE-7K/')),
-        (['NCT-CRC-HE-100K/ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data',
-         ('train', 'every image under NCT-CRC-HE-100K/')),
+        # the 100K folder: the official train set, or the pool of a user's
+        # own split of the stain-normalised images: nothing
+        (['NCT-CRC-HE-100K/ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data', None),
+        (['ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data/NCT-CRC-HE-100K', None),
         (['NCT-CRC-HE-100K/ADI/a.tif', 'CRC-VAL-HE-7K/ADI/b.tif'],
          'data/NCT/data', None),
         ([f'{nonorm}/ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data', None),
@@ -717,10 +719,12 @@ def test_entries_split_reads_the_real_layouts(synthetic_root):
          ('train', 'the images of the published NCT train list')),
         (nct['test'][:-1], 'data/NCT/data', None),  # a subset
         (nct['test'] + nct['train'][:1], 'data/NCT/data', None),
-        # the official train folder, the published test images: either a
-        # subset of the official train set or the published test split of
-        # the stain-normalised images
-        ([f'NCT-CRC-HE-100K/{p}' for p in nct['test']], 'data', None),
+        # the 100K folder, the published test images: the published test
+        # split of the stain-normalised images
+        ([f'NCT-CRC-HE-100K/{p}' for p in nct['test']], 'data',
+         ('test', 'the images of the published NCT test list')),
+        # the 7K folder and the published train images disagree: nothing
+        ([f'CRC-VAL-HE-7K/{p}' for p in nct['train']], 'data', None),
     ]
     for paths_, prefix, expected in cases:
         assert entries_split(NCT_CLASSES, paths_, prefix) == expected, \

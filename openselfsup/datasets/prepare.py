@@ -94,14 +94,16 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
     """The split a list's image paths say, where they say it alone, in
     the layouts the converters write:
 
-    - NCT: every image under ``NCT-CRC-HE-100K/`` (train) or under
-      ``CRC-VAL-HE-7K/`` (test), the official split (the last release
-      folder of ``prefix`` and the path, :func:`nct_release`); or the
+    - NCT: every image under ``CRC-VAL-HE-7K/``, the official test set
+      (the last release folder of ``prefix`` and the path,
+      :func:`nct_release`), test; or the
       images (``<CLS>/<file>``, under any folder) exactly those of the
       published train or test list. A subset says nothing: the published
       protocol and ``--split-lists`` split one pool, NONORM, so its images
       alone do not tell a user's split; where the two rules disagree,
-      nothing either;
+      nothing either. ``NCT-CRC-HE-100K/`` says nothing: the official
+      train set, but also the pool of a user's own split of the
+      stain-normalised images;
     - PAIP19: the slides (first path component) exactly those of the
       published train or test list (the first 15 slide IDs train, the
       other 35 test; every patch found of them or the published sample).
@@ -131,7 +133,7 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
                  for s, kept in _published_sets('paip').items()
                  if slides == kept]
         return found[0] if found else None
-    official = dict(zip(OFFICIAL, ('train', 'test')))
+    official = {OFFICIAL[1]: 'test'}  # the 100K: maybe a user's own split
     above = nct_release(os.path.normpath(prefix).split(os.sep)) \
         if prefix else None
     releases = {nct_release(parts[:-1]) or above for parts in split_paths}
