@@ -362,6 +362,55 @@ def test_locked_takes_turns_and_leaves_no_lock_file(tmp_path):
     assert os.listdir(tmp_path / 'sub') == []
 
 
+def test_locked_names_its_holder_and_a_killed_one_does_not_block(
+        tmp_path):
+    """The process a ``busy`` lock turns away learns who holds it: the
+    holder's pid@host and start, which it wrote into the lock file (a
+    second training run into a work dir names the first). A holder killed
+    with SIGKILL leaves its lock file, but the OS has released its lock:
+    the next process takes it at once and records itself."""
+    import datetime
+    import subprocess
+    import sys
+
+    from openselfsup.utils import InputError, locked
+    target = str(tmp_path / 'run')
+    lock = tmp_path / '.run.lock'
+    code = ('import sys, time\n'
+            'from openselfsup.utils import locked\n'
+            'with locked(sys.argv[1]):\n'
+            '    print("held", flush=True)\n'
+            '    time.sleep(120)\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        os.environ.get('PYTHONPATH')])))
+    start = datetime.datetime.now().replace(microsecond=0)
+    proc = subprocess.Popen([sys.executable, '-c', code, target], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == 'held\n'
+        with pytest.raises(InputError) as info:
+            with locked(target, busy=lambda holder: f'in use: {holder}'):
+                pass
+        m = re.fullmatch(r'in use: (\d+)@(\S+) since (\S+ \S+)( \S+)?',
+                         str(info.value))
+        assert m, str(info.value)
+        assert int(m.group(1)) == proc.pid
+        since = datetime.datetime.strptime(m.group(3), '%Y-%m-%d %H:%M:%S')
+        assert start <= since <= datetime.datetime.now()
+        with pytest.raises(InputError, match='^busy here$'):  # as before
+            with locked(target, busy='busy here'):
+                pass
+    finally:
+        proc.kill()  # SIGKILL: no clean-up of its own
+        proc.wait()
+    assert lock.exists()  # the killed holder's, with its line
+    assert lock.read_text().startswith(f'{proc.pid}@')
+    with locked(target, busy='busy here'):
+        assert lock.read_text().startswith(f'{os.getpid()}@')
+    assert not lock.exists()
+
+
 @pytest.mark.parametrize('err', ['ENOSYS', 'ENOLCK', 'EOPNOTSUPP'])
 def test_locked_on_a_file_system_without_flock_runs_unlocked(
         tmp_path, monkeypatch, err):

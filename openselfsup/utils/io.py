@@ -25,7 +25,10 @@ runner's clean-up of a failed start) use too.
 
 Files that several runs write alike (the low-shot workdir's labels, shared
 by every model) are checked and written in turn with :func:`locked`: a
-check of what is on disk still holds when the files move in.
+check of what is on disk still holds when the files move in. With
+``busy`` it keeps one run at a time in a folder (a training work dir, a
+sweep's), the process turned away told who holds it (pid@host and since
+when, written into the lock file).
 """
 import contextlib
 import errno
@@ -39,7 +42,8 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Union)
 
 import numpy as np
 
@@ -323,7 +327,8 @@ _NO_FLOCK = frozenset(e for e in (getattr(errno, n, None) for n in (
 
 
 @contextmanager
-def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
+def locked(path: str, busy: Union[str, Callable[[str], str], None] = None
+           ) -> Iterator[None]:
     """Run the body in turn with every other process that locks ``path``:
     an exclusive advisory lock (``fcntl.flock``) on ``.<name>.lock`` beside
     it, released when the body ends or the process dies. For a check of
@@ -338,10 +343,17 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
     open for writing is locked through a read-only descriptor, when the
     folder is writable to this user.
 
+    The holder writes ``<pid>@<host> since <local time>`` into the lock
+    file once it has the lock (:func:`_write_holder`; not through a
+    read-only descriptor, whose file keeps its earlier holder's line), for
+    the ``busy`` message of the process it turns away.
+
     Args:
         path (str): the file the lock stands for (its folder is created).
-        busy (str, optional): do not wait: if another process holds the
-            lock, raise :class:`InputError` with this message.
+        busy (str or callable, optional): do not wait: if another process
+            holds the lock, raise :class:`InputError` with this message,
+            or with ``busy(holder)``, ``holder`` the line the holder wrote
+            (:func:`_read_holder`).
 
     Raises:
         InputError: the lock file cannot be created there, or (another
@@ -365,8 +377,10 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
             os.close(fd)
             continue
         except BlockingIOError:  # held, and busy: not waited for
+            holder = _read_holder(fd)
             os.close(fd)
-            raise InputError(busy) from None
+            raise InputError(busy(holder) if callable(busy) else busy
+                             ) from None
         except OSError as exc:
             os.close(fd)
             if exc.errno == errno.EBADF:
@@ -391,6 +405,7 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
         yield
         return
     try:
+        _write_holder(fd)
         yield
     finally:
         try:  # removed while held: a waiter on it opens a new one
@@ -398,6 +413,46 @@ def locked(path: str, busy: Optional[str] = None) -> Iterator[None]:
         except OSError:
             pass
         os.close(fd)
+
+
+def _write_holder(fd: int) -> None:
+    """Record this process in :func:`locked`'s lock file ``fd`` (held):
+    ``<pid>@<host> since <local time>``, one line, written in one call
+    over the earlier holder's (a killed one's) and then cut to its length:
+    a reader sees the whole line, or none yet, or it followed by the end
+    of a longer earlier one, never half of it. Nothing where ``fd`` is
+    read-only (another user's lock file) or the disk refuses."""
+    line = (f'{os.getpid()}@{_host()} since '
+            f'{time.strftime("%Y-%m-%d %H:%M:%S %Z").strip()}\n').encode()
+    try:
+        os.pwrite(fd, line, 0)
+        os.ftruncate(fd, len(line))
+    except OSError:
+        pass
+
+
+#: how long (seconds) a process that :func:`locked` turns away waits for
+#: the holder's line when the lock file has none yet (the holder has just
+#: taken the lock)
+_HOLDER_WAIT_S = 0.5
+
+
+def _read_holder(fd: int) -> str:
+    """The line :func:`_write_holder` wrote in the lock file ``fd`` (held
+    by another process), or ``'holder not recorded'``."""
+    deadline = time.monotonic() + _HOLDER_WAIT_S
+    while True:
+        try:
+            data = os.pread(fd, 512, 0)
+        except OSError:
+            data = b''
+        line, newline, _ = data.partition(b'\n')
+        if newline:
+            return line.decode(errors='replace').strip() or \
+                'holder not recorded'
+        if time.monotonic() >= deadline:
+            return 'holder not recorded'
+        time.sleep(0.05)
 
 
 def _open_lock(path: str, lock: str) -> int:
