@@ -1247,9 +1247,12 @@ def test_a_sigterm_before_the_run_has_started_leaves_nothing_behind(
     work = tmp_path / 'started'
     rc, err, seen = _train_until_sigterm(tmp_path, cfg, work, at=1)
     assert rc == -signal.SIGTERM, err[-3000:]
+    # the lock file stays (the process ended where it stood), its lock
+    # gone with it: the next run takes it over
     assert _layout(_files(work)) == [
-        'TS', 'TS/TS.log', 'TS/vis_data', 'TS/vis_data/TS.json',
-        'TS/vis_data/config.py', 'TS/vis_data/scalars.json', 'cfg.py']
+        '.train.lock', 'TS', 'TS/TS.log', 'TS/vis_data',
+        'TS/vis_data/TS.json', 'TS/vis_data/config.py',
+        'TS/vis_data/scalars.json', 'cfg.py']
 
 
 @pytest.mark.slow
@@ -1272,6 +1275,105 @@ def test_a_sigterm_to_the_run_and_its_workers_is_one_line(synthetic_root,
     assert 'Traceback' not in err and 'killed by signal' not in err, \
         err[-3000:]
     assert not fresh.exists()
+
+
+def _driver_run(tmp_path, cfg, work, at, *extra, wait=True):
+    """tools/train.py on ``cfg`` into ``work`` through the blocking driver
+    (blocked at the start of iteration ``at``; -1: never): with ``wait``,
+    (exit status, stderr) once it ends, else the running process."""
+    import subprocess
+    driver = tmp_path / 'driver.py'
+    driver.write_text(_BLOCKING_DRIVER)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    cmd = [sys.executable, str(driver), str(at), str(tmp_path / 'blocked'),
+           os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
+           str(work), *extra]
+    if not wait:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                       timeout=300)
+    return p.returncode, p.stderr
+
+
+@pytest.mark.slow
+def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
+                                                         tmp_path):
+    """Two runs training into one work dir at once (a Slurm script
+    submitted twice, a requeue while the old job still runs) wrote over
+    each other's checkpoints and last_checkpoint, and shared a log folder
+    when started in the same second. The second is refused at start, one
+    line naming the work dir and the first run (pid@host, and when it
+    started), and writes nothing there; --check-config needs no lock. Once
+    the first is gone, even SIGKILLed (its lock file left), a run (a
+    requeue's --resume) starts there."""
+    import datetime
+    import time
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4, custom_hooks=[
+                           dict(type='BlockingHookForTests')])
+    work = tmp_path / 'w'
+    start = datetime.datetime.now().replace(microsecond=0)
+    first = _driver_run(tmp_path, cfg, work, 1, wait=False)
+    try:
+        deadline = time.time() + 240
+        while not (tmp_path / 'blocked').exists():  # in its 2nd iteration
+            assert first.poll() is None, first.stderr.read()[-3000:]
+            assert time.time() < deadline, 'the first run never blocked'
+            time.sleep(0.1)
+        before = _files(work)
+        assert '.train.lock' in before
+        rc, err = _driver_run(tmp_path, cfg, work, -1)
+        lines = error_lines(err)
+        assert rc == 2 and len(lines) == 1, err[-3000:]
+        m = re.fullmatch(
+            rf'error: {re.escape(str(work))}: another training run is '
+            r'writing there \((\d+)@\S+ since (\S+ \S+)[^)]*\); wait for '
+            r'it to end \(then --resume continues it\) or give another '
+            r'--work-dir', lines[0])
+        assert m, lines[0]
+        assert int(m.group(1)) == first.pid
+        assert start <= datetime.datetime.strptime(
+            m.group(2), '%Y-%m-%d %H:%M:%S') <= datetime.datetime.now()
+        assert _files(work) == before  # no log folder, nothing written
+        rc, _, err = run_tool(['tools/train.py', cfg, '--work-dir',
+                               str(work), '--check-config'])
+        assert rc == 0, err[-3000:]
+    finally:
+        first.kill()  # SIGKILL: the OS releases its lock
+        first.wait()
+    assert (work / '.train.lock').exists()
+    rc, err = _driver_run(tmp_path, cfg, work, -1, '--resume')
+    assert rc == 0, err[-3000:]
+    assert (work / 'epoch_1.pth').exists()
+    assert not (work / '.train.lock').exists()  # released and removed
+
+
+def test_the_work_dir_lock_is_rank_0s(tmp_path, monkeypatch):
+    """In a distributed run rank 0 holds the work dir's lock for all its
+    ranks (from the launcher's RANK / SLURM_PROCID: no process group exists
+    yet): the others neither take it nor are refused by it."""
+    from openselfsup.apis.train import rank_from_env
+    from openselfsup.engine.runner import work_dir_lock
+    from openselfsup.utils import InputError
+    monkeypatch.setenv('RANK', '3')
+    monkeypatch.setenv('SLURM_PROCID', '5')
+    assert [rank_from_env(x) for x in ('none', 'pytorch', 'slurm')] == \
+        [0, 3, 5]
+    work = str(tmp_path / 'w')
+    with work_dir_lock(work):
+        with work_dir_lock(work, rank=1):
+            pass
+        with pytest.raises(InputError, match=re.escape(
+                f'{work}: another training run is writing there '
+                f'({os.getpid()}@')):
+            with work_dir_lock(work):
+                pass
+    assert not os.path.exists(work)  # made for the lock, removed empty
+    with work_dir_lock(work, rank=1):
+        assert not os.path.exists(work)
 
 
 def test_a_worker_dying_during_the_clean_up_does_not_stop_it(

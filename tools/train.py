@@ -8,7 +8,8 @@ Examples:
 Outputs go to work_dirs/<config path without configs/ and .py> unless
 --work-dir is given: the config dump, the log, checkpoints, TensorBoard
 scalars; a run that fails before its first iteration (or a config's
-validation before training) ends leaves none of them. Multi-GPU:
+validation before training) ends leaves none of them, nor does a run
+refused because another one is training into the same work dir. Multi-GPU:
 tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 """
 import argparse

@@ -37,6 +37,22 @@ def world_size_from_env(launcher: str) -> int:
     return 1
 
 
+def rank_from_env(launcher: str) -> int:
+    """This process's global rank as the launcher set it, before any
+    process group exists: torchrun's ``RANK``, srun's ``SLURM_PROCID``;
+    0 without a launcher.
+
+    Args:
+        launcher (str): 'none', 'pytorch' or 'slurm' (as the config's
+            ``launcher`` after :func:`prepare_config`).
+    """
+    if launcher == 'pytorch':
+        return int(os.environ.get('RANK', 0))
+    if launcher == 'slurm':
+        return int(os.environ.get('SLURM_PROCID', 0))
+    return 0
+
+
 def check_gpu_count(requested: int) -> None:
     """Fail when more GPUs are asked for than this machine has.
 
@@ -418,13 +434,28 @@ def build_runner(config: str,
     Raises:
         InputError: as :func:`train`.
     """
-    # the config and the command line first: their mistakes are reported
-    # before the model stack is imported
+    cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
+                           launcher, auto_scale_lr, check_data)
+    return _built(cfg, notes, config)
+
+
+def _prepared(config: str, work_dir: Optional[str], resume: bool, amp: bool,
+              cfg_options: Optional[dict], launcher: str,
+              auto_scale_lr: bool, check_data: bool):
+    """:func:`build_runner`'s config, checked, and the notes for its log:
+    the config and the command line first, their mistakes reported before
+    the model stack is imported."""
     cfg = load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
                            auto_scale_lr) + schedule_notes(cfg)
     if check_data:
         check_data_paths(cfg)
+    return cfg, notes
+
+
+def _built(cfg: Config, notes: list, config: str):
+    """:func:`build_runner`'s runner from the :func:`_prepared` config
+    ``cfg`` (of the file ``config``), ``notes`` logged."""
     from mmengine.runner import Runner
 
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
@@ -489,14 +520,24 @@ def train(config: str,
             config dump in ``work_dir`` untouched:
             :class:`~openselfsup.engine.runner.AtomicRunner`); a SIGTERM
             before then raises :class:`~openselfsup.utils.Terminated`
-            after the same clean-up.
+            after the same clean-up. Another run training into the same
+            work dir now (its lock, ``<work_dir>/.train.lock``, held by its
+            rank 0 from before its build to after its last checkpoint):
+            refused before anything is written
+            (:func:`~openselfsup.engine.runner.work_dir_lock`).
     """
-    runner = build_runner(config, work_dir, resume, amp, cfg_options,
-                          launcher, auto_scale_lr, check_data=True)
-    from ..engine.runner import discard_on_failure  # loaded by the build
-    with discard_on_failure(runner):  # runner.train() has its own
-        check_steps(runner, config)
-    runner.train()
+    cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
+                           launcher, auto_scale_lr, check_data=True)
+    from ..engine.runner import discard_on_failure, work_dir_lock
+    # rank 0 alone: refused, it exits with the one line before the process
+    # group forms, and the launcher ends the other ranks, which wait for it
+    # there (torchrun and srun --kill-on-bad-exit: SIGTERM, a Terminated
+    # before the run has started, then SIGKILL)
+    with work_dir_lock(cfg.work_dir, rank_from_env(cfg.launcher)):
+        runner = _built(cfg, notes, config)
+        with discard_on_failure(runner):  # runner.train() has its own
+            check_steps(runner, config)
+        runner.train()
     return runner
 
 

@@ -27,6 +27,12 @@ then removes the log folder it made
 (torchrun's to the other processes when one fails, Slurm's on ``scancel``)
 raises :class:`~openselfsup.utils.Terminated`, so that this
 clean-up runs too; a SIGKILL cannot be caught.
+
+Two runs training into one work dir at once would write over each other's
+checkpoints, ``last_checkpoint`` and best-checkpoint records (and share a
+log folder when started in the same second): :func:`work_dir_lock`, which
+:func:`openselfsup.apis.train` holds around the whole run, refuses the
+second one before it writes anything.
 """
 import glob
 import logging
@@ -43,7 +49,7 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
-from ..utils.io import (atomic_path, remove_stale_temporaries,
+from ..utils.io import (atomic_path, locked, remove_stale_temporaries,
                         signals_held)
 from .checkpoint import (is_complete_checkpoint, register_safe_globals,
                          without_file_client_warnings)
@@ -237,6 +243,68 @@ def _flat(d, prefix=''):
     return out
 
 
+def missing_dirs(path: str) -> List[str]:
+    """The folders on the way to ``path`` that do not exist yet (``path``
+    itself first, then its parents): what making it makes, for
+    :func:`remove_empty_dirs` after a failed start."""
+    path = os.path.abspath(path)
+    missing = []
+    while not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
+
+
+def remove_empty_dirs(dirs: List[str]) -> None:
+    """Remove the folders ``dirs`` (:func:`missing_dirs`' order, deepest
+    first) while they are empty; the first that is not stops it."""
+    for path in dirs:
+        try:
+            os.rmdir(path)  # only if empty
+        except OSError:
+            break
+
+
+#: the file :func:`work_dir_lock` stands for in a work dir: its lock file
+#: is ``<work_dir>/.train.lock`` (hidden: no ``*.pth`` or ``*`` glob, no
+#: checkpoint or log listing takes it)
+_TRAIN_LOCK = 'train'
+
+
+@contextmanager
+def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
+    """One training run at a time in ``work_dir``: the body (the run's
+    build, training and last checkpoint save) holds the lock
+    ``<work_dir>/.train.lock`` (:func:`~openselfsup.utils.io.locked`,
+    released at the end or when the process dies, a SIGKILL included); a
+    second run (a Slurm script submitted twice, a requeue while the old
+    job runs) is refused at once, before it writes anything. Ranks other
+    than 0 take no lock: their rank 0 holds it for the run.
+
+    The work dir and parents the lock made are removed again if empty at
+    the end (a failed start leaves none: :meth:`AtomicRunner.
+    discard_failed_start` no longer sees them as made for the run).
+
+    Raises:
+        InputError: another run holds the lock, naming it (pid@host and
+            when it started, from the lock file).
+    """
+    if rank != 0:
+        yield
+        return
+    made = missing_dirs(work_dir)
+
+    def busy(holder: str) -> str:
+        return (f'{work_dir}: another training run is writing there '
+                f'({holder}); wait for it to end (then --resume continues '
+                'it) or give another --work-dir')
+    try:
+        with locked(os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
+            yield
+    finally:
+        remove_empty_dirs(made)
+
+
 @contextmanager
 def discard_on_failure(runner) -> Iterator[None]:
     """On any exception in the body, a SIGTERM's
@@ -281,11 +349,8 @@ class AtomicRunner(Runner):
         #: what this runner made and removes after a failed start
         self._new_log_dir = None
         work_dir = kwargs.get('work_dir', args[1] if len(args) > 1 else '')
-        work_dir = os.path.abspath(work_dir or '.')
-        self._new_dirs = []  # the work dir and its parents made for it
-        while not os.path.exists(work_dir):
-            self._new_dirs.append(work_dir)
-            work_dir = os.path.dirname(work_dir)
+        # the work dir and its parents made for it
+        self._new_dirs = missing_dirs(work_dir or '.')
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -369,11 +434,8 @@ class AtomicRunner(Runner):
             shutil.rmtree(log_dir, ignore_errors=True)
         # before setup_env the rank is the launcher's
         rank = getattr(self, '_rank', int(os.environ.get('RANK', 0)))
-        for path in self._new_dirs if rank == 0 else ():
-            try:
-                os.rmdir(path)  # only if empty
-            except OSError:
-                break
+        if rank == 0:
+            remove_empty_dirs(self._new_dirs)
         self._new_dirs = []
 
     def _guarded(self, run):
