@@ -1355,8 +1355,7 @@ def test_the_work_dir_lock_is_rank_0s(tmp_path, monkeypatch):
     """In a distributed run rank 0 holds the work dir's lock for all its
     ranks (from the launcher's RANK / SLURM_PROCID: no process group exists
     yet): the others neither take it nor are refused by it."""
-    from openselfsup.apis.train import rank_from_env
-    from openselfsup.engine.runner import work_dir_lock
+    from openselfsup.engine.runner import rank_from_env, work_dir_lock
     from openselfsup.utils import InputError
     monkeypatch.setenv('RANK', '3')
     monkeypatch.setenv('SLURM_PROCID', '5')
@@ -1448,3 +1447,22 @@ def test_work_dir_check_ignores_device_choices_and_initial_weights(
     with pytest.raises(InputError, match=r'model\.backbone\.depth = 18 '
                        'there, 34 here'):
         check_new_run_dir(str(work), cpu)
+
+
+@pytest.mark.parametrize('procid,kept', [('0', False), ('1', True)])
+def test_a_failed_start_leaves_the_work_dir_to_rank_0_under_srun(
+        tmp_path, monkeypatch, procid, kept):
+    """A start failing before MMEngine's ``setup_env`` knows the rank (here
+    a train_dataloader without train_cfg): under srun only SLURM_PROCID is
+    set then (no RANK), and only rank 0 removes the work dir made for the
+    run; another rank removing it would pull it from under rank 0."""
+    from openselfsup.engine.runner import AtomicRunner
+    monkeypatch.delenv('RANK', raising=False)
+    monkeypatch.setenv('SLURM_PROCID', procid)
+    work = tmp_path / 'made' / 'w'
+    with pytest.raises(ValueError, match='train_cfg'):
+        AtomicRunner(model=dict(type='mmengine.BaseModel'),
+                     work_dir=str(work), train_dataloader=dict(),
+                     launcher='slurm')
+    assert work.exists() == kept
+    assert (tmp_path / 'made').exists() == kept

@@ -37,22 +37,6 @@ def world_size_from_env(launcher: str) -> int:
     return 1
 
 
-def rank_from_env(launcher: str) -> int:
-    """This process's global rank as the launcher set it, before any
-    process group exists: torchrun's ``RANK``, srun's ``SLURM_PROCID``;
-    0 without a launcher.
-
-    Args:
-        launcher (str): 'none', 'pytorch' or 'slurm' (as the config's
-            ``launcher`` after :func:`prepare_config`).
-    """
-    if launcher == 'pytorch':
-        return int(os.environ.get('RANK', 0))
-    if launcher == 'slurm':
-        return int(os.environ.get('SLURM_PROCID', 0))
-    return 0
-
-
 def check_gpu_count(requested: int) -> None:
     """Fail when more GPUs are asked for than this machine has.
 
@@ -528,7 +512,8 @@ def train(config: str,
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data=True)
-    from ..engine.runner import discard_on_failure, work_dir_lock
+    from ..engine.runner import (discard_on_failure, rank_from_env,
+                                 work_dir_lock)
     # rank 0 alone: refused, it exits with the one line before the process
     # group forms, and the launcher ends the other ranks, which wait for it
     # there (torchrun and srun --kill-on-bad-exit: SIGTERM, a Terminated

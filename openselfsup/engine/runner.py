@@ -265,6 +265,22 @@ def remove_empty_dirs(dirs: List[str]) -> None:
             break
 
 
+def rank_from_env(launcher: str) -> int:
+    """This process's global rank as the launcher set it, before any
+    process group exists: torchrun's ``RANK``, srun's ``SLURM_PROCID``;
+    0 without a launcher.
+
+    Args:
+        launcher (str): 'none', 'pytorch' or 'slurm' (as the config's
+            ``launcher`` after :func:`prepare_config`).
+    """
+    if launcher == 'pytorch':
+        return int(os.environ.get('RANK', 0))
+    if launcher == 'slurm':
+        return int(os.environ.get('SLURM_PROCID', 0))
+    return 0
+
+
 #: the file :func:`work_dir_lock` stands for in a work dir: its lock file
 #: is ``<work_dir>/.train.lock`` (hidden: no ``*.pth`` or ``*`` glob, no
 #: checkpoint or log listing takes it)
@@ -349,6 +365,8 @@ class AtomicRunner(Runner):
         #: what this runner made and removes after a failed start
         self._new_log_dir = None
         work_dir = kwargs.get('work_dir', args[1] if len(args) > 1 else '')
+        # the rank before setup_env gives it (srun sets RANK only then)
+        self._env_rank = rank_from_env(kwargs.get('launcher', 'none'))
         # the work dir and its parents made for it
         self._new_dirs = missing_dirs(work_dir or '.')
         # until the run has started, SIGTERM raises: the clean-up runs
@@ -433,7 +451,7 @@ class AtomicRunner(Runner):
                 visualizer.close()
             shutil.rmtree(log_dir, ignore_errors=True)
         # before setup_env the rank is the launcher's
-        rank = getattr(self, '_rank', int(os.environ.get('RANK', 0)))
+        rank = getattr(self, '_rank', getattr(self, '_env_rank', 0))
         if rank == 0:
             remove_empty_dirs(self._new_dirs)
         self._new_dirs = []
