@@ -4,6 +4,7 @@ import json
 import logging
 import math
 import os
+import re
 import warnings
 from types import SimpleNamespace
 
@@ -1237,6 +1238,15 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
         run_balance_sweep(cfg, [0], work_dir=str(tmp_path / 'nope'),
                           cls_metric='nope', cfg_options=opts)
     assert not (tmp_path / 'nope').exists()  # nothing trained
+    # a second sweep into a work dir whose sweep runs: refused, naming it
+    from openselfsup.utils.io import locked
+    with locked(res['paths']['json']):
+        with pytest.raises(InputError, match=re.escape(
+                f'{tmp_path / "sweep"}: another lambda sweep is running '
+                f'there ({os.getpid()}@')):
+            run_balance_sweep(cfg, [0], work_dir=str(tmp_path / 'sweep'),
+                              baseline_epochs=1, cfg_options=opts)
+    assert json.load(open(res['paths']['json'])) == saved
     assert saved['plot_metrics'] == ['kappa', 'ret_kappa', 'recall@1',
                                      'recall@5', 'recall@10']
     assert open(res['paths']['png'], 'rb').read(4) == b'\x89PNG'

@@ -220,9 +220,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # one sweep at a time in a work dir: a second one would replace the
     # first's baseline.pth, which the first's lambda runs then load (their
     # rows would come from the other baseline, and nothing would tell)
-    with locked(paths['json'], busy=(
-            f'{work_dir}: another lambda sweep is running there; wait for '
-            'it to end or give another --work-dir')):
+    with locked(paths['json'], busy=lambda holder: (
+            f'{work_dir}: another lambda sweep is running there ({holder}); '
+            'wait for it to end or give another --work-dir')):
         # 1. baseline: task-only training, or with 0 epochs the model as it
         # is built (the loaded task-trained weights, as published), saved
         # and evaluated
