@@ -3,8 +3,10 @@ complete checkpoint to resume from; the files kept, ``last_checkpoint`` and
 the message hub are MMEngine's hook's; configs get it by its plain name."""
 import glob
 import itertools
+import logging
 import os
 import re
+import shutil
 
 import pytest
 import torch
@@ -42,7 +44,9 @@ class _Scripted(BaseMetric):
 
     def compute_metrics(self, results):
         self.calls += 1
-        return dict(acc=SCORES[self.calls - 1])
+        # acc2: a second metric for save_best=['acc', 'acc2'] (one best
+        # checkpoint per metric)
+        return dict(acc=SCORES[self.calls - 1], acc2=SCORES[self.calls - 1])
 
 
 def _train(work, hook='CheckpointHook', epochs=2, resume=False, run='train',
@@ -346,6 +350,92 @@ def test_an_earlier_runs_best_is_not_taken_up(tmp_path, monkeypatch):
     assert _kept(work) == (['best_acc_epoch_2.pth', 'best_acc_epoch_3.pth',
                             'epoch_4.pth'], 'epoch_4.pth')
     assert open(f'{work}/best_acc_epoch_2.pth', 'rb').read() == theirs
+
+
+def _files(folder):
+    """Every file below ``folder``: its path there and its bytes."""
+    return {os.path.relpath(p, folder): open(p, 'rb').read()
+            for p in glob.glob(f'{folder}/**', recursive=True)
+            if os.path.isfile(p)}
+
+
+def _bests(runner):
+    """(key, best score, best checkpoint's path) of every save_best
+    metric, from the runner's message hub."""
+    info = runner.message_hub.runtime_info
+    return sorted((k, v, info[k.replace('score', 'ckpt')])
+                  for k, v in info.items() if k.startswith('best_score'))
+
+
+@pytest.mark.parametrize('how', ['copy', 'move'])
+@pytest.mark.parametrize('save_best, later, published_keys', [
+    ('acc', [0.9], None),  # a new best in the resumed run
+    (['acc', 'acc2'], [0.9], None),  # one best per metric
+    # no new best: the best recorded before the copy is published
+    ('acc', [0.6], ['meta', 'state_dict']),
+], ids=['new_best', 'two_metrics', 'publish'])
+def test_a_resume_in_a_copied_work_dir_leaves_the_original_alone(
+        tmp_path, monkeypatch, how, save_best, later, published_keys):
+    """A work dir copied (cp -r a b) or moved (mv a b) and resumed there:
+    the message hub names the best checkpoints by a's absolute paths. The
+    resumed run takes them for the files of those names in b: the next
+    new best removes b's previous best, not a's, and publishing writes in
+    b. a is left as it was, byte for byte; b ends as an uninterrupted run
+    with the same scores does."""
+    keep = dict(interval=1, max_keep_ckpts=1, save_best=save_best)
+    first = [0.5, 0.7]  # a's best: epoch 2
+    monkeypatch.setitem(globals(), 'SCORES', first + later)
+    ref = _train(tmp_path / 'uninterrupted', epochs=3, **keep,
+                 published_keys=published_keys)
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    monkeypatch.setitem(globals(), 'SCORES', first)
+    logger = _train(a, epochs=2, **keep).logger
+    # a's run has ended (in a real resume, its process): its log file is
+    # closed, not the 'current' logger the next run's metric warns to
+    for handler in logger.handlers[:]:
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
+            logger.removeHandler(handler)
+    assert os.path.isfile(a / 'best_acc_epoch_2.pth')
+    before = _files(a)
+    (shutil.copytree if how == 'copy' else shutil.move)(a, b)
+    monkeypatch.setitem(globals(), 'SCORES', later)
+    runner = _train(b, epochs=3, resume=True, **keep,
+                    published_keys=published_keys)
+    if how == 'copy':
+        assert _files(a) == before
+    else:
+        assert not a.exists()
+    assert _kept(b) == _kept(tmp_path / 'uninterrupted')
+    ours, theirs = _bests(runner), _bests(ref)
+    assert len(ours) == len(theirs) == (
+        1 if isinstance(save_best, str) else len(save_best))
+    for (key, score, path), (key_, score_, path_) in zip(ours, theirs):
+        assert (key, score, os.path.basename(path)) == (
+            key_, score_, os.path.basename(path_))
+        assert os.path.dirname(path) == str(b)
+    assert os.path.dirname(runner.message_hub.get_info('last_ckpt')) == \
+        str(b)
+
+
+def test_no_removal_outside_the_checkpoint_folder(tmp_path):
+    """Whatever path a removal is asked for (MMEngine's hook removes the
+    previous best by the path the hub records), a file outside the
+    checkpoint folder stays (also named through '..'); one inside goes."""
+    from mmengine.fileio import get_file_backend
+
+    from openselfsup.engine.checkpoint_hook import CheckpointHook
+    name = 'best_acc_epoch_1.pth'
+    out, other = tmp_path / 'b', tmp_path / 'a'
+    for folder in (out, other):
+        folder.mkdir()
+        (folder / name).write_bytes(b'PK\x03\x04 a checkpoint')
+    hook = CheckpointHook(interval=1)
+    hook.out_dir, hook.file_backend = str(out), get_file_backend(str(out))
+    with hook._removals_after_saves():
+        for path in (other / name, out / '..' / 'a' / name, out / name):
+            hook.file_backend.remove(str(path))
+    assert (other / name).exists() and not (out / name).exists()
 
 
 @pytest.mark.parametrize('hook', ['CheckpointHook', 'mmengine.CheckpointHook'])

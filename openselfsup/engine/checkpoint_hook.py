@@ -16,20 +16,29 @@ save, which a best checkpoint saved next holds too: a resume before the
 checkpoint saved again after a new best recorded it finds that best file by
 the id and takes it up (:meth:`CheckpointHook._adopt_lost_bests`).
 
+The hub names the best and last checkpoints by absolute paths: in a work dir
+copied (``cp -r a b``) or moved and resumed there, they name ``a``'s files,
+and MMEngine's hook would remove ``a``'s best at the next new best (or
+publish ``a``'s). A resume takes them for the files of those names in the
+checkpoint folder (:meth:`CheckpointHook._rebase_recorded_paths`), and no
+removal touches a file outside it.
+
 Registered as ``CheckpointHook`` in the ``openselfsup`` scope, so configs
 saying ``type='CheckpointHook'`` get this one;
 ``type='mmengine.CheckpointHook'`` still names MMEngine's.
 """
 import hashlib
+import logging
 import os
 import os.path as osp
 import pickle
 import uuid
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Iterator, List, Optional, Tuple
 
 from mmengine.dist import is_main_process, master_only
 from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
+from mmengine.logging import print_log
 
 from ..registry import HOOKS
 from ..utils import InputError
@@ -64,9 +73,15 @@ class _RemovalsHeld:
         self.paths.append(path)
 
 
-def _remove(backend, path: str) -> None:
+def _remove(backend, path: str, folder: str) -> None:
     """Remove the checkpoint ``path`` if it is there (a file, or a folder:
-    DeepSpeed's checkpoints are folders)."""
+    DeepSpeed's checkpoints are folders) and lies in ``folder`` (the
+    checkpoint folder): a path elsewhere (another run's work dir) is left
+    alone, with a warning."""
+    if osp.normpath(osp.dirname(path)) != osp.normpath(folder):
+        print_log(f'{path} is not in the checkpoint folder {folder}: not '
+                  'removed', logger='current', level=logging.WARNING)
+        return
     if backend.isfile(path):
         backend.remove(path)
     elif backend.isdir(path):
@@ -104,12 +119,18 @@ class CheckpointHook(_MMEngineCheckpointHook):
         best checkpoint is there: a best file is never removed before the
         one that replaced it is on disk.
 
+        First the best and last checkpoints the hub records are taken for
+        the files of those names in the checkpoint folder
+        (:meth:`_rebase_recorded_paths`): in a copied or moved work dir
+        they name the original's.
+
         MMEngine's builds a ``FileClient`` that nothing uses when no
         ``file_client_args`` are given; its two deprecation warnings are
         left out then (:func:`~openselfsup.engine.checkpoint.
         without_file_client_warnings`)."""
         with without_file_client_warnings(self.file_client_args):
             super().before_train(runner)
+        self._rebase_recorded_paths(runner)
         self._adopt_lost_bests(runner)
         hub = runner.message_hub
         names = hub.get_info(_PENDING) or []
@@ -125,7 +146,8 @@ class CheckpointHook(_MMEngineCheckpointHook):
         live = bests | {osp.basename(hub.get_info('last_ckpt') or '')}
         for name in names:
             if name not in live:
-                _remove(backend, backend.join_path(self.out_dir, name))
+                _remove(backend, backend.join_path(self.out_dir, name),
+                        self.out_dir)
 
     def _adopt_lost_bests(self, runner) -> None:
         """Resumed from a checkpoint after which a new best checkpoint was
@@ -153,9 +175,6 @@ class CheckpointHook(_MMEngineCheckpointHook):
         if not save_id or not osp.isdir(self.out_dir):
             return
         single = len(self.key_indicators) == 1
-        slots = [('best_score', 'best_ckpt', None)] if single else [
-            (f'best_score_{k}', f'best_ckpt_{k}', k)
-            for k in self.key_indicators]
         recorded = {osp.basename(p) for p in self._best_paths()}
         resumed = osp.join(self.out_dir,
                            osp.basename(hub.get_info('last_ckpt') or ''))
@@ -173,7 +192,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
                 continue  # not a checkpoint this hook saved
             if info.get(_SAVE_ID) != save_id:
                 continue
-            for score_key, ckpt_key, key in slots:
+            for score_key, ckpt_key, key in self._best_slots():
                 if osp.basename(str(info.get(ckpt_key))) != name or \
                         score_key not in info:
                     continue
@@ -193,7 +212,59 @@ class CheckpointHook(_MMEngineCheckpointHook):
                 if previous and osp.basename(previous) != name and \
                         is_main_process():
                     _remove(self.file_backend, osp.join(
-                        self.out_dir, osp.basename(previous)))
+                        self.out_dir, osp.basename(previous)), self.out_dir)
+
+    def _rebase_recorded_paths(self, runner) -> None:
+        """The best checkpoints (``best_ckpt``, ``best_ckpt_<metric>``) and
+        the last one (``last_ckpt``) that the hub resumed from records, by
+        absolute path, are taken for the files of the same names in the
+        checkpoint folder, in the hub and in the hook.
+
+        In a work dir copied (``cp -r a b``) or moved and resumed there, the
+        recorded paths are ``a``'s: the next new best would remove ``a``'s
+        best checkpoint (a file of another run) and leave ``b``'s, and
+        ``published_keys`` would publish ``a``'s best into ``a`` (or, ``a``
+        moved away, fail). Only the name is trusted: the run goes on as it
+        would have in ``a``.
+        """
+        hub = runner.message_hub
+        moved = set()
+        keys = ['last_ckpt'] + [ckpt_key for _, ckpt_key, _ in
+                                self._best_slots()]
+        for key in keys:
+            path = hub.get_info(key)
+            if not path:
+                continue
+            here = self.file_backend.join_path(self.out_dir,
+                                               osp.basename(str(path)))
+            if here == path:
+                continue
+            hub.update_info(key, here)
+            if osp.normpath(osp.dirname(str(path))) != \
+                    osp.normpath(self.out_dir):
+                moved.add(osp.dirname(str(path)))
+        for _, ckpt_key, key in self._best_slots():
+            if key is None:
+                self.best_ckpt_path = hub.get_info(ckpt_key)
+            else:
+                self.best_ckpt_path_dict[key] = hub.get_info(ckpt_key)
+        if moved:
+            runner.logger.info(
+                f'The checkpoint resumed from names checkpoints in '
+                f'{", ".join(sorted(moved))} (a copied or moved work dir): '
+                f'taken as the files of those names in {self.out_dir}')
+
+    def _best_slots(self) -> List[Tuple[str, str, Optional[str]]]:
+        """``(score key, checkpoint key, metric)`` in the message hub of
+        each best checkpoint kept (``save_best``): one with the keys
+        ``best_score`` / ``best_ckpt`` and metric None, or one per metric;
+        none without ``save_best``."""
+        if self.save_best is None:
+            return []
+        if len(self.key_indicators) == 1:
+            return [('best_score', 'best_ckpt', None)]
+        return [(f'best_score_{k}', f'best_ckpt_{k}', k)
+                for k in self.key_indicators]
 
     def _best_paths(self) -> List[str]:
         """The recorded best checkpoints (``save_best``: one, or one per
@@ -222,7 +293,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
         live = {self.last_ckpt, *self._best_paths()}
         for path in dict.fromkeys(held.paths):
             if path not in live:
-                _remove(backend, path)
+                _remove(backend, path, self.out_dir)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         """Save ``filename_tmpl.format(step)``, then point
@@ -284,7 +355,6 @@ class CheckpointHook(_MMEngineCheckpointHook):
     def _publish_model(self, runner, ckpt_path: str) -> None:
         """MMEngine's (``published_keys``: the checkpoint with those keys
         only, as ``<name>-<sha256[:8]>.pth``), written atomically."""
-        from mmengine.logging import print_log
         from mmengine.runner import save_checkpoint
         from mmengine.runner.checkpoint import _load_checkpoint
         checkpoint = _load_checkpoint(ckpt_path)
