@@ -7,8 +7,8 @@ predictions sum their patches' L1-normalised, soft-maxed scores (the
 published rule; knn_eval.aggregation='sum' sums the raw scores). Prints a
 table, writes knn_<ckpt>.json, .txt and .png (at random initialisation
 knn_random_init_<config>_seed<S>.*); the printed table, the .txt and the
-plot are titled with the files' name: kNN (k=...) iter_300, or
-random_init_<config>_seed<S>.
+plot are titled kNN (k=...) and the files' name after knn_: e.g.
+kNN (k=20) iter_300, or kNN (k=20) random_init_<config>_seed<S>.
 
 Example:
     python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
