@@ -1277,6 +1277,54 @@ def test_a_sigterm_to_the_run_and_its_workers_is_one_line(synthetic_root,
     assert not fresh.exists()
 
 
+#: tools/train.py with a SIGTERM to itself where the runner is built (the
+#: model stack still loading: seconds), after the work dir's lock is taken
+#: (``python driver.py ARGS...``)
+_SIGTERM_IN_BUILD_DRIVER = '''
+import importlib, os, runpy, signal, sys, time
+train_module = importlib.import_module('openselfsup.apis.train')
+
+
+def _built(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+
+
+train_module._built = _built
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
+def test_a_sigterm_while_the_runner_is_built_leaves_nothing_behind(
+        synthetic_root, tmp_path):
+    """A SIGTERM (scancel, torchrun ending the other ranks) after the work
+    dir's lock is taken but before the runner exists (its build imports
+    the model stack: seconds) ended the process where it stood, leaving
+    the work dir made for the lock with its lock file. It is a failed
+    start like the others: one line, exit 143, nothing left."""
+    import subprocess
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4)
+    driver = tmp_path / 'driver.py'
+    driver.write_text(_SIGTERM_IN_BUILD_DRIVER)
+    fresh = tmp_path / 'fresh'
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    p = subprocess.run(
+        [sys.executable, str(driver), os.path.join(REPO, 'tools', 'train.py'),
+         cfg, '--work-dir', str(fresh / 'w')], env=env, capture_output=True,
+        text=True, timeout=300)
+    assert p.returncode == 128 + signal.SIGTERM, (p.returncode,
+                                                  p.stderr[-3000:])
+    assert error_lines(p.stderr)[-1:] == ['terminated (SIGTERM)'], \
+        p.stderr[-3000:]
+    assert 'Traceback' not in p.stderr
+    assert not fresh.exists(), _files(fresh)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 def _driver_run(tmp_path, cfg, work, at, *extra, wait=True):
     """tools/train.py on ``cfg`` into ``work`` through the blocking driver
     (blocked at the start of iteration ``at``; -1: never): with ``wait``,

@@ -514,15 +514,29 @@ def train(config: str,
                            launcher, auto_scale_lr, check_data=True)
     from ..engine.runner import (discard_on_failure, rank_from_env,
                                  work_dir_lock)
-    # rank 0 alone: refused, it exits with the one line before the process
-    # group forms, and the launcher ends the other ranks, which wait for it
-    # there (torchrun and srun --kill-on-bad-exit: SIGTERM, a Terminated
-    # before the run has started, then SIGKILL)
-    with work_dir_lock(cfg.work_dir, rank_from_env(cfg.launcher)):
-        runner = _built(cfg, notes, config)
-        with discard_on_failure(runner):  # runner.train() has its own
-            check_steps(runner, config)
-        runner.train()
+    from ..utils import terminate_raises
+    runner = None
+
+    def not_started() -> bool:
+        return runner is None or not getattr(runner, 'started', True)
+
+    # SIGTERM raises Terminated from before the lock is taken (the work dir
+    # made for it) until the run has started, so that the clean-up runs:
+    # the runner's own handler, which it sets only over the default action,
+    # would come too late (the build imports the model stack: seconds)
+    restore_sigterm = terminate_raises(not_started)
+    try:
+        # rank 0 alone: refused, it exits with the one line before the
+        # process group forms, and the launcher ends the other ranks, which
+        # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
+        # a Terminated before the run has started, then SIGKILL)
+        with work_dir_lock(cfg.work_dir, rank_from_env(cfg.launcher)):
+            runner = _built(cfg, notes, config)
+            with discard_on_failure(runner):  # runner.train() has its own
+                check_steps(runner, config)
+            runner.train()
+    finally:
+        restore_sigterm()
     return runner
 
 

@@ -394,6 +394,13 @@ class AtomicRunner(Runner):
         (:meth:`_mark_started`)."""
         self._dump_pending = True
 
+    @property
+    def started(self) -> bool:
+        """Whether the run has done work (a training iteration or a
+        validation ended, or a checkpoint was saved): a failure from then
+        on keeps its log folder and dump."""
+        return self._started
+
     def _mark_started(self) -> None:
         """The run has done work: write the deferred config dump (rank 0,
         where MMEngine writes it, under the same name)."""
