@@ -725,10 +725,18 @@ def test_entries_split_reads_the_real_layouts(synthetic_root):
          ('test', 'the images of the published NCT test list')),
         # the 7K folder and the published train images disagree: nothing
         ([f'CRC-VAL-HE-7K/{p}' for p in nct['train']], 'data', None),
+        # with folders=False (the list's name says a split) below
     ]
     for paths_, prefix, expected in cases:
         assert entries_split(NCT_CLASSES, paths_, prefix) == expected, \
             paths_[:2]
+    # a list whose name says its split: the folder says nothing, the
+    # published lists still do
+    assert entries_split(NCT_CLASSES, cases[0][0], cases[0][1],
+                         folders=False) is None
+    assert entries_split(NCT_CLASSES, [f'CRC-VAL-HE-7K/{p}' for p in
+                                       nct['test']], 'd', folders=False) \
+        == ('test', 'the images of the published NCT test list')
     paip = {s: [p for p, _ in read_published(f'paip_{s}')]
             for s in ('train', 'test')}
     one_each = sorted({p.split('/')[0] + '/2/0+0+2.png'
@@ -777,42 +785,43 @@ def test_lists_whose_images_say_the_other_split_are_refused(
     """A list named without a split word (``my_list.txt``, a copy of the
     official test list) was not checked: written as ``NCT_train.npy``, the
     test images became the support pool. Its images say the split (every
-    one under CRC-VAL-HE-7K/): refused, and so is a list whose name says
-    train while its images are the test split; the same list as
-    ``NCT_test.npy`` is extracted."""
+    one under CRC-VAL-HE-7K/): refused; the same list as ``NCT_test.npy``
+    is extracted. A name that says a split decides over the folder: a
+    user's own split of the 7K set (``my_train.txt``) is extracted as
+    ``NCT_train``."""
     root = str(tmp_path / 'official')
     nct = _official_nct(synthetic_root, root)
     meta = os.path.join(nct, 'meta')
-    for name in ('my_list.txt', 'train_mine.txt'):
+    for name in ('my_list.txt', 'my_train.txt'):
         shutil.copy(os.path.join(meta, 'test_labeled.txt'),
                     os.path.join(meta, name))
     extract = script_main('wsi_workdir/extract.py')
     w = str(tmp_path / 'w')
     train = paths.features_path(w, 'clp', 'NCT_train')
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_train.py')
-    for listed, what in (
-            ('my_list.txt', 'but {cfg} reads {lst}, whose images are the '
-             'test split (every image under CRC-VAL-HE-7K/); extract '
-             'NCT_train with configs/extraction/nct_train.py, or write '
-             'these as NCT_test.npy'),
-            ('train_mine.txt', '; {cfg} reads {lst}, whose name says train '
-             'but whose images are the test split (every image under '
-             'CRC-VAL-HE-7K/); extract NCT_train with '
-             'configs/extraction/nct_train.py')):
-        lst = os.path.join(meta, listed)
-        sep = '' if what.startswith(';') else ', '
-        line = (f'{train}: NCT_train holds the train split{sep}'
-                + what.format(cfg=cfg, lst=lst))
-        err = cli_fails(extract, _extract_args(
-            root, 'nct_train.py', train,
-            '--cfg-options', f'dataset.ann_file=meta/{listed}'),
-            capsys, str(tmp_path), line)
-        assert err == f'error: {line}'
+    lst = os.path.join(meta, 'my_list.txt')
+    line = (f'{train}: NCT_train holds the train split, but {cfg} reads '
+            f'{lst}, whose images are the test split (every image under '
+            'CRC-VAL-HE-7K/); extract NCT_train with '
+            'configs/extraction/nct_train.py, or write these as '
+            'NCT_test.npy')
+    err = cli_fails(extract, _extract_args(
+        root, 'nct_train.py', train,
+        '--cfg-options', 'dataset.ann_file=meta/my_list.txt'),
+        capsys, str(tmp_path), line)
+    assert err == f'error: {line}'
     assert not os.path.exists(train)
     test = paths.features_path(w, 'clp', 'NCT_test')
     cli_ok(extract, _extract_args(root, 'nct_test.py', test, '--cfg-options',
                                   'dataset.ann_file=meta/my_list.txt'),
            capsys)
+    # the name decides over the folder: a user's own split of the 7K set
+    own = str(tmp_path / 'own')
+    cli_ok(extract, _extract_args(
+        root, 'nct_train.py', paths.features_path(own, 'clp', 'NCT_train'),
+        '--cfg-options', 'dataset.ann_file=meta/my_train.txt'), capsys)
+    assert np.load(paths.labels_path(own, 'NCT_train')).tolist() == \
+        np.load(paths.labels_path(w, 'NCT_test')).tolist()
     # the official train list as NCT_train, under a name without a split
     shutil.copy(os.path.join(meta, 'train_labeled.txt'),
                 os.path.join(meta, 'img_list_labeled.txt'))
@@ -864,6 +873,14 @@ def test_lists_of_the_published_other_split_are_refused(
               f'configs/extraction/{name.lower()}.py, or write these as '
               f'{own}.npy')
     cli_ok(IMPORT, args(own), capsys)
+    # under a name that says the other split, the published list still
+    # decides: a name and images that disagree
+    shutil.copy(lst, data_root / 'meta' / f'{name.split("_")[1]}_mine.txt')
+    named = args(name)
+    named[-1] = f'dataset.ann_file=meta/{name.split("_")[1]}_mine.txt'
+    cli_fails(IMPORT, named, capsys, str(tmp_path),
+              f'but whose images are the {split} split (the {what} {split} '
+              'list)')
 
 
 def _extract_args(root, config, output, *extra):

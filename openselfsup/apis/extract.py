@@ -660,10 +660,13 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
     """A workdir feature set of one split holds that split's list: refuse
     a list whose name (:func:`list_split`) or whose images
     (:func:`~openselfsup.datasets.prepare.entries_split`: NCT's official
-    folders, the published lists' images or slides) say the other split
-    (``configs/extraction/nct_test.py`` written as ``NCT_train.npy``: the
-    classes agree, and the dictionaries and support pools would be built
-    from the queries), or whose name and images disagree."""
+    test folder, the published lists' images or slides) say the other
+    split (``configs/extraction/nct_test.py`` written as
+    ``NCT_train.npy``: the classes agree, and the dictionaries and
+    support pools would be built from the queries), or whose name and
+    images disagree. The folder speaks only for a list whose name says no
+    split: a name that says one decides over it (a user's own split of
+    the 7K set, ``my_train.txt``), not over the published lists."""
     from ..datasets.prepare import entries_split
     from ..lowshot.spec import feature_set_classes, feature_set_split
     name = _set_name(out)
@@ -672,7 +675,7 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
         return
     named = list_split(meta['list_file'])
     shown = entries_split(feature_set_classes(name), meta['paths'],
-                          meta['data_prefix'])
+                          meta['data_prefix'], folders=named is None)
     reads = f'{config} reads {meta["list_file"]}'
     if named and shown and named != shown[0]:
         raise InputError(

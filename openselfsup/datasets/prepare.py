@@ -90,7 +90,8 @@ def _published_sets(domain: str) -> Dict[str, frozenset]:
 
 
 def entries_split(classes: Sequence[str], paths: Sequence[str],
-                  prefix: str = '') -> Optional[Tuple[str, str]]:
+                  prefix: str = '', folders: bool = True
+                  ) -> Optional[Tuple[str, str]]:
     """The split a list's image paths say, where they say it alone, in
     the layouts the converters write:
 
@@ -103,7 +104,9 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
       alone do not tell a user's split; where the two rules disagree,
       nothing either. ``NCT-CRC-HE-100K/`` says nothing: the official
       train set, but also the pool of a user's own split of the
-      stain-normalised images;
+      stain-normalised images. With ``folders=False`` the folder says
+      nothing either (a list whose name says its split: a user's own
+      split of the 7K set, named ``my_train.txt``, decides by its name);
     - PAIP19: the slides (first path component) exactly those of the
       published train or test list (the first 15 slide IDs train, the
       other 35 test; every patch found of them or the published sample).
@@ -118,6 +121,7 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
         classes (sequence[str]): the list's classes (its domain).
         paths (sequence[str]): its entries, relative to ``prefix``.
         prefix (str): the data folder they are under.
+        folders (bool): whether the official test folder says the split.
 
     Returns:
         tuple or None: ``('train' | 'test', why)``, ``why`` saying which
@@ -133,7 +137,8 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
                  for s, kept in _published_sets('paip').items()
                  if slides == kept]
         return found[0] if found else None
-    official = {OFFICIAL[1]: 'test'}  # the 100K: maybe a user's own split
+    # the 100K: maybe a user's own split
+    official = {OFFICIAL[1]: 'test'} if folders else {}
     above = nct_release(os.path.normpath(prefix).split(os.sep)) \
         if prefix else None
     releases = {nct_release(parts[:-1]) or above for parts in split_paths}
