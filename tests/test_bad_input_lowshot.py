@@ -804,7 +804,8 @@ def test_lists_whose_images_say_the_other_split_are_refused(
             f'{lst}, whose images are the test split (every image under '
             'CRC-VAL-HE-7K/); extract NCT_train with '
             'configs/extraction/nct_train.py, or write these as '
-            'NCT_test.npy')
+            'NCT_test.npy (a split of your own: name the list with its '
+            'split, train)')
     err = cli_fails(extract, _extract_args(
         root, 'nct_train.py', train,
         '--cfg-options', 'dataset.ann_file=meta/my_list.txt'),

@@ -690,9 +690,14 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
             and feature_set_split(n) == got]
     what = f'a {got} list' if named else \
         f'whose images are the {got} split ({shown[1]})'
+    # the folder alone spoke: a split of the user's own says so by name
+    own = '' if named or entries_split(
+        feature_set_classes(name), meta['paths'], meta['data_prefix'],
+        folders=False) else \
+        f' (a split of your own: name the list with its split, {want})'
     raise InputError(
         f'{out["features"]}: {name} holds the {want} split, but {reads}, '
-        f'{what}; {_own_config(name, fits)}')
+        f'{what}; {_own_config(name, fits)}{own}')
 
 
 def _read_list(config: str, cfg_options: Optional[dict], copies: int,
