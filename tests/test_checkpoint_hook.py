@@ -352,6 +352,53 @@ def test_an_earlier_runs_best_is_not_taken_up(tmp_path, monkeypatch):
     assert open(f'{work}/best_acc_epoch_2.pth', 'rb').read() == theirs
 
 
+def test_stray_best_files_do_not_stop_the_resume(tmp_path, monkeypatch):
+    """``best_*.pth`` files newer than the checkpoint resumed from that
+    are no checkpoint this hook saved (a bare tensor, a dict whose message
+    hub is not one, a file that is no checkpoint at all) are left alone:
+    the resume goes on and keeps them, byte for byte."""
+    work = str(tmp_path / 'work')
+    _killed_before_the_best_is_recorded(monkeypatch, work, 2)
+    os.remove(f'{work}/best_acc_epoch_2.pth')  # the lost best: not here
+    torch.save(torch.zeros(3), f'{work}/best_tensor.pth')
+    torch.save({'message_hub': [1, 2]}, f'{work}/best_list_hub.pth')
+    torch.save({'message_hub': {'runtime_info': 'x'}},
+               f'{work}/best_str_info.pth')
+    with open(f'{work}/best_text.pth', 'w') as f:
+        f.write('not a checkpoint')
+    strays = {n: open(f'{work}/{n}', 'rb').read() for n in os.listdir(work)
+              if n.startswith('best_') and n != 'best_acc_epoch_1.pth'}
+    assert len(strays) == 4
+    monkeypatch.setitem(globals(), 'SCORES', [0.4, 0.4])
+    runner = _train(work, epochs=4, resume=True, interval=1,
+                    max_keep_ckpts=1, save_best='acc')
+    assert _best(runner) == (0.5, 'best_acc_epoch_1.pth')
+    assert {n: open(f'{work}/{n}', 'rb').read() for n in strays} == strays
+
+
+def test_lost_bests_are_taken_up_in_the_order_saved(tmp_path, monkeypatch):
+    """Two best files holding the id of the save resumed from (one saved
+    after the other before either was recorded; made here from the lost
+    one): taken up in the order saved, not by name (best_acc_epoch_10
+    sorts before best_acc_epoch_2), so the later one is the best and the
+    earlier one is removed, as its save would have done."""
+    work = str(tmp_path / 'work')
+    _killed_before_the_best_is_recorded(monkeypatch, work, 2)
+    lost = torch.load(f'{work}/best_acc_epoch_2.pth', weights_only=False)
+    info = lost['message_hub']['runtime_info']
+    info['best_ckpt'] = f'{work}/best_acc_epoch_10.pth'
+    info['best_score'] = info['best_score'] + 0.1
+    torch.save(lost, f'{work}/best_acc_epoch_10.pth')
+    t = os.path.getmtime(f'{work}/best_acc_epoch_2.pth')
+    os.utime(f'{work}/best_acc_epoch_10.pth', (t + 5, t + 5))
+    monkeypatch.setitem(globals(), 'SCORES', [0.4, 0.4])
+    runner = _train(work, epochs=4, resume=True, interval=1,
+                    max_keep_ckpts=1, save_best='acc')
+    assert _best(runner) == (info['best_score'], 'best_acc_epoch_10.pth')
+    assert sorted(n for n in os.listdir(work) if n.startswith('best_')) \
+        == ['best_acc_epoch_10.pth']
+
+
 def _files(folder):
     """Every file below ``folder``: its path there and its bytes."""
     return {os.path.relpath(p, folder): open(p, 'rb').read()

@@ -179,16 +179,25 @@ class CheckpointHook(_MMEngineCheckpointHook):
         resumed = osp.join(self.out_dir,
                            osp.basename(hub.get_info('last_ckpt') or ''))
         since = osp.getmtime(resumed) if osp.isfile(resumed) else 0
-        for name in sorted(os.listdir(self.out_dir)):
+        candidates = []
+        for name in os.listdir(self.out_dir):
             path = osp.join(self.out_dir, name)
-            if not (name.startswith('best_') and name.endswith('.pth')) or \
-                    name in recorded or not osp.isfile(path) or \
-                    osp.getmtime(path) < since:
-                continue
+            if name.startswith('best_') and name.endswith('.pth') and \
+                    name not in recorded and osp.isfile(path) and \
+                    osp.getmtime(path) >= since:
+                candidates.append((osp.getmtime(path), name, path))
+        # in the order saved (best_acc_epoch_10 after best_acc_epoch_9): a
+        # later one replaces an earlier one, as its save did
+        for _, name, path in sorted(candidates):
             try:
                 saved = load_checkpoint_file(path, mmap=True)
-                info = saved['message_hub']['runtime_info']
-            except (InputError, KeyError, TypeError):
+                hub_state = saved.get('message_hub') \
+                    if isinstance(saved, dict) else None
+                info = hub_state.get('runtime_info') \
+                    if isinstance(hub_state, dict) else None
+            except InputError:
+                info = None
+            if not isinstance(info, dict):
                 continue  # not a checkpoint this hook saved
             if info.get(_SAVE_ID) != save_id:
                 continue
