@@ -1403,12 +1403,15 @@ def test_the_work_dir_lock_is_rank_0s(tmp_path, monkeypatch):
     """In a distributed run rank 0 holds the work dir's lock for all its
     ranks (from the launcher's RANK / SLURM_PROCID: no process group exists
     yet): the others neither take it nor are refused by it."""
-    from openselfsup.engine.runner import rank_from_env, work_dir_lock
+    from openselfsup.engine.runner import work_dir_lock
     from openselfsup.utils import InputError
+    from openselfsup.utils.launcher import launcher_env
     monkeypatch.setenv('RANK', '3')
     monkeypatch.setenv('SLURM_PROCID', '5')
-    assert [rank_from_env(x) for x in ('none', 'pytorch', 'slurm')] == \
-        [0, 3, 5]
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    monkeypatch.setenv('SLURM_NTASKS', '8')
+    assert [launcher_env(x) for x in ('none', 'pytorch', 'slurm')] == \
+        [(0, 1), (3, 4), (5, 8)]
     work = str(tmp_path / 'w')
     with work_dir_lock(work):
         with work_dir_lock(work, rank=1):

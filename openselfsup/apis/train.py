@@ -20,21 +20,8 @@ from mmengine.config import Config
 
 from ..config import config_dicts, default_work_dir, load_config
 from ..utils import InputError, check_writable_dir, first_line
+from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path
-
-
-def world_size_from_env(launcher: str) -> int:
-    """Number of training processes the launcher starts.
-
-    Args:
-        launcher (str): 'none', 'pytorch' (torchrun sets ``WORLD_SIZE``) or
-            'slurm' (srun sets ``SLURM_NTASKS``).
-    """
-    if launcher == 'pytorch':
-        return int(os.environ.get('WORLD_SIZE', 1))
-    if launcher == 'slurm':
-        return int(os.environ.get('SLURM_NTASKS', 1))
-    return 1
 
 
 def check_gpu_count(requested: int) -> None:
@@ -304,7 +291,7 @@ def prepare_config(cfg: Config, config_path: str,
     if launcher not in ('none', 'pytorch', 'slurm'):
         raise InputError(f'--launcher {launcher}: choose none, pytorch or '
                          'slurm')
-    world = world_size_from_env(launcher)
+    world = launcher_env(launcher)[1]
     if launcher != 'none':
         # SLURM_NTASKS_PER_NODE may read '4' or '4(x2)'
         local = os.environ.get('LOCAL_WORLD_SIZE') or os.environ.get(
@@ -512,8 +499,7 @@ def train(config: str,
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data=True)
-    from ..engine.runner import (discard_on_failure, rank_from_env,
-                                 work_dir_lock)
+    from ..engine.runner import discard_on_failure, work_dir_lock
     from ..utils import terminate_raises
     runner = None
 
@@ -530,7 +516,7 @@ def train(config: str,
         # process group forms, and the launcher ends the other ranks, which
         # wait for it there (torchrun and srun --kill-on-bad-exit: SIGTERM,
         # a Terminated before the run has started, then SIGKILL)
-        with work_dir_lock(cfg.work_dir, rank_from_env(cfg.launcher)):
+        with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
             runner = _built(cfg, notes, config)
             with discard_on_failure(runner):  # runner.train() has its own
                 check_steps(runner, config)

@@ -51,6 +51,7 @@ from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
 from ..utils.io import (atomic_path, locked, remove_stale_temporaries,
                         signals_held)
+from ..utils.launcher import launcher_env
 from .checkpoint import (is_complete_checkpoint, register_safe_globals,
                          without_file_client_warnings)
 
@@ -265,22 +266,6 @@ def remove_empty_dirs(dirs: List[str]) -> None:
             break
 
 
-def rank_from_env(launcher: str) -> int:
-    """This process's global rank as the launcher set it, before any
-    process group exists: torchrun's ``RANK``, srun's ``SLURM_PROCID``;
-    0 without a launcher.
-
-    Args:
-        launcher (str): 'none', 'pytorch' or 'slurm' (as the config's
-            ``launcher`` after :func:`prepare_config`).
-    """
-    if launcher == 'pytorch':
-        return int(os.environ.get('RANK', 0))
-    if launcher == 'slurm':
-        return int(os.environ.get('SLURM_PROCID', 0))
-    return 0
-
-
 #: the file :func:`work_dir_lock` stands for in a work dir: its lock file
 #: is ``<work_dir>/.train.lock`` (hidden: no ``*.pth`` or ``*`` glob, no
 #: checkpoint or log listing takes it)
@@ -366,7 +351,7 @@ class AtomicRunner(Runner):
         self._new_log_dir = None
         work_dir = kwargs.get('work_dir', args[1] if len(args) > 1 else '')
         # the rank before setup_env gives it (srun sets RANK only then)
-        self._env_rank = rank_from_env(kwargs.get('launcher', 'none'))
+        self._env_rank = launcher_env(kwargs.get('launcher', 'none'))[0]
         # the work dir and its parents made for it
         self._new_dirs = missing_dirs(work_dir or '.')
         # until the run has started, SIGTERM raises: the clean-up runs
