@@ -1380,7 +1380,9 @@ def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
             rf'error: {re.escape(str(work))}: another training run is '
             r'writing there \((\d+)@\S+ since (\S+ \S+)[^)]*\); wait for '
             r'it to end \(then --resume continues it\) or give another '
-            r'--work-dir', lines[0])
+            r'--work-dir \(if it died with its node and NFS still holds its '
+            rf'lock, remove {re.escape(str(work / ".train.lock"))}\)',
+            lines[0])
         assert m, lines[0]
         assert int(m.group(1)) == first.pid
         assert start <= datetime.datetime.strptime(

@@ -49,8 +49,8 @@ from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
-from ..utils.io import (atomic_path, locked, remove_stale_temporaries,
-                        signals_held)
+from ..utils.io import (atomic_path, lock_file, locked,
+                        remove_stale_temporaries, signals_held)
 from ..utils.launcher import launcher_env
 from .checkpoint import (is_complete_checkpoint, register_safe_globals,
                          without_file_client_warnings)
@@ -298,7 +298,9 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
     def busy(holder: str) -> str:
         return (f'{work_dir}: another training run is writing there '
                 f'({holder}); wait for it to end (then --resume continues '
-                'it) or give another --work-dir')
+                'it) or give another --work-dir (if it died with its node '
+                'and NFS still holds its lock, remove '
+                f'{lock_file(os.path.join(work_dir, _TRAIN_LOCK))})')
     try:
         with locked(os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
             yield
@@ -415,7 +417,9 @@ class AtomicRunner(Runner):
         it if left empty.
         The config dump was never written. Anything an earlier run wrote is
         left as it was; a no-op once the run has started, and on ranks other
-        than 0. SIGTERM ends the process again from here on.
+        than 0. SIGTERM ends the process again from here on (under
+        ``apis.train.train``, whose own handler stays until it returns: it
+        raises ``Terminated`` there).
 
         SIGCHLD is held back meanwhile: the SIGTERM that torchrun (to the
         process group) and Slurm (to every process) send kills the

@@ -326,6 +326,14 @@ _NO_FLOCK = frozenset(e for e in (getattr(errno, n, None) for n in (
     'ENOLCK', 'ENOSYS', 'EOPNOTSUPP', 'ENOTSUP')) if e is not None)
 
 
+def lock_file(path: str) -> str:
+    """The lock file :func:`locked` takes for ``path``:
+    ``<dir>/.<name>.lock``."""
+    path = os.fspath(path)
+    return os.path.join(os.path.dirname(os.path.abspath(path)),
+                        f'.{os.path.basename(path)}.lock')
+
+
 @contextmanager
 def locked(path: str, busy: Union[str, Callable[[str], str], None] = None
            ) -> Iterator[None]:
@@ -365,8 +373,7 @@ def locked(path: str, busy: Union[str, Callable[[str], str], None] = None
         yield
         return
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    lock = os.path.join(directory, f'.{os.path.basename(path)}.lock')
+    lock = lock_file(path)
     while True:
         fd = _open_lock(path, lock)
         try:
