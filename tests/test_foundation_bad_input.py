@@ -890,6 +890,8 @@ def _earlier_run(work):
 
 #: (iteration, the work dir's cfg.py or None) at each before_train_iter
 _SEEN = []
+#: (iteration, SIGTERM's handler) at each before_train_iter
+_SIGTERM_SEEN = []
 
 
 def _register_probe_hook():
@@ -908,6 +910,8 @@ def _register_probe_hook():
             dump = pathlib.Path(runner.work_dir, 'cfg.py')
             _SEEN.append((runner.iter, dump.read_bytes()
                           if dump.exists() else None))
+            _SIGTERM_SEEN.append((runner.iter,
+                                  signal.getsignal(signal.SIGTERM)))
 
         def after_train_iter(self, runner, batch_idx, data_batch=None,
                              outputs=None):
@@ -1112,6 +1116,23 @@ def test_a_stop_while_the_notes_are_logged_leaves_nothing_behind(
     with pytest.raises(Terminated):
         train(cfg, work_dir=str(fresh / 'w'))
     assert not fresh.exists()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_sigterm_has_its_default_action_once_the_run_has_started(
+        synthetic_root, tmp_path):
+    """train() makes SIGTERM raise until the run has started; from then on
+    its action is the default again, not a Python handler that passes the
+    signal on: that runs only between bytecodes, so a rank waiting inside
+    a C call (a collective for a dead peer) would not end on torchrun's or
+    Slurm's SIGTERM, only on the SIGKILL that follows."""
+    from openselfsup.apis import train
+    cfg = _probe_config(synthetic_root, tmp_path)
+    _SIGTERM_SEEN.clear()
+    train(cfg, work_dir=str(tmp_path / 'w'))
+    seen = dict(_SIGTERM_SEEN)
+    assert seen[0] not in (signal.SIG_DFL, None)  # raising: not started
+    assert seen[1] == signal.SIG_DFL, seen  # the first iteration ended
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 

@@ -509,7 +509,10 @@ def train(config: str,
     # SIGTERM raises Terminated from before the lock is taken (the work dir
     # made for it) until the run has started, so that the clean-up runs:
     # the runner's own handler, which it sets only over the default action,
-    # would come too late (the build imports the model stack: seconds)
+    # would come too late (the build imports the model stack: seconds).
+    # From the start on its action is the default again (the runner
+    # restores it: when_started), on a failed start not before train()
+    # returns (the lock's clean-up comes after the runner's)
     restore_sigterm = terminate_raises(not_started)
     try:
         # rank 0 alone: refused, it exits with the one line before the
@@ -518,6 +521,11 @@ def train(config: str,
         # a Terminated before the run has started, then SIGKILL)
         with work_dir_lock(cfg.work_dir, launcher_env(cfg.launcher)[0]):
             runner = _built(cfg, notes, config)
+            when_started = getattr(runner, 'when_started', None)
+            if when_started is None:  # a runner that never says it started
+                restore_sigterm()
+            else:
+                when_started(restore_sigterm)
             with discard_on_failure(runner):  # runner.train() has its own
                 check_steps(runner, config)
             runner.train()

@@ -42,7 +42,7 @@ import shutil
 import signal
 import weakref
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
@@ -360,6 +360,8 @@ class AtomicRunner(Runner):
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
             lambda: ref() is not None and not ref()._started)
+        #: called when the run starts (:meth:`when_started`)
+        self._on_start: List[Callable[[], None]] = []
         with discard_on_failure(self):
             super().__init__(*args, **kwargs)
 
@@ -388,6 +390,19 @@ class AtomicRunner(Runner):
         on keeps its log folder and dump."""
         return self._started
 
+    def when_started(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the run starts (:meth:`_mark_started`), at once
+        if it has: ``apis.train.train`` hands over the restore of its
+        SIGTERM handler, set before the runner (whose own is then not set),
+        so that SIGTERM has its default action during the run, as without
+        it (a Python handler runs only between bytecodes: a rank waiting in
+        a collective for a dead peer would not end on the launcher's
+        SIGTERM)."""
+        if self._started:
+            fn()
+        else:
+            self._on_start.append(fn)
+
     def _mark_started(self) -> None:
         """The run has done work: write the deferred config dump (rank 0,
         where MMEngine writes it, under the same name)."""
@@ -395,6 +410,9 @@ class AtomicRunner(Runner):
             return
         self._started = True
         self._restore_sigterm()
+        on_start, self._on_start = self._on_start, []
+        for fn in on_start:
+            fn()
         if self._dump_pending and self.rank == 0:
             self._dump_pending = False
             name = (os.path.basename(self.cfg.filename) if self.cfg.filename
