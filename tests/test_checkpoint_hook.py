@@ -353,10 +353,10 @@ def test_an_earlier_runs_best_is_not_taken_up(tmp_path, monkeypatch):
 
 
 def test_stray_best_files_do_not_stop_the_resume(tmp_path, monkeypatch):
-    """``best_*.pth`` files newer than the checkpoint resumed from that
-    are no checkpoint this hook saved (a bare tensor, a dict whose message
-    hub is not one, a file that is no checkpoint at all) are left alone:
-    the resume goes on and keeps them, byte for byte."""
+    """``best_*.pth`` files that are no checkpoint this hook saved (a bare
+    tensor, a dict whose message hub is not one, a file that is no
+    checkpoint at all) are left alone: the resume goes on and keeps them,
+    byte for byte."""
     work = str(tmp_path / 'work')
     _killed_before_the_best_is_recorded(monkeypatch, work, 2)
     os.remove(f'{work}/best_acc_epoch_2.pth')  # the lost best: not here
@@ -379,24 +379,59 @@ def test_stray_best_files_do_not_stop_the_resume(tmp_path, monkeypatch):
 def test_lost_bests_are_taken_up_in_the_order_saved(tmp_path, monkeypatch):
     """Two best files holding the id of the save resumed from (one saved
     after the other before either was recorded; made here from the lost
-    one): taken up in the order saved, not by name (best_acc_epoch_10
-    sorts before best_acc_epoch_2), so the later one is the best and the
-    earlier one is removed, as its save would have done."""
+    one, saved at a later step): taken up in the order saved, not by name
+    (best_acc_epoch_10 sorts before best_acc_epoch_2), so the later one is
+    the best and the earlier one is removed, as its save would have done."""
     work = str(tmp_path / 'work')
     _killed_before_the_best_is_recorded(monkeypatch, work, 2)
     lost = torch.load(f'{work}/best_acc_epoch_2.pth', weights_only=False)
     info = lost['message_hub']['runtime_info']
     info['best_ckpt'] = f'{work}/best_acc_epoch_10.pth'
     info['best_score'] = info['best_score'] + 0.1
+    lost['meta']['iter'] += 1  # saved at a later step
     torch.save(lost, f'{work}/best_acc_epoch_10.pth')
-    t = os.path.getmtime(f'{work}/best_acc_epoch_2.pth')
-    os.utime(f'{work}/best_acc_epoch_10.pth', (t + 5, t + 5))
     monkeypatch.setitem(globals(), 'SCORES', [0.4, 0.4])
     runner = _train(work, epochs=4, resume=True, interval=1,
                     max_keep_ckpts=1, save_best='acc')
     assert _best(runner) == (info['best_score'], 'best_acc_epoch_10.pth')
     assert sorted(n for n in os.listdir(work) if n.startswith('best_')) \
         == ['best_acc_epoch_10.pth']
+
+
+def test_a_lost_best_is_taken_up_in_a_copy_that_kept_no_times(
+        tmp_path, monkeypatch):
+    """A work dir with a lost best (killed before it was recorded) copied
+    by ``cp -r`` (no -p: each file's time is when it was copied, in the
+    order cp met them, here the lost best before the checkpoint resumed
+    from, and the later of two lost bests before the earlier) and resumed
+    in the copy: the lost best is still taken up, the later one last (the
+    id of the save resumed from proves a file saved after it; the step
+    saved in it orders them), and the copy ends as the uninterrupted run."""
+    scores = [0.5, 0.7, 0.6]
+    monkeypatch.setitem(globals(), 'SCORES', scores)
+    ref = tmp_path / 'uninterrupted'
+    expected = _train(ref, epochs=3, interval=1, max_keep_ckpts=1,
+                      save_best='acc')
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    _killed_before_the_best_is_recorded(monkeypatch, str(a), 2)
+    # an earlier lost best of the same save (as if best_acc_epoch_2 had
+    # been saved before it, its removal still to come): made from the
+    # lost one, with the step before
+    lost = torch.load(f'{a}/best_acc_epoch_2.pth', weights_only=False)
+    lost['message_hub']['runtime_info']['best_ckpt'] = \
+        f'{a}/best_acc_epoch_10.pth'
+    lost['message_hub']['runtime_info']['best_score'] = 0.6
+    lost['meta']['iter'] -= 1
+    torch.save(lost, f'{a}/best_acc_epoch_10.pth')
+    shutil.copytree(a, b, copy_function=shutil.copyfile)
+    t = os.path.getmtime(b / 'epoch_2.pth')
+    os.utime(b / 'best_acc_epoch_2.pth', (t - 2, t - 2))
+    os.utime(b / 'best_acc_epoch_10.pth', (t - 1, t - 1))
+    monkeypatch.setitem(globals(), 'SCORES', scores[2:])
+    runner = _train(b, epochs=3, resume=True, interval=1, max_keep_ckpts=1,
+                    save_best='acc')
+    assert _best(runner) == _best(expected) == (0.7, 'best_acc_epoch_2.pth')
+    assert _kept(b) == _kept(ref)
 
 
 def _files(folder):

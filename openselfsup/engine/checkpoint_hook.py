@@ -162,11 +162,15 @@ class CheckpointHook(_MMEngineCheckpointHook):
         best checkpoint an uninterrupted run has (with the same scores).
 
         A file is taken up only when its own message hub proves it that
-        step's: a ``best_*.pth`` in the checkpoint folder, not older than
-        the checkpoint resumed from, that holds the id of that
-        checkpoint's save (:data:`_SAVE_ID`; an earlier run's best holds
-        another) and names itself as the best (a copy under another name
-        does not). Anything else there is left alone.
+        step's: a ``best_*.pth`` in the checkpoint folder, other than the
+        recorded bests, that holds the id of that checkpoint's save
+        (:data:`_SAVE_ID`; an earlier run's best holds another) and names
+        itself as the best (a copy under another name does not). Anything
+        else there is left alone. Several are taken up in the order saved,
+        by the step each holds (``meta['iter']``), not by name
+        (best_acc_epoch_10 sorts before _9) nor by time (a work dir copied
+        by ``cp -r`` holds the times of the copy): a later one replaces an
+        earlier one, as its save did.
         """
         if self.save_best is None:
             return
@@ -176,31 +180,28 @@ class CheckpointHook(_MMEngineCheckpointHook):
             return
         single = len(self.key_indicators) == 1
         recorded = {osp.basename(p) for p in self._best_paths()}
-        resumed = osp.join(self.out_dir,
-                           osp.basename(hub.get_info('last_ckpt') or ''))
-        since = osp.getmtime(resumed) if osp.isfile(resumed) else 0
+        resumed = osp.basename(hub.get_info('last_ckpt') or '')
         candidates = []
-        for name in os.listdir(self.out_dir):
+        for name in sorted(os.listdir(self.out_dir)):
             path = osp.join(self.out_dir, name)
-            if name.startswith('best_') and name.endswith('.pth') and \
-                    name not in recorded and osp.isfile(path) and \
-                    osp.getmtime(path) >= since:
-                candidates.append((osp.getmtime(path), name, path))
-        # in the order saved (best_acc_epoch_10 after best_acc_epoch_9): a
-        # later one replaces an earlier one, as its save did
-        for _, name, path in sorted(candidates):
+            if not (name.startswith('best_') and name.endswith('.pth')) or \
+                    name in recorded or not osp.isfile(path):
+                continue
             try:
                 saved = load_checkpoint_file(path, mmap=True)
-                hub_state = saved.get('message_hub') \
-                    if isinstance(saved, dict) else None
-                info = hub_state.get('runtime_info') \
-                    if isinstance(hub_state, dict) else None
             except InputError:
-                info = None
-            if not isinstance(info, dict):
-                continue  # not a checkpoint this hook saved
-            if info.get(_SAVE_ID) != save_id:
-                continue
+                continue  # no checkpoint
+            hub_state = saved.get('message_hub') \
+                if isinstance(saved, dict) else None
+            info = hub_state.get('runtime_info') \
+                if isinstance(hub_state, dict) else None
+            if not isinstance(info, dict) or info.get(_SAVE_ID) != save_id:
+                continue  # not a best saved after the checkpoint resumed
+            meta = saved.get('meta')
+            step = meta.get('iter') if isinstance(meta, dict) else None
+            candidates.append((step if isinstance(step, int) else -1, name,
+                               path, info))
+        for _, name, path, info in sorted(candidates, key=lambda c: c[:2]):
             for score_key, ckpt_key, key in self._best_slots():
                 if osp.basename(str(info.get(ckpt_key))) != name or \
                         score_key not in info:
@@ -215,7 +216,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
                     self.best_ckpt_path_dict[key] = path
                 runner.logger.info(
                     f'{name} (best {info[score_key]}) was saved after '
-                    f'{osp.basename(resumed)}, which does not record it (a '
+                    f'{resumed}, which does not record it (a '
                     'kill came before it was saved again): it is the best '
                     'checkpoint')
                 if previous and osp.basename(previous) != name and \
