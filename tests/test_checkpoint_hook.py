@@ -500,6 +500,45 @@ def test_a_resume_in_a_copied_work_dir_leaves_the_original_alone(
         str(b)
 
 
+def test_a_resume_from_another_runs_checkpoint_leaves_it_alone(
+        tmp_path, monkeypatch):
+    """--resume a/epoch_2.pth into a new work dir b: the best recorded is
+    a's file, which b has no file of. It stays a's: published into b when
+    no better one comes (the rebased name, a file b lacks, stopped the run
+    at its end with FileNotFoundError), never removed when one does; a is
+    left as it was, byte for byte."""
+    from openselfsup.engine import AtomicRunner
+    keep = dict(interval=1, max_keep_ckpts=1, save_best='acc',
+                published_keys=['meta', 'state_dict'])
+    a = tmp_path / 'a'
+    monkeypatch.setitem(globals(), 'SCORES', [0.5, 0.7])
+    _train(a, epochs=2, **{k: v for k, v in keep.items()
+                           if k != 'published_keys'})
+    def checkpoints(folder):  # a's log is open still (its logger's)
+        return {k: v for k, v in _files(folder).items()
+                if not k.endswith('.log')}
+    before = checkpoints(a)
+    for later, run in (([0.6], 'b'), ([0.6, 0.9], 'c')):
+        monkeypatch.setitem(globals(), 'SCORES', later)
+        real = AtomicRunner.__init__
+
+        def from_a(self, *args, **kwargs):
+            real(self, *args, **dict(kwargs, load_from=str(
+                a / 'epoch_2.pth')))
+        with monkeypatch.context() as patch:
+            patch.setattr(AtomicRunner, '__init__', from_a)
+            runner = _train(tmp_path / run, epochs=2 + len(later),
+                            resume=True, **keep)
+        assert checkpoints(a) == before
+        names = _kept(tmp_path / run)[0]
+        if run == 'b':  # no better one: a's best published here
+            assert _best(runner) == (0.7, 'best_acc_epoch_2.pth')
+            assert 'best_acc_epoch_2-<sha>.pth' in names
+        else:
+            assert _best(runner) == (0.9, 'best_acc_epoch_4.pth')
+            assert 'best_acc_epoch_4-<sha>.pth' in names
+
+
 def test_no_removal_outside_the_checkpoint_folder(tmp_path):
     """Whatever path a removal is asked for (MMEngine's hook removes the
     previous best by the path the hub records), a file outside the

@@ -20,8 +20,9 @@ The hub names the best and last checkpoints by absolute paths: in a work dir
 copied (``cp -r a b``) or moved and resumed there, they name ``a``'s files,
 and MMEngine's hook would remove ``a``'s best at the next new best (or
 publish ``a``'s). A resume takes them for the files of those names in the
-checkpoint folder (:meth:`CheckpointHook._rebase_recorded_paths`), and no
-removal touches a file outside it.
+checkpoint folder (:meth:`CheckpointHook._rebase_recorded_paths`; one it
+has no file of stays the other run's), no removal touches a file outside
+it, and publishing writes in it.
 
 Registered as ``CheckpointHook`` in the ``openselfsup`` scope, so configs
 saying ``type='CheckpointHook'`` get this one;
@@ -235,7 +236,9 @@ class CheckpointHook(_MMEngineCheckpointHook):
         best checkpoint (a file of another run) and leave ``b``'s, and
         ``published_keys`` would publish ``a``'s best into ``a`` (or, ``a``
         moved away, fail). Only the name is trusted: the run goes on as it
-        would have in ``a``.
+        would have in ``a``. A name the checkpoint folder has no file of
+        (``--resume a/epoch_2.pth`` into a new work dir) keeps ``a``'s
+        path: that file is never removed, and published into this folder.
         """
         hub = runner.message_hub
         moved = set()
@@ -247,7 +250,10 @@ class CheckpointHook(_MMEngineCheckpointHook):
                 continue
             here = self.file_backend.join_path(self.out_dir,
                                                osp.basename(str(path)))
-            if here == path:
+            # not here (resumed from another run's checkpoint: --resume
+            # PATH): that run's file stays the one named, never removed
+            # (_remove) and published here (_publish_model)
+            if here == path or not self.file_backend.exists(here):
                 continue
             hub.update_info(key, here)
             if osp.normpath(osp.dirname(str(path))) != \
@@ -364,7 +370,9 @@ class CheckpointHook(_MMEngineCheckpointHook):
     @master_only
     def _publish_model(self, runner, ckpt_path: str) -> None:
         """MMEngine's (``published_keys``: the checkpoint with those keys
-        only, as ``<name>-<sha256[:8]>.pth``), written atomically."""
+        only, as ``<name>-<sha256[:8]>.pth``), written atomically, and in
+        the checkpoint folder (a best recorded in another run's folder,
+        resumed from there, is published here, not there)."""
         from mmengine.runner import save_checkpoint
         from mmengine.runner.checkpoint import _load_checkpoint
         checkpoint = _load_checkpoint(ckpt_path)
@@ -377,7 +385,8 @@ class CheckpointHook(_MMEngineCheckpointHook):
                       f'please set `{dropped}` in published_keys',
                       logger='current')
         sha = hashlib.sha256(pickle.dumps(checkpoint)).hexdigest()
-        final_path = osp.splitext(ckpt_path)[0] + f'-{sha[:8]}.pth'
+        final_path = osp.join(self.out_dir, osp.splitext(
+            osp.basename(ckpt_path))[0] + f'-{sha[:8]}.pth')
         with atomic_path(final_path) as tmp:
             save_checkpoint(checkpoint, tmp)
         print_log(f'The checkpoint ({ckpt_path}) is published to '
