@@ -272,7 +272,8 @@ def test_mmengines_hook_killed_while_saving_leaves_nothing(
         assert find_resumable_checkpoint(work) is None
 
 
-def _killed_before_the_best_is_recorded(monkeypatch, work, epoch):
+def _killed_before_the_best_is_recorded(monkeypatch, work, epoch,
+                                        save_best='acc'):
     """Train ``epoch`` epochs (save_best='acc', max_keep_ckpts=1), the
     last validation a new best: killed after best_acc_epoch_<epoch>.pth is
     saved, while epoch_<epoch>.pth is saved again to record it."""
@@ -289,7 +290,7 @@ def _killed_before_the_best_is_recorded(monkeypatch, work, epoch):
         patch.setattr(mm_runner, 'save_checkpoint', dying)
         with pytest.raises(KeyboardInterrupt):
             _train(work, epochs=epoch, interval=1, max_keep_ckpts=1,
-                   save_best='acc')
+                   save_best=save_best)
 
 
 def _best(runner):
@@ -328,6 +329,33 @@ def test_a_best_saved_but_not_recorded_is_taken_up_on_resume(
                     max_keep_ckpts=1, save_best='acc')
     assert _best(runner) == _best(expected) == (max(scores), lost)
     os.remove(copy)
+    assert _kept(work) == _kept(ref)
+
+
+def test_lost_bests_of_two_metrics_are_taken_up(tmp_path, monkeypatch):
+    """save_best of two metrics (one best file each): a kill before the
+    epoch's checkpoint records the two new bests leaves both; the resume
+    takes up each as its metric's best and removes each previous best, as
+    an uninterrupted run with the same scores ends."""
+    scores, two = [0.5, 0.7, 0.6], ['acc', 'acc2']
+    monkeypatch.setitem(globals(), 'SCORES', scores)
+    ref = tmp_path / 'uninterrupted'
+    expected = _train(ref, epochs=3, interval=1, max_keep_ckpts=1,
+                      save_best=two)
+    work = str(tmp_path / 'work')
+    _killed_before_the_best_is_recorded(monkeypatch, work, 2, save_best=two)
+    assert {'best_acc_epoch_2.pth', 'best_acc2_epoch_2.pth',
+            'best_acc_epoch_1.pth', 'best_acc2_epoch_1.pth'} <= \
+        set(os.listdir(work))
+    monkeypatch.setitem(globals(), 'SCORES', scores[2:])
+    runner = _train(work, epochs=3, resume=True, interval=1,
+                    max_keep_ckpts=1, save_best=two)
+
+    def named(bests):
+        return [(k, v, os.path.basename(p)) for k, v, p in bests]
+    assert named(_bests(runner)) == named(_bests(expected)) == [
+        ('best_score_acc', 0.7, 'best_acc_epoch_2.pth'),
+        ('best_score_acc2', 0.7, 'best_acc2_epoch_2.pth')]
     assert _kept(work) == _kept(ref)
 
 
