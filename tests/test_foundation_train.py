@@ -339,6 +339,30 @@ def test_atomic_save_and_corrupt_latest(synthetic_root, tmp_path,
     assert find_resumable_checkpoint(str(work)) is None
 
 
+def test_resume_with_a_pointer_to_a_deleted_checkpoint_starts_over(
+        synthetic_root, tmp_path):
+    """--resume in a work dir whose checkpoints were deleted but whose
+    last_checkpoint still names one: the run says it trains from scratch
+    and does, as in a work dir without checkpoints (MMEngine's own
+    auto-resume used to read that pointer after the warning and fail with
+    FileNotFoundError)."""
+    from openselfsup.apis import train
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_3.pth'))
+    runner = train(cfg, work_dir=str(work), resume=True)
+    assert (runner.epoch, runner.iter) == (1, 1)
+    assert (work / 'last_checkpoint').read_text().strip() == str(
+        work / 'epoch_1.pth')
+    log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+    assert 'training from scratch' in log
+    # MMEngine's 'Auto resumed from the latest checkpoint ...' said the
+    # opposite of the warning
+    assert 'Auto resumed' not in log
+
+
 def test_extract_backbone_weights(synthetic_root, tmp_path):
     from mmengine.registry import init_default_scope
 

@@ -537,6 +537,12 @@ class AtomicRunner(Runner):
                 self.logger.warning(
                     f'--resume: no checkpoint in {self.work_dir}; training '
                     'from scratch')
+                # as said: MMEngine's auto-resume would read
+                # last_checkpoint itself, and fail on the missing or
+                # incomplete file it names
+                self._resume = False
+                self._has_loaded = True
+                return None
             else:
                 self.logger.info(f'Resuming from {path}')
                 self._load_from = path
