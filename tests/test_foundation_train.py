@@ -363,6 +363,39 @@ def test_resume_with_a_pointer_to_a_deleted_checkpoint_starts_over(
     assert 'Auto resumed' not in log
 
 
+def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path):
+    """tools/train.py --resume CHECKPOINT (as OpenMMLab's train.py):
+    another run's checkpoint continued in a new work dir; a missing file is
+    one line, before anything is written."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=2)
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    train(cfg, work_dir=str(a))
+    rc, _, err = run_tool(['tools/train.py', cfg, '--work-dir', str(b),
+                           '--resume', str(a / 'nope.pth')])
+    assert rc == 2 and err.strip().splitlines() == [
+        f'error: --resume {a / "nope.pth"}: no such checkpoint file or '
+        'work dir'], err
+    assert not b.exists()
+    rc, out, err = run_tool(['tools/train.py', cfg, '--work-dir', str(b),
+                             '--resume', str(a / 'epoch_1.pth')])
+    assert rc == 0, err[-2000:]
+    assert 'finished epoch 2, iteration 2' in out
+    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert f'Resuming from {a / "epoch_1.pth"}' in log
+    assert 'resumed epoch: 1, iter: 1' in log
+    # epoch 2 trained here, from a's epoch 1: not a copy of a's epoch 2
+    assert sorted(p.name for p in b.glob('*.pth')) == ['epoch_2.pth']
+    assert load_checkpoint_file(str(b / 'epoch_2.pth'))['meta'][
+        'epoch'] == 2
+    assert (b / 'last_checkpoint').read_text().strip() == str(
+        b / 'epoch_2.pth')
+    assert (a / 'last_checkpoint').read_text().strip() == str(
+        a / 'epoch_2.pth')
+
+
 def test_extract_backbone_weights(synthetic_root, tmp_path):
     from mmengine.registry import init_default_scope
 

@@ -3,6 +3,7 @@
 Examples:
     python tools/train.py configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py
     python tools/train.py configs/demo/clp_r18_demo.py --resume
+    python tools/train.py CONFIG --resume work_dirs/a/epoch_5.pth --work-dir work_dirs/b
     python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=5
 
 Outputs go to work_dirs/<config path without configs/ and .py> unless
@@ -27,9 +28,12 @@ def parse_args(argv):
     p.add_argument('config', help='training config file (Python)')
     p.add_argument('--work-dir',
                    help='output directory (default: work_dirs/<config>)')
-    p.add_argument('--resume', action='store_true',
+    p.add_argument('--resume', nargs='?', const=True, default=False,
+                   metavar='CHECKPOINT',
                    help='resume from the latest complete checkpoint in the '
-                   'work dir')
+                   'work dir, or from CHECKPOINT (a checkpoint file, or a '
+                   'work dir: its latest complete one), e.g. another '
+                   'run\'s, writing to the work dir')
     p.add_argument('--amp', action='store_true',
                    help='automatic mixed precision (GPU only)')
     p.add_argument('--auto-scale-lr', action='store_true',

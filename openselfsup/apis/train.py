@@ -14,7 +14,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 import itertools
 import os
 import re
-from typing import Optional
+from typing import Optional, Union
 
 from mmengine.config import Config
 
@@ -255,8 +255,33 @@ def _downloads(node: dict, custom_imports: bool = False) -> bool:
     return param is not None and param.default is True
 
 
+def resume_path(given: str) -> str:
+    """The checkpoint ``--resume CHECKPOINT`` continues from: the file, or
+    for a training work dir the checkpoint ``--resume`` would continue
+    from there (:func:`~openselfsup.engine.runner.resolve_checkpoint`), as
+    an absolute path.
+
+    Raises:
+        InputError: no such file, or a file that is not a complete
+            checkpoint (cut short while it was written).
+    """
+    from ..engine.checkpoint import is_complete_checkpoint
+    from ..engine.runner import resolve_checkpoint
+    path = resolve_checkpoint(os.path.expanduser(given))
+    if not os.path.isfile(path):
+        raise InputError(f'--resume {given}: no such checkpoint file or '
+                         'work dir')
+    if not is_complete_checkpoint(path):
+        raise InputError(f'--resume {given}: not a complete checkpoint '
+                         '(cut short while it was written?); give another '
+                         'one, or the run\'s work dir for its newest '
+                         'complete one')
+    return os.path.abspath(path)
+
+
 def prepare_config(cfg: Config, config_path: str,
-                   work_dir: Optional[str] = None, resume: bool = False,
+                   work_dir: Optional[str] = None,
+                   resume: Union[bool, str] = False,
                    amp: bool = False, launcher: str = 'none',
                    auto_scale_lr: bool = False) -> list:
     """Apply the command-line choices to a loaded config, in place.
@@ -319,7 +344,7 @@ def prepare_config(cfg: Config, config_path: str,
     notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume:
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = None if resume is True else resume_path(resume)
     else:
         from ..engine.runner import check_new_run_dir
         earlier = check_new_run_dir(cfg.work_dir, cfg)
@@ -390,7 +415,7 @@ def schedule_notes(cfg) -> list:
 
 def build_runner(config: str,
                  work_dir: Optional[str] = None,
-                 resume: bool = False,
+                 resume: Union[bool, str] = False,
                  amp: bool = False,
                  cfg_options: Optional[dict] = None,
                  launcher: str = 'none', auto_scale_lr: bool = False,
@@ -410,7 +435,8 @@ def build_runner(config: str,
     return _built(cfg, notes, config)
 
 
-def _prepared(config: str, work_dir: Optional[str], resume: bool, amp: bool,
+def _prepared(config: str, work_dir: Optional[str],
+              resume: Union[bool, str], amp: bool,
               cfg_options: Optional[dict], launcher: str,
               auto_scale_lr: bool, check_data: bool):
     """:func:`build_runner`'s config, checked, and the notes for its log:
@@ -458,7 +484,7 @@ def _built(cfg: Config, notes: list, config: str):
 
 def train(config: str,
           work_dir: Optional[str] = None,
-          resume: bool = False,
+          resume: Union[bool, str] = False,
           amp: bool = False,
           cfg_options: Optional[dict] = None,
           launcher: str = 'none', auto_scale_lr: bool = False):
@@ -468,8 +494,10 @@ def train(config: str,
         config (str): path of the Python config.
         work_dir (str, optional): output directory (default:
             ``work_dirs/<config path>``).
-        resume (bool): resume from the latest complete checkpoint in
-            ``work_dir``.
+        resume (bool | str): True: resume from the latest complete
+            checkpoint in ``work_dir``; a path: from that checkpoint (or
+            that work dir's latest complete one: :func:`resume_path`),
+            e.g. another run's, writing to ``work_dir``.
         amp (bool): float16 mixed precision with dynamic loss scaling
             (MMEngine's AmpOptimWrapper; GPU only): the config key
             ``amp='float16'`` (:mod:`~openselfsup.apis.fast_path`).

@@ -528,7 +528,9 @@ class AtomicRunner(Runner):
         return super().wrap_model(model_wrapper_cfg, model)
 
     def load_or_resume(self) -> None:
-        """As the Runner's, but auto-resume picks a complete checkpoint."""
+        """As the Runner's, but auto-resume picks a complete checkpoint,
+        and a checkpoint of another model (found, or given: ``load_from``
+        with ``resume``) is refused (:func:`check_same_model`)."""
         if self._has_loaded:
             return None
         if self._resume and self._load_from is None:
@@ -543,10 +545,10 @@ class AtomicRunner(Runner):
                 self._resume = False
                 self._has_loaded = True
                 return None
-            else:
-                self.logger.info(f'Resuming from {path}')
-                self._load_from = path
-                check_same_model(path, self.cfg)
+            self._load_from = path
+        if self._resume:  # found, or given: --resume CHECKPOINT
+            self.logger.info(f'Resuming from {self._load_from}')
+            check_same_model(self._load_from, self.cfg)
         if not self._resume:
             return super().load_or_resume()
         try:
