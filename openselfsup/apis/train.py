@@ -343,8 +343,15 @@ def prepare_config(cfg: Config, config_path: str,
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
     notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume:
+        from ..engine.runner import (check_same_model,
+                                     find_resumable_checkpoint)
         cfg.resume = True
         cfg.load_from = None if resume is True else resume_path(resume)
+        # another model's checkpoint: one line before the runner is built
+        # (and logs some 270 lines); the runner checks it again
+        path = cfg.load_from or find_resumable_checkpoint(cfg.work_dir)
+        if path:
+            check_same_model(path, cfg)
     else:
         from ..engine.runner import check_new_run_dir
         earlier = check_new_run_dir(cfg.work_dir, cfg)
