@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 
 import pytest
 import torch
@@ -50,7 +51,7 @@ class _Scripted(BaseMetric):
 
 
 def _train(work, hook='CheckpointHook', epochs=2, resume=False, run='train',
-           **ckpt):
+           custom_hooks=None, **ckpt):
     import openselfsup.engine  # noqa: F401  (AtomicRunner, the hook)
     from openselfsup.engine import AtomicRunner
     data = [dict(inputs=torch.full((2,), float(i))) for i in range(4)]
@@ -67,7 +68,8 @@ def _train(work, hook='CheckpointHook', epochs=2, resume=False, run='train',
         default_hooks=dict(checkpoint=dict(type=hook, **ckpt),
                            logger=dict(type='LoggerHook', interval=1)),
         default_scope='openselfsup', resume=resume, log_level='WARNING',
-        experiment_name=f'ckpt_hook_test_{next(_RUNS)}', **val)
+        experiment_name=f'ckpt_hook_test_{next(_RUNS)}',
+        custom_hooks=custom_hooks, **val)
     getattr(runner, run)()
     return runner
 
@@ -781,3 +783,23 @@ def test_a_failure_after_the_first_checkpoint_keeps_the_runs_log(tmp_path):
             for p in glob.glob(f'{work}/**', recursive=True)))
     assert 'iter_1.pth' in layouts[1] and 'TS/TS.log' in layouts[1]
     assert layouts[0] == layouts[1]
+
+
+def test_a_baseline_validated_before_training_can_be_the_best(
+        tmp_path, monkeypatch):
+    """ValidateBeforeTrainHook (the balance configs) with save_best: the
+    baseline's validation came before the checkpoint hook's before_train,
+    and saving the best there failed with AttributeError (no file_backend
+    yet). It is validated once every hook is set up; a baseline no epoch
+    beats stays the best checkpoint (the model before training)."""
+    from openselfsup.engine import load_checkpoint_file
+    monkeypatch.setattr(sys.modules[__name__], 'SCORES', [0.9, 0.5, 0.7])
+    work = tmp_path / 'work'
+    runner = _train(work, epochs=2, interval=1, max_keep_ckpts=1,
+                    save_best='acc',
+                    custom_hooks=[dict(type='ValidateBeforeTrainHook')])
+    assert runner.epoch == 2
+    assert _kept(work) == (['best_acc_epoch_0.pth', 'epoch_2.pth'],
+                           'epoch_2.pth')
+    best = load_checkpoint_file(str(work / 'best_acc_epoch_0.pth'))
+    assert (best['meta']['epoch'], best['meta']['iter']) == (0, 0)

@@ -12,9 +12,16 @@ class ValidateBeforeTrainHook(Hook):
     then evaluated and logged first, with the same metrics as later epochs.
     Skipped when resuming (the baseline was logged by the first run) or when
     the config has no validation loop.
+
+    It runs after every other hook's ``before_train`` (``LOWEST``): the
+    validation calls their ``after_val_epoch``, and the CheckpointHook's
+    (with ``save_best``) saves a best checkpoint there, which needs the
+    output folder its ``before_train`` sets up. The baseline then counts
+    for the best checkpoint: a tuning that never beats it leaves the model
+    before training (``best_<metric>_epoch_0.pth``) as the best.
     """
 
-    priority = 'LOW'
+    priority = 'LOWEST'
 
     def before_train(self, runner) -> None:
         if runner.iter > 0 or runner.val_loop is None:
