@@ -396,6 +396,29 @@ def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path):
         a / 'epoch_2.pth')
 
 
+def test_resume_flag_takes_a_checkpoint_not_the_config():
+    """--resume takes an optional CHECKPOINT; before the config
+    (``train.py --resume CONFIG``, which worked when the flag took no
+    value) the config is still the config."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', os.path.join(REPO, 'tools', 'train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    for argv, config, resume in (
+            (['c.py'], 'c.py', False),
+            (['c.py', '--resume'], 'c.py', True),
+            (['--resume', 'c.py'], 'c.py', True),
+            (['--resume', 'c.py', '--work-dir', 'w'], 'c.py', True),
+            (['c.py', '--resume', 'a/epoch_2.pth'], 'c.py', 'a/epoch_2.pth'),
+            (['--resume', 'a/epoch_2.pth', 'c.py'], 'c.py',
+             'a/epoch_2.pth')):
+        a = tool.parse_args(argv)
+        assert (a.config, a.resume) == (config, resume), argv
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--resume', 'a/epoch_2.pth'])
+
+
 def test_extract_backbone_weights(synthetic_root, tmp_path):
     from mmengine.registry import init_default_scope
 

@@ -25,7 +25,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('config', help='training config file (Python)')
+    p.add_argument('config', nargs='?',
+                   help='training config file (Python)')
     p.add_argument('--work-dir',
                    help='output directory (default: work_dirs/<config>)')
     p.add_argument('--resume', nargs='?', const=True, default=False,
@@ -63,7 +64,15 @@ def parse_args(argv):
     # the compute nodes see; slurm_train.sh with DATA_CHECK=0)
     p.add_argument('--no-data-check', action='store_true',
                    help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    a = p.parse_args(argv)
+    if a.config is None:
+        # '--resume CONFIG': the flag before the config took it as the
+        # checkpoint (a config is never one)
+        if isinstance(a.resume, str) and a.resume.endswith('.py'):
+            a.config, a.resume = a.resume, True
+        else:
+            p.error('the following arguments are required: config')
+    return a
 
 
 def main(argv=None):
