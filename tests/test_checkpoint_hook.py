@@ -803,3 +803,18 @@ def test_a_baseline_validated_before_training_can_be_the_best(
                            'epoch_2.pth')
     best = load_checkpoint_file(str(work / 'best_acc_epoch_0.pth'))
     assert (best['meta']['epoch'], best['meta']['iter']) == (0, 0)
+
+
+def test_resuming_a_finished_run_says_nothing_is_left_to_train(tmp_path):
+    """--resume from a checkpoint at the end of the schedule trains nothing
+    (as MMEngine): the log says so, naming the key that trains longer; a
+    resume with epochs left does not."""
+    work = tmp_path / 'work'
+    _train(work, epochs=2, interval=1)
+    assert _train(work, epochs=2, resume=True, interval=1).epoch == 2
+    said = 'is at epoch 2, the end of train_cfg.max_epochs = 2: nothing is'
+    assert said in _log_text(work)
+    shutil.rmtree(work)
+    _train(work, epochs=1, interval=1)
+    assert _train(work, epochs=2, resume=True, interval=1).epoch == 2
+    assert 'nothing is left to train' not in _log_text(work)

@@ -552,7 +552,7 @@ class AtomicRunner(Runner):
         if not self._resume:
             return super().load_or_resume()
         try:
-            return super().load_or_resume()
+            super().load_or_resume()
         except (RuntimeError, KeyError, ValueError, IndexError,
                 TypeError) as exc:
             raise InputError(
@@ -560,3 +560,25 @@ class AtomicRunner(Runner):
                 f'fit this config ({first_line(exc)[:200]}); resume with the '
                 'config that wrote it, or start a new run with --work-dir'
             ) from None
+        self._warn_if_finished()
+
+    def _warn_if_finished(self) -> None:
+        """Say so when the checkpoint resumed from already ends the
+        training loop's schedule: the run then trains nothing and only
+        prints its end (resuming a finished run to train it longer needs
+        a larger ``max_epochs`` / ``max_iters``)."""
+        from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+        loop = self._train_loop
+        if isinstance(loop, EpochBasedTrainLoop):
+            unit, key, at = 'epoch', 'max_epochs', self.epoch
+        elif isinstance(loop, IterBasedTrainLoop):
+            unit, key, at = 'iteration', 'max_iters', self.iter
+        else:  # not built (val, test) or a loop of its own
+            return
+        end = getattr(loop, key)
+        if at >= end:
+            self.logger.warning(
+                f'--resume: {self._load_from} is at {unit} {at}, the end of '
+                f'train_cfg.{key} = {end}: nothing is left to train (to '
+                f'train longer, raise train_cfg.{key}, and the learning-rate '
+                'schedule\'s end with it)')
