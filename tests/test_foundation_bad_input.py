@@ -492,6 +492,48 @@ def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
     assert 'mmengine' not in out
 
 
+@pytest.mark.slow
+def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
+        synthetic_root, tmp_path):
+    """--resume CHECKPOINT --work-dir DIR where DIR holds another model's
+    run: the resumed run would write its epoch_N.pth over that run's, as a
+    new run into DIR would (refused); the same line, before the build. An
+    earlier run of the same model there is warned about, as for a new run
+    (its checkpoints of the same names are written over)."""
+    from _foundation_helpers import CLP_DEMO
+    from openselfsup.apis import train
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4, epochs=2)
+    clp = small_config(CLP_DEMO, str(tmp_path / 'clp.py'), nct, n_images=4,
+                       batch=4)
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    train(fsp, work_dir=str(a), cfg_options={'train_cfg.max_epochs': 1})
+    train(clp, work_dir=str(b))
+    before = (b / 'epoch_1.pth').read_bytes()
+    rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir', str(b),
+                             '--resume', str(a / 'epoch_1.pth')])
+    lines = error_lines(err)
+    assert rc == 2 and len(lines) == 1, err[-3000:]
+    assert f'{b} holds the run of another model' in lines[0], lines
+    assert 'mmengine' not in out
+    assert (b / 'epoch_1.pth').read_bytes() == before
+    assert not (b / 'epoch_2.pth').exists()
+    # the same model's earlier run in c: written over, and said so
+    train(fsp, work_dir=str(c))
+    rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir', str(c),
+                             '--resume', str(a / 'epoch_1.pth')])
+    assert rc == 0, err[-3000:]
+    log = ''.join(p.read_text() for p in c.glob('*/*.log'))
+    assert 'checkpoint(s) of an earlier run (epoch_2.pth' in log, log[-3000:]
+    # resuming a checkpoint of the work dir's own run is no new run there
+    rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir', str(c),
+                             '--resume', str(c / 'epoch_1.pth')])
+    assert rc == 0, err[-3000:]
+    log = ''.join(p.read_text() for p in sorted(c.glob('*/*.log'))[-1:])
+    assert 'of an earlier run' not in log
+
+
 def test_resume_reads_the_checkpoint_config_as_data(tmp_path):
     """The resume's model check read the checkpoint's config text with
     ``Config.fromstring``, which executes it: a checkpoint copied into a

@@ -352,7 +352,10 @@ def prepare_config(cfg: Config, config_path: str,
         path = cfg.load_from or find_resumable_checkpoint(cfg.work_dir)
         if path:
             check_same_model(path, cfg)
-    else:
+    # a new run, or another run's checkpoint continued here: its
+    # epoch_N.pth go over those of the work dir's own run, if any
+    if not resume or (cfg.load_from and os.path.realpath(
+            os.path.dirname(cfg.load_from)) != os.path.realpath(cfg.work_dir)):
         from ..engine.runner import check_new_run_dir
         earlier = check_new_run_dir(cfg.work_dir, cfg)
         if earlier:
