@@ -534,6 +534,20 @@ def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
     assert 'of an earlier run' not in log
 
 
+def test_resume_with_an_empty_checkpoint_is_one_line(synthetic_root,
+                                                     tmp_path):
+    """--resume "$CKPT" with CKPT unset: the empty path is no checkpoint,
+    refused as a missing one, not taken for no --resume (a new run that
+    writes over the work dir's checkpoints)."""
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=4, batch=4)
+    line = _train_fails(cfg, '--work-dir', str(tmp_path / 'w'),
+                        '--resume', '')
+    assert line == 'error: --resume : no such checkpoint file or work dir'
+    assert not (tmp_path / 'w').exists()
+
+
 def test_resume_reads_the_checkpoint_config_as_data(tmp_path):
     """The resume's model check read the checkpoint's config text with
     ``Config.fromstring``, which executes it: a checkpoint copied into a

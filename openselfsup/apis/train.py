@@ -342,7 +342,10 @@ def prepare_config(cfg: Config, config_path: str,
         cfg.amp = 'float16'
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
     notes += apply_fast_path(cfg, torch.cuda.is_available())
-    if resume:
+    # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
+    # look for, never no --resume
+    resume = resume if isinstance(resume, str) else bool(resume)
+    if resume is not False:
         from ..engine.runner import (check_same_model,
                                      find_resumable_checkpoint)
         cfg.resume = True
@@ -354,7 +357,7 @@ def prepare_config(cfg: Config, config_path: str,
             check_same_model(path, cfg)
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any
-    if not resume or (cfg.load_from and os.path.realpath(
+    if resume is False or (cfg.load_from and os.path.realpath(
             os.path.dirname(cfg.load_from)) != os.path.realpath(cfg.work_dir)):
         from ..engine.runner import check_new_run_dir
         earlier = check_new_run_dir(cfg.work_dir, cfg)
