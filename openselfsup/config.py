@@ -395,6 +395,21 @@ def _resolve(name: str):
         return None
 
 
+def argument_value(cls, node: Any, arg: str) -> Any:
+    """The value a config dict ``node`` gives the argument ``arg`` of what
+    it builds, ``cls``: ``node[arg]``, else ``cls``'s default (None where
+    it has none, or no signature to read)."""
+    import inspect
+    if arg in node:
+        return node[arg]
+    try:
+        param = inspect.signature(cls).parameters.get(arg)
+    except (TypeError, ValueError):  # no signature to read
+        return None
+    return None if param is None or param.default is param.empty \
+        else param.default
+
+
 def _keyword_names(built, node: Any) -> Optional[Dict[str, Any]]:
     """The keyword arguments ``built`` takes (name: default,
     ``inspect.Parameter.empty`` where none), or None where that cannot be

@@ -64,7 +64,7 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..config import load_config
+from ..config import argument_value, load_config
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_writable, file_sha1,
                      file_sha256, load_json, locked, save_set)
@@ -334,20 +334,6 @@ def _applied_with_probability() -> Dict[type, Tuple[str, Optional[tuple]]]:
     return gates
 
 
-def _argument(cls, node: dict, arg: str):
-    """``node[arg]``, else the default of ``cls``'s argument ``arg`` (None
-    when it has none)."""
-    import inspect
-    if arg in node:
-        return node[arg]
-    try:
-        param = inspect.signature(cls).parameters.get(arg)
-    except (TypeError, ValueError):  # no signature to read
-        return None
-    return None if param is None or param.default is param.empty \
-        else param.default
-
-
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -356,8 +342,8 @@ def _flip_outcome(cls, node: dict) -> Optional[str]:
     """mmcv's ``RandomFlip``: each direction with its probability (a list
     of them, or ``prob`` shared out over the directions), else no flip;
     ``'never'`` or ``'fixed'`` where one outcome is certain."""
-    prob = _argument(cls, node, 'prob')
-    direction = _argument(cls, node, 'direction')
+    prob = argument_value(cls, node, 'prob')
+    direction = argument_value(cls, node, 'direction')
     dirs = [direction] if isinstance(direction, str) else \
         list(direction) if isinstance(direction, (list, tuple)) else []
     if isinstance(prob, (list, tuple)):
@@ -392,13 +378,13 @@ def _fixed_outcome(cls, op, node: dict) -> Optional[str]:
     if gate is None:
         return None
     arg, fixed_by = gate
-    prob = _argument(key, node, arg)
+    prob = argument_value(key, node, arg)
     if not _number(prob):
         return None
     if prob <= 0:
         return 'never'
     if prob >= 1 and fixed_by is not None and all(
-            _argument(key, node, a) is not None for a in fixed_by):
+            argument_value(key, node, a) is not None for a in fixed_by):
         return 'fixed'
     return None
 

@@ -18,7 +18,8 @@ from typing import Optional, Union
 
 from mmengine.config import Config
 
-from ..config import config_dicts, default_work_dir, load_config
+from ..config import (argument_value, config_dicts, default_work_dir,
+                      load_config)
 from ..utils import InputError, check_writable_dir, first_line
 from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path
@@ -243,16 +244,13 @@ def _downloads(node: dict, custom_imports: bool = False) -> bool:
         return True
     if not custom_imports:
         return False
-    import inspect
-
     import openselfsup.datasets  # noqa: F401  (registers the datasets)
     from ..registry import DATASETS
     try:
         cls = DATASETS.get(kind)
-        param = inspect.signature(cls).parameters.get('download')
-    except (KeyError, TypeError, ValueError):
+    except KeyError:
         return False
-    return param is not None and param.default is True
+    return argument_value(cls, {}, 'download') is True
 
 
 def resume_path(given: str) -> str:
