@@ -179,7 +179,6 @@ class CheckpointHook(_MMEngineCheckpointHook):
         save_id = hub.get_info(_SAVE_ID)
         if not save_id or not osp.isdir(self.out_dir):
             return
-        single = len(self.key_indicators) == 1
         recorded = {osp.basename(p) for p in self._best_paths()}
         resumed = osp.basename(hub.get_info('last_ckpt') or '')
         candidates = []
@@ -207,14 +206,10 @@ class CheckpointHook(_MMEngineCheckpointHook):
                 if osp.basename(str(info.get(ckpt_key))) != name or \
                         score_key not in info:
                     continue
-                previous = self.best_ckpt_path if single else \
+                previous = self.best_ckpt_path if key is None else \
                     self.best_ckpt_path_dict.get(key)
                 hub.update_info(score_key, info[score_key])
-                hub.update_info(ckpt_key, path)
-                if single:
-                    self.best_ckpt_path = path
-                else:
-                    self.best_ckpt_path_dict[key] = path
+                self._record_best(hub, ckpt_key, key, path)
                 runner.logger.info(
                     f'{name} (best {info[score_key]}) was saved after '
                     f'{resumed}, which does not record it (a '
@@ -260,15 +255,24 @@ class CheckpointHook(_MMEngineCheckpointHook):
                     osp.normpath(self.out_dir):
                 moved.add(osp.dirname(str(path)))
         for _, ckpt_key, key in self._best_slots():
-            if key is None:
-                self.best_ckpt_path = hub.get_info(ckpt_key)
-            else:
-                self.best_ckpt_path_dict[key] = hub.get_info(ckpt_key)
+            if hub.get_info(ckpt_key):  # none yet: MMEngine's None stays
+                self._record_best(hub, ckpt_key, key, hub.get_info(ckpt_key))
         if moved:
             runner.logger.info(
                 f'The checkpoint resumed from names checkpoints in '
                 f'{", ".join(sorted(moved))} (a copied or moved work dir): '
                 f'taken as the files of those names in {self.out_dir}')
+
+    def _record_best(self, hub, ckpt_key: str, metric: Optional[str],
+                     path: str) -> None:
+        """``path`` is the best checkpoint of ``metric`` (None: the one
+        ``save_best`` metric; :meth:`_best_slots`), in the message hub
+        ``hub`` and the hook."""
+        hub.update_info(ckpt_key, path)
+        if metric is None:
+            self.best_ckpt_path = path
+        else:
+            self.best_ckpt_path_dict[metric] = path
 
     def _best_slots(self) -> List[Tuple[str, str, Optional[str]]]:
         """``(score key, checkpoint key, metric)`` in the message hub of
