@@ -818,3 +818,27 @@ def test_resuming_a_finished_run_says_nothing_is_left_to_train(tmp_path):
     _train(work, epochs=1, interval=1)
     assert _train(work, epochs=2, resume=True, interval=1).epoch == 2
     assert 'nothing is left to train' not in _log_text(work)
+
+
+def test_a_work_dir_reached_by_another_path_is_not_taken_for_moved(
+        tmp_path, monkeypatch):
+    """A run trained in a work dir through a symlink and resumed through
+    its real path: the hub's paths name the same files, so nothing is said
+    about a copied or moved work dir (it is for one copied: the check
+    itself)."""
+    from mmengine.logging import MMLogger
+    said = []
+    real_info = MMLogger.info
+    monkeypatch.setattr(MMLogger, 'info', lambda self, msg, *a, **k: (
+        said.append(str(msg)), real_info(self, msg, *a, **k)))
+    keep = dict(interval=1, max_keep_ckpts=1, save_best='acc')
+    real, link = tmp_path / 'real', tmp_path / 'link'
+    real.mkdir()
+    link.symlink_to(real)
+    monkeypatch.setitem(globals(), 'SCORES', [0.5, 0.7, 0.6, 0.8])
+    _train(link, epochs=2, **keep)
+    _train(real, epochs=3, resume=True, **keep)
+    assert not [m for m in said if 'copied or moved' in m]
+    shutil.copytree(real, tmp_path / 'copy')
+    _train(tmp_path / 'copy', epochs=4, resume=True, **keep)
+    assert [m for m in said if 'copied or moved' in m]

@@ -74,6 +74,15 @@ class _RemovalsHeld:
         self.paths.append(path)
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether the local paths ``a`` and ``b`` name one file (False for a
+    path that is not there, or not a local path)."""
+    try:
+        return osp.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
 def _remove(backend, path: str, folder: str) -> None:
     """Remove the checkpoint ``path`` if it is there (a file, or a folder:
     DeepSpeed's checkpoints are folders) and lies in ``folder`` (the
@@ -251,8 +260,9 @@ class CheckpointHook(_MMEngineCheckpointHook):
             if here == path or not self.file_backend.exists(here):
                 continue
             hub.update_info(key, here)
-            if osp.normpath(osp.dirname(str(path))) != \
-                    osp.normpath(self.out_dir):
+            # the same file by another name (the work dir reached through a
+            # symlink, or relative to another directory) has not moved
+            if not _same_file(here, str(path)):
                 moved.add(osp.dirname(str(path)))
         for _, ckpt_key, key in self._best_slots():
             if hub.get_info(ckpt_key):  # none yet: MMEngine's None stays
