@@ -1063,6 +1063,57 @@ _SETTINGS_CASES = [
     ([dict(type='NumpyToPIL'),
       dict(type='torchvision/RandomHorizontalFlip', p=0.5),
       dict(type='PILToNumpy')], 'random'),
+    # mmcv's RandomChoice: one candidate (a list of transforms or one
+    # transform, prob uniform or [1.]) is that candidate every time
+    ([dict(type='RandomChoice', transforms=[[
+        dict(type='PillowGrayscale', prob=1.),
+        dict(type='Equalize', prob=1.)]])], 'fixed'),
+    ([dict(type='RandomChoice', prob=[1.], transforms=[
+        dict(type='PillowGrayscale', prob=1.)])], 'fixed'),
+    ([dict(type='RandomChoice', transforms=[[dict(  # nested
+        type='RandomChoice', transforms=[dict(type='Equalize',
+                                              prob=1.)])]])], 'fixed'),
+    ([dict(type='RandomChoice', transforms=[  # two candidates
+        [dict(type='PillowGrayscale', prob=1.)],
+        [dict(type='Equalize', prob=1.)]])], 'random'),
+    ([dict(type='RandomChoice', transforms=[[  # one random candidate
+        dict(type='RandomFlip', prob=0.5)]])], 'random'),
+    ([dict(type='RandomChoice', transforms=[[dict(
+        type='RandomChoice', transforms=[
+            dict(type='PillowGrayscale', prob=1.),
+            dict(type='Equalize', prob=1.)])]])], 'random'),
+    # mmpretrain's auto-augment ops with a sign: fixed by
+    # random_negative_prob 0 or 1, a set or noiseless magnitude, prob 1
+    ([dict(type='Rotate', angle=30., prob=1., random_negative_prob=0.)],
+     'fixed'),
+    ([dict(type='Rotate', angle=30., prob=1., random_negative_prob=1.)],
+     'fixed'),
+    ([dict(type='Rotate', angle=30., prob=1.)], 'random'),  # sign: 0.5
+    ([dict(type='Rotate', angle=30., prob=0.5, random_negative_prob=0.)],
+     'random'),
+    ([dict(type='Rotate', angle=30., prob=0., random_negative_prob=0.5)],
+     'never'),
+    ([dict(type='Rotate', magnitude_range=(0, 30), magnitude_level=6,
+           prob=1., random_negative_prob=1.)], 'fixed'),
+    ([dict(type='Rotate', magnitude_range=(0, 30), magnitude_level=6,
+           magnitude_std=1., prob=1., random_negative_prob=1.)], 'random'),
+    ([dict(type='Shear', magnitude=0.3, prob=1., random_negative_prob=0.)],
+     'fixed'),
+    ([dict(type='Shear', magnitude=0.3, prob=1., random_negative_prob=0.3)],
+     'random'),
+    ([dict(type='Translate', magnitude=0.25, prob=1.,
+           random_negative_prob=1.)], 'fixed'),
+    ([dict(type='Translate', magnitude=0.25, prob=1.)], 'random'),
+    ([dict(type='Brightness', magnitude=0.5, prob=1.,
+           random_negative_prob=0.)], 'fixed'),
+    # Solarize from magnitude_range: its threshold is fixed unless
+    # magnitude_std draws it
+    ([dict(type='Solarize', magnitude_range=(0, 256), magnitude_level=5,
+           prob=1.)], 'fixed'),
+    ([dict(type='Solarize', magnitude_range=(0, 256), magnitude_level=5,
+           magnitude_std=1., prob=1.)], 'random'),
+    ([dict(type='Solarize', magnitude_range=(0, 256), magnitude_level=5,
+           magnitude_std='inf', prob=1.)], 'random'),
 ]
 
 
@@ -1091,6 +1142,33 @@ def test_settings_that_fix_a_transforms_outcome_make_it_deterministic(
     else:
         assert len(images) == 1, steps
         assert np.array_equal(*runs[0]) == (outcome == 'never'), steps
+
+
+def test_fixed_auto_augment_settings_give_the_value_they_fix():
+    """What the fixed settings above fix, against the op given that value
+    outright (a seeded run, any seed): ``random_negative_prob=1.`` the
+    negated magnitude, a ``magnitude_range`` without ``magnitude_std``
+    ``magnitude_level / total_level`` of the range (total 10 by
+    default)."""
+    pairs = [
+        (dict(type='Rotate', angle=30., prob=1., random_negative_prob=1.),
+         dict(type='Rotate', angle=-30., prob=1., random_negative_prob=0.)),
+        (dict(type='Rotate', magnitude_range=(0, 30), magnitude_level=6,
+              prob=1., random_negative_prob=1.),
+         dict(type='Rotate', angle=-18., prob=1., random_negative_prob=0.)),
+        (dict(type='Translate', magnitude=0.25, prob=1.,
+              random_negative_prob=1.),
+         dict(type='Translate', magnitude=-0.25, prob=1.,
+              random_negative_prob=0.)),
+        (dict(type='Solarize', magnitude_range=(0, 256), magnitude_level=5,
+              prob=1.),
+         dict(type='Solarize', thr=128, prob=1.)),
+    ]
+    for fixed, outright in pairs:
+        got, img = _run_seeded([fixed], 3)
+        want, _ = _run_seeded([outright], 4)
+        assert np.array_equal(got, want), fixed
+        assert not np.array_equal(got, img), fixed
 
 
 def test_a_fixed_transform_is_one_pass_and_takes_no_aug_times(

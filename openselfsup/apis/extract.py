@@ -294,44 +294,93 @@ _ALSO_RANDOM = ('HiDiscAugment', 'Lighting', 'ColorJitter', 'GaussianBlur',
 
 
 @functools.lru_cache(maxsize=None)
-def _applied_with_probability() -> Dict[type, Tuple[str, Optional[tuple]]]:
+def _applied_with_probability(
+) -> Dict[type, Tuple[str, Optional[Callable[[type, dict], bool]]]]:
     """Random transforms whose one draw is whether they apply, by class
     (exactly: a subclass may draw more): the argument that holds the
-    probability, and the arguments that, when set, leave the applied op
-    nothing to draw (``()``: it draws nothing; None: it always draws, e.g.
-    a position). Read from their sources: each applies when a uniform
-    draw in [0, 1) is below the probability (mmpretrain's auto-augment
-    ops and ``RandomErasing``: skip when it is above), so 1 always
-    applies and 0 never does (those of mmpretrain: when the float64 draw
-    is not exactly 0, odds of 2**-53). Keys of torchvision's ops are the
-    op's class (mmpretrain's ``torchvision/<op>`` wraps it). Not here:
-    ``HiDiscAugment`` (its ops' torchvision ``RandomApply`` applies when
-    ``p`` is not below a float32 draw, so ``p=0`` when the draw is 0:
-    odds of 2**-24 per op and image)."""
+    probability, and whether the applied op, with a config's settings,
+    draws nothing (a function of the class and the settings; None: it
+    always draws, e.g. a position). Read from their sources: each applies
+    when a uniform draw in [0, 1) is below the probability (mmpretrain's
+    auto-augment ops and ``RandomErasing``: skip when it is above), so 1
+    always applies and 0 never does (those of mmpretrain: when the
+    float64 draw is not exactly 0, odds of 2**-53). Keys of torchvision's
+    ops are the op's class (mmpretrain's ``torchvision/<op>`` wraps it).
+    Not here: ``HiDiscAugment`` (its ops' torchvision ``RandomApply``
+    applies when ``p`` is not below a float32 draw, so ``p=0`` when the
+    draw is 0: odds of 2**-24 per op and image)."""
     import torchvision.transforms as T
     from mmcv.transforms import RandomApply, RandomGrayscale
     from mmpretrain.datasets import transforms as mp
 
     from ..datasets.transforms import PillowGrayscale
-    gates = {cls: ('prob', ()) for cls in (
+
+    def nothing(cls, node):
+        return True
+
+    def augment(magnitude: Optional[str], sign: bool):
+        return functools.partial(_augment_draws_nothing, magnitude=magnitude,
+                                 sign=sign)
+    gates = {cls: ('prob', nothing) for cls in (
         # RandomApply: the wrapper; its transforms are read on their own
-        RandomApply, RandomGrayscale, PillowGrayscale, mp.Equalize,
-        mp.AutoContrast, mp.Invert)}
-    gates.update({mp.Solarize: ('prob', ('thr', )),
-                  mp.SolarizeAdd: ('prob', ('magnitude', )),
-                  mp.Posterize: ('prob', ('bits', )),
-                  mp.GaussianBlur: ('prob', ('radius', )),
+        RandomApply, RandomGrayscale, PillowGrayscale)}
+    # mmpretrain's auto-augment ops (1.2, datasets/transforms/
+    # auto_augment.py): each ``transform`` returns at once when
+    # ``random_disable()`` (line 336: ``np.random.rand() > self.prob``),
+    # else takes its magnitude argument (thr, angle, ...) when set, else
+    # ``random_magnitude()``, and those that take a sign pass it through
+    # ``random_negative()`` (e.g. Rotate.transform, lines 590-596);
+    # Equalize, AutoContrast and Invert draw nothing more
+    gates.update({cls: ('prob', augment(None, False)) for cls in (
+        mp.Equalize, mp.AutoContrast, mp.Invert)})
+    gates.update({mp.Solarize: ('prob', augment('thr', False)),
+                  mp.SolarizeAdd: ('prob', augment('magnitude', False)),
+                  mp.Posterize: ('prob', augment('bits', False)),
+                  mp.GaussianBlur: ('prob', augment('radius', False)),
+                  mp.Rotate: ('prob', augment('angle', True))})
+    gates.update({cls: ('prob', augment('magnitude', True)) for cls in (
+        mp.Shear, mp.Translate, mp.Contrast, mp.Brightness, mp.Sharpness,
+        mp.ColorTransform)})
+    # a random position whenever applied (mmcv.cutout, mp.RandomErasing)
+    gates.update({mp.Cutout: ('prob', None),
                   mp.RandomErasing: ('erase_prob', None)})
-    # a random position, magnitude or sign whenever applied
-    gates.update({cls: ('prob', None) for cls in (
-        mp.Cutout, mp.Shear, mp.Translate, mp.Rotate, mp.Contrast,
-        mp.Brightness, mp.Sharpness, mp.ColorTransform)})
-    gates.update({op: ('p', ()) for op in (
+    gates.update({op: ('p', nothing) for op in (
         T.RandomHorizontalFlip, T.RandomVerticalFlip, T.RandomGrayscale,
         T.RandomAutocontrast, T.RandomEqualize, T.RandomInvert,
         T.RandomPosterize, T.RandomSolarize, T.RandomAdjustSharpness)})
     gates[T.RandomErasing] = ('p', None)
     return gates
+
+
+def _augment_draws_nothing(cls, node: dict, magnitude: Optional[str],
+                           sign: bool) -> bool:
+    """Whether mmpretrain's auto-augment op ``cls`` (a
+    ``BaseAugTransform``), once applied, draws nothing with the settings
+    ``node``: its magnitude and its sign are fixed. ``magnitude``: the
+    argument of a set magnitude (None: the op has none); ``sign``: the op
+    passes the magnitude through ``random_negative``. From mmpretrain
+    1.2's ``datasets/transforms/auto_augment.py``:
+
+    - the magnitude: the argument where set; else ``random_magnitude()``
+      (lines 339-352), which draws only when ``magnitude_std`` is
+      ``'inf'`` (uniform) or above 0 (normal), and otherwise maps
+      ``magnitude_level`` into ``magnitude_range``, a fixed value;
+    - the sign: ``random_negative()`` (line 357) negates when
+      ``np.random.rand() < random_negative_prob``: never at 0 or below,
+      always at 1 or above (the draw is in [0, 1)).
+
+    ``magnitude_std`` is read from ``BaseAugTransform``'s signature: the
+    ops pass it on in ``**kwargs`` unchanged."""
+    from mmpretrain.datasets.transforms.auto_augment import BaseAugTransform
+    if magnitude is not None and argument_value(cls, node, magnitude) is None:
+        std = argument_value(BaseAugTransform, node, 'magnitude_std')
+        if not (_number(std) and std <= 0):
+            return False
+    if sign:
+        negative = argument_value(cls, node, 'random_negative_prob')
+        if not (_number(negative) and (negative <= 0 or negative >= 1)):
+            return False
+    return True
 
 
 def _number(value) -> bool:
@@ -362,29 +411,51 @@ def _flip_outcome(cls, node: dict) -> Optional[str]:
     return 'never' if certain[0] is None else 'fixed'
 
 
+def _choice_outcome(cls, node: dict) -> Optional[str]:
+    """mmcv's ``RandomChoice``: ``'fixed'`` with one candidate (its
+    transforms are read on their own), else None. From mmcv 2.2's
+    ``transforms/wrappers.py``: ``random_pipeline_index`` (line 589) is
+    ``np.random.choice`` over the candidates' indices with ``p=prob``, and
+    the constructor asserts that a given ``prob`` has one float per
+    candidate summing to 1: one candidate is index 0 every time, ``prob``
+    None (uniform) or ``[1.0]``. A candidate is a list of transforms or
+    one transform."""
+    transforms = argument_value(cls, node, 'transforms')
+    prob = argument_value(cls, node, 'prob')
+    if not isinstance(transforms, (list, tuple)) or len(transforms) != 1:
+        return None
+    if prob is None or (isinstance(prob, (list, tuple)) and len(prob) == 1
+                        and _number(prob[0]) and prob[0] == 1):
+        return 'fixed'
+    return None
+
+
 def _fixed_outcome(cls, op, node: dict) -> Optional[str]:
     """Whether the settings ``node`` of a random transform (class ``cls``;
     ``op``: the torchvision op a ``torchvision/<op>`` wraps) fix its
     outcome: ``'never'`` (probability 0: not applied), ``'fixed'``
     (probability 1 and an op that then draws nothing; a wrapper's
-    transforms are read on their own), else None (random, also for any
-    class or setting not known here)."""
-    from mmcv.transforms import RandomFlip
+    transforms are read on their own: ``RandomApply``, ``RandomChoice``
+    of one candidate), else None (random, also for any class or setting
+    not known here)."""
+    from mmcv.transforms import RandomChoice, RandomFlip
     if cls is RandomFlip:
         return _flip_outcome(cls, node)
+    if cls is RandomChoice:
+        return _choice_outcome(cls, node)
     key = op if isinstance(cls, functools.partial) else cls
     gate = _applied_with_probability().get(key) \
         if isinstance(key, type) else None
     if gate is None:
         return None
-    arg, fixed_by = gate
+    arg, draws_nothing = gate
     prob = argument_value(key, node, arg)
     if not _number(prob):
         return None
     if prob <= 0:
         return 'never'
-    if prob >= 1 and fixed_by is not None and all(
-            argument_value(key, node, a) is not None for a in fixed_by):
+    if prob >= 1 and draws_nothing is not None and \
+            draws_nothing(key, node):
         return 'fixed'
     return None
 
@@ -402,8 +473,11 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
     (``RandomFlip(prob=0.)``; a ``RandomApply``'s transforms are then not
     read), or 1 for an op that draws nothing else
     (``PillowGrayscale(prob=1.)``, ``RandomFlip(prob=1.,
-    direction='horizontal')``; ``RandomApply(prob=1.)`` is as random as
-    its transforms)."""
+    direction='horizontal')``, ``Rotate(angle=30., prob=1.,
+    random_negative_prob=0.)``, ``Solarize(magnitude_range=(0, 256),
+    prob=1.)`` without ``magnitude_std``; ``RandomApply(prob=1.)`` is as
+    random as its transforms), or a ``RandomChoice`` of one candidate
+    (as random as that candidate's transforms)."""
     from mmengine.registry import init_default_scope
 
     from ..config import config_dicts
