@@ -688,6 +688,63 @@ def test_features_of_the_other_split_under_a_set_name_are_refused(
     cli_ok(IMPORT, _import_args(synthetic_root, tmp_path, name, out), capsys)
 
 
+def test_the_split_check_walks_a_list_once_per_call(synthetic_root, tmp_path,
+                                                   monkeypatch):
+    """The split check walked a list's images (``entries_split``) again
+    for every output it was written as (NCT train for several models in
+    one call). Counted: once per list within one call, again in the next
+    call (nothing kept between calls), and again for other entries of
+    the same file (a config's ``indices``); the answers are a lone
+    call's, the refusal of the test list as ``NCT_train`` included."""
+    from openselfsup.apis import extract as ex
+    from openselfsup.datasets import prepare
+    walked = []
+    real = prepare.entries_split
+
+    def counting(classes, entries, *args, **kwargs):
+        walked.append(list(entries))
+        return real(classes, entries, *args, **kwargs)
+    monkeypatch.setattr(prepare, 'entries_split', counting)
+    folder = os.path.join(ROOT, 'configs', 'extraction')
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    w = str(tmp_path / 'w')
+    train = os.path.join(folder, 'nct_train.py')
+    outs = [paths.features_path(w, m, 'NCT_train')
+            for m in ('clp', 'fsp', 'sup')]
+    ex.open_lists([train] * 3, outs, cfg_options=opts, need_model=False)
+    assert len(walked) == 1
+    ex.open_lists([train], outs[:1], cfg_options=opts, need_model=False)
+    assert len(walked) == 2
+    # the test list as NCT_test, then as NCT_train: refused as alone
+    test = os.path.join(folder, 'nct_test.py')
+    wrong = paths.features_path(w, 'fsp', 'NCT_train')
+    with pytest.raises(InputError) as alone:
+        ex.open_lists([test], [wrong], cfg_options=opts, need_model=False)
+    walked.clear()
+    with pytest.raises(InputError) as second:
+        ex.open_lists([test] * 2, [paths.features_path(w, 'clp', 'NCT_test'),
+                                   wrong], cfg_options=opts,
+                      need_model=False)
+    assert str(second.value) == str(alone.value)
+    assert 'a test list' in str(alone.value)
+    assert len(walked) == 1
+    # one list file, other entries: walked again, and its own answer
+    # (the 7K test folder, then the 100K that says nothing)
+    splits, walked[:] = {}, []
+    out = ex.output_paths(paths.features_path(w, 'clp', 'NCT_train'))
+    meta = dict(list_file=str(tmp_path / 'img_list.txt'),
+                data_prefix='data/NCT/data',
+                paths=['CRC-VAL-HE-7K/ADI/a.tif', 'CRC-VAL-HE-7K/TUM/b.tif'])
+    for _ in range(2):
+        with pytest.raises(InputError, match='whose images are the test '
+                           'split'):
+            ex._check_set_split(out, meta, 'mine.py', splits)
+    assert len(walked) == 2  # the folder's rule, then the images' alone
+    ex._check_set_split(out, dict(meta, paths=[
+        'NCT-CRC-HE-100K/ADI/a.tif']), 'mine.py', splits)
+    assert len(walked) == 3
+
+
 def test_entries_split_reads_the_real_layouts(synthetic_root):
     """The split a list's images say, by hand: NCT's official folders (in
     the path or the data folder above it), the published lists' images

@@ -630,7 +630,8 @@ def _check_run_args(batch_size, workers) -> None:
 def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
               copies: int = 1, need_model: bool = True,
               check_images: Optional[str] = None,
-              read: Optional[Dict] = None) -> Dict:
+              read: Optional[Dict] = None,
+              splits: Optional[Dict] = None) -> Dict:
     """Everything about the image list a feature file is written for,
     checked before any work: the outputs (writable; shared labels of the
     same list; a workdir set's domain and split, by the list's name and
@@ -649,6 +650,9 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
         read (dict, optional): an earlier result for the same config and
             options, whose list is taken as read and checked then (only
             this output is checked).
+        splits (dict, optional): what the split check found of lists'
+            images so far in this call, filled here
+            (:func:`_check_set_split`).
 
     Returns:
         dict: ``out`` (:func:`output_paths`), ``cfg``, ``dataset``,
@@ -661,7 +665,7 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     listing = {**(read or _read_list(config, cfg_options, copies,
                                      need_model, check_images)), 'out': out}
     _check_set_classes(out, listing['meta'], config)
-    _check_set_split(out, listing['meta'], config)
+    _check_set_split(out, listing['meta'], config, splits)
     _check_shared(out, listing['meta'], listing['labels'])
     return listing
 
@@ -716,7 +720,8 @@ def list_split(list_file: str) -> Optional[str]:
     return splits.pop() if len(splits) == 1 else None
 
 
-def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
+def _check_set_split(out: Dict, meta: Dict, config: str,
+                     splits: Optional[Dict] = None) -> None:
     """A workdir feature set of one split holds that split's list: refuse
     a list whose name (:func:`list_split`) or whose images
     (:func:`~openselfsup.datasets.prepare.entries_split`: NCT's official
@@ -726,16 +731,33 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
     support pools would be built from the queries), or whose name and
     images disagree. The folder speaks only for a list whose name says no
     split: a name that says one decides over it (a user's own split of
-    the 7K set, ``my_train.txt``), not over the published lists."""
+    the 7K set, ``my_train.txt``), not over the published lists.
+    ``splits`` (one call's, e.g. :func:`open_lists`'s) keeps what the
+    images said by list file, data folder, domain and rule, with the
+    entries they were read from (a config's ``indices`` may take part of
+    a file), so a list written for several models is walked once."""
     from ..datasets.prepare import entries_split
     from ..lowshot.spec import feature_set_classes, feature_set_split
     name = _set_name(out)
     want = feature_set_split(name) if out['shared'] else None
     if want is None:
         return
+    classes = tuple(feature_set_classes(name))
+
+    def images_say(folders: bool) -> Optional[Tuple[str, str]]:
+        key = (os.path.abspath(meta['list_file']), meta['data_prefix'],
+               classes, folders)
+        seen = (splits or {}).get(key)
+        if seen is not None and seen[0] == meta['paths']:
+            return seen[1]
+        found = entries_split(classes, meta['paths'], meta['data_prefix'],
+                              folders=folders)
+        if splits is not None:
+            splits[key] = (meta['paths'], found)
+        return found
+
     named = list_split(meta['list_file'])
-    shown = entries_split(feature_set_classes(name), meta['paths'],
-                          meta['data_prefix'], folders=named is None)
+    shown = images_say(folders=named is None)
     reads = f'{config} reads {meta["list_file"]}'
     if named and shown and named != shown[0]:
         raise InputError(
@@ -751,9 +773,7 @@ def _check_set_split(out: Dict, meta: Dict, config: str) -> None:
     what = f'a {got} list' if named else \
         f'whose images are the {got} split ({shown[1]})'
     # the folder alone spoke: a split of the user's own says so by name
-    own = '' if named or entries_split(
-        feature_set_classes(name), meta['paths'], meta['data_prefix'],
-        folders=False) else \
+    own = '' if named or images_say(folders=False) else \
         f' (a split of your own: name the list with its split, {want})'
     raise InputError(
         f'{out["features"]}: {name} holds the {want} split, but {reads}, '
@@ -934,7 +954,7 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
     if data_roots is not None and 'dataset.data_root' in (cfg_options or {}):
         raise InputError('--data-root and --cfg-options dataset.data_root '
                          'both set the data root: give one of them')
-    listings, labels, read = [], {}, {}
+    listings, labels, read, splits = [], {}, {}, {}
     for i, (config, output) in enumerate(zip(configs, outputs)):
         opts = dict(cfg_options or {})
         if data_roots is not None:
@@ -943,7 +963,7 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
         # for each of several encoders) is read and its images checked once
         key = (os.path.abspath(config), repr(sorted(opts.items())))
         listing = open_list(config, output, opts, copies, need_model,
-                            read=read.get(key))
+                            read=read.get(key), splits=splits)
         read.setdefault(key, listing)
         listing.update(config=config, cfg_options=opts)
         other = labels.setdefault(os.path.abspath(listing['out']['labels']),
