@@ -244,6 +244,31 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
     assert rc == 2 and lines == [
         f'error: {gone}: folder not found ({key} in {full}; fix the config '
         f'or --cfg-options {key}=...)'] and loaded == [], (lines, loaded)
+    # --resume CHECKPOINT: a missing or incomplete checkpoint was found
+    # only once the processes had started, one line per process; now
+    # before, and still without torch (a run's folder: its newest complete
+    # checkpoint; only the archive is checked here)
+    gone = tmp_path / 'run' / 'epoch_3.pth'
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--resume',
+                             str(gone)])
+    assert rc == 2 and err.strip() == (
+        f'error: --resume {gone}: no such checkpoint file or work dir'), err
+    import zipfile
+    gone.parent.mkdir()
+    with zipfile.ZipFile(gone.parent / 'epoch_2.pth', 'w') as zf:
+        zf.writestr('archive/data.pkl', b'x' * 1000)
+    data = (gone.parent / 'epoch_2.pth').read_bytes()
+    gone.write_bytes(data[:len(data) // 2])  # cut short
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--resume',
+                             str(gone)])
+    assert rc == 2 and err.strip().startswith(
+        f'error: --resume {gone}: not a complete checkpoint'), err
+    for given in (gone.parent, gone.parent / 'epoch_2.pth'):
+        rc, out, lines, loaded = loaded_modules(
+            ['tools/train.py', full, '--check-config', '--check-world', '2',
+             '--cfg-options', f'{key}={nct}', '--resume', str(given)],
+            MODEL_STACK)
+        assert rc == 0 and loaded == [], (given, lines, loaded)
     if tool == 'tools/dist_train.sh':
         # torchrun's elastic NNODES=MIN:MAX leaves the process count open:
         # the split is not checked there (the launcher's arithmetic on it

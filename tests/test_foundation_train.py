@@ -1,6 +1,7 @@
 """Training: CLP and FSP iterate, the CLP loss falls, resume after a kill,
 atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -396,7 +397,110 @@ def test_resume_from_a_given_checkpoint(synthetic_root, tmp_path):
         a / 'epoch_2.pth')
 
 
-def test_resume_flag_takes_a_checkpoint_not_the_config():
+def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
+                                                  monkeypatch):
+    """--resume DIR (a run's work dir) or --resume FILE (a checkpoint in
+    one), without --work-dir, continues in that work dir: it went to the
+    config's default work_dirs/<config>, beside the run the user named. A
+    checkpoint from elsewhere keeps the default; --work-dir always wins. A
+    changed schedule is warned of, key by key, from the one read of the
+    checkpoint that the model check makes."""
+    import openselfsup.engine.checkpoint as checkpoint
+    from openselfsup.apis import train
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import default_work_dir, load_config
+    from openselfsup.engine import load_checkpoint_file
+    monkeypatch.chdir(tmp_path)  # the default work dir goes below it
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=2)
+    a = tmp_path / 'a'
+    train(cfg, work_dir=str(a))
+    default = default_work_dir(cfg)
+
+    def prepared(resume, work_dir=None, **options):
+        c = load_config(cfg, options)
+        notes = prepare_config(c, cfg, work_dir, resume=resume)
+        return c.work_dir, notes
+
+    here = '(--work-dir to write elsewhere)'
+    for given in (str(a), str(a / 'epoch_1.pth'), str(a / 'best.pth')):
+        if given.endswith('best.pth'):  # any checkpoint file in the run
+            shutil.copy(a / 'epoch_1.pth', given)
+        work, notes = prepared(given)
+        assert work == str(a), given
+        assert f'--resume {given}: continuing that run in its work dir ' \
+            f'{a} {here}' in notes, notes
+        assert not any('earlier run' in n for n in notes), notes
+    # relative, as typed
+    monkeypatch.chdir(a)
+    assert prepared('epoch_1.pth')[0] == os.curdir
+    monkeypatch.chdir(tmp_path)
+    assert prepared('a/epoch_2.pth')[0] == 'a'
+    # --work-dir (or the config's work_dir) wins
+    assert prepared(str(a), str(tmp_path / 'b'))[0] == str(tmp_path / 'b')
+    assert prepared(str(a), work_dir=str(tmp_path / 'c'))[0] == str(
+        tmp_path / 'c')
+    # a checkpoint from elsewhere (downloaded), or in a folder that is not
+    # a run's work dir (a pointer but no run log: a checkpoint hook's
+    # out_dir; a run log but no pointer), keeps the default
+    for parts in ((), ('last_checkpoint',), ('20260101_000000',)):
+        other = tmp_path / f'other{len(parts)}{"".join(parts)[:4]}'
+        other.mkdir()
+        shutil.copy(a / 'epoch_1.pth', other / 'epoch_1.pth')
+        for part in parts:
+            if part == 'last_checkpoint':
+                (other / part).write_text(str(other / 'epoch_1.pth'))
+            else:
+                (other / part).mkdir()
+                (other / part / f'{part}.log').write_text('')
+        work, notes = prepared(str(other / 'epoch_1.pth'))
+        assert work == default, parts
+        assert not any('continuing' in n for n in notes), notes
+
+    # the schedule: the same config says nothing; changed keys are named
+    # with their old and new values, from one read of the checkpoint
+    loads = []
+    real = checkpoint.load_checkpoint_file
+
+    def counted(path, *args, **kwargs):
+        loads.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, 'load_checkpoint_file', counted)
+    assert not any('schedule' in n for n in prepared(str(a))[1])
+    assert loads == [str(a / 'epoch_2.pth')]
+    saved = load_checkpoint_file(str(a / 'epoch_2.pth'))['meta']['cfg']
+    lr = load_config(cfg).optim_wrapper.optimizer.lr
+    assert f'lr={lr!r}' in saved and 'max_epochs=2' in saved
+    loads.clear()
+    work, notes = prepared(str(a), **{
+        'train_cfg.max_epochs': 4, 'param_scheduler.0.end': 4,
+        'optim_wrapper.optimizer.lr': lr * 2, 'total_batch_size': 4})
+    assert loads == [str(a / 'epoch_2.pth')]
+    warned = [n for n in notes if 'schedule' in n]
+    assert warned == [
+        f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
+        'training schedule differs from that of the run that wrote it: '
+        'train_cfg.max_epochs 2 -> 4, param_scheduler.0.end 2 -> 4, '
+        f'optim_wrapper.optimizer.lr {lr!r} -> {lr * 2!r}, '
+        'total_batch_size 8 -> 4; the run continues with this config\'s'
+    ], notes
+
+    # the whole run: continued in a, to epoch 3, with both notes in its log
+    rc, out, err = run_tool(['tools/train.py', cfg, '--resume', str(a),
+                             '--cfg-options', 'train_cfg.max_epochs=3',
+                             'param_scheduler.0.end=3'], cwd=tmp_path)
+    assert rc == 0, err[-2000:]
+    assert f'finished epoch 3, iteration 3; outputs in {a}' in out
+    assert (a / 'epoch_3.pth').is_file() and not (tmp_path / 'work_dirs'
+                                                  ).exists()
+    log = ''.join(p.read_text() for p in a.glob('*/*.log'))
+    assert f'continuing that run in its work dir {a}' in log
+    assert 'train_cfg.max_epochs 2 -> 3, param_scheduler.0.end 2 -> 3;' \
+        in log
+
+
+def test_resume_flag_takes_a_checkpoint_not_the_config(capsys):
     """--resume takes an optional CHECKPOINT; before the config
     (``train.py --resume CONFIG``, which worked when the flag took no
     value) the config is still the config."""
@@ -417,6 +521,12 @@ def test_resume_flag_takes_a_checkpoint_not_the_config():
         assert (a.config, a.resume) == (config, resume), argv
     with pytest.raises(SystemExit):
         tool.parse_args(['--resume', 'a/epoch_2.pth'])
+    # the usage shows the config as required ('[config]' said it was not)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    usage = capsys.readouterr().out.split('\n\n')[0]
+    assert usage.startswith('usage: ') and usage.split()[-1] == 'config' \
+        and '[config]' not in usage, usage
 
 
 def test_extract_backbone_weights(synthetic_root, tmp_path):

@@ -33,9 +33,10 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
 # one clear line (and no job submitted) for a bad config or override, a
-# total batch or groups that do not split over the GPUS tasks, or a data
-# folder or list file missing (as seen from this machine and directory:
-# the tasks start in the same directory)
+# --resume checkpoint missing or cut short, a total batch or groups that do
+# not split over the GPUS tasks, or a data folder or list file missing (as
+# seen from this machine and directory: the tasks start in the same
+# directory)
 # (DATA_CHECK=0: not the data paths)
 NO_DATA_CHECK=
 if [ "${DATA_CHECK:-1}" = 0 ]; then NO_DATA_CHECK=--no-data-check; fi

@@ -3,15 +3,17 @@
 Examples:
     python tools/train.py configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py
     python tools/train.py configs/demo/clp_r18_demo.py --resume
+    python tools/train.py CONFIG --resume work_dirs/a  # continues there
     python tools/train.py CONFIG --resume work_dirs/a/epoch_5.pth --work-dir work_dirs/b
     python tools/train.py CONFIG --cfg-options train_cfg.max_epochs=5
 
 Outputs go to work_dirs/<config path without configs/ and .py> unless
---work-dir is given: the config dump, the log, checkpoints, TensorBoard
-scalars; a run that fails before its first iteration (or a config's
-validation before training) ends leaves none of them, nor does a run
-refused because another one is training into the same work dir. Multi-GPU:
-tools/dist_train.sh; Slurm: tools/slurm_train.sh.
+--work-dir is given, or --resume names a training run (its work dir, or a
+checkpoint in it: the run continues there): the config dump, the log,
+checkpoints, TensorBoard scalars; a run that fails before its first
+iteration (or a config's validation before training) ends leaves none of
+them, nor does a run refused because another one is training into the same
+work dir. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 """
 import argparse
 import sys
@@ -25,16 +27,17 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('config', nargs='?',
-                   help='training config file (Python)')
+    config = p.add_argument('config', help='training config file (Python)')
     p.add_argument('--work-dir',
-                   help='output directory (default: work_dirs/<config>)')
+                   help='output directory (default: the work dir of the run '
+                   '--resume names, else work_dirs/<config>)')
     p.add_argument('--resume', nargs='?', const=True, default=False,
                    metavar='CHECKPOINT',
                    help='resume from the latest complete checkpoint in the '
                    'work dir, or from CHECKPOINT (a checkpoint file, or a '
-                   'work dir: its latest complete one), e.g. another '
-                   'run\'s, writing to the work dir')
+                   'work dir: its latest complete one); without --work-dir '
+                   'the run continues in the work dir CHECKPOINT is or lies '
+                   'in (a checkpoint from elsewhere: work_dirs/<config>)')
     p.add_argument('--amp', action='store_true',
                    help='automatic mixed precision (GPU only)')
     p.add_argument('--auto-scale-lr', action='store_true',
@@ -64,6 +67,10 @@ def parse_args(argv):
     # the compute nodes see; slurm_train.sh with DATA_CHECK=0)
     p.add_argument('--no-data-check', action='store_true',
                    help=argparse.SUPPRESS)
+    # the usage shows the config as required, which it is; it is parsed as
+    # optional only for '--resume CONFIG' (below)
+    p.usage = p.format_usage().partition('usage: ')[2].rstrip()
+    config.nargs, config.required = '?', False
     a = p.parse_args(argv)
     if a.config is None:
         # '--resume CONFIG': the flag before the config took it as the
@@ -79,10 +86,13 @@ def main(argv=None):
     a = parse_args(argv)
     if a.check_config:
         from openselfsup.apis.train import (check_data_paths,
-                                            check_run_values, split_batch)
+                                            check_run_values, resume_path,
+                                            split_batch)
         from openselfsup.config import load_config
         cfg = load_config(a.config, a.cfg_options)
         check_run_values(cfg)
+        if isinstance(a.resume, str):  # the checkpoint, before any process
+            resume_path(a.resume)
         if a.check_world:  # the launchers' processes: distributed
             split_batch(cfg, a.check_world, True)
         if not a.no_data_check:

@@ -256,15 +256,16 @@ def _downloads(node: dict, custom_imports: bool = False) -> bool:
 def resume_path(given: str) -> str:
     """The checkpoint ``--resume CHECKPOINT`` continues from: the file, or
     for a training work dir the checkpoint ``--resume`` would continue
-    from there (:func:`~openselfsup.engine.runner.resolve_checkpoint`), as
-    an absolute path.
+    from there (:func:`~openselfsup.utils.checkpoint_files.
+    resolve_checkpoint`), as an absolute path. Imports no torch (the
+    launchers' ``--check-config`` runs it).
 
     Raises:
         InputError: no such file, or a file that is not a complete
             checkpoint (cut short while it was written).
     """
-    from ..engine.checkpoint import is_complete_checkpoint
-    from ..engine.runner import resolve_checkpoint
+    from ..utils.checkpoint_files import (is_complete_checkpoint,
+                                          resolve_checkpoint)
     path = resolve_checkpoint(os.path.expanduser(given))
     if not os.path.isfile(path):
         raise InputError(f'--resume {given}: no such checkpoint file or '
@@ -275,6 +276,24 @@ def resume_path(given: str) -> str:
                          'one, or the run\'s work dir for its newest '
                          'complete one')
     return os.path.abspath(path)
+
+
+def resumed_run_dir(given: str, path: str) -> Optional[str]:
+    """The work dir a run resumed with ``--resume given`` (the checkpoint
+    ``path``, :func:`resume_path`) and without ``--work-dir`` continues
+    in: ``given`` itself when it is a folder (a training work dir: its
+    checkpoint was found there), the folder of a checkpoint file when it
+    is a training work dir
+    (:func:`~openselfsup.utils.checkpoint_files.is_training_work_dir`);
+    None for a checkpoint from elsewhere (a downloaded file: the config's
+    default work dir)."""
+    from ..utils.checkpoint_files import is_training_work_dir
+    given = os.path.expanduser(given)
+    if os.path.isdir(given):
+        return given
+    if is_training_work_dir(os.path.dirname(path)):
+        return os.path.dirname(given) or os.curdir
+    return None
 
 
 def prepare_config(cfg: Config, config_path: str,
@@ -297,8 +316,19 @@ def prepare_config(cfg: Config, config_path: str,
             '(configs/extraction/) go to wsi_workdir/extract.py')
     check_run_values(cfg)
     notes = []
-    cfg.work_dir = work_dir or cfg.get('work_dir') or default_work_dir(
-        config_path)
+    # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
+    # look for, never no --resume
+    resume = resume if isinstance(resume, str) else bool(resume)
+    load_from = resume_path(resume) if isinstance(resume, str) else None
+    run_dir = None
+    if load_from and not (work_dir or cfg.get('work_dir')):
+        run_dir = resumed_run_dir(resume, load_from)
+        if run_dir:
+            notes.append(f'--resume {resume}: continuing that run in its '
+                         f'work dir {run_dir} (--work-dir to write '
+                         'elsewhere)')
+    cfg.work_dir = work_dir or cfg.get('work_dir') or run_dir or \
+        default_work_dir(config_path)
     check_writable_dir(cfg.work_dir)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
@@ -340,19 +370,25 @@ def prepare_config(cfg: Config, config_path: str,
         cfg.amp = 'float16'
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
     notes += apply_fast_path(cfg, torch.cuda.is_available())
-    # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
-    # look for, never no --resume
-    resume = resume if isinstance(resume, str) else bool(resume)
     if resume is not False:
         from ..engine.runner import (check_same_model,
-                                     find_resumable_checkpoint)
+                                     find_resumable_checkpoint,
+                                     saved_config, schedule_changes)
         cfg.resume = True
-        cfg.load_from = None if resume is True else resume_path(resume)
+        cfg.load_from = load_from
         # another model's checkpoint: one line before the runner is built
         # (and logs some 270 lines); the runner checks it again
         path = cfg.load_from or find_resumable_checkpoint(cfg.work_dir)
         if path:
-            check_same_model(path, cfg)
+            text = saved_config(path)  # read once, for both checks
+            check_same_model(path, cfg, text)
+            changes = schedule_changes(text, cfg)
+            if changes:
+                notes.append(
+                    f'warning: --resume from {path}: this config\'s training '
+                    'schedule differs from that of the run that wrote it: '
+                    f'{", ".join(changes)}; the run continues with this '
+                    'config\'s')
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any
     if resume is False or (cfg.load_from and os.path.realpath(
@@ -503,12 +539,16 @@ def train(config: str,
 
     Args:
         config (str): path of the Python config.
-        work_dir (str, optional): output directory (default:
+        work_dir (str, optional): output directory (default: the
+            config's ``work_dir``, else the work dir of the run ``resume``
+            names (:func:`resumed_run_dir`), else
             ``work_dirs/<config path>``).
         resume (bool | str): True: resume from the latest complete
             checkpoint in ``work_dir``; a path: from that checkpoint (or
             that work dir's latest complete one: :func:`resume_path`),
-            e.g. another run's, writing to ``work_dir``.
+            e.g. another run's, writing to ``work_dir``. A training
+            schedule other than the checkpoint's run's is warned of in the
+            log (:func:`~openselfsup.engine.runner.schedule_changes`).
         amp (bool): float16 mixed precision with dynamic loss scaling
             (MMEngine's AmpOptimWrapper; GPU only): the config key
             ``amp='float16'`` (:mod:`~openselfsup.apis.fast_path`).

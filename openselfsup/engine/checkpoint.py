@@ -31,7 +31,6 @@ import contextlib
 import copyreg
 import logging
 import os
-import zipfile
 from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -39,6 +38,7 @@ import torch
 
 from ..config import trained_image_size
 from ..utils import InputError, check_file, first_line
+from ..utils.checkpoint_files import is_complete_checkpoint  # noqa: F401
 
 
 def _numpy_globals() -> list:
@@ -105,42 +105,6 @@ def unsafe_globals(path: str) -> List[str]:
                if hasattr(g, '__qualname__')}
     found = torch.serialization.get_unsafe_globals_in_checkpoint(path)
     return [g for g in found if g not in allowed]
-
-
-#: the file :func:`is_complete_checkpoint` last found complete: its
-#: (device, inode, size, modification and change times in ns)
-_LAST_COMPLETE: Optional[Tuple[int, ...]] = None
-
-
-def is_complete_checkpoint(path: str) -> bool:
-    """Whether ``path`` is a complete ``torch.save`` zip (every CRC checks).
-
-    A file cut short by a kill during writing fails this test; reading it
-    costs about as much as loading it, but nothing is unpickled. The file
-    last found complete is not read again while it is the same, unchanged
-    file (device, inode, size, modification and change times): the resume
-    rule and the loader after it read the newest checkpoint once. Any
-    write, truncation or replacement changes one of those.
-    """
-    global _LAST_COMPLETE
-    if not os.path.isfile(path):
-        return False
-    try:
-        with open(path, 'rb') as f:
-            st = os.fstat(f.fileno())  # of the file read below
-            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-                   st.st_ctime_ns)
-            if key == _LAST_COMPLETE:
-                return True
-            if not zipfile.is_zipfile(f):
-                return False
-            with zipfile.ZipFile(f) as zf:
-                complete = zf.testzip() is None
-    except (zipfile.BadZipFile, OSError, EOFError):
-        return False
-    if complete:
-        _LAST_COMPLETE = key
-    return complete
 
 
 class _Inert:

@@ -34,111 +34,27 @@ log folder when started in the same second): :func:`work_dir_lock`, which
 :func:`openselfsup.apis.train` holds around the whole run, refuses the
 second one before it writes anything.
 """
-import glob
 import logging
 import os
-import re
 import shutil
 import signal
 import weakref
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional
 
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
 from ..utils import InputError, first_line, terminate_raises
+from ..utils.checkpoint_files import (checkpoint_step,  # noqa: F401
+                                      checkpoints_in,
+                                      find_resumable_checkpoint,
+                                      resolve_checkpoint)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
 from ..utils.launcher import launcher_env
-from .checkpoint import (is_complete_checkpoint, register_safe_globals,
-                         without_file_client_warnings)
-
-
-def checkpoint_step(path: str) -> Optional[Tuple[str, int]]:
-    """``('epoch' | 'iter', N)`` of a checkpoint named ``epoch_N.pth`` /
-    ``iter_N.pth``, else None."""
-    m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(path))
-    return (m.group(1), int(m.group(2))) if m else None
-
-
-def checkpoints_in(work_dir: str) -> List[str]:
-    """The ``epoch_*`` / ``iter_*`` checkpoints in ``work_dir``, newest step
-    first."""
-    found = []
-    for path in glob.glob(os.path.join(work_dir, '*.pth')):
-        step = checkpoint_step(path)
-        if step:
-            found.append((step[1], os.path.getmtime(path), path))
-    return [p for _, _, p in sorted(found, reverse=True)]
-
-
-def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
-    """The checkpoint to resume from: ``last_checkpoint`` if it is complete,
-    otherwise the newest complete ``epoch_*``/``iter_*`` checkpoint.
-
-    Args:
-        work_dir (str): the run's work directory.
-        logger: optional MMEngine logger for warnings.
-
-    Returns:
-        str | None: a checkpoint path, or None if there is none.
-    """
-    def warn(msg):
-        if logger is not None:
-            logger.warning(msg)
-
-    pointer = os.path.join(work_dir, 'last_checkpoint')
-    named = None
-    if os.path.isfile(pointer):
-        with open(pointer) as f:
-            named = f.read().strip() or None
-    if named:
-        # MMEngine writes the absolute path: in a copied or moved work dir
-        # it still names the original's file; the one here wins
-        here = os.path.join(work_dir, os.path.basename(named))
-        if os.path.isfile(here):
-            named = here
-    if named and is_complete_checkpoint(named):
-        return named
-    below = checkpoint_step(named) if named else None
-    if named:
-        warn(f'last_checkpoint names {named}, which is missing or '
-             'incomplete; looking for an older checkpoint')
-    for path in checkpoints_in(work_dir):
-        step = checkpoint_step(path)
-        if below is not None and (step[0] != below[0] or
-                                  step[1] >= below[1]):
-            # another unit, or a later step than the run's last: an
-            # earlier run's file left in the work dir, not this run's
-            warn(f'skipping {path}: not an earlier step of the run '
-                 'last_checkpoint names (left by an earlier run)')
-            continue
-        if is_complete_checkpoint(path):
-            return path
-        warn(f'skipping incomplete checkpoint {path}')
-    return None
-
-
-def resolve_checkpoint(path: str) -> str:
-    """``path`` itself, or for a training work dir the checkpoint that
-    ``--resume`` would continue from (:func:`find_resumable_checkpoint`:
-    the one ``last_checkpoint`` names if complete, else the newest complete
-    ``epoch_N.pth`` / ``iter_N.pth``), so a command given a run's folder
-    never reads a half-written checkpoint or an empty ``last_checkpoint``.
-
-    Raises:
-        InputError: a folder without a complete checkpoint.
-    """
-    if not os.path.isdir(path):
-        return path
-    found = find_resumable_checkpoint(path)
-    if found is None:
-        raise InputError(f'{path}: a folder without a complete training '
-                         'checkpoint (epoch_N.pth / iter_N.pth); give a '
-                         'checkpoint file or train this run first')
-    return found
+from .checkpoint import register_safe_globals, without_file_client_warnings
 
 
 #: model keys (at any depth) that do not make another model: where its
@@ -153,7 +69,19 @@ _NOT_THE_MODEL = frozenset(('data_preprocessor', 'init_cfg', 'pretrained',
                             'checkpoint', 'embeddings_file'))
 
 
-def model_difference(path: str, cfg) -> Optional[str]:
+def saved_config(path: str) -> Optional[str]:
+    """The config text of the run that wrote a checkpoint (MMEngine keeps
+    it in ``meta['cfg']``), or None; the weights are mapped, not read."""
+    from .checkpoint import checkpoint_config, load_checkpoint_file
+    return checkpoint_config(load_checkpoint_file(path, tensors_only=True,
+                                                  mmap=True))
+
+
+#: ``text`` not given: :func:`saved_config` reads it
+_UNREAD = object()
+
+
+def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
     """How the model a checkpoint was trained with differs from ``cfg``'s.
 
     MMEngine stores the run's config text in ``meta['cfg']``; it is read as
@@ -161,28 +89,31 @@ def model_difference(path: str, cfg) -> Optional[str]:
     :data:`_NOT_THE_MODEL` (initial weights, data preprocessor) are not
     compared.
 
+    Args:
+        path (str): the checkpoint.
+        cfg: the config of this run.
+        text (str | None): the checkpoint's :func:`saved_config`, when
+            read already (not given: read here).
+
     Returns:
         str | None: the first differing key (the shallowest),
         ``model.<key> = <there> there, <here> here``; None when the models agree or the checkpoint holds
         no readable config.
     """
     from ..config import UNREADABLE, config_text_section
-    from .checkpoint import checkpoint_config, load_checkpoint_file
-    # the config text alone: the weights are mapped, not read
-    text = checkpoint_config(load_checkpoint_file(path, tensors_only=True,
-                                                  mmap=True))
+    if text is _UNREAD:
+        text = saved_config(path)
     if text is None or 'model' not in cfg:
         return None
     saved = config_text_section(text, 'model')
     if not isinstance(saved, dict):
         return None
     old, new = _flat(saved), _flat(cfg.model.to_dict())
-    code = tuple(k for k, v in old.items() if v is UNREADABLE)
+    code = _code_keys(old, UNREADABLE)
     # the shallowest first, a type before its arguments: model.type names
     # two algorithms better than a key deep in their backbones
     diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
-                   and not any(k == c or k.startswith(f'{c}.')
-                               for c in code)
+                   and not _below(k, code)
                    and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
                   key=lambda k: (k.count('.'), not k.endswith('type'), k))
     if not diff:
@@ -191,20 +122,94 @@ def model_difference(path: str, cfg) -> Optional[str]:
     return f'model.{key} = {old.get(key)!r} there, {new.get(key)!r} here'
 
 
-def check_same_model(path: str, cfg) -> None:
+def _code_keys(flat: dict, unreadable) -> tuple:
+    """The keys of a flattened saved config whose value is code (not read
+    as data): they and the keys below them are not compared."""
+    return tuple(k for k, v in flat.items() if v is unreadable)
+
+
+def _below(key: str, roots: tuple) -> bool:
+    """Whether ``key`` is one of ``roots`` or a key below one."""
+    return any(key == r or key.startswith(f'{r}.') for r in roots)
+
+
+def check_same_model(path: str, cfg, text=_UNREAD) -> None:
     """Refuse to resume from a checkpoint whose config built another model
     (:func:`model_difference`; a resume with another config would load the
-    weights it can and then fail inside the optimiser).
+    weights it can and then fail inside the optimiser). ``text``: the
+    checkpoint's :func:`saved_config`, when read already.
 
     Raises:
         InputError: the models differ (naming the first differing key).
     """
-    diff = model_difference(path, cfg)
+    diff = model_difference(path, cfg, text)
     if diff:
         raise InputError(
             f'--resume from {path}: it was trained with another model '
             f'({diff}); resume with the config that wrote it, or start a '
             'new run with --work-dir')
+
+
+#: the config keys that make a run's training schedule, compared on
+#: ``--resume`` (:func:`schedule_changes`); the batch is
+#: ``total_batch_size`` where either config has it, else the per-process
+#: ``train_dataloader.batch_size`` (the process count is not in the
+#: checkpoint)
+SCHEDULE_KEYS = ('train_cfg', 'param_scheduler',
+                 'optim_wrapper.optimizer.lr',
+                 'optim_wrapper.optimizer.momentum',
+                 'optim_wrapper.optimizer.weight_decay')
+
+
+def schedule_changes(text: Optional[str], cfg) -> List[str]:
+    """How ``cfg``'s training schedule differs from that of the run whose
+    config text (:func:`saved_config`) is ``text``: one
+    ``<key> <there> -> <here>`` per differing key of :data:`SCHEDULE_KEYS`
+    and the batch (``train_cfg.max_epochs 2 -> 4``; ``unset`` for a key one
+    side lacks), in key order. The text is read as data, never executed;
+    a part of it that is code is not compared.
+
+    Returns:
+        list[str]: empty when the schedules agree or ``text`` is None.
+    """
+    from ..config import UNREADABLE, config_text_section
+    if text is None:
+        return []
+    keys = list(SCHEDULE_KEYS)
+    saved_total = config_text_section(text, 'total_batch_size')
+    keys.append('total_batch_size' if 'total_batch_size' in cfg or
+                saved_total is not None else 'train_dataloader.batch_size')
+    sections = {}
+    old, new = {}, {}
+    for key in keys:
+        top, *rest = key.split('.')
+        if top not in sections:
+            sections[top] = config_text_section(text, top)
+        old.update(_flat_at(sections[top], rest, key))
+        new.update(_flat_at(cfg.get(top), rest, key))
+    code = _code_keys(old, UNREADABLE)
+    unset = object()
+
+    def show(value) -> str:
+        return 'unset' if value is unset else repr(value)
+
+    changes = []
+    for key in dict.fromkeys([*old, *new]):  # the configs' order
+        there, here = old.get(key, unset), new.get(key, unset)
+        if there != here and not _below(key, code):
+            changes.append(f'{key} {show(there)} -> {show(here)}')
+    return changes
+
+
+def _flat_at(node, path: List[str], key: str) -> dict:
+    """``{key.sub: value}`` of the values at ``path`` inside ``node`` (a
+    config section, a dict or list), flattened (:func:`_flat`); empty
+    where there is nothing."""
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return {}
+        node = node[part]
+    return {} if node is None else _flat(node, f'{key}.')
 
 
 def check_new_run_dir(work_dir: str, cfg) -> List[str]:

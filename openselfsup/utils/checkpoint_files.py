@@ -1,0 +1,157 @@
+"""Training checkpoints as files, without torch: whether one is complete,
+which one of a work dir ``--resume`` continues from, and whether a folder
+is a training work dir. The launchers' ``tools/train.py --check-config``
+runs these before they start any process, and imports no torch
+(:mod:`openselfsup.engine.checkpoint` reads the checkpoints' contents).
+"""
+import glob
+import os
+import re
+import zipfile
+from typing import List, Optional, Tuple
+
+from .errors import InputError
+
+
+#: the file :func:`is_complete_checkpoint` last found complete: its
+#: (device, inode, size, modification and change times in ns)
+_LAST_COMPLETE: Optional[Tuple[int, ...]] = None
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a complete ``torch.save`` zip (every CRC checks).
+
+    A file cut short by a kill during writing fails this test; reading it
+    costs about as much as loading it, but nothing is unpickled. The file
+    last found complete is not read again while it is the same, unchanged
+    file (device, inode, size, modification and change times): the resume
+    rule and the loader after it read the newest checkpoint once. Any
+    write, truncation or replacement changes one of those.
+    """
+    global _LAST_COMPLETE
+    if not os.path.isfile(path):
+        return False
+    try:
+        with open(path, 'rb') as f:
+            st = os.fstat(f.fileno())  # of the file read below
+            key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                   st.st_ctime_ns)
+            if key == _LAST_COMPLETE:
+                return True
+            if not zipfile.is_zipfile(f):
+                return False
+            with zipfile.ZipFile(f) as zf:
+                complete = zf.testzip() is None
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+    if complete:
+        _LAST_COMPLETE = key
+    return complete
+
+
+def checkpoint_step(path: str) -> Optional[Tuple[str, int]]:
+    """``('epoch' | 'iter', N)`` of a checkpoint named ``epoch_N.pth`` /
+    ``iter_N.pth``, else None."""
+    m = re.fullmatch(r'(epoch|iter)_(\d+)\.pth', os.path.basename(path))
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def checkpoints_in(work_dir: str) -> List[str]:
+    """The ``epoch_*`` / ``iter_*`` checkpoints in ``work_dir``, newest step
+    first."""
+    found = []
+    for path in glob.glob(os.path.join(work_dir, '*.pth')):
+        step = checkpoint_step(path)
+        if step:
+            found.append((step[1], os.path.getmtime(path), path))
+    return [p for _, _, p in sorted(found, reverse=True)]
+
+
+def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
+    """The checkpoint to resume from: ``last_checkpoint`` if it is complete,
+    otherwise the newest complete ``epoch_*``/``iter_*`` checkpoint.
+
+    Args:
+        work_dir (str): the run's work directory.
+        logger: optional MMEngine logger for warnings.
+
+    Returns:
+        str | None: a checkpoint path, or None if there is none.
+    """
+    def warn(msg):
+        if logger is not None:
+            logger.warning(msg)
+
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    named = None
+    if os.path.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    if named:
+        # MMEngine writes the absolute path: in a copied or moved work dir
+        # it still names the original's file; the one here wins
+        here = os.path.join(work_dir, os.path.basename(named))
+        if os.path.isfile(here):
+            named = here
+    if named and is_complete_checkpoint(named):
+        return named
+    below = checkpoint_step(named) if named else None
+    if named:
+        warn(f'last_checkpoint names {named}, which is missing or '
+             'incomplete; looking for an older checkpoint')
+    for path in checkpoints_in(work_dir):
+        step = checkpoint_step(path)
+        if below is not None and (step[0] != below[0] or
+                                  step[1] >= below[1]):
+            # another unit, or a later step than the run's last: an
+            # earlier run's file left in the work dir, not this run's
+            warn(f'skipping {path}: not an earlier step of the run '
+                 'last_checkpoint names (left by an earlier run)')
+            continue
+        if is_complete_checkpoint(path):
+            return path
+        warn(f'skipping incomplete checkpoint {path}')
+    return None
+
+
+def resolve_checkpoint(path: str) -> str:
+    """``path`` itself, or for a training work dir the checkpoint that
+    ``--resume`` would continue from (:func:`find_resumable_checkpoint`:
+    the one ``last_checkpoint`` names if complete, else the newest complete
+    ``epoch_N.pth`` / ``iter_N.pth``), so a command given a run's folder
+    never reads a half-written checkpoint or an empty ``last_checkpoint``.
+
+    Raises:
+        InputError: a folder without a complete checkpoint.
+    """
+    if not os.path.isdir(path):
+        return path
+    found = find_resumable_checkpoint(path)
+    if found is None:
+        raise InputError(f'{path}: a folder without a complete training '
+                         'checkpoint (epoch_N.pth / iter_N.pth); give a '
+                         'checkpoint file or train this run first')
+    return found
+
+
+#: the log folder MMEngine makes in a work dir for each run it starts
+#: (``<work_dir>/<YYYYmmdd_HHMMSS>/``, its log ``<YYYYmmdd_HHMMSS>.log``)
+_LOG_FOLDER = re.compile(r'\d{8}_\d{6}')
+
+
+def is_training_work_dir(folder: str) -> bool:
+    """Whether ``folder`` is a work dir that training wrote: it holds the
+    ``last_checkpoint`` pointer the checkpoint hook writes beside each
+    checkpoint it saves, and the log folder of a run
+    (``<YYYYmmdd_HHMMSS>/<YYYYmmdd_HHMMSS>.log``). A folder of downloaded
+    checkpoints has neither, and a checkpoint hook's ``out_dir`` (a
+    pointer beside the checkpoints, the logs in the work dir) not both.
+    """
+    if not os.path.isfile(os.path.join(folder, 'last_checkpoint')):
+        return False
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    return any(_LOG_FOLDER.fullmatch(name) and os.path.isfile(
+        os.path.join(folder, name, f'{name}.log')) for name in names)
