@@ -500,6 +500,47 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         in log
 
 
+def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
+                                                          tmp_path):
+    """A best checkpoint (saved without optimizer and scheduler state, as
+    MMEngine's CheckpointHook saves it) resumed silently with a fresh
+    optimizer and the learning-rate schedule started over: now warned of,
+    and the warning's claim checked against the run's learning rates.
+    Backbone weights (extract_backbone_weights.py) were some 100 missing
+    keys and then "does not fit this config ('epoch')": one line now."""
+    from openselfsup.apis import train
+    from openselfsup.engine import extract_backbone_weights
+    from openselfsup.utils import InputError
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
+    a = tmp_path / 'a'
+    lrs = train(cfg, work_dir=str(a)).message_hub.get_scalar(
+        'train/lr').data[0]
+    assert lrs[0] != lrs[1]  # the cosine moves each epoch
+    ckpt = torch.load(a / 'epoch_1.pth', weights_only=True)
+    for key in ('optimizer', 'param_schedulers'):
+        del ckpt[key]
+    best = a / 'best_loss_epoch_1.pth'
+    torch.save(ckpt, best)
+    runner = train(cfg, work_dir=str(tmp_path / 'b'), resume=str(best))
+    log = ''.join(p.read_text() for p in (tmp_path / 'b').glob('*/*.log'))
+    assert (f'--resume from {best}: it holds no optimizer state (the '
+            'optimizer starts afresh) and no learning-rate scheduler state '
+            '(the schedule starts again from its first step), as a best '
+            'checkpoint is saved') in log
+    # epochs 2 and 3 ran at the original run's learning rates of epochs 1
+    # and 2 (not 2 and 3): the schedule started over (the history before
+    # them is the checkpoint's)
+    resumed = runner.message_hub.get_scalar('train/lr').data[0]
+    assert list(resumed[-2:]) == list(lrs[:2]) != list(lrs[1:]), resumed
+    weights = tmp_path / 'backbone.pth'
+    extract_backbone_weights(str(a / 'epoch_1.pth'), str(weights))
+    with pytest.raises(InputError, match=(
+            f'^--resume from {weights}: not a training checkpoint')):
+        train(cfg, work_dir=str(tmp_path / 'c'), resume=str(weights))
+    assert not (tmp_path / 'c').exists()
+
+
 def test_resume_flag_takes_a_checkpoint_not_the_config(capsys):
     """--resume takes an optional CHECKPOINT; before the config
     (``train.py --resume CONFIG``, which worked when the flag took no

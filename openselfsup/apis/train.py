@@ -371,24 +371,15 @@ def prepare_config(cfg: Config, config_path: str,
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
     notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume is not False:
-        from ..engine.runner import (check_same_model,
-                                     find_resumable_checkpoint,
-                                     saved_config, schedule_changes)
+        from ..engine.runner import find_resumable_checkpoint, resume_notes
         cfg.resume = True
         cfg.load_from = load_from
-        # another model's checkpoint: one line before the runner is built
-        # (and logs some 270 lines); the runner checks it again
+        # not a training checkpoint, another model's: one line before the
+        # runner is built (and logs some 270 lines); the runner checks the
+        # model again
         path = cfg.load_from or find_resumable_checkpoint(cfg.work_dir)
         if path:
-            text = saved_config(path)  # read once, for both checks
-            check_same_model(path, cfg, text)
-            changes = schedule_changes(text, cfg)
-            if changes:
-                notes.append(
-                    f'warning: --resume from {path}: this config\'s training '
-                    'schedule differs from that of the run that wrote it: '
-                    f'{", ".join(changes)}; the run continues with this '
-                    'config\'s')
+            notes += resume_notes(path, cfg)
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any
     if resume is False or (cfg.load_from and os.path.realpath(

@@ -69,15 +69,14 @@ _NOT_THE_MODEL = frozenset(('data_preprocessor', 'init_cfg', 'pretrained',
                             'checkpoint', 'embeddings_file'))
 
 
-def saved_config(path: str) -> Optional[str]:
-    """The config text of the run that wrote a checkpoint (MMEngine keeps
-    it in ``meta['cfg']``), or None; the weights are mapped, not read."""
-    from .checkpoint import checkpoint_config, load_checkpoint_file
-    return checkpoint_config(load_checkpoint_file(path, tensors_only=True,
-                                                  mmap=True))
+def saved_checkpoint(path: str) -> dict:
+    """A checkpoint read for its ``meta`` and its keys: the weights are
+    mapped, not read."""
+    from .checkpoint import load_checkpoint_file
+    return load_checkpoint_file(path, tensors_only=True, mmap=True)
 
 
-#: ``text`` not given: :func:`saved_config` reads it
+#: ``text`` not given: read from the checkpoint (:func:`saved_checkpoint`)
 _UNREAD = object()
 
 
@@ -92,8 +91,9 @@ def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
     Args:
         path (str): the checkpoint.
         cfg: the config of this run.
-        text (str | None): the checkpoint's :func:`saved_config`, when
-            read already (not given: read here).
+        text (str | None): the checkpoint's config text
+            (``checkpoint_config``), when read already (not given: read
+            here).
 
     Returns:
         str | None: the first differing key (the shallowest),
@@ -101,8 +101,9 @@ def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
         no readable config.
     """
     from ..config import UNREADABLE, config_text_section
+    from .checkpoint import checkpoint_config
     if text is _UNREAD:
-        text = saved_config(path)
+        text = checkpoint_config(saved_checkpoint(path))
     if text is None or 'model' not in cfg:
         return None
     saved = config_text_section(text, 'model')
@@ -137,7 +138,7 @@ def check_same_model(path: str, cfg, text=_UNREAD) -> None:
     """Refuse to resume from a checkpoint whose config built another model
     (:func:`model_difference`; a resume with another config would load the
     weights it can and then fail inside the optimiser). ``text``: the
-    checkpoint's :func:`saved_config`, when read already.
+    checkpoint's config text, when read already.
 
     Raises:
         InputError: the models differ (naming the first differing key).
@@ -148,6 +149,57 @@ def check_same_model(path: str, cfg, text=_UNREAD) -> None:
             f'--resume from {path}: it was trained with another model '
             f'({diff}); resume with the config that wrote it, or start a '
             'new run with --work-dir')
+
+
+def resume_notes(path: str, cfg) -> List[str]:
+    """Check the checkpoint a run resumes from, from one read of it
+    (:func:`saved_checkpoint`): a training checkpoint (its meta holds the
+    epoch and iteration, which backbone weights or a model published
+    without its training state lack: MMEngine's resume failed on them with
+    a ``KeyError`` after a screen of missing keys) of ``cfg``'s model
+    (:func:`check_same_model`).
+
+    Returns:
+        list[str]: warnings for the run's log: the training state the
+        checkpoint lacks (a best checkpoint is saved without the optimizer
+        and the schedulers, which MMEngine's resume then silently starts
+        afresh) and the schedule changes (:func:`schedule_changes`).
+
+    Raises:
+        InputError: not a training checkpoint, or of another model.
+    """
+    from .checkpoint import checkpoint_config
+    saved = saved_checkpoint(path)
+    meta = saved.get('meta') if isinstance(saved, dict) else None
+    if not (isinstance(meta, dict) and all(
+            isinstance(meta.get(k), int) for k in ('epoch', 'iter'))):
+        raise InputError(
+            f'--resume from {path}: not a training checkpoint (no epoch and '
+            'iteration in its meta: backbone weights, or a model saved '
+            'without its training state); resume from a run\'s '
+            'epoch_N.pth / iter_N.pth or its work dir (weights alone start '
+            'a new run, e.g. through model.backbone.init_cfg)')
+    text = checkpoint_config(saved)
+    check_same_model(path, cfg, text)
+    notes = []
+    lacks = [what for key, what in (
+        ('optimizer', 'no optimizer state (the optimizer starts afresh)'),
+        ('param_schedulers', 'no learning-rate scheduler state (the '
+         'schedule starts again from its first step)'))
+        if key not in saved and (key == 'optimizer' or
+                                 cfg.get('param_scheduler'))]
+    if lacks:
+        notes.append(f'warning: --resume from {path}: it holds '
+                     f'{" and ".join(lacks)}, as a best checkpoint is '
+                     'saved; resume from an epoch_N.pth / iter_N.pth to '
+                     'continue the run as it was')
+    changes = schedule_changes(text, cfg)
+    if changes:
+        notes.append(
+            f'warning: --resume from {path}: this config\'s training '
+            'schedule differs from that of the run that wrote it: '
+            f'{", ".join(changes)}; the run continues with this config\'s')
+    return notes
 
 
 #: the config keys that make a run's training schedule, compared on
@@ -163,7 +215,7 @@ SCHEDULE_KEYS = ('train_cfg', 'param_scheduler',
 
 def schedule_changes(text: Optional[str], cfg) -> List[str]:
     """How ``cfg``'s training schedule differs from that of the run whose
-    config text (:func:`saved_config`) is ``text``: one
+    config text (``meta['cfg']``) is ``text``: one
     ``<key> <there> -> <here>`` per differing key of :data:`SCHEDULE_KEYS`
     and the batch (``train_cfg.max_epochs 2 -> 4``; ``unset`` for a key one
     side lacks), in key order. The text is read as data, never executed;
