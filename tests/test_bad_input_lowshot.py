@@ -1257,3 +1257,20 @@ def test_a_fixed_transform_is_one_pass_and_takes_no_aug_times(
               str(tmp_path), f'{aug}: --aug_times 2 with {cfg}, whose '
               'pipeline has no random transform')
     assert not os.path.exists(aug)
+
+
+@pytest.mark.parametrize('args,match', [
+    (['--threads', '-1'], '--threads'),
+    (['--chunk_size', '0'], '--chunk_size'),
+    (['--device', 'gpu'], '--device'),
+])
+def test_sweep_refuses_bad_execution_flags_before_drawing_or_building(
+        wd, capsys, args, match):
+    """A typo in --device / --threads / --chunk_size was refused only when
+    the first setting ran: after the sweep had drawn its task stores and
+    built its dictionaries (minutes on the real data), which it left
+    behind. Refused first, nothing written."""
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'mixture',
+                      '--shots', '1', '--modes', 'latent_aug', '--clfs',
+                      'Ridge', '--num_task', '3', *K, *args], capsys, wd,
+              match)

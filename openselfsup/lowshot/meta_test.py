@@ -139,6 +139,21 @@ def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
     return max(1, int(budget // max(per_task, 1)))
 
 
+def check_execution(device: str, chunk_size: Optional[int],
+                    threads: Optional[int]) -> None:
+    """Refuse a bad ``--device``, ``--chunk_size`` or ``--threads`` before
+    any work (loading features, drawing stores, building dictionaries):
+    :func:`meta_test` checks them too, but only once a setting runs.
+
+    Raises:
+        InputError: the flag and its value.
+    """
+    resolve_device(device)
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError(f'--chunk_size must be positive, got {chunk_size}')
+    resolve_threads(threads)
+
+
 def meta_test(support_features: np.ndarray, query_features: np.ndarray,
               store: TaskStore, clf: str, params: Optional[Dict] = None,
               mode: str = 'linear', augmenter=None,
@@ -180,6 +195,7 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     if mode in LATENT_MODES and augmenter is None:
         raise ValueError(f'{mode} needs an augmenter')
     expected = mode == 'latent_aug_expected'
+    check_execution(device, chunk_size, threads)
     dev = resolve_device(device)
     threads = resolve_threads(threads) if dev.type == 'cpu' else 1
     C, T = store.ways, store.num_task
@@ -192,8 +208,6 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     n, q = store.support_idx.shape[1], store.query_idx.shape[1]
     n_train = n * (1 + (0 if extra is None else extra.shape[0]))
     aug = augmenter.to(dev, dtype) if mode in LATENT_MODES else None
-    if chunk_size is not None and chunk_size < 1:
-        raise InputError(f'--chunk_size must be positive, got {chunk_size}')
     chunk_given = chunk_size is not None
     if chunk_size is None:
         D = sup.shape[1]
@@ -523,7 +537,7 @@ def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
     from ..utils import check_writable
     out = output or spec.result_path(workdir)
     check_writable(out)
-    resolve_device(device)
+    check_execution(device, chunk_size, threads)
     result = evaluate(Inputs(workdir), spec, device, chunk_size, threads,
                       dtype, progress)
     save_json(out, result)

@@ -31,7 +31,7 @@ import torch
 
 from ..utils import InputError, check_writable, save_json, save_set
 from . import paths
-from .meta_test import Inputs, evaluate, result_table
+from .meta_test import Inputs, check_execution, evaluate, result_table
 from .spec import CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec
 from .tasks import check_samplers
 
@@ -183,6 +183,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     # every output must be writable before the first setting runs
     for path in [out, md] + [s.result_path(workdir) for s in specs]:
         check_writable(path)
+    check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
     inputs = Inputs(workdir, make_missing=make_missing)
     # every setting's inputs (features, task store, dictionary, augmented
