@@ -1274,3 +1274,37 @@ def test_sweep_refuses_bad_execution_flags_before_drawing_or_building(
                       '--shots', '1', '--modes', 'latent_aug', '--clfs',
                       'Ridge', '--num_task', '3', *K, *args], capsys, wd,
               match)
+
+
+@pytest.mark.parametrize('flag,values', [
+    ('--shots', ['1', '1']),
+    ('--clfs', ['Ridge', 'Ridge']),
+    ('--modes', ['linear', 'linear']),
+    ('--task', ['mixture', 'mixture']),
+    ('--novel_classes', ['3', '3']),
+    ('--novel_classes', ['none', 'None']),
+])
+def test_sweep_refuses_a_value_given_twice(wd, capsys, flag, values):
+    """--shots 1 1 ran every 1-shot setting twice, writing its result JSON
+    twice, listing it twice in the index and counting it as two settings
+    in the average table ('n=2', meant as two novel classes)."""
+    args = {'--task': ['mixture'], '--shots': ['1'], '--clfs': ['Ridge'],
+            '--modes': ['linear']}
+    if flag == '--novel_classes':
+        args['--task'] = ['near']
+    args[flag] = values
+    flat = [x for k, v in args.items() for x in [k, *v]]
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--num_task', '3',
+                      '--model_template', '{model}', *flat], capsys, wd,
+              f'{flag}: {"none" if values[0] == "none" else values[0]} '
+              'given twice')
+
+
+def test_ablation_refuses_a_value_given_twice(wd, capsys):
+    """--prototypes 4 4 printed the K=4 row twice in the table, the JSON
+    and the plot."""
+    abl = script_main('wsi_workdir/ablation.py')
+    cli_fails(abl, ['--workdir', wd, '--model', 'clp', '--num_task', '3',
+                    '--prototypes', '4', '8', '4', '--image', 'none',
+                    '--latent', 'none', '--hybrid', 'none'], capsys, wd,
+              '--prototypes: 4 given twice')

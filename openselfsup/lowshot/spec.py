@@ -113,6 +113,23 @@ def _seed(flag: str, value) -> None:
                          f'{value!r}')
 
 
+def check_distinct(flag: str, values: Sequence) -> None:
+    """Refuse a value given twice in a list flag (``--shots 1 1``): each
+    setting would run, be written and be counted twice.
+
+    Raises:
+        InputError: the flag and the values given twice.
+    """
+    twice = []
+    for i, v in enumerate(values):
+        if v in values[:i] and v not in twice:
+            twice.append(v)
+    if twice:
+        shown = ', '.join('none' if v is None else str(v) for v in twice)
+        raise InputError(f'{flag}: {shown} given twice (each setting runs '
+                         'once; give every value once)')
+
+
 def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
     """Labels a novel-class id stands for, or one line naming the flag."""
     try:
