@@ -522,6 +522,62 @@ def test_import_refuses_missing_extra_and_duplicate_rows(synthetic_root,
         assert not os.path.exists(out)
 
 
+def test_import_names_the_source_row_and_refuses_what_is_not_features(
+        synthetic_root, tmp_path, capsys):
+    """A NaN row was named by its place in the list ('row 356'), not in
+    the user's file (row 5); an integer tensor in a .pt file was taken for
+    features (an integer .npy is refused); a .pt whose paths are one
+    string was read as one path per character ('has 9 paths')."""
+    rng = np.random.default_rng(2)
+    feats, _, rels, perm, shuffled = _import_case(synthetic_root, rng)
+    out = str(tmp_path / 'out' / 'x.npy')
+    opts = ['--cfg-options',
+            f'dataset.data_root={os.path.join(synthetic_root, "NCT")}']
+    lst = str(tmp_path / 'paths.txt')
+    with open(lst, 'w') as f:
+        f.write('\n'.join(shuffled) + '\n')
+    bad_row = 5
+    assert perm[bad_row] != bad_row  # the list puts it elsewhere
+    rows = feats[perm].copy()
+    rows[bad_row, 1] = np.nan
+    src = str(tmp_path / 'nan.npy')
+    np.save(src, rows)
+    code, err, _ = _run(capsys, 'import_features', [
+        '--config', _config('nct_test.py'), '--source', src, '--paths', lst,
+        '--output', out, *opts])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert f'row {bad_row} ({shuffled[bad_row]})' in err, err
+    assert 'NaN or inf' in err and '1 rows' in err, err
+    rows = feats[perm].astype(np.float64)
+    rows[bad_row, 0] = 1e300  # finite, but not as the float32 written
+    np.save(src, rows)
+    code, err, _ = _run(capsys, 'import_features', [
+        '--config', _config('nct_test.py'), '--source', src, '--paths', lst,
+        '--output', out, *opts])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "values beyond float32's range" in err, err
+    assert f'row {bad_row} ({shuffled[bad_row]})' in err, err
+
+    cases = [
+        ({'features': torch.from_numpy(feats[perm]).long(),
+          'paths': shuffled}, 'features must be a 2-d float array'),
+        ({'features': torch.from_numpy(feats[perm]) > 0,
+          'paths': shuffled}, 'features must be a 2-d float array'),
+        ({'features': torch.from_numpy(feats[perm]),
+          'paths': shuffled[0]}, 'paths must be a list of strings, found '
+         'one str'),
+    ]
+    for i, (obj, expected) in enumerate(cases):
+        pt = str(tmp_path / f'case{i}.pt')
+        torch.save(obj, pt)
+        code, err, _ = _run(capsys, 'import_features', [
+            '--config', _config('nct_test.py'), '--source', pt,
+            '--output', out, *opts])
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert expected in err, err
+    assert not os.path.exists(out)
+
+
 # -- the scripts -------------------------------------------------------------
 def test_scripts_take_any_encoder(tmp_path):
     """evaluate_encoder.sh with a timm source: every extraction names the

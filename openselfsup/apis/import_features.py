@@ -47,6 +47,9 @@ FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
 
 
 def _as_paths(values, where: str) -> List[str]:
+    if isinstance(values, (str, bytes)):  # not one path per character
+        raise InputError(f'{where}: paths must be a list of strings, found '
+                         f'one {type(values).__name__}')
     out = []
     for v in values:
         if isinstance(v, bytes):
@@ -107,7 +110,11 @@ def read_feature_file(path: str, key: str = 'features',
         if not isinstance(obj, torch.Tensor):
             raise InputError(f'{path}: expected a tensor [N, D], found '
                              f'{type(obj).__name__}')
-        feats = obj.detach().float().numpy()
+        obj = obj.detach()
+        # float16 / bfloat16 as float32; an integer or bool tensor is
+        # refused below as an integer .npy is, not converted
+        feats = obj.float().numpy() if obj.is_floating_point() else \
+            obj.numpy()
     else:
         try:
             import h5py
@@ -209,6 +216,19 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
     return rows, len(extra)
 
 
+def _refuse_non_finite(ordered: np.ndarray, rows: np.ndarray,
+                       given: Sequence[str], source: str, what: str) -> None:
+    """Refuse rows with NaN or inf, named by the source's own first such
+    row and its path (``ordered`` is in the list's order, ``rows`` maps it
+    back to the source's)."""
+    bad = ~np.isfinite(ordered).all(axis=1)
+    if bad.any():
+        first = int(rows[bad].min())
+        raise InputError(f'{source}: {what} in the features (first at row '
+                         f'{first} ({given[first]}), {int(bad.sum())} rows '
+                         'in all)')
+
+
 def import_features(config: str, source: str, output: str,
                     paths: Optional[str] = None, key: str = 'features',
                     paths_key: str = 'paths',
@@ -254,7 +274,12 @@ def import_features(config: str, source: str, output: str,
                          f'{len(feats)} rows')
     rows, dropped = match_rows(given, listing['meta']['paths'], where,
                                listing['dataset'].ann_file, ignore_extra)
-    ordered = np.asarray(feats[rows], dtype=np.float32)
+    ordered = feats[rows]
+    _refuse_non_finite(ordered, rows, given, source, 'NaN or inf')
+    with np.errstate(over='ignore'):  # refused next, in one line
+        ordered = np.asarray(ordered, dtype=np.float32)  # the format written
+    _refuse_non_finite(ordered, rows, given, source,
+                       "values beyond float32's range")
     found_unit = unit_norm(ordered)
     zero = np.flatnonzero(~np.any(ordered, axis=1))
     if normalise and len(zero):
