@@ -261,7 +261,8 @@ def test_single_task_results_and_pair_novel_class(tmp_path):
     _write(w, 'clp_wo_78', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT,
            novel=78, per_task=per_task.tolist(), num_task=3)
     text = summarize(w)['markdown']
-    assert '| clp | linear | Ridge | – | 50.00 |' in text
+    # (with a 3-task cell beside it, the one-task cell says its count)
+    assert '| clp | linear | Ridge | – | 50.00 (1 task) |' in text
     pair = np.array([0.3, 0.4, 0.5])  # mean 0.4, std 0.1
     ci = 4.302652729749464 * 0.1 / np.sqrt(3)
     assert f'| clp_wo_78 | linear | Ridge | {100 * 0.4:.2f} ± ' \
@@ -431,3 +432,29 @@ def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(
                                             'summary.png']
     write_report(out, 'new table', {'n': 2}, b'new png')
     assert open(out['md']).read() == 'new table'
+
+
+def test_cells_over_another_number_of_tasks_say_so(tmp_path):
+    """A 5-task rerun of one setting (sweep --num_task 5 writes the same
+    result file as the 30-task run) sat in the table beside 30-task cells
+    with nothing to tell them apart but a wider CI: such cells carry their
+    task count, and a line under the table says what the others hold."""
+    w = str(tmp_path / 'w')
+    for shots in (1, 5):
+        _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, 0.5, 0.03, LC,
+               harmonic=0.45, harmonic_ci=0.04, num_task=30)
+        _write(w, 'clp', 'out', 'linear', 'Ridge', shots, 0.6, 0.02,
+               ['normal', 'viable_tumor', 'non_viable_tumor'], num_task=30)
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    assert 'tasks' not in text.split('\n\n', 1)[1]  # one count: no note
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.03, LC,
+           harmonic=0.45, harmonic_ci=0.04, num_task=5)
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    _, rows = _md_rows(text)
+    assert rows[('clp', 'linear', 'Ridge')] == {
+        'mixture 1-shot': '50.00 ± 3.00 (5 tasks)',
+        'mixture 5-shot': '50.00 ± 3.00', 'out 1-shot': '60.00 ± 2.00',
+        'out 5-shot': '60.00 ± 2.00'}
+    assert '| clp | linear | Ridge | 45.00 ± 4.00 (5 tasks) | ' \
+        '45.00 ± 4.00 |' in text  # the harmonic-mean table too
+    assert 'the other cells are over 30 tasks each' in text

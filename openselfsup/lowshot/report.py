@@ -20,6 +20,7 @@ import glob
 import math
 import os
 import re
+from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -399,15 +400,36 @@ def _markdown(table: dict, pick) -> str:
     return '\n'.join(lines)
 
 
+def _usual_num_task(table: dict) -> Optional[int]:
+    """The task count of most cells (of a tie, the largest), or None when
+    every cell has the same (the table then names none)."""
+    counts = Counter(c['num_task'] for r in table['rows']
+                     for c in r['cells'].values())
+    if len(counts) < 2:
+        return None
+    return max(counts, key=lambda n: (counts[n], n))
+
+
 def format_markdown(table: dict) -> str:
     """The table as Markdown: mean ± 95% CI of the class-averaged F1 (%).
 
     When near-domain or mixture-domain results are present, two more tables
     follow: F1 of the novel class (near) and the harmonic mean of the colon
-    and lung means (mixture).
+    and lung means (mixture). When the cells are over different numbers of
+    tasks (a setting run again with another ``--num_task``), a cell over
+    another number than most carries it (``(5 tasks)``) and a line under
+    the tables names the usual one.
     """
+    usual = _usual_num_task(table)
+
+    def count(text: str, cell: dict) -> str:
+        if usual is None or cell['num_task'] == usual or text == '–':
+            return text
+        n = cell['num_task']
+        return f'{text} ({n} task{"" if n == 1 else "s"})'
+
     parts = ['### F1 (%), average over classes, mean ± 95% CI over tasks', '',
-             _markdown(table, lambda c: _fmt(c['mean'], c['ci']))]
+             _markdown(table, lambda c: count(_fmt(c['mean'], c['ci']), c))]
     near = dict(table, columns=[c for c in table['columns']
                                 if c['domain'] == 'near'])
     if near['columns'] and any(c.get('novel') for r in table['rows']
@@ -416,7 +438,8 @@ def format_markdown(table: dict) -> str:
             k.startswith('near/') for k in r['cells'])]
         parts += ['', '### Near domain: F1 (%) of the novel class', '',
                   _markdown(near, lambda c: '–' if c['novel'] is None else
-                            _fmt(c['novel']['mean'], c['novel']['ci']))]
+                            count(_fmt(c['novel']['mean'],
+                                       c['novel']['ci']), c))]
     mix = dict(table, columns=[c for c in table['columns']
                                if c['domain'] == 'mixture'])
     if mix['columns']:
@@ -424,8 +447,11 @@ def format_markdown(table: dict) -> str:
             k.startswith('mixture/') for k in r['cells'])]
         parts += ['', '### Mixture domain: harmonic mean (%) of the colon '
                   'and lung class means', '',
-                  _markdown(mix, lambda c: _fmt(c['harmonic_mean'],
-                                                c.get('harmonic_ci')))]
+                  _markdown(mix, lambda c: count(_fmt(
+                      c['harmonic_mean'], c.get('harmonic_ci')), c))]
+    if usual is not None:
+        parts += ['', f'Cells marked (N tasks) are over N tasks; the other '
+                  f'cells are over {usual} tasks each.']
     return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
