@@ -1308,3 +1308,24 @@ def test_ablation_refuses_a_value_given_twice(wd, capsys):
                     '--prototypes', '4', '8', '4', '--image', 'none',
                     '--latent', 'none', '--hybrid', 'none'], capsys, wd,
               '--prototypes: 4 given twice')
+
+
+def test_missing_set_of_imported_features_names_the_import(wd, capsys):
+    """A model whose features were imported (import_features.py; then
+    evaluate_encoder.sh MODEL -) and that lacks a set was told to make it
+    with extract.py --pretrained CKPT, which it has no checkpoint for; the
+    line names import_features.py. An extracted model keeps extract.py."""
+    cli_ok(GEN, _gen(wd), capsys)
+    os.remove(paths.features_path(wd, 'clp', 'NCT_test'))
+    err = cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it '
+                    'with: python wsi_workdir/extract.py --config '
+                    'configs/extraction/nct_test.py --pretrained CKPT')
+    assert 'import_features' not in err
+    with open(paths.provenance_path(wd, 'clp', 'NCT_train'), 'w') as f:
+        json.dump({'checkpoint': None,
+                   'checkpoint_kind': 'imported features'}, f)
+    out = paths.features_path(wd, 'clp', 'NCT_test')
+    cli_fails(META, _meta(wd), capsys, wd, 'NCT_test.npy (make it with: '
+              'python wsi_workdir/import_features.py --config '
+              'configs/extraction/nct_test.py --source FEATURES '
+              f'[--paths PATHS] --output {out})')

@@ -256,7 +256,7 @@ def import_features(config: str, source: str, output: str,
         dict: the provenance record (also written), outputs under
         ``outputs``.
     """
-    from ..lowshot.features import unit_norm
+    from ..lowshot.features import IMPORTED, unit_norm
     from .extract import (finish_features, open_list, provenance_record,
                           write_outputs)
     listing = open_list(config, output, cfg_options, need_model=False,
@@ -289,7 +289,7 @@ def import_features(config: str, source: str, output: str,
     ordered = finish_features(ordered, normalise, source)
     provenance = provenance_record(
         listing, ordered, unit_norm(ordered),
-        checkpoint=None, checkpoint_kind='imported features',
+        checkpoint=None, checkpoint_kind=IMPORTED,
         source=os.path.abspath(source), source_sha256=file_sha256(source),
         source_format=fmt, source_key=key if fmt != 'npy' else None,
         source_shape=list(feats.shape), source_dtype=str(feats.dtype),

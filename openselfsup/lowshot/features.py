@@ -39,8 +39,36 @@ _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
 UNIT_NORM_ATOL = 1e-3
 
 
-def _hint(name: str, out: str) -> str:
-    return _EXTRACT_HINT.format(config=name.lower(), out=out)
+_IMPORT_HINT = ('python wsi_workdir/import_features.py --config '
+                'configs/extraction/{config}.py --source FEATURES '
+                '[--paths PATHS] --output {out}')
+#: ``checkpoint_kind`` of the provenance ``import_features.py`` writes
+IMPORTED = 'imported features'
+
+
+def _hint(name: str, out: str, workdir: Optional[str] = None,
+          model: Optional[str] = None) -> str:
+    """The command that makes feature set ``name`` at ``out``: extraction,
+    or the import when ``model``'s other sets in ``workdir`` were imported
+    (it has no checkpoint to extract from)."""
+    hint = _EXTRACT_HINT
+    if model is not None and _imported(workdir, model):
+        hint = _IMPORT_HINT
+    return hint.format(config=name.lower(), out=out)
+
+
+def _imported(workdir: str, model: str) -> bool:
+    """Whether a set of ``model`` in ``workdir`` was imported
+    (``import_features.py``), by the provenance JSONs beside them."""
+    for other in paths.FEATURE_NAMES:
+        ppath = paths.provenance_path(workdir, model, other)
+        try:
+            with open(ppath) as f:
+                if json.load(f).get('checkpoint_kind') == IMPORTED:
+                    return True
+        except (OSError, ValueError, AttributeError):
+            continue  # missing or unreadable: judged where it is loaded
+    return False
 
 
 def _check_name(name: str) -> None:
@@ -208,7 +236,7 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     """
     _check_name(name)
     fpath = paths.features_path(workdir, model, name)
-    feats = _load_array(fpath, 'features', _hint(name, fpath),
+    feats = _load_array(fpath, 'features', _hint(name, fpath, workdir, model),
                         _other_models(workdir, model))
     if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
             feats.shape[1] == 0:
