@@ -1329,3 +1329,16 @@ def test_missing_set_of_imported_features_names_the_import(wd, capsys):
               'python wsi_workdir/import_features.py --config '
               'configs/extraction/nct_test.py --source FEATURES '
               f'[--paths PATHS] --output {out})')
+
+
+def test_a_workdir_that_is_a_file_is_named(tmp_path, capsys):
+    """generate_task.py and summarize.py with a --workdir that is a file
+    said 'labels not found ... make it with extract.py' and 'no results
+    directory; run distributed_meta_test.py first'."""
+    blocker = str(tmp_path / 'notes.txt')
+    with open(blocker, 'w') as f:
+        f.write('x')
+    cli_fails(GEN, _gen(blocker), capsys, str(tmp_path),
+              f'{blocker} is a file, not a directory')
+    cli_fails(SUMMARY, ['--workdir', blocker], capsys, str(tmp_path),
+              f'--workdir {blocker} is a file, not a directory')

@@ -79,6 +79,18 @@ def result_path(workdir: str, model: str, task: str, mode: str, clf: str,
         f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot{tail}.json')
 
 
+def check_workdir(workdir: str) -> None:
+    """Refuse a ``--workdir`` that is a file (a command reading it would
+    otherwise find nothing in it and name the command that makes it).
+
+    Raises:
+        InputError: ``workdir`` exists and is not a folder.
+    """
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        from ..utils import InputError
+        raise InputError(f'--workdir {workdir} is a file, not a directory')
+
+
 def results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'results')
 

@@ -573,6 +573,7 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
         InputError: no results, an unknown classifier, none of ``clf``,
             or none computed on the current inputs.
     """
+    paths.check_workdir(workdir)
     results = load_results(paths.results_dir(workdir))
     if clf is not None:
         if clf not in CLASSIFIERS:

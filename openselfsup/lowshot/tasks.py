@@ -55,6 +55,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils import InputError, array_sha1, save_npz
+from . import paths
 from .spec import (TaskSetting, TaskSpec, check_novel_class,
                    generate_task_command)
 
@@ -443,6 +444,7 @@ def store_inputs(workdir: str, spec: TaskSpec
     """The labels (and, for ``out_homo``, slide ids) a store is drawn from
     and checked against: ``(support_labels, query_labels, slides)``."""
     from .features import load_labels, slide_ids
+    paths.check_workdir(workdir)
     setting = spec.setting
     s_lab = load_labels(workdir, setting.support_set)
     q_lab = s_lab if setting.same_pool else load_labels(workdir,
