@@ -566,6 +566,10 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
         ({'features': torch.from_numpy(feats[perm]),
           'paths': shuffled[0]}, 'paths must be a list of strings, found '
          'one str'),
+        # torch's own message: 'you have two options' (none listed in its
+        # first line) with terminal bold codes
+        ({'features': torch.from_numpy(feats[perm]),
+          'paths': np.array(shuffled)}, 'holds a numpy'),
     ]
     for i, (obj, expected) in enumerate(cases):
         pt = str(tmp_path / f'case{i}.pt')
@@ -574,7 +578,9 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
             '--config', _config('nct_test.py'), '--source', pt,
             '--output', out, *opts])
         assert code == 2 and len(err.splitlines()) == 1, err
-        assert expected in err, err
+        assert expected in err and '\x1b' not in err, err
+    assert 'save the features as a torch tensor and the paths as a list ' \
+        'of str' in err
     assert not os.path.exists(out)
 
 

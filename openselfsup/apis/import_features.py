@@ -35,6 +35,7 @@ keeps them as found. The provenance records both: ``source_normalised``
 """
 import os
 import posixpath
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -97,8 +98,15 @@ def read_feature_file(path: str, key: str = 'features',
         try:
             obj = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as exc:  # pickle errors, truncated files
+            # torch's first line is only 'you have two options' (in bold);
+            # the object it refused is further down
+            found = re.search(r'Unsupported global: GLOBAL ([\w.]+)',
+                              str(exc))
+            why = (f'it holds a {found.group(1)} object; save the features '
+                   'as a torch tensor and the paths as a list of str'
+                   if found else first_line(exc))
             raise InputError(f'{path}: cannot load with weights_only=True '
-                             f'({first_line(exc)})') from None
+                             f'({why})') from None
         if isinstance(obj, dict):
             if key not in obj:
                 raise InputError(f'{path}: no {key!r} entry (has '
