@@ -1342,3 +1342,14 @@ def test_a_workdir_that_is_a_file_is_named(tmp_path, capsys):
               f'{blocker} is a file, not a directory')
     cli_fails(SUMMARY, ['--workdir', blocker], capsys, str(tmp_path),
               f'--workdir {blocker} is a file, not a directory')
+
+
+def test_sweep_of_only_settings_without_a_closed_form_says_why(wd, capsys):
+    """--modes latent_aug_expected --clfs logistic_regression: every setting
+    is skipped (no closed form), and the line said only 'nothing to run:
+    the sweep has no settings'."""
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'mixture',
+                      '--shots', '1', '--num_task', '3', '--modes',
+                      'latent_aug_expected', '--clfs', 'logistic_regression'],
+              capsys, wd, 'latent_aug_expected has a closed form for Ridge '
+              'and nearest_centroid only, not logistic_regression')

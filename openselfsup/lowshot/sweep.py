@@ -101,9 +101,15 @@ def cli_specs(args) -> List[RunSpec]:
     common = spec_kwargs(args)
     for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
         common.pop(key, None)
-    return [spec for task in args.task for spec in sweep_specs(
+    specs = [spec for task in args.task for spec in sweep_specs(
         args.model, task, novel, args.shots or DEFAULT_SHOTS[task],
         args.clfs, args.modes, args.model_template, **common)]
+    if not specs:  # every setting skipped by sweep_specs: say why
+        raise InputError(
+            f'--modes latent_aug_expected has a closed form for '
+            f'{" and ".join(EXPECTED_CLASSIFIERS)} only, not '
+            f'{" ".join(args.clfs)}: nothing to run')
+    return specs
 
 
 def mean_over_novel_table(results: Sequence[Dict]) -> str:
