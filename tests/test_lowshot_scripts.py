@@ -296,3 +296,27 @@ def test_evaluate_encoder_runs_to_its_summary(tmp_path):
         table = json.load(f)
     assert [r['novel_row'] for r in table['rows']] == list(range(9))
     assert '| enc (novel 8) | linear | Ridge |' in proc.stdout
+
+
+@pytest.mark.parametrize('script,args,bad', [
+    # a flag after the arguments was ignored: the protocol's 1000 tasks ran
+    ('evaluate_encoder.sh', ('mine', '-', 'wd', '--num_task', '5'),
+     "'--num_task'"),
+    ('evaluate_encoder.sh', ('mine', '-', 'wd', 'extra'), '4 arguments'),
+    # a flag in WORKDIR's place became the workdir ('--workdir --num_task')
+    ('demo_lowshot.sh', ('random', '--num_task', '5'), "'--num_task'"),
+    ('demo_lowshot.sh', ('random', 'wd', 'opts', 'more'), '4 arguments'),
+    ('evaluate_encoder.sh', ('--model', 'mine', '-'), "'--model'"),
+])
+def test_scripts_with_arguments_refuse_flags_and_extra_ones(tmp_path, script,
+                                                           args, bad):
+    """The scripts that take arguments took a flag (--num_task 5: settings
+    are environment variables) as a path, or ignored it after the last
+    argument, and ran; refused with one line, nothing run."""
+    env = dict(os.environ, PYTHON=str(tmp_path / 'no-python'))
+    out = subprocess.run(['sh', os.path.join(SCRIPTS, script), *args],
+                         cwd=REPO, env=env, capture_output=True, text=True)
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and bad in lines[0], out.stderr
+    assert 'environment variables' in lines[0]

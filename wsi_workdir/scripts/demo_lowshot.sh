@@ -20,10 +20,7 @@
 # class, default none), DATA (data), DEVICE (cpu); see also _env.sh.
 set -e
 . "$(dirname "$0")/_help.sh"
-if [ $# -lt 1 ]; then
-    echo "usage: sh $0 CKPT [WORKDIR] [CONFIG_OPTS]" >&2
-    exit 2
-fi
+positional_arguments "CKPT [WORKDIR] [CONFIG_OPTS]" 1 3 "$@"
 CKPT=$1
 WORKDIR=${2:-wsi_workdir/workdir/demo}
 EXTRACT_OPTS=${3:-}

@@ -24,10 +24,7 @@
 # pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
 set -e
 . "$(dirname "$0")/_help.sh"
-if [ $# -lt 2 ]; then
-    echo "usage: sh $0 MODEL ENCODER [WORKDIR]" >&2
-    exit 2
-fi
+positional_arguments "MODEL ENCODER [WORKDIR]" 2 3 "$@"
 MODEL=$1
 ENCODER=$2
 WORKDIR=${3:-${WORKDIR:-wsi_workdir/workdir}}
