@@ -1353,3 +1353,16 @@ def test_sweep_of_only_settings_without_a_closed_form_says_why(wd, capsys):
                       'latent_aug_expected', '--clfs', 'logistic_regression'],
               capsys, wd, 'latent_aug_expected has a closed form for Ridge '
               'and nearest_centroid only, not logistic_regression')
+
+
+@pytest.mark.parametrize('features', ['LC', 'PAIP_train', 'PAIP_test'])
+def test_novel_class_of_a_dictionary_of_other_classes_is_refused(
+        wd, capsys, features):
+    """--novel_class is an NCT class: dict_construction --features LC
+    --novel_class 8 wrote LC_..._wo8.npz, 'classes [8] left out' of a set
+    without a class 8 (and --novel_class 3 left out LC's lung_n)."""
+    cli_fails(DICT, ['--model', 'clp', '--workdir', wd, '--features',
+                     features, '--novel_class', '8', *K], capsys, wd,
+              f'--novel_class 8 is an NCT class; --features {features}')
+    cli_ok(DICT, ['--model', 'clp', '--workdir', wd, '--features', features,
+                  *K], capsys)  # all of its classes: as before

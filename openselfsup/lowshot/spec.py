@@ -240,6 +240,12 @@ class DictionarySpec:
         _positive('num_shift_vectors', self.num_shift_vectors)
         _seed('dict_seed', self.seed)
         check_novel_class(self.novel_class)
+        if self.novel_class is not None and feature_set_classes(
+                self.features) != feature_set_classes('NCT_train'):
+            raise InputError(
+                f'--novel_class {self.novel_class} is an NCT class; '
+                f'--features {self.features} holds other classes (leave '
+                '--novel_class out to use all of them)')
 
     @property
     def excluded(self) -> Tuple[int, ...]:
