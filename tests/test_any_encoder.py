@@ -581,7 +581,24 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
         assert expected in err and '\x1b' not in err, err
     assert 'save the features as a torch tensor and the paths as a list ' \
         'of str' in err
-    assert not os.path.exists(out)
+    # an .h5 whose --key names a group: 'got <U1 [1]' (the group's name)
+    import h5py
+    h5 = str(tmp_path / 'grouped.h5')
+    with h5py.File(h5, 'w') as f:
+        f.create_group('features')['emb'] = feats[perm]
+        f['paths'] = np.array(shuffled, dtype='S')
+    code, err, _ = _run(capsys, 'import_features', [
+        '--config', _config('nct_test.py'), '--source', h5, '--output', out,
+        *opts])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "'features' is a group, not a dataset (it holds emb); name a " \
+        'dataset with --key, e.g. --key features/emb' in err, err
+    from openselfsup.apis.import_features import import_features
+    import_features(_config('nct_test.py'), h5, out, key='features/emb',
+                    cfg_options={'dataset.data_root': os.path.join(
+                        synthetic_root, 'NCT')})
+    np.testing.assert_allclose(np.load(out), _unit(feats), rtol=1e-6,
+                               atol=1e-7)
 
 
 # -- the scripts -------------------------------------------------------------

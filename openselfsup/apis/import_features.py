@@ -135,6 +135,14 @@ def read_feature_file(path: str, key: str = 'features',
                     raise InputError(f'{path}: no {key!r} dataset (has '
                                      f'{", ".join(f.keys()) or "none"}); '
                                      'name it with --key')
+                if not isinstance(f[key], h5py.Dataset):
+                    inner = list(f[key].keys())
+                    raise InputError(
+                        f'{path}: {key!r} is a group, not a dataset (it '
+                        f'holds {", ".join(inner) or "nothing"}); name a '
+                        'dataset with --key' + (f', e.g. --key {key}/'
+                                                f'{inner[0]}' if inner
+                                                else ''))
                 feats = np.asarray(f[key])
                 if paths_key in f:
                     paths = _as_paths(np.asarray(f[paths_key]).reshape(-1),
