@@ -823,6 +823,47 @@ def test_metric_gallery_holds_one_caption_per_image():
     assert out['mean_cos'] == pytest.approx(np.mean(cos))
 
 
+@pytest.mark.parametrize('task', ['multilabel', 'grade'])
+@pytest.mark.parametrize('broken', ['embeddings', 'outputs'])
+def test_a_diverged_model_scores_nan_not_perfect_recall(task, broken):
+    """A model whose outputs are NaN (a sweep run at too high a lr) scored
+    recall@1 = 1.0 (NaN similarities compare false: nothing ranked above
+    the own caption) and a mAP; its metrics are nan, the others' those of
+    the same samples with finite values."""
+    rng = np.random.default_rng(5)
+    n, dim = 12, 4
+    samples = []
+    for i in range(n):
+        target = ((rng.random(3) < 0.5).astype(np.float32) if
+                  task == 'multilabel' else np.array([i % 3]))
+        out = rng.normal(size=3 if task == 'multilabel' else 1)
+        samples.append(dict(
+            pred_score=out, pred_logits=out, target=target,
+            img_emb=rng.normal(size=dim), txt_emb=rng.normal(size=(2, dim)),
+            captions=[f'img{i} a', f'img{i} b']))
+
+    def evaluated(samples):
+        metric = CrossModalMetric(task=task, ks=(1, 5))
+        for s in samples:
+            metric.process(None, [s])
+        return metric.compute_metrics(metric.results)
+    finite = evaluated(samples)
+    key = 'img_emb' if broken == 'embeddings' else 'pred_score'
+    bad = [dict(s, **{key: np.full_like(s[key], np.nan)}) if i % 2 else s
+           for i, s in enumerate(samples)]
+    got = evaluated(bad)
+    assert list(got) == list(finite)
+    retrieval = {k for k in got if k.startswith(
+        ('ret_kappa', 'recall@', 'mean_cos', 'allcap_'))}
+    assert 'recall@1' in retrieval and len(retrieval) < len(got)
+    nan = retrieval if broken == 'embeddings' else set(got) - retrieval
+    for k in got:
+        if k in nan:
+            assert math.isnan(got[k]), k
+        else:
+            assert got[k] == pytest.approx(finite[k], nan_ok=True), k
+
+
 def _brute_both_way(sim, owner, k):
     i2t = np.mean([any(owner[j] == i for j in np.argsort(-sim[i])[:k])
                    for i in range(sim.shape[0])])

@@ -12,6 +12,7 @@ text). Ties count in the query's favour (rank = number of strictly more
 similar candidates). The project's both-direction recall over all captions
 is kept beside it under ``allcap_*`` names.
 """
+import logging
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -372,6 +373,10 @@ class CrossModalMetric(BaseMetric):
                            self.num_grades - 1).astype(int)
         return scores.argmax(1)
 
+    #: metrics computed from the embeddings (the others: from the task
+    #: head's outputs)
+    RETRIEVAL = ('ret_kappa', 'recall@', 'mean_cos', 'allcap_')
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
         scores = np.stack([r['score'].reshape(-1) for r in results])
         logits = np.stack([r['logits'].reshape(-1) for r in results])
@@ -382,6 +387,37 @@ class CrossModalMetric(BaseMetric):
         img = np.stack([r['img'] for r in results])
         txts = [r['txt'].reshape(-1, img.shape[1]) for r in results]
         captions: List[List[str]] = [r['captions'] for r in results]
+        # a diverged model's NaN / inf outputs: every metric of them is nan
+        # (compared as numbers they scored recall@k 1.0 and a mAP, as if
+        # the model worked), with one warning line
+        task_ok = bool(np.isfinite(scores).all() and
+                       np.isfinite(logits).all())
+        emb_ok = bool(np.isfinite(img).all() and
+                      all(np.isfinite(t).all() for t in txts))
+        if not (task_ok and emb_ok):
+            from mmengine.logging import print_log
+            what = ' and '.join(
+                w for w, ok in (('task-head outputs', task_ok),
+                                ('image / text embeddings', emb_ok))
+                if not ok)
+            print_log(f'CrossModalMetric: the model gives non-finite (NaN '
+                      f'or inf) {what} on the evaluation set (it has '
+                      'diverged): their metrics are nan',
+                      logger='current', level=logging.WARNING)
+            scores, logits = (np.nan_to_num(x) for x in (scores, logits))
+            img = np.nan_to_num(img)
+            txts = [np.nan_to_num(t) for t in txts]
+        out = self._metrics(scores, logits, batch, targets, img, txts,
+                            captions)
+        for key in out:
+            ok = emb_ok if key.startswith(self.RETRIEVAL) else task_ok
+            if not ok:
+                out[key] = float('nan')
+        return out
+
+    def _metrics(self, scores, logits, batch, targets, img, txts,
+                 captions) -> Dict[str, float]:
+        """Every metric of finite outputs (:meth:`compute_metrics`)."""
         # the published gallery: one caption per image
         pick = pick_gallery([len(t) for t in txts], self.gallery_seed)
         gal = np.stack([t[k] for t, k in zip(txts, pick)])
