@@ -102,6 +102,35 @@ def test_planted_embeddings_score_one_at_every_level():
     assert 'patient' in format_table(res)
 
 
+@pytest.mark.parametrize('where', ['bank', 'query'])
+def test_nan_features_give_nan_accuracies_not_a_table(where):
+    """A diverged model's NaN features: faiss still returned "neighbours",
+    which voted, and the table showed accuracies (39.2% for a checkpoint
+    whose every backbone weight was NaN). No neighbours: nan, counted,
+    and the title says why."""
+    rng = np.random.default_rng(2)
+    bank = rng.normal(size=(20, 8)).astype(np.float32)
+    queries = rng.normal(size=(9, 8)).astype(np.float32)
+    (bank if where == 'bank' else queries)[[1, 4]] = np.nan
+    info = dict(label=np.arange(9) % 3, slide_id=np.arange(9) // 3,
+                patient_id=np.arange(9) // 3)
+    res = knn_evaluate(bank, np.arange(20) % 3, queries, info, 3, k=5)
+    for level, n in (('patch', 9), ('slide', 3), ('patient', 3)):
+        assert math.isnan(res[level]['acc']) and math.isnan(
+            res[level]['mca'])
+        assert res[level]['n'] == n
+    assert res['nonfinite'] == {'bank': 2 if where == 'bank' else 0,
+                                'query': 2 if where == 'query' else 0}
+    assert 'NaN/inf features' in knn_title(res, 'x')
+    assert 'nan' in format_table(res)
+    finite = knn_evaluate(np.nan_to_num(bank), np.arange(20) % 3,
+                          np.nan_to_num(queries), info, 3, k=5)
+    assert 'nonfinite' not in finite and knn_title(finite) == 'kNN (k=5)'
+    none = knn_evaluate(bank[:0], [], queries[:0], {k: v[:0] for k, v in
+                                                    info.items()}, 3, k=5)
+    assert none['patch']['n'] == 0 and 'nonfinite' not in none
+
+
 def test_metrics_match_sklearn():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 4, 50)

@@ -224,6 +224,42 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):
     assert run_cli(tool.main, [cfg_path, '--random-init']) == 2  # no out-dir
 
 
+def test_checkpoint_of_a_diverged_model_is_one_line(
+        hier_root, tmp_path, monkeypatch, capsys):
+    """A checkpoint whose weights are NaN (a diverged run) had a table of
+    accuracies written for it; it is one line, and nothing is written."""
+    import importlib.util
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.registry import MODELS
+    monkeypatch.chdir(ROOT)
+    init_default_scope('openselfsup')
+    spec = importlib.util.spec_from_file_location(
+        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(_options(hier_root, knn_hook=False))
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    state = MODELS.build(cfg.model).state_dict()
+    ckpt = str(tmp_path / 'run' / 'iter_2.pth')
+    os.makedirs(os.path.dirname(ckpt))
+    torch.save({'state_dict': {k: v.fill_(float('nan'))
+                               if v.is_floating_point() else v
+                               for k, v in state.items()}}, ckpt)
+    capsys.readouterr()
+    assert run_cli(tool.main, [cfg_path, ckpt]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines()
+           if ln.strip() and 'batch/s' not in ln]  # progress bars
+    assert len(err) == 1, err
+    assert ckpt in err[0] and 'NaN/inf features' in err[0]
+    assert sorted(os.listdir(os.path.dirname(ckpt))) == ['iter_2.pth']
+
+
 def test_checkpoint_of_another_architecture_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """Issue 17: a checkpoint that does not fit the config's model is one

@@ -143,6 +143,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                              f'{before or "another file"}, not of {source}; '
                              'give another --out-dir')
     res = run_knn(model, **cfg.knn_eval)
+    bad = res.get('nonfinite')
+    if bad:  # a table of nan is no result: nothing written
+        what = source if checkpoint else f'the model at {source}'
+        raise InputError(
+            f'{what}: the model gives NaN/inf features for {bad["bank"]} '
+            f'of the bank and {bad["query"]} of the query patches (its '
+            'weights have diverged); no kNN results written')
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
     # one name for every output, the files' stem (the config's name at

@@ -154,10 +154,20 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
     Returns:
         dict: ``{level: {'acc', 'mca', 'n'}}`` for patch, slide, patient,
         plus ``'k'`` (the k used), ``'k_asked'`` (the k given; more than
-        ``'k'`` when the bank is smaller) and ``'aggregation'``.
+        ``'k'`` when the bank is smaller) and ``'aggregation'``. Features
+        with NaN or inf (a model that diverged) have no neighbours: every
+        accuracy is then nan and ``'nonfinite'`` counts the rows
+        (``{'bank': .., 'query': ..}``), which the title names.
     """
+    bank, queries = np.asarray(bank), np.asarray(queries)
+    nonfinite = {what: int((~np.isfinite(x)).any(axis=1).sum())
+                 for what, x in (('bank', bank), ('query', queries))}
+    finite = not any(nonfinite.values())
+    # faiss ranks NaN similarities as it may: the "neighbours" of a NaN
+    # feature voted, and a diverged model got a table of accuracies
     scores = knn_scores(bank, bank_labels, queries, num_classes, k,
-                        temperature)
+                        temperature) if finite else \
+        np.zeros((len(queries), num_classes))
     labels = np.asarray(query_info['label'])
     out = {}
     for level, key in LEVEL_KEYS:
@@ -167,6 +177,10 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
             _, s, y = aggregate_scores(scores, np.asarray(query_info[key]),
                                        labels, aggregation)
         out[level] = accuracy_metrics(y, s.argmax(1))
+        if not finite:
+            out[level].update(acc=float('nan'), mca=float('nan'))
+    if not finite:
+        out['nonfinite'] = nonfinite
     out['k'] = int(min(k, len(bank)))
     out['k_asked'] = int(k)
     out['aggregation'] = aggregation
@@ -179,6 +193,10 @@ def knn_title(results: Dict, what: str = '') -> str:
     k, asked = results['k'], results.get('k_asked', results['k'])
     capped = (f', capped from k={asked}: the bank has {k} patches'
               if asked != k else '')
+    bad = results.get('nonfinite')
+    if bad:  # the nan rows' cause, in the log, the table and the plot
+        capped += (f'; NaN/inf features of {bad["bank"]} bank and '
+                   f'{bad["query"]} query patches: no kNN')
     return f'kNN (k={k}{capped})' + (f' {what}' if what else '')
 
 
