@@ -219,6 +219,29 @@ def test_embedding_file_rows_and_errors(tmp_path):
         TextInitHead(6, [['a']] * 4)
 
 
+@pytest.mark.parametrize('value,msg', [
+    (np.nan, r'hold NaN or inf values \(2 of 4 rows, the first row 1\)'),
+    (np.inf, r'hold NaN or inf values \(2 of 4 rows, the first row 1\)'),
+    (0.0, r'2 of 4 text embeddings are all zero \(the first row 1\)')])
+def test_embedding_file_with_nan_or_zero_rows_is_one_line(tmp_path, value,
+                                                           msg):
+    """A file of NaN rows built a head of NaN weights: the run trained on
+    (every weight NaN after one step); zero rows stayed zero. Refused."""
+    mat = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    mat[[1, 3]] = value
+    mat[3, 0] = 1.0  # a row with one bad value counts as well
+    if value == 0.0:
+        mat[3] = 0.0
+    for name in ('e.npy', 'e.pt'):
+        path = str(tmp_path / name)
+        if name.endswith('.npy'):
+            np.save(path, mat)
+        else:
+            torch.save(torch.from_numpy(mat), path)
+        with pytest.raises(InputError, match=msg):
+            TextInitHead(6, [['a']] * 4, embeddings_file=path)
+
+
 def test_attribute_file_errors(tmp_path):
     from openselfsup.models.heads import read_attribute_file
     f = tmp_path / 'a.json'

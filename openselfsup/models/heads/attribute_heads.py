@@ -37,7 +37,9 @@ def read_embedding_file(path: str) -> torch.Tensor:
     holding one under ``'embeddings'``).
 
     Raises:
-        InputError: missing file, unknown extension, not a 2-D matrix.
+        InputError: missing file, unknown extension, not a 2-D matrix, NaN
+            or inf values, an all-zero row (no text embeds to zero: the
+            head's row would have no direction).
     """
     if not os.path.isfile(path):
         raise InputError(f'{path}: text-embedding file not found')
@@ -58,6 +60,18 @@ def read_embedding_file(path: str) -> torch.Tensor:
     if arr.ndim != 2:
         raise InputError(f'{path}: text embeddings must be [K, D], got shape '
                          f'{tuple(arr.shape)}')
+    # the head's rows start as these: a NaN trained every weight to NaN
+    # (the run went on, its kNN on NaN features), a zero row stayed zero
+    bad = (~torch.isfinite(arr)).any(1).nonzero().flatten()
+    if len(bad):
+        raise InputError(f'{path}: text embeddings hold NaN or inf values '
+                         f'({len(bad)} of {len(arr)} rows, the first row '
+                         f'{int(bad[0])})')
+    zero = (arr == 0).all(1).nonzero().flatten()
+    if len(zero):
+        raise InputError(f'{path}: {len(zero)} of {len(arr)} text '
+                         f'embeddings are all zero (the first row '
+                         f'{int(zero[0])}): not text embeddings')
     return arr
 
 
