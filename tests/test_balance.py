@@ -1213,6 +1213,27 @@ def test_paper_configs_are_the_published_recipes():
     assert stop and stop[0].monitor == 'task_loss'
 
 
+def test_sweep_plot_joins_the_lambdas_in_their_order():
+    """--lambdas 1 0 0.5 drew each curve from 1 back to 0 and on to 0.5
+    (the rows' order): the plot is the one of the rows in lambda order."""
+    from openselfsup.apis.balance_sweep import plot_sweep
+    rng = np.random.default_rng(0)
+
+    def row(lam):
+        return dict(name='baseline' if lam is None else f'lambda={lam:g}',
+                    **{'lambda': lam}, epochs=1,
+                    metrics=dict(mAP=float(rng.random()),
+                                 **{'recall@5': float(rng.random())}))
+    rows = [row(None), row(1.0), row(0.0), row(0.5)]
+    ordered = [rows[0], rows[2], rows[3], rows[1]]
+    args = (['mAP', 'recall@5'], 'mAP', 'recall@5')
+    assert plot_sweep(rows, *args) == plot_sweep(ordered, *args)
+    # the comparison sees a change of one value
+    changed = [dict(r, metrics=dict(r['metrics'])) for r in ordered]
+    changed[1]['metrics']['mAP'] += 0.1
+    assert plot_sweep(changed, *args) != plot_sweep(ordered, *args)
+
+
 @pytest.mark.slow
 def test_paper_vit_b16_builds_at_random_init_without_weights():
     """The paper captions config's ViT-B/16 (blocks 0-3 frozen) at random

@@ -45,11 +45,15 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
                ret_metric: str, title: str = '') -> bytes:
     """PNG of two panels: ``metrics`` against lambda (the baseline, the model
     before tuning, as a dotted line of the same colour), and ``cls_metric``
-    (y) against ``ret_metric`` (x), one point per lambda; PNG bytes."""
+    (y) against ``ret_metric`` (x), one point per lambda, joined in lambda
+    order whatever the order of ``rows``; PNG bytes."""
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
-    pts = [r for r in rows if r['lambda'] is not None]
+    # in lambda order: the lines join neighbouring lambdas (in the order
+    # given, --lambdas 1 0 0.5 drew the curve back and forth)
+    pts = sorted((r for r in rows if r['lambda'] is not None),
+                 key=lambda r: r['lambda'])
     base = [r for r in rows if r['lambda'] is None]
     lams = [r['lambda'] for r in pts]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
