@@ -222,6 +222,13 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):
     assert results[0]['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path]) == 2
     assert run_cli(tool.main, [cfg_path, '--random-init']) == 2  # no out-dir
+    # --seed with a checkpoint was ignored without a word
+    capsys.readouterr()
+    ckpt = str(tmp_path / 'iter_2.pth')
+    assert run_cli(tool.main, [cfg_path, ckpt, '--seed', '3']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['error: --seed sets the random initialisation: give it '
+                   'with --random-init, not with a checkpoint']
 
 
 def test_checkpoint_of_a_diverged_model_is_one_line(

@@ -40,8 +40,9 @@ def parse_args(argv):
                    help='evaluate the model at its initialisation (random, '
                         'or the pretrained weights the config names: a '
                         'baseline); needs --out-dir')
-    p.add_argument('--seed', type=int, default=0,
-                   help='seed of the random initialisation (default 0)')
+    p.add_argument('--seed', type=int, default=None,
+                   help='seed of the random initialisation (default 0); '
+                   'with --random-init only')
     p.add_argument('--out-dir', default=None,
                    help='folder for the JSON, table and plot (default: beside the '
                         'checkpoint, as knn_<ckpt>.*; in this folder '
@@ -55,11 +56,16 @@ def main(argv=None):
     a = parse_args(argv)
     if a.random_init == (a.checkpoint is not None):
         raise InputError('give either a checkpoint or --random-init')
+    if a.seed is not None and not a.random_init:
+        # a checkpoint's weights do not depend on it: ignored, the seed of
+        # a baseline looked like it had been applied
+        raise InputError('--seed sets the random initialisation: give it '
+                         'with --random-init, not with a checkpoint')
     # the model stack (8 s) after the command line is checked
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation.knn import format_table
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
-                                    a.cfg_options, seed=a.seed)
+                                    a.cfg_options, seed=a.seed or 0)
     print(format_table(res, res['title']), end='')  # the .txt's table
     print(f'written {path}')
 
