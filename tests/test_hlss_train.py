@@ -231,6 +231,45 @@ def test_random_init_baseline(hier_root, tmp_path, monkeypatch, capsys):
                    'with --random-init, not with a checkpoint']
 
 
+def test_query_patients_in_the_bank_are_named(hier_root, tmp_path,
+                                              monkeypatch):
+    """A split JSON naming a patient in train and val: its val patches
+    found themselves in the bank (similarity 1) and the table showed the
+    leak as accuracy, without a word. The count is in the JSON and the
+    title (a warning line in the log)."""
+    import importlib.util
+
+    from mmengine.config import Config
+    monkeypatch.chdir(ROOT)
+    spec = importlib.util.spec_from_file_location(
+        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    results = {}
+    for name, val in (('disjoint', split['val']),
+                      ('leaky', split['val'] + split['train'][:1])):
+        path = str(tmp_path / f'{name}.json')
+        json.dump(dict(split, val=val), open(path, 'w'))
+        cfg = Config.fromfile(CONFIGS['hidisc'])
+        cfg.merge_from_dict(dict(_options(hier_root, knn_hook=False),
+                                 **{'knn_eval.query.split': path}))
+        cfg_path = str(tmp_path / f'{name}.py')
+        cfg.dump(cfg_path)
+        out = str(tmp_path / name)
+        assert run_cli(tool.main, [cfg_path, '--random-init', '--out-dir',
+                                   out]) == 0
+        results[name] = json.load(open(os.path.join(
+            out, f'knn_random_init_{name}_seed0.json')))
+    assert 'shared_patients' not in results['disjoint']
+    assert 'also in the bank' not in results['disjoint']['title']
+    assert results['leaky']['shared_patients'] == 1
+    assert '; 1 query patient(s) also in the bank' in \
+        results['leaky']['title']
+    assert results['leaky']['patient']['n'] == \
+        results['disjoint']['patient']['n'] + 1
+
+
 def test_checkpoint_of_a_diverged_model_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """A checkpoint whose weights are NaN (a diverged run) had a table of

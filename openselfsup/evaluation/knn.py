@@ -22,6 +22,8 @@ class accuracy (mean per-class recall over the classes present) per level.
 :func:`openselfsup.apis.knn_eval_checkpoint` (``tools/knn_eval.py``) on a
 saved checkpoint.
 """
+import logging
+import os
 from typing import Dict, Tuple
 
 import numpy as np
@@ -193,6 +195,9 @@ def knn_title(results: Dict, what: str = '') -> str:
     k, asked = results['k'], results.get('k_asked', results['k'])
     capped = (f', capped from k={asked}: the bank has {k} patches'
               if asked != k else '')
+    if results.get('shared_patients'):
+        capped += (f'; {results["shared_patients"]} query patient(s) also '
+                   'in the bank')
     bad = results.get('nonfinite')
     if bad:  # the nan rows' cause, in the log, the table and the plot
         capped += (f'; NaN/inf features of {bad["bank"]} bank and '
@@ -258,6 +263,17 @@ def check_knn_settings(k, temperature, aggregation: str) -> None:
                          f'got {aggregation!r}')
 
 
+def shared_patients(bank_ds, query_ds) -> list:
+    """The query patients with a patch in the bank (the same image file):
+    their own patches are their nearest neighbours, a leak the accuracy
+    does not show (a split JSON naming a patient in train and val)."""
+    def infos(ds):
+        return [ds.get_data_info(i) for i in range(len(ds))]
+    bank_files = {os.path.realpath(d['img_path']) for d in infos(bank_ds)}
+    return sorted({d['patient'] for d in infos(query_ds)
+                   if os.path.realpath(d['img_path']) in bank_files})
+
+
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
             temperature: float = 0.07, aggregation: str = 'l1_softmax',
             batch_size: int = 64, num_workers: int = 0
@@ -270,6 +286,11 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
             validation patches).
         k, temperature, aggregation: see :func:`knn_evaluate`.
         batch_size, num_workers: DataLoader settings for extraction.
+
+    Returns:
+        dict: :func:`knn_evaluate`'s, plus ``'shared_patients'`` (the
+        number of query patients with patches in the bank, which the title
+        names, with a warning line) when there are any.
     """
     check_knn_settings(k, temperature, aggregation)  # before extraction
     bank_ds, bank_loader = _loader(bank, batch_size, num_workers)
@@ -279,7 +300,19 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
         raise InputError('kNN: bank and query datasets disagree on classes')
     bank_info = bank_ds.hierarchy_arrays()
     query_info = query_ds.hierarchy_arrays()
+    shared = shared_patients(bank_ds, query_ds)
+    if shared:
+        from mmengine.logging import print_log
+        print_log(f'kNN: {len(shared)} query patient(s) also have patches '
+                  f'in the bank ({", ".join(map(str, shared[:3]))}'
+                  f'{", ..." if len(shared) > 3 else ""}): their own '
+                  'patches are their neighbours; give the bank and the '
+                  'queries disjoint splits', logger='current',
+                  level=logging.WARNING)
     bank_f = extract_features(model, bank_loader, 'kNN bank')
     query_f = extract_features(model, query_loader, 'kNN queries')
-    return knn_evaluate(bank_f, bank_info['label'], query_f, query_info,
-                        len(classes), k, temperature, aggregation)
+    res = knn_evaluate(bank_f, bank_info['label'], query_f, query_info,
+                       len(classes), k, temperature, aggregation)
+    if shared:
+        res['shared_patients'] = len(shared)
+    return res
