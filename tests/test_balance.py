@@ -1213,6 +1213,33 @@ def test_paper_configs_are_the_published_recipes():
     assert stop and stop[0].monitor == 'task_loss'
 
 
+def test_a_sweep_that_fails_to_start_leaves_no_work_dir(crossmodal_root,
+                                                      tmp_path):
+    """A missing feature file stopped the sweep with one line, but left its
+    (empty) work dir behind, where tools/train.py leaves nothing; a work
+    dir that was there stays."""
+    import shutil
+
+    from openselfsup.apis import run_balance_sweep
+    slides = tmp_path / 'slides'
+    shutil.copytree(crossmodal_root / 'slides', slides)
+    case = next(iter(json.load(open(slides / 'train.json'))))
+    os.remove(slides / 'features' / f'{case}.pt')
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_dataloader.dataset.data_root': str(slides),
+            'val_dataloader.dataset.data_root': str(slides)}
+    for work, there in ((tmp_path / 'a' / 'sweep', False),
+                        (tmp_path / 'kept', True)):
+        if there:
+            work.mkdir()
+        with pytest.raises(InputError, match=f'case "{case}": feature file'):
+            run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(work),
+                              baseline_epochs=1, cfg_options=opts)
+        assert work.exists() == there
+        assert not there or os.listdir(work) == []
+    assert not (tmp_path / 'a').exists()
+
+
 def test_sweep_plot_joins_the_lambdas_in_their_order():
     """--lambdas 1 0 0.5 drew each curve from 1 back to 0 and on to 0.5
     (the rows' order): the plot is the one of the rows in lambda order."""

@@ -15,8 +15,9 @@
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>``.
 """
+import contextlib
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
 from ..utils import InputError, check_writable, locked, save_set
@@ -106,6 +107,21 @@ def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
     with atomic_path(path) as tmp:
         torch.save(dict(state_dict=weights_to_cpu(get_state_dict(model)),
                         meta=dict(meta or {})), tmp)
+
+
+@contextlib.contextmanager
+def _left_empty_removed(work_dir: str) -> Iterator[None]:
+    """On a failure, remove the folders the body made on the way to
+    ``work_dir`` while they are empty (a sweep whose first run fails
+    before it starts left its work dir empty, where ``tools/train.py``
+    leaves none)."""
+    from ..engine.runner import missing_dirs, remove_empty_dirs
+    made = missing_dirs(work_dir)
+    try:
+        yield
+    except BaseException:
+        remove_empty_dirs(made)
+        raise
 
 
 def _without_baseline_hook(cfg) -> list:
@@ -224,9 +240,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # one sweep at a time in a work dir: a second one would replace the
     # first's baseline.pth, which the first's lambda runs then load (their
     # rows would come from the other baseline, and nothing would tell)
-    with locked(paths['json'], busy=lambda holder: (
-            f'{work_dir}: another lambda sweep is running there ({holder}); '
-            'wait for it to end or give another --work-dir')):
+    busy = lambda holder: (  # noqa: E731
+        f'{work_dir}: another lambda sweep is running there ({holder}); '
+        'wait for it to end or give another --work-dir')
+    with _left_empty_removed(work_dir), locked(paths['json'], busy=busy):
         # 1. baseline: task-only training, or with 0 epochs the model as it
         # is built (the loaded task-trained weights, as published), saved
         # and evaluated
