@@ -571,14 +571,28 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
         ({'features': torch.from_numpy(feats[perm]),
           'paths': np.array(shuffled)}, 'holds a numpy'),
     ]
-    for i, (obj, expected) in enumerate(cases):
-        pt = str(tmp_path / f'case{i}.pt')
-        torch.save(obj, pt)
-        code, err, _ = _run(capsys, 'import_features', [
-            '--config', _config('nct_test.py'), '--source', pt,
-            '--output', out, *opts])
-        assert code == 2 and len(err.splitlines()) == 1, err
-        assert expected in err and '\x1b' not in err, err
+    # torch words the numpy case otherwise once openselfsup.engine has
+    # allowed its checkpoints' globals (numpy's array rebuild among them):
+    # with and without them
+    from torch import serialization
+    allowed = serialization.get_safe_globals()
+    for state in ('none allowed', 'engine\'s allowed'):
+        serialization.clear_safe_globals()
+        if state != 'none allowed':
+            from openselfsup.engine.checkpoint import safe_globals
+            serialization.add_safe_globals(safe_globals())
+        try:
+            for i, (obj, expected) in enumerate(cases):
+                pt = str(tmp_path / f'case{i}.pt')
+                torch.save(obj, pt)
+                code, err, _ = _run(capsys, 'import_features', [
+                    '--config', _config('nct_test.py'), '--source', pt,
+                    '--output', out, *opts])
+                assert code == 2 and len(err.splitlines()) == 1, (state, err)
+                assert expected in err and '\x1b' not in err, (state, err)
+        finally:
+            serialization.clear_safe_globals()
+            serialization.add_safe_globals(allowed)
     assert 'save the features as a torch tensor and the paths as a list ' \
         'of str' in err
     # an .h5 whose --key names a group: 'got <U1 [1]' (the group's name)

@@ -99,12 +99,15 @@ def read_feature_file(path: str, key: str = 'features',
             obj = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as exc:  # pickle errors, truncated files
             # torch's first line is only 'you have two options' (in bold);
-            # the object it refused is further down
-            found = re.search(r'Unsupported global: GLOBAL ([\w.]+)',
-                              str(exc))
-            why = (f'it holds a {found.group(1)} object; save the features '
-                   'as a torch tensor and the paths as a list of str'
-                   if found else first_line(exc))
+            # the object it refused is further down: a global it does not
+            # know, or, once this project's checkpoint globals are allowed
+            # (openselfsup.engine imported: numpy's array rebuild among
+            # them), the type that rebuild met
+            found = re.search(r'Unsupported global: GLOBAL ([\w.]+)|'
+                              r"but got <class '([\w.]+)'>", str(exc))
+            why = (f'it holds a {found.group(1) or found.group(2)} object; '
+                   'save the features as a torch tensor and the paths as a '
+                   'list of str' if found else first_line(exc))
             raise InputError(f'{path}: cannot load with weights_only=True '
                              f'({why})') from None
         if isinstance(obj, dict):
