@@ -453,9 +453,11 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
             else:
                 (other / part).mkdir()
                 (other / part / f'{part}.log').write_text('')
-        work, notes = prepared(str(other / 'epoch_1.pth'))
-        assert work == default, parts
-        assert not any('continuing' in n for n in notes), notes
+        # the folder given, as its checkpoint: not a run's work dir either
+        for given in (other / 'epoch_1.pth', other):
+            work, notes = prepared(str(given))
+            assert work == default, (given, parts)
+            assert not any('continuing' in n for n in notes), notes
 
     # the schedule: the same config says nothing; changed keys are named
     # with their old and new values, from one read of the checkpoint

@@ -36,8 +36,9 @@ def parse_args(argv):
                    help='resume from the latest complete checkpoint in the '
                    'work dir, or from CHECKPOINT (a checkpoint file, or a '
                    'work dir: its latest complete one); without --work-dir '
-                   'the run continues in the work dir CHECKPOINT is or lies '
-                   'in (a checkpoint from elsewhere: work_dirs/<config>)')
+                   'the run continues in the training work dir CHECKPOINT '
+                   'is or lies in (a checkpoint from elsewhere: '
+                   'work_dirs/<config>)')
     p.add_argument('--amp', action='store_true',
                    help='automatic mixed precision (GPU only)')
     p.add_argument('--auto-scale-lr', action='store_true',

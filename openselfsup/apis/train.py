@@ -278,22 +278,19 @@ def resume_path(given: str) -> str:
     return os.path.abspath(path)
 
 
-def resumed_run_dir(given: str, path: str) -> Optional[str]:
-    """The work dir a run resumed with ``--resume given`` (the checkpoint
-    ``path``, :func:`resume_path`) and without ``--work-dir`` continues
-    in: ``given`` itself when it is a folder (a training work dir: its
-    checkpoint was found there), the folder of a checkpoint file when it
-    is a training work dir
+def resumed_run_dir(given: str) -> Optional[str]:
+    """The work dir a run resumed with ``--resume given`` and without
+    ``--work-dir`` continues in: ``given`` itself when it is a folder, the
+    folder of a checkpoint file, when that folder is a training work dir
     (:func:`~openselfsup.utils.checkpoint_files.is_training_work_dir`);
-    None for a checkpoint from elsewhere (a downloaded file: the config's
-    default work dir)."""
+    None for checkpoints from elsewhere (a downloaded file, or a folder of
+    them, which the run is not written into: the config's default work
+    dir)."""
     from ..utils.checkpoint_files import is_training_work_dir
     given = os.path.expanduser(given)
-    if os.path.isdir(given):
-        return given
-    if is_training_work_dir(os.path.dirname(path)):
-        return os.path.dirname(given) or os.curdir
-    return None
+    folder = given if os.path.isdir(given) else \
+        os.path.dirname(given) or os.curdir
+    return folder if is_training_work_dir(folder) else None
 
 
 def prepare_config(cfg: Config, config_path: str,
@@ -322,7 +319,7 @@ def prepare_config(cfg: Config, config_path: str,
     load_from = resume_path(resume) if isinstance(resume, str) else None
     run_dir = None
     if load_from and not (work_dir or cfg.get('work_dir')):
-        run_dir = resumed_run_dir(resume, load_from)
+        run_dir = resumed_run_dir(resume)
         if run_dir:
             notes.append(f'--resume {resume}: continuing that run in its '
                          f'work dir {run_dir} (--work-dir to write '
