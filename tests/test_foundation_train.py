@@ -431,6 +431,17 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         assert f'--resume {given}: continuing that run in its work dir ' \
             f'{a} {here}' in notes, notes
         assert not any('earlier run' in n for n in notes), notes
+        # continued from epoch 1 (its meta's epoch, whatever the file's
+        # name) in the run's work dir, which holds epoch_2.pth: the run
+        # writes over it, which the user is told; from the newest, nothing
+        past = [n for n in notes if 'past it' in n]
+        if given == str(a):
+            assert past == [], notes
+        else:
+            assert past == [
+                f'warning: --resume from {given}: {a} holds checkpoint(s) '
+                'past it (epoch_2.pth): this run writes over those of the '
+                'same names as it reaches them (--work-dir keeps them)'], notes
     # relative, as typed
     monkeypatch.chdir(a)
     assert prepared('epoch_1.pth')[0] == os.curdir

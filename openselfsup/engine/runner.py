@@ -163,7 +163,10 @@ def resume_notes(path: str, cfg) -> List[str]:
         list[str]: warnings for the run's log: the training state the
         checkpoint lacks (a best checkpoint is saved without the optimizer
         and the schedulers, which MMEngine's resume then silently starts
-        afresh) and the schedule changes (:func:`schedule_changes`).
+        afresh), the schedule changes (:func:`schedule_changes`), and for
+        a checkpoint given (``cfg.load_from``) in the work dir the run
+        continues in, that run's later checkpoints (by the checkpoint's
+        epoch or iteration), which it writes over.
 
     Raises:
         InputError: not a training checkpoint, or of another model.
@@ -199,6 +202,21 @@ def resume_notes(path: str, cfg) -> List[str]:
             f'warning: --resume from {path}: this config\'s training '
             'schedule differs from that of the run that wrote it: '
             f'{", ".join(changes)}; the run continues with this config\'s')
+    # a checkpoint given in the work dir the run continues in, older than
+    # that run's newest (--resume work_dirs/a/epoch_1.pth): check_new_run_dir
+    # is not asked (it is the same run), yet its later checkpoints go
+    if cfg.get('load_from') and os.path.realpath(os.path.dirname(
+            path)) == os.path.realpath(cfg.work_dir):
+        past = [os.path.basename(p) for p in reversed(checkpoints_in(
+            cfg.work_dir)) if checkpoint_step(p)[1] > meta[
+                checkpoint_step(p)[0]]]
+        if past:
+            notes.append(
+                f'warning: --resume from {path}: {cfg.work_dir} holds '
+                f'checkpoint(s) past it ({", ".join(past[:3])}'
+                f'{", ..." if len(past) > 3 else ""}): this run writes '
+                'over those of the same names as it reaches them '
+                '(--work-dir keeps them)')
     return notes
 
 
