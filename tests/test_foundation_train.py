@@ -490,27 +490,42 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         'train_cfg.max_epochs': 4, 'param_scheduler.0.end': 4,
         'optim_wrapper.optimizer.lr': lr * 2, 'total_batch_size': 4})
     assert loads == [str(a / 'epoch_2.pth')]
+    # the optimizer's settings and the scheduler's are those of the
+    # checkpoint's states, which the resume loads over the config's: said
+    # apart from the keys that are used
     warned = [n for n in notes if 'schedule' in n]
     assert warned == [
         f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
         'training schedule differs from that of the run that wrote it: '
-        'train_cfg.max_epochs 2 -> 4, param_scheduler.0.end 2 -> 4, '
-        f'optim_wrapper.optimizer.lr {lr!r} -> {lr * 2!r}, '
-        'total_batch_size 8 -> 4; the run continues with this config\'s'
-    ], notes
+        'train_cfg.max_epochs 2 -> 4, total_batch_size 8 -> 4; the run '
+        'continues with this config\'s',
+        f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
+        f'param_scheduler.0.end 2 -> 4, optim_wrapper.optimizer.lr {lr!r} '
+        f'-> {lr * 2!r} are not used: the resume restores the '
+        'learning-rate scheduler and optimizer state the checkpoint holds, '
+        'with the values of the run that wrote it'], notes
 
-    # the whole run: continued in a, to epoch 3, with both notes in its log
+    # the whole run: continued in a, to epoch 3, with the notes in its log,
+    # at the checkpoint's learning rate (the log's lr of epoch 3), not the
+    # config's
     rc, out, err = run_tool(['tools/train.py', cfg, '--resume', str(a),
                              '--cfg-options', 'train_cfg.max_epochs=3',
-                             'param_scheduler.0.end=3'], cwd=tmp_path)
+                             'param_scheduler.0.end=3',
+                             f'optim_wrapper.optimizer.lr={lr * 10!r}'],
+                            cwd=tmp_path)
     assert rc == 0, err[-2000:]
     assert f'finished epoch 3, iteration 3; outputs in {a}' in out
     assert (a / 'epoch_3.pth').is_file() and not (tmp_path / 'work_dirs'
                                                   ).exists()
     log = ''.join(p.read_text() for p in a.glob('*/*.log'))
     assert f'continuing that run in its work dir {a}' in log
-    assert 'train_cfg.max_epochs 2 -> 3, param_scheduler.0.end 2 -> 3;' \
-        in log
+    assert 'train_cfg.max_epochs 2 -> 3; the run continues' in log
+    assert f'param_scheduler.0.end 2 -> 3, optim_wrapper.optimizer.lr ' \
+        f'{lr!r} -> {lr * 10!r} are not used' in log
+    epoch3 = [line for line in log.splitlines()
+              if 'Epoch(train) [3]' in line]
+    assert epoch3 and all(f'lr: {lr:.4e} ' in line for line in epoch3), \
+        epoch3
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
@@ -546,6 +561,18 @@ def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
     # them is the checkpoint's)
     resumed = runner.message_hub.get_scalar('train/lr').data[0]
     assert list(resumed[-2:]) == list(lrs[:2]) != list(lrs[1:]), resumed
+    # without those states, a changed learning rate is the config's: said
+    # with the schedule changes that are used, not as kept from the run
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    lr = load_config(cfg).optim_wrapper.optimizer.lr
+    c = load_config(cfg, {'optim_wrapper.optimizer.lr': lr * 2})
+    notes = prepare_config(c, cfg, str(tmp_path / 'd'), resume=str(best))
+    assert [n for n in notes if 'optim_wrapper.optimizer.lr' in n] == [
+        f'warning: --resume from {best}: this config\'s training schedule '
+        'differs from that of the run that wrote it: '
+        f'optim_wrapper.optimizer.lr {lr!r} -> {lr * 2!r}; the run '
+        'continues with this config\'s'], notes
     weights = tmp_path / 'backbone.pth'
     extract_backbone_weights(str(a / 'epoch_1.pth'), str(weights))
     with pytest.raises(InputError, match=(

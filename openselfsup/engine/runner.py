@@ -163,7 +163,9 @@ def resume_notes(path: str, cfg) -> List[str]:
         list[str]: warnings for the run's log: the training state the
         checkpoint lacks (a best checkpoint is saved without the optimizer
         and the schedulers, which MMEngine's resume then silently starts
-        afresh), the schedule changes (:func:`schedule_changes`), and for
+        afresh), the schedule changes (:func:`schedule_changes`): those
+        used, and those the checkpoint's optimizer or scheduler state
+        overrides (:func:`_restored_by_resume`), and for
         a checkpoint given (``cfg.load_from``) in the work dir the run
         continues in, that run's later checkpoints (by the checkpoint's
         epoch or iteration), which it writes over.
@@ -197,11 +199,25 @@ def resume_notes(path: str, cfg) -> List[str]:
                      'saved; resume from an epoch_N.pth / iter_N.pth to '
                      'continue the run as it was')
     changes = schedule_changes(text, cfg)
-    if changes:
+    # MMEngine's resume loads the optimizer's state (torch takes its
+    # param_groups' lr, momentum, weight_decay) and each scheduler's
+    # (its __dict__: end, milestones, T_max, ...) over the config's
+    restored = {c: _restored_by_resume(c.split(' ', 1)[0], saved)
+                for c in changes}
+    used = [c for c in changes if not restored[c]]
+    if used:
         notes.append(
             f'warning: --resume from {path}: this config\'s training '
             'schedule differs from that of the run that wrote it: '
-            f'{", ".join(changes)}; the run continues with this config\'s')
+            f'{", ".join(used)}; the run continues with this config\'s')
+    kept = [c for c in changes if restored[c]]
+    if kept:
+        states = ' and '.join(dict.fromkeys(restored[c] for c in kept))
+        notes.append(
+            f'warning: --resume from {path}: this config\'s '
+            f'{", ".join(kept)} are not used: the resume restores the '
+            f'{states} state the checkpoint holds, with the values of the '
+            'run that wrote it')
     # a checkpoint given in the work dir the run continues in, older than
     # that run's newest (--resume work_dirs/a/epoch_1.pth): check_new_run_dir
     # is not asked (it is the same run), yet its later checkpoints go
@@ -218,6 +234,29 @@ def resume_notes(path: str, cfg) -> List[str]:
                 'over those of the same names as it reaches them '
                 '(--work-dir keeps them)')
     return notes
+
+
+def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
+    """The state in the checkpoint ``saved`` that MMEngine's resume loads
+    over the config's value of the schedule key ``key``
+    (:data:`SCHEDULE_KEYS`), or None where the config's value is used:
+    ``'optimizer'`` for the optimizer's settings (torch's
+    ``Optimizer.load_state_dict`` takes the saved ``param_groups``),
+    ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
+    holds the state of (``Runner.resume`` loads the saved states into the
+    config's schedulers in order, each its whole ``__dict__``; a
+    scheduler beyond them starts as the config says)."""
+    if key.startswith('optim_wrapper.optimizer.'):
+        return 'optimizer' if 'optimizer' in saved else None
+    states = saved.get('param_schedulers')
+    if not key.startswith('param_scheduler.') or states is None:
+        return None
+    part = key.split('.')[1]
+    if isinstance(states, dict):  # one list per optimizer, by its name
+        held = part in states
+    else:  # a list, or the config's one scheduler (param_scheduler.end)
+        held = not part.isdigit() or int(part) < len(states)
+    return 'learning-rate scheduler' if held else None
 
 
 #: the config keys that make a run's training schedule, compared on
