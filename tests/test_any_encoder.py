@@ -551,12 +551,18 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
     rows = feats[perm].astype(np.float64)
     rows[bad_row, 0] = 1e300  # finite, but not as the float32 written
     np.save(src, rows)
-    code, err, _ = _run(capsys, 'import_features', [
-        '--config', _config('nct_test.py'), '--source', src, '--paths', lst,
-        '--output', out, *opts])
-    assert code == 2 and len(err.splitlines()) == 1, err
-    assert "values beyond float32's range" in err, err
-    assert f'row {bad_row} ({shuffled[bad_row]})' in err, err
+    # a float64 tensor of a .pt file alike (torch's .float() made the
+    # value inf on reading: 'NaN or inf' of a file that has none)
+    src64 = str(tmp_path / 'f64.pt')
+    torch.save({'features': torch.from_numpy(rows), 'paths': shuffled},
+               src64)
+    for source in (src, src64):
+        code, err, _ = _run(capsys, 'import_features', [
+            '--config', _config('nct_test.py'), '--source', source,
+            '--paths', lst, '--output', out, *opts])
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert "values beyond float32's range" in err, err
+        assert f'row {bad_row} ({shuffled[bad_row]})' in err, err
 
     cases = [
         ({'features': torch.from_numpy(feats[perm]).long(),

@@ -122,10 +122,11 @@ def read_feature_file(path: str, key: str = 'features',
             raise InputError(f'{path}: expected a tensor [N, D], found '
                              f'{type(obj).__name__}')
         obj = obj.detach()
-        # float16 / bfloat16 as float32; an integer or bool tensor is
-        # refused below as an integer .npy is, not converted
-        feats = obj.float().numpy() if obj.is_floating_point() else \
-            obj.numpy()
+        # as stored, as an .npy is read (float64 values beyond float32's
+        # range are named below, not made inf here; an integer or bool
+        # tensor is refused below); bfloat16, which numpy lacks, as float32
+        feats = (obj.float() if obj.dtype == torch.bfloat16 else
+                 obj).numpy()
     else:
         try:
             import h5py
