@@ -754,3 +754,24 @@ write_outputs(dict(out=output_paths(paths.features_path(
     assert not os.path.exists(paths.features_path(workdir, 'a', 'NCT_train'))
     assert load_features(workdir, 'b', 'NCT_train').labels.tolist() == [
         0, 1, 1]
+
+
+def test_non_finite_rows_are_named_by_the_source_row():
+    """One check (extract.check_finite) for extracted and imported
+    features: the first bad row of the source, with its path when the
+    rows were reordered from a file of paths, and the count."""
+    from openselfsup.apis.extract import check_finite, finish_features
+    from openselfsup.utils import InputError
+    feats = np.ones((5, 3), np.float32)
+    feats[4, 0], feats[2, 1] = np.inf, np.nan
+    with pytest.raises(InputError, match=r'^src: NaN or inf in the features '
+                       r'\(first at row 2, 2 rows in all\)$'):
+        finish_features(feats, True, 'src')
+    # list row i came from source row order[i]: rows 4 and 2 are list rows
+    # 0 and 3; the source's first is row 2
+    order = np.array([4, 0, 1, 2, 3])
+    with pytest.raises(InputError, match=r'first at row 2 \(c\.png\), 2 '
+                       r'rows in all'):
+        check_finite(feats[order], 'src', rows=order,
+                     paths=['a.png', 'b.png', 'c.png', 'd.png', 'e.png'])
+    check_finite(np.ones((2, 3)), 'src')  # finite: nothing said

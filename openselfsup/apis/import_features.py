@@ -236,19 +236,6 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
     return rows, len(extra)
 
 
-def _refuse_non_finite(ordered: np.ndarray, rows: np.ndarray,
-                       given: Sequence[str], source: str, what: str) -> None:
-    """Refuse rows with NaN or inf, named by the source's own first such
-    row and its path (``ordered`` is in the list's order, ``rows`` maps it
-    back to the source's)."""
-    bad = ~np.isfinite(ordered).all(axis=1)
-    if bad.any():
-        first = int(rows[bad].min())
-        raise InputError(f'{source}: {what} in the features (first at row '
-                         f'{first} ({given[first]}), {int(bad.sum())} rows '
-                         'in all)')
-
-
 def import_features(config: str, source: str, output: str,
                     paths: Optional[str] = None, key: str = 'features',
                     paths_key: str = 'paths',
@@ -277,8 +264,8 @@ def import_features(config: str, source: str, output: str,
         ``outputs``.
     """
     from ..lowshot.features import IMPORTED, unit_norm
-    from .extract import (finish_features, open_list, provenance_record,
-                          write_outputs)
+    from .extract import (check_finite, finish_features, open_list,
+                          provenance_record, write_outputs)
     listing = open_list(config, output, cfg_options, need_model=False,
                         check_images='none')
     feats, inner, fmt = read_feature_file(source, key, paths_key)
@@ -295,11 +282,12 @@ def import_features(config: str, source: str, output: str,
     rows, dropped = match_rows(given, listing['meta']['paths'], where,
                                listing['dataset'].ann_file, ignore_extra)
     ordered = feats[rows]
-    _refuse_non_finite(ordered, rows, given, source, 'NaN or inf')
+    # named by the source's own first such row and its path
+    check_finite(ordered, source, rows=rows, paths=given)
     with np.errstate(over='ignore'):  # refused next, in one line
         ordered = np.asarray(ordered, dtype=np.float32)  # the format written
-    _refuse_non_finite(ordered, rows, given, source,
-                       "values beyond float32's range")
+    check_finite(ordered, source, "values beyond float32's range",
+                 rows=rows, paths=given)
     found_unit = unit_norm(ordered)
     zero = np.flatnonzero(~np.any(ordered, axis=1))
     if normalise and len(zero):
