@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from lowshot_data import script_main
 from openselfsup.utils import run_cli
 
 CONFIGS = {'hlss': 'configs/demo/hlss_rn50w8_synthetic.py',
@@ -237,14 +238,9 @@ def test_query_patients_in_the_bank_are_named(hier_root, tmp_path,
     found themselves in the bank (similarity 1) and the table showed the
     leak as accuracy, without a word. The count is in the JSON and the
     title (a warning line in the log)."""
-    import importlib.util
-
     from mmengine.config import Config
     monkeypatch.chdir(ROOT)
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    knn_eval = script_main('tools/knn_eval.py')
     split = json.load(open(os.path.join(hier_root, 'split.json')))
     results = {}
     for name, val in (('disjoint', split['val']),
@@ -257,7 +253,7 @@ def test_query_patients_in_the_bank_are_named(hier_root, tmp_path,
         cfg_path = str(tmp_path / f'{name}.py')
         cfg.dump(cfg_path)
         out = str(tmp_path / name)
-        assert run_cli(tool.main, [cfg_path, '--random-init', '--out-dir',
+        assert run_cli(knn_eval, [cfg_path, '--random-init', '--out-dir',
                                    out]) == 0
         results[name] = json.load(open(os.path.join(
             out, f'knn_random_init_{name}_seed0.json')))
@@ -274,8 +270,6 @@ def test_checkpoint_of_a_diverged_model_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """A checkpoint whose weights are NaN (a diverged run) had a table of
     accuracies written for it; it is one line, and nothing is written."""
-    import importlib.util
-
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -283,10 +277,7 @@ def test_checkpoint_of_a_diverged_model_is_one_line(
     from openselfsup.registry import MODELS
     monkeypatch.chdir(ROOT)
     init_default_scope('openselfsup')
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval', os.path.join(ROOT, 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    knn_eval = script_main('tools/knn_eval.py')
     cfg = Config.fromfile(CONFIGS['hidisc'])
     cfg.merge_from_dict(_options(hier_root, knn_hook=False))
     cfg_path = str(tmp_path / 'cfg.py')
@@ -298,7 +289,7 @@ def test_checkpoint_of_a_diverged_model_is_one_line(
                                if v.is_floating_point() else v
                                for k, v in state.items()}}, ckpt)
     capsys.readouterr()
-    assert run_cli(tool.main, [cfg_path, ckpt]) == 2
+    assert run_cli(knn_eval, [cfg_path, ckpt]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines()
            if ln.strip() and 'batch/s' not in ln]  # progress bars
     assert len(err) == 1, err
