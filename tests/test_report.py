@@ -458,3 +458,18 @@ def test_cells_over_another_number_of_tasks_say_so(tmp_path):
     assert '| clp | linear | Ridge | 45.00 ± 4.00 (5 tasks) | ' \
         '45.00 ± 4.00 |' in text  # the harmonic-mean table too
     assert 'the other cells are over 30 tasks each' in text
+
+
+def test_the_note_of_one_task_cells_says_task(tmp_path):
+    """Most cells over one task (a quick --num_task 1 run): the note under
+    the table says '1 task', as the cells' own '(1 task)' does."""
+    w = str(tmp_path / 'w')
+    for shots in (1, 5):
+        _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, 0.5, None, LC,
+               harmonic=0.45, num_task=1)
+    _write(w, 'clp', 'out', 'linear', 'Ridge', 1, 0.6, 0.02,
+           ['normal', 'viable_tumor', 'non_viable_tumor'], num_task=3)
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    assert '60.00 ± 2.00 (3 tasks)' in text, text
+    assert text.rstrip().endswith('the other cells are over 1 task each.'), \
+        text

@@ -422,11 +422,13 @@ def format_markdown(table: dict) -> str:
     """
     usual = _usual_num_task(table)
 
+    def tasks(n: int) -> str:
+        return f'{n} task{"" if n == 1 else "s"}'
+
     def count(text: str, cell: dict) -> str:
         if usual is None or cell['num_task'] == usual or text == '–':
             return text
-        n = cell['num_task']
-        return f'{text} ({n} task{"" if n == 1 else "s"})'
+        return f'{text} ({tasks(cell["num_task"])})'
 
     parts = ['### F1 (%), average over classes, mean ± 95% CI over tasks', '',
              _markdown(table, lambda c: count(_fmt(c['mean'], c['ci']), c))]
@@ -451,7 +453,7 @@ def format_markdown(table: dict) -> str:
                       c['harmonic_mean'], c.get('harmonic_ci')), c))]
     if usual is not None:
         parts += ['', f'Cells marked (N tasks) are over N tasks; the other '
-                  f'cells are over {usual} tasks each.']
+                  f'cells are over {tasks(usual)} each.']
     return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
