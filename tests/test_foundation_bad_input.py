@@ -149,6 +149,32 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
         assert len(lines) == 1 and lines[0].startswith('error: '), lines
 
 
+KNN_DEMO = 'configs/demo/hlss_rn50w8_synthetic.py'
+
+
+def test_an_empty_checkpoint_path_is_named_empty(tmp_path):
+    """``knn_eval.py CONFIG "$CKPT"`` with the variable unset printed
+    ``error: : checkpoint not found``, naming no path; the line says the
+    path was empty, for every command that resolves a checkpoint (a run's
+    work dir or a file)."""
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint_files import resolve_checkpoint
+    with pytest.raises(InputError, match='^the checkpoint path is empty'):
+        resolve_checkpoint('')
+    with pytest.raises(InputError,
+                       match='^--pretrained: the checkpoint path is empty'):
+        resolve_checkpoint('', '--pretrained')
+    # a file and a folder without checkpoints are as before
+    assert resolve_checkpoint(str(tmp_path / 'a.pth')) == str(
+        tmp_path / 'a.pth')
+    with pytest.raises(InputError, match='without a complete training'):
+        resolve_checkpoint(str(tmp_path))
+    rc, _, lines, _ = loaded_modules(['tools/knn_eval.py', KNN_DEMO, ''],
+                                     ())
+    assert rc == 2 and len(lines) == 1, lines
+    assert lines[0].startswith('error: the checkpoint path is empty'), lines
+
+
 @pytest.mark.parametrize('script', sorted(
     f'{d}/{f}' for d in ('tools', 'tools/prepare_data')
     for f in os.listdir(os.path.join(REPO, d)) if f.endswith('.py')))
@@ -562,14 +588,16 @@ def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
 def test_resume_with_an_empty_checkpoint_is_one_line(synthetic_root,
                                                      tmp_path):
     """--resume "$CKPT" with CKPT unset: the empty path is no checkpoint,
-    refused as a missing one, not taken for no --resume (a new run that
+    refused (said to be empty), not taken for no --resume (a new run that
     writes over the work dir's checkpoints)."""
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        os.path.join(synthetic_root, 'NCT') + '/',
                        n_images=4, batch=4)
     line = _train_fails(cfg, '--work-dir', str(tmp_path / 'w'),
                         '--resume', '')
-    assert line == 'error: --resume : no such checkpoint file or work dir'
+    assert line == ('error: --resume: the checkpoint path is empty (an '
+                    'unset variable?); give a checkpoint file or a run\'s '
+                    'work dir')
     assert not (tmp_path / 'w').exists()
 
 

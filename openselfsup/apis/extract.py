@@ -1105,7 +1105,8 @@ def extract_many(configs: Sequence[str],
                 raise InputError(f'--pretrained {checkpoint!r}: not a '
                                  'checkpoint path')
         # a run's work dir: its last complete checkpoint
-        checkpoints = [resolve_checkpoint(c) for c in checkpoints]
+        checkpoints = [resolve_checkpoint(c, '--pretrained')
+                       for c in checkpoints]
         for checkpoint in dict.fromkeys(checkpoints):
             check_checkpoint_file(checkpoint)
     dev = str(resolve_device(device))

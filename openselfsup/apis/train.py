@@ -266,7 +266,7 @@ def resume_path(given: str) -> str:
     """
     from ..utils.checkpoint_files import (is_complete_checkpoint,
                                           resolve_checkpoint)
-    path = resolve_checkpoint(os.path.expanduser(given))
+    path = resolve_checkpoint(os.path.expanduser(given), '--resume')
     if not os.path.isfile(path):
         raise InputError(f'--resume {given}: no such checkpoint file or '
                          'work dir')

@@ -114,16 +114,23 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     return None
 
 
-def resolve_checkpoint(path: str) -> str:
+def resolve_checkpoint(path: str, flag: str = '') -> str:
     """``path`` itself, or for a training work dir the checkpoint that
     ``--resume`` would continue from (:func:`find_resumable_checkpoint`:
     the one ``last_checkpoint`` names if complete, else the newest complete
     ``epoch_N.pth`` / ``iter_N.pth``), so a command given a run's folder
     never reads a half-written checkpoint or an empty ``last_checkpoint``.
+    ``flag`` (e.g. ``--resume``) heads the message about an empty path.
 
     Raises:
-        InputError: a folder without a complete checkpoint.
+        InputError: an empty path (an unset shell variable: ``"$CKPT"``),
+            or a folder without a complete checkpoint.
     """
+    if not path:
+        head = f'{flag}: ' if flag else ''
+        raise InputError(f'{head}the checkpoint path is empty (an unset '
+                         'variable?); give a checkpoint file or a run\'s '
+                         'work dir')
     if not os.path.isdir(path):
         return path
     found = find_resumable_checkpoint(path)
