@@ -152,6 +152,18 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
 KNN_DEMO = 'configs/demo/hlss_rn50w8_synthetic.py'
 
 
+def test_knn_eval_random_init_without_out_dir_before_the_model_stack():
+    """``--random-init`` without ``--out-dir`` (nowhere to write: there is
+    no checkpoint's folder) was refused by the library after some 8 s of
+    model imports; the command line refuses it with the same line and
+    none of the stack loaded."""
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/knn_eval.py', KNN_DEMO, '--random-init'], MODEL_STACK)
+    assert rc == 2 and loaded == [], (rc, loaded, lines)
+    assert lines == ['error: kNN on a model at its initialisation: give '
+                     '--out-dir'], lines
+
+
 def test_an_empty_checkpoint_path_is_named_empty(tmp_path):
     """``knn_eval.py CONFIG "$CKPT"`` with the variable unset printed
     ``error: : checkpoint not found``, naming no path; the line says the

@@ -61,6 +61,11 @@ def main(argv=None):
         # a baseline looked like it had been applied
         raise InputError('--seed sets the random initialisation: give it '
                          'with --random-init, not with a checkpoint')
+    if a.random_init and a.out_dir is None:
+        # no checkpoint's folder to write beside: refused before the model
+        # stack is imported, not 8 s later
+        raise InputError('kNN on a model at its initialisation: give '
+                         '--out-dir')
     # the model stack (8 s) after the command line is checked
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation.knn import format_table
