@@ -204,3 +204,42 @@ def test_cuda_asked_for_without_cuda(workdir, capsys):
     cli_fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge',
                        '--device', 'cuda'), capsys, workdir,
            'sees no GPU')
+
+
+def _flag_help(main, flag, capsys):
+    """The ``--help`` text of ``flag`` on a command (whitespace folded)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(['--help'])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    start = out.index(f'\n  {flag} ')
+    end = out.find('\n  -', start + 1)
+    return ' '.join(out[start:end if end > 0 else None].split())
+
+
+def test_each_command_tells_its_own_use_of_a_shared_flag(capsys):
+    """``--novel_class`` said "selects the task store and the dictionary"
+    on every command: dict_construction.py reads no task store (it leaves
+    the class out of the base set), generate_task.py builds no dictionary.
+    sweep.py's ``--aug_times`` did not say it applies to every setting of
+    the sweep. Each command now tells what the flag does there, from one
+    definition of the flag (its shared part is on each)."""
+    sweep = script_main('wsi_workdir/sweep.py')
+    shared = 'class held out of pre-training (0..8; 78 = 7 and 8)'
+    meta = _flag_help(META, '--novel_class', capsys)
+    assert shared in meta and 'selects the task store and the ' \
+        'dictionary' in meta
+    dic = _flag_help(DICT, '--novel_class', capsys)
+    assert shared in dic and 'left out of the base set' in dic
+    assert 'task store' not in dic
+    gen = _flag_help(GEN, '--novel_class', capsys)
+    assert shared in gen and 'names the store' in gen
+    assert 'dictionary' not in gen
+    aug_meta = _flag_help(META, '--aug_times', capsys)
+    aug_sweep = _flag_help(sweep, '--aug_times', capsys)
+    assert 'every setting of the sweep' in aug_sweep
+    assert 'sweep' not in aug_meta
+    # one definition: the meta-test's text begins the sweep's
+    assert aug_sweep.startswith(aug_meta[:-len('(default: 0)')].strip())
+    assert 'near domain only (0: none)' in aug_meta

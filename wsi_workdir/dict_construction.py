@@ -29,7 +29,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
     S.add_arguments(p, ['model', 'novel_class', 'num_prototypes',
-                        'num_shift_vectors'], required=['model'])
+                        'num_shift_vectors'], required=['model'],
+                    command='dictionary')
     p.add_argument('--seed', '--dict_seed', dest='dict_seed', type=int,
                    default=S.default('dict_seed'),
                    help='seed of k-means and the shift draws (default: '

@@ -63,7 +63,8 @@ def parse_args(argv=None):
                    '(Ridge, nearest centroid) (default: linear latent_aug)')
     S.add_arguments(p, ['num_task', 'task_seed', 'seed', 'alpha', 'C',
                         'max_iter', 'num_aug_shots', 'num_prototypes',
-                        'num_shift_vectors', 'dict_seed', 'aug_times'])
+                        'num_shift_vectors', 'dict_seed', 'aug_times'],
+                    command='sweep')
     S.add_execution_arguments(p)
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')

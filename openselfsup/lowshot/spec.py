@@ -484,8 +484,7 @@ _FLAGS = {
              'nearest centroid)'),
     'model': ('model', str, 'feature model, e.g. clp, fsp, clp_wo_7'),
     'novel_class': ('novel_class', int, 'near domain: class held out of '
-                    'pre-training (0..8; 78 = 7 and 8); selects the task '
-                    'store and the dictionary'),
+                    'pre-training (0..8; 78 = 7 and 8)'),
     'num_task': ('num_task', int, 'tasks per setting'),
     'task_seed': ('task_seed', int, 'seed of task sampling'),
     'seed': ('seed', int, 'seed of the latent augmentation draws'),
@@ -501,8 +500,28 @@ _FLAGS = {
                           'vectors M per prototype'),
     'dict_seed': ('dict_seed', int, 'dictionary: seed of k-means and the '
                   'shift draws'),
-    'aug_times': ('aug_times', int, 'ablation: support features plus those '
-                  'of N-1 image-augmented copies (NCT_aug features)'),
+    'aug_times': ('aug_times', int, 'ablation, near domain only (0: '
+                  'none): the support is each support feature plus those '
+                  'of AUG_TIMES-1 image-augmented copies of its image '
+                  '(NCT_aug features, from wsi_workdir/extract.py '
+                  '--aug_times)'),
+}
+#: flag -> command -> what the flag does on that command, after the flag's
+#: help (``add_arguments(command=...)``): one flag, told true per tool
+_USES = {
+    'novel_class': {
+        'meta_test': 'selects the task store and the dictionary (built '
+                     'without that class)',
+        'tasks': 'names the store and seeds its draw (every task still '
+                 'holds all nine classes)',
+        'dictionary': 'left out of the base set the dictionary is built '
+                      'from; give the meta-test the same class',
+    },
+    'aug_times': {
+        'meta_test': '',
+        'sweep': 'in every setting of the sweep, each feature model\'s '
+                 'own NCT_aug',
+    },
 }
 _CHOICES = {'task': TASKS, 'clf': CLASSIFIERS, 'mode': MODES}
 _DEFAULTS = {f.name: f.default for f in fields(RunSpec)
@@ -516,7 +535,8 @@ def default(name: str):
 
 def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
                   required: Iterable[str] = (), many: Iterable[str] = (),
-                  defaults: Optional[Dict] = None) -> None:
+                  defaults: Optional[Dict] = None,
+                  command: str = 'meta_test') -> None:
     """Add spec flags to ``parser`` with the spec's defaults and help.
 
     Args:
@@ -526,11 +546,19 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
         many: flags that take several values (a sweep).
         defaults: per-command defaults that differ from the spec's (the
             sweep's lists).
+        command: which command the flags are for, for the flags whose
+            effect differs between commands (``--novel_class``,
+            ``--aug_times``): 'meta_test' (``distributed_meta_test.py``),
+            'sweep', 'tasks' (``generate_task.py``) or 'dictionary'
+            (``dict_construction.py``).
     """
     required, many = set(required), set(many)
     defaults = defaults or {}
     for name in names:
         key, typ, text = _FLAGS[name]
+        if name in _USES:  # KeyError: a command this flag is not told for
+            use = _USES[name][command]
+            text = f'{text}; {use}' if use else text
         kw = dict(type=typ, help=text)
         if name in _CHOICES:
             kw['choices'] = _CHOICES[name]

@@ -33,7 +33,8 @@ def parse_args(argv=None):
                    help='out domain: support from any training slide '
                    '(hetero, default) or from one slide per task (homo)')
     S.add_arguments(p, ['num_shots', 'num_task', 'novel_class'],
-                    required=['num_shots'], many=['num_shots', 'novel_class'])
+                    required=['num_shots'], many=['num_shots', 'novel_class'],
+                    command='tasks')
     p.add_argument('--seed', '--task_seed', dest='task_seed', type=int,
                    default=S.default('task_seed'),
                    help='sampling seed (default: %(default)s)')
