@@ -1240,6 +1240,34 @@ def test_a_sweep_that_fails_to_start_leaves_no_work_dir(crossmodal_root,
     assert not (tmp_path / 'a').exists()
 
 
+def test_a_zero_epoch_baseline_that_cannot_be_evaluated_writes_nothing(
+        crossmodal_root, tmp_path):
+    """With ``--baseline-epochs 0`` the baseline is the model as built:
+    a missing validation feature file stopped the sweep with one line, but
+    only after ``baseline/baseline.pth`` had been written and left behind.
+    The evaluation data is read first: the work dir goes, as on any failed
+    start, and one that was there is left as it was."""
+    import shutil
+
+    from openselfsup.apis import run_balance_sweep
+    slides = tmp_path / 'slides'
+    shutil.copytree(crossmodal_root / 'slides', slides)
+    case = next(iter(json.load(open(slides / 'val.json'))))
+    os.remove(slides / 'features' / f'{case}.pt')
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'val_dataloader.dataset.data_root': str(slides)}
+    for work, there in ((tmp_path / 'a' / 'sweep', False),
+                        (tmp_path / 'kept', True)):
+        if there:
+            work.mkdir()
+        with pytest.raises(InputError, match=f'case "{case}": feature file'):
+            run_balance_sweep(SLIDE_DEMO, [0], work_dir=str(work),
+                              baseline_epochs=0, cfg_options=opts)
+        assert work.exists() == there
+        assert not there or os.listdir(work) == [], list(os.walk(work))
+    assert not (tmp_path / 'a').exists()
+
+
 def test_sweep_plot_joins_the_lambdas_in_their_order():
     """--lambdas 1 0 0.5 drew each curve from 1 back to 0 and on to 0.5
     (the rows' order): the plot is the one of the rows in lambda order."""

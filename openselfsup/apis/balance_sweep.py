@@ -258,11 +258,14 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         else:
             runner = build_runner(config, work_dir=base_dir, amp=amp,
                                   cfg_options=base_opts)
+        # evaluated before its weights are saved: evaluation data that
+        # cannot be read (a missing feature file; with 0 epochs nothing has
+        # read it yet) stops the sweep before it writes anything
+        rows = [dict(name='baseline', **{'lambda': None},
+                     epochs=baseline_epochs, metrics=evaluate(runner))]
         baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
         save_weights(runner.model, baseline_ckpt,
                      meta=dict(config=config, epochs=baseline_epochs))
-        rows = [dict(name='baseline', **{'lambda': None},
-                     epochs=baseline_epochs, metrics=evaluate(runner))]
 
         # 2. one tuning run per lambda, all from the same baseline (its
         # weights replace the checkpoint files the backbone would read)
