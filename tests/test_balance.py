@@ -1441,8 +1441,8 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
     with pytest.raises(InputError, match='afile'):
         run_balance_sweep(cfg, [0.5], work_dir=str(afile), cfg_options=opts)
     assert afile.read_text() == 'x'
-    for twice, name in (([0.5, 0.5], '0.5'),
-                        ([0.1234561, 0.1234564], '0.123456')):
+    for twice, name in (([0.5, 0.5], '0.5'), ([0.1234561, 0.1234561],
+                                              '0.1234561')):
         with pytest.raises(InputError, match=f'--lambdas: {name} given '
                            'twice'):
             run_balance_sweep(cfg, twice, work_dir=str(tmp_path / 'bad'))
@@ -1456,6 +1456,41 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
                               **opts0, 'val_dataloader.dataset.data_root':
                               gone})
     assert not (tmp_path / 'bad').exists()
+
+
+def test_close_lambdas_get_distinct_run_names(tmp_path):
+    """``--lambdas 0.1234567 0.1234568`` was refused as given twice: the
+    runs were named ``{lambda:g}``, 0.123457 both. Distinct lambdas now get
+    distinct names that read back as the lambda; a value that ``:g`` shows
+    exactly keeps its ``:g`` name (existing work dirs stay valid)."""
+    from openselfsup.apis.balance_sweep import (lambda_name,
+                                                run_balance_sweep,
+                                                sweep_table)
+    for v in (0, 1, 0.1, 0.25, 0.5, 0.999, 1e-05, 0.123456, 2 ** -20):
+        if float(f'{v:g}') == v:
+            assert lambda_name(v) == f'{v:g}', v
+    assert lambda_name(-0.0) == '0'
+    rng = np.random.default_rng(0)
+    values = list(rng.uniform(0, 1, 200)) + [0.1234567, 0.1234568,
+                                             0.1234561, 0.1234564, 1 / 3]
+    values += [np.nextafter(v, 1.0) for v in values]
+    names = [lambda_name(v) for v in values]
+    assert len(set(names)) == len(set(values))  # one name per value
+    for v, n in zip(values, names):
+        assert float(n) == v and '/' not in n and ' ' not in n
+    assert lambda_name(0.1234567) == '0.1234567'
+    # the sweep takes them (it stops at the missing config, after the
+    # lambdas are checked), and its table tells them apart
+    missing = str(tmp_path / 'no_such_config.py')
+    with pytest.raises(InputError) as exc:
+        run_balance_sweep(missing, [0.1234567, 0.1234568],
+                          work_dir=str(tmp_path / 'w'))
+    assert 'given twice' not in str(exc.value)
+    assert 'no_such_config' in str(exc.value)
+    rows = [dict(name=f'lambda={lambda_name(v)}', **{'lambda': v},
+                 metrics={'kappa': 0.5}) for v in (0.1234567, 0.1234568)]
+    lines = sweep_table(rows, ['kappa']).splitlines()[2:]
+    assert lines[0] != lines[1] and '0.1234568' in lines[1]
 
 
 def test_sweep_cli_rejects_bad_lambda(capsys):

@@ -25,6 +25,18 @@ from ..config import default_work_dir, load_config
 from .train import build_runner, check_data_paths, train
 
 
+def lambda_name(value: float) -> str:
+    """How a lambda names its run (folder ``lambda_<name>``, row
+    ``lambda=<name>``): ``{value:g}`` where that is the value exactly (the
+    names sweeps have always had: ``0.1``, ``1e-05``), else the shortest
+    text that reads back as the value (``0.1234567``, which ``:g`` shows
+    as ``0.123457`` like ``0.1234568``): distinct lambdas, distinct names.
+    """
+    value = float(value) + 0.0  # -0.0 is 0
+    short = f'{value:g}'
+    return short if float(short) == value else repr(value)
+
+
 def _fmt(v) -> str:
     return f'{v:.4f}' if isinstance(v, float) else str(v)
 
@@ -35,7 +47,7 @@ def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
     lines = ['| ' + ' | '.join(head) + ' |',
              '|' + '|'.join(['---'] * len(head)) + '|']
     for r in rows:
-        lam = '-' if r['lambda'] is None else f"{r['lambda']:g}"
+        lam = '-' if r['lambda'] is None else lambda_name(r['lambda'])
         lines.append('| ' + ' | '.join(
             [r['name'], lam] + [_fmt(r['metrics'].get(k, float('nan')))
                                 for k in keys]) + ' |')
@@ -77,7 +89,7 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     sc = ax2.scatter(xs, ys, c=lams, cmap='viridis', vmin=0, vmax=1,
                      zorder=2)
     for lam, x, y in zip(lams, xs, ys):
-        ax2.annotate(f'{lam:g}', (x, y), textcoords='offset points',
+        ax2.annotate(lambda_name(lam), (x, y), textcoords='offset points',
                      xytext=(4, 4), fontsize=8)
     for r in base:
         ax2.scatter([r['metrics'][ret_metric]], [r['metrics'][cls_metric]],
@@ -174,11 +186,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     lambdas = [check_balance(v, '--lambdas') for v in lambdas]
     if not lambdas:
         raise InputError('give at least one lambda (--lambdas 0 0.5 1)')
-    names = [f'{v:g}' for v in lambdas]  # the run folders' names
+    names = [lambda_name(v) for v in lambdas]  # the run folders' names
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:  # one run folder per lambda: the second run would replace it
-        raise InputError(f'--lambdas: {", ".join(twice)} given twice (as '
-                         'run folders lambda_<value:g> name them)')
+        raise InputError(f'--lambdas: {", ".join(twice)} given twice')
     cfg_options = dict(cfg_options or {})
     cfg = load_config(config, cfg_options)
     if cfg.model.get('type') != 'BalancedCrossModal':
@@ -274,12 +285,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     'train_cfg': loop(max_epochs, _stops_early(hooks))}
         if 'checkpoint' in cfg.model.backbone:
             run_opts['model.backbone.checkpoint'] = None
-        for lam in lambdas:
-            run_dir = os.path.join(work_dir, f'lambda_{lam:g}')
+        for lam, name in zip(lambdas, names):
+            run_dir = os.path.join(work_dir, f'lambda_{name}')
             runner = train(config, work_dir=run_dir, amp=amp, cfg_options={
                 **run_opts, 'model.balance': lam,
-                'experiment_name': f'{tag}_lambda_{lam:g}'})
-            rows.append(dict(name=f'lambda={lam:g}', **{'lambda': lam},
+                'experiment_name': f'{tag}_lambda_{name}'})
+            rows.append(dict(name=f'lambda={name}', **{'lambda': lam},
                              epochs=int(runner.epoch),
                              metrics=evaluate(runner)))
 
