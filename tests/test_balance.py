@@ -1175,6 +1175,28 @@ def test_bad_input_one_line_errors(crossmodal_root, tmp_path):
         build_slides(missing)
     with pytest.raises(InputError, match=r'expected \[M, 64, 16\]'):
         build_slides(str(slides / 'val.json'), feat_dim=16)
+    # a grade written as a float (pandas, numpy: 2.0) was "has no label":
+    # an integral one is the grade, any other float is named as one
+    case = next(iter(json.load(open(slides / 'val.json'))))
+    as_int = build_slides(_write(tmp_path / 'int.json', {
+        case: dict(label=2, report='grade group 2')}))
+    as_float = build_slides(_write(tmp_path / 'float.json', {
+        case: dict(label=2.0, report='grade group 2')}))
+    assert as_float.get_data_info(0) == as_int.get_data_info(0)
+    assert as_float.get_data_info(0)['target'] == 2
+    for label, says in ((2.5, 'label 2.5 is a float, where an integer '
+                         'grade in 0..5 is expected'),
+                        (6, 'label 6 is not an integer grade in 0..5'),
+                        (6.0, 'label 6 is not an integer grade in 0..5'),
+                        ('2', "label '2' is not an integer grade in 0..5"),
+                        (True, 'label True is not an integer grade'),
+                        (None, 'has no label (an integer grade in 0..5)')):
+        bad = _write(tmp_path / 'bad_label.json', {
+            case: dict(label=label, report='grade group 2')})
+        with pytest.raises(InputError) as info:
+            build_slides(bad)
+        assert str(info.value).startswith(f'{bad}: case "{case}"')
+        assert says in str(info.value) and '\n' not in str(info.value)
     no_report = _write(tmp_path / 'norep.json',
                        {'case_00000': dict(label=1)})
     with pytest.raises(InputError, match='has no report'):

@@ -141,7 +141,8 @@ class SlideReports(BaseDataset):
     """Slides as precomputed region features, each with a grade and a report.
 
     Args:
-        ann_file (str): JSON ``{case_id: {"label": int, "report": str}}``.
+        ann_file (str): JSON ``{case_id: {"label": int, "report": str}}``
+            (a label written as a float, ``2.0``, is read as ``2``).
         feat_dim (int): expected feature width ``D``.
         patches_per_region (int): expected patches per region (64).
         num_grades (int): grades are ``0 .. num_grades - 1`` (ISUP: 6).
@@ -195,10 +196,18 @@ class SlideReports(BaseDataset):
             if not isinstance(entry, dict):
                 raise InputError(f'{where} is not an object')
             label, report = entry.get('label'), entry.get('report')
-            if label is None or isinstance(label, bool) or not isinstance(
-                    label, int) or not 0 <= label < self.num_grades:
-                raise InputError(f'{where} has no label (an integer in '
-                                 f'0..{self.num_grades - 1}), got {label!r}')
+            grades = f'an integer grade in 0..{self.num_grades - 1}'
+            if label is None:
+                raise InputError(f'{where} has no label ({grades})')
+            if isinstance(label, float) and label.is_integer():
+                label = int(label)  # 2.0, as pandas and numpy write 2
+            if isinstance(label, float):  # 2.5, nan
+                raise InputError(f'{where}: label {label!r} is a float, '
+                                 f'where {grades} is expected')
+            if isinstance(label, bool) or not isinstance(label, int) or \
+                    not 0 <= label < self.num_grades:
+                raise InputError(f'{where}: label {label!r} is not '
+                                 f'{grades}')
             if not isinstance(report, str) or not report.strip():
                 raise InputError(f'{where} has no report')
             feat = os.path.join(feat_dir, f'{case_id}.pt')
