@@ -23,7 +23,6 @@ class accuracy (mean per-class recall over the classes present) per level.
 saved checkpoint.
 """
 import logging
-import os
 from typing import Dict, Tuple
 
 import numpy as np
@@ -264,14 +263,15 @@ def check_knn_settings(k, temperature, aggregation: str) -> None:
 
 
 def shared_patients(bank_ds, query_ds) -> list:
-    """The query patients with a patch in the bank (the same image file):
-    their own patches are their nearest neighbours, a leak the accuracy
-    does not show (a split JSON naming a patient in train and val)."""
-    def infos(ds):
-        return [ds.get_data_info(i) for i in range(len(ds))]
-    bank_files = {os.path.realpath(d['img_path']) for d in infos(bank_ds)}
-    return sorted({d['patient'] for d in infos(query_ds)
-                   if os.path.realpath(d['img_path']) in bank_files})
+    """The query patients who also have patches in the bank (a split JSON
+    naming a patient in train and val): their own patches, or others of
+    the same tumour, are their nearest neighbours, a leak the accuracy
+    does not show. By patient name, as the splits name them (no file
+    system call per patch: the training hook runs this at every
+    evaluation)."""
+    def patients(ds):
+        return {ds.get_data_info(i)['patient'] for i in range(len(ds))}
+    return sorted(patients(bank_ds) & patients(query_ds))
 
 
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
