@@ -1,13 +1,14 @@
 """Small helpers shared by the benchmarks: machine description, peak memory,
 JSON output."""
 import datetime
-import json
 import os
 import platform
 import resource
 import subprocess
 
 import torch
+
+from openselfsup.utils import json_text
 
 
 def load_average() -> list:
@@ -41,8 +42,10 @@ def peak_rss_mib() -> float:
 
 
 def save(path: str, data: dict) -> None:
+    """Write ``data`` to ``path`` as standard JSON (NaN as ``null``), if
+    ``path`` is given."""
     if path:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, 'w') as f:
-            json.dump(data, f, indent=1)
+            f.write(json_text(data, indent=1))
         print(f'wrote {path}')

@@ -192,7 +192,8 @@ def main(argv=None):
         else:
             r = run_loop(s['data'], s['mode'], s['clf'], s['num_aug_shots'],
                          s['num_task'], s['workers'])
-        print(json.dumps(r))
+        from openselfsup.utils import json_text
+        print(json_text(r, indent=None))
         return 0
     from benchmarks._common import machine, save
     loop_tasks = min(args.loop_tasks or args.num_task, args.num_task)

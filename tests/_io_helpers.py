@@ -1,4 +1,6 @@
-"""Interrupting the library's file writes in tests."""
+"""The library's file writes in tests: interrupting them, reading their
+JSON as strict parsers do."""
+import json
 import os
 from contextlib import contextmanager
 
@@ -27,3 +29,12 @@ def named(prefix):
     """``hit`` for :func:`ctrl_c_when_writing`: a file whose name starts
     with ``prefix`` (the temporary ``.<name>.<pid>...`` of a set)."""
     return lambda path: os.path.basename(path).startswith(prefix)
+
+
+def strict_json(text):
+    """``text`` parsed as standard JSON: ``NaN``, ``Infinity`` and
+    ``-Infinity``, which Python's ``json`` reads but ``jq`` and
+    JavaScript's ``JSON.parse`` refuse, raise ``ValueError``."""
+    def refuse(name):
+        raise ValueError(f'{name} is not JSON')
+    return json.loads(text, parse_constant=refuse)

@@ -639,3 +639,44 @@ print("survived")
                          env=dict(os.environ, PYTHONPATH=path))
     assert out.returncode == -signal.SIGTERM, out.stderr
     assert 'survived' not in out.stdout
+
+
+def test_json_is_standard_with_null_for_nan_and_inf(tmp_path):
+    """Python's json writes NaN and Infinity, which are not JSON (jq and
+    JavaScript's JSON.parse refuse the file): every non-finite float,
+    however nested and of whatever type, is written null, by save_json and
+    save_set alike; finite numbers to the text json writes for them; a
+    file written before, with NaN, still reads."""
+    import math
+
+    from _io_helpers import strict_json
+
+    from openselfsup.utils import load_json, save_set
+    nan, inf = float('nan'), float('inf')
+    obj = {'a': nan, 'b': [1.5, -inf, {'c': (inf, 2, None)}],
+           'd': np.float32('nan'), 'e': np.array([[0.25, np.nan]]),
+           'f': np.float64(-np.inf), 'g': 'NaN', 'h': [np.int64(3), True]}
+    want = {'a': None, 'b': [1.5, None, {'c': [None, 2, None]}], 'd': None,
+            'e': [[0.25, None]], 'f': None, 'g': 'NaN', 'h': [3, True]}
+    a, b = str(tmp_path / 'a.json'), str(tmp_path / 'b.json')
+    save_json(a, obj)
+    save_set({b: obj})
+    for path in (a, b):
+        assert strict_json(open(path).read()) == want
+    # finite numbers: json's own text for them, as before
+    finite = {'x': 0.1 + 0.2, 'y': [1e-05, 3, np.float32(0.1)],
+              'z': np.arange(3), 'w': (-0.0, 1e300)}
+    save_json(a, finite)
+    assert open(a).read() == json.dumps(
+        {'x': 0.1 + 0.2, 'y': [1e-05, 3, float(np.float32(0.1))],
+         'z': [0, 1, 2], 'w': [-0.0, 1e300]}, indent=2) + '\n'
+    # a non-finite number that gets past the conversion (a key) is refused
+    # loudly, nothing written
+    with pytest.raises(ValueError):
+        save_json(str(tmp_path / 'c.json'), {nan: 1})
+    assert sorted(os.listdir(tmp_path)) == ['a.json', 'b.json']
+    # a file written before this: NaN and Infinity read back as floats
+    with open(b, 'w') as f:
+        json.dump({'x': nan, 'y': [-inf]}, f)
+    old = load_json(b)
+    assert math.isnan(old['x']) and old['y'] == [-inf]

@@ -4,6 +4,6 @@ from .errors import (InputError, Terminated, first_line,  # noqa: F401
                      run_cli, terminate_raises)
 from .fingerprint import array_sha1, file_sha1, file_sha256  # noqa: F401
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
-                 check_writable, check_writable_dir, load_json, load_npy,
-                 locked,
-                 save_json, save_npy, save_npz, save_set, save_text)
+                 check_writable, check_writable_dir, json_text, load_json,
+                 load_npy, locked, save_json, save_npy, save_npz, save_set,
+                 save_text)

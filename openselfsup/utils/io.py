@@ -34,6 +34,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import math
 import os
 import re
 import signal
@@ -559,32 +560,55 @@ def save_npz(path: str, exclusive: bool = False, **arrays: np.ndarray) -> None:
             np.savez(f, **arrays)
 
 
-def to_jsonable(o):
-    """``json.dump``'s ``default``: numpy scalars and arrays to Python."""
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, np.generic):
-        return o.item()
-    raise TypeError(f'{type(o).__name__} is not JSON serialisable')
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` as standard JSON holds it: numpy scalars and arrays as
+    Python numbers and lists, tuples as lists, and every float that is NaN
+    or infinite (the ``nan`` metrics of a model that diverged, a CI over
+    one task) as ``None``, written ``null``. Python's ``json`` would write
+    ``NaN`` and ``Infinity``, which are not JSON: ``jq``, JavaScript's
+    ``JSON.parse`` and other strict parsers refuse such a file. Containers
+    are copied (a dict keeps its order); anything else is returned as it
+    is (``json`` refuses what it cannot write). Every finite number is
+    written as before, to the same text."""
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def json_text(obj: Any, indent: Optional[int] = 2) -> str:
+    """``obj`` as standard JSON text (:func:`to_jsonable`): the one
+    serialisation of every JSON the project writes. ``allow_nan=False``:
+    a non-finite number that got past :func:`to_jsonable` (a NaN dict key)
+    raises ``ValueError`` instead of writing ``NaN``."""
+    return json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
 
 
 def save_json(path: str, obj: Any, indent: int = 2) -> None:
-    """Save a JSON-serialisable object to ``path`` atomically.
-
-    numpy scalars and arrays are converted to Python numbers and lists.
-    """
+    """Save a JSON-serialisable object to ``path`` atomically, as standard
+    JSON (:func:`json_text`: numpy scalars and arrays as Python numbers
+    and lists, NaN and infinities as ``null``)."""
     with atomic_path(path) as tmp:
         _write_json(tmp, obj, indent)
 
 
 def _write_json(tmp: str, obj: Any, indent: int = 2) -> None:
+    text = json_text(obj, indent)
     with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=indent, default=to_jsonable)
-        f.write('\n')
+        f.write(text + '\n')
 
 
 def load_json(path: str, what: str = 'JSON file') -> Any:
-    """Read a JSON file; a missing or broken file is one line.
+    """Read a JSON file; a missing or broken file is one line. A file
+    written before :func:`json_text` wrote ``null`` for them may hold
+    ``NaN`` and ``Infinity``: they read as floats, as they always did.
 
     Args:
         path (str): the file.
