@@ -1515,6 +1515,57 @@ def test_close_lambdas_get_distinct_run_names(tmp_path):
     assert lines[0] != lines[1] and '0.1234568' in lines[1]
 
 
+def test_sweep_json_is_standard_and_its_table_reads_back(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A diverged run scores nan in every metric (kappa is nan on one
+    grade too): sweep.json holds them as null, standard JSON (jq and
+    JSON.parse refuse NaN), and load_sweep reads them back as nan, so the
+    table made from the file is the sweep's own, nan where it printed nan;
+    a sweep.json written before, with NaN, reads the same. The runs are
+    stand-ins that report these metrics (nothing trains)."""
+    from _io_helpers import strict_json
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    base = {k: 0.25 + i / 64 for i, k in enumerate(names)}
+    base['kappa'] = float('nan')
+    diverged = {k: float('nan') for k in names}
+
+    def run(metrics):
+        return lambda *args, **kwargs: SimpleNamespace(
+            model=nn.Linear(2, 1), epoch=3, val=lambda: dict(metrics))
+
+    monkeypatch.setattr(bs, 'build_runner', run(base))
+    monkeypatch.setattr(bs, 'train', run(diverged))
+    res = bs.run_balance_sweep(SLIDE_DEMO, [1], work_dir=str(tmp_path / 's'),
+                               baseline_epochs=0, cfg_options=opts)
+    path = res['paths']['json']
+    saved = strict_json(open(path).read())
+    assert saved['rows'][0]['metrics'] == dict(base, kappa=None)
+    assert saved['rows'][1]['metrics'] == {k: None for k in names}
+    assert saved['rows'][0]['lambda'] is None  # the baseline's, as before
+    table = open(res['paths']['markdown']).read()
+    assert table == res['table']
+    assert table.splitlines()[2].startswith('| baseline | - | nan | ')
+    assert table.splitlines()[3] == '| lambda=1 | 1 | ' + ' | '.join(
+        ['nan'] * len(names)) + ' |'
+    assert bs.sweep_table(bs.load_sweep(path)['rows'], names) == table
+    # written before null: NaN
+    old = tmp_path / 'old.json'
+    old.write_text(json.dumps(dict(saved, rows=[
+        dict(saved['rows'][0], metrics=base),
+        dict(saved['rows'][1], metrics=diverged)]), indent=2))
+    assert 'NaN' in old.read_text()
+    assert bs.sweep_table(bs.load_sweep(str(old))['rows'], names) == table
+    other = tmp_path / 'other.json'  # JSON, but not a sweep's
+    other.write_text('{"rows": [1, 2]}')
+    with pytest.raises(InputError, match='other.json: not a lambda sweep'):
+        bs.load_sweep(str(other))
+
+
 def test_sweep_cli_rejects_bad_lambda(capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(

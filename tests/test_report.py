@@ -270,6 +270,53 @@ def test_single_task_results_and_pair_novel_class(tmp_path):
     assert pair.mean() == pytest.approx(0.4)
 
 
+def test_a_cell_without_a_ci_written_and_read_back_shows_as_before(
+        tmp_path):
+    """A one-task result holds NaN CIs where it keeps the summary of its
+    F1 as computed (mean_ci's undefined half-width): its result JSON is
+    standard JSON (null; jq and JSON.parse refuse NaN), and the table of
+    the file shows the mean alone, as the cell of the result in memory
+    does; so does summary.json. A result written before, with NaN, is
+    read (it was refused as an F1 outside [0, 1]) and shows the same."""
+    from _io_helpers import strict_json
+
+    from openselfsup.lowshot.metrics import summarize as summarize_f1
+    from openselfsup.lowshot.report import _fmt
+    from openselfsup.utils import save_json
+    f1 = np.array([[0.5, 0.75, 0.6]])
+    s = summarize_f1(f1)
+    assert np.isnan(s['average_ci']) and np.isnan(s['per_class_ci']).all()
+    classes = ['normal', 'viable_tumor', 'non_viable_tumor']
+    result = dict(model='m', task='out_homo', mode='linear', clf='Ridge',
+                  num_shots=1, num_task=1, novel_class=None, seed=0,
+                  classes=classes, units='fraction', per_task_f1=f1,
+                  **{k: s[k] for k in ('per_class_mean', 'per_class_ci',
+                                       'average_mean', 'average_ci',
+                                       'harmonic_mean', 'harmonic_ci')})
+    in_memory = _fmt(result['average_mean'], result['average_ci'])
+    assert in_memory == '61.67'  # (0.5 + 0.75 + 0.6) / 3, no CI
+    for writer in ('save_json', 'json.dump before'):
+        w = str(tmp_path / writer.split()[0])
+        path = paths.result_path(w, 'm', 'out_homo', 'linear', 'Ridge', 1)
+        if writer == 'save_json':
+            save_json(path, result)
+            assert strict_json(open(path).read())['average_ci'] is None
+        else:
+            os.makedirs(os.path.dirname(path))
+            with open(path, 'w') as f:
+                json.dump({k: v.tolist() if isinstance(v, np.ndarray)
+                           else v for k, v in result.items()}, f)
+            assert 'NaN' in open(path).read()
+        out = summarize(w)
+        _, rows = _md_rows(out['markdown'])
+        assert rows == {('m', 'linear', 'Ridge'): {
+            'out_homo 1-shot': in_memory}}, writer
+        cell = strict_json(open(out['json']).read())['rows'][0]['cells'][
+            'out_homo/1']
+        assert cell['mean'] == pytest.approx(0.6166666) and \
+            cell['ci'] is None
+
+
 def test_results_of_changed_inputs_are_left_out(tmp_path, capsys):
     """A result whose features were extracted again, or whose task store
     was drawn again, since it was computed is left out of the summary with

@@ -10,7 +10,9 @@
    evaluate.
 3. **Report**: ``sweep.json`` (every metric of every run), ``sweep.md`` (the
    table), ``sweep.png`` (the ``plot_metrics`` against lambda, and the task
-   metric against the retrieval metric).
+   metric against the retrieval metric). ``sweep.json`` is standard JSON:
+   a ``nan`` metric (a run that diverged) is written ``null``, and
+   :func:`load_sweep` reads it back as ``nan``.
 
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>``.
@@ -20,7 +22,8 @@ import os
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
-from ..utils import InputError, check_writable, locked, save_set
+from ..utils import (InputError, check_writable, load_json, locked,
+                     save_set)
 from ..config import default_work_dir, load_config
 from .train import build_runner, check_data_paths, train
 
@@ -52,6 +55,31 @@ def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
             [r['name'], lam] + [_fmt(r['metrics'].get(k, float('nan')))
                                 for k in keys]) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def load_sweep(path: str) -> Dict:
+    """Read a sweep's ``sweep.json`` back (what :func:`run_balance_sweep`
+    returns, less ``table``): every metric a number, a ``null`` one (a
+    NaN, which standard JSON cannot hold:
+    :func:`~openselfsup.utils.io.to_jsonable`) as ``nan``, so that
+    :func:`sweep_table` and :func:`plot_sweep` of its ``rows`` show what
+    the sweep showed. A file written before NaN was written ``null``
+    (``NaN``) reads the same.
+
+    Raises:
+        InputError: missing, not JSON, or without the rows of a sweep.
+    """
+    data = load_json(path, 'lambda sweep JSON')
+    rows = data.get('rows') if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and isinstance(r.get('metrics'), dict)
+            for r in rows):
+        raise InputError(f'{path}: not a lambda sweep\'s JSON (no rows '
+                         'with metrics)')
+    for r in rows:
+        r['metrics'] = {k: float('nan') if v is None else v
+                        for k, v in r['metrics'].items()}
+    return data
 
 
 def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,

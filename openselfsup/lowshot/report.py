@@ -14,7 +14,8 @@ A result JSON (written by the meta-test, :mod:`.meta_test`) holds at least::
 
 and optionally ``variant``, ``novel_class``, ``harmonic_mean``/
 ``harmonic_ci`` (mixture) and ``per_task_f1`` [T, C]. F1 values are
-fractions in [0, 1]; a CI is null when it is undefined (a single task).
+fractions in [0, 1]; a CI is null when it is undefined (a single task;
+NaN, in a file written before every JSON was standard, reads the same).
 """
 import glob
 import math
@@ -44,8 +45,8 @@ REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
 
 
 def _check_fraction(value, what: str, path: str) -> None:
-    if value is None:
-        return
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return  # undefined: null, or NaN in a file written before null
     if not isinstance(value, (int, float)) or not 0 <= value <= 1 + 1e-9:
         raise InputError(f'{path}: {what} = {value!r} is not an F1 fraction '
                          'in [0, 1]')
