@@ -519,6 +519,33 @@ def test_several_sets_in_one_process_equal_one_call_each(
         np.load(paths.features_path(one, 'clp', 'NCT_test')))
 
 
+def test_one_output_written_two_ways_is_given_twice(tmp_path):
+    """Two --output that are one file (its folder through a link, or
+    ``./``): the second set would overwrite the first. Only the spelling
+    was compared (os.path.abspath), so a link passed; refused before any
+    config is read."""
+    from openselfsup.apis.extract import open_lists
+    from openselfsup.utils import InputError
+    real = paths.features_path(str(tmp_path / 'wd'), 'm', 'NCT_test')
+    os.makedirs(os.path.dirname(real))
+    os.symlink(tmp_path / 'wd', tmp_path / 'link')
+    linked = paths.features_path(str(tmp_path / 'link'), 'm', 'NCT_test')
+    assert os.path.abspath(linked) != os.path.abspath(real)
+    dotted = os.path.join(os.path.dirname(real), '.', 'NCT_test.npy')
+    for outputs in ([real, linked], [real, dotted], [real, real]):
+        with pytest.raises(InputError) as exc:
+            open_lists(['no_such_config.py'] * 2, outputs)
+        shown = ' and '.join(dict.fromkeys(outputs))
+        assert str(exc.value) == (f'--output: {shown} given twice (one '
+                                  'file per feature set)')
+    # other files: the configs are read next (and are missing here)
+    other = paths.features_path(str(tmp_path / 'link'), 'm2', 'NCT_test')
+    with pytest.raises(InputError) as exc:
+        open_lists(['no_such_config.py'] * 2, [real, other])
+    assert 'given twice' not in str(exc.value)
+    assert 'no_such_config' in str(exc.value)
+
+
 def test_several_encoders_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys, monkeypatch):
     """One --pretrained per --config: each set's features are those of its

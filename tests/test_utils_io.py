@@ -680,3 +680,46 @@ def test_json_is_standard_with_null_for_nan_and_inf(tmp_path):
         json.dump({'x': nan, 'y': [-inf]}, f)
     old = load_json(b)
     assert math.isnan(old['x']) and old['y'] == [-inf]
+
+
+def _pairwise_twice(values, key):
+    """given_twice by brute force: every pair (i < j) with one key; the
+    keys in the order of their first value, each with all its values."""
+    keys = [key(v) for v in values]
+    repeated = []
+    for i in range(len(values)):
+        for j in range(i + 1, len(values)):
+            if keys[i] == keys[j] and keys[i] not in repeated:
+                repeated.append(keys[i])
+    return [[v for v, k in zip(values, keys) if k == r] for r in repeated]
+
+
+def test_given_twice_agrees_with_a_pairwise_loop():
+    from openselfsup.utils import given_twice
+    rng = np.random.default_rng(0)
+    keys = [None, lambda v: v % 3, lambda v: -v, lambda v: str(v)[:1]]
+    for trial in range(400):
+        n = int(rng.integers(0, 12))
+        values = [int(v) for v in rng.integers(0, int(rng.integers(1, 20)),
+                                               n)]
+        if trial % 5 == 0:  # None and strings, as the list flags hold
+            values = [None if v % 4 == 0 else f'v{v % 5}' for v in values]
+            key = None
+        else:
+            key = keys[trial % len(keys)]
+        want = _pairwise_twice(values, key or (lambda v: v))
+        assert given_twice(values, key) == want, (values, trial)
+    assert given_twice([]) == [] and given_twice([1, 2, 3]) == []
+
+
+def test_check_distinct_names_the_flag_and_each_value_once():
+    from openselfsup.utils import InputError, check_distinct
+    check_distinct('--shots', [1, 5, 10])  # distinct: nothing raised
+    with pytest.raises(InputError) as exc:
+        check_distinct('--shots', [1, 5, 1, 5, 1, 10], why='once each')
+    assert str(exc.value) == '--shots: 1, 5 given twice (once each)'
+    # values of one key written differently are each shown, once
+    with pytest.raises(InputError) as exc:
+        check_distinct('--output', ['out/a.npy', './out/a.npy', 'out/a.npy'],
+                       key=os.path.normpath)
+    assert str(exc.value) == '--output: out/a.npy and ./out/a.npy given twice'

@@ -22,8 +22,8 @@ import os
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from ..models.algorithms.balanced import check_balance
-from ..utils import (InputError, check_writable, load_json, locked,
-                     save_set)
+from ..utils import (InputError, check_distinct, check_writable, load_json,
+                     locked, save_set)
 from ..config import default_work_dir, load_config
 from .train import build_runner, check_data_paths, train
 
@@ -215,9 +215,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     if not lambdas:
         raise InputError('give at least one lambda (--lambdas 0 0.5 1)')
     names = [lambda_name(v) for v in lambdas]  # the run folders' names
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:  # one run folder per lambda: the second run would replace it
-        raise InputError(f'--lambdas: {", ".join(twice)} given twice')
+    # one run folder per lambda, named by it: a second run would replace it
+    check_distinct('--lambdas', names, why='each lambda has one run folder')
     cfg_options = dict(cfg_options or {})
     cfg = load_config(config, cfg_options)
     if cfg.model.get('type') != 'BalancedCrossModal':

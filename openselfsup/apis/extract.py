@@ -66,8 +66,8 @@ from mmengine.logging import print_log
 
 from ..config import argument_value, load_config
 from ..lowshot import paths
-from ..utils import (InputError, array_sha1, check_writable, file_sha1,
-                     file_sha256, load_json, locked, save_set)
+from ..utils import (InputError, array_sha1, check_distinct, check_writable,
+                     file_sha1, file_sha256, load_json, locked, save_set)
 from ..utils.device import resolve_device
 
 _BACKBONE_PREFIX = 'backbone.'
@@ -970,12 +970,10 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
     if data_roots is not None and len(data_roots) != len(configs):
         raise InputError(f'{len(data_roots)} --data-root for '
                          f'{len(configs)} --config: give one per config')
-    written = {}
-    for output in outputs:
-        path = os.path.abspath(output_paths(output)['features'])
-        if path in written:
-            raise InputError(f'{output}: given twice as --output')
-        written[path] = output
+    # one file, however written (./out, a link to out): the second set
+    # would overwrite the first
+    check_distinct('--output', outputs, key=lambda output: os.path.realpath(
+        output_paths(output)['features']), why='one file per feature set')
     if data_roots is not None and 'dataset.data_root' in (cfg_options or {}):
         raise InputError('--data-root and --cfg-options dataset.data_root '
                          'both set the data root: give one of them')

@@ -22,7 +22,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from ..classes import held_out
-from ..utils import InputError
+from ..utils import InputError, check_distinct as distinct
 from . import paths
 
 #: query samples per class in every task (the published code's ``num_querys``)
@@ -118,16 +118,11 @@ def check_distinct(flag: str, values: Sequence) -> None:
     setting would run, be written and be counted twice.
 
     Raises:
-        InputError: the flag and the values given twice.
+        InputError: the flag and the values given twice
+            (:func:`openselfsup.utils.check_distinct`).
     """
-    twice = []
-    for i, v in enumerate(values):
-        if v in values[:i] and v not in twice:
-            twice.append(v)
-    if twice:
-        shown = ', '.join('none' if v is None else str(v) for v in twice)
-        raise InputError(f'{flag}: {shown} given twice (each setting runs '
-                         'once; give every value once)')
+    distinct(flag, values, show=lambda v: 'none' if v is None else str(v),
+             why='each setting runs once; give every value once')
 
 
 def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:

@@ -10,7 +10,8 @@ import os
 import signal
 import sys
 import threading
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Hashable, Iterable, List, Optional, \
+    Sequence
 
 
 class InputError(Exception):
@@ -68,6 +69,55 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
 
     signal.signal(signal.SIGTERM, handler)
     return restore
+
+
+def given_twice(values: Iterable,
+                key: Optional[Callable[[Any], Hashable]] = None) -> List[List]:
+    """The values of a list that stand for the same thing (the same
+    ``key``; the value itself without one), one group per such key in the
+    order the key first appears, each group the values as given (their
+    spellings may differ: ``out/a.npy``, ``./out/a.npy``).
+
+    Args:
+        values (iterable): e.g. a list flag's values.
+        key (callable, optional): what decides that two values are one
+            (a lambda's run name, an output's real path); hashable.
+
+    Returns:
+        list of list: empty when every key is given once.
+    """
+    groups = {}
+    for v in values:
+        groups.setdefault(v if key is None else key(v), []).append(v)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def check_distinct(flag: str, values: Iterable,
+                   key: Optional[Callable[[Any], Hashable]] = None,
+                   show: Callable[[Any], str] = str,
+                   why: str = '') -> None:
+    """Refuse a value given twice in a list flag (``--shots 1 1``, two
+    ``--output`` that are one file): one line that names the flag and the
+    values (:func:`given_twice`).
+
+    Args:
+        flag (str): the flag as the user types it (``--shots``).
+        values (iterable): its values.
+        key (callable, optional): as :func:`given_twice`.
+        show (callable): a value as the message writes it.
+        why (str): why a value counts once (added in brackets).
+
+    Raises:
+        InputError: ``<flag>: <value> given twice (<why>)``; values of one
+            key written differently are each shown (``a and b``).
+    """
+    groups = given_twice(values, key)
+    if not groups:
+        return
+    shown = ', '.join(' and '.join(dict.fromkeys(show(v) for v in g))
+                      for g in groups)
+    raise InputError(f'{flag}: {shown} given twice'
+                     + (f' ({why})' if why else ''))
 
 
 def first_line(exc: BaseException, with_type: bool = False) -> str:
