@@ -1355,6 +1355,21 @@ def test_sweep_of_only_settings_without_a_closed_form_says_why(wd, capsys):
               'and nearest_centroid only, not logistic_regression')
 
 
+def test_single_run_and_sweep_say_the_same_about_no_closed_form(wd, capsys):
+    """The single meta-test and the sweep refuse latent_aug_expected for
+    logistic regression in the same words (each after its own flag; the
+    sweep adds that nothing is left to run)."""
+    single = cli_fails(META, _meta(wd, '--mode', 'latent_aug_expected',
+                                   '--clf', 'logistic_regression'),
+                       capsys, wd, '--mode latent_aug_expected')
+    swept = cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
+                              'mixture', '--shots', '1', '--num_task', '3',
+                              '--modes', 'latent_aug_expected', '--clfs',
+                              'logistic_regression'], capsys, wd, '--modes')
+    assert swept == single.replace('--mode ', '--modes ', 1) + \
+        ': nothing to run'
+
+
 @pytest.mark.parametrize('features', ['LC', 'PAIP_train', 'PAIP_test'])
 def test_novel_class_of_a_dictionary_of_other_classes_is_refused(
         wd, capsys, features):

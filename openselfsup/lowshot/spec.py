@@ -113,6 +113,14 @@ def _seed(flag: str, value) -> None:
                          f'{value!r}')
 
 
+def no_closed_form(flag: str, clfs: Sequence[str]) -> str:
+    """Why ``latent_aug_expected`` cannot run classifiers ``clfs`` (one
+    line, after ``flag``: ``--mode``, or the sweep's ``--modes``)."""
+    return (f'{flag} latent_aug_expected has a closed form for '
+            f'{" and ".join(EXPECTED_CLASSIFIERS)} only, not '
+            f'{" ".join(clfs)}')
+
+
 def check_distinct(flag: str, values: Sequence) -> None:
     """Refuse a value given twice in a list flag (``--shots 1 1``): each
     setting would run, be written and be counted twice.
@@ -330,9 +338,7 @@ class RunSpec:
                              f'{", ".join(MODES)}')
         if self.mode == 'latent_aug_expected' and \
                 self.clf not in EXPECTED_CLASSIFIERS:
-            raise InputError(f'--mode latent_aug_expected has a closed form '
-                             f'for {" and ".join(EXPECTED_CLASSIFIERS)} '
-                             f'only, not {self.clf}')
+            raise InputError(no_closed_form('--mode', [self.clf]))
         self.tasks  # validates task, shots, num_task, novel class, task seed
         _seed('seed', self.seed)
         _positive('alpha', self.alpha)

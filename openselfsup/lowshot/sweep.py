@@ -32,7 +32,8 @@ import torch
 from ..utils import InputError, check_writable, save_json, save_set
 from . import paths
 from .meta_test import Inputs, check_execution, evaluate, result_table
-from .spec import CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec
+from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
+                   no_closed_form)
 from .tasks import check_samplers
 
 
@@ -105,10 +106,8 @@ def cli_specs(args) -> List[RunSpec]:
         args.model, task, novel, args.shots or DEFAULT_SHOTS[task],
         args.clfs, args.modes, args.model_template, **common)]
     if not specs:  # every setting skipped by sweep_specs: say why
-        raise InputError(
-            f'--modes latent_aug_expected has a closed form for '
-            f'{" and ".join(EXPECTED_CLASSIFIERS)} only, not '
-            f'{" ".join(args.clfs)}: nothing to run')
+        raise InputError(no_closed_form('--modes', args.clfs)
+                         + ': nothing to run')
     return specs
 
 
