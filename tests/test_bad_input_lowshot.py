@@ -1331,6 +1331,39 @@ def test_missing_set_of_imported_features_names_the_import(wd, capsys):
               f'[--paths PATHS] --output {out})')
 
 
+def test_a_successful_load_reads_no_other_provenance(wd, monkeypatch):
+    """The hint of a missing set (extract.py or import_features.py, by the
+    model's other provenance JSONs) was built before every load: each
+    load_features read up to the five other sets' JSONs, also when the set
+    was there. A load reads its own provenance only; the hint reads the
+    others when the set is missing."""
+    import builtins
+    from openselfsup.lowshot.features import load_features
+    for name in paths.FEATURE_NAMES:  # extracted sets: the hint reads all
+        with open(paths.provenance_path(wd, 'clp', name), 'w') as f:
+            json.dump({'checkpoint_kind': 'full'}, f)
+    provenance = {os.path.abspath(paths.provenance_path(wd, 'clp', n)): n
+                  for n in paths.FEATURE_NAMES}
+    reads = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and \
+                os.path.abspath(file) in provenance:
+            reads.append(provenance[os.path.abspath(file)])
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    fs = load_features(wd, 'clp', 'NCT_test')
+    assert fs.provenance == {'checkpoint_kind': 'full'}
+    assert reads == ['NCT_test']  # its own, no other
+    os.remove(paths.features_path(wd, 'clp', 'NCT_test'))
+    reads.clear()
+    with pytest.raises(InputError, match='extract.py --config'):
+        load_features(wd, 'clp', 'NCT_test')
+    assert sorted(reads) == sorted(paths.FEATURE_NAMES)  # the hint's
+
+
 def test_a_workdir_that_is_a_file_is_named(tmp_path, capsys):
     """generate_task.py and summarize.py with a --workdir that is a file
     said 'labels not found ... make it with extract.py' and 'no results

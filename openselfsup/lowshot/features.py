@@ -25,7 +25,7 @@ raw sets, and sets whose provenance names different encoders
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -77,15 +77,19 @@ def _check_name(name: str) -> None:
                          f'{", ".join(paths.FEATURE_NAMES)}')
 
 
-def _load_array(path: str, what: str, hint: str,
-                others: str = '') -> np.ndarray:
+def _load_array(path: str, what: str, hint: Callable[[], str],
+                others: Callable[[], str] = str) -> np.ndarray:
+    """``path`` read by :func:`load_npy`; where it is missing or unreadable,
+    one line with the command that makes it, ``hint()``, and ``others()``
+    (both called only then: the hint may read the provenance JSONs of the
+    model's other sets, and every run loads several sets)."""
     if not os.path.exists(path):
-        raise InputError(f'{what} not found: {path} (make it with: {hint})'
-                         + others)
+        raise InputError(f'{what} not found: {path} (make it with: '
+                         f'{hint()})' + others())
     try:
         return load_npy(path, what)
     except InputError as exc:
-        raise InputError(f'{exc}; make it again with: {hint}') from None
+        raise InputError(f'{exc}; make it again with: {hint()}') from None
 
 
 def _other_models(workdir: str, model: str) -> str:
@@ -119,7 +123,7 @@ def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
     """
     _check_name(name)
     path = paths.labels_path(workdir, name)
-    labels = _load_array(path, 'labels', _hint(
+    labels = _load_array(path, 'labels', lambda: _hint(
         name, paths.features_path(workdir, model, name)))
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise InputError(f'{path}: labels must be a 1-d integer array, got '
@@ -236,8 +240,9 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
     """
     _check_name(name)
     fpath = paths.features_path(workdir, model, name)
-    feats = _load_array(fpath, 'features', _hint(name, fpath, workdir, model),
-                        _other_models(workdir, model))
+    feats = _load_array(fpath, 'features',
+                        lambda: _hint(name, fpath, workdir, model),
+                        lambda: _other_models(workdir, model))
     if feats.ndim != 2 or not np.issubdtype(feats.dtype, np.floating) or \
             feats.shape[1] == 0:
         raise InputError(f'{fpath}: features must be a 2-d float array [N, D],'
