@@ -1142,6 +1142,77 @@ def test_published_coco_fold_layout_is_read(tmp_path):
     assert np.flatnonzero(info['target']).tolist() == [0, 79]
 
 
+def _label_outcome(build, label):
+    """The target a dataset reads for ``label``, or its one-line refusal
+    without the file and entry that start it."""
+    try:
+        return build(label).get_data_info(0)['target'].tolist()
+    except InputError as exc:
+        msg = str(exc)
+        assert '\n' not in msg and msg.count('"') == 2, msg
+        return msg.split('"', 2)[2]
+
+
+def test_images_and_slides_read_labels_alike(tmp_path):
+    """CaptionedImages refused an index written as a float (2.0, as
+    pandas and numpy write it) as 'unknown label 2.0' and took True as
+    index 1, where SlideReports read 2.0 as 2 and named a fraction, nan or
+    a non-number as such: one reading of a numeric label for both."""
+    from PIL import Image
+    Image.new('RGB', (8, 8)).save(tmp_path / 'img.png')
+    os.makedirs(tmp_path / 'features')
+    torch.save(torch.zeros(2, 64, 4), tmp_path / 'features' / 'c.pt')
+    built = []
+
+    def images(label, classes=6):
+        ann = _write(tmp_path / f'fold{len(built)}.json', {'img': dict(
+            labels=[label], captions=['a caption'])})
+        built.append(ann)
+        return DATASETS.build(dict(
+            type='CaptionedImages', ann_file=ann, classes=classes,
+            img_suffix='.png', data_prefix=dict(img_path=str(tmp_path))))
+
+    def slides(label):
+        ann = _write(tmp_path / f'slides{len(built)}.json', {'c': dict(
+            label=label, report='grade group 2')})
+        built.append(ann)
+        return DATASETS.build(dict(
+            type='SlideReports', ann_file=ann, feat_dim=4, num_grades=6,
+            data_prefix=dict(feat_path=str(tmp_path / 'features'))))
+
+    multi_hot_2 = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    assert _label_outcome(images, 2) == multi_hot_2
+    assert _label_outcome(slides, 2) == 2
+    # 2.0 is 2, as the integer reads
+    assert _label_outcome(images, 2.0) == multi_hot_2
+    assert _label_outcome(slides, 2.0) == 2
+    # a fraction, nan, an out-of-range float and a boolean: named alike
+    for label, says in ((2.5, 'label 2.5 is a float, where'),
+                        (float('nan'), 'label nan is a float, where'),
+                        (float('inf'), 'label inf is a float, where'),
+                        (6.0, 'label 6 is not'), (-1, 'label -1 is not'),
+                        (True, 'label True is not')):
+        got = _label_outcome(images, label), _label_outcome(slides, label)
+        assert got[0].startswith(': ' + says), got
+        assert got[1].startswith(': ' + says), got
+        assert got[0].endswith('a class name or an index in 0..5'
+                               + (' is expected' if 'float' in says
+                                  else '')), got
+        assert got[1].endswith('an integer grade in 0..5'
+                               + (' is expected' if 'float' in says
+                                  else '')), got
+    # None among an image's labels (an entry without one is 'has no label')
+    assert _label_outcome(images, None) == \
+        ': label None is not a class name or an index in 0..5'
+    # '2' is a name: the class '2' of numbered classes, unknown among
+    # named ones; not a grade
+    assert _label_outcome(images, '2') == multi_hot_2
+    assert _label_outcome(lambda v: images(v, list('abcdef')), '2') == \
+        ": unknown label '2' (classes: a, b, c, d, e, f)"
+    assert _label_outcome(slides, '2') == \
+        ": label '2' is not an integer grade in 0..5"
+
+
 def test_bad_input_one_line_errors(crossmodal_root, tmp_path):
     img_root = crossmodal_root / 'images'
     fold = json.load(open(img_root / 'train.json'))

@@ -64,13 +64,42 @@ def read_classes(classes: Union[int, str, Sequence[str]],
     return names
 
 
+def label_index(label, num: int, where: str, expected: str) -> int:
+    """A label read from an annotation JSON as a class index in
+    ``0 .. num - 1``: an integer, or an integral float (``2.0``, as pandas
+    and numpy write 2) read as that integer.
+
+    Args:
+        label: the JSON value (not None: an entry without a label is its
+            reader's to name).
+        num (int): the number of classes (grades).
+        where (str): the file and entry, starting the message.
+        expected (str): what a label is, e.g. ``'an integer grade in
+            0..5'``.
+
+    Raises:
+        InputError: a float that is not an integer (``2.5``, nan, inf), a
+            number out of range, or not a number (``'2'``, ``True``).
+    """
+    if isinstance(label, float) and label.is_integer():
+        label = int(label)  # 2.0, as pandas and numpy write 2
+    if isinstance(label, float):  # 2.5, nan, inf
+        raise InputError(f'{where}: label {label!r} is a float, where '
+                         f'{expected} is expected')
+    if isinstance(label, bool) or not isinstance(label, int) or \
+            not 0 <= label < num:
+        raise InputError(f'{where}: label {label!r} is not {expected}')
+    return label
+
+
 @DATASETS.register_module()
 class CaptionedImages(BaseDataset):
     """Multi-label images with one or more captions each.
 
     Args:
         ann_file (str): the fold JSON ``{image_id: {"labels": [names or
-            indices], "captions": [str, ...]}}``.
+            indices], "captions": [str, ...]}}`` (an index written as a
+            float, ``2.0``, is read as ``2``).
         classes (int | str | Sequence[str]): class names, a text file of
             them (one per line, relative to ``data_root``), or the number of
             classes (labels given as indices, e.g. the published COCO folds'
@@ -119,10 +148,11 @@ class CaptionedImages(BaseDataset):
                                    for c in caps):
                 raise InputError(f'{where} has no caption')
             target = np.zeros(len(classes), np.float32)
+            indices = f'a class name or an index in 0..{len(classes) - 1}'
             for lab in labels:
-                if isinstance(lab, int) and 0 <= lab < len(classes):
-                    target[lab] = 1
-                elif isinstance(lab, str) and lab in index:
+                if not isinstance(lab, str):  # an index: 2, or 2.0
+                    target[label_index(lab, len(classes), where, indices)] = 1
+                elif lab in index:
                     target[index[lab]] = 1
                 else:
                     raise InputError(f'{where}: unknown label {lab!r} '
@@ -199,15 +229,7 @@ class SlideReports(BaseDataset):
             grades = f'an integer grade in 0..{self.num_grades - 1}'
             if label is None:
                 raise InputError(f'{where} has no label ({grades})')
-            if isinstance(label, float) and label.is_integer():
-                label = int(label)  # 2.0, as pandas and numpy write 2
-            if isinstance(label, float):  # 2.5, nan
-                raise InputError(f'{where}: label {label!r} is a float, '
-                                 f'where {grades} is expected')
-            if isinstance(label, bool) or not isinstance(label, int) or \
-                    not 0 <= label < self.num_grades:
-                raise InputError(f'{where}: label {label!r} is not '
-                                 f'{grades}')
+            label = label_index(label, self.num_grades, where, grades)
             if not isinstance(report, str) or not report.strip():
                 raise InputError(f'{where} has no report')
             feat = os.path.join(feat_dir, f'{case_id}.pt')
