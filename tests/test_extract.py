@@ -546,6 +546,30 @@ def test_one_output_written_two_ways_is_given_twice(tmp_path):
     assert 'no_such_config' in str(exc.value)
 
 
+def test_two_outputs_that_are_links_to_one_file_are_two_files(tmp_path):
+    """Two --output that are links to one file are written as two files
+    (each set's write replaces its link, atomic_path's os.replace): they
+    are not one output given twice. Only the folders are resolved; the
+    real path of the files themselves refused them."""
+    from openselfsup.apis.extract import open_lists
+    from openselfsup.utils import InputError, save_npy
+    target = tmp_path / 'shared.npy'
+    np.save(target, np.zeros(1))
+    outputs = [str(tmp_path / 'out' / f'{n}.npy') for n in 'ab']
+    os.makedirs(tmp_path / 'out')
+    for out in outputs:
+        os.symlink(target, out)
+    with pytest.raises(InputError) as exc:
+        open_lists(['no_such_config.py'] * 2, outputs)
+    assert 'given twice' not in str(exc.value)
+    assert 'no_such_config' in str(exc.value)
+    # as the writes go: two files, the link's target untouched
+    for i, out in enumerate(outputs):
+        save_npy(out, np.full(1, i + 1.))
+    assert [np.load(o).tolist() for o in outputs] == [[1.], [2.]]
+    assert np.load(target).tolist() == [0.]
+
+
 def test_several_encoders_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys, monkeypatch):
     """One --pretrained per --config: each set's features are those of its

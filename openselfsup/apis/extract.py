@@ -971,9 +971,14 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
         raise InputError(f'{len(data_roots)} --data-root for '
                          f'{len(configs)} --config: give one per config')
     # one file, however written (./out, a link to out): the second set
-    # would overwrite the first
-    check_distinct('--output', outputs, key=lambda output: os.path.realpath(
-        output_paths(output)['features']), why='one file per feature set')
+    # would overwrite the first. The folder is resolved, not the file: a
+    # file that is a link is replaced by the write (os.replace), so two
+    # links to one file are two outputs
+    def where(output: str) -> str:
+        folder, name = os.path.split(output_paths(output)['features'])
+        return os.path.join(os.path.realpath(folder or os.curdir), name)
+    check_distinct('--output', outputs, key=where,
+                   why='one file per feature set')
     if data_roots is not None and 'dataset.data_root' in (cfg_options or {}):
         raise InputError('--data-root and --cfg-options dataset.data_root '
                          'both set the data root: give one of them')
