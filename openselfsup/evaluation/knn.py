@@ -305,9 +305,10 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
         from mmengine.logging import print_log
         print_log(f'kNN: {len(shared)} query patient(s) also have patches '
                   f'in the bank ({", ".join(map(str, shared[:3]))}'
-                  f'{", ..." if len(shared) > 3 else ""}): their own '
-                  'patches are their neighbours; give the bank and the '
-                  'queries disjoint splits', logger='current',
+                  f'{", ..." if len(shared) > 3 else ""}): a patient\'s '
+                  'own patches are its nearest neighbours; give the bank '
+                  'and the queries patient-disjoint splits',
+                  logger='current',
                   level=logging.WARNING)
     bank_f = extract_features(model, bank_loader, 'kNN bank')
     query_f = extract_features(model, query_loader, 'kNN queries')
