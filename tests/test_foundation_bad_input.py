@@ -700,6 +700,75 @@ def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                      cfg_options={'model.backbone.depth': 19})
 
 
+@pytest.mark.parametrize('demo,options,key', [
+    ('clp', {'model.backbone.base_channels': 8}, 'model.neck.in_channels'),
+    ('clp', {'model.backbone.depth': 50}, 'model.neck.in_channels'),
+    ('clp', {'model.backbone.base_channels': 8, 'model.neck.in_channels': 64,
+             'model.neck.out_channels': 32},
+     'model.head.predictor.in_channels'),
+    ('fsp', {'model.backbone.base_channels': 8}, 'model.head.in_channels'),
+])
+def test_widths_that_do_not_chain_are_one_line(tmp_path, demo, options, key):
+    """A backbone width or depth changed without the neck's or head's
+    in_channels (shrinking the demo for a tiny run) was 'mat1 and mat2
+    shapes cannot be multiplied' from the first training step: now one
+    line when the runner is built, naming the key and the width it needs,
+    which is the width the part before it really gives (a forward pass),
+    and nothing left behind. With the key set as said, the widths chain."""
+    import torch
+    from _foundation_helpers import CLP_DEMO
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.models.widths import width_mismatch
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    config = {'clp': CLP_DEMO, 'fsp': FSP_DEMO}[demo]
+    work = tmp_path / 'w'
+    with pytest.raises(InputError, match=re.escape(key)) as err:
+        build_runner(config, work_dir=str(work), cfg_options=options)
+    assert not work.exists()
+    wanted = int(re.search(rf'--cfg-options {re.escape(key)}=(\d+)$',
+                           str(err.value)).group(1))
+    # what the part before it gives, measured; with it the widths chain
+    init_default_scope('openselfsup')
+    model = MODELS.build(load_config(config, {**options, key: wanted}).model)
+    assert width_mismatch(model) is None
+    model.eval()
+    with torch.no_grad():
+        feats = model.backbone(torch.zeros(2, 3, 32, 32))[-1]
+        if key.endswith('predictor.in_channels'):
+            feats = model.neck([feats])[0]
+    assert feats.shape[1] == wanted
+
+
+def test_the_shipped_models_widths_chain():
+    """No shipped training config is refused by the width check, and the
+    check reads every part of the CLP and FSP models (a stand-in part of
+    another width is found)."""
+    import torch
+    from _foundation_helpers import CLP_DEMO
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.models  # noqa: F401
+    from openselfsup.models.widths import width_mismatch
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    for path in [CLP_DEMO, FSP_DEMO] + [
+            os.path.join(REPO, 'configs', p) for p in (
+                'wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
+                'classification/nct/r18_bs512_ep100_wo_78.py',
+                'demo/hidisc_r18w8_synthetic.py',
+                'demo/balance_vit_tiny_synthetic.py')]:
+        model = MODELS.build(Config.fromfile(path).model)
+        assert width_mismatch(model) is None, path
+        if hasattr(model, 'neck') and hasattr(model.neck, 'fc0'):
+            model.neck.fc0 = torch.nn.Linear(7, model.neck.fc0.out_features)
+            assert 'model.neck.in_channels is 7' in width_mismatch(model)
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

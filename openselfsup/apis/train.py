@@ -514,7 +514,23 @@ def _built(cfg: Config, notes: list, config: str):
                 runner.logger.warning(note[len('warning: '):])
             else:
                 runner.logger.info(note)
+        check_widths(runner, config)
     return runner
+
+
+def check_widths(runner, config: str) -> None:
+    """Refuse a model whose feature widths do not chain from backbone to
+    neck to head (:func:`~openselfsup.models.widths.width_mismatch`): a
+    width changed in one place only was a matrix-shape traceback from the
+    first training step."""
+    from mmengine.model import is_model_wrapper
+
+    from ..models.widths import width_mismatch
+    model = runner.model.module if is_model_wrapper(runner.model) else \
+        runner.model
+    problem = width_mismatch(model)
+    if problem:
+        raise InputError(f'{config}: {problem}')
 
 
 def train(config: str,

@@ -1,0 +1,76 @@
+"""Feature widths along a built model's backbone -> neck -> head chain.
+
+A width changed in one place of a config and not in the next
+(``--cfg-options model.backbone.base_channels=16`` without
+``model.neck.in_channels=128``, or ``model.backbone.depth=50`` on the
+ResNet-18 recipes) was a ``mat1 and mat2 shapes cannot be multiplied``
+traceback from the first training step. :func:`width_mismatch` finds it on
+the built model and names the key to set.
+
+Only the parts whose widths are known are read (mmpretrain's ``ResNet``
+family, which says its output width in ``feat_dim``; ``NonLinearNeck``,
+``GlobalAveragePooling``, ``LinearClsHead`` and the MoCo-v3 heads'
+predictor); the chain is not checked past a part it does not know, so a
+model of other parts is never refused here.
+"""
+from typing import Optional
+
+
+def _backbone_width(backbone) -> Optional[int]:
+    """The width of the features the backbone hands on (its last stage's
+    channels), or None when it does not say it."""
+    width = getattr(backbone, 'feat_dim', None)
+    if isinstance(width, bool) or not isinstance(width, int):
+        return None
+    # the last stage's output only (the necks and heads read the last one)
+    out, stages = (getattr(backbone, 'out_indices', None),
+                   getattr(backbone, 'num_stages', None))
+    if out is not None and isinstance(stages, int):
+        last = max(out) if isinstance(out, (list, tuple)) else out
+        if last % stages != stages - 1:  # -1 counts from the end
+            return None
+    return width
+
+
+def width_mismatch(model, prefix: str = 'model') -> Optional[str]:
+    """Where a built model's feature widths do not chain, as one sentence.
+
+    Args:
+        model (torch.nn.Module): a built algorithm with ``backbone`` and
+            ``neck`` and/or ``head`` (a model wrapper's ``module``).
+        prefix (str): the config key of ``model``.
+
+    Returns:
+        str | None: e.g. ``'model.backbone gives 128-d features but
+        model.neck.in_channels is 512: set --cfg-options
+        model.neck.in_channels=128'``; None when the widths chain or a
+        part's widths are not known.
+    """
+    from mmpretrain.models.heads import LinearClsHead, MoCoV3Head
+    from mmpretrain.models.necks import GlobalAveragePooling, NonLinearNeck
+
+    width = _backbone_width(getattr(model, 'backbone', None))
+    if width is None:
+        return None
+    said = f'{prefix}.backbone gives {width}-d features'
+    for name in ('neck', 'head'):
+        part = getattr(model, name, None)
+        key = f'{prefix}.{name}'
+        if part is None or isinstance(part, GlobalAveragePooling):
+            continue  # the width passes unchanged
+        if isinstance(part, MoCoV3Head):  # the predictor reads the neck's
+            part, key = getattr(part, 'predictor', None), key + '.predictor'
+        if isinstance(part, NonLinearNeck):
+            last = getattr(part, (part.fc_names or ['fc0'])[-1])
+            width_in, width_out = part.fc0.in_features, last.out_features
+        elif isinstance(part, LinearClsHead):
+            width_in, width_out = part.fc.in_features, None
+        else:
+            return None
+        if width_in != width:
+            return (f'{said} but {key}.in_channels is {width_in}: set '
+                    f'--cfg-options {key}.in_channels={width}')
+        if width_out is None:
+            return None
+        width, said = width_out, f'{key}.out_channels is {width_out}'
+    return None
