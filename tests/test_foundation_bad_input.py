@@ -1256,6 +1256,49 @@ def test_a_dataset_that_downloads_is_not_refused(tmp_path):
         DATASETS._module_dict.pop('_TestFetched')
 
 
+@pytest.mark.parametrize('options,what,error', [
+    ({'train_cfg.type': 'IterBasedTrainLoop', 'train_cfg.max_iters': 3},
+     'training loop or its data',
+     "TypeError: IterBasedTrainLoop.__init__() got an unexpected keyword "
+     "argument 'max_epochs'"),
+    ({'train_dataloader.dataset.type': 'ImageLst'},
+     'training loop or its data', "KeyError: 'ImageLst is not in the"),
+    ({'optim_wrapper.optimizer.momentum': -1}, 'optimizer',
+     'ValueError: Invalid momentum value: -1'),
+    ({'param_scheduler.0.type': 'CosineAnnealingLRR'},
+     'learning-rate schedule', "KeyError: 'CosineAnnealingLRR is not in"),
+], ids=['loop', 'dataset', 'optimizer', 'schedule'])
+def test_settings_refused_by_parts_built_later_are_one_line(
+        synthetic_root, tmp_path, monkeypatch, options, what, error):
+    """MMEngine builds the training loop (with its dataloader, dataset and
+    pipeline), the optimizer and the schedule only when training starts,
+    after the model: a type name mistyped in --cfg-options, a loop switched
+    to iterations with the epochs key left, a negative momentum were a
+    traceback from deep inside mmengine (only the model's build was one
+    line). One line now, quoting the library's error, nothing left behind;
+    OPENSELFSUP_DEBUG=1 keeps the traceback."""
+    from _foundation_helpers import CLP_DEMO
+
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4)
+    work = tmp_path / 'w'
+    with pytest.raises(InputError) as err:
+        train(cfg, work_dir=str(work), cfg_options=options)
+    line = str(err.value)
+    assert '\n' not in line
+    assert line.startswith(f'{cfg}: the {what} could not be built from the '
+                           f'config ({error}'), line
+    assert not work.exists()
+    monkeypatch.setenv('OPENSELFSUP_DEBUG', '1')
+    with pytest.raises(Exception) as err:
+        train(cfg, work_dir=str(work), cfg_options=options)
+    assert not isinstance(err.value, InputError)
+    assert error.split(': ', 1)[1] in str(err.value)
+
+
 @pytest.mark.parametrize('where', ['model', 'data', 'first step'])
 def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
                                               where):

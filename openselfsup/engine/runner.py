@@ -46,7 +46,8 @@ from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
 from ..registry import RUNNERS
-from ..utils import InputError, first_line, terminate_raises
+from ..utils import (InputError, first_line, settings_refused,
+                     terminate_raises)
 from ..utils.checkpoint_files import (checkpoint_step,  # noqa: F401
                                       checkpoints_in,
                                       find_resumable_checkpoint,
@@ -602,6 +603,47 @@ class AtomicRunner(Runner):
     def test(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
         return self._guarded(super().test)
+
+    # The parts MMEngine builds only when they are first used (the training
+    # loop with its dataloader, dataset and pipeline when the loop is first
+    # read, the optimizer and the schedule when training starts): a setting
+    # they refuse (a type name mistyped in --cfg-options, a loop type
+    # without its key, a negative momentum) is one line, as for the model
+    # (apis.train). None of them has run a step: the failed start leaves
+    # nothing behind.
+
+    def build_train_loop(self, loop):
+        """As the Runner's; a refused setting is one line
+        (:func:`~openselfsup.utils.errors.settings_refused`)."""
+        with settings_refused(self._config_name(), 'training loop or its '
+                              'data'):
+            return super().build_train_loop(loop)
+
+    def build_val_loop(self, loop):
+        """As :meth:`build_train_loop`, for the validation loop."""
+        with settings_refused(self._config_name(), 'validation loop or its '
+                              'data'):
+            return super().build_val_loop(loop)
+
+    def build_test_loop(self, loop):
+        """As :meth:`build_train_loop`, for the test loop."""
+        with settings_refused(self._config_name(), 'test loop or its data'):
+            return super().build_test_loop(loop)
+
+    def build_optim_wrapper(self, optim_wrapper):
+        """As the Runner's; a refused setting is one line."""
+        with settings_refused(self._config_name(), 'optimizer'):
+            return super().build_optim_wrapper(optim_wrapper)
+
+    def build_param_scheduler(self, scheduler):
+        """As the Runner's; a refused setting is one line."""
+        with settings_refused(self._config_name(), 'learning-rate schedule'):
+            return super().build_param_scheduler(scheduler)
+
+    def _config_name(self) -> str:
+        """The config file, for one-line refusals."""
+        cfg = getattr(self, 'cfg', None)
+        return getattr(cfg, 'filename', None) or 'the config'
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs):

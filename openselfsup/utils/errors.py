@@ -10,8 +10,9 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Callable, Hashable, Iterable, List, Optional, \
-    Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Hashable, Iterable, Iterator, List, \
+    Optional, Sequence
 
 
 class InputError(Exception):
@@ -128,6 +129,39 @@ def first_line(exc: BaseException, with_type: bool = False) -> str:
     if not lines:
         return type(exc).__name__
     return f'{type(exc).__name__}: {lines[0]}' if with_type else lines[0]
+
+
+#: what a class raises for a setting it refuses (mmpretrain's ResNet depth
+#: 19: KeyError; a type name not in a registry: KeyError; an optimizer
+#: momentum below 0: ValueError; an argument the class does not take:
+#: TypeError)
+SETTING_ERRORS = (KeyError, AssertionError, TypeError, ValueError)
+
+
+@contextmanager
+def settings_refused(config: str, what: str) -> Iterator[None]:
+    """Turn a setting refused while ``what`` is built from ``config`` into
+    one :class:`InputError` line that quotes the library's error (a
+    traceback from deep inside mmengine or mmpretrain before);
+    ``OPENSELFSUP_DEBUG=1`` keeps the traceback (a bug rather than a
+    setting). An InputError passes unchanged.
+
+    Args:
+        config (str): the config file, named in the line.
+        what (str): what is built, e.g. ``'model or data'``.
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except SETTING_ERRORS as exc:
+        if os.environ.get('OPENSELFSUP_DEBUG'):
+            raise
+        raise InputError(
+            f'{config}: the {what} could not be built from the config '
+            f'({type(exc).__name__}: {first_line(exc)}); check the settings '
+            'changed from the shipped config (--cfg-options), or run with '
+            'OPENSELFSUP_DEBUG=1 for the traceback') from exc
 
 
 def one_line(exc: BaseException) -> str:
