@@ -201,6 +201,34 @@ def test_help_of_every_tool_loads_no_model_stack(script):
     assert loaded == [], loaded
 
 
+def test_amp_help_says_what_the_flag_selects(tmp_path):
+    """``--help`` said '--amp  automatic mixed precision (GPU only)', as if
+    a GPU run without it were float32: --amp is float16 with loss scaling
+    (apis.train sets amp='float16'), and the CLP / FSP configs already run
+    bfloat16 autocast on a GPU (amp='auto')."""
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    rc, out, _, _ = loaded_modules(['tools/train.py', '--help'], ())
+    assert rc == 0
+    flag = ' '.join(out.split('\n  --amp ', 1)[1].split('--auto-scale-lr')[0]
+                    .split())
+    assert 'float16' in flag and 'loss scaling' in flag and \
+        'bfloat16 on a GPU' in flag, flag
+    # what the flag does, read from the run's config
+    from _foundation_helpers import CLP_DEMO
+    import torch
+    cfg = load_config(CLP_DEMO)
+    assert cfg.amp == 'auto'
+    if torch.cuda.is_available():
+        prepare_config(cfg, CLP_DEMO, work_dir=str(tmp_path / 'w'),
+                       amp=True)
+        assert cfg.amp == 'float16'
+    else:
+        with pytest.raises(Exception, match="amp='float16' needs a GPU"):
+            prepare_config(cfg, CLP_DEMO, work_dir=str(tmp_path / 'w'),
+                           amp=True)
+
+
 def test_more_gpus_than_present(tmp_path, synthetic_root):
     import torch
     n = torch.cuda.device_count() + 1 if torch.cuda.is_available() else 2

@@ -40,7 +40,10 @@ def parse_args(argv):
                    'is or lies in (a checkpoint from elsewhere: '
                    'work_dirs/<config>)')
     p.add_argument('--amp', action='store_true',
-                   help='automatic mixed precision (GPU only)')
+                   help='float16 mixed precision with dynamic loss scaling '
+                   '(GPU only): --cfg-options amp=float16 where the config '
+                   'has the amp key; the CLP and FSP configs already train '
+                   'in bfloat16 on a GPU without it (amp=auto)')
     p.add_argument('--auto-scale-lr', action='store_true',
                    help='scale the learning rate by the actual total batch '
                    'over the config\'s auto_scale_lr.base_batch_size (the '
