@@ -1806,3 +1806,23 @@ def test_a_failed_start_leaves_the_work_dir_to_rank_0_under_srun(
                      launcher='slurm')
     assert work.exists() == kept
     assert (tmp_path / 'made').exists() == kept
+
+
+@pytest.mark.parametrize('cuda', [False, True])
+def test_pinned_memory_only_with_a_gpu(tmp_path, monkeypatch, cuda):
+    """The shipped r18 configs pin their batches (for the copy to a GPU);
+    on a machine without one torch warned at every run that nothing could
+    be pinned. Without a GPU the run does not pin; with one the config's
+    setting stays."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import prepare_config
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    for name in ('wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
+                 'classification/nct/r18_bs512_ep100_all.py'):
+        path = os.path.join(REPO, 'configs', name)
+        cfg = Config.fromfile(path)
+        assert cfg.train_dataloader.pin_memory is True
+        prepare_config(cfg, path, work_dir=str(tmp_path / 'w'))
+        assert cfg.train_dataloader.pin_memory is cuda

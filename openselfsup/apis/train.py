@@ -363,6 +363,10 @@ def prepare_config(cfg: Config, config_path: str,
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
         loader['persistent_workers'] = False  # torch refuses it without workers
+    if loader.get('pin_memory') and not torch.cuda.is_available():
+        # page-locked batches are for copies to a GPU; without one torch
+        # warns at every run of the shipped r18 configs
+        loader['pin_memory'] = False
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
         cfg.amp = 'float16'
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
