@@ -288,6 +288,18 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
         'error: data/NCT/: folder not found, relative to the current '
         f'directory {tmp_path} ({key} in {CLP_DEMO}; fix the config or '
         f'--cfg-options {key}=...)'), err
+    # no process at all: slurm_train.sh submitted --ntasks=0, and
+    # dist_train.sh with NNODES=0 ended in torchrun's AssertionError
+    zero = [([CLP_DEMO, '0'], {}, "GPUS must be at least 1, got '0'"),
+            ([CLP_DEMO, '1'], dict(GPUS_PER_NODE='0'),
+             "GPUS_PER_NODE must be a whole number of at least 1, got '0'")
+            ] if 'slurm' in tool else [
+        ([CLP_DEMO, '0'], {}, '0 training processes'),
+        ([CLP_DEMO, '1'], dict(NNODES='0'), '0 training processes')]
+    for args, env, says in zero:
+        rc, out, err = run_tool([tool, *head, *args], env_extra=env)
+        assert rc == 2 and len(err.strip().splitlines()) == 1, (env, err)
+        assert says in err, err
     if 'slurm' in tool:
         # data that only the compute nodes see: DATA_CHECK=0 leaves the
         # data paths to the tasks (srun is reached: not on this machine)

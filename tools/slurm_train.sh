@@ -24,8 +24,16 @@ if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     GPUS=$1
     shift
 fi
+if [ "$GPUS" -lt 1 ]; then
+    echo "error: GPUS must be at least 1, got '$GPUS'" >&2
+    exit 2
+fi
 if [ "$GPUS" -lt 8 ]; then DEFAULT_PER_NODE=$GPUS; else DEFAULT_PER_NODE=8; fi
 GPUS_PER_NODE=${GPUS_PER_NODE:-$DEFAULT_PER_NODE}
+if ! [[ "$GPUS_PER_NODE" =~ ^[1-9][0-9]*$ ]]; then
+    echo "error: GPUS_PER_NODE must be a whole number of at least 1, got '$GPUS_PER_NODE'" >&2
+    exit 2
+fi
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
