@@ -752,10 +752,17 @@ def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
         assert (cfg.amp, wrapper.type, wrapper.dtype, wrapper.loss_scale) \
             == ('float16', 'AmpOptimWrapper', 'float16', 'dynamic'), path
         monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-        with pytest.raises(InputError, match="amp='float16' needs a GPU; "
-                           'on the CPU drop --amp'):
+        with pytest.raises(InputError, match=r"amp='float16' \(the config's "
+                           r'amp, or --amp\) needs a GPU; on the CPU leave '
+                           'out --amp'):
             prepare_config(Config.fromfile(path), path,
                            work_dir=str(tmp_path), amp=True)
+        # the config's own amp, no --amp: the line does not say only --amp
+        cfg = Config.fromfile(path)
+        cfg.amp = 'bfloat16'
+        with pytest.raises(InputError, match=r"amp='bfloat16' \(the "
+                           r"config's amp, or --amp\).*amp=off\)$"):
+            prepare_config(cfg, path, work_dir=str(tmp_path))
     # without --amp the CLP config keeps bfloat16 on a GPU
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     cfg = Config.fromfile(CLP)

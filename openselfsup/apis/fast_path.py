@@ -178,8 +178,10 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
         amp = 'bfloat16' if cuda else 'off'
     if amp != 'off':
         if not cuda:
-            raise InputError(f'amp={amp!r} needs a GPU; on the CPU drop '
-                             "--amp, or set amp='off' in the config")
+            # the config's key, or --amp (amp='float16'): name both
+            raise InputError(f'amp={amp!r} (the config\'s amp, or --amp) '
+                             'needs a GPU; on the CPU leave out --amp and '
+                             "set amp='off' (--cfg-options amp=off)")
         wrapper = cfg.optim_wrapper
         own = wrapper.get('type') == 'AmpOptimWrapper'
         if not own:
