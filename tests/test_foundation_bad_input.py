@@ -60,6 +60,13 @@ def test_unreadable_image(nct_copy, tmp_path):
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
     line = _train_fails(_cfg(tmp_path, nct_copy))
     assert 'ADI-SYN00000.tif' in line and 'unreadable' in line
+    # and why (it said only '(UnidentifiedImageError)'), as PIL says it
+    from PIL import Image
+    try:
+        Image.open(nct_copy / 'data' / rel)
+    except Exception as exc:
+        why = f'{type(exc).__name__}: {str(exc).splitlines()[0]}'
+    assert line.endswith(f'({why})'), line
 
 
 @pytest.mark.slow

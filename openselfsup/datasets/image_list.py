@@ -48,7 +48,7 @@ def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
             except Exception as exc:  # PIL raises several types
                 raise InputError(
                     f'{list_path}: entry {lineno} names an unreadable image '
-                    f'{full} ({type(exc).__name__})') from None
+                    f'{full} ({first_line(exc, with_type=True)})') from None
 
 
 def _decode_problem(path: str) -> Optional[str]:
