@@ -816,6 +816,43 @@ def test_the_shipped_models_widths_chain():
             assert 'model.neck.in_channels is 7' in width_mismatch(model)
 
 
+def test_widths_of_backbones_not_read_are_not_refused():
+    """Only a ResNet's ``feat_dim`` is the width it hands on: MobileNetV3's
+    is its final layer's, also when ``out_indices`` picks an earlier one,
+    and a working model (head of the width measured by a forward pass) was
+    refused with advice that would break it. A ResNet-family backbone
+    (RegNet) is still read."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.models  # noqa: F401
+    from openselfsup.models.widths import width_mismatch
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+
+    def classifier(backbone, in_channels):
+        return MODELS.build(dict(
+            type='ImageClassifier', backbone=backbone,
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=3,
+                      in_channels=in_channels)))
+
+    for backbone in (dict(type='MobileNetV3', arch='small', out_indices=(3,)),
+                     dict(type='RegNet', arch='regnetx_400mf')):
+        probe = MODELS.build(backbone)
+        probe.eval()  # MobileNetV3.train returns None
+        with torch.no_grad():
+            width = probe(torch.zeros(1, 3, 64, 64))[-1].shape[1]
+        model = classifier(backbone, width)
+        model.eval()
+        assert width_mismatch(model) is None, backbone
+        with torch.no_grad():  # the model runs: nothing to refuse
+            assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 3)
+    # a wrong head after a ResNet-family backbone is still found
+    assert f'model.head.in_channels={width}' in width_mismatch(
+        classifier(backbone, width + 1))
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

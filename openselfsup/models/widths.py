@@ -19,6 +19,13 @@ from typing import Optional
 def _backbone_width(backbone) -> Optional[int]:
     """The width of the features the backbone hands on (its last stage's
     channels), or None when it does not say it."""
+    from mmpretrain.models.backbones import ResNet
+
+    # ResNet's feat_dim is its last stage's width; other backbones' is not
+    # what they hand on (MobileNetV3's is its final conv layer's, given
+    # also when out_indices picks an earlier layer)
+    if not isinstance(backbone, ResNet):
+        return None
     width = getattr(backbone, 'feat_dim', None)
     if isinstance(width, bool) or not isinstance(width, int):
         return None
