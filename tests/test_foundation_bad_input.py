@@ -1383,6 +1383,44 @@ def test_settings_refused_by_parts_built_later_are_one_line(
     assert error.split(': ', 1)[1] in str(err.value)
 
 
+def test_a_bug_in_this_projects_code_is_not_a_refused_setting(
+        synthetic_root, tmp_path, monkeypatch):
+    """A TypeError / KeyError / ValueError that a line of openselfsup's own
+    code hits (not one it raises) is a bug: it keeps its traceback rather
+    than becoming 'could not be built from the config ...; check the
+    settings changed' (no setting to change). What openselfsup raises on
+    purpose, and what the libraries raise, stay one line; KeyboardInterrupt
+    and SystemExit pass unchanged."""
+    from _foundation_helpers import CLP_DEMO
+
+    from openselfsup.apis import train
+    from openselfsup.datasets import image_list
+    from openselfsup.datasets.transforms import adjust_hue
+    from openselfsup.utils import InputError, settings_refused
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4)
+    work = tmp_path / 'w'
+    # a bug: the dataset's own line calls what is no function
+    monkeypatch.setattr(image_list, 'read_list_file', None)
+    with pytest.raises(TypeError, match="'NoneType' object is not callable"):
+        train(cfg, work_dir=str(work))
+    assert not work.exists()
+    # raised on purpose by openselfsup (a setting): one line
+    with pytest.raises(InputError, match=r'cfg\.py: the transform could not '
+                       r'be built .*\(ValueError: hue_factor 2 is not in'):
+        with settings_refused(cfg, 'transform'):
+            adjust_hue(None, 2)
+    # raised by a library: one line
+    with pytest.raises(InputError, match=r'\(KeyError: .x.\)'):
+        with settings_refused(cfg, 'transform'):
+            {}['x']
+    for exc in (KeyboardInterrupt, SystemExit):
+        with pytest.raises(exc):
+            with settings_refused(cfg, 'transform'):
+                raise exc()
+
+
 @pytest.mark.parametrize('where', ['model', 'data', 'first step'])
 def test_a_failed_start_leaves_nothing_behind(synthetic_root, tmp_path,
                                               where):

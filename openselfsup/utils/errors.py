@@ -6,6 +6,7 @@ Library code raises :class:`InputError` with a message that names the file
 instead of showing a traceback from deep inside numpy or torch; a Ctrl-C
 or a SIGTERM made an exception (:func:`terminate_raises`) is one line too.
 """
+import dis
 import os
 import signal
 import sys
@@ -138,13 +139,36 @@ def first_line(exc: BaseException, with_type: bool = False) -> str:
 SETTING_ERRORS = (KeyError, AssertionError, TypeError, ValueError)
 
 
+#: this package's folder: an error hit (not raised) by a line in it is a bug
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def own_bug(exc: BaseException) -> bool:
+    """Whether ``exc`` was hit by a line of this package's own code rather
+    than raised there (``raise`` / ``assert``): a ``TypeError`` of a wrong
+    call, a ``KeyError`` of a missing key in openselfsup itself is a bug,
+    not a setting; what it raises on purpose, and what the libraries
+    raise, may be."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    if not os.path.abspath(code.co_filename).startswith(_PACKAGE + os.sep):
+        return False
+    return dis.opname[code.co_code[tb.tb_lasti]] not in ('RAISE_VARARGS',
+                                                          'RERAISE')
+
+
 @contextmanager
 def settings_refused(config: str, what: str) -> Iterator[None]:
     """Turn a setting refused while ``what`` is built from ``config`` into
     one :class:`InputError` line that quotes the library's error (a
     traceback from deep inside mmengine or mmpretrain before);
     ``OPENSELFSUP_DEBUG=1`` keeps the traceback (a bug rather than a
-    setting). An InputError passes unchanged.
+    setting), as does an error hit by a line of openselfsup's own code
+    (:func:`own_bug`). An InputError passes unchanged.
 
     Args:
         config (str): the config file, named in the line.
@@ -155,7 +179,7 @@ def settings_refused(config: str, what: str) -> Iterator[None]:
     except InputError:
         raise
     except SETTING_ERRORS as exc:
-        if os.environ.get('OPENSELFSUP_DEBUG'):
+        if os.environ.get('OPENSELFSUP_DEBUG') or own_bug(exc):
             raise
         raise InputError(
             f'{config}: the {what} could not be built from the config '
