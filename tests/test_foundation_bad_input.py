@@ -221,6 +221,19 @@ def test_amp_help_says_what_the_flag_selects(tmp_path):
                     .split())
     assert 'float16' in flag and 'loss scaling' in flag and \
         'bfloat16 on a GPU' in flag, flag
+    # not only where the config has the amp key: a config without it
+    # (HLSS) trains in float16 with --amp on a GPU
+    assert 'any training config' in flag and 'no amp key' in flag, flag
+    hidisc = os.path.join(REPO, 'configs', 'demo', 'hidisc_r18w8_synthetic.py')
+    cfg = load_config(hidisc)
+    assert 'amp' not in cfg
+    import torch
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.cuda, 'is_available', lambda: True)
+        prepare_config(cfg, hidisc, work_dir=str(tmp_path / 'h'), amp=True)
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.dtype,
+            cfg.optim_wrapper.loss_scale) == ('AmpOptimWrapper', 'float16',
+                                              'dynamic')
     # what the flag does, read from the run's config
     from _foundation_helpers import CLP_DEMO
     import torch

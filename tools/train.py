@@ -41,9 +41,10 @@ def parse_args(argv):
                    'work_dirs/<config>)')
     p.add_argument('--amp', action='store_true',
                    help='float16 mixed precision with dynamic loss scaling '
-                   '(GPU only): --cfg-options amp=float16 where the config '
-                   'has the amp key; the CLP and FSP configs already train '
-                   'in bfloat16 on a GPU without it (amp=auto)')
+                   '(GPU only), for any training config (the config key '
+                   'amp=float16, also where the config has no amp key); the '
+                   'CLP and FSP configs already train in bfloat16 on a GPU '
+                   'without it (amp=auto)')
     p.add_argument('--auto-scale-lr', action='store_true',
                    help='scale the learning rate by the actual total batch '
                    'over the config\'s auto_scale_lr.base_batch_size (the '
