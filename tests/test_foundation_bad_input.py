@@ -227,6 +227,7 @@ def test_amp_help_says_what_the_flag_selects(tmp_path):
     hidisc = os.path.join(REPO, 'configs', 'demo', 'hidisc_r18w8_synthetic.py')
     cfg = load_config(hidisc)
     assert 'amp' not in cfg
+    import mmengine.device  # noqa: F401  (reads the GPU at import)
     import torch
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(torch.cuda, 'is_available', lambda: True)
@@ -1921,6 +1922,7 @@ def test_pinned_memory_only_with_a_gpu(tmp_path, monkeypatch, cuda):
     on a machine without one torch warned at every run that nothing could
     be pinned. Without a GPU the run does not pin; with one the config's
     setting stays."""
+    import mmengine.device  # noqa: F401  (reads the GPU at import)
     import torch
     from mmengine.config import Config
 
