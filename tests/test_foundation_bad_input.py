@@ -1397,6 +1397,30 @@ def test_settings_refused_by_parts_built_later_are_one_line(
     assert error.split(': ', 1)[1] in str(err.value)
 
 
+def test_an_unknown_optimizer_type_is_named(synthetic_root, tmp_path):
+    """optim_wrapper.optimizer.type=SGDD: MMEngine's constructor looks the
+    type up without a check and quoted 'None is not a callable object',
+    naming nothing; the line names the type and the closest known ones
+    (case aside: adamw -> AdamW), before anything is written."""
+    from _foundation_helpers import CLP_DEMO
+
+    from openselfsup.apis import train
+    from openselfsup.utils import InputError
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       os.path.join(synthetic_root, 'NCT') + '/',
+                       n_images=8, batch=4)
+    work = tmp_path / 'w'
+    for kind, near in (('SGDD', 'SGD'), ('adamw', 'AdamW')):
+        with pytest.raises(InputError) as err:
+            train(cfg, work_dir=str(work),
+                  cfg_options={'optim_wrapper.optimizer.type': kind})
+        line = str(err.value)
+        assert line.startswith(
+            f"{cfg}: optim_wrapper.optimizer.type='{kind}' is no known "
+            f'optimizer (did you mean {near}'), line
+        assert not work.exists()
+
+
 def test_a_bug_in_this_projects_code_is_not_a_refused_setting(
         synthetic_root, tmp_path, monkeypatch):
     """A TypeError / KeyError / ValueError that a line of openselfsup's own

@@ -448,6 +448,28 @@ _CHILD_SIGNALS = tuple(getattr(signal, n) for n in ('SIGCHLD',)
 _FULL_DISK_BYTES = 1 << 20
 
 
+def _check_optimizer_type(kind: str, config: str) -> None:
+    """Refuse ``optim_wrapper.optimizer.type`` ``kind`` that the optimizer
+    registries (this project's and its parents': torch's optimizers among
+    them) do not know, with the closest names."""
+    import difflib
+
+    from ..registry import OPTIMIZERS
+    if OPTIMIZERS.get(kind) is not None:
+        return
+    names, registry = set(), OPTIMIZERS
+    while registry is not None:
+        names.update(registry.module_dict)
+        registry = registry.parent
+    lower = {name.lower(): name for name in sorted(names)}
+    near = [lower[n] for n in difflib.get_close_matches(kind.lower(), lower,
+                                                         n=3)]
+    raise InputError(f'{config}: optim_wrapper.optimizer.type={kind!r} is '
+                     'no known optimizer' + (
+                         f' (did you mean {" or ".join(near)}?)' if near
+                         else ''))
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -631,7 +653,14 @@ class AtomicRunner(Runner):
             return super().build_test_loop(loop)
 
     def build_optim_wrapper(self, optim_wrapper):
-        """As the Runner's; a refused setting is one line."""
+        """As the Runner's; a refused setting is one line, and so is an
+        optimizer type no registry knows (MMEngine's constructor looks it
+        up without a check: 'None is not a callable object')."""
+        optimizer = optim_wrapper.get('optimizer') \
+            if isinstance(optim_wrapper, dict) else None
+        kind = optimizer.get('type') if isinstance(optimizer, dict) else None
+        if isinstance(kind, str):
+            _check_optimizer_type(kind, self._config_name())
         with settings_refused(self._config_name(), 'optimizer'):
             return super().build_optim_wrapper(optim_wrapper)
 
