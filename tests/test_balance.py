@@ -1615,6 +1615,69 @@ def test_sweep_json_is_standard_and_its_table_reads_back(
         bs.load_sweep(str(other))
 
 
+def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A rerun interrupted in its first run left the previous sweep's
+    complete sweep.{json,md,png} beside the runs it had begun to replace.
+    They are removed (one log line says so) once the checks pass and the
+    first run starts, and nothing else in the work dir is; a start refused
+    by its checks leaves them as they were; a completed rerun writes them
+    anew."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    work = tmp_path / 's'
+    (work / 'baseline').mkdir(parents=True)
+    old = {'sweep.json': b'{"rows": []}\n', 'sweep.md': b'| old |\n',
+           'sweep.png': b'\x89PNG old', 'notes.txt': b'mine',
+           'baseline/baseline.pth': b'old weights'}
+    for name, data in old.items():
+        (work / name).write_bytes(data)
+
+    def files():
+        return {name: (work / name).read_bytes() for name in old
+                if (work / name).exists()}
+
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(bs, 'train', interrupted)
+    # refused by its checks (a lambda, a metric): nothing changes
+    for refused in (dict(lambdas=[0.5, 1.5]),
+                    dict(lambdas=[0.5], cls_metric='no_such_metric')):
+        with pytest.raises(InputError):
+            bs.run_balance_sweep(SLIDE_DEMO, work_dir=str(work),
+                                 baseline_epochs=1, cfg_options=opts,
+                                 **refused)
+        assert files() == old and said == []
+    # interrupted in its first run (the baseline's training)
+    with pytest.raises(KeyboardInterrupt):
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=1, cfg_options=opts)
+    report = ('sweep.json', 'sweep.md', 'sweep.png')
+    assert files() == {k: v for k, v in old.items() if k not in report}
+    assert len(said) == 1 and '\n' not in said[0]
+    assert all(name in said[0] for name in report)
+    assert 'being replaced' in said[0]
+    # a completed rerun (stand-in runs) writes them anew, and says nothing
+    # of a report that is not there
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    monkeypatch.setattr(bs, 'train', lambda *a, **k: SimpleNamespace(
+        model=nn.Linear(2, 1), epoch=1,
+        val=lambda: {k: 0.5 for k in names}))
+    said.clear()
+    res = bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                               baseline_epochs=1, cfg_options=opts)
+    assert said == []
+    assert bs.load_sweep(res['paths']['json'])['rows'][1]['lambda'] == 0.5
+    assert (work / 'sweep.md').read_text() == res['table']
+    assert (work / 'sweep.png').read_bytes().startswith(b'\x89PNG\r\n')
+
+
 def test_sweep_cli_rejects_bad_lambda(capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(

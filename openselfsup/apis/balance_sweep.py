@@ -12,7 +12,10 @@
    table), ``sweep.png`` (the ``plot_metrics`` against lambda, and the task
    metric against the retrieval metric). ``sweep.json`` is standard JSON:
    a ``nan`` metric (a run that diverged) is written ``null``, and
-   :func:`load_sweep` reads it back as ``nan``.
+   :func:`load_sweep` reads it back as ``nan``. A rerun in the same work
+   dir removes the previous sweep's three files as its first run starts
+   (:func:`_remove_previous_report`): an interrupted rerun leaves no
+   summary of runs it has replaced.
 
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>``.
@@ -21,9 +24,12 @@ import contextlib
 import os
 from typing import Dict, Iterator, List, Optional, Sequence
 
+from mmengine.logging import print_log
+
 from ..models.algorithms.balanced import check_balance
 from ..utils import (InputError, check_distinct, check_writable, load_json,
                      locked, save_set)
+from ..utils.io import signals_held
 from ..config import default_work_dir, load_config
 from .train import build_runner, check_data_paths, train
 
@@ -164,6 +170,24 @@ def _left_empty_removed(work_dir: str) -> Iterator[None]:
         raise
 
 
+def _remove_previous_report(work_dir: str, paths: Sequence[str]) -> None:
+    """Remove the previous sweep's report files (``sweep.json``, ``.md``,
+    ``.png``) that are there, all of them or none (Ctrl-C held back), and
+    say so in one line: the runs they describe are about to be replaced,
+    and an interrupted rerun would leave them describing files that are no
+    longer those beside them. A completed sweep writes them anew."""
+    there = [p for p in paths if os.path.lexists(p)]
+    if not there:
+        return
+    with signals_held():
+        for path in there:
+            os.remove(path)
+    print_log(f'{work_dir}: removed the previous sweep\'s '
+              f'{", ".join(os.path.basename(p) for p in there)}: the runs '
+              'they describe are being replaced (this sweep writes them '
+              'anew when it completes)', logger='current')
+
+
 def _without_baseline_hook(cfg) -> list:
     return [h for h in cfg.get('custom_hooks', [])
             if h.get('type') != 'ValidateBeforeTrainHook']
@@ -282,6 +306,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         f'{work_dir}: another lambda sweep is running there ({holder}); '
         'wait for it to end or give another --work-dir')
     with _left_empty_removed(work_dir), locked(paths['json'], busy=busy):
+        # every check passed and the work dir is this sweep's: the runs
+        # are about to be replaced, and with them what the old report says
+        _remove_previous_report(work_dir, list(paths.values()))
         # 1. baseline: task-only training, or with 0 epochs the model as it
         # is built (the loaded task-trained weights, as published), saved
         # and evaluated
