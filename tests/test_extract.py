@@ -546,6 +546,45 @@ def test_one_output_written_two_ways_is_given_twice(tmp_path):
     assert 'no_such_config' in str(exc.value)
 
 
+def test_sets_sharing_labels_through_a_linked_workdir_are_compared(
+        synthetic_root, tmp_path):
+    """Two sets of one call whose workdirs are one folder, one of them
+    reached through a link, write one shared labels file: from different
+    lists they are refused as they are without the link. The labels files
+    were keyed by os.path.abspath, so the link let the second list's
+    labels replace the first's unchecked."""
+    from openselfsup.apis.extract import open_lists
+    from openselfsup.utils import InputError
+    wo_7 = tmp_path / 'nct_wo_7.py'  # a list of another content
+    wo_7.write_text(f"_base_ = {_config('nct_train.py')!r}\n"
+                    "dataset = dict(ann_file='meta/wo_7_train_labeled.txt')\n")
+    os.makedirs(tmp_path / 'wd')
+    os.symlink(tmp_path / 'wd', tmp_path / 'link')
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    configs = [_config('nct_train.py'), str(wo_7)]
+    real = [paths.features_path(str(tmp_path / 'wd'), m, 'NCT_train')
+            for m in 'ab']
+    linked = [real[0], paths.features_path(str(tmp_path / 'link'), 'b',
+                                           'NCT_train')]
+    errors = []
+    for outputs in (real, linked):
+        with pytest.raises(InputError) as exc:
+            open_lists(configs, outputs, cfg_options=opts, need_model=False)
+        errors.append(str(exc.value))
+        assert 'from another image list' in errors[-1], errors[-1]
+        assert len(errors[-1].splitlines()) == 1
+    # the same refusal, each naming its own spelling of the files
+    spelt = [paths.labels_path(str(tmp_path / w), 'NCT_train')
+             for w in ('wd', 'link')]
+    assert errors[1] == errors[0].replace(real[1], linked[1]).replace(
+        *spelt)
+    # the same list through the link: one labels file, accepted
+    listings = open_lists([configs[0]] * 2, linked, cfg_options=opts,
+                          need_model=False)
+    assert len(listings) == 2
+    assert not os.listdir(tmp_path / 'wd')
+
+
 def test_two_outputs_that_are_links_to_one_file_are_two_files(tmp_path):
     """Two --output that are links to one file are written as two files
     (each set's write replaces its link, atomic_path's os.replace): they

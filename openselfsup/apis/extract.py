@@ -944,6 +944,16 @@ def _finish_and_write(listing: Dict, features: np.ndarray, normalise: bool,
     return provenance
 
 
+def _written_at(path: str) -> str:
+    """The file a write to ``path`` replaces, however ``path`` is spelt
+    (``./``, a link to one of its folders). Its folder is resolved, not
+    the file: a file that is a link is replaced by the write
+    (:func:`~openselfsup.utils.atomic_path`'s ``os.replace``), so two
+    links to one file are two files."""
+    folder, name = os.path.split(path)
+    return os.path.join(os.path.realpath(folder or os.curdir), name)
+
+
 def open_lists(configs: Sequence[str], outputs: Sequence[str],
                data_roots: Optional[Sequence[str]] = None,
                cfg_options: Optional[dict] = None, copies: int = 1,
@@ -971,13 +981,10 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
         raise InputError(f'{len(data_roots)} --data-root for '
                          f'{len(configs)} --config: give one per config')
     # one file, however written (./out, a link to out): the second set
-    # would overwrite the first. The folder is resolved, not the file: a
-    # file that is a link is replaced by the write (os.replace), so two
-    # links to one file are two outputs
-    def where(output: str) -> str:
-        folder, name = os.path.split(output_paths(output)['features'])
-        return os.path.join(os.path.realpath(folder or os.curdir), name)
-    check_distinct('--output', outputs, key=where,
+    # would overwrite the first
+    check_distinct('--output', outputs,
+                   key=lambda output: _written_at(
+                       output_paths(output)['features']),
                    why='one file per feature set')
     if data_roots is not None and 'dataset.data_root' in (cfg_options or {}):
         raise InputError('--data-root and --cfg-options dataset.data_root '
@@ -994,7 +1001,9 @@ def open_lists(configs: Sequence[str], outputs: Sequence[str],
                             read=read.get(key), splits=splits)
         read.setdefault(key, listing)
         listing.update(config=config, cfg_options=opts)
-        other = labels.setdefault(os.path.abspath(listing['out']['labels']),
+        # keyed as the outputs are: two workdirs that are one folder
+        # through a link write one labels file
+        other = labels.setdefault(_written_at(listing['out']['labels']),
                                   listing)
         # the same content (image paths and labels), as a later call's
         # check of the files on disk asks (:func:`_check_shared`)
