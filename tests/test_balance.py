@@ -1233,6 +1233,25 @@ def test_bad_input_one_line_errors(crossmodal_root, tmp_path):
     with pytest.raises(InputError, match=f'"{some}" has no label'):
         build_images(no_lab)
 
+    # labels that are not a list: a bare name was read letter by letter
+    # ("unknown label 'c'"), a bare index not at all (a TypeError); the
+    # same label in a list is read
+    name = fold[some]['labels'][0]
+    as_list = build_images(_write(tmp_path / 'listed.json', {some: dict(
+        labels=[name], captions=['a caption'])}))
+    classes = as_list.metainfo['classes']
+    assert as_list.get_data_info(0)['target'].tolist() == \
+        [float(c == name) for c in classes]
+    for bare, hint in ((name, f' (one label: ["{name}"])'),
+                       (1, ' (one label: [1])'), ({'a': 1}, '')):
+        ann = _write(tmp_path / 'bare.json',
+                     {some: dict(labels=bare, captions=['a caption'])})
+        with pytest.raises(InputError) as exc:
+            build_images(ann)
+        assert str(exc.value) == (
+            f'{ann}: entry "{some}": "labels" must be a list of class names '
+            f'or indices, not {json.dumps(bare)}{hint}')
+
     slides = crossmodal_root / 'slides'
 
     def build_slides(ann, feat_dim=FEAT):

@@ -142,6 +142,15 @@ class CaptionedImages(BaseDataset):
             caps = entry.get('captions')
             if isinstance(caps, str):
                 caps = [caps]
+            if labels is not None and not isinstance(labels, list):
+                # a bare "cat" would be read letter by letter, a bare 3
+                # not at all
+                shown = json.dumps(labels)
+                raise InputError(
+                    f'{where}: "labels" must be a list of class names or '
+                    f'indices, not {shown}' + (
+                        '' if isinstance(labels, dict)
+                        else f' (one label: [{shown}])'))
             if not labels:
                 raise InputError(f'{where} has no label')
             if not caps or not all(isinstance(c, str) and c.strip()
