@@ -470,7 +470,8 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     # GPU-only choices without a GPU: one line
     cfg = Config.fromfile(CLP)
     cfg.amp = 'bfloat16'
-    with pytest.raises(InputError, match="amp='bfloat16' needs a GPU"):
+    with pytest.raises(InputError, match=r"amp='bfloat16' \(the config's "
+                       r'amp, or --amp\) needs a GPU'):
         apply_fast_path(cfg, False)
     cfg.amp, cfg.augment_on = 'off', 'gpu'
     with pytest.raises(InputError, match="augment_on='gpu': choose one of"):
