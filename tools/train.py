@@ -94,16 +94,11 @@ def main(argv=None):
                                             check_run_values, resume_path,
                                             split_batch)
         from openselfsup.config import load_config
-        from openselfsup.utils import InputError
         cfg = load_config(a.config, a.cfg_options)
         check_run_values(cfg)
         if isinstance(a.resume, str):  # the checkpoint, before any process
             resume_path(a.resume)
         if a.check_world is not None:  # the launchers' processes
-            if a.check_world < 1:
-                raise InputError(f'{a.check_world} training processes: '
-                                 'the GPU count (and NNODES) must be at '
-                                 'least 1')
             split_batch(cfg, a.check_world, True)
         if not a.no_data_check:
             check_data_paths(cfg)  # last, as in a run

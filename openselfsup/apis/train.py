@@ -115,9 +115,13 @@ def split_batch(cfg: Config, world: int, distributed: bool) -> list:
         list[str]: notes for the run's log.
 
     Raises:
-        InputError: a total that the processes do not divide, a batch that
-            the groups do not divide.
+        InputError: no process at all (``GPUS`` or ``NNODES`` 0), a total
+            that the processes do not divide, a batch that the groups do
+            not divide.
     """
+    if world < 1:
+        raise InputError(f'{world} training processes: the GPU count (and '
+                         'NNODES) must be at least 1')
     if 'train_dataloader' not in cfg:
         return []
     if 'total_batch_size' in cfg:
