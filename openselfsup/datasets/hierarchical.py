@@ -430,10 +430,15 @@ class HierarchicalPatchDataset(BaseDataset):
         return out
 
     def hierarchy_arrays(self) -> Dict[str, np.ndarray]:
-        """``label``, ``patient_id``, ``slide_id`` arrays in item order."""
-        keys = ('gt_label', 'patient_id', 'slide_id')
-        cols = {k: np.array([self.get_data_info(i)[k]
-                             for i in range(len(self))], np.int64)
-                for k in keys}
-        return dict(label=cols['gt_label'], patient_id=cols['patient_id'],
-                    slide_id=cols['slide_id'])
+        """``label``, ``patient_id``, ``slide_id`` arrays in item order,
+        and ``patient``: each item's patient name (as the split names it),
+        all from one walk over the items."""
+        keys = ('gt_label', 'patient_id', 'slide_id', 'patient')
+        cols = {k: [] for k in keys}
+        for i in range(len(self)):
+            info = self.get_data_info(i)
+            for k in keys:
+                cols[k].append(info[k])
+        ints = {k: np.array(cols[k], np.int64) for k in keys[:3]}
+        return dict(label=ints['gt_label'], patient_id=ints['patient_id'],
+                    slide_id=ints['slide_id'], patient=list(cols['patient']))

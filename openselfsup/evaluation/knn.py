@@ -262,16 +262,14 @@ def check_knn_settings(k, temperature, aggregation: str) -> None:
                          f'got {aggregation!r}')
 
 
-def shared_patients(bank_ds, query_ds) -> list:
+def shared_patients(bank_info: dict, query_info: dict) -> list:
     """The query patients who also have patches in the bank (a split JSON
     naming a patient in train and val): their own patches, or others of
     the same tumour, are their nearest neighbours, a leak the accuracy
-    does not show. By patient name, as the splits name them (no file
-    system call per patch: the training hook runs this at every
-    evaluation)."""
-    def patients(ds):
-        return {ds.get_data_info(i)['patient'] for i in range(len(ds))}
-    return sorted(patients(bank_ds) & patients(query_ds))
+    does not show. By patient name, as the splits name them, from the
+    datasets' ``hierarchy_arrays()`` (no second walk over the items: the
+    training hook runs this at every evaluation)."""
+    return sorted(set(bank_info['patient']) & set(query_info['patient']))
 
 
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
@@ -300,7 +298,7 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
         raise InputError('kNN: bank and query datasets disagree on classes')
     bank_info = bank_ds.hierarchy_arrays()
     query_info = query_ds.hierarchy_arrays()
-    shared = shared_patients(bank_ds, query_ds)
+    shared = shared_patients(bank_info, query_info)
     if shared:
         from mmengine.logging import print_log
         print_log(f'kNN: {len(shared)} query patient(s) also have patches '
