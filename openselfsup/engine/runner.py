@@ -40,7 +40,7 @@ import shutil
 import signal
 import weakref
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
@@ -199,21 +199,20 @@ def resume_notes(path: str, cfg) -> List[str]:
                      f'{" and ".join(lacks)}, as a best checkpoint is '
                      'saved; resume from an epoch_N.pth / iter_N.pth to '
                      'continue the run as it was')
-    changes = schedule_changes(text, cfg)
     # MMEngine's resume loads the optimizer's state (torch takes its
     # param_groups' lr, momentum, weight_decay) and each scheduler's
     # (its __dict__: end, milestones, T_max, ...) over the config's
-    restored = {c: _restored_by_resume(c.split(' ', 1)[0], saved)
-                for c in changes}
-    used = [c for c in changes if not restored[c]]
+    restored = {line: _restored_by_resume(key, saved)
+                for key, line in schedule_changes(text, cfg)}
+    used = [line for line, state in restored.items() if not state]
     if used:
         notes.append(
             f'warning: --resume from {path}: this config\'s training '
             'schedule differs from that of the run that wrote it: '
             f'{", ".join(used)}; the run continues with this config\'s')
-    kept = [c for c in changes if restored[c]]
+    kept = [line for line, state in restored.items() if state]
     if kept:
-        states = ' and '.join(dict.fromkeys(restored[c] for c in kept))
+        states = ' and '.join(dict.fromkeys(restored[line] for line in kept))
         notes.append(
             f'warning: --resume from {path}: this config\'s '
             f'{", ".join(kept)} are not used: the resume restores the '
@@ -271,16 +270,19 @@ SCHEDULE_KEYS = ('train_cfg', 'param_scheduler',
                  'optim_wrapper.optimizer.weight_decay')
 
 
-def schedule_changes(text: Optional[str], cfg) -> List[str]:
+def schedule_changes(text: Optional[str],
+                     cfg) -> List[Tuple[str, str]]:
     """How ``cfg``'s training schedule differs from that of the run whose
     config text (``meta['cfg']``) is ``text``: one
-    ``<key> <there> -> <here>`` per differing key of :data:`SCHEDULE_KEYS`
-    and the batch (``train_cfg.max_epochs 2 -> 4``; ``unset`` for a key one
-    side lacks), in key order. The text is read as data, never executed;
-    a part of it that is code is not compared.
+    ``(key, '<key> <there> -> <here>')`` per differing key (flattened,
+    ``param_scheduler.0.end``) of :data:`SCHEDULE_KEYS` and the batch
+    (``train_cfg.max_epochs 2 -> 4``; ``unset`` for a key one side lacks),
+    in key order. The text is read as data, never executed; a part of it
+    that is code is not compared.
 
     Returns:
-        list[str]: empty when the schedules agree or ``text`` is None.
+        list[tuple[str, str]]: the key and the line for the log; empty
+        when the schedules agree or ``text`` is None.
     """
     from ..config import UNREADABLE, config_text_section
     if text is None:
@@ -307,7 +309,7 @@ def schedule_changes(text: Optional[str], cfg) -> List[str]:
     for key in dict.fromkeys([*old, *new]):  # the configs' order
         there, here = old.get(key, unset), new.get(key, unset)
         if there != here and not _below(key, code):
-            changes.append(f'{key} {show(there)} -> {show(here)}')
+            changes.append((key, f'{key} {show(there)} -> {show(here)}'))
     return changes
 
 
