@@ -1,4 +1,5 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
+import contextlib
 import os
 import pathlib
 import re
@@ -1846,6 +1847,41 @@ def test_the_work_dir_lock_is_rank_0s(tmp_path, monkeypatch):
     assert not os.path.exists(work)  # made for the lock, removed empty
     with work_dir_lock(work, rank=1):
         assert not os.path.exists(work)
+
+
+def test_folders_made_for_a_body_go_only_while_empty(tmp_path):
+    """removed_if_left_empty (the training lock's and the lambda sweep's):
+    the folders the body made on the way to the path go at its end,
+    success or failure, while they are empty; a folder that was there, or
+    one the body wrote into, stays."""
+    from openselfsup.engine.runner import removed_if_left_empty
+    there = tmp_path / 'there'
+    there.mkdir()
+    work = there / 'a' / 'b'
+    with removed_if_left_empty(str(work)):
+        work.mkdir(parents=True)
+    assert sorted(os.listdir(tmp_path)) == ['there'] and not os.listdir(there)
+    with pytest.raises(KeyboardInterrupt):
+        with removed_if_left_empty(str(work)):
+            work.mkdir(parents=True)
+            raise KeyboardInterrupt
+    assert not os.listdir(there)
+    # written into: b stays, and so does a above it
+    for fail in (False, True):
+        with contextlib.suppress(RuntimeError):
+            with removed_if_left_empty(str(work)):
+                work.mkdir(parents=True)
+                (work / 'x').write_text('')
+                if fail:
+                    raise RuntimeError
+        assert os.listdir(work) == ['x']
+        os.remove(work / 'x')
+        os.rmdir(work)
+    # a written into beside b: b goes, a stays
+    with removed_if_left_empty(str(work)):
+        work.mkdir(parents=True)
+        (there / 'a' / 'y').write_text('')
+    assert sorted(os.listdir(there / 'a')) == ['y']
 
 
 def test_a_worker_dying_during_the_clean_up_does_not_stop_it(

@@ -20,9 +20,8 @@
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>``.
 """
-import contextlib
 import os
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 
@@ -153,21 +152,6 @@ def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
     with atomic_path(path) as tmp:
         torch.save(dict(state_dict=weights_to_cpu(get_state_dict(model)),
                         meta=dict(meta or {})), tmp)
-
-
-@contextlib.contextmanager
-def _left_empty_removed(work_dir: str) -> Iterator[None]:
-    """On a failure, remove the folders the body made on the way to
-    ``work_dir`` while they are empty (a sweep whose first run fails
-    before it starts left its work dir empty, where ``tools/train.py``
-    leaves none)."""
-    from ..engine.runner import missing_dirs, remove_empty_dirs
-    made = missing_dirs(work_dir)
-    try:
-        yield
-    except BaseException:
-        remove_empty_dirs(made)
-        raise
 
 
 def _remove_previous_report(work_dir: str, paths: Sequence[str]) -> None:
@@ -305,7 +289,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     busy = lambda holder: (  # noqa: E731
         f'{work_dir}: another lambda sweep is running there ({holder}); '
         'wait for it to end or give another --work-dir')
-    with _left_empty_removed(work_dir), locked(paths['json'], busy=busy):
+    # a sweep whose first run fails before it starts leaves no empty work
+    # dir, as tools/train.py leaves none (a finished sweep's holds its
+    # report: the removal is for a failure)
+    from ..engine.runner import removed_if_left_empty
+    with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy):
         # every check passed and the work dir is this sweep's: the runs
         # are about to be replaced, and with them what the old report says
         _remove_previous_report(work_dir, list(paths.values()))

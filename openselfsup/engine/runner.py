@@ -383,6 +383,19 @@ def remove_empty_dirs(dirs: List[str]) -> None:
             break
 
 
+@contextmanager
+def removed_if_left_empty(path: str) -> Iterator[None]:
+    """At the body's end, success or failure, remove the folders it made on
+    the way to ``path`` (:func:`missing_dirs`, taken before it) while they
+    are empty (:func:`remove_empty_dirs`): a failed start, or a lock
+    released over nothing else, leaves no empty work dir behind."""
+    made = missing_dirs(path)
+    try:
+        yield
+    finally:
+        remove_empty_dirs(made)
+
+
 #: the file :func:`work_dir_lock` stands for in a work dir: its lock file
 #: is ``<work_dir>/.train.lock`` (hidden: no ``*.pth`` or ``*`` glob, no
 #: checkpoint or log listing takes it)
@@ -410,7 +423,6 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
     if rank != 0:
         yield
         return
-    made = missing_dirs(work_dir)
 
     def busy(holder: str) -> str:
         return (f'{work_dir}: another training run is writing there '
@@ -418,11 +430,9 @@ def work_dir_lock(work_dir: str, rank: int = 0) -> Iterator[None]:
                 'it) or give another --work-dir (if it died with its node '
                 'and NFS still holds its lock, remove '
                 f'{lock_file(os.path.join(work_dir, _TRAIN_LOCK))})')
-    try:
-        with locked(os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
-            yield
-    finally:
-        remove_empty_dirs(made)
+    with removed_if_left_empty(work_dir), locked(
+            os.path.join(work_dir, _TRAIN_LOCK), busy=busy):
+        yield
 
 
 @contextmanager
