@@ -30,7 +30,7 @@ from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct
 from .report import novel_cell
-from .spec import RunSpec, check_distinct
+from .spec import RunSpec, check_distinct_settings
 
 #: the published values (ablation.sh)
 PUBLISHED = dict(prototypes=(2, 4, 8, 16, 32, 64, 128, 256),
@@ -70,7 +70,7 @@ def ablation_settings(model: str = 'clp_wo_78', shots: int = 5,
                 raise InputError(f'--{part} {v}: values must be whole '
                                  'numbers of at least 1 (none skips the '
                                  'part)')
-        check_distinct(f'--{part}', values)
+        check_distinct_settings(f'--{part}', values)
     base = dict(model=model, task='near', shots=shots, clf=clf,
                 novel_class=78, num_task=num_task, **common)
     rows = [('baseline', '–', RunSpec(mode='linear', **base))]

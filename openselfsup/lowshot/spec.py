@@ -22,7 +22,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from ..classes import held_out
-from ..utils import InputError, check_distinct as distinct
+from ..utils import InputError, check_distinct
 from . import paths
 
 #: query samples per class in every task (the published code's ``num_querys``)
@@ -121,16 +121,18 @@ def no_closed_form(flag: str, clfs: Sequence[str]) -> str:
             f'{" ".join(clfs)}')
 
 
-def check_distinct(flag: str, values: Sequence) -> None:
-    """Refuse a value given twice in a list flag (``--shots 1 1``): each
-    setting would run, be written and be counted twice.
+def check_distinct_settings(flag: str, values: Sequence) -> None:
+    """Refuse a value given twice in a list flag of settings to run
+    (``--shots 1 1``): each setting would run, be written and be counted
+    twice. :func:`openselfsup.utils.check_distinct` with a ``None`` value
+    shown as ``none`` and the reason for settings.
 
     Raises:
-        InputError: the flag and the values given twice
-            (:func:`openselfsup.utils.check_distinct`).
+        InputError: the flag and the values given twice.
     """
-    distinct(flag, values, show=lambda v: 'none' if v is None else str(v),
-             why='each setting runs once; give every value once')
+    check_distinct(flag, values,
+                   show=lambda v: 'none' if v is None else str(v),
+                   why='each setting runs once; give every value once')
 
 
 def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:

@@ -89,11 +89,11 @@ def cli_specs(args) -> List[RunSpec]:
     parsed ``args``): per ``--task``, :func:`sweep_specs` with the
     published shots where ``--shots`` is not given and novel classes 0..8
     where ``--novel_classes`` is not given (the near domain's only)."""
-    from .spec import DEFAULT_SHOTS, check_distinct, spec_kwargs
+    from .spec import DEFAULT_SHOTS, check_distinct_settings, spec_kwargs
     for flag, values in (('--task', args.task), ('--shots', args.shots),
                          ('--clfs', args.clfs), ('--modes', args.modes),
                          ('--novel_classes', args.novel_classes)):
-        check_distinct(flag, values or ())
+        check_distinct_settings(flag, values or ())
     if args.novel_classes is not None and 'near' not in args.task:
         raise InputError(f'--novel_classes applies to the near domain; '
                          f'--task {" ".join(args.task)} has none')
