@@ -40,7 +40,7 @@ import math
 import os
 import time
 from collections import Counter
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -140,18 +140,23 @@ def chunk_size_for(clf: str, num_train: int, num_query: int, dim: int,
 
 
 def check_execution(device: str, chunk_size: Optional[int],
-                    threads: Optional[int]) -> None:
+                    threads: Optional[int]) -> Tuple[torch.device, int]:
     """Refuse a bad ``--device``, ``--chunk_size`` or ``--threads`` before
     any work (loading features, drawing stores, building dictionaries):
     :func:`meta_test` checks them too, but only once a setting runs.
 
+    Returns:
+        (torch.device, int): the device (:func:`resolve_device`) and the
+        CPU threads (:func:`~.parallel.resolve_threads`: None or 0, one
+        per core).
+
     Raises:
         InputError: the flag and its value.
     """
-    resolve_device(device)
+    dev = resolve_device(device)
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f'--chunk_size must be positive, got {chunk_size}')
-    resolve_threads(threads)
+    return dev, resolve_threads(threads)
 
 
 def meta_test(support_features: np.ndarray, query_features: np.ndarray,
@@ -195,9 +200,9 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
     if mode in LATENT_MODES and augmenter is None:
         raise ValueError(f'{mode} needs an augmenter')
     expected = mode == 'latent_aug_expected'
-    check_execution(device, chunk_size, threads)
-    dev = resolve_device(device)
-    threads = resolve_threads(threads) if dev.type == 'cpu' else 1
+    dev, threads = check_execution(device, chunk_size, threads)
+    if dev.type != 'cpu':
+        threads = 1
     C, T = store.ways, store.num_task
     classes = torch.as_tensor(store.classes, device=dev)
     sup = torch.as_tensor(np.asarray(support_features, np.float32)).to(dev)
