@@ -847,11 +847,12 @@ write_outputs(dict(out=output_paths(paths.features_path(
 
 
 def test_non_finite_rows_are_named_by_the_source_row():
-    """One check (extract.check_finite) for extracted and imported
-    features: the first bad row of the source, with its path when the
-    rows were reordered from a file of paths, and the count."""
-    from openselfsup.apis.extract import check_finite, finish_features
-    from openselfsup.utils import InputError
+    """One check (utils.check_finite) for extracted and imported
+    features (and the low-shot loader's: test_lowshot_cli): the first bad
+    row of the source, with its path when the rows were reordered from a
+    file of paths, and the count."""
+    from openselfsup.apis.extract import finish_features
+    from openselfsup.utils import InputError, check_finite
     feats = np.ones((5, 3), np.float32)
     feats[4, 0], feats[2, 1] = np.inf, np.nan
     with pytest.raises(InputError, match=r'^src: NaN or inf in the features '

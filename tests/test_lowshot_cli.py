@@ -152,9 +152,14 @@ def test_length_mismatch_and_nan(workdir, capsys):
     cli_fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge'),
            capsys, workdir, 'labels')
     feats[3, 5] = np.nan
+    feats[7, 0] = np.inf
     np.save(fpath, feats)
-    cli_fails(META, _meta(workdir, '--mode', 'linear', '--clf', 'Ridge'),
-           capsys, workdir, 'NaN or inf')
+    # the line of extraction's check (utils.check_finite): the first row
+    # and the count
+    err = cli_fails(META, _meta(workdir, '--mode', 'linear', '--clf',
+                                'Ridge'), capsys, workdir, 'NaN or inf')
+    assert err == (f'error: {fpath}: NaN or inf in the features (first at '
+                   'row 3, 2 rows in all)'), err
     cli_fails(DICT, ['--model', 'clp', '--features', 'NCT_test', '--workdir',
                   workdir], capsys, workdir, 'NaN or inf')
 

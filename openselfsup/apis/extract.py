@@ -66,8 +66,9 @@ from mmengine.logging import print_log
 
 from ..config import argument_value, load_config
 from ..lowshot import paths
-from ..utils import (InputError, array_sha1, check_distinct, check_writable,
-                     file_sha1, file_sha256, load_json, locked, save_set)
+from ..utils import (InputError, array_sha1, check_distinct, check_finite,
+                     check_writable, file_sha1, file_sha256, load_json,
+                     locked, save_set)
 from ..utils.device import resolve_device
 
 _BACKBONE_PREFIX = 'backbone.'
@@ -800,39 +801,11 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
                 labels=np.tile(labels, copies), list_sha1=list_sha1)
 
 
-def check_finite(features: np.ndarray, source: str,
-                 what: str = 'NaN or inf',
-                 rows: Optional[np.ndarray] = None,
-                 paths: Optional[Sequence[str]] = None) -> None:
-    """Refuse rows holding NaN or inf, in one line naming ``source``, the
-    first such row and their count.
-
-    Args:
-        features (np.ndarray): ``[N, D]``.
-        source (str): where the features came from.
-        what (str): what the bad values are called in the line.
-        rows (np.ndarray, optional): the row of ``source`` each row of
-            ``features`` came from (the line names the source's first);
-            default: the same row.
-        paths (list[str], optional): the image path of each row of
-            ``source``, named beside it.
-
-    Raises:
-        InputError: a row with NaN or inf.
-    """
-    bad = ~np.isfinite(features).all(axis=1)
-    if bad.any():
-        first = int((np.flatnonzero(bad) if rows is None
-                     else np.asarray(rows)[bad]).min())
-        where = f'{first} ({paths[first]})' if paths is not None else first
-        raise InputError(f'{source}: {what} in the features (first at row '
-                         f'{where}, {int(bad.sum())} rows in all)')
-
-
 def finish_features(features: np.ndarray, normalise: bool,
                     source: str) -> np.ndarray:
-    """Refuse NaN or inf (:func:`check_finite`); L2-normalise each row when
-    ``normalise`` (the published extractor: ``F.normalize(p=2, dim=1)``).
+    """Refuse NaN or inf (:func:`~openselfsup.utils.check_finite`);
+    L2-normalise each row when ``normalise`` (the published extractor:
+    ``F.normalize(p=2, dim=1)``).
 
     Args:
         features (np.ndarray): ``[N, D]``.

@@ -40,8 +40,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import (InputError, check_file, file_sha1, file_sha256,
-                     first_line, load_npy)
+from ..utils import (InputError, check_file, check_finite, file_sha1,
+                     file_sha256, first_line, load_npy)
 
 FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
            '.hdf5': 'h5'}
@@ -264,8 +264,8 @@ def import_features(config: str, source: str, output: str,
         ``outputs``.
     """
     from ..lowshot.features import IMPORTED, unit_norm
-    from .extract import (check_finite, finish_features, open_list,
-                          provenance_record, write_outputs)
+    from .extract import (finish_features, open_list, provenance_record,
+                          write_outputs)
     listing = open_list(config, output, cfg_options, need_model=False,
                         check_images='none')
     feats, inner, fmt = read_feature_file(source, key, paths_key)

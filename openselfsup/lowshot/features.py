@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..utils import InputError, array_sha1, load_json, load_npy
+from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from . import paths
 
 _EXTRACT_HINT = ('python wsi_workdir/extract.py --config '
@@ -248,11 +248,7 @@ def load_features(workdir: str, model: str, name: str) -> FeatureSet:
         raise InputError(f'{fpath}: features must be a 2-d float array [N, D],'
                          f' got {feats.dtype} {list(feats.shape)}')
     feats = np.ascontiguousarray(feats, dtype=np.float32)
-    finite = np.isfinite(feats).all(axis=1)
-    if not finite.all():
-        row = int(np.flatnonzero(~finite)[0])
-        raise InputError(f'{fpath}: NaN or inf in features (first at row '
-                         f'{row}, {int((~finite).sum())} rows in all)')
+    check_finite(feats, fpath)
     labels = load_labels(workdir, name, model)
     lpath = paths.labels_path(workdir, name)
     if len(labels) != len(feats):

@@ -1,8 +1,8 @@
 """Small shared helpers: atomic output files, one-line input errors,
 fingerprints. (``utils.device`` imports torch; import it explicitly.)"""
 from .errors import (InputError, Terminated, check_distinct,  # noqa: F401
-                     first_line, given_twice, run_cli, settings_refused,
-                     terminate_raises)
+                     check_finite, first_line, given_twice, run_cli,
+                     settings_refused, terminate_raises)
 from .fingerprint import array_sha1, file_sha1, file_sha256  # noqa: F401
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_writable, check_writable_dir, json_text, load_json,

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, List, \
     Optional, Sequence
 
+import numpy as np
+
 
 class InputError(Exception):
     """Bad input from the user: a file, a flag, a config value.
@@ -120,6 +122,35 @@ def check_distinct(flag: str, values: Iterable,
                       for g in groups)
     raise InputError(f'{flag}: {shown} given twice'
                      + (f' ({why})' if why else ''))
+
+
+def check_finite(features: np.ndarray, source: str,
+                 what: str = 'NaN or inf',
+                 rows: Optional[np.ndarray] = None,
+                 paths: Optional[Sequence[str]] = None) -> None:
+    """Refuse rows holding NaN or inf, in one line naming ``source``, the
+    first such row and their count.
+
+    Args:
+        features (np.ndarray): ``[N, D]``.
+        source (str): where the features came from.
+        what (str): what the bad values are called in the line.
+        rows (np.ndarray, optional): the row of ``source`` each row of
+            ``features`` came from (the line names the source's first);
+            default: the same row.
+        paths (list[str], optional): the image path of each row of
+            ``source``, named beside it.
+
+    Raises:
+        InputError: a row with NaN or inf.
+    """
+    bad = ~np.isfinite(features).all(axis=1)
+    if bad.any():
+        first = int((np.flatnonzero(bad) if rows is None
+                     else np.asarray(rows)[bad]).min())
+        where = f'{first} ({paths[first]})' if paths is not None else first
+        raise InputError(f'{source}: {what} in the features (first at row '
+                         f'{where}, {int(bad.sum())} rows in all)')
 
 
 def first_line(exc: BaseException, with_type: bool = False) -> str:
