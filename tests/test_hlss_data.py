@@ -1,6 +1,7 @@
 """Hierarchical datasets (generic and OpenSRH layouts), the published patient
 sampling and augmentations, the synthetic generator and bad metadata."""
 import json
+import logging
 import os
 
 import numpy as np
@@ -107,6 +108,47 @@ def test_patch_dataset_carries_patient_and_slide(tiny):
     np.testing.assert_array_equal(arr['slide_id'],
                                   [0] + [1] * 4 + [2] * 4 + [3] * 4)
     assert ds[3]['inputs'].shape == (3, 8, 8)
+
+
+def test_a_patient_in_two_splits_is_one_warning_line(tiny, tmp_path,
+                                                    monkeypatch):
+    """A split file naming a patient in train and val was read without a
+    word (only kNN evaluation counted it): the patient is trained on and
+    evaluated on. Each dataset build now says so in one line, naming the
+    count, the other splits and the first patients; disjoint splits are
+    silent. Read, not refused."""
+    from openselfsup.datasets import hierarchical as hier
+    lines = []
+    monkeypatch.setattr(hier, 'print_log',
+                        lambda msg, **kw: lines.append((msg, kw['level'])))
+    meta, split = tiny  # train: A, B; val: B
+    HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
+    HierarchicalPatchDataset(meta, split, split_name='val',
+                             pipeline=VIEWS[:1])
+    assert [lv for _, lv in lines] == [logging.WARNING] * 2
+    assert all('\n' not in m and m.startswith(f'{split}: 1 patient(s) of ')
+               for m, _ in lines)
+    assert "split 'train' also in split 'val' (B): " in lines[0][0]
+    assert "split 'val' also in split 'train' (B): " in lines[1][0]
+    # more patients than named: the count, the first three, then '...'
+    names = [f'P{i}' for i in range(6)]
+    many = {p: {'class': 'x', 'slides': {'s': [_patch(tmp_path,
+                                                        f'{p}.png', 9)]}}
+            for p in names}
+    spl = {'train': names, 'val': ['P5', 'P1', 'P3'], 'test': ['P4', 'P1']}
+    meta, split = _write(tmp_path, many, spl)
+    lines.clear()
+    HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
+    shared = sorted(set(spl['train']) & (set(spl['val']) | set(spl['test'])))
+    assert len(lines) == 1
+    assert (f"{len(shared)} patient(s) of split 'train' also in split "
+            f"'test', 'val' ({', '.join(shared[:3])}, ...): ") in lines[0][0]
+    lines.clear()
+    meta, split = _write(tmp_path, many, {'train': names[:4],
+                                          'val': names[4:]})
+    HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
+    HierarchicalPatchDataset(meta, split, pipeline=VIEWS[:1])
+    assert lines == []
 
 
 def test_srh_tiff_third_channel_is_difference(tmp_path):
@@ -255,6 +297,27 @@ def test_opensrh_layout(tmp_path):
     (tmp_path / 'meta' / 'opensrh.json').write_text(json.dumps(meta))
     with pytest.raises(InputError, match='has no "tumor_patches"'):
         read_opensrh(str(tmp_path), 'train')
+
+
+def test_opensrh_split_naming_a_patient_twice_warns(tmp_path, monkeypatch):
+    """The same line for the OpenSRH layout (its own reader), silent on the
+    release's disjoint split."""
+    pytest.importorskip('tifffile')
+    from openselfsup.datasets import hierarchical as hier
+    lines = []
+    monkeypatch.setattr(hier, 'print_log',
+                        lambda msg, **kw: lines.append(msg))
+    write_opensrh(tmp_path, np.random.default_rng(0))
+    read_opensrh(str(tmp_path), 'val')
+    assert lines == []
+    path = tmp_path / 'meta' / 'train_val_split.json'
+    spl = json.loads(path.read_text())
+    spl['val'].append('NIO_002')
+    path.write_text(json.dumps(spl))
+    read_opensrh(str(tmp_path), 'val')
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}: 1 patient(s) of split 'val' also "
+                               "in split 'train' (NIO_002): ")
 
 
 def test_hidisc_augmentations_as_published():

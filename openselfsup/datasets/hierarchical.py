@@ -163,7 +163,28 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
                              slides=out))
     if not patients:
         raise InputError(f'{split}: split {split_name!r} is empty')
+    _warn_shared(spl, split, split_name)
     return patients, classes
+
+
+def _warn_shared(spl: dict, split: str, split_name: str) -> None:
+    """One warning line when the split file names patients of
+    ``split_name`` in its other splits too: such a patient is trained on
+    and evaluated on, a leak that no accuracy shows (kNN evaluation counts
+    it again between its bank and queries). Read, not refused."""
+    mine = set(spl[split_name])
+    hits = {k: mine.intersection(p for p in v if isinstance(p, str))
+            for k, v in spl.items()
+            if k != split_name and isinstance(v, list)}
+    shared = sorted(set().union(*hits.values()))
+    if shared:
+        others = ', '.join(repr(k) for k in sorted(hits) if hits[k])
+        names = ', '.join(shared[:3]) + (', ...' if len(shared) > 3 else '')
+        print_log(f'{split}: {len(shared)} patient(s) of split '
+                  f'{split_name!r} also in split {others} ({names}): '
+                  'trained on and evaluated on, a patient-level leak; give '
+                  'patient-disjoint splits',
+                  logger='current', level=logging.WARNING)
 
 
 def _read_json(path: str):
