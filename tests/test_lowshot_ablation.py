@@ -103,26 +103,32 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
                                                           'hybrid']
 
 
-def test_interrupted_ablation_leaves_the_old_report_whole(tmp_path, capsys):
-    """Ctrl-C while the ablation writes its plot: the old table, JSON and
-    plot stay together (the sweep index was written before the table and
-    plot were computed, so the JSON lost its table and sat beside the old
-    plot)."""
+def test_interrupted_ablation_never_mixes_its_report(tmp_path, capsys):
+    """Ctrl-C while the ablation writes its plot: no new file sits beside
+    old ones (the sweep index was written before the table and plot were
+    computed, so the JSON lost its table and sat beside the old plot).
+    Nor do the old table, JSON and plot stay beside results the rerun has
+    rewritten: all three go when the first of them is rewritten, as a
+    sweep's index does (the plot named to run_sweep as ``describing``)."""
     from _io_helpers import ctrl_c_when_writing, named
     wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
     ablation = script_main('wsi_workdir/ablation.py')
     args = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
             '--image', 'none', '--hybrid', 'none', '--latent', '4',
             '--num_shift_vectors', '20', '--quiet', '--prototypes']
-    assert run_cli(ablation, args + ['2']) == 0, capsys.readouterr().err
     out = os.path.join(wd, 'sweeps')
-    before = {f: open(os.path.join(out, f), 'rb').read()
-              for f in os.listdir(out)}
-    with ctrl_c_when_writing(named('.ablation_clp_wo_78.png')):
-        assert run_cli(ablation, args + ['2', '4']) == 130
-    assert capsys.readouterr().err == 'interrupted\n'
-    assert {f: open(os.path.join(out, f), 'rb').read()
-            for f in os.listdir(out)} == before
+    results = os.path.join(wd, 'results', '')
+    for hit in (lambda p: p.startswith(results),  # the first result
+                named('.ablation_clp_wo_78.png')):
+        assert run_cli(ablation, args + ['2']) == 0, capsys.readouterr().err
+        assert sorted(os.listdir(out)) == ['ablation_clp_wo_78.json',
+                                           'ablation_clp_wo_78.md',
+                                           'ablation_clp_wo_78.png']
+        capsys.readouterr()
+        with ctrl_c_when_writing(hit):
+            assert run_cli(ablation, args + ['2', '4']) == 130
+        assert capsys.readouterr().err == 'interrupted\n'
+        assert os.listdir(out) == []
 
 
 def test_ablation_specs_are_the_published_parts():

@@ -134,6 +134,60 @@ def test_sweep_index_names_every_task(tmp_path):
     assert '| linear | Ridge | ' in near['table']
 
 
+def test_a_rerun_removes_the_old_index_when_it_rewrites_results(
+        tmp_path, monkeypatch):
+    """An interrupted rerun left the complete sweep's index and table
+    beside result files it had partly rewritten (here from other features:
+    the index's numbers were no longer those of the files it named). The
+    old index goes when the first result is rewritten, not before (a rerun
+    stopped earlier rewrote nothing), and a complete rerun writes the new
+    one, whose numbers are those of the files."""
+    from openselfsup.lowshot import sweep as sweep_mod
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1, 2], clfs=['Ridge'],
+                        modes=['linear'], num_task=4)
+    first = run_sweep(wd, specs, log=None)
+    index, md = first['output'], first['summary_md']
+    old = open(index).read()
+    # other features under the same model name: other numbers
+    feats = os.path.join(wd, 'extracted_feats', 'clp', 'LC.npy')
+    x = np.load(feats)
+    np.save(feats, (x + np.random.default_rng(1).normal(
+        scale=2, size=x.shape)).astype(x.dtype))
+    real = sweep_mod.evaluate
+    calls = []
+
+    def stopped(at):
+        def evaluate(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == at:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+        return evaluate
+    monkeypatch.setattr(sweep_mod, 'evaluate', stopped(1))
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(wd, specs, log=None)
+    assert open(index).read() == old and os.path.isfile(md)
+    calls.clear()
+    monkeypatch.setattr(sweep_mod, 'evaluate', stopped(2))
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(wd, specs, log=lines.append)
+    rewritten = json.load(open(specs[0].result_path(wd)))
+    assert rewritten['average_mean'] != json.loads(old)['settings'][0][
+        'average_mean']  # the other features' result, beside the old one's
+    assert not os.path.exists(index) and not os.path.exists(md)
+    assert [ln for ln in lines if ln.startswith('removed ')] == [
+        f'removed the previous {index}, {md}: the results they describe '
+        'are being replaced (written anew when this sweep completes)']
+    monkeypatch.setattr(sweep_mod, 'evaluate', real)
+    again = run_sweep(wd, specs, log=None)
+    saved = json.load(open(again['output']))
+    assert again['output'] == index and os.path.isfile(md)
+    assert [e['average_mean'] for e in saved['settings']] == [
+        json.load(open(s.result_path(wd)))['average_mean'] for s in specs]
+
+
 def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
     """Near-domain stores of the earlier sampler were refused one per run:
     a full sweep took 27 rounds of 'draw it again'. The sweep now names

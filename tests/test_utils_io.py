@@ -723,3 +723,19 @@ def test_check_distinct_names_the_flag_and_each_value_once():
         check_distinct('--output', ['out/a.npy', './out/a.npy', 'out/a.npy'],
                        key=os.path.normpath)
     assert str(exc.value) == '--output: out/a.npy and ./out/a.npy given twice'
+
+
+def test_remove_set_removes_the_files_that_are_there(tmp_path):
+    """remove_set (a report describing files about to be replaced) removes
+    the paths that exist, dangling links too, leaves the rest of the
+    folder, and returns what it removed, in order."""
+    from openselfsup.utils import remove_set
+    a, b, gone, keep = (str(tmp_path / n) for n in ('a.json', 'b.md',
+                                                    'c.png', 'keep.txt'))
+    for p in (a, b, keep):
+        open(p, 'w').close()
+    link = str(tmp_path / 'link.png')
+    os.symlink(str(tmp_path / 'nowhere'), link)
+    assert remove_set([b, gone, a, link]) == [b, a, link]
+    assert sorted(os.listdir(tmp_path)) == ['keep.txt']
+    assert remove_set([a, b]) == []

@@ -95,7 +95,6 @@ def main(argv=None):
                                               unique_specs)
     from openselfsup.lowshot.report import write_report
     from openselfsup.lowshot.sweep import run_sweep
-    from openselfsup.utils import check_writable
     rows = ablation_settings(
         args.model, args.num_shots, args.num_task, args.clf,
         args.prototypes, args.image, args.latent, args.hybrid,
@@ -104,12 +103,11 @@ def main(argv=None):
     out = os.path.join(os.path.dirname(paths.sweep_path(
         args.workdir, args.model, 'near')), f'ablation_{args.model}.json')
     png = os.path.splitext(out)[0] + '.png'
-    check_writable(png)
     sweep = run_sweep(args.workdir, unique_specs(rows), args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
                       out, log=None if args.quiet else print,
-                      write_index=False)
+                      write_index=False, describing=[png])
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
     # the sweep index (run_sweep's return value less the keys it adds)

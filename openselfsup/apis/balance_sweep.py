@@ -27,8 +27,7 @@ from mmengine.logging import print_log
 
 from ..models.algorithms.balanced import check_balance
 from ..utils import (InputError, check_distinct, check_writable, load_json,
-                     locked, save_set)
-from ..utils.io import signals_held
+                     locked, remove_set, save_set)
 from ..config import default_work_dir, load_config
 from .train import build_runner, check_data_paths, train
 
@@ -160,12 +159,9 @@ def _remove_previous_report(work_dir: str, paths: Sequence[str]) -> None:
     say so in one line: the runs they describe are about to be replaced,
     and an interrupted rerun would leave them describing files that are no
     longer those beside them. A completed sweep writes them anew."""
-    there = [p for p in paths if os.path.lexists(p)]
+    there = remove_set(paths)
     if not there:
         return
-    with signals_held():
-        for path in there:
-            os.remove(path)
     print_log(f'{work_dir}: removed the previous sweep\'s '
               f'{", ".join(os.path.basename(p) for p in there)}: the runs '
               'they describe are being replaced (this sweep writes them '

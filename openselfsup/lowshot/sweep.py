@@ -8,7 +8,10 @@ setting. Missing task stores and dictionaries are made on the way (existing
 ones are reused after their checks, never replaced). Each setting prints the
 block a single ``distributed_meta_test.py`` run prints and writes the same
 result JSON, so logs and ``summarize.py`` read alike; the sweep also writes
-one index file with every setting's summary and the timings.
+one index file with every setting's summary and the timings (with its
+table, when it completes; a rerun removes the previous index and table as
+it writes its first result, so that an interrupted rerun never leaves them
+beside results of another run).
 
 For the near domain the features of novel class ``c`` come from the model
 ``model_template.format(model=M, novel=c)``, by default ``M_wo_c`` (the
@@ -29,7 +32,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..utils import InputError, check_writable, save_json, save_set
+from ..utils import (InputError, check_writable, remove_set, save_json,
+                     save_set)
 from . import paths
 from .meta_test import Inputs, check_execution, evaluate, result_table
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
@@ -151,7 +155,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               dtype: torch.dtype = torch.float64,
               output: Optional[str] = None, make_missing: bool = True,
               log: Optional[Callable[[str], None]] = print,
-              write_index: bool = True) -> Dict:
+              write_index: bool = True,
+              describing: Sequence[str] = ()) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -169,6 +174,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             own files (the ablation: its table and plot), so that an
             interruption between the two writes cannot leave this index
             beside the caller's older files.
+        describing (sequence of str): the caller's other files that
+            describe the results (the ablation's plot), removed with the
+            index when the first result is rewritten.
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -190,7 +198,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                                paths.sweeps_dir(workdir))
     md = out[:-5] + '.md'
     # every output must be writable before the first setting runs
-    for path in [out, md] + [s.result_path(workdir) for s in specs]:
+    for path in [out, md, *describing] + [s.result_path(workdir)
+                                          for s in specs]:
         check_writable(path)
     check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
@@ -212,6 +221,15 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         result = evaluate(inputs, spec, device, chunk_size, threads, dtype)
         meta_time += result['execution']['elapsed_s']
         path = spec.result_path(workdir)
+        if i == 1:
+            # the previous index (and table, plot) describes the results
+            # about to be replaced: an interrupted rerun must not leave it
+            # beside results partly of this run; written anew at the end
+            gone = remove_set([out, md, *describing])
+            if gone and log:
+                log(f'removed the previous {", ".join(gone)}: the results '
+                    'they describe are being replaced (written anew when '
+                    'this sweep completes)')
         save_json(path, result)
         results.append(result)
         index.append({**spec.info(), 'output': path,

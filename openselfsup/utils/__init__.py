@@ -6,5 +6,5 @@ from .errors import (InputError, Terminated, check_distinct,  # noqa: F401
 from .fingerprint import array_sha1, file_sha1, file_sha256  # noqa: F401
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_writable, check_writable_dir, json_text, load_json,
-                 load_npy, locked, save_json, save_npy, save_npz, save_set,
-                 save_text)
+                 load_npy, locked, remove_set, save_json, save_npy,
+                 save_npz, save_set, save_text)

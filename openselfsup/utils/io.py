@@ -654,6 +654,23 @@ def save_set(files: Dict[str, Any]) -> None:
                 _write_content(tmp, content)
 
 
+def remove_set(paths: Sequence[str]) -> List[str]:
+    """Remove the files of ``paths`` that are there, all of them or none
+    (Ctrl-C held back, as :func:`save_set` moves a set in): a report or
+    index that describes files about to be replaced, so that an
+    interrupted rerun cannot leave it beside files it no longer describes.
+
+    Returns:
+        list[str]: the paths removed (those that were there), in order.
+    """
+    there = [p for p in paths if os.path.lexists(p)]
+    if there:
+        with signals_held():
+            for path in there:
+                os.remove(path)
+    return there
+
+
 def _write_content(tmp: str, content: Any) -> None:
     """Write one file of :func:`save_set` by the type of ``content``."""
     if isinstance(content, np.ndarray):
