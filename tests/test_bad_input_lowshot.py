@@ -988,10 +988,11 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
             "mmcv's @cache_randomness, or one of HiDiscAugment, Lighting, "
             'ColorJitter, GaussianBlur, AutoAugment, RandAugment, '
             'TrivialAugmentWide, AugMix, ElasticTransform; not where its '
-            'probability fixes the outcome: 0, or 1 for an op that draws '
-            'nothing else): the copies would be identical; use a random '
-            'pipeline, e.g. '
-            'configs/extraction/nct_aug.py')
+            'settings fix the outcome: probability 0, or 1 for an op that '
+            'then draws nothing (its magnitude set, its sign fixed by '
+            'random_negative_prob 0 or 1), a RandomChoice of one '
+            'candidate): the copies would be identical; use a random '
+            'pipeline, e.g. configs/extraction/nct_aug.py')
     err = cli_fails(extract, _extract_args(synthetic_root, 'nct_train.py',
                                            aug, '--aug_times', '2'),
                     capsys, str(tmp_path), line)
@@ -1252,10 +1253,31 @@ def test_a_fixed_transform_is_one_pass_and_takes_no_aug_times(
            capsys)
     assert np.array_equal(np.load(train), np.load(plain))
     aug = paths.features_path(w, 'clp', 'NCT_aug')
-    cli_fails(extract, _extract_args(synthetic_root, str(cfg), aug,
-                                     '--aug_times', '2'), capsys,
-              str(tmp_path), f'{aug}: --aug_times 2 with {cfg}, whose '
-              'pipeline has no random transform')
+    err = cli_fails(extract, _extract_args(synthetic_root, str(cfg), aug,
+                                           '--aug_times', '2'), capsys,
+                    str(tmp_path), f'{aug}: --aug_times 2 with {cfg}, '
+                    'whose pipeline has no random transform')
+    assert not os.path.exists(aug)
+    # the line names the transforms it counts as fixed (the flip here; a
+    # RandomChoice of one candidate and a sign never negated below)
+    assert '; fixed here: dataset.pipeline.2: RandomFlip): the copies ' \
+        'would be identical' in err
+    cfg.write_text(
+        f'_base_ = {base!r}\n'
+        "dataset = dict(pipeline=[\n"
+        "    dict(type='LoadImageFromFile', imdecode_backend='pillow'),\n"
+        "    dict(type='Resize', scale=224, backend='pillow',\n"
+        "         interpolation='bilinear'),\n"
+        "    dict(type='RandomChoice', transforms=[[dict(\n"
+        "        type='Rotate', angle=30., prob=1.,\n"
+        "        random_negative_prob=0.)]]),\n"
+        "    dict(type='PackInputs')])\n")
+    err = cli_fails(extract, _extract_args(synthetic_root, str(cfg), aug,
+                                           '--aug_times', '2'), capsys,
+                    str(tmp_path), f'{aug}: --aug_times 2 with {cfg}, '
+                    'whose pipeline has no random transform')
+    assert '; fixed here: dataset.pipeline.2: RandomChoice, ' \
+        'dataset.pipeline.2.transforms.0.0: Rotate): the copies ' in err
     assert not os.path.exists(aug)
 
 

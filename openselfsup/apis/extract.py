@@ -462,7 +462,13 @@ def _fixed_outcome(cls, op, node: dict) -> Optional[str]:
 
 
 def random_transform(cfg) -> Optional[Tuple[str, str]]:
-    """``(dotted key, type)`` of the first transform of the config's
+    """:func:`pipeline_randomness`'s first random transform."""
+    return pipeline_randomness(cfg)[0]
+
+
+def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
+                                      List[Tuple[str, str]]]:
+    """The ``(dotted key, type)`` of the first transform of the config's
     ``dataset.pipeline`` (nested ones included, e.g. inside a
     ``RandomApply``) that draws random numbers, or None for a
     deterministic pipeline. Random: a class that marks methods with
@@ -478,7 +484,14 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
     random_negative_prob=0.)``, ``Solarize(magnitude_range=(0, 256),
     prob=1.)`` without ``magnitude_std``; ``RandomApply(prob=1.)`` is as
     random as its transforms), or a ``RandomChoice`` of one candidate
-    (as random as that candidate's transforms)."""
+    (as random as that candidate's transforms).
+
+    Returns:
+        tuple: (the first random transform or None, the ``(dotted key,
+        type)`` of the random kinds of transforms before it whose settings
+        fix their outcome: what a refusal of a deterministic pipeline
+        names).
+    """
     from mmengine.registry import init_default_scope
 
     from ..config import config_dicts
@@ -487,6 +500,7 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     pipeline = (cfg.get('dataset') or {}).get('pipeline') or []
     never = []  # dotted keys of transforms never applied
+    fixed = []
     for where, node in config_dicts(pipeline, 'dataset.pipeline'):
         if any(where.startswith(k + '.') for k in never):
             continue
@@ -502,11 +516,12 @@ def random_transform(cfg) -> Optional[Tuple[str, str]]:
                 'Random' in op or op in _ALSO_RANDOM):
             continue
         outcome = _fixed_outcome(cls, wrapped, node)
+        if outcome is None:
+            return (where, name), fixed
+        fixed.append((where, name))
         if outcome == 'never':
             never.append(where)
-        elif outcome is None:
-            return where, name
-    return None
+    return None, fixed
 
 
 def _loader(dataset, batch_size: int, workers: int, seed: Optional[int]):
@@ -1176,19 +1191,23 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
     the train features, another on every run). With ``aug_times``, refuse
     a deterministic one (``nct_train.py --aug_times 2``: identical copies,
     which the ablation then takes for augmented ones)."""
-    found = random_transform(listing['cfg'])
+    found, fixed = pipeline_randomness(listing['cfg'])
     out = listing['out']
     if aug_times:
         if found is None:
+            here = '; fixed here: ' + ', '.join(
+                f'{where}: {name}' for where, name in fixed) if fixed else ''
             raise InputError(
                 f'{out["features"]}: --aug_times {aug_times} with '
                 f'{listing["config"]}, whose pipeline has no random '
                 'transform (one named Random..., marking its methods with '
                 "mmcv's @cache_randomness, or one of "
-                f'{", ".join(_ALSO_RANDOM)}; not where its probability '
-                'fixes the outcome: 0, or 1 for an op that draws nothing '
-                'else): the copies would be identical; use a random '
-                'pipeline, e.g. '
+                f'{", ".join(_ALSO_RANDOM)}; not where its settings fix '
+                'the outcome: probability 0, or 1 for an op that then '
+                'draws nothing (its magnitude set, its sign fixed by '
+                'random_negative_prob 0 or 1), a RandomChoice of one '
+                f'candidate{here}): the copies '
+                'would be identical; use a random pipeline, e.g. '
                 'configs/extraction/nct_aug.py')
         return
     if found is None:
