@@ -82,6 +82,9 @@ param_scheduler = [
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
                  max_iters=max_iters)
+# a log line every 50 iterations, and one more at the iteration that equals
+# the loader's length (3 here: 18 training patients, 6 per batch): MMEngine's
+# LoggerHook logs there as the end of an epoch, iteration-based loop or not
 default_hooks = dict(logger=dict(interval=50),
                      checkpoint=dict(by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False, window_size=10)
