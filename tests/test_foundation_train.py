@@ -442,11 +442,32 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                 f'warning: --resume from {given}: {a} holds checkpoint(s) '
                 'past it (epoch_2.pth): this run writes over those of the '
                 'same names as it reaches them (--work-dir keeps them)'], notes
-    # relative, as typed
+    # relative: the work dir and the note name the folder, not what was
+    # typed ('.', 'a/')
     monkeypatch.chdir(a)
-    assert prepared('epoch_1.pth')[0] == os.curdir
+    for given in ('epoch_1.pth', '.', './'):
+        work, notes = prepared(given)
+        assert work == str(a), given
+        assert f'--resume {given}: continuing that run in its work dir ' \
+            f'{a} {here}' in notes, notes
     monkeypatch.chdir(tmp_path)
-    assert prepared('a/epoch_2.pth')[0] == 'a'
+    assert prepared('a/epoch_2.pth')[0] == str(a)
+    assert prepared('a/')[0] == str(a)
+    # a link to a run's checkpoint: the run is the target's (its folder's
+    # link was read: the default work dir, the run's checkpoints then
+    # another run's there); the checkpoints past it are said
+    links = tmp_path / 'links'
+    links.mkdir()
+    os.symlink(a / 'epoch_1.pth', links / 'latest.pth')
+    work, notes = prepared(str(links / 'latest.pth'))
+    assert work == str(a), notes
+    assert f'continuing that run in its work dir {a} {here}' in notes[0]
+    assert not any('earlier run' in n for n in notes), notes
+    assert [n for n in notes if 'past it' in n] == [
+        f'warning: --resume from {links / "latest.pth"}: {a} holds '
+        'checkpoint(s) past it (epoch_2.pth): this run writes over those '
+        'of the same names as it reaches them (--work-dir keeps them)'], \
+        notes
     # --work-dir (or the config's work_dir) wins
     assert prepared(str(a), str(tmp_path / 'b'))[0] == str(tmp_path / 'b')
     assert prepared(str(a), work_dir=str(tmp_path / 'c'))[0] == str(
@@ -503,7 +524,50 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         f'param_scheduler.0.end 2 -> 4, optim_wrapper.optimizer.lr {lr!r} '
         f'-> {lr * 2!r} are not used: the resume restores the '
         'learning-rate scheduler and optimizer state the checkpoint holds, '
-        'with the values of the run that wrote it'], notes
+        'with the values of the run that wrote it (to train with this '
+        'config\'s: a new run from its weights, without --resume: '
+        f'--cfg-options load_from={a / "epoch_2.pth"} --work-dir NEW_DIR; '
+        'its epochs and schedule count from 0)'], notes
+
+    # the process count and total batch are in the checkpoint's meta (not
+    # in its config text): a resume on another count, the config without
+    # total_batch_size, says the total changes, and how to keep it
+    meta = load_checkpoint_file(str(a / 'epoch_2.pth'))['meta']
+    assert (meta['world_size'], meta['total_batch_size']) == (1, 8)
+    api = sys.modules['openselfsup.apis.train']  # the module, not train()
+    real_env = api.launcher_env
+
+    def on(world, path=str(a), total=None, batch=None):
+        # the process count as the launcher's environment gives it
+        monkeypatch.setattr(api, 'launcher_env', lambda _: (0, world))
+        c = load_config(cfg)
+        c.pop('total_batch_size')  # MMEngine's per-process batch
+        if total:
+            c.total_batch_size = total
+        if batch:
+            c.train_dataloader.batch_size = batch
+        notes = prepare_config(c, cfg, resume=path)
+        monkeypatch.setattr(api, 'launcher_env', real_env)
+        return c, [n for n in notes if 'checkpoint trained with' in n]
+
+    c, said = on(2)
+    assert c.train_dataloader.batch_size == 8 and said == [
+        f'warning: --resume from {a / "epoch_2.pth"}: checkpoint trained '
+        'with total batch 8 on 1 process(es); this run has 16 on 2 (set '
+        'total_batch_size=8 to keep it: --cfg-options total_batch_size=8)'
+    ], said
+    # as it says: 4 per process, nothing said; the same count: nothing
+    c, said = on(2, total=8)
+    assert c.train_dataloader.batch_size == 4 and said == [], said
+    assert on(1)[1] == []
+    # per-process batch 4 on 2: the total kept, nothing said
+    assert on(2, batch=4)[1] == []
+    # a checkpoint saved before the meta held them: nothing said
+    old = torch.load(a / 'epoch_2.pth', weights_only=True)
+    for key in ('world_size', 'total_batch_size'):
+        del old['meta'][key]
+    torch.save(old, tmp_path / 'old.pth')
+    assert on(2, str(tmp_path / 'old.pth'))[1] == []
 
     # the whole run: continued in a, to epoch 3, with the notes in its log,
     # at the checkpoint's learning rate (the log's lr of epoch 3), not the
@@ -526,6 +590,59 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
               if 'Epoch(train) [3]' in line]
     assert epoch3 and all(f'lr: {lr:.4e} ' in line for line in epoch3), \
         epoch3
+
+
+def test_load_from_is_kept_where_resume_finds_no_checkpoint(
+        synthetic_root, tmp_path):
+    """--resume in a work dir without a checkpoint, the config setting
+    load_from: the run trained from random weights (the runner's 'training
+    from scratch' dropped load_from); it is the new run a run without
+    --resume is, from those weights, and says so. Where a checkpoint is
+    found, load_from is said not to be read. And load_from without
+    --resume, the way the resume's warning names to train with a changed
+    learning rate, starts from the checkpoint's weights at this config's
+    learning rate."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    a = tmp_path / 'a'
+    first_lr = train(cfg, work_dir=str(a)).message_hub.get_scalar(
+        'train/lr').data[0][0]
+    ckpt = str(a / 'epoch_1.pth')
+    saved = load_checkpoint_file(ckpt)['state_dict']
+
+    def loaded(work, **kw):
+        runner = build_runner(cfg, work_dir=str(work), **kw)
+        runner.load_or_resume()
+        weights = runner.model.state_dict()
+        assert set(weights) == set(saved)
+        return runner, all(torch.equal(weights[k].cpu(), saved[k])
+                           for k in saved)
+
+    b = tmp_path / 'b'
+    runner, same = loaded(b, resume=True, cfg_options={'load_from': ckpt})
+    assert same, 'started from random weights, not load_from'
+    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert f'--resume: no checkpoint in {b}; a new run, from the config\'s ' \
+        f'load_from {ckpt}' in log, log[-3000:]
+    assert 'training from scratch' not in log
+    # a checkpoint found: resumed from it, load_from not read
+    notes = prepare_config(load_config(cfg, {'load_from': ckpt}), cfg,
+                           str(a), resume=True)
+    assert f'--resume from {ckpt}: the config\'s load_from {ckpt} is not ' \
+        'read (the resume loads the weights)' in notes, notes
+    # without --resume: the checkpoint's weights, this config's lr
+    lr = load_config(cfg).optim_wrapper.optimizer.lr
+    c = tmp_path / 'c'
+    runner, same = loaded(c, cfg_options={
+        'load_from': ckpt, 'optim_wrapper.optimizer.lr': lr * 10})
+    assert same and runner.epoch == 0
+    runner.train()
+    assert runner.message_hub.get_scalar('train/lr').data[0][0] == \
+        pytest.approx(first_lr * 10)
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

@@ -21,6 +21,7 @@ from mmengine.config import Config
 from ..config import (argument_value, config_dicts, default_work_dir,
                       load_config)
 from ..utils import InputError, check_writable_dir, settings_refused
+from ..utils.checkpoint_files import checkpoint_folder
 from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path
 
@@ -285,15 +286,18 @@ def resume_path(given: str) -> str:
 def resumed_run_dir(given: str) -> Optional[str]:
     """The work dir a run resumed with ``--resume given`` and without
     ``--work-dir`` continues in: ``given`` itself when it is a folder, the
-    folder of a checkpoint file, when that folder is a training work dir
-    (:func:`~openselfsup.utils.checkpoint_files.is_training_work_dir`);
-    None for checkpoints from elsewhere (a downloaded file, or a folder of
-    them, which the run is not written into: the config's default work
-    dir)."""
+    folder of a checkpoint file (that of the file a symbolic link points
+    to: :func:`~openselfsup.utils.checkpoint_files.checkpoint_folder`),
+    when that folder is a training work dir
+    (:func:`~openselfsup.utils.checkpoint_files.is_training_work_dir`),
+    as an absolute path (``--resume .`` or ``a/`` named no folder in the
+    log); None for checkpoints from elsewhere (a downloaded file, or a
+    folder of them, which the run is not written into: the config's
+    default work dir)."""
     from ..utils.checkpoint_files import is_training_work_dir
     given = os.path.expanduser(given)
-    folder = given if os.path.isdir(given) else \
-        os.path.dirname(given) or os.curdir
+    folder = os.path.abspath(given) if os.path.isdir(given) else \
+        checkpoint_folder(given)
     return folder if is_training_work_dir(folder) else None
 
 
@@ -377,18 +381,35 @@ def prepare_config(cfg: Config, config_path: str,
     notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume is not False:
         from ..engine.runner import find_resumable_checkpoint, resume_notes
-        cfg.resume = True
-        cfg.load_from = load_from
+        # the config's initial weights (load_from): MMEngine would resume
+        # from them as if they were the run's checkpoint
+        initial = cfg.get('load_from')
         # not a training checkpoint, another model's: one line before the
         # runner is built (and logs some 270 lines); the runner checks the
         # model again
-        path = cfg.load_from or find_resumable_checkpoint(cfg.work_dir)
+        path = load_from or find_resumable_checkpoint(cfg.work_dir)
+        if path or not initial:
+            cfg.resume = True
+            cfg.load_from = load_from
+        else:
+            # nothing to resume: the new run that a run without --resume
+            # is, from the config's weights (the runner's 'training from
+            # scratch' dropped them: random initial weights)
+            cfg.resume = False
+            notes.append(f'warning: --resume: no checkpoint in '
+                         f'{cfg.work_dir}; a new run, from the config\'s '
+                         f'load_from {initial}')
         if path:
-            notes += resume_notes(path, cfg)
+            if initial:
+                notes.append(f'--resume from {path}: the config\'s '
+                             f'load_from {initial} is not read (the resume '
+                             'loads the weights)')
+            notes += resume_notes(path, cfg, world)
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any
-    if resume is False or (cfg.load_from and os.path.realpath(
-            os.path.dirname(cfg.load_from)) != os.path.realpath(cfg.work_dir)):
+    if resume is False or not cfg.resume or (
+            cfg.load_from and checkpoint_folder(cfg.load_from) !=
+            os.path.realpath(cfg.work_dir)):
         from ..engine.runner import check_new_run_dir
         earlier = check_new_run_dir(cfg.work_dir, cfg)
         if earlier:
@@ -554,7 +575,9 @@ def train(config: str,
             that work dir's latest complete one: :func:`resume_path`),
             e.g. another run's, writing to ``work_dir``. A training
             schedule other than the checkpoint's run's is warned of in the
-            log (:func:`~openselfsup.engine.runner.schedule_changes`).
+            log (:func:`~openselfsup.engine.runner.schedule_changes`). No
+            checkpoint in ``work_dir``: a new run (from the config's
+            ``load_from`` where it sets one).
         amp (bool): float16 mixed precision with dynamic loss scaling
             (MMEngine's AmpOptimWrapper; GPU only): the config key
             ``amp='float16'`` (:mod:`~openselfsup.apis.fast_path`).

@@ -48,7 +48,8 @@ from mmengine.runner import Runner
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
-from ..utils.checkpoint_files import (checkpoint_step,  # noqa: F401
+from ..utils.checkpoint_files import (checkpoint_folder,
+                                      checkpoint_step,  # noqa: F401
                                       checkpoints_in,
                                       find_resumable_checkpoint,
                                       resolve_checkpoint)
@@ -152,7 +153,7 @@ def check_same_model(path: str, cfg, text=_UNREAD) -> None:
             'new run with --work-dir')
 
 
-def resume_notes(path: str, cfg) -> List[str]:
+def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     """Check the checkpoint a run resumes from, from one read of it
     (:func:`saved_checkpoint`): a training checkpoint (its meta holds the
     epoch and iteration, which backbone weights or a model published
@@ -166,7 +167,11 @@ def resume_notes(path: str, cfg) -> List[str]:
         and the schedulers, which MMEngine's resume then silently starts
         afresh), the schedule changes (:func:`schedule_changes`): those
         used, and those the checkpoint's optimizer or scheduler state
-        overrides (:func:`_restored_by_resume`), and for
+        overrides (:func:`_restored_by_resume`), with the way to train
+        with this config's values (a new run from the checkpoint's weights,
+        ``load_from``), a total batch other than the checkpoint's run's
+        where ``world`` (this run's process count) differs from its and the
+        config has no ``total_batch_size`` (:func:`batch_change`), and for
         a checkpoint given (``cfg.load_from``) in the work dir the run
         continues in, that run's later checkpoints (by the checkpoint's
         epoch or iteration), which it writes over.
@@ -217,12 +222,18 @@ def resume_notes(path: str, cfg) -> List[str]:
             f'warning: --resume from {path}: this config\'s '
             f'{", ".join(kept)} are not used: the resume restores the '
             f'{states} state the checkpoint holds, with the values of the '
-            'run that wrote it')
+            'run that wrote it (to train with this config\'s: a new run '
+            f'from its weights, without --resume: --cfg-options '
+            f'load_from={path} --work-dir NEW_DIR; its epochs and '
+            'schedule count from 0)')
+    change = batch_change(meta, cfg, world)
+    if change:
+        notes.append(f'warning: --resume from {path}: {change}')
     # a checkpoint given in the work dir the run continues in, older than
     # that run's newest (--resume work_dirs/a/epoch_1.pth): check_new_run_dir
     # is not asked (it is the same run), yet its later checkpoints go
-    if cfg.get('load_from') and os.path.realpath(os.path.dirname(
-            path)) == os.path.realpath(cfg.work_dir):
+    if cfg.get('load_from') and checkpoint_folder(
+            path) == os.path.realpath(cfg.work_dir):
         past = [os.path.basename(p) for p in reversed(checkpoints_in(
             cfg.work_dir)) if checkpoint_step(p)[1] > meta[
                 checkpoint_step(p)[0]]]
@@ -234,6 +245,41 @@ def resume_notes(path: str, cfg) -> List[str]:
                 'over those of the same names as it reaches them '
                 '(--work-dir keeps them)')
     return notes
+
+
+def run_meta(cfg, world: int) -> dict:
+    """What a checkpoint's ``meta`` records of the run beside MMEngine's
+    keys (:meth:`AtomicRunner.save_checkpoint`): its process count
+    (``world_size``) and total batch (``total_batch_size``: the per-process
+    ``train_dataloader.batch_size`` times the processes), which the config
+    text in the meta does not hold (:func:`batch_change`)."""
+    meta = {'world_size': int(world)}
+    batch = (cfg.get('train_dataloader') or {}).get('batch_size')
+    if isinstance(batch, int) and not isinstance(batch, bool):
+        meta['total_batch_size'] = batch * int(world)
+    return meta
+
+
+def batch_change(meta: dict, cfg, world: int) -> Optional[str]:
+    """How a resumed run's total batch differs from that of the run that
+    wrote the checkpoint (its ``meta``: :func:`run_meta`) when the process
+    count changed and the config has no ``total_batch_size`` (the
+    per-process batch times another count: MMEngine's meaning); None
+    when the totals agree, the config keeps its total (a change of it is
+    one of :func:`schedule_changes`), or the checkpoint does not record
+    them (saved before they were)."""
+    there_world = meta.get('world_size')
+    there_total = meta.get('total_batch_size')
+    here = run_meta(cfg, world)
+    if 'total_batch_size' in cfg or not isinstance(there_world, int) or \
+            not isinstance(there_total, int) or there_world == world or \
+            here.get('total_batch_size') in (None, there_total):
+        return None
+    return (f'checkpoint trained with total batch {there_total} on '
+            f'{there_world} process(es); this run has '
+            f'{here["total_batch_size"]} on {world} (set total_batch_size='
+            f'{there_total} to keep it: --cfg-options total_batch_size='
+            f'{there_total})')
 
 
 def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
@@ -696,7 +742,18 @@ class AtomicRunner(Runner):
         A checkpoint saved is work done: the run has started
         (:meth:`_mark_started`; an iteration-based run saves in the first
         iteration's ``after_train_iter``, before it counts as ended).
+        The meta records the run's process count and total batch
+        (:func:`run_meta`), which a resume on another count compares.
         """
+        # meta: MMEngine's 4th positional argument after the file name
+        args, at = list(args), 3
+        meta = dict((args[at] if len(args) > at else
+                     kwargs.get('meta')) or {})
+        meta.update(run_meta(self.cfg, self.world_size))
+        if len(args) > at:
+            args[at] = meta
+        else:
+            kwargs['meta'] = meta
         target = os.path.join(out_dir, filename)
         remove_stale_temporaries(os.path.join(out_dir, '*.pth'))
         client_args = args[0] if args else kwargs.get('file_client_args')

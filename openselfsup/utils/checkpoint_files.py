@@ -141,6 +141,14 @@ def resolve_checkpoint(path: str, flag: str = '') -> str:
     return found
 
 
+def checkpoint_folder(path: str) -> str:
+    """The folder a checkpoint file really lies in, as an absolute path:
+    that of the file a symbolic link points to (``latest.pth`` linked to
+    ``work_dirs/a/epoch_5.pth``: ``work_dirs/a``, the run the user named),
+    not the link's."""
+    return os.path.dirname(os.path.realpath(path))
+
+
 #: the log folder MMEngine makes in a work dir for each run it starts
 #: (``<work_dir>/<YYYYmmdd_HHMMSS>/``, its log ``<YYYYmmdd_HHMMSS>.log``)
 _LOG_FOLDER = re.compile(r'\d{8}_\d{6}')
