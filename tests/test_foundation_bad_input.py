@@ -122,6 +122,56 @@ def test_fewer_images_than_one_batch(tmp_path, synthetic_root):
     assert not work.exists()  # nothing left behind, the folder included
 
 
+def test_check_config_refuses_fewer_images_than_one_batch(tmp_path,
+                                                         synthetic_root):
+    """The launchers' --check-config (torch-free) refuses the batch
+    test_fewer_images_than_one_batch's run refuses, before any process
+    starts, from the list file's lines (indices applied), per process:
+    each process draws its share of the list, rounded up."""
+    from mmengine.config import Config
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), nct, n_images=6,
+                       batch=8, ann_file='meta/train_labeled.txt')
+
+    def check(config, world):
+        return loaded_modules(['tools/train.py', config, '--check-config',
+                               '--check-world', str(world)], MODEL_STACK)
+
+    rc, out, lines, loaded = check(cfg, 1)
+    assert rc == 2 and lines == [
+        f'error: {cfg}: the training list has 6 sample(s), fewer than one '
+        'batch of 8 per process, and the short batch is dropped: no '
+        'training step would run (lower total_batch_size, or train on more '
+        'images)'] and loaded == [], (lines, loaded)
+    # without total_batch_size the per-process batch stays 8: 12 images
+    # are one step on one process, none on two (6 each), one on 2 of 4+8
+    plain = Config.fromfile(small_config(
+        FSP_DEMO, str(tmp_path / 'c12.py'), nct, n_images=12, batch=8,
+        ann_file='meta/train_labeled.txt'))
+    plain.pop('total_batch_size')
+    plain.dump(str(tmp_path / 'plain.py'))
+    plain = str(tmp_path / 'plain.py')
+    assert check(plain, 1)[0] == 0
+    rc, out, lines, loaded = check(plain, 2)
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+        f'error: {plain}: the training list has 12 sample(s), 6 per process '
+        'on 2 processes, fewer than one batch of 8 per process'), lines
+    assert loaded == []
+    # the whole list (no indices): its lines counted, not refused at 8
+    full = Config.fromfile(plain)
+    full.train_dataloader.dataset.pop('indices')
+    full.dump(str(tmp_path / 'full.py'))
+    with open(os.path.join(nct, 'meta', 'train_labeled.txt')) as f:
+        listed = sum(1 for line in f if line.strip())
+    assert listed >= 8
+    assert check(str(tmp_path / 'full.py'), 1)[0] == 0
+    rc, _, err = run_tool(['tools/train.py', str(tmp_path / 'full.py'),
+                           '--check-config', '--check-world', '2',
+                           '--cfg-options',
+                           f'train_dataloader.batch_size={listed}'])
+    assert rc == 2 and f'has {listed} sample(s)' in err, err
+
+
 def test_config_not_found(tmp_path):
     line = _train_fails(str(tmp_path / 'nope.py'))
     assert 'nope.py' in line and 'not found' in line
@@ -330,11 +380,13 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
                                 env_extra=dict(DATA_CHECK='0'))
         assert rc == 127 and 'srun' in err and 'data/NCT' not in err, err
     # the check stays light, the data present: no torch, no model stack
-    # (it took ~6 s)
+    # (it took ~6 s); a total batch the synthetic list (108 images) holds:
+    # 256 is refused (test_check_config_refuses_fewer_images_than_one_batch)
     nct = os.path.join(synthetic_root, 'NCT') + '/'
     rc, out, lines, loaded = loaded_modules(
         ['tools/train.py', full, '--check-config', '--check-world', '2',
-         '--cfg-options', f'{key}={nct}'], MODEL_STACK)
+         '--cfg-options', f'{key}={nct}', 'total_batch_size=64'],
+        MODEL_STACK)
     assert rc == 0 and loaded == [], (lines, loaded)
     # and so does its refusal of a missing folder (whether the dataset
     # downloads was asked of its class, which imported torch: ~7 s)
@@ -367,8 +419,8 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
     for given in (gone.parent, gone.parent / 'epoch_2.pth'):
         rc, out, lines, loaded = loaded_modules(
             ['tools/train.py', full, '--check-config', '--check-world', '2',
-             '--cfg-options', f'{key}={nct}', '--resume', str(given)],
-            MODEL_STACK)
+             '--cfg-options', f'{key}={nct}', 'total_batch_size=64',
+             '--resume', str(given)], MODEL_STACK)
         assert rc == 0 and loaded == [], (given, lines, loaded)
     if tool == 'tools/dist_train.sh':
         # torchrun's elastic NNODES=MIN:MAX leaves the process count open:

@@ -93,6 +93,7 @@ def main(argv=None):
     a = parse_args(argv)
     if a.check_config:
         from openselfsup.apis.train import (check_data_paths,
+                                            check_listed_batch,
                                             check_run_values, resume_path,
                                             split_batch)
         from openselfsup.config import load_config
@@ -104,6 +105,8 @@ def main(argv=None):
             split_batch(cfg, a.check_world, True)
         if not a.no_data_check:
             check_data_paths(cfg)  # last, as in a run
+            if a.check_world is not None:  # as the run's first epoch
+                check_listed_batch(cfg, a.check_world)
         return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,

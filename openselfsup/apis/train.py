@@ -650,8 +650,60 @@ def check_steps(runner, config: str) -> None:
     loader = getattr(runner.train_loop, 'dataloader', None)
     if loader is None or len(loader) > 0:
         return
-    raise InputError(
-        f'{config}: the training list has {len(loader.dataset)} sample(s), '
-        f'fewer than one batch of {loader.batch_size} per process, and the '
+    raise _no_step(config, len(loader.dataset), loader.batch_size,
+                   runner.world_size)
+
+
+def _no_step(config: str, samples: int, batch: int,
+             world: int) -> InputError:
+    """The refusal of a run whose epoch has no training step
+    (:func:`check_steps`, :func:`check_listed_batch`)."""
+    per = f', {-(-samples // world)} per process on {world} processes' \
+        if world > 1 else ''
+    return InputError(
+        f'{config}: the training list has {samples} sample(s){per}, '
+        f'fewer than one batch of {batch} per process, and the '
         'short batch is dropped: no training step would run (lower '
         'total_batch_size, or train on more images)')
+
+
+def check_listed_batch(cfg: Config, world: int) -> None:
+    """:func:`check_steps` before any process starts (the launchers'
+    ``--check-config``; torch-free), where the training set's size is its
+    list file's: an ``ImageList`` (its ``indices`` applied) drawn by a
+    ``DefaultSampler`` (each of the ``world`` processes gets its share,
+    rounded up), the short batch dropped. Other datasets and samplers are
+    left to the run. Reads the list (:func:`~openselfsup.datasets.
+    list_files.read_list_file`): run after :func:`check_data_paths` and
+    :func:`split_batch` (the per-process batch).
+
+    Raises:
+        InputError: fewer samples per process than one batch; a list the
+            run would refuse too.
+    """
+    loader = cfg.get('train_dataloader') or {}
+    node = loader.get('dataset') or {}
+    sampler = loader.get('sampler') or {}
+    ann, root = node.get('ann_file'), node.get('data_root') or ''
+    batch = loader.get('batch_size')
+    if not (loader.get('drop_last') and isinstance(batch, int)
+            and str(node.get('type')).rsplit('.', 1)[-1] == 'ImageList'
+            and str(sampler.get('type', 'DefaultSampler')).rsplit(
+                '.', 1)[-1] == 'DefaultSampler'
+            and sampler.get('round_up', True)
+            and isinstance(ann, str) and isinstance(root, str)
+            and '://' not in ann + root):
+        return
+    path = os.path.join(root, os.path.expanduser(ann))
+    if not os.path.isfile(path):
+        return  # check_data_paths' refusal, or data the run fetches
+    from ..datasets.list_files import read_list_file
+    samples = len(read_list_file(path))
+    # MMEngine's BaseDataset keeps the first N (an int) or those listed
+    indices = node.get('indices')
+    if isinstance(indices, int) and not isinstance(indices, bool):
+        samples = min(samples, indices)
+    elif isinstance(indices, (list, tuple)):
+        samples = len(indices)
+    if -(-samples // world) < batch:
+        raise _no_step(cfg.filename, samples, batch, world)
