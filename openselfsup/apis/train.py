@@ -202,16 +202,14 @@ def check_data_paths(cfg: Config) -> None:
         loaders.append('val_dataloader')
     for name in loaders:
         for key, node in config_dicts(cfg.get(name) or {}, name):
-            root, ann = node.get('data_root'), node.get('ann_file')
+            root = node.get('data_root')
             root = root if isinstance(root, str) else ''
+            path = annotation_path(node)
             missing = None
             if root and '://' not in root and not os.path.isdir(root):
                 missing = ('data_root', root, 'folder')
-            elif isinstance(ann, str) and ann and '://' not in ann + root:
-                # mmpretrain's datasets (ImageList) expand a leading ~
-                path = os.path.join(root, os.path.expanduser(ann))
-                if not os.path.exists(path):
-                    missing = ('ann_file', path, 'file')
+            elif path and not os.path.exists(path):
+                missing = ('ann_file', path, 'file')
             # a dataset that downloads fetches into data_root when it
             # starts; asked only for a missing path
             if missing and not _downloads(node, 'custom_imports' in cfg):
@@ -222,6 +220,18 @@ def check_data_paths(cfg: Config) -> None:
                     f'{path}: {kind} not found{where} ({key}.{what} in '
                     f'{cfg.filename}; fix the config or --cfg-options '
                     f'{key}.{what}=...)')
+
+
+def annotation_path(node: dict) -> Optional[str]:
+    """The annotation file a dataset config ``node`` reads: its
+    ``ann_file`` joined to its ``data_root`` when relative, as MMEngine's
+    datasets do, a leading ``~`` expanded, as mmpretrain's (ImageList)
+    do; None without one, or for a URL."""
+    root, ann = node.get('data_root'), node.get('ann_file')
+    root = root if isinstance(root, str) else ''
+    if not isinstance(ann, str) or not ann or '://' in ann + root:
+        return None
+    return os.path.join(root, os.path.expanduser(ann))
 
 
 #: the dataset types that download their data when built unless told
