@@ -1697,6 +1697,253 @@ def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
     assert (work / 'sweep.png').read_bytes().startswith(b'\x89PNG\r\n')
 
 
+class _StandInRuns:
+    """Stand-ins for the sweep's training (nothing trains): each run's
+    metrics follow its lambda (the baseline's: lambda 0, one epoch fewer),
+    one of them nan; its weights are drawn from ``seed``; ``interrupt_at``
+    (the n-th training call, from 1) raises KeyboardInterrupt after the run
+    has made its folder, as Ctrl-C in its training would."""
+
+    def __init__(self, names):
+        self.names, self.seed, self.calls = names, 0, []
+        self.interrupt_at = None
+
+    def __call__(self, config, work_dir=None, amp=False, cfg_options=None,
+                 **kwargs):
+        self.calls.append(work_dir)
+        if len(self.calls) == self.interrupt_at:
+            os.makedirs(work_dir, exist_ok=True)
+            (open(os.path.join(work_dir, 'epoch_1.pth'), 'wb')
+             .write(b'half'))
+            raise KeyboardInterrupt
+        lam = cfg_options['model.balance']
+        baseline = 'load_from' not in cfg_options
+        metrics = {k: (i + 1) / 64 + lam / 3 - baseline / 8
+                   for i, k in enumerate(self.names)}
+        metrics[self.names[1]] = float('nan')
+        torch.manual_seed(self.seed)
+        return SimpleNamespace(model=nn.Linear(2, 1), epoch=2 - baseline,
+                               val=lambda: dict(metrics))
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
+        crossmodal_root, tmp_path, monkeypatch):
+    """An interrupted sweep retrained the baseline and every lambda on a
+    rerun. With resume=True (``--resume``) the baseline and every lambda
+    run that ended with the sweep's settings are reused, each named in the
+    log, the others (one interrupted on the way included) train, and the
+    report is the uninterrupted sweep's, byte for byte; after a rerun
+    without resume (which replaces the sweep, as before) was interrupted,
+    only the run it was in trains again: the ones before it it had
+    recorded anew, the later ones hold records of the same settings and
+    the same baseline weights. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    lambdas = [0, 0.5, 1]
+    folders = ['baseline', 'lambda_0', 'lambda_0.5', 'lambda_1']
+
+    def sweep(work, **kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, lambdas, work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kwargs)
+
+    def report(work):
+        saved = json.loads((work / 'sweep.json').read_text())
+        assert saved.pop('paths') == {
+            k: str(work / f'sweep.{ext}') for k, ext in
+            (('json', 'json'), ('markdown', 'md'), ('png', 'png'))}
+        assert saved.pop('baseline_checkpoint') == str(
+            work / 'baseline' / 'baseline.pth')
+        return (saved, (work / 'sweep.md').read_bytes(),
+                (work / 'sweep.png').read_bytes())
+
+    ref = sweep(tmp_path / 'ref')
+    want = report(tmp_path / 'ref')
+    assert len(runs.calls) == 4 and want[0]['rows'][2]['lambda'] == 0.5
+    assert math.isnan(ref['rows'][1]['metrics'][names[1]])
+    # interrupted in run k + 1 (0: in the baseline), in a new sweep or in a
+    # rerun of a completed one
+    for k, after_a_sweep in [(k, False) for k in range(4)] + [(0, True),
+                                                              (2, True)]:
+        work = tmp_path / f'{k}_{after_a_sweep}'
+        if after_a_sweep:  # a sweep that completed, then a rerun
+            sweep(work)
+        runs.calls.clear()
+        runs.interrupt_at = k + 1
+        with pytest.raises(KeyboardInterrupt):
+            sweep(work)
+        assert not (work / 'sweep.json').exists()
+        runs.calls.clear()
+        runs.interrupt_at = None
+        said.clear()
+        res = sweep(work, resume=True)
+        trained = [os.path.basename(c) for c in runs.calls]
+        assert trained == (folders[k:k + 1] if after_a_sweep
+                           else folders[k:]), (k, after_a_sweep)
+        assert report(work) == want, (k, after_a_sweep)
+        assert res['table'] == ref['table']
+        assert said[0] == (f'--resume: {4 - len(trained)} of 4 runs '
+                           f'have ended in {work} with this sweep\'s '
+                           f'settings; training the other '
+                           f'{len(trained)}')
+        reused = [f for f in folders if f not in trained]
+        assert [m for m in said if m.startswith('reusing')] == [
+            f'reusing the baseline from {work / f}' if f == 'baseline'
+            else f'reusing lambda {f[len("lambda_"):]} from {work / f}'
+            for f in reused]
+    # everything there: nothing trains, the same report again
+    runs.calls.clear()
+    sweep(work, resume=True)
+    assert runs.calls == [] and report(work) == want
+    # without resume, as before: every run trains again
+    sweep(work)
+    assert len(runs.calls) == 4 and report(work) == want
+
+
+@pytest.mark.slow
+def test_a_resumed_sweep_reports_what_an_uninterrupted_one_does(
+        crossmodal_root, tmp_path, monkeypatch):
+    """Trained for real (the existing sweep test's tiny settings): a sweep
+    interrupted after the baseline and its first lambda run, in the
+    training of its second, then resumed, trains only that one again and
+    writes the uninterrupted sweep's rows, table and plot."""
+    from openselfsup.apis import balance_sweep as bs
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+
+    def sweep(work, **kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1],
+                                    work_dir=str(work), baseline_epochs=1,
+                                    cfg_options=opts, **kwargs)
+
+    ref = sweep(tmp_path / 'ref')
+    real, calls = bs.train, []
+
+    def train(*args, **kwargs):
+        calls.append(kwargs['work_dir'])
+        runner = real(*args, **kwargs)
+        if len(calls) == 3:  # Ctrl-C at the end of its training
+            raise KeyboardInterrupt
+        return runner
+
+    monkeypatch.setattr(bs, 'train', train)
+    work = tmp_path / 'resumed'
+    with pytest.raises(KeyboardInterrupt):
+        sweep(work)
+    calls.clear()
+    res = sweep(work, resume=True)
+    assert calls == [str(work / 'lambda_1')]
+    for kind in ('json', 'markdown', 'png'):
+        a, b = (open(r['paths'][kind], 'rb').read() for r in (ref, res))
+        if kind == 'json':
+            a, b = (json.loads(t) for t in (a, b))
+            assert a['rows'] == b['rows'] and len(a['rows']) == 3
+            a, b = ({k: v for k, v in d.items()
+                     if k not in ('paths', 'baseline_checkpoint')}
+                    for d in (a, b))
+        assert a == b, kind
+
+
+def test_a_resumed_sweep_refuses_runs_of_other_settings(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A run that ended with settings other than the resumed sweep's is
+    refused in one line naming the first that differs, before anything
+    trains or the report is touched: a config value, the baseline epochs,
+    --test, the contents of an annotation file; a lambda run tuned from
+    other baseline weights than the baseline it is resumed with (its run
+    interrupted, then trained again to other weights) is refused once the
+    baseline is there, before a lambda run trains. The runs are
+    stand-ins."""
+    import shutil
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    val = tmp_path / 'val.json'
+    shutil.copy(crossmodal_root / 'slides' / 'val.json', val)
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'val_dataloader.dataset.ann_file': str(val)}
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    work = tmp_path / 'sweep'
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=opts)
+
+    def files():
+        return {os.path.join(d, f): open(os.path.join(d, f), 'rb').read()
+                for d, _, fs in os.walk(work) for f in fs}
+
+    before = files()
+    lr = load_config(SLIDE_DEMO, opts).optim_wrapper.optimizer.lr
+    for change, differs in (
+            (dict(cfg_options={**opts, 'optim_wrapper.optimizer.lr': 2 * lr}),
+             f'optim_wrapper.optimizer.lr = {lr!r} there, {2 * lr!r} here'),
+            (dict(baseline_epochs=2), 'baseline epochs = 1 there, 2 here'),
+            (dict(test=True), '--test = False there, True here'),
+            (dict(cfg_options={**opts, 'randomness.seed': 1}),
+             'randomness.seed = 0 there, 1 here')):
+        runs.calls.clear()
+        kwargs = dict(dict(baseline_epochs=1, cfg_options=opts), **change)
+        with pytest.raises(InputError) as exc:
+            bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
+                                 resume=True, **kwargs)
+        line = str(exc.value)
+        assert '\n' not in line and runs.calls == [] and files() == before
+        assert line.startswith(f'--resume: {work / "baseline"} holds the '
+                               'baseline made with other settings than this '
+                               f'sweep\'s ({differs}')
+        assert 'rerun without --resume' in line
+    # the annotation list's contents changed, its path the same
+    from openselfsup.utils import file_sha1
+    old = file_sha1(str(val))
+    val.write_text(val.read_text() + '\n')
+    with pytest.raises(InputError, match=re.escape(
+            'the contents of the file val_dataloader.dataset.ann_file names '
+            f'(SHA-1 {old[:12]} there, {file_sha1(str(val))[:12]} here)')):
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
+                             baseline_epochs=1, resume=True,
+                             cfg_options=opts)
+    assert runs.calls == []
+    val.write_text(val.read_text()[:-1])
+    # a lambda run of the sweep's settings, but of another start: one
+    # lambda is refused (the other, its first, would have been reused)
+    runs.calls.clear()
+    bs.run_balance_sweep(SLIDE_DEMO, [1], work_dir=str(work),
+                         baseline_epochs=1, resume=True, cfg_options=opts)
+    assert runs.calls == []  # same settings: reused
+    os.remove(work / 'baseline' / bs.RUN_RECORD)  # interrupted in it
+    runs.seed = 1  # trained again, to other weights
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume: {work / "lambda_0.5"} holds lambda 0.5 made with '
+            'other settings than this sweep\'s (the baseline weights it was '
+            'tuned from (baseline.pth SHA-1 ')):
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
+                             baseline_epochs=1, resume=True,
+                             cfg_options=opts)
+    assert [os.path.basename(c) for c in runs.calls] == ['baseline']
+    # a baseline.pth that is not its run's (replaced): trained again
+    runs.calls.clear()
+    runs.seed = 0
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=opts)
+    (work / 'baseline' / 'baseline.pth').write_bytes(b'other')
+    runs.calls.clear()
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, resume=True, cfg_options=opts)
+    assert [os.path.basename(c) for c in runs.calls] == ['baseline']
+
+
 def test_sweep_cli_rejects_bad_lambda(capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(
@@ -1708,6 +1955,29 @@ def test_sweep_cli_rejects_bad_lambda(capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.count('\n') == 1
     assert '--lambdas must be in [0, 1], got 1.2' in err
+
+
+def test_sweep_cli_resume_continues_and_defaults_to_replacing(monkeypatch,
+                                                              capsys):
+    """``--resume`` reaches the sweep as resume=True; without it a rerun
+    replaces the sweep, as before."""
+    import importlib.util
+
+    from openselfsup.apis import balance_sweep as bs
+    spec = importlib.util.spec_from_file_location(
+        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    got = []
+
+    def sweep(config, lambdas, **kwargs):
+        got.append(kwargs['resume'])
+        return dict(table='', paths={})
+
+    monkeypatch.setattr(bs, 'run_balance_sweep', sweep)
+    mod.main([SLIDE_DEMO, '--lambdas', '0.5', '--resume'])
+    mod.main([SLIDE_DEMO, '--lambdas', '0.5'])
+    assert got == [True, False]
 
 
 def test_demo_configs_build_and_step(crossmodal_root):

@@ -5,10 +5,18 @@ it once per lambda with L = lambda * L_contrastive + (1 - lambda) * L_task,
 and writes <work-dir>/sweep.{md,json,png}: every metric of every run, and a
 plot of the task and retrieval metrics against lambda.
 
+A rerun in the same --work-dir trains every run again and replaces the
+sweep; with --resume it continues an interrupted one instead: the runs that
+ended there with the same settings are reused (named in the log), only the
+others train, and the report is the one an uninterrupted sweep writes.
+
 Example (synthetic slides, a few minutes on a CPU):
     python tools/prepare_data/make_crossmodal.py --out data/balance
     python tools/balance_sweep.py configs/demo/balance_slide_synthetic.py \\
         --lambdas 0 0.1 0.3 0.5 0.7 0.9 1
+    # stopped (Ctrl-C, a time limit): the same command, continued
+    python tools/balance_sweep.py configs/demo/balance_slide_synthetic.py \\
+        --lambdas 0 0.1 0.3 0.5 0.7 0.9 1 --resume
 """
 import argparse
 import sys
@@ -46,6 +54,15 @@ def parse_args(argv):
                    'final numbers come from an independent test set: point '
                    'test_dataloader.dataset.ann_file at it; the paper '
                    'configs test on the validation fold otherwise)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue the sweep in --work-dir: reuse the '
+                   'baseline and every lambda run that ended there with '
+                   'the same settings (config and --cfg-options, the files '
+                   'it names, epochs, lambda, the baseline weights, --amp, '
+                   '--test), train only the others (a run interrupted on '
+                   'the way: from its start); a run there of other '
+                   'settings is refused, naming what differs (default: '
+                   'every run is trained again, replacing the sweep)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -61,7 +78,7 @@ def main(argv=None):
                             baseline_epochs=a.baseline_epochs,
                             cls_metric=a.cls_metric, ret_metric=a.ret_metric,
                             plot_metrics=a.plot_metrics, amp=a.amp,
-                            test=a.test,
+                            test=a.test, resume=a.resume,
                             cfg_options=a.cfg_options)
     print(res['table'])
     for kind, path in res['paths'].items():

@@ -18,18 +18,44 @@
    summary of runs it has replaced.
 
 Every run goes through :func:`openselfsup.apis.train`, with its own work
-directory ``<work_dir>/lambda_<value>``.
+directory ``<work_dir>/lambda_<value>`` (``<work_dir>/baseline``). A run
+that has been evaluated writes its record there, :data:`RUN_RECORD`: its
+settings (:func:`run_settings`) and its row; a run about to train removes
+it first. With ``resume=True`` a sweep reuses every run whose record is
+there and whose settings are this sweep's, trains only the others, and
+refuses a recorded run of other settings (:func:`_recorded_run`).
 """
+import functools
+import json
 import os
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 
 from ..models.algorithms.balanced import check_balance
-from ..utils import (InputError, check_distinct, check_writable, load_json,
-                     locked, remove_set, save_set)
-from ..config import default_work_dir, load_config
-from .train import build_runner, check_data_paths, train
+from ..utils import (InputError, check_distinct, check_writable, file_sha1,
+                     load_json, locked, remove_set, save_json, save_set)
+from ..utils.io import json_text
+from ..config import config_dicts, default_work_dir, load_config
+from .train import annotation_path, build_runner, check_data_paths, train
+
+#: the file in a run's folder that says the run has ended and been
+#: evaluated: ``settings`` (:func:`run_settings`), ``row`` (its row of
+#: ``sweep.json``) and, for the baseline, ``checkpoint`` (the SHA-1 of
+#: ``baseline.pth``). Written after the run's evaluation, removed before
+#: it trains: a run interrupted on the way has none.
+RUN_RECORD = 'sweep_run.json'
+
+#: config keys that do not change a run's result (names, folders, logging,
+#: the checkpoint files kept, the sweep's own defaults; ``load_from``, the
+#: baseline, is compared by its contents: ``baseline``), with the keys
+#: below them: not compared
+_NOT_THE_RESULT = ('work_dir', 'experiment_name', 'load_from', 'sweep',
+                   'log_level', 'log_processor', 'visualizer', 'vis_backends',
+                   'default_hooks.logger', 'default_hooks.checkpoint',
+                   'default_hooks.timer')
+#: the test set's keys: compared only for a sweep with ``test``
+_TEST_KEYS = ('test_dataloader', 'test_evaluator', 'test_cfg')
 
 
 def lambda_name(value: float) -> str:
@@ -75,15 +101,24 @@ def load_sweep(path: str) -> Dict:
     """
     data = load_json(path, 'lambda sweep JSON')
     rows = data.get('rows') if isinstance(data, dict) else None
-    if not isinstance(rows, list) or not all(
-            isinstance(r, dict) and isinstance(r.get('metrics'), dict)
-            for r in rows):
+    if not isinstance(rows, list) or not all(map(_is_row, rows)):
         raise InputError(f'{path}: not a lambda sweep\'s JSON (no rows '
                          'with metrics)')
     for r in rows:
-        r['metrics'] = {k: float('nan') if v is None else v
-                        for k, v in r['metrics'].items()}
+        _read_row(r)
     return data
+
+
+def _is_row(row) -> bool:
+    return isinstance(row, dict) and isinstance(row.get('metrics'), dict)
+
+
+def _read_row(row: dict) -> dict:
+    """A row as read from JSON, its ``null`` metrics ``nan`` again (in
+    place; returned)."""
+    row['metrics'] = {k: float('nan') if v is None else v
+                      for k, v in row['metrics'].items()}
+    return row
 
 
 def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
@@ -143,29 +178,162 @@ def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
     """Save ``{'state_dict', 'meta'}`` (plain tensors and strings) atomically.
 
     Loads with ``torch.load(weights_only=True)`` and as ``load_from``.
+    Written through a file object: the file's bytes are those of the
+    weights and ``meta`` alone (given a path, torch names the archive
+    inside after the file, here a temporary name), so equal weights make
+    equal files, the baseline identity a resumed sweep compares.
     """
     import torch
     from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 
     from ..utils import atomic_path
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
         torch.save(dict(state_dict=weights_to_cpu(get_state_dict(model)),
-                        meta=dict(meta or {})), tmp)
+                        meta=dict(meta or {})), f)
 
 
-def _remove_previous_report(work_dir: str, paths: Sequence[str]) -> None:
+def _remove_previous_report(work_dir: str, paths: Sequence[str],
+                            why: str = 'the runs they describe are being '
+                            'replaced') -> None:
     """Remove the previous sweep's report files (``sweep.json``, ``.md``,
     ``.png``) that are there, all of them or none (Ctrl-C held back), and
-    say so in one line: the runs they describe are about to be replaced,
-    and an interrupted rerun would leave them describing files that are no
-    longer those beside them. A completed sweep writes them anew."""
+    say so in one line (``why``): the runs they describe are about to be
+    replaced (a resumed sweep: added to), and an interrupted rerun would
+    leave them describing files that are no longer those beside them. A
+    completed sweep writes them anew."""
     there = remove_set(paths)
     if not there:
         return
     print_log(f'{work_dir}: removed the previous sweep\'s '
-              f'{", ".join(os.path.basename(p) for p in there)}: the runs '
-              'they describe are being replaced (this sweep writes them '
-              'anew when it completes)', logger='current')
+              f'{", ".join(os.path.basename(p) for p in there)}: {why} '
+              '(this sweep writes them anew when it completes)',
+              logger='current')
+
+
+def _plain(value):
+    """A config value as JSON holds it: a class or function (a config's
+    ``type=SomeClass``) by its qualified name, which its ``repr`` (an
+    address) is not."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    name = getattr(value, '__qualname__', None)
+    return f'{getattr(value, "__module__", "")}.{name}' if name else \
+        repr(value)
+
+
+def run_settings(config: str, cfg_options: dict, digest=file_sha1,
+                 **fields) -> dict:
+    """What a sweep run's result depends on, as its record holds it (a
+    flat dict, compared key by key when the sweep is resumed): ``fields``
+    (``amp``, ``test``; the baseline's ``epochs``; a lambda run's
+    ``baseline``, the SHA-1 of the weights it starts from), every key of
+    the run's config (``config`` with the run's ``cfg_options``) as
+    ``config.<key>`` (but those of :data:`_NOT_THE_RESULT`, and the test
+    set's without ``test``), and the contents of every file the config
+    names as ``file.<key>``: its SHA-1 (``digest``), e.g. the annotation
+    lists (``ann_file``, joined to its ``data_root``) and a start
+    checkpoint. Folders count by their path: the files in a data folder
+    (the images, the slides' feature files) are not read.
+    """
+    from ..engine.runner import _below, _flat
+    cfg = load_config(config, cfg_options).to_dict()
+    skip = _NOT_THE_RESULT + (() if fields.get('test') else _TEST_KEYS)
+    out = dict(fields)
+    for key, value in _flat(cfg).items():
+        if not _below(key, skip):
+            out[f'config.{key}'] = _plain(value)
+    for key, node in config_dicts(cfg):
+        for name, value in node.items():
+            where = f'{key}.{name}' if key else name
+            if not isinstance(value, str) or _below(where, skip):
+                continue
+            path = annotation_path(node) if name == 'ann_file' else \
+                os.path.expanduser(value)
+            if path and '://' not in path and os.path.isfile(path):
+                out[f'file.{where}'] = digest(path)
+    # as the record reads back (a tuple a list, NaN None)
+    return json.loads(json_text(out))
+
+
+#: a setting one side does not have
+_ABSENT = object()
+
+
+def _show(value) -> str:
+    return 'not set' if value is _ABSENT else repr(value)
+
+
+def _describe(key: str, there, here) -> str:
+    """One differing setting of :func:`run_settings`, in words."""
+    def sha(v):
+        return 'none' if v is _ABSENT else v[:12]
+    if key.startswith('config.'):
+        return f'{key[len("config."):]} = {_show(there)} there, ' \
+            f'{_show(here)} here'
+    if key.startswith('file.'):
+        return (f'the contents of the file {key[len("file."):]} names '
+                f'(SHA-1 {sha(there)} there, {sha(here)} here)')
+    if key == 'baseline':
+        return (f'the baseline weights it was tuned from (baseline.pth '
+                f'SHA-1 {sha(there)} there, {sha(here)} here)')
+    flag = {'epochs': 'baseline epochs', 'amp': '--amp', 'test': '--test'}
+    return f'{flag.get(key, key)} = {_show(there)} there, {_show(here)} here'
+
+
+def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
+    """The first setting (the shallowest key) in which a run's recorded
+    settings ``there`` differ from this sweep's ``here``, in words, and how
+    many more differ; None when they agree (but for ``skip``)."""
+    diff = sorted((k for k in set(there) | set(here) if k not in skip and
+                   there.get(k, _ABSENT) != here.get(k, _ABSENT)),
+                  key=lambda k: (k.count('.'), k))
+    if not diff:
+        return None
+    more = f' (and {len(diff) - 1} more)' if len(diff) > 1 else ''
+    return _describe(diff[0], there.get(diff[0], _ABSENT),
+                     here.get(diff[0], _ABSENT)) + more
+
+
+def _refuse_other_settings(run: str, run_dir: str, diff: str) -> None:
+    raise InputError(
+        f'--resume: {run_dir} holds {run} made with other settings than '
+        f'this sweep\'s ({diff}); rerun without --resume to replace the '
+        f'sweep, remove {run_dir} to train that run again, or give another '
+        '--work-dir')
+
+
+def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
+    """The record (:data:`RUN_RECORD`) of the run in ``run_dir``, its row
+    read back (:func:`_read_row`), when the run has one; None when it has
+    none (it never ran, or was interrupted: it trains again).
+
+    Raises:
+        InputError: the record is not one, or holds other settings than
+            ``settings`` (but ``baseline``, which the caller compares once
+            the baseline is there), naming the first that differs.
+    """
+    path = os.path.join(run_dir, RUN_RECORD)
+    if not os.path.lexists(path):
+        return None
+    record = load_json(path, 'sweep run record')
+    if not (isinstance(record, dict) and _is_row(record.get('row')) and
+            isinstance(record.get('settings'), dict)):
+        raise InputError(f'{path}: not a sweep run\'s record (no settings '
+                         'and row); remove it to train that run again')
+    diff = _settings_difference(record['settings'], settings,
+                                skip=('baseline',))
+    if diff:
+        _refuse_other_settings(run, run_dir, diff)
+    _read_row(record['row'])
+    return record
+
+
+def _forget_run(run_dir: str) -> None:
+    """Remove a run's record before it trains: until it is written again,
+    the run counts as interrupted."""
+    path = os.path.join(run_dir, RUN_RECORD)
+    if os.path.lexists(path):
+        os.remove(path)
 
 
 def _without_baseline_hook(cfg) -> list:
@@ -187,7 +355,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       plot_metrics: Optional[Sequence[str]] = None,
                       amp: bool = False,
                       cfg_options: Optional[dict] = None,
-                      test: bool = False) -> Dict:
+                      test: bool = False, resume: bool = False) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -210,10 +378,26 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             ``test_dataloader`` (the published final numbers: an
             independent test set); its metrics are added as
             ``test/<metric>``.
+        resume (bool): continue the sweep in ``work_dir``: reuse the
+            baseline and every lambda run there that has ended and been
+            evaluated with this sweep's settings (its record,
+            :data:`RUN_RECORD`: :func:`run_settings`; a lambda run's
+            baseline weights too), saying so in the log, and train only
+            the others, from the start (a run interrupted on the way has
+            no record). The report is the one an uninterrupted sweep
+            writes. False: every run is trained, replacing what
+            ``work_dir`` holds.
 
     Returns:
         dict: ``rows`` (name, lambda, epochs, metrics), the metric names and
         the paths written.
+
+    Raises:
+        InputError: a bad lambda or metric, missing data, a work dir where
+            another sweep runs, before anything trains; with ``resume``, a
+            recorded run of other settings, naming the first that differs
+            (before anything trains; a lambda run's baseline weights once
+            the baseline is there, before a lambda run trains).
     """
     lambdas = [check_balance(v, '--lambdas') for v in lambdas]
     if not lambdas:
@@ -279,6 +463,34 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             metrics.update({f'test/{k}': v for k, v in runner.test().items()})
         return metrics
 
+    # every run's options, as trained and as recorded: the baseline is
+    # task-only training, or with 0 epochs the model as it is built (the
+    # loaded task-trained weights, as published)
+    base_dir = os.path.join(work_dir, 'baseline')
+    base_opts = {**cfg_options, 'model.balance': 0.0,
+                 'custom_hooks': hooks,
+                 'experiment_name': f'{tag}_baseline'}
+    if baseline_epochs:
+        base_opts.update({'train_cfg': loop(baseline_epochs, False),
+                          'param_scheduler': []})
+    baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
+    # each lambda run tunes from the baseline (its weights replace the
+    # checkpoint files the backbone would read)
+    run_opts = {**cfg_options, 'load_from': baseline_ckpt,
+                'custom_hooks': hooks,
+                'train_cfg': loop(max_epochs, _stops_early(hooks))}
+    if 'checkpoint' in cfg.model.backbone:
+        run_opts['model.backbone.checkpoint'] = None
+    lambda_runs = [(lam, name, os.path.join(work_dir, f'lambda_{name}'), {
+        **run_opts, 'model.balance': lam,
+        'experiment_name': f'{tag}_lambda_{name}'})
+        for lam, name in zip(lambdas, names)]
+    digest = functools.lru_cache(maxsize=None)(file_sha1)  # files read once
+
+    def settings(opts: dict, **fields) -> dict:
+        return run_settings(config, opts, digest, amp=bool(amp),
+                            test=bool(test), **fields)
+
     # one sweep at a time in a work dir: a second one would replace the
     # first's baseline.pth, which the first's lambda runs then load (their
     # rows would come from the other baseline, and nothing would tell)
@@ -290,47 +502,94 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # report: the removal is for a failure)
     from ..engine.runner import removed_if_left_empty
     with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy):
-        # every check passed and the work dir is this sweep's: the runs
-        # are about to be replaced, and with them what the old report says
-        _remove_previous_report(work_dir, list(paths.values()))
-        # 1. baseline: task-only training, or with 0 epochs the model as it
-        # is built (the loaded task-trained weights, as published), saved
-        # and evaluated
-        base_dir = os.path.join(work_dir, 'baseline')
-        base_opts = {**cfg_options, 'model.balance': 0.0,
-                     'custom_hooks': hooks,
-                     'experiment_name': f'{tag}_baseline'}
-        if baseline_epochs:
-            runner = train(config, work_dir=base_dir, amp=amp, cfg_options={
-                **base_opts, 'train_cfg': loop(baseline_epochs, False),
-                'param_scheduler': []})
-        else:
-            runner = build_runner(config, work_dir=base_dir, amp=amp,
-                                  cfg_options=base_opts)
-        # evaluated before its weights are saved: evaluation data that
-        # cannot be read (a missing feature file; with 0 epochs nothing has
-        # read it yet) stops the sweep before it writes anything
-        rows = [dict(name='baseline', **{'lambda': None},
-                     epochs=baseline_epochs, metrics=evaluate(runner))]
-        baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
-        save_weights(runner.model, baseline_ckpt,
-                     meta=dict(config=config, epochs=baseline_epochs))
+        base_settings = settings(base_opts, epochs=baseline_epochs)
+        lambda_settings = [settings(opts) for *_, opts in lambda_runs]
+        # with resume, the runs that have ended with these settings (a
+        # recorded run of other settings is refused here, before anything
+        # trains)
+        base_record = resume and _recorded_run(base_dir, base_settings,
+                                               'the baseline')
+        records = [resume and _recorded_run(run_dir, here, f'lambda {name}')
+                   for (_, name, run_dir, _), here in zip(lambda_runs,
+                                                          lambda_settings)]
+        if base_record and not (
+                os.path.isfile(baseline_ckpt) and
+                base_record.get('checkpoint') == digest(baseline_ckpt)):
+            print_log(f'{base_dir}: baseline.pth is not the one its run '
+                      'recorded (missing or changed): training the baseline '
+                      'again', logger='current')
+            base_record = None
+        if resume:
+            done = bool(base_record) + sum(map(bool, records))
+            print_log(f'--resume: {done} of {len(records) + 1} runs have '
+                      f'ended in {work_dir} with this sweep\'s settings; '
+                      f'training the other {len(records) + 1 - done}',
+                      logger='current')
+        first = [True]
 
-        # 2. one tuning run per lambda, all from the same baseline (its
-        # weights replace the checkpoint files the backbone would read)
-        run_opts = {**cfg_options, 'load_from': baseline_ckpt,
-                    'custom_hooks': hooks,
-                    'train_cfg': loop(max_epochs, _stops_early(hooks))}
-        if 'checkpoint' in cfg.model.backbone:
-            run_opts['model.backbone.checkpoint'] = None
-        for lam, name in zip(lambdas, names):
-            run_dir = os.path.join(work_dir, f'lambda_{name}')
-            runner = train(config, work_dir=run_dir, amp=amp, cfg_options={
-                **run_opts, 'model.balance': lam,
-                'experiment_name': f'{tag}_lambda_{name}'})
+        def starting(run_dir: str) -> None:
+            # a run about to train: until its record is written again it
+            # counts as interrupted; at the first, every check has passed
+            # and the work dir is this sweep's: the runs are about to be
+            # replaced (or added to), and with them what the old report says
+            if first:
+                first.clear()
+                if resume:
+                    _remove_previous_report(
+                        work_dir, list(paths.values()), 'the runs they '
+                        'describe are being added to or replaced')
+                else:
+                    _remove_previous_report(work_dir, list(paths.values()))
+            _forget_run(run_dir)
+
+        # 1. baseline
+        if base_record:
+            print_log(f'reusing the baseline from {base_dir}',
+                      logger='current')
+            rows = [base_record['row']]
+        else:
+            starting(base_dir)
+            if baseline_epochs:
+                runner = train(config, work_dir=base_dir, amp=amp,
+                               cfg_options=base_opts)
+            else:
+                runner = build_runner(config, work_dir=base_dir, amp=amp,
+                                      cfg_options=base_opts)
+            # evaluated before its weights are saved: evaluation data that
+            # cannot be read (a missing feature file; with 0 epochs nothing
+            # has read it yet) stops the sweep before it writes anything
+            rows = [dict(name='baseline', **{'lambda': None},
+                         epochs=baseline_epochs, metrics=evaluate(runner))]
+            save_weights(runner.model, baseline_ckpt,
+                         meta=dict(config=config, epochs=baseline_epochs))
+            digest.cache_clear()  # baseline.pth is new
+            save_json(os.path.join(base_dir, RUN_RECORD), dict(
+                settings=base_settings, row=rows[0],
+                checkpoint=digest(baseline_ckpt)))
+        baseline = digest(baseline_ckpt)
+        # the lambda runs recorded were tuned from these weights
+        for (_, name, run_dir, _), record in zip(lambda_runs, records):
+            there = record and record['settings'].get('baseline')
+            if record and there != baseline:
+                _refuse_other_settings(f'lambda {name}', run_dir, _describe(
+                    'baseline', there or _ABSENT, baseline))
+
+        # 2. one tuning run per lambda, all from the same baseline
+        for (lam, name, run_dir, opts), here, record in zip(
+                lambda_runs, lambda_settings, records):
+            if record:
+                print_log(f'reusing lambda {name} from {run_dir}',
+                          logger='current')
+                rows.append(record['row'])
+                continue
+            starting(run_dir)
+            runner = train(config, work_dir=run_dir, amp=amp,
+                           cfg_options=opts)
             rows.append(dict(name=f'lambda={name}', **{'lambda': lam},
                              epochs=int(runner.epoch),
                              metrics=evaluate(runner)))
+            save_json(os.path.join(run_dir, RUN_RECORD), dict(
+                settings=dict(here, baseline=baseline), row=rows[-1]))
 
         # 3. report
         keys = list(rows[0]['metrics'])
