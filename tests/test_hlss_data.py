@@ -114,41 +114,85 @@ def test_a_patient_in_two_splits_is_one_warning_line(tiny, tmp_path,
                                                     monkeypatch):
     """A split file naming a patient in train and val was read without a
     word (only kNN evaluation counted it): the patient is trained on and
-    evaluated on. Each dataset build now says so in one line, naming the
-    count, the other splits and the first patients; disjoint splits are
-    silent. Read, not refused."""
+    evaluated on. The first dataset built from the file says so in one
+    line, naming the count, the splits that share patients and the first
+    patients; disjoint splits are silent. Read, not refused."""
     from openselfsup.datasets import hierarchical as hier
     lines = []
     monkeypatch.setattr(hier, 'print_log',
                         lambda msg, **kw: lines.append((msg, kw['level'])))
     meta, split = tiny  # train: A, B; val: B
-    HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
     HierarchicalPatchDataset(meta, split, split_name='val',
                              pipeline=VIEWS[:1])
-    assert [lv for _, lv in lines] == [logging.WARNING] * 2
-    assert all('\n' not in m and m.startswith(f'{split}: 1 patient(s) of ')
-               for m, _ in lines)
-    assert "split 'train' also in split 'val' (B): " in lines[0][0]
-    assert "split 'val' also in split 'train' (B): " in lines[1][0]
-    # more patients than named: the count, the first three, then '...'
+    assert [lv for _, lv in lines] == [logging.WARNING]
+    assert '\n' not in lines[0][0]
+    assert lines[0][0].startswith(f"{split}: 1 patient(s) in more than one "
+                                  "of its splits ('train' and 'val': B): ")
+    # more patients than named: the count, the first three, then '...';
+    # every split that shares one, in the file's order
     names = [f'P{i}' for i in range(6)]
     many = {p: {'class': 'x', 'slides': {'s': [_patch(tmp_path,
                                                         f'{p}.png', 9)]}}
             for p in names}
-    spl = {'train': names, 'val': ['P5', 'P1', 'P3'], 'test': ['P4', 'P1']}
+    spl = {'train': names[:4], 'val': ['P5', 'P1', 'P3'],
+           'test': ['P4', 'P1', 'P5'], 'extra': ['P0']}
     meta, split = _write(tmp_path, many, spl)
     lines.clear()
     HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
-    shared = sorted(set(spl['train']) & (set(spl['val']) | set(spl['test'])))
+    count = {p: sum(p in v for v in spl.values()) for p in names}
+    shared = sorted(p for p in names if count[p] > 1)
     assert len(lines) == 1
-    assert (f"{len(shared)} patient(s) of split 'train' also in split "
-            f"'test', 'val' ({', '.join(shared[:3])}, ...): ") in lines[0][0]
+    assert (f"{len(shared)} patient(s) in more than one of its splits "
+            f"('train', 'val', 'test', 'extra': {', '.join(shared[:3])}, "
+            "...): ") in lines[0][0]
     lines.clear()
     meta, split = _write(tmp_path, many, {'train': names[:4],
                                           'val': names[4:]})
     HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
     HierarchicalPatchDataset(meta, split, pipeline=VIEWS[:1])
     assert lines == []
+
+
+def test_the_split_warning_is_said_once_per_split_file(tiny, tmp_path,
+                                                     monkeypatch):
+    """kNN evaluation during training (KNNEvalHook -> run_knn) builds its
+    bank and query datasets again at every evaluation, and each build
+    warned of the split file's shared patients (twice per evaluation; the
+    log showed each text once, MMEngine's handlers dropping a repeated
+    warning, but the train and val builds said it in two texts, and a file
+    named another way again). It is one line per split file and finding
+    per process: the training set's build says it, the evaluations'
+    builds do not; a rewritten file with another finding says it again."""
+    from openselfsup.datasets import hierarchical as hier
+    from openselfsup.evaluation import knn
+    lines = []
+    monkeypatch.setattr(hier, 'print_log',
+                        lambda msg, **kw: lines.append(msg))
+    monkeypatch.setattr(knn, 'extract_features',  # no model needed
+                        lambda model, loader, desc='': np.random.default_rng(
+                            0).normal(size=(len(loader.dataset), 4)))
+    meta, split = tiny  # train: A, B; val: B
+    HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
+    patches = dict(type='HierarchicalPatchDataset', metadata=meta,
+                   split=split, pipeline=VIEWS[:1] + VIEWS[2:])
+    for _ in range(3):  # three evaluations
+        knn.run_knn(None, bank=dict(patches, split_name='train'),
+                    query=dict(patches, split_name='val'), k=2)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{split}: 1 patient(s) in more than one "
+                               "of its splits ('train' and 'val': B): ")
+    # the same file read by another name: the same file, said already
+    HierarchicalPatchDataset(meta, os.path.relpath(split),
+                             pipeline=VIEWS[:1])
+    assert len(lines) == 1
+    # rewritten with another leak: said again, once
+    json.dump({'train': ['A', 'B'], 'val': ['A', 'B']}, open(split, 'w'))
+    for name in ('train', 'val', 'train'):
+        HierarchicalPatchDataset(meta, split, split_name=name,
+                                 pipeline=VIEWS[:1])
+    assert len(lines) == 2, lines
+    assert lines[1].startswith(f"{split}: 2 patient(s) in more than one "
+                               "of its splits ('train' and 'val': A, B): ")
 
 
 def test_srh_tiff_third_channel_is_difference(tmp_path):
@@ -316,8 +360,8 @@ def test_opensrh_split_naming_a_patient_twice_warns(tmp_path, monkeypatch):
     path.write_text(json.dumps(spl))
     read_opensrh(str(tmp_path), 'val')
     assert len(lines) == 1
-    assert lines[0].startswith(f"{path}: 1 patient(s) of split 'val' also "
-                               "in split 'train' (NIO_002): ")
+    assert lines[0].startswith(f"{path}: 1 patient(s) in more than one of "
+                               "its splits ('train' and 'val': NIO_002): ")
 
 
 def test_hidisc_augmentations_as_published():

@@ -163,28 +163,46 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
                              slides=out))
     if not patients:
         raise InputError(f'{split}: split {split_name!r} is empty')
-    _warn_shared(spl, split, split_name)
+    _warn_shared(spl, split)
     return patients, classes
 
 
-def _warn_shared(spl: dict, split: str, split_name: str) -> None:
-    """One warning line when the split file names patients of
-    ``split_name`` in its other splits too: such a patient is trained on
-    and evaluated on, a leak that no accuracy shows (kNN evaluation counts
-    it again between its bank and queries). Read, not refused."""
-    mine = set(spl[split_name])
-    hits = {k: mine.intersection(p for p in v if isinstance(p, str))
-            for k, v in spl.items()
-            if k != split_name and isinstance(v, list)}
-    shared = sorted(set().union(*hits.values()))
-    if shared:
-        others = ', '.join(repr(k) for k in sorted(hits) if hits[k])
-        names = ', '.join(shared[:3]) + (', ...' if len(shared) > 3 else '')
-        print_log(f'{split}: {len(shared)} patient(s) of split '
-                  f'{split_name!r} also in split {others} ({names}): '
-                  'trained on and evaluated on, a patient-level leak; give '
-                  'patient-disjoint splits',
-                  logger='current', level=logging.WARNING)
+#: ``(split file's real path, finding)`` of each shared-patient warning
+#: given in this process (:func:`_warn_shared`)
+_SHARED_SAID = set()
+
+
+def _warn_shared(spl: dict, split: str) -> None:
+    """One warning line, once per split file and process, when the split
+    file names a patient in more than one of its splits: such a patient is
+    trained on and evaluated on, a leak that no accuracy shows (kNN
+    evaluation counts it again between its bank and queries). Read, not
+    refused. Said by the first dataset built from the file only: kNN
+    evaluation during training builds its two datasets again at every
+    evaluation (:func:`~openselfsup.evaluation.knn.run_knn`); a file
+    rewritten with another finding is said again."""
+    splits_of: Dict[str, List[str]] = {}  # patient: the splits naming it
+    for name, pids in spl.items():
+        if isinstance(pids, list):
+            for pid in dict.fromkeys(p for p in pids if isinstance(p, str)):
+                splits_of.setdefault(pid, []).append(name)
+    shared = sorted(p for p, names in splits_of.items() if len(names) > 1)
+    if not shared:
+        return
+    involved = [repr(n) for n in spl
+                if any(n in splits_of[p] for p in shared)]
+    where = (' and '.join(involved) if len(involved) == 2
+             else ', '.join(involved))
+    names = ', '.join(shared[:3]) + (', ...' if len(shared) > 3 else '')
+    finding = (f'{len(shared)} patient(s) in more than one of its splits '
+               f'({where}: {names})')
+    key = (os.path.realpath(split), finding)
+    if key in _SHARED_SAID:
+        return
+    _SHARED_SAID.add(key)
+    print_log(f'{split}: {finding}: a patient-level leak (a patient '
+              'trained on and evaluated on); give patient-disjoint splits',
+              logger='current', level=logging.WARNING)
 
 
 def _read_json(path: str):
