@@ -1259,9 +1259,12 @@ def test_a_fixed_transform_is_one_pass_and_takes_no_aug_times(
                     'whose pipeline has no random transform')
     assert not os.path.exists(aug)
     # the line names the transforms it counts as fixed (the flip here; a
-    # RandomChoice of one candidate and a sign never negated below)
+    # RandomChoice of one candidate and a sign never negated below), and
+    # what to change in them
     assert '; fixed here: dataset.pipeline.2: RandomFlip): the copies ' \
-        'would be identical' in err
+        'would be identical; give one of the fixed ones settings that ' \
+        'draw, or use a random pipeline, e.g. ' \
+        'configs/extraction/nct_aug.py' in err
     cfg.write_text(
         f'_base_ = {base!r}\n'
         "dataset = dict(pipeline=[\n"

@@ -1197,6 +1197,8 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
         if found is None:
             here = '; fixed here: ' + ', '.join(
                 f'{where}: {name}' for where, name in fixed) if fixed else ''
+            draw = ('give one of the fixed ones settings that draw, or '
+                    if fixed else '')
             raise InputError(
                 f'{out["features"]}: --aug_times {aug_times} with '
                 f'{listing["config"]}, whose pipeline has no random '
@@ -1206,8 +1208,8 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
                 'the outcome: probability 0, or 1 for an op that then '
                 'draws nothing (its magnitude set, its sign fixed by '
                 'random_negative_prob 0 or 1), a RandomChoice of one '
-                f'candidate{here}): the copies '
-                'would be identical; use a random pipeline, e.g. '
+                f'candidate{here}): the copies would be identical; '
+                f'{draw}use a random pipeline, e.g. '
                 'configs/extraction/nct_aug.py')
         return
     if found is None:
