@@ -1934,6 +1934,16 @@ def test_folders_made_for_a_body_go_only_while_empty(tmp_path):
         work.mkdir(parents=True)
         (there / 'a' / 'y').write_text('')
     assert sorted(os.listdir(there / 'a')) == ['y']
+    # a work dir the user made, empty, before the call stays, success or
+    # failure (only the folders missing at the start are the body's)
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    for fail in (False, True):
+        with contextlib.suppress(RuntimeError):
+            with removed_if_left_empty(str(mine)):
+                if fail:
+                    raise RuntimeError
+        assert mine.is_dir() and not os.listdir(mine)
 
 
 def test_a_worker_dying_during_the_clean_up_does_not_stop_it(
