@@ -155,3 +155,47 @@ def test_bad_knn_settings_are_one_line_before_any_work(k, temperature,
         KNNEvalHook(bank={}, query={}, k=k, temperature=temperature)
     with pytest.raises(InputError, match=match):
         run_knn(None, bank={}, query={}, k=k, temperature=temperature)
+
+
+def test_knn_results_are_replaced_by_their_own_checkpoint_only(tmp_path):
+    """A results file is replaced by a rerun of its checkpoint: the same
+    bytes (SHA-1) wherever its folder went, not the same file name (another
+    run's epoch_10.pth took the place of a deleted run's results), nor the
+    same path the file's bytes changed at (a retraining wrote over it)."""
+    import json
+
+    from openselfsup.apis.knn import check_own_results
+    path = str(tmp_path / 'knn_run_epoch_10.json')
+    a, b = '/runs/seed0/run/epoch_10.pth', '/runs/seed1/run/epoch_10.pth'
+    sa, sb = 'a' * 40, 'b' * 40
+    check_own_results(path, a, sa)  # nothing there yet
+
+    def record(**fields):
+        with open(path, 'w') as f:
+            json.dump(dict(fields, patch={}), f)
+    record(checkpoint=a, checkpoint_sha1=sa)
+    check_own_results(path, a, sa)  # a rerun
+    check_own_results(path, b, sa)  # its folder moved or copied
+    for source in (b, a):  # another run's file; a retraining's
+        with pytest.raises(InputError) as err:
+            check_own_results(path, source, sb)
+        assert str(err.value) == (
+            f'{path}: holds the kNN results of {a} (SHA-1 aaaaaaaaaaaa), '
+            f'not of {source} (SHA-1 bbbbbbbbbbbb); give another --out-dir, '
+            'or delete it to replace them')
+    with pytest.raises(InputError, match='not of random init'):
+        check_own_results(path, 'random init (seed 0)', None)
+    # a record without the SHA-1 (written before it was recorded): its path
+    record(checkpoint=a)
+    check_own_results(path, a, sb)
+    with pytest.raises(InputError, match=f'results of {a}, not of {b}'):
+        check_own_results(path, b, sa)
+    record(checkpoint='random init (seed 0)', checkpoint_sha1=None)
+    check_own_results(path, 'random init (seed 0)', None)
+    for source, sha1 in (('random init (seed 1)', None), (a, sa)):
+        with pytest.raises(InputError, match='results of random init'):
+            check_own_results(path, source, sha1)
+    with open(path, 'w') as f:
+        f.write('[1, 2')
+    with pytest.raises(InputError, match='results of another file'):
+        check_own_results(path, a, sa)

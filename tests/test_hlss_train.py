@@ -1,5 +1,6 @@
 """Two-iteration HLSS and HiDisc runs from the demo configs, then the kNN
 command on the checkpoint (and on a checkpoint of another architecture)."""
+import hashlib
 import json
 import os
 import shutil
@@ -56,6 +57,20 @@ def _options(root, knn_hook):
     else:
         opts['custom_hooks'] = []
     return opts
+
+
+def _sha1(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
+def _another_checkpoint(path, to):
+    """Another run's checkpoint of the same model: other bytes (its meta)."""
+    import torch
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    state['meta']['seed'] = state['meta'].get('seed', 0) + 1
+    torch.save(state, to)
+    assert _sha1(to) != _sha1(path)
 
 
 def _few_attributes(opts, method):
@@ -131,16 +146,19 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     # second is refused, the first's results kept; a rerun replaces its own
     other = tmp_path / 'seed1' / run
     other.mkdir(parents=True)
-    shutil.copy(ckpt, other / 'iter_2.pth')
+    _another_checkpoint(ckpt, other / 'iter_2.pth')
     mine = os.path.join(out, f'knn_{run}_iter_2.json')
     kept = open(mine).read()
+    assert json.loads(kept)['checkpoint_sha1'] == _sha1(ckpt)
     assert run_cli(tool.main, [cfg_path, str(other / 'iter_2.pth'),
                                '--out-dir', out]) == 2
-    assert 'holds the kNN results of' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f'holds the kNN results of {ckpt} (SHA-1 {_sha1(ckpt)[:12]})' \
+        in err and err.count('\n') == 1
     assert open(mine).read() == kept
     assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir', out]) == 0
-    # the run's folder moved: the recorded checkpoint is gone, the file
-    # name the same: its own results, replaced
+    # the run's folder moved: the recorded checkpoint is gone, its bytes
+    # the same: its own results, replaced
     moved = tmp_path / 'moved' / run
     shutil.copytree(work, moved)
     with open(mine) as f:
@@ -150,6 +168,21 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
         json.dump(record, f)
     assert run_cli(tool.main, [cfg_path, str(moved / 'iter_2.pth'),
                                '--out-dir', out]) == 0
+    # a copy, the recorded checkpoint still there: the same checkpoint too
+    # (it was refused by its path)
+    assert run_cli(tool.main, [cfg_path, ckpt, '--out-dir', out]) == 0
+    assert run_cli(tool.main, [cfg_path, str(moved / 'iter_2.pth'),
+                               '--out-dir', out]) == 0
+    assert json.load(open(mine))['checkpoint'] == str(moved / 'iter_2.pth')
+    # the first run's folder deleted: another run's iter_2.pth does not
+    # take the place of its results (the only record of it left; they were
+    # replaced, the same file name taken for a moved folder)
+    shutil.rmtree(moved)
+    kept = open(mine).read()
+    assert run_cli(tool.main, [cfg_path, str(other / 'iter_2.pth'),
+                               '--out-dir', out]) == 2
+    assert 'holds the kNN results of' in capsys.readouterr().err
+    assert open(mine).read() == kept
     assert res['patient']['n'] == 2
     assert run_cli(tool.main, [cfg_path, str(tmp_path / 'none.pth')]) == 2
     # the command loads with weights_only=True: a pickled object that would
@@ -170,10 +203,11 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     again = json.load(open(os.path.join(
         out, f'knn_{os.path.basename(tmp_path)}_bad.json')))
     assert again.pop('checkpoint') == bad
+    assert again.pop('checkpoint_sha1') == _sha1(bad)
     assert again.pop('title') == knn_title(
         res, f'{os.path.basename(tmp_path)}_bad')
     assert again == {k: v for k, v in res.items()
-                     if k not in ('checkpoint', 'title')}
+                     if k not in ('checkpoint', 'checkpoint_sha1', 'title')}
     with pytest.raises(InputError, match='weights_only=True'):
         load_checkpoint_file(bad)
     assert not os.path.exists(marker)

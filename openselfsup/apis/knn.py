@@ -15,7 +15,7 @@ import torch
 from ..config import load_config
 from ..engine.checkpoint import load_checkpoint_file, state_dict_of
 from ..evaluation.knn import LEVEL_KEYS, format_table, knn_title, run_knn
-from ..utils import InputError, check_writable, save_set
+from ..utils import InputError, check_writable, file_sha1, save_set
 
 
 def plot_levels(results: Dict[str, Dict[str, float]],
@@ -61,6 +61,53 @@ def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
     return model
 
 
+def check_own_results(json_path: str, source: str,
+                      sha1: Optional[str]) -> None:
+    """Refuse to replace another model's kNN results in ``json_path``.
+
+    Two checkpoints can get one output name (two runs' ``iter_300.pth``
+    whose folders share a name, in one ``--out-dir``; a retraining that
+    wrote over the checkpoint beside its results): the second's results
+    must not take the place of the first's, maybe the only record left of
+    it. A rerun replaces its own: a checkpoint is its bytes, the SHA-1 the
+    JSON records (``checkpoint_sha1``), the same wherever its work dir was
+    moved or copied; a model at initialisation is its ``checkpoint``
+    (``random init (seed S)``), as is a checkpoint in a JSON written before
+    the SHA-1 was recorded (its path).
+
+    Args:
+        json_path (str): the results file a run would write.
+        source (str): the checkpoint's absolute path, or the initialisation
+            (what the JSON's ``checkpoint`` records).
+        sha1 (str or None): the checkpoint file's SHA-1 (None at
+            initialisation).
+
+    Raises:
+        InputError: the file holds the results of another checkpoint (or
+            is no kNN results file).
+    """
+    if not os.path.isfile(json_path):
+        return
+    try:
+        with open(json_path) as f:
+            record = json.load(f)
+        before, before_sha1 = record.get('checkpoint'), \
+            record.get('checkpoint_sha1')
+    except (OSError, ValueError, AttributeError):
+        before = before_sha1 = None
+    if sha1 and before_sha1:  # two checkpoints: the same bytes
+        if before_sha1 == sha1:
+            return
+    elif before == source:  # an initialisation, or a record of a path only
+        return
+    what = f'{before} (SHA-1 {str(before_sha1)[:12]})' if before_sha1 else \
+        before or 'another file'
+    this = f'{source} (SHA-1 {sha1[:12]})' if sha1 else source
+    raise InputError(f'{json_path}: holds the kNN results of {what}, not of '
+                     f'{this}; give another --out-dir, or delete it to '
+                     'replace them')
+
+
 def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                         out_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,
@@ -91,7 +138,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
-            fit the model, or a config without ``knn_eval``.
+            fit the model, a config without ``knn_eval``, or results of
+            another model under the output name (:func:`check_own_results`).
     """
     from mmengine.registry import init_default_scope
 
@@ -127,21 +175,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
     check_writable(json_path)
-    if os.path.isfile(json_path):  # a rerun replaces its own results only
-        try:
-            with open(json_path) as f:
-                before = json.load(f).get('checkpoint')
-        except (OSError, ValueError, AttributeError):
-            before = None
-        # the same checkpoint in a moved or copied work dir: the recorded
-        # path is gone and the file name is the same
-        moved = isinstance(before, str) and checkpoint and \
-            not os.path.exists(before) and \
-            os.path.basename(before) == os.path.basename(source)
-        if before != source and not moved:
-            raise InputError(f'{json_path}: holds the kNN results of '
-                             f'{before or "another file"}, not of {source}; '
-                             'give another --out-dir')
+    # what identifies a checkpoint: its bytes (two runs' epoch_10.pth share
+    # a file name, a retraining's and the run it wrote over a path)
+    sha1 = file_sha1(checkpoint) if checkpoint else None
+    check_own_results(json_path, source, sha1)
     res = run_knn(model, **cfg.knn_eval)
     bad = res.get('nonfinite')
     if bad:  # a table of nan is no result: nothing written
@@ -152,6 +189,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             'weights have diverged); no kNN results written')
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
+    res['checkpoint_sha1'] = sha1
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank
