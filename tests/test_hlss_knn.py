@@ -2,6 +2,7 @@
 slide / patient aggregation against a hand-computed case where it and the
 raw-sum rule disagree, planted embeddings, and scikit-learn for the metrics."""
 import math
+import os
 
 import numpy as np
 import pytest
@@ -199,3 +200,16 @@ def test_knn_results_are_replaced_by_their_own_checkpoint_only(tmp_path):
         f.write('[1, 2')
     with pytest.raises(InputError, match='results of another file'):
         check_own_results(path, a, sa)
+
+
+def test_a_config_without_knn_settings_is_one_line(tmp_path):
+    """A training config of another method (no ``knn_eval`` dict) is named
+    in one line, before any model is built or anything written."""
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    config = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo', 'clp_r18_demo.py')
+    with pytest.raises(InputError, match=r'no knn_eval = dict\(bank=\.\.\., '
+                       r'query=\.\.\.\) in the config') as err:
+        knn_eval_checkpoint(config, None, str(tmp_path / 'out'))
+    assert str(err.value).startswith(config)
+    assert not os.path.exists(tmp_path / 'out')
