@@ -172,6 +172,50 @@ def test_check_config_refuses_fewer_images_than_one_batch(tmp_path,
     assert rc == 2 and f'has {listed} sample(s)' in err, err
 
 
+@pytest.mark.parametrize('indices', [None, 5, -5, -1000, 1000, [0, 2, 2]])
+def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
+                                                       indices):
+    """The torch-free check refuses exactly where the run's dataloader has
+    no step: the ImageList built from the config (MMEngine's ``indices``:
+    an int keeps the first N, a negative one the last N, a list those
+    listed; blank lines not counted) drawn by a DefaultSampler on ``world``
+    processes, the short batch dropped. A negative int was counted as a
+    negative number of samples, and any batch refused."""
+    from mmengine.config import Config
+    from mmengine.dataset import sampler as samplers
+    from torch.utils.data import DataLoader
+
+    from openselfsup.apis.train import check_listed_batch
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    ann = tmp_path / 'list.txt'
+    ann.write_text('\n'.join(f'img{i}.png {i % 3}' for i in range(11)) +
+                   '\n\n  \n')  # blank lines at the end
+    node = dict(type='ImageList', ann_file=str(ann), data_root='')
+    if indices is not None:
+        node['indices'] = indices
+    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
+    data = ImageList(ann_file=str(ann), check='none', pipeline=[],
+                     **({} if indices is None else {'indices': indices}))
+    for world in (1, 2, 3):
+        monkeypatch.setattr(samplers, 'get_dist_info', lambda: (0, world))
+        sampler = samplers.DefaultSampler(data, shuffle=False)
+        for batch in range(1, 13):
+            steps = len(DataLoader(data, batch_size=batch, sampler=sampler,
+                                   drop_last=True))
+            cfg = Config(dict(train_dataloader=dict(
+                batch_size=batch, drop_last=True, dataset=node,
+                sampler=dict(type='DefaultSampler', shuffle=True))),
+                filename=str(tmp_path / 'cfg.py'))
+            try:
+                check_listed_batch(cfg, world)
+                refused = False
+            except InputError as exc:
+                refused = True
+                assert f'has {len(data)} sample(s)' in str(exc), exc
+            assert refused == (steps == 0), (world, batch, len(data))
+
+
 def test_config_not_found(tmp_path):
     line = _train_fails(str(tmp_path / 'nope.py'))
     assert 'nope.py' in line and 'not found' in line

@@ -709,10 +709,11 @@ def check_listed_batch(cfg: Config, world: int) -> None:
         return  # check_data_paths' refusal, or data the run fetches
     from ..datasets.list_files import read_list_file
     samples = len(read_list_file(path))
-    # MMEngine's BaseDataset keeps the first N (an int) or those listed
+    # MMEngine's BaseDataset keeps the first N (an int), the last -N (a
+    # negative one) or those listed
     indices = node.get('indices')
     if isinstance(indices, int) and not isinstance(indices, bool):
-        samples = min(samples, indices)
+        samples = min(samples, abs(indices))
     elif isinstance(indices, (list, tuple)):
         samples = len(indices)
     if -(-samples // world) < batch:
