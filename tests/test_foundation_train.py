@@ -548,6 +548,8 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
             c.train_dataloader.batch_size = batch
         notes = prepare_config(c, cfg, resume=path)
         monkeypatch.setattr(api, 'launcher_env', real_env)
+        on.batch_keys = [n for n in notes if 'total_batch_size' in
+                         n.partition(' differs ')[2]]
         return c, [n for n in notes if 'checkpoint trained with' in n]
 
     c, said = on(2)
@@ -556,12 +558,20 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         'with total batch 8 on 1 process(es); this run has 16 on 2 (set '
         'total_batch_size=8 to keep it: --cfg-options total_batch_size=8)'
     ], said
-    # as it says: 4 per process, nothing said; the same count: nothing
+    # as it says: 4 per process, nothing said (nor that the key
+    # total_batch_size, which the checkpoint's config set to 8, is set
+    # or unset: the total is the checkpoint's); the same count: nothing
     c, said = on(2, total=8)
     assert c.train_dataloader.batch_size == 4 and said == [], said
-    assert on(1)[1] == []
+    assert on(1)[1] == [] and on.batch_keys == [], on.batch_keys
     # per-process batch 4 on 2: the total kept, nothing said
-    assert on(2, batch=4)[1] == []
+    assert on(2, batch=4)[1] == [] and on.batch_keys == [], on.batch_keys
+    # another total: said, as a schedule change of the key
+    assert on(2, total=16)[1] == [] and on.batch_keys == [
+        f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
+        'training schedule differs from that of the run that wrote it: '
+        'total_batch_size 8 -> 16; the run continues with this config\'s'
+    ], on.batch_keys
     # a checkpoint saved before the meta held them: nothing said
     old = torch.load(a / 'epoch_2.pth', weights_only=True)
     for key in ('world_size', 'total_batch_size'):

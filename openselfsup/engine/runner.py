@@ -165,8 +165,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         list[str]: warnings for the run's log: the training state the
         checkpoint lacks (a best checkpoint is saved without the optimizer
         and the schedulers, which MMEngine's resume then silently starts
-        afresh), the schedule changes (:func:`schedule_changes`): those
-        used, and those the checkpoint's optimizer or scheduler state
+        afresh), the schedule changes (:func:`schedule_changes`; the key
+        ``total_batch_size`` set or unset at the total the checkpoint's
+        meta records is none): those used, and those the checkpoint's optimizer or scheduler state
         overrides (:func:`_restored_by_resume`), with the way to train
         with this config's values (a new run from the checkpoint's weights,
         ``load_from``), a total batch other than the checkpoint's run's
@@ -204,11 +205,18 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
                      f'{" and ".join(lacks)}, as a best checkpoint is '
                      'saved; resume from an epoch_N.pth / iter_N.pth to '
                      'continue the run as it was')
+    # the key total_batch_size set or unset where the total is the one
+    # the checkpoint's meta records (run_meta: set as batch_change
+    # advises, or the per-process batch over another count) is no change
+    total = meta.get('total_batch_size')
+    kept_total = isinstance(total, int) and \
+        total == run_meta(cfg, world).get('total_batch_size')
     # MMEngine's resume loads the optimizer's state (torch takes its
     # param_groups' lr, momentum, weight_decay) and each scheduler's
     # (its __dict__: end, milestones, T_max, ...) over the config's
     restored = {line: _restored_by_resume(key, saved)
-                for key, line in schedule_changes(text, cfg)}
+                for key, line in schedule_changes(text, cfg)
+                if not (key == 'total_batch_size' and kept_total)}
     used = [line for line, state in restored.items() if not state]
     if used:
         notes.append(
