@@ -30,8 +30,9 @@ if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
 fi
 # one clear line (and no torchrun start) for a bad config or override, a
 # --resume checkpoint missing or cut short, a total batch or groups that do
-# not split over the processes, a missing data folder or list file, or when
-# the machine has fewer GPUs
+# not split over the processes, a missing data folder or list file, a
+# training list (ImageList) with fewer images per process than one batch,
+# or when the machine has fewer GPUs
 # (an elastic NNODES=MIN:MAX leaves the process count open: not checked)
 WORLD=()
 if [[ "$NNODES" =~ ^[0-9]+$ ]]; then

@@ -42,10 +42,11 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
 # one clear line (and no job submitted) for a bad config or override, a
 # --resume checkpoint missing or cut short, a total batch or groups that do
-# not split over the GPUS tasks, or a data folder or list file missing (as
+# not split over the GPUS tasks, or a data folder or list file missing, or
+# a training list (ImageList) with fewer images per task than one batch (as
 # seen from this machine and directory: the tasks start in the same
 # directory)
-# (DATA_CHECK=0: not the data paths)
+# (DATA_CHECK=0: not the data paths, nor the list)
 NO_DATA_CHECK=
 if [ "${DATA_CHECK:-1}" = 0 ]; then NO_DATA_CHECK=--no-data-check; fi
 python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS" \
