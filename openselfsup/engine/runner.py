@@ -167,9 +167,10 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         and the schedulers, which MMEngine's resume then silently starts
         afresh), the schedule changes (:func:`schedule_changes`; the key
         ``total_batch_size`` set or unset at the total the checkpoint's
-        meta records is none): those used, and those the checkpoint's optimizer or scheduler state
-        overrides (:func:`_restored_by_resume`), with the way to train
-        with this config's values (a new run from the checkpoint's weights,
+        meta records is none): those used, and those the checkpoint's
+        optimizer or scheduler state overrides
+        (:func:`_restored_by_resume`), with the way to train with this
+        config's values (a new run from the checkpoint's weights,
         ``load_from``), a total batch other than the checkpoint's run's
         where ``world`` (this run's process count) differs from its and the
         config has no ``total_batch_size`` (:func:`batch_change`), and for
