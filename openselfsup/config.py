@@ -14,7 +14,7 @@ import ast
 import difflib
 import functools
 import os
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
@@ -68,6 +68,31 @@ def config_dicts(node: Any, key: str = '') -> Iterator[Tuple[str, dict]]:
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
             yield from config_dicts(value, f'{key}.{i}' if key else str(i))
+
+
+def flat_config(node: Any, prefix: str = '') -> Dict[str, Any]:
+    """``{dotted key: value}`` of every leaf of ``node`` (dicts by key,
+    lists and tuples by index: ``model.backbone.depth``,
+    ``param_scheduler.0.end``), each key after ``prefix``; an empty dict
+    or list has no leaf. How configs are compared key by key (the resume
+    checks of :mod:`openselfsup.engine.runner`, the lambda sweep's run
+    records)."""
+    out = {}
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out.update(flat_config(v, f'{prefix}{k}.'))
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            out.update(flat_config(v, f'{prefix}{i}.'))
+    else:
+        out[prefix[:-1]] = node
+    return out
+
+
+def key_below(key: str, roots: Sequence[str]) -> bool:
+    """Whether the dotted ``key`` is one of ``roots`` or a key below one
+    (``model.backbone.depth`` is below ``model``, ``model_ema`` is not)."""
+    return any(key == r or key.startswith(f'{r}.') for r in roots)
 
 
 #: transforms that set the size of the image a pipeline ends with: the

@@ -36,7 +36,8 @@ from ..models.algorithms.balanced import check_balance
 from ..utils import (InputError, check_distinct, check_writable, file_sha1,
                      load_json, locked, remove_set, save_json, save_set)
 from ..utils.io import json_text
-from ..config import config_dicts, default_work_dir, load_config
+from ..config import (config_dicts, default_work_dir, flat_config, key_below,
+                      load_config)
 from .train import annotation_path, build_runner, check_data_paths, train
 
 #: the file in a run's folder that says the run has ended and been
@@ -235,17 +236,16 @@ def run_settings(config: str, cfg_options: dict, digest=file_sha1,
     checkpoint. Folders count by their path: the files in a data folder
     (the images, the slides' feature files) are not read.
     """
-    from ..engine.runner import _below, _flat
     cfg = load_config(config, cfg_options).to_dict()
     skip = _NOT_THE_RESULT + (() if fields.get('test') else _TEST_KEYS)
     out = dict(fields)
-    for key, value in _flat(cfg).items():
-        if not _below(key, skip):
+    for key, value in flat_config(cfg).items():
+        if not key_below(key, skip):
             out[f'config.{key}'] = _plain(value)
     for key, node in config_dicts(cfg):
         for name, value in node.items():
             where = f'{key}.{name}' if key else name
-            if not isinstance(value, str) or _below(where, skip):
+            if not isinstance(value, str) or key_below(where, skip):
                 continue
             path = annotation_path(node) if name == 'ann_file' else \
                 os.path.expanduser(value)

@@ -45,6 +45,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
+from ..config import flat_config, key_below
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -111,12 +112,12 @@ def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
     saved = config_text_section(text, 'model')
     if not isinstance(saved, dict):
         return None
-    old, new = _flat(saved), _flat(cfg.model.to_dict())
+    old, new = flat_config(saved), flat_config(cfg.model.to_dict())
     code = _code_keys(old, UNREADABLE)
     # the shallowest first, a type before its arguments: model.type names
     # two algorithms better than a key deep in their backbones
     diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
-                   and not _below(k, code)
+                   and not key_below(k, code)
                    and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
                   key=lambda k: (k.count('.'), not k.endswith('type'), k))
     if not diff:
@@ -129,11 +130,6 @@ def _code_keys(flat: dict, unreadable) -> tuple:
     """The keys of a flattened saved config whose value is code (not read
     as data): they and the keys below them are not compared."""
     return tuple(k for k, v in flat.items() if v is unreadable)
-
-
-def _below(key: str, roots: tuple) -> bool:
-    """Whether ``key`` is one of ``roots`` or a key below one."""
-    return any(key == r or key.startswith(f'{r}.') for r in roots)
 
 
 def check_same_model(path: str, cfg, text=_UNREAD) -> None:
@@ -363,20 +359,21 @@ def schedule_changes(text: Optional[str],
     changes = []
     for key in dict.fromkeys([*old, *new]):  # the configs' order
         there, here = old.get(key, unset), new.get(key, unset)
-        if there != here and not _below(key, code):
+        if there != here and not key_below(key, code):
             changes.append((key, f'{key} {show(there)} -> {show(here)}'))
     return changes
 
 
 def _flat_at(node, path: List[str], key: str) -> dict:
     """``{key.sub: value}`` of the values at ``path`` inside ``node`` (a
-    config section, a dict or list), flattened (:func:`_flat`); empty
-    where there is nothing."""
+    config section, a dict or list), flattened
+    (:func:`~openselfsup.config.flat_config`); empty where there is
+    nothing."""
     for part in path:
         if not isinstance(node, dict) or part not in node:
             return {}
         node = node[part]
-    return {} if node is None else _flat(node, f'{key}.')
+    return {} if node is None else flat_config(node, f'{key}.')
 
 
 def check_new_run_dir(work_dir: str, cfg) -> List[str]:
@@ -401,19 +398,6 @@ def check_new_run_dir(work_dir: str, cfg) -> List[str]:
             'training here would write over its checkpoints: give another '
             '--work-dir (or remove that run\'s checkpoints)')
     return earlier
-
-
-def _flat(d, prefix=''):
-    out = {}
-    if isinstance(d, dict):
-        for k, v in d.items():
-            out.update(_flat(v, f'{prefix}{k}.'))
-    elif isinstance(d, (list, tuple)):
-        for i, v in enumerate(d):
-            out.update(_flat(v, f'{prefix}{i}.'))
-    else:
-        out[prefix[:-1]] = d
-    return out
 
 
 def missing_dirs(path: str) -> List[str]:
