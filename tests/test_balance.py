@@ -1717,7 +1717,7 @@ class _StandInRuns:
              .write(b'half'))
             raise KeyboardInterrupt
         lam = cfg_options['model.balance']
-        baseline = 'load_from' not in cfg_options
+        baseline = cfg_options['experiment_name'].endswith('_baseline')
         metrics = {k: (i + 1) / 64 + lam / 3 - baseline / 8
                    for i, k in enumerate(self.names)}
         metrics[self.names[1]] = float('nan')
@@ -1942,6 +1942,54 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
                          baseline_epochs=1, resume=True, cfg_options=opts)
     assert [os.path.basename(c) for c in runs.calls] == ['baseline']
+
+
+def test_a_resumed_sweep_compares_the_baselines_load_from(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The baseline starts from the config's ``load_from`` (a task-trained
+    checkpoint given with --cfg-options): a resumed sweep given another
+    one, or the same path with other contents, reused the baseline (and the
+    lambda runs tuned from it) of the first, whose rows an uninterrupted
+    sweep with these settings would not report. Its path and contents are
+    now the baseline's settings; the lambda runs' load_from (the baseline,
+    compared as its weights) is not. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    from openselfsup.utils import file_sha1
+    first, other = tmp_path / 'first.pth', tmp_path / 'other.pth'
+    first.write_bytes(b'task-trained weights')
+    other.write_bytes(b'other task-trained weights')
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    work = tmp_path / 'sweep'
+
+    def sweep(load_from, **kwargs):
+        runs.calls.clear()
+        return bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5, 1], work_dir=str(work), baseline_epochs=1,
+            cfg_options={**opts, 'load_from': str(load_from)}, **kwargs)
+
+    sweep(first)
+    assert [os.path.basename(c) for c in runs.calls] == [
+        'baseline', 'lambda_0.5', 'lambda_1']
+    sweep(first, resume=True)  # the same start: every run reused
+    assert runs.calls == []
+    with pytest.raises(InputError, match=re.escape(
+            f'holds the baseline made with other settings than this '
+            f'sweep\'s (load_from = {str(first)!r} there, {str(other)!r} '
+            'here')):
+        sweep(other, resume=True)
+    assert runs.calls == []
+    old = file_sha1(str(first))
+    first.write_bytes(b'task-trained weights, trained on')
+    with pytest.raises(InputError, match=re.escape(
+            'the contents of the file load_from names (SHA-1 '
+            f'{old[:12]} there, {file_sha1(str(first))[:12]} here)')):
+        sweep(first, resume=True)
+    assert runs.calls == []
 
 
 def test_sweep_cli_rejects_bad_lambda(capsys):

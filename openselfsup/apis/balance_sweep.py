@@ -48,10 +48,10 @@ from .train import annotation_path, build_runner, check_data_paths, train
 RUN_RECORD = 'sweep_run.json'
 
 #: config keys that do not change a run's result (names, folders, logging,
-#: the checkpoint files kept, the sweep's own defaults; ``load_from``, the
-#: baseline, is compared by its contents: ``baseline``), with the keys
-#: below them: not compared
-_NOT_THE_RESULT = ('work_dir', 'experiment_name', 'load_from', 'sweep',
+#: the checkpoint files kept, the sweep's own defaults), with the keys
+#: below them: not compared. ``load_from`` is: the baseline starts from the
+#: config's (a lambda run's, the baseline, is compared as ``baseline``)
+_NOT_THE_RESULT = ('work_dir', 'experiment_name', 'sweep',
                    'log_level', 'log_processor', 'visualizer', 'vis_backends',
                    'default_hooks.logger', 'default_hooks.checkpoint',
                    'default_hooks.timer')
@@ -223,21 +223,24 @@ def _plain(value):
 
 
 def run_settings(config: str, cfg_options: dict, digest=file_sha1,
-                 **fields) -> dict:
+                 skip: Sequence[str] = (), **fields) -> dict:
     """What a sweep run's result depends on, as its record holds it (a
     flat dict, compared key by key when the sweep is resumed): ``fields``
     (``amp``, ``test``; the baseline's ``epochs``; a lambda run's
     ``baseline``, the SHA-1 of the weights it starts from), every key of
     the run's config (``config`` with the run's ``cfg_options``) as
-    ``config.<key>`` (but those of :data:`_NOT_THE_RESULT`, and the test
-    set's without ``test``), and the contents of every file the config
-    names as ``file.<key>``: its SHA-1 (``digest``), e.g. the annotation
-    lists (``ann_file``, joined to its ``data_root``) and a start
-    checkpoint. Folders count by their path: the files in a data folder
-    (the images, the slides' feature files) are not read.
+    ``config.<key>`` (but those of :data:`_NOT_THE_RESULT` and ``skip``,
+    keys the caller compares otherwise, and the test set's without
+    ``test``), and the contents of every file the config names as
+    ``file.<key>``: its SHA-1 (``digest``), e.g. the annotation lists
+    (``ann_file``, joined to its ``data_root``) and a start checkpoint
+    (``load_from``, ``model.backbone.checkpoint``). Folders count by their
+    path: the files in a data folder (the images, the slides' feature
+    files) are not read.
     """
     cfg = load_config(config, cfg_options).to_dict()
-    skip = _NOT_THE_RESULT + (() if fields.get('test') else _TEST_KEYS)
+    skip = _NOT_THE_RESULT + tuple(skip) + (
+        () if fields.get('test') else _TEST_KEYS)
     out = dict(fields)
     for key, value in flat_config(cfg).items():
         if not key_below(key, skip):
@@ -503,7 +506,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     from ..engine.runner import removed_if_left_empty
     with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy):
         base_settings = settings(base_opts, epochs=baseline_epochs)
-        lambda_settings = [settings(opts) for *_, opts in lambda_runs]
+        # a lambda run's load_from is the baseline: compared as its weights
+        # once the baseline is there (``baseline``)
+        lambda_settings = [settings(opts, skip=('load_from',))
+                           for *_, opts in lambda_runs]
         # with resume, the runs that have ended with these settings (a
         # recorded run of other settings is refused here, before anything
         # trains)
