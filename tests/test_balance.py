@@ -1903,7 +1903,11 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
         assert line.startswith(f'--resume: {work / "baseline"} holds the '
                                'baseline made with other settings than this '
                                f'sweep\'s ({differs}')
-        assert 'rerun without --resume' in line
+        # not "remove the baseline": the lambda runs tuned from it would be
+        # refused in turn once it has trained again
+        assert line.endswith('rerun without --resume to replace the sweep '
+                             '(its lambda runs were tuned from that '
+                             'baseline), or give another --work-dir')
     # the annotation list's contents changed, its path the same
     from openselfsup.utils import file_sha1
     old = file_sha1(str(val))
@@ -1916,8 +1920,7 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
                              cfg_options=opts)
     assert runs.calls == []
     val.write_text(val.read_text()[:-1])
-    # a lambda run of the sweep's settings, but of another start: one
-    # lambda is refused (the other, its first, would have been reused)
+    # lambda runs of the sweep's settings, but of another start: refused
     runs.calls.clear()
     bs.run_balance_sweep(SLIDE_DEMO, [1], work_dir=str(work),
                          baseline_epochs=1, resume=True, cfg_options=opts)
@@ -1927,11 +1930,16 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     with pytest.raises(InputError, match=re.escape(
             f'--resume: {work / "lambda_0.5"} holds lambda 0.5 made with '
             'other settings than this sweep\'s (the baseline weights it was '
-            'tuned from (baseline.pth SHA-1 ')):
+            'tuned from (baseline.pth SHA-1 ')) as exc:
         bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
                              baseline_epochs=1, resume=True,
                              cfg_options=opts)
     assert [os.path.basename(c) for c in runs.calls] == ['baseline']
+    # both tuned from the old weights: named together, not one per rerun
+    assert str(exc.value).endswith(
+        f'rerun without --resume to replace the sweep, remove '
+        f'{work / "lambda_0.5"}, {work / "lambda_1"} to train those runs '
+        'again, or give another --work-dir')
     # a baseline.pth that is not its run's (replaced): trained again
     runs.calls.clear()
     runs.seed = 0
@@ -1942,6 +1950,18 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
                          baseline_epochs=1, resume=True, cfg_options=opts)
     assert [os.path.basename(c) for c in runs.calls] == ['baseline']
+    # a record cut short (or written over by hand): one line, what to do
+    record = work / 'lambda_0.5' / bs.RUN_RECORD
+    record.write_text(record.read_text()[:100])
+    runs.calls.clear()
+    with pytest.raises(InputError) as exc:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=1, resume=True,
+                             cfg_options=opts)
+    line = str(exc.value)
+    assert '\n' not in line and runs.calls == []
+    assert line.startswith(f'{record}: not a readable sweep run record')
+    assert line.endswith('; remove it to train that run again')
 
 
 def test_a_resumed_sweep_compares_the_baselines_load_from(
@@ -1980,7 +2000,7 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     with pytest.raises(InputError, match=re.escape(
             f'holds the baseline made with other settings than this '
             f'sweep\'s (load_from = {str(first)!r} there, {str(other)!r} '
-            'here')):
+            'here; 1 more differs)')):
         sweep(other, resume=True)
     assert runs.calls == []
     old = file_sha1(str(first))

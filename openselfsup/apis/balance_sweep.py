@@ -292,17 +292,31 @@ def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
                   key=lambda k: (k.count('.'), k))
     if not diff:
         return None
-    more = f' (and {len(diff) - 1} more)' if len(diff) > 1 else ''
+    more = '' if len(diff) == 1 else \
+        f'; {len(diff) - 1} more differ{"s" if len(diff) == 2 else ""}'
     return _describe(diff[0], there.get(diff[0], _ABSENT),
                      here.get(diff[0], _ABSENT)) + more
 
 
-def _refuse_other_settings(run: str, run_dir: str, diff: str) -> None:
+def _refuse_other_settings(run: str, run_dir: str, diff: str,
+                           others: Sequence[str] = ()) -> None:
+    """Refuse the recorded ``run`` in ``run_dir`` (and the lambda runs in
+    ``others``, refused for the same reason), saying what to do: remove
+    their folders, or, for the baseline, replace the sweep (its lambda runs
+    were tuned from it: with a baseline trained again they are refused in
+    turn)."""
+    if run == 'the baseline':
+        remove = ''
+        replace = ' (its lambda runs were tuned from that baseline)'
+    else:
+        dirs = [run_dir, *others]
+        remove = (f'remove {", ".join(dirs)} to train '
+                  f'{"those runs" if others else "that run"} again, ')
+        replace = ''
     raise InputError(
         f'--resume: {run_dir} holds {run} made with other settings than '
         f'this sweep\'s ({diff}); rerun without --resume to replace the '
-        f'sweep, remove {run_dir} to train that run again, or give another '
-        '--work-dir')
+        f'sweep{replace}, {remove}or give another --work-dir')
 
 
 def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
@@ -318,7 +332,11 @@ def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
     path = os.path.join(run_dir, RUN_RECORD)
     if not os.path.lexists(path):
         return None
-    record = load_json(path, 'sweep run record')
+    try:
+        record = load_json(path, 'sweep run record')
+    except InputError as exc:  # cut short or overwritten by hand
+        raise InputError(f'{exc}; remove it to train that run again'
+                         ) from None
     if not (isinstance(record, dict) and _is_row(record.get('row')) and
             isinstance(record.get('settings'), dict)):
         raise InputError(f'{path}: not a sweep run\'s record (no settings '
@@ -573,12 +591,17 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 settings=base_settings, row=rows[0],
                 checkpoint=digest(baseline_ckpt)))
         baseline = digest(baseline_ckpt)
-        # the lambda runs recorded were tuned from these weights
-        for (_, name, run_dir, _), record in zip(lambda_runs, records):
-            there = record and record['settings'].get('baseline')
-            if record and there != baseline:
-                _refuse_other_settings(f'lambda {name}', run_dir, _describe(
-                    'baseline', there or _ABSENT, baseline))
+        # the lambda runs recorded were tuned from these weights (those
+        # that were not are named together: each needs training again)
+        stale = [(name, run_dir, record['settings'].get('baseline'))
+                 for (_, name, run_dir, _), record in zip(lambda_runs, records)
+                 if record and record['settings'].get('baseline') != baseline]
+        if stale:
+            name, run_dir, there = stale[0]
+            _refuse_other_settings(
+                f'lambda {name}', run_dir,
+                _describe('baseline', there or _ABSENT, baseline),
+                others=[d for _, d, _ in stale[1:]])
 
         # 2. one tuning run per lambda, all from the same baseline
         for (lam, name, run_dir, opts), here, record in zip(
