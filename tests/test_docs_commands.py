@@ -26,7 +26,15 @@ code blocks and from the inline code spans, and checks for each:
 - a ``--flag`` the prose names alone (```--no-normalise``` keeps raw
   features) is a flag of some tool; the rows of an ``Options of `tool`:``
   table are flags (and choices) of that tool;
-- a test the prose names alone (```test_...```) is one in tests/.
+- a test the prose names alone (```test_...```) is one in tests/;
+- the ``--cfg-options KEY=VALUE`` of a command that names its config file
+  (``tools/train.py``, the launchers, ``knn_eval.py``, ``balance_sweep.py``,
+  ``extract.py --config a b``: each config) are ones that config takes:
+  the values parsed by MMEngine's ``DictAction`` and the config read by
+  ``openselfsup.config.load_config``, as the tool reads it (a key not in
+  the config, a variable the file already used, ...: the tool's own line).
+  A placeholder config (``CONFIG``) or item (``$OPTS``, ``KEY=VALUE``) is
+  not checked.
 
 The examples in each tool's own header (its docstring, what ``--help``
 prints; a shell script's first comment block) are checked the same way.
@@ -334,21 +342,27 @@ class _Parser(Exception):
 
 
 @functools.lru_cache(maxsize=None)
+def module_of(path: str):
+    """The module of a Python command, imported once (its ``main`` not
+    run)."""
+    if path.startswith('benchmarks/'):
+        # a package of the checkout, also where pytest runs from elsewhere
+        with mock.patch.object(sys, 'path', [REPO] + sys.path):
+            return importlib.import_module(path[:-3].replace('/', '.'))
+    name = '_doc_command_' + re.sub(r'\W', '_', path[:-3])
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(REPO, path))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@functools.lru_cache(maxsize=None)
 def parser_of(path: str) -> Optional[argparse.ArgumentParser]:
     """The argparse parser of a Python command, without running it (None
     for a module without ``main`` that reads no flags: its ``__main__``
     block takes words)."""
-    if path.startswith('benchmarks/'):
-        # a package of the checkout, also where pytest runs from elsewhere
-        with mock.patch.object(sys, 'path', [REPO] + sys.path):
-            mod = importlib.import_module(path[:-3].replace('/', '.'))
-    else:
-        name = '_doc_command_' + re.sub(r'\W', '_', path[:-3])
-        spec = importlib.util.spec_from_file_location(
-            name, os.path.join(REPO, path))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-
+    mod = module_of(path)
     if not hasattr(mod, 'main'):
         assert 'argparse' not in _read(path), \
             f'{path} parses flags but has no main(argv) to read them from'
@@ -399,32 +413,48 @@ def _values(action, args, i):
     return args[i:j], j
 
 
-def _check_python(path: str, args, problems: List[str]):
-    if not args:                # a name in the prose: nothing to check
-        return
-    parser = parser_of(path)
-    options = {} if parser is None else parser._option_string_actions
+def _walk(options: dict, args) -> Iterator[Tuple[str, Optional[
+        argparse.Action], List[str]]]:
+    """``(word, action, values)`` of a Python command's arguments as its
+    parser (``options``: its option strings) reads them: a flag with its
+    action and values (action None for a flag it does not have), or a
+    positional word (action None, no values)."""
     i = 0
     while i < len(args):
         word = _unbracket(args[i])
         i += 1
         if word == '--':
-            break
+            return
         if not _is_flag(word):
-            _check_path(word, problems)
+            yield word, None, []
             continue
         name, eq, value = word.partition('=')
         action = options.get(name)
         if action is None:
-            close = difflib.get_close_matches(name, options, n=2)
-            problems.append(f'{path} has no flag {name}' + (
-                f' (did you mean {" / ".join(close)}?)' if close else ''))
+            yield name, None, []
             continue
         if eq:
             values = [value]
         else:
             values, i = _values(action, args, i)
-        for v in map(_unbracket, values):
+        yield name, action, [_unbracket(v) for v in values]
+
+
+def _check_python(path: str, args, problems: List[str]):
+    if not args:                # a name in the prose: nothing to check
+        return
+    parser = parser_of(path)
+    options = {} if parser is None else parser._option_string_actions
+    for word, action, values in _walk(options, args):
+        if not _is_flag(word):
+            _check_path(word, problems)
+            continue
+        if action is None:
+            close = difflib.get_close_matches(word, options, n=2)
+            problems.append(f'{path} has no flag {word}' + (
+                f' (did you mean {" / ".join(close)}?)' if close else ''))
+            continue
+        for v in values:
             _check_path(v, problems)
             if action.choices is None or _is_placeholder(v):
                 continue
@@ -433,8 +463,65 @@ def _check_python(path: str, args, problems: List[str]):
             except (TypeError, ValueError):
                 typed = v
             if typed not in action.choices:
-                problems.append(f'{path} {name}: {v!r} is not one of '
+                problems.append(f'{path} {word}: {v!r} is not one of '
                                 f'{list(action.choices)}')
+    for config, items in overrides(path, args):
+        problems.extend(f'{path}: {p}' for p in
+                        _override_problems(config, items))
+
+
+def overrides(path: str, args) -> List[Tuple[str, Tuple[str, ...]]]:
+    """``(config, KEY=VALUE items)`` of a Python command that gives
+    ``--cfg-options`` with a config file (its ``config`` argument,
+    positional or ``--config``, one pair per config of ``--config a b``),
+    [] where it gives none or a config is a placeholder (``CONFIG``) or
+    missing (reported as a path). Items that are placeholders
+    (``$EXTRACT_OPTS``, ``KEY=VALUE``) are left out."""
+    parser = parser_of(path)
+    if parser is None or not args:
+        return []
+    positional = [a for a in parser._actions if not a.option_strings]
+    configs: List[str] = []
+    items: List[str] = []
+    n = 0
+    for word, action, values in _walk(parser._option_string_actions, args):
+        if action is None and not _is_flag(word):
+            if n < len(positional) and positional[n].dest == 'config':
+                configs.append(word)
+            n += 1
+        elif action is not None and action.dest == 'config':
+            configs += values
+        elif action is not None and action.dest == 'cfg_options':
+            items += [v for v in values
+                      if not _is_placeholder(v.partition('=')[0])]
+    if not items or not configs or any(
+            _is_placeholder(c) or not os.path.isfile(os.path.join(REPO, c))
+            for c in configs):
+        return []
+    return [(c, tuple(items)) for c in dict.fromkeys(configs)]
+
+
+@functools.lru_cache(maxsize=None)
+def _override_problems(config: str, items: Tuple[str, ...]
+                       ) -> Tuple[str, ...]:
+    """What the tools say of ``--cfg-options items`` given with ``config``:
+    the values parsed by MMEngine's ``DictAction`` (``parse_cfg_options``),
+    the keys checked by ``load_config``, as every tool reads its config
+    (a key the config does not have, a variable the file already used, a
+    dict given where the file has a value); () where it takes them."""
+    from openselfsup.config import load_config, parse_cfg_options
+    from openselfsup.utils import InputError
+    try:
+        options = parse_cfg_options(items)
+    except InputError as exc:   # an item without '='
+        return (str(exc), )
+    except (AssertionError, ValueError) as exc:     # DictAction's own
+        return (f'--cfg-options {" ".join(items)}: {exc}', )
+    try:
+        load_config(os.path.join(REPO, config), options)
+    except InputError as exc:
+        return (str(exc).replace(REPO + os.sep, ''), )
+    return ()
 
 
 def _check_shell(path: str, env, args, problems: List[str]):
@@ -448,13 +535,19 @@ def _check_shell(path: str, env, args, problems: List[str]):
                 r'\$\{?%s\b' % re.escape(name), source):
             problems.append(f'{path} reads no variable {name}')
     if path in ('tools/dist_train.sh', 'tools/slurm_train.sh'):
-        skip = 2 if path.endswith('dist_train.sh') else 3
-        for word in args[:skip]:
-            _check_path(word, problems)
-        rest = list(args[skip:])
-        if path.endswith('slurm_train.sh') and rest and rest[0].isdigit():
+        # they run train.py CONFIG ARGS (dist_train.sh CONFIG GPUS ARGS,
+        # slurm_train.sh PARTITION JOB_NAME CONFIG [GPUS] ARGS): the config
+        # and the arguments are checked as train.py's
+        dist = path.endswith('dist_train.sh')
+        skip = 2 if dist else 3
+        head, rest = list(args[:skip]), list(args[skip:])
+        if not dist and rest and rest[0].isdigit():
             rest = rest[1:]
-        _check_python('tools/train.py', rest, problems)
+        config = head.pop(0 if dist else 2) if len(head) == skip else None
+        for word in head:
+            _check_path(word, problems)
+        if config is not None:
+            _check_python('tools/train.py', [config] + rest, problems)
     elif path == 'benchmarks/gpu_run.sh':
         stages = re.search(r'stages=\$\{\*:-([^}]*)\}', source)
         assert stages, 'benchmarks/gpu_run.sh: its stage list moved'
@@ -698,6 +791,42 @@ def test_every_command_line_of_the_docs_is_read():
         assert tool in seen, tool
 
 
+def test_the_cfg_options_of_the_docs_are_checked_against_their_config():
+    """Every command line of the docs and the tools' headers that gives
+    ``--cfg-options`` and names a config file of the repository (a crude
+    independent count: the line has both) has them checked against that
+    config; and the docs show some."""
+    this = sys.modules[__name__]
+    real, checked = _override_problems, []
+
+    def record(config, items):
+        checked.append(config)
+        return real(config, items)
+
+    sources = [(doc, _read(doc)) for doc in DOCS] + \
+        [(path, _header(path)) for path in _scripts()]
+    lines = 0
+    with mock.patch.object(this, '_override_problems', record):
+        for doc, text in sources:
+            cmds = commands(doc, text)
+            for no, line in itertools.chain(_fenced_lines(text),
+                                            _inline_spans(text)):
+                configs = [c for c in re.findall(
+                    r'(?<![\w/.$])configs/[\w./-]+\.py\b', line)
+                    if os.path.isfile(os.path.join(REPO, c))]
+                if '--cfg-options' not in line or not configs:
+                    continue
+                lines += 1
+                del checked[:]
+                for cmd in cmds:
+                    if cmd.line == no and (doc, cmd.text) not in \
+                            REFUSED_EXAMPLES:
+                        check(cmd)
+                assert set(configs) <= set(checked), \
+                    f'{doc}:{no}: --cfg-options not checked: {line}'
+    assert lines, 'no command of the docs gives --cfg-options with a config'
+
+
 def test_refused_examples_are_still_wrong():
     """The commands docs/refusals.md shows as mistakes are found wrong."""
     for doc, text in REFUSED_EXAMPLES:
@@ -760,3 +889,72 @@ def test_a_broken_doc_line_is_found():
                "['none', 'pytorch', 'slurm']"),
         ('17', 'no test is named test_no_such_test'),
     ], '\n'.join(problems)
+
+
+def _refusal(path: str, argv: List[str]) -> str:
+    """The one line a tool's ``main(argv)`` refuses with."""
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as got:
+        module_of(path).main(argv)
+    return str(got.value)
+
+
+def test_a_wrong_cfg_option_of_a_doc_command_is_found(monkeypatch):
+    """A ``--cfg-options`` key the named config does not take is found,
+    with the line the tool itself refuses it with (``tools/train.py
+    --check-config``, the launchers' check), in a fence and inline and
+    through the launchers; a variable the file already used too; for
+    ``extract.py --config a b``, once per config; a value ``DictAction``
+    cannot parse and an item without ``=`` are found; keys the config
+    has, a placeholder config and placeholder items pass."""
+    monkeypatch.chdir(REPO)     # the tool's lines name relative paths
+    demo = 'configs/demo/clp_r18_demo.py'
+    knn = 'configs/demo/hlss_rn50w8_synthetic.py'
+    text = (
+        '```bash\n'
+        f'python tools/train.py {demo} --cfg-options train_cfg.max_epochs=2 '
+        'randomness.sed=3\n'
+        f'sh tools/dist_train.sh {demo} 2 --work-dir W \\\n'
+        '    --cfg-options data_root=data/elsewhere\n'
+        f'bash tools/slurm_train.sh part job {demo} 4 --cfg-options '
+        '"model.x=[1,2"\n'
+        'python wsi_workdir/extract.py --pretrained CKPT --config '
+        'configs/extraction/nct_train.py configs/extraction/lc.py '
+        '--output a.npy b.npy --cfg-options dataset.data_rot=x\n'
+        'python tools/train.py CONFIG --cfg-options no.such.key=1\n'
+        f'python tools/train.py {demo} --cfg-options $OPTS KEY=VALUE '
+        'train_cfg.max_epochs=N load_from=CHECKPOINT '
+        'model.head.group_size=None\n'
+        f'python tools/train.py {demo} --cfg-options train_cfg.max_epochs\n'
+        '```\n\n'
+        f'Then `python tools/knn_eval.py {knn} CKPT --cfg-options '
+        'knn_eval.kk=20`.\n')
+    problems = _doc_problems('doc.md', text)
+    got = [(p.split(':')[1], p.split(': ', 1)[1].split('    [')[0])
+           for p in problems]
+
+    def train(*options):
+        return 'tools/train.py: ' + _refusal('tools/train.py', [
+            demo, '--check-config', '--no-data-check', '--cfg-options',
+            *options])
+
+    from mmengine.config import DictAction
+    with pytest.raises(AssertionError) as unparsed:
+        DictAction([], 'o')(None, argparse.Namespace(), ['model.x=[1,2'])
+    expected = [
+        ('2', train('train_cfg.max_epochs=2', 'randomness.sed=3')),
+        ('3', train('data_root=data/elsewhere')),
+        ('5', 'tools/train.py: --cfg-options model.x=[1,2: '
+              f'{unparsed.value}'),
+        *[('6', f"wsi_workdir/extract.py: --cfg-options dataset.data_rot: "
+                f"not in {c}: dataset has no key 'data_rot' (did you mean "
+                "dataset.data_root?)")
+          for c in ('configs/extraction/nct_train.py',
+                    'configs/extraction/lc.py')],
+        ('9', "tools/train.py: --cfg-options 'train_cfg.max_epochs': "
+              'expected KEY=VALUE'),
+        ('12', 'tools/knn_eval.py: ' + _refusal('tools/knn_eval.py', [
+            knn, 'CKPT', '--cfg-options', 'knn_eval.kk=20'])),
+    ]
+    assert got == expected, '\n'.join(problems)
+    assert 'randomness.sed' in got[0][1] and 'data_root' in got[1][1]
