@@ -10,6 +10,7 @@ Imports MMEngine's ``Config`` only (no registries, no models), so any layer
 may use it; only an override key that is not in the config is looked up in
 the registries (is it an argument of the class its dict builds?).
 """
+import argparse
 import ast
 import difflib
 import functools
@@ -712,18 +713,41 @@ def parse_cfg_options(items, flag: str = '--cfg-options'
                       ) -> Optional[Dict[str, Any]]:
     """``--cfg-options KEY=VALUE ...`` strings (or those of another
     ``flag``) to a dict, with MMEngine's ``DictAction`` value parsing
-    (numbers, lists, tuples, booleans, None); for commands that parse their
-    flags before importing MMEngine.
+    (numbers, lists, tuples, booleans, None; a later item of one key wins);
+    for commands that parse their flags before importing MMEngine, and for
+    those that parse them with :class:`CfgOptionsAction`.
 
     Raises:
-        InputError: an item without ``=``, naming ``flag``.
+        InputError: an item without ``=``, or a value whose brackets do
+            not pair (``DictAction`` asserts), naming ``flag`` and the item.
     """
     if not items:
         return None
-    bad = [i for i in items if '=' not in i]
-    if bad:
-        raise InputError(f'{flag} {bad[0]!r}: expected KEY=VALUE')
-    import argparse
-    ns = argparse.Namespace()
-    DictAction(option_strings=[], dest='opts')(None, ns, list(items))
-    return ns.opts
+    opts: Dict[str, Any] = {}
+    for item in items:
+        if '=' not in item:
+            raise InputError(f'{flag} {item!r}: expected KEY=VALUE')
+        ns = argparse.Namespace()
+        try:
+            DictAction(option_strings=[], dest='opts')(None, ns, [item])
+        except AssertionError:  # its one check: '(' / ')', '[' / ']'
+            raise InputError(
+                f'{flag} {item!r}: the brackets of the value do not pair '
+                '(quote the item for the shell: \'key=[1, 2]\')') from None
+        opts.update(ns.opts)
+    return opts
+
+
+class CfgOptionsAction(argparse.Action):
+    """``--cfg-options`` for an argparse parser, read as
+    :func:`parse_cfg_options` reads it: a bad item is one line
+    (:class:`~openselfsup.utils.InputError`, which the tools' ``run_cli``
+    prints), where MMEngine's ``DictAction`` raised a traceback (an item
+    without ``=``: ValueError; brackets that do not pair: AssertionError).
+    Given twice, the items add up, as with ``DictAction``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        opts = dict(getattr(namespace, self.dest, None) or {})
+        opts.update(parse_cfg_options(values, option_string or self.dest)
+                    or {})
+        setattr(namespace, self.dest, opts)

@@ -513,10 +513,8 @@ def _override_problems(config: str, items: Tuple[str, ...]
     from openselfsup.utils import InputError
     try:
         options = parse_cfg_options(items)
-    except InputError as exc:   # an item without '='
+    except InputError as exc:   # an item without '=', unpaired brackets
         return (str(exc), )
-    except (AssertionError, ValueError) as exc:     # DictAction's own
-        return (f'--cfg-options {" ".join(items)}: {exc}', )
     try:
         load_config(os.path.join(REPO, config), options)
     except InputError as exc:
@@ -938,21 +936,16 @@ def test_a_wrong_cfg_option_of_a_doc_command_is_found(monkeypatch):
             demo, '--check-config', '--no-data-check', '--cfg-options',
             *options])
 
-    from mmengine.config import DictAction
-    with pytest.raises(AssertionError) as unparsed:
-        DictAction([], 'o')(None, argparse.Namespace(), ['model.x=[1,2'])
     expected = [
         ('2', train('train_cfg.max_epochs=2', 'randomness.sed=3')),
         ('3', train('data_root=data/elsewhere')),
-        ('5', 'tools/train.py: --cfg-options model.x=[1,2: '
-              f'{unparsed.value}'),
+        ('5', train('model.x=[1,2')),
         *[('6', f"wsi_workdir/extract.py: --cfg-options dataset.data_rot: "
                 f"not in {c}: dataset has no key 'data_rot' (did you mean "
                 "dataset.data_root?)")
           for c in ('configs/extraction/nct_train.py',
                     'configs/extraction/lc.py')],
-        ('9', "tools/train.py: --cfg-options 'train_cfg.max_epochs': "
-              'expected KEY=VALUE'),
+        ('9', train('train_cfg.max_epochs')),
         ('12', 'tools/knn_eval.py: ' + _refusal('tools/knn_eval.py', [
             knn, 'CKPT', '--cfg-options', 'knn_eval.kk=20'])),
     ]

@@ -2102,3 +2102,51 @@ def test_pinned_memory_only_with_a_gpu(tmp_path, monkeypatch, cuda):
         assert cfg.train_dataloader.pin_memory is True
         prepare_config(cfg, path, work_dir=str(tmp_path / 'w'))
         assert cfg.train_dataloader.pin_memory is cuda
+
+
+@pytest.mark.parametrize('tool,args', [
+    ('tools/train.py', ['configs/demo/fsp_r18_demo.py']),
+    ('tools/knn_eval.py', ['configs/demo/hlss_rn50w8_synthetic.py',
+                           '--random-init', '--out-dir', 'OUT']),
+    ('tools/balance_sweep.py', ['configs/demo/balance_slide_synthetic.py']),
+    ('tools/make_attribute_embeddings.py',
+     ['configs/demo/hlss_rn50w8_synthetic.py']),
+])
+def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
+    """MMEngine's ``DictAction`` raised a traceback for an item without
+    ``=`` (ValueError) and for a value whose brackets do not pair
+    (AssertionError); each tool taking ``--cfg-options`` says so in one
+    line naming the item, before any work, writing nothing; good items
+    parse as ``DictAction`` parses them (later items of a key win, the
+    flag given twice adds up)."""
+    import argparse
+
+    from lowshot_data import script_main
+    from mmengine.config import DictAction
+
+    from openselfsup.config import parse_cfg_options
+    from openselfsup.utils import run_cli
+    main = script_main(tool)
+    args = [str(tmp_path / 'out') if a == 'OUT' else os.path.join(REPO, a)
+            if a.startswith('configs/') else a for a in args]
+    for item, why in (('model.x=[1,2', 'the brackets of the value do not '
+                       'pair'), ('train_cfg.max_epochs', 'expected '
+                                 'KEY=VALUE')):
+        capsys.readouterr()
+        assert run_cli(main, [*args, '--cfg-options', 'a=1', item]) == 2
+        err = capsys.readouterr().err
+        assert error_lines(err) == [
+            f'error: --cfg-options {item!r}: {why}' + (
+                " (quote the item for the shell: 'key=[1, 2]')"
+                if '[' in item else '')], err
+    assert os.listdir(tmp_path) == []
+    good = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'a=None', 'd=True', 'e=0.5']
+    reference = argparse.Namespace()
+    DictAction([], 'opts')(None, reference, good)
+    assert parse_cfg_options(good) == reference.opts
+    # the flag twice: items add up (argparse calls the action per flag)
+    from openselfsup.config import CfgOptionsAction
+    p = argparse.ArgumentParser()
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
+    assert p.parse_args(['--cfg-options', *good[:3], '--cfg-options',
+                         *good[3:]]).cfg_options == reference.opts

@@ -21,7 +21,7 @@ Example (synthetic slides, a few minutes on a CPU):
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from openselfsup.config import CfgOptionsAction
 
 from openselfsup.utils import run_cli
 
@@ -65,7 +65,7 @@ def parse_args(argv):
                    'every run is trained again, replacing the sweep)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='config overrides applied to every run, key=value')
     return p.parse_args(argv)
 

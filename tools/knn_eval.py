@@ -23,7 +23,7 @@ architecture is refused with one line naming its first mismatched tensors.
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from openselfsup.config import CfgOptionsAction
 
 from openselfsup.utils import InputError, run_cli
 
@@ -47,7 +47,7 @@ def parse_args(argv):
                    help='folder for the JSON, table and plot (default: beside the '
                         'checkpoint, as knn_<ckpt>.*; in this folder '
                         'knn_<checkpoint folder>_<ckpt>.*)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='override config settings, key=value')
     return p.parse_args(argv)
 

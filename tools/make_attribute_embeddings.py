@@ -16,9 +16,7 @@ Example:
 import argparse
 import sys
 
-from mmengine.config import DictAction
-
-from openselfsup.config import load_config
+from openselfsup.config import CfgOptionsAction, load_config
 from openselfsup.utils import run_cli
 
 
@@ -33,7 +31,7 @@ def parse_args(argv):
                    'tower without pretrained weights (the demo config) '
                    'starts at random initialisation, so the same seed '
                    'writes the same files (default: 0)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='override config settings, key=value')
     return p.parse_args(argv)
 

@@ -18,7 +18,7 @@ work dir. Multi-GPU: tools/dist_train.sh; Slurm: tools/slurm_train.sh.
 import argparse
 import sys
 
-from mmengine.config import DictAction
+from openselfsup.config import CfgOptionsAction
 
 from openselfsup.utils import run_cli
 
@@ -52,7 +52,7 @@ def parse_args(argv):
                    'over the config\'s auto_scale_lr.base_batch_size (the '
                    'linear rule; off by default: a config with '
                    'total_batch_size keeps its total on any GPU count)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    metavar='KEY=VALUE',
                    help='override config keys, e.g. train_cfg.max_epochs=5 '
                    'train_dataloader.num_workers=0; every key must exist in '
