@@ -423,6 +423,28 @@ def print_profile(recipe: str, prof: dict) -> None:
                   f'{r["host_ms"]:8.2f} {r["gpu_ms"]:8.2f}')
 
 
+def train_options(nct_root: str, ann: str, workers: int, augment_on: str,
+                  batch: int, compile_views: bool) -> dict:
+    """The ``--cfg-options`` of an end-to-end run: the synthetic images,
+    one epoch, no checkpoint and no log lines in the timed steps (the
+    scalars still go to ``vis_data/``, where the peak memory is read)."""
+    return {
+        'train_dataloader.dataset.data_root': nct_root,
+        'train_dataloader.dataset.ann_file': ann,
+        'train_dataloader.num_workers': workers,
+        'train_cfg.max_epochs': 1,
+        'default_hooks.checkpoint.interval': 10**6,
+        'default_hooks.logger.interval': 10**6,
+        # the key the visualizer reads: the file's ``vis_backends``
+        # variable was copied into it when the config was read
+        'visualizer.vis_backends': [dict(type='LocalVisBackend')],
+        'augment_on': augment_on,
+        'total_batch_size': batch,
+        'log_level': 'WARNING',
+        'compile_views': compile_views,
+    }
+
+
 def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
                warmup: int, workers: int, work_dir: str, batch: int,
                profile_steps: int = 0, compile_views: bool = False) -> dict:
@@ -436,20 +458,8 @@ def end_to_end(recipe: str, nct_root: str, augment_on: str, steps: int,
     labelled = RECIPES[recipe]['list']
     ann = cycled_list(nct_root, labelled, 'meta/bench_' +
                       os.path.basename(labelled), batch * (steps + warmup))
-    options = {
-        'train_dataloader.dataset.data_root': nct_root,
-        'train_dataloader.dataset.ann_file': ann,
-        'train_dataloader.num_workers': workers,
-        'train_cfg.max_epochs': 1,
-        'default_hooks.checkpoint.interval': 10**6,
-        'default_hooks.logger.interval': 10**6,
-        'vis_backends': [dict(type='LocalVisBackend')],
-        'visualizer.vis_backends': [dict(type='LocalVisBackend')],
-        'augment_on': augment_on,
-        'total_batch_size': batch,
-        'log_level': 'WARNING',
-        'compile_views': compile_views,
-    }
+    options = train_options(nct_root, ann, workers, augment_on, batch,
+                            compile_views)
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     config = RECIPES[recipe]['config']
