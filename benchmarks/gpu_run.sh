@@ -32,9 +32,16 @@
 # CLP-only run with 10 steps took 172 s). Two commands, `tests script` and
 # `pretrain`, fit a 10-minute limit each.
 set -uo pipefail
+all_stages="tests train meta extract sweep1 sweep script pretrain"
+stages=${*:-$all_stages}
+for st in $stages; do  # a misspelt stage ran nothing, silently
+  case " $all_stages " in
+    *" $st "*) ;;
+    *) echo "gpu_run.sh: no stage '$st' (stages: $all_stages)" >&2; exit 2 ;;
+  esac
+done
 OUT=${OUT:-benchmarks/out}
 mkdir -p "$OUT"
-stages=${*:-tests train meta extract sweep1 sweep script pretrain}
 export PYTHONUNBUFFERED=1 TQDM_MININTERVAL=30
 if ! command -v python > /dev/null; then  # only python3 there
   mkdir -p /tmp/gpu_run_bin
