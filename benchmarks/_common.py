@@ -1,14 +1,116 @@
-"""Small helpers shared by the benchmarks: machine description, peak memory,
-JSON output."""
+"""Small helpers shared by the benchmarks: their command line (a parser
+whose ``--help`` shows every default, counts refused below 1, an
+``--output`` checked before any work, one line for a bad input), machine
+description, peak memory, JSON output."""
+import argparse
 import datetime
 import os
 import platform
 import resource
 import subprocess
+import sys
+from typing import Callable, Optional, Sequence
 
 import torch
 
-from openselfsup.utils import json_text
+from openselfsup.utils import check_writable, run_cli, save_json
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The docstring as written, and ``(default: X)`` after every option
+    whose help does not already say its default (a flag that is off, an
+    option without a value, and ``--help`` excepted)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ''
+        if ('default' in text or not action.option_strings
+                or action.default is None or action.default is False
+                or action.default in ([], argparse.SUPPRESS)):
+            return text
+        default = (' '.join(map(str, action.default))
+                   if isinstance(action.default, (list, tuple))
+                   else '%(default)s')
+        return f'{text} (default: {default})'.lstrip()
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The argument parser of a benchmark: ``doc`` (its module docstring)
+    as the description, every default in ``--help``."""
+    return argparse.ArgumentParser(description=doc,
+                                   formatter_class=HelpFormatter)
+
+
+def count(text: str) -> int:
+    """An argparse type: an integer >= 1 (tasks, images, steps, repeats),
+    else argparse's one-line error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f'expected a whole number >= 1, got {text!r}')
+    return value
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    return _seconds(text, zero=False)
+
+
+def seconds_or_zero(text: str) -> float:
+    """An argparse type: a finite number of seconds >= 0."""
+    return _seconds(text, zero=True)
+
+
+def _seconds(text: str, zero: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float('nan')
+    if not (0 <= value if zero else 0 < value) or value == float('inf'):
+        raise argparse.ArgumentTypeError(
+            f'expected a number of seconds {">=" if zero else ">"} 0, got '
+            f'{text!r}')
+    return value
+
+
+def add_output(p: argparse.ArgumentParser) -> None:
+    """The ``--output`` of every benchmark."""
+    p.add_argument('--output', metavar='JSON', default=None,
+                   help='write every number, the arguments, the machine and '
+                   'its load average to this JSON file (default: print only)')
+
+
+def parse(p: argparse.ArgumentParser,
+          argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """``p.parse_args(argv)``, then refuse, before any work, an
+    ``--output`` that cannot be written (a folder, a place without write
+    permission): one line, not a traceback after the whole run."""
+    args = p.parse_args(argv)
+    if getattr(args, 'output', None):
+        check_writable(args.output)
+    return args
+
+
+def run_main(main: Callable[[Optional[Sequence[str]]], Optional[int]]
+             ) -> None:
+    """Run a benchmark's ``main`` as a command: a bad input
+    (:class:`openselfsup.utils.InputError`) is one ``error:`` line and
+    exit status 2, Ctrl-C one line (:func:`openselfsup.utils.run_cli`)."""
+    sys.exit(run_cli(main))
+
+
+def run_child(cmd: Sequence[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a measured child process, its output captured (its progress
+    bars and warnings would cut through the tables); if it fails, its
+    stderr is shown before the ``CalledProcessError``, so that its own
+    traceback says why."""
+    out = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if out.returncode:
+        sys.stderr.write(out.stderr)
+        out.check_returncode()
+    return out
 
 
 def load_average() -> list:
@@ -43,9 +145,8 @@ def peak_rss_mib() -> float:
 
 def save(path: str, data: dict) -> None:
     """Write ``data`` to ``path`` as standard JSON (NaN as ``null``), if
-    ``path`` is given."""
+    ``path`` is given; atomically (an interrupted run leaves no half file
+    and the previous one, if any, as it was)."""
     if path:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, 'w') as f:
-            f.write(json_text(data, indent=1))
+        save_json(path, data, indent=1)
         print(f'wrote {path}')

@@ -7,24 +7,25 @@ protocol's are. Target: under 60 s on 2 CPU cores.
 
     python -m benchmarks.bench_dictionary --output benchmarks/results/dictionary.json
 """
-import argparse
 import time
 
 import faiss
 import numpy as np
 
-from benchmarks._common import machine, peak_rss_mib, save
+from benchmarks._common import (add_output, count, machine, parse, parser,
+                                peak_rss_mib, run_main, save)
 from benchmarks.fixtures import make_features, make_labels
 from openselfsup.lowshot.dictionary import build_dictionary
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--num_prototypes', type=int, default=16)
-    p.add_argument('--num_shift_vectors', type=int, default=2000)
-    p.add_argument('--output', default=None)
-    args = p.parse_args(argv)
+    p = parser(__doc__)
+    p.add_argument('--num_prototypes', type=count, default=16,
+                   help='K, the k-means clusters')
+    p.add_argument('--num_shift_vectors', type=count, default=2000,
+                   help='M, shift vectors drawn per prototype')
+    add_output(p)
+    args = parse(p, argv)
     labels, _ = make_labels('NCT_train')
     feats = make_features(labels, 'NCT', 'clp')
     out = {'machine': machine(), 'args': vars(args),
@@ -57,4 +58,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

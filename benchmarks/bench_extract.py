@@ -13,7 +13,6 @@ Data loading and compute are measured apart:
 
     python -m benchmarks.bench_extract --output benchmarks/results/extract.json
 """
-import argparse
 import os
 import tempfile
 import time
@@ -21,7 +20,8 @@ import time
 import numpy as np
 import torch
 
-from benchmarks._common import machine, save
+from benchmarks._common import add_output, count, machine, parse, parser, \
+    run_main, save
 
 CONFIG = 'configs/extraction/nct_train.py'
 
@@ -59,7 +59,7 @@ def loading_rate(num: int) -> float:
         return len(ds) / (time.perf_counter() - t0)
 
 
-def compute_rates(device: str, batch: int, iters: int, train: bool):
+def compute_rates(device: torch.device, batch: int, iters: int, train: bool):
     from mmengine.config import Config
 
     from openselfsup.apis.extract import build_extractor
@@ -72,7 +72,8 @@ def compute_rates(device: str, batch: int, iters: int, train: bool):
                            device=device)
     head = torch.nn.Linear(512, 9).to(device)
     labels = torch.randint(0, 9, (batch,), device=device)
-    amp_dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    cuda = device.type == 'cuda'
+    amp_dtype = torch.float16 if cuda else torch.bfloat16
     rates = {}
     for cl in (False, True):
         for amp in (False, True):
@@ -86,7 +87,8 @@ def compute_rates(device: str, batch: int, iters: int, train: bool):
                 x = (images.float() - mean) / std
                 if cl:
                     x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device, dtype=amp_dtype, enabled=amp), \
+                with torch.autocast(device.type, dtype=amp_dtype,
+                                    enabled=amp), \
                         torch.set_grad_enabled(train):
                     f = m.extract_feat(x)
                     f = (f[-1] if isinstance(f, (tuple, list)) else f
@@ -99,49 +101,59 @@ def compute_rates(device: str, batch: int, iters: int, train: bool):
                     loss.backward()
                     opt.step()
             step()  # warm-up
-            if device == 'cuda':
-                torch.cuda.synchronize()
+            if cuda:
+                torch.cuda.synchronize(device)
             t0 = time.perf_counter()
             for _ in range(iters):
                 step()
-            if device == 'cuda':
-                torch.cuda.synchronize()
+            if cuda:
+                torch.cuda.synchronize(device)
             rates[f'channels_last={cl} amp={amp}'] = \
                 batch * iters / (time.perf_counter() - t0)
     return rates
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
-                   else 'cpu')
-    p.add_argument('--batch', type=int, default=None,
-                   help='default 256 on CUDA, 32 on CPU')
-    p.add_argument('--iters', type=int, default=None,
-                   help='default 20 on CUDA, 3 on CPU')
-    p.add_argument('--load_images', type=int, default=64)
-    p.add_argument('--output', default=None)
-    args = p.parse_args(argv)
-    cuda = args.device == 'cuda'
+    p = parser(__doc__)
+    p.add_argument('--device', default=None,
+                   help='cpu, cuda or cuda:N (default: cuda where torch '
+                   'sees a GPU, else cpu)')
+    p.add_argument('--batch', type=count, default=None,
+                   help='images per extraction batch (default: 256 on '
+                   'CUDA, 32 on CPU); a training step takes half of it, '
+                   'at least 8')
+    p.add_argument('--iters', type=count, default=None,
+                   help='timed iterations after one warm-up (default: 20 '
+                   'on CUDA, 3 on CPU)')
+    p.add_argument('--load_images', type=count, default=64,
+                   help='synthetic 224 px PNGs decoded by the loading part')
+    add_output(p)
+    args = parse(p, argv)
+    from openselfsup.utils.device import resolve_device
+    device = resolve_device(args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    cuda = device.type == 'cuda'
     batch = args.batch or (256 if cuda else 32)
     iters = args.iters or (20 if cuda else 3)
-    out = {'machine': machine(), 'args': vars(args), 'batch': batch,
-           'iters': iters}
+    train_batch = max(batch // 2, 8)
+    out = {'machine': machine(), 'args': vars(args), 'device': str(device),
+           'batch': batch, 'train_batch': train_batch, 'iters': iters}
     out['loading_images_per_s_one_process'] = loading_rate(args.load_images)
-    out['extraction_images_per_s'] = compute_rates(args.device, batch, iters,
-                                                   False)
-    out['train_step_images_per_s'] = compute_rates(
-        args.device, max(batch // 2, 8), iters, True)
-    print(f'device {args.device}, 224 px, batch {batch}, {iters} timed '
-          'iterations')
+    out['extraction_images_per_s'] = compute_rates(device, batch, iters, False)
+    out['train_step_images_per_s'] = compute_rates(device, train_batch, iters,
+                                                   True)
+    print(f'device {device}, 224 px, batch {batch} (training step '
+          f'{train_batch}), {iters} timed iterations; x float32: the rate '
+          'over the same part\'s float32 contiguous rate, same run')
     print(f'  data loading (decode + resize, 1 process): '
           f'{out["loading_images_per_s_one_process"]:8.1f} images/s')
     for what in ('extraction_images_per_s', 'train_step_images_per_s'):
+        plain = out[what]['channels_last=False amp=False']
         for k, v in out[what].items():
-            print(f'  {what[:-13]:<12} {k:<32} {v:8.1f} images/s')
+            print(f'  {what[:-13]:<12} {k:<32} {v:8.1f} images/s  '
+                  f'{v / plain:5.2f}x float32')
     save(args.output, out)
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

@@ -22,15 +22,14 @@ The loop is :func:`benchmarks.sklearn_loop.sklearn_loop` (also used by
 
 Example (the full run, then a quick look)::
 
-    python -m benchmarks.bench_meta_test --loop-tasks 200 --threads 2 --repeat 3 \
-        --output benchmarks/results/meta_test.json
+    python -m benchmarks.bench_meta_test --loop-tasks 200 --threads 2 \\
+        --repeat 3 --output benchmarks/results/meta_test.json
     python -m benchmarks.bench_meta_test --num-task 100 --loop-tasks 20
 """
 import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, ROOT)
+
+from benchmarks._common import (  # noqa: E402
+    add_output, count, machine, parse, parser, run_child, run_main, save)
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 MODES = ('linear', 'latent_aug')
@@ -147,24 +149,25 @@ def _measure(args, kind, mode, clf, num_task):
                        'head': args.head})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [x for x in [os.environ.get('PYTHONPATH')] if x]))
-    out = subprocess.run([sys.executable, '-m', 'benchmarks.bench_meta_test',
-                          '--measure', spec], check=True, capture_output=True,
-                         text=True, cwd=ROOT, env=env)
+    out = run_child([sys.executable, '-m', 'benchmarks.bench_meta_test',
+                     '--measure', spec], cwd=ROOT, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--num-task', type=int, default=1000,
+    p = parser(__doc__)
+    p.add_argument('--num-task', type=count, default=1000,
                    help='tasks for the batched engine (default: %(default)s)')
-    p.add_argument('--loop-tasks', type=int, default=None,
+    p.add_argument('--loop-tasks', type=count, default=None,
                    help='tasks actually run by the loop; its time is scaled '
                    'to --num-task (default: all)')
-    p.add_argument('--num-shots', type=int, default=5)
-    p.add_argument('--dim', type=int, default=512)
-    p.add_argument('--num-aug-shots', type=int, default=100)
-    p.add_argument('--workers', type=int, default=os.cpu_count(),
+    p.add_argument('--num-shots', type=count, default=5,
+                   help='support features per class')
+    p.add_argument('--dim', type=count, default=512, help='feature width')
+    p.add_argument('--num-aug-shots', type=count, default=100,
+                   help='latent_aug: shots per support feature after '
+                   'augmentation (A)')
+    p.add_argument('--workers', type=count, default=os.cpu_count(),
                    help='loop processes (default: all cores, %(default)s)')
     p.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
                    help='device of the engine (default: %(default)s); the '
@@ -172,17 +175,19 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=0,
                    help='CPU worker threads of the engine (default: 0 = '
                    'one per available core, the CLIs\' default)')
-    p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS)
-    p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES)
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--repeat', type=int, default=1,
+    p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS,
+                   help='classifiers timed')
+    p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES,
+                   help='modes timed (latent_aug: sampled shifts)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the features, tasks and dictionary')
+    p.add_argument('--repeat', type=count, default=1,
                    help='fresh-process runs of each side, alternating '
                    'engine and loop; the table shows the median time of '
                    'each side, the JSON every run (default: %(default)s)')
-    p.add_argument('--output', default=None,
-                   help='JSON with every number, the machine and its load')
+    add_output(p)
     p.add_argument('--measure', help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     if args.measure:
         s = json.loads(args.measure)
         if s['kind'] == 'batched':
@@ -195,7 +200,10 @@ def main(argv=None):
         from openselfsup.utils import json_text
         print(json_text(r, indent=None))
         return 0
-    from benchmarks._common import machine, save
+    from openselfsup.lowshot.parallel import resolve_threads
+    from openselfsup.utils.device import resolve_device
+    resolve_device(args.device)  # no GPU: one line here, not in a child
+    resolve_threads(args.threads)
     loop_tasks = min(args.loop_tasks or args.num_task, args.num_task)
     args.head = loop_tasks  # F1 columns compare the same tasks
     out = {'machine': machine(), 'args': {k: v for k, v in vars(args).items()
@@ -264,4 +272,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_main(main)

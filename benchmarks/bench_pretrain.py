@@ -33,11 +33,10 @@ ops one training step of the GPU path issues, per phase (``step_ops``:
 counted on the CPU with the model on the meta device, so also a check that
 nothing in a step reads a device value).
 
-    python -m benchmarks.bench_pretrain \
+    python -m benchmarks.bench_pretrain \\
         --output benchmarks/results/pretrain_cpu.json
     bash benchmarks/gpu_run.sh pretrain      # on a GPU machine
 """
-import argparse
 import copy
 import math
 import os
@@ -49,7 +48,8 @@ import traceback
 import numpy as np
 import torch
 
-from benchmarks._common import machine, save
+from benchmarks._common import (add_output, count, machine, parse, parser,
+                                run_main, save, seconds)
 
 RECIPES = {
     'clp': dict(config='configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
@@ -633,24 +633,27 @@ def hours(images_per_s: float, epochs: int) -> float:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
+    p = parser(__doc__)
     p.add_argument('--recipes', nargs='+', default=['clp', 'fsp'],
-                   choices=sorted(RECIPES))
-    p.add_argument('--images', type=int, default=1024,
+                   choices=sorted(RECIPES),
+                   help='CLP (MoCo v3, two views) and / or FSP (supervised)')
+    p.add_argument('--images', type=count, default=1024,
                    help='distinct synthetic 224 px images written (the '
                    'end-to-end list cycles over them)')
-    p.add_argument('--steps', type=int, default=20,
+    p.add_argument('--steps', type=count, default=20,
                    help='timed training steps ((a) and (b))')
-    p.add_argument('--warmup', type=int, default=5)
-    p.add_argument('--workers', type=int, default=None,
+    p.add_argument('--warmup', type=count, default=5,
+                   help='untimed training steps first ((a) and (b))')
+    p.add_argument('--workers', type=count, default=None,
                    help='data-loader workers for (b) (default: the config\'s, '
                    'at most the CPU count)')
-    p.add_argument('--seconds', type=float, default=8.0,
+    p.add_argument('--seconds', type=seconds, default=8.0,
                    help='time per per-worker data-path measurement')
     p.add_argument('--skip', nargs='*', default=[],
                    choices=['ceiling', 'end_to_end', 'cpu_path',
-                            'step_ops'])
+                            'step_ops'],
+                   help='parts not to run: (a), (b), the data path per '
+                   'worker, the ops of a step (default: none)')
     p.add_argument('--augment_on', nargs='+', default=['auto', 'cpu'],
                    choices=['auto', 'cpu'],
                    help='(b) runs: auto (the default path: views on the '
@@ -667,13 +670,13 @@ def main(argv=None):
                    '(b) run with compile_views=True (torch.compile of the '
                    'jitter blends and blur passes; a recipe without either, '
                    'FSP, is skipped)')
-    p.add_argument('--batch', type=int, default=None,
+    p.add_argument('--batch', type=count, default=None,
                    help='total batch (default: the recipe\'s, 256 / 512)')
     p.add_argument('--end-to-end-on-cpu', action='store_true',
                    help='run (b) without a GPU too (a smoke test of the '
                    'benchmark itself; use a small --batch)')
-    p.add_argument('--output', default=None)
-    args = p.parse_args(argv)
+    add_output(p)
+    args = parse(p, argv)
     cuda = torch.cuda.is_available()
     out = {'machine': machine(), 'commit': commit(), 'args': vars(args),
            'gpu': cuda}
@@ -698,6 +701,9 @@ def main(argv=None):
                 finally:
                     torch.set_num_threads(threads)
                 w = res['per_worker_images_per_s']
+                cheaper = res['decode_over_views_per_cpu_s'] = (
+                    w['decode_only_per_cpu_s']
+                    / w['per_image_views_per_cpu_s'])
                 print(f'{recipe}: one worker, per-image views '
                       f'{w["per_image_views"]:7.1f} img/s '
                       f'({w["per_image_views_per_cpu_s"]:7.1f} per CPU s); '
@@ -705,7 +711,8 @@ def main(argv=None):
                       f'({w["decode_only_per_cpu_s"]:7.1f} per CPU s); '
                       'batched views on 1 CPU thread '
                       f'{res["batched_views_cpu_1thread_images_per_s"]:6.1f} '
-                      'img/s')
+                      f'img/s; decoding alone {cheaper:.1f}x the views\' '
+                      'rate per CPU s')
             batch = args.batch or int(_load(recipe).total_batch_size)
             if 'step_ops' not in args.skip:
                 ops = res['step_ops'] = _reported(res, 'step_ops', step_ops,
@@ -813,4 +820,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

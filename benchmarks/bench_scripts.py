@@ -39,7 +39,6 @@ side; run when the machine is otherwise idle.
     python -m benchmarks.bench_scripts --modes linear --num_task 50 \\
         --sample 6 --aug_sample 4      # quick look
 """
-import argparse
 import json
 import os
 import shutil
@@ -53,7 +52,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, ROOT)
 
-from benchmarks._common import load_average, machine, save  # noqa: E402
+from benchmarks._common import (add_output, count, load_average,  # noqa: E402
+                                machine, parse, parser, run_child,
+                                run_main, save)
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 #: targets of issue 14 (whole script against the original way, 2 cores)
@@ -95,10 +96,15 @@ def run_script(wd, mode, novels, shots, num_task, log_path,
     load0 = load_average()
     t0 = time.perf_counter()
     with open(log_path, 'w') as log:
-        subprocess.run(['sh', 'wsi_workdir/scripts/near_domain.sh'],
-                       cwd=ROOT, env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=True)
+        code = subprocess.run(['sh', 'wsi_workdir/scripts/near_domain.sh'],
+                              cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT).returncode
     wall = time.perf_counter() - t0
+    if code:
+        from openselfsup.utils import InputError
+        raise InputError(f'near_domain.sh (MODES="{mode}") stopped with exit '
+                         f'status {code} after {wall:.0f} s; its output: '
+                         f'{log_path}')
     f1, settings_run, elapsed = {}, 0, {}
     for family in families:
         with open(os.path.join(wd, 'sweeps', f'{family}_near.json')) as f:
@@ -143,8 +149,7 @@ def run_original(wd, mode, novel, clf, shots, sample, workers, blas):
         env.update(OPENBLAS_NUM_THREADS=blas, OMP_NUM_THREADS=blas,
                    MKL_NUM_THREADS=blas)
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                         check=True)
+    out = run_child(cmd, env=env)
     wall = time.perf_counter() - t0
     r = json.loads(out.stdout.strip().splitlines()[-1])
     r['wall_s'] = wall
@@ -184,20 +189,27 @@ def original_way(wd, mode, args, blas, f1_script) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--workdir', default='/tmp/bench_scripts')
+    p = parser(__doc__)
+    p.add_argument('--workdir', default='/tmp/bench_scripts',
+                   help='WORKDIR of the script: the fixture, task stores and '
+                   'dictionaries (made on the first run, reused after), '
+                   'results and logs/')
     p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],
-                   choices=['linear', 'latent_aug'])
-    p.add_argument('--novel_classes', type=int, nargs='+', default=[0, 1])
-    p.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10])
-    p.add_argument('--num_task', type=int, default=1000)
-    p.add_argument('--sample', type=int, default=40,
+                   choices=['linear', 'latent_aug'],
+                   help='MODES of the script, one run each (latent_aug: '
+                   'sampled shifts)')
+    p.add_argument('--novel_classes', type=int, nargs='+', default=[0, 1],
+                   help='NOVEL_CLASSES of the script')
+    p.add_argument('--shots', type=count, nargs='+', default=[1, 5, 10],
+                   help='SHOTS of the script')
+    p.add_argument('--num_task', type=count, default=1000,
+                   help='tasks per setting (the script\'s NUM_TASK)')
+    p.add_argument('--sample', type=count, default=40,
                    help='tasks per setting run by the original way, linear '
                    '(default: %(default)s)')
-    p.add_argument('--aug_sample', type=int, default=10,
+    p.add_argument('--aug_sample', type=count, default=10,
                    help='the same, latent_aug (default: %(default)s)')
-    p.add_argument('--workers', type=int, default=os.cpu_count(),
+    p.add_argument('--workers', type=count, default=os.cpu_count(),
                    help='pool size of the original way (default: one per '
                    'core, %(default)s)')
     p.add_argument('--original_blas', nargs='+', default=['default', '1'],
@@ -205,11 +217,12 @@ def main(argv=None):
                    help='BLAS threads per worker of the original way: '
                    'default (as published: a thread per core in every '
                    'worker) and/or 1 (default: both)')
-    p.add_argument('--repeat', type=int, default=1,
+    p.add_argument('--repeat', type=count, default=1,
                    help='runs of each side per mode, alternating; medians '
                    '(default: %(default)s)')
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['script', 'original'])
+                   choices=['script', 'original'],
+                   help='sides not to run (default: none)')
     p.add_argument('--families', nargs='+', default=['clp'],
                    help='MODELS of the script (default: clp); the original '
                    'way runs clp only')
@@ -225,8 +238,11 @@ def main(argv=None):
                    help='write the fixture, task stores and dictionaries '
                    'and stop (e.g. in the background while something else '
                    'runs; a later run reuses them)')
-    p.add_argument('--output', default=None, help='JSON of every number')
-    args = p.parse_args(argv)
+    add_output(p)
+    args = parse(p, argv)
+    if args.device:  # no GPU, a bad name: one line before the setup
+        from openselfsup.utils.device import resolve_device
+        resolve_device(args.device)
     if args.modes_in_one_run and 'original' not in args.skip:
         args.skip.append('original')
     wd = os.path.abspath(args.workdir)
@@ -341,4 +357,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_main(main)

@@ -33,7 +33,6 @@
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
 """
-import argparse
 import json
 import os
 import re
@@ -43,7 +42,8 @@ import time
 
 import numpy as np
 
-from benchmarks._common import load_average, machine, save
+from benchmarks._common import (add_output, count, load_average, machine,
+                                parse, parser, run_main, save)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = ('wsi_workdir/distributed_meta_test.py', 'wsi_workdir/sweep.py',
@@ -221,20 +221,23 @@ def near_domain_script(root: str, repeat: int) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
+    p = parser(__doc__)
     p.add_argument('--workdir', default='/tmp/bench_scripts',
                    help='paper-scale fixture (shared with bench_scripts)')
-    p.add_argument('--repeat', type=int, default=5)
+    p.add_argument('--repeat', type=count, default=5,
+                   help='fresh processes per command (parts 1 and 3; part '
+                   '2: repeat // 2 + 1)')
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['help', 'process', 'extract', 'near'])
-    p.add_argument('--near_repeat', type=int, default=1,
+                   choices=['help', 'process', 'extract', 'near'],
+                   help='parts not to run: help (1. above), process (2.), '
+                   'extract (3.), near (4.) (default: none)')
+    p.add_argument('--near_repeat', type=count, default=1,
                    help='runs of each way in the near-domain script part '
                    '(each about two minutes on 2 cores)')
     p.add_argument('--extract_root', default='/tmp/bench_extract_processes',
                    help='synthetic data and features of the extraction part')
-    p.add_argument('--output', default=None)
-    args = p.parse_args(argv)
+    add_output(p)
+    args = parse(p, argv)
     out = {'machine': machine(), 'args': vars(args)}
     if 'help' not in args.skip:
         out['help'] = help_times(args.repeat)
@@ -316,4 +319,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

@@ -27,39 +27,45 @@ the work per setting is the real one, only the 9 feature files of the
 in percent (the results store fractions).
 
     python -m benchmarks.bench_sweep --output benchmarks/results/sweep.json
-    python -m benchmarks.bench_sweep --device cuda --sampled --threads 0 \
+    python -m benchmarks.bench_sweep --device cuda --sampled --threads 0 \\
         --skip loop --output benchmarks/results/sweep_cuda.json
 """
-import argparse
-
 import torch
 
-from benchmarks._common import machine, peak_rss_mib, save
+from benchmarks._common import (add_output, count, machine, parse, parser,
+                                peak_rss_mib, run_main, save)
 from benchmarks.fixtures import ensure_task_store, prepare_near
 from benchmarks.sklearn_loop import sklearn_loop
 from openselfsup.lowshot.dictionary import load_dictionary
 from openselfsup.lowshot.features import load_features
 from openselfsup.lowshot.meta_test import make_augmenter
+from openselfsup.lowshot.parallel import resolve_threads
 from openselfsup.lowshot.spec import TaskSpec
 from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+from openselfsup.utils.device import resolve_device
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--workdir', default='/tmp/paper_bench')
-    p.add_argument('--num_task', type=int, default=1000)
+    p = parser(__doc__)
+    p.add_argument('--workdir', default='/tmp/paper_bench',
+                   help='low-shot workdir of the fixture, task stores and '
+                   'dictionaries (made on the first run, reused after)')
+    p.add_argument('--num_task', type=count, default=1000,
+                   help='tasks per setting')
     p.add_argument('--novel_classes', type=int, nargs='+',
-                   default=list(range(9)))
-    p.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10])
-    p.add_argument('--loop_tasks', type=int, default=40,
+                   default=list(range(9)),
+                   help='NCT classes held out, one setting each')
+    p.add_argument('--shots', type=count, nargs='+', default=[1, 5, 10],
+                   help='support features per class')
+    p.add_argument('--loop_tasks', type=count, default=40,
                    help='tasks per (shots, classifier) in the loop sample')
-    p.add_argument('--aug_loop_tasks', type=int, default=6,
+    p.add_argument('--aug_loop_tasks', type=count, default=6,
                    help='tasks per shots in the latent_aug loop sample')
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['linear', 'analytic', 'loop'])
+                   choices=['linear', 'analytic', 'loop'],
+                   help='parts not to run (default: none)')
     p.add_argument('--sampled', action='store_true',
                    help='also the sampled latent_aug sweep (all classifiers)')
     p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'],
@@ -67,9 +73,15 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=0,
                    help='CPU worker threads of the engine (default: 0 = one '
                    'per available core, the CLIs\' default)')
-    p.add_argument('--output', default=None, help='JSON of every number')
-    args = p.parse_args(argv)
+    add_output(p)
+    args = parse(p, argv)
     wd, T, novels = args.workdir, args.num_task, args.novel_classes
+    # a sample is at most every task (as bench_meta_test's and
+    # bench_scripts' samples)
+    args.loop_tasks = min(args.loop_tasks, T)
+    args.aug_loop_tasks = min(args.aug_loop_tasks, T)
+    resolve_device(args.device)
+    resolve_threads(args.threads)
     out = {'machine': machine(), 'args': vars(args)}
 
     setup, dict_paths = prepare_near(wd, {c: ['clp'] for c in novels},
@@ -173,4 +185,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

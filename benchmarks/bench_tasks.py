@@ -4,7 +4,6 @@ original did (one ``.npz`` of that task's support/query indices and labels).
 
     python -m benchmarks.bench_tasks --output benchmarks/results/tasks.json
 """
-import argparse
 import os
 import shutil
 import tempfile
@@ -12,19 +11,21 @@ import time
 
 import numpy as np
 
-from benchmarks._common import machine, save
+from benchmarks._common import add_output, count, machine, parse, parser, \
+    run_main, save
 from benchmarks.fixtures import make_labels
 from openselfsup.lowshot.spec import TaskSpec
 from openselfsup.lowshot.tasks import sample_tasks
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--num_task', type=int, default=1000)
-    p.add_argument('--shots', type=int, default=10)
-    p.add_argument('--output', default=None)
-    args = p.parse_args(argv)
+    p = parser(__doc__)
+    p.add_argument('--num_task', type=count, default=1000,
+                   help='tasks (9-way, 15 queries per class)')
+    p.add_argument('--shots', type=count, default=10,
+                   help='support images per class')
+    add_output(p)
+    args = parse(p, argv)
     s_lab, _ = make_labels('NCT_train')
     q_lab, _ = make_labels('NCT_test')
     tmp = tempfile.mkdtemp(prefix='bench_tasks_')
@@ -69,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

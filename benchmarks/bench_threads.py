@@ -37,9 +37,7 @@ shift vectors (the draws' cost does not depend on M).
     python -m benchmarks.bench_threads --output benchmarks/results/threads.json
     python -m benchmarks.bench_threads --quick     # a smaller grid
 """
-import argparse
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -47,11 +45,17 @@ import time
 
 import numpy as np
 
-from benchmarks._common import load_average, machine, save
+from benchmarks._common import (add_output, count, load_average, machine,
+                                parse, parser, run_main, save, seconds,
+                                seconds_or_zero)
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 SETTINGS = (('default', None), ('1', 1), ('2', 2))
 TOLERANCE = 1.05
+#: the grid flags and what --quick sets where they are not given
+GRID_DEFAULTS = {'shots': [1, 10, 100], 'widths': [128, 512, 2048],
+                 'max_run_s': 3.0}
+QUICK = {'shots': [1, 10], 'widths': [128, 512], 'max_run_s': 1.0}
 
 
 class Pools:
@@ -230,40 +234,51 @@ def grid(args, condition: str, out: list, cells=None) -> None:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--ways', type=int, nargs='+', default=[2, 9])
-    p.add_argument('--shots', type=int, nargs='+', default=[1, 10, 100])
-    p.add_argument('--widths', type=int, nargs='+', default=[128, 512, 2048])
+    p = parser(__doc__)
+    p.add_argument('--ways', type=count, nargs='+', default=[2, 9],
+                   help='classes per task')
+    p.add_argument('--shots', type=count, nargs='+', default=None,
+                   help='support features per class (default: 1 10 100; '
+                   '--quick: 1 10)')
+    p.add_argument('--widths', type=count, nargs='+', default=None,
+                   help='feature widths (default: 128 512 2048; --quick: '
+                   '128 512)')
     p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],
-                   choices=['linear', 'latent_aug'])
-    p.add_argument('--clfs', nargs='+', default=list(CLFS), choices=CLFS)
+                   choices=['linear', 'latent_aug'],
+                   help='latent_aug: sampled shifts, 100 augmentation shots')
+    p.add_argument('--clfs', nargs='+', default=list(CLFS), choices=CLFS,
+                   help='classifiers')
     p.add_argument('--conditions', nargs='+', default=['idle', 'contended'],
-                   choices=['idle', 'contended'])
-    p.add_argument('--max_run_s', type=float, default=3.0,
+                   choices=['idle', 'contended'],
+                   help='contended: with one competing CPU-bound process')
+    p.add_argument('--max_run_s', type=seconds, default=None,
                    help='cells run 1000 tasks (the protocol\'s count) unless '
                    'a single-thread run would take longer than this; then '
-                   'as many tasks as fit (at least --min_tasks)')
-    p.add_argument('--min_tasks', type=int, default=4)
+                   'as many tasks as fit (at least --min_tasks) (default: '
+                   '3; --quick: 1)')
+    p.add_argument('--min_tasks', type=count, default=4,
+                   help='fewest tasks of a cell (see --max_run_s)')
     p.add_argument('--max_train', type=float, default=5e7,
                    help='skip cells whose per-task training set (rows after '
                    'augmentation x width) is larger (default 5e7: all but '
                    '9-way 100-shot latent_aug at width 2048, 90,000 x 2048)')
-    p.add_argument('--repeat', type=int, default=5,
+    p.add_argument('--repeat', type=count, default=5,
                    help='interleaved samples per setting')
-    p.add_argument('--min_sample_s', type=float, default=0.3,
+    p.add_argument('--min_sample_s', type=seconds_or_zero, default=0.3,
                    help='a sample repeats the meta-test back to back until '
                    'it lasts this long (short cells are otherwise at the '
                    'mercy of single scheduler ticks)')
-    p.add_argument('--shift_vectors', type=int, default=500)
+    p.add_argument('--shift_vectors', type=count, default=500,
+                   help='M of the dictionary of each width')
     p.add_argument('--quick', action='store_true',
-                   help='shots 1 10, widths 128 512, runs up to 1 s')
+                   help='a smaller grid: shots 1 10, widths 128 512, runs up '
+                   'to 1 s, where those flags are not given')
     p.add_argument('--anatomy', action='store_true',
                    help='print under each cell where the time of one and '
                    'two threads went: CPU time per task, and the share of '
                    'their time the two threads waited for a CPU or slept '
                    '(the GIL); from the kernel\'s per-thread counts')
-    p.add_argument('--output', default=None)
+    add_output(p)
     p.add_argument('--recheck', metavar='JSON',
                    help='measure again, with this run\'s --repeat, only the '
                    'cells over 5%% of a saved run (same task counts; a '
@@ -272,22 +287,21 @@ def main(argv=None):
     p.add_argument('--summarise', metavar='JSON',
                    help='print the verdict of a saved run (its --output) and '
                    'measure nothing')
-    args = p.parse_args(argv)
+    args = parse(p, argv)
     if args.summarise:
-        with open(args.summarise) as f:
-            summarise(json.load(f))
+        summarise(load_run(args.summarise))
         return
-    if args.quick:
-        args.shots, args.widths, args.max_run_s = [1, 10], [128, 512], 1.0
+    for key, value in (QUICK if args.quick else GRID_DEFAULTS).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    first = load_run(args.recheck) if args.recheck else None
     from openselfsup.lowshot.parallel import resolve_threads
     out = {'machine': machine(), 'args': vars(args),
            'default_threads': resolve_threads(None), 'cells': []}
     print(f'default --threads here: {out["default_threads"]} (one per '
           f'available core); {os.cpu_count()} cores')
     todo = {cond: None for cond in args.conditions}
-    if args.recheck:  # the cells over 5% of a saved run, measured again
-        with open(args.recheck) as f:
-            first = json.load(f)
+    if first is not None:  # the cells over 5% of a saved run, again
         # the cells as the saved run built them (its pools and skips)
         for key in ('shift_vectors', 'max_train'):
             if key in first.get('args', {}):
@@ -319,6 +333,18 @@ def main(argv=None):
     summarise(out)
     out['load_average_end'] = load_average()
     save(args.output, out)
+
+
+def load_run(path: str) -> dict:
+    """A saved run of this benchmark (its ``--output``), or one line
+    saying why not."""
+    from openselfsup.utils import InputError, load_json
+    saved = load_json(path, 'bench_threads output')
+    if not isinstance(saved, dict) or not isinstance(saved.get('cells'),
+                                                     list):
+        raise InputError(f'{path}: not the --output of bench_threads (no '
+                         'list of "cells")')
+    return saved
 
 
 def summarise(out: dict) -> None:
@@ -355,4 +381,4 @@ def summarise(out: dict) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

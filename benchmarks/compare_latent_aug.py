@@ -10,10 +10,10 @@ and the time of each column.
     python -m benchmarks.compare_latent_aug --workdir /tmp/paper_bench \\
         --num_task 200
 """
-import argparse
 import time
 
-from benchmarks._common import machine, save
+from benchmarks._common import (add_output, count, machine, parse, parser,
+                                run_main, save)
 from benchmarks.fixtures import (ensure_dictionary, ensure_task_store,
                                  make_paper_workdir)
 from openselfsup.lowshot.dictionary import load_dictionary
@@ -24,18 +24,25 @@ from openselfsup.lowshot.spec import DictionarySpec, TaskSpec
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--workdir', default='/tmp/paper_bench')
-    p.add_argument('--num_task', type=int, default=200)
-    p.add_argument('--novel_class', type=int, default=0)
-    p.add_argument('--shots', type=int, nargs='+', default=[1, 5, 10])
-    p.add_argument('--num_aug_shots', type=int, default=100)
+    p = parser(__doc__)
+    p.add_argument('--workdir', default='/tmp/paper_bench',
+                   help='low-shot workdir of the fixture, task stores and '
+                   'dictionary (made on the first run, reused after; '
+                   'shared with bench_sweep)')
+    p.add_argument('--num_task', type=count, default=200,
+                   help='the first tasks of the 1000-task stores (at most '
+                   '1000)')
+    p.add_argument('--novel_class', type=int, default=0,
+                   help='the NCT class held out (near domain)')
+    p.add_argument('--shots', type=count, nargs='+', default=[1, 5, 10],
+                   help='support features per class, one table row each')
+    p.add_argument('--num_aug_shots', type=count, default=100,
+                   help='A, shots per support feature after augmentation')
     p.add_argument('--threads', type=int, default=0,
                    help='CPU worker threads of the engine (default: 0 = one '
                    'per available core)')
-    p.add_argument('--output', default=None)
-    args = p.parse_args(argv)
+    add_output(p)
+    args = parse(p, argv)
     wd = args.workdir
     make_paper_workdir(wd, ['clp'], names=['NCT_train', 'NCT_test'])
     dic = load_dictionary(ensure_dictionary(
@@ -79,4 +86,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

@@ -314,10 +314,24 @@ def _provenance_matches(path: str, record: Dict) -> bool:
     return all(prov.get(k) == v for k, v in record.items())
 
 
-if __name__ == '__main__':  # python -m benchmarks.fixtures /tmp/paper clp
-    import sys
+def main(argv=None) -> None:
+    """``python -m benchmarks.fixtures [WORKDIR [MODEL ...]]``: write the
+    paper-scale features of the models into WORKDIR."""
     import time
+
+    from benchmarks._common import parser
+    p = parser(__doc__)
+    p.add_argument('workdir', nargs='?', default='/tmp/paper_workdir',
+                   help='low-shot workdir to fill (default: %(default)s)')
+    p.add_argument('models', nargs='*', default=['clp'],
+                   help='model names, e.g. clp clp_wo_0 (default: clp)')
+    args = p.parse_args(argv)
     t0 = time.perf_counter()
-    out = make_paper_workdir(sys.argv[1] if len(sys.argv) > 1 else
-                             '/tmp/paper_workdir', sys.argv[2:] or ['clp'])
-    print(f'{len(out)} feature files in {time.perf_counter() - t0:.1f} s')
+    out = make_paper_workdir(args.workdir, args.models)
+    print(f'{len(out)} feature files in {time.perf_counter() - t0:.1f} s '
+          f'under {args.workdir}')
+
+
+if __name__ == '__main__':
+    from benchmarks._common import run_main
+    run_main(main)

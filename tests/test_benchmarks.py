@@ -1,11 +1,238 @@
 """The benchmarks' command lines (benchmarks/*.py): every command the docs
 name still parses, ``--help`` shows every default, bad input is one line
 before any work. Their numbers are in benchmarks/RESULTS.md, not tested."""
+import argparse
+import glob
+import importlib
+import json
 import os
+import re
+import shlex
 
 import pytest
+import torch
+
+from openselfsup.utils import InputError, run_cli
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: the benchmarks a user runs with ``python -m benchmarks.<name>``
+COMMANDS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
+            'bench_pretrain', 'bench_scripts', 'bench_startup', 'bench_sweep',
+            'bench_tasks', 'bench_threads', 'compare_latent_aug', 'fixtures')
+
+
+class _Parsed(Exception):
+    """Raised in place of running a benchmark once its flags are parsed."""
+
+
+@pytest.fixture
+def parse_only(monkeypatch):
+    """``parsed(name, argv)``: the parser and namespace of ``python -m
+    benchmarks.<name> argv``, nothing run (a refused flag: SystemExit)."""
+    original = argparse.ArgumentParser.parse_args
+
+    def parse_args(self, args=None, namespace=None):
+        raise _Parsed(self, original(self, args, namespace))
+    monkeypatch.setattr(argparse.ArgumentParser, 'parse_args', parse_args)
+
+    def parsed(name, argv):
+        module = importlib.import_module(f'benchmarks.{name}')
+        with pytest.raises(_Parsed) as got:
+            module.main(argv)
+        return got.value.args
+    return parsed
+
+
+def _documented_commands():
+    """(file, name, argv) of every ``python -m benchmarks.<name> ...`` in
+    the docs and in gpu_run.sh (continued lines joined, comments cut)."""
+    files = [os.path.join(REPO, 'benchmarks', f) for f in (
+        'RESULTS.md', 'README.md', 'gpu_run.sh')] + [
+        os.path.join(REPO, f) for f in ('README.md', 'GETTING_STARTED.md')
+    ] + sorted(glob.glob(os.path.join(REPO, 'docs', '*.md')))
+    found = []
+    for path in files:
+        text = re.sub(r'\\\n\s*', ' ', open(path).read())
+        array = re.search(r'SCRIPT_ARGS=\(([^)]*)\)', text)
+        if array:  # gpu_run.sh's arguments of bench_scripts
+            text = text.replace('"${SCRIPT_ARGS[@]}"', array.group(1))
+        for m in re.finditer(r'python -m benchmarks\.(\w+)([^`\n|;)]*)',
+                             text):
+            args = re.sub(r'\s\d?>.*', '', m.group(2))  # a redirection
+            argv = shlex.split(args.replace('"$OUT', '"/tmp'), comments=True)
+            found.append((os.path.relpath(path, REPO), m.group(1), argv))
+    return found
+
+
+def test_documented_commands_still_parse(parse_only):
+    """Every benchmark command RESULTS.md, the READMEs, the docs and
+    gpu_run.sh name exists and takes those flags and values (parsed only:
+    a renamed or removed flag fails here, not in a user's shell)."""
+    commands = _documented_commands()
+    names = {name for _, name, _ in commands}
+    assert {'bench_scripts', 'bench_threads', 'bench_startup', 'bench_sweep',
+            'bench_meta_test', 'bench_tasks', 'bench_dictionary',
+            'bench_extract', 'bench_pretrain', 'compare_latent_aug'} <= names
+    for where, name, argv in commands:
+        try:
+            parse_only(name, argv)
+        except SystemExit:
+            pytest.fail(f'{where}: python -m benchmarks.{name} '
+                        f'{shlex.join(argv)} is refused')
+
+
+def test_help_formatter_shows_defaults_once():
+    """``(default: X)`` after an option's help, written by hand here: a 0
+    (equal to False, not a flag), a list, not where the help says it, not
+    after a flag that is off or an option without a value. (An option
+    without help shows none: argparse formats no help there.)"""
+    from benchmarks._common import parser
+    p = parser('doc')
+    p.add_argument('--zero', type=int, default=0, help='zero')
+    p.add_argument('--many', nargs='+', default=[1, 5], help='many')
+    p.add_argument('--said', default=3, help='three (default: three)')
+    p.add_argument('--flag', action='store_true', help='flag')
+    p.add_argument('--unset', default=None, help='unset')
+    text = ' '.join(p.format_help().split()) + ' '
+    assert '--zero ZERO zero (default: 0)' in text
+    assert '--many MANY [MANY ...] many (default: 1 5)' in text
+    assert '--said SAID three (default: three) ' in text
+    assert '--flag flag ' in text and '--unset UNSET unset ' in text
+    assert text.count('default') == 3
+
+
+@pytest.mark.parametrize('name', COMMANDS)
+def test_every_option_explained_with_its_default(name, parse_only):
+    """Each benchmark's ``--help``: every option has a help text, and says
+    its default unless it is a flag that is off or has none."""
+    p, _ = parse_only(name, [])
+    formatter = p._get_formatter()
+    for action in p._actions:
+        if isinstance(action, argparse._HelpAction) or \
+                action.help == argparse.SUPPRESS:
+            continue
+        assert action.help, f'{name} {action.option_strings}: no help'
+        if action.default is not None and action.default is not False:
+            assert 'default' in formatter._get_help_string(action), \
+                f'{name} {action.option_strings}: default not said'
+
+
+@pytest.mark.parametrize('argv, flag', [
+    (['--num_task', '0'], '--num_task'), (['--shots', '-1'], '--shots'),
+    (['--num_task', 'many'], '--num_task')])
+def test_counts_below_one_refused_by_argparse(argv, flag, capsys):
+    from benchmarks import bench_tasks
+    with pytest.raises(SystemExit) as exit_:
+        bench_tasks.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f'argument {flag}: expected a whole number >= 1' in err
+
+
+def test_output_checked_before_any_work(tmp_path, monkeypatch, capsys):
+    """An ``--output`` that is a folder is one line, before the tasks are
+    drawn (it was a traceback after the whole run)."""
+    from benchmarks import bench_tasks
+
+    def no_work(*args, **kwargs):
+        raise AssertionError('the benchmark ran')
+    monkeypatch.setattr(bench_tasks, 'sample_tasks', no_work)
+    assert run_cli(bench_tasks.main, ['--output', str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f'error: {tmp_path}: is a folder; give a file name']
+
+
+def test_save_is_atomic(tmp_path):
+    """A JSON that cannot be written leaves the previous one as it was."""
+    from benchmarks._common import save
+    path = tmp_path / 'out' / 'r.json'
+    save(str(path), {'x': 1.5, 'nan': float('nan')})
+    assert json.loads(path.read_text()) == {'x': 1.5, 'nan': None}
+    with pytest.raises(Exception):
+        save(str(path), {'x': object()})
+    assert json.loads(path.read_text()) == {'x': 1.5, 'nan': None}
+    assert os.listdir(path.parent) == ['r.json']
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is there')
+@pytest.mark.parametrize('name, argv', [
+    ('bench_extract', ['--device', 'cuda']),
+    ('bench_meta_test', ['--device', 'cuda']),
+    ('bench_sweep', ['--device', 'cuda']),
+    ('bench_scripts', ['--device', 'cuda'])])
+def test_no_gpu_is_one_line_before_any_work(name, argv, monkeypatch, capsys):
+    module = importlib.import_module(f'benchmarks.{name}')
+
+    def no_work(*args, **kwargs):
+        raise AssertionError('the benchmark ran')
+    for part in ('loading_rate', 'make_data', 'prepare_near', 'prepare'):
+        if hasattr(module, part):
+            monkeypatch.setattr(module, part, no_work)
+    assert run_cli(module.main, argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        'error: --device cuda asked for, but torch sees no GPU']
+
+
+def test_bench_threads_saved_run_refused_in_one_line(tmp_path, capsys):
+    from benchmarks import bench_threads
+    missing = tmp_path / 'none.json'
+    other = tmp_path / 'tasks.json'
+    other.write_text(json.dumps({'store_read_s': 0.1}))
+    for argv, line in (
+            (['--summarise', str(missing)],
+             f'error: bench_threads output not found: {missing}'),
+            (['--recheck', str(missing)],
+             f'error: bench_threads output not found: {missing}'),
+            (['--summarise', str(other)],
+             f'error: {other}: not the --output of bench_threads (no list '
+             'of "cells")')):
+        assert run_cli(bench_threads.main, argv) == 2
+        captured = capsys.readouterr()
+        assert captured.err.strip().splitlines() == [line]
+        assert captured.out == ''  # refused before anything is measured
+
+
+@pytest.mark.parametrize('argv, shots, widths, max_run_s', [
+    (['--quick'], [1, 10], [128, 512], 1.0),
+    (['--quick', '--widths', '64', '--max_run_s', '2'], [1, 10], [64], 2.0),
+    ([], [1, 10, 100], [128, 512, 2048], 3.0),
+    (['--shots', '5'], [5], [128, 512, 2048], 3.0)])
+def test_bench_threads_quick_keeps_given_flags(argv, shots, widths,
+                                               max_run_s, monkeypatch):
+    """``--quick`` fills the grid flags not given (it replaced them:
+    ``--quick --widths 64`` measured widths 128 and 512)."""
+    from benchmarks import bench_threads
+    seen = []
+    monkeypatch.setattr(bench_threads, 'grid',
+                        lambda args, *rest: seen.append(args))
+    bench_threads.main(argv + ['--conditions', 'idle'])
+    (args,) = seen
+    assert (args.shots, args.widths, args.max_run_s) == \
+        (shots, widths, max_run_s)
+
+
+def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
+    """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
+    366 MB of features into a folder named ``--help``)."""
+    from benchmarks import fixtures
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        fixtures.main(['--help'])
+    assert exit_.value.code == 0
+    assert 'workdir' in capsys.readouterr().out
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_script_names_its_log(tmp_path):
+    """bench_scripts: near_domain.sh failing (here: no features in the
+    workdir) is one line naming the script's log, not a
+    CalledProcessError."""
+    from benchmarks import bench_scripts
+    log = tmp_path / 'near.txt'
+    with pytest.raises(InputError, match=re.escape(f'its output: {log}')):
+        bench_scripts.run_script(str(tmp_path / 'wd'), 'linear', [0], [1], 5,
+                                 str(log))
+    assert log.stat().st_size > 0
 
 
 @pytest.mark.parametrize('recipe', ['clp', 'fsp'])
