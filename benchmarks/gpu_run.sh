@@ -59,6 +59,11 @@ python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device
 SCRIPT_ARGS=(--device cuda --families clp fsp --novel_classes 0 1 2 3 4 5 6 7 8
              --modes linear latent_aug --modes_in_one_run --workdir /tmp/bs_gpu)
 prep=
+failed=
+# a stage whose command failed (a failing test, a benchmark's error) is
+# named at the end and makes the script's exit status 1 (pipefail: the
+# status of a command piped to tee / tail is the command's)
+mark() { [ "$1" = 0 ] || failed="$failed $st"; }
 case " $stages " in *" tests "*"script "*)
   # the script's inputs (paper-scale features of 18 models, task stores,
   # dictionaries: CPU work) are made while the CUDA tests run (no timing
@@ -76,35 +81,37 @@ for st in $stages; do
              tests/test_pretrain_recipes.py tests/test_foundation_train.py \
              -k "cuda or amp or gpu" 2>&1 \
              | tee "$OUT/tests.log" | tail -15
+           mark $?
            if [ -n "$prep" ]; then
              wait $prep; tail -1 "$OUT/scripts_prepare.log"; prep=
            fi ;;
-    train) (bash tools/quickstart.sh > "$OUT/quickstart.log" 2>&1 \
-              && echo quickstart ok || echo quickstart FAILED) ;
+    train) bash tools/quickstart.sh > "$OUT/quickstart.log" 2>&1
+           r=$?; mark $r; [ $r = 0 ] && echo quickstart ok || echo quickstart FAILED
            tail -3 "$OUT/quickstart.log" ;
            (python tools/prepare_data/make_crossmodal.py --out data/balance \
               && python tools/train.py configs/demo/balance_slide_synthetic.py \
-                 --amp --work-dir /tmp/balance_amp) > "$OUT/balance_amp.log" 2>&1 \
-              && echo balance amp ok || echo balance amp FAILED ;
+                 --amp --work-dir /tmp/balance_amp) > "$OUT/balance_amp.log" 2>&1
+           r=$?; mark $r; [ $r = 0 ] && echo balance amp ok || echo balance amp FAILED
            grep -i "amp\|loss" "$OUT/balance_amp.log" | tail -3 ;;
     meta) python -m benchmarks.bench_meta_test --device cuda --loop-tasks 200 \
-            --output "$OUT/meta_test_cuda.json" 2>&1 | tail -12 ;;
+            --output "$OUT/meta_test_cuda.json" 2>&1 | tail -12; mark $? ;;
     extract) python -m benchmarks.bench_extract \
-            --output "$OUT/extract_cuda.json" 2>&1 | tail -12 ;;
+            --output "$OUT/extract_cuda.json" 2>&1 | tail -12; mark $? ;;
     sweep1) python -m benchmarks.bench_sweep --device cuda --sampled \
             --threads 0 --skip loop --novel_classes 0 --workdir /tmp/pb \
-            --output "$OUT/sweep_cuda_1class.json" 2>&1 | tail -16 ;;
+            --output "$OUT/sweep_cuda_1class.json" 2>&1 | tail -16; mark $? ;;
     sweep) python -m benchmarks.bench_sweep --device cuda --sampled \
             --threads 0 --skip loop --workdir /tmp/pb \
-            --output "$OUT/sweep_cuda.json" 2>&1 | tail -16 ;;
+            --output "$OUT/sweep_cuda.json" 2>&1 | tail -16; mark $? ;;
     script) python -m benchmarks.bench_scripts "${SCRIPT_ARGS[@]}" \
-            --output "$OUT/scripts_cuda.json" 2>&1 | tail -8
+            --output "$OUT/scripts_cuda.json" 2>&1 | tail -8; mark $?
             cp /tmp/bs_gpu/logs/near_domain_linear_latent_aug.txt "$OUT/" ;;
     pretrain) python -m benchmarks.bench_pretrain --seconds 3 \
             --augment_on auto --profile 3 --compile-views \
             --output "$OUT/pretrain_cuda.json" 2>&1 \
-            | grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
-            | tail -90 ;;
+            | { grep -v "^[0-9/]* [0-9:]* - mmengine\|FutureWarning\|loss_scaler\|^USDT\|^ERROR:.*DeviceProperties" \
+            || true; } | tail -90; mark $? ;;
   esac
 done
-echo "=== end $(date -u +%H:%M:%S)"
+echo "=== end $(date -u +%H:%M:%S)${failed:+: FAILED:$failed}"
+[ -z "$failed" ]

@@ -249,3 +249,45 @@ def test_bench_pretrain_end_to_end_options_accepted(recipe, monkeypatch):
     assert cfg.train_dataloader.dataset.ann_file == 'meta/bench.txt'
     assert cfg.visualizer.vis_backends == [dict(type='LocalVisBackend')]
     assert cfg.total_batch_size == 8
+
+
+def test_gpu_run_fails_when_a_stage_fails(tmp_path):
+    """``gpu_run.sh`` piped each stage to ``tee`` / ``tail``, so a failing
+    CUDA test left its exit status 0 and only the log told; a stage whose
+    command fails is named at the end and the status is 1, a misspelt
+    stage is refused before anything runs (stand-in ``python`` and
+    ``nvidia-smi``: no GPU needed)."""
+    import subprocess
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'python').write_text(
+        '#!/bin/sh\necho "$@" >> "$OUT/calls"\n'
+        'case "$*" in *"$FAIL"*) exit 3;; esac\nexit 0\n')
+    (bin_dir / 'nvidia-smi').write_text('#!/bin/sh\necho GPU 0\n')
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+
+    runs = []
+
+    def run(fail, *stages):     # fail: a word of the failing command only
+        runs.append(stages)
+        out = tmp_path / f'out{len(runs)}'
+        env = dict(os.environ, OUT=str(out), FAIL=fail,
+                   PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+        p = subprocess.run(['bash', os.path.join(REPO, 'benchmarks',
+                                                 'gpu_run.sh'), *stages],
+                           cwd=tmp_path, env=env, capture_output=True,
+                           text=True)
+        calls = (out / 'calls').read_text() if (out / 'calls').exists() \
+            else ''
+        return p.returncode, p.stdout.splitlines()[-1:], calls
+    rc, last, calls = run('pytest -q', 'tests', 'meta')
+    assert rc == 1 and last[0].endswith(': FAILED: tests'), last
+    assert 'bench_meta_test' in calls      # the next stage still ran
+    rc, last, _ = run('-m benchmarks.bench_extract', 'meta', 'extract',
+                      'pretrain')
+    assert rc == 1 and last[0].endswith(': FAILED: extract'), last
+    rc, last, _ = run('nothing fails', 'meta', 'pretrain')
+    assert rc == 0 and 'FAILED' not in last[0], last
+    rc, _, calls = run('nothing fails', 'meta', 'pretrian')
+    assert rc == 2 and calls == ''
