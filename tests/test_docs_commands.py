@@ -304,7 +304,8 @@ def _command(seg: List[str]):
             return None
         if rest[j] == '-m':
             if j + 1 >= len(rest) or not rest[j + 1].startswith(
-                    ('benchmarks.', 'tools.', 'wsi_workdir.')):
+                    ('benchmarks.', 'tools.', 'wsi_workdir.')) or \
+                    _is_placeholder(rest[j + 1]):   # benchmarks.<name>
                 return None
             path = rest[j + 1].replace('.', '/') + '.py'
             return (path if path in _scripts() else '', env, rest[j + 2:])
@@ -547,7 +548,7 @@ def _check_shell(path: str, env, args, problems: List[str]):
         if config is not None:
             _check_python('tools/train.py', [config] + rest, problems)
     elif path == 'benchmarks/gpu_run.sh':
-        stages = re.search(r'stages=\$\{\*:-([^}]*)\}', source)
+        stages = re.search(r'^all_stages="([^"]*)"', source, re.M)
         assert stages, 'benchmarks/gpu_run.sh: its stage list moved'
         for word in args:
             if word not in stages.group(1).split() and \
