@@ -33,6 +33,11 @@ ops one training step of the GPU path issues, per phase (``step_ops``:
 counted on the CPU with the model on the meta device, so also a check that
 nothing in a step reads a device value).
 
+A part that fails (a CUDA path never run on this machine, say) is printed
+as ``<part> FAILED:`` with its traceback, its error kept in the JSON, and
+the other parts still run; the exit status is then 1, the last line naming
+each failed part.
+
     python -m benchmarks.bench_pretrain \\
         --output benchmarks/results/pretrain_cpu.json
     bash benchmarks/gpu_run.sh pretrain      # on a GPU machine
@@ -41,6 +46,7 @@ import copy
 import math
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -817,6 +823,21 @@ def main(argv=None):
               'the (a) and (b) figures need a GPU (bash benchmarks/gpu_run.sh '
               'pretrain)')
     save(args.output, out)
+    return failed_status(out, args.recipes)
+
+
+def failed_status(out: dict, recipes) -> int:
+    """1, with a last line naming them, if a part failed (its error kept
+    in the JSON by :func:`_reported` while the others ran), else 0: a
+    failed part makes the exit status 1, which gpu_run.sh reports."""
+    failed = [f'{recipe} {key[:-len("_error")]}' for recipe in recipes
+              for key in out.get(recipe, {}) if key.endswith('_error')]
+    if not failed:
+        return 0
+    sys.stdout.flush()  # the tables first
+    print(f'bench_pretrain: FAILED: {", ".join(failed)} (tracebacks above; '
+          'the other parts\' figures are kept)', file=sys.stderr)
+    return 1
 
 
 if __name__ == '__main__':
