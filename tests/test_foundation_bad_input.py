@@ -245,7 +245,10 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
                  # a top-level key is checked against MMEngine's Runner
                  # arguments, read from its source, not by importing it
                  ['tools/train.py', FSP_DEMO, '--cfg-options',
-                  'train_epochs=3']):
+                  'train_epochs=3'],
+                 # an item argparse's action refuses (no '=')
+                 ['tools/train.py', FSP_DEMO, '--cfg-options',
+                  'train_cfg.max_epochs']):
         rc, _, lines, loaded = loaded_modules(argv, MODEL_STACK)
         assert rc != 0 and loaded == [], (rc, loaded)
         assert len(lines) == 1 and lines[0].startswith('error: '), lines
@@ -2140,7 +2143,9 @@ def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
                 " (quote the item for the shell: 'key=[1, 2]')"
                 if '[' in item else '')], err
     assert os.listdir(tmp_path) == []
-    good = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'a=None', 'd=True', 'e=0.5']
+    good = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'a=None', 'd=True', 'e=0.5',
+            # '=' in a value, an empty value, quotes the shell passed on
+            'f=k=v', 'g=', 'h="[1, 2]"', "i='x y'"]
     reference = argparse.Namespace()
     DictAction([], 'opts')(None, reference, good)
     assert parse_cfg_options(good) == reference.opts
