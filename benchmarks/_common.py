@@ -43,13 +43,23 @@ def parser(doc: str) -> argparse.ArgumentParser:
 def count(text: str) -> int:
     """An argparse type: an integer >= 1 (tasks, images, steps, repeats),
     else argparse's one-line error."""
+    return _count(text, zero=False)
+
+
+def count_or_zero(text: str) -> int:
+    """An argparse type: an integer >= 0 (0: none)."""
+    return _count(text, zero=True)
+
+
+def _count(text: str, zero: bool) -> int:
+    least = 0 if zero else 1
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
+        value = least - 1
+    if value < least:
         raise argparse.ArgumentTypeError(
-            f'expected a whole number >= 1, got {text!r}')
+            f'expected a whole number >= {least}, got {text!r}')
     return value
 
 

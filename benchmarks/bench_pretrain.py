@@ -54,8 +54,8 @@ import traceback
 import numpy as np
 import torch
 
-from benchmarks._common import (add_output, count, machine, parse, parser,
-                                run_main, save, seconds)
+from benchmarks._common import (add_output, count, count_or_zero, machine,
+                                parse, parser, run_main, save, seconds)
 
 RECIPES = {
     'clp': dict(config='configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
@@ -665,7 +665,8 @@ def main(argv=None):
                    help='(b) runs: auto (the default path: views on the '
                    'GPU) and/or cpu (the published per-image pipeline in '
                    'the workers) (default: both)')
-    p.add_argument('--profile', type=int, default=0, metavar='STEPS',
+    p.add_argument('--profile', type=count_or_zero, default=0,
+                   metavar='STEPS',
                    help='after the timed (b) runs, one more default-path run '
                    'with STEPS steps (after the warm-up) under torch.profiler:'
                    ' per step, GPU busy time, host and GPU time of views / '

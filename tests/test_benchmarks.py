@@ -129,6 +129,25 @@ def test_counts_below_one_refused_by_argparse(argv, flag, capsys):
     assert f'argument {flag}: expected a whole number >= 1' in err
 
 
+@pytest.mark.parametrize('value', ['-1', 'two', '0', '3'])
+def test_bench_pretrain_profile_steps_refused_below_zero(value, parse_only,
+                                                         capsys):
+    """``--profile STEPS`` (0: no profiled run) took any integer: ``-1``
+    ran the whole benchmark and then a profiled run whose profile never
+    started (a traceback at the end); argparse refuses it now, as it
+    refuses a count below 1."""
+    if value.isdigit():
+        _, args = parse_only('bench_pretrain', ['--profile', value])
+        assert args.profile == int(value)
+        return
+    with pytest.raises(SystemExit) as exit_:
+        parse_only('bench_pretrain', ['--profile', value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith('argument --profile: expected a whole number >= 0, '
+                        f'got {value!r}'), err
+
+
 def test_output_checked_before_any_work(tmp_path, monkeypatch, capsys):
     """An ``--output`` that is a folder is one line, before the tasks are
     drawn (it was a traceback after the whole run)."""
