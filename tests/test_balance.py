@@ -1815,7 +1815,11 @@ def test_a_resumed_sweep_reports_what_an_uninterrupted_one_does(
     """Trained for real (the existing sweep test's tiny settings): a sweep
     interrupted after the baseline and its first lambda run, in the
     training of its second, then resumed, trains only that one again and
-    writes the uninterrupted sweep's rows, table and plot."""
+    writes the uninterrupted sweep's rows, table and plot. Its log's
+    warning about the interrupted attempt's checkpoints, which it writes
+    over, named tools/train.py's --resume (\"continues that run\"), which
+    the sweep's does not do; it names the sweep's, as does a rerun's
+    without --resume in every run's folder."""
     from openselfsup.apis import balance_sweep as bs
     opts = {**demo_on_test_slides(crossmodal_root),
             'train_cfg.max_epochs': 1,
@@ -1852,6 +1856,26 @@ def test_a_resumed_sweep_reports_what_an_uninterrupted_one_does(
                      if k not in ('paths', 'baseline_checkpoint')}
                     for d in (a, b))
         assert a == b, kind
+
+    def newest_log(run):
+        return sorted((work / run).glob('*/*.log'))[-1].read_text()
+
+    log = newest_log('lambda_1')
+    assert (f'{work / "lambda_1"} holds 1 checkpoint(s) of an earlier run '
+            '(epoch_1.pth): this run writes over those of the same names '
+            '(the sweep\'s --resume trains this run again from its start: '
+            'it reuses only the runs that ended with its settings') in log
+    assert '--resume continues that run' not in log
+    monkeypatch.setattr(bs, 'train', real)
+    sweep(work)  # a rerun, replacing the sweep
+    for run in ('baseline', 'lambda_0.5', 'lambda_1'):
+        log = newest_log(run)
+        assert (f'{work / run} holds 1 checkpoint(s) of an earlier run '
+                '(epoch_1.pth): this run writes over those of the same '
+                'names (a sweep without --resume trains every run again; '
+                'with it, the runs that ended with its settings are reused'
+                ) in log, run
+        assert '--resume continues that run' not in log, run
 
 
 def test_a_resumed_sweep_refuses_runs_of_other_settings(

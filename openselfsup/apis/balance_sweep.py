@@ -507,6 +507,16 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         'experiment_name': f'{tag}_lambda_{name}'})
         for lam, name in zip(lambdas, names)]
     digest = functools.lru_cache(maxsize=None)(file_sha1)  # files read once
+    # what a run's warning about checkpoints in its folder (an interrupted
+    # attempt's, a previous sweep's: written over) suggests: the sweep's
+    # flags; tools/train.py's --resume, which would continue that attempt,
+    # is not what the sweep's --resume does
+    earlier_run_hint = (
+        'the sweep\'s --resume trains this run again from its start: it '
+        'reuses only the runs that ended with its settings; --work-dir '
+        'keeps both') if resume else (
+        'a sweep without --resume trains every run again; with it, the runs '
+        'that ended with its settings are reused; --work-dir keeps both')
 
     def settings(opts: dict, **fields) -> dict:
         return run_settings(config, opts, digest, amp=bool(amp),
@@ -575,7 +585,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             starting(base_dir)
             if baseline_epochs:
                 runner = train(config, work_dir=base_dir, amp=amp,
-                               cfg_options=base_opts)
+                               cfg_options=base_opts,
+                               earlier_run_hint=earlier_run_hint)
             else:
                 runner = build_runner(config, work_dir=base_dir, amp=amp,
                                       cfg_options=base_opts)
@@ -613,7 +624,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 continue
             starting(run_dir)
             runner = train(config, work_dir=run_dir, amp=amp,
-                           cfg_options=opts)
+                           cfg_options=opts, earlier_run_hint=earlier_run_hint)
             rows.append(dict(name=f'lambda={name}', **{'lambda': lam},
                              epochs=int(runner.epoch),
                              metrics=evaluate(runner)))

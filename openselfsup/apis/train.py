@@ -311,12 +311,23 @@ def resumed_run_dir(given: str) -> Optional[str]:
     return folder if is_training_work_dir(folder) else None
 
 
+#: what the warning about an earlier run's checkpoints in a new run's work
+#: dir suggests: tools/train.py's flags
+EARLIER_RUN_HINT = '--resume continues that run; --work-dir keeps both'
+
+
 def prepare_config(cfg: Config, config_path: str,
                    work_dir: Optional[str] = None,
                    resume: Union[bool, str] = False,
                    amp: bool = False, launcher: str = 'none',
-                   auto_scale_lr: bool = False) -> list:
+                   auto_scale_lr: bool = False,
+                   earlier_run_hint: str = EARLIER_RUN_HINT) -> list:
     """Apply the command-line choices to a loaded config, in place.
+
+    ``earlier_run_hint``: what the warning about an earlier run's
+    checkpoints in a new run's work dir suggests (default:
+    :data:`EARLIER_RUN_HINT`, tools/train.py's flags); a caller that
+    trains runs of its own (a sweep) names its own.
 
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
@@ -427,8 +438,7 @@ def prepare_config(cfg: Config, config_path: str,
                 f'warning: {cfg.work_dir} holds {len(earlier)} '
                 f'checkpoint(s) of an earlier run ({", ".join(earlier[:3])}'
                 f'{", ..." if len(earlier) > 3 else ""}): this run writes '
-                'over those of the same names (--resume continues that run; '
-                '--work-dir keeps both)')
+                f'over those of the same names ({earlier_run_hint})')
     if auto_scale_lr:
         base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
         if not base:
@@ -512,13 +522,15 @@ def build_runner(config: str,
 def _prepared(config: str, work_dir: Optional[str],
               resume: Union[bool, str], amp: bool,
               cfg_options: Optional[dict], launcher: str,
-              auto_scale_lr: bool, check_data: bool):
+              auto_scale_lr: bool, check_data: bool,
+              earlier_run_hint: str = EARLIER_RUN_HINT):
     """:func:`build_runner`'s config, checked, and the notes for its log:
     the config and the command line first, their mistakes reported before
     the model stack is imported."""
     cfg = load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
-                           auto_scale_lr) + schedule_notes(cfg)
+                           auto_scale_lr, earlier_run_hint) + \
+        schedule_notes(cfg)
     if check_data:
         check_data_paths(cfg)
     return cfg, notes
@@ -571,7 +583,8 @@ def train(config: str,
           resume: Union[bool, str] = False,
           amp: bool = False,
           cfg_options: Optional[dict] = None,
-          launcher: str = 'none', auto_scale_lr: bool = False):
+          launcher: str = 'none', auto_scale_lr: bool = False,
+          earlier_run_hint: str = EARLIER_RUN_HINT):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -596,6 +609,9 @@ def train(config: str,
         launcher (str): 'none', 'pytorch' (torchrun) or 'slurm'.
         auto_scale_lr (bool): scale the learning rate linearly by the total
             batch over the config's ``auto_scale_lr.base_batch_size``.
+        earlier_run_hint (str): what the log's warning about an earlier
+            run's checkpoints in ``work_dir`` (a new run writes over those
+            of the same names) suggests: :func:`prepare_config`.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -616,7 +632,8 @@ def train(config: str,
             (:func:`~openselfsup.engine.runner.work_dir_lock`).
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
-                           launcher, auto_scale_lr, check_data=True)
+                           launcher, auto_scale_lr, check_data=True,
+                           earlier_run_hint=earlier_run_hint)
     from ..engine.runner import discard_on_failure, work_dir_lock
     from ..utils import terminate_raises
     runner = None
