@@ -781,15 +781,18 @@ def main(argv=None):
                     if augment_on == 'cpu' and cuda:
                         e['note'] = 'per-image views in workers, bf16, ' \
                             'channels-last'
-                    if ceiling:
-                        e['ratio_to_ceiling'] = e['images_per_s'] / ceiling
+                    # no (a) (no GPU, skipped or failed): NaN, JSON null
+                    e['ratio_to_ceiling'] = e['images_per_s'] / ceiling \
+                        if ceiling else float('nan')
+                    ratio = 'needs (a)' if not ceiling else \
+                        f'{e["ratio_to_ceiling"]:5.2f}'
                     e['projected_hours'] = hours(e['images_per_s'], epochs)
                     res[name] = e
                     label = 'compile_views' if compiled else \
                         f'augment_on={augment_on:<5}'
                     print(f'{recipe} (b) {label:<16} '
                           f'{e["images_per_s"]:8.1f} img/s  (b)/(a) '
-                          f'{e.get("ratio_to_ceiling", float("nan")):5.2f}  '
+                          f'{ratio}  '
                           f'data wait {e["data_wait_s"] * 1000:6.1f} ms/step '
                           f'({100 * e["data_wait_share"]:4.1f} %)  '
                           f'{e.get("memory_gib", 0):5.1f} GiB  -> {epochs} '

@@ -675,6 +675,30 @@ def test_bench_pretrain_data_path_runs(tmp_path, monkeypatch):
         assert res[recipe]['batched_views_cpu_1thread_images_per_s'] > 0
 
 
+@pytest.mark.slow
+def test_bench_pretrain_end_to_end_on_cpu_without_a_ceiling(
+        tmp_path, monkeypatch, capsys):
+    """``--end-to-end-on-cpu`` times (b) with no (a) (measured only on a
+    GPU): the ratio (b)/(a) was printed ``nan``; it says it needs (a), and
+    the JSON holds ``null``."""
+    import json
+
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    out = tmp_path / 'bench.json'
+    bench_pretrain.main(['--recipes', 'fsp', '--images', '9', '--batch', '2',
+                         '--steps', '1', '--warmup', '1', '--workers', '1',
+                         '--augment_on', 'cpu', '--skip', 'cpu_path',
+                         'step_ops', '--end-to-end-on-cpu',
+                         '--output', str(out)])
+    line = next(x for x in capsys.readouterr().out.splitlines()
+                if x.startswith('fsp (b) '))
+    assert '(b)/(a) needs (a)' in line and 'nan' not in line, line
+    e = json.loads(out.read_text())['fsp']['end_to_end_cpu']
+    assert e['images_per_s'] > 0 and e['ratio_to_ceiling'] is None, e
+
+
 def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
     """(a)'s training step runs for CLP (two views, momentum encoder) and
     FSP on small batches on the CPU, every variant timed, so that a GPU
