@@ -77,7 +77,9 @@ def commit() -> str:
 
 def make_images(root: str, num: int) -> str:
     """Synthetic 224 px NCT in the real layout under ``root``; returns the
-    NCT data root (``.../NCT/``)."""
+    NCT data root (``.../NCT/``). ``num`` training images rounded up to a
+    multiple of the 9 classes (class-balanced, the FSP labels too), plus
+    the one test image per class that the layout has (not read)."""
     from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
     make_synthetic(root, SyntheticSpec(size=224, nct_train=math.ceil(num / 9),
                                        nct_test=1, domains=('nct', )))
@@ -644,8 +646,11 @@ def main(argv=None):
                    choices=sorted(RECIPES),
                    help='CLP (MoCo v3, two views) and / or FSP (supervised)')
     p.add_argument('--images', type=count, default=1024,
-                   help='distinct synthetic 224 px images written (the '
-                   'end-to-end list cycles over them)')
+                   help='distinct synthetic 224 px training images, rounded '
+                   'up to a whole class-balanced set (a multiple of the 9 '
+                   'NCT classes); the NCT layout adds one test image per '
+                   'class, which no part reads: 16 gives 18 read, 27 '
+                   'written (the end-to-end list cycles over those read)')
     p.add_argument('--steps', type=count, default=20,
                    help='timed training steps ((a) and (b))')
     p.add_argument('--warmup', type=count, default=5,

@@ -13,6 +13,7 @@ distribution, and the choice between the per-image and the batched path.
 """
 import copy
 import os
+import re
 
 import mmcv
 import numpy as np
@@ -697,6 +698,31 @@ def test_bench_pretrain_end_to_end_on_cpu_without_a_ceiling(
     assert '(b)/(a) needs (a)' in line and 'nan' not in line, line
     e = json.loads(out.read_text())['fsp']['end_to_end_cpu']
     assert e['images_per_s'] > 0 and e['ratio_to_ceiling'] is None, e
+
+
+def test_bench_pretrain_images_are_what_its_help_says(tmp_path, monkeypatch,
+                                                    capsys):
+    """``--images 16`` wrote 27 images, which ``--help`` ("images
+    written") did not explain: the count is rounded up to the 9 NCT
+    classes, and the layout adds a test image per class that no part
+    reads. The example ``--help`` gives is what ``make_images`` does: the
+    images on disk, and the distinct images each recipe's list names."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    with pytest.raises(SystemExit):
+        bench_pretrain.main(['--help'])
+    found = re.search(r'(\d+)\s+gives\s+(\d+)\s+read,\s+(\d+)\s+written',
+                      capsys.readouterr().out)
+    assert found, 'no example in --images\'s help'
+    asked, read, written = map(int, found.groups())
+    nct = bench_pretrain.make_images(str(tmp_path / 'data'), asked)
+    on_disk = [f for _, _, files in os.walk(tmp_path / 'data')
+               for f in files if f.endswith(('.tif', '.png', '.jpg'))]
+    assert len(on_disk) == written
+    for recipe in bench_pretrain.RECIPES.values():
+        with open(os.path.join(nct, recipe['list'])) as f:
+            names = {line.split()[0] for line in f if line.strip()}
+        assert len(names) == read, recipe['list']
 
 
 def test_bench_pretrain_ceiling_steps_both_recipes(monkeypatch):
