@@ -828,11 +828,24 @@ def main(argv=None):
                         res['profile'] = prof['profile']
                         print_profile(recipe, prof['profile'])
     if not cuda:
-        print('no GPU on this machine: the data path alone was measured; '
-              'the (a) and (b) figures need a GPU (bash benchmarks/gpu_run.sh '
-              'pretrain)')
+        print(no_gpu_line(args.skip, args.end_to_end_on_cpu))
     save(args.output, out)
     return failed_status(out, args.recipes)
+
+
+def no_gpu_line(skip, end_to_end_on_cpu: bool) -> str:
+    """What a run without a GPU measured, and what needs one: the parts
+    it ran by their names (it said 'the data path alone' also where
+    ``--end-to-end-on-cpu`` ran (b), or where ``cpu_path`` was skipped)."""
+    ran = [name for name, on in (
+        ('the data path', 'cpu_path' not in skip),
+        ('the step op counts', 'step_ops' not in skip),
+        ('(b) on the CPU', end_to_end_on_cpu and 'end_to_end' not in skip))
+        if on]
+    return ('no GPU on this machine: measured ' +
+            (', '.join(ran) if ran else 'nothing (every part skipped)') +
+            '; the (a) and (b) figures need a GPU (bash benchmarks/'
+            'gpu_run.sh pretrain)')
 
 
 def failed_status(out: dict, recipes) -> int:

@@ -357,3 +357,20 @@ def test_gpu_run_fails_when_a_stage_fails(tmp_path):
     assert rc == 1 and last[0].endswith(': FAILED: pretrain'), last
     rc, _, calls = run('nothing fails', 'meta', 'pretrian')
     assert rc == 2 and calls == ''
+
+
+def test_bench_pretrain_says_what_a_run_without_a_gpu_measured():
+    """The last line named 'the data path alone' also where (b) ran on the
+    CPU or the data path was skipped; it names the parts that ran."""
+    from benchmarks.bench_pretrain import no_gpu_line
+    head = 'no GPU on this machine: measured '
+    tail = ('; the (a) and (b) figures need a GPU (bash benchmarks/'
+            'gpu_run.sh pretrain)')
+    assert no_gpu_line([], False) == \
+        head + 'the data path, the step op counts' + tail
+    assert no_gpu_line(['cpu_path'], True) == \
+        head + 'the step op counts, (b) on the CPU' + tail
+    assert no_gpu_line(['end_to_end'], True) == \
+        head + 'the data path, the step op counts' + tail
+    assert no_gpu_line(['cpu_path', 'step_ops'], False) == \
+        head + 'nothing (every part skipped)' + tail
