@@ -653,6 +653,14 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     runner.train()
     assert runner.message_hub.get_scalar('train/lr').data[0][0] == \
         pytest.approx(first_lr * 10)
+    # b's runner, built and never trained, kept its SIGTERM handler: every
+    # later terminate_raises in the process was a no-op; collected, it gives
+    # the default action back
+    import gc
+    import signal
+    del runner
+    gc.collect()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

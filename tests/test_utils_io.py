@@ -564,6 +564,8 @@ def test_sigterm_raises_while_active_and_is_reported_in_one_line(capsys):
     import time
 
     from openselfsup.utils import Terminated, run_cli, terminate_raises
+    import gc
+    gc.collect()  # runners of earlier tests: collected, the default action
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     chld = signal.getsignal(signal.SIGCHLD)
     restore = terminate_raises(lambda: True)
@@ -739,3 +741,33 @@ def test_remove_set_removes_the_files_that_are_there(tmp_path):
     assert remove_set([b, gone, a, link]) == [b, a, link]
     assert sorted(os.listdir(tmp_path)) == ['keep.txt']
     assert remove_set([a, b]) == []
+
+
+def test_an_ended_terminate_handler_stands_for_the_default_action():
+    """A terminate_raises handler left installed after its active() ended
+    (a runner built and never trained, its restore never called) made
+    every later terminate_raises a no-op; it is replaced as the default
+    action is, and one still active is left alone."""
+    import signal
+
+    from openselfsup.utils import Terminated, terminate_raises
+    import gc
+    gc.collect()  # runners of earlier tests: collected, the default action
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    alive = [True]
+    try:
+        terminate_raises(lambda: alive[0])  # its restore is never called
+        first = signal.getsignal(signal.SIGTERM)
+        terminate_raises(lambda: True)      # the first is active: no-op
+        assert signal.getsignal(signal.SIGTERM) is first
+        alive[0] = False
+        restore = terminate_raises(lambda: True)
+        assert signal.getsignal(signal.SIGTERM) is not first
+        with pytest.raises(Terminated):
+            os.kill(os.getpid(), signal.SIGTERM)
+            import time
+            time.sleep(5)  # the signal interrupts it
+        restore()
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

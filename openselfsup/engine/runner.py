@@ -548,6 +548,10 @@ class AtomicRunner(Runner):
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
             lambda: ref() is not None and not ref()._started)
+        # a runner built and never trained (a 0-epoch baseline, a model
+        # built to evaluate) gives SIGTERM its default action back when it
+        # is collected
+        weakref.finalize(self, self._restore_sigterm)
         #: called when the run starts (:meth:`when_started`)
         self._on_start: List[Callable[[], None]] = []
         with discard_on_failure(self):

@@ -47,7 +47,7 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
 
     Installed only in the main thread (elsewhere handlers cannot be set)
     and only where SIGTERM has its default action (a handler someone set
-    is theirs). SIGKILL cannot be caught; a SIGTERM that arrives while the
+    is theirs), or one of these handlers whose ``active()`` has ended. SIGKILL cannot be caught; a SIGTERM that arrives while the
     process waits inside a C call (a collective waiting for a dead peer)
     is acted upon when that call returns.
 
@@ -55,8 +55,14 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
         callable: restores the default action (if this handler is still
         the one set); a no-op where nothing was installed.
     """
+    current = signal.getsignal(signal.SIGTERM)
+    # one of these handlers whose active() has ended (a runner built and
+    # never trained: its restore was never called) stands for the default
+    # action: left in place, it made every later call here a no-op
+    stale = getattr(current, 'terminate_active', None)
     if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL):
+            or (current != signal.SIG_DFL
+                and (stale is None or stale()))):
         return lambda: None
     owner = os.getpid()
 
@@ -65,6 +71,7 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
             raise Terminated('terminated (SIGTERM)')
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.raise_signal(signum)
+    handler.terminate_active = lambda: os.getpid() == owner and active()
 
     def restore():
         if (threading.current_thread() is threading.main_thread()
