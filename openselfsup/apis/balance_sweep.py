@@ -194,8 +194,7 @@ def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
 
 
 def _remove_previous_report(work_dir: str, paths: Sequence[str],
-                            why: str = 'the runs they describe are being '
-                            'replaced') -> None:
+                            why: str) -> None:
     """Remove the previous sweep's report files (``sweep.json``, ``.md``,
     ``.png``) that are there, all of them or none (Ctrl-C held back), and
     say so in one line (``why``): the runs they describe are about to be
@@ -352,9 +351,7 @@ def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
 def _forget_run(run_dir: str) -> None:
     """Remove a run's record before it trains: until it is written again,
     the run counts as interrupted."""
-    path = os.path.join(run_dir, RUN_RECORD)
-    if os.path.lexists(path):
-        os.remove(path)
+    remove_set([os.path.join(run_dir, RUN_RECORD)])
 
 
 def _without_baseline_hook(cfg) -> list:
@@ -568,12 +565,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # replaced (or added to), and with them what the old report says
             if first:
                 first.clear()
-                if resume:
-                    _remove_previous_report(
-                        work_dir, list(paths.values()), 'the runs they '
-                        'describe are being added to or replaced')
-                else:
-                    _remove_previous_report(work_dir, list(paths.values()))
+                _remove_previous_report(
+                    work_dir, list(paths.values()), 'the runs they describe '
+                    f'are being {"added to or " if resume else ""}replaced')
             _forget_run(run_dir)
 
         # 1. baseline
