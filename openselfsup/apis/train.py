@@ -711,17 +711,15 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     loader = cfg.get('train_dataloader') or {}
     node = loader.get('dataset') or {}
     sampler = loader.get('sampler') or {}
-    ann, root = node.get('ann_file'), node.get('data_root') or ''
     batch = loader.get('batch_size')
+    path = annotation_path(node)
     if not (loader.get('drop_last') and isinstance(batch, int)
             and str(node.get('type')).rsplit('.', 1)[-1] == 'ImageList'
             and str(sampler.get('type', 'DefaultSampler')).rsplit(
                 '.', 1)[-1] == 'DefaultSampler'
             and sampler.get('round_up', True)
-            and isinstance(ann, str) and isinstance(root, str)
-            and '://' not in ann + root):
+            and path and isinstance(node.get('data_root') or '', str)):
         return
-    path = os.path.join(root, os.path.expanduser(ann))
     if not os.path.isfile(path):
         return  # check_data_paths' refusal, or data the run fetches
     from ..datasets.list_files import read_list_file
