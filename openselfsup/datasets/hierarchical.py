@@ -480,4 +480,4 @@ class HierarchicalPatchDataset(BaseDataset):
                 cols[k].append(info[k])
         ints = {k: np.array(cols[k], np.int64) for k in keys[:3]}
         return dict(label=ints['gt_label'], patient_id=ints['patient_id'],
-                    slide_id=ints['slide_id'], patient=list(cols['patient']))
+                    slide_id=ints['slide_id'], patient=cols['patient'])

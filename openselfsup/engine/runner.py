@@ -239,9 +239,10 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # is not asked (it is the same run), yet its later checkpoints go
     if cfg.get('load_from') and checkpoint_folder(
             path) == os.path.realpath(cfg.work_dir):
-        past = [os.path.basename(p) for p in reversed(checkpoints_in(
-            cfg.work_dir)) if checkpoint_step(p)[1] > meta[
-                checkpoint_step(p)[0]]]
+        steps = ((p, *checkpoint_step(p))
+                 for p in reversed(checkpoints_in(cfg.work_dir)))
+        past = [os.path.basename(p) for p, unit, n in steps
+                if n > meta[unit]]
         if past:
             notes.append(
                 f'warning: --resume from {path}: {cfg.work_dir} holds '
