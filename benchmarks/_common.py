@@ -13,6 +13,7 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+from openselfsup.classes import NCT_CLASSES, PAIR_NOVEL, held_out
 from openselfsup.utils import check_writable, run_cli, save_json
 
 
@@ -60,6 +61,23 @@ def _count(text: str, zero: bool) -> int:
     if value < least:
         raise argparse.ArgumentTypeError(
             f'expected a whole number >= {least}, got {text!r}')
+    return value
+
+
+def novel_class(text: str) -> int:
+    """An argparse type: an NCT novel-class id (0..8, or 78 for classes 7
+    and 8, as ``--novel_class`` of the low-shot commands), else argparse's
+    one-line error, before the fixture is written (the task store and
+    dictionary specs refused it only after that)."""
+    try:
+        value = int(text)
+        held_out(value)
+    except ValueError:
+        pairs = ' or '.join(f'{k} (classes {" and ".join(map(str, v))})'
+                            for k, v in PAIR_NOVEL.items())
+        raise argparse.ArgumentTypeError(
+            f'expected a novel class 0..{len(NCT_CLASSES) - 1} or {pairs}, '
+            f'got {text!r}') from None
     return value
 
 

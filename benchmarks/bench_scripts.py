@@ -53,8 +53,8 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, ROOT)
 
 from benchmarks._common import (add_output, count, load_average,  # noqa: E402
-                                machine, parse, parser, run_child,
-                                run_main, save)
+                                machine, novel_class, parse, parser,
+                                run_child, run_main, save)
 
 CLFS = ('Ridge', 'logistic_regression', 'nearest_centroid')
 #: targets of issue 14 (whole script against the original way, 2 cores)
@@ -198,7 +198,8 @@ def main(argv=None):
                    choices=['linear', 'latent_aug'],
                    help='MODES of the script, one run each (latent_aug: '
                    'sampled shifts)')
-    p.add_argument('--novel_classes', type=int, nargs='+', default=[0, 1],
+    p.add_argument('--novel_classes', type=novel_class, nargs='+',
+                   default=[0, 1],
                    help='NOVEL_CLASSES of the script')
     p.add_argument('--shots', type=count, nargs='+', default=[1, 5, 10],
                    help='SHOTS of the script')

@@ -32,8 +32,8 @@ in percent (the results store fractions).
 """
 import torch
 
-from benchmarks._common import (add_output, count, machine, parse, parser,
-                                peak_rss_mib, run_main, save)
+from benchmarks._common import (add_output, count, machine, novel_class,
+                                parse, parser, peak_rss_mib, run_main, save)
 from benchmarks.fixtures import ensure_task_store, prepare_near
 from benchmarks.sklearn_loop import sklearn_loop
 from openselfsup.lowshot.dictionary import load_dictionary
@@ -54,7 +54,7 @@ def main(argv=None):
                    'dictionaries (made on the first run, reused after)')
     p.add_argument('--num_task', type=count, default=1000,
                    help='tasks per setting')
-    p.add_argument('--novel_classes', type=int, nargs='+',
+    p.add_argument('--novel_classes', type=novel_class, nargs='+',
                    default=list(range(9)),
                    help='NCT classes held out, one setting each')
     p.add_argument('--shots', type=count, nargs='+', default=[1, 5, 10],

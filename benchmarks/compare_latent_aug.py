@@ -12,8 +12,8 @@ and the time of each column.
 """
 import time
 
-from benchmarks._common import (add_output, count, machine, parse, parser,
-                                run_main, save)
+from benchmarks._common import (add_output, count, machine, novel_class,
+                                parse, parser, run_main, save)
 from benchmarks.fixtures import (ensure_dictionary, ensure_task_store,
                                  make_paper_workdir)
 from openselfsup.lowshot.dictionary import load_dictionary
@@ -32,7 +32,7 @@ def main(argv=None):
     p.add_argument('--num_task', type=count, default=200,
                    help='the first tasks of the 1000-task stores (at most '
                    '1000)')
-    p.add_argument('--novel_class', type=int, default=0,
+    p.add_argument('--novel_class', type=novel_class, default=0,
                    help='the NCT class held out (near domain)')
     p.add_argument('--shots', type=count, nargs='+', default=[1, 5, 10],
                    help='support features per class, one table row each')

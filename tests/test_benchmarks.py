@@ -148,6 +148,42 @@ def test_bench_pretrain_profile_steps_refused_below_zero(value, parse_only,
                         f'got {value!r}'), err
 
 
+@pytest.mark.parametrize('name, flag, part', [
+    ('compare_latent_aug', '--novel_class', 'make_paper_workdir'),
+    ('bench_sweep', '--novel_classes', 'prepare_near'),
+    ('bench_scripts', '--novel_classes', 'prepare')])
+@pytest.mark.parametrize('value', ['9', '-1', 'x', '77'])
+def test_bad_novel_class_refused_before_the_fixture(name, flag, part, value,
+                                                    monkeypatch, capsys):
+    """A novel class that names no NCT class was refused by the task
+    store's or dictionary's spec, after the paper-scale fixture (366 MB)
+    was written; argparse refuses it now, in one line, before any work.
+    (0..8 and 78 are what ``held_out`` takes.)"""
+    module = importlib.import_module(f'benchmarks.{name}')
+
+    def no_work(*args, **kwargs):
+        raise AssertionError('the fixture was written')
+    monkeypatch.setattr(module, part, no_work)
+    with pytest.raises(SystemExit) as exit_:
+        module.main([flag, '0', value] if flag.endswith('es')
+                    else [flag, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f'argument {flag}: expected a novel class 0..8 or '
+                        f'78 (classes 7 and 8), got {value!r}'), err
+
+
+@pytest.mark.parametrize('value', ['0', '8', '78'])
+def test_novel_classes_taken(value, parse_only):
+    for name, flag in (('compare_latent_aug', '--novel_class'),
+                       ('bench_sweep', '--novel_classes'),
+                       ('bench_scripts', '--novel_classes')):
+        _, args = parse_only(name, [flag, value])
+        got = getattr(args, flag[2:])
+        assert got == (int(value) if name == 'compare_latent_aug'
+                       else [int(value)])
+
+
 def test_output_checked_before_any_work(tmp_path, monkeypatch, capsys):
     """An ``--output`` that is a folder is one line, before the tasks are
     drawn (it was a traceback after the whole run)."""
