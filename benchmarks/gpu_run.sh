@@ -62,8 +62,9 @@ prep=
 failed=
 # a stage whose command failed (a failing test, a benchmark's error) is
 # named at the end and makes the script's exit status 1 (pipefail: the
-# status of a command piped to tee / tail is the command's)
-mark() { [ "$1" = 0 ] || failed="$failed $st"; }
+# status of a command piped to tee / tail is the command's); a second
+# argument names a part that is not a stage (the script's background setup)
+mark() { [ "$1" = 0 ] || failed="$failed ${2:-$st}"; }
 case " $stages " in *" tests "*"script "*)
   # the script's inputs (paper-scale features of 18 models, task stores,
   # dictionaries: CPU work) are made while the CUDA tests run (no timing
@@ -83,7 +84,12 @@ for st in $stages; do
              | tee "$OUT/tests.log" | tail -15
            mark $?
            if [ -n "$prep" ]; then
-             wait $prep; tail -1 "$OUT/scripts_prepare.log"; prep=
+             # a failed setup is named too (the script stage then fails,
+             # and its own output does not say why)
+             wait $prep; r=$?; mark $r script-prepare
+             tail -1 "$OUT/scripts_prepare.log"
+             [ $r = 0 ] || echo "script-prepare FAILED: $OUT/scripts_prepare.log"
+             prep=
            fi ;;
     train) bash tools/quickstart.sh > "$OUT/quickstart.log" 2>&1
            r=$?; mark $r; [ $r = 0 ] && echo quickstart ok || echo quickstart FAILED

@@ -393,6 +393,14 @@ def test_gpu_run_fails_when_a_stage_fails(tmp_path):
     assert rc == 1 and last[0].endswith(': FAILED: pretrain'), last
     rc, _, calls = run('nothing fails', 'meta', 'pretrian')
     assert rc == 2 and calls == ''
+    # the script's setup, run in the background during the tests, failing
+    # was seen only as the script stage failing after it (here the stand-in
+    # script succeeds: only the setup's status can fail the run)
+    rc, last, calls = run('--prepare_only', 'tests', 'script')
+    assert '--prepare_only' in calls and 'bench_scripts' in calls
+    assert rc == 1 and last[0].endswith(': FAILED: script-prepare'), last
+    rc, last, _ = run('nothing fails', 'tests', 'script')
+    assert rc == 0 and 'FAILED' not in last[0], last
 
 
 def test_bench_pretrain_says_what_a_run_without_a_gpu_measured():
