@@ -266,6 +266,48 @@ def test_bench_threads_quick_keeps_given_flags(argv, shots, widths,
         (shots, widths, max_run_s)
 
 
+@pytest.mark.parametrize('num_task, loop_tasks, aug_loop_tasks', [
+    (5, 40, 6), (5, 3, 9), (50, 40, 6)])
+def test_bench_sweep_loop_sample_at_most_every_task(
+        num_task, loop_tasks, aug_loop_tasks, monkeypatch):
+    """bench_sweep's loop sample (``--loop_tasks``, ``--aug_loop_tasks``)
+    is at most ``--num_task``: the loop solves only tasks the store has,
+    and its task time is scaled by num_task / sample, so an unclamped
+    sample of 40 out of 5 tasks would ask for tasks 5..39 and scale by
+    5/40. Stand-in loop, fixture and features: no work."""
+    from types import SimpleNamespace
+
+    from benchmarks import bench_sweep
+    calls = []
+
+    def loop(sup, qry, store, clf, augmenter=None, tasks=None):
+        calls.append((augmenter is not None, list(tasks)))
+        return {'startup_s': 1.0, 'task_s': 2.0}
+    monkeypatch.setattr(bench_sweep, 'sklearn_loop', loop)
+    monkeypatch.setattr(bench_sweep, 'prepare_near', lambda *a: (
+        {'fixture_s': 0, 'task_stores_s': 0, 'dictionaries_s': 0},
+        {('clp', 0): 'dictionary'}))
+    monkeypatch.setattr(bench_sweep, 'load_features',
+                        lambda *a: SimpleNamespace(features=None))
+    for part in ('ensure_task_store', 'load_dictionary', 'make_augmenter'):
+        monkeypatch.setattr(bench_sweep, part, lambda *a, **k: 'stand-in')
+    out = {}
+    monkeypatch.setattr(bench_sweep, 'save', lambda path, data:
+                        out.update(data))
+    bench_sweep.main(['--num_task', str(num_task), '--loop_tasks',
+                      str(loop_tasks), '--aug_loop_tasks',
+                      str(aug_loop_tasks), '--novel_classes', '0',
+                      '--shots', '1', '--skip', 'linear', 'analytic'])
+    linear, aug = min(loop_tasks, num_task), min(aug_loop_tasks, num_task)
+    assert calls == [(False, list(range(linear)))] * 3 + \
+        [(True, list(range(aug)))]
+    scaled = out['loop_seconds_per_setting_scaled']
+    assert scaled['linear Ridge 1'] == 1.0 + 2.0 * num_task / linear
+    assert scaled['latent_aug Ridge 1'] == 1.0 + 2.0 * num_task / aug
+    assert (out['args']['loop_tasks'], out['args']['aug_loop_tasks']) == \
+        (linear, aug)
+
+
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
     """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
     366 MB of features into a folder named ``--help``)."""
