@@ -362,7 +362,7 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(bench_pretrain, 'make_images',
-                        lambda root, num: str(tmp_path))
+                        lambda root, num: (str(tmp_path), {}))
     ops = {'views': {'device': 3, 'host': 1}}
 
     def step_ops(recipe, batch):
@@ -389,6 +389,36 @@ def test_bench_pretrain_status_says_a_part_failed(failing, tmp_path,
             assert f'{recipe} step_ops' not in last, err
     assert rc == (1 if failing else 0), (out, err)
     assert last.startswith('bench_pretrain: FAILED') == bool(failing), err
+
+
+def test_bench_pretrain_names_what_its_write_time_covers(tmp_path,
+                                                         monkeypatch):
+    """The time of writing the synthetic images was ``images_written_s``,
+    read as the images the parts measure; it also timed the 9 NCT test
+    images no part reads (and the list files). The field says it times the
+    whole synthetic NCT layout, and the JSON holds what it wrote per split,
+    here checked against the image files on disk."""
+    from benchmarks import bench_pretrain
+    monkeypatch.chdir(REPO)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    real, on_disk = bench_pretrain.make_images, []
+
+    def make_images(root, num):
+        made = real(root, num)
+        on_disk.append(sum(f.endswith('.tif') for _, _, files in os.walk(root)
+                           for f in files))
+        return made
+    monkeypatch.setattr(bench_pretrain, 'make_images', make_images)
+    output = tmp_path / 'out.json'
+    assert run_cli(bench_pretrain.main, [
+        '--recipes', 'fsp', '--images', '10', '--skip', 'ceiling',
+        'end_to_end', 'cpu_path', 'step_ops', '--output', str(output)]) == 0
+    saved = json.loads(output.read_text())
+    assert 'images_written_s' not in saved
+    assert saved['synthetic_nct_written_s'] > 0
+    # 10 rounded up to 2 per class, 1 test image per class
+    assert saved['synthetic_nct_images'] == {'NCT train': 18, 'NCT test': 9}
+    assert on_disk == [27]
 
 
 def test_gpu_run_fails_when_a_stage_fails(tmp_path):

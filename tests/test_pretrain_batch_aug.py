@@ -715,10 +715,10 @@ def test_bench_pretrain_images_are_what_its_help_says(tmp_path, monkeypatch,
                       capsys.readouterr().out)
     assert found, 'no example in --images\'s help'
     asked, read, written = map(int, found.groups())
-    nct = bench_pretrain.make_images(str(tmp_path / 'data'), asked)
+    nct, counts = bench_pretrain.make_images(str(tmp_path / 'data'), asked)
     on_disk = [f for _, _, files in os.walk(tmp_path / 'data')
                for f in files if f.endswith(('.tif', '.png', '.jpg'))]
-    assert len(on_disk) == written
+    assert len(on_disk) == written == sum(counts.values())
     for recipe in bench_pretrain.RECIPES.values():
         with open(os.path.join(nct, recipe['list'])) as f:
             names = {line.split()[0] for line in f if line.strip()}
