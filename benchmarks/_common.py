@@ -1,7 +1,8 @@
 """Small helpers shared by the benchmarks: their command line (a parser
 whose ``--help`` shows every default, counts refused below 1, an
-``--output`` checked before any work, one line for a bad input), machine
-description, peak memory, JSON output."""
+``--output`` checked before any work, one line for a bad input, one line
+for a shared part run as a command), machine description, peak memory,
+JSON output."""
 import argparse
 import datetime
 import os
@@ -14,7 +15,7 @@ from typing import Callable, Optional, Sequence
 import torch
 
 from openselfsup.classes import NCT_CLASSES, PAIR_NOVEL, held_out
-from openselfsup.utils import check_writable, run_cli, save_json
+from openselfsup.utils import InputError, check_writable, run_cli, save_json
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -127,6 +128,17 @@ def run_main(main: Callable[[Optional[Sequence[str]]], Optional[int]]
     (:class:`openselfsup.utils.InputError`) is one ``error:`` line and
     exit status 2, Ctrl-C one line (:func:`openselfsup.utils.run_cli`)."""
     sys.exit(run_cli(main))
+
+
+def not_a_command(name: str, used_by: Sequence[str]) -> None:
+    """``python -m benchmarks.<name>`` of a shared part, not a benchmark:
+    one ``error:`` line naming the benchmarks that use it, exit status 2
+    (it printed nothing, ``--help`` too, and exited 0)."""
+    def refuse(argv=None):
+        raise InputError(
+            f'benchmarks.{name} is a part of {" and ".join(used_by)}, not a '
+            f'command: see python -m benchmarks.{used_by[0]} --help')
+    run_main(refuse)
 
 
 def run_child(cmd: Sequence[str], **kwargs) -> subprocess.CompletedProcess:

@@ -106,3 +106,8 @@ def sklearn_loop(sup: np.ndarray, qry: np.ndarray, store, clf: str,
     return {'f1': f1, 'time_s': t2 - t0, 'startup_s': t1 - t0,
             'task_s': t2 - t1,
             'worker_peak_mib': max(peaks.values()) / 1024}
+
+
+if __name__ == '__main__':  # a part, not a benchmark: one line saying so
+    from benchmarks._common import not_a_command
+    not_a_command('sklearn_loop', ['bench_meta_test', 'bench_sweep'])

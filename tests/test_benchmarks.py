@@ -308,6 +308,28 @@ def test_bench_sweep_loop_sample_at_most_every_task(
         (linear, aug)
 
 
+@pytest.mark.parametrize('argv', [['--help'], []])
+def test_sklearn_loop_run_as_a_command_says_it_is_a_part(argv, monkeypatch,
+                                                         capsys):
+    """``python -m benchmarks.sklearn_loop --help`` printed nothing and
+    exited 0: it is the loop of bench_meta_test and bench_sweep, not a
+    benchmark, and says so in one line (run here as ``python -m`` runs
+    it, in this process)."""
+    import runpy
+    import sys
+    monkeypatch.setattr(sys, 'argv', ['sklearn_loop.py'] + argv)
+    monkeypatch.delitem(sys.modules, 'benchmarks.sklearn_loop',
+                        raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_module('benchmarks.sklearn_loop', run_name='__main__')
+    assert exit_.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == '' and err.splitlines() == [
+        'error: benchmarks.sklearn_loop is a part of bench_meta_test and '
+        'bench_sweep, not a command: see python -m benchmarks.'
+        'bench_meta_test --help']
+
+
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
     """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
     366 MB of features into a folder named ``--help``)."""
