@@ -37,13 +37,28 @@ def _patch(tmp_path, rel, value):
 
 @pytest.fixture()
 def tiny(tmp_path):
-    """Patient A: 1 slide x 1 patch; patient B: 3 slides x 4 patches."""
+    """Train: patient A (1 slide x 1 patch), patient B (3 slides x 4
+    patches); val: patient C (1 slide x 2 patches). Patient-disjoint, as a
+    split should be (:func:`tiny_shared` is the leak)."""
     meta = {'A': {'class': 'x', 'slides': {
         'A0': [_patch(tmp_path, 'A/0.png', 10)]}},
         'B': {'class': 'y', 'slides': {
             f'B{s}': [_patch(tmp_path, f'B/{s}_{p}.png', 40 * s + p)
-                      for p in range(4)] for s in range(3)}}}
-    return _write(tmp_path, meta, {'train': ['A', 'B'], 'val': ['B']})
+                      for p in range(4)] for s in range(3)}},
+        'C': {'class': 'y', 'slides': {
+            'C0': [_patch(tmp_path, f'C/0_{p}.png', 200 + p)
+                   for p in range(2)]}}}
+    return _write(tmp_path, meta, {'train': ['A', 'B'], 'val': ['C']})
+
+
+@pytest.fixture()
+def tiny_shared(tiny, tmp_path):
+    """:func:`tiny`'s metadata with a split file that names patient B in
+    both splits (train: A, B; val: B): the leak the split warning names."""
+    meta, _ = tiny
+    split = tmp_path / 'split_shared.json'
+    split.write_text(json.dumps({'train': ['A', 'B'], 'val': ['B']}))
+    return meta, str(split)
 
 
 def test_draw_with_reuse_is_hidiscs_tiled_permutation():
@@ -96,11 +111,16 @@ def test_class_balancing_by_patient():
     assert set(q) == {'q0', 'q1'} and len(q) == 3
 
 
-def test_patch_dataset_carries_patient_and_slide(tiny):
+def test_patch_dataset_carries_patient_and_slide(tiny, monkeypatch):
+    from openselfsup.datasets import hierarchical as hier
+    lines = []
+    monkeypatch.setattr(hier, 'print_log',
+                        lambda msg, **kw: lines.append(msg))
     meta, split = tiny
+    pipe = [dict(type='LoadHistoPatch'), dict(type='PackInputs')]
     ds = HierarchicalPatchDataset(meta, split, split_name='train',
-                                  pipeline=[dict(type='LoadHistoPatch'),
-                                            dict(type='PackInputs')])
+                                  pipeline=pipe)
+    assert lines == []  # patient-disjoint splits: no leak to warn of
     arr = ds.hierarchy_arrays()
     assert len(ds) == 13
     np.testing.assert_array_equal(arr['label'], [0] + [1] * 12)
@@ -108,9 +128,13 @@ def test_patch_dataset_carries_patient_and_slide(tiny):
     np.testing.assert_array_equal(arr['slide_id'],
                                   [0] + [1] * 4 + [2] * 4 + [3] * 4)
     assert ds[3]['inputs'].shape == (3, 8, 8)
+    val = HierarchicalPatchDataset(meta, split, split_name='val',
+                                   pipeline=pipe).hierarchy_arrays()
+    assert val['patient'] == ['C', 'C']
+    np.testing.assert_array_equal(val['label'], [1, 1])  # of all classes
 
 
-def test_a_patient_in_two_splits_is_one_warning_line(tiny, tmp_path,
+def test_a_patient_in_two_splits_is_one_warning_line(tiny_shared, tmp_path,
                                                     monkeypatch):
     """A split file naming a patient in train and val was read without a
     word (only kNN evaluation counted it): the patient is trained on and
@@ -121,7 +145,7 @@ def test_a_patient_in_two_splits_is_one_warning_line(tiny, tmp_path,
     lines = []
     monkeypatch.setattr(hier, 'print_log',
                         lambda msg, **kw: lines.append((msg, kw['level'])))
-    meta, split = tiny  # train: A, B; val: B
+    meta, split = tiny_shared  # train: A, B; val: B
     HierarchicalPatchDataset(meta, split, split_name='val',
                              pipeline=VIEWS[:1])
     assert [lv for _, lv in lines] == [logging.WARNING]
@@ -153,7 +177,7 @@ def test_a_patient_in_two_splits_is_one_warning_line(tiny, tmp_path,
     assert lines == []
 
 
-def test_the_split_warning_is_said_once_per_split_file(tiny, tmp_path,
+def test_the_split_warning_is_said_once_per_split_file(tiny_shared, tmp_path,
                                                      monkeypatch):
     """kNN evaluation during training (KNNEvalHook -> run_knn) builds its
     bank and query datasets again at every evaluation, and each build
@@ -171,7 +195,7 @@ def test_the_split_warning_is_said_once_per_split_file(tiny, tmp_path,
     monkeypatch.setattr(knn, 'extract_features',  # no model needed
                         lambda model, loader, desc='': np.random.default_rng(
                             0).normal(size=(len(loader.dataset), 4)))
-    meta, split = tiny  # train: A, B; val: B
+    meta, split = tiny_shared  # train: A, B; val: B
     HierarchicalPatientDataset(meta, split, pipeline=VIEWS)
     patches = dict(type='HierarchicalPatchDataset', metadata=meta,
                    split=split, pipeline=VIEWS[:1] + VIEWS[2:])
