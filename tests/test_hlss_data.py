@@ -219,6 +219,47 @@ def test_the_split_warning_is_said_once_per_split_file(tiny_shared, tmp_path,
                                "of its splits ('train' and 'val': A, B): ")
 
 
+def test_a_patient_named_twice_in_one_split_is_refused(tiny):
+    """A split naming a patient twice within one split was read without a
+    word, every mention as another patient: two training items (twice the
+    weight), and in kNN its patches twice in the bank or two query
+    patients. Refused in one line naming the file, the count and the
+    first repeats with their split, whichever split is read (the training
+    set's build finds a repeat that only kNN evaluation would read)."""
+    meta, split = tiny  # train: A, B; val: C
+    with open(split) as f:
+        spl = json.load(f)
+    spl['val'] += ['C']
+    with open(split, 'w') as f:
+        json.dump(spl, f)
+    want = (f"{split}: 1 patient(s) named more than once within one split "
+            "(C 2x in 'val'): each mention would be read as another "
+            "patient, in training and in kNN evaluation; name each patient "
+            "once per split")
+    for build in (lambda: HierarchicalPatientDataset(meta, split,
+                                                     pipeline=VIEWS),
+                  lambda: HierarchicalPatchDataset(meta, split,
+                                                   split_name='val',
+                                                   pipeline=VIEWS[:1])):
+        with pytest.raises(InputError) as err:
+            build()
+        assert str(err.value) == want
+    # more repeats than named: the count, the first three in the file's
+    # order (each with its mentions), then '...'
+    spl = {'train': ['A', 'B', 'A', 'B', 'A'], 'val': ['C', 'C', 'B', 'B']}
+    with open(split, 'w') as f:
+        json.dump(spl, f)
+    repeats = [(name, p, pids.count(p)) for name, pids in spl.items()
+               for p in dict.fromkeys(pids) if pids.count(p) > 1]
+    assert len(repeats) == 4
+    with pytest.raises(InputError) as err:
+        read_hierarchy(meta, split, 'train')
+    assert str(err.value).startswith(
+        f"{split}: 4 patient(s) named more than once within one split "
+        "(A 3x in 'train', B 2x in 'train', C 2x in 'val', ...): ")
+    assert '\n' not in str(err.value)
+
+
 def test_srh_tiff_third_channel_is_difference(tmp_path):
     tifffile = pytest.importorskip('tifffile')
     rng = np.random.default_rng(0)
@@ -386,6 +427,12 @@ def test_opensrh_split_naming_a_patient_twice_warns(tmp_path, monkeypatch):
     assert len(lines) == 1
     assert lines[0].startswith(f"{path}: 1 patient(s) in more than one of "
                                "its splits ('train' and 'val': NIO_002): ")
+    # a patient named twice within one split: refused by this reader too
+    spl['train'].append('NIO_001')
+    path.write_text(json.dumps(spl))
+    with pytest.raises(InputError, match=r"1 patient\(s\) named more than "
+                       r"once within one split \(NIO_001 2x in 'train'\)"):
+        read_opensrh(str(tmp_path), 'val')
 
 
 def test_hidisc_augmentations_as_published():

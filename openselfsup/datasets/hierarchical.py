@@ -35,7 +35,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
-from ..utils import InputError
+from ..utils import InputError, given_twice
 
 #: OpenSRH adds this to CH3 - CH2 so that the difference stays positive.
 SRH_SUBTRACTED_BASE = 5000.0
@@ -112,7 +112,8 @@ def read_hierarchy(metadata: str, split: str, split_name: str,
     Raises:
         InputError: missing/invalid file, a patient without slides or a slide
             without patches, a missing patch, a split naming an unknown
-            patient or an unknown split name.
+            patient, a patient named twice within one split (any split of
+            the file) or an unknown split name.
     """
     return _patients(_read_json(metadata), metadata, _read_json(split),
                      split, split_name, data_root, check_files)
@@ -130,6 +131,7 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
     if not isinstance(spl, dict) or split_name not in spl:
         raise InputError(f'{split}: no split named {split_name!r} (has '
                          f'{sorted(spl) if isinstance(spl, dict) else "none"})')
+    _refuse_repeats(spl, split)
     classes = set()
     for pid, entry in meta.items():
         if not isinstance(entry, dict) or 'class' not in entry:
@@ -165,6 +167,33 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
         raise InputError(f'{split}: split {split_name!r} is empty')
     _warn_shared(spl, split)
     return patients, classes
+
+
+def _refuse_repeats(spl: dict, split: str) -> None:
+    """Refuse a split file that names a patient more than once within one
+    of its splits: the readers take every mention as another patient, so
+    the patient would be drawn twice as often in training (two items,
+    each the other's negative when a batch holds both) and, in kNN
+    evaluation, its patches would be twice in the bank (two of the ``k``
+    neighbours) or counted as two query patients. Every split of the file is checked
+    when any one is read, so that the training set's build finds a repeat
+    in the split that kNN evaluation reads later. (The published readers
+    take the list as it is; :func:`balance_by_class` is the way to repeat
+    patients.)"""
+    repeats = []  # (split, patient, mentions), in the file's order
+    for name, pids in spl.items():
+        if isinstance(pids, list):
+            repeats.extend((name, group[0], len(group)) for group in
+                           given_twice(p for p in pids if isinstance(p, str)))
+    if not repeats:
+        return
+    shown = ', '.join(f'{pid} {n}x in {name!r}'
+                      for name, pid, n in repeats[:3])
+    raise InputError(
+        f'{split}: {len(repeats)} patient(s) named more than once within '
+        f'one split ({shown}{", ..." if len(repeats) > 3 else ""}): each '
+        'mention would be read as another patient, in training and in kNN '
+        'evaluation; name each patient once per split')
 
 
 #: ``(split file's real path, finding)`` of each shared-patient warning
@@ -241,7 +270,8 @@ def read_opensrh(data_root: str, split_name: str, metadata: str = '',
     Raises:
         InputError: missing/invalid files, a slide entry without the patch
             lists, a patient left without patches, a missing patch, an
-            unknown patient or split name.
+            unknown patient or split name, a patient named twice within
+            one split.
     """
     if not data_root:
         raise InputError('layout=opensrh needs data_root (the OpenSRH '
