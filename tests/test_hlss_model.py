@@ -17,7 +17,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from openselfsup.models import open_clip as oc_mod  # noqa: E402
 from openselfsup.models.heads import MLPHead, TextInitHead  # noqa: E402
 from openselfsup.registry import MODELS  # noqa: E402
-from openselfsup.utils import InputError  # noqa: E402
+from openselfsup.utils import InputError, Once  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAME = 'RN50-quickgelu'
@@ -126,7 +126,7 @@ def test_random_init_warns_once(monkeypatch):
     lines = []
     monkeypatch.setattr(oc_mod, 'print_log',
                         lambda msg, **kw: lines.append(msg))
-    monkeypatch.setattr(oc_mod, '_WARNED_RANDOM', set())
+    monkeypatch.setattr(oc_mod, '_WARNED_RANDOM', Once())
     _model(None)  # image tower and text tower, both without weights
     assert len(lines) == 1 and 'random initialisation' in lines[0]
     assert '\n' not in lines[0]

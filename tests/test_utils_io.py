@@ -771,3 +771,21 @@ def test_an_ended_terminate_handler_stands_for_the_default_action():
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def test_once_says_each_key_the_first_time_only():
+    """``utils.Once``, the one 'warn once per process' of the HLSS split
+    warning and of open_clip's random-initialisation warning: true for a
+    key's first ask only, each key on its own, each instance its own."""
+    from openselfsup.utils import Once
+    said, other = Once(), Once()
+    asks = [('a.json', 'x'), ('a.json', 'x'), ('a.json', 'y'),
+            ('a.json', 'x'), ('b.json', 'x')]
+    seen = []  # the reference: a key is new until it has been asked
+    want = []
+    for key in asks:
+        want.append(key not in seen)
+        seen.append(key)
+    assert [said(key) for key in asks] == want == \
+        [True, False, True, False, True]
+    assert other(('a.json', 'x'))  # another instance: another record

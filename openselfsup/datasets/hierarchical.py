@@ -35,7 +35,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
-from ..utils import InputError, given_twice
+from ..utils import InputError, Once, given_twice
 
 #: OpenSRH adds this to CH3 - CH2 so that the difference stays positive.
 SRH_SUBTRACTED_BASE = 5000.0
@@ -198,7 +198,7 @@ def _refuse_repeats(spl: dict, split: str) -> None:
 
 #: ``(split file's real path, finding)`` of each shared-patient warning
 #: given in this process (:func:`_warn_shared`)
-_SHARED_SAID = set()
+_SHARED_SAID = Once()
 
 
 def _warn_shared(spl: dict, split: str) -> None:
@@ -225,10 +225,8 @@ def _warn_shared(spl: dict, split: str) -> None:
     names = ', '.join(shared[:3]) + (', ...' if len(shared) > 3 else '')
     finding = (f'{len(shared)} patient(s) in more than one of its splits '
                f'({where}: {names})')
-    key = (os.path.realpath(split), finding)
-    if key in _SHARED_SAID:
+    if not _SHARED_SAID((os.path.realpath(split), finding)):
         return
-    _SHARED_SAID.add(key)
     print_log(f'{split}: {finding}: a patient-level leak (a patient '
               'trained on and evaluated on); give patient-disjoint splits',
               logger='current', level=logging.WARNING)

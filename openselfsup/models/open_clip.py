@@ -45,12 +45,12 @@ from tqdm import tqdm
 
 from ..config import config_dicts
 from ..registry import MODELS
-from ..utils import InputError
+from ..utils import InputError, Once
 from .state_dict import load_state
 from .text_encoders import _FrozenTextEncoder
 
 #: model names that were built without weights (one warning each)
-_WARNED_RANDOM = set()
+_WARNED_RANDOM = Once()
 
 
 def _open_clip():
@@ -146,8 +146,7 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     model = oc.CLIP(**config)
     if pretrained:
         load_state(model, state, pretrained, f'open_clip {model_name}')
-    elif pretrained is not False and model_name not in _WARNED_RANDOM:
-        _WARNED_RANDOM.add(model_name)
+    elif pretrained is not False and _WARNED_RANDOM(model_name):
         print_log(f'open_clip {model_name}: no pretrained checkpoint given, '
                   'image and text towers start at random initialisation',
                   logger='current', level=logging.WARNING)

@@ -1,5 +1,5 @@
 """Small shared helpers: atomic output files, one-line input errors,
-fingerprints. (``utils.device`` imports torch; import it explicitly.)"""
+fingerprints, a warning said once. (``utils.device`` imports torch; import it explicitly.)"""
 from .errors import (InputError, Terminated, check_distinct,  # noqa: F401
                      check_finite, first_line, given_twice, run_cli,
                      settings_refused, terminate_raises)
@@ -8,3 +8,4 @@ from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_writable, check_writable_dir, json_text, load_json,
                  load_npy, locked, remove_set, save_json, save_npy,
                  save_npz, save_set, save_text)
+from .once import Once  # noqa: F401
