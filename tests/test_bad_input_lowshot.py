@@ -990,9 +990,10 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
             'TrivialAugmentWide, AugMix, ElasticTransform; not where its '
             'settings fix the outcome: probability 0, or 1 for an op that '
             'then draws nothing (its magnitude set, its sign fixed by '
-            'random_negative_prob 0 or 1), a RandomChoice of one '
-            'candidate): the copies would be identical; use a random '
-            'pipeline, e.g. configs/extraction/nct_aug.py')
+            'random_negative_prob 0 or 1), a RandomChoice or AutoAugment '
+            'that takes one candidate every time): the copies would be '
+            'identical; use a random pipeline, e.g. '
+            'configs/extraction/nct_aug.py')
     err = cli_fails(extract, _extract_args(synthetic_root, 'nct_train.py',
                                            aug, '--aug_times', '2'),
                     capsys, str(tmp_path), line)
@@ -1140,6 +1141,39 @@ _SETTINGS_CASES = [
         type='RandomChoice', transforms=[
             dict(type='PillowGrayscale', prob=1.),
             dict(type='Equalize', prob=1.)])]])], 'random'),
+    # several candidates, one alone of probability above 0: that one
+    # every time (np.random.choice never takes a 0), the others not read
+    ([dict(type='RandomChoice', prob=[0., 1., 0.], transforms=[
+        [dict(type='RandomFlip', prob=0.5)],
+        [dict(type='PillowGrayscale', prob=1.)],
+        dict(type='RandomFlip', prob=0.5)])], 'fixed'),
+    ([dict(type='RandomChoice', prob=[1., 0.], transforms=[
+        dict(type='RandomChoice', prob=[0., 1.], transforms=[
+            dict(type='RandomFlip', prob=0.5),
+            dict(type='Equalize', prob=1.)]),
+        dict(type='RandomFlip', prob=0.5)])], 'fixed'),
+    ([dict(type='RandomChoice', prob=[0., 1.], transforms=[  # taken: random
+        [dict(type='PillowGrayscale', prob=1.)],
+        [dict(type='RandomFlip', prob=0.5)]])], 'random'),
+    ([dict(type='RandomChoice', prob=[0.5, 0.5, 0.], transforms=[
+        [dict(type='PillowGrayscale', prob=1.)],
+        [dict(type='Equalize', prob=1.)],
+        [dict(type='RandomFlip', prob=0.5)]])], 'random'),
+    # mmpretrain's AutoAugment, a RandomChoice of its policies: one policy
+    # is that policy every time, its ops read on their own
+    ([dict(type='AutoAugment', policies=[[
+        dict(type='Rotate', angle=30., prob=1., random_negative_prob=0.),
+        dict(type='Equalize', prob=1.)]])], 'fixed'),
+    ([dict(type='AutoAugment', policies=[[
+        dict(type='Rotate', angle=30., prob=1.)]])], 'random'),  # the sign
+    ([dict(type='AutoAugment', policies=[
+        [dict(type='Equalize', prob=1.)],
+        [dict(type='Invert', prob=1.)]])], 'random'),
+    ([dict(type='AutoAugment', policies='imagenet')], 'random'),
+    # its hparams do not reach the ops it builds (mmpretrain 1.2): prob=1.
+    # there leaves Equalize at its own 0.5
+    ([dict(type='AutoAugment', policies=[[dict(type='Equalize')]],
+           hparams=dict(prob=1.))], 'random'),
     # mmpretrain's auto-augment ops with a sign: fixed by
     # random_negative_prob 0 or 1, a set or noiseless magnitude, prob 1
     ([dict(type='Rotate', angle=30., prob=1., random_negative_prob=0.)],
@@ -1200,6 +1234,34 @@ def test_settings_that_fix_a_transforms_outcome_make_it_deterministic(
     else:
         assert len(images) == 1, steps
         assert np.array_equal(*runs[0]) == (outcome == 'never'), steps
+
+
+def test_hidisc_augment_with_p0_stays_random(monkeypatch):
+    """``HiDiscAugment(p=0.)`` is not fixed, so it stays random for
+    ``--aug_times``: its ops wrapped in torchvision's ``RandomApply``
+    apply when ``p`` is not below a float32 draw, so at ``p=0`` when the
+    draw is exactly 0 (odds of 2**-24 per op and image: a few images of
+    an NCT-sized pass). The reference: a draw of 0 applies the noise."""
+    import torch
+
+    from openselfsup.apis.extract import pipeline_randomness
+    from openselfsup.config import load_config
+    from openselfsup.datasets.hidisc_transforms import HiDiscAugment
+    cfg = load_config(os.path.join(ROOT, 'configs', 'extraction',
+                                   'nct_train.py'))
+    cfg.dataset.pipeline = [dict(type='LoadImageFromFile'),
+                            dict(type='HiDiscAugment', crop_size=16, p=0.),
+                            dict(type='PackInputs')]
+    assert pipeline_randomness(cfg) == (
+        ('dataset.pipeline.1', 'HiDiscAugment'), [])
+    aug = HiDiscAugment(crop_size=16, p=0.,
+                        ops=[dict(which='gaussian_noise')])
+    img = torch.full((3, 16, 16), 0.5)
+    torch.manual_seed(0)
+    assert torch.equal(aug.transform(dict(img=img))['img'], img)
+    zeros = torch.zeros
+    monkeypatch.setattr(torch, 'rand', lambda *a, **k: zeros(*a, **k))
+    assert not torch.equal(aug.transform(dict(img=img))['img'], img)
 
 
 def test_fixed_auto_augment_settings_give_the_value_they_fix():

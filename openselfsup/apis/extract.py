@@ -64,7 +64,7 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..config import argument_value, load_config
+from ..config import argument_value, key_below, load_config
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_distinct, check_finite,
                      check_writable, file_sha1, file_sha256, load_json,
@@ -412,53 +412,78 @@ def _flip_outcome(cls, node: dict) -> Optional[str]:
     return 'never' if certain[0] is None else 'fixed'
 
 
-def _choice_outcome(cls, node: dict) -> Optional[str]:
-    """mmcv's ``RandomChoice``: ``'fixed'`` with one candidate (its
-    transforms are read on their own), else None. From mmcv 2.2's
-    ``transforms/wrappers.py``: ``random_pipeline_index`` (line 589) is
-    ``np.random.choice`` over the candidates' indices with ``p=prob``, and
-    the constructor asserts that a given ``prob`` has one float per
-    candidate summing to 1: one candidate is index 0 every time, ``prob``
-    None (uniform) or ``[1.0]``. A candidate is a list of transforms or
-    one transform."""
-    transforms = argument_value(cls, node, 'transforms')
-    prob = argument_value(cls, node, 'prob')
-    if not isinstance(transforms, (list, tuple)) or len(transforms) != 1:
-        return None
-    if prob is None or (isinstance(prob, (list, tuple)) and len(prob) == 1
-                        and _number(prob[0]) and prob[0] == 1):
-        return 'fixed'
-    return None
+def _choice_outcome(cls, node: dict) -> Tuple[Optional[str], List[str]]:
+    """mmcv's ``RandomChoice`` and mmpretrain's ``AutoAugment`` (a
+    ``RandomChoice`` of its policies): ``'fixed'`` where one candidate is
+    taken every time (its transforms are read on their own), with the keys
+    under ``node`` of the candidates never taken (their transforms are not
+    read); else ``(None, [])``.
+
+    From mmcv 2.2's ``transforms/wrappers.py``: ``random_pipeline_index``
+    (line 589) is ``np.random.choice`` over the candidates' indices with
+    ``p=prob``, which never returns an index of probability 0 (its
+    cumulative sum does not rise there, and a draw picks the first index
+    whose sum is above it), and the constructor asserts that a given
+    ``prob`` has one float per candidate summing to 1: a candidate is
+    taken every time when it is the only one (``prob`` None, uniform, or
+    ``[1.0]``) or the only one of probability above 0 (``[0., 1., 0.]``).
+    A candidate is a list of transforms or one transform.
+
+    ``AutoAugment`` (mmpretrain 1.2, ``datasets/transforms/
+    auto_augment.py``): its ``policies`` are the candidates, uniform (it
+    gives no ``prob``); a preset's name (``'imagenet'``: 25 policies) is
+    random. Its ``hparams`` are not read: the constructor merges them into
+    the policies it shows (``self.policies``) but builds the ops from the
+    policies as given (line 76), so they do not change what runs."""
+    from mmpretrain.datasets.transforms import AutoAugment
+    field = 'policies' if cls is AutoAugment else 'transforms'
+    candidates = argument_value(cls, node, field)
+    prob = None if cls is AutoAugment else argument_value(cls, node, 'prob')
+    if not isinstance(candidates, (list, tuple)) or not candidates:
+        return None, []
+    if prob is None:
+        taken = list(range(len(candidates)))
+    elif isinstance(prob, (list, tuple)) and len(prob) == len(candidates) \
+            and all(map(_number, prob)):
+        taken = [i for i, p in enumerate(prob) if p > 0]
+    else:
+        return None, []
+    if len(taken) != 1:
+        return None, []
+    return 'fixed', [f'{field}.{i}' for i in range(len(candidates))
+                     if i != taken[0]]
 
 
-def _fixed_outcome(cls, op, node: dict) -> Optional[str]:
+def _fixed_outcome(cls, op, node: dict) -> Tuple[Optional[str], List[str]]:
     """Whether the settings ``node`` of a random transform (class ``cls``;
     ``op``: the torchvision op a ``torchvision/<op>`` wraps) fix its
     outcome: ``'never'`` (probability 0: not applied), ``'fixed'``
     (probability 1 and an op that then draws nothing; a wrapper's
-    transforms are read on their own: ``RandomApply``, ``RandomChoice``
-    of one candidate), else None (random, also for any class or setting
-    not known here)."""
+    transforms are read on their own: ``RandomApply``, a ``RandomChoice``
+    or ``AutoAugment`` that takes one candidate every time), else None
+    (random, also for any class or setting not known here); with the keys
+    under ``node`` that never run (a choice's candidates never taken)."""
     from mmcv.transforms import RandomChoice, RandomFlip
+    from mmpretrain.datasets.transforms import AutoAugment
     if cls is RandomFlip:
-        return _flip_outcome(cls, node)
-    if cls is RandomChoice:
+        return _flip_outcome(cls, node), []
+    if cls is RandomChoice or cls is AutoAugment:
         return _choice_outcome(cls, node)
     key = op if isinstance(cls, functools.partial) else cls
     gate = _applied_with_probability().get(key) \
         if isinstance(key, type) else None
     if gate is None:
-        return None
+        return None, []
     arg, draws_nothing = gate
     prob = argument_value(key, node, arg)
     if not _number(prob):
-        return None
+        return None, []
     if prob <= 0:
-        return 'never'
+        return 'never', []
     if prob >= 1 and draws_nothing is not None and \
             draws_nothing(key, node):
-        return 'fixed'
-    return None
+        return 'fixed', []
+    return None, []
 
 
 def random_transform(cfg) -> Optional[Tuple[str, str]]:
@@ -483,8 +508,13 @@ def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
     direction='horizontal')``, ``Rotate(angle=30., prob=1.,
     random_negative_prob=0.)``, ``Solarize(magnitude_range=(0, 256),
     prob=1.)`` without ``magnitude_std``; ``RandomApply(prob=1.)`` is as
-    random as its transforms), or a ``RandomChoice`` of one candidate
-    (as random as that candidate's transforms).
+    random as its transforms), or a ``RandomChoice`` or mmpretrain
+    ``AutoAugment`` that takes one candidate every time: one candidate, or
+    one alone of probability above 0 (``prob=[0., 1., 0.]``; the others'
+    transforms are then not read), as random as that candidate's
+    transforms. ``HiDiscAugment(p=0.)`` stays random: its ops wrapped in
+    torchvision's ``RandomApply`` still apply when a float32 draw is
+    exactly 0 (see :func:`_applied_with_probability`).
 
     Returns:
         tuple: (the first random transform or None, the ``(dotted key,
@@ -502,7 +532,7 @@ def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
     never = []  # dotted keys of transforms never applied
     fixed = []
     for where, node in config_dicts(pipeline, 'dataset.pipeline'):
-        if any(where.startswith(k + '.') for k in never):
+        if key_below(where, never):
             continue
         kind = node.get('type')
         cls = kind if isinstance(kind, type) else \
@@ -515,12 +545,13 @@ def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
         if not (getattr(cls, '_methods_with_randomness', None) or
                 'Random' in op or op in _ALSO_RANDOM):
             continue
-        outcome = _fixed_outcome(cls, wrapped, node)
+        outcome, idle = _fixed_outcome(cls, wrapped, node)
         if outcome is None:
             return (where, name), fixed
         fixed.append((where, name))
         if outcome == 'never':
             never.append(where)
+        never.extend(f'{where}.{k}' for k in idle)
     return None, fixed
 
 
@@ -1207,8 +1238,9 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
                 f'{", ".join(_ALSO_RANDOM)}; not where its settings fix '
                 'the outcome: probability 0, or 1 for an op that then '
                 'draws nothing (its magnitude set, its sign fixed by '
-                'random_negative_prob 0 or 1), a RandomChoice of one '
-                f'candidate{here}): the copies would be identical; '
+                'random_negative_prob 0 or 1), a RandomChoice or '
+                'AutoAugment that takes one candidate every time'
+                f'{here}): the copies would be identical; '
                 f'{draw}use a random pipeline, e.g. '
                 'configs/extraction/nct_aug.py')
         return
