@@ -175,11 +175,11 @@ def _refuse_repeats(spl: dict, split: str) -> None:
     the patient would be drawn twice as often in training (two items,
     each the other's negative when a batch holds both) and, in kNN
     evaluation, its patches would be twice in the bank (two of the ``k``
-    neighbours) or counted as two query patients. Every split of the file is checked
-    when any one is read, so that the training set's build finds a repeat
-    in the split that kNN evaluation reads later. (The published readers
-    take the list as it is; :func:`balance_by_class` is the way to repeat
-    patients.)"""
+    neighbours) or counted as two query patients. Every split of the file
+    is checked when any one is read, so that the training set's build
+    finds a repeat in the split that kNN evaluation reads later. (The
+    published readers take the list as it is; :func:`balance_by_class` is
+    the way to repeat patients.)"""
     repeats = []  # (split, patient, mentions), in the file's order
     for name, pids in spl.items():
         if isinstance(pids, list):
