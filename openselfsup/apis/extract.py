@@ -486,11 +486,6 @@ def _fixed_outcome(cls, op, node: dict) -> Tuple[Optional[str], List[str]]:
     return None, []
 
 
-def random_transform(cfg) -> Optional[Tuple[str, str]]:
-    """:func:`pipeline_randomness`'s first random transform."""
-    return pipeline_randomness(cfg)[0]
-
-
 def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
                                       List[Tuple[str, str]]]:
     """The ``(dotted key, type)`` of the first transform of the config's
@@ -1109,7 +1104,7 @@ def extract_many(configs: Sequence[str],
             of another domain or split than the workdir set it is
             written as; a random pipeline without ``aug_times``, or
             ``aug_times`` with a deterministic one
-            (:func:`random_transform`).
+            (:func:`pipeline_randomness`).
     """
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
