@@ -112,8 +112,7 @@ def read_hierarchy(metadata: str, split: str, split_name: str,
     Raises:
         InputError: missing/invalid file, a patient without slides or a slide
             without patches, a missing patch, a split naming an unknown
-            patient, a patient named twice within one split (any split of
-            the file) or an unknown split name.
+            patient or an unknown split name.
     """
     return _patients(_read_json(metadata), metadata, _read_json(split),
                      split, split_name, data_root, check_files)
@@ -131,7 +130,7 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
     if not isinstance(spl, dict) or split_name not in spl:
         raise InputError(f'{split}: no split named {split_name!r} (has '
                          f'{sorted(spl) if isinstance(spl, dict) else "none"})')
-    _refuse_repeats(spl, split)
+    _warn_repeats(spl, split)
     classes = set()
     for pid, entry in meta.items():
         if not isinstance(entry, dict) or 'class' not in entry:
@@ -169,17 +168,23 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
     return patients, classes
 
 
-def _refuse_repeats(spl: dict, split: str) -> None:
-    """Refuse a split file that names a patient more than once within one
-    of its splits: the readers take every mention as another patient, so
-    the patient would be drawn twice as often in training (two items,
-    each the other's negative when a batch holds both) and, in kNN
-    evaluation, its patches would be twice in the bank (two of the ``k``
-    neighbours) or counted as two query patients. Every split of the file
-    is checked when any one is read, so that the training set's build
-    finds a repeat in the split that kNN evaluation reads later. (The
-    published readers take the list as it is; :func:`balance_by_class` is
-    the way to repeat patients.)"""
+#: ``(split file's real path, finding)`` of each split-file warning given
+#: in this process (:func:`_warn_repeats`, :func:`_warn_shared`)
+_SHARED_SAID = Once()
+
+
+def _warn_repeats(spl: dict, split: str) -> None:
+    """One warning line, once per split file and process, when the split
+    file names a patient more than once within one of its splits. The
+    readers take every mention as another patient, as the published
+    readers do, so the patient is drawn twice as often in training (two
+    items, each the other's negative when a batch holds both) and, in kNN
+    evaluation, its patches are twice in the bank (two of the ``k``
+    neighbours) or count as two query patients. Read, not refused (the
+    published code reads such a list; :func:`balance_by_class` is the way
+    to repeat patients on purpose). Every split of the file is looked at
+    when any one is read, so the training set's build says so of the split
+    that kNN evaluation reads later."""
     repeats = []  # (split, patient, mentions), in the file's order
     for name, pids in spl.items():
         if isinstance(pids, list):
@@ -189,16 +194,14 @@ def _refuse_repeats(spl: dict, split: str) -> None:
         return
     shown = ', '.join(f'{pid} {n}x in {name!r}'
                       for name, pid, n in repeats[:3])
-    raise InputError(
-        f'{split}: {len(repeats)} patient(s) named more than once within '
-        f'one split ({shown}{", ..." if len(repeats) > 3 else ""}): each '
-        'mention would be read as another patient, in training and in kNN '
-        'evaluation; name each patient once per split')
-
-
-#: ``(split file's real path, finding)`` of each shared-patient warning
-#: given in this process (:func:`_warn_shared`)
-_SHARED_SAID = Once()
+    finding = (f'{len(repeats)} patient(s) named more than once within one '
+               f'split ({shown}{", ..." if len(repeats) > 3 else ""})')
+    if not _SHARED_SAID((os.path.realpath(split), finding)):
+        return
+    print_log(f'{split}: {finding}: each mention is read as another patient '
+              '(as the published readers do), in training and in kNN '
+              'evaluation; name each patient once per split',
+              logger='current', level=logging.WARNING)
 
 
 def _warn_shared(spl: dict, split: str) -> None:
@@ -268,8 +271,7 @@ def read_opensrh(data_root: str, split_name: str, metadata: str = '',
     Raises:
         InputError: missing/invalid files, a slide entry without the patch
             lists, a patient left without patches, a missing patch, an
-            unknown patient or split name, a patient named twice within
-            one split.
+            unknown patient or split name.
     """
     if not data_root:
         raise InputError('layout=opensrh needs data_root (the OpenSRH '
