@@ -295,6 +295,11 @@ def test_bad_metadata_one_line_errors(tmp_path):
          "patient 'A' has no slides"),
         (good, {'train': ['A', 'Z']}, "unknown patient 'Z'"),
         (good, {'val': ['A']}, "no split named 'train'"),
+        # a split that is not a list of names (a list entry is unhashable:
+        # it was a TypeError traceback; a string was read letter by letter)
+        (good, {'train': [['A']]}, "split 'train' must be a list of patient "
+         r"names \(strings\), got \[\['A'\]\]"),
+        (good, {'train': 'A'}, "must be a list of patient names"),
     ]
     for meta, split, msg in cases:
         m, s = _write(tmp_path, meta, split)

@@ -137,8 +137,13 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
             raise InputError(f'{metadata}: patient {pid!r} has no "class"')
         classes.add(str(entry['class']))
     classes = tuple(sorted(classes))
+    names = spl[split_name]
+    if not isinstance(names, list) or not all(isinstance(p, str)
+                                              for p in names):
+        raise InputError(f'{split}: split {split_name!r} must be a list of '
+                         f'patient names (strings), got {names!r:.80}')
     patients = []
-    for pid in spl[split_name]:
+    for pid in names:
         if pid not in meta:
             raise InputError(f'{split}: split {split_name!r} names unknown '
                              f'patient {pid!r} (not in {metadata})')
