@@ -172,15 +172,19 @@ def test_check_config_refuses_fewer_images_than_one_batch(tmp_path,
     assert rc == 2 and f'has {listed} sample(s)' in err, err
 
 
-@pytest.mark.parametrize('indices', [None, 5, -5, -1000, 1000, [0, 2, 2]])
+@pytest.mark.parametrize('indices', [
+    None, 5, -5, -1000, 1000, [0, 2, 2], True, range(4), range(1, 11, 3),
+    (0, 3)])
 def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
                                                        indices):
     """The torch-free check refuses exactly where the run's dataloader has
     no step: the ImageList built from the config (MMEngine's ``indices``:
-    an int keeps the first N, a negative one the last N, a list those
-    listed; blank lines not counted) drawn by a DefaultSampler on ``world``
-    processes, the short batch dropped. A negative int was counted as a
-    negative number of samples, and any batch refused."""
+    an int keeps the first N, a negative one the last N, a sequence those
+    listed, a ``range`` too; blank lines not counted) drawn by a
+    DefaultSampler on ``world`` processes, the short batch dropped. A
+    negative int was counted as a negative number of samples, and any batch
+    refused; a ``range`` (or ``True``, an int to MMEngine: the first one)
+    as the whole list."""
     from mmengine.config import Config
     from mmengine.dataset import sampler as samplers
     from torch.utils.data import DataLoader
@@ -214,6 +218,46 @@ def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
                 refused = True
                 assert f'has {len(data)} sample(s)' in str(exc), exc
             assert refused == (steps == 0), (world, batch, len(data))
+
+
+def test_indices_of_a_type_the_dataset_refuses(tmp_path):
+    """A numpy array as a dataset's ``indices``: MMEngine's dataset refuses
+    it (TypeError), and the run was a traceback (the runner's print of the
+    config); the launchers' check counted it as the whole list. One line
+    now, from --check-config too, and not counted."""
+    import numpy as np
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_listed_batch, check_run_values
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    ann = tmp_path / 'list.txt'
+    ann.write_text(''.join(f'img{i}.png 0\n' for i in range(11)))
+    with pytest.raises(TypeError, match='indices should be a int or '
+                       'sequence of int'):
+        ImageList(ann_file=str(ann), check='none', pipeline=[],
+                  indices=np.arange(2))
+    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
+    cfg = Config(dict(train_dataloader=dict(
+        batch_size=12, drop_last=True, dataset=dict(
+            type='ImageList', ann_file=str(ann), data_root='',
+            indices=np.arange(2)))), filename=str(tmp_path / 'cfg.py'))
+    check_listed_batch(cfg, 1)  # not the whole list's 11 < 12: not counted
+    with pytest.raises(InputError, match=re.escape(
+            'train_dataloader.dataset.indices in ' + str(tmp_path / 'cfg.py')
+            + ' is a numpy.ndarray: MMEngine\'s datasets take an int (the '
+            'first N, or the last -N) or a list of ints (.tolist() in the '
+            'config)')):
+        check_run_values(cfg)
+    (tmp_path / 'np.py').write_text(
+        'train_dataloader = dict(batch_size=4, dataset=dict(type="ImageList",'
+        f' ann_file={str(ann)!r}, indices=__import__("numpy").arange(2)))\n')
+    rc, _, err = run_tool(['tools/train.py', str(tmp_path / 'np.py'),
+                           '--check-config'])
+    assert rc == 2 and error_lines(err) == [
+        f'error: train_dataloader.dataset.indices in {tmp_path / "np.py"} '
+        'is a numpy.ndarray: MMEngine\'s datasets take an int (the first N, '
+        'or the last -N) or a list of ints (.tolist() in the config)'], err
 
 
 def test_config_not_found(tmp_path):

@@ -14,6 +14,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 import itertools
 import os
 import re
+from collections.abc import Sequence
 from typing import Optional, Union
 
 from mmengine.config import Config
@@ -178,6 +179,34 @@ def check_run_values(cfg: Config) -> None:
     if seed is not None and (not isinstance(seed, int) or seed < 0):
         raise InputError(f'randomness.seed = {seed!r} in {cfg.filename}: '
                          'expected a non-negative integer')
+    check_indices(cfg)
+
+
+def _index_sequence(indices) -> bool:
+    """Whether MMEngine's BaseDataset takes ``indices`` as the sequence of
+    the samples it keeps (a list, a tuple, a ``range``; not a string)."""
+    return isinstance(indices, Sequence) and not isinstance(indices, str)
+
+
+def check_indices(cfg: Config) -> None:
+    """Refuse a dataset's ``indices`` of a type MMEngine's BaseDataset
+    refuses (a numpy array: a TypeError when the dataset is built, or a
+    traceback where the runner prints the config): an int (the first N,
+    or the last -N) or a sequence of ints (a list, a tuple, a ``range``)
+    is what it takes. Checked in the dataloaders' datasets."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for key, node in config_dicts(cfg.get(name) or {}, name):
+            indices = node.get('indices')
+            if indices is None or isinstance(indices, int) or \
+                    _index_sequence(indices):
+                continue
+            kind = type(indices)
+            hint = ' (.tolist() in the config)' if hasattr(
+                indices, 'tolist') else ''
+            raise InputError(
+                f'{key}.indices in {cfg.filename} is a {kind.__module__}.'
+                f'{kind.__qualname__}: MMEngine\'s datasets take an int (the '
+                f'first N, or the last -N) or a list of ints{hint}')
 
 
 def check_data_paths(cfg: Config) -> None:
@@ -724,12 +753,15 @@ def check_listed_batch(cfg: Config, world: int) -> None:
         return  # check_data_paths' refusal, or data the run fetches
     from ..datasets.list_files import read_list_file
     samples = len(read_list_file(path))
-    # MMEngine's BaseDataset keeps the first N (an int), the last -N (a
-    # negative one) or those listed
+    # MMEngine's BaseDataset keeps the first N (an int, a bool too), the
+    # last -N (a negative one) or those a sequence lists (a range too);
+    # other types it refuses (check_indices)
     indices = node.get('indices')
-    if isinstance(indices, int) and not isinstance(indices, bool):
+    if isinstance(indices, int):
         samples = min(samples, abs(indices))
-    elif isinstance(indices, (list, tuple)):
+    elif _index_sequence(indices):
         samples = len(indices)
+    elif indices is not None:
+        return
     if -(-samples // world) < batch:
         raise _no_step(cfg.filename, samples, batch, world)
