@@ -613,7 +613,7 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     learning rate, starts from the checkpoint's weights at this config's
     learning rate."""
     from openselfsup.apis import train
-    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.apis.train import build_runner
     from openselfsup.config import load_config
     from openselfsup.engine import load_checkpoint_file
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
@@ -639,11 +639,19 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     assert f'--resume: no checkpoint in {b}; a new run, from the config\'s ' \
         f'load_from {ckpt}' in log, log[-3000:]
     assert 'training from scratch' not in log
-    # a checkpoint found: resumed from it, load_from not read
-    notes = prepare_config(load_config(cfg, {'load_from': ckpt}), cfg,
-                           str(a), resume=True)
-    assert f'--resume from {ckpt}: the config\'s load_from {ckpt} is not ' \
-        'read (the resume loads the weights)' in notes, notes
+    # a checkpoint found: resumed from it, load_from (a file of other
+    # weights) not read
+    other = tmp_path / 'other.pth'
+    state = torch.load(ckpt, weights_only=True)
+    state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, other)
+    runner, same = loaded(a, resume=True,
+                          cfg_options={'load_from': str(other)})
+    assert same and runner.epoch == 1, 'not the resumed checkpoint\'s weights'
+    log = ''.join(p.read_text() for p in a.glob('*/*.log'))
+    assert f'--resume from {ckpt}: the config\'s load_from {other} is not ' \
+        'read (the resume loads the weights)' in log, log[-3000:]
     # without --resume: the checkpoint's weights, this config's lr
     lr = load_config(cfg).optim_wrapper.optimizer.lr
     c = tmp_path / 'c'
