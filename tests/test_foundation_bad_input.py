@@ -524,6 +524,70 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
             'error: train_cfg.max_epochs = 0'), err
 
 
+def test_a_missing_load_from_is_refused_before_the_run(
+        tmp_path, synthetic_root, monkeypatch):
+    """A load_from naming no file was found when MMEngine loaded it, after
+    the runner was built (under the launchers, once per process after
+    torchrun or srun started). Refused now in one line before the run and
+    by the launchers' torch-free check, with ``~`` expanded and a URL not
+    looked for (as ann_file); not where the run resumes (--resume
+    CHECKPOINT, or --resume with a checkpoint in the work dir): load_from
+    is then not read."""
+    import zipfile
+
+    from openselfsup.apis import train
+    from openselfsup.apis.train import check_launch
+    from openselfsup.utils import InputError
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    gone = tmp_path / 'gone.pth'
+
+    def line(path, where=''):
+        return (f'{path}: checkpoint file not found{where} (load_from in '
+                f'{cfg}; fix the config or --cfg-options load_from=...)')
+
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', cfg, '--check-config', '--check-world', '1',
+         '--cfg-options', f'load_from={gone}'], MODEL_STACK)
+    assert rc == 2 and lines == [f'error: {line(gone)}'] and loaded == [], (
+        lines, loaded)
+    # the run itself: refused before the runner, nothing written
+    work = tmp_path / 'work'
+    with pytest.raises(InputError, match=re.escape(line(gone))):
+        train(cfg, work_dir=str(work), cfg_options={'load_from': str(gone)})
+    assert not work.exists()
+    # ~ expanded, a relative path from the current directory, a folder
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=re.escape(line(gone))):
+        check_launch(cfg, {'load_from': '~/gone.pth'})
+    with pytest.raises(InputError, match=re.escape(line(
+            'gone.pth', f', relative to the current directory {tmp_path}'))):
+        check_launch(cfg, {'load_from': 'gone.pth'})
+    with pytest.raises(InputError, match=re.escape(
+            f'{tmp_path}: a folder, not a checkpoint file (load_from')):
+        check_launch(cfg, {'load_from': str(tmp_path)})
+    with pytest.raises(InputError, match='^load_from is empty'):
+        check_launch(cfg, {'load_from': ''})
+    (tmp_path / 'w.pth').write_bytes(b'')  # there: not refused
+    for ok in ('~/w.pth', 'w.pth', 'https://example.invalid/w.pth',
+               's3://bucket/w.pth', None):
+        check_launch(cfg, {'load_from': ok})
+    # a run that resumes does not read load_from: not refused
+    run = tmp_path / 'run'
+    run.mkdir()
+    with zipfile.ZipFile(run / 'epoch_1.pth', 'w') as zf:
+        zf.writestr('archive/data.pkl', b'x' * 100)
+    opts = {'load_from': str(gone)}
+    check_launch(cfg, opts, resume=str(run / 'epoch_1.pth'))
+    check_launch(cfg, opts, resume=True, work_dir=str(run))
+    # nothing to resume there: a new run from load_from, refused
+    with pytest.raises(InputError, match=re.escape(line(gone))):
+        check_launch(cfg, opts, resume=True, work_dir=str(tmp_path / 'new'))
+    # DATA_CHECK=0 (files only the compute nodes see): left to the run
+    check_launch(cfg, opts, data_check=False)
+
+
 def test_batch_split_over_processes(monkeypatch):
     """The config's total batch is divided over the processes, or refused."""
     from mmengine.config import Config

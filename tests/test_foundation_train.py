@@ -602,8 +602,34 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         epoch3
 
 
+@pytest.fixture(scope='module')
+def fsp_epoch_1(synthetic_root, tmp_path_factory):
+    """One epoch (one step) of a small FSP config, trained once for the
+    tests of this module that resume it: (config path, work dir, the
+    step's learning rate). A test that trains or resumes into the work dir
+    copies its checkpoint elsewhere first."""
+    from openselfsup.apis import train
+    root = tmp_path_factory.mktemp('fsp_epoch_1')
+    cfg = small_config(FSP_DEMO, str(root / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    a = root / 'a'
+    first_lr = train(cfg, work_dir=str(a)).message_hub.get_scalar(
+        'train/lr').data[0][0]
+    return cfg, a, first_lr
+
+
+def _plus_one(ckpt, out):
+    """A copy of the checkpoint ``ckpt`` at ``out`` whose weights are
+    other (each float one plus the checkpoint's); returns them."""
+    state = torch.load(ckpt, weights_only=True)
+    state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
+                           for k, v in state['state_dict'].items()}
+    torch.save(state, out)
+    return state['state_dict']
+
+
 def test_load_from_is_kept_where_resume_finds_no_checkpoint(
-        synthetic_root, tmp_path):
+        fsp_epoch_1, tmp_path):
     """--resume in a work dir without a checkpoint, the config setting
     load_from: the run trained from random weights (the runner's 'training
     from scratch' dropped load_from); it is the new run a run without
@@ -612,15 +638,14 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     --resume, the way the resume's warning names to train with a changed
     learning rate, starts from the checkpoint's weights at this config's
     learning rate."""
-    from openselfsup.apis import train
-    from openselfsup.apis.train import build_runner
+    from openselfsup.apis.train import build_runner, prepare_config
     from openselfsup.config import load_config
     from openselfsup.engine import load_checkpoint_file
-    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    cfg, a, first_lr = fsp_epoch_1
+    # a copy: the resume below logs into the work dir
     a = tmp_path / 'a'
-    first_lr = train(cfg, work_dir=str(a)).message_hub.get_scalar(
-        'train/lr').data[0][0]
+    a.mkdir()
+    shutil.copy(fsp_epoch_1[1] / 'epoch_1.pth', a)
     ckpt = str(a / 'epoch_1.pth')
     saved = load_checkpoint_file(ckpt)['state_dict']
 
@@ -642,16 +667,21 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     # a checkpoint found: resumed from it, load_from (a file of other
     # weights) not read
     other = tmp_path / 'other.pth'
-    state = torch.load(ckpt, weights_only=True)
-    state['state_dict'] = {k: v + 1 if v.is_floating_point() else v
-                           for k, v in state['state_dict'].items()}
-    torch.save(state, other)
+    _plus_one(ckpt, other)
     runner, same = loaded(a, resume=True,
                           cfg_options={'load_from': str(other)})
     assert same and runner.epoch == 1, 'not the resumed checkpoint\'s weights'
     log = ''.join(p.read_text() for p in a.glob('*/*.log'))
     assert f'--resume from {ckpt}: the config\'s load_from {other} is not ' \
         'read (the resume loads the weights)' in log, log[-3000:]
+    # a missing load_from, not read: warned of, not refused (a new run
+    # from the config is: test_a_missing_load_from_is_refused_before_the_run)
+    gone = tmp_path / 'gone.pth'
+    notes = prepare_config(load_config(cfg, {'load_from': str(gone)}), cfg,
+                           str(a), resume=True)
+    assert f'warning: --resume from {ckpt}: the config\'s load_from {gone} ' \
+        'is not read (the resume loads the weights); that file does not ' \
+        'exist' in notes, notes
     # without --resume: the checkpoint's weights, this config's lr
     lr = load_config(cfg).optim_wrapper.optimizer.lr
     c = tmp_path / 'c'

@@ -30,7 +30,8 @@ if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
 fi
 # one clear line (and no torchrun start) for a bad config or override, a
 # --resume checkpoint missing or cut short, a total batch or groups that do
-# not split over the processes, a missing data folder or list file, a
+# not split over the processes, a missing data folder or list file or
+# load_from checkpoint (of a new run: not read where --resume finds one), a
 # training list (ImageList) with fewer images per process than one batch,
 # or when the machine has fewer GPUs
 # (an elastic NNODES=MIN:MAX leaves the process count open: not checked)

@@ -6,8 +6,8 @@
 #
 # GPUS defaults to 8; GPUS_PER_NODE (default min(GPUS, 8)), CPUS_PER_TASK
 # (default 5) and SRUN_ARGS (extra srun options) come from the environment;
-# DATA_CHECK=0 when the data is where only the compute nodes see it
-# (node-local staging): the data paths are then checked by each task.
+# DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
+# see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
 set -euo pipefail
 
@@ -42,11 +42,12 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
 # one clear line (and no job submitted) for a bad config or override, a
 # --resume checkpoint missing or cut short, a total batch or groups that do
-# not split over the GPUS tasks, or a data folder or list file missing, or
+# not split over the GPUS tasks, or a data folder or list file or the
+# load_from checkpoint of a new run missing, or
 # a training list (ImageList) with fewer images per task than one batch (as
 # seen from this machine and directory: the tasks start in the same
 # directory)
-# (DATA_CHECK=0: not the data paths, nor the list)
+# (DATA_CHECK=0: not the data paths, nor load_from, nor the list)
 NO_DATA_CHECK=
 if [ "${DATA_CHECK:-1}" = 0 ]; then NO_DATA_CHECK=--no-data-check; fi
 python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS" \

@@ -92,21 +92,9 @@ def parse_args(argv):
 def main(argv=None):
     a = parse_args(argv)
     if a.check_config:
-        from openselfsup.apis.train import (check_data_paths,
-                                            check_listed_batch,
-                                            check_run_values, resume_path,
-                                            split_batch)
-        from openselfsup.config import load_config
-        cfg = load_config(a.config, a.cfg_options)
-        check_run_values(cfg)
-        if isinstance(a.resume, str):  # the checkpoint, before any process
-            resume_path(a.resume)
-        if a.check_world is not None:  # the launchers' processes
-            split_batch(cfg, a.check_world, True)
-        if not a.no_data_check:
-            check_data_paths(cfg)  # last, as in a run
-            if a.check_world is not None:  # as the run's first epoch
-                check_listed_batch(cfg, a.check_world)
+        from openselfsup.apis.train import check_launch
+        check_launch(a.config, a.cfg_options, a.resume, a.work_dir,
+                     a.check_world, data_check=not a.no_data_check)
         return
     from openselfsup.apis import train
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,

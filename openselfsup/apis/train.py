@@ -22,7 +22,8 @@ from mmengine.config import Config
 from ..config import (argument_value, config_dicts, default_work_dir,
                       load_config)
 from ..utils import InputError, check_writable_dir, settings_refused
-from ..utils.checkpoint_files import checkpoint_folder
+from ..utils.checkpoint_files import (checkpoint_folder,
+                                      find_resumable_checkpoint)
 from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path
 
@@ -251,16 +252,25 @@ def check_data_paths(cfg: Config) -> None:
                     f'{key}.{what}=...)')
 
 
+def local_file(path: str) -> Optional[str]:
+    """The local file ``path`` names as MMEngine's and mmpretrain's loaders
+    read it: a leading ``~`` expanded, relative to the current directory;
+    None for a URL (``http://``, ``s3://``, ``open-mmlab://``...), which is
+    not looked for here."""
+    return None if '://' in path else os.path.expanduser(path)
+
+
 def annotation_path(node: dict) -> Optional[str]:
     """The annotation file a dataset config ``node`` reads: its
     ``ann_file`` joined to its ``data_root`` when relative, as MMEngine's
     datasets do, a leading ``~`` expanded, as mmpretrain's (ImageList)
-    do; None without one, or for a URL."""
+    do; None without one, or for a URL (:func:`local_file`)."""
     root, ann = node.get('data_root'), node.get('ann_file')
     root = root if isinstance(root, str) else ''
-    if not isinstance(ann, str) or not ann or '://' in ann + root:
+    if not isinstance(ann, str) or not ann or '://' in root:
         return None
-    return os.path.join(root, os.path.expanduser(ann))
+    ann = local_file(ann)
+    return None if ann is None else os.path.join(root, ann)
 
 
 #: the dataset types that download their data when built unless told
@@ -340,6 +350,94 @@ def resumed_run_dir(given: str) -> Optional[str]:
     return folder if is_training_work_dir(folder) else None
 
 
+def run_work_dir(cfg: Config, config_path: str,
+                 work_dir: Optional[str] = None,
+                 run_dir: Optional[str] = None) -> str:
+    """The work dir a run writes to: ``--work-dir``, else the config's
+    ``work_dir``, else ``run_dir`` (the training run ``--resume
+    CHECKPOINT`` names: :func:`resumed_run_dir`), else
+    ``work_dirs/<config path>``."""
+    return work_dir or cfg.get('work_dir') or run_dir or \
+        default_work_dir(config_path)
+
+
+def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
+    """Refuse a config's ``load_from`` (a new run's initial weights) that
+    names no local file (a leading ``~`` expanded, a relative path from the
+    current directory, a URL not looked for: :func:`local_file`) before the
+    run starts: MMEngine found it missing only when it loaded it, after
+    the runner was built (under the launchers, in every process). A run
+    that resumes (``resumed``: the checkpoint it continues from) does not
+    read ``load_from``: said in the log, a missing file as a warning, not
+    refused (a requeued ``--resume`` goes on when the initial weights have
+    been moved). Imports no torch.
+
+    Returns:
+        list[str]: the note for the log of a run that resumes.
+
+    Raises:
+        InputError: the file ``load_from`` names, for a new run, is missing
+            (or is a folder, or the path is empty).
+    """
+    initial = cfg.get('load_from')
+    if not isinstance(initial, str):
+        return []
+    local = local_file(initial)
+    missing = local is not None and not os.path.isfile(local)
+    if resumed:
+        if not initial:
+            return []
+        return [f'{"warning: " if missing else ""}--resume from {resumed}: '
+                f'the config\'s load_from {initial} is not read (the resume '
+                'loads the weights)' + ('; that file does not exist' if
+                                        missing else '')]
+    if not missing:
+        return []
+    fix = f'load_from in {cfg.filename}; fix the config or --cfg-options ' \
+        'load_from=...'
+    if not local:
+        raise InputError(f'load_from is empty (an unset variable?) ({fix})')
+    where = '' if os.path.isabs(local) else \
+        f', relative to the current directory {os.getcwd()}'
+    kind = 'a folder, not a checkpoint file' if os.path.isdir(local) else \
+        f'checkpoint file not found{where}'
+    raise InputError(f'{local}: {kind} ({fix})')
+
+
+def check_launch(config: str, cfg_options: Optional[dict] = None,
+                 resume: Union[bool, str] = False,
+                 work_dir: Optional[str] = None,
+                 world: Optional[int] = None,
+                 data_check: bool = True) -> None:
+    """The launchers' check before they start any process
+    (``tools/train.py --check-config``, run by ``dist_train.sh`` and
+    ``slurm_train.sh``), without importing torch: the config and its
+    overrides, the run values, the ``--resume`` checkpoint, the split of
+    the batch over ``world`` processes (None: not checked), and with
+    ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
+    config's ``load_from`` where the run would read it
+    (:func:`check_load_from`: not where ``--resume`` finds a checkpoint),
+    the data paths and the training list's batches.
+
+    Raises:
+        InputError: as :func:`train` would, for those.
+    """
+    cfg = load_config(config, cfg_options)
+    check_run_values(cfg)
+    resumed = resume_path(resume) if isinstance(resume, str) else None
+    if world is not None:  # the launchers' processes
+        split_batch(cfg, world, True)
+    if not data_check:
+        return
+    if resume is True:
+        resumed = find_resumable_checkpoint(
+            run_work_dir(cfg, config, work_dir))
+    check_load_from(cfg, resumed)
+    check_data_paths(cfg)  # last, as in a run
+    if world is not None:  # as the run's first epoch
+        check_listed_batch(cfg, world)
+
+
 #: what the warning about an earlier run's checkpoints in a new run's work
 #: dir suggests: tools/train.py's flags
 EARLIER_RUN_HINT = '--resume continues that run; --work-dir keeps both'
@@ -370,10 +468,10 @@ def prepare_config(cfg: Config, config_path: str,
             f'{" / ".join(missing)}); extraction configs '
             '(configs/extraction/) go to wsi_workdir/extract.py')
     check_run_values(cfg)
-    notes = []
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
     resume = resume if isinstance(resume, str) else bool(resume)
+    notes = []
     load_from = resume_path(resume) if isinstance(resume, str) else None
     run_dir = None
     if load_from and not (work_dir or cfg.get('work_dir')):
@@ -382,9 +480,13 @@ def prepare_config(cfg: Config, config_path: str,
             notes.append(f'--resume {resume}: continuing that run in its '
                          f'work dir {run_dir} (--work-dir to write '
                          'elsewhere)')
-    cfg.work_dir = work_dir or cfg.get('work_dir') or run_dir or \
-        default_work_dir(config_path)
+    cfg.work_dir = run_work_dir(cfg, config_path, work_dir, run_dir)
     check_writable_dir(cfg.work_dir)
+    # the checkpoint the run continues from (None: a new run, from the
+    # config's load_from if it sets one, refused here if it is missing)
+    path = (load_from or find_resumable_checkpoint(cfg.work_dir)) \
+        if resume is not False else None
+    initial_notes = check_load_from(cfg, path)
     # MMEngine names the run's MessageHub, Visualizer and logger
     # '<experiment_name or config stem>_<timestamp to the second>' and reuses
     # an existing instance of that name: a second run started in the same
@@ -430,14 +532,13 @@ def prepare_config(cfg: Config, config_path: str,
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
     notes += apply_fast_path(cfg, torch.cuda.is_available())
     if resume is not False:
-        from ..engine.runner import find_resumable_checkpoint, resume_notes
+        from ..engine.runner import resume_notes
         # the config's initial weights (load_from): MMEngine would resume
         # from them as if they were the run's checkpoint
         initial = cfg.get('load_from')
         # not a training checkpoint, another model's: one line before the
         # runner is built (and logs some 270 lines); the runner checks the
         # model again
-        path = load_from or find_resumable_checkpoint(cfg.work_dir)
         if path or not initial:
             cfg.resume = True
             cfg.load_from = load_from
@@ -450,10 +551,7 @@ def prepare_config(cfg: Config, config_path: str,
                          f'{cfg.work_dir}; a new run, from the config\'s '
                          f'load_from {initial}')
         if path:
-            if initial:
-                notes.append(f'--resume from {path}: the config\'s '
-                             f'load_from {initial} is not read (the resume '
-                             'loads the weights)')
+            notes += initial_notes  # load_from not read
             notes += resume_notes(path, cfg, world)
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any
@@ -647,7 +745,8 @@ def train(config: str,
 
     Raises:
         InputError: bad config path or key, GPU count, batch split, a
-            missing data folder or annotation file, or bad data (list files
+            missing data folder or annotation file, a missing ``load_from``
+            of a new run (:func:`check_load_from`), or bad data (list files
             and images are checked when the dataset is built, before the
             first iteration). A run that fails before its first iteration
             ends leaves nothing behind (no log folder; an earlier run's
