@@ -531,8 +531,8 @@ def test_a_missing_load_from_is_refused_before_the_run(
     torchrun or srun started). Refused now in one line before the run and
     by the launchers' torch-free check, with ``~`` expanded and a URL not
     looked for (as ann_file); not where the run resumes (--resume
-    CHECKPOINT, or --resume with a checkpoint in the work dir): load_from
-    is then not read."""
+    CHECKPOINT, or --resume, also the config's resume = True, with a
+    checkpoint in the work dir): load_from is then not read."""
     import zipfile
 
     from openselfsup.apis import train
@@ -581,9 +581,12 @@ def test_a_missing_load_from_is_refused_before_the_run(
     opts = {'load_from': str(gone)}
     check_launch(cfg, opts, resume=str(run / 'epoch_1.pth'))
     check_launch(cfg, opts, resume=True, work_dir=str(run))
+    check_launch(cfg, {**opts, 'resume': True}, work_dir=str(run))
     # nothing to resume there: a new run from load_from, refused
-    with pytest.raises(InputError, match=re.escape(line(gone))):
-        check_launch(cfg, opts, resume=True, work_dir=str(tmp_path / 'new'))
+    for resume, more in ((True, {}), (False, {'resume': True})):
+        with pytest.raises(InputError, match=re.escape(line(gone))):
+            check_launch(cfg, {**opts, **more}, resume=resume,
+                         work_dir=str(tmp_path / 'new'))
     # DATA_CHECK=0 (files only the compute nodes see): left to the run
     check_launch(cfg, opts, data_check=False)
 

@@ -1,6 +1,7 @@
 """Training: CLP and FSP iterate, the CLP loss falls, resume after a kill,
 atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -699,6 +700,74 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     del runner
     gc.collect()
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):
+    """``resume = True`` in the config (or ``--cfg-options resume=True``)
+    without --resume: MMEngine's runner resumed from the config's
+    load_from where one was set, as if it were the run's checkpoint (with
+    --resume it is not read), and otherwise from the work dir without this
+    project's checks (no schedule change said; a warning that the run
+    writes over an earlier run's checkpoints, the run it continued). It is
+    --resume now, and the log says so: the same weights, epoch and notes as
+    with the flag. A value other than True or False is one line."""
+    from openselfsup.apis.train import (build_runner, check_launch,
+                                        prepare_config)
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    ckpt = a / 'epoch_1.pth'
+    saved = load_checkpoint_file(str(ckpt))['state_dict']
+    other = tmp_path / 'other.pth'
+    others = _plus_one(str(ckpt), other)
+    opts = {'train_cfg.max_epochs': 2, 'param_scheduler.0.end': 2,
+            'load_from': str(other)}
+
+    def built(name, flag, resume_key, with_checkpoint):
+        work = tmp_path / name
+        work.mkdir()
+        if with_checkpoint:
+            shutil.copy(ckpt, work)
+        runner = build_runner(cfg, work_dir=str(work), resume=flag,
+                              cfg_options={**opts, **resume_key})
+        runner.load_or_resume()
+        log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+        weights = {k: v.cpu() for k, v in runner.model.state_dict().items()}
+        epoch = runner.epoch
+        del runner
+        return epoch, weights, log
+
+    def same(weights, ref):
+        return all(torch.equal(weights[k], ref[k]) for k in ref)
+
+    said = (f'resume = True in {cfg}: taken as --resume (its load_from '
+            f'{other} is not resumed from: --resume {other} for that)')
+    # as --resume does (test_load_from_is_kept_where_resume_finds_no_
+    # checkpoint): with a checkpoint in the work dir, resumed from it, its
+    # weights (not load_from's, which MMEngine's rule resumed from), the
+    # schedule changes said; without one, a new run from load_from's
+    for checkpoint in (True, False):
+        epoch, weights, log = built(f'run_{checkpoint}', False,
+                                    {'resume': True}, checkpoint)
+        want = (1, saved) if checkpoint else (0, others)
+        assert epoch == want[0] and same(weights, want[1]), (checkpoint,
+                                                             epoch)
+        assert said in log and 'earlier run' not in log, log[-3000:]
+        if checkpoint:
+            assert 'train_cfg.max_epochs 1 -> 2; the run continues' in log
+            assert f'load_from {other} is not read' in log
+        else:
+            assert f'a new run, from the config\'s load_from {other}' in log
+    # with the flag, the key is not said
+    notes = prepare_config(load_config(cfg, {**opts, 'resume': True}), cfg,
+                           str(tmp_path / 'run_True'), resume=True)
+    assert notes and said not in notes, notes
+    # resume = 'path' (MMEngine took any true value for True)
+    with pytest.raises(InputError, match=re.escape(
+            f"resume = 'x.pth' in {cfg}: expected True or False (--resume "
+            'CHECKPOINT resumes from a checkpoint file)')):
+        check_launch(cfg, {'resume': 'x.pth'})
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

@@ -37,7 +37,8 @@ def parse_args(argv):
                    'work dir, or from CHECKPOINT (a checkpoint file, or a '
                    'work dir: its latest complete one); none in the work '
                    'dir: a new run (from the config\'s load_from, if set); '
-                   'without --work-dir '
+                   'a config\'s resume = True is --resume; without '
+                   '--work-dir '
                    'the run continues in the training work dir CHECKPOINT '
                    'is or lies in (a checkpoint from elsewhere: '
                    'work_dirs/<config>)')

@@ -15,7 +15,7 @@ import itertools
 import os
 import re
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 from mmengine.config import Config
 
@@ -350,6 +350,38 @@ def resumed_run_dir(given: str) -> Optional[str]:
     return folder if is_training_work_dir(folder) else None
 
 
+def resume_choice(cfg: Config, resume: Union[bool, str] = False
+                  ) -> Tuple[Union[bool, str], list]:
+    """``--resume`` (False, True or a checkpoint path) as the run takes it:
+    without the flag, a config's own ``resume = True`` (in the file or
+    ``--cfg-options resume=True``) is ``--resume``, as MMEngine's
+    ``tools/train.py`` makes its ``--resume`` that key. Read by MMEngine's
+    runner alone it resumed from the config's ``load_from`` where one is
+    set (as if it were the run's checkpoint) and skipped this project's
+    resume checks (the schedule changes, the other model) and warned of an
+    earlier run's checkpoints in the work dir that it then continued.
+    Imports no torch.
+
+    Returns:
+        tuple: the ``resume`` to use, and notes for the run's log.
+
+    Raises:
+        InputError: a config ``resume`` other than True, False or None.
+    """
+    value = cfg.get('resume')
+    if value is not None and not isinstance(value, bool):
+        raise InputError(f'resume = {value!r} in {cfg.filename}: expected '
+                         'True or False (--resume CHECKPOINT resumes from a '
+                         'checkpoint file)')
+    if resume is not False or not value:
+        return resume, []
+    initial = cfg.get('load_from')
+    extra = f' (its load_from {initial} is not resumed from: --resume ' \
+        f'{initial} for that)' if initial else ''
+    return True, [f'resume = True in {cfg.filename}: taken as --resume'
+                  f'{extra}']
+
+
 def run_work_dir(cfg: Config, config_path: str,
                  work_dir: Optional[str] = None,
                  run_dir: Optional[str] = None) -> str:
@@ -424,6 +456,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     """
     cfg = load_config(config, cfg_options)
     check_run_values(cfg)
+    resume, _ = resume_choice(cfg, resume)
     resumed = resume_path(resume) if isinstance(resume, str) else None
     if world is not None:  # the launchers' processes
         split_batch(cfg, world, True)
@@ -471,7 +504,8 @@ def prepare_config(cfg: Config, config_path: str,
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
     resume = resume if isinstance(resume, str) else bool(resume)
-    notes = []
+    # the config's resume = True: --resume
+    resume, notes = resume_choice(cfg, resume)
     load_from = resume_path(resume) if isinstance(resume, str) else None
     run_dir = None
     if load_from and not (work_dir or cfg.get('work_dir')):
@@ -727,7 +761,8 @@ def train(config: str,
             schedule other than the checkpoint's run's is warned of in the
             log (:func:`~openselfsup.engine.runner.schedule_changes`). No
             checkpoint in ``work_dir``: a new run (from the config's
-            ``load_from`` where it sets one).
+            ``load_from`` where it sets one). False: the config's own
+            ``resume = True`` is True (:func:`resume_choice`).
         amp (bool): float16 mixed precision with dynamic loss scaling
             (MMEngine's AmpOptimWrapper; GPU only): the config key
             ``amp='float16'`` (:mod:`~openselfsup.apis.fast_path`).
