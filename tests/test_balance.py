@@ -2016,6 +2016,12 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
             SLIDE_DEMO, [0.5, 1], work_dir=str(work), baseline_epochs=1,
             cfg_options={**opts, 'load_from': str(load_from)}, **kwargs)
 
+    # a load_from naming no file: refused before anything
+    gone = tmp_path / 'gone.pth'
+    with pytest.raises(InputError, match=re.escape(
+            f'{gone}: checkpoint file not found (load_from in {SLIDE_DEMO}')):
+        sweep(gone)
+    assert runs.calls == [] and not work.exists()
     sweep(first)
     assert [os.path.basename(c) for c in runs.calls] == [
         'baseline', 'lambda_0.5', 'lambda_1']

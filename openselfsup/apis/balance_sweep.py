@@ -38,7 +38,8 @@ from ..utils import (InputError, check_distinct, check_writable, file_sha1,
 from ..utils.io import json_text
 from ..config import (config_dicts, default_work_dir, flat_config, key_below,
                       load_config)
-from .train import annotation_path, build_runner, check_data_paths, train
+from .train import (annotation_path, build_runner, check_data_paths,
+                    check_load_from, train)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``settings`` (:func:`run_settings`), ``row`` (its row of
@@ -452,10 +453,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             raise InputError(f'metric {key!r} is not one this config '
                              f'computes{needs}; available: '
                              f'{", ".join(available)}')
-    # the data folders and lists, before anything trains or a folder is
-    # made (a 0-epoch baseline only builds a runner, and every run reads
-    # the same data)
+    # the data folders and lists, and the baseline's initial weights
+    # (load_from), before anything trains or a folder is made (a 0-epoch
+    # baseline only builds a runner, and every run reads the same data)
     check_data_paths(cfg)
+    check_load_from(cfg)
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     paths = dict(json=os.path.join(work_dir, 'sweep.json'),
                  markdown=os.path.join(work_dir, 'sweep.md'),
