@@ -2042,6 +2042,42 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     assert runs.calls == []
 
 
+def test_a_baseline_trained_again_is_the_same_file_whatever_the_config_path(
+        crossmodal_root, tmp_path, monkeypatch):
+    """baseline.pth held the config path as typed in its meta: a baseline
+    trained again (its run interrupted) to the same weights from
+    ``./configs/x.py`` or the absolute path, in a sweep begun with
+    ``configs/x.py``, was another file, and the lambda runs tuned from it
+    were refused. The file holds the weights and the epochs, nothing of the
+    path: the same baseline, and the lambda runs are reused. So they are
+    from another file of the same settings (a config that only inherits
+    it): what a run gives depends on the settings, compared key by key,
+    not on where the file lies. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'print_log', lambda *a, **k: None)
+    monkeypatch.chdir(ROOT)
+    typed = os.path.relpath(SLIDE_DEMO, ROOT)
+    child = tmp_path / 'inherits.py'
+    child.write_text(f'_base_ = [{SLIDE_DEMO!r}]\n')
+    work = tmp_path / 'sweep'
+    bs.run_balance_sweep(typed, [0.5], work_dir=str(work), baseline_epochs=1,
+                         cfg_options=opts)
+    for config in ('./' + typed, SLIDE_DEMO, str(child)):
+        os.remove(work / 'baseline' / bs.RUN_RECORD)  # interrupted in it
+        runs.calls.clear()
+        bs.run_balance_sweep(config, [0.5], work_dir=str(work),
+                             baseline_epochs=1, resume=True,
+                             cfg_options=opts)
+        assert [os.path.basename(c) for c in runs.calls] == ['baseline'], \
+            config
+
+
 def test_sweep_cli_rejects_bad_lambda(capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(

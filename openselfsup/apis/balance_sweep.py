@@ -591,8 +591,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # has read it yet) stops the sweep before it writes anything
             rows = [dict(name='baseline', **{'lambda': None},
                          epochs=baseline_epochs, metrics=evaluate(runner))]
+            # its bytes are the baseline's identity (the lambda runs record
+            # them): nothing of where the config lies (a path as typed,
+            # ./configs/x.py or configs/x.py, made equal weights another
+            # file); sweep.json and the run's folder name the config
             save_weights(runner.model, baseline_ckpt,
-                         meta=dict(config=config, epochs=baseline_epochs))
+                         meta=dict(epochs=baseline_epochs))
             digest.cache_clear()  # baseline.pth is new
             save_json(os.path.join(base_dir, RUN_RECORD), dict(
                 settings=base_settings, row=rows[0],
