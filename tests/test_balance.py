@@ -2078,6 +2078,45 @@ def test_a_baseline_trained_again_is_the_same_file_whatever_the_config_path(
             config
 
 
+def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A 0-epoch baseline (built and evaluated, never trained) in a folder
+    holding an earlier baseline's epoch_1.pth logged tools/train.py's
+    warning: that it writes over them (it writes no checkpoint) and that
+    --resume continues that run. It says nothing of them, as nothing
+    writes over them; a runner built to train there still warns. The
+    runner is a stand-in (nothing is built)."""
+    import importlib
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    api = importlib.import_module('openselfsup.apis.train')  # the module
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    logged = []
+
+    def built(cfg, notes, config):  # the runner, with the notes it logs
+        logged.append(notes)
+        return SimpleNamespace(model=nn.Linear(2, 1), epoch=0,
+                               val=lambda: {k: 0.5 for k in names})
+
+    monkeypatch.setattr(api, '_built', built)
+    monkeypatch.setattr(bs, 'train', _StandInRuns(names))
+    base = tmp_path / 'sweep' / 'baseline'
+    base.mkdir(parents=True)
+    (base / 'epoch_1.pth').write_bytes(b'an earlier baseline\'s')
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(base.parent),
+                         baseline_epochs=0, cfg_options=opts)
+    assert len(logged) == 1
+    assert not [n for n in logged[0] if 'epoch_1.pth' in n], logged[0]
+    api.build_runner(SLIDE_DEMO, work_dir=str(base), cfg_options=opts)
+    assert [n for n in logged[1] if 'epoch_1.pth' in n] == [
+        f'warning: {base} holds 1 checkpoint(s) of an earlier run '
+        '(epoch_1.pth): this run writes over those of the same names '
+        f'({api.EARLIER_RUN_HINT})']
+
+
 def test_sweep_cli_rejects_bad_lambda(capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(

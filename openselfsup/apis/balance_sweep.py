@@ -584,8 +584,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                cfg_options=base_opts,
                                earlier_run_hint=earlier_run_hint)
             else:
+                # evaluated, never trained: it writes over no checkpoint
+                # of an earlier baseline there, and says nothing of them
                 runner = build_runner(config, work_dir=base_dir, amp=amp,
-                                      cfg_options=base_opts)
+                                      cfg_options=base_opts, trains=False)
             # evaluated before its weights are saved: evaluation data that
             # cannot be read (a missing feature file; with 0 epochs nothing
             # has read it yet) stops the sweep before it writes anything

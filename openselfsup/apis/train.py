@@ -481,13 +481,17 @@ def prepare_config(cfg: Config, config_path: str,
                    resume: Union[bool, str] = False,
                    amp: bool = False, launcher: str = 'none',
                    auto_scale_lr: bool = False,
-                   earlier_run_hint: str = EARLIER_RUN_HINT) -> list:
+                   earlier_run_hint: str = EARLIER_RUN_HINT,
+                   trains: bool = True) -> list:
     """Apply the command-line choices to a loaded config, in place.
 
     ``earlier_run_hint``: what the warning about an earlier run's
     checkpoints in a new run's work dir suggests (default:
     :data:`EARLIER_RUN_HINT`, tools/train.py's flags); a caller that
-    trains runs of its own (a sweep) names its own.
+    trains runs of its own (a sweep) names its own. ``trains`` False: the
+    runner is evaluated and never trained (a sweep's 0-epoch baseline); it
+    saves no checkpoint, so an earlier run's in the work dir are neither
+    warned of nor refused (it writes over none).
 
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
@@ -588,10 +592,11 @@ def prepare_config(cfg: Config, config_path: str,
             notes += initial_notes  # load_from not read
             notes += resume_notes(path, cfg, world)
     # a new run, or another run's checkpoint continued here: its
-    # epoch_N.pth go over those of the work dir's own run, if any
-    if resume is False or not cfg.resume or (
+    # epoch_N.pth go over those of the work dir's own run, if any (a
+    # runner that does not train saves none)
+    if trains and (resume is False or not cfg.resume or (
             cfg.load_from and checkpoint_folder(cfg.load_from) !=
-            os.path.realpath(cfg.work_dir)):
+            os.path.realpath(cfg.work_dir))):
         from ..engine.runner import check_new_run_dir
         earlier = check_new_run_dir(cfg.work_dir, cfg)
         if earlier:
@@ -664,10 +669,12 @@ def build_runner(config: str,
                  amp: bool = False,
                  cfg_options: Optional[dict] = None,
                  launcher: str = 'none', auto_scale_lr: bool = False,
-                 check_data: bool = False):
+                 check_data: bool = False, trains: bool = True):
     """The runner :func:`train` trains, built and not run (its arguments):
     e.g. ``runner.val()`` evaluates the config's model as it starts.
-    ``check_data``: :func:`check_data_paths` first.
+    ``check_data``: :func:`check_data_paths` first. ``trains`` False: the
+    caller only evaluates it (:func:`prepare_config`: the work dir's
+    checkpoints are not warned of, as it writes over none).
 
     Returns:
         mmengine.runner.Runner: the built runner.
@@ -676,7 +683,8 @@ def build_runner(config: str,
         InputError: as :func:`train`.
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
-                           launcher, auto_scale_lr, check_data)
+                           launcher, auto_scale_lr, check_data,
+                           trains=trains)
     return _built(cfg, notes, config)
 
 
@@ -684,13 +692,13 @@ def _prepared(config: str, work_dir: Optional[str],
               resume: Union[bool, str], amp: bool,
               cfg_options: Optional[dict], launcher: str,
               auto_scale_lr: bool, check_data: bool,
-              earlier_run_hint: str = EARLIER_RUN_HINT):
+              earlier_run_hint: str = EARLIER_RUN_HINT, trains: bool = True):
     """:func:`build_runner`'s config, checked, and the notes for its log:
     the config and the command line first, their mistakes reported before
     the model stack is imported."""
     cfg = load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
-                           auto_scale_lr, earlier_run_hint) + \
+                           auto_scale_lr, earlier_run_hint, trains) + \
         schedule_notes(cfg)
     if check_data:
         check_data_paths(cfg)
