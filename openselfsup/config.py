@@ -263,6 +263,18 @@ def _live(cfg: Config, top: str) -> bool:
     return top in PROJECT_KEYS or top in _runner_keys()
 
 
+def config_variables(cfg: Config) -> List[str]:
+    """The top-level names of a loaded config that no run reads
+    (:func:`_live`): the file's own variables (``data_root``, ``lr = 0.1``
+    used to build ``optim_wrapper``), whose values the sections that use
+    them hold already, so that renaming or changing one changes nothing
+    that runs. ``custom_imports`` is not one: MMEngine imports its modules
+    as it reads the file, and they register the classes the config
+    names."""
+    return [k for k in cfg.keys()
+            if k != 'custom_imports' and not _live(cfg, k)]
+
+
 def _uses(cfg: Config, key: str, value: Any) -> List[str]:
     """Dotted keys below the top level of the sections a run reads
     (:func:`_live`) whose value is ``value``, or, for a string, starts with

@@ -2061,6 +2061,7 @@ def test_a_baseline_trained_again_is_the_same_file_whatever_the_config_path(
     runs = _StandInRuns(names)
     monkeypatch.setattr(bs, 'train', runs)
     monkeypatch.setattr(bs, 'print_log', lambda *a, **k: None)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     monkeypatch.chdir(ROOT)
     typed = os.path.relpath(SLIDE_DEMO, ROOT)
     child = tmp_path / 'inherits.py'
@@ -2103,6 +2104,7 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
 
     monkeypatch.setattr(api, '_built', built)
     monkeypatch.setattr(bs, 'train', _StandInRuns(names))
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     base = tmp_path / 'sweep' / 'baseline'
     base.mkdir(parents=True)
     (base / 'epoch_1.pth').write_bytes(b'an earlier baseline\'s')
@@ -2115,6 +2117,80 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
         f'warning: {base} holds 1 checkpoint(s) of an earlier run '
         '(epoch_1.pth): this run writes over those of the same names '
         f'({api.EARLIER_RUN_HINT})']
+
+
+def test_run_settings_leave_out_the_files_own_variables(tmp_path):
+    """A config's own variables (``lr = 0.002`` used to build
+    ``optim_wrapper``) were run settings: renaming one refused a resume
+    whose sections, which hold its value, were the same. The sections are
+    compared, the variables not; a value changed through one is still a
+    difference, and ``custom_imports`` (the modules that register the
+    classes) is still compared."""
+    from openselfsup.apis.balance_sweep import run_settings
+    from openselfsup.config import load_config
+    configs = {}
+    for name, text in (
+            ('lr', 'lr = 0.002\noptim_wrapper = dict(optimizer=dict(lr=lr))'),
+            ('renamed', 'base_lr = 0.002\n'
+             'optim_wrapper = dict(optimizer=dict(lr=base_lr))'),
+            ('other', 'lr = 0.003\noptim_wrapper = dict(optimizer=dict(lr=lr))'
+             )):
+        path = tmp_path / f'{name}.py'
+        path.write_text(f'_base_ = [{SLIDE_DEMO!r}]\n{text}\n')
+        configs[name] = run_settings(load_config(str(path)), epochs=0)
+    assert configs['lr'] == configs['renamed']
+    tops = {k.split('.')[1] for k in configs['lr'] if '.' in k}
+    assert tops.isdisjoint({'lr', 'feat_dim', 'data_root', 'max_epochs',
+                            'dataset'}) and 'optim_wrapper' in tops
+    assert configs['lr']['config.optim_wrapper.optimizer.lr'] == 0.002
+    assert {k for k in configs['lr'] if configs['lr'][k] != configs[
+        'other'][k]} == {'config.optim_wrapper.optimizer.lr'}
+    assert 'openselfsup.models' in [
+        v for k, v in configs['lr'].items()
+        if k.startswith('config.custom_imports.imports.')]
+
+
+def test_a_0_epoch_baseline_is_compared_without_the_training_keys(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A 0-epoch baseline is built and evaluated, never trained, yet its
+    record compared train_cfg and the optimizer: a resume with another
+    max_epochs or lr for the lambda runs refused it. It is reused, and the
+    lambda runs, which train with them, are refused; a record written
+    before (holding the keys now left out: train_cfg, a variable of the
+    file) is compared without them. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'build_runner', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    work = tmp_path / 'sweep'
+
+    def sweep(**changes):
+        runs.calls.clear()
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=0, resume=True,
+                             cfg_options={**opts, **changes})
+
+    sweep()
+    record = work / 'baseline' / bs.RUN_RECORD
+    old = json.loads(record.read_text())
+    old['settings'].update({'config.train_cfg.max_epochs': 6,
+                            'config.feat_dim': 32})  # as written before
+    record.write_text(json.dumps(old))
+    sweep()
+    assert runs.calls == []
+    for key, value in (('train_cfg.max_epochs', 3),
+                       ('optim_wrapper.optimizer.lr', 0.5)):
+        with pytest.raises(InputError) as exc:
+            sweep(**{key: value})
+        assert str(exc.value).startswith(
+            f'--resume: {work / "lambda_0.5"} holds lambda 0.5 made with '
+            f'other settings than this sweep\'s ({key} ')
+        assert runs.calls == []
 
 
 def test_sweep_cli_rejects_bad_lambda(capsys):

@@ -36,8 +36,8 @@ from ..models.algorithms.balanced import check_balance
 from ..utils import (InputError, check_distinct, check_writable, file_sha1,
                      load_json, locked, remove_set, save_json, save_set)
 from ..utils.io import json_text
-from ..config import (config_dicts, default_work_dir, flat_config, key_below,
-                      load_config)
+from ..config import (config_dicts, config_variables, default_work_dir,
+                      flat_config, key_below, load_config)
 from .train import (annotation_path, build_runner, check_data_paths,
                     check_load_from, train)
 
@@ -58,6 +58,14 @@ _NOT_THE_RESULT = ('work_dir', 'experiment_name', 'sweep',
                    'default_hooks.timer')
 #: the test set's keys: compared only for a sweep with ``test``
 _TEST_KEYS = ('test_dataloader', 'test_evaluator', 'test_cfg')
+#: the keys only training reads: not compared for a 0-epoch baseline, which
+#: is built and evaluated, never trained. Its evaluation builds no
+#: optimizer and no schedule (nor scales a learning rate); it does build
+#: the training loop (mmpretrain's VisualizationHook asks for it after the
+#: first validation step), whose epochs and validation interval reach no
+#: metric. The training data is compared (that loop reads its dataset).
+_TRAINING_ONLY = ('train_cfg', 'optim_wrapper', 'param_scheduler',
+                  'auto_scale_lr')
 
 
 def lambda_name(value: float) -> str:
@@ -222,25 +230,26 @@ def _plain(value):
         repr(value)
 
 
-def run_settings(config: str, cfg_options: dict, digest=file_sha1,
-                 skip: Sequence[str] = (), **fields) -> dict:
+def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
+                 **fields) -> dict:
     """What a sweep run's result depends on, as its record holds it (a
     flat dict, compared key by key when the sweep is resumed): ``fields``
     (``amp``, ``test``; the baseline's ``epochs``; a lambda run's
     ``baseline``, the SHA-1 of the weights it starts from), every key of
-    the run's config (``config`` with the run's ``cfg_options``) as
-    ``config.<key>`` (but those of :data:`_NOT_THE_RESULT` and ``skip``,
-    keys the caller compares otherwise, and the test set's without
-    ``test``), and the contents of every file the config names as
+    the run's config ``cfg`` (the config loaded with the run's
+    ``cfg_options``: :func:`~openselfsup.config.load_config`) as
+    ``config.<key>`` (but those :func:`_not_compared` names: the keys of
+    :data:`_NOT_THE_RESULT` and ``skip``, keys the caller compares
+    otherwise, the test set's without ``test``, and the file's own
+    variables), and the contents of every file the config names as
     ``file.<key>``: its SHA-1 (``digest``), e.g. the annotation lists
     (``ann_file``, joined to its ``data_root``) and a start checkpoint
     (``load_from``, ``model.backbone.checkpoint``). Folders count by their
     path: the files in a data folder (the images, the slides' feature
     files) are not read.
     """
-    cfg = load_config(config, cfg_options).to_dict()
-    skip = _NOT_THE_RESULT + tuple(skip) + (
-        () if fields.get('test') else _TEST_KEYS)
+    skip = _not_compared(cfg, skip, bool(fields.get('test')))
+    cfg = cfg.to_dict()
     out = dict(fields)
     for key, value in flat_config(cfg).items():
         if not key_below(key, skip):
@@ -256,6 +265,27 @@ def run_settings(config: str, cfg_options: dict, digest=file_sha1,
                 out[f'file.{where}'] = digest(path)
     # as the record reads back (a tuple a list, NaN None)
     return json.loads(json_text(out))
+
+
+def _not_compared(cfg, skip: Sequence[str], test: bool) -> tuple:
+    """The keys of the loaded config ``cfg`` that :func:`run_settings`
+    leaves out, with the keys below them: those of :data:`_NOT_THE_RESULT`,
+    ``skip``, the test set's without ``test``, and the file's own variables
+    (:func:`~openselfsup.config.config_variables`: ``lr = 0.1`` used to
+    build ``optim_wrapper``, whose value ``optim_wrapper`` holds)."""
+    return _NOT_THE_RESULT + tuple(skip) + (() if test else _TEST_KEYS) + \
+        tuple(config_variables(cfg))
+
+
+def uncompared_settings(cfg, skip: Sequence[str] = (),
+                        test: bool = False) -> tuple:
+    """The settings (``config.<key>``, ``file.<key>``) of the keys that
+    :func:`run_settings` leaves out of ``cfg``'s (:func:`_not_compared`),
+    for the comparison with a record: one written before a key was left
+    out (a file's variable, a 0-epoch baseline's ``train_cfg``) holds it,
+    and is compared without it."""
+    return tuple(f'{kind}.{key}' for kind in ('config', 'file')
+                 for key in _not_compared(cfg, skip, test))
 
 
 #: a setting one side does not have
@@ -286,8 +316,10 @@ def _describe(key: str, there, here) -> str:
 def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
     """The first setting (the shallowest key) in which a run's recorded
     settings ``there`` differ from this sweep's ``here``, in words, and how
-    many more differ; None when they agree (but for ``skip``)."""
-    diff = sorted((k for k in set(there) | set(here) if k not in skip and
+    many more differ; None when they agree (but for the keys ``skip`` and
+    those below them)."""
+    diff = sorted((k for k in set(there) | set(here)
+                   if not key_below(k, skip) and
                    there.get(k, _ABSENT) != here.get(k, _ABSENT)),
                   key=lambda k: (k.count('.'), k))
     if not diff:
@@ -319,7 +351,8 @@ def _refuse_other_settings(run: str, run_dir: str, diff: str,
         f'sweep{replace}, {remove}or give another --work-dir')
 
 
-def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
+def _recorded_run(run_dir: str, settings: dict, run: str,
+                  uncompared: Sequence[str] = ()) -> Optional[dict]:
     """The record (:data:`RUN_RECORD`) of the run in ``run_dir``, its row
     read back (:func:`_read_row`), when the run has one; None when it has
     none (it never ran, or was interrupted: it trains again).
@@ -327,7 +360,9 @@ def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
     Raises:
         InputError: the record is not one, or holds other settings than
             ``settings`` (but ``baseline``, which the caller compares once
-            the baseline is there), naming the first that differs.
+            the baseline is there, and the keys ``uncompared`` and those
+            below them: :func:`uncompared_settings`), naming the first that
+            differs.
     """
     path = os.path.join(run_dir, RUN_RECORD)
     if not os.path.lexists(path):
@@ -342,7 +377,7 @@ def _recorded_run(run_dir: str, settings: dict, run: str) -> Optional[dict]:
         raise InputError(f'{path}: not a sweep run\'s record (no settings '
                          'and row); remove it to train that run again')
     diff = _settings_difference(record['settings'], settings,
-                                skip=('baseline',))
+                                skip=('baseline', *uncompared))
     if diff:
         _refuse_other_settings(run, run_dir, diff)
     _read_row(record['row'])
@@ -517,9 +552,13 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         'a sweep without --resume trains every run again; with it, the runs '
         'that ended with its settings are reused; --work-dir keeps both')
 
-    def settings(opts: dict, **fields) -> dict:
-        return run_settings(config, opts, digest, amp=bool(amp),
-                            test=bool(test), **fields)
+    def settings(opts: dict, skip: Sequence[str] = (), **fields) -> tuple:
+        # the run's settings, and those not compared (which a record
+        # written before they were left out may hold)
+        run_cfg = load_config(config, opts)
+        return (run_settings(run_cfg, digest, skip=skip, amp=bool(amp),
+                             test=bool(test), **fields),
+                uncompared_settings(run_cfg, skip, bool(test)))
 
     # one sweep at a time in a work dir: a second one would replace the
     # first's baseline.pth, which the first's lambda runs then load (their
@@ -532,7 +571,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # report: the removal is for a failure)
     from ..engine.runner import removed_if_left_empty
     with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy):
-        base_settings = settings(base_opts, epochs=baseline_epochs)
+        # a 0-epoch baseline is evaluated, never trained: what only
+        # training reads is not its result
+        base_settings, base_uncompared = settings(
+            base_opts, () if baseline_epochs else _TRAINING_ONLY,
+            epochs=baseline_epochs)
         # a lambda run's load_from is the baseline: compared as its weights
         # once the baseline is there (``baseline``)
         lambda_settings = [settings(opts, skip=('load_from',))
@@ -540,11 +583,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         # with resume, the runs that have ended with these settings (a
         # recorded run of other settings is refused here, before anything
         # trains)
-        base_record = resume and _recorded_run(base_dir, base_settings,
-                                               'the baseline')
-        records = [resume and _recorded_run(run_dir, here, f'lambda {name}')
-                   for (_, name, run_dir, _), here in zip(lambda_runs,
-                                                          lambda_settings)]
+        base_record = resume and _recorded_run(
+            base_dir, base_settings, 'the baseline', base_uncompared)
+        records = [resume and _recorded_run(run_dir, here, f'lambda {name}',
+                                            uncompared)
+                   for (_, name, run_dir, _), (here, uncompared) in zip(
+                       lambda_runs, lambda_settings)]
         if base_record and not (
                 os.path.isfile(baseline_ckpt) and
                 base_record.get('checkpoint') == digest(baseline_ckpt)):
@@ -617,7 +661,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 others=[d for _, d, _ in stale[1:]])
 
         # 2. one tuning run per lambda, all from the same baseline
-        for (lam, name, run_dir, opts), here, record in zip(
+        for (lam, name, run_dir, opts), (here, _), record in zip(
                 lambda_runs, lambda_settings, records):
             if record:
                 print_log(f'reusing lambda {name} from {run_dir}',
