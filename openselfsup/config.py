@@ -90,6 +90,24 @@ def flat_config(node: Any, prefix: str = '') -> Dict[str, Any]:
     return out
 
 
+#: a key one side of a comparison does not have (:func:`key_change`)
+UNSET = type('Unset', (), {'__repr__': lambda self: 'unset'})()
+
+
+def key_change(key: str, old: Any, new: Any, show=repr) -> str:
+    """A key whose value differs between an earlier run (a checkpoint's
+    config, a sweep run's record: ``old``) and this one (``new``), in
+    words: ``key: old -> new`` (``train_cfg.max_epochs: 2 -> 4``), each
+    value as ``show`` writes it (default ``repr``), :data:`UNSET` (a key
+    one side does not have) as ``unset``. How the resume checks
+    (:func:`~openselfsup.engine.runner.model_difference`,
+    :func:`~openselfsup.engine.runner.schedule_changes`) and the lambda
+    sweep's run records name a difference."""
+    def text(value) -> str:
+        return 'unset' if value is UNSET else show(value)
+    return f'{key}: {text(old)} -> {text(new)}'
+
+
 def key_below(key: str, roots: Sequence[str]) -> bool:
     """Whether the dotted ``key`` is one of ``roots`` or a key below one
     (``model.backbone.depth`` is below ``model``, ``model_ema`` is not)."""

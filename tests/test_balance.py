@@ -1912,11 +1912,11 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     lr = load_config(SLIDE_DEMO, opts).optim_wrapper.optimizer.lr
     for change, differs in (
             (dict(cfg_options={**opts, 'optim_wrapper.optimizer.lr': 2 * lr}),
-             f'optim_wrapper.optimizer.lr = {lr!r} there, {2 * lr!r} here'),
-            (dict(baseline_epochs=2), 'baseline epochs = 1 there, 2 here'),
-            (dict(test=True), '--test = False there, True here'),
+             f'optim_wrapper.optimizer.lr: {lr!r} -> {2 * lr!r}'),
+            (dict(baseline_epochs=2), 'baseline epochs: 1 -> 2'),
+            (dict(test=True), '--test: False -> True'),
             (dict(cfg_options={**opts, 'randomness.seed': 1}),
-             'randomness.seed = 0 there, 1 here')):
+             'randomness.seed: 0 -> 1')):
         runs.calls.clear()
         kwargs = dict(dict(baseline_epochs=1, cfg_options=opts), **change)
         with pytest.raises(InputError) as exc:
@@ -1937,8 +1937,8 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     old = file_sha1(str(val))
     val.write_text(val.read_text() + '\n')
     with pytest.raises(InputError, match=re.escape(
-            'the contents of the file val_dataloader.dataset.ann_file names '
-            f'(SHA-1 {old[:12]} there, {file_sha1(str(val))[:12]} here)')):
+            'the contents of the file val_dataloader.dataset.ann_file names, '
+            f'SHA-1: {old[:12]} -> {file_sha1(str(val))[:12]})')):
         bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
                              baseline_epochs=1, resume=True,
                              cfg_options=opts)
@@ -1954,7 +1954,7 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     with pytest.raises(InputError, match=re.escape(
             f'--resume: {work / "lambda_0.5"} holds lambda 0.5 made with '
             'other settings than this sweep\'s (the baseline weights it was '
-            'tuned from (baseline.pth SHA-1 ')) as exc:
+            'tuned from, baseline.pth SHA-1: ')) as exc:
         bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
                              baseline_epochs=1, resume=True,
                              cfg_options=opts)
@@ -2029,15 +2029,15 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     assert runs.calls == []
     with pytest.raises(InputError, match=re.escape(
             f'holds the baseline made with other settings than this '
-            f'sweep\'s (load_from = {str(first)!r} there, {str(other)!r} '
-            'here; 1 more differs)')):
+            f'sweep\'s (load_from: {str(first)!r} -> {str(other)!r}; 1 more '
+            'differs)')):
         sweep(other, resume=True)
     assert runs.calls == []
     old = file_sha1(str(first))
     first.write_bytes(b'task-trained weights, trained on')
     with pytest.raises(InputError, match=re.escape(
-            'the contents of the file load_from names (SHA-1 '
-            f'{old[:12]} there, {file_sha1(str(first))[:12]} here)')):
+            'the contents of the file load_from names, SHA-1: '
+            f'{old[:12]} -> {file_sha1(str(first))[:12]})')):
         sweep(first, resume=True)
     assert runs.calls == []
 
@@ -2150,6 +2150,33 @@ def test_run_settings_leave_out_the_files_own_variables(tmp_path):
         if k.startswith('config.custom_imports.imports.')]
 
 
+def test_the_resume_checks_and_the_sweep_word_a_difference_alike():
+    """Three comparisons worded a difference three ways: a checkpoint's
+    model (``= None there, 1 here`` for a key the checkpoint's model did
+    not have: it was not None, it was not set), its schedule
+    (``max_epochs 2 -> 4``, ``unset``) and a sweep run's record
+    (``= 1 there, 'not set' here``). One wording now, the earlier run's
+    value first: ``key: old -> new``, ``unset`` for a key one side does not
+    have; what each compares is as before (a model key None on one side
+    and absent on the other is no difference)."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.balance_sweep import _settings_difference
+    from openselfsup.engine.runner import model_difference, schedule_changes
+    text = ("model = dict(type='M', depth=18, norm=None)\n"
+            'train_cfg = dict(max_epochs=2, val_interval=1)\n')
+    here = Config(dict(model=dict(type='M', depth=18, frozen=1),
+                       train_cfg=dict(max_epochs=4)))
+    assert model_difference('unread.pth', here, text) == \
+        'model.frozen: unset -> 1'
+    assert [line for _, line in schedule_changes(text, here)] == [
+        'train_cfg.max_epochs: 2 -> 4', 'train_cfg.val_interval: 1 -> unset']
+    assert _settings_difference(
+        {'config.x': 1, 'config.train_cfg.max_epochs': 2, 'epochs': 0},
+        {'config.train_cfg.max_epochs': 4, 'epochs': 0}) == \
+        'x: 1 -> unset; 1 more differs'
+
+
 def test_a_0_epoch_baseline_is_compared_without_the_training_keys(
         crossmodal_root, tmp_path, monkeypatch):
     """A 0-epoch baseline is built and evaluated, never trained, yet its
@@ -2189,7 +2216,7 @@ def test_a_0_epoch_baseline_is_compared_without_the_training_keys(
             sweep(**{key: value})
         assert str(exc.value).startswith(
             f'--resume: {work / "lambda_0.5"} holds lambda 0.5 made with '
-            f'other settings than this sweep\'s ({key} ')
+            f'other settings than this sweep\'s ({key}: ')
         assert runs.calls == []
 
 

@@ -907,8 +907,8 @@ def test_resume_reads_the_checkpoint_config_as_data(tmp_path):
     other = load_config(CLP_DEMO, {'model.backbone.depth': 34})
     torch.save({'state_dict': {}, 'meta': {'cfg': code + other.pretty_text}},
                path)
-    with pytest.raises(InputError, match=r'model.backbone.depth = 34 there, '
-                       '18 here'):
+    with pytest.raises(InputError, match=r'model.backbone.depth: 34 -> '
+                       '18'):
         check_same_model(str(path), cfg)
     assert not marker.exists()
 
@@ -1349,8 +1349,8 @@ def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path):
                 'state_dict': {}}, str(ckpt))
     before = ckpt.read_bytes()
     line = _train_fails(fsp, '--work-dir', str(work))
-    assert f'{work} holds the run of another model ({ckpt}: model.type = ' \
-        "'MoCoV3' there, 'ImageClassifier' here)" in line
+    assert f'{work} holds the run of another model ({ckpt}, model.type: ' \
+        "'MoCoV3' -> 'ImageClassifier')" in line
     assert '--work-dir' in line
     assert sorted(os.listdir(work)) == ['epoch_1.pth']
     assert ckpt.read_bytes() == before
@@ -2173,8 +2173,8 @@ def test_work_dir_check_ignores_device_choices_and_initial_weights(
     assert check_new_run_dir(str(work), cpu) == ['epoch_1.pth']
     check_same_model(ckpt, cpu)
     cpu.model.backbone.depth = 34
-    with pytest.raises(InputError, match=r'model\.backbone\.depth = 18 '
-                       'there, 34 here'):
+    with pytest.raises(InputError, match=r'model\.backbone\.depth: 18 '
+                       '-> 34'):
         check_new_run_dir(str(work), cpu)
 
 

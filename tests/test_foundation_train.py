@@ -519,11 +519,11 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
     assert warned == [
         f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
         'training schedule differs from that of the run that wrote it: '
-        'train_cfg.max_epochs 2 -> 4, total_batch_size 8 -> 4; the run '
+        'train_cfg.max_epochs: 2 -> 4, total_batch_size: 8 -> 4; the run '
         'continues with this config\'s',
         f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
-        f'param_scheduler.0.end 2 -> 4, optim_wrapper.optimizer.lr {lr!r} '
-        f'-> {lr * 2!r} are not used: the resume restores the '
+        f'param_scheduler.0.end: 2 -> 4, optim_wrapper.optimizer.lr: '
+        f'{lr!r} -> {lr * 2!r} are not used: the resume restores the '
         'learning-rate scheduler and optimizer state the checkpoint holds, '
         'with the values of the run that wrote it (to train with this '
         'config\'s: a new run from its weights, without --resume: '
@@ -571,7 +571,7 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
     assert on(2, total=16)[1] == [] and on.batch_keys == [
         f'warning: --resume from {a / "epoch_2.pth"}: this config\'s '
         'training schedule differs from that of the run that wrote it: '
-        'total_batch_size 8 -> 16; the run continues with this config\'s'
+        'total_batch_size: 8 -> 16; the run continues with this config\'s'
     ], on.batch_keys
     # a checkpoint saved before the meta held them: nothing said
     old = torch.load(a / 'epoch_2.pth', weights_only=True)
@@ -594,8 +594,8 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
                                                   ).exists()
     log = ''.join(p.read_text() for p in a.glob('*/*.log'))
     assert f'continuing that run in its work dir {a}' in log
-    assert 'train_cfg.max_epochs 2 -> 3; the run continues' in log
-    assert f'param_scheduler.0.end 2 -> 3, optim_wrapper.optimizer.lr ' \
+    assert 'train_cfg.max_epochs: 2 -> 3; the run continues' in log
+    assert f'param_scheduler.0.end: 2 -> 3, optim_wrapper.optimizer.lr: ' \
         f'{lr!r} -> {lr * 10!r} are not used' in log
     epoch3 = [line for line in log.splitlines()
               if 'Epoch(train) [3]' in line]

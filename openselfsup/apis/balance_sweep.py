@@ -36,8 +36,9 @@ from ..models.algorithms.balanced import check_balance
 from ..utils import (InputError, check_distinct, check_writable, file_sha1,
                      load_json, locked, remove_set, save_json, save_set)
 from ..utils.io import json_text
-from ..config import (config_dicts, config_variables, default_work_dir,
-                      flat_config, key_below, load_config)
+from ..config import (UNSET, config_dicts, config_variables,
+                      default_work_dir, flat_config, key_below, key_change,
+                      load_config)
 from .train import (annotation_path, build_runner, check_data_paths,
                     check_load_from, train)
 
@@ -288,29 +289,23 @@ def uncompared_settings(cfg, skip: Sequence[str] = (),
                  for key in _not_compared(cfg, skip, test))
 
 
-#: a setting one side does not have
-_ABSENT = object()
-
-
-def _show(value) -> str:
-    return 'not set' if value is _ABSENT else repr(value)
-
-
 def _describe(key: str, there, here) -> str:
-    """One differing setting of :func:`run_settings`, in words."""
-    def sha(v):
-        return 'none' if v is _ABSENT else v[:12]
+    """One differing setting of :func:`run_settings`, in words, the
+    recorded run's value first (:func:`~openselfsup.config.key_change`;
+    :data:`~openselfsup.config.UNSET`: a setting one side does not
+    have)."""
+    def sha(v) -> str:
+        return v[:12]
     if key.startswith('config.'):
-        return f'{key[len("config."):]} = {_show(there)} there, ' \
-            f'{_show(here)} here'
+        return key_change(key[len('config.'):], there, here)
     if key.startswith('file.'):
-        return (f'the contents of the file {key[len("file."):]} names '
-                f'(SHA-1 {sha(there)} there, {sha(here)} here)')
+        return key_change(f'the contents of the file {key[len("file."):]} '
+                          'names, SHA-1', there, here, sha)
     if key == 'baseline':
-        return (f'the baseline weights it was tuned from (baseline.pth '
-                f'SHA-1 {sha(there)} there, {sha(here)} here)')
+        return key_change('the baseline weights it was tuned from, '
+                          'baseline.pth SHA-1', there, here, sha)
     flag = {'epochs': 'baseline epochs', 'amp': '--amp', 'test': '--test'}
-    return f'{flag.get(key, key)} = {_show(there)} there, {_show(here)} here'
+    return key_change(flag.get(key, key), there, here)
 
 
 def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
@@ -320,14 +315,14 @@ def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
     those below them)."""
     diff = sorted((k for k in set(there) | set(here)
                    if not key_below(k, skip) and
-                   there.get(k, _ABSENT) != here.get(k, _ABSENT)),
+                   there.get(k, UNSET) != here.get(k, UNSET)),
                   key=lambda k: (k.count('.'), k))
     if not diff:
         return None
     more = '' if len(diff) == 1 else \
         f'; {len(diff) - 1} more differ{"s" if len(diff) == 2 else ""}'
-    return _describe(diff[0], there.get(diff[0], _ABSENT),
-                     here.get(diff[0], _ABSENT)) + more
+    return _describe(diff[0], there.get(diff[0], UNSET),
+                     here.get(diff[0], UNSET)) + more
 
 
 def _refuse_other_settings(run: str, run_dir: str, diff: str,
@@ -657,7 +652,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             name, run_dir, there = stale[0]
             _refuse_other_settings(
                 f'lambda {name}', run_dir,
-                _describe('baseline', there or _ABSENT, baseline),
+                _describe('baseline', there or UNSET, baseline),
                 others=[d for _, d, _ in stale[1:]])
 
         # 2. one tuning run per lambda, all from the same baseline

@@ -45,7 +45,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import flat_config, key_below
+from ..config import UNSET, flat_config, key_below, key_change
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -99,9 +99,10 @@ def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
             here).
 
     Returns:
-        str | None: the first differing key (the shallowest),
-        ``model.<key> = <there> there, <here> here``; None when the models agree or the checkpoint holds
-        no readable config.
+        str | None: the first differing key (the shallowest), the
+        checkpoint's value first: ``model.<key>: <there> -> <here>``
+        (:func:`~openselfsup.config.key_change`); None when the models
+        agree or the checkpoint holds no readable config.
     """
     from ..config import UNREADABLE, config_text_section
     from .checkpoint import checkpoint_config
@@ -123,7 +124,8 @@ def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
     if not diff:
         return None
     key = diff[0]
-    return f'model.{key} = {old.get(key)!r} there, {new.get(key)!r} here'
+    return key_change(f'model.{key}', old.get(key, UNSET),
+                      new.get(key, UNSET))
 
 
 def _code_keys(flat: dict, unreadable) -> tuple:
@@ -326,9 +328,10 @@ def schedule_changes(text: Optional[str],
                      cfg) -> List[Tuple[str, str]]:
     """How ``cfg``'s training schedule differs from that of the run whose
     config text (``meta['cfg']``) is ``text``: one
-    ``(key, '<key> <there> -> <here>')`` per differing key (flattened,
+    ``(key, '<key>: <there> -> <here>')`` per differing key (flattened,
     ``param_scheduler.0.end``) of :data:`SCHEDULE_KEYS` and the batch
-    (``train_cfg.max_epochs 2 -> 4``; ``unset`` for a key one side lacks),
+    (``train_cfg.max_epochs: 2 -> 4``; ``unset`` for a key one side lacks:
+    :func:`~openselfsup.config.key_change`),
     in key order. The text is read as data, never executed; a part of it
     that is code is not compared.
 
@@ -352,16 +355,11 @@ def schedule_changes(text: Optional[str],
         old.update(_flat_at(sections[top], rest, key))
         new.update(_flat_at(cfg.get(top), rest, key))
     code = _code_keys(old, UNREADABLE)
-    unset = object()
-
-    def show(value) -> str:
-        return 'unset' if value is unset else repr(value)
-
     changes = []
     for key in dict.fromkeys([*old, *new]):  # the configs' order
-        there, here = old.get(key, unset), new.get(key, unset)
+        there, here = old.get(key, UNSET), new.get(key, UNSET)
         if there != here and not key_below(key, code):
-            changes.append((key, f'{key} {show(there)} -> {show(here)}'))
+            changes.append((key, key_change(key, there, here)))
     return changes
 
 
@@ -395,7 +393,7 @@ def check_new_run_dir(work_dir: str, cfg) -> List[str]:
     diff = model_difference(newest, cfg) if newest else None
     if diff:
         raise InputError(
-            f'{work_dir} holds the run of another model ({newest}: {diff}); '
+            f'{work_dir} holds the run of another model ({newest}, {diff}); '
             'training here would write over its checkpoints: give another '
             '--work-dir (or remove that run\'s checkpoints)')
     return earlier
