@@ -384,3 +384,67 @@ def test_checkpoint_of_another_architecture_is_one_line(
     assert 'missing (backbone.layer4.0.conv1.weight' in err[0]
     assert '1 unexpected (extra.weight)' in err[0]
     assert not os.path.exists(tmp_path / 'k')  # nothing written
+
+
+def test_knn_hook_builds_its_datasets_once(hier_root, tmp_path,
+                                          monkeypatch):
+    """KNNEvalHook built the bank and query datasets again at every
+    evaluation (each build reading the metadata and split files and
+    checking every patch), and said its shared-patients warning each time.
+    They are built once, at the first evaluation; every evaluation still
+    equals a fresh standalone one (run_knn) on the same weights."""
+    from types import SimpleNamespace
+
+    import mmengine.logging
+    import torch
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.engine.knn_hook import KNNEvalHook
+    from openselfsup.evaluation.knn import run_knn
+    from openselfsup.registry import DATASETS, MODELS
+    init_default_scope('openselfsup')
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    leaky = str(tmp_path / 'leaky.json')  # a train patient among the queries
+    json.dump(dict(split, val=split['val'] + split['train'][:1]),
+              open(leaky, 'w'))
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    # serialize_data=False: MMEngine's serialisation runs gc.collect(), about
+    # 0.5 s per build here, six builds
+    cfg.merge_from_dict(dict(_options(hier_root, knn_hook=False),
+                             **{'knn_eval.query.split': leaky,
+                                'knn_eval.bank.serialize_data': False,
+                                'knn_eval.query.serialize_data': False}))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    builds, said, logged = [], [], []
+    build = DATASETS.build
+    monkeypatch.setattr(DATASETS, 'build', lambda c, *a, **kw: (
+        builds.append(c['split_name']), build(c, *a, **kw))[1])
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, **kw: said.append(msg))
+    runner = SimpleNamespace(
+        model=model, iter=0,
+        message_hub=MessageHub.get_instance('test_knn_hook_once'),
+        visualizer=SimpleNamespace(
+            add_scalars=lambda scalars, step: logged.append(scalars)),
+        logger=SimpleNamespace(info=lambda *a: None))
+    hook = KNNEvalHook(**cfg.knn_eval, interval=1)
+    want = []
+    for step in (1, 2):
+        runner.iter = step - 1
+        hook.after_train_iter(runner, step - 1)
+        fresh = run_knn(model, **cfg.knn_eval)  # the same weights
+        want.append({f'knn/{lv}_{m}': fresh[lv][m]
+                     for lv in ('patch', 'slide', 'patient')
+                     for m in ('acc', 'mca')})
+        with torch.no_grad():  # other weights for the next evaluation
+            for p in model.parameters():
+                p.add_(torch.randn(p.shape, generator=torch.Generator()
+                                   .manual_seed(step)) * 0.5)
+    assert logged == want
+    # the hook's two builds, then those of each fresh evaluation
+    assert builds == ['train', 'val'] * 3, builds
+    shared = [m for m in said if 'also have patches in the bank' in m]
+    assert len(shared) == 3  # the hook's once, each fresh evaluation's

@@ -214,10 +214,10 @@ def _warn_shared(spl: dict, split: str) -> None:
     file names a patient in more than one of its splits: such a patient is
     trained on and evaluated on, a leak that no accuracy shows (kNN
     evaluation counts it again between its bank and queries). Read, not
-    refused. Said by the first dataset built from the file only: kNN
-    evaluation during training builds its two datasets again at every
-    evaluation (:func:`~openselfsup.evaluation.knn.run_knn`); a file
-    rewritten with another finding is said again."""
+    refused. Said by the first dataset built from the file only (the
+    training set, then the kNN bank and queries of
+    :func:`~openselfsup.evaluation.knn.prepare_knn_data` read it again); a
+    file rewritten with another finding is said again."""
     splits_of: Dict[str, List[str]] = {}  # patient: the splits naming it
     for name, pids in spl.items():
         if isinstance(pids, list):

@@ -6,8 +6,9 @@ evaluated by :func:`openselfsup.apis.knn.knn_eval_checkpoint`.
 """
 from mmengine.hooks import Hook
 
-from ..evaluation.knn import (LEVEL_KEYS, check_knn_settings, format_table,
-                              knn_title, run_knn)
+from ..evaluation.knn import (LEVEL_KEYS, check_knn_settings,
+                              evaluate_knn_data, format_table, knn_title,
+                              prepare_knn_data)
 from ..registry import HOOKS
 
 
@@ -17,6 +18,10 @@ class KNNEvalHook(Hook):
 
     Scalars ``knn/<level>_acc`` and ``knn/<level>_mca`` go to the message
     hub (log and visualisation backends). Runs on rank 0; other ranks wait.
+    The bank and query datasets are built and checked at the first
+    evaluation (:func:`~openselfsup.evaluation.knn.prepare_knn_data`: its
+    warning about query patients in the bank is said then) and reused by
+    the later ones, which only extract features with the current weights.
 
     Args:
         bank (dict): training-patch ``HierarchicalPatchDataset`` config.
@@ -38,11 +43,13 @@ class KNNEvalHook(Hook):
                  aggregation: str = 'l1_softmax', batch_size: int = 64,
                  num_workers: int = 0):
         check_knn_settings(k, temperature, aggregation)  # not at step 5000
-        self.knn = dict(bank=bank, query=query, k=k, temperature=temperature,
-                        aggregation=aggregation, batch_size=batch_size,
-                        num_workers=num_workers)
+        self.data = dict(bank=bank, query=query, batch_size=batch_size,
+                         num_workers=num_workers)
+        self.knn = dict(k=k, temperature=temperature,
+                        aggregation=aggregation)
         self.interval = interval
         self._last = -1
+        self._prepared = None  # KNNData, at the first evaluation
 
     def _evaluate(self, runner, step: int) -> None:
         """Evaluate once per ``step`` (number of iterations trained)."""
@@ -54,7 +61,9 @@ class KNNEvalHook(Hook):
         if is_main_process():
             model = runner.model.module if is_model_wrapper(runner.model) \
                 else runner.model
-            res = run_knn(model, **self.knn)
+            if self._prepared is None:
+                self._prepared = prepare_knn_data(**self.data)
+            res = evaluate_knn_data(model, self._prepared, **self.knn)
             for level, _ in LEVEL_KEYS:
                 for m in ('acc', 'mca'):
                     runner.message_hub.update_scalar(f'knn/{level}_{m}',

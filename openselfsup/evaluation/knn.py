@@ -23,7 +23,7 @@ class accuracy (mean per-class recall over the classes present) per level.
 saved checkpoint.
 """
 import logging
-from typing import Dict, Tuple
+from typing import Any, Dict, NamedTuple, Tuple
 
 import numpy as np
 import torch
@@ -267,34 +267,50 @@ def shared_patients(bank_info: dict, query_info: dict) -> list:
     naming a patient in train and val): their own patches, or others of
     the same tumour, are their nearest neighbours, a leak the accuracy
     does not show. By patient name, as the splits name them, from the
-    datasets' ``hierarchy_arrays()`` (no second walk over the items: the
-    training hook runs this at every evaluation)."""
+    datasets' ``hierarchy_arrays()`` (no second walk over the items)."""
     return sorted(set(bank_info['patient']) & set(query_info['patient']))
 
 
-def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
-            temperature: float = 0.07, aggregation: str = 'l1_softmax',
-            batch_size: int = 64, num_workers: int = 0
-            ) -> Dict[str, Dict[str, float]]:
-    """Build the bank and query datasets, extract features, evaluate.
+class KNNData(NamedTuple):
+    """The bank and query of a kNN evaluation, built and checked once
+    (:func:`prepare_knn_data`): what does not change with the weights.
+
+    Attributes:
+        bank_loader, query_loader: DataLoaders over the two datasets, in
+            item order.
+        classes (tuple): the class names (the datasets agree on them).
+        bank_info, query_info (dict): the datasets' ``hierarchy_arrays()``.
+        shared (list): the query patients who also have patches in the bank
+            (:func:`shared_patients`).
+    """
+    bank_loader: Any
+    query_loader: Any
+    classes: tuple
+    bank_info: dict
+    query_info: dict
+    shared: list
+
+
+def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
+                     num_workers: int = 0) -> KNNData:
+    """Build the bank and query datasets and their loaders, check that they
+    agree on the classes, read their hierarchy and say (one warning line)
+    when query patients also have patches in the bank. The training hook
+    does this at its first evaluation and reuses it after.
 
     Args:
-        model: the (unwrapped) algorithm.
         bank, query (dict): ``HierarchicalPatchDataset`` configs (train and
             validation patches).
-        k, temperature, aggregation: see :func:`knn_evaluate`.
         batch_size, num_workers: DataLoader settings for extraction.
 
-    Returns:
-        dict: :func:`knn_evaluate`'s, plus ``'shared_patients'`` (the
-        number of query patients with patches in the bank, which the title
-        names, with a warning line) when there are any.
+    Raises:
+        InputError: the datasets disagree on the classes (or a dataset
+            refuses its input).
     """
-    check_knn_settings(k, temperature, aggregation)  # before extraction
     bank_ds, bank_loader = _loader(bank, batch_size, num_workers)
     query_ds, query_loader = _loader(query, batch_size, num_workers)
-    classes = bank_ds.metainfo['classes']
-    if tuple(query_ds.metainfo['classes']) != tuple(classes):
+    classes = tuple(bank_ds.metainfo['classes'])
+    if tuple(query_ds.metainfo['classes']) != classes:
         raise InputError('kNN: bank and query datasets disagree on classes')
     bank_info = bank_ds.hierarchy_arrays()
     query_info = query_ds.hierarchy_arrays()
@@ -308,10 +324,55 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
                   'and the queries patient-disjoint splits',
                   logger='current',
                   level=logging.WARNING)
-    bank_f = extract_features(model, bank_loader, 'kNN bank')
-    query_f = extract_features(model, query_loader, 'kNN queries')
-    res = knn_evaluate(bank_f, bank_info['label'], query_f, query_info,
-                       len(classes), k, temperature, aggregation)
-    if shared:
-        res['shared_patients'] = len(shared)
+    return KNNData(bank_loader, query_loader, classes, bank_info, query_info,
+                   shared)
+
+
+def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
+                      temperature: float = 0.07,
+                      aggregation: str = 'l1_softmax'
+                      ) -> Dict[str, Dict[str, float]]:
+    """Extract the bank's and the queries' features with ``model`` and
+    evaluate (:func:`knn_evaluate`).
+
+    Args:
+        model: the (unwrapped) algorithm.
+        data (KNNData): from :func:`prepare_knn_data`.
+        k, temperature, aggregation: see :func:`knn_evaluate`.
+
+    Returns:
+        dict: :func:`knn_evaluate`'s, plus ``'shared_patients'`` (the
+        number of query patients with patches in the bank, which the title
+        names) when there are any.
+    """
+    bank_f = extract_features(model, data.bank_loader, 'kNN bank')
+    query_f = extract_features(model, data.query_loader, 'kNN queries')
+    res = knn_evaluate(bank_f, data.bank_info['label'], query_f,
+                       data.query_info, len(data.classes), k, temperature,
+                       aggregation)
+    if data.shared:
+        res['shared_patients'] = len(data.shared)
     return res
+
+
+def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
+            temperature: float = 0.07, aggregation: str = 'l1_softmax',
+            batch_size: int = 64, num_workers: int = 0
+            ) -> Dict[str, Dict[str, float]]:
+    """Build the bank and query datasets, extract features, evaluate
+    (:func:`prepare_knn_data`, then :func:`evaluate_knn_data`).
+
+    Args:
+        model: the (unwrapped) algorithm.
+        bank, query (dict): ``HierarchicalPatchDataset`` configs (train and
+            validation patches).
+        k, temperature, aggregation: see :func:`knn_evaluate`.
+        batch_size, num_workers: DataLoader settings for extraction.
+
+    Returns:
+        dict: :func:`evaluate_knn_data`'s.
+    """
+    check_knn_settings(k, temperature, aggregation)  # before extraction
+    return evaluate_knn_data(
+        model, prepare_knn_data(bank, query, batch_size, num_workers), k,
+        temperature, aggregation)
