@@ -213,3 +213,64 @@ def test_a_config_without_knn_settings_is_one_line(tmp_path):
         knn_eval_checkpoint(config, None, str(tmp_path / 'out'))
     assert str(err.value).startswith(config)
     assert not os.path.exists(tmp_path / 'out')
+
+
+class _NotAllowListed:
+    """A pickled class that torch.load(weights_only=True) refuses."""
+
+
+def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
+        tmp_path, monkeypatch):
+    """knn_eval.py loaded the checkpoint, then read it again for the SHA-1
+    its results record (and the completeness test read it once more): the
+    SHA-1 of bytes read apart from those loaded. One open, one read: the
+    bytes hashed are those loaded, still with weights_only=True."""
+    import builtins
+    import hashlib
+
+    import torch
+
+    from openselfsup.engine.checkpoint import load_checkpoint_with_sha1
+    path = str(tmp_path / 'iter_2.pth')
+    weights = {'w': torch.arange(2 ** 20, dtype=torch.float32)}  # 4 MB
+    torch.save({'state_dict': weights, 'meta': {'iter': 2}}, path)
+    size = os.path.getsize(path)
+
+    def read_bytes():  # bytes this process has read, /proc/self/io
+        with open('/proc/self/io') as f:
+            return int(next(ln for ln in f if ln.startswith('rchar'))
+                       .split()[1])
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, str) and os.path.abspath(file) == path:
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    before = read_bytes()
+    saved, sha1 = load_checkpoint_with_sha1(path, tensors_only=True)
+    read = read_bytes() - before
+    monkeypatch.undo()
+    assert sha1 == hashlib.sha1(open(path, 'rb').read()).hexdigest()
+    assert torch.equal(saved['state_dict']['w'], weights['w'])
+    assert saved['meta'] == {'iter': 2}
+    assert len(opened) == 1
+    assert size <= read < 1.2 * size  # the completeness test read it too
+    # the refusals are the loader's: a file cut short, an object that is
+    # not allow-listed where every object is wanted (read as inert where
+    # only the tensors are)
+    with open(path, 'rb') as f:
+        head = f.read(size // 2)
+    short = str(tmp_path / 'short.pth')
+    with open(short, 'wb') as f:
+        f.write(head)
+    with pytest.raises(InputError, match='not a readable PyTorch checkpoint'
+                       r' \(truncated'):
+        load_checkpoint_with_sha1(short)
+    torch.save({'state_dict': weights,
+                'meta': {'x': _NotAllowListed()}}, path)
+    with pytest.raises(InputError, match='weights_only=True'):
+        load_checkpoint_with_sha1(path)
+    saved, _ = load_checkpoint_with_sha1(path, tensors_only=True)
+    assert torch.equal(saved['state_dict']['w'], weights['w'])

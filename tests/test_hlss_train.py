@@ -448,3 +448,45 @@ def test_knn_hook_builds_its_datasets_once(hier_root, tmp_path,
     assert builds == ['train', 'val'] * 3, builds
     shared = [m for m in said if 'also have patches in the bank' in m]
     assert len(shared) == 3  # the hook's once, each fresh evaluation's
+
+
+def test_knn_eval_reads_the_checkpoint_once(hier_root, tmp_path,
+                                            monkeypatch):
+    """knn_eval.py opened the checkpoint four times: the completeness
+    test, the check for objects that are not allow-listed, the load, and
+    again for the SHA-1 its results record, hashing bytes read apart from
+    those loaded. Once now; the recorded SHA-1 is the file's."""
+    import builtins
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.registry import MODELS
+    monkeypatch.chdir(ROOT)
+    init_default_scope('openselfsup')
+    knn_eval = script_main('tools/knn_eval.py')
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(dict(_options(hier_root, knn_hook=False),
+                             **{'knn_eval.bank.serialize_data': False,
+                                'knn_eval.query.serialize_data': False}))
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    ckpt = str(tmp_path / 'run' / 'iter_2.pth')
+    os.makedirs(os.path.dirname(ckpt))
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(),
+                'meta': {'iter': 2}}, ckpt)
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and \
+                os.path.abspath(file) == ckpt:
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    assert run_cli(knn_eval, [cfg_path, ckpt]) == 0
+    monkeypatch.undo()
+    assert len(opened) == 1, opened
+    res = json.load(open(os.path.join(tmp_path, 'run', 'knn_iter_2.json')))
+    assert res['checkpoint_sha1'] == _sha1(ckpt)

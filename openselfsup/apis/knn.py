@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from ..config import load_config
-from ..engine.checkpoint import load_checkpoint_file, state_dict_of
+from ..engine.checkpoint import load_checkpoint_with_sha1, state_dict_of
 from ..evaluation.knn import LEVEL_KEYS, format_table, knn_title, run_knn
-from ..utils import InputError, check_writable, file_sha1, save_set
+from ..utils import InputError, check_writable, save_set
 
 
 def plot_levels(results: Dict[str, Dict[str, float]],
@@ -39,10 +39,12 @@ def plot_levels(results: Dict[str, Dict[str, float]],
     return figure_png(fig, dpi=100, title=title)
 
 
-def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
-    """The config's model with the checkpoint's weights (the file is read
-    first: a missing one fails before the model is built; the weights files
-    of open_clip towers are not read, the checkpoint holds every weight).
+def _model_from_checkpoint(cfg, checkpoint: str
+                           ) -> Tuple[torch.nn.Module, str]:
+    """The config's model with the checkpoint's weights, and the SHA-1 of
+    the checkpoint's bytes (the file is read once, first: a missing one
+    fails before the model is built; the weights files of open_clip towers
+    are not read, the checkpoint holds every weight).
 
     Raises:
         InputError: the checkpoint is unreadable, or its tensors do not fit
@@ -52,13 +54,16 @@ def _model_from_checkpoint(cfg, checkpoint: str) -> torch.nn.Module:
     from ..models.open_clip import without_clip_weights
     from ..models.state_dict import load_state
     from ..registry import MODELS
-    state = state_dict_of(load_checkpoint_file(checkpoint,
-                                               tensors_only=True), checkpoint)
+    # the bytes read once: loaded and hashed (what identifies the
+    # checkpoint in its results, check_own_results)
+    saved, sha1 = load_checkpoint_with_sha1(checkpoint, tensors_only=True)
+    state = state_dict_of(saved, checkpoint)
+    del saved
     # every weight comes from the checkpoint (loaded strictly below): an
     # open_clip tower's own file (HLSS: the CC12M checkpoint) is not read
     model = MODELS.build(without_clip_weights(cfg.model))
     load_state(model, state, checkpoint, "the config's model")
-    return model
+    return model, sha1
 
 
 def check_own_results(json_path: str, source: str,
@@ -119,8 +124,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             dict(bank=..., query=..., k=..., temperature=...,
             aggregation=...)``).
         checkpoint (str or None): a checkpoint of that model, loaded with
-            ``weights_only=True``
-            (:func:`~openselfsup.engine.checkpoint.load_checkpoint_file`).
+            ``weights_only=True`` and hashed from one read of its bytes
+            (:func:`~openselfsup.engine.checkpoint.load_checkpoint_with_sha1`).
             ``None``: evaluate the model at its initialisation (random, or
             the pretrained weights the config names: the baseline training
             must beat); ``out_dir`` is then required.
@@ -156,13 +161,14 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         from ..engine.runner import resolve_checkpoint
         checkpoint = resolve_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    sha1 = None  # at initialisation
     if checkpoint is None:
         model = build_initialised(cfg.model, seed)
         # the config in the name: several models' baselines share a folder
         name = os.path.splitext(os.path.basename(config))[0]
         stem = f'random_init_{name}_seed{seed}'
     else:
-        model = _model_from_checkpoint(cfg, checkpoint)
+        model, sha1 = _model_from_checkpoint(cfg, checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
@@ -175,9 +181,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
     check_writable(json_path)
-    # what identifies a checkpoint: its bytes (two runs' epoch_10.pth share
-    # a file name, a retraining's and the run it wrote over a path)
-    sha1 = file_sha1(checkpoint) if checkpoint else None
+    # what identifies a checkpoint: its bytes, sha1 (two runs' epoch_10.pth
+    # share a file name, a retraining's and the run it wrote over a path)
     check_own_results(json_path, source, sha1)
     res = run_knn(model, **cfg.knn_eval)
     bad = res.get('nonfinite')

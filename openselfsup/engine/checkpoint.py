@@ -29,6 +29,8 @@ process (MMEngine's resume and ``load_from``, and
 """
 import contextlib
 import copyreg
+import hashlib
+import io
 import logging
 import os
 from typing import Any, Iterator, List, Optional, Tuple
@@ -38,7 +40,8 @@ import torch
 
 from ..config import trained_image_size
 from ..utils import InputError, check_file, first_line
-from ..utils.checkpoint_files import is_complete_checkpoint  # noqa: F401
+from ..utils.checkpoint_files import (is_complete_archive,  # noqa: F401
+                                      is_complete_checkpoint)
 
 
 def _numpy_globals() -> list:
@@ -89,11 +92,12 @@ def register_safe_globals() -> None:
         _REGISTERED = True
 
 
-def unsafe_globals(path: str) -> List[str]:
+def unsafe_globals(path) -> List[str]:
     """Globals in the checkpoint at ``path`` that are not allow-listed.
 
     Args:
-        path (str): a ``torch.save`` file.
+        path (str or file): a ``torch.save`` file, or an open binary file
+            (an ``io.BytesIO`` of its bytes) at its start.
 
     Returns:
         list[str]: ``module.qualname`` of each class ``torch.load`` would
@@ -130,8 +134,12 @@ def check_checkpoint_file(path: str) -> None:
     """
     check_file(path, 'checkpoint')
     if not is_complete_checkpoint(path):
-        raise InputError(f'{path}: not a readable PyTorch checkpoint '
-                         '(truncated, or not written by torch.save)')
+        raise _not_a_checkpoint(path)
+
+
+def _not_a_checkpoint(path: str) -> InputError:
+    return InputError(f'{path}: not a readable PyTorch checkpoint '
+                      '(truncated, or not written by torch.save)')
 
 
 def load_checkpoint_file(path: str, map_location='cpu',
@@ -162,14 +170,55 @@ def load_checkpoint_file(path: str, map_location='cpu',
     """
     register_safe_globals()
     check_checkpoint_file(path)
-    unsafe = unsafe_globals(path) if tensors_only else []
+    return _torch_load(path, path, map_location, tensors_only, mmap=mmap)
+
+
+def load_checkpoint_with_sha1(path: str, map_location='cpu',
+                              tensors_only: bool = False
+                              ) -> Tuple[dict, str]:
+    """:func:`load_checkpoint_file` and the SHA-1 of the file's bytes (what
+    identifies a checkpoint in the results made from it), from one read of
+    the file: the bytes are hashed, checked (a complete archive) and
+    loaded, where hashing the file after loading it read it again (and the
+    completeness check once more). Same ``weights_only=True`` loading and
+    refusals; the file's bytes are held in memory while it is loaded.
+
+    Args:
+        path (str): the checkpoint file.
+        map_location, tensors_only: as :func:`load_checkpoint_file`.
+
+    Returns:
+        tuple: (the checkpoint, the hex SHA-1 of the file's bytes).
+
+    Raises:
+        InputError: as :func:`load_checkpoint_file`.
+    """
+    register_safe_globals()
+    check_file(path, 'checkpoint')
+    with open(path, 'rb') as f:
+        data = f.read()
+    sha1 = hashlib.sha1(data).hexdigest()
+    buffer = io.BytesIO(data)  # shares data's bytes: no copy
+    if not is_complete_archive(buffer):
+        raise _not_a_checkpoint(path)
+    return _torch_load(buffer, path, map_location, tensors_only), sha1
+
+
+def _torch_load(source, path: str, map_location, tensors_only: bool,
+                mmap: bool = False) -> dict:
+    """``torch.load(source, weights_only=True)`` (``source``: ``path``, or
+    a buffer of its bytes), non-allow-listed globals read as inert with
+    ``tensors_only``; a failure is one line naming ``path``."""
+    def rewound():
+        if not isinstance(source, str):
+            source.seek(0)
+        return source
+    unsafe = unsafe_globals(rewound()) if tensors_only else []
+    extra = dict(mmap=True) if mmap else {}
     try:
-        if not unsafe:
-            return torch.load(path, map_location=map_location,
-                              weights_only=True, mmap=mmap)
-        with _inert_runtime(unsafe):
-            return torch.load(path, map_location=map_location,
-                              weights_only=True, mmap=mmap)
+        with _inert_runtime(unsafe) if unsafe else contextlib.nullcontext():
+            return torch.load(rewound(), map_location=map_location,
+                              weights_only=True, **extra)
     except Exception as exc:  # pickle.UnpicklingError and friends
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
                          f'True ({first_line(exc, with_type=True)})') from None
