@@ -3,6 +3,7 @@ slide / patient aggregation against a hand-computed case where it and the
 raw-sum rule disagree, planted embeddings, and scikit-learn for the metrics."""
 import math
 import os
+import re
 
 import numpy as np
 import pytest
@@ -274,3 +275,51 @@ def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
         load_checkpoint_with_sha1(path)
     saved, _ = load_checkpoint_with_sha1(path, tensors_only=True)
     assert torch.equal(saved['state_dict']['w'], weights['w'])
+
+
+def test_random_init_results_are_replaced_by_the_same_model_only(tmp_path):
+    """A --random-init baseline was known by its seed alone (its name by
+    the config's file name): the baseline of another config of the same
+    file name, in the same --out-dir, replaced it without a word. It is
+    known by its seed and the resolved config's model settings (SHA-1);
+    a record written before that was recorded is compared as before."""
+    import json
+
+    from openselfsup.apis.knn import check_own_results
+    from openselfsup.utils import config_sha1
+    path = str(tmp_path / 'knn_random_init_hlss_seed0.json')
+    init = 'random init (seed 0)'
+    a = config_sha1(dict(type='HLSS', backbone=dict(depth=18, width=8)))
+    b = config_sha1(dict(type='HLSS', backbone=dict(depth=18, width=16)))
+    assert a != b
+    # the settings, not their order or the file they came from
+    assert a == config_sha1(dict(backbone=dict(width=8, depth=18),
+                                 type='HLSS'))
+
+    def record(**fields):
+        with open(path, 'w') as f:
+            json.dump(dict(fields, patch={}), f)
+    record(checkpoint=init, checkpoint_sha1=None, model_config_sha1=a,
+           config='/x/hlss.py')
+    check_own_results(path, init, None, a, '/y/hlss.py')  # a copy: its own
+    with pytest.raises(InputError) as err:
+        check_own_results(path, init, None, b, '/y/hlss.py')
+    assert str(err.value) == (
+        f'{path}: holds the kNN results of {init} of /x/hlss.py (model '
+        f'config SHA-1 {a[:12]}), not of {init} of /y/hlss.py (model config '
+        f'SHA-1 {b[:12]}); give another --out-dir, or delete it to replace '
+        'them')
+    with pytest.raises(InputError, match='not of random init \\(seed 1\\)'):
+        check_own_results(path, 'random init (seed 1)', None, a, '/x/h.py')
+    with pytest.raises(InputError, match='not of /runs/iter_2.pth'):
+        check_own_results(path, '/runs/iter_2.pth', 'c' * 40)
+    # written before the model's SHA-1 was recorded: by the seed, as then
+    record(checkpoint=init, checkpoint_sha1=None, config='/x/hlss.py')
+    check_own_results(path, init, None, b, '/y/hlss.py')
+    with pytest.raises(InputError, match=re.escape(
+            f'results of {init}, not of random init (seed 1) of /y/h.py')):
+        check_own_results(path, 'random init (seed 1)', None, b, '/y/h.py')
+    # a checkpoint's record is not an initialisation's
+    record(checkpoint='/runs/iter_2.pth', checkpoint_sha1='c' * 40)
+    with pytest.raises(InputError, match='results of /runs/iter_2.pth '):
+        check_own_results(path, init, None, a, '/x/hlss.py')

@@ -490,3 +490,50 @@ def test_knn_eval_reads_the_checkpoint_once(hier_root, tmp_path,
     assert len(opened) == 1, opened
     res = json.load(open(os.path.join(tmp_path, 'run', 'knn_iter_2.json')))
     assert res['checkpoint_sha1'] == _sha1(ckpt)
+
+
+def test_random_init_baselines_of_two_configs_of_one_name(
+        hier_root, tmp_path, monkeypatch, capsys):
+    """Two configs of one file name (two runs' folders each holding its
+    demo.py) shared an --out-dir: the second --random-init baseline took
+    the name and the place of the first's results without a word (both
+    were 'random init (seed 0)'). The second is refused in one line, the
+    first's results kept; the first config copied elsewhere (the same
+    model) replaces its own."""
+    from mmengine.config import Config
+    monkeypatch.chdir(ROOT)
+    knn_eval = script_main('tools/knn_eval.py')
+    fast = {'knn_eval.bank.serialize_data': False,
+            'knn_eval.query.serialize_data': False}
+    paths = []
+    for run, width in (('a', 8), ('b', 16), ('c', 8)):
+        cfg = Config.fromfile(CONFIGS['hidisc'])
+        cfg.merge_from_dict(dict(_options(hier_root, knn_hook=False),
+                                 **fast))
+        if width != 8:
+            cfg.merge_from_dict({'model.backbone.base_channels': width,
+                                 'model.heads.in_channels': 8 * width})
+        os.makedirs(tmp_path / run)
+        paths.append(str(tmp_path / run / 'demo.py'))
+        cfg.dump(paths[-1])
+    out = str(tmp_path / 'baselines')
+    result = os.path.join(out, 'knn_random_init_demo_seed0.json')
+    assert run_cli(knn_eval, [paths[0], '--random-init', '--out-dir',
+                              out]) == 0
+    kept = open(result).read()
+    assert json.loads(kept)['model_config_sha1']
+    capsys.readouterr()
+    assert run_cli(knn_eval, [paths[1], '--random-init', '--out-dir',
+                              out]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        f'error: {result}: holds the kNN results of random init (seed 0) '
+        f'of {paths[0]}'), err
+    assert f'not of random init (seed 0) of {paths[1]}' in err[0]
+    assert open(result).read() == kept
+    assert run_cli(knn_eval, [paths[2], '--random-init', '--out-dir',
+                              out]) == 0
+    again = json.load(open(result))
+    assert again.pop('config') == paths[2]
+    assert again == {k: v for k, v in json.loads(kept).items()
+                     if k != 'config'}

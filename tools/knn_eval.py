@@ -17,15 +17,18 @@ Example:
     python tools/knn_eval.py configs/demo/hlss_rn50w8_synthetic.py \\
         --random-init --out-dir work_dirs/demo/random_init_hlss
 
-The checkpoint is read with torch.load(weights_only=True); one of another
-architecture is refused with one line naming its first mismatched tensors.
+The checkpoint is read once with torch.load(weights_only=True), its SHA-1
+recorded; one of another architecture is refused with one line naming its
+first mismatched tensors. Results under the output name of another model
+are refused, never replaced (a checkpoint is known by its SHA-1, a model
+at initialisation by its seed and the config's model settings).
 """
 import argparse
 import sys
 
+from openselfsup.apis.knn import check_knn_arguments
 from openselfsup.config import CfgOptionsAction
-
-from openselfsup.utils import InputError, run_cli
+from openselfsup.utils import run_cli
 
 
 def parse_args(argv):
@@ -54,19 +57,8 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
-    if a.random_init == (a.checkpoint is not None):
-        raise InputError('give either a checkpoint or --random-init')
-    if a.seed is not None and not a.random_init:
-        # a checkpoint's weights do not depend on it: ignored, the seed of
-        # a baseline looked like it had been applied
-        raise InputError('--seed sets the random initialisation: give it '
-                         'with --random-init, not with a checkpoint')
-    if a.random_init and a.out_dir is None:
-        # no checkpoint's folder to write beside: refused before the model
-        # stack is imported, not 8 s later
-        raise InputError('kNN on a model at its initialisation: give '
-                         '--out-dir')
-    # the model stack (8 s) after the command line is checked
+    # before the model stack is imported (8 s), which this module does not
+    check_knn_arguments(a.checkpoint, a.random_init, a.seed, a.out_dir)
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation.knn import format_table
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,

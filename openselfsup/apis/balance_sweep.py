@@ -34,7 +34,8 @@ from mmengine.logging import print_log
 
 from ..models.algorithms.balanced import check_balance
 from ..utils import (InputError, check_distinct, check_writable, file_sha1,
-                     load_json, locked, remove_set, save_json, save_set)
+                     load_json, locked, plain_value, remove_set, save_json,
+                     save_set)
 from ..utils.io import json_text
 from ..config import (UNSET, config_dicts, config_variables,
                       default_work_dir, flat_config, key_below, key_change,
@@ -220,17 +221,6 @@ def _remove_previous_report(work_dir: str, paths: Sequence[str],
               logger='current')
 
 
-def _plain(value):
-    """A config value as JSON holds it: a class or function (a config's
-    ``type=SomeClass``) by its qualified name, which its ``repr`` (an
-    address) is not."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    name = getattr(value, '__qualname__', None)
-    return f'{getattr(value, "__module__", "")}.{name}' if name else \
-        repr(value)
-
-
 def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
                  **fields) -> dict:
     """What a sweep run's result depends on, as its record holds it (a
@@ -254,7 +244,7 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
     out = dict(fields)
     for key, value in flat_config(cfg).items():
         if not key_below(key, skip):
-            out[f'config.{key}'] = _plain(value)
+            out[f'config.{key}'] = plain_value(value)
     for key, node in config_dicts(cfg):
         for name, value in node.items():
             where = f'{key}.{name}' if key else name

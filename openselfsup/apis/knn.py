@@ -4,24 +4,56 @@ The kNN itself (search, scores, slide / patient aggregation, metrics, the
 training hook) is :mod:`openselfsup.engine.knn_hook`; this module builds the
 model of a config, loads a checkpoint into it (or keeps its initialisation),
 runs the evaluation and writes the table, the JSON and the plot.
+
+The model stack (torch, mmpretrain) is imported where it is used:
+``tools/knn_eval.py`` checks its command line with
+:func:`check_knn_arguments` before any of it is loaded.
 """
 import json
 import os
 from typing import Dict, Optional, Tuple
 
-import numpy as np
-import torch
-
 from ..config import load_config
-from ..engine.checkpoint import load_checkpoint_with_sha1, state_dict_of
-from ..evaluation.knn import LEVEL_KEYS, format_table, knn_title, run_knn
-from ..utils import InputError, check_writable, save_set
+from ..utils import InputError, check_writable, config_sha1, save_set
+
+
+def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
+                        seed: Optional[int] = None,
+                        out_dir: Optional[str] = None) -> None:
+    """What to evaluate, checked before anything is loaded: the one place
+    of these lines, for the command line and :func:`knn_eval_checkpoint`.
+
+    Args:
+        checkpoint (str or None): the checkpoint given.
+        random_init (bool): the model at its initialisation is asked for.
+        seed (int or None): the seed given (None: not given).
+        out_dir (str or None): the output folder given.
+
+    Raises:
+        InputError: both or neither of a checkpoint and ``--random-init``;
+            ``--seed`` with a checkpoint (its weights do not depend on it);
+            ``--random-init`` without ``--out-dir`` (no checkpoint's
+            folder to write beside).
+    """
+    if random_init == (checkpoint is not None):
+        raise InputError('give either a checkpoint or --random-init')
+    if seed is not None and not random_init:
+        # a checkpoint's weights do not depend on it: ignored, the seed of
+        # a baseline looked like it had been applied
+        raise InputError('--seed sets the random initialisation: give it '
+                         'with --random-init, not with a checkpoint')
+    if random_init and out_dir is None:
+        raise InputError('kNN on a model at its initialisation: give '
+                         '--out-dir')
 
 
 def plot_levels(results: Dict[str, Dict[str, float]],
                 title: str = '') -> bytes:
     """Bar chart of accuracy and mean class accuracy per level (PNG
     bytes); ``title`` is drawn above it and is the PNG's ``Title``."""
+    import numpy as np
+
+    from ..evaluation.knn import LEVEL_KEYS
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
     levels = [lv for lv, _ in LEVEL_KEYS]
@@ -39,8 +71,7 @@ def plot_levels(results: Dict[str, Dict[str, float]],
     return figure_png(fig, dpi=100, title=title)
 
 
-def _model_from_checkpoint(cfg, checkpoint: str
-                           ) -> Tuple[torch.nn.Module, str]:
+def _model_from_checkpoint(cfg, checkpoint: str) -> Tuple[object, str]:
     """The config's model with the checkpoint's weights, and the SHA-1 of
     the checkpoint's bytes (the file is read once, first: a missing one
     fails before the model is built; the weights files of open_clip towers
@@ -51,6 +82,7 @@ def _model_from_checkpoint(cfg, checkpoint: str
             the model (one line: the first missing, unexpected and
             differently shaped tensors).
     """
+    from ..engine.checkpoint import load_checkpoint_with_sha1, state_dict_of
     from ..models.open_clip import without_clip_weights
     from ..models.state_dict import load_state
     from ..registry import MODELS
@@ -67,18 +99,25 @@ def _model_from_checkpoint(cfg, checkpoint: str
 
 
 def check_own_results(json_path: str, source: str,
-                      sha1: Optional[str]) -> None:
+                      sha1: Optional[str],
+                      model_sha1: Optional[str] = None,
+                      config: Optional[str] = None) -> None:
     """Refuse to replace another model's kNN results in ``json_path``.
 
     Two checkpoints can get one output name (two runs' ``iter_300.pth``
     whose folders share a name, in one ``--out-dir``; a retraining that
-    wrote over the checkpoint beside its results): the second's results
-    must not take the place of the first's, maybe the only record left of
-    it. A rerun replaces its own: a checkpoint is its bytes, the SHA-1 the
-    JSON records (``checkpoint_sha1``), the same wherever its work dir was
-    moved or copied; a model at initialisation is its ``checkpoint``
-    (``random init (seed S)``), as is a checkpoint in a JSON written before
-    the SHA-1 was recorded (its path).
+    wrote over the checkpoint beside its results), and so can two models
+    at initialisation (two configs of one file name, in one ``--out-dir``):
+    the second's results must not take the place of the first's, maybe
+    the only record left of it. A rerun replaces its own: a checkpoint is
+    its bytes, the SHA-1 the JSON records (``checkpoint_sha1``), the same
+    wherever its work dir was moved or copied; a model at initialisation is
+    its seed (``checkpoint``: ``random init (seed S)``) and its resolved
+    config's ``model`` section (``model_config_sha1``,
+    :func:`~openselfsup.utils.config_sha1`), wherever its config file
+    lies. A JSON written before these were recorded is compared by its
+    ``checkpoint`` (a checkpoint's path; an initialisation's seed), as it
+    was then.
 
     Args:
         json_path (str): the results file a run would write.
@@ -86,31 +125,50 @@ def check_own_results(json_path: str, source: str,
             (what the JSON's ``checkpoint`` records).
         sha1 (str or None): the checkpoint file's SHA-1 (None at
             initialisation).
+        model_sha1 (str or None): at initialisation, the SHA-1 of the
+            config's ``model`` section (None for a checkpoint).
+        config (str or None): the config's path, named in the message.
 
     Raises:
-        InputError: the file holds the results of another checkpoint (or
-            is no kNN results file).
+        InputError: the file holds the results of another checkpoint or
+            model (or is no kNN results file).
     """
     if not os.path.isfile(json_path):
         return
     try:
         with open(json_path) as f:
             record = json.load(f)
-        before, before_sha1 = record.get('checkpoint'), \
-            record.get('checkpoint_sha1')
+        before, before_sha1, before_model, before_config = (
+            record.get(k) for k in ('checkpoint', 'checkpoint_sha1',
+                                    'model_config_sha1', 'config'))
     except (OSError, ValueError, AttributeError):
-        before = before_sha1 = None
+        before = before_sha1 = before_model = before_config = None
     if sha1 and before_sha1:  # two checkpoints: the same bytes
         if before_sha1 == sha1:
             return
-    elif before == source:  # an initialisation, or a record of a path only
+    elif model_sha1 and before_model:  # two initialisations: the same model
+        if before == source and before_model == model_sha1:
+            return
+    elif before == source:  # a record of a path or a seed only
         return
-    what = f'{before} (SHA-1 {str(before_sha1)[:12]})' if before_sha1 else \
-        before or 'another file'
-    this = f'{source} (SHA-1 {sha1[:12]})' if sha1 else source
+    what = _results_of(before, before_sha1, before_model, before_config) \
+        if before else 'another file'
+    this = _results_of(source, sha1, model_sha1, config)
     raise InputError(f'{json_path}: holds the kNN results of {what}, not of '
                      f'{this}; give another --out-dir, or delete it to '
                      'replace them')
+
+
+def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
+                config: Optional[str]) -> str:
+    """A model whose results these are, in words: a checkpoint with its
+    SHA-1, an initialisation with its config and model SHA-1."""
+    if sha1:
+        return f'{source} (SHA-1 {str(sha1)[:12]})'
+    if model_sha1:
+        return (f'{source} of {config} (model config SHA-1 '
+                f'{str(model_sha1)[:12]})')
+    return source
 
 
 def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
@@ -139,7 +197,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         tuple: (results dict, path of the JSON written). The dict's
         ``'title'`` (``kNN (k=...) <stem>``, the files' ``knn_<stem>``;
         at initialisation ``random_init_<config>_seed<S>``, naming the
-        model) heads the table, the plot and what the command prints.
+        model) heads the table, the plot and what the command prints; it
+        records the config, the checkpoint's path and SHA-1
+        (``checkpoint_sha1``), and at initialisation the seed
+        (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
+        resolved config's ``model`` section (``model_config_sha1``).
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
@@ -149,24 +211,25 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     from mmengine.registry import init_default_scope
 
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)
+    from ..evaluation.knn import format_table, knn_title, run_knn
     from ..models.extraction import build_initialised  # registers models
     cfg = load_config(config, cfg_options)
     if 'knn_eval' not in cfg:
         raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
                          'in the config')
-    if checkpoint is None and out_dir is None:
-        raise InputError('kNN on a model at its initialisation: give '
-                         '--out-dir')
+    check_knn_arguments(checkpoint, checkpoint is None, out_dir=out_dir)
     if checkpoint is not None:  # a run's work dir: its last checkpoint
         from ..engine.runner import resolve_checkpoint
         checkpoint = resolve_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    sha1 = None  # at initialisation
+    sha1 = model_sha1 = None
     if checkpoint is None:
         model = build_initialised(cfg.model, seed)
-        # the config in the name: several models' baselines share a folder
+        # the config in the name: several models' baselines share a folder;
+        # the model's settings identify it (two configs of one name)
         name = os.path.splitext(os.path.basename(config))[0]
         stem = f'random_init_{name}_seed{seed}'
+        model_sha1 = config_sha1(cfg.model.to_dict())
     else:
         model, sha1 = _model_from_checkpoint(cfg, checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
@@ -183,7 +246,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     check_writable(json_path)
     # what identifies a checkpoint: its bytes, sha1 (two runs' epoch_10.pth
     # share a file name, a retraining's and the run it wrote over a path)
-    check_own_results(json_path, source, sha1)
+    check_own_results(json_path, source, sha1, model_sha1,
+                      os.path.abspath(config))
     res = run_knn(model, **cfg.knn_eval)
     bad = res.get('nonfinite')
     if bad:  # a table of nan is no result: nothing written
@@ -195,6 +259,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
     res['checkpoint_sha1'] = sha1
+    if model_sha1:  # at initialisation
+        res['model_config_sha1'] = model_sha1
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank

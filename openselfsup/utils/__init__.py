@@ -3,7 +3,8 @@ fingerprints, a warning said once. (``utils.device`` imports torch; import it ex
 from .errors import (InputError, Terminated, check_distinct,  # noqa: F401
                      check_finite, first_line, given_twice, run_cli,
                      settings_refused, terminate_raises)
-from .fingerprint import array_sha1, file_sha1, file_sha256  # noqa: F401
+from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
+                          file_sha1, file_sha256, plain_value)
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_writable, check_writable_dir, json_text, load_json,
                  load_npy, locked, remove_set, save_json, save_npy,
