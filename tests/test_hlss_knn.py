@@ -323,3 +323,27 @@ def test_random_init_results_are_replaced_by_the_same_model_only(tmp_path):
     record(checkpoint='/runs/iter_2.pth', checkpoint_sha1='c' * 40)
     with pytest.raises(InputError, match='results of /runs/iter_2.pth '):
         check_own_results(path, init, None, a, '/x/hlss.py')
+
+
+def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
+    """The command line and the library say the same lines, from one
+    function (the --random-init line was written in both)."""
+    from openselfsup.apis.knn import check_knn_arguments, knn_eval_checkpoint
+    cases = [((None, False), 'give either a checkpoint or --random-init'),
+             (('a.pth', True), 'give either a checkpoint or --random-init'),
+             (('a.pth', False, 3), '--seed sets the random initialisation: '
+              'give it with --random-init, not with a checkpoint'),
+             ((None, True, 3, None), 'kNN on a model at its '
+              'initialisation: give --out-dir')]
+    for args, line in cases:
+        with pytest.raises(InputError) as err:
+            check_knn_arguments(*args)
+        assert str(err.value) == line
+    check_knn_arguments(None, True, 3, str(tmp_path))
+    check_knn_arguments('a.pth', False, None, None)
+    config = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(config, None)
+    assert str(err.value) == cases[-1][1]
