@@ -347,3 +347,28 @@ def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(config, None)
     assert str(err.value) == cases[-1][1]
+
+
+def test_a_nan_level_is_nan_in_its_row_and_null_in_the_json():
+    """One undefined level (a diverged model's table in the training log,
+    a level without queries): its row says nan, the other rows keep their
+    numbers, and the JSON written from the results stays standard JSON
+    (null, not NaN)."""
+    import json
+
+    from openselfsup.utils import json_text
+    res = {'patch': dict(acc=0.5, mca=0.25, n=10),
+           'slide': dict(acc=float('nan'), mca=float('nan'), n=0),
+           'patient': dict(acc=1.0, mca=2 / 3, n=3), 'k': 5}
+    assert format_table(res, 'kNN (k=5) x').splitlines() == [
+        'kNN (k=5) x',
+        'level         n     acc     mca',
+        'patch        10   50.0%   25.0%',
+        'slide         0     nan     nan',
+        'patient       3  100.0%   66.7%']
+
+    def refuse(constant):
+        raise ValueError(f'{constant} is not JSON')
+    back = json.loads(json_text(res), parse_constant=refuse)
+    assert back['slide'] == dict(acc=None, mca=None, n=0)
+    assert back['patch'] == res['patch'] and back['patient'] == res['patient']

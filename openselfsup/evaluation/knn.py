@@ -206,13 +206,17 @@ def knn_title(results: Dict, what: str = '') -> str:
 
 def format_table(results: Dict[str, Dict[str, float]],
                  title: str = '') -> str:
-    """Plain-text table: one row per level, accuracy and mean class acc."""
+    """Plain-text table: one row per level, accuracy and mean class acc.
+    An undefined value (NaN: a diverged model, a level without queries) is
+    ``nan`` in its own cell; the other cells keep their numbers."""
+    def pct(value: float) -> str:
+        return f'{"nan":>7s}' if np.isnan(value) else f'{100 * value:6.1f}%'
     lines = [title] if title else []
     lines.append(f'{"level":8s} {"n":>6s} {"acc":>7s} {"mca":>7s}')
     for level, _ in LEVEL_KEYS:
         r = results[level]
-        lines.append(f'{level:8s} {r["n"]:6d} {100 * r["acc"]:6.1f}% '
-                     f'{100 * r["mca"]:6.1f}%')
+        lines.append(f'{level:8s} {r["n"]:6d} {pct(r["acc"])} '
+                     f'{pct(r["mca"])}')
     return '\n'.join(lines) + '\n'
 
 
