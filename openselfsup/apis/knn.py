@@ -223,8 +223,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         checkpoint = resolve_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     sha1 = model_sha1 = None
-    if checkpoint is None:
-        model = build_initialised(cfg.model, seed)
+    if checkpoint is None:  # built once its results may be written
+        model = None
         # the config in the name: several models' baselines share a folder;
         # the model's settings identify it (two configs of one name)
         name = os.path.splitext(os.path.basename(config))[0]
@@ -248,6 +248,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # share a file name, a retraining's and the run it wrote over a path)
     check_own_results(json_path, source, sha1, model_sha1,
                       os.path.abspath(config))
+    if model is None:  # not before: HLSS's text tower takes minutes on CPU
+        model = build_initialised(cfg.model, seed)
     res = run_knn(model, **cfg.knn_eval)
     bad = res.get('nonfinite')
     if bad:  # a table of nan is no result: nothing written
