@@ -498,8 +498,8 @@ def test_random_init_baselines_of_two_configs_of_one_name(
     demo.py) shared an --out-dir: the second --random-init baseline took
     the name and the place of the first's results without a word (both
     were 'random init (seed 0)'). The second is refused in one line, the
-    first's results kept; the first config copied elsewhere (the same
-    model) replaces its own."""
+    first's results kept; the first config copied elsewhere is the same
+    model."""
     from mmengine.config import Config
     monkeypatch.chdir(ROOT)
     knn_eval = script_main('tools/knn_eval.py')
@@ -531,9 +531,9 @@ def test_random_init_baselines_of_two_configs_of_one_name(
         f'of {paths[0]}'), err
     assert f'not of random init (seed 0) of {paths[1]}' in err[0]
     assert open(result).read() == kept
-    assert run_cli(knn_eval, [paths[2], '--random-init', '--out-dir',
-                              out]) == 0
-    again = json.load(open(result))
-    assert again.pop('config') == paths[2]
-    assert again == {k: v for k, v in json.loads(kept).items()
-                     if k != 'config'}
+    # the first config copied elsewhere: the model its results record
+    # (check_own_results replaces them: test_hlss_knn.py)
+    from openselfsup.config import load_config
+    from openselfsup.utils import config_sha1
+    assert config_sha1(load_config(paths[2]).model.to_dict()) == \
+        json.loads(kept)['model_config_sha1']
