@@ -277,6 +277,38 @@ def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
     assert torch.equal(saved['state_dict']['w'], weights['w'])
 
 
+def test_a_checkpoint_that_cannot_be_read_is_one_line(tmp_path,
+                                                     monkeypatch):
+    """A checkpoint the process may not read (another user's 0600 file):
+    load_checkpoint_file says so in one line (its completeness check
+    finds no archive); load_checkpoint_with_sha1, which opens the file
+    itself to hash and load its bytes, let the PermissionError out as a
+    traceback from knn_eval.py. One line naming the file and the reason,
+    as for any other unreadable checkpoint. (The tests run as root, whom
+    file modes do not stop: the refusal of ``open`` is simulated.)"""
+    import builtins
+
+    import torch
+
+    from openselfsup.engine.checkpoint import (load_checkpoint_file,
+                                               load_checkpoint_with_sha1)
+    path = str(tmp_path / 'iter_2.pth')
+    torch.save({'state_dict': {'w': torch.zeros(2)}}, path)
+    real_open = builtins.open
+
+    def refused(file, *args, **kwargs):
+        if isinstance(file, str) and os.path.abspath(file) == path:
+            raise PermissionError(13, 'Permission denied', file)
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', refused)
+    with pytest.raises(InputError):  # the reference: the loader by path
+        load_checkpoint_file(path, tensors_only=True)
+    with pytest.raises(InputError) as err:
+        load_checkpoint_with_sha1(path, tensors_only=True)
+    assert str(err.value) == (f'{path}: cannot read the checkpoint '
+                              '(Permission denied)')
+
+
 def test_random_init_results_are_replaced_by_the_same_model_only(tmp_path):
     """A --random-init baseline was known by its seed alone (its name by
     the config's file name): the baseline of another config of the same

@@ -191,12 +191,17 @@ def load_checkpoint_with_sha1(path: str, map_location='cpu',
         tuple: (the checkpoint, the hex SHA-1 of the file's bytes).
 
     Raises:
-        InputError: as :func:`load_checkpoint_file`.
+        InputError: as :func:`load_checkpoint_file`, and a file this
+            process may not read (one line with the system's reason).
     """
     register_safe_globals()
     check_file(path, 'checkpoint')
-    with open(path, 'rb') as f:
-        data = f.read()
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as exc:  # another user's 0600 file, an I/O error
+        raise InputError(f'{path}: cannot read the checkpoint '
+                         f'({exc.strerror or exc})') from None
     sha1 = hashlib.sha1(data).hexdigest()
     buffer = io.BytesIO(data)  # shares data's bytes: no copy
     if not is_complete_archive(buffer):
