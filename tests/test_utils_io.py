@@ -789,3 +789,32 @@ def test_once_says_each_key_the_first_time_only():
     assert [said(key) for key in asks] == want == \
         [True, False, True, False, True]
     assert other(('a.json', 'x'))  # another instance: another record
+
+
+def test_config_sha1_of_a_set_is_the_same_in_every_process():
+    """A set in a config section (``levels={'patient', 'slide'}``) was
+    hashed by its repr, whose order follows the process's string hashes
+    (PYTHONHASHSEED): the same model's ``model_config_sha1`` differed from
+    one knn_eval.py run to the next, its own baseline refused as another
+    model's (and a balance sweep's record of the value differed too). Its
+    elements in sorted order: one digest in every process, that of the
+    set's elements written in sorted order here."""
+    import subprocess
+    import sys
+
+    from openselfsup.utils import config_sha1, plain_value
+    code = ('from openselfsup.utils.fingerprint import config_sha1; '
+            "print(config_sha1(dict(type='X', levels={'patient', 'slide', "
+            "'patch', 'tumour', 'cell'}, fixed=frozenset({3, 1, 2}))))")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    digests = {subprocess.run(
+        [sys.executable, '-c', code], env=dict(env, PYTHONHASHSEED=seed),
+        capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ('1', '2', '3')}
+    want = config_sha1(dict(
+        type='X', levels='set({"cell", "patch", "patient", "slide", '
+        '"tumour"})', fixed='frozenset({1, 2, 3})'))
+    assert digests == {want}
+    assert plain_value({'b', 'a'}) == 'set({"a", "b"})'
+    assert plain_value(set()) == 'set({})'

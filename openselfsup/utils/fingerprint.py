@@ -43,9 +43,16 @@ def file_sha256(path: str) -> str:
 def plain_value(value: Any) -> Any:
     """A config value as JSON holds it: a class or function (a config's
     ``type=SomeClass``) by its qualified name, which its ``repr`` (an
-    address) is not; anything else that JSON cannot hold by its ``repr``."""
+    address) is not; a set by its elements' JSON text in sorted order
+    (``set({"a", "b"})``: its own order follows the process's string
+    hashes, so its ``repr`` differs between runs); anything else that
+    JSON cannot hold by its ``repr``."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (set, frozenset)):
+        items = sorted(json.dumps(v, sort_keys=True, default=plain_value)
+                       for v in value)
+        return f'{type(value).__name__}({{{", ".join(items)}}})'
     name = getattr(value, '__qualname__', None)
     return f'{getattr(value, "__module__", "")}.{name}' if name else \
         repr(value)
