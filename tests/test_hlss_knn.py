@@ -357,6 +357,38 @@ def test_random_init_results_are_replaced_by_the_same_model_only(tmp_path):
         check_own_results(path, init, None, a, '/x/hlss.py')
 
 
+def test_a_refused_baseline_builds_no_model(tmp_path, monkeypatch):
+    """--random-init results of another model under the output name are
+    refused before the model is built (the HLSS model at initialisation
+    embeds its attribute sentences with the text tower: minutes on a
+    CPU), by the config's model settings alone; the refusal names both
+    configs and the results are kept."""
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.models import extraction
+    config = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    out = tmp_path / 'baselines'
+    out.mkdir()
+    path = out / 'knn_random_init_hidisc_r18w8_synthetic_seed0.json'
+    kept = json.dumps(dict(checkpoint='random init (seed 0)',
+                           checkpoint_sha1=None, model_config_sha1='0' * 40,
+                           config='/a/hidisc_r18w8_synthetic.py', patch={}))
+    path.write_text(kept)
+    built = []
+    monkeypatch.setattr(extraction, 'build_initialised',
+                        lambda *a, **k: built.append(a))
+    with pytest.raises(InputError, match=re.escape(
+            'holds the kNN results of random init (seed 0) of '
+            '/a/hidisc_r18w8_synthetic.py (model config SHA-1 000000000000)'
+            f', not of random init (seed 0) of {config}')):
+        knn_eval_checkpoint(config, None, str(out))
+    assert built == []
+    assert path.read_text() == kept
+
+
 def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
     """The command line and the library say the same lines, from one
     function (the --random-init line was written in both)."""
