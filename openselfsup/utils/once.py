@@ -5,8 +5,8 @@ from typing import Hashable
 class Once:
     """The keys a message has been given for in this process, so that a
     warning that a loop or a rebuild would repeat is said the first time
-    only (the HLSS split file's shared patients, an open_clip model built
-    without weights).
+    only (the HLSS split file's shared or repeated patients, an open_clip
+    model built without weights).
 
     ``_SAID = Once()`` at module level, then ``if _SAID(key): print_log(
     ...)``; a test that counts the lines puts a new instance in its place.
