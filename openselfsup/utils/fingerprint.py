@@ -39,7 +39,6 @@ def file_sha256(path: str) -> str:
     return _file_digest(path, 'sha256')
 
 
-
 def plain_value(value: Any) -> Any:
     """A config value as JSON holds it: a class or function (a config's
     ``type=SomeClass``) by its qualified name, which its ``repr`` (an
