@@ -386,12 +386,44 @@ def test_checkpoint_of_another_architecture_is_one_line(
     assert not os.path.exists(tmp_path / 'k')  # nothing written
 
 
+def test_knn_hook_checks_its_data_before_training(hier_root, tmp_path):
+    """A kNN query split naming an unknown patient was found at the hook's
+    first evaluation, ``interval`` iterations (1000 in the paper config)
+    into the run. The hook builds and checks its datasets before the first
+    training iteration, so the run stops at its start, in one line."""
+    import mmengine.logging  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.engine.knn_hook import KNNEvalHook
+    from openselfsup.utils import InputError
+    init_default_scope('openselfsup')
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    bad = str(tmp_path / 'bad.json')
+    json.dump(dict(split, val=split['val'] + ['NOBODY']), open(bad, 'w'))
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(dict(_options(hier_root, knn_hook=False),
+                             **{'knn_eval.query.split': bad}))
+    hook = KNNEvalHook(**cfg.knn_eval, interval=1000)
+    with pytest.raises(InputError, match="names unknown patient 'NOBODY'"):
+        hook.before_train(runner=None)
+    # a good config: built there, and not again at the evaluations
+    cfg.merge_from_dict({'knn_eval.query.split': f'{hier_root}/split.json'})
+    hook = KNNEvalHook(**cfg.knn_eval, interval=1000)
+    hook.before_train(runner=None)
+    prepared = hook._prepared
+    assert prepared is not None
+    hook._prepare()
+    assert hook._prepared is prepared
+
+
 def test_knn_hook_builds_its_datasets_once(hier_root, tmp_path,
                                           monkeypatch):
     """KNNEvalHook built the bank and query datasets again at every
     evaluation (each build reading the metadata and split files and
     checking every patch), and said its shared-patients warning each time.
-    They are built once, at the first evaluation; every evaluation still
+    They are built once (before training, or at the first evaluation where
+    before_train did not run, as here); every evaluation still
     equals a fresh standalone one (run_knn) on the same weights."""
     from types import SimpleNamespace
 

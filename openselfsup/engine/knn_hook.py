@@ -18,10 +18,12 @@ class KNNEvalHook(Hook):
 
     Scalars ``knn/<level>_acc`` and ``knn/<level>_mca`` go to the message
     hub (log and visualisation backends). Runs on rank 0; other ranks wait.
-    The bank and query datasets are built and checked at the first
-    evaluation (:func:`~openselfsup.evaluation.knn.prepare_knn_data`: its
-    warning about query patients in the bank is said then) and reused by
-    the later ones, which only extract features with the current weights.
+    The bank and query datasets are built and checked before the first
+    training iteration (:func:`~openselfsup.evaluation.knn.prepare_knn_data`:
+    its warning about query patients in the bank is said then), so a bad
+    kNN split or metadata stops the run at its start, not after
+    ``interval`` iterations; every evaluation reuses them and only extracts
+    features with the current weights.
 
     Args:
         bank (dict): training-patch ``HierarchicalPatchDataset`` config.
@@ -49,7 +51,7 @@ class KNNEvalHook(Hook):
                         aggregation=aggregation)
         self.interval = interval
         self._last = -1
-        self._prepared = None  # KNNData, at the first evaluation
+        self._prepared = None  # KNNData, before training (_prepare)
 
     def _evaluate(self, runner, step: int) -> None:
         """Evaluate once per ``step`` (number of iterations trained)."""
@@ -61,8 +63,7 @@ class KNNEvalHook(Hook):
         if is_main_process():
             model = runner.model.module if is_model_wrapper(runner.model) \
                 else runner.model
-            if self._prepared is None:
-                self._prepared = prepare_knn_data(**self.data)
+            self._prepare()  # built already where before_train ran
             res = evaluate_knn_data(model, self._prepared, **self.knn)
             for level, _ in LEVEL_KEYS:
                 for m in ('acc', 'mca'):
@@ -74,6 +75,16 @@ class KNNEvalHook(Hook):
             runner.logger.info('%s after %d iterations\n%s', knn_title(res),
                                step, format_table(res))
         barrier()
+
+    def _prepare(self) -> None:
+        """Build and check the bank and query datasets, once (rank 0)."""
+        if self._prepared is None:
+            self._prepared = prepare_knn_data(**self.data)
+
+    def before_train(self, runner) -> None:
+        from mmengine.dist import is_main_process
+        if is_main_process():
+            self._prepare()
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:

@@ -300,7 +300,7 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
     """Build the bank and query datasets and their loaders, check that they
     agree on the classes, read their hierarchy and say (one warning line)
     when query patients also have patches in the bank. The training hook
-    does this at its first evaluation and reuses it after.
+    does this before training starts and reuses it at every evaluation.
 
     Args:
         bank, query (dict): ``HierarchicalPatchDataset`` configs (train and
