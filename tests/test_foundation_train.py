@@ -755,7 +755,7 @@ def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):
                                                              epoch)
         assert said in log and 'earlier run' not in log, log[-3000:]
         if checkpoint:
-            assert 'train_cfg.max_epochs 1 -> 2; the run continues' in log
+            assert 'train_cfg.max_epochs: 1 -> 2; the run continues' in log
             assert f'load_from {other} is not read' in log
         else:
             assert f'a new run, from the config\'s load_from {other}' in log
@@ -813,7 +813,7 @@ def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
     assert [n for n in notes if 'optim_wrapper.optimizer.lr' in n] == [
         f'warning: --resume from {best}: this config\'s training schedule '
         'differs from that of the run that wrote it: '
-        f'optim_wrapper.optimizer.lr {lr!r} -> {lr * 2!r}; the run '
+        f'optim_wrapper.optimizer.lr: {lr!r} -> {lr * 2!r}; the run '
         'continues with this config\'s'], notes
     weights = tmp_path / 'backbone.pth'
     extract_backbone_weights(str(a / 'epoch_1.pth'), str(weights))
