@@ -2042,6 +2042,44 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     assert runs.calls == []
 
 
+def test_a_sweep_refuses_a_configs_resume_true(crossmodal_root, tmp_path,
+                                              monkeypatch):
+    """A config's ``resume = True`` (or ``--cfg-options resume=True``) is
+    ``--resume`` to each run the sweep starts (tools/train.py's rule): a
+    run would continue the checkpoints an interrupted attempt left in its
+    folder, not train from its start as the sweep says (its own --resume
+    reuses only the runs that ended). Refused in one line before anything
+    trains; another value is resume_choice's line. The runs are
+    stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    opts = demo_on_test_slides(crossmodal_root)
+    # what a run of the sweep would make of it: a resume
+    notes = prepare_config(load_config(SLIDE_DEMO, {**opts, 'resume': True}),
+                           SLIDE_DEMO, str(tmp_path / 'run'))
+    assert any('taken as --resume' in n for n in notes), notes
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'build_runner', runs)
+    work = tmp_path / 'sweep'
+    for value, line in (
+            (True, f'resume = True in {SLIDE_DEMO}: the sweep trains each '
+             'run from its start (its --resume reuses the runs that ended '
+             'with its settings); remove it or --cfg-options resume=False'),
+            ('x.pth', f"resume = 'x.pth' in {SLIDE_DEMO}: expected True or "
+             'False')):
+        for resume in (False, True):
+            with pytest.raises(InputError, match='^' + re.escape(line)):
+                bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                     baseline_epochs=0, resume=resume,
+                                     cfg_options={**opts, 'resume': value})
+            assert runs.calls == [] and not work.exists()
+
+
 def test_a_baseline_trained_again_is_the_same_file_whatever_the_config_path(
         crossmodal_root, tmp_path, monkeypatch):
     """baseline.pth held the config path as typed in its meta: a baseline

@@ -41,7 +41,7 @@ from ..config import (UNSET, config_dicts, config_variables,
                       default_work_dir, flat_config, key_below, key_change,
                       load_config)
 from .train import (annotation_path, build_runner, check_data_paths,
-                    check_load_from, train)
+                    check_load_from, resume_choice, train)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``settings`` (:func:`run_settings`), ``row`` (its row of
@@ -478,6 +478,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # baseline only builds a runner, and every run reads the same data)
     check_data_paths(cfg)
     check_load_from(cfg)
+    # each run trains from its start: a config's resume = True (the
+    # runs' --resume) would continue the checkpoints an interrupted
+    # attempt left in a run's folder, a run an uninterrupted sweep does
+    # not train (another value: resume_choice's line)
+    if resume_choice(cfg)[0] is True:
+        raise InputError(
+            f'resume = True in {config}: the sweep trains each run from its '
+            'start (its --resume reuses the runs that ended with its '
+            'settings); remove it or --cfg-options resume=False')
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     paths = dict(json=os.path.join(work_dir, 'sweep.json'),
                  markdown=os.path.join(work_dir, 'sweep.md'),
