@@ -247,7 +247,16 @@ def _runner_source_keys() -> Tuple[set, set]:
 
     from mmengine.runner import Runner
     return set(inspect.signature(Runner.__init__).parameters) - {'self'}, \
-        set()
+        set(_RUNNER_READS)
+
+
+#: the keys MMEngine's Runner methods read with ``self.cfg.get`` (0.10):
+#: :func:`_runner_source_keys` where its source cannot be read (they are
+#: run settings: ``sync_bn`` changes a run's result, and a sweep compares
+#: only the keys a run reads, :func:`config_variables`)
+_RUNNER_READS = frozenset({'activation_checkpointing', 'compile',
+                           'efficient_conv_bn_eval', 'find_unused_parameters',
+                           'model_wrapper_cfg', 'sync_bn'})
 
 
 @functools.lru_cache(maxsize=None)

@@ -684,6 +684,26 @@ def test_runner_keys_read_from_source_match_the_runner():
     assert 'compile' in _runner_keys() and 'compil' not in _runner_keys()
 
 
+def test_runner_keys_without_the_source_keep_the_keys_runs_read(
+        monkeypatch):
+    """Where MMEngine's runner source cannot be read, the keys come from
+    the imported class: its arguments, and the keys its methods read as a
+    list of this MMEngine's (they were none: ``sync_bn``, which changes a
+    run's result, was a variable of the file that a resumed sweep did not
+    compare, and ``--cfg-options compile=True`` was refused)."""
+    import mmengine
+    from mmengine.config import Config
+
+    from openselfsup import config as c
+    args, read = c._runner_source_keys()
+    monkeypatch.setattr(mmengine, '__file__',
+                        '/nonexistent/mmengine/__init__.py')
+    assert c._runner_source_keys() == (args, read)
+    monkeypatch.setattr(c, '_runner_keys', c._runner_keys.__wrapped__)
+    cfg = Config(dict(model=dict(type='M'), sync_bn='torch', lr=0.1))
+    assert c.config_variables(cfg) == ['lr']
+
+
 def test_cfg_option_keys_checked_against_config():
     """Nested keys must exist; Runner's own top-level keys may be added."""
     from _foundation_helpers import CLP_DEMO
