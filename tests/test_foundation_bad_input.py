@@ -591,6 +591,25 @@ def test_a_missing_load_from_is_refused_before_the_run(
     check_launch(cfg, opts, data_check=False)
 
 
+def test_a_configs_resume_value_is_not_read_with_the_flag():
+    """A config's ``resume`` other than True or False is refused where the
+    run would read it (no --resume); with --resume the run sets the key
+    itself (True, or False for a new run), so ``resume = 'auto'`` left in a
+    config does not stop ``--resume`` (it was refused before any process
+    started)."""
+    from _foundation_helpers import FSP_DEMO
+    from openselfsup.apis.train import check_launch, resume_choice
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    opts = {'resume': 'auto'}
+    with pytest.raises(InputError, match=re.escape(
+            f"resume = 'auto' in {FSP_DEMO}: expected True or False")):
+        check_launch(FSP_DEMO, opts, data_check=False)
+    for flag in (True, 'work_dirs/a/epoch_1.pth'):
+        assert resume_choice(load_config(FSP_DEMO, opts), flag) == (flag, [])
+    check_launch(FSP_DEMO, opts, resume=True, data_check=False)
+
+
 def test_batch_split_over_processes(monkeypatch):
     """The config's total batch is divided over the processes, or refused."""
     from mmengine.config import Config

@@ -366,14 +366,17 @@ def resume_choice(cfg: Config, resume: Union[bool, str] = False
         tuple: the ``resume`` to use, and notes for the run's log.
 
     Raises:
-        InputError: a config ``resume`` other than True, False or None.
+        InputError: without the flag, a config ``resume`` other than True,
+            False or None (with it, the key is not read: the run sets it).
     """
+    if resume is not False:
+        return resume, []
     value = cfg.get('resume')
     if value is not None and not isinstance(value, bool):
         raise InputError(f'resume = {value!r} in {cfg.filename}: expected '
                          'True or False (--resume CHECKPOINT resumes from a '
                          'checkpoint file)')
-    if resume is not False or not value:
+    if not value:
         return resume, []
     initial = cfg.get('load_from')
     extra = f' (its load_from {initial} is not resumed from: --resume ' \
