@@ -1,5 +1,6 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import contextlib
+import functools
 import os
 import pathlib
 import re
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-from _foundation_helpers import (FSP_DEMO, REPO, error_lines,
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
                                  loaded_modules, run_tool, small_config)
 
 
@@ -258,6 +259,162 @@ def test_indices_of_a_type_the_dataset_refuses(tmp_path):
         f'error: train_dataloader.dataset.indices in {tmp_path / "np.py"} '
         'is a numpy.ndarray: MMEngine\'s datasets take an int (the first N, '
         'or the last -N) or a list of ints (.tolist() in the config)'], err
+
+
+#: (dotted key, value, refused): values of the run settings of the wrong
+#: type or range (refused: each was a traceback, a line only once the
+#: model was built, or silently another setting), and valid ones beside
+#: them (accepted: MMEngine's and torch's own meanings)
+RUN_VALUE_CASES = [
+    ('train_cfg.max_epochs', '5', True),  # a string in a config file
+    ('train_cfg.max_epochs', 5.5, True),
+    ('train_cfg.max_epochs', True, True),  # a bool is an int in Python
+    ('train_cfg.max_epochs', 1, False),
+    ('total_batch_size', 3.0, True),
+    ('total_batch_size', 8, False),
+    ('train_dataloader.num_workers', -1, True),
+    ('train_dataloader.num_workers', 0, False),
+    ('train_dataloader.drop_last', 1, True),  # torch refuses 0 and 1
+    ('train_dataloader.drop_last', False, False),
+    ('train_dataloader.sampler.shuffle', 'no', True),  # 'no' is true
+    ('train_dataloader.sampler.shuffle', 0, False),  # read as a truth
+    ('train_dataloader.persistent_workers', 'yes', True),
+    ('optim_wrapper.optimizer.lr', '0.1', True),
+    ('optim_wrapper.optimizer.lr', None, True),
+    ('optim_wrapper.optimizer.lr', -0.1, True),
+    ('optim_wrapper.optimizer.lr', float('nan'), True),
+    ('optim_wrapper.optimizer.lr', 0, False),  # torch takes lr=0
+    ('optim_wrapper.optimizer.lr', 3e-4, False),
+    ('optim_wrapper.optimizer.weight_decay', 'x', True),
+    ('default_hooks.checkpoint.interval', 0, True),
+    ('default_hooks.checkpoint.interval', -1, False),  # MMEngine: the last
+    ('default_hooks.checkpoint.max_keep_ckpts', 'x', True),
+    ('default_hooks.checkpoint.max_keep_ckpts', -1, False),  # keep all
+    ('default_hooks.logger.interval', 0, True),
+    ('randomness.seed', 'x', True),
+    ('randomness.seed', 2 ** 32, True),
+    ('randomness.seed', 2 ** 32 - 1, False),
+    ('randomness.seed', None, False),  # MMEngine draws one
+    ('randomness.deterministic', 'yes', True),
+    ('randomness.diff_rank_seed', 'no', True),
+    ('param_scheduler.0.end', 'x', True),
+    ('param_scheduler.0.end', float('inf'), False),  # no end
+    ('param_scheduler.0.eta_min', 'x', True),
+    ('param_scheduler.0.eta_min', None, False),
+    ('param_scheduler.0.by_epoch', 'no', True),
+    ('param_scheduler.0.milestones', [6, 'x'], True),
+    ('param_scheduler.0.milestones', (6, 8), False),
+    ('param_scheduler.0.gamma', 'x', True),
+    ('amp', 'yes', True),
+    ('amp', 'off', False),
+    ('channels_last', 'yes', True),
+]
+
+
+def _set(cfg, key, value):
+    *parents, last = key.split('.')
+    node = cfg
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
+
+
+@pytest.mark.parametrize('key,value,refused', RUN_VALUE_CASES)
+def test_run_values_of_the_wrong_type_or_range(key, value, refused):
+    """Each row of the table through the real check (torch-free, before
+    the runner is built): a refused value is one line naming the key, the
+    value, the config and what is expected; a valid one passes."""
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+    cfg = _demo_config()
+    _set(cfg, key, value)
+    if not refused:
+        check_run_values(cfg)
+        return
+    with pytest.raises(InputError) as exc:
+        check_run_values(cfg)
+    line = str(exc.value)
+    assert '\n' not in line and line.startswith(
+        (f'{key} = {value!r} in {cfg.filename}: expected ',
+         f'{key}={value!r}: choose ')), line
+
+
+@functools.lru_cache(maxsize=1)
+def _demo_loaded():
+    from openselfsup.config import load_config
+    return load_config(CLP_DEMO)
+
+
+def _demo_config():
+    """The CLP demo config, loaded once, a copy for each test to change."""
+    import copy
+    return copy.deepcopy(_demo_loaded())
+
+
+def test_the_seed_bound_is_numpys():
+    """The seed row's bound is numpy's (MMEngine seeds numpy's global
+    generator with it): 2**32 - 1 is taken, 2**32 is not."""
+    import numpy as np
+    np.random.RandomState(2 ** 32 - 1)
+    with pytest.raises(ValueError):
+        np.random.RandomState(2 ** 32)
+
+
+def test_numpy_values_in_a_config(tmp_path):
+    """numpy scalars become the Python values they hold (the same
+    number); a numpy array anywhere in the config (a section or the file's
+    own variable) is one line: MMEngine's print of the config, when the
+    runner was built, failed on it with a traceback."""
+    import numpy as np
+
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+    cfg = _demo_config()
+    cfg.optim_wrapper.optimizer.lr = np.float32(0.1)
+    cfg.train_cfg.max_epochs = np.int64(3)
+    cfg.randomness.deterministic = np.bool_(False)
+    cfg.model.data_preprocessor.mean = (np.float64(1.5), 2.0, 3.0)
+    check_run_values(cfg)
+    assert type(cfg.optim_wrapper.optimizer.lr) is float and \
+        cfg.optim_wrapper.optimizer.lr == float(np.float32(0.1))
+    assert type(cfg.train_cfg.max_epochs) is int and \
+        cfg.train_cfg.max_epochs == 3
+    assert cfg.randomness.deterministic is False
+    assert [type(v) for v in cfg.model.data_preprocessor.mean] == [float] * 3
+    assert 'np.' not in cfg.pretty_text
+    cfg.weights = np.ones(3)
+    with pytest.raises(InputError, match=re.escape(
+            f'weights in {cfg.filename} is a numpy.ndarray: MMEngine cannot '
+            'print or save a config that holds one; give a list or a plain '
+            'number (.tolist() in the config)')):
+        check_run_values(cfg)
+    with pytest.raises(SyntaxError):  # what it was
+        cfg.pretty_text
+
+
+def test_run_values_are_one_line_from_the_tools(tmp_path):
+    """Through the real tool: the run path (no --check-config) refuses a
+    bad run value before the runner is built (a checkpoint hook's
+    max_keep_ckpts='x' was a traceback after the first epoch), and the
+    launchers' --check-config refuses a numpy array in a config file."""
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', CLP_DEMO, '--work-dir', str(tmp_path / 'w'),
+         '--cfg-options', 'default_hooks.checkpoint.max_keep_ckpts=x'],
+        MODEL_STACK)
+    assert rc == 2 and lines == [
+        "error: default_hooks.checkpoint.max_keep_ckpts = 'x' in "
+        f'{CLP_DEMO}: expected an integer (fix the config or --cfg-options '
+        'default_hooks.checkpoint.max_keep_ckpts=...)'], lines
+    assert not (tmp_path / 'w').exists()
+    (tmp_path / 'np.py').write_text(
+        f'_base_ = {CLP_DEMO!r}\nimport numpy as np\n'
+        'model = dict(data_preprocessor=dict(mean=np.array([1., 2., 3.])))\n')
+    rc, _, err = run_tool(['tools/train.py', str(tmp_path / 'np.py'),
+                           '--check-config'])
+    assert rc == 2 and error_lines(err) == [
+        f'error: model.data_preprocessor.mean in {tmp_path / "np.py"} is a '
+        'numpy.ndarray: MMEngine cannot print or save a config that holds '
+        'one; give a list or a plain number (.tolist() in the config)'], err
 
 
 def test_config_not_found(tmp_path):
@@ -1612,8 +1769,9 @@ def test_a_dataset_that_downloads_is_not_refused(tmp_path):
      "argument 'max_epochs'"),
     ({'train_dataloader.dataset.type': 'ImageLst'},
      'training loop or its data', "KeyError: 'ImageLst is not in the"),
-    ({'optim_wrapper.optimizer.momentum': -1}, 'optimizer',
-     'ValueError: Invalid momentum value: -1'),
+    # (a negative lr, momentum or decay: check_run_values, before)
+    ({'optim_wrapper.optimizer.eta': -1}, 'optimizer',
+     'ValueError: Invalid LARS coefficient value: -1'),
     ({'param_scheduler.0.type': 'CosineAnnealingLRR'},
      'learning-rate schedule', "KeyError: 'CosineAnnealingLRR is not in"),
 ], ids=['loop', 'dataset', 'optimizer', 'schedule'])
@@ -1622,9 +1780,9 @@ def test_settings_refused_by_parts_built_later_are_one_line(
     """MMEngine builds the training loop (with its dataloader, dataset and
     pipeline), the optimizer and the schedule only when training starts,
     after the model: a type name mistyped in --cfg-options, a loop switched
-    to iterations with the epochs key left, a negative momentum were a
-    traceback from deep inside mmengine (only the model's build was one
-    line). One line now, quoting the library's error, nothing left behind;
+    to iterations with the epochs key left, a negative LARS coefficient
+    were a traceback from deep inside mmengine (only the model's build was
+    one line). One line now, quoting the library's error, nothing left behind;
     OPENSELFSUP_DEBUG=1 keeps the traceback."""
     from _foundation_helpers import CLP_DEMO
 

@@ -27,9 +27,14 @@ def registries():
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_config_loads(path):
+    """Every config loads; a training config's run values pass the check
+    made before a run (the shipped values are valid ones)."""
+    from openselfsup.apis.train import check_run_values
     cfg = Config.fromfile(os.path.join(REPO, path))
     if not path.startswith(os.path.join('configs', '_base_')):
         assert cfg.default_scope == 'openselfsup'
+        if 'train_dataloader' in cfg:
+            check_run_values(cfg)
 
 
 @pytest.mark.parametrize('path', WITH_MODEL)

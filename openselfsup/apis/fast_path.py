@@ -64,6 +64,30 @@ def _choice(cfg, key: str, allowed, absent) -> object:
     return value
 
 
+def check_fast_path_values(cfg) -> None:
+    """Refuse an unknown ``augment_on``, ``amp``, ``channels_last`` or
+    ``compile_views`` of a training config (one with ``train_dataloader``
+    and ``model``); torch-free: :func:`~openselfsup.apis.train.
+    check_run_values` runs it for the launchers' ``--check-config``, and
+    :func:`apply_fast_path` before it resolves them.
+
+    Raises:
+        InputError: naming the key, the value and the choices.
+    """
+    if 'train_dataloader' not in cfg or 'model' not in cfg:
+        return
+    _choice(cfg, 'augment_on', AUGMENT_ON, 'cpu')
+    _choice(cfg, 'amp', AMP, 'off')
+    channels_last = cfg.get('channels_last', False)
+    if channels_last not in ('auto', True, False):
+        raise InputError(f'channels_last={channels_last!r}: choose auto, '
+                         'True or False')
+    compile_views = cfg.get('compile_views', False)
+    if compile_views not in (True, False):
+        raise InputError(f'compile_views={compile_views!r}: choose True or '
+                         'False')
+
+
 def split_pipeline(pipeline: list, where: str):
     """``(load, views, num_views, pack)`` of a training pipeline.
 
@@ -149,18 +173,13 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
     notes: List[str] = []
     if 'train_dataloader' not in cfg or 'model' not in cfg:
         return notes
+    check_fast_path_values(cfg)
     # a config without these keys (HLSS, balanced tuning) keeps its
     # pipeline, float32 and the default memory format
-    augment = _choice(cfg, 'augment_on', AUGMENT_ON, 'cpu')
-    amp = _choice(cfg, 'amp', AMP, 'off')
+    augment = cfg.get('augment_on', 'cpu')
+    amp = cfg.get('amp', 'off')
     channels_last = cfg.get('channels_last', False)
-    if channels_last not in ('auto', True, False):
-        raise InputError(f'channels_last={channels_last!r}: choose auto, '
-                         'True or False')
     compile_views = cfg.get('compile_views', False)
-    if compile_views not in (True, False):
-        raise InputError(f'compile_views={compile_views!r}: choose True or '
-                         'False')
     batched = augment == 'device' or (augment == 'auto' and cuda)
     if compile_views and not batched:
         raise InputError('compile_views=True compiles the batched views: it '

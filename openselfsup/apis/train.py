@@ -12,10 +12,12 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import itertools
+import math
 import os
 import re
 from collections.abc import Sequence
-from typing import Optional, Tuple, Union
+from typing import (Any, Callable, Iterator, List, Optional, Tuple,
+                    Union)
 
 from mmengine.config import Config
 
@@ -25,7 +27,7 @@ from ..utils import InputError, check_writable_dir, settings_refused
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       find_resumable_checkpoint)
 from ..utils.launcher import launcher_env
-from .fast_path import apply_fast_path
+from .fast_path import apply_fast_path, check_fast_path_values
 
 
 def check_gpu_count(requested: int) -> None:
@@ -150,37 +152,205 @@ def split_batch(cfg: Config, world: int, distributed: bool) -> list:
 _RUN_COUNTER = itertools.count(1)
 
 
-def _positive_int(cfg, key: str, allow_zero: bool = False) -> None:
-    """Refuse a config value that is not a positive (or non-negative) int."""
-    from ..config import _missing_key
-    if _missing_key(cfg, key) is not None:
+def _int(value) -> bool:
+    """An int that is not a bool (``True`` is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value, inf: bool = False) -> bool:
+    """An int or float that is not a bool, finite (or infinite with
+    ``inf``), not NaN."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and (math.isfinite(value) or inf and value == math.inf))
+
+
+def _or_none(rule: Tuple[Callable[[Any], bool], str]
+             ) -> Tuple[Callable[[Any], bool], str]:
+    """``rule`` that also takes None (an argument its class defaults)."""
+    test, what = rule
+    return (lambda v: v is None or test(v)), f'{what}, or None'
+
+
+_POSITIVE_INT = (lambda v: _int(v) and v >= 1, 'a positive integer')
+_COUNT = (lambda v: _int(v) and v >= 0, 'a non-negative integer')
+_INT = (_int, 'an integer')
+#: True or False; 0 and 1 too, where what reads it takes any truth value
+_FLAG = (lambda v: v in (True, False) and isinstance(v, int), 'True or False')
+#: True or False only: torch's samplers refuse 0 and 1 (``drop_last``)
+_BOOL = (lambda v: isinstance(v, bool), 'True or False')
+_NUMBER = (_number, 'a number')
+_RATE = (lambda v: _number(v) and v >= 0, 'a non-negative number')
+_POSITIVE = (lambda v: _number(v) and v > 0, 'a positive number')
+#: numpy's global seed (MMEngine's ``set_random_seed``) takes 0..2**32-1;
+#: None draws one
+_SEED = (lambda v: v is None or _int(v) and 0 <= v < 2 ** 32,
+         'an integer from 0 to 4294967295, or None (a seed drawn at random)')
+
+#: the run settings :func:`check_run_values` checks before the runner is
+#: built, ``(dotted key, (test, what is expected))``: a key the config does
+#: not hold is not checked (MMEngine's default applies); ``*`` is each
+#: item of a list (``param_scheduler.*.end``), or the dict itself where the
+#: config has one. Each row is a value that was a traceback (from deep
+#: inside MMEngine or torch, or from the middle of the run: a checkpoint
+#: hook's ``max_keep_ckpts='x'`` or a cosine's ``eta_min='x'`` after the
+#: first epoch), a line only once the model was built (the optimizer's
+#: ``lr='x'``), or silently another setting (``sampler.shuffle='no'``
+#: shuffles: a non-empty string is true; mmpretrain's LARS takes a
+#: negative float ``lr``).
+RUN_VALUES = (
+    ('total_batch_size', _POSITIVE_INT),
+    *((f'{loader}.{key}', rule)
+      for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+      for key, rule in (('batch_size', _POSITIVE_INT),
+                        ('num_workers', _COUNT),
+                        ('drop_last', _BOOL),
+                        ('persistent_workers', _FLAG),
+                        ('pin_memory', _FLAG),
+                        ('sampler.shuffle', _FLAG))),
+    ('train_cfg.max_epochs', _POSITIVE_INT),
+    ('train_cfg.max_iters', _POSITIVE_INT),
+    ('train_cfg.val_interval', _POSITIVE_INT),
+    # MMEngine's CheckpointHook: -1 (its default) saves the last one only
+    ('default_hooks.checkpoint.interval',
+     (lambda v: _int(v) and (v >= 1 or v == -1),
+      'a positive integer, or -1 (only the last checkpoint)')),
+    # MMEngine keeps every checkpoint for -1 (its default), 0 or less
+    ('default_hooks.checkpoint.max_keep_ckpts', _INT),
+    ('default_hooks.checkpoint.by_epoch', _FLAG),
+    ('default_hooks.checkpoint.save_last', _FLAG),
+    ('default_hooks.logger.interval', _POSITIVE_INT),
+    ('randomness.seed', _SEED),
+    ('randomness.deterministic', _FLAG),
+    ('randomness.diff_rank_seed', _FLAG),
+    ('env_cfg.cudnn_benchmark', _FLAG),
+    # torch's optimizers refuse a negative rate, decay or momentum
+    ('optim_wrapper.optimizer.lr', _RATE),
+    ('optim_wrapper.optimizer.weight_decay', _RATE),
+    ('optim_wrapper.optimizer.momentum', _RATE),
+    ('optim_wrapper.accumulative_counts', _POSITIVE_INT),
+    ('optim_wrapper.clip_grad.max_norm', _POSITIVE),
+    ('auto_scale_lr.base_batch_size', _POSITIVE_INT),
+    ('auto_scale_lr.enable', _FLAG),
+    ('param_scheduler.*.begin', _RATE),
+    # MMEngine's default end is 1e9 (no end); float('inf') is one too
+    ('param_scheduler.*.end', (lambda v: _number(v, inf=True) and v >= 0,
+                               'a non-negative number')),
+    ('param_scheduler.*.T_max', _or_none(_POSITIVE)),
+    ('param_scheduler.*.eta_min', _or_none(_NUMBER)),
+    ('param_scheduler.*.eta_min_ratio', _or_none(_NUMBER)),
+    # MultiStepLR: a step never taken (a string), or a traceback from the
+    # check of a shortened run (schedule_notes) before
+    ('param_scheduler.*.milestones',
+     (lambda v: isinstance(v, (list, tuple))
+      and all(_int(m) and m >= 0 for m in v),
+      'a list of non-negative integers')),
+    ('param_scheduler.*.gamma', _NUMBER),
+    ('param_scheduler.*.by_epoch', _FLAG),
+)
+
+
+def _values_at(node: Any, parts: List[str], done: str = ''
+               ) -> Iterator[Tuple[str, Any]]:
+    """``(dotted key, value)`` of every place the dotted pattern ``parts``
+    (:data:`RUN_VALUES`' keys) names in ``node``; none where the config
+    does not hold it."""
+    if not parts:
+        yield done, node
         return
-    node = cfg
-    for part in key.split('.'):
-        node = node[int(part)] if isinstance(node, (list, tuple)) \
-            else node[part]
-    low = 0 if allow_zero else 1
-    if isinstance(node, bool) or not isinstance(node, int) or node < low:
-        raise InputError(f'{key} = {node!r} in {cfg.filename}: expected '
-                         f'{"a non-negative" if allow_zero else "a positive"}'
-                         ' integer (fix the config or --cfg-options '
-                         f'{key}=...)')
+    part, rest = parts[0], parts[1:]
+    if part == '*':
+        if isinstance(node, (list, tuple)):
+            for i, item in enumerate(node):
+                yield from _values_at(item, rest, f'{done}.{i}')
+        elif isinstance(node, (dict, Config)):
+            yield from _values_at(node, rest, done)
+    elif isinstance(node, (dict, Config)) and part in node:
+        yield from _values_at(node[part], rest,
+                              f'{done}.{part}' if done else part)
+
+
+def _plain_numpy(cfg: Config) -> List[Tuple[str, Any]]:
+    """Replace each numpy scalar of ``cfg`` (``np.float64(0.1)``,
+    ``np.int64(3)``, ``np.bool_(True)``, ``np.str_('a')``, also in the
+    file's own variables) in place by the Python value it holds
+    (``.item()``: the same number, a float32 as the double that holds it
+    exactly); MMEngine's config dump writes ``np.str_('a')`` as that text
+    (a file that no longer loads), and the checks here take Python ints.
+
+    Returns:
+        list: ``(dotted key, value)`` of the numpy values left (an array,
+        a date): MMEngine's print of the config, when the runner is built,
+        fails on an array with a traceback.
+    """
+    import numpy as np
+    left: List[Tuple[str, Any]] = []
+
+    def plain(value, key: str):
+        if isinstance(value, np.generic):
+            item = value.item()
+            if isinstance(item, (bool, int, float, str)):
+                return item
+        if isinstance(value, (np.generic, np.ndarray)):
+            left.append((key, value))
+        elif isinstance(value, dict):
+            for k, v in list(value.items()):
+                new = plain(v, f'{key}.{k}' if key else str(k))
+                if new is not v:
+                    value[k] = new
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                new = plain(v, f'{key}.{i}')
+                if new is not v:
+                    value[i] = new
+        elif isinstance(value, tuple):
+            items = [plain(v, f'{key}.{i}') for i, v in enumerate(value)]
+            if any(a is not b for a, b in zip(items, value)):
+                return type(value)(items) if type(value) is tuple else \
+                    type(value)(*items)  # a namedtuple
+        return value
+
+    for top in list(cfg.keys()):
+        new = plain(cfg[top], top)
+        if new is not cfg[top]:
+            cfg[top] = new
+    return left
 
 
 def check_run_values(cfg: Config) -> None:
-    """Sizes and lengths that must be positive, checked before the runner
-    is built (a zero batch or a negative epoch count was a traceback deep
-    inside PyTorch or MMEngine)."""
-    for key in ('total_batch_size', 'train_dataloader.batch_size',
-                'train_cfg.max_epochs', 'train_cfg.max_iters',
-                'train_cfg.val_interval', 'default_hooks.checkpoint.interval'):
-        _positive_int(cfg, key)
-    _positive_int(cfg, 'train_dataloader.num_workers', allow_zero=True)
-    seed = (cfg.get('randomness') or {}).get('seed')
-    if seed is not None and (not isinstance(seed, int) or seed < 0):
-        raise InputError(f'randomness.seed = {seed!r} in {cfg.filename}: '
-                         'expected a non-negative integer')
-    check_indices(cfg)
+    """Refuse a run setting of the wrong type or range (:data:`RUN_VALUES`:
+    the batch, epochs, workers, seed, learning rate, checkpoint and log
+    intervals, switches...), a dataset's ``indices`` of a type MMEngine's
+    datasets refuse (:func:`check_indices`), a numpy array anywhere in the
+    config (numpy scalars are replaced by their Python values:
+    :func:`_plain_numpy`) and an unknown choice of ``amp``, ``augment_on``,
+    ``channels_last`` or ``compile_views``
+    (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), before
+    the runner is built and without importing torch (the launchers'
+    ``--check-config`` runs it). Each was a traceback deep inside PyTorch
+    or MMEngine, a line only once the model was built, or silently another
+    setting.
+
+    Raises:
+        InputError: one line naming the key, the value, the config and what
+            is expected.
+    """
+    left = _plain_numpy(cfg)
+    check_indices(cfg)  # its own line for an array of indices
+    for key, value in left:
+        kind = type(value)
+        hint = ' (.tolist() in the config)' if kind.__name__ == 'ndarray' \
+            else ''
+        raise InputError(
+            f'{key} in {cfg.filename} is a {kind.__module__}.'
+            f'{kind.__qualname__}: MMEngine cannot print or save a config '
+            f'that holds one; give a list or a plain number{hint}')
+    for pattern, (test, what) in RUN_VALUES:
+        for key, value in _values_at(cfg, pattern.split('.')):
+            if not test(value):
+                raise InputError(
+                    f'{key} = {value!r} in {cfg.filename}: expected {what} '
+                    f'(fix the config or --cfg-options {key}=...)')
+    check_fast_path_values(cfg)
 
 
 def _index_sequence(indices) -> bool:
