@@ -669,7 +669,6 @@ def prepare_config(cfg: Config, config_path: str,
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
     """
-    import torch
     missing = [k for k in ('model', 'train_dataloader', 'train_cfg')
                if k not in cfg]
     if missing:
@@ -677,7 +676,8 @@ def prepare_config(cfg: Config, config_path: str,
             f'{config_path}: not a training config (no '
             f'{" / ".join(missing)}); extraction configs '
             '(configs/extraction/) go to wsi_workdir/extract.py')
-    check_run_values(cfg)
+    check_run_values(cfg)  # torch-free: reported before torch loads
+    import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
     resume = resume if isinstance(resume, str) else bool(resume)
