@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
-from .utils import InputError, first_line
+from .utils import InputError, file_sha1, first_line
 
 
 def _missing_key(cfg: Config, key: str
@@ -112,6 +112,56 @@ def key_below(key: str, roots: Sequence[str]) -> bool:
     """Whether the dotted ``key`` is one of ``roots`` or a key below one
     (``model.backbone.depth`` is below ``model``, ``model_ema`` is not)."""
     return any(key == r or key.startswith(f'{r}.') for r in roots)
+
+
+def local_file(path: str) -> Optional[str]:
+    """The local file ``path`` names as MMEngine's and mmpretrain's loaders
+    read it: a leading ``~`` expanded, relative to the current directory;
+    None for a URL (``http://``, ``s3://``, ``open-mmlab://``...), which is
+    not looked for here."""
+    return None if '://' in path else os.path.expanduser(path)
+
+
+def annotation_path(node: dict) -> Optional[str]:
+    """The annotation file a dataset config ``node`` reads: its
+    ``ann_file`` joined to its ``data_root`` when relative, as MMEngine's
+    datasets do, a leading ``~`` expanded, as mmpretrain's (ImageList)
+    do; None without one, or for a URL (:func:`local_file`)."""
+    root, ann = node.get('data_root'), node.get('ann_file')
+    root = root if isinstance(root, str) else ''
+    if not isinstance(ann, str) or not ann or '://' in root:
+        return None
+    ann = local_file(ann)
+    return None if ann is None else os.path.join(root, ann)
+
+
+def named_file_digests(node: Any, key: str = '', digest=file_sha1,
+                       skip: Sequence[str] = ()) -> Dict[str, str]:
+    """``{dotted key: digest(path)}`` of every local file a config section
+    ``node`` (a plain dict, as ``cfg.to_dict()``; at ``key``) names: a
+    string value that is the path of a file (:func:`local_file`: relative
+    to the current directory), an ``ann_file`` joined to its
+    ``data_root`` (:func:`annotation_path`), but the keys ``skip`` and
+    those below them. What a config's result depends on beyond its
+    settings: a start checkpoint (``load_from``,
+    ``model.backbone.checkpoint``), an ``embeddings_file``, the annotation
+    lists, by their contents (``digest``, default
+    :func:`~openselfsup.utils.file_sha1`): another file at the same path,
+    or the same relative path from another directory, is another setting.
+    A folder counts by its path (its files are not read); a URL or a
+    missing file is not in it.
+    """
+    out = {}
+    for at, section in config_dicts(node, key):
+        for name, value in section.items():
+            where = f'{at}.{name}' if at else str(name)
+            if not isinstance(value, str) or key_below(where, skip):
+                continue
+            path = annotation_path(section) if name == 'ann_file' else \
+                local_file(value)
+            if path and os.path.isfile(path):
+                out[where] = digest(path)
+    return out
 
 
 #: transforms that set the size of the image a pipeline ends with: the

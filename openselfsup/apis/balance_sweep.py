@@ -37,11 +37,11 @@ from ..utils import (InputError, check_distinct, check_writable, file_sha1,
                      load_json, locked, plain_value, remove_set, save_json,
                      save_set)
 from ..utils.io import json_text
-from ..config import (UNSET, config_dicts, config_variables,
-                      default_work_dir, flat_config, key_below, key_change,
-                      load_config)
-from .train import (annotation_path, build_runner, check_data_paths,
-                    check_load_from, resume_choice, train)
+from ..config import (UNSET, config_variables, default_work_dir,
+                      flat_config, key_below, key_change, load_config,
+                      named_file_digests)
+from .train import (build_runner, check_data_paths, check_load_from,
+                    resume_choice, train)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``settings`` (:func:`run_settings`), ``row`` (its row of
@@ -235,9 +235,11 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
     variables), and the contents of every file the config names as
     ``file.<key>``: its SHA-1 (``digest``), e.g. the annotation lists
     (``ann_file``, joined to its ``data_root``) and a start checkpoint
-    (``load_from``, ``model.backbone.checkpoint``). Folders count by their
-    path: the files in a data folder (the images, the slides' feature
-    files) are not read.
+    (``load_from``, ``model.backbone.checkpoint``), found by
+    :func:`~openselfsup.config.named_file_digests` (which the kNN
+    baselines' identity uses too). Folders count by their path: the files
+    in a data folder (the images, the slides' feature files) are not
+    read.
     """
     skip = _not_compared(cfg, skip, bool(fields.get('test')))
     cfg = cfg.to_dict()
@@ -245,15 +247,9 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
     for key, value in flat_config(cfg).items():
         if not key_below(key, skip):
             out[f'config.{key}'] = plain_value(value)
-    for key, node in config_dicts(cfg):
-        for name, value in node.items():
-            where = f'{key}.{name}' if key else name
-            if not isinstance(value, str) or key_below(where, skip):
-                continue
-            path = annotation_path(node) if name == 'ann_file' else \
-                os.path.expanduser(value)
-            if path and '://' not in path and os.path.isfile(path):
-                out[f'file.{where}'] = digest(path)
+    for where, sha1 in named_file_digests(cfg, digest=digest,
+                                          skip=skip).items():
+        out[f'file.{where}'] = sha1
     # as the record reads back (a tuple a list, NaN None)
     return json.loads(json_text(out))
 

@@ -21,8 +21,8 @@ from typing import (Any, Callable, Iterator, List, Optional, Tuple,
 
 from mmengine.config import Config
 
-from ..config import (argument_value, config_dicts, default_work_dir,
-                      load_config)
+from ..config import (annotation_path, argument_value, config_dicts,
+                      default_work_dir, load_config, local_file)
 from ..utils import InputError, check_writable_dir, settings_refused
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       find_resumable_checkpoint)
@@ -420,27 +420,6 @@ def check_data_paths(cfg: Config) -> None:
                     f'{path}: {kind} not found{where} ({key}.{what} in '
                     f'{cfg.filename}; fix the config or --cfg-options '
                     f'{key}.{what}=...)')
-
-
-def local_file(path: str) -> Optional[str]:
-    """The local file ``path`` names as MMEngine's and mmpretrain's loaders
-    read it: a leading ``~`` expanded, relative to the current directory;
-    None for a URL (``http://``, ``s3://``, ``open-mmlab://``...), which is
-    not looked for here."""
-    return None if '://' in path else os.path.expanduser(path)
-
-
-def annotation_path(node: dict) -> Optional[str]:
-    """The annotation file a dataset config ``node`` reads: its
-    ``ann_file`` joined to its ``data_root`` when relative, as MMEngine's
-    datasets do, a leading ``~`` expanded, as mmpretrain's (ImageList)
-    do; None without one, or for a URL (:func:`local_file`)."""
-    root, ann = node.get('data_root'), node.get('ann_file')
-    root = root if isinstance(root, str) else ''
-    if not isinstance(ann, str) or not ann or '://' in root:
-        return None
-    ann = local_file(ann)
-    return None if ann is None else os.path.join(root, ann)
 
 
 #: the dataset types that download their data when built unless told
