@@ -389,6 +389,74 @@ def test_a_refused_baseline_builds_no_model(tmp_path, monkeypatch):
     assert path.read_text() == kept
 
 
+def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
+                                                          monkeypatch):
+    """A --random-init baseline was known by its seed and its model
+    settings, not by the files they name: another pretrained checkpoint
+    at the same path, or the same relative path run from another
+    directory, replaced its results without a word. The files' SHA-1 is
+    recorded and compared (the same file elsewhere is the same model); a
+    record written before the files were recorded is compared as then.
+    The model and its kNN are stand-ins."""
+    import hashlib
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.models import extraction
+    demo = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    config = tmp_path / 'pre.py'
+    config.write_text(
+        f'_base_ = [{demo!r}]\nmodel = dict(backbone=dict(init_cfg=dict('
+        "type='Pretrained', checkpoint='weights/w.pth')))\n")
+    sha1 = {}
+    for run, data in (('a', b'first'), ('b', b'second'), ('c', b'first')):
+        (tmp_path / run / 'weights').mkdir(parents=True)
+        (tmp_path / run / 'weights' / 'w.pth').write_bytes(data)
+        sha1[run] = hashlib.sha1(data).hexdigest()
+    out = tmp_path / 'baselines'
+    built = []
+    monkeypatch.setattr(extraction, 'build_initialised',
+                        lambda *a, **k: built.append(os.getcwd()))
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    monkeypatch.chdir(tmp_path / 'a')
+    _, path = knn_eval_checkpoint(str(config), None, str(out))
+    key = 'model.backbone.init_cfg.checkpoint'
+    assert json.load(open(path))['model_files_sha1'] == {key: sha1['a']}
+    kept = open(path).read()
+    monkeypatch.chdir(tmp_path / 'b')  # the same path, another file
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(config), None, str(out))
+    model = json.loads(kept)['model_config_sha1'][:12]
+    init = f'random init (seed 0) of {config} (model config SHA-1 {model}'
+    assert str(err.value) == (
+        f'{path}: holds the kNN results of {init}; {key}: file SHA-1 '
+        f'{sha1["a"][:12]}), not of {init}; {key}: file SHA-1 '
+        f'{sha1["b"][:12]}); give another --out-dir, or delete it to '
+        'replace them')
+    assert open(path).read() == kept and len(built) == 1
+    os.remove(tmp_path / 'b' / 'weights' / 'w.pth')  # no file there
+    with pytest.raises(InputError, match=re.escape(
+            f'not of {init}; {key}: no file)')):
+        knn_eval_checkpoint(str(config), None, str(out))
+    monkeypatch.chdir(tmp_path / 'c')  # the same file elsewhere: its own
+    knn_eval_checkpoint(str(config), None, str(out))
+    assert built[-1] == str(tmp_path / 'c')
+    # written before the files were recorded: by seed and model, as then
+    old = json.loads(kept)
+    del old['model_files_sha1']
+    open(path, 'w').write(json.dumps(old))
+    (tmp_path / 'b' / 'weights' / 'w.pth').write_bytes(b'second')
+    monkeypatch.chdir(tmp_path / 'b')
+    knn_eval_checkpoint(str(config), None, str(out))
+    assert built[-1] == str(tmp_path / 'b')
+    assert json.load(open(path))['model_files_sha1'] == {key: sha1['b']}
+
+
 def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
     """The command line and the library say the same lines, from one
     function (the --random-init line was written in both)."""

@@ -21,7 +21,8 @@ The checkpoint is read once with torch.load(weights_only=True), its SHA-1
 recorded; one of another architecture is refused with one line naming its
 first mismatched tensors. Results under the output name of another model
 are refused, never replaced (a checkpoint is known by its SHA-1, a model
-at initialisation by its seed and the config's model settings).
+at initialisation by its seed, the config's model settings and the
+contents of the files they name).
 """
 import argparse
 import sys

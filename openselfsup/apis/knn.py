@@ -13,7 +13,7 @@ import json
 import os
 from typing import Dict, Optional, Tuple
 
-from ..config import load_config
+from ..config import UNSET, load_config, named_file_digests
 from ..utils import InputError, check_writable, config_sha1, save_set
 
 
@@ -101,7 +101,8 @@ def _model_from_checkpoint(cfg, checkpoint: str) -> Tuple[object, str]:
 def check_own_results(json_path: str, source: str,
                       sha1: Optional[str],
                       model_sha1: Optional[str] = None,
-                      config: Optional[str] = None) -> None:
+                      config: Optional[str] = None,
+                      model_files: Optional[Dict[str, str]] = None) -> None:
     """Refuse to replace another model's kNN results in ``json_path``.
 
     Two checkpoints can get one output name (two runs' ``iter_300.pth``
@@ -112,10 +113,16 @@ def check_own_results(json_path: str, source: str,
     the only record left of it. A rerun replaces its own: a checkpoint is
     its bytes, the SHA-1 the JSON records (``checkpoint_sha1``), the same
     wherever its work dir was moved or copied; a model at initialisation is
-    its seed (``checkpoint``: ``random init (seed S)``) and its resolved
+    its seed (``checkpoint``: ``random init (seed S)``), its resolved
     config's ``model`` section (``model_config_sha1``,
     :func:`~openselfsup.utils.config_sha1`), wherever its config file
-    lies. A JSON written before these were recorded is compared by its
+    lies, and the contents of the local files that section names
+    (``model_files_sha1``: a pretrained checkpoint, an
+    ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`),
+    so another file at the same path, or the same relative path from
+    another directory, is another model. A JSON written before these were
+    recorded is compared by what it holds: without ``model_files_sha1``
+    by the seed and ``model_config_sha1``, without those by its
     ``checkpoint`` (a checkpoint's path; an initialisation's seed), as it
     was then.
 
@@ -128,6 +135,9 @@ def check_own_results(json_path: str, source: str,
         model_sha1 (str or None): at initialisation, the SHA-1 of the
             config's ``model`` section (None for a checkpoint).
         config (str or None): the config's path, named in the message.
+        model_files (dict or None): at initialisation, ``{dotted key:
+            SHA-1}`` of the files the ``model`` section names (None: not
+            compared).
 
     Raises:
         InputError: the file holds the results of another checkpoint or
@@ -141,33 +151,52 @@ def check_own_results(json_path: str, source: str,
         before, before_sha1, before_model, before_config = (
             record.get(k) for k in ('checkpoint', 'checkpoint_sha1',
                                     'model_config_sha1', 'config'))
+        # UNSET: written before the files were recorded, not compared
+        before_files = record.get('model_files_sha1', UNSET)
     except (OSError, ValueError, AttributeError):
         before = before_sha1 = before_model = before_config = None
+        before_files = UNSET
+    files = (before_files, model_files)
+    if model_files is None or before_files is UNSET:
+        files = ({}, {})
     if sha1 and before_sha1:  # two checkpoints: the same bytes
         if before_sha1 == sha1:
             return
     elif model_sha1 and before_model:  # two initialisations: the same model
-        if before == source and before_model == model_sha1:
+        if before == source and before_model == model_sha1 and \
+                files[0] == files[1]:
             return
     elif before == source:  # a record of a path or a seed only
         return
-    what = _results_of(before, before_sha1, before_model, before_config) \
+    # the files whose contents differ, named on both sides
+    there, here = (f if isinstance(f, dict) else {} for f in files)
+    changed = sorted(k for k in set(there) | set(here)
+                     if there.get(k) != here.get(k))
+    what = _results_of(before, before_sha1, before_model, before_config,
+                       {k: there.get(k) for k in changed}) \
         if before else 'another file'
-    this = _results_of(source, sha1, model_sha1, config)
+    this = _results_of(source, sha1, model_sha1, config,
+                       {k: here.get(k) for k in changed})
     raise InputError(f'{json_path}: holds the kNN results of {what}, not of '
                      f'{this}; give another --out-dir, or delete it to '
                      'replace them')
 
 
 def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
-                config: Optional[str]) -> str:
+                config: Optional[str],
+                files: Optional[Dict[str, Optional[str]]] = None) -> str:
     """A model whose results these are, in words: a checkpoint with its
-    SHA-1, an initialisation with its config and model SHA-1."""
+    SHA-1, an initialisation with its config, model SHA-1 and ``files``
+    (``{dotted key: SHA-1 or None}``, the files whose contents differ;
+    None: no file there)."""
     if sha1:
         return f'{source} (SHA-1 {str(sha1)[:12]})'
     if model_sha1:
+        named = ''.join(
+            f'; {k}: ' + (f'file SHA-1 {str(v)[:12]}' if v else 'no file')
+            for k, v in (files or {}).items())
         return (f'{source} of {config} (model config SHA-1 '
-                f'{str(model_sha1)[:12]})')
+                f'{str(model_sha1)[:12]}{named})')
     return source
 
 
@@ -201,7 +230,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         records the config, the checkpoint's path and SHA-1
         (``checkpoint_sha1``), and at initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
-        resolved config's ``model`` section (``model_config_sha1``).
+        resolved config's ``model`` section (``model_config_sha1``) and of
+        the local files it names (``model_files_sha1``, ``{dotted key:
+        SHA-1}``).
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
@@ -222,7 +253,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         from ..engine.runner import resolve_checkpoint
         checkpoint = resolve_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    sha1 = model_sha1 = None
+    sha1 = model_sha1 = model_files = None
     if checkpoint is None:  # built once its results may be written
         model = None
         # the config in the name: several models' baselines share a folder;
@@ -230,6 +261,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         name = os.path.splitext(os.path.basename(config))[0]
         stem = f'random_init_{name}_seed{seed}'
         model_sha1 = config_sha1(cfg.model.to_dict())
+        # and the files it names (a pretrained checkpoint, embeddings), by
+        # their contents: the same path may hold another file, or be
+        # relative to another directory
+        model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
         model, sha1 = _model_from_checkpoint(cfg, checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
@@ -247,7 +282,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # what identifies a checkpoint: its bytes, sha1 (two runs' epoch_10.pth
     # share a file name, a retraining's and the run it wrote over a path)
     check_own_results(json_path, source, sha1, model_sha1,
-                      os.path.abspath(config))
+                      os.path.abspath(config), model_files)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     res = run_knn(model, **cfg.knn_eval)
@@ -263,6 +298,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['checkpoint_sha1'] = sha1
     if model_sha1:  # at initialisation
         res['model_config_sha1'] = model_sha1
+        res['model_files_sha1'] = model_files
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank
