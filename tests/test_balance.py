@@ -2188,6 +2188,50 @@ def test_run_settings_leave_out_the_files_own_variables(tmp_path):
         if k.startswith('config.custom_imports.imports.')]
 
 
+def test_run_settings_of_objects_are_the_same_in_every_load(tmp_path):
+    """A config value that is an object whose repr is a memory address (a
+    functools.partial of a function, an instance) was recorded by that
+    address: each load of the config (each run, each resume) recorded
+    another value, and a resumed sweep refused its own runs. It is
+    recorded as its type and attributes: two loads agree, other
+    attributes differ; a record written before, which holds an address,
+    differs once, naming the key. An object with no attributes to read is
+    refused in one line."""
+    from openselfsup.apis.balance_sweep import (_settings_difference,
+                                                run_settings)
+    from openselfsup.config import load_config
+    settings = {}
+    for factor in (2, 3):
+        path = tmp_path / f'objects{factor}.py'
+        path.write_text(
+            f'_base_ = [{SLIDE_DEMO!r}]\nimport functools\n\n\n'
+            'def scale(x, factor=1):\n    return x * factor\n\n\n'
+            'class Box:\n    def __init__(self, a):\n        self.a = a\n\n\n'
+            f'model = dict(act=functools.partial(scale, factor={factor}), '
+            'box=Box(3))\n')
+        cfgs = [load_config(str(path)) for _ in range(2)]  # both kept
+        settings[factor] = [run_settings(cfg, epochs=0) for cfg in cfgs]
+    assert settings[2][0] == settings[2][1]
+    here = settings[2][0]
+    assert here['config.model.box'] == 'builtins.Box({"a": 3})'
+    assert _settings_difference(here, settings[3][0]) == (
+        'model.act: \'functools.partial({"args": [], "func": "None.scale", '
+        '"keywords": {"factor": 2}})\' -> \'functools.partial({"args": [], '
+        '"func": "None.scale", "keywords": {"factor": 3}})\'')
+    old = dict(here, **{'config.model.box': '<Box object at 0x7f00>'})
+    assert _settings_difference(old, here) == (
+        'model.box: \'<Box object at 0x7f00>\' -> '
+        '\'builtins.Box({"a": 3})\'')
+    # no attributes to read: refused, naming the config and the key
+    path = tmp_path / 'opaque.py'
+    path.write_text(f'_base_ = [{SLIDE_DEMO!r}]\n\n\nclass Opaque:\n'
+                    "    __slots__ = ('a',)\n\n\nmodel = dict(gen=Opaque())\n")
+    with pytest.raises(InputError, match=re.escape(
+            f'{path}: model.gen: a builtins.Opaque object has no '
+            'fingerprint (')):
+        run_settings(load_config(str(path)), epochs=0)
+
+
 def test_the_resume_checks_and_the_sweep_word_a_difference_alike():
     """Three comparisons worded a difference three ways: a checkpoint's
     model (``= None there, 1 here`` for a key the checkpoint's model did

@@ -457,6 +457,35 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     assert json.load(open(path))['model_files_sha1'] == {key: sha1['b']}
 
 
+def test_a_baseline_of_a_model_without_a_fingerprint_is_one_line(
+        tmp_path, monkeypatch):
+    """A model setting that has no fingerprint the same in every process
+    (an object whose repr is an address, with no attributes to read):
+    --random-init stops with one line naming the config and the key,
+    before the model is built and with nothing written."""
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.models import extraction
+    demo = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    config = tmp_path / 'opaque.py'
+    config.write_text(f'_base_ = [{demo!r}]\n\n\nclass Opaque:\n'
+                      "    __slots__ = ('a',)\n\n\n"
+                      'model = dict(backbone=dict(gen=Opaque()))\n')
+    built = []
+    monkeypatch.setattr(extraction, 'build_initialised',
+                        lambda *a, **k: built.append(a))
+    out = tmp_path / 'out'
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(config), None, str(out))
+    assert str(err.value) == (
+        f'{config}: model.backbone.gen: a builtins.Opaque object has no '
+        'fingerprint (its repr is a memory address, another in every '
+        'process, and it has no attributes to read); give it as '
+        'dict(type=...) or a plain value')
+    assert built == [] and not out.exists()
+
+
 def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
     """The command line and the library say the same lines, from one
     function (the --random-init line was written in both)."""

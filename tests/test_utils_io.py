@@ -818,3 +818,69 @@ def test_config_sha1_of_a_set_is_the_same_in_every_process():
     assert digests == {want}
     assert plain_value({'b', 'a'}) == 'set({"a", "b"})'
     assert plain_value(set()) == 'set({})'
+
+
+class _Box:
+    """An object without its own repr: ``<_Box object at 0x...>``."""
+
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+
+class _Slotted:
+    """An object whose repr is an address and that has no ``vars()``."""
+    __slots__ = ('a',)
+
+
+def _scale(x, factor=1):
+    return x * factor
+
+
+def test_config_sha1_of_mixed_keys_and_objects_is_one_digest():
+    """A dict of int and str keys made config_sha1 raise TypeError from
+    json's sort (a traceback); an object whose repr is a memory address
+    (an instance, a functools.partial of a function) was hashed by that
+    address, so equal settings had another digest for each object (in
+    each process: a baseline refused as another model's). Keys are sorted
+    by their JSON text (the text written here by hand), an object is its
+    type and its attributes (other attributes: another digest), and an
+    object with neither a repr nor attributes is refused in one line
+    naming the key."""
+    import functools
+    import hashlib
+
+    from openselfsup.utils import InputError, config_sha1, plain_value
+
+    def sha1(text):
+        return hashlib.sha1(text.encode()).hexdigest()
+    mixed = {1: 'a', 'b': 2, 'n': {'10': 'y', 2: 'x'}}
+    assert config_sha1(mixed) == sha1(
+        '{"1": "a", "b": 2, "n": {"10": "y", "2": "x"}}')
+    assert config_sha1({'n': {2: 'x', '10': 'y'}, 'b': 2, 1: 'a'}) == \
+        config_sha1(mixed)
+    # str keys only: the text json.dumps(sort_keys=True) wrote, as before
+    plain = {'b': [1, {'y': None, 'x': 1.5}], 'a': True}
+    assert config_sha1(plain) == sha1(json.dumps(plain, sort_keys=True))
+    box = f'{__name__}._Box'
+    assert plain_value(_Box(b=[1, 2], a=1)) == \
+        f'{box}({{"a": 1, "b": [1, 2]}})'
+    part = functools.partial(_scale, factor=2)
+    assert plain_value(part) == (
+        'functools.partial({"args": [], "func": "' + __name__ +
+        '._scale", "keywords": {"factor": 2}})')
+    # other objects of the same settings (kept: other addresses)
+    same = [dict(act=functools.partial(_scale, factor=2),
+                 box=_Box(a=1, b=[1, 2])) for _ in range(3)]
+    digests = {config_sha1(node) for node in same}
+    assert len(digests) == 1
+    assert config_sha1(dict(act=functools.partial(_scale, factor=3),
+                            box=_Box(a=1, b=[1, 2]))) not in digests
+    assert config_sha1(dict(act=part, box=_Box(a=2, b=[1, 2]))) \
+        not in digests
+    with pytest.raises(InputError) as err:
+        config_sha1(dict(backbone=dict(gen=_Slotted())), 'model')
+    assert str(err.value) == (
+        f'model.backbone.gen: a {__name__}._Slotted object has no '
+        'fingerprint (its repr is a memory address, another in every '
+        'process, and it has no attributes to read); give it as '
+        'dict(type=...) or a plain value')

@@ -240,13 +240,21 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
     baselines' identity uses too). Folders count by their path: the files
     in a data folder (the images, the slides' feature files) are not
     read.
+
+    Raises:
+        InputError: a config value without a fingerprint
+            (:func:`~openselfsup.utils.plain_value`), naming the config and
+            the key.
     """
     skip = _not_compared(cfg, skip, bool(fields.get('test')))
-    cfg = cfg.to_dict()
+    filename, cfg = cfg.filename, cfg.to_dict()
     out = dict(fields)
-    for key, value in flat_config(cfg).items():
-        if not key_below(key, skip):
-            out[f'config.{key}'] = plain_value(value)
+    try:
+        for key, value in flat_config(cfg).items():
+            if not key_below(key, skip):
+                out[f'config.{key}'] = plain_value(value, key)
+    except InputError as exc:  # a value without a fingerprint
+        raise InputError(f'{filename}: {exc}') from None
     for where, sha1 in named_file_digests(cfg, digest=digest,
                                           skip=skip).items():
         out[f'file.{where}'] = sha1

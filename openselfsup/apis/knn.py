@@ -236,7 +236,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
-            fit the model, a config without ``knn_eval``, or results of
+            fit the model, a config without ``knn_eval``, a model setting
+            without a fingerprint at initialisation
+            (:func:`~openselfsup.utils.plain_value`), or results of
             another model under the output name (:func:`check_own_results`).
     """
     from mmengine.registry import init_default_scope
@@ -260,7 +262,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # the model's settings identify it (two configs of one name)
         name = os.path.splitext(os.path.basename(config))[0]
         stem = f'random_init_{name}_seed{seed}'
-        model_sha1 = config_sha1(cfg.model.to_dict())
+        try:
+            model_sha1 = config_sha1(cfg.model.to_dict(), 'model')
+        except InputError as exc:  # a value without a fingerprint
+            raise InputError(f'{config}: {exc}') from None
         # and the files it names (a pretrained checkpoint, embeddings), by
         # their contents: the same path may hold another file, or be
         # relative to another directory

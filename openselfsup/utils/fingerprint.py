@@ -5,11 +5,15 @@ Every artefact names what it was made from by these digests: an array's
 (:func:`file_sha1`, :func:`file_sha256`) or a config section's settings
 (:func:`config_sha1`).
 """
+import functools
 import hashlib
 import json
+import re
 from typing import Any
 
 import numpy as np
+
+from .errors import InputError
 
 
 def array_sha1(array: np.ndarray) -> str:
@@ -39,29 +43,108 @@ def file_sha256(path: str) -> str:
     return _file_digest(path, 'sha256')
 
 
-def plain_value(value: Any) -> Any:
-    """A config value as JSON holds it: a class or function (a config's
-    ``type=SomeClass``) by its qualified name, which its ``repr`` (an
-    address) is not; a set by its elements' JSON text in sorted order
-    (``set({"a", "b"})``: its own order follows the process's string
-    hashes, so its ``repr`` differs between runs); anything else that
-    JSON cannot hold by its ``repr``."""
+#: a ``repr`` that holds a memory address (``<Foo object at 0x7f...>``,
+#: ``functools.partial(<function f at 0x7f...>, ...)``): another in
+#: every process
+_ADDRESS = re.compile(r'\bat 0x[0-9a-fA-F]+')
+
+
+def _key_text(key: Any) -> str:
+    """The text JSON writes for a dict key: a string itself, ``1`` and
+    ``1.5`` as ``"1"`` and ``"1.5"``, ``True`` / ``None`` as ``"true"`` /
+    ``"null"``; any other key its :func:`plain_value`."""
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return str(plain_value(key))
+
+
+def _plain(node: Any, key: str, seen: tuple = ()) -> Any:
+    """``node`` as JSON holds it, the same in every process: dicts with
+    their keys in the order of their JSON text (then their type's name:
+    ``1`` before ``'1'``), where ``json.dumps(sort_keys=True)`` raised
+    ``TypeError`` for a dict of int and str keys; a tuple a list; a leaf
+    :func:`plain_value` (``key``: its dotted key, named in a refusal)."""
+    if isinstance(node, dict):
+        order = sorted(node, key=lambda k: (_key_text(k), type(k).__name__))
+        return {k if k is None or isinstance(k, (str, int, float))
+                else _key_text(k): _plain(node[k], _join(key, _key_text(k)),
+                                          seen)
+                for k in order}
+    if isinstance(node, (list, tuple)):
+        return [_plain(v, _join(key, str(i)), seen)
+                for i, v in enumerate(node)]
+    return plain_value(node, key, seen)
+
+
+def _join(key: str, name: str) -> str:
+    return f'{key}.{name}' if key else name
+
+
+def plain_value(value: Any, key: str = '', _seen: tuple = ()) -> Any:
+    """A config value as JSON holds it, the same in every process: a class
+    or function (a config's ``type=SomeClass``) by its qualified name,
+    which its ``repr`` (an address) is not; a set by its elements' JSON
+    text in sorted order (``set({"a", "b"})``: its own order follows the
+    process's string hashes, so its ``repr`` differs between runs); an
+    object whose ``repr`` holds a memory address (an instance of a class
+    without its own ``repr``, a ``functools.partial``) by its type's
+    qualified name and its state, ``module.Type({"attr": ...})`` (a
+    partial's ``func``, ``args`` and ``keywords``, and the attributes of
+    ``vars()``), the same for equal settings in every process; anything
+    else that JSON cannot hold by its ``repr``. Containers inside are
+    read alike (:func:`_plain`).
+
+    Args:
+        value: the value.
+        key (str): its dotted config key, named in a refusal.
+
+    Raises:
+        InputError: an object whose ``repr`` holds an address and whose
+            state cannot be read (no ``vars()``: a C object such as a
+            ``torch.Generator``): it has no fingerprint that is the same
+            in every process, and its type alone would take two
+            different ones for one.
+    """
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (set, frozenset)):
-        items = sorted(json.dumps(v, sort_keys=True, default=plain_value)
-                       for v in value)
+        items = sorted(json.dumps(_plain(v, key, _seen)) for v in value)
         return f'{type(value).__name__}({{{", ".join(items)}}})'
     name = getattr(value, '__qualname__', None)
-    return f'{getattr(value, "__module__", "")}.{name}' if name else \
-        repr(value)
+    if name:
+        return f'{getattr(value, "__module__", "")}.{name}'
+    text = repr(value)
+    if not _ADDRESS.search(text):
+        return text
+    kind = type(value)
+    kind = f'{kind.__module__}.{kind.__qualname__}'
+    if id(value) in _seen:  # an attribute that refers back to its owner
+        return f'{kind}(...)'
+    state = dict(vars(value)) if hasattr(value, '__dict__') else None
+    if isinstance(value, functools.partial):
+        state = dict(state or {}, func=value.func, args=value.args,
+                     keywords=value.keywords)
+    if state is None:
+        raise InputError(
+            f'{key or "a config value"}: a {kind} object has no '
+            'fingerprint (its repr is a memory address, another in every '
+            'process, and it has no attributes to read); give it as '
+            'dict(type=...) or a plain value')
+    return f'{kind}({json.dumps(_plain(state, key, _seen + (id(value),)))})'
 
 
-def config_sha1(node: Any) -> str:
+def config_sha1(node: Any, key: str = '') -> str:
     """SHA-1 of a config section (a dict of settings, e.g. a resolved
-    config's ``model``, as ``cfg.model.to_dict()``): of its JSON text with
-    the keys sorted (:func:`plain_value` for what JSON cannot hold), so
-    the same settings give the same digest whatever their order or the
-    file they were read from."""
-    text = json.dumps(node, sort_keys=True, default=plain_value)
+    config's ``model``, as ``cfg.model.to_dict()``; at ``key``, named in a
+    refusal): of its JSON text with the keys sorted (by their JSON text:
+    a dict may mix int and str keys; :func:`plain_value` for what JSON
+    cannot hold), so the same settings give the same digest whatever
+    their order, the file they were read from or the process.
+
+    Raises:
+        InputError: a value without a fingerprint (:func:`plain_value`).
+    """
+    text = json.dumps(_plain(node, key))
     return hashlib.sha1(text.encode()).hexdigest()
