@@ -277,6 +277,61 @@ def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
     assert torch.equal(saved['state_dict']['w'], weights['w'])
 
 
+def test_a_work_dirs_checkpoint_is_read_once(tmp_path, monkeypatch):
+    """knn_eval.py given a run's work dir read the checkpoint it picked
+    twice: once to test it complete, once to load and hash it. Once now:
+    the bytes tested are those loaded and hashed (the loaded weights are
+    the file's, its SHA-1 that of its bytes); a newer checkpoint cut short
+    (last_checkpoint names it) is read once, found incomplete and
+    skipped, as before. The kNN is a stand-in."""
+    import builtins
+    import hashlib
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.registry import MODELS
+    config = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    init_default_scope('openselfsup')
+    state = MODELS.build(Config.fromfile(config).model).state_dict()
+    work = tmp_path / 'run'
+    work.mkdir()
+    good, cut = str(work / 'iter_2.pth'), str(work / 'iter_4.pth')
+    torch.save({'state_dict': state, 'meta': {'iter': 2}}, good)
+    data = open(good, 'rb').read()
+    open(cut, 'wb').write(data[:len(data) // 2])  # killed while writing
+    (work / 'last_checkpoint').write_text(cut)
+    level = dict(n=1, acc=1.0, mca=1.0)
+    models = []
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        models.append(model), dict(k=1, patch=level, slide=level,
+                                   patient=level))[1])
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, str) and os.path.abspath(file) in (good, cut):
+            opened.append(os.path.basename(file))
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    res, path = knn_eval_checkpoint(config, str(work))
+    monkeypatch.setattr(builtins, 'open', real_open)
+    # the picked file once, the one cut short once
+    assert sorted(opened) == ['iter_2.pth', 'iter_4.pth'], opened
+    assert path == str(work / 'knn_iter_2.json')
+    saved = json.load(open(path))
+    assert saved['checkpoint'] == good
+    assert saved['checkpoint_sha1'] == hashlib.sha1(data).hexdigest()
+    loaded = models[0].state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())
+
+
 def test_a_checkpoint_that_cannot_be_read_is_one_line(tmp_path,
                                                      monkeypatch):
     """A checkpoint the process may not read (another user's 0600 file):

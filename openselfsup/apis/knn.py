@@ -71,31 +71,38 @@ def plot_levels(results: Dict[str, Dict[str, float]],
     return figure_png(fig, dpi=100, title=title)
 
 
-def _model_from_checkpoint(cfg, checkpoint: str) -> Tuple[object, str]:
-    """The config's model with the checkpoint's weights, and the SHA-1 of
-    the checkpoint's bytes (the file is read once, first: a missing one
-    fails before the model is built; the weights files of open_clip towers
-    are not read, the checkpoint holds every weight).
+def _model_from_checkpoint(cfg, checkpoint: str
+                           ) -> Tuple[object, str, str]:
+    """The config's model with the checkpoint's weights, the checkpoint
+    file (``checkpoint`` itself, or the one a run's work dir holds:
+    :func:`~openselfsup.engine.checkpoint.load_resolved_checkpoint_with_sha1`)
+    and the SHA-1 of its bytes (the file is read once, first, also when
+    it is picked from a work dir: a missing one fails before the model is
+    built; the weights files of open_clip towers are not read, the
+    checkpoint holds every weight).
 
     Raises:
-        InputError: the checkpoint is unreadable, or its tensors do not fit
-            the model (one line: the first missing, unexpected and
-            differently shaped tensors).
+        InputError: the checkpoint is unreadable, a work dir holds no
+            complete one, or its tensors do not fit the model (one line:
+            the first missing, unexpected and differently shaped tensors).
     """
-    from ..engine.checkpoint import load_checkpoint_with_sha1, state_dict_of
+    from ..engine.checkpoint import (load_resolved_checkpoint_with_sha1,
+                                     state_dict_of)
     from ..models.open_clip import without_clip_weights
     from ..models.state_dict import load_state
     from ..registry import MODELS
-    # the bytes read once: loaded and hashed (what identifies the
-    # checkpoint in its results, check_own_results)
-    saved, sha1 = load_checkpoint_with_sha1(checkpoint, tensors_only=True)
+    # the bytes read once: tested complete (in a work dir, to pick the
+    # checkpoint), loaded and hashed (what identifies the checkpoint in its
+    # results, check_own_results)
+    checkpoint, saved, sha1 = load_resolved_checkpoint_with_sha1(
+        checkpoint, tensors_only=True)
     state = state_dict_of(saved, checkpoint)
     del saved
     # every weight comes from the checkpoint (loaded strictly below): an
     # open_clip tower's own file (HLSS: the CC12M checkpoint) is not read
     model = MODELS.build(without_clip_weights(cfg.model))
     load_state(model, state, checkpoint, "the config's model")
-    return model, sha1
+    return model, checkpoint, sha1
 
 
 def check_own_results(json_path: str, source: str,
@@ -210,9 +217,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         config (str): the training config (needs ``model`` and ``knn_eval =
             dict(bank=..., query=..., k=..., temperature=...,
             aggregation=...)``).
-        checkpoint (str or None): a checkpoint of that model, loaded with
-            ``weights_only=True`` and hashed from one read of its bytes
-            (:func:`~openselfsup.engine.checkpoint.load_checkpoint_with_sha1`).
+        checkpoint (str or None): a checkpoint of that model, or a run's
+            work dir (its last complete checkpoint), loaded with
+            ``weights_only=True`` and hashed from one read of its bytes,
+            the read that tested it complete in a work dir
+            (``engine.checkpoint.load_resolved_checkpoint_with_sha1``).
             ``None``: evaluate the model at its initialisation (random, or
             the pretrained weights the config names: the baseline training
             must beat); ``out_dir`` is then required.
@@ -251,9 +260,6 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
                          'in the config')
     check_knn_arguments(checkpoint, checkpoint is None, out_dir=out_dir)
-    if checkpoint is not None:  # a run's work dir: its last checkpoint
-        from ..engine.runner import resolve_checkpoint
-        checkpoint = resolve_checkpoint(checkpoint)
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     sha1 = model_sha1 = model_files = None
     if checkpoint is None:  # built once its results may be written
@@ -271,7 +277,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
-        model, sha1 = _model_from_checkpoint(cfg, checkpoint)
+        # a run's work dir: its last complete checkpoint
+        model, checkpoint, sha1 = _model_from_checkpoint(cfg, checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:

@@ -41,7 +41,8 @@ import torch
 from ..config import trained_image_size
 from ..utils import InputError, check_file, first_line
 from ..utils.checkpoint_files import (is_complete_archive,  # noqa: F401
-                                      is_complete_checkpoint)
+                                      is_complete_checkpoint,
+                                      resolve_checkpoint)
 
 
 def _numpy_globals() -> list:
@@ -196,17 +197,79 @@ def load_checkpoint_with_sha1(path: str, map_location='cpu',
     """
     register_safe_globals()
     check_file(path, 'checkpoint')
+    buffer, sha1 = _read_with_sha1(path)
+    if not is_complete_archive(buffer):
+        raise _not_a_checkpoint(path)
+    return _torch_load(buffer, path, map_location, tensors_only), sha1
+
+
+def load_resolved_checkpoint_with_sha1(path: str, flag: str = '',
+                                       map_location='cpu',
+                                       tensors_only: bool = False
+                                       ) -> Tuple[str, dict, str]:
+    """:func:`load_checkpoint_with_sha1` of the checkpoint ``path`` names:
+    a file, or a run's work dir (the checkpoint
+    :func:`~openselfsup.utils.checkpoint_files.resolve_checkpoint` picks:
+    ``last_checkpoint``'s if complete, else the newest complete one). In a
+    work dir the completeness test that picks the file reads the bytes
+    that are then hashed and loaded: the file is read once, where
+    resolving it, then loading it, read it twice. The bytes of a file
+    found incomplete are dropped at once.
+
+    Args:
+        path (str): a checkpoint file or a run's work dir.
+        flag (str): as :func:`resolve_checkpoint` (heads the message about
+            an empty path).
+        map_location, tensors_only: as :func:`load_checkpoint_file`.
+
+    Returns:
+        tuple: (the checkpoint file, the checkpoint, the hex SHA-1 of the
+        file's bytes).
+
+    Raises:
+        InputError: as :func:`resolve_checkpoint` and
+            :func:`load_checkpoint_with_sha1`.
+    """
+    kept = {}
+
+    def complete(candidate: str) -> bool:
+        # is_complete_checkpoint's test (a file that cannot be read is not
+        # complete), keeping the bytes of the file it passes
+        kept.clear()
+        try:
+            buffer, sha1 = _read_with_sha1(candidate)
+        except InputError:
+            return False
+        if not is_complete_archive(buffer):
+            return False
+        kept[candidate] = buffer, sha1
+        return True
+    found = resolve_checkpoint(path, flag, is_complete=complete)
+    if found not in kept:  # a file given: not tested yet
+        return (found, *load_checkpoint_with_sha1(found, map_location,
+                                                   tensors_only))
+    register_safe_globals()
+    buffer, sha1 = kept.pop(found)
+    return found, _torch_load(buffer, found, map_location, tensors_only), \
+        sha1
+
+
+def _read_with_sha1(path: str) -> Tuple[io.BytesIO, str]:
+    """The bytes of the file ``path`` (a buffer) and their SHA-1, from one
+    read.
+
+    Raises:
+        InputError: a file this process may not read (one line with the
+            system's reason).
+    """
     try:
         with open(path, 'rb') as f:
             data = f.read()
     except OSError as exc:  # another user's 0600 file, an I/O error
         raise InputError(f'{path}: cannot read the checkpoint '
                          f'({exc.strerror or exc})') from None
-    sha1 = hashlib.sha1(data).hexdigest()
-    buffer = io.BytesIO(data)  # shares data's bytes: no copy
-    if not is_complete_archive(buffer):
-        raise _not_a_checkpoint(path)
-    return _torch_load(buffer, path, map_location, tensors_only), sha1
+    # the buffer shares data's bytes: no copy
+    return io.BytesIO(data), hashlib.sha1(data).hexdigest()
 
 
 def _torch_load(source, path: str, map_location, tensors_only: bool,

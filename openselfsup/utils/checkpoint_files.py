@@ -8,7 +8,7 @@ import glob
 import os
 import re
 import zipfile
-from typing import BinaryIO, List, Optional, Tuple
+from typing import BinaryIO, Callable, List, Optional, Tuple
 
 from .errors import InputError
 
@@ -77,13 +77,20 @@ def checkpoints_in(work_dir: str) -> List[str]:
     return [p for _, _, p in sorted(found, reverse=True)]
 
 
-def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
+def find_resumable_checkpoint(
+        work_dir: str, logger=None,
+        is_complete: Optional[Callable[[str], bool]] = None
+) -> Optional[str]:
     """The checkpoint to resume from: ``last_checkpoint`` if it is complete,
     otherwise the newest complete ``epoch_*``/``iter_*`` checkpoint.
 
     Args:
         work_dir (str): the run's work directory.
         logger: optional MMEngine logger for warnings.
+        is_complete (callable, optional): the completeness test of a
+            file (default :func:`is_complete_checkpoint`); a reader that
+            loads the file it picks passes one that keeps the bytes it
+            has read and tested, so the file is read once.
 
     Returns:
         str | None: a checkpoint path, or None if there is none.
@@ -92,6 +99,7 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
         if logger is not None:
             logger.warning(msg)
 
+    is_complete = is_complete or is_complete_checkpoint
     pointer = os.path.join(work_dir, 'last_checkpoint')
     named = None
     if os.path.isfile(pointer):
@@ -103,7 +111,7 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
         here = os.path.join(work_dir, os.path.basename(named))
         if os.path.isfile(here):
             named = here
-    if named and is_complete_checkpoint(named):
+    if named and is_complete(named):
         return named
     below = checkpoint_step(named) if named else None
     if named:
@@ -118,19 +126,22 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
             warn(f'skipping {path}: not an earlier step of the run '
                  'last_checkpoint names (left by an earlier run)')
             continue
-        if is_complete_checkpoint(path):
+        if is_complete(path):
             return path
         warn(f'skipping incomplete checkpoint {path}')
     return None
 
 
-def resolve_checkpoint(path: str, flag: str = '') -> str:
+def resolve_checkpoint(path: str, flag: str = '',
+                       is_complete: Optional[Callable[[str], bool]] = None
+                       ) -> str:
     """``path`` itself, or for a training work dir the checkpoint that
     ``--resume`` would continue from (:func:`find_resumable_checkpoint`:
     the one ``last_checkpoint`` names if complete, else the newest complete
     ``epoch_N.pth`` / ``iter_N.pth``), so a command given a run's folder
     never reads a half-written checkpoint or an empty ``last_checkpoint``.
-    ``flag`` (e.g. ``--resume``) heads the message about an empty path.
+    ``flag`` (e.g. ``--resume``) heads the message about an empty path;
+    ``is_complete``: as :func:`find_resumable_checkpoint`.
 
     Raises:
         InputError: an empty path (an unset shell variable: ``"$CKPT"``),
@@ -143,7 +154,7 @@ def resolve_checkpoint(path: str, flag: str = '') -> str:
                          'work dir')
     if not os.path.isdir(path):
         return path
-    found = find_resumable_checkpoint(path)
+    found = find_resumable_checkpoint(path, is_complete=is_complete)
     if found is None:
         raise InputError(f'{path}: a folder without a complete training '
                          'checkpoint (epoch_N.pth / iter_N.pth); give a '
