@@ -286,8 +286,11 @@ RUN_VALUE_CASES = [
     ('optim_wrapper.optimizer.lr', 0, False),  # torch takes lr=0
     ('optim_wrapper.optimizer.lr', 3e-4, False),
     ('optim_wrapper.optimizer.weight_decay', 'x', True),
-    ('default_hooks.checkpoint.interval', 0, True),
+    ('default_hooks.checkpoint.interval', 'x', True),
+    ('default_hooks.checkpoint.interval', 1.5, True),
     ('default_hooks.checkpoint.interval', -1, False),  # MMEngine: the last
+    ('default_hooks.checkpoint.interval', 0, False),  # the same as -1
+    ('default_hooks.checkpoint.interval', -2, False),
     ('default_hooks.checkpoint.max_keep_ckpts', 'x', True),
     ('default_hooks.checkpoint.max_keep_ckpts', -1, False),  # keep all
     ('default_hooks.logger.interval', 0, True),
@@ -349,6 +352,25 @@ def _demo_config():
     """The CLP demo config, loaded once, a copy for each test to change."""
     import copy
     return copy.deepcopy(_demo_loaded())
+
+
+def test_a_checkpoint_interval_of_0_or_less_saves_the_last_only():
+    """The interval row's rule is MMEngine's: its CheckpointHook saves on
+    the way only for a positive interval (every ``interval`` epochs or
+    iterations); -1 (its default), 0 or less save none on the way, the
+    last one only, so none of them is refused."""
+    from types import SimpleNamespace
+
+    from mmengine.hooks import CheckpointHook
+    steps = [SimpleNamespace(epoch=e, iter=e) for e in range(6)]
+    for interval in (-2, -1, 0):
+        hook = CheckpointHook(interval=interval)
+        assert not any(hook.every_n_epochs(r, interval) or
+                       hook.every_n_train_iters(r, interval)
+                       for r in steps), interval
+    hook = CheckpointHook(interval=2)
+    assert [hook.every_n_epochs(r, 2) for r in steps] == [
+        False, True, False, True, False, True]
 
 
 def test_the_seed_bound_is_numpys():

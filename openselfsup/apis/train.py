@@ -210,10 +210,11 @@ RUN_VALUES = (
     ('train_cfg.max_epochs', _POSITIVE_INT),
     ('train_cfg.max_iters', _POSITIVE_INT),
     ('train_cfg.val_interval', _POSITIVE_INT),
-    # MMEngine's CheckpointHook: -1 (its default) saves the last one only
+    # MMEngine's CheckpointHook saves every ``interval`` epochs (or
+    # iterations) only for a positive one: -1 (its default), 0 or less
+    # saves none on the way, the last one only (``save_last``)
     ('default_hooks.checkpoint.interval',
-     (lambda v: _int(v) and (v >= 1 or v == -1),
-      'a positive integer, or -1 (only the last checkpoint)')),
+     (_int, 'an integer (0 or less: only the last checkpoint)')),
     # MMEngine keeps every checkpoint for -1 (its default), 0 or less
     ('default_hooks.checkpoint.max_keep_ckpts', _INT),
     ('default_hooks.checkpoint.by_epoch', _FLAG),
