@@ -286,6 +286,9 @@ RUN_VALUE_CASES = [
     ('optim_wrapper.optimizer.lr', 0, False),  # torch takes lr=0
     ('optim_wrapper.optimizer.lr', 3e-4, False),
     ('optim_wrapper.optimizer.weight_decay', 'x', True),
+    # (the demo has no clip_grad: the dict is given)
+    ('optim_wrapper.clip_grad', dict(max_norm=float('inf')), False),
+    ('optim_wrapper.clip_grad', dict(max_norm=1.0), False),
     ('default_hooks.checkpoint.interval', 'x', True),
     ('default_hooks.checkpoint.interval', 1.5, True),
     ('default_hooks.checkpoint.interval', -1, False),  # MMEngine: the last
@@ -371,6 +374,29 @@ def test_a_checkpoint_interval_of_0_or_less_saves_the_last_only():
     hook = CheckpointHook(interval=2)
     assert [hook.every_n_epochs(r, 2) for r in steps] == [
         False, True, False, True, False, True]
+
+
+def test_a_clipping_norm_of_inf_clips_nothing():
+    """max_norm=inf is a run's way to log the gradient norm without
+    clipping: torch's clip_grad_norm_ leaves the gradients as they are and
+    returns their norm, so the row takes it; 0 (every gradient zeroed), a
+    negative norm (gradients flipped) and NaN stay refused."""
+    import torch
+
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+    param = torch.nn.Parameter(torch.zeros(3))
+    param.grad = torch.tensor([3., 4., 12.])
+    norm = torch.nn.utils.clip_grad_norm_([param], float('inf'))
+    assert float(norm) == 13 and param.grad.tolist() == [3., 4., 12.]
+    for bad in (0, -1.0, float('nan'), '1'):
+        cfg = _demo_config()
+        cfg.optim_wrapper.clip_grad = dict(max_norm=bad)
+        with pytest.raises(InputError, match=re.escape(
+                f'optim_wrapper.clip_grad.max_norm = {bad!r} in '
+                f'{cfg.filename}: expected a positive number (inf: no '
+                'clipping, the norm logged)')):
+            check_run_values(cfg)
 
 
 def test_the_seed_bound_is_numpys():

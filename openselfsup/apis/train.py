@@ -229,7 +229,11 @@ RUN_VALUES = (
     ('optim_wrapper.optimizer.weight_decay', _RATE),
     ('optim_wrapper.optimizer.momentum', _RATE),
     ('optim_wrapper.accumulative_counts', _POSITIVE_INT),
-    ('optim_wrapper.clip_grad.max_norm', _POSITIVE),
+    # torch's clip_grad_norm_: inf clips nothing (MMEngine still logs the
+    # norm); 0 would zero every gradient, a negative one flip them
+    ('optim_wrapper.clip_grad.max_norm',
+     (lambda v: _number(v, inf=True) and v > 0,
+      'a positive number (inf: no clipping, the norm logged)')),
     ('auto_scale_lr.base_batch_size', _POSITIVE_INT),
     ('auto_scale_lr.enable', _FLAG),
     ('param_scheduler.*.begin', _RATE),
