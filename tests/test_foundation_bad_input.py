@@ -270,6 +270,9 @@ RUN_VALUE_CASES = [
     ('train_cfg.max_epochs', 5.5, True),
     ('train_cfg.max_epochs', True, True),  # a bool is an int in Python
     ('train_cfg.max_epochs', 1, False),
+    ('train_cfg.max_epochs', 3.0, False),  # MMEngine's loop: 3 epochs
+    ('train_cfg.max_iters', 4.0, False),
+    ('train_cfg.max_iters', 4.5, True),
     ('total_batch_size', 3.0, True),
     ('total_batch_size', 8, False),
     ('train_dataloader.num_workers', -1, True),
@@ -310,6 +313,8 @@ RUN_VALUE_CASES = [
     ('param_scheduler.0.by_epoch', 'no', True),
     ('param_scheduler.0.milestones', [6, 'x'], True),
     ('param_scheduler.0.milestones', (6, 8), False),
+    ('param_scheduler.0.milestones', [6.0, 8], False),  # steps 6 and 8
+    ('param_scheduler.0.milestones', [0.07 * 100], True),  # never a step
     ('param_scheduler.0.gamma', 'x', True),
     ('amp', 'yes', True),
     ('amp', 'off', False),
@@ -397,6 +402,45 @@ def test_a_clipping_norm_of_inf_clips_nothing():
                 f'{cfg.filename}: expected a positive number (inf: no '
                 'clipping, the norm logged)')):
             check_run_values(cfg)
+
+
+def test_whole_floats_are_the_epochs_and_steps_they_equal():
+    """The rows of max_epochs / max_iters and milestones take 3.0 as
+    MMEngine does: its epoch loop runs int(3.0) epochs (a fraction is its
+    assertion error), and a MultiStepLR with milestones [1.0, 3.0] decays
+    the rate at the steps [1, 3] does; a shortened run's schedule warning
+    reads 3.0 as 3."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import MultiStepLR
+    from mmengine.runner import EpochBasedTrainLoop
+
+    from openselfsup.apis.train import schedule_notes
+    loader = torch.utils.data.DataLoader(list(range(4)), batch_size=2)
+    loop = EpochBasedTrainLoop(SimpleNamespace(), loader, max_epochs=3.0)
+    assert loop.max_epochs == 3 and loop.max_iters == 6
+    with pytest.raises(AssertionError):
+        EpochBasedTrainLoop(SimpleNamespace(), loader, max_epochs=2.5)
+
+    def rates(milestones):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.)
+        sched = MultiStepLR(opt, milestones=milestones, gamma=0.5)
+        out = []
+        for _ in range(5):
+            out.append(opt.param_groups[0]['lr'])
+            opt.step()
+            sched.step()
+        return out
+    assert rates([1.0, 3.0]) == rates([1, 3]) == [1., .5, .5, .25, .25]
+    assert rates([0.1 * 3 * 10]) == [1.] * 5  # 3.0000000000000004: none
+
+    [cos] = schedule_notes(Config(dict(
+        param_scheduler=[dict(type='CosineAnnealingLR', by_epoch=True,
+                              T_max=15)], train_cfg=dict(max_epochs=3.0))))
+    assert 'ends at epoch 15 (param_scheduler.0.T_max) but ' \
+        'train_cfg.max_epochs is 3:' in cos
 
 
 def test_the_seed_bound_is_numpys():

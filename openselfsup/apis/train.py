@@ -157,6 +157,13 @@ def _int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _whole(value) -> bool:
+    """An int that is not a bool, or a float holding a whole number
+    (``3.0``: MMEngine's training loops take it, ``int()`` of it, and a
+    schedule's milestones match the steps it equals)."""
+    return _int(value) or isinstance(value, float) and value.is_integer()
+
+
 def _number(value, inf: bool = False) -> bool:
     """An int or float that is not a bool, finite (or infinite with
     ``inf``), not NaN."""
@@ -207,8 +214,10 @@ RUN_VALUES = (
                         ('persistent_workers', _FLAG),
                         ('pin_memory', _FLAG),
                         ('sampler.shuffle', _FLAG))),
-    ('train_cfg.max_epochs', _POSITIVE_INT),
-    ('train_cfg.max_iters', _POSITIVE_INT),
+    # MMEngine's loops take a whole float (3.0: int(), checked equal)
+    *((f'train_cfg.{key}', (lambda v: _whole(v) and v >= 1,
+                            'a positive integer'))
+      for key in ('max_epochs', 'max_iters')),
     ('train_cfg.val_interval', _POSITIVE_INT),
     # MMEngine's CheckpointHook saves every ``interval`` epochs (or
     # iterations) only for a positive one: -1 (its default), 0 or less
@@ -243,11 +252,12 @@ RUN_VALUES = (
     ('param_scheduler.*.T_max', _or_none(_POSITIVE)),
     ('param_scheduler.*.eta_min', _or_none(_NUMBER)),
     ('param_scheduler.*.eta_min_ratio', _or_none(_NUMBER)),
-    # MultiStepLR: a step never taken (a string), or a traceback from the
-    # check of a shortened run (schedule_notes) before
+    # MultiStepLR: a step never taken (a string, a fraction: 0.07 * 100 is
+    # 7.000000000000001), or a traceback from the check of a shortened run
+    # (schedule_notes) before; a whole float (7.0) is the step it equals
     ('param_scheduler.*.milestones',
      (lambda v: isinstance(v, (list, tuple))
-      and all(_int(m) and m >= 0 for m in v),
+      and all(_whole(m) and m >= 0 for m in v),
       'a list of non-negative integers')),
     ('param_scheduler.*.gamma', _NUMBER),
     ('param_scheduler.*.by_epoch', _FLAG),
@@ -781,6 +791,8 @@ def schedule_notes(cfg) -> list:
     epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
     scheds = cfg.get('param_scheduler') or []
     scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
+    if isinstance(epochs, float) and epochs.is_integer():
+        epochs = int(epochs)  # 3.0: MMEngine's loop runs 3 epochs
     if not isinstance(epochs, int):
         return []
     ends, notes, open_ended = [], [], False
