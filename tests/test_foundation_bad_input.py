@@ -308,6 +308,9 @@ RUN_VALUE_CASES = [
     ('randomness.diff_rank_seed', 'no', True),
     ('param_scheduler.0.end', 'x', True),
     ('param_scheduler.0.end', float('inf'), False),  # no end
+    ('param_scheduler.0.T_max', 0, False),  # MMEngine: end - begin
+    ('param_scheduler.0.T_max', None, False),
+    ('param_scheduler.0.T_max', -1, True),
     ('param_scheduler.0.eta_min', 'x', True),
     ('param_scheduler.0.eta_min', None, False),
     ('param_scheduler.0.by_epoch', 'no', True),
@@ -441,6 +444,38 @@ def test_whole_floats_are_the_epochs_and_steps_they_equal():
                               T_max=15)], train_cfg=dict(max_epochs=3.0))))
     assert 'ends at epoch 15 (param_scheduler.0.T_max) but ' \
         'train_cfg.max_epochs is 3:' in cos
+
+
+def test_a_cosine_t_max_of_0_is_its_end_minus_begin():
+    """MMEngine's cosine reads T_max=0 as None (``T_max or end - begin``):
+    the same rates, so the row takes it, and the shortened-run warning
+    reads the schedule's end, not an end at begin + 0."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import CosineAnnealingLR
+
+    from openselfsup.apis.train import schedule_notes
+
+    def rates(t_max):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.)
+        sched = CosineAnnealingLR(opt, T_max=t_max, begin=1, end=5)
+        out = []
+        for _ in range(6):
+            out.append(opt.param_groups[0]['lr'])
+            opt.step()
+            sched.step()
+        return out
+    assert rates(0) == rates(None) == rates(4) != rates(2)
+
+    def notes(sched, epochs=4):
+        return schedule_notes(Config(dict(
+            param_scheduler=[dict(type='CosineAnnealingLR', by_epoch=True,
+                                  **sched)],
+            train_cfg=dict(max_epochs=epochs))))
+    assert notes(dict(T_max=0, begin=1, end=4)) == []
+    assert notes(dict(T_max=0, begin=1)) == []  # no end
+    [late] = notes(dict(T_max=0, begin=1, end=4), epochs=3)
+    assert 'ends at epoch 4 (param_scheduler.0.end)' in late
 
 
 def test_the_seed_bound_is_numpys():

@@ -249,7 +249,10 @@ RUN_VALUES = (
     # MMEngine's default end is 1e9 (no end); float('inf') is one too
     ('param_scheduler.*.end', (lambda v: _number(v, inf=True) and v >= 0,
                                'a non-negative number')),
-    ('param_scheduler.*.T_max', _or_none(_POSITIVE)),
+    # a cosine's T_max: 0 or None is end - begin (MMEngine's ``T_max or``)
+    ('param_scheduler.*.T_max', (lambda v: v is None or _RATE[0](v),
+                                 'a positive number, or 0 or None '
+                                 '(end - begin)')),
     ('param_scheduler.*.eta_min', _or_none(_NUMBER)),
     ('param_scheduler.*.eta_min_ratio', _or_none(_NUMBER)),
     # MultiStepLR: a step never taken (a string, a fraction: 0.07 * 100 is
@@ -804,9 +807,10 @@ def schedule_notes(cfg) -> list:
         where = f'param_scheduler.{i}.end'
         if not isinstance(end, (int, float)) or end == float('inf'):
             # MMEngine's default end is infinite; a cosine still ends at
-            # begin + T_max
+            # begin + T_max (0, like None, is end - begin: no end)
             end = begin + sched['T_max'] if isinstance(
-                sched.get('T_max'), (int, float)) else None
+                sched.get('T_max'), (int, float)) and sched['T_max'] \
+                else None
             where = f'param_scheduler.{i}.T_max'
         if end is None:
             open_ended = True
