@@ -297,6 +297,8 @@ RUN_VALUE_CASES = [
     ('default_hooks.checkpoint.interval', -1, False),  # MMEngine: the last
     ('default_hooks.checkpoint.interval', 0, False),  # the same as -1
     ('default_hooks.checkpoint.interval', -2, False),
+    ('auto_scale_lr', dict(base_batch_size=256.0), False),  # float()
+    ('auto_scale_lr', dict(base_batch_size=256), False),
     ('default_hooks.checkpoint.max_keep_ckpts', 'x', True),
     ('default_hooks.checkpoint.max_keep_ckpts', -1, False),  # keep all
     ('default_hooks.logger.interval', 0, True),
@@ -476,6 +478,39 @@ def test_a_cosine_t_max_of_0_is_its_end_minus_begin():
     assert notes(dict(T_max=0, begin=1)) == []  # no end
     [late] = notes(dict(T_max=0, begin=1, end=4), epochs=3)
     assert 'ends at epoch 4 (param_scheduler.0.end)' in late
+
+
+def test_the_base_batch_of_lr_scaling_may_be_a_float():
+    """MMEngine scales the rate by the total batch over
+    float(base_batch_size): 4.0 scales as 4 does, so the row takes any
+    positive number; 0, a negative one or a string stay refused."""
+    import logging
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.optim import OptimWrapper
+    from mmengine.runner import Runner
+
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+
+    def scaled(base):
+        wrapper = OptimWrapper(torch.optim.SGD(
+            [torch.nn.Parameter(torch.zeros(1))], lr=0.1))
+        runner = SimpleNamespace(_train_dataloader=dict(batch_size=2),
+                                 world_size=1, param_schedulers=None,
+                                 logger=logging.getLogger('scale_lr'))
+        Runner.scale_lr(runner, wrapper,
+                        dict(enable=True, base_batch_size=base))
+        return wrapper.optimizer.param_groups[0]['lr']
+    assert scaled(4.0) == scaled(4) == 0.05
+    for bad in (0, -4.0, '4'):
+        cfg = _demo_config()
+        cfg.auto_scale_lr = dict(base_batch_size=bad)
+        with pytest.raises(InputError, match=re.escape(
+                f'auto_scale_lr.base_batch_size = {bad!r} in '
+                f'{cfg.filename}: expected a positive number')):
+            check_run_values(cfg)
 
 
 def test_the_seed_bound_is_numpys():

@@ -243,7 +243,8 @@ RUN_VALUES = (
     ('optim_wrapper.clip_grad.max_norm',
      (lambda v: _number(v, inf=True) and v > 0,
       'a positive number (inf: no clipping, the norm logged)')),
-    ('auto_scale_lr.base_batch_size', _POSITIVE_INT),
+    # MMEngine's scale_lr: lr * total batch / float(base_batch_size)
+    ('auto_scale_lr.base_batch_size', _POSITIVE),
     ('auto_scale_lr.enable', _FLAG),
     ('param_scheduler.*.begin', _RATE),
     # MMEngine's default end is 1e9 (no end); float('inf') is one too
