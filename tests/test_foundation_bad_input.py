@@ -547,11 +547,34 @@ def test_numpy_values_in_a_config(tmp_path):
     cfg.weights = np.ones(3)
     with pytest.raises(InputError, match=re.escape(
             f'weights in {cfg.filename} is a numpy.ndarray: MMEngine cannot '
-            'print or save a config that holds one; give a list or a plain '
+            'print or save a config that holds it; give a list or a plain '
             'number (.tolist() in the config)')):
         check_run_values(cfg)
     with pytest.raises(SyntaxError):  # what it was
         cfg.pretty_text
+
+
+def test_numpy_arrays_mmengine_prints_are_not_refused():
+    """MMEngine prints an array as str(array) into the Python text of the
+    config: [1. 2. 3.] does not parse (refused, above), but one element
+    ([1.]) or none ([]) does, and the runner is built and trains with
+    them: they are left alone. A 0-d array is a number (np.array(0.1)),
+    replaced by it as a numpy scalar is."""
+    import numpy as np
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_run_values
+    cfg = _demo_config()
+    cfg.optim_wrapper.optimizer.lr = np.array(0.1)
+    cfg.one = np.ones(1)
+    cfg.empty = np.zeros(0)
+    check_run_values(cfg)
+    assert type(cfg.optim_wrapper.optimizer.lr) is float and \
+        cfg.optim_wrapper.optimizer.lr == 0.1
+    assert isinstance(cfg.one, np.ndarray) and cfg.one.tolist() == [1.]
+    printed = Config.fromstring(cfg.pretty_text, '.py')  # MMEngine's own
+    assert printed.one == [1.] and printed.empty == []
+    assert printed.optim_wrapper.optimizer.lr == 0.1
 
 
 def test_run_values_are_one_line_from_the_tools(tmp_path):
@@ -576,7 +599,7 @@ def test_run_values_are_one_line_from_the_tools(tmp_path):
     assert rc == 2 and error_lines(err) == [
         f'error: model.data_preprocessor.mean in {tmp_path / "np.py"} is a '
         'numpy.ndarray: MMEngine cannot print or save a config that holds '
-        'one; give a list or a plain number (.tolist() in the config)'], err
+        'it; give a list or a plain number (.tolist() in the config)'], err
 
 
 def test_config_not_found(tmp_path):

@@ -290,27 +290,41 @@ def _values_at(node: Any, parts: List[str], done: str = ''
 
 def _plain_numpy(cfg: Config) -> List[Tuple[str, Any]]:
     """Replace each numpy scalar of ``cfg`` (``np.float64(0.1)``,
-    ``np.int64(3)``, ``np.bool_(True)``, ``np.str_('a')``, also in the
-    file's own variables) in place by the Python value it holds
-    (``.item()``: the same number, a float32 as the double that holds it
-    exactly); MMEngine's config dump writes ``np.str_('a')`` as that text
-    (a file that no longer loads), and the checks here take Python ints.
+    ``np.int64(3)``, ``np.bool_(True)``, ``np.str_('a')``, a 0-d array
+    ``np.array(0.1)``, also in the file's own variables) in place by the
+    Python value it holds (``.item()``: the same number, a float32 as the
+    double that holds it exactly); MMEngine's config dump writes
+    ``np.str_('a')`` as that text (a file that no longer loads), and the
+    checks here take Python ints.
 
     Returns:
-        list: ``(dotted key, value)`` of the numpy values left (an array,
-        a date): MMEngine's print of the config, when the runner is built,
-        fails on an array with a traceback.
+        list: ``(dotted key, value)`` of the numpy values left that
+        MMEngine cannot print: its print of the config (when the runner is
+        built, and its dump) writes ``str(value)`` into Python text that it
+        parses, a traceback for ``[1. 2. 3.]``. An array it prints as
+        Python (one element, ``[1.]``, or none) is left alone.
     """
+    import ast
+
     import numpy as np
     left: List[Tuple[str, Any]] = []
 
+    def printable(value) -> bool:
+        try:
+            ast.parse(str(value), mode='eval')
+        except SyntaxError:
+            return False
+        return True
+
     def plain(value, key: str):
-        if isinstance(value, np.generic):
+        if isinstance(value, np.generic) or isinstance(
+                value, np.ndarray) and value.ndim == 0:
             item = value.item()
             if isinstance(item, (bool, int, float, str)):
                 return item
         if isinstance(value, (np.generic, np.ndarray)):
-            left.append((key, value))
+            if not printable(value):
+                left.append((key, value))
         elif isinstance(value, dict):
             for k, v in list(value.items()):
                 new = plain(v, f'{key}.{k}' if key else str(k))
@@ -362,7 +376,7 @@ def check_run_values(cfg: Config) -> None:
         raise InputError(
             f'{key} in {cfg.filename} is a {kind.__module__}.'
             f'{kind.__qualname__}: MMEngine cannot print or save a config '
-            f'that holds one; give a list or a plain number{hint}')
+            f'that holds it; give a list or a plain number{hint}')
     for pattern, (test, what) in RUN_VALUES:
         for key, value in _values_at(cfg, pattern.split('.')):
             if not test(value):
