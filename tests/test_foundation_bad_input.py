@@ -548,10 +548,31 @@ def test_numpy_values_in_a_config(tmp_path):
     with pytest.raises(InputError, match=re.escape(
             f'weights in {cfg.filename} is a numpy.ndarray: MMEngine cannot '
             'print or save a config that holds it; give a list or a plain '
-            'number (.tolist() in the config)')):
+            'number (.tolist() in the config), or, for a helper the run '
+            'does not read, name it __weights (MMEngine leaves names '
+            'starting with __ out of the config)')):
         check_run_values(cfg)
     with pytest.raises(SyntaxError):  # what it was
         cfg.pretty_text
+
+
+def test_a_numpy_helper_named_with_two_underscores_is_left_out(tmp_path):
+    """A helper array in a config file (the line suggests its name with
+    __): MMEngine leaves a variable whose name starts with __ out of the
+    config, so the config loads without it, the values computed from it
+    stay, and the check passes."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.config import load_config
+    path = tmp_path / 'helper.py'
+    path.write_text(f'_base_ = {CLP_DEMO!r}\nimport numpy as np\n'
+                    '__weights = np.ones(3)\n'
+                    'total = float(__weights.sum())\n')
+    assert '__weights' not in Config.fromfile(str(path))
+    cfg = load_config(str(path))
+    assert '__weights' not in cfg and cfg.total == 3.0
+    check_run_values(cfg)
 
 
 def test_numpy_arrays_mmengine_prints_are_not_refused():

@@ -354,8 +354,8 @@ def check_run_values(cfg: Config) -> None:
     the batch, epochs, workers, seed, learning rate, checkpoint and log
     intervals, switches...), a dataset's ``indices`` of a type MMEngine's
     datasets refuse (:func:`check_indices`), a numpy array anywhere in the
-    config (numpy scalars are replaced by their Python values:
-    :func:`_plain_numpy`) and an unknown choice of ``amp``, ``augment_on``,
+    config that MMEngine cannot print (numpy scalars are replaced by their
+    Python values: :func:`_plain_numpy`) and an unknown choice of ``amp``, ``augment_on``,
     ``channels_last`` or ``compile_views``
     (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), before
     the runner is built and without importing torch (the launchers'
@@ -373,6 +373,10 @@ def check_run_values(cfg: Config) -> None:
         kind = type(value)
         hint = ' (.tolist() in the config)' if kind.__name__ == 'ndarray' \
             else ''
+        if '.' not in key:  # a variable of the file: a helper, maybe
+            hint += (', or, for a helper the run does not read, name it '
+                     f'__{key} (MMEngine leaves names starting with __ out '
+                     'of the config)')
         raise InputError(
             f'{key} in {cfg.filename} is a {kind.__module__}.'
             f'{kind.__qualname__}: MMEngine cannot print or save a config '
