@@ -355,8 +355,8 @@ def check_run_values(cfg: Config) -> None:
     intervals, switches...), a dataset's ``indices`` of a type MMEngine's
     datasets refuse (:func:`check_indices`), a numpy array anywhere in the
     config that MMEngine cannot print (numpy scalars are replaced by their
-    Python values: :func:`_plain_numpy`) and an unknown choice of ``amp``, ``augment_on``,
-    ``channels_last`` or ``compile_views``
+    Python values: :func:`_plain_numpy`) and an unknown choice of
+    ``amp``, ``augment_on``, ``channels_last`` or ``compile_views``
     (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), before
     the runner is built and without importing torch (the launchers'
     ``--check-config`` runs it). Each was a traceback deep inside PyTorch
