@@ -297,11 +297,17 @@ RUN_VALUE_CASES = [
     ('default_hooks.checkpoint.interval', -1, False),  # MMEngine: the last
     ('default_hooks.checkpoint.interval', 0, False),  # the same as -1
     ('default_hooks.checkpoint.interval', -2, False),
+    ('default_hooks.checkpoint.interval', 2.0, False),  # every 2 epochs
+    ('train_cfg.val_interval', 2.0, False),
+    ('train_cfg.val_interval', 0, True),
+    ('optim_wrapper.accumulative_counts', 3.0, False),
+    ('optim_wrapper.accumulative_counts', 0, True),
     ('auto_scale_lr', dict(base_batch_size=256.0), False),  # float()
     ('auto_scale_lr', dict(base_batch_size=256), False),
     ('default_hooks.checkpoint.max_keep_ckpts', 'x', True),
     ('default_hooks.checkpoint.max_keep_ckpts', -1, False),  # keep all
     ('default_hooks.logger.interval', 0, True),
+    ('default_hooks.logger.interval', 2.0, True),  # MMEngine: a TypeError
     ('randomness.seed', 'x', True),
     ('randomness.seed', 2 ** 32, True),
     ('randomness.seed', 2 ** 32 - 1, False),
@@ -446,6 +452,38 @@ def test_whole_floats_are_the_epochs_and_steps_they_equal():
                               T_max=15)], train_cfg=dict(max_epochs=3.0))))
     assert 'ends at epoch 15 (param_scheduler.0.T_max) but ' \
         'train_cfg.max_epochs is 3:' in cos
+
+
+def test_whole_floats_are_the_intervals_and_counts_they_equal():
+    """The intervals of validation and checkpoints and the gradient
+    accumulation count are taken modulo by MMEngine: 2.0 saves, and 3.0
+    steps the optimizer, where 2 and 3 do, so their rows take them; the
+    log interval stays an int (MMEngine's LoggerHook refuses a float)."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.hooks import CheckpointHook, LoggerHook
+    from mmengine.optim import OptimWrapper
+    steps = [SimpleNamespace(epoch=e, iter=e) for e in range(6)]
+    hook = CheckpointHook(interval=2.0)
+    assert [hook.every_n_epochs(r, 2.0) for r in steps] == \
+        [hook.every_n_epochs(r, 2) for r in steps] == [
+            False, True, False, True, False, True]
+
+    def updates(counts):
+        model = torch.nn.Linear(1, 1)
+        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.),
+                               accumulative_counts=counts)
+        wrapper.initialize_count_status(model, 0, 7)
+        out = []
+        for _ in range(7):  # backward() counts, then the update asks
+            wrapper._inner_count += 1
+            out.append(wrapper.should_update())
+        return out
+    assert updates(3.0) == updates(3) == [
+        False, False, True, False, False, True, True]
+    with pytest.raises(TypeError):
+        LoggerHook(interval=2.0)
 
 
 def test_a_cosine_t_max_of_0_is_its_end_minus_begin():

@@ -159,8 +159,9 @@ def _int(value) -> bool:
 
 def _whole(value) -> bool:
     """An int that is not a bool, or a float holding a whole number
-    (``3.0``: MMEngine's training loops take it, ``int()`` of it, and a
-    schedule's milestones match the steps it equals)."""
+    (``3.0``: MMEngine's training loops take it, ``int()`` of it, a
+    schedule's milestones match the steps it equals, and its intervals
+    and accumulation count are only taken modulo)."""
     return _int(value) or isinstance(value, float) and value.is_integer()
 
 
@@ -179,6 +180,8 @@ def _or_none(rule: Tuple[Callable[[Any], bool], str]
 
 
 _POSITIVE_INT = (lambda v: _int(v) and v >= 1, 'a positive integer')
+#: a count MMEngine reads, where it takes a whole float (:func:`_whole`)
+_POSITIVE_WHOLE = (lambda v: _whole(v) and v >= 1, 'a positive integer')
 _COUNT = (lambda v: _int(v) and v >= 0, 'a non-negative integer')
 _INT = (_int, 'an integer')
 #: True or False; 0 and 1 too, where what reads it takes any truth value
@@ -215,19 +218,19 @@ RUN_VALUES = (
                         ('pin_memory', _FLAG),
                         ('sampler.shuffle', _FLAG))),
     # MMEngine's loops take a whole float (3.0: int(), checked equal)
-    *((f'train_cfg.{key}', (lambda v: _whole(v) and v >= 1,
-                            'a positive integer'))
-      for key in ('max_epochs', 'max_iters')),
-    ('train_cfg.val_interval', _POSITIVE_INT),
+    ('train_cfg.max_epochs', _POSITIVE_WHOLE),
+    ('train_cfg.max_iters', _POSITIVE_WHOLE),
+    ('train_cfg.val_interval', _POSITIVE_WHOLE),
     # MMEngine's CheckpointHook saves every ``interval`` epochs (or
     # iterations) only for a positive one: -1 (its default), 0 or less
     # saves none on the way, the last one only (``save_last``)
     ('default_hooks.checkpoint.interval',
-     (_int, 'an integer (0 or less: only the last checkpoint)')),
+     (_whole, 'an integer (0 or less: only the last checkpoint)')),
     # MMEngine keeps every checkpoint for -1 (its default), 0 or less
     ('default_hooks.checkpoint.max_keep_ckpts', _INT),
     ('default_hooks.checkpoint.by_epoch', _FLAG),
     ('default_hooks.checkpoint.save_last', _FLAG),
+    # (MMEngine's LoggerHook refuses a float)
     ('default_hooks.logger.interval', _POSITIVE_INT),
     ('randomness.seed', _SEED),
     ('randomness.deterministic', _FLAG),
@@ -237,7 +240,7 @@ RUN_VALUES = (
     ('optim_wrapper.optimizer.lr', _RATE),
     ('optim_wrapper.optimizer.weight_decay', _RATE),
     ('optim_wrapper.optimizer.momentum', _RATE),
-    ('optim_wrapper.accumulative_counts', _POSITIVE_INT),
+    ('optim_wrapper.accumulative_counts', _POSITIVE_WHOLE),
     # torch's clip_grad_norm_: inf clips nothing (MMEngine still logs the
     # norm); 0 would zero every gradient, a negative one flip them
     ('optim_wrapper.clip_grad.max_norm',
