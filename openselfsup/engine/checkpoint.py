@@ -278,7 +278,7 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
     a buffer of its bytes), non-allow-listed globals read as inert with
     ``tensors_only``; a failure is one line naming ``path``."""
     def rewound():
-        if not isinstance(source, str):
+        if not isinstance(source, (str, os.PathLike)):  # a buffer
             source.seek(0)
         return source
     unsafe = unsafe_globals(rewound()) if tensors_only else []
