@@ -842,3 +842,37 @@ def test_a_work_dir_reached_by_another_path_is_not_taken_for_moved(
     shutil.copytree(real, tmp_path / 'copy')
     _train(tmp_path / 'copy', epochs=4, resume=True, **keep)
     assert [m for m in said if 'copied or moved' in m]
+
+
+
+def test_a_config_text_is_formatted_once_and_as_yapf_formats_it(monkeypatch):
+    """MMEngine formats the config with yapf at the runner's start, in the
+    dump and in every checkpoint's meta; the project keeps the result per
+    text (openselfsup.engine.runner): the text is yapf's own, and yapf runs
+    once per distinct config text."""
+    from mmengine.config import Config
+    from mmengine.config import config as mm_config
+    from yapf.yapflib.yapf_api import FormatCode
+
+    from openselfsup.engine.runner import format_once_per_text
+    assert mm_config.FormatCode.once_per_text  # installed on import
+    calls = []
+
+    def counted(text, **kwargs):
+        calls.append(text)
+        return FormatCode(text, **kwargs)
+
+    cfg = Config(dict(model=dict(type='X', depth=18, widths=[1, 2, 3]),
+                      work_dir=f'run{next(_RUNS)}', lr=0.1))
+    monkeypatch.setattr(mm_config, 'FormatCode', counted)
+    reference = cfg.pretty_text  # yapf, unkept
+    assert len(calls) == 1 and "type='X'" in reference
+    monkeypatch.setattr(mm_config, 'FormatCode', format_once_per_text(counted))
+    calls.clear()
+    assert [cfg.pretty_text for _ in range(3)] == [reference] * 3
+    assert len(calls) == 1
+    cfg.lr = 0.2  # another text: formatted again, then kept too
+    assert "lr = 0.2" in cfg.pretty_text and len(calls) == 2
+    assert cfg.pretty_text and len(calls) == 2
+    cfg.lr = 0.1
+    assert cfg.pretty_text == reference and len(calls) == 2
