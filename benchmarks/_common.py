@@ -18,6 +18,14 @@ from openselfsup.classes import NCT_CLASSES, PAIR_NOVEL, held_out
 from openselfsup.utils import InputError, check_writable, run_cli, save_json
 
 
+#: the benchmarks, each run as ``python -m benchmarks.<name>`` (not
+#: ``fixtures``, a part that writes the features they share)
+BENCHMARKS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
+              'bench_pretrain', 'bench_scripts', 'bench_startup',
+              'bench_sweep', 'bench_tasks', 'bench_threads',
+              'compare_latent_aug')
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """The docstring as written, and ``(default: X)`` after every option
     whose help does not already say its default (a flag that is off, an
@@ -134,9 +142,11 @@ def not_a_command(name: str, used_by: Sequence[str]) -> None:
     """``python -m benchmarks.<name>`` of a shared part, not a benchmark:
     one ``error:`` line naming the benchmarks that use it, exit status 2
     (it printed nothing, ``--help`` too, and exited 0)."""
+    users = ', '.join(used_by[:-1]) + ' and ' if len(used_by) > 1 else ''
+
     def refuse(argv=None):
         raise InputError(
-            f'benchmarks.{name} is a part of {" and ".join(used_by)}, not a '
+            f'benchmarks.{name} is a part of {users}{used_by[-1]}, not a '
             f'command: see python -m benchmarks.{used_by[0]} --help')
     run_main(refuse)
 
@@ -190,3 +200,7 @@ def save(path: str, data: dict) -> None:
     if path:
         save_json(path, data, indent=1)
         print(f'wrote {path}')
+
+
+if __name__ == '__main__':  # a part, not a benchmark: one line saying so
+    not_a_command('_common', BENCHMARKS)

@@ -308,26 +308,49 @@ def test_bench_sweep_loop_sample_at_most_every_task(
         (linear, aug)
 
 
+#: the one line of ``python -m benchmarks.<part>``, a shared part
+PART_LINES = {
+    'sklearn_loop': 'error: benchmarks.sklearn_loop is a part of '
+    'bench_meta_test and bench_sweep, not a command: see python -m '
+    'benchmarks.bench_meta_test --help',
+    '_common': 'error: benchmarks._common is a part of bench_dictionary, '
+    'bench_extract, bench_meta_test, bench_pretrain, bench_scripts, '
+    'bench_startup, bench_sweep, bench_tasks, bench_threads and '
+    'compare_latent_aug, not a command: see python -m '
+    'benchmarks.bench_dictionary --help'}
+
+
+@pytest.mark.parametrize('part', sorted(PART_LINES))
 @pytest.mark.parametrize('argv', [['--help'], []])
-def test_sklearn_loop_run_as_a_command_says_it_is_a_part(argv, monkeypatch,
-                                                         capsys):
-    """``python -m benchmarks.sklearn_loop --help`` printed nothing and
-    exited 0: it is the loop of bench_meta_test and bench_sweep, not a
-    benchmark, and says so in one line (run here as ``python -m`` runs
-    it, in this process)."""
+def test_a_part_run_as_a_command_says_it_is_one(part, argv, monkeypatch,
+                                                capsys):
+    """``python -m benchmarks.sklearn_loop --help`` (and ``_common``)
+    printed nothing and exited 0: sklearn_loop is the loop of
+    bench_meta_test and bench_sweep, _common the command line of every
+    benchmark, not benchmarks, and each says so in one line naming the
+    benchmarks to run (run here as ``python -m`` runs it, in this
+    process)."""
     import runpy
     import sys
-    monkeypatch.setattr(sys, 'argv', ['sklearn_loop.py'] + argv)
-    monkeypatch.delitem(sys.modules, 'benchmarks.sklearn_loop',
-                        raising=False)
+    monkeypatch.setattr(sys, 'argv', [f'{part}.py'] + argv)
+    monkeypatch.delitem(sys.modules, f'benchmarks.{part}', raising=False)
     with pytest.raises(SystemExit) as exit_:
-        runpy.run_module('benchmarks.sklearn_loop', run_name='__main__')
+        runpy.run_module(f'benchmarks.{part}', run_name='__main__')
     assert exit_.value.code == 2
     out, err = capsys.readouterr()
-    assert out == '' and err.splitlines() == [
-        'error: benchmarks.sklearn_loop is a part of bench_meta_test and '
-        'bench_sweep, not a command: see python -m benchmarks.'
-        'bench_meta_test --help']
+    assert out == '' and err.splitlines() == [PART_LINES[part]]
+
+
+def test_common_names_every_benchmark():
+    """_common's line names every benchmark: the files that run a
+    ``main`` as a command, but fixtures (which writes the features the
+    others share)."""
+    from benchmarks._common import BENCHMARKS
+    found = sorted(os.path.basename(p)[:-3] for p in glob.glob(
+        os.path.join(REPO, 'benchmarks', '*.py'))
+        if 'run_main(main)' in open(p).read())
+    assert list(BENCHMARKS) == [n for n in found if n != 'fixtures']
+    assert list(BENCHMARKS) == [n for n in COMMANDS if n != 'fixtures']
 
 
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
