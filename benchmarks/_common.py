@@ -14,6 +14,10 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
 from openselfsup.classes import NCT_CLASSES, PAIR_NOVEL, held_out
 from openselfsup.utils import InputError, check_writable, run_cli, save_json
 

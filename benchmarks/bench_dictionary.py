@@ -7,10 +7,16 @@ protocol's are. Target: under 60 s on 2 CPU cores.
 
     python -m benchmarks.bench_dictionary --output benchmarks/results/dictionary.json
 """
+import os
+import sys
 import time
 
 import faiss
 import numpy as np
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from benchmarks._common import (add_output, count, machine, parse, parser,
                                 peak_rss_mib, run_main, save)

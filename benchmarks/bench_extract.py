@@ -14,11 +14,16 @@ Data loading and compute are measured apart:
     python -m benchmarks.bench_extract --output benchmarks/results/extract.json
 """
 import os
+import sys
 import tempfile
 import time
 
 import numpy as np
 import torch
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from benchmarks._common import add_output, count, machine, parse, parser, \
     run_main, save

@@ -54,6 +54,10 @@ import traceback
 import numpy as np
 import torch
 
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
 from benchmarks._common import (add_output, count, count_or_zero, machine,
                                 parse, parser, run_main, save, seconds)
 

@@ -42,6 +42,10 @@ import time
 
 import numpy as np
 
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
 from benchmarks._common import (add_output, count, load_average, machine,
                                 parse, parser, run_main, save)
 

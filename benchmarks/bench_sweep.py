@@ -30,7 +30,14 @@ in percent (the results store fractions).
     python -m benchmarks.bench_sweep --device cuda --sampled --threads 0 \\
         --skip loop --output benchmarks/results/sweep_cuda.json
 """
+import os
+import sys
+
 import torch
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from benchmarks._common import (add_output, count, machine, novel_class,
                                 parse, parser, peak_rss_mib, run_main, save)

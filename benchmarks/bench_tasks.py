@@ -6,10 +6,15 @@ original did (one ``.npz`` of that task's support/query indices and labels).
 """
 import os
 import shutil
+import sys
 import tempfile
 import time
 
 import numpy as np
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from benchmarks._common import add_output, count, machine, parse, parser, \
     run_main, save

@@ -10,7 +10,13 @@ and the time of each column.
     python -m benchmarks.compare_latent_aug --workdir /tmp/paper_bench \\
         --num_task 200
 """
+import os
+import sys
 import time
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from benchmarks._common import (add_output, count, machine, novel_class,
                                 parse, parser, run_main, save)

@@ -36,10 +36,15 @@ Use from a benchmark::
 """
 import json
 import os
+import sys
 import zlib
 from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from openselfsup.classes import LC_CLASSES, NCT_CLASSES, PAIP_CLASSES
 from openselfsup.lowshot import paths

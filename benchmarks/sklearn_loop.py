@@ -14,6 +14,7 @@ Used by ``bench_meta_test.py`` and ``bench_sweep.py``.
 """
 import os
 import resource
+import sys
 import time
 import warnings
 from multiprocessing import get_context
@@ -21,6 +22,10 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
+
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
 
 from openselfsup.lowshot.metrics import per_task_f1
 

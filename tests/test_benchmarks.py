@@ -353,6 +353,45 @@ def test_common_names_every_benchmark():
     assert list(BENCHMARKS) == [n for n in COMMANDS if n != 'fixtures']
 
 
+@pytest.mark.parametrize('name', sorted(
+    os.path.basename(p)[:-3] for p in glob.glob(
+        os.path.join(REPO, 'benchmarks', '*.py'))
+    if not p.endswith('__init__.py')))
+def test_runs_as_a_file(name, monkeypatch, capsys):
+    """``python benchmarks/<name>.py --help`` (a file, not ``-m``) was a
+    ModuleNotFoundError for ``benchmarks`` in all but bench_meta_test and
+    bench_scripts: run here as Python runs a file, in this process, with
+    the file's folder first on the path, the checkout nowhere on it and
+    no ``benchmarks`` imported; a benchmark prints its usage, a part
+    says it is one."""
+    import runpy
+    import sys
+    path = os.path.join(REPO, 'benchmarks', f'{name}.py')
+    checkout = os.path.realpath(REPO)
+    monkeypatch.setattr(sys, 'path', [os.path.dirname(path)] + [
+        p for p in sys.path if os.path.realpath(p or '.') != checkout])
+    monkeypatch.setattr(sys, 'argv', [path, '--help'])
+    imported = {k: v for k, v in sys.modules.items()
+                if k == 'benchmarks' or k.startswith('benchmarks.')}
+    for k in imported:
+        del sys.modules[k]
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            runpy.run_path(path, run_name='__main__')
+    finally:
+        for k in [k for k in sys.modules
+                  if k == 'benchmarks' or k.startswith('benchmarks.')]:
+            del sys.modules[k]
+        sys.modules.update(imported)
+    out, err = capsys.readouterr()
+    if name in PART_LINES:
+        assert exit_.value.code == 2 and err.splitlines() == \
+            [PART_LINES[name]]
+    else:
+        assert exit_.value.code == 0, err
+        assert out.startswith(f'usage: {name}.py ') and err == ''
+
+
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
     """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
     366 MB of features into a folder named ``--help``)."""
