@@ -8,6 +8,7 @@ import datetime
 import os
 import platform
 import resource
+import shlex
 import subprocess
 import sys
 from typing import Callable, Optional, Sequence
@@ -153,6 +154,32 @@ def not_a_command(name: str, used_by: Sequence[str]) -> None:
             f'benchmarks.{name} is a part of {users}{used_by[-1]}, not a '
             f'command: see python -m benchmarks.{used_by[0]} --help')
     run_main(refuse)
+
+
+class ChildFailed(subprocess.CalledProcessError):
+    """A measured child process that failed, said with its command, exit
+    status and the last :attr:`TAIL` lines of its stderr, where a
+    traceback says why (``CalledProcessError`` says the status alone; the
+    whole stderr may be some 1,200 lines of ``-X importtime``)."""
+
+    TAIL = 12
+
+    def __str__(self) -> str:
+        cmd = self.cmd if isinstance(self.cmd, str) else shlex.join(
+            map(str, self.cmd))
+        status = (f'was killed by signal {-self.returncode}'
+                  if self.returncode < 0 else
+                  f'exited with status {self.returncode}')
+        err = self.stderr or ''
+        lines = (err.decode(errors='replace') if isinstance(err, bytes)
+                 else err).splitlines()
+        if not lines:
+            return f'{cmd} {status}; nothing on its stderr'
+        tail = lines[-self.TAIL:]
+        which = (f'the last {len(tail)} of its {len(lines)}'
+                 if len(tail) < len(lines) else f'its {len(lines)}')
+        return '\n'.join([f'{cmd} {status}; {which} lines of stderr:'] +
+                         [f'  {line}' for line in tail])
 
 
 def run_child(cmd: Sequence[str], **kwargs) -> subprocess.CompletedProcess:

@@ -38,6 +38,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -46,8 +47,9 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
-from benchmarks._common import (add_output, count, load_average, machine,
-                                parse, parser, run_main, save)
+from benchmarks._common import (ChildFailed, add_output, count,
+                                load_average, machine, parse, parser,
+                                run_main, save)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = ('wsi_workdir/distributed_meta_test.py', 'wsi_workdir/sweep.py',
@@ -60,16 +62,31 @@ HEAVY = ('mmengine', 'mmpretrain', 'mmcv', 'torch', 'torchvision', 'scipy',
 
 
 def wall(cmd, env=None) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    """Wall time of ``cmd`` run from the repository root. Its stdout goes
+    to /dev/null and its stderr to an unnamed file made before the clock
+    starts and read only if it failed: this process only waits while the
+    child is timed (a pipe would be read as the child writes). A failure
+    is a :class:`ChildFailed` naming the command, its exit status and the
+    last lines of its stderr."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        code = subprocess.run(cmd, cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL,
+                              stderr=err).returncode
+        seconds = time.perf_counter() - t0
+        if code:
+            err.seek(0)
+            raise ChildFailed(code, cmd, stderr=err.read())
+    return seconds
 
 
 def imported(cmd) -> list:
     """Heavy top-level packages ``cmd`` (a python command) imports."""
-    out = subprocess.run([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stderr
+    run = subprocess.run([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=ROOT,
+                         capture_output=True, text=True)
+    if run.returncode:
+        raise ChildFailed(run.returncode, run.args, stderr=run.stderr)
+    out = run.stderr
     names = {m.group(1).split('.')[0] for m in re.finditer(
         r'^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)', out, re.M)}
     return [h for h in HEAVY if h in names]
@@ -124,9 +141,8 @@ def synthetic_data(root: str) -> str:
     """``root/data``: the synthetic data at 64 px, written on first use."""
     data = os.path.join(root, 'data')
     if not os.path.isdir(data):
-        subprocess.run([sys.executable, 'tools/prepare_data/make_synthetic.py',
-                        '--out', data, '--size', '64'], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall([sys.executable, 'tools/prepare_data/make_synthetic.py',
+              '--out', data, '--size', '64'])  # untimed: a failure said
     return data
 
 

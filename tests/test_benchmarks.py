@@ -392,6 +392,53 @@ def test_runs_as_a_file(name, monkeypatch, capsys):
         assert out.startswith(f'usage: {name}.py ') and err == ''
 
 
+def test_bench_startup_wall_says_why_a_child_failed(capfd):
+    """bench_startup's timed child failing was a bare CalledProcessError
+    (its stderr went to /dev/null): the failure names the command, its
+    exit status and the last 12 lines of its stderr (here 1200 lines, as
+    many as ``-X importtime`` writes); a child that succeeds shows
+    nothing."""
+    import shlex
+    import subprocess
+    import sys
+
+    from benchmarks import bench_startup
+    from benchmarks._common import ChildFailed
+    cmd = [sys.executable, '-c', 'import sys; [print("line", i, file='
+           'sys.stderr) for i in range(1200)]; sys.exit(3)']
+    with pytest.raises(ChildFailed) as got:
+        bench_startup.wall(cmd)
+    assert isinstance(got.value, subprocess.CalledProcessError)
+    assert (got.value.returncode, got.value.cmd) == (3, cmd)
+    assert str(got.value).splitlines() == [
+        f'{shlex.join(cmd)} exited with status 3; the last 12 of its 1200 '
+        'lines of stderr:'] + [f'  line {i}' for i in range(1188, 1200)]
+    few = [sys.executable, '-c', 'raise SystemExit("a\\nb")']
+    with pytest.raises(ChildFailed) as got:
+        bench_startup.wall(few)
+    assert str(got.value).splitlines() == [
+        f'{shlex.join(few)} exited with status 1; its 2 lines of stderr:',
+        '  a', '  b']
+    quiet = [sys.executable, '-c', 'raise SystemExit(4)']
+    with pytest.raises(ChildFailed, match=re.escape(
+            f'{shlex.join(quiet)} exited with status 4; nothing on its '
+            'stderr')):
+        bench_startup.wall(quiet)
+    # the import report of a child that fails: its 12 last lines
+    with pytest.raises(ChildFailed) as got:
+        bench_startup.imported([sys.executable, '-c',
+                                'import json; raise SystemExit("no")'])
+    lines = str(got.value).splitlines()
+    assert got.value.cmd[1:3] == ['-X', 'importtime'] and len(lines) == 13
+    assert 'exited with status 1; the last 12 of its' in lines[0]
+    assert lines[-1] == '  no' and lines[-2].startswith('  import time:')
+    capfd.readouterr()
+    seconds = bench_startup.wall([sys.executable, '-c', 'import sys; '
+                                  'print("a warning", file=sys.stderr)'])
+    assert 0 < seconds < 60
+    assert capfd.readouterr() == ('', '')
+
+
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
     """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
     366 MB of features into a folder named ``--help``)."""
