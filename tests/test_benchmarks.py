@@ -148,6 +148,54 @@ def test_bench_pretrain_profile_steps_refused_below_zero(value, parse_only,
                         f'got {value!r}'), err
 
 
+@pytest.mark.parametrize('name, flag, value, bound', [
+    ('bench_pretrain', '--seconds', '0', '>'),
+    ('bench_threads', '--max_run_s', 'inf', '>'),
+    ('bench_threads', '--max_run_s', 'soon', '>'),
+    ('bench_threads', '--min_sample_s', '-0.5', '>=')])
+def test_seconds_refused_by_argparse(name, flag, value, bound, parse_only,
+                                     capsys):
+    """A number of seconds that is not one, not finite, or not above 0
+    (``--min_sample_s``: below 0) is argparse's one line (docs/refusals.md
+    lists it)."""
+    with pytest.raises(SystemExit) as exit_:
+        parse_only(name, [flag, value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f'argument {flag}: expected a number of seconds '
+                        f'{bound} 0, got {value!r}'), err
+
+
+@pytest.mark.parametrize('name, argv', [
+    ('bench_meta_test', ['--clf', 'svm']),
+    ('bench_startup', ['--skip', 'everything'])])
+def test_a_value_outside_the_choices_refused_by_argparse(name, argv,
+                                                         parse_only, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        parse_only(name, argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f'argument {argv[0]}: invalid choice: {argv[1]!r}' in err, err
+
+
+@pytest.mark.parametrize('name', ['bench_extract', 'bench_scripts'])
+def test_bad_device_name_is_one_line_before_any_work(name, monkeypatch,
+                                                     capsys):
+    """The benchmarks whose ``--device`` takes any word refuse one that
+    names no device, in one line, before any work (on a GPU machine
+    too)."""
+    module = importlib.import_module(f'benchmarks.{name}')
+
+    def no_work(*args, **kwargs):
+        raise AssertionError('the benchmark ran')
+    for part in ('loading_rate', 'prepare', 'machine'):
+        if hasattr(module, part):
+            monkeypatch.setattr(module, part, no_work)
+    assert run_cli(module.main, ['--device', 'gpu']) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --device must be cpu, cuda or cuda:N, got 'gpu'"]
+
+
 @pytest.mark.parametrize('name, flag, part', [
     ('compare_latent_aug', '--novel_class', 'make_paper_workdir'),
     ('bench_sweep', '--novel_classes', 'prepare_near'),
