@@ -17,7 +17,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from scipy.stats import rankdata
 
 from ..registry import METRICS
 
@@ -65,6 +64,9 @@ def samples_auc(scores: np.ndarray, targets: np.ndarray) -> float:
     A sample whose labels are all 0 or all 1 has no AUC; scikit-learn then
     raises, here it is left out of the mean (nan if no sample is left).
     """
+    # here, not at the top: scipy.stats takes about 1 s to import, and
+    # every training process imports this module (the engine's kNN hook)
+    from scipy.stats import rankdata
     scores = np.asarray(scores, float)
     targets = np.asarray(targets) > 0.5
     aucs = []
