@@ -141,6 +141,13 @@ def demo_on_test_slides(root):
             'train_dataloader.dataset.feat_dim': FEAT,
             'val_dataloader.dataset.feat_dim': FEAT,
             'model.backbone.embed_dim_patch': FEAT,
+            # the tiny HIPT's widths (the demo's region ViT, 2 blocks of
+            # width 32, was most of each sweep test's minute)
+            'model.backbone.embed_dim_region': 8,
+            'model.backbone.embed_dim_slide': SLIDE,
+            'model.backbone.region_depth': 1,
+            'model.head.in_channels': SLIDE,
+            'model.text_encoder.dim': SLIDE,
             'train_dataloader.batch_size': 8,
             'val_dataloader.batch_size': 12}
 
@@ -1492,7 +1499,7 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
     from openselfsup.config import load_config
     torch.manual_seed(4)
     src = MODELS.build(load_config(cfg, opts).model.backbone)
-    state = dict(src.state_dict(), **{'classifier.weight': torch.randn(1, 48),
+    state = dict(src.state_dict(), **{'classifier.weight': torch.randn(1, SLIDE),
                                       'classifier.bias': torch.tensor([1.5])})
     hipt = str(tmp_path / 'hipt.pt')
     torch.save(state, hipt)
