@@ -588,3 +588,40 @@ def test_a_nan_level_is_nan_in_its_row_and_null_in_the_json():
     back = json.loads(json_text(res), parse_constant=refuse)
     assert back['slide'] == dict(acc=None, mca=None, n=0)
     assert back['patch'] == res['patch'] and back['patient'] == res['patient']
+
+
+def test_a_nan_level_is_written_nan_in_the_plot(monkeypatch):
+    """The plot drew an undefined level (NaN) as an empty slot, which
+    reads as a level not evaluated; the table says nan. The plot says it
+    too: a 'nan' text at each NaN bar's slot, none at the others (read
+    from the figure's artists, not its pixels)."""
+    from openselfsup.apis import knn as knn_api
+    from openselfsup.utils import plot
+    figures = []
+    monkeypatch.setattr(plot, 'figure_png', lambda fig, **kw: (
+        figures.append(fig), b'png')[1])
+    nan = float('nan')
+    res = {'patch': dict(acc=0.5, mca=0.25, n=10),
+           'slide': dict(acc=nan, mca=nan, n=0),
+           'patient': dict(acc=1.0, mca=nan, n=3), 'k': 5}
+    assert knn_api.plot_levels(res, 'kNN (k=5) x') == b'png'
+    (ax, ) = figures[0].axes
+    try:
+        bars = sorted((p.get_x() + p.get_width() / 2, p.get_height())
+                      for p in ax.patches)
+        # acc at level - 0.2, mca at level + 0.2 (patch 0, slide 1,
+        # patient 2)
+        want = [(-0.2, 50), (0.2, 25), (0.8, nan), (1.2, nan),
+                (1.8, 100), (2.2, nan)]
+        np.testing.assert_allclose(bars, want)
+        marks = sorted((t.get_position()[0], t.get_text())
+                       for t in ax.texts)
+        np.testing.assert_allclose([x for x, _ in marks], [0.8, 1.2, 2.2])
+        assert [text for _, text in marks] == ['nan'] * 3
+        # each mark in its bar's colour
+        colour = {round(p.get_x() + p.get_width() / 2, 6): p.get_facecolor()
+                  for p in ax.patches}
+        assert all(t.get_color() == colour[round(t.get_position()[0], 6)]
+                   for t in ax.texts)
+    finally:
+        plot.pyplot().close(figures[0])

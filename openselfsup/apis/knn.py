@@ -47,28 +47,44 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
                          '--out-dir')
 
 
-def plot_levels(results: Dict[str, Dict[str, float]],
-                title: str = '') -> bytes:
-    """Bar chart of accuracy and mean class accuracy per level (PNG
-    bytes); ``title`` is drawn above it and is the PNG's ``Title``."""
+def levels_figure(results: Dict[str, Dict[str, float]], title: str = ''):
+    """Bar chart of accuracy and mean class accuracy per level (a
+    matplotlib figure, :func:`plot_levels` draws it). An undefined value
+    (NaN: a level without queries) has no bar, and says so: ``nan``
+    written at its slot, as the table writes it
+    (:func:`~openselfsup.evaluation.knn.format_table`), so that it does
+    not read as a level left out."""
     import numpy as np
 
     from ..evaluation.knn import LEVEL_KEYS
-    from ..utils.plot import figure_png, pyplot
+    from ..utils.plot import pyplot
     plt = pyplot()
     levels = [lv for lv, _ in LEVEL_KEYS]
     x = np.arange(len(levels))
     fig, ax = plt.subplots(figsize=(4.5, 3))
     for off, m in ((-0.2, 'acc'), (0.2, 'mca')):
-        ax.bar(x + off, [100 * results[lv][m] for lv in levels], 0.4,
-               label='accuracy' if m == 'acc' else 'mean class acc.')
+        values = [100 * results[lv][m] for lv in levels]
+        bars = ax.bar(x + off, values, 0.4,
+                      label='accuracy' if m == 'acc' else 'mean class acc.')
+        for at, value in zip(x + off, values):
+            if np.isnan(value):  # in the bars' colour: which bar it is
+                ax.text(at, 1, 'nan', ha='center', va='bottom', fontsize=8,
+                        color=bars.patches[0].get_facecolor())
     ax.set_xticks(x, levels)
     ax.set_ylim(0, 100)
     ax.set_ylabel('%')
     ax.set_title(title, fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    return figure_png(fig, dpi=100, title=title)
+    return fig
+
+
+def plot_levels(results: Dict[str, Dict[str, float]],
+                title: str = '') -> bytes:
+    """:func:`levels_figure` as PNG bytes; ``title`` is drawn above it and
+    is the PNG's ``Title``."""
+    from ..utils.plot import figure_png
+    return figure_png(levels_figure(results, title), dpi=100, title=title)
 
 
 def _model_from_checkpoint(cfg, checkpoint: str
