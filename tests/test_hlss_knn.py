@@ -625,3 +625,183 @@ def test_a_nan_level_is_written_nan_in_the_plot(monkeypatch):
                    for t in ax.texts)
     finally:
         plot.pyplot().close(figures[0])
+
+
+def test_results_under_other_knn_settings_are_refused(tmp_path):
+    """One checkpoint evaluated under two configs whose knn_eval differ (a
+    split, a k), into one --out-dir, got one output name: the second
+    evaluation replaced the first's results without a word. The settings
+    are recorded and compared (the files they name by their contents); the
+    refusal names both configs and the first setting that differs, the
+    same settings from another config file replace their own, and a
+    record written before the settings were recorded is compared by its
+    checkpoint alone, as then."""
+    import hashlib
+    import json
+
+    from openselfsup.apis.knn import check_own_results, knn_settings
+    split = tmp_path / 'split.json'
+    split.write_text('{"train": ["A"], "val": ["B"]}')
+    knn = dict(bank=dict(type='HierarchicalPatchDataset', split=str(split),
+                         split_name='train', pipeline=[dict(type='P')]),
+               query=dict(type='HierarchicalPatchDataset', split=str(split),
+                          split_name='val', pipeline=[dict(type='P')]),
+               k=20, temperature=0.07, aggregation='l1_softmax',
+               batch_size=64, num_workers=0)
+    settings, files = knn_settings(knn)
+    sha = hashlib.sha1(split.read_bytes()).hexdigest()
+    assert files == {'knn_eval.bank.split': sha, 'knn_eval.query.split': sha}
+    assert settings == {
+        'knn_eval.bank.type': 'HierarchicalPatchDataset',
+        'knn_eval.bank.split': str(split), 'knn_eval.bank.split_name': 'train',
+        'knn_eval.bank.pipeline.0.type': 'P',
+        'knn_eval.query.type': 'HierarchicalPatchDataset',
+        'knn_eval.query.split': str(split), 'knn_eval.query.split_name': 'val',
+        'knn_eval.query.pipeline.0.type': 'P',
+        'knn_eval.k': 20, 'knn_eval.temperature': 0.07,
+        'knn_eval.aggregation': 'l1_softmax'}
+    # how the features are read is not what they are
+    assert knn_settings(dict(knn, batch_size=8, num_workers=4)) == \
+        (settings, files)
+    # a value without a fingerprint: one line naming its key
+
+    class Opaque:
+        __slots__ = ('a', )
+    with pytest.raises(InputError, match=r'^knn_eval\.query\.gen: a .*Opaque '
+                       'object has no fingerprint'):
+        knn_settings(dict(knn, query=dict(knn['query'], gen=Opaque())))
+    path = str(tmp_path / 'knn_run_iter_2.json')
+    ckpt, sa = '/runs/run/iter_2.pth', 'a' * 40
+
+    def record(**fields):
+        with open(path, 'w') as f:
+            json.dump(dict(dict(checkpoint=ckpt, checkpoint_sha1=sa,
+                                config='/c/a.py'), patch={}, **fields), f)
+    record(knn_settings=settings, knn_files_sha1=files)
+    check_own_results(path, ckpt, sa, config='/c/a.py',
+                      settings=(settings, files))  # a rerun
+    # the same settings from another config file: its own
+    check_own_results(path, ckpt, sa, config='/c/b.py',
+                      settings=(settings, files))
+    other_k = knn_settings(dict(knn, k=5))
+    with pytest.raises(InputError) as err:
+        check_own_results(path, ckpt, sa, config='/c/b.py', settings=other_k)
+    assert str(err.value) == (
+        f'{path}: holds the kNN results of {ckpt} (SHA-1 aaaaaaaaaaaa) '
+        'under the kNN settings of /c/a.py, not of /c/b.py (knn_eval.k: '
+        '20 -> 5); give another --out-dir, or delete it to replace them')
+    other_split = tmp_path / 'other.json'
+    other_split.write_text('{"train": ["A"], "val": ["C"]}')
+    moved = knn_settings(dict(knn, query=dict(knn['query'],
+                                              split=str(other_split))))
+    with pytest.raises(InputError) as err:  # the same config, options
+        check_own_results(path, ckpt, sa, config='/c/a.py', settings=moved)
+    assert str(err.value).endswith(
+        'under other kNN settings of /c/a.py (knn_eval.query.split: '
+        f'{str(split)!r} -> {str(other_split)!r}; 1 more differs); give '
+        'another --out-dir, or delete it to replace them')
+    # another file at the same path: by its contents
+    split.write_text('{"train": ["A"], "val": ["D"]}')
+    now = hashlib.sha1(split.read_bytes()).hexdigest()
+    with pytest.raises(InputError, match=re.escape(
+            '(the contents of the file knn_eval.bank.split names, SHA-1: '
+            f'{sha[:12]} -> {now[:12]}; 1 more differs)')):
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=knn_settings(knn))
+    # another checkpoint is refused as such, whatever the settings
+    with pytest.raises(InputError, match=re.escape(
+            'not of /runs/b/iter_2.pth (SHA-1 bbbbbbbbbbbb); give')):
+        check_own_results(path, '/runs/b/iter_2.pth', 'b' * 40,
+                          config='/c/a.py', settings=(settings, files))
+    # a baseline: the same model under other settings, both configs named
+    init = 'random init (seed 0)'
+    record(checkpoint=init, checkpoint_sha1=None, model_config_sha1='0' * 40,
+           model_files_sha1={}, knn_settings=settings, knn_files_sha1=files)
+    with pytest.raises(InputError, match=re.escape(
+            f'results of {init} of /c/a.py (model config SHA-1 000000000000)'
+            ' under the kNN settings of /c/a.py, not of /c/b.py '
+            '(knn_eval.k: 20 -> 5)')):
+        check_own_results(path, init, None, '0' * 40, '/c/b.py', {},
+                          other_k)
+    # written before the settings were recorded: by its model, as then
+    record()
+    check_own_results(path, ckpt, sa, config='/c/b.py', settings=other_k)
+
+
+
+def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
+        tmp_path, monkeypatch):
+    """knn_eval.py on one checkpoint with two configs whose knn_eval
+    differ (another k here), into one --out-dir: the second is refused
+    before the kNN runs, the first's JSON, table and plot kept; the same
+    settings from a copy of the config replace their own, and so does any
+    evaluation of a JSON written before the settings were recorded (which
+    then records them). The checkpoint is a freshly built model's
+    weights; the kNN is a stand-in."""
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.registry import MODELS
+    demo = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    init_default_scope('openselfsup')
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    ckpt.parent.mkdir()
+    torch.save({'state_dict': MODELS.build(Config.fromfile(demo).model)
+                .state_dict(), 'meta': {'iter': 2}}, str(ckpt))
+    configs = {}
+    for name, k in (('a', 20), ('b', 5), ('copy', 20)):
+        configs[name] = tmp_path / name / 'cfg.py'
+        configs[name].parent.mkdir()
+        configs[name].write_text(f'_base_ = [{demo!r}]\n'
+                                 f'knn_eval = dict(k={k})\n')
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(kw['k']), dict(k=kw['k'], patch=level,
+                                        slide=level, patient=level))[1])
+    out = tmp_path / 'knn'
+    res, path = knn_eval_checkpoint(str(configs['a']), str(ckpt), str(out))
+    assert path == str(out / 'knn_run_iter_2.json')
+    saved = json.load(open(path))
+    assert saved['knn_settings']['knn_eval.k'] == 20
+    assert saved['knn_settings'] == res['knn_settings']
+    kept = {f: (out / f).read_bytes() for f in os.listdir(out)}
+    assert sorted(kept) == ['knn_run_iter_2.json', 'knn_run_iter_2.png',
+                            'knn_run_iter_2.txt']
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
+    assert str(err.value).startswith(
+        f'{path}: holds the kNN results of {ckpt} (SHA-1 ')
+    assert (f'under the kNN settings of {configs["a"]}, not of '
+            f'{configs["b"]} (knn_eval.k: 20 -> 5); give another --out-dir'
+            ) in str(err.value)
+    assert evaluated == [20]
+    assert {f: (out / f).read_bytes() for f in os.listdir(out)} == kept
+    knn_eval_checkpoint(str(configs['copy']), str(ckpt), str(out))
+    assert evaluated == [20, 20]
+    assert json.load(open(path))['config'] == str(configs['copy'])
+    # a JSON of before: compared by its checkpoint alone
+    old = json.load(open(path))
+    del old['knn_settings'], old['knn_files_sha1']
+    open(path, 'w').write(json.dumps(old))
+    knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
+    assert evaluated == [20, 20, 5]
+    assert json.load(open(path))['knn_settings']['knn_eval.k'] == 5
+    # a knn_eval value without a fingerprint: one line naming the config,
+    # before the checkpoint is read
+    opaque = tmp_path / 'opaque.py'
+    opaque.write_text(f'_base_ = [{demo!r}]\n\n\nclass Opaque:\n'
+                      "    __slots__ = ('a',)\n\n\n"
+                      'knn_eval = dict(query=dict(gen=Opaque()))\n')
+    with pytest.raises(InputError, match=re.escape(
+            f'{opaque}: knn_eval.query.gen: a builtins.Opaque object has no '
+            'fingerprint')):
+        knn_eval_checkpoint(str(opaque), str(tmp_path / 'none.pth'),
+                            str(out))

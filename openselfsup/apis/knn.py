@@ -13,8 +13,16 @@ import json
 import os
 from typing import Dict, Optional, Tuple
 
-from ..config import UNSET, load_config, named_file_digests
-from ..utils import InputError, check_writable, config_sha1, save_set
+from ..config import (UNSET, flat_config, key_below, key_change,
+                      load_config, named_file_digests)
+from ..utils import (InputError, check_writable, config_sha1, plain_value,
+                     save_set)
+from ..utils.io import json_text
+
+#: ``knn_eval`` keys that set how the features are read, not what they are
+#: (the DataLoader's batches and workers): not part of an evaluation's
+#: identity (:func:`knn_settings`)
+_NOT_THE_RESULT = ('batch_size', 'num_workers')
 
 
 def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
@@ -87,6 +95,51 @@ def plot_levels(results: Dict[str, Dict[str, float]],
     return figure_png(levels_figure(results, title), dpi=100, title=title)
 
 
+def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
+    """What a kNN evaluation's results depend on beyond the model: the
+    config's ``knn_eval`` section (a plain dict, as ``cfg.knn_eval.to_dict()``)
+    as ``{dotted key: value}`` (``knn_eval.k``, ``knn_eval.query.split``;
+    :func:`~openselfsup.config.flat_config`, each value as JSON holds it,
+    :func:`~openselfsup.utils.plain_value`), but the keys of
+    :data:`_NOT_THE_RESULT`, and ``{dotted key: SHA-1}`` of the local
+    files it names (the metadata and split files, by their contents:
+    :func:`~openselfsup.config.named_file_digests`; a data folder counts by
+    its path). As the results JSON records them (``knn_settings``,
+    ``knn_files_sha1``) and :func:`check_own_results` compares them: a
+    tuple reads back a list.
+
+    Raises:
+        InputError: a value without a fingerprint (its dotted key named).
+    """
+    skip = tuple(f'knn_eval.{k}' for k in _NOT_THE_RESULT)
+    settings = {f'knn_eval.{k}': plain_value(v, f'knn_eval.{k}')
+                for k, v in flat_config(knn_eval).items()
+                if not key_below(f'knn_eval.{k}', skip)}
+    files = named_file_digests(knn_eval, 'knn_eval', skip=skip)
+    return json.loads(json_text(settings)), files
+
+
+def _settings_change(there: Dict, here: Dict) -> Optional[str]:
+    """The first (the shallowest) key in which the kNN settings recorded
+    ``there`` differ from ``here`` (:func:`knn_settings`, the files' keys
+    as ``file.<key>``), the recorded value first
+    (:func:`~openselfsup.config.key_change`), and how many more differ;
+    None when they agree."""
+    diff = sorted((k for k in set(there) | set(here)
+                   if there.get(k, UNSET) != here.get(k, UNSET)),
+                  key=lambda k: (k.count('.'), k))
+    if not diff:
+        return None
+    key = diff[0]
+    old, new = there.get(key, UNSET), here.get(key, UNSET)
+    change = key_change(key, old, new) if not key.startswith('file.') else \
+        key_change(f'the contents of the file {key[len("file."):]} names, '
+                   'SHA-1', old, new, lambda v: str(v)[:12])
+    more = len(diff) - 1
+    return change + (f'; {more} more differ{"s" if more == 1 else ""}'
+                     if more else '')
+
+
 def _model_from_checkpoint(cfg, checkpoint: str
                            ) -> Tuple[object, str, str]:
     """The config's model with the checkpoint's weights, the checkpoint
@@ -125,8 +178,11 @@ def check_own_results(json_path: str, source: str,
                       sha1: Optional[str],
                       model_sha1: Optional[str] = None,
                       config: Optional[str] = None,
-                      model_files: Optional[Dict[str, str]] = None) -> None:
-    """Refuse to replace another model's kNN results in ``json_path``.
+                      model_files: Optional[Dict[str, str]] = None,
+                      settings: Optional[Tuple[Dict, Dict[str, str]]] = None
+                      ) -> None:
+    """Refuse to replace another model's kNN results in ``json_path``, or
+    the same model's under other kNN settings.
 
     Two checkpoints can get one output name (two runs' ``iter_300.pth``
     whose folders share a name, in one ``--out-dir``; a retraining that
@@ -149,6 +205,15 @@ def check_own_results(json_path: str, source: str,
     ``checkpoint`` (a checkpoint's path; an initialisation's seed), as it
     was then.
 
+    The same model evaluated under other kNN settings (another config's
+    bank or query split, data root or k, in one ``--out-dir``) gets the
+    same output name too, and is refused alike: an evaluation is also its
+    ``knn_eval`` settings and the contents of the files they name
+    (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`), wherever
+    its config lies; the line names both configs and the first setting
+    that differs. A JSON written before they were recorded is compared by
+    its model alone, as then (a rerun records them).
+
     Args:
         json_path (str): the results file a run would write.
         source (str): the checkpoint's absolute path, or the initialisation
@@ -161,10 +226,13 @@ def check_own_results(json_path: str, source: str,
         model_files (dict or None): at initialisation, ``{dotted key:
             SHA-1}`` of the files the ``model`` section names (None: not
             compared).
+        settings (tuple or None): this evaluation's kNN settings and
+            files (:func:`knn_settings`; None: not compared).
 
     Raises:
         InputError: the file holds the results of another checkpoint or
-            model (or is no kNN results file).
+            model, or of this one under other kNN settings (or is no kNN
+            results file).
     """
     if not os.path.isfile(json_path):
         return
@@ -177,19 +245,21 @@ def check_own_results(json_path: str, source: str,
         # UNSET: written before the files were recorded, not compared
         before_files = record.get('model_files_sha1', UNSET)
     except (OSError, ValueError, AttributeError):
+        record = {}
         before = before_sha1 = before_model = before_config = None
         before_files = UNSET
     files = (before_files, model_files)
     if model_files is None or before_files is UNSET:
         files = ({}, {})
     if sha1 and before_sha1:  # two checkpoints: the same bytes
-        if before_sha1 == sha1:
-            return
+        same = before_sha1 == sha1
     elif model_sha1 and before_model:  # two initialisations: the same model
-        if before == source and before_model == model_sha1 and \
-                files[0] == files[1]:
-            return
-    elif before == source:  # a record of a path or a seed only
+        same = before == source and before_model == model_sha1 and \
+            files[0] == files[1]
+    else:  # a record of a path or a seed only
+        same = before == source
+    if same:
+        _check_same_settings(json_path, record, settings, config)
         return
     # the files whose contents differ, named on both sides
     there, here = (f if isinstance(f, dict) else {} for f in files)
@@ -203,6 +273,37 @@ def check_own_results(json_path: str, source: str,
     raise InputError(f'{json_path}: holds the kNN results of {what}, not of '
                      f'{this}; give another --out-dir, or delete it to '
                      'replace them')
+
+
+def _check_same_settings(json_path: str, record: dict,
+                         settings: Optional[Tuple[Dict, Dict[str, str]]],
+                         config: Optional[str]) -> None:
+    """Refuse to replace the results of this model (``record``, the JSON
+    at ``json_path``) that were evaluated under other kNN settings than
+    ``settings`` (:func:`knn_settings`) of ``config``; a record without
+    them (written before they were recorded), or no ``settings``: not
+    compared."""
+    there = record.get('knn_settings')
+    if settings is None or not isinstance(there, dict):
+        return
+    there_files = record.get('knn_files_sha1')
+    there_files = there_files if isinstance(there_files, dict) else {}
+    here, here_files = settings
+
+    def joined(values: Dict, files: Dict[str, str]) -> Dict:
+        return dict(values, **{f'file.{k}': v for k, v in files.items()})
+    change = _settings_change(joined(there, there_files),
+                              joined(here, here_files))
+    if change is None:
+        return
+    before_config = record.get('config')
+    where = (f'other kNN settings of {config}' if before_config == config
+             else f'the kNN settings of {before_config}, not of {config}')
+    what = _results_of(*(record.get(k) for k in (
+        'checkpoint', 'checkpoint_sha1', 'model_config_sha1', 'config')))
+    raise InputError(f'{json_path}: holds the kNN results of {what} under '
+                     f'{where} ({change}); give another --out-dir, or '
+                     'delete it to replace them')
 
 
 def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
@@ -257,14 +358,17 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
         resolved config's ``model`` section (``model_config_sha1``) and of
         the local files it names (``model_files_sha1``, ``{dotted key:
-        SHA-1}``).
+        SHA-1}``); and the kNN settings evaluated under
+        (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`).
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
             fit the model, a config without ``knn_eval``, a model setting
             without a fingerprint at initialisation
             (:func:`~openselfsup.utils.plain_value`), or results of
-            another model under the output name (:func:`check_own_results`).
+            another model, or of this one under other kNN settings, under
+            the output name (:func:`check_own_results`); a ``knn_eval``
+            setting without a fingerprint.
     """
     from mmengine.registry import init_default_scope
 
@@ -276,6 +380,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
                          'in the config')
     check_knn_arguments(checkpoint, checkpoint is None, out_dir=out_dir)
+    try:  # what the evaluation is beyond the model, before the model
+        settings = knn_settings(cfg.knn_eval.to_dict())
+    except InputError as exc:  # a value without a fingerprint
+        raise InputError(f'{config}: {exc}') from None
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     sha1 = model_sha1 = model_files = None
     if checkpoint is None:  # built once its results may be written
@@ -309,8 +417,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     check_writable(json_path)
     # what identifies a checkpoint: its bytes, sha1 (two runs' epoch_10.pth
     # share a file name, a retraining's and the run it wrote over a path)
+    # and under which kNN settings (another config's split, data or k)
     check_own_results(json_path, source, sha1, model_sha1,
-                      os.path.abspath(config), model_files)
+                      os.path.abspath(config), model_files, settings)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     res = run_knn(model, **cfg.knn_eval)
@@ -327,6 +436,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     if model_sha1:  # at initialisation
         res['model_config_sha1'] = model_sha1
         res['model_files_sha1'] = model_files
+    res['knn_settings'], res['knn_files_sha1'] = settings
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank
