@@ -15,7 +15,8 @@ import ast
 import difflib
 import functools
 import os
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
@@ -106,6 +107,35 @@ def key_change(key: str, old: Any, new: Any, show=repr) -> str:
     def text(value) -> str:
         return 'unset' if value is UNSET else show(value)
     return f'{key}: {text(old)} -> {text(new)}'
+
+
+def file_contents_change(key: str, old: Any, new: Any) -> str:
+    """A ``file.<key>`` setting (the SHA-1 of a local file a config key
+    names, :func:`named_file_digests`) that differs, in words
+    (:func:`key_change`, the digests shortened to 12 digits)."""
+    return key_change(f'the contents of the file {key[len("file."):]} '
+                      'names, SHA-1', old, new, lambda v: str(v)[:12])
+
+
+def first_difference(there: dict, here: dict,
+                     describe: Callable[[str, Any, Any], str],
+                     skip: Sequence[str] = ()) -> Optional[str]:
+    """The first key (the shallowest, then by name) in which the flat
+    settings recorded ``there`` differ from ``here``, as ``describe(key,
+    recorded value, this value)`` writes it (:data:`UNSET`: a key one side
+    does not have), and how many more differ; None when they agree (the
+    keys ``skip`` and those below them aside). How the lambda sweep and the
+    kNN results name what differs from an earlier record."""
+    diff = sorted((k for k in set(there) | set(here)
+                   if not key_below(k, skip) and
+                   there.get(k, UNSET) != here.get(k, UNSET)),
+                  key=lambda k: (k.count('.'), k))
+    if not diff:
+        return None
+    more = '' if len(diff) == 1 else \
+        f'; {len(diff) - 1} more differ{"s" if len(diff) == 2 else ""}'
+    return describe(diff[0], there.get(diff[0], UNSET),
+                    here.get(diff[0], UNSET)) + more
 
 
 def key_below(key: str, roots: Sequence[str]) -> bool:

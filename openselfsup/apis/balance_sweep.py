@@ -38,8 +38,8 @@ from ..utils import (InputError, check_distinct, check_writable, file_sha1,
                      save_set)
 from ..utils.io import json_text
 from ..config import (UNSET, config_variables, default_work_dir,
-                      flat_config, key_below, key_change, load_config,
-                      named_file_digests)
+                      file_contents_change, first_difference, flat_config,
+                      key_below, key_change, load_config, named_file_digests)
 from .train import (build_runner, check_data_paths, check_load_from,
                     resume_choice, train)
 
@@ -288,35 +288,23 @@ def _describe(key: str, there, here) -> str:
     recorded run's value first (:func:`~openselfsup.config.key_change`;
     :data:`~openselfsup.config.UNSET`: a setting one side does not
     have)."""
-    def sha(v) -> str:
-        return v[:12]
     if key.startswith('config.'):
         return key_change(key[len('config.'):], there, here)
     if key.startswith('file.'):
-        return key_change(f'the contents of the file {key[len("file."):]} '
-                          'names, SHA-1', there, here, sha)
+        return file_contents_change(key, there, here)
     if key == 'baseline':
         return key_change('the baseline weights it was tuned from, '
-                          'baseline.pth SHA-1', there, here, sha)
+                          'baseline.pth SHA-1', there, here, lambda v: v[:12])
     flag = {'epochs': 'baseline epochs', 'amp': '--amp', 'test': '--test'}
     return key_change(flag.get(key, key), there, here)
 
 
 def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
-    """The first setting (the shallowest key) in which a run's recorded
-    settings ``there`` differ from this sweep's ``here``, in words, and how
-    many more differ; None when they agree (but for the keys ``skip`` and
-    those below them)."""
-    diff = sorted((k for k in set(there) | set(here)
-                   if not key_below(k, skip) and
-                   there.get(k, UNSET) != here.get(k, UNSET)),
-                  key=lambda k: (k.count('.'), k))
-    if not diff:
-        return None
-    more = '' if len(diff) == 1 else \
-        f'; {len(diff) - 1} more differ{"s" if len(diff) == 2 else ""}'
-    return _describe(diff[0], there.get(diff[0], UNSET),
-                     here.get(diff[0], UNSET)) + more
+    """The first setting in which a run's recorded settings ``there``
+    differ from this sweep's ``here``, in words, and how many more differ
+    (:func:`~openselfsup.config.first_difference`); None when they agree
+    (but for the keys ``skip`` and those below them)."""
+    return first_difference(there, here, _describe, skip)
 
 
 def _refuse_other_settings(run: str, run_dir: str, diff: str,

@@ -13,8 +13,9 @@ import json
 import os
 from typing import Dict, Optional, Tuple
 
-from ..config import (UNSET, flat_config, key_below, key_change,
-                      load_config, named_file_digests)
+from ..config import (UNSET, file_contents_change, first_difference,
+                      flat_config, key_below, key_change, load_config,
+                      named_file_digests)
 from ..utils import (InputError, check_writable, config_sha1, plain_value,
                      save_set)
 from ..utils.io import json_text
@@ -122,22 +123,12 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
 def _settings_change(there: Dict, here: Dict) -> Optional[str]:
     """The first (the shallowest) key in which the kNN settings recorded
     ``there`` differ from ``here`` (:func:`knn_settings`, the files' keys
-    as ``file.<key>``), the recorded value first
-    (:func:`~openselfsup.config.key_change`), and how many more differ;
-    None when they agree."""
-    diff = sorted((k for k in set(there) | set(here)
-                   if there.get(k, UNSET) != here.get(k, UNSET)),
-                  key=lambda k: (k.count('.'), k))
-    if not diff:
-        return None
-    key = diff[0]
-    old, new = there.get(key, UNSET), here.get(key, UNSET)
-    change = key_change(key, old, new) if not key.startswith('file.') else \
-        key_change(f'the contents of the file {key[len("file."):]} names, '
-                   'SHA-1', old, new, lambda v: str(v)[:12])
-    more = len(diff) - 1
-    return change + (f'; {more} more differ{"s" if more == 1 else ""}'
-                     if more else '')
+    as ``file.<key>``), the recorded value first, and how many more
+    differ (:func:`~openselfsup.config.first_difference`); None when they
+    agree."""
+    return first_difference(there, here, lambda key, old, new: (
+        file_contents_change(key, old, new) if key.startswith('file.')
+        else key_change(key, old, new)))
 
 
 def _model_from_checkpoint(cfg, checkpoint: str
