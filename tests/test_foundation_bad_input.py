@@ -415,6 +415,129 @@ def test_a_clipping_norm_of_inf_clips_nothing():
             check_run_values(cfg)
 
 
+def _schedule_fails(kind, **args) -> bool:
+    """Whether MMEngine fails on the scheduler ``kind`` (a registry name,
+    ``mmpretrain.`` scoped or not) built from ``args`` as the runner
+    builds it (the epoch length 4) and stepped through 6 steps."""
+    import warnings
+
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
+
+    import mmpretrain.engine  # noqa: F401  (its weight-decay scheduler)
+    init_default_scope('mmengine')
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.1, momentum=0.9,
+                                weight_decay=0.1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            sched = PARAM_SCHEDULERS.build(
+                dict(type=kind, **args),
+                default_args=dict(optimizer=optimizer, epoch_length=4))
+            for _ in range(6):
+                optimizer.step()
+                sched.step()
+    except Exception:  # any: the run would have failed
+        return True
+    return False
+
+
+def test_eta_min_rules_are_mmengines():
+    """:data:`ETA_MIN_RULES` against MMEngine itself: every scheduler class
+    of the registries with an eta_min of its own (MMEngine's Poly, cosine
+    and cosine-restart families, mmpretrain's weight-decay cosine), each
+    mix of eta_min and eta_min_ratio (left out, None, a number) built and
+    stepped: check_run_values refuses exactly those that fail (PolyLR's
+    eta_min=None passed the table, then was a TypeError after the first
+    epoch; a cosine's eta_min with eta_min_ratio an AssertionError when
+    training started; a restart cosine with neither one too)."""
+    from mmengine.optim.scheduler.param_scheduler import (
+        CosineAnnealingParamScheduler, CosineRestartParamScheduler,
+        PolyParamScheduler)
+    from mmengine.registry import PARAM_SCHEDULERS as MMENGINE
+
+    import mmpretrain.engine  # noqa: F401
+    from mmpretrain.registry import PARAM_SCHEDULERS as MMPRETRAIN
+    from openselfsup.apis.train import ETA_MIN_RULES, check_run_values
+    from openselfsup.registry import PARAM_SCHEDULERS as OURS
+    from openselfsup.utils import InputError
+    families = ((PolyParamScheduler, 'number'),
+                (CosineAnnealingParamScheduler, 'not both'),
+                (CosineRestartParamScheduler, 'one'))
+    found = {}
+    for registry in (MMENGINE, MMPRETRAIN, OURS):
+        for name, cls in registry.module_dict.items():
+            for base, rule in families:
+                if issubclass(cls, base):
+                    found[f'{registry.scope}.{name}'] = rule
+    assert {k.rsplit('.', 1)[-1]: v for k, v in found.items()} == \
+        ETA_MIN_RULES
+    left_out = object()
+    refused = []
+    for kind in sorted(found):
+        extra = dict(periods=[5]) if found[kind] == 'one' else {}
+        if kind.endswith('ParamScheduler'):  # the generic classes
+            extra['param_name'] = 'lr'
+        for low in (left_out, None, 0.01):
+            for ratio in (left_out, None, 0.1):
+                args = dict(by_epoch=True, begin=0, end=5, **extra)
+                if low is not left_out:
+                    args['eta_min'] = low
+                if ratio is not left_out:
+                    args['eta_min_ratio'] = ratio
+                if 'eta_min_ratio' in args and found[kind] == 'number':
+                    continue  # no such argument (the key check's refusal)
+                cfg = _demo_config()
+                cfg.param_scheduler = [dict(type=kind, **args)]
+                try:
+                    check_run_values(cfg)
+                    line = None
+                except InputError as exc:
+                    line = str(exc)
+                assert (line is not None) == _schedule_fails(kind, **args), \
+                    (kind, args, line)
+                if line:
+                    refused.append(line)
+    assert all('\n' not in line and line.startswith('param_scheduler.0')
+               and f' in {CLP_DEMO}: ' in line for line in refused), refused
+    assert (f'param_scheduler.0.eta_min = None in {CLP_DEMO}: expected a '
+            'number (PolyLR subtracts it at each step; 0 is its default) '
+            '(fix the config or --cfg-options param_scheduler.0.eta_min=...)'
+            ) in refused
+
+
+def test_an_infinite_end_converted_to_iterations_is_refused():
+    """``end=float('inf')`` is no end, as MMEngine's default, unless the
+    schedule is converted to iterations: MMEngine then makes an int of
+    inf times the epoch length (an OverflowError when training started).
+    Refused there only, as MMEngine fails there only, for each kind of
+    schedule."""
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+    for kind, extra in (('CosineAnnealingLR', {}), ('LinearLR', {}),
+                        ('MultiStepLR', dict(milestones=[1])),
+                        ('PolyLR', {}), ('StepLR', dict(step_size=2))):
+        for convert in (False, True):
+            args = dict(by_epoch=True, begin=0, end=float('inf'), **extra)
+            if convert:
+                args['convert_to_iter_based'] = True
+            assert _schedule_fails(kind, **args) == convert, (kind, args)
+            sched = dict(type=kind, **args)
+            cfg = _demo_config()
+            cfg.param_scheduler = [dict(cfg.param_scheduler[0]), sched]
+            if not convert:
+                check_run_values(cfg)
+                continue
+            with pytest.raises(InputError) as exc:
+                check_run_values(cfg)
+            assert str(exc.value) == (
+                f'param_scheduler.1.end = inf with convert_to_iter_based in '
+                f'{CLP_DEMO}: MMEngine converts the end to iterations and '
+                'cannot make an integer of inf; give the epoch it ends at '
+                '(fix the config or --cfg-options param_scheduler.1.end=...)')
+
+
 def test_whole_floats_are_the_epochs_and_steps_they_equal():
     """The rows of max_epochs / max_iters and milestones take 3.0 as
     MMEngine does: its epoch loop runs int(3.0) epochs (a fraction is its

@@ -250,13 +250,15 @@ RUN_VALUES = (
     ('auto_scale_lr.base_batch_size', _POSITIVE),
     ('auto_scale_lr.enable', _FLAG),
     ('param_scheduler.*.begin', _RATE),
-    # MMEngine's default end is 1e9 (no end); float('inf') is one too
+    # MMEngine's default end is 1e9 (no end); float('inf') is one too,
+    # except with convert_to_iter_based (check_schedules)
     ('param_scheduler.*.end', (lambda v: _number(v, inf=True) and v >= 0,
                                'a non-negative number')),
     # a cosine's T_max: 0 or None is end - begin (MMEngine's ``T_max or``)
     ('param_scheduler.*.T_max', (lambda v: v is None or _RATE[0](v),
                                  'a positive number, or 0 or None '
                                  '(end - begin)')),
+    # (None: the class's default, where it has one: check_schedules)
     ('param_scheduler.*.eta_min', _or_none(_NUMBER)),
     ('param_scheduler.*.eta_min_ratio', _or_none(_NUMBER)),
     # MultiStepLR: a step never taken (a string, a fraction: 0.07 * 100 is
@@ -269,6 +271,82 @@ RUN_VALUES = (
     ('param_scheduler.*.gamma', _NUMBER),
     ('param_scheduler.*.by_epoch', _FLAG),
 )
+
+
+#: the schedulers (MMEngine's LR, momentum and generic ones, mmpretrain's
+#: weight-decay cosine; by class name, so that the check imports no
+#: torch) whose ``eta_min`` and ``eta_min_ratio`` MMEngine reads by rules
+#: of their own (:func:`check_schedules`): ``'number'``, eta_min must be a
+#: number (PolyParamScheduler subtracts it from the value at each step,
+#: its default 0; None was a TypeError after the first epoch);
+#: ``'not both'`` (CosineAnnealingParamScheduler: neither is eta_min 0;
+#: both were an AssertionError when training started); ``'one'``
+#: (CosineRestartParamScheduler asserts exactly one of them: neither was
+#: an AssertionError without a message). ``test_eta_min_rules_are_
+#: mmengines`` compares the table with the registries' classes.
+ETA_MIN_RULES = {
+    **dict.fromkeys(('PolyLR', 'PolyMomentum', 'PolyParamScheduler'),
+                    'number'),
+    **dict.fromkeys(('CosineAnnealingLR', 'CosineAnnealingMomentum',
+                     'CosineAnnealingParamScheduler',
+                     'CosineAnnealingWeightDecay'), 'not both'),
+    **dict.fromkeys(('CosineRestartLR', 'CosineRestartMomentum',
+                     'CosineRestartParamScheduler'), 'one'),
+}
+
+
+def check_schedules(cfg: Config) -> None:
+    """Refuse a ``param_scheduler`` entry that MMEngine fails on for
+    reasons :data:`RUN_VALUES` (one key at a time) cannot see, checked
+    after it: an ``eta_min`` / ``eta_min_ratio`` against its class's rule
+    (:data:`ETA_MIN_RULES`), and ``end=float('inf')`` with
+    ``convert_to_iter_based``: MMEngine multiplies the end by the
+    iterations per epoch and makes an int of it (an OverflowError when
+    training started); without the conversion inf is no end, as its
+    default. Torch-free.
+
+    Raises:
+        InputError: one line naming the entry, its values and the fix.
+    """
+    scheds = cfg.get('param_scheduler')
+    if isinstance(scheds, dict):
+        scheds = [('param_scheduler', scheds)]
+    elif isinstance(scheds, (list, tuple)):
+        scheds = [(f'param_scheduler.{i}', s) for i, s in enumerate(scheds)]
+    else:
+        return
+    fix = 'fix the config or --cfg-options'
+    for key, sched in scheds:
+        if not isinstance(sched, dict):
+            continue
+        if sched.get('convert_to_iter_based') and \
+                sched.get('end') == math.inf:
+            raise InputError(
+                f'{key}.end = inf with convert_to_iter_based in '
+                f'{cfg.filename}: MMEngine converts the end to iterations '
+                'and cannot make an integer of inf; give the epoch it ends '
+                f'at ({fix} {key}.end=...)')
+        kind = sched.get('type')
+        kind = kind.rsplit('.', 1)[-1] if isinstance(kind, str) else \
+            getattr(kind, '__name__', None)
+        rule = ETA_MIN_RULES.get(kind)
+        low, ratio = sched.get('eta_min'), sched.get('eta_min_ratio')
+        if rule == 'number' and 'eta_min' in sched and low is None:
+            raise InputError(
+                f'{key}.eta_min = None in {cfg.filename}: expected a number '
+                f'({kind} subtracts it at each step; 0 is its default) '
+                f'({fix} {key}.eta_min=...)')
+        if rule in ('not both', 'one') and low is not None and \
+                ratio is not None:
+            raise InputError(
+                f'{key}: eta_min = {low!r} and eta_min_ratio = {ratio!r} in '
+                f'{cfg.filename}: {kind} takes one of them, not both ({fix} '
+                f'{key}.eta_min=None or {key}.eta_min_ratio=None)')
+        if rule == 'one' and low is None and ratio is None:
+            raise InputError(
+                f'{key} ({kind}) in {cfg.filename}: give eta_min or '
+                f'eta_min_ratio; it takes exactly one of them ({fix} '
+                f'{key}.eta_min=0)')
 
 
 def _values_at(node: Any, parts: List[str], done: str = ''
@@ -355,7 +433,8 @@ def _plain_numpy(cfg: Config) -> List[Tuple[str, Any]]:
 def check_run_values(cfg: Config) -> None:
     """Refuse a run setting of the wrong type or range (:data:`RUN_VALUES`:
     the batch, epochs, workers, seed, learning rate, checkpoint and log
-    intervals, switches...), a dataset's ``indices`` of a type MMEngine's
+    intervals, switches...), a learning-rate schedule MMEngine fails on
+    (:func:`check_schedules`), a dataset's ``indices`` of a type MMEngine's
     datasets refuse (:func:`check_indices`), a numpy array anywhere in the
     config that MMEngine cannot print (numpy scalars are replaced by their
     Python values: :func:`_plain_numpy`) and an unknown choice of
@@ -390,6 +469,7 @@ def check_run_values(cfg: Config) -> None:
                 raise InputError(
                     f'{key} = {value!r} in {cfg.filename}: expected {what} '
                     f'(fix the config or --cfg-options {key}=...)')
+    check_schedules(cfg)
     check_fast_path_values(cfg)
 
 
