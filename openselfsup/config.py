@@ -828,17 +828,85 @@ def default_work_dir(config_path: str) -> str:
     return os.path.join('work_dirs', *parts)
 
 
-def parse_cfg_options(items, flag: str = '--cfg-options'
-                      ) -> Optional[Dict[str, Any]]:
+def _split_top(text: str, sep: str) -> List[str]:
+    """``text`` split at each ``sep`` outside brackets (``()``, ``[]``,
+    ``{}``)."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char in '([{':
+            depth += 1
+        elif char in ')]}':
+            depth -= 1
+        elif char == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
+def _dict_items(path: Tuple[str, ...], value: str, flag: str, item: str
+                ) -> List[Tuple[Tuple[str, ...], str]]:
+    """``(key path, value text)`` of the items a dict value stands for:
+    ``{a: 1, b: {c: [1, 2]}}`` under ``x`` is ``x.a=1`` and
+    ``x.b.c=[1, 2]``, the keys MMEngine's merge of that dict into the
+    config sets (a dict value is merged, not put in place of the config's
+    dict); any other value is itself.
+
+    Raises:
+        InputError: braces that do not pair (in any value), an empty
+            dict, an entry that is not ``KEY: VALUE``.
+    """
+    if value.count('{') != value.count('}'):
+        raise InputError(f'{flag} {item!r}: the brackets of the value do '
+                         'not pair')
+    text = value.strip().strip('\'"').strip()
+    if not (text.startswith('{') and text.endswith('}')):
+        return [(path, value)]
+    entries = [e for e in _split_top(text[1:-1], ',') if e.strip()]
+    if not entries:
+        raise InputError(
+            f'{flag} {item!r}: an empty dict changes nothing (MMEngine '
+            'merges a dict into the config\'s); give the keys to change, '
+            f'{".".join(path)}.KEY=VALUE')
+    items = []
+    for entry in entries:
+        name, *rest = _split_top(entry, ':')
+        name = name.strip().strip('\'"').strip()
+        if not rest or not name:
+            raise InputError(f'{flag} {item!r}: {entry.strip()!r} in the '
+                             'dict is not KEY: VALUE')
+        items += _dict_items(path + (name,), ':'.join(rest), flag, item)
+    return items
+
+
+def _split_dict(value: Any) -> bool:
+    """Whether a value ``DictAction`` parsed holds a dict it split as text
+    (``[{a: 1, b: 2}]``: the strings ``'{a:1'`` and ``'b:2}'``)."""
+    if isinstance(value, (list, tuple)):
+        return any(_split_dict(v) for v in value)
+    return isinstance(value, str) and (
+        value.count('{') != value.count('}') or
+        value.startswith('{') and value.endswith('}'))
+
+
+def parse_cfg_options(items, flag: str = '--cfg-options',
+                      dotted: bool = True) -> Optional[Dict[str, Any]]:
     """``--cfg-options KEY=VALUE ...`` strings (or those of another
     ``flag``) to a dict, with MMEngine's ``DictAction`` value parsing
     (numbers, lists, tuples, booleans, None; a later item of one key wins);
     for commands that parse their flags before importing MMEngine, and for
-    those that parse them with :class:`CfgOptionsAction`.
+    those that parse them with :class:`CfgOptionsAction`. A dict value,
+    ``'x={a: 1, b: [1, 2]}'``, which ``DictAction`` split into strings
+    or recursed on without end, is read as its keys (:func:`_dict_items`):
+    with ``dotted``, as ``x.a=1 x.b=[1,2]`` (config overrides, each key
+    checked as given that way); else as the nested dict (keyword
+    arguments).
 
     Raises:
-        InputError: an item without ``=``, or a value whose brackets do
-            not pair (``DictAction`` asserts), naming ``flag`` and the item.
+        InputError: an item without ``=``, a value whose brackets do not
+            pair (``DictAction`` asserts), a dict inside a list, or
+            brackets ``DictAction`` cannot read (a RecursionError: a comma
+            inside brackets of an item not itself in brackets,
+            ``a[1,2]``), naming ``flag`` and the item.
     """
     if not items:
         return None
@@ -846,14 +914,39 @@ def parse_cfg_options(items, flag: str = '--cfg-options'
     for item in items:
         if '=' not in item:
             raise InputError(f'{flag} {item!r}: expected KEY=VALUE')
-        ns = argparse.Namespace()
-        try:
-            DictAction(option_strings=[], dest='opts')(None, ns, [item])
-        except AssertionError:  # its one check: '(' / ')', '[' / ']'
-            raise InputError(
-                f'{flag} {item!r}: the brackets of the value do not pair '
-                '(quote the item for the shell: \'key=[1, 2]\')') from None
-        opts.update(ns.opts)
+        key, value = item.split('=', 1)
+        for path, text in _dict_items((key,), value, flag, item):
+            ns = argparse.Namespace()
+            try:
+                DictAction(option_strings=[], dest='opts')(
+                    None, ns, [f'{key}={text}'])
+            except AssertionError:  # its one check: '(' / ')', '[' / ']'
+                raise InputError(
+                    f'{flag} {item!r}: the brackets of the value do not '
+                    'pair (quote the item for the shell: \'key=[1, 2]\')'
+                ) from None
+            except RecursionError:
+                raise InputError(
+                    f'{flag} {item!r}: cannot read the value (brackets '
+                    'inside an item not itself in brackets, or a dict '
+                    'inside a list); bracket a list whole, \'key=[1, [2, '
+                    '3]]\', and give a dict as \'key={a: 1}\' or key.a=1'
+                ) from None
+            parsed = ns.opts[key]
+            if isinstance(parsed, (list, tuple)) and _split_dict(parsed):
+                raise InputError(
+                    f'{flag} {item!r}: a dict inside a list or tuple is not '
+                    'read; set it in the config file, or its keys one by '
+                    'one (key.0.a=1)')
+            if dotted:
+                opts['.'.join(path)] = parsed
+                continue
+            node = opts
+            for part in path[:-1]:
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node[path[-1]] = parsed
     return opts
 
 

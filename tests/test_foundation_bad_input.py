@@ -2792,11 +2792,13 @@ def test_pinned_memory_only_with_a_gpu(tmp_path, monkeypatch, cuda):
 ])
 def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
     """MMEngine's ``DictAction`` raised a traceback for an item without
-    ``=`` (ValueError) and for a value whose brackets do not pair
-    (AssertionError); each tool taking ``--cfg-options`` says so in one
-    line naming the item, before any work, writing nothing; good items
-    parse as ``DictAction`` parses them (later items of a key win, the
-    flag given twice adds up)."""
+    ``=`` (ValueError), for a value whose brackets do not pair
+    (AssertionError) and for brackets inside an item not itself in
+    brackets (a RecursionError: ``a[1,2]``, a dict with a list inside a
+    list), and split a dict inside a list into strings; each tool taking
+    ``--cfg-options`` says so in one line naming the item, before any
+    work, writing nothing; good items parse as ``DictAction`` parses them
+    (later items of a key win, the flag given twice adds up)."""
     import argparse
 
     from lowshot_data import script_main
@@ -2807,16 +2809,28 @@ def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
     main = script_main(tool)
     args = [str(tmp_path / 'out') if a == 'OUT' else os.path.join(REPO, a)
             if a.startswith('configs/') else a for a in args]
+    unread = ("cannot read the value (brackets inside an item not itself "
+              "in brackets, or a dict inside a list); bracket a list whole, "
+              "'key=[1, [2, 3]]', and give a dict as 'key={a: 1}' or "
+              "key.a=1")
     for item, why in (('model.x=[1,2', 'the brackets of the value do not '
-                       'pair'), ('train_cfg.max_epochs', 'expected '
-                                 'KEY=VALUE')):
+                       "pair (quote the item for the shell: 'key=[1, 2]')"),
+                      ('model.x={a:1', 'the brackets of the value do not '
+                       'pair'),
+                      ('train_cfg.max_epochs', 'expected KEY=VALUE'),
+                      ('model.x=a[1,2]', unread),
+                      ('model.x=[{a:1,b:[1,2]}]', unread),
+                      ('model.x=[{a:1,b:2}]', 'a dict inside a list or '
+                       'tuple is not read; set it in the config file, or '
+                       'its keys one by one (key.0.a=1)'),
+                      ('model.x={}', 'an empty dict changes nothing '
+                       "(MMEngine merges a dict into the config's); give "
+                       'the keys to change, model.x.KEY=VALUE')):
         capsys.readouterr()
         assert run_cli(main, [*args, '--cfg-options', 'a=1', item]) == 2
         err = capsys.readouterr().err
         assert error_lines(err) == [
-            f'error: --cfg-options {item!r}: {why}' + (
-                " (quote the item for the shell: 'key=[1, 2]')"
-                if '[' in item else '')], err
+            f'error: --cfg-options {item!r}: {why}'], err
     assert os.listdir(tmp_path) == []
     good = ['a=1', 'b=[1,(2,3)]', 'c=x,y', 'a=None', 'd=True', 'e=0.5',
             # '=' in a value, an empty value, quotes the shell passed on
@@ -2830,3 +2844,67 @@ def test_an_unparsable_cfg_option_is_one_line(tool, args, tmp_path, capsys):
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     assert p.parse_args(['--cfg-options', *good[:3], '--cfg-options',
                          *good[3:]]).cfg_options == reference.opts
+
+
+def test_extract_passes_a_dict_keyword_argument_as_a_dict(monkeypatch):
+    """``wsi_workdir/extract.py --model-kwargs 'k={a: 1}'`` (and
+    ``--preprocess``) are keyword arguments of the model's library, not
+    config keys: a dict value reaches it as the dict, not as a dotted
+    key (``k.a``), while its ``--cfg-options`` stay dotted."""
+    from lowshot_data import script_main
+
+    import openselfsup.apis.extract as extract
+    got = {}
+    monkeypatch.setattr(extract, 'check_encoder_flags', lambda flags: None)
+    monkeypatch.setattr(extract, 'extract_external_many',
+                        lambda *a, **kw: got.update(kw))
+    script_main('wsi_workdir/extract.py')([
+        '--config', CLP_DEMO, '--model-source', 'timm:x', '--output', 'o',
+        '--model-kwargs', 'act_kwargs={inplace: True}', 'img_size=32',
+        '--preprocess', 'k={a: [1, 2]}',
+        '--cfg-options', 'model={head: {temperature: 0.5}}'])
+    assert got['model_kwargs'] == {'act_kwargs': {'inplace': True},
+                                   'img_size': 32}
+    assert got['preprocess'] == {'k': {'a': [1, 2]}}
+    assert got['cfg_options'] == {'model.head.temperature': 0.5}
+
+
+def test_a_dict_cfg_option_is_merged_as_mmengine_merges_it(tmp_path):
+    """``--cfg-options 'x={a: 1, b: [1, 2]}'`` was a RecursionError inside
+    MMEngine's ``DictAction`` (``{a:1,b:2}`` silently the strings
+    ``'{a:1'`` and ``'b:2}'``). It is read as MMEngine's merge of that
+    dict into the config reads it: its keys set, the others kept (the
+    reference: ``Config.merge_from_dict`` of the Python dict); its keys
+    are checked as the dotted ones are (a typo refused); ``tools/train.py
+    --check-config`` takes it; keyword-argument flags get the nested
+    dict."""
+    from mmengine.config import Config
+
+    from openselfsup.config import load_config, parse_cfg_options
+    from openselfsup.utils import InputError
+    item = ("model={head: {temperature: 0.5}, data_preprocessor: "
+            "{mean: [1, 2, 3], to_rgb: False}}")
+    options = parse_cfg_options([item, 'optim_wrapper.optimizer={lr:0.1}'])
+    assert options == {'model.head.temperature': 0.5,
+                       'model.data_preprocessor.mean': [1, 2, 3],
+                       'model.data_preprocessor.to_rgb': False,
+                       'optim_wrapper.optimizer.lr': 0.1}
+    reference = Config.fromfile(CLP_DEMO)
+    reference.merge_from_dict({
+        'model': {'head': {'temperature': 0.5}, 'data_preprocessor': {
+            'mean': [1, 2, 3], 'to_rgb': False}},
+        'optim_wrapper.optimizer': {'lr': 0.1}})
+    loaded = load_config(CLP_DEMO, options)
+    assert loaded.to_dict() == reference.to_dict()
+    assert loaded.model.data_preprocessor.std == \
+        Config.fromfile(CLP_DEMO).model.data_preprocessor.std  # kept
+    with pytest.raises(InputError, match=re.escape(
+            '--cfg-options optim_wrapper.optimizer.lrr: not in')):
+        load_config(CLP_DEMO, parse_cfg_options(
+            ['optim_wrapper={optimizer: {lrr: 0.1}}']))
+    assert parse_cfg_options(["k={a: 1, 'b': {c: [1, (2, 3)]}, d: s3://x}"],
+                             dotted=False) == \
+        {'k': {'a': 1, 'b': {'c': [1, (2, 3)]}, 'd': 's3://x'}}
+    rc, _, err = run_tool(['tools/train.py', CLP_DEMO, '--check-config',
+                           '--no-data-check', '--cfg-options', item])
+    assert rc == 0, err

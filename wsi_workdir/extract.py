@@ -181,9 +181,11 @@ def main(argv=None):
         extract_external_many(
             args.config, args.model_source, args.output, args.data_root,
             weights=None if args.random_init else args.weights,
+            # keyword arguments: a dict value stays a dict
             model_kwargs=parse_cfg_options(args.model_kwargs,
-                                           '--model-kwargs'),
-            preprocess=parse_cfg_options(args.preprocess, '--preprocess'),
+                                           '--model-kwargs', dotted=False),
+            preprocess=parse_cfg_options(args.preprocess, '--preprocess',
+                                         dotted=False),
             pool=args.pool, projection=args.projection, **run)
     else:
         extract_many(args.config, args.pretrained, args.output,
