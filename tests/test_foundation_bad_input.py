@@ -261,6 +261,118 @@ def test_indices_of_a_type_the_dataset_refuses(tmp_path):
         'or the last -N) or a list of ints (.tolist() in the config)'], err
 
 
+class _Listed:
+    """A bare MMEngine dataset of ``n`` samples: what MMEngine itself does
+    with ``indices`` (the reference for ImageList and the checks)."""
+
+    def __new__(cls, n, indices):
+        from mmengine.dataset import BaseDataset
+
+        class Listed(BaseDataset):
+            def load_data_list(self):
+                return [dict(i=i) for i in range(n)]
+        return Listed(indices=indices, serialize_data=False)
+
+
+@pytest.mark.parametrize('indices,refused', [
+    (None, False), (3, False), (-3, False), (50, False), ([0, 2], False),
+    (range(2, 5), False), ((1, -1), False),
+    (False, True),  # 0 samples: MMEngine failed when it built the set
+    (True, True),  # the first sample only, silently
+    ([0, 'a'], True), ([1.0], True),  # a TypeError when built
+    ([True, 0], True),  # samples 1 and 0, silently
+])
+def test_indices_mmengine_misreads_or_refuses(indices, refused):
+    """True, False and lists of other items than ints as a dataset's
+    ``indices``: MMEngine's BaseDataset takes a bool as the int it is
+    (``indices=False``, meant as "all", kept none: the run failed when the
+    dataset was built; True kept the first sample) and indexes its list
+    with each item (a string or a float a TypeError). Refused in one line
+    before the run (check_run_values, --check-config too); the values
+    MMEngine reads as meant pass."""
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+    try:
+        kept = [d['i'] for d in _Listed(11, indices).data_list]
+    except (TypeError, IndexError):
+        kept = None
+    if isinstance(indices, bool) or indices == [True, 0]:  # misread
+        assert kept == list(range(11))[:int(indices)] if isinstance(
+            indices, bool) else [1, 0]
+    elif not refused:
+        assert kept is not None
+    else:
+        assert kept is None
+    cfg = _demo_config()
+    for loader in ('train_dataloader', 'val_dataloader'):
+        node = cfg[loader].dataset if loader in cfg else None
+        if node is None:
+            continue
+        node['indices'] = indices
+        if not refused:
+            check_run_values(cfg)
+            continue
+        with pytest.raises(InputError) as exc:
+            check_run_values(cfg)
+        line = str(exc.value)
+        assert '\n' not in line and line.startswith(
+            f'{loader}.dataset.indices') and \
+            "MMEngine's datasets take an int (the first N, or the last -N) " \
+            'or a list of ints' in line, line
+        node.pop('indices')
+
+
+def test_indices_beyond_the_list_are_one_line(tmp_path):
+    """A list of ``indices`` naming a sample beyond the list's end (or
+    before its start, from the end): MMEngine's dataset raises an
+    IndexError when it is built (a traceback from the run; the launchers'
+    check counted the list's length and passed). One line naming the list
+    and its size, from the ImageList the run builds and from the
+    launchers' check, wherever MMEngine itself fails; an int beyond the
+    end is all of the list to MMEngine, not refused."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_listed_batch
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+    ann = tmp_path / 'list.txt'
+    ann.write_text(''.join(f'img{i}.png 0\n' for i in range(11)))
+    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
+    for indices in ([0, 10], [-11, 3], [11], [0, -12], range(5, 12), 12,
+                    -12):
+        try:
+            _Listed(11, indices)
+            fails = False
+        except IndexError:
+            fails = True
+        want = None
+        if fails:
+            bad = next(i for i in indices if not -11 <= i < 11)
+            want = (f'{ann}: indices holds {bad}, but the list has 11 '
+                    'sample(s){}; an index runs from 0 to 10 (-11 to -1 '
+                    'from the end)')
+        try:
+            ImageList(ann_file=str(ann), check='none', pipeline=[],
+                      indices=indices)
+            line = None
+        except InputError as exc:
+            line = str(exc)
+        assert line == (want and want.format('')), (indices, line)
+        for drop_last in (True, False):  # the batch counted or not
+            cfg = Config(dict(train_dataloader=dict(
+                batch_size=1, drop_last=drop_last, dataset=dict(
+                    type='ImageList', ann_file=str(ann), data_root='',
+                    indices=indices))), filename=str(tmp_path / 'cfg.py'))
+            try:
+                check_listed_batch(cfg, 1)
+                line = None
+            except InputError as exc:
+                line = str(exc)
+            assert line == (want and want.format(
+                ' (train_dataloader.dataset.indices in '
+                f'{tmp_path / "cfg.py"})')), (indices, drop_last, line)
+
+
 #: (dotted key, value, refused): values of the run settings of the wrong
 #: type or range (refused: each was a traceback, a line only once the
 #: model was built, or silently another setting), and valid ones beside

@@ -480,24 +480,42 @@ def _index_sequence(indices) -> bool:
 
 
 def check_indices(cfg: Config) -> None:
-    """Refuse a dataset's ``indices`` of a type MMEngine's BaseDataset
-    refuses (a numpy array: a TypeError when the dataset is built, or a
-    traceback where the runner prints the config): an int (the first N,
+    """Refuse a dataset's ``indices`` that MMEngine's BaseDataset refuses
+    or misreads: a numpy array (a TypeError when the dataset is built, or a
+    traceback where the runner prints the config), True or False (ints to
+    it: the first sample, or none, which failed when the dataset was
+    built: ``indices=False`` is not "all of them", None is), a list whose
+    items are not ints (a string or a float: a TypeError when the dataset
+    is built; True or False: the samples 1 and 0). An int (the first N,
     or the last -N) or a sequence of ints (a list, a tuple, a ``range``)
-    is what it takes. Checked in the dataloaders' datasets."""
+    is what it takes. Checked in the dataloaders' datasets; the indices
+    of a list beyond its end are checked where the list is read
+    (:func:`~openselfsup.datasets.list_files.check_list_indices`)."""
+    take = 'MMEngine\'s datasets take an int (the first N, or the last -N) ' \
+        'or a list of ints'
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for key, node in config_dicts(cfg.get(name) or {}, name):
             indices = node.get('indices')
-            if indices is None or isinstance(indices, int) or \
-                    _index_sequence(indices):
+            if isinstance(indices, bool):
+                raise InputError(
+                    f'{key}.indices = {indices!r} in {cfg.filename}: {take} '
+                    f'(None: the whole list); it reads {indices} as '
+                    f'{int(indices)}')
+            if indices is None or isinstance(indices, int):
+                continue
+            if _index_sequence(indices):
+                wrong = [i for i in indices if not _int(i)]
+                if wrong:
+                    raise InputError(
+                        f'{key}.indices in {cfg.filename} holds {wrong[0]!r}:'
+                        f' {take}')
                 continue
             kind = type(indices)
             hint = ' (.tolist() in the config)' if hasattr(
                 indices, 'tolist') else ''
             raise InputError(
                 f'{key}.indices in {cfg.filename} is a {kind.__module__}.'
-                f'{kind.__qualname__}: MMEngine\'s datasets take an int (the '
-                f'first N, or the last -N) or a list of ints{hint}')
+                f'{kind.__qualname__}: {take}{hint}')
 
 
 def check_data_paths(cfg: Config) -> None:
@@ -1147,33 +1165,41 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     ``DefaultSampler`` (each of the ``world`` processes gets its share,
     rounded up), the short batch dropped. Other datasets and samplers are
     left to the run. Reads the list (:func:`~openselfsup.datasets.
-    list_files.read_list_file`): run after :func:`check_data_paths` and
-    :func:`split_batch` (the per-process batch).
+    list_files.read_list_file`), also for ``indices`` listed beyond its
+    end (:func:`~openselfsup.datasets.list_files.check_list_indices`):
+    run after :func:`check_data_paths` and :func:`split_batch` (the
+    per-process batch).
 
     Raises:
-        InputError: fewer samples per process than one batch; a list the
-            run would refuse too.
+        InputError: fewer samples per process than one batch; indices
+            beyond the list's end; a list the run would refuse too.
     """
     loader = cfg.get('train_dataloader') or {}
     node = loader.get('dataset') or {}
     sampler = loader.get('sampler') or {}
     batch = loader.get('batch_size')
     path = annotation_path(node)
-    if not (loader.get('drop_last') and isinstance(batch, int)
+    indices = node.get('indices')
+    steps = (loader.get('drop_last') and isinstance(batch, int)
+             and str(sampler.get('type', 'DefaultSampler')).rsplit(
+                 '.', 1)[-1] == 'DefaultSampler'
+             and sampler.get('round_up', True))
+    if not ((steps or _index_sequence(indices))
             and str(node.get('type')).rsplit('.', 1)[-1] == 'ImageList'
-            and str(sampler.get('type', 'DefaultSampler')).rsplit(
-                '.', 1)[-1] == 'DefaultSampler'
-            and sampler.get('round_up', True)
             and path and isinstance(node.get('data_root') or '', str)):
         return
     if not os.path.isfile(path):
         return  # check_data_paths' refusal, or data the run fetches
-    from ..datasets.list_files import read_list_file
+    from ..datasets.list_files import check_list_indices, read_list_file
     samples = len(read_list_file(path))
-    # MMEngine's BaseDataset keeps the first N (an int, a bool too), the
-    # last -N (a negative one) or those a sequence lists (a range too);
-    # other types it refuses (check_indices)
-    indices = node.get('indices')
+    # the ImageList's refusal when the run builds it
+    check_list_indices(indices, samples, path, ' (train_dataloader.dataset.'
+                       f'indices in {cfg.filename})')
+    if not steps:
+        return
+    # MMEngine's BaseDataset keeps the first N (an int, a bool too, which
+    # check_indices refuses), the last -N (a negative one) or those a
+    # sequence lists (a range too); other types it refuses (check_indices)
     if isinstance(indices, int):
         samples = min(samples, abs(indices))
     elif _index_sequence(indices):

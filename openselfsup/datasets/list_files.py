@@ -21,7 +21,8 @@ The reader reads plain or gzip-compressed (``.gz``) lists, with ``\\n`` or
 """
 import gzip
 import os
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from collections import abc
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
@@ -111,6 +112,32 @@ def read_list_file(path: str,
     if len(has_label) > 1:
         raise InputError(f'{path}: some lines have labels and some do not')
     return entries
+
+
+def check_list_indices(indices: Any, samples: int, path: str,
+                       where: str = '') -> None:
+    """Refuse a dataset's sequence of ``indices`` (a list, a tuple, a
+    ``range``) that names a sample the list file ``path`` (of ``samples``
+    samples) does not have: MMEngine's BaseDataset takes each as a Python
+    list index (from the end when negative), an IndexError when the
+    dataset was built. An int (the first or last N: all of them where
+    there are fewer), None and other types are not checked here.
+
+    Args:
+        where (str): the config key, for the message (e.g. ``' (train_
+            dataloader.dataset.indices in cfg.py)'``).
+
+    Raises:
+        InputError: naming the first such index, the list and its size.
+    """
+    if not isinstance(indices, abc.Sequence) or isinstance(indices, str):
+        return
+    for index in indices:
+        if isinstance(index, int) and not -samples <= index < samples:
+            raise InputError(
+                f'{path}: indices holds {index}, but the list has '
+                f'{samples} sample(s){where}; an index runs from 0 to '
+                f'{samples - 1} (-{samples} to -1 from the end)')
 
 
 def check_list_paths(paths: Iterable[str], data_dir: str) -> None:
