@@ -534,15 +534,16 @@ def _schedule_fails(kind, **args) -> bool:
     import warnings
 
     import torch
-    from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
+    from mmengine.registry import PARAM_SCHEDULERS, DefaultScope
 
     import mmpretrain.engine  # noqa: F401  (its weight-decay scheduler)
-    init_default_scope('mmengine')
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=0.1, momentum=0.9,
                                 weight_decay=0.1)
     try:
-        with warnings.catch_warnings():
+        # (the scope set for the build only: later tests build runners)
+        with warnings.catch_warnings(), \
+                DefaultScope.overwrite_default_scope('mmengine'):
             warnings.simplefilter('ignore')
             sched = PARAM_SCHEDULERS.build(
                 dict(type=kind, **args),
