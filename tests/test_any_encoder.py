@@ -585,7 +585,7 @@ def test_import_names_the_source_row_and_refuses_what_is_not_features(
     for state in ('none allowed', 'engine\'s allowed'):
         serialization.clear_safe_globals()
         if state != 'none allowed':
-            from openselfsup.engine.checkpoint import safe_globals
+            from openselfsup.utils.checkpoint import safe_globals
             serialization.add_safe_globals(safe_globals())
         try:
             for i, (obj, expected) in enumerate(cases):

@@ -141,7 +141,7 @@ def test_no_file_client_warnings_when_no_file_client_is_used(tmp_path,
     saves)."""
     from mmengine.fileio import FileClient
 
-    from openselfsup.engine.checkpoint import FILE_CLIENT_LINES
+    from openselfsup.engine.checkpoint_hook import FILE_CLIENT_LINES
     runs = dict(theirs=dict(hook='mmengine.CheckpointHook'), ours={},
                 args=dict(file_client_args=dict(backend='disk')))
     for name, kwargs in runs.items():
@@ -223,7 +223,7 @@ def test_a_save_killed_midway_leaves_a_checkpoint_to_resume(
     run removes it. After the resumed run only the newest is kept, as
     always."""
     from openselfsup.engine import find_resumable_checkpoint
-    from openselfsup.engine.checkpoint import is_complete_checkpoint
+    from openselfsup.utils.checkpoint_files import is_complete_checkpoint
     work = str(tmp_path / 'work')
     best = _killed_in_epoch_2(monkeypatch, work, 'CheckpointHook', where)
     found = find_resumable_checkpoint(work)

@@ -295,7 +295,7 @@ def test_backbone_weights_never_replace_a_published_model(tmp_path):
     model kept as ``{'state_dict', 'meta'}`` (mmpretrain's
     publish_model.py drops the optimiser and message hub) is one, though
     its keys are those of backbone weights with their size record."""
-    from openselfsup.engine.checkpoint import extract_backbone_weights
+    from openselfsup.utils.checkpoint import extract_backbone_weights
     from openselfsup.utils import InputError
     state = {'backbone.conv1.weight': torch.ones(2, 3, 1, 1),
              'head.fc.weight': torch.ones(2, 2)}
@@ -325,7 +325,7 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     import sys
 
     from openselfsup.apis.extract import load_backbone_weights
-    from openselfsup.engine.checkpoint import load_checkpoint_file, \
+    from openselfsup.utils.checkpoint import load_checkpoint_file, \
         unsafe_globals
     from openselfsup.utils import InputError
     path = str(tmp_path / 'plain.pth')

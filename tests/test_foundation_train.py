@@ -12,7 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, run_tool, small_config
+from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
+                                 run_tool, small_config)
 
 
 def _nct(root):
@@ -406,7 +407,7 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
     checkpoint from elsewhere keeps the default; --work-dir always wins. A
     changed schedule is warned of, key by key, from the one read of the
     checkpoint that the model check makes."""
-    import openselfsup.engine.checkpoint as checkpoint
+    import openselfsup.utils.checkpoint as checkpoint
     from openselfsup.apis import train
     from openselfsup.apis.train import prepare_config
     from openselfsup.config import default_work_dir, load_config
@@ -617,6 +618,31 @@ def fsp_epoch_1(synthetic_root, tmp_path_factory):
     first_lr = train(cfg, work_dir=str(a)).message_hub.get_scalar(
         'train/lr').data[0][0]
     return cfg, a, first_lr
+
+
+def test_a_training_checkpoint_loads_without_the_engine(fsp_epoch_1):
+    """``openselfsup.utils.checkpoint`` reads a training checkpoint whole
+    (its message hub's ``HistoryBuffer`` written by MMEngine, numpy arrays
+    and all) with ``weights_only=True`` in a process that never imports
+    ``openselfsup.engine``, whose import allow-listed them: the readers
+    register them themselves. Neither mmpretrain nor mmcv is loaded."""
+    _, work, first_lr = fsp_epoch_1
+    code = (
+        'import sys\n'
+        'from openselfsup.utils.checkpoint import load_checkpoint_file\n'
+        f'ckpt = load_checkpoint_file({str(work / "epoch_1.pth")!r})\n'
+        'lr = ckpt["message_hub"]["log_scalars"]["train/lr"]\n'
+        'print(type(lr).__module__, type(lr).__name__, lr.current(),\n'
+        '      ckpt["meta"]["epoch"])\n'
+        'print(sorted(m for m in sys.modules if m.split(".")[0] in (\n'
+        '    "mmpretrain", "mmcv") or m.startswith("openselfsup.engine")))\n')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, PYTHONPATH=REPO))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines() == [
+        f'mmengine.logging.history_buffer HistoryBuffer {first_lr} 1',
+        '[]'], out.stdout
 
 
 def _plus_one(ckpt, out):

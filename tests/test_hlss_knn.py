@@ -231,7 +231,7 @@ def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
 
     import torch
 
-    from openselfsup.engine.checkpoint import load_checkpoint_with_sha1
+    from openselfsup.utils.checkpoint import load_checkpoint_with_sha1
     path = str(tmp_path / 'iter_2.pth')
     weights = {'w': torch.arange(2 ** 20, dtype=torch.float32)}  # 4 MB
     torch.save({'state_dict': weights, 'meta': {'iter': 2}}, path)
@@ -345,8 +345,8 @@ def test_a_checkpoint_that_cannot_be_read_is_one_line(tmp_path,
 
     import torch
 
-    from openselfsup.engine.checkpoint import (load_checkpoint_file,
-                                               load_checkpoint_with_sha1)
+    from openselfsup.utils.checkpoint import (load_checkpoint_file,
+                                              load_checkpoint_with_sha1)
     path = str(tmp_path / 'iter_2.pth')
     torch.save({'state_dict': {'w': torch.zeros(2)}}, path)
     real_open = builtins.open

@@ -191,7 +191,7 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     # resume-side loader refuses the file outright
     import torch
 
-    from openselfsup.engine.checkpoint import load_checkpoint_file
+    from openselfsup.utils.checkpoint import load_checkpoint_file
     from openselfsup.utils import InputError
     state = torch.load(ckpt, map_location='cpu', weights_only=True)
     marker = str(tmp_path / 'pwned')

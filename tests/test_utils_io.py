@@ -176,7 +176,7 @@ def test_load_npy_says_why_a_file_is_not_an_array(tmp_path):
     folder where a file belongs read as 'not found'. Each is one line."""
     import numpy as np
 
-    from openselfsup.engine.checkpoint import check_checkpoint_file
+    from openselfsup.utils.checkpoint import check_checkpoint_file
     from openselfsup.utils import InputError, load_npy
     good = tmp_path / 'good.npy'
     np.save(good, np.arange(6.0).reshape(2, 3))

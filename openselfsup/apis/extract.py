@@ -19,7 +19,7 @@ backbone's weights come from the checkpoint, which may be
 - a bare state dict, with or without the ``backbone.`` prefix.
 
 Checkpoints are read with ``torch.load(weights_only=True)`` through
-:func:`~openselfsup.engine.checkpoint.load_checkpoint_file` with
+:func:`~openselfsup.utils.checkpoint.load_checkpoint_file` with
 ``tensors_only=True``: tensors are rebuilt, nothing in the file runs code.
 
 Outputs (each written atomically, after everything was checked and its
@@ -97,8 +97,8 @@ def load_backbone_weights(path: str
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
-    from ..engine.checkpoint import (checkpoint_image_size,
-                                     load_checkpoint_file, state_dict_of)
+    from ..utils.checkpoint import (checkpoint_image_size,
+                                    load_checkpoint_file, state_dict_of)
     obj = load_checkpoint_file(path, tensors_only=True)
     state = state_dict_of(obj, path)
     prefixed = OrderedDict((k[len(_BACKBONE_PREFIX):], v)
@@ -1124,7 +1124,7 @@ def extract_many(configs: Sequence[str],
         raise InputError('give either --pretrained CKPT or --random-init')
     checkpoints = _one_per_set(pretrained, len(configs), '--pretrained')
     if not random_init:  # cheap checks first: the lists take longer
-        from ..engine.checkpoint import check_checkpoint_file
+        from ..utils.checkpoint import check_checkpoint_file
         from ..engine.runner import resolve_checkpoint
         for checkpoint in dict.fromkeys(checkpoints):
             if not isinstance(checkpoint, (str, os.PathLike)):

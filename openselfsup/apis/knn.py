@@ -135,7 +135,7 @@ def _model_from_checkpoint(cfg, checkpoint: str
                            ) -> Tuple[object, str, str]:
     """The config's model with the checkpoint's weights, the checkpoint
     file (``checkpoint`` itself, or the one a run's work dir holds:
-    :func:`~openselfsup.engine.checkpoint.load_resolved_checkpoint_with_sha1`)
+    :func:`~openselfsup.utils.checkpoint.load_resolved_checkpoint_with_sha1`)
     and the SHA-1 of its bytes (the file is read once, first, also when
     it is picked from a work dir: a missing one fails before the model is
     built; the weights files of open_clip towers are not read, the
@@ -146,8 +146,8 @@ def _model_from_checkpoint(cfg, checkpoint: str
             complete one, or its tensors do not fit the model (one line:
             the first missing, unexpected and differently shaped tensors).
     """
-    from ..engine.checkpoint import (load_resolved_checkpoint_with_sha1,
-                                     state_dict_of)
+    from ..utils.checkpoint import (load_resolved_checkpoint_with_sha1,
+                                    state_dict_of)
     from ..models.open_clip import without_clip_weights
     from ..models.state_dict import load_state
     from ..registry import MODELS
@@ -329,7 +329,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             work dir (its last complete checkpoint), loaded with
             ``weights_only=True`` and hashed from one read of its bytes,
             the read that tested it complete in a work dir
-            (``engine.checkpoint.load_resolved_checkpoint_with_sha1``).
+            (``utils.checkpoint.load_resolved_checkpoint_with_sha1``).
             ``None``: evaluate the model at its initialisation (random, or
             the pretrained weights the config names: the baseline training
             must beat); ``out_dir`` is then required.

@@ -1,17 +1,19 @@
-"""Hooks, optimisers, checkpoint compatibility, the atomic runner and its
-checkpoint hook.
+"""Hooks, optimisers, the atomic runner and its checkpoint hook.
 
 Importing this package also imports mmpretrain's engine, evaluation and
 visualisation packages (LARS, CosineEMA hooks, metrics, visualisers), and
 allow-lists MMEngine's checkpoint contents for ``torch.load``'s
-``weights_only=True`` (see :mod:`openselfsup.engine.checkpoint`).
+``weights_only=True`` (see :mod:`openselfsup.utils.checkpoint`, where the
+checkpoint readers live: a command that only reads checkpoints imports
+them from there, without this package's imports). The checkpoint names
+below are kept here for the configs and scripts that import them so.
 """
 import mmpretrain.engine  # noqa: F401  (fills the parent registry)
 import mmpretrain.visualization  # noqa: F401
 
-from .checkpoint import (extract_backbone_weights,  # noqa: F401
-                         is_complete_checkpoint, load_checkpoint_file,
-                         register_safe_globals, unsafe_globals)
+from ..utils.checkpoint import (extract_backbone_weights,  # noqa: F401
+                                is_complete_checkpoint, load_checkpoint_file,
+                                register_safe_globals, unsafe_globals)
 from .runner import (AtomicRunner, find_resumable_checkpoint,  # noqa: F401
                      resolve_checkpoint)
 from .optimizers import OpenSelfSupLARS  # noqa: F401

@@ -39,12 +39,12 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.dist import is_main_process, master_only
 from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 
 from ..registry import HOOKS
 from ..utils import InputError
+from ..utils.checkpoint import load_checkpoint_file
 from ..utils.io import atomic_path, save_text
-from .checkpoint import load_checkpoint_file, without_file_client_warnings
 
 
 #: message hub key: the names of the files in the checkpoint folder whose
@@ -55,6 +55,44 @@ _PENDING = 'pending_ckpt_removals'
 #: A best checkpoint is saved with the hub as it is then, so one saved after
 #: that checkpoint and before the next save holds that checkpoint's id
 _SAVE_ID = 'checkpoint_save_id'
+
+
+#: what MMEngine logs each time it builds a ``FileClient`` (at every
+#: checkpoint save, and in ``CheckpointHook.before_train``), also when no
+#: ``file_client_args`` are given and the FileClient is not used
+FILE_CLIENT_LINES = ('"FileClient" will be deprecated in future',
+                     '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+class _Without(logging.Filter):
+    """Drops the records whose message contains one of ``parts``."""
+
+    def __init__(self, parts) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(part in message for part in self.parts)
+
+
+@contextmanager
+def without_file_client_warnings(file_client_args) -> Iterator[None]:
+    """Leave MMEngine's two FileClient deprecation warnings
+    (:data:`FILE_CLIENT_LINES`) out of the current MMEngine logger for the
+    body, when ``file_client_args`` is None: MMEngine builds a FileClient
+    it then does not use, and every run logged them. With
+    ``file_client_args`` given (deprecated, and then used) they stay."""
+    if file_client_args is not None:
+        yield
+        return
+    logger = MMLogger.get_current_instance()
+    drop = _Without(FILE_CLIENT_LINES)
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 class _RemovalsHeld:
@@ -136,8 +174,7 @@ class CheckpointHook(_MMEngineCheckpointHook):
 
         MMEngine's builds a ``FileClient`` that nothing uses when no
         ``file_client_args`` are given; its two deprecation warnings are
-        left out then (:func:`~openselfsup.engine.checkpoint.
-        without_file_client_warnings`)."""
+        left out then (:func:`without_file_client_warnings`)."""
         with without_file_client_warnings(self.file_client_args):
             super().before_train(runner)
         self._rebase_recorded_paths(runner)

@@ -51,6 +51,7 @@ from ..config import UNSET, flat_config, key_below, key_change
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
+from ..utils.checkpoint import register_safe_globals
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
                                       checkpoints_in,
@@ -59,7 +60,7 @@ from ..utils.checkpoint_files import (checkpoint_folder,
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
 from ..utils.launcher import launcher_env
-from .checkpoint import register_safe_globals, without_file_client_warnings
+from .checkpoint_hook import without_file_client_warnings
 
 
 def format_once_per_text(format_code):
@@ -108,7 +109,7 @@ _NOT_THE_MODEL = frozenset(('data_preprocessor', 'init_cfg', 'pretrained',
 def saved_checkpoint(path: str) -> dict:
     """A checkpoint read for its ``meta`` and its keys: the weights are
     mapped, not read."""
-    from .checkpoint import load_checkpoint_file
+    from ..utils.checkpoint import load_checkpoint_file
     return load_checkpoint_file(path, tensors_only=True, mmap=True)
 
 
@@ -138,7 +139,7 @@ def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
         agree or the checkpoint holds no readable config.
     """
     from ..config import UNREADABLE, config_text_section
-    from .checkpoint import checkpoint_config
+    from ..utils.checkpoint import checkpoint_config
     if text is _UNREAD:
         text = checkpoint_config(saved_checkpoint(path))
     if text is None or 'model' not in cfg:
@@ -212,7 +213,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     Raises:
         InputError: not a training checkpoint, or of another model.
     """
-    from .checkpoint import checkpoint_config
+    from ..utils.checkpoint import checkpoint_config
     saved = saved_checkpoint(path)
     meta = saved.get('meta') if isinstance(saved, dict) else None
     if not (isinstance(meta, dict) and all(

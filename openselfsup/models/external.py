@@ -131,7 +131,7 @@ def read_state_dict(path: str) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     Raises:
         InputError: unreadable file, or no tensors in it.
     """
-    from ..engine.checkpoint import load_checkpoint_file, strip_wrapper_prefixes
+    from ..utils.checkpoint import load_checkpoint_file, strip_wrapper_prefixes
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         try:

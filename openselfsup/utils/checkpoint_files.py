@@ -2,7 +2,7 @@
 which one of a work dir ``--resume`` continues from, and whether a folder
 is a training work dir. The launchers' ``tools/train.py --check-config``
 runs these before they start any process, and imports no torch
-(:mod:`openselfsup.engine.checkpoint` reads the checkpoints' contents).
+(:mod:`openselfsup.utils.checkpoint` reads the checkpoints' contents).
 """
 import glob
 import os

@@ -22,27 +22,33 @@ puts exactly those classes on torch's allow-list with
 :func:`torch.serialization.add_safe_globals`. The list was found with
 :func:`torch.serialization.get_unsafe_globals_in_checkpoint` on MMEngine
 checkpoints of this project's CLP and FSP runs; :func:`unsafe_globals`
-reports what a new checkpoint would still need. Importing
-``openselfsup.engine`` registers them, so every ``torch.load`` in the
-process (MMEngine's resume and ``load_from``, and
-:func:`load_checkpoint_file`) keeps ``weights_only=True``.
+reports what a new checkpoint would still need. Every reader here
+registers them before it loads (:func:`register_safe_globals`), and
+importing ``openselfsup.engine`` does too, so every ``torch.load`` in a
+training process (MMEngine's resume and ``load_from``) keeps
+``weights_only=True`` as well.
+
+On the ground floor, beside :mod:`openselfsup.utils.checkpoint_files`
+(which file, whether it is complete; no torch), this module reads the
+contents with torch and MMEngine's ``HistoryBuffer`` alone: a command that
+only reads or converts checkpoints (``tools/extract_backbone_weights.py``)
+starts without the training stack (mmpretrain, mmcv) that
+``openselfsup.engine`` imports.
 """
 import contextlib
 import copyreg
 import hashlib
 import io
-import logging
 import os
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import torch
 
-from ..config import trained_image_size
-from ..utils import InputError, check_file, first_line
-from ..utils.checkpoint_files import (is_complete_archive,  # noqa: F401
-                                      is_complete_checkpoint,
-                                      resolve_checkpoint)
+from .checkpoint_files import (is_complete_archive, is_complete_checkpoint,
+                               resolve_checkpoint)
+from .errors import InputError, first_line
+from .io import check_file
 
 
 def _numpy_globals() -> list:
@@ -83,7 +89,9 @@ def register_safe_globals() -> None:
     """Allow-list :func:`safe_globals` for ``torch.load(weights_only=True)``
     and pickle ``HistoryBuffer`` without ``getattr``.
 
-    Idempotent; called when ``openselfsup.engine`` is imported.
+    Idempotent; called by every reader of this module before it loads,
+    and when ``openselfsup.engine`` is imported (so that training writes
+    its checkpoints' ``HistoryBuffer`` without ``getattr``).
     """
     global _REGISTERED
     if not _REGISTERED:
@@ -374,7 +382,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
             an existing file that is not backbone weights this function
             wrote (a training checkpoint, say).
     """
-    from ..utils import atomic_path, check_writable
+    from .io import atomic_path, check_writable
     check_writable(out)
     if os.path.isfile(out) and os.path.isfile(checkpoint) and \
             os.path.samefile(checkpoint, out):
@@ -432,43 +440,5 @@ def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
     if isinstance(size, (list, tuple)) and len(size) == 2 and all(
             isinstance(v, int) for v in size):
         return int(size[0]), int(size[1])
+    from ..config import trained_image_size
     return trained_image_size(checkpoint_config(obj))
-
-
-#: what MMEngine logs each time it builds a ``FileClient`` (at every
-#: checkpoint save, and in ``CheckpointHook.before_train``), also when no
-#: ``file_client_args`` are given and the FileClient is not used
-FILE_CLIENT_LINES = ('"FileClient" will be deprecated in future',
-                     '"HardDiskBackend" is the alias of "LocalBackend"')
-
-
-class _Without(logging.Filter):
-    """Drops the records whose message contains one of ``parts``."""
-
-    def __init__(self, parts) -> None:
-        super().__init__()
-        self.parts = parts
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(part in message for part in self.parts)
-
-
-@contextlib.contextmanager
-def without_file_client_warnings(file_client_args) -> Iterator[None]:
-    """Leave MMEngine's two FileClient deprecation warnings
-    (:data:`FILE_CLIENT_LINES`) out of the current MMEngine logger for the
-    body, when ``file_client_args`` is None: MMEngine builds a FileClient
-    it then does not use, and every run logged them. With
-    ``file_client_args`` given (deprecated, and then used) they stay."""
-    if file_client_args is not None:
-        yield
-        return
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    drop = _Without(FILE_CLIENT_LINES)
-    logger.addFilter(drop)
-    try:
-        yield
-    finally:
-        logger.removeFilter(drop)
