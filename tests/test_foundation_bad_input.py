@@ -935,6 +935,21 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
         assert len(lines) == 1 and lines[0].startswith('error: '), lines
 
 
+def test_extract_backbone_weights_refuses_before_the_model_stack(tmp_path):
+    """A missing checkpoint is refused by ``extract_backbone_weights.py``
+    with its one line, nothing written, having loaded neither mmpretrain
+    nor mmcv (about 7 s of the tool's 10 s refusal, through
+    ``openselfsup.engine``); torch is allowed (it reads checkpoints)."""
+    out = tmp_path / 'out.pth'
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/extract_backbone_weights.py', str(tmp_path / 'nope.pth'),
+         str(out)], ('mmpretrain', 'mmcv'))
+    assert rc == 2 and loaded == [], (rc, loaded, lines)
+    assert lines == [f'error: {tmp_path / "nope.pth"}: checkpoint not '
+                     'found'], lines
+    assert os.listdir(tmp_path) == []
+
+
 KNN_DEMO = 'configs/demo/hlss_rn50w8_synthetic.py'
 
 

@@ -36,8 +36,10 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(argv)
-    from openselfsup.engine import extract_backbone_weights, \
-        resolve_checkpoint
+    # the checkpoint readers alone: openselfsup.engine would import
+    # mmpretrain and mmcv (seconds) for nothing
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    from openselfsup.utils.checkpoint_files import resolve_checkpoint
     checkpoint = resolve_checkpoint(a.checkpoint)
     n = extract_backbone_weights(checkpoint, a.output, a.prefix)
     print(f'{n} tensors of {checkpoint} written to {a.output}')
