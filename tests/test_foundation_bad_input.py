@@ -935,18 +935,22 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
         assert len(lines) == 1 and lines[0].startswith('error: '), lines
 
 
-def test_extract_backbone_weights_refuses_before_the_model_stack(tmp_path):
-    """A missing checkpoint is refused by ``extract_backbone_weights.py``
-    with its one line, nothing written, having loaded neither mmpretrain
-    nor mmcv (about 7 s of the tool's 10 s refusal, through
-    ``openselfsup.engine``); torch is allowed (it reads checkpoints)."""
-    out = tmp_path / 'out.pth'
-    rc, _, lines, loaded = loaded_modules(
-        ['tools/extract_backbone_weights.py', str(tmp_path / 'nope.pth'),
-         str(out)], ('mmpretrain', 'mmcv'))
+@pytest.mark.parametrize('argv', [
+    ['tools/extract_backbone_weights.py', '{ckpt}', '{out}/out.pth'],
+    ['wsi_workdir/extract.py', '--config', 'configs/extraction/nct_test.py',
+     '--pretrained', '{ckpt}', '--output', '{out}/NCT_test.npy']])
+def test_a_missing_checkpoint_is_refused_before_the_model_stack(tmp_path,
+                                                                 argv):
+    """A missing checkpoint is refused with its one line, nothing
+    written, having loaded neither mmpretrain nor mmcv: both commands
+    imported ``openselfsup.engine`` (mmpretrain's engine, visualisation,
+    the hooks) for the checkpoint functions alone, some 7 s of a 10 s
+    refusal. torch is allowed (it reads checkpoints)."""
+    ckpt = tmp_path / 'nope.pth'
+    argv = [a.format(ckpt=ckpt, out=tmp_path) for a in argv]
+    rc, _, lines, loaded = loaded_modules(argv, ('mmpretrain', 'mmcv'))
     assert rc == 2 and loaded == [], (rc, loaded, lines)
-    assert lines == [f'error: {tmp_path / "nope.pth"}: checkpoint not '
-                     'found'], lines
+    assert lines == [f'error: {ckpt}: checkpoint not found'], lines
     assert os.listdir(tmp_path) == []
 
 

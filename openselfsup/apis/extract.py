@@ -1125,7 +1125,7 @@ def extract_many(configs: Sequence[str],
     checkpoints = _one_per_set(pretrained, len(configs), '--pretrained')
     if not random_init:  # cheap checks first: the lists take longer
         from ..utils.checkpoint import check_checkpoint_file
-        from ..engine.runner import resolve_checkpoint
+        from ..utils.checkpoint_files import resolve_checkpoint
         for checkpoint in dict.fromkeys(checkpoints):
             if not isinstance(checkpoint, (str, os.PathLike)):
                 raise InputError(f'--pretrained {checkpoint!r}: not a '
