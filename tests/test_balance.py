@@ -2322,6 +2322,30 @@ def test_sweep_cli_rejects_bad_lambda(capsys):
     assert '--lambdas must be in [0, 1], got 1.2' in err
 
 
+def test_sweep_cli_refuses_before_the_model_stack(tmp_path):
+    """A missing config or a lambda outside [0, 1] is refused with one
+    line having loaded neither mmpretrain nor mmcv: the sweep imported the
+    models package (mmpretrain's models) for the lambda check alone, some
+    6 s before either line. The model refuses a bad balance as before."""
+    from _foundation_helpers import loaded_modules
+    nope = tmp_path / 'nope.py'
+    for argv, line in (
+            ([str(nope)], f'error: {nope}: config file not found'),
+            ([SLIDE_DEMO, '--lambdas', '0.5', '-0.1'],
+             'error: --lambdas must be in [0, 1], got -0.1')):
+        rc, _, lines, loaded = loaded_modules(
+            ['tools/balance_sweep.py'] + argv, ('mmpretrain', 'mmcv'))
+        assert rc == 2 and loaded == [], (rc, loaded, lines)
+        assert lines == [line], lines
+    for balance, message in (
+            (1.5, 'model.balance (lambda) must be in [0, 1], got 1.5'),
+            ('half', "model.balance (lambda) must be a number in [0, 1], "
+             "got 'half'")):
+        with pytest.raises(InputError) as exc:
+            slide_model(balance)
+        assert str(exc.value) == message
+
+
 def test_sweep_cli_resume_continues_and_defaults_to_replacing(monkeypatch,
                                                               capsys):
     """``--resume`` reaches the sweep as resume=True; without it a rerun

@@ -32,10 +32,9 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 
-from ..models.algorithms.balanced import check_balance
-from ..utils import (InputError, check_distinct, check_writable, file_sha1,
-                     load_json, locked, plain_value, remove_set, save_json,
-                     save_set)
+from ..utils import (InputError, check_distinct, check_fraction,
+                     check_writable, file_sha1, load_json, locked,
+                     plain_value, remove_set, save_json, save_set)
 from ..utils.io import json_text
 from ..config import (UNSET, config_variables, default_work_dir,
                       file_contents_change, first_difference, flat_config,
@@ -430,7 +429,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             (before anything trains; a lambda run's baseline weights once
             the baseline is there, before a lambda run trains).
     """
-    lambdas = [check_balance(v, '--lambdas') for v in lambdas]
+    lambdas = [check_fraction(v, '--lambdas') for v in lambdas]
     if not lambdas:
         raise InputError('give at least one lambda (--lambdas 0 0.5 1)')
     names = [lambda_name(v) for v in lambdas]  # the run folders' names

@@ -131,6 +131,20 @@ def check_distinct(flag: str, values: Iterable,
                      + (f' ({why})' if why else ''))
 
 
+def check_fraction(value: Any, name: str) -> float:
+    """``value`` as a float in [0, 1] (a weight such as balanced tuning's
+    lambda), or a one-line InputError naming the setting ``name`` it came
+    from (``--lambdas``, ``model.balance (lambda)``)."""
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f'{name} must be a number in [0, 1], '
+                         f'got {value!r}') from None
+    if not 0.0 <= fraction <= 1.0:
+        raise InputError(f'{name} must be in [0, 1], got {fraction}')
+    return fraction
+
+
 def check_finite(features: np.ndarray, source: str,
                  what: str = 'NaN or inf',
                  rows: Optional[np.ndarray] = None,

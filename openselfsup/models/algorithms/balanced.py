@@ -20,22 +20,9 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from ...registry import MODELS
-from ...utils import InputError
+from ...utils import InputError, check_fraction
 from ..losses.cross_modal import NegativeTextPool
 from ..text_encoders import build_text_encoder
-
-
-def check_balance(value, name: str = 'model.balance (lambda)') -> float:
-    """Return ``value`` as a float in [0, 1] or raise a one-line InputError
-    naming the setting ``name`` it came from."""
-    try:
-        lam = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f'{name} must be a number in [0, 1], '
-                         f'got {value!r}') from None
-    if not 0.0 <= lam <= 1.0:
-        raise InputError(f'{name} must be in [0, 1], got {lam}')
-    return lam
 
 
 @MODELS.register_module()
@@ -88,7 +75,7 @@ class BalancedCrossModal(BaseModel):
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
-        self.balance = check_balance(balance)
+        self.balance = check_fraction(balance, 'model.balance (lambda)')
         if negatives not in NegativeTextPool.RULES:
             raise InputError(f'negatives must be one of '
                              f'{NegativeTextPool.RULES}, got {negatives!r}')
