@@ -440,5 +440,7 @@ def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
     if isinstance(size, (list, tuple)) and len(size) == 2 and all(
             isinstance(v, int) for v in size):
         return int(size[0]), int(size[1])
+    # here, not at the top: a reader that never needs it (a refusal)
+    # does not load mmengine.config
     from ..config import trained_image_size
     return trained_image_size(checkpoint_config(obj))
