@@ -1247,6 +1247,63 @@ def test_a_missing_load_from_is_refused_before_the_run(
     check_launch(cfg, opts, data_check=False)
 
 
+def test_check_config_resume_reads_the_zip_directory_not_the_checkpoint(
+        tmp_path, synthetic_root, monkeypatch):
+    """The launchers' torch-free --check-config --resume tested every CRC
+    of the checkpoint it would resume from: the whole file read on the
+    login node (seconds to minutes for a multi-GB checkpoint on a shared
+    file system). It reads the zip directory only now: a file cut short
+    (no end record) is still refused there; one whose members are damaged
+    behind an intact directory passes, and the run itself still tests the
+    whole file: --resume CHECKPOINT refuses it, --resume goes back to the
+    older complete checkpoint."""
+    import zipfile
+
+    from openselfsup.apis.train import check_launch, prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint_files import find_resumable_checkpoint
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    run = tmp_path / 'run'
+    run.mkdir()
+    for name in ('epoch_1.pth', 'epoch_2.pth'):
+        with zipfile.ZipFile(run / name, 'w') as zf:  # stored, CRC each
+            zf.writestr('archive/data.pkl', b'x' * 1000)
+    damaged = run / 'epoch_2.pth'
+    data = damaged.read_bytes()
+    at = data.index(b'x' * 1000) + 500
+    damaged.write_bytes(data[:at] + b'y' + data[at + 1:])
+    with zipfile.ZipFile(damaged) as zf:  # the directory reads, a CRC not
+        assert zf.testzip() == 'archive/data.pkl'
+    (run / 'last_checkpoint').write_text(str(damaged))
+    cut = run / 'cut.pth'
+    cut.write_bytes(data[:len(data) // 2])
+
+    crc_reads = []
+    real_testzip = zipfile.ZipFile.testzip
+
+    def counted_testzip(self):
+        crc_reads.append(self.filename)
+        return real_testzip(self)
+    monkeypatch.setattr(zipfile.ZipFile, 'testzip', counted_testzip)
+    check_launch(cfg, resume=True, work_dir=str(run), world=1)
+    check_launch(cfg, resume=str(damaged), world=1)
+    check_launch(cfg, resume=str(run), world=1)
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {cut}: not a complete checkpoint')):
+        check_launch(cfg, resume=str(cut), world=1)
+    assert crc_reads == []
+    # the run: every CRC, before anything is written
+    work = tmp_path / 'work'
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {damaged}: not a complete checkpoint')):
+        prepare_config(load_config(cfg), cfg, str(work),
+                       resume=str(damaged))
+    assert crc_reads == [str(damaged)] and not work.exists()
+    assert find_resumable_checkpoint(str(run)) == str(run / 'epoch_1.pth')
+
+
 def test_a_configs_resume_value_is_not_read_with_the_flag():
     """A config's ``resume`` other than True or False is refused where the
     run would read it (no --resume); with --resume the run sets the key

@@ -25,7 +25,8 @@ from ..config import (annotation_path, argument_value, config_dicts,
                       default_work_dir, load_config, local_file)
 from ..utils import InputError, check_writable_dir, settings_refused
 from ..utils.checkpoint_files import (checkpoint_folder,
-                                      find_resumable_checkpoint)
+                                      find_resumable_checkpoint,
+                                      has_zip_directory)
 from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path, check_fast_path_values
 
@@ -594,12 +595,21 @@ def _downloads(node: dict, custom_imports: bool = False) -> bool:
     return argument_value(cls, {}, 'download') is True
 
 
-def resume_path(given: str) -> str:
+def resume_path(given: str,
+                is_complete: Optional[Callable[[str], bool]] = None) -> str:
     """The checkpoint ``--resume CHECKPOINT`` continues from: the file, or
     for a training work dir the checkpoint ``--resume`` would continue
     from there (:func:`~openselfsup.utils.checkpoint_files.
     resolve_checkpoint`), as an absolute path. Imports no torch (the
     launchers' ``--check-config`` runs it).
+
+    Args:
+        given (str): the ``--resume`` argument.
+        is_complete (callable, optional): the test of a checkpoint file
+            (default: :func:`~openselfsup.utils.checkpoint_files.
+            is_complete_checkpoint`, every CRC: the run's); the launchers'
+            check passes the cheap :func:`~openselfsup.utils.
+            checkpoint_files.has_zip_directory`.
 
     Raises:
         InputError: no such file, or a file that is not a complete
@@ -607,11 +617,13 @@ def resume_path(given: str) -> str:
     """
     from ..utils.checkpoint_files import (is_complete_checkpoint,
                                           resolve_checkpoint)
-    path = resolve_checkpoint(os.path.expanduser(given), '--resume')
+    is_complete = is_complete or is_complete_checkpoint
+    path = resolve_checkpoint(os.path.expanduser(given), '--resume',
+                              is_complete=is_complete)
     if not os.path.isfile(path):
         raise InputError(f'--resume {given}: no such checkpoint file or '
                          'work dir')
-    if not is_complete_checkpoint(path):
+    if not is_complete(path):
         raise InputError(f'--resume {given}: not a complete checkpoint '
                          '(cut short while it was written?); give another '
                          'one, or the run\'s work dir for its newest '
@@ -734,7 +746,9 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     """The launchers' check before they start any process
     (``tools/train.py --check-config``, run by ``dist_train.sh`` and
     ``slurm_train.sh``), without importing torch: the config and its
-    overrides, the run values, the ``--resume`` checkpoint, the split of
+    overrides, the run values, the ``--resume`` checkpoint (its zip
+    directory: :func:`~openselfsup.utils.checkpoint_files.
+    has_zip_directory`; the run tests the whole file), the split of
     the batch over ``world`` processes (None: not checked), and with
     ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
     config's ``load_from`` where the run would read it
@@ -747,14 +761,19 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     cfg = load_config(config, cfg_options)
     check_run_values(cfg)
     resume, _ = resume_choice(cfg, resume)
-    resumed = resume_path(resume) if isinstance(resume, str) else None
+    # a checkpoint's zip directory only (its last bytes: a file cut short
+    # while it was written has none); the run reads the whole file, every
+    # CRC, before it resumes: here, on a login node, a multi-GB read
+    resumed = resume_path(resume, has_zip_directory) \
+        if isinstance(resume, str) else None
     if world is not None:  # the launchers' processes
         split_batch(cfg, world, True)
     if not data_check:
         return
     if resume is True:
         resumed = find_resumable_checkpoint(
-            run_work_dir(cfg, config, work_dir))
+            run_work_dir(cfg, config, work_dir),
+            is_complete=has_zip_directory)
     check_load_from(cfg, resumed)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch

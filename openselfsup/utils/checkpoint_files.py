@@ -59,6 +59,25 @@ def is_complete_archive(f: BinaryIO) -> bool:
         return False
 
 
+def has_zip_directory(path: str) -> bool:
+    """Whether ``path`` is a zip whose end record and the central directory
+    it points to read: the cheap part of :func:`is_complete_checkpoint`,
+    what the launchers' torch-free ``--check-config`` asks of a checkpoint
+    to resume from. It reads the file's last bytes and the directory (a
+    few kB), not the members: a file cut short while it was written lacks
+    the end record (``torch.save`` writes it last) and fails; damage inside
+    the members (a CRC) is left to the run, which tests the whole file
+    (:func:`is_complete_checkpoint`) before it resumes.
+    """
+    if not os.path.isfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+
+
 def checkpoint_step(path: str) -> Optional[Tuple[str, int]]:
     """``('epoch' | 'iter', N)`` of a checkpoint named ``epoch_N.pth`` /
     ``iter_N.pth``, else None."""
