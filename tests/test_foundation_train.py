@@ -796,6 +796,66 @@ def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):
         check_launch(cfg, {'resume': 'x.pth'})
 
 
+def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
+    """--resume https://.../epoch_1.pth: MMEngine's resume downloads a URL
+    (its CheckpointLoader: http(s), s3, ...), but this project's checks
+    refused it as no such file, in the run and in the launchers'
+    --check-config. A URL now passes them (not looked for, as a URL
+    load_from); the checks that read a local file are skipped, which the
+    log says in one line, and the run resumes from the download: the
+    checkpoint's weights and epoch."""
+    import functools
+    import http.server
+    import threading
+
+    from openselfsup.apis.train import build_runner, check_launch
+    from openselfsup.engine import load_checkpoint_file
+    cfg, a, _ = fsp_epoch_1
+    saved = load_checkpoint_file(str(a / 'epoch_1.pth'))['state_dict']
+    server = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=str(a)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f'http://127.0.0.1:{server.server_port}/epoch_1.pth'
+    # MMEngine's download cache ($TORCH_HOME/hub/checkpoints), no proxy
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    for proxy in ('http_proxy', 'HTTP_PROXY'):
+        monkeypatch.delenv(proxy, raising=False)
+    try:
+        check_launch(cfg, resume=url, world=1)
+        check_launch(cfg, resume='s3://bucket/run/epoch_1.pth', world=1,
+                     data_check=False)
+        work = tmp_path / 'b'
+        runner = build_runner(cfg, work_dir=str(work), resume=url)
+        runner.load_or_resume()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert runner.epoch == 1
+    weights = runner.model.state_dict()
+    assert all(torch.equal(weights[k].cpu(), saved[k]) for k in saved)
+    assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' /
+            'epoch_1.pth').is_file()
+    # MMEngine's http loader: torch.hub's, which loads weights_only=False
+    import inspect
+
+    from mmengine.runner.checkpoint import CheckpointLoader
+    from mmengine.utils.dl_utils import load_url
+    assert load_url is torch.hub.load_state_dict_from_url
+    assert CheckpointLoader._get_checkpoint_loader(url).__name__ == \
+        'load_from_http'
+    assert inspect.signature(load_url).parameters[
+        'weights_only'].default is False
+    log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+    assert f'--resume {url}: a URL, which MMEngine downloads when the run ' \
+        'starts; the checks that read a local checkpoint are skipped' in log
+    # where MMEngine keeps it and how it loads it: said, as found above
+    assert 'MMEngine keeps the download as $TORCH_HOME/hub/checkpoints/' \
+        'epoch_1.pth (a file of that name already there is taken instead) ' \
+        'and unpickles it in full (torch.load weights_only=False)' in log
+    assert f'Resuming from {url}' in log
+
+
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
                                                           tmp_path):
     """A best checkpoint (saved without optimizer and scheduler state, as

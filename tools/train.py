@@ -35,7 +35,9 @@ def parse_args(argv):
                    metavar='CHECKPOINT',
                    help='resume from the latest complete checkpoint in the '
                    'work dir, or from CHECKPOINT (a checkpoint file, or a '
-                   'work dir: its latest complete one); none in the work '
+                   'work dir: its latest complete one, or a URL, which '
+                   'MMEngine downloads, unchecked: the log says what is '
+                   'skipped); none in the work '
                    'dir: a new run (from the config\'s load_from, if set); '
                    'a config\'s resume = True is --resume; without '
                    '--work-dir '

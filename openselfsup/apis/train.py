@@ -611,12 +611,21 @@ def resume_path(given: str,
             check passes the cheap :func:`~openselfsup.utils.
             checkpoint_files.has_zip_directory`.
 
+    Returns:
+        str: the checkpoint file; a URL (``https://...``, ``s3://...``:
+        :func:`~openselfsup.config.local_file` None) as given, unread:
+        MMEngine's resume downloads it (its ``CheckpointLoader``) when the
+        run starts, and the checks that read a local file are skipped
+        (:func:`url_resume_note`).
+
     Raises:
         InputError: no such file, or a file that is not a complete
             checkpoint (cut short while it was written).
     """
     from ..utils.checkpoint_files import (is_complete_checkpoint,
                                           resolve_checkpoint)
+    if given and local_file(given) is None:
+        return given
     is_complete = is_complete or is_complete_checkpoint
     path = resolve_checkpoint(os.path.expanduser(given), '--resume',
                               is_complete=is_complete)
@@ -631,6 +640,28 @@ def resume_path(given: str,
     return os.path.abspath(path)
 
 
+def url_resume_note(url: str) -> str:
+    """The log's line for ``--resume URL`` (:func:`resume_path`): the
+    checks that read a local checkpoint are skipped. For http(s), also
+    what MMEngine's loader (``torch.hub.load_state_dict_from_url``) does:
+    it keeps the download as ``$TORCH_HOME/hub/checkpoints/<file name>``
+    and takes a file of that name already there instead (another run's
+    ``epoch_10.pth``), and unpickles it with ``weights_only=False``, where
+    a local checkpoint is loaded with ``weights_only=True``
+    (:mod:`openselfsup.engine.checkpoint`)."""
+    http = ''
+    if url.startswith(('http://', 'https://')):
+        http = ('; MMEngine keeps the download as $TORCH_HOME/hub/checkpoints/'
+                f'{os.path.basename(url.split("?")[0])} (a file of that name '
+                'already there is taken instead) and unpickles it in full '
+                '(torch.load weights_only=False)')
+    return (f'warning: --resume {url}: a URL, which MMEngine downloads when '
+            'the run starts; the checks that read a local checkpoint are '
+            'skipped (that it is complete, a training checkpoint of this '
+            'config\'s model, the schedule and batch changes since its '
+            f'run){http}: download it and --resume the file to have them')
+
+
 def resumed_run_dir(given: str) -> Optional[str]:
     """The work dir a run resumed with ``--resume given`` and without
     ``--work-dir`` continues in: ``given`` itself when it is a folder, the
@@ -641,8 +672,10 @@ def resumed_run_dir(given: str) -> Optional[str]:
     as an absolute path (``--resume .`` or ``a/`` named no folder in the
     log); None for checkpoints from elsewhere (a downloaded file, or a
     folder of them, which the run is not written into: the config's
-    default work dir)."""
+    default work dir, and a URL)."""
     from ..utils.checkpoint_files import is_training_work_dir
+    if local_file(given) is None:
+        return None
     given = os.path.expanduser(given)
     folder = os.path.abspath(given) if os.path.isdir(given) else \
         checkpoint_folder(given)
@@ -899,7 +932,8 @@ def prepare_config(cfg: Config, config_path: str,
                          f'load_from {initial}')
         if path:
             notes += initial_notes  # load_from not read
-            notes += resume_notes(path, cfg, world)
+            notes += resume_notes(path, cfg, world) if local_file(path) \
+                else [url_resume_note(path)]
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any (a
     # runner that does not train saves none)

@@ -47,7 +47,7 @@ from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import UNSET, flat_config, key_below, key_change
+from ..config import UNSET, flat_config, key_below, key_change, local_file
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -832,7 +832,10 @@ class AtomicRunner(Runner):
             self._load_from = path
         if self._resume:  # found, or given: --resume CHECKPOINT
             self.logger.info(f'Resuming from {self._load_from}')
-            check_same_model(self._load_from, self.cfg)
+            # a URL: MMEngine downloads it below; not read here (the log
+            # said so: apis.train.url_resume_note)
+            if local_file(self._load_from) is not None:
+                check_same_model(self._load_from, self.cfg)
         if not self._resume:
             return super().load_or_resume()
         try:

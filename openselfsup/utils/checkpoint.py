@@ -24,9 +24,12 @@ puts exactly those classes on torch's allow-list with
 checkpoints of this project's CLP and FSP runs; :func:`unsafe_globals`
 reports what a new checkpoint would still need. Every reader here
 registers them before it loads (:func:`register_safe_globals`), and
-importing ``openselfsup.engine`` does too, so every ``torch.load`` in a
-training process (MMEngine's resume and ``load_from``) keeps
-``weights_only=True`` as well.
+importing ``openselfsup.engine`` does too, so every ``torch.load`` of a
+file in a training process (MMEngine's resume and ``load_from``) keeps
+``weights_only=True`` as well. Not an http(s) URL's: MMEngine loads it
+through ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` is
+False (the log of ``--resume URL`` says so:
+:func:`openselfsup.apis.train.url_resume_note`).
 
 On the ground floor, beside :mod:`openselfsup.utils.checkpoint_files`
 (which file, whether it is complete; no torch), this module reads the
