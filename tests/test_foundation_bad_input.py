@@ -796,6 +796,103 @@ def test_the_seed_bound_is_numpys():
         np.random.RandomState(2 ** 32)
 
 
+def _mmengine_seeds_fail(seed, diff_rank_seed, workers, world):
+    """Whether MMEngine's own seeding fails (numpy's ValueError) on some
+    process or DataLoader worker of a run on ``world`` processes: its
+    ``set_random_seed`` on each rank (the rank mocked), then its
+    ``worker_init_fn`` for each worker with that process's seed. The
+    global generators are restored."""
+    import random
+    from unittest import mock
+
+    import mmengine.runner.utils as mm_utils
+    import numpy as np
+    import torch
+    from mmengine.dataset import worker_init_fn
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        for rank in range(world):
+            with mock.patch.object(mm_utils, 'get_rank', return_value=rank):
+                own = mm_utils.set_random_seed(
+                    seed, diff_rank_seed=diff_rank_seed)
+            for worker in range(workers):
+                worker_init_fn(worker, workers, rank, own)
+    except ValueError as exc:
+        assert 'Seed must be between 0 and 2**32 - 1' in str(exc), exc
+        return True
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+    return False
+
+
+def test_a_seed_mmengine_takes_past_numpys_bound_is_refused_before_the_run(
+        tmp_path, monkeypatch):
+    """MMEngine adds the rank to randomness.seed with diff_rank_seed=True
+    (the default runtime's) and ``num_workers * rank + worker id`` in each
+    DataLoader worker: a seed numpy takes (2**32 - 1) failed on rank 1 only
+    (a multi-GPU job, after the launcher started it), or in worker 1 on one
+    process (in the first epoch). Refused now where the process count is
+    known: the launchers' --check-config (with --check-world; without it,
+    as one process) and the run, before anything is written; exactly where
+    MMEngine's own seeding fails (the reference: its functions, called)."""
+    from openselfsup.apis.train import (check_launch, check_seed_reach,
+                                        prepare_config)
+    from openselfsup.utils import InputError
+    top = 2 ** 32 - 1
+    cfg = _demo_config()
+    cfg.val_cfg = None
+    checked = 0
+    for seed in (top, top - 1, top - 2, top - 4, top - 5, None):
+        for diff in (True, False):
+            for workers in (0, 2):
+                for world in (1, 2, 3):
+                    cfg.randomness = dict(seed=seed, diff_rank_seed=diff)
+                    cfg.train_dataloader.num_workers = workers
+                    try:
+                        check_seed_reach(cfg, world)
+                        refused = False
+                    except InputError:
+                        refused = True
+                    case = (seed, diff, workers, world)
+                    assert refused == _mmengine_seeds_fail(*case), case
+                    checked += refused
+    assert checked > 5
+    # a loader with a worker_init_fn of its own: MMEngine's is not used
+    cfg.randomness = dict(seed=top, diff_rank_seed=False)
+    cfg.train_dataloader.worker_init_fn = dict(type='x')
+    check_seed_reach(cfg, 2)
+    # the line, through the launchers' check and the run
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    opts = {'randomness.seed': top, 'train_dataloader.num_workers': 0}
+    line = (f'randomness.seed = {top} in {config}: on 2 process(es) MMEngine'
+            f' seeds numpy with up to {top + 1} (the seed, plus the rank '
+            'with diff_rank_seed=True: up to 1), past numpy\'s '
+            f'{top}; use a seed of at most {top - 1} (fix the config or '
+            '--cfg-options randomness.seed=...)')
+    check_launch(str(config), opts, data_check=False)
+    check_launch(str(config), opts, world=1, data_check=False)
+    with pytest.raises(InputError, match=f'^{re.escape(line)}$'):
+        check_launch(str(config), opts, world=2, data_check=False)
+    from openselfsup.config import load_config
+    work = tmp_path / 'work'
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    monkeypatch.setenv('RANK', '1')
+    with pytest.raises(InputError, match=f'^{re.escape(line)}$'):
+        prepare_config(load_config(str(config), opts), str(config),
+                       str(work), launcher='pytorch')
+    assert not work.exists()
+    # one process, two workers: worker 1 already
+    opts['train_dataloader.num_workers'] = 2
+    with pytest.raises(InputError, match=re.escape(
+            f'on 1 process(es) MMEngine seeds numpy with up to {top + 1} '
+            '(the seed, plus train_dataloader.num_workers (2) x rank + '
+            'worker id in its DataLoader workers: up to 1)')):
+        check_launch(str(config), opts, data_check=False)
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's
