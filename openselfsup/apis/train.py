@@ -149,62 +149,6 @@ def split_batch(cfg: Config, world: int, distributed: bool) -> list:
     return notes
 
 
-def check_seed_reach(cfg: Config, world: int) -> None:
-    """Refuse a ``randomness.seed`` that numpy takes but the seeds MMEngine
-    derives from it on ``world`` processes pass numpy's bound
-    (:data:`NUMPY_SEED_MAX`): its ``set_random_seed`` seeds numpy with the
-    seed plus the rank where ``diff_rank_seed`` (a ValueError on ranks 1
-    and up only: a multi-GPU job that fails after the launcher started
-    it), and each DataLoader worker (MMEngine's ``worker_init_fn``, where
-    a loader names none of its own) with that process's seed plus
-    ``num_workers * rank + worker id`` (worker 1 already on one process:
-    a failure in the first epoch), for the training loader and, in a run
-    that validates, the validation loader. A seed of None (MMEngine draws
-    one below 2**31) is not checked; its type and range are
-    :data:`RUN_VALUES`' (checked before). Torch-free: the launchers'
-    ``--check-config`` runs it (``--check-world``; without it, for one
-    process), the run with its own process count.
-
-    Raises:
-        InputError: one line naming the seed, the largest seed MMEngine
-            would give numpy and why, and the largest seed that fits.
-    """
-    randomness = cfg.get('randomness')
-    seed = randomness.get('seed') if isinstance(randomness, dict) else None
-    if not _int(seed):
-        return
-    last = max(world, 1) - 1  # the highest rank
-    rank_add = last if randomness.get('diff_rank_seed') else 0
-    why = [f'the rank with diff_rank_seed=True: up to {last}'] \
-        if rank_add else []
-    loaders = ['train_dataloader']
-    if cfg.get('val_cfg') is not None:
-        loaders.append('val_dataloader')
-    worker_add = 0
-    for name in loaders:
-        loader = cfg.get(name)
-        workers = loader.get('num_workers') if isinstance(loader, dict) \
-            else None
-        if not (_int(workers) and workers > 0) or 'worker_init_fn' in loader:
-            continue
-        add = workers * last + workers - 1
-        if add > worker_add:
-            worker_add = add
-            worker_why = (f'{name}.num_workers ({workers}) x rank + '
-                          f'worker id in its DataLoader workers: up to {add}')
-    if worker_add:
-        why.append(worker_why)
-    reach = seed + rank_add + worker_add
-    if reach <= NUMPY_SEED_MAX:
-        return
-    raise InputError(
-        f'randomness.seed = {seed} in {cfg.filename}: on {world} '
-        f'process(es) MMEngine seeds numpy with up to {reach} (the seed, '
-        f'plus {", plus ".join(why)}), past numpy\'s {NUMPY_SEED_MAX}; use '
-        f'a seed of at most {NUMPY_SEED_MAX - rank_add - worker_add} (fix '
-        'the config or --cfg-options randomness.seed=...)')
-
-
 #: training runs started in this process (see :func:`prepare_config`)
 _RUN_COUNTER = itertools.count(1)
 
@@ -534,6 +478,62 @@ def check_run_values(cfg: Config) -> None:
     check_fast_path_values(cfg)
 
 
+def check_seed_reach(cfg: Config, world: int) -> None:
+    """Refuse a ``randomness.seed`` that numpy takes but the seeds MMEngine
+    derives from it on ``world`` processes pass numpy's bound
+    (:data:`NUMPY_SEED_MAX`): its ``set_random_seed`` seeds numpy with the
+    seed plus the rank where ``diff_rank_seed`` (a ValueError on ranks 1
+    and up only: a multi-GPU job that fails after the launcher started
+    it), and each DataLoader worker (MMEngine's ``worker_init_fn``, where
+    a loader names none of its own) with that process's seed plus
+    ``num_workers * rank + worker id`` (worker 1 already on one process:
+    a failure in the first epoch), for the training loader and, in a run
+    that validates, the validation loader. A seed of None (MMEngine draws
+    one below 2**31) is not checked; its type and range are
+    :data:`RUN_VALUES`' (checked before). Torch-free: the launchers'
+    ``--check-config`` runs it (``--check-world``; without it, for one
+    process), the run with its own process count.
+
+    Raises:
+        InputError: one line naming the seed, the largest seed MMEngine
+            would give numpy and why, and the largest seed that fits.
+    """
+    randomness = cfg.get('randomness')
+    seed = randomness.get('seed') if isinstance(randomness, dict) else None
+    if not _int(seed):
+        return
+    last = max(world, 1) - 1  # the highest rank
+    rank_add = last if randomness.get('diff_rank_seed') else 0
+    why = [f'the rank with diff_rank_seed=True: up to {last}'] \
+        if rank_add else []
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg') is not None:
+        loaders.append('val_dataloader')
+    worker_add = 0
+    for name in loaders:
+        loader = cfg.get(name)
+        workers = loader.get('num_workers') if isinstance(loader, dict) \
+            else None
+        if not (_int(workers) and workers > 0) or 'worker_init_fn' in loader:
+            continue
+        add = workers * last + workers - 1
+        if add > worker_add:
+            worker_add = add
+            worker_why = (f'{name}.num_workers ({workers}) x rank + '
+                          f'worker id in its DataLoader workers: up to {add}')
+    if worker_add:
+        why.append(worker_why)
+    reach = seed + rank_add + worker_add
+    if reach <= NUMPY_SEED_MAX:
+        return
+    raise InputError(
+        f'randomness.seed = {seed} in {cfg.filename}: on {world} '
+        f'process(es) MMEngine seeds numpy with up to {reach} (the seed, '
+        f'plus {", plus ".join(why)}), past numpy\'s {NUMPY_SEED_MAX}; use '
+        f'a seed of at most {NUMPY_SEED_MAX - rank_add - worker_add} (fix '
+        'the config or --cfg-options randomness.seed=...)')
+
+
 def _index_sequence(indices) -> bool:
     """Whether MMEngine's BaseDataset takes ``indices`` as the sequence of
     the samples it keeps (a list, a tuple, a ``range``; not a string)."""
@@ -709,10 +709,11 @@ def url_resume_note(url: str) -> str:
     ``epoch_10.pth``), and unpickles it with ``weights_only=False``, where
     a local checkpoint is loaded with ``weights_only=True``
     (:mod:`openselfsup.engine.checkpoint`)."""
+    from urllib.parse import urlparse
     http = ''
     if url.startswith(('http://', 'https://')):
         http = ('; MMEngine keeps the download as $TORCH_HOME/hub/checkpoints/'
-                f'{os.path.basename(url.split("?")[0])} (a file of that name '
+                f'{os.path.basename(urlparse(url).path)} (a file of that name '
                 'already there is taken instead) and unpickles it in full '
                 '(torch.load weights_only=False)')
     return (f'warning: --resume {url}: a URL, which MMEngine downloads when '
