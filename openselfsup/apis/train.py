@@ -708,7 +708,7 @@ def url_resume_note(url: str) -> str:
     and takes a file of that name already there instead (another run's
     ``epoch_10.pth``), and unpickles it with ``weights_only=False``, where
     a local checkpoint is loaded with ``weights_only=True``
-    (:mod:`openselfsup.engine.checkpoint`)."""
+    (:mod:`openselfsup.utils.checkpoint`)."""
     from urllib.parse import urlparse
     http = ''
     if url.startswith(('http://', 'https://')):
