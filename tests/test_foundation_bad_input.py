@@ -1066,6 +1066,34 @@ def test_knn_eval_random_init_without_out_dir_before_the_model_stack():
                      '--out-dir'], lines
 
 
+@pytest.mark.parametrize('case', ['missing file', 'work dir', 'config'])
+def test_knn_eval_bad_paths_are_refused_before_the_model_stack(tmp_path,
+                                                               case):
+    """A missing checkpoint, a run's work dir without a complete one, and
+    an unreadable config were refused by ``knn_eval_checkpoint`` after it
+    had imported the datasets, evaluation and models (some 8 s); the same
+    lines now come with none of the stack loaded, nothing written."""
+    config, ckpt = KNN_DEMO, tmp_path / 'nope.pth'
+    expected = f'error: {ckpt}: checkpoint not found'
+    if case == 'work dir':  # a checkpoint cut short: no zip directory
+        ckpt = tmp_path / 'run'
+        ckpt.mkdir()
+        (ckpt / 'iter_2.pth').write_bytes(b'PK\x03\x04 cut short')
+        expected = (f'error: {ckpt}: a folder without a complete training '
+                    'checkpoint (epoch_N.pth / iter_N.pth); give a '
+                    'checkpoint file or train this run first')
+    elif case == 'config':
+        config = tmp_path / 'bad.py'
+        config.write_text('knn_eval = dict(\n')
+        expected = f'error: {config}:1: syntax error in the config'
+    before = sorted(map(str, tmp_path.rglob('*')))
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/knn_eval.py', str(config), str(ckpt)], MODEL_STACK)
+    assert rc == 2 and loaded == [], (rc, loaded, lines)
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
+    assert sorted(map(str, tmp_path.rglob('*'))) == before
+
+
 def test_an_empty_checkpoint_path_is_named_empty(tmp_path):
     """``knn_eval.py CONFIG "$CKPT"`` with the variable unset printed
     ``error: : checkpoint not found``, naming no path; the line says the

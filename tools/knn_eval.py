@@ -64,9 +64,11 @@ def main(argv=None):
     # before the model stack is imported (8 s), which this module does not
     check_knn_arguments(a.checkpoint, a.random_init, a.seed, a.out_dir)
     from openselfsup.apis.knn import knn_eval_checkpoint
-    from openselfsup.evaluation.knn import format_table
+    # the library checks the config and checkpoint path before it imports
+    # the stack: nothing of it here before that
     res, path = knn_eval_checkpoint(a.config, a.checkpoint, a.out_dir,
                                     a.cfg_options, seed=a.seed or 0)
+    from openselfsup.evaluation.knn import format_table
     print(format_table(res, res['title']), end='')  # the .txt's table
     print(f'written {path}')
 

@@ -16,8 +16,8 @@ from typing import Dict, Optional, Tuple
 from ..config import (UNSET, file_contents_change, first_difference,
                       flat_config, key_below, key_change, load_config,
                       named_file_digests)
-from ..utils import (InputError, check_writable, config_sha1, plain_value,
-                     save_set)
+from ..utils import (InputError, check_file, check_writable, config_sha1,
+                     plain_value, save_set)
 from ..utils.io import json_text
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
@@ -54,6 +54,25 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
     if random_init and out_dir is None:
         raise InputError('kNN on a model at its initialisation: give '
                          '--out-dir')
+
+
+def _check_checkpoint_path(checkpoint: str) -> None:
+    """Refuse a checkpoint that is not there, without torch: a missing
+    file, an empty path, or a run's work dir without a checkpoint whose zip
+    directory reads (:func:`~openselfsup.utils.checkpoint_files.
+    resolve_checkpoint` with :func:`~openselfsup.utils.checkpoint_files.
+    has_zip_directory`, its last bytes: a file cut short while it was
+    written has none), the lines the loader gives. The file's contents,
+    every CRC, are tested when it is read, once
+    (:func:`_model_from_checkpoint`): here a multi-GB checkpoint would be
+    read twice.
+
+    Raises:
+        InputError: as above.
+    """
+    from ..utils.checkpoint_files import has_zip_directory, resolve_checkpoint
+    check_file(resolve_checkpoint(checkpoint, is_complete=has_zip_directory),
+               'checkpoint')
 
 
 def levels_figure(results: Dict[str, Dict[str, float]], title: str = ''):
@@ -361,11 +380,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             the output name (:func:`check_own_results`); a ``knn_eval``
             setting without a fingerprint.
     """
-    from mmengine.registry import init_default_scope
-
-    import openselfsup.datasets.registered  # noqa: F401  (the datasets)
-    from ..evaluation.knn import format_table, knn_title, run_knn
-    from ..models.extraction import build_initialised  # registers models
+    # the config and the checkpoint's path first, without the model stack
+    # (some 8 s of imports): a mistyped path is refused at once
     cfg = load_config(config, cfg_options)
     if 'knn_eval' not in cfg:
         raise InputError(f'{config}: no knn_eval = dict(bank=..., query=...) '
@@ -375,6 +391,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         settings = knn_settings(cfg.knn_eval.to_dict())
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
+    if checkpoint is not None:
+        _check_checkpoint_path(checkpoint)
+    from mmengine.registry import init_default_scope
+
+    import openselfsup.datasets.registered  # noqa: F401  (the datasets)
+    from ..evaluation.knn import format_table, knn_title, run_knn
+    from ..models.extraction import build_initialised  # registers models
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
     sha1 = model_sha1 = model_files = None
     if checkpoint is None:  # built once its results may be written
