@@ -1094,6 +1094,49 @@ def test_knn_eval_bad_paths_are_refused_before_the_model_stack(tmp_path,
     assert sorted(map(str, tmp_path.rglob('*'))) == before
 
 
+def _import_argv(source, out):
+    return ['wsi_workdir/import_features.py', '--config',
+            'configs/extraction/nct_test.py', '--source', str(source),
+            '--output', str(out / 'NCT_test.npy')]
+
+
+def test_import_features_missing_source_before_the_model_stack(tmp_path):
+    """A missing ``--source`` was refused after the list had been read
+    through mmpretrain's datasets (some 7 s; with no list at the default
+    data root, the list's line instead); it is refused first, with the
+    same line, none of the stack loaded, nothing written."""
+    source = tmp_path / 'nope.npy'
+    rc, _, lines, loaded = loaded_modules(_import_argv(source, tmp_path),
+                                          MODEL_STACK)
+    assert rc == 2 and loaded == [], (rc, loaded, lines)
+    assert lines == [f'error: {source}: feature not found'], lines
+    assert os.listdir(tmp_path) == []
+
+
+def test_import_features_unreadable_source_before_the_list(tmp_path,
+                                                            monkeypatch):
+    """A source this process may not open (another user's 0600 file; the
+    tests may run as root, who opens any: the refusal of ``open`` is
+    simulated) is refused before the config and its list are read: the
+    config here does not exist, which was the line before."""
+    from openselfsup.apis import import_features as module
+    from openselfsup.utils import InputError
+    source = tmp_path / 'feats.npy'
+    source.write_bytes(b'')
+
+    def refused(path, *args, **kwargs):
+        if str(path) == str(source):
+            raise PermissionError(13, 'Permission denied', str(path))
+        return open(path, *args, **kwargs)
+    monkeypatch.setattr(module, 'open', refused, raising=False)
+    with pytest.raises(InputError) as info:
+        module.import_features(str(tmp_path / 'nope.py'), str(source),
+                               str(tmp_path / 'out' / 'NCT_test.npy'))
+    assert str(info.value) == (f'{source}: cannot read the feature file '
+                               '(Permission denied)')
+    assert os.listdir(tmp_path) == ['feats.npy']
+
+
 def test_an_empty_checkpoint_path_is_named_empty(tmp_path):
     """``knn_eval.py CONFIG "$CKPT"`` with the variable unset printed
     ``error: : checkpoint not found``, naming no path; the line says the

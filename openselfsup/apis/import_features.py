@@ -73,6 +73,29 @@ def read_paths_file(path: str) -> List[str]:
     return paths
 
 
+def check_feature_file(path: str) -> str:
+    """The format of the feature file ``path`` (a value of
+    :data:`FORMATS`), checked cheaply before anything is read: a known
+    extension, a file that is there and that this process may open.
+
+    Raises:
+        InputError: an unknown extension, a missing file or a folder, a
+            file that cannot be opened (one line with the system's reason).
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise InputError(f'{path}: unknown feature file type {ext!r} '
+                         f'(expected {", ".join(sorted(FORMATS))})')
+    check_file(path, 'feature')
+    try:
+        with open(path, 'rb'):
+            pass
+    except OSError as exc:  # another user's 0600 file
+        raise InputError(f'{path}: cannot read the feature file '
+                         f'({exc.strerror or exc})') from None
+    return FORMATS[ext]
+
+
 def read_feature_file(path: str, key: str = 'features',
                       paths_key: str = 'paths'
                       ) -> Tuple[np.ndarray, Optional[List[str]], str]:
@@ -85,12 +108,7 @@ def read_feature_file(path: str, key: str = 'features',
         InputError: missing or unreadable file, an unknown extension, no
             ``key`` in it.
     """
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in FORMATS:
-        raise InputError(f'{path}: unknown feature file type {ext!r} '
-                         f'(expected {", ".join(sorted(FORMATS))})')
-    check_file(path, 'feature')
-    fmt, paths = FORMATS[ext], None
+    fmt, paths = check_feature_file(path), None
     if fmt == 'npy':
         feats = load_npy(path, 'features')
     elif fmt == 'pt':
@@ -263,6 +281,9 @@ def import_features(config: str, source: str, output: str,
         dict: the provenance record (also written), outputs under
         ``outputs``.
     """
+    # the source first: a mistyped path is refused before the list is read
+    # (mmpretrain's datasets, some 6 s of imports)
+    check_feature_file(source)
     from ..lowshot.features import IMPORTED, unit_norm
     from .extract import (finish_features, open_list, provenance_record,
                           write_outputs)
