@@ -1,8 +1,12 @@
 """Helpers for the foundation tests: small configs derived from the demos."""
+import contextlib
+import functools
+import http.server
 import os
 import re
 import subprocess
 import sys
+import threading
 
 from mmengine.config import Config
 
@@ -137,3 +141,27 @@ def error_lines(stderr: str):
         if ln.strip():
             out.append(ln)
     return out
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request lines on stderr
+        pass
+
+
+@contextlib.contextmanager
+def served(folder, monkeypatch):
+    """Serve the files of ``folder`` over HTTP on 127.0.0.1 (a thread of
+    this process) while the body runs; yields the base URL
+    (``http://127.0.0.1:PORT``). ``monkeypatch`` takes the proxy variables
+    out of the environment (this process's and its subprocesses')."""
+    for proxy in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(proxy, raising=False)
+    server = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(_QuietHandler,
+                                            directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f'http://127.0.0.1:{server.server_port}'
+    finally:
+        server.shutdown()
+        server.server_close()

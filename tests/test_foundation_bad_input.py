@@ -1724,6 +1724,41 @@ def test_zero_or_negative_sizes_are_one_line(synthetic_root, tmp_path,
 
 
 @pytest.mark.slow
+def test_resume_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
+                                                  monkeypatch):
+    """--resume http(s)://... that cannot be downloaded (an HTTP error, no
+    server): one line naming the URL and the error, before the runner is
+    built, and nothing left behind (no work dir, no partial download), in
+    place of MMEngine's traceback from inside torch.hub after the runner's
+    ~270 lines of log."""
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4)
+    www = tmp_path / 'www'
+    www.mkdir()
+    work = tmp_path / 'w'
+    with served(www, monkeypatch) as base:
+        url = f'{base}/epoch_3.pth'
+        rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir',
+                                 str(work), '--resume', url])
+        # the port, free again: nothing listens there
+        refused = f'{base}/epoch_3.pth'
+    assert rc == 2 and error_lines(err) == [
+        f'error: --resume {url}: cannot download it (HTTP 404 File not '
+        'found); check the URL and the network, or download the file and '
+        '--resume it'], err[-3000:]
+    assert 'mmengine' not in out
+    assert not work.exists()
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {refused}: cannot download it (') + r'.*refused\)'):
+        build_runner(fsp, work_dir=str(work), resume=refused)
+    assert not work.exists()
+
+
 def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
     """A work dir trained with the FSP config, resumed with the CLP one:
     one line naming the checkpoint and the first model key that differs,

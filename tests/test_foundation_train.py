@@ -797,63 +797,102 @@ def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):
 
 
 def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
-    """--resume https://.../epoch_1.pth: MMEngine's resume downloads a URL
-    (its CheckpointLoader: http(s), s3, ...), but this project's checks
-    refused it as no such file, in the run and in the launchers'
-    --check-config. A URL now passes them (not looked for, as a URL
-    load_from); the checks that read a local file are skipped, which the
-    log says in one line, and the run resumes from the download: the
-    checkpoint's weights and epoch."""
-    import functools
-    import http.server
-    import threading
+    """--resume http://.../epoch_1.pth: MMEngine's resume loaded the URL
+    through torch.hub.load_state_dict_from_url, which took a file of the
+    same name already in $TORCH_HOME/hub/checkpoints (another run's
+    epoch_1.pth, other weights here) instead of the URL's, silently, and
+    unpickled with weights_only=False. The run now downloads the URL itself
+    into a file of its own in the work dir and resumes from it as from a
+    local --resume FILE: the URL's weights and epoch, loaded with
+    weights_only=True (a pickled call in the served file is not made), the
+    local checks applied; the log names the URL, the file and its SHA-256
+    (of the bytes served); the file goes once the run saves its first
+    checkpoint. Another scheme (s3://) passes the launchers' check as
+    before (MMEngine's loaders take it)."""
+    import hashlib
 
-    from openselfsup.apis.train import build_runner, check_launch
+    from _foundation_helpers import served
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import (build_runner, check_launch,
+                                        resume_from_url)
     from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import InputError
     cfg, a, _ = fsp_epoch_1
-    saved = load_checkpoint_file(str(a / 'epoch_1.pth'))['state_dict']
-    server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(
-            http.server.SimpleHTTPRequestHandler, directory=str(a)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f'http://127.0.0.1:{server.server_port}/epoch_1.pth'
-    # MMEngine's download cache ($TORCH_HOME/hub/checkpoints), no proxy
+    www = tmp_path / 'www'
+    www.mkdir()
+    shutil.copy(a / 'epoch_1.pth', www)
+    saved = load_checkpoint_file(str(www / 'epoch_1.pth'))['state_dict']
+    sha256 = hashlib.sha256((www / 'epoch_1.pth').read_bytes()).hexdigest()
+    # another run's epoch_1.pth in torch.hub's download cache
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    for proxy in ('http_proxy', 'HTTP_PROXY'):
-        monkeypatch.delenv(proxy, raising=False)
-    try:
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    hub.mkdir(parents=True)
+    other = _plus_one(str(www / 'epoch_1.pth'), str(hub / 'epoch_1.pth'))
+    assert not all(torch.equal(other[k], saved[k]) for k in saved)
+    cached = (hub / 'epoch_1.pth').read_bytes()
+
+    # a checkpoint that makes a call when unpickled in full
+    class Call:
+        def __reduce__(self):
+            return os.makedirs, (str(tmp_path / 'called'),)
+    state = torch.load(www / 'epoch_1.pth', weights_only=True)
+    state['meta']['x'] = Call()
+    torch.save(state, www / 'calls.pth')
+
+    work = tmp_path / 'b'
+    with served(www, monkeypatch) as base:
+        url = f'{base}/epoch_1.pth'
+        # a rank other than 0: rank 0's file, not downloaded here
+        with monkeypatch.context() as env:
+            env.setenv('RANK', '1')
+            env.setenv('WORLD_SIZE', '2')
+            rank1 = Config(dict(load_from=url, resume=True,
+                                launcher='pytorch', work_dir=str(work)))
+            assert resume_from_url(rank1) == []
+        assert not work.exists()
         check_launch(cfg, resume=url, world=1)
         check_launch(cfg, resume='s3://bucket/run/epoch_1.pth', world=1,
                      data_check=False)
-        work = tmp_path / 'b'
-        runner = build_runner(cfg, work_dir=str(work), resume=url)
+        runner = build_runner(cfg, work_dir=str(work), resume=url,
+                              cfg_options={'train_cfg.max_epochs': 2})
         runner.load_or_resume()
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert runner.epoch == 1
-    weights = runner.model.state_dict()
-    assert all(torch.equal(weights[k].cpu(), saved[k]) for k in saved)
-    assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' /
-            'epoch_1.pth').is_file()
-    # MMEngine's http loader: torch.hub's, which loads weights_only=False
-    import inspect
-
-    from mmengine.runner.checkpoint import CheckpointLoader
-    from mmengine.utils.dl_utils import load_url
-    assert load_url is torch.hub.load_state_dict_from_url
-    assert CheckpointLoader._get_checkpoint_loader(url).__name__ == \
-        'load_from_http'
-    assert inspect.signature(load_url).parameters[
-        'weights_only'].default is False
-    log = ''.join(p.read_text() for p in work.glob('*/*.log'))
-    assert f'--resume {url}: a URL, which MMEngine downloads when the run ' \
-        'starts; the checks that read a local checkpoint are skipped' in log
-    # where MMEngine keeps it and how it loads it: said, as found above
-    assert 'MMEngine keeps the download as $TORCH_HOME/hub/checkpoints/' \
-        'epoch_1.pth (a file of that name already there is taken instead) ' \
-        'and unpickles it in full (torch.load weights_only=False)' in log
-    assert f'Resuming from {url}' in log
+        assert runner.epoch == 1
+        weights = runner.model.state_dict()
+        assert all(torch.equal(weights[k].cpu(), saved[k]) for k in saved)
+        log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+        download = runner.cfg.load_from
+        assert download == rank1.load_from
+        assert os.path.dirname(download) == str(work / 'resume_download')
+        assert os.path.basename(download).endswith('_epoch_1.pth')
+        assert (work / 'resume_download' / os.path.basename(download)
+                ).read_bytes() == (www / 'epoch_1.pth').read_bytes()
+        assert f'--resume {url}: downloaded to {download} (SHA-256 ' \
+            f'{sha256}), resumed from as a local checkpoint; removed once ' \
+            'this run saves its first checkpoint' in log, log[-3000:]
+        assert f'Resuming from {download}' in log
+        # the local checks: here the schedule change, said
+        assert f'--resume from {download}: this config\'s training ' \
+            'schedule differs' in log
+        assert 'a URL, which MMEngine downloads' not in log
+        # the run's first checkpoint: the download goes, its folder too
+        runner.train()
+        assert (work / 'epoch_2.pth').is_file()
+        assert not (work / 'resume_download').exists()
+        # the pickled call: refused by torch.load(weights_only=True) in
+        # one line naming the URL, before the runner is built, nothing
+        # left; not made (torch.hub's load made it)
+        calls = tmp_path / 'c'
+        with pytest.raises(InputError, match=re.escape(
+                f'{base}/calls.pth: cannot load checkpoint with '
+                'weights_only=True (UnpicklingError: ')):
+            build_runner(cfg, work_dir=str(calls),
+                         resume=f'{base}/calls.pth')
+        assert not (tmp_path / 'called').exists()
+        assert not calls.exists()
+    assert (hub / 'epoch_1.pth').read_bytes() == cached
+    assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

@@ -23,10 +23,12 @@ from mmengine.config import Config
 
 from ..config import (annotation_path, argument_value, config_dicts,
                       default_work_dir, load_config, local_file)
-from ..utils import InputError, check_writable_dir, settings_refused
+from ..utils import (InputError, check_writable_dir, first_line,
+                     settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       find_resumable_checkpoint,
-                                      has_zip_directory)
+                                      has_zip_directory, is_http_url,
+                                      remove_url_download, url_download_path)
 from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path, check_fast_path_values
 
@@ -672,11 +674,12 @@ def resume_path(given: str,
             checkpoint_files.has_zip_directory`.
 
     Returns:
-        str: the checkpoint file; a URL (``https://...``, ``s3://...``:
-        :func:`~openselfsup.config.local_file` None) as given, unread:
-        MMEngine's resume downloads it (its ``CheckpointLoader``) when the
-        run starts, and the checks that read a local file are skipped
-        (:func:`url_resume_note`).
+        str: the checkpoint file; a URL (:func:`~openselfsup.config.
+        local_file` None) as given, unread: an http(s) one is downloaded
+        when the run starts and resumed from as a local file
+        (:func:`resume_from_url`); another (``s3://...``) MMEngine's resume
+        loads (its ``CheckpointLoader``), without the checks that read a
+        local file (:func:`url_resume_note`).
 
     Raises:
         InputError: no such file, or a file that is not a complete
@@ -701,26 +704,125 @@ def resume_path(given: str,
 
 
 def url_resume_note(url: str) -> str:
-    """The log's line for ``--resume URL`` (:func:`resume_path`): the
-    checks that read a local checkpoint are skipped. For http(s), also
-    what MMEngine's loader (``torch.hub.load_state_dict_from_url``) does:
-    it keeps the download as ``$TORCH_HOME/hub/checkpoints/<file name>``
-    and takes a file of that name already there instead (another run's
-    ``epoch_10.pth``), and unpickles it with ``weights_only=False``, where
-    a local checkpoint is loaded with ``weights_only=True``
-    (:mod:`openselfsup.utils.checkpoint`)."""
-    from urllib.parse import urlparse
-    http = ''
-    if url.startswith(('http://', 'https://')):
-        http = ('; MMEngine keeps the download as $TORCH_HOME/hub/checkpoints/'
-                f'{os.path.basename(urlparse(url).path)} (a file of that name '
-                'already there is taken instead) and unpickles it in full '
-                '(torch.load weights_only=False)')
+    """The log's line for ``--resume URL`` of a scheme other than http(s)
+    (``s3://``, ``open-mmlab://``: :func:`resume_path`), which MMEngine's
+    resume loads: the checks that read a local checkpoint are skipped.
+    An http(s) URL is downloaded and resumed from as a local file
+    (:func:`resume_from_url`)."""
     return (f'warning: --resume {url}: a URL, which MMEngine downloads when '
             'the run starts; the checks that read a local checkpoint are '
             'skipped (that it is complete, a training checkpoint of this '
             'config\'s model, the schedule and batch changes since its '
-            f'run){http}: download it and --resume the file to have them')
+            'run): download it and --resume the file to have them')
+
+
+def download_checkpoint(url: str, path: str) -> str:
+    """Download ``url`` to ``path`` (torch.hub's ``download_url_to_file``,
+    its progress bar on stderr), written atomically
+    (:func:`~openselfsup.utils.io.atomic_path`): a file already there (an
+    earlier download of the same URL) is replaced by a complete download
+    only. torch.hub's cache (``$TORCH_HOME/hub/checkpoints``) is neither
+    read nor written.
+
+    Returns:
+        str: the hex SHA-256 of the file downloaded.
+
+    Raises:
+        InputError: the download failed (an HTTP error, no network, the
+            connection cut): one line naming the URL and the error, the
+            partial file removed (and ``path`` as it was); a full disk: one
+            line naming ``path``.
+    """
+    import http.client
+    import urllib.error
+
+    from torch.hub import download_url_to_file
+
+    from ..utils.fingerprint import file_sha256
+    from ..utils.io import atomic_path
+    try:
+        with atomic_path(path) as tmp:
+            download_url_to_file(url, tmp, progress=True)
+    except urllib.error.HTTPError as exc:
+        why = f'HTTP {exc.code} {exc.reason}'
+    except urllib.error.URLError as exc:
+        why = str(exc.reason)
+    except (http.client.HTTPException, ConnectionError, TimeoutError,
+            ValueError) as exc:
+        why = first_line(exc) or type(exc).__name__
+    else:
+        return file_sha256(path)
+    raise InputError(f'--resume {url}: cannot download it ({why}); check '
+                     'the URL and the network, or download the file and '
+                     '--resume it')
+
+
+def resume_from_url(cfg: Config) -> List[str]:
+    """``--resume http(s)://...`` (:func:`prepare_config` leaves the URL
+    in ``cfg.load_from``, ``cfg.resume`` True): download the checkpoint to
+    a file of the run's own, ``<work_dir>/resume_download/<digest of the
+    URL>_<file name>`` (:func:`~openselfsup.utils.checkpoint_files.
+    url_download_path`: :func:`download_checkpoint`), and resume from it
+    as from ``--resume FILE``: with every check of a local checkpoint
+    (complete, a training checkpoint of this config's model, the schedule
+    and batch changes since its run: :func:`~openselfsup.engine.runner.
+    resume_notes`) and MMEngine's loader of local files (``torch.load``
+    with ``weights_only=True``). MMEngine's loader of an http(s) URL,
+    ``torch.hub.load_state_dict_from_url``, took a file of the same name
+    already in ``$TORCH_HOME/hub/checkpoints`` (another run's
+    ``epoch_10.pth``) instead of the URL's, and unpickled it with
+    ``weights_only=False``.
+
+    Rank 0 alone downloads, before the runner is built (in :func:`train`,
+    under the work dir's lock: no other run writes there meanwhile); every
+    process sets ``cfg.load_from`` to the file, which the other ranks read
+    from the work dir once rank 0 has it, as they read the run's own
+    checkpoints (:meth:`~openselfsup.engine.runner.AtomicRunner.
+    load_or_resume` waits for rank 0). The runner removes the file when the
+    run saves its first checkpoint, which supersedes it (or ends without
+    saving one), and after a failed start; a run that fails in between
+    keeps it, named in the log (``--resume`` it to continue without
+    downloading again). The log names the URL, the file and its SHA-256.
+
+    Returns:
+        list[str]: notes for the run's log (none on ranks other than 0, and
+        where ``cfg`` does not resume from an http(s) URL).
+
+    Raises:
+        InputError: the download failed, or the file is not a complete
+            training checkpoint of this config's model (the download
+            removed, the line naming the URL).
+    """
+    url = cfg.get('load_from')
+    if cfg.get('resume') is not True or not is_http_url(url):
+        return []
+    from ..engine.runner import resume_notes
+    from ..utils.checkpoint_files import is_complete_checkpoint
+    rank, world = launcher_env(cfg.launcher)
+    path = url_download_path(cfg.work_dir, url)
+    cfg.load_from = path
+    if rank != 0:
+        return []
+    from ..engine.runner import removed_if_left_empty
+    # refused: nothing left, the folders made for the file neither
+    with removed_if_left_empty(os.path.dirname(path)):
+        digest = download_checkpoint(url, path)
+        try:
+            if not is_complete_checkpoint(path):
+                raise InputError(f'--resume {url}: what it serves is not a '
+                                 'complete checkpoint (cut short, or another '
+                                 'kind of file: a web page?)')
+            notes = resume_notes(path, cfg, world)
+        except InputError as exc:
+            remove_url_download(path)
+            # the file is gone: the URL given
+            raise InputError(str(exc).replace(path, url)) from None
+        except BaseException:
+            remove_url_download(path)
+            raise
+    return [f'--resume {url}: downloaded to {path} (SHA-256 {digest}), '
+            'resumed from as a local checkpoint; removed once this run '
+            'saves its first checkpoint'] + notes
 
 
 def resumed_run_dir(given: str) -> Optional[str]:
@@ -996,8 +1098,10 @@ def prepare_config(cfg: Config, config_path: str,
                          f'load_from {initial}')
         if path:
             notes += initial_notes  # load_from not read
-            notes += resume_notes(path, cfg, world) if local_file(path) \
-                else [url_resume_note(path)]
+            if local_file(path):
+                notes += resume_notes(path, cfg, world)
+            elif not is_http_url(path):  # http(s): resume_from_url
+                notes.append(url_resume_note(path))
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any (a
     # runner that does not train saves none)
@@ -1123,14 +1227,23 @@ def _built(cfg: Config, notes: list, config: str):
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
+    # --resume http(s)://...: rank 0 downloads it (in train(), under the
+    # work dir's lock); the runner removes the file after a failed start
+    url_notes = resume_from_url(cfg)
+    notes = notes + url_notes
     # a setting the model or dataset classes refuse (e.g. a ResNet depth
     # that does not exist) was a traceback from deep inside mmpretrain;
     # OPENSELFSUP_DEBUG=1 keeps the traceback (a bug, not a setting). The
     # parts MMEngine builds later (training loop and its data, optimizer,
     # schedule): AtomicRunner's build methods
-    with settings_refused(config, 'model or data'):
-        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-            Runner.from_cfg(cfg)
+    try:
+        with settings_refused(config, 'model or data'):
+            runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+                Runner.from_cfg(cfg)
+    except BaseException:
+        if url_notes:  # the download of this process (rank 0)
+            remove_url_download(cfg.load_from)
+        raise
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:
@@ -1175,7 +1288,9 @@ def train(config: str,
         resume (bool | str): True: resume from the latest complete
             checkpoint in ``work_dir``; a path: from that checkpoint (or
             that work dir's latest complete one: :func:`resume_path`),
-            e.g. another run's, writing to ``work_dir``. A training
+            e.g. another run's, writing to ``work_dir``; an http(s) URL:
+            from its download, a file of the run's own
+            (:func:`resume_from_url`). A training
             schedule other than the checkpoint's run's is warned of in the
             log (:func:`~openselfsup.engine.runner.schedule_changes`). No
             checkpoint in ``work_dir``: a new run (from the config's

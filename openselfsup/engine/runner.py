@@ -56,6 +56,7 @@ from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
                                       checkpoints_in,
                                       find_resumable_checkpoint,
+                                      is_url_download, remove_url_download,
                                       resolve_checkpoint)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
@@ -447,10 +448,13 @@ def missing_dirs(path: str) -> List[str]:
 
 def remove_empty_dirs(dirs: List[str]) -> None:
     """Remove the folders ``dirs`` (:func:`missing_dirs`' order, deepest
-    first) while they are empty; the first that is not stops it."""
+    first) while they are empty; the first that is not stops it (one
+    removed already is passed)."""
     for path in dirs:
         try:
             os.rmdir(path)  # only if empty
+        except FileNotFoundError:
+            continue
         except OSError:
             break
 
@@ -577,6 +581,13 @@ class AtomicRunner(Runner):
         self._env_rank = launcher_env(kwargs.get('launcher', 'none'))[0]
         # the work dir and its parents made for it
         self._new_dirs = missing_dirs(work_dir or '.')
+        #: the file --resume URL downloaded (apis.train.resume_from_url:
+        #: rank 0's), removed once the run saves a checkpoint or ends, and
+        #: after a failed start
+        load_from = kwargs.get('load_from')
+        self._url_download = load_from if (
+            kwargs.get('resume') and self._env_rank == 0 and
+            is_url_download(load_from, work_dir)) else None
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -691,6 +702,7 @@ class AtomicRunner(Runner):
             shutil.rmtree(log_dir, ignore_errors=True)
         # before setup_env the rank is the launcher's
         rank = getattr(self, '_rank', getattr(self, '_env_rank', 0))
+        self._drop_url_download()  # rank 0's
         if rank == 0:
             remove_empty_dirs(self._new_dirs)
         self._new_dirs = []
@@ -703,8 +715,12 @@ class AtomicRunner(Runner):
 
     def train(self):
         """As the Runner's; an exception before the first iteration ended
-        leaves nothing behind (:meth:`discard_failed_start`)."""
-        return self._guarded(super().train)
+        leaves nothing behind (:meth:`discard_failed_start`). A run that
+        ends without saving a checkpoint (resumed at its end) removes the
+        file ``--resume URL`` downloaded too."""
+        out = self._guarded(super().train)
+        self._drop_url_download()
+        return out
 
     def val(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
@@ -801,6 +817,15 @@ class AtomicRunner(Runner):
                     ) from None
                 raise
         self._mark_started()
+        self._drop_url_download()
+
+    def _drop_url_download(self) -> None:
+        """Remove the file ``--resume URL`` downloaded, once the run no
+        longer needs it: it has saved a checkpoint (which a later
+        ``--resume`` continues from), ended, or failed to start."""
+        path, self._url_download = self._url_download, None
+        if path:
+            remove_url_download(path)
 
     def wrap_model(self, model_wrapper_cfg, model):
         """As the Runner's; with ``channels_last=True`` in the config (see
@@ -832,8 +857,18 @@ class AtomicRunner(Runner):
             self._load_from = path
         if self._resume:  # found, or given: --resume CHECKPOINT
             self.logger.info(f'Resuming from {self._load_from}')
-            # a URL: MMEngine downloads it below; not read here (the log
-            # said so: apis.train.url_resume_note)
+            if is_url_download(self._load_from, self.work_dir):
+                # --resume http(s)://...: rank 0 downloaded it before it
+                # built the runner (apis.train.resume_from_url)
+                barrier()
+                if not os.path.isfile(self._load_from):
+                    raise InputError(
+                        f'--resume: rank {self.rank} does not see '
+                        f'{self._load_from}, which rank 0 downloaded into '
+                        'the work dir: give a --work-dir that every node '
+                        'shares (as the run\'s checkpoints need)')
+            # a URL of another scheme (s3://): MMEngine downloads it below;
+            # not read here (the log said so: apis.train.url_resume_note)
             if local_file(self._load_from) is not None:
                 check_same_model(self._load_from, self.cfg)
         if not self._resume:

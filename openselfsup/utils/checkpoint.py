@@ -26,10 +26,11 @@ reports what a new checkpoint would still need. Every reader here
 registers them before it loads (:func:`register_safe_globals`), and
 importing ``openselfsup.engine`` does too, so every ``torch.load`` of a
 file in a training process (MMEngine's resume and ``load_from``) keeps
-``weights_only=True`` as well. Not an http(s) URL's: MMEngine loads it
-through ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` is
-False (the log of ``--resume URL`` says so:
-:func:`openselfsup.apis.train.url_resume_note`).
+``weights_only=True`` as well; ``--resume http(s)://...`` too, which the
+run downloads to a file first (:func:`openselfsup.apis.train.
+resume_from_url`). Not an http(s) URL that MMEngine loads itself (a
+config's ``load_from``): that goes through
+``torch.hub.load_state_dict_from_url``, whose ``weights_only`` is False.
 
 On the ground floor, beside :mod:`openselfsup.utils.checkpoint_files`
 (which file, whether it is complete; no torch), this module reads the

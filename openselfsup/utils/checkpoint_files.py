@@ -5,6 +5,7 @@ runs these before they start any process, and imports no torch
 (:mod:`openselfsup.utils.checkpoint` reads the checkpoints' contents).
 """
 import glob
+import hashlib
 import os
 import re
 import zipfile
@@ -210,3 +211,57 @@ def is_training_work_dir(folder: str) -> bool:
         return False
     return any(_LOG_FOLDER.fullmatch(name) and os.path.isfile(
         os.path.join(folder, name, f'{name}.log')) for name in names)
+
+
+#: the folder of a work dir that ``--resume http(s)://...`` downloads its
+#: checkpoint into (:func:`url_download_path`): not the work dir itself,
+#: whose ``epoch_N.pth`` / ``iter_N.pth`` and ``last_checkpoint`` are the
+#: run's own (:func:`find_resumable_checkpoint` reads no subfolder)
+URL_DOWNLOADS = 'resume_download'
+
+
+def is_http_url(path) -> bool:
+    """Whether ``path`` is an ``http://`` or ``https://`` URL: what
+    ``--resume`` downloads itself (:func:`url_download_path`); other URLs
+    (``s3://``, ``open-mmlab://``) go to MMEngine's loaders."""
+    return isinstance(path, str) and \
+        path[:8].lower().startswith(('http://', 'https://'))
+
+
+def url_download_path(work_dir: str, url: str) -> str:
+    """The file ``--resume URL`` downloads ``url`` to, in ``work_dir``:
+    ``<work_dir>/resume_download/<16 hex digits of the URL's SHA-256>_<the
+    URL's file name>`` (its characters other than letters, digits, ``.``,
+    ``_`` and ``-`` made ``_``; at most its last 100), as an absolute path.
+    One file per URL and work dir: another URL of the same file name (two
+    runs' ``epoch_10.pth``) has another, and none is a name the run's own
+    checkpoints take. Every process of a run gets the same path from the
+    same arguments."""
+    from urllib.parse import urlparse
+    name = re.sub(r'[^A-Za-z0-9._-]', '_',
+                  os.path.basename(urlparse(url).path))[-100:]
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return os.path.join(os.path.abspath(work_dir), URL_DOWNLOADS,
+                        f'{digest}_{name or "checkpoint.pth"}')
+
+
+def is_url_download(path, work_dir: str) -> bool:
+    """Whether ``path`` lies where ``--resume URL`` downloads to in
+    ``work_dir`` (:func:`url_download_path`)."""
+    return isinstance(path, str) and bool(work_dir) and \
+        os.path.dirname(os.path.abspath(path)) == os.path.join(
+            os.path.abspath(work_dir), URL_DOWNLOADS)
+
+
+def remove_url_download(path: str) -> None:
+    """Remove the download ``path`` of ``--resume URL``
+    (:func:`url_download_path`), and its folder if that is left empty;
+    nothing where it is gone already."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    try:
+        os.rmdir(os.path.dirname(path))  # only if empty
+    except OSError:
+        pass
