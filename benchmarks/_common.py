@@ -160,9 +160,17 @@ class ChildFailed(subprocess.CalledProcessError):
     """A measured child process that failed, said with its command, exit
     status and the last :attr:`TAIL` lines of its stderr, where a
     traceback says why (``CalledProcessError`` says the status alone; the
-    whole stderr may be some 1,200 lines of ``-X importtime``)."""
+    whole stderr may be some 1,200 lines of ``-X importtime``). A child
+    that should have exited with another status than 0 (a refusal, 2) and
+    did not: ``expected``, which the message names."""
 
     TAIL = 12
+
+    def __init__(self, returncode, cmd, output=None, stderr=None,
+                 expected: int = 0):
+        super().__init__(returncode, cmd, output, stderr)
+        #: the exit status it should have had (a refusal's is 2)
+        self.expected = expected
 
     def __str__(self) -> str:
         cmd = self.cmd if isinstance(self.cmd, str) else shlex.join(
@@ -170,6 +178,8 @@ class ChildFailed(subprocess.CalledProcessError):
         status = (f'was killed by signal {-self.returncode}'
                   if self.returncode < 0 else
                   f'exited with status {self.returncode}')
+        if self.expected:
+            status += f', not {self.expected}'
         err = self.stderr or ''
         lines = (err.decode(errors='replace') if isinstance(err, bytes)
                  else err).splitlines()

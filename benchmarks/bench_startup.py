@@ -61,22 +61,23 @@ HEAVY = ('mmengine', 'mmpretrain', 'mmcv', 'torch', 'torchvision', 'scipy',
          'sklearn', 'faiss', 'matplotlib', 'PIL', 'tqdm')
 
 
-def wall(cmd, env=None) -> float:
-    """Wall time of ``cmd`` run from the repository root. Its stdout goes
-    to /dev/null and its stderr to an unnamed file made before the clock
-    starts and read only if it failed: this process only waits while the
-    child is timed (a pipe would be read as the child writes). A failure
-    is a :class:`ChildFailed` naming the command, its exit status and the
-    last lines of its stderr."""
+def wall(cmd, env=None, cwd=ROOT, expect: int = 0) -> float:
+    """Wall time of ``cmd`` run from ``cwd`` (the repository root). Its
+    stdout goes to /dev/null and its stderr to an unnamed file made before
+    the clock starts and read only if it failed: this process only waits
+    while the child is timed (a pipe would be read as the child writes). A
+    failure, an exit status other than ``expect`` (a refusal's is 2), is a
+    :class:`ChildFailed` naming the command, its exit status and the last
+    lines of its stderr."""
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        code = subprocess.run(cmd, cwd=ROOT, env=env,
+        code = subprocess.run(cmd, cwd=cwd, env=env,
                               stdout=subprocess.DEVNULL,
                               stderr=err).returncode
         seconds = time.perf_counter() - t0
-        if code:
+        if code != expect:
             err.seek(0)
-            raise ChildFailed(code, cmd, stderr=err.read())
+            raise ChildFailed(code, cmd, stderr=err.read(), expected=expect)
     return seconds
 
 

@@ -487,6 +487,25 @@ def test_bench_startup_wall_says_why_a_child_failed(capfd):
     assert capfd.readouterr() == ('', '')
 
 
+def test_bench_startup_wall_checks_the_expected_status():
+    """A timed refusal must be one: ``wall(expect=2)`` of a child that
+    exits 0 or 1 is a ChildFailed naming its status and the one expected;
+    one that exits 2 is timed."""
+    import shlex
+    import sys
+
+    from benchmarks import bench_startup
+    from benchmarks._common import ChildFailed
+    for code in (0, 1):
+        cmd = [sys.executable, '-c', f'raise SystemExit({code})']
+        with pytest.raises(ChildFailed) as got:
+            bench_startup.wall(cmd, expect=2)
+        assert str(got.value) == (f'{shlex.join(cmd)} exited with status '
+                                  f'{code}, not 2; nothing on its stderr')
+    assert bench_startup.wall([sys.executable, '-c', 'raise SystemExit(2)'],
+                              expect=2) > 0
+
+
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
     """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
     366 MB of features into a folder named ``--help``)."""
