@@ -162,7 +162,9 @@ class ChildFailed(subprocess.CalledProcessError):
     traceback says why (``CalledProcessError`` says the status alone; the
     whole stderr may be some 1,200 lines of ``-X importtime``). A child
     that should have exited with another status than 0 (a refusal, 2) and
-    did not: ``expected``, which the message names."""
+    did not: ``expected``, which the message names; one that did, but
+    without a refusal's ``error:`` line (python's own status 2 for a
+    script it cannot open): ``returncode == expected``."""
 
     TAIL = 12
 
@@ -178,7 +180,9 @@ class ChildFailed(subprocess.CalledProcessError):
         status = (f'was killed by signal {-self.returncode}'
                   if self.returncode < 0 else
                   f'exited with status {self.returncode}')
-        if self.expected:
+        if self.expected and self.returncode == self.expected:
+            status += ' without an error: line last (not a refusal)'
+        elif self.expected:
             status += f', not {self.expected}'
         err = self.stderr or ''
         lines = (err.decode(errors='replace') if isinstance(err, bytes)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Start-up of the low-shot commands, and of one meta-test run as a process.
+"""Start-up of the low-shot and training commands, and of one meta-test
+run as a process.
 
 1. ``--help`` of every command under ``wsi_workdir/`` (median wall time of
    ``--repeat`` fresh processes), beside a bare interpreter, ``import numpy``
@@ -30,16 +31,37 @@
    it is (one process for the 18 encoders) against the same ``extract``
    call per encoder, 18 processes (the script before this part was
    written), ``--near_repeat`` times each; the features are compared.
+5. The training-side commands as users run them, each a fresh ``python
+   <tool>`` process with PYTHONPATH and cwd the checkout: in this
+   checkout and, with ``--against COMMIT``, in a temporary git worktree
+   of COMMIT (removed at the end, on a failure or Ctrl-C too), interleaved
+   ``--repeat`` times: ``extract_backbone_weights.py`` on a missing
+   checkpoint (its refusal) and on a tiny one, ``train.py`` on the FSP
+   demo config with ``--cfg-options train_cfg.max_epoch=3`` (the typo's
+   refusal), a whole tiny FSP training (the demo config at 32 px, width
+   8, 2 epochs of 18 synthetic NCT images, a checkpoint each epoch) into a
+   fresh ``--work-dir``, ``balance_sweep.py`` on a missing config (its
+   refusal). The tiny data, config and checkpoint (1 epoch) are written
+   once, with this checkout, and both read the same files. Median per
+   command and checkout, and the ratio against / this. Each command must
+   end with its exit status (a refusal 2, a run 0), else the part fails
+   with the child's stderr; a command the older checkout fails is
+   reported, not timed there.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
+    python -m benchmarks.bench_startup --skip help process extract near \\
+        --against 699c1d2 --output benchmarks/results/startup_train.json
 """
+import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from typing import List, Optional
 
 import numpy as np
 
@@ -50,6 +72,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 from benchmarks._common import (ChildFailed, add_output, count,
                                 load_average, machine, parse, parser,
                                 run_main, save)
+from openselfsup.utils import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = ('wsi_workdir/distributed_meta_test.py', 'wsi_workdir/sweep.py',
@@ -241,17 +264,280 @@ def near_domain_script(root: str, repeat: int) -> dict:
                             'feature_sets': len(feats)}
 
 
+#: part 5: the tiny FSP training of the training commands: the demo
+#: config (``configs/demo/fsp_r18_demo.py``, as it is in this checkout)
+#: at 32 px crops, width 8, batch 8 of 18 synthetic NCT images (2
+#: iterations an epoch), this many epochs, a checkpoint each epoch
+TINY_EPOCHS = 2
+
+#: part 5: the training-side commands, (what, the arguments after
+#: ``python``, the exit status each must end with: a refusal 2, a run 0);
+#: ``{missing}`` is a folder that does not exist, ``{checkpoint}`` the
+#: tiny training's checkpoint after 1 epoch, ``{config}`` the tiny config
+#: (one file for both checkouts), ``{fresh}`` an empty folder made for
+#: each run
+TRAIN_COMMANDS = (
+    ('extract_backbone_weights.py, missing checkpoint',
+     ['tools/extract_backbone_weights.py', '{missing}/epoch_1.pth',
+      '{fresh}/backbone.pth'], 2),
+    ('extract_backbone_weights.py, tiny checkpoint',
+     ['tools/extract_backbone_weights.py', '{checkpoint}',
+      '{fresh}/backbone.pth'], 0),
+    ('train.py demo config, --cfg-options typo',
+     ['tools/train.py', 'configs/demo/fsp_r18_demo.py', '--cfg-options',
+      'train_cfg.max_epoch=3'], 2),
+    (f'train.py tiny FSP, {TINY_EPOCHS} epochs',
+     ['tools/train.py', '{config}', '--work-dir', '{fresh}'], 0),
+    ('balance_sweep.py, missing config',
+     ['tools/balance_sweep.py', '{missing}/balance.py'], 2),
+)
+
+
+def tiny_fsp_config(nct_root: str, path: str) -> str:
+    """Write the tiny FSP training config (:data:`TINY_EPOCHS`) reading
+    the synthetic NCT at ``nct_root`` to ``path``, whole (no ``_base_``:
+    an older checkout reads the same settings); return ``path``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs/demo/fsp_r18_demo.py'))
+    cfg.crop_size = 32
+    loader = cfg.train_dataloader
+    for pipeline in (cfg.train_pipeline, loader.dataset.pipeline):
+        pipeline[1].scale = cfg.crop_size
+    cfg.total_batch_size = loader.batch_size = 8
+    cfg.data_root = loader.dataset.data_root = nct_root
+    cfg.model.backbone.base_channels = cfg.model.backbone.stem_channels = 8
+    cfg.model.head.in_channels = 64
+    cfg.max_epochs = cfg.train_cfg.max_epochs = TINY_EPOCHS
+    cfg.param_scheduler[0].milestones = [1]
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.logger.interval = 1
+    cfg.dump(path)
+    return path
+
+
+def checkout_env(path: str) -> dict:
+    """This environment with ``PYTHONPATH`` the checkout at ``path`` alone:
+    a command run there imports that checkout's openselfsup."""
+    return dict(os.environ, PYTHONPATH=path)
+
+
+def tiny_training(root: str) -> dict:
+    """The files the training commands read, written once under ``root``
+    with this checkout (untimed; a failure is said): the synthetic NCT
+    (32 px, 2 training images a class), the tiny config and its checkpoint
+    after 1 epoch; the ``{...}`` of :data:`TRAIN_COMMANDS`."""
+    data = os.path.join(root, 'data')
+    wall([sys.executable, 'tools/prepare_data/make_synthetic.py', '--out',
+          data, '--size', '32', '--nct-train', '2', '--nct-test', '1',
+          '--domains', 'nct'], checkout_env(ROOT))
+    config = tiny_fsp_config(os.path.join(data, 'NCT'),
+                             os.path.join(root, 'tiny_fsp.py'))
+    run = os.path.join(root, 'checkpoint')
+    wall([sys.executable, 'tools/train.py', config, '--work-dir', run,
+          '--cfg-options', 'train_cfg.max_epochs=1'], checkout_env(ROOT))
+    return {'missing': os.path.join(root, 'missing'), 'config': config,
+            'checkpoint': os.path.join(run, 'epoch_1.pth')}
+
+
+def git(*args, repo: str = ROOT) -> str:
+    """``git -C repo args``'s output; a failure is a :class:`ChildFailed`
+    with git's stderr."""
+    out = subprocess.run(['git', '-C', repo, *args], capture_output=True,
+                         text=True)
+    if out.returncode:
+        raise ChildFailed(out.returncode, out.args, stderr=out.stderr)
+    return out.stdout.strip()
+
+
+def resolve_commit(commit: str, repo: str = ROOT) -> str:
+    """The full hash of ``commit`` in ``repo``, else one line (before any
+    work: a typo was otherwise found after the tiny training)."""
+    try:
+        return git('rev-parse', '--verify', '--quiet', f'{commit}^{{commit}}',
+                   repo=repo)
+    except (ChildFailed, OSError):  # OSError: no git
+        raise InputError(f'--against {commit}: not a commit of the git '
+                         f'checkout {repo}') from None
+
+
+def describe(repo: str = ROOT) -> Optional[str]:
+    """``repo``'s commit (short, ``-dirty`` with uncommitted changes), or
+    None outside git."""
+    try:
+        return git('describe', '--always', '--dirty', '--abbrev=7',
+                   repo=repo)
+    except (ChildFailed, OSError):
+        return None
+
+
+@contextlib.contextmanager
+def worktree(commit: str, where: str, repo: str = ROOT):
+    """A detached git worktree of ``commit`` at ``where`` (a path git
+    makes), removed with git's record of it on the way out, a failure or
+    Ctrl-C included."""
+    git('worktree', 'add', '--detach', '--quiet', where, commit, repo=repo)
+    try:
+        yield where
+    finally:
+        try:
+            git('worktree', 'remove', '--force', where, repo=repo)
+        except ChildFailed:  # its folder already gone: forget it
+            shutil.rmtree(where, ignore_errors=True)
+            git('worktree', 'prune', repo=repo)
+
+
+def imports_its_own(path: str) -> None:
+    """Refuse, in one line, an environment where python run with
+    :func:`checkout_env` ``(path)`` imports openselfsup from elsewhere
+    (both checkouts would then measure the same code)."""
+    out = subprocess.run(
+        [sys.executable, '-c',
+         'import openselfsup; print(openselfsup.__file__)'], cwd=path,
+        env=checkout_env(path), capture_output=True, text=True)
+    if out.returncode:
+        raise ChildFailed(out.returncode, out.args, stderr=out.stderr)
+    found = os.path.realpath(out.stdout.strip())
+    if not found.startswith(os.path.realpath(path) + os.sep):
+        raise InputError(f'python with PYTHONPATH={path} imports openselfsup '
+                         f'from {found}, not from that checkout')
+
+
+def train_command(args, files: dict, root: str) -> list:
+    """``python`` and ``args`` of :data:`TRAIN_COMMANDS` with the files
+    filled in, ``{fresh}`` a new empty folder under ``root``."""
+    fresh = tempfile.mkdtemp(dir=root, prefix='run_')
+    return [sys.executable] + [a.format(fresh=fresh, **files) for a in args]
+
+
+def last_line(text: str) -> str:
+    """The last line of ``text`` that is not blank ('' if none)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ''
+
+
+#: the last stderr line of a refusal: the tools' ``error: ...``, or
+#: argparse's ``prog: error: ...``
+REFUSAL = re.compile(r'(\S+: )?error: ')
+
+
+def check_run(code: int, stderr: str, expect: int) -> Optional[str]:
+    """None if a run ended as ``expect`` says: that exit status and, for a
+    refusal (not 0), an ``error:`` line last (python's own status 2, for a
+    script that is not there, is none); else what it did instead."""
+    said = last_line(stderr)
+    if code != expect:
+        return f'exit status {code}, not {expect}: {said}'
+    if expect and not REFUSAL.match(said):
+        return f'exit status {code} without an error: line: {said}'
+    return None
+
+
+def train_startup(root: str, against: Optional[str], repeat: int) -> dict:
+    """Wall time of each of :data:`TRAIN_COMMANDS` as users run it, a
+    fresh process with PYTHONPATH and cwd the checkout, in this checkout
+    and, with ``against`` (a commit), in a git worktree of it made under
+    ``root`` and removed at the end; ``repeat`` runs each, interleaved
+    (the checkouts alternate which goes first). An untimed first run of
+    each (the page cache warm, as for a user's second command) checks its
+    exit status (:func:`check_run`): one of this checkout's that is not as
+    expected is a :class:`ChildFailed`; one of ``against``'s is reported
+    (``failed``) and that command not timed there. Every timed run must
+    end with the expected status too."""
+    files = tiny_training(root)
+    checkouts = {'this': ROOT}
+    runs = os.path.join(root, 'runs')
+    os.makedirs(runs)
+    with contextlib.ExitStack() as stack:
+        if against:
+            checkouts['against'] = stack.enter_context(
+                worktree(against, os.path.join(root, 'against')))
+        for path in checkouts.values():
+            imports_its_own(path)
+        rows = []
+        for name, args, expect in TRAIN_COMMANDS:
+            row = {'command': name, 'argv': ['python', *args],
+                   'expected_status': expect}
+            for key, path in checkouts.items():
+                cmd = train_command(args, files, runs)
+                check = subprocess.run(cmd, cwd=path, env=checkout_env(path),
+                                       stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+                failed = check_run(check.returncode, check.stderr, expect)
+                if failed is None:  # a refusal's line, to compare
+                    row[key] = {'runs_s': [], 'said': last_line(
+                        check.stderr) if expect else None}
+                elif key == 'this':
+                    raise ChildFailed(check.returncode, cmd,
+                                      stderr=check.stderr, expected=expect)
+                else:
+                    row[key] = {'failed': failed}
+            rows.append(row)
+        for i in range(repeat):
+            order = list(checkouts.items())[::-1 if i % 2 else 1]
+            for row, (_, args, expect) in zip(rows, TRAIN_COMMANDS):
+                for key, path in order:
+                    if 'runs_s' in row[key]:
+                        row[key]['runs_s'].append(wall(
+                            train_command(args, files, runs),
+                            checkout_env(path), path, expect))
+    for row in rows:
+        for key in checkouts:
+            if 'runs_s' in row[key]:
+                row[key]['median_s'] = float(np.median(row[key]['runs_s']))
+        row['against_over_this'] = (
+            row['against']['median_s'] / row['this']['median_s']
+            if 'median_s' in row.get('against', {}) else None)
+    return {'checkouts': {'this': {'path': ROOT, 'commit': describe()}} | (
+        {'against': {'commit': against}} if against else {}),
+        'commands': rows}
+
+
+def train_table(r: dict, repeat: int) -> List[str]:
+    """The printed lines of :func:`train_startup`'s result ``r`` (with
+    its load average)."""
+    this = r['checkouts']['this']['commit'] or 'this checkout'
+    against = r['checkouts'].get('against', {}).get('commit')
+    old = against[:7] if against else None
+    lines = [f'training-side commands as users run them, python <tool> '
+             f'with PYTHONPATH and cwd the checkout: this checkout ({this})'
+             + (f' against {old}' if old else '') + ',',
+             f'median of {repeat} interleaved fresh processes, load '
+             f'{r["load_before"][0]:.1f}->{r["load_after"][0]:.1f}:']
+    lines.append(f'  {"command":<50}' + (f'{old:>10}' if old else '')
+                 + f'{"this":>10}' + ('   old/new' if old else ''))
+    notes = []
+    for row in r['commands']:
+        line = f'  {row["command"]:<50}'
+        if old:
+            a = row['against']
+            line += (f'{a["median_s"]:>8.2f} s' if 'median_s' in a
+                     else f'{"-":>10}')
+            if 'failed' in a:
+                notes.append(f'  {old} fails "{row["command"]}": '
+                             f'{a["failed"]}')
+        line += f'{row["this"]["median_s"]:>8.2f} s'
+        if row.get('against_over_this') is not None:
+            line += f'{row["against_over_this"]:>9.2f}x'
+        lines.append(line)
+    return lines + notes
+
+
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument('--workdir', default='/tmp/bench_scripts',
                    help='paper-scale fixture (shared with bench_scripts)')
     p.add_argument('--repeat', type=count, default=5,
-                   help='fresh processes per command (parts 1 and 3; part '
-                   '2: repeat // 2 + 1)')
+                   help='fresh processes per command (parts 1, 3 and 5; '
+                   'part 2: repeat // 2 + 1)')
     p.add_argument('--skip', nargs='*', default=[],
-                   choices=['help', 'process', 'extract', 'near'],
+                   choices=['help', 'process', 'extract', 'near', 'train'],
                    help='parts not to run: help (1. above), process (2.), '
-                   'extract (3.), near (4.) (default: none)')
+                   'extract (3.), near (4.), train (5.) (default: none)')
+    p.add_argument('--against', metavar='COMMIT',
+                   help='part 5: also measure the training commands in a '
+                   'temporary git worktree of COMMIT (an older commit), '
+                   'interleaved with this checkout (default: this checkout '
+                   'alone)')
     p.add_argument('--near_repeat', type=count, default=1,
                    help='runs of each way in the near-domain script part '
                    '(each about two minutes on 2 cores)')
@@ -259,6 +545,10 @@ def main(argv=None):
                    help='synthetic data and features of the extraction part')
     add_output(p)
     args = parse(p, argv)
+    if args.against and 'train' in args.skip:
+        raise InputError(f'--against {args.against} is for the train part, '
+                         'which --skip leaves out')
+    against = resolve_commit(args.against) if args.against else None
     out = {'machine': machine(), 'args': vars(args)}
     if 'help' not in args.skip:
         out['help'] = help_times(args.repeat)
@@ -335,6 +625,12 @@ def main(argv=None):
         print(f'  the script: one process             {one["median_s"]:6.1f} s'
               f'   {each["median_s"] / one["median_s"]:.2f}x faster; same '
               f'features: {r["same_features"]}')
+    if 'train' not in args.skip:
+        with tempfile.TemporaryDirectory(prefix='bench_startup_train_') as t:
+            r = out['train'] = with_load(train_startup, t, against,
+                                         args.repeat)
+        print()
+        print('\n'.join(train_table(r, args.repeat)))
     out['load_average_end'] = load_average()
     save(args.output, out)
 

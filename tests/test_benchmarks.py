@@ -506,6 +506,158 @@ def test_bench_startup_wall_checks_the_expected_status():
                               expect=2) > 0
 
 
+def _train_part(monkeypatch, tmp_path, commands):
+    """bench_startup with :data:`TRAIN_COMMANDS` replaced by ``commands``
+    and the tiny training's files (a real training, ~10 s) stood in for
+    by paths in ``tmp_path/marks``; skipped outside a git checkout."""
+    from benchmarks import bench_startup
+    if bench_startup.describe() is None:
+        pytest.skip('not a git checkout: no worktree of a commit')
+    marks = str(tmp_path / 'marks')
+    monkeypatch.setattr(bench_startup, 'tiny_training', lambda root: {
+        'missing': marks, 'config': marks + '/c.py',
+        'checkpoint': marks + '/e.pth'})
+    monkeypatch.setattr(bench_startup, 'TRAIN_COMMANDS', commands)
+    return bench_startup
+
+
+def test_bench_startup_train_part_against_a_commit(tmp_path, monkeypatch):
+    """The training commands' part on its smallest settings, real
+    processes: balance_sweep.py's refusal of a missing config, in this
+    checkout and in a git worktree of HEAD (a commit of this checkout),
+    once each after the untimed check run: each refuses in the same line,
+    the ratio is that of the medians, and the worktree (folder and git's
+    record) is gone after."""
+    from benchmarks.bench_startup import TRAIN_COMMANDS, git
+    bench_startup = _train_part(monkeypatch, tmp_path, [
+        c for c in TRAIN_COMMANDS if c[1][0] == 'tools/balance_sweep.py'])
+    before = git('worktree', 'list', '--porcelain')
+    head = bench_startup.resolve_commit('HEAD')
+    r = bench_startup.train_startup(str(tmp_path), head, 1)
+    assert r['checkouts']['against'] == {'commit': head}
+    row, = r['commands']
+    assert row['expected_status'] == 2
+    assert row['this']['said'] == row['against']['said'] == \
+        f'error: {tmp_path}/marks/balance.py: config file not found'
+    for key in ('this', 'against'):
+        assert len(row[key]['runs_s']) == 1
+        assert row[key]['median_s'] == row[key]['runs_s'][0] > 0
+    assert row['against_over_this'] == \
+        row['against']['median_s'] / row['this']['median_s']
+    assert not (tmp_path / 'against').exists()
+    assert git('worktree', 'list', '--porcelain') == before
+
+
+#: a fake training command's refusal: its line, exit status 2
+REFUSE = 'print("error: refused", file=sys.stderr); sys.exit(2)'
+#: a fake training command: a refusal on its first run in a checkout (the
+#: untimed check), then exit status 0
+REFUSES_ONCE = (
+    'import os, sys; mark = os.path.join(sys.argv[1], os.getcwd()'
+    '.replace(os.sep, "_")); ran = os.path.exists(mark); '
+    f'open(mark, "w").close(); sys.exit(0) if ran else None; {REFUSE}')
+
+
+@pytest.mark.parametrize('where', ['check', 'no error line', 'timed',
+                                   'ctrl-c'])
+def test_bench_startup_train_part_fails_loudly_and_removes_its_worktree(
+        where, tmp_path, monkeypatch):
+    """A command of this checkout that ends with another exit status than
+    the expected one (here a refusal that ran: 0, not 2), in the untimed
+    check run or in a timed one, or with a refusal's status but no
+    ``error:`` line (python's own 2 for a missing script), fails the part
+    with a ChildFailed that says so, rather than being timed; that, or a
+    Ctrl-C while timing, leaves no worktree of --against behind."""
+    from benchmarks._common import ChildFailed
+    from benchmarks.bench_startup import git
+    code = {'check': ['-c', 'raise SystemExit(0)'],
+            'no error line': ['tools/no_such_tool.py'],
+            'timed': ['-c', REFUSES_ONCE, '{missing}'],
+            'ctrl-c': ['-c', f'import sys; {REFUSE}']}[where]
+    bench_startup = _train_part(monkeypatch, tmp_path, [('fake', code, 2)])
+    (tmp_path / 'marks').mkdir()
+    if where == 'ctrl-c':
+        def interrupted(*args, **kwargs):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(bench_startup, 'wall', interrupted)
+    before = git('worktree', 'list', '--porcelain')
+    with pytest.raises(KeyboardInterrupt if where == 'ctrl-c'
+                       else ChildFailed) as got:
+        bench_startup.train_startup(str(tmp_path),
+                                    bench_startup.resolve_commit('HEAD'), 2)
+    if where == 'no error line':
+        assert (got.value.returncode, got.value.expected) == (2, 2)
+        head, tail = str(got.value).splitlines()
+        assert head.endswith(' exited with status 2 without an error: line '
+                             'last (not a refusal); its 1 lines of stderr:')
+        assert "can't open file" in tail and 'no_such_tool.py' in tail
+    elif where != 'ctrl-c':
+        assert (got.value.returncode, got.value.expected) == (0, 2)
+        assert str(got.value).endswith(
+            ' exited with status 0, not 2; nothing on its stderr')
+    assert not (tmp_path / 'against').exists()
+    assert git('worktree', 'list', '--porcelain') == before
+
+
+def test_bench_startup_train_part_reports_what_the_older_checkout_fails(
+        tmp_path, monkeypatch):
+    """A command that the --against checkout ends with another exit status
+    (its config refused, a traceback) is reported in the JSON and under
+    the table, and not timed there; this checkout's runs are."""
+    from benchmarks.bench_startup import ROOT, check_run, train_table
+    fails_there = (f'import os, sys; here = os.environ["PYTHONPATH"] == '
+                   f'{ROOT!r}; print("error: no such key" if here else '
+                   f'"Traceback\\nKeyError: x", file=sys.stderr); '
+                   f'sys.exit(2 if here else 1)')
+    bench_startup = _train_part(monkeypatch, tmp_path, [
+        ('the fake', ['-c', fails_there], 2)])
+    head = bench_startup.resolve_commit('HEAD')
+    r = bench_startup.train_startup(str(tmp_path), head, 2)
+    row, = r['commands']
+    assert row['against'] == {'failed': 'exit status 1, not 2: KeyError: x'}
+    assert len(row['this']['runs_s']) == 2 and row['this']['said'] == \
+        'error: no such key'
+    assert row['against_over_this'] is None
+    lines = train_table(r | {'load_before': [1.0] * 3,
+                             'load_after': [2.0] * 3}, 2)
+    assert lines[0].endswith(f' against {head[:7]},')
+    assert lines[1] == 'median of 2 interleaved fresh processes, load ' \
+        '1.0->2.0:'
+    assert lines[2].split() == ['command', head[:7], 'this', 'old/new']
+    assert lines[3].split()[:3] == ['the', 'fake', '-']
+    assert lines[3].endswith(f'{row["this"]["median_s"]:>8.2f} s')
+    assert lines[4:] == [f'  {head[:7]} fails "the fake": exit status 1, '
+                         'not 2: KeyError: x']
+    # a tool the older checkout does not have: python's own status 2
+    assert check_run(2, "python: can't open file 'a.py': [Errno 2]", 2) == \
+        "exit status 2 without an error: line: python: can't open file " \
+        "'a.py': [Errno 2]"
+    assert check_run(2, 'usage: x.py\nx.py: error: argument --y', 2) is None
+    assert check_run(0, 'a warning', 0) is None
+
+
+@pytest.mark.parametrize('argv, line', [
+    (['--against', 'no-such-commit'], '--against no-such-commit: not a '
+     'commit of the git checkout '),
+    (['--against', 'HEAD', '--skip', 'help', 'process', 'extract', 'near',
+      'train'], '--against HEAD is for the train part, which --skip leaves '
+     'out')])
+def test_bench_startup_against_refused_before_any_work(argv, line,
+                                                       monkeypatch, capsys):
+    """An --against that names no commit is one line before anything is
+    written or measured (it was found after the tiny training), as is one
+    given with the train part skipped (it measured nothing)."""
+    from benchmarks import bench_startup
+
+    def work(*args):
+        raise AssertionError('worked before refusing')
+    monkeypatch.setattr(bench_startup, 'machine', work)
+    assert run_cli(bench_startup.main, ['--skip', 'help', 'process',
+                                        'extract', 'near'] + argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f'error: {line}')
+
+
 def test_fixtures_help_writes_nothing(tmp_path, monkeypatch, capsys):
     """``python -m benchmarks.fixtures --help`` prints its usage (it wrote
     366 MB of features into a folder named ``--help``)."""
