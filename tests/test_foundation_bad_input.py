@@ -1759,6 +1759,45 @@ def test_resume_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
     assert not work.exists()
 
 
+@pytest.mark.slow
+def test_load_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
+                                                monkeypatch):
+    """A new run's load_from = 'http://...' that cannot be downloaded (HTTP
+    404), or that serves no checkpoint (a web page): one line naming the
+    URL, before the runner is built, nothing left behind (no work dir, no
+    partial download), in place of MMEngine's traceback from inside
+    torch.hub after the runner's log."""
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    fsp = small_config(FSP_DEMO, str(tmp_path / 'fsp.py'), nct, n_images=4,
+                       batch=4)
+    www = tmp_path / 'www'
+    www.mkdir()
+    (www / 'page.pth').write_text('<html>not found</html>')
+    work = tmp_path / 'w'
+    with served(www, monkeypatch) as base:
+        url = f'{base}/epoch_3.pth'
+        rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir',
+                                 str(work), '--cfg-options',
+                                 f'load_from={url}'])
+        assert rc == 2 and error_lines(err) == [
+            f'error: load_from {url}: cannot download it (HTTP 404 File not '
+            'found); check the URL and the network, or download the file '
+            'and set load_from to its path'], err[-3000:]
+        assert 'mmengine' not in out
+        assert not work.exists()
+        page = f'{base}/page.pth'
+        with pytest.raises(InputError, match=re.escape(
+                f'load_from {page}: what it serves is not a complete '
+                'checkpoint')):
+            build_runner(fsp, work_dir=str(work),
+                         cfg_options={'load_from': page})
+        assert not work.exists()
+
+
 def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
     """A work dir trained with the FSP config, resumed with the CLP one:
     one line naming the checkpoint and the first model key that differs,

@@ -816,7 +816,7 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     from mmengine.config import Config
 
     from openselfsup.apis.train import (build_runner, check_launch,
-                                        resume_from_url)
+                                        checkpoint_from_url)
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.utils import InputError
     cfg, a, _ = fsp_epoch_1
@@ -850,7 +850,7 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
             env.setenv('WORLD_SIZE', '2')
             rank1 = Config(dict(load_from=url, resume=True,
                                 launcher='pytorch', work_dir=str(work)))
-            assert resume_from_url(rank1) == []
+            assert checkpoint_from_url(rank1) == []
         assert not work.exists()
         check_launch(cfg, resume=url, world=1)
         check_launch(cfg, resume='s3://bucket/run/epoch_1.pth', world=1,
@@ -894,6 +894,88 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
+
+
+def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
+    """A new run's load_from = 'http://.../epoch_1.pth' (here by
+    --cfg-options): MMEngine loaded it through
+    torch.hub.load_state_dict_from_url, which took a file of the same name
+    already in $TORCH_HOME/hub/checkpoints (other weights here) instead of
+    the URL's, and unpickled it with weights_only=False. The run now
+    downloads the URL into a file of its own in the work dir and starts
+    from it as from a local load_from: the served weights, epoch 0, the
+    log naming the URL, the file and its SHA-256; the file goes once the
+    run saves its first checkpoint, and torch.hub's cache is untouched. A
+    pickled call in the served file is not made (weights_only=True). Where
+    the run resumes from a checkpoint, load_from is not read: not
+    downloaded (a URL that would 404 passes)."""
+    import hashlib
+
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.engine import load_checkpoint_file
+    cfg, a, _ = fsp_epoch_1
+    www = tmp_path / 'www'
+    www.mkdir()
+    shutil.copy(a / 'epoch_1.pth', www)
+    saved = load_checkpoint_file(str(www / 'epoch_1.pth'))['state_dict']
+    sha256 = hashlib.sha256((www / 'epoch_1.pth').read_bytes()).hexdigest()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    hub.mkdir(parents=True)
+    other = _plus_one(str(www / 'epoch_1.pth'), str(hub / 'epoch_1.pth'))
+    assert not any(torch.equal(other[k], saved[k]) for k in saved
+                   if saved[k].is_floating_point())
+    cached = (hub / 'epoch_1.pth').read_bytes()
+
+    class Call:
+        def __reduce__(self):
+            return os.makedirs, (str(tmp_path / 'called'),)
+    state = torch.load(www / 'epoch_1.pth', weights_only=True)
+    state['meta']['x'] = Call()
+    torch.save(state, www / 'calls.pth')
+
+    work = tmp_path / 'b'
+    with served(www, monkeypatch) as base:
+        url = f'{base}/epoch_1.pth'
+        runner = build_runner(cfg, work_dir=str(work),
+                              cfg_options={'load_from': url})
+        runner.load_or_resume()
+        assert runner.epoch == 0
+        weights = runner.model.state_dict()
+        assert all(torch.equal(weights[k].cpu(), saved[k]) for k in saved)
+        download = runner.cfg.load_from
+        assert os.path.dirname(download) == str(work / 'resume_download')
+        assert os.path.basename(download).endswith('_epoch_1.pth')
+        assert open(download, 'rb').read() == \
+            (www / 'epoch_1.pth').read_bytes()
+        log = ''.join(p.read_text() for p in work.glob('*/*.log'))
+        assert f'load_from {url}: downloaded to {download} (SHA-256 ' \
+            f'{sha256}), the initial weights loaded as a local checkpoint; ' \
+            'removed once this run saves its first checkpoint' in log, \
+            log[-3000:]
+        assert f'Load checkpoint from {download}' in log
+        runner.train()
+        assert (work / 'epoch_1.pth').is_file()
+        assert not (work / 'resume_download').exists()
+
+        # the pickled call: not made
+        calls = tmp_path / 'c'
+        with pytest.raises(Exception, match='weights_only'):
+            runner = build_runner(cfg, work_dir=str(calls), cfg_options={
+                'load_from': f'{base}/calls.pth'})
+            runner.load_or_resume()
+        assert not (tmp_path / 'called').exists()
+
+        # resumed from a checkpoint: load_from not read, not downloaded
+        runner = build_runner(cfg, work_dir=str(tmp_path / 'r'),
+                              resume=str(www / 'epoch_1.pth'),
+                              cfg_options={'load_from': f'{base}/gone.pth'})
+        assert runner.cfg.load_from == str(www / 'epoch_1.pth')
+        assert not (tmp_path / 'r' / 'resume_download').exists()
+    assert (hub / 'epoch_1.pth').read_bytes() == cached
+    assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
                                                           tmp_path):

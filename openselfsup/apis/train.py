@@ -677,7 +677,7 @@ def resume_path(given: str,
         str: the checkpoint file; a URL (:func:`~openselfsup.config.
         local_file` None) as given, unread: an http(s) one is downloaded
         when the run starts and resumed from as a local file
-        (:func:`resume_from_url`); another (``s3://...``) MMEngine's resume
+        (:func:`checkpoint_from_url`); another (``s3://...``) MMEngine's resume
         loads (its ``CheckpointLoader``), without the checks that read a
         local file (:func:`url_resume_note`).
 
@@ -708,7 +708,7 @@ def url_resume_note(url: str) -> str:
     (``s3://``, ``open-mmlab://``: :func:`resume_path`), which MMEngine's
     resume loads: the checks that read a local checkpoint are skipped.
     An http(s) URL is downloaded and resumed from as a local file
-    (:func:`resume_from_url`)."""
+    (:func:`checkpoint_from_url`)."""
     return (f'warning: --resume {url}: a URL, which MMEngine downloads when '
             'the run starts; the checks that read a local checkpoint are '
             'skipped (that it is complete, a training checkpoint of this '
@@ -716,13 +716,14 @@ def url_resume_note(url: str) -> str:
             'run): download it and --resume the file to have them')
 
 
-def download_checkpoint(url: str, path: str) -> str:
+def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
     """Download ``url`` to ``path`` (torch.hub's ``download_url_to_file``,
     its progress bar on stderr), written atomically
     (:func:`~openselfsup.utils.io.atomic_path`): a file already there (an
     earlier download of the same URL) is replaced by a complete download
     only. torch.hub's cache (``$TORCH_HOME/hub/checkpoints``) is neither
-    read nor written.
+    read nor written. ``key``: what gave the URL, ``'--resume'`` or
+    ``'load_from'``, for the refusal's line.
 
     Returns:
         str: the hex SHA-256 of the file downloaded.
@@ -752,22 +753,28 @@ def download_checkpoint(url: str, path: str) -> str:
         why = first_line(exc) or type(exc).__name__
     else:
         return file_sha256(path)
-    raise InputError(f'--resume {url}: cannot download it ({why}); check '
-                     'the URL and the network, or download the file and '
-                     '--resume it')
+    fix = '--resume it' if key == '--resume' else f'set {key} to its path'
+    raise InputError(f'{key} {url}: cannot download it ({why}); check '
+                     f'the URL and the network, or download the file and '
+                     f'{fix}')
 
 
-def resume_from_url(cfg: Config) -> List[str]:
-    """``--resume http(s)://...`` (:func:`prepare_config` leaves the URL
-    in ``cfg.load_from``, ``cfg.resume`` True): download the checkpoint to
-    a file of the run's own, ``<work_dir>/resume_download/<digest of the
-    URL>_<file name>`` (:func:`~openselfsup.utils.checkpoint_files.
-    url_download_path`: :func:`download_checkpoint`), and resume from it
-    as from ``--resume FILE``: with every check of a local checkpoint
-    (complete, a training checkpoint of this config's model, the schedule
-    and batch changes since its run: :func:`~openselfsup.engine.runner.
-    resume_notes`) and MMEngine's loader of local files (``torch.load``
-    with ``weights_only=True``). MMEngine's loader of an http(s) URL,
+def checkpoint_from_url(cfg: Config) -> List[str]:
+    """An http(s) URL the run reads as its checkpoint, in ``cfg.load_from``
+    (:func:`prepare_config`'s): ``--resume http(s)://...`` (``cfg.resume``
+    True), or a new run's initial weights, the config's ``load_from =
+    'https://...'`` (or ``--cfg-options load_from=...``; a run that
+    resumes from a checkpoint does not read it, and ``cfg.load_from`` is
+    then that checkpoint). Download it to a file of the run's own,
+    ``<work_dir>/resume_download/<digest of the URL>_<file name>``
+    (:func:`~openselfsup.utils.checkpoint_files.url_download_path`:
+    :func:`download_checkpoint`), and load it as that local file: with
+    every check of a local checkpoint (complete; for ``--resume``, a
+    training checkpoint of this config's model, the schedule and batch
+    changes since its run: :func:`~openselfsup.engine.runner.
+    resume_notes`; for ``load_from``, :func:`check_load_from`'s) and
+    MMEngine's loader of local files (``torch.load`` with
+    ``weights_only=True``). MMEngine's loader of an http(s) URL,
     ``torch.hub.load_state_dict_from_url``, took a file of the same name
     already in ``$TORCH_HOME/hub/checkpoints`` (another run's
     ``epoch_10.pth``) instead of the URL's, and unpickled it with
@@ -779,25 +786,30 @@ def resume_from_url(cfg: Config) -> List[str]:
     from the work dir once rank 0 has it, as they read the run's own
     checkpoints (:meth:`~openselfsup.engine.runner.AtomicRunner.
     load_or_resume` waits for rank 0). The runner removes the file when the
-    run saves its first checkpoint, which supersedes it (or ends without
-    saving one), and after a failed start; a run that fails in between
-    keeps it, named in the log (``--resume`` it to continue without
-    downloading again). The log names the URL, the file and its SHA-256.
+    run saves its first checkpoint, which supersedes it (a later
+    ``--resume`` continues from the work dir), or ends without saving one
+    (an evaluation), and after a failed start; a run that fails in between
+    keeps it, named in the log (``--resume`` it, or give it as
+    ``load_from``, to start again without downloading again). The log
+    names the URL, the file and its SHA-256.
 
     Returns:
         list[str]: notes for the run's log (none on ranks other than 0, and
-        where ``cfg`` does not resume from an http(s) URL).
+        where ``cfg.load_from`` is no http(s) URL).
 
     Raises:
         InputError: the download failed, or the file is not a complete
-            training checkpoint of this config's model (the download
-            removed, the line naming the URL).
+            checkpoint (for ``--resume``: a training checkpoint of this
+            config's model) (the download removed, the line naming the
+            URL).
     """
     url = cfg.get('load_from')
-    if cfg.get('resume') is not True or not is_http_url(url):
+    if not is_http_url(url):
         return []
     from ..engine.runner import resume_notes
     from ..utils.checkpoint_files import is_complete_checkpoint
+    resume = cfg.get('resume') is True
+    key = '--resume' if resume else 'load_from'
     rank, world = launcher_env(cfg.launcher)
     path = url_download_path(cfg.work_dir, url)
     cfg.load_from = path
@@ -806,13 +818,14 @@ def resume_from_url(cfg: Config) -> List[str]:
     from ..engine.runner import removed_if_left_empty
     # refused: nothing left, the folders made for the file neither
     with removed_if_left_empty(os.path.dirname(path)):
-        digest = download_checkpoint(url, path)
+        digest = download_checkpoint(url, path, key)
         try:
             if not is_complete_checkpoint(path):
-                raise InputError(f'--resume {url}: what it serves is not a '
+                raise InputError(f'{key} {url}: what it serves is not a '
                                  'complete checkpoint (cut short, or another '
                                  'kind of file: a web page?)')
-            notes = resume_notes(path, cfg, world)
+            notes = resume_notes(path, cfg, world) if resume else \
+                check_load_from(cfg)
         except InputError as exc:
             remove_url_download(path)
             # the file is gone: the URL given
@@ -820,9 +833,10 @@ def resume_from_url(cfg: Config) -> List[str]:
         except BaseException:
             remove_url_download(path)
             raise
-    return [f'--resume {url}: downloaded to {path} (SHA-256 {digest}), '
-            'resumed from as a local checkpoint; removed once this run '
-            'saves its first checkpoint'] + notes
+    how = 'resumed from' if resume else 'the initial weights loaded'
+    return [f'{key} {url}: downloaded to {path} (SHA-256 {digest}), '
+            f'{how} as a local checkpoint; removed once this run saves its '
+            'first checkpoint'] + notes
 
 
 def resumed_run_dir(given: str) -> Optional[str]:
@@ -894,7 +908,9 @@ def run_work_dir(cfg: Config, config_path: str,
 def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     """Refuse a config's ``load_from`` (a new run's initial weights) that
     names no local file (a leading ``~`` expanded, a relative path from the
-    current directory, a URL not looked for: :func:`local_file`) before the
+    current directory, a URL not looked for: :func:`local_file`; an
+    http(s) one the run downloads and loads as a file,
+    :func:`checkpoint_from_url`, which calls this on it) before the
     run starts: MMEngine found it missing only when it loaded it, after
     the runner was built (under the launchers, in every process). A run
     that resumes (``resumed``: the checkpoint it continues from) does not
@@ -1100,7 +1116,7 @@ def prepare_config(cfg: Config, config_path: str,
             notes += initial_notes  # load_from not read
             if local_file(path):
                 notes += resume_notes(path, cfg, world)
-            elif not is_http_url(path):  # http(s): resume_from_url
+            elif not is_http_url(path):  # http(s): checkpoint_from_url
                 notes.append(url_resume_note(path))
     # a new run, or another run's checkpoint continued here: its
     # epoch_N.pth go over those of the work dir's own run, if any (a
@@ -1227,9 +1243,10 @@ def _built(cfg: Config, notes: list, config: str):
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
-    # --resume http(s)://...: rank 0 downloads it (in train(), under the
-    # work dir's lock); the runner removes the file after a failed start
-    url_notes = resume_from_url(cfg)
+    # --resume http(s)://... or a new run's load_from http(s)://...: rank 0
+    # downloads it (in train(), under the work dir's lock); the runner
+    # removes the file after a failed start
+    url_notes = checkpoint_from_url(cfg)
     notes = notes + url_notes
     # a setting the model or dataset classes refuse (e.g. a ResNet depth
     # that does not exist) was a traceback from deep inside mmpretrain;
@@ -1290,7 +1307,7 @@ def train(config: str,
             that work dir's latest complete one: :func:`resume_path`),
             e.g. another run's, writing to ``work_dir``; an http(s) URL:
             from its download, a file of the run's own
-            (:func:`resume_from_url`). A training
+            (:func:`checkpoint_from_url`). A training
             schedule other than the checkpoint's run's is warned of in the
             log (:func:`~openselfsup.engine.runner.schedule_changes`). No
             checkpoint in ``work_dir``: a new run (from the config's

@@ -581,12 +581,12 @@ class AtomicRunner(Runner):
         self._env_rank = launcher_env(kwargs.get('launcher', 'none'))[0]
         # the work dir and its parents made for it
         self._new_dirs = missing_dirs(work_dir or '.')
-        #: the file --resume URL downloaded (apis.train.resume_from_url:
-        #: rank 0's), removed once the run saves a checkpoint or ends, and
-        #: after a failed start
+        #: the file --resume URL or a load_from URL downloaded
+        #: (apis.train.checkpoint_from_url: rank 0's), removed once the run
+        #: saves a checkpoint or ends, and after a failed start
         load_from = kwargs.get('load_from')
         self._url_download = load_from if (
-            kwargs.get('resume') and self._env_rank == 0 and
+            self._env_rank == 0 and
             is_url_download(load_from, work_dir)) else None
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
@@ -708,19 +708,19 @@ class AtomicRunner(Runner):
         self._new_dirs = []
 
     def _guarded(self, run):
+        """``run`` (train, val or test); a run that ends without saving a
+        checkpoint (resumed at its end, an evaluation) removes the file
+        ``--resume URL`` or a ``load_from`` URL downloaded too."""
         with discard_on_failure(self):
             out = run()
         self._mark_started()
+        self._drop_url_download()
         return out
 
     def train(self):
         """As the Runner's; an exception before the first iteration ended
-        leaves nothing behind (:meth:`discard_failed_start`). A run that
-        ends without saving a checkpoint (resumed at its end) removes the
-        file ``--resume URL`` downloaded too."""
-        out = self._guarded(super().train)
-        self._drop_url_download()
-        return out
+        leaves nothing behind (:meth:`discard_failed_start`)."""
+        return self._guarded(super().train)
 
     def val(self) -> dict:
         """As the Runner's, with :meth:`train`'s clean-up."""
@@ -820,9 +820,10 @@ class AtomicRunner(Runner):
         self._drop_url_download()
 
     def _drop_url_download(self) -> None:
-        """Remove the file ``--resume URL`` downloaded, once the run no
-        longer needs it: it has saved a checkpoint (which a later
-        ``--resume`` continues from), ended, or failed to start."""
+        """Remove the file ``--resume URL`` or a ``load_from`` URL
+        downloaded, once the run no longer needs it: it has saved a
+        checkpoint (which a later ``--resume`` continues from), ended, or
+        failed to start."""
         path, self._url_download = self._url_download, None
         if path:
             remove_url_download(path)
@@ -855,18 +856,20 @@ class AtomicRunner(Runner):
                 self._has_loaded = True
                 return None
             self._load_from = path
+        if is_url_download(self._load_from, self.work_dir):
+            # --resume http(s)://... or a load_from http(s)://...: rank 0
+            # downloaded it before it built the runner
+            # (apis.train.checkpoint_from_url)
+            barrier()
+            if not os.path.isfile(self._load_from):
+                raise InputError(
+                    f'{"--resume" if self._resume else "load_from"}: rank '
+                    f'{self.rank} does not see {self._load_from}, which '
+                    'rank 0 downloaded into the work dir: give a --work-dir '
+                    'that every node shares (as the run\'s checkpoints '
+                    'need)')
         if self._resume:  # found, or given: --resume CHECKPOINT
             self.logger.info(f'Resuming from {self._load_from}')
-            if is_url_download(self._load_from, self.work_dir):
-                # --resume http(s)://...: rank 0 downloaded it before it
-                # built the runner (apis.train.resume_from_url)
-                barrier()
-                if not os.path.isfile(self._load_from):
-                    raise InputError(
-                        f'--resume: rank {self.rank} does not see '
-                        f'{self._load_from}, which rank 0 downloaded into '
-                        'the work dir: give a --work-dir that every node '
-                        'shares (as the run\'s checkpoints need)')
             # a URL of another scheme (s3://): MMEngine downloads it below;
             # not read here (the log said so: apis.train.url_resume_note)
             if local_file(self._load_from) is not None:

@@ -26,10 +26,9 @@ reports what a new checkpoint would still need. Every reader here
 registers them before it loads (:func:`register_safe_globals`), and
 importing ``openselfsup.engine`` does too, so every ``torch.load`` of a
 file in a training process (MMEngine's resume and ``load_from``) keeps
-``weights_only=True`` as well; ``--resume http(s)://...`` too, which the
-run downloads to a file first (:func:`openselfsup.apis.train.
-resume_from_url`). Not an http(s) URL that MMEngine loads itself (a
-config's ``load_from``): that goes through
+``weights_only=True`` as well; ``--resume http(s)://...`` and a
+``load_from`` http(s) URL too, which the run downloads to a file first
+(:func:`openselfsup.apis.train.checkpoint_from_url`), not through
 ``torch.hub.load_state_dict_from_url``, whose ``weights_only`` is False.
 
 On the ground floor, beside :mod:`openselfsup.utils.checkpoint_files`

@@ -213,8 +213,8 @@ def is_training_work_dir(folder: str) -> bool:
         os.path.join(folder, name, f'{name}.log')) for name in names)
 
 
-#: the folder of a work dir that ``--resume http(s)://...`` downloads its
-#: checkpoint into (:func:`url_download_path`): not the work dir itself,
+#: the folder of a work dir that ``--resume http(s)://...`` (or a new
+#: run's ``load_from`` http(s) URL) downloads its checkpoint into (:func:`url_download_path`): not the work dir itself,
 #: whose ``epoch_N.pth`` / ``iter_N.pth`` and ``last_checkpoint`` are the
 #: run's own (:func:`find_resumable_checkpoint` reads no subfolder)
 URL_DOWNLOADS = 'resume_download'
@@ -222,14 +222,15 @@ URL_DOWNLOADS = 'resume_download'
 
 def is_http_url(path) -> bool:
     """Whether ``path`` is an ``http://`` or ``https://`` URL: what
-    ``--resume`` downloads itself (:func:`url_download_path`); other URLs
+    ``--resume`` and ``load_from`` download themselves (:func:`url_download_path`); other URLs
     (``s3://``, ``open-mmlab://``) go to MMEngine's loaders."""
     return isinstance(path, str) and \
         path[:8].lower().startswith(('http://', 'https://'))
 
 
 def url_download_path(work_dir: str, url: str) -> str:
-    """The file ``--resume URL`` downloads ``url`` to, in ``work_dir``:
+    """The file ``--resume URL`` (or ``load_from`` URL) downloads ``url``
+    to, in ``work_dir``:
     ``<work_dir>/resume_download/<16 hex digits of the URL's SHA-256>_<the
     URL's file name>`` (its characters other than letters, digits, ``.``,
     ``_`` and ``-`` made ``_``; at most its last 100), as an absolute path.
@@ -246,16 +247,16 @@ def url_download_path(work_dir: str, url: str) -> str:
 
 
 def is_url_download(path, work_dir: str) -> bool:
-    """Whether ``path`` lies where ``--resume URL`` downloads to in
-    ``work_dir`` (:func:`url_download_path`)."""
+    """Whether ``path`` lies where ``--resume URL`` (or ``load_from`` URL)
+    downloads to in ``work_dir`` (:func:`url_download_path`)."""
     return isinstance(path, str) and bool(work_dir) and \
         os.path.dirname(os.path.abspath(path)) == os.path.join(
             os.path.abspath(work_dir), URL_DOWNLOADS)
 
 
 def remove_url_download(path: str) -> None:
-    """Remove the download ``path`` of ``--resume URL``
-    (:func:`url_download_path`), and its folder if that is left empty;
+    """Remove the download ``path`` of ``--resume URL`` (or ``load_from``
+    URL: :func:`url_download_path`), and its folder if that is left empty;
     nothing where it is gone already."""
     try:
         os.remove(path)
