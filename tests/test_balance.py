@@ -100,8 +100,8 @@ def vit_model(balance, backbone=None, contrastive=None, **kw):
                                std=[64] * 3), **kw))
 
 
-def slide_dataset(root, split='train'):
-    return DATASETS.build(dict(
+def slide_dataset(root, split='train', **kw):
+    return DATASETS.build(dict(**kw,
         type='SlideReports', data_root=str(root / 'slides'),
         ann_file=f'{split}.json', feat_dim=FEAT,
         data_prefix=dict(feat_path='features'),
@@ -111,8 +111,8 @@ def slide_dataset(root, split='train'):
                        meta_keys=('sample_idx', 'case_id', 'captions'))]))
 
 
-def image_dataset(root):
-    return DATASETS.build(dict(
+def image_dataset(root, **kw):
+    return DATASETS.build(dict(**kw,
         type='CaptionedImages', data_root=str(root / 'images'),
         ann_file='train.json', classes='classes.txt', img_suffix='.png',
         data_prefix=dict(img_path='images'),
@@ -1126,6 +1126,33 @@ def test_synthetic_data_labels_captions_and_features(crossmodal_root):
             assert 'benign' in entry['report'].lower()
         else:
             assert f"grade group {entry['label']}" in entry['report']
+
+
+def test_crossmodal_indices_beyond_or_keeping_none_are_one_line(
+        crossmodal_root):
+    """SlideReports' and CaptionedImages' ``indices`` beyond their items
+    (MMEngine's IndexError traceback when built) or keeping none (its
+    "need at least one array to concatenate"): one line naming the
+    annotation file, the index and its size."""
+    for build, ann in ((slide_dataset, crossmodal_root / 'slides' /
+                        'train.json'),
+                       (image_dataset, crossmodal_root / 'images' /
+                        'train.json')):
+        n = len(json.load(open(ann)))
+        assert len(build(crossmodal_root)) == n
+        assert len(build(crossmodal_root, indices=[n - 1, -n])) == 2
+        with pytest.raises(InputError) as exc:
+            build(crossmodal_root, indices=[1, -n - 1])
+        assert str(exc.value) == (
+            f'{ann}: indices holds {-n - 1}, but the list has {n} '
+            f'sample(s); an index runs from 0 to {n - 1} (-{n} to -1 from '
+            'the end)')
+        for none in (0, []):
+            with pytest.raises(InputError) as exc:
+                build(crossmodal_root, indices=none)
+            assert str(exc.value) == (
+                f'{ann}: indices={none!r} keeps none of its {n} sample(s): '
+                'an empty dataset (indices=None keeps them all)')
 
 
 def _write(path, obj):

@@ -373,6 +373,86 @@ def test_indices_beyond_the_list_are_one_line(tmp_path):
                 f'{tmp_path / "cfg.py"})')), (indices, drop_last, line)
 
 
+@pytest.mark.parametrize('indices', [0, [], range(0)])
+def test_indices_keeping_no_sample_are_one_line(tmp_path, indices):
+    """``indices`` that keep no sample (``0``, ``[]``): MMEngine's dataset
+    fails to serialize the empty list when it is built ("need at least one
+    array to concatenate"), and builds an empty one with
+    ``serialize_data=False`` (training on it is check_steps' refusal, its
+    steps counted). One line naming the list and its size, from the
+    ImageList and from the launchers' check, only where MMEngine fails;
+    with ``serialize_data=False`` the launchers count 0 samples, as the
+    run's check_steps does."""
+    from mmengine.config import Config
+    from mmengine.dataset import BaseDataset
+
+    from openselfsup.apis.train import check_listed_batch
+    from openselfsup.datasets import ImageList
+    from openselfsup.utils import InputError
+
+    class Bare(BaseDataset):  # MMEngine itself, the reference
+        def load_data_list(self):
+            return [dict(i=i) for i in range(11)]
+    with pytest.raises(ValueError, match='need at least one array to '
+                       'concatenate'):
+        Bare(indices=indices)
+    assert len(Bare(indices=indices, serialize_data=False)) == 0
+    ann = tmp_path / 'list.txt'
+    ann.write_text(''.join(f'img{i}.png 0\n' for i in range(11)))
+    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
+    want = (f'{ann}: indices={indices!r} keeps none of its 11 sample(s){{}}: '
+            'an empty dataset (indices=None keeps them all)')
+    with pytest.raises(InputError) as exc:
+        ImageList(ann_file=str(ann), check='none', pipeline=[],
+                  indices=indices)
+    assert str(exc.value) == want.format('')
+    assert len(ImageList(ann_file=str(ann), check='none', pipeline=[],
+                         indices=indices, serialize_data=False)) == 0
+    for drop_last in (True, False):
+        for serialize in (None, True, False):
+            node = dict(type='ImageList', ann_file=str(ann), data_root='',
+                        indices=indices)
+            if serialize is not None:
+                node['serialize_data'] = serialize
+            cfg = Config(dict(train_dataloader=dict(
+                batch_size=2, drop_last=drop_last, dataset=node)),
+                filename=str(tmp_path / 'cfg.py'))
+            try:
+                check_listed_batch(cfg, 1)
+                line = None
+            except InputError as exc:
+                line = str(exc)
+            if serialize is False:  # an empty set built: no step counted
+                assert (line is not None) == drop_last and (
+                    not drop_last or 'the training list has 0 sample(s)'
+                    in line), (drop_last, line)
+            else:
+                assert line == want.format(
+                    ' (train_dataloader.dataset.indices in '
+                    f'{tmp_path / "cfg.py"})'), (drop_last, serialize, line)
+
+
+def test_every_project_dataset_checks_its_indices():
+    """Every dataset the project registers has the indices refusals
+    (CheckedIndices before MMEngine's BaseDataset): a dataset added
+    without it would be MMEngine's IndexError traceback again."""
+    import inspect
+
+    from mmengine.dataset import BaseDataset
+
+    import openselfsup.datasets.registered  # noqa: F401 (registers them)
+    from openselfsup.datasets.list_files import CheckedIndices
+    from openselfsup.registry import DATASETS
+    ours = {name: cls for name, cls in DATASETS.module_dict.items()
+            if inspect.isclass(cls) and issubclass(cls, BaseDataset)
+            and cls.__module__.startswith('openselfsup.')}
+    assert {'ImageList', 'HierarchicalPatientDataset',
+            'HierarchicalPatchDataset', 'CaptionedImages',
+            'SlideReports'} <= set(ours)
+    assert [n for n, c in ours.items()
+            if not issubclass(c, CheckedIndices)] == []
+
+
 #: (dotted key, value, refused): values of the run settings of the wrong
 #: type or range (refused: each was a traceback, a line only once the
 #: model was built, or silently another setting), and valid ones beside

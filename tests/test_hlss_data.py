@@ -571,3 +571,64 @@ def test_generator_reruns_never_leave_old_metadata_beside_new_patches(
         make_captioned_images(str(tmp_path / 'x'), CaptionedImagesSpec(
             size=16, captions=0))
     assert not (tmp_path / 'x').exists()
+
+
+def test_indices_beyond_or_keeping_none_are_one_line(tiny):
+    """A hierarchical dataset's ``indices`` beyond its items (MMEngine's
+    IndexError traceback when built) or keeping none where the items are
+    serialized (the patch dataset: MMEngine's "need at least one array to
+    concatenate"): one line naming the dataset, the index and its size.
+    The patient dataset (``serialize_data=False``) is built empty, as by
+    MMEngine, and training on it is check_steps' line (no step)."""
+    from types import SimpleNamespace
+
+    from mmengine.dataset import BaseDataset, DefaultSampler
+    from torch.utils.data import DataLoader
+
+    from openselfsup.apis.train import check_steps
+    meta, split = tiny
+
+    def bare(n, indices, serialize):  # MMEngine itself, the reference
+        class Bare(BaseDataset):
+            def load_data_list(self):
+                return [dict(i=i) for i in range(n)]
+        return Bare(indices=indices, serialize_data=serialize)
+
+    runs = dict(
+        patient=(lambda **kw: HierarchicalPatientDataset(
+            meta, split, pipeline=VIEWS, **kw), 2, False,
+            f"HierarchicalPatientDataset 'train' of {split}"),
+        patch=(lambda **kw: HierarchicalPatchDataset(
+            meta, split, split_name='val', pipeline=VIEWS[:1], **kw), 2,
+            True, f"HierarchicalPatchDataset 'val' of {split}"))
+    for name, (build, n, serialize, source) in runs.items():
+        assert len(build()) == n
+        with pytest.raises(IndexError):
+            bare(n, [0, n], serialize)
+        with pytest.raises(InputError) as exc:
+            build(indices=[0, n])
+        assert str(exc.value) == (
+            f'{source}: indices holds {n}, but the list has {n} sample(s); '
+            f'an index runs from 0 to {n - 1} (-{n} to -1 from the end)')
+        assert len(build(indices=[-n])) == len(bare(n, [-n], serialize)) == 1
+        for none in (0, []):
+            if serialize:
+                with pytest.raises(ValueError, match='concatenate'):
+                    bare(n, none, serialize)
+                with pytest.raises(InputError) as exc:
+                    build(indices=none)
+                assert str(exc.value) == (
+                    f'{source}: indices={none!r} keeps none of its {n} '
+                    'sample(s): an empty dataset (indices=None keeps them '
+                    'all)')
+                continue
+            empty = build(indices=none)
+            assert len(empty) == len(bare(n, none, serialize)) == 0
+            loader = DataLoader(empty, batch_size=1, sampler=DefaultSampler(
+                empty, shuffle=False))
+            with pytest.raises(InputError, match=r'cfg\.py: the training '
+                               r'list has 0 sample\(s\), fewer than one '
+                               'batch of 1 per process'):
+                check_steps(SimpleNamespace(
+                    train_loop=SimpleNamespace(dataloader=loader),
+                    world_size=1), 'cfg.py')

@@ -1421,7 +1421,9 @@ def check_listed_batch(cfg: Config, world: int) -> None:
 
     Raises:
         InputError: fewer samples per process than one batch; indices
-            beyond the list's end; a list the run would refuse too.
+            beyond the list's end, or keeping none of it (where the
+            dataset is serialized, as the run's ImageList refuses it); a
+            list the run would refuse too.
     """
     loader = cfg.get('train_dataloader') or {}
     node = loader.get('dataset') or {}
@@ -1433,27 +1435,30 @@ def check_listed_batch(cfg: Config, world: int) -> None:
              and str(sampler.get('type', 'DefaultSampler')).rsplit(
                  '.', 1)[-1] == 'DefaultSampler'
              and sampler.get('round_up', True))
-    if not ((steps or _index_sequence(indices))
+    if not ((steps or _index_sequence(indices) or isinstance(indices, int))
             and str(node.get('type')).rsplit('.', 1)[-1] == 'ImageList'
             and path and isinstance(node.get('data_root') or '', str)):
         return
     if not os.path.isfile(path):
         return  # check_data_paths' refusal, or data the run fetches
-    from ..datasets.list_files import check_list_indices, read_list_file
-    samples = len(read_list_file(path))
-    # the ImageList's refusal when the run builds it
-    check_list_indices(indices, samples, path, ' (train_dataloader.dataset.'
-                       f'indices in {cfg.filename})')
-    if not steps:
-        return
+    from ..datasets.list_files import (check_list_indices, empty_indices,
+                                       read_list_file)
+    listed = len(read_list_file(path))
+    # the ImageList's refusals when the run builds it (CheckedIndices)
+    where = f' (train_dataloader.dataset.indices in {cfg.filename})'
+    check_list_indices(indices, listed, path, where)
     # MMEngine's BaseDataset keeps the first N (an int, a bool too, which
     # check_indices refuses), the last -N (a negative one) or those a
     # sequence lists (a range too); other types it refuses (check_indices)
     if isinstance(indices, int):
-        samples = min(samples, abs(indices))
+        samples = min(listed, abs(indices))
     elif _index_sequence(indices):
         samples = len(indices)
-    elif indices is not None:
+    elif indices is None:
+        samples = listed
+    else:
         return
-    if -(-samples // world) < batch:
+    if not samples and listed and node.get('serialize_data', True):
+        raise empty_indices(indices, listed, path, where)
+    if steps and -(-samples // world) < batch:
         raise _no_step(cfg.filename, samples, batch, world)

@@ -27,6 +27,7 @@ from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError
+from .list_files import CheckedIndices
 
 
 def read_json_object(path: str) -> dict:
@@ -93,7 +94,7 @@ def label_index(label, num: int, where: str, expected: str) -> int:
 
 
 @DATASETS.register_module()
-class CaptionedImages(BaseDataset):
+class CaptionedImages(CheckedIndices, BaseDataset):
     """Multi-label images with one or more captions each.
 
     Args:
@@ -176,7 +177,7 @@ class CaptionedImages(BaseDataset):
 
 
 @DATASETS.register_module()
-class SlideReports(BaseDataset):
+class SlideReports(CheckedIndices, BaseDataset):
     """Slides as precomputed region features, each with a grade and a report.
 
     Args:

@@ -36,6 +36,7 @@ from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError, Once, given_twice
+from .list_files import CheckedIndices
 
 #: OpenSRH adds this to CH3 - CH2 so that the difference stays positive.
 SRH_SUBTRACTED_BASE = 5000.0
@@ -367,8 +368,15 @@ def balance_by_class(patients: List[dict], rng: np.random.Generator
     return out
 
 
+def _split_source(dataset) -> str:
+    """What a hierarchical dataset's refusals name: its class, split and
+    the split (or metadata) file."""
+    return (f'{type(dataset).__name__} {dataset.split_name!r} of '
+            f'{dataset.split or dataset.metadata or dataset.data_root}')
+
+
 @DATASETS.register_module()
-class HierarchicalPatientDataset(BaseDataset):
+class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
     """One item per patient: ``S x P x V`` views of its patches.
 
     Args:
@@ -410,6 +418,9 @@ class HierarchicalPatientDataset(BaseDataset):
         super().__init__(ann_file='', data_root=data_root,
                          pipeline=_build_pipeline(pipeline),
                          serialize_data=False, **kwargs)
+
+    def indices_source(self) -> str:
+        return _split_source(self)
 
     def load_data_list(self) -> List[dict]:
         patients, classes = read_patients(
@@ -460,7 +471,7 @@ class HierarchicalPatientDataset(BaseDataset):
 
 
 @DATASETS.register_module()
-class HierarchicalPatchDataset(BaseDataset):
+class HierarchicalPatchDataset(CheckedIndices, BaseDataset):
     """Every patch of a split, with class, patient and slide (kNN eval).
 
     Args:
@@ -487,6 +498,9 @@ class HierarchicalPatchDataset(BaseDataset):
         self.check_files = check_files
         super().__init__(ann_file='', data_root=data_root,
                          pipeline=_build_pipeline(pipeline), **kwargs)
+
+    def indices_source(self) -> str:
+        return _split_source(self)
 
     def load_data_list(self) -> List[dict]:
         patients, classes = read_patients(

@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..registry import DATASETS
 from ..utils import InputError, first_line
-from .list_files import (ListEntry, check_list_indices,  # noqa: F401
+from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
                          read_list_file)  # (ListEntry re-exported)
 
 
@@ -63,7 +63,7 @@ def _decode_problem(path: str) -> Optional[str]:
 
 
 @DATASETS.register_module()
-class ImageList(BaseDataset):
+class ImageList(CheckedIndices, BaseDataset):
     """A dataset of images named by a list file, with optional labels.
 
     Args:
@@ -94,9 +94,6 @@ class ImageList(BaseDataset):
         self.num_classes = num_classes
         self.require_labels = require_labels
         self.check = check
-        # checked against the list (MMEngine's IndexError when it applies
-        # them after load_data_list)
-        self._listed_indices = kwargs.get('indices')
         metainfo = kwargs.pop('metainfo', None)
         if classes is not None:
             metainfo = dict(metainfo or {}, classes=tuple(classes))
@@ -131,7 +128,6 @@ class ImageList(BaseDataset):
     def load_data_list(self) -> List[dict]:
         entries = read_list_file(self.ann_file, self.num_classes,
                                  self.require_labels)
-        check_list_indices(self._listed_indices, len(entries), self.ann_file)
         root = self.img_prefix
         check_images(root, entries, self.ann_file, self.check)
         return [

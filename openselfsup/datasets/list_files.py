@@ -140,6 +140,42 @@ def check_list_indices(indices: Any, samples: int, path: str,
                 f'{samples - 1} (-{samples} to -1 from the end)')
 
 
+def empty_indices(indices: Any, samples: int, path: str,
+                  where: str = '') -> InputError:
+    """The refusal of ``indices`` that keep none of the ``samples`` of
+    ``path`` (``0``, ``[]``, ``range(0)``): an empty dataset, which
+    MMEngine's BaseDataset fails to serialize ("need at least one array to
+    concatenate") when the dataset is built."""
+    return InputError(
+        f'{path}: indices={indices!r} keeps none of its {samples} '
+        f'sample(s){where}: an empty dataset (indices=None keeps them all)')
+
+
+class CheckedIndices:
+    """Base of the project's datasets, before MMEngine's ``BaseDataset``
+    (``class ImageList(CheckedIndices, BaseDataset)``): a dataset's
+    ``indices`` checked where MMEngine applies them to the data list
+    (``full_init``, ``get_subset`` of an unserialized one), in one line:
+    an index beyond the list (:func:`check_list_indices`; MMEngine's
+    IndexError), and indices that keep no sample where the data is
+    serialized (:func:`empty_indices`; MMEngine's "need at least one array
+    to concatenate"). An empty unserialized dataset (``serialize_data=
+    False``) MMEngine builds; training on it is refused where the run
+    counts its steps (``apis.train.check_steps``)."""
+
+    def indices_source(self) -> str:
+        """What the refusals name: the annotation file, or the class."""
+        return getattr(self, 'ann_file', '') or type(self).__name__
+
+    def _get_unserialized_subset(self, indices):
+        samples = len(self.data_list)
+        check_list_indices(indices, samples, self.indices_source())
+        subset = super()._get_unserialized_subset(indices)
+        if not subset and samples and self.serialize_data:
+            raise empty_indices(indices, samples, self.indices_source())
+        return subset
+
+
 def check_list_paths(paths: Iterable[str], data_dir: str) -> None:
     """Refuse paths a list file cannot hold (whitespace, not UTF-8).
 
