@@ -796,6 +796,36 @@ def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):
         check_launch(cfg, {'resume': 'x.pth'})
 
 
+def _served_checkpoint(checkpoint, tmp_path, monkeypatch):
+    """For the URL tests: a folder ``www`` to serve holding ``checkpoint``
+    as ``epoch_1.pth`` and, as ``calls.pth``, the same checkpoint with a
+    pickled call (it would make the folder ``tmp_path/called``); another
+    run's weights as ``epoch_1.pth`` in torch.hub's download cache
+    (``TORCH_HOME`` set under ``tmp_path``). Returns (www, the served
+    weights, the SHA-256 of the served file, the cached weights, the cached
+    file's bytes, the cache folder)."""
+    import hashlib
+
+    from openselfsup.engine import load_checkpoint_file
+    www = tmp_path / 'www'
+    www.mkdir()
+    shutil.copy(checkpoint, www / 'epoch_1.pth')
+    saved = load_checkpoint_file(str(www / 'epoch_1.pth'))['state_dict']
+    sha256 = hashlib.sha256((www / 'epoch_1.pth').read_bytes()).hexdigest()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    hub.mkdir(parents=True)
+    other = _plus_one(str(www / 'epoch_1.pth'), str(hub / 'epoch_1.pth'))
+
+    class Call:
+        def __reduce__(self):
+            return os.makedirs, (str(tmp_path / 'called'),)
+    state = torch.load(www / 'epoch_1.pth', weights_only=True)
+    state['meta']['x'] = Call()
+    torch.save(state, www / 'calls.pth')
+    return www, saved, sha256, other, (hub / 'epoch_1.pth').read_bytes(), hub
+
+
 def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     """--resume http://.../epoch_1.pth: MMEngine's resume loaded the URL
     through torch.hub.load_state_dict_from_url, which took a file of the
@@ -809,37 +839,19 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     (of the bytes served); the file goes once the run saves its first
     checkpoint. Another scheme (s3://) passes the launchers' check as
     before (MMEngine's loaders take it)."""
-    import hashlib
-
     from _foundation_helpers import served
 
     from mmengine.config import Config
 
     from openselfsup.apis.train import (build_runner, check_launch,
                                         checkpoint_from_url)
-    from openselfsup.engine import load_checkpoint_file
     from openselfsup.utils import InputError
     cfg, a, _ = fsp_epoch_1
-    www = tmp_path / 'www'
-    www.mkdir()
-    shutil.copy(a / 'epoch_1.pth', www)
-    saved = load_checkpoint_file(str(www / 'epoch_1.pth'))['state_dict']
-    sha256 = hashlib.sha256((www / 'epoch_1.pth').read_bytes()).hexdigest()
-    # another run's epoch_1.pth in torch.hub's download cache
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
-    hub.mkdir(parents=True)
-    other = _plus_one(str(www / 'epoch_1.pth'), str(hub / 'epoch_1.pth'))
+    # another run's epoch_1.pth in torch.hub's download cache; calls.pth
+    # makes a call when unpickled in full
+    www, saved, sha256, other, cached, hub = _served_checkpoint(
+        a / 'epoch_1.pth', tmp_path, monkeypatch)
     assert not all(torch.equal(other[k], saved[k]) for k in saved)
-    cached = (hub / 'epoch_1.pth').read_bytes()
-
-    # a checkpoint that makes a call when unpickled in full
-    class Call:
-        def __reduce__(self):
-            return os.makedirs, (str(tmp_path / 'called'),)
-    state = torch.load(www / 'epoch_1.pth', weights_only=True)
-    state['meta']['x'] = Call()
-    torch.save(state, www / 'calls.pth')
 
     work = tmp_path / 'b'
     with served(www, monkeypatch) as base:
@@ -909,32 +921,14 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     pickled call in the served file is not made (weights_only=True). Where
     the run resumes from a checkpoint, load_from is not read: not
     downloaded (a URL that would 404 passes)."""
-    import hashlib
-
     from _foundation_helpers import served
 
     from openselfsup.apis.train import build_runner
-    from openselfsup.engine import load_checkpoint_file
     cfg, a, _ = fsp_epoch_1
-    www = tmp_path / 'www'
-    www.mkdir()
-    shutil.copy(a / 'epoch_1.pth', www)
-    saved = load_checkpoint_file(str(www / 'epoch_1.pth'))['state_dict']
-    sha256 = hashlib.sha256((www / 'epoch_1.pth').read_bytes()).hexdigest()
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
-    hub.mkdir(parents=True)
-    other = _plus_one(str(www / 'epoch_1.pth'), str(hub / 'epoch_1.pth'))
+    www, saved, sha256, other, cached, hub = _served_checkpoint(
+        a / 'epoch_1.pth', tmp_path, monkeypatch)
     assert not any(torch.equal(other[k], saved[k]) for k in saved
                    if saved[k].is_floating_point())
-    cached = (hub / 'epoch_1.pth').read_bytes()
-
-    class Call:
-        def __reduce__(self):
-            return os.makedirs, (str(tmp_path / 'called'),)
-    state = torch.load(www / 'epoch_1.pth', weights_only=True)
-    state['meta']['x'] = Call()
-    torch.save(state, www / 'calls.pth')
 
     work = tmp_path / 'b'
     with served(www, monkeypatch) as base:
