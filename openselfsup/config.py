@@ -194,6 +194,33 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     return out
 
 
+
+def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),
+                      digest=file_sha1) -> Tuple[Dict[str, Any],
+                                                 Dict[str, str]]:
+    """What a result depends on in the config section ``node`` (a plain
+    dict, as ``cfg.to_dict()``; at ``key``), as a record holds it to
+    compare with a later run key by key: ``{dotted key: value}`` of every
+    leaf (:func:`flat_config`; each value as JSON reads it back, a tuple a
+    list: :func:`~openselfsup.utils.plain_value`) and ``{dotted key:
+    digest}`` of the local files it names (:func:`named_file_digests`),
+    but the keys ``skip`` and those below them. The lambda sweep's run
+    records and the kNN results' settings.
+
+    Raises:
+        InputError: a value without a fingerprint, its dotted key named.
+    """
+    import json
+
+    from .utils import plain_value
+    from .utils.io import json_text
+    prefix = f'{key}.' if key else ''
+    values = {f'{prefix}{k}': plain_value(v, f'{prefix}{k}')
+              for k, v in flat_config(node).items()
+              if not key_below(f'{prefix}{k}', skip)}
+    return (json.loads(json_text(values)),
+            named_file_digests(node, key, digest=digest, skip=skip))
+
 #: transforms that set the size of the image a pipeline ends with: the
 #: argument that holds it (an int or a pair) and the pair's order
 #: (mmpretrain's crops take ``(h, w)``, mmcv's Resize and CenterCrop

@@ -34,11 +34,11 @@ from mmengine.logging import print_log
 
 from ..utils import (InputError, check_distinct, check_fraction,
                      check_writable, file_sha1, load_json, locked,
-                     plain_value, remove_set, save_json, save_set)
+                     remove_set, save_json, save_set)
 from ..utils.io import json_text
 from ..config import (UNSET, config_variables, default_work_dir,
-                      file_contents_change, first_difference, flat_config,
-                      key_below, key_change, load_config, named_file_digests)
+                      file_contents_change, first_difference, key_change,
+                      load_config, recorded_settings)
 from .train import (build_runner, check_data_paths, check_load_from,
                     resume_choice, train)
 
@@ -246,17 +246,13 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
             the key.
     """
     skip = _not_compared(cfg, skip, bool(fields.get('test')))
-    filename, cfg = cfg.filename, cfg.to_dict()
-    out = dict(fields)
     try:
-        for key, value in flat_config(cfg).items():
-            if not key_below(key, skip):
-                out[f'config.{key}'] = plain_value(value, key)
+        values, files = recorded_settings(cfg.to_dict(), skip=skip,
+                                          digest=digest)
     except InputError as exc:  # a value without a fingerprint
-        raise InputError(f'{filename}: {exc}') from None
-    for where, sha1 in named_file_digests(cfg, digest=digest,
-                                          skip=skip).items():
-        out[f'file.{where}'] = sha1
+        raise InputError(f'{cfg.filename}: {exc}') from None
+    out = dict(fields, **{f'config.{k}': v for k, v in values.items()},
+               **{f'file.{k}': sha1 for k, sha1 in files.items()})
     # as the record reads back (a tuple a list, NaN None)
     return json.loads(json_text(out))
 

@@ -14,11 +14,10 @@ import os
 from typing import Dict, Optional, Tuple
 
 from ..config import (UNSET, file_contents_change, first_difference,
-                      flat_config, key_below, key_change, load_config,
-                      named_file_digests)
+                      key_change, load_config, named_file_digests,
+                      recorded_settings)
 from ..utils import (InputError, check_file, check_writable, config_sha1,
-                     plain_value, save_set)
-from ..utils.io import json_text
+                     save_set)
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -131,12 +130,8 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
     Raises:
         InputError: a value without a fingerprint (its dotted key named).
     """
-    skip = tuple(f'knn_eval.{k}' for k in _NOT_THE_RESULT)
-    settings = {f'knn_eval.{k}': plain_value(v, f'knn_eval.{k}')
-                for k, v in flat_config(knn_eval).items()
-                if not key_below(f'knn_eval.{k}', skip)}
-    files = named_file_digests(knn_eval, 'knn_eval', skip=skip)
-    return json.loads(json_text(settings)), files
+    return recorded_settings(knn_eval, 'knn_eval', skip=tuple(
+        f'knn_eval.{k}' for k in _NOT_THE_RESULT))
 
 
 def _settings_change(there: Dict, here: Dict) -> Optional[str]:
