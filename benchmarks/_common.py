@@ -15,9 +15,11 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+#: the checkout these benchmarks belong to
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
-    sys.path.insert(0, os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
+    sys.path.insert(0, REPO)
 
 from openselfsup.classes import NCT_CLASSES, PAIR_NOVEL, held_out
 from openselfsup.utils import InputError, check_writable, run_cli, save_json
@@ -206,6 +208,26 @@ def run_child(cmd: Sequence[str], **kwargs) -> subprocess.CompletedProcess:
         sys.stderr.write(out.stderr)
         out.check_returncode()
     return out
+
+
+def git(*args, repo: str = REPO) -> str:
+    """``git -C repo args``'s output; a failure is a :class:`ChildFailed`
+    with git's stderr."""
+    out = subprocess.run(['git', '-C', repo, *args], capture_output=True,
+                         text=True)
+    if out.returncode:
+        raise ChildFailed(out.returncode, out.args, stderr=out.stderr)
+    return out.stdout.strip()
+
+
+def describe(repo: str = REPO) -> Optional[str]:
+    """``repo``'s commit (default: this checkout) (short, ``-dirty`` with uncommitted changes), or
+    None outside git."""
+    try:
+        return git('describe', '--always', '--dirty', '--abbrev=7',
+                   repo=repo)
+    except (ChildFailed, OSError):
+        return None
 
 
 def load_average() -> list:

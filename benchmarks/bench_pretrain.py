@@ -45,7 +45,6 @@ each failed part.
 import copy
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,8 +57,9 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
-from benchmarks._common import (add_output, count, count_or_zero, machine,
-                                parse, parser, run_main, save, seconds)
+from benchmarks._common import (add_output, count, count_or_zero,
+                                describe, machine, parse, parser, run_main,
+                                save, seconds)
 
 RECIPES = {
     'clp': dict(config='configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py',
@@ -68,15 +68,6 @@ RECIPES = {
                 epochs=100, list='meta/train_labeled.txt'),
 }
 DATASET_IMAGES = 100_000
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
-                              capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:  # not a git checkout
-        return 'unknown'
 
 
 def make_images(root: str, num: int) -> tuple:
@@ -697,8 +688,8 @@ def main(argv=None):
     add_output(p)
     args = parse(p, argv)
     cuda = torch.cuda.is_available()
-    out = {'machine': machine(), 'commit': commit(), 'args': vars(args),
-           'gpu': cuda}
+    out = {'machine': machine(), 'commit': describe() or 'unknown',
+           'args': vars(args), 'gpu': cuda}
     print(f'commit {out["commit"]}; {out["machine"]["cores"]} cores, load '
           f'{out["machine"]["load_average"]}; GPU: '
           f'{out["machine"]["gpu"] or "none (data path only)"}')

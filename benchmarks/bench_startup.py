@@ -69,8 +69,8 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
 
-from benchmarks._common import (ChildFailed, add_output, count,
-                                load_average, machine, parse, parser,
+from benchmarks._common import (ChildFailed, add_output, count, describe,
+                                git, load_average, machine, parse, parser,
                                 run_main, save)
 from openselfsup.utils import InputError
 
@@ -339,16 +339,6 @@ def tiny_training(root: str) -> dict:
             'checkpoint': os.path.join(run, 'epoch_1.pth')}
 
 
-def git(*args, repo: str = ROOT) -> str:
-    """``git -C repo args``'s output; a failure is a :class:`ChildFailed`
-    with git's stderr."""
-    out = subprocess.run(['git', '-C', repo, *args], capture_output=True,
-                         text=True)
-    if out.returncode:
-        raise ChildFailed(out.returncode, out.args, stderr=out.stderr)
-    return out.stdout.strip()
-
-
 def resolve_commit(commit: str, repo: str = ROOT) -> str:
     """The full hash of ``commit`` in ``repo``, else one line (before any
     work: a typo was otherwise found after the tiny training)."""
@@ -358,16 +348,6 @@ def resolve_commit(commit: str, repo: str = ROOT) -> str:
     except (ChildFailed, OSError):  # OSError: no git
         raise InputError(f'--against {commit}: not a commit of the git '
                          f'checkout {repo}') from None
-
-
-def describe(repo: str = ROOT) -> Optional[str]:
-    """``repo``'s commit (short, ``-dirty`` with uncommitted changes), or
-    None outside git."""
-    try:
-        return git('describe', '--always', '--dirty', '--abbrev=7',
-                   repo=repo)
-    except (ChildFailed, OSError):
-        return None
 
 
 @contextlib.contextmanager

@@ -194,7 +194,6 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     return out
 
 
-
 def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),
                       digest=file_sha1) -> Tuple[Dict[str, Any],
                                                  Dict[str, str]]:

@@ -214,16 +214,18 @@ def is_training_work_dir(folder: str) -> bool:
 
 
 #: the folder of a work dir that ``--resume http(s)://...`` (or a new
-#: run's ``load_from`` http(s) URL) downloads its checkpoint into (:func:`url_download_path`): not the work dir itself,
-#: whose ``epoch_N.pth`` / ``iter_N.pth`` and ``last_checkpoint`` are the
-#: run's own (:func:`find_resumable_checkpoint` reads no subfolder)
+#: run's ``load_from`` http(s) URL) downloads its checkpoint into
+#: (:func:`url_download_path`): not the work dir itself, whose
+#: ``epoch_N.pth`` / ``iter_N.pth`` and ``last_checkpoint`` are the run's
+#: own (:func:`find_resumable_checkpoint` reads no subfolder)
 URL_DOWNLOADS = 'resume_download'
 
 
 def is_http_url(path) -> bool:
     """Whether ``path`` is an ``http://`` or ``https://`` URL: what
-    ``--resume`` and ``load_from`` download themselves (:func:`url_download_path`); other URLs
-    (``s3://``, ``open-mmlab://``) go to MMEngine's loaders."""
+    ``--resume`` and ``load_from`` download themselves
+    (:func:`url_download_path`); other URLs (``s3://``,
+    ``open-mmlab://``) go to MMEngine's loaders."""
     return isinstance(path, str) and \
         path[:8].lower().startswith(('http://', 'https://'))
 
