@@ -290,8 +290,6 @@ def test_indices_mmengine_misreads_or_refuses(indices, refused):
     with each item (a string or a float a TypeError). Refused in one line
     before the run (check_run_values, --check-config too); the values
     MMEngine reads as meant pass."""
-    from openselfsup.apis.train import check_run_values
-    from openselfsup.utils import InputError
     try:
         kept = [d['i'] for d in _Listed(11, indices).data_list]
     except (TypeError, IndexError):
@@ -309,16 +307,12 @@ def test_indices_mmengine_misreads_or_refuses(indices, refused):
         if node is None:
             continue
         node['indices'] = indices
-        if not refused:
-            check_run_values(cfg)
-            continue
-        with pytest.raises(InputError) as exc:
-            check_run_values(cfg)
-        line = str(exc.value)
-        assert '\n' not in line and line.startswith(
-            f'{loader}.dataset.indices') and \
-            "MMEngine's datasets take an int (the first N, or the last -N) " \
-            'or a list of ints' in line, line
+        line = _run_values_refusal(cfg, refused)
+        if refused:
+            assert '\n' not in line and line.startswith(
+                f'{loader}.dataset.indices') and \
+                "MMEngine's datasets take an int (the first N, or the last " \
+                "-N) or a list of ints" in line, line
         node.pop('indices')
 
 
@@ -533,24 +527,31 @@ def _set(cfg, key, value):
     node[int(last) if isinstance(node, list) else last] = value
 
 
+def _run_values_refusal(cfg, refused: bool):
+    """``check_run_values(cfg)``: None where it passes (``refused``
+    False), else the message it refuses ``cfg`` with."""
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+    if not refused:
+        check_run_values(cfg)
+        return None
+    with pytest.raises(InputError) as exc:
+        check_run_values(cfg)
+    return str(exc.value)
+
+
 @pytest.mark.parametrize('key,value,refused', RUN_VALUE_CASES)
 def test_run_values_of_the_wrong_type_or_range(key, value, refused):
     """Each row of the table through the real check (torch-free, before
     the runner is built): a refused value is one line naming the key, the
     value, the config and what is expected; a valid one passes."""
-    from openselfsup.apis.train import check_run_values
-    from openselfsup.utils import InputError
     cfg = _demo_config()
     _set(cfg, key, value)
-    if not refused:
-        check_run_values(cfg)
-        return
-    with pytest.raises(InputError) as exc:
-        check_run_values(cfg)
-    line = str(exc.value)
-    assert '\n' not in line and line.startswith(
-        (f'{key} = {value!r} in {cfg.filename}: expected ',
-         f'{key}={value!r}: choose ')), line
+    line = _run_values_refusal(cfg, refused)
+    if refused:
+        assert '\n' not in line and line.startswith(
+            (f'{key} = {value!r} in {cfg.filename}: expected ',
+             f'{key}={value!r}: choose ')), line
 
 
 @functools.lru_cache(maxsize=1)
@@ -706,8 +707,6 @@ def test_an_infinite_end_converted_to_iterations_is_refused():
     inf times the epoch length (an OverflowError when training started).
     Refused there only, as MMEngine fails there only, for each kind of
     schedule."""
-    from openselfsup.apis.train import check_run_values
-    from openselfsup.utils import InputError
     for kind, extra in (('CosineAnnealingLR', {}), ('LinearLR', {}),
                         ('MultiStepLR', dict(milestones=[1])),
                         ('PolyLR', {}), ('StepLR', dict(step_size=2))):
@@ -719,16 +718,14 @@ def test_an_infinite_end_converted_to_iterations_is_refused():
             sched = dict(type=kind, **args)
             cfg = _demo_config()
             cfg.param_scheduler = [dict(cfg.param_scheduler[0]), sched]
-            if not convert:
-                check_run_values(cfg)
-                continue
-            with pytest.raises(InputError) as exc:
-                check_run_values(cfg)
-            assert str(exc.value) == (
-                f'param_scheduler.1.end = inf with convert_to_iter_based in '
-                f'{CLP_DEMO}: MMEngine converts the end to iterations and '
-                'cannot make an integer of inf; give the epoch it ends at '
-                '(fix the config or --cfg-options param_scheduler.1.end=...)')
+            line = _run_values_refusal(cfg, convert)
+            if convert:
+                assert line == (
+                    'param_scheduler.1.end = inf with convert_to_iter_based '
+                    f'in {CLP_DEMO}: MMEngine converts the end to iterations '
+                    'and cannot make an integer of inf; give the epoch it '
+                    'ends at (fix the config or --cfg-options '
+                    'param_scheduler.1.end=...)')
 
 
 def test_whole_floats_are_the_epochs_and_steps_they_equal():
