@@ -200,13 +200,15 @@ class ChildFailed(subprocess.CalledProcessError):
 
 def run_child(cmd: Sequence[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a measured child process, its output captured (its progress
-    bars and warnings would cut through the tables); if it fails, its
-    stderr is shown before the ``CalledProcessError``, so that its own
-    traceback says why."""
+    bars and warnings would cut through the tables); if it fails, a
+    :class:`ChildFailed` naming the command, its exit status and the last
+    lines of its stderr, where its own traceback says why (its whole
+    stderr was written out first: pages of warnings and progress bars
+    above the traceback)."""
     out = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if out.returncode:
-        sys.stderr.write(out.stderr)
-        out.check_returncode()
+        raise ChildFailed(out.returncode, out.args, output=out.stdout,
+                          stderr=out.stderr)
     return out
 
 

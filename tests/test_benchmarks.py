@@ -840,3 +840,29 @@ def test_bench_pretrain_says_what_a_run_without_a_gpu_measured():
         head + 'the data path, the step op counts' + tail
     assert no_gpu_line(['cpu_path', 'step_ops'], False) == \
         head + 'nothing (every part skipped)' + tail
+
+
+def test_run_child_says_why_in_its_last_lines(capfd):
+    """bench_meta_test's and bench_scripts' measured child that failed
+    wrote its whole stderr (pages of progress bars and warnings) above a
+    bare CalledProcessError: now a ChildFailed naming the command, its
+    status and its stderr's last 12 lines, nothing else written; one that
+    succeeds returns its captured output."""
+    import shlex
+    import subprocess
+    import sys
+
+    from benchmarks._common import ChildFailed, run_child
+    cmd = [sys.executable, '-c', 'import sys; print("out"); [print("w", i, '
+           'file=sys.stderr) for i in range(300)]; sys.exit(5)']
+    capfd.readouterr()
+    with pytest.raises(ChildFailed) as got:
+        run_child(cmd)
+    assert isinstance(got.value, subprocess.CalledProcessError)
+    assert (got.value.returncode, got.value.stdout) == (5, 'out\n')
+    assert str(got.value).splitlines() == [
+        f'{shlex.join(cmd)} exited with status 5; the last 12 of its 300 '
+        'lines of stderr:'] + [f'  w {i}' for i in range(288, 300)]
+    assert capfd.readouterr() == ('', '')
+    ok = run_child([sys.executable, '-c', 'print("fine")'])
+    assert (ok.returncode, ok.stdout) == (0, 'fine\n')
