@@ -971,6 +971,47 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
+def test_a_refused_url_start_leaves_no_work_dir(synthetic_root, tmp_path,
+                                               monkeypatch):
+    """build_runner (the library's entry: no work dir lock, whose clean-up
+    train() has) with a load_from URL on a work dir that did not exist:
+    the download made the work dir before the runner was built, so the
+    runner took it for one that was there, and a refusal after the download
+    (a model setting, the widths) left it behind, empty. Now nothing new is
+    left; a work dir that was there stays. A failed download: nothing, as
+    before."""
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8)
+    www = tmp_path / 'www'
+    www.mkdir()
+    torch.save({'state_dict': {'w': torch.zeros(1)}}, www / 'w.pth')
+    with served(www, monkeypatch) as base:
+        work = tmp_path / 'new' / 'work'
+        with pytest.raises(InputError, match=re.escape(
+                f'load_from {base}/gone.pth: cannot download it (HTTP 404')):
+            build_runner(cfg, work_dir=str(work),
+                         cfg_options={'load_from': f'{base}/gone.pth'})
+        assert not (tmp_path / 'new').exists()
+        for bad, said in (({'model.backbone.depth': 7}, 'invalid depth 7'),
+                          ({'model.head.in_channels': 7},
+                           'model.head.in_channels is 7')):
+            opts = {'load_from': f'{base}/w.pth', **bad}
+            with pytest.raises(InputError, match=said):
+                build_runner(cfg, work_dir=str(work), cfg_options=opts)
+            assert not (tmp_path / 'new').exists(), list(
+                (tmp_path / 'new').rglob('*'))
+            # a work dir that was there stays, as it was
+            work.mkdir(parents=True)
+            with pytest.raises(InputError, match=said):
+                build_runner(cfg, work_dir=str(work), cfg_options=opts)
+            assert list(work.iterdir()) == []
+            shutil.rmtree(tmp_path / 'new')
+
+
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,
                                                           tmp_path):
     """A best checkpoint (saved without optimizer and scheduler state, as

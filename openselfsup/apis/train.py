@@ -1210,7 +1210,10 @@ def build_runner(config: str,
         mmengine.runner.Runner: the built runner.
 
     Raises:
-        InputError: as :func:`train`.
+        InputError: as :func:`train`; a refusal (and a failed start of the
+            runner's run) leaves nothing new behind, the work dir made for
+            it included, also where rank 0 downloaded a URL checkpoint into
+            it (:func:`checkpoint_from_url`) before the runner was built.
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data,
@@ -1243,9 +1246,14 @@ def _built(cfg: Config, notes: list, config: str):
     import openselfsup.engine  # noqa: F401  (AtomicRunner, safe globals)
     from ..registry import RUNNERS
 
+    from ..engine.runner import missing_dirs, remove_empty_dirs
+
     # --resume http(s)://... or a new run's load_from http(s)://...: rank 0
     # downloads it (in train(), under the work dir's lock); the runner
-    # removes the file after a failed start
+    # removes the file after a failed start, and the folders the download
+    # made for it (the work dir, as it was before: build_runner has no
+    # lock, whose clean-up train()'s failed start has)
+    made = missing_dirs(cfg.work_dir)
     url_notes = checkpoint_from_url(cfg)
     notes = notes + url_notes
     # a setting the model or dataset classes refuse (e.g. a ResNet depth
@@ -1260,7 +1268,12 @@ def _built(cfg: Config, notes: list, config: str):
     except BaseException:
         if url_notes:  # the download of this process (rank 0)
             remove_url_download(cfg.load_from)
+            remove_empty_dirs(made)
         raise
+    if url_notes:
+        made_for_run = getattr(runner, 'made_for_run', None)
+        if made_for_run is not None:
+            made_for_run(made)
     from ..engine.runner import discard_on_failure
     with discard_on_failure(runner):  # the runner made its log folder
         for note in notes:

@@ -707,6 +707,15 @@ class AtomicRunner(Runner):
             remove_empty_dirs(self._new_dirs)
         self._new_dirs = []
 
+    def made_for_run(self, dirs: List[str]) -> None:
+        """Count ``dirs`` (:func:`missing_dirs` of the work dir, taken
+        before the runner was built: rank 0's download of a URL checkpoint
+        made them, apis.train.checkpoint_from_url) as made for this run, so
+        that a failed start removes them while empty, as it does the work
+        dir the runner made."""
+        if len(dirs) > len(self._new_dirs):
+            self._new_dirs = list(dirs)
+
     def _guarded(self, run):
         """``run`` (train, val or test); a run that ends without saving a
         checkpoint (resumed at its end, an evaluation) removes the file
