@@ -1,5 +1,6 @@
 """Training: CLP and FSP iterate, the CLP loss falls, resume after a kill,
 atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
+import collections
 import os
 import re
 import shutil
@@ -897,12 +898,26 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
         # left; not made (torch.hub's load made it)
         calls = tmp_path / 'c'
         with pytest.raises(InputError, match=re.escape(
-                f'{base}/calls.pth: cannot load checkpoint with '
-                'weights_only=True (UnpicklingError: ')):
+                f'{base}/calls.pth: holds objects other than tensors and '
+                'plain containers (os.makedirs), not unpickled for safety')):
             build_runner(cfg, work_dir=str(calls),
                          resume=f'{base}/calls.pth')
         assert not (tmp_path / 'called').exists()
         assert not calls.exists()
+    # a class instance in a local checkpoint, which the checks before the
+    # build read as inert: refused in one line when the resume loads it
+    # (MMEngine's traceback)
+    state = torch.load(www / 'epoch_1.pth', weights_only=True)
+    state['meta']['x'] = _Note()
+    torch.save(state, tmp_path / 'note.pth')
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'n'),
+                          resume=str(tmp_path / 'note.pth'))
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume from {tmp_path / "note.pth"}: holds objects other '
+            f'than tensors and plain containers ({__name__}._Note), not '
+            'unpickled for safety')):
+        runner.load_or_resume()
+    del runner
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
@@ -924,6 +939,7 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     from _foundation_helpers import served
 
     from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
     cfg, a, _ = fsp_epoch_1
     www, saved, sha256, other, cached, hub = _served_checkpoint(
         a / 'epoch_1.pth', tmp_path, monkeypatch)
@@ -954,9 +970,11 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
         assert (work / 'epoch_1.pth').is_file()
         assert not (work / 'resume_download').exists()
 
-        # the pickled call: not made
+        # the pickled call: not made, one line
         calls = tmp_path / 'c'
-        with pytest.raises(Exception, match='weights_only'):
+        with pytest.raises(InputError, match=re.escape(
+                'holds objects other than tensors and plain containers '
+                '(os.makedirs), not unpickled for safety')):
             runner = build_runner(cfg, work_dir=str(calls), cfg_options={
                 'load_from': f'{base}/calls.pth'})
             runner.load_or_resume()
@@ -1010,6 +1028,67 @@ def test_a_refused_url_start_leaves_no_work_dir(synthetic_root, tmp_path,
                 build_runner(cfg, work_dir=str(work), cfg_options=opts)
             assert list(work.iterdir()) == []
             shutil.rmtree(tmp_path / 'new')
+
+
+class _Ordered(collections.OrderedDict):
+    """A dict subclass: torch.load(weights_only=True) refuses it."""
+
+
+class _Note:
+    """A plain class instance: torch.load(weights_only=True) refuses it."""
+
+    def __init__(self):
+        self.text = 'x'
+
+
+def test_load_from_holding_pickled_objects(synthetic_root, tmp_path,
+                                           monkeypatch):
+    """A load_from checkpoint holding a pickled class instance, a dict
+    subclass or a call (which torch.load(weights_only=True), MMEngine's
+    load, refuses): MMEngine's traceback (UnpicklingError: Weights only
+    load failed, ten lines advising weights_only=False). Now one line
+    naming the file and what it holds, the object not made; from a URL,
+    the download's file, and the work dir the download made is gone
+    after the failed start."""
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8)
+    weights = {'w': torch.zeros(1)}
+    www = tmp_path / 'www'
+    www.mkdir()
+    head = 'holds objects other than tensors and plain containers ('
+    for name, obj in (('ordered', _Ordered(a=1)), ('note', _Note())):
+        path = www / f'{name}.pth'
+        torch.save({'state_dict': weights, 'x': obj}, path)
+        runner = build_runner(cfg, work_dir=str(tmp_path / name),
+                              cfg_options={'load_from': str(path)})
+        with pytest.raises(InputError) as refused:
+            runner.load_or_resume()
+        assert str(refused.value).startswith(
+            f'load_from {path}: {head}{__name__}.{type(obj).__name__}), '
+            'not unpickled for safety'), refused.value
+        assert '\n' not in str(refused.value)
+        del runner
+
+    class Call:
+        def __reduce__(self):
+            return os.makedirs, (str(tmp_path / 'called'),)
+    torch.save({'state_dict': weights, 'x': Call()}, www / 'calls.pth')
+    work = tmp_path / 'new' / 'work'
+    with served(www, monkeypatch) as base:
+        runner = build_runner(cfg, work_dir=str(work), cfg_options={
+            'load_from': f'{base}/calls.pth'})
+        download = runner.cfg.load_from
+        with pytest.raises(InputError, match=re.escape(
+                f'load_from URL, downloaded to {download}: {head}'
+                'os.makedirs), not unpickled for safety')):
+            runner.train()
+    assert not (tmp_path / 'called').exists()
+    assert not (tmp_path / 'new').exists(), list(
+        (tmp_path / 'new').rglob('*'))
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

@@ -35,7 +35,6 @@ keeps them as found. The provenance records both: ``source_normalised``
 """
 import os
 import posixpath
-import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -121,9 +120,9 @@ def read_feature_file(path: str, key: str = 'features',
             # know, or, once this project's checkpoint globals are allowed
             # (openselfsup.engine imported: numpy's array rebuild among
             # them), the type that rebuild met
-            found = re.search(r'Unsupported global: GLOBAL ([\w.]+)|'
-                              r"but got <class '([\w.]+)'>", str(exc))
-            why = (f'it holds a {found.group(1) or found.group(2)} object; '
+            from ..utils.checkpoint import refused_global
+            found = refused_global(exc)
+            why = (f'it holds a {found} object; '
                    'save the features as a torch tensor and the paths as a '
                    'list of str' if found else first_line(exc))
             raise InputError(f'{path}: cannot load with weights_only=True '

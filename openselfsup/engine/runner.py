@@ -37,6 +37,7 @@ second one before it writes anything.
 import functools
 import logging
 import os
+import pickle
 import shutil
 import signal
 import weakref
@@ -51,7 +52,7 @@ from ..config import UNSET, flat_config, key_below, key_change, local_file
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
-from ..utils.checkpoint import register_safe_globals
+from ..utils.checkpoint import register_safe_globals, unpickling_refusal
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
                                       checkpoints_in,
@@ -884,9 +885,11 @@ class AtomicRunner(Runner):
             if local_file(self._load_from) is not None:
                 check_same_model(self._load_from, self.cfg)
         if not self._resume:
-            return super().load_or_resume()
+            with self._unpickling_refused():
+                return super().load_or_resume()
         try:
-            super().load_or_resume()
+            with self._unpickling_refused():
+                super().load_or_resume()
         except (RuntimeError, KeyError, ValueError, IndexError,
                 TypeError) as exc:
             raise InputError(
@@ -895,6 +898,24 @@ class AtomicRunner(Runner):
                 'config that wrote it, or start a new run with --work-dir'
             ) from None
         self._warn_if_finished()
+
+    @contextmanager
+    def _unpickling_refused(self) -> Iterator[None]:
+        """MMEngine's ``torch.load`` of the checkpoint (``load_from``, or
+        the resume's: ``weights_only=True``, torch's default) refusing a
+        pickled class or call in it: one line naming the file
+        (:func:`~openselfsup.utils.checkpoint.unpickling_refusal`), where
+        it was torch's traceback of some ten lines."""
+        try:
+            yield
+        except pickle.UnpicklingError as exc:
+            head = '--resume from ' if self._resume else 'load_from '
+            if is_url_download(self._load_from, self.work_dir):
+                head = f'{head.rstrip()} URL, downloaded to '
+            refused = unpickling_refusal(self._load_from, exc, head)
+            if refused is None:
+                raise
+            raise refused from None
 
     def _warn_if_finished(self) -> None:
         """Say so when the checkpoint resumed from already ends the

@@ -43,6 +43,8 @@ import copyreg
 import hashlib
 import io
 import os
+import pickle
+import re
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
@@ -299,8 +301,49 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
             return torch.load(rewound(), map_location=map_location,
                               weights_only=True, **extra)
     except Exception as exc:  # pickle.UnpicklingError and friends
+        # read as inert, the refused objects' names are the placeholder's
+        refused = unpickling_refusal(path, exc, names=unsafe)
+        if refused is not None:
+            raise refused from None
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
                          f'True ({first_line(exc, with_type=True)})') from None
+
+
+def refused_global(exc: BaseException) -> Optional[str]:
+    """What ``torch.load(weights_only=True)`` refused to unpickle, from its
+    error ``exc``, whose first line names nothing: the class or function
+    (``module.name``: ``GLOBAL os.makedirs``), or, once this project's
+    numpy globals are allowed, the type numpy's array rebuild met; None
+    where the error names none."""
+    found = re.search(r'GLOBAL ([\w.]+)|' r"but got <class '([\w.]+)'>",
+                      str(exc))
+    return (found.group(1) or found.group(2)) if found else None
+
+
+def unpickling_refusal(path: str, exc: BaseException, head: str = '',
+                       names: Optional[List[str]] = None
+                       ) -> Optional[InputError]:
+    """The one-line refusal of the checkpoint ``path`` whose
+    ``torch.load(weights_only=True)`` raised ``exc``, where that is the
+    weights-only unpickler's refusal (a pickled class or call other than
+    tensors, numbers, strings, plain containers and the allow-listed
+    :func:`safe_globals`), naming what it refused
+    (:func:`refused_global`); torch's own error is some ten lines that
+    advise ``weights_only=False``. None for another error. ``head``
+    (``'load_from '``) comes before the path; ``names``: the objects'
+    (:func:`unsafe_globals`), where known (default: from ``exc``)."""
+    if not (isinstance(exc, pickle.UnpicklingError)
+            and 'Weights only load failed' in str(exc)):
+        return None
+    name = ', '.join(names) if names else refused_global(exc)
+    what = f' ({name})' if name else ''
+    return InputError(
+        f'{head}{path}: holds objects other than tensors and plain '
+        f'containers{what}, not unpickled for safety (unpickling them can '
+        'run code from the file; torch.load weights_only=True); if you '
+        'trust its source, save its weights alone and give that file: '
+        'torch.save({"state_dict": torch.load(FILE, weights_only=False)'
+        '["state_dict"]}, NEW)')
 
 
 @contextlib.contextmanager
