@@ -877,9 +877,9 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
         log = ''.join(p.read_text() for p in work.glob('*/*.log'))
         download = runner.cfg.load_from
         assert download == rank1.load_from
-        assert os.path.dirname(download) == str(work / 'resume_download')
+        assert os.path.dirname(download) == str(work / 'url_downloads')
         assert os.path.basename(download).endswith('_epoch_1.pth')
-        assert (work / 'resume_download' / os.path.basename(download)
+        assert (work / 'url_downloads' / os.path.basename(download)
                 ).read_bytes() == (www / 'epoch_1.pth').read_bytes()
         assert f'--resume {url}: downloaded to {download} (SHA-256 ' \
             f'{sha256}), resumed from as a local checkpoint; removed once ' \
@@ -892,7 +892,7 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
         # the run's first checkpoint: the download goes, its folder too
         runner.train()
         assert (work / 'epoch_2.pth').is_file()
-        assert not (work / 'resume_download').exists()
+        assert not (work / 'url_downloads').exists()
         # the pickled call: refused by torch.load(weights_only=True) in
         # one line naming the URL, before the runner is built, nothing
         # left; not made (torch.hub's load made it)
@@ -956,7 +956,7 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
         weights = runner.model.state_dict()
         assert all(torch.equal(weights[k].cpu(), saved[k]) for k in saved)
         download = runner.cfg.load_from
-        assert os.path.dirname(download) == str(work / 'resume_download')
+        assert os.path.dirname(download) == str(work / 'url_downloads')
         assert os.path.basename(download).endswith('_epoch_1.pth')
         assert open(download, 'rb').read() == \
             (www / 'epoch_1.pth').read_bytes()
@@ -968,7 +968,7 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
         assert f'Load checkpoint from {download}' in log
         runner.train()
         assert (work / 'epoch_1.pth').is_file()
-        assert not (work / 'resume_download').exists()
+        assert not (work / 'url_downloads').exists()
 
         # the pickled call: not made, one line
         calls = tmp_path / 'c'
@@ -985,9 +985,31 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
                               resume=str(www / 'epoch_1.pth'),
                               cfg_options={'load_from': f'{base}/gone.pth'})
         assert runner.cfg.load_from == str(www / 'epoch_1.pth')
-        assert not (tmp_path / 'r' / 'resume_download').exists()
+        assert not (tmp_path / 'r' / 'url_downloads').exists()
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
+
+def test_url_downloads_folder(tmp_path):
+    """A URL checkpoint's download goes to <work_dir>/url_downloads/ (named
+    resume_download/ also for load_from, which is no resume). A
+    resume_download/ an earlier version left (a download kept after a run
+    failed before its first checkpoint, which the log said to --resume)
+    is an ordinary folder: its file is no download of this run (not
+    removed after the first checkpoint), nor a checkpoint of the work
+    dir's."""
+    from openselfsup.utils.checkpoint_files import (
+        find_resumable_checkpoint, is_url_download, url_download_path)
+    url = 'https://example.org/run/epoch_1.pth'
+    path = url_download_path(str(tmp_path), url)
+    assert os.path.dirname(path) == str(tmp_path / 'url_downloads')
+    assert os.path.basename(path).endswith('_epoch_1.pth')
+    assert is_url_download(path, str(tmp_path))
+    old = tmp_path / 'resume_download' / os.path.basename(path)
+    old.parent.mkdir()
+    torch.save({'meta': {'epoch': 1, 'iter': 1}}, old)
+    assert not is_url_download(str(old), str(tmp_path))
+    assert find_resumable_checkpoint(str(tmp_path)) is None
+
 
 def test_a_refused_url_start_leaves_no_work_dir(synthetic_root, tmp_path,
                                                monkeypatch):

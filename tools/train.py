@@ -21,6 +21,7 @@ import sys
 from openselfsup.config import CfgOptionsAction
 
 from openselfsup.utils import run_cli
+from openselfsup.utils.checkpoint_files import URL_DOWNLOADS
 
 
 def parse_args(argv):
@@ -36,7 +37,7 @@ def parse_args(argv):
                    help='resume from the latest complete checkpoint in the '
                    'work dir, or from CHECKPOINT (a checkpoint file, or a '
                    'work dir: its latest complete one; an http(s) URL, '
-                   'downloaded into the work dir\'s resume_download/ and '
+                   f'downloaded into the work dir\'s {URL_DOWNLOADS}/ and '
                    'checked as a file, removed once the run saves a '
                    'checkpoint; another URL, s3://..., which MMEngine '
                    'loads, unchecked: the log says what is skipped); none '

@@ -766,7 +766,7 @@ def checkpoint_from_url(cfg: Config) -> List[str]:
     'https://...'`` (or ``--cfg-options load_from=...``; a run that
     resumes from a checkpoint does not read it, and ``cfg.load_from`` is
     then that checkpoint). Download it to a file of the run's own,
-    ``<work_dir>/resume_download/<digest of the URL>_<file name>``
+    ``<work_dir>/url_downloads/<digest of the URL>_<file name>``
     (:func:`~openselfsup.utils.checkpoint_files.url_download_path`:
     :func:`download_checkpoint`), and load it as that local file: with
     every check of a local checkpoint (complete; for ``--resume``, a

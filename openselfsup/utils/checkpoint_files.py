@@ -217,8 +217,11 @@ def is_training_work_dir(folder: str) -> bool:
 #: run's ``load_from`` http(s) URL) downloads its checkpoint into
 #: (:func:`url_download_path`): not the work dir itself, whose
 #: ``epoch_N.pth`` / ``iter_N.pth`` and ``last_checkpoint`` are the run's
-#: own (:func:`find_resumable_checkpoint` reads no subfolder)
-URL_DOWNLOADS = 'resume_download'
+#: own (:func:`find_resumable_checkpoint` reads no subfolder). Named
+#: ``resume_download`` before it held ``load_from``'s too: such a folder
+#: left by an earlier version is an ordinary one now, its file a local
+#: checkpoint (``--resume`` or ``load_from`` it), which no run removes
+URL_DOWNLOADS = 'url_downloads'
 
 
 def is_http_url(path) -> bool:
@@ -233,7 +236,7 @@ def is_http_url(path) -> bool:
 def url_download_path(work_dir: str, url: str) -> str:
     """The file ``--resume URL`` (or ``load_from`` URL) downloads ``url``
     to, in ``work_dir``:
-    ``<work_dir>/resume_download/<16 hex digits of the URL's SHA-256>_<the
+    ``<work_dir>/url_downloads/<16 hex digits of the URL's SHA-256>_<the
     URL's file name>`` (its characters other than letters, digits, ``.``,
     ``_`` and ``-`` made ``_``; at most its last 100), as an absolute path.
     One file per URL and work dir: another URL of the same file name (two
