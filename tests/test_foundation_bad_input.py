@@ -1190,6 +1190,24 @@ def test_import_features_missing_source_before_the_model_stack(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_import_features_missing_paths_file_before_the_model_stack(
+        tmp_path):
+    """A missing ``--paths`` file was found only after the list had been
+    read through mmpretrain's datasets (some 7 s; with no list at the
+    default data root, the list's line instead): it is refused with the
+    source, first, in one line naming the path, none of the stack loaded,
+    nothing written."""
+    source = tmp_path / 'feats.npy'
+    source.write_bytes(b'')  # there: the source is not what is refused
+    paths = tmp_path / 'nope.txt'
+    out = tmp_path / 'out'
+    rc, _, lines, loaded = loaded_modules(
+        _import_argv(source, out) + ['--paths', str(paths)], MODEL_STACK)
+    assert rc == 2 and loaded == [], (rc, loaded, lines)
+    assert lines == [f'error: --paths {paths}: paths not found'], lines
+    assert os.listdir(tmp_path) == ['feats.npy']
+
+
 def test_import_features_unreadable_source_before_the_list(tmp_path,
                                                             monkeypatch):
     """A source this process may not open (another user's 0600 file; the

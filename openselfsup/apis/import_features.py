@@ -280,9 +280,11 @@ def import_features(config: str, source: str, output: str,
         dict: the provenance record (also written), outputs under
         ``outputs``.
     """
-    # the source first: a mistyped path is refused before the list is read
-    # (mmpretrain's datasets, some 6 s of imports)
+    # the source and the paths file first: a mistyped path is refused
+    # before the list is read (mmpretrain's datasets, some 6 s of imports)
     check_feature_file(source)
+    if paths is not None:
+        check_file(paths, 'paths', '--paths')  # read_paths_file's line
     from ..lowshot.features import IMPORTED, unit_norm
     from .extract import (finish_features, open_list, provenance_record,
                           write_outputs)
