@@ -805,3 +805,83 @@ def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
             'fingerprint')):
         knn_eval_checkpoint(str(opaque), str(tmp_path / 'none.pth'),
                             str(out))
+
+
+def test_a_checkpoint_under_another_configs_model_section_is_refused(
+        tmp_path, monkeypatch):
+    """One checkpoint evaluated under two configs whose ``model`` differ in
+    a setting that takes no weights (the data preprocessor's mean and std:
+    other features from the same weights), into one --out-dir, got one
+    output name: the second replaced the first's results without a word.
+    The SHA-1 of the model section is recorded and compared, as at
+    initialisation: the second is refused before the kNN runs, naming
+    both configs and both SHA-1s, the first's files kept; the same config,
+    a copy of it that differs in its comments only, and a JSON written
+    before the section was recorded (which then records it) replace their
+    own. The checkpoint is a freshly built model's weights; the kNN is a
+    stand-in."""
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import config_sha1
+    demo = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), 'configs', 'demo',
+        'hidisc_r18w8_synthetic.py')
+    init_default_scope('openselfsup')
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    ckpt.parent.mkdir()
+    torch.save({'state_dict': MODELS.build(Config.fromfile(demo).model)
+                .state_dict(), 'meta': {'iter': 2}}, str(ckpt))
+    configs = {}
+    for name, text in (('a', ''), ('b', 'model = dict(data_preprocessor='
+                                        'dict(mean=[1.0], std=[2.0]))\n'),
+                       ('comment', '# the same model, said otherwise\n')):
+        configs[name] = tmp_path / name / 'cfg.py'
+        configs[name].parent.mkdir()
+        configs[name].write_text(f'_base_ = [{demo!r}]\n{text}')
+    sha1 = {name: config_sha1(Config.fromfile(str(c)).model.to_dict())
+            for name, c in configs.items()}
+    assert sha1['a'] == sha1['comment'] != sha1['b']
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(getattr(model.data_preprocessor, 'mean', None)),
+        dict(k=1, patch=level, slide=level, patient=level))[1])
+    out = tmp_path / 'knn'
+    _, path = knn_eval_checkpoint(str(configs['a']), str(ckpt), str(out))
+    assert json.load(open(path))['model_config_sha1'] == sha1['a']
+    kept = {f: (out / f).read_bytes() for f in os.listdir(out)}
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
+    assert str(err.value).startswith(
+        f'{path}: holds the kNN results of {ckpt} (SHA-1 ')
+    assert str(err.value).endswith(
+        f'under the model section of {configs["a"]}, not of {configs["b"]} '
+        f'(model config SHA-1: {sha1["a"][:12]} -> {sha1["b"][:12]}); give '
+        'another --out-dir, or delete it to replace them'), str(err.value)
+    assert len(evaluated) == 1
+    assert {f: (out / f).read_bytes() for f in os.listdir(out)} == kept
+    # the same config, as it resolves: a rerun, a copy edited in comments
+    knn_eval_checkpoint(str(configs['a']), str(ckpt), str(out))
+    knn_eval_checkpoint(str(configs['comment']), str(ckpt), str(out))
+    assert len(evaluated) == 3
+    # the same config file under --cfg-options: named once
+    with pytest.raises(InputError, match=re.escape(
+            f'under another model section of {configs["comment"]} (model '
+            f'config SHA-1: {sha1["a"][:12]} -> ')):
+        knn_eval_checkpoint(str(configs['comment']), str(ckpt), str(out),
+                            {'model.data_preprocessor.mean': [3.0],
+                             'model.data_preprocessor.std': [1.0]})
+    # a JSON of before: compared by its checkpoint alone, then recorded
+    old = json.load(open(path))
+    del old['model_config_sha1']
+    open(path, 'w').write(json.dumps(old))
+    knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
+    assert evaluated[-1].flatten().tolist() == [1.0] and len(evaluated) == 4
+    assert json.load(open(path))['model_config_sha1'] == sha1['b']

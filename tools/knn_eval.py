@@ -22,10 +22,12 @@ recorded; one of another architecture is refused with one line naming its
 first mismatched tensors. Results under the output name of another model,
 or of the same model under other kNN settings (another config's knn_eval:
 its splits, data, k), are refused, never replaced (a checkpoint is known
-by its SHA-1, a model at initialisation by its seed, the config's model
-settings and the contents of the files they name; an evaluation also by
-its knn_eval settings, but batch_size and num_workers, and the contents of
-the files they name); a rerun with the same replaces its own.
+by its SHA-1 and the config's model settings, as another pooling or
+out_indices gives other features from the same weights; a model at
+initialisation by its seed, the config's model settings and the contents
+of the files they name; an evaluation also by its knn_eval settings, but
+batch_size and num_workers, and the contents of the files they name); a
+rerun with the same replaces its own.
 """
 import argparse
 import sys

@@ -145,15 +145,18 @@ def _settings_change(there: Dict, here: Dict) -> Optional[str]:
         else key_change(key, old, new)))
 
 
-def _model_from_checkpoint(cfg, checkpoint: str
+def _model_from_checkpoint(model_cfg, checkpoint: str
                            ) -> Tuple[object, str, str]:
-    """The config's model with the checkpoint's weights, the checkpoint
-    file (``checkpoint`` itself, or the one a run's work dir holds:
+    """The model of ``model_cfg`` (the config's ``model`` section as a
+    checkpoint fills it: :func:`~openselfsup.models.open_clip.
+    without_clip_weights`, the weights files of open_clip towers not
+    read, the checkpoint holds every weight) with the checkpoint's
+    weights, the checkpoint file (``checkpoint`` itself, or the one a
+    run's work dir holds:
     :func:`~openselfsup.utils.checkpoint.load_resolved_checkpoint_with_sha1`)
     and the SHA-1 of its bytes (the file is read once, first, also when
     it is picked from a work dir: a missing one fails before the model is
-    built; the weights files of open_clip towers are not read, the
-    checkpoint holds every weight).
+    built).
 
     Raises:
         InputError: the checkpoint is unreadable, a work dir holds no
@@ -162,7 +165,6 @@ def _model_from_checkpoint(cfg, checkpoint: str
     """
     from ..utils.checkpoint import (load_resolved_checkpoint_with_sha1,
                                     state_dict_of)
-    from ..models.open_clip import without_clip_weights
     from ..models.state_dict import load_state
     from ..registry import MODELS
     # the bytes read once: tested complete (in a work dir, to pick the
@@ -172,9 +174,8 @@ def _model_from_checkpoint(cfg, checkpoint: str
         checkpoint, tensors_only=True)
     state = state_dict_of(saved, checkpoint)
     del saved
-    # every weight comes from the checkpoint (loaded strictly below): an
-    # open_clip tower's own file (HLSS: the CC12M checkpoint) is not read
-    model = MODELS.build(without_clip_weights(cfg.model))
+    # every weight comes from the checkpoint (loaded strictly below)
+    model = MODELS.build(model_cfg)
     load_state(model, state, checkpoint, "the config's model")
     return model, checkpoint, sha1
 
@@ -200,7 +201,8 @@ def check_own_results(json_path: str, source: str,
     its seed (``checkpoint``: ``random init (seed S)``), its resolved
     config's ``model`` section (``model_config_sha1``,
     :func:`~openselfsup.utils.config_sha1`), wherever its config file
-    lies, and the contents of the local files that section names
+    lies (the section as it resolves: not the file's comments), and the
+    contents of the local files that section names
     (``model_files_sha1``: a pretrained checkpoint, an
     ``embeddings_file``; :func:`~openselfsup.config.named_file_digests`),
     so another file at the same path, or the same relative path from
@@ -209,6 +211,16 @@ def check_own_results(json_path: str, source: str,
     by the seed and ``model_config_sha1``, without those by its
     ``checkpoint`` (a checkpoint's path; an initialisation's seed), as it
     was then.
+
+    A checkpoint evaluated under another config's ``model`` section (one
+    that differs in what takes no weights: a pooling, ``out_indices``,
+    the data preprocessor's mean) gives other features from the same
+    bytes, under the same output name: it is refused alike, by the
+    section's SHA-1 (``model_config_sha1``, as at initialisation; of the
+    section built, :func:`~openselfsup.models.open_clip.
+    without_clip_weights`), the line naming both configs and both SHA-1s.
+    A checkpoint's JSON written before it was recorded is compared by the
+    checkpoint alone, as then (a rerun records it).
 
     The same model evaluated under other kNN settings (another config's
     bank or query split, data root or k, in one ``--out-dir``) gets the
@@ -225,8 +237,8 @@ def check_own_results(json_path: str, source: str,
             (what the JSON's ``checkpoint`` records).
         sha1 (str or None): the checkpoint file's SHA-1 (None at
             initialisation).
-        model_sha1 (str or None): at initialisation, the SHA-1 of the
-            config's ``model`` section (None for a checkpoint).
+        model_sha1 (str or None): the SHA-1 of the config's ``model``
+            section (None: not compared).
         config (str or None): the config's path, named in the message.
         model_files (dict or None): at initialisation, ``{dotted key:
             SHA-1}`` of the files the ``model`` section names (None: not
@@ -236,8 +248,9 @@ def check_own_results(json_path: str, source: str,
 
     Raises:
         InputError: the file holds the results of another checkpoint or
-            model, or of this one under other kNN settings (or is no kNN
-            results file).
+            model, of this checkpoint under another ``model`` section, or
+            of either under other kNN settings (or is no kNN results
+            file).
     """
     if not os.path.isfile(json_path):
         return
@@ -258,13 +271,15 @@ def check_own_results(json_path: str, source: str,
         files = ({}, {})
     if sha1 and before_sha1:  # two checkpoints: the same bytes
         same = before_sha1 == sha1
-    elif model_sha1 and before_model:  # two initialisations: the same model
+    elif model_sha1 and before_model and not (sha1 or before_sha1):
+        # two initialisations: the same model
         same = before == source and before_model == model_sha1 and \
             files[0] == files[1]
     else:  # a record of a path or a seed only
         same = before == source
     if same:
-        _check_same_settings(json_path, record, settings, config)
+        _check_same_settings(json_path, record, settings, config,
+                             model_sha1)
         return
     # the files whose contents differ, named on both sides
     there, here = (f if isinstance(f, dict) else {} for f in files)
@@ -282,28 +297,37 @@ def check_own_results(json_path: str, source: str,
 
 def _check_same_settings(json_path: str, record: dict,
                          settings: Optional[Tuple[Dict, Dict[str, str]]],
-                         config: Optional[str]) -> None:
+                         config: Optional[str],
+                         model_sha1: Optional[str] = None) -> None:
     """Refuse to replace the results of this model (``record``, the JSON
-    at ``json_path``) that were evaluated under other kNN settings than
-    ``settings`` (:func:`knn_settings`) of ``config``; a record without
-    them (written before they were recorded), or no ``settings``: not
+    at ``json_path``) that were evaluated under another ``model`` section
+    than the one of SHA-1 ``model_sha1`` (a checkpoint's weights in
+    another model) or under other kNN settings than ``settings``
+    (:func:`knn_settings`) of ``config``, the model first; a record
+    without them (written before they were recorded), or None here: not
     compared."""
+    there_model = record.get('model_config_sha1')
     there = record.get('knn_settings')
-    if settings is None or not isinstance(there, dict):
-        return
-    there_files = record.get('knn_files_sha1')
-    there_files = there_files if isinstance(there_files, dict) else {}
-    here, here_files = settings
+    change = None
+    if model_sha1 and there_model and there_model != model_sha1:
+        change = key_change('model config SHA-1', there_model, model_sha1,
+                            lambda v: str(v)[:12])
+        other, the = 'another model section', 'the model section'
+    elif settings is not None and isinstance(there, dict):
+        there_files = record.get('knn_files_sha1')
+        there_files = there_files if isinstance(there_files, dict) else {}
+        here, here_files = settings
 
-    def joined(values: Dict, files: Dict[str, str]) -> Dict:
-        return dict(values, **{f'file.{k}': v for k, v in files.items()})
-    change = _settings_change(joined(there, there_files),
-                              joined(here, here_files))
+        def joined(values: Dict, files: Dict[str, str]) -> Dict:
+            return dict(values, **{f'file.{k}': v for k, v in files.items()})
+        change = _settings_change(joined(there, there_files),
+                                  joined(here, here_files))
+        other, the = 'other kNN settings', 'the kNN settings'
     if change is None:
         return
     before_config = record.get('config')
-    where = (f'other kNN settings of {config}' if before_config == config
-             else f'the kNN settings of {before_config}, not of {config}')
+    where = (f'{other} of {config}' if before_config == config
+             else f'{the} of {before_config}, not of {config}')
     what = _results_of(*(record.get(k) for k in (
         'checkpoint', 'checkpoint_sha1', 'model_config_sha1', 'config')))
     raise InputError(f'{json_path}: holds the kNN results of {what} under '
@@ -359,21 +383,24 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         at initialisation ``random_init_<config>_seed<S>``, naming the
         model) heads the table, the plot and what the command prints; it
         records the config, the checkpoint's path and SHA-1
-        (``checkpoint_sha1``), and at initialisation the seed
+        (``checkpoint_sha1``), the SHA-1 of the resolved config's
+        ``model`` section (``model_config_sha1``; for a checkpoint, of the
+        section as built for it: :func:`~openselfsup.models.open_clip.
+        without_clip_weights`), at initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
-        resolved config's ``model`` section (``model_config_sha1``) and of
-        the local files it names (``model_files_sha1``, ``{dotted key:
-        SHA-1}``); and the kNN settings evaluated under
+        local files the section names (``model_files_sha1``, ``{dotted
+        key: SHA-1}``); and the kNN settings evaluated under
         (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`).
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
             fit the model, a config without ``knn_eval``, a model setting
-            without a fingerprint at initialisation
-            (:func:`~openselfsup.utils.plain_value`), or results of
-            another model, or of this one under other kNN settings, under
-            the output name (:func:`check_own_results`); a ``knn_eval``
-            setting without a fingerprint.
+            without a fingerprint (:func:`~openselfsup.utils.plain_value`;
+            before a checkpoint is read), or results of another model, of
+            this checkpoint in another model, or of either under other
+            kNN settings, under the output name
+            (:func:`check_own_results`); a ``knn_eval`` setting without a
+            fingerprint.
     """
     # the config and the checkpoint's path first, without the model stack
     # (some 8 s of imports): a mistyped path is refused at once
@@ -393,25 +420,33 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)
     from ..evaluation.knn import format_table, knn_title, run_knn
     from ..models.extraction import build_initialised  # registers models
+    from ..models.open_clip import without_clip_weights
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    sha1 = model_sha1 = model_files = None
+    sha1 = model_files = None
+    if checkpoint is not None:
+        # the model a checkpoint's weights fill, as it is built: an
+        # open_clip tower's own files (HLSS: the CC12M checkpoint, the
+        # text tower) are neither read nor part of what it is
+        without_clip_weights(cfg.model)
+    try:  # the model's settings identify it: two configs of one name at
+        # initialisation, one checkpoint's weights in two models (what takes
+        # no weights: a pooling, out_indices), in one --out-dir
+        model_sha1 = config_sha1(cfg.model.to_dict(), 'model')
+    except InputError as exc:  # a value without a fingerprint
+        raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
         model = None
-        # the config in the name: several models' baselines share a folder;
-        # the model's settings identify it (two configs of one name)
+        # the config in the name: several models' baselines share a folder
         name = os.path.splitext(os.path.basename(config))[0]
         stem = f'random_init_{name}_seed{seed}'
-        try:
-            model_sha1 = config_sha1(cfg.model.to_dict(), 'model')
-        except InputError as exc:  # a value without a fingerprint
-            raise InputError(f'{config}: {exc}') from None
         # and the files it names (a pretrained checkpoint, embeddings), by
         # their contents: the same path may hold another file, or be
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
         # a run's work dir: its last complete checkpoint
-        model, checkpoint, sha1 = _model_from_checkpoint(cfg, checkpoint)
+        model, checkpoint, sha1 = _model_from_checkpoint(cfg.model,
+                                                         checkpoint)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
@@ -425,8 +460,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
     check_writable(json_path)
     # what identifies a checkpoint: its bytes, sha1 (two runs' epoch_10.pth
-    # share a file name, a retraining's and the run it wrote over a path)
-    # and under which kNN settings (another config's split, data or k)
+    # share a file name, a retraining's and the run it wrote over a path),
+    # in which model (model_sha1) and under which kNN settings (another
+    # config's split, data or k)
     check_own_results(json_path, source, sha1, model_sha1,
                       os.path.abspath(config), model_files, settings)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
@@ -442,8 +478,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['config'] = os.path.abspath(config)
     res['checkpoint'] = source
     res['checkpoint_sha1'] = sha1
-    if model_sha1:  # at initialisation
-        res['model_config_sha1'] = model_sha1
+    res['model_config_sha1'] = model_sha1
+    if checkpoint is None:  # the files a checkpoint's weights replace
         res['model_files_sha1'] = model_files
     res['knn_settings'], res['knn_files_sha1'] = settings
     # one name for every output, the files' stem (the config's name at
