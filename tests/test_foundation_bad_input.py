@@ -1143,22 +1143,48 @@ def test_knn_eval_random_init_without_out_dir_before_the_model_stack():
                      '--out-dir'], lines
 
 
-@pytest.mark.parametrize('case', ['missing file', 'work dir', 'config'])
+def _damaged_checkpoint(path):
+    """A zip at ``path`` whose directory reads but whose member's bytes
+    were changed after it was written: its CRC does not check."""
+    import zipfile
+    with zipfile.ZipFile(path, 'w') as zf:  # stored: the bytes as given
+        zf.writestr('archive/data.pkl', b'weights' * 64)
+    data = bytearray(path.read_bytes())
+    data[data.index(b'weights') + 3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() == 'archive/data.pkl'
+
+
+@pytest.mark.parametrize('case', ['missing file', 'work dir', 'config',
+                                  'damaged work dir', 'damaged file'])
 def test_knn_eval_bad_paths_are_refused_before_the_model_stack(tmp_path,
                                                                case):
     """A missing checkpoint, a run's work dir without a complete one, and
     an unreadable config were refused by ``knn_eval_checkpoint`` after it
     had imported the datasets, evaluation and models (some 8 s); the same
-    lines now come with none of the stack loaded, nothing written."""
+    lines now come with none of the stack loaded, nothing written. So do
+    a work dir whose checkpoints are damaged inside (their zip directories
+    read, a CRC does not: the cheap test passed them) and such a file: the
+    checkpoint is read, every CRC tested, before the stack (the read that
+    is then loaded and hashed, once)."""
     config, ckpt = KNN_DEMO, tmp_path / 'nope.pth'
     expected = f'error: {ckpt}: checkpoint not found'
-    if case == 'work dir':  # a checkpoint cut short: no zip directory
+    if case in ('work dir', 'damaged work dir'):
         ckpt = tmp_path / 'run'
         ckpt.mkdir()
-        (ckpt / 'iter_2.pth').write_bytes(b'PK\x03\x04 cut short')
+        if case == 'work dir':  # a checkpoint cut short: no zip directory
+            (ckpt / 'iter_2.pth').write_bytes(b'PK\x03\x04 cut short')
+        else:
+            _damaged_checkpoint(ckpt / 'iter_2.pth')
         expected = (f'error: {ckpt}: a folder without a complete training '
                     'checkpoint (epoch_N.pth / iter_N.pth); give a '
                     'checkpoint file or train this run first')
+    elif case == 'damaged file':
+        ckpt = tmp_path / 'iter_2.pth'
+        _damaged_checkpoint(ckpt)
+        expected = (f'error: {ckpt}: not a readable PyTorch checkpoint '
+                    '(truncated, or not written by torch.save)')
     elif case == 'config':
         config = tmp_path / 'bad.py'
         config.write_text('knn_eval = dict(\n')

@@ -16,8 +16,7 @@ from typing import Dict, Optional, Tuple
 from ..config import (UNSET, file_contents_change, first_difference,
                       key_change, load_config, named_file_digests,
                       recorded_settings)
-from ..utils import (InputError, check_file, check_writable, config_sha1,
-                     save_set)
+from ..utils import InputError, check_writable, config_sha1, save_set
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -53,25 +52,6 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
     if random_init and out_dir is None:
         raise InputError('kNN on a model at its initialisation: give '
                          '--out-dir')
-
-
-def _check_checkpoint_path(checkpoint: str) -> None:
-    """Refuse a checkpoint that is not there, without torch: a missing
-    file, an empty path, or a run's work dir without a checkpoint whose zip
-    directory reads (:func:`~openselfsup.utils.checkpoint_files.
-    resolve_checkpoint` with :func:`~openselfsup.utils.checkpoint_files.
-    has_zip_directory`, its last bytes: a file cut short while it was
-    written has none), the lines the loader gives. The file's contents,
-    every CRC, are tested when it is read, once
-    (:func:`_model_from_checkpoint`): here a multi-GB checkpoint would be
-    read twice.
-
-    Raises:
-        InputError: as above.
-    """
-    from ..utils.checkpoint_files import has_zip_directory, resolve_checkpoint
-    check_file(resolve_checkpoint(checkpoint, is_complete=has_zip_directory),
-               'checkpoint')
 
 
 def levels_figure(results: Dict[str, Dict[str, float]], title: str = ''):
@@ -145,39 +125,32 @@ def _settings_change(there: Dict, here: Dict) -> Optional[str]:
         else key_change(key, old, new)))
 
 
-def _model_from_checkpoint(model_cfg, checkpoint: str
-                           ) -> Tuple[object, str, str]:
+def _model_from_checkpoint(model_cfg, checkpoint: str, held: list):
     """The model of ``model_cfg`` (the config's ``model`` section as a
     checkpoint fills it: :func:`~openselfsup.models.open_clip.
     without_clip_weights`, the weights files of open_clip towers not
-    read, the checkpoint holds every weight) with the checkpoint's
-    weights, the checkpoint file (``checkpoint`` itself, or the one a
-    run's work dir holds:
-    :func:`~openselfsup.utils.checkpoint.load_resolved_checkpoint_with_sha1`)
-    and the SHA-1 of its bytes (the file is read once, first, also when
-    it is picked from a work dir: a missing one fails before the model is
-    built).
+    read, the checkpoint holds every weight) with the weights of the
+    checkpoint file ``checkpoint``, loaded from the buffer of its bytes
+    that ``held`` holds (read and tested complete before the model stack
+    was imported, hashed for its results:
+    :func:`~openselfsup.utils.checkpoint_files.read_resolved_checkpoint`;
+    taken from the list, so that its bytes are dropped once loaded, not
+    kept while the model is built).
 
     Raises:
-        InputError: the checkpoint is unreadable, a work dir holds no
-            complete one, or its tensors do not fit the model (one line:
-            the first missing, unexpected and differently shaped tensors).
+        InputError: the checkpoint does not load with ``weights_only=True``,
+            or its tensors do not fit the model (one line: the first
+            missing, unexpected and differently shaped tensors).
     """
-    from ..utils.checkpoint import (load_resolved_checkpoint_with_sha1,
-                                    state_dict_of)
+    from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
     from ..models.state_dict import load_state
     from ..registry import MODELS
-    # the bytes read once: tested complete (in a work dir, to pick the
-    # checkpoint), loaded and hashed (what identifies the checkpoint in its
-    # results, check_own_results)
-    checkpoint, saved, sha1 = load_resolved_checkpoint_with_sha1(
-        checkpoint, tensors_only=True)
-    state = state_dict_of(saved, checkpoint)
-    del saved
+    state = state_dict_of(load_checkpoint_bytes(
+        held.pop(), checkpoint, tensors_only=True), checkpoint)
     # every weight comes from the checkpoint (loaded strictly below)
     model = MODELS.build(model_cfg)
     load_state(model, state, checkpoint, "the config's model")
-    return model, checkpoint, sha1
+    return model
 
 
 def check_own_results(json_path: str, source: str,
@@ -364,10 +337,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
             dict(bank=..., query=..., k=..., temperature=...,
             aggregation=...)``).
         checkpoint (str or None): a checkpoint of that model, or a run's
-            work dir (its last complete checkpoint), loaded with
-            ``weights_only=True`` and hashed from one read of its bytes,
-            the read that tested it complete in a work dir
-            (``utils.checkpoint.load_resolved_checkpoint_with_sha1``).
+            work dir (its last complete checkpoint), read once, before
+            the model stack is imported: its bytes tested complete (every
+            CRC; in a work dir, the test that picks it) and hashed
+            (``utils.checkpoint_files.read_resolved_checkpoint``), then
+            loaded with ``weights_only=True``.
             ``None``: evaluate the model at its initialisation (random, or
             the pretrained weights the config names: the baseline training
             must beat); ``out_dir`` is then required.
@@ -413,8 +387,17 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         settings = knn_settings(cfg.knn_eval.to_dict())
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
+    sha1 = model_files = None
     if checkpoint is not None:
-        _check_checkpoint_path(checkpoint)
+        # the checkpoint whole (in a run's work dir, the one it picks),
+        # every CRC tested, before the model stack: a missing, unreadable
+        # or damaged one is refused at once. These bytes are those loaded
+        # and hashed: the file is read once, here, not tested cheaply here
+        # (its zip directory: a damaged member passed) and read later
+        from ..utils.checkpoint_files import read_resolved_checkpoint
+        checkpoint, buffer, sha1 = read_resolved_checkpoint(checkpoint)
+        held = [buffer]  # taken by the load: not kept while the model runs
+        del buffer
     from mmengine.registry import init_default_scope
 
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)
@@ -422,7 +405,6 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     from ..models.extraction import build_initialised  # registers models
     from ..models.open_clip import without_clip_weights
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    sha1 = model_files = None
     if checkpoint is not None:
         # the model a checkpoint's weights fill, as it is built: an
         # open_clip tower's own files (HLSS: the CC12M checkpoint, the
@@ -444,9 +426,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
-        # a run's work dir: its last complete checkpoint
-        model, checkpoint, sha1 = _model_from_checkpoint(cfg.model,
-                                                         checkpoint)
+        model = _model_from_checkpoint(cfg.model, checkpoint, held)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:

@@ -40,8 +40,6 @@ starts without the training stack (mmpretrain, mmcv) that
 """
 import contextlib
 import copyreg
-import hashlib
-import io
 import os
 import pickle
 import re
@@ -50,8 +48,8 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .checkpoint_files import (is_complete_archive, is_complete_checkpoint,
-                               resolve_checkpoint)
+from .checkpoint_files import (is_complete_checkpoint, not_a_checkpoint,
+                               read_checkpoint)
 from .errors import InputError, first_line
 from .io import check_file
 
@@ -148,12 +146,7 @@ def check_checkpoint_file(path: str) -> None:
     """
     check_file(path, 'checkpoint')
     if not is_complete_checkpoint(path):
-        raise _not_a_checkpoint(path)
-
-
-def _not_a_checkpoint(path: str) -> InputError:
-    return InputError(f'{path}: not a readable PyTorch checkpoint '
-                      '(truncated, or not written by torch.save)')
+        raise not_a_checkpoint(path)
 
 
 def load_checkpoint_file(path: str, map_location='cpu',
@@ -208,81 +201,26 @@ def load_checkpoint_with_sha1(path: str, map_location='cpu',
         InputError: as :func:`load_checkpoint_file`, and a file this
             process may not read (one line with the system's reason).
     """
-    register_safe_globals()
-    check_file(path, 'checkpoint')
-    buffer, sha1 = _read_with_sha1(path)
-    if not is_complete_archive(buffer):
-        raise _not_a_checkpoint(path)
-    return _torch_load(buffer, path, map_location, tensors_only), sha1
+    buffer, sha1 = read_checkpoint(path)
+    return load_checkpoint_bytes(buffer, path, map_location,
+                                 tensors_only), sha1
 
 
-def load_resolved_checkpoint_with_sha1(path: str, flag: str = '',
-                                       map_location='cpu',
-                                       tensors_only: bool = False
-                                       ) -> Tuple[str, dict, str]:
-    """:func:`load_checkpoint_with_sha1` of the checkpoint ``path`` names:
-    a file, or a run's work dir (the checkpoint
-    :func:`~openselfsup.utils.checkpoint_files.resolve_checkpoint` picks:
-    ``last_checkpoint``'s if complete, else the newest complete one). In a
-    work dir the completeness test that picks the file reads the bytes
-    that are then hashed and loaded: the file is read once, where
-    resolving it, then loading it, read it twice. The bytes of a file
-    found incomplete are dropped at once.
-
-    Args:
-        path (str): a checkpoint file or a run's work dir.
-        flag (str): as :func:`resolve_checkpoint` (heads the message about
-            an empty path).
-        map_location, tensors_only: as :func:`load_checkpoint_file`.
-
-    Returns:
-        tuple: (the checkpoint file, the checkpoint, the hex SHA-1 of the
-        file's bytes).
+def load_checkpoint_bytes(buffer, path: str, map_location='cpu',
+                          tensors_only: bool = False) -> dict:
+    """``torch.load`` the bytes of the checkpoint ``path`` (a buffer,
+    read and tested complete: :func:`~openselfsup.utils.checkpoint_files.
+    read_checkpoint`, :func:`~openselfsup.utils.checkpoint_files.
+    read_resolved_checkpoint`) safely, as :func:`load_checkpoint_file`
+    (``map_location``, ``tensors_only``); a failure is one line naming
+    ``path``.
 
     Raises:
-        InputError: as :func:`resolve_checkpoint` and
-            :func:`load_checkpoint_with_sha1`.
+        InputError: objects that are not allow-listed (and
+            ``tensors_only`` is False), or bytes torch cannot load.
     """
-    kept = {}
-
-    def complete(candidate: str) -> bool:
-        # is_complete_checkpoint's test (a file that cannot be read is not
-        # complete), keeping the bytes of the file it passes
-        kept.clear()
-        try:
-            buffer, sha1 = _read_with_sha1(candidate)
-        except InputError:
-            return False
-        if not is_complete_archive(buffer):
-            return False
-        kept[candidate] = buffer, sha1
-        return True
-    found = resolve_checkpoint(path, flag, is_complete=complete)
-    if found not in kept:  # a file given: not tested yet
-        return (found, *load_checkpoint_with_sha1(found, map_location,
-                                                   tensors_only))
     register_safe_globals()
-    buffer, sha1 = kept.pop(found)
-    return found, _torch_load(buffer, found, map_location, tensors_only), \
-        sha1
-
-
-def _read_with_sha1(path: str) -> Tuple[io.BytesIO, str]:
-    """The bytes of the file ``path`` (a buffer) and their SHA-1, from one
-    read.
-
-    Raises:
-        InputError: a file this process may not read (one line with the
-            system's reason).
-    """
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError as exc:  # another user's 0600 file, an I/O error
-        raise InputError(f'{path}: cannot read the checkpoint '
-                         f'({exc.strerror or exc})') from None
-    # the buffer shares data's bytes: no copy
-    return io.BytesIO(data), hashlib.sha1(data).hexdigest()
+    return _torch_load(buffer, path, map_location, tensors_only)
 
 
 def _torch_load(source, path: str, map_location, tensors_only: bool,

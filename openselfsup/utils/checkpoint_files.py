@@ -1,17 +1,21 @@
 """Training checkpoints as files, without torch: whether one is complete,
-which one of a work dir ``--resume`` continues from, and whether a folder
-is a training work dir. The launchers' ``tools/train.py --check-config``
-runs these before they start any process, and imports no torch
-(:mod:`openselfsup.utils.checkpoint` reads the checkpoints' contents).
+which one of a work dir ``--resume`` continues from, its bytes read once
+(tested complete and hashed, for a reader that loads them after it has
+imported torch), and whether a folder is a training work dir. The
+launchers' ``tools/train.py --check-config`` runs these before they start
+any process, and imports no torch (:mod:`openselfsup.utils.checkpoint`
+reads the checkpoints' contents).
 """
 import glob
 import hashlib
+import io
 import os
 import re
 import zipfile
 from typing import BinaryIO, Callable, List, Optional, Tuple
 
 from .errors import InputError
+from .io import check_file
 
 
 #: the file :func:`is_complete_checkpoint` last found complete: its
@@ -77,6 +81,91 @@ def has_zip_directory(path: str) -> bool:
             return True
     except (zipfile.BadZipFile, OSError, EOFError):
         return False
+
+
+def not_a_checkpoint(path: str) -> InputError:
+    """The refusal of a file that is not a complete ``torch.save`` zip."""
+    return InputError(f'{path}: not a readable PyTorch checkpoint '
+                      '(truncated, or not written by torch.save)')
+
+
+def read_with_sha1(path: str) -> Tuple[io.BytesIO, str]:
+    """The bytes of the file ``path`` (a buffer) and their SHA-1, from one
+    read.
+
+    Raises:
+        InputError: a file this process may not read (one line with the
+            system's reason).
+    """
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError as exc:  # another user's 0600 file, an I/O error
+        raise InputError(f'{path}: cannot read the checkpoint '
+                         f'({exc.strerror or exc})') from None
+    # the buffer shares data's bytes: no copy
+    return io.BytesIO(data), hashlib.sha1(data).hexdigest()
+
+
+def read_checkpoint(path: str) -> Tuple[io.BytesIO, str]:
+    """The bytes of the checkpoint file ``path`` (a buffer to load, e.g.
+    :func:`openselfsup.utils.checkpoint.load_checkpoint_bytes`), tested
+    complete (:func:`is_complete_archive`: every CRC), and their SHA-1,
+    from one read; without torch.
+
+    Raises:
+        InputError: a missing file or a folder, a file this process may
+            not read, or one that is not a complete ``torch.save`` zip.
+    """
+    check_file(path, 'checkpoint')
+    buffer, sha1 = read_with_sha1(path)
+    if not is_complete_archive(buffer):
+        raise not_a_checkpoint(path)
+    return buffer, sha1
+
+
+def read_resolved_checkpoint(path: str, flag: str = ''
+                             ) -> Tuple[str, io.BytesIO, str]:
+    """:func:`read_checkpoint` of the checkpoint ``path`` names: a file, or
+    a run's work dir (the checkpoint :func:`resolve_checkpoint` picks:
+    ``last_checkpoint``'s if complete, else the newest complete one). In a
+    work dir the completeness test that picks the file is the read whose
+    bytes are returned: the file is read once, where resolving it, then
+    reading it, read it twice. The bytes of a file found incomplete are
+    dropped at once. Without torch: a command can test a checkpoint whole
+    before it imports the model stack, and load these bytes after.
+
+    Args:
+        path (str): a checkpoint file or a run's work dir.
+        flag (str): as :func:`resolve_checkpoint` (heads the message about
+            an empty path).
+
+    Returns:
+        tuple: (the checkpoint file, a buffer of its bytes, their hex
+        SHA-1).
+
+    Raises:
+        InputError: as :func:`resolve_checkpoint` and
+            :func:`read_checkpoint`.
+    """
+    kept = {}
+
+    def complete(candidate: str) -> bool:
+        # is_complete_checkpoint's test (a file that cannot be read is not
+        # complete), keeping the bytes of the file it passes
+        kept.clear()
+        try:
+            buffer, sha1 = read_with_sha1(candidate)
+        except InputError:
+            return False
+        if not is_complete_archive(buffer):
+            return False
+        kept[candidate] = buffer, sha1
+        return True
+    found = resolve_checkpoint(path, flag, is_complete=complete)
+    if found not in kept:  # a file given: not tested yet
+        return (found, *read_checkpoint(found))
+    return (found, *kept.pop(found))
 
 
 def checkpoint_step(path: str) -> Optional[Tuple[str, int]]:
