@@ -313,6 +313,23 @@ def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
     return found[1] if found else None
 
 
+@functools.lru_cache(maxsize=None)
+def _mmengine_class(module: str, name: str) -> Optional[ast.ClassDef]:
+    """The class ``name`` of MMEngine's ``mmengine/runner/<module>.py``,
+    parsed with ``ast`` from its source, not imported (``mmengine.runner``
+    loads torch: 3-6 s); None where the source cannot be read."""
+    import mmengine
+    path = os.path.join(os.path.dirname(mmengine.__file__), 'runner',
+                        f'{module}.py')
+    try:
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    return next((node for node in tree.body if isinstance(node, ast.ClassDef)
+                 and node.name == name), None)
+
+
 def _runner_source_keys() -> Tuple[set, set]:
     """``(arguments of Runner.__init__, keys its methods read with
     self.cfg.get)`` of MMEngine's ``Runner``, read from its source file
@@ -320,35 +337,24 @@ def _runner_source_keys() -> Tuple[set, set]:
     mistyped top-level key would otherwise take that long to report. Falls
     back to importing the class (arguments only) where the source cannot be
     read."""
-    import ast
-
-    import mmengine
-    path = os.path.join(os.path.dirname(mmengine.__file__), 'runner',
-                        'runner.py')
-    try:
-        with open(path, encoding='utf-8') as f:
-            tree = ast.parse(f.read())
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        tree = None
-    for node in tree.body if tree else ():
-        if isinstance(node, ast.ClassDef) and node.name == 'Runner':
-            args, read = set(), set()
-            for fn in node.body:
-                if isinstance(fn, ast.FunctionDef) and fn.name == '__init__':
-                    a = fn.args
-                    args = {x.arg for x in a.posonlyargs + a.args
-                            + a.kwonlyargs} - {'self'}
-            for call in ast.walk(node):  # self.cfg.get('key', ...)
-                f = getattr(call, 'func', None)
-                if (isinstance(call, ast.Call) and call.args
-                        and isinstance(f, ast.Attribute) and f.attr == 'get'
-                        and isinstance(f.value, ast.Attribute)
-                        and f.value.attr == 'cfg'
-                        and isinstance(call.args[0], ast.Constant)
-                        and isinstance(call.args[0].value, str)):
-                    read.add(call.args[0].value)
-            if args:
-                return args, read
+    node = _mmengine_class('runner', 'Runner')
+    args, read = set(), set()
+    for fn in node.body if node is not None else ():
+        if isinstance(fn, ast.FunctionDef) and fn.name == '__init__':
+            a = fn.args
+            args = {x.arg for x in a.posonlyargs + a.args
+                    + a.kwonlyargs} - {'self'}
+    for call in ast.walk(node) if args else ():  # self.cfg.get('key', ...)
+        f = getattr(call, 'func', None)
+        if (isinstance(call, ast.Call) and call.args
+                and isinstance(f, ast.Attribute) and f.attr == 'get'
+                and isinstance(f.value, ast.Attribute)
+                and f.value.attr == 'cfg'
+                and isinstance(call.args[0], ast.Constant)
+                and isinstance(call.args[0].value, str)):
+            read.add(call.args[0].value)
+    if args:
+        return args, read
     import inspect
 
     from mmengine.runner import Runner
@@ -546,11 +552,62 @@ def _registered(type_name: str):
 
 
 #: top-level dicts MMEngine's Runner builds without a ``type``: what takes
-#: their keys (``train_dataloader.prefetch_factor``: torch's DataLoader)
+#: their keys (``train_dataloader.prefetch_factor``: torch's DataLoader;
+#: ``train_cfg``: the loop its ``by_epoch`` chooses, :func:`_untyped`)
 _UNTYPED = {'train_dataloader': 'torch.utils.data.DataLoader',
             'val_dataloader': 'torch.utils.data.DataLoader',
             'test_dataloader': 'torch.utils.data.DataLoader',
             'train_cfg': 'EpochBasedTrainLoop'}
+
+#: MMEngine's training loops (``mmengine/runner/loops.py``), which no
+#: registry of the project's scope registers another class under: their
+#: arguments are read from MMEngine's source (:func:`_loop_arguments`), so
+#: that a mistyped ``train_cfg`` key is refused without importing torch
+#: and the model stack (the registries' lookup imports mmpretrain: 6-7 s)
+_MMENGINE_LOOPS = ('EpochBasedTrainLoop', 'IterBasedTrainLoop')
+
+
+def _untyped(where: str, node: Any) -> str:
+    """What the Runner builds from the dict ``node`` at ``where`` (a key
+    of :data:`_UNTYPED`) that names no ``type``. ``train_cfg``: MMEngine's
+    ``Runner.build_train_loop`` pops ``by_epoch`` and builds an
+    ``EpochBasedTrainLoop`` where it is true, an ``IterBasedTrainLoop``
+    where false (a dict without it fails there: taken as an epoch loop
+    unless it holds ``max_iters``)."""
+    if where != 'train_cfg':
+        return _UNTYPED[where]
+    by_epoch = node.get('by_epoch', 'max_iters' not in node)
+    return 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
+
+
+@functools.lru_cache(maxsize=None)
+def _loop_arguments(name: str) -> Optional[Dict[str, Any]]:
+    """The keyword arguments (name: default, ``inspect.Parameter.empty``
+    where none) of :data:`_MMENGINE_LOOPS`' ``name``, read from MMEngine's
+    source; None for another name, or where the source cannot be read or
+    its ``__init__`` holds what ``ast`` cannot tell (``**kwargs``, a
+    default that is not a literal): then the class is imported."""
+    import inspect
+    node = _mmengine_class('loops', name) if name in _MMENGINE_LOOPS \
+        else None
+    init = next((fn for fn in node.body if isinstance(fn, ast.FunctionDef)
+                 and fn.name == '__init__'), None) if node else None
+    if init is None or init.args.vararg or init.args.kwarg:
+        return None
+    a = init.args
+    params = (a.posonlyargs + a.args)[1:]  # not self
+    defaults = [inspect.Parameter.empty] * (len(params) - len(a.defaults)) \
+        + list(a.defaults) + [inspect.Parameter.empty if d is None else d
+                              for d in a.kw_defaults]
+    names = {}
+    for param, default in zip(params + a.kwonlyargs, defaults):
+        if isinstance(default, ast.AST):
+            try:
+                default = ast.literal_eval(default)
+            except ValueError:
+                return None
+        names[param.arg] = default
+    return names
 
 
 def _resolve(name: str):
@@ -650,14 +707,19 @@ def _argument_names(where: str, node: Any,
         names.pop('parameters', None)
         return {**names, 'type': 'norm'}
     name = cfg_options.get(f'{where}.type', node.get('type'))
-    if name is None and where in _UNTYPED:
-        name = _UNTYPED[where]
-        if where == 'train_cfg' and 'max_iters' in node:
-            name = 'IterBasedTrainLoop'
+    untyped = name is None and where in _UNTYPED
+    if untyped:
+        name = _untyped(where, node)
     if not isinstance(name, str):
         return None
-    built = _resolve(name)
-    names = None if built is None else _keyword_names(built, node)
+    names = _loop_arguments(name)
+    if names is not None:
+        names = dict(names)  # (the cached dict stays as read)
+        if untyped:  # what the Runner pops before it builds the loop
+            names['by_epoch'] = name == 'EpochBasedTrainLoop'
+    else:
+        built = _resolve(name)
+        names = None if built is None else _keyword_names(built, node)
     if names is not None:  # keys the builder takes out before the class
         names.setdefault('type', name)
         last = where.rpartition('.')[2]
