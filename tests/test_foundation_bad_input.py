@@ -508,6 +508,11 @@ RUN_VALUE_CASES = [
     ('param_scheduler.0.eta_min', 'x', True),
     ('param_scheduler.0.eta_min', None, False),
     ('param_scheduler.0.by_epoch', 'no', True),
+    # any true value converts: 'false' was a per-iteration schedule
+    ('param_scheduler.0.convert_to_iter_based', 'false', True),
+    ('param_scheduler.0.convert_to_iter_based', None, True),
+    ('param_scheduler.0.convert_to_iter_based', True, False),
+    ('param_scheduler.0.convert_to_iter_based', 0, False),  # a truth
     ('param_scheduler.0.milestones', [6, 'x'], True),
     ('param_scheduler.0.milestones', (6, 8), False),
     ('param_scheduler.0.milestones', [6.0, 8], False),  # steps 6 and 8

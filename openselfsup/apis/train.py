@@ -277,6 +277,9 @@ RUN_VALUES = (
       'a list of non-negative integers')),
     ('param_scheduler.*.gamma', _NUMBER),
     ('param_scheduler.*.by_epoch', _FLAG),
+    # MMEngine's scheduler builder converts for any true value: 'false'
+    # (a string) was a schedule stepped per iteration
+    ('param_scheduler.*.convert_to_iter_based', _FLAG),
 )
 
 
