@@ -1038,6 +1038,107 @@ def parse_cfg_options(items, flag: str = '--cfg-options',
     return opts
 
 
+#: the largest seed of numpy's global generator (``np.random.seed``)
+NUMPY_SEED_MAX = 2 ** 32 - 1
+
+
+def _int(value: Any) -> bool:
+    """An int that is not a bool (``True`` is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def numpy_seed(value: Any) -> bool:
+    """Whether numpy's global generator takes ``value`` as its seed: an
+    int (not a bool) from 0 to :data:`NUMPY_SEED_MAX`."""
+    return _int(value) and 0 <= value <= NUMPY_SEED_MAX
+
+
+def check_seed_reach(cfg: Config, world: int,
+                     resumed: Optional[Tuple[str, Any]] = None) -> None:
+    """Refuse a ``randomness.seed`` that numpy takes but the seeds MMEngine
+    derives from it on ``world`` processes pass numpy's bound
+    (:data:`NUMPY_SEED_MAX`): its ``set_random_seed`` seeds numpy with the
+    seed plus the rank where ``diff_rank_seed`` (a ValueError on ranks 1
+    and up only: a multi-GPU job that fails after the launcher started
+    it), and each DataLoader worker (MMEngine's ``worker_init_fn``, where
+    a loader names none of its own) with that process's seed plus
+    ``num_workers * rank + worker id`` (worker 1 already on one process:
+    a failure in the first epoch), for the training loader and, in a run
+    that validates, the validation loader. A seed of None (MMEngine draws
+    one below 2**31) is not checked; its type and range are those of the
+    run values' table (checked before). Torch-free: the launchers'
+    ``--check-config`` runs it (``--check-world``; without it, for one
+    process), the run with its own process count.
+
+    ``resumed``: ``(checkpoint, the seed its meta holds)`` of a run that
+    resumes. MMEngine's ``Runner.resume`` re-seeds with the checkpoint's
+    seed where it is not None and differs from ``randomness.seed``
+    (``set_randomness``: plus the rank with ``diff_rank_seed``), after the
+    DataLoaders were built with the config's seed (checked without
+    ``resumed``): that seed is checked, numpy's range and the rank.
+
+    Raises:
+        InputError: one line naming the seed, the largest seed MMEngine
+            would give numpy and why, and the largest seed that fits (for a
+            checkpoint's: the processes it fits, or a new run).
+    """
+    randomness = cfg.get('randomness')
+    randomness = randomness if isinstance(randomness, dict) else {}
+    seed = randomness.get('seed')
+    last = max(world, 1) - 1  # the highest rank
+    rank_add = last if randomness.get('diff_rank_seed') else 0
+    why = [f'the rank with diff_rank_seed=True: up to {last}'] \
+        if rank_add else []
+    if resumed is not None:
+        path, seed_of_config = resumed[0], seed
+        seed = resumed[1]
+        if seed is None or seed == seed_of_config:
+            return  # MMEngine keeps the config's seed
+        new_run = ('start a new run from its weights, without --resume: '
+                   f'--cfg-options load_from={path} --work-dir NEW_DIR')
+        head = (f'--resume from {path}: its meta holds the seed {seed!r}, '
+                'which MMEngine\'s resume seeds numpy with, in place of '
+                f'randomness.seed = {seed_of_config!r} in {cfg.filename}')
+        if not numpy_seed(seed):
+            raise InputError(f'{head}: numpy takes an integer from 0 to '
+                             f'{NUMPY_SEED_MAX}; {new_run}')
+        if seed + rank_add <= NUMPY_SEED_MAX:
+            return
+        raise InputError(
+            f'{head}: on {world} process(es) up to {seed + rank_add} (the '
+            f'seed, plus {why[0]}), past numpy\'s {NUMPY_SEED_MAX}; resume '
+            f'on at most {NUMPY_SEED_MAX - seed + 1} process(es), or '
+            f'{new_run}')
+    if not _int(seed):
+        return
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg') is not None:
+        loaders.append('val_dataloader')
+    worker_add = 0
+    for name in loaders:
+        loader = cfg.get(name)
+        workers = loader.get('num_workers') if isinstance(loader, dict) \
+            else None
+        if not (_int(workers) and workers > 0) or 'worker_init_fn' in loader:
+            continue
+        add = workers * last + workers - 1
+        if add > worker_add:
+            worker_add = add
+            worker_why = (f'{name}.num_workers ({workers}) x rank + '
+                          f'worker id in its DataLoader workers: up to {add}')
+    if worker_add:
+        why.append(worker_why)
+    reach = seed + rank_add + worker_add
+    if reach <= NUMPY_SEED_MAX:
+        return
+    raise InputError(
+        f'randomness.seed = {seed} in {cfg.filename}: on {world} '
+        f'process(es) MMEngine seeds numpy with up to {reach} (the seed, '
+        f'plus {", plus ".join(why)}), past numpy\'s {NUMPY_SEED_MAX}; use '
+        f'a seed of at most {NUMPY_SEED_MAX - rank_add - worker_add} (fix '
+        'the config or --cfg-options randomness.seed=...)')
+
+
 class CfgOptionsAction(argparse.Action):
     """``--cfg-options`` for an argparse parser, read as
     :func:`parse_cfg_options` reads it: a bad item is one line

@@ -975,6 +975,81 @@ def test_a_seed_mmengine_takes_past_numpys_bound_is_refused_before_the_run(
         check_launch(str(config), opts, data_check=False)
 
 
+def test_a_resumed_checkpoints_seed_is_checked_before_the_run(tmp_path):
+    """MMEngine's resume re-seeds numpy with the seed of the checkpoint's
+    meta where it is not None and differs from randomness.seed (plus the
+    rank with diff_rank_seed; the DataLoaders, built before, keep the
+    config's): a checkpoint saved on one process with 2**32 - 1 and
+    resumed on two failed on rank 1, after the launcher started it; one
+    from another tool holding 2**32 on every rank. Refused by the rule of
+    the config's seed, from the read of the meta the resume's checks make
+    (``resume_notes``), before the runner is built; exactly where
+    MMEngine's own seeding with that seed fails (the reference: its
+    functions, called)."""
+    import torch
+
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+    top = 2 ** 32 - 1
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    cfg = load_config(str(config))
+    ckpt = tmp_path / 'epoch_1.pth'
+
+    def save(seed):
+        torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': seed},
+                    'state_dict': {}}, ckpt)
+    checked = 0
+    for saved in (top, top - 1, top - 2, 7):
+        save(saved)
+        for diff in (True, False):
+            for world in (1, 2, 3):
+                cfg.randomness = dict(seed=0, diff_rank_seed=diff)
+                try:
+                    resume_notes(str(ckpt), cfg, world)
+                    refused = False
+                except InputError:
+                    refused = True
+                case = (saved, diff, world)
+                assert refused == _mmengine_seeds_fail(saved, diff, 0,
+                                                       world), case
+                checked += refused
+    assert checked == 3  # top on 2 and 3 processes, top - 1 on 3
+    # MMEngine keeps the config's seed (checked as the config's) where
+    # the checkpoint's is the same or None
+    cfg.randomness = dict(seed=top, diff_rank_seed=True)
+    save(top)
+    resume_notes(str(ckpt), cfg, 2)
+    save(None)
+    resume_notes(str(ckpt), cfg, 2)
+    cfg.randomness = dict(seed=0, diff_rank_seed=True)
+    save(top)
+    with pytest.raises(InputError, match='^' + re.escape(
+            f'--resume from {ckpt}: its meta holds the seed {top}, which '
+            "MMEngine's resume seeds numpy with, in place of "
+            f'randomness.seed = 0 in {config}: on 2 process(es) up to '
+            f'{top + 1} (the seed, plus the rank with diff_rank_seed=True: '
+            f"up to 1), past numpy's {top}; resume on at most 1 "
+            'process(es), or start a new run from its weights, without '
+            f'--resume: --cfg-options load_from={ckpt} --work-dir '
+            'NEW_DIR') + '$'):
+        resume_notes(str(ckpt), cfg, 2)
+    # through the run: out of numpy's range on any process count, refused
+    # before anything is written
+    save(top + 1)
+    work = tmp_path / 'work'
+    with pytest.raises(InputError, match='^' + re.escape(
+            f'--resume from {ckpt}: its meta holds the seed {top + 1}, '
+            "which MMEngine's resume seeds numpy with, in place of "
+            f'randomness.seed = 0 in {config}: numpy takes an integer from '
+            f'0 to {top}; start a new run')):
+        prepare_config(load_config(str(config)), str(config), str(work),
+                       resume=str(ckpt))
+    assert not work.exists()
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's

@@ -21,8 +21,9 @@ from typing import (Any, Callable, Iterator, List, Optional, Tuple,
 
 from mmengine.config import Config
 
-from ..config import (annotation_path, argument_value, config_dicts,
-                      default_work_dir, load_config, local_file)
+from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
+                      argument_value, check_seed_reach, config_dicts,
+                      default_work_dir, load_config, local_file, numpy_seed)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -194,12 +195,10 @@ _BOOL = (lambda v: isinstance(v, bool), 'True or False')
 _NUMBER = (_number, 'a number')
 _RATE = (lambda v: _number(v) and v >= 0, 'a non-negative number')
 _POSITIVE = (lambda v: _number(v) and v > 0, 'a positive number')
-#: the largest seed of numpy's global generator (``np.random.seed``)
-NUMPY_SEED_MAX = 2 ** 32 - 1
 #: numpy's global seed (MMEngine's ``set_random_seed``) takes 0..2**32-1;
 #: None draws one. What MMEngine adds to it on each process and DataLoader
-#: worker: :func:`check_seed_reach`
-_SEED = (lambda v: v is None or _int(v) and 0 <= v <= NUMPY_SEED_MAX,
+#: worker: :func:`~openselfsup.config.check_seed_reach`
+_SEED = (lambda v: v is None or numpy_seed(v),
          f'an integer from 0 to {NUMPY_SEED_MAX}, or None (a seed drawn at '
          'random)')
 
@@ -481,62 +480,6 @@ def check_run_values(cfg: Config) -> None:
                     f'(fix the config or --cfg-options {key}=...)')
     check_schedules(cfg)
     check_fast_path_values(cfg)
-
-
-def check_seed_reach(cfg: Config, world: int) -> None:
-    """Refuse a ``randomness.seed`` that numpy takes but the seeds MMEngine
-    derives from it on ``world`` processes pass numpy's bound
-    (:data:`NUMPY_SEED_MAX`): its ``set_random_seed`` seeds numpy with the
-    seed plus the rank where ``diff_rank_seed`` (a ValueError on ranks 1
-    and up only: a multi-GPU job that fails after the launcher started
-    it), and each DataLoader worker (MMEngine's ``worker_init_fn``, where
-    a loader names none of its own) with that process's seed plus
-    ``num_workers * rank + worker id`` (worker 1 already on one process:
-    a failure in the first epoch), for the training loader and, in a run
-    that validates, the validation loader. A seed of None (MMEngine draws
-    one below 2**31) is not checked; its type and range are
-    :data:`RUN_VALUES`' (checked before). Torch-free: the launchers'
-    ``--check-config`` runs it (``--check-world``; without it, for one
-    process), the run with its own process count.
-
-    Raises:
-        InputError: one line naming the seed, the largest seed MMEngine
-            would give numpy and why, and the largest seed that fits.
-    """
-    randomness = cfg.get('randomness')
-    seed = randomness.get('seed') if isinstance(randomness, dict) else None
-    if not _int(seed):
-        return
-    last = max(world, 1) - 1  # the highest rank
-    rank_add = last if randomness.get('diff_rank_seed') else 0
-    why = [f'the rank with diff_rank_seed=True: up to {last}'] \
-        if rank_add else []
-    loaders = ['train_dataloader']
-    if cfg.get('val_cfg') is not None:
-        loaders.append('val_dataloader')
-    worker_add = 0
-    for name in loaders:
-        loader = cfg.get(name)
-        workers = loader.get('num_workers') if isinstance(loader, dict) \
-            else None
-        if not (_int(workers) and workers > 0) or 'worker_init_fn' in loader:
-            continue
-        add = workers * last + workers - 1
-        if add > worker_add:
-            worker_add = add
-            worker_why = (f'{name}.num_workers ({workers}) x rank + '
-                          f'worker id in its DataLoader workers: up to {add}')
-    if worker_add:
-        why.append(worker_why)
-    reach = seed + rank_add + worker_add
-    if reach <= NUMPY_SEED_MAX:
-        return
-    raise InputError(
-        f'randomness.seed = {seed} in {cfg.filename}: on {world} '
-        f'process(es) MMEngine seeds numpy with up to {reach} (the seed, '
-        f'plus {", plus ".join(why)}), past numpy\'s {NUMPY_SEED_MAX}; use '
-        f'a seed of at most {NUMPY_SEED_MAX - rank_add - worker_add} (fix '
-        'the config or --cfg-options randomness.seed=...)')
 
 
 def _index_sequence(indices) -> bool:

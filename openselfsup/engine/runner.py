@@ -48,7 +48,8 @@ from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import UNSET, flat_config, key_below, key_change, local_file
+from ..config import (UNSET, check_seed_reach, flat_config, key_below,
+                      key_change, local_file)
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -192,7 +193,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     (:func:`saved_checkpoint`): a training checkpoint (its meta holds the
     epoch and iteration, which backbone weights or a model published
     without its training state lack: MMEngine's resume failed on them with
-    a ``KeyError`` after a screen of missing keys) of ``cfg``'s model
+    a ``KeyError`` after a screen of missing keys) whose seed MMEngine's
+    resume can seed numpy with on ``world`` processes
+    (:func:`~openselfsup.config.check_seed_reach`) of ``cfg``'s model
     (:func:`check_same_model`).
 
     Returns:
@@ -213,7 +216,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         epoch or iteration), which it writes over.
 
     Raises:
-        InputError: not a training checkpoint, or of another model.
+        InputError: not a training checkpoint, a seed out of numpy's reach,
+            or of another model.
     """
     from ..utils.checkpoint import checkpoint_config
     saved = saved_checkpoint(path)
@@ -226,6 +230,10 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'without its training state); resume from a run\'s '
             'epoch_N.pth / iter_N.pth or its work dir (weights alone start '
             'a new run, e.g. through model.backbone.init_cfg)')
+    # the seed MMEngine's resume re-seeds with, checked before the runner
+    # is built (numpy's ValueError on ranks 1 and up, after the launcher
+    # started them)
+    check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
     text = checkpoint_config(saved)
     check_same_model(path, cfg, text)
     notes = []
