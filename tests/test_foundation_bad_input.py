@@ -1173,7 +1173,9 @@ def test_config_mistakes_are_reported_before_the_model_stack_loads(
     and mmcv are imported (about 8 s of every training start-up): the
     script exits with its one line having loaded none of them. (A key
     missing from a dict with a type is looked up in the class that dict
-    builds, an argument it may take: that imports the stack.)"""
+    builds, an argument it may take: that imports the stack, except for
+    MMEngine's training loops: test_a_train_cfg_typo_is_refused_before_
+    the_model_stack_loads.)"""
     for argv in (['tools/train.py', str(tmp_path / 'nope.py')],
                  ['tools/train.py', FSP_DEMO, '--cfg-options',
                   'randomness.sed=3'],
