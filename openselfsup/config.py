@@ -1042,7 +1042,7 @@ def parse_cfg_options(items, flag: str = '--cfg-options',
 NUMPY_SEED_MAX = 2 ** 32 - 1
 
 
-def _int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     """An int that is not a bool (``True`` is an int in Python)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -1050,7 +1050,7 @@ def _int(value: Any) -> bool:
 def numpy_seed(value: Any) -> bool:
     """Whether numpy's global generator takes ``value`` as its seed: an
     int (not a bool) from 0 to :data:`NUMPY_SEED_MAX`."""
-    return _int(value) and 0 <= value <= NUMPY_SEED_MAX
+    return is_int(value) and 0 <= value <= NUMPY_SEED_MAX
 
 
 def check_seed_reach(cfg: Config, world: int,
@@ -1109,7 +1109,7 @@ def check_seed_reach(cfg: Config, world: int,
             f'seed, plus {why[0]}), past numpy\'s {NUMPY_SEED_MAX}; resume '
             f'on at most {NUMPY_SEED_MAX - seed + 1} process(es), or '
             f'{new_run}')
-    if not _int(seed):
+    if not is_int(seed):
         return
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
@@ -1119,7 +1119,7 @@ def check_seed_reach(cfg: Config, world: int,
         loader = cfg.get(name)
         workers = loader.get('num_workers') if isinstance(loader, dict) \
             else None
-        if not (_int(workers) and workers > 0) or 'worker_init_fn' in loader:
+        if not (is_int(workers) and workers > 0) or 'worker_init_fn' in loader:
             continue
         add = workers * last + workers - 1
         if add > worker_add:

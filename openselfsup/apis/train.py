@@ -23,7 +23,8 @@ from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_seed_reach, config_dicts,
-                      default_work_dir, load_config, local_file, numpy_seed)
+                      default_work_dir, is_int, load_config, local_file,
+                      numpy_seed)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -156,17 +157,12 @@ def split_batch(cfg: Config, world: int, distributed: bool) -> list:
 _RUN_COUNTER = itertools.count(1)
 
 
-def _int(value) -> bool:
-    """An int that is not a bool (``True`` is an int in Python)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _whole(value) -> bool:
     """An int that is not a bool, or a float holding a whole number
     (``3.0``: MMEngine's training loops take it, ``int()`` of it, a
     schedule's milestones match the steps it equals, and its intervals
     and accumulation count are only taken modulo)."""
-    return _int(value) or isinstance(value, float) and value.is_integer()
+    return is_int(value) or isinstance(value, float) and value.is_integer()
 
 
 def _number(value, inf: bool = False) -> bool:
@@ -183,11 +179,11 @@ def _or_none(rule: Tuple[Callable[[Any], bool], str]
     return (lambda v: v is None or test(v)), f'{what}, or None'
 
 
-_POSITIVE_INT = (lambda v: _int(v) and v >= 1, 'a positive integer')
+_POSITIVE_INT = (lambda v: is_int(v) and v >= 1, 'a positive integer')
 #: a count MMEngine reads, where it takes a whole float (:func:`_whole`)
 _POSITIVE_WHOLE = (lambda v: _whole(v) and v >= 1, 'a positive integer')
-_COUNT = (lambda v: _int(v) and v >= 0, 'a non-negative integer')
-_INT = (_int, 'an integer')
+_COUNT = (lambda v: is_int(v) and v >= 0, 'a non-negative integer')
+_INT = (is_int, 'an integer')
 #: True or False; 0 and 1 too, where what reads it takes any truth value
 _FLAG = (lambda v: v in (True, False) and isinstance(v, int), 'True or False')
 #: True or False only: torch's samplers refuse 0 and 1 (``drop_last``)
@@ -513,7 +509,7 @@ def check_indices(cfg: Config) -> None:
             if indices is None or isinstance(indices, int):
                 continue
             if _index_sequence(indices):
-                wrong = [i for i in indices if not _int(i)]
+                wrong = [i for i in indices if not is_int(i)]
                 if wrong:
                     raise InputError(
                         f'{key}.indices in {cfg.filename} holds {wrong[0]!r}:'
