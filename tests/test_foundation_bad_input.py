@@ -733,6 +733,35 @@ def test_an_infinite_end_converted_to_iterations_is_refused():
                     'param_scheduler.1.end=...)')
 
 
+def test_a_conversion_of_a_schedule_in_iterations_is_refused():
+    """``convert_to_iter_based`` converts a schedule given in epochs;
+    with ``by_epoch=False`` MMEngine's AssertionError ended the run when
+    training started. Refused where MMEngine fails, for each kind of
+    schedule, as one line naming both keys."""
+    for kind, extra in (('CosineAnnealingLR', {}), ('LinearLR', {}),
+                        ('MultiStepLR', dict(milestones=[1])),
+                        ('StepLR', dict(step_size=2))):
+        for by_epoch in (True, False, 0):
+            for convert in (False, True):
+                args = dict(by_epoch=by_epoch, begin=0, end=3,
+                            convert_to_iter_based=convert, **extra)
+                fails = _schedule_fails(kind, **args)
+                assert fails == (convert and not by_epoch), (kind, args)
+                cfg = _demo_config()
+                cfg.param_scheduler = [dict(cfg.param_scheduler[0]),
+                                       dict(type=kind, **args)]
+                line = _run_values_refusal(cfg, fails)
+                if fails:
+                    assert line == (
+                        'param_scheduler.1: convert_to_iter_based with '
+                        f'by_epoch = False in {CLP_DEMO}: MMEngine converts '
+                        'epochs to iterations and asserts the schedule is '
+                        'given in epochs; give it in epochs, or leave out '
+                        'the conversion (fix the config or --cfg-options '
+                        'param_scheduler.1.by_epoch=True or '
+                        'param_scheduler.1.convert_to_iter_based=False)')
+
+
 def test_whole_floats_are_the_epochs_and_steps_they_equal():
     """The rows of max_epochs / max_iters and milestones take 3.0 as
     MMEngine does: its epoch loop runs int(3.0) epochs (a fraction is its

@@ -304,7 +304,9 @@ def check_schedules(cfg: Config) -> None:
     """Refuse a ``param_scheduler`` entry that MMEngine fails on for
     reasons :data:`RUN_VALUES` (one key at a time) cannot see, checked
     after it: an ``eta_min`` / ``eta_min_ratio`` against its class's rule
-    (:data:`ETA_MIN_RULES`), and ``end=float('inf')`` with
+    (:data:`ETA_MIN_RULES`), ``convert_to_iter_based`` with ``by_epoch``
+    false (MMEngine's AssertionError when training started: it converts
+    a schedule given in epochs only), and ``end=float('inf')`` with
     ``convert_to_iter_based``: MMEngine multiplies the end by the
     iterations per epoch and makes an int of it (an OverflowError when
     training started); without the conversion inf is no end, as its
@@ -324,6 +326,14 @@ def check_schedules(cfg: Config) -> None:
     for key, sched in scheds:
         if not isinstance(sched, dict):
             continue
+        if sched.get('convert_to_iter_based') and \
+                not sched.get('by_epoch', True):
+            raise InputError(
+                f'{key}: convert_to_iter_based with by_epoch = False in '
+                f'{cfg.filename}: MMEngine converts epochs to iterations '
+                'and asserts the schedule is given in epochs; give it in '
+                f'epochs, or leave out the conversion ({fix} '
+                f'{key}.by_epoch=True or {key}.convert_to_iter_based=False)')
         if sched.get('convert_to_iter_based') and \
                 sched.get('end') == math.inf:
             raise InputError(
