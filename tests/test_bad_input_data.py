@@ -433,3 +433,40 @@ def test_images_folder_given_as_the_root_names_the_root(tmp_path, capsys,
         'folder that holds data/ (the images) and meta/ (the lists): give '
         f'--root {tmp_path / "NCT"}')
     assert sorted(p for p in images.rglob('*')) == before
+
+
+def test_list_labelled_in_another_class_order_is_refused(tmp_path):
+    """A labelled list numbering NCT's classes alphabetically (ADI 0,
+    BACK 1: ImageFolder's order) instead of the published BACK 0, ADI 1
+    was read as it was: every table named class 0 BACK for ADI's images.
+    ImageList with class names refuses an entry in another class's folder,
+    naming the line; folders that name no class (PAIP19's digits) and the
+    published order pass."""
+    from openselfsup.datasets import ImageList
+    lines = [f'{NONORM}/{cls}/{cls}-0.tif {i}'
+             for i, cls in enumerate(NCT_ORDER)]
+    good = tmp_path / 'train_labeled.txt'
+    good.write_text('\n'.join(lines) + '\n')
+    kwargs = dict(data_prefix=str(tmp_path), classes=NCT_ORDER,
+                  num_classes=9, check='none')
+    assert len(ImageList(ann_file=str(good), **kwargs)) == 9
+    alpha = {cls: i for i, cls in enumerate(sorted(NCT_ORDER))}
+    swapped = tmp_path / 'my_train_labeled.txt'
+    swapped.write_text(''.join(f'{NONORM}/{cls}/{cls}-0.tif {alpha[cls]}\n'
+                               for cls in NCT_ORDER))
+    with pytest.raises(InputError) as info:
+        ImageList(ann_file=str(swapped), **kwargs)
+    msg = str(info.value)
+    assert msg.startswith(
+        f'{swapped}: entry 1 ({NONORM}/BACK/BACK-0.tif) is labelled 1 (ADI) '
+        'but lies in the folder of class BACK (label 0)'), msg
+    assert '\n' not in msg
+    # no class names: nothing to judge; folders naming no class: passes
+    assert len(ImageList(ann_file=str(swapped), data_prefix=str(tmp_path),
+                         num_classes=9, check='none')) == 9
+    paip = tmp_path / 'paip_train_labeled.txt'
+    paip.write_text('S01/0/1+2+0.png 0\nS01/2/3+4+2.png 2\n')
+    assert len(ImageList(ann_file=str(paip), data_prefix=str(tmp_path),
+                         classes=('normal', 'viable_tumor',
+                                  'non_viable_tumor'), num_classes=3,
+                         check='none')) == 2

@@ -62,6 +62,47 @@ def _decode_problem(path: str) -> Optional[str]:
     return None
 
 
+def check_label_folders(entries: Sequence[ListEntry],
+                        classes: Optional[Sequence[str]],
+                        list_path: str) -> None:
+    """Refuse a labelled entry that lies in the folder of another class.
+
+    The real layouts keep each class in a folder of its name (NCT
+    ``BACK/BACK-....tif``, LC25000 ``colon_image_sets/colon_aca/...``): a
+    list whose labels follow another class order (``ImageFolder``'s
+    alphabetical ADI 0, BACK 1 for NCT, whose published order is BACK 0,
+    ADI 1) would have every table name the wrong class. Entries whose
+    folders name no class of ``classes`` (PAIP19's ``<slide>/<digit>/``)
+    are not judged.
+
+    Args:
+        entries: output of :func:`read_list_file`.
+        classes (sequence[str], optional): class names in label order;
+            None or empty: nothing is checked.
+        list_path (str): the list file, for the error message.
+
+    Raises:
+        InputError: naming the list file, the line, the label's class and
+            the folder's.
+    """
+    if not classes:
+        return
+    index = {name: i for i, name in enumerate(classes)}
+    for lineno, (rel, label) in enumerate(entries, 1):
+        if label is None or label >= len(classes):
+            continue
+        for folder in rel.replace('\\', '/').split('/')[:-1]:
+            found = index.get(folder)
+            if found is not None and found != label:
+                raise InputError(
+                    f'{list_path}: entry {lineno} ({rel}) is labelled '
+                    f'{label} ({classes[label]}) but lies in the folder of '
+                    f'class {folder} (label {found}); the list numbers the '
+                    f'classes in another order than {", ".join(classes)} '
+                    '(the converters in tools/prepare_data write lists in '
+                    'this order)')
+
+
 @DATASETS.register_module()
 class ImageList(CheckedIndices, BaseDataset):
     """A dataset of images named by a list file, with optional labels.
@@ -128,6 +169,8 @@ class ImageList(CheckedIndices, BaseDataset):
     def load_data_list(self) -> List[dict]:
         entries = read_list_file(self.ann_file, self.num_classes,
                                  self.require_labels)
+        check_label_folders(entries, self.metainfo.get('classes'),
+                            self.ann_file)
         root = self.img_prefix
         check_images(root, entries, self.ann_file, self.check)
         return [
