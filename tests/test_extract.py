@@ -146,6 +146,10 @@ def test_full_checkpoint_matches_forward_pass(synthetic_root, weights,
     assert (prov['num_samples'], prov['feature_dim']) == feats.shape
     assert prov['config'].endswith('nct_test.py') and prov['date']
     assert prov['normalised'] is True and len(prov['features_sha1']) == 40
+    # a sample of the images' bytes, by name-independent digest
+    from openselfsup.utils import files_sample_sha1
+    assert prov['images_sha1'] == files_sample_sha1(
+        [os.path.join(prov['data_prefix'], r) for r in rels]) is not None
     assert prov == record
     # the low-shot reader accepts them, as normalised
     from openselfsup.lowshot.features import load_features

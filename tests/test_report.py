@@ -460,6 +460,63 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
     assert 'tasks/' in capsys.readouterr().err
 
 
+def test_features_of_other_images_under_the_same_names_are_left_out(
+        tmp_path, capsys):
+    """Features extracted again with the same checkpoint and list from
+    other images under the same names (a dataset regenerated, NCT's
+    stain-normalised release for NONORM: the list's digest is the same)
+    were taken as the same extraction and their old results kept in the
+    table; the provenance's digest of a sample of the images puts them
+    out. The same images moved stay current, and a result or a provenance
+    written before the digest was recorded is judged without it."""
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import array_sha1
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp')
+    lc = paths.features_path(w, 'clp', 'LC')
+    feats = np.load(lc)
+
+    def extracted(images, root='data/LC'):  # what extract.py writes
+        more = {} if images is None else {'images_sha1': images}
+        with open(paths.provenance_path(w, 'clp', 'LC'), 'w') as f:
+            json.dump({'checkpoint': 'ckpt.pth',
+                       'checkpoint_sha256': 'a' * 64,
+                       'features_sha1': array_sha1(feats.astype(np.float32)),
+                       'normalised': False, 'list_sha1': 'l1',
+                       'cfg_options': {'dataset.data_root': root},
+                       **more}, f)
+
+    def left_out():
+        rc = run_cli(script_main('wsi_workdir/summarize.py'),
+                     ['--workdir', w])
+        err = capsys.readouterr().err
+        if rc == 2:
+            assert 'all 1 results were computed on inputs that have ' \
+                'changed' in err, err
+            return True
+        assert rc == 0, err
+        return False
+
+    spec = RunSpec('clp', 'mixture', 1, num_task=4)
+    generate_task_store(w, spec.tasks)
+    extracted('i0')
+    run_meta_test(w, spec, progress=False, threads=1)
+    extracted('i0', root='/moved')      # the same images moved
+    assert not left_out()
+    extracted('i1')                      # other images, the same names
+    assert left_out()
+    extracted(None)                      # a provenance written before
+    assert not left_out()
+    # a result written before: judged without the images
+    extracted(None)
+    run_meta_test(w, spec, progress=False, threads=1)
+    extracted('i1')
+    assert not left_out()
+
+
 def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(
         tmp_path):
     """Ctrl-C while the plot is written (after the table and JSON) leaves

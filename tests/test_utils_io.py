@@ -884,3 +884,39 @@ def test_config_sha1_of_mixed_keys_and_objects_is_one_digest():
         'fingerprint (its repr is a memory address, another in every '
         'process, and it has no attributes to read); give it as '
         'dict(type=...) or a plain value')
+
+
+def test_files_sample_sha1_reads_a_spread_sample_not_the_names(tmp_path):
+    """The digest of up to ``count`` files spread evenly over the list
+    (first and last included): the same bytes under other names keep it,
+    a changed byte in a sampled file changes it, a missing one is None."""
+    import hashlib
+
+    from openselfsup.utils import files_sample_sha1
+    files = []
+    for i in range(7):
+        f = tmp_path / f'a{i}.png'
+        f.write_bytes(bytes([i]) * 10)
+        files.append(str(f))
+    ref = hashlib.sha1()
+    for i in (0, 3, 6):   # linspace(0, 6, 3)
+        ref.update(f'{i}:'.encode())
+        ref.update(hashlib.sha1(bytes([i]) * 10).hexdigest().encode())
+    assert files_sample_sha1(files, count=3) == ref.hexdigest()
+    moved = tmp_path / 'moved'
+    moved.mkdir()
+    copies = []
+    for i, f in enumerate(files):
+        c = moved / f'b{i}.png'
+        c.write_bytes(open(f, 'rb').read())
+        copies.append(str(c))
+    assert files_sample_sha1(copies, count=3) == ref.hexdigest()
+    with open(copies[1], 'wb') as f:   # not sampled
+        f.write(b'other')
+    assert files_sample_sha1(copies, count=3) == ref.hexdigest()
+    with open(copies[3], 'wb') as f:   # sampled
+        f.write(b'other')
+    assert files_sample_sha1(copies, count=3) != ref.hexdigest()
+    os.remove(copies[6])
+    assert files_sample_sha1(copies, count=3) is None
+    assert files_sample_sha1([], count=3) is None

@@ -67,7 +67,8 @@ from mmengine.logging import print_log
 from ..config import argument_value, key_below, load_config
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_distinct, check_finite,
-                     check_writable, file_sha1, file_sha256, load_json,
+                     check_writable, file_sha1, file_sha256,
+                     files_sample_sha1, load_json,
                      locked, save_set)
 from ..utils.device import resolve_device
 
@@ -864,13 +865,19 @@ def finish_features(features: np.ndarray, normalise: bool,
 def provenance_record(listing: Dict, features: np.ndarray,
                       normalised: bool, **fields) -> Dict:
     """The provenance JSON: ``fields`` (the encoder or source), then what
-    every feature file records (list and its digest, shape,
-    normalisation, digests of features and labels, date, host, outputs)."""
+    every feature file records (list and its digest, the digest of a
+    sample of its images' bytes, shape, normalisation, digests of features
+    and labels, date, host, outputs). The images' digest tells features of
+    other images under the same names (a dataset regenerated, NCT's
+    stain-normalised release for NONORM) from the same images moved."""
     dataset, out = listing['dataset'], listing['out']
     return dict(
         **fields,
         list_file=dataset.ann_file, list_sha1=listing['list_sha1'],
         data_prefix=dataset.img_prefix,
+        images_sha1=files_sample_sha1(
+            [os.path.join(dataset.img_prefix, p)
+             for p in listing['meta']['paths']]),
         num_samples=int(features.shape[0]),
         feature_dim=int(features.shape[1]),
         normalised=bool(normalised),

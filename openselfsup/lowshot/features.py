@@ -280,19 +280,40 @@ def provenance_extraction(prov) -> Optional[str]:
     """What made a feature file, as one string, from its provenance JSON:
     the encoder (:func:`provenance_encoder`), the list's digest, the shape,
     normalisation, the augmented passes and their seed, and the config
-    overrides (the data folder's aside: the same images moved). Features
-    of equal strings are one extraction run again (their last bits may
-    differ with batch size or device); None when the encoder is unknown."""
+    overrides (the data folder's aside: the same images moved), and the
+    digest of a sample of the images' bytes where the provenance has one
+    (other images under the same names; older files lack it). Features of
+    the same extraction (:func:`same_extraction`) are one extraction run
+    again (their last bits may differ with batch size or device); None
+    when the encoder is unknown."""
     enc = provenance_encoder(prov)
     if enc is None:
         return None
     options = {k: v for k, v in (prov.get('cfg_options') or {}).items()
                if not str(k).endswith('data_root')}
+    images = [prov['images_sha1']] if prov.get('images_sha1') else []
     return json.dumps([enc[0], prov.get('list_sha1'),
                        prov.get('num_samples'), prov.get('feature_dim'),
                        prov.get('normalised'), prov.get('aug_times'),
-                       prov.get('seed'), options], sort_keys=True,
+                       prov.get('seed'), options] + images, sort_keys=True,
                       default=str)
+
+
+def same_extraction(a: str, b: str) -> bool:
+    """Whether two :func:`provenance_extraction` strings name the same
+    extraction: equal, or equal but for the images' digest that one of
+    them (written before it was recorded) lacks."""
+    if a == b:
+        return True
+    try:
+        x, y = json.loads(a), json.loads(b)
+    except (TypeError, ValueError):
+        return False
+    if not (isinstance(x, list) and isinstance(y, list)) or \
+            abs(len(x) - len(y)) != 1:
+        return False
+    n = min(len(x), len(y))
+    return x[:n] == y[:n]
 
 
 def provenance_encoder(prov) -> Optional[Tuple[str, str]]:

@@ -155,7 +155,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
                    ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
     features of another extraction (encoder, list, augmented passes,
-    config overrides, as their provenance names them:
+    config overrides, a sample of the images, as their provenance names them:
     :func:`~.features.provenance_extraction`; by their digest where either
     side names none: imported features, older results), other labels, a
     task store drawn again or unreadable. Absent files are not judged;
@@ -170,6 +170,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
     Returns:
         list: ``(path, kind)`` of each changed file.
     """
+    from .features import same_extraction
     from .tasks import TaskStore
     files = result.get('files') or {}
     changed = []
@@ -189,7 +190,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
             except InputError:  # fewer tasks now
                 moved = True
         elif rec.get('extraction') and now[1]:
-            moved = rec['extraction'] != now[1]
+            moved = not same_extraction(rec['extraction'], now[1])
         else:
             moved = rec['sha1'] != now[0]
         if moved and (path, kind) not in changed:
