@@ -339,6 +339,42 @@ def test_features_of_different_encoders_are_not_mixed(wd, capsys):
         check_dictionary(dic, spec, base, run)
 
 
+def test_features_of_other_pipeline_overrides_are_not_mixed(wd, capsys):
+    """Support and query features of one checkpoint extracted with other
+    model or pipeline --cfg-options (the test set again at another image
+    size, dataset.pipeline.1.scale=64) were combined without a word: a
+    resolution shift between support and queries, written as a normal
+    result. Now one line naming the option and both values; options of
+    where the images are (data_root, ann_file) may differ."""
+    from openselfsup.utils import array_sha1, save_json
+
+    def provenance(name, **options):
+        f = np.load(paths.features_path(wd, 'clp', name))
+        lab = np.load(paths.labels_path(wd, name))
+        save_json(paths.provenance_path(wd, 'clp', name), {
+            'features_sha1': array_sha1(f.astype(np.float32)),
+            'labels_sha1': array_sha1(lab.astype(np.int64)),
+            'normalised': False, 'checkpoint': '/w/clp.pth',
+            'checkpoint_sha256': 'a' * 64,
+            'checkpoint_kind': 'MoCo checkpoint', 'cfg_options': options})
+
+    cli_ok(GEN, _gen(wd), capsys)
+    small = {'dataset.pipeline.1.scale': 32, 'model.backbone.base_channels':
+             16}
+    provenance('NCT_train', **small, **{'dataset.data_root': '/a/NCT'})
+    provenance('NCT_test', **small, **{'dataset.data_root': '/b/NCT',
+                                       'dataset.ann_file': 'my_test.txt'})
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    provenance('NCT_test', **dict(small, **{'dataset.pipeline.1.scale': 64}))
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    'were extracted with other --cfg-options')
+    assert '(dataset.pipeline.1.scale: 32 vs 64)' in err, err
+    provenance('NCT_test', **{'dataset.pipeline.1.scale': 32})
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    'were extracted with other --cfg-options')
+    assert '(model.backbone.base_channels: 16 vs not set)' in err, err
+
+
 def test_missing_store_and_dictionary_name_the_command_that_makes_them(
         wd, capsys):
     """A single meta-test without its task store or dictionary said 'make

@@ -341,9 +341,26 @@ def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
     return identity, words
 
 
+#: ``--cfg-options`` keys that change how an image becomes a feature (the
+#: model and the image pipeline), not which images are read
+_HOW_KEYS = ('model.', 'dataset.pipeline')
+_UNSET = object()
+
+
+def _how_extracted(prov) -> Optional[Dict]:
+    """The provenance's ``--cfg-options`` of the model and pipeline; None
+    where it records none (imported features, older files)."""
+    options = prov.get('cfg_options') if isinstance(prov, dict) else None
+    if not isinstance(options, dict):
+        return None
+    return {str(k): v for k, v in options.items()
+            if str(k).startswith(_HOW_KEYS)}
+
+
 def check_same_kind(*sets: FeatureSet) -> None:
-    """Refuse feature sets of different widths, normalisation or encoders
-    (as their provenance names them; sets without one are not compared)."""
+    """Refuse feature sets of different widths, normalisation or encoders,
+    or of one encoder with other model or pipeline overrides (as their
+    provenance names them; sets without one are not compared)."""
     first = sets[0]
     for other in sets[1:]:
         a, b = encoder_of(first), encoder_of(other)
@@ -352,6 +369,17 @@ def check_same_kind(*sets: FeatureSet) -> None:
                 f'{first.features_path} and {other.features_path} come from '
                 f'different encoders ({a[1]} vs {b[1]}); extract both with '
                 'the same checkpoint')
+        how_a, how_b = (_how_extracted(first.provenance),
+                        _how_extracted(other.provenance))
+        if a and b and how_a is not None and how_b is not None and \
+                how_a != how_b:
+            key = min(k for k in set(how_a) | set(how_b)
+                      if how_a.get(k, _UNSET) != how_b.get(k, _UNSET))
+            raise InputError(
+                f'{first.features_path} and {other.features_path} were '
+                f'extracted with other --cfg-options ({key}: '
+                f'{how_a.get(key, "not set")} vs {how_b.get(key, "not set")}'
+                '); extract both with the same options')
         if other.dim != first.dim:
             raise InputError(f'{other.features_path} has width {other.dim} '
                              f'but {first.features_path} has {first.dim}')
