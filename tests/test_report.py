@@ -202,6 +202,52 @@ def test_duplicates_and_bad_values_are_one_line_errors(workdir, tmp_path):
         load_results(paths.results_dir(bad))
 
 
+def test_ci_of_few_tasks_above_one_is_read(tmp_path):
+    """Over 3 tasks a class's 95% half-width can exceed 1 (t = 4.30): a
+    meta-test with --num_task 3 wrote it, and every summary of the workdir
+    (every model's table, --compare) was refused, the result named as
+    holding no F1 fraction. The bound is the largest half-width of values
+    in [0, 1] over that many tasks, so percent values are still caught
+    where there are more tasks."""
+    from openselfsup.lowshot.metrics import ci_bound, mean_ci
+    # the bound by hand: 2 tasks F1 0 and 1: sd 0.7071, t(0.975, 1) 12.706
+    assert ci_bound(2) == pytest.approx(12.7062047 * 0.7071068 / 1.4142136)
+    assert float(mean_ci(np.array([[0.], [1.]]))[1][0]) == \
+        pytest.approx(ci_bound(2))
+    assert ci_bound(3) == pytest.approx(4.3026527 * 0.5 / 2 ** 0.5)
+    # the F1 of one class over 3 tasks, by the meta-test's own formula
+    per_task = [[0.0, 0.5], [0.0, 0.5], [1.0, 0.5]]
+    _, ci = mean_ci(np.array(per_task))
+    assert ci[0] > 1 and ci[0] <= ci_bound(3)
+    few = str(tmp_path / 'few')
+    path = _write(few, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.6,
+                  ['a', 'b'], num_task=3, per_task=per_task)
+    with open(path) as f:
+        result = json.load(f)
+    result['per_class_ci'] = [float(ci[0]), float(ci[1])]
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    [read] = load_results(paths.results_dir(few))
+    # sd 0.5774 / sqrt(3) * t(0.975, 2) 4.3027
+    assert read['per_class_ci'][0] == pytest.approx(
+        0.5773503 / 3 ** 0.5 * 4.3026527)
+    # above the bound over 3 tasks, and a percent half-width over 1000
+    # tasks, are still refused
+    result['per_class_ci'][1] = 1.6
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    with pytest.raises(InputError, match=r'per_class_ci\[1\] = 1.6 is not '
+                       r'the 95% half-width of F1 fractions over 3 tasks '
+                       r'\(in \[0, 1.521\]\)'):
+        load_results(paths.results_dir(few))
+    pct = str(tmp_path / 'pct')
+    _write(pct, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.6, 1.5,
+           ['a', 'b'], num_task=1000)
+    with pytest.raises(InputError, match=r'average_ci = 1.5 is not an F1 '
+                       r'fraction in \[0, 1\]'):
+        load_results(paths.results_dir(pct))
+
+
 def test_cli(workdir, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location(
         'wsi_summarize', os.path.join(REPO, 'wsi_workdir', 'summarize.py'))

@@ -59,6 +59,17 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95):
     return mean, stdtrit(num - 1, (1 + confidence) / 2) * sem
 
 
+def ci_bound(num: int, confidence: float = 0.95) -> float:
+    """The largest :func:`mean_ci` half-width of ``num`` values in [0, 1]:
+    ``t_{(1+confidence)/2, num-1} * 0.5 / sqrt(num - 1)`` (half the values
+    0, half 1); above 1 for few values (6.35 for 2, 1.52 for 3), 0.031 for
+    1000. NaN when ``num`` < 2 (the half-width is undefined)."""
+    if num < 2:
+        return float('nan')
+    return float(stdtrit(num - 1, (1 + confidence) / 2) * 0.5
+                 / math.sqrt(num - 1))
+
+
 def harmonic_mean(a: float, b: float) -> float:
     """``2ab / (a + b)`` (0 when both are 0; NaN if either is NaN)."""
     if math.isnan(a) or math.isnan(b):

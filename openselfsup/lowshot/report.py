@@ -30,7 +30,7 @@ from ..classes import held_out
 from ..utils import InputError, load_json, save_set
 from ..utils.plot import figure_png, pyplot
 from . import paths
-from .metrics import fmt_pct, mean_ci
+from .metrics import ci_bound, fmt_pct, mean_ci
 from .spec import CLASSIFIERS, MODES, TASKS
 
 #: columns and rows in the paper's order; unknown values sort after these
@@ -44,10 +44,21 @@ REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
                  'average_ci')
 
 
-def _check_fraction(value, what: str, path: str) -> None:
+def _check_fraction(value, what: str, path: str,
+                    num_task: Optional[int] = None) -> None:
+    """An F1 fraction in [0, 1]; with ``num_task``, the 95% half-width of
+    such fractions over that many tasks: in [0, :func:`~.metrics.ci_bound`]
+    (above 1 for two or three tasks; percent values stay out for more)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return  # undefined: null, or NaN in a file written before null
-    if not isinstance(value, (int, float)) or not 0 <= value <= 1 + 1e-9:
+    top = 1.0
+    if num_task is not None and num_task >= 2:
+        top = max(1.0, ci_bound(num_task))
+    if not isinstance(value, (int, float)) or not 0 <= value <= top + 1e-9:
+        if top > 1:
+            raise InputError(f'{path}: {what} = {value!r} is not the 95% '
+                             f'half-width of F1 fractions over {num_task} '
+                             f'tasks (in [0, {top:.4g}])')
         raise InputError(f'{path}: {what} = {value!r} is not an F1 fraction '
                          'in [0, 1]')
 
@@ -68,13 +79,19 @@ def load_result(path: str) -> dict:
     if result.get('units', 'fraction') != 'fraction':
         raise InputError(f'{path}: units {result.get("units")!r}; results '
                          'hold F1 fractions (run the meta-test again)')
+    try:
+        num_task = int(result['num_task'])
+    except (TypeError, ValueError):
+        raise InputError(f'{path}: num_task = {result["num_task"]!r} is not '
+                         'a whole number') from None
     for key in ('average_mean', 'average_ci', 'harmonic_mean',
                 'harmonic_ci'):
-        _check_fraction(result.get(key), key, path)
+        _check_fraction(result.get(key), key, path,
+                        num_task if key.endswith('_ci') else None)
     for i, (m, h) in enumerate(zip(result['per_class_mean'],
                                    result['per_class_ci'])):
         _check_fraction(m, f'per_class_mean[{i}]', path)
-        _check_fraction(h, f'per_class_ci[{i}]', path)
+        _check_fraction(h, f'per_class_ci[{i}]', path, num_task)
     result['_file'] = path
     return result
 
