@@ -144,3 +144,38 @@ def test_ablation_specs_are_the_published_parts():
     unique = unique_specs(rows)
     assert len(unique) == len(rows) - 1
     assert len({s.result_path('w') for s in unique}) == len(unique)
+
+
+def test_augmented_copies_may_have_their_own_pipeline_overrides(tmp_path):
+    """NCT_aug's pipeline is another by design (random crops, jitter):
+    its own ``dataset.pipeline`` overrides (a weaker jitter) are taken;
+    another model override than the support's is refused, as between
+    support and queries."""
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import InputError, array_sha1, save_json
+    wd, _, _ = _with_aug(tmp_path)
+
+    def provenance(name, **options):
+        f = np.load(paths.features_path(wd, 'clp_wo_78', name))
+        lab = np.load(paths.labels_path(wd, name))
+        save_json(paths.provenance_path(wd, 'clp_wo_78', name), {
+            'features_sha1': array_sha1(f.astype(np.float32)),
+            'labels_sha1': array_sha1(lab.astype(np.int64)),
+            'normalised': False, 'checkpoint': '/w/clp.pth',
+            'checkpoint_sha256': 'a' * 64,
+            'checkpoint_kind': 'MoCo checkpoint', 'cfg_options': options})
+
+    small = {'model.backbone.base_channels': 16,
+             'dataset.pipeline.1.scale': 32}
+    provenance('NCT_train', **small)
+    provenance('NCT_test', **small)
+    provenance('NCT_aug', **small, **{'dataset.pipeline.3.prob': 0.5})
+    spec = RunSpec('clp_wo_78', 'near', 2, novel_class=78, num_task=4,
+                   aug_times=2)
+    generate_task_store(wd, spec.tasks)
+    assert evaluate(Inputs(wd), spec)['num_task'] == 4
+    provenance('NCT_aug', **dict(small, **{
+        'model.backbone.base_channels': 32}))
+    with pytest.raises(InputError, match=r'other --cfg-options \(model.'
+                       r'backbone.base_channels: 16 vs 32\)'):
+        evaluate(Inputs(wd), spec)

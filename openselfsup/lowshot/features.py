@@ -347,20 +347,24 @@ _HOW_KEYS = ('model.', 'dataset.pipeline')
 _UNSET = object()
 
 
-def _how_extracted(prov) -> Optional[Dict]:
-    """The provenance's ``--cfg-options`` of the model and pipeline; None
-    where it records none (imported features, older files)."""
+def _how_extracted(prov, keys: Tuple[str, ...] = _HOW_KEYS
+                   ) -> Optional[Dict]:
+    """The provenance's ``--cfg-options`` under ``keys`` (the model and
+    pipeline); None where it records none (imported features, older
+    files)."""
     options = prov.get('cfg_options') if isinstance(prov, dict) else None
     if not isinstance(options, dict):
         return None
-    return {str(k): v for k, v in options.items()
-            if str(k).startswith(_HOW_KEYS)}
+    return {str(k): v for k, v in options.items() if str(k).startswith(keys)}
 
 
-def check_same_kind(*sets: FeatureSet) -> None:
+def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     """Refuse feature sets of different widths, normalisation or encoders,
-    or of one encoder with other model or pipeline overrides (as their
-    provenance names them; sets without one are not compared)."""
+    or of one encoder with other model or (unless ``pipeline`` is False:
+    ``NCT_aug``'s augmenting pipeline is another by design) pipeline
+    overrides (as their provenance names them; sets without one are not
+    compared)."""
+    keys = _HOW_KEYS if pipeline else _HOW_KEYS[:1]
     first = sets[0]
     for other in sets[1:]:
         a, b = encoder_of(first), encoder_of(other)
@@ -369,8 +373,8 @@ def check_same_kind(*sets: FeatureSet) -> None:
                 f'{first.features_path} and {other.features_path} come from '
                 f'different encoders ({a[1]} vs {b[1]}); extract both with '
                 'the same checkpoint')
-        how_a, how_b = (_how_extracted(first.provenance),
-                        _how_extracted(other.provenance))
+        how_a, how_b = (_how_extracted(first.provenance, keys),
+                        _how_extracted(other.provenance, keys))
         if a and b and how_a is not None and how_b is not None and \
                 how_a != how_b:
             key = min(k for k in set(how_a) | set(how_b)
