@@ -92,3 +92,23 @@ def near_args(workdir, *extra, meta=False, num_task=20):
     args = ['--task', 'near', '--num_shots', '5', '--num_task', str(num_task),
             '--novel_class', '7', '--workdir', workdir]
     return args + (['--model', 'clp'] if meta else []) + list(extra)
+
+
+#: the provenance fields of a feature set extracted from one checkpoint
+CHECKPOINT_PROVENANCE = dict(checkpoint='/w/clp.pth',
+                             checkpoint_sha256='a' * 64,
+                             checkpoint_kind='MoCo checkpoint')
+
+
+def write_provenance(workdir, model, name, **fields):
+    """Write the provenance JSON of ``model``'s feature set ``name`` in
+    ``workdir``: the digests of its features and labels as they are (so
+    that it describes them), not normalised, and ``fields`` (the encoder,
+    the ``cfg_options``)."""
+    from openselfsup.utils import array_sha1, save_json
+    f = np.load(paths.features_path(workdir, model, name))
+    lab = np.load(paths.labels_path(workdir, name))
+    save_json(paths.provenance_path(workdir, model, name), {
+        'features_sha1': array_sha1(f.astype(np.float32)),
+        'labels_sha1': array_sha1(lab.astype(np.int64)),
+        'normalised': False, **fields})

@@ -13,8 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from lowshot_data import (cli_fails, cli_ok, make_workdir, near_args,
-                          script_main)
+from lowshot_data import (CHECKPOINT_PROVENANCE, cli_fails, cli_ok,
+                          make_workdir, near_args, script_main,
+                          write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.spec import DictionarySpec, RunSpec, TaskSpec
 from openselfsup.utils import InputError
@@ -291,18 +292,10 @@ def test_features_of_different_encoders_are_not_mixed(wd, capsys):
     result from mixed encoders (a helper's user check: F1 at chance, written
     as a normal result). Now one line naming both; imported features, whose
     encoder is unknown, are not compared."""
-    from openselfsup.utils import array_sha1, save_json
-
     def provenance(name, **encoder):
-        f = np.load(paths.features_path(wd, 'clp', name))
-        lab = np.load(paths.labels_path(wd, name))
-        save_json(paths.provenance_path(wd, 'clp', name), {
-            'features_sha1': array_sha1(f.astype(np.float32)),
-            'labels_sha1': array_sha1(lab.astype(np.int64)),
-            'normalised': False, **encoder})
+        write_provenance(wd, 'clp', name, **encoder)
 
-    ckpt = dict(checkpoint='/w/clp.pth', checkpoint_sha256='a' * 64,
-                checkpoint_kind='MoCo checkpoint')
+    ckpt = CHECKPOINT_PROVENANCE
     cli_ok(GEN, _gen(wd), capsys)
     cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
                   *K], capsys)
@@ -346,17 +339,9 @@ def test_features_of_other_pipeline_overrides_are_not_mixed(wd, capsys):
     resolution shift between support and queries, written as a normal
     result. Now one line naming the option and both values; options of
     where the images are (data_root, ann_file) may differ."""
-    from openselfsup.utils import array_sha1, save_json
-
     def provenance(name, **options):
-        f = np.load(paths.features_path(wd, 'clp', name))
-        lab = np.load(paths.labels_path(wd, name))
-        save_json(paths.provenance_path(wd, 'clp', name), {
-            'features_sha1': array_sha1(f.astype(np.float32)),
-            'labels_sha1': array_sha1(lab.astype(np.int64)),
-            'normalised': False, 'checkpoint': '/w/clp.pth',
-            'checkpoint_sha256': 'a' * 64,
-            'checkpoint_kind': 'MoCo checkpoint', 'cfg_options': options})
+        write_provenance(wd, 'clp', name, **CHECKPOINT_PROVENANCE,
+                         cfg_options=options)
 
     cli_ok(GEN, _gen(wd), capsys)
     small = {'dataset.pipeline.1.scale': 32, 'model.backbone.base_channels':

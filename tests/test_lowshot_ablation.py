@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import RidgeClassifier
 
-from lowshot_data import make_workdir, script_main
+from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir, script_main,
+                          write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.ablation import ablation_settings, unique_specs
 from openselfsup.lowshot.meta_test import Inputs, evaluate
@@ -152,18 +153,12 @@ def test_augmented_copies_may_have_their_own_pipeline_overrides(tmp_path):
     another model override than the support's is refused, as between
     support and queries."""
     from openselfsup.lowshot.tasks import generate_task_store
-    from openselfsup.utils import InputError, array_sha1, save_json
+    from openselfsup.utils import InputError
     wd, _, _ = _with_aug(tmp_path)
 
     def provenance(name, **options):
-        f = np.load(paths.features_path(wd, 'clp_wo_78', name))
-        lab = np.load(paths.labels_path(wd, name))
-        save_json(paths.provenance_path(wd, 'clp_wo_78', name), {
-            'features_sha1': array_sha1(f.astype(np.float32)),
-            'labels_sha1': array_sha1(lab.astype(np.int64)),
-            'normalised': False, 'checkpoint': '/w/clp.pth',
-            'checkpoint_sha256': 'a' * 64,
-            'checkpoint_kind': 'MoCo checkpoint', 'cfg_options': options})
+        write_provenance(wd, 'clp_wo_78', name, **CHECKPOINT_PROVENANCE,
+                         cfg_options=options)
 
     small = {'model.backbone.base_channels': 16,
              'dataset.pipeline.1.scale': 32}
