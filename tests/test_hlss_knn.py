@@ -14,6 +14,11 @@ from openselfsup.evaluation.knn import (accuracy_metrics, aggregate_scores,
                                         knn_scores, knn_search)
 from openselfsup.utils import InputError
 
+#: the HLSS demo config (HiDisc, ResNet-18 at width 8, synthetic data)
+HIDISC_DEMO = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'configs', 'demo',
+    'hidisc_r18w8_synthetic.py')
+
 
 def brute_knn_scores(bank, labels, queries, num_classes, k, t):
     """Independent reference: float64 cosine, full sort, loop over queries."""
@@ -295,9 +300,7 @@ def test_a_work_dirs_checkpoint_is_read_once(tmp_path, monkeypatch):
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation import knn as knn_module
     from openselfsup.registry import MODELS
-    config = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
+    config = HIDISC_DEMO
     init_default_scope('openselfsup')
     state = MODELS.build(Config.fromfile(config).model).state_dict()
     work = tmp_path / 'run'
@@ -422,9 +425,7 @@ def test_a_refused_baseline_builds_no_model(tmp_path, monkeypatch):
 
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.models import extraction
-    config = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
+    config = HIDISC_DEMO
     out = tmp_path / 'baselines'
     out.mkdir()
     path = out / 'knn_random_init_hidisc_r18w8_synthetic_seed0.json'
@@ -459,9 +460,7 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation import knn as knn_module
     from openselfsup.models import extraction
-    demo = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
+    demo = HIDISC_DEMO
     config = tmp_path / 'pre.py'
     config.write_text(
         f'_base_ = [{demo!r}]\nmodel = dict(backbone=dict(init_cfg=dict('
@@ -520,9 +519,7 @@ def test_a_baseline_of_a_model_without_a_fingerprint_is_one_line(
     before the model is built and with nothing written."""
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.models import extraction
-    demo = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
+    demo = HIDISC_DEMO
     config = tmp_path / 'opaque.py'
     config.write_text(f'_base_ = [{demo!r}]\n\n\nclass Opaque:\n'
                       "    __slots__ = ('a',)\n\n\n"
@@ -557,9 +554,7 @@ def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
         assert str(err.value) == line
     check_knn_arguments(None, True, 3, str(tmp_path))
     check_knn_arguments('a.pth', False, None, None)
-    config = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
+    config = HIDISC_DEMO
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(config, None)
     assert str(err.value) == cases[-1][1]
@@ -729,6 +724,22 @@ def test_results_under_other_knn_settings_are_refused(tmp_path):
 
 
 
+
+def _demo_checkpoint(path):
+    """Save the weights of a freshly built HLSS demo model as a training
+    checkpoint at ``path`` (its folder made); returns ``path``."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    path.parent.mkdir()
+    torch.save({'state_dict': MODELS.build(Config.fromfile(HIDISC_DEMO)
+                                           .model).state_dict(),
+                'meta': {'iter': 2}}, str(path))
+    return path
+
 def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
         tmp_path, monkeypatch):
     """knn_eval.py on one checkpoint with two configs whose knn_eval
@@ -740,21 +751,10 @@ def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
     weights; the kNN is a stand-in."""
     import json
 
-    import torch
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation import knn as knn_module
-    from openselfsup.registry import MODELS
-    demo = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
-    init_default_scope('openselfsup')
-    ckpt = tmp_path / 'run' / 'iter_2.pth'
-    ckpt.parent.mkdir()
-    torch.save({'state_dict': MODELS.build(Config.fromfile(demo).model)
-                .state_dict(), 'meta': {'iter': 2}}, str(ckpt))
+    demo = HIDISC_DEMO
+    ckpt = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
     configs = {}
     for name, k in (('a', 20), ('b', 5), ('copy', 20)):
         configs[name] = tmp_path / name / 'cfg.py'
@@ -822,22 +822,13 @@ def test_a_checkpoint_under_another_configs_model_section_is_refused(
     stand-in."""
     import json
 
-    import torch
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
 
     from openselfsup.apis.knn import knn_eval_checkpoint
     from openselfsup.evaluation import knn as knn_module
-    from openselfsup.registry import MODELS
     from openselfsup.utils import config_sha1
-    demo = os.path.join(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))), 'configs', 'demo',
-        'hidisc_r18w8_synthetic.py')
-    init_default_scope('openselfsup')
-    ckpt = tmp_path / 'run' / 'iter_2.pth'
-    ckpt.parent.mkdir()
-    torch.save({'state_dict': MODELS.build(Config.fromfile(demo).model)
-                .state_dict(), 'meta': {'iter': 2}}, str(ckpt))
+    demo = HIDISC_DEMO
+    ckpt = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
     configs = {}
     for name, text in (('a', ''), ('b', 'model = dict(data_preprocessor='
                                         'dict(mean=[1.0], std=[2.0]))\n'),
