@@ -6,6 +6,7 @@ unchanged).
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,16 +41,51 @@ def wd(tmp_path):
     return make_workdir(str(tmp_path / 'w'), spread=0.25)
 
 
-
-
-
-
 def _gen(w, *extra):
     return near_args(w, *extra, num_task=10)
 
 
 def _meta(w, *extra):
     return near_args(w, *extra, meta=True, num_task=10)
+
+
+def test_a_model_named_for_another_held_out_class_is_refused(wd, capsys):
+    """``--model clp_wo_7 --novel_class 3`` scored the encoder trained
+    without class 7 on class 3's tasks without a word (an audit's
+    reproduction: results/rand_wo_7/near_novel3_... written). Refused in
+    the run and dictionary specs where the name's ``_wo_<c>`` is another
+    class than the novel class, over every pairing against the rule
+    written out here; a name without the suffix, or no novel class, is not
+    judged. The command refuses before it reads or writes anything."""
+    from openselfsup.lowshot.spec import check_model_novel_class
+    novels = [None, *range(9), 78]
+    for suffix in ['', *(f'_wo_{c}' for c in novels if c is not None)]:
+        for novel in novels:
+            model = f'clp{suffix}'
+            wrong = bool(suffix) and novel is not None and \
+                suffix != f'_wo_{novel}'
+            for make in (lambda: check_model_novel_class(model, novel),
+                         lambda: DictionarySpec(model, novel_class=novel),
+                         lambda: RunSpec(model, 'near' if novel is not None
+                                         else 'mixture', 5,
+                                         novel_class=novel)):
+                if wrong:
+                    with pytest.raises(InputError, match=re.escape(
+                            f'--model {model} is named as the encoder '
+                            f'trained without class {suffix[4:]}')):
+                        make()
+                else:
+                    make()
+    args = _meta(wd, '--mode', 'linear')
+    args[args.index('--model') + 1] = 'clp_wo_7'
+    args[args.index('--novel_class') + 1] = '3'
+    err = cli_fails(META, args, capsys, wd,
+                    '--model clp_wo_7 is named as the encoder trained '
+                    'without class 7 (STR), but --novel_class 3 (LYM)')
+    assert err.endswith('give --novel_class 7 or the model without class 3 '
+                        '(clp_wo_3); to score an encoder on another class '
+                        'on purpose, name its feature folder without the '
+                        '_wo_<class> suffix'), err
 
 
 def test_all_class_dictionary_is_not_used_for_a_novel_class(wd, capsys):

@@ -18,10 +18,11 @@ A spec never holds execution choices (device, threads, chunk size): results
 do not depend on them (``tests/test_lowshot_determinism.py``).
 """
 import argparse
+import re
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
-from ..classes import held_out
+from ..classes import NCT_CLASSES, held_out
 from ..utils import InputError, check_distinct
 from . import paths
 
@@ -143,6 +144,39 @@ def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
         raise InputError(str(exc)) from None
 
 
+def check_model_novel_class(model: str,
+                            novel_class: Optional[int]) -> None:
+    """Refuse a model named for another held-out class than the run's
+    novel class: ``clp_wo_7`` (the published name of the encoder trained
+    without class 7, the sweep's ``{model}_wo_{novel}``) with
+    ``--novel_class 3`` was scored on class 3's tasks without a word: an
+    encoder that saw class 3 in pre-training, its result a novel-class-3
+    result of a ``_wo_`` model. A model without that suffix, or without a novel class (mixture
+    and out domain), is not judged."""
+    found = re.search(r'_wo_(\d+)$', model)
+    if novel_class is None or found is None or \
+            found.group(1) == str(novel_class):
+        return
+
+    def named(c):
+        try:
+            return '+'.join(NCT_CLASSES[i] for i in held_out(c))
+        except (ValueError, IndexError):
+            return None
+    said, asked = named(int(found.group(1))), named(novel_class)
+    raise InputError(
+        f'--model {model} is named as the encoder trained without class '
+        f'{found.group(1)}{f" ({said})" if said else ""}, but '
+        f'--novel_class {novel_class}{f" ({asked})" if asked else ""} '
+        'scores it on that class\'s tasks (the near-domain protocol pairs '
+        'each novel class with the encoder that held it out); give '
+        f'--novel_class {found.group(1)} or the model '
+        f'without class {novel_class} '
+        f'({model[:found.start()]}_wo_{novel_class}); to score an encoder '
+        'on another class on purpose, name its feature folder without the '
+        '_wo_<class> suffix')
+
+
 def novel_suffix(novel_class: Optional[int]) -> str:
     """``'wo7'`` for novel class 7, ``'all'`` for none (dictionary names)."""
     return 'all' if novel_class is None else f'wo{novel_class}'
@@ -245,6 +279,7 @@ class DictionarySpec:
         _positive('num_shift_vectors', self.num_shift_vectors)
         _seed('dict_seed', self.seed)
         check_novel_class(self.novel_class)
+        check_model_novel_class(self.model, self.novel_class)
         if self.novel_class is not None and feature_set_classes(
                 self.features) != feature_set_classes('NCT_train'):
             raise InputError(
@@ -342,6 +377,7 @@ class RunSpec:
                 self.clf not in EXPECTED_CLASSIFIERS:
             raise InputError(no_closed_form('--mode', [self.clf]))
         self.tasks  # validates task, shots, num_task, novel class, task seed
+        check_model_novel_class(self.model, self.novel_class)
         _seed('seed', self.seed)
         _positive('alpha', self.alpha)
         _positive('C', self.C)
