@@ -165,6 +165,27 @@ def annotation_path(node: dict) -> Optional[str]:
     return None if ann is None else os.path.join(root, ann)
 
 
+#: model keys (at any depth) that say where a model's initial weights come
+#: from, not what the model is: a checkpoint loaded strictly replaces every
+#: weight they would give (HLSS heads' ``embeddings_file``: the text rows
+#: ``make_attribute_embeddings.py`` exports to skip the text tower)
+INITIAL_WEIGHT_KEYS = frozenset(('init_cfg', 'pretrained', 'checkpoint',
+                                 'embeddings_file'))
+
+
+def without_initial_weights(node: Any) -> Any:
+    """``node`` (a plain config section, e.g. ``cfg.model.to_dict()``)
+    without the keys of :data:`INITIAL_WEIGHT_KEYS`, at any depth: the
+    model a checkpoint's weights fill, whatever its config says it would
+    have started from."""
+    if isinstance(node, dict):
+        return {k: without_initial_weights(v) for k, v in node.items()
+                if k not in INITIAL_WEIGHT_KEYS}
+    if type(node) in (list, tuple):
+        return type(node)(without_initial_weights(v) for v in node)
+    return node
+
+
 def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                        skip: Sequence[str] = ()) -> Dict[str, str]:
     """``{dotted key: digest(path)}`` of every local file a config section

@@ -724,7 +724,6 @@ def test_results_under_other_knn_settings_are_refused(tmp_path):
 
 
 
-
 def _demo_checkpoint(path):
     """Save the weights of a freshly built HLSS demo model as a training
     checkpoint at ``path`` (its folder made); returns ``path``."""
@@ -876,3 +875,49 @@ def test_a_checkpoint_under_another_configs_model_section_is_refused(
     knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
     assert evaluated[-1].flatten().tolist() == [1.0] and len(evaluated) == 4
     assert json.load(open(path))['model_config_sha1'] == sha1['b']
+
+
+def test_a_checkpoint_under_other_initial_weights_replaces_its_own(
+        tmp_path, monkeypatch):
+    """A checkpoint's results are known by the model section its weights
+    fill: a config that differs only in where the model's initial weights
+    would come from (an ``init_cfg`` naming a pretrained file elsewhere,
+    another initialiser), which the checkpoint's weights, loaded strictly,
+    replace, gives the same features and replaces its own results; the
+    whole section's SHA-1 refused that rerun. What is recorded is the
+    SHA-1 of the section without those keys (here: the demo's own, which
+    has none)."""
+    import json
+
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.config import without_initial_weights
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.utils import config_sha1
+    demo = HIDISC_DEMO
+    ckpt = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
+    assert without_initial_weights({'a': [{'init_cfg': 1, 'b': (2,)}],
+                                    'pretrained': 'x', 'checkpoint': 'y',
+                                    'embeddings_file': 'z', 'c': 3}) == \
+        {'a': [{'b': (2,)}], 'c': 3}
+    configs = {}
+    for name, text in (('a', ''), ('init', (
+            "model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
+            "checkpoint='elsewhere/r18.pth')), heads=dict(init_cfg=dict("
+            "type='Normal', layer='Linear', std=0.01)))\n"))):
+        configs[name] = tmp_path / name / 'cfg.py'
+        configs[name].parent.mkdir()
+        configs[name].write_text(f'_base_ = [{demo!r}]\n{text}')
+    sha1 = config_sha1(Config.fromfile(demo).model.to_dict())
+    evaluated = []
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        evaluated.append(1), dict(k=1, patch=level, slide=level,
+                                  patient=level))[1])
+    out = tmp_path / 'knn'
+    for name in ('a', 'init', 'a'):
+        _, path = knn_eval_checkpoint(str(configs[name]), str(ckpt),
+                                      str(out))
+        assert json.load(open(path))['model_config_sha1'] == sha1, name
+    assert len(evaluated) == 3

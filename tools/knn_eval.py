@@ -23,7 +23,9 @@ first mismatched tensors. Results under the output name of another model,
 or of the same model under other kNN settings (another config's knn_eval:
 its splits, data, k), are refused, never replaced (a checkpoint is known
 by its SHA-1 and the config's model settings, as another pooling or
-out_indices gives other features from the same weights; a model at
+out_indices gives other features from the same weights, but those naming
+initial weights, init_cfg or pretrained, which its weights replace; a
+model at
 initialisation by its seed, the config's model settings and the contents
 of the files they name; an evaluation also by its knn_eval settings, but
 batch_size and num_workers, and the contents of the files they name); a

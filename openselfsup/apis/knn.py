@@ -15,7 +15,7 @@ from typing import Dict, Optional, Tuple
 
 from ..config import (UNSET, file_contents_change, first_difference,
                       key_change, load_config, named_file_digests,
-                      recorded_settings)
+                      recorded_settings, without_initial_weights)
 from ..utils import InputError, check_writable, config_sha1, save_set
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
@@ -191,7 +191,10 @@ def check_own_results(json_path: str, source: str,
     bytes, under the same output name: it is refused alike, by the
     section's SHA-1 (``model_config_sha1``, as at initialisation; of the
     section built, :func:`~openselfsup.models.open_clip.
-    without_clip_weights`), the line naming both configs and both SHA-1s.
+    without_clip_weights`, without what names its initial weights, which
+    the checkpoint's replace: :func:`~openselfsup.config.
+    without_initial_weights`, so another ``init_cfg`` or ``pretrained``
+    path replaces its own), the line naming both configs and both SHA-1s.
     A checkpoint's JSON written before it was recorded is compared by the
     checkpoint alone, as then (a rerun records it).
 
@@ -359,8 +362,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         records the config, the checkpoint's path and SHA-1
         (``checkpoint_sha1``), the SHA-1 of the resolved config's
         ``model`` section (``model_config_sha1``; for a checkpoint, of the
-        section as built for it: :func:`~openselfsup.models.open_clip.
-        without_clip_weights`), at initialisation the seed
+        section as built for it, :func:`~openselfsup.models.open_clip.
+        without_clip_weights`, without the keys that name its initial
+        weights, :func:`~openselfsup.config.without_initial_weights`), at
+        initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
         local files the section names (``model_files_sha1``, ``{dotted
         key: SHA-1}``); and the kNN settings evaluated under
@@ -370,7 +375,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         InputError: missing or unsafe checkpoint, a checkpoint that does not
             fit the model, a config without ``knn_eval``, a model setting
             without a fingerprint (:func:`~openselfsup.utils.plain_value`;
-            before a checkpoint is read), or results of another model, of
+            before the checkpoint is loaded and the model built), or results of another model, of
             this checkpoint in another model, or of either under other
             kNN settings, under the output name
             (:func:`check_own_results`); a ``knn_eval`` setting without a
@@ -412,8 +417,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         without_clip_weights(cfg.model)
     try:  # the model's settings identify it: two configs of one name at
         # initialisation, one checkpoint's weights in two models (what takes
-        # no weights: a pooling, out_indices), in one --out-dir
-        model_sha1 = config_sha1(cfg.model.to_dict(), 'model')
+        # no weights: a pooling, out_indices), in one --out-dir. Where a
+        # checkpoint's weights fill it, not where its initial weights would
+        # come from (init_cfg, pretrained: replaced, the features the same)
+        model_sha1 = config_sha1(
+            cfg.model.to_dict() if checkpoint is None
+            else without_initial_weights(cfg.model.to_dict()), 'model')
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written

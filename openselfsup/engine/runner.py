@@ -48,8 +48,8 @@ from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import (UNSET, check_seed_reach, flat_config, key_below,
-                      key_change, local_file)
+from ..config import (INITIAL_WEIGHT_KEYS, UNSET, check_seed_reach,
+                      flat_config, key_below, key_change, local_file)
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -98,15 +98,13 @@ if not getattr(mm_config.FormatCode, 'once_per_text', False):
 
 
 #: model keys (at any depth) that do not make another model: where its
-#: initial weights come from (a resume replaces them; a new run from other
-#: weights is a run of the same model; HLSS heads' ``embeddings_file``, the
-#: text rows ``make_attribute_embeddings.py`` exports to skip the text
-#: tower), and the data preprocessor, which
+#: initial weights come from (:data:`~openselfsup.config.
+#: INITIAL_WEIGHT_KEYS`: a resume replaces them; a new run from other
+#: weights is a run of the same model), and the data preprocessor, which
 #: holds no weights and which ``apply_fast_path`` rewrites by device
 #: (``augment_on`` / ``channels_last`` 'auto': one config, run on a GPU and
 #: on a CPU, differs there)
-_NOT_THE_MODEL = frozenset(('data_preprocessor', 'init_cfg', 'pretrained',
-                            'checkpoint', 'embeddings_file'))
+_NOT_THE_MODEL = INITIAL_WEIGHT_KEYS | {'data_preprocessor'}
 
 
 def saved_checkpoint(path: str) -> dict:
