@@ -915,8 +915,16 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     with pytest.raises(InputError, match=re.escape(
             f'--resume from {tmp_path / "note.pth"}: holds objects other '
             f'than tensors and plain containers ({__name__}._Note), not '
-            'unpickled for safety')):
+            'unpickled for safety')) as refused:
         runner.load_or_resume()
+    # its weights alone are no training checkpoint to resume from: a new
+    # run from them, said so
+    assert str(refused.value).endswith(
+        'if you trust its source, start a new run from its weights alone '
+        '(a resume needs the training state saved with them): torch.save('
+        '{"state_dict": torch.load(FILE, weights_only=False)["state_dict"]}'
+        ', NEW), then --cfg-options load_from=NEW --work-dir NEW_DIR'), \
+        refused.value
     del runner
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']

@@ -918,7 +918,8 @@ class AtomicRunner(Runner):
             head = '--resume from ' if self._resume else 'load_from '
             if is_url_download(self._load_from, self.work_dir):
                 head = f'{head.rstrip()} URL, downloaded to '
-            refused = unpickling_refusal(self._load_from, exc, head)
+            refused = unpickling_refusal(self._load_from, exc, head,
+                                         resume=self._resume)
             if refused is None:
                 raise
             raise refused from None

@@ -259,8 +259,8 @@ def refused_global(exc: BaseException) -> Optional[str]:
 
 
 def unpickling_refusal(path: str, exc: BaseException, head: str = '',
-                       names: Optional[List[str]] = None
-                       ) -> Optional[InputError]:
+                       names: Optional[List[str]] = None,
+                       resume: bool = False) -> Optional[InputError]:
     """The one-line refusal of the checkpoint ``path`` whose
     ``torch.load(weights_only=True)`` raised ``exc``, where that is the
     weights-only unpickler's refusal (a pickled class or call other than
@@ -269,19 +269,26 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     (:func:`refused_global`); torch's own error is some ten lines that
     advise ``weights_only=False``. None for another error. ``head``
     (``'load_from '``) comes before the path; ``names``: the objects'
-    (:func:`unsafe_globals`), where known (default: from ``exc``)."""
+    (:func:`unsafe_globals`), where known (default: from ``exc``).
+    ``resume``: the checkpoint was to be resumed from, which its weights
+    alone cannot be (not a training checkpoint): the line says to start a
+    new run from them instead of giving them."""
     if not (isinstance(exc, pickle.UnpicklingError)
             and 'Weights only load failed' in str(exc)):
         return None
     name = ', '.join(names) if names else refused_global(exc)
     what = f' ({name})' if name else ''
+    save = ('torch.save({"state_dict": torch.load(FILE, weights_only=False)'
+            '["state_dict"]}, NEW)')
+    todo = ('start a new run from its weights alone (a resume needs the '
+            f'training state saved with them): {save}, then --cfg-options '
+            'load_from=NEW --work-dir NEW_DIR' if resume
+            else f'save its weights alone and give that file: {save}')
     return InputError(
         f'{head}{path}: holds objects other than tensors and plain '
         f'containers{what}, not unpickled for safety (unpickling them can '
         'run code from the file; torch.load weights_only=True); if you '
-        'trust its source, save its weights alone and give that file: '
-        'torch.save({"state_dict": torch.load(FILE, weights_only=False)'
-        '["state_dict"]}, NEW)')
+        f'trust its source, {todo}')
 
 
 @contextlib.contextmanager
