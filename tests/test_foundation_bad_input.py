@@ -1077,6 +1077,15 @@ def test_a_resumed_checkpoints_seed_is_checked_before_the_run(tmp_path):
         prepare_config(load_config(str(config)), str(config), str(work),
                        resume=str(ckpt))
     assert not work.exists()
+    # a checkpoint of another model: that is said, not the processes it
+    # could be resumed on
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': top,
+                         'cfg': "model = dict(type='Other')\n"},
+                'state_dict': {}}, ckpt)
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume from {ckpt}: it was trained with another model '
+            "(model.type: 'Other' -> ")):
+        resume_notes(str(ckpt), cfg, 2)
 
 
 def test_numpy_values_in_a_config(tmp_path):

@@ -191,10 +191,10 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     (:func:`saved_checkpoint`): a training checkpoint (its meta holds the
     epoch and iteration, which backbone weights or a model published
     without its training state lack: MMEngine's resume failed on them with
-    a ``KeyError`` after a screen of missing keys) whose seed MMEngine's
-    resume can seed numpy with on ``world`` processes
-    (:func:`~openselfsup.config.check_seed_reach`) of ``cfg``'s model
-    (:func:`check_same_model`).
+    a ``KeyError`` after a screen of missing keys) of ``cfg``'s model
+    (:func:`check_same_model`) whose seed MMEngine's resume can seed numpy
+    with on ``world`` processes (:func:`~openselfsup.config.
+    check_seed_reach`).
 
     Returns:
         list[str]: warnings for the run's log: the training state the
@@ -214,8 +214,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         epoch or iteration), which it writes over.
 
     Raises:
-        InputError: not a training checkpoint, a seed out of numpy's reach,
-            or of another model.
+        InputError: not a training checkpoint, of another model, or a
+            seed out of numpy's reach.
     """
     from ..utils.checkpoint import checkpoint_config
     saved = saved_checkpoint(path)
@@ -228,12 +228,13 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'without its training state); resume from a run\'s '
             'epoch_N.pth / iter_N.pth or its work dir (weights alone start '
             'a new run, e.g. through model.backbone.init_cfg)')
-    # the seed MMEngine's resume re-seeds with, checked before the runner
-    # is built (numpy's ValueError on ranks 1 and up, after the launcher
-    # started them)
-    check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
     text = checkpoint_config(saved)
     check_same_model(path, cfg, text)
+    # the seed MMEngine's resume re-seeds with, checked before the runner
+    # is built (numpy's ValueError on ranks 1 and up, after the launcher
+    # started them); after the model: another model's checkpoint is not
+    # to be resumed on fewer processes
+    check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
     notes = []
     lacks = [what for key, what in (
         ('optimizer', 'no optimizer state (the optimizer starts afresh)'),
