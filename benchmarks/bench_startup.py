@@ -71,7 +71,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 
 from benchmarks._common import (ChildFailed, add_output, count, describe,
                                 git, load_average, machine, parse, parser,
-                                run_main, save)
+                                run_child, run_main, save)
 from openselfsup.utils import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -106,11 +106,7 @@ def wall(cmd, env=None, cwd=ROOT, expect: int = 0) -> float:
 
 def imported(cmd) -> list:
     """Heavy top-level packages ``cmd`` (a python command) imports."""
-    run = subprocess.run([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=ROOT,
-                         capture_output=True, text=True)
-    if run.returncode:
-        raise ChildFailed(run.returncode, run.args, stderr=run.stderr)
-    out = run.stderr
+    out = run_child([cmd[0], '-X', 'importtime'] + cmd[1:], cwd=ROOT).stderr
     names = {m.group(1).split('.')[0] for m in re.finditer(
         r'^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)', out, re.M)}
     return [h for h in HEAVY if h in names]
