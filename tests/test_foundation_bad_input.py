@@ -1292,6 +1292,39 @@ def test_an_untyped_train_cfg_is_checked_against_the_loop_built():
         'mmengine.runner.loops'
 
 
+@pytest.mark.parametrize('init', [
+    'def __init__(self, runner, dataloader, **kwargs): pass',
+    'def __init__(self, runner, dataloader, max_epochs, val_begin=ONE): '
+    'pass',
+    'pass'])  # no __init__ of its own
+def test_a_loop_source_ast_cannot_read_falls_back_to_the_class(
+        monkeypatch, init):
+    """An MMEngine whose loop ``__init__`` the source reading cannot tell
+    (``**kwargs``, a default that is no literal, an inherited
+    ``__init__``): nothing is guessed from it, the class is imported and
+    its signature read, as before the source was read; the same keys are
+    taken and refused."""
+    import ast
+
+    from mmengine.config import Config
+
+    import openselfsup.config as config_module
+    from openselfsup.utils import InputError
+    fake = ast.parse(f'class EpochBasedTrainLoop:\n    {init}\n').body[0]
+    monkeypatch.setattr(config_module, '_mmengine_class',
+                        lambda module, name: fake)
+    config_module._loop_arguments.cache_clear()
+    try:
+        assert config_module._loop_arguments('EpochBasedTrainLoop') is None
+        cfg = Config(dict(train_cfg=dict(by_epoch=True, max_epochs=2)))
+        config_module.check_cfg_options(cfg, {'train_cfg.val_begin': 2})
+        with pytest.raises(InputError, match="train_cfg has no key "
+                           "'max_epoch' "):
+            config_module.check_cfg_options(cfg, {'train_cfg.max_epoch': 2})
+    finally:
+        config_module._loop_arguments.cache_clear()
+
+
 @pytest.mark.parametrize('argv', [
     ['tools/extract_backbone_weights.py', '{ckpt}', '{out}/out.pth'],
     ['wsi_workdir/extract.py', '--config', 'configs/extraction/nct_test.py',
