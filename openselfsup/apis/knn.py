@@ -375,9 +375,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         InputError: missing or unsafe checkpoint, a checkpoint that does not
             fit the model, a config without ``knn_eval``, a model setting
             without a fingerprint (:func:`~openselfsup.utils.plain_value`;
-            before the checkpoint is loaded and the model built), or results of another model, of
-            this checkpoint in another model, or of either under other
-            kNN settings, under the output name
+            before the checkpoint is loaded and the model built), or
+            results of another model, of this checkpoint in another model,
+            or of either under other kNN settings, under the output name
             (:func:`check_own_results`); a ``knn_eval`` setting without a
             fingerprint.
     """
