@@ -997,6 +997,7 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
+
 def test_url_downloads_folder(tmp_path):
     """A URL checkpoint's download goes to <work_dir>/url_downloads/ (named
     resume_download/ also for load_from, which is no resume). A
