@@ -214,11 +214,23 @@ def test_ci_of_few_tasks_above_one_is_read(tmp_path):
     assert ci_bound(2) == pytest.approx(12.7062047 * 0.7071068 / 1.4142136)
     assert float(mean_ci(np.array([[0.], [1.]]))[1][0]) == \
         pytest.approx(ci_bound(2))
-    assert ci_bound(3) == pytest.approx(4.3026527 * 0.5 / 2 ** 0.5)
+    # 3 tasks: no even split; F1 0, 0, 1: sd sqrt(1/3), sem 1/3,
+    # t(0.975, 2) 4.3027 (not 0.5 / sqrt(2) * t = 1.521, which no three F1
+    # values in [0, 1] reach); 5 tasks: 0, 0, 1, 1, 1: sem sqrt(6) / 10,
+    # t(0.975, 4) 2.7764
+    assert ci_bound(3) == pytest.approx(4.3026527 / 3)
+    assert ci_bound(5) == pytest.approx(2.7764451 * 6 ** 0.5 / 10)
+    # the largest half-width over every 0/1 vector (the variance is convex,
+    # so the largest over [0, 1]^T lies at a corner)
+    import itertools
+    for num in range(2, 8):
+        corners = np.array(list(itertools.product((0., 1.), repeat=num)))
+        worst = max(float(mean_ci(c[:, None])[1][0]) for c in corners)
+        assert ci_bound(num) == pytest.approx(worst), num
     # the F1 of one class over 3 tasks, by the meta-test's own formula
     per_task = [[0.0, 0.5], [0.0, 0.5], [1.0, 0.5]]
     _, ci = mean_ci(np.array(per_task))
-    assert ci[0] > 1 and ci[0] <= ci_bound(3)
+    assert ci[0] > 1 and ci[0] == pytest.approx(ci_bound(3))
     few = str(tmp_path / 'few')
     path = _write(few, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.6,
                   ['a', 'b'], num_task=3, per_task=per_task)
@@ -233,12 +245,12 @@ def test_ci_of_few_tasks_above_one_is_read(tmp_path):
         0.5773503 / 3 ** 0.5 * 4.3026527)
     # above the bound over 3 tasks, and a percent half-width over 1000
     # tasks, are still refused
-    result['per_class_ci'][1] = 1.6
+    result['per_class_ci'][1] = 1.5
     with open(path, 'w') as f:
         json.dump(result, f)
-    with pytest.raises(InputError, match=r'per_class_ci\[1\] = 1.6 is not '
+    with pytest.raises(InputError, match=r'per_class_ci\[1\] = 1.5 is not '
                        r'the 95% half-width of F1 fractions over 3 tasks '
-                       r'\(in \[0, 1.521\]\)'):
+                       r'\(in \[0, 1.434\]\)'):
         load_results(paths.results_dir(few))
     pct = str(tmp_path / 'pct')
     _write(pct, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.6, 1.5,

@@ -61,13 +61,17 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95):
 
 def ci_bound(num: int, confidence: float = 0.95) -> float:
     """The largest :func:`mean_ci` half-width of ``num`` values in [0, 1]:
-    ``t_{(1+confidence)/2, num-1} * 0.5 / sqrt(num - 1)`` (half the values
-    0, half 1); above 1 for few values (6.35 for 2, 1.52 for 3), 0.031 for
-    1000. NaN when ``num`` < 2 (the half-width is undefined)."""
+    the sample variance is largest with every value 0 or 1, as evenly split
+    as ``num`` allows (``k = num // 2`` ones), so the bound is
+    ``t_{(1+confidence)/2, num-1} * sqrt(k * (num - k)) / (num *
+    sqrt(num - 1))`` (``0.5 / sqrt(num - 1)`` for even ``num``); above 1
+    for few values (6.35 for 2, 1.43 for 3), 0.031 for 1000. NaN when
+    ``num`` < 2 (the half-width is undefined)."""
     if num < 2:
         return float('nan')
-    return float(stdtrit(num - 1, (1 + confidence) / 2) * 0.5
-                 / math.sqrt(num - 1))
+    k = num // 2
+    return float(stdtrit(num - 1, (1 + confidence) / 2)
+                 * math.sqrt(k * (num - k)) / (num * math.sqrt(num - 1)))
 
 
 def harmonic_mean(a: float, b: float) -> float:
