@@ -151,8 +151,8 @@ def check_model_novel_class(model: str,
     without class 7, the sweep's ``{model}_wo_{novel}``) with
     ``--novel_class 3`` was scored on class 3's tasks without a word: an
     encoder that saw class 3 in pre-training, its result a novel-class-3
-    result of a ``_wo_`` model. A model without that suffix, or without a novel class (mixture
-    and out domain), is not judged."""
+    result of a ``_wo_`` model. A model without that suffix, or without a
+    novel class (mixture and out domain), is not judged."""
     found = re.search(r'_wo_(\d+)$', model)
     if novel_class is None or found is None or \
             found.group(1) == str(novel_class):
