@@ -464,6 +464,13 @@ def test_list_labelled_in_another_class_order_is_refused(tmp_path):
     # no class names: nothing to judge; folders naming no class: passes
     assert len(ImageList(ann_file=str(swapped), data_prefix=str(tmp_path),
                          num_classes=9, check='none')) == 9
+    # folders above the image's own are not judged: a published-order
+    # list of absolute paths under a folder named TUM (a mount, an
+    # institute) was refused, entry 1 (BACK) said to lie in TUM's folder
+    mounted = tmp_path / 'TUM' / 'data'
+    absolute = tmp_path / 'abs_train_labeled.txt'
+    absolute.write_text(''.join(f'{mounted}/{line}\n' for line in lines))
+    assert len(ImageList(ann_file=str(absolute), **kwargs)) == 9
     paip = tmp_path / 'paip_train_labeled.txt'
     paip.write_text('S01/0/1+2+0.png 0\nS01/2/3+4+2.png 2\n')
     assert len(ImageList(ann_file=str(paip), data_prefix=str(tmp_path),

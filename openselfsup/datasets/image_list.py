@@ -73,7 +73,9 @@ def check_label_folders(entries: Sequence[ListEntry],
     alphabetical ADI 0, BACK 1 for NCT, whose published order is BACK 0,
     ADI 1) would have every table name the wrong class. Entries whose
     folders name no class of ``classes`` (PAIP19's ``<slide>/<digit>/``)
-    are not judged.
+    are not judged, nor are folders above the image's own (an absolute
+    path under ``/mnt/TUM/``: every layout keeps an image directly in its
+    class folder).
 
     Args:
         entries: output of :func:`read_list_file`.
@@ -91,16 +93,17 @@ def check_label_folders(entries: Sequence[ListEntry],
     for lineno, (rel, label) in enumerate(entries, 1):
         if label is None or label >= len(classes):
             continue
-        for folder in rel.replace('\\', '/').split('/')[:-1]:
-            found = index.get(folder)
-            if found is not None and found != label:
-                raise InputError(
-                    f'{list_path}: entry {lineno} ({rel}) is labelled '
-                    f'{label} ({classes[label]}) but lies in the folder of '
-                    f'class {folder} (label {found}); the list numbers the '
-                    f'classes in another order than {", ".join(classes)} '
-                    '(the converters in tools/prepare_data write lists in '
-                    'this order)')
+        parts = rel.replace('\\', '/').split('/')
+        folder = parts[-2] if len(parts) > 1 else None
+        found = index.get(folder)
+        if found is not None and found != label:
+            raise InputError(
+                f'{list_path}: entry {lineno} ({rel}) is labelled '
+                f'{label} ({classes[label]}) but lies in the folder of '
+                f'class {folder} (label {found}); the list numbers the '
+                f'classes in another order than {", ".join(classes)} '
+                '(the converters in tools/prepare_data write lists in '
+                'this order)')
 
 
 @DATASETS.register_module()
