@@ -58,9 +58,10 @@ def _check_fraction(value, what: str, path: str,
         if top > 1:
             raise InputError(f'{path}: {what} = {value!r} is not the 95% '
                              f'half-width of F1 fractions over {num_task} '
-                             f'tasks (in [0, {top:.4g}])')
+                             f'tasks (in [0, {top:.4g}]; run the meta-test '
+                             'again)')
         raise InputError(f'{path}: {what} = {value!r} is not an F1 fraction '
-                         'in [0, 1]')
+                         'in [0, 1] (run the meta-test again)')
 
 
 def load_result(path: str) -> dict:
