@@ -186,6 +186,19 @@ def without_initial_weights(node: Any) -> Any:
     return node
 
 
+def model_settings_sha1(model: Any, weights_loaded: bool) -> str:
+    """SHA-1 of a resolved config's ``model`` section (a plain dict, as
+    ``cfg.model.to_dict()``; :func:`~openselfsup.utils.config_sha1`): the
+    model as it is built, wherever its config file lies and whichever
+    ``--cfg-options`` spelt it. Where a checkpoint's weights fill it
+    (``weights_loaded``), without what names its initial weights
+    (:func:`without_initial_weights`): those are replaced, the model the
+    same."""
+    from .utils import config_sha1
+    return config_sha1(without_initial_weights(model) if weights_loaded
+                       else model, 'model')
+
+
 def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                        skip: Sequence[str] = ()) -> Dict[str, str]:
     """``{dotted key: digest(path)}`` of every local file a config section

@@ -14,9 +14,9 @@ import os
 from typing import Dict, Optional, Tuple
 
 from ..config import (UNSET, file_contents_change, first_difference,
-                      key_change, load_config, named_file_digests,
-                      recorded_settings, without_initial_weights)
-from ..utils import InputError, check_writable, config_sha1, save_set
+                      key_change, load_config, model_settings_sha1,
+                      named_file_digests, recorded_settings)
+from ..utils import InputError, check_writable, save_set
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -420,9 +420,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # no weights: a pooling, out_indices), in one --out-dir. Where a
         # checkpoint's weights fill it, not where its initial weights would
         # come from (init_cfg, pretrained: replaced, the features the same)
-        model_sha1 = config_sha1(
-            cfg.model.to_dict() if checkpoint is None
-            else without_initial_weights(cfg.model.to_dict()), 'model')
+        model_sha1 = model_settings_sha1(cfg.model.to_dict(),
+                                         checkpoint is not None)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
