@@ -284,6 +284,24 @@ def pipeline_image_size(pipeline: Any, key: str
     return found
 
 
+def sized_pipeline(pipeline: Any) -> Any:
+    """``pipeline`` (plain dicts, nested pipelines included) with every
+    size argument of :data:`_SIZE_ARGUMENTS` given as one int ``n``
+    written as the pair ``[n, n]`` its transform makes of it: ``scale=64``
+    and ``scale=(64, 64)`` are one pipeline (a tuple and a list are one in
+    :func:`~openselfsup.utils.config_sha1`)."""
+    if isinstance(pipeline, dict):
+        arg = _SIZE_ARGUMENTS.get(str(pipeline.get('type')), (None, ''))[0]
+        out = {k: sized_pipeline(v) for k, v in pipeline.items()}
+        size = out.get(arg) if arg else None
+        if isinstance(size, int) and not isinstance(size, bool):
+            out[arg] = [size, size]
+        return out
+    if isinstance(pipeline, (list, tuple)):
+        return [sized_pipeline(v) for v in pipeline]
+    return pipeline
+
+
 #: what :func:`_literal` gives for a part of a config text that is not
 #: data (a name, a call other than ``dict``)
 UNREADABLE = type('Unreadable', (), {'__repr__': lambda self: '<code>'})()

@@ -420,6 +420,38 @@ def test_augmented_copies_are_seeded_and_copy_major(synthetic_root, weights,
     np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
 
 
+def test_resolved_settings_read_sizes_as_their_transforms_do():
+    """An int size of a crop or resize is the square its transform makes
+    of it, in nested pipelines too; other ``scale`` arguments (not a
+    size) are left. The model's initial-weights keys count at random
+    initialisation (they make the weights), not where a checkpoint's
+    replace them."""
+    from openselfsup.apis.extract import extraction_settings
+    from openselfsup.config import load_config, sized_pipeline
+    assert sized_pipeline([
+        dict(type='RandomApply', transforms=[dict(type='CenterCrop',
+                                                  crop_size=8)]),
+        dict(type='Resize', scale=(4, 6)), dict(type='Other', scale=3),
+        dict(type='RandomCrop', crop_size=True)]) == [
+        dict(type='RandomApply', transforms=[dict(type='CenterCrop',
+                                                  crop_size=[8, 8])]),
+        dict(type='Resize', scale=[4, 6]), dict(type='Other', scale=3),
+        dict(type='RandomCrop', crop_size=True)]
+    init = {'model.backbone.init_cfg': dict(type='Kaiming', layer='Conv2d')}
+    plain, other = (load_config(_config('nct_test.py'), options)
+                    for options in ({}, init))
+    loaded = [extraction_settings(c, 'c.py', True) for c in (plain, other)]
+    drawn = [extraction_settings(c, 'c.py', False) for c in (plain, other)]
+    assert loaded[0] == loaded[1] and loaded[0] == drawn[0] != drawn[1]
+    assert loaded[0]['image_size'] == [224, 224]
+    # a setting without a fingerprint: one line naming the config and key
+    from openselfsup.utils import InputError
+    plain.dataset.pipeline[1].rng = torch.Generator()
+    with pytest.raises(InputError, match=r'^c.py: dataset.pipeline.1.rng: '
+                       r'a torch._C.Generator object has no fingerprint'):
+        extraction_settings(plain, 'c.py', True)
+
+
 def test_several_sets_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys):
     """One extract.py call with three --config / --data-root / --output

@@ -64,10 +64,12 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..config import argument_value, key_below, load_config
+from ..config import (argument_value, key_below, load_config,
+                      model_settings_sha1, pipeline_image_size,
+                      sized_pipeline)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_distinct, check_finite,
-                     check_writable, file_sha1, file_sha256,
+                     check_writable, config_sha1, file_sha1, file_sha256,
                      files_sample_sha1, load_json,
                      locked, save_set)
 from ..utils.device import resolve_device
@@ -1145,8 +1147,11 @@ def extract_many(configs: Sequence[str],
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
     listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
+    settings = []
     for listing in listings:
         _check_pipeline(listing, aug_times)
+        settings.append(extraction_settings(listing['cfg'], listing['config'],
+                                            not random_init))
     encoders = []  # [config's model, encoder, checkpoint in it] per model
 
     def encoder(cfg) -> list:
@@ -1182,7 +1187,7 @@ def extract_many(configs: Sequence[str],
                 load(entry, checkpoint, weights)
         del weights
     records = []
-    for listing, checkpoint in zip(listings, checkpoints):
+    for listing, checkpoint, how in zip(listings, checkpoints, settings):
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
         if entry[2] != checkpoint:  # another set's weights are in it
@@ -1208,13 +1213,43 @@ def extract_many(configs: Sequence[str],
             checkpoint or 'the random encoder', checkpoint, sha,
             checkpoint_kind=kind,
             config=os.path.abspath(listing['config']),
-            cfg_options=listing['cfg_options'],
+            cfg_options=listing['cfg_options'], **how,
             aug_times=int(aug_times),
             seed=int(seed) if aug_times or random_init else None,
             device=dev, amp=bool(amp)))
         if on_written is not None:
             on_written(records[-1])
     return records
+
+
+def extraction_settings(cfg, config: str, weights_loaded: bool) -> Dict:
+    """What the provenance records of how an image becomes a feature, from
+    the resolved config (the file and ``--cfg-options`` merged), so that
+    feature sets scored together are compared by what they were extracted
+    with, not by how it was spelt: ``model_sha1``, the ``model`` section
+    as the encoder is built from it (:func:`~openselfsup.config.
+    model_settings_sha1`; without what names its initial weights where a
+    checkpoint's replace them), ``pipeline_sha1``, the dataset's pipeline
+    (:func:`~openselfsup.config.sized_pipeline`: ``scale=64`` is
+    ``scale=(64, 64)``), and ``image_size``, ``[w, h]`` of its last crop or
+    resize (:func:`~openselfsup.config.pipeline_image_size`; None where
+    none is named), what an augmenting pipeline (``NCT_aug``) shares with
+    the deterministic one.
+
+    Raises:
+        InputError: a setting without a fingerprint (``config`` named).
+    """
+    pipeline = cfg.dataset.to_dict().get('pipeline')
+    size = pipeline_image_size(pipeline or [], 'dataset.pipeline')
+    try:
+        return dict(
+            model_sha1=model_settings_sha1(cfg.model.to_dict(),
+                                           weights_loaded),
+            pipeline_sha1=config_sha1(sized_pipeline(pipeline),
+                                      'dataset.pipeline'),
+            image_size=list(size[1]) if size else None)
+    except InputError as exc:
+        raise InputError(f'{config}: {exc}') from None
 
 
 def _check_pipeline(listing: Dict, aug_times: int) -> None:
