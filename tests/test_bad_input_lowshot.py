@@ -396,6 +396,53 @@ def test_features_of_other_pipeline_overrides_are_not_mixed(wd, capsys):
     assert '(model.backbone.base_channels: 16 vs not set)' in err, err
 
 
+def test_features_are_compared_by_their_resolved_extraction_settings(
+        wd, capsys):
+    """The literal --cfg-options told other settings from the same ones
+    spelt another way (``scale=64`` and ``(64, 64)``; ``depth=18``, the
+    config's own value, given or not: refused) and missed other settings
+    spelt alike (another config file at another size, or options recorded
+    on one side only: passed). Where both provenance files record the
+    digests of the resolved model and pipeline, those are compared; the
+    refusal names both sets, what differs and the fix."""
+    def provenance(name, config='/c/nct.py', options=None, **settings):
+        write_provenance(wd, 'clp', name, **CHECKPOINT_PROVENANCE,
+                         config=config, cfg_options=options, **settings)
+
+    same = dict(model_sha1='m' * 40, pipeline_sha1='p' * 40,
+                image_size=[64, 64])
+    cli_ok(GEN, _gen(wd), capsys)
+    provenance('NCT_train', options={'dataset.pipeline.1.scale': 64},
+               **same)
+    provenance('NCT_test', options={'dataset.pipeline.1.scale': [64, 64],
+                                    'model.backbone.depth': 18}, **same)
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    # another config file, its own size, the same options
+    provenance('NCT_test', '/c/nct_64.py', {'dataset.pipeline.1.scale': 64},
+               **dict(same, pipeline_sha1='q' * 40, image_size=[32, 32]))
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    'were extracted with another image pipeline (image size '
+                    '64 x 64 vs 32 x 32); extract one of them again with '
+                    'the config and --cfg-options of the other')
+    assert 'NCT_train.npy and ' in err and 'NCT_test.npy' in err, err
+    # no options on one side: the digests still tell, the configs named
+    provenance('NCT_test', **dict(same, pipeline_sha1='q' * 40))
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              '(/c/nct.py with --cfg-options dataset.pipeline.1.scale=64 vs'
+              ' /c/nct.py with no such --cfg-options)')
+    provenance('NCT_test', **dict(same, model_sha1='n' * 40))
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              'were extracted with another model (model_sha1 mmmmmmmmmmmm '
+              'vs nnnnnnnnnnnn, both from /c/nct.py with no such '
+              '--cfg-options: the file changed in between)')
+    # a side written before the digests: its literal options, as before
+    provenance('NCT_test', options={'dataset.pipeline.1.scale': 32})
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              'other --cfg-options (dataset.pipeline.1.scale: 64 vs 32)')
+    provenance('NCT_test', options={'dataset.pipeline.1.scale': 64})
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+
+
 def test_missing_store_and_dictionary_name_the_command_that_makes_them(
         wd, capsys):
     """A single meta-test without its task store or dictionary said 'make

@@ -420,6 +420,61 @@ def test_augmented_copies_are_seeded_and_copy_major(synthetic_root, weights,
     np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
 
 
+def test_provenance_records_the_resolved_settings(synthetic_root, weights,
+                                                  tmp_path):
+    """The provenance records digests of the model and pipeline as the
+    config file and --cfg-options resolve: the same settings spelt
+    another way (``scale=32`` or ``(32, 32)``, the config's own
+    ``depth=18``, an initial-weights setting the checkpoint replaces) give
+    the same digests, and the meta-test takes the sets together; another
+    config file that crops to 16 px under the same options gives another
+    pipeline, refused. The pipeline's digest is that of the pipeline
+    written out by hand."""
+    from openselfsup.apis.extract import extract
+    from openselfsup.lowshot.features import check_same_kind, load_features
+    from openselfsup.utils import InputError, config_sha1
+    ckpt = str(tmp_path / 'w.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    workdir = str(tmp_path / 'workdir')
+    opts = _options(synthetic_root, 'NCT')
+    load = dict(type='LoadImageFromFile', imdecode_backend='pillow',
+                color_type='color_ignore_orientation')
+    resize = dict(type='Resize', scale=32, backend='pillow',
+                  interpolation='bilinear')
+    cropped = tmp_path / 'nct_test_crop.py'
+    cropped.write_text(f'_base_ = {_config("nct_test.py")!r}\n'
+                       f'dataset = dict(pipeline=[{load!r}, {resize!r}, '
+                       "dict(type='CenterCrop', crop_size=16), "
+                       "dict(type='PackInputs')])\n")
+
+    def run(config, name, **options):
+        return extract(config, ckpt, paths.features_path(workdir, 'clp',
+                                                         name),
+                       cfg_options=dict(opts, **options), batch_size=16,
+                       progress=False)
+
+    train = run(_config('nct_train.py'), 'NCT_train')
+    test = run(_config('nct_test.py'), 'NCT_test', **{
+        'dataset.pipeline.1.scale': (32, 32), 'model.backbone.depth': 18,
+        'model.backbone.init_cfg': dict(type='Kaiming', layer='Conv2d')})
+    assert train['cfg_options'] != test['cfg_options']
+    pipeline = [load, dict(resize, scale=[32, 32]), dict(type='PackInputs')]
+    for record in (train, test):
+        assert record['pipeline_sha1'] == config_sha1(pipeline)
+        assert record['image_size'] == [32, 32]
+    assert train['model_sha1'] == test['model_sha1']
+    check_same_kind(load_features(workdir, 'clp', 'NCT_train'),
+                    load_features(workdir, 'clp', 'NCT_test'))
+    crop = run(str(cropped), 'NCT_test')
+    assert crop['image_size'] == [16, 16]
+    assert crop['model_sha1'] == train['model_sha1']
+    with pytest.raises(InputError, match=r'NCT_train.npy and \S+NCT_test.npy '
+                       r'were extracted with another image pipeline \(image '
+                       r'size 32 x 32 vs 16 x 16\)'):
+        check_same_kind(load_features(workdir, 'clp', 'NCT_train'),
+                        load_features(workdir, 'clp', 'NCT_test'))
+
+
 def test_resolved_settings_read_sizes_as_their_transforms_do():
     """An int size of a crop or resize is the square its transform makes
     of it, in nested pipelines too; other ``scale`` arguments (not a

@@ -174,3 +174,37 @@ def test_augmented_copies_may_have_their_own_pipeline_overrides(tmp_path):
     with pytest.raises(InputError, match=r'other --cfg-options \(model.'
                        r'backbone.base_channels: 16 vs 32\)'):
         evaluate(Inputs(wd), spec)
+
+
+def test_augmented_copies_at_another_image_size_are_refused(tmp_path):
+    """NCT_aug's pipeline is random by design, so none of it was compared
+    with the support's: copies cropped to 32 px were scored with a 64 px
+    support. Where both provenance files record the resolved settings,
+    the model's digest and the image size the pipeline ends with are
+    compared (not the pipeline's other ops)."""
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import InputError
+    wd, _, _ = _with_aug(tmp_path)
+
+    def provenance(name, **settings):
+        write_provenance(wd, 'clp_wo_78', name, **CHECKPOINT_PROVENANCE,
+                         cfg_options={}, **settings)
+
+    plain = dict(model_sha1='m' * 40, pipeline_sha1='p' * 40,
+                 image_size=[64, 64])
+    provenance('NCT_train', **plain)
+    provenance('NCT_test', **plain)
+    provenance('NCT_aug', **dict(plain, pipeline_sha1='a' * 40))
+    spec = RunSpec('clp_wo_78', 'near', 2, novel_class=78, num_task=4,
+                   aug_times=2)
+    generate_task_store(wd, spec.tasks)
+    assert evaluate(Inputs(wd), spec)['num_task'] == 4
+    provenance('NCT_aug', **dict(plain, pipeline_sha1='a' * 40,
+                                 image_size=[32, 32]))
+    with pytest.raises(InputError, match=r'NCT_train.npy and \S+NCT_aug.npy '
+                       r'were extracted at other image sizes \(64 x 64 vs '
+                       r'32 x 32\); extract one of them again'):
+        evaluate(Inputs(wd), spec)
+    provenance('NCT_aug', **dict(plain, model_sha1='n' * 40))
+    with pytest.raises(InputError, match='were extracted with another model'):
+        evaluate(Inputs(wd), spec)

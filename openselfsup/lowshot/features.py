@@ -341,30 +341,100 @@ def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
     return identity, words
 
 
-#: ``--cfg-options`` keys that change how an image becomes a feature (the
-#: model and the image pipeline), not which images are read
-_HOW_KEYS = ('model.', 'dataset.pipeline')
+#: how an image becomes a feature, as the provenance records it: the
+#: digest of the resolved setting (:func:`openselfsup.apis.extract.
+#: extraction_settings`), what it is in words, and the ``--cfg-options``
+#: keys it is compared by in provenance written before the digests were
+#: (not which images are read: ``data_root``, ``ann_file``)
+_SETTINGS = (('model_sha1', 'model', 'model.'),
+             ('pipeline_sha1', 'image pipeline', 'dataset.pipeline'))
 _UNSET = object()
 
 
-def _how_extracted(prov, keys: Tuple[str, ...] = _HOW_KEYS
-                   ) -> Optional[Dict]:
-    """The provenance's ``--cfg-options`` under ``keys`` (the model and
-    pipeline); None where it records none (imported features, older
-    files)."""
+def _how_extracted(prov, keys: Tuple[str, ...]) -> Optional[Dict]:
+    """The provenance's ``--cfg-options`` under ``keys``; None where it
+    records none (imported features, older files)."""
     options = prov.get('cfg_options') if isinstance(prov, dict) else None
     if not isinstance(options, dict):
         return None
     return {str(k): v for k, v in options.items() if str(k).startswith(keys)}
 
 
+def _spelt(prov, prefix: str) -> str:
+    """The config file and the ``--cfg-options`` under ``prefix`` a
+    provenance records, in words."""
+    options = _how_extracted(prov, (prefix, )) or {}
+    given = ' '.join(f'{k}={v}' for k, v in sorted(options.items()))
+    return (f'{prov.get("config") or "an unnamed config"} with '
+            + (f'--cfg-options {given}' if given else 'no such --cfg-options'))
+
+
+def _size(value) -> Optional[str]:
+    """An ``image_size`` of a provenance (``[w, h]``) in words; None where
+    it records none."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f'{value[0]} x {value[1]}'
+    return None
+
+
+def _extraction_difference(a: FeatureSet, b: FeatureSet,
+                          pipeline: bool = True) -> Optional[str]:
+    """How ``a`` and ``b`` (of one encoder) were extracted differently, as
+    the refusal's words after their paths; None where nothing differs or
+    nothing can be compared. Each of the model and (unless ``pipeline`` is
+    False) the image pipeline is compared by the digest of its resolved
+    setting where both provenance files record it (the config file and
+    ``--cfg-options`` merged: ``scale=64`` is ``scale=(64, 64)``, an option
+    that gives the config's own value is no other setting), else by the
+    literal ``--cfg-options`` of that part where both record them (older
+    files). Without ``pipeline`` (``NCT_aug``, whose pipeline is random by
+    design) the image size its pipeline ends with is compared where both
+    record it."""
+    pa, pb = a.provenance, b.provenance
+    if not (isinstance(pa, dict) and isinstance(pb, dict)):
+        return None
+    for field, words, prefix in _SETTINGS if pipeline else _SETTINGS[:1]:
+        x, y = pa.get(field), pb.get(field)
+        if x and y:
+            if x == y:
+                continue
+            sizes = (_size(pa.get('image_size')), _size(pb.get('image_size')))
+            spelt = (_spelt(pa, prefix), _spelt(pb, prefix))
+            if field == 'pipeline_sha1' and all(sizes) and \
+                    sizes[0] != sizes[1]:
+                detail = f'image size {sizes[0]} vs {sizes[1]}'
+            elif spelt[0] != spelt[1]:
+                detail = f'{spelt[0]} vs {spelt[1]}'
+            else:  # the config file edited in between
+                detail = (f'{field} {x[:12]} vs {y[:12]}, both from '
+                          f'{spelt[0]}: the file changed in between')
+            return (f'were extracted with another {words} ({detail}); '
+                    'extract one of them again with the config and '
+                    '--cfg-options of the other')
+        how_a, how_b = (_how_extracted(pa, (prefix, )),
+                        _how_extracted(pb, (prefix, )))
+        if how_a is not None and how_b is not None and how_a != how_b:
+            key = min(k for k in set(how_a) | set(how_b)
+                      if how_a.get(k, _UNSET) != how_b.get(k, _UNSET))
+            return (f'were extracted with other --cfg-options ({key}: '
+                    f'{how_a.get(key, "not set")} vs '
+                    f'{how_b.get(key, "not set")}); extract both with the '
+                    'same options')
+    sizes = (_size(pa.get('image_size')), _size(pb.get('image_size')))
+    if not pipeline and all(sizes) and sizes[0] != sizes[1]:
+        return (f'were extracted at other image sizes ({sizes[0]} vs '
+                f'{sizes[1]}); extract one of them again at the size of the '
+                'other')
+    return None
+
+
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     """Refuse feature sets of different widths, normalisation or encoders,
-    or of one encoder with other model or (unless ``pipeline`` is False:
-    ``NCT_aug``'s augmenting pipeline is another by design) pipeline
-    overrides (as their provenance names them; sets without one are not
-    compared)."""
-    keys = _HOW_KEYS if pipeline else _HOW_KEYS[:1]
+    or of one encoder extracted another way (:func:`_extraction_difference`:
+    another model, or unless ``pipeline`` is False another image pipeline;
+    ``NCT_aug``'s augmenting pipeline is another by design, its image size
+    is compared) (as their provenance names them; sets without one are
+    not compared)."""
     first = sets[0]
     for other in sets[1:]:
         a, b = encoder_of(first), encoder_of(other)
@@ -373,17 +443,11 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 f'{first.features_path} and {other.features_path} come from '
                 f'different encoders ({a[1]} vs {b[1]}); extract both with '
                 'the same checkpoint')
-        how_a, how_b = (_how_extracted(first.provenance, keys),
-                        _how_extracted(other.provenance, keys))
-        if a and b and how_a is not None and how_b is not None and \
-                how_a != how_b:
-            key = min(k for k in set(how_a) | set(how_b)
-                      if how_a.get(k, _UNSET) != how_b.get(k, _UNSET))
-            raise InputError(
-                f'{first.features_path} and {other.features_path} were '
-                f'extracted with other --cfg-options ({key}: '
-                f'{how_a.get(key, "not set")} vs {how_b.get(key, "not set")}'
-                '); extract both with the same options')
+        differs = _extraction_difference(first, other, pipeline) \
+            if a and b else None
+        if differs:
+            raise InputError(f'{first.features_path} and '
+                             f'{other.features_path} {differs}')
         if other.dim != first.dim:
             raise InputError(f'{other.features_path} has width {other.dim} '
                              f'but {first.features_path} has {first.dim}')

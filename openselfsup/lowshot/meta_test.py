@@ -410,7 +410,7 @@ class Inputs:
             raise InputError(f'{fs.labels_path}: labels are not those of '
                              f'{have} copies of {sup.labels_path}')
         from .features import check_same_kind
-        check_same_kind(sup, fs, pipeline=False)  # its own pipeline
+        check_same_kind(sup, fs, pipeline=False)  # own pipeline, same size
         return fs.features.reshape(have, num_support, fs.dim)[
             :spec.aug_times - 1]
 
