@@ -575,6 +575,112 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     assert not left_out()
 
 
+def test_features_of_another_resolved_setting_are_left_out(tmp_path,
+                                                           capsys):
+    """Staleness is judged by the digests of the resolved model and
+    pipeline where the provenance records them: features extracted again
+    under another config file (a 64 px crop written in the file) with the
+    same --cfg-options were kept as current, and the same setting spelt
+    another way (scale=64 vs (64, 64)) was left out. A provenance without
+    the digests is judged by the literal overrides, as before."""
+    from lowshot_data import make_workdir, script_main
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import array_sha1
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp')
+    feats = np.load(paths.features_path(w, 'clp', 'LC'))
+
+    def extracted(scale, **digests):  # what extract.py writes
+        with open(paths.provenance_path(w, 'clp', 'LC'), 'w') as f:
+            json.dump({'checkpoint': 'ckpt.pth',
+                       'checkpoint_sha256': 'a' * 64,
+                       'features_sha1': array_sha1(feats.astype(np.float32)),
+                       'normalised': False, 'list_sha1': 'l1',
+                       'images_sha1': 'i0',
+                       'cfg_options': {'dataset.data_root': 'data/LC',
+                                       'dataset.pipeline.1.scale': scale},
+                       **digests}, f)
+
+    def left_out():
+        rc = run_cli(script_main('wsi_workdir/summarize.py'),
+                     ['--workdir', w])
+        err = capsys.readouterr().err
+        assert rc in (0, 2), err
+        return rc == 2
+
+    spec = RunSpec('clp', 'mixture', 1, num_task=4)
+    generate_task_store(w, spec.tasks)
+    extracted(64, model_sha1='m0', pipeline_sha1='p0')
+    run_meta_test(w, spec, progress=False, threads=1)
+    assert not left_out()
+    # the same setting, the crop size spelt as a pair: the same digests
+    extracted([64, 64], model_sha1='m0', pipeline_sha1='p0')
+    assert not left_out()
+    # another config file, the same options: another pipeline or model
+    extracted(64, model_sha1='m0', pipeline_sha1='p1')
+    assert left_out()
+    extracted(64, model_sha1='m1', pipeline_sha1='p0')
+    assert left_out()
+    # a provenance without the digests: its literal options decide
+    extracted(64)
+    assert not left_out()
+    extracted([64, 64])
+    assert left_out()
+
+
+def test_identity_strings_written_before_the_digests_are_read_as_before():
+    """Identity strings stored in results before the model and pipeline
+    digests were recorded (with and without the images' digest) are
+    compared with today's by the fields they have: the same extraction
+    stays the same, another one is another."""
+    from openselfsup.lowshot.features import (provenance_extraction,
+                                              same_extraction)
+    # as results hold them (the encoder a JSON string inside)
+    old = ('["[\\"' + 'a' * 64 + '\\", null, null, null]", "l1", 10, 8, '
+           'true, 0, null, {"dataset.pipeline.1.scale": 64}]')
+    old_images = old[:-1] + ', "i0"]'
+    enc = json.dumps(['a' * 64, None, None, None])
+    prov = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
+            'num_samples': 10, 'feature_dim': 8, 'normalised': True,
+            'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
+            'cfg_options': {'dataset.pipeline.1.scale': 64,
+                            'dataset.data_root': '/data'}}
+    assert json.loads(old) == [enc, 'l1', 10, 8, True, 0, None,
+                               {'dataset.pipeline.1.scale': 64}]
+    assert provenance_extraction(prov) == old_images
+    assert provenance_extraction({**prov, 'images_sha1': None}) == old
+    now = provenance_extraction({**prov, 'model_sha1': 'm0',
+                                 'pipeline_sha1': 'p0'})
+    for before in (old, old_images):
+        assert same_extraction(before, now)
+        assert same_extraction(now, before)
+        assert same_extraction(before, old_images)
+        for other in ({'images_sha1': 'i1'}, {'list_sha1': 'l2'},
+                      {'cfg_options': {'dataset.pipeline.1.scale': 32}},
+                      {'cfg_options': {'model.backbone.depth': 50,
+                                       'dataset.pipeline.1.scale': 64}},
+                      {'checkpoint_sha256': 'b' * 64}):
+            changed = provenance_extraction({**prov, **other,
+                                             'model_sha1': 'm0',
+                                             'pipeline_sha1': 'p0'})
+            # an images digest only one side has is not compared
+            assert same_extraction(before, changed) is (
+                before == old and 'images_sha1' in other), other
+    # both with the digests: they decide, the other options as before
+    assert same_extraction(now, provenance_extraction(
+        {**prov, 'model_sha1': 'm0', 'pipeline_sha1': 'p0',
+         'cfg_options': {'dataset.pipeline.1.scale': [64, 64]}}))
+    for other in ({'model_sha1': 'm1'}, {'pipeline_sha1': 'p1'},
+                  {'cfg_options': {'dataset.pipeline.1.scale': 64,
+                                   'dataset.ann_file': 'other.txt'}}):
+        assert not same_extraction(now, provenance_extraction(
+            {**prov, 'model_sha1': 'm0', 'pipeline_sha1': 'p0', **other}))
+    assert not same_extraction(old, 'not json')
+    assert not same_extraction(old, '{"a": 1}')
+
+
 def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(
         tmp_path):
     """Ctrl-C while the plot is written (after the table and JSON) leaves

@@ -280,40 +280,79 @@ def provenance_extraction(prov) -> Optional[str]:
     """What made a feature file, as one string, from its provenance JSON:
     the encoder (:func:`provenance_encoder`), the list's digest, the shape,
     normalisation, the augmented passes and their seed, and the config
-    overrides (the data folder's aside: the same images moved), and the
-    digest of a sample of the images' bytes where the provenance has one
-    (other images under the same names; older files lack it). Features of
-    the same extraction (:func:`same_extraction`) are one extraction run
-    again (their last bits may differ with batch size or device); None
-    when the encoder is unknown."""
+    overrides (the data folder's aside: the same images moved), then where
+    the provenance has them the digest of a sample of the images' bytes
+    (other images under the same names) and the digests of the resolved
+    model and pipeline (``model_sha1``, ``pipeline_sha1``: the config file
+    and overrides merged); older files lack them. Features of the same
+    extraction (:func:`same_extraction`) are one extraction run again
+    (their last bits may differ with batch size or device); None when the
+    encoder is unknown."""
     enc = provenance_encoder(prov)
     if enc is None:
         return None
     options = {k: v for k, v in (prov.get('cfg_options') or {}).items()
                if not str(k).endswith('data_root')}
     images = [prov['images_sha1']] if prov.get('images_sha1') else []
+    settings = {f: prov[f] for f, _, _ in _SETTINGS if prov.get(f)}
     return json.dumps([enc[0], prov.get('list_sha1'),
                        prov.get('num_samples'), prov.get('feature_dim'),
                        prov.get('normalised'), prov.get('aug_times'),
-                       prov.get('seed'), options] + images, sort_keys=True,
+                       prov.get('seed'), options] + images
+                      + ([settings] if settings else []), sort_keys=True,
                       default=str)
+
+
+def _read_extraction(text: str) -> Optional[Tuple[list, Dict]]:
+    """A :func:`provenance_extraction` string, of any version, as ``(core,
+    recorded)``: the fields every version has, and a provenance-like dict
+    of those it may lack (``images_sha1``, ``model_sha1``,
+    ``pipeline_sha1``) with its ``cfg_options``; None where it is not
+    one."""
+    try:
+        fields = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(fields, list) or len(fields) < 8 or \
+            not isinstance(fields[7], dict):
+        return None
+    recorded = {'cfg_options': fields[7]}
+    for extra in fields[8:]:
+        if isinstance(extra, dict):
+            recorded.update(extra)
+        else:
+            recorded['images_sha1'] = extra
+    return fields[:7], recorded
 
 
 def same_extraction(a: str, b: str) -> bool:
     """Whether two :func:`provenance_extraction` strings name the same
-    extraction: equal, or equal but for the images' digest that one of
-    them (written before it was recorded) lacks."""
+    extraction: the fields every version records equal (the overrides of
+    neither the model nor the pipeline included), the images' digest
+    where both record it, and the model and the pipeline as
+    :func:`_differing_setting` compares them (their digests where both
+    record them: ``scale=64`` is ``(64, 64)``, another config file is
+    another setting; else their literal overrides). A string written
+    before a digest was recorded is compared without it."""
     if a == b:
         return True
-    try:
-        x, y = json.loads(a), json.loads(b)
-    except (TypeError, ValueError):
+    x, y = _read_extraction(a), _read_extraction(b)
+    if x is None or y is None:
         return False
-    if not (isinstance(x, list) and isinstance(y, list)) or \
-            abs(len(x) - len(y)) != 1:
+    prefixes = tuple(prefix for _, _, prefix in _SETTINGS)
+
+    def others(recorded):  # the overrides of neither the model nor pipeline
+        return {k: v for k, v in recorded['cfg_options'].items()
+                if not str(k).startswith(prefixes)}
+
+    (core_a, pa), (core_b, pb) = x, y
+    if core_a != core_b or others(pa) != others(pb):
         return False
-    n = min(len(x), len(y))
-    return x[:n] == y[:n]
+    images = (pa.get('images_sha1'), pb.get('images_sha1'))
+    if all(images) and images[0] != images[1]:
+        return False
+    return not any(_differing_setting(pa, pb, field, prefix)
+                   for field, _, prefix in _SETTINGS)
 
 
 def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
@@ -377,6 +416,25 @@ def _size(value) -> Optional[str]:
     return None
 
 
+def _differing_setting(pa: Dict, pb: Dict, field: str, prefix: str
+                       ) -> Optional[Tuple[bool, object, object]]:
+    """How two provenance dicts differ in one setting of :data:`_SETTINGS`
+    (the model or the image pipeline), or None where they do not or it
+    cannot be told: ``(True, digest_a, digest_b)`` where both record the
+    digest ``field`` of the resolved setting and they differ, else
+    ``(False, options_a, options_b)``, the literal ``--cfg-options`` under
+    ``prefix``, where both record them and they differ (provenance
+    written before the digests)."""
+    x, y = pa.get(field), pb.get(field)
+    if x and y:
+        return None if x == y else (True, x, y)
+    how_a, how_b = (_how_extracted(pa, (prefix, )),
+                    _how_extracted(pb, (prefix, )))
+    if how_a is not None and how_b is not None and how_a != how_b:
+        return False, how_a, how_b
+    return None
+
+
 def _extraction_difference(a: FeatureSet, b: FeatureSet,
                           pipeline: bool = True) -> Optional[str]:
     """How ``a`` and ``b`` (of one encoder) were extracted differently, as
@@ -394,10 +452,11 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return None
     for field, words, prefix in _SETTINGS if pipeline else _SETTINGS[:1]:
-        x, y = pa.get(field), pb.get(field)
-        if x and y:
-            if x == y:
-                continue
+        differs = _differing_setting(pa, pb, field, prefix)
+        if differs is None:
+            continue
+        by_digest, x, y = differs
+        if by_digest:
             sizes = (_size(pa.get('image_size')), _size(pb.get('image_size')))
             spelt = (_spelt(pa, prefix), _spelt(pb, prefix))
             if field == 'pipeline_sha1' and all(sizes) and \
@@ -411,15 +470,11 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
             return (f'were extracted with another {words} ({detail}); '
                     'extract one of them again with the config and '
                     '--cfg-options of the other')
-        how_a, how_b = (_how_extracted(pa, (prefix, )),
-                        _how_extracted(pb, (prefix, )))
-        if how_a is not None and how_b is not None and how_a != how_b:
-            key = min(k for k in set(how_a) | set(how_b)
-                      if how_a.get(k, _UNSET) != how_b.get(k, _UNSET))
-            return (f'were extracted with other --cfg-options ({key}: '
-                    f'{how_a.get(key, "not set")} vs '
-                    f'{how_b.get(key, "not set")}); extract both with the '
-                    'same options')
+        key = min(k for k in set(x) | set(y)
+                  if x.get(k, _UNSET) != y.get(k, _UNSET))
+        return (f'were extracted with other --cfg-options ({key}: '
+                f'{x.get(key, "not set")} vs {y.get(key, "not set")}); '
+                'extract both with the same options')
     sizes = (_size(pa.get('image_size')), _size(pb.get('image_size')))
     if not pipeline and all(sizes) and sizes[0] != sizes[1]:
         return (f'were extracted at other image sizes ({sizes[0]} vs '

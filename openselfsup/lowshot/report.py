@@ -172,10 +172,11 @@ def _now(path: str, kind: str, cache: Dict):
 def changed_inputs(result: dict, workdir: str, cache: Dict
                    ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
-    features of another extraction (encoder, list, augmented passes,
-    config overrides, a sample of the images, as their provenance names them:
-    :func:`~.features.provenance_extraction`; by their digest where either
-    side names none: imported features, older results), other labels, a
+    features of another extraction (encoder, list, augmented passes, a
+    sample of the images, the model and pipeline as the config file and
+    overrides resolve, as their provenance names them:
+    :func:`~.features.same_extraction`; by their digest where either side
+    names none: imported features, older results), other labels, a
     task store drawn again or unreadable. Absent files are not judged;
     features extracted again the same way are the same (their last bits
     can differ with batch size or device).
