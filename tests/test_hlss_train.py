@@ -300,6 +300,103 @@ def test_query_patients_in_the_bank_are_named(hier_root, tmp_path,
         results['disjoint']['patient']['n'] + 1
 
 
+def test_query_patch_files_in_the_bank_are_named(hier_root, tmp_path):
+    """The same patches listed under two patient names (a val patient's
+    metadata entry copied under another id into the train split): no
+    patient name is shared, so nothing was said, and each such query patch
+    found itself in the bank (similarity 1). The files are counted in the
+    results and the title, with a warning line."""
+    import mmengine.logging  # noqa: F401
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.evaluation.knn import knn_title, run_knn
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    meta = json.load(open(os.path.join(hier_root, 'metadata.json')))
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    twin = split['val'][0]
+    n_patches = sum(len(p) for p in meta[twin]['slides'].values())
+    meta['TWIN'] = meta[twin]
+    paths = {'metadata': str(tmp_path / 'meta.json'),
+             'split': str(tmp_path / 'split.json')}
+    json.dump(meta, open(paths['metadata'], 'w'))
+    json.dump(dict(split, train=split['train'] + ['TWIN']),
+              open(paths['split'], 'w'))
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(_options(hier_root, knn_hook=False))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    results = {}
+    for name, files in (('own', {}), ('twin', paths)):
+        knn = cfg.knn_eval.to_dict()
+        for part in ('bank', 'query'):
+            knn[part].update(files)
+        results[name] = run_knn(model, **knn)
+    assert 'shared_patches' not in results['own']
+    assert 'shared_patients' not in results['twin']  # no name in common
+    assert results['twin']['shared_patches'] == n_patches
+    assert knn_title(results['twin']).endswith(
+        f'; {n_patches} query patch file(s) also in the bank)')
+
+
+def test_query_patients_trained_on_are_named(hier_root, tmp_path,
+                                             monkeypatch):
+    """A run trained on another split than the kNN bank (its own split
+    file naming the val patients too: train + val for a final model, a
+    re-split): the kNN queries were patients the model had trained on, and
+    neither the hook's table nor knn_eval.py on its checkpoint said so.
+    Both count them (the checkpoint's recorded config names the split its
+    run trained on), in the results and the title."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.engine.knn_hook import KNNEvalHook
+    from openselfsup.registry import DATASETS, MODELS
+    monkeypatch.chdir(ROOT)
+    init_default_scope('openselfsup')
+    knn_eval = script_main('tools/knn_eval.py')
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    every = str(tmp_path / 'every.json')  # a training-only split file
+    json.dump(dict(train=split['train'] + split['val']), open(every, 'w'))
+    results = {}
+    for name, train_split in (('own', f'{hier_root}/split.json'),
+                              ('every', every)):
+        cfg = Config.fromfile(CONFIGS['hidisc'])
+        cfg.merge_from_dict(dict(
+            _options(hier_root, knn_hook=False),
+            **{'train_dataloader.dataset.split': train_split}))
+        cfg_path = str(tmp_path / f'{name}.py')
+        cfg.dump(cfg_path)
+        # the hook, given the run's training dataset
+        train = DATASETS.build(cfg.train_dataloader.dataset)
+        hook = KNNEvalHook(**cfg.knn_eval, interval=1000)
+        hook.before_train(SimpleNamespace(
+            train_dataloader=SimpleNamespace(dataset=train)))
+        results[f'hook_{name}'] = hook._prepared.trained
+        # a checkpoint of that run, as MMEngine writes it (the config in
+        # its meta), evaluated under the demo's own split
+        torch.manual_seed(0)
+        ckpt = str(tmp_path / name / 'iter_2.pth')
+        os.makedirs(os.path.dirname(ckpt))
+        torch.save({'meta': {'cfg': cfg.pretty_text},
+                    'state_dict': MODELS.build(cfg.model).state_dict()},
+                   ckpt)
+        assert run_cli(knn_eval, [str(tmp_path / 'own.py'), ckpt]) == 0
+        results[name] = json.load(open(
+            os.path.join(tmp_path, name, 'knn_iter_2.json')))
+    assert results['hook_own'] == []
+    assert results['hook_every'] == split['val']
+    assert 'trained_patients' not in results['own']
+    assert results['every']['trained_patients'] == len(split['val'])
+    assert results['every']['title'].endswith(
+        f'; {len(split["val"])} query patient(s) trained on) iter_2')
+
+
 def test_checkpoint_of_a_diverged_model_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """A checkpoint whose weights are NaN (a diverged run) had a table of

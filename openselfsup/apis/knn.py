@@ -10,8 +10,9 @@ The model stack (torch, mmpretrain) is imported where it is used:
 :func:`check_knn_arguments` before any of it is loaded.
 """
 import json
+import logging
 import os
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..config import (UNSET, file_contents_change, first_difference,
                       key_change, load_config, model_settings_sha1,
@@ -125,6 +126,44 @@ def _settings_change(there: Dict, here: Dict) -> Optional[str]:
         else key_change(key, old, new)))
 
 
+def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
+    """The patients the run that wrote ``ckpt`` (a loaded checkpoint) trained
+    on: its training dataset, as the config MMEngine records in the
+    checkpoint's meta names it (a ``HierarchicalPatientDataset``: its
+    metadata, split file and split), read again now, or None where the
+    checkpoint records no such config. The kNN queries of another config
+    (another split file, a re-split of the patients) may name them: the
+    model has seen them. A split named there that cannot be read now (a
+    path relative to another directory, a file since removed) is one
+    warning line: the check is then not made.
+    """
+    text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) \
+        and isinstance(ckpt.get('meta'), dict) else None
+    if not isinstance(text, str):
+        return None
+    try:
+        from mmengine.config import Config
+        ds = Config.fromstring(text, '.py').train_dataloader.dataset
+        if ds.get('type') != 'HierarchicalPatientDataset':
+            return None
+        ds = ds.to_dict()
+    except Exception:  # not a training config: nothing to compare
+        return None
+    from ..datasets.hierarchical import read_patients
+    try:
+        patients, _ = read_patients(
+            ds.get('layout', 'metadata'), ds.get('split_name', 'train'),
+            ds.get('metadata', ''), ds.get('split', ''),
+            ds.get('data_root', ''), check_files=False)
+    except InputError as exc:
+        from mmengine.logging import print_log
+        print_log(f'{checkpoint}: the training split its run read cannot '
+                  f'be read here ({exc}); query patients trained on are not '
+                  'looked for', logger='current', level=logging.WARNING)
+        return None
+    return list(dict.fromkeys(p['patient'] for p in patients))
+
+
 def _model_from_checkpoint(model_cfg, checkpoint: str, held: list):
     """The model of ``model_cfg`` (the config's ``model`` section as a
     checkpoint fills it: :func:`~openselfsup.models.open_clip.
@@ -145,12 +184,12 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list):
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
     from ..models.state_dict import load_state
     from ..registry import MODELS
-    state = state_dict_of(load_checkpoint_bytes(
-        held.pop(), checkpoint, tensors_only=True), checkpoint)
+    ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
+    state = state_dict_of(ckpt, checkpoint)
     # every weight comes from the checkpoint (loaded strictly below)
     model = MODELS.build(model_cfg)
     load_state(model, state, checkpoint, "the config's model")
-    return model
+    return model, trained_patients(ckpt, checkpoint)
 
 
 def check_own_results(json_path: str, source: str,
@@ -392,7 +431,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         settings = knn_settings(cfg.knn_eval.to_dict())
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
-    sha1 = model_files = None
+    sha1 = model_files = trained = None
     if checkpoint is not None:
         # the checkpoint whole (in a run's work dir, the one it picks),
         # every CRC tested, before the model stack: a missing, unreadable
@@ -434,7 +473,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
-        model = _model_from_checkpoint(cfg.model, checkpoint, held)
+        model, trained = _model_from_checkpoint(cfg.model, checkpoint, held)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
@@ -455,7 +494,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       os.path.abspath(config), model_files, settings)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
-    res = run_knn(model, **cfg.knn_eval)
+    res = run_knn(model, **cfg.knn_eval, trained_patients=trained)
     bad = res.get('nonfinite')
     if bad:  # a table of nan is no result: nothing written
         what = source if checkpoint else f'the model at {source}'

@@ -432,6 +432,12 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
                 patients, np.random.default_rng([self.seed, 1]))
         return patients
 
+    def patient_names(self) -> List[str]:
+        """The patients this dataset trains on, as the split names them,
+        each once (a class-balanced patient is repeated in the items)."""
+        return list(dict.fromkeys(self.get_data_info(i)['patient']
+                                  for i in range(len(self))))
+
     def _rng(self, idx: int) -> np.random.Generator:
         """Generator for one draw: seed, item, draw count and the DataLoader
         worker seed (which changes every epoch and follows the run's seed)."""
@@ -519,9 +525,10 @@ class HierarchicalPatchDataset(CheckedIndices, BaseDataset):
 
     def hierarchy_arrays(self) -> Dict[str, np.ndarray]:
         """``label``, ``patient_id``, ``slide_id`` arrays in item order,
-        and ``patient``: each item's patient name (as the split names it),
-        all from one walk over the items."""
-        keys = ('gt_label', 'patient_id', 'slide_id', 'patient')
+        ``patient``: each item's patient name (as the split names it), and
+        ``path``: each item's patch file, all from one walk over the
+        items."""
+        keys = ('gt_label', 'patient_id', 'slide_id', 'patient', 'img_path')
         cols = {k: [] for k in keys}
         for i in range(len(self)):
             info = self.get_data_info(i)
@@ -529,4 +536,5 @@ class HierarchicalPatchDataset(CheckedIndices, BaseDataset):
                 cols[k].append(info[k])
         ints = {k: np.array(cols[k], np.int64) for k in keys[:3]}
         return dict(label=ints['gt_label'], patient_id=ints['patient_id'],
-                    slide_id=ints['slide_id'], patient=cols['patient'])
+                    slide_id=ints['slide_id'], patient=cols['patient'],
+                    path=cols['img_path'])

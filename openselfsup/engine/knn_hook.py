@@ -63,7 +63,7 @@ class KNNEvalHook(Hook):
         if is_main_process():
             model = runner.model.module if is_model_wrapper(runner.model) \
                 else runner.model
-            self._prepare()  # built already where before_train ran
+            self._prepare(runner)  # built already where before_train ran
             res = evaluate_knn_data(model, self._prepared, **self.knn)
             for level, _ in LEVEL_KEYS:
                 for m in ('acc', 'mca'):
@@ -76,15 +76,23 @@ class KNNEvalHook(Hook):
                                step, format_table(res))
         barrier()
 
-    def _prepare(self) -> None:
-        """Build and check the bank and query datasets, once (rank 0)."""
+    def _prepare(self, runner=None) -> None:
+        """Build and check the bank and query datasets, once (rank 0),
+        with the patients the run trains on (the training dataset's, when
+        it names them: query patients among them are warned about and
+        counted in the results)."""
         if self._prepared is None:
-            self._prepared = prepare_knn_data(**self.data)
+            loader = getattr(runner, 'train_dataloader', None)
+            names = getattr(getattr(loader, 'dataset', None),
+                            'patient_names', None)
+            trained = names() if callable(names) else None
+            self._prepared = prepare_knn_data(
+                **self.data, trained_patients=trained)
 
     def before_train(self, runner) -> None:
         from mmengine.dist import is_main_process
         if is_main_process():
-            self._prepare()
+            self._prepare(runner)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:

@@ -23,7 +23,8 @@ class accuracy (mean per-class recall over the classes present) per level.
 saved checkpoint.
 """
 import logging
-from typing import Any, Dict, NamedTuple, Tuple
+import os
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -197,6 +198,12 @@ def knn_title(results: Dict, what: str = '') -> str:
     if results.get('shared_patients'):
         capped += (f'; {results["shared_patients"]} query patient(s) also '
                    'in the bank')
+    if results.get('shared_patches'):
+        capped += (f'; {results["shared_patches"]} query patch file(s) '
+                   'also in the bank')
+    if results.get('trained_patients'):
+        capped += (f'; {results["trained_patients"]} query patient(s) '
+                   'trained on')
     bad = results.get('nonfinite')
     if bad:  # the nan rows' cause, in the log, the table and the plot
         capped += (f'; NaN/inf features of {bad["bank"]} bank and '
@@ -275,6 +282,26 @@ def shared_patients(bank_info: dict, query_info: dict) -> list:
     return sorted(set(bank_info['patient']) & set(query_info['patient']))
 
 
+def shared_patch_files(bank_info: dict, query_info: dict) -> list:
+    """The query patches whose file is also a bank patch (by its real
+    path): the same images listed under two patient names (a patient
+    given two ids, a copied metadata entry) are their own nearest
+    neighbours (similarity 1) though no patient name is shared."""
+    bank = {os.path.realpath(p) for p in bank_info['path']}
+    return [p for p in query_info['path'] if os.path.realpath(p) in bank]
+
+
+def _warn(message: str) -> None:
+    from mmengine.logging import print_log
+    print_log(message, logger='current', level=logging.WARNING)
+
+
+def _some(names) -> str:
+    names = list(names)
+    return ', '.join(map(str, names[:3])) + (', ...' if len(names) > 3
+                                             else '')
+
+
 class KNNData(NamedTuple):
     """The bank and query of a kNN evaluation, built and checked once
     (:func:`prepare_knn_data`): what does not change with the weights.
@@ -286,6 +313,10 @@ class KNNData(NamedTuple):
         bank_info, query_info (dict): the datasets' ``hierarchy_arrays()``.
         shared (list): the query patients who also have patches in the bank
             (:func:`shared_patients`).
+        shared_patches (list): the query patch files that are also bank
+            patches (:func:`shared_patch_files`).
+        trained (list): the query patients the model was trained on (of
+            the ``trained_patients`` given to :func:`prepare_knn_data`).
     """
     bank_loader: Any
     query_loader: Any
@@ -293,19 +324,28 @@ class KNNData(NamedTuple):
     bank_info: dict
     query_info: dict
     shared: list
+    shared_patches: list = []
+    trained: list = []
 
 
 def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
-                     num_workers: int = 0) -> KNNData:
+                     num_workers: int = 0,
+                     trained_patients: Optional[Sequence[str]] = None
+                     ) -> KNNData:
     """Build the bank and query datasets and their loaders, check that they
-    agree on the classes, read their hierarchy and say (one warning line)
-    when query patients also have patches in the bank. The training hook
-    does this before training starts and reuses it at every evaluation.
+    agree on the classes, read their hierarchy and say (one warning line
+    each) when query patients also have patches in the bank, when query
+    patch files are also bank patches (under another patient name), and
+    when query patients were trained on. The training hook does this
+    before training starts and reuses it at every evaluation.
 
     Args:
         bank, query (dict): ``HierarchicalPatchDataset`` configs (train and
             validation patches).
         batch_size, num_workers: DataLoader settings for extraction.
+        trained_patients (list[str], optional): the patients the model is
+            trained on (the training dataset's, which may read another
+            split than the bank: ``train_dataloader.dataset.split``).
 
     Raises:
         InputError: the datasets disagree on the classes (or a dataset
@@ -320,16 +360,25 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
     query_info = query_ds.hierarchy_arrays()
     shared = shared_patients(bank_info, query_info)
     if shared:
-        from mmengine.logging import print_log
-        print_log(f'kNN: {len(shared)} query patient(s) also have patches '
-                  f'in the bank ({", ".join(map(str, shared[:3]))}'
-                  f'{", ..." if len(shared) > 3 else ""}): a patient\'s '
-                  'own patches are its nearest neighbours; give the bank '
-                  'and the queries patient-disjoint splits',
-                  logger='current',
-                  level=logging.WARNING)
+        _warn(f'kNN: {len(shared)} query patient(s) also have patches '
+              f'in the bank ({_some(shared)}): a patient\'s '
+              'own patches are its nearest neighbours; give the bank '
+              'and the queries patient-disjoint splits')
+    files = shared_patch_files(bank_info, query_info)
+    if files:
+        _warn(f'kNN: {len(files)} query patch file(s) are also bank '
+              f'patches ({_some(files)}): each is its own nearest '
+              'neighbour; the metadata lists these images under a bank '
+              'patient too')
+    query_patients = dict.fromkeys(query_info['patient'])
+    trained = ([] if trained_patients is None else
+               [p for p in query_patients if p in set(trained_patients)])
+    if trained:
+        _warn(f'kNN: {len(trained)} query patient(s) were trained on '
+              f'({_some(trained)}): the training split names them; '
+              'evaluate on patients the model has not seen')
     return KNNData(bank_loader, query_loader, classes, bank_info, query_info,
-                   shared)
+                   shared, files, trained)
 
 
 def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
@@ -345,9 +394,11 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
         k, temperature, aggregation: see :func:`knn_evaluate`.
 
     Returns:
-        dict: :func:`knn_evaluate`'s, plus ``'shared_patients'`` (the
-        number of query patients with patches in the bank, which the title
-        names) when there are any.
+        dict: :func:`knn_evaluate`'s, plus, when there are any (the title
+        names them), ``'shared_patients'`` (the number of query patients
+        with patches in the bank), ``'shared_patches'`` (query patch files
+        that are also bank patches) and ``'trained_patients'`` (query
+        patients the model was trained on).
     """
     bank_f = extract_features(model, data.bank_loader, 'kNN bank')
     query_f = extract_features(model, data.query_loader, 'kNN queries')
@@ -356,12 +407,17 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
                        aggregation)
     if data.shared:
         res['shared_patients'] = len(data.shared)
+    if data.shared_patches:
+        res['shared_patches'] = len(data.shared_patches)
+    if data.trained:
+        res['trained_patients'] = len(data.trained)
     return res
 
 
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
             temperature: float = 0.07, aggregation: str = 'l1_softmax',
-            batch_size: int = 64, num_workers: int = 0
+            batch_size: int = 64, num_workers: int = 0,
+            trained_patients: Optional[Sequence[str]] = None
             ) -> Dict[str, Dict[str, float]]:
     """Build the bank and query datasets, extract features, evaluate
     (:func:`prepare_knn_data`, then :func:`evaluate_knn_data`).
@@ -372,11 +428,13 @@ def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
             validation patches).
         k, temperature, aggregation: see :func:`knn_evaluate`.
         batch_size, num_workers: DataLoader settings for extraction.
+        trained_patients: see :func:`prepare_knn_data`.
 
     Returns:
         dict: :func:`evaluate_knn_data`'s.
     """
     check_knn_settings(k, temperature, aggregation)  # before extraction
     return evaluate_knn_data(
-        model, prepare_knn_data(bank, query, batch_size, num_workers), k,
+        model, prepare_knn_data(bank, query, batch_size, num_workers,
+                                trained_patients), k,
         temperature, aggregation)
