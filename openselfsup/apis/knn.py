@@ -144,7 +144,7 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     try:
         from mmengine.config import Config
         ds = Config.fromstring(text, '.py').train_dataloader.dataset
-        if ds.get('type') != 'HierarchicalPatientDataset':
+        if not str(ds.get('type')).endswith('HierarchicalPatientDataset'):
             return None
         ds = ds.to_dict()
     except Exception:  # not a training config: nothing to compare
