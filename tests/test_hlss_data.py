@@ -253,9 +253,24 @@ def test_a_patient_named_twice_in_one_split_warns(tiny, monkeypatch):
         f"{split}: 2 patient(s) named more than once within one split "
         "(A 2x in 'train', C 2x in 'val'): each mention is read as another "
         "patient (as the published readers do), in training and in kNN "
-        "evaluation; name each patient once per split")
+        "evaluation (its patches once more: one query patient, as the "
+        "published evaluation groups them); name each patient once per "
+        "split")
     # val holds only C: its patches twice
     assert len(patches) == 2 * len(once_val)
+    # ... but one query patient and its slides once each, as the published
+    # evaluation groups patches by patient and slide name (each mention was
+    # another patient: two of them, at the slide level twice the slides)
+    from openselfsup.evaluation.knn import knn_evaluate
+    arr, one = patches.hierarchy_arrays(), once_val.hierarchy_arrays()
+    np.testing.assert_array_equal(arr['patient_id'], [0] * len(patches))
+    np.testing.assert_array_equal(arr['slide_id'],
+                                  np.tile(one['slide_id'], 2))
+    feats = np.eye(len(patches), 4, dtype=np.float32) + 1
+    res = knn_evaluate(feats, np.zeros(len(patches), int), feats, arr, 2,
+                       k=2)
+    assert (res['patch']['n'], res['slide']['n'], res['patient']['n']) == \
+        (len(patches), len(set(one['slide_id'])), 1)
     # more repeats than named: the count, the first three in the file's
     # order (each with its mentions), then '...'
     spl = {'train': ['A', 'B', 'A', 'B', 'A'], 'val': ['C', 'C', 'B', 'B']}

@@ -186,7 +186,9 @@ def _warn_repeats(spl: dict, split: str) -> None:
     readers do, so the patient is drawn twice as often in training (two
     items, each the other's negative when a batch holds both) and, in kNN
     evaluation, its patches are twice in the bank (two of the ``k``
-    neighbours) or count as two query patients. Read, not refused (the
+    neighbours) or in the queries (one query patient whose patches count
+    twice, as the published evaluation groups them by name). Read, not
+    refused (the
     published code reads such a list; :func:`balance_by_class` is the way
     to repeat patients on purpose). Every split of the file is looked at
     when any one is read, so the training set's build says so of the split
@@ -206,7 +208,9 @@ def _warn_repeats(spl: dict, split: str) -> None:
         return
     print_log(f'{split}: {finding}: each mention is read as another patient '
               '(as the published readers do), in training and in kNN '
-              'evaluation; name each patient once per split',
+              'evaluation (its patches once more: one query patient, as '
+              'the published evaluation groups them); name each patient '
+              'once per split',
               logger='current', level=logging.WARNING)
 
 
@@ -492,7 +496,9 @@ class HierarchicalPatchDataset(CheckedIndices, BaseDataset):
         check_files (bool): check every patch exists at build time.
 
     ``data_list`` entries: ``img_path``, ``gt_label``, ``patient_id`` and
-    ``slide_id`` (ints, unique within the split), ``patient``, ``slide``.
+    ``slide_id`` (ints, one per patient name and per (patient, slide) name
+    within the split, so a patient named twice is one kNN query patient),
+    ``patient``, ``slide``.
     """
 
     def __init__(self, metadata: str = '', split: str = '',
@@ -513,14 +519,21 @@ class HierarchicalPatchDataset(CheckedIndices, BaseDataset):
             self.layout, self.split_name, self.metadata, self.split,
             self.data_root, self.check_files)
         self._metainfo['classes'] = classes
-        out, slide_id = [], 0
-        for pi, pat in enumerate(patients):
+        # ids by name, as the published evaluation groups patches by their
+        # patient's and slide's names: a patient the split names twice is
+        # one query patient (one slide each) whose patches count twice
+        patient_ids: Dict[str, int] = {}
+        slide_ids: Dict[Tuple[str, str], int] = {}
+        out = []
+        for pat in patients:
+            pi = patient_ids.setdefault(pat['patient'], len(patient_ids))
             for sid, paths in pat['slides']:
+                si = slide_ids.setdefault((pat['patient'], sid),
+                                          len(slide_ids))
                 for path in paths:
                     out.append(dict(img_path=path, gt_label=pat['label'],
-                                    patient_id=pi, slide_id=slide_id,
+                                    patient_id=pi, slide_id=si,
                                     patient=pat['patient'], slide=sid))
-                slide_id += 1
         return out
 
     def hierarchy_arrays(self) -> Dict[str, np.ndarray]:
