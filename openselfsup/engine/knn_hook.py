@@ -20,10 +20,11 @@ class KNNEvalHook(Hook):
     hub (log and visualisation backends). Runs on rank 0; other ranks wait.
     The bank and query datasets are built and checked before the first
     training iteration (:func:`~openselfsup.evaluation.knn.prepare_knn_data`:
-    its warning about query patients in the bank is said then), so a bad
-    kNN split or metadata stops the run at its start, not after
-    ``interval`` iterations; every evaluation reuses them and only extracts
-    features with the current weights.
+    its warnings about query patients in the bank, query patch files in the
+    bank and query patients the run trains on, from the runner's training
+    dataset, are said then), so a bad kNN split or metadata stops the run
+    at its start, not after ``interval`` iterations; every evaluation
+    reuses them and only extracts features with the current weights.
 
     Args:
         bank (dict): training-patch ``HierarchicalPatchDataset`` config.

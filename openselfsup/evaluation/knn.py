@@ -324,8 +324,8 @@ class KNNData(NamedTuple):
     bank_info: dict
     query_info: dict
     shared: list
-    shared_patches: list = []
-    trained: list = []
+    shared_patches: Sequence[str] = ()
+    trained: Sequence[str] = ()
 
 
 def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
