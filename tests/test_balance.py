@@ -2446,3 +2446,43 @@ def test_caption_config_pipelines_are_the_published_torchvision_ones(
         np.random.seed(i)
         out = train({'img_path': path})['img']
         assert out.shape == (224, 224, 3) and out.dtype == np.uint8
+
+
+def test_a_0_epoch_baseline_is_initialised_as_a_run_starts(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A 0-epoch baseline is built and evaluated, never trained; MMEngine's
+    runner.val() does not call init_weights (runner.train() does), so a
+    model's init_cfg (a Pretrained backbone, a head's Constant) was never
+    applied: the baseline, and every lambda run tuned from it, had the bare
+    construction's random weights, with no error. The baseline is real;
+    the lambda run is a stand-in."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    cfg = load_config(SLIDE_DEMO, opts)
+    torch.manual_seed(7)
+    src = MODELS.build(cfg.model.backbone)
+    weights = str(tmp_path / 'backbone.pth')
+    torch.save(dict(state_dict=src.state_dict()), weights)
+    opts = {**opts,
+            'model.backbone.init_cfg': dict(type='Pretrained',
+                                            checkpoint=weights),
+            'model.head.init_cfg': dict(type='Constant', layer='Linear',
+                                        val=0.0, bias=2.0)}
+    names = METRICS.build(dict(cfg.val_evaluator)).names(1)
+    monkeypatch.setattr(bs, 'train', _StandInRuns(names))
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    res = bs.run_balance_sweep(SLIDE_DEMO, [0.5],
+                               work_dir=str(tmp_path / 'sweep'),
+                               baseline_epochs=0, cfg_options=opts)
+    base = torch.load(res['baseline_checkpoint'],
+                      weights_only=True)['state_dict']
+    for k, v in src.state_dict().items():
+        assert torch.equal(base[f'backbone.{k}'], v), k
+    assert not base['head.fc.1.weight'].any()
+    assert base['head.fc.1.bias'].tolist() == [2.0]
+    # every slide predicted grade 2: the baseline row is of these weights
+    val = json.loads((crossmodal_root / 'slides' / 'val.json').read_text())
+    labels = [entry['label'] for entry in val.values()]
+    assert res['rows'][0]['metrics']['accuracy'] == pytest.approx(
+        np.mean(np.array(labels) == 2))

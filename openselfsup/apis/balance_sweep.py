@@ -356,6 +356,22 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     return record
 
 
+def _initialise(model) -> None:
+    """Initialise a 0-epoch baseline's weights as a training run starts
+    (MMEngine's ``runner.train()`` calls ``init_weights``, its
+    ``runner.val()`` does not): the model's ``init_cfg`` applied (a
+    ``Pretrained`` backbone, a head's ``Constant``), weights loaded from a
+    checkpoint when the model was built kept
+    (:class:`~openselfsup.models.backbones.pretrained.KeepsLoadedWeights`).
+    Before, such a baseline, and every lambda run tuned from it, had the
+    bare construction's random weights; the config's ``load_from`` is
+    loaded after this, by the evaluation, as in training."""
+    from mmengine.model import is_model_wrapper
+    model = model.module if is_model_wrapper(model) else model
+    if hasattr(model, 'init_weights'):
+        model.init_weights()
+
+
 def _forget_run(run_dir: str) -> None:
     """Remove a run's record before it trains: until it is written again,
     the run counts as interrupted."""
@@ -613,6 +629,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 # of an earlier baseline there, and says nothing of them
                 runner = build_runner(config, work_dir=base_dir, amp=amp,
                                       cfg_options=base_opts, trains=False)
+                # as a training run starts: its init_cfg applied
+                _initialise(runner.model)
             # evaluated before its weights are saved: evaluation data that
             # cannot be read (a missing feature file; with 0 epochs nothing
             # has read it yet) stops the sweep before it writes anything
