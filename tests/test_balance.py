@@ -2486,3 +2486,37 @@ def test_a_0_epoch_baseline_is_initialised_as_a_run_starts(
     labels = [entry['label'] for entry in val.values()]
     assert res['rows'][0]['metrics']['accuracy'] == pytest.approx(
         np.mean(np.array(labels) == 2))
+
+
+@pytest.mark.parametrize('task', ['multilabel', 'grade'])
+def test_recall_at_k_beyond_the_gallery_is_nan_not_one(task, monkeypatch):
+    """recall@10 of 6 images ranked every gallery text in the top 10: 1.0
+    for any model, beside real numbers in the sweep's table (the published
+    topk(10) raises). It is nan, with one warning line; a k within the
+    gallery is as before (brute force), k = N included."""
+    rng = np.random.default_rng(3)
+    n, dim = 6, 4
+    metric = CrossModalMetric(task=task, ks=(1, 6, 7))
+    img = rng.normal(size=(n, dim))
+    txt = rng.normal(size=(n, 1, dim))
+    for i in range(n):
+        out = rng.normal(size=3 if task == 'multilabel' else 1)
+        metric.process(None, [dict(
+            pred_score=out, pred_logits=out, img_emb=img[i],
+            target=(np.array([1, 0, i % 2], np.float32)
+                    if task == 'multilabel' else np.array([i % 3])),
+            txt_emb=txt[i], captions=[f'case {i}'])])
+    import mmengine.logging
+    said = []
+    monkeypatch.setattr(mmengine.logging, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    got = metric.compute_metrics(metric.results)
+    sim = img @ txt[:, 0].T
+    assert got['recall@1'] == pytest.approx(np.mean(
+        sim.argmax(1) == np.arange(n)))
+    for name in ('recall@6', 'allcap_i2t_R@6', 'allcap_t2i_R@6'):
+        assert got[name] == 1.0, name  # the whole gallery: as published
+    for name in ('recall@7', 'allcap_i2t_R@7', 'allcap_t2i_R@7'):
+        assert math.isnan(got[name]), name
+    assert len(said) == 1 and \
+        'recall@7, allcap_i2t_R@7, allcap_t2i_R@7 are nan' in said[0]

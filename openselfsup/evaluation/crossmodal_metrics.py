@@ -415,7 +415,29 @@ class CrossModalMetric(BaseMetric):
             ok = emb_ok if key.startswith(self.RETRIEVAL) else task_ok
             if not ok:
                 out[key] = float('nan')
+        self._beyond_gallery(out, len(img), sum(map(len, txts)))
         return out
+
+    def _beyond_gallery(self, out: Dict[str, float], images: int,
+                        texts: int) -> None:
+        """Set to nan (in place, with one warning line) each recall at a
+        ``k`` beyond its gallery: ``recall@k`` and ``allcap_t2i_R@k`` rank
+        ``images`` candidates, ``allcap_i2t_R@k`` all ``texts``. Over fewer
+        than ``k`` candidates every query hits (the published
+        ``topk(k)`` raises): 1.0 for any model, beside real numbers."""
+        gone = [name for k in self.ks for name, size in (
+            (f'recall@{k}', images), (f'allcap_i2t_R@{k}', texts),
+            (f'allcap_t2i_R@{k}', images)) if k > size]
+        if not gone:
+            return
+        for name in gone:
+            out[name] = float('nan')
+        from mmengine.logging import print_log
+        print_log(f'CrossModalMetric: {", ".join(gone)} are nan: the '
+                  f'evaluation set has {images} images ({texts} texts), '
+                  'fewer than k, so every query would hit (the published '
+                  'topk(k) raises); evaluate on more images or set the '
+                  "evaluator's ks", logger='current', level=logging.WARNING)
 
     def _metrics(self, scores, logits, batch, targets, img, txts,
                  captions) -> Dict[str, float]:
