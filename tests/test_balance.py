@@ -2520,3 +2520,48 @@ def test_recall_at_k_beyond_the_gallery_is_nan_not_one(task, monkeypatch):
         assert math.isnan(got[name]), name
     assert len(said) == 1 and \
         'recall@7, allcap_i2t_R@7, allcap_t2i_R@7 are nan' in said[0]
+
+
+def test_a_sweep_refuses_evaluation_sets_holding_training_samples(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A validation file of another fold (its cases in this fold's training
+    file), or the training file given as the validation or test file, was
+    scored every run on samples the model was trained on, with no error.
+    Refused before anything trains, naming the file, the count and the
+    first shared ids; disjoint splits pass."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    slides = crossmodal_root / 'slides'
+    train = json.loads((slides / 'train.json').read_text())
+    val = json.loads((slides / 'val.json').read_text())
+    assert not set(train) & set(val)
+    mixed = dict(list(val.items())[:3], **dict(list(train.items())[-2:]))
+    (tmp_path / 'val_mixed.json').write_text(json.dumps(mixed))
+    opts = demo_on_test_slides(crossmodal_root)
+    monkeypatch.setattr(bs, 'build_runner', None)  # nothing may start
+    monkeypatch.setattr(bs, 'train', None)
+    shared = ', '.join(repr(k) for k in list(train)[-2:])
+    work = tmp_path / 'sweep'
+    for key, name, test in (
+            ('val_dataloader', str(tmp_path / 'val_mixed.json'), False),
+            ('val_dataloader', 'train.json', False),
+            ('test_dataloader', 'train.json', True)):
+        n = len(mixed) if name.endswith('mixed.json') else len(train)
+        k = 2 if name.endswith('mixed.json') else len(train)
+        with pytest.raises(InputError) as err:
+            bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                 baseline_epochs=0, test=test, cfg_options={
+                                     **opts, f'{key}.dataset.ann_file': name,
+                                     'test_dataloader.dataset.data_root':
+                                     str(slides)})
+        msg = str(err.value)
+        assert msg.startswith(f'{slides / name}: {k} of its {n} ids are '
+                              f'also in the training set '
+                              f'{slides / "train.json"}'), msg
+        assert key in msg and '\n' not in msg
+        if name.endswith('mixed.json'):
+            assert f'({shared})' in msg
+        assert not work.exists()
+    # the test set is compared only when the sweep evaluates it
+    bs.check_disjoint_splits(load_config(SLIDE_DEMO, {
+        **opts, 'test_dataloader.dataset.ann_file': 'train.json'}))

@@ -372,6 +372,55 @@ def _initialise(model) -> None:
         model.init_weights()
 
 
+#: the datasets whose annotation file is a JSON object keyed by sample id
+#: (a case, an image): :func:`check_disjoint_splits` compares the keys
+_KEYED_BY_ID = ('SlideReports', 'CaptionedImages')
+
+
+def check_disjoint_splits(cfg, test: bool = False) -> None:
+    """Refuse an evaluation set that holds samples of the training set.
+
+    The validation set (and, with ``test``, the test set) of a
+    ``SlideReports`` / ``CaptionedImages`` config is compared by sample id
+    (its annotation JSON's keys: a case, an image) with the training set:
+    a fold's validation file given with another fold's training file
+    (``val_fold1.json`` beside ``train_fold0.json``), or the training file
+    given twice, scored every run on samples it was trained on, with no
+    error. Other dataset types, and a file that is not there (the dataset
+    says so when it is built), are not compared.
+
+    Raises:
+        InputError: naming the evaluation file, how many of its ids the
+            training file also holds, and the first of them.
+    """
+    from ..config import annotation_path
+    from ..datasets.crossmodal import read_json_object
+    train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    train_path = annotation_path(train)
+    if train.get('type') not in _KEYED_BY_ID or not train_path or \
+            not os.path.isfile(train_path):
+        return
+    train_ids = set(map(str, read_json_object(train_path)))
+    for loader in ('val_dataloader',) + (('test_dataloader',) if test
+                                         else ()):
+        node = (cfg.get(loader) or {}).get('dataset') or {}
+        path = annotation_path(node)
+        if node.get('type') not in _KEYED_BY_ID or not path or \
+                not os.path.isfile(path):
+            continue
+        ids = list(map(str, read_json_object(path)))
+        shared = [i for i in ids if i in train_ids]
+        if shared:
+            first = ', '.join(repr(i) for i in shared[:3]) + (
+                ', ...' if len(shared) > 3 else '')
+            raise InputError(
+                f'{path}: {len(shared)} of its {len(ids)} ids are also in '
+                f'the training set {train_path} ({first}): {loader} would '
+                'score samples the model is trained on; give disjoint '
+                f'splits ({loader}.dataset.ann_file: the same fold\'s '
+                'evaluation file)')
+
+
 def _forget_run(run_dir: str) -> None:
     """Remove a run's record before it trains: until it is written again,
     the run counts as interrupted."""
@@ -480,6 +529,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # (load_from), before anything trains or a folder is made (a 0-epoch
     # baseline only builds a runner, and every run reads the same data)
     check_data_paths(cfg)
+    check_disjoint_splits(cfg, test)
     check_load_from(cfg)
     # each run trains from its start: a config's resume = True (the
     # runs' --resume) would continue the checkpoints an interrupted
