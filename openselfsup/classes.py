@@ -9,6 +9,8 @@ stroma and tumour; LC25000 colon before lung; PAIP19 patch labels 0, 1, 2.
 Imports nothing beyond the standard library, so every layer may use it
 (the low-shot toolkit included).
 """
+import os
+import re
 from typing import Dict, Optional, Tuple
 
 #: NCT-CRC-HE-100K(-NONORM), in the published label order
@@ -58,3 +60,30 @@ def held_out(novel_class: Optional[int]) -> Tuple[int, ...]:
         return (novel_class,)
     raise ValueError(f'--novel_class {novel_class} is out of range; expected '
                      f'0..{len(NCT_CLASSES) - 1} or 78 (classes 7 and 8)')
+
+
+#: the NCT training lists of all nine classes (the published names)
+NCT_ALL_CLASS_LISTS = ('train.txt', 'train_labeled.txt')
+
+
+def list_held_out(list_file: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """NCT labels a pre-training list leaves out, read from its file name
+    as the published lists are named: ``meta/wo_7_train.txt`` -> ``(7,)``,
+    ``wo_78_train_labeled.txt`` -> ``(7, 8)``, ``train.txt`` /
+    ``train_labeled.txt`` -> ``()`` (all classes); None where the name
+    says neither (a user's own list: not judged)."""
+    if not isinstance(list_file, str):
+        return None
+    name = os.path.basename(list_file)
+    found = re.search(r'(?<![A-Za-z0-9])(wo_\d+)(?![0-9])', name)
+    if found:
+        return NCT_HELD_OUT.get(found.group(1))
+    return () if name in NCT_ALL_CLASS_LISTS else None
+
+
+def model_held_out(model: str) -> Optional[Tuple[int, ...]]:
+    """NCT labels a feature model's name says its encoder left out:
+    ``clp_wo_7`` -> ``(7,)``, ``fsp_wo_78`` -> ``(7, 8)``; None for a name
+    without a ``_wo_<class>`` suffix of an NCT class (not judged)."""
+    found = re.search(r'_(wo_\d+)$', model)
+    return NCT_HELD_OUT.get(found.group(1)) if found else None

@@ -365,6 +365,20 @@ def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
     return found[1] if found else None
 
 
+def trained_list(cfg_text: Any) -> Optional[str]:
+    """The training list (``train_dataloader.dataset.ann_file``) of a
+    config (a ``Config`` or the text MMEngine keeps in a checkpoint's
+    ``meta['cfg']``, read as data, never executed), or None."""
+    if isinstance(cfg_text, str):
+        cfg_text = {'train_dataloader': config_text_section(
+            cfg_text, 'train_dataloader')}
+    loader = cfg_text.get('train_dataloader') if isinstance(
+        cfg_text, (dict, Config)) else None
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    ann_file = dataset.get('ann_file') if isinstance(dataset, dict) else None
+    return ann_file if isinstance(ann_file, str) and ann_file else None
+
+
 @functools.lru_cache(maxsize=None)
 def _mmengine_class(module: str, name: str) -> Optional[ast.ClassDef]:
     """The class ``name`` of MMEngine's ``mmengine/runner/<module>.py``,

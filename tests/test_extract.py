@@ -957,3 +957,57 @@ def test_non_finite_rows_are_named_by_the_source_row():
         check_finite(feats[order], 'src', rows=order,
                      paths=['a.png', 'b.png', 'c.png', 'd.png', 'e.png'])
     check_finite(np.ones((2, 3)), 'src')  # finite: nothing said
+
+
+def test_features_of_another_held_out_class_are_refused(
+        synthetic_root, weights, tmp_path, capsys):
+    """An encoder trained on ``wo_3`` lists, written as ``<model>_wo_7``
+    features (a wrong path in a loop over classes), was extracted without a
+    word, and the meta-test pairs ``clp_wo_7`` with novel class 7 by its
+    name: an encoder that saw class 7 scored as one that never did. Refused
+    for the training checkpoint and for the backbone weights taken from it
+    (which now record the training list); the matching folder, or one
+    without the suffix, is written."""
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    train = str(tmp_path / 'epoch_1.pth')
+    cfg = ("train_dataloader = dict(dataset=dict(\n"
+           "    ann_file='meta/wo_3_train.txt',\n"
+           "    pipeline=[dict(type='Resize', scale=32)]))\n")
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()},
+                'meta': {'cfg': cfg}}, train)
+    backbone = str(tmp_path / 'backbone.pth')
+    extract_backbone_weights(train, backbone)
+    assert torch.load(backbone, weights_only=True)['meta'] == {
+        'train_image_size': [32, 32], 'train_list': 'meta/wo_3_train.txt'}
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    feats = tmp_path / 'w' / 'extracted_feats'
+    for ckpt in (train, backbone):
+        for model in ('clp_wo_7', 'clp_wo_78'):
+            out = feats / model / 'NCT_test.npy'
+            code, err = _run_cli(capsys, [
+                '--config', _config('nct_test.py'), '--pretrained', ckpt,
+                '--output', str(out), '--no-progress', '--cfg-options',
+                *opts])
+            assert code == 2 and len(err.splitlines()) == 1, err
+            assert f'folder {model} names the encoder trained without' in err
+            assert 'which leaves out LYM' in err
+            assert 'extracted_feats/clp_wo_3/' in err
+            assert not (tmp_path / 'w').exists()
+    # an all-class list under a _wo_ folder: refused too
+    all_cfg = cfg.replace('wo_3_train', 'train')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()},
+                'meta': {'cfg': all_cfg}}, train)
+    code, err = _run_cli(capsys, [
+        '--config', _config('nct_test.py'), '--pretrained', train,
+        '--output', str(feats / 'clp_wo_7' / 'NCT_test.npy'),
+        '--no-progress', '--cfg-options', *opts])
+    assert code == 2 and 'which holds every class' in err, err
+    assert 'under extracted_feats/clp/' in err
+    for model in ('clp_wo_3', 'clp'):  # what the names agree on
+        out = feats / model / 'NCT_test.npy'
+        code, err = _run_cli(capsys, [
+            '--config', _config('nct_test.py'), '--pretrained', backbone,
+            '--output', str(out), '--no-progress', '--cfg-options', *opts])
+        assert code == 0 and out.is_file(), err

@@ -1279,8 +1279,10 @@ def test_extract_backbone_weights(synthetic_root, tmp_path):
     # the training image size travels with the weights, and an extraction
     # at another size is warned of with the override that matches (a 64-px
     # demo encoder on the configs' 224-px images was silent)
+    # and so does the training list (its held-out classes are checked
+    # against the feature folder's name at extraction)
     assert torch.load(out, weights_only=True)['meta'] == {
-        'train_image_size': [32, 32]}
+        'train_image_size': [32, 32], 'train_list': 'meta/train.txt'}
     from openselfsup.apis.extract import image_size_note, \
         load_backbone_weights
     from openselfsup.config import load_config

@@ -64,6 +64,7 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
+from ..classes import NCT_CLASSES, list_held_out, model_held_out
 from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
@@ -91,16 +92,17 @@ def load_backbone_weights(path: str
             (``{'state_dict': {...}}`` without prefix) or a bare state dict.
 
     Returns:
-        tuple: ``(state_dict, kind, size)``: the backbone's tensors keyed
-        without the ``backbone.`` prefix (``conv1.weight``,
+        tuple: ``(state_dict, kind, size, train_list)``: the backbone's
+        tensors keyed without the ``backbone.`` prefix (``conv1.weight``,
         ``layer1.0.bn1.bias``...), ``kind``, ``'full checkpoint'`` or
-        ``'backbone weights'``, and the ``(w, h)`` of the training images
-        where the file records them (else None).
+        ``'backbone weights'``, the ``(w, h)`` of the training images and
+        the training list file where the file records them (else None).
 
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
     from ..utils.checkpoint import (checkpoint_image_size,
+                                    checkpoint_train_list,
                                     load_checkpoint_file, state_dict_of)
     obj = load_checkpoint_file(path, tensors_only=True)
     state = state_dict_of(obj, path)
@@ -123,7 +125,41 @@ def load_backbone_weights(path: str
     bad = [k for k, v in weights.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise InputError(f'{path}: backbone entry {bad[0]} is not a tensor')
-    return weights, kind, checkpoint_image_size(obj)
+    return (weights, kind, checkpoint_image_size(obj),
+            checkpoint_train_list(obj))
+
+
+def check_held_out(output: str, checkpoint: str,
+                   train_list: Optional[str]) -> None:
+    """Refuse features written under a ``<model>_wo_<c>`` folder of the
+    workdir from a checkpoint trained on a list that holds out other
+    classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
+    --output extracted_feats/clp_wo_7/NCT_train.npy`` was written without
+    a word, and the meta-test, which pairs ``clp_wo_7`` with novel class 7
+    by its name, then scored an encoder that saw class 7. Judged by the
+    names only (:func:`~openselfsup.classes.list_held_out`,
+    :func:`~openselfsup.classes.model_held_out`): a folder without the
+    suffix, a checkpoint that records no training list, or a list of
+    another name, is not judged."""
+    out = output_paths(output)
+    if not out['shared']:
+        return
+    model = os.path.basename(os.path.dirname(out['features']))
+    said = model_held_out(model)
+    trained = list_held_out(train_list)
+    if said is None or trained is None or said == trained:
+        return
+    names = lambda labels: '+'.join(NCT_CLASSES[i] for i in labels)
+    left = (f'leaves out {names(trained)}' if trained
+            else 'holds every class')
+    family = model[:model.rindex('_wo_')]
+    fits = (f'{family}_wo_{"".join(map(str, trained))}' if trained
+            else family)
+    raise InputError(
+        f'{output}: the folder {model} names the encoder trained without '
+        f'{names(said)}, but {checkpoint} was trained on {train_list}, '
+        f'which {left}; give the checkpoint trained without {names(said)}, '
+        f'or write its features under extracted_feats/{fits}/')
 
 
 def image_size_note(cfg, checkpoint: str,
@@ -1174,8 +1210,11 @@ def extract_many(configs: Sequence[str],
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
             continue
-        weights, kind, size = load_backbone_weights(checkpoint)
+        weights, kind, size, train_list = load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
+        for output, ckpt in zip(outputs, checkpoints):
+            if ckpt == checkpoint:
+                check_held_out(output, checkpoint, train_list)
         for listing, ckpt in zip(listings, checkpoints):
             entry = encoder(listing['cfg'])
             note = image_size_note(listing['cfg'], checkpoint, size) \

@@ -391,7 +391,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
         if not (isinstance(old, dict) and 'state_dict' in old
                 and set(old) <= {'state_dict', 'meta'}
                 and isinstance(meta, dict)
-                and set(meta) <= {'train_image_size'}):
+                and set(meta) <= {'train_image_size', 'train_list'}):
             raise InputError(f'{out}: exists and is not backbone weights '
                              'written by this tool (a training checkpoint or '
                              'another file); give another output or delete '
@@ -405,9 +405,15 @@ def extract_backbone_weights(checkpoint: str, out: str,
         raise InputError(f'{checkpoint}: no weights start with {prefix!r} '
                          f'(top-level names: {", ".join(heads[:8])})')
     saved = {'state_dict': weights}
+    meta = {}
     size = checkpoint_image_size(obj)
     if size is not None:  # read by extraction (another size is warned of)
-        saved['meta'] = {'train_image_size': list(size)}
+        meta['train_image_size'] = list(size)
+    train_list = checkpoint_train_list(obj)
+    if train_list is not None:  # read by extraction (held-out classes)
+        meta['train_list'] = train_list
+    if meta:
+        saved['meta'] = meta
     with atomic_path(out) as tmp:
         torch.save(saved, tmp)
     return len(weights)
@@ -419,6 +425,19 @@ def checkpoint_config(obj: Any) -> Optional[str]:
     meta = obj.get('meta') if isinstance(obj, dict) else None
     text = meta.get('cfg') if isinstance(meta, dict) else None
     return text if isinstance(text, str) else None
+
+
+def checkpoint_train_list(obj: Any) -> Optional[str]:
+    """The training list (``ann_file``) the checkpoint's encoder was
+    trained on: from the training config in a training checkpoint, or the
+    ``meta['train_list']`` that :func:`extract_backbone_weights` writes
+    beside backbone weights; None where neither is there."""
+    meta = obj.get('meta') if isinstance(obj, dict) else None
+    found = meta.get('train_list') if isinstance(meta, dict) else None
+    if isinstance(found, str) and found:
+        return found
+    from ..config import trained_list
+    return trained_list(checkpoint_config(obj))
 
 
 def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
