@@ -1088,6 +1088,42 @@ def test_a_resumed_checkpoints_seed_is_checked_before_the_run(tmp_path):
         resume_notes(str(ckpt), cfg, 2)
 
 
+def test_a_resume_on_a_list_of_other_held_out_classes_is_refused(tmp_path):
+    """The ``wo_7`` config resumed from a ``wo_3`` run's checkpoint (the
+    same model: nothing objected) continued that run on the ``wo_7`` list,
+    and its later checkpoints named ``wo_7`` as their training list though
+    the encoder had seen class 7 before: refused, both ways and against
+    the all-class list, before the runner is built; the same list from
+    another folder, and a list whose name says no classes, resume."""
+    import torch
+
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+
+    def config(ann_file):
+        path = tmp_path / f'{ann_file.replace("/", "_")}.py'
+        path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                        f"train_dataloader = dict(dataset=dict("
+                        f"ann_file='{ann_file}'))\n")
+        return load_config(str(path))
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': 0,
+                         'cfg': config('meta/wo_3_train.txt').pretty_text},
+                'state_dict': {}}, ckpt)
+    for ann_file, says in (('meta/wo_7_train.txt', 'leaves out STR'),
+                           ('meta/wo_78_train.txt', 'leaves out STR+TUM'),
+                           ('meta/train.txt', 'holds every class')):
+        with pytest.raises(InputError, match='^' + re.escape(
+                f'--resume from {ckpt}: its run trained on '
+                'meta/wo_3_train.txt, which leaves out LYM, and this config '
+                f'trains on {ann_file}, which {says}: ')):
+            resume_notes(str(ckpt), config(ann_file), 1)
+    for ann_file in ('meta/wo_3_train.txt', 'other/wo_3_train.txt',
+                     'meta/my_list.txt'):
+        resume_notes(str(ckpt), config(ann_file), 1)
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's

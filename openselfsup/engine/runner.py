@@ -186,6 +186,38 @@ def check_same_model(path: str, cfg, text=_UNREAD) -> None:
             'new run with --work-dir')
 
 
+def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
+    """Refuse to resume from a checkpoint whose run trained on a list that
+    holds out other NCT classes than ``cfg``'s training list (the held-out
+    classes read from the lists' names,
+    :func:`~openselfsup.classes.list_held_out`): the ``wo_7`` config
+    resumed from a ``wo_3`` run's checkpoint (same model, so nothing else
+    objects) continued that run on the ``wo_7`` list, and its checkpoints
+    then named ``wo_7`` as their training list, though the encoder had
+    seen class 7 in the epochs before. A list whose name says neither (a
+    user's own) is not judged; the same classes from another folder pass.
+
+    Raises:
+        InputError: the two lists hold out other classes.
+    """
+    from ..classes import NCT_CLASSES, list_held_out
+    from ..config import trained_list
+    there, here = trained_list(text), trained_list(cfg)
+    before, now = list_held_out(there), list_held_out(here)
+    if before is None or now is None or before == now:
+        return
+
+    def says(labels):
+        return (f'leaves out {"+".join(NCT_CLASSES[i] for i in labels)}'
+                if labels else 'holds every class')
+    raise InputError(
+        f'--resume from {path}: its run trained on {there}, which '
+        f'{says(before)}, and this config trains on {here}, which '
+        f'{says(now)}: the encoder would mix the two held-out settings '
+        '(its checkpoints naming the second only); resume with the config '
+        'that wrote it, or start a new run with --work-dir')
+
+
 def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     """Check the checkpoint a run resumes from, from one read of it
     (:func:`saved_checkpoint`): a training checkpoint (its meta holds the
@@ -214,8 +246,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         epoch or iteration), which it writes over.
 
     Raises:
-        InputError: not a training checkpoint, of another model, or a
-            seed out of numpy's reach.
+        InputError: not a training checkpoint, of another model, of a
+            run on a list that holds out other classes
+            (:func:`check_same_held_out`), or a seed out of numpy's reach.
     """
     from ..utils.checkpoint import checkpoint_config
     saved = saved_checkpoint(path)
@@ -230,6 +263,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'a new run, e.g. through model.backbone.init_cfg)')
     text = checkpoint_config(saved)
     check_same_model(path, cfg, text)
+    check_same_held_out(path, cfg, text)
     # the seed MMEngine's resume re-seeds with, checked before the runner
     # is built (numpy's ValueError on ranks 1 and up, after the launcher
     # started them); after the model: another model's checkpoint is not
