@@ -9,6 +9,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -1011,3 +1012,58 @@ def test_features_of_another_held_out_class_are_refused(
             '--config', _config('nct_test.py'), '--pretrained', backbone,
             '--output', str(out), '--no-progress', '--cfg-options', *opts])
         assert code == 0 and out.is_file(), err
+
+
+def test_an_interrupted_runs_work_dir_is_not_taken_for_its_encoder(
+        synthetic_root, weights, tmp_path, capsys):
+    """A run's work dir stands for its newest complete checkpoint: for a
+    run pre-empted at epoch 2 of 30 that was its epoch-2 encoder, exported
+    and extracted without a word as the trained one. Refused for a folder
+    whose newest checkpoint is short of its loop's end (epochs or
+    iterations, read from the checkpoint's config); a checkpoint file is
+    taken as given, and an ended run's folder as before."""
+    from openselfsup.utils import InputError
+    state = {f'backbone.{k}': v for k, v in weights.items()}
+    run = tmp_path / 'run'
+    run.mkdir()
+
+    def save(meta, loop):
+        for old in run.glob('*.pth'):
+            old.unlink()
+        unit = 'epoch' if 'max_epochs' in loop else 'iter'
+        path = run / f'{unit}_{meta[unit]}.pth'
+        torch.save({'state_dict': state, 'meta': {
+            **meta, 'cfg': f'train_cfg = {loop}\n'}}, path)
+        return str(path)
+    ckpt = save({'epoch': 2, 'iter': 4},
+                "dict(type='EpochBasedTrainLoop', max_epochs=30)")
+    out = tmp_path / 'w' / 'extracted_feats' / 'clp' / 'NCT_test.npy'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    argv = ['--config', _config('nct_test.py'), '--output', str(out),
+            '--no-progress', '--cfg-options', *opts]
+    code, err = _run_cli(capsys, ['--pretrained', str(run), *argv])
+    assert code == 2 and err.startswith(f'error: --pretrained {run}: its '
+                                        'run has not ended'), err
+    assert not (tmp_path / 'w').exists()
+    from openselfsup.utils.checkpoint import resolve_trained_checkpoint
+    with pytest.raises(InputError, match='^' + re.escape(
+            f'{run}: its run has not ended: its newest complete checkpoint, '
+            'epoch_2.pth, is at epoch 2 of train_cfg.max_epochs = 30 (an '
+            f'interrupted run); resume it (tools/train.py CONFIG --resume '
+            f'{run}), or give the checkpoint file ({ckpt}) to use it as it '
+            'is') + '$'):
+        resolve_trained_checkpoint(str(run))
+    assert resolve_trained_checkpoint(ckpt) == ckpt
+    ckpt = save({'epoch': 0, 'iter': 50},
+                "dict(type='IterBasedTrainLoop', max_iters=100)")
+    with pytest.raises(InputError, match='is at iteration 50 of '
+                       r'train_cfg\.max_iters = 100 '):
+        resolve_trained_checkpoint(str(run))
+    for meta, loop in (({'epoch': 30, 'iter': 60},
+                        "dict(type='EpochBasedTrainLoop', max_epochs=30)"),
+                       ({'epoch': 0, 'iter': 100},
+                        "dict(by_epoch=False, max_iters=100)")):
+        ckpt = save(meta, loop)
+        assert resolve_trained_checkpoint(str(run)) == ckpt
+    code, err = _run_cli(capsys, ['--pretrained', str(run), *argv])
+    assert code == 0 and out.is_file(), err

@@ -14,7 +14,9 @@ and the training image size and list file beside them (extraction
 warns of another image size and refuses a `<model>_wo_<c>` output folder
 that names other held-out classes than the list). The checkpoint is read with
 torch.load(weights_only=True). A run's work dir stands for its last complete
-checkpoint (the one --resume would continue from).
+checkpoint (the one --resume would continue from), once the run has ended
+(an interrupted run's folder is refused: give a checkpoint file to take it
+as it is).
 """
 import argparse
 import sys
@@ -40,9 +42,9 @@ def main(argv=None):
     a = parse_args(argv)
     # the checkpoint readers alone: openselfsup.engine would import
     # mmpretrain and mmcv (seconds) for nothing
-    from openselfsup.utils.checkpoint import extract_backbone_weights
-    from openselfsup.utils.checkpoint_files import resolve_checkpoint
-    checkpoint = resolve_checkpoint(a.checkpoint)
+    from openselfsup.utils.checkpoint import (extract_backbone_weights,
+                                              resolve_trained_checkpoint)
+    checkpoint = resolve_trained_checkpoint(a.checkpoint)
     n = extract_backbone_weights(checkpoint, a.output, a.prefix)
     print(f'{n} tensors of {checkpoint} written to {a.output}')
 

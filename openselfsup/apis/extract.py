@@ -1169,14 +1169,14 @@ def extract_many(configs: Sequence[str],
         raise InputError('give either --pretrained CKPT or --random-init')
     checkpoints = _one_per_set(pretrained, len(configs), '--pretrained')
     if not random_init:  # cheap checks first: the lists take longer
-        from ..utils.checkpoint import check_checkpoint_file
-        from ..utils.checkpoint_files import resolve_checkpoint
+        from ..utils.checkpoint import (check_checkpoint_file,
+                                        resolve_trained_checkpoint)
         for checkpoint in dict.fromkeys(checkpoints):
             if not isinstance(checkpoint, (str, os.PathLike)):
                 raise InputError(f'--pretrained {checkpoint!r}: not a '
                                  'checkpoint path')
-        # a run's work dir: its last complete checkpoint
-        checkpoints = [resolve_checkpoint(c, '--pretrained')
+        # a run's work dir: its last complete checkpoint, of an ended run
+        checkpoints = [resolve_trained_checkpoint(c, '--pretrained')
                        for c in checkpoints]
         for checkpoint in dict.fromkeys(checkpoints):
             check_checkpoint_file(checkpoint)

@@ -427,6 +427,68 @@ def checkpoint_config(obj: Any) -> Optional[str]:
     return text if isinstance(text, str) else None
 
 
+def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
+    """Where a training checkpoint stands in a run that had not reached
+    its end: ``(unit, at, key, end)`` (``('epoch', 2, 'max_epochs', 30)``)
+    where its meta's epoch (iteration) is short of the training loop's
+    ``max_epochs`` (``max_iters``) in the config it records; None for a
+    checkpoint at its run's end, or one whose loop cannot be read (no
+    config, a loop of its own)."""
+    meta = obj.get('meta') if isinstance(obj, dict) else None
+    text = checkpoint_config(obj)
+    if not isinstance(meta, dict) or text is None:
+        return None
+    from ..config import config_text_section
+    loop = config_text_section(text, 'train_cfg')
+    if not isinstance(loop, dict):
+        return None
+    kind = loop.get('type')
+    if kind in (None, 'EpochBasedTrainLoop') and \
+            loop.get('by_epoch', True) is True and 'max_epochs' in loop:
+        unit, key, meta_key = 'epoch', 'max_epochs', 'epoch'
+    elif kind in (None, 'IterBasedTrainLoop') and 'max_iters' in loop and \
+            (kind is not None or loop.get('by_epoch') is False):
+        unit, key, meta_key = 'iteration', 'max_iters', 'iter'
+    else:
+        return None
+    at, end = meta.get(meta_key), loop.get(key)
+    if not (isinstance(at, int) and isinstance(end, (int, float))) or \
+            isinstance(end, bool) or at >= end:
+        return None
+    return unit, at, key, int(end)
+
+
+def resolve_trained_checkpoint(path: str, flag: str = '') -> str:
+    """:func:`~openselfsup.utils.checkpoint_files.resolve_checkpoint` for
+    readers of a trained encoder (backbone export, feature extraction): a
+    run's work dir stands for its last complete checkpoint only when the
+    run ended. An interrupted run's folder (pre-empted at epoch 150 of 200)
+    gave its newest checkpoint without a word, and its features were
+    taken for the trained encoder's. A checkpoint file is taken as given.
+
+    Raises:
+        InputError: as ``resolve_checkpoint``, or a work dir whose newest
+            complete checkpoint is short of its run's end
+            (:func:`unfinished_run`; read for its meta, the weights mapped).
+    """
+    from .checkpoint_files import resolve_checkpoint
+    found = resolve_checkpoint(path, flag)
+    if not os.path.isdir(path):
+        return found
+    where = unfinished_run(load_checkpoint_file(found, tensors_only=True,
+                                                mmap=True))
+    if where is None:
+        return found
+    unit, at, key, end = where
+    head = f'{flag} ' if flag else ''
+    raise InputError(
+        f'{head}{path}: its run has not ended: its newest complete '
+        f'checkpoint, {os.path.basename(found)}, is at {unit} {at} of '
+        f'train_cfg.{key} = {end} (an interrupted run); resume it '
+        f'(tools/train.py CONFIG --resume {path}), or give the checkpoint '
+        f'file ({found}) to use it as it is')
+
+
 def checkpoint_train_list(obj: Any) -> Optional[str]:
     """The training list (``ann_file``) the checkpoint's encoder was
     trained on: from the training config in a training checkpoint, or the
