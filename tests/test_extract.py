@@ -347,7 +347,7 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     assert 'builtins.getattr' in unsafe_globals(path)
     with pytest.raises(InputError, match='weights_only=True'):
         load_checkpoint_file(path)
-    weights, kind, _ = load_backbone_weights(path)
+    weights, kind, _, _ = load_backbone_weights(path)
     torch.manual_seed(0)
     np.testing.assert_array_equal(weights['conv1.weight'].numpy(),
                                   torch.randn(8, 3, 7, 7).numpy())
@@ -857,7 +857,7 @@ def test_training_image_size_is_read_without_running_the_config(tmp_path):
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(4, 3, 7,
                                                                     7)},
                 'meta': {'cfg': text}}, path)
-    weights, kind, size = load_backbone_weights(str(path))
+    weights, kind, size, _ = load_backbone_weights(str(path))
     # mmpretrain's crop takes (h, w): 48 high, 40 wide
     assert size == (40, 48) and kind == 'full checkpoint'
     assert not marker.exists()
