@@ -79,7 +79,8 @@ def parse_args(argv):
     which.add_argument('--pretrained', '--pretrain', dest='pretrained',
                        nargs='+', action='extend', metavar='CKPT',
                        help='full training checkpoint (tools/train.py), '
-                       'a run\'s work dir (its last complete checkpoint) or '
+                       'a run\'s work dir (its last complete checkpoint, '
+                       'of a run that has ended) or '
                        'backbone weights (tools/extract_backbone_weights.py) '
                        'of the config\'s encoder: one for every --config, '
                        'or one per --config (several encoders in one '
