@@ -1392,6 +1392,37 @@ def test_a_sweep_that_fails_to_start_leaves_no_work_dir(
     assert not (tmp_path / 'a').exists()
 
 
+def test_sweep_plot_says_a_metric_nan_in_every_run(monkeypatch):
+    """recall@10 of fewer than 10 validation images is nan in every run
+    (CrossModalMetric): its curve and the trade-off panel were empty
+    without a word, read as not plotted; the legend and the panel say
+    which metric is nan."""
+    import openselfsup.utils.plot as plot
+    from openselfsup.apis.balance_sweep import plot_sweep
+    figs = []
+    monkeypatch.setattr(plot, 'figure_png',
+                        lambda fig, **k: figs.append(fig) or b'')
+    nan = float('nan')
+    rows = [dict(name=n, **{'lambda': lam}, epochs=1,
+                 metrics={'mAP': v, 'recall@10': nan})
+            for n, lam, v in (('baseline', None, .5), ('a', 0.0, .6),
+                              ('b', 1.0, .7))]
+    plot_sweep(rows, ['mAP', 'recall@10'], 'mAP', 'recall@10')
+    ax, ax2 = figs[0].axes[:2]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ['mAP (task)', 'recall@10 (nan in every run)']
+    said = 'recall@10: nan in every run'
+    assert said in [t.get_text() for t in ax2.texts]
+    # a finite metric says nothing
+    for r in rows:
+        r['metrics']['recall@10'] = 0.5
+    plot_sweep(rows, ['mAP', 'recall@10'], 'mAP', 'recall@10')
+    ax, ax2 = figs[1].axes[:2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ['mAP (task)', 'recall@10']
+    assert said not in [t.get_text() for t in ax2.texts]
+
+
 def test_sweep_plot_joins_the_lambdas_in_their_order():
     """--lambdas 1 0 0.5 drew each curve from 1 back to 0 and on to 0.5
     (the rows' order): the plot is the one of the rows in lambda order."""

@@ -137,7 +137,10 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     """PNG of two panels: ``metrics`` against lambda (the baseline, the model
     before tuning, as a dotted line of the same colour), and ``cls_metric``
     (y) against ``ret_metric`` (x), one point per lambda, joined in lambda
-    order whatever the order of ``rows``; PNG bytes."""
+    order whatever the order of ``rows``; PNG bytes. A metric that is
+    ``nan`` in every run (a recall at a ``k`` beyond the validation set)
+    draws nothing: its legend entry says so, and a trade-off panel left
+    empty by it says which metric is ``nan``."""
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
@@ -148,11 +151,15 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     base = [r for r in rows if r['lambda'] is None]
     lams = [r['lambda'] for r in pts]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
+    def all_nan(key):
+        return all(r['metrics'][key] != r['metrics'][key] for r in rows)
+
     for i, key in enumerate(metrics):
         color = f'C{i}'
         ax.plot(lams, [r['metrics'][key] for r in pts], 'o-', color=color,
                 lw=2.4 if key == cls_metric else 1.4,
-                label=key + (' (task)' if key == cls_metric else ''))
+                label=key + (' (task)' if key == cls_metric else '')
+                + (' (nan in every run)' if all_nan(key) else ''))
         for r in base:
             ax.axhline(r['metrics'][key], color=color, ls=':', lw=1)
     ax.set_xlabel('lambda (weight of the contrastive loss)')
@@ -177,6 +184,10 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     ax2.set_xlabel(f'retrieval: {ret_metric}')
     ax2.set_ylabel(f'task: {cls_metric}')
     ax2.set_title('trade-off')
+    empty = [k for k in (ret_metric, cls_metric) if all_nan(k)]
+    if empty:
+        ax2.text(0.5, 0.5, f'{" and ".join(empty)}: nan in every run',
+                 transform=ax2.transAxes, ha='center', va='center')
     ax2.grid(alpha=0.3)
     if base:
         ax2.legend(loc='best', fontsize=8)
