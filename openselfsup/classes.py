@@ -81,9 +81,19 @@ def list_held_out(list_file: Optional[str]) -> Optional[Tuple[int, ...]]:
     return () if name in NCT_ALL_CLASS_LISTS else None
 
 
+def split_model_name(model: str) -> Tuple[str, Optional[str]]:
+    """A feature model's name as its family and the held-out class id its
+    ``_wo_<c>`` suffix names (the sweep's ``{model}_wo_{novel}``):
+    ``clp_wo_7`` -> ``('clp', '7')``, ``fsp_wo_78`` -> ``('fsp', '78')``,
+    ``clp`` -> ``('clp', None)``. The one reader of that suffix."""
+    found = re.search(r'_wo_(\d+)$', model)
+    return (model[:found.start()], found.group(1)) if found \
+        else (model, None)
+
+
 def model_held_out(model: str) -> Optional[Tuple[int, ...]]:
     """NCT labels a feature model's name says its encoder left out:
     ``clp_wo_7`` -> ``(7,)``, ``fsp_wo_78`` -> ``(7, 8)``; None for a name
     without a ``_wo_<class>`` suffix of an NCT class (not judged)."""
-    found = re.search(r'_(wo_\d+)$', model)
-    return NCT_HELD_OUT.get(found.group(1)) if found else None
+    novel = split_model_name(model)[1]
+    return None if novel is None else NCT_HELD_OUT.get(f'wo_{novel}')

@@ -49,6 +49,27 @@ def _meta(w, *extra):
     return near_args(w, *extra, meta=True, num_task=10)
 
 
+def test_one_reader_of_a_model_names_held_out_suffix():
+    """The model name's ``_wo_<c>`` suffix is read in one place
+    (split_model_name): the held-out labels the extraction checks, the
+    family the near-domain plot draws, and the check of --novel_class
+    agree on each name."""
+    from openselfsup.classes import model_held_out, split_model_name
+    from openselfsup.lowshot.report import model_family
+    from openselfsup.lowshot.spec import check_model_novel_class
+    cases = {'clp_wo_7': ('clp', '7', (7,)),
+             'fsp_wo_78': ('fsp', '78', (7, 8)),
+             'my_wo_net_wo_3': ('my_wo_net', '3', (3,)),
+             'clp_wo_9': ('clp', '9', None),  # no NCT class 9
+             'clp': ('clp', None, None),
+             'clp_wo_7x': ('clp_wo_7x', None, None)}
+    for name, (family, novel, labels) in cases.items():
+        assert split_model_name(name) == (family, novel)
+        assert model_family(name) == family
+        assert model_held_out(name) == labels
+        check_model_novel_class(name, int(novel) if novel else 3)
+
+
 def test_a_model_named_for_another_held_out_class_is_refused(wd, capsys):
     """``--model clp_wo_7 --novel_class 3`` scored the encoder trained
     without class 7 on class 3's tasks without a word (an audit's

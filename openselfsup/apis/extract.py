@@ -64,7 +64,8 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..classes import NCT_CLASSES, list_held_out, model_held_out
+from ..classes import (NCT_CLASSES, list_held_out, model_held_out,
+                       split_model_name)
 from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
@@ -152,7 +153,7 @@ def check_held_out(output: str, checkpoint: str,
     names = lambda labels: '+'.join(NCT_CLASSES[i] for i in labels)
     left = (f'leaves out {names(trained)}' if trained
             else 'holds every class')
-    family = model[:model.rindex('_wo_')]
+    family = split_model_name(model)[0]
     fits = (f'{family}_wo_{"".join(map(str, trained))}' if trained
             else family)
     raise InputError(

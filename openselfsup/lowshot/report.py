@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..classes import held_out
+from ..classes import held_out, split_model_name
 from ..utils import InputError, load_json, save_set
 from ..utils.plot import figure_png, pyplot
 from . import paths
@@ -481,7 +481,7 @@ def format_markdown(table: dict) -> str:
 
 def model_family(model: str) -> str:
     """``clp_wo_7`` -> ``clp``: the plot draws one curve per family."""
-    return re.sub(r'_wo_\d+$', '', model)
+    return split_model_name(model)[0]
 
 
 def curve_label(row: dict) -> str:

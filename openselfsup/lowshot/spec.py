@@ -18,11 +18,10 @@ A spec never holds execution choices (device, threads, chunk size): results
 do not depend on them (``tests/test_lowshot_determinism.py``).
 """
 import argparse
-import re
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
-from ..classes import NCT_CLASSES, held_out
+from ..classes import NCT_CLASSES, held_out, split_model_name
 from ..utils import InputError, check_distinct
 from . import paths
 
@@ -153,9 +152,9 @@ def check_model_novel_class(model: str,
     encoder that saw class 3 in pre-training, its result a novel-class-3
     result of a ``_wo_`` model. A model without that suffix, or without a
     novel class (mixture and out domain), is not judged."""
-    found = re.search(r'_wo_(\d+)$', model)
-    if novel_class is None or found is None or \
-            found.group(1) == str(novel_class):
+    family, said_class = split_model_name(model)
+    if novel_class is None or said_class is None or \
+            said_class == str(novel_class):
         return
 
     def named(c):
@@ -163,16 +162,16 @@ def check_model_novel_class(model: str,
             return '+'.join(NCT_CLASSES[i] for i in held_out(c))
         except (ValueError, IndexError):
             return None
-    said, asked = named(int(found.group(1))), named(novel_class)
+    said, asked = named(int(said_class)), named(novel_class)
     raise InputError(
         f'--model {model} is named as the encoder trained without class '
-        f'{found.group(1)}{f" ({said})" if said else ""}, but '
+        f'{said_class}{f" ({said})" if said else ""}, but '
         f'--novel_class {novel_class}{f" ({asked})" if asked else ""} '
         'scores it on that class\'s tasks (the near-domain protocol pairs '
         'each novel class with the encoder that held it out); give '
-        f'--novel_class {found.group(1)} or the model '
+        f'--novel_class {said_class} or the model '
         f'without class {novel_class} '
-        f'({model[:found.start()]}_wo_{novel_class}); to score an encoder '
+        f'({family}_wo_{novel_class}); to score an encoder '
         'on another class on purpose, name its feature folder without the '
         '_wo_<class> suffix')
 
