@@ -1067,3 +1067,26 @@ def test_an_interrupted_runs_work_dir_is_not_taken_for_its_encoder(
         assert resolve_trained_checkpoint(str(run)) == ckpt
     code, err = _run_cli(capsys, ['--pretrained', str(run), *argv])
     assert code == 0 and out.is_file(), err
+
+
+def test_an_ended_run_saving_by_iteration_is_its_encoder():
+    """An epoch-based run that saves checkpoints by iteration
+    (default_hooks.checkpoint.by_epoch=False, for long epochs): MMEngine's
+    save_checkpoint(by_epoch=False) records the epoch the run is in, 0-based,
+    so the last iteration's checkpoint of a 3-epoch run holds epoch 2 and
+    the ended run's folder was refused as interrupted at epoch 2 of 3; a
+    checkpoint of an epoch before the last still is."""
+    from openselfsup.utils.checkpoint import unfinished_run
+    text = ("train_cfg = dict(max_epochs=3)\n"
+            "default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
+            "by_epoch=False, interval=50))\n")
+    # as saved at the last of 3 x 20 iterations, and in epoch 2 of 3
+    assert unfinished_run({'meta': {'epoch': 2, 'iter': 60,
+                                    'cfg': text}}) is None
+    assert unfinished_run({'meta': {'epoch': 1, 'iter': 40, 'cfg': text}}) \
+        == ('epoch', 1, 'max_epochs', 3)
+    # saved by epoch, epoch 2 is two epochs completed of 3
+    by_epoch = text.replace('by_epoch=False', 'by_epoch=True')
+    assert unfinished_run({'meta': {'epoch': 2, 'iter': 40,
+                                    'cfg': by_epoch}}) == \
+        ('epoch', 2, 'max_epochs', 3)

@@ -433,7 +433,10 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     where its meta's epoch (iteration) is short of the training loop's
     ``max_epochs`` (``max_iters``) in the config it records; None for a
     checkpoint at its run's end, or one whose loop cannot be read (no
-    config, a loop of its own)."""
+    config, a loop of its own). An epoch-based run that saves by iteration
+    (``default_hooks.checkpoint.by_epoch=False``) records the epochs it
+    completed, its last checkpoint in epoch ``max_epochs - 1``: it is
+    judged by the epoch it was saved in."""
     meta = obj.get('meta') if isinstance(obj, dict) else None
     text = checkpoint_config(obj)
     if not isinstance(meta, dict) or text is None:
@@ -453,7 +456,16 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
         return None
     at, end = meta.get(meta_key), loop.get(key)
     if not (isinstance(at, int) and isinstance(end, (int, float))) or \
-            isinstance(end, bool) or at >= end:
+            isinstance(end, bool):
+        return None
+    hooks = config_text_section(text, 'default_hooks')
+    hook = hooks.get('checkpoint') if isinstance(hooks, dict) else None
+    # an epoch-based run saving by iteration (checkpoint.by_epoch=False):
+    # MMEngine's meta then counts the epochs completed, and the last
+    # iteration's checkpoint of an ended run is at max_epochs - 1
+    done = at + 1 if unit == 'epoch' and isinstance(hook, dict) and \
+        hook.get('by_epoch', True) is False else at
+    if done >= end:
         return None
     return unit, at, key, int(end)
 
