@@ -348,17 +348,25 @@ def config_text_section(text: str, name: str) -> Any:
     return None
 
 
-def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
-    """``(w, h)`` of the training images of a config (a ``Config`` or the
-    text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
-    never executed), or None."""
+def _trained_dataset(cfg_text: Any) -> Optional[dict]:
+    """``train_dataloader.dataset`` of a config (a ``Config`` or the text
+    MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data, never
+    executed), or None."""
     if isinstance(cfg_text, str):
         cfg_text = {'train_dataloader': config_text_section(
             cfg_text, 'train_dataloader')}
     loader = cfg_text.get('train_dataloader') if isinstance(
         cfg_text, (dict, Config)) else None
     dataset = loader.get('dataset') if isinstance(loader, dict) else None
-    if not isinstance(dataset, dict):
+    return dataset if isinstance(dataset, dict) else None
+
+
+def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
+    """``(w, h)`` of the training images of a config (a ``Config`` or the
+    text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
+    never executed), or None."""
+    dataset = _trained_dataset(cfg_text)
+    if dataset is None:
         return None
     found = pipeline_image_size(dataset.get('pipeline') or [],
                                 'train_dataloader.dataset.pipeline')
@@ -369,13 +377,7 @@ def trained_list(cfg_text: Any) -> Optional[str]:
     """The training list (``train_dataloader.dataset.ann_file``) of a
     config (a ``Config`` or the text MMEngine keeps in a checkpoint's
     ``meta['cfg']``, read as data, never executed), or None."""
-    if isinstance(cfg_text, str):
-        cfg_text = {'train_dataloader': config_text_section(
-            cfg_text, 'train_dataloader')}
-    loader = cfg_text.get('train_dataloader') if isinstance(
-        cfg_text, (dict, Config)) else None
-    dataset = loader.get('dataset') if isinstance(loader, dict) else None
-    ann_file = dataset.get('ann_file') if isinstance(dataset, dict) else None
+    ann_file = (_trained_dataset(cfg_text) or {}).get('ann_file')
     return ann_file if isinstance(ann_file, str) and ann_file else None
 
 
