@@ -29,7 +29,8 @@ def parse_args(argv):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('checkpoint', help='checkpoint written by tools/train.py, '
-                   'or the run\'s work dir (its last complete checkpoint)')
+                   'or the run\'s work dir (its last complete checkpoint, '
+                   'of a run that has ended)')
     p.add_argument('output', help='output file for the backbone weights')
     p.add_argument('--prefix', default='backbone.',
                    help='key prefix of the backbone in the state dict, stripped '

@@ -29,7 +29,8 @@ EXTRACT_MODEL_OPTS=${EXTRACT_MODEL_OPTS:-}  # e.g. "--model-kwargs init_values=1
                                           # dynamic_img_size=True --preprocess crop_pct=1.0"
 
 # Checkpoints as tools/train.py writes them: <DIR>/<config name>/<CKPT>.
-# CKPT=last: the work dir's last complete checkpoint (as --resume picks it).
+# CKPT=last: the work dir's last complete checkpoint (as --resume picks it),
+# of a run that has ended (extract.py refuses an interrupted run's folder).
 CLP_DIR=${CLP_DIR:-work_dirs/wsi_selfsup/moco_v3}
 CLP_CKPT=${CLP_CKPT:-epoch_200.pth}
 FSP_DIR=${FSP_DIR:-work_dirs/classification/nct}
