@@ -397,6 +397,33 @@ def test_query_patients_trained_on_are_named(hier_root, tmp_path,
         f'; {len(split["val"])} query patient(s) trained on) iter_2')
 
 
+def test_trained_patients_by_the_dataset_type_with_or_without_scope(
+        hier_root, monkeypatch):
+    """knn_eval.py reads the patients a checkpoint's run trained on where
+    its recorded config names a HierarchicalPatientDataset, with or
+    without the registry scope (openselfsup.HierarchicalPatientDataset);
+    another type whose name merely ends so (a user's subclass, its own
+    fields) is not read as one."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import trained_patients
+    monkeypatch.chdir(ROOT)
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(_options(hier_root, knn_hook=False))
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    seen = {}
+    for kind in ('HierarchicalPatientDataset',
+                 'openselfsup.HierarchicalPatientDataset',
+                 'MyHierarchicalPatientDataset'):
+        cfg.train_dataloader.dataset.type = kind
+        seen[kind] = trained_patients({'meta': {'cfg': cfg.pretty_text}},
+                                      'ckpt.pth')
+    assert sorted(seen['HierarchicalPatientDataset']) == \
+        sorted(seen['openselfsup.HierarchicalPatientDataset']) == \
+        sorted(split['train'])
+    assert seen['MyHierarchicalPatientDataset'] is None
+
+
 def test_checkpoint_of_a_diverged_model_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """A checkpoint whose weights are NaN (a diverged run) had a table of

@@ -144,7 +144,9 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     try:
         from mmengine.config import Config
         ds = Config.fromstring(text, '.py').train_dataloader.dataset
-        if not str(ds.get('type')).endswith('HierarchicalPatientDataset'):
+        # the type's name, with or without a registry scope
+        if str(ds.get('type')).rsplit('.', 1)[-1] != \
+                'HierarchicalPatientDataset':
             return None
         ds = ds.to_dict()
     except Exception:  # not a training config: nothing to compare
