@@ -2596,3 +2596,10 @@ def test_a_sweep_refuses_evaluation_sets_holding_training_samples(
     # the test set is compared only when the sweep evaluates it
     bs.check_disjoint_splits(load_config(SLIDE_DEMO, {
         **opts, 'test_dataloader.dataset.ann_file': 'train.json'}))
+    # a type named with its registry scope is compared as well
+    with pytest.raises(InputError, match=f'^{re.escape(str(slides))}/'
+                       'train.json: .* also in the training set'):
+        bs.check_disjoint_splits(load_config(SLIDE_DEMO, {
+            **opts, 'val_dataloader.dataset.ann_file': 'train.json',
+            **{f'{k}.dataset.type': 'openselfsup.SlideReports'
+               for k in ('train_dataloader', 'val_dataloader')}}))

@@ -388,6 +388,12 @@ def _initialise(model) -> None:
 _KEYED_BY_ID = ('SlideReports', 'CaptionedImages')
 
 
+def _type_name(node: dict) -> str:
+    """A dataset's type without its registry scope
+    (``openselfsup.SlideReports`` -> ``SlideReports``)."""
+    return str(node.get('type')).rsplit('.', 1)[-1]
+
+
 def check_disjoint_splits(cfg, test: bool = False) -> None:
     """Refuse an evaluation set that holds samples of the training set.
 
@@ -408,7 +414,7 @@ def check_disjoint_splits(cfg, test: bool = False) -> None:
     from ..datasets.crossmodal import read_json_object
     train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
     train_path = annotation_path(train)
-    if train.get('type') not in _KEYED_BY_ID or not train_path or \
+    if _type_name(train) not in _KEYED_BY_ID or not train_path or \
             not os.path.isfile(train_path):
         return
     train_ids = set(map(str, read_json_object(train_path)))
@@ -416,7 +422,7 @@ def check_disjoint_splits(cfg, test: bool = False) -> None:
                                          else ()):
         node = (cfg.get(loader) or {}).get('dataset') or {}
         path = annotation_path(node)
-        if node.get('type') not in _KEYED_BY_ID or not path or \
+        if _type_name(node) not in _KEYED_BY_ID or not path or \
                 not os.path.isfile(path):
             continue
         ids = list(map(str, read_json_object(path)))
