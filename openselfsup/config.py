@@ -348,7 +348,7 @@ def config_text_section(text: str, name: str) -> Any:
     return None
 
 
-def _trained_dataset(cfg_text: Any) -> Optional[dict]:
+def trained_dataset(cfg_text: Any) -> Optional[dict]:
     """``train_dataloader.dataset`` of a config (a ``Config`` or the text
     MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data, never
     executed), or None."""
@@ -365,7 +365,7 @@ def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
     """``(w, h)`` of the training images of a config (a ``Config`` or the
     text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
     never executed), or None."""
-    dataset = _trained_dataset(cfg_text)
+    dataset = trained_dataset(cfg_text)
     if dataset is None:
         return None
     found = pipeline_image_size(dataset.get('pipeline') or [],
@@ -377,7 +377,7 @@ def trained_list(cfg_text: Any) -> Optional[str]:
     """The training list (``train_dataloader.dataset.ann_file``) of a
     config (a ``Config`` or the text MMEngine keeps in a checkpoint's
     ``meta['cfg']``, read as data, never executed), or None."""
-    ann_file = (_trained_dataset(cfg_text) or {}).get('ann_file')
+    ann_file = (trained_dataset(cfg_text) or {}).get('ann_file')
     return ann_file if isinstance(ann_file, str) and ann_file else None
 
 

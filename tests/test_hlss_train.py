@@ -398,12 +398,13 @@ def test_query_patients_trained_on_are_named(hier_root, tmp_path,
 
 
 def test_trained_patients_by_the_dataset_type_with_or_without_scope(
-        hier_root, monkeypatch):
+        hier_root, tmp_path, monkeypatch):
     """knn_eval.py reads the patients a checkpoint's run trained on where
     its recorded config names a HierarchicalPatientDataset, with or
     without the registry scope (openselfsup.HierarchicalPatientDataset);
     another type whose name merely ends so (a user's subclass, its own
-    fields) is not read as one."""
+    fields) is not read as one. The text is read as data: code in it is
+    not run (Config.fromstring ran it)."""
     from mmengine.config import Config
 
     from openselfsup.apis.knn import trained_patients
@@ -422,6 +423,15 @@ def test_trained_patients_by_the_dataset_type_with_or_without_scope(
         sorted(seen['openselfsup.HierarchicalPatientDataset']) == \
         sorted(split['train'])
     assert seen['MyHierarchicalPatientDataset'] is None
+    # the recorded text is read as data: code in it (a downloaded
+    # checkpoint's) is not run, and the patients are read all the same
+    marker = tmp_path / 'ran'
+    cfg.train_dataloader.dataset.type = 'HierarchicalPatientDataset'
+    text = (f'import pathlib\npathlib.Path({str(marker)!r}).touch()\n'
+            + cfg.pretty_text)
+    assert sorted(trained_patients({'meta': {'cfg': text}}, 'ckpt.pth')) \
+        == sorted(split['train'])
+    assert not marker.exists()
 
 
 def test_checkpoint_of_a_diverged_model_is_one_line(

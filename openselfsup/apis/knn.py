@@ -130,27 +130,30 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     """The patients the run that wrote ``ckpt`` (a loaded checkpoint) trained
     on: its training dataset, as the config MMEngine records in the
     checkpoint's meta names it (a ``HierarchicalPatientDataset``: its
-    metadata, split file and split), read again now, or None where the
+    metadata, split file and split; the text read as data,
+    :func:`~openselfsup.config.trained_dataset`, never executed), read
+    again now, or None where the
     checkpoint records no such config. The kNN queries of another config
     (another split file, a re-split of the patients) may name them: the
     model has seen them. A split named there that cannot be read now (a
     path relative to another directory, a file since removed) is one
     warning line: the check is then not made.
     """
+    from ..config import trained_dataset
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) \
         and isinstance(ckpt.get('meta'), dict) else None
     if not isinstance(text, str):
         return None
-    try:
-        from mmengine.config import Config
-        ds = Config.fromstring(text, '.py').train_dataloader.dataset
-        # the type's name, with or without a registry scope
-        if str(ds.get('type')).rsplit('.', 1)[-1] != \
-                'HierarchicalPatientDataset':
-            return None
-        ds = ds.to_dict()
-    except Exception:  # not a training config: nothing to compare
+    # read as data, never executed: the text comes with the checkpoint
+    # (a downloaded one may hold any code; Config.fromstring would run it)
+    ds = trained_dataset(text)
+    # the type's name, with or without a registry scope
+    if ds is None or str(ds.get('type')).rsplit('.', 1)[-1] != \
+            'HierarchicalPatientDataset':
         return None
+    if not all(isinstance(ds.get(k, ''), str) for k in (
+            'layout', 'split_name', 'metadata', 'split', 'data_root')):
+        return None  # a setting the text computes: not read
     from ..datasets.hierarchical import read_patients
     try:
         patients, _ = read_patients(
