@@ -1052,6 +1052,39 @@ def test_grade_metrics_round_and_clip_the_regression_output(crossmodal_root):
             'allcap_t2i_R@5'} <= set(out)
 
 
+def test_a_grade_metric_of_another_number_of_grades_is_refused(
+        crossmodal_root):
+    """The grade metric clips the rounded outputs to its own
+    ``0 .. num_grades - 1``: a dataset of 5 grades scored with the default
+    6 had predictions of a grade no slide has, without a word. MMEngine's
+    evaluation loop gives the metric the dataset's meta info (through its
+    Evaluator, as here) when it is built: another count is one line
+    there; the same count, and the multi-label task, pass."""
+    from mmengine.evaluator import Evaluator
+
+    from openselfsup.utils import InputError
+    meta = slide_dataset(crossmodal_root, 'val').metainfo
+    assert len(meta['classes']) == 6
+    for num_grades, task, refused in ((6, 'grade', False),
+                                      (5, 'grade', True),
+                                      (5, 'multilabel', False)):
+        evaluator = Evaluator([CrossModalMetric(task=task,
+                                                num_grades=num_grades)])
+        if refused:
+            with pytest.raises(InputError) as exc:
+                evaluator.dataset_meta = meta
+            assert str(exc.value) == (
+                'CrossModalMetric num_grades = 5, but the evaluated dataset '
+                'has 6 grades (0, 1, 2, 3, 4, 5): the predicted grades '
+                'would be clipped to another range than its labels; set the '
+                "evaluator's num_grades to the dataset's (--cfg-options "
+                'val_evaluator.num_grades=6, and test_evaluator.num_grades '
+                'where tested)')
+        else:
+            evaluator.dataset_meta = meta
+            assert evaluator.metrics[0].dataset_meta is meta
+
+
 # ---------------------------------------------------------- early stopping
 def _fake_runner(epoch):
     return SimpleNamespace(epoch=epoch, train_loop=SimpleNamespace(

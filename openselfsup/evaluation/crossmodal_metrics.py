@@ -339,6 +339,34 @@ class CrossModalMetric(BaseMetric):
         self.num_grades = num_grades
         self.gallery_seed = gallery_seed
 
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        """The evaluated dataset's meta info (MMEngine's evaluation loop
+        sets it when it is built, before training starts)."""
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        """Refuse, in one line, a grade task whose dataset has another
+        number of grades (its ``classes``, one per grade) than
+        ``num_grades``: the rounded outputs were clipped to this metric's
+        range, not the data's (a 5-grade dataset scored with the default
+        6: predictions of a grade no slide has), without a word."""
+        classes = (dataset_meta or {}).get('classes') \
+            if isinstance(dataset_meta, dict) else None
+        if self.task == 'grade' and classes is not None and \
+                len(classes) != self.num_grades:
+            from ..utils import InputError
+            raise InputError(
+                f'CrossModalMetric num_grades = {self.num_grades}, but the '
+                f'evaluated dataset has {len(classes)} grades ('
+                f'{", ".join(map(str, classes))}): the predicted grades '
+                'would be clipped to another range than its labels; set '
+                "the evaluator's num_grades to the dataset's (--cfg-options "
+                f'val_evaluator.num_grades={len(classes)}, and '
+                'test_evaluator.num_grades where tested)')
+        self._dataset_meta = dataset_meta
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         if not self.results:  # the first batch of an evaluation
             from mmengine.dist import get_rank
