@@ -138,6 +138,16 @@ def first_difference(there: dict, here: dict,
                     here.get(diff[0], UNSET)) + more
 
 
+def type_name(kind: Any) -> Optional[str]:
+    """The name a config's ``type`` builds, without its registry scope or
+    module (``openselfsup.SlideReports`` and ``mmengine.CosineAnnealingLR``
+    name ``SlideReports`` and ``CosineAnnealingLR``; a class given as the
+    type: its ``__name__``); None for neither."""
+    if isinstance(kind, str):
+        return kind.rsplit('.', 1)[-1]
+    return getattr(kind, '__name__', None)
+
+
 def key_below(key: str, roots: Sequence[str]) -> bool:
     """Whether the dotted ``key`` is one of ``roots`` or a key below one
     (``model.backbone.depth`` is below ``model``, ``model_ema`` is not)."""

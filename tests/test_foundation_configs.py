@@ -209,3 +209,23 @@ def test_image_pipelines_run_on_many_draws(path, where, steps, tmp_path):
         views = out['img'] if isinstance(out['img'], list) else [out['img']]
         assert all(v.dtype == np.uint8 and v.ndim == 3 for v in views), \
             (path, where)
+
+
+def test_type_name_is_what_the_registry_builds():
+    """config.type_name, the one reading of a config ``type`` without its
+    scope (the schedule rules, the downloading datasets, the sampler and
+    ImageList checks, the sweep's split check, knn's trained patients each
+    wrote it out): each form against the class MMEngine's registry builds
+    for it."""
+    from mmengine.optim import CosineAnnealingLR
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    from openselfsup.config import type_name
+    for kind in ('CosineAnnealingLR', 'mmengine.CosineAnnealingLR',
+                 CosineAnnealingLR):
+        built = kind if not isinstance(kind, str) else \
+            PARAM_SCHEDULERS.get(kind)
+        assert built is CosineAnnealingLR
+        assert type_name(kind) == built.__name__ == 'CosineAnnealingLR'
+    assert type_name('openselfsup.SlideReports') == 'SlideReports'
+    assert type_name(None) is None and type_name(3) is None

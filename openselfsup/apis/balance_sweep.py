@@ -38,7 +38,7 @@ from ..utils import (InputError, check_distinct, check_fraction,
 from ..utils.io import json_text
 from ..config import (UNSET, config_variables, default_work_dir,
                       file_contents_change, first_difference, key_change,
-                      load_config, recorded_settings)
+                      load_config, recorded_settings, type_name)
 from .train import (build_runner, check_data_paths, check_load_from,
                     resume_choice, train)
 
@@ -388,12 +388,6 @@ def _initialise(model) -> None:
 _KEYED_BY_ID = ('SlideReports', 'CaptionedImages')
 
 
-def _type_name(node: dict) -> str:
-    """A dataset's type without its registry scope
-    (``openselfsup.SlideReports`` -> ``SlideReports``)."""
-    return str(node.get('type')).rsplit('.', 1)[-1]
-
-
 def check_disjoint_splits(cfg, test: bool = False) -> None:
     """Refuse an evaluation set that holds samples of the training set.
 
@@ -414,7 +408,7 @@ def check_disjoint_splits(cfg, test: bool = False) -> None:
     from ..datasets.crossmodal import read_json_object
     train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
     train_path = annotation_path(train)
-    if _type_name(train) not in _KEYED_BY_ID or not train_path or \
+    if type_name(train.get('type')) not in _KEYED_BY_ID or not train_path or \
             not os.path.isfile(train_path):
         return
     train_ids = set(map(str, read_json_object(train_path)))
@@ -422,7 +416,7 @@ def check_disjoint_splits(cfg, test: bool = False) -> None:
                                          else ()):
         node = (cfg.get(loader) or {}).get('dataset') or {}
         path = annotation_path(node)
-        if _type_name(node) not in _KEYED_BY_ID or not path or \
+        if type_name(node.get('type')) not in _KEYED_BY_ID or not path or \
                 not os.path.isfile(path):
             continue
         ids = list(map(str, read_json_object(path)))

@@ -139,7 +139,7 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     path relative to another directory, a file since removed) is one
     warning line: the check is then not made.
     """
-    from ..config import trained_dataset
+    from ..config import trained_dataset, type_name
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) \
         and isinstance(ckpt.get('meta'), dict) else None
     if not isinstance(text, str):
@@ -148,7 +148,7 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     # (a downloaded one may hold any code; Config.fromstring would run it)
     ds = trained_dataset(text)
     # the type's name, with or without a registry scope
-    if ds is None or str(ds.get('type')).rsplit('.', 1)[-1] != \
+    if ds is None or type_name(ds.get('type')) != \
             'HierarchicalPatientDataset':
         return None
     if not all(isinstance(ds.get(k, ''), str) for k in (

@@ -24,7 +24,7 @@ from mmengine.config import Config
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_seed_reach, config_dicts,
                       default_work_dir, is_int, load_config, local_file,
-                      numpy_seed)
+                      numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder,
@@ -341,9 +341,7 @@ def check_schedules(cfg: Config) -> None:
                 f'{cfg.filename}: MMEngine converts the end to iterations '
                 'and cannot make an integer of inf; give the epoch it ends '
                 f'at ({fix} {key}.end=...)')
-        kind = sched.get('type')
-        kind = kind.rsplit('.', 1)[-1] if isinstance(kind, str) else \
-            getattr(kind, '__name__', None)
+        kind = type_name(sched.get('type'))
         rule = ETA_MIN_RULES.get(kind)
         low, ratio = sched.get('eta_min'), sched.get('eta_min_ratio')
         if rule == 'number' and 'eta_min' in sched and low is None:
@@ -596,7 +594,7 @@ def _downloads(node: dict, custom_imports: bool = False) -> bool:
     kind = node.get('type')
     if not isinstance(kind, str):
         return False
-    if kind.rsplit('.', 1)[-1] in DOWNLOADING_DATASETS:  # a scope.Name too
+    if type_name(kind) in DOWNLOADING_DATASETS:  # a scope.Name too
         return True
     if not custom_imports:
         return False
@@ -1397,11 +1395,11 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     path = annotation_path(node)
     indices = node.get('indices')
     steps = (loader.get('drop_last') and isinstance(batch, int)
-             and str(sampler.get('type', 'DefaultSampler')).rsplit(
-                 '.', 1)[-1] == 'DefaultSampler'
+             and type_name(sampler.get('type', 'DefaultSampler'))
+             == 'DefaultSampler'
              and sampler.get('round_up', True))
     if not ((steps or _index_sequence(indices) or isinstance(indices, int))
-            and str(node.get('type')).rsplit('.', 1)[-1] == 'ImageList'
+            and type_name(node.get('type')) == 'ImageList'
             and path and isinstance(node.get('data_root') or '', str)):
         return
     if not os.path.isfile(path):
