@@ -650,11 +650,13 @@ def _untyped(where: str, node: Any) -> str:
     of :data:`_UNTYPED`) that names no ``type``. ``train_cfg``: MMEngine's
     ``Runner.build_train_loop`` pops ``by_epoch`` and builds an
     ``EpochBasedTrainLoop`` where it is true, an ``IterBasedTrainLoop``
-    where false (a dict without it fails there: taken as an epoch loop
-    unless it holds ``max_iters``)."""
+    where false, and where it is missing (a ``ConfigDict`` pops None for
+    a missing key: ``train_cfg = dict(max_epochs=1)`` is an iteration
+    loop that refuses ``max_epochs``, :func:`~openselfsup.apis.train.
+    check_train_loop`)."""
     if where != 'train_cfg':
         return _UNTYPED[where]
-    by_epoch = node.get('by_epoch', 'max_iters' not in node)
+    by_epoch = node.get('by_epoch')
     return 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
 
 

@@ -762,6 +762,44 @@ def test_a_conversion_of_a_schedule_in_iterations_is_refused():
                         'param_scheduler.1.convert_to_iter_based=False)')
 
 
+def test_a_train_cfg_without_by_epoch_is_the_loop_mmengine_builds():
+    """A ``train_cfg`` without ``type`` or ``by_epoch``: MMEngine's runner
+    pops None from the config's dict for the missing key and builds an
+    iteration loop, which refused ``max_epochs`` with a TypeError after
+    the data checks (the key check took it for an epoch loop). Each form
+    against MMEngine's own build_train_loop on a ConfigDict: refused in
+    one line where it fails; the key check names the class it builds."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.config import ConfigDict
+    from mmengine.runner import Runner
+
+    from openselfsup.config import _untyped
+    loader = torch.utils.data.DataLoader(list(range(4)), batch_size=2)
+    for loop in (dict(max_epochs=2), dict(max_iters=4),
+                 dict(by_epoch=True, max_epochs=2),
+                 dict(by_epoch=False, max_iters=4)):
+        fake = SimpleNamespace(_train_dataloader=loader)
+        try:
+            built = type(Runner.build_train_loop(fake, ConfigDict(loop)))
+        except TypeError:
+            built = None
+        cfg = _demo_config()
+        cfg.train_cfg = loop
+        line = _run_values_refusal(cfg, built is None)
+        if built is None:
+            assert line == (
+                f'train_cfg in {CLP_DEMO} sets max_epochs without by_epoch '
+                '(or a type): MMEngine builds an iteration loop from it, '
+                'which takes max_iters; give train_cfg.by_epoch=True for an '
+                'epoch loop (fix the config or --cfg-options '
+                'train_cfg.by_epoch=True)'), loop
+            assert _untyped('train_cfg', loop) == 'IterBasedTrainLoop'
+        else:
+            assert _untyped('train_cfg', loop) == built.__name__, loop
+
+
 def test_whole_floats_are_the_epochs_and_steps_they_equal():
     """The rows of max_epochs / max_iters and milestones take 3.0 as
     MMEngine does: its epoch loop runs int(3.0) epochs (a fraction is its

@@ -483,7 +483,29 @@ def check_run_values(cfg: Config) -> None:
                     f'{key} = {value!r} in {cfg.filename}: expected {what} '
                     f'(fix the config or --cfg-options {key}=...)')
     check_schedules(cfg)
+    check_train_loop(cfg)
     check_fast_path_values(cfg)
+
+
+def check_train_loop(cfg: Config) -> None:
+    """Refuse a ``train_cfg`` without ``type`` or ``by_epoch`` that sets
+    ``max_epochs``: MMEngine's runner then builds an iteration loop (the
+    config's dict pops None for the missing ``by_epoch``), which has no
+    such argument (a TypeError once the runner was built, after the data
+    checks). Without ``max_epochs`` (``dict(max_iters=...)``) that loop is
+    what was meant, and is taken.
+
+    Raises:
+        InputError: one line naming the config and the key to set.
+    """
+    loop = cfg.get('train_cfg')
+    if isinstance(loop, dict) and 'type' not in loop and \
+            'by_epoch' not in loop and 'max_epochs' in loop:
+        raise InputError(
+            f'train_cfg in {cfg.filename} sets max_epochs without by_epoch '
+            '(or a type): MMEngine builds an iteration loop from it, which '
+            'takes max_iters; give train_cfg.by_epoch=True for an epoch '
+            'loop (fix the config or --cfg-options train_cfg.by_epoch=True)')
 
 
 def _index_sequence(indices) -> bool:
