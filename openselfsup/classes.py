@@ -62,6 +62,19 @@ def held_out(novel_class: Optional[int]) -> Tuple[int, ...]:
                      f'0..{len(NCT_CLASSES) - 1} or 78 (classes 7 and 8)')
 
 
+def nct_names(labels) -> str:
+    """NCT labels in words, ``+``-joined: ``(7, 8)`` -> ``'STR+TUM'``."""
+    return '+'.join(NCT_CLASSES[i] for i in labels)
+
+
+def held_out_words(labels) -> str:
+    """What a pre-training list with ``labels`` held out holds, in words
+    (:func:`list_held_out`): ``'leaves out STR'``, or for ``()``
+    ``'holds every class'``."""
+    return f'leaves out {nct_names(labels)}' if labels \
+        else 'holds every class'
+
+
 #: the NCT training lists of all nine classes (the published names)
 NCT_ALL_CLASS_LISTS = ('train.txt', 'train_labeled.txt')
 

@@ -64,8 +64,8 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..classes import (NCT_CLASSES, list_held_out, model_held_out,
-                       split_model_name)
+from ..classes import (held_out_words, list_held_out, model_held_out,
+                       nct_names, split_model_name)
 from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
@@ -150,17 +150,15 @@ def check_held_out(output: str, checkpoint: str,
     trained = list_held_out(train_list)
     if said is None or trained is None or said == trained:
         return
-    names = lambda labels: '+'.join(NCT_CLASSES[i] for i in labels)
-    left = (f'leaves out {names(trained)}' if trained
-            else 'holds every class')
     family = split_model_name(model)[0]
     fits = (f'{family}_wo_{"".join(map(str, trained))}' if trained
             else family)
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
-        f'{names(said)}, but {checkpoint} was trained on {train_list}, '
-        f'which {left}; give the checkpoint trained without {names(said)}, '
-        f'or write its features under extracted_feats/{fits}/')
+        f'{nct_names(said)}, but {checkpoint} was trained on '
+        f'{train_list}, which {held_out_words(trained)}; give the '
+        f'checkpoint trained without {nct_names(said)}, or write its '
+        f'features under extracted_feats/{fits}/')
 
 
 def image_size_note(cfg, checkpoint: str,

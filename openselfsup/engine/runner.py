@@ -200,20 +200,16 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
     Raises:
         InputError: the two lists hold out other classes.
     """
-    from ..classes import NCT_CLASSES, list_held_out
+    from ..classes import held_out_words, list_held_out
     from ..config import trained_list
     there, here = trained_list(text), trained_list(cfg)
     before, now = list_held_out(there), list_held_out(here)
     if before is None or now is None or before == now:
         return
-
-    def says(labels):
-        return (f'leaves out {"+".join(NCT_CLASSES[i] for i in labels)}'
-                if labels else 'holds every class')
     raise InputError(
         f'--resume from {path}: its run trained on {there}, which '
-        f'{says(before)}, and this config trains on {here}, which '
-        f'{says(now)}: the encoder would mix the two held-out settings '
+        f'{held_out_words(before)}, and this config trains on {here}, '
+        f'which {held_out_words(now)}: the encoder would mix the two held-out settings '
         '(its checkpoints naming the second only); resume with the config '
         'that wrote it, or start a new run with --work-dir')
 

@@ -21,7 +21,7 @@ import argparse
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
-from ..classes import NCT_CLASSES, held_out, split_model_name
+from ..classes import held_out, nct_names, split_model_name
 from ..utils import InputError, check_distinct
 from . import paths
 
@@ -159,7 +159,7 @@ def check_model_novel_class(model: str,
 
     def named(c):
         try:
-            return '+'.join(NCT_CLASSES[i] for i in held_out(c))
+            return nct_names(held_out(c))
         except (ValueError, IndexError):
             return None
     said, asked = named(int(said_class)), named(novel_class)
