@@ -209,9 +209,10 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
     raise InputError(
         f'--resume from {path}: its run trained on {there}, which '
         f'{held_out_words(before)}, and this config trains on {here}, '
-        f'which {held_out_words(now)}: the encoder would mix the two held-out settings '
-        '(its checkpoints naming the second only); resume with the config '
-        'that wrote it, or start a new run with --work-dir')
+        f'which {held_out_words(now)}: the encoder would mix the two '
+        'held-out settings (its checkpoints naming the second only); '
+        'resume with the config that wrote it, or start a new run with '
+        '--work-dir')
 
 
 def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
