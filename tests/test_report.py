@@ -575,6 +575,44 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     assert not left_out()
 
 
+def test_staleness_and_the_runs_set_check_share_one_rule_of_where():
+    """The staleness of results compared the ``dataset.ann_file`` override
+    literally (the same list named from another folder or by a relative
+    path: its old results left out of the table), while the run's check of
+    its sets (check_same_kind) lets where the images are differ. One rule
+    now (features.extraction_options): which images decides, by the list's
+    and the images' digests; data_root, ann_file and data_prefix do not."""
+    from openselfsup.lowshot.features import (FeatureSet,
+                                              _extraction_difference,
+                                              provenance_extraction,
+                                              same_extraction)
+    prov = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
+            'num_samples': 10, 'feature_dim': 8, 'normalised': True,
+            'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
+            'model_sha1': 'm0', 'pipeline_sha1': 'p0',
+            'cfg_options': {'dataset.ann_file': 'meta/LC.txt',
+                            'dataset.data_root': '/a'}}
+    moved = {**prov, 'cfg_options': {
+        'dataset.ann_file': '/b/meta/LC.txt', 'dataset.data_root': '/b',
+        'dataset.data_prefix.img_path': 'imgs'}}
+    one = provenance_extraction(prov)
+    assert same_extraction(one, provenance_extraction(moved))
+    # a result stored before: its ann_file is not compared either
+    old = json.dumps(json.loads(provenance_extraction(
+        {**prov, 'cfg_options': {}}))[:-3] + [{'dataset.ann_file': 'x.txt'},
+                                              'i0'])
+    assert same_extraction(old, one) and same_extraction(one, old)
+    # other images or another list under the same name are another
+    for other in ({'images_sha1': 'i1'}, {'list_sha1': 'l2'}):
+        assert not same_extraction(one, provenance_extraction(
+            {**moved, **other}))
+
+    def fs(p):
+        return FeatureSet('clp', 'LC', np.zeros((1, 8), np.float32),
+                          np.zeros(1, np.int64), 'f.npy', 'l.npy', False, p)
+    assert _extraction_difference(fs(prov), fs(moved)) is None
+
+
 def test_features_of_another_resolved_setting_are_left_out(tmp_path,
                                                            capsys):
     """Staleness is judged by the digests of the resolved model and
@@ -674,7 +712,7 @@ def test_identity_strings_written_before_the_digests_are_read_as_before():
          'cfg_options': {'dataset.pipeline.1.scale': [64, 64]}}))
     for other in ({'model_sha1': 'm1'}, {'pipeline_sha1': 'p1'},
                   {'cfg_options': {'dataset.pipeline.1.scale': 64,
-                                   'dataset.ann_file': 'other.txt'}}):
+                                   'dataset.with_label': False}}):
         assert not same_extraction(now, provenance_extraction(
             {**prov, 'model_sha1': 'm0', 'pipeline_sha1': 'p0', **other}))
     assert not same_extraction(old, 'not json')

@@ -291,8 +291,7 @@ def provenance_extraction(prov) -> Optional[str]:
     enc = provenance_encoder(prov)
     if enc is None:
         return None
-    options = {k: v for k, v in (prov.get('cfg_options') or {}).items()
-               if not str(k).endswith('data_root')}
+    options = extraction_options(prov.get('cfg_options'))
     images = [prov['images_sha1']] if prov.get('images_sha1') else []
     settings = {f: prov[f] for f, _, _ in _SETTINGS if prov.get(f)}
     return json.dumps([enc[0], prov.get('list_sha1'),
@@ -301,6 +300,25 @@ def provenance_extraction(prov) -> Optional[str]:
                        prov.get('seed'), options] + images
                       + ([settings] if settings else []), sort_keys=True,
                       default=str)
+
+
+#: the ``--cfg-options`` keys (by any dotted part) that say where the
+#: images and their list are, not which images or how they are read: the
+#: list's digest (``list_sha1``) and the images' (``images_sha1``) say
+#: which; the same files moved or named another way are one extraction
+_WHERE_KEYS = ('data_root', 'ann_file', 'data_prefix')
+
+
+def extraction_options(options) -> Dict:
+    """The ``--cfg-options`` of a provenance that can change its features:
+    all but those that say where the files are (:data:`_WHERE_KEYS`). The
+    one rule of what is compared, for the staleness of results
+    (:func:`provenance_extraction`, :func:`same_extraction`) and between
+    the sets of a run (:func:`_extraction_difference`)."""
+    if not isinstance(options, dict):
+        return {}
+    return {str(k): v for k, v in options.items()
+            if not set(str(k).split('.')) & set(_WHERE_KEYS)}
 
 
 def _read_extraction(text: str) -> Optional[Tuple[list, Dict]]:
@@ -316,7 +334,7 @@ def _read_extraction(text: str) -> Optional[Tuple[list, Dict]]:
     if not isinstance(fields, list) or len(fields) < 8 or \
             not isinstance(fields[7], dict):
         return None
-    recorded = {'cfg_options': fields[7]}
+    recorded = {'cfg_options': extraction_options(fields[7])}
     for extra in fields[8:]:
         if isinstance(extra, dict):
             recorded.update(extra)
@@ -384,7 +402,7 @@ def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
 #: digest of the resolved setting (:func:`openselfsup.apis.extract.
 #: extraction_settings`), what it is in words, and the ``--cfg-options``
 #: keys it is compared by in provenance written before the digests were
-#: (not which images are read: ``data_root``, ``ann_file``)
+#: (not where the images are: :func:`extraction_options`)
 _SETTINGS = (('model_sha1', 'model', 'model.'),
              ('pipeline_sha1', 'image pipeline', 'dataset.pipeline'))
 _UNSET = object()
@@ -396,7 +414,8 @@ def _how_extracted(prov, keys: Tuple[str, ...]) -> Optional[Dict]:
     options = prov.get('cfg_options') if isinstance(prov, dict) else None
     if not isinstance(options, dict):
         return None
-    return {str(k): v for k, v in options.items() if str(k).startswith(keys)}
+    return {k: v for k, v in extraction_options(options).items()
+            if k.startswith(keys)}
 
 
 def _spelt(prov, prefix: str) -> str:
