@@ -427,12 +427,16 @@ def _spelt(prov, prefix: str) -> str:
             + (f'--cfg-options {given}' if given else 'no such --cfg-options'))
 
 
-def _size(value) -> Optional[str]:
-    """An ``image_size`` of a provenance (``[w, h]``) in words; None where
-    it records none."""
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        return f'{value[0]} x {value[1]}'
-    return None
+def _other_sizes(pa: Dict, pb: Dict) -> Optional[str]:
+    """``'W x H vs W x H'``: the ``image_size`` (``[w, h]``) two
+    provenance dicts record, where both record one and they differ; else
+    None."""
+    sizes = [p.get('image_size') for p in (pa, pb)]
+    if not all(isinstance(v, (list, tuple)) and len(v) == 2
+               for v in sizes):
+        return None
+    a, b = (f'{v[0]} x {v[1]}' for v in sizes)
+    return None if a == b else f'{a} vs {b}'
 
 
 def _differing_setting(pa: Dict, pb: Dict, field: str, prefix: str
@@ -470,17 +474,16 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     pa, pb = a.provenance, b.provenance
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return None
+    sizes = _other_sizes(pa, pb)
     for field, words, prefix in _SETTINGS if pipeline else _SETTINGS[:1]:
         differs = _differing_setting(pa, pb, field, prefix)
         if differs is None:
             continue
         by_digest, x, y = differs
         if by_digest:
-            sizes = (_size(pa.get('image_size')), _size(pb.get('image_size')))
             spelt = (_spelt(pa, prefix), _spelt(pb, prefix))
-            if field == 'pipeline_sha1' and all(sizes) and \
-                    sizes[0] != sizes[1]:
-                detail = f'image size {sizes[0]} vs {sizes[1]}'
+            if field == 'pipeline_sha1' and sizes:
+                detail = f'image size {sizes}'
             elif spelt[0] != spelt[1]:
                 detail = f'{spelt[0]} vs {spelt[1]}'
             else:  # the config file edited in between
@@ -494,11 +497,9 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
         return (f'were extracted with other --cfg-options ({key}: '
                 f'{x.get(key, "not set")} vs {y.get(key, "not set")}); '
                 'extract both with the same options')
-    sizes = (_size(pa.get('image_size')), _size(pb.get('image_size')))
-    if not pipeline and all(sizes) and sizes[0] != sizes[1]:
-        return (f'were extracted at other image sizes ({sizes[0]} vs '
-                f'{sizes[1]}); extract one of them again at the size of the '
-                'other')
+    if not pipeline and sizes:
+        return (f'were extracted at other image sizes ({sizes}); extract '
+                'one of them again at the size of the other')
     return None
 
 
