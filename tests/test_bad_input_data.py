@@ -435,6 +435,56 @@ def test_images_folder_given_as_the_root_names_the_root(tmp_path, capsys,
     assert sorted(p for p in images.rglob('*')) == before
 
 
+def test_held_out_list_holding_a_class_it_is_named_for_is_refused(
+        tmp_path):
+    """A ``wo_<c>`` pre-training list is judged by its name alone (the
+    resume check, extraction's check of the model folder, the meta-test's
+    pairing of ``fsp_wo_0`` with novel class 0): an FSP list numbered in
+    ImageFolder's order (ADI 0, BACK 1) and written without label 0 left
+    out ADI but trained on BACK, and the meta-test scored BACK as a novel
+    class the encoder had seen, without a word. Its labels do not matter
+    (the classifier head is dropped; a list relabelled after the class is
+    taken out trains the same backbone): which images it holds does. An
+    entry in the folder of a class the name leaves out is refused, labelled
+    or not; lists without such a name are not judged."""
+    from openselfsup.datasets import ImageList
+    alpha = {cls: i for i, cls in enumerate(sorted(NCT_ORDER))}
+    kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='none')
+
+    def write(name, lines):
+        path = tmp_path / name
+        path.write_text(''.join(f'{line}\n' for line in lines))
+        return str(path)
+
+    alphabetical = write('wo_0_train_labeled.txt', [
+        f'{NONORM}/{cls}/{cls}-0.tif {alpha[cls]}' for cls in NCT_ORDER
+        if alpha[cls] != 0])
+    with pytest.raises(InputError) as info:
+        ImageList(ann_file=alphabetical, **kwargs)
+    msg = str(info.value)
+    assert msg.startswith(
+        f'{alphabetical}: its name says it leaves out BACK, but entry 1 '
+        f'({NONORM}/BACK/BACK-0.tif) lies in the folder of BACK'), msg
+    assert '\n' not in msg
+    unlabelled = write('wo_78_train.txt', [f'{NONORM}/{cls}/{cls}-0.tif'
+                                           for cls in NCT_ORDER[6:]])
+    with pytest.raises(InputError, match=r'entry 2 \(.*/STR/STR-0.tif\) '
+                       'lies in the folder of STR'):
+        ImageList(ann_file=unlabelled, **kwargs)
+    # the published order, and a list relabelled 0..7 after LYM is out
+    published = write('wo_0_train_labeled.txt', [
+        f'{NONORM}/{cls}/{cls}-0.tif {i}' for i, cls in enumerate(NCT_ORDER)
+        if i != 0])
+    assert len(ImageList(ann_file=published, **kwargs)) == 8
+    relabelled = write('wo_3_train_labeled.txt', [
+        f'{NONORM}/{cls}/{cls}-0.tif {i}' for i, cls in enumerate(
+            c for c in NCT_ORDER if c != 'LYM')])
+    assert len(ImageList(ann_file=relabelled, **kwargs)) == 8
+    # a name that says no held-out class: not judged
+    assert len(ImageList(ann_file=write('my_train.txt', [
+        f'{NONORM}/BACK/BACK-0.tif']), **kwargs)) == 1
+
+
 def test_list_labelled_in_another_class_order_is_refused(tmp_path):
     """A labelled list numbering NCT's classes alphabetically (ADI 0,
     BACK 1: ImageFolder's order) instead of the published BACK 0, ADI 1

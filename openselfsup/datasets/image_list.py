@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence
 from mmpretrain.datasets import BaseDataset
 from PIL import Image
 
+from ..classes import NCT_CLASSES, held_out_words, list_held_out
 from ..registry import DATASETS
 from ..utils import InputError, first_line
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
@@ -62,6 +63,14 @@ def _decode_problem(path: str) -> Optional[str]:
     return None
 
 
+def _own_folder(rel: str) -> Optional[str]:
+    """The folder an image of a list lies in directly (its class folder in
+    the real layouts: NCT ``BACK/BACK-....tif``), not those above; None
+    for a bare file name."""
+    parts = rel.replace('\\', '/').split('/')
+    return parts[-2] if len(parts) > 1 else None
+
+
 def check_label_folders(entries: Sequence[ListEntry],
                         classes: Optional[Sequence[str]],
                         list_path: str) -> None:
@@ -93,8 +102,7 @@ def check_label_folders(entries: Sequence[ListEntry],
     for lineno, (rel, label) in enumerate(entries, 1):
         if label is None or label >= len(classes):
             continue
-        parts = rel.replace('\\', '/').split('/')
-        folder = parts[-2] if len(parts) > 1 else None
+        folder = _own_folder(rel)
         found = index.get(folder)
         if found is not None and found != label:
             raise InputError(
@@ -104,6 +112,43 @@ def check_label_folders(entries: Sequence[ListEntry],
                 f'classes in another order than {", ".join(classes)} '
                 '(the converters in tools/prepare_data write lists in '
                 'this order)')
+
+
+def check_held_out_folders(entries: Sequence[ListEntry],
+                           list_path: str) -> None:
+    """Refuse an entry of a list named for the NCT classes it leaves out
+    (``wo_7_train.txt``: :func:`~openselfsup.classes.list_held_out`) that
+    lies in the folder of such a class.
+
+    Every later check reads the name alone (the resume check, extraction's
+    ``<model>_wo_<c>`` folder check, the meta-test pairing ``fsp_wo_0``
+    with novel class 0), so a list that kept the class (numbered in
+    another order, ImageFolder's ADI 0, BACK 1, and written without label
+    0: ADI left out, BACK kept) had its encoder scored on a novel class it
+    was trained on. Judged by the folders, which name the images' classes
+    in every NCT layout; the labels are not (the classifier head is
+    dropped: a list relabelled after the class is taken out trains the
+    same backbone), nor are folders that name no NCT class.
+
+    Raises:
+        InputError: naming the list file, what its name leaves out, the
+            line and the folder.
+    """
+    held = list_held_out(list_path)
+    if not held:
+        return
+    names = {NCT_CLASSES[i] for i in held}
+    for lineno, (rel, _) in enumerate(entries, 1):
+        folder = _own_folder(rel)
+        if folder in names:
+            raise InputError(
+                f'{list_path}: its name says it {held_out_words(held)}, but '
+                f'entry {lineno} ({rel}) lies in the folder of {folder}; '
+                'every check and the meta-test read a held-out class from '
+                'the name, in the published order (BACK 0, ADI 1, ... TUM '
+                '8; the converters in tools/prepare_data write wo_<c> '
+                'lists so): write the list without those images, or name '
+                'it for the classes it leaves out')
 
 
 @DATASETS.register_module()
@@ -174,6 +219,7 @@ class ImageList(CheckedIndices, BaseDataset):
                                  self.require_labels)
         check_label_folders(entries, self.metainfo.get('classes'),
                             self.ann_file)
+        check_held_out_folders(entries, self.ann_file)
         root = self.img_prefix
         check_images(root, entries, self.ann_file, self.check)
         return [
