@@ -389,6 +389,62 @@ def test_features_of_different_encoders_are_not_mixed(wd, capsys):
         check_dictionary(dic, spec, base, run)
 
 
+def test_dictionary_of_other_labels_is_refused(wd, capsys):
+    """A dictionary leaves out the rows its base set's labels gave the
+    novel class when it was built; its labels' digest was recorded but
+    never compared: NCT_train's labels written again in another order
+    (features without a provenance JSON, as imported: nothing else judged
+    them) kept the dictionary, reused by dict_construction.py and the
+    meta-test, with the novel class's rows (by the labels now) in its base
+    set. Now one line with the command that builds it again; a dictionary
+    of all classes, which the labels do not enter, is kept."""
+    dict_args = ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
+                 *K]
+    all_args = ['--model', 'clp', '--workdir', wd, *K]  # no novel class
+    cli_ok(DICT, dict_args, capsys)
+    cli_ok(DICT, all_args, capsys)
+    lpath = paths.labels_path(wd, 'NCT_train')
+    lab = np.load(lpath)
+    swapped = lab.copy()
+    swapped[lab == 7], swapped[lab == 3] = 3, 7
+    np.save(lpath, swapped)
+    err = cli_fails(DICT, dict_args, capsys, wd, 'built from other labels')
+    assert '--overwrite' in err, err
+    assert 'reusing' in cli_ok(DICT, all_args, capsys)
+    cli_ok(DICT, dict_args + ['--overwrite'], capsys)
+    cli_ok(DICT, dict_args, capsys)
+
+
+def test_dictionary_of_other_settings_under_its_name_is_refused(wd,
+                                                                 capsys):
+    """The file name of a dictionary says its K, M and seed, and the run
+    records them as its settings, but nothing compared them with the
+    file's arrays: a K=4 dictionary copied to the K=8 name was used as
+    K=8 and its results filed as K=8, as a 5-shot task store renamed as
+    the 1-shot one was before the stores were checked. Now one line
+    naming what differs."""
+    from openselfsup.lowshot.spec import DictionarySpec
+    cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
+                  *K], capsys)
+    made = DictionarySpec('clp', 7, num_prototypes=4, num_shift_vectors=50)
+    for other, says in (
+            (dict(num_prototypes=8), 'K=4 prototypes (asked: 8)'),
+            (dict(num_shift_vectors=60),
+             'M=50 shift vectors (asked: 60)'),
+            (dict(seed=1), 'seed 0 (asked: 1)')):
+        spec = DictionarySpec('clp', 7, **{'num_prototypes': 4,
+                                           'num_shift_vectors': 50,
+                                           **other})
+        shutil.copy(made.path(wd), spec.path(wd))
+        args = ['--model', 'clp', '--novel_class', '7', '--workdir', wd,
+                '--num_prototypes', str(spec.num_prototypes),
+                '--num_shift_vectors', str(spec.num_shift_vectors),
+                '--dict_seed', str(spec.seed)]
+        err = cli_fails(DICT, args, capsys, wd, says)
+        assert spec.path(wd) in err, err
+        os.remove(spec.path(wd))
+
+
 def test_features_of_other_pipeline_overrides_are_not_mixed(wd, capsys):
     """Support and query features of one checkpoint extracted with other
     model or pipeline --cfg-options (the test set again at another image

@@ -26,8 +26,9 @@ model never overwrite each other)::
     model, features_name, features_path, features_sha1, labels_sha1 (str)
     features_shape int64 [2]
 
-A dictionary is used only by runs whose features it was built from (digest
-compared), whose novel class it left out, and whose normalisation it shares.
+A dictionary is used only by runs whose features and labels it was built
+from (digests compared), whose novel class it left out, whose K, M and seed
+it has (its file name says them), and whose normalisation it shares.
 """
 import os
 import zipfile
@@ -265,6 +266,17 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
     run = run or base
     remake = spec.command(workdir or '<workdir>') + ' --overwrite'
 
+    # what its file name says (and the run records as its settings): a
+    # dictionary copied or renamed was used under another K, M or seed
+    K, M = dic.shift_bank.shape[:2]
+    said = {'K={} prototypes': (K, spec.num_prototypes),
+            'M={} shift vectors': (M, spec.num_shift_vectors),
+            'seed {}': (dic.seed, spec.seed)}
+    diff = [f'{words.format(have)} (asked: {want})'
+            for words, (have, want) in said.items() if have != want]
+    if diff:
+        raise InputError(f'{dic.path}: this dictionary has '
+                         f'{"; ".join(diff)}; make it again with: {remake}')
     if tuple(dic.excluded) != tuple(spec.excluded):
         left = list(dic.excluded) or 'no class'
         raise InputError(f'{dic.path} left out {left} but this run\'s novel '
@@ -279,6 +291,14 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
         raise InputError(f'{dic.path} was built from other features than '
                          f'the current {base.features_path} (extracted again '
                          f'since?); make it again with: {remake}')
+    # the rows it left out are those its labels gave the novel class (of
+    # all classes, every row: the labels do not enter)
+    if dic.excluded and dic.source.get('labels_sha1') and \
+            dic.source['labels_sha1'] != base.labels_sha1:
+        raise InputError(f'{dic.path} was built from other labels than the '
+                         f'current {base.labels_path} (the rows of the novel '
+                         'class left out of its base set are another '
+                         f'class\'s now); make it again with: {remake}')
     if run is not base:  # the dictionary's features and the run's
         from .features import check_same_kind
         check_same_kind(base, run)
