@@ -921,7 +921,10 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         raise InputError(f'{path}: a config is a Python file (.py), e.g. '
                          'configs/demo/clp_r18_demo.py')
     try:
-        cfg = Config.fromfile(path)
+        # the modules custom_imports names (the model stack: seconds) are
+        # imported below, after the overrides' checks: a typo is refused
+        # without them
+        cfg = Config.fromfile(path, import_custom_modules=False)
     except SyntaxError as exc:
         raise InputError(f'{path}:{exc.lineno}: syntax error '
                          f'in the config ({exc.msg})') from None
@@ -938,7 +941,24 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
                                  **cfg_options})
         except TypeError as exc:  # a dict given where the file has a value
             raise InputError(f'--cfg-options: {first_line(exc)}') from None
+    _import_custom_modules(path, cfg)
     return cfg
+
+
+def _import_custom_modules(path: str, cfg: Config) -> None:
+    """Import the modules the config's ``custom_imports`` names (after the
+    overrides: an override of them is the one imported), as
+    ``Config.fromfile`` would have; a failure is the one line an error
+    inside the file gives."""
+    imports = cfg.get('custom_imports')
+    if not imports:
+        return
+    from mmengine.utils import import_modules_from_strings
+    try:
+        import_modules_from_strings(**imports)
+    except Exception as exc:  # ImportError, a bad custom_imports dict
+        raise InputError(f'{path}: cannot read the config (custom_imports: '
+                         f'{first_line(exc, with_type=True)})') from None
 
 
 def _open_unset(cfg: Config, cfg_options: Dict[str, Any]) -> None:

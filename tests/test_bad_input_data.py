@@ -335,6 +335,37 @@ def test_bad_config_files_are_one_line(tmp_path, content, name, match):
     assert '\n' not in str(exc.value)
 
 
+def test_custom_imports_after_the_overrides_check(tmp_path, monkeypatch):
+    """A config's custom_imports (the balance configs': the model stack,
+    seconds) is imported after the --cfg-options check: a typo is refused
+    without importing it; a good read imports what the overrides leave
+    (an override of custom_imports is the one imported); a module that
+    fails to import is one line naming the file."""
+    import sys
+    from openselfsup.config import load_config
+    for name in ('cfgmod_a', 'cfgmod_b'):
+        (tmp_path / f'{name}.py').write_text('VALUE = 1\n')
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / 'cfg.py'
+    path.write_text("custom_imports = dict(imports=['cfgmod_a'], "
+                    "allow_failed_imports=False)\n"
+                    "train_cfg = dict(max_epochs=1)\n")
+    with pytest.raises(InputError, match='did you mean'):
+        load_config(str(path), {'train_cfg.max_epoch': 2})
+    assert 'cfgmod_a' not in sys.modules
+    cfg = load_config(str(path), {'custom_imports.imports': ['cfgmod_b']})
+    assert 'cfgmod_b' in sys.modules and 'cfgmod_a' not in sys.modules
+    assert cfg.custom_imports.imports == ['cfgmod_b']
+    load_config(str(path))
+    assert 'cfgmod_a' in sys.modules
+    with pytest.raises(InputError) as exc:
+        load_config(str(path), {'custom_imports.imports': ['cfgmod_none']})
+    msg = str(exc.value)
+    assert msg.startswith(f'{path}: cannot read the config (custom_imports')
+    assert 'cfgmod_none' in msg and '\n' not in msg
+
+
 @pytest.mark.parametrize('case', ['nct_zip_in_own_folder', 'nct_official',
                                   'nct_container', 'lc_container',
                                   'paip_container'])

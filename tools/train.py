@@ -71,7 +71,7 @@ def parse_args(argv):
                    help=argparse.SUPPRESS)
     # the launchers' check before they start processes: the config, the
     # overrides and the data paths, without importing torch (a config with
-    # custom_imports imports its modules when it is read)
+    # custom_imports imports its modules once the overrides are checked)
     p.add_argument('--check-config', action='store_true',
                    help=argparse.SUPPRESS)
     # with --check-config: the processes the launcher will start (the
