@@ -318,6 +318,38 @@ def test_split_lists_in_the_old_label_order_refused(tmp_path, capsys):
     assert rc == 0 and 'NCT train            9 images' in out, lines
 
 
+def test_split_lists_of_another_release_refused(tmp_path, capsys):
+    """NCT-CRC-HE-100K (stain-normalised) has NONORM's file names: split
+    lists naming NCT-CRC-HE-100K/<CLS>/<file> were written as the NONORM
+    images of those names without a word (other pixels than the user's
+    split). Refused in one line, nothing written; NONORM paths (any folder
+    above, absolute too) convert."""
+    root = tmp_path / 'NCT'
+    for release in (NONORM, 'NCT-CRC-HE-100K'):
+        for cls in NCT_ORDER:
+            (root / 'data' / release / cls).mkdir(parents=True)
+            for tag in 'AB':
+                (root / 'data' / release / cls / f'{cls}-{tag}.tif'
+                 ).write_bytes(b'x')
+    train, test = tmp_path / 'train.txt', tmp_path / 'test.txt'
+    argv = ['--root', str(root), '--split-lists', str(train), str(test)]
+    test.write_text(''.join(f'{NONORM}/{c}/{c}-B.tif\n' for c in NCT_ORDER))
+    train.write_text(''.join(f'/mnt/NCT-CRC-HE-100K/{c}/{c}-A.tif {k}\n'
+                             for k, c in enumerate(NCT_ORDER)))
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {train}: entry 1 (/mnt/NCT-CRC-HE-100K/BACK/BACK-A.tif) is '
+        f'an image of NCT-CRC-HE-100K/, but --split-lists splits the {NONORM}'
+        ' images (the releases share file names, not pixels): give NONORM '
+        'paths, or --split official for NCT-CRC-HE-100K and CRC-VAL-HE-7K'
+    ], lines
+    assert not (root / 'meta').exists()
+    train.write_text(''.join(f'/mnt/{NONORM}/{c}/{c}-A.tif {k}\n'
+                             for k, c in enumerate(NCT_ORDER)))
+    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0 and 'NCT train            9 images' in out, lines
+
+
 @pytest.mark.parametrize('content,name,match', [
     ('model = dict(\n  type=1,,\n', 'cfg.py', 'syntax error in the config'),
     ('x = 1\n', 'cfg.txt', 'a config is a Python file'),

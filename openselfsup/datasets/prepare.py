@@ -315,7 +315,10 @@ def _split_entries(path: str, entries) -> List[Entry]:
     """``[...]/<CLS>/<file> [label]`` entries -> ``(<CLS>/<file>, label)``.
 
     A label, where given, must be the class folder's label in the published
-    order (:data:`NCT_CLASSES`).
+    order (:data:`NCT_CLASSES`). An entry under the folder of another NCT
+    release (``NCT-CRC-HE-100K/``, whose stain-normalised images have
+    NONORM's file names) is refused: it would be read as the NONORM image
+    of that name.
     """
     out: List[Entry] = []
     for i, (rel, label) in enumerate(entries, 1):
@@ -325,6 +328,13 @@ def _split_entries(path: str, entries) -> List[Entry]:
             raise InputError(f'{path}: entry {i} ({rel}) is not '
                              f'<CLS>/<file> with CLS one of '
                              f'{", ".join(NCT_CLASSES)}')
+        release = nct_release(parts[:-2])
+        if release not in (None, NONORM):
+            raise InputError(
+                f'{path}: entry {i} ({rel}) is an image of {release}/, but '
+                f'--split-lists splits the {NONORM} images (the releases '
+                'share file names, not pixels): give NONORM paths, or '
+                '--split official for NCT-CRC-HE-100K and CRC-VAL-HE-7K')
         c = NCT_CLASSES.index(cls)
         if label is not None and label != c:
             order = ', '.join(f'{n} {k}' for k, n in enumerate(NCT_CLASSES))
