@@ -590,3 +590,56 @@ def test_list_labelled_in_another_class_order_is_refused(tmp_path):
                          classes=('normal', 'viable_tumor',
                                   'non_viable_tumor'), num_classes=3,
                          check='none')) == 2
+
+
+def test_data_linked_to_another_nct_release_refused(tmp_path, capsys):
+    """The releases share file names: ``data -> .../NCT-CRC-HE-100K`` (the
+    stain-normalised images; the docs say to link the download) was read
+    as NONORM and given the published split without a word, and so was a
+    NONORM folder or a class folder linked to it, and an official folder
+    linked to NONORM. Each is refused in one line, nothing written; the
+    NONORM download linked converts."""
+    downloads = tmp_path / 'downloads'
+    for release in (NONORM, 'NCT-CRC-HE-100K', 'CRC-VAL-HE-7K'):
+        for cls in NCT_ORDER:
+            (downloads / release / cls).mkdir(parents=True)
+            for tag in 'AB':
+                (downloads / release / cls / f'{cls}-{tag}.tif'
+                 ).write_bytes(b'x')
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    normed = downloads / 'NCT-CRC-HE-100K'
+    cases = {  # root -> (links, the link named, split arguments)
+        'direct': ({'data': normed}, 'data', ['--split-lists', *lists]),
+        'nested': ({f'data/{NONORM}': normed}, f'data/{NONORM}',
+                   ['--split-lists', *lists]),
+        'class': ({'data/ADI': normed / 'ADI',
+                   **{f'data/{c}': downloads / NONORM / c
+                      for c in NCT_ORDER if c != 'ADI'}}, 'data/ADI',
+                  ['--split-lists', *lists]),
+        'official': ({'data/NCT-CRC-HE-100K': downloads / NONORM,
+                      'data/CRC-VAL-HE-7K': downloads / 'CRC-VAL-HE-7K'},
+                     'data/NCT-CRC-HE-100K', ['--split', 'official']),
+    }
+    for case, (links, named, args) in cases.items():
+        root = tmp_path / case
+        for link, target in links.items():
+            (root / link).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(target, root / link)
+        rc, _, lines = run_data_tool(
+            'prepare_nct', ['--root', str(root), *args], capsys)
+        assert rc == 2 and len(lines) == 1, (case, lines)
+        real = os.path.realpath(root / named)
+        got, read = ((NONORM, 'NCT-CRC-HE-100K') if case == 'official'
+                     else ('NCT-CRC-HE-100K', NONORM))
+        assert lines[0].startswith(
+            f'error: {root / named}: a link to {real}, images of {got}, '
+            f"read here as {read}'s (the NCT releases share file names, "
+            'not pixels; nothing written)'), (case, lines)
+        assert not (root / 'meta').exists(), case
+    root = tmp_path / 'right'
+    root.mkdir()
+    os.symlink(downloads / NONORM, root / 'data')
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(root), '--split-lists', *lists], capsys)
+    assert rc == 0 and 'NCT train            9 images' in out, lines

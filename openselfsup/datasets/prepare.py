@@ -311,6 +311,29 @@ def _nonorm_folder(data: str) -> Optional[Tuple[str, str]]:
     return None
 
 
+def _check_release_folder(folder: str, release: str) -> None:
+    """Refuse ``folder``, read as ``release``'s images, when it or one of
+    its NCT class folders is a symbolic link (somewhere on the way) to
+    another NCT release's folder (``data -> /datasets/NCT-CRC-HE-100K``
+    read as NONORM): the releases share file names, so the published
+    split would be written for the other release's pixels."""
+    for path in [folder] + [os.path.join(folder, c) for c in NCT_CLASSES]:
+        if not os.path.isdir(path):
+            continue
+        real = os.path.realpath(path)
+        found = nct_release(real.split(os.sep))
+        if found in (None, release) or \
+                found == nct_release(os.path.abspath(path).split(os.sep)):
+            continue
+        raise InputError(
+            f'{path}: a link to {real}, images of {found}, read here as '
+            f'{release}\'s (the NCT releases share file names, not pixels; '
+            'nothing written): link the folder of the release meant'
+            + (f' ({OFFICIAL[0]}/ and {OFFICIAL[1]}/ under data/ with '
+               '--split official for the stain-normalised images)'
+               if release == NONORM else ''))
+
+
 def _split_entries(path: str, entries) -> List[Entry]:
     """``[...]/<CLS>/<file> [label]`` entries -> ``(<CLS>/<file>, label)``.
 
@@ -419,6 +442,8 @@ def prepare_nct(root: str, split: Optional[str] = None,
                 f'{data}: no {NONORM} images (the published protocol\'s: '
                 f'{NONORM}/<CLS>/ or <CLS>/), only {OFFICIAL[0]}/; the '
                 f'official split also needs {OFFICIAL[1]}/<CLS>/ for test')
+        for release in OFFICIAL:
+            _check_release_folder(os.path.join(data, release), release)
         train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
                                f'{OFFICIAL[0]}/')
         test = _class_folders(os.path.join(data, OFFICIAL[1]), NCT_CLASSES,
@@ -434,6 +459,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
                 f'{", ".join(NCT_CLASSES)}); for NCT-CRC-HE-100K and '
                 f'CRC-VAL-HE-7K give --split official')
         folder, prefix = nonorm
+        _check_release_folder(folder, NONORM)
         train, test, what = _nct_split(split_lists)
         present = {}
         for cls in NCT_CLASSES:
