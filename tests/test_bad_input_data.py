@@ -643,3 +643,39 @@ def test_data_linked_to_another_nct_release_refused(tmp_path, capsys):
     rc, out, lines = run_data_tool(
         'prepare_nct', ['--root', str(root), '--split-lists', *lists], capsys)
     assert rc == 0 and 'NCT train            9 images' in out, lines
+
+
+def test_incomplete_copy_of_the_official_release_refused(tmp_path, capsys):
+    """NCT-CRC-HE-100K has the 100,000 file names of the published NONORM
+    lists: a copy holding some of them (one per class here) was converted
+    by --split official into a smaller training list without a word. It is
+    refused in one line naming how many are absent and the first; images
+    of another source (none of the names) still convert."""
+    from openselfsup.datasets.splits import published_path
+    published = []
+    for name in ('nct_train', 'nct_test'):
+        with gzip.open(published_path(name), 'rt') as f:
+            published += [ln.split()[0] for ln in f if ln.strip()]
+    kept = [next(p for p in published if p.startswith(f'{c}/'))
+            for c in NCT_ORDER]
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    for cls in NCT_ORDER:
+        (root / 'data' / 'NCT-CRC-HE-100K' / cls / f'{cls}-0.tif').unlink()
+        (root / 'data' / 'NCT-CRC-HE-100K' / cls / f'{cls}-1.tif').unlink()
+    for rel in kept:
+        (root / 'data' / 'NCT-CRC-HE-100K' / rel).write_bytes(b'x')
+    argv = ['--root', str(root), '--split', 'official']
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    first = next(p for p in published if p not in kept)
+    assert rc == 2 and lines == [
+        f'error: {root}/data/NCT-CRC-HE-100K: {100000 - 9} of the 100000 '
+        f'images of the NCT-CRC-HE-100K release are absent (first: {first}; '
+        'it has the file names of the published NONORM lists): an '
+        'incomplete copy; nothing written'], lines
+    assert not (root / 'meta').exists()
+    other = tmp_path / 'other'
+    _official_nct(other)
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(other), '--split', 'official'], capsys)
+    assert rc == 0 and 'NCT train           18 images' in out, lines

@@ -334,6 +334,25 @@ def _check_release_folder(folder: str, release: str) -> None:
                if release == NONORM else ''))
 
 
+def _check_whole_release(folder: str, entries: Sequence[Entry]) -> None:
+    """Refuse an incomplete copy of the NCT-CRC-HE-100K release: ``entries``
+    (``<folder>/<CLS>/<file>``) holding some but not all of the 100,000
+    file names it shares with NONORM (the published lists' names). None of
+    them: images of another source, not judged."""
+    names = {p.split('/', 1)[1] for p, _ in entries}
+    release = frozenset().union(*_published_sets('nct').values())
+    absent = len(release - names)
+    if absent in (0, len(release)):
+        return
+    first = next(p for s in ('train', 'test')
+                 for p, _ in read_published(f'nct_{s}') if p not in names)
+    raise InputError(
+        f'{folder}: {absent} of the {len(release)} images of the '
+        f'{OFFICIAL[0]} release are absent (first: {first}; it has the '
+        'file names of the published NONORM lists): an incomplete copy; '
+        'nothing written')
+
+
 def _split_entries(path: str, entries) -> List[Entry]:
     """``[...]/<CLS>/<file> [label]`` entries -> ``(<CLS>/<file>, label)``.
 
@@ -446,6 +465,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
             _check_release_folder(os.path.join(data, release), release)
         train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
                                f'{OFFICIAL[0]}/')
+        _check_whole_release(os.path.join(data, OFFICIAL[0]), train)
         test = _class_folders(os.path.join(data, OFFICIAL[1]), NCT_CLASSES,
                               f'{OFFICIAL[1]}/')
         notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)'
