@@ -25,6 +25,9 @@ The published lists (:mod:`.splits`) decide by default:
 
 - NCT: train and test are the published lists, in their order (the split
   cannot be derived from the images); images of them missing is an error.
+  ``split='official'`` refuses an incomplete copy of NCT-CRC-HE-100K
+  (some of the published lists' file names, which it shares); every
+  converter refuses a folder linked to another NCT release's download.
 - PAIP19: when every patch the published lists name is there, the
   published lists (500 patches per class per slide, drawn with
   replacement; patches not in them are left out); otherwise every patch
@@ -432,7 +435,9 @@ def prepare_nct(root: str, split: Optional[str] = None,
     Raises:
         InputError: no images in either layout, a class folder missing or
             unknown (official), images of the split missing (the count and
-            the first), a bad split list, an unwritable ``meta``.
+            the first), an incomplete copy of NCT-CRC-HE-100K (official), a
+            folder linked to another release's download, a bad split list
+            or one naming another release, an unwritable ``meta``.
     """
     data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
     check_writable_dir(meta)
