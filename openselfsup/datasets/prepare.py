@@ -26,8 +26,8 @@ The published lists (:mod:`.splits`) decide by default:
 - NCT: train and test are the published lists, in their order (the split
   cannot be derived from the images); images of them missing is an error.
   ``split='official'`` refuses an incomplete copy of NCT-CRC-HE-100K
-  (some of the published lists' file names, which it shares); every
-  converter refuses a folder linked to another NCT release's download.
+  (some of the published lists' file names, which it shares), and either
+  split a folder linked to another NCT release's download.
 - PAIP19: when every patch the published lists name is there, the
   published lists (500 patches per class per slide, drawn with
   replacement; patches not in them are left out); otherwise every patch
