@@ -2086,6 +2086,79 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     assert line.endswith('; remove it to train that run again')
 
 
+def test_a_resumed_sweep_refuses_runs_of_another_code_version(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A run record held its settings but nothing of the code that
+    computed it: runs recorded before a change of results (the 0-epoch
+    baseline's init_weights) were reused beside new ones without a word.
+    A record holds RECORD_VERSION; a resume refuses one of another version,
+    or without one, in one line naming both versions, before anything
+    trains or a file changes. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    work = tmp_path / 'sweep'
+
+    def sweep():
+        runs.calls.clear()
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, resume=True,
+                                    cfg_options=opts)
+
+    sweep()
+    base, lam = (work / d / bs.RUN_RECORD for d in ('baseline', 'lambda_0.5'))
+    assert json.loads(lam.read_text())['version'] == bs.RECORD_VERSION
+    sweep()
+    assert runs.calls == []  # this version's records: reused
+
+    def files():
+        return {os.path.join(d, f): open(os.path.join(d, f), 'rb').read()
+                for d, _, fs in os.walk(work) for f in fs}
+
+    # a lambda run recorded before records held a version
+    record = json.loads(lam.read_text())
+    del record['version']
+    lam.write_text(json.dumps(record))
+    before = files()
+    with pytest.raises(InputError) as exc:
+        sweep()
+    assert runs.calls == [] and files() == before
+    assert str(exc.value) == (
+        f'--resume: {work / "lambda_0.5"} holds lambda 0.5 recorded by '
+        'another version of the sweep\'s code (record version none there '
+        '(written before records held one), '
+        f'{bs.RECORD_VERSION} here: a change of the code since changes '
+        'results, so its row cannot be trusted); rerun without --resume to '
+        f'replace the sweep, remove {work / "lambda_0.5"} to train that run '
+        'again, or give another --work-dir')
+    # the code's version bumped since the runs were recorded: the baseline
+    # is refused first, its lambda runs were tuned from it
+    bumped = bs.RECORD_VERSION + 1
+    monkeypatch.setattr(bs, 'RECORD_VERSION', bumped)
+    with pytest.raises(InputError) as exc:
+        sweep()
+    assert runs.calls == [] and files() == before
+    line = str(exc.value)
+    assert '\n' not in line and line.startswith(
+        f'--resume: {work / "baseline"} holds the baseline recorded by '
+        'another version of the sweep\'s code (record version '
+        f'{bumped - 1} there, {bumped} here: ')
+    assert line.endswith('rerun without --resume to replace the sweep (its '
+                         'lambda runs were tuned from that baseline), or '
+                         'give another --work-dir')
+    # replaced (without --resume): recorded with the new version
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=opts)
+    assert json.loads(base.read_text())['version'] == bumped
+    sweep()
+    assert runs.calls == []
+
+
 def test_a_resumed_sweep_compares_the_baselines_load_from(
         crossmodal_root, tmp_path, monkeypatch):
     """The baseline starts from the config's ``load_from`` (a task-trained

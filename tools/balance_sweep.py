@@ -59,7 +59,8 @@ def parse_args(argv):
                    'baseline and every lambda run that ended there with '
                    'the same settings (config and --cfg-options, the files '
                    'it names, epochs, lambda, the baseline weights, --amp, '
-                   '--test), train only the others (a run interrupted on '
+                   '--test, the code\'s RECORD_VERSION), train only the '
+                   'others (a run interrupted on '
                    'the way: from its start); a run there of other '
                    'settings is refused, naming what differs (default: '
                    'every run is trained again, replacing the sweep)')

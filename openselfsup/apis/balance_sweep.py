@@ -19,11 +19,12 @@
 
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>`` (``<work_dir>/baseline``). A run
-that has been evaluated writes its record there, :data:`RUN_RECORD`: its
-settings (:func:`run_settings`) and its row; a run about to train removes
-it first. With ``resume=True`` a sweep reuses every run whose record is
-there and whose settings are this sweep's, trains only the others, and
-refuses a recorded run of other settings (:func:`_recorded_run`).
+that has been evaluated writes its record there, :data:`RUN_RECORD`: the
+code's :data:`RECORD_VERSION`, its settings (:func:`run_settings`) and its
+row; a run about to train removes it first. With ``resume=True`` a sweep
+reuses every run whose record is there and whose version and settings are
+this sweep's, trains only the others, and refuses a recorded run of
+another version or other settings (:func:`_recorded_run`).
 """
 import functools
 import json
@@ -43,11 +44,25 @@ from .train import (build_runner, check_data_paths, check_load_from,
                     resume_choice, train)
 
 #: the file in a run's folder that says the run has ended and been
-#: evaluated: ``settings`` (:func:`run_settings`), ``row`` (its row of
+#: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
+#: (:func:`run_settings`), ``row`` (its row of
 #: ``sweep.json``) and, for the baseline, ``checkpoint`` (the SHA-1 of
 #: ``baseline.pth``). Written after the run's evaluation, removed before
 #: it trains: a run interrupted on the way has none.
 RUN_RECORD = 'sweep_run.json'
+
+#: the version of the code that computed a run, written in its record
+#: (``version``) and compared first by a resumed sweep, which refuses a
+#: run recorded by another version (or by one before records held it: it
+#: cannot be told from a run of older code). **Bump it with every change
+#: of the code that changes a run's result** (its weights or metrics) for
+#: the same config and options, which the recorded settings
+#: (:func:`run_settings`) cannot see: a resumed sweep would otherwise mix
+#: runs of the old code with runs of the new. 1: the first versioned
+#: records, after a 0-epoch baseline was initialised as a training run
+#: starts (:func:`_initialise`; before, it and every lambda run tuned
+#: from it had the bare construction's random weights).
+RECORD_VERSION = 1
 
 #: config keys that do not change a run's result (names, folders, logging,
 #: the checkpoint files kept, the sweep's own defaults), with the keys
@@ -314,12 +329,14 @@ def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
 
 
 def _refuse_other_settings(run: str, run_dir: str, diff: str,
-                           others: Sequence[str] = ()) -> None:
+                           others: Sequence[str] = (),
+                           made: Optional[str] = None) -> None:
     """Refuse the recorded ``run`` in ``run_dir`` (and the lambda runs in
-    ``others``, refused for the same reason), saying what to do: remove
-    their folders, or, for the baseline, replace the sweep (its lambda runs
-    were tuned from it: with a baseline trained again they are refused in
-    turn)."""
+    ``others``, refused for the same reason), made with other settings
+    (``diff``) or, ``made``, otherwise (in words), saying what to do:
+    remove their folders, or, for the baseline, replace the sweep (its
+    lambda runs were tuned from it: with a baseline trained again they are
+    refused in turn)."""
     if run == 'the baseline':
         remove = ''
         replace = ' (its lambda runs were tuned from that baseline)'
@@ -328,10 +345,20 @@ def _refuse_other_settings(run: str, run_dir: str, diff: str,
         remove = (f'remove {", ".join(dirs)} to train '
                   f'{"those runs" if others else "that run"} again, ')
         replace = ''
+    made = made or f'made with other settings than this sweep\'s ({diff})'
     raise InputError(
-        f'--resume: {run_dir} holds {run} made with other settings than '
-        f'this sweep\'s ({diff}); rerun without --resume to replace the '
-        f'sweep{replace}, {remove}or give another --work-dir')
+        f'--resume: {run_dir} holds {run} {made}; rerun without --resume to '
+        f'replace the sweep{replace}, {remove}or give another --work-dir')
+
+
+def _other_code(version) -> str:
+    """A recorded run's ``version`` that is not :data:`RECORD_VERSION`,
+    in words, for :func:`_refuse_other_settings`."""
+    there = 'none there (written before records held one)' \
+        if version is None else f'{version!r} there'
+    return (f'recorded by another version of the sweep\'s code (record '
+            f'version {there}, {RECORD_VERSION} here: a change of the code '
+            'since changes results, so its row cannot be trusted)')
 
 
 def _recorded_run(run_dir: str, settings: dict, run: str,
@@ -341,7 +368,9 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     none (it never ran, or was interrupted: it trains again).
 
     Raises:
-        InputError: the record is not one, or holds other settings than
+        InputError: the record is not one, or holds another
+            :data:`RECORD_VERSION` (none: written before records held one),
+            or other settings than
             ``settings`` (but ``baseline``, which the caller compares once
             the baseline is there, and the keys ``uncompared`` and those
             below them: :func:`uncompared_settings`), naming the first that
@@ -359,6 +388,11 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
             isinstance(record.get('settings'), dict)):
         raise InputError(f'{path}: not a sweep run\'s record (no settings '
                          'and row); remove it to train that run again')
+    # the code first: another version's settings may differ only because
+    # of how they were recorded
+    if record.get('version') != RECORD_VERSION:
+        _refuse_other_settings(run, run_dir, '',
+                               made=_other_code(record.get('version')))
     diff = _settings_difference(record['settings'], settings,
                                 skip=('baseline', *uncompared))
     if diff:
@@ -482,9 +516,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             ``test/<metric>``.
         resume (bool): continue the sweep in ``work_dir``: reuse the
             baseline and every lambda run there that has ended and been
-            evaluated with this sweep's settings (its record,
-            :data:`RUN_RECORD`: :func:`run_settings`; a lambda run's
-            baseline weights too), saying so in the log, and train only
+            evaluated with this sweep's settings by this version of the
+            code (its record, :data:`RUN_RECORD`: :func:`run_settings`
+            and :data:`RECORD_VERSION`; a lambda run's baseline weights
+            too), saying so in the log, and train only
             the others, from the start (a run interrupted on the way has
             no record). The report is the one an uninterrupted sweep
             writes. False: every run is trained, replacing what
@@ -497,7 +532,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     Raises:
         InputError: a bad lambda or metric, missing data, a work dir where
             another sweep runs, before anything trains; with ``resume``, a
-            recorded run of other settings, naming the first that differs
+            recorded run of another :data:`RECORD_VERSION` or of other
+            settings, naming the version or the first setting that differs
             (before anything trains; a lambda run's baseline weights once
             the baseline is there, before a lambda run trains).
     """
@@ -705,7 +741,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                          meta=dict(epochs=baseline_epochs))
             digest.cache_clear()  # baseline.pth is new
             save_json(os.path.join(base_dir, RUN_RECORD), dict(
-                settings=base_settings, row=rows[0],
+                version=RECORD_VERSION, settings=base_settings, row=rows[0],
                 checkpoint=digest(baseline_ckpt)))
         baseline = digest(baseline_ckpt)
         # the lambda runs recorded were tuned from these weights (those
@@ -735,6 +771,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                              epochs=int(runner.epoch),
                              metrics=evaluate(runner)))
             save_json(os.path.join(run_dir, RUN_RECORD), dict(
+                version=RECORD_VERSION,
                 settings=dict(here, baseline=baseline), row=rows[-1]))
 
         # 3. report
