@@ -1117,6 +1117,83 @@ def test_early_stopping_stops_after_patience_not_before_min_epoch():
             _fake_runner(1), {'kappa': 0.5})
 
 
+def test_early_stopping_compares_no_nan_score(caplog):
+    """A nan score (a diverged model) was the worst score: a miss after a
+    number, but a tie of a nan best, so a metric nan from the start
+    "improved" at every evaluation (the best epoch the last nan one). As
+    published, a nan score is neither: the best and the counter stay, with
+    a warning line. Hand-computed: greater, patience 2."""
+    def run(values, patience=2):
+        hook = PatienceEarlyStoppingHook('mAP', rule='greater',
+                                         patience=patience)
+        for epoch, value in enumerate(values, 1):
+            runner = _fake_runner(epoch)
+            hook.after_val_epoch(runner, {'mAP': value})
+            if runner.train_loop.stop_training:
+                return hook, epoch
+        return hook, None
+
+    nan = float('nan')
+    # 1 best; 2 nan: nothing; 3 miss (1); 4 nan: nothing (1); 5 best;
+    # 6, 7 miss: stop after 7 (nan a miss: stopped after 3)
+    with caplog.at_level(logging.WARNING, logger='test'):
+        hook, stopped = run([0.5, nan, 0.4, nan, 0.6, 0.55, 0.5])
+    assert (stopped, hook.best_epoch, hook.best) == (7, 5, 0.6)
+    assert [r.getMessage() for r in caplog.records] == [
+        'early stopping: mAP is nan after epoch 2 (a model that diverged?): '
+        'not compared, the counter stays at 0 (best at epoch 1)',
+        'early stopping: mAP is nan after epoch 4 (a model that diverged?): '
+        'not compared, the counter stays at 1 (best at epoch 1)']
+    # nan from the start: no best, nothing counted (the best epoch was the
+    # last nan one); the first number is the best
+    hook, stopped = run([nan] * 4, patience=1)
+    assert (stopped, hook.best, hook.best_epoch, hook.counter) == (
+        None, None, 0, 0)
+    hook, stopped = run([nan, 0.3, nan, 0.2], patience=1)
+    assert (stopped, hook.best_epoch) == (4, 2)
+    # task_loss (less) alike
+    hook = PatienceEarlyStoppingHook('task_loss', patience=1)
+    assert [hook.step(e, v) for e, v in enumerate([1.0, nan, 2.0], 1)] == [
+        False, False, True]
+
+
+@pytest.mark.parametrize('monitor,refused', [
+    ('recall@5', False), ('recall@10', True), ('allcap_t2i_R@10', True),
+    ('allcap_i2t_R@10', False), ('allcap_i2t_R@20', True), ('mAP', False)])
+def test_early_stopping_refuses_a_metric_nan_for_every_model(monitor,
+                                                             refused):
+    """recall@k beyond the gallery is nan at every evaluation (its
+    warning): an enabled early stopping monitoring it never compared a
+    score and trained to the end as if it worked. Refused before training
+    starts; a k within the gallery (8 images, 16 captions), another metric,
+    or a disabled hook, pass."""
+    class Slides:
+        def __len__(self):
+            return 8
+
+        def get_data_info(self, i):
+            return dict(captions=['a', 'b'])
+
+    loop = SimpleNamespace(dataloader=SimpleNamespace(dataset=Slides()),
+                           evaluator=SimpleNamespace(metrics=[
+                               CrossModalMetric(ks=(1, 5, 10, 20))]))
+    runner = SimpleNamespace(val_loop=loop)
+    PatienceEarlyStoppingHook(monitor, enable=False).before_train(runner)
+    hook = PatienceEarlyStoppingHook(monitor)
+    if not refused:
+        hook.before_train(runner)
+        return
+    with pytest.raises(InputError) as exc:
+        hook.before_train(runner)
+    size = '16 texts' if 'i2t' in monitor else '8 images'
+    assert str(exc.value) == (
+        f'early stopping: its metric {monitor!r} is nan at every evaluation, '
+        f'whatever the model: the evaluation set has {size}, fewer than its '
+        'k, so it would never be compared; monitor another metric, evaluate '
+        "on more images or set the evaluator's ks")
+    hook.before_train(SimpleNamespace(val_loop=None))  # no validation
+
+
 @METRICS.register_module(force=True)
 class _WorseEveryTime(CrossModalMetric):
     """CrossModalMetric plus a ``worse`` score that drops at every call."""
@@ -1140,6 +1217,19 @@ def test_early_stopping_stops_a_training_run(crossmodal_root, tmp_path):
                               min_epoch=3)]})
     # epoch 1 sets the best, 2 and 3 miss (3 is not > min_epoch), 4 stops
     assert runner.epoch == 4
+    # a recall over every text at a k beyond the 12 slides' reports: nan
+    # at every evaluation, refused before the first epoch
+    with pytest.raises(InputError, match=re.escape(
+            "early stopping: its metric 'allcap_i2t_R@50' is nan at every "
+            'evaluation, whatever the model: the evaluation set has 12 '
+            'texts, fewer than its k')):
+        train(SLIDE_DEMO, work_dir=str(tmp_path / 'nan'), cfg_options={
+            **demo_on_test_slides(crossmodal_root),
+            'val_evaluator.ks': (1, 50),
+            'custom_hooks': [dict(type='PatienceEarlyStoppingHook',
+                                  monitor='allcap_i2t_R@50',
+                                  rule='greater')]})
+    assert not list((tmp_path / 'nan').rglob('*.pth'))
 
 
 # -------------------------------------------------------------------- data

@@ -56,6 +56,20 @@ class PatienceEarlyStoppingHook(Hook):
     stops when the counter reaches ``patience`` and more than ``min_epoch``
     epochs are done.
 
+    A ``nan`` score (a model that diverged, a kappa of one grade) is
+    neither an improvement nor a miss: the best and the counter stay, with
+    a warning line, as in the published code, where both of its
+    comparisons with nan are false. (Before, nan was the worst score: a
+    miss after a number, but tying a nan best, so a metric nan from the
+    start "improved" at every evaluation, the log naming the last nan
+    epoch as the best. The published code, given nan first, kept it as its
+    best and never compared again; here the first number is the best.) A
+    monitored metric nan at every evaluation whatever the model, a recall
+    at a ``k`` beyond the evaluation set's gallery (``beyond_gallery`` of
+    :class:`~openselfsup.evaluation.crossmodal_metrics.CrossModalMetric`),
+    would never be compared: enabled, the hook refuses it before training
+    starts.
+
     Args:
         monitor (str): the metric (a key of the validation results, e.g.
             ``'task_loss'``, ``'mAP'``).
@@ -87,16 +101,42 @@ class PatienceEarlyStoppingHook(Hook):
         self.stopped_epoch: Optional[int] = None
 
     def step(self, epoch: int, value: float) -> bool:
-        """Record the metric of ``epoch``; True when training should stop."""
+        """Record the metric of ``epoch``; True when training should stop.
+        A nan ``value`` changes nothing (False)."""
         score = -float(value) if self.rule == 'less' else float(value)
         if math.isnan(score):
-            score = -math.inf
+            return False
         if self.best is None or score >= self.best:
             self.best, self.best_epoch, self.counter = score, epoch, 0
             return False
         self.counter += 1
         return (self.enable and self.counter >= self.patience and
                 epoch > self.min_epoch)
+
+    def before_train(self, runner) -> None:
+        """Refuse (enabled) a monitored metric that the evaluation set
+        leaves nan at every evaluation, before anything trains: a recall at
+        a ``k`` beyond its gallery (the metric's ``beyond_gallery``)."""
+        loop = runner.val_loop if self.enable else None
+        if loop is None:
+            return
+        dataset = loop.dataloader.dataset
+        for metric in getattr(loop.evaluator, 'metrics', ()):
+            if not hasattr(metric, 'beyond_gallery'):
+                continue
+            images = len(dataset)
+            # image to text over all captions ranks every text
+            i2t = self.monitor.startswith('allcap_i2t')
+            texts = sum(len(dataset.get_data_info(i)['captions'])
+                        for i in range(images)) if i2t else images
+            if self.monitor in metric.beyond_gallery(images, texts):
+                size = f'{texts} texts' if i2t else f'{images} images'
+                raise InputError(
+                    f'early stopping: its metric {self.monitor!r} is nan at '
+                    f'every evaluation, whatever the model: the evaluation '
+                    f'set has {size}, fewer than its k, so it would never '
+                    'be compared; monitor another metric, evaluate on more '
+                    "images or set the evaluator's ks")
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         epoch = runner.epoch
@@ -107,7 +147,15 @@ class PatienceEarlyStoppingHook(Hook):
             raise InputError(f'early stopping: metric {self.monitor!r} is not '
                              f'in the validation results '
                              f'({", ".join(metrics)})')
-        if self.step(epoch, metrics[self.monitor]):
+        value = metrics[self.monitor]
+        if math.isnan(float(value)):
+            runner.logger.warning(
+                f'early stopping: {self.monitor} is nan after epoch {epoch} '
+                '(a model that diverged?): not compared, the counter stays '
+                f'at {self.counter}' + (
+                    f' (best at epoch {self.best_epoch})'
+                    if self.best is not None else ' (no best yet)'))
+        if self.step(epoch, value):
             self.stopped_epoch = epoch
             runner.train_loop.stop_training = True
             runner.logger.info(

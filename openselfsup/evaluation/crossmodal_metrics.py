@@ -446,6 +446,16 @@ class CrossModalMetric(BaseMetric):
         self._beyond_gallery(out, len(img), sum(map(len, txts)))
         return out
 
+    def beyond_gallery(self, images: int, texts: int) -> List[str]:
+        """The recalls at a ``k`` beyond their gallery for an evaluation
+        set of ``images`` images with ``texts`` texts in all, nan whatever
+        the model (:meth:`_beyond_gallery`): ``recall@k`` and
+        ``allcap_t2i_R@k`` rank ``images`` candidates, ``allcap_i2t_R@k``
+        all ``texts``."""
+        return [name for k in self.ks for name, size in (
+            (f'recall@{k}', images), (f'allcap_i2t_R@{k}', texts),
+            (f'allcap_t2i_R@{k}', images)) if k > size]
+
     def _beyond_gallery(self, out: Dict[str, float], images: int,
                         texts: int) -> None:
         """Set to nan (in place, with one warning line) each recall at a
@@ -453,9 +463,7 @@ class CrossModalMetric(BaseMetric):
         ``images`` candidates, ``allcap_i2t_R@k`` all ``texts``. Over fewer
         than ``k`` candidates every query hits (the published
         ``topk(k)`` raises): 1.0 for any model, beside real numbers."""
-        gone = [name for k in self.ks for name, size in (
-            (f'recall@{k}', images), (f'allcap_i2t_R@{k}', texts),
-            (f'allcap_t2i_R@{k}', images)) if k > size]
+        gone = self.beyond_gallery(images, texts)
         if not gone:
             return
         for name in gone:
