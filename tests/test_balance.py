@@ -2563,6 +2563,52 @@ def test_a_0_epoch_baseline_is_compared_without_the_training_keys(
         assert runs.calls == []
 
 
+def test_a_sweep_reads_hook_and_model_types_with_their_scope(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The sweep compared hook types as bare names: an enabled early
+    stopping given as ``openselfsup.PatienceEarlyStoppingHook`` (or as its
+    class) had its lambda runs built without validation on the way, so it
+    never saw a score and every run trained to the end without a word; an
+    ``openselfsup.ValidateBeforeTrainHook`` was kept for every run; an
+    ``openselfsup.BalancedCrossModal`` model was refused. The runs are
+    stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'model.type': 'openselfsup.BalancedCrossModal',
+            'custom_hooks': [
+                dict(type='openselfsup.ValidateBeforeTrainHook'),
+                dict(type='NegativeTextPoolHook'),
+                dict(type='openselfsup.PatienceEarlyStoppingHook',
+                     monitor='kappa', rule='greater', patience=2)]}
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs, seen = _StandInRuns(names), {}
+
+    def train(config, work_dir=None, cfg_options=None, **kwargs):
+        seen[os.path.basename(work_dir)] = cfg_options
+        return runs(config, work_dir=work_dir, cfg_options=cfg_options,
+                    **kwargs)
+
+    monkeypatch.setattr(bs, 'train', train)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 's'),
+                         baseline_epochs=1, cfg_options=opts)
+    max_epochs = load_config(SLIDE_DEMO, opts).train_cfg.max_epochs
+    run = seen['lambda_0.5']
+    # validated on the way (no val_begin past the end), as with the bare
+    # name; the baseline trains without validation
+    assert run['train_cfg'].get('val_begin', 1) <= max_epochs
+    assert seen['baseline']['train_cfg']['val_begin'] == 2
+    for opts_of in seen.values():
+        assert [h['type'] for h in opts_of['custom_hooks']] == [
+            'NegativeTextPoolHook', 'openselfsup.PatienceEarlyStoppingHook']
+    hook = dict(monitor='kappa')
+    assert bs._stops_early([dict(hook, type=PatienceEarlyStoppingHook)])
+    assert not bs._stops_early([dict(hook, type=PatienceEarlyStoppingHook,
+                                     enable=False)])
+
+
 def test_sweep_cli_rejects_bad_lambda(capsys):
     import importlib.util
     spec = importlib.util.spec_from_file_location(

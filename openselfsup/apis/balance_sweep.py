@@ -473,13 +473,18 @@ def _forget_run(run_dir: str) -> None:
 
 
 def _without_baseline_hook(cfg) -> list:
+    """The config's custom hooks but its validation before training, its
+    type however named (:func:`~openselfsup.config.type_name`)."""
     return [h for h in cfg.get('custom_hooks', [])
-            if h.get('type') != 'ValidateBeforeTrainHook']
+            if type_name(h.get('type')) != 'ValidateBeforeTrainHook']
 
 
 def _stops_early(hooks: list) -> bool:
-    """True when an enabled early-stopping hook needs validation per epoch."""
-    return any(h.get('type') == 'PatienceEarlyStoppingHook' and
+    """True when an enabled early-stopping hook needs validation per
+    epoch, its type however named (``openselfsup.PatienceEarlyStoppingHook``
+    or the class: compared as the bare name, such a hook never saw a
+    validation, and the run trained to the end without a word)."""
+    return any(type_name(h.get('type')) == 'PatienceEarlyStoppingHook' and
                h.get('enable', True) for h in hooks)
 
 
@@ -545,7 +550,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     check_distinct('--lambdas', names, why='each lambda has one run folder')
     cfg_options = dict(cfg_options or {})
     cfg = load_config(config, cfg_options)
-    if cfg.model.get('type') != 'BalancedCrossModal':
+    if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
         raise InputError(f'{config}: model.type is {cfg.model.get("type")!r},'
                          ' not BalancedCrossModal')
     defaults = cfg.get('sweep', {})
