@@ -2247,6 +2247,19 @@ def test_a_resumed_sweep_refuses_runs_of_another_code_version(
     assert json.loads(base.read_text())['version'] == bumped
     sweep()
     assert runs.calls == []
+    # a row without a metric the runs compute (code of the same version
+    # that forgot to bump it, a record edited): the table showed nan
+    record = json.loads(lam.read_text())
+    del record['row']['metrics'][names[0]]
+    lam.write_text(json.dumps(record))
+    with pytest.raises(InputError) as exc:
+        sweep()
+    assert runs.calls == []
+    assert str(exc.value).startswith(
+        f'--resume: {work / "lambda_0.5"} holds lambda 0.5 whose row lacks '
+        f'the metric {names[0]!r} that this sweep\'s runs compute (recorded '
+        'by other code of the same record version, or edited); rerun '
+        'without --resume')
 
 
 def test_a_resumed_sweep_compares_the_baselines_load_from(

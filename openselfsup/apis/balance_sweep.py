@@ -362,7 +362,8 @@ def _other_code(version) -> str:
 
 
 def _recorded_run(run_dir: str, settings: dict, run: str,
-                  uncompared: Sequence[str] = ()) -> Optional[dict]:
+                  uncompared: Sequence[str] = (),
+                  metrics: Sequence[str] = ()) -> Optional[dict]:
     """The record (:data:`RUN_RECORD`) of the run in ``run_dir``, its row
     read back (:func:`_read_row`), when the run has one; None when it has
     none (it never ran, or was interrupted: it trains again).
@@ -374,7 +375,9 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
             ``settings`` (but ``baseline``, which the caller compares once
             the baseline is there, and the keys ``uncompared`` and those
             below them: :func:`uncompared_settings`), naming the first that
-            differs.
+            differs, or a row without one of the ``metrics`` this sweep's
+            runs compute (other code whose :data:`RECORD_VERSION` was not
+            bumped, or a record edited: the table showed ``nan`` there).
     """
     path = os.path.join(run_dir, RUN_RECORD)
     if not os.path.lexists(path):
@@ -397,6 +400,13 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
                                 skip=('baseline', *uncompared))
     if diff:
         _refuse_other_settings(run, run_dir, diff)
+    missing = [k for k in metrics if k not in record['row']['metrics']]
+    if missing:
+        more = f' and {len(missing) - 1} more' if len(missing) > 1 else ''
+        _refuse_other_settings(run, run_dir, '', made=(
+            f'whose row lacks the metric {missing[0]!r}{more} that this '
+            'sweep\'s runs compute (recorded by other code of the same '
+            'record version, or edited)'))
     _read_row(record['row'])
     return record
 
@@ -682,10 +692,13 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         # with resume, the runs that have ended with these settings (a
         # recorded run of other settings is refused here, before anything
         # trains)
+        # (and with every metric the runs compute: a row without one
+        # showed nan in the table)
         base_record = resume and _recorded_run(
-            base_dir, base_settings, 'the baseline', base_uncompared)
+            base_dir, base_settings, 'the baseline', base_uncompared,
+            available)
         records = [resume and _recorded_run(run_dir, here, f'lambda {name}',
-                                            uncompared)
+                                            uncompared, available)
                    for (_, name, run_dir, _), (here, uncompared) in zip(
                        lambda_runs, lambda_settings)]
         if base_record and not (
