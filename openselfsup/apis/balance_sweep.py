@@ -61,7 +61,10 @@ RUN_RECORD = 'sweep_run.json'
 #: runs of the old code with runs of the new. 1: the first versioned
 #: records, after a 0-epoch baseline was initialised as a training run
 #: starts (:func:`_initialise`; before, it and every lambda run tuned
-#: from it had the bare construction's random weights).
+#: from it had the bare construction's random weights), a nan score
+#: skipped by the early stopping (``PatienceEarlyStoppingHook``) and an
+#: early stopping named with its scope validating on the way
+#: (:func:`_stops_early`).
 RECORD_VERSION = 1
 
 #: config keys that do not change a run's result (names, folders, logging,
