@@ -1646,6 +1646,61 @@ def test_more_gpus_than_present(tmp_path, synthetic_root):
     assert rc != 0 and len(lines) == 1 and 'GPUs' in lines[0], err[-2000:]
 
 
+def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
+    """A refusal raised inside the run under dist_train.sh (the model built
+    from an override, a check that needs the checkpoint) was followed by
+    some 30 lines of torchrun's ChildFailedError traceback, and the
+    launcher's status was 1 whatever the process's; now one line after the
+    process's own message, with its status (128 + the signal's number for
+    a process a signal ended, as a shell reports it)."""
+    import socket
+    from openselfsup.apis.train import torchrun
+    for body, code, says in [
+            ("print('error: the message', file=sys.stderr); sys.exit(2)",
+             2, 'exited with status 2'),
+            ('os.kill(os.getpid(), signal.SIGKILL)', 137,
+             "was ended by SIGKILL (the system's out-of-memory killer "
+             'sends it)'),
+            ('pass', 0, None)]:
+        script = tmp_path / 'child.py'
+        script.write_text(f'import os, signal, sys\n{body}\n')
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = sock.getsockname()[1]
+        rc = torchrun(['--nnodes=1', '--nproc_per_node=1',
+                       '--master_addr=127.0.0.1', f'--master_port={port}',
+                       str(script)])
+        err = capfd.readouterr().err
+        assert rc == code, err
+        assert 'Traceback' not in err and 'ChildFailedError' not in err, err
+        if says is None:
+            assert 'error:' not in err, err
+            continue
+        lines = err.strip().splitlines()
+        assert lines[-1] == (f'error: training process 0 {says}; its '
+                             'message is above'), err
+        if code == 2:
+            assert 'error: the message' in err
+
+
+@pytest.mark.slow
+def test_dist_train_ends_a_refusal_inside_the_run_in_its_lines(
+        tmp_path, synthetic_root):
+    """Through tools/dist_train.sh: a refusal only the run can make (the
+    model built from an override) is the process's one line, then the
+    launcher's, no traceback, exit status 2."""
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    rc, out, err = run_tool(['tools/dist_train.sh', cfg, '1', '--work-dir',
+                             str(tmp_path / 'w'), '--cfg-options',
+                             'model.backbone.depth=19'])
+    lines = error_lines(err)
+    assert rc == 2 and 'Traceback' not in err, err[-3000:]
+    assert len(lines) == 2 and 'invalid depth 19' in lines[0], lines
+    assert lines[1] == ('error: training process 0 exited with status 2; '
+                        'its message is above')
+
+
 @pytest.mark.parametrize('tool', ['tools/dist_train.sh',
                                   'tools/slurm_train.sh'])
 def test_launchers_check_the_config_before_starting(tmp_path, tool,

@@ -45,7 +45,12 @@ from openselfsup.apis.train import check_gpu_count
 from openselfsup.utils import run_cli
 sys.exit(run_cli(lambda a: check_gpu_count(int(a[0])), sys.argv[1:]))' "$GPUS"
 
-exec torchrun \
+# torchrun, with a failed process's message as the last lines (not under
+# torchrun's traceback) and its exit status
+exec python -c 'import sys
+from openselfsup.apis.train import torchrun
+from openselfsup.utils import run_cli
+sys.exit(run_cli(torchrun, sys.argv[1:]))' \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

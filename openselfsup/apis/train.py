@@ -15,6 +15,7 @@ import itertools
 import math
 import os
 import re
+import sys
 from collections.abc import Sequence
 from typing import (Any, Callable, Iterator, List, Optional, Tuple,
                     Union)
@@ -53,6 +54,53 @@ def check_gpu_count(requested: int) -> None:
     if requested > 1 and requested > available:
         raise InputError(f'asked for {requested} GPUs but this machine has '
                          f'{available}; use at most {max(available, 1)}')
+
+
+def torchrun(argv: Sequence[str]) -> int:
+    """Run torchrun (``torch.distributed.run``) with ``argv``, as
+    ``tools/dist_train.sh`` does; a training process that fails ends it in
+    one line after that process's own message, not in torchrun's
+    ``ChildFailedError`` traceback (some 30 lines that pushed the message
+    out of sight and turned its exit status into 1).
+
+    Returns:
+        int: 0, or the exit status of the first process that failed (128 +
+        the signal's number for one a signal ended, as a shell reports it).
+    """
+    import logging
+    import signal
+
+    from torch.distributed.elastic.multiprocessing.errors import \
+        ChildFailedError
+    from torch.distributed.run import main
+
+    # torchrun logs each failed process (its rank, status, pid) as an error
+    # line: the line below says it, once
+    def not_failure_report(record):
+        return not str(record.msg).startswith('failed (exitcode')
+    log = logging.getLogger('torch.distributed.elastic.multiprocessing.api')
+    log.addFilter(not_failure_report)
+    try:
+        main(list(argv))
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        code = failure.exitcode
+        if code < 0:
+            name = signal.Signals(-code).name if -code in set(
+                signal.Signals) else f'signal {-code}'
+            how = f'was ended by {name}' + (
+                ' (the system\'s out-of-memory killer sends it)'
+                if -code == signal.SIGKILL else '')
+        else:
+            how = f'exited with status {code}'
+        others = len(exc.failures) - 1
+        print(f'error: training process {rank} {how}' + (
+            f' ({others} more failed after it)' if others else '')
+            + '; its message is above', file=sys.stderr)
+        return 128 - code if code < 0 else (code if 0 < code < 256 else 1)
+    finally:
+        log.removeFilter(not_failure_report)
+    return 0
 
 
 def per_process_batch(total: int, world_size: int) -> int:
