@@ -371,6 +371,36 @@ def trained_dataset(cfg_text: Any) -> Optional[dict]:
     return dataset if isinstance(dataset, dict) else None
 
 
+#: MMEngine's dataset wrappers that keep every item of what they wrap
+#: (repeated, over-sampled or joined): ``{type name: the key of the
+#: wrapped dataset}`` (``datasets``: a list of them)
+DATASET_WRAPPERS = {'RepeatDataset': 'dataset',
+                    'ClassBalancedDataset': 'dataset',
+                    'ConcatDataset': 'datasets'}
+
+
+def dataset_parts(dataset: Any, key: str = 'train_dataloader.dataset'
+                  ) -> List[Tuple[str, Any]]:
+    """``(dotted key, config)`` of each dataset a dataset config (plain
+    data, as :func:`trained_dataset` reads it; at ``key``) reads its items
+    from, through the wrappers of :data:`DATASET_WRAPPERS`, in order: a
+    ``RepeatDataset`` of ``A`` is ``A``, a ``ConcatDataset`` of ``A`` and
+    ``B`` is both (``<key>.datasets.0``, ``<key>.datasets.1``). A part that
+    is no dict (code: :data:`UNREADABLE`), or a wrapper without its
+    datasets, is given as read, for the caller to name."""
+    inner = DATASET_WRAPPERS.get(type_name(dataset.get('type'))) \
+        if isinstance(dataset, dict) else None
+    if inner is None:
+        return [(key, dataset)]
+    wrapped = dataset.get(inner)
+    if inner == 'dataset':
+        return dataset_parts(wrapped, f'{key}.dataset')
+    if not isinstance(wrapped, (list, tuple)) or not wrapped:
+        return [(f'{key}.datasets', wrapped)]
+    return [part for i, d in enumerate(wrapped)
+            for part in dataset_parts(d, f'{key}.datasets.{i}')]
+
+
 def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
     """``(w, h)`` of the training images of a config (a ``Config`` or the
     text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,

@@ -434,6 +434,68 @@ def test_trained_patients_by_the_dataset_type_with_or_without_scope(
     assert not marker.exists()
 
 
+def test_trained_patients_through_dataset_wrappers(hier_root, tmp_path,
+                                                   monkeypatch):
+    """A run whose training set is wrapped in MMEngine's dataset wrappers
+    (RepeatDataset, ClassBalancedDataset, ConcatDataset) had no trained
+    patients read from its checkpoint (the recorded dataset's type was the
+    wrapper's): the leak check of knn_eval.py was skipped without a word.
+    They are read through the wrappers (a ConcatDataset: every part's), as
+    the split files name them (read here with json), with each part's
+    ``indices`` (the patients it keeps); a part that cannot be read is one
+    warning line naming it, and no check (None)."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import trained_patients
+    monkeypatch.chdir(ROOT)
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(_options(hier_root, knn_hook=False))
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    other = str(tmp_path / 'other.json')  # the val patients, to train on
+    json.dump(dict(train=split['val']), open(other, 'w'))
+    inner = cfg.train_dataloader.dataset.to_dict()
+    assert inner['class_balance']  # its patients repeated, in its order
+    plain = dict(inner, class_balance=False)  # in the split file's order
+    wrapped = {
+        'repeat': (dict(type='RepeatDataset', times=3, dataset=inner),
+                   split['train']),
+        'balanced': (dict(type='mmengine.ClassBalancedDataset',
+                          oversample_thr=0.5, dataset=inner),
+                     split['train']),
+        'concat': (dict(type='ConcatDataset', datasets=[
+            dict(type='RepeatDataset', times=2, dataset=inner),
+            dict(plain, split=other, indices=[-1])]),
+            split['train'] + split['val'][-1:]),
+        'indices': (dict(plain, indices=1), split['train'][:1])}
+    assert len(split['train']) > 1 and split['val']
+    lines = []
+    monkeypatch.setattr('mmengine.logging.print_log',
+                        lambda msg, **kw: lines.append(msg))
+    for name, (dataset, expected) in wrapped.items():
+        cfg.train_dataloader.dataset = dataset
+        found = trained_patients({'meta': {'cfg': cfg.pretty_text}},
+                                 'ckpt.pth')
+        assert sorted(found) == sorted(expected), name
+    assert lines == []
+    # a part that cannot be read: one line naming it, no check
+    for dataset, where in (
+            (dict(type='ConcatDataset', datasets=[
+                inner, dict(type='ImageList', ann_file='a.txt')]),
+             'train_dataloader.dataset.datasets.1 of the config it records '
+             'is of type ImageList, not a HierarchicalPatientDataset whose '
+             'patients can be read'),
+            (dict(type='RepeatDataset', times=2, dataset=dict(
+                inner, split_name=7)),
+             'train_dataloader.dataset.dataset.split_name of the config it '
+             'records is 7, not a setting that can be read')):
+        cfg.train_dataloader.dataset = dataset
+        lines.clear()
+        assert trained_patients({'meta': {'cfg': cfg.pretty_text}},
+                                'ckpt.pth') is None
+        assert lines == [f'ckpt.pth: {where}; query patients trained on '
+                         'are not looked for'], lines
+
+
 def test_checkpoint_of_a_diverged_model_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """A checkpoint whose weights are NaN (a diverged run) had a table of

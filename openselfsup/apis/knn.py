@@ -126,47 +126,94 @@ def _settings_change(there: Dict, here: Dict) -> Optional[str]:
         else key_change(key, old, new)))
 
 
+#: the settings of a ``HierarchicalPatientDataset`` that say which patients
+#: it holds (:func:`trained_patients`), and the types each may have
+_PATIENT_SETTINGS = {'layout': (str,), 'split_name': (str,),
+                     'metadata': (str,), 'split': (str,),
+                     'data_root': (str,), 'class_balance': (bool,),
+                     'seed': (int,), 'indices': (type(None), int, list,
+                                                 tuple)}
+
+
+def _patient_settings(part: dict) -> Tuple[Optional[dict], str]:
+    """The settings of :data:`_PATIENT_SETTINGS` a recorded
+    ``HierarchicalPatientDataset`` config ``part`` gives, or ``(None, the
+    first that cannot be read as one: code, another type)``."""
+    settings = {k: part[k] for k in _PATIENT_SETTINGS if k in part}
+    for k, v in settings.items():
+        ok = isinstance(v, _PATIENT_SETTINGS[k]) and not (
+            k == 'seed' and isinstance(v, bool))
+        if ok and isinstance(v, (list, tuple)):
+            ok = all(isinstance(i, int) and not isinstance(i, bool)
+                     for i in v)
+        if not ok:
+            return None, k
+    return settings, ''
+
+
 def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     """The patients the run that wrote ``ckpt`` (a loaded checkpoint) trained
     on: its training dataset, as the config MMEngine records in the
-    checkpoint's meta names it (a ``HierarchicalPatientDataset``: its
-    metadata, split file and split; the text read as data,
-    :func:`~openselfsup.config.trained_dataset`, never executed), read
-    again now, or None where the
-    checkpoint records no such config. The kNN queries of another config
-    (another split file, a re-split of the patients) may name them: the
-    model has seen them. A split named there that cannot be read now (a
-    path relative to another directory, a file since removed) is one
-    warning line: the check is then not made.
+    checkpoint's meta names it (the text read as data,
+    :func:`~openselfsup.config.trained_dataset`, never executed), through
+    MMEngine's dataset wrappers (a ``RepeatDataset`` or
+    ``ClassBalancedDataset`` of it, a ``ConcatDataset``: the patients of
+    every part; :func:`~openselfsup.config.dataset_parts`), each part a
+    ``HierarchicalPatientDataset`` read again now from its metadata, split
+    file, split, ``class_balance``, ``seed`` and ``indices`` (the
+    dataset's own :meth:`~openselfsup.datasets.hierarchical.
+    HierarchicalPatientDataset.patient_names`, as the training hook
+    reads it), in order, each once; None where the checkpoint records no
+    config. The kNN queries of another config (another split file, a
+    re-split of the patients) may name them: the model has seen them.
+    Where they cannot be read (no training dataset in the text, a part of
+    another type or a setting that is code, a split that cannot be read
+    now: a path relative to another directory, a file since removed) one
+    warning line says so, naming the part, and the check is not made
+    (None): patients of some parts only would read as a complete count.
     """
-    from ..config import trained_dataset, type_name
+    from ..config import dataset_parts, trained_dataset, type_name
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) \
         and isinstance(ckpt.get('meta'), dict) else None
     if not isinstance(text, str):
         return None
+
+    def not_looked_for(why: str) -> None:
+        from mmengine.logging import print_log
+        print_log(f'{checkpoint}: {why}; query patients trained on are not '
+                  'looked for', logger='current', level=logging.WARNING)
+
     # read as data, never executed: the text comes with the checkpoint
     # (a downloaded one may hold any code; Config.fromstring would run it)
     ds = trained_dataset(text)
-    # the type's name, with or without a registry scope
-    if ds is None or type_name(ds.get('type')) != \
-            'HierarchicalPatientDataset':
-        return None
-    if not all(isinstance(ds.get(k, ''), str) for k in (
-            'layout', 'split_name', 'metadata', 'split', 'data_root')):
-        return None  # a setting the text computes: not read
-    from ..datasets.hierarchical import read_patients
-    try:
-        patients, _ = read_patients(
-            ds.get('layout', 'metadata'), ds.get('split_name', 'train'),
-            ds.get('metadata', ''), ds.get('split', ''),
-            ds.get('data_root', ''), check_files=False)
-    except InputError as exc:
-        from mmengine.logging import print_log
-        print_log(f'{checkpoint}: the training split its run read cannot '
-                  f'be read here ({exc}); query patients trained on are not '
-                  'looked for', logger='current', level=logging.WARNING)
-        return None
-    return list(dict.fromkeys(p['patient'] for p in patients))
+    if ds is None:
+        return not_looked_for('the config it records has no '
+                              'train_dataloader.dataset that can be read '
+                              'as data')
+    from ..datasets.hierarchical import HierarchicalPatientDataset
+    patients = {}
+    for key, part in dataset_parts(ds):
+        # the type's name, with or without a registry scope
+        kind = type_name(part.get('type')) if isinstance(part, dict) \
+            else None
+        if kind != 'HierarchicalPatientDataset':
+            what = f'of type {kind}' if kind else 'no dataset read as data'
+            return not_looked_for(
+                f'{key} of the config it records is {what}, not a '
+                'HierarchicalPatientDataset whose patients can be read')
+        settings, bad = _patient_settings(part)
+        if settings is None:  # a setting the text computes: not read
+            return not_looked_for(
+                f'{key}.{bad} of the config it records is '
+                f'{part[bad]!r:.40}, not a setting that can be read')
+        try:  # the dataset's own patients: its class balance and indices
+            names = HierarchicalPatientDataset(
+                pipeline=(), check_files=False, **settings).patient_names()
+        except InputError as exc:
+            return not_looked_for(f'the training split its run read ({key}) '
+                                  f'cannot be read here ({exc})')
+        patients.update(dict.fromkeys(names))
+    return list(patients)
 
 
 def _model_from_checkpoint(model_cfg, checkpoint: str, held: list):
