@@ -209,6 +209,20 @@ def model_settings_sha1(model: Any, weights_loaded: bool) -> str:
                        else model, 'model')
 
 
+def model_settings(model: Any, weights_loaded: bool) -> Dict[str, Any]:
+    """The settings of a resolved config's ``model`` section whose SHA-1
+    :func:`model_settings_sha1` gives (without what names its initial
+    weights where a checkpoint's weights fill it), key by key, as a
+    record holds them (:func:`flat_settings`: ``model.backbone.depth``):
+    where two SHA-1s differ, which key does (:func:`first_difference`).
+
+    Raises:
+        InputError: a value without a fingerprint, its dotted key named.
+    """
+    return flat_settings(without_initial_weights(model) if weights_loaded
+                         else model, 'model')
+
+
 def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                        skip: Sequence[str] = ()) -> Dict[str, str]:
     """``{dotted key: digest(path)}`` of every local file a config section
@@ -253,6 +267,21 @@ def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),
     Raises:
         InputError: a value without a fingerprint, its dotted key named.
     """
+    return (flat_settings(node, key, skip),
+            named_file_digests(node, key, digest=digest, skip=skip))
+
+
+def flat_settings(node: Any, key: str = '', skip: Sequence[str] = ()
+                  ) -> Dict[str, Any]:
+    """``{dotted key: value}`` of every leaf of the config section ``node``
+    (at ``key``; :func:`flat_config`), but the keys ``skip`` and those
+    below them, each value as JSON reads it back (a tuple a list; what
+    JSON cannot hold, :func:`~openselfsup.utils.plain_value`): the values
+    part of :func:`recorded_settings`, as a record holds them.
+
+    Raises:
+        InputError: a value without a fingerprint, its dotted key named.
+    """
     import json
 
     from .utils import plain_value
@@ -261,8 +290,7 @@ def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),
     values = {f'{prefix}{k}': plain_value(v, f'{prefix}{k}')
               for k, v in flat_config(node).items()
               if not key_below(f'{prefix}{k}', skip)}
-    return (json.loads(json_text(values)),
-            named_file_digests(node, key, digest=digest, skip=skip))
+    return json.loads(json_text(values))
 
 #: transforms that set the size of the image a pipeline ends with: the
 #: argument that holds it (an int or a pair) and the pair's order

@@ -401,6 +401,22 @@ def test_random_init_results_are_replaced_by_the_same_model_only(tmp_path):
         'them')
     with pytest.raises(InputError, match='not of random init \\(seed 1\\)'):
         check_own_results(path, 'random init (seed 1)', None, a, '/x/h.py')
+    # with the settings recorded key by key: the first that differs named
+    record(checkpoint=init, checkpoint_sha1=None, model_config_sha1=a,
+           config='/x/hlss.py', model_settings={
+               'model.type': 'HLSS', 'model.backbone.depth': 18,
+               'model.backbone.width': 8})
+    with pytest.raises(InputError) as err:
+        check_own_results(path, init, None, b, '/y/hlss.py',
+                          model_flat={'model.type': 'HLSS',
+                                      'model.backbone.depth': 18,
+                                      'model.backbone.width': 16})
+    assert str(err.value).endswith(
+        f'not of {init} of /y/hlss.py (model config SHA-1 {b[:12]}) '
+        '(model.backbone.width: 8 -> 16); give another --out-dir, or '
+        'delete it to replace them'), str(err.value)
+    record(checkpoint=init, checkpoint_sha1=None, model_config_sha1=a,
+           config='/x/hlss.py')
     with pytest.raises(InputError, match='not of /runs/iter_2.pth'):
         check_own_results(path, '/runs/iter_2.pth', 'c' * 40)
     # written before the model's SHA-1 was recorded: by the seed, as then
@@ -851,12 +867,26 @@ def test_a_checkpoint_under_another_configs_model_section_is_refused(
         knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
     assert str(err.value).startswith(
         f'{path}: holds the kNN results of {ckpt} (SHA-1 ')
+    # the first key that differs too, from the settings the JSON records
+    # (b adds mean=[1.0], std=[2.0] to a section that has neither)
     assert str(err.value).endswith(
         f'under the model section of {configs["a"]}, not of {configs["b"]} '
-        f'(model config SHA-1: {sha1["a"][:12]} -> {sha1["b"][:12]}); give '
-        'another --out-dir, or delete it to replace them'), str(err.value)
+        f'(model config SHA-1: {sha1["a"][:12]} -> {sha1["b"][:12]}; '
+        'model.data_preprocessor.mean.0: unset -> 1.0; 1 more differs); '
+        'give another --out-dir, or delete it to replace them'), \
+        str(err.value)
     assert len(evaluated) == 1
     assert {f: (out / f).read_bytes() for f in os.listdir(out)} == kept
+    # a JSON written before the settings were recorded: the SHA-1s alone
+    old = json.load(open(path))
+    del old['model_settings']
+    open(path, 'w').write(json.dumps(old))
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(configs['b']), str(ckpt), str(out))
+    assert str(err.value).endswith(
+        f'(model config SHA-1: {sha1["a"][:12]} -> {sha1["b"][:12]}); '
+        'give another --out-dir, or delete it to replace them'), \
+        str(err.value)
     # the same config, as it resolves: a rerun, a copy edited in comments
     knn_eval_checkpoint(str(configs['a']), str(ckpt), str(out))
     knn_eval_checkpoint(str(configs['comment']), str(ckpt), str(out))

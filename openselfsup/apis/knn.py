@@ -15,8 +15,9 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 from ..config import (UNSET, file_contents_change, first_difference,
-                      key_change, load_config, model_settings_sha1,
-                      named_file_digests, recorded_settings)
+                      key_change, load_config, model_settings,
+                      model_settings_sha1, named_file_digests,
+                      recorded_settings)
 from ..utils import InputError, check_writable, save_set
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
@@ -249,8 +250,8 @@ def check_own_results(json_path: str, source: str,
                       model_sha1: Optional[str] = None,
                       config: Optional[str] = None,
                       model_files: Optional[Dict[str, str]] = None,
-                      settings: Optional[Tuple[Dict, Dict[str, str]]] = None
-                      ) -> None:
+                      settings: Optional[Tuple[Dict, Dict[str, str]]] = None,
+                      model_flat: Optional[Dict] = None) -> None:
     """Refuse to replace another model's kNN results in ``json_path``, or
     the same model's under other kNN settings.
 
@@ -312,6 +313,12 @@ def check_own_results(json_path: str, source: str,
             compared).
         settings (tuple or None): this evaluation's kNN settings and
             files (:func:`knn_settings`; None: not compared).
+        model_flat (dict or None): the ``model`` section's settings key
+            by key (:func:`~openselfsup.config.model_settings`): where
+            the JSON records its own (``model_settings``) and the SHA-1s
+            differ, the refusal names the first key that differs too
+            (None, or a JSON written before they were recorded: the
+            SHA-1s alone).
 
     Raises:
         InputError: the file holds the results of another checkpoint or
@@ -346,7 +353,7 @@ def check_own_results(json_path: str, source: str,
         same = before == source
     if same:
         _check_same_settings(json_path, record, settings, config,
-                             model_sha1)
+                             model_sha1, model_flat)
         return
     # the files whose contents differ, named on both sides
     there, here = (f if isinstance(f, dict) else {} for f in files)
@@ -357,6 +364,11 @@ def check_own_results(json_path: str, source: str,
         if before else 'another file'
     this = _results_of(source, sha1, model_sha1, config,
                        {k: here.get(k) for k in changed})
+    # two initialisations of other models: which setting differs
+    key = _model_key_change(record, model_flat) if not (
+        sha1 or before_sha1) and before_model and model_sha1 and \
+        before_model != model_sha1 else None
+    this += f' ({key})' if key else ''
     raise InputError(f'{json_path}: holds the kNN results of {what}, not of '
                      f'{this}; give another --out-dir, or delete it to '
                      'replace them')
@@ -365,20 +377,26 @@ def check_own_results(json_path: str, source: str,
 def _check_same_settings(json_path: str, record: dict,
                          settings: Optional[Tuple[Dict, Dict[str, str]]],
                          config: Optional[str],
-                         model_sha1: Optional[str] = None) -> None:
+                         model_sha1: Optional[str] = None,
+                         model_flat: Optional[Dict] = None) -> None:
     """Refuse to replace the results of this model (``record``, the JSON
     at ``json_path``) that were evaluated under another ``model`` section
     than the one of SHA-1 ``model_sha1`` (a checkpoint's weights in
     another model) or under other kNN settings than ``settings``
     (:func:`knn_settings`) of ``config``, the model first; a record
     without them (written before they were recorded), or None here: not
-    compared."""
+    compared. Another model section is named by both SHA-1s and, where
+    the record holds its settings key by key (``model_settings``) and
+    ``model_flat`` gives these, the first key that differs
+    (:func:`~openselfsup.config.first_difference`)."""
     there_model = record.get('model_config_sha1')
     there = record.get('knn_settings')
     change = None
     if model_sha1 and there_model and there_model != model_sha1:
         change = key_change('model config SHA-1', there_model, model_sha1,
                             lambda v: str(v)[:12])
+        key = _model_key_change(record, model_flat)
+        change += f'; {key}' if key else ''
         other, the = 'another model section', 'the model section'
     elif settings is not None and isinstance(there, dict):
         there_files = record.get('knn_files_sha1')
@@ -400,6 +418,20 @@ def _check_same_settings(json_path: str, record: dict,
     raise InputError(f'{json_path}: holds the kNN results of {what} under '
                      f'{where} ({change}); give another --out-dir, or '
                      'delete it to replace them')
+
+
+def _model_key_change(record: dict, model_flat: Optional[Dict]
+                      ) -> Optional[str]:
+    """The first key in which the ``model`` section whose results
+    ``record`` holds (its ``model_settings``) differs from ``model_flat``
+    (:func:`~openselfsup.config.model_settings`), the recorded value
+    first, and how many more differ
+    (:func:`~openselfsup.config.first_difference`); None where either is
+    not known (a JSON written before they were recorded) or they agree."""
+    there = record.get('model_settings')
+    if not isinstance(there, dict) or model_flat is None:
+        return None
+    return first_difference(there, model_flat, key_change)
 
 
 def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
@@ -455,8 +487,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         ``model`` section (``model_config_sha1``; for a checkpoint, of the
         section as built for it, :func:`~openselfsup.models.open_clip.
         without_clip_weights`, without the keys that name its initial
-        weights, :func:`~openselfsup.config.without_initial_weights`), at
-        initialisation the seed
+        weights, :func:`~openselfsup.config.without_initial_weights`), and
+        that section key by key (``model_settings``,
+        :func:`~openselfsup.config.model_settings`: a refusal names the
+        key that differs), at initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
         local files the section names (``model_files_sha1``, ``{dotted
         key: SHA-1}``); and the kNN settings evaluated under
@@ -513,6 +547,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # come from (init_cfg, pretrained: replaced, the features the same)
         model_sha1 = model_settings_sha1(cfg.model.to_dict(),
                                          checkpoint is not None)
+        # and key by key: a refusal names the key that differs
+        model_flat = model_settings(cfg.model.to_dict(),
+                                    checkpoint is not None)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
@@ -543,7 +580,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # in which model (model_sha1) and under which kNN settings (another
     # config's split, data or k)
     check_own_results(json_path, source, sha1, model_sha1,
-                      os.path.abspath(config), model_files, settings)
+                      os.path.abspath(config), model_files, settings,
+                      model_flat)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     res = run_knn(model, **cfg.knn_eval, trained_patients=trained)
@@ -558,6 +596,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['checkpoint'] = source
     res['checkpoint_sha1'] = sha1
     res['model_config_sha1'] = model_sha1
+    res['model_settings'] = model_flat
     if checkpoint is None:  # the files a checkpoint's weights replace
         res['model_files_sha1'] = model_files
     res['knn_settings'], res['knn_files_sha1'] = settings
