@@ -496,6 +496,59 @@ def test_trained_patients_through_dataset_wrappers(hier_root, tmp_path,
                          'are not looked for'], lines
 
 
+def test_knn_hook_reads_trained_patients_through_dataset_wrappers(
+        hier_root, tmp_path, monkeypatch):
+    """The training hook read the run's trained patients from the training
+    dataset's patient_names(): a RepeatDataset or ConcatDataset has none,
+    so the leak check was skipped without a word during training too.
+    They are read through the wrappers (every part of a ConcatDataset), as
+    the split files name them (read here with json); a part that names no
+    patients is one warning line, and no check."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.engine import knn_hook
+    from openselfsup.registry import DATASETS
+    monkeypatch.chdir(ROOT)
+    init_default_scope('openselfsup')
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(_options(hier_root, knn_hook=False))
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    other = str(tmp_path / 'other.json')  # the val patients, to train on
+    json.dump(dict(train=split['val']), open(other, 'w'))
+    inner = dict(cfg.train_dataloader.dataset.to_dict(), check_files=False)
+    seen = {}
+    for name, dataset in (
+            ('repeat', dict(type='RepeatDataset', times=2, dataset=inner)),
+            ('concat', dict(type='ConcatDataset', datasets=[
+                dict(type='RepeatDataset', times=2, dataset=inner),
+                dict(inner, split=other)]))):
+        hook = knn_hook.KNNEvalHook(**cfg.knn_eval, interval=1000)
+        hook.before_train(SimpleNamespace(train_dataloader=SimpleNamespace(
+            dataset=DATASETS.build(dataset))))
+        seen[name] = hook._prepared.trained  # the query patients among them
+    assert seen['repeat'] == [] and seen['concat'] == split['val']
+    for name, dataset in (('repeat', dict(type='RepeatDataset', times=2,
+                                          dataset=inner)),
+                          ('concat', dict(type='ConcatDataset', datasets=[
+                              inner, dict(inner, split=other)]))):
+        seen[name] = knn_hook.trained_patient_names(DATASETS.build(dataset))
+    assert sorted(seen['repeat']) == sorted(split['train'])
+    assert sorted(seen['concat']) == sorted(split['train'] + split['val'])
+    plain = SimpleNamespace()  # a dataset that names no patients
+    concat = DATASETS.build(dict(type='ConcatDataset', datasets=[inner]))
+    concat.datasets.append(plain)
+    lines = []
+    monkeypatch.setattr('mmengine.logging.print_log',
+                        lambda msg, **kw: lines.append(msg))
+    assert knn_hook.trained_patient_names(concat) is None
+    assert lines == ['the training dataset SimpleNamespace names no '
+                     'patients; query patients trained on are not looked '
+                     'for']
+
+
 def test_checkpoint_of_a_diverged_model_is_one_line(
         hier_root, tmp_path, monkeypatch, capsys):
     """A checkpoint whose weights are NaN (a diverged run) had a table of

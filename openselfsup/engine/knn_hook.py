@@ -4,12 +4,46 @@ The evaluation itself (faiss search, aggregation, metrics, the bank and
 query datasets) is :mod:`openselfsup.evaluation.knn`; a checkpoint is
 evaluated by :func:`openselfsup.apis.knn.knn_eval_checkpoint`.
 """
+import logging
+from typing import List, Optional
+
 from mmengine.hooks import Hook
 
 from ..evaluation.knn import (LEVEL_KEYS, check_knn_settings,
                               evaluate_knn_data, format_table, knn_title,
                               prepare_knn_data)
 from ..registry import HOOKS
+
+
+def trained_patient_names(dataset) -> Optional[List[str]]:
+    """The patients a built training dataset trains on, each once, in
+    order: its ``patient_names()`` (a ``HierarchicalPatientDataset``'s),
+    through MMEngine's dataset wrappers (a ``RepeatDataset`` or
+    ``ClassBalancedDataset`` of it, every part of a ``ConcatDataset``:
+    :data:`~openselfsup.config.DATASET_WRAPPERS`, the attribute of the
+    wrapped dataset named as its config key). Where a part names none
+    (another dataset type), one warning line names it and the result is
+    None: the patients of some parts only would read as a complete
+    count."""
+    from mmengine.logging import print_log
+
+    from ..config import DATASET_WRAPPERS
+    parts, patients = [dataset], {}
+    while parts:
+        part = parts.pop(0)
+        inner = DATASET_WRAPPERS.get(type(part).__name__)
+        wrapped = getattr(part, inner, None) if inner else None
+        if wrapped is not None:
+            parts[:0] = list(wrapped) if inner == 'datasets' else [wrapped]
+            continue
+        names = getattr(part, 'patient_names', None)
+        if not callable(names):
+            print_log(f'the training dataset {type(part).__name__} names no '
+                      'patients; query patients trained on are not looked '
+                      'for', logger='current', level=logging.WARNING)
+            return None
+        patients.update(dict.fromkeys(names()))
+    return list(patients)
 
 
 @HOOKS.register_module()
@@ -80,13 +114,14 @@ class KNNEvalHook(Hook):
     def _prepare(self, runner=None) -> None:
         """Build and check the bank and query datasets, once (rank 0),
         with the patients the run trains on (the training dataset's, when
-        it names them: query patients among them are warned about and
-        counted in the results)."""
+        it names them, through MMEngine's dataset wrappers:
+        :func:`trained_patient_names`; query patients among them are
+        warned about and counted in the results)."""
         if self._prepared is None:
             loader = getattr(runner, 'train_dataloader', None)
-            names = getattr(getattr(loader, 'dataset', None),
-                            'patient_names', None)
-            trained = names() if callable(names) else None
+            dataset = getattr(loader, 'dataset', None)
+            trained = None if dataset is None else trained_patient_names(
+                dataset)
             self._prepared = prepare_knn_data(
                 **self.data, trained_patients=trained)
 
