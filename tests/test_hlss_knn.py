@@ -951,3 +951,30 @@ def test_a_checkpoint_under_other_initial_weights_replaces_its_own(
                                       str(out))
         assert json.load(open(path))['model_config_sha1'] == sha1, name
     assert len(evaluated) == 3
+
+
+def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
+    """A checkpoint whose training patients cannot be read (here: it
+    records no config) had no ``trained_patients`` in its results JSON,
+    which is also what a checked run with none trained on gets: the JSON
+    read as leak-free. It is null there (the check not made); a baseline
+    at initialisation, trained on nothing, has none. The kNN is a
+    stand-in."""
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    ckpt = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
+    config = tmp_path / 'cfg.py'
+    config.write_text(f'_base_ = [{HIDISC_DEMO!r}]\n')
+    level = dict(n=1, acc=1.0, mca=1.0)
+    given = []
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        given.append(kw['trained_patients']),
+        dict(k=1, patch=level, slide=level, patient=level))[1])
+    _, path = knn_eval_checkpoint(str(config), str(ckpt), str(tmp_path))
+    record = json.load(open(path))
+    assert given == [None] and record['trained_patients'] is None
+    assert 'trained on' not in record['title']
+    _, path = knn_eval_checkpoint(str(config), None, str(tmp_path / 'init'))
+    assert 'trained_patients' not in json.load(open(path))

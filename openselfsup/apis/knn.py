@@ -493,7 +493,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         key that differs), at initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
         local files the section names (``model_files_sha1``, ``{dotted
-        key: SHA-1}``); and the kNN settings evaluated under
+        key: SHA-1}``); for a checkpoint, ``trained_patients``: the
+        number of query patients its run trained on where any
+        (:func:`trained_patients`), None where they could not be read
+        (the check not made), absent where none; and the kNN settings
+        evaluated under
         (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`).
 
     Raises:
@@ -585,6 +589,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     res = run_knn(model, **cfg.knn_eval, trained_patients=trained)
+    if checkpoint is not None and trained is None:
+        # the leak check not made (a warning said why, or the checkpoint
+        # records no config): null, not absent, which reads "none found"
+        res['trained_patients'] = None
     bad = res.get('nonfinite')
     if bad:  # a table of nan is no result: nothing written
         what = source if checkpoint else f'the model at {source}'
