@@ -779,3 +779,35 @@ def test_the_note_of_one_task_cells_says_task(tmp_path):
     assert '60.00 ± 2.00 (3 tasks)' in text, text
     assert text.rstrip().endswith('the other cells are over 1 task each.'), \
         text
+
+
+def test_plot_points_over_fewer_models_than_their_curve_say_so(
+        tmp_path, monkeypatch):
+    """clp_wo_3 and clp_wo_7 at 1 shot, clp_wo_7 alone at 5: the curve's
+    1-shot point is the mean of two models (50), its 5-shot point one model
+    (85); the +35 step was drawn as the effect of shots. The 5-shot point
+    is now labelled '1 of 2' and a note under the legend says what that
+    means; a curve whose points share their models carries no label."""
+    from openselfsup.lowshot import report
+    w = str(tmp_path / 'w')
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.8, 0.01, NCT,
+           novel=7)
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 5, 0.85, 0.01, NCT,
+           novel=7)
+    _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.2, 0.01, NCT,
+           novel=3)
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.9, 0.01, LC)
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.95, 0.01, LC)
+    figs = []
+    monkeypatch.setattr(report, 'figure_png',
+                        lambda fig: figs.append(fig) or b'png')
+    report.plot_table(build_table(load_results(paths.results_dir(w))))
+    (fig, ) = figs
+    near, mixture = fig.axes[:2]
+    line = near.get_lines()[0]
+    assert list(line.get_xdata()) == [1, 5]
+    assert list(line.get_ydata()) == pytest.approx([50.0, 85.0])
+    labels = [(t.get_text(), t.xy) for t in near.texts]
+    assert labels == [('1 of 2', (5, pytest.approx(85.0)))]
+    assert list(mixture.texts) == []
+    assert any('"n of N"' in t.get_text() for t in fig.texts)

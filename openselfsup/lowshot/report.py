@@ -497,7 +497,11 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     FSP...), solid for linear and dashed for latent augmentation. The
     ``_wo_<c>`` models of a family are averaged (the near-domain curve is the
     mean over held-out classes); error bars are the 95% CI where a point
-    comes from one model.
+    comes from one model. A point averaged over other models than the
+    curve's other points in its panel (a model without results at that
+    shot count: the curve's step would be a change of models, not of
+    shots) is drawn open and labelled ``n of N`` (n of the N models the
+    curve averages in the panel), with a note under the legend.
 
     Args:
         table (dict): from :func:`build_table`.
@@ -522,7 +526,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
             curve.setdefault(domain, {}).setdefault(int(shots), []).append(
-                (cell['mean'], cell['ci']))
+                (cell['mean'], cell['ci'], row_label(row)))
     if not points:
         raise InputError('no results to plot'
                          + (f' for --clf {clf}' if clf else ''))
@@ -530,6 +534,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     families = sorted({k[0] for curves in points.values() for k in curves},
                       key=_natural)
     colours = plt.get_cmap('tab10')
+    partial = False
     fig, axes = plt.subplots(len(clfs), len(domains),
                              figsize=(4 * len(domains), 3.2 * len(clfs) + 0.6),
                              squeeze=False)
@@ -544,17 +549,27 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
                 if not pts:
                     continue
                 shots = sorted(pts)
-                means = [100 * sum(m for m, _ in pts[s]) / len(pts[s])
+                means = [100 * sum(p[0] for p in pts[s]) / len(pts[s])
                          for s in shots]
                 errs = [100 * pts[s][0][1] if len(pts[s]) == 1
                         and pts[s][0][1] is not None
                         and not math.isnan(pts[s][0][1]) else 0.0
                         for s in shots]
+                colour = colours(families.index(family) % 10)
                 ax.errorbar(shots, means, yerr=errs, capsize=2, marker='o',
-                            markersize=3,
-                            color=colours(families.index(family) % 10),
+                            markersize=3, color=colour,
                             linestyle='-' if mode == 'linear' else '--',
                             label=f'{family} {mode}')
+                models = {s: {p[2] for p in pts[s]} for s in shots}
+                union = set().union(*models.values())
+                for s, mean in zip(shots, means):
+                    if models[s] != union:  # a change of models, not shots
+                        partial = True
+                        ax.plot([s], [mean], 'o', markersize=5,
+                                markerfacecolor='white', color=colour)
+                        ax.annotate(f'{len(models[s])} of {len(union)}',
+                                    (s, mean), textcoords='offset points',
+                                    xytext=(4, 4), fontsize=6, color=colour)
             ticks = sorted({c['shots'] for c in table['columns']
                             if c['domain'] == domain})
             ax.set_xscale('log')
@@ -574,9 +589,17 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
+    note = 0.25 if partial else 0.0  # inches under the legend
     fig.legend(handles, labels, loc='lower center', fontsize=8,
-               ncol=min(4, len(labels)), frameon=False)
+               ncol=min(4, len(labels)), frameon=False,
+               bbox_to_anchor=(0.5, note / fig.get_figheight()))
     legend_rows = math.ceil(len(labels) / min(4, len(labels)))
+    if partial:
+        fig.text(0.5, 0.08 / fig.get_figheight(), 'open point "n of N": '
+                 'the mean of n of the N models its curve averages in the '
+                 'panel (the others have no result there; see the table)',
+                 ha='center', fontsize=7)
+        legend_rows += 1
     fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / fig.get_figheight(),
                            1, 1))
     return figure_png(fig)
