@@ -222,3 +222,36 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     assert 'every result of b (' in err and 'run them again, e.g.: ' \
         'python wsi_workdir/distributed_meta_test.py' in err, err
     assert not os.path.exists(os.path.join(w, 'summary'))
+
+
+def test_a_pair_computed_in_another_precision_says_so(tmp_path):
+    """Model a run with --float32, b in float64, on the same tasks: the
+    row was printed as any other, the precision's share of the difference
+    unsaid; the row now names it and a line under the table says what it
+    means. JSON: dtype_a, dtype_b."""
+    from test_report import NCT, _write
+    from openselfsup.lowshot.compare import compare_results, format_compare
+    from openselfsup.lowshot.report import load_results
+    w = str(tmp_path / 'w')
+    per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
+                'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
+    for model, dtype in (('a', 'float32'), ('b', 'float64')):
+        for shots in (1, 5):
+            path = _write(w, model, 'near', 'linear', 'Ridge', shots, 0.8,
+                          0.1, NCT, novel=7, per_task=per_task[model],
+                          num_task=3)
+            with open(path) as f:
+                result = json.load(f)
+            result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
+            result['execution'] = {'dtype': dtype if shots == 1
+                                   else 'float64'}
+            with open(path, 'w') as f:
+                json.dump(result, f)
+    cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    assert [(s['dtype_a'], s['dtype_b']) for s in cmp['settings']] == [
+        ('float32', 'float64'), ('float64', 'float64')]
+    text = format_compare(cmp)
+    assert '| near novel7 1-shot linear Ridge (a float32) | 3 | 80.00 | ' \
+        '50.00 | +30.00 |' in text
+    assert '| near novel7 5-shot linear Ridge | 3 |' in text
+    assert 'Marked float32: computed with --float32' in text

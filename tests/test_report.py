@@ -811,3 +811,40 @@ def test_plot_points_over_fewer_models_than_their_curve_say_so(
     assert labels == [('1 of 2', (5, pytest.approx(85.0)))]
     assert list(mixture.texts) == []
     assert any('"n of N"' in t.get_text() for t in fig.texts)
+
+
+def _set_dtype(path, dtype):
+    """What a meta-test with (float32) or without --float32 records."""
+    with open(path) as f:
+        result = json.load(f)
+    result['execution'] = dict(result.get('execution') or {}, dtype=dtype)
+    with open(path, 'w') as f:
+        json.dump(result, f)
+
+
+def test_cells_computed_in_float32_say_so(tmp_path):
+    """A setting run again with --float32 replaces its float64 result; the
+    cell sat beside float64 cells with nothing to say so: it carries
+    '(float32)' (after a task count where both apply) and a line under the
+    tables says what that means; results recording float64 or no dtype
+    are not marked."""
+    w = str(tmp_path / 'w')
+    for shots in (1, 5, 10):
+        path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, 0.5,
+                      0.03, LC, harmonic=0.45, harmonic_ci=0.04,
+                      num_task=30)
+        if shots == 5:
+            _set_dtype(path, 'float64')
+    _set_dtype(_write(w, 'fsp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.03,
+                      LC, harmonic=0.35, harmonic_ci=0.04, num_task=5),
+               'float32')
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    _, rows = _md_rows(text)
+    assert rows[('clp', 'linear', 'Ridge')] == {
+        'mixture 1-shot': '50.00 ± 3.00', 'mixture 5-shot': '50.00 ± 3.00',
+        'mixture 10-shot': '50.00 ± 3.00'}
+    assert rows[('fsp', 'linear', 'Ridge')]['mixture 1-shot'] == \
+        '40.00 ± 3.00 (5 tasks, float32)'
+    assert '| fsp | linear | Ridge | 35.00 ± 4.00 (5 tasks, float32) |' \
+        in text  # the harmonic-mean table too
+    assert 'Marked float32: computed with --float32' in text

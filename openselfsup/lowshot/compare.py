@@ -36,7 +36,8 @@ import numpy as np
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct, mean_ci
-from .report import DOMAINS, _natural, _order, left_out_lines
+from .report import (DOMAINS, _natural, _order, dtype_note, left_out_lines,
+                     result_dtype)
 from .spec import CLASSIFIERS, MODES
 
 #: the fields that make a setting (what is paired across two models)
@@ -170,7 +171,9 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
     Returns:
         dict: ``model_a``, ``model_b``, ``settings`` (one dict per paired
         setting: the setting's fields, ``label``, :func:`paired_stats`,
-        ``p_holm``, ``task_store_sha1``, ``file_a``, ``file_b``),
+        ``p_holm``, ``task_store_sha1``, ``dtype_a``, ``dtype_b`` (the
+        classifiers' precision, None where unrecorded), ``file_a``,
+        ``file_b``),
         ``unpaired`` ({``a_only``, ``b_only``}: setting labels), ``test``
         (what the statistics are).
 
@@ -211,7 +214,9 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
                              'ran: run that one again)')
         row = dict(zip(SETTING_FIELDS, key), label=setting_label(key),
                    **paired_stats(_task_f1(ra), _task_f1(rb)),
-                   task_store_sha1=sa, file_a=ra['_file'], file_b=rb['_file'])
+                   task_store_sha1=sa, dtype_a=result_dtype(ra),
+                   dtype_b=result_dtype(rb), file_a=ra['_file'],
+                   file_b=rb['_file'])
         settings.append(row)
     for row, p in zip(settings, holm([s['p_wilcoxon'] for s in settings])):
         row['p_holm'] = p
@@ -253,8 +258,12 @@ def format_compare(cmp: Dict) -> str:
     for s in cmp['settings']:
         ci = '–' if s['diff_ci'] is None else \
             f'[{_pp(s["diff_low"])}, {_pp(s["diff_high"])}]'
+        dtypes = [f'{side} {s.get(f"dtype_{key}")}' for side, key in
+                  ((a, 'a'), (b, 'b'))
+                  if s.get(f'dtype_{key}') not in (None, 'float64')]
+        label = s['label'] + (f' ({", ".join(dtypes)})' if dtypes else '')
         lines.append(
-            f'| {s["label"]} | {s["num_task"]} | {fmt_pct(s["mean_a"])} | '
+            f'| {label} | {s["num_task"]} | {fmt_pct(s["mean_a"])} | '
             f'{fmt_pct(s["mean_b"])} | {_pp(s["diff_mean"])} | {ci} | '
             f'{_p(s["p_wilcoxon"])} | {_p(s["p_holm"])} | '
             f'{s["wins"]} / {s["ties"]} / {s["losses"]} |')
@@ -263,6 +272,8 @@ def format_compare(cmp: Dict) -> str:
         if left:
             lines += ['', f'Run for {name} only (not compared): '
                       + ', '.join(left)]
+    lines += dtype_note(s.get(f'dtype_{k}') for s in cmp['settings']
+                        for k in 'ab')
     lines += ['', f'Test: {cmp["test"]}.']
     return '\n'.join(lines + left_out_lines(cmp.get('left_out') or ())) \
         + '\n'

@@ -357,8 +357,8 @@ def build_table(results: Sequence[dict]) -> dict:
         the novel class of a row of near-domain cells when one model has
         results of several novel classes, else None; ``cells`` maps
         ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
-        harmonic_mean, harmonic_ci, convergence, file}``, F1 as fractions,
-        ci None where undefined).
+        harmonic_mean, harmonic_ci, convergence, dtype, file}``, F1 as
+        fractions, ci None where undefined, dtype None where unrecorded).
 
     Raises:
         InputError: two results for the same row and column.
@@ -386,7 +386,8 @@ def build_table(results: Sequence[dict]) -> dict:
             num_task=int(r['num_task']), novel_class=r.get('novel_class'),
             novel=novel_cell(r), harmonic_mean=r.get('harmonic_mean'),
             harmonic_ci=r.get('harmonic_ci'),
-            convergence=r.get('convergence'), file=r['_file'])
+            convergence=r.get('convergence'), dtype=result_dtype(r),
+            file=r['_file'])
     ordered_cols = sorted(columns, key=lambda c: (_order(c[0], DOMAINS), c[1]))
     ordered_rows = sorted(rows.values(), key=lambda r: (
         _natural(r['model']), r['variant'], _order(r['mode'], MODES),
@@ -394,6 +395,23 @@ def build_table(results: Sequence[dict]) -> dict:
         -1 if r['novel_row'] is None else r['novel_row']))
     return dict(columns=[dict(domain=d, shots=s) for d, s in ordered_cols],
                 rows=ordered_rows)
+
+
+def result_dtype(result: dict) -> Optional[str]:
+    """The precision a result's classifiers computed in (``float64``, or
+    ``float32`` with ``--float32``); None where it records none."""
+    return (result.get('execution') or {}).get('dtype')
+
+
+def dtype_note(dtypes) -> List[str]:
+    """The line under a report naming the precisions other than the
+    default float64 that some of its numbers were computed in (none when
+    every one is float64 or unrecorded), a blank line first."""
+    other = sorted({d for d in dtypes if d not in (None, 'float64')})
+    if not other:
+        return []
+    return ['', f'Marked {" / ".join(other)}: computed with --float32 '
+            '(the classifiers in that precision); the others in float64.']
 
 
 def _fmt(mean: Optional[float], ci: Optional[float]) -> str:
@@ -439,7 +457,8 @@ def format_markdown(table: dict) -> str:
     and lung means (mixture). When the cells are over different numbers of
     tasks (a setting run again with another ``--num_task``), a cell over
     another number than most carries it (``(5 tasks)``) and a line under
-    the tables names the usual one.
+    the tables names the usual one; a cell computed with ``--float32``
+    carries ``(float32)``, with a line under the tables.
     """
     usual = _usual_num_task(table)
 
@@ -447,9 +466,13 @@ def format_markdown(table: dict) -> str:
         return f'{n} task{"" if n == 1 else "s"}'
 
     def count(text: str, cell: dict) -> str:
-        if usual is None or cell['num_task'] == usual or text == '–':
+        if text == '–':
             return text
-        return f'{text} ({tasks(cell["num_task"])})'
+        marks = [tasks(cell['num_task'])] if usual is not None and \
+            cell['num_task'] != usual else []
+        if cell.get('dtype') not in (None, 'float64'):
+            marks.append(cell['dtype'])
+        return f'{text} ({", ".join(marks)})' if marks else text
 
     parts = ['### F1 (%), average over classes, mean ± 95% CI over tasks', '',
              _markdown(table, lambda c: count(_fmt(c['mean'], c['ci']), c))]
@@ -475,6 +498,8 @@ def format_markdown(table: dict) -> str:
     if usual is not None:
         parts += ['', f'Cells marked (N tasks) are over N tasks; the other '
                   f'cells are over {tasks(usual)} each.']
+    parts += dtype_note(c.get('dtype') for r in table['rows']
+                        for c in r['cells'].values())
     return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
