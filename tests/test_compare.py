@@ -237,9 +237,9 @@ def test_a_pair_computed_in_another_precision_says_so(tmp_path):
                 'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
     for model, dtype in (('a', 'float32'), ('b', 'float64')):
         for shots in (1, 5):
-            path = _write(w, model, 'near', 'linear', 'Ridge', shots, 0.8,
-                          0.1, NCT, novel=7, per_task=per_task[model],
-                          num_task=3)
+            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
+                          float(np.mean(per_task[model])), 0.1, NCT,
+                          novel=7, per_task=per_task[model], num_task=3)
             with open(path) as f:
                 result = json.load(f)
             result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}

@@ -232,8 +232,9 @@ def test_ci_of_few_tasks_above_one_is_read(tmp_path):
     _, ci = mean_ci(np.array(per_task))
     assert ci[0] > 1 and ci[0] == pytest.approx(ci_bound(3))
     few = str(tmp_path / 'few')
-    path = _write(few, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.6,
-                  ['a', 'b'], num_task=3, per_task=per_task)
+    path = _write(few, 'clp', 'mixture', 'linear', 'Ridge', 1,
+                  float(np.mean(per_task)), 0.6, ['a', 'b'], num_task=3,
+                  per_task=per_task)
     with open(path) as f:
         result = json.load(f)
     result['per_class_ci'] = [float(ci[0]), float(ci[1])]
@@ -316,8 +317,9 @@ def test_single_task_results_and_pair_novel_class(tmp_path):
     per_task = np.full((3, 9), 0.5)
     per_task[:, 7] = [0.2, 0.4, 0.6]
     per_task[:, 8] = [0.4, 0.4, 0.4]
-    _write(w, 'clp_wo_78', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT,
-           novel=78, per_task=per_task.tolist(), num_task=3)
+    _write(w, 'clp_wo_78', 'near', 'linear', 'Ridge', 1,
+           float(per_task.mean()), 0.01, NCT, novel=78,
+           per_task=per_task.tolist(), num_task=3)
     text = summarize(w)['markdown']
     # (with a 3-task cell beside it, the one-task cell says its count)
     assert '| clp | linear | Ridge | – | 50.00 (1 task) |' in text
@@ -848,3 +850,34 @@ def test_cells_computed_in_float32_say_so(tmp_path):
     assert '| fsp | linear | Ridge | 35.00 ± 4.00 (5 tasks, float32) |' \
         in text  # the harmonic-mean table too
     assert 'Marked float32: computed with --float32' in text
+
+
+def test_a_result_whose_per_task_f1_disagree_with_its_mean_is_refused(
+        tmp_path):
+    """The table shows a result's average_mean, --compare pairs its
+    per_task_f1: a file edited by hand (average_mean 0.5, its 4 tasks at
+    0.9) was tabled at 50.00 while --compare printed 90.00 for it, neither
+    saying so. Such a file, and one whose per_task_f1 is not [num_task,
+    classes] (rows cut off), is refused in one line naming it; a result
+    without per_task_f1 (older) is read as before."""
+    w = str(tmp_path / 'w')
+    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.9, 0.01, LC,
+                  per_task=np.full((4, 5), 0.9).tolist())
+    assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.9
+    with open(path) as f:
+        result = json.load(f)
+    with open(path, 'w') as f:
+        json.dump(dict(result, average_mean=0.5), f)
+    with pytest.raises(InputError, match=r'^\S+clp/mixture_linear_Ridge_'
+                       r'1shot.json: average_mean = 0.5 but its per_task_f1 '
+                       r'average 0.9; the file was edited or written by '
+                       r'other code \(run the meta-test again\)$'):
+        load_results(paths.results_dir(w))
+    with open(path, 'w') as f:
+        json.dump(dict(result, per_task_f1=result['per_task_f1'][:3]), f)
+    with pytest.raises(InputError, match=r'per_task_f1 is not \[num_task, '
+                       r'classes\] = \[4, 5\]'):
+        load_results(paths.results_dir(w))
+    with open(path, 'w') as f:
+        json.dump(dict(result, average_mean=0.5, per_task_f1=None), f)
+    assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.5

@@ -69,7 +69,8 @@ def load_result(path: str) -> dict:
 
     Raises:
         InputError: unreadable JSON, a missing key, units other than
-            fractions, or an F1 outside [0, 1].
+            fractions, an F1 outside [0, 1], or per-task F1 that are not
+            ``[num_task, classes]`` or do not average to ``average_mean``.
     """
     result = load_json(path, 'result JSON')
     if not isinstance(result, dict):
@@ -93,8 +94,35 @@ def load_result(path: str) -> dict:
                                    result['per_class_ci'])):
         _check_fraction(m, f'per_class_mean[{i}]', path)
         _check_fraction(h, f'per_class_ci[{i}]', path, num_task)
+    _check_per_task(result, path, num_task)
     result['_file'] = path
     return result
+
+
+def _check_per_task(result: dict, path: str, num_task: int) -> None:
+    """The per-task F1 a result holds (where it holds them) is
+    ``[num_task, classes]`` and averages to its ``average_mean``: the table
+    shows ``average_mean`` and ``--compare`` pairs the per-task F1, so a
+    file edited or written by other code would give the two reports other
+    numbers for one result."""
+    per_task = result.get('per_task_f1')
+    if not per_task:
+        return
+    try:
+        f1 = np.asarray(per_task, dtype=np.float64)
+    except (TypeError, ValueError):
+        f1 = None
+    if f1 is None or f1.shape != (num_task, len(result['classes'])):
+        raise InputError(f'{path}: per_task_f1 is not [num_task, classes] '
+                         f'= [{num_task}, {len(result["classes"])}] (run '
+                         'the meta-test again)')
+    mean = result['average_mean']
+    if isinstance(mean, (int, float)) and not math.isnan(mean) and \
+            abs(f1.mean() - mean) > 1e-9:
+        raise InputError(f'{path}: average_mean = {mean!r} but its '
+                         f'per_task_f1 average {f1.mean():.6g}; the file was '
+                         'edited or written by other code (run the '
+                         'meta-test again)')
 
 
 def load_results(results_dir: str) -> List[dict]:
