@@ -2808,6 +2808,42 @@ def test_recall_at_k_beyond_the_gallery_is_nan_not_one(task, monkeypatch):
         'recall@7, allcap_i2t_R@7, allcap_t2i_R@7 are nan' in said[0]
 
 
+def test_train_refuses_a_validation_set_holding_training_samples(
+        crossmodal_root, tmp_path):
+    """tools/train.py of a balance config with the training file given as
+    its validation file trained and validated on training samples without
+    a word (the sweep refused it): the run and the launchers'
+    --check-config refuse it with the sweep's line, before anything is
+    written; a config that does not validate (val_cfg=None) is not
+    compared, nor is the test set (the run does not test)."""
+    from _foundation_helpers import loaded_modules
+
+    from openselfsup.apis.train import check_launch, train
+    from openselfsup.utils import InputError
+    slides = crossmodal_root / 'slides'
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'val_dataloader.dataset.ann_file': 'train.json'}
+    n = len(json.loads((slides / 'train.json').read_text()))
+    said = re.escape(f'{slides / "train.json"}: {n} of its {n} ids are '
+                     f'also in the training set {slides / "train.json"} (')
+    work = tmp_path / 'work'
+    with pytest.raises(InputError, match='^' + said):
+        train(SLIDE_DEMO, work_dir=str(work), cfg_options=opts)
+    assert not work.exists()
+    with pytest.raises(InputError, match='^' + said):
+        check_launch(SLIDE_DEMO, opts)
+    # the tool itself (the config's custom_imports load torch anyway)
+    rc, _, lines, _ = loaded_modules(
+        ['tools/train.py', SLIDE_DEMO, '--check-config', '--cfg-options',
+         *(f'{k}={v}' for k, v in opts.items())], ())
+    assert rc == 2 and len(lines) == 1 and re.match(
+        'error: ' + said, lines[0]), lines
+    check_launch(SLIDE_DEMO, {**opts, 'val_cfg': None})
+    check_launch(SLIDE_DEMO, {**demo_on_test_slides(crossmodal_root),
+                              'test_dataloader.dataset.ann_file':
+                              'train.json'})
+
+
 def test_a_sweep_refuses_evaluation_sets_holding_training_samples(
         crossmodal_root, tmp_path, monkeypatch):
     """A validation file of another fold (its cases in this fold's training

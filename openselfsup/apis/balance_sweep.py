@@ -40,8 +40,9 @@ from ..utils.io import json_text
 from ..config import (UNSET, config_variables, default_work_dir,
                       file_contents_change, first_difference, key_change,
                       load_config, recorded_settings, type_name)
-from .train import (build_runner, check_data_paths, check_load_from,
-                    resume_choice, train)
+from .train import (build_runner, check_data_paths,  # noqa: F401
+                    check_disjoint_splits, check_load_from, resume_choice,
+                    train)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
@@ -430,55 +431,6 @@ def _initialise(model) -> None:
         model.init_weights()
 
 
-#: the datasets whose annotation file is a JSON object keyed by sample id
-#: (a case, an image): :func:`check_disjoint_splits` compares the keys
-_KEYED_BY_ID = ('SlideReports', 'CaptionedImages')
-
-
-def check_disjoint_splits(cfg, test: bool = False) -> None:
-    """Refuse an evaluation set that holds samples of the training set.
-
-    The validation set (and, with ``test``, the test set) of a
-    ``SlideReports`` / ``CaptionedImages`` config is compared by sample id
-    (its annotation JSON's keys: a case, an image) with the training set:
-    a fold's validation file given with another fold's training file
-    (``val_fold1.json`` beside ``train_fold0.json``), or the training file
-    given twice, scored every run on samples it was trained on, with no
-    error. Other dataset types, and a file that is not there (the dataset
-    says so when it is built), are not compared.
-
-    Raises:
-        InputError: naming the evaluation file, how many of its ids the
-            training file also holds, and the first of them.
-    """
-    from ..config import annotation_path
-    from ..datasets.crossmodal import read_json_object
-    train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
-    train_path = annotation_path(train)
-    if type_name(train.get('type')) not in _KEYED_BY_ID or not train_path or \
-            not os.path.isfile(train_path):
-        return
-    train_ids = set(map(str, read_json_object(train_path)))
-    for loader in ('val_dataloader',) + (('test_dataloader',) if test
-                                         else ()):
-        node = (cfg.get(loader) or {}).get('dataset') or {}
-        path = annotation_path(node)
-        if type_name(node.get('type')) not in _KEYED_BY_ID or not path or \
-                not os.path.isfile(path):
-            continue
-        ids = list(map(str, read_json_object(path)))
-        shared = [i for i in ids if i in train_ids]
-        if shared:
-            first = ', '.join(repr(i) for i in shared[:3]) + (
-                ', ...' if len(shared) > 3 else '')
-            raise InputError(
-                f'{path}: {len(shared)} of its {len(ids)} ids are also in '
-                f'the training set {train_path} ({first}): {loader} would '
-                'score samples the model is trained on; give disjoint '
-                f'splits ({loader}.dataset.ann_file: the same fold\'s '
-                'evaluation file)')
-
-
 def _forget_run(run_dir: str) -> None:
     """Remove a run's record before it trains: until it is written again,
     the run counts as interrupted."""
@@ -593,8 +545,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # the data folders and lists, and the baseline's initial weights
     # (load_from), before anything trains or a folder is made (a 0-epoch
     # baseline only builds a runner, and every run reads the same data)
-    check_data_paths(cfg)
-    check_disjoint_splits(cfg, test)
+    check_data_paths(cfg, test)  # and the splits' (test: the test set's)
     check_load_from(cfg)
     # each run trains from its start: a config's resume = True (the
     # runs' --resume) would continue the checkpoints an interrupted

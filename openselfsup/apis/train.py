@@ -601,7 +601,7 @@ def check_indices(cfg: Config) -> None:
                 f'{kind.__qualname__}: {take}{hint}')
 
 
-def check_data_paths(cfg: Config) -> None:
+def check_data_paths(cfg: Config, test: bool = False) -> None:
     """Refuse a training config whose data folders or annotation files do
     not exist, before the runner is built: the datasets find them only when
     the run starts, after MMEngine has logged its environment and config
@@ -612,11 +612,14 @@ def check_data_paths(cfg: Config) -> None:
     data (``download=True``) is not refused. The launchers run it before
     they start processes or submit a job (``tools/train.py
     --check-config``; not ``slurm_train.sh`` with ``DATA_CHECK=0``), on
-    the machine they are started from.
+    the machine they are started from. Then the evaluation sets that hold
+    samples of the training set (:func:`check_disjoint_splits`: the
+    validation set of a run that validates, with ``test`` the test set).
     Images and list contents are checked when the datasets are built.
 
     Raises:
-        InputError: naming the missing path and the config key.
+        InputError: naming the missing path and the config key, or the
+            evaluation file that holds training samples.
     """
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
@@ -641,6 +644,59 @@ def check_data_paths(cfg: Config) -> None:
                     f'{path}: {kind} not found{where} ({key}.{what} in '
                     f'{cfg.filename}; fix the config or --cfg-options '
                     f'{key}.{what}=...)')
+    check_disjoint_splits(cfg, test)
+
+
+#: the datasets whose annotation file is a JSON object keyed by sample id
+#: (a case, an image): :func:`check_disjoint_splits` compares the keys
+_KEYED_BY_ID = ('SlideReports', 'CaptionedImages')
+
+
+def check_disjoint_splits(cfg, test: bool = False) -> None:
+    """Refuse an evaluation set that holds samples of the training set.
+
+    The validation set of a run that validates (``val_cfg`` set) and, with
+    ``test`` (the sweep's ``--test``), the test set of a
+    ``SlideReports`` / ``CaptionedImages`` config are compared by sample id
+    (its annotation JSON's keys: a case, an image) with the training set:
+    a fold's validation file given with another fold's training file
+    (``val_fold1.json`` beside ``train_fold0.json``), or the training file
+    given twice, scored every run on samples it was trained on, with no
+    error. Other dataset types, and a file that is not there (the dataset
+    says so when it is built), are not compared. Without torch:
+    :func:`check_data_paths` runs it, for ``tools/train.py`` (and its
+    launchers' ``--check-config``) as for the sweeps.
+
+    Raises:
+        InputError: naming the evaluation file, how many of its ids the
+            training file also holds, and the first of them.
+    """
+    from ..utils.io import read_json_object
+    train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    train_path = annotation_path(train)
+    if type_name(train.get('type')) not in _KEYED_BY_ID or not train_path or \
+            not os.path.isfile(train_path):
+        return
+    train_ids = set(map(str, read_json_object(train_path)))
+    loaders = (('val_dataloader',) if cfg.get('val_cfg') is not None
+               else ()) + (('test_dataloader',) if test else ())
+    for loader in loaders:
+        node = (cfg.get(loader) or {}).get('dataset') or {}
+        path = annotation_path(node)
+        if type_name(node.get('type')) not in _KEYED_BY_ID or not path or \
+                not os.path.isfile(path):
+            continue
+        ids = list(map(str, read_json_object(path)))
+        shared = [i for i in ids if i in train_ids]
+        if shared:
+            first = ', '.join(repr(i) for i in shared[:3]) + (
+                ', ...' if len(shared) > 3 else '')
+            raise InputError(
+                f'{path}: {len(shared)} of its {len(ids)} ids are also in '
+                f'the training set {train_path} ({first}): {loader} would '
+                'score samples the model is trained on; give disjoint '
+                f'splits ({loader}.dataset.ann_file: the same fold\'s '
+                'evaluation file)')
 
 
 #: the dataset types that download their data when built unless told

@@ -27,22 +27,8 @@ from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError
+from ..utils.io import read_json_object  # noqa: F401  (its readers')
 from .list_files import CheckedIndices
-
-
-def read_json_object(path: str) -> dict:
-    """Read a JSON file whose top level is an object, or raise InputError."""
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: annotation file not found')
-    try:
-        with open(path) as f:
-            obj = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f'{path}: not valid JSON ({exc})') from None
-    if not isinstance(obj, dict) or not obj:
-        raise InputError(f'{path}: expected a non-empty JSON object '
-                         '{id: {...}}')
-    return obj
 
 
 def read_classes(classes: Union[int, str, Sequence[str]],

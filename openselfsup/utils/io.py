@@ -713,3 +713,20 @@ def check_writable_dir(path: str) -> None:
     except OSError as exc:
         raise InputError(f'{path}: output directory is not writable '
                          f'({exc.strerror or exc})') from None
+
+
+def read_json_object(path: str) -> dict:
+    """Read a JSON file whose top level is an object, or raise InputError
+    (the annotation files of the cross-modal datasets; without torch: the
+    launchers' check of their splits reads them too)."""
+    if not os.path.isfile(path):
+        raise InputError(f'{path}: annotation file not found')
+    try:
+        with open(path) as f:
+            obj = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f'{path}: not valid JSON ({exc})') from None
+    if not isinstance(obj, dict) or not obj:
+        raise InputError(f'{path}: expected a non-empty JSON object '
+                         '{id: {...}}')
+    return obj
