@@ -1126,6 +1126,84 @@ def test_a_resumed_checkpoints_seed_is_checked_before_the_run(tmp_path):
         resume_notes(str(ckpt), cfg, 2)
 
 
+def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
+                                                       synthetic_root):
+    """The launchers' --check-config did not check the seed a resumed
+    checkpoint's meta holds (the run's refusal came after torchrun or srun
+    had started): it reads the meta from the checkpoint's pickle without
+    torch (nothing unpickled is called; the tensors are not read) and makes
+    the run's check, with the run's line; a checkpoint whose pickle it
+    cannot read is left to the run."""
+    import collections
+    import zipfile
+
+    import numpy as np
+    import torch
+
+    from openselfsup.apis.train import check_launch
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint_files import checkpoint_meta
+    top = 2 ** 32 - 1
+    base = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                ann_file='meta/train_labeled.txt')
+    config = tmp_path / 'seed.py'
+    config.write_text(f"_base_ = ['{base}']\n"
+                      "randomness = dict(seed=0, diff_rank_seed=True)\n")
+    run = tmp_path / 'run'
+    run.mkdir()
+    ckpt = run / 'epoch_1.pth'
+
+    def save(seed):
+        # what a run's checkpoint holds beside its meta: tensors, an
+        # OrderedDict, numpy arrays, class instances
+        torch.save({'meta': {'epoch': 1, 'iter': 2, 'seed': seed,
+                             'experiment_name': 'run'},
+                    'state_dict': collections.OrderedDict(
+                        w=torch.ones(3), b=torch.zeros(2, dtype=torch.int8)),
+                    'message_hub': {'log': np.arange(4.0),
+                                    'when': np.float64(0.5)},
+                    'optimizer': {'state': {0: {'step': torch.tensor(3)}}}},
+                   ckpt)
+    save(top)
+    assert checkpoint_meta(str(ckpt)) == torch.load(
+        ckpt, weights_only=False)['meta']
+    said = re.escape(
+        f'--resume from {ckpt}: its meta holds the seed {top}, which '
+        "MMEngine's resume seeds numpy with, in place of randomness.seed "
+        f'= 0 in {config}: on 2 process(es) up to {top + 1}')
+    cfg = load_config(str(config))
+    cfg.work_dir = str(run)
+    with pytest.raises(InputError, match='^' + said):  # the run's check
+        resume_notes(str(ckpt), cfg, 2)
+    for resume, work_dir in ((str(ckpt), None), (str(run), None),
+                             (True, str(run))):
+        with pytest.raises(InputError, match='^' + said):
+            check_launch(str(config), resume=resume, work_dir=work_dir,
+                         world=2)
+        check_launch(str(config), resume=resume, work_dir=work_dir,
+                     world=1)
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', str(config), '--check-config', '--check-world',
+         '2', '--no-data-check', '--resume', str(ckpt)], MODEL_STACK)
+    assert rc == 2 and len(lines) == 1 and re.match(
+        'error: ' + said, lines[0]) and loaded == [], (lines, loaded)
+    save(top + 1)  # out of numpy's range on any process count
+    with pytest.raises(InputError, match=re.escape(
+            f'its meta holds the seed {top + 1}, which') + '.*numpy takes '
+            'an integer'):
+        check_launch(str(config), resume=str(ckpt), world=1)
+    for seed in (None, 0, 7):  # kept, or within reach
+        save(seed)
+        check_launch(str(config), resume=str(ckpt), world=2)
+    # a pickle that is not one: the run reads the file
+    with zipfile.ZipFile(ckpt, 'w') as zf:
+        zf.writestr('archive/data.pkl', b'x' * 100)
+    assert checkpoint_meta(str(ckpt)) is None
+    check_launch(str(config), resume=str(ckpt), world=2)
+
+
 def test_a_resume_on_a_list_of_other_held_out_classes_is_refused(tmp_path):
     """The ``wo_7`` config resumed from a ``wo_3`` run's checkpoint (the
     same model: nothing objected) continued that run on the ``wo_7`` list,

@@ -28,10 +28,11 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
-from ..utils.checkpoint_files import (checkpoint_folder,
+from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
                                       find_resumable_checkpoint,
                                       has_zip_directory, is_http_url,
-                                      remove_url_download, url_download_path)
+                                      is_opaque, remove_url_download,
+                                      url_download_path)
 from ..utils.launcher import launcher_env
 from .fast_path import apply_fast_path, check_fast_path_values
 
@@ -1036,7 +1037,10 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     ``slurm_train.sh``), without importing torch: the config and its
     overrides, the run values, the ``--resume`` checkpoint (its zip
     directory: :func:`~openselfsup.utils.checkpoint_files.
-    has_zip_directory`; the run tests the whole file), the split of
+    has_zip_directory`; the run tests the whole file) and the seed its
+    meta holds (:func:`~openselfsup.config.check_seed_reach`, as the run
+    checks it: :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`
+    reads it without torch), the split of
     the batch over ``world`` processes (None: not checked), and with
     ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
     config's ``load_from`` where the run would read it
@@ -1057,13 +1061,21 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if world is not None:  # the launchers' processes
         split_batch(cfg, world, True)
     # without --check-world, on one process: the least the run has
-    check_seed_reach(cfg, 1 if world is None else world)
-    if not data_check:
-        return
-    if resume is True:
+    processes = 1 if world is None else world
+    check_seed_reach(cfg, processes)
+    if resume is True and data_check:  # the work dir: the data's check
         resumed = find_resumable_checkpoint(
             run_work_dir(cfg, config, work_dir),
             is_complete=has_zip_directory)
+    # the seed the resume re-seeds numpy with, checked as the run checks
+    # it (resume_notes), from the meta read without torch; a meta or seed
+    # that does not read so is left to the run
+    meta = checkpoint_meta(resumed) if resumed and local_file(resumed) \
+        else None
+    if meta is not None and not is_opaque(meta.get('seed')):
+        check_seed_reach(cfg, processes, resumed=(resumed, meta.get('seed')))
+    if not data_check:
+        return
     check_load_from(cfg, resumed)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch

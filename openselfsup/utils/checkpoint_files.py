@@ -10,9 +10,10 @@ import glob
 import hashlib
 import io
 import os
+import pickle
 import re
 import zipfile
-from typing import BinaryIO, Callable, List, Optional, Tuple
+from typing import Any, BinaryIO, Callable, List, Optional, Tuple
 
 from .errors import InputError
 from .io import check_file
@@ -81,6 +82,78 @@ def has_zip_directory(path: str) -> bool:
             return True
     except (zipfile.BadZipFile, OSError, EOFError):
         return False
+
+
+class _Opaque:
+    """What :func:`checkpoint_meta` reads each class and function a
+    checkpoint's pickle names as (a tensor's rebuild, ``OrderedDict``,
+    numpy's arrays, MMEngine's ``HistoryBuffer``): nothing is imported or
+    called; its arguments and state are dropped."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state) -> None:
+        pass
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+    def append(self, value) -> None:
+        pass
+
+    def extend(self, values) -> None:
+        pass
+
+
+class _OpaqueUnpickler(pickle.Unpickler):
+    """An unpickler that builds plain containers and values only: every
+    global is :class:`_Opaque`, every storage (``persistent_load``)
+    None."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return _Opaque
+
+    def persistent_load(self, pid) -> None:
+        return None
+
+
+def checkpoint_meta(path: str) -> Optional[dict]:
+    """The ``meta`` of the ``torch.save`` checkpoint ``path``, without
+    torch: from the zip's pickle member (``<archive>/data.pkl``: the
+    structure, some kB; the tensors' bytes, the other members, are not
+    read), its plain values (dicts, lists, strings, numbers, None) as
+    saved and anything else (a class instance, a numpy value, a tensor)
+    as an opaque placeholder, nothing imported or called. The launchers'
+    ``--check-config`` reads the seed a resumed run re-seeds with from it.
+
+    Returns:
+        dict | None: the meta; None where the file is not a zip holding
+        one pickle member, that pickle does not read (a damaged member:
+        its CRC), or holds no dict ``meta`` (left to the run, which loads
+        the whole file).
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist()
+                     if n.count('/') == 1 and n.endswith('/data.pkl')]
+            if len(names) != 1:
+                return None
+            with zf.open(names[0]) as f:
+                obj = _OpaqueUnpickler(f).load()
+    except Exception:  # any file: it is the run's to say what is wrong
+        return None
+    meta = obj.get('meta') if isinstance(obj, dict) else None
+    return meta if isinstance(meta, dict) else None
+
+
+def is_opaque(value: Any) -> bool:
+    """Whether ``value``, read by :func:`checkpoint_meta`, stands for an
+    object the pickle built (not a plain value)."""
+    return isinstance(value, _Opaque)
 
 
 def not_a_checkpoint(path: str) -> InputError:
