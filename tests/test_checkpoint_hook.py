@@ -51,7 +51,7 @@ class _Scripted(BaseMetric):
 
 
 def _train(work, hook='CheckpointHook', epochs=2, resume=False, run='train',
-           custom_hooks=None, **ckpt):
+           custom_hooks=None, cfg=None, **ckpt):
     import openselfsup.engine  # noqa: F401  (AtomicRunner, the hook)
     from openselfsup.engine import AtomicRunner
     data = [dict(inputs=torch.full((2,), float(i))) for i in range(4)]
@@ -69,7 +69,7 @@ def _train(work, hook='CheckpointHook', epochs=2, resume=False, run='train',
                            logger=dict(type='LoggerHook', interval=1)),
         default_scope='openselfsup', resume=resume, log_level='WARNING',
         experiment_name=f'ckpt_hook_test_{next(_RUNS)}',
-        custom_hooks=custom_hooks, **val)
+        custom_hooks=custom_hooks, cfg=cfg, **val)
     getattr(runner, run)()
     return runner
 
@@ -818,6 +818,53 @@ def test_resuming_a_finished_run_says_nothing_is_left_to_train(tmp_path):
     _train(work, epochs=1, interval=1)
     assert _train(work, epochs=2, resume=True, interval=1).epoch == 2
     assert 'nothing is left to train' not in _log_text(work)
+
+
+def test_resuming_with_a_lower_end_says_where_the_checkpoint_stands(
+        tmp_path):
+    """A resume whose train_cfg.max_epochs is below the checkpoint's epoch
+    said it was at 'the end of' that schedule and to raise max_epochs
+    (raised to 2, still nothing trains): it says 'past' it, and above
+    which epoch. A checkpoint of a run that had not ended (epoch 1 of 3),
+    resumed with max_epochs = 1 to end it there, trains nothing and saves
+    no checkpoint: the log now says that its work dir still reads as an
+    interrupted run (the readers of a trained encoder refuse it), which
+    resolve_trained_checkpoint confirms."""
+    from mmengine.config import Config
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import resolve_trained_checkpoint
+
+    def recorded(epochs):  # the config text MMEngine keeps in the meta
+        return Config(dict(train_cfg=dict(by_epoch=True,
+                                          max_epochs=epochs)))
+    work = tmp_path / 'work'
+    _train(work, epochs=3, interval=1, cfg=recorded(3))
+    assert _train(work, epochs=1, resume=True, interval=1,
+                  cfg=recorded(1)).epoch == 3
+    log = _log_text(work)
+    assert ('epoch_3.pth is at epoch 3, past train_cfg.max_epochs = 1: '
+            'nothing is left to train (to train longer, raise '
+            'train_cfg.max_epochs above 3, and the learning-rate '
+            "schedule's end with it)") in log, log
+    assert 'the end of' not in log and 'had not ended' not in log
+    assert resolve_trained_checkpoint(str(work)).endswith('epoch_3.pth')
+    shutil.rmtree(work)
+    # an interrupted run (epoch 1 of 3) ended by a lower max_epochs
+    _train(work, epochs=1, interval=1, cfg=recorded(3))
+    assert _train(work, epochs=1, resume=True, interval=1,
+                  cfg=recorded(1)).epoch == 1
+    log = _log_text(work)
+    assert ('epoch_1.pth is at epoch 1, the end of train_cfg.max_epochs = '
+            '1: nothing is left to train (to train longer, raise '
+            "train_cfg.max_epochs, and the learning-rate schedule's end "
+            'with it); the run that wrote it had not ended (its '
+            'train_cfg.max_epochs = 3) and this one saves no checkpoint: '
+            'its work dir still reads as that interrupted run (feature '
+            'extraction and backbone export refuse the folder: give them '
+            'the checkpoint file)') in log, log
+    with pytest.raises(InputError, match='its run has not ended'):
+        resolve_trained_checkpoint(str(work))
 
 
 def test_a_work_dir_reached_by_another_path_is_not_taken_for_moved(

@@ -958,10 +958,19 @@ class AtomicRunner(Runner):
 
     def _warn_if_finished(self) -> None:
         """Say so when the checkpoint resumed from already ends the
-        training loop's schedule: the run then trains nothing and only
-        prints its end (resuming a finished run to train it longer needs
-        a larger ``max_epochs`` / ``max_iters``)."""
+        training loop's schedule (is at its end, or past it: a lowered
+        ``max_epochs`` / ``max_iters``): the run then trains nothing,
+        saves no checkpoint and only prints its end (resuming a finished
+        run to train it longer needs a ``max_epochs`` / ``max_iters``
+        above the checkpoint's). Where the run that wrote the checkpoint
+        had not reached its own end (:func:`~openselfsup.utils.checkpoint.
+        unfinished_run`: a lower end given to stop it there), that is
+        said too: its work dir still reads as an interrupted run to the
+        readers of a trained encoder (:func:`~openselfsup.utils.
+        checkpoint.resolve_trained_checkpoint`)."""
         from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+        from ..utils.checkpoint import unfinished_run
         loop = self._train_loop
         if isinstance(loop, EpochBasedTrainLoop):
             unit, key, at = 'epoch', 'max_epochs', self.epoch
@@ -970,9 +979,20 @@ class AtomicRunner(Runner):
         else:  # not built (val, test) or a loop of its own
             return
         end = getattr(loop, key)
-        if at >= end:
-            self.logger.warning(
-                f'--resume: {self._load_from} is at {unit} {at}, the end of '
-                f'train_cfg.{key} = {end}: nothing is left to train (to '
-                f'train longer, raise train_cfg.{key}, and the learning-rate '
-                'schedule\'s end with it)')
+        if at < end:
+            return
+        where, above = ('the end of', '') if at == end else \
+            ('past', f' above {at}')
+        own = unfinished_run(saved_checkpoint(self._load_from)) \
+            if local_file(self._load_from) is not None else None
+        ended = '' if own is None or own[0] != unit else (
+            f'; the run that wrote it had not ended (its train_cfg.{key} = '
+            f'{own[3]}) and this one saves no checkpoint: its work dir '
+            'still reads as that interrupted run (feature extraction and '
+            'backbone export refuse the folder: give them the checkpoint '
+            'file)')
+        self.logger.warning(
+            f'--resume: {self._load_from} is at {unit} {at}, {where} '
+            f'train_cfg.{key} = {end}: nothing is left to train (to train '
+            f'longer, raise train_cfg.{key}{above}, and the learning-rate '
+            f'schedule\'s end with it){ended}')
