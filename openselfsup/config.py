@@ -101,7 +101,7 @@ def key_change(key: str, old: Any, new: Any, show=repr) -> str:
     words: ``key: old -> new`` (``train_cfg.max_epochs: 2 -> 4``), each
     value as ``show`` writes it (default ``repr``), :data:`UNSET` (a key
     one side does not have) as ``unset``. How the resume checks
-    (:func:`~openselfsup.engine.runner.model_difference`,
+    (:func:`saved_model_difference`,
     :func:`~openselfsup.engine.runner.schedule_changes`) and the lambda
     sweep's run records name a difference."""
     def text(value) -> str:
@@ -1295,6 +1295,137 @@ def check_seed_reach(cfg: Config, world: int,
         f'plus {", plus ".join(why)}), past numpy\'s {NUMPY_SEED_MAX}; use '
         f'a seed of at most {NUMPY_SEED_MAX - rank_add - worker_add} (fix '
         'the config or --cfg-options randomness.seed=...)')
+
+
+#: model keys (at any depth) that do not make another model: where its
+#: initial weights come from (:data:`INITIAL_WEIGHT_KEYS`: a resume
+#: replaces them; a new run from other weights is a run of the same
+#: model), and the data preprocessor, which holds no weights and which
+#: ``apply_fast_path`` rewrites by device (``augment_on`` /
+#: ``channels_last`` 'auto': one config, run on a GPU and on a CPU,
+#: differs there)
+_NOT_THE_MODEL = INITIAL_WEIGHT_KEYS | {'data_preprocessor'}
+
+
+def _code_keys(flat: dict, unreadable) -> tuple:
+    """The keys of a flattened saved config whose value is code (not read
+    as data): they and the keys below them are not compared."""
+    return tuple(k for k, v in flat.items() if v is unreadable)
+
+
+def saved_model_difference(text: Optional[str], cfg) -> Optional[str]:
+    """How the model of the run whose config text is ``text`` (MMEngine
+    stores it in a checkpoint's ``meta['cfg']``; read as data, never
+    executed: the file may come from elsewhere) differs from ``cfg``'s.
+    Keys under :data:`_NOT_THE_MODEL` (initial weights, data
+    preprocessor) are not compared.
+
+    Returns:
+        str | None: the first differing key (the shallowest), the saved
+        value first: ``model.<key>: <there> -> <here>``
+        (:func:`key_change`); None when the models agree or ``text`` is
+        None or holds no readable model.
+    """
+    if text is None or 'model' not in cfg:
+        return None
+    saved = config_text_section(text, 'model')
+    if not isinstance(saved, dict):
+        return None
+    old, new = flat_config(saved), flat_config(cfg.model.to_dict())
+    code = _code_keys(old, UNREADABLE)
+    # the shallowest first, a type before its arguments: model.type names
+    # two algorithms better than a key deep in their backbones
+    diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
+                   and not key_below(k, code)
+                   and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
+                  key=lambda k: (k.count('.'), not k.endswith('type'), k))
+    if not diff:
+        return None
+    key = diff[0]
+    return key_change(f'model.{key}', old.get(key, UNSET),
+                      new.get(key, UNSET))
+
+
+def check_saved_model(path: str, cfg, text: Optional[str]) -> None:
+    """Refuse to resume from the checkpoint ``path`` whose config (its
+    text: ``text``) built another model (:func:`saved_model_difference`;
+    a resume with another config would load the weights it can and then
+    fail inside the optimiser).
+
+    Raises:
+        InputError: the models differ (naming the first differing key).
+    """
+    diff = saved_model_difference(text, cfg)
+    if diff:
+        raise InputError(
+            f'--resume from {path}: it was trained with another model '
+            f'({diff}); resume with the config that wrote it, or start a '
+            'new run with --work-dir')
+
+
+def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
+    """Refuse to resume from a checkpoint whose run trained on a list that
+    holds out other NCT classes than ``cfg``'s training list (the held-out
+    classes read from the lists' names,
+    :func:`~openselfsup.classes.list_held_out`): the ``wo_7`` config
+    resumed from a ``wo_3`` run's checkpoint (same model, so nothing else
+    objects) continued that run on the ``wo_7`` list, and its checkpoints
+    then named ``wo_7`` as their training list, though the encoder had
+    seen class 7 in the epochs before. A list whose name says neither (a
+    user's own) is not judged; the same classes from another folder pass.
+
+    Raises:
+        InputError: the two lists hold out other classes.
+    """
+    from .classes import held_out_words, list_held_out
+    there, here = trained_list(text), trained_list(cfg)
+    before, now = list_held_out(there), list_held_out(here)
+    if before is None or now is None or before == now:
+        return
+    raise InputError(
+        f'--resume from {path}: its run trained on {there}, which '
+        f'{held_out_words(before)}, and this config trains on {here}, '
+        f'which {held_out_words(now)}: the encoder would mix the two '
+        'held-out settings (its checkpoints naming the second only); '
+        'resume with the config that wrote it, or start a new run with '
+        '--work-dir')
+
+
+def check_resume_meta(path: str, cfg: Config, world: int,
+                      meta: Any) -> None:
+    """The refusals of the checkpoint ``path`` to resume from that its
+    ``meta`` decides, in the run's order: not a training checkpoint (no
+    epoch and iteration: backbone weights, or a model published without
+    its training state; MMEngine's resume failed on it with a
+    ``KeyError`` after a screen of missing keys), of another model
+    (:func:`check_saved_model`), of a run on a list holding out other
+    classes (:func:`check_same_held_out`), with a seed MMEngine's resume
+    cannot seed numpy with on ``world`` processes
+    (:func:`check_seed_reach`; after the model: another model's checkpoint
+    is not to be resumed on fewer processes). Torch-free: the run
+    (:func:`~openselfsup.engine.runner.resume_notes`, from its read of the
+    checkpoint) and the launchers' ``--check-config`` (the meta read
+    without torch: :func:`~openselfsup.utils.checkpoint_files.
+    checkpoint_meta`) run it.
+
+    Raises:
+        InputError: one line, as each check says.
+    """
+    if not (isinstance(meta, dict) and all(
+            isinstance(meta.get(k), int) for k in ('epoch', 'iter'))):
+        raise InputError(
+            f'--resume from {path}: not a training checkpoint (no epoch and '
+            'iteration in its meta: backbone weights, or a model saved '
+            'without its training state); resume from a run\'s '
+            'epoch_N.pth / iter_N.pth or its work dir (weights alone start '
+            'a new run, e.g. through model.backbone.init_cfg)')
+    text = meta.get('cfg') if isinstance(meta.get('cfg'), str) else None
+    check_saved_model(path, cfg, text)
+    check_same_held_out(path, cfg, text)
+    # the seed MMEngine's resume re-seeds with, checked before the runner
+    # is built (numpy's ValueError on ranks 1 and up, after the launcher
+    # started them)
+    check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
 
 
 class CfgOptionsAction(argparse.Action):

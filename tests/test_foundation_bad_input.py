@@ -1132,8 +1132,11 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     checkpoint's meta holds (the run's refusal came after torchrun or srun
     had started): it reads the meta from the checkpoint's pickle without
     torch (nothing unpickled is called; the tensors are not read) and makes
-    the run's check, with the run's line; a checkpoint whose pickle it
-    cannot read is left to the run."""
+    the run's checks of it (check_resume_meta), in the run's order, with
+    the run's lines: another model's checkpoint is refused as such, not for
+    its seed, and a meta without epoch and iteration as not a training
+    checkpoint; a checkpoint whose pickle it cannot read is left to the
+    run."""
     import collections
     import zipfile
 
@@ -1197,6 +1200,20 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     for seed in (None, 0, 7):  # kept, or within reach
         save(seed)
         check_launch(str(config), resume=str(ckpt), world=2)
+    # another model's checkpoint: said as the run says it, before its seed
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': top,
+                         'cfg': "model = dict(type='Other')\n"},
+                'state_dict': {}}, ckpt)
+    other = re.escape(f'--resume from {ckpt}: it was trained with another '
+                      "model (model.type: 'Other' -> ")
+    with pytest.raises(InputError, match='^' + other):
+        resume_notes(str(ckpt), cfg, 2)
+    with pytest.raises(InputError, match='^' + other):
+        check_launch(str(config), resume=str(ckpt), world=2)
+    torch.save({'meta': {'seed': 1}, 'state_dict': {}}, ckpt)  # weights
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume from {ckpt}: not a training checkpoint')):
+        check_launch(str(config), resume=str(ckpt), world=1)
     # a pickle that is not one: the run reads the file
     with zipfile.ZipFile(ckpt, 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 100)

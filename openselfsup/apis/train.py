@@ -23,9 +23,9 @@ from typing import (Any, Callable, Iterator, List, Optional, Tuple,
 from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
-                      argument_value, check_seed_reach, config_dicts,
-                      default_work_dir, is_int, load_config, local_file,
-                      numpy_seed, type_name)
+                      argument_value, check_resume_meta, check_seed_reach,
+                      config_dicts, default_work_dir, is_int, load_config,
+                      local_file, numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -1037,10 +1037,12 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     ``slurm_train.sh``), without importing torch: the config and its
     overrides, the run values, the ``--resume`` checkpoint (its zip
     directory: :func:`~openselfsup.utils.checkpoint_files.
-    has_zip_directory`; the run tests the whole file) and the seed its
-    meta holds (:func:`~openselfsup.config.check_seed_reach`, as the run
-    checks it: :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta`
-    reads it without torch), the split of
+    has_zip_directory`; the run tests the whole file) and the refusals
+    its meta decides, the run's (:func:`~openselfsup.config.
+    check_resume_meta`: not a training checkpoint, another model, other
+    held-out classes, a seed out of numpy's reach on ``world`` processes;
+    :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta` reads the
+    meta without torch), the split of
     the batch over ``world`` processes (None: not checked), and with
     ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
     config's ``load_from`` where the run would read it
@@ -1067,13 +1069,15 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
         resumed = find_resumable_checkpoint(
             run_work_dir(cfg, config, work_dir),
             is_complete=has_zip_directory)
-    # the seed the resume re-seeds numpy with, checked as the run checks
-    # it (resume_notes), from the meta read without torch; a meta or seed
-    # that does not read so is left to the run
+    # the refusals the checkpoint's meta decides (another model, the seed
+    # the resume re-seeds numpy with...), the run's (resume_notes), from
+    # the meta read without torch; a meta, or a value of it, that does not
+    # read so (a class instance: an opaque placeholder) is left to the run
     meta = checkpoint_meta(resumed) if resumed and local_file(resumed) \
         else None
-    if meta is not None and not is_opaque(meta.get('seed')):
-        check_seed_reach(cfg, processes, resumed=(resumed, meta.get('seed')))
+    if meta is not None and not any(is_opaque(meta.get(k)) for k in (
+            'epoch', 'iter', 'cfg', 'seed')):
+        check_resume_meta(resumed, cfg, processes, meta)
     if not data_check:
         return
     check_load_from(cfg, resumed)

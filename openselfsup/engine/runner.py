@@ -48,8 +48,10 @@ from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
 from mmengine.runner import Runner
 
-from ..config import (INITIAL_WEIGHT_KEYS, UNSET, check_seed_reach,
-                      flat_config, key_below, key_change, local_file)
+from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
+                      check_same_held_out, check_saved_model, flat_config,
+                      key_below, key_change, local_file,
+                      saved_model_difference)
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -97,16 +99,6 @@ if not getattr(mm_config.FormatCode, 'once_per_text', False):
     mm_config.FormatCode = format_once_per_text(mm_config.FormatCode)
 
 
-#: model keys (at any depth) that do not make another model: where its
-#: initial weights come from (:data:`~openselfsup.config.
-#: INITIAL_WEIGHT_KEYS`: a resume replaces them; a new run from other
-#: weights is a run of the same model), and the data preprocessor, which
-#: holds no weights and which ``apply_fast_path`` rewrites by device
-#: (``augment_on`` / ``channels_last`` 'auto': one config, run on a GPU and
-#: on a CPU, differs there)
-_NOT_THE_MODEL = INITIAL_WEIGHT_KEYS | {'data_preprocessor'}
-
-
 def saved_checkpoint(path: str) -> dict:
     """A checkpoint read for its ``meta`` and its keys: the weights are
     mapped, not read."""
@@ -119,111 +111,36 @@ _UNREAD = object()
 
 
 def model_difference(path: str, cfg, text=_UNREAD) -> Optional[str]:
-    """How the model a checkpoint was trained with differs from ``cfg``'s.
-
-    MMEngine stores the run's config text in ``meta['cfg']``; it is read as
-    data, never executed (the file may come from elsewhere). Keys under
-    :data:`_NOT_THE_MODEL` (initial weights, data preprocessor) are not
-    compared.
-
-    Args:
-        path (str): the checkpoint.
-        cfg: the config of this run.
-        text (str | None): the checkpoint's config text
-            (``checkpoint_config``), when read already (not given: read
-            here).
-
-    Returns:
-        str | None: the first differing key (the shallowest), the
-        checkpoint's value first: ``model.<key>: <there> -> <here>``
-        (:func:`~openselfsup.config.key_change`); None when the models
-        agree or the checkpoint holds no readable config.
-    """
-    from ..config import UNREADABLE, config_text_section
+    """How the model a checkpoint was trained with differs from ``cfg``'s:
+    :func:`~openselfsup.config.saved_model_difference` of its config text
+    (``text``: already read; not given: read here)."""
     from ..utils.checkpoint import checkpoint_config
     if text is _UNREAD:
         text = checkpoint_config(saved_checkpoint(path))
-    if text is None or 'model' not in cfg:
-        return None
-    saved = config_text_section(text, 'model')
-    if not isinstance(saved, dict):
-        return None
-    old, new = flat_config(saved), flat_config(cfg.model.to_dict())
-    code = _code_keys(old, UNREADABLE)
-    # the shallowest first, a type before its arguments: model.type names
-    # two algorithms better than a key deep in their backbones
-    diff = sorted((k for k in set(old) | set(new) if old.get(k) != new.get(k)
-                   and not key_below(k, code)
-                   and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
-                  key=lambda k: (k.count('.'), not k.endswith('type'), k))
-    if not diff:
-        return None
-    key = diff[0]
-    return key_change(f'model.{key}', old.get(key, UNSET),
-                      new.get(key, UNSET))
-
-
-def _code_keys(flat: dict, unreadable) -> tuple:
-    """The keys of a flattened saved config whose value is code (not read
-    as data): they and the keys below them are not compared."""
-    return tuple(k for k, v in flat.items() if v is unreadable)
+    return saved_model_difference(text, cfg)
 
 
 def check_same_model(path: str, cfg, text=_UNREAD) -> None:
-    """Refuse to resume from a checkpoint whose config built another model
-    (:func:`model_difference`; a resume with another config would load the
-    weights it can and then fail inside the optimiser). ``text``: the
-    checkpoint's config text, when read already.
+    """:func:`~openselfsup.config.check_saved_model` of the checkpoint
+    ``path`` (``text``: its config text, when read already).
 
     Raises:
         InputError: the models differ (naming the first differing key).
     """
-    diff = model_difference(path, cfg, text)
-    if diff:
-        raise InputError(
-            f'--resume from {path}: it was trained with another model '
-            f'({diff}); resume with the config that wrote it, or start a '
-            'new run with --work-dir')
-
-
-def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
-    """Refuse to resume from a checkpoint whose run trained on a list that
-    holds out other NCT classes than ``cfg``'s training list (the held-out
-    classes read from the lists' names,
-    :func:`~openselfsup.classes.list_held_out`): the ``wo_7`` config
-    resumed from a ``wo_3`` run's checkpoint (same model, so nothing else
-    objects) continued that run on the ``wo_7`` list, and its checkpoints
-    then named ``wo_7`` as their training list, though the encoder had
-    seen class 7 in the epochs before. A list whose name says neither (a
-    user's own) is not judged; the same classes from another folder pass.
-
-    Raises:
-        InputError: the two lists hold out other classes.
-    """
-    from ..classes import held_out_words, list_held_out
-    from ..config import trained_list
-    there, here = trained_list(text), trained_list(cfg)
-    before, now = list_held_out(there), list_held_out(here)
-    if before is None or now is None or before == now:
-        return
-    raise InputError(
-        f'--resume from {path}: its run trained on {there}, which '
-        f'{held_out_words(before)}, and this config trains on {here}, '
-        f'which {held_out_words(now)}: the encoder would mix the two '
-        'held-out settings (its checkpoints naming the second only); '
-        'resume with the config that wrote it, or start a new run with '
-        '--work-dir')
+    from ..utils.checkpoint import checkpoint_config
+    if text is _UNREAD:
+        text = checkpoint_config(saved_checkpoint(path))
+    check_saved_model(path, cfg, text)
 
 
 def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     """Check the checkpoint a run resumes from, from one read of it
-    (:func:`saved_checkpoint`): a training checkpoint (its meta holds the
-    epoch and iteration, which backbone weights or a model published
-    without its training state lack: MMEngine's resume failed on them with
-    a ``KeyError`` after a screen of missing keys) of ``cfg``'s model
-    (:func:`check_same_model`) whose seed MMEngine's resume can seed numpy
-    with on ``world`` processes (:func:`~openselfsup.config.
-    check_seed_reach`).
+    (:func:`saved_checkpoint`): the refusals its meta decides
+    (:func:`~openselfsup.config.check_resume_meta`, which the launchers'
+    ``--check-config`` runs too): a training checkpoint (its meta holds
+    the epoch and iteration) of ``cfg``'s model, of a run on a list that
+    holds out the same classes, whose seed MMEngine's resume can seed
+    numpy with on ``world`` processes.
 
     Returns:
         list[str]: warnings for the run's log: the training state the
@@ -250,22 +167,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     from ..utils.checkpoint import checkpoint_config
     saved = saved_checkpoint(path)
     meta = saved.get('meta') if isinstance(saved, dict) else None
-    if not (isinstance(meta, dict) and all(
-            isinstance(meta.get(k), int) for k in ('epoch', 'iter'))):
-        raise InputError(
-            f'--resume from {path}: not a training checkpoint (no epoch and '
-            'iteration in its meta: backbone weights, or a model saved '
-            'without its training state); resume from a run\'s '
-            'epoch_N.pth / iter_N.pth or its work dir (weights alone start '
-            'a new run, e.g. through model.backbone.init_cfg)')
+    # the refusals its meta decides: those of the launchers' check too
+    check_resume_meta(path, cfg, world, meta)
     text = checkpoint_config(saved)
-    check_same_model(path, cfg, text)
-    check_same_held_out(path, cfg, text)
-    # the seed MMEngine's resume re-seeds with, checked before the runner
-    # is built (numpy's ValueError on ranks 1 and up, after the launcher
-    # started them); after the model: another model's checkpoint is not
-    # to be resumed on fewer processes
-    check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
     notes = []
     lacks = [what for key, what in (
         ('optimizer', 'no optimizer state (the optimizer starts afresh)'),
