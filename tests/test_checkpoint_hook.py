@@ -867,6 +867,45 @@ def test_resuming_with_a_lower_end_says_where_the_checkpoint_stands(
         resolve_trained_checkpoint(str(work))
 
 
+def test_resuming_an_ended_run_saved_by_iteration_says_it_trains_again(
+        tmp_path):
+    """An epoch-based run that saves by iteration
+    (default_hooks.checkpoint.by_epoch=False) ends with a checkpoint whose
+    meta counts the epoch in progress (epoch 1 of 2, 0-based, at its last
+    iteration): MMEngine's resume of that ended run trained its last epoch
+    again (the reference: iteration 4 -> 6, iter_6.pth) without a word,
+    where unfinished_run takes it for ended. The log now says so; so it
+    does where an epoch not the last is repeated (a 1-epoch run resumed
+    for 2: iteration 2 -> 6, epoch 1 trained twice)."""
+    work = tmp_path / 'work'
+    _train(work, epochs=2, interval=2, by_epoch=False)
+    runner = _train(work, epochs=2, interval=2, by_epoch=False, resume=True)
+    assert (runner.epoch, runner.iter) == (2, 6)  # MMEngine's behaviour
+    log = _log_text(work)
+    assert ('iter_4.pth was saved by iteration (default_hooks.checkpoint.'
+            'by_epoch=False) at iteration 4, the last of epoch 2 = '
+            'train_cfg.max_epochs (2 iterations an epoch), which its meta '
+            'counts as epoch 1: its run had ended, and MMEngine\'s resume '
+            'trains epoch 2 again (2 iterations past the schedule); to train '
+            'longer, raise train_cfg.max_epochs, and the learning-rate '
+            "schedule's end with it") in log, log
+    shutil.rmtree(work)
+    _train(work, epochs=1, interval=2, by_epoch=False)
+    runner = _train(work, epochs=2, interval=2, by_epoch=False, resume=True)
+    assert (runner.epoch, runner.iter) == (2, 6)  # MMEngine's behaviour
+    log = _log_text(work)
+    assert ('iter_2.pth was saved by iteration (default_hooks.checkpoint.'
+            'by_epoch=False) at iteration 2, 2 of 2 iterations into epoch 1 '
+            "(its meta counts 0 epochs done): MMEngine's resume trains "
+            'epoch 1 from its first iteration, those 2 again') in log, log
+    assert 'its run had ended' not in log
+    # saved by epoch: nothing is repeated, nothing said
+    shutil.rmtree(work)
+    _train(work, epochs=1, interval=1)
+    assert _train(work, epochs=2, interval=1, resume=True).iter == 4
+    assert 'saved by iteration' not in _log_text(work)
+
+
 def test_a_work_dir_reached_by_another_path_is_not_taken_for_moved(
         tmp_path, monkeypatch):
     """A run trained in a work dir through a symlink and resumed through

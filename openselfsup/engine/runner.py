@@ -860,6 +860,45 @@ class AtomicRunner(Runner):
                 raise
             raise refused from None
 
+    def _repeats_an_epoch(self, loop, end: int) -> bool:
+        """Warn, and return True, where an epoch loop resumes from a
+        checkpoint saved by iteration (``default_hooks.checkpoint.
+        by_epoch=False``) after iterations of the epoch its meta counts as
+        not done: MMEngine's resume starts that epoch from its first
+        iteration, training those again; at the last iteration of
+        ``max_epochs`` (an ended run, which :func:`~openselfsup.utils.
+        checkpoint.unfinished_run` takes for one) a whole epoch past the
+        schedule."""
+        by_iteration = any('CheckpointHook' in type(h).__name__ and
+                           getattr(h, 'by_epoch', True) is False
+                           for h in self.hooks)
+        try:
+            per = len(loop.dataloader)
+        except TypeError:  # a loader without a length
+            per = 0
+        at = self.epoch
+        done = min(self.iter - at * per, per)
+        if not (by_iteration and per and done > 0):
+            return False
+        head = (f'--resume: {self._load_from} was saved by iteration '
+                '(default_hooks.checkpoint.by_epoch=False) at iteration '
+                f'{self.iter}, ')
+        if at + 1 >= end and done == per:
+            self.logger.warning(
+                f'{head}the last of epoch {at + 1} = train_cfg.max_epochs '
+                f'({per} iterations an epoch), which its meta counts as '
+                f'epoch {at}: its run had ended, and MMEngine\'s resume '
+                f'trains epoch {at + 1} again ({per} iterations past the '
+                'schedule); to train longer, raise train_cfg.max_epochs, '
+                'and the learning-rate schedule\'s end with it')
+        else:
+            self.logger.warning(
+                f'{head}{done} of {per} iterations into epoch {at + 1} (its '
+                f'meta counts {at} epochs done): MMEngine\'s resume trains '
+                f'epoch {at + 1} from its first iteration, those {done} '
+                'again')
+        return True
+
     def _warn_if_finished(self) -> None:
         """Say so when the checkpoint resumed from already ends the
         training loop's schedule (is at its end, or past it: a lowered
@@ -883,6 +922,8 @@ class AtomicRunner(Runner):
         else:  # not built (val, test) or a loop of its own
             return
         end = getattr(loop, key)
+        if unit == 'epoch' and at < end and self._repeats_an_epoch(loop, end):
+            return
         if at < end:
             return
         where, above = ('the end of', '') if at == end else \
