@@ -1069,6 +1069,50 @@ def test_an_interrupted_runs_work_dir_is_not_taken_for_its_encoder(
     assert code == 0 and out.is_file(), err
 
 
+def test_an_interrupted_run_is_read_by_the_loop_mmengine_built():
+    """unfinished_run read the loop kind itself: ``train_cfg =
+    dict(max_iters=100)`` (no type, no by_epoch: MMEngine's iteration
+    loop, which the key check takes) was not judged, so an interrupted
+    run's folder was taken for its encoder; a truthy by_epoch other than
+    True (1: MMEngine's epoch loop) neither. It reads the loop as the key
+    check does (config._untyped), each case against MMEngine's own
+    build_train_loop choice (the reference)."""
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from openselfsup.utils.checkpoint import unfinished_run
+
+    def mmengine_unit(loop):  # Runner.build_train_loop's choice
+        if 'type' in loop:
+            cls = {'EpochBasedTrainLoop': EpochBasedTrainLoop,
+                   'IterBasedTrainLoop': IterBasedTrainLoop}[loop['type']]
+        else:
+            cls = EpochBasedTrainLoop if loop.get('by_epoch') else \
+                IterBasedTrainLoop
+        return 'epoch' if cls is EpochBasedTrainLoop else 'iteration'
+    for loop, meta in (
+            (dict(max_iters=100), {'epoch': 0, 'iter': 50}),
+            (dict(by_epoch=None, max_iters=100), {'epoch': 0, 'iter': 50}),
+            (dict(by_epoch=0, max_iters=100), {'epoch': 0, 'iter': 50}),
+            (dict(by_epoch=False, max_iters=100), {'epoch': 0, 'iter': 50}),
+            (dict(type='IterBasedTrainLoop', max_iters=100),
+             {'epoch': 0, 'iter': 50}),
+            (dict(by_epoch=1, max_epochs=3), {'epoch': 1, 'iter': 50}),
+            (dict(by_epoch=True, max_epochs=3), {'epoch': 1, 'iter': 50}),
+            (dict(type='EpochBasedTrainLoop', max_epochs=3),
+             {'epoch': 1, 'iter': 50})):
+        unit = mmengine_unit(loop)
+        key, at = ('max_iters', 50) if unit == 'iteration' else \
+            ('max_epochs', 1)
+        got = unfinished_run({'meta': {**meta, 'cfg':
+                                       f'train_cfg = {loop!r}\n'}})
+        assert got == (unit, at, key, loop[key]), (loop, got)
+        ended = {**meta, 'iter': 100} if unit == 'iteration' else \
+            {**meta, 'epoch': 3}
+        assert unfinished_run({'meta': {**ended, 'cfg':
+                                        f'train_cfg = {loop!r}\n'}}) \
+            is None, loop
+
+
 def test_an_ended_run_saving_by_iteration_is_its_encoder():
     """An epoch-based run that saves checkpoints by iteration
     (default_hooks.checkpoint.by_epoch=False, for long epochs): MMEngine's
@@ -1077,7 +1121,9 @@ def test_an_ended_run_saving_by_iteration_is_its_encoder():
     the ended run's folder was refused as interrupted at epoch 2 of 3; a
     checkpoint of an epoch before the last still is."""
     from openselfsup.utils.checkpoint import unfinished_run
-    text = ("train_cfg = dict(max_epochs=3)\n"
+    # (by_epoch=True: a train_cfg without it or a type is an iteration
+    # loop, which MMEngine refuses max_epochs for)
+    text = ("train_cfg = dict(by_epoch=True, max_epochs=3)\n"
             "default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
             "by_epoch=False, interval=50))\n")
     # as saved at the last of 3 x 20 iterations, and in epoch 2 of 3

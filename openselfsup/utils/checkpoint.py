@@ -431,9 +431,12 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     """Where a training checkpoint stands in a run that had not reached
     its end: ``(unit, at, key, end)`` (``('epoch', 2, 'max_epochs', 30)``)
     where its meta's epoch (iteration) is short of the training loop's
-    ``max_epochs`` (``max_iters``) in the config it records; None for a
-    checkpoint at its run's end, or one whose loop cannot be read (no
-    config, a loop of its own). An epoch-based run that saves by iteration
+    ``max_epochs`` (``max_iters``) in the config it records (the loop
+    MMEngine's runner built from its ``train_cfg``: the ``type``, else the
+    one ``by_epoch`` chooses, read as the key check reads it,
+    :func:`~openselfsup.config._untyped`: ``dict(max_iters=100)`` is an
+    iteration loop); None for a checkpoint at its run's end, or one whose
+    loop cannot be read (no config, a loop of its own). An epoch-based run that saves by iteration
     (``default_hooks.checkpoint.by_epoch=False``) records the epochs it
     completed, its last checkpoint in epoch ``max_epochs - 1``: it is
     judged by the epoch it was saved in."""
@@ -441,16 +444,18 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     text = checkpoint_config(obj)
     if not isinstance(meta, dict) or text is None:
         return None
-    from ..config import config_text_section
+    from ..config import _untyped, config_text_section
     loop = config_text_section(text, 'train_cfg')
     if not isinstance(loop, dict):
         return None
-    kind = loop.get('type')
-    if kind in (None, 'EpochBasedTrainLoop') and \
-            loop.get('by_epoch', True) is True and 'max_epochs' in loop:
+    # the loop MMEngine's runner built from it, as the key check reads it
+    # (a type and by_epoch both: MMEngine refuses them)
+    if 'type' in loop and 'by_epoch' in loop:
+        return None
+    kind = loop['type'] if 'type' in loop else _untyped('train_cfg', loop)
+    if kind == 'EpochBasedTrainLoop':
         unit, key, meta_key = 'epoch', 'max_epochs', 'epoch'
-    elif kind in (None, 'IterBasedTrainLoop') and 'max_iters' in loop and \
-            (kind is not None or loop.get('by_epoch') is False):
+    elif kind == 'IterBasedTrainLoop':
         unit, key, meta_key = 'iteration', 'max_iters', 'iter'
     else:
         return None
