@@ -41,7 +41,9 @@ run as a process.
    refusal), a whole tiny FSP training (the demo config at 32 px, width
    8, 2 epochs of 18 synthetic NCT images, a checkpoint each epoch) into a
    fresh ``--work-dir``, ``balance_sweep.py`` on a missing config (its
-   refusal). The tiny data, config and checkpoint (1 epoch) are written
+   refusal) and on the synthetic balance demo config with ``--cfg-options
+   train_cfg.max_epoch=3`` (the typo's refusal; its ``custom_imports``
+   name the model stack). The tiny data, config and checkpoint (1 epoch) are written
    once, with this checkout, and both read the same files. Median per
    command and checkout, and the ratio against / this. Each command must
    end with its exit status (a refusal 2, a run 0), else the part fails
@@ -286,6 +288,9 @@ TRAIN_COMMANDS = (
      ['tools/train.py', '{config}', '--work-dir', '{fresh}'], 0),
     ('balance_sweep.py, missing config',
      ['tools/balance_sweep.py', '{missing}/balance.py'], 2),
+    ('balance_sweep.py demo config, --cfg-options typo',
+     ['tools/balance_sweep.py', 'configs/demo/balance_vit_tiny_synthetic.py',
+      '--cfg-options', 'train_cfg.max_epoch=3'], 2),
 )
 
 

@@ -530,7 +530,8 @@ def test_bench_startup_train_part_against_a_commit(tmp_path, monkeypatch):
     record) is gone after."""
     from benchmarks.bench_startup import TRAIN_COMMANDS, git
     bench_startup = _train_part(monkeypatch, tmp_path, [
-        c for c in TRAIN_COMMANDS if c[1][0] == 'tools/balance_sweep.py'])
+        c for c in TRAIN_COMMANDS
+        if c[0] == 'balance_sweep.py, missing config'])
     before = git('worktree', 'list', '--porcelain')
     head = bench_startup.resolve_commit('HEAD')
     r = bench_startup.train_startup(str(tmp_path), head, 1)
