@@ -1767,6 +1767,8 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
                        str(script)])
         err = capfd.readouterr().err
         assert rc == code, err
+        # torchrun's handlers (it sets them to end its processes) put back
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
         assert 'Traceback' not in err and 'ChildFailedError' not in err, err
         if says is None:
             assert 'error:' not in err, err

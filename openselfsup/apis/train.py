@@ -81,6 +81,11 @@ def torchrun(argv: Sequence[str]) -> int:
         return not str(record.msg).startswith('failed (exitcode')
     log = logging.getLogger('torch.distributed.elastic.multiprocessing.api')
     log.addFilter(not_failure_report)
+    # torchrun sets handlers of these (to end its processes) and leaves
+    # them: put back after, for a caller that goes on
+    caught = [s for s in ('SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT')
+              if hasattr(signal, s)]
+    handlers = {s: signal.getsignal(getattr(signal, s)) for s in caught}
     try:
         main(list(argv))
     except ChildFailedError as exc:
@@ -101,6 +106,9 @@ def torchrun(argv: Sequence[str]) -> int:
         return 128 - code if code < 0 else (code if 0 < code < 256 else 1)
     finally:
         log.removeFilter(not_failure_report)
+        for name, handler in handlers.items():
+            if handler is not None:
+                signal.signal(getattr(signal, name), handler)
     return 0
 
 
