@@ -255,3 +255,53 @@ def test_a_pair_computed_in_another_precision_says_so(tmp_path):
         '50.00 | +30.00 |' in text
     assert '| near novel7 5-shot linear Ridge | 3 |' in text
     assert 'Marked float32: computed with --float32' in text
+
+
+def test_a_printed_p_never_contradicts_the_filled_marker(tmp_path,
+                                                         monkeypatch):
+    """14 tasks, A behind on the five smallest differences (ranks 1..5,
+    W- = 15) and ahead on the others: 136 of the 2^14 sign patterns have
+    a rank sum <= 15, so the exact two-sided p is 2 * 136 / 2^14 =
+    0.0166; three such settings, Holm: 3 p = 0.0498, below 0.05: the plot
+    fills the markers while the table printed '0.050'. It prints '0.0498';
+    the JSON keeps the exact p."""
+    from test_report import NCT, _write
+    from openselfsup.lowshot import compare as cmp_module
+    from openselfsup.lowshot.compare import compare_results, format_compare
+    from openselfsup.lowshot.report import load_results
+    w = str(tmp_path / 'w')
+    d = np.array([-1, -2, -3, -4, -5] + list(range(6, 15))) / 100
+    for shots in (1, 5, 10):
+        for model, f1 in (('a', 0.5 + d), ('b', np.full(14, 0.5))):
+            per_task = [[float(v)] * 9 for v in f1]
+            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
+                          float(np.mean(per_task)), 0.1, NCT, novel=7,
+                          per_task=per_task, num_task=14)
+            with open(path) as f:
+                result = json.load(f)
+            result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
+            with open(path, 'w') as f:
+                json.dump(result, f)
+    cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    assert [s['p_wilcoxon'] for s in cmp['settings']] == [
+        pytest.approx(2 * 136 / 2 ** 14)] * 3
+    assert [s['p_holm'] for s in cmp['settings']] == [
+        pytest.approx(3 * 2 * 136 / 2 ** 14)] * 3  # 0.0498046875
+    text = format_compare(cmp)
+    assert '| 0.017 | 0.0498 | 9 / 0 / 5 |' in text, text
+    drawn = []
+    monkeypatch.setattr(cmp_module.pyplot(), 'subplots', _recording(
+        cmp_module.pyplot().subplots, drawn))
+    cmp_module.plot_compare(cmp)
+    (ax, ) = drawn
+    filled = [line.get_markerfacecolor() for line in ax.get_lines()
+              if line.get_marker() == 'o' and len(line.get_xdata()) == 1]
+    assert len(filled) == 3 and 'white' not in filled
+
+
+def _recording(subplots, drawn):
+    def wrapped(*args, **kwargs):
+        fig, ax = subplots(*args, **kwargs)
+        drawn.append(ax)
+        return fig, ax
+    return wrapped

@@ -40,6 +40,9 @@ from .report import (DOMAINS, _natural, _order, dtype_note, left_out_lines,
                      result_dtype)
 from .spec import CLASSIFIERS, MODES
 
+#: the Holm p below which the plot fills a setting's marker (significant)
+ALPHA = 0.05
+
 #: the fields that make a setting (what is paired across two models)
 SETTING_FIELDS = ('task', 'novel_class', 'num_shots', 'mode', 'clf',
                   'variant')
@@ -241,9 +244,18 @@ def _pp(value: Optional[float]) -> str:
 
 
 def _p(value: Optional[float]) -> str:
+    """A p-value as printed: three decimals, two significant digits below
+    0.001, and as many more as keep the printed value on the p's side of
+    :data:`ALPHA` (0.0496 printed ``0.050`` beside a marker filled for
+    p < 0.05: ``0.0496``). The JSON keeps the exact value."""
     if value is None:
         return '–'
-    return f'{value:.2g}' if value < 0.001 else f'{value:.3f}'
+    text = f'{value:.2g}' if value < 0.001 else f'{value:.3f}'
+    digits = 3
+    while (float(text) < ALPHA) != (value < ALPHA) and digits <= 17:
+        text = f'{value:.{digits}g}'
+        digits += 1
+    return text
 
 
 def format_compare(cmp: Dict) -> str:
@@ -298,7 +310,7 @@ def plot_compare(cmp: Dict) -> bytes:
     for i, s in enumerate(settings):
         colour = colours(modes.index(s['mode']) % 10)
         err = 0.0 if s['diff_ci'] is None else 100 * s['diff_ci']
-        strong = s['p_holm'] is not None and s['p_holm'] < 0.05
+        strong = s['p_holm'] is not None and s['p_holm'] < ALPHA
         ax.errorbar([i], [100 * s['diff_mean']], yerr=[err], fmt='o',
                     capsize=3, color=colour,
                     markerfacecolor=colour if strong else 'white')
