@@ -881,3 +881,39 @@ def test_a_result_whose_per_task_f1_disagree_with_its_mean_is_refused(
     with open(path, 'w') as f:
         json.dump(dict(result, average_mean=0.5, per_task_f1=None), f)
     assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.5
+
+
+def test_the_table_says_its_ci_is_the_mean_of_the_class_cis(tmp_path):
+    """Two classes that trade places task by task (0.2 / 0.8, then 0.8 /
+    0.2) and a third at 0.5: every task's class-averaged F1 is 0.5, so
+    the CI of that average is 0, while each swapping class has the
+    half-width t_{0.975,3} * 0.3464 / 2 = 0.5513 and the published average
+    row (the mean of the class half-widths) is 0.3675. The table prints
+    that number (the published rule) under a header that said 'mean ± 95%
+    CI over tasks'; it now says which CI it is; the JSON names it too."""
+    from scipy import stats
+    from openselfsup.lowshot.metrics import summarize as class_summary
+    w = str(tmp_path / 'w')
+    f1 = np.array([[0.2, 0.8, 0.5], [0.8, 0.2, 0.5]] * 2)
+    s = class_summary(f1)
+    half = stats.t.ppf(0.975, 3) * np.std([0.2, 0.8] * 2, ddof=1) / 2
+    assert s['average_ci'] == pytest.approx(2 * half / 3)  # 0.3675
+    path = _write(w, 'clp', 'out', 'linear', 'Ridge', 1, s['average_mean'],
+                  s['average_ci'], ['normal', 'viable', 'non_viable'],
+                  per_class=s['per_class_mean'].tolist(),
+                  per_task=f1.tolist())
+    with open(path) as f:
+        result = json.load(f)
+    result['per_class_ci'] = s['per_class_ci'].tolist()
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    table = build_table(load_results(paths.results_dir(w)))
+    text = format_markdown(table)
+    assert text.startswith(
+        '### F1 (%), average over classes: mean over tasks ± the mean of '
+        'the per-class 95% CIs (the published average row; not the CI of '
+        'the class-averaged task F1)\n'), text
+    _, rows = _md_rows(text)
+    assert rows[('clp', 'linear', 'Ridge')] == {'out 1-shot': '50.00 ± 36.75'}
+    assert table['ci'].startswith('mean over tasks ± the mean of the '
+                                  'per-class 95% CIs')

@@ -2,7 +2,8 @@
 
 :func:`summarize` reads every result JSON under ``<workdir>/results/`` and
 writes the paper's table (rows: model x variant x mode x classifier;
-columns: shots per domain; cells ``mean ± ci`` F1 in percent) as Markdown
+columns: shots per domain; cells ``mean ± ci`` F1 in percent, ``ci`` the
+mean of the per-class 95% CIs: :data:`AVERAGE_CI`) as Markdown
 and JSON, and a PNG of F1 against shots (a row of panels per classifier,
 a column per domain; linear vs latent augmentation, CLP vs FSP). The three files are written together,
 after everything is computed: they never disagree.
@@ -39,6 +40,12 @@ DOMAIN_TITLES = {'near': 'near domain (NCT)',
                  'mixture': 'mixture domain (LC25000)',
                  'out': 'out domain (PAIP19, hetero)',
                  'out_homo': 'out domain (PAIP19, homo)'}
+#: what a cell's ``± ci`` of the class-averaged F1 is: the published
+#: average row (``average_ci``, :func:`~.metrics.summarize`), not the CI
+#: of the task F1 averaged over classes (which ``--compare`` pairs)
+AVERAGE_CI = ('mean over tasks ± the mean of the per-class 95% CIs (the '
+              'published average row; not the CI of the class-averaged '
+              'task F1)')
 REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
                  'classes', 'per_class_mean', 'per_class_ci', 'average_mean',
                  'average_ci')
@@ -386,7 +393,8 @@ def build_table(results: Sequence[dict]) -> dict:
         results of several novel classes, else None; ``cells`` maps
         ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
         harmonic_mean, harmonic_ci, convergence, dtype, file}``, F1 as
-        fractions, ci None where undefined, dtype None where unrecorded).
+        fractions, ci None where undefined, dtype None where unrecorded),
+        and ``ci``: what a cell's ``ci`` is (:data:`AVERAGE_CI`).
 
     Raises:
         InputError: two results for the same row and column.
@@ -422,7 +430,7 @@ def build_table(results: Sequence[dict]) -> dict:
         _order(r['clf'], CLASSIFIERS),
         -1 if r['novel_row'] is None else r['novel_row']))
     return dict(columns=[dict(domain=d, shots=s) for d, s in ordered_cols],
-                rows=ordered_rows)
+                rows=ordered_rows, ci=AVERAGE_CI)
 
 
 def result_dtype(result: dict) -> Optional[str]:
@@ -478,7 +486,8 @@ def _usual_num_task(table: dict) -> Optional[int]:
 
 
 def format_markdown(table: dict) -> str:
-    """The table as Markdown: mean ± 95% CI of the class-averaged F1 (%).
+    """The table as Markdown: the class-averaged F1 (%), mean over tasks
+    ± the mean of the per-class 95% CIs (:data:`AVERAGE_CI`).
 
     When near-domain or mixture-domain results are present, two more tables
     follow: F1 of the novel class (near) and the harmonic mean of the colon
@@ -502,7 +511,7 @@ def format_markdown(table: dict) -> str:
             marks.append(cell['dtype'])
         return f'{text} ({", ".join(marks)})' if marks else text
 
-    parts = ['### F1 (%), average over classes, mean ± 95% CI over tasks', '',
+    parts = [f'### F1 (%), average over classes: {AVERAGE_CI}', '',
              _markdown(table, lambda c: count(_fmt(c['mean'], c['ci']), c))]
     near = dict(table, columns=[c for c in table['columns']
                                 if c['domain'] == 'near'])
@@ -510,7 +519,8 @@ def format_markdown(table: dict) -> str:
                                for c in r['cells'].values()):
         near['rows'] = [r for r in table['rows'] if any(
             k.startswith('near/') for k in r['cells'])]
-        parts += ['', '### Near domain: F1 (%) of the novel class', '',
+        parts += ['', '### Near domain: F1 (%) of the novel class, mean ± '
+                  '95% CI over tasks', '',
                   _markdown(near, lambda c: '–' if c['novel'] is None else
                             count(_fmt(c['novel']['mean'],
                                        c['novel']['ci']), c))]
@@ -520,7 +530,9 @@ def format_markdown(table: dict) -> str:
         mix['rows'] = [r for r in table['rows'] if any(
             k.startswith('mixture/') for k in r['cells'])]
         parts += ['', '### Mixture domain: harmonic mean (%) of the colon '
-                  'and lung class means', '',
+                  'and lung class means ± the harmonic mean of their CIs '
+                  '(each the mean of its classes\' 95% CIs; the published '
+                  'rule)', '',
                   _markdown(mix, lambda c: count(_fmt(
                       c['harmonic_mean'], c.get('harmonic_ci')), c))]
     if usual is not None:
@@ -549,9 +561,10 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     In each panel one curve per (model family, mode): colour by family (CLP,
     FSP...), solid for linear and dashed for latent augmentation. The
     ``_wo_<c>`` models of a family are averaged (the near-domain curve is the
-    mean over held-out classes); error bars are the 95% CI where a point
-    comes from one model. A point averaged over other models than the
-    curve's other points in its panel (a model without results at that
+    mean over held-out classes); error bars, where a point comes from one
+    model, are its cell's ``± ci``: the mean of the per-class 95% CIs
+    (:data:`AVERAGE_CI`), said under the legend. A point averaged over
+    other models than the curve's other points in its panel (a model without results at that
     shot count: the curve's step would be a change of models, not of
     shots) is drawn open and labelled ``n of N`` (n of the N models the
     curve averages in the panel), with a note under the legend.
@@ -642,19 +655,22 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    note = 0.25 if partial else 0.0  # inches under the legend
+    notes = ['error bars (a point of one model): the mean of the per-class '
+             '95% CIs over tasks (the published average row)']
+    if partial:
+        notes.append('open point "n of N": the mean of n of the N models its '
+                     'curve averages in the panel (the others have no result '
+                     'there; see the table)')
+    note = 0.08 + 0.17 * len(notes)  # inches under the legend
     fig.legend(handles, labels, loc='lower center', fontsize=8,
                ncol=min(4, len(labels)), frameon=False,
                bbox_to_anchor=(0.5, note / fig.get_figheight()))
     legend_rows = math.ceil(len(labels) / min(4, len(labels)))
-    if partial:
-        fig.text(0.5, 0.08 / fig.get_figheight(), 'open point "n of N": '
-                 'the mean of n of the N models its curve averages in the '
-                 'panel (the others have no result there; see the table)',
+    for k, text in enumerate(reversed(notes)):
+        fig.text(0.5, (0.08 + 0.17 * k) / fig.get_figheight(), text,
                  ha='center', fontsize=7)
-        legend_rows += 1
-    fig.tight_layout(rect=(0, (0.25 + 0.2 * legend_rows) / fig.get_figheight(),
-                           1, 1))
+    fig.tight_layout(rect=(0, (note + 0.2 + 0.2 * legend_rows)
+                           / fig.get_figheight(), 1, 1))
     return figure_png(fig)
 
 
