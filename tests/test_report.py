@@ -917,3 +917,34 @@ def test_the_table_says_its_ci_is_the_mean_of_the_class_cis(tmp_path):
     assert rows[('clp', 'linear', 'Ridge')] == {'out 1-shot': '50.00 ± 36.75'}
     assert table['ci'].startswith('mean over tasks ± the mean of the '
                                   'per-class 95% CIs')
+
+
+def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
+        tmp_path, monkeypatch):
+    """clp (trained on every class, 90 on novel class 7's tasks: it has
+    seen STR) and clp_wo_7 (30) and clp_wo_3 (50) in the near-domain
+    panel were one curve, 'clp', whose point was (90 + 30 + 50) / 3 = 56.7,
+    unmarked: neither the paper's near-domain result (the mean over the
+    wo_<c> encoders, 40) nor the encoder's own. They are two curves now:
+    'clp_wo_*' at 40 (circles) and 'clp' at 90 (squares), one colour."""
+    from openselfsup.lowshot import report
+    w = str(tmp_path / 'w')
+    _write(w, 'clp', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT, novel=7)
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.3, 0.01, NCT,
+           novel=7)
+    _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT,
+           novel=3)
+    figs = []
+    monkeypatch.setattr(report, 'figure_png',
+                        lambda fig: figs.append(fig) or b'png')
+    report.plot_table(build_table(load_results(paths.results_dir(w))))
+    (fig, ) = figs
+    (near, ) = fig.axes
+    curves = {c.get_label(): c for c in near.containers}
+    assert sorted(curves) == ['clp linear', 'clp_wo_* linear']
+    wo, plain = curves['clp_wo_* linear'][0], curves['clp linear'][0]
+    assert list(wo.get_ydata()) == pytest.approx([40.0])
+    assert list(plain.get_ydata()) == pytest.approx([90.0])
+    assert (wo.get_marker(), plain.get_marker()) == ('o', 's')
+    assert wo.get_color() == plain.get_color()
+    assert list(near.texts) == []  # the same models at every shot count

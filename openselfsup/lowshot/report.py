@@ -545,23 +545,31 @@ def format_markdown(table: dict) -> str:
 
 
 def model_family(model: str) -> str:
-    """``clp_wo_7`` -> ``clp``: the plot draws one curve per family."""
+    """``clp_wo_7`` -> ``clp``: the plot's colour of a model."""
     return split_model_name(model)[0]
 
 
 def curve_label(row: dict) -> str:
-    """A plot curve's family (``clp``, ``clp [K32]``)."""
-    fam = model_family(row['model'])
-    return f'{fam} [{row["variant"]}]' if row.get('variant') else fam
+    """A plot curve: a family's ``_wo_<c>`` models averaged (``clp_wo_*``,
+    the paper's near-domain result: each encoder on its own novel class),
+    or a model of all classes alone (``clp``, which has seen a near-domain
+    novel class), with its variant (``clp_wo_* [K32]``). The two are never
+    one curve: a point averaging ``clp`` with ``clp_wo_7`` would be
+    neither."""
+    fam, novel = split_model_name(row['model'])
+    name = fam if novel is None else f'{fam}_wo_*'
+    return f'{name} [{row["variant"]}]' if row.get('variant') else name
 
 
 def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     """F1 against shots: a row of panels per classifier, a column per domain.
 
-    In each panel one curve per (model family, mode): colour by family (CLP,
-    FSP...), solid for linear and dashed for latent augmentation. The
-    ``_wo_<c>`` models of a family are averaged (the near-domain curve is the
-    mean over held-out classes); error bars, where a point comes from one
+    In each panel one curve per (:func:`curve_label`, mode): colour by
+    family (CLP, FSP...), solid for linear and dashed for latent
+    augmentation. The ``_wo_<c>`` models of a family are averaged into one
+    curve, ``clp_wo_*`` (circles; the near-domain curve is the mean over
+    held-out classes); a model of all classes, ``clp``, is a curve of its
+    own (squares), never averaged with them; error bars, where a point comes from one
     model, are its cell's ``± ci``: the mean of the per-class 95% CIs
     (:data:`AVERAGE_CI`), said under the legend. A point averaged over
     other models than the curve's other points in its panel (a model without results at that
@@ -582,13 +590,18 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     for c in table['columns']:
         if c['domain'] not in domains:
             domains.append(c['domain'])
-    # points[clf][(family, mode)][domain][shots] = [(mean, ci), ...]
+    # points[clf][(curve, mode)][domain][shots] = [(mean, ci, row), ...]
     points: Dict[str, Dict[tuple, Dict[str, Dict[int, list]]]] = {}
+    family: Dict[str, str] = {}  # curve -> family (its colour)
+    held: Dict[str, bool] = {}  # curve -> averages _wo_<c> models
     for row in table['rows']:
         if clf is not None and row['clf'] != clf:
             continue
+        label = curve_label(row)
+        family[label] = model_family(row['model'])
+        held[label] = split_model_name(row['model'])[1] is not None
         curve = points.setdefault(row['clf'], {}).setdefault(
-            (curve_label(row), row['mode']), {})
+            (label, row['mode']), {})
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
             curve.setdefault(domain, {}).setdefault(int(shots), []).append(
@@ -597,8 +610,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         raise InputError('no results to plot'
                          + (f' for --clf {clf}' if clf else ''))
     clfs = sorted(points, key=lambda c: _order(c, CLASSIFIERS))
-    families = sorted({k[0] for curves in points.values() for k in curves},
-                      key=_natural)
+    families = sorted(set(family.values()), key=_natural)
     colours = plt.get_cmap('tab10')
     partial = False
     fig, axes = plt.subplots(len(clfs), len(domains),
@@ -607,7 +619,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     for i, name in enumerate(clfs):
         for j, domain in enumerate(domains):
             ax = axes[i][j]
-            for (family, mode), curve in sorted(
+            for (label, mode), curve in sorted(
                     points[name].items(),
                     key=lambda kv: (_natural(kv[0][0]),
                                     _order(kv[0][1], MODES))):
@@ -621,11 +633,12 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
                         and pts[s][0][1] is not None
                         and not math.isnan(pts[s][0][1]) else 0.0
                         for s in shots]
-                colour = colours(families.index(family) % 10)
-                ax.errorbar(shots, means, yerr=errs, capsize=2, marker='o',
+                colour = colours(families.index(family[label]) % 10)
+                ax.errorbar(shots, means, yerr=errs, capsize=2,
+                            marker='o' if held[label] else 's',
                             markersize=3, color=colour,
                             linestyle='-' if mode == 'linear' else '--',
-                            label=f'{family} {mode}')
+                            label=f'{label} {mode}')
                 models = {s: {p[2] for p in pts[s]} for s in shots}
                 union = set().union(*models.values())
                 for s, mean in zip(shots, means):
