@@ -948,3 +948,35 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     assert (wo.get_marker(), plain.get_marker()) == ('o', 's')
     assert wo.get_color() == plain.get_color()
     assert list(near.texts) == []  # the same models at every shot count
+
+
+def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
+    """uni (an encoder of all classes) meta-tested with novel class 3
+    only was the row 'uni', in the near column beside clp_wo_7 (novel
+    class 7's tasks), its novel class unsaid. Its near cells are now the
+    row 'uni (novel 3)' (its novel-class F1 with them), its other domains
+    stay in 'uni'; clp_wo_7 keeps one row (its name says it), and a
+    model without a novel class (the demo's NOVEL=none) too."""
+    w = str(tmp_path / 'w')
+    per_class = [0.7] * 9
+    per_class[3] = 0.25
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.65, 0.01, NCT,
+           novel=3, per_class=per_class)
+    _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC,
+           harmonic=0.4, harmonic_ci=0.01)
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.61, 0.01, NCT,
+           novel=7)
+    _write(w, 'random', 'near', 'linear', 'Ridge', 1, 0.2, 0.01, NCT)
+    table = build_table(load_results(paths.results_dir(w)))
+    text = format_markdown(table)
+    _, rows = _md_rows(text)
+    assert rows == {
+        ('clp_wo_7', 'linear', 'Ridge'): {'near 1-shot': '61.00 ± 1.00',
+                                          'mixture 1-shot': '–'},
+        ('random', 'linear', 'Ridge'): {'near 1-shot': '20.00 ± 1.00',
+                                        'mixture 1-shot': '–'},
+        ('uni', 'linear', 'Ridge'): {'near 1-shot': '–',
+                                     'mixture 1-shot': '50.00 ± 2.00'},
+        ('uni (novel 3)', 'linear', 'Ridge'): {
+            'near 1-shot': '65.00 ± 1.00', 'mixture 1-shot': '–'}}
+    assert '| uni (novel 3) | linear | Ridge | 25.00 ± 2.00 |' in text

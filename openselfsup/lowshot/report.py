@@ -361,7 +361,8 @@ def novel_cell(result: dict) -> Optional[dict]:
 def row_label(row: dict) -> str:
     """The model column of a table row: the model, its variant (non-
     default parameters) if any, and the novel class of a row of near-domain
-    results where one model has several (``row['novel_row']``)."""
+    results where one model has several or is a model of all classes
+    (``row['novel_row']``)."""
     variant = row.get('variant') or ''
     label = f'{row["model"]} [{variant}]' if variant else row['model']
     novel = row.get('novel_row')
@@ -369,15 +370,20 @@ def row_label(row: dict) -> str:
 
 
 def _novel_rows(results: Sequence[dict]) -> set:
-    """Row keys (model, variant, mode, clf) with near-domain results of
-    more than one novel class (an encoder of all classes evaluated with
-    every novel class): their near cells get a row per novel class."""
+    """Row keys (model, variant, mode, clf) whose near cells get a row per
+    novel class: those with near-domain results of more than one novel
+    class, and those of a model whose name names none (an encoder of all
+    classes, ``uni``) with a result of a novel class: its row would show
+    ``uni`` beside ``clp_wo_7``, the novel class unsaid (``uni (novel
+    3)``). A ``_wo_<c>`` model of one novel class keeps one row: its name
+    says it."""
     seen: Dict[tuple, set] = {}
     for r in results:
         if r['task'] == 'near':
             key = (r['model'], r.get('variant') or '', r['mode'], r['clf'])
             seen.setdefault(key, set()).add(r.get('novel_class'))
-    return {k for k, v in seen.items() if len(v) > 1}
+    return {k for k, v in seen.items() if len(v) > 1 or (
+        split_model_name(k[0])[1] is None and v != {None})}
 
 
 def build_table(results: Sequence[dict]) -> dict:
@@ -390,7 +396,8 @@ def build_table(results: Sequence[dict]) -> dict:
         dict: ``columns`` (list of ``{domain, shots}``) and ``rows`` (list of
         ``{model, variant, mode, clf, novel_row, cells}``: ``novel_row`` is
         the novel class of a row of near-domain cells when one model has
-        results of several novel classes, else None; ``cells`` maps
+        results of several novel classes or is a model of all classes
+        (:func:`_novel_rows`), else None; ``cells`` maps
         ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
         harmonic_mean, harmonic_ci, convergence, dtype, file}``, F1 as
         fractions, ci None where undefined, dtype None where unrecorded),
