@@ -20,7 +20,8 @@ hybrid              image x latent: ``aug_times`` = t and
 
 :func:`ablation_settings` lists those :class:`~.spec.RunSpec` (each part's
 values are arguments), :func:`ablation_rows` collects their results
-(average F1 and the F1 of the two novel classes, mean ± 95% CI), shown by
+(average F1 ± the mean of the per-class 95% CIs, the published average
+row; the F1 of the two novel classes ± its 95% CI over tasks), shown by
 :func:`ablation_table` (Markdown) and :func:`plot_ablation` (PNG).
 The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
@@ -101,7 +102,8 @@ PART_FIELD = {'prototypes': 'num_prototypes', 'image': 'aug_times',
 def ablation_rows(rows, results: Sequence[Dict]) -> List[Dict]:
     """The ablation's numbers, one dict per table row: ``part``, ``value``
     (its label), ``x`` (the varied number; None for the baseline),
-    ``average_mean`` / ``average_ci`` and ``novel_mean`` / ``novel_ci``
+    ``average_mean`` / ``average_ci`` (the mean of the per-class 95% CIs,
+    :data:`~.report.AVERAGE_CI`) and ``novel_mean`` / ``novel_ci``
     (the per-task mean F1 of STR and TUM, mean and 95% CI), fractions.
 
     Args:
@@ -124,7 +126,8 @@ def ablation_rows(rows, results: Sequence[Dict]) -> List[Dict]:
 
 def ablation_table(table_rows: Sequence[Dict]) -> str:
     """One Markdown table of :func:`ablation_rows`: part, value, average F1
-    and the F1 of the novel classes STR and TUM, mean ± 95% CI (percent)."""
+    ± the mean of the per-class 95% CIs, and the F1 of the novel classes
+    STR and TUM ± its 95% CI over tasks (percent)."""
     lines = ['| part | value | average F1 (%) | novel STR+TUM F1 (%) |',
              '|---|---|---:|---:|']
     for r in table_rows:
@@ -138,7 +141,8 @@ def ablation_table(table_rows: Sequence[Dict]) -> str:
 
 def plot_ablation(table_rows: Sequence[Dict], title: str = '') -> bytes:
     """One panel per varied part (F1 in percent against its number, log
-    scale; average and novel STR+TUM F1 with their 95% CIs), the baseline
+    scale; average F1 ± the mean of the per-class 95% CIs, novel STR+TUM F1
+    ± its 95% CI), the baseline
     as dashed lines in every panel.
 
     Returns:

@@ -576,13 +576,14 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     augmentation. The ``_wo_<c>`` models of a family are averaged into one
     curve, ``clp_wo_*`` (circles; the near-domain curve is the mean over
     held-out classes); a model of all classes, ``clp``, is a curve of its
-    own (squares), never averaged with them; error bars, where a point comes from one
-    model, are its cell's ``± ci``: the mean of the per-class 95% CIs
-    (:data:`AVERAGE_CI`), said under the legend. A point averaged over
-    other models than the curve's other points in its panel (a model without results at that
-    shot count: the curve's step would be a change of models, not of
-    shots) is drawn open and labelled ``n of N`` (n of the N models the
-    curve averages in the panel), with a note under the legend.
+    own (squares), never averaged with them. Error bars, where a point
+    comes from one model, are its cell's ``± ci``: the mean of the
+    per-class 95% CIs (:data:`AVERAGE_CI`), said under the legend. A point
+    averaged over other models than the curve's other points in its panel
+    (a model without results at that shot count: the curve's step would be
+    a change of models, not of shots) is drawn open and labelled ``n of N``
+    (n of the N models the curve averages in the panel), with a note under
+    the legend.
 
     Args:
         table (dict): from :func:`build_table`.
