@@ -2,10 +2,13 @@
 
 Reads every result JSON under <workdir>/results/ and writes
 <workdir>/summary/summary.md (Markdown table: rows model x mode x classifier,
-columns shots per domain, cells "mean ± 95% CI" F1 in percent; then the
-novel-class F1 of the near domain and the harmonic mean of the mixture
-domain), summary.json (every number of the table) and summary.png (F1
-against shots, a row of panels per classifier, a column per domain). The
+columns shots per domain, cells the class-averaged F1 in percent, mean over
+tasks ± the mean of the per-class 95% CIs (the published average row, not
+the CI of the class-averaged task F1); then the novel-class F1 of the near
+domain and the harmonic mean of the mixture domain), summary.json (every
+number of the table) and summary.png (F1 against shots, a row of panels per
+classifier, a column per domain; a family's wo_<c> models averaged into one
+curve, a model of all classes a curve of its own). The
 three are written together. Prints the Markdown. Results computed on
 features extracted another way or task stores drawn again since are left out
 and listed under the table, each with the command that runs it again.
