@@ -11,7 +11,7 @@ Imports nothing beyond the standard library, so every layer may use it
 """
 import os
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 #: NCT-CRC-HE-100K(-NONORM), in the published label order
 NCT_CLASSES = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
@@ -92,6 +92,26 @@ def list_held_out(list_file: Optional[str]) -> Optional[Tuple[int, ...]]:
     if found:
         return NCT_HELD_OUT.get(found.group(1))
     return () if name in NCT_ALL_CLASS_LISTS else None
+
+
+def lists_held_out(lists: Optional[Sequence[str]]
+                   ) -> Optional[Tuple[int, ...]]:
+    """NCT labels a training set read from ``lists`` (the parts of a
+    ``ConcatDataset``, or one list) leaves out: those every list leaves out
+    (:func:`list_held_out`; the joined images hold the others:
+    ``wo_3`` + ``wo_7`` holds every class); None where a list is not
+    judged (its name says neither: its images may hold any class) or
+    there are none."""
+    held = [list_held_out(f) for f in lists or ()]
+    if not held or any(h is None for h in held):
+        return None
+    return tuple(sorted(set(held[0]).intersection(*held[1:])))
+
+
+def lists_named(lists: Sequence[str]) -> str:
+    """Training lists in messages: ``a.txt + b.txt`` (a
+    ``ConcatDataset``'s parts), the one list as it is."""
+    return ' + '.join(lists)
 
 
 def split_model_name(model: str) -> Tuple[str, Optional[str]]:

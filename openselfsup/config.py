@@ -14,6 +14,7 @@ import argparse
 import ast
 import difflib
 import functools
+import logging
 import os
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple)
@@ -429,24 +430,62 @@ def dataset_parts(dataset: Any, key: str = 'train_dataloader.dataset'
             for part in dataset_parts(d, f'{key}.datasets.{i}')]
 
 
-def trained_image_size(cfg_text: Any) -> Optional[Tuple[int, int]]:
+def trained_image_size(cfg_text: Any, source: Optional[str] = None
+                       ) -> Optional[Tuple[int, int]]:
     """``(w, h)`` of the training images of a config (a ``Config`` or the
     text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
-    never executed), or None."""
+    never executed), or None. Read through MMEngine's dataset wrappers
+    (:func:`dataset_parts`): a ``RepeatDataset`` or ``ClassBalancedDataset``
+    of a dataset is its size, a ``ConcatDataset`` the size every part
+    reads. None where a part gives no size (no resize or crop read as data,
+    as for a plain dataset), and where the parts read other sizes: the
+    encoder learned at several, none of them is its size; that one says
+    so in a warning line, prefixed with ``source`` (a checkpoint's path),
+    where given."""
     dataset = trained_dataset(cfg_text)
     if dataset is None:
         return None
-    found = pipeline_image_size(dataset.get('pipeline') or [],
-                                'train_dataloader.dataset.pipeline')
-    return found[1] if found else None
+    sizes = {}
+    for key, part in dataset_parts(dataset):
+        found = pipeline_image_size(part.get('pipeline') or [],
+                                    f'{key}.pipeline') \
+            if isinstance(part, dict) else None
+        if found is None:
+            return None
+        sizes[found[0]] = found[1]
+    if len(set(sizes.values())) > 1:
+        if source is not None:
+            from mmengine.logging import print_log
+            said = ', '.join(f'{k} = {w} x {h}'
+                             for k, (w, h) in sizes.items())
+            print_log(f'{source}: the parts of its training dataset read '
+                      f'images of other sizes (w x h: {said}); the size of '
+                      'the images given to it is not checked',
+                      logger='current', level=logging.WARNING)
+        return None
+    return next(iter(sizes.values()))
 
 
-def trained_list(cfg_text: Any) -> Optional[str]:
-    """The training list (``train_dataloader.dataset.ann_file``) of a
-    config (a ``Config`` or the text MMEngine keeps in a checkpoint's
-    ``meta['cfg']``, read as data, never executed), or None."""
-    ann_file = (trained_dataset(cfg_text) or {}).get('ann_file')
-    return ann_file if isinstance(ann_file, str) and ann_file else None
+def trained_lists(cfg_text: Any) -> Optional[Tuple[str, ...]]:
+    """The training lists (``ann_file``) of a config (a ``Config`` or the
+    text MMEngine keeps in a checkpoint's ``meta['cfg']``, read as data,
+    never executed), through MMEngine's dataset wrappers
+    (:func:`dataset_parts`): the one list of a dataset or of a
+    ``RepeatDataset`` / ``ClassBalancedDataset`` of it, each part's of a
+    ``ConcatDataset``, in order, each once. None where there is no
+    training dataset, or a part has no list read as data (code, a dataset
+    without ``ann_file``): the lists of some parts only would read as the
+    whole set's (:func:`~openselfsup.classes.lists_held_out`)."""
+    dataset = trained_dataset(cfg_text)
+    if dataset is None:
+        return None
+    lists = []
+    for _, part in dataset_parts(dataset):
+        ann_file = part.get('ann_file') if isinstance(part, dict) else None
+        if not (isinstance(ann_file, str) and ann_file):
+            return None
+        lists.append(ann_file)
+    return tuple(dict.fromkeys(lists))
 
 
 @functools.lru_cache(maxsize=None)
@@ -1367,7 +1406,8 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
     """Refuse to resume from a checkpoint whose run trained on a list that
     holds out other NCT classes than ``cfg``'s training list (the held-out
     classes read from the lists' names,
-    :func:`~openselfsup.classes.list_held_out`): the ``wo_7`` config
+    :func:`~openselfsup.classes.lists_held_out`, through dataset wrappers:
+    :func:`trained_lists`): the ``wo_7`` config
     resumed from a ``wo_3`` run's checkpoint (same model, so nothing else
     objects) continued that run on the ``wo_7`` list, and its checkpoints
     then named ``wo_7`` as their training list, though the encoder had
@@ -1377,16 +1417,17 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
     Raises:
         InputError: the two lists hold out other classes.
     """
-    from .classes import held_out_words, list_held_out
-    there, here = trained_list(text), trained_list(cfg)
-    before, now = list_held_out(there), list_held_out(here)
+    from .classes import held_out_words, lists_held_out, lists_named
+    there, here = trained_lists(text), trained_lists(cfg)
+    before, now = lists_held_out(there), lists_held_out(here)
     if before is None or now is None or before == now:
         return
     raise InputError(
-        f'--resume from {path}: its run trained on {there}, which '
-        f'{held_out_words(before)}, and this config trains on {here}, '
-        f'which {held_out_words(now)}: the encoder would mix the two '
-        'held-out settings (its checkpoints naming the second only); '
+        f'--resume from {path}: its run trained on {lists_named(there)}, '
+        f'which {held_out_words(before)}, and this config trains on '
+        f'{lists_named(here)}, which {held_out_words(now)}: the encoder '
+        'would mix the two held-out settings (its checkpoints naming the '
+        'second only); '
         'resume with the config that wrote it, or start a new run with '
         '--work-dir')
 

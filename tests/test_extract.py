@@ -1014,6 +1014,115 @@ def test_features_of_another_held_out_class_are_refused(
         assert code == 0 and out.is_file(), err
 
 
+def test_a_wrapped_training_set_gives_its_lists_and_image_size(
+        tmp_path, monkeypatch):
+    """A run whose training set is wrapped in MMEngine's dataset wrappers
+    (RepeatDataset, ClassBalancedDataset, ConcatDataset) recorded no
+    training list nor image size (the recorded dataset's were read, the
+    wrapper's): its exported backbone skipped the ``wo_<c>`` folder check
+    and the image-size warning without a word. Read through the wrappers:
+    one part is the unwrapped dataset; a ConcatDataset leaves out what
+    every part leaves out (``wo_3`` + ``wo_7``: every class), and has a
+    size where its parts agree (else none, one warning line); a part that
+    cannot be read as data records nothing, as an unreadable list does."""
+    from openselfsup.apis.extract import check_held_out, \
+        load_backbone_weights
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import extract_backbone_weights
+    lines = []
+    monkeypatch.setattr('mmengine.logging.print_log',
+                        lambda msg, **kw: lines.append(msg))
+    state = {'backbone.conv1.weight': torch.ones(2, 3, 1, 1)}
+    feats = tmp_path / 'w' / 'extracted_feats'
+
+    def part(held='wo_3', size=32):
+        return (f"dict(type='ImageList', ann_file='meta/{held}_train.txt', "
+                f"pipeline=[dict(type='Resize', scale={size})])")
+
+    def export(dataset, expected):
+        """the meta of the backbone weights exported from a checkpoint
+        whose config trains on ``dataset`` is ``expected``, and both files
+        give what it records"""
+        train, out = tmp_path / 'epoch_1.pth', tmp_path / 'backbone.pth'
+        torch.save({'state_dict': state, 'meta': {'cfg': (
+            f'train_dataloader = dict(dataset={dataset})\n')}}, train)
+        out.unlink(missing_ok=True)
+        extract_backbone_weights(str(train), str(out))
+        meta = torch.load(out, weights_only=True).get('meta')
+        assert meta == expected, dataset
+        size = (meta or {}).get('train_image_size')
+        for ckpt in (train, out):  # read from the config, and as recorded
+            assert load_backbone_weights(str(ckpt))[2] == (
+                tuple(size) if size else None)
+        return str(out)
+
+    def refusal(ckpt, model):
+        """what check_held_out says of the features of ``ckpt`` (its
+        training lists as extraction reads them) under ``model``'s folder:
+        the file and its lists, or None where they are written"""
+        try:
+            check_held_out(str(feats / model / 'NCT_test.npy'), ckpt,
+                           load_backbone_weights(ckpt)[3])
+        except InputError as exc:
+            return str(exc).split(', but ')[1].split(';')[0]
+        return None
+
+    plain = {'train_image_size': [32, 32],
+             'train_list': 'meta/wo_3_train.txt'}
+    out = export(part(), plain)
+    said = refusal(out, 'clp_wo_7')
+    assert said.endswith('was trained on meta/wo_3_train.txt, which leaves '
+                         'out LYM'), said
+    for wrapper in ("dict(type='RepeatDataset', times=2, dataset={})",
+                    "dict(type='ClassBalancedDataset', oversample_thr=0.5, "
+                    "dataset={})",
+                    "dict(type='ConcatDataset', datasets=[{}])",
+                    "dict(type='RepeatDataset', times=2, dataset=dict("
+                    "type='ConcatDataset', datasets=[{0}, {0}]))"):
+        assert refusal(export(wrapper.format(part()), plain),
+                       'clp_wo_7') == said
+        assert refusal(out, 'clp_wo_3') is None
+    concat = "dict(type='ConcatDataset', datasets=[{}, {}])"
+    out = export(concat.format(part(), part('wo_7')), {
+        'train_image_size': [32, 32], 'train_list': [
+            'meta/wo_3_train.txt', 'meta/wo_7_train.txt']})
+    for model in ('clp_wo_3', 'clp_wo_7'):  # the union holds LYM and STR
+        assert refusal(out, model) == (
+            f'{out} was trained on meta/wo_3_train.txt + '
+            'meta/wo_7_train.txt, which holds every class')
+    out = export(concat.format(part('wo_78'), part('wo_7')), {
+        'train_image_size': [32, 32], 'train_list': [
+            'meta/wo_78_train.txt', 'meta/wo_7_train.txt']})
+    assert refusal(out, 'clp_wo_7') is None  # both leave out STR
+    assert 'which leaves out STR' in refusal(out, 'clp_wo_78')
+    assert lines == []
+    # parts of other sizes: no size, said in one line
+    export(concat.format(part(), part(size=64)),
+           {'train_list': 'meta/wo_3_train.txt'})
+    assert lines == [
+        f'{tmp_path / "epoch_1.pth"}: the parts of its training dataset '
+        'read images of other sizes (w x h: '
+        'train_dataloader.dataset.datasets.0.pipeline.0.scale = 32 x 32, '
+        'train_dataloader.dataset.datasets.1.pipeline.0.scale = 64 x 64); '
+        'the size of the images given to it is not checked',
+        f'{tmp_path / "epoch_1.pth"}: the parts of its training dataset '
+        'read images of other sizes (w x h: '
+        'train_dataloader.dataset.datasets.0.pipeline.0.scale = 32 x 32, '
+        'train_dataloader.dataset.datasets.1.pipeline.0.scale = 64 x 64); '
+        'the size of the images given to it is not checked'], lines
+    lines.clear()
+    # a part that is code, or a list that is: nothing recorded, as for
+    # the unwrapped dataset whose list is code
+    for dataset, expected in (
+            ("dict(type='ImageList', ann_file=root + 'a.txt')", None),
+            (concat.format(part(), 'other'), None),
+            (concat.format(part(), "dict(type='ImageList', ann_file=root + "
+                           "'a.txt', pipeline=[dict(type='Resize', "
+                           "scale=32)])"), {'train_image_size': [32, 32]})):
+        assert refusal(export(dataset, expected), 'clp_wo_7') is None
+    assert lines == []
+
+
 def test_an_interrupted_runs_work_dir_is_not_taken_for_its_encoder(
         synthetic_root, weights, tmp_path, capsys):
     """A run's work dir stands for its newest complete checkpoint: for a

@@ -1257,6 +1257,65 @@ def test_a_resume_on_a_list_of_other_held_out_classes_is_refused(tmp_path):
         resume_notes(str(ckpt), config(ann_file), 1)
 
 
+def test_a_resume_reads_held_out_classes_through_dataset_wrappers(
+        tmp_path):
+    """A run trained on a ``RepeatDataset`` (or ``ClassBalancedDataset``)
+    of the ``wo_3`` list, resumed with the ``wo_7`` config, was not refused
+    (the recorded dataset's list was read, the wrapper's: none): it is, as
+    the unwrapped run is; the same list wrapped, or unwrapped, resumes. A
+    ``ConcatDataset`` leaves out what every part leaves out: ``wo_3`` +
+    ``wo_7`` holds every class."""
+    import torch
+
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+
+    def part(held):
+        return (f"dict(type='ImageList', ann_file='meta/{held}_train.txt', "
+                "pipeline=[])")
+
+    def config(name, dataset):
+        path = tmp_path / f'{name}.py'
+        path.write_text(f"_base_ = ['{CLP_DEMO}']\n"
+                        f"train_dataloader = dict(dataset=dict("
+                        f"_delete_=True, **{dataset}))\n")
+        return load_config(str(path))
+
+    def resumed(dataset, cfg):
+        ckpt = tmp_path / 'epoch_1.pth'
+        torch.save({'meta': {'epoch': 1, 'iter': 1, 'seed': 0,
+                             'cfg': config('run', dataset).pretty_text},
+                    'state_dict': {}}, ckpt)
+        try:
+            resume_notes(str(ckpt), cfg, 1)
+        except InputError as exc:
+            return str(exc).split(': the encoder')[0]
+        return None
+
+    repeat = f"dict(type='RepeatDataset', times=2, dataset={part('wo_3')})"
+    balanced = (f"dict(type='ClassBalancedDataset', oversample_thr=0.5, "
+                f"dataset={part('wo_3')})")
+    wo_3, wo_7 = config('wo_3', part('wo_3')), config('wo_7', part('wo_7'))
+    head = f'--resume from {tmp_path / "epoch_1.pth"}: its run trained on '
+    for dataset in (part('wo_3'), repeat, balanced):
+        assert resumed(dataset, wo_7) == (
+            f'{head}meta/wo_3_train.txt, which leaves out LYM, and this '
+            'config trains on meta/wo_7_train.txt, which leaves out STR')
+        assert resumed(dataset, wo_3) is None
+        assert resumed(part('wo_7'), config('wrapped', dataset)) == (
+            f'{head}meta/wo_7_train.txt, which leaves out STR, and this '
+            'config trains on meta/wo_3_train.txt, which leaves out LYM')
+    concat = (f"dict(type='ConcatDataset', datasets=[{part('wo_3')}, "
+              f"{part('wo_7')}])")
+    assert resumed(concat, wo_3) == (
+        f'{head}meta/wo_3_train.txt + meta/wo_7_train.txt, which holds '
+        'every class, and this config trains on meta/wo_3_train.txt, which '
+        'leaves out LYM')
+    assert resumed(concat, config('all', part('train'))) is None
+    assert resumed(concat, config('concat', concat)) is None
+
+
 def test_numpy_values_in_a_config(tmp_path):
     """numpy scalars become the Python values they hold (the same
     number); a numpy array anywhere in the config (a section or the file's

@@ -64,8 +64,8 @@ import numpy as np
 import torch
 from mmengine.logging import print_log
 
-from ..classes import (held_out_words, list_held_out, model_held_out,
-                       nct_names, split_model_name)
+from ..classes import (held_out_words, lists_held_out, lists_named,
+                       model_held_out, nct_names, split_model_name)
 from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
@@ -83,27 +83,32 @@ _RESNET_DEPTHS = {(2, 2, 2, 2, False): 18, (3, 4, 6, 3, False): 34,
                   (3, 8, 36, 3, True): 152}
 
 
-def load_backbone_weights(path: str
+def load_backbone_weights(path: str, warn: bool = True
                           ) -> Tuple['OrderedDict[str, torch.Tensor]', str,
-                                     Optional[Tuple[int, int]]]:
+                                     Optional[Tuple[int, int]],
+                                     Optional[Tuple[str, ...]]]:
     """Read the backbone's weights from any of the accepted checkpoint kinds.
 
     Args:
         path (str): a full training checkpoint, backbone weights
             (``{'state_dict': {...}}`` without prefix) or a bare state dict.
+        warn (bool): say in a warning line that the training images were
+            of several sizes (a ``ConcatDataset``'s parts); False where the
+            file was read before.
 
     Returns:
-        tuple: ``(state_dict, kind, size, train_list)``: the backbone's
+        tuple: ``(state_dict, kind, size, train_lists)``: the backbone's
         tensors keyed without the ``backbone.`` prefix (``conv1.weight``,
         ``layer1.0.bn1.bias``...), ``kind``, ``'full checkpoint'`` or
         ``'backbone weights'``, the ``(w, h)`` of the training images and
-        the training list file where the file records them (else None).
+        the training list files (one, or a ``ConcatDataset``'s parts) where
+        the file records them (else None).
 
     Raises:
         InputError: missing or unreadable file, or no backbone weights in it.
     """
     from ..utils.checkpoint import (checkpoint_image_size,
-                                    checkpoint_train_list,
+                                    checkpoint_train_lists,
                                     load_checkpoint_file, state_dict_of)
     obj = load_checkpoint_file(path, tensors_only=True)
     state = state_dict_of(obj, path)
@@ -126,19 +131,20 @@ def load_backbone_weights(path: str
     bad = [k for k, v in weights.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise InputError(f'{path}: backbone entry {bad[0]} is not a tensor')
-    return (weights, kind, checkpoint_image_size(obj),
-            checkpoint_train_list(obj))
+    return (weights, kind, checkpoint_image_size(obj, path if warn else None),
+            checkpoint_train_lists(obj))
 
 
 def check_held_out(output: str, checkpoint: str,
-                   train_list: Optional[str]) -> None:
+                   train_lists: Optional[Tuple[str, ...]]) -> None:
     """Refuse features written under a ``<model>_wo_<c>`` folder of the
     workdir from a checkpoint trained on a list that holds out other
     classes (or none): ``--pretrained .../r18_bs256_ep200_wo_3/...
     --output extracted_feats/clp_wo_7/NCT_train.npy`` was written without
     a word, and the meta-test, which pairs ``clp_wo_7`` with novel class 7
     by its name, then scored an encoder that saw class 7. Judged by the
-    names only (:func:`~openselfsup.classes.list_held_out`,
+    names only (:func:`~openselfsup.classes.lists_held_out`: a
+    ``ConcatDataset``'s lists hold out what every one leaves out,
     :func:`~openselfsup.classes.model_held_out`): a folder without the
     suffix, a checkpoint that records no training list, or a list of
     another name, is not judged."""
@@ -147,7 +153,7 @@ def check_held_out(output: str, checkpoint: str,
         return
     model = os.path.basename(os.path.dirname(out['features']))
     said = model_held_out(model)
-    trained = list_held_out(train_list)
+    trained = lists_held_out(train_lists)
     if said is None or trained is None or said == trained:
         return
     family = split_model_name(model)[0]
@@ -156,8 +162,8 @@ def check_held_out(output: str, checkpoint: str,
     raise InputError(
         f'{output}: the folder {model} names the encoder trained without '
         f'{nct_names(said)}, but {checkpoint} was trained on '
-        f'{train_list}, which {held_out_words(trained)}; give the '
-        f'checkpoint trained without {nct_names(said)}, or write its '
+        f'{lists_named(train_lists)}, which {held_out_words(trained)}; '
+        f'give the checkpoint trained without {nct_names(said)}, or write its '
         f'features under extracted_feats/{fits}/')
 
 
@@ -1209,11 +1215,11 @@ def extract_many(configs: Sequence[str],
     for checkpoint in dict.fromkeys(checkpoints):
         if checkpoint is None:  # random init
             continue
-        weights, kind, size, train_list = load_backbone_weights(checkpoint)
+        weights, kind, size, train_lists = load_backbone_weights(checkpoint)
         read[checkpoint] = (kind, file_sha256(checkpoint))
         for output, ckpt in zip(outputs, checkpoints):
             if ckpt == checkpoint:
-                check_held_out(output, checkpoint, train_list)
+                check_held_out(output, checkpoint, train_lists)
         for listing, ckpt in zip(listings, checkpoints):
             entry = encoder(listing['cfg'])
             note = image_size_note(listing['cfg'], checkpoint, size) \
@@ -1229,7 +1235,7 @@ def extract_many(configs: Sequence[str],
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
         if entry[2] != checkpoint:  # another set's weights are in it
-            weights = load_backbone_weights(checkpoint)[0]
+            weights = load_backbone_weights(checkpoint, warn=False)[0]
             if file_sha256(checkpoint) != sha:
                 raise InputError(
                     f'{checkpoint}: changed while extracting (its SHA-256 '

@@ -406,12 +406,12 @@ def extract_backbone_weights(checkpoint: str, out: str,
                          f'(top-level names: {", ".join(heads[:8])})')
     saved = {'state_dict': weights}
     meta = {}
-    size = checkpoint_image_size(obj)
+    size = checkpoint_image_size(obj, checkpoint)
     if size is not None:  # read by extraction (another size is warned of)
         meta['train_image_size'] = list(size)
-    train_list = checkpoint_train_list(obj)
-    if train_list is not None:  # read by extraction (held-out classes)
-        meta['train_list'] = train_list
+    lists = checkpoint_train_lists(obj)
+    if lists is not None:  # read by extraction (held-out classes)
+        meta['train_list'] = lists[0] if len(lists) == 1 else list(lists)
     if meta:
         saved['meta'] = meta
     with atomic_path(out) as tmp:
@@ -506,22 +506,32 @@ def resolve_trained_checkpoint(path: str, flag: str = '') -> str:
         f'file ({found}) to use it as it is')
 
 
-def checkpoint_train_list(obj: Any) -> Optional[str]:
-    """The training list (``ann_file``) the checkpoint's encoder was
-    trained on: from the training config in a training checkpoint, or the
+def checkpoint_train_lists(obj: Any) -> Optional[Tuple[str, ...]]:
+    """The training lists (``ann_file``) the checkpoint's encoder was
+    trained on (several: a ``ConcatDataset``'s parts): from the training
+    config in a training checkpoint (through MMEngine's dataset wrappers,
+    :func:`~openselfsup.config.trained_lists`), or the
     ``meta['train_list']`` that :func:`extract_backbone_weights` writes
-    beside backbone weights; None where neither is there."""
+    beside backbone weights (one list's path, or a list of them); None
+    where neither is there."""
     meta = obj.get('meta') if isinstance(obj, dict) else None
     found = meta.get('train_list') if isinstance(meta, dict) else None
     if isinstance(found, str) and found:
-        return found
-    from ..config import trained_list
-    return trained_list(checkpoint_config(obj))
+        return (found,)
+    if isinstance(found, (list, tuple)) and found and all(
+            isinstance(f, str) and f for f in found):
+        return tuple(found)
+    from ..config import trained_lists
+    return trained_lists(checkpoint_config(obj))
 
 
-def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
+def checkpoint_image_size(obj: Any, source: Optional[str] = None
+                          ) -> Optional[Tuple[int, int]]:
     """``(w, h)`` of the images the checkpoint's encoder was trained on:
-    from the training config in a training checkpoint, or the
+    from the training config in a training checkpoint (through MMEngine's
+    dataset wrappers; parts of other sizes: none, said in a warning line
+    naming ``source`` where given,
+    :func:`~openselfsup.config.trained_image_size`), or the
     ``meta['train_image_size']`` that :func:`extract_backbone_weights`
     writes beside backbone weights; None where neither is there."""
     meta = obj.get('meta') if isinstance(obj, dict) else None
@@ -532,4 +542,4 @@ def checkpoint_image_size(obj: Any) -> Optional[Tuple[int, int]]:
     # here, not at the top: a reader that never needs it (a refusal)
     # does not load mmengine.config
     from ..config import trained_image_size
-    return trained_image_size(checkpoint_config(obj))
+    return trained_image_size(checkpoint_config(obj), source)
