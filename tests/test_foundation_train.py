@@ -537,6 +537,7 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
     # total_batch_size, says the total changes, and how to keep it
     meta = load_checkpoint_file(str(a / 'epoch_2.pth'))['meta']
     assert (meta['world_size'], meta['total_batch_size']) == (1, 8)
+    assert meta['cwd'] == os.getcwd()  # its relative paths' folder
     api = sys.modules['openselfsup.apis.train']  # the module, not train()
     real_env = api.launcher_env
 

@@ -496,6 +496,42 @@ def test_trained_patients_through_dataset_wrappers(hier_root, tmp_path,
                          'are not looked for'], lines
 
 
+def test_trained_patients_are_read_from_the_runs_directory(
+        hier_root, tmp_path, monkeypatch):
+    """A run's relative split path was read again from the current
+    directory: from another folder, another split file at the same
+    relative path gave other patients, and the leak check looked for
+    them, without a word. The run records its current directory
+    (``meta['cwd']``), and relative paths are read from there; a
+    checkpoint without it (or whose folder is not here) reads them from
+    the current directory, as before."""
+    from openselfsup.apis.knn import trained_patients
+    from openselfsup.engine.runner import run_meta
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    assert split['train'] and split['val'] and \
+        set(split['train']).isdisjoint(split['val'])
+    run, other = tmp_path / 'run', tmp_path / 'other'
+    for folder, train in ((run, split['train']), (other, split['val'])):
+        folder.mkdir()
+        json.dump(dict(train=train), open(folder / 'split.json', 'w'))
+        shutil.copy(os.path.join(hier_root, 'metadata.json'), folder)
+    text = ("train_dataloader = dict(dataset=dict(type="
+            "'HierarchicalPatientDataset', metadata='metadata.json', "
+            "split='split.json', split_name='train', "
+            f"data_root={hier_root!r}, class_balance=False))\n")
+    monkeypatch.chdir(other)
+    found = trained_patients({'meta': {'cfg': text, 'cwd': str(run)}},
+                             'ckpt.pth')
+    assert found == split['train'], found
+    # recorded before the run's directory was, or a folder not here (a
+    # relative one is not judged): from here, as before
+    for meta in ({}, {'cwd': str(tmp_path / 'gone')}, {'cwd': 'run'}):
+        assert trained_patients({'meta': {'cfg': text, **meta}},
+                                'ckpt.pth') == split['val'], meta
+    monkeypatch.chdir(run)
+    assert run_meta({}, 1)['cwd'] == str(run)  # what a run records
+
+
 def test_knn_hook_reads_trained_patients_through_dataset_wrappers(
         hier_root, tmp_path, monkeypatch):
     """The training hook read the run's trained patients from the training

@@ -129,6 +129,9 @@ def _settings_change(there: Dict, here: Dict) -> Optional[str]:
 
 #: the settings of a ``HierarchicalPatientDataset`` that say which patients
 #: it holds (:func:`trained_patients`), and the types each may have
+#: the settings of :data:`_PATIENT_SETTINGS` that are paths (a relative
+#: one: to the run's current directory, where its checkpoint records it)
+_PATIENT_PATHS = ('metadata', 'split', 'data_root')
 _PATIENT_SETTINGS = {'layout': (str,), 'split_name': (str,),
                      'metadata': (str,), 'split': (str,),
                      'data_root': (str,), 'class_balance': (bool,),
@@ -167,6 +170,12 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     reads it), in order, each once; None where the checkpoint records no
     config. The kNN queries of another config (another split file, a
     re-split of the patients) may name them: the model has seen them.
+    Relative paths (metadata, split, data root) are read from the run's
+    current directory where its checkpoint records it (``meta['cwd']``,
+    :func:`~openselfsup.engine.runner.run_meta`) and it is a folder here
+    (from another directory, another split file at the same relative path
+    gave other patients without a word); else, as before it was
+    recorded, from the current directory.
     Where they cannot be read (no training dataset in the text, a part of
     another type or a setting that is code, a split that cannot be read
     now: a path relative to another directory, a file since removed) one
@@ -192,6 +201,11 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
                               'train_dataloader.dataset that can be read '
                               'as data')
     from ..datasets.hierarchical import HierarchicalPatientDataset
+    # the run's current directory (engine.runner.run_meta), where it is a
+    # folder here: its relative paths were read from there
+    run_dir = ckpt['meta'].get('cwd')
+    run_dir = run_dir if isinstance(run_dir, str) and os.path.isabs(
+        run_dir) and os.path.isdir(run_dir) else None
     patients = {}
     for key, part in dataset_parts(ds):
         # the type's name, with or without a registry scope
@@ -207,6 +221,10 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
             return not_looked_for(
                 f'{key}.{bad} of the config it records is '
                 f'{part[bad]!r:.40}, not a setting that can be read')
+        if run_dir:  # read the files the run read, not those here
+            settings.update({k: os.path.join(run_dir, v) for k, v in
+                             settings.items() if k in _PATIENT_PATHS and v
+                             and not os.path.isabs(v)})
         try:  # the dataset's own patients: its class balance and indices
             names = HierarchicalPatientDataset(
                 pipeline=(), check_files=False, **settings).patient_names()

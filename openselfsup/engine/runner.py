@@ -238,8 +238,11 @@ def run_meta(cfg, world: int) -> dict:
     keys (:meth:`AtomicRunner.save_checkpoint`): its process count
     (``world_size``) and total batch (``total_batch_size``: the per-process
     ``train_dataloader.batch_size`` times the processes), which the config
-    text in the meta does not hold (:func:`batch_change`)."""
-    meta = {'world_size': int(world)}
+    text in the meta does not hold (:func:`batch_change`), and its current
+    directory (``cwd``: the config's relative paths, a split file say,
+    were read from there; :func:`~openselfsup.apis.knn.trained_patients`
+    reads them from there too)."""
+    meta = {'world_size': int(world), 'cwd': os.getcwd()}
     batch = (cfg.get('train_dataloader') or {}).get('batch_size')
     if isinstance(batch, int) and not isinstance(batch, bool):
         meta['total_batch_size'] = batch * int(world)
