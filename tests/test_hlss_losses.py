@@ -77,3 +77,28 @@ def test_loss_falls_when_embeddings_cluster_by_patient():
     lr = loss({'patient': random}, (b, s, p, v))['loss_patient']
     lc = loss({'patient': clustered}, (b, s, p, v))['loss_patient']
     assert lc < lr - 1.0
+
+
+@pytest.mark.parametrize('shape,level,alone', [
+    ((2, 2, 2, 1), 'patch', {'patch'}),
+    ((2, 2, 1, 1), 'slide', {'slide', 'patch'}),  # the first one named
+    ((2, 1, 1, 1), 'patient', {'patient', 'slide', 'patch'})])
+def test_a_weighted_level_without_positives_is_refused(shape, level, alone):
+    """V = 1 (no MultiView) left the patch level without positives: SupCon
+    leaves such anchors out, so loss_patch was 0 and the patch level
+    trained nothing, without a word (the published SupCon gives NaN)."""
+    from openselfsup.utils import InputError
+    n = math.prod(shape)
+    emb = torch.randn(n, 5, generator=torch.Generator().manual_seed(0))
+    feats = {lv: emb for lv in ('patient', 'slide', 'patch')}
+    s, p, v = shape[1:]
+    with pytest.raises(InputError, match=rf'the {level} level has no '
+                       rf'positive pairs with S x P x V = {s}x{p}x{v}.*'
+                       rf'loss\.weights\.{level}=0'):
+        HiDiscLoss()(feats, shape)
+    # with those levels' weights 0 the others train (their positives exist)
+    out = HiDiscLoss(weights={lv: float(lv not in alone) for lv in
+                              ('patient', 'slide', 'patch')})(feats, shape)
+    assert set(out) == {f'loss_{lv}' for lv in ('patient', 'slide', 'patch')
+                        if lv not in alone}
+    assert all(x.item() > 0 for x in out.values())

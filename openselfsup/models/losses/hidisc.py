@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ...registry import MODELS
+from ...utils import InputError
 from .supcon import SupConLoss
 
 LEVELS = ('patient', 'slide', 'patch')
@@ -42,6 +43,13 @@ def hierarchy_ids(shape: Sequence[int], device=None) -> Dict[str, torch.Tensor]:
     idx = torch.arange(b * s * p * v, device=device)
     return dict(patient=idx // (s * p * v), slide=idx // (p * v),
                 patch=idx // v)
+
+
+def positives_per_view(shape: Sequence[int]) -> Dict[str, int]:
+    """Positives of each view per level in a ``(B, S, P, V)`` batch:
+    ``S*P*V - 1``, ``P*V - 1``, ``V - 1``."""
+    _, s, p, v = (int(x) for x in shape)
+    return dict(patient=s * p * v - 1, slide=p * v - 1, patch=v - 1)
 
 
 @MODELS.register_module()
@@ -84,10 +92,20 @@ class HiDiscLoss(nn.Module):
         """
         ids = None
         out = {}
+        n_pos = positives_per_view(shape)
         for level in LEVELS:
             w = self.weights.get(level, 0.0)
             if not w:
                 continue
+            if n_pos[level] < 1:
+                # SupCon leaves anchors without positives out: the level's
+                # loss was 0 and it trained nothing (published: NaN)
+                s, p, v = shape[1:]
+                raise InputError(
+                    f'HiDiscLoss: the {level} level has no positive pairs '
+                    f'with S x P x V = {s}x{p}x{v} (slides x patches x '
+                    f'views per patient); raise num_slides / num_patches / '
+                    f'MultiView num_views, or set loss.weights.{level}=0')
             feats = embeddings[level]
             if ids is None:
                 ids = hierarchy_ids(shape, feats.device)
