@@ -280,3 +280,30 @@ def test_hidisc_head_is_one_shared_linear():
     mlp = MLPHead(16, 4, hidden_channels=[8])
     assert [type(m).__name__ for m in mlp.layers] == ['Linear', 'ReLU',
                                                       'Linear']
+
+
+def test_texts_longer_than_the_context_are_said(monkeypatch):
+    """open_clip's tokenizer cuts a text to the tower's context without a
+    word: an attribute sentence longer than it was embedded by its start
+    alone (the demo's context is 32 tokens; the published sentences run
+    to 44). Now one warning line counts them (the rows stay as published:
+    the cut text's)."""
+    lines = []
+    monkeypatch.setattr(oc_mod, 'print_log',
+                        lambda msg, **kw: lines.append(msg))
+    enc = oc_mod.OpenCLIPText(NAME, None, TINY, device='cpu')  # context 24
+    lines.clear()  # the random-initialisation line
+    short = 'a histopathology image showing dense cells.'
+    words = ' '.join(['cells'] * 30)  # 'cells' is one BPE token: 32 tokens
+    long = f'{words} and more'
+    emb = enc.encode([short, long, short])
+    assert len(lines) == 1 and '\n' not in lines[0]
+    assert 'OpenCLIPText RN50-quickgelu: 1 of 3 texts are longer than ' \
+        "the text tower's context of 24 tokens" in lines[0]
+    assert 'the first: 34 tokens' in lines[0]
+    # embedded as open_clip embeds it: the first 22 words, then the end
+    cut = ' '.join(['cells'] * 22)
+    assert torch.allclose(emb[1], enc.encode([cut])[0], atol=1e-5)
+    lines.clear()
+    enc.encode([short, cut])  # fits exactly (22 + start + end): no line
+    assert lines == []

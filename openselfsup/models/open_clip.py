@@ -35,7 +35,7 @@ open_clip is imported only when one of these is built (``pip install
 """
 import logging
 import os
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -249,6 +249,7 @@ class OpenCLIPText(_FrozenTextEncoder):
         clip = build_clip(model_name, pretrained, model_cfg)
         del clip.visual
         self.clip = clip
+        self.model_name = model_name
         self.tokenizer = _open_clip().get_tokenizer(
             model_name, context_length=clip.context_length)
         self.dim = int(clip.text_projection.shape[1])
@@ -256,7 +257,28 @@ class OpenCLIPText(_FrozenTextEncoder):
         self._freeze()
         self.to(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
 
+    def tokens_over(self, texts: Sequence[str]) -> List[Tuple[int, int]]:
+        """``(index, tokens)`` of each text longer than the context: the
+        tokenizer cuts it to ``context_length`` tokens (start and end token
+        included), so the tower embeds its beginning only (as open_clip,
+        and the published HLSS, do without a word)."""
+        encode = getattr(self.tokenizer, 'encode', None)
+        limit = self.clip.context_length
+        if encode is None or getattr(self.tokenizer, 'reduction_fn', None):
+            return []  # not a plain truncating BPE tokenizer: not counted
+        counts = ((i, len(encode(t)) + 2) for i, t in enumerate(texts))
+        return [(i, n) for i, n in counts if n > limit]
+
     def _encode(self, texts: List[str]) -> torch.Tensor:
+        cut = self.tokens_over(texts)
+        if cut:
+            i, n = cut[0]
+            print_log(f'OpenCLIPText {self.model_name}: {len(cut)} of '
+                      f'{len(texts)} texts are longer than the text tower\'s '
+                      f'context of {self.clip.context_length} tokens and are '
+                      f'embedded cut to it (the first: {n} tokens, '
+                      f'{texts[i][:60]!r}); shorten them',
+                      logger='current', level=logging.WARNING)
         starts = range(0, len(texts), self.batch_size)
         out = []
         for i in tqdm(starts, desc='CLIP text', unit='batch', leave=False,
