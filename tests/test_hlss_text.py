@@ -163,3 +163,38 @@ def test_export_from_a_random_text_tower_is_reproducible(tmp_path):
             assert json.load(f)['seed'] == seed
     torch.testing.assert_close(mats[0], mats[1], rtol=0, atol=0)
     assert not torch.allclose(mats[0], mats[2])
+
+
+def test_a_file_without_its_export_record_is_said(tmp_path, monkeypatch):
+    """A copy of patch.npy without patch.npy.json (or a file of one's own)
+    passed on its row count alone: the slide level's file, or one made for
+    a reordered attribute list, trained silently on other rows. The check
+    needs the record, so a file without one is now said, once per file."""
+    import torch
+
+    from openselfsup.models.heads import TextInitHead
+    from openselfsup.models.heads import attribute_heads as ah
+    from openselfsup.utils import Once
+    lines = []
+    monkeypatch.setattr(ah, 'print_log', lambda msg, **kw: lines.append(msg),
+                        raising=False)
+    monkeypatch.setattr(ah, '_WARNED_UNRECORDED', Once(), raising=False)
+    enc = dict(type='HashedBagOfWords', dim=16)
+    patch = [['dense nuclei'], ['fat cells'], ['pink stroma']]
+    slide = [['necrosis'], ['vessels'], ['edges']]
+    out = str(tmp_path / 'out')
+    made = ah.export_attribute_embeddings(
+        dict(text_encoder=enc, heads=dict(patch=dict(
+            type='TextInitHead', attributes=patch))), out)['patch']
+    TextInitHead(16, patch, embeddings_file=made, encoder=enc)
+    assert lines == []  # with its record: checked, nothing to say
+    copy = str(tmp_path / 'copy.npy')
+    shutil.copy(made, copy)
+    head = TextInitHead(16, slide, embeddings_file=copy, encoder=enc)
+    assert torch.equal(head.text, torch.from_numpy(np.load(made)))
+    assert len(lines) == 1 and '\n' not in lines[0]
+    assert lines[0].startswith(f'{copy}: no export record beside it '
+                               '(copy.npy.json): its 3 rows are taken as')
+    assert 'tools/make_attribute_embeddings.py' in lines[0]
+    TextInitHead(16, slide, embeddings_file=copy, encoder=enc)
+    assert len(lines) == 1  # once per file

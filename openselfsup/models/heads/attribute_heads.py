@@ -16,17 +16,19 @@ encoder (``OpenCLIPText`` in the paper configs).
 """
 import functools
 import json
+import logging
 import os
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import MODELS
-from ...utils import InputError, array_sha1, load_npy
+from ...utils import InputError, Once, array_sha1, load_npy
 from ..losses.supcon import gather_features
 
 Attributes = Union[str, Sequence[Sequence[str]]]
@@ -185,6 +187,9 @@ def _read_record(path: str) -> Optional[dict]:
         else None
 
 
+#: embedding files read without an export record (one warning each)
+_WARNED_UNRECORDED = Once()
+
 #: text-encoder settings that do not change the embeddings
 _RUN_KEYS = ('batch_size', 'device')
 
@@ -285,6 +290,16 @@ def attribute_matrix(attributes: Attributes,
         if mat.shape[0] != k:
             raise InputError(f'{embeddings_file}: holds {mat.shape[0]} '
                              f'attribute embeddings, the config lists {k}')
+        if made is None and _WARNED_UNRECORDED(
+                os.path.abspath(embeddings_file)):
+            # a copy without its record: another level's file, or one of
+            # another attribute list or text encoder, passed on its count
+            print_log(f'{embeddings_file}: no export record beside it '
+                      f'({os.path.basename(_record_path(embeddings_file))}'
+                      f'): its {k} rows are taken as the attributes of the '
+                      f'head, unchecked (which sentences, which text '
+                      f'encoder); {again}', logger='current',
+                      level=logging.WARNING)
         return F.normalize(mat, dim=1)
     if encoder is None:
         raise InputError('TextInitHead: give embeddings_file, or a '
