@@ -296,6 +296,74 @@ def test_open_clip_through_the_command(synthetic_root, clip_folder,
                                      .numpy()), feats, atol=2e-5)
 
 
+def test_open_clip_weights_take_their_published_preprocessing(
+        synthetic_root, tmp_path, capsys, monkeypatch):
+    """``open_clip:ViT-B-16-SigLIP --weights FILE`` took CLIP's mean and
+    std and a shortest-side resize (the model configuration's), while its
+    published ``webli`` weights take mean and std 0.5 and a squashing
+    resize (open_clip's pretrained configuration of the tag): features of
+    other pixels than the weights were trained on, without a word. A name
+    whose published weights differ so is refused unless the tag is named
+    (``name:tag``, whose preprocessing is then taken) or ``--preprocess``
+    gives the differing keys. Here a tiny model registered in open_clip's
+    tables as such a name."""
+    import open_clip
+    from open_clip import factory, pretrained
+
+    from openselfsup.apis.extract import extract_external
+    from openselfsup.utils import InputError
+    name = 'tiny-test-SigLIP'
+    half = (0.5, 0.5, 0.5)
+    monkeypatch.setitem(factory._MODEL_CONFIGS, name, dict(TINY_CLIP))
+    monkeypatch.setitem(pretrained._PRETRAINED, name, {
+        'webli': dict(url='', mean=half, std=half, interpolation='bicubic',
+                      resize_mode='squash'),
+        'clip': dict(url='')})   # the model configuration's
+    torch.manual_seed(2)
+    model = open_clip.create_model(name, pretrained=None,
+                                   load_weights=False).eval()
+    weights = str(tmp_path / 'w.bin')
+    torch.save(model.state_dict(), weights)
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'LC25000')}
+    out = str(tmp_path / 'x.npy')
+
+    def run(source, **kw):
+        return extract_external(_config('lc.py'), source, out,
+                                weights=weights, progress=False,
+                                cfg_options=opts, **kw)
+    code, err, _ = _run(capsys, 'extract', _base(
+        synthetic_root, out, 'lc.py', 'LC25000') + [
+        '--model-source', f'open_clip:{name}', '--weights', weights])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert (f'open_clip:{name}: its published weights webli are '
+            'preprocessed otherwise than its model configuration (webli: '
+            'mean [0.5, 0.5, 0.5] vs [0.48145466') in err, err
+    assert f'--model-source open_clip:{name}:webli, or give --preprocess ' \
+        'mean=... std=... resize_mode=...' in err, err
+    assert not os.path.exists(out)
+    with pytest.raises(InputError, match=f"no weights 'laion' of {name} "
+                       r'\(its tags: webli, clip\)'):
+        run(f'open_clip:{name}:laion')
+    rels, _ = _list(synthetic_root, 'LC25000', 'img_list_labeled.txt')
+    with torch.no_grad():
+        ref = torch.cat([model.encode_image(_pixels(
+            synthetic_root, r, 32, 32, half, half, 'LC25000'))
+            for r in rels]).numpy()
+    rec = run(f'open_clip:{name}:webli')
+    assert rec['preprocess']['mean'] == list(half)
+    assert rec['preprocess']['resize_mode'] == 'squash'
+    assert rec['encoder']['pretrained_tag'] == 'webli'
+    assert rec['encoder']['model'] == name
+    np.testing.assert_allclose(np.load(out), _unit(ref), atol=2e-5)
+    # the values given: taken as given
+    rec = run(f'open_clip:{name}', preprocess=dict(
+        mean=half, std=half, resize_mode='squash'))
+    np.testing.assert_allclose(np.load(out), _unit(ref), atol=2e-5)
+    # the model configuration's own tag
+    rec = run(f'open_clip:{name}:clip')
+    assert rec['preprocess']['mean'] == [0.48145466, 0.4578275, 0.40821073]
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_amp_close_to_cpu(synthetic_root, vit, tmp_path):

@@ -88,8 +88,10 @@ def parse_args(argv):
     which.add_argument('--model-source', metavar='LIB:NAME',
                        help='a timm or open_clip model instead of the '
                        'config\'s: timm:<name> (e.g. '
-                       'timm:vit_large_patch16_224) or open_clip:<name> '
-                       '(e.g. open_clip:RN50-quickgelu); with --weights')
+                       'timm:vit_large_patch16_224) or open_clip:<name>'
+                       '[:<tag>] (e.g. open_clip:RN50-quickgelu, '
+                       'open_clip:ViT-B-16-SigLIP:webli: the tag\'s '
+                       'preprocessing); with --weights')
     parser.add_argument('--random-init', action='store_true',
                         help='the encoder (the config\'s, or --model-source '
                         'without --weights) at its random initialisation '

@@ -291,6 +291,18 @@ def _timm_embed(net, x):
     return net.forward_head(net.forward_features(x), pre_logits=True)
 
 
+def _open_clip_tag(name: Optional[str]) -> Tuple[Optional[str],
+                                                 Optional[str]]:
+    """``'ViT-B-16-SigLIP:webli'`` -> ``('ViT-B-16-SigLIP', 'webli')``: an
+    open_clip model name and the tag of its published weights (whose
+    preprocessing the features are then taken with), as open_clip's
+    ``create_model(name, pretrained=tag)`` names them."""
+    if name is None:
+        return None, None
+    name, _, tag = name.partition(':')
+    return name.strip() or None, tag.strip() or None
+
+
 def _open_clip_model(name: Optional[str], kwargs: Dict,
                      config: Optional[str]):
     open_clip = _import('open_clip')
@@ -341,7 +353,58 @@ def _open_clip_pool(net) -> str:
         'model default'
 
 
-def _open_clip_transform(model, overrides: Dict):
+def _published_preprocess(name: str, tag: Optional[str], base: Dict,
+                          args: Dict, judge: bool) -> Dict:
+    """The preprocessing of open_clip model ``name``'s published weights
+    ``tag`` (its pretrained configuration over the model's, ``base``), as
+    ``open_clip.create_model(name, pretrained=tag)`` sets it. Without a tag
+    and where ``judge`` (a weights file, which says nothing of how it was
+    trained), refuse a model whose published weights of some tag are
+    preprocessed otherwise than its model configuration in a key that
+    ``args`` (``--preprocess``) does not give: ``ViT-B-16-SigLIP``'s
+    ``webli`` weights take mean and std 0.5 and a squashing resize, its
+    model configuration CLIP's mean and std and a shortest-side resize,
+    and the features of such weights were taken with the latter without
+    a word."""
+    from open_clip.pretrained import (get_pretrained_cfg,
+                                      list_pretrained_tags_by_model)
+    from open_clip.transform import merge_preprocess_dict
+    tags = list_pretrained_tags_by_model(name)
+    if tag is not None:
+        if tag not in tags:
+            raise InputError(
+                f'--model-source open_clip:{name}:{tag}: open_clip has no '
+                f'weights {tag!r} of {name} (its tags: '
+                f'{", ".join(tags) or "none"})')
+        return merge_preprocess_dict(base, get_pretrained_cfg(name, tag))
+
+    def differing(t):
+        cfg = merge_preprocess_dict(base, get_pretrained_cfg(name, t))
+        return [k for k in cfg if k not in args and
+                _same(cfg[k]) != _same(base.get(k))]
+    other = {t: differing(t) for t in tags} if judge else {}
+    other = {t: keys for t, keys in other.items() if keys}
+    if other:
+        first, keys = next(iter(other.items()))
+        raise InputError(
+            f'--model-source open_clip:{name}: its published weights '
+            f'{", ".join(other)} are preprocessed otherwise than its model '
+            f'configuration ({first}: ' + ', '.join(
+                f'{k} {_same(get_pretrained_cfg(name, first)[k])} vs '
+                f'{_same(base.get(k))}' for k in keys) + '); name the '
+            f'weights, e.g. --model-source open_clip:{name}:{first}, or '
+            f'give --preprocess {" ".join(f"{k}=..." for k in keys)} as '
+            'your weights were trained')
+    return base
+
+
+def _same(value):
+    """A preprocessing value as compared and shown (tuples as lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _open_clip_transform(model, overrides: Dict, name: Optional[str] = None,
+                         tag: Optional[str] = None, judge: bool = False):
     import open_clip
     from open_clip.transform import PreprocessCfg, image_transform_v2
     _check_mean_std(overrides)
@@ -354,6 +417,8 @@ def _open_clip_transform(model, overrides: Dict):
     if unknown:
         raise InputError(f'--preprocess {unknown[0]}: open_clip understands '
                          f'{", ".join(sorted(known))}')
+    if name is not None:
+        base = _published_preprocess(name, tag, base, args, judge)
     merged = {**base, **args}
     for key in ('mean', 'std'):
         if key in merged:
@@ -395,8 +460,10 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
     """Build a timm or open_clip encoder with local weights.
 
     Args:
-        source (str): ``'timm:<name>'`` or ``'open_clip:<name>'`` (the name
-            may be left out when ``weights`` is a hub-layout folder).
+        source (str): ``'timm:<name>'`` or ``'open_clip:<name>[:<tag>]'``
+            (the name may be left out when ``weights`` is a hub-layout
+            folder; an open_clip tag names the published weights whose
+            preprocessing is taken, :func:`_published_preprocess`).
         weights (str, optional): ``.safetensors`` / ``.bin`` / ``.pth``
             file, or a folder in the library's hub layout. None: the model
             at random initialisation (seeded with ``seed``).
@@ -447,8 +514,16 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
             if pool is not None:
                 raise InputError('--pool applies to timm models; open_clip '
                                  'pools as its model config says')
+            name, tag = _open_clip_tag(name)
+            if tag is not None and config is not None:
+                raise InputError(f'--model-source open_clip:{name}:{tag} '
+                                 f'with a folder: {config} gives the '
+                                 'preprocessing; give --model-source '
+                                 'open_clip')
             model, name = _open_clip_model(name, kwargs, config)
-            transform, pre = _open_clip_transform(model, overrides)
+            transform, pre = _open_clip_transform(
+                model, overrides, None if config else name, tag,
+                judge=path is not None)
             net, embed, ignore = model.visual, _open_clip_embed, ()
             if not projection:
                 if not hasattr(net, 'proj') or net.proj is None:
@@ -460,7 +535,7 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
                         'normalisation)' + ('' if projection else
                                             ', projection left out'),
                         pool=_open_clip_pool(net),
-                        projection=bool(projection))
+                        projection=bool(projection), pretrained_tag=tag)
     info.update(model=name, model_kwargs=kwargs, preprocess=pre,
                 preprocess_overrides=overrides,
                 transform=_transform_steps(transform), model_config=config)
