@@ -736,6 +736,43 @@ def test_scripts_take_any_encoder(tmp_path):
                    for o in a['output'])
 
 
+def test_import_fills_every_entry_of_an_image_listed_twice(synthetic_root,
+                                                          tmp_path):
+    """PAIP19's published lists name some patches several times (drawn
+    with replacement): one row per image found no row for the image's
+    first entry ('1 of the 3 images ... have no feature row (first: the
+    image that has one)'), so such a list could not be imported at all.
+    Every entry of an image now takes its one row; two rows for one image
+    are refused as before."""
+    from openselfsup.apis.import_features import import_features, match_rows
+    from openselfsup.utils import InputError
+    entries = ['s1/0/a.png', 's1/1/b.png', 's1/0/a.png', 's2/2/c.png',
+               's1/0/a.png']
+    rows, _ = match_rows(['/x/s2/2/c.png', 's1/0/a.png', 's1/1/b.png'],
+                         entries, 'src', 'list')
+    assert rows.tolist() == [1, 2, 1, 0, 1]
+    with pytest.raises(InputError, match='rows 0 and 2 both name s1/0/a.png'):
+        match_rows(['s1/0/a.png', 's1/1/b.png', 's1/0/a.png', 's2/2/c.png'],
+                   entries, 'src', 'list')
+    # the command: a list with an image twice, its rows written per entry
+    root = os.path.join(synthetic_root, 'PAIP19')
+    rels, labels = _list(synthetic_root, 'PAIP19', 'paip_train_labeled.txt')
+    listed = tmp_path / 'dup_labeled.txt'
+    order = [0, 1, 0, 2, 1]
+    listed.write_text(''.join(f'{rels[i]} {labels[i]}\n' for i in order))
+    feats = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    src, given = str(tmp_path / 'f.npy'), tmp_path / 'p.txt'
+    np.save(src, feats[::-1])
+    given.write_text('\n'.join(rels[:3][::-1]) + '\n')
+    out = str(tmp_path / 'o' / 'x.npy')
+    import_features(_config('paip_train.py'), src, out, paths=str(given),
+                    cfg_options={'dataset.data_root': root,
+                                 'dataset.ann_file': str(listed)})
+    np.testing.assert_allclose(np.load(out), _unit(feats[order]), atol=1e-6)
+    assert np.load(out[:-4] + '_labels.npy').tolist() == [
+        labels[i] for i in order]
+
+
 def test_import_refuses_rows_of_another_nct_release():
     """NCT-CRC-HE-100K (stain-normalised) and -NONORM (the published
     protocol's) share their file names: a row of one matched the other's

@@ -20,8 +20,9 @@ Sources:
 
 Matching: a path of the source matches the list entry it equals, or the entry
 it ends with (``/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif`` matches the entry
-``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every list entry
-must have exactly one row; rows naming images outside the list are refused
+``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every image of
+the list must have exactly one row (an image the list names several times,
+as PAIP19's published lists do, takes its one row at each of its entries); rows naming images outside the list are refused
 too, unless ``ignore_extra`` (features of a whole folder imported into one
 split), and so is a row whose path names another NCT release folder than its
 entry's (NONORM, the published lists' images, and the stain-normalised
@@ -204,14 +205,22 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
 
     Raises:
         InputError: an image of the list without a row, two rows for one
-            image, (without ``ignore_extra``) rows outside the list, or a
+            image (also one the list names several times: its one row is
+            taken for each of its entries), (without ``ignore_extra``) rows outside the list, or a
             row of another NCT release than its entry's (the releases
             share file names: a row of the stain-normalised
             NCT-CRC-HE-100K would pass for the NONORM image of its name).
     """
     from ..datasets.prepare import nct_release
     normed = [_norm_path(e) for e in entries]
-    index = {e: i for i, e in enumerate(normed)}
+    # a list may name one image several times (PAIP19's published lists
+    # draw with replacement): the image's first entry, and all of them
+    index, also = {}, {}
+    for i, e in enumerate(normed):
+        if e in index:
+            also.setdefault(index[e], []).append(i)
+        else:
+            index[e] = i
     rows = np.full(len(entries), -1, dtype=np.int64)
     extra = []
     for r, raw in enumerate(given):
@@ -236,6 +245,8 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
                 'file names but not their staining); import features of '
                 f'{mine}\'s images')
         rows[hit] = r
+    for first, more in also.items():  # one row for every entry of its image
+        rows[more] = rows[first]
     missing = np.flatnonzero(rows < 0)
     if len(missing):
         mine = nct_release(normed[missing[0]].split('/'), entry=True)
