@@ -421,6 +421,32 @@ def test_augmented_copies_are_seeded_and_copy_major(synthetic_root, weights,
     np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1, atol=1e-5)
 
 
+def test_augmented_copies_do_not_depend_on_workers_or_batch(
+        synthetic_root, weights, tmp_path):
+    """Each loader worker's random pipeline was seeded from the copy's seed
+    and the worker's id, so NCT_aug's copies were other draws on another
+    number of workers (``--workers`` defaults to min(4, CPUs): another
+    machine) or, with workers, another batch size, under the same
+    provenance (seed, settings). Each image's draws are now keyed by the
+    seed, the copy and its index."""
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'w.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    opts = dict(_options(synthetic_root, 'NCT'),
+                **{'dataset.ann_file': 'meta/test_labeled.txt'})
+    feats = []
+    for workers, batch in ((0, 16), (2, 16), (2, 5)):
+        out = str(tmp_path / f'w{workers}b{batch}' / 'NCT_aug.npy')
+        extract(_config('nct_aug.py'), ckpt, out, cfg_options=opts,
+                batch_size=batch, workers=workers, progress=False,
+                aug_times=2, seed=5)
+        feats.append(np.load(out))
+    n = len(feats[0]) // 2
+    assert not np.allclose(feats[0][:n], feats[0][n:])  # copies differ
+    for other in feats[1:]:
+        np.testing.assert_allclose(other, feats[0], atol=1e-6)
+
+
 def test_provenance_records_the_resolved_settings(synthetic_root, weights,
                                                   tmp_path):
     """The provenance records digests of the model and pipeline as the

@@ -37,7 +37,8 @@ before the first set is computed), see :func:`output_paths`:
 
 With ``aug_times = A`` (the augmentation ablation, ``configs/extraction/
 nct_aug.py``) the list is passed A times through the config's random
-pipeline, each pass seeded (``seed``, copy index), and the features are
+pipeline, each image's draws seeded by (``seed``, copy index, image
+index), the same on any ``workers`` and batch size, and the features are
 stacked copy-major: rows ``c * N .. (c + 1) * N - 1`` are copy ``c``.
 
 Other encoders: :func:`extract_external` takes a timm or open_clip model
@@ -594,36 +595,52 @@ def pipeline_randomness(cfg) -> Tuple[Optional[Tuple[str, str]],
     return None, fixed
 
 
-def _loader(dataset, batch_size: int, workers: int, seed: Optional[int]):
+def _loader(dataset, batch_size: int, workers: int):
     from mmengine.dataset import pseudo_collate
-
-    def seed_worker(worker_id):  # each worker's random pipeline, seeded
-        s = (seed * 1009 + worker_id) % 2 ** 32
-        np.random.seed(s)
-        random.seed(s)
-        torch.manual_seed(s)
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
-        collate_fn=pseudo_collate, persistent_workers=False,
-        worker_init_fn=seed_worker if seed is not None and workers else None)
+        collate_fn=pseudo_collate, persistent_workers=False)
+
+
+class _SeededImages(torch.utils.data.Dataset):
+    """The images of ``dataset`` through its random pipeline, the draws of
+    each image seeded from ``key`` and its index (numpy's, Python's and
+    torch's CPU generators, which the transforms draw from): a copy is the
+    same on any number of loader workers, any batch size and in any
+    order. (Each worker's generators were seeded once from the copy's seed
+    and the worker's id: other draws on another ``--workers``, whose
+    default is the machine's CPU count up to 4, and, with workers, on
+    another batch size.)"""
+
+    def __init__(self, dataset, key: Sequence[int]):
+        self.dataset, self.key = dataset, tuple(int(k) for k in key)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        s = int(np.random.SeedSequence(self.key + (int(index), ))
+                .generate_state(1)[0])
+        np.random.seed(s)
+        random.seed(s)
+        torch.random.default_generator.manual_seed(s)
+        return self.dataset[index]
 
 
 def _augmented_passes(model, dataset, aug_times: int, seed: int,
                       batch_size: int, workers: int, device: str, amp: bool,
                       channels_last: bool, progress: bool) -> np.ndarray:
-    """``aug_times`` seeded passes of the random pipeline, copy-major."""
+    """``aug_times`` seeded passes of the random pipeline, copy-major: copy
+    ``c`` of image ``i`` draws from ``(seed, c, i)`` (:class:`_SeededImages`)."""
     from ..models.extraction import compute_features
     state = (np.random.get_state(), random.getstate(),
              torch.random.get_rng_state())
     copies = []
     try:
         for c in range(aug_times):
-            copy_seed = seed * 100003 + c
-            np.random.seed(copy_seed % 2 ** 32)  # the in-process pipeline
-            random.seed(copy_seed)
-            torch.manual_seed(copy_seed)
             feats, _ = compute_features(
-                model, _loader(dataset, batch_size, workers, copy_seed),
+                model, _loader(_SeededImages(dataset, (seed, c)), batch_size,
+                               workers),
                 device, amp, channels_last, progress,
                 desc=f'copy {c + 1}/{aug_times}', with_labels=False)
             copies.append(feats)
@@ -974,7 +991,7 @@ def _encode(model, images, labels: np.ndarray, where: str, device: str,
     list order; the labels the loader saw must be the list's."""
     from ..models.extraction import compute_features
     features, seen = compute_features(
-        model, _loader(images, batch_size, workers, None), device, amp,
+        model, _loader(images, batch_size, workers), device, amp,
         channels_last, progress)
     if not np.array_equal(seen, labels):  # pragma: no cover (guard)
         raise InputError(f'{where}: labels changed while extracting')
