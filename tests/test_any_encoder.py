@@ -736,6 +736,37 @@ def test_scripts_take_any_encoder(tmp_path):
                    for o in a['output'])
 
 
+def test_import_refuses_a_paths_file_that_contradicts_the_source(
+        synthetic_root, tmp_path):
+    """A .pt / .h5 that holds its rows' paths, given with --paths in
+    another order (the list's): --paths was taken and the file's own
+    paths ignored, every row written under another image's label."""
+    from openselfsup.apis.import_features import import_features
+    from openselfsup.utils import InputError
+    rels, _ = _list(synthetic_root)
+    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
+        np.float32)
+    perm = np.random.default_rng(1).permutation(len(rels))
+    pt = str(tmp_path / 'f.pt')
+    torch.save({'features': torch.from_numpy(feats[perm]),
+                'paths': [rels[i] for i in perm]}, pt)
+    listed = tmp_path / 'p.txt'
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    out = str(tmp_path / 'o' / 'x.npy')
+    listed.write_text('\n'.join(rels) + '\n')
+    with pytest.raises(InputError, match=rf'--paths {listed} names other '
+                       rf"images than {pt}\['paths'\], the paths of its "
+                       r'rows \(row 0: '):
+        import_features(_config('nct_test.py'), pt, out, paths=str(listed),
+                        cfg_options=opts)
+    assert not os.path.exists(out)
+    # the same paths (spelt with ./): taken
+    listed.write_text('\n'.join('./' + rels[i] for i in perm) + '\n')
+    import_features(_config('nct_test.py'), pt, out, paths=str(listed),
+                    cfg_options=opts)
+    np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
+
+
 def test_import_fills_every_entry_of_an_image_listed_twice(synthetic_root,
                                                           tmp_path):
     """PAIP19's published lists name some patches several times (drawn

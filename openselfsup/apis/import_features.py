@@ -304,6 +304,20 @@ def import_features(config: str, source: str, output: str,
     feats, inner, fmt = read_feature_file(source, key, paths_key)
     if paths is not None:
         given, where = read_paths_file(paths), paths
+        if inner is not None:
+            # the file names its own rows: --paths in another order (the
+            # list's, say) put every row under another image's label
+            differ = next((r for r, (a, b) in enumerate(zip(inner, given))
+                           if _norm_path(a) != _norm_path(b)), None)
+            if differ is not None or len(inner) != len(given):
+                r = differ if differ is not None else min(len(inner),
+                                                          len(given))
+                show = lambda p: p[r] if r < len(p) else 'no row'
+                raise InputError(
+                    f'--paths {paths} names other images than '
+                    f'{source}[{paths_key!r}], the paths of its rows (row '
+                    f'{r}: {show(given)} vs {show(inner)}); leave out '
+                    '--paths to use the file\'s own')
     elif inner is not None:
         given, where = inner, f'{source}[{paths_key!r}]'
     else:
