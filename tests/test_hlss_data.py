@@ -98,6 +98,22 @@ def test_tiling_with_too_few_slides_and_patches(tiny):
     assert all(len(set(s)) == 4 for s in slides_b)
 
 
+@pytest.mark.parametrize('key,value', [
+    ('num_slides', 0), ('num_patches', 0), ('num_slides', -1),
+    ('num_patches', 1.5), ('num_patches', True)])
+def test_counts_drawn_per_patient_must_be_positive(tiny, key, value):
+    """0 slides or patches built, then failed at the first item with an
+    AttributeError (no view was drawn: no data sample to label); -1 was a
+    numpy ValueError, 1.5 a TypeError, True drew 1. Now one line when the
+    dataset is built, naming the key and its value."""
+    meta, split = tiny
+    with pytest.raises(InputError, match=rf'^HierarchicalPatientDataset: '
+                       rf'{key}={value!r}: use a positive integer') as err:
+        HierarchicalPatientDataset(meta, split, pipeline=VIEWS,
+                                   **{key: value})
+    assert '\n' not in str(err.value)
+
+
 def test_class_balancing_by_patient():
     pats = [dict(patient=f'p{i}', label=0) for i in range(3)] + \
         [dict(patient=f'q{i}', label=1) for i in range(2)] + \

@@ -34,6 +34,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from PIL import Image
 
+from ..config import is_int
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError, Once, given_twice
 from .list_files import CheckedIndices
@@ -413,6 +414,14 @@ class HierarchicalPatientDataset(CheckedIndices, BaseDataset):
                  data_root: str = '', layout: str = 'metadata',
                  class_balance: bool = False, seed: int = 0,
                  check_files: bool = True, **kwargs):
+        for key, value, per in (('num_slides', num_slides, 'patient'),
+                                ('num_patches', num_patches, 'slide')):
+            # 0 was an AttributeError at the first item, a negative count a
+            # numpy ValueError, a float a TypeError, True taken as 1
+            if not is_int(value) or value < 1:
+                raise InputError(f'{type(self).__name__}: {key}={value!r}: '
+                                 f'use a positive integer (drawn per {per}, '
+                                 're-used where there are fewer)')
         self.metadata, self.split, self.split_name = metadata, split, split_name
         self.layout = layout
         self.num_slides, self.num_patches = num_slides, num_patches
