@@ -282,6 +282,32 @@ def test_hidisc_head_is_one_shared_linear():
                                                       'Linear']
 
 
+HIDISC_DEMO = os.path.join(ROOT, 'configs/demo/hidisc_r18w8_synthetic.py')
+
+
+def test_a_weighted_level_without_its_head_is_one_line():
+    """A heads dict without a level whose loss weight is not 0 built, then
+    stopped the run at its first iteration with ``KeyError: 'patient'``.
+    Now one line when the model is built, naming the levels and the fix; a
+    level of weight 0 needs no head and trains the others."""
+    from mmengine.config import Config
+    from mmpretrain.structures import DataSample
+    model = Config.fromfile(HIDISC_DEMO).model.to_dict()  # weights 1 each
+    mlp = dict(type='MLPHead', in_channels=64, out_channels=16)
+    with pytest.raises(InputError) as err:
+        MODELS.build(dict(model, heads=dict(patch=mlp)))
+    assert str(err.value) == (
+        'HLSS heads: no head for level(s) patient, slide of non-zero loss '
+        'weight; add heads.patient / heads.slide, or set '
+        'loss.weights.patient=0 / loss.weights.slide=0')
+    model['loss']['weights']['patient'] = 0.
+    net = MODELS.build(dict(model, heads=dict(slide=mlp, patch=mlp)))
+    sample = DataSample(metainfo=dict(hierarchy=(2, 1, 2)))
+    losses = net.loss([torch.rand(2, 3, 16, 16) for _ in range(4)],
+                      [sample, sample])
+    assert set(losses) == {'loss_slide', 'loss_patch'}
+
+
 def test_texts_longer_than_the_context_are_said(monkeypatch):
     """open_clip's tokenizer cuts a text to the tower's context without a
     word: an attribute sentence longer than it was embedded by its start

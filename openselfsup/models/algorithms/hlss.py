@@ -24,6 +24,7 @@ import torch
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
 from ...registry import MODELS
+from ...utils import InputError
 from ..losses.hidisc import LEVELS
 
 
@@ -36,7 +37,8 @@ class HLSS(BaseSelfSupervisor):
             mmpretrain ``ResNet``).
         heads (dict): either ``{level: head_cfg}`` for the levels in
             ``patient``, ``slide``, ``patch`` (one head each, ``level`` is
-            filled in), or one head config (with ``type``) shared by all.
+            filled in; every level of non-zero loss weight needs one), or
+            one head config (with ``type``) shared by all.
         loss (dict): the hierarchical loss (``HiDiscLoss``).
         neck (dict, optional): pooling neck for a backbone that returns
             feature maps (``GlobalAveragePooling`` after a ResNet); none for
@@ -58,6 +60,7 @@ class HLSS(BaseSelfSupervisor):
         super().__init__(backbone=backbone, neck=neck,
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg, **kwargs)
+        hier_loss = MODELS.build(loss)
         if 'type' in heads:
             shared = MODELS.build(dict(heads))
             self.level_heads = torch.nn.ModuleDict(
@@ -67,6 +70,20 @@ class HLSS(BaseSelfSupervisor):
             if unknown:
                 raise ValueError(f'HLSS heads: unknown levels '
                                  f'{sorted(unknown)}; use {LEVELS}')
+            weights = getattr(hier_loss, 'weights', None)
+            if isinstance(weights, dict):
+                # the loss reads the embedding of every weighted level: a
+                # KeyError at the first iteration without its head
+                missing = [lv for lv in LEVELS
+                           if weights.get(lv) and lv not in heads]
+                if missing:
+                    raise InputError(
+                        f'HLSS heads: no head for level(s) '
+                        f'{", ".join(missing)} of non-zero loss weight; add '
+                        + ' / '.join(f'heads.{lv}' for lv in missing)
+                        + ', or set '
+                        + ' / '.join(f'loss.weights.{lv}=0'
+                                     for lv in missing))
             encoder = None
             needs_text = [lv for lv, cfg in heads.items()
                           if cfg.get('type') == 'TextInitHead'
@@ -87,7 +104,7 @@ class HLSS(BaseSelfSupervisor):
                 built[lv] = MODELS.build(cfg)
             del encoder  # the text tower is not part of the model
             self.level_heads = torch.nn.ModuleDict(built)
-        self.hier_loss = MODELS.build(loss)
+        self.hier_loss = hier_loss
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """The backbone's (pooled) feature ``[N, C]`` (the kNN feature)."""
