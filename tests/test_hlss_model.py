@@ -308,6 +308,26 @@ def test_a_weighted_level_without_its_head_is_one_line():
     assert set(losses) == {'loss_slide', 'loss_patch'}
 
 
+def test_a_shared_text_head_gets_the_models_text_encoder(clip_file):
+    """One TextInitHead for all levels (``heads=dict(type='TextInitHead',
+    ...)``) was built without the model's text_encoder and refused with
+    'give embeddings_file, or a text_encoder in the model config' when one
+    was given. It is now given the encoder, as per-level heads are: its
+    rows are the attributes' mean CLIP text embeddings."""
+    path, ref = clip_file
+    sentences = [['a photo of dense cells.', 'many nuclei.'],
+                 ['a photo of fat.'], ['empty background.', 'glass.']]
+    model, _ = _model(path, heads=dict(type='TextInitHead', in_channels=32,
+                                       attributes=sentences))
+    heads = model.level_heads
+    assert heads['patient'] is heads['slide'] is heads['patch']
+    torch.testing.assert_close(heads['patch'].linear.weight.detach(),
+                               _reference_rows(ref, sentences),
+                               rtol=1e-5, atol=1e-6)
+    assert not any(k.startswith('text') or '.transformer.' in k
+                   for k in model.state_dict())
+
+
 def test_texts_longer_than_the_context_are_said(monkeypatch):
     """open_clip's tokenizer cuts a text to the tower's context without a
     word: an attribute sentence longer than it was embedded by its start

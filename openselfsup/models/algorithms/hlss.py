@@ -61,10 +61,9 @@ class HLSS(BaseSelfSupervisor):
                          data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg, **kwargs)
         hier_loss = MODELS.build(loss)
-        if 'type' in heads:
-            shared = MODELS.build(dict(heads))
-            self.level_heads = torch.nn.ModuleDict(
-                {lv: shared for lv in LEVELS})
+        shared = 'type' in heads
+        if shared:  # one head for every level (HiDisc)
+            cfgs = {'shared': dict(heads)}
         else:
             unknown = set(heads) - set(LEVELS)
             if unknown:
@@ -84,26 +83,29 @@ class HLSS(BaseSelfSupervisor):
                         + ', or set '
                         + ' / '.join(f'loss.weights.{lv}=0'
                                      for lv in missing))
-            encoder = None
-            needs_text = [lv for lv, cfg in heads.items()
-                          if cfg.get('type') == 'TextInitHead'
-                          and not cfg.get('embeddings_file')
-                          and cfg.get('encoder') is None]
-            if needs_text and text_encoder is not None:
-                from ..text_encoders import build_text_encoder
-                encoder = build_text_encoder(dict(text_encoder))
-            built = {}
-            for lv, cfg in heads.items():
-                cfg = dict(cfg, level=lv)
-                if lv in needs_text and encoder is not None:
-                    cfg['encoder'] = encoder
-                elif cfg.get('embeddings_file') and text_encoder is not None \
-                        and cfg.get('encoder') is None:
-                    # not built: the file's record is checked against it
-                    cfg['encoder'] = dict(text_encoder)
-                built[lv] = MODELS.build(cfg)
-            del encoder  # the text tower is not part of the model
-            self.level_heads = torch.nn.ModuleDict(built)
+            cfgs = {lv: dict(cfg, level=lv) for lv, cfg in heads.items()}
+        # the text encoder serves every TextInitHead, shared or per level
+        encoder = None
+        needs_text = [k for k, cfg in cfgs.items()
+                      if cfg.get('type') == 'TextInitHead'
+                      and not cfg.get('embeddings_file')
+                      and cfg.get('encoder') is None]
+        if needs_text and text_encoder is not None:
+            from ..text_encoders import build_text_encoder
+            encoder = build_text_encoder(dict(text_encoder))
+        built = {}
+        for k, cfg in cfgs.items():
+            if k in needs_text and encoder is not None:
+                cfg['encoder'] = encoder
+            elif cfg.get('embeddings_file') and text_encoder is not None \
+                    and cfg.get('encoder') is None:
+                # not built: the file's record is checked against it
+                cfg['encoder'] = dict(text_encoder)
+            built[k] = MODELS.build(cfg)
+        del encoder  # the text tower is not part of the model
+        if shared:
+            built = {lv: built['shared'] for lv in LEVELS}
+        self.level_heads = torch.nn.ModuleDict(built)
         self.hier_loss = hier_loss
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
