@@ -41,3 +41,15 @@ def test_matrix_changed_behind_its_record_is_refused(tmp_path):
     np.save(path, other.astype(np.float32))
     with pytest.raises(InputError, match='record'):
         attribute_matrix(ATTRS, path, _cfg(0)['text_encoder'])
+
+
+def test_a_scoped_head_type_is_exported(tmp_path):
+    """A head typed with its registry scope (``openselfsup.TextInitHead``)
+    was not found ('the config has no TextInitHead to export'); its rows
+    are those of the bare type."""
+    cfg = _cfg(0)
+    cfg['heads']['patch']['type'] = 'openselfsup.TextInitHead'
+    path = export_attribute_embeddings(cfg, str(tmp_path))['patch']
+    np.testing.assert_allclose(
+        np.load(path), encode_attributes(ATTRS, cfg['text_encoder']).numpy(),
+        atol=1e-6)

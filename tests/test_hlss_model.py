@@ -308,7 +308,8 @@ def test_a_weighted_level_without_its_head_is_one_line():
     assert set(losses) == {'loss_slide', 'loss_patch'}
 
 
-def test_a_shared_text_head_gets_the_models_text_encoder(clip_file):
+@pytest.mark.parametrize('kind', ['TextInitHead', 'openselfsup.TextInitHead'])
+def test_a_shared_text_head_gets_the_models_text_encoder(clip_file, kind):
     """One TextInitHead for all levels (``heads=dict(type='TextInitHead',
     ...)``) was built without the model's text_encoder and refused with
     'give embeddings_file, or a text_encoder in the model config' when one
@@ -317,7 +318,8 @@ def test_a_shared_text_head_gets_the_models_text_encoder(clip_file):
     path, ref = clip_file
     sentences = [['a photo of dense cells.', 'many nuclei.'],
                  ['a photo of fat.'], ['empty background.', 'glass.']]
-    model, _ = _model(path, heads=dict(type='TextInitHead', in_channels=32,
+    # the type with its registry scope too (it was read by its bare name)
+    model, _ = _model(path, heads=dict(type=kind, in_channels=32,
                                        attributes=sentences))
     heads = model.level_heads
     assert heads['patient'] is heads['slide'] is heads['patch']

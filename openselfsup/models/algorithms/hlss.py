@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Union
 import torch
 from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 
+from ...config import type_name
 from ...registry import MODELS
 from ...utils import InputError
 from ..losses.hidisc import LEVELS
@@ -87,7 +88,7 @@ class HLSS(BaseSelfSupervisor):
         # the text encoder serves every TextInitHead, shared or per level
         encoder = None
         needs_text = [k for k, cfg in cfgs.items()
-                      if cfg.get('type') == 'TextInitHead'
+                      if type_name(cfg.get('type')) == 'TextInitHead'
                       and not cfg.get('embeddings_file')
                       and cfg.get('encoder') is None]
         if needs_text and text_encoder is not None:

@@ -27,6 +27,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
+from ...config import type_name
 from ...registry import MODELS
 from ...utils import InputError, Once, array_sha1, load_npy
 from ..losses.supcon import gather_features
@@ -461,7 +462,8 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
     from ..text_encoders import build_text_encoder
     heads = model_cfg.get('heads') or {}
     levels = {lv: cfg for lv, cfg in heads.items()
-              if isinstance(cfg, dict) and cfg.get('type') == 'TextInitHead'}
+              if isinstance(cfg, dict)
+              and type_name(cfg.get('type')) == 'TextInitHead'}
     if not levels:
         raise InputError('the config has no TextInitHead to export')
     if not model_cfg.get('text_encoder'):
