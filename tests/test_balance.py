@@ -1546,6 +1546,71 @@ def test_sweep_plot_says_a_metric_nan_in_every_run(monkeypatch):
     assert said not in [t.get_text() for t in ax2.texts]
 
 
+def test_sweep_table_and_plot_refuse_a_row_without_a_metric(tmp_path):
+    """A sweep.json combined by hand from a sweep with --test and one
+    without (or one of older code) has rows without a metric: the table
+    printed nan there (as for a run that diverged) and the plot failed
+    with a KeyError. Both refuse in one line naming the row's lambda (or
+    the baseline) and the metric; rows that hold every metric pass."""
+    from openselfsup.apis import balance_sweep as bs
+    path = tmp_path / 'sweep.json'
+    path.write_text(json.dumps(dict(rows=[
+        dict(name='baseline', **{'lambda': None}, epochs=0,
+             metrics={'mAP': .5, 'recall@5': .25, 'test/mAP': .4}),
+        dict(name='lambda=0.5', **{'lambda': 0.5}, epochs=1,
+             metrics={'mAP': .625, 'recall@5': None})])))
+    rows = bs.load_sweep(str(path))['rows']
+    said = ("lambda 0.5 (row 'lambda=0.5') lacks the metric 'test/mAP' "
+            "(its metrics: mAP, recall@5)")
+    with pytest.raises(InputError) as exc:
+        bs.sweep_table(rows, ['mAP', 'recall@5', 'test/mAP'])
+    assert said in str(exc.value) and '\n' not in str(exc.value)
+    with pytest.raises(InputError, match=re.escape(said)):
+        bs.plot_sweep(rows, ['mAP'], 'test/mAP', 'recall@5')
+    del rows[0]['metrics']['recall@5']
+    with pytest.raises(InputError, match=re.escape(
+            "the baseline (row 'baseline') lacks the metric 'recall@5' (its "
+            "metrics: mAP, test/mAP)")):
+        bs.sweep_table(rows, ['mAP', 'recall@5', 'test/mAP'])
+    # what every row has: the table, its nan a nan
+    assert bs.sweep_table(rows, ['mAP']).splitlines()[2:] == [
+        '| baseline | - | 0.5000 |', '| lambda=0.5 | 0.5 | 0.6250 |']
+    rows[0]['metrics']['recall@5'] = .25
+    assert bs.sweep_table(rows, ['recall@5']).splitlines()[3] == \
+        '| lambda=0.5 | 0.5 | nan |'
+
+
+def test_sweep_plot_says_a_metric_nan_at_the_baseline(monkeypatch):
+    """A baseline whose mAP is nan (a diverged baseline) drew no dotted
+    baseline line and no baseline star, and the plot said nothing: read
+    as a plot without a baseline. The legend entries say it, as they say
+    a metric nan in every run."""
+    import openselfsup.utils.plot as plot
+    from openselfsup.apis.balance_sweep import plot_sweep
+    figs = []
+    monkeypatch.setattr(plot, 'figure_png',
+                        lambda fig, **k: figs.append(fig) or b'')
+    nan = float('nan')
+    rows = [dict(name=n, **{'lambda': lam}, epochs=1,
+                 metrics={'mAP': v, 'recall@5': .25})
+            for n, lam, v in (('baseline', None, nan), ('a', 0.0, .6),
+                              ('b', 1.0, .7))]
+    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
+    ax, ax2 = figs[0].axes[:2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ['mAP (task) (nan at the baseline)', 'recall@5']
+    assert [t.get_text() for t in ax2.get_legend().get_texts()] == \
+        ['baseline (before tuning); mAP (nan at the baseline)']
+    # a finite baseline says nothing
+    rows[0]['metrics']['mAP'] = .5
+    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
+    ax, ax2 = figs[1].axes[:2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ['mAP (task)', 'recall@5']
+    assert [t.get_text() for t in ax2.get_legend().get_texts()] == \
+        ['baseline (before tuning)']
+
+
 def test_sweep_plot_joins_the_lambdas_in_their_order():
     """--lambdas 1 0 0.5 drew each curve from 1 back to 0 and on to 0.5
     (the rows' order): the plot is the one of the rows in lambda order."""

@@ -104,16 +104,55 @@ def _fmt(v) -> str:
     return f'{v:.4f}' if isinstance(v, float) else str(v)
 
 
+def _lacks(row: dict, keys: Sequence[str]) -> str:
+    """What of ``keys`` a sweep row's metrics lack, as a refusal says it
+    (``the metric 'recall@5' and 1 more``); empty: none."""
+    missing = [k for k in dict.fromkeys(keys) if k not in row['metrics']]
+    more = f' and {len(missing) - 1} more' if len(missing) > 1 else ''
+    return f'the metric {missing[0]!r}{more}' if missing else ''
+
+
+def check_rows(rows: List[dict], keys: Sequence[str]) -> None:
+    """Refuse rows of which one lacks a metric of ``keys`` (a
+    ``sweep.json`` combined by hand from sweeps of other metrics, or of
+    older code): the table printed ``nan`` there, which says a run
+    diverged or a recall's ``k`` is beyond the gallery, and the plot
+    failed with a KeyError. Refused rather than marked: a metric a run
+    did not compute is not one of its results, and a resumed sweep
+    refuses such a row too (:func:`_recorded_run`).
+
+    Raises:
+        InputError: naming the first such row's lambda (or the baseline)
+            and the metric it lacks.
+    """
+    for r in rows:
+        missing = _lacks(r, keys)
+        if missing:
+            lam = r.get('lambda')
+            run = 'the baseline' if lam is None else \
+                f'lambda {lambda_name(lam)}'
+            raise InputError(
+                f'{run} (row {r.get("name")!r}) lacks {missing} (its '
+                f'metrics: {", ".join(r["metrics"]) or "none"}): rows of '
+                'sweeps of other metrics or code; give metrics every row '
+                'has, or rows of one sweep')
+
+
 def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
-    """Markdown table: one row per run (``name``, ``lambda``, metrics)."""
+    """Markdown table: one row per run (``name``, ``lambda``, metrics).
+
+    Raises:
+        InputError: a row without one of ``keys`` (:func:`check_rows`).
+    """
+    check_rows(rows, keys)
     head = ['run', 'lambda'] + list(keys)
     lines = ['| ' + ' | '.join(head) + ' |',
              '|' + '|'.join(['---'] * len(head)) + '|']
     for r in rows:
         lam = '-' if r['lambda'] is None else lambda_name(r['lambda'])
         lines.append('| ' + ' | '.join(
-            [r['name'], lam] + [_fmt(r['metrics'].get(k, float('nan')))
-                                for k in keys]) + ' |')
+            [r['name'], lam] + [_fmt(r['metrics'][k]) for k in keys])
+            + ' |')
     return '\n'.join(lines) + '\n'
 
 
@@ -159,7 +198,14 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     order whatever the order of ``rows``; PNG bytes. A metric that is
     ``nan`` in every run (a recall at a ``k`` beyond the validation set)
     draws nothing: its legend entry says so, and a trade-off panel left
-    empty by it says which metric is ``nan``."""
+    empty by it says which metric is ``nan``. A metric ``nan`` at the
+    baseline alone draws no dotted line (no baseline star, for the
+    trade-off's metrics): the legend entry says that too.
+
+    Raises:
+        InputError: a row without one of the metrics (:func:`check_rows`).
+    """
+    check_rows(rows, [*metrics, cls_metric, ret_metric])
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
@@ -170,15 +216,22 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     base = [r for r in rows if r['lambda'] is None]
     lams = [r['lambda'] for r in pts]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
-    def all_nan(key):
-        return all(r['metrics'][key] != r['metrics'][key] for r in rows)
+    def all_nan(key, some=rows):
+        return all(r['metrics'][key] != r['metrics'][key] for r in some)
+
+    def base_nan(key):  # draws no baseline line (or star) alone
+        return bool(base) and all_nan(key, base) and not all_nan(key)
+
+    def nan_note(key):  # what a nan leaves undrawn
+        return ' (nan in every run)' if all_nan(key) else \
+            ' (nan at the baseline)' if base_nan(key) else ''
 
     for i, key in enumerate(metrics):
         color = f'C{i}'
         ax.plot(lams, [r['metrics'][key] for r in pts], 'o-', color=color,
                 lw=2.4 if key == cls_metric else 1.4,
                 label=key + (' (task)' if key == cls_metric else '')
-                + (' (nan in every run)' if all_nan(key) else ''))
+                + nan_note(key))
         for r in base:
             ax.axhline(r['metrics'][key], color=color, ls=':', lw=1)
     ax.set_xlabel('lambda (weight of the contrastive loss)')
@@ -198,7 +251,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     for r in base:
         ax2.scatter([r['metrics'][ret_metric]], [r['metrics'][cls_metric]],
                     marker='*', s=140, color='crimson', zorder=3,
-                    label='baseline (before tuning)')
+                    label='baseline (before tuning)' + ''.join(
+                        f'; {k}{nan_note(k)}' for k in dict.fromkeys(
+                            (ret_metric, cls_metric)) if base_nan(k)))
     fig.colorbar(sc, ax=ax2, label='lambda')
     ax2.set_xlabel(f'retrieval: {ret_metric}')
     ax2.set_ylabel(f'task: {cls_metric}')
@@ -404,11 +459,10 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
                                 skip=('baseline', *uncompared))
     if diff:
         _refuse_other_settings(run, run_dir, diff)
-    missing = [k for k in metrics if k not in record['row']['metrics']]
+    missing = _lacks(record['row'], metrics)
     if missing:
-        more = f' and {len(missing) - 1} more' if len(missing) > 1 else ''
         _refuse_other_settings(run, run_dir, '', made=(
-            f'whose row lacks the metric {missing[0]!r}{more} that this '
+            f'whose row lacks {missing} that this '
             'sweep\'s runs compute (recorded by other code of the same '
             'record version, or edited)'))
     _read_row(record['row'])
