@@ -926,7 +926,10 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     panel were one curve, 'clp', whose point was (90 + 30 + 50) / 3 = 56.7,
     unmarked: neither the paper's near-domain result (the mean over the
     wo_<c> encoders, 40) nor the encoder's own. They are two curves now:
-    'clp_wo_*' at 40 (circles) and 'clp' at 90 (squares), one colour."""
+    'clp_wo_*' at 40 (circles) and 'clp' at 90 (squares), one colour.
+    The two differed only by a size-3 marker, hard to tell apart: the
+    all-classes curve's squares are open (white inside), the held-out
+    curve's circles filled with the colour."""
     from openselfsup.lowshot import report
     w = str(tmp_path / 'w')
     _write(w, 'clp', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT, novel=7)
@@ -947,6 +950,10 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     assert list(plain.get_ydata()) == pytest.approx([90.0])
     assert (wo.get_marker(), plain.get_marker()) == ('o', 's')
     assert wo.get_color() == plain.get_color()
+    assert wo.get_linestyle() == plain.get_linestyle()  # the mode's
+    from matplotlib.colors import to_rgba
+    assert to_rgba(plain.get_markerfacecolor()) == to_rgba('white')
+    assert to_rgba(wo.get_markerfacecolor()) == to_rgba(wo.get_color())
     assert list(near.texts) == []  # the same models at every shot count
 
 

@@ -574,14 +574,14 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     In each panel one curve per (:func:`curve_label`, mode): colour by
     family (CLP, FSP...), solid for linear and dashed for latent
     augmentation. The ``_wo_<c>`` models of a family are averaged into one
-    curve, ``clp_wo_*`` (circles; the near-domain curve is the mean over
-    held-out classes); a model of all classes, ``clp``, is a curve of its
-    own (squares), never averaged with them. Error bars, where a point
-    comes from one model, are its cell's ``± ci``: the mean of the
+    curve, ``clp_wo_*`` (filled circles; the near-domain curve is the mean
+    over held-out classes); a model of all classes, ``clp``, is a curve of
+    its own (open squares), never averaged with them. Error bars, where a
+    point comes from one model, are its cell's ``± ci``: the mean of the
     per-class 95% CIs (:data:`AVERAGE_CI`), said under the legend. A point
     averaged over other models than the curve's other points in its panel
     (a model without results at that shot count: the curve's step would be
-    a change of models, not of shots) is drawn open and labelled ``n of N``
+    a change of models, not of shots) is an open circle labelled ``n of N``
     (n of the N models the curve averages in the panel), with a note under
     the legend.
 
@@ -642,9 +642,15 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
                         and not math.isnan(pts[s][0][1]) else 0.0
                         for s in shots]
                 colour = colours(families.index(family[label]) % 10)
+                # one colour per family, the line style the mode's: the
+                # all-classes curve (open squares) and its held-out one
+                # (filled circles) differ by their markers' fill and size
+                # (size-3 squares and circles alike were hard to tell apart)
                 ax.errorbar(shots, means, yerr=errs, capsize=2,
                             marker='o' if held[label] else 's',
-                            markersize=3, color=colour,
+                            markersize=4 if held[label] else 5,
+                            markerfacecolor=colour if held[label] else 'white',
+                            color=colour,
                             linestyle='-' if mode == 'linear' else '--',
                             label=f'{label} {mode}')
                 models = {s: {p[2] for p in pts[s]} for s in shots}
@@ -679,9 +685,9 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     notes = ['error bars (a point of one model): the mean of the per-class '
              '95% CIs over tasks (the published average row)']
     if partial:
-        notes.append('open point "n of N": the mean of n of the N models its '
-                     'curve averages in the panel (the others have no result '
-                     'there; see the table)')
+        notes.append('open circle "n of N": the mean of n of the N models '
+                     'its curve averages in the panel (the others have no '
+                     'result there; see the table)')
     note = 0.08 + 0.17 * len(notes)  # inches under the legend
     fig.legend(handles, labels, loc='lower center', fontsize=8,
                ncol=min(4, len(labels)), frameon=False,
