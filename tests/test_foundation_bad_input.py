@@ -1221,6 +1221,57 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     check_launch(str(config), resume=str(ckpt), world=2)
 
 
+_CALLED = []
+
+
+def _record_call(*args):
+    _CALLED.append(args)
+
+
+def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
+    """checkpoint_meta reads a crafted pickle's meta without calling what
+    it names (REDUCE, INST, OBJ, NEWOBJ_EX, BUILD of a global, a persistent
+    id); the extension opcodes, whose object copyreg's cache gives without
+    find_class (a code loaded once in the process: the callable itself
+    was called), are not read."""
+    import copyreg
+    import pickle
+    import zipfile
+
+    from openselfsup.utils.checkpoint_files import checkpoint_meta, is_opaque
+    ckpt = tmp_path / 'c.pth'
+    here = __name__.encode()
+
+    def meta_of(payload):
+        with zipfile.ZipFile(ckpt, 'w') as zf:
+            zf.writestr('archive/data.pkl', payload)
+        return checkpoint_meta(str(ckpt))
+
+    glob = b'c' + here + b'\n_record_call\n'
+    for payload in (
+            b"(dS'meta'\n(dS'a'\n" + glob + b"(S'x'\ntRss.",  # REDUCE
+            b"(dS'meta'\n(dS'a'\n(S'x'\ni" + here
+            + b"\n_record_call\nss.",  # INST
+            b"(dS'meta'\n(dS'a'\n(" + glob + b"S'x'\noss.",  # OBJ
+            b"(dS'meta'\n(dS'a'\n" + glob + b")R(dS'x'\nI1\nsbss.",  # BUILD
+            b"(dS'meta'\n(dS'a'\nPid\nss.",  # a persistent id
+            b'\x80\x04}\x8c\x04meta}\x8c\x01a\x8c' + bytes([len(here)])
+            + here + b'\x8c\x0c_record_call\x93)}\x92ss.'):  # NEWOBJ_EX
+        meta = meta_of(payload)
+        assert set(meta) == {'a'} and (
+            meta['a'] is None or is_opaque(meta['a'])), meta
+    assert _CALLED == []
+    copyreg.add_extension(__name__, '_record_call', 0x7ff0)
+    try:
+        pickle.loads(pickle.dumps(_record_call, protocol=2))  # cached
+        assert meta_of(b"\x80\x02}X\x04\x00\x00\x00meta}X\x01\x00\x00\x00a"
+                       b"\x83\xf0\x7fX\x01\x00\x00\x00x\x85Rss.") is None
+    finally:
+        copyreg.remove_extension(__name__, '_record_call', 0x7ff0)
+        copyreg.clear_extension_cache()
+    assert _CALLED == []
+
+
 def test_a_resume_on_a_list_of_other_held_out_classes_is_refused(tmp_path):
     """The ``wo_7`` config resumed from a ``wo_3`` run's checkpoint (the
     same model: nothing objected) continued that run on the ``wo_7`` list,

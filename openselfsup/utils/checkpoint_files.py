@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import pickle
+import pickletools
 import re
 import zipfile
 from typing import Any, BinaryIO, Callable, List, Optional, Tuple
@@ -142,8 +143,14 @@ def checkpoint_meta(path: str) -> Optional[dict]:
                      if n.count('/') == 1 and n.endswith('/data.pkl')]
             if len(names) != 1:
                 return None
-            with zf.open(names[0]) as f:
-                obj = _OpaqueUnpickler(f).load()
+            data = zf.read(names[0])
+        # the extension opcodes (EXT1/2/4) push an object copyreg's cache
+        # holds without asking find_class: a pickle using them is not read
+        # (torch.save writes none)
+        if any(op.name.startswith('EXT') for op, _, _ in
+               pickletools.genops(data)):
+            return None
+        obj = _OpaqueUnpickler(io.BytesIO(data)).load()
     except Exception:  # any file: it is the run's to say what is wrong
         return None
     meta = obj.get('meta') if isinstance(obj, dict) else None
