@@ -11,7 +11,8 @@ near-domain tasks with novel class 78, 5 shots, 300 tasks, Ridge:
   latent      latent augmentation with num_aug_shots samples
   hybrid      image x latent: aug_times = num_aug_shots = t
 
-ending in one table (average and novel-class F1, mean ± 95% CI), written to
+ending in one table (average F1 ± the mean of the per-class 95% CIs, the
+published average row; novel-class F1 ± its 95% CI over tasks), written to
 <workdir>/sweeps/ablation_<model>.md (and the sweep index beside it). Missing
 task stores and dictionaries are made. The published values are the
 defaults except the image part, whose t^2 up to 256 copies need NCT_aug

@@ -127,11 +127,11 @@ def _settings_change(there: Dict, here: Dict) -> Optional[str]:
         else key_change(key, old, new)))
 
 
-#: the settings of a ``HierarchicalPatientDataset`` that say which patients
-#: it holds (:func:`trained_patients`), and the types each may have
 #: the settings of :data:`_PATIENT_SETTINGS` that are paths (a relative
 #: one: to the run's current directory, where its checkpoint records it)
 _PATIENT_PATHS = ('metadata', 'split', 'data_root')
+#: the settings of a ``HierarchicalPatientDataset`` that say which patients
+#: it holds (:func:`trained_patients`), and the types each may have
 _PATIENT_SETTINGS = {'layout': (str,), 'split_name': (str,),
                      'metadata': (str,), 'split': (str,),
                      'data_root': (str,), 'class_balance': (bool,),
