@@ -1214,12 +1214,12 @@ def test_an_interrupted_run_is_read_by_the_loop_mmengine_built():
     build_train_loop choice (the reference)."""
     from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
+    from openselfsup.registry import LOOPS
     from openselfsup.utils.checkpoint import unfinished_run
 
     def mmengine_unit(loop):  # Runner.build_train_loop's choice
         if 'type' in loop:
-            cls = {'EpochBasedTrainLoop': EpochBasedTrainLoop,
-                   'IterBasedTrainLoop': IterBasedTrainLoop}[loop['type']]
+            cls = LOOPS.get(loop['type'])
         else:
             cls = EpochBasedTrainLoop if loop.get('by_epoch') else \
                 IterBasedTrainLoop
@@ -1234,7 +1234,12 @@ def test_an_interrupted_run_is_read_by_the_loop_mmengine_built():
             (dict(by_epoch=1, max_epochs=3), {'epoch': 1, 'iter': 50}),
             (dict(by_epoch=True, max_epochs=3), {'epoch': 1, 'iter': 50}),
             (dict(type='EpochBasedTrainLoop', max_epochs=3),
-             {'epoch': 1, 'iter': 50})):
+             {'epoch': 1, 'iter': 50}),
+            # a registry scope, which the runner's build takes
+            (dict(type='mmengine.EpochBasedTrainLoop', max_epochs=3),
+             {'epoch': 1, 'iter': 50}),
+            (dict(type='mmengine.IterBasedTrainLoop', max_iters=100),
+             {'epoch': 0, 'iter': 50})):
         unit = mmengine_unit(loop)
         key, at = ('max_iters', 50) if unit == 'iteration' else \
             ('max_epochs', 1)

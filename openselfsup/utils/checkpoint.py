@@ -436,15 +436,16 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     one ``by_epoch`` chooses, read as the key check reads it,
     :func:`~openselfsup.config._untyped`: ``dict(max_iters=100)`` is an
     iteration loop); None for a checkpoint at its run's end, or one whose
-    loop cannot be read (no config, a loop of its own). An epoch-based run that saves by iteration
-    (``default_hooks.checkpoint.by_epoch=False``) records the epochs it
+    loop cannot be read (no config, a loop of its own). An epoch-based run
+    that saves by iteration (``default_hooks.checkpoint.by_epoch=False``)
+    records the epochs it
     completed, its last checkpoint in epoch ``max_epochs - 1``: it is
     judged by the epoch it was saved in."""
     meta = obj.get('meta') if isinstance(obj, dict) else None
     text = checkpoint_config(obj)
     if not isinstance(meta, dict) or text is None:
         return None
-    from ..config import _untyped, config_text_section
+    from ..config import _untyped, config_text_section, type_name
     loop = config_text_section(text, 'train_cfg')
     if not isinstance(loop, dict):
         return None
@@ -452,7 +453,9 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     # (a type and by_epoch both: MMEngine refuses them)
     if 'type' in loop and 'by_epoch' in loop:
         return None
-    kind = loop['type'] if 'type' in loop else _untyped('train_cfg', loop)
+    # a scoped name (mmengine.EpochBasedTrainLoop) builds the same loop
+    kind = type_name(loop['type']) if 'type' in loop else \
+        _untyped('train_cfg', loop)
     if kind == 'EpochBasedTrainLoop':
         unit, key, meta_key = 'epoch', 'max_epochs', 'epoch'
     elif kind == 'IterBasedTrainLoop':
