@@ -1250,6 +1250,17 @@ def numpy_seed(value: Any) -> bool:
     return is_int(value) and 0 <= value <= NUMPY_SEED_MAX
 
 
+def _seed_shown(seed: Any) -> str:
+    """A checkpoint's seed in a refusal, at most some 40 characters: a
+    crafted meta's integer past Python's 4300 digits (whose ``repr``
+    raises ValueError) or a long string was a traceback or a screen."""
+    try:
+        text = repr(seed)
+    except ValueError:  # int -> str past sys.get_int_max_str_digits()
+        return f'an integer of {seed.bit_length()} bits'
+    return text if len(text) <= 40 else f'{text[:36]}...'
+
+
 def check_seed_reach(cfg: Config, world: int,
                      resumed: Optional[Tuple[str, Any]] = None) -> None:
     """Refuse a ``randomness.seed`` that numpy takes but the seeds MMEngine
@@ -1293,7 +1304,8 @@ def check_seed_reach(cfg: Config, world: int,
             return  # MMEngine keeps the config's seed
         new_run = ('start a new run from its weights, without --resume: '
                    f'--cfg-options load_from={path} --work-dir NEW_DIR')
-        head = (f'--resume from {path}: its meta holds the seed {seed!r}, '
+        head = (f'--resume from {path}: its meta holds the seed '
+                f'{_seed_shown(seed)}, '
                 'which MMEngine\'s resume seeds numpy with, in place of '
                 f'randomness.seed = {seed_of_config!r} in {cfg.filename}')
         if not numpy_seed(seed):

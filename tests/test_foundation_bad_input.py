@@ -1126,6 +1126,27 @@ def test_a_resumed_checkpoints_seed_is_checked_before_the_run(tmp_path):
         resume_notes(str(ckpt), cfg, 2)
 
 
+def test_a_crafted_resumed_seed_is_one_short_line(tmp_path):
+    """A meta's seed numpy does not take is named in the refusal: an
+    integer past Python's 4300-digit str limit raised ValueError (a
+    traceback) while the refusal was worded, a long string filled a
+    screen; both are one short line."""
+    from openselfsup.config import check_resume_meta, load_config
+    from openselfsup.utils import InputError
+    config = tmp_path / 'cfg.py'
+    config.write_text('randomness = dict(seed=0)\n')
+    cfg = load_config(str(config))
+    for seed, shown in ((10 ** 5000, 'an integer of 16610 bits'),
+                        ('7' * 5000, repr('7' * 5000)[:36] + '...')):
+        with pytest.raises(InputError) as info:
+            check_resume_meta('c.pth', cfg, 1,
+                              {'epoch': 1, 'iter': 1, 'seed': seed})
+        said = str(info.value)
+        assert '\n' not in said and len(said) < 400, said
+        assert f'its meta holds the seed {shown}, which' in said and \
+            'numpy takes an integer from 0 to' in said, said
+
+
 def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
                                                        synthetic_root):
     """The launchers' --check-config did not check the seed a resumed
