@@ -190,8 +190,10 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
 
     def not_looked_for(why: str) -> None:
         from mmengine.logging import print_log
-        print_log(f'{checkpoint}: {why}; query patients trained on are not '
-                  'looked for', logger='current', level=logging.WARNING)
+
+        from ..evaluation.knn import NOT_LOOKED_FOR
+        print_log(f'{checkpoint}: {why}; {NOT_LOOKED_FOR}',
+                  logger='current', level=logging.WARNING)
 
     # read as data, never executed: the text comes with the checkpoint
     # (a downloaded one may hold any code; Config.fromstring would run it)

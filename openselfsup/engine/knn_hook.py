@@ -9,9 +9,9 @@ from typing import List, Optional
 
 from mmengine.hooks import Hook
 
-from ..evaluation.knn import (LEVEL_KEYS, check_knn_settings,
-                              evaluate_knn_data, format_table, knn_title,
-                              prepare_knn_data)
+from ..evaluation.knn import (LEVEL_KEYS, NOT_LOOKED_FOR,
+                              check_knn_settings, evaluate_knn_data,
+                              format_table, knn_title, prepare_knn_data)
 from ..registry import HOOKS
 
 
@@ -39,8 +39,8 @@ def trained_patient_names(dataset) -> Optional[List[str]]:
         names = getattr(part, 'patient_names', None)
         if not callable(names):
             print_log(f'the training dataset {type(part).__name__} names no '
-                      'patients; query patients trained on are not looked '
-                      'for', logger='current', level=logging.WARNING)
+                      f'patients; {NOT_LOOKED_FOR}', logger='current',
+                      level=logging.WARNING)
             return None
         patients.update(dict.fromkeys(names()))
     return list(patients)

@@ -32,6 +32,11 @@ import torch.nn.functional as F
 
 from ..utils import InputError
 
+#: how a warning ends where the patients a model trained on cannot be read
+#: (the training hook's dataset, knn_eval's checkpoint): the leak check of
+#: the queries is then not made
+NOT_LOOKED_FOR = 'query patients trained on are not looked for'
+
 LEVEL_KEYS = (('patch', None), ('slide', 'slide_id'),
               ('patient', 'patient_id'))
 AGGREGATIONS = ('l1_softmax', 'sum')
