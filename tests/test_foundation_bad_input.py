@@ -1249,6 +1249,23 @@ def _record_call(*args):
     _CALLED.append(args)
 
 
+def test_checkpoint_meta_leaves_a_pickle_too_big_for_a_structure(
+        tmp_path, monkeypatch):
+    """A pickle member bigger than META_PICKLE_MAX (a crafted zip that
+    inflates to gigabytes) is not read: None, the run's to judge."""
+    import pickle
+    import zipfile
+
+    from openselfsup.utils import checkpoint_files
+    ckpt = tmp_path / 'c.pth'
+    data = pickle.dumps({'meta': {'seed': 3, 'pad': 'x' * 1000}})
+    with zipfile.ZipFile(ckpt, 'w', zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr('archive/data.pkl', data)
+    assert checkpoint_files.checkpoint_meta(str(ckpt))['seed'] == 3
+    monkeypatch.setattr(checkpoint_files, 'META_PICKLE_MAX', len(data) - 1)
+    assert checkpoint_files.checkpoint_meta(str(ckpt)) is None
+
+
 def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
     """checkpoint_meta reads a crafted pickle's meta without calling what
     it names (REDUCE, INST, OBJ, NEWOBJ_EX, BUILD of a global, a persistent

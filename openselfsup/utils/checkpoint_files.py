@@ -122,6 +122,12 @@ class _OpaqueUnpickler(pickle.Unpickler):
         return None
 
 
+#: the largest pickle member :func:`checkpoint_meta` reads (bytes): the
+#: structure of a checkpoint (its tensors are other members) is some kB to
+#: a few MB (MMEngine's logged history); more is left to the run
+META_PICKLE_MAX = 64 << 20
+
+
 def checkpoint_meta(path: str) -> Optional[dict]:
     """The ``meta`` of the ``torch.save`` checkpoint ``path``, without
     torch: from the zip's pickle member (``<archive>/data.pkl``: the
@@ -141,7 +147,10 @@ def checkpoint_meta(path: str) -> Optional[dict]:
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist()
                      if n.count('/') == 1 and n.endswith('/data.pkl')]
-            if len(names) != 1:
+            # a member bigger than a pickle of structure (a crafted zip
+            # inflating to gigabytes) is not read
+            if len(names) != 1 or \
+                    zf.getinfo(names[0]).file_size > META_PICKLE_MAX:
                 return None
             data = zf.read(names[0])
         # the extension opcodes (EXT1/2/4) push an object copyreg's cache
