@@ -530,6 +530,14 @@ def test_trained_patients_are_read_from_the_runs_directory(
                                 'ckpt.pth') == split['val'], meta
     monkeypatch.chdir(run)
     assert run_meta({}, 1)['cwd'] == str(run)  # what a run records
+    # a run whose directory is removed while it goes on saves without it
+    # (os.getcwd raised FileNotFoundError in the checkpoint's save)
+
+    def gone():
+        raise FileNotFoundError(2, 'No such file or directory')
+    monkeypatch.setattr(os, 'getcwd', gone)
+    assert run_meta({'train_dataloader': {'batch_size': 4}}, 2) == \
+        {'world_size': 2, 'total_batch_size': 8}
 
 
 def test_knn_hook_reads_trained_patients_through_dataset_wrappers(

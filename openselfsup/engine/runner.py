@@ -242,7 +242,11 @@ def run_meta(cfg, world: int) -> dict:
     directory (``cwd``: the config's relative paths, a split file say,
     were read from there; :func:`~openselfsup.apis.knn.trained_patients`
     reads them from there too)."""
-    meta = {'world_size': int(world), 'cwd': os.getcwd()}
+    meta = {'world_size': int(world)}
+    try:
+        meta['cwd'] = os.getcwd()
+    except OSError:  # the directory removed while the run went on
+        pass
     batch = (cfg.get('train_dataloader') or {}).get('batch_size')
     if isinstance(batch, int) and not isinstance(batch, bool):
         meta['total_batch_size'] = batch * int(world)
