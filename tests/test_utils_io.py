@@ -920,3 +920,22 @@ def test_files_sample_sha1_reads_a_spread_sample_not_the_names(tmp_path):
     os.remove(copies[6])
     assert files_sample_sha1(copies, count=3) is None
     assert files_sample_sha1([], count=3) is None
+
+
+def test_a_plot_holds_a_legend_wider_than_its_figure():
+    """figure_png saves what is drawn: a legend wider than the figure (a
+    one-domain low-shot summary's four columns in its 4 inches) was cut at
+    the figure's edges."""
+    import io
+
+    from PIL import Image
+
+    from openselfsup.utils.plot import figure_png, pyplot
+    fig, ax = pyplot().subplots(figsize=(2, 1))
+    for k in range(4):
+        ax.plot([0, 1], [k, k], label=f'a rather long curve label {k}')
+    legend = fig.legend(ncol=4, loc='lower center')
+    fig.canvas.draw()
+    need = legend.get_window_extent().width / fig.dpi * 100  # px at 100 dpi
+    width = Image.open(io.BytesIO(figure_png(fig, dpi=100))).size[0]
+    assert width >= need > 2 * 100

@@ -15,7 +15,9 @@ def figure_png(fig, dpi: int = 110, title: str = '') -> bytes:
     is also the PNG's ``Title`` text (what image viewers and file indexes
     show without drawing the image)."""
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format='png',
+    # the drawn extent, not the figure's size: a legend wider than the
+    # figure (a one-domain summary's four columns in its 4 inches) was cut
+    fig.savefig(buf, dpi=dpi, format='png', bbox_inches='tight',
                 metadata={'Title': title} if title else None)
     pyplot().close(fig)
     return buf.getvalue()
