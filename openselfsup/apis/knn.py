@@ -176,8 +176,10 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     (from another directory, another split file at the same relative path
     gave other patients without a word); else, as before it was
     recorded, from the current directory.
-    Where they cannot be read (no training dataset in the text, a part of
-    another type or a setting that is code, a split that cannot be read
+    A run on datasets of other types only (an ``ImageList`` of NCT
+    patches) trained on no patients: None, without a word. Where they
+    cannot be read (no training dataset in the text, a part of another
+    type beside patient datasets or a setting that is code, a split that cannot be read
     now: a path relative to another directory, a file since removed) one
     warning line says so, naming the part, and the check is not made
     (None): patients of some parts only would read as a complete count.
@@ -209,10 +211,13 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     run_dir = run_dir if isinstance(run_dir, str) and os.path.isabs(
         run_dir) and os.path.isdir(run_dir) else None
     patients = {}
-    for key, part in dataset_parts(ds):
-        # the type's name, with or without a registry scope
-        kind = type_name(part.get('type')) if isinstance(part, dict) \
-            else None
+    parts = dataset_parts(ds)
+    # the type's name, with or without a registry scope
+    kinds = [type_name(part.get('type')) if isinstance(part, dict) else None
+             for _, part in parts]
+    if None not in kinds and 'HierarchicalPatientDataset' not in kinds:
+        return None  # a run on other data (an ImageList): no patients
+    for (key, part), kind in zip(parts, kinds):
         if kind != 'HierarchicalPatientDataset':
             what = f'of type {kind}' if kind else 'no dataset read as data'
             return not_looked_for(
