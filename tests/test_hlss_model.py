@@ -308,6 +308,46 @@ def test_a_weighted_level_without_its_head_is_one_line():
     assert set(losses) == {'loss_slide', 'loss_patch'}
 
 
+@pytest.mark.parametrize('where', ['heads', 'weights'])
+def test_an_unknown_level_is_one_line_naming_it(tmp_path, where):
+    """A head or a loss weight of a level there is not (``heads.organ``,
+    ``loss.weights.organ``) was a ValueError quoted inside 'the model or data
+    could not be built from the config (ValueError: HiDiscLoss: unknown
+    levels ['organ']; use (...))': the weights not named. Now the train
+    command's one line names the key and the levels there are, and nothing
+    is written."""
+    from openselfsup.apis import train
+    mlp = dict(type='MLPHead', in_channels=64, out_channels=16)
+    change = (dict(heads=dict(patient=mlp, slide=mlp, patch=mlp, organ=mlp))
+              if where == 'heads' else
+              dict(loss=dict(weights=dict(organ=1.0))))
+    cfg = tmp_path / 'bad.py'
+    cfg.write_text(f'_base_ = [{HIDISC_DEMO!r}]\n'
+                   + ('model = dict(heads=dict(_delete_=True, '
+                      f'**{change["heads"]!r}))\n' if where == 'heads' else
+                      f'model = {change!r}\n'))
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    root = str(tmp_path / 'hier')  # the data is checked before the model
+    make_synthetic_hierarchical(root, HierarchicalSpec(
+        size=16, classes=('TUM', 'ADI'), train_patients=2, val_patients=1,
+        slides=(1, 1), patches=(1, 1), seed=0))
+    opts = {f'train_dataloader.dataset.{k}': v for k, v in dict(
+        data_root=root, metadata=f'{root}/metadata.json',
+        split=f'{root}/split.json').items()}
+    opts['custom_hooks'] = []
+    work = tmp_path / 'w'
+    with pytest.raises(InputError) as err:
+        train(str(cfg), work_dir=str(work), cfg_options=opts)
+    levels = ('patient', 'slide', 'patch')
+    key = 'heads' if where == 'heads' else 'loss.weights'
+    what = 'HLSS heads' if where == 'heads' else 'HiDiscLoss weights'
+    assert str(err.value) == (
+        f'{what}: unknown level(s) {key}.organ; the levels are '
+        + ' / '.join(f'{key}.{lv}' for lv in levels))
+    assert not work.exists()
+
+
 @pytest.mark.parametrize('kind', ['TextInitHead', 'openselfsup.TextInitHead'])
 def test_a_shared_text_head_gets_the_models_text_encoder(clip_file, kind):
     """One TextInitHead for all levels (``heads=dict(type='TextInitHead',

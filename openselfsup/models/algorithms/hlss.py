@@ -26,7 +26,7 @@ from mmpretrain.models.selfsup.base import BaseSelfSupervisor
 from ...config import type_name
 from ...registry import MODELS
 from ...utils import InputError
-from ..losses.hidisc import LEVELS
+from ..losses.hidisc import LEVELS, unknown_levels
 
 
 @MODELS.register_module()
@@ -68,8 +68,8 @@ class HLSS(BaseSelfSupervisor):
         else:
             unknown = set(heads) - set(LEVELS)
             if unknown:
-                raise ValueError(f'HLSS heads: unknown levels '
-                                 f'{sorted(unknown)}; use {LEVELS}')
+                raise InputError(unknown_levels('HLSS heads', 'heads',
+                                                unknown))
             weights = getattr(hier_loss, 'weights', None)
             if isinstance(weights, dict):
                 # the loss reads the embedding of every weighted level: a

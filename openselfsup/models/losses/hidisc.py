@@ -28,6 +28,15 @@ from .supcon import SupConLoss
 LEVELS = ('patient', 'slide', 'patch')
 
 
+def unknown_levels(what: str, key: str, unknown) -> str:
+    """The one line refusing config keys ``unknown`` under ``key`` that
+    are no level (``heads.organ``, ``loss.weights.organ``), naming them and
+    the levels there are."""
+    names = ' / '.join(f'{key}.{k}' for k in sorted(map(str, unknown)))
+    return (f'{what}: unknown level(s) {names}; the levels are '
+            + ' / '.join(f'{key}.{lv}' for lv in LEVELS))
+
+
 def hierarchy_ids(shape: Sequence[int], device=None) -> Dict[str, torch.Tensor]:
     """Patient, slide and patch ids of every view of a ``(B, S, P, V)`` batch.
 
@@ -71,8 +80,8 @@ class HiDiscLoss(nn.Module):
                    if weights is None else dict(weights))
         unknown = set(weights) - set(LEVELS)
         if unknown:
-            raise ValueError(f'HiDiscLoss: unknown levels {sorted(unknown)}; '
-                             f'use {LEVELS}')
+            raise InputError(unknown_levels('HiDiscLoss weights',
+                                            'loss.weights', unknown))
         self.weights = weights
         self.supcon = SupConLoss(temperature, gather=gather)
 
