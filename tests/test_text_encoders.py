@@ -104,3 +104,62 @@ def test_sentence_transformer_max_length_reads_longer_texts(monkeypatch):
             build_text_encoder(dict(type='SentenceTransformerText',
                                     max_length=bad))
         assert '\n' not in str(info.value)
+
+
+#: the words of the tiny BERT's vocabulary (one token each)
+TINY_WORDS = ('a', 'photo', 'of', 'dense', 'cells', 'and', 'more')
+
+
+@pytest.fixture(scope='module')
+def tiny_bert(tmp_path_factory):
+    """A local Hugging Face folder of a random 1-layer BERT of width 8 with
+    a word-level vocabulary (made here: nothing is downloaded), readable
+    by HFMeanPoolText and, as a plain transformer with mean pooling, by
+    SentenceTransformerText."""
+    transformers = pytest.importorskip('transformers')
+    path = tmp_path_factory.mktemp('tiny_bert')
+    vocab = path / 'vocab.txt'
+    vocab.write_text('\n'.join(('[PAD]', '[UNK]', '[CLS]', '[SEP]',
+                                '[MASK]') + TINY_WORDS) + '\n')
+    transformers.BertTokenizer(str(vocab)).save_pretrained(str(path))
+    torch.manual_seed(0)
+    transformers.BertModel(transformers.BertConfig(
+        vocab_size=5 + len(TINY_WORDS), hidden_size=8, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=16,
+        max_position_embeddings=64)).save_pretrained(str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize('kind', ['HFMeanPoolText',
+                                  'SentenceTransformerText'])
+def test_texts_longer_than_max_length_are_said(tiny_bert, kind,
+                                               monkeypatch):
+    """HFMeanPoolText (``max_length``) and SentenceTransformerText (the
+    model's ``max_seq_length``) cut a longer text to its first tokens and
+    embedded its beginning without a word. Now the one warning line
+    OpenCLIPText gives for its context counts them; the embedding stays
+    the cut text's."""
+    if kind == 'SentenceTransformerText':
+        pytest.importorskip('sentence_transformers')
+    from openselfsup.models import text_encoders
+    lines = []
+    monkeypatch.setattr(text_encoders, 'print_log',
+                        lambda msg, **kw: lines.append(msg), raising=False)
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    enc = build_text_encoder(dict(type=kind, path=tiny_bert, max_length=8))
+    lines.clear()
+    short = 'a photo of dense cells'  # 5 words + [CLS] + [SEP]: 7 tokens
+    fits = ' '.join(['cells'] * 6)  # 8 tokens: read whole
+    long = ' '.join(['cells'] * 10 + ['and', 'more'])  # 14 tokens
+    emb = enc.encode([short, long, short])
+    assert len(lines) == 1 and '\n' not in lines[0], lines
+    assert lines[0].startswith(
+        f'{kind} {tiny_bert}: 1 of 3 texts are longer than its max_length '
+        f"of 8 tokens and are embedded cut to it (the first: 14 tokens, "
+        f"{long[:60]!r}); shorten them, or raise max_length"), lines[0]
+    # embedded as the tokenizer cut it: the first 6 words, then [SEP]
+    torch.testing.assert_close(emb[1], enc.encode([fits])[0], atol=1e-5,
+                               rtol=0)
+    lines.clear()
+    enc.encode([short, fits])  # fits exactly: no line
+    assert lines == []

@@ -270,15 +270,10 @@ class OpenCLIPText(_FrozenTextEncoder):
         return [(i, n) for i, n in counts if n > limit]
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
-        cut = self.tokens_over(texts)
-        if cut:
-            i, n = cut[0]
-            print_log(f'OpenCLIPText {self.model_name}: {len(cut)} of '
-                      f'{len(texts)} texts are longer than the text tower\'s '
-                      f'context of {self.clip.context_length} tokens and are '
-                      f'embedded cut to it (the first: {n} tokens, '
-                      f'{texts[i][:60]!r}); shorten them',
-                      logger='current', level=logging.WARNING)
+        self._say_cut(texts, self.tokens_over(texts),
+                      f'OpenCLIPText {self.model_name}',
+                      'the text tower\'s context of '
+                      f'{self.clip.context_length}', 'shorten them')
         starts = range(0, len(texts), self.batch_size)
         out = []
         for i in tqdm(starts, desc='CLIP text', unit='batch', leave=False,

@@ -31,12 +31,14 @@ Build one from a config dict with :func:`build_text_encoder`::
 """
 import contextlib
 import hashlib
+import logging
 import os
 import re
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from torch import nn
 
 from ..registry import MODELS
@@ -109,6 +111,28 @@ class _FrozenTextEncoder(nn.Module):
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
         raise NotImplementedError
+
+    @staticmethod
+    def _say_cut(texts: Sequence[str], cut: List[Tuple[int, int]],
+                 name: str, limit: str, fix: str) -> None:
+        """One warning line when texts are longer than the encoder reads:
+        its tokenizer cuts them and their beginning alone is embedded,
+        without a word from the library. The line every encoder gives.
+
+        Args:
+            texts: the texts embedded.
+            cut: ``(index, tokens)`` of each text over the limit.
+            name: the encoder, e.g. ``'HFMeanPoolText <path>'``.
+            limit: the limit in words, e.g. ``'its max_length of 128'``.
+            fix: what to do, e.g. ``'shorten them'``.
+        """
+        if not cut:
+            return
+        i, n = cut[0]
+        print_log(f'{name}: {len(cut)} of {len(texts)} texts are longer than '
+                  f'{limit} tokens and are embedded cut to it (the first: '
+                  f'{n} tokens, {texts[i][:60]!r}); {fix}',
+                  logger='current', level=logging.WARNING)
 
     @torch.no_grad()
     def encode(self, texts: Sequence[str]) -> torch.Tensor:
@@ -184,6 +208,15 @@ class HashedBagOfWords(_FrozenTextEncoder):
         return F.normalize(out, dim=1).to(self._anchor.device)
 
 
+def _hf_tokens_over(tokenizer, texts: Sequence[str],
+                    limit: int) -> List[Tuple[int, int]]:
+    """``(index, tokens)`` of each text that a Hugging Face tokenizer
+    cuts at ``max_length=limit``: more tokens than that, special tokens
+    included (as ``truncation=True`` counts them)."""
+    ids = tokenizer(list(texts), truncation=False, verbose=False)['input_ids']
+    return [(i, len(t)) for i, t in enumerate(ids) if len(t) > limit]
+
+
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of token vectors ``[B, L, D]`` over positions where ``mask`` is 1."""
     m = mask.unsqueeze(-1).to(hidden.dtype)
@@ -231,6 +264,11 @@ class HFMeanPoolText(_FrozenTextEncoder):
         self._freeze()
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
+        self._say_cut(texts, _hf_tokens_over(self.tokenizer, texts,
+                                             self.max_length),
+                      f'HFMeanPoolText {self.path}',
+                      f'its max_length of {self.max_length}',
+                      'shorten them, or raise max_length')
         outs = []
         for i in range(0, len(texts), self.batch_size):
             tok = self.tokenizer(texts[i:i + self.batch_size], padding=True,
@@ -313,6 +351,12 @@ class SentenceTransformerText(_FrozenTextEncoder):
         self._freeze()
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
+        limit = int(self.model.max_seq_length)
+        self._say_cut(texts, _hf_tokens_over(self.model.tokenizer, texts,
+                                             limit),
+                      f'SentenceTransformerText {self.path}',
+                      f'its max_length of {limit}',
+                      'shorten them, or raise max_length')
         emb = self.model.encode(texts, batch_size=self.batch_size,
                                 convert_to_tensor=True,
                                 show_progress_bar=False,
