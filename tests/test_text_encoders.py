@@ -87,14 +87,22 @@ def test_sentence_transformer_max_length_reads_longer_texts(monkeypatch):
     head = 'tumour cells in glands ' * 75        # 300 words
     texts = [head + 'conclusion: benign tissue.',
              head + 'conclusion: ISUP grade 5 carcinoma.']
+    from openselfsup.models import text_encoders
+    lines = []
+    monkeypatch.setattr(text_encoders, 'print_log',
+                        lambda msg, **kw: lines.append(msg), raising=False)
     short = build_text_encoder(dict(type='SentenceTransformerText'))
     assert short.max_length == 256
     a = short.encode(texts)
     torch.testing.assert_close(a[0], a[1])
+    # said: both cut at 256 tokens
+    assert len(lines) == 1 and ': 2 of 2 texts are longer than its ' \
+        'max_length of 256 tokens' in lines[0], lines
     long = build_text_encoder(dict(type='SentenceTransformerText',
                                    max_length=512))
     assert long.max_length == 512
     b = long.encode(texts)
+    assert len(lines) == 1  # read whole: nothing said
     assert float(b[0] @ b[1]) < 0.999
     # the reports' tokens lie between the two lengths
     tok = long.model.tokenizer(texts[1])

@@ -352,8 +352,10 @@ class SentenceTransformerText(_FrozenTextEncoder):
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
         limit = int(self.model.max_seq_length)
-        self._say_cut(texts, _hf_tokens_over(self.model.tokenizer, texts,
-                                             limit),
+        # a first module without a Hugging Face tokenizer: not counted
+        tokenizer = getattr(self.model, 'tokenizer', None)
+        self._say_cut(texts, [] if tokenizer is None else
+                      _hf_tokens_over(tokenizer, texts, limit),
                       f'SentenceTransformerText {self.path}',
                       f'its max_length of {limit}',
                       'shorten them, or raise max_length')
