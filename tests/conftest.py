@@ -32,3 +32,28 @@ def synthetic_root(tmp_path_factory):
         size=32, nct_train=12, nct_test=6, lc=8, paip_train_slides=2,
         paip_test_slides=1, paip_per_class=4, seed=0))
     return str(root)
+
+
+#: the words of the tiny BERT's vocabulary (one token each)
+TINY_WORDS = ('a', 'photo', 'of', 'dense', 'cells', 'and', 'more')
+
+
+@pytest.fixture(scope='session')
+def tiny_bert(tmp_path_factory):
+    """A local Hugging Face folder of a random 1-layer BERT of width 8 with
+    a word-level vocabulary (made here: nothing is downloaded), readable
+    by HFMeanPoolText and, as a plain transformer with mean pooling, by
+    SentenceTransformerText."""
+    transformers = pytest.importorskip('transformers')
+    path = tmp_path_factory.mktemp('tiny_bert')
+    vocab = path / 'vocab.txt'
+    vocab.write_text('\n'.join(('[PAD]', '[UNK]', '[CLS]', '[SEP]',
+                                '[MASK]') + TINY_WORDS) + '\n')
+    transformers.BertTokenizer(str(vocab)).save_pretrained(str(path))
+    with torch.random.fork_rng():  # the other tests' draws untouched
+        torch.manual_seed(0)
+        transformers.BertModel(transformers.BertConfig(
+            vocab_size=5 + len(TINY_WORDS), hidden_size=8,
+            num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+            max_position_embeddings=64)).save_pretrained(str(path))
+    return str(path)

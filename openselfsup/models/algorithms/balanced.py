@@ -83,6 +83,9 @@ class BalancedCrossModal(BaseModel):
         # Held outside the module tree: never in the optimiser, never in a
         # checkpoint (it is rebuilt from the config), never trained.
         self.__dict__['text_encoder'] = build_text_encoder(text_encoder)
+        # it embeds the captions batch by batch: texts longer than it reads
+        # are said once for the run, not once a batch
+        self.text_encoder.say_cut_once = True
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck) if neck is not None else None
         self.head = MODELS.build(head)
