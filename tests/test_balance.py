@@ -1908,9 +1908,16 @@ def test_sweep_json_is_standard_and_its_table_reads_back(
     assert 'NaN' in old.read_text()
     assert bs.sweep_table(bs.load_sweep(str(old))['rows'], names) == table
     other = tmp_path / 'other.json'  # JSON, but not a sweep's
-    other.write_text('{"rows": [1, 2]}')
-    with pytest.raises(InputError, match='other.json: not a lambda sweep'):
-        bs.load_sweep(str(other))
+    # rows combined by hand without a name or a lambda: the table and the
+    # plot stopped with a KeyError
+    for text in ('{"rows": [1, 2]}', json.dumps(dict(rows=[dict(
+            name='x', metrics=base)])), json.dumps(dict(rows=[dict(
+                metrics=base, **{'lambda': 0.5})])), json.dumps(dict(rows=[
+                    dict(name='x', metrics=base, **{'lambda': '0.5'})]))):
+        other.write_text(text)
+        with pytest.raises(InputError, match='other.json: not a lambda '
+                           'sweep.s JSON .no rows with a name, a lambda'):
+            bs.load_sweep(str(other))
 
 
 def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(

@@ -172,14 +172,19 @@ def load_sweep(path: str) -> Dict:
     rows = data.get('rows') if isinstance(data, dict) else None
     if not isinstance(rows, list) or not all(map(_is_row, rows)):
         raise InputError(f'{path}: not a lambda sweep\'s JSON (no rows '
-                         'with metrics)')
+                         'with a name, a lambda and metrics)')
     for r in rows:
         _read_row(r)
     return data
 
 
 def _is_row(row) -> bool:
-    return isinstance(row, dict) and isinstance(row.get('metrics'), dict)
+    """A sweep's row: its name, its lambda (a number; None for the
+    baseline) and its metrics."""
+    lam = row.get('lambda', ()) if isinstance(row, dict) else ()
+    return isinstance(row, dict) and isinstance(row.get('metrics'), dict) \
+        and isinstance(row.get('name'), str) and (lam is None or (
+            isinstance(lam, (int, float)) and not isinstance(lam, bool)))
 
 
 def _read_row(row: dict) -> dict:
