@@ -963,6 +963,17 @@ def test_entries_split_reads_the_real_layouts(synthetic_root):
          ('test', 'the images of the published NCT test list')),
         # the 7K folder and the published train images disagree: nothing
         ([f'CRC-VAL-HE-7K/{p}' for p in nct['train']], 'data', None),
+        # paths leading out of the data folder (``..``, absolute) are
+        # judged by the folders they name, not the data folder's (the 7K
+        # folder's release was given to images elsewhere)
+        (['../../mnt/nct/ADI/ADI-AAAFLCLY.tif'],
+         'data/NCT/data/CRC-VAL-HE-7K', None),
+        (['/mnt/nct/ADI/ADI-AAAFLCLY.tif'], 'data/NCT/data/CRC-VAL-HE-7K',
+         None),
+        (['../CRC-VAL-HE-7K/ADI/ADI-TCGA-AAICEQFN.tif'], 'data/NCT/data/x',
+         ('test', 'every image under CRC-VAL-HE-7K/')),
+        (['/mnt/CRC-VAL-HE-7K/ADI/ADI-TCGA-AAICEQFN.tif'], 'data/NCT/data',
+         ('test', 'every image under CRC-VAL-HE-7K/')),
         # with folders=False (the list's name says a split) below
     ]
     for paths_, prefix, expected in cases:

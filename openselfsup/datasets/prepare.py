@@ -144,7 +144,15 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
     official = {OFFICIAL[1]: 'test'} if folders else {}
     above = nct_release(os.path.normpath(prefix).split(os.sep)) \
         if prefix else None
-    releases = {nct_release(parts[:-1]) or above for parts in split_paths}
+
+    def release(parts):
+        # a path leading out of prefix (``..``) or an absolute one: the
+        # folders it names, not prefix's
+        if prefix and (parts[0] == '' or '..' in parts):
+            return nct_release(os.path.normpath(os.path.join(
+                prefix, '/'.join(parts[:-1]) or '/')).split(os.sep))
+        return nct_release(parts[:-1]) or above
+    releases = {release(parts) for parts in split_paths}
     folder = releases.pop() if len(releases) == 1 else None
     by_folder = official.get(folder)
     names = {'/'.join(parts[-2:]) for parts in split_paths}
