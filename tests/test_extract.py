@@ -502,6 +502,38 @@ def test_provenance_records_the_resolved_settings(synthetic_root, weights,
                         load_features(workdir, 'clp', 'NCT_test'))
 
 
+def test_features_extracted_with_and_without_amp_are_not_mixed(
+        synthetic_root, weights, tmp_path):
+    """--amp (bfloat16 autocast on the CPU) was not part of what an
+    extraction is: support and query sets extracted with and without it
+    were taken together by the meta-test's set check. The provenance
+    records the precision; a mix is refused (sets of one precision pass:
+    test_report.py's test_the_precision_is_part_of_the_extraction)."""
+    from openselfsup.apis.extract import extract
+    from openselfsup.lowshot.features import check_same_kind, load_features
+    from openselfsup.utils import InputError
+    ckpt = str(tmp_path / 'w.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    workdir = str(tmp_path / 'workdir')
+    opts = _options(synthetic_root, 'NCT')
+
+    def run(name, amp):
+        return extract(_config(name.lower() + '.py'), ckpt,
+                       paths.features_path(workdir, 'clp', name),
+                       cfg_options=opts, batch_size=16, amp=amp,
+                       progress=False)
+
+    assert run('NCT_train', False)['precision'] == 'float32'
+    assert run('NCT_test', True)['precision'] == 'bfloat16'
+    sets = [load_features(workdir, 'clp', n) for n in ('NCT_train',
+                                                         'NCT_test')]
+    with pytest.raises(InputError, match=r'NCT_train.npy and \S+NCT_test.npy '
+                       r'were extracted at other precisions \(float32 vs '
+                       r'bfloat16: --amp on one of them\); extract both with '
+                       r'--amp or both without$'):
+        check_same_kind(*sets)
+
+
 def test_resolved_settings_read_sizes_as_their_transforms_do():
     """An int size of a crop or resize is the square its transform makes
     of it, in nested pipelines too; other ``scale`` arguments (not a

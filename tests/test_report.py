@@ -615,6 +615,57 @@ def test_staleness_and_the_runs_set_check_share_one_rule_of_where():
     assert _extraction_difference(fs(prov), fs(moved)) is None
 
 
+def test_the_precision_is_part_of_the_extraction():
+    """--amp was not part of what an extraction is: results of float32
+    features stayed current after the features were extracted again with
+    --amp, and the set check took both together. The precision decides
+    now: the provenance's ``precision``, else (files written before it)
+    ``amp`` and ``device`` by the rule of then (float16 autocast on CUDA,
+    bfloat16 elsewhere), float32 without ``amp``. Float32 identity
+    strings are the ones stored before; a stored string without the
+    precision is float32."""
+    from openselfsup.lowshot.features import (FeatureSet,
+                                              _extraction_difference,
+                                              provenance_extraction,
+                                              same_extraction)
+    prov = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
+            'num_samples': 10, 'feature_dim': 8, 'normalised': True,
+            'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
+            'model_sha1': 'm0', 'pipeline_sha1': 'p0', 'cfg_options': {}}
+    cpu = {**prov, 'device': 'cpu', 'amp': False}
+    before = provenance_extraction(prov)  # no amp key: float32
+    assert provenance_extraction(cpu) == before
+    assert provenance_extraction({**cpu, 'precision': 'float32'}) == before
+    assert json.loads(before)[-1] == {'model_sha1': 'm0',
+                                      'pipeline_sha1': 'p0'}
+    bf16 = {**cpu, 'amp': True}
+    fp16 = {**bf16, 'device': 'cuda:0'}
+    for amp in (bf16, {**bf16, 'precision': 'bfloat16'}):
+        assert not same_extraction(before, provenance_extraction(amp))
+        assert not same_extraction(provenance_extraction(amp), before)
+    assert same_extraction(provenance_extraction(bf16), provenance_extraction(
+        {**fp16, 'precision': 'bfloat16'}))
+    assert not same_extraction(provenance_extraction(bf16),
+                               provenance_extraction(fp16))
+
+    def fs(p, name):
+        return FeatureSet('clp', name, np.zeros((1, 8), np.float32),
+                          np.zeros(1, np.int64), name + '.npy', 'l.npy',
+                          False, p)
+    assert _extraction_difference(fs(prov, 'a'), fs(cpu, 'b')) is None
+    assert _extraction_difference(fs(bf16, 'a'), fs(
+        {**prov, 'precision': 'bfloat16'}, 'b')) is None
+    assert _extraction_difference(fs(cpu, 'a'), fs(bf16, 'b')) == (
+        'were extracted at other precisions (float32 vs bfloat16: --amp on '
+        'one of them); extract both with --amp or both without')
+    # the augmented set (its pipeline not compared): the precision is
+    assert _extraction_difference(fs(fp16, 'a'), fs(bf16, 'b'),
+                                  pipeline=False) == (
+        'were extracted at other precisions (float16 vs bfloat16: --amp on '
+        'cuda:0 vs cpu); extract both on one kind of device, or both '
+        'without --amp')
+
+
 def test_features_of_another_resolved_setting_are_left_out(tmp_path,
                                                            capsys):
     """Staleness is judged by the digests of the resolved model and

@@ -1173,6 +1173,7 @@ def extract_many(configs: Sequence[str],
             ``aug_times`` with a deterministic one
             (:func:`pipeline_randomness`).
     """
+    from ..models.extraction import extraction_precision
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
         raise InputError('--aug_times and --seed must not be negative')
@@ -1277,7 +1278,8 @@ def extract_many(configs: Sequence[str],
             cfg_options=listing['cfg_options'], **how,
             aug_times=int(aug_times),
             seed=int(seed) if aug_times or random_init else None,
-            device=dev, amp=bool(amp)))
+            device=dev, amp=bool(amp),
+            precision=extraction_precision(dev, amp)))
         if on_written is not None:
             on_written(records[-1])
     return records
@@ -1462,6 +1464,7 @@ def extract_external_many(configs: Sequence[str],
         order.
     """
     from ..models.external import build_external_encoder
+    from ..models.extraction import extraction_precision
     _check_run_args(batch_size, workers)
     if seed < 0:
         raise InputError('--seed must not be negative')
@@ -1493,7 +1496,8 @@ def extract_external_many(configs: Sequence[str],
             config=os.path.abspath(listing['config']),
             cfg_options=listing['cfg_options'],
             aug_times=0, seed=None if wfile else int(seed),
-            device=dev, amp=bool(amp)))
+            device=dev, amp=bool(amp),
+            precision=extraction_precision(dev, amp)))
         if on_written is not None:
             on_written(records[-1])
     return records

@@ -282,10 +282,11 @@ def provenance_extraction(prov) -> Optional[str]:
     normalisation, the augmented passes and their seed, and the config
     overrides (the data folder's aside: the same images moved), then where
     the provenance has them the digest of a sample of the images' bytes
-    (other images under the same names) and the digests of the resolved
+    (other images under the same names), the digests of the resolved
     model and pipeline (``model_sha1``, ``pipeline_sha1``: the config file
-    and overrides merged); older files lack them. Features of the same
-    extraction (:func:`same_extraction`) are one extraction run again
+    and overrides merged; older files lack them), and the precision
+    (:func:`extracted_precision`) where it is not float32. Features of the
+    same extraction (:func:`same_extraction`) are one extraction run again
     (their last bits may differ with batch size or device); None when the
     encoder is unknown."""
     enc = provenance_encoder(prov)
@@ -294,6 +295,9 @@ def provenance_extraction(prov) -> Optional[str]:
     options = extraction_options(prov.get('cfg_options'))
     images = [prov['images_sha1']] if prov.get('images_sha1') else []
     settings = {f: prov[f] for f, _, _ in _SETTINGS if prov.get(f)}
+    precision = extracted_precision(prov)
+    if precision != 'float32':  # float32 strings as they were before
+        settings['precision'] = precision
     return json.dumps([enc[0], prov.get('list_sha1'),
                        prov.get('num_samples'), prov.get('feature_dim'),
                        prov.get('normalised'), prov.get('aug_times'),
@@ -350,8 +354,10 @@ def same_extraction(a: str, b: str) -> bool:
     where both record it, and the model and the pipeline as
     :func:`_differing_setting` compares them (their digests where both
     record them: ``scale=64`` is ``(64, 64)``, another config file is
-    another setting; else their literal overrides). A string written
-    before a digest was recorded is compared without it."""
+    another setting; else their literal overrides), and the precision. A
+    string written before a digest was recorded is compared without it;
+    one written before the precision was is float32 (features of
+    ``--amp`` scored before then are scored again)."""
     if a == b:
         return True
     x, y = _read_extraction(a), _read_extraction(b)
@@ -369,8 +375,42 @@ def same_extraction(a: str, b: str) -> bool:
     images = (pa.get('images_sha1'), pb.get('images_sha1'))
     if all(images) and images[0] != images[1]:
         return False
+    if pa.get('precision', 'float32') != pb.get('precision', 'float32'):
+        return False
     return not any(_differing_setting(pa, pb, field, prefix)
                    for field, _, prefix in _SETTINGS)
+
+
+def extracted_precision(prov) -> str:
+    """The precision a provenance's features were computed at: its
+    ``precision`` (``'float32'``, or ``--amp``'s autocast dtype,
+    :func:`openselfsup.models.extraction.extraction_precision`); in files
+    written before it was recorded, by the rule of then from ``amp`` and
+    ``device`` (float16 on CUDA, bfloat16 elsewhere); float32 where
+    ``amp`` is not recorded either (extraction's default, and every
+    provenance ``extract.py`` wrote records ``amp``)."""
+    if not isinstance(prov, dict):
+        return 'float32'
+    if prov.get('precision'):
+        return str(prov['precision'])
+    if not prov.get('amp'):
+        return 'float32'
+    return 'float16' if str(prov.get('device')).split(':')[0] == 'cuda' \
+        else 'bfloat16'
+
+
+def _other_precisions(pa: Dict, pb: Dict) -> Optional[str]:
+    """The refusal's words after two feature paths whose provenance
+    records other precisions (:func:`extracted_precision`); else None."""
+    x, y = extracted_precision(pa), extracted_precision(pb)
+    if x == y:
+        return None
+    if 'float32' in (x, y):
+        return (f'were extracted at other precisions ({x} vs {y}: --amp '
+                'on one of them); extract both with --amp or both without')
+    return (f'were extracted at other precisions ({x} vs {y}: --amp on '
+            f'{pa.get("device")} vs {pb.get("device")}); extract both on '
+            'one kind of device, or both without --amp')
 
 
 def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
@@ -470,7 +510,8 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     literal ``--cfg-options`` of that part where both record them (older
     files). Without ``pipeline`` (``NCT_aug``, whose pipeline is random by
     design) the image size its pipeline ends with is compared where both
-    record it."""
+    record it. The precision (:func:`extracted_precision`: ``--amp``) is
+    compared in every case."""
     pa, pb = a.provenance, b.provenance
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return None
@@ -497,6 +538,9 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
         return (f'were extracted with other --cfg-options ({key}: '
                 f'{x.get(key, "not set")} vs {y.get(key, "not set")}); '
                 'extract both with the same options')
+    precisions = _other_precisions(pa, pb)
+    if precisions:
+        return precisions
     if not pipeline and sizes:
         return (f'were extracted at other image sizes ({sizes}); extract '
                 'one of them again at the size of the other')
@@ -506,9 +550,9 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     """Refuse feature sets of different widths, normalisation or encoders,
     or of one encoder extracted another way (:func:`_extraction_difference`:
-    another model, or unless ``pipeline`` is False another image pipeline;
-    ``NCT_aug``'s augmenting pipeline is another by design, its image size
-    is compared) (as their provenance names them; sets without one are
+    another model or precision, or unless ``pipeline`` is False another
+    image pipeline; ``NCT_aug``'s augmenting pipeline is another by design,
+    its image size is compared) (as their provenance names them; sets without one are
     not compared)."""
     first = sets[0]
     for other in sets[1:]:

@@ -11,6 +11,22 @@ import numpy as np
 import torch
 
 
+def autocast_dtype(device: str) -> torch.dtype:
+    """What ``amp`` autocasts to on ``device``: float16 on CUDA, bfloat16
+    elsewhere."""
+    return torch.float16 if torch.device(device).type == 'cuda' \
+        else torch.bfloat16
+
+
+def extraction_precision(device: str, amp: bool) -> str:
+    """The precision features are computed at, as the provenance records
+    it (``precision``): ``'float32'``, or with ``amp`` the autocast
+    dtype on ``device`` (:func:`autocast_dtype`), e.g. ``'bfloat16'``."""
+    if not amp:
+        return 'float32'
+    return str(autocast_dtype(device)).replace('torch.', '')
+
+
 @torch.no_grad()
 def compute_features(model: torch.nn.Module, loader,
                      device: str = 'cpu', amp: bool = False,
@@ -41,7 +57,7 @@ def compute_features(model: torch.nn.Module, loader,
     model.eval()
     feats, labels = [], []
     dev_type = torch.device(device).type
-    amp_dtype = torch.float16 if dev_type == 'cuda' else torch.bfloat16
+    amp_dtype = autocast_dtype(device)
     try:
         for batch in tqdm(loader, desc=desc, unit='batch', leave=False,
                           disable=not progress):
