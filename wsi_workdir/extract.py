@@ -19,11 +19,15 @@ NCT_train_meta.json) and a provenance JSON beside the features
 
 Any timm or open_clip image model with local weights (the images are the
 config's list; the preprocessing is the model's own, recorded in the
-provenance JSON; --preprocess overrides it)::
+provenance JSON; --preprocess overrides it: a timm name with a weights file
+takes that of timm's default weights for the name, mean and std 0.5 and
+crop_pct 0.9 here, not the ImageNet mean/std and no crop of UNI's own
+transform)::
 
     python wsi_workdir/extract.py --config configs/extraction/nct_train.py \
         --model-source timm:vit_large_patch16_224 --weights uni/pytorch_model.bin \
         --model-kwargs init_values=1e-5 dynamic_img_size=True \
+        --preprocess mean=0.485,0.456,0.406 std=0.229,0.224,0.225 crop_pct=1.0 \
         --output wsi_workdir/workdir/extracted_feats/uni/NCT_train.npy
     python wsi_workdir/extract.py --config configs/extraction/lc.py \
         --model-source open_clip:ViT-B-32 --weights quilt/open_clip_pytorch_model.bin \
