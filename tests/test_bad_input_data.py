@@ -350,6 +350,71 @@ def test_split_lists_of_another_release_refused(tmp_path, capsys):
     assert rc == 0 and 'NCT train            9 images' in out, lines
 
 
+def test_only_readable_files_are_listed_once_each(tmp_path, capsys):
+    """The NCT converter listed every name with an image's extension: a
+    folder ``dir.tif`` and a link whose target is gone were written into
+    the lists (and counted as present for a split), and one image in two
+    formats (``ADI-0.png`` beside ``ADI-0.tif``) was listed twice. Now a
+    folder is not an image, a broken link is refused in one line naming
+    it, and two files of one name but the extension that would both be
+    listed are refused (within a list or across train and test); nothing
+    written in either case."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    adi = root / 'data' / 'NCT-CRC-HE-100K' / 'ADI'
+    (adi / 'dir.tif').mkdir()
+    broken = adi / 'ADI-broken.tif'
+    broken.symlink_to(tmp_path / 'gone.tif')
+    argv = ['--root', str(root)]
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {broken}: a link to {tmp_path / "gone.tif"}, which does not '
+        'exist (moved, or a download not finished?): restore it or remove '
+        'the link; nothing written'], lines
+    broken.unlink()
+    (adi / 'ADI-0.png').write_bytes(b'x')
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {adi}: ADI-0.png and ADI-0.tif have one name but the '
+        'extension (one image in two formats?) and would both be listed; '
+        'keep one (nothing written)'], lines
+    assert not (root / 'meta').exists()
+    (adi / 'ADI-0.png').unlink()
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0, lines
+    assert [line for line in (root / 'meta' / 'train.txt').read_text(
+    ).splitlines() if '/ADI/' in line] == [
+        'NCT-CRC-HE-100K/ADI/ADI-0.tif', 'NCT-CRC-HE-100K/ADI/ADI-1.tif']
+
+    # a split of NONORM images: what it names must be a readable file
+    nonorm = tmp_path / 'NONORM'
+    for cls in NCT_ORDER:
+        (nonorm / 'data' / cls).mkdir(parents=True)
+        for name in (f'{cls}-1.tif', f'{cls}-2.tif', f'{cls}-2.png'):
+            (nonorm / 'data' / cls / name).write_bytes(b'x')
+    (nonorm / 'data' / 'ADI' / 'dir.tif').mkdir()
+    train, test = tmp_path / 'train.txt', tmp_path / 'test.txt'
+    argv = ['--root', str(nonorm), '--split-lists', str(train), str(test)]
+    test.write_text(''.join(f'{c}/{c}-2.tif\n' for c in NCT_ORDER))
+    train.write_text('ADI/dir.tif\n')
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert '1 of the 10 images of the split of --split-lists are missing ' \
+        '(first: ADI/dir.tif)' in lines[0]
+    # the test list has ADI-2.tif
+    train.write_text('ADI/ADI-2.png\nBACK/BACK-1.tif\n')
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {nonorm / "data"}/ADI: ADI-2.png and ADI-2.tif have one '
+        'name but the extension (one image in two formats?) and would both '
+        'be listed; keep one (nothing written)'], lines
+    assert not (nonorm / 'meta').exists()
+    # ADI-2.png not listed: not refused, left out
+    train.write_text('ADI/ADI-1.tif\nBACK/BACK-1.tif\n')
+    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0 and 'NCT train            2 images' in out, lines
+
+
 @pytest.mark.parametrize('content,name,match', [
     ('model = dict(\n  type=1,,\n', 'cfg.py', 'syntax error in the config'),
     ('x = 1\n', 'cfg.txt', 'a config is a Python file'),

@@ -21,6 +21,7 @@ The reader reads plain or gzip-compressed (``.gz``) lists, with ``\\n`` or
 """
 import gzip
 import os
+import posixpath
 from collections import abc
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -201,6 +202,25 @@ def check_list_paths(paths: Iterable[str], data_dir: str) -> None:
                 f'file ({_FORMAT}) cannot hold; rename it (nothing written)')
 
 
+def _check_one_file_per_image(lists: Dict[str, List[Entry]],
+                              data_dir: str) -> None:
+    """Refuse two files of one folder and one name but the extension
+    (``ADI-A.png`` and ``ADI-A.tif``) in a set of lists: one image in two
+    formats, listed twice (in one list, or once in train and once in
+    test)."""
+    seen: Dict[Tuple[str, str], str] = {}
+    for rel in sorted({p for entries in lists.values() for p, _ in entries}):
+        folder, name = posixpath.split(rel.replace('\\', '/'))
+        key = (folder, os.path.splitext(name)[0])
+        if key in seen:
+            raise InputError(
+                f'{os.path.join(data_dir, folder)}: {seen[key]} and {name} '
+                'have one name but the extension (one image in two '
+                'formats?) and would both be listed; keep one (nothing '
+                'written)')
+        seen[key] = name
+
+
 def slide_order(entries: Iterable[Entry]) -> List[Entry]:
     """Sort by slide (first path component), then label, then path."""
     return sorted(entries, key=lambda e: (e[0].split('/', 1)[0], e[1], e[0]))
@@ -236,13 +256,15 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
         data_dir (str): the directory the paths are relative to (messages).
 
     Raises:
-        InputError: an empty list or a path with whitespace.
+        InputError: an empty list, a path with whitespace, or two files
+            of one image (:func:`_check_one_file_per_image`).
     """
     for name, entries in lists.items():
         if not entries:
             raise InputError(f'{os.path.join(meta, name)}.txt would be empty; '
                              'nothing written')
         check_list_paths((p for p, _ in entries), data_dir)
+    _check_one_file_per_image(lists, data_dir)
     # one set: an interrupted run leaves every old list, never a new train
     # list beside an old test list (images in both)
     files = {}

@@ -186,10 +186,28 @@ class Prepared:
 
 
 def _images(folder: str) -> List[str]:
-    """Image file names in ``folder`` (not recursive), sorted."""
-    return sorted(f for f in os.listdir(folder)
-                  if f.lower().endswith(IMAGE_EXTENSIONS)
-                  and not f.startswith('.'))
+    """Image file names in ``folder`` (not recursive), sorted: regular
+    files (or links to one) with an image extension, not hidden; a folder
+    with such a name is not an image.
+
+    Raises:
+        InputError: a link with an image's name whose target does not
+            exist (a list naming it would name an image no one can read).
+    """
+    names = []
+    for name in os.listdir(folder):
+        if not name.lower().endswith(IMAGE_EXTENSIONS) or \
+                name.startswith('.'):
+            continue
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            names.append(name)
+        elif os.path.islink(path) and not os.path.exists(path):
+            raise InputError(
+                f'{path}: a link to {os.readlink(path)}, which does not exist '
+                '(moved, or a download not finished?): restore it or remove '
+                'the link; nothing written')
+    return sorted(names)
 
 
 def _subfolders(folder: str) -> List[str]:
