@@ -1173,7 +1173,6 @@ def extract_many(configs: Sequence[str],
             ``aug_times`` with a deterministic one
             (:func:`pipeline_randomness`).
     """
-    from ..models.extraction import extraction_precision
     _check_run_args(batch_size, workers)
     if aug_times < 0 or seed < 0:
         raise InputError('--aug_times and --seed must not be negative')
@@ -1248,6 +1247,7 @@ def extract_many(configs: Sequence[str],
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights
+    from ..models.extraction import extraction_precision
     records = []
     for listing, checkpoint, how in zip(listings, checkpoints, settings):
         entry = encoder(listing['cfg'])
