@@ -147,3 +147,27 @@ def test_texts_longer_than_max_length_are_said(tiny_bert, kind,
     lines.clear()
     enc.encode([short, fits])  # fits exactly: no line
     assert lines == []
+
+
+def test_said_once_encoder_stops_counting_after_the_line(tiny_bert,
+                                                         monkeypatch):
+    """With ``say_cut_once`` (BalancedCrossModal embeds captions batch by
+    batch) the texts were tokenized once more on every call to count the
+    cut ones, also after the one line had been said and nothing more was
+    to be said; now they are counted only until the line is said."""
+    from openselfsup.models import text_encoders
+    calls = []
+    count = text_encoders._hf_tokens_over
+    monkeypatch.setattr(text_encoders, '_hf_tokens_over',
+                        lambda *a: calls.append(1) or count(*a))
+    monkeypatch.setattr(text_encoders, 'print_log',
+                        lambda msg, **kw: None, raising=False)
+    enc = build_text_encoder(dict(type='HFMeanPoolText', path=tiny_bert,
+                                  max_length=8))
+    enc.say_cut_once = True
+    short, long = 'a photo', ' '.join(['cells'] * 12)
+    enc.encode([short])  # nothing cut: counted, nothing said
+    enc.encode([long])  # the line
+    enc.encode([long, short])  # said already: not counted again
+    enc.encode([short])
+    assert len(calls) == 2, calls

@@ -270,7 +270,7 @@ class OpenCLIPText(_FrozenTextEncoder):
         return [(i, n) for i, n in counts if n > limit]
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
-        self._say_cut(texts, self.tokens_over(texts),
+        self._say_cut(texts, lambda: self.tokens_over(texts),
                       f'OpenCLIPText {self.model_name}',
                       'the text tower\'s context of '
                       f'{self.clip.context_length}', 'shorten them')

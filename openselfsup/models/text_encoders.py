@@ -34,7 +34,7 @@ import hashlib
 import logging
 import os
 import re
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -118,7 +118,8 @@ class _FrozenTextEncoder(nn.Module):
     def _encode(self, texts: List[str]) -> torch.Tensor:
         raise NotImplementedError
 
-    def _say_cut(self, texts: Sequence[str], cut: List[Tuple[int, int]],
+    def _say_cut(self, texts: Sequence[str],
+                 count: Callable[[], List[Tuple[int, int]]],
                  name: str, limit: str, fix: str) -> None:
         """One warning line when texts are longer than the encoder reads:
         its tokenizer cuts them and their beginning alone is embedded,
@@ -127,12 +128,19 @@ class _FrozenTextEncoder(nn.Module):
 
         Args:
             texts: the texts embedded.
-            cut: ``(index, tokens)`` of each text over the limit.
+            count: gives ``(index, tokens)`` of each text over the limit;
+                called only while a line may still be said (the texts
+                are tokenized once more to count them: not again for
+                every batch once the line of :attr:`say_cut_once` is
+                said).
             name: the encoder, e.g. ``'HFMeanPoolText <path>'``.
             limit: the limit in words, e.g. ``'its max_length of 128'``.
             fix: what to do, e.g. ``'shorten them'``.
         """
-        if not cut or (self.say_cut_once and self._cut_said):
+        if self.say_cut_once and self._cut_said:
+            return
+        cut = count()
+        if not cut:
             return
         self._cut_said = True
         i, n = cut[0]
@@ -273,8 +281,8 @@ class HFMeanPoolText(_FrozenTextEncoder):
         self._freeze()
 
     def _encode(self, texts: List[str]) -> torch.Tensor:
-        self._say_cut(texts, _hf_tokens_over(self.tokenizer, texts,
-                                             self.max_length),
+        self._say_cut(texts, lambda: _hf_tokens_over(
+                          self.tokenizer, texts, self.max_length),
                       f'HFMeanPoolText {self.path}',
                       f'its max_length of {self.max_length}',
                       'shorten them, or raise max_length')
@@ -363,7 +371,7 @@ class SentenceTransformerText(_FrozenTextEncoder):
         limit = int(self.model.max_seq_length)
         # a first module without a Hugging Face tokenizer: not counted
         tokenizer = getattr(self.model, 'tokenizer', None)
-        self._say_cut(texts, [] if tokenizer is None else
+        self._say_cut(texts, lambda: [] if tokenizer is None else
                       _hf_tokens_over(tokenizer, texts, limit),
                       f'SentenceTransformerText {self.path}',
                       f'its max_length of {limit}',
