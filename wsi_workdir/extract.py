@@ -117,9 +117,10 @@ def parse_args(argv):
     parser.add_argument('--workers', type=int, default=min(4, os.cpu_count() or 1),
                         help='data loading processes (default min(4, cores))')
     parser.add_argument('--amp', action='store_true',
-                        help='mixed-precision forward pass: float16 autocast on CUDA, '
-                        'bfloat16 on the CPU (features saved as float32; sets '
-                        'of other precisions are not scored together)')
+                        help='mixed-precision forward pass: float16 '
+                        'autocast on CUDA, bfloat16 on the CPU (features '
+                        'saved as float32; sets of other precisions are not '
+                        'scored together)')
     parser.add_argument('--channels-last', action='store_true',
                         help='channels-last memory format (faster on GPUs)')
     parser.add_argument('--no-normalise', dest='normalise',

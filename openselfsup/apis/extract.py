@@ -631,7 +631,8 @@ def _augmented_passes(model, dataset, aug_times: int, seed: int,
                       batch_size: int, workers: int, device: str, amp: bool,
                       channels_last: bool, progress: bool) -> np.ndarray:
     """``aug_times`` seeded passes of the random pipeline, copy-major: copy
-    ``c`` of image ``i`` draws from ``(seed, c, i)`` (:class:`_SeededImages`)."""
+    ``c`` of image ``i`` draws from ``(seed, c, i)``
+    (:class:`_SeededImages`)."""
     from ..models.extraction import compute_features
     state = (np.random.get_state(), random.getstate(),
              torch.random.get_rng_state())

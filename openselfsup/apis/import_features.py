@@ -22,9 +22,10 @@ Matching: a path of the source matches the list entry it equals, or the entry
 it ends with (``/data/NCT/data/CRC-VAL-HE-7K/ADI/x.tif`` matches the entry
 ``CRC-VAL-HE-7K/ADI/x.tif``; the longest matching tail wins). Every image of
 the list must have exactly one row (an image the list names several times,
-as PAIP19's published lists do, takes its one row at each of its entries); rows naming images outside the list are refused
-too, unless ``ignore_extra`` (features of a whole folder imported into one
-split), and so is a row whose path names another NCT release folder than its
+as PAIP19's published lists do, takes its one row at each of its
+entries); rows naming images outside the list are refused too, unless
+``ignore_extra`` (features of a whole folder imported into one split), and
+so is a row whose path names another NCT release folder than its
 entry's (NONORM, the published lists' images, and the stain-normalised
 NCT-CRC-HE-100K share file names). Every refusal is one line with the count
 and the first offender; nothing is written.
@@ -206,8 +207,8 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
     Raises:
         InputError: an image of the list without a row, two rows for one
             image (also one the list names several times: its one row is
-            taken for each of its entries), (without ``ignore_extra``) rows outside the list, or a
-            row of another NCT release than its entry's (the releases
+            taken for each of its entries), (without ``ignore_extra``) rows
+            outside the list, or a row of another NCT release than its entry's (the releases
             share file names: a row of the stain-normalised
             NCT-CRC-HE-100K would pass for the NONORM image of its name).
     """

@@ -179,10 +179,10 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     A run on datasets of other types only (an ``ImageList`` of NCT
     patches) trained on no patients: None, without a word. Where they
     cannot be read (no training dataset in the text, a part of another
-    type beside patient datasets or a setting that is code, a split that cannot be read
-    now: a path relative to another directory, a file since removed) one
-    warning line says so, naming the part, and the check is not made
-    (None): patients of some parts only would read as a complete count.
+    type beside patient datasets or a setting that is code, a split that
+    cannot be read now: a path relative to another directory, a file
+    since removed) one warning line says so, naming the part, and the
+    check is not made (None): patients of some parts only would read as a complete count.
     """
     from ..config import dataset_parts, trained_dataset, type_name
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) \

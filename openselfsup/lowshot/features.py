@@ -552,8 +552,8 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     or of one encoder extracted another way (:func:`_extraction_difference`:
     another model or precision, or unless ``pipeline`` is False another
     image pipeline; ``NCT_aug``'s augmenting pipeline is another by design,
-    its image size is compared) (as their provenance names them; sets without one are
-    not compared)."""
+    its image size is compared) (as their provenance names them; sets
+    without one are not compared)."""
     first = sets[0]
     for other in sets[1:]:
         a, b = encoder_of(first), encoder_of(other)
