@@ -22,7 +22,7 @@ EXTRACT_BATCH=${EXTRACT_BATCH:-256}
 EXTRACT_OPTS=${EXTRACT_OPTS:-}            # extra --cfg-options for extraction, e.g.
                                           # "model.backbone.base_channels=16 model.backbone.stem_channels=16"
 # Any timm / open_clip encoder instead of this project's checkpoints:
-EXTRACT_SOURCE=${EXTRACT_SOURCE:-}        # timm:<name> or open_clip:<name>; the checkpoint
+EXTRACT_SOURCE=${EXTRACT_SOURCE:-}        # timm:<name> or open_clip:<name>[:<tag>]; the checkpoint
                                           # argument of extract() is then its --weights
 EXTRACT_WEIGHTS=${EXTRACT_WEIGHTS:-}      # what checkpoint() returns when EXTRACT_SOURCE is set
 EXTRACT_MODEL_OPTS=${EXTRACT_MODEL_OPTS:-}  # e.g. "--model-kwargs init_values=1e-5

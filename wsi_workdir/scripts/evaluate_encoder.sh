@@ -11,7 +11,7 @@
 #
 # MODEL    the name of the encoder in the workdir (extracted_feats/MODEL/)
 # ENCODER  a checkpoint of this project (tools/train.py), or with
-#          EXTRACT_SOURCE=timm:<name> / open_clip:<name> that model's
+#          EXTRACT_SOURCE=timm:<name> / open_clip:<name>[:<tag>] that model's
 #          weights (file or hub-layout folder; EXTRACT_MODEL_OPTS adds
 #          --model-kwargs / --preprocess / --pool / --no-proj), or "random"
 #          (the encoder at its seeded random initialisation), or "-": the
