@@ -601,6 +601,14 @@ def test_knn_hook_reads_trained_patients_through_dataset_wrappers(
     assert lines == ['the training dataset SimpleNamespace names no '
                      'patients; query patients trained on are not looked '
                      'for']
+    # a training set of other datasets only (an ImageList run) trained on
+    # no patients: None without a word, as knn_eval reads such a run
+    only = DATASETS.build(dict(type='ConcatDataset', datasets=[inner]))
+    only.datasets[:] = [plain, SimpleNamespace()]
+    lines.clear()  # after the build (the registry's own debug lines)
+    assert knn_hook.trained_patient_names(only) is None
+    assert knn_hook.trained_patient_names(plain) is None
+    assert lines == [], lines
 
 
 def test_checkpoint_of_a_diverged_model_is_one_line(

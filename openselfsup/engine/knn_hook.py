@@ -21,23 +21,30 @@ def trained_patient_names(dataset) -> Optional[List[str]]:
     through MMEngine's dataset wrappers (a ``RepeatDataset`` or
     ``ClassBalancedDataset`` of it, every part of a ``ConcatDataset``:
     :data:`~openselfsup.config.DATASET_WRAPPERS`, the attribute of the
-    wrapped dataset named as its config key). Where a part names none
-    (another dataset type), one warning line names it and the result is
-    None: the patients of some parts only would read as a complete
-    count."""
+    wrapped dataset named as its config key). Where a part beside patient
+    datasets names none (another dataset type), one warning line names it
+    and the result is None: the patients of some parts only would read as
+    a complete count. A training set of other datasets only (an
+    ``ImageList``) trains on no patients: None, without a word, as
+    :func:`~openselfsup.apis.knn.trained_patients` reads such a run."""
     from mmengine.logging import print_log
 
     from ..config import DATASET_WRAPPERS
-    parts, patients = [dataset], {}
+    parts, leaves, patients = [dataset], [], {}
     while parts:
         part = parts.pop(0)
         inner = DATASET_WRAPPERS.get(type(part).__name__)
         wrapped = getattr(part, inner, None) if inner else None
         if wrapped is not None:
             parts[:0] = list(wrapped) if inner == 'datasets' else [wrapped]
-            continue
+        else:
+            leaves.append(part)
+    named = [callable(getattr(p, 'patient_names', None)) for p in leaves]
+    if not any(named):
+        return None  # a run on other data only: it trains on no patients
+    for part, has_names in zip(leaves, named):
         names = getattr(part, 'patient_names', None)
-        if not callable(names):
+        if not has_names:
             print_log(f'the training dataset {type(part).__name__} names no '
                       f'patients; {NOT_LOOKED_FOR}', logger='current',
                       level=logging.WARNING)
