@@ -835,3 +835,20 @@ def test_import_refuses_rows_of_another_nct_release():
                       'src', 'list')[0].tolist() == [0]
     assert match_rows(['/lc/colon_aca/a.jpeg'], ['colon_aca/a.jpeg'], 'src',
                       'list')[0].tolist() == [0]
+
+
+def test_a_tag_with_a_hub_folder_is_named_as_given(clip_folder):
+    """A tag given with a hub folder (whose config gives the
+    preprocessing) is refused naming the source as given: the name left
+    out read 'open_clip:None:webli'."""
+    from openselfsup.models.external import build_external_encoder
+    from openselfsup.utils import InputError
+    _, folder = clip_folder
+    for source, said in (('open_clip::webli', 'open_clip::webli'),
+                         ('open_clip:ViT-B-16:openai',
+                          'open_clip:ViT-B-16:openai')):
+        with pytest.raises(InputError) as exc:
+            build_external_encoder(source, weights=folder)
+        assert str(exc.value).startswith(
+            f'--model-source {said} with a folder: {folder}'), str(exc.value)
+        assert 'gives the preprocessing' in str(exc.value)

@@ -516,7 +516,8 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
                                  'pools as its model config says')
             name, tag = _open_clip_tag(name)
             if tag is not None and config is not None:
-                raise InputError(f'--model-source open_clip:{name}:{tag} '
+                raise InputError('--model-source '
+                                 f'open_clip:{name or ""}:{tag} '
                                  f'with a folder: {config} gives the '
                                  'preprocessing; give --model-source '
                                  'open_clip')
