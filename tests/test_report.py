@@ -577,6 +577,21 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     assert not left_out()
 
 
+#: a feature set's provenance with every digest (the extraction tests)
+_PROVENANCE = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
+               'num_samples': 10, 'feature_dim': 8, 'normalised': True,
+               'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
+               'model_sha1': 'm0', 'pipeline_sha1': 'p0', 'cfg_options': {}}
+
+
+def _feature_set(provenance, name='LC'):
+    """A one-row feature set ``name`` of model clp with ``provenance``."""
+    from openselfsup.lowshot.features import FeatureSet
+    return FeatureSet('clp', name, np.zeros((1, 8), np.float32),
+                      np.zeros(1, np.int64), name + '.npy', 'l.npy', False,
+                      provenance)
+
+
 def test_staleness_and_the_runs_set_check_share_one_rule_of_where():
     """The staleness of results compared the ``dataset.ann_file`` override
     literally (the same list named from another folder or by a relative
@@ -584,16 +599,11 @@ def test_staleness_and_the_runs_set_check_share_one_rule_of_where():
     its sets (check_same_kind) lets where the images are differ. One rule
     now (features.extraction_options): which images decides, by the list's
     and the images' digests; data_root, ann_file and data_prefix do not."""
-    from openselfsup.lowshot.features import (FeatureSet,
-                                              _extraction_difference,
+    from openselfsup.lowshot.features import (_extraction_difference,
                                               provenance_extraction,
                                               same_extraction)
-    prov = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
-            'num_samples': 10, 'feature_dim': 8, 'normalised': True,
-            'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
-            'model_sha1': 'm0', 'pipeline_sha1': 'p0',
-            'cfg_options': {'dataset.ann_file': 'meta/LC.txt',
-                            'dataset.data_root': '/a'}}
+    prov = {**_PROVENANCE, 'cfg_options': {
+        'dataset.ann_file': 'meta/LC.txt', 'dataset.data_root': '/a'}}
     moved = {**prov, 'cfg_options': {
         'dataset.ann_file': '/b/meta/LC.txt', 'dataset.data_root': '/b',
         'dataset.data_prefix.img_path': 'imgs'}}
@@ -609,9 +619,7 @@ def test_staleness_and_the_runs_set_check_share_one_rule_of_where():
         assert not same_extraction(one, provenance_extraction(
             {**moved, **other}))
 
-    def fs(p):
-        return FeatureSet('clp', 'LC', np.zeros((1, 8), np.float32),
-                          np.zeros(1, np.int64), 'f.npy', 'l.npy', False, p)
+    fs = _feature_set
     assert _extraction_difference(fs(prov), fs(moved)) is None
 
 
@@ -624,14 +632,10 @@ def test_the_precision_is_part_of_the_extraction():
     bfloat16 elsewhere), float32 without ``amp``. Float32 identity
     strings are the ones stored before; a stored string without the
     precision is float32."""
-    from openselfsup.lowshot.features import (FeatureSet,
-                                              _extraction_difference,
+    from openselfsup.lowshot.features import (_extraction_difference,
                                               provenance_extraction,
                                               same_extraction)
-    prov = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
-            'num_samples': 10, 'feature_dim': 8, 'normalised': True,
-            'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
-            'model_sha1': 'm0', 'pipeline_sha1': 'p0', 'cfg_options': {}}
+    prov = dict(_PROVENANCE)
     cpu = {**prov, 'device': 'cpu', 'amp': False}
     before = provenance_extraction(prov)  # no amp key: float32
     assert provenance_extraction(cpu) == before
@@ -648,10 +652,7 @@ def test_the_precision_is_part_of_the_extraction():
     assert not same_extraction(provenance_extraction(bf16),
                                provenance_extraction(fp16))
 
-    def fs(p, name):
-        return FeatureSet('clp', name, np.zeros((1, 8), np.float32),
-                          np.zeros(1, np.int64), name + '.npy', 'l.npy',
-                          False, p)
+    fs = _feature_set
     assert _extraction_difference(fs(prov, 'a'), fs(cpu, 'b')) is None
     assert _extraction_difference(fs(bf16, 'a'), fs(
         {**prov, 'precision': 'bfloat16'}, 'b')) is None
