@@ -257,6 +257,41 @@ def test_a_pair_computed_in_another_precision_says_so(tmp_path):
     assert 'Marked float32: computed with --float32' in text
 
 
+def test_a_pair_of_normalised_with_raw_features_says_so(tmp_path):
+    """Model a meta-tested on L2-normalised features, b on raw ones
+    (files.normalised), on the same tasks: the row was printed as a
+    like-for-like pair; it now names each side's features and a line under
+    the table says the difference includes the normalisation. A pair with
+    the same normalisation on both sides is left unmarked. JSON:
+    normalised_a, normalised_b."""
+    from test_report import NCT, _write
+    from openselfsup.lowshot.compare import compare_results, format_compare
+    from openselfsup.lowshot.report import load_results
+    w = str(tmp_path / 'w')
+    per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
+                'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
+    for model, norm in (('a', True), ('b', False)):
+        for shots in (1, 5):
+            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
+                          float(np.mean(per_task[model])), 0.1, NCT,
+                          novel=7, per_task=per_task[model], num_task=3)
+            with open(path) as f:
+                result = json.load(f)
+            result['files'] = {'task_store': {'sha1': f'tasks{shots}'},
+                               'normalised': norm if shots == 1 else True}
+            with open(path, 'w') as f:
+                json.dump(result, f)
+    cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    assert [(s['normalised_a'], s['normalised_b'])
+            for s in cmp['settings']] == [(True, False), (True, True)]
+    text = format_compare(cmp)
+    assert '| near novel7 1-shot linear Ridge (a normalised, b raw) | 3 | ' \
+        '80.00 | 50.00 | +30.00 |' in text
+    assert '| near novel7 5-shot linear Ridge | 3 |' in text
+    assert 'Marked normalised / raw: one model\'s features were ' \
+        'L2-normalised and the other\'s were not' in text
+
+
 def test_a_printed_p_never_contradicts_the_filled_marker(tmp_path,
                                                          monkeypatch):
     """14 tasks, A behind on the five smallest differences (ranks 1..5,

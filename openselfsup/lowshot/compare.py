@@ -37,7 +37,7 @@ from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct, mean_ci
 from .report import (DOMAINS, _natural, _order, dtype_note, left_out_lines,
-                     result_dtype)
+                     result_dtype, result_normalised)
 from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
@@ -175,7 +175,9 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
         dict: ``model_a``, ``model_b``, ``settings`` (one dict per paired
         setting: the setting's fields, ``label``, :func:`paired_stats`,
         ``p_holm``, ``task_store_sha1``, ``dtype_a``, ``dtype_b`` (the
-        classifiers' precision, None where unrecorded), ``file_a``,
+        classifiers' precision, None where unrecorded), ``normalised_a``,
+        ``normalised_b`` (whether the features were L2-normalised,
+        ``files.normalised``; None where unrecorded), ``file_a``,
         ``file_b``),
         ``unpaired`` ({``a_only``, ``b_only``}: setting labels), ``test``
         (what the statistics are).
@@ -218,7 +220,9 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
         row = dict(zip(SETTING_FIELDS, key), label=setting_label(key),
                    **paired_stats(_task_f1(ra), _task_f1(rb)),
                    task_store_sha1=sa, dtype_a=result_dtype(ra),
-                   dtype_b=result_dtype(rb), file_a=ra['_file'],
+                   dtype_b=result_dtype(rb),
+                   normalised_a=result_normalised(ra),
+                   normalised_b=result_normalised(rb), file_a=ra['_file'],
                    file_b=rb['_file'])
         settings.append(row)
     for row, p in zip(settings, holm([s['p_wilcoxon'] for s in settings])):
@@ -258,6 +262,17 @@ def _p(value: Optional[float]) -> str:
     return text
 
 
+def _mixed_norm(setting: Dict) -> bool:
+    """A pair of normalised features' results with raw features' ones
+    (both recorded, and different)."""
+    a, b = setting.get('normalised_a'), setting.get('normalised_b')
+    return a is not None and b is not None and a != b
+
+
+def _norm_word(normalised: bool) -> str:
+    return 'normalised' if normalised else 'raw'
+
+
 def format_compare(cmp: Dict) -> str:
     """The comparison as Markdown (F1 in percent, differences in
     percentage points)."""
@@ -270,10 +285,13 @@ def format_compare(cmp: Dict) -> str:
     for s in cmp['settings']:
         ci = '–' if s['diff_ci'] is None else \
             f'[{_pp(s["diff_low"])}, {_pp(s["diff_high"])}]'
-        dtypes = [f'{side} {s.get(f"dtype_{key}")}' for side, key in
-                  ((a, 'a'), (b, 'b'))
-                  if s.get(f'dtype_{key}') not in (None, 'float64')]
-        label = s['label'] + (f' ({", ".join(dtypes)})' if dtypes else '')
+        marks = [f'{side} {s.get(f"dtype_{key}")}' for side, key in
+                 ((a, 'a'), (b, 'b'))
+                 if s.get(f'dtype_{key}') not in (None, 'float64')]
+        if _mixed_norm(s):
+            marks += [f'{side} {_norm_word(s[f"normalised_{key}"])}'
+                      for side, key in ((a, 'a'), (b, 'b'))]
+        label = s['label'] + (f' ({", ".join(marks)})' if marks else '')
         lines.append(
             f'| {label} | {s["num_task"]} | {fmt_pct(s["mean_a"])} | '
             f'{fmt_pct(s["mean_b"])} | {_pp(s["diff_mean"])} | {ci} | '
@@ -286,6 +304,11 @@ def format_compare(cmp: Dict) -> str:
                       + ', '.join(left)]
     lines += dtype_note(s.get(f'dtype_{k}') for s in cmp['settings']
                         for k in 'ab')
+    if any(_mixed_norm(s) for s in cmp['settings']):
+        lines += ['', 'Marked normalised / raw: one model\'s features were '
+                  'L2-normalised and the other\'s were not '
+                  '(files.normalised); the difference includes the '
+                  'normalisation.']
     lines += ['', f'Test: {cmp["test"]}.']
     return '\n'.join(lines + left_out_lines(cmp.get('left_out') or ())) \
         + '\n'

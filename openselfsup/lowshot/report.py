@@ -446,6 +446,13 @@ def result_dtype(result: dict) -> Optional[str]:
     return (result.get('execution') or {}).get('dtype')
 
 
+def result_normalised(result: dict) -> Optional[bool]:
+    """Whether a result's features were L2-normalised
+    (``files.normalised``); None where it records none."""
+    value = (result.get('files') or {}).get('normalised')
+    return None if value is None else bool(value)
+
+
 def dtype_note(dtypes) -> List[str]:
     """The line under a report naming the precisions other than the
     default float64 that some of its numbers were computed in (none when
