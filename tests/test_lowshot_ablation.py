@@ -208,3 +208,25 @@ def test_augmented_copies_at_another_image_size_are_refused(tmp_path):
     provenance('NCT_aug', **dict(plain, model_sha1='n' * 40))
     with pytest.raises(InputError, match='were extracted with another model'):
         evaluate(Inputs(wd), spec)
+
+
+def test_ablation_header_says_what_the_average_ci_is():
+    """The average column's ± is the mean of the per-class 95% CIs (the
+    published average row), not the CI of the class-averaged task F1; the
+    header said only ``average F1 (%)`` while the summary table says it.
+    GETTING_STARTED quotes the table: its header line is the one printed."""
+    from openselfsup.lowshot.ablation import ablation_table
+    header = ablation_table([{'part': 'baseline', 'value': '–',
+                              'average_mean': 0.5, 'average_ci': 0.01,
+                              'novel_mean': 0.4, 'novel_ci': 0.02}
+                             ]).splitlines()[0]
+    assert header == (
+        '| part | value | average F1 (%): mean over tasks ± the mean of the '
+        'per-class 95% CIs (the published average row; not the CI of the '
+        'class-averaged task F1) | novel STR+TUM F1 (%) |')
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(repo, 'GETTING_STARTED.md'),
+              encoding='utf-8') as f:
+        quoted = [ln for ln in f.read().splitlines()
+                  if ln.startswith('| part | value | average F1')]
+    assert quoted == [header]

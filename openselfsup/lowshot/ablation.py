@@ -30,7 +30,7 @@ from typing import Dict, List, Sequence, Tuple
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct
-from .report import novel_cell
+from .report import AVERAGE_CI, novel_cell
 from .spec import RunSpec, check_distinct_settings
 
 #: the published values (ablation.sh)
@@ -127,8 +127,11 @@ def ablation_rows(rows, results: Sequence[Dict]) -> List[Dict]:
 def ablation_table(table_rows: Sequence[Dict]) -> str:
     """One Markdown table of :func:`ablation_rows`: part, value, average F1
     ± the mean of the per-class 95% CIs, and the F1 of the novel classes
-    STR and TUM ± its 95% CI over tasks (percent)."""
-    lines = ['| part | value | average F1 (%) | novel STR+TUM F1 (%) |',
+    STR and TUM ± its 95% CI over tasks (percent). The average column's
+    header says what its ± is (:data:`~.report.AVERAGE_CI`, the summary
+    table's wording)."""
+    lines = [f'| part | value | average F1 (%): {AVERAGE_CI} | '
+             'novel STR+TUM F1 (%) |',
              '|---|---|---:|---:|']
     for r in table_rows:
         lines.append(f'| {r["part"]} | {r["value"]} | '
