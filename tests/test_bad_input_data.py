@@ -710,6 +710,34 @@ def test_data_linked_to_another_nct_release_refused(tmp_path, capsys):
     assert rc == 0 and 'NCT train            9 images' in out, lines
 
 
+def test_nonorm_copy_stored_under_a_release_named_folder_converts(
+        tmp_path, capsys):
+    """A NONORM copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/`` and
+    linked as ``data`` (or ``data/NCT-CRC-HE-100K-NONORM``) was refused as
+    the stain-normalised release: the last release name anywhere in the
+    link's real path judged it. Only the linked folder's own name (a class
+    folder's: its parent's) says the release; both convert."""
+    nonorm = tmp_path / 'datasets' / 'NCT-CRC-HE-100K' / 'nonorm'
+    for cls in NCT_ORDER:
+        (nonorm / cls).mkdir(parents=True)
+        for tag in 'AB':
+            (nonorm / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    for case, link in (('direct', 'data'), ('nested', f'data/{NONORM}')):
+        root = tmp_path / case
+        (root / link).parent.mkdir(parents=True)
+        os.symlink(nonorm, root / link)
+        rc, out, lines = run_data_tool(
+            'prepare_nct', ['--root', str(root), '--split-lists', *lists],
+            capsys)
+        assert rc == 0 and 'NCT train            9 images' in out, \
+            (case, lines)
+        prefix = f'{NONORM}/' if case == 'nested' else ''
+        assert (root / 'meta' / 'train.txt').read_text().splitlines()[0] \
+            == f'{prefix}BACK/BACK-A.tif', case
+
+
 def test_incomplete_copy_of_the_official_release_refused(tmp_path, capsys):
     """NCT-CRC-HE-100K has the 100,000 file names of the published NONORM
     lists: a copy holding some of them (one per class here) was converted

@@ -345,14 +345,24 @@ def _check_release_folder(folder: str, release: str) -> None:
     its NCT class folders is a symbolic link (somewhere on the way) to
     another NCT release's folder (``data -> /datasets/NCT-CRC-HE-100K``
     read as NONORM): the releases share file names, so the published
-    split would be written for the other release's pixels."""
+    split would be written for the other release's pixels.
+
+    Only the name of the folder the link reaches judges: ``folder``'s
+    target's own name, a class folder's target's parent (the release
+    folder holding the class folders); a release name further up says
+    nothing (a NONORM copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/``).
+    """
+    def named(path, up):
+        name = os.path.basename(os.path.dirname(path) if up else path)
+        return name if name in NCT_RELEASES else None
     for path in [folder] + [os.path.join(folder, c) for c in NCT_CLASSES]:
         if not os.path.isdir(path):
             continue
         real = os.path.realpath(path)
-        found = nct_release(real.split(os.sep))
+        up = path != folder
+        found = named(real, up)
         if found in (None, release) or \
-                found == nct_release(os.path.abspath(path).split(os.sep)):
+                found == named(os.path.abspath(path), up):
             continue
         raise InputError(
             f'{path}: a link to {real}, images of {found}, read here as '
