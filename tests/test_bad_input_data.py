@@ -772,3 +772,44 @@ def test_incomplete_copy_of_the_official_release_refused(tmp_path, capsys):
     rc, out, lines = run_data_tool(
         'prepare_nct', ['--root', str(other), '--split', 'official'], capsys)
     assert rc == 0 and 'NCT train           18 images' in out, lines
+
+
+def test_images_in_a_subfolder_of_a_class_folder_refused(tmp_path, capsys):
+    """Class folders are flat in every published layout: images in a
+    subfolder (``ADI/sub/x.tif``, a nested copy) were silently left out of
+    the lists. Now refused in one line naming the subfolder and how many
+    images it holds, nothing written (the official sets and a NONORM
+    split); an empty subfolder says nothing."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    sub = root / 'data' / 'NCT-CRC-HE-100K' / 'ADI' / 'sub'
+    (sub / 'deeper').mkdir(parents=True)
+    (sub / 'x.tif').write_bytes(b'x')
+    (sub / 'deeper' / 'y.png').write_bytes(b'x')
+    (sub / 'notes.txt').write_bytes(b'x')
+    argv = ['--root', str(root), '--split', 'official']
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {sub}: a subfolder of the class folder holding 2 image(s) '
+        '(a nested copy?), which the lists would leave out: move them up '
+        f'into {sub.parent} or remove it; nothing written'], lines
+    assert not (root / 'meta').exists()
+
+    nonorm = tmp_path / 'NONORM'
+    for cls in NCT_ORDER:
+        (nonorm / 'data' / cls).mkdir(parents=True)
+        for tag in 'AB':
+            (nonorm / 'data' / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+    (nonorm / 'data' / 'TUM' / 'copy').mkdir()
+    (nonorm / 'data' / 'TUM' / 'copy' / 'TUM-C.tif').write_bytes(b'x')
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    argv = ['--root', str(nonorm), '--split-lists', *lists]
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+        f'error: {nonorm / "data" / "TUM" / "copy"}: a subfolder of the class '
+        'folder holding 1 image(s)'), lines
+    assert not (nonorm / 'meta').exists()
+    (nonorm / 'data' / 'TUM' / 'copy' / 'TUM-C.tif').unlink()
+    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0 and 'NCT train            9 images' in out, lines

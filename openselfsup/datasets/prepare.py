@@ -218,6 +218,28 @@ def _subfolders(folder: str) -> List[str]:
                   and not d.startswith('.') and d != '__MACOSX')
 
 
+def _class_images(folder: str) -> List[str]:
+    """:func:`_images` of a class folder, which the published layouts keep
+    flat.
+
+    Raises:
+        InputError: a subfolder holding images (at any depth: a nested
+            copy, ``ADI/sub/x.tif``), which the lists would leave out.
+    """
+    for sub in _subfolders(folder):
+        path = os.path.join(folder, sub)
+        held = sum(f.lower().endswith(IMAGE_EXTENSIONS) and
+                   not f.startswith('.')
+                   for _, _, files in os.walk(path) for f in files)
+        if held:
+            raise InputError(
+                f'{path}: a subfolder of the class folder holding {held} '
+                'image(s) (a nested copy?), which the lists would leave '
+                f'out: move them up into {folder} or remove it; nothing '
+                'written')
+    return _images(folder)
+
+
 def _check_not_nested(folder: str, holds: Callable[[str], bool],
                       what: str) -> None:
     """One line when ``folder`` lacks what ``holds`` looks for but its only
@@ -257,7 +279,7 @@ def _class_folders(split_dir: str, classes: Sequence[str],
         folder = os.path.join(split_dir, cls)
         if not os.path.isdir(folder):
             raise InputError(f'{folder}: class folder not found')
-        names = _images(folder)
+        names = _class_images(folder)
         if not names:
             raise InputError(f'{folder}: no images in this class folder')
         entries += [(f'{rel_prefix}{cls}/{n}', label) for n in names]
@@ -525,7 +547,8 @@ def prepare_nct(root: str, split: Optional[str] = None,
         present = {}
         for cls in NCT_CLASSES:
             d = os.path.join(folder, cls)
-            present[cls] = set(_images(d)) if os.path.isdir(d) else set()
+            present[cls] = set(_class_images(d)) if os.path.isdir(d) \
+                else set()
         wanted = train + test
         missing = [rel for rel, _ in wanted
                    if rel.split('/')[1] not in present[rel.split('/')[0]]]
