@@ -1159,6 +1159,7 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     checkpoint; a checkpoint whose pickle it cannot read is left to the
     run."""
     import collections
+    import itertools
     import zipfile
 
     import numpy as np
@@ -1201,13 +1202,16 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     cfg.work_dir = str(run)
     with pytest.raises(InputError, match='^' + said):  # the run's check
         resume_notes(str(ckpt), cfg, 2)
-    for resume, work_dir in ((str(ckpt), None), (str(run), None),
-                             (True, str(run))):
+    # without the data check too (slurm_train.sh with DATA_CHECK=0): the
+    # work dir's checkpoint is found without the data
+    for (resume, work_dir), data_check in itertools.product(
+            ((str(ckpt), None), (str(run), None), (True, str(run))),
+            (True, False)):
         with pytest.raises(InputError, match='^' + said):
             check_launch(str(config), resume=resume, work_dir=work_dir,
-                         world=2)
+                         world=2, data_check=data_check)
         check_launch(str(config), resume=resume, work_dir=work_dir,
-                     world=1)
+                     world=1, data_check=data_check)
     rc, _, lines, loaded = loaded_modules(
         ['tools/train.py', str(config), '--check-config', '--check-world',
          '2', '--no-data-check', '--resume', str(ckpt)], MODEL_STACK)

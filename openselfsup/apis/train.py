@@ -1050,7 +1050,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     check_resume_meta`: not a training checkpoint, another model, other
     held-out classes, a seed out of numpy's reach on ``world`` processes;
     :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta` reads the
-    meta without torch), the split of
+    meta without torch; the work dir's latest for ``resume=True``, with
+    or without ``data_check``), the split of
     the batch over ``world`` processes (None: not checked), and with
     ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
     config's ``load_from`` where the run would read it
@@ -1073,7 +1074,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # without --check-world, on one process: the least the run has
     processes = 1 if world is None else world
     check_seed_reach(cfg, processes)
-    if resume is True and data_check:  # the work dir: the data's check
+    if resume is True:  # the work dir's latest (not the data: with or
+        # without the data check, as a named checkpoint is read)
         resumed = find_resumable_checkpoint(
             run_work_dir(cfg, config, work_dir),
             is_complete=has_zip_directory)
