@@ -29,11 +29,16 @@ if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
     exit 2
 fi
 # one clear line (and no torchrun start) for a bad config or override, a
-# --resume checkpoint missing or cut short, a total batch or groups that do
-# not split over the processes, a missing data folder or list file or
-# load_from checkpoint (of a new run: not read where --resume finds one), a
-# training list (ImageList) with fewer images per process than one batch,
-# or when the machine has fewer GPUs
+# --resume checkpoint missing or cut short, or one (named, or the work
+# dir's latest) whose meta shows it to be no training checkpoint, another
+# model's, of a run on other held-out classes or with a seed out of numpy's
+# reach on the processes (config.check_resume_meta, the meta read without
+# torch; a meta that does not read so is left to the run), a config seed
+# out of that reach, a total batch or groups that do not split over the
+# processes, a missing data folder or list file or load_from checkpoint (of
+# a new run: not read where --resume finds one), a validation set holding
+# training samples, a training list (ImageList) with fewer images per
+# process than one batch, or when the machine has fewer GPUs
 # (an elastic NNODES=MIN:MAX leaves the process count open: not checked)
 WORLD=()
 if [[ "$NNODES" =~ ^[0-9]+$ ]]; then

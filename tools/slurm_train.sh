@@ -41,13 +41,19 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
 # one clear line (and no job submitted) for a bad config or override, a
-# --resume checkpoint missing or cut short, a total batch or groups that do
-# not split over the GPUS tasks, or a data folder or list file or the
-# load_from checkpoint of a new run missing, or
-# a training list (ImageList) with fewer images per task than one batch (as
+# --resume checkpoint missing or cut short, or one (named, or the work
+# dir's latest) whose meta shows it to be no training checkpoint, another
+# model's, of a run on other held-out classes or with a seed out of numpy's
+# reach on the GPUS tasks (config.check_resume_meta, the meta read without
+# torch; a meta that does not read so is left to the run), a config seed
+# out of that reach, a total batch or groups that do not split over the
+# GPUS tasks, or a data folder or list file or the load_from checkpoint of
+# a new run missing, a validation set holding training samples, or a
+# training list (ImageList) with fewer images per task than one batch (as
 # seen from this machine and directory: the tasks start in the same
 # directory)
-# (DATA_CHECK=0: not the data paths, nor load_from, nor the list)
+# (DATA_CHECK=0: not the data paths, nor load_from, nor the validation
+# set, nor the list; the --resume checkpoint and its meta still are)
 NO_DATA_CHECK=
 if [ "${DATA_CHECK:-1}" = 0 ]; then NO_DATA_CHECK=--no-data-check; fi
 python "$TOOLS/train.py" "$CONFIG" "$@" --check-config --check-world "$GPUS" \
