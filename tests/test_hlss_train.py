@@ -397,6 +397,57 @@ def test_query_patients_trained_on_are_named(hier_root, tmp_path,
         f'; {len(split["val"])} query patient(s) trained on) iter_2')
 
 
+def test_query_classes_without_bank_patches_are_named(hier_root, tmp_path,
+                                                     monkeypatch):
+    """A split giving one class's patients to the queries only: no bank
+    patch votes for it, kNN never predicts it, and its queries counted as
+    missed (recall 0 in the mean class accuracy) without a word. Counted
+    as published (hand-computed: every query is predicted TUM, so the mean
+    class accuracy is 1/2 at every level), with a warning line naming the
+    class, the names in the results and the title."""
+    import mmengine.logging  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.evaluation import knn as knn_module
+    init_default_scope('openselfsup')
+    meta = json.load(open(os.path.join(hier_root, 'metadata.json')))
+    split = json.load(open(os.path.join(hier_root, 'split.json')))
+    tum = [p for p in split['train'] if meta[p]['class'] == 'TUM']
+    path = str(tmp_path / 'tum_bank.json')
+    json.dump(dict(split, train=tum), open(path, 'w'))
+    cfg = Config.fromfile(CONFIGS['hidisc'])
+    cfg.merge_from_dict(dict(_options(hier_root, knn_hook=False),
+                             **{'knn_eval.bank.split': path}))
+    lines = []
+    monkeypatch.setattr('mmengine.logging.print_log',
+                        lambda msg, **kw: lines.append(msg))
+    data = knn_module.prepare_knn_data(cfg.knn_eval.bank.to_dict(),
+                                       cfg.knn_eval.query.to_dict())
+    assert [x for x in lines if x.startswith('kNN:')] == [
+        'kNN: 1 query class(es) have no bank patches (ADI): '
+                     'kNN cannot predict them, and the accuracy and mean '
+                     'class accuracy count their queries as missed; give '
+                     'the bank patients of every class']
+    rng = np.random.default_rng(0)  # any features: the bank is all TUM
+    monkeypatch.setattr(knn_module, 'extract_features', lambda m, loader,
+                        desc: rng.normal(size=(len(loader.dataset), 4)))
+    res = knn_module.evaluate_knn_data(None, data, k=3)
+    assert res['classes_without_bank'] == ['ADI']
+    assert knn_module.knn_title(res).endswith(
+        '; no bank patches of query class(es) ADI)')
+    labels = np.asarray(data.query_info['label'])
+    assert res['patch']['acc'] == pytest.approx(np.mean(labels == 0))
+    for level in ('patch', 'slide', 'patient'):
+        assert res[level]['mca'] == pytest.approx(0.5)
+    # the published split: every class in the bank, nothing said
+    lines.clear()
+    whole = knn_module.prepare_knn_data(cfg.knn_eval.query.to_dict(),
+                                        cfg.knn_eval.query.to_dict())
+    assert whole.unpredictable == [] and not any(
+        'no bank patches' in str(line) for line in lines)
+
+
 def test_trained_patients_by_the_dataset_type_with_or_without_scope(
         hier_root, tmp_path, monkeypatch):
     """knn_eval.py reads the patients a checkpoint's run trained on where

@@ -209,6 +209,9 @@ def knn_title(results: Dict, what: str = '') -> str:
     if results.get('trained_patients'):
         capped += (f'; {results["trained_patients"]} query patient(s) '
                    'trained on')
+    if results.get('classes_without_bank'):
+        capped += ('; no bank patches of query class(es) '
+                   f'{_some(results["classes_without_bank"])}')
     bad = results.get('nonfinite')
     if bad:  # the nan rows' cause, in the log, the table and the plot
         capped += (f'; NaN/inf features of {bad["bank"]} bank and '
@@ -296,6 +299,17 @@ def shared_patch_files(bank_info: dict, query_info: dict) -> list:
     return [p for p in query_info['path'] if os.path.realpath(p) in bank]
 
 
+def classes_without_bank(bank_info: dict, query_info: dict,
+                         classes: Sequence[str]) -> list:
+    """The names of the query classes with no bank patches (a split
+    giving a class's patients to val only): no neighbour votes for them,
+    so kNN never predicts them, and their queries count as missed in the
+    accuracy and as a recall of 0 in the mean class accuracy."""
+    bank = set(np.asarray(bank_info['label']).tolist())
+    return [classes[c] for c in sorted(set(
+        np.asarray(query_info['label']).tolist()) - bank)]
+
+
 def _warn(message: str) -> None:
     from mmengine.logging import print_log
     print_log(message, logger='current', level=logging.WARNING)
@@ -322,6 +336,8 @@ class KNNData(NamedTuple):
             patches (:func:`shared_patch_files`).
         trained (list): the query patients the model was trained on (of
             the ``trained_patients`` given to :func:`prepare_knn_data`).
+        unpredictable (list): the query classes with no bank patches
+            (:func:`classes_without_bank`).
     """
     bank_loader: Any
     query_loader: Any
@@ -331,6 +347,7 @@ class KNNData(NamedTuple):
     shared: list
     shared_patches: Sequence[str] = ()
     trained: Sequence[str] = ()
+    unpredictable: Sequence[str] = ()
 
 
 def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
@@ -382,8 +399,15 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
         _warn(f'kNN: {len(trained)} query patient(s) were trained on '
               f'({_some(trained)}): the training split names them; '
               'evaluate on patients the model has not seen')
+    # counted as published (recall 0 in the mean class accuracy), said
+    unpredictable = classes_without_bank(bank_info, query_info, classes)
+    if unpredictable:
+        _warn(f'kNN: {len(unpredictable)} query class(es) have no bank '
+              f'patches ({_some(unpredictable)}): kNN cannot predict them, '
+              'and the accuracy and mean class accuracy count their '
+              'queries as missed; give the bank patients of every class')
     return KNNData(bank_loader, query_loader, classes, bank_info, query_info,
-                   shared, files, trained)
+                   shared, files, trained, unpredictable)
 
 
 def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
@@ -402,8 +426,9 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
         dict: :func:`knn_evaluate`'s, plus, when there are any (the title
         names them), ``'shared_patients'`` (the number of query patients
         with patches in the bank), ``'shared_patches'`` (query patch files
-        that are also bank patches) and ``'trained_patients'`` (query
-        patients the model was trained on).
+        that are also bank patches), ``'trained_patients'`` (query
+        patients the model was trained on) and ``'classes_without_bank'``
+        (the names of the query classes with no bank patches).
     """
     bank_f = extract_features(model, data.bank_loader, 'kNN bank')
     query_f = extract_features(model, data.query_loader, 'kNN queries')
@@ -416,6 +441,8 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
         res['shared_patches'] = len(data.shared_patches)
     if data.trained:
         res['trained_patients'] = len(data.trained)
+    if data.unpredictable:
+        res['classes_without_bank'] = list(data.unpredictable)
     return res
 
 
