@@ -975,6 +975,12 @@ def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     _, path = knn_eval_checkpoint(str(config), str(ckpt), str(tmp_path))
     record = json.load(open(path))
     assert given == [None] and record['trained_patients'] is None
+    # the title and the table said nothing, as where none was found
     assert 'trained on' not in record['title']
+    assert record['title'].endswith('; trained patients not checked) run_iter_2')
+    table = open(path[:-len('.json')] + '.txt').read()
+    assert table.splitlines()[0] == record['title']
     _, path = knn_eval_checkpoint(str(config), None, str(tmp_path / 'init'))
-    assert 'trained_patients' not in json.load(open(path))
+    record = json.load(open(path))
+    assert 'trained_patients' not in record
+    assert 'not checked' not in record['title']

@@ -196,7 +196,10 @@ def knn_evaluate(bank: np.ndarray, bank_labels: np.ndarray,
 
 def knn_title(results: Dict, what: str = '') -> str:
     """``kNN (k=...) <what>``, saying when the k given was capped at the
-    bank size (the table would otherwise show a k nobody asked for)."""
+    bank size (the table would otherwise show a k nobody asked for), the
+    leaks counted, ``trained patients not checked`` where
+    ``trained_patients`` is None (the check not made), and the query
+    classes without bank patches."""
     k, asked = results['k'], results.get('k_asked', results['k'])
     capped = (f', capped from k={asked}: the bank has {k} patches'
               if asked != k else '')
@@ -209,6 +212,9 @@ def knn_title(results: Dict, what: str = '') -> str:
     if results.get('trained_patients'):
         capped += (f'; {results["trained_patients"]} query patient(s) '
                    'trained on')
+    elif 'trained_patients' in results and \
+            results['trained_patients'] is None:  # not "none found"
+        capped += '; trained patients not checked'
     if results.get('classes_without_bank'):
         capped += ('; no bank patches of query class(es) '
                    f'{_some(results["classes_without_bank"])}')
