@@ -904,6 +904,51 @@ def test_cells_computed_in_float32_say_so(tmp_path):
     assert 'Marked float32: computed with --float32' in text
 
 
+def _set_normalised(path, normalised):
+    """What a result records of its features' L2-normalisation."""
+    with open(path) as f:
+        result = json.load(f)
+    result['files'] = dict(result.get('files') or {}, normalised=normalised)
+    with open(path, 'w') as f:
+        json.dump(result, f)
+
+
+def test_cells_on_raw_features_say_so(tmp_path):
+    """A summary mixing models on L2-normalised and on raw features showed
+    them side by side unmarked: a raw cell carries '(raw)' (after the
+    float32 mark where both apply, in every table) and a line under the
+    tables says what that means; normalised or unrecording results are
+    not marked."""
+    w = str(tmp_path / 'w')
+    _set_normalised(_write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5,
+                           0.03, LC, harmonic=0.45, harmonic_ci=0.04),
+                    True)
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.5, 0.03, LC,
+           harmonic=0.45, harmonic_ci=0.04)
+    raw = _write(w, 'fsp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.03, LC,
+                 harmonic=0.35, harmonic_ci=0.04)
+    _set_normalised(raw, False)
+    _set_dtype(raw, 'float32')
+    _set_normalised(_write(w, 'fsp', 'mixture', 'linear', 'Ridge', 5, 0.4,
+                           0.03, LC, harmonic=0.35, harmonic_ci=0.04), False)
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    _, rows = _md_rows(text)
+    assert rows[('clp', 'linear', 'Ridge')] == {
+        'mixture 1-shot': '50.00 ± 3.00', 'mixture 5-shot': '50.00 ± 3.00'}
+    assert rows[('fsp', 'linear', 'Ridge')] == {
+        'mixture 1-shot': '40.00 ± 3.00 (float32, raw)',
+        'mixture 5-shot': '40.00 ± 3.00 (raw)'}
+    assert '| fsp | linear | Ridge | 35.00 ± 4.00 (float32, raw) | ' \
+        '35.00 ± 4.00 (raw) |' in text  # the harmonic-mean table too
+    assert text.count('Marked raw: computed on features that were not '
+                      'L2-normalised') == 1
+    for r in (raw, paths.result_path(w, 'fsp', 'mixture', 'linear', 'Ridge',
+                                     5, None)):
+        _set_normalised(r, True)  # no raw result left: no mark, no line
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    assert 'raw' not in text
+
+
 def test_a_result_whose_per_task_f1_disagree_with_its_mean_is_refused(
         tmp_path):
     """The table shows a result's average_mean, --compare pairs its

@@ -399,8 +399,9 @@ def build_table(results: Sequence[dict]) -> dict:
         results of several novel classes or is a model of all classes
         (:func:`_novel_rows`), else None; ``cells`` maps
         ``"<domain>/<shots>"`` to ``{mean, ci, num_task, novel_class, novel,
-        harmonic_mean, harmonic_ci, convergence, dtype, file}``, F1 as
-        fractions, ci None where undefined, dtype None where unrecorded),
+        harmonic_mean, harmonic_ci, convergence, dtype, normalised, file}``,
+        F1 as fractions, ci None where undefined, dtype and normalised None
+        where unrecorded),
         and ``ci``: what a cell's ``ci`` is (:data:`AVERAGE_CI`).
 
     Raises:
@@ -430,7 +431,7 @@ def build_table(results: Sequence[dict]) -> dict:
             novel=novel_cell(r), harmonic_mean=r.get('harmonic_mean'),
             harmonic_ci=r.get('harmonic_ci'),
             convergence=r.get('convergence'), dtype=result_dtype(r),
-            file=r['_file'])
+            normalised=result_normalised(r), file=r['_file'])
     ordered_cols = sorted(columns, key=lambda c: (_order(c[0], DOMAINS), c[1]))
     ordered_rows = sorted(rows.values(), key=lambda r: (
         _natural(r['model']), r['variant'], _order(r['mode'], MODES),
@@ -462,6 +463,29 @@ def dtype_note(dtypes) -> List[str]:
         return []
     return ['', f'Marked {" / ".join(other)}: computed with --float32 '
             '(the classifiers in that precision); the others in float64.']
+
+
+def normalised_note(values) -> List[str]:
+    """The line under a report saying what ``(raw)`` marks (none when no
+    value is False: every result normalised or unrecording), a blank line
+    first."""
+    if not any(v is False for v in values):
+        return []
+    return ['', 'Marked raw: computed on features that were not '
+            'L2-normalised (files.normalised false); the others on '
+            'L2-normalised features or not recorded.']
+
+
+def cell_marks(cell: dict) -> List[str]:
+    """What a summary cell computed otherwise than usual says: its
+    precision other than float64 (``float32``) and ``raw`` where its
+    features were not L2-normalised; nothing where unrecorded."""
+    marks = []
+    if cell.get('dtype') not in (None, 'float64'):
+        marks.append(cell['dtype'])
+    if cell.get('normalised') is False:
+        marks.append('raw')
+    return marks
 
 
 def _fmt(mean: Optional[float], ci: Optional[float]) -> str:
@@ -509,7 +533,9 @@ def format_markdown(table: dict) -> str:
     tasks (a setting run again with another ``--num_task``), a cell over
     another number than most carries it (``(5 tasks)``) and a line under
     the tables names the usual one; a cell computed with ``--float32``
-    carries ``(float32)``, with a line under the tables.
+    carries ``(float32)`` and one on features that were not L2-normalised
+    (``files.normalised`` false) ``(raw)`` (:func:`cell_marks`), each with
+    a line under the tables.
     """
     usual = _usual_num_task(table)
 
@@ -521,8 +547,7 @@ def format_markdown(table: dict) -> str:
             return text
         marks = [tasks(cell['num_task'])] if usual is not None and \
             cell['num_task'] != usual else []
-        if cell.get('dtype') not in (None, 'float64'):
-            marks.append(cell['dtype'])
+        marks += cell_marks(cell)
         return f'{text} ({", ".join(marks)})' if marks else text
 
     parts = [f'### F1 (%), average over classes: {AVERAGE_CI}', '',
@@ -552,8 +577,9 @@ def format_markdown(table: dict) -> str:
     if usual is not None:
         parts += ['', f'Cells marked (N tasks) are over N tasks; the other '
                   f'cells are over {tasks(usual)} each.']
-    parts += dtype_note(c.get('dtype') for r in table['rows']
-                        for c in r['cells'].values())
+    cells = [c for r in table['rows'] for c in r['cells'].values()]
+    parts += dtype_note(c.get('dtype') for c in cells)
+    parts += normalised_note(c.get('normalised') for c in cells)
     return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
