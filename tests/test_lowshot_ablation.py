@@ -214,6 +214,8 @@ def test_ablation_header_says_what_the_average_ci_is():
     """The average column's ± is the mean of the per-class 95% CIs (the
     published average row), not the CI of the class-averaged task F1; the
     header said only ``average F1 (%)`` while the summary table says it.
+    The novel column's ± is the 95% CI over tasks, as the summary's
+    novel-class table says; its header said nothing of it either.
     GETTING_STARTED quotes the table: its header line is the one printed."""
     from openselfsup.lowshot.ablation import ablation_table
     header = ablation_table([{'part': 'baseline', 'value': '–',
@@ -223,7 +225,8 @@ def test_ablation_header_says_what_the_average_ci_is():
     assert header == (
         '| part | value | average F1 (%): mean over tasks ± the mean of the '
         'per-class 95% CIs (the published average row; not the CI of the '
-        'class-averaged task F1) | novel STR+TUM F1 (%) |')
+        'class-averaged task F1) | novel STR+TUM F1 (%): mean ± 95% CI '
+        'over tasks |')
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(repo, 'GETTING_STARTED.md'),
               encoding='utf-8') as f:

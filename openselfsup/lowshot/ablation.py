@@ -30,7 +30,7 @@ from typing import Dict, List, Sequence, Tuple
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct
-from .report import AVERAGE_CI, novel_cell
+from .report import AVERAGE_CI, NOVEL_CI, novel_cell
 from .spec import RunSpec, check_distinct_settings
 
 #: the published values (ablation.sh)
@@ -128,10 +128,11 @@ def ablation_table(table_rows: Sequence[Dict]) -> str:
     """One Markdown table of :func:`ablation_rows`: part, value, average F1
     ± the mean of the per-class 95% CIs, and the F1 of the novel classes
     STR and TUM ± its 95% CI over tasks (percent). The average column's
-    header says what its ± is (:data:`~.report.AVERAGE_CI`, the summary
-    table's wording)."""
+    and novel columns' headers say what their ± is
+    (:data:`~.report.AVERAGE_CI`, :data:`~.report.NOVEL_CI`: the summary
+    tables' wording)."""
     lines = [f'| part | value | average F1 (%): {AVERAGE_CI} | '
-             'novel STR+TUM F1 (%) |',
+             f'novel STR+TUM F1 (%): {NOVEL_CI} |',
              '|---|---|---:|---:|']
     for r in table_rows:
         lines.append(f'| {r["part"]} | {r["value"]} | '

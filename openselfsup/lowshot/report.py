@@ -46,6 +46,9 @@ DOMAIN_TITLES = {'near': 'near domain (NCT)',
 AVERAGE_CI = ('mean over tasks ± the mean of the per-class 95% CIs (the '
               'published average row; not the CI of the class-averaged '
               'task F1)')
+#: what a novel-class F1 cell's ``± ci`` is: the 95% CI of its per-task
+#: F1 over tasks (:func:`novel_cell`)
+NOVEL_CI = 'mean ± 95% CI over tasks'
 REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
                  'classes', 'per_class_mean', 'per_class_ci', 'average_mean',
                  'average_ci')
@@ -558,8 +561,8 @@ def format_markdown(table: dict) -> str:
                                for c in r['cells'].values()):
         near['rows'] = [r for r in table['rows'] if any(
             k.startswith('near/') for k in r['cells'])]
-        parts += ['', '### Near domain: F1 (%) of the novel class, mean ± '
-                  '95% CI over tasks', '',
+        parts += ['', f'### Near domain: F1 (%) of the novel class, '
+                  f'{NOVEL_CI}', '',
                   _markdown(near, lambda c: '–' if c['novel'] is None else
                             count(_fmt(c['novel']['mean'],
                                        c['novel']['ci']), c))]
