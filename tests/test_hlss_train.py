@@ -653,13 +653,30 @@ def test_knn_hook_reads_trained_patients_through_dataset_wrappers(
                      'patients; query patients trained on are not looked '
                      'for']
     # a training set of other datasets only (an ImageList run) trained on
-    # no patients: None without a word, as knn_eval reads such a run
+    # no patients: none, without a word (not "could not be read")
     only = DATASETS.build(dict(type='ConcatDataset', datasets=[inner]))
     only.datasets[:] = [plain, SimpleNamespace()]
     lines.clear()  # after the build (the registry's own debug lines)
-    assert knn_hook.trained_patient_names(only) is None
-    assert knn_hook.trained_patient_names(plain) is None
+    assert knn_hook.trained_patient_names(only) == []
+    assert knn_hook.trained_patient_names(plain) == []
     assert lines == [], lines
+    # the hook's log title says the check was not made where the patients
+    # could not be read (as knn_eval's does), not for a run on no patients
+    from openselfsup.evaluation import knn as knn_module
+    monkeypatch.setattr(knn_module, 'extract_features', lambda m, loader,
+                        desc: np.eye(len(loader.dataset), 4))
+    titles = {}
+    for name, dataset in (('unread', concat), ('none', only)):
+        hook = knn_hook.KNNEvalHook(**cfg.knn_eval, interval=1000)
+        hook.before_train(SimpleNamespace(train_dataloader=SimpleNamespace(
+            dataset=dataset)))
+        res = knn_module.evaluate_knn_data(None, hook._prepared, k=3)
+        titles[name] = (knn_module.knn_title(res),
+                        res.get('trained_patients', 'absent'))
+    assert titles['unread'][1] is None
+    assert titles['unread'][0].endswith('; trained patients not checked)')
+    assert titles['none'][1] == 'absent'
+    assert 'not checked' not in titles['none'][0]
 
 
 def test_checkpoint_of_a_diverged_model_is_one_line(

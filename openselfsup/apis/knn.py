@@ -613,7 +613,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       model_flat)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
-    res = run_knn(model, **cfg.knn_eval, trained_patients=trained)
+    # a random init trained on no patients; a checkpoint's None: not read
+    res = run_knn(model, **cfg.knn_eval, trained_patients=(
+        trained if checkpoint is not None else ()))
     if checkpoint is not None and trained is None:
         # the leak check not made (a warning said why, or the checkpoint
         # records no config): null, not absent, which reads "none found"

@@ -23,10 +23,10 @@ def trained_patient_names(dataset) -> Optional[List[str]]:
     :data:`~openselfsup.config.DATASET_WRAPPERS`, the attribute of the
     wrapped dataset named as its config key). Where a part beside patient
     datasets names none (another dataset type), one warning line names it
-    and the result is None: the patients of some parts only would read as
+    and the result is None (could not be read: the check is not made, and
+    the kNN results say so): the patients of some parts only would read as
     a complete count. A training set of other datasets only (an
-    ``ImageList``) trains on no patients: None, without a word, as
-    :func:`~openselfsup.apis.knn.trained_patients` reads such a run."""
+    ``ImageList``) trains on no patients: an empty list, without a word."""
     from mmengine.logging import print_log
 
     from ..config import DATASET_WRAPPERS
@@ -41,7 +41,7 @@ def trained_patient_names(dataset) -> Optional[List[str]]:
             leaves.append(part)
     named = [callable(getattr(p, 'patient_names', None)) for p in leaves]
     if not any(named):
-        return None  # a run on other data only: it trains on no patients
+        return []  # a run on other data only: it trains on no patients
     for part, has_names in zip(leaves, named):
         names = getattr(part, 'patient_names', None)
         if not has_names:
@@ -123,7 +123,8 @@ class KNNEvalHook(Hook):
         with the patients the run trains on (the training dataset's, when
         it names them, through MMEngine's dataset wrappers:
         :func:`trained_patient_names`; query patients among them are
-        warned about and counted in the results)."""
+        warned about and counted in the results; where they cannot be
+        read, the results say the check was not made)."""
         if self._prepared is None:
             loader = getattr(runner, 'train_dataloader', None)
             dataset = getattr(loader, 'dataset', None)

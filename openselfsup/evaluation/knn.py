@@ -340,8 +340,10 @@ class KNNData(NamedTuple):
             (:func:`shared_patients`).
         shared_patches (list): the query patch files that are also bank
             patches (:func:`shared_patch_files`).
-        trained (list): the query patients the model was trained on (of
-            the ``trained_patients`` given to :func:`prepare_knn_data`).
+        trained (list or None): the query patients the model was trained
+            on (of the ``trained_patients`` given to
+            :func:`prepare_knn_data`); None where those could not be read
+            (the check not made: the results say so).
         unpredictable (list): the query classes with no bank patches
             (:func:`classes_without_bank`).
     """
@@ -352,13 +354,13 @@ class KNNData(NamedTuple):
     query_info: dict
     shared: list
     shared_patches: Sequence[str] = ()
-    trained: Sequence[str] = ()
+    trained: Optional[Sequence[str]] = ()
     unpredictable: Sequence[str] = ()
 
 
 def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
                      num_workers: int = 0,
-                     trained_patients: Optional[Sequence[str]] = None
+                     trained_patients: Optional[Sequence[str]] = ()
                      ) -> KNNData:
     """Build the bank and query datasets and their loaders, check that they
     agree on the classes, read their hierarchy and say (one warning line
@@ -373,7 +375,10 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
         batch_size, num_workers: DataLoader settings for extraction.
         trained_patients (list[str], optional): the patients the model is
             trained on (the training dataset's, which may read another
-            split than the bank: ``train_dataloader.dataset.split``).
+            split than the bank: ``train_dataloader.dataset.split``);
+            empty where it trained on no patients, None where they could
+            not be read (the check is not made, and the results say so:
+            ``trained_patients: None``).
 
     Raises:
         InputError: the datasets disagree on the classes (or a dataset
@@ -399,7 +404,7 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
               'neighbour; the metadata lists these images under a bank '
               'patient too')
     query_patients = dict.fromkeys(query_info['patient'])
-    trained = ([] if trained_patients is None else
+    trained = (None if trained_patients is None else  # not read: unchecked
                [p for p in query_patients if p in set(trained_patients)])
     if trained:
         _warn(f'kNN: {len(trained)} query patient(s) were trained on '
@@ -433,7 +438,8 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
         names them), ``'shared_patients'`` (the number of query patients
         with patches in the bank), ``'shared_patches'`` (query patch files
         that are also bank patches), ``'trained_patients'`` (query
-        patients the model was trained on) and ``'classes_without_bank'``
+        patients the model was trained on; None where the check was not
+        made: ``data.trained`` is None) and ``'classes_without_bank'``
         (the names of the query classes with no bank patches).
     """
     bank_f = extract_features(model, data.bank_loader, 'kNN bank')
@@ -445,7 +451,9 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
         res['shared_patients'] = len(data.shared)
     if data.shared_patches:
         res['shared_patches'] = len(data.shared_patches)
-    if data.trained:
+    if data.trained is None:  # null, not absent, which reads "none found"
+        res['trained_patients'] = None
+    elif data.trained:
         res['trained_patients'] = len(data.trained)
     if data.unpredictable:
         res['classes_without_bank'] = list(data.unpredictable)
@@ -455,7 +463,7 @@ def evaluate_knn_data(model: torch.nn.Module, data: KNNData, k: int = 200,
 def run_knn(model: torch.nn.Module, bank: dict, query: dict, k: int = 200,
             temperature: float = 0.07, aggregation: str = 'l1_softmax',
             batch_size: int = 64, num_workers: int = 0,
-            trained_patients: Optional[Sequence[str]] = None
+            trained_patients: Optional[Sequence[str]] = ()
             ) -> Dict[str, Dict[str, float]]:
     """Build the bank and query datasets, extract features, evaluate
     (:func:`prepare_knn_data`, then :func:`evaluate_knn_data`).
