@@ -139,6 +139,13 @@ _PATIENT_SETTINGS = {'layout': (str,), 'split_name': (str,),
                                                  tuple)}
 
 
+#: dataset types that hold no patients (image lists: NCT's patches), whose
+#: runs :func:`trained_patients` reads as trained on none; another type (a
+#: user's subclass of ``HierarchicalPatientDataset`` may hold patients) is
+#: a check not made
+_NO_PATIENTS = ('ImageList', 'CustomDataset', 'ImageNet')
+
+
 def _patient_settings(part: dict) -> Tuple[Optional[dict], str]:
     """The settings of :data:`_PATIENT_SETTINGS` a recorded
     ``HierarchicalPatientDataset`` config ``part`` gives, or ``(None, the
@@ -176,8 +183,10 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     (from another directory, another split file at the same relative path
     gave other patients without a word); else, as before it was
     recorded, from the current directory.
-    A run on datasets of other types only (an ``ImageList`` of NCT
-    patches) trained on no patients: None, without a word. Where they
+    A run on image lists only (:data:`_NO_PATIENTS`: an ``ImageList`` of
+    NCT patches) trained on no patients: ``[]``, without a word (the check
+    is made: none of them is a query patient), as the training hook reads
+    such a run. Where they
     cannot be read (no training dataset in the text, a part of another
     type beside patient datasets or a setting that is code, a split that
     cannot be read now: a path relative to another directory, a file
@@ -215,8 +224,8 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     # the type's name, with or without a registry scope
     kinds = [type_name(part.get('type')) if isinstance(part, dict) else None
              for _, part in parts]
-    if None not in kinds and 'HierarchicalPatientDataset' not in kinds:
-        return None  # a run on other data (an ImageList): no patients
+    if kinds and all(k in _NO_PATIENTS for k in kinds):
+        return []  # a run on other data (an ImageList): no patients
     for (key, part), kind in zip(parts, kinds):
         if kind != 'HierarchicalPatientDataset':
             what = f'of type {kind}' if kind else 'no dataset read as data'
