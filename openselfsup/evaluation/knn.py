@@ -404,8 +404,9 @@ def prepare_knn_data(bank: dict, query: dict, batch_size: int = 64,
               'neighbour; the metadata lists these images under a bank '
               'patient too')
     query_patients = dict.fromkeys(query_info['patient'])
-    trained = (None if trained_patients is None else  # not read: unchecked
-               [p for p in query_patients if p in set(trained_patients)])
+    seen = None if trained_patients is None else set(trained_patients)
+    trained = (None if seen is None else  # not read: unchecked
+               [p for p in query_patients if p in seen])
     if trained:
         _warn(f'kNN: {len(trained)} query patient(s) were trained on '
               f'({_some(trained)}): the training split names them; '
