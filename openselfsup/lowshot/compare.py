@@ -36,8 +36,8 @@ import numpy as np
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .metrics import fmt_pct, mean_ci
-from .report import (DOMAINS, _natural, _order, dtype_note, left_out_lines,
-                     result_dtype, result_normalised)
+from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
+                     left_out_lines, result_dtype, result_normalised)
 from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
@@ -285,9 +285,9 @@ def format_compare(cmp: Dict) -> str:
     for s in cmp['settings']:
         ci = '–' if s['diff_ci'] is None else \
             f'[{_pp(s["diff_low"])}, {_pp(s["diff_high"])}]'
-        marks = [f'{side} {s.get(f"dtype_{key}")}' for side, key in
-                 ((a, 'a'), (b, 'b'))
-                 if s.get(f'dtype_{key}') not in (None, 'float64')]
+        marks = [f'{side} {dtype_mark(s.get(f"dtype_{key}"))}'
+                 for side, key in ((a, 'a'), (b, 'b'))
+                 if dtype_mark(s.get(f'dtype_{key}'))]
         if _mixed_norm(s):
             marks += [f'{side} {_norm_word(s[f"normalised_{key}"])}'
                       for side, key in ((a, 'a'), (b, 'b'))]

@@ -457,11 +457,18 @@ def result_normalised(result: dict) -> Optional[bool]:
     return None if value is None else bool(value)
 
 
+def dtype_mark(dtype: Optional[str]) -> Optional[str]:
+    """What a result's precision ``dtype`` marks it with: the precision
+    where it is not the default float64 (``float32``), else None (float64
+    or unrecorded)."""
+    return None if dtype in (None, 'float64') else dtype
+
+
 def dtype_note(dtypes) -> List[str]:
     """The line under a report naming the precisions other than the
     default float64 that some of its numbers were computed in (none when
     every one is float64 or unrecorded), a blank line first."""
-    other = sorted({d for d in dtypes if d not in (None, 'float64')})
+    other = sorted({dtype_mark(d) for d in dtypes} - {None})
     if not other:
         return []
     return ['', f'Marked {" / ".join(other)}: computed with --float32 '
@@ -483,9 +490,8 @@ def cell_marks(cell: dict) -> List[str]:
     """What a summary cell computed otherwise than usual says: its
     precision other than float64 (``float32``) and ``raw`` where its
     features were not L2-normalised; nothing where unrecorded."""
-    marks = []
-    if cell.get('dtype') not in (None, 'float64'):
-        marks.append(cell['dtype'])
+    mark = dtype_mark(cell.get('dtype'))
+    marks = [mark] if mark else []
     if cell.get('normalised') is False:
         marks.append('raw')
     return marks
