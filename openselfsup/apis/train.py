@@ -681,19 +681,23 @@ def check_disjoint_splits(cfg, test: bool = False) -> None:
             training file also holds, and the first of them.
     """
     from ..utils.io import read_json_object
-    train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
-    train_path = annotation_path(train)
-    if type_name(train.get('type')) not in _KEYED_BY_ID or not train_path or \
-            not os.path.isfile(train_path):
+
+    def keyed_file(loader: str) -> Optional[str]:
+        # the annotation file of a loader's dataset keyed by sample id,
+        # where it is there
+        node = (cfg.get(loader) or {}).get('dataset') or {}
+        path = annotation_path(node)
+        return path if type_name(node.get('type')) in _KEYED_BY_ID and \
+            path and os.path.isfile(path) else None
+    train_path = keyed_file('train_dataloader')
+    if train_path is None:
         return
     train_ids = set(map(str, read_json_object(train_path)))
     loaders = (('val_dataloader',) if cfg.get('val_cfg') is not None
                else ()) + (('test_dataloader',) if test else ())
     for loader in loaders:
-        node = (cfg.get(loader) or {}).get('dataset') or {}
-        path = annotation_path(node)
-        if type_name(node.get('type')) not in _KEYED_BY_ID or not path or \
-                not os.path.isfile(path):
+        path = keyed_file(loader)
+        if path is None:
             continue
         ids = list(map(str, read_json_object(path)))
         shared = [i for i in ids if i in train_ids]
