@@ -185,6 +185,13 @@ class Prepared:
                 for name, n in self.counts.items()] + self.notes
 
 
+def _image_name(name: str) -> bool:
+    """Whether a file name is an image's: an image extension, not hidden
+    (``.DS_Store``, a Mac's ``._x.tif``)."""
+    return name.lower().endswith(IMAGE_EXTENSIONS) and \
+        not name.startswith('.')
+
+
 def _images(folder: str) -> List[str]:
     """Image file names in ``folder`` (not recursive), sorted: regular
     files (or links to one) with an image extension, not hidden; a folder
@@ -196,8 +203,7 @@ def _images(folder: str) -> List[str]:
     """
     names = []
     for name in os.listdir(folder):
-        if not name.lower().endswith(IMAGE_EXTENSIONS) or \
-                name.startswith('.'):
+        if not _image_name(name):
             continue
         path = os.path.join(folder, name)
         if os.path.isfile(path):
@@ -228,9 +234,8 @@ def _class_images(folder: str) -> List[str]:
     """
     for sub in _subfolders(folder):
         path = os.path.join(folder, sub)
-        held = sum(f.lower().endswith(IMAGE_EXTENSIONS) and
-                   not f.startswith('.')
-                   for _, _, files in os.walk(path) for f in files)
+        held = sum(map(_image_name, (f for _, _, files in os.walk(path)
+                                     for f in files)))
         if held:
             raise InputError(
                 f'{path}: a subfolder of the class folder holding {held} '
