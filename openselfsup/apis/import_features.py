@@ -308,12 +308,15 @@ def import_features(config: str, source: str, output: str,
         if inner is not None:
             # the file names its own rows: --paths in another order (the
             # list's, say) put every row under another image's label
-            differ = next((r for r, (a, b) in enumerate(zip(inner, given))
-                           if _norm_path(a) != _norm_path(b)), None)
-            if differ is not None or len(inner) != len(given):
-                r = differ if differ is not None else min(len(inner),
-                                                          len(given))
-                show = lambda p: p[r] if r < len(p) else 'no row'
+            mine, theirs = ([_norm_path(p) for p in ps]
+                            for ps in (given, inner))
+            if mine != theirs:
+                # the first row that differs (or that one of them lacks)
+                r = next(i for i in range(max(len(mine), len(theirs)))
+                         if mine[i:i + 1] != theirs[i:i + 1])
+
+                def show(ps):
+                    return ps[r] if r < len(ps) else 'no row'
                 raise InputError(
                     f'--paths {paths} names other images than '
                     f'{source}[{paths_key!r}], the paths of its rows (row '
