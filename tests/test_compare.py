@@ -224,30 +224,42 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     assert not os.path.exists(os.path.join(w, 'summary'))
 
 
-def test_a_pair_computed_in_another_precision_says_so(tmp_path):
-    """Model a run with --float32, b in float64, on the same tasks: the
-    row was printed as any other, the precision's share of the difference
-    unsaid; the row now names it and a line under the table says what it
-    means. JSON: dtype_a, dtype_b."""
+def _pair_on_the_same_tasks(tmp_path, edit):
+    """The comparison of models a and b (near domain, novel class 7, 1 and
+    5 shots, 3 tasks; class F1 a 0.9 / 0.8 / 0.7 and b 0.5 / 0.6 / 0.4 a
+    task), each result JSON changed by ``edit(result, model, shots)``
+    first (its task store, what it records of its computation)."""
     from test_report import NCT, _write
-    from openselfsup.lowshot.compare import compare_results, format_compare
+    from openselfsup.lowshot.compare import compare_results
     from openselfsup.lowshot.report import load_results
     w = str(tmp_path / 'w')
     per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
                 'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
-    for model, dtype in (('a', 'float32'), ('b', 'float64')):
+    for model in ('a', 'b'):
         for shots in (1, 5):
             path = _write(w, model, 'near', 'linear', 'Ridge', shots,
                           float(np.mean(per_task[model])), 0.1, NCT,
                           novel=7, per_task=per_task[model], num_task=3)
             with open(path) as f:
                 result = json.load(f)
-            result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
-            result['execution'] = {'dtype': dtype if shots == 1
-                                   else 'float64'}
+            edit(result, model, shots)
             with open(path, 'w') as f:
                 json.dump(result, f)
-    cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    return compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+
+
+def test_a_pair_computed_in_another_precision_says_so(tmp_path):
+    """Model a run with --float32, b in float64, on the same tasks: the
+    row was printed as any other, the precision's share of the difference
+    unsaid; the row now names it and a line under the table says what it
+    means. JSON: dtype_a, dtype_b."""
+    from openselfsup.lowshot.compare import format_compare
+
+    def edit(result, model, shots):
+        result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
+        result['execution'] = {'dtype': 'float32' if (model, shots) == (
+            'a', 1) else 'float64'}
+    cmp = _pair_on_the_same_tasks(tmp_path, edit)
     assert [(s['dtype_a'], s['dtype_b']) for s in cmp['settings']] == [
         ('float32', 'float64'), ('float64', 'float64')]
     text = format_compare(cmp)
@@ -264,24 +276,12 @@ def test_a_pair_of_normalised_with_raw_features_says_so(tmp_path):
     the table says the difference includes the normalisation. A pair with
     the same normalisation on both sides is left unmarked. JSON:
     normalised_a, normalised_b."""
-    from test_report import NCT, _write
-    from openselfsup.lowshot.compare import compare_results, format_compare
-    from openselfsup.lowshot.report import load_results
-    w = str(tmp_path / 'w')
-    per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
-                'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
-    for model, norm in (('a', True), ('b', False)):
-        for shots in (1, 5):
-            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
-                          float(np.mean(per_task[model])), 0.1, NCT,
-                          novel=7, per_task=per_task[model], num_task=3)
-            with open(path) as f:
-                result = json.load(f)
-            result['files'] = {'task_store': {'sha1': f'tasks{shots}'},
-                               'normalised': norm if shots == 1 else True}
-            with open(path, 'w') as f:
-                json.dump(result, f)
-    cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    from openselfsup.lowshot.compare import format_compare
+
+    def edit(result, model, shots):
+        result['files'] = {'task_store': {'sha1': f'tasks{shots}'},
+                           'normalised': (model, shots) != ('b', 1)}
+    cmp = _pair_on_the_same_tasks(tmp_path, edit)
     assert [(s['normalised_a'], s['normalised_b'])
             for s in cmp['settings']] == [(True, False), (True, True)]
     text = format_compare(cmp)
