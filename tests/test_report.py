@@ -867,13 +867,20 @@ def test_plot_points_over_fewer_models_than_their_curve_say_so(
     assert any('"n of N"' in t.get_text() for t in fig.texts)
 
 
-def _set_dtype(path, dtype):
-    """What a meta-test with (float32) or without --float32 records."""
+def _set_recorded(path, section, **values):
+    """A result JSON's ``section`` given ``values``: what a meta-test with
+    or without --float32 records (``execution``, ``dtype``), what it
+    records of its features' L2-normalisation (``files``,
+    ``normalised``)."""
     with open(path) as f:
         result = json.load(f)
-    result['execution'] = dict(result.get('execution') or {}, dtype=dtype)
+    result[section] = dict(result.get(section) or {}, **values)
     with open(path, 'w') as f:
         json.dump(result, f)
+
+
+def _set_dtype(path, dtype):
+    _set_recorded(path, 'execution', dtype=dtype)
 
 
 def test_cells_computed_in_float32_say_so(tmp_path):
@@ -905,12 +912,7 @@ def test_cells_computed_in_float32_say_so(tmp_path):
 
 
 def _set_normalised(path, normalised):
-    """What a result records of its features' L2-normalisation."""
-    with open(path) as f:
-        result = json.load(f)
-    result['files'] = dict(result.get('files') or {}, normalised=normalised)
-    with open(path, 'w') as f:
-        json.dump(result, f)
+    _set_recorded(path, 'files', normalised=normalised)
 
 
 def test_cells_on_raw_features_say_so(tmp_path):
