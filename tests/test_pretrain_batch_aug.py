@@ -398,6 +398,71 @@ def test_transform_without_batched_version_is_refused():
                            direction='vertical')], 'where')
 
 
+def test_batched_ops_take_the_settings_that_change_the_draws(one_thread):
+    """Settings of a transform that change what the per-image pipeline
+    draws are taken by its batched op, not dropped: GaussianBlur's
+    ``magnitude_level`` / ``total_level`` (sigma uniform in ``(0.1,
+    0.1 + 1.9 * level / total)``: 0.1-1.05 for level 5, where the batched
+    op drew up to 2.0), and RandomResizedCrop's ``max_attempts`` (0: the
+    central fallback every time, where the batched op drew random boxes)."""
+    from mmpretrain.datasets.transforms import (GaussianBlur,
+                                                RandomResizedCrop)
+
+    from openselfsup.datasets.batch_aug import build_op
+    for level, total in ((5, 10), (10, 10), (3, 4)):
+        blur = dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+                    magnitude_std='inf', magnitude_level=level,
+                    total_level=total, prob=1.0)
+        want = (0.1, 0.1 + 1.9 * level / total)  # by hand
+        assert build_op(blur, 'w').sigma_range == pytest.approx(want)
+        ref = GaussianBlur(**{k: v for k, v in blur.items() if k != 'type'})
+        np.random.seed(0)
+        drawn = [ref.random_magnitude() for _ in range(500)]
+        assert want[0] <= min(drawn) and max(drawn) <= want[1]
+        assert max(drawn) > want[1] - 0.05 * (want[1] - want[0])
+    crop = dict(type='RandomResizedCrop', scale=16, max_attempts=0,
+                crop_ratio_range=(0.2, 1.0), backend='pillow')
+    op = build_op(crop, 'w')
+    boxes = op.boxes(50, 32, 48, torch.Generator().manual_seed(0))
+    # mmpretrain's sampler without attempts: the central fallback (a
+    # 48 x 32 image is wider than 4:3: height 32, width round(32 * 4 / 3))
+    ref = RandomResizedCrop(**{k: v for k, v in crop.items()
+                               if k != 'type'})
+    top, left, h, w = ref.rand_crop_params(np.zeros((32, 48, 3), np.uint8))
+    assert (top, left, h, w) == (0, 2, 32, 43)
+    assert boxes.tolist() == [[left, top, w, h]] * 50
+
+
+@pytest.mark.parametrize('transform,says', [
+    (dict(type='RandomResizedCrop', scale=16),
+     "RandomResizedCrop backend 'cv2' has no batched version"),
+    (dict(type='RandomResizedCrop', scale=16, backend='cv2'),
+     "RandomResizedCrop backend 'cv2' has no batched version"),
+    (dict(type='RandomApply', prob=0.8, transforms=[dict(
+        type='HueWrapColorJitter', brightness=0.4, backend='cv2')]),
+     "HueWrapColorJitter backend 'cv2' has no batched version"),
+    (dict(type='RandomFlip'),
+     'RandomFlip prob None has no batched version'),
+    (dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+          color_format='hsv'),
+     "RandomGrayscale color_format 'hsv' has no batched version"),
+])
+def test_batched_op_refuses_settings_it_cannot_follow(transform, says):
+    """A setting the batched op would not follow is refused with one line
+    (the per-image pipeline is the other way): mmpretrain's default crop
+    backend is OpenCV, whose resize the batched op (Pillow's) is not; an
+    OpenCV colour jitter; a flip without a probability (mmcv refuses it in
+    the per-image pipeline; the batched op flipped half the images); a
+    grayscale of HSV images."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        BatchAugment([transform], 'the.pipeline')
+    line = str(err.value)
+    assert '\n' not in line and line.startswith('the.pipeline: ')
+    assert says in line and line.endswith("use augment_on='cpu'")
+
+
 def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     from openselfsup.apis.fast_path import apply_fast_path
     from openselfsup.utils import InputError

@@ -13,10 +13,10 @@ from the same distributions as the per-image pipeline.
 config transform              batched op (per sample)
 ============================  ==============================================
 ``RandomResizedCrop``         box drawn as mmpretrain/torchvision do (area
-                              and log-aspect uniform, 10 attempts, central
-                              fallback), bilinear resize with
-                              ``torchvision.ops.roi_align`` (pixel centres
-                              as Pillow; averaging when shrinking)
+                              and log-aspect uniform, ``max_attempts``
+                              attempts, central fallback), Pillow's
+                              bilinear resize (triangle weights, averaging
+                              when shrinking; ``backend='pillow'`` only)
 ``RandomFlip`` (horizontal)   flip with probability ``prob``
 ``RandomApply([ColorJitter])``  brightness, contrast, saturation, hue factors
                               uniform, the four in a random order, as
@@ -25,15 +25,18 @@ config transform              batched op (per sample)
                               16-bit fixed point, rounded), as published
 ``RandomGrayscale``           weighted channel sum, ``channel_weights``,
                               truncated (mmpretrain's)
-``GaussianBlur``              sigma uniform in ``magnitude_range``,
-                              separable Gaussian (radius 3 sigma, edges
-                              replicated)
+``GaussianBlur``              sigma uniform in ``magnitude_range`` (scaled
+                              by ``magnitude_level / total_level``), as
+                              Pillow: three extended box blurs per axis,
+                              edges replicated (bit-exact)
 ``Solarize``                  ``255 - x`` where ``x >= thr``
 ============================  ==============================================
 
 Values stay in ``[0, 255]`` and are rounded after every op, as the 8-bit
 per-image pipeline is. Images arrive and leave in RGB order. A transform
-that has no batched version is refused with one line
+that has no batched version, or a setting of one that its batched op would
+not follow (an OpenCV ``backend``: mmpretrain's ``RandomResizedCrop``
+default; a ``RandomFlip`` without ``prob``), is refused with one line
 (``augment_on='cpu'`` keeps the per-image pipeline).
 """
 import math
@@ -109,10 +112,13 @@ def sample_crop_boxes(n: int, height: int, width: int,
     cw = torch.round(torch.sqrt(target * aspect))
     ch = torch.round(torch.sqrt(target / aspect))
     fits = (cw > 0) & (cw <= width) & (ch > 0) & (ch <= height)
-    first = fits.to(torch.int8).argmax(1, keepdim=True)
+    if attempts > 0:
+        first = fits.to(torch.int8).argmax(1, keepdim=True)
+        cw = cw.gather(1, first)[:, 0]
+        ch = ch.gather(1, first)[:, 0]
+    else:  # no attempt: the central fallback for every sample
+        cw = ch = torch.zeros(n, dtype=torch.float64)
     found = fits.any(1)
-    cw = cw.gather(1, first)[:, 0]
-    ch = ch.gather(1, first)[:, 0]
     # central fallback
     in_ratio = width / height
     if in_ratio < min(ratio_range):
@@ -515,14 +521,15 @@ def _on_subset(x: torch.Tensor, chosen: torch.Tensor, fn) -> torch.Tensor:
 class ResizedCropOp(_Op):
 
     def __init__(self, size: Tuple[int, int], area_range=(0.08, 1.0),
-                 ratio_range=(3. / 4., 4. / 3.)):
+                 ratio_range=(3. / 4., 4. / 3.), attempts: int = 10):
         self.size = size
         self.area_range = tuple(area_range)
         self.ratio_range = tuple(ratio_range)
+        self.attempts = attempts
 
     def boxes(self, n, height, width, gen):
         return sample_crop_boxes(n, height, width, self.area_range,
-                                 self.ratio_range, gen)
+                                 self.ratio_range, gen, self.attempts)
 
     def __call__(self, x, gen):
         boxes = self.boxes(len(x), x.shape[2], x.shape[3], gen)
@@ -678,6 +685,17 @@ def _size(scale) -> Tuple[int, int]:
     return int(scale[1]), int(scale[0])
 
 
+def _only(t: Dict, key: str, default, allowed: tuple, where: str,
+          why: str) -> None:
+    """InputError unless transform ``t``'s ``key`` (``default`` when not
+    given, the transform's own default) is one of ``allowed``: a setting
+    the batched op would not follow."""
+    value = t.get(key, default)
+    if value not in allowed:
+        raise InputError(f"{where}: {t.get('type')} {key} {value!r} has no "
+                         f"batched version ({why}); use augment_on='cpu'")
+
+
 def build_op(t: Dict, where: str) -> _Op:
     """The batched op of one mmpretrain transform config."""
     kind = t.get('type')
@@ -686,15 +704,25 @@ def build_op(t: Dict, where: str) -> _Op:
             raise InputError(f'{where}: RandomResizedCrop interpolation '
                              f'{t["interpolation"]!r} has no batched version '
                              "(bilinear only); use augment_on='cpu'")
+        # mmpretrain's default backend is OpenCV, whose resize is not
+        # Pillow's (no averaging when shrinking)
+        _only(t, 'backend', 'cv2', ('pillow', ), where,
+              "Pillow's resize only: backend='pillow'")
         return ResizedCropOp(_size(t['scale']),
                              t.get('crop_ratio_range', (0.08, 1.0)),
-                             t.get('aspect_ratio_range', (3. / 4., 4. / 3.)))
+                             t.get('aspect_ratio_range', (3. / 4., 4. / 3.)),
+                             t.get('max_attempts', 10))
     if kind == 'RandomFlip':
         direction = t.get('direction', 'horizontal')
         if direction != 'horizontal':
             raise InputError(f'{where}: RandomFlip direction {direction!r} '
                              "has no batched version; use augment_on='cpu'")
-        return FlipOp(t.get('prob', 0.5))
+        prob = t.get('prob')
+        if isinstance(prob, bool) or not isinstance(prob, (int, float)):
+            raise InputError(f'{where}: RandomFlip prob {prob!r} has no '
+                             'batched version (one probability of the '
+                             "horizontal flip); use augment_on='cpu'")
+        return FlipOp(prob)
     if kind == 'RandomApply':
         inner = t.get('transforms', [])
         if len(inner) != 1 or inner[0].get('type') not in _JITTER:
@@ -704,6 +732,8 @@ def build_op(t: Dict, where: str) -> _Op:
         op.prob = t.get('prob', 0.5)
         return op
     if kind in _JITTER:
+        _only(t, 'backend', 'pillow', ('pillow', ), where,
+              "Pillow's ImageEnhance only")
         return ColorJitterOp(t.get('brightness', 0.), t.get('contrast', 0.),
                              t.get('saturation', 0.), t.get('hue', 0.))
     if kind == 'PillowGrayscale':
@@ -713,13 +743,21 @@ def build_op(t: Dict, where: str) -> _Op:
         if not t.get('keep_channels', False):
             raise InputError(f'{where}: RandomGrayscale needs '
                              "keep_channels=True to be batched")
+        _only(t, 'color_format', 'bgr', ('bgr', ), where,
+              'images decoded in BGR only')
         # mmpretrain's weights follow the BGR order of its images
         return GrayscaleOp(t.get('prob', 0.1), tuple(reversed(weights)))
     if kind == 'GaussianBlur':
         if t.get('magnitude_std') != 'inf' or 'magnitude_range' not in t:
             raise InputError(f'{where}: GaussianBlur is batched only with '
                              "magnitude_range and magnitude_std='inf'")
-        return BlurOp(t['magnitude_range'], t.get('prob', 0.5))
+        # mmpretrain draws U(0, level) / total of the range: sigma uniform
+        # in (low, low + (high - low) * level / total)
+        low, high = t['magnitude_range']
+        level = t.get('magnitude_level', 10)
+        total = t.get('total_level', 10)
+        return BlurOp((low, low + (high - low) * level / total),
+                      t.get('prob', 0.5))
     if kind == 'Solarize':
         if t.get('thr') is None:
             raise InputError(f'{where}: Solarize is batched only with a '
