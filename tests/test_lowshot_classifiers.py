@@ -231,6 +231,21 @@ def test_augmented_class_means_equal_materialised_means():
     np.testing.assert_allclose(shift, bank[p[0, 0], aug.shift_idx[0, 0, 0]])
 
 
+@pytest.mark.parametrize('name', ['nearest_centroid', 'Ridge',
+                                  'logistic_regression'])
+def test_one_aug_shot_is_the_plain_fit(name):
+    """``num_aug_shots`` 1 is each support feature alone (the published
+    code draws ``num_aug_shots - 1`` = 0 shifts): the linear fit's
+    predictions; nearest centroid's shift sums over no draws used to stop
+    the run with a torch error."""
+    xs, ys, xq, _ = _tasks(6)
+    aug = _augmented(xs, ys, 6, num_aug_shots=1)
+    a = build_classifier(name).fit_augmented(aug, torch.arange(WAYS))
+    b = build_classifier(name).fit(torch.tensor(xs), torch.tensor(ys))
+    xq = torch.tensor(xq)
+    assert torch.equal(a.predict(xq), b.predict(xq))
+
+
 def test_shift_draws_do_not_depend_on_chunking():
     protos = torch.zeros(2, 4, dtype=torch.float64)
     bank = torch.zeros(2, 1000, 4, dtype=torch.float64)

@@ -106,10 +106,12 @@ class AugmentedSupport:
         """
         B, n, D = self.features.shape
         A = self.num_aug_shots
-        sums = torch.nn.functional.embedding_bag(
-            self._flat_idx().reshape(B * n, A - 1), self.bank(dtype),
-            mode='sum')
-        means = self.features.to(dtype) + sums.view(B, n, D) / A
+        means = self.features.to(dtype)
+        if A > 1:  # embedding_bag refuses bags of no draws
+            sums = torch.nn.functional.embedding_bag(
+                self._flat_idx().reshape(B * n, A - 1), self.bank(dtype),
+                mode='sum')
+            means = means + sums.view(B, n, D) / A
         onehot = torch.nn.functional.one_hot(self.labels, num_classes).to(dtype)
         counts = onehot.sum(1).clamp_min(1)
         return onehot.transpose(1, 2) @ means / counts[..., None]
