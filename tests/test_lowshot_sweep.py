@@ -85,6 +85,27 @@ def test_sweep_checks_every_setting_before_the_first_runs(tmp_path):
     assert not os.path.exists(os.path.join(wd, 'sweeps'))
 
 
+def test_sweep_checks_a_shared_dictionary_against_every_domain(tmp_path):
+    """The mixture and out domains read one dictionary (NCT_train of the
+    model): a sweep over both refuses PAIP19 features of another kind
+    (raw, the dictionary's normalised), as a single out-domain run does,
+    not only when out comes first (the check ran for the first domain
+    that loaded the dictionary)."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    for name in ('NCT_train', 'NCT_test', 'LC'):
+        path = paths.features_path(wd, 'clp', name)
+        f = np.load(path)
+        np.save(path, f / np.linalg.norm(f, axis=1, keepdims=True))
+    kw = dict(shots=[2], clfs=['Ridge'], modes=['latent_aug'], **KW)
+    specs = sweep_specs('clp', 'mixture', **kw) + \
+        sweep_specs('clp', 'out', **kw)
+    with pytest.raises(InputError, match='PAIP_train.npy is not'):
+        run_sweep(wd, specs, log=None)
+    assert not os.path.exists(paths.results_dir(wd))
+    with pytest.raises(InputError, match='PAIP_train.npy is not'):
+        run_meta_test(wd, specs[1])  # the single run: the same line
+
+
 def test_sweep_results_feed_the_summary(tmp_path):
     """Each setting's JSON is where a single run writes it; the summary
     tables them (tasks without a novel class: novel_classes [None])."""

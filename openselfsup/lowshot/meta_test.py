@@ -366,28 +366,34 @@ class Inputs:
         return self._stores[key].head(spec.num_task)
 
     def dictionary(self, spec: RunSpec):
-        """The run's checked dictionary (latent modes)."""
+        """The run's checked dictionary (latent modes): loaded (or made)
+        once, and checked against the support set of every domain that
+        reads it (the mixture and out domains share one)."""
         from .dictionary import (check_dictionary, construct_dictionary,
                                  load_dictionary)
         dspec = spec.dictionary
-        if dspec not in self._dicts:
+        key = (dspec, spec.setting.support_set)
+        if key not in self._dicts:
             t0 = time.perf_counter()
             path = dspec.path(self.workdir)
             base = self.features(dspec.model, dspec.features)
-            if not os.path.exists(path):
+            # read already for another domain's runs? (checked anew below)
+            dic = next((d for (s, _), d in self._dicts.items()
+                        if s == dspec), None)
+            if dic is None and not os.path.exists(path):
                 if not self.make_missing:
                     raise InputError(f'dictionary not found: {path} (make '
                                      f'it with: {dspec.command(self.workdir)}'
                                      ', or run the setting with '
                                      'wsi_workdir/sweep.py, which makes it)')
                 dic = construct_dictionary(self.workdir, dspec, features=base)
-            else:
+            elif dic is None:
                 dic = load_dictionary(path, dspec.command(self.workdir))
             check_dictionary(dic, dspec, base, self.pools(spec)[0],
                              self.workdir)
-            self._dicts[dspec] = dic
+            self._dicts[key] = dic
             self.timing['dictionaries'] += time.perf_counter() - t0
-        return self._dicts[dspec]
+        return self._dicts[key]
 
     def support_aug(self, spec: RunSpec, num_support: int
                     ) -> Optional[np.ndarray]:
