@@ -195,6 +195,38 @@ def test_clip_loss_closed_form_on_orthonormal_pairs():
         assert got.item() == pytest.approx(want, rel=1e-9)
 
 
+@pytest.mark.parametrize('loss,says', [
+    (dict(type='CLIPInfoNCELoss', temperature=0.0),
+     'CLIPInfoNCELoss temperature must be a positive number, got 0.0'),
+    (dict(type='CLIPInfoNCELoss', temperature=-0.07),
+     'CLIPInfoNCELoss temperature must be a positive number, got -0.07'),
+    (dict(type='CLIPInfoNCELoss', temperature=float('nan')),
+     'CLIPInfoNCELoss temperature must be a positive number, got nan'),
+    (dict(type='CLIPInfoNCELoss', temperature='0.07'),
+     "CLIPInfoNCELoss temperature must be a positive number, got '0.07'"),
+    (dict(type='CrossModalTripletLoss', margin=0.0),
+     'CrossModalTripletLoss margin must be a positive number, got 0.0'),
+    (dict(type='CrossModalTripletLoss', margin=float('inf')),
+     'CrossModalTripletLoss margin must be a positive number, got inf'),
+    (dict(type='CrossModalTripletLoss', p=0.0),
+     'CrossModalTripletLoss p must be a number >= 1 (a p-norm), got 0.0')])
+def test_contrastive_loss_settings_out_of_range_are_one_line(loss, says):
+    """A CLIP temperature of 0 made every loss NaN and a negative one
+    turned the alignment around (the loss rewarded the wrong pairs), the
+    run training on without an error; a triplet ``p`` of 0 (a count of the
+    differing entries, not a norm) gave a constant loss, so no gradient
+    aligned anything; a margin of 0 was torch's ValueError at the first
+    training step, after the baseline evaluation. Each is refused when
+    the model is built. Hand-checked: the published settings pass."""
+    with pytest.raises(InputError) as exc:
+        MODELS.build(loss)
+    assert str(exc.value) == says
+    for ok in (dict(type='CLIPInfoNCELoss', temperature=0.07),
+               dict(type='CrossModalTripletLoss', margin=2.0, p=2.0),
+               dict(type='CrossModalTripletLoss', margin=1, p=float('inf'))):
+        MODELS.build(ok)
+
+
 def test_grade_mse_is_on_the_raw_grade():
     from openselfsup.models.losses import GradeMSELoss
     pred = torch.tensor([[0.5], [4.0], [2.0]])

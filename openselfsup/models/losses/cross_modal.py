@@ -9,6 +9,7 @@
   and label, from which the triplet negative of each image is drawn, so a
   batch of one has a negative too.
 """
+import math
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -18,6 +19,23 @@ from torch import nn
 
 from ...registry import MODELS
 from ...utils import InputError
+
+
+def _setting(value, name: str, least: float = 0.0,
+             what: str = 'a positive number') -> float:
+    """``value`` as a float above ``least`` (at least it, where ``least``
+    > 0), infinity only where ``least`` > 0, or a one-line InputError
+    naming the setting (a temperature of 0 made the loss NaN, a negative
+    one reversed the alignment, without an error)."""
+    ok = isinstance(value, (int, float, np.number)) and \
+        not isinstance(value, bool) and not math.isnan(value)
+    if ok:
+        value = float(value)
+        ok = value >= least if least > 0 else \
+            (value > 0 and math.isfinite(value))
+    if not ok:
+        raise InputError(f'{name} must be {what}, got {value!r}')
+    return value
 
 
 @MODELS.register_module()
@@ -30,14 +48,16 @@ class CLIPInfoNCELoss(nn.Module):
     (its learnable scale is never given to the optimiser).
 
     Args:
-        temperature (float): softmax temperature.
+        temperature (float): softmax temperature, a positive number (0
+            gives NaN losses, a negative one reverses the alignment).
     """
 
     needs_negative = False
 
     def __init__(self, temperature: float = 0.07):
         super().__init__()
-        self.temperature = float(temperature)
+        self.temperature = _setting(temperature,
+                                    'CLIPInfoNCELoss temperature')
 
     def forward(self, img: torch.Tensor, txt: torch.Tensor) -> torch.Tensor:
         """Args:
@@ -61,16 +81,19 @@ class CrossModalTripletLoss(nn.Module):
     come from is the algorithm's choice (:class:`NegativeTextPool`).
 
     Args:
-        margin (float): the margin (2.0 published).
-        p (float): the norm of the distances (2 published).
+        margin (float): the margin (2.0 published), a positive number.
+        p (float): the norm of the distances (2 published), at least 1
+            (``inf`` the largest difference); ``p`` 0 counts the differing
+            entries, a loss with no gradient.
     """
 
     needs_negative = True
 
     def __init__(self, margin: float = 2.0, p: float = 2.0):
         super().__init__()
-        self.margin = float(margin)
-        self.p = float(p)
+        self.margin = _setting(margin, 'CrossModalTripletLoss margin')
+        self.p = _setting(p, 'CrossModalTripletLoss p', least=1.0,
+                          what='a number >= 1 (a p-norm)')
         self.criterion = nn.TripletMarginLoss(margin=self.margin, p=self.p)
 
     def forward(self, anchor: torch.Tensor, positive: torch.Tensor,
