@@ -805,6 +805,26 @@ def test_slide_metric_retrieves_by_index(crossmodal_root):
     assert text['recall@1'] > out['recall@1']
 
 
+@pytest.mark.parametrize('ks', [(0, 1), (1.5, ), (-1, 5), (True, ),
+                                ('5', )])
+def test_recall_cut_offs_that_are_not_positive_integers_are_one_line(ks):
+    """``recall@0`` was 0 for any model, ``recall@1.5`` counted the top 2
+    under another name, and a negative k scored 0: each beside the real
+    recalls in the table, without an error. Refused when the metric is
+    built (a sweep builds it before anything trains); hand case below:
+    the query's own caption second, so recall@1 0 and recall@2 1."""
+    with pytest.raises(InputError) as exc:
+        CrossModalMetric(ks=ks)
+    bad = next(k for k in ks if not (type(k) is int and k >= 1))
+    assert str(exc.value) == (
+        f'CrossModalMetric ks must be positive integers (the k of each '
+        f'recall@k), got {bad!r}')
+    assert CrossModalMetric(ks=(np.int64(2), 1)).ks == (2, 1)
+    sim = np.array([[0.2, 0.9], [0.1, 0.8]])    # image 0's caption second
+    assert recall_at_k(sim, np.eye(2, dtype=bool), (1, 2)) == {
+        'recall@1': 0.5, 'recall@2': 1.0}
+
+
 def test_metric_names_have_no_prefix_and_no_prefix_line(monkeypatch):
     """MMEngine logged 'The prefix is not set in metric class
     CrossModalMetric.' at every build (19 lines in a balance sweep); the

@@ -149,6 +149,21 @@ def _hit_rank(sim: np.ndarray, match: np.ndarray) -> np.ndarray:
     return (sim > best[:, None]).sum(1)
 
 
+def recall_cut_offs(ks: Sequence) -> tuple:
+    """``ks`` as a tuple of ints, each a positive integer (numpy's too), or
+    a one-line InputError naming the first that is not: ``recall@0`` was
+    0 for any model, ``recall@1.5`` counted the top 2 under another name."""
+    from numbers import Integral
+    out = []
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+            from ..utils import InputError
+            raise InputError('CrossModalMetric ks must be positive integers '
+                             f'(the k of each recall@k), got {k!r}')
+        out.append(int(k))
+    return tuple(out)
+
+
 def recall_at_k(sim: np.ndarray, match: np.ndarray,
                 ks: Sequence[int] = (1, 5, 10)) -> Dict[str, float]:
     """Image-to-text recall@k: a hit when a match is among the top ``k``.
@@ -311,7 +326,7 @@ class CrossModalMetric(BaseMetric):
 
     Args:
         task (str): 'multilabel' or 'grade'.
-        ks (Sequence[int]): recall cut-offs.
+        ks (Sequence[int]): recall cut-offs, positive integers.
         threshold (float): multi-label decision threshold.
         num_grades (int): grades are ``0 .. num_grades - 1``.
         gallery_seed (int): seed of the draw of each image's gallery caption
@@ -334,7 +349,7 @@ class CrossModalMetric(BaseMetric):
             raise ValueError(f"task must be 'multilabel' or 'grade', "
                              f'got {task!r}')
         self.task = task
-        self.ks = tuple(ks)
+        self.ks = recall_cut_offs(ks)
         self.threshold = threshold
         self.num_grades = num_grades
         self.gallery_seed = gallery_seed
