@@ -1209,6 +1209,32 @@ def test_early_stopping_compares_no_nan_score(caplog):
         False, False, True]
 
 
+def test_early_stopping_does_not_count_an_epoch_evaluated_again(caplog):
+    """The lambda sweep evaluates each run once more after training
+    (``runner.val()``), which calls the hook again with the last epoch: a
+    second look at the same model was counted as one more evaluation
+    without improvement, and the log said "early stopping after epoch 2
+    ... for 2 evaluations" of a run that trained to its end after one
+    miss (or a second such line, one more evaluation, after a real stop).
+    Hand case: less, patience 2; 1.0 best, 1.2 a miss; epoch 2 again."""
+    hook = PatienceEarlyStoppingHook('task_loss', patience=2)
+    with caplog.at_level(logging.INFO, logger='test'):
+        for epoch, value in ((1, 1.0), (2, 1.2), (2, 1.2)):
+            runner = _fake_runner(epoch)
+            hook.after_val_epoch(runner, {'task_loss': value})
+            assert not runner.train_loop.stop_training
+    assert (hook.counter, hook.best_epoch, hook.stopped_epoch) == (1, 1, None)
+    assert not caplog.records
+    # a real stop (epoch 3) evaluated again: one stop, one line
+    with caplog.at_level(logging.INFO, logger='test'):
+        for epoch in (3, 3):
+            hook.after_val_epoch(_fake_runner(epoch), {'task_loss': 1.3})
+    assert (hook.counter, hook.stopped_epoch) == (2, 3)
+    assert [r.getMessage() for r in caplog.records] == [
+        'early stopping after epoch 3: task_loss has not improved for 2 '
+        'evaluations (best at epoch 1)']
+
+
 @pytest.mark.parametrize('monitor,refused', [
     ('recall@5', False), ('recall@10', True), ('allcap_t2i_R@10', True),
     ('allcap_i2t_R@10', False), ('allcap_i2t_R@20', True), ('mAP', False)])
@@ -1269,6 +1295,13 @@ def test_early_stopping_stops_a_training_run(crossmodal_root, tmp_path):
                               min_epoch=3)]})
     # epoch 1 sets the best, 2 and 3 miss (3 is not > min_epoch), 4 stops
     assert runner.epoch == 4
+    # the sweep's evaluation after training (its metric worse again): the
+    # same epoch, not one more miss
+    hook, = [h for h in runner.hooks
+             if isinstance(h, PatienceEarlyStoppingHook)]
+    assert (hook.counter, hook.stopped_epoch) == (3, 4)
+    runner.val()
+    assert (hook.counter, hook.stopped_epoch) == (3, 4)
     # a recall over every text at a k beyond the 12 slides' reports: nan
     # at every evaluation, refused before the first epoch
     with pytest.raises(InputError, match=re.escape(

@@ -54,7 +54,8 @@ class PatienceEarlyStoppingHook(Hook):
     before training is ignored): a score at least as good as the best so far
     (ties included) resets the counter, otherwise the counter grows; training
     stops when the counter reaches ``patience`` and more than ``min_epoch``
-    epochs are done.
+    epochs are done. An epoch evaluated again (the lambda sweep's
+    evaluation of each run after training) is not counted again.
 
     A ``nan`` score (a model that diverged, a kappa of one grade) is
     neither an improvement nor a miss: the best and the counter stay, with
@@ -99,6 +100,7 @@ class PatienceEarlyStoppingHook(Hook):
         self.best_epoch = 0
         self.counter = 0
         self.stopped_epoch: Optional[int] = None
+        self.last_epoch: Optional[int] = None   # the last epoch recorded
 
     def step(self, epoch: int, value: float) -> bool:
         """Record the metric of ``epoch``; True when training should stop.
@@ -142,6 +144,12 @@ class PatienceEarlyStoppingHook(Hook):
         epoch = runner.epoch
         if epoch == 0:
             return          # the evaluation of the model before tuning
+        if epoch == self.last_epoch:
+            # the same model evaluated again (the lambda sweep's
+            # runner.val() after training): not one more evaluation
+            # without improvement (it was counted as one, and the log
+            # named a stop of a run that had trained to its end)
+            return
         metrics = metrics or {}
         if self.monitor not in metrics:
             raise InputError(f'early stopping: metric {self.monitor!r} is not '
@@ -155,6 +163,7 @@ class PatienceEarlyStoppingHook(Hook):
                 f'at {self.counter}' + (
                     f' (best at epoch {self.best_epoch})'
                     if self.best is not None else ' (no best yet)'))
+        self.last_epoch = epoch
         if self.step(epoch, value):
             self.stopped_epoch = epoch
             runner.train_loop.stop_training = True
