@@ -1455,6 +1455,41 @@ def test_images_and_slides_read_labels_alike(tmp_path):
         ": label '2' is not an integer grade in 0..5"
 
 
+def test_a_feature_file_holding_nan_is_one_line_when_loaded(
+        crossmodal_root, tmp_path):
+    """A slide's feature file holding NaN (or inf) made its loss NaN: in
+    float32 the first step that drew it turned every weight NaN and the
+    evaluation blamed a diverged model; with --amp the scaler skipped
+    the steps it was in, without a word. Refused when the file is loaded
+    (the dataset checks each file's shape only, not its values: that
+    would read every file when the dataset is built). Hand case: one
+    value NaN, then one inf; a finite file loads unchanged."""
+    from openselfsup.registry import TRANSFORMS
+    load = TRANSFORMS.build(dict(type='LoadRegionFeatures'))
+    good = torch.ones(2, 64, FEAT)
+    torch.save(good, tmp_path / 'good.pt')
+    assert torch.equal(load(dict(feat_path=str(tmp_path / 'good.pt')))
+                       ['feats'], good)
+    for value, n in ((float('nan'), 1), (float('inf'), 2)):
+        bad = good.clone()
+        bad.view(-1)[:n] = value
+        path = str(tmp_path / 'bad.pt')
+        torch.save(bad, path)
+        with pytest.raises(InputError) as exc:
+            load(dict(feat_path=path))
+        assert str(exc.value) == (
+            f'{path}: {n} of its {bad.numel()} feature values are NaN or '
+            'inf (the loss and every metric of the run would be NaN); '
+            'extract its features again')
+    # max_regions keeps the first regions: a NaN beyond them is not read
+    bad = good.clone()
+    bad[1, 0, 0] = float('nan')
+    torch.save(bad, tmp_path / 'late.pt')
+    first = TRANSFORMS.build(dict(type='LoadRegionFeatures', max_regions=1))
+    assert torch.equal(first(dict(feat_path=str(tmp_path / 'late.pt')))
+                       ['feats'], good[:1])
+
+
 def test_bad_input_one_line_errors(crossmodal_root, tmp_path):
     img_root = crossmodal_root / 'images'
     fold = json.load(open(img_root / 'train.json'))

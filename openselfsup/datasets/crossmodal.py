@@ -239,6 +239,13 @@ class SlideReports(CheckedIndices, BaseDataset):
 class LoadRegionFeatures(BaseTransform):
     """Load ``results['feat_path']`` (a ``.pt`` tensor) into ``results['feats']``.
 
+    A file holding NaN or inf (in the regions kept) is refused in one line
+    naming it: its loss was NaN, which in float32 turned every weight NaN
+    (the evaluation then blamed a diverged model) and under AMP skipped the
+    steps it was in without a word. Checked here, where the file is read
+    anyway, not when the dataset is built (that reads only each file's
+    shape).
+
     Args:
         max_regions (int | None): keep at most this many regions (the first
             ones; None keeps all).
@@ -252,5 +259,11 @@ class LoadRegionFeatures(BaseTransform):
                        weights_only=True).float()
         if self.max_regions is not None:
             t = t[:self.max_regions]
+        bad = int((~torch.isfinite(t)).sum())
+        if bad:
+            raise InputError(
+                f'{results["feat_path"]}: {bad} of its {t.numel()} feature '
+                'values are NaN or inf (the loss and every metric of the run '
+                'would be NaN); extract its features again')
         results['feats'] = t
         return results
