@@ -825,6 +825,20 @@ def test_recall_cut_offs_that_are_not_positive_integers_are_one_line(ks):
         'recall@1': 0.5, 'recall@2': 1.0}
 
 
+@pytest.mark.parametrize('task', ['multilabel', 'grade'])
+def test_an_empty_evaluation_set_is_one_line(task):
+    """An evaluation set without a sample (a dataset built with
+    ``serialize_data=False`` and ``indices`` keeping none, which MMEngine
+    builds) stopped the run with numpy's "need at least one array to
+    stack" after MMEngine's warning: one line naming the cause."""
+    metric = CrossModalMetric(task=task)
+    with pytest.raises(InputError) as exc:
+        metric.evaluate(0)
+    assert str(exc.value) == (
+        'CrossModalMetric: the evaluation set is empty, there is nothing to '
+        "score; check the evaluation dataloader's ann_file and indices")
+
+
 def test_metric_names_have_no_prefix_and_no_prefix_line(monkeypatch):
     """MMEngine logged 'The prefix is not set in metric class
     CrossModalMetric.' at every build (19 lines in a balance sweep); the

@@ -423,6 +423,12 @@ class CrossModalMetric(BaseMetric):
     RETRIEVAL = ('ret_kappa', 'recall@', 'mean_cos', 'allcap_')
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        if not results:  # numpy's "need at least one array to stack"
+            from ..utils import InputError
+            raise InputError(
+                'CrossModalMetric: the evaluation set is empty, there is '
+                "nothing to score; check the evaluation dataloader's "
+                'ann_file and indices')
         scores = np.stack([r['score'].reshape(-1) for r in results])
         logits = np.stack([r['logits'].reshape(-1) for r in results])
         # the evaluation's batch of each sample (one batch each without)
