@@ -241,10 +241,10 @@ class LoadRegionFeatures(BaseTransform):
 
     A file holding NaN or inf (in the regions kept) is refused in one line
     naming it: its loss was NaN, which in float32 turned every weight NaN
-    (the evaluation then blamed a diverged model) and under AMP skipped the
-    steps it was in (a nan loss in the log the only sign). Checked here, where the file is read
-    anyway, not when the dataset is built (that reads only each file's
-    shape).
+    (the evaluation then blamed a diverged model) and under AMP skipped
+    the steps it was in (a nan loss in the log the only sign). Checked
+    here, where the file is read anyway, not when the dataset is built
+    (that reads only each file's shape).
 
     Args:
         max_regions (int | None): keep at most this many regions (the first

@@ -23,10 +23,12 @@ from ...utils import InputError
 
 def _setting(value, name: str, least: float = 0.0,
              what: str = 'a positive number') -> float:
-    """``value`` as a float above ``least`` (at least it, where ``least``
-    > 0), infinity only where ``least`` > 0, or a one-line InputError
-    naming the setting (a temperature of 0 made the loss NaN, a negative
-    one reversed the alignment, without an error)."""
+    """A loss setting as a float, or a one-line InputError naming it.
+
+    ``least`` 0: a finite number above 0 (a margin; a temperature, whose
+    0 made the loss NaN and a negative value reversed the alignment,
+    without an error). ``least`` > 0: a number at least ``least``,
+    infinity included (a p-norm's ``p``)."""
     ok = isinstance(value, (int, float, np.number)) and \
         not isinstance(value, bool) and not math.isnan(value)
     if ok:
