@@ -1474,10 +1474,11 @@ def test_a_feature_file_holding_nan_is_one_line_when_loaded(
     """A slide's feature file holding NaN (or inf) made its loss NaN: in
     float32 the first step that drew it turned every weight NaN and the
     evaluation blamed a diverged model; with --amp the scaler skipped
-    the steps it was in (a nan loss in the log the only sign). Refused when the file is loaded
-    (the dataset checks each file's shape only, not its values: that
-    would read every file when the dataset is built). Hand case: one
-    value NaN, then one inf; a finite file loads unchanged."""
+    the steps it was in (a nan loss in the log the only sign). Refused
+    when the file is loaded (the dataset checks each file's shape only,
+    not its values: that would read every file when the dataset is
+    built). Hand case: one value NaN, then two inf; a finite file loads
+    unchanged."""
     from openselfsup.registry import TRANSFORMS
     load = TRANSFORMS.build(dict(type='LoadRegionFeatures'))
     good = torch.ones(2, 64, FEAT)
