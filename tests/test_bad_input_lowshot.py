@@ -1693,3 +1693,43 @@ def test_novel_class_of_a_dictionary_of_other_classes_is_refused(
               f'--novel_class 8 is an NCT class; --features {features}')
     cli_ok(DICT, ['--model', 'clp', '--workdir', wd, '--features', features,
                   *K], capsys)  # all of its classes: as before
+
+
+def test_an_output_that_is_a_users_own_file_is_not_replaced(
+        wd, capsys, tmp_path):
+    """--output naming an existing file the command did not write (a
+    user's notes.md, paper.json) replaced it without a word; now it is
+    refused and the file kept, and a command's own earlier output is still
+    replaced (a rerun)."""
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    for name, text in (('notes.txt', 'keep\n'), ('paper.json', '{"a": 1}'),
+                       ('report.md', '# my report\n')):
+        (mine / name).write_text(text)
+    cli_ok(GEN, _gen(wd), capsys)
+    linear = ('--mode', 'linear')
+    for out in ('notes.txt', 'paper.json'):
+        cli_fails(META, _meta(wd, *linear, '--output', str(mine / out)),
+                  capsys, str(tmp_path), 'exists and is not a meta-test '
+                  'result; give another --output or delete it first')
+    own = str(tmp_path / 'own.json')
+    for _ in range(2):  # its own result: written, then replaced
+        cli_ok(META, _meta(wd, *linear, '--output', own), capsys)
+    # a report's three files: a user's JSON, or an .md beside no report
+    cli_ok(META, _meta(wd, *linear), capsys)
+    for out in ('paper', 'report.md'):
+        cli_fails(SUMMARY, ['--workdir', wd, '--output', str(mine / out)],
+                  capsys, str(tmp_path), 'is not a summary written by '
+                  'summarize.py')
+    for _ in range(2):
+        cli_ok(SUMMARY, ['--workdir', wd, '--output',
+                         str(tmp_path / 'rep' / 'table.md')], capsys)
+    sweep = ['--model', 'clp', '--model_template', '{model}', '--task',
+             'near', '--novel_classes', '7', '--shots', '5', '--clfs',
+             'Ridge', '--modes', 'linear', '--num_task', '10',
+             '--workdir', wd, '--output']
+    for out in ('paper.json', 'report.json'):  # report.json: its .md
+        cli_fails(SWEEP, sweep + [str(mine / out)], capsys, str(tmp_path),
+                  'is not a sweep index written by sweep.py')
+    for _ in range(2):
+        cli_ok(SWEEP, sweep + [str(tmp_path / 'sw.json')], capsys)

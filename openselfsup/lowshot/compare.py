@@ -377,12 +377,14 @@ def compare(workdir: str, model_a: str, model_b: str,
         dict: ``markdown``, the comparison (``comparison``) and the paths
         ``md``, ``json``, ``png``.
     """
-    from .report import report_paths, workdir_results, write_report
+    from .report import (COMPARE_KEYS, report_paths, workdir_results,
+                         write_report)
     results, left_out = workdir_results(workdir, clf, (model_a, model_b))
     cmp = compare_results(results, model_a, model_b)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'
-                       + (f'_{clf}' if clf else ''))
+                       + (f'_{clf}' if clf else ''), COMPARE_KEYS,
+                       'a comparison written by summarize.py --compare')
     text = format_compare(cmp)
     write_report(out, text, cmp, plot_compare(cmp))
     return dict(out, markdown=text, comparison=cmp)

@@ -545,9 +545,11 @@ def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
     Returns:
         dict: the result (also written), with ``output`` added.
     """
-    from ..utils import check_writable
+    from ..utils import check_replaceable, check_writable
+    from .report import REQUIRED_KEYS
     out = output or spec.result_path(workdir)
     check_writable(out)
+    check_replaceable(out, REQUIRED_KEYS, 'a meta-test result')
     check_execution(device, chunk_size, threads)
     result = evaluate(Inputs(workdir), spec, device, chunk_size, threads,
                       dtype, progress)

@@ -786,15 +786,25 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
     return current, left_out
 
 
-def report_paths(workdir: str, output: Optional[str], name: str
+#: keys of a report's JSON: a summary's, a comparison's (:func:`report_paths`)
+SUMMARY_KEYS = ('columns', 'rows')
+COMPARE_KEYS = ('model_a', 'model_b', 'settings')
+
+
+def report_paths(workdir: str, output: Optional[str], name: str,
+                 keys: Sequence[str] = SUMMARY_KEYS,
+                 what: str = 'a summary written by summarize.py'
                  ) -> Dict[str, str]:
     """``PREFIX.md``, ``.json``, ``.png`` of a report (``output`` as the
     prefix, else ``<workdir>/summary/<name>``), each checked writable.
     An ``output`` that is a folder (existing, or ending in ``/``) holds
     ``<name>.*``; one ending in ``.md``, ``.json`` or ``.png`` is the prefix
     without it. One in the workdir's ``results/`` is refused
-    (:func:`~openselfsup.lowshot.paths.check_not_in_results`)."""
-    from ..utils import check_writable
+    (:func:`~openselfsup.lowshot.paths.check_not_in_results`), and so is
+    an existing file of the three that is not ``what``, a report of its
+    kind (its JSON holds ``keys``; :func:`~openselfsup.utils.check_replaceable`).
+    """
+    from ..utils import check_replaceable, check_writable
     if output and (os.path.isdir(output) or output.endswith(os.sep)):
         output = os.path.join(output, name)
     elif output:
@@ -809,6 +819,7 @@ def report_paths(workdir: str, output: Optional[str], name: str
         'the report', os.path.dirname(paths.summary_path(workdir, 'md')))
     for path in out.values():
         check_writable(path)
+    check_replaceable(out['json'], keys, what, also=(out['md'], out['png']))
     return out
 
 

@@ -32,8 +32,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..utils import (InputError, check_writable, remove_set, save_json,
-                     save_set)
+from ..utils import (InputError, check_replaceable, check_writable,
+                     remove_set, save_json, save_set)
 from . import paths
 from .meta_test import Inputs, check_execution, evaluate, result_table
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
@@ -201,6 +201,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     for path in [out, md, *describing] + [s.result_path(workdir)
                                           for s in specs]:
         check_writable(path)
+    if write_index:
+        check_replaceable(out, ('model', 'task', 'num_settings', 'settings'),
+                          'a sweep index written by sweep.py', also=(md,))
     check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
     inputs = Inputs(workdir, make_missing=make_missing)

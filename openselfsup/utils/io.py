@@ -194,6 +194,35 @@ def check_writable(path: str) -> None:
     check_writable_dir(os.path.dirname(os.path.abspath(os.fspath(path))))
 
 
+def check_replaceable(path: str, keys: Sequence[str], what: str,
+                      also: Sequence[str] = ()) -> None:
+    """Refuse to write over a file this command did not write: an
+    ``--output`` naming a user's own file (``notes.md``, ``paper.json``)
+    replaced it without a word.
+
+    ``path`` is the JSON the command writes; an existing one is its own when
+    it reads as a JSON object holding every key of ``keys``. ``also`` are
+    the files written in one set with it (a report's ``.md`` and ``.png``):
+    an existing one is replaced only beside its own JSON.
+
+    Raises:
+        InputError: the first of ``path`` and ``also`` that exists and is
+            not the command's own.
+    """
+    def own() -> bool:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return False
+        return isinstance(data, dict) and all(k in data for k in keys)
+
+    existing = [p for p in (path, *also) if os.path.isfile(p)]
+    if existing and not own():
+        raise InputError(f'{existing[0]}: exists and is not {what}; give '
+                         'another --output or delete it first')
+
+
 @contextmanager
 def atomic_path(path: str, exclusive: bool = False) -> Iterator[str]:
     """Yield a temporary path beside ``path``; move it onto ``path`` on success.
