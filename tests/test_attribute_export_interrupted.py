@@ -53,3 +53,28 @@ def test_a_scoped_head_type_is_exported(tmp_path):
     np.testing.assert_allclose(
         np.load(path), encode_attributes(ATTRS, cfg['text_encoder']).numpy(),
         atol=1e-6)
+
+
+def test_a_matrix_without_its_record_or_a_negative_seed_is_refused(
+        tmp_path):
+    """A ``<level>.npy`` in --out without the record this tool writes
+    beside it (a user's own file) was replaced without a word; --seed -1
+    was taken (torch wraps it to 2**64 - 1). Both refused, nothing
+    written; the tool's own export is still replaced."""
+    mine = tmp_path / 'patch.npy'
+    np.save(mine, np.arange(3.))
+    with pytest.raises(InputError, match='patch.npy: exists and is not an '
+                       r'export of this tool \(no patch.npy.json'):
+        export_attribute_embeddings(_cfg(0), str(tmp_path))
+    np.testing.assert_array_equal(np.load(mine), np.arange(3.))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['patch.npy']
+    for seed in (-1, 2 ** 64):
+        with pytest.raises(InputError, match=f'--seed {seed}: must be'):
+            export_attribute_embeddings(_cfg(0), str(tmp_path / 'n'), seed)
+    assert not (tmp_path / 'n').exists()
+    mine.unlink()
+    for seed in (0, 1):  # its own export, then replaced
+        export_attribute_embeddings(_cfg(seed), str(tmp_path))
+    np.testing.assert_allclose(
+        np.load(mine), encode_attributes(ATTRS, _cfg(1)['text_encoder'])
+        .numpy(), atol=1e-6)

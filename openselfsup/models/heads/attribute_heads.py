@@ -469,6 +469,12 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
     if not model_cfg.get('text_encoder'):
         raise InputError('the config has no model.text_encoder to compute '
                          'the attribute embeddings with')
+    if isinstance(seed, bool) or not isinstance(seed, int) \
+            or not 0 <= seed < 2 ** 64:
+        # torch wrapped a negative seed silently (-1 is 2**64 - 1) and
+        # raised a traceback beyond 2**64
+        raise InputError(f'--seed {seed}: must be an integer from 0 to '
+                         '2**64 - 1')
     paths = {lv: os.path.join(out_dir, f'{lv}.npy') for lv in levels}
     for path in paths.values():  # before minutes of text encoding
         check_writable(path)
@@ -477,6 +483,12 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
         if os.path.exists(record) and _read_record(record) is None:
             raise InputError(f'{record}: exists and is not an export record '
                              'of this tool; give another --out')
+        if os.path.exists(path) and not os.path.exists(record):
+            # a matrix without its record is not this tool's: it was
+            # replaced without a word (a user's own <level>.npy)
+            raise InputError(f'{path}: exists and is not an export of this '
+                             f'tool (no {os.path.basename(record)} beside '
+                             'it); give another --out or delete it first')
     with torch.random.fork_rng(devices=[]):  # the caller's stream as is
         torch.manual_seed(seed)
         encoder = build_text_encoder(model_cfg['text_encoder'])
