@@ -663,3 +663,29 @@ def test_indices_beyond_or_keeping_none_are_one_line(tiny):
                 check_steps(SimpleNamespace(
                     train_loop=SimpleNamespace(dataloader=loader),
                     world_size=1), 'cfg.py')
+
+
+def test_synthetic_hierarchical_refuses_nan_shift_and_a_style_twice(
+        tmp_path):
+    """``--slide-shift nan`` passed the ``< 0`` check and wrote every patch
+    black (all zeros) without a word; ``--classes TUM TUM`` wrote two
+    classes of one name. Both refused before the folder is touched (an
+    earlier run's data kept)."""
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    from openselfsup.utils import InputError
+    from lowshot_data import snapshot
+    out = str(tmp_path / 'h')
+    spec = dict(size=8, train_patients=1, val_patients=1, slides=(1, 1),
+                patches=(1, 1))
+    make_synthetic_hierarchical(out, HierarchicalSpec(**spec))
+    before = snapshot(out)
+    for bad, match in ((dict(slide_shift=float('nan')),
+                        '--slide-shift nan: must be a finite number'),
+                       (dict(patient_shift=float('inf')),
+                        '--patient-shift inf: must be a finite number'),
+                       (dict(classes=('TUM', 'NORM', 'TUM')),
+                        '--classes: TUM given twice')):
+        with pytest.raises(InputError, match=match):
+            make_synthetic_hierarchical(out, HierarchicalSpec(**spec, **bad))
+        assert snapshot(out) == before

@@ -17,6 +17,7 @@ the generator's (:mod:`.ownership`): another folder is refused, its own is
 emptied before it is written again (an interrupted run never leaves old
 metadata beside new patches).
 """
+import math
 import os
 from dataclasses import dataclass, replace
 from typing import Dict, Sequence, Tuple
@@ -25,7 +26,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import InputError, check_writable_dir, save_json
+from ...utils import (InputError, check_distinct, check_writable_dir,
+                      save_json)
 from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
@@ -63,7 +65,8 @@ class HierarchicalSpec:
     def check(self) -> None:
         """One line naming the ``make_synthetic_hierarchical.py`` flag of a
         bad value (a count below 1, a range whose minimum exceeds its
-        maximum, a negative shift or seed, an unknown style)."""
+        maximum, a negative or non-finite shift, a negative seed, an
+        unknown style or one given twice)."""
         unknown = [c for c in self.classes if c not in STYLES]
         if unknown:
             raise InputError(f'--classes {" ".join(unknown)}: unknown '
@@ -80,8 +83,12 @@ class HierarchicalSpec:
         for flag, value in (('--patient-shift', self.patient_shift),
                             ('--slide-shift', self.slide_shift),
                             ('--seed', self.seed)):
-            if value < 0:
-                raise InputError(f'{flag} {value}: must be non-negative')
+            # NaN passed 'value < 0' and wrote every patch black
+            if not math.isfinite(value) or value < 0:
+                raise InputError(f'{flag} {value}: must be a finite number '
+                                 'of at least 0')
+        # a style given twice made two classes of one look and one name
+        check_distinct('--classes', self.classes)
 
 
 def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
