@@ -563,17 +563,22 @@ def test_what_to_evaluate_is_checked_in_one_place(tmp_path):
              (('a.pth', False, 3), '--seed sets the random initialisation: '
               'give it with --random-init, not with a checkpoint'),
              ((None, True, 3, None), 'kNN on a model at its '
-              'initialisation: give --out-dir')]
+              'initialisation: give --out-dir'),
+             ((None, True, -1, 'out'), '--seed -1: must be an integer from '
+              '0 to 2**64 - 1'),
+             ((None, True, 2 ** 64, 'out'), f'--seed {2 ** 64}: must be an '
+              'integer from 0 to 2**64 - 1')]
     for args, line in cases:
         with pytest.raises(InputError) as err:
             check_knn_arguments(*args)
         assert str(err.value) == line
     check_knn_arguments(None, True, 3, str(tmp_path))
+    check_knn_arguments(None, True, 2 ** 64 - 1, str(tmp_path))
     check_knn_arguments('a.pth', False, None, None)
     config = HIDISC_DEMO
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(config, None)
-    assert str(err.value) == cases[-1][1]
+    assert str(err.value) == cases[3][1]
 
 
 def test_a_nan_level_is_nan_in_its_row_and_null_in_the_json():

@@ -42,7 +42,7 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
         InputError: both or neither of a checkpoint and ``--random-init``;
             ``--seed`` with a checkpoint (its weights do not depend on it);
             ``--random-init`` without ``--out-dir`` (no checkpoint's
-            folder to write beside).
+            folder to write beside); a seed outside 0..2**64 - 1.
     """
     if random_init == (checkpoint is not None):
         raise InputError('give either a checkpoint or --random-init')
@@ -54,6 +54,11 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
     if random_init and out_dir is None:
         raise InputError('kNN on a model at its initialisation: give '
                          '--out-dir')
+    if seed is not None and not 0 <= seed < 2 ** 64:
+        # torch took -1 as 2**64 - 1 (results named ..._seed-1) and raised
+        # a traceback beyond 2**64; extract.py --random-init refuses it
+        raise InputError(f'--seed {seed}: must be an integer from 0 to '
+                         '2**64 - 1')
 
 
 def levels_figure(results: Dict[str, Dict[str, float]], title: str = ''):
