@@ -1308,3 +1308,30 @@ def test_an_ended_run_saving_by_iteration_is_its_encoder():
     assert unfinished_run({'meta': {'epoch': 2, 'iter': 40,
                                     'cfg': by_epoch}}) == \
         ('epoch', 2, 'max_epochs', 3)
+
+
+def test_a_seed_torch_would_wrap_or_refuse_is_one_line(tmp_path):
+    """``--seed 2**64`` of extract.py (either encoder source) was a
+    ``ValueError: Overflow`` traceback from torch after the lists were read;
+    -1 was refused with a line that did not name it. One line naming the
+    seed, before anything is read; knn_eval and the attribute export say
+    the same (``utils.check_seed``)."""
+    from openselfsup.apis.extract import extract_external_many, extract_many
+    from openselfsup.utils import InputError
+    out = [str(tmp_path / 'LC.npy')]
+    for seed in (-1, 2 ** 64):
+        line = f'--seed {seed}: must be an integer from 0 to 2**64 - 1'
+        for run in (lambda: extract_many(['nope.py'], None, out, seed=seed,
+                                         random_init=True),
+                    lambda: extract_external_many(['nope.py'], 'timm:x', out,
+                                                  seed=seed)):
+            with pytest.raises(InputError) as err:
+                run()
+            assert str(err.value) == line
+    from openselfsup.utils import check_seed
+    for seed in (0, 2 ** 64 - 1, np.uint64(2 ** 64 - 1)):
+        check_seed(seed)
+    for seed in (True, 1.0, '1'):
+        with pytest.raises(InputError):
+            check_seed(seed)
+    assert os.listdir(tmp_path) == []

@@ -72,9 +72,9 @@ from ..config import (argument_value, key_below, load_config,
                       sized_pipeline)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_distinct, check_finite,
-                     check_writable, config_sha1, file_sha1, file_sha256,
-                     files_sample_sha1, load_json,
-                     locked, save_set)
+                     check_seed, check_writable, config_sha1, file_sha1,
+                     file_sha256, files_sample_sha1, load_json, locked,
+                     save_set)
 from ..utils.device import resolve_device
 
 _BACKBONE_PREFIX = 'backbone.'
@@ -1175,8 +1175,9 @@ def extract_many(configs: Sequence[str],
             (:func:`pipeline_randomness`).
     """
     _check_run_args(batch_size, workers)
-    if aug_times < 0 or seed < 0:
-        raise InputError('--aug_times and --seed must not be negative')
+    if aug_times < 0:
+        raise InputError(f'--aug_times {aug_times}: must not be negative')
+    check_seed(seed)  # beyond 2**64 a traceback from torch
     for output in outputs if aug_times else ():
         # augmented copies are the ablation's NCT_aug; under another set's
         # name every reader would take them for that set's features
@@ -1467,8 +1468,7 @@ def extract_external_many(configs: Sequence[str],
     from ..models.external import build_external_encoder
     from ..models.extraction import extraction_precision
     _check_run_args(batch_size, workers)
-    if seed < 0:
-        raise InputError('--seed must not be negative')
+    check_seed(seed)
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,
                           need_model=False)

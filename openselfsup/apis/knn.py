@@ -18,7 +18,7 @@ from ..config import (UNSET, file_contents_change, first_difference,
                       key_change, load_config, model_settings,
                       model_settings_sha1, named_file_digests,
                       recorded_settings)
-from ..utils import InputError, check_writable, save_set
+from ..utils import InputError, check_seed, check_writable, save_set
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -54,11 +54,9 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
     if random_init and out_dir is None:
         raise InputError('kNN on a model at its initialisation: give '
                          '--out-dir')
-    if seed is not None and not 0 <= seed < 2 ** 64:
-        # torch took -1 as 2**64 - 1 (results named ..._seed-1) and raised
-        # a traceback beyond 2**64; extract.py --random-init refuses it
-        raise InputError(f'--seed {seed}: must be an integer from 0 to '
-                         '2**64 - 1')
+    if seed is not None:
+        # torch took -1 as 2**64 - 1 (results named ..._seed-1)
+        check_seed(seed)
 
 
 def levels_figure(results: Dict[str, Dict[str, float]], title: str = ''):

@@ -1,8 +1,9 @@
 """Small shared helpers: atomic output files, one-line input errors,
 fingerprints, a warning said once. (``utils.device`` imports torch; import it explicitly.)"""
 from .errors import (InputError, Terminated, check_distinct,  # noqa: F401
-                     check_finite, check_fraction, first_line, given_twice,
-                     run_cli, settings_refused, terminate_raises)
+                     check_finite, check_fraction, check_seed, first_line,
+                     given_twice, run_cli, settings_refused,
+                     terminate_raises)
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           file_sha1, file_sha256, files_sample_sha1,
                           plain_value)

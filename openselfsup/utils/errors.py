@@ -131,6 +131,21 @@ def check_distinct(flag: str, values: Iterable,
                      + (f' ({why})' if why else ''))
 
 
+def check_seed(seed: Any, flag: str = '--seed') -> None:
+    """Refuse a seed torch does not take as given: not an integer from 0
+    to 2**64 - 1 (``torch.manual_seed`` wraps ``-1`` to 2**64 - 1 without
+    a word and raises a traceback beyond 2**64).
+
+    Raises:
+        InputError: ``<flag> <seed>: must be an integer from 0 to
+            2**64 - 1``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed < 2 ** 64:
+        raise InputError(f'{flag} {seed}: must be an integer from 0 to '
+                         '2**64 - 1')
+
+
 def check_fraction(value: Any, name: str) -> float:
     """``value`` as a float in [0, 1] (a weight such as balanced tuning's
     lambda), or a one-line InputError naming the setting ``name`` it came

@@ -458,7 +458,7 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
     Returns:
         dict[str, str]: level -> file written.
     """
-    from ...utils import check_writable, save_set
+    from ...utils import check_seed, check_writable, save_set
     from ..text_encoders import build_text_encoder
     heads = model_cfg.get('heads') or {}
     levels = {lv: cfg for lv, cfg in heads.items()
@@ -469,12 +469,7 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
     if not model_cfg.get('text_encoder'):
         raise InputError('the config has no model.text_encoder to compute '
                          'the attribute embeddings with')
-    if isinstance(seed, bool) or not isinstance(seed, int) \
-            or not 0 <= seed < 2 ** 64:
-        # torch wrapped a negative seed silently (-1 is 2**64 - 1) and
-        # raised a traceback beyond 2**64
-        raise InputError(f'--seed {seed}: must be an integer from 0 to '
-                         '2**64 - 1')
+    check_seed(seed)
     paths = {lv: os.path.join(out_dir, f'{lv}.npy') for lv in levels}
     for path in paths.values():  # before minutes of text encoding
         check_writable(path)
