@@ -22,7 +22,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from ..classes import held_out, nct_names, split_model_name
-from ..utils import InputError, check_distinct
+from ..utils import InputError, check_distinct, check_seed
 from . import paths
 
 #: query samples per class in every task (the published code's ``num_querys``)
@@ -107,10 +107,7 @@ def _positive(flag: str, value, allow_zero: bool = False) -> None:
 
 
 def _seed(flag: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or \
-            not 0 <= value < 2 ** 63:
-        raise InputError(f'--{flag} must be an integer in [0, 2^63), got '
-                         f'{value!r}')
+    check_seed(value, f'--{flag}')
 
 
 def no_closed_form(flag: str, clfs: Sequence[str]) -> str:

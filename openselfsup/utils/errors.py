@@ -132,18 +132,19 @@ def check_distinct(flag: str, values: Iterable,
 
 
 def check_seed(seed: Any, flag: str = '--seed') -> None:
-    """Refuse a seed torch does not take as given: not an integer from 0
-    to 2**64 - 1 (``torch.manual_seed`` wraps ``-1`` to 2**64 - 1 without
-    a word and raises a traceback beyond 2**64).
+    """Refuse a seed that is not an integer in [0, 2^63): the one check of
+    every seed flag (the low-shot commands', ``extract.py``'s,
+    ``knn_eval.py``'s, the attribute export's). ``torch.manual_seed``
+    wrapped ``-1`` to 2**64 - 1 without a word and raised a traceback
+    beyond 2**64; 2^63 is numpy's and torch's common range.
 
     Raises:
-        InputError: ``<flag> <seed>: must be an integer from 0 to
-            2**64 - 1``.
+        InputError: ``<flag> must be an integer in [0, 2^63), got <seed>``.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
-            or not 0 <= seed < 2 ** 64:
-        raise InputError(f'{flag} {seed}: must be an integer from 0 to '
-                         '2**64 - 1')
+            or not 0 <= seed < 2 ** 63:
+        raise InputError(f'{flag} must be an integer in [0, 2^63), got '
+                         f'{seed!r}')
 
 
 def check_fraction(value: Any, name: str) -> float:
