@@ -1733,3 +1733,22 @@ def test_an_output_that_is_a_users_own_file_is_not_replaced(
                   'is not a sweep index written by sweep.py')
     for _ in range(2):
         cli_ok(SWEEP, sweep + [str(tmp_path / 'sw.json')], capsys)
+
+
+def test_a_zip_archive_named_npy_is_one_line(wd, capsys):
+    """A ``torch.save`` file or an ``.npz`` saved as a workdir's ``.npy``
+    (features, labels): ``np.load`` returned its zip archive and the
+    meta-test stopped on ``AttributeError: 'NpzFile' object has no
+    attribute 'ndim'``, a traceback. Now one line naming the file."""
+    import torch
+    cli_ok(GEN, _gen(wd), capsys)
+    feats = paths.features_path(wd, 'clp', 'NCT_test')
+    labels = paths.labels_path(wd, 'NCT_test')
+    torch.save(torch.zeros(3), feats)
+    line = 'cannot read features (a zip archive, as torch.save and ' \
+        'np.savez write, not a .npy file)'
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd, line)
+    with open(labels, 'wb') as f:
+        np.savez(f, labels=np.zeros(3))
+    cli_fails(GEN, _gen(wd, '--novel_class', '3'), capsys, wd,
+              'cannot read labels (a zip archive')

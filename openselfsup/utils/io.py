@@ -567,15 +567,23 @@ def check_file(path: str, noun: str, flag: str = '') -> None:
 def load_npy(path: str, what: str = 'array') -> np.ndarray:
     """``np.load`` a ``.npy`` file (never unpickling), or say in one line
     why not: a folder, a missing file, a file that is not a ``.npy`` of
-    numbers (numpy would advise ``allow_pickle=True`` for a text file)."""
+    numbers (numpy would advise ``allow_pickle=True`` for a text file),
+    or a zip archive (a ``torch.save`` file or an ``.npz`` renamed
+    ``.npy``: ``np.load`` returned its archive, and the callers stopped on
+    a traceback, ``'NpzFile' object has no attribute 'ndim'``)."""
     from .errors import first_line
     check_file(path, what)
     try:
-        return np.load(path, allow_pickle=False)
+        arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # truncated, not .npy, pickled objects
         why = ('not a .npy file of numbers: a text file, or pickled '
                'objects' if 'pickle' in str(exc) else first_line(exc))
         raise InputError(f'{path}: cannot read {what} ({why})') from None
+    if not isinstance(arr, np.ndarray):
+        arr.close()
+        raise InputError(f'{path}: cannot read {what} (a zip archive, as '
+                         'torch.save and np.savez write, not a .npy file)')
+    return arr
 
 
 def save_npz(path: str, exclusive: bool = False, **arrays: np.ndarray) -> None:
