@@ -852,3 +852,37 @@ def test_a_tag_with_a_hub_folder_is_named_as_given(clip_folder):
         assert str(exc.value).startswith(
             f'--model-source {said} with a folder: {folder}'), str(exc.value)
         assert 'gives the preprocessing' in str(exc.value)
+
+
+def test_import_and_extract_keep_a_users_own_files_at_the_output(
+        synthetic_root, tmp_path):
+    """--output naming a user's own ``feats.npy`` (or beside their own
+    ``feats.json``, ``feats_labels.npy``) replaced it without a word; a
+    set written here (its provenance JSON beside it) is still replaced.
+    Refused before the list is read, so extract.py says it too (one
+    ``open_list`` for both)."""
+    from openselfsup.apis.import_features import import_features
+    from openselfsup.utils import InputError
+    rng = np.random.default_rng(2)
+    feats, _, rels, _, _ = _import_case(synthetic_root, rng)
+    src = str(tmp_path / 'src.pt')
+    torch.save({'features': torch.from_numpy(feats), 'paths': rels}, src)
+    opts = {'dataset.data_root': os.path.join(synthetic_root, 'NCT')}
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    for name in ('a.npy', 'b.json', 'c_labels.npy', 'd_meta.json'):
+        (mine / name).write_text('mine')
+        with pytest.raises(InputError, match=f'{name}: exists and is not a '
+                           'feature set written by extract.py or '
+                           'import_features.py'):
+            import_features(_config('nct_test.py'), src,
+                            str(mine / (name.split('.')[0].split('_')[0]
+                                        + '.npy')), cfg_options=opts)
+    assert sorted(os.listdir(mine)) == ['a.npy', 'b.json', 'c_labels.npy',
+                                        'd_meta.json']
+    assert all((mine / n).read_text() == 'mine' for n in os.listdir(mine))
+    out = str(tmp_path / 'own' / 'x.npy')
+    for _ in range(2):  # its own set: written, then replaced
+        import_features(_config('nct_test.py'), src, out, cfg_options=opts)
+    np.testing.assert_allclose(np.load(out), _unit(feats), rtol=1e-6,
+                               atol=1e-7)

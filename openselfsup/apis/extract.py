@@ -72,9 +72,9 @@ from ..config import (argument_value, key_below, load_config,
                       sized_pipeline)
 from ..lowshot import paths
 from ..utils import (InputError, array_sha1, check_distinct, check_finite,
-                     check_seed, check_writable, config_sha1, file_sha1,
-                     file_sha256, files_sample_sha1, load_json, locked,
-                     save_set)
+                     check_replaceable, check_seed, check_writable,
+                     config_sha1, file_sha1, file_sha256, files_sample_sha1,
+                     load_json, locked, save_set)
 from ..utils.device import resolve_device
 
 _BACKBONE_PREFIX = 'backbone.'
@@ -766,6 +766,17 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     out = output_paths(output)
     for key in ('features', 'labels', 'meta', 'provenance'):
         check_writable(out[key])
+    # an existing set is replaced only when it is one this code wrote: its
+    # provenance JSON beside it (a user's own vit.npy, or the vit.json,
+    # vit_labels.npy of another tool beside it, was replaced without a
+    # word); the workdir's shared labels and meta are checked by
+    # _check_shared
+    check_replaceable(
+        out['provenance'], ('features_sha1', 'labels_sha1'),
+        'a feature set written by extract.py or import_features.py (with '
+        f'its provenance {os.path.basename(out["provenance"])})',
+        also=(out['features'],) + (() if out['shared'] else
+                                    (out['labels'], out['meta'])))
     listing = {**(read or _read_list(config, cfg_options, copies,
                                      need_model, check_images)), 'out': out}
     _check_set_classes(out, listing['meta'], config)

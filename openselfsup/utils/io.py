@@ -203,7 +203,8 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     ``path`` is the JSON the command writes; an existing one is its own when
     it reads as a JSON object holding every key of ``keys``. ``also`` are
     the files written in one set with it (a report's ``.md`` and ``.png``):
-    an existing one is replaced only beside its own JSON.
+    an existing one is replaced only beside its own JSON. A symbolic link
+    is not judged: the write replaces the link, not its target.
 
     Raises:
         InputError: the first of ``path`` and ``also`` that exists and is
@@ -217,7 +218,9 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
             return False
         return isinstance(data, dict) and all(k in data for k in keys)
 
-    existing = [p for p in (path, *also) if os.path.isfile(p)]
+    # a symbolic link is replaced, its target left as it is: nothing lost
+    existing = [p for p in (path, *also)
+                if os.path.isfile(p) and not os.path.islink(p)]
     if existing and not own():
         raise InputError(f'{existing[0]}: exists and is not {what}; give '
                          'another --output or delete it first')
