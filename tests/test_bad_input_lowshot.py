@@ -1752,3 +1752,18 @@ def test_a_zip_archive_named_npy_is_one_line(wd, capsys):
         np.savez(f, labels=np.zeros(3))
     cli_fails(GEN, _gen(wd, '--novel_class', '3'), capsys, wd,
               'cannot read labels (a zip archive')
+
+
+def test_a_count_beyond_the_machines_memory_is_one_line(wd, capsys):
+    """``--num_task 10000000000000`` (72 TB of task indices) stopped on
+    numpy's ``_ArrayMemoryError`` traceback; now one line (run_cli: any
+    MemoryError), exit 2, nothing written."""
+    from openselfsup.utils import run_cli
+    cli_fails(GEN, _gen(wd, '--num_task', str(10 ** 13)), capsys, wd,
+              'error: out of memory (Unable to allocate')
+
+    def bare(argv):
+        raise MemoryError
+    assert run_cli(bare, []) == 2
+    assert capsys.readouterr().err == \
+        'error: out of memory (MemoryError); give smaller counts or sizes\n'

@@ -282,8 +282,9 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         argv: arguments without the program name (None: ``sys.argv[1:]``).
 
     Returns:
-        int: the exit code: ``main``'s, 0 for None, 2 for an InputError,
-        130 for Ctrl-C, 143 for a :class:`Terminated` (128 + SIGTERM, what
+        int: the exit code: ``main``'s, 0 for None, 2 for an InputError
+        or a MemoryError (one line: the allocation that failed), 130 for
+        Ctrl-C, 143 for a :class:`Terminated` (128 + SIGTERM, what
         a shell reports for a process SIGTERM ended).
     """
     try:
@@ -293,6 +294,14 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         return 2
     except KeyboardInterrupt as exc:
         return _stopped(exc)
+    except MemoryError as exc:
+        # a count or size far beyond the machine (--num_task 1000000000,
+        # --num_aug_shots 1000000000) was numpy's _ArrayMemoryError
+        # traceback; nothing is written before the work ends
+        why = one_line(exc) or type(exc).__name__
+        print(f'error: out of memory ({why}); give smaller counts or sizes',
+              file=sys.stderr)
+        return 2
     except Exception as exc:
         stop = _interruption(exc)
         if stop is None:
