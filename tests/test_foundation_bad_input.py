@@ -1795,6 +1795,32 @@ def test_import_features_unreadable_source_before_the_list(tmp_path,
     assert os.listdir(tmp_path) == ['feats.npy']
 
 
+def test_import_features_a_source_named_for_another_format(tmp_path):
+    """A ``.npy`` saved under a ``.pt`` name was refused with torch's
+    'Weights only load failed ... In PyTorch 2.6' line, which names
+    another cause; an HDF5 file under a ``.pt`` or ``.npy`` name with
+    torch's or numpy's. The file's first bytes say what it is: one line
+    naming it and the name to give, before the config is read (it does
+    not exist here), nothing written."""
+    from openselfsup.apis.import_features import import_features
+    from openselfsup.utils import InputError
+    npy = b'\x93NUMPY\x01\x00' + b' ' * 8
+    hdf5 = b'\x89HDF\r\n\x1a\n' + b'\x00' * 8
+    cases = [('a.pt', npy, 'its contents are a .npy (numpy) file, not .pt; '
+              'rename it .npy'),
+             ('b.npy', hdf5, 'its contents are an HDF5 file, not .npy; '
+              'rename it .h5 or .hdf5'),
+             ('c.pth', hdf5, 'its contents are an HDF5 file, not .pth; '
+              'rename it .h5 or .hdf5')]
+    for name, head, line in cases:
+        (tmp_path / name).write_bytes(head)
+        with pytest.raises(InputError) as info:
+            import_features(str(tmp_path / 'nope.py'), str(tmp_path / name),
+                            str(tmp_path / 'out' / 'NCT_test.npy'))
+        assert str(info.value) == f'{tmp_path / name}: {line}'
+    assert sorted(os.listdir(tmp_path)) == ['a.pt', 'b.npy', 'c.pth']
+
+
 def test_an_empty_checkpoint_path_is_named_empty(tmp_path):
     """``knn_eval.py CONFIG "$CKPT"`` with the variable unset printed
     ``error: : checkpoint not found``, naming no path; the line says the

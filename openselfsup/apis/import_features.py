@@ -46,6 +46,11 @@ from ..utils import (InputError, check_file, check_finite, file_sha1,
 
 FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
            '.hdf5': 'h5'}
+#: the first bytes of the formats that say what they are, and their
+#: names, for a file whose name says another format (a zip archive may be
+#: a torch.save file or an .npz: ``load_npy`` says so for a .npy name)
+MAGIC = {b'\x93NUMPY': ('npy', 'a .npy (numpy) file'),
+         b'\x89HDF\r\n\x1a\n': ('h5', 'an HDF5 file')}
 
 
 def _as_paths(values, where: str) -> List[str]:
@@ -89,11 +94,18 @@ def check_feature_file(path: str) -> str:
                          f'(expected {", ".join(sorted(FORMATS))})')
     check_file(path, 'feature')
     try:
-        with open(path, 'rb'):
-            pass
+        with open(path, 'rb') as f:
+            head = f.read(8)
     except OSError as exc:  # another user's 0600 file
         raise InputError(f'{path}: cannot read the feature file '
                          f'({exc.strerror or exc})') from None
+    # a .npy saved under a .pt name was torch's 'Weights only load
+    # failed ... In PyTorch 2.6' line, which named the wrong cause
+    for magic, (fmt, what) in MAGIC.items():
+        if head.startswith(magic) and fmt != FORMATS[ext]:
+            exts = ' or '.join(e for e, f in FORMATS.items() if f == fmt)
+            raise InputError(f'{path}: its contents are {what}, not '
+                             f'{ext}; rename it {exts}')
     return FORMATS[ext]
 
 
