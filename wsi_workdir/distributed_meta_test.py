@@ -38,7 +38,9 @@ def parse_args(argv=None):
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--output', default=None,
-                   help='result JSON path (default: from the settings)')
+                   help='result JSON path (default: <workdir>/results/<model>/'
+                   '<name from the settings>.json; an existing file '
+                   'that is not a result is refused, never replaced)')
     return p.parse_args(argv)
 
 

@@ -104,7 +104,9 @@ def parse_args(argv):
                         action='extend',
                         help='features .npy, one per --config; labels, meta '
                         'and provenance go beside it (or to the workdir '
-                        'layout under extracted_feats/)')
+                        'layout under extracted_feats/); an existing file '
+                        'that extract.py or import_features.py did not '
+                        'write is refused, never replaced')
     parser.add_argument('--data-root', nargs='+', action='extend',
                         default=None,
                         help='dataset.data_root of each --config, in order '

@@ -45,7 +45,8 @@ def parse_args(argv):
                         '(default paths)')
     parser.add_argument('--output', required=True,
                         help='features .npy, e.g. <workdir>/extracted_feats/'
-                        '<model>/NCT_train.npy')
+                        '<model>/NCT_train.npy (an existing file these '
+                        'commands did not write is refused)')
     parser.add_argument('--ignore-extra', action='store_true',
                         help='drop rows of images that are not in the list '
                         '(default: refuse them)')

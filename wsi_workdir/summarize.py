@@ -44,7 +44,9 @@ def parse_args(argv):
                         'existing folder (or a path ending in /) for the '
                         'default names in it (default '
                         '<workdir>/summary/summary, or summary_<clf> with '
-                        '--clf)')
+                        '--clf); an existing file of the three that is not '
+                        'a report of this command is refused, never '
+                        'replaced')
     parser.add_argument('--clf', default=None, choices=CLASSIFIERS,
                         help='only this classifier (table and plot)')
     parser.add_argument('--compare', nargs=2, metavar=('A', 'B'),

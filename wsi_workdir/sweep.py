@@ -71,7 +71,8 @@ def parse_args(argv=None):
     p.add_argument('--output', default=None,
                    help='sweep index JSON (default: <workdir>/sweeps/'
                    '<model>_<task>[+<task>...].json, every --task in the '
-                   'name)')
+                   'name; an existing file that is not a sweep index, or '
+                   'its .md, is refused, never replaced)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table')
     return p.parse_args(argv)
