@@ -1819,6 +1819,16 @@ def test_import_features_a_source_named_for_another_format(tmp_path):
                             str(tmp_path / 'out' / 'NCT_test.npy'))
         assert str(info.value) == f'{tmp_path / name}: {line}'
     assert sorted(os.listdir(tmp_path)) == ['a.pt', 'b.npy', 'c.pth']
+    # a folder of per-slide files (CLAM's h5_files/): "unknown feature
+    # file type ''" before
+    folder = tmp_path / 'h5_files'
+    folder.mkdir()
+    with pytest.raises(InputError) as info:
+        import_features(str(tmp_path / 'nope.py'), str(folder),
+                        str(tmp_path / 'out' / 'NCT_test.npy'))
+    assert str(info.value) == (
+        f'{folder}: is a folder; --source takes one file holding a row per '
+        'image (.npy, .pt or .h5): join per-slide files into one first')
 
 
 def test_an_empty_checkpoint_path_is_named_empty(tmp_path):

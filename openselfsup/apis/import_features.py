@@ -85,9 +85,16 @@ def check_feature_file(path: str) -> str:
     extension, a file that is there and that this process may open.
 
     Raises:
-        InputError: an unknown extension, a missing file or a folder, a
-            file that cannot be opened (one line with the system's reason).
+        InputError: a folder, an unknown extension, a missing file, a
+            file that cannot be opened (one line with the system's reason),
+            a file whose first bytes say another format than its name.
     """
+    if os.path.isdir(path):
+        # a folder of per-slide files (CLAM's or TRIDENT's h5_files/) was
+        # "unknown feature file type ''", which did not say what to give
+        raise InputError(f'{path}: is a folder; --source takes one file '
+                         'holding a row per image (.npy, .pt or .h5): join '
+                         'per-slide files into one first')
     ext = os.path.splitext(path)[1].lower()
     if ext not in FORMATS:
         raise InputError(f'{path}: unknown feature file type {ext!r} '
