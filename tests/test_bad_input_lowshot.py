@@ -1767,3 +1767,27 @@ def test_a_count_beyond_the_machines_memory_is_one_line(wd, capsys):
     assert run_cli(bare, []) == 2
     assert capsys.readouterr().err == \
         'error: out of memory (MemoryError); give smaller counts or sizes\n'
+
+
+def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
+    """``--num_aug_shots 30000000`` on the CPU: torch's allocator raised
+    ``RuntimeError: [enforce fail at alloc_cpu.cpp] ... DefaultCPUAllocator:
+    can't allocate memory`` as a traceback; now the out-of-memory line.
+    Another RuntimeError is still raised as it is."""
+    from openselfsup.utils import run_cli
+
+    def torch_oom(argv):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. "
+                           "DefaultCPUAllocator: can't allocate memory: you "
+                           "tried to allocate 138239995392 bytes. Error code "
+                           "12 (Cannot allocate memory)")
+    assert run_cli(torch_oom, []) == 2
+    assert capsys.readouterr().err == (
+        "error: out of memory (DefaultCPUAllocator: can't allocate memory: "
+        'you tried to allocate 138239995392 bytes. Error code 12 (Cannot '
+        'allocate memory)); give smaller counts or sizes\n')
+
+    def other(argv):
+        raise RuntimeError('a bug')
+    with pytest.raises(RuntimeError, match='a bug'):
+        run_cli(other, [])

@@ -294,22 +294,36 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         return 2
     except KeyboardInterrupt as exc:
         return _stopped(exc)
-    except MemoryError as exc:
-        # a count or size far beyond the machine (--num_task 1000000000,
-        # --num_aug_shots 1000000000) was numpy's _ArrayMemoryError
-        # traceback; nothing is written before the work ends
-        why = one_line(exc) or type(exc).__name__
-        print(f'error: out of memory ({why}); give smaller counts or sizes',
-              file=sys.stderr)
-        return 2
     except Exception as exc:
         stop = _interruption(exc)
         if stop is None:
-            raise
+            why = _out_of_memory(exc)
+            if why is None:
+                raise
+            # a count or size far beyond the machine (--num_task
+            # 1000000000, --num_aug_shots 30000000) was numpy's or torch's
+            # allocation traceback; nothing is written before the work ends
+            print(f'error: out of memory ({why}); give smaller counts or '
+                  'sizes', file=sys.stderr)
+            return 2
         # a library's bare ``except:`` turned Ctrl-C into another error
         # (MMEngine's config formatting raises SyntaxError)
         return _stopped(stop)
     return 0 if code is None else int(code)
+
+
+def _out_of_memory(exc: BaseException) -> Optional[str]:
+    """The failed allocation ``exc`` reports, if it is one: numpy's
+    ``MemoryError`` or torch's CPU allocator's ``RuntimeError``
+    (``DefaultCPUAllocator: can't allocate memory: you tried to allocate
+    N bytes``); else None."""
+    if isinstance(exc, MemoryError):
+        return one_line(exc)
+    text = one_line(exc)
+    if isinstance(exc, RuntimeError) and "can't allocate memory" in text:
+        return text[text.find('DefaultCPUAllocator'):] \
+            if 'DefaultCPUAllocator' in text else text
+    return None
 
 
 def _stopped(stop: KeyboardInterrupt) -> int:
