@@ -389,6 +389,105 @@ def test_features_of_different_encoders_are_not_mixed(wd, capsys):
         check_dictionary(dic, spec, base, run)
 
 
+def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
+                                                            capsys):
+    """Nothing checked that the support and query sets hold other images:
+    a hand-made or imported list that put a test image into NCT_train
+    scored that query against its own support feature (F1 up, without a
+    word). Judged by the paths the meta JSONs record under each set's data
+    folder (the set's provenance's, else the meta JSON's; absolute folders
+    resolved): one line naming the image and both feature files, nothing
+    written. Silent where the records cannot tell (no folder recorded, as
+    in this fixture and older files; one folder absolute and the other
+    relative), and for an image named twice within one set (PAIP19's
+    published train list)."""
+    from openselfsup.lowshot.meta_test import Inputs
+
+    def read(name):
+        with open(paths.meta_path(wd, name)) as f:
+            return json.load(f)
+
+    def meta(name, rels, root):
+        m = dict(read(name), paths=rels, data_prefix=root)
+        with open(paths.meta_path(wd, name), 'w') as f:
+            json.dump(m, f)
+
+    def size(name):
+        return len(np.load(paths.labels_path(wd, name)))
+
+    sup = paths.features_path(wd, 'clp', 'NCT_train')
+    qry = paths.features_path(wd, 'clp', 'NCT_test')
+    cli_ok(GEN, _gen(wd), capsys)
+    # the fixture's metas name img0... in both sets, under no recorded
+    # folder: not judged
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    fixture = [read(n)['paths'] for n in ('NCT_train', 'NCT_test')]
+    # under one folder: the queries' 180 images are all support images,
+    # the first in support order slide0/img0.png
+    meta('NCT_train', fixture[0], 'data/NCT')
+    meta('NCT_test', fixture[1], 'data/NCT')
+    assert size('NCT_test') == 180
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    f'{sup} (support) and {qry} (queries) hold the same '
+                    'image data/NCT/slide0/img0.png and 179 more')
+    # the published layout: other folders, other names; one support image
+    # named twice is no shared image
+    train = [f'NCT-CRC-HE-100K-NONORM/C{i % 9}/TR-{i}.tif'
+             for i in range(size('NCT_train'))]
+    test = [f'CRC-VAL-HE-7K/C{i % 9}/TE-{i}.tif'
+            for i in range(size('NCT_test'))]
+    train[40] = train[17]
+    meta('NCT_train', train, 'data/NCT')
+    meta('NCT_test', test, 'data/NCT')
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    # a test image in the support list (twice): one image shared
+    train[17] = train[40] = test[5]
+    meta('NCT_train', train, 'data/NCT')
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    'hold the same image data/NCT/CRC-VAL-HE-7K/C5/TE-5.tif'
+                    ' (by the paths of NCT_train_meta.json and '
+                    'NCT_test_meta.json')
+    assert 'more' not in err, err
+    # one folder spelt another way: under a link to it, and the folder
+    # above with longer paths (resolved); relative against absolute: not
+    # judged
+    real = tmp_path / 'NCT'
+    real.mkdir()
+    os.symlink(real, tmp_path / 'alias')
+    meta('NCT_train', train, str(real))
+    meta('NCT_test', test, str(tmp_path / 'alias'))
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              f'hold the same image {real}/CRC-VAL-HE-7K/C5/TE-5.tif')
+    meta('NCT_test', ['NCT/' + p for p in test], str(tmp_path))
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              f'hold the same image {real}/CRC-VAL-HE-7K/C5/TE-5.tif')
+    meta('NCT_test', test, 'data/NCT')
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    # the model's own provenance names its folder (the meta JSON's is the
+    # last model's written): another folder, no shared image; the same
+    meta('NCT_train', train, 'data/NCT')
+    write_provenance(wd, 'clp', 'NCT_train', data_prefix='other/NCT')
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    write_provenance(wd, 'clp', 'NCT_train', data_prefix='data/NCT')
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              'hold the same image data/NCT/CRC-VAL-HE-7K/C5/TE-5.tif')
+    # the out domain: PAIP's train list names patches twice within train
+    # (published); a test slide's patch in it is refused
+    ptrain = [f's{i % 3}/{i % 3}/{i}+0+{i % 3}.png'
+              for i in range(size('PAIP_train'))]
+    ptest = [f's9/{i % 3}/{i}+0+{i % 3}.png'
+             for i in range(size('PAIP_test'))]
+    ptrain[1] = ptrain[0]
+    meta('PAIP_train', ptrain, 'data/PAIP19')
+    meta('PAIP_test', ptest, 'data/PAIP19')
+    Inputs(wd).pools(RunSpec('clp', 'out', 5))
+    ptrain[2] = ptest[3]
+    meta('PAIP_train', ptrain, 'data/PAIP19')
+    with pytest.raises(InputError, match='hold the same image '
+                       'data/PAIP19/s9/0/3\\+0\\+0.png'):
+        Inputs(wd).pools(RunSpec('clp', 'out', 5))
+
+
 def test_dictionary_of_other_labels_is_refused(wd, capsys):
     """A dictionary leaves out the rows its base set's labels gave the
     novel class when it was built; its labels' digest was recorded but

@@ -20,7 +20,8 @@ Normalisation: the published protocol L2-normalises every feature. A set
 counts as normalised when all its rows have unit norm (checked on load, and
 against its provenance when it has one); a run refuses to mix normalised and
 raw sets, and sets whose provenance names different encoders
-(:func:`check_same_kind`).
+(:func:`check_same_kind`); a run refuses support and query sets whose
+meta JSONs and provenance name one image file (:func:`check_disjoint`).
 """
 import json
 import os
@@ -576,6 +577,101 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 f'{norm.features_path} is L2-normalised but '
                 f'{raw.features_path} is not; extract both the same way '
                 '(wsi_workdir/extract.py normalises unless --no-normalise)')
+
+
+def _recorded_images(fs: FeatureSet, meta) -> Optional[Tuple[str, list]]:
+    """``(root, paths)``: the folder ``fs``'s images were read from and
+    their paths under it, as recorded: the ``paths`` of its
+    ``<NAME>_meta.json`` (one per row; written by ``extract.py`` and
+    ``import_features.py``), under the ``data_prefix`` of the set's own
+    provenance (the meta JSON is shared by the workdir's models and names
+    the folder of the last one written), else of the meta JSON. None where
+    they do not record both, or not one path per row (older files)."""
+    if not isinstance(meta, dict) or not isinstance(meta.get('paths'), list) \
+            or len(meta['paths']) != len(fs.labels):
+        return None
+    prov = fs.provenance if isinstance(fs.provenance, dict) else {}
+    root = prov.get('data_prefix')
+    if not isinstance(root, str):
+        root = meta.get('data_prefix')
+    if not isinstance(root, str):
+        return None
+    return root, [str(p).replace('\\', '/') for p in meta['paths']]
+
+
+def _file_name(path: str) -> str:
+    """The last part of a recorded path: the file name it names after
+    normalisation too, unless '' (a path ending in ``/``, ``.`` or ``..``,
+    which normalisation may change)."""
+    name = path.rpartition('/')[2]
+    return '' if name in ('.', '..') else name
+
+
+def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
+                 query_meta) -> Optional[Tuple[str, int]]:
+    """An image file that both feature sets hold, by what their records
+    say (:func:`_recorded_images`; no image is read): the first support
+    image (in row order) whose path, joined to its set's folder and
+    normalised, is a query image's, as the support set records it, and how
+    many distinct images the two share; None where they share none or it
+    cannot be told: a set that records no folder or not one path per row,
+    or one folder absolute and the other relative (to the folder the
+    extraction ran in, not recorded). Absolute folders are compared
+    resolved (symbolic links followed: one call each); relative ones as
+    written, relative to one place. An image named twice within one set
+    (PAIP19's published lists) is not a shared one.
+
+    Cheap on paper-scale sets: paths are joined and normalised only where
+    their file names meet."""
+    a = _recorded_images(support, support_meta)
+    b = _recorded_images(query, query_meta)
+    if a is None or b is None or os.path.isabs(a[0]) != os.path.isabs(b[0]):
+        return None
+    names_a = {_file_name(p) for p in a[1]}
+    names_b = {_file_name(p) for p in b[1]}
+    if '' in names_a or '' in names_b:  # rare: every path a candidate
+        meet = None
+    else:
+        meet = names_a & names_b
+        if not meet:
+            return None
+
+    def keys(root: str, rel: list) -> Dict[str, str]:
+        base = os.path.realpath(root) if os.path.isabs(root) else root
+        out = {}
+        for p in rel:
+            if meet is None or _file_name(p) in meet:
+                out.setdefault(os.path.normpath(os.path.join(base, p)), p)
+        return out
+
+    ka, kb = keys(*a), keys(*b)
+    common = ka.keys() & kb.keys()
+    if not common:
+        return None
+    first = next(k for k in ka if k in kb)  # dicts keep the row order
+    return os.path.normpath(os.path.join(a[0], ka[first])), len(common)
+
+
+def check_disjoint(support: FeatureSet, query: FeatureSet,
+                   workdir: str) -> None:
+    """Refuse support and query sets that hold the same image file
+    (:func:`shared_image`, from their meta JSONs and provenance): a query
+    that is also a support image is scored against its own feature.
+    Silent where the records cannot tell."""
+    found = shared_image(support, query, load_meta(workdir, support.name),
+                         load_meta(workdir, query.name))
+    if found is None:
+        return
+    image, count = found
+    more = f' and {count - 1} more' if count > 1 else ''
+    raise InputError(
+        f'{support.features_path} (support) and {query.features_path} '
+        f'(queries) hold the same image {image}{more} (by the paths of '
+        f'{os.path.basename(paths.meta_path(workdir, support.name))} and '
+        f'{os.path.basename(paths.meta_path(workdir, query.name))} under '
+        'their data folders): a query would be scored against its own '
+        'support feature; extract the query set from a list without the '
+        "support set's images")
 
 
 def load_meta(workdir: str, name: str, required: bool = False,

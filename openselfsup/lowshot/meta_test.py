@@ -325,6 +325,7 @@ class Inputs:
         self.workdir, self.make_missing = workdir, make_missing
         self._features, self._stores, self._store_inputs = {}, {}, {}
         self._dicts, self._names = {}, {}
+        self._disjoint = set()  # (model, support, query) checked
         self.timing = Counter()
 
     def features(self, model: str, name: str):
@@ -337,12 +338,21 @@ class Inputs:
         return self._features[key]
 
     def pools(self, spec: RunSpec):
-        """``(support, query)`` FeatureSets of a run, checked together."""
-        from .features import check_same_kind
+        """``(support, query)`` FeatureSets of a run, checked together:
+        of one kind (:func:`~.features.check_same_kind`) and, once per
+        pair, without an image in common (:func:`~.features.
+        check_disjoint`; one pool is disjoint by construction)."""
+        from .features import check_disjoint, check_same_kind
         s = spec.setting
         sup = self.features(spec.model, s.support_set)
         qry = sup if s.same_pool else self.features(spec.model, s.query_set)
         check_same_kind(sup, qry)
+        pair = (spec.model, s.support_set, s.query_set)
+        if not s.same_pool and pair not in self._disjoint:
+            t0 = time.perf_counter()
+            check_disjoint(sup, qry, self.workdir)
+            self._disjoint.add(pair)
+            self.timing['load'] += time.perf_counter() - t0
         return sup, qry
 
     def store(self, spec: RunSpec) -> TaskStore:
