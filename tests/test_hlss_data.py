@@ -689,3 +689,18 @@ def test_synthetic_hierarchical_refuses_nan_shift_and_a_style_twice(
         with pytest.raises(InputError, match=match):
             make_synthetic_hierarchical(out, HierarchicalSpec(**spec, **bad))
         assert snapshot(out) == before
+
+
+def test_synthetic_hierarchical_seed_is_the_seed_rule():
+    """The shift check also judged ``--seed``: ``-1`` was called "a finite
+    number of at least 0" (a seed is an integer) and a seed of 400 digits
+    stopped on math.isfinite's OverflowError traceback. The seed follows
+    ``utils.check_seed``, the rule of every command."""
+    from openselfsup.datasets.synthetic import HierarchicalSpec
+    from openselfsup.utils import InputError
+    for seed in (-1, 10 ** 400):
+        with pytest.raises(InputError) as err:
+            HierarchicalSpec(seed=seed).check()
+        assert str(err.value) == \
+            f'--seed must be an integer in [0, 2^63), got {seed}'
+    HierarchicalSpec(seed=2 ** 63 - 1).check()

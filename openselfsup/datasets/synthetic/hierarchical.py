@@ -26,8 +26,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import (InputError, check_distinct, check_writable_dir,
-                      save_json)
+from ...utils import (InputError, check_distinct, check_seed,
+                      check_writable_dir, save_json)
 from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
@@ -65,7 +65,7 @@ class HierarchicalSpec:
     def check(self) -> None:
         """One line naming the ``make_synthetic_hierarchical.py`` flag of a
         bad value (a count below 1, a range whose minimum exceeds its
-        maximum, a negative or non-finite shift, a negative seed, an
+        maximum, a negative or non-finite shift, a seed outside [0, 2^63), an
         unknown style or one given twice)."""
         unknown = [c for c in self.classes if c not in STYLES]
         if unknown:
@@ -81,12 +81,14 @@ class HierarchicalSpec:
                 raise InputError(f'{flag} {low} {high}: MIN must be at least '
                                  '1 and MAX at least MIN')
         for flag, value in (('--patient-shift', self.patient_shift),
-                            ('--slide-shift', self.slide_shift),
-                            ('--seed', self.seed)):
+                            ('--slide-shift', self.slide_shift)):
             # NaN passed 'value < 0' and wrote every patch black
             if not math.isfinite(value) or value < 0:
                 raise InputError(f'{flag} {value}: must be a finite number '
                                  'of at least 0')
+        # the seed rule of every command (a seed is no 'finite number', and
+        # math.isfinite of a huge integer raised OverflowError)
+        check_seed(self.seed)
         # a style given twice made two classes of one look and one name
         check_distinct('--classes', self.classes)
 
