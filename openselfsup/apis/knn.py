@@ -42,7 +42,8 @@ def check_knn_arguments(checkpoint: Optional[str], random_init: bool,
         InputError: both or neither of a checkpoint and ``--random-init``;
             ``--seed`` with a checkpoint (its weights do not depend on it);
             ``--random-init`` without ``--out-dir`` (no checkpoint's
-            folder to write beside); a seed outside 0..2**64 - 1.
+            folder to write beside); a seed outside [0, 2^63)
+            (:func:`~openselfsup.utils.check_seed`).
     """
     if random_init == (checkpoint is not None):
         raise InputError('give either a checkpoint or --random-init')
