@@ -461,6 +461,48 @@ def test_a_refused_baseline_builds_no_model(tmp_path, monkeypatch):
     assert path.read_text() == kept
 
 
+@pytest.mark.parametrize('ext', ['txt', 'png'])
+def test_a_users_table_or_plot_beside_no_results_is_refused(tmp_path,
+                                                            monkeypatch, ext):
+    """The .txt table and .png plot are written with the JSON: a user's
+    file of their name beside no results JSON was replaced without a word
+    (only the JSON was judged). Refused before the model is built, the
+    file kept; beside its own results JSON it is replaced."""
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.models import extraction
+    out = tmp_path / 'baselines'
+    out.mkdir()
+    stem = 'knn_random_init_hidisc_r18w8_synthetic_seed0'
+    mine = out / f'{stem}.{ext}'
+    mine.write_text('my notes')
+    built = []
+    monkeypatch.setattr(extraction, 'build_initialised',
+                        lambda *a, **k: built.append(a))
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(HIDISC_DEMO, None, str(out))
+    assert str(err.value) == (
+        f'{mine}: exists and is not kNN results written by knn_eval.py; '
+        'give another --out-dir or delete it first')
+    assert built == [] and mine.read_text() == 'my notes'
+    # beside a results JSON of its own (a rerun): judged by the JSON, which
+    # check_own_results compares; past both checks the kNN is run
+    from openselfsup.evaluation import knn as knn_module
+    (out / f'{stem}.json').write_text(json.dumps(dict(
+        checkpoint='random init (seed 0)', checkpoint_sha1=None, patch={})))
+
+    class Ran(Exception):
+        pass
+
+    def ran(*a, **k):
+        raise Ran
+    monkeypatch.setattr(knn_module, 'run_knn', ran)
+    with pytest.raises(Ran):
+        knn_eval_checkpoint(HIDISC_DEMO, None, str(out))
+    assert len(built) == 1
+
+
 def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
                                                           monkeypatch):
     """A --random-init baseline was known by its seed and its model

@@ -18,7 +18,8 @@ from ..config import (UNSET, file_contents_change, first_difference,
                       key_change, load_config, model_settings,
                       model_settings_sha1, named_file_digests,
                       recorded_settings)
-from ..utils import InputError, check_seed, check_writable, save_set
+from ..utils import (InputError, check_replaceable, check_seed,
+                     check_writable, save_set)
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -624,6 +625,13 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     check_own_results(json_path, source, sha1, model_sha1,
                       os.path.abspath(config), model_files, settings,
                       model_flat)
+    # the table and plot written with it: a user's file of their name
+    # beside no results JSON was replaced without a word
+    check_replaceable(json_path, ('checkpoint',),
+                      'kNN results written by knn_eval.py',
+                      also=(os.path.join(out_dir, f'knn_{stem}.txt'),
+                            os.path.join(out_dir, f'knn_{stem}.png')),
+                      flag='--out-dir')
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     # a random init trained on no patients; a checkpoint's None: not read

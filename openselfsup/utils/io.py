@@ -195,7 +195,8 @@ def check_writable(path: str) -> None:
 
 
 def check_replaceable(path: str, keys: Sequence[str], what: str,
-                      also: Sequence[str] = ()) -> None:
+                      also: Sequence[str] = (),
+                      flag: str = '--output') -> None:
     """Refuse to write over a file this command did not write: an
     ``--output`` naming a user's own file (``notes.md``, ``paper.json``)
     replaced it without a word.
@@ -204,7 +205,9 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     it reads as a JSON object holding every key of ``keys``. ``also`` are
     the files written in one set with it (a report's ``.md`` and ``.png``):
     an existing one is replaced only beside its own JSON. A symbolic link
-    is not judged: the write replaces the link, not its target.
+    is not judged: the write replaces the link, not its target. ``flag``
+    is the option the refusal says to change (``--out-dir`` of a command
+    that names its files itself).
 
     Raises:
         InputError: the first of ``path`` and ``also`` that exists and is
@@ -223,7 +226,7 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
                 if os.path.isfile(p) and not os.path.islink(p)]
     if existing and not own():
         raise InputError(f'{existing[0]}: exists and is not {what}; give '
-                         'another --output or delete it first')
+                         f'another {flag} or delete it first')
 
 
 @contextmanager
