@@ -463,6 +463,42 @@ def test_batched_op_refuses_settings_it_cannot_follow(transform, says):
     assert says in line and line.endswith("use augment_on='cpu'")
 
 
+_JITTER_CFG = dict(type='ColorJitter', brightness=0.4)
+
+
+@pytest.mark.parametrize('transform', [
+    dict(type='RandomFlip', prob=1.5),
+    dict(type='RandomFlip', prob=-0.5),
+    dict(type='RandomFlip', prob=float('nan')),
+    dict(type='RandomGrayscale', prob=2.0, keep_channels=True),
+    dict(type='RandomApply', prob=1.2, transforms=[_JITTER_CFG]),
+    dict(type='RandomApply', prob=True, transforms=[_JITTER_CFG]),
+    dict(type='Solarize', thr=128, prob=-0.1),
+    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+         magnitude_std='inf', prob=5),
+])
+def test_batched_op_refuses_a_probability_outside_0_1(transform):
+    """A ``prob`` that is no probability is refused with one line when the
+    views are built, as mmcv's RandomFlip and mmpretrain's RandomGrayscale
+    refuse it per image (the batched op flipped every image for 1.5)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError) as err:
+        BatchAugment([transform], 'the.pipeline')
+    assert str(err.value) == (
+        f"the.pipeline: {transform['type']} prob {transform['prob']!r} is "
+        'not a probability in [0, 1]')
+    if transform['type'] in ('RandomFlip', 'RandomGrayscale'):
+        # the per-image transform refuses it too
+        from mmengine.registry import build_from_cfg
+        from mmpretrain.registry import TRANSFORMS
+        with pytest.raises(AssertionError):
+            build_from_cfg(transform, TRANSFORMS)
+    # a probability at either end is one
+    BatchAugment([dict(transform, prob=0.0)], 'the.pipeline')
+    BatchAugment([dict(transform, prob=1.0)], 'the.pipeline')
+
+
 def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     from openselfsup.apis.fast_path import apply_fast_path
     from openselfsup.utils import InputError

@@ -696,6 +696,20 @@ def _only(t: Dict, key: str, default, allowed: tuple, where: str,
                          f"batched version ({why}); use augment_on='cpu'")
 
 
+def _prob(t: Dict, default, where: str) -> float:
+    """Transform ``t``'s ``prob`` (``default`` when not given), refused with
+    one line unless a number in [0, 1]: mmcv's ``RandomFlip`` and
+    mmpretrain's ``RandomGrayscale`` refuse it per image (an assertion),
+    and the batched op took it as given (a flip of prob 1.5 flipped every
+    image; of prob -1, none)."""
+    prob = t.get('prob', default)
+    if isinstance(prob, bool) or not isinstance(prob, (int, float)) or \
+            not 0 <= prob <= 1:
+        raise InputError(f"{where}: {t.get('type')} prob {prob!r} is not a "
+                         'probability in [0, 1]')
+    return prob
+
+
 def build_op(t: Dict, where: str) -> _Op:
     """The batched op of one mmpretrain transform config."""
     kind = t.get('type')
@@ -722,14 +736,14 @@ def build_op(t: Dict, where: str) -> _Op:
             raise InputError(f'{where}: RandomFlip prob {prob!r} has no '
                              'batched version (one probability of the '
                              "horizontal flip); use augment_on='cpu'")
-        return FlipOp(prob)
+        return FlipOp(_prob(t, None, where))
     if kind == 'RandomApply':
         inner = t.get('transforms', [])
         if len(inner) != 1 or inner[0].get('type') not in _JITTER:
             raise InputError(f'{where}: RandomApply is batched only around '
                              "one ColorJitter; use augment_on='cpu'")
         op = build_op(inner[0], where)
-        op.prob = t.get('prob', 0.5)
+        op.prob = _prob(t, 0.5, where)
         return op
     if kind in _JITTER:
         _only(t, 'backend', 'pillow', ('pillow', ), where,
@@ -737,7 +751,7 @@ def build_op(t: Dict, where: str) -> _Op:
         return ColorJitterOp(t.get('brightness', 0.), t.get('contrast', 0.),
                              t.get('saturation', 0.), t.get('hue', 0.))
     if kind == 'PillowGrayscale':
-        return GrayscaleOp(t.get('prob', 0.1), None)
+        return GrayscaleOp(_prob(t, 0.1, where), None)
     if kind == 'RandomGrayscale':
         weights = t.get('channel_weights', (1., 1., 1.))
         if not t.get('keep_channels', False):
@@ -746,7 +760,7 @@ def build_op(t: Dict, where: str) -> _Op:
         _only(t, 'color_format', 'bgr', ('bgr', ), where,
               'images decoded in BGR only')
         # mmpretrain's weights follow the BGR order of its images
-        return GrayscaleOp(t.get('prob', 0.1), tuple(reversed(weights)))
+        return GrayscaleOp(_prob(t, 0.1, where), tuple(reversed(weights)))
     if kind == 'GaussianBlur':
         if t.get('magnitude_std') != 'inf' or 'magnitude_range' not in t:
             raise InputError(f'{where}: GaussianBlur is batched only with '
@@ -757,12 +771,12 @@ def build_op(t: Dict, where: str) -> _Op:
         level = t.get('magnitude_level', 10)
         total = t.get('total_level', 10)
         return BlurOp((low, low + (high - low) * level / total),
-                      t.get('prob', 0.5))
+                      _prob(t, 0.5, where))
     if kind == 'Solarize':
         if t.get('thr') is None:
             raise InputError(f'{where}: Solarize is batched only with a '
                              'fixed thr')
-        return SolarizeOp(t['thr'], t.get('prob', 0.5))
+        return SolarizeOp(t['thr'], _prob(t, 0.5, where))
     raise InputError(f"{where}: transform {kind!r} has no batched version; "
                      "use augment_on='cpu' (the per-image pipeline)")
 
