@@ -2868,6 +2868,31 @@ def test_sweep_cli_rejects_bad_lambda(capsys):
     assert '--lambdas must be in [0, 1], got 1.2' in err
 
 
+def test_sweep_cli_refuses_an_unknown_metric_task_in_one_line(capsys,
+                                                              tmp_path):
+    """``val_evaluator.task`` other than multilabel or grade is the
+    project's one-line refusal (exit code 2, nothing made), as a bad
+    ``ks``: it was a ValueError traceback when the sweep built the
+    metric."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from openselfsup.utils import run_cli
+    work = tmp_path / 'sweep'
+    code = run_cli(mod.main, [SLIDE_DEMO, '--lambdas', '0.5', '--work-dir',
+                              str(work), '--cfg-options',
+                              'val_evaluator.task=multi'])
+    err = capsys.readouterr().err
+    assert code == 2 and err == (
+        "error: CrossModalMetric task must be 'multilabel' or 'grade', got "
+        "'multi'\n")
+    assert not work.exists()
+    with pytest.raises(InputError):
+        CrossModalMetric(task='Grade')
+
+
 def test_sweep_cli_refuses_before_the_model_stack(tmp_path):
     """A missing config or a lambda outside [0, 1] is refused with one
     line having loaded neither mmpretrain nor mmcv: the sweep imported the

@@ -346,8 +346,10 @@ class CrossModalMetric(BaseMetric):
                  collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if task not in ('multilabel', 'grade'):
-            raise ValueError(f"task must be 'multilabel' or 'grade', "
-                             f'got {task!r}')
+            # one line, as ks' (a ValueError was a traceback from a sweep)
+            from ..utils import InputError
+            raise InputError("CrossModalMetric task must be 'multilabel' or "
+                             f"'grade', got {task!r}")
         self.task = task
         self.ks = recall_cut_offs(ks)
         self.threshold = threshold
