@@ -1296,6 +1296,52 @@ class _WorseEveryTime(CrossModalMetric):
         return dict(super().compute_metrics(results), worse=-self.calls)
 
 
+@pytest.mark.parametrize('enable', [True, False])
+def test_early_stopping_refuses_a_metric_not_computed_before_training(
+        enable):
+    """``task_loss`` with a grade head of 6 outputs (the metric computes it
+    for a 1-output regression head only) was refused once the first epoch
+    had trained, in after_val_epoch; now by the hook's before_train, with
+    the same line, from the metrics' names (prefixed as MMEngine does) and
+    the model's head. A subclass adding its own scores (``worse`` below),
+    or a model without a head, is not judged before the results."""
+    class Slides:
+        def __len__(self):
+            return 8
+
+    def runner(metric, outputs=6):
+        loop = SimpleNamespace(dataloader=SimpleNamespace(dataset=Slides()),
+                               evaluator=SimpleNamespace(metrics=[metric]))
+        model = SimpleNamespace(head=SimpleNamespace(num_outputs=outputs))
+        return SimpleNamespace(val_loop=loop, model=model)
+    grade = CrossModalMetric(task='grade', ks=(1, ))
+    hook = PatienceEarlyStoppingHook('task_loss', enable=enable)
+    with pytest.raises(InputError) as exc:
+        hook.before_train(runner(grade))
+    assert str(exc.value) == (
+        "early stopping: metric 'task_loss' is not in the validation results "
+        '(kappa, accuracy, ret_kappa, recall@1, mean_cos, allcap_i2t_R@1, '
+        'allcap_t2i_R@1)')
+    # the same line as after the first epoch's evaluation
+    with pytest.raises(InputError) as late:
+        hook.after_val_epoch(_fake_runner(1), dict.fromkeys(
+            grade.names(6), 0.5))
+    assert str(late.value) == str(exc.value)
+    hook.before_train(runner(grade, outputs=1))   # a regression head has it
+    PatienceEarlyStoppingHook('kappa', enable=enable).before_train(
+        runner(grade))
+    val = CrossModalMetric(task='grade', ks=(1, ), prefix='val')
+    with pytest.raises(InputError, match="'kappa' is not .*val/kappa"):
+        PatienceEarlyStoppingHook('kappa', enable=enable).before_train(
+            runner(val))
+    PatienceEarlyStoppingHook('val/kappa', enable=enable).before_train(
+        runner(val))
+    worse = _WorseEveryTime(task='grade', ks=(1, ))
+    PatienceEarlyStoppingHook('worse', enable=enable).before_train(
+        runner(worse))
+    hook.before_train(SimpleNamespace(val_loop=runner(grade).val_loop))
+
+
 @pytest.mark.slow
 def test_early_stopping_stops_a_training_run(crossmodal_root, tmp_path):
     from openselfsup.apis import train
@@ -1329,6 +1375,19 @@ def test_early_stopping_stops_a_training_run(crossmodal_root, tmp_path):
                                   monitor='allcap_i2t_R@50',
                                   rule='greater')]})
     assert not list((tmp_path / 'nan').rglob('*.pth'))
+    # task_loss of a grade head of 6 outputs (not computed): refused before
+    # the first epoch too, where it was refused after it
+    with pytest.raises(InputError, match=re.escape(
+            "early stopping: metric 'task_loss' is not in the validation "
+            'results (kappa, accuracy, ret_kappa,')):
+        train(SLIDE_DEMO, work_dir=str(tmp_path / 'loss'), cfg_options={
+            **demo_on_test_slides(crossmodal_root),
+            'model.head.num_outputs': 6,
+            'model.head.loss': dict(type='CrossEntropyLoss'),
+            'custom_hooks': [dict(type='NegativeTextPoolHook'),
+                             dict(type='PatienceEarlyStoppingHook',
+                                  monitor='task_loss')]})
+    assert not list((tmp_path / 'loss').rglob('*.pth'))
 
 
 # -------------------------------------------------------------------- data

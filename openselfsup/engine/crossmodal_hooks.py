@@ -69,7 +69,10 @@ class PatienceEarlyStoppingHook(Hook):
     at a ``k`` beyond the evaluation set's gallery (``beyond_gallery`` of
     :class:`~openselfsup.evaluation.crossmodal_metrics.CrossModalMetric`),
     would never be compared: enabled, the hook refuses it before training
-    starts.
+    starts. So it does (enabled or not) a monitor the evaluation does not
+    compute, where every metric names its results (``names``: ``task_loss``
+    of a grade head of more than one output), which was refused only by
+    the first evaluation after training.
 
     Args:
         monitor (str): the metric (a key of the validation results, e.g.
@@ -116,14 +119,24 @@ class PatienceEarlyStoppingHook(Hook):
                 epoch > self.min_epoch)
 
     def before_train(self, runner) -> None:
-        """Refuse (enabled) a monitored metric that the evaluation set
-        leaves nan at every evaluation, before anything trains: a recall at
-        a ``k`` beyond its gallery (the metric's ``beyond_gallery``)."""
-        loop = runner.val_loop if self.enable else None
+        """Refuse, before anything trains, a monitored metric that the
+        evaluation does not compute (``task_loss`` of a grade head of more
+        than one output: refused once the first epoch had trained), where
+        its names are known (every metric's ``names``, of its head's
+        ``num_outputs``), and (enabled) one that the evaluation set leaves
+        nan at every evaluation: a recall at a ``k`` beyond its gallery
+        (the metric's ``beyond_gallery``)."""
+        loop = runner.val_loop
         if loop is None:
             return
+        metrics = list(getattr(loop.evaluator, 'metrics', ()))
+        names = _metric_names(metrics, _num_outputs(runner))
+        if names is not None and self.monitor not in names:
+            raise self._missing(names)
+        if not self.enable:
+            return
         dataset = loop.dataloader.dataset
-        for metric in getattr(loop.evaluator, 'metrics', ()):
+        for metric in metrics:
             if not hasattr(metric, 'beyond_gallery'):
                 continue
             images = len(dataset)
@@ -140,6 +153,10 @@ class PatienceEarlyStoppingHook(Hook):
                     'be compared; monitor another metric, evaluate on more '
                     "images or set the evaluator's ks")
 
+    def _missing(self, names) -> InputError:
+        return InputError(f'early stopping: metric {self.monitor!r} is not '
+                          f'in the validation results ({", ".join(names)})')
+
     def after_val_epoch(self, runner, metrics=None) -> None:
         epoch = runner.epoch
         if epoch == 0:
@@ -152,9 +169,7 @@ class PatienceEarlyStoppingHook(Hook):
             return
         metrics = metrics or {}
         if self.monitor not in metrics:
-            raise InputError(f'early stopping: metric {self.monitor!r} is not '
-                             f'in the validation results '
-                             f'({", ".join(metrics)})')
+            raise self._missing(metrics)
         value = metrics[self.monitor]
         if math.isnan(float(value)):
             runner.logger.warning(
@@ -171,3 +186,37 @@ class PatienceEarlyStoppingHook(Hook):
                 f'early stopping after epoch {epoch}: {self.monitor} has not '
                 f'improved for {self.counter} evaluations (best at epoch '
                 f'{self.best_epoch})')
+
+
+def _num_outputs(runner) -> Optional[int]:
+    """The task head's output count of the runner's model (unwrapped from
+    its distributed wrapper), None where it has none."""
+    model = getattr(runner, 'model', None)
+    if is_model_wrapper(model):
+        model = model.module
+    out = getattr(getattr(model, 'head', None), 'num_outputs', None)
+    return int(out) if out is not None else None
+
+
+def _metric_names(metrics: list, num_outputs: Optional[int]
+                  ) -> Optional[list]:
+    """The validation results' keys, prefixed as MMEngine does, where every
+    metric declares them: a ``names`` of the class whose
+    ``compute_metrics`` it is (a subclass adding scores does not), for a
+    known ``num_outputs``; None where they cannot be known before an
+    evaluation."""
+    if num_outputs is None or not metrics:
+        return None
+
+    def owner(cls, attr):
+        return next((c for c in cls.__mro__ if attr in vars(c)), None)
+    out = []
+    for metric in metrics:
+        cls = type(metric)
+        if owner(cls, 'names') is None or \
+                owner(cls, 'names') is not owner(cls, 'compute_metrics'):
+            return None
+        prefix = getattr(metric, 'prefix', None)
+        out += [f'{prefix}/{n}' if prefix else n
+                for n in metric.names(num_outputs)]
+    return out
