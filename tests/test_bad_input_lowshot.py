@@ -1854,11 +1854,12 @@ def test_a_zip_archive_named_npy_is_one_line(wd, capsys):
 
 
 def test_a_count_beyond_the_machines_memory_is_one_line(wd, capsys):
-    """``--num_task 10000000000000`` (72 TB of task indices) stopped on
+    """``--num_task 10**16`` (beyond any address space, so refused with
+    overcommit too; 10**13 is 72 TB of task indices) stopped on
     numpy's ``_ArrayMemoryError`` traceback; now one line (run_cli: any
     MemoryError), exit 2, nothing written."""
     from openselfsup.utils import run_cli
-    cli_fails(GEN, _gen(wd, '--num_task', str(10 ** 13)), capsys, wd,
+    cli_fails(GEN, _gen(wd, '--num_task', str(10 ** 16)), capsys, wd,
               'error: out of memory (Unable to allocate')
 
     def bare(argv):
