@@ -1390,6 +1390,40 @@ def test_early_stopping_stops_a_training_run(crossmodal_root, tmp_path):
     assert not list((tmp_path / 'loss').rglob('*.pth'))
 
 
+def test_sweep_refuses_a_monitor_not_computed_before_its_work_dir(
+        crossmodal_root, tmp_path, monkeypatch):
+    """An early-stopping monitor the evaluation does not compute
+    (``val/kappa``: the demo's metric has no prefix) was refused by the
+    hook as a run started: with a 0-epoch baseline the first lambda run's,
+    after the baseline was evaluated and its record written (of the
+    refused monitor: a corrected --resume refused it as other settings).
+    Now the sweep refuses it with the hook's line before its work dir is
+    made; no runner is built (the stand-ins below fail the test)."""
+    from openselfsup.apis import balance_sweep as bs
+
+    def built(*args, **kwargs):
+        raise RuntimeError('a runner was built')
+    monkeypatch.setattr(bs, 'build_runner', built)
+    monkeypatch.setattr(bs, 'train', built)
+    work = tmp_path / 'sweep'
+
+    def sweep(monitor):
+        return bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=0,
+            cfg_options={**demo_on_test_slides(crossmodal_root),
+                         'custom_hooks': [
+                             dict(type='NegativeTextPoolHook'),
+                             dict(type='PatienceEarlyStoppingHook',
+                                  monitor=monitor, rule='greater')]})
+    with pytest.raises(InputError, match=re.escape(
+            "early stopping: metric 'val/kappa' is not in the validation "
+            'results (kappa, accuracy, task_loss, ret_kappa,')):
+        sweep('val/kappa')
+    assert not work.exists()
+    with pytest.raises(RuntimeError, match='a runner was built'):
+        sweep('kappa')   # computed: the sweep goes on to its baseline
+
+
 # -------------------------------------------------------------------- data
 def test_synthetic_data_labels_captions_and_features(crossmodal_root):
     from openselfsup.datasets.synthetic.crossmodal import IMAGE_CLASSES

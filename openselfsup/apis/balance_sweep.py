@@ -588,9 +588,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     plot_metrics = list(plot_metrics or defaults.get(
         'plot_metrics', [cls_metric, ret_metric]))
     # the metrics asked for, checked before anything trains
-    from ..registry import METRICS
+    from ..registry import HOOKS, METRICS
     outputs = int(cfg.model.head.num_outputs)
-    available = METRICS.build(dict(cfg.val_evaluator)).names(outputs)
+    val_metric = METRICS.build(dict(cfg.val_evaluator))
+    available = val_metric.names(outputs)
     if test:  # the test set's metrics, as the rows name them
         available += [f'test/{k}' for k in METRICS.build(dict(
             cfg.get('test_evaluator', cfg.val_evaluator))).names(outputs)]
@@ -601,6 +602,13 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             raise InputError(f'metric {key!r} is not one this config '
                              f'computes{needs}; available: '
                              f'{", ".join(available)}')
+    # an early-stopping monitor the evaluation does not compute, refused
+    # by the hook when a run starts: with a 0-epoch baseline only the first
+    # lambda run's, after the baseline's record (which, of the refused
+    # monitor, a corrected --resume refused) was written
+    for hook in cfg.get('custom_hooks', []):
+        if type_name(hook.get('type')) == 'PatienceEarlyStoppingHook':
+            HOOKS.build(dict(hook)).check_monitor([val_metric], outputs)
     # the data folders and lists, and the baseline's initial weights
     # (load_from), before anything trains or a folder is made (a 0-epoch
     # baseline only builds a runner, and every run reads the same data)

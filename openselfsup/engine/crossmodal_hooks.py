@@ -130,9 +130,7 @@ class PatienceEarlyStoppingHook(Hook):
         if loop is None:
             return
         metrics = list(getattr(loop.evaluator, 'metrics', ()))
-        names = _metric_names(metrics, _num_outputs(runner))
-        if names is not None and self.monitor not in names:
-            raise self._missing(names)
+        self.check_monitor(metrics, _num_outputs(runner))
         if not self.enable:
             return
         dataset = loop.dataloader.dataset
@@ -152,6 +150,21 @@ class PatienceEarlyStoppingHook(Hook):
                     f'set has {size}, fewer than its k, so it would never '
                     'be compared; monitor another metric, evaluate on more '
                     "images or set the evaluator's ks")
+
+    def check_monitor(self, metrics: list,
+                      num_outputs: Optional[int]) -> None:
+        """Refuse a monitor that is not among the results of ``metrics``
+        (the evaluator's) for a head of ``num_outputs``, where every metric
+        declares them (``names``); nothing where they cannot be known
+        before an evaluation. ``before_train`` checks with the runner's;
+        a lambda sweep before its work dir is made.
+
+        Raises:
+            InputError: the monitor and the results there are.
+        """
+        names = _metric_names(metrics, num_outputs)
+        if names is not None and self.monitor not in names:
+            raise self._missing(names)
 
     def _missing(self, names) -> InputError:
         return InputError(f'early stopping: metric {self.monitor!r} is not '
