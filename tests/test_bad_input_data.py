@@ -100,7 +100,9 @@ def test_reader_names_a_space_not_just_the_label(tmp_path):
     (['--paip-train-slides', '0'], '--paip-train-slides 0: must be'),
     (['--paip-test-slides', '-2'], '--paip-test-slides -2: must be'),
     (['--paip-per-class', '0'], '--paip-per-class 0: must be'),
-    (['--seed', '-1'], '--seed -1: must be a non-negative integer'),
+    (['--seed', '-1'], '--seed must be an integer in [0, 2^63), got -1'),
+    (['--seed', str(2 ** 63)], '--seed must be an integer in [0, 2^63), got '
+     f'{2 ** 63}'),
 ])
 def test_make_synthetic_refuses_sizes_counts_seeds(tmp_path, capsys, args,
                                                    expected):
@@ -115,6 +117,31 @@ def test_make_synthetic_refuses_sizes_counts_seeds(tmp_path, capsys, args,
     assert not out.exists()
 
 
+@pytest.mark.parametrize('seed', [-1, 2 ** 63])
+def test_make_crossmodal_seed_is_the_seed_rule(tmp_path, capsys, seed):
+    """``make_crossmodal.py`` spelled its own check ("must be
+    non-negative") and took 2**63 and beyond; now ``utils.check_seed``, the
+    rule of every seed flag, before anything is written."""
+    out = tmp_path / 'balance'
+    rc, _, lines = run_data_tool('make_crossmodal', ['--out', str(out),
+                                                     '--seed', str(seed)],
+                                 capsys)
+    assert rc == 2 and lines == [
+        f'error: --seed must be an integer in [0, 2^63), got {seed}'], lines
+    assert not out.exists()
+
+
+def test_shipped_seeds_pass_the_seed_rule():
+    """The defaults (the quick start's and demos' seed 0) and the largest
+    seed pass every generator's check."""
+    from openselfsup.datasets.synthetic import SyntheticSpec
+    from openselfsup.datasets.synthetic.crossmodal import (
+        CaptionedImagesSpec, SlideReportsSpec)
+    for spec in (SyntheticSpec, CaptionedImagesSpec, SlideReportsSpec):
+        spec().check()
+        spec(seed=2 ** 63 - 1).check()
+
+
 def test_make_synthetic_refusal_from_the_command_line(tmp_path):
     """The same, as a user runs it: one stderr line, no traceback."""
     rc, out, err = run_tool(['tools/prepare_data/make_synthetic.py', '--out',
@@ -125,8 +152,10 @@ def test_make_synthetic_refusal_from_the_command_line(tmp_path):
 
 
 @pytest.mark.parametrize('args,expected', [
-    (['--seed', '-1', '--test-fraction', '0.3'], '--seed -1: must be '
-     'non-negative'),
+    (['--seed', '-1', '--test-fraction', '0.3'], '--seed must be an integer '
+     'in [0, 2^63), got -1'),
+    (['--seed', str(2 ** 63), '--test-fraction', '0.3'], '--seed must be an '
+     f'integer in [0, 2^63), got {2 ** 63}'),
     (['--train-slides', '0'], '--train-slides 0: must be at least 1'),
     (['--train-slides', '-4'], '--train-slides -4: must be at least 1'),
     (['--test-fraction', '0'], '--test-fraction 0.0: must lie in (0, 1)'),

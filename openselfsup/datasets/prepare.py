@@ -49,7 +49,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils import InputError, check_writable_dir
+from ..utils import InputError, check_seed, check_writable_dir
 from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
                          Entry, nct_lists, read_list_file, slide_order,
                          write_list_set)
@@ -728,7 +728,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
         test_fraction (float, optional): this fraction of the slides (at
             least one) goes to test, drawn with ``seed``.
         seed (int): seed of that draw and of ``per_class_slide``'s
-            (non-negative).
+            (in [0, 2^63): :func:`~openselfsup.utils.check_seed`).
         per_class_slide (int, optional): instead of every patch found,
             this many per class per slide, drawn with replacement (the
             published lists' design: 500, so that every slide weighs the
@@ -750,8 +750,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
     if test_fraction is not None and not 0 < test_fraction < 1:
         raise InputError(f'--test-fraction {test_fraction}: must lie in '
                          '(0, 1)')
-    if seed < 0:
-        raise InputError(f'--seed {seed}: must be non-negative')
+    check_seed(seed)
     if per_class_slide is not None and (
             not isinstance(per_class_slide, int) or per_class_slide < 1):
         raise InputError(f'--per-class-slide {per_class_slide}: must be at '

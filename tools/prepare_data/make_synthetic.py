@@ -4,8 +4,8 @@ The layouts and labels of the published protocol, smaller: NCT is one
 NONORM pool per class split into train and test lists; PAIP19 patches are
 <slide>/<label>/<x>+<y>+<label>.png, split by slide (the first
 --paip-train-slides slide IDs in sorted order train, as the published
-split's first 15). Sizes and counts must be at least 1, the seed
-non-negative; the same seed writes the same bytes.
+split's first 15). Sizes and counts must be at least 1, the seed an
+integer in [0, 2^63); the same seed writes the same bytes.
 
 Example (the quick start's data, 64 px):
     python tools/prepare_data/make_synthetic.py --out data --size 64

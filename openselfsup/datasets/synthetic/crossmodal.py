@@ -26,7 +26,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import InputError, atomic_path, save_json, save_text
+from ...utils import (InputError, atomic_path, check_seed, save_json,
+                      save_text)
 from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch
@@ -65,11 +66,11 @@ class CaptionedImagesSpec:
 
     def check(self) -> None:
         """One line naming the ``make_crossmodal.py`` flag of a count below
-        1 or a negative seed."""
+        1 or a seed outside [0, 2^63)."""
         check_counts([('--size', self.size), ('--images-train', self.train),
                       ('--images-val', self.val),
                       ('--captions', self.captions)])
-        _check_seed(self.seed)
+        check_seed(self.seed)
 
 
 @dataclass
@@ -97,21 +98,16 @@ class SlideReportsSpec:
 
     def check(self) -> None:
         """One line naming the ``make_crossmodal.py`` flag of a count below
-        1 or a negative seed."""
+        1 or a seed outside [0, 2^63)."""
         check_counts([('--slides-train', self.train),
                       ('--slides-val', self.val),
                       ('--feat-dim', self.feat_dim),
                       ('min_regions', self.min_regions),
                       ('max_regions', self.max_regions)])
-        _check_seed(self.seed)
+        check_seed(self.seed)
         if self.max_regions < self.min_regions:
             raise InputError(f'max_regions {self.max_regions} < min_regions '
                              f'{self.min_regions}')
-
-
-def _check_seed(seed: int) -> None:
-    if seed < 0:
-        raise InputError(f'--seed {seed}: must be non-negative')
 
 
 def _join(words: List[str]) -> str:

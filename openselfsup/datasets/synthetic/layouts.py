@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...utils import InputError, check_writable_dir
+from ...utils import InputError, check_seed, check_writable_dir
 from .ownership import MARKER, check_ours, claim, mark_done  # noqa: F401
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                           NONORM, PAIP_CLASSES, nct_lists, slide_order,
@@ -110,9 +110,7 @@ class SyntheticSpec:
         if self.size > MAX_SIZE:
             raise InputError(f'--size {self.size}: at most {MAX_SIZE} px '
                              '(the real patches are 224 px)')
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise InputError(f'--seed {self.seed}: must be a non-negative '
-                             'integer')
+        check_seed(self.seed)
 
 
 def _save_image(path: str, array: np.ndarray) -> None:
