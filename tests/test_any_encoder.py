@@ -11,6 +11,7 @@ against features whose place is known.
 import importlib.util
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -872,9 +873,16 @@ def test_import_and_extract_keep_a_users_own_files_at_the_output(
     mine.mkdir()
     for name in ('a.npy', 'b.json', 'c_labels.npy', 'd_meta.json'):
         (mine / name).write_text('mine')
-        with pytest.raises(InputError, match=f'{name}: exists and is not a '
-                           'feature set written by extract.py or '
-                           'import_features.py'):
+        # the provenance JSON is not "a feature set (with its provenance
+        # b.json)": what it is not is the provenance itself
+        what = ('the provenance JSON of a feature set written by extract.py'
+                ' or import_features.py; give another --output'
+                if name == 'b.json' else
+                'a feature set written by extract.py or import_features.py '
+                f'(with its provenance {name.split(".")[0].split("_")[0]}'
+                '.json); give another --output')
+        with pytest.raises(InputError, match=re.escape(
+                f'{name}: exists and is not {what}')):
             import_features(_config('nct_test.py'), src,
                             str(mine / (name.split('.')[0].split('_')[0]
                                         + '.npy')), cfg_options=opts)

@@ -1834,6 +1834,37 @@ def test_an_output_that_is_a_users_own_file_is_not_replaced(
         cli_ok(SWEEP, sweep + [str(tmp_path / 'sw.json')], capsys)
 
 
+def test_a_users_file_at_the_default_output_says_to_pass_one(wd, capsys):
+    """A user's file at a command's default result path (no --output
+    given) was refused with "give another --output", an option the user
+    never gave; the line now says to pass one or move the file away."""
+    import glob
+    cli_ok(GEN, _gen(wd), capsys)
+    meta = _meta(wd, '--mode', 'linear')
+    cli_ok(META, meta, capsys)
+    cli_ok(SUMMARY, ['--workdir', wd], capsys)
+    [result] = glob.glob(os.path.join(wd, 'results', '**', '*.json'),
+                         recursive=True)
+    summary = os.path.join(wd, 'summary', 'summary.json')
+    sweep = paths.sweep_path(wd, 'clp', ['near'])
+    os.makedirs(os.path.dirname(sweep), exist_ok=True)
+    sweep_args = ['--model', 'clp', '--model_template', '{model}', '--task',
+                  'near', '--novel_classes', '7', '--shots', '5', '--clfs',
+                  'Ridge', '--modes', 'linear', '--num_task', '10',
+                  '--workdir', wd]
+    for path, main, args, what in (  # the summary first: it reads results
+            (summary, SUMMARY, ['--workdir', wd],
+             'a summary written by summarize.py'),
+            (sweep, SWEEP, sweep_args, 'a sweep index written by sweep.py'),
+            (result, META, meta, 'a meta-test result')):
+        with open(path, 'w') as f:
+            f.write('{"mine": 1}')
+        err = cli_fails(main, args, capsys, wd, 'exists and is not')
+        assert err == (f'error: {path}: exists and is not {what}; pass '
+                       '--output to write elsewhere, or move it away '
+                       'first'), err
+
+
 def test_a_zip_archive_named_npy_is_one_line(wd, capsys):
     """A ``torch.save`` file or an ``.npz`` saved as a workdir's ``.npy``
     (features, labels): ``np.load`` returned its zip archive and the

@@ -503,6 +503,31 @@ def test_a_users_table_or_plot_beside_no_results_is_refused(tmp_path,
     assert len(built) == 1
 
 
+def test_a_users_table_beside_the_checkpoint_says_to_pass_out_dir(
+        tmp_path):
+    """Without --out-dir the results go beside the checkpoint; a user's
+    table there was refused with "give another --out-dir", an option the
+    user never gave. The line now says to pass one or move the file."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    state = MODELS.build(Config.fromfile(HIDISC_DEMO).model).state_dict()
+    ckpt = tmp_path / 'iter_2.pth'
+    torch.save({'state_dict': state, 'meta': {'iter': 2}}, str(ckpt))
+    mine = tmp_path / 'knn_iter_2.txt'
+    mine.write_text('my notes')
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(HIDISC_DEMO, str(ckpt))
+    assert str(err.value) == (
+        f'{mine}: exists and is not kNN results written by knn_eval.py; '
+        'pass --out-dir to write elsewhere, or move it away first')
+    assert mine.read_text() == 'my notes'
+
+
 def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
                                                           monkeypatch):
     """A --random-init baseline was known by its seed and its model

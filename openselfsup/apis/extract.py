@@ -771,12 +771,14 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     # vit_labels.npy of another tool beside it, was replaced without a
     # word); the workdir's shared labels and meta are checked by
     # _check_shared
+    by = 'a feature set written by extract.py or import_features.py'
     check_replaceable(
         out['provenance'], ('features_sha1', 'labels_sha1'),
-        'a feature set written by extract.py or import_features.py (with '
-        f'its provenance {os.path.basename(out["provenance"])})',
+        f'{by} (with its provenance '
+        f'{os.path.basename(out["provenance"])})',
         also=(out['features'],) + (() if out['shared'] else
-                                    (out['labels'], out['meta'])))
+                                    (out['labels'], out['meta'])),
+        what_path=f'the provenance JSON of {by}')
     listing = {**(read or _read_list(config, cfg_options, copies,
                                      need_model, check_images)), 'out': out}
     _check_set_classes(out, listing['meta'], config)

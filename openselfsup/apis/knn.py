@@ -615,6 +615,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
 
     source = (os.path.abspath(checkpoint) if checkpoint
               else f'random init (seed {seed})')
+    out_dir_given = bool(out_dir)
     out_dir = out_dir or os.path.dirname(os.path.abspath(checkpoint))
     json_path = os.path.join(out_dir, f'knn_{stem}.json')
     check_writable(json_path)
@@ -631,7 +632,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       'kNN results written by knn_eval.py',
                       also=(os.path.join(out_dir, f'knn_{stem}.txt'),
                             os.path.join(out_dir, f'knn_{stem}.png')),
-                      flag='--out-dir')
+                      flag='--out-dir', given=out_dir_given)
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     # a random init trained on no patients; a checkpoint's None: not read

@@ -559,7 +559,8 @@ def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
     from .report import REQUIRED_KEYS
     out = output or spec.result_path(workdir)
     check_writable(out)
-    check_replaceable(out, REQUIRED_KEYS, 'a meta-test result')
+    check_replaceable(out, REQUIRED_KEYS, 'a meta-test result',
+                      given=bool(output))
     check_execution(device, chunk_size, threads)
     result = evaluate(Inputs(workdir), spec, device, chunk_size, threads,
                       dtype, progress)

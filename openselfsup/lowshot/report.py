@@ -819,7 +819,8 @@ def report_paths(workdir: str, output: Optional[str], name: str,
         'the report', os.path.dirname(paths.summary_path(workdir, 'md')))
     for path in out.values():
         check_writable(path)
-    check_replaceable(out['json'], keys, what, also=(out['md'], out['png']))
+    check_replaceable(out['json'], keys, what, also=(out['md'], out['png']),
+                      given=bool(output))
     return out
 
 

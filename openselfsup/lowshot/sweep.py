@@ -203,7 +203,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         check_writable(path)
     if write_index:
         check_replaceable(out, ('model', 'task', 'num_settings', 'settings'),
-                          'a sweep index written by sweep.py', also=(md,))
+                          'a sweep index written by sweep.py', also=(md,),
+                          given=bool(output))
     check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
     inputs = Inputs(workdir, make_missing=make_missing)

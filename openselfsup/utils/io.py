@@ -196,7 +196,8 @@ def check_writable(path: str) -> None:
 
 def check_replaceable(path: str, keys: Sequence[str], what: str,
                       also: Sequence[str] = (),
-                      flag: str = '--output') -> None:
+                      flag: str = '--output', given: bool = True,
+                      what_path: Optional[str] = None) -> None:
     """Refuse to write over a file this command did not write: an
     ``--output`` naming a user's own file (``notes.md``, ``paper.json``)
     replaced it without a word.
@@ -207,7 +208,11 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     an existing one is replaced only beside its own JSON. A symbolic link
     is not judged: the write replaces the link, not its target. ``flag``
     is the option the refusal says to change (``--out-dir`` of a command
-    that names its files itself).
+    that names its files itself); ``given`` is false where the user gave
+    none and ``path`` is the command's default (the line then says to pass
+    one, not to give "another"). ``what_path`` is what ``path`` itself is
+    when ``what`` names the set it describes (a feature set's provenance
+    JSON), used when ``path`` is the file refused.
 
     Raises:
         InputError: the first of ``path`` and ``also`` that exists and is
@@ -225,8 +230,11 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     existing = [p for p in (path, *also)
                 if os.path.isfile(p) and not os.path.islink(p)]
     if existing and not own():
-        raise InputError(f'{existing[0]}: exists and is not {what}; give '
-                         f'another {flag} or delete it first')
+        if existing[0] == path and what_path:
+            what = what_path
+        fix = (f'give another {flag} or delete it first' if given else
+               f'pass {flag} to write elsewhere, or move it away first')
+        raise InputError(f'{existing[0]}: exists and is not {what}; {fix}')
 
 
 @contextmanager
