@@ -326,6 +326,7 @@ class Inputs:
         self._features, self._stores, self._store_inputs = {}, {}, {}
         self._dicts, self._names = {}, {}
         self._disjoint = set()  # (model, support, query) checked
+        self._dict_checked = set()  # (dictionary spec, support set) checked
         self.timing = Counter()
 
     def features(self, model: str, name: str):
@@ -382,28 +383,29 @@ class Inputs:
         from .dictionary import (check_dictionary, construct_dictionary,
                                  load_dictionary)
         dspec = spec.dictionary
-        key = (dspec, spec.setting.support_set)
-        if key not in self._dicts:
-            t0 = time.perf_counter()
+        t0 = time.perf_counter()
+        base = self.features(dspec.model, dspec.features)
+        if dspec not in self._dicts:
             path = dspec.path(self.workdir)
-            base = self.features(dspec.model, dspec.features)
-            # read already for another domain's runs? (checked anew below)
-            dic = next((d for (s, _), d in self._dicts.items()
-                        if s == dspec), None)
-            if dic is None and not os.path.exists(path):
-                if not self.make_missing:
-                    raise InputError(f'dictionary not found: {path} (make '
-                                     f'it with: {dspec.command(self.workdir)}'
-                                     ', or run the setting with '
-                                     'wsi_workdir/sweep.py, which makes it)')
-                dic = construct_dictionary(self.workdir, dspec, features=base)
-            elif dic is None:
-                dic = load_dictionary(path, dspec.command(self.workdir))
+            if os.path.exists(path):
+                self._dicts[dspec] = load_dictionary(
+                    path, dspec.command(self.workdir))
+            elif self.make_missing:
+                self._dicts[dspec] = construct_dictionary(
+                    self.workdir, dspec, features=base)
+            else:
+                raise InputError(f'dictionary not found: {path} (make '
+                                 f'it with: {dspec.command(self.workdir)}'
+                                 ', or run the setting with '
+                                 'wsi_workdir/sweep.py, which makes it)')
+        dic = self._dicts[dspec]
+        checked = (dspec, spec.setting.support_set)
+        if checked not in self._dict_checked:
             check_dictionary(dic, dspec, base, self.pools(spec)[0],
                              self.workdir)
-            self._dicts[key] = dic
-            self.timing['dictionaries'] += time.perf_counter() - t0
-        return self._dicts[key]
+            self._dict_checked.add(checked)
+        self.timing['dictionaries'] += time.perf_counter() - t0
+        return dic
 
     def support_aug(self, spec: RunSpec, num_support: int
                     ) -> Optional[np.ndarray]:
