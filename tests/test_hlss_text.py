@@ -123,6 +123,15 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
                                '--cfg-options', *weights]) == 2
     assert 'patch.npy.json: exists and is not an export record' in \
         capsys.readouterr().err
+    # a matrix without its record is a user's own <level>.npy: kept
+    os.remove(tmp_path / 'patch.npy.json')
+    kept = (tmp_path / 'patch.npy').read_bytes()
+    assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path),
+                               '--cfg-options', *weights]) == 2
+    assert ('patch.npy: exists and is not an export of this tool (no '
+            'patch.npy.json beside it); give another --out or delete it '
+            'first') in capsys.readouterr().err
+    assert (tmp_path / 'patch.npy').read_bytes() == kept
     # an output that cannot be written fails before the text tower runs
     (tmp_path / 'afile').write_text('x')
     assert run_cli(tool.main, [CONFIG, '--out', str(tmp_path / 'afile'),

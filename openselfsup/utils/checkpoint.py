@@ -373,29 +373,30 @@ def extract_backbone_weights(checkpoint: str, out: str,
             an existing file that is not backbone weights this function
             wrote (a training checkpoint, say).
     """
-    from .io import atomic_path, check_writable
+    from .io import atomic_path, check_replaceable, check_writable
     check_writable(out)
     if os.path.isfile(out) and os.path.isfile(checkpoint) and \
             os.path.samefile(checkpoint, out):
         raise InputError(f'{out}: is the checkpoint itself; the backbone '
                          'weights would replace it (give another file)')
-    if os.path.isfile(out):
+
+    def own() -> bool:
         try:
             old = load_checkpoint_file(out, tensors_only=True)
         except InputError:
-            old = None
+            return False
         meta = old.get('meta', {}) if isinstance(old, dict) else None
-        # this tool's meta holds the training image size only: a full
-        # model with its training meta (mmpretrain's publish_model.py
+        # this tool's meta holds the training image size and list only: a
+        # full model with its training meta (mmpretrain's publish_model.py
         # keeps meta and state_dict) is not its output
-        if not (isinstance(old, dict) and 'state_dict' in old
+        return (isinstance(old, dict) and 'state_dict' in old
                 and set(old) <= {'state_dict', 'meta'}
                 and isinstance(meta, dict)
-                and set(meta) <= {'train_image_size', 'train_list'}):
-            raise InputError(f'{out}: exists and is not backbone weights '
-                             'written by this tool (a training checkpoint or '
-                             'another file); give another output or delete '
-                             'it first')
+                and set(meta) <= {'train_image_size', 'train_list'})
+
+    check_replaceable(out, (), 'backbone weights written by this tool (a '
+                      'training checkpoint or another file)', flag='output',
+                      own=own)
     obj = load_checkpoint_file(checkpoint, tensors_only=True)
     state = state_dict_of(obj, checkpoint)
     weights = {k[len(prefix):]: v for k, v in state.items()

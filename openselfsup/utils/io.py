@@ -197,7 +197,8 @@ def check_writable(path: str) -> None:
 def check_replaceable(path: str, keys: Sequence[str], what: str,
                       also: Sequence[str] = (),
                       flag: str = '--output', given: bool = True,
-                      what_path: Optional[str] = None) -> None:
+                      what_path: Optional[str] = None,
+                      own: Optional[Callable[[], bool]] = None) -> None:
     """Refuse to write over a file this command did not write: an
     ``--output`` naming a user's own file (``notes.md``, ``paper.json``)
     replaced it without a word.
@@ -218,7 +219,7 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
         InputError: the first of ``path`` and ``also`` that exists and is
             not the command's own.
     """
-    def own() -> bool:
+    def own_json() -> bool:
         try:
             with open(path) as f:
                 data = json.load(f)
@@ -229,7 +230,7 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     # a symbolic link is replaced, its target left as it is: nothing lost
     existing = [p for p in (path, *also)
                 if os.path.isfile(p) and not os.path.islink(p)]
-    if existing and not own():
+    if existing and not (own or own_json)():
         if existing[0] == path and what_path:
             what = what_path
         fix = (f'give another {flag} or delete it first' if given else

@@ -458,7 +458,8 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
     Returns:
         dict[str, str]: level -> file written.
     """
-    from ...utils import check_seed, check_writable, save_set
+    from ...utils import (check_replaceable, check_seed, check_writable,
+                          save_set)
     from ..text_encoders import build_text_encoder
     heads = model_cfg.get('heads') or {}
     levels = {lv: cfg for lv, cfg in heads.items()
@@ -475,15 +476,13 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
         check_writable(path)
         record = _record_path(path)
         check_writable(record)
-        if os.path.exists(record) and _read_record(record) is None:
-            raise InputError(f'{record}: exists and is not an export record '
-                             'of this tool; give another --out')
-        if os.path.exists(path) and not os.path.exists(record):
-            # a matrix without its record is not this tool's: it was
-            # replaced without a word (a user's own <level>.npy)
-            raise InputError(f'{path}: exists and is not an export of this '
-                             f'tool (no {os.path.basename(record)} beside '
-                             'it); give another --out or delete it first')
+        # a matrix is this tool's beside its record; without one it is a
+        # user's own <level>.npy, which was replaced without a word
+        check_replaceable(
+            record, ('sentences_sha1',),
+            f'an export of this tool (no {os.path.basename(record)} beside '
+            'it)', also=(path,), flag='--out',
+            what_path='an export record of this tool')
     with torch.random.fork_rng(devices=[]):  # the caller's stream as is
         torch.manual_seed(seed)
         encoder = build_text_encoder(model_cfg['text_encoder'])
