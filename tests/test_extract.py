@@ -320,6 +320,11 @@ def test_backbone_weights_never_replace_a_published_model(tmp_path):
     assert torch.load(out, weights_only=True)['meta'] == {
         'train_image_size': [32, 32]}
     assert extract_backbone_weights(train, out) == 1
+    # a link is replaced, the model it points to kept
+    link = tmp_path / 'link.pth'
+    link.symlink_to(published)
+    assert extract_backbone_weights(train, str(link)) == 1
+    assert not link.is_symlink() and published.read_bytes() == kept
 
 
 def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
