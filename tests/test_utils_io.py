@@ -939,3 +939,22 @@ def test_a_plot_holds_a_legend_wider_than_its_figure():
     need = legend.get_window_extent().width / fig.dpi * 100  # px at 100 dpi
     width = Image.open(io.BytesIO(figure_png(fig, dpi=100))).size[0]
     assert width >= need > 2 * 100
+
+
+def test_read_json_object_says_what_is_wrong_in_one_line(tmp_path):
+    """The cross-modal annotation reader is load_json's, with its one-line
+    refusals, and refuses a top level that is not a non-empty object."""
+    from openselfsup.utils import InputError
+    from openselfsup.utils.io import read_json_object
+    path = tmp_path / 'ann.json'
+    for text, says in ((None, 'annotation file not found: '),
+                       ('{"a": ', 'not a readable annotation file'),
+                       ('[1, 2]', 'expected a non-empty JSON object'),
+                       ('{}', 'expected a non-empty JSON object')):
+        if text is not None:
+            path.write_text(text)
+        with pytest.raises(InputError, match=says) as err:
+            read_json_object(str(path))
+        assert '\n' not in str(err.value)
+    path.write_text('{"c1": {"label": 0}}')
+    assert read_json_object(str(path)) == {'c1': {'label': 0}}

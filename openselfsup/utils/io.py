@@ -771,13 +771,7 @@ def read_json_object(path: str) -> dict:
     """Read a JSON file whose top level is an object, or raise InputError
     (the annotation files of the cross-modal datasets; without torch: the
     launchers' check of their splits reads them too)."""
-    if not os.path.isfile(path):
-        raise InputError(f'{path}: annotation file not found')
-    try:
-        with open(path) as f:
-            obj = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f'{path}: not valid JSON ({exc})') from None
+    obj = load_json(path, 'annotation file')
     if not isinstance(obj, dict) or not obj:
         raise InputError(f'{path}: expected a non-empty JSON object '
                          '{id: {...}}')
