@@ -1041,9 +1041,13 @@ def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     config.write_text(f'_base_ = [{HIDISC_DEMO!r}]\n')
     level = dict(n=1, acc=1.0, mca=1.0)
     given = []
+    # as evaluate_knn_data: null for None given (test_hlss_train's
+    # 'unread' run checks it in a real evaluation)
     monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
         given.append(kw['trained_patients']),
-        dict(k=1, patch=level, slide=level, patient=level))[1])
+        dict(k=1, patch=level, slide=level, patient=level,
+             **({} if kw['trained_patients'] is not None
+                else {'trained_patients': None})))[1])
     _, path = knn_eval_checkpoint(str(config), str(ckpt), str(tmp_path))
     record = json.load(open(path))
     assert given == [None] and record['trained_patients'] is None

@@ -636,12 +636,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     # a random init trained on no patients; a checkpoint's None: not read
+    # (a warning said why, or it records no config), which the results
+    # keep as null, not absent ("none found")
     res = run_knn(model, **cfg.knn_eval, trained_patients=(
         trained if checkpoint is not None else ()))
-    if checkpoint is not None and trained is None:
-        # the leak check not made (a warning said why, or the checkpoint
-        # records no config): null, not absent, which reads "none found"
-        res['trained_patients'] = None
     bad = res.get('nonfinite')
     if bad:  # a table of nan is no result: nothing written
         what = source if checkpoint else f'the model at {source}'
