@@ -1922,3 +1922,9 @@ def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
         raise RuntimeError('a bug')
     with pytest.raises(RuntimeError, match='a bug'):
         run_cli(other, [])
+    # training (tools/train.py, balance_sweep.py) keeps the traceback
+    with pytest.raises(RuntimeError, match='DefaultCPUAllocator'):
+        run_cli(torch_oom, [], memory_line=False)
+    for tool in ('tools/train.py', 'tools/balance_sweep.py'):
+        text = open(os.path.join(ROOT, tool)).read()
+        assert 'sys.exit(run_cli(main, memory_line=False))' in text, tool

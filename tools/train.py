@@ -112,4 +112,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(run_cli(main))
+    # a training run out of memory keeps its traceback (where it ran out)
+    sys.exit(run_cli(main, memory_line=False))

@@ -274,18 +274,22 @@ def one_line(exc: BaseException) -> str:
 
 
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
-            argv: Optional[Sequence[str]] = None) -> int:
+            argv: Optional[Sequence[str]] = None,
+            memory_line: bool = True) -> int:
     """Run ``main(argv)``; turn an :class:`InputError` into one stderr line.
 
     Args:
         main: the script's entry point; returns an exit code or None.
         argv: arguments without the program name (None: ``sys.argv[1:]``).
+        memory_line: a failed allocation is the one line (a count given
+            far beyond the machine); False keeps its traceback (training:
+            where it ran out of memory is what to read).
 
     Returns:
         int: the exit code: ``main``'s, 0 for None, 2 for an InputError
-        or a MemoryError (one line: the allocation that failed), 130 for
-        Ctrl-C, 143 for a :class:`Terminated` (128 + SIGTERM, what
-        a shell reports for a process SIGTERM ended).
+        or (``memory_line``) a MemoryError (one line: the allocation that
+        failed), 130 for Ctrl-C, 143 for a :class:`Terminated` (128 +
+        SIGTERM, what a shell reports for a process SIGTERM ended).
     """
     try:
         code = main(argv)
@@ -297,7 +301,7 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     except Exception as exc:
         stop = _interruption(exc)
         if stop is None:
-            why = _out_of_memory(exc)
+            why = _out_of_memory(exc) if memory_line else None
             if why is None:
                 raise
             # a count or size far beyond the machine (--num_task
