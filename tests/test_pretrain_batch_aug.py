@@ -930,3 +930,25 @@ def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
     amp_optim_wrapper(own, 'bfloat16')
     assert (own.type, own.dtype, own.loss_scale) == (
         'AmpOptimWrapper', 'bfloat16', 512.0)
+
+
+def test_batched_flip_refuses_an_integer_probability_as_mmcv_does():
+    """``RandomFlip(prob=1)``: mmcv's per-image flip refuses an integer
+    when built; the batched flip took it, so the config ran on the GPU
+    path and broke on the CPU path. Both refuse it now; 1.0 is taken."""
+    from mmengine.registry import build_from_cfg
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    for prob in (1, 0):
+        flip = dict(type='RandomFlip', prob=prob)
+        with pytest.raises(ValueError):
+            build_from_cfg(flip, TRANSFORMS)
+        with pytest.raises(InputError) as err:
+            BatchAugment([flip], 'the.pipeline')
+        assert str(err.value) == (
+            f'the.pipeline: RandomFlip prob {prob} is an integer; mmcv '
+            f'takes a float ({float(prob)})')
+        build_from_cfg(dict(flip, prob=float(prob)), TRANSFORMS)
+        BatchAugment([dict(flip, prob=float(prob))], 'the.pipeline')

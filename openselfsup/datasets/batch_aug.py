@@ -732,7 +732,12 @@ def build_op(t: Dict, where: str) -> _Op:
             raise InputError(f'{where}: RandomFlip direction {direction!r} '
                              "has no batched version; use augment_on='cpu'")
         prob = t.get('prob')
-        if isinstance(prob, bool) or not isinstance(prob, (int, float)):
+        if isinstance(prob, int) and not isinstance(prob, bool):
+            # mmcv's RandomFlip refuses it per image (a ValueError when
+            # built): a config the batched path ran broke on the CPU path
+            raise InputError(f'{where}: RandomFlip prob {prob!r} is an '
+                             f'integer; mmcv takes a float ({float(prob)})')
+        if isinstance(prob, bool) or not isinstance(prob, float):
             raise InputError(f'{where}: RandomFlip prob {prob!r} has no '
                              'batched version (one probability of the '
                              "horizontal flip); use augment_on='cpu'")
