@@ -471,6 +471,27 @@ def test_support_and_queries_that_share_an_image_are_refused(wd, tmp_path,
     write_provenance(wd, 'clp', 'NCT_train', data_prefix='data/NCT')
     cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
               'hold the same image data/NCT/CRC-VAL-HE-7K/C5/TE-5.tif')
+    # a relative folder under the working folder its provenance records
+    # (extract.py's cwd) is compared with an absolute one: judged
+    meta('NCT_test', test, str(real))
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)  # cannot tell
+    write_provenance(wd, 'clp', 'NCT_train', data_prefix='NCT',
+                     cwd=str(tmp_path))
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              f'hold the same image {real}/CRC-VAL-HE-7K/C5/TE-5.tif')
+    # and two relative folders extracted from different working folders
+    # are different folders (they were compared as one place)
+    meta('NCT_test', test, 'NCT')
+    write_provenance(wd, 'clp', 'NCT_test', data_prefix='NCT',
+                     cwd=str(tmp_path / 'elsewhere'))
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    write_provenance(wd, 'clp', 'NCT_test', data_prefix='NCT',
+                     cwd=str(tmp_path / 'alias'))
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)  # alias/NCT
+    write_provenance(wd, 'clp', 'NCT_test', data_prefix='alias/../NCT',
+                     cwd=str(tmp_path))
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              f'hold the same image {real}/CRC-VAL-HE-7K/C5/TE-5.tif')
     # the out domain: PAIP's train list names patches twice within train
     # (published); a test slide's patch in it is refused
     ptrain = [f's{i % 3}/{i % 3}/{i}+0+{i % 3}.png'

@@ -151,6 +151,9 @@ def test_full_checkpoint_matches_forward_pass(synthetic_root, weights,
     from openselfsup.utils import files_sample_sha1
     assert prov['images_sha1'] == files_sample_sha1(
         [os.path.join(prov['data_prefix'], r) for r in rels]) is not None
+    # where a relative data_prefix is relative to (the support / query
+    # image check joins them)
+    assert prov['cwd'] == os.getcwd()
     assert prov == record
     # the low-shot reader accepts them, as normalised
     from openselfsup.lowshot.features import load_features

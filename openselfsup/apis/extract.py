@@ -939,8 +939,9 @@ def finish_features(features: np.ndarray, normalise: bool,
 def provenance_record(listing: Dict, features: np.ndarray,
                       normalised: bool, **fields) -> Dict:
     """The provenance JSON: ``fields`` (the encoder or source), then what
-    every feature file records (list and its digest, the digest of a
-    sample of its images' bytes, shape, normalisation, digests of features
+    every feature file records (list and its digest, the image folder and
+    the working folder it is relative to, the digest of a sample of its
+    images' bytes, shape, normalisation, digests of features
     and labels, date, host, outputs). The images' digest tells features of
     other images under the same names (a dataset regenerated, NCT's
     stain-normalised release for NONORM) from the same images moved."""
@@ -949,6 +950,9 @@ def provenance_record(listing: Dict, features: np.ndarray,
         **fields,
         list_file=dataset.ann_file, list_sha1=listing['list_sha1'],
         data_prefix=dataset.img_prefix,
+        # what a relative data_prefix is relative to (the support / query
+        # image check: lowshot.features.shared_image)
+        cwd=os.getcwd(),
         images_sha1=files_sample_sha1(
             [os.path.join(dataset.img_prefix, p)
              for p in listing['meta']['paths']]),

@@ -585,17 +585,21 @@ def _recorded_images(fs: FeatureSet, meta) -> Optional[Tuple[str, list]]:
     ``<NAME>_meta.json`` (one per row; written by ``extract.py`` and
     ``import_features.py``), under the ``data_prefix`` of the set's own
     provenance (the meta JSON is shared by the workdir's models and names
-    the folder of the last one written), else of the meta JSON. None where
-    they do not record both, or not one path per row (older files)."""
+    the folder of the last one written), else of the meta JSON. A relative
+    folder is joined to the working folder the provenance records (``cwd``,
+    recorded since 2026-12-03), else left relative. None where they do not
+    record both, or not one path per row (older files)."""
     if not isinstance(meta, dict) or not isinstance(meta.get('paths'), list) \
             or len(meta['paths']) != len(fs.labels):
         return None
     prov = fs.provenance if isinstance(fs.provenance, dict) else {}
-    root = prov.get('data_prefix')
+    root, cwd = prov.get('data_prefix'), prov.get('cwd')
     if not isinstance(root, str):
-        root = meta.get('data_prefix')
+        root, cwd = meta.get('data_prefix'), None
     if not isinstance(root, str):
         return None
+    if isinstance(cwd, str) and os.path.isabs(cwd):
+        root = os.path.join(cwd, root)  # root itself where absolute
     return root, [str(p).replace('\\', '/') for p in meta['paths']]
 
 
@@ -615,8 +619,8 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     normalised, is a query image's, as the support set records it, and how
     many distinct images the two share; None where they share none or it
     cannot be told: a set that records no folder or not one path per row,
-    or one folder absolute and the other relative (to the folder the
-    extraction ran in, not recorded). Absolute folders are compared
+    or one folder absolute and the other relative (to a working folder
+    its provenance does not record: sets extracted before it did). Absolute folders are compared
     resolved (symbolic links followed: one call each); relative ones as
     written, relative to one place. An image named twice within one set
     (PAIP19's published lists) is not a shared one.
