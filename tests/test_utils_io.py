@@ -958,3 +958,42 @@ def test_read_json_object_says_what_is_wrong_in_one_line(tmp_path):
         assert '\n' not in str(err.value)
     path.write_text('{"c1": {"label": 0}}')
     assert read_json_object(str(path)) == {'c1': {'label': 0}}
+
+
+def test_check_replaceable_judges_each_file_of_a_set(tmp_path):
+    """The one output check: a JSON with the command's keys is its own
+    (its ``also`` files with it); a user's file, a report beside no JSON
+    of the command's, and a folder in the way (a write failed there after
+    the work) are refused in one line; a link is not judged; ``own``
+    judges a file that is not JSON."""
+    from openselfsup.utils import InputError
+    from openselfsup.utils.io import check_replaceable
+    out, md = tmp_path / 'r.json', tmp_path / 'r.md'
+
+    def refused(says, **kw):
+        with pytest.raises(InputError) as err:
+            check_replaceable(str(out), ('table',), 'a summary', **kw)
+        assert str(err.value) == says
+
+    check_replaceable(str(out), ('table',), 'a summary', also=(str(md),))
+    md.write_text('my notes')  # beside no JSON of ours
+    refused(f'{md}: exists and is not a summary; give another --output or '
+            'delete it first', also=(str(md),))
+    out.write_text(json.dumps({'table': 1}))  # ours: both replaceable
+    check_replaceable(str(out), ('table',), 'a summary', also=(str(md),))
+    out.write_text(json.dumps({'other': 1}))
+    refused(f'{out}: exists and is not a summary; pass --out-dir to write '
+            'elsewhere, or move it away first', also=(str(md),),
+            flag='--out-dir', given=False)
+    os.remove(out)
+    os.remove(md)
+    md.mkdir()
+    refused(f'{md}: is a folder; give another --output or delete it first',
+            also=(str(md),))
+    os.rmdir(md)
+    os.symlink(tmp_path / 'elsewhere.md', md)  # a link: replaced, not judged
+    check_replaceable(str(out), ('table',), 'a summary', also=(str(md),))
+    out.write_bytes(b'\x00weights')
+    check_replaceable(str(out), (), 'weights', own=lambda: True)
+    refused(f'{out}: exists and is not a summary; give another --output or '
+            'delete it first', own=lambda: False)

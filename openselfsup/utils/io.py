@@ -216,8 +216,8 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     JSON), used when ``path`` is the file refused.
 
     Raises:
-        InputError: the first of ``path`` and ``also`` that exists and is
-            not the command's own.
+        InputError: the first of ``path`` and ``also`` that is a folder,
+            else that exists and is not the command's own.
     """
     def own_json() -> bool:
         try:
@@ -227,14 +227,19 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
             return False
         return isinstance(data, dict) and all(k in data for k in keys)
 
+    fix = (f'give another {flag} or delete it first' if given else
+           f'pass {flag} to write elsewhere, or move it away first')
+    # a folder in the way failed the write at the end, after the work
+    # (a knn_<ckpt>.txt or report.md made as a folder)
+    for p in (path, *also):
+        if os.path.isdir(p) and not os.path.islink(p):
+            raise InputError(f'{p}: is a folder; {fix}')
     # a symbolic link is replaced, its target left as it is: nothing lost
     existing = [p for p in (path, *also)
                 if os.path.isfile(p) and not os.path.islink(p)]
     if existing and not (own or own_json)():
         if existing[0] == path and what_path:
             what = what_path
-        fix = (f'give another {flag} or delete it first' if given else
-               f'pass {flag} to write elsewhere, or move it away first')
         raise InputError(f'{existing[0]}: exists and is not {what}; {fix}')
 
 
