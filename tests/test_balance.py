@@ -959,6 +959,19 @@ def test_all_caption_recall_both_ways_matches_brute_force():
             assert r[f'allcap_t2i_R@{k}'] == pytest.approx(t2i)
 
 
+def test_all_caption_recall_judges_by_owner_where_recall_judges_by_text():
+    """Two images with one caption text (docs/balance/README.md): image 0
+    ranks image 1's copy first. The published recall@1 (equal text) counts
+    it a hit; allcap_* (the caption's image) a miss."""
+    from openselfsup.evaluation.crossmodal_metrics import (recall_at_k,
+                                                           text_match)
+    sim = np.array([[0.1, 0.9], [0.2, 0.8]])
+    match = text_match([['tumour'], ['tumour']], ['tumour', 'tumour'])
+    assert recall_at_k(sim, match, (1, ))['recall@1'] == 1.0
+    r = both_way_recall(sim, [0, 1], ks=(1, ))
+    assert r == {'allcap_i2t_R@1': 0.5, 'allcap_t2i_R@1': 0.0}
+
+
 def test_auc_accuracy_and_prf_match_sklearn():
     rng = np.random.default_rng(0)
     y = (rng.random((60, 7)) < 0.4).astype(int)
