@@ -1811,8 +1811,14 @@ def test_novel_class_of_a_dictionary_of_other_classes_is_refused(
     cli_fails(DICT, ['--model', 'clp', '--workdir', wd, '--features',
                      features, '--novel_class', '8', *K], capsys, wd,
               f'--novel_class 8 is an NCT class; --features {features}')
-    cli_ok(DICT, ['--model', 'clp', '--workdir', wd, '--features', features,
-                  *K], capsys)  # all of its classes: as before
+    out = cli_ok(DICT, ['--model', 'clp', '--workdir', wd, '--features',
+                        features, *K], capsys)  # all of its classes
+    # built as asked, and said to be read by no low-shot run
+    assert out.splitlines()[-1] == (
+        'note: the meta-test reads NCT_train dictionaries only; this '
+        f'{features} dictionary is not read by any low-shot run')
+    assert 'note:' not in cli_ok(DICT, ['--model', 'clp', '--workdir', wd,
+                                        *K], capsys)
 
 
 def test_an_output_that_is_a_users_own_file_is_not_replaced(

@@ -36,7 +36,10 @@ def parse_args(argv=None):
                    help='seed of k-means and the shift draws (default: '
                    '%(default)s)')
     p.add_argument('--features', default='NCT_train',
-                   help='base feature set (default: %(default)s)')
+                   help='base feature set (default: %(default)s, the one '
+                   'the meta-test reads, as published; a dictionary of '
+                   'another set is built for your own use, no low-shot '
+                   'run reads it)')
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--overwrite', action='store_true',
@@ -68,6 +71,9 @@ def main(argv=None):
           f'{int(dic.counts.sum())} base features (classes '
           f'{list(dic.excluded) or "none"} left out), '
           f'M={dic.shift_bank.shape[1]} shift vectors each')
+    if dspec.features != 'NCT_train':
+        print(f'note: the meta-test reads NCT_train dictionaries only; this '
+              f'{dspec.features} dictionary is not read by any low-shot run')
 
 
 if __name__ == '__main__':
