@@ -959,6 +959,38 @@ def test_all_caption_recall_both_ways_matches_brute_force():
             assert r[f'allcap_t2i_R@{k}'] == pytest.approx(t2i)
 
 
+def test_recall_counts_a_tie_as_its_expected_hit_under_a_random_order():
+    """Exactly equal similarities: every order of the tied candidates is
+    equally likely (the published ``torch.topk`` picks one of its own).
+    Ties had counted in the query's favour, so a collapsed model (one
+    embedding for every input: all similarities equal) scored recall@1
+    1.0 in ``recall@k`` and both ``allcap_*``. Compared with the mean over
+    every order of the candidates (a stable sort), on integer
+    similarities full of ties."""
+    import itertools
+    rng = np.random.default_rng(4)
+    for _ in range(25):
+        n_img, n_txt = int(rng.integers(1, 4)), int(rng.integers(2, 6))
+        sim = rng.integers(0, 3, (n_img, n_txt)).astype(float)
+        match = rng.random((n_img, n_txt)) < 0.4
+        for k in (1, 2, 3):
+            want = np.mean([np.mean([
+                any(match[i, j] for j in sorted(
+                    order, key=lambda j: -sim[i, j])[:k])
+                for i in range(n_img)])
+                for order in itertools.permutations(range(n_txt))])
+            assert recall_at_k(sim, match, (k, ))[f'recall@{k}'] == \
+                pytest.approx(want)
+    # collapsed: each image's one caption among 8 equal ones
+    flat = np.ones((8, 8))
+    assert recall_at_k(flat, np.eye(8, dtype=bool), (1, 4)) == \
+        pytest.approx({'recall@1': 1 / 8, 'recall@4': 4 / 8})
+    owner = np.repeat(np.arange(4), 2)  # two captions per image
+    both = both_way_recall(np.ones((4, 8)), owner, ks=(1, ))
+    assert both == pytest.approx({'allcap_i2t_R@1': 2 / 8,
+                                  'allcap_t2i_R@1': 1 / 4})
+
+
 def test_all_caption_recall_judges_by_owner_where_recall_judges_by_text():
     """Two images with one caption text (docs/balance/README.md): image 0
     ranks image 1's copy first. The published recall@1 (equal text) counts

@@ -65,8 +65,10 @@ RUN_RECORD = 'sweep_run.json'
 #: from it had the bare construction's random weights), a nan score
 #: skipped by the early stopping (``PatienceEarlyStoppingHook``) and an
 #: early stopping named with its scope validating on the way
-#: (:func:`_stops_early`).
-RECORD_VERSION = 1
+#: (:func:`_stops_early`). 2: retrieval ties (exactly equal similarities)
+#: count as their expected hit under a random order in ``recall@k`` and
+#: ``allcap_*``, not in the query's favour.
+RECORD_VERSION = 2
 
 #: config keys that do not change a run's result (names, folders, logging,
 #: the checkpoint files kept, the sweep's own defaults), with the keys

@@ -8,9 +8,12 @@ Retrieval as published: the gallery holds **one caption per image** (drawn
 once with a seed; a slide's report), ``sim [N_img, N_img]`` compares every
 image with every gallery caption, and image ``i`` is a hit at ``k`` when one
 of its ``k`` most similar gallery captions is one of its own captions (equal
-text). Ties count in the query's favour (rank = number of strictly more
-similar candidates). The project's both-direction recall over all captions
-is kept beside it under ``allcap_*`` names.
+text). Exactly equal similarities count as their expected hit under a
+uniformly random order of the tied candidates (``torch.topk`` picks an
+order of its own): counted in the query's favour, as before 2026-12-03, a
+collapsed model (one embedding for every input) scored recall 1.0. The
+project's both-direction recall over all captions is kept beside it under
+``allcap_*`` names.
 """
 import logging
 from typing import Dict, List, Optional, Sequence
@@ -143,10 +146,23 @@ def quadratic_weighted_kappa(y_true: Sequence[int],
     return float(1 - (w * o).sum() / denom)
 
 
-def _hit_rank(sim: np.ndarray, match: np.ndarray) -> np.ndarray:
-    """Per row: candidates strictly more similar than the best match."""
-    best = np.where(match, sim, -np.inf).max(1)
-    return (sim > best[:, None]).sum(1)
+def _tie_hit(above: np.ndarray, tied_hits: np.ndarray,
+             tied_others: np.ndarray, k: int) -> np.ndarray:
+    """Per query, the chance of a hit in the top ``k`` when ``above``
+    candidates rank first (none of them a hit) and then a block of equal
+    similarity, ``tied_hits`` hits and ``tied_others`` misses, comes in a
+    uniformly random order (``torch.topk`` orders ties its own way): one
+    minus the chance that the block's first ``k - above`` places are all
+    misses. 0 without a hit in the block."""
+    room = k - np.asarray(above)
+    hits = np.asarray(tied_hits, float)
+    others = np.asarray(tied_others, float)
+    all_miss = np.ones(len(room))
+    for i in range(int(room.max(initial=0))):
+        left = others - i  # misses still to draw before place i + 1
+        step = np.where(left > 0, left / np.maximum(left + hits, 1), 0.)
+        all_miss = np.where(i < room, all_miss * step, all_miss)
+    return np.where((room >= 1) & (hits > 0), 1 - all_miss, 0.)
 
 
 def recall_cut_offs(ks: Sequence) -> tuple:
@@ -166,7 +182,9 @@ def recall_cut_offs(ks: Sequence) -> tuple:
 
 def recall_at_k(sim: np.ndarray, match: np.ndarray,
                 ks: Sequence[int] = (1, 5, 10)) -> Dict[str, float]:
-    """Image-to-text recall@k: a hit when a match is among the top ``k``.
+    """Image-to-text recall@k: a hit when a match is among the top ``k``;
+    candidates of exactly equal similarity in a uniformly random order
+    (each query's expected hit, :func:`_tie_hit`).
 
     Args:
         sim (ndarray): ``[N_img, N_txt]`` similarities.
@@ -178,8 +196,13 @@ def recall_at_k(sim: np.ndarray, match: np.ndarray,
     Returns:
         dict: ``recall@k`` in [0, 1] for each ``k``.
     """
-    rank = _hit_rank(np.asarray(sim, float), np.asarray(match, bool))
-    return {f'recall@{k}': float((rank < k).mean()) for k in ks}
+    sim, match = np.asarray(sim, float), np.asarray(match, bool)
+    best = np.where(match, sim, -np.inf).max(1, initial=-np.inf)[:, None]
+    tied = sim == best
+    above = (sim > best).sum(1)
+    return {f'recall@{k}': float(_tie_hit(above, (tied & match).sum(1),
+                                          (tied & ~match).sum(1), k).mean())
+            for k in ks}
 
 
 def text_match(captions: Sequence[Sequence[str]],
@@ -224,8 +247,9 @@ def index_recall_at_k(sim: np.ndarray, ks: Sequence[int] = (1, 5, 10),
     same = (sim == own) | np.eye(len(sim), dtype=bool) | (
         False if same is None else np.asarray(same, bool))
     greater = ((sim > own) & ~same).sum(1)
-    equal = same.sum(1)
-    return {f'recall@{k}': float(np.clip((k - greater) / equal, 0, 1).mean())
+    # the own report is the one hit of its tie block
+    return {f'recall@{k}': float(_tie_hit(greater, np.ones(len(sim)),
+                                          same.sum(1) - 1, k).mean())
             for k in ks}
 
 
