@@ -1949,6 +1949,18 @@ def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
         raise RuntimeError('a bug')
     with pytest.raises(RuntimeError, match='a bug'):
         run_cli(other, [])
+    import torch
+    # a CUDA allocation (extract.py or knn_eval.py at a batch size beyond
+    # the GPU), made here without a GPU: its first line
+    def cuda_oom(argv):
+        raise torch.cuda.OutOfMemoryError(
+            'CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a '
+            'total capacity of 79.19 GiB\nIncluding non-PyTorch memory')
+    assert run_cli(cuda_oom, []) == 2
+    assert capsys.readouterr().err == (
+        'error: out of memory (CUDA out of memory. Tried to allocate 20.00 '
+        'GiB. GPU 0 has a total capacity of 79.19 GiB); give smaller counts '
+        'or sizes\n')
     # training (tools/train.py, balance_sweep.py) keeps the traceback
     with pytest.raises(RuntimeError, match='DefaultCPUAllocator'):
         run_cli(torch_oom, [], memory_line=False)

@@ -318,12 +318,18 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
 
 def _out_of_memory(exc: BaseException) -> Optional[str]:
     """The failed allocation ``exc`` reports, if it is one: numpy's
-    ``MemoryError`` or torch's CPU allocator's ``RuntimeError``
+    ``MemoryError``, torch's ``OutOfMemoryError`` (CUDA) or its CPU
+    allocator's ``RuntimeError``
     (``DefaultCPUAllocator: can't allocate memory: you tried to allocate
     N bytes``); else None."""
     if isinstance(exc, MemoryError):
         return one_line(exc)
     text = one_line(exc)
+    # torch.OutOfMemoryError (a RuntimeError: a CUDA allocation), known by
+    # name: this module does not import torch
+    if isinstance(exc, RuntimeError) and \
+            type(exc).__name__ == 'OutOfMemoryError':
+        return first_line(exc)  # the allocation; then advice on caching
     if isinstance(exc, RuntimeError) and "can't allocate memory" in text:
         return text[text.find('DefaultCPUAllocator'):] \
             if 'DefaultCPUAllocator' in text else text
