@@ -1930,40 +1930,39 @@ def test_a_count_beyond_the_machines_memory_is_one_line(wd, capsys):
 def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
     """``--num_aug_shots 30000000`` on the CPU: torch's allocator raised
     ``RuntimeError: [enforce fail at alloc_cpu.cpp] ... DefaultCPUAllocator:
-    can't allocate memory`` as a traceback; now the out-of-memory line.
-    Another RuntimeError is still raised as it is."""
-    from openselfsup.utils import run_cli
-
-    def torch_oom(argv):
-        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. "
-                           "DefaultCPUAllocator: can't allocate memory: you "
-                           "tried to allocate 138239995392 bytes. Error code "
-                           "12 (Cannot allocate memory)")
-    assert run_cli(torch_oom, []) == 2
-    assert capsys.readouterr().err == (
-        "error: out of memory (DefaultCPUAllocator: can't allocate memory: "
-        'you tried to allocate 138239995392 bytes. Error code 12 (Cannot '
-        'allocate memory)); give smaller counts or sizes\n')
-
-    def other(argv):
-        raise RuntimeError('a bug')
-    with pytest.raises(RuntimeError, match='a bug'):
-        run_cli(other, [])
+    can't allocate memory`` as a traceback; now the out-of-memory line. So
+    is a CUDA allocation (extract.py or knn_eval.py at a batch size beyond
+    the GPU; made here without one), by its first line. Another
+    RuntimeError is still raised as it is, and training keeps the
+    traceback."""
     import torch
-    # a CUDA allocation (extract.py or knn_eval.py at a batch size beyond
-    # the GPU), made here without a GPU: its first line
-    def cuda_oom(argv):
-        raise torch.cuda.OutOfMemoryError(
-            'CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a '
-            'total capacity of 79.19 GiB\nIncluding non-PyTorch memory')
-    assert run_cli(cuda_oom, []) == 2
-    assert capsys.readouterr().err == (
-        'error: out of memory (CUDA out of memory. Tried to allocate 20.00 '
-        'GiB. GPU 0 has a total capacity of 79.19 GiB); give smaller counts '
-        'or sizes\n')
+
+    from openselfsup.utils import run_cli
+    cpu = RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. "
+                       "DefaultCPUAllocator: can't allocate memory: you tried "
+                       "to allocate 138239995392 bytes. Error code 12 "
+                       "(Cannot allocate memory)")
+    cuda = torch.cuda.OutOfMemoryError(
+        'CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total '
+        'capacity of 79.19 GiB\nIncluding non-PyTorch memory')
+
+    def raising(exc):
+        def main(argv):
+            raise exc
+        return main
+    for exc, why in ((cpu, "DefaultCPUAllocator: can't allocate memory: you "
+                      'tried to allocate 138239995392 bytes. Error code 12 '
+                      '(Cannot allocate memory)'),
+                     (cuda, 'CUDA out of memory. Tried to allocate 20.00 GiB. '
+                      'GPU 0 has a total capacity of 79.19 GiB')):
+        assert run_cli(raising(exc), []) == 2
+        assert capsys.readouterr().err == (
+            f'error: out of memory ({why}); give smaller counts or sizes\n')
+    with pytest.raises(RuntimeError, match='a bug'):
+        run_cli(raising(RuntimeError('a bug')), [])
     # training (tools/train.py, balance_sweep.py) keeps the traceback
     with pytest.raises(RuntimeError, match='DefaultCPUAllocator'):
-        run_cli(torch_oom, [], memory_line=False)
+        run_cli(raising(cpu), [], memory_line=False)
     for tool in ('tools/train.py', 'tools/balance_sweep.py'):
         text = open(os.path.join(ROOT, tool)).read()
         assert 'sys.exit(run_cli(main, memory_line=False))' in text, tool
