@@ -620,10 +620,11 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     many distinct images the two share; None where they share none or it
     cannot be told: a set that records no folder or not one path per row,
     or one folder absolute and the other relative (to a working folder
-    its provenance does not record: sets extracted before it did). Absolute folders are compared
-    resolved (symbolic links followed: one call each); relative ones as
-    written, relative to one place. An image named twice within one set
-    (PAIP19's published lists) is not a shared one.
+    its provenance does not record: sets extracted before it did).
+    Absolute folders are compared resolved (symbolic links followed: one
+    call each); relative ones as written, relative to one place. An image
+    named twice within one set (PAIP19's published lists) is not a shared
+    one.
 
     Cheap on paper-scale sets: paths are joined and normalised only where
     their file names meet."""

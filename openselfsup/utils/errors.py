@@ -319,9 +319,8 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
 def _out_of_memory(exc: BaseException) -> Optional[str]:
     """The failed allocation ``exc`` reports, if it is one: numpy's
     ``MemoryError``, torch's ``OutOfMemoryError`` (CUDA) or its CPU
-    allocator's ``RuntimeError``
-    (``DefaultCPUAllocator: can't allocate memory: you tried to allocate
-    N bytes``); else None."""
+    allocator's ``RuntimeError`` (``DefaultCPUAllocator: can't allocate
+    memory: you tried to allocate N bytes``); else None."""
     if isinstance(exc, MemoryError):
         return one_line(exc)
     text = one_line(exc)
