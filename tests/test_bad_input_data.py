@@ -319,6 +319,21 @@ def test_unwritable_output_refused_before_any_work(tmp_path, capsys):
             in lines[0], lines
 
 
+def test_a_folder_where_a_list_goes_is_one_line_nothing_written(
+        tmp_path, capsys):
+    """meta/train_labeled.txt made as a folder: one line, and no list
+    written (it was a traceback after train.txt had been moved in)."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    (root / 'meta' / 'train_labeled.txt').mkdir(parents=True)
+    rc, _, lines = run_data_tool(
+        'prepare_nct', ['--root', str(root), '--split', 'official'], capsys)
+    assert rc == 2 and lines == [
+        f'error: {root}/meta/train_labeled.txt: is a folder where a file '
+        'goes; move it away or delete it (nothing written)'], lines
+    assert os.listdir(root / 'meta') == ['train_labeled.txt']
+
+
 def test_split_lists_in_the_old_label_order_refused(tmp_path, capsys):
     """A split list labelled in the old order (ADI 0) is refused, naming the
     published order; an image listed in both lists too."""

@@ -275,6 +275,37 @@ def test_save_set_moves_every_file_in_together(tmp_path):
                                             'd.png']
 
 
+def test_a_folder_where_a_file_of_a_set_goes_is_one_line_nothing_moved(
+        tmp_path):
+    """A folder where one file of a set goes (``meta/train_labeled.txt/``):
+    one line before anything moves. It was an IsADirectoryError traceback
+    from the renames, after the files before it had been moved in: a new
+    ``train.txt`` beside the old lists."""
+    from openselfsup.utils import InputError, atomic_path, save_set
+    a, b = str(tmp_path / 'a.txt'), str(tmp_path / 'b.txt')
+    open(a, 'w').write('old a')
+    os.mkdir(b)
+    with pytest.raises(InputError, match=f'^{b}: is a folder where a file '
+                       'goes; move it away or delete it \\(nothing '
+                       'written\\)$'):
+        save_set({a: 'new a', b: 'new b'})
+    assert open(a).read() == 'old a' and os.path.isdir(b)
+    assert sorted(os.listdir(tmp_path)) == ['a.txt', 'b.txt']
+    with pytest.raises(InputError, match='is a folder where a file goes'):
+        with atomic_path(b) as tmp:
+            open(tmp, 'w').write('x')
+    assert os.listdir(b) == [] and sorted(os.listdir(tmp_path)) == [
+        'a.txt', 'b.txt']
+    # a link to a folder is replaced, its target kept, as before
+    target = tmp_path / 'target'
+    target.mkdir()
+    os.rmdir(b)
+    os.symlink(target, b)
+    save_set({a: 'new a', b: 'new b'})
+    assert open(b).read() == 'new b' and not os.path.islink(b)
+    assert target.is_dir()
+
+
 def test_ctrl_c_while_a_set_is_moved_in_comes_after_the_last_file(tmp_path):
     import signal
     from openselfsup.utils import io

@@ -352,6 +352,12 @@ def _temporary(path: str) -> Iterator[str]:
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     _, ext = os.path.splitext(base)
+    if os.path.isdir(path) and not os.path.islink(path):
+        # the rename onto it failed at the end: a traceback, after the
+        # files of the set before it had been moved in (a link to a
+        # folder is replaced, its target kept)
+        raise InputError(f'{path}: is a folder where a file goes; move it '
+                         'away or delete it (nothing written)')
     try:
         os.makedirs(directory, exist_ok=True)
         if len(os.fsencode(base)) > _name_max(directory):
