@@ -857,3 +857,34 @@ def test_images_in_a_subfolder_of_a_class_folder_refused(tmp_path, capsys):
     (nonorm / 'data' / 'TUM' / 'copy' / 'TUM-C.tif').unlink()
     rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
     assert rc == 0 and 'NCT train            9 images' in out, lines
+
+
+def _paip_tree(root, slides=3):
+    """PAIP19 patches in the published layout: one per label per slide."""
+    for s in range(slides):
+        for label in range(3):
+            d = root / 'data' / f'01_01_{s:04d}' / str(label)
+            d.mkdir(parents=True)
+            (d / f'{s}+{label}+{label}.png').write_bytes(b'x')
+
+
+def test_images_in_a_subfolder_of_a_paip_label_folder_refused(tmp_path,
+                                                              capsys):
+    """A PAIP19 label folder is flat as NCT's and LC25000's class folders:
+    patches in a subfolder (``<slide>/0/sub/x.png``) were left out of the
+    lists without a word; now the one line of the class folders."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    sub = root / 'data' / '01_01_0000' / '0' / 'sub'
+    sub.mkdir()
+    (sub / '1+1+0.png').write_bytes(b'x')
+    argv = ['--root', str(root), '--train-slides', '2']
+    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {sub}: a subfolder of the class folder holding 1 image(s) '
+        '(a nested copy?), which the lists would leave out: move them up '
+        f'into {sub.parent} or remove it; nothing written'], lines
+    assert not (root / 'meta').exists()
+    (sub / '1+1+0.png').unlink()  # an empty subfolder says nothing
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'PAIP19 train         6 patches' in out, lines

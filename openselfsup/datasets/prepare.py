@@ -225,8 +225,8 @@ def _subfolders(folder: str) -> List[str]:
 
 
 def _class_images(folder: str) -> List[str]:
-    """:func:`_images` of a class folder, which the published layouts keep
-    flat.
+    """:func:`_images` of a class folder (a PAIP19 label folder too), which
+    the published layouts keep flat.
 
     Raises:
         InputError: a subfolder holding images (at any depth: a nested
@@ -650,7 +650,7 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(
                 f'{path}: unknown folder; a slide folder holds label folders '
                 f'0, 1, 2 (or {", ".join(PAIP_CLASSES)})')
-        for name in _images(path):
+        for name in _class_images(path):
             m = _PAIP_PATCH.match(name)
             if m and int(m.group(3)) != label:
                 raise InputError(f'{os.path.join(path, name)}: the file name '
