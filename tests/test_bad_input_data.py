@@ -888,3 +888,24 @@ def test_images_in_a_subfolder_of_a_paip_label_folder_refused(tmp_path,
     (sub / '1+1+0.png').unlink()  # an empty subfolder says nothing
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 train         6 patches' in out, lines
+
+
+@pytest.mark.parametrize('name,says', [('7+7+1.png', 'label 1'),
+                                       ('01_01_0000_viable_tumor_3.png',
+                                        'class viable_tumor (label 1)')])
+def test_paip_file_name_saying_another_label_than_its_folder_refused(
+        tmp_path, capsys, name, says):
+    """A patch whose name says another label than its label folder
+    (``0/7+7+1.png``, ``0/<slide>_viable_tumor_3.png``): one line, nothing
+    written. A class name in the name was listed under the folder's label
+    without a word (the ``<x>+<y>+<label>`` name was already refused)."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    patch = root / 'data' / '01_01_0000' / '0' / name
+    patch.write_bytes(b'x')
+    rc, _, lines = run_data_tool(
+        'prepare_paip19', ['--root', str(root), '--train-slides', '2'],
+        capsys)
+    assert rc == 2 and lines == [
+        f'error: {patch}: the file name says {says}, the folder 0'], lines
+    assert not (root / 'meta').exists()

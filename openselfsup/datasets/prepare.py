@@ -652,10 +652,12 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
                 f'0, 1, 2 (or {", ".join(PAIP_CLASSES)})')
         for name in _class_images(path):
             m = _PAIP_PATCH.match(name)
-            if m and int(m.group(3)) != label:
+            named = int(m.group(3)) if m else _paip_class(name)
+            if named is not None and named != label:
+                says = f'label {named}' if m else \
+                    f'class {PAIP_CLASSES[named]} (label {named})'
                 raise InputError(f'{os.path.join(path, name)}: the file name '
-                                 f'says label {m.group(3)}, the folder '
-                                 f'{label}')
+                                 f'says {says}, the folder {label}')
             entries.append((f'{slide}/{sub}/{name}', label))
     return slide_order(entries)
 
