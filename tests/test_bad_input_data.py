@@ -909,3 +909,25 @@ def test_paip_file_name_saying_another_label_than_its_folder_refused(
     assert rc == 2 and lines == [
         f'error: {patch}: the file name says {says}, the folder 0'], lines
     assert not (root / 'meta').exists()
+
+
+def test_paip_two_label_folders_of_one_label_refused(tmp_path, capsys):
+    """``<slide>/0/`` and ``<slide>/normal/`` (the two namings of label 0)
+    both holding patches: one line, nothing written. Both were listed, a
+    patch copied into both twice, without a word; an empty one of the two
+    says nothing."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    slide = root / 'data' / '01_01_0000'
+    (slide / 'normal').mkdir()
+    (slide / 'normal' / '0+0+0.png').write_bytes(b'x')
+    argv = ['--root', str(root), '--train-slides', '2']
+    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {slide}: label folders 0/ and normal/ both hold label 0 '
+        '(normal) (one set of patches under its two names?): keep one; '
+        'nothing written'], lines
+    assert not (root / 'meta').exists()
+    (slide / 'normal' / '0+0+0.png').unlink()
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'PAIP19 train         6 patches' in out, lines

@@ -643,6 +643,7 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(f'{os.path.join(folder, name)}: no class name '
                              f'({", ".join(PAIP_CLASSES)}) in the file name')
         entries.append((f'{slide}/{name}', label))
+    held: Dict[int, str] = {}  # label -> the folder holding its patches
     for sub in _subfolders(folder):
         path = os.path.join(folder, sub)
         label = _PAIP_FOLDER_LABELS.get(sub)
@@ -650,7 +651,16 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(
                 f'{path}: unknown folder; a slide folder holds label folders '
                 f'0, 1, 2 (or {", ".join(PAIP_CLASSES)})')
-        for name in _class_images(path):
+        names = _class_images(path)
+        if names and label in held:
+            # 0/ and normal/: both were listed, a patch in both twice
+            raise InputError(
+                f'{folder}: label folders {held[label]}/ and {sub}/ both '
+                f'hold label {label} ({PAIP_CLASSES[label]}) (one set of '
+                'patches under its two names?): keep one; nothing written')
+        if names:
+            held[label] = sub
+        for name in names:
             m = _PAIP_PATCH.match(name)
             named = int(m.group(3)) if m else _paip_class(name)
             if named is not None and named != label:
