@@ -931,3 +931,41 @@ def test_paip_two_label_folders_of_one_label_refused(tmp_path, capsys):
     (slide / 'normal' / '0+0+0.png').unlink()
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 train         6 patches' in out, lines
+
+
+def test_images_outside_any_class_or_slide_folder_refused(tmp_path, capsys):
+    """Images directly in a folder of class folders (``NCT-CRC-HE-100K/``,
+    ``colon_image_sets/``) or of slide folders (PAIP19's ``data/``) belong
+    to no class or slide: they were left out of the lists without a word.
+    Now one line naming the folder, how many and the first; nothing
+    written. Other files there (``Thumbs.db``, ``.DS_Store``, notes) are
+    not judged."""
+    nct = tmp_path / 'NCT'
+    _official_nct(nct)
+    test_dir = nct / 'data' / 'CRC-VAL-HE-7K'
+    for name in ('Thumbs.db', '.DS_Store', 'README.txt', 'ADI-9.tif'):
+        (test_dir / name).write_bytes(b'x')
+    rc, _, lines = run_data_tool(
+        'prepare_nct', ['--root', str(nct), '--split', 'official'], capsys)
+    assert rc == 2 and lines == [
+        f'error: {test_dir}: 1 image(s) directly in it, in no class folder '
+        '(first: ADI-9.tif), which the lists would leave out: move them into '
+        'their class folder or remove them; nothing written'], lines
+    assert not (nct / 'meta').exists()
+    (test_dir / 'ADI-9.tif').unlink()
+    rc, _, lines = run_data_tool(
+        'prepare_nct', ['--root', str(nct), '--split', 'official'], capsys)
+    assert rc == 0, lines
+
+    paip = tmp_path / 'PAIP19'
+    _paip_tree(paip)
+    for name in ('Thumbs.db', '01_01_0009_normal_1.png', 'x.jpg'):
+        (paip / 'data' / name).write_bytes(b'x')
+    argv = ['--root', str(paip), '--train-slides', '2']
+    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {paip / "data"}: 2 image(s) directly in it, in no slide '
+        'folder (first: 01_01_0009_normal_1.png), which the lists would '
+        'leave out: move them into their slide folder or remove them; '
+        'nothing written'], lines
+    assert not (paip / 'meta').exists()

@@ -245,6 +245,20 @@ def _class_images(folder: str) -> List[str]:
     return _images(folder)
 
 
+def _check_no_loose_images(folder: str, holder: str) -> None:
+    """Refuse images directly in ``folder``, a folder of class (or slide)
+    folders (``holder``): they belong to none, and the lists would leave
+    them out without a word. Other files there (``Thumbs.db``, notes) are
+    not judged."""
+    loose = _images(folder)
+    if loose:
+        raise InputError(
+            f'{folder}: {len(loose)} image(s) directly in it, in no '
+            f'{holder} folder (first: {loose[0]}), which the lists would '
+            f'leave out: move them into their {holder} folder or remove '
+            'them; nothing written')
+
+
 def _check_not_nested(folder: str, holds: Callable[[str], bool],
                       what: str) -> None:
     """One line when ``folder`` lacks what ``holds`` looks for but its only
@@ -279,6 +293,7 @@ def _class_folders(split_dir: str, classes: Sequence[str],
     if unknown:
         raise InputError(f'{split_dir}: unknown class folder(s) '
                          f'{", ".join(unknown)}; expected {", ".join(classes)}')
+    _check_no_loose_images(split_dir, 'class')
     entries: List[Entry] = []
     for label, cls in enumerate(classes):
         folder = os.path.join(split_dir, cls)
@@ -774,6 +789,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
         subs = _subfolders(folder)
         return len(subs) >= 2 and not set(subs) <= set(_PAIP_FOLDER_LABELS)
     _check_not_nested(data, holds_slides, 'slide folders')
+    _check_no_loose_images(data, 'slide')
     slides = _subfolders(data)
     if len(slides) < 2:
         raise InputError(f'{data}: need at least two slide folders for a '
