@@ -969,3 +969,44 @@ def test_images_outside_any_class_or_slide_folder_refused(tmp_path, capsys):
         'leave out: move them into their slide folder or remove them; '
         'nothing written'], lines
     assert not (paip / 'meta').exists()
+
+
+def test_both_accepted_layouts_at_once_refused(tmp_path, capsys):
+    """Two copies in the two layouts a converter accepts (NONORM's
+    ``data/NCT-CRC-HE-100K-NONORM/<CLS>/`` and ``data/<CLS>/``; LC25000's
+    ``data/colon_image_sets/`` and ``data/lung_colon_image_set/``): one was
+    read and the other left out without a word. Now one line naming both;
+    nothing written."""
+    nct = tmp_path / 'NCT'
+    for prefix in (NONORM + '/', ''):
+        for cls in NCT_ORDER:
+            d = nct / 'data' / prefix / cls
+            d.mkdir(parents=True, exist_ok=True)
+            for tag in 'AB':
+                (d / f'{cls}-{tag}.tif').write_bytes(b'x')
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    rc, _, lines = run_data_tool(
+        'prepare_nct', ['--root', str(nct), '--split-lists', *lists], capsys)
+    assert rc == 2 and lines == [
+        f'error: {nct / "data"}: NCT images in both layouts, '
+        f'{NONORM}/<CLS>/ and <CLS>/ (ADI/, ...): two copies? keep one; '
+        'nothing written'], lines
+    assert not (nct / 'meta').exists()
+
+    lc = tmp_path / 'LC25000'
+    for prefix in ('', 'lung_colon_image_set/'):
+        for organ, classes in (('colon', ('colon_aca', 'colon_n')),
+                               ('lung', ('lung_aca', 'lung_n', 'lung_scc'))):
+            for cls in classes:
+                d = lc / 'data' / f'{prefix}{organ}_image_sets' / cls
+                d.mkdir(parents=True)
+                (d / f'{cls}1.jpeg').write_bytes(b'x')
+    rc, _, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
+                                 capsys)
+    assert rc == 2 and lines == [
+        f'error: {lc / "data"}: LC25000 images in both layouts, '
+        'lung_colon_image_set/{colon,lung}_image_sets/ and '
+        '{colon,lung}_image_sets/: two copies? keep one; nothing written'], \
+        lines
+    assert not (lc / 'meta').exists()

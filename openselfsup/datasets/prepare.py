@@ -562,6 +562,14 @@ def prepare_nct(root: str, split: Optional[str] = None,
                 f'{", ".join(NCT_CLASSES)}); for NCT-CRC-HE-100K and '
                 f'CRC-VAL-HE-7K give --split official')
         folder, prefix = nonorm
+        direct = [c for c in _subfolders(data)
+                  if c in NCT_CLASSES and _images(os.path.join(data, c))]
+        if prefix and direct:
+            # the NONORM/ copy was read, the other left out without a word
+            raise InputError(
+                f'{data}: NCT images in both layouts, {NONORM}/<CLS>/ and '
+                f'<CLS>/ ({direct[0]}/, ...): two copies? keep one; nothing '
+                'written')
         _check_release_folder(folder, NONORM)
         train, test, what = _nct_split(split_lists)
         present = {}
@@ -613,6 +621,15 @@ def prepare_lc25000(root: str) -> Prepared:
         os.path.isdir(os.path.join(d, f)) for f in (
             'colon_image_sets', 'lung_image_sets', 'lung_colon_image_set')),
         'LC25000 image sets')
+    sets = ('colon_image_sets', 'lung_image_sets')
+    if any(os.path.isdir(os.path.join(data, s)) for s in sets) and any(
+            os.path.isdir(os.path.join(data, 'lung_colon_image_set', s))
+            for s in sets):
+        # the direct copy was read, the other left out without a word
+        raise InputError(
+            f'{data}: LC25000 images in both layouts, lung_colon_image_set/'
+            '{colon,lung}_image_sets/ and {colon,lung}_image_sets/: two '
+            'copies? keep one; nothing written')
     prefix = ''
     if not os.path.isdir(os.path.join(data, 'colon_image_sets')) and \
             os.path.isdir(os.path.join(data, 'lung_colon_image_set')):
