@@ -33,8 +33,9 @@ The published lists (:mod:`.splits`) decide by default:
   replacement; patches not in them are left out); otherwise every patch
   found, split by the published rule: the first 15 slide IDs in sorted
   order train, the others test.
-- LC25000: the published list's order when its 25,000 images are there,
-  otherwise sorted.
+- LC25000: the published list, in its order, when its 25,000 images are
+  there (other images found are left out, with a note); otherwise every
+  image found, sorted.
 
 Written from the published lists, the files equal the published ones
 byte for byte up to line ends (and a folder prefix such as
@@ -320,8 +321,9 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
         instead: when given, some but not all of the published images
             (an incomplete copy) are refused, this appended to the message
             (PAIP19: what is there would be a different sample); None: the
-            caller takes what is found (LC25000: every image either way,
-            only the order differs).
+            caller takes what is found when an image of them is absent
+            (LC25000: every image found, sorted); with all of them there,
+            images not in them are left out (the note says how many).
 
     Returns:
         (the published lists with ``prefix``, in their order, or None when

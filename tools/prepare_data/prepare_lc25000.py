@@ -5,8 +5,9 @@ Extract LC25000.zip so that
 (or without the lung_colon_image_set level), then run
     python tools/prepare_data/prepare_lc25000.py --root data/LC25000
 It writes data/LC25000/meta/img_list[_labeled].txt and classes.txt (labels:
-colon_aca 0, colon_n 1, lung_aca 2, lung_n 3, lung_scc 4); in the published
-list's order when the images are exactly the published 25,000.
+colon_aca 0, colon_n 1, lung_aca 2, lung_n 3, lung_scc 4): the published
+list, in its order, when its 25,000 images are there (other images found
+are left out, with a note); otherwise every image found, sorted.
 """
 import argparse
 import sys
