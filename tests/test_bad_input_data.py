@@ -1010,3 +1010,29 @@ def test_both_accepted_layouts_at_once_refused(tmp_path, capsys):
         '{colon,lung}_image_sets/: two copies? keep one; nothing written'], \
         lines
     assert not (lc / 'meta').exists()
+
+
+def test_one_file_under_two_listed_paths_refused(tmp_path, capsys):
+    """A slide folder linked to another (``01_01_0009 -> 01_01_0000``): its
+    patches were listed under both slide IDs, a training slide's patches
+    in the test list without a word. Two listed paths reaching one file
+    through a symbolic link are refused in one line naming both, nothing
+    written; a link to a file nothing else lists converts as before."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    data = root / 'data'
+    os.symlink('01_01_0000', data / '01_01_0009')
+    argv = ['--root', str(root), '--train-slides', '2']
+    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {data}/01_01_0000/0/0+0+0.png and '
+        f'{data}/01_01_0009/0/0+0+0.png are one file (through a symbolic '
+        'link), which would be listed twice (in paip_train and paip_test); '
+        'keep one (nothing written)'], lines
+    assert not (root / 'meta').exists()
+    os.remove(data / '01_01_0009')
+    outside = tmp_path / 'elsewhere.png'
+    outside.write_bytes(b'x')
+    os.symlink(outside, data / '01_01_0002' / '0' / '9+9+0.png')
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'PAIP19 test          4 patches' in out, lines

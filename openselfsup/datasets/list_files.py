@@ -221,6 +221,41 @@ def _check_one_file_per_image(lists: Dict[str, List[Entry]],
         seen[key] = name
 
 
+def _check_one_path_per_file(lists: Dict[str, List[Entry]],
+                             data_dir: str) -> None:
+    """Refuse two listed paths that reach one file through a symbolic link
+    (a slide or class folder linked to another, ``01_01_0009 ->
+    01_01_0000``): one image listed twice, maybe once in train and once in
+    test. A path listed twice (the published PAIP19 lists' draws) is not
+    judged here; neither are hard links. One ``lstat`` per file, the
+    folders resolved once each."""
+    folders: Dict[str, str] = {}
+    seen: Dict[str, str] = {}  # real path -> the listed path
+    done = set()
+    for entries in lists.values():
+        for rel, _ in entries:
+            if rel in done:
+                continue
+            done.add(rel)
+            path = os.path.join(data_dir, rel)
+            if os.path.islink(path):
+                real = os.path.realpath(path)
+            else:
+                folder, base = os.path.split(path)
+                if folder not in folders:
+                    folders[folder] = os.path.realpath(folder)
+                real = os.path.join(folders[folder], base)
+            first = seen.setdefault(real, rel)
+            if first != rel:
+                names = [n for n, e in lists.items()
+                         if any(p in (first, rel) for p, _ in e)]
+                raise InputError(
+                    f'{os.path.join(data_dir, first)} and {path} are one '
+                    'file (through a symbolic link), which would be listed '
+                    f'twice (in {" and ".join(names)}); keep one (nothing '
+                    'written)')
+
+
 def slide_order(entries: Iterable[Entry]) -> List[Entry]:
     """Sort by slide (first path component), then label, then path."""
     return sorted(entries, key=lambda e: (e[0].split('/', 1)[0], e[1], e[0]))
@@ -257,7 +292,8 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
 
     Raises:
         InputError: an empty list, a path with whitespace, or two files
-            of one image (:func:`_check_one_file_per_image`).
+            of one image (:func:`_check_one_file_per_image`), or two paths
+            of one file (:func:`_check_one_path_per_file`).
     """
     for name, entries in lists.items():
         if not entries:
@@ -265,6 +301,7 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
                              'nothing written')
         check_list_paths((p for p, _ in entries), data_dir)
     _check_one_file_per_image(lists, data_dir)
+    _check_one_path_per_file(lists, data_dir)
     # one set: an interrupted run leaves every old list, never a new train
     # list beside an old test list (images in both)
     files = {}
