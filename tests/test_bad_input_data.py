@@ -1036,3 +1036,27 @@ def test_one_file_under_two_listed_paths_refused(tmp_path, capsys):
     os.symlink(outside, data / '01_01_0002' / '0' / '9+9+0.png')
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 test          4 patches' in out, lines
+
+
+def test_nonorm_class_folder_in_another_case_named(tmp_path, capsys):
+    """NONORM class folders in another case (``adi/``, as a case-blind file
+    system or a re-zip may leave them): the line said the images were of
+    another source, the synthetic generator's; it now names the folder and
+    the name to give it. Nothing written."""
+    root = tmp_path / 'NCT'
+    folder = root / 'data' / NONORM
+    for cls in NCT_ORDER:
+        (folder / cls).mkdir(parents=True)
+        for tag in 'AB':
+            (folder / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+    os.rename(folder / 'ADI', folder / 'adi')
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    for argv in (['--root', str(root)],
+                 ['--root', str(root), '--split-lists', *lists]):
+        rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+        assert rc == 2 and lines == [
+            f'error: {folder / "adi"}: a class folder in another case; the '
+            'lists name ADI/ (names are case-sensitive): rename it; nothing '
+            'written'], lines
+        assert not (root / 'meta').exists()

@@ -574,6 +574,16 @@ def prepare_nct(root: str, split: Optional[str] = None,
                 'written')
         _check_release_folder(folder, NONORM)
         train, test, what = _nct_split(split_lists)
+        by_case = {d.upper(): d for d in _subfolders(folder)}
+        for cls in NCT_CLASSES:
+            other = by_case.get(cls)
+            if other is not None and other != cls and \
+                    not os.path.isdir(os.path.join(folder, cls)):
+                # its images read as missing: "images of another source"
+                raise InputError(
+                    f'{os.path.join(folder, other)}: a class folder in '
+                    f'another case; the lists name {cls}/ (names are '
+                    'case-sensitive): rename it; nothing written')
         present = {}
         for cls in NCT_CLASSES:
             d = os.path.join(folder, cls)
