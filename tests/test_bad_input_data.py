@@ -1060,3 +1060,24 @@ def test_nonorm_class_folder_in_another_case_named(tmp_path, capsys):
             'lists name ADI/ (names are case-sensitive): rename it; nothing '
             'written'], lines
         assert not (root / 'meta').exists()
+
+
+def test_split_list_that_is_a_folder_says_so(tmp_path, capsys):
+    """``--split-lists`` naming a folder: the line said "list file not
+    found" of a path that is there; it now says it is a folder."""
+    root = tmp_path / 'NCT'
+    for cls in NCT_ORDER:
+        (root / 'data' / cls).mkdir(parents=True)
+        (root / 'data' / cls / f'{cls}-A.tif').write_bytes(b'x')
+    test_list = str(_nct_list(tmp_path, 'test', 'A'))
+    rc, _, lines = run_data_tool('prepare_nct', [
+        '--root', str(root), '--split-lists', str(tmp_path), test_list],
+        capsys)
+    assert rc == 2 and lines == [
+        f'error: {tmp_path}: is a folder, not a list file'], lines
+    rc, _, lines = run_data_tool('prepare_nct', [
+        '--root', str(root), '--split-lists', str(tmp_path / 'no.txt'),
+        test_list], capsys)
+    assert rc == 2 and lines == [
+        f'error: {tmp_path / "no.txt"}: list file not found'], lines
+    assert not (root / 'meta').exists()

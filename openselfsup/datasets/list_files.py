@@ -87,6 +87,8 @@ def read_list_file(path: str,
             file, a malformed line, a label that is not an integer or is out
             of range, or lines with and without labels mixed.
     """
+    if os.path.isdir(path):  # was "list file not found"
+        raise InputError(f'{path}: is a folder, not a list file')
     if not os.path.isfile(path):
         raise InputError(f'{path}: list file not found')
     entries: List[ListEntry] = []
