@@ -1081,3 +1081,21 @@ def test_split_list_that_is_a_folder_says_so(tmp_path, capsys):
     assert rc == 2 and lines == [
         f'error: {tmp_path / "no.txt"}: list file not found'], lines
     assert not (root / 'meta').exists()
+
+
+def test_two_file_links_to_one_outside_object_convert(tmp_path, capsys):
+    """A git-annex / DataLad copy links each file into its object store,
+    byte-identical images to one object: two such links are two listed
+    images, not judged (a link to a listed file is,
+    test_one_file_under_two_listed_paths_refused)."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    obj = tmp_path / 'annex' / 'objects' / 'SHA256E-s1--x.png'
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(b'x')
+    for slide in ('01_01_0000', '01_01_0002'):
+        os.symlink(obj, root / 'data' / slide / '0' / '5+5+0.png')
+    rc, out, lines = run_data_tool(
+        'prepare_paip19', ['--root', str(root), '--train-slides', '2'],
+        capsys)
+    assert rc == 0 and 'PAIP19 test          4 patches' in out, lines

@@ -229,10 +229,12 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
     (a slide or class folder linked to another, ``01_01_0009 ->
     01_01_0000``): one image listed twice, maybe once in train and once in
     test. A path listed twice (the published PAIP19 lists' draws) is not
-    judged here; neither are hard links. One ``lstat`` per file, the
-    folders resolved once each."""
+    judged here; neither are hard links, nor two file links to one
+    target outside the lists (a git-annex or DataLad copy links every
+    file into its object store, byte-identical images to one object).
+    One ``lstat`` per file, the folders resolved once each."""
     folders: Dict[str, str] = {}
-    seen: Dict[str, str] = {}  # real path -> the listed path
+    seen: Dict[str, Tuple[str, bool]] = {}  # real -> (listed, a link)
     done = set()
     for entries in lists.values():
         for rel, _ in entries:
@@ -240,15 +242,16 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
                 continue
             done.add(rel)
             path = os.path.join(data_dir, rel)
-            if os.path.islink(path):
+            link = os.path.islink(path)
+            if link:
                 real = os.path.realpath(path)
             else:
                 folder, base = os.path.split(path)
                 if folder not in folders:
                     folders[folder] = os.path.realpath(folder)
                 real = os.path.join(folders[folder], base)
-            first = seen.setdefault(real, rel)
-            if first != rel:
+            first, first_link = seen.setdefault(real, (rel, link))
+            if first != rel and not (link and first_link):
                 names = [n for n, e in lists.items()
                          if any(p in (first, rel) for p, _ in e)]
                 raise InputError(
