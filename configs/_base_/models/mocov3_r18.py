@@ -7,7 +7,7 @@ TencentAILabHealthcare/Few-shot-WSI):
 - ResNet-18 with plain BatchNorm (per GPU: 32 images), PyTorch's default
   initialisation (the published ``MOCOv3`` never calls ``init_weights``),
   no zero-initialised residual BatchNorm;
-- projector 512-1024-256 (3 layers) and predictor 256-1024-256 (2 layers),
+- projector 512-1024-1024-256 (3 layers) and predictor 256-1024-256 (2 layers),
   ``NonLinearNeckSimCLR``: linear layers without bias, a BatchNorm after
   every linear layer *including the last of both*, affine; SyncBN across
   GPUs (statistics over the whole batch);
