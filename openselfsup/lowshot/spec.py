@@ -639,5 +639,8 @@ def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
                         help='tasks per batch (default: from a memory '
                         'budget; results do not depend on it)')
     parser.add_argument('--float32', action='store_true',
-                        help='classifiers in float32 (default float64, as '
-                        'scikit-learn)')
+                        help='classifiers in float32 (default: float64, '
+                        'logistic regression\'s feature products in float32; '
+                        'scikit-learn ran Ridge and nearest centroid on the '
+                        'float32 features in float32: '
+                        'docs/iclr22_protocol.md, precision)')
