@@ -8,7 +8,7 @@ What is shrunk, everything else is the full recipe:
 
 - images: 64 px crops (RandomResizedCrop 64) instead of 224;
 - network: ResNet-18 with ``base_channels=16`` (widths 16-32-64-128 instead
-  of 64-128-256-512), projector 128-256-64 (3 layers), predictor 64-256-64;
+  of 64-128-256-512), projector 128-256-256-64 (3 layers), predictor 64-256-64;
 - total batch 32 instead of 256 (one contrastive and BatchNorm group of
   32, as one GPU of the published run); LARS lr 0.6 (the demo's short
   schedule needs a larger step), cosine over 15 epochs instead of 200;
