@@ -573,7 +573,7 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     cfg = Config.fromfile(CLP)
     cfg.amp = 'bfloat16'
     with pytest.raises(InputError, match=r"amp='bfloat16' \(the config's "
-                       r'amp, or --amp\) needs a GPU'):
+                       r'amp\) needs a GPU'):
         apply_fast_path(cfg, False)
     cfg.amp, cfg.augment_on = 'off', 'gpu'
     with pytest.raises(InputError, match="augment_on='gpu': choose one of"):
@@ -904,16 +904,15 @@ def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
         assert (cfg.amp, wrapper.type, wrapper.dtype, wrapper.loss_scale) \
             == ('float16', 'AmpOptimWrapper', 'float16', 'dynamic'), path
         monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-        with pytest.raises(InputError, match=r"amp='float16' \(the config's "
-                           r'amp, or --amp\) needs a GPU; on the CPU leave '
-                           'out --amp'):
+        with pytest.raises(InputError, match=r"amp='float16' \(--amp\) "
+                           'needs a GPU; on the CPU leave out --amp$'):
             prepare_config(Config.fromfile(path), path,
                            work_dir=str(tmp_path), amp=True)
         # the config's own amp, no --amp: the line does not say only --amp
         cfg = Config.fromfile(path)
         cfg.amp = 'bfloat16'
         with pytest.raises(InputError, match=r"amp='bfloat16' \(the "
-                           r"config's amp, or --amp\).*amp=off\)$"):
+                           r"config's amp\).*amp=off\)$"):
             prepare_config(cfg, path, work_dir=str(tmp_path))
     # without --amp the CLP config keeps bfloat16 on a GPU
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
@@ -930,6 +929,48 @@ def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
     amp_optim_wrapper(own, 'bfloat16')
     assert (own.type, own.dtype, own.loss_scale) == (
         'AmpOptimWrapper', 'bfloat16', 512.0)
+
+
+def test_amp_refusal_on_the_cpu_gives_advice_that_works(monkeypatch,
+                                                        tmp_path):
+    """Without a GPU, the float16 / bfloat16 refusal says what to change,
+    and doing just that passes: ``--amp`` on a config without an ``amp``
+    key (HLSS) is left out (its ``--cfg-options amp=off`` is itself
+    refused: no such key); a config's own GPU-only ``amp`` is set to
+    'off'; both when both."""
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+
+    def refusal(path, amp_flag, options=None):
+        cfg = load_config(path, options or {})
+        with pytest.raises(InputError) as e:
+            prepare_config(cfg, path, work_dir=str(tmp_path), amp=amp_flag)
+        return str(e.value)
+
+    def passes(path, amp_flag, options=None):
+        cfg = load_config(path, options or {})
+        prepare_config(cfg, path, work_dir=str(tmp_path), amp=amp_flag)
+        assert cfg.amp == 'off'
+
+    # --amp, the config without the key or with amp='auto': drop --amp
+    for path in (hlss, CLP):
+        line = refusal(path, True)
+        assert '--amp' in line and 'amp=off' not in line, line
+        passes(path, False)
+    with pytest.raises(InputError, match="no key 'amp'"):
+        load_config(hlss, {'amp': 'off'})
+    # the config's own bfloat16, no --amp: amp=off, no word of --amp
+    line = refusal(CLP, False, {'amp': 'bfloat16'})
+    assert "--cfg-options amp=off" in line and '--amp' not in line, line
+    passes(CLP, False, {'amp': 'off'})
+    # both: both
+    line = refusal(CLP, True, {'amp': 'bfloat16'})
+    assert 'leave out --amp' in line and '--cfg-options amp=off' in line, \
+        line
+    passes(CLP, False, {'amp': 'off'})
 
 
 def test_batched_flip_refuses_an_integer_probability_as_mmcv_does():

@@ -155,13 +155,33 @@ def batched_views_config(cfg, note: List[str]) -> None:
                 'training device; data-loader workers only decode')
 
 
-def apply_fast_path(cfg, cuda: bool) -> List[str]:
+def _amp_refusal(amp: str, flag_over) -> str:
+    """The line refusing a GPU-only ``amp`` on the CPU, with the change
+    that passes: leave out ``--amp`` where it set it, and set the config's
+    own GPU-only ``amp`` to 'off' (a config without the key refuses
+    ``--cfg-options amp=off``)."""
+    own = amp if flag_over is None else flag_over
+    own_gpu = own not in ('off', 'auto')
+    fixes = (['leave out --amp'] if flag_over is not None else []) + (
+        ["set amp='off' (--cfg-options amp=off)"] if own_gpu else [])
+    source = ("the config's amp" if flag_over is None else
+              f"--amp; the config's own amp={own!r} too" if own_gpu else
+              '--amp')
+    return (f'amp={amp!r} ({source}) needs a GPU; on the CPU '
+            f'{" and ".join(fixes)}')
+
+
+def apply_fast_path(cfg, cuda: bool, amp_flag_over=None) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``amp`` and
     ``channels_last`` in place.
 
     Args:
         cfg (Config): the training config (after the batch split).
         cuda (bool): whether the run trains on a GPU.
+        amp_flag_over: where ``--amp`` set ``amp='float16'``, the config's
+            own ``amp`` it replaced (``'off'`` for a config without the
+            key); None without ``--amp``. Only the refusal's advice reads
+            it.
 
     Returns:
         list[str]: notes for the run's log.
@@ -197,10 +217,7 @@ def apply_fast_path(cfg, cuda: bool) -> List[str]:
         amp = 'bfloat16' if cuda else 'off'
     if amp != 'off':
         if not cuda:
-            # the config's key, or --amp (amp='float16'): name both
-            raise InputError(f'amp={amp!r} (the config\'s amp, or --amp) '
-                             'needs a GPU; on the CPU leave out --amp and '
-                             "set amp='off' (--cfg-options amp=off)")
+            raise InputError(_amp_refusal(amp, amp_flag_over))
         wrapper = cfg.optim_wrapper
         own = wrapper.get('type') == 'AmpOptimWrapper'
         if not own:

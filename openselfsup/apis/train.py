@@ -1195,10 +1195,12 @@ def prepare_config(cfg: Config, config_path: str,
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs
         loader['pin_memory'] = False
+    flag_over = None
     if amp:  # --amp is the config key amp='float16' (loss scaling included)
+        flag_over = cfg.get('amp', 'off')
         cfg.amp = 'float16'
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
-    notes += apply_fast_path(cfg, torch.cuda.is_available())
+    notes += apply_fast_path(cfg, torch.cuda.is_available(), flag_over)
     if resume is not False:
         from ..engine.runner import resume_notes
         # the config's initial weights (load_from): MMEngine would resume
