@@ -1966,3 +1966,34 @@ def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
     for tool in ('tools/train.py', 'tools/balance_sweep.py'):
         text = open(os.path.join(ROOT, tool)).read()
         assert 'sys.exit(run_cli(main, memory_line=False))' in text, tool
+
+
+def test_shared_image_one_set_with_cwd_one_without():
+    """A workdir with one set extracted before the provenance recorded its
+    working folder (cwd) and one after: the new set's relative folder was
+    joined to its cwd, the old one's left relative, and the pair was
+    'one absolute, one relative': silent, where before both relative
+    folders were compared as relative to one place (a test image in
+    NCT_train refused). Compared as written again, as for two sets
+    without cwd; two sets with cwd are compared joined."""
+    from types import SimpleNamespace
+    from openselfsup.lowshot.features import shared_image
+
+    def fs(**prov):
+        return SimpleNamespace(labels=np.zeros(2), provenance=prov)
+
+    sup = {'paths': ['C0/a.tif', 'C1/b.tif']}
+    qry = {'paths': ['C2/c.tif', 'C1/b.tif']}
+    old = fs(data_prefix='data/NCT')
+    new = fs(data_prefix='data/NCT', cwd='/home/u/run')
+    want = ('data/NCT/C1/b.tif', 1)
+    assert shared_image(old, fs(data_prefix='data/NCT'), sup, qry) == want
+    assert shared_image(old, new, sup, qry) == want
+    assert shared_image(new, old, sup, qry) == want
+    # both recording cwd: other working folders are other places
+    assert shared_image(new, fs(data_prefix='data/NCT', cwd='/elsewhere'),
+                        sup, qry) is None
+    assert shared_image(new, new, sup, qry) == (
+        '/home/u/run/data/NCT/C1/b.tif', 1)
+    # an absolute folder against an old relative one: cannot tell
+    assert shared_image(fs(data_prefix='/data/NCT'), old, sup, qry) is None

@@ -579,9 +579,11 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 '(wsi_workdir/extract.py normalises unless --no-normalise)')
 
 
-def _recorded_images(fs: FeatureSet, meta) -> Optional[Tuple[str, list]]:
-    """``(root, paths)``: the folder ``fs``'s images were read from and
-    their paths under it, as recorded: the ``paths`` of its
+def _recorded_images(fs: FeatureSet,
+                     meta) -> Optional[Tuple[str, list, str]]:
+    """``(root, paths, recorded)``: the folder ``fs``'s images were read
+    from, their paths under it, and the folder as recorded (``root``
+    before the join below), as recorded: the ``paths`` of its
     ``<NAME>_meta.json`` (one per row; written by ``extract.py`` and
     ``import_features.py``), under the ``data_prefix`` of the set's own
     provenance (the meta JSON is shared by the workdir's models and names
@@ -598,9 +600,11 @@ def _recorded_images(fs: FeatureSet, meta) -> Optional[Tuple[str, list]]:
         root, cwd = meta.get('data_prefix'), None
     if not isinstance(root, str):
         return None
+    recorded = root
     if isinstance(cwd, str) and os.path.isabs(cwd):
         root = os.path.join(cwd, root)  # root itself where absolute
-    return root, [str(p).replace('\\', '/') for p in meta['paths']]
+    return root, [str(p).replace('\\', '/') for p in meta['paths']], \
+        recorded
 
 
 def _file_name(path: str) -> str:
@@ -620,8 +624,9 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     many distinct images the two share; None where they share none or it
     cannot be told: a set that records no folder or not one path per row,
     or one folder absolute and the other relative (to a working folder
-    its provenance does not record: sets extracted before it did).
-    Absolute folders are compared resolved (symbolic links followed: one
+    its provenance does not record: sets extracted before it did). Two
+    folders recorded relative, one set's working folder unrecorded, are
+    compared as written, as two sets of that age are. Absolute folders are compared resolved (symbolic links followed: one
     call each); relative ones as written, relative to one place. An image
     named twice within one set (PAIP19's published lists) is not a shared
     one.
@@ -630,8 +635,16 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     their file names meet."""
     a = _recorded_images(support, support_meta)
     b = _recorded_images(query, query_meta)
-    if a is None or b is None or os.path.isabs(a[0]) != os.path.isabs(b[0]):
+    if a is None or b is None:
         return None
+    if os.path.isabs(a[0]) != os.path.isabs(b[0]):
+        if os.path.isabs(a[2]) or os.path.isabs(b[2]):
+            return None
+        # both recorded relative, one without its cwd (extracted before
+        # it was recorded): both as written, relative to one place, as
+        # two sets without cwd (joining the one cwd made the pair
+        # "absolute and relative", silent)
+        a, b = (a[2], a[1], a[2]), (b[2], b[1], b[2])
     names_a = {_file_name(p) for p in a[1]}
     names_b = {_file_name(p) for p in b[1]}
     if '' in names_a or '' in names_b:  # rare: every path a candidate
@@ -649,7 +662,7 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
                 out.setdefault(os.path.normpath(os.path.join(base, p)), p)
         return out
 
-    ka, kb = keys(*a), keys(*b)
+    ka, kb = keys(*a[:2]), keys(*b[:2])
     common = ka.keys() & kb.keys()
     if not common:
         return None
