@@ -1010,6 +1010,17 @@ def test_both_accepted_layouts_at_once_refused(tmp_path, capsys):
         '{colon,lung}_image_sets/: two copies? keep one; nothing written'], \
         lines
     assert not (lc / 'meta').exists()
+    # the other layout's folders left empty (images moved out of
+    # lung_colon_image_set/): no second copy, converted as before
+    for organ in ('colon', 'lung'):
+        for d in (lc / 'data' / 'lung_colon_image_set' /
+                  f'{organ}_image_sets').iterdir():
+            for f in d.iterdir():
+                f.unlink()
+    rc, _, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
+                                 capsys)
+    assert rc == 0, lines
+    assert len((lc / 'meta' / 'img_list.txt').read_text().split()) == 5
 
 
 def test_one_file_under_two_listed_paths_refused(tmp_path, capsys):

@@ -225,6 +225,12 @@ def _subfolders(folder: str) -> List[str]:
                   and not d.startswith('.') and d != '__MACOSX')
 
 
+def _images_below(folder: str) -> int:
+    """How many image files ``folder`` holds, at any depth."""
+    return sum(map(_image_name, (f for _, _, files in os.walk(folder)
+                                 for f in files)))
+
+
 def _class_images(folder: str) -> List[str]:
     """:func:`_images` of a class folder (a PAIP19 label folder too), which
     the published layouts keep flat.
@@ -235,8 +241,7 @@ def _class_images(folder: str) -> List[str]:
     """
     for sub in _subfolders(folder):
         path = os.path.join(folder, sub)
-        held = sum(map(_image_name, (f for _, _, files in os.walk(path)
-                                     for f in files)))
+        held = _images_below(path)
         if held:
             raise InputError(
                 f'{path}: a subfolder of the class folder holding {held} '
@@ -634,10 +639,11 @@ def prepare_lc25000(root: str) -> Prepared:
             'colon_image_sets', 'lung_image_sets', 'lung_colon_image_set')),
         'LC25000 image sets')
     sets = ('colon_image_sets', 'lung_image_sets')
-    if any(os.path.isdir(os.path.join(data, s)) for s in sets) and any(
-            os.path.isdir(os.path.join(data, 'lung_colon_image_set', s))
-            for s in sets):
-        # the direct copy was read, the other left out without a word
+    if all(any(os.path.isdir(os.path.join(data, *up, s))
+               and _images_below(os.path.join(data, *up, s)) for s in sets)
+           for up in ((), ('lung_colon_image_set',))):
+        # the direct copy was read, the other left out without a word;
+        # a layout's folders left empty (images moved out) are no copy
         raise InputError(
             f'{data}: LC25000 images in both layouts, lung_colon_image_set/'
             '{colon,lung}_image_sets/ and {colon,lung}_image_sets/: two '
