@@ -213,7 +213,9 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
     none and ``path`` is the command's default (the line then says to pass
     one, not to give "another"). ``what_path`` is what ``path`` itself is
     when ``what`` names the set it describes (a feature set's provenance
-    JSON), used when ``path`` is the file refused.
+    JSON), used when ``path`` is the file refused. ``own``, where given,
+    judges instead of ``keys`` whether the existing files are the
+    command's (a file that is not JSON: backbone weights).
 
     Raises:
         InputError: the first of ``path`` and ``also`` that is a folder,
