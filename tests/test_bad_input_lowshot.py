@@ -1942,9 +1942,13 @@ def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
                        "DefaultCPUAllocator: can't allocate memory: you tried "
                        "to allocate 138239995392 bytes. Error code 12 "
                        "(Cannot allocate memory)")
-    cuda = torch.cuda.OutOfMemoryError(
+    cuda = torch.cuda.OutOfMemoryError(  # torch 2.x: one long line
         'CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total '
-        'capacity of 79.19 GiB\nIncluding non-PyTorch memory')
+        'capacity of 79.19 GiB of which 1.20 GiB is free. Process 7 has '
+        '78.00 GiB memory in use. Of the allocated memory 77.50 GiB is '
+        'allocated by PyTorch. If reserved but unallocated memory is large '
+        'try setting PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True to '
+        'avoid fragmentation.  See documentation for Memory Management')
 
     def raising(exc):
         def main(argv):
@@ -1954,7 +1958,8 @@ def test_torch_cpu_allocation_failure_is_one_line(wd, capsys):
                       'tried to allocate 138239995392 bytes. Error code 12 '
                       '(Cannot allocate memory)'),
                      (cuda, 'CUDA out of memory. Tried to allocate 20.00 GiB. '
-                      'GPU 0 has a total capacity of 79.19 GiB')):
+                      'GPU 0 has a total capacity of 79.19 GiB of which 1.20 '
+                      'GiB is free')):
         assert run_cli(raising(exc), []) == 2
         assert capsys.readouterr().err == (
             f'error: out of memory ({why}); give smaller counts or sizes\n')

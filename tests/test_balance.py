@@ -989,6 +989,10 @@ def test_recall_counts_a_tie_as_its_expected_hit_under_a_random_order():
     both = both_way_recall(np.ones((4, 8)), owner, ks=(1, ))
     assert both == pytest.approx({'allcap_i2t_R@1': 2 / 8,
                                   'allcap_t2i_R@1': 1 / 4})
+    # a k far beyond the ties costs what the largest tie block does (a
+    # loop over k places took minutes for k = 10**7)
+    assert recall_at_k(flat, np.eye(8, dtype=bool), (10 ** 7, )) == {
+        'recall@10000000': 1.0}
 
 
 def test_all_caption_recall_judges_by_owner_where_recall_judges_by_text():

@@ -158,7 +158,9 @@ def _tie_hit(above: np.ndarray, tied_hits: np.ndarray,
     hits = np.asarray(tied_hits, float)
     others = np.asarray(tied_others, float)
     all_miss = np.ones(len(room))
-    for i in range(int(room.max(initial=0))):
+    # past the block's misses every place is a hit: k far beyond the ties
+    # (a recall@1000) costs no more than the largest block
+    for i in range(int(min(room.max(initial=0), others.max(initial=0) + 1))):
         left = others - i  # misses still to draw before place i + 1
         step = np.where(left > 0, left / np.maximum(left + hits, 1), 0.)
         all_miss = np.where(i < room, all_miss * step, all_miss)

@@ -328,7 +328,10 @@ def _out_of_memory(exc: BaseException) -> Optional[str]:
     # name: this module does not import torch
     if isinstance(exc, RuntimeError) and \
             type(exc).__name__ == 'OutOfMemoryError':
-        return first_line(exc)  # the allocation; then advice on caching
+        # 'CUDA out of memory. Tried to allocate X. GPU 0 has a total
+        # capacity of Y of which Z is free.', then (one line too) the
+        # allocator's figures and advice on fragmentation
+        return '. '.join(first_line(exc).split('. ')[:3]).rstrip('.')
     if isinstance(exc, RuntimeError) and "can't allocate memory" in text:
         return text[text.find('DefaultCPUAllocator'):] \
             if 'DefaultCPUAllocator' in text else text
