@@ -1106,7 +1106,14 @@ def test_two_file_links_to_one_outside_object_convert(tmp_path, capsys):
     obj.write_bytes(b'x')
     for slide in ('01_01_0000', '01_01_0002'):
         os.symlink(obj, root / 'data' / slide / '0' / '5+5+0.png')
-    rc, out, lines = run_data_tool(
-        'prepare_paip19', ['--root', str(root), '--train-slides', '2'],
-        capsys)
+    argv = ['--root', str(root), '--train-slides', '2']
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 test          4 patches' in out, lines
+    # a link to one of those links is a listed path reached twice
+    chained = root / 'data' / '01_01_0002' / '0' / '6+6+0.png'
+    os.symlink('5+5+0.png', chained)
+    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {chained.parent / "5+5+0.png"} and {chained} are one file '
+        '(through a symbolic link), which would be listed twice (in '
+        'paip_test); keep one (nothing written)'], lines

@@ -232,7 +232,20 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
     judged here; neither are hard links, nor two file links to one
     target outside the lists (a git-annex or DataLad copy links every
     file into its object store, byte-identical images to one object).
-    One ``lstat`` per file, the folders resolved once each."""
+    A file link whose own target is a listed path (``a.png -> b.png``,
+    ``b.png`` a link into the store) is judged. One ``lstat`` per file,
+    the folders resolved once each."""
+    def refuse(first: str, rel: str) -> None:
+        names = [n for n, e in lists.items()
+                 if any(p in (first, rel) for p, _ in e)]
+        raise InputError(
+            f'{os.path.join(data_dir, first)} and '
+            f'{os.path.join(data_dir, rel)} are one file (through a '
+            'symbolic link), which would be listed twice (in '
+            f'{" and ".join(names)}); keep one (nothing written)')
+
+    listed = {os.path.normpath(os.path.join(data_dir, rel)): rel
+              for entries in lists.values() for rel, _ in entries}
     folders: Dict[str, str] = {}
     seen: Dict[str, Tuple[str, bool]] = {}  # real -> (listed, a link)
     done = set()
@@ -245,6 +258,10 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
             link = os.path.islink(path)
             if link:
                 real = os.path.realpath(path)
+                hop = listed.get(os.path.normpath(os.path.join(
+                    os.path.dirname(path), os.readlink(path))))
+                if hop is not None and hop != rel:
+                    refuse(hop, rel)
             else:
                 folder, base = os.path.split(path)
                 if folder not in folders:
@@ -252,13 +269,7 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
                 real = os.path.join(folders[folder], base)
             first, first_link = seen.setdefault(real, (rel, link))
             if first != rel and not (link and first_link):
-                names = [n for n, e in lists.items()
-                         if any(p in (first, rel) for p, _ in e)]
-                raise InputError(
-                    f'{os.path.join(data_dir, first)} and {path} are one '
-                    'file (through a symbolic link), which would be listed '
-                    f'twice (in {" and ".join(names)}); keep one (nothing '
-                    'written)')
+                refuse(first, rel)
 
 
 def slide_order(entries: Iterable[Entry]) -> List[Entry]:
