@@ -18,7 +18,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: the benchmarks a user runs with ``python -m benchmarks.<name>``
 COMMANDS = ('bench_dictionary', 'bench_extract', 'bench_meta_test',
             'bench_pretrain', 'bench_scripts', 'bench_startup', 'bench_sweep',
-            'bench_tasks', 'bench_threads', 'compare_latent_aug', 'fixtures')
+            'bench_tasks', 'bench_threads', 'compare_latent_aug', 'fixtures',
+            'paip_query_repeats')
 
 
 class _Parsed(Exception):
@@ -363,8 +364,8 @@ PART_LINES = {
     'benchmarks.bench_meta_test --help',
     '_common': 'error: benchmarks._common is a part of bench_dictionary, '
     'bench_extract, bench_meta_test, bench_pretrain, bench_scripts, '
-    'bench_startup, bench_sweep, bench_tasks, bench_threads and '
-    'compare_latent_aug, not a command: see python -m '
+    'bench_startup, bench_sweep, bench_tasks, bench_threads, '
+    'compare_latent_aug and paip_query_repeats, not a command: see python -m '
     'benchmarks.bench_dictionary --help'}
 
 
@@ -867,3 +868,22 @@ def test_run_child_says_why_in_its_last_lines(capfd):
     assert capfd.readouterr() == ('', '')
     ok = run_child([sys.executable, '-c', 'print("fine")'])
     assert (ok.returncode, ok.stdout) == (0, 'fine\n')
+
+
+def test_paip_query_repeats_counts_sets_naming_an_image_twice(tmp_path):
+    """The share the protocol page quotes: by hand on three sets, then a
+    tiny run of the command on the shipped lists (each side's query sets
+    hold 15 rows of one class)."""
+    import numpy as np
+
+    from benchmarks.paip_query_repeats import main, repeated_share
+    image = np.array([5, 5, 6, 7])  # rows 0 and 1: one image
+    assert repeated_share(np.array([[0, 1], [0, 2], [2, 3]]), image) == \
+        pytest.approx(1 / 3)
+    out = tmp_path / 'r.json'
+    main(['--num_task', '20', '--output', str(out)])
+    res = json.load(open(out))
+    assert res['query_sets'] == 60
+    for side in ('published_with_replacement',
+                 'project_without_replacement'):
+        assert 0 <= res[side] <= 1
