@@ -982,6 +982,45 @@ def test_a_result_whose_per_task_f1_disagree_with_its_mean_is_refused(
     assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.5
 
 
+def test_a_result_with_nan_or_non_fraction_f1_is_refused(tmp_path):
+    """A result whose per_task_f1 holds NaN (the meta-test never writes
+    one: F1 is 0 where undefined) or a value outside [0, 1], or whose
+    average_mean / per_class_mean is NaN or null (a CI may be undefined,
+    a mean over tasks never), was read: the table printed '– ± 10.00',
+    --compare printed '+nan' with 2 of 3 tasks counted as better / tied /
+    worse and left the setting out of Holm's m (the other settings'
+    adjusted p smaller). Each is now refused in one line naming the
+    file."""
+    w = str(tmp_path / 'w')
+    good = np.full((3, 5), 0.6)
+    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.6, 0.01, LC,
+                  per_task=good.tolist(), num_task=3)
+    with open(path) as f:
+        result = json.load(f)
+    assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.6
+    nan = good.copy()
+    nan[1] = float('nan')
+    over = good.copy()
+    over[0, 0], over[0, 1] = 1.2, 0.0  # the mean stays 0.6
+    for edit, match in (
+            (dict(per_task_f1=nan.tolist()),
+             r'per_task_f1\[1\]\[0\] = nan is not an F1 fraction in \[0, 1\]'),
+            (dict(per_task_f1=over.tolist()),
+             r'per_task_f1\[0\]\[0\] = 1.2 is not an F1 fraction in \[0, 1\]'),
+            (dict(average_mean=float('nan')),
+             r'average_mean = nan is not an F1 fraction in \[0, 1\]'),
+            (dict(average_mean=None, per_task_f1=None),
+             r'average_mean = None is not an F1 fraction in \[0, 1\]'),
+            (dict(per_class_mean=[0.6, None, 0.6, 0.6, 0.6]),
+             r'per_class_mean\[1\] = None is not an F1 fraction')):
+        with open(path, 'w') as f:
+            json.dump(dict(result, **edit), f)
+        with pytest.raises(InputError, match=r'^\S+clp/mixture_linear_Ridge_'
+                           r'1shot.json: ' + match) as info:
+            load_results(paths.results_dir(w))
+        assert len(str(info.value).splitlines()) == 1
+
+
 def test_the_table_says_its_ci_is_the_mean_of_the_class_cis(tmp_path):
     """Two classes that trade places task by task (0.2 / 0.8, then 0.8 /
     0.2) and a third at 0.5: every task's class-averaged F1 is 0.5, so

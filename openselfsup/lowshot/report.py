@@ -55,11 +55,20 @@ REQUIRED_KEYS = ('model', 'task', 'mode', 'clf', 'num_shots', 'num_task',
 
 
 def _check_fraction(value, what: str, path: str,
-                    num_task: Optional[int] = None) -> None:
+                    num_task: Optional[int] = None,
+                    required: bool = False) -> None:
     """An F1 fraction in [0, 1]; with ``num_task``, the 95% half-width of
     such fractions over that many tasks: in [0, :func:`~.metrics.ci_bound`]
-    (above 1 for two or three tasks; percent values stay out for more)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    (above 1 for two or three tasks; percent values stay out for more).
+    Null or NaN reads as undefined unless ``required`` (a mean over tasks,
+    which the meta-test always writes; a CI or the harmonic mean may be
+    undefined)."""
+    undefined = value is None or (isinstance(value, float)
+                                  and math.isnan(value))
+    if undefined and required:
+        raise InputError(f'{path}: {what} = {value!r} is not an F1 fraction '
+                         'in [0, 1] (run the meta-test again)')
+    if undefined:
         return  # undefined: null, or NaN in a file written before null
     top = 1.0
     if num_task is not None and num_task >= 2:
@@ -99,10 +108,11 @@ def load_result(path: str) -> dict:
     for key in ('average_mean', 'average_ci', 'harmonic_mean',
                 'harmonic_ci'):
         _check_fraction(result.get(key), key, path,
-                        num_task if key.endswith('_ci') else None)
+                        num_task if key.endswith('_ci') else None,
+                        required=key == 'average_mean')
     for i, (m, h) in enumerate(zip(result['per_class_mean'],
                                    result['per_class_ci'])):
-        _check_fraction(m, f'per_class_mean[{i}]', path)
+        _check_fraction(m, f'per_class_mean[{i}]', path, required=True)
         _check_fraction(h, f'per_class_ci[{i}]', path, num_task)
     _check_per_task(result, path, num_task)
     result['_file'] = path
@@ -126,6 +136,12 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
         raise InputError(f'{path}: per_task_f1 is not [num_task, classes] '
                          f'= [{num_task}, {len(result["classes"])}] (run '
                          'the meta-test again)')
+    bad = np.argwhere(~((f1 >= 0) & (f1 <= 1)))  # NaN too
+    if len(bad):
+        t, c = bad[0]
+        raise InputError(f'{path}: per_task_f1[{t}][{c}] = {float(f1[t, c])!r} is '
+                         'not an F1 fraction in [0, 1] (run the meta-test '
+                         'again)')
     mean = result['average_mean']
     if isinstance(mean, (int, float)) and not math.isnan(mean) and \
             abs(f1.mean() - mean) > 1e-9:
