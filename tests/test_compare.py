@@ -61,6 +61,27 @@ def test_paired_stats_on_a_fixed_case():
     assert same['diff_mean'] == 0 and same['p_wilcoxon'] == 1.0
 
 
+def test_tasks_of_equal_f1_summed_in_another_order_are_ties():
+    """Two tasks where A and B have the same class F1 values at other
+    classes: their task F1 (the class average, as _task_f1 takes it) are
+    equal, but the float sums in another order differ by 1.1e-16; those
+    tasks were counted as A better, and the Wilcoxon test ranked them as
+    differences instead of dropping them as zeros. They are ties now, and
+    the p is scipy's on the exact differences."""
+    from openselfsup.lowshot.compare import compare_results
+    v = np.array([2 / 3, 1 / 2, 0.8, 1 / 3, 0.4, 6 / 7, 0.25, 0.9, 5 / 9])
+    rows_a = np.array([v, v, v, v * 0.9, v * 0.8])
+    rows_b = np.array([v[::-1], np.roll(v, 3), v * 0.7, v * 0.6,
+                       v * 0.85])
+    fa, fb = rows_a.mean(axis=1), rows_b.mean(axis=1)
+    assert (fa[:2] - fb[:2] != 0).all()  # the float noise this is about
+    exact = np.r_[0.0, 0.0, fa[2:] - fb[2:]]
+    s = paired_stats(fa, fb)
+    assert (s['wins'], s['ties'], s['losses']) == (2, 2, 1)
+    assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(exact).pvalue)
+    assert s['diff_mean'] == pytest.approx(exact.mean())
+
+
 def test_holm_by_hand():
     # m = 3: 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 * 1, kept monotone: 0.06
     assert holm([0.01, 0.04, 0.03, None]) == [

@@ -19,7 +19,9 @@ setting, over the T tasks:
   approximation with continuity correction; 1 when every ``d_t`` is 0,
   null for T < 2), and ``p_holm``, the Holm-adjusted p-values over the settings
   compared (for reading many settings at once);
-- ``wins`` / ``ties`` / ``losses``: tasks where A is better / equal / worse.
+- ``wins`` / ``ties`` / ``losses``: tasks where A is better / equal / worse
+  (equal: within :data:`TIE_TOL`, 1e-12, the float rounding of a class
+  average; such differences count as 0 in every statistic).
 
 Pairs must be the same tasks: both results record the digest of the tasks
 they solved (``files.task_store.sha1``: indices, labels and seed of the
@@ -42,6 +44,11 @@ from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
 ALPHA = 0.05
+
+#: paired task-F1 differences at most this far from 0 are ties: float
+#: rounding of a class average (the same class F1 values summed in another
+#: order), not a difference (F1 is reported to 0.01 percentage points)
+TIE_TOL = 1e-12
 
 #: the fields that make a setting (what is paired across two models)
 SETTING_FIELDS = ('task', 'novel_class', 'num_shots', 'mode', 'clf',
@@ -107,6 +114,9 @@ def paired_stats(f1_a: np.ndarray, f1_b: np.ndarray,
     a = np.asarray(f1_a, dtype=np.float64)
     b = np.asarray(f1_b, dtype=np.float64)
     d = a - b
+    # equal task F1 summed over classes in another order differ in the
+    # last bits (1e-16): a tie, not a win, and a zero for Wilcoxon
+    d[np.abs(d) <= TIE_TOL] = 0.0
     mean, half = mean_ci(d, confidence)
     half = None if math.isnan(float(half)) else float(half)
     p = None
