@@ -269,6 +269,38 @@ def _pair_on_the_same_tasks(tmp_path, edit):
     return compare_results(load_results(paths.results_dir(w)), 'a', 'b')
 
 
+def test_the_test_line_names_the_settings_holm_adjusts_over(tmp_path):
+    """A setting of one task has no p and is left out of Holm's m; the
+    line under the table said 'Holm-adjusted over the 3 settings' while
+    the p were adjusted over 2 (by hand: 2 * 0.25). It names the 2, and
+    the one without a p."""
+    from test_report import NCT, _write
+    from openselfsup.lowshot.compare import compare_results, format_compare
+    from openselfsup.lowshot.report import load_results
+    w = str(tmp_path / 'w')
+    per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
+                'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
+    for model in ('a', 'b'):
+        for shots, num_task in ((1, 3), (5, 3), (10, 1)):
+            rows = per_task[model][:num_task]
+            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
+                          float(np.mean(rows)), 0.1 if num_task > 1 else
+                          None, NCT, novel=7, per_task=rows,
+                          num_task=num_task)
+            with open(path) as f:
+                result = json.load(f)
+            result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
+            with open(path, 'w') as f:
+                json.dump(result, f)
+    cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    assert [s['p_holm'] for s in cmp['settings']] == [
+        pytest.approx(0.5), pytest.approx(0.5), None]
+    assert cmp['test'].endswith('Holm-adjusted over the 2 settings with a '
+                                'p-value (1 of one task has none)')
+    assert 'Holm-adjusted over the 2 settings with a p-value (1 of one ' \
+        'task has none).' in format_compare(cmp)
+
+
 def test_a_pair_computed_in_another_precision_says_so(tmp_path):
     """Model a run with --float32, b in float64, on the same tasks: the
     row was printed as any other, the precision's share of the difference

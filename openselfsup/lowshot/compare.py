@@ -238,13 +238,19 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
     for row, p in zip(settings, holm([s['p_wilcoxon'] for s in settings])):
         row['p_holm'] = p
     import scipy
+    tested = sum(s['p_wilcoxon'] is not None for s in settings)
+    holm_over = f'the {tested} settings'
+    if tested < len(settings):  # one task: no p, not in Holm's m
+        none = len(settings) - tested
+        holm_over += (f' with a p-value ({none} of one task '
+                      f'{"has" if none == 1 else "have"} none)')
     return dict(
         model_a=model_a, model_b=model_b, units='fraction',
         difference='A - B, task F1 averaged over classes',
         test=('mean paired difference over tasks with its 95% t interval; '
               'two-sided Wilcoxon signed-rank p (scipy.stats.wilcoxon '
               f'defaults, scipy {scipy.__version__}); Holm-adjusted over '
-              f'the {len(settings)} settings'),
+              f'{holm_over}'),
         settings=settings,
         unpaired=dict(a_only=[setting_label(k) for k in sorted(
             set(a) - set(b), key=_sort_key)],
