@@ -14,10 +14,13 @@ setting, over the T tasks:
   ``diff_mean ± diff_ci``; undefined, null, for one task). This is the CI
   of the paired difference, not a difference of the cells' CIs;
 - ``p_wilcoxon``: the two-sided Wilcoxon signed-rank p-value of the ``d_t``
-  (``scipy.stats.wilcoxon`` with its defaults: zero differences dropped,
-  exact distribution up to 50 tasks without ties, else the normal
-  approximation with continuity correction; 1 when every ``d_t`` is 0,
-  null for T < 2), and ``p_holm``, the Holm-adjusted p-values over the settings
+  (``scipy.stats.wilcoxon`` with its defaults, as in scipy 1.17:
+  zero differences dropped; the exact distribution up to 50 tasks without
+  ties or zeros; with ties or zeros, a permutation test over all 2^T sign
+  patterns up to 13 tasks; else the normal approximation with the tie
+  correction of its variance and **no** continuity correction
+  (``correction=False``); 1 when every ``d_t`` is 0, null for T < 2;
+  older scipy chose otherwise, so the JSON's ``test`` names the version), and ``p_holm``, the Holm-adjusted p-values over the settings
   compared (for reading many settings at once);
 - ``wins`` / ``ties`` / ``losses``: tasks where A is better / equal / worse
   (equal: within :data:`TIE_TOL`, 1e-12, the float rounding of a class
