@@ -233,3 +233,18 @@ def test_ablation_header_says_what_the_average_ci_is():
         quoted = [ln for ln in f.read().splitlines()
                   if ln.startswith('| part | value | average F1')]
     assert quoted == [header]
+
+
+def test_ablation_cells_of_one_task_print_no_ci_as_the_summary_does():
+    """A one-task ablation (--num_task 1) has no CI: its cells printed
+    ``50.00 ± –`` where the summary table prints ``50.00`` (one rule for
+    an undefined CI, report._fmt); a defined CI prints as before."""
+    from openselfsup.lowshot.ablation import ablation_table
+    rows = ablation_table([
+        {'part': 'baseline', 'value': '–', 'average_mean': 0.5,
+         'average_ci': None, 'novel_mean': 0.4, 'novel_ci': None},
+        {'part': 'latent', 'value': '4', 'average_mean': 0.5,
+         'average_ci': 0.0123, 'novel_mean': 0.4, 'novel_ci': 0.02}
+    ]).splitlines()[2:]
+    assert rows == ['| baseline | – | 50.00 | 40.00 |',
+                    '| latent | 4 | 50.00 ± 1.23 | 40.00 ± 2.00 |']

@@ -29,8 +29,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
-from .metrics import fmt_pct
-from .report import AVERAGE_CI, NOVEL_CI, novel_cell
+from .report import AVERAGE_CI, NOVEL_CI, _fmt, novel_cell
 from .spec import RunSpec, check_distinct_settings
 
 #: the published values (ablation.sh)
@@ -136,10 +135,8 @@ def ablation_table(table_rows: Sequence[Dict]) -> str:
              '|---|---|---:|---:|']
     for r in table_rows:
         lines.append(f'| {r["part"]} | {r["value"]} | '
-                     f'{fmt_pct(r["average_mean"])} ± '
-                     f'{fmt_pct(r["average_ci"])} | '
-                     f'{fmt_pct(r["novel_mean"])} ± '
-                     f'{fmt_pct(r["novel_ci"])} |')
+                     f'{_fmt(r["average_mean"], r["average_ci"])} | '
+                     f'{_fmt(r["novel_mean"], r["novel_ci"])} |')
     return '\n'.join(lines) + '\n'
 
 
