@@ -139,9 +139,9 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
     bad = np.argwhere(~((f1 >= 0) & (f1 <= 1)))  # NaN too
     if len(bad):
         t, c = bad[0]
-        raise InputError(f'{path}: per_task_f1[{t}][{c}] = {float(f1[t, c])!r} is '
-                         'not an F1 fraction in [0, 1] (run the meta-test '
-                         'again)')
+        raise InputError(f'{path}: per_task_f1[{t}][{c}] = '
+                         f'{float(f1[t, c])!r} is not an F1 fraction in '
+                         '[0, 1] (run the meta-test again)')
     mean = result['average_mean']
     if isinstance(mean, (int, float)) and not math.isnan(mean) and \
             abs(f1.mean() - mean) > 1e-9:
