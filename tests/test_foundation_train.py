@@ -1324,3 +1324,56 @@ def test_runs_in_the_same_second_keep_their_own_history(synthetic_root,
     second = train(cfg, work_dir=str(tmp_path / 'b'))
     assert first.experiment_name != second.experiment_name
     assert len(_losses(first)) == 2 and len(_losses(second)) == 2
+
+
+@pytest.mark.parametrize('augment_on', ['cpu', 'device'])
+def test_a_resumed_run_trains_as_the_uninterrupted_one(
+        synthetic_root, tmp_path, augment_on):
+    """Two epochs of one step each, uninterrupted, against epoch 1 resumed
+    into another work dir: the same epoch-2 loss and weights bit for bit
+    (query and momentum encoder, BatchNorm running stats). The views'
+    random draws (the per-image pipeline in the main process with
+    ``num_workers=0``; the batched views on the CPU) continue the
+    checkpoint's random streams, where the resume seeded them afresh: its
+    epoch 2 drew epoch 1's crops again."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=2,
+                       augment_on=augment_on)
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    whole = _losses(train(cfg, work_dir=str(a)))
+    resumed = _losses(train(cfg, work_dir=str(b),
+                            resume=str(a / 'epoch_1.pth')))
+    assert resumed == whole, (whole, resumed)
+    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
+    assert any(k.startswith('momentum_encoder.') for k in want)
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+
+
+def test_random_streams_continue_on_one_process_only():
+    """The streams saved are set again on a single-process resume of a
+    single-process run's checkpoint (the next draws equal those after the
+    save); a checkpoint without them, or of several processes, leaves
+    them to the seed and says so."""
+    import random
+
+    import numpy as np
+
+    from openselfsup.engine.runner import (continue_random_streams,
+                                           random_streams)
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    saved = random_streams(1)
+    want = (torch.rand(2).tolist(), np.random.rand(2).tolist(),
+            random.random())
+    torch.manual_seed(4), np.random.seed(4), random.seed(4)
+    assert continue_random_streams(saved, 1) is None
+    assert (torch.rand(2).tolist(), np.random.rand(2).tolist(),
+            random.random()) == want
+    assert 'older code' in continue_random_streams(None, 1)
+    for world, of in ((2, saved), (1, dict(saved, world_size=2))):
+        torch.manual_seed(4)
+        assert 'start again from the seed' in continue_random_streams(
+            of, world)
+        assert torch.rand(2).tolist() != want[0]

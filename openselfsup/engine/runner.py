@@ -508,6 +508,75 @@ def _check_optimizer_type(kind: str, config: str) -> None:
                          else ''))
 
 
+#: the checkpoint key of the saving process's random streams
+RANDOM_STREAMS = 'random_streams'
+
+
+def _views_generator(model):
+    """The CPU generator of ``model``'s batched views (its data
+    preprocessor's, :mod:`openselfsup.models.data_preprocessors`), or
+    None."""
+    import torch
+    gen = getattr(getattr(getattr(model, 'module', model),
+                          'data_preprocessor', None), 'generator', None)
+    return gen if isinstance(gen, torch.Generator) else None
+
+
+def random_streams(world_size: int, model=None) -> dict:
+    """This process's random streams (torch's CPU generator, numpy's
+    global one, Python's ``random`` and the generator of ``model``'s
+    batched views) as tensors and plain containers, which
+    ``torch.load(weights_only=True)`` reads; ``world_size`` says which run
+    it is one process of (only rank 0 saves the checkpoint)."""
+    import random
+
+    import numpy as np
+    import torch
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return dict(world_size=int(world_size),
+                torch=torch.random.get_rng_state(),
+                numpy=[kind, torch.from_numpy(keys.astype(np.int64)),
+                       int(pos), int(has_gauss), float(gauss)],
+                python=[version, torch.tensor(internal, dtype=torch.int64),
+                        gauss_next],
+                views=None if _views_generator(model) is None else
+                _views_generator(model).get_state())
+
+
+def continue_random_streams(saved: Optional[dict], world_size: int,
+                            model=None) -> Optional[str]:
+    """Set the random streams to ``saved`` (:func:`random_streams`) on a
+    single-process run resumed from a single-process run's checkpoint.
+    Returns what a resume that cannot do so says instead: the streams
+    start from the seed (a checkpoint of older code, or processes whose
+    own streams the checkpoint does not hold), None where they continue.
+    """
+    if saved is None:
+        return ('the checkpoint holds no random streams (older code): '
+                'they start again from the seed, and the random views '
+                'differ from those of the uninterrupted run')
+    if world_size != 1 or saved.get('world_size') != 1:
+        return ('the checkpoint holds the random streams of one process '
+                f'of {saved.get("world_size")}, not of each of this run\'s '
+                f'{world_size}: they start again from the seed, and the '
+                'random views differ from those of the uninterrupted run')
+    import random
+
+    import numpy as np
+    import torch
+    torch.random.set_rng_state(saved['torch'])
+    kind, keys, pos, has_gauss, gauss = saved['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos,
+                         has_gauss, gauss))
+    version, internal, gauss_next = saved['python']
+    random.setstate((version, tuple(internal.tolist()), gauss_next))
+    gen = _views_generator(model)
+    if gen is not None and saved.get('views') is not None:
+        gen.set_state(saved['views'])
+    return None
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -608,7 +677,14 @@ class AtomicRunner(Runner):
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
         """As the Runner's; the end of the first training iteration or
-        validation or test epoch marks the run as started."""
+        validation or test epoch marks the run as started. A checkpoint
+        saved holds the process's random streams (:func:`random_streams`),
+        which :meth:`resume` continues."""
+        if fn_name == 'before_save_checkpoint':
+            kwargs['checkpoint'][RANDOM_STREAMS] = random_streams(
+                self.world_size, self.model)
+        elif fn_name == 'after_load_checkpoint':
+            self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
         super().call_hook(fn_name, **kwargs)
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
@@ -847,6 +923,28 @@ class AtomicRunner(Runner):
                 'config that wrote it, or start a new run with --work-dir'
             ) from None
         self._warn_if_finished()
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """As the Runner's, then the random streams go on from where the
+        checkpoint's run saved it (:func:`continue_random_streams`):
+        MMEngine seeded them afresh, so a resumed run drew the random
+        views of its first epochs again and trained otherwise than the
+        uninterrupted run."""
+        self._loaded_streams = None
+        super().resume(filename, *args, **kwargs)
+        note = continue_random_streams(self._loaded_streams,
+                                       self.world_size, self.model)
+        if note:
+            self.logger.warning(f'--resume from {filename}: {note}')
+        loader = self.cfg.get('train_dataloader') or {}
+        if (loader.get('num_workers') or 0) > 0 and loader.get(
+                'persistent_workers') and _views_generator(self.model) is None:
+            self.logger.warning(
+                f'--resume from {filename}: the data-loader workers\' random '
+                'streams (persistent_workers, num_workers='
+                f'{loader.get("num_workers")}) start again from their seeds, '
+                'so the random views differ from those of the uninterrupted '
+                "run (augment_on='device' or num_workers=0 continue them)")
 
     @contextmanager
     def _unpickling_refused(self) -> Iterator[None]:
