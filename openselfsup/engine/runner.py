@@ -577,6 +577,27 @@ def continue_random_streams(saved: Optional[dict], world_size: int,
     return None
 
 
+class _AfterBatches:
+    """``iterator`` that calls ``fn`` once ``n`` batches have been drawn,
+    before the next one; anything else is ``iterator``'s."""
+
+    def __init__(self, iterator, n: int, fn: Callable[[], None]):
+        self._it, self._left, self._fn = iterator, n, fn
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._left == 0 and self._fn is not None:
+            fn, self._fn = self._fn, None
+            fn()
+        self._left -= 1
+        return next(self._it)
+
+    def __getattr__(self, name):
+        return getattr(self._it, name)
+
+
 @RUNNERS.register_module()
 class AtomicRunner(Runner):
     """:class:`mmengine.runner.Runner` with atomic checkpoints and a resume
@@ -930,12 +951,25 @@ class AtomicRunner(Runner):
         MMEngine seeded them afresh, so a resumed run drew the random
         views of its first epochs again and trained otherwise than the
         uninterrupted run."""
+        from mmengine.runner import IterBasedTrainLoop
         self._loaded_streams = None
         super().resume(filename, *args, **kwargs)
-        note = continue_random_streams(self._loaded_streams,
-                                       self.world_size, self.model)
-        if note:
-            self.logger.warning(f'--resume from {filename}: {note}')
+        saved, loop = self._loaded_streams, self._train_loop
+
+        def go_on() -> None:
+            note = continue_random_streams(saved, self.world_size,
+                                           self.model)
+            if note:
+                self.logger.warning(f'--resume from {filename}: {note}')
+
+        if isinstance(loop, IterBasedTrainLoop) and loop.iter > 0:
+            # MMEngine's loop first draws the batches trained already
+            # again (it advances the data loader past them), which draws
+            # from the streams: they are set once that is done
+            loop.dataloader_iterator = _AfterBatches(
+                loop.dataloader_iterator, loop.iter, go_on)
+        else:
+            go_on()
         loader = self.cfg.get('train_dataloader') or {}
         if (loader.get('num_workers') or 0) > 0 and loader.get(
                 'persistent_workers') and _views_generator(self.model) is None:
