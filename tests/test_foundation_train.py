@@ -1377,3 +1377,22 @@ def test_random_streams_continue_on_one_process_only():
         assert 'start again from the seed' in continue_random_streams(
             of, world)
         assert torch.rand(2).tolist() != want[0]
+
+
+def test_a_resume_warns_of_restarted_workers_of_epoch_loops_only():
+    """Persistent workers of the per-image pipeline restart their streams
+    on resume in an epoch-based loop (said); an iteration-based loop's
+    workers draw the skipped batches again, which brings them back (not
+    said), and workers that do not persist are seeded alike every epoch."""
+    from mmengine.config import Config
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from openselfsup.engine.runner import workers_restart_note
+    cfg = Config(dict(train_dataloader=dict(num_workers=2,
+                                            persistent_workers=True)))
+    epochs = object.__new__(EpochBasedTrainLoop)
+    iters = object.__new__(IterBasedTrainLoop)
+    assert 'num_workers=2) start again' in workers_restart_note(cfg, epochs)
+    assert workers_restart_note(cfg, iters) is None
+    cfg.train_dataloader.persistent_workers = False
+    assert workers_restart_note(cfg, epochs) is None

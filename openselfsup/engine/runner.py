@@ -577,6 +577,27 @@ def continue_random_streams(saved: Optional[dict], world_size: int,
     return None
 
 
+def workers_restart_note(cfg, loop, model=None) -> Optional[str]:
+    """What a resume says where the data-loader workers' random streams
+    start again from their seeds: persistent workers (``num_workers > 0``)
+    of an epoch-based loop drawing the per-image pipeline's views
+    (``model`` without batched views). Their streams went on over the
+    epochs of the uninterrupted run. Not said for an
+    ``IterBasedTrainLoop``: its workers draw the batches trained already
+    again to skip them, which brings them where the run stood."""
+    from mmengine.runner import IterBasedTrainLoop
+    loader = cfg.get('train_dataloader') or {}
+    workers = loader.get('num_workers') or 0
+    if (workers == 0 or not loader.get('persistent_workers')
+            or isinstance(loop, IterBasedTrainLoop)
+            or _views_generator(model) is not None):
+        return None
+    return ("the data-loader workers' random streams (persistent_workers, "
+            f'num_workers={workers}) start again from their seeds, so the '
+            'random views differ from those of the uninterrupted run '
+            "(augment_on='device' or num_workers=0 continue them)")
+
+
 class _AfterBatches:
     """``iterator`` that calls ``fn`` once ``n`` batches have been drawn,
     before the next one; anything else is ``iterator``'s."""
@@ -970,15 +991,9 @@ class AtomicRunner(Runner):
                 loop.dataloader_iterator, loop.iter, go_on)
         else:
             go_on()
-        loader = self.cfg.get('train_dataloader') or {}
-        if (loader.get('num_workers') or 0) > 0 and loader.get(
-                'persistent_workers') and _views_generator(self.model) is None:
-            self.logger.warning(
-                f'--resume from {filename}: the data-loader workers\' random '
-                'streams (persistent_workers, num_workers='
-                f'{loader.get("num_workers")}) start again from their seeds, '
-                'so the random views differ from those of the uninterrupted '
-                "run (augment_on='device' or num_workers=0 continue them)")
+        note = workers_restart_note(self.cfg, loop, self.model)
+        if note:
+            self.logger.warning(f'--resume from {filename}: {note}')
 
     @contextmanager
     def _unpickling_refused(self) -> Iterator[None]:
