@@ -4090,3 +4090,35 @@ def test_a_dict_cfg_option_is_merged_as_mmengine_merges_it(tmp_path):
     rc, _, err = run_tool(['tools/train.py', CLP_DEMO, '--check-config',
                            '--no-data-check', '--cfg-options', item])
     assert rc == 0, err
+
+
+def test_a_resume_in_another_precision_is_warned(tmp_path):
+    """A checkpoint of a float16 (--amp) or bfloat16 (amp='auto' on a GPU)
+    run resumed in float32 (on the CPU, or --amp left out), or the other
+    way round, is warned of in one line: MMEngine's resume went on in the
+    new precision without a word. The same precision, or a checkpoint
+    whose config records no amp, says nothing."""
+    import torch
+
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    cfg = load_config(str(config))
+    ckpt = tmp_path / 'epoch_1.pth'
+
+    def notes(saved_amp, amp):
+        text = '' if saved_amp is None else f'amp = {saved_amp!r}\n'
+        torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': text},
+                    'state_dict': {}, 'optimizer': {},
+                    'param_schedulers': []}, ckpt)
+        cfg.amp = amp
+        return [n for n in resume_notes(str(ckpt), cfg, 1) if 'amp' in n]
+
+    assert notes('float16', 'off') == [
+        f"warning: --resume from {ckpt}: the run that wrote it trained with "
+        "amp='float16', this one trains with amp='off' from here on (resume "
+        "with the same --amp / amp to continue the run as it was)"]
+    assert "amp='off', this one trains with amp='bfloat16'" in notes(
+        'off', 'bfloat16')[0]
+    assert notes('float16', 'float16') == notes(None, 'float16') == []

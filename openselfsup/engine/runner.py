@@ -214,6 +214,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     change = batch_change(meta, cfg, world)
     if change:
         notes.append(f'warning: --resume from {path}: {change}')
+    change = amp_change(text, cfg)
+    if change:
+        notes.append(f'warning: --resume from {path}: {change}')
     # a checkpoint given in the work dir the run continues in, older than
     # that run's newest (--resume work_dirs/a/epoch_1.pth): check_new_run_dir
     # is not asked (it is the same run), yet its later checkpoints go
@@ -273,6 +276,25 @@ def batch_change(meta: dict, cfg, world: int) -> Optional[str]:
             f'{here["total_batch_size"]} on {world} (set total_batch_size='
             f'{there_total} to keep it: --cfg-options total_batch_size='
             f'{there_total})')
+
+
+def amp_change(text: Optional[str], cfg) -> Optional[str]:
+    """What a resume says where ``cfg`` trains in another precision than
+    the run whose config text (``meta['cfg']``) is ``text``: its ``amp``
+    as resolved there (``'float16'`` from ``--amp``, ``'bfloat16'`` from
+    ``'auto'`` on a GPU) against this run's (resolved:
+    :func:`~openselfsup.apis.fast_path.apply_fast_path`). MMEngine's resume
+    went on in the new precision without a word (a float16 run's loss
+    scale dropped, or a fresh one). None where they agree, or ``text``
+    records no ``amp`` (older code, or another tool's config)."""
+    from ..config import config_text_section
+    there = config_text_section(text, 'amp') if text else None
+    here = cfg.get('amp', 'off')
+    if not isinstance(there, str) or there == here:
+        return None
+    return (f"the run that wrote it trained with amp={there!r}, this one "
+            f"trains with amp={here!r} from here on (resume with the same "
+            "--amp / amp to continue the run as it was)")
 
 
 def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
