@@ -4122,3 +4122,39 @@ def test_a_resume_in_another_precision_is_warned(tmp_path):
     assert "amp='off', this one trains with amp='bfloat16'" in notes(
         'off', 'bfloat16')[0]
     assert notes('float16', 'float16') == notes(None, 'float16') == []
+
+
+def test_a_resume_on_other_training_data_is_warned(tmp_path):
+    """A resume whose training list, subset or views differ from the
+    checkpoint's run's (also the batched views of augment_on='device',
+    which live in the data preprocessor) is warned of in one line naming
+    the first keys: it went on silently, a run mixing two data settings.
+    The same data say nothing."""
+    import torch
+
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1,
+                         'cfg': load_config(str(config)).pretty_text},
+                'state_dict': {}, 'optimizer': {},
+                'param_schedulers': []}, ckpt)
+
+    def data_notes(cfg):
+        return [n for n in resume_notes(str(ckpt), cfg, 1)
+                if 'training data' in n]
+
+    cfg = load_config(str(config))
+    assert data_notes(cfg) == []
+    cfg.train_dataloader.dataset.indices = [0, 1]
+    assert data_notes(cfg) == [
+        f"warning: --resume from {ckpt}: this config's training data "
+        "differ from those of the run that wrote it: "
+        "train_dataloader.dataset.indices.0: unset -> 0, "
+        "train_dataloader.dataset.indices.1: unset -> 1; the run "
+        "continues with this config's"]
+    cfg = load_config(str(config))
+    cfg.model.data_preprocessor.type = 'BatchAugSelfSupDataPreprocessor'
+    assert 'model.data_preprocessor.type:' in data_notes(cfg)[0]

@@ -42,7 +42,7 @@ import shutil
 import signal
 import weakref
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
@@ -217,6 +217,14 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     change = amp_change(text, cfg)
     if change:
         notes.append(f'warning: --resume from {path}: {change}')
+    data = [line for _, line in schedule_changes(text, cfg, DATA_KEYS,
+                                                 batch=False)]
+    if data:
+        notes.append(
+            f'warning: --resume from {path}: this config\'s training data '
+            'differ from those of the run that wrote it: '
+            f'{", ".join(data[:3])}{", ..." if len(data) > 3 else ""}; the '
+            'run continues with this config\'s')
     # a checkpoint given in the work dir the run continues in, older than
     # that run's newest (--resume work_dirs/a/epoch_1.pth): check_new_run_dir
     # is not asked (it is the same run), yet its later checkpoints go
@@ -331,8 +339,16 @@ SCHEDULE_KEYS = ('train_cfg', 'param_scheduler',
                  'optim_wrapper.optimizer.weight_decay')
 
 
-def schedule_changes(text: Optional[str],
-                     cfg) -> List[Tuple[str, str]]:
+#: the training data keys whose change a ``--resume`` warns of (the
+#: list, its subset and the views, also those the batched views of
+#: ``augment_on`` make: ``schedule_changes(text, cfg,
+#: DATA_KEYS, batch=False)``)
+DATA_KEYS = ('train_dataloader.dataset', 'model.data_preprocessor')
+
+
+def schedule_changes(text: Optional[str], cfg,
+                     keys: Sequence[str] = SCHEDULE_KEYS,
+                     batch: bool = True) -> List[Tuple[str, str]]:
     """How ``cfg``'s training schedule differs from that of the run whose
     config text (``meta['cfg']``) is ``text``: one
     ``(key, '<key>: <there> -> <here>')`` per differing key (flattened,
@@ -349,10 +365,12 @@ def schedule_changes(text: Optional[str],
     from ..config import UNREADABLE, config_text_section
     if text is None:
         return []
-    keys = list(SCHEDULE_KEYS)
+    keys = list(keys)
     saved_total = config_text_section(text, 'total_batch_size')
-    keys.append('total_batch_size' if 'total_batch_size' in cfg or
-                saved_total is not None else 'train_dataloader.batch_size')
+    if batch:
+        keys.append('total_batch_size' if 'total_batch_size' in cfg or
+                    saved_total is not None else
+                    'train_dataloader.batch_size')
     sections = {}
     old, new = {}, {}
     for key in keys:
