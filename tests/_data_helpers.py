@@ -26,3 +26,11 @@ def run_data_tool(name, argv, capsys):
     code = run_cli(_TOOLS[name].main, argv)
     out, err = capsys.readouterr()
     return code, out, error_lines(err)
+
+
+def refused_before_writing(name, argv, capsys, root, line):
+    """``run_data_tool`` refuses in the one line ``error: <line>`` and
+    writes no ``<root>/meta``."""
+    code, _, lines = run_data_tool(name, argv, capsys)
+    assert code == 2 and lines == [f'error: {line}'], lines
+    assert not (root / 'meta').exists()

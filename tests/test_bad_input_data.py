@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from _data_helpers import run_data_tool
+from _data_helpers import refused_before_writing, run_data_tool
 from _foundation_helpers import error_lines, run_tool
 from openselfsup.datasets.list_files import NONORM
 from openselfsup.utils import InputError
@@ -417,12 +417,11 @@ def test_only_readable_files_are_listed_once_each(tmp_path, capsys):
         'the link; nothing written'], lines
     broken.unlink()
     (adi / 'ADI-0.png').write_bytes(b'x')
-    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {adi}: ADI-0.png and ADI-0.tif have one name but the '
+    refused_before_writing(
+        'prepare_nct', argv, capsys, root,
+        f'{adi}: ADI-0.png and ADI-0.tif have one name but the '
         'extension (one image in two formats?) and would both be listed; '
-        'keep one (nothing written)'], lines
-    assert not (root / 'meta').exists()
+        'keep one (nothing written)')
     (adi / 'ADI-0.png').unlink()
     rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
     assert rc == 0, lines
@@ -447,12 +446,11 @@ def test_only_readable_files_are_listed_once_each(tmp_path, capsys):
         '(first: ADI/dir.tif)' in lines[0]
     # the test list has ADI-2.tif
     train.write_text('ADI/ADI-2.png\nBACK/BACK-1.tif\n')
-    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {nonorm / "data"}/ADI: ADI-2.png and ADI-2.tif have one '
+    refused_before_writing(
+        'prepare_nct', argv, capsys, nonorm,
+        f'{nonorm / "data"}/ADI: ADI-2.png and ADI-2.tif have one '
         'name but the extension (one image in two formats?) and would both '
-        'be listed; keep one (nothing written)'], lines
-    assert not (nonorm / 'meta').exists()
+        'be listed; keep one (nothing written)')
     # ADI-2.png not listed: not refused, left out
     train.write_text('ADI/ADI-1.tif\nBACK/BACK-1.tif\n')
     rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
@@ -832,12 +830,11 @@ def test_images_in_a_subfolder_of_a_class_folder_refused(tmp_path, capsys):
     (sub / 'deeper' / 'y.png').write_bytes(b'x')
     (sub / 'notes.txt').write_bytes(b'x')
     argv = ['--root', str(root), '--split', 'official']
-    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {sub}: a subfolder of the class folder holding 2 image(s) '
+    refused_before_writing(
+        'prepare_nct', argv, capsys, root,
+        f'{sub}: a subfolder of the class folder holding 2 image(s) '
         '(a nested copy?), which the lists would leave out: move them up '
-        f'into {sub.parent} or remove it; nothing written'], lines
-    assert not (root / 'meta').exists()
+        f'into {sub.parent} or remove it; nothing written')
 
     nonorm = tmp_path / 'NONORM'
     for cls in NCT_ORDER:
@@ -879,12 +876,11 @@ def test_images_in_a_subfolder_of_a_paip_label_folder_refused(tmp_path,
     sub.mkdir()
     (sub / '1+1+0.png').write_bytes(b'x')
     argv = ['--root', str(root), '--train-slides', '2']
-    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {sub}: a subfolder of the class folder holding 1 image(s) '
+    refused_before_writing(
+        'prepare_paip19', argv, capsys, root,
+        f'{sub}: a subfolder of the class folder holding 1 image(s) '
         '(a nested copy?), which the lists would leave out: move them up '
-        f'into {sub.parent} or remove it; nothing written'], lines
-    assert not (root / 'meta').exists()
+        f'into {sub.parent} or remove it; nothing written')
     (sub / '1+1+0.png').unlink()  # an empty subfolder says nothing
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 train         6 patches' in out, lines
@@ -922,12 +918,11 @@ def test_paip_two_label_folders_of_one_label_refused(tmp_path, capsys):
     (slide / 'normal').mkdir()
     (slide / 'normal' / '0+0+0.png').write_bytes(b'x')
     argv = ['--root', str(root), '--train-slides', '2']
-    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {slide}: label folders 0/ and normal/ both hold label 0 '
+    refused_before_writing(
+        'prepare_paip19', argv, capsys, root,
+        f'{slide}: label folders 0/ and normal/ both hold label 0 '
         '(normal) (one set of patches under its two names?): keep one; '
-        'nothing written'], lines
-    assert not (root / 'meta').exists()
+        'nothing written')
     (slide / 'normal' / '0+0+0.png').unlink()
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 train         6 patches' in out, lines
@@ -945,13 +940,12 @@ def test_images_outside_any_class_or_slide_folder_refused(tmp_path, capsys):
     test_dir = nct / 'data' / 'CRC-VAL-HE-7K'
     for name in ('Thumbs.db', '.DS_Store', 'README.txt', 'ADI-9.tif'):
         (test_dir / name).write_bytes(b'x')
-    rc, _, lines = run_data_tool(
-        'prepare_nct', ['--root', str(nct), '--split', 'official'], capsys)
-    assert rc == 2 and lines == [
-        f'error: {test_dir}: 1 image(s) directly in it, in no class folder '
+    refused_before_writing(
+        'prepare_nct', ['--root', str(nct), '--split', 'official'], capsys,
+        nct,
+        f'{test_dir}: 1 image(s) directly in it, in no class folder '
         '(first: ADI-9.tif), which the lists would leave out: move them into '
-        'their class folder or remove them; nothing written'], lines
-    assert not (nct / 'meta').exists()
+        'their class folder or remove them; nothing written')
     (test_dir / 'ADI-9.tif').unlink()
     rc, _, lines = run_data_tool(
         'prepare_nct', ['--root', str(nct), '--split', 'official'], capsys)
@@ -962,13 +956,12 @@ def test_images_outside_any_class_or_slide_folder_refused(tmp_path, capsys):
     for name in ('Thumbs.db', '01_01_0009_normal_1.png', 'x.jpg'):
         (paip / 'data' / name).write_bytes(b'x')
     argv = ['--root', str(paip), '--train-slides', '2']
-    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {paip / "data"}: 2 image(s) directly in it, in no slide '
+    refused_before_writing(
+        'prepare_paip19', argv, capsys, paip,
+        f'{paip / "data"}: 2 image(s) directly in it, in no slide '
         'folder (first: 01_01_0009_normal_1.png), which the lists would '
         'leave out: move them into their slide folder or remove them; '
-        'nothing written'], lines
-    assert not (paip / 'meta').exists()
+        'nothing written')
 
 
 def test_both_accepted_layouts_at_once_refused(tmp_path, capsys):
@@ -986,13 +979,12 @@ def test_both_accepted_layouts_at_once_refused(tmp_path, capsys):
                 (d / f'{cls}-{tag}.tif').write_bytes(b'x')
     lists = [str(_nct_list(tmp_path, 'train', 'A')),
              str(_nct_list(tmp_path, 'test', 'B'))]
-    rc, _, lines = run_data_tool(
-        'prepare_nct', ['--root', str(nct), '--split-lists', *lists], capsys)
-    assert rc == 2 and lines == [
-        f'error: {nct / "data"}: NCT images in both layouts, '
+    refused_before_writing(
+        'prepare_nct', ['--root', str(nct), '--split-lists', *lists],
+        capsys, nct,
+        f'{nct / "data"}: NCT images in both layouts, '
         f'{NONORM}/<CLS>/ and <CLS>/ (ADI/, ...): two copies? keep one; '
-        'nothing written'], lines
-    assert not (nct / 'meta').exists()
+        'nothing written')
 
     lc = tmp_path / 'LC25000'
     for prefix in ('', 'lung_colon_image_set/'):
@@ -1034,13 +1026,12 @@ def test_one_file_under_two_listed_paths_refused(tmp_path, capsys):
     data = root / 'data'
     os.symlink('01_01_0000', data / '01_01_0009')
     argv = ['--root', str(root), '--train-slides', '2']
-    rc, _, lines = run_data_tool('prepare_paip19', argv, capsys)
-    assert rc == 2 and lines == [
-        f'error: {data}/01_01_0000/0/0+0+0.png and '
+    refused_before_writing(
+        'prepare_paip19', argv, capsys, root,
+        f'{data}/01_01_0000/0/0+0+0.png and '
         f'{data}/01_01_0009/0/0+0+0.png are one file (through a symbolic '
         'link), which would be listed twice (in paip_train and paip_test); '
-        'keep one (nothing written)'], lines
-    assert not (root / 'meta').exists()
+        'keep one (nothing written)')
     os.remove(data / '01_01_0009')
     outside = tmp_path / 'elsewhere.png'
     outside.write_bytes(b'x')
@@ -1086,12 +1077,10 @@ def test_split_list_that_is_a_folder_says_so(tmp_path, capsys):
         capsys)
     assert rc == 2 and lines == [
         f'error: {tmp_path}: is a folder, not a list file'], lines
-    rc, _, lines = run_data_tool('prepare_nct', [
+    refused_before_writing('prepare_nct', [
         '--root', str(root), '--split-lists', str(tmp_path / 'no.txt'),
-        test_list], capsys)
-    assert rc == 2 and lines == [
-        f'error: {tmp_path / "no.txt"}: list file not found'], lines
-    assert not (root / 'meta').exists()
+        test_list], capsys, root,
+        f'{tmp_path / "no.txt"}: list file not found')
 
 
 def test_two_file_links_to_one_outside_object_convert(tmp_path, capsys):

@@ -245,27 +245,41 @@ def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):
     assert not os.path.exists(os.path.join(w, 'summary'))
 
 
-def _pair_on_the_same_tasks(tmp_path, edit):
-    """The comparison of models a and b (near domain, novel class 7, 1 and
-    5 shots, 3 tasks; class F1 a 0.9 / 0.8 / 0.7 and b 0.5 / 0.6 / 0.4 a
-    task), each result JSON changed by ``edit(result, model, shots)``
-    first (its task store, what it records of its computation)."""
+def _same_store(result, model, shots):
+    """Both models' results of one shot count on one task store."""
+    result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
+
+
+def _write_pairs(w, per_task, settings, edit=_same_store):
+    """Each model's near-domain Ridge results (novel class 7) of
+    ``settings`` ``(shots, num_task)``, its first ``num_task`` rows of
+    ``per_task[model]``, each JSON changed by ``edit(result, model,
+    shots)`` (its task store, what it records of its computation)."""
     from test_report import NCT, _write
-    from openselfsup.lowshot.compare import compare_results
-    from openselfsup.lowshot.report import load_results
-    w = str(tmp_path / 'w')
-    per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
-                'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
-    for model in ('a', 'b'):
-        for shots in (1, 5):
+    for model, rows in per_task.items():
+        for shots, num_task in settings:
+            rows_ = rows[:num_task]
             path = _write(w, model, 'near', 'linear', 'Ridge', shots,
-                          float(np.mean(per_task[model])), 0.1, NCT,
-                          novel=7, per_task=per_task[model], num_task=3)
+                          float(np.mean(rows_)), 0.1 if num_task > 1 else
+                          None, NCT, novel=7, per_task=rows_,
+                          num_task=num_task)
             with open(path) as f:
                 result = json.load(f)
             edit(result, model, shots)
             with open(path, 'w') as f:
                 json.dump(result, f)
+
+
+def _pair_on_the_same_tasks(tmp_path, edit):
+    """The comparison of models a and b (near domain, novel class 7, 1 and
+    5 shots, 3 tasks; class F1 a 0.9 / 0.8 / 0.7 and b 0.5 / 0.6 / 0.4 a
+    task), each result JSON changed by ``edit`` first."""
+    from openselfsup.lowshot.compare import compare_results
+    from openselfsup.lowshot.report import load_results
+    w = str(tmp_path / 'w')
+    _write_pairs(w, {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
+                     'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]},
+                 ((1, 3), (5, 3)), edit)
     return compare_results(load_results(paths.results_dir(w)), 'a', 'b')
 
 
@@ -274,24 +288,12 @@ def test_the_test_line_names_the_settings_holm_adjusts_over(tmp_path):
     line under the table said 'Holm-adjusted over the 3 settings' while
     the p were adjusted over 2 (by hand: 2 * 0.25). It names the 2, and
     the one without a p."""
-    from test_report import NCT, _write
     from openselfsup.lowshot.compare import compare_results, format_compare
     from openselfsup.lowshot.report import load_results
     w = str(tmp_path / 'w')
-    per_task = {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
-                'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]}
-    for model in ('a', 'b'):
-        for shots, num_task in ((1, 3), (5, 3), (10, 1)):
-            rows = per_task[model][:num_task]
-            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
-                          float(np.mean(rows)), 0.1 if num_task > 1 else
-                          None, NCT, novel=7, per_task=rows,
-                          num_task=num_task)
-            with open(path) as f:
-                result = json.load(f)
-            result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
-            with open(path, 'w') as f:
-                json.dump(result, f)
+    _write_pairs(w, {'a': [[0.9] * 9, [0.8] * 9, [0.7] * 9],
+                     'b': [[0.5] * 9, [0.6] * 9, [0.4] * 9]},
+                 ((1, 3), (5, 3), (10, 1)))
     cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
     assert [s['p_holm'] for s in cmp['settings']] == [
         pytest.approx(0.5), pytest.approx(0.5), None]
@@ -353,23 +355,14 @@ def test_a_printed_p_never_contradicts_the_filled_marker(tmp_path,
     0.0166; three such settings, Holm: 3 p = 0.0498, below 0.05: the plot
     fills the markers while the table printed '0.050'. It prints '0.0498';
     the JSON keeps the exact p."""
-    from test_report import NCT, _write
     from openselfsup.lowshot import compare as cmp_module
     from openselfsup.lowshot.compare import compare_results, format_compare
     from openselfsup.lowshot.report import load_results
     w = str(tmp_path / 'w')
     d = np.array([-1, -2, -3, -4, -5] + list(range(6, 15))) / 100
-    for shots in (1, 5, 10):
-        for model, f1 in (('a', 0.5 + d), ('b', np.full(14, 0.5))):
-            per_task = [[float(v)] * 9 for v in f1]
-            path = _write(w, model, 'near', 'linear', 'Ridge', shots,
-                          float(np.mean(per_task)), 0.1, NCT, novel=7,
-                          per_task=per_task, num_task=14)
-            with open(path) as f:
-                result = json.load(f)
-            result['files'] = {'task_store': {'sha1': f'tasks{shots}'}}
-            with open(path, 'w') as f:
-                json.dump(result, f)
+    _write_pairs(w, {model: [[float(v)] * 9 for v in f1] for model, f1 in (
+        ('a', 0.5 + d), ('b', np.full(14, 0.5)))},
+        ((1, 14), (5, 14), (10, 14)))
     cmp = compare_results(load_results(paths.results_dir(w)), 'a', 'b')
     assert [s['p_wilcoxon'] for s in cmp['settings']] == [
         pytest.approx(2 * 136 / 2 ** 14)] * 3
