@@ -580,17 +580,17 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
 
 
 def _recorded_images(fs: FeatureSet,
-                     meta) -> Optional[Tuple[str, list, str]]:
-    """``(root, paths, recorded)``: the folder ``fs``'s images were read
-    from, their paths under it, and the folder as recorded (``root``
-    before the join below), as recorded: the ``paths`` of its
-    ``<NAME>_meta.json`` (one per row; written by ``extract.py`` and
-    ``import_features.py``), under the ``data_prefix`` of the set's own
-    provenance (the meta JSON is shared by the workdir's models and names
-    the folder of the last one written), else of the meta JSON. A relative
-    folder is joined to the working folder the provenance records (``cwd``,
-    recorded since 2026-12-03), else left relative. None where they do not
-    record both, or not one path per row (older files)."""
+                     meta) -> Optional[Tuple[str, list, Optional[str]]]:
+    """``(root, paths, cwd)`` as recorded: the folder ``fs``'s images were
+    read from, their paths under it (the ``paths`` of its
+    ``<NAME>_meta.json``, one per row; written by ``extract.py`` and
+    ``import_features.py``) and the working folder a relative ``root`` is
+    relative to (absolute; None where not recorded, before 2026-12-03).
+    ``root`` and ``cwd`` are the set's own provenance's (the meta JSON is
+    shared by the workdir's models and names the folder of the last one
+    written), else ``root`` is the meta JSON's, without ``cwd``. None
+    where they do not record both, or not one path per row (older
+    files)."""
     if not isinstance(meta, dict) or not isinstance(meta.get('paths'), list) \
             or len(meta['paths']) != len(fs.labels):
         return None
@@ -600,11 +600,9 @@ def _recorded_images(fs: FeatureSet,
         root, cwd = meta.get('data_prefix'), None
     if not isinstance(root, str):
         return None
-    recorded = root
-    if isinstance(cwd, str) and os.path.isabs(cwd):
-        root = os.path.join(cwd, root)  # root itself where absolute
-    return root, [str(p).replace('\\', '/') for p in meta['paths']], \
-        recorded
+    if not (isinstance(cwd, str) and os.path.isabs(cwd)):
+        cwd = None
+    return root, [str(p).replace('\\', '/') for p in meta['paths']], cwd
 
 
 def _file_name(path: str) -> str:
@@ -622,12 +620,15 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     image (in row order) whose path, joined to its set's folder and
     normalised, is a query image's, as the support set records it, and how
     many distinct images the two share; None where they share none or it
-    cannot be told: a set that records no folder or not one path per row,
-    or one folder absolute and the other relative (to a working folder
-    its provenance does not record: sets extracted before it did). Two
-    folders recorded relative, one set's working folder unrecorded, are
-    compared as written, as two sets of that age are. Absolute folders are compared resolved (symbolic links followed: one
-    call each); relative ones as written, relative to one place. An image
+    cannot be told.
+
+    A relative folder is joined to its set's recorded working folder.
+    Where that leaves one folder absolute and the other relative (one
+    working folder unrecorded: a set extracted before it was), both are
+    taken as recorded: two relative folders as relative to one place, an
+    absolute and a relative one not judged. Also not judged: a set that
+    records no folder or not one path per row. Absolute folders are
+    compared resolved (symbolic links followed: one call each). An image
     named twice within one set (PAIP19's published lists) is not a shared
     one.
 
@@ -637,14 +638,12 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     b = _recorded_images(query, query_meta)
     if a is None or b is None:
         return None
-    if os.path.isabs(a[0]) != os.path.isabs(b[0]):
-        if os.path.isabs(a[2]) or os.path.isabs(b[2]):
+    root_a, root_b = (os.path.join(cwd, root) if cwd else root
+                      for root, _, cwd in (a, b))
+    if os.path.isabs(root_a) != os.path.isabs(root_b):
+        root_a, root_b = a[0], b[0]
+        if os.path.isabs(root_a) != os.path.isabs(root_b):
             return None
-        # both recorded relative, one without its cwd (extracted before
-        # it was recorded): both as written, relative to one place, as
-        # two sets without cwd (joining the one cwd made the pair
-        # "absolute and relative", silent)
-        a, b = (a[2], a[1], a[2]), (b[2], b[1], b[2])
     names_a = {_file_name(p) for p in a[1]}
     names_b = {_file_name(p) for p in b[1]}
     if '' in names_a or '' in names_b:  # rare: every path a candidate
@@ -662,12 +661,12 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
                 out.setdefault(os.path.normpath(os.path.join(base, p)), p)
         return out
 
-    ka, kb = keys(*a[:2]), keys(*b[:2])
+    ka, kb = keys(root_a, a[1]), keys(root_b, b[1])
     common = ka.keys() & kb.keys()
     if not common:
         return None
     first = next(k for k in ka if k in kb)  # dicts keep the row order
-    return os.path.normpath(os.path.join(a[0], ka[first])), len(common)
+    return os.path.normpath(os.path.join(root_a, ka[first])), len(common)
 
 
 def check_disjoint(support: FeatureSet, query: FeatureSet,
