@@ -574,14 +574,14 @@ def random_streams(world_size: int, model=None) -> dict:
     import torch
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     version, internal, gauss_next = random.getstate()
+    views = _views_generator(model)
     return dict(world_size=int(world_size),
                 torch=torch.random.get_rng_state(),
                 numpy=[kind, torch.from_numpy(keys.astype(np.int64)),
                        int(pos), int(has_gauss), float(gauss)],
                 python=[version, torch.tensor(internal, dtype=torch.int64),
                         gauss_next],
-                views=None if _views_generator(model) is None else
-                _views_generator(model).get_state())
+                views=None if views is None else views.get_state())
 
 
 def continue_random_streams(saved: Optional[dict], world_size: int,

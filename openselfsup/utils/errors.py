@@ -321,9 +321,9 @@ def _out_of_memory(exc: BaseException) -> Optional[str]:
     ``MemoryError``, torch's ``OutOfMemoryError`` (CUDA) or its CPU
     allocator's ``RuntimeError`` (``DefaultCPUAllocator: can't allocate
     memory: you tried to allocate N bytes``); else None."""
-    if isinstance(exc, MemoryError):
-        return one_line(exc)
     text = one_line(exc)
+    if isinstance(exc, MemoryError):
+        return text
     # torch.OutOfMemoryError (a RuntimeError: a CUDA allocation), known by
     # name: this module does not import torch
     if isinstance(exc, RuntimeError) and \
