@@ -20,8 +20,9 @@ setting, over the T tasks:
   patterns up to 13 tasks; else the normal approximation with the tie
   correction of its variance and **no** continuity correction
   (``correction=False``); 1 when every ``d_t`` is 0, null for T < 2;
-  older scipy chose otherwise, so the JSON's ``test`` names the version), and ``p_holm``, the Holm-adjusted p-values over the settings
-  compared (for reading many settings at once);
+  older scipy chose otherwise, so the JSON's ``test`` names the version),
+  and ``p_holm``, the Holm-adjusted p-values over the settings compared
+  (for reading many settings at once);
 - ``wins`` / ``ties`` / ``losses``: tasks where A is better / equal / worse
   (equal: within :data:`TIE_TOL`, 1e-12, the float rounding of a class
   average; such differences count as 0 in every statistic).

@@ -818,7 +818,8 @@ def report_paths(workdir: str, output: Optional[str], name: str,
     without it. One in the workdir's ``results/`` is refused
     (:func:`~openselfsup.lowshot.paths.check_not_in_results`), and so is
     an existing file of the three that is not ``what``, a report of its
-    kind (its JSON holds ``keys``; :func:`~openselfsup.utils.check_replaceable`).
+    kind (its JSON holds ``keys``;
+    :func:`~openselfsup.utils.check_replaceable`).
     """
     from ..utils import check_replaceable, check_writable
     if output and (os.path.isdir(output) or output.endswith(os.sep)):
