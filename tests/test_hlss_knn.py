@@ -87,6 +87,84 @@ def test_hand_computed_case_where_the_aggregation_rules_differ():
         aggregate_scores(s, groups, labels, 'mean')
 
 
+def published_knn_metrics(bank, bank_labels, queries, labels, patients,
+                          slides, num_classes, k, t):
+    """Independent reference: the published HLSS / HiDisc evaluation
+    (``knn_predict`` and ``make_specs`` of ``eval_knn_hlss_accplot.py``)
+    in torch: top-k of the cosine similarities, ``exp(sim / t)`` votes,
+    each patch's scores L1-normalised and soft-maxed, summed per
+    ``patient/slide`` name (and per patient) with its label, arg-max;
+    accuracy, and torchmetrics' macro accuracy (recall averaged over the
+    classes with any true or predicted member)."""
+    import torch
+    import torch.nn.functional as F
+    bank_t = F.normalize(torch.tensor(bank, dtype=torch.float32), dim=1).T
+    q = F.normalize(torch.tensor(queries, dtype=torch.float32), dim=1)
+    sim_weight, sim_indices = torch.mm(q, bank_t).topk(k=k, dim=-1)
+    sim_labels = torch.gather(
+        torch.tensor(bank_labels).expand(len(q), -1), -1, sim_indices)
+    one_hot = torch.zeros(len(q) * k, num_classes).scatter(
+        -1, sim_labels.view(-1, 1), 1.0)
+    scores = (one_hot.view(len(q), k, num_classes)
+              * (sim_weight / t).exp().unsqueeze(-1)).sum(1)
+    soft = [F.softmax(torch.tensor(row.tolist()), dim=0)
+            for row in F.normalize(scores, p=1, dim=1)]
+
+    def metrics(rows, y):
+        pred = torch.stack(rows).argmax(1)
+        y = torch.tensor(y)
+        recalls = [float(((pred == c) & (y == c)).sum() / max(1, int(
+            (y == c).sum()))) for c in range(num_classes)
+            if int(((pred == c) | (y == c)).sum())]
+        return float((pred == y).float().mean()), float(np.mean(recalls))
+
+    out = dict(patch=metrics(soft, list(labels)))
+    for level, names in (('slide', [f'{p}/{s}' for p, s in
+                                    zip(patients, slides)]),
+                         ('patient', list(patients))):
+        groups = {}
+        for i, key in enumerate(zip(names, labels)):
+            groups.setdefault(key, []).append(soft[i])
+        keys = sorted(groups)
+        out[level] = metrics([sum(groups[g]) for g in keys],
+                             [g[1] for g in keys])
+    return out
+
+
+def test_knn_evaluate_equals_the_published_evaluation():
+    # 12 query patients of 4 classes, 2-3 slides each named "1", "2", ...
+    # in every patient (a slide is its patient's), 5 patches per slide
+    rng = np.random.default_rng(3)
+    c, d = 4, 8
+    centres = rng.normal(size=(c, d))
+    bank_labels = rng.integers(0, c, 300)
+    bank = centres[bank_labels] + 1.5 * rng.normal(size=(300, d))
+    patients, slides, labels = [], [], []
+    for p in range(12):
+        for s in range(2 + p % 2):
+            patients += [f'P{p}'] * 5
+            slides += [str(s + 1)] * 5
+            labels += [p % c] * 5
+    labels = np.array(labels)
+    queries = centres[labels] + 1.5 * rng.normal(size=(len(labels), d))
+    pid = {p: i for i, p in enumerate(dict.fromkeys(patients))}
+    sid = {k: i for i, k in enumerate(dict.fromkeys(zip(patients, slides)))}
+    info = dict(label=labels, patient_id=np.array([pid[p] for p in patients]),
+                slide_id=np.array([sid[k] for k in zip(patients, slides)]))
+    want = published_knn_metrics(bank, bank_labels, queries, labels,
+                                 patients, slides, c, k=200, t=0.07)
+    got = knn_evaluate(bank, bank_labels, queries, info, c, k=200,
+                       temperature=0.07)
+    for level, (acc, mca) in want.items():
+        assert got[level]['acc'] == pytest.approx(acc, abs=1e-6), level
+        assert got[level]['mca'] == pytest.approx(mca, abs=1e-6), level
+    assert got['slide']['n'] == 30 and got['patient']['n'] == 12
+    # the case tells the rules apart: the raw sums predict other slides
+    raw = knn_evaluate(bank, bank_labels, queries, info, c, k=200,
+                       temperature=0.07, aggregation='sum')
+    assert raw['slide']['acc'] != pytest.approx(want['slide'][0])
+
+
 def test_planted_embeddings_score_one_at_every_level():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 16)) * 5
