@@ -66,6 +66,47 @@ def test_hidisc_levels_use_supcon_on_level_ids():
         {'loss_patient'}
 
 
+def published_supcon(features, t):
+    """Independent reference: the published SupConLoss (HobbitLong's, as
+    HiDisc and HLSS ship it) without labels: ``features [n, views, D]``,
+    the views of one row each other's positives, ``contrast_mode='all'``,
+    ``base_temperature = t``."""
+    n, views = features.shape[:2]
+    contrast = torch.cat(torch.unbind(features, dim=1), dim=0)
+    logits = contrast @ contrast.T / t
+    logits = logits - logits.max(1, keepdim=True)[0].detach()
+    not_self = 1 - torch.eye(n * views, dtype=features.dtype)
+    mask = torch.eye(n, dtype=features.dtype).repeat(views, views) * not_self
+    log_prob = logits - torch.log((torch.exp(logits) * not_self).sum(
+        1, keepdim=True))
+    return (-(mask * log_prob).sum(1) / mask.sum(1)).mean()
+
+
+def test_hidisc_loss_equals_the_published_reshapes():
+    # published HiDiscLoss: the head outputs [B, S, P, V, D], normalised,
+    # reshaped to [B, S*P*V, D] (patient), [B*S, P*V, D] (slide) and
+    # [B*S*P, V, D] (patch), each into SupCon; here the same views come
+    # flat, in view order ((b*S + s)*P + p)*V + v
+    b, s, p, v, d = 3, 2, 2, 2, 6
+    g = torch.Generator().manual_seed(4)
+    feats = F.normalize(torch.randn(b, s, p, v, d, generator=g,
+                                    dtype=torch.float64), dim=-1)
+    want = dict(patient=published_supcon(feats.reshape(b, -1, d), 0.07),
+                slide=published_supcon(feats.reshape(b * s, -1, d), 0.07),
+                patch=published_supcon(feats.reshape(b * s * p, -1, d),
+                                       0.07))
+    flat = feats.reshape(-1, d)
+    out = HiDiscLoss()({lv: flat for lv in want}, (b, s, p, v))
+    for lv, ref in want.items():
+        assert out[f'loss_{lv}'].item() == pytest.approx(ref.item(),
+                                                         rel=1e-9), lv
+    # the view order matters: patches and slides swapped differ
+    swapped = feats.transpose(1, 2).reshape(-1, d)
+    other = HiDiscLoss()({lv: swapped for lv in want}, (b, s, p, v))
+    assert other['loss_slide'].item() != pytest.approx(
+        want['slide'].item(), rel=1e-6)
+
+
 def test_loss_falls_when_embeddings_cluster_by_patient():
     b, s, p, v = 4, 2, 2, 2
     g = torch.Generator().manual_seed(2)
