@@ -381,6 +381,29 @@ def test_logistic_regression_with_repeated_samples_matches_sklearn():
     _compare('logistic_regression', pred, xq, yq, list(zip(xs, ys)))
 
 
+def test_logistic_regression_two_classes_is_sklearns_binary_model():
+    """scikit-learn fits two classes as one binary logistic regression
+    (sigmoid of ``w.x + b``, penalty ``||w||^2 / 2C``), not as a two-row
+    softmax, whose penalty on ``w = w_1 - w_0`` is half as strong: the
+    engine's score difference is scikit-learn's ``decision_function``."""
+    rng = np.random.default_rng(31)
+    n, q, dim = 8, 30, 16
+    y = np.tile(np.repeat([0, 1], n // 2), (B, 1))
+    yq = np.tile(np.repeat([0, 1], q // 2), (B, 1))
+    xs = rng.normal(size=(B, n, dim))
+    xq = rng.normal(size=(B, q, dim))
+    xs[..., 0] += 0.8 * y
+    xq[..., 0] += 0.8 * yq
+    clf = build_classifier('logistic_regression').fit(torch.tensor(xs),
+                                                      torch.tensor(y))
+    scores = clf.decision_function(torch.tensor(xq)).numpy()
+    for b in range(B):
+        ref = LogisticRegression(max_iter=1000, tol=1e-10).fit(xs[b], y[b])
+        np.testing.assert_allclose(scores[b, :, 1] - scores[b, :, 0],
+                                   ref.decision_function(xq[b]),
+                                   rtol=1e-3, atol=1e-3)
+
+
 def test_estimator_names_are_the_specs():
     from openselfsup.lowshot.analytic import EXPECTED_ESTIMATORS
     from openselfsup.lowshot.classifiers import ESTIMATORS

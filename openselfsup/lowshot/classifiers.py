@@ -7,7 +7,9 @@ Each matches a scikit-learn estimator on every task of the batch:
   normal equations are not numerically positive definite is solved through
   the SVD of its data, as scikit-learn falls back, and counted).
 - :class:`LogisticRegression` = ``LogisticRegression(C, max_iter)``
-  (multinomial, L2 on the weights, intercept not penalised), minimised by a
+  (multinomial, L2 on the weights, intercept not penalised; two classes:
+  scikit-learn's binary model, the two-row softmax with the penalty
+  doubled), minimised by a
   batched L-BFGS to a tighter gradient tolerance than scikit-learn's, so both
   reach (nearly) the same optimum; tasks that stop on ``max_iter`` or on a
   failed line search are counted, not hidden.
@@ -530,7 +532,8 @@ class LogisticRegression(_Linear):
     """``LogisticRegression(C, max_iter)``: multinomial, L2 on the weights.
 
     Minimises, per task, ``mean_i CE(x_i W + b, y_i) + ||W||^2 / (2 C n)``
-    (scikit-learn's objective; its ``lbfgs`` also works on the mean) with a
+    (scikit-learn's objective; its ``lbfgs`` also works on the mean; for two
+    classes ``||W||^2 / (C n)``, scikit-learn's binary model) with a
     batched L-BFGS to a gradient max-norm of ``tol`` = 1e-6, tighter than
     scikit-learn's default 1e-4: the optimum itself. scikit-learn stopped at
     1e-4 agrees with that optimum as closely as with this solver (99.4% of
@@ -635,8 +638,12 @@ class LogisticRegression(_Linear):
         None)."""
         B, n, r = Z.shape
         C = num_classes
+        # scikit-learn fits two classes as one binary model, w = w_1 - w_0
+        # with penalty ||w||^2 / 2C; the softmax optimum has w_1 = -w_0 =
+        # w / 2, so its (||w_0||^2 + ||w_1||^2) / 2C is half that: double it
+        strength = 1.0 if C == 2 else 2.0
         problem = _MultinomialProblem(
-            Z, _one_hot(y, C, self.dtype), 1.0 / (2.0 * self.C * n),
+            Z, _one_hot(y, C, self.dtype), 1.0 / (strength * self.C * n),
             self.dtype)
         p0 = x_mean.new_zeros(B, r * C + C)
         p, self.n_iter_, self.stop_ = lbfgs(problem, p0, self.max_iter,
