@@ -115,10 +115,12 @@ def cli_specs(args) -> List[RunSpec]:
     return specs
 
 
-def mean_over_novel_table(results: Sequence[Dict]) -> str:
-    """Average F1 (%) over novel classes, per (mode, classifier) and shots;
-    with several task domains, per domain too (one ``task`` column: the
-    domains are different problems, never averaged together)."""
+def mean_over_settings_table(results: Sequence[Dict]) -> str:
+    """Per (mode, classifier) and shots, the mean over the sweep's settings
+    of each setting's ``average_mean`` (its F1 averaged over all the task's
+    classes, not the novel class's F1; near domain: one setting per novel
+    class); with several task domains, per domain too (one ``task`` column:
+    the domains are different problems, never averaged together)."""
     shots = sorted({r['num_shots'] for r in results})
     tasks = list(dict.fromkeys(r['task'] for r in results))
     keys = sorted({(r['task'], r['mode'], r['clf']) for r in results},
@@ -258,7 +260,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
              'elapsed_s': timing, 'settings': index}
     table = ('Average F1 (%) of this sweep: the mean over the n settings '
              'of a cell (near domain: one per novel class; mixture and '
-             'out: one):\n\n' + mean_over_novel_table(results))
+             'out: one):\n\n' + mean_over_settings_table(results))
     if write_index:
         save_set({out: sweep, md: table})  # the index and its table together
     sweep.update(output=out, summary_md=md, table=table, results=results)
