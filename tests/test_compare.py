@@ -1,8 +1,10 @@
 """Paired comparison of two models on the same stored tasks.
 
-The statistics are checked against scipy (``scipy.stats.wilcoxon``; the
-t interval through ``scipy.stats.t.interval`` and ``scipy.stats.sem``, not
-the project's ``mean_ci``) and against a hand-computed exact case; the
+The statistics are checked against independent references (the
+signed-rank p by enumerating every sign pattern, by the binomial counts of
+tied groups, or by the normal approximation written out; the t interval
+through ``scipy.stats.t.interval`` and ``scipy.stats.sem``, not the
+project's ``mean_ci``) and against hand-computed exact cases; the
 command is checked end to end on meta-test results of two models, each
 number recomputed from the result files.
 """
@@ -28,6 +30,60 @@ def _t_interval(d):
                             scale=stats.sem(d))
 
 
+def _subset_sums(values):
+    bits = (np.arange(2 ** len(values))[:, None] >> np.arange(len(values))) & 1
+    return bits @ np.asarray(values, dtype=np.float64)
+
+
+def _sign_flip_p(d):
+    """The exact two-sided signed-rank p by brute force: zeros dropped,
+    scipy's mean ranks of |d|, the rank sum of the positive ones against
+    its value under each of the 2^n sign patterns (enumerated as the sums
+    of two halves' subsets, up to 2^24 patterns)."""
+    d = np.asarray(d, dtype=np.float64)
+    d = d[d != 0]
+    ranks = stats.rankdata(np.abs(d))
+    w = ranks[d > 0].sum()
+    half = len(d) // 2
+    every = (_subset_sums(ranks[:half])[:, None]
+             + _subset_sums(ranks[half:])[None, :]).ravel()
+    return min(1.0, 2 * min((every <= w + 1e-9).mean(),
+                            (every >= w - 1e-9).mean()))
+
+
+def _tied_groups_p(d):
+    """The same p counted by groups of equal |d|: k of a group's m
+    differences positive in C(m, k) of the patterns, adding k times the
+    group's mean rank to the rank sum."""
+    import itertools
+    from math import comb
+    d = np.asarray(d, dtype=np.float64)
+    d = d[d != 0]
+    ranks = stats.rankdata(np.abs(d))
+    groups = [(int((ranks == r).sum()), r) for r in np.unique(ranks)]
+    w = ranks[d > 0].sum()
+    low = high = 0
+    for ks in itertools.product(*[range(m + 1) for m, _ in groups]):
+        ways = np.prod([comb(m, k) for k, (m, _) in zip(ks, groups)])
+        total = sum(k * r for k, (_, r) in zip(ks, groups))
+        low += ways * (total <= w + 1e-9)
+        high += ways * (total >= w - 1e-9)
+    return min(1.0, 2 * min(low, high) / 2 ** len(d))
+
+
+def _normal_p(d):
+    """The normal approximation written out: zeros dropped, tie-corrected
+    variance, no continuity correction."""
+    d = np.asarray(d, dtype=np.float64)
+    d = d[d != 0]
+    n = len(d)
+    ranks = stats.rankdata(np.abs(d))
+    _, t = np.unique(np.abs(d), return_counts=True)
+    var = n * (n + 1) * (2 * n + 1) / 24 - (t ** 3 - t).sum() / 48
+    z = (ranks[d > 0].sum() - n * (n + 1) / 4) / np.sqrt(var)
+    return 2 * stats.norm.sf(abs(z))
+
+
 def test_paired_stats_on_a_fixed_case():
     # six tasks, A better on every one by distinct margins: the exact
     # two-sided signed-rank p is 2 / 2^6 (only the all-positive sign
@@ -36,29 +92,85 @@ def test_paired_stats_on_a_fixed_case():
     d = np.array([0.05, 0.10, 0.02, 0.20, 0.01, 0.15])
     s = paired_stats(a, a - d)
     assert s['p_wilcoxon'] == pytest.approx(2 / 64)
-    assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(d).pvalue)
+    assert s['p_wilcoxon_method'] == 'exact'
     low, high = _t_interval(d)
     assert s['diff_mean'] == pytest.approx(d.mean())
     assert (s['diff_low'], s['diff_high']) == (pytest.approx(low),
                                                pytest.approx(high))
     assert (s['wins'], s['ties'], s['losses']) == (6, 0, 0)
     assert s['mean_a'] - s['mean_b'] == pytest.approx(s['diff_mean'])
-    # 40 tasks with ties and zeros (scipy switches method): still scipy's
-    rng = np.random.default_rng(0)
-    a = rng.integers(0, 20, 40) / 20
-    b = np.clip(a + rng.integers(-2, 2, 40) / 20, 0, 1)
-    s = paired_stats(a, b)
-    d = a - b
-    assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(d).pvalue)
-    low, high = _t_interval(d)
-    assert (s['diff_low'], s['diff_high']) == (pytest.approx(low),
-                                               pytest.approx(high))
-    assert s['ties'] == int((d == 0).sum()) > 0
-    # undefined: one task; identical models: p = 1 (scipy), CI of width 0
+    # undefined: one task; identical models: p = 1, CI of width 0
     one = paired_stats([0.5], [0.4])
     assert one['diff_ci'] is None and one['p_wilcoxon'] is None
     same = paired_stats(a, a)
     assert same['diff_mean'] == 0 and same['p_wilcoxon'] == 1.0
+
+
+def test_the_signed_rank_p_follows_one_rule_whatever_scipy():
+    """scipy.stats.wilcoxon with its defaults chose the p by version and
+    by the data: scipy 1.17 took the normal approximation for 40 tasks
+    with ties and zeros (0.136 here, with |d| equal but for float bits
+    ranked apart; 0.075 on the rounded differences), where the exact p
+    over the sign patterns is 0.0696, and older scipy the normal one for 7
+    tasks with two zeros (0.043, below 0.05) where the exact p is 2 / 2^5
+    = 0.0625.
+    The rule now: exact up to 50 nonzero differences, ties given their
+    mean rank; beyond, the normal approximation (tie-corrected variance,
+    no continuity correction)."""
+    from openselfsup.lowshot.metrics import SIGNED_RANK_RULE, signed_rank_p
+    # 7 tasks, 2 equal, A better on the other 5
+    s = paired_stats([0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], [0.5, 0.5] +
+                     [0.55, 0.6, 0.65, 0.7, 0.75])
+    assert (s['p_wilcoxon'], s['p_wilcoxon_method']) == (
+        pytest.approx(2 / 2 ** 5), 'exact')
+    # 40 tasks, |d| of 1/20 or 2/20 (two tied groups) and zeros
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 20, 40) / 20
+    b = np.clip(a + rng.integers(-2, 2, 40) / 20, 0, 1)
+    d = np.round(a - b, 12)
+    assert 0 < (d == 0).sum() and len(np.unique(np.abs(d[d != 0]))) == 2
+    s = paired_stats(a, b)
+    assert s['p_wilcoxon'] == pytest.approx(_tied_groups_p(d), rel=1e-12)
+    assert s['p_wilcoxon'] == pytest.approx(0.0696, abs=1e-4)
+    assert s['p_wilcoxon_method'] == 'exact'
+    assert s['ties'] == int((d == 0).sum()) > 0
+    low, high = _t_interval(d)
+    assert (s['diff_low'], s['diff_high']) == (pytest.approx(low),
+                                               pytest.approx(high))
+    # 16 nonzero differences, ties among them, against every sign pattern
+    d = np.r_[0, rng.integers(-6, 9, 16)] / 10
+    d[d == 0] = 0.35  # one zero only
+    d[0] = 0
+    assert len(np.unique(np.abs(d))) < len(d) - 1  # ties
+    p, method = signed_rank_p(d)
+    assert (p, method) == (pytest.approx(_sign_flip_p(d), rel=1e-12),
+                           'exact')
+    # 50 nonzero differences are exact; 51 normal
+    d = np.r_[np.arange(1, 51) * (-1.0) ** np.arange(50) * 0.01, 0, 0]
+    assert signed_rank_p(d)[1] == 'exact'
+    assert signed_rank_p(np.r_[d, 0.7])[1] == 'normal'
+    # 70 tasks with zeros and ties: the normal approximation
+    d = np.round(rng.normal(0.01, 0.05, 70), 2)
+    assert (d == 0).any() and len(np.unique(np.abs(d))) < 60
+    p, method = signed_rank_p(d)
+    assert (p, method) == (pytest.approx(_normal_p(d), rel=1e-12),
+                           'normal')
+    assert 'exact over all 2^n sign patterns of the n nonzero ' \
+        'differences for n <= 50' in SIGNED_RANK_RULE
+
+
+def test_differences_equal_but_for_float_bits_are_tied_ranks():
+    """0.3 - 0.1 and 0.5 - 0.7 are 0.2 apart from 0 each, 2.8e-17 apart
+    from each other in floats: they were ranked apart, the negative one 2
+    (p 6 / 64 with ranks 1..6); they share rank 2.5 now (p 8 / 64, as the
+    rounded differences give)."""
+    a = np.array([0.3, 0.5, 0.2, 0.5, 0.6, 0.7])
+    b = np.array([0.1, 0.7, 0.1, 0.1, 0.1, 0.1])
+    assert abs(a[0] - b[0]) != abs(a[1] - b[1])  # the float bits
+    s = paired_stats(a, b)
+    assert s['p_wilcoxon'] == pytest.approx(8 / 64)
+    assert s['p_wilcoxon'] == pytest.approx(_sign_flip_p(np.round(a - b,
+                                                                  12)))
 
 
 def test_tasks_of_equal_f1_summed_in_another_order_are_ties():
@@ -67,7 +179,7 @@ def test_tasks_of_equal_f1_summed_in_another_order_are_ties():
     equal, but the float sums in another order differ by 1.1e-16; those
     tasks were counted as A better, and the Wilcoxon test ranked them as
     differences instead of dropping them as zeros. They are ties now, and
-    the p is scipy's on the exact differences."""
+    the p is that of the exact differences."""
     from openselfsup.lowshot.compare import compare_results
     v = np.array([2 / 3, 1 / 2, 0.8, 1 / 3, 0.4, 6 / 7, 0.25, 0.9, 5 / 9])
     rows_a = np.array([v, v, v, v * 0.9, v * 0.8])
@@ -78,7 +190,7 @@ def test_tasks_of_equal_f1_summed_in_another_order_are_ties():
     exact = np.r_[0.0, 0.0, fa[2:] - fb[2:]]
     s = paired_stats(fa, fb)
     assert (s['wins'], s['ties'], s['losses']) == (2, 2, 1)
-    assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(exact).pvalue)
+    assert s['p_wilcoxon'] == pytest.approx(_sign_flip_p(exact))
     assert s['diff_mean'] == pytest.approx(exact.mean())
 
 
@@ -160,7 +272,8 @@ def test_compare_command_numbers_from_the_result_files(two_models, capsys):
         low, high = _t_interval(d)
         assert s['diff_low'] == pytest.approx(low)
         assert s['diff_high'] == pytest.approx(high)
-        assert s['p_wilcoxon'] == pytest.approx(stats.wilcoxon(d).pvalue)
+        assert s['p_wilcoxon'] == pytest.approx(_sign_flip_p(d))
+        assert s['p_wilcoxon_method'] == 'exact'
         assert s['wins'] == int((d > 0).sum())
         pvals.append(s['p_wilcoxon'])
         # the printed row carries the difference in percentage points
@@ -174,6 +287,10 @@ def test_compare_command_numbers_from_the_result_files(two_models, capsys):
     got = [rows[SETTINGS[i]]['p_holm'] for i in order]
     np.testing.assert_allclose(got, expected)
     assert 'Run for a only (not compared): out 1-shot linear Ridge' in printed
+    # the rule of the p, in the JSON and on the printed Test line
+    from openselfsup.lowshot.metrics import SIGNED_RANK_RULE
+    assert f'Wilcoxon signed-rank p ({SIGNED_RANK_RULE})' in cmp['test']
+    assert f'Test: {cmp["test"]}.' in printed
 
 
 def test_compare_refuses_other_tasks(two_models, tmp_path, capsys):

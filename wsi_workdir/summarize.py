@@ -17,8 +17,10 @@ and listed under the table, each with the command that runs it again.
 
 --compare A B pairs two models' results on the same stored tasks instead:
 per setting the mean paired difference of task F1 (A - B) with its 95% CI,
-the Wilcoxon signed-rank p-value over tasks (and Holm-adjusted), and the
-tasks A wins, ties and loses; results of different task stores are refused.
+the Wilcoxon signed-rank p-value over tasks (exact over the sign patterns
+up to 50 nonzero differences, the normal approximation beyond, whatever the
+scipy version; and Holm-adjusted), and the tasks A wins, ties and loses;
+results of different task stores are refused.
 Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir --compare uni clp

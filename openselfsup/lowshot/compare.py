@@ -13,14 +13,18 @@ setting, over the T tasks:
   ``t_{0.975, T-1} * sd(d, ddof=1) / sqrt(T)`` (the interval is
   ``diff_mean ± diff_ci``; undefined, null, for one task). This is the CI
   of the paired difference, not a difference of the cells' CIs;
-- ``p_wilcoxon``: the two-sided Wilcoxon signed-rank p-value of the ``d_t``
-  (``scipy.stats.wilcoxon`` with its defaults, as in scipy 1.17:
-  zero differences dropped; the exact distribution up to 50 tasks without
-  ties or zeros; with ties or zeros, a permutation test over all 2^T sign
-  patterns up to 13 tasks; else the normal approximation with the tie
-  correction of its variance and **no** continuity correction
-  (``correction=False``); 1 when every ``d_t`` is 0, null for T < 2;
-  older scipy chose otherwise, so the JSON's ``test`` names the version),
+- ``p_wilcoxon``: the two-sided Wilcoxon signed-rank p-value of the
+  ``d_t`` by one rule, whatever the scipy version
+  (:func:`~.metrics.signed_rank_p`): zero differences dropped, tied
+  ``|d_t|`` given their mean rank; exact over all 2^n sign patterns of the
+  n nonzero differences for n <= 50, else the normal approximation with
+  the tie-corrected variance and no continuity correction
+  (``p_wilcoxon_method``: ``exact`` or ``normal``); 1 when every ``d_t``
+  is 0, null for T < 2. It was ``scipy.stats.wilcoxon`` with its
+  defaults, which chose the method by version (scipy 1.17: a
+  permutation p with ties or zeros up to 13 tasks, the normal one from 14;
+  older versions the normal one wherever a difference was 0), so one
+  setting could read 0.0625 or 0.043;
   and ``p_holm``, the Holm-adjusted p-values over the settings compared
   (for reading many settings at once);
 - ``wins`` / ``ties`` / ``losses``: tasks where A is better / equal / worse
@@ -41,7 +45,7 @@ import numpy as np
 
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
-from .metrics import fmt_pct, mean_ci
+from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
 from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
                      left_out_lines, result_dtype, result_normalised)
 from .spec import CLASSIFIERS, MODES
@@ -109,12 +113,9 @@ def paired_stats(f1_a: np.ndarray, f1_b: np.ndarray,
     Returns:
         dict: ``num_task``, ``mean_a``, ``mean_b``, ``diff_mean``,
         ``diff_ci`` (half-width), ``diff_low``, ``diff_high``,
-        ``p_wilcoxon``, ``wins``, ``ties``, ``losses`` (None where
-        undefined).
+        ``p_wilcoxon``, ``p_wilcoxon_method`` (``exact`` or ``normal``),
+        ``wins``, ``ties``, ``losses`` (None where undefined).
     """
-    import warnings
-
-    from scipy import stats
     a = np.asarray(f1_a, dtype=np.float64)
     b = np.asarray(f1_b, dtype=np.float64)
     d = a - b
@@ -123,21 +124,17 @@ def paired_stats(f1_a: np.ndarray, f1_b: np.ndarray,
     d[np.abs(d) <= TIE_TOL] = 0.0
     mean, half = mean_ci(d, confidence)
     half = None if math.isnan(float(half)) else float(half)
-    p = None
-    if len(d) >= 2 and not np.any(d):
-        p = 1.0  # the same F1 on every task (scipy: 1 or NaN by method)
-    elif len(d) >= 2:
-        with warnings.catch_warnings():  # method switches, noted above
-            warnings.simplefilter('ignore')
-            p = float(stats.wilcoxon(d).pvalue)
-        p = None if math.isnan(p) else p
+    p, method = None, None
+    if len(d) >= 2:  # |d| equal but for those bits: tied ranks
+        p, method = signed_rank_p(d, TIE_TOL)
     mean = float(mean)
     return dict(num_task=int(len(d)), mean_a=float(a.mean()),
                 mean_b=float(b.mean()), diff_mean=mean, diff_ci=half,
                 diff_low=None if half is None else mean - half,
                 diff_high=None if half is None else mean + half,
-                p_wilcoxon=p, wins=int((d > 0).sum()),
-                ties=int((d == 0).sum()), losses=int((d < 0).sum()))
+                p_wilcoxon=p, p_wilcoxon_method=method,
+                wins=int((d > 0).sum()), ties=int((d == 0).sum()),
+                losses=int((d < 0).sum()))
 
 
 def _task_f1(result: Dict) -> np.ndarray:
@@ -241,7 +238,6 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
         settings.append(row)
     for row, p in zip(settings, holm([s['p_wilcoxon'] for s in settings])):
         row['p_holm'] = p
-    import scipy
     tested = sum(s['p_wilcoxon'] is not None for s in settings)
     holm_over = f'the {tested} settings'
     if tested < len(settings):  # one task: no p, not in Holm's m
@@ -252,9 +248,8 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
         model_a=model_a, model_b=model_b, units='fraction',
         difference='A - B, task F1 averaged over classes',
         test=('mean paired difference over tasks with its 95% t interval; '
-              'two-sided Wilcoxon signed-rank p (scipy.stats.wilcoxon '
-              f'defaults, scipy {scipy.__version__}); Holm-adjusted over '
-              f'{holm_over}'),
+              f'two-sided Wilcoxon signed-rank p ({SIGNED_RANK_RULE}); '
+              f'Holm-adjusted over {holm_over}'),
         settings=settings,
         unpaired=dict(a_only=[setting_label(k) for k in sorted(
             set(a) - set(b), key=_sort_key)],
