@@ -17,19 +17,49 @@ NCT = ['BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM']
 LC = ['colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc']
 
 
+def _spread(num_task, half_width):
+    """``num_task`` deviations of mean 0 whose 95% t half-width over the
+    tasks is ``half_width`` (alternating -1, +1, a 0 last for an odd
+    count, scaled); zeros for one task or no half-width."""
+    if num_task < 2 or not half_width:
+        return np.zeros(num_task)
+    e = (-1.0) ** np.arange(1, num_task + 1)
+    if num_task % 2:
+        e[-1] = 0.0
+    e /= np.std(e, ddof=1)
+    return e * half_width * np.sqrt(num_task) / _t975(num_task - 1)
+
+
 def _write(workdir, model, task, mode, clf, shots, average, ci, classes,
            novel=None, per_class=None, harmonic=None, harmonic_ci=None,
-           per_task=None, num_task=4):
-    per_class = per_class or [average] * len(classes)
+           per_task=None, num_task=4, class_ci=0.02):
+    """A result JSON consistent as the meta-test writes one: its
+    per_class_mean and per_class_ci are the means and 95% CIs of the
+    columns of its per_task_f1, which average to ``average``
+    (average_mean). ``per_task`` gives the F1 of each task and class;
+    without it class c's F1 is its mean (``per_class[c]``, a dict of the
+    classes set; the others at the value that makes the class mean
+    ``average``) plus deviations whose 95% CI is ``class_ci``. ``ci`` is
+    average_ci as given."""
+    if per_task is None:
+        given = per_class or {}
+        rest = len(classes) - len(given)
+        fill = (len(classes) * average - sum(given.values())) / max(rest, 1)
+        means = np.array([given.get(c, fill) for c in range(len(classes))])
+        per_task = means[None, :] + _spread(num_task, class_ci)[:, None]
+    else:
+        assert per_class is None, 'per_class follows from per_task'
+    f1 = np.asarray(per_task, dtype=np.float64)
+    class_mean = f1.mean(axis=0)
+    class_ci = [None] * f1.shape[1] if len(f1) < 2 else \
+        (f1.std(axis=0, ddof=1) / np.sqrt(len(f1))
+         * _t975(len(f1) - 1)).tolist()
     result = dict(
         model=model, task=task, mode=mode, clf=clf, num_shots=shots,
         num_task=num_task, novel_class=novel, seed=0, classes=classes,
-        per_class_mean=per_class,
-        per_class_ci=[None if ci is None else 0.02] * len(classes),
+        per_class_mean=class_mean.tolist(), per_class_ci=class_ci,
         average_mean=average, average_ci=ci, harmonic_mean=harmonic,
-        harmonic_ci=harmonic_ci, units='fraction',
-        per_task_f1=per_task or np.full((num_task, len(classes)),
-                                        average).tolist())
+        harmonic_ci=harmonic_ci, units='fraction', per_task_f1=f1.tolist())
     path = paths.result_path(workdir, model, task, mode, clf, shots, novel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
@@ -37,13 +67,16 @@ def _write(workdir, model, task, mode, clf, shots, average, ci, classes,
     return path
 
 
+def _t975(df):
+    from scipy import stats
+    return stats.t.ppf(0.975, df)
+
+
 @pytest.fixture
 def workdir(tmp_path):
     w = str(tmp_path / 'workdir')
-    novel_means = [0.9] * 9
-    novel_means[7] = 0.42
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.6123, 0.0155, NCT,
-           novel=7, per_class=novel_means)
+           novel=7, per_class={7: 0.42})
     _write(w, 'clp_wo_7', 'near', 'latent_aug', 'Ridge', 1, 0.6589, 0.0101,
            NCT, novel=7)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 5, 0.8, 0.005, NCT,
@@ -53,7 +86,8 @@ def workdir(tmp_path):
     _write(w, 'fsp', 'mixture', 'linear', 'nearest_centroid', 1, 0.5, 0.03,
            LC, harmonic=0.45)
     _write(w, 'clp', 'out_homo', 'latent_aug', 'logistic_regression', 10,
-           0.9999, 0.0001, ['normal', 'viable_tumor', 'non_viable_tumor'])
+           0.9999, 0.0001, ['normal', 'viable_tumor', 'non_viable_tumor'],
+           class_ci=0.0001)
     return w
 
 
@@ -106,8 +140,8 @@ def test_one_model_with_several_novel_classes_gets_a_row_each(tmp_path):
     row (clp_wo_7)."""
     w = str(tmp_path / 'w')
     for c, mean in ((0, 0.6), (1, 0.7), (78, 0.8)):
-        per_class = [mean] * 9
-        per_class[0 if c == 78 else c] = mean - 0.5
+        per_class = {7: mean, 8: mean, 0: mean - 0.5} if c == 78 else \
+            {c: mean - 0.5}
         _write(w, 'uni', 'near', 'linear', 'Ridge', 1, mean, 0.01, NCT,
                novel=c, per_class=per_class)
     _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC,
@@ -128,7 +162,9 @@ def test_one_model_with_several_novel_classes_gets_a_row_each(tmp_path):
         '70.00 ± 1.00'
     # the novel-class table: class 1's F1 in its row; 78: classes 7 and 8
     assert '| uni (novel 1) | linear | Ridge | 20.00 ± 2.00 |' in text
-    assert '| uni (novel 78) | linear | Ridge | 80.00 ± 0.00 |' in text
+    # (their per-task mean, both classes 0.8 give or take the same
+    # deviations: its CI theirs, 2.00)
+    assert '| uni (novel 78) | linear | Ridge | 80.00 ± 2.00 |' in text
     assert [r['novel_row'] for r in table['rows']] == [None, None, 0, 1, 78]
     # the plot still draws one curve for the model
     out = summarize(w)
@@ -982,6 +1018,63 @@ def test_a_result_whose_per_task_f1_disagree_with_its_mean_is_refused(
     assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.5
 
 
+def test_class_means_or_cis_unlike_its_tasks_are_refused(
+        tmp_path):
+    """A novel class's cell shows the result's per_class_mean and
+    per_class_ci, and nothing held them to its per_task_f1 as
+    average_mean is: a file with two classes' entries swapped (class 7 at
+    0.9 instead of 0.42; the mean over classes, average_mean, unchanged)
+    was tabled as class 7 at 90.00, its tasks at 42. Such a file, one
+    with a CI edited, one holding a CI for one task (undefined), or fewer
+    class entries than per_task_f1 columns, is refused in one line naming
+    the entry and both numbers; a result without per_task_f1 (older) is
+    read as before."""
+    w = str(tmp_path / 'w')
+    path = _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.6, 0.01,
+                  NCT, novel=7, per_class={7: 0.42, 0: 0.9})
+    [read] = load_results(paths.results_dir(w))
+    # by hand: class 0 at 0.9, class 7 at 0.42, the 7 others at
+    # (9 * 0.6 - 1.32) / 7 = 0.582857; each column's half-width 0.02
+    assert read['per_class_mean'][7] == pytest.approx(0.42)
+    assert read['per_class_mean'][1] == pytest.approx(4.08 / 7)
+    assert read['per_class_ci'] == pytest.approx([0.02] * 9)
+    with open(path) as f:
+        result = json.load(f)
+    swapped = list(result['per_class_mean'])
+    swapped[0], swapped[7] = swapped[7], swapped[0]
+    assert np.mean(swapped) == pytest.approx(result['average_mean'])
+    one = _write(str(tmp_path / 'one'), 'clp', 'near', 'linear', 'Ridge', 1,
+                 0.6, None, NCT, num_task=1)
+    with open(one) as f:
+        single = json.load(f)
+    for edit, where, match in (
+            (dict(result, per_class_mean=swapped), path,
+             r'per_class_mean\[0\] = 0.42 but the mean of its per_task_f1 '
+             r'column is 0.9; the file was edited or written by other code '
+             r'\(run the meta-test again\)$'),
+            (dict(result, per_class_ci=[0.02] * 8 + [0.05]), path,
+             r'per_class_ci\[8\] = 0.05 but the 95% CI of its per_task_f1 '
+             r'column is 0.02;'),
+            (dict(result, per_class_mean=result['per_class_mean'][:8],
+                  per_class_ci=result['per_class_ci'][:8]), path,
+             r'per_class_mean and per_class_ci hold 8 and 8 values for 9 '
+             r'classes \(run the meta-test again\)$'),
+            (dict(single, per_class_ci=[0.02] * 9), one,
+             r'per_class_ci\[0\] = 0.02 but the 95% CI of its per_task_f1 '
+             r'column is undefined \(one task\);')):
+        with open(where, 'w') as f:
+            json.dump(edit, f)
+        with pytest.raises(InputError, match=r'^\S+\.json: ' + match) as info:
+            load_results(os.path.dirname(os.path.dirname(where)))
+        assert len(str(info.value).splitlines()) == 1
+        with open(where, 'w') as f:
+            json.dump(result if where == path else single, f)
+    with open(path, 'w') as f:
+        json.dump(dict(result, per_class_mean=swapped, per_task_f1=None), f)
+    [read] = load_results(paths.results_dir(w))
+    assert read['per_class_mean'][7] == pytest.approx(0.9)
+
+
 def test_a_result_with_nan_or_non_fraction_f1_is_refused(tmp_path):
     """A result whose per_task_f1 holds NaN (the meta-test never writes
     one: F1 is 0 where undefined) or a value outside [0, 1], or whose
@@ -1036,15 +1129,9 @@ def test_the_table_says_its_ci_is_the_mean_of_the_class_cis(tmp_path):
     s = class_summary(f1)
     half = stats.t.ppf(0.975, 3) * np.std([0.2, 0.8] * 2, ddof=1) / 2
     assert s['average_ci'] == pytest.approx(2 * half / 3)  # 0.3675
-    path = _write(w, 'clp', 'out', 'linear', 'Ridge', 1, s['average_mean'],
-                  s['average_ci'], ['normal', 'viable', 'non_viable'],
-                  per_class=s['per_class_mean'].tolist(),
-                  per_task=f1.tolist())
-    with open(path) as f:
-        result = json.load(f)
-    result['per_class_ci'] = s['per_class_ci'].tolist()
-    with open(path, 'w') as f:
-        json.dump(result, f)
+    _write(w, 'clp', 'out', 'linear', 'Ridge', 1, s['average_mean'],
+           s['average_ci'], ['normal', 'viable', 'non_viable'],
+           per_task=f1.tolist())
     table = build_table(load_results(paths.results_dir(w)))
     text = format_markdown(table)
     assert text.startswith(
@@ -1103,10 +1190,8 @@ def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
     stay in 'uni'; clp_wo_7 keeps one row (its name says it), and a
     model without a novel class (the demo's NOVEL=none) too."""
     w = str(tmp_path / 'w')
-    per_class = [0.7] * 9
-    per_class[3] = 0.25
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.65, 0.01, NCT,
-           novel=3, per_class=per_class)
+           novel=3, per_class={3: 0.25})
     _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC,
            harmonic=0.4, harmonic_ci=0.01)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.61, 0.01, NCT,

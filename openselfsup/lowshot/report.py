@@ -89,7 +89,9 @@ def load_result(path: str) -> dict:
     Raises:
         InputError: unreadable JSON, a missing key, units other than
             fractions, an F1 outside [0, 1], or per-task F1 that are not
-            ``[num_task, classes]`` or do not average to ``average_mean``.
+            ``[num_task, classes]``, do not average to ``average_mean``,
+            or whose columns' means and 95% CIs are not ``per_class_mean``
+            and ``per_class_ci``.
     """
     result = load_json(path, 'result JSON')
     if not isinstance(result, dict):
@@ -121,10 +123,12 @@ def load_result(path: str) -> dict:
 
 def _check_per_task(result: dict, path: str, num_task: int) -> None:
     """The per-task F1 a result holds (where it holds them) is
-    ``[num_task, classes]`` and averages to its ``average_mean``: the table
-    shows ``average_mean`` and ``--compare`` pairs the per-task F1, so a
-    file edited or written by other code would give the two reports other
-    numbers for one result."""
+    ``[num_task, classes]``, averages to its ``average_mean`` and has each
+    class's ``per_class_mean`` and ``per_class_ci`` as the mean and 95% CI
+    of its column (within 1e-9): the table shows ``average_mean`` and a
+    novel class's ``per_class_mean`` ± ``per_class_ci``, ``--compare``
+    pairs the per-task F1, so a file edited or written by other code would
+    give the reports other numbers for one result."""
     per_task = result.get('per_task_f1')
     if not per_task:
         return
@@ -149,6 +153,31 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
                          f'per_task_f1 average {f1.mean():.6g}; the file was '
                          'edited or written by other code (run the '
                          'meta-test again)')
+    # a novel class's cell reads its per_class_mean and per_class_ci: the
+    # mean and 95% CI of that class's column of per_task_f1 (the
+    # meta-test's metrics.summarize), so they are held to it as
+    # average_mean is (whose check they imply: the mean of the column
+    # means is the mean of the array)
+    means, cis = result['per_class_mean'], result['per_class_ci']
+    if len(means) != f1.shape[1] or len(cis) != f1.shape[1]:
+        raise InputError(f'{path}: per_class_mean and per_class_ci hold '
+                         f'{len(means)} and {len(cis)} values for '
+                         f'{f1.shape[1]} classes (run the meta-test again)')
+    col_mean, col_ci = mean_ci(f1)
+    for c in range(f1.shape[1]):
+        ci = float('nan') if cis[c] is None else cis[c]
+        for key, what, value, want in (
+                ('per_class_mean', 'mean', means[c], col_mean[c]),
+                ('per_class_ci', '95% CI', ci, col_ci[c])):
+            if math.isnan(want) and math.isnan(value) or \
+                    abs(value - want) <= 1e-9:
+                continue
+            got = 'undefined (one task)' if math.isnan(want) else \
+                f'{want:.6g}'
+            raise InputError(
+                f'{path}: {key}[{c}] = {result[key][c]!r} but the {what} of '
+                f'its per_task_f1 column is {got}; the file was edited or '
+                'written by other code (run the meta-test again)')
 
 
 def load_results(results_dir: str) -> List[dict]:
