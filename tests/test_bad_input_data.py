@@ -1106,3 +1106,34 @@ def test_two_file_links_to_one_outside_object_convert(tmp_path, capsys):
         f'error: {chained.parent / "5+5+0.png"} and {chained} are one file '
         '(through a symbolic link), which would be listed twice (in '
         'paip_test); keep one (nothing written)'], lines
+
+
+def test_empty_nonorm_folder_is_no_layout(tmp_path, capsys):
+    """An empty ``NCT-CRC-HE-100K-NONORM/`` (its images moved up into
+    ``data/<CLS>/``) was read as the NONORM layout: beside ``<CLS>/``
+    folders refused as "NCT images in both layouts" (no image in one of
+    them), beside the official folders read as NONORM images all missing.
+    A NONORM folder holding no image is now no layout: the images
+    there are converted."""
+    nct = tmp_path / 'NCT'
+    for cls in NCT_ORDER:
+        (nct / 'data' / NONORM / cls).mkdir(parents=True)  # left empty
+        (nct / 'data' / cls).mkdir(parents=True)
+        for tag in 'AB':
+            (nct / 'data' / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(nct), '--split-lists', *lists],
+        capsys)
+    assert rc == 0 and 'NCT train            9 images' in out, lines
+    assert (nct / 'meta' / 'test.txt').read_text().splitlines()[:2] == [
+        'BACK/BACK-B.tif', 'ADI/ADI-B.tif']
+
+    official = tmp_path / 'official'
+    _official_nct(official)
+    (official / 'data' / NONORM).mkdir()
+    rc, out, lines = run_data_tool('prepare_nct', ['--root', str(official)],
+                                   capsys)
+    assert rc == 0, lines
+    assert f'no {NONORM} images found, so not the published split' in out

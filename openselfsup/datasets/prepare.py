@@ -380,9 +380,12 @@ def _check_data_folder(data: str) -> None:
 # -- NCT ----------------------------------------------------------------------
 
 def _nonorm_folder(data: str) -> Optional[Tuple[str, str]]:
-    """(folder holding the ``<CLS>/`` folders, list prefix) of NONORM."""
+    """(folder holding the ``<CLS>/`` folders, list prefix) of NONORM. A
+    ``NCT-CRC-HE-100K-NONORM/`` folder holding no image (left empty, its
+    images moved up into ``data/<CLS>/``) is no layout: it was read, and
+    beside ``<CLS>/`` folders refused as "images in both layouts"."""
     nested = os.path.join(data, NONORM)
-    if os.path.isdir(nested):
+    if os.path.isdir(nested) and _images_below(nested):
         return nested, f'{NONORM}/'
     if any(os.path.isdir(os.path.join(data, c)) for c in NCT_CLASSES):
         return data, ''
