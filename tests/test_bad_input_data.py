@@ -1137,3 +1137,25 @@ def test_empty_nonorm_folder_is_no_layout(tmp_path, capsys):
                                    capsys)
     assert rc == 0, lines
     assert f'no {NONORM} images found, so not the published split' in out
+
+
+def test_paip_slide_folder_in_both_layouts_refused(tmp_path, capsys):
+    """A slide folder holding patches named by class
+    (``<slide>_<cls>_<n>.png``) and label folders: both were listed, a
+    patch copied into both layouts twice, without a word. Now one line
+    naming the slide folder, nothing written; each layout alone converts
+    (``tests/test_foundation_data.py``)."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    slide = root / 'data' / '01_01_0000'
+    for where in (slide, slide / '0'):
+        (where / '01_01_0000_normal_1.png').write_bytes(b'x')
+    argv = ['--root', str(root), '--train-slides', '2']
+    refused_before_writing(
+        'prepare_paip19', argv, capsys, root,
+        f'{slide}: patches in both layouts, 1 named by class in it (first: '
+        '01_01_0000_normal_1.png) and 4 in label folders (0/, 1/, 2/): two '
+        'copies? keep one; nothing written')
+    (slide / '01_01_0000_normal_1.png').unlink()
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'PAIP19 train         7 patches' in out, lines

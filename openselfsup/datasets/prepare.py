@@ -696,6 +696,7 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(f'{os.path.join(folder, name)}: no class name '
                              f'({", ".join(PAIP_CLASSES)}) in the file name')
         entries.append((f'{slide}/{name}', label))
+    loose = list(entries)  # the <slide>_<cls>_<n> layout's
     held: Dict[int, str] = {}  # label -> the folder holding its patches
     for sub in _subfolders(folder):
         path = os.path.join(folder, sub)
@@ -722,6 +723,14 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
                 raise InputError(f'{os.path.join(path, name)}: the file name '
                                  f'says {says}, the folder {label}')
             entries.append((f'{slide}/{sub}/{name}', label))
+    if loose and held:
+        # both were listed: a patch copied into both layouts twice
+        raise InputError(
+            f'{folder}: patches in both layouts, {len(loose)} named by '
+            f'class in it (first: {loose[0][0].split("/", 1)[1]}) and '
+            f'{len(entries) - len(loose)} in label folders '
+            f'({", ".join(f"{d}/" for d in held.values())}): two copies? '
+            'keep one; nothing written')
     return slide_order(entries)
 
 
