@@ -18,6 +18,10 @@ NCT_CLASSES = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
 #: LC25000: colon adenocarcinoma, colon benign, lung adenocarcinoma, lung
 #: benign, lung squamous cell carcinoma
 LC_CLASSES = ('colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc')
+#: LC25000's file name stems (``colonca12.jpeg`` in ``colon_aca/``)
+LC_FILE_STEMS = {'colon_aca': 'colonca', 'colon_n': 'colonn',
+                 'lung_aca': 'lungaca', 'lung_n': 'lungn',
+                 'lung_scc': 'lungscc'}
 #: PAIP19 liver patches, labels 0, 1, 2
 PAIP_CLASSES = ('normal', 'viable_tumor', 'non_viable_tumor')
 

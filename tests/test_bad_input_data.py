@@ -1108,6 +1108,17 @@ def test_two_file_links_to_one_outside_object_convert(tmp_path, capsys):
         'paip_test); keep one (nothing written)'], lines
 
 
+def _lc_tree(root):
+    """LC25000 in the layout without lung_colon_image_set/: one image per
+    class, named as the download names them (``colonca1.jpeg``)."""
+    stems = {'colon_aca': 'colonca', 'colon_n': 'colonn',
+             'lung_aca': 'lungaca', 'lung_n': 'lungn', 'lung_scc': 'lungscc'}
+    for cls, stem in stems.items():
+        d = root / 'data' / f'{cls.split("_")[0]}_image_sets' / cls
+        d.mkdir(parents=True)
+        (d / f'{stem}1.jpeg').write_bytes(b'x')
+
+
 def test_empty_nonorm_folder_is_no_layout(tmp_path, capsys):
     """An empty ``NCT-CRC-HE-100K-NONORM/`` (its images moved up into
     ``data/<CLS>/``) was read as the NONORM layout: beside ``<CLS>/``
@@ -1137,6 +1148,41 @@ def test_empty_nonorm_folder_is_no_layout(tmp_path, capsys):
                                    capsys)
     assert rc == 0, lines
     assert f'no {NONORM} images found, so not the published split' in out
+
+
+@pytest.mark.parametrize('tool,folder,name,says', [
+    ('prepare_nct', 'NCT-CRC-HE-100K/BACK', 'ADI-0.tif', 'class ADI, the '
+     'folder BACK'),
+    ('prepare_lc25000', 'colon_image_sets/colon_n', 'colonca1.jpeg',
+     'class colon_aca, the folder colon_n')])
+def test_file_named_for_another_class_refused(tmp_path, capsys, tool,
+                                              folder, name, says):
+    """The downloads name each image by its class (NCT ``ADI-<id>.tif``,
+    LC25000 ``colonca<n>.jpeg``), so no name is in two class folders: a
+    copy into another class folder (``BACK/ADI-0.tif`` beside
+    ``ADI/ADI-0.tif``) was listed under that folder's label without a
+    word. Now one line naming it, nothing written. Names of another form
+    (images of another source: ``img-1.tif`` in two class folders) are not
+    judged."""
+    root = tmp_path / 'data_root'
+    if tool == 'prepare_nct':
+        _official_nct(root)
+        src = root / 'data' / 'NCT-CRC-HE-100K' / 'ADI' / name
+    else:
+        _lc_tree(root)
+        src = root / 'data' / 'colon_image_sets' / 'colon_aca' / name
+    dst = root / 'data' / folder / name
+    dst.write_bytes(src.read_bytes())
+    refused_before_writing(
+        tool, ['--root', str(root)], capsys, root,
+        f'{dst}: the file name says {says} (copied into the wrong class '
+        'folder?): move it or remove it; nothing written')
+    dst.unlink()
+    other = f'img-1{os.path.splitext(name)[1]}'
+    for d in (src.parent, dst.parent):
+        (d / other).write_bytes(b'x')
+    rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
+    assert rc == 0, lines
 
 
 def test_paip_slide_folder_in_both_layouts_refused(tmp_path, capsys):

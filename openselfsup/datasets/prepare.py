@@ -50,6 +50,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..classes import LC_FILE_STEMS
 from ..utils import InputError, check_seed, check_writable_dir
 from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
                          Entry, nct_lists, read_list_file, slide_order,
@@ -263,6 +264,38 @@ def _check_no_loose_images(folder: str, holder: str) -> None:
             f'{holder} folder (first: {loose[0]}), which the lists would '
             f'leave out: move them into their {holder} folder or remove '
             'them; nothing written')
+
+
+_LC_STEM_CLASS = {stem: cls for cls, stem in LC_FILE_STEMS.items()}
+
+
+def _named_class(name: str, classes: Sequence[str]) -> Optional[str]:
+    """The class an NCT or LC25000 file name says, as the downloads name
+    their images (``ADI-AAAWMSFI.tif``, ``colonca12.jpeg``); None for a
+    name of another form (images of another source) or other classes."""
+    if tuple(classes) == NCT_CLASSES:
+        m = re.match(r'([A-Z]+)-', name)
+        return m.group(1) if m and m.group(1) in NCT_CLASSES else None
+    if tuple(classes) == LC_CLASSES:
+        m = re.match(r'([a-z]+)\d+\.', name)
+        return _LC_STEM_CLASS.get(m.group(1)) if m else None
+    return None
+
+
+def _check_names_say_folders(entries: Sequence[Entry],
+                             classes: Sequence[str], data: str) -> None:
+    """Refuse an entry whose file name says another class than its class
+    folder (``BACK/ADI-X.tif``, ``colon_n/colonca1.jpeg``): the downloads
+    name each image by its class, so it was copied into the wrong folder
+    (one name under two class folders) and would be listed under the
+    folder's label."""
+    for rel, label in entries:
+        named = _named_class(rel.rsplit('/', 1)[-1], classes)
+        if named is not None and named != classes[label]:
+            raise InputError(
+                f'{os.path.join(data, rel)}: the file name says class '
+                f'{named}, the folder {classes[label]} (copied into the '
+                'wrong class folder?): move it or remove it; nothing written')
 
 
 def _check_not_nested(folder: str, holds: Callable[[str], bool],
@@ -525,7 +558,8 @@ def prepare_nct(root: str, split: Optional[str] = None,
             unknown (official), images of the split missing (the count and
             the first), an incomplete copy of NCT-CRC-HE-100K (official), a
             folder linked to another release's download, a bad split list
-            or one naming another release, an unwritable ``meta``.
+            or one naming another release, a file name saying another
+            class than its folder, an unwritable ``meta``.
     """
     data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
     check_writable_dir(meta)
@@ -617,6 +651,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
                          'the split and left out')
         train = [(prefix + p, c) for p, c in train]
         test = [(prefix + p, c) for p, c in test]
+    _check_names_say_folders(train + test, NCT_CLASSES, data)
     write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data)
     return Prepared({'NCT train': len(train), 'NCT test': len(test)}, notes)
 
@@ -665,6 +700,7 @@ def prepare_lc25000(root: str) -> Prepared:
     lists = {'img_list': published['lc25000'] if published else entries}
     if not published:
         note += '; all images found, sorted'
+    _check_names_say_folders(lists['img_list'], LC_CLASSES, data)
     write_list_set(meta, lists, LC_CLASSES, data)
     return Prepared({'LC25000': len(lists['img_list'])}, [note])
 

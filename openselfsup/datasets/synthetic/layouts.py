@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ...classes import LC_FILE_STEMS
 from ...utils import InputError, check_seed, check_writable_dir
 from .ownership import MARKER, check_ours, claim, mark_done  # noqa: F401
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
@@ -48,10 +49,6 @@ from .tissue import PALETTES, STYLES, render_patch
 DOMAINS = ('nct', 'lc', 'paip')
 #: largest patch side accepted (the real patches are 224 px)
 MAX_SIZE = 4096
-
-_LC_FILE_STEM = {'colon_aca': 'colonca', 'colon_n': 'colonn',
-                 'lung_aca': 'lungaca', 'lung_n': 'lungn',
-                 'lung_scc': 'lungscc'}
 
 
 def check_counts(flags: Iterable[Tuple[str, object]]) -> None:
@@ -151,7 +148,7 @@ def _make_lc(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     for c, cls in enumerate(LC_CLASSES):
         organ = cls.split('_')[0]
         for i in range(spec.lc):
-            rel = f'{organ}_image_sets/{cls}/{_LC_FILE_STEM[cls]}{i + 1}.jpeg'
+            rel = f'{organ}_image_sets/{cls}/{LC_FILE_STEMS[cls]}{i + 1}.jpeg'
             entries.append((rel, c))
             jobs.append((os.path.join(data, rel), cls, PALETTES['lc'], None))
     _render_all(jobs, spec.size, spec.seed * 1000 + 2, 'LC25000')
