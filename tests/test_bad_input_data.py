@@ -1119,6 +1119,54 @@ def _lc_tree(root):
         (d / f'{stem}1.jpeg').write_bytes(b'x')
 
 
+def test_images_of_other_formats_refused_other_files_noted(tmp_path,
+                                                           capsys):
+    """A class folder's files the converters do not list were left out
+    without a word: an image of another format (``ADI-9.webp``) is now
+    refused in one line naming it, nothing written; any other file
+    (``notes.txt``, ``Thumbs.db``; hidden ones such as ``.DS_Store`` not)
+    is counted in a note naming the first. Upper-case extensions
+    (``.TIF``, ``.JPEG``) are images, listed as before."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    adi = root / 'data' / 'NCT-CRC-HE-100K' / 'ADI'
+    (adi / 'ADI-9.webp').write_bytes(b'x')
+    argv = ['--root', str(root), '--split', 'official']
+    refused_before_writing(
+        'prepare_nct', argv, capsys, root,
+        f'{adi / "ADI-9.webp"}: an image in a format the converters do not '
+        'list (.webp; they list .tif, .tiff, .png, .jpg, .jpeg, .bmp, in '
+        'any case), which would be left out: convert it or move it out; '
+        'nothing written')
+    (adi / 'ADI-9.webp').unlink()
+    for name in ('ADI-8.TIF', 'notes.txt', 'Thumbs.db', '.DS_Store'):
+        (adi / name).write_bytes(b'x')
+    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0, lines
+    assert '2 file(s) in the class folders are not images, left out ' \
+        '(first: NCT-CRC-HE-100K/ADI/Thumbs.db)' in out.splitlines()
+    assert 'NCT-CRC-HE-100K/ADI/ADI-8.TIF' in \
+        (root / 'meta' / 'train.txt').read_text().splitlines()
+
+    lc = tmp_path / 'LC25000'
+    _lc_tree(lc)
+    colon_n = lc / 'data' / 'colon_image_sets' / 'colon_n'
+    (colon_n / 'colonn2.JPEG').write_bytes(b'x')
+    (colon_n / 'colonn3.gif').write_bytes(b'x')
+    refused_before_writing(
+        'prepare_lc25000', ['--root', str(lc)], capsys, lc,
+        f'{colon_n / "colonn3.gif"}: an image in a format the converters '
+        'do not list (.gif; they list .tif, .tiff, .png, .jpg, .jpeg, .bmp, '
+        'in any case), which would be left out: convert it or move it out; '
+        'nothing written')
+    (colon_n / 'colonn3.gif').unlink()
+    rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
+                                   capsys)
+    assert rc == 0 and 'not images' not in out, lines
+    assert 'colon_image_sets/colon_n/colonn2.JPEG 1' in \
+        (lc / 'meta' / 'img_list_labeled.txt').read_text().splitlines()
+
+
 def test_empty_nonorm_folder_is_no_layout(tmp_path, capsys):
     """An empty ``NCT-CRC-HE-100K-NONORM/`` (its images moved up into
     ``data/<CLS>/``) was read as the NONORM layout: beside ``<CLS>/``

@@ -5,7 +5,10 @@ files the synthetic generator writes (:mod:`.list_files`), so every config
 and script works unchanged on real data. Images are not copied: place (or
 symlink) the extracted downloads under ``<root>/data`` first. Before any
 work each converter checks that ``<root>/meta`` can be written; on any
-error it writes nothing.
+error it writes nothing. A class (or slide) folder's images are its files
+with an extension of :data:`IMAGE_EXTENSIONS`, in any case; a file of
+another image format (:data:`OTHER_IMAGE_EXTENSIONS`) is refused, other
+files (not hidden ones) are left out with a note counting them.
 
 ========  ============================================================  ======================================
 dataset   expected under ``<root>/data``                                lists written to ``<root>/meta``
@@ -57,7 +60,17 @@ from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
                          write_list_set)
 from .splits import PUBLISHED, read_published
 
+#: the image files the converters list, in any case (``.TIF``, ``.JPEG``);
+#: the real downloads hold ``.tif`` (NCT), ``.jpeg`` (LC25000) and ``.png``
+#: (the PAIP19 patches)
 IMAGE_EXTENSIONS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.bmp')
+#: images of other formats (Pillow's and whole-slide ones): in a folder the
+#: converters read, refused, where they were left out without a word
+OTHER_IMAGE_EXTENSIONS = (
+    '.webp', '.gif', '.jp2', '.j2k', '.jpx', '.jpf', '.jpe', '.jfif', '.heic',
+    '.heif', '.avif', '.tga', '.ppm', '.pgm', '.pbm', '.pnm', '.ico', '.dib',
+    '.exr', '.svs', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.svslide',
+    '.bif', '.dcm')
 
 #: train and test folders of ``split='official'``
 OFFICIAL = ('NCT-CRC-HE-100K', 'CRC-VAL-HE-7K')
@@ -194,20 +207,39 @@ def _image_name(name: str) -> bool:
         not name.startswith('.')
 
 
-def _images(folder: str) -> List[str]:
+def _images(folder: str, skipped: Optional[List[str]] = None) -> List[str]:
     """Image file names in ``folder`` (not recursive), sorted: regular
     files (or links to one) with an image extension, not hidden; a folder
     with such a name is not an image.
 
+    Args:
+        skipped (list, optional): the paths of the other files (not hidden:
+            ``notes.txt``, ``Thumbs.db``; not ``.DS_Store``) are appended
+            to it, for a note; None: not gathered.
+
     Raises:
         InputError: a link with an image's name whose target does not
-            exist (a list naming it would name an image no one can read).
+            exist (a list naming it would name an image no one can read);
+            a file of another image format (:data:`OTHER_IMAGE_EXTENSIONS`,
+            ``x.webp``), which would be left out.
     """
     names = []
-    for name in os.listdir(folder):
-        if not _image_name(name):
-            continue
+    for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
+        if not _image_name(name):
+            if name.startswith('.') or not os.path.isfile(path):
+                continue
+            ext = os.path.splitext(name)[1]
+            if ext.lower() in OTHER_IMAGE_EXTENSIONS:
+                raise InputError(
+                    f'{path}: an image in a format the converters do not '
+                    f'list ({ext}; they list '
+                    f'{", ".join(IMAGE_EXTENSIONS)}, in any case), which '
+                    'would be left out: convert it or move it out; nothing '
+                    'written')
+            if skipped is not None:
+                skipped.append(path)
+            continue
         if os.path.isfile(path):
             names.append(name)
         elif os.path.islink(path) and not os.path.exists(path):
@@ -215,7 +247,17 @@ def _images(folder: str) -> List[str]:
                 f'{path}: a link to {os.readlink(path)}, which does not exist '
                 '(moved, or a download not finished?): restore it or remove '
                 'the link; nothing written')
-    return sorted(names)
+    return names
+
+
+def _skipped_note(skipped: Sequence[str], data: str,
+                  where: str = 'class') -> List[str]:
+    """The note on the files :func:`_images` left out of the ``where``
+    folders, none when there are none."""
+    if not skipped:
+        return []
+    return [f'{len(skipped)} file(s) in the {where} folders are not images, '
+            f'left out (first: {os.path.relpath(skipped[0], data)})']
 
 
 def _subfolders(folder: str) -> List[str]:
@@ -232,9 +274,10 @@ def _images_below(folder: str) -> int:
                                  for f in files)))
 
 
-def _class_images(folder: str) -> List[str]:
+def _class_images(folder: str,
+                  skipped: Optional[List[str]] = None) -> List[str]:
     """:func:`_images` of a class folder (a PAIP19 label folder too), which
-    the published layouts keep flat.
+    the published layouts keep flat (``skipped``: as :func:`_images`).
 
     Raises:
         InputError: a subfolder holding images (at any depth: a nested
@@ -249,14 +292,14 @@ def _class_images(folder: str) -> List[str]:
                 'image(s) (a nested copy?), which the lists would leave '
                 f'out: move them up into {folder} or remove it; nothing '
                 'written')
-    return _images(folder)
+    return _images(folder, skipped)
 
 
 def _check_no_loose_images(folder: str, holder: str) -> None:
     """Refuse images directly in ``folder``, a folder of class (or slide)
     folders (``holder``): they belong to none, and the lists would leave
     them out without a word. Other files there (``Thumbs.db``, notes) are
-    not judged."""
+    not judged; an image of another format is refused (:func:`_images`)."""
     loose = _images(folder)
     if loose:
         raise InputError(
@@ -316,8 +359,10 @@ def _check_not_nested(folder: str, holds: Callable[[str], bool],
 
 
 def _class_folders(split_dir: str, classes: Sequence[str],
-                   rel_prefix: str) -> List[Entry]:
-    """Entries of ``split_dir/<class>/<image>``, labels in ``classes`` order.
+                   rel_prefix: str,
+                   skipped: Optional[List[str]] = None) -> List[Entry]:
+    """Entries of ``split_dir/<class>/<image>``, labels in ``classes`` order
+    (``skipped``: as :func:`_images`).
 
     Raises:
         InputError: a class folder is missing or empty, or an unknown
@@ -338,7 +383,7 @@ def _class_folders(split_dir: str, classes: Sequence[str],
         folder = os.path.join(split_dir, cls)
         if not os.path.isdir(folder):
             raise InputError(f'{folder}: class folder not found')
-        names = _class_images(folder)
+        names = _class_images(folder, skipped)
         if not names:
             raise InputError(f'{folder}: no images in this class folder')
         entries += [(f'{rel_prefix}{cls}/{n}', label) for n in names]
@@ -558,8 +603,9 @@ def prepare_nct(root: str, split: Optional[str] = None,
             unknown (official), images of the split missing (the count and
             the first), an incomplete copy of NCT-CRC-HE-100K (official), a
             folder linked to another release's download, a bad split list
-            or one naming another release, a file name saying another
-            class than its folder, an unwritable ``meta``.
+            or one naming another release, an image of another format, a
+            file name saying another class than its folder, an unwritable
+            ``meta``.
     """
     data, meta = os.path.join(root, 'data'), os.path.join(root, 'meta')
     check_writable_dir(meta)
@@ -571,6 +617,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
         os.path.isdir(os.path.join(d, f))
         for f in (NONORM, OFFICIAL[0], *NCT_CLASSES)), 'NCT folders')
     nonorm = _nonorm_folder(data)
+    skipped: List[str] = []
     if nonorm is not None:
         _check_not_nested(nonorm[0], lambda d: any(
             os.path.isdir(os.path.join(d, c)) for c in NCT_CLASSES),
@@ -591,10 +638,10 @@ def prepare_nct(root: str, split: Optional[str] = None,
         for release in OFFICIAL:
             _check_release_folder(os.path.join(data, release), release)
         train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
-                               f'{OFFICIAL[0]}/')
+                               f'{OFFICIAL[0]}/', skipped)
         _check_whole_release(os.path.join(data, OFFICIAL[0]), train)
         test = _class_folders(os.path.join(data, OFFICIAL[1]), NCT_CLASSES,
-                              f'{OFFICIAL[1]}/')
+                              f'{OFFICIAL[1]}/', skipped)
         notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)'
                  + (f' (no {NONORM} images found, so not the published '
                     'split)' if chosen else '')]
@@ -629,7 +676,8 @@ def prepare_nct(root: str, split: Optional[str] = None,
         present = {}
         for cls in NCT_CLASSES:
             d = os.path.join(folder, cls)
-            present[cls] = set(_class_images(d)) if os.path.isdir(d) \
+            present[cls] = set(_class_images(d, skipped)) \
+                if os.path.isdir(d) \
                 else set()
         wanted = train + test
         missing = [rel for rel, _ in wanted
@@ -653,6 +701,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
         test = [(prefix + p, c) for p, c in test]
     _check_names_say_folders(train + test, NCT_CLASSES, data)
     write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data)
+    notes += _skipped_note(skipped, data)
     return Prepared({'NCT train': len(train), 'NCT test': len(test)}, notes)
 
 
@@ -691,9 +740,11 @@ def prepare_lc25000(root: str) -> Prepared:
             os.path.isdir(os.path.join(data, 'lung_colon_image_set')):
         prefix = 'lung_colon_image_set/'
     entries: List[Entry] = []
+    skipped: List[str] = []
     for organ, classes in (('colon', LC_CLASSES[:2]), ('lung', LC_CLASSES[2:])):
         sets = f'{prefix}{organ}_image_sets'
-        got = _class_folders(os.path.join(data, sets), classes, f'{sets}/')
+        got = _class_folders(os.path.join(data, sets), classes, f'{sets}/',
+                             skipped)
         offset = LC_CLASSES.index(classes[0])
         entries += [(p, c + offset) for p, c in got]
     published, note = _published_lists(entries, ['lc25000'], prefix, data)
@@ -702,7 +753,8 @@ def prepare_lc25000(root: str) -> Prepared:
         note += '; all images found, sorted'
     _check_names_say_folders(lists['img_list'], LC_CLASSES, data)
     write_list_set(meta, lists, LC_CLASSES, data)
-    return Prepared({'LC25000': len(lists['img_list'])}, [note])
+    return Prepared({'LC25000': len(lists['img_list'])},
+                    [note] + _skipped_note(skipped, data))
 
 
 # -- PAIP19 -------------------------------------------------------------------
@@ -722,11 +774,13 @@ def _paip_class(name: str) -> Optional[int]:
     return None
 
 
-def _paip_slide(data: str, slide: str) -> List[Entry]:
-    """Patches of one slide folder, any accepted layout, sorted."""
+def _paip_slide(data: str, slide: str,
+                skipped: Optional[List[str]] = None) -> List[Entry]:
+    """Patches of one slide folder, any accepted layout, sorted
+    (``skipped``: as :func:`_images`)."""
     folder = os.path.join(data, slide)
     entries: List[Entry] = []
-    for name in _images(folder):
+    for name in _images(folder, skipped):
         label = _paip_class(name)
         if label is None:
             raise InputError(f'{os.path.join(folder, name)}: no class name '
@@ -741,7 +795,7 @@ def _paip_slide(data: str, slide: str) -> List[Entry]:
             raise InputError(
                 f'{path}: unknown folder; a slide folder holds label folders '
                 f'0, 1, 2 (or {", ".join(PAIP_CLASSES)})')
-        names = _class_images(path)
+        names = _class_images(path, skipped)
         if names and label in held:
             # 0/ and normal/: both were listed, a patch in both twice
             raise InputError(
@@ -878,8 +932,9 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
         raise InputError(f'{data}: need at least two slide folders for a '
                          f'train/test split, found {len(slides)}')
     found: List[Entry] = []
+    skipped: List[str] = []
     for slide in slides:
-        entries = _paip_slide(data, slide)
+        entries = _paip_slide(data, slide, skipped)
         if not entries:
             raise InputError(f'{os.path.join(data, slide)}: no patches in '
                              'this slide folder')
@@ -913,6 +968,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
                         'per class per slide, drawn with replacement (seed '
                         f'{seed}), as the published lists')
     write_list_set(meta, lists, PAIP_CLASSES, data)
+    notes += _skipped_note(skipped, data, 'slide and label')
     return Prepared({'PAIP19 train': len(lists['paip_train']),
                      'PAIP19 test': len(lists['paip_test'])}, notes)
 
