@@ -3,6 +3,7 @@ reader (issue 17): one line, exit code 2, nothing written or the previous
 files unchanged."""
 import gzip
 import os
+import shutil
 
 import pytest
 
@@ -1253,3 +1254,27 @@ def test_paip_slide_folder_in_both_layouts_refused(tmp_path, capsys):
     (slide / '01_01_0000_normal_1.png').unlink()
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 train         7 patches' in out, lines
+
+
+def test_hard_links_among_listed_paths_noted(tmp_path, capsys):
+    """One file under two listed paths through a hard link (a slide folder
+    copied with ``cp -al``: a training slide's patches in the test list)
+    was listed without a word. It is not refused (a deduplicating store,
+    DVC's ``cache.type hardlink`` or ``rdfind``, hard-links byte-identical
+    images, as a git-annex copy symlinks them), but a note says how many,
+    how many files are in two lists, and the first pair."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    data = root / 'data'
+    argv = ['--root', str(root), '--train-slides', '2']
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'hard link' not in out, lines
+    shutil.copytree(data / '01_01_0000', data / '01_01_0009',
+                    copy_function=os.link)  # cp -al
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'PAIP19 test          6 patches' in out, lines
+    assert '6 listed paths are hard links to 3 file(s), 3 of them in two ' \
+        'lists (first: 01_01_0000/0/0+0+0.png in paip_train, ' \
+        '01_01_0009/0/0+0+0.png in paip_test): byte-identical images linked ' \
+        'by a deduplicating store, or a folder copied with cp -al? listed ' \
+        'as found' in out.splitlines()

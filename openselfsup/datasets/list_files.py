@@ -22,6 +22,7 @@ The reader reads plain or gzip-compressed (``.gz``) lists, with ``\\n`` or
 import gzip
 import os
 import posixpath
+import stat
 from collections import abc
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -224,30 +225,42 @@ def _check_one_file_per_image(lists: Dict[str, List[Entry]],
 
 
 def _check_one_path_per_file(lists: Dict[str, List[Entry]],
-                             data_dir: str) -> None:
+                             data_dir: str) -> List[str]:
     """Refuse two listed paths that reach one file through a symbolic link
     (a slide or class folder linked to another, ``01_01_0009 ->
     01_01_0000``): one image listed twice, maybe once in train and once in
     test. A path listed twice (the published PAIP19 lists' draws) is not
-    judged here; neither are hard links, nor two file links to one
-    target outside the lists (a git-annex or DataLad copy links every
-    file into its object store, byte-identical images to one object).
-    A file link whose own target is a listed path (``a.png -> b.png``,
-    ``b.png`` a link into the store) is judged. One ``lstat`` per file,
-    the folders resolved once each."""
+    judged here; nor two file links to one target outside the lists (a
+    git-annex or DataLad copy links every file into its object store,
+    byte-identical images to one object). A file link whose own target is
+    a listed path (``a.png -> b.png``, ``b.png`` a link into the store) is
+    judged. Hard links (one file under two listed paths, neither a link)
+    are not refused, for the same reason as the object store's links (a
+    DVC cache of ``cache.type hardlink``, ``rdfind`` or ``jdupes -L`` link
+    byte-identical images), but said: a slide folder copied with ``cp
+    -al`` is one set of patches under two slide IDs. One ``lstat`` per
+    file, the folders resolved once each.
+
+    Returns:
+        list[str]: a note on the hard links among the listed paths (how
+        many paths, the first two and the lists they are in), or none.
+    """
+    def holding(*paths: str) -> str:
+        return ' and '.join(n for n, e in lists.items()
+                            if any(p in paths for p, _ in e))
+
     def refuse(first: str, rel: str) -> None:
-        names = [n for n, e in lists.items()
-                 if any(p in (first, rel) for p, _ in e)]
         raise InputError(
             f'{os.path.join(data_dir, first)} and '
             f'{os.path.join(data_dir, rel)} are one file (through a '
             'symbolic link), which would be listed twice (in '
-            f'{" and ".join(names)}); keep one (nothing written)')
+            f'{holding(first, rel)}); keep one (nothing written)')
 
     listed = {os.path.normpath(os.path.join(data_dir, rel)): rel
               for entries in lists.values() for rel, _ in entries}
     folders: Dict[str, str] = {}
     seen: Dict[str, Tuple[str, bool]] = {}  # real -> (listed, a link)
+    inodes: Dict[Tuple[int, int], List[str]] = {}  # hard-linked files
     done = set()
     for entries in lists.values():
         for rel, _ in entries:
@@ -255,7 +268,13 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
                 continue
             done.add(rel)
             path = os.path.join(data_dir, rel)
-            link = os.path.islink(path)
+            try:
+                st = os.lstat(path)
+            except OSError:  # not there: not judged here
+                st = None
+            link = st is not None and stat.S_ISLNK(st.st_mode)
+            if st is not None and not link and st.st_nlink > 1:
+                inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
             if link:
                 real = os.path.realpath(path)
                 hop = listed.get(os.path.normpath(os.path.join(
@@ -270,6 +289,20 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
             first, first_link = seen.setdefault(real, (rel, link))
             if first != rel and not (link and first_link):
                 refuse(first, rel)
+    shared = [paths for paths in inodes.values() if len(paths) > 1]
+    if not shared:
+        return []
+    where: Dict[str, str] = {}  # path -> the first list holding it
+    for name, entries in lists.items():
+        for rel, _ in entries:
+            where.setdefault(rel, name)
+    across = [g for g in shared if len({where[p] for p in g}) > 1]
+    a, b = (across or shared)[0][:2]
+    return [f'{sum(map(len, shared))} listed paths are hard links to '
+            f'{len(shared)} file(s), {len(across)} of them in two lists '
+            f'(first: {a} in {where[a]}, {b} in {where[b]}): byte-identical '
+            'images linked by a deduplicating store, or a folder copied '
+            'with cp -al? listed as found']
 
 
 def slide_order(entries: Iterable[Entry]) -> List[Entry]:
@@ -291,7 +324,7 @@ def nct_lists(train: List[Entry], test: List[Entry]) -> Dict[str, List[Entry]]:
 
 
 def write_list_set(meta: str, lists: Dict[str, List[Entry]],
-                   classes: Sequence[str], data_dir: str) -> None:
+                   classes: Sequence[str], data_dir: str) -> List[str]:
     """Check every list of one domain, then write them and ``classes.txt``.
 
     Writes ``<meta>/<name>.txt`` and ``<meta>/<name>_labeled.txt`` per list,
@@ -306,6 +339,10 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
         classes (sequence[str]): class names in label order.
         data_dir (str): the directory the paths are relative to (messages).
 
+    Returns:
+        list[str]: notes for the command to print (hard links among the
+        listed paths, :func:`_check_one_path_per_file`), maybe none.
+
     Raises:
         InputError: an empty list, a path with whitespace, or two files
             of one image (:func:`_check_one_file_per_image`), or two paths
@@ -317,7 +354,7 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
                              'nothing written')
         check_list_paths((p for p, _ in entries), data_dir)
     _check_one_file_per_image(lists, data_dir)
-    _check_one_path_per_file(lists, data_dir)
+    notes = _check_one_path_per_file(lists, data_dir)
     # one set: an interrupted run leaves every old list, never a new train
     # list beside an old test list (images in both)
     files = {}
@@ -328,3 +365,4 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
             ''.join(f'{p} {c}\n' for p, c in entries)
     files[os.path.join(meta, 'classes.txt')] = '\n'.join(classes) + '\n'
     save_set(files)
+    return notes

@@ -700,7 +700,7 @@ def prepare_nct(root: str, split: Optional[str] = None,
         train = [(prefix + p, c) for p, c in train]
         test = [(prefix + p, c) for p, c in test]
     _check_names_say_folders(train + test, NCT_CLASSES, data)
-    write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data)
+    notes += write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data)
     notes += _skipped_note(skipped, data)
     return Prepared({'NCT train': len(train), 'NCT test': len(test)}, notes)
 
@@ -752,9 +752,9 @@ def prepare_lc25000(root: str) -> Prepared:
     if not published:
         note += '; all images found, sorted'
     _check_names_say_folders(lists['img_list'], LC_CLASSES, data)
-    write_list_set(meta, lists, LC_CLASSES, data)
+    notes = write_list_set(meta, lists, LC_CLASSES, data)
     return Prepared({'LC25000': len(lists['img_list'])},
-                    [note] + _skipped_note(skipped, data))
+                    [note] + notes + _skipped_note(skipped, data))
 
 
 # -- PAIP19 -------------------------------------------------------------------
@@ -967,7 +967,7 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
             notes[0] = (f'split by slide: {rule}; {per_class_slide} patches '
                         'per class per slide, drawn with replacement (seed '
                         f'{seed}), as the published lists')
-    write_list_set(meta, lists, PAIP_CLASSES, data)
+    notes += write_list_set(meta, lists, PAIP_CLASSES, data)
     notes += _skipped_note(skipped, data, 'slide and label')
     return Prepared({'PAIP19 train': len(lists['paip_train']),
                      'PAIP19 test': len(lists['paip_test'])}, notes)
