@@ -1126,7 +1126,8 @@ def test_images_of_other_formats_refused_other_files_noted(tmp_path,
     without a word: an image of another format (``ADI-9.webp``) is now
     refused in one line naming it, nothing written; any other file
     (``notes.txt``, ``Thumbs.db``; hidden ones such as ``.DS_Store`` not)
-    is counted in a note naming the first. Upper-case extensions
+    is counted in a note naming the first; one in a subfolder is refused
+    as images in a subfolder are. Upper-case extensions
     (``.TIF``, ``.JPEG``) are images, listed as before."""
     root = tmp_path / 'NCT'
     _official_nct(root)
@@ -1140,6 +1141,14 @@ def test_images_of_other_formats_refused_other_files_noted(tmp_path,
         'any case), which would be left out: convert it or move it out; '
         'nothing written')
     (adi / 'ADI-9.webp').unlink()
+    (adi / 'sub').mkdir()  # in a subfolder: refused as images are
+    (adi / 'sub' / 'ADI-9.webp').write_bytes(b'x')
+    refused_before_writing(
+        'prepare_nct', argv, capsys, root,
+        f'{adi / "sub"}: a subfolder of the class folder holding 1 image(s) '
+        '(a nested copy?), which the lists would leave out: move them up '
+        f'into {adi} or remove it; nothing written')
+    shutil.rmtree(adi / 'sub')
     for name in ('ADI-8.TIF', 'notes.txt', 'Thumbs.db', '.DS_Store'):
         (adi / name).write_bytes(b'x')
     rc, out, lines = run_data_tool('prepare_nct', argv, capsys)

@@ -207,6 +207,13 @@ def _image_name(name: str) -> bool:
         not name.startswith('.')
 
 
+def _other_image_name(name: str) -> bool:
+    """Whether a file name is an image's of a format the converters do not
+    list (:data:`OTHER_IMAGE_EXTENSIONS`), not hidden."""
+    return name.lower().endswith(OTHER_IMAGE_EXTENSIONS) and \
+        not name.startswith('.')
+
+
 def _images(folder: str, skipped: Optional[List[str]] = None) -> List[str]:
     """Image file names in ``folder`` (not recursive), sorted: regular
     files (or links to one) with an image extension, not hidden; a folder
@@ -229,11 +236,10 @@ def _images(folder: str, skipped: Optional[List[str]] = None) -> List[str]:
         if not _image_name(name):
             if name.startswith('.') or not os.path.isfile(path):
                 continue
-            ext = os.path.splitext(name)[1]
-            if ext.lower() in OTHER_IMAGE_EXTENSIONS:
+            if _other_image_name(name):
                 raise InputError(
                     f'{path}: an image in a format the converters do not '
-                    f'list ({ext}; they list '
+                    f'list ({os.path.splitext(name)[1]}; they list '
                     f'{", ".join(IMAGE_EXTENSIONS)}, in any case), which '
                     'would be left out: convert it or move it out; nothing '
                     'written')
@@ -269,9 +275,10 @@ def _subfolders(folder: str) -> List[str]:
 
 
 def _images_below(folder: str) -> int:
-    """How many image files ``folder`` holds, at any depth."""
-    return sum(map(_image_name, (f for _, _, files in os.walk(folder)
-                                 for f in files)))
+    """How many image files ``folder`` holds, at any depth (of a format the
+    converters do not list too: in a nested copy, left out as well)."""
+    return sum(_image_name(f) or _other_image_name(f)
+               for _, _, files in os.walk(folder) for f in files)
 
 
 def _class_images(folder: str,
