@@ -2104,6 +2104,39 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
     assert not (tmp_path / 'bad').exists()
 
 
+def test_lambda_runs_start_from_the_baseline_of_another_region_grid(
+        crossmodal_root, tmp_path):
+    """A slide checkpoint whose region position embeddings are of another
+    grid than the config's (HIPT's ``img_size_pretrained``) is adopted
+    when the baseline is built; the lambda runs were built without the
+    checkpoint (``model.backbone.checkpoint=None``), on the config's grid,
+    and MMEngine's ``load_from`` skipped the baseline's position
+    embeddings with a warning line: every lambda run tuned a region
+    transformer of random position embeddings. With a learning rate of 0
+    a lambda run is the baseline, weights and metrics."""
+    from openselfsup.apis import run_balance_sweep
+    from openselfsup.config import load_config
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1, 'optim_wrapper.optimizer.lr': 0.0}
+    torch.manual_seed(4)
+    src = MODELS.build(load_config(SLIDE_DEMO, opts).model.backbone)
+    state = dict(src.state_dict(), **{
+        'vit_region.pos_embed': torch.randn(1, 6 * 6 + 1, 8),  # config: 7x7
+        'classifier.weight': torch.randn(1, SLIDE),
+        'classifier.bias': torch.tensor([1.5])})
+    hipt = str(tmp_path / 'hipt.pt')
+    torch.save(state, hipt)
+    res = run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'sw'),
+                            baseline_epochs=0, cfg_options={
+                                **opts, 'model.backbone.checkpoint': hipt})
+    base, tuned = (row['metrics'] for row in res['rows'])
+    assert tuned == pytest.approx(base, rel=1e-6, nan_ok=True)
+    saved = torch.load(str(tmp_path / 'sw' / 'lambda_0.5' / 'epoch_1.pth'),
+                       weights_only=False)['state_dict']
+    assert torch.equal(saved['backbone.vit_region.pos_embed'],
+                       state['vit_region.pos_embed'])
+
+
 def test_close_lambdas_get_distinct_run_names(tmp_path):
     """``--lambdas 0.1234567 0.1234568`` was refused as given twice: the
     runs were named ``{lambda:g}``, 0.123457 both. Distinct lambdas now get

@@ -67,8 +67,11 @@ RUN_RECORD = 'sweep_run.json'
 #: early stopping named with its scope validating on the way
 #: (:func:`_stops_early`). 2: retrieval ties (exactly equal similarities)
 #: count as their expected hit under a random order in ``recall@k`` and
-#: ``allcap_*``, not in the query's favour.
-RECORD_VERSION = 2
+#: ``allcap_*``, not in the query's favour. 3: a lambda run is built with
+#: the backbone checkpoint, as the baseline (a slide checkpoint of another
+#: region grid than the config's had the baseline's position embeddings
+#: skipped by ``load_from``, random in every lambda run).
+RECORD_VERSION = 3
 
 #: config keys that do not change a run's result (names, folders, logging,
 #: the checkpoint files kept, the sweep's own defaults), with the keys
@@ -661,13 +664,16 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         base_opts.update({'train_cfg': loop(baseline_epochs, False),
                           'param_scheduler': []})
     baseline_ckpt = os.path.join(base_dir, 'baseline.pth')
-    # each lambda run tunes from the baseline (its weights replace the
-    # checkpoint files the backbone would read)
+    # each lambda run tunes from the baseline: built as the baseline was,
+    # its backbone checkpoint read, then its weights replaced by the
+    # baseline's. Shapes the backbone takes from its checkpoint (the slide
+    # encoder's region grid) then fit the baseline's; built without it
+    # (checkpoint None, before), the config's grid did not, and MMEngine's
+    # load_from skipped the baseline's position embeddings with a warning
+    # line: every lambda run tuned random ones
     run_opts = {**cfg_options, 'load_from': baseline_ckpt,
                 'custom_hooks': hooks,
                 'train_cfg': loop(max_epochs, _stops_early(hooks))}
-    if 'checkpoint' in cfg.model.backbone:
-        run_opts['model.backbone.checkpoint'] = None
     lambda_runs = [(lam, name, os.path.join(work_dir, f'lambda_{name}'), {
         **run_opts, 'model.balance': lam,
         'experiment_name': f'{tag}_lambda_{name}'})
