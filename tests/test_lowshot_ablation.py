@@ -11,7 +11,7 @@ from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir, script_main,
                           write_provenance)
 from openselfsup.lowshot import paths
 from openselfsup.lowshot.ablation import ablation_settings, unique_specs
-from openselfsup.lowshot.meta_test import Inputs, evaluate
+from openselfsup.lowshot.meta_test import Inputs, evaluate, make_augmenter
 from openselfsup.lowshot.metrics import per_task_f1
 from openselfsup.lowshot.spec import RunSpec
 from openselfsup.utils import run_cli
@@ -248,3 +248,80 @@ def test_ablation_cells_of_one_task_print_no_ci_as_the_summary_does():
     ]).splitlines()[2:]
     assert rows == ['| baseline | – | 50.00 | 40.00 |',
                     '| latent | 4 | 50.00 ± 1.23 | 40.00 ± 2.00 |']
+
+
+def published_meta_testing_latent_aug(task, aug_times, protos, bank, rows):
+    """``meta_testing_LatentAug`` of the published
+    ``distributed_meta_test.py`` on an ``_aug_`` task file (a 3-D support
+    ``[n, 1 + copies, D]``, the original first): the first ``aug_times``
+    features of each image, labels ``np.repeat``-ed, then
+    ``aug_base_samples`` on all of them (each copy its own nearest
+    prototype and ``num_aug_shots - 1`` shifts), ``RidgeClassifier()``.
+    ``rows``: the shift rows of each of the ``n * aug_times`` features."""
+    from test_lowshot_published import published_aug_base_samples
+    support_xs, support_ys, query_xs, query_ys = task
+    support_xs = np.reshape(support_xs[:, :aug_times],
+                            (-1, support_xs.shape[-1]))
+    support_ys = np.repeat(support_ys, aug_times)
+    support_xs, support_ys = published_aug_base_samples(
+        support_xs, support_ys, protos, bank, rows)
+    return query_ys, RidgeClassifier().fit(support_xs, support_ys
+                                           ).predict(query_xs)
+
+
+def test_hybrid_row_is_the_published_image_times_latent_computation(
+        tmp_path):
+    """The hybrid part (image x latent, ``aug_times = num_aug_shots = t``)
+    of :func:`ablation_settings`, run as the ablation runs it, against the
+    published computation on the same tasks, copies and shift rows: each
+    of the t features of an image (itself and t - 1 augmented copies) is
+    latent-augmented on its own, t^2 samples per image; and its table row
+    (average F1 ± the mean of the per-class CIs; STR+TUM F1 ± its CI over
+    tasks) against the published printout's numbers."""
+    from sklearn.metrics import f1_score
+    from test_lowshot_published import published_table
+
+    from openselfsup.lowshot.ablation import ablation_rows
+    t = 3
+    wd, base, copies = _with_aug(tmp_path, copies=t)
+    rows = ablation_settings(shots=2, num_task=6, prototypes=[], image=[],
+                             latent=[], hybrid=[t], num_shift_vectors=20)
+    assert [part for part, _, _ in rows] == ['baseline', 'hybrid']
+    spec = rows[1][2]
+    assert (spec.mode, spec.aug_times, spec.num_aug_shots) == (
+        'latent_aug', t, t)
+    inputs = Inputs(wd, make_missing=True)
+    result = evaluate(inputs, spec)
+    store, dic = inputs.store(spec), inputs.dictionary(spec)
+    assert dic.excluded == (7, 8)  # the published --novel_class 78 dictionary
+    qry = np.load(paths.features_path(wd, 'clp_wo_78', 'NCT_test'))
+    labels = np.load(paths.labels_path(wd, 'NCT_train'))
+    qlabels = np.load(paths.labels_path(wd, 'NCT_test'))
+    n = store.support_idx.shape[1]
+    draws = make_augmenter(dic, 'latent_aug', t, spec.seed).draw(
+        0, store.num_task, n * t)
+    ref = []
+    for k in range(store.num_task):
+        s, q = store.support_idx[k], store.query_idx[k]
+        # the _aug_ task file: each support image and its copies (the
+        # published stacked every copy; the meta-test keeps aug_times)
+        xs = np.stack([base[s]] + [c[s] for c in copies], 1)
+        task = (xs.astype(np.float64), labels[s],
+                qry[q].astype(np.float64), qlabels[q])
+        ys, pred = published_meta_testing_latent_aug(
+            task, t, dic.prototypes.astype(np.float64),
+            dic.shift_bank.astype(np.float64), draws[k])
+        ref.append(f1_score(ys, pred, average=None))
+    ref = np.array(ref)
+    np.testing.assert_allclose(result['per_task_f1'], ref, atol=1e-12)
+    assert 0.2 < ref.mean() < 0.95  # neither trivial nor hopeless
+    # the table row: the published average row, and STR+TUM per task
+    _, _, avg, avg_ci = published_table(ref)
+    (novel,), (novel_ci,), _, _ = published_table(ref[:, [7, 8]].mean(1,
+                                                                 keepdims=True))
+    row = ablation_rows(rows[1:], [result])[0]
+    assert row['x'] == t
+    assert row['average_mean'] == pytest.approx(avg, abs=1e-12)
+    assert row['average_ci'] == pytest.approx(avg_ci, rel=1e-9)
+    assert row['novel_mean'] == pytest.approx(novel, abs=1e-12)
+    assert row['novel_ci'] == pytest.approx(novel_ci, rel=1e-9)
