@@ -377,9 +377,8 @@ def _write_pairs(w, per_task, settings, edit=_same_store):
         for shots, num_task in settings:
             rows_ = rows[:num_task]
             path = _write(w, model, 'near', 'linear', 'Ridge', shots,
-                          float(np.mean(rows_)), 0.1 if num_task > 1 else
-                          None, NCT, novel=7, per_task=rows_,
-                          num_task=num_task)
+                          float(np.mean(rows_)), None, NCT, novel=7,
+                          per_task=rows_, num_task=num_task)
             with open(path) as f:
                 result = json.load(f)
             edit(result, model, shots)

@@ -30,41 +30,79 @@ def _spread(num_task, half_width):
     return e * half_width * np.sqrt(num_task) / _t975(num_task - 1)
 
 
+def _fill(given, mean, num):
+    """``num`` per-class numbers: those of the dict ``given`` (class ->
+    number), the others all at the value that makes their mean ``mean``."""
+    given = given or {}
+    rest = num - len(given)
+    fill = (num * mean - sum(given.values())) / max(rest, 1)
+    assert fill >= 0, 'no class left to make the mean'
+    return np.array([given.get(c, fill) for c in range(num)])
+
+
 def _write(workdir, model, task, mode, clf, shots, average, ci, classes,
-           novel=None, per_class=None, harmonic=None, harmonic_ci=None,
-           per_task=None, num_task=4, class_ci=0.02):
-    """A result JSON consistent as the meta-test writes one: its
-    per_class_mean and per_class_ci are the means and 95% CIs of the
-    columns of its per_task_f1, which average to ``average``
-    (average_mean). ``per_task`` gives the F1 of each task and class;
-    without it class c's F1 is its mean (``per_class[c]``, a dict of the
-    classes set; the others at the value that makes the class mean
-    ``average``) plus deviations whose 95% CI is ``class_ci``. ``ci`` is
-    average_ci as given."""
+           novel=None, per_class=None, class_ci=None, per_task=None,
+           num_task=4):
+    """A result JSON as the meta-test writes one: its summary fields
+    (per_class_mean / per_class_ci, average_mean / average_ci, and for the
+    mixture domain colon / lung / harmonic mean and CI) are
+    metrics.summarize's of its per_task_f1 (a CI undefined over one task:
+    null). ``per_task`` gives the F1 of each task and class (``average``
+    and ``ci``, where given, must be what they summarize to); without it
+    class c's F1 is its mean (``per_class[c]``, a dict of the classes set;
+    the others at the value that makes the mean over classes ``average``)
+    plus deviations whose 95% CI is ``class_ci[c]`` (a dict likewise, the
+    others making the mean of the class CIs, average_ci, ``ci``; no
+    deviations for ``ci`` None)."""
+    from openselfsup.lowshot.metrics import summarize as summarize_f1
     if per_task is None:
-        given = per_class or {}
-        rest = len(classes) - len(given)
-        fill = (len(classes) * average - sum(given.values())) / max(rest, 1)
-        means = np.array([given.get(c, fill) for c in range(len(classes))])
-        per_task = means[None, :] + _spread(num_task, class_ci)[:, None]
+        means = _fill(per_class, average, len(classes))
+        cis = _fill(class_ci, ci or 0.0, len(classes))
+        per_task = means[None, :] + np.stack(
+            [_spread(num_task, h) for h in cis], axis=1)
     else:
-        assert per_class is None, 'per_class follows from per_task'
+        assert per_class is None and class_ci is None, \
+            'per_class and class_ci follow from per_task'
     f1 = np.asarray(per_task, dtype=np.float64)
-    class_mean = f1.mean(axis=0)
-    class_ci = [None] * f1.shape[1] if len(f1) < 2 else \
-        (f1.std(axis=0, ddof=1) / np.sqrt(len(f1))
-         * _t975(len(f1) - 1)).tolist()
+    s = summarize_f1(f1, mixture=task == 'mixture')
+    assert average is None or s['average_mean'] == pytest.approx(average)
+    assert ci is None or s['average_ci'] == pytest.approx(ci)
+
+    def num(x):  # as the meta-test writes it: NaN (undefined) as null
+        return None if x is None or np.isnan(x) else float(x)
+    summary = {k: [num(x) for x in v] if isinstance(v, np.ndarray) else
+               num(v) for k, v in s.items()}
     result = dict(
         model=model, task=task, mode=mode, clf=clf, num_shots=shots,
         num_task=num_task, novel_class=novel, seed=0, classes=classes,
-        per_class_mean=class_mean.tolist(), per_class_ci=class_ci,
-        average_mean=average, average_ci=ci, harmonic_mean=harmonic,
-        harmonic_ci=harmonic_ci, units='fraction', per_task_f1=f1.tolist())
+        **summary, units='fraction', per_task_f1=f1.tolist())
     path = paths.result_path(workdir, model, task, mode, clf, shots, novel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         json.dump(result, f)
     return path
+
+
+#: two mixture-domain results (colon classes 0, 1; lung 2, 3, 4), their
+#: summary by hand. A: colon 0.4, lung 0.6: average_mean (2 * 0.4 + 3 *
+#: 0.6) / 5 = 0.52, harmonic_mean 2 * 0.4 * 0.6 / (0.4 + 0.6) = 0.48;
+#: CIs colon 0.03, lung 0.06: average_ci (0.06 + 0.18) / 5 = 0.048,
+#: harmonic_ci 2 * 0.03 * 0.06 / 0.09 = 0.04. B: colon 0.3, lung 0.6:
+#: 0.48, harmonic 0.36 / 0.9 = 0.4; CIs colon 0.06, lung 0.03: 0.042,
+#: harmonic 0.0036 / 0.09 = 0.04
+MIX_A = dict(average=0.52, ci=0.048, classes=LC, per_class={0: 0.4, 1: 0.4},
+             class_ci={0: 0.03, 1: 0.03})
+MIX_B = dict(average=0.48, ci=0.042, classes=LC, per_class={0: 0.3, 1: 0.3},
+             class_ci={0: 0.06, 1: 0.06})
+
+
+def _edit(path, **fields):
+    """A result JSON with ``fields`` set by hand; the result as it was."""
+    with open(path) as f:
+        result = json.load(f)
+    with open(path, 'w') as f:
+        json.dump(dict(result, **fields), f)
+    return result
 
 
 def _t975(df):
@@ -76,18 +114,15 @@ def _t975(df):
 def workdir(tmp_path):
     w = str(tmp_path / 'workdir')
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.6123, 0.0155, NCT,
-           novel=7, per_class={7: 0.42})
+           novel=7, per_class={7: 0.42}, class_ci={7: 0.02})
     _write(w, 'clp_wo_7', 'near', 'latent_aug', 'Ridge', 1, 0.6589, 0.0101,
            NCT, novel=7)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 5, 0.8, 0.005, NCT,
-           novel=7)
-    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.7012, 0.0234, LC,
-           harmonic=0.6875, harmonic_ci=0.0312)
-    _write(w, 'fsp', 'mixture', 'linear', 'nearest_centroid', 1, 0.5, 0.03,
-           LC, harmonic=0.45)
+           novel=7, class_ci={7: 0.02})
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, **MIX_A)
+    _write(w, 'fsp', 'mixture', 'linear', 'nearest_centroid', 1, **MIX_B)
     _write(w, 'clp', 'out_homo', 'latent_aug', 'logistic_regression', 10,
-           0.9999, 0.0001, ['normal', 'viable_tumor', 'non_viable_tumor'],
-           class_ci=0.0001)
+           0.9999, 0.0001, ['normal', 'viable_tumor', 'non_viable_tumor'])
     return w
 
 
@@ -121,13 +156,14 @@ def test_table_cells_equal_hand_computation(workdir):
     assert rows[('clp_wo_7', 'latent_aug', 'Ridge')]['near 1-shot'] == \
         '65.89 ± 1.01'
     assert rows[('clp', 'linear', 'Ridge')]['mixture 5-shot'] == \
-        '70.12 ± 2.34'
+        '52.00 ± 4.80'  # MIX_A
     assert rows[('clp', 'latent_aug', 'logistic_regression')][
         'out_homo 10-shot'] == '99.99 ± 0.01'
     # the novel-class table: class 7's mean and CI; the harmonic-mean table
     assert '| clp_wo_7 | linear | Ridge | 42.00 ± 2.00 | 80.00 ± 2.00 |' in text
-    assert '| clp | linear | Ridge | – | 68.75 ± 3.12 |' in text
-    assert '| fsp | linear | nearest_centroid | 45.00 | – |' in text
+    # (MIX_A's and MIX_B's harmonic mean and CI, by hand)
+    assert '| clp | linear | Ridge | – | 48.00 ± 4.00 |' in text
+    assert '| fsp | linear | nearest_centroid | 40.00 ± 4.00 | – |' in text
     cell = table['rows'][2]['cells']['near/1']
     assert cell['mean'] == pytest.approx(0.6123) and cell['num_task'] == 4
 
@@ -142,10 +178,10 @@ def test_one_model_with_several_novel_classes_gets_a_row_each(tmp_path):
     for c, mean in ((0, 0.6), (1, 0.7), (78, 0.8)):
         per_class = {7: mean, 8: mean, 0: mean - 0.5} if c == 78 else \
             {c: mean - 0.5}
+        novel_ci = {7: 0.02, 8: 0.02} if c == 78 else {c: 0.02}
         _write(w, 'uni', 'near', 'linear', 'Ridge', 1, mean, 0.01, NCT,
-               novel=c, per_class=per_class)
-    _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC,
-           harmonic=0.4, harmonic_ci=0.01)
+               novel=c, per_class=per_class, class_ci=novel_ci)
+    _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.61, 0.01, NCT,
            novel=7)
     table = build_table(load_results(paths.results_dir(w)))
@@ -233,7 +269,8 @@ def test_duplicates_and_bad_values_are_one_line_errors(workdir, tmp_path):
         load_results(paths.results_dir(pct))
 
     bad = str(tmp_path / 'bad')
-    _write(bad, 'clp', 'near', 'linear', 'Ridge', 1, 61.2, 1.5, NCT)
+    _edit(_write(bad, 'clp', 'near', 'linear', 'Ridge', 1, 0.612, 0.015,
+                 NCT), average_mean=61.2, average_ci=1.5)
     with pytest.raises(InputError, match=r'average_mean = 61.2 is not an F1'):
         load_results(paths.results_dir(bad))
 
@@ -268,14 +305,11 @@ def test_ci_of_few_tasks_above_one_is_read(tmp_path):
     _, ci = mean_ci(np.array(per_task))
     assert ci[0] > 1 and ci[0] == pytest.approx(ci_bound(3))
     few = str(tmp_path / 'few')
-    path = _write(few, 'clp', 'mixture', 'linear', 'Ridge', 1,
-                  float(np.mean(per_task)), 0.6, ['a', 'b'], num_task=3,
+    path = _write(few, 'clp', 'out', 'linear', 'Ridge', 1,
+                  float(np.mean(per_task)), None, ['a', 'b'], num_task=3,
                   per_task=per_task)
     with open(path) as f:
         result = json.load(f)
-    result['per_class_ci'] = [float(ci[0]), float(ci[1])]
-    with open(path, 'w') as f:
-        json.dump(result, f)
     [read] = load_results(paths.results_dir(few))
     # sd 0.5774 / sqrt(3) * t(0.975, 2) 4.3027
     assert read['per_class_ci'][0] == pytest.approx(
@@ -290,8 +324,8 @@ def test_ci_of_few_tasks_above_one_is_read(tmp_path):
                        r'\(in \[0, 1.434\]; run the meta-test again\)$'):
         load_results(paths.results_dir(few))
     pct = str(tmp_path / 'pct')
-    _write(pct, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.6, 1.5,
-           ['a', 'b'], num_task=1000)
+    _edit(_write(pct, 'clp', 'out', 'linear', 'Ridge', 1, 0.6, 0.015,
+                 ['a', 'b'], num_task=1000), average_ci=1.5)
     with pytest.raises(InputError, match=r'average_ci = 1.5 is not an F1 '
                        r'fraction in \[0, 1\] \(run the meta-test again\)$'):
         load_results(paths.results_dir(pct))
@@ -349,12 +383,12 @@ def test_single_task_results_and_pair_novel_class(tmp_path):
     own CI, computed by hand here."""
     w = str(tmp_path / 'w')
     _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5, None, LC,
-           harmonic=0.4, num_task=1)
+           num_task=1)
     per_task = np.full((3, 9), 0.5)
     per_task[:, 7] = [0.2, 0.4, 0.6]
     per_task[:, 8] = [0.4, 0.4, 0.4]
     _write(w, 'clp_wo_78', 'near', 'linear', 'Ridge', 1,
-           float(per_task.mean()), 0.01, NCT, novel=78,
+           float(per_task.mean()), None, NCT, novel=78,
            per_task=per_task.tolist(), num_task=3)
     text = summarize(w)['markdown']
     # (with a 3-task cell beside it, the one-task cell says its count)
@@ -837,22 +871,21 @@ def test_cells_over_another_number_of_tasks_say_so(tmp_path):
     task count, and a line under the table says what the others hold."""
     w = str(tmp_path / 'w')
     for shots in (1, 5):
-        _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, 0.5, 0.03, LC,
-               harmonic=0.45, harmonic_ci=0.04, num_task=30)
+        _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, num_task=30,
+               **MIX_A)
         _write(w, 'clp', 'out', 'linear', 'Ridge', shots, 0.6, 0.02,
                ['normal', 'viable_tumor', 'non_viable_tumor'], num_task=30)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
     assert 'tasks' not in text.split('\n\n', 1)[1]  # one count: no note
-    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.03, LC,
-           harmonic=0.45, harmonic_ci=0.04, num_task=5)
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, num_task=5, **MIX_A)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
     _, rows = _md_rows(text)
     assert rows[('clp', 'linear', 'Ridge')] == {
-        'mixture 1-shot': '50.00 ± 3.00 (5 tasks)',
-        'mixture 5-shot': '50.00 ± 3.00', 'out 1-shot': '60.00 ± 2.00',
-        'out 5-shot': '60.00 ± 2.00'}
-    assert '| clp | linear | Ridge | 45.00 ± 4.00 (5 tasks) | ' \
-        '45.00 ± 4.00 |' in text  # the harmonic-mean table too
+        'mixture 1-shot': '52.00 ± 4.80 (5 tasks)',
+        'mixture 5-shot': '52.00 ± 4.80', 'out 1-shot': '60.00 ± 2.00',
+        'out 5-shot': '60.00 ± 2.00'}  # MIX_A
+    assert '| clp | linear | Ridge | 48.00 ± 4.00 (5 tasks) | ' \
+        '48.00 ± 4.00 |' in text  # the harmonic-mean table too
     assert 'the other cells are over 30 tasks each' in text
 
 
@@ -862,7 +895,7 @@ def test_the_note_of_one_task_cells_says_task(tmp_path):
     w = str(tmp_path / 'w')
     for shots in (1, 5):
         _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, 0.5, None, LC,
-               harmonic=0.45, num_task=1)
+               num_task=1)
     _write(w, 'clp', 'out', 'linear', 'Ridge', 1, 0.6, 0.02,
            ['normal', 'viable_tumor', 'non_viable_tumor'], num_task=3)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
@@ -927,22 +960,20 @@ def test_cells_computed_in_float32_say_so(tmp_path):
     are not marked."""
     w = str(tmp_path / 'w')
     for shots in (1, 5, 10):
-        path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, 0.5,
-                      0.03, LC, harmonic=0.45, harmonic_ci=0.04,
-                      num_task=30)
+        path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots,
+                      num_task=30, **MIX_A)
         if shots == 5:
             _set_dtype(path, 'float64')
-    _set_dtype(_write(w, 'fsp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.03,
-                      LC, harmonic=0.35, harmonic_ci=0.04, num_task=5),
-               'float32')
+    _set_dtype(_write(w, 'fsp', 'mixture', 'linear', 'Ridge', 1, num_task=5,
+                      **MIX_B), 'float32')
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
     _, rows = _md_rows(text)
     assert rows[('clp', 'linear', 'Ridge')] == {
-        'mixture 1-shot': '50.00 ± 3.00', 'mixture 5-shot': '50.00 ± 3.00',
-        'mixture 10-shot': '50.00 ± 3.00'}
+        'mixture 1-shot': '52.00 ± 4.80', 'mixture 5-shot': '52.00 ± 4.80',
+        'mixture 10-shot': '52.00 ± 4.80'}  # MIX_A
     assert rows[('fsp', 'linear', 'Ridge')]['mixture 1-shot'] == \
-        '40.00 ± 3.00 (5 tasks, float32)'
-    assert '| fsp | linear | Ridge | 35.00 ± 4.00 (5 tasks, float32) |' \
+        '48.00 ± 4.20 (5 tasks, float32)'  # MIX_B
+    assert '| fsp | linear | Ridge | 40.00 ± 4.00 (5 tasks, float32) |' \
         in text  # the harmonic-mean table too
     assert 'Marked float32: computed with --float32' in text
 
@@ -958,26 +989,23 @@ def test_cells_on_raw_features_say_so(tmp_path):
     tables says what that means; normalised or unrecording results are
     not marked."""
     w = str(tmp_path / 'w')
-    _set_normalised(_write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5,
-                           0.03, LC, harmonic=0.45, harmonic_ci=0.04),
-                    True)
-    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.5, 0.03, LC,
-           harmonic=0.45, harmonic_ci=0.04)
-    raw = _write(w, 'fsp', 'mixture', 'linear', 'Ridge', 1, 0.4, 0.03, LC,
-                 harmonic=0.35, harmonic_ci=0.04)
+    _set_normalised(_write(w, 'clp', 'mixture', 'linear', 'Ridge', 1,
+                           **MIX_A), True)
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, **MIX_A)
+    raw = _write(w, 'fsp', 'mixture', 'linear', 'Ridge', 1, **MIX_B)
     _set_normalised(raw, False)
     _set_dtype(raw, 'float32')
-    _set_normalised(_write(w, 'fsp', 'mixture', 'linear', 'Ridge', 5, 0.4,
-                           0.03, LC, harmonic=0.35, harmonic_ci=0.04), False)
+    _set_normalised(_write(w, 'fsp', 'mixture', 'linear', 'Ridge', 5,
+                           **MIX_B), False)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
     _, rows = _md_rows(text)
     assert rows[('clp', 'linear', 'Ridge')] == {
-        'mixture 1-shot': '50.00 ± 3.00', 'mixture 5-shot': '50.00 ± 3.00'}
-    assert rows[('fsp', 'linear', 'Ridge')] == {
-        'mixture 1-shot': '40.00 ± 3.00 (float32, raw)',
-        'mixture 5-shot': '40.00 ± 3.00 (raw)'}
-    assert '| fsp | linear | Ridge | 35.00 ± 4.00 (float32, raw) | ' \
-        '35.00 ± 4.00 (raw) |' in text  # the harmonic-mean table too
+        'mixture 1-shot': '52.00 ± 4.80', 'mixture 5-shot': '52.00 ± 4.80'}
+    assert rows[('fsp', 'linear', 'Ridge')] == {  # MIX_B
+        'mixture 1-shot': '48.00 ± 4.20 (float32, raw)',
+        'mixture 5-shot': '48.00 ± 4.20 (raw)'}
+    assert '| fsp | linear | Ridge | 40.00 ± 4.00 (float32, raw) | ' \
+        '40.00 ± 4.00 (raw) |' in text  # the harmonic-mean table too
     assert text.count('Marked raw: computed on features that were not '
                       'L2-normalised') == 1
     for r in (raw, paths.result_path(w, 'fsp', 'mixture', 'linear', 'Ridge',
@@ -996,7 +1024,7 @@ def test_a_result_whose_per_task_f1_disagree_with_its_mean_is_refused(
     classes] (rows cut off), is refused in one line naming it; a result
     without per_task_f1 (older) is read as before."""
     w = str(tmp_path / 'w')
-    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.9, 0.01, LC,
+    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.9, None, LC,
                   per_task=np.full((4, 5), 0.9).tolist())
     assert load_results(paths.results_dir(w))[0]['average_mean'] == 0.9
     with open(path) as f:
@@ -1030,7 +1058,7 @@ def test_class_means_or_cis_unlike_its_tasks_are_refused(
     the entry and both numbers; a result without per_task_f1 (older) is
     read as before."""
     w = str(tmp_path / 'w')
-    path = _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.6, 0.01,
+    path = _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.6, 0.02,
                   NCT, novel=7, per_class={7: 0.42, 0: 0.9})
     [read] = load_results(paths.results_dir(w))
     # by hand: class 0 at 0.9, class 7 at 0.42, the 7 others at
@@ -1086,7 +1114,7 @@ def test_a_result_with_nan_or_non_fraction_f1_is_refused(tmp_path):
     file."""
     w = str(tmp_path / 'w')
     good = np.full((3, 5), 0.6)
-    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.6, 0.01, LC,
+    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.6, None, LC,
                   per_task=good.tolist(), num_task=3)
     with open(path) as f:
         result = json.load(f)
@@ -1191,9 +1219,8 @@ def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
     model without a novel class (the demo's NOVEL=none) too."""
     w = str(tmp_path / 'w')
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.65, 0.01, NCT,
-           novel=3, per_class={3: 0.25})
-    _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC,
-           harmonic=0.4, harmonic_ci=0.01)
+           novel=3, per_class={3: 0.25}, class_ci={3: 0.02})
+    _write(w, 'uni', 'mixture', 'linear', 'Ridge', 1, 0.5, 0.02, LC)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.61, 0.01, NCT,
            novel=7)
     _write(w, 'random', 'near', 'linear', 'Ridge', 1, 0.2, 0.01, NCT)
