@@ -1103,6 +1103,76 @@ def test_class_means_or_cis_unlike_its_tasks_are_refused(
     assert read['per_class_mean'][7] == pytest.approx(0.9)
 
 
+def test_summary_fields_unlike_its_tasks_are_refused(tmp_path):
+    """A cell's ± is the result's average_ci and a mixture cell of the
+    harmonic-mean table its harmonic_mean ± harmonic_ci, and nothing held
+    them (nor colon / lung mean and CI) to its per_task_f1 as average_mean
+    is: a mixture file whose harmonic_mean was overwritten by its
+    average_mean (0.52, its tasks' harmonic mean 0.48) was tabled at 52.00.
+    Each such field that disagrees with metrics.summarize of the tasks,
+    a harmonic mean in a result of another domain (summarize gives none),
+    a CI over one task and a mixture result of other than 5 classes are
+    refused in one line naming the file and the field; a field the file
+    lacks, and a file without per_task_f1 (older), are read as before."""
+    w = str(tmp_path / 'w')
+    path = _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, **MIX_A)
+    [read] = load_results(paths.results_dir(w))
+    # by hand (MIX_A): colon 0.4, lung 0.6, harmonic 0.48; CIs colon 0.03,
+    # lung 0.06, average (2 * 0.03 + 3 * 0.06) / 5, harmonic 0.04
+    assert [read[k] for k in ('colon_mean', 'lung_mean', 'harmonic_mean',
+                              'colon_ci', 'lung_ci', 'average_ci',
+                              'harmonic_ci')] == pytest.approx(
+        [0.4, 0.6, 0.48, 0.03, 0.06, 0.048, 0.04])
+    text = format_markdown(build_table([read]))
+    assert '| clp | linear | Ridge | 48.00 ± 4.00 |' in text
+    near = _write(str(tmp_path / 'near'), 'clp', 'near', 'linear', 'Ridge', 1,
+                  0.6, 0.02, NCT)
+    one = _write(str(tmp_path / 'one'), 'clp', 'mixture', 'linear', 'Ridge',
+                 1, 0.6, None, LC, num_task=1)
+    three = _write(str(tmp_path / 'three'), 'clp', 'out', 'linear', 'Ridge',
+                   1, 0.6, 0.02, LC[:3])
+    is_by = 'but the mean of its per_task_f1'
+    for where, edit, match in (
+            (path, dict(harmonic_mean=0.52), r'harmonic_mean = 0.52 but the '
+             r'harmonic mean of its colon and lung means is 0.48; the file '
+             r'was edited or written by other code \(run the meta-test '
+             r'again\)$'),
+            (path, dict(harmonic_ci=0.048), r'harmonic_ci = 0.048 but the '
+             r'harmonic mean of its colon and lung CIs is 0.04;'),
+            (path, dict(average_ci=0.04), r"average_ci = 0.04 but the mean "
+             r"of its per_task_f1 columns' 95% CIs is 0.048;"),
+            (path, dict(colon_mean=0.6, lung_mean=0.4),
+             rf'colon_mean = 0.6 {is_by} colon columns is 0.4;'),
+            (path, dict(lung_mean=0.4), rf'lung_mean = 0.4 {is_by} lung '
+             r'columns is 0.6;'),
+            (path, dict(colon_ci=None), rf"colon_ci = None {is_by} colon "
+             r"columns' 95% CIs is 0.03;"),
+            (path, dict(lung_ci='0.06'), rf"lung_ci = '0.06' {is_by} lung "
+             r"columns' 95% CIs is 0.06;"),
+            (near, dict(harmonic_mean=0.45), r'harmonic_mean = 0.45 but a '
+             r'near result has none \(mixture domain only\); the file was'),
+            (one, dict(harmonic_ci=0.02), r'harmonic_ci = 0.02 but the '
+             r'harmonic mean of its colon and lung CIs is undefined \(one '
+             r'task\);'),
+            (three, dict(task='mixture'), r'a mixture-domain result has 5 '
+             r'classes \(colon and lung\), its per_task_f1 3 \(run the '
+             r'meta-test again\)$')):
+        before = _edit(where, **edit)
+        with pytest.raises(InputError, match=r'^\S+\.json: ' + match) as info:
+            load_results(os.path.dirname(os.path.dirname(where)))
+        assert len(str(info.value).splitlines()) == 1
+        _edit(where, **before)
+    # older files: without the colon and lung fields, or without per-task F1
+    result = _edit(path)
+    del result['colon_mean'], result['lung_ci']
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    assert 'colon_mean' not in load_results(paths.results_dir(w))[0]
+    _edit(path, harmonic_mean=0.52, per_task_f1=None)
+    [read] = load_results(paths.results_dir(w))
+    assert read['harmonic_mean'] == 0.52
+
+
 def test_a_result_with_nan_or_non_fraction_f1_is_refused(tmp_path):
     """A result whose per_task_f1 holds NaN (the meta-test never writes
     one: F1 is 0 where undefined) or a value outside [0, 1], or whose

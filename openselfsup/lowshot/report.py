@@ -13,8 +13,10 @@ A result JSON (written by the meta-test, :mod:`.meta_test`) holds at least::
     model, task, mode, clf, num_shots, num_task, classes, per_class_mean,
     per_class_ci, average_mean, average_ci, units ("fraction")
 
-and optionally ``variant``, ``novel_class``, ``harmonic_mean``/
-``harmonic_ci`` (mixture) and ``per_task_f1`` [T, C]. F1 values are
+and optionally ``variant``, ``novel_class``, ``colon_mean``/
+``lung_mean``/``colon_ci``/``lung_ci``/``harmonic_mean``/``harmonic_ci``
+(mixture) and ``per_task_f1`` [T, C] (whose summary, where it is there,
+every summary field must be: :func:`_check_per_task`). F1 values are
 fractions in [0, 1]; a CI is null when it is undefined (a single task;
 NaN, in a file written before every JSON was standard, reads the same).
 """
@@ -27,11 +29,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..classes import held_out, split_model_name
+from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
+                       split_model_name)
 from ..utils import InputError, load_json, save_set
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
+from .metrics import summarize as summarize_f1
 from .spec import CLASSIFIERS, MODES, TASKS
 
 #: columns and rows in the paper's order; unknown values sort after these
@@ -89,9 +93,10 @@ def load_result(path: str) -> dict:
     Raises:
         InputError: unreadable JSON, a missing key, units other than
             fractions, an F1 outside [0, 1], or per-task F1 that are not
-            ``[num_task, classes]``, do not average to ``average_mean``,
-            or whose columns' means and 95% CIs are not ``per_class_mean``
-            and ``per_class_ci``.
+            ``[num_task, classes]`` or whose summary
+            (:func:`~.metrics.summarize`) is not the result's
+            ``average_mean``, ``per_class_mean``, ``per_class_ci`` and
+            :data:`DERIVED_FIELDS` (those it holds).
     """
     result = load_json(path, 'result JSON')
     if not isinstance(result, dict):
@@ -121,14 +126,47 @@ def load_result(path: str) -> dict:
     return result
 
 
+#: the summary fields of a result that :func:`~.metrics.summarize` gives
+#: from its per-task F1 beside ``average_mean`` and the per-class ones,
+#: and what each is of the per-task F1 (the mixture domain's final
+#: metric, the published README's: the harmonic mean of the colon and
+#: lung class means, its CI that of their CIs)
+DERIVED_FIELDS = {
+    'average_ci': "the mean of its per_task_f1 columns' 95% CIs",
+    'colon_mean': 'the mean of its per_task_f1 colon columns',
+    'lung_mean': 'the mean of its per_task_f1 lung columns',
+    'colon_ci': "the mean of its per_task_f1 colon columns' 95% CIs",
+    'lung_ci': "the mean of its per_task_f1 lung columns' 95% CIs",
+    'harmonic_mean': 'the harmonic mean of its colon and lung means',
+    'harmonic_ci': 'the harmonic mean of its colon and lung CIs'}
+
+
+def _undefined(value) -> bool:
+    """Null, or NaN (a file written before every JSON was standard)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _agrees(value, want) -> bool:
+    """A number of a result file is the one its per-task F1 give (within
+    1e-9); undefined (null or NaN) where they give none or NaN."""
+    if _undefined(want) or _undefined(value):
+        return _undefined(want) and _undefined(value)
+    return isinstance(value, (int, float)) and \
+        not isinstance(value, bool) and abs(value - want) <= 1e-9
+
+
 def _check_per_task(result: dict, path: str, num_task: int) -> None:
     """The per-task F1 a result holds (where it holds them) is
-    ``[num_task, classes]``, averages to its ``average_mean`` and has each
-    class's ``per_class_mean`` and ``per_class_ci`` as the mean and 95% CI
-    of its column (within 1e-9): the table shows ``average_mean`` and a
-    novel class's ``per_class_mean`` ± ``per_class_ci``, ``--compare``
-    pairs the per-task F1, so a file edited or written by other code would
-    give the reports other numbers for one result."""
+    ``[num_task, classes]`` and every summary of them the result holds is
+    :func:`~.metrics.summarize`'s (within 1e-9): ``average_mean``, each
+    class's ``per_class_mean`` and ``per_class_ci`` (the mean and 95% CI
+    of its column) and each of :data:`DERIVED_FIELDS` it holds (for a
+    result of another domain than the mixture, none but ``average_ci``:
+    null). The tables show ``average_mean`` ± ``average_ci``, a novel
+    class's ``per_class_mean`` ± ``per_class_ci`` and the mixture's
+    ``harmonic_mean`` ± ``harmonic_ci``, ``--compare`` pairs the per-task
+    F1, so a file edited or written by other code would give the reports
+    other numbers for one result."""
     per_task = result.get('per_task_f1')
     if not per_task:
         return
@@ -146,38 +184,55 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
         raise InputError(f'{path}: per_task_f1[{t}][{c}] = '
                          f'{float(f1[t, c])!r} is not an F1 fraction in '
                          '[0, 1] (run the meta-test again)')
+    # the meta-test's summary of its per-task F1, the one definition of
+    # every summary field (the mixture's over its 5 classes: colon 0, 1,
+    # lung 2, 3, 4)
+    mixture = result['task'] == 'mixture'
+    mixed = len(COLON_CLASSES) + len(LUNG_CLASSES)
+    if mixture and f1.shape[1] != mixed:
+        raise InputError(f'{path}: a mixture-domain result has {mixed} '
+                         f'classes (colon and lung), its per_task_f1 '
+                         f'{f1.shape[1]} (run the meta-test again)')
+    s = summarize_f1(f1, mixture=mixture)
     mean = result['average_mean']
     if isinstance(mean, (int, float)) and not math.isnan(mean) and \
-            abs(f1.mean() - mean) > 1e-9:
+            not _agrees(mean, s['average_mean']):
         raise InputError(f'{path}: average_mean = {mean!r} but its '
-                         f'per_task_f1 average {f1.mean():.6g}; the file was '
-                         'edited or written by other code (run the '
+                         f'per_task_f1 average {s["average_mean"]:.6g}; the '
+                         'file was edited or written by other code (run the '
                          'meta-test again)')
     # a novel class's cell reads its per_class_mean and per_class_ci: the
-    # mean and 95% CI of that class's column of per_task_f1 (the
-    # meta-test's metrics.summarize), so they are held to it as
-    # average_mean is (whose check they imply: the mean of the column
-    # means is the mean of the array)
+    # mean and 95% CI of that class's column (whose check implies the
+    # average_mean one: the mean of the column means is the mean of the
+    # array)
     means, cis = result['per_class_mean'], result['per_class_ci']
     if len(means) != f1.shape[1] or len(cis) != f1.shape[1]:
         raise InputError(f'{path}: per_class_mean and per_class_ci hold '
                          f'{len(means)} and {len(cis)} values for '
                          f'{f1.shape[1]} classes (run the meta-test again)')
-    col_mean, col_ci = mean_ci(f1)
+
+    def got(want) -> str:
+        return 'undefined (one task)' if math.isnan(want) else f'{want:.6g}'
     for c in range(f1.shape[1]):
-        ci = float('nan') if cis[c] is None else cis[c]
         for key, what, value, want in (
-                ('per_class_mean', 'mean', means[c], col_mean[c]),
-                ('per_class_ci', '95% CI', ci, col_ci[c])):
-            if math.isnan(want) and math.isnan(value) or \
-                    abs(value - want) <= 1e-9:
-                continue
-            got = 'undefined (one task)' if math.isnan(want) else \
-                f'{want:.6g}'
-            raise InputError(
-                f'{path}: {key}[{c}] = {result[key][c]!r} but the {what} of '
-                f'its per_task_f1 column is {got}; the file was edited or '
-                'written by other code (run the meta-test again)')
+                ('per_class_mean', 'mean', means[c],
+                 s['per_class_mean'][c]),
+                ('per_class_ci', '95% CI', cis[c], s['per_class_ci'][c])):
+            if not _agrees(value, want):
+                raise InputError(
+                    f'{path}: {key}[{c}] = {value!r} but the {what} of its '
+                    f'per_task_f1 column is {got(want)}; the file was '
+                    'edited or written by other code (run the meta-test '
+                    'again)')
+    # the cells' ± (average_ci) and the mixture's final metric
+    for key, what in DERIVED_FIELDS.items():
+        if key not in result or _agrees(result[key], s[key]):
+            continue
+        but = f'{what} is {got(s[key])}' if s[key] is not None else \
+            f'a {result["task"]} result has none (mixture domain only)'
+        raise InputError(
+            f'{path}: {key} = {result[key]!r} but {but}; the file was '
+            'edited or written by other code (run the meta-test again)')
 
 
 def load_results(results_dir: str) -> List[dict]:
