@@ -18,6 +18,7 @@ import socket
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -740,3 +741,152 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     other = copy.deepcopy(ours)
     other.backbone.layer1[0].with_cp = True  # activation checkpointing
     assert not other.train().one_pass()
+
+
+def _published_neck(neck, x, num_layers):
+    """OpenSelfSup's ``NonLinearNeckSimCLR.forward`` written out on the
+    layers of ``neck``: fc0, bn0, then (relu, fc_i, bn_i) for every further
+    layer, a BatchNorm after the last one too (``with_last_bn=True``)."""
+    if x.dim() == 4:  # with_avg_pool
+        x = F.adaptive_avg_pool2d(x, 1)
+    x = getattr(neck, 'bn0')(getattr(neck, 'fc0')(x.view(x.size(0), -1)))
+    for i in range(1, num_layers):
+        x = getattr(neck, f'bn{i}')(getattr(neck, f'fc{i}')(F.relu(x)))
+    return x
+
+
+def _plain_bn(module):
+    """``module`` with every GhostBN a plain ``nn.BatchNorm2d`` (the
+    published backbone: BN over one GPU's images), same values."""
+    from openselfsup.models import GhostBatchNorm2d
+    for name, child in list(module.named_children()):
+        if isinstance(child, GhostBatchNorm2d):
+            bn = torch.nn.BatchNorm2d(child.num_features, eps=child.eps,
+                                      momentum=child.momentum).double()
+            bn.load_state_dict(child.state_dict())
+            setattr(module, name, bn)
+        else:
+            _plain_bn(child)
+    return module
+
+
+def test_clp_steps_equal_the_published_training_loop():
+    """Three CLP training steps (model and optimiser built from the real
+    config; widths / 8, groups of 8 images, 16 x 16 pixels, float64)
+    against the published training loop written out:
+    ``MOCOv3.forward_train`` on two GPUs of 8 images (the backbone's plain
+    BN per GPU, its running statistics per GPU; the projector's and
+    predictor's SyncBN over both GPUs; keys from the key encoder without
+    gradient; per GPU ``2T (CE(q1 k2^T / T) + CE(q2 k1^T / T))``, DDP's
+    mean over GPUs), the published LARS step (norms read to the host),
+    then BYOLHook's momentum update of the key encoder's parameters. The
+    losses (which depend on the keys), every parameter of the query and
+    key encoders, and the backbone's buffers against GPU 0's (the
+    published checkpoint's ``backbone.*``, which
+    ``extract_backbone_weights`` keeps) are equal. mmpretrain's key-encoder
+    update counts iterations from 1 where BYOLHook counts from 0
+    (docs/pretraining.md): the reference applies BYOLHook's momentum at
+    the next iteration's count."""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
+
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    K, gpus, per_gpu = 4, 2, 8  # max_iters: the cosine moves in 3 steps
+    MessageHub.get_current_instance().update_info('max_iters', K)
+    cfg = Config.fromfile(CLP)
+    m = cfg.model
+    m.backbone.update(base_channels=8, stem_channels=8)
+    m.backbone.norm_cfg['group_size'] = m.head.group_size = per_gpu
+    m.neck.update(in_channels=64, hid_channels=32, out_channels=16)
+    m.head.predictor.update(in_channels=16, hid_channels=32, out_channels=16)
+    T = m.head.temperature
+    torch.manual_seed(0)
+    ours = MODELS.build(m)
+    ours.init_weights()
+    ours = ours.double().train()
+    wrapper = build_optim_wrapper(ours, cfg.optim_wrapper)
+    lr = wrapper.optimizer.param_groups[0]['lr']
+    o = cfg.optim_wrapper.optimizer
+    base_m = 1 - m.base_momentum  # the published config's 0.996
+
+    # the published model: encoder_q = (backbone, projector, predictor),
+    # encoder_k = (backbone, projector) with encoder_q's parameters
+    bb = _plain_bn(copy.deepcopy(ours.backbone))
+    proj = copy.deepcopy(ours.neck)
+    pred = copy.deepcopy(ours.head.predictor)
+    bb_k, proj_k = copy.deepcopy(bb), copy.deepcopy(proj)
+    enc_q = [p for mod in (bb, proj, pred) for p in mod.parameters()]
+    enc_k = [p for mod in (bb_k, proj_k) for p in mod.parameters()]
+    bb_params = dict(bb.named_parameters())
+    gpu_buffers = [{k: b.clone() for k, b in bb.named_buffers()}
+                   for _ in range(gpus)]
+    lars_bufs = {}
+
+    def encode(x, backbone, projector, buffers=None):
+        chunks = x.split(per_gpu)
+        if buffers is None:  # key encoder: its BN statistics are not kept
+            feats = [backbone(c)[-1] for c in chunks]
+        else:
+            feats = [torch.func.functional_call(
+                backbone, (bb_params, buffers[g]), (c, ))[-1]
+                for g, c in enumerate(chunks)]
+        return _published_neck(projector, torch.cat(feats), 3)  # SyncBN
+
+    def published_step(it, x1, x2):
+        q1 = _published_neck(pred, encode(x1, bb, proj, gpu_buffers), 2)
+        q2 = _published_neck(pred, encode(x2, bb, proj, gpu_buffers), 2)
+        q1, q2 = F.normalize(q1), F.normalize(q2)
+        with torch.no_grad():
+            k1 = F.normalize(encode(x1, bb_k, proj_k))
+            k2 = F.normalize(encode(x2, bb_k, proj_k))
+        labels = torch.arange(per_gpu)
+        per_gpu_loss = [
+            2 * T * (F.cross_entropy(a @ b.T / T, labels)
+                     + F.cross_entropy(c @ d.T / T, labels))
+            for a, b, c, d in zip(q1.split(per_gpu), k2.split(per_gpu),
+                                  q2.split(per_gpu), k1.split(per_gpu))]
+        loss = torch.stack(per_gpu_loss).mean()  # DDP: mean of gradients
+        loss.backward()
+        with torch.no_grad():  # OpenSelfSup LARS, one tensor at a time
+            for p in enc_q:
+                wn, gn = torch.norm(p).item(), torch.norm(p.grad).item()
+                local = o.eta * wn / (gn + o.weight_decay * wn)
+                d_p = p.grad.add(p, alpha=o.weight_decay).mul(local * lr)
+                if p in lars_bufs:
+                    lars_bufs[p].mul_(o.momentum).add_(d_p)
+                else:
+                    lars_bufs[p] = d_p.clone()
+                p.add_(-lars_bufs[p])
+                p.grad = None
+            # BYOLHook.after_train_iter (mmpretrain's count: it + 1)
+            mom = 1. - (1. - base_m) * (math.cos(math.pi * (it + 1) / K)
+                                        + 1) / 2
+            before = [p.clone() for p in enc_k]
+            for p_q, p_k in zip(enc_q, enc_k):
+                p_k.data = p_k.data * mom + p_q.data * (1. - mom)
+        return loss.detach(), before
+
+    g = torch.Generator().manual_seed(0)
+    for it in range(3):
+        x1, x2 = (torch.randn(gpus * per_gpu, 3, 16, 16, generator=g,
+                              dtype=torch.float64) for _ in range(2))
+        got = ours.loss([x1, x2], [])['loss']
+        wrapper.update_params(got)
+        want, keys_now = published_step(it, x1, x2)
+        assert float(got.detach()) == pytest.approx(float(want),
+                                                    rel=1e-12), it
+        theirs = [p for mod in (bb, proj, pred) for p in mod.parameters()]
+        mine = [p for mod in (ours.backbone, ours.neck, ours.head.predictor)
+                for p in mod.parameters()]
+        for a, b in zip(mine, theirs):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13)
+    # our key encoder is updated at the start of the next step: it holds
+    # the published one before the update after the last step
+    for a, b in zip(ours.momentum_encoder.module.parameters(), keys_now):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13)
+    state = ours.backbone.state_dict()
+    for k, b in gpu_buffers[0].items():
+        torch.testing.assert_close(state[k], b, rtol=1e-10, atol=1e-13,
+                                   msg=k)
+    assert int(state['bn1.num_batches_tracked']) == 6  # 2 views x 3 steps
