@@ -890,3 +890,100 @@ def test_clp_steps_equal_the_published_training_loop():
         torch.testing.assert_close(state[k], b, rtol=1e-10, atol=1e-13,
                                    msg=k)
     assert int(state['bn1.num_batches_tracked']) == 6  # 2 views x 3 steps
+
+
+def test_fsp_steps_equal_the_published_training_loop():
+    """Three FSP training steps (model and optimiser built from the real
+    config; widths / 8, BN groups of 8 images, 16 x 16 pixels, float64)
+    against the published ``Classification`` loop written out on two GPUs
+    of 8 images: the backbone's plain BN per GPU (running statistics per
+    GPU), global average pooling, ``ClsHead``'s linear layer, mean
+    cross-entropy per GPU on the list's labels as they are (a ``wo_78``
+    list: labels 0-6 of 9 outputs), DDP's mean over GPUs, SGD lr 0.5
+    momentum 0.9 without weight decay written out. Losses, every parameter
+    and the backbone's buffers against GPU 0's are equal."""
+    from mmengine.optim import build_optim_wrapper
+    from mmpretrain.structures import DataSample
+
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    gpus, per_gpu = 2, 8
+    cfg = Config.fromfile(FSP)
+    m = cfg.model
+    m.backbone.update(base_channels=8, stem_channels=8)
+    m.backbone.norm_cfg['group_size'] = per_gpu
+    m.head.in_channels = 64
+    torch.manual_seed(0)
+    ours = MODELS.build(m)
+    ours.init_weights()
+    ours = ours.double().train()
+    wrapper = build_optim_wrapper(ours, cfg.optim_wrapper)
+    o = cfg.optim_wrapper.optimizer
+    assert o.weight_decay == 0
+
+    bb = _plain_bn(copy.deepcopy(ours.backbone))
+    fc = copy.deepcopy(ours.head.fc)
+    params = list(bb.parameters()) + list(fc.parameters())
+    bb_params = dict(bb.named_parameters())
+    gpu_buffers = [{k: b.clone() for k, b in bb.named_buffers()}
+                   for _ in range(gpus)]
+    sgd_bufs = {}
+
+    def published_step(x, labels):
+        per_gpu_loss = []
+        for g, (c, y) in enumerate(zip(x.split(per_gpu),
+                                       labels.split(per_gpu))):
+            feat = torch.func.functional_call(
+                bb, (bb_params, gpu_buffers[g]), (c, ))[-1]
+            score = fc(F.adaptive_avg_pool2d(feat, 1).flatten(1))
+            per_gpu_loss.append(F.cross_entropy(score, y))
+        loss = torch.stack(per_gpu_loss).mean()  # DDP: mean of gradients
+        loss.backward()
+        with torch.no_grad():  # torch.optim.SGD, dampening 0, no decay
+            for p in params:
+                if p in sgd_bufs:
+                    sgd_bufs[p].mul_(o.momentum).add_(p.grad)
+                else:
+                    sgd_bufs[p] = p.grad.clone()
+                p.add_(sgd_bufs[p], alpha=-o.lr)
+                p.grad = None
+        return loss.detach()
+
+    g = torch.Generator().manual_seed(0)
+    for it in range(3):
+        x = torch.randn(gpus * per_gpu, 3, 16, 16, generator=g,
+                        dtype=torch.float64)
+        labels = torch.randint(0, 7, (gpus * per_gpu, ), generator=g)
+        samples = [DataSample().set_gt_label(int(y)) for y in labels]
+        got = ours.loss(x, samples)['loss']
+        wrapper.update_params(got)
+        want = published_step(x, labels)
+        assert float(got.detach()) == pytest.approx(float(want),
+                                                    rel=1e-12), it
+        mine = list(ours.backbone.parameters()) + list(
+            ours.head.fc.parameters())
+        for a, b in zip(mine, params):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-13)
+    state = ours.backbone.state_dict()
+    for k, b in gpu_buffers[0].items():
+        torch.testing.assert_close(state[k], b, rtol=1e-10, atol=1e-13,
+                                   msg=k)
+    assert int(state['bn1.num_batches_tracked']) == 3
+
+
+def test_fsp_learning_rate_steps_as_mmcv():
+    """mmcv's ``step`` policy (by epoch, gamma 0.1) as published:
+    lr_e = 0.5 * 0.1 ** (number of milestones 30, 60, 90 reached by e)."""
+    from mmengine.optim.scheduler import MultiStepLR
+
+    cfg = Config.fromfile(FSP)
+    (sched_cfg, ) = cfg.param_scheduler
+    assert sched_cfg.by_epoch and not sched_cfg.get('convert_to_iter_based')
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    sched = MultiStepLR(opt, **{k: v for k, v in sched_cfg.items()
+                                if k != 'type'})
+    for epoch in range(cfg.train_cfg.max_epochs):
+        want = 0.5 * 0.1 ** sum(epoch >= s for s in (30, 60, 90))
+        assert opt.param_groups[0]['lr'] == pytest.approx(want, rel=1e-12)
+        opt.step()
+        sched.step()
