@@ -55,7 +55,7 @@ def test_novel_class_stores_are_independent_draws(tmp_path):
     [seed, 0] would have equalled the seed alone), each is reproducible,
     and the store without a novel class is the seed's draw as before. A
     novel-class store of the earlier scheme is refused."""
-    from openselfsup.lowshot.tasks import SAMPLER, TaskStore
+    from openselfsup.lowshot.tasks import SAMPLER, TASK_BLOCK, TaskStore
     s_lab, q_lab = _labels(40, 9), _labels(20, 9)
     draws = {c: sample_tasks(TaskSpec('near', 5, 50, novel_class=c, seed=3),
                              s_lab, q_lab) for c in (0, 7, 78)}
@@ -66,11 +66,13 @@ def test_novel_class_stores_are_independent_draws(tmp_path):
         assert not np.array_equal(draws[a].query_idx, draws[b].query_idx)
     rng = np.random.default_rng(3)  # the seed alone, the first class drawn
     pool = np.flatnonzero(s_lab == 0)
-    first = pool[sample_rows(rng, len(pool), 5, 50)]
+    # (the first of a block of TASK_BLOCK tasks, drawn whole)
+    first = pool[sample_rows(rng, len(pool), 5, TASK_BLOCK)[:50]]
     np.testing.assert_array_equal(plain.support_idx[:, :5], first)
     rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(7, )))
-    np.testing.assert_array_equal(draws[7].support_idx[:, :5],
-                                  pool[sample_rows(rng, len(pool), 5, 50)])
+    np.testing.assert_array_equal(
+        draws[7].support_idx[:, :5],
+        pool[sample_rows(rng, len(pool), 5, TASK_BLOCK)[:50]])
     # an earlier version's novel-class store (no sampler field)
     path = str(tmp_path / 'store.npz')
     draws[7].save(path)
@@ -78,7 +80,7 @@ def test_novel_class_stores_are_independent_draws(tmp_path):
         old = {k: z[k] for k in z.files if k != 'sampler'}
     np.savez(path, **old)
     loaded = TaskStore.load(path)
-    assert loaded.sampler == 1 and draws[7].sampler == SAMPLER == 2
+    assert loaded.sampler == 1 and draws[7].sampler == SAMPLER == 3
     with pytest.raises(InputError, match='drawn by an earlier version.*'
                        'draw it again with: python wsi_workdir/tools/'
                        'generate_task.py --task near --num_shots 5 '
@@ -92,6 +94,32 @@ def test_novel_class_stores_are_independent_draws(tmp_path):
         old = {k: z[k] for k in z.files if k != 'sampler'}
     np.savez(path, **old)
     TaskStore.load(path).check_request(TaskSpec('near', 5, 50, seed=3))
+
+
+
+@pytest.mark.parametrize('task,novel', [('near', 78), ('mixture', None),
+                                        ('out_homo', None)])
+def test_the_first_tasks_do_not_depend_on_the_store_size(task, novel):
+    """All of a store's tasks were drawn at once, class by class, so a
+    store drawn for 300 tasks (the ablation's) held other first tasks than
+    one drawn for 1000 (near_domain.sh's), and the ablation's numbers
+    depended on which script ran first. Now the first n tasks are the
+    same whatever count a store is drawn for, past one block too, and the
+    blocks are not copies of each other."""
+    ways = {'near': 9, 'mixture': 5, 'out_homo': 3}[task]
+    s_lab = _labels(40, ways)
+    q_lab = s_lab if task == 'mixture' else _labels(20, ways)
+    slides = np.arange(len(s_lab)) % 2 if task == 'out_homo' else None
+    stores = {n: sample_tasks(TaskSpec(task, 5, n, novel_class=novel,
+                                       seed=3), s_lab, q_lab, slides)
+              for n in (30, 300, 1000, 2300)}
+    for n, store in stores.items():
+        _check_store(store, s_lab, q_lab, ways, 5)
+        for m in stores:
+            if m > n:
+                assert stores[m].head(n).sha1 == store.sha1, (n, m)
+    big = stores[2300].support_idx
+    assert not np.array_equal(big[:1000], big[1000:2000])
 
 
 def test_mixture_support_and_query_never_overlap():

@@ -28,7 +28,7 @@ Task store (one ``.npz`` per setting, path from :meth:`TaskSpec.path`)::
     query_labels    int64 [T, ways*queries]
     classes         int64 [ways]             labels of the task's classes
     seed, shots, queries, ways, novel_class (-1: none)   int64 scalars
-    sampler                                              int64 scalar (2)
+    sampler                                              int64 scalar (3)
     task, mode, support_set, query_set, fingerprint       str scalars
 
 ``fingerprint`` is a SHA-1 of the label arrays (and, for ``homo``, the slide
@@ -36,14 +36,19 @@ ids) the tasks were drawn from, so a store made from other labels is refused;
 a store is also refused when its shots, ways, novel class or seed are not the
 ones asked for (say, a 5-shot store renamed as the 1-shot one).
 
-Sampling draws every task at once from one ``numpy.random.Generator``
-(PCG64, platform independent) seeded with the seed and, for a near-domain
-store of a novel class, that class as the ``SeedSequence`` spawn key: the
-stores of the nine novel classes (and the store without one) are
-independent draws, as the published ones were,
-and the same seed gives the same tasks on any machine. ``sampler`` 2 marks
-that scheme; a novel-class store of sampler 1 (an earlier version: one draw
-for every novel class) is refused with the command that draws it again. Stores are written only if absent (two runs drawing one store at
+Sampling draws the tasks in blocks of :data:`TASK_BLOCK` (1000), each block
+at once from one ``numpy.random.Generator`` (PCG64, platform independent)
+seeded with the seed and, for a near-domain store of a novel class, that
+class as the ``SeedSequence`` spawn key (block ``b > 0``: that key and
+``(_BLOCK_KEY, b)``): the stores of the nine novel classes (and the store
+without one) are independent draws, as the published ones were, the same
+seed gives the same tasks on any machine, and a store's first n tasks are
+the same whatever count it is drawn for (the ablation's 300 are the first
+300 of the near-domain 1000, whichever ran first). ``sampler`` 3 marks that
+scheme. A store of sampler 2 (all its tasks drawn at once) is served: of
+1000 tasks it equals sampler 3's, of another count it holds other first
+tasks. A novel-class store of sampler 1 (an earlier version: one draw for
+every novel class) is refused with the command that draws it again. Stores are written only if absent (two runs drawing one store at
 once: one wins, the other says so and fails), or replaced on request.
 """
 import hashlib
@@ -61,8 +66,20 @@ from .spec import (TaskSetting, TaskSpec, check_novel_class,
 
 
 #: the sampling scheme of new stores (1: novel-class stores drawn from the
-#: seed alone, the same tasks for every novel class)
-SAMPLER = 2
+#: seed alone, the same tasks for every novel class; 2: all of a store's
+#: tasks drawn at once, so its first n tasks depended on how many it was
+#: drawn for; 3: whole blocks of :data:`TASK_BLOCK` tasks, each block its
+#: own stream, block 0 being sampler 2's draw of 1000 tasks)
+SAMPLER = 3
+
+#: tasks drawn at once from one stream: a store of any size holds the
+#: first tasks of every larger one (the ablation's 300 tasks are the first
+#: 300 of the near-domain 1000 whichever ran first)
+TASK_BLOCK = 1000
+
+#: the spawn-key word that marks a block stream (after the novel class, if
+#: any; novel classes are below it), followed by the block number
+_BLOCK_KEY = 1 << 20
 
 
 def _sampler(z) -> int:
@@ -71,9 +88,11 @@ def _sampler(z) -> int:
 
 
 def _stale(novel_class: Optional[int], sampler: int) -> bool:
-    """A novel-class store of the earlier sampler (the nine novel classes
-    shared their tasks); -1 and None: no novel class."""
-    return novel_class not in (None, -1) and sampler < SAMPLER
+    """A novel-class store of sampler 1 (the nine novel classes shared
+    their tasks); -1 and None: no novel class. A store of sampler 2 is
+    served: its tasks are a valid draw (of 1000 tasks: the same as
+    sampler 3's), only its first tasks depend on its size."""
+    return novel_class not in (None, -1) and sampler < 2
 
 
 def redraw_command(spec: Optional[TaskSpec] = None,
@@ -338,7 +357,8 @@ def _fingerprint(same_pool: bool, support_labels: np.ndarray,
 def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
                  query_labels: np.ndarray,
                  support_slides: Optional[np.ndarray] = None) -> TaskStore:
-    """Draw the ``spec.num_task`` tasks of one store at once.
+    """Draw the ``spec.num_task`` tasks of one store (whole blocks of
+    :data:`TASK_BLOCK` tasks, cut to ``num_task``).
 
     Args:
         spec (TaskSpec): domain, shots, number of tasks, novel class, seed.
@@ -352,16 +372,9 @@ def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
         TaskStore: the tasks (not yet saved).
     """
     setting = spec.setting
-    shots, num_task, seed, queries = spec.shots, spec.num_task, spec.seed, \
-        spec.queries
+    shots, num_task, seed = spec.shots, spec.num_task, spec.seed
     novel_class = spec.novel_class
     mode = setting.store_mode
-    # a novel class's store is its own draw (as published: one per class);
-    # the class is a spawn key (an entropy list [seed, 0] would equal the
-    # seed alone: SeedSequence pads entropy with zeros)
-    rng = np.random.default_rng(seed if novel_class is None else
-                                np.random.SeedSequence(
-                                    seed, spawn_key=(novel_class, )))
     classes = np.unique(support_labels)
     if len(classes) != setting.ways:
         raise InputError(
@@ -372,13 +385,70 @@ def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
         if c not in classes:
             raise InputError(f'--novel_class {novel_class}: class {c} is not '
                              f'in {setting.support_set}')
+    if setting.homo and support_slides is None:
+        raise InputError('homo tasks need slide ids of the support set')
+    # whole blocks of TASK_BLOCK tasks, each from its own stream, so that
+    # the first n tasks are the same whatever count the store is drawn for;
+    # the store's arrays first (a count beyond memory fails here, at once)
+    ways = len(classes)
+    s_idx = np.empty((num_task, ways, spec.shots), dtype=np.int64)
+    q_idx = np.empty((num_task, ways, spec.queries), dtype=np.int64)
+    for b in range(-(-num_task // TASK_BLOCK)):
+        block = slice(b * TASK_BLOCK, min((b + 1) * TASK_BLOCK, num_task))
+        s_b, q_b = _draw_block(_block_rng(seed, novel_class, b), spec,
+                               classes, support_labels, query_labels,
+                               support_slides)
+        n = block.stop - block.start
+        s_idx[block], q_idx[block] = s_b[:n], q_b[:n]
+    homo = setting.homo
+    s_lab = np.broadcast_to(classes[None, :, None], s_idx.shape)
+    q_lab = np.broadcast_to(classes[None, :, None], q_idx.shape)
+    fp = _fingerprint(setting.same_pool, support_labels, query_labels,
+                      support_slides if homo else None)
+    return TaskStore(
+        support_idx=s_idx.reshape(num_task, -1),
+        query_idx=q_idx.reshape(num_task, -1),
+        support_labels=np.ascontiguousarray(s_lab).reshape(num_task, -1),
+        query_labels=np.ascontiguousarray(q_lab).reshape(num_task, -1),
+        classes=classes.astype(np.int64), seed=int(seed), shots=int(shots),
+        queries=int(spec.queries), task=setting.domain, mode=mode,
+        support_set=setting.support_set, query_set=setting.query_set,
+        novel_class=-1 if novel_class is None else int(novel_class),
+        fingerprint=fp)
+
+
+def _block_rng(seed: int, novel_class: Optional[int],
+               block: int) -> np.random.Generator:
+    """The stream of block ``block`` of a store: block 0 is the seed
+    (a near-domain store of a novel class: the class as the ``SeedSequence``
+    spawn key, so the nine novel classes' stores are independent draws, as
+    the published ones were; an entropy list ``[seed, 0]`` would equal the
+    seed alone, SeedSequence pads entropy with zeros); block ``b > 0`` adds
+    ``(_BLOCK_KEY, b)`` to that spawn key."""
+    base = () if novel_class is None else (novel_class, )
+    if block == 0:
+        return np.random.default_rng(
+            seed if novel_class is None else
+            np.random.SeedSequence(seed, spawn_key=base))
+    return np.random.default_rng(np.random.SeedSequence(
+        seed, spawn_key=base + (_BLOCK_KEY, block)))
+
+
+def _draw_block(rng: np.random.Generator, spec: TaskSpec,
+                classes: np.ndarray, support_labels: np.ndarray,
+                query_labels: np.ndarray,
+                support_slides: Optional[np.ndarray]
+                ) -> Tuple[np.ndarray, np.ndarray]:
+    """:data:`TASK_BLOCK` tasks from ``rng``: support and query rows,
+    ``[TASK_BLOCK, ways, shots]`` and ``[TASK_BLOCK, ways, queries]``
+    (class by class over all the block's tasks at once)."""
+    setting = spec.setting
+    shots, queries, num_task = spec.shots, spec.queries, TASK_BLOCK
     ways = len(classes)
     s_idx = np.empty((num_task, ways, shots), dtype=np.int64)
     q_idx = np.empty((num_task, ways, queries), dtype=np.int64)
     homo = setting.homo
     if homo:
-        if support_slides is None:
-            raise InputError('homo tasks need slide ids of the support set')
         slide_of_task = _pick_slides(rng, setting, support_labels,
                                      support_slides, classes, shots, num_task)
     for w, c in enumerate(classes):
@@ -408,20 +478,7 @@ def sample_tasks(spec: TaskSpec, support_labels: np.ndarray,
             s_idx[:, w] = s_pool[sample_rows(rng, len(s_pool), shots,
                                              num_task)]
         q_idx[:, w] = q_pool[sample_rows(rng, len(q_pool), queries, num_task)]
-    s_lab = np.broadcast_to(classes[None, :, None], s_idx.shape)
-    q_lab = np.broadcast_to(classes[None, :, None], q_idx.shape)
-    fp = _fingerprint(setting.same_pool, support_labels, query_labels,
-                      support_slides if homo else None)
-    return TaskStore(
-        support_idx=s_idx.reshape(num_task, -1),
-        query_idx=q_idx.reshape(num_task, -1),
-        support_labels=np.ascontiguousarray(s_lab).reshape(num_task, -1),
-        query_labels=np.ascontiguousarray(q_lab).reshape(num_task, -1),
-        classes=classes.astype(np.int64), seed=int(seed), shots=int(shots),
-        queries=int(queries), task=setting.domain, mode=mode,
-        support_set=setting.support_set, query_set=setting.query_set,
-        novel_class=-1 if novel_class is None else int(novel_class),
-        fingerprint=fp)
+    return s_idx, q_idx
 
 
 def _pick_slides(rng: np.random.Generator, setting: TaskSetting,

@@ -3,8 +3,10 @@
 
 A store is reused when it is the one asked for, never replaced unless
 --overwrite (or --initialization, as the published scripts pass it) is
-given; the tasks are indices and serve every model. Several --num_shots
-and --novel_class values make several stores in one process.
+given; the tasks are indices and serve every model. A store's first n
+tasks are the same whatever --num_task it was drawn for (drawn in blocks of
+1000), so a short run's tasks are the first of the full run's. Several
+--num_shots and --novel_class values make several stores in one process.
 
 Example::
 
