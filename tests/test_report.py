@@ -647,6 +647,44 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     assert not left_out()
 
 
+def test_latent_results_of_changed_base_features_are_left_out(tmp_path):
+    """A latent-mode result of the mixture or out domain reads the base
+    features (the model's NCT_train) only through its dictionary: with
+    NCT_train extracted again and the LC features unchanged, the summary
+    kept it as current, though its dictionary (and any rerun's) comes from
+    other features. It is left out now, naming NCT_train; the linear
+    result of the same settings stays; a result written before the base
+    features were recorded is judged by its dictionary's digest of them."""
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot.report import workdir_results
+    from openselfsup.lowshot.sweep import run_sweep, sweep_specs
+    w = make_workdir(str(tmp_path / 'w'), 'clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
+                        modes=['linear', 'latent_aug'], num_task=4,
+                        num_aug_shots=5, num_prototypes=4,
+                        num_shift_vectors=30)
+    run_sweep(w, specs, log=None, threads=1)
+    base = paths.features_path(w, 'clp', 'NCT_train')
+    feats = np.load(base)
+    np.save(base, feats[::-1].copy())    # NCT_train extracted again
+
+    def modes():
+        current, left_out = workdir_results(w)
+        return ([r['mode'] for r in current],
+                [(i['file'], i['changed']) for i in left_out])
+    latent = specs[1].result_path(w)
+    assert modes() == (['linear'], [(latent, [base])])
+    # a result written before the base features were recorded
+    with open(latent) as f:
+        result = json.load(f)
+    del result['files']['base_features']
+    with open(latent, 'w') as f:
+        json.dump(result, f)
+    assert modes() == (['linear'], [(latent, [base])])
+    np.save(base, feats)                  # back: current again
+    assert modes() == (['latent_aug', 'linear'], [])
+
+
 #: a feature set's provenance with every digest (the extraction tests)
 _PROVENANCE = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
                'num_samples': 10, 'feature_dim': 8, 'normalised': True,

@@ -27,7 +27,9 @@ fractions in [0, 1]; a CI that is undefined (one task) is null::
     files               support/query features and labels {path, shape, sha1},
                         normalised, task_store {path, sha1, seed,
                         labels_fingerprint}, dictionary {...} | null,
-                        aug_features {...} | null
+                        base_features {path, shape, sha1, extraction}
+                        (the features the dictionary was built from) |
+                        null, aug_features {...} | null
     execution           {device, threads, chunk_size, thread_time, dtype,
                         elapsed_s}: the threads (null on CUDA) and tasks per
                         chunk the run used; thread_time {wall_s, cpu_s,
@@ -504,6 +506,12 @@ def evaluate(inputs: Inputs, spec: RunSpec, device: str = 'cpu',
              'normalised': sup.normalised,
              'task_store': store.identity(),
              'dictionary': dic.identity() if dic is not None else None,
+             # what the dictionary was built from, judged as the pools are
+             # (report.changed_inputs): the mixture and out domains read
+             # these features only through it
+             'base_features': inputs.features(
+                 spec.dictionary.model, spec.dictionary.features
+             ).identity()['features'] if dic is not None else None,
              'aug_features': inputs.features(spec.model, 'NCT_aug'
                                              ).identity()['features']
              if extra is not None else None}

@@ -257,6 +257,7 @@ def load_results(results_dir: str) -> List[dict]:
 _RESULT_INPUTS = (('support_features', 'features', 'extracted_feats'),
                   ('query_features', 'features', 'extracted_feats'),
                   ('aug_features', 'features', 'extracted_feats'),
+                  ('base_features', 'features', 'extracted_feats'),
                   ('support_labels', 'labels', 'extracted_feats'),
                   ('query_labels', 'labels', 'extracted_feats'),
                   ('task_store', 'tasks', 'tasks'))
@@ -310,7 +311,9 @@ def _now(path: str, kind: str, cache: Dict):
 def changed_inputs(result: dict, workdir: str, cache: Dict
                    ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
-    features of another extraction (encoder, list, augmented passes, a
+    features (support, query, image-augmented, and the base features a
+    latent mode's dictionary was built from) of another extraction
+    (encoder, list, augmented passes, a
     sample of the images, the model and pipeline as the config file and
     overrides resolve, as their provenance names them:
     :func:`~.features.same_extraction`; by their digest where either side
@@ -329,7 +332,17 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
     """
     from .features import same_extraction
     from .tasks import TaskStore
-    files = result.get('files') or {}
+    files = dict(result.get('files') or {})
+    dic = files.get('dictionary')
+    if not files.get('base_features') and isinstance(dic, dict) and \
+            dic.get('features_sha1'):
+        # a latent result written before base_features was recorded: its
+        # dictionary's digest of them (a RunSpec's are the model's
+        # NCT_train), compared exactly
+        files['base_features'] = {
+            'path': paths.features_path(workdir, str(result.get('model')),
+                                        'NCT_train'),
+            'sha1': dic['features_sha1']}
     changed = []
     for name, kind, anchor in _RESULT_INPUTS:
         rec = files.get(name)
