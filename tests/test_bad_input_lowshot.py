@@ -703,6 +703,22 @@ def test_sweep_and_ablation_name_their_own_flags(wd, capsys):
         assert '--num_' not in err
 
 
+def test_sweep_refuses_shots_of_a_task_it_does_not_run(wd, capsys):
+    """--<task>_shots (one list per task: out and out_homo have other
+    published shots) for a task not in --task would be ignored: refused;
+    a bad or repeated value is named by that flag."""
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'out',
+                      '--out_homo_shots', '5'], capsys, wd,
+              '--out_homo_shots applies to --task out_homo; --task out does '
+              'not run it')
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'out',
+                      'out_homo', '--out_homo_shots', '5', '0'], capsys, wd,
+              '--out_homo_shots 0: shot counts must be at least 1')
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task', 'out',
+                      '--out_shots', '5', '5'], capsys, wd,
+              '--out_shots: 5 given twice')
+
+
 def test_fractional_strengths_are_accepted(wd, capsys):
     """--alpha 0.5 and --C 0.1 are positive: they were refused as 'must be
     a positive number' (the count rule, at least 1, applied to reals);

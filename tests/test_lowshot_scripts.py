@@ -43,7 +43,8 @@ def _record(tmp_path, script, env=None, args=()):
     recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n')
     recorder.chmod(0o755)
     full_env = {k: v for k, v in os.environ.items()
-                if k not in ('NUM_TASK', 'SEED', 'SHOTS', 'OUT_SHOTS')}
+                if k not in ('NUM_TASK', 'SEED', 'SHOTS', 'OUT_SHOTS',
+                             'OUT_HOMO_SHOTS')}
     full_env.update(PYTHON=str(recorder), WORKDIR='wd', **(env or {}))
     subprocess.run(['sh', os.path.join(SCRIPTS, script), *args], cwd=REPO,
                    env=full_env, check=True, capture_output=True)
@@ -98,6 +99,42 @@ def test_mixture_and_out_domain_protocol(tmp_path):
         [('out', s) for s in (1, 5, 10, 50, 100)]
         + [('out_homo', s) for s in (5, 10, 50, 100)])
     assert Counter(sp.task for sp in out) == {'out': 30, 'out_homo': 24}
+
+
+def test_out_shots_and_out_homo_shots_choose_one_list_each(tmp_path):
+    """OUT_SHOTS was passed as --shots to both out and out_homo, so
+    OUT_SHOTS="1 5" also ran (and drew) homo 1-shot, which the published
+    scripts never ran (their homo 1-shot store was never drawn and the run
+    failed); OUT_SHOTS now chooses the hetero shots and OUT_HOMO_SHOTS the
+    homo ones, each list the published one when unset."""
+    runs = iter(range(100))
+
+    def fresh():  # a recorder log of its own for each run
+        d = tmp_path / str(next(runs))
+        d.mkdir()
+        return d
+
+    def settings(env):
+        cmds = _record(fresh(), 'out_domain.sh', {'MODELS': 'clp', **env})
+        specs = [sp for s, a in cmds if s.endswith('sweep.py')
+                 for sp in _settings(a)]
+        return {t: sorted({sp.shots for sp in specs if sp.task == t})
+                for t in ('out', 'out_homo')}
+
+    def stores(env):
+        cmds = _record(fresh(), 'generate_mixture_and_out_domain_tasks.sh',
+                       env)
+        return {a['mode']: a['num_shots'] for s, a in cmds
+                if a.get('task') == 'out'}
+    assert settings({'OUT_SHOTS': '1 5'}) == {'out': [1, 5],
+                                              'out_homo': [5, 10, 50, 100]}
+    assert stores({'OUT_SHOTS': '1 5'}) == {'hetero': [1, 5],
+                                            'homo': [5, 10, 50, 100]}
+    both = {'OUT_SHOTS': '10', 'OUT_HOMO_SHOTS': '5 50'}
+    assert settings(both) == {'out': [10], 'out_homo': [5, 50]}
+    assert stores(both) == {'hetero': [10], 'homo': [5, 50]}
+    assert settings({'OUT_HOMO_SHOTS': '100'}) == {
+        'out': [1, 5, 10, 50, 100], 'out_homo': [100]}
 
 
 def test_extraction_and_task_scripts(tmp_path):

@@ -55,6 +55,11 @@ def parse_args(argv=None):
                    help='shots per class (default: the published ones: '
                    + '; '.join(f'{t} {" ".join(map(str, s))}'
                                for t, s in S.DEFAULT_SHOTS.items()) + ')')
+    for task in S.TASKS:
+        p.add_argument(f'--{task}_shots', type=int, nargs='+', default=None,
+                       help=f'shots per class of --task {task} only, in '
+                       'place of --shots (default: --shots, else '
+                       f'{" ".join(map(str, S.DEFAULT_SHOTS[task]))})')
     p.add_argument('--clfs', nargs='+', default=list(S.CLASSIFIERS),
                    choices=S.CLASSIFIERS)
     p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],

@@ -59,19 +59,21 @@ def sweep_specs(model: str, task: str,
                 clfs: Sequence[str] = CLASSIFIERS,
                 modes: Sequence[str] = ('linear', 'latent_aug'),
                 model_template: str = '{model}_wo_{novel}',
-                **common) -> List[RunSpec]:
+                shots_flag: str = '--shots', **common) -> List[RunSpec]:
     """The settings of one model's sweep, in the scripts' order (novel
     class, classifier, shots, mode).
 
     ``latent_aug_expected`` is skipped for classifiers without a closed
     form. ``common`` holds the remaining :class:`RunSpec` fields (num_task,
-    seeds, dictionary and classifier parameters).
+    seeds, dictionary and classifier parameters); ``shots_flag`` names the
+    flag the shots came from in a refusal.
     """
     if not shots:
-        raise InputError('--shots: give at least one shot count')
+        raise InputError(f'{shots_flag}: give at least one shot count')
     for s in shots:  # named by the sweep's flag, not the spec's
         if not isinstance(s, int) or s < 1:
-            raise InputError(f'--shots {s}: shot counts must be at least 1')
+            raise InputError(f'{shots_flag} {s}: shot counts must be at '
+                             'least 1')
     novels = list(novel_classes) if task == 'near' else [None]
     specs = []
     for c in novels or [None]:
@@ -90,25 +92,42 @@ def sweep_specs(model: str, task: str,
 
 def cli_specs(args) -> List[RunSpec]:
     """The settings a ``wsi_workdir/sweep.py`` command line runs (its
-    parsed ``args``): per ``--task``, :func:`sweep_specs` with the
-    published shots where ``--shots`` is not given and novel classes 0..8
-    where ``--novel_classes`` is not given (the near domain's only)."""
-    from .spec import DEFAULT_SHOTS, check_distinct_settings, spec_kwargs
+    parsed ``args``): per ``--task``, :func:`sweep_specs` with the shots
+    of ``--<task>_shots``, else ``--shots``, else the published ones, and
+    novel classes 0..8 where ``--novel_classes`` is not given (the near
+    domain's only). One list per task: the out domain's hetero and homo
+    settings have different published shots (homo: no 1-shot), so a
+    ``--shots`` meant for one of them would run the other's too."""
+    from .spec import (DEFAULT_SHOTS, TASKS, check_distinct_settings,
+                       spec_kwargs)
+    own = {t: getattr(args, f'{t}_shots', None) for t in TASKS}
     for flag, values in (('--task', args.task), ('--shots', args.shots),
+                         *((f'--{t}_shots', own[t]) for t in TASKS),
                          ('--clfs', args.clfs), ('--modes', args.modes),
                          ('--novel_classes', args.novel_classes)):
         check_distinct_settings(flag, values or ())
     if args.novel_classes is not None and 'near' not in args.task:
         raise InputError(f'--novel_classes applies to the near domain; '
                          f'--task {" ".join(args.task)} has none')
+    for t in TASKS:
+        if own[t] is not None and t not in args.task:
+            raise InputError(f'--{t}_shots applies to --task {t}; --task '
+                             f'{" ".join(args.task)} does not run it')
+
+    def shots(task):
+        for flag, values in ((f'--{task}_shots', own[task]),
+                             ('--shots', args.shots)):
+            if values is not None:
+                return flag, values
+        return '--shots', DEFAULT_SHOTS[task]
     novel = list(range(9)) if args.novel_classes is None \
         else args.novel_classes
     common = spec_kwargs(args)
     for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
         common.pop(key, None)
     specs = [spec for task in args.task for spec in sweep_specs(
-        args.model, task, novel, args.shots or DEFAULT_SHOTS[task],
-        args.clfs, args.modes, args.model_template, **common)]
+        args.model, task, novel, shots(task)[1], args.clfs, args.modes,
+        args.model_template, shots(task)[0], **common)]
     if not specs:  # every setting skipped by sweep_specs: say why
         raise InputError(no_closed_form('--modes', args.clfs)
                          + ': nothing to run')

@@ -4,8 +4,8 @@
 # Run the scripts from the repository root.
 #
 # The protocol's parameters (NUM_TASK, NUM_PROTOTYPES, NUM_SHIFT_VECTORS,
-# NUM_AUG_SHOTS, SEED, SHOTS, OUT_SHOTS) have no value here: a flag is
-# passed only when its variable is set, so the defaults are the commands'
+# NUM_AUG_SHOTS, SEED, SHOTS, OUT_SHOTS, OUT_HOMO_SHOTS) have no value
+# here: a flag is passed only when its variable is set, so the defaults are the commands'
 # own, i.e. the published protocol's (openselfsup/lowshot/spec.py: 1000
 # tasks, K 16, M 2000, 100 augmentation shots; shots 1 5 10, out domain
 # hetero 1 5 10 50 100 and homo 5 10 50 100).
@@ -191,8 +191,8 @@ run() {
 SETTINGS_READ="AUG_TIMES CLFS CLP_CKPT CLP_DIR DATA DEVICE DOMAINS \
 EXTRACT_BATCH EXTRACT_MODEL_OPTS EXTRACT_OPTS EXTRACT_SOURCE EXTRACT_WEIGHTS \
 FSP_CKPT FSP_DIR HYBRID IMAGE LATENT MODEL MODELS MODES NOVEL NOVEL_CLASSES \
-NUM_AUG_SHOTS NUM_PROTOTYPES NUM_SHIFT_VECTORS NUM_TASK OUT_SHOTS OVERWRITE \
-PROTOTYPES PYTHON SEED SHOTS WORKDIR"
+NUM_AUG_SHOTS NUM_PROTOTYPES NUM_SHIFT_VECTORS NUM_TASK OUT_HOMO_SHOTS \
+OUT_SHOTS OVERWRITE PROTOTYPES PYTHON SEED SHOTS WORKDIR"
 # the names set in the environment, between spaces
 _set=" $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
 # refuse_setting NAME READ WHO: NAME is set, but WHO ("the scripts read",

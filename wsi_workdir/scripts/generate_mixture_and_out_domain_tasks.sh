@@ -5,7 +5,8 @@
 # An existing store is reused, never replaced (OVERWRITE=1 draws it again).
 # Needs the labels written by extract_mixture_and_out_domain_feats.sh.
 # (mixture_domain.sh and out_domain.sh also make missing stores.)
-# Settings: wsi_workdir/scripts/_env.sh; SHOTS (mixture) and OUT_SHOTS (PAIP19).
+# Settings: wsi_workdir/scripts/_env.sh; SHOTS (mixture), OUT_SHOTS (PAIP19
+# hetero) and OUT_HOMO_SHOTS (PAIP19 homo).
 #   sh wsi_workdir/scripts/generate_mixture_and_out_domain_tasks.sh 2>&1 | tee wsi_workdir/logs/generate_mixture_and_out_domain_tasks.txt
 set -e
 . "$(dirname "$0")/_help.sh"
@@ -19,4 +20,4 @@ run $PYTHON -u wsi_workdir/tools/generate_task.py --task mixture \
 run $PYTHON -u wsi_workdir/tools/generate_task.py --task out --mode hetero \
     --num_shots ${OUT_SHOTS:-1 5 10 50 100} $COMMON
 run $PYTHON -u wsi_workdir/tools/generate_task.py --task out --mode homo \
-    --num_shots ${OUT_SHOTS:-5 10 50 100} $COMMON
+    --num_shots ${OUT_HOMO_SHOTS:-5 10 50 100} $COMMON

@@ -5,7 +5,9 @@
 # NCT classes; one process per family (wsi_workdir/sweep.py); a summary at
 # the end. Needs extract_mixture_and_out_domain_feats.sh first (task
 # stores and dictionaries are made if missing).
-# Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS replaces both shot lists.
+# Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS replaces the hetero
+# shots, OUT_HOMO_SHOTS the homo ones (each its own list: the published
+# scripts never ran homo 1-shot).
 #   sh wsi_workdir/scripts/out_domain.sh 2>&1 | tee wsi_workdir/logs/out_domain.txt
 set -e
 . "$(dirname "$0")/_help.sh"
@@ -14,7 +16,8 @@ no_arguments "$@"
 
 for family in $MODELS; do
     date
-    sweep "$family" out out_homo -- ${OUT_SHOTS:+--shots $OUT_SHOTS}
+    sweep "$family" out out_homo -- ${OUT_SHOTS:+--out_shots $OUT_SHOTS} \
+        ${OUT_HOMO_SHOTS:+--out_homo_shots $OUT_HOMO_SHOTS}
 done
 date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
