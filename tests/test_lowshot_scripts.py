@@ -137,6 +137,26 @@ def test_out_shots_and_out_homo_shots_choose_one_list_each(tmp_path):
         'out': [1, 5, 10, 50, 100], 'out_homo': [100]}
 
 
+def test_evaluate_encoder_takes_the_out_domain_shot_lists(tmp_path):
+    """evaluate_encoder.sh ignored OUT_SHOTS and OUT_HOMO_SHOTS (SHOTS went
+    to every domain, homo 1-shot included): each now replaces its domain's
+    list where that domain is run, SHOTS the others'."""
+    def settings(d, env):
+        d = tmp_path / d
+        d.mkdir()
+        cmds = _record(d, 'evaluate_encoder.sh', env, args=('enc', '-'))
+        specs = [sp for s, a in cmds if s.endswith('sweep.py')
+                 for sp in _settings(a)]
+        return {t: sorted({sp.shots for sp in specs if sp.task == t})
+                for t in dict.fromkeys(sp.task for sp in specs)}
+    assert settings('a', {'DOMAINS': 'mixture out out_homo', 'SHOTS': '1 5',
+                          'OUT_HOMO_SHOTS': '5 10'}) == {
+        'mixture': [1, 5], 'out': [1, 5], 'out_homo': [5, 10]}
+    assert settings('b', {'DOMAINS': 'mixture out', 'OUT_SHOTS': '50',
+                          'OUT_HOMO_SHOTS': '5'}) == {
+        'mixture': [1, 5, 10], 'out': [50]}
+
+
 def test_extraction_and_task_scripts(tmp_path):
     near = _record(tmp_path, 'extract_near_domain_feats.sh',
                    {'NOVEL_CLASSES': '0 78'})

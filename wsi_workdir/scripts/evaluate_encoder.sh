@@ -18,7 +18,8 @@
 #          features are in the workdir already (import_features.py)
 # WORKDIR  low-shot workdir (default $WORKDIR or wsi_workdir/workdir)
 # Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
-# domain; "none": tasks without a novel class), SHOTS, NUM_TASK, MODES,
+# domain; "none": tasks without a novel class), SHOTS (every domain; OUT_SHOTS
+# and OUT_HOMO_SHOTS replace it for out and out_homo), NUM_TASK, MODES,
 # CLFS, DEVICE, and the rest of _env.sh. Every encoder evaluated in one
 # workdir is tested on the same task stores, so two of them can be compared
 # pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
@@ -48,7 +49,12 @@ fi
 # stores and builds the base dictionaries it lacks and loads the features
 # once; near-domain settings use MODEL's features for every novel class
 echo "== 2/3 tasks, dictionaries and meta-tests"; date
-sweep "$MODEL" $DOMAINS -- --model_template '{model}' ${SHOTS:+--shots $SHOTS}
+# OUT_SHOTS / OUT_HOMO_SHOTS replace SHOTS for their domain, where it runs
+_own=
+case " $DOMAINS " in *" out "*) _own="${OUT_SHOTS:+--out_shots $OUT_SHOTS}" ;; esac
+case " $DOMAINS " in *" out_homo "*)
+    _own="$_own ${OUT_HOMO_SHOTS:+--out_homo_shots $OUT_HOMO_SHOTS}" ;; esac
+sweep "$MODEL" $DOMAINS -- --model_template '{model}' ${SHOTS:+--shots $SHOTS} $_own
 
 echo "== 3/3 summary"; date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
