@@ -248,3 +248,24 @@ def test_each_command_tells_its_own_use_of_a_shared_flag(capsys):
     # one definition: the meta-test's text begins the sweep's
     assert aug_sweep.startswith(aug_meta[:-len('(default: 0)')].strip())
     assert 'near domain only (0: none)' in aug_meta
+
+
+def test_variants_name_every_value_apart():
+    """The variant (result file name, table row, the key --compare pairs
+    results by) wrote each value with %g, 6 significant digits: --alpha
+    0.1234567 and 0.1234568 shared one result file and were paired as one
+    setting, and --alpha 1.0000001 read 'alpha1', the default. A value %g
+    writes exactly keeps its name (existing files stay found)."""
+    from openselfsup.lowshot.spec import RunSpec
+
+    def variant(**kw):
+        return RunSpec('clp', 'mixture', 1, **kw).variant
+    assert variant(alpha=0.1234567) != variant(alpha=0.1234568)
+    assert variant(alpha=1.0000001) == 'alpha1.0000001'
+    assert variant(clf='logistic_regression', max_iter=1000001) == \
+        'iter1000001'
+    # as before where %g is exact
+    assert [variant(alpha=a) for a in (2.0, 0.5, 1e-7, 0.25)] == [
+        'alpha2', 'alpha0.5', 'alpha1e-07', 'alpha0.25']
+    assert variant(clf='logistic_regression', max_iter=1000000) == \
+        'iter1e+06'

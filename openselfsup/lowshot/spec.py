@@ -316,6 +316,16 @@ _VARIANT_TAGS = (('alpha', 'alpha'), ('C', 'C'), ('max_iter', 'iter'),
                  ('aug_times', 'imgaug'))
 
 
+def _variant_value(value) -> str:
+    """A value in a variant: ``%g`` where it writes the value exactly (the
+    names results have always had: ``2``, ``0.5``, ``1e-07``), else every
+    digit (``%g`` keeps 6: 0.1234567 and 0.1234568 shared a name)."""
+    short = f'{value:g}'
+    if float(short) == value:
+        return short
+    return str(value) if isinstance(value, int) else repr(float(value))
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One meta-test setting: a model on one task store with one classifier.
@@ -429,8 +439,8 @@ class RunSpec:
         """Non-default parameters that matter for this run, e.g. ``'K32 A25'``
         ('' for the published defaults)."""
         defaults = {f.name: f.default for f in fields(self)}
-        parts = [f'{tag}{getattr(self, name):g}' for name, tag in
-                 _VARIANT_TAGS if self._relevant(name)
+        parts = [f'{tag}{_variant_value(getattr(self, name))}'
+                 for name, tag in _VARIANT_TAGS if self._relevant(name)
                  and getattr(self, name) != defaults[name]]
         return ' '.join(parts)
 
