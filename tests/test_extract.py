@@ -1343,3 +1343,115 @@ def test_a_seed_torch_would_wrap_or_refuse_is_one_line(tmp_path):
         with pytest.raises(InputError):
             check_seed(seed)
     assert os.listdir(tmp_path) == []
+
+
+# --- the published extraction, re-implemented (Few-shot-WSI, ICLR 2022) ---
+# configs/extraction/extract_feats_*.py: ImageList (PIL ``convert('RGB')``),
+# torchvision Resize((224, 224)), ToTensor, Normalize(ImageNet mean/std);
+# models/extractor.py: the ResNet's last stage (out_indices=[4]),
+# AdaptiveAvgPool2d(1), F.normalize(p=2, dim=1); the weights are the keys
+# ``backbone*`` of the MOCOv3 checkpoint (tools/extract_backbone_weights.py:
+# ``self.backbone = self.encoder_q[0]``, the online encoder; ``encoder_k``
+# is the momentum encoder), loaded strictly into an OpenSelfSup ResNet.
+
+def _published_resnet18(state, x):
+    """The forward pass of the published ``models/backbones/resnet.py``
+    (ResNet-18, style pytorch: the stride on each first 3x3 conv), written
+    with functional ops from the state dict alone."""
+    import torch.nn.functional as F
+
+    def bn(x, name):
+        return F.batch_norm(x, state[f'{name}.running_mean'],
+                            state[f'{name}.running_var'],
+                            state[f'{name}.weight'], state[f'{name}.bias'],
+                            False, 0.0, 1e-5)
+    x = F.relu(bn(F.conv2d(x, state['conv1.weight'], stride=2, padding=3),
+                  'bn1'))
+    x = F.max_pool2d(x, 3, 2, 1)
+    for stage in range(1, 5):
+        for block in range(2):
+            p = f'layer{stage}.{block}'
+            stride = 2 if stage > 1 and block == 0 else 1
+            out = F.relu(bn(F.conv2d(x, state[f'{p}.conv1.weight'],
+                                     stride=stride, padding=1), f'{p}.bn1'))
+            out = bn(F.conv2d(out, state[f'{p}.conv2.weight'], padding=1),
+                     f'{p}.bn2')
+            if f'{p}.downsample.0.weight' in state:
+                x = bn(F.conv2d(x, state[f'{p}.downsample.0.weight'],
+                                stride=stride), f'{p}.downsample.1')
+            x = F.relu(out + x)
+    return x
+
+
+def _published_features(paths_, state, size):
+    """Features as the published extract.py computes them."""
+    import torch.nn.functional as F
+    from PIL import Image
+    from torchvision import transforms as T
+    pipeline = T.Compose([
+        T.Resize((size, size)), T.ToTensor(),
+        T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+    x = torch.stack([pipeline(Image.open(p).convert('RGB')) for p in paths_])
+    with torch.no_grad():
+        feats = F.adaptive_avg_pool2d(_published_resnet18(state, x), (1, 1))
+        return F.normalize(feats.view(len(x), -1), p=2, dim=1).numpy()
+
+
+def test_extraction_equals_the_published_pipeline(weights, tmp_path):
+    """Images that are resized (other sizes, not square, RGBA, palette,
+    grayscale, a JPEG with an EXIF orientation tag) through the NCT config and a checkpoint in the
+    published MOCOv3 layout (online encoder under ``encoder_q.0`` and
+    ``backbone``, a different momentum encoder under ``encoder_k.0``) give
+    the published extractor's features, row for row in list order."""
+    from PIL import Image
+
+    from openselfsup.apis.extract import extract
+    root = tmp_path / 'NCT'
+    rng = np.random.default_rng(3)
+    images = [('ADI/a.tif', (40, 56), 'RGB', 1), ('BACK/b.png', (48, 48),
+              'RGBA', 0), ('ADI/c.png', (36, 30), 'L', 1),
+              ('BACK/d.png', (64, 40), 'P', 0), ('ADI/e.jpg', (50, 38),
+              'RGB', 1), ('BACK/f.tif', (32, 32), 'RGB', 0)]
+    lines = []
+    for rel, (w, h), mode, label in images:
+        os.makedirs(root / 'data' / os.path.dirname(rel), exist_ok=True)
+        # smooth content, so that the resampling filter matters
+        base = rng.integers(0, 256, (h // 4 + 1, w // 4 + 1, 4), np.uint8)
+        img = Image.fromarray(base, 'RGBA').resize((w, h), Image.BICUBIC)
+        img = img if mode == 'RGBA' else img.convert('RGB').convert(mode)
+        exif = Image.Exif()
+        if rel.endswith('.jpg'):  # rotated on display; PIL does not apply it
+            exif[0x0112] = 6
+        img.save(root / 'data' / rel, exif=exif)
+        lines.append(f'{rel} {label}\n')
+    os.makedirs(root / 'meta')
+    (root / 'meta' / 'test_labeled.txt').write_text(''.join(lines))
+    momentum = {k: v if k.endswith('num_batches_tracked') else v.flip(0)
+                for k, v in weights.items()}
+    ckpt = str(tmp_path / 'published_mocov3.pth')
+    torch.save({'meta': {'epoch': 200}, 'state_dict': {
+        **{f'encoder_q.0.{k}': v for k, v in weights.items()},
+        **{f'backbone.{k}': v for k, v in weights.items()},
+        **{f'encoder_k.0.{k}': v for k, v in momentum.items()},
+        'encoder_q.1.mlp.0.weight': torch.zeros(4, 4)}}, ckpt)
+    out = str(tmp_path / 'feats' / 'nct.npy')
+    extract(_config('nct_test.py'), ckpt, out, batch_size=4,
+            progress=False, cfg_options={
+                'dataset.data_root': str(root),
+                'model.backbone.base_channels': WIDTH,
+                'model.backbone.stem_channels': WIDTH,
+                'dataset.pipeline.1.scale': 32})
+    # tools/extract_backbone_weights.py: key[9:] of the keys 'backbone*'
+    with open(ckpt, 'rb') as f:
+        published = {k[9:]: v for k, v in torch.load(f)['state_dict'].items()
+                     if k.startswith('backbone')}
+    ref = _published_features(
+        [str(root / 'data' / rel) for rel, *_ in images], published, 32)
+    np.testing.assert_allclose(np.load(out), ref, rtol=1e-4, atol=2e-5)
+    np.testing.assert_array_equal(np.load(out[:-4] + '_labels.npy'),
+                                  [label for *_, label in images])
+    # the reference does depend on what it stands for: the momentum
+    # encoder's features, or another resampling, are other numbers
+    other = _published_features(
+        [str(root / 'data' / rel) for rel, *_ in images], momentum, 32)
+    assert np.abs(other - ref).max() > 1e-2
