@@ -1455,3 +1455,83 @@ def test_extraction_equals_the_published_pipeline(weights, tmp_path):
     other = _published_features(
         [str(root / 'data' / rel) for rel, *_ in images], momentum, 32)
     assert np.abs(other - ref).max() > 1e-2
+
+
+
+
+def _published_aug_views(path, size, draws):
+    """``draws`` views of one image by the published
+    ``extract_feats_NCT_aug.py`` pipeline (torchvision on PIL):
+    RandomResizedCrop(size, scale=(0.8, 1.)), RandomHorizontalFlip(),
+    RandomApply([ColorJitter(0.4, 0.4, 0.4, 0.2)], p=0.8)."""
+    from PIL import Image
+    from torchvision import transforms as T
+    pipeline = T.Compose([
+        T.RandomResizedCrop(size, scale=(0.8, 1.)),
+        T.RandomHorizontalFlip(),
+        T.RandomApply([T.ColorJitter(brightness=0.4, contrast=0.4,
+                                     saturation=0.4, hue=0.2)], p=0.8)])
+    img = Image.open(path).convert('RGB')
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return [np.asarray(pipeline(img)) for _ in range(draws)]
+
+
+def _view_stats(views):
+    """Statistics of 12-px views (RGB uint8) of a 24-px image whose top
+    half is a gray left-to-right ramp and bottom half one colour, read
+    from their first and last two rows (the ramp's and the colour's
+    whatever the crop): the ramp's level (brightness), its rise over its
+    level (contrast, the crop's width) and the rise's sign (flip), the
+    colour's chroma over the ramp's rise (saturation) and its hue."""
+    import colorsys
+    out = []
+    for v in views:
+        v = v.astype(np.float64) / 255
+        gray, colour = v[:2].mean(axis=2), v[-2:].reshape(-1, 3).mean(axis=0)
+        rise = gray[:, 6:].mean() - gray[:, :6].mean()
+        chroma = colour.max() - colour.min()
+        out.append((gray.mean(), abs(rise) / gray.mean(), np.sign(rise),
+                    chroma / max(abs(rise), 1e-6),
+                    colorsys.rgb_to_hsv(*colour)[0]))
+    # rounded: the views left unjittered tie at one value, which float
+    # sums in another order (a reversed channel view) miss by an ulp, and
+    # KS tells two such ties apart
+    return np.round(np.array(out), 9)
+
+
+def test_augmented_views_follow_the_published_pipeline(tmp_path):
+    """configs/extraction/nct_aug.py draws its views as the published
+    extract_feats_NCT_aug.py (crop scale 0.8-1, flip 0.5, colour jitter
+    0.4/0.4/0.4, hue 0.2, with probability 0.8): five statistics of 600
+    views of one image (our seeded draws, torchvision's) pass two-sample
+    Kolmogorov-Smirnov tests (smallest p 0.26 at these seeds). Each of
+    these settings changed fails them, at p below 2e-5: hue 0.4 or crop
+    scale 0.2-1 (the pre-training views'), brightness, contrast or
+    saturation 0.2, jitter probability 0.5, no flip."""
+    from PIL import Image
+    from scipy.stats import ks_2samp
+
+    from openselfsup.apis.extract import _SeededImages, build_dataset
+    from openselfsup.config import load_config
+    root = tmp_path / 'NCT'
+    os.makedirs(root / 'data' / 'ADI')
+    os.makedirs(root / 'meta')
+    img = np.zeros((24, 24, 3))
+    img[:12] = np.linspace(30, 150, 24)[None, :, None]
+    img[12:] = [160, 120, 90]  # hue ~0.06, no channel clipped by jitter
+    path = root / 'data' / 'ADI' / 'a.png'
+    Image.fromarray(img.astype(np.uint8)).save(path)
+    (root / 'meta' / 'train_labeled.txt').write_text('ADI/a.png 1\n')
+    cfg = load_config(_config('nct_aug.py'), {
+        'dataset.data_root': str(root), 'dataset.pipeline.1.scale': 12})
+    images = build_dataset(cfg)
+    draws = 600
+    ours = _view_stats([  # CHW, BGR (mmcv's order) -> HWC, RGB
+        _SeededImages(images, (0, c))[0]['inputs'].numpy().transpose(
+            1, 2, 0)[..., ::-1] for c in range(draws)])
+    published = _view_stats(_published_aug_views(str(path), 12, draws))
+    assert ours.shape == published.shape == (draws, 5)
+    for i, what in enumerate(('level', 'rise', 'flip', 'chroma', 'hue')):
+        p = ks_2samp(ours[:, i], published[:, i]).pvalue
+        assert p > 1e-4, f'{what}: KS p-value {p:.2g}'
