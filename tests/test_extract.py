@@ -1026,6 +1026,39 @@ def test_non_finite_rows_are_named_by_the_source_row():
     check_finite(np.ones((2, 3)), 'src')  # finite: nothing said
 
 
+
+def test_an_all_zero_feature_is_refused_when_extracted(
+        synthetic_root, weights, tmp_path, capsys):
+    """An encoder whose pooled last stage is all zeros for an image (every
+    ReLU off: a collapsed or broken encoder) gave a row F.normalize leaves
+    at zero; the set was written as L2-normalised and every low-shot run
+    then refused it as inconsistent ('provenance says normalised=True but
+    the rows are not unit-norm'). Refused when extracted, as the import
+    refuses such a row, naming the image; --no-normalise writes it."""
+    dead = dict(weights)  # the last block's BN shifts every channel far below 0
+    dead['layer4.1.bn2.weight'] = torch.zeros_like(weights['layer4.1.bn2.weight'])
+    dead['layer4.1.bn2.bias'] = torch.full_like(weights['layer4.1.bn2.bias'],
+                                                -1e4)
+    ckpt = str(tmp_path / 'dead.pth')
+    torch.save({'state_dict': dead}, ckpt)
+    out = paths.features_path(str(tmp_path / 'wd'), 'clp', 'NCT_test')
+    argv = ['--config', _config('nct_test.py'), '--pretrained', ckpt,
+            '--output', out, '--workers', '0', '--no-progress',
+            '--cfg-options', *[f'{k}={v}' for k, v in
+                               _options(synthetic_root, 'NCT').items()]]
+    code, err = _run_cli(capsys, argv)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert 'all zeros and cannot be L2-normalised' in err and \
+        '--no-normalise' in err and ckpt in err, err
+    with open(os.path.join(synthetic_root, 'NCT', 'meta',
+                           'test_labeled.txt')) as f:
+        assert f.readline().split()[0] in err  # every row is zero: the first
+    assert not os.path.exists(out)
+    code, err = _run_cli(capsys, argv + ['--no-normalise'])
+    assert code == 0, err
+    assert not np.load(out).any()
+
+
 def test_features_of_another_held_out_class_are_refused(
         synthetic_root, weights, tmp_path, capsys):
     """An encoder trained on ``wo_3`` lists, written as ``<model>_wo_7``

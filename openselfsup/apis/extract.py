@@ -918,19 +918,36 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
 
 
 def finish_features(features: np.ndarray, normalise: bool,
-                    source: str) -> np.ndarray:
+                    source: str,
+                    paths: Optional[Sequence[str]] = None) -> np.ndarray:
     """Refuse NaN or inf (:func:`~openselfsup.utils.check_finite`);
     L2-normalise each row when ``normalise`` (the published extractor:
-    ``F.normalize(p=2, dim=1)``).
+    ``F.normalize(p=2, dim=1)``), refusing an all-zero row, which stays
+    zero (a set written as normalised with it is refused by every
+    low-shot run as not unit-norm).
 
     Args:
         features (np.ndarray): ``[N, D]``.
         normalise (bool): L2-normalise each row.
         source (str): where the features came from (messages).
+        paths (sequence of str, optional): the image of each row, named
+            in the refusal (rows beyond them, augmented copies, cycle
+            through them).
+
+    Raises:
+        InputError: NaN or inf; an all-zero row to normalise.
     """
     check_finite(features, source)
     features = np.ascontiguousarray(features, dtype=np.float32)
     if normalise:
+        zero = np.flatnonzero(~np.any(features, axis=1))
+        if len(zero):
+            row = int(zero[0])
+            where = f'the row of {paths[row % len(paths)]}' if paths \
+                else f'row {row}'
+            raise InputError(f'{source}: {where} is all zeros and cannot be '
+                             f'L2-normalised ({len(zero)} such rows; '
+                             '--no-normalise keeps the features raw)')
         features = torch.nn.functional.normalize(
             torch.from_numpy(features), p=2, dim=1).numpy()
     return features
@@ -1031,7 +1048,8 @@ def _finish_and_write(listing: Dict, features: np.ndarray, normalise: bool,
     weights file and its SHA-256, computed here unless given, then
     ``fields``) and write every output (:func:`write_outputs`); returns the
     provenance."""
-    features = finish_features(features, normalise, what)
+    features = finish_features(features, normalise, what,
+                               listing['meta']['paths'])
     if weights_file and weights_sha256 is None:
         weights_sha256 = file_sha256(weights_file)
     provenance = provenance_record(

@@ -359,12 +359,8 @@ def import_features(config: str, source: str, output: str,
     check_finite(ordered, source, "values beyond float32's range",
                  rows=rows, paths=given)
     found_unit = unit_norm(ordered)
-    zero = np.flatnonzero(~np.any(ordered, axis=1))
-    if normalise and len(zero):
-        raise InputError(f'{source}: the row of {listing["meta"]["paths"][zero[0]]}'
-                         f' is all zeros and cannot be L2-normalised '
-                         f'({len(zero)} such rows)')
-    ordered = finish_features(ordered, normalise, source)
+    ordered = finish_features(ordered, normalise, source,
+                              listing['meta']['paths'])
     provenance = provenance_record(
         listing, ordered, unit_norm(ordered),
         checkpoint=None, checkpoint_kind=IMPORTED,
