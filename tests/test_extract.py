@@ -1035,10 +1035,11 @@ def test_an_all_zero_feature_is_refused_when_extracted(
     then refused it as inconsistent ('provenance says normalised=True but
     the rows are not unit-norm'). Refused when extracted, as the import
     refuses such a row, naming the image; --no-normalise writes it."""
-    dead = dict(weights)  # the last block's BN shifts every channel far below 0
-    dead['layer4.1.bn2.weight'] = torch.zeros_like(weights['layer4.1.bn2.weight'])
-    dead['layer4.1.bn2.bias'] = torch.full_like(weights['layer4.1.bn2.bias'],
-                                                -1e4)
+    dead = dict(weights)  # the last BN shifts every channel far below 0
+    dead['layer4.1.bn2.weight'] = torch.zeros_like(
+        weights['layer4.1.bn2.weight'])
+    dead['layer4.1.bn2.bias'] = torch.full_like(
+        weights['layer4.1.bn2.bias'], -1e4)
     ckpt = str(tmp_path / 'dead.pth')
     torch.save({'state_dict': dead}, ckpt)
     out = paths.features_path(str(tmp_path / 'wd'), 'clp', 'NCT_test')
@@ -1432,10 +1433,11 @@ def _published_features(paths_, state, size):
 
 def test_extraction_equals_the_published_pipeline(weights, tmp_path):
     """Images that are resized (other sizes, not square, RGBA, palette,
-    grayscale, a JPEG with an EXIF orientation tag) through the NCT config and a checkpoint in the
-    published MOCOv3 layout (online encoder under ``encoder_q.0`` and
-    ``backbone``, a different momentum encoder under ``encoder_k.0``) give
-    the published extractor's features, row for row in list order."""
+    grayscale, a JPEG with an EXIF orientation tag) through the NCT config
+    and a checkpoint in the published MOCOv3 layout (online encoder under
+    ``encoder_q.0`` and ``backbone``, a different momentum encoder under
+    ``encoder_k.0``) give the published extractor's features, row for row
+    in list order."""
     from PIL import Image
 
     from openselfsup.apis.extract import extract
