@@ -952,3 +952,50 @@ def test_a_wrong_cfg_option_of_a_doc_command_is_found(monkeypatch):
     ]
     assert got == expected, '\n'.join(problems)
     assert 'randomness.sed' in got[0][1] and 'data_root' in got[1][1]
+
+
+def _python_commands() -> List[str]:
+    """The Python commands of tools/ and wsi_workdir/ (the benchmarks have
+    their own test of the same rule in tests/test_benchmarks.py)."""
+    return sorted(p for p in _scripts() if p.endswith('.py')
+                  and p.startswith(('tools/', 'wsi_workdir/')))
+
+
+def _unexplained(parser: argparse.ArgumentParser) -> List[str]:
+    """The options of ``parser`` whose ``--help`` line says nothing, or
+    does not say the default of an option that has one (a flag that is
+    off, or an option without a default, need not)."""
+    formatter = parser._get_formatter()
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or \
+                action.help == argparse.SUPPRESS:
+            continue
+        name = '/'.join(action.option_strings) or action.dest
+        if not action.help:
+            out.append(f'{name}: no help')
+        elif action.default is not None and action.default is not False \
+                and 'default' not in formatter._get_help_string(action):
+            out.append(f'{name}: default {action.default!r} not said')
+    return out
+
+
+def test_the_unexplained_option_check_finds_what_it_should():
+    p = argparse.ArgumentParser()
+    p.add_argument('--said', default=3, help='three (default: 3)')
+    p.add_argument('--flag', action='store_true', help='a flag')
+    p.add_argument('--unset', help='no default')
+    p.add_argument('--silent', nargs='+', default=['a'])
+    p.add_argument('--unsaid', default='none', help='a value')
+    assert _unexplained(p) == ['--silent: no help',
+                               "--unsaid: default 'none' not said"]
+
+
+@pytest.mark.parametrize('script', _python_commands())
+def test_every_option_of_a_command_is_explained_with_its_default(script):
+    """``--help`` explains each option and says its default (sweep.py's
+    --clfs printed no help at all; make_crossmodal.py's --settings and
+    train.py's --launcher did not say theirs)."""
+    parser = parser_of(script)
+    if parser is not None:
+        assert not _unexplained(parser), f'{script}: {_unexplained(parser)}'

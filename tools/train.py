@@ -66,7 +66,8 @@ def parse_args(argv):
                    'the config')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
                    default='none', help='job launcher (set by '
-                   'dist_train.sh / slurm_train.sh)')
+                   'dist_train.sh / slurm_train.sh; default: none, one '
+                   'process)')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0,
                    help=argparse.SUPPRESS)
     # the launchers' check before they start processes: the config, the

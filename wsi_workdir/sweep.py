@@ -61,7 +61,9 @@ def parse_args(argv=None):
                        'place of --shots (default: --shots, else '
                        f'{" ".join(map(str, S.DEFAULT_SHOTS[task]))})')
     p.add_argument('--clfs', nargs='+', default=list(S.CLASSIFIERS),
-                   choices=S.CLASSIFIERS)
+                   choices=S.CLASSIFIERS,
+                   help='classifiers (default: '
+                   f'{" ".join(S.CLASSIFIERS)})')
     p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],
                    choices=S.MODES,
                    help='latent_aug_expected: closed-form latent augmentation '

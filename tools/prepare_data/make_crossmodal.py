@@ -32,7 +32,9 @@ def parse_args(argv):
     p.add_argument('--out', default='data/balance', help='output root '
                    '(default: %(default)s)')
     p.add_argument('--settings', nargs='+', default=['images', 'slides'],
-                   choices=['images', 'slides'], help='what to write')
+                   choices=['images', 'slides'],
+                   help='what to write: <out>/images/ (captioned images), '
+                   '<out>/slides/ (slide reports) (default: both)')
     p.add_argument('--size', type=int, default=di.size,
                    help='image size in px (default: %(default)s)')
     p.add_argument('--images-train', type=int, default=di.train,
