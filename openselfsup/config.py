@@ -996,6 +996,20 @@ def check_cfg_options(cfg: Config, cfg_options: Dict[str, Any]) -> None:
                          f'{reason}')
 
 
+def _configs_in(folder: str, shown: int = 3) -> str:
+    """``'; give a config in it (a.py, b.py, ...)'``: the first ``shown``
+    Python files of ``folder`` by name, or ``''`` where it has none or
+    cannot be read."""
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith('.py'))
+    except OSError:
+        return ''
+    if not names:
+        return ''
+    more = ', ...' if len(names) > shown else ''
+    return f'; give a config in it ({", ".join(names[:shown])}{more})'
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None,
                 allow_new_keys: bool = False) -> Config:
     """Read a Python config and apply ``--cfg-options`` overrides.
@@ -1012,6 +1026,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
             ``.txt``, a syntax error, a failing ``_base_``), or a key is not
             in it.
     """
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder, not a config file'
+                         + _configs_in(path))
     if not os.path.isfile(path):
         raise InputError(f'{path}: config file not found')
     if not path.endswith('.py'):

@@ -475,6 +475,29 @@ def test_bad_config_files_are_one_line(tmp_path, content, name, match):
     assert '\n' not in str(exc.value)
 
 
+def test_a_folder_given_as_config_is_named_a_folder(tmp_path):
+    """A folder where a config goes (a tab completion that stopped at
+    configs/demo/) was 'config file not found', though it is there: the
+    line says it is a folder and names configs in it; a missing file is
+    still 'not found'."""
+    from openselfsup.config import load_config
+    for name in ('b.py', 'a.py', 'c.py', 'd.py', 'notes.txt'):
+        (tmp_path / name).write_text('x = 1\n')
+    (tmp_path / '_base_').mkdir()
+    with pytest.raises(InputError) as exc:
+        load_config(str(tmp_path))
+    assert str(exc.value) == (
+        f'{tmp_path}: is a folder, not a config file; give a config in '
+        'it (a.py, b.py, c.py, ...)')
+    with pytest.raises(InputError) as exc:
+        load_config(str(tmp_path / '_base_'))
+    assert str(exc.value) == (
+        f'{tmp_path / "_base_"}: is a folder, not a config file')
+    with pytest.raises(InputError) as exc:
+        load_config(str(tmp_path / 'e.py'))
+    assert str(exc.value) == f'{tmp_path / "e.py"}: config file not found'
+
+
 def test_custom_imports_after_the_overrides_check(tmp_path, monkeypatch):
     """A config's custom_imports (the balance configs': the model stack,
     seconds) is imported after the --cfg-options check: a typo is refused
