@@ -25,11 +25,10 @@ its splits, data, k), are refused, never replaced (a checkpoint is known
 by its SHA-1 and the config's model settings, as another pooling or
 out_indices gives other features from the same weights, but those naming
 initial weights, init_cfg or pretrained, which its weights replace; a
-model at
-initialisation by its seed, the config's model settings and the contents
-of the files they name; an evaluation also by its knn_eval settings, but
-batch_size and num_workers, and the contents of the files they name); a
-rerun with the same replaces its own.
+model at initialisation by its seed, the config's model settings and the
+contents of the files they name; an evaluation also by its knn_eval
+settings, but batch_size and num_workers, and the contents of the files
+they name); a rerun with the same replaces its own.
 """
 import argparse
 import sys
