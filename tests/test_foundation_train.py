@@ -1396,3 +1396,35 @@ def test_a_resume_warns_of_restarted_workers_of_epoch_loops_only():
     assert workers_restart_note(cfg, iters) is None
     cfg.train_dataloader.persistent_workers = False
     assert workers_restart_note(cfg, epochs) is None
+
+
+def test_exporting_backbone_weights_again_says_they_are_exported(
+        tmp_path):
+    """Backbone weights this tool wrote, given to it again as the
+    checkpoint, were only 'no weights start with backbone.': the line says
+    the file holds backbone weights already and to give it to extraction
+    as it is; a training checkpoint without the prefix is refused as
+    before, without that advice."""
+    from openselfsup.engine import extract_backbone_weights
+    from openselfsup.utils import InputError
+    w = torch.ones(2, 3)
+    torch.save({'state_dict': {'backbone.conv1.weight': w,
+                               'head.fc.weight': w},
+                'meta': {'epoch': 1}}, tmp_path / 'epoch_1.pth')
+    out = tmp_path / 'backbone.pth'
+    assert extract_backbone_weights(str(tmp_path / 'epoch_1.pth'),
+                                    str(out)) == 1
+    with pytest.raises(InputError) as exc:
+        extract_backbone_weights(str(out), str(tmp_path / 'again.pth'))
+    assert str(exc.value) == (
+        f"{out}: no weights start with 'backbone.' (top-level names: "
+        "conv1); it holds backbone weights already (as this tool writes "
+        "them): give it to extraction as it is")
+    torch.save({'state_dict': {'neck.fc.weight': w}, 'meta': {'epoch': 1}},
+               tmp_path / 'other.pth')
+    with pytest.raises(InputError) as exc:
+        extract_backbone_weights(str(tmp_path / 'other.pth'),
+                                 str(tmp_path / 'again.pth'))
+    assert str(exc.value) == (f"{tmp_path / 'other.pth'}: no weights start "
+                              "with 'backbone.' (top-level names: neck)")
+    assert not (tmp_path / 'again.pth').exists()

@@ -385,14 +385,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
             old = load_checkpoint_file(out, tensors_only=True)
         except InputError:
             return False
-        meta = old.get('meta', {}) if isinstance(old, dict) else None
-        # this tool's meta holds the training image size and list only: a
-        # full model with its training meta (mmpretrain's publish_model.py
-        # keeps meta and state_dict) is not its output
-        return (isinstance(old, dict) and 'state_dict' in old
-                and set(old) <= {'state_dict', 'meta'}
-                and isinstance(meta, dict)
-                and set(meta) <= {'train_image_size', 'train_list'})
+        return _is_backbone_export(old)
 
     check_replaceable(out, (), 'backbone weights written by this tool (a '
                       'training checkpoint or another file)', flag='output',
@@ -403,8 +396,14 @@ def extract_backbone_weights(checkpoint: str, out: str,
                if k.startswith(prefix)}
     if not weights:
         heads = sorted({k.split('.')[0] for k in state})
+        # the output of an earlier export given again (the quick start's
+        # backbone.pth) said only which names it lacks
+        export = ('; it holds backbone weights already (as this tool '
+                  'writes them): give it to extraction as it is'
+                  if _is_backbone_export(obj) else '')
         raise InputError(f'{checkpoint}: no weights start with {prefix!r} '
-                         f'(top-level names: {", ".join(heads[:8])})')
+                         f'(top-level names: {", ".join(heads[:8])})'
+                         + export)
     saved = {'state_dict': weights}
     meta = {}
     size = checkpoint_image_size(obj, checkpoint)
@@ -418,6 +417,19 @@ def extract_backbone_weights(checkpoint: str, out: str,
     with atomic_path(out) as tmp:
         torch.save(saved, tmp)
     return len(weights)
+
+
+def _is_backbone_export(obj: Any) -> bool:
+    """Whether a loaded checkpoint file is what
+    :func:`extract_backbone_weights` writes: ``state_dict`` and a meta of
+    the training image size and list only (a full model with its training
+    meta, which mmpretrain's publish_model.py keeps with the state dict,
+    is not)."""
+    meta = obj.get('meta', {}) if isinstance(obj, dict) else None
+    return (isinstance(obj, dict) and 'state_dict' in obj
+            and set(obj) <= {'state_dict', 'meta'}
+            and isinstance(meta, dict)
+            and set(meta) <= {'train_image_size', 'train_list'})
 
 
 def checkpoint_config(obj: Any) -> Optional[str]:
