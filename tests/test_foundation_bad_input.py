@@ -2690,6 +2690,23 @@ def test_quickstart_help_writes_nothing(tmp_path):
     assert sorted(os.listdir(REPO)) == before
 
 
+@pytest.mark.parametrize('script, says', [
+    ('tools/dist_train.sh', ('NNODES', 'NODE_RANK', 'MASTER_ADDR', 'PORT',
+                             'default 29500')),
+    ('tools/slurm_train.sh', ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS',
+                              'DATA_CHECK=0'))])
+def test_launcher_help_prints_the_header(script, says):
+    """``bash tools/dist_train.sh --help`` printed the usage line alone,
+    on stderr with exit 2, and never the settings its header explains (the
+    environment variables of several machines, Slurm's resources); it now
+    prints the header, as the low-shot scripts and quickstart.sh do."""
+    for flag in ('--help', '-h'):
+        rc, out, err = run_tool([script, flag])
+        assert rc == 0 and err == '', (rc, err)
+        assert out.startswith('Train on ') and f'bash {script} ' in out, out
+        assert all(s in out for s in says), out
+
+
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
                                                           monkeypatch):
     """Three tracebacks a user met: an extraction config given to

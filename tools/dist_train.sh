@@ -6,8 +6,10 @@
 #
 # The config's total batch is split over the GPUs (see the run's log).
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
-# Several machines: NNODES, NODE_RANK, MASTER_ADDR and PORT as for torchrun.
+# Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
+# (default 127.0.0.1) and PORT (default 29500) as for torchrun.
 set -euo pipefail
+. "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 
 if [ $# -lt 2 ]; then
     echo "usage: bash tools/dist_train.sh CONFIG GPUS [tools/train.py args]" >&2

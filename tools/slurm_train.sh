@@ -10,6 +10,7 @@
 # see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
 set -euo pipefail
+. "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 
 if [ $# -lt 3 ]; then
     echo "usage: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [GPUS] [tools/train.py args]" >&2
