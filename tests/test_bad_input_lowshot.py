@@ -719,6 +719,25 @@ def test_sweep_refuses_shots_of_a_task_it_does_not_run(wd, capsys):
               '--out_shots: 5 given twice')
 
 
+def test_ablation_of_a_wo_model_names_its_fixed_novel_class(wd, capsys):
+    """ablation.py --model clp_wo_3 (novel class 78 is the ablation's
+    own) was refused with the meta-test's advice, 'give --novel_class 3',
+    a flag ablation.py does not have: the line names the ablation's novel
+    class and advises the model without it only. Refused before anything
+    is read or written; clp_wo_78 and a name without the suffix pass."""
+    from openselfsup.lowshot.ablation import ablation_settings
+    abl = script_main('wsi_workdir/ablation.py')
+    err = cli_fails(abl, ['--workdir', wd, '--model', 'clp_wo_3'], capsys,
+                    wd, '--model clp_wo_3 is named as the encoder trained '
+                    "without class 3 (LYM), but the ablation's novel class "
+                    '78 (STR+TUM) scores it on that class\'s tasks')
+    assert '--novel_class' not in err, err
+    assert 'give the model without class 78 (clp_wo_78);' in err, err
+    for model in ('clp_wo_78', 'clp'):
+        assert ablation_settings(model, prototypes=[4], image=[], latent=[],
+                                 hybrid=[])[0][2].model == model
+
+
 def test_fractional_strengths_are_accepted(wd, capsys):
     """--alpha 0.5 and --C 0.1 are positive: they were refused as 'must be
     a positive number' (the count rule, at least 1, applied to reals);

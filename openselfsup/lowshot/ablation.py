@@ -30,7 +30,7 @@ from typing import Dict, List, Sequence, Tuple
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
 from .report import AVERAGE_CI, NOVEL_CI, _fmt, novel_cell
-from .spec import RunSpec, check_distinct_settings
+from .spec import RunSpec, check_distinct_settings, check_model_novel_class
 
 #: the published values (ablation.sh)
 PUBLISHED = dict(prototypes=(2, 4, 8, 16, 32, 64, 128, 256),
@@ -71,6 +71,8 @@ def ablation_settings(model: str = 'clp_wo_78', shots: int = 5,
                                  'numbers of at least 1 (none skips the '
                                  'part)')
         check_distinct_settings(f'--{part}', values)
+    # novel class 78 is the ablation's: no --novel_class to give
+    check_model_novel_class(model, 78, asked_by='the ablation')
     base = dict(model=model, task='near', shots=shots, clf=clf,
                 novel_class=78, num_task=num_task, **common)
     rows = [('baseline', '–', RunSpec(mode='linear', **base))]

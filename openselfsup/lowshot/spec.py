@@ -140,15 +140,17 @@ def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
         raise InputError(str(exc)) from None
 
 
-def check_model_novel_class(model: str,
-                            novel_class: Optional[int]) -> None:
+def check_model_novel_class(model: str, novel_class: Optional[int],
+                            asked_by: Optional[str] = None) -> None:
     """Refuse a model named for another held-out class than the run's
     novel class: ``clp_wo_7`` (the published name of the encoder trained
     without class 7, the sweep's ``{model}_wo_{novel}``) with
     ``--novel_class 3`` was scored on class 3's tasks without a word: an
     encoder that saw class 3 in pre-training, its result a novel-class-3
     result of a ``_wo_`` model. A model without that suffix, or without a
-    novel class (mixture and out domain), is not judged."""
+    novel class (mixture and out domain), is not judged. ``asked_by``
+    names a command whose novel class is fixed (``'the ablation'``: it
+    has no ``--novel_class`` to give)."""
     family, said_class = split_model_name(model)
     if novel_class is None or said_class is None or \
             said_class == str(novel_class):
@@ -160,14 +162,15 @@ def check_model_novel_class(model: str,
         except (ValueError, IndexError):
             return None
     said, asked = named(int(said_class)), named(novel_class)
+    by, fix = ((f'{asked_by}\'s novel class', '') if asked_by else
+               ('--novel_class', f'--novel_class {said_class} or '))
     raise InputError(
         f'--model {model} is named as the encoder trained without class '
         f'{said_class}{f" ({said})" if said else ""}, but '
-        f'--novel_class {novel_class}{f" ({asked})" if asked else ""} '
+        f'{by} {novel_class}{f" ({asked})" if asked else ""} '
         'scores it on that class\'s tasks (the near-domain protocol pairs '
         'each novel class with the encoder that held it out); give '
-        f'--novel_class {said_class} or the model '
-        f'without class {novel_class} '
+        f'{fix}the model without class {novel_class} '
         f'({family}_wo_{novel_class}); to score an encoder '
         'on another class on purpose, name its feature folder without the '
         '_wo_<class> suffix')
