@@ -719,12 +719,16 @@ def test_sweep_refuses_shots_of_a_task_it_does_not_run(wd, capsys):
               '--out_shots: 5 given twice')
 
 
-def test_ablation_of_a_wo_model_names_its_fixed_novel_class(wd, capsys):
+def test_a_wo_model_of_another_class_is_named_by_the_commands_flags(
+        wd, capsys):
     """ablation.py --model clp_wo_3 (novel class 78 is the ablation's
     own) was refused with the meta-test's advice, 'give --novel_class 3',
     a flag ablation.py does not have: the line names the ablation's novel
-    class and advises the model without it only. Refused before anything
-    is read or written; clp_wo_78 and a name without the suffix pass."""
+    class and advises the model without it only. sweep.py's line named
+    --novel_class (its flag is --novel_classes) and, for a
+    --model_template that gave the name, a --model the user had not typed.
+    Refused before anything is read or written; clp_wo_78 and a name
+    without the suffix pass."""
     from openselfsup.lowshot.ablation import ablation_settings
     abl = script_main('wsi_workdir/ablation.py')
     err = cli_fails(abl, ['--workdir', wd, '--model', 'clp_wo_3'], capsys,
@@ -736,6 +740,17 @@ def test_ablation_of_a_wo_model_names_its_fixed_novel_class(wd, capsys):
     for model in ('clp_wo_78', 'clp'):
         assert ablation_settings(model, prototypes=[4], image=[], latent=[],
                                  hybrid=[])[0][2].model == model
+    sweep = ['--workdir', wd, '--novel_classes', '4', '--model']
+    err = cli_fails(SWEEP, [*sweep, 'clp_wo_3', '--model_template',
+                            '{model}'], capsys, wd,
+                    '--model clp_wo_3 is named as the encoder trained '
+                    'without class 3 (LYM), but --novel_classes 4 (MUC)')
+    assert 'give --novel_classes 3 or the model without class 4 ' \
+        '(clp_wo_4);' in err, err
+    cli_fails(SWEEP, [*sweep, 'clp', '--model_template', 'clp_wo_3'],
+              capsys, wd, "error: --model_template 'clp_wo_3' (clp_wo_3 for "
+              'novel class 4) is named as the encoder trained without '
+              'class 3 (LYM), but --novel_classes 4 (MUC)')
 
 
 def test_fractional_strengths_are_accepted(wd, capsys):

@@ -72,7 +72,8 @@ def ablation_settings(model: str = 'clp_wo_78', shots: int = 5,
                                  'part)')
         check_distinct_settings(f'--{part}', values)
     # novel class 78 is the ablation's: no --novel_class to give
-    check_model_novel_class(model, 78, asked_by='the ablation')
+    check_model_novel_class(model, 78,
+                            novel_flag="the ablation's novel class")
     base = dict(model=model, task='near', shots=shots, clf=clf,
                 novel_class=78, num_task=num_task, **common)
     rows = [('baseline', '–', RunSpec(mode='linear', **base))]

@@ -141,16 +141,21 @@ def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
 
 
 def check_model_novel_class(model: str, novel_class: Optional[int],
-                            asked_by: Optional[str] = None) -> None:
+                            novel_flag: str = '--novel_class',
+                            model_words: Optional[str] = None) -> None:
     """Refuse a model named for another held-out class than the run's
     novel class: ``clp_wo_7`` (the published name of the encoder trained
     without class 7, the sweep's ``{model}_wo_{novel}``) with
     ``--novel_class 3`` was scored on class 3's tasks without a word: an
     encoder that saw class 3 in pre-training, its result a novel-class-3
     result of a ``_wo_`` model. A model without that suffix, or without a
-    novel class (mixture and out domain), is not judged. ``asked_by``
-    names a command whose novel class is fixed (``'the ablation'``: it
-    has no ``--novel_class`` to give)."""
+    novel class (mixture and out domain), is not judged.
+
+    The line names the command's own flags: ``novel_flag`` that chose the
+    novel class (the sweep's ``--novel_classes``; words that are no flag,
+    ``"the ablation's novel class"``, where the command fixes it: then
+    only the model is advised), ``model_words`` what named the model
+    (default ``--model <model>``; the sweep's ``--model_template``)."""
     family, said_class = split_model_name(model)
     if novel_class is None or said_class is None or \
             said_class == str(novel_class):
@@ -162,12 +167,13 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
         except (ValueError, IndexError):
             return None
     said, asked = named(int(said_class)), named(novel_class)
-    by, fix = ((f'{asked_by}\'s novel class', '') if asked_by else
-               ('--novel_class', f'--novel_class {said_class} or '))
+    fix = (f'{novel_flag} {said_class} or ' if novel_flag.startswith('--')
+           else '')
     raise InputError(
-        f'--model {model} is named as the encoder trained without class '
+        f'{model_words or f"--model {model}"} is named as the encoder '
+        f'trained without class '
         f'{said_class}{f" ({said})" if said else ""}, but '
-        f'{by} {novel_class}{f" ({asked})" if asked else ""} '
+        f'{novel_flag} {novel_class}{f" ({asked})" if asked else ""} '
         'scores it on that class\'s tasks (the near-domain protocol pairs '
         'each novel class with the encoder that held it out); give '
         f'{fix}the model without class {novel_class} '

@@ -37,7 +37,7 @@ from ..utils import (InputError, check_replaceable, check_writable,
 from . import paths
 from .meta_test import Inputs, check_execution, evaluate, result_table
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
-                   no_closed_form)
+                   check_model_novel_class, no_closed_form)
 from .tasks import check_samplers
 
 
@@ -75,6 +75,13 @@ def sweep_specs(model: str, task: str,
             raise InputError(f'{shots_flag} {s}: shot counts must be at '
                              'least 1')
     novels = list(novel_classes) if task == 'near' else [None]
+    for c in novels:  # named by the sweep's flags, not the spec's
+        name = model_name(model_template, model, c)
+        check_model_novel_class(
+            name, c, '--novel_classes',
+            f'--model {name}' if name == model else
+            f'--model_template {model_template!r} ({name} for novel '
+            f'class {c})')
     specs = []
     for c in novels or [None]:
         for clf in clfs:
