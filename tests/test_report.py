@@ -362,6 +362,39 @@ def test_cli(workdir, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and 'no results directory' in err
 
 
+def test_missing_results_name_the_workdir_nearby(tmp_path, capsys):
+    """summarize.py --workdir wsi_workdir/workdir after the quick start
+    (which writes wsi_workdir/workdir/demo) said only 'no results
+    directory; run distributed_meta_test.py first', though results were
+    one folder down; so did a folder inside a workdir (its results/ or
+    extracted_feats/). The line names the workdir(s) nearby; a folder
+    with none near is refused as before."""
+    from lowshot_data import script_main
+
+    from openselfsup.utils import run_cli
+    main = script_main('wsi_workdir/summarize.py')
+    top = tmp_path / 'workdir'
+    for name in ('demo', 'a', 'b', 'c'):
+        (top / name / 'results').mkdir(parents=True)
+    (top / 'demo' / 'extracted_feats').mkdir()
+    (top / 'plain').mkdir()
+    demo = top / 'demo'
+    expected = {
+        top: f'; workdirs with results in it: a, b, c, ... '
+             f'(--workdir {top / "a"}?)',
+        demo / 'results': f'; {demo / "results"} lies in the workdir '
+                          f'{demo} (--workdir {demo}?)',
+        demo / 'extracted_feats': f'; {demo / "extracted_feats"} lies in '
+                                  f'the workdir {demo} (--workdir {demo}?)',
+        top / 'plain': ''}
+    for workdir, hint in expected.items():
+        assert run_cli(main, ['--workdir', str(workdir)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f'error: {workdir / "results"}: no results '
+                       'directory; run wsi_workdir/distributed_meta_test.py '
+                       f'first{hint}'), err
+
+
 def test_printed_class_table_by_hand():
     """The meta-test's printed table (fractions in, percent out)."""
     text = format_table({'per_class_mean': [0.5, 0.8125],
