@@ -367,8 +367,9 @@ def test_missing_results_name_the_workdir_nearby(tmp_path, capsys):
     (which writes wsi_workdir/workdir/demo) said only 'no results
     directory; run distributed_meta_test.py first', though results were
     one folder down; so did a folder inside a workdir (its results/ or
-    extracted_feats/). The line names the workdir(s) nearby; a folder
-    with none near is refused as before."""
+    extracted_feats/); the meta-test's 'holds no features of any model'
+    added only '(--workdir?)'. The lines name the workdir(s) nearby; a
+    folder with none near is refused as before."""
     from lowshot_data import script_main
 
     from openselfsup.utils import run_cli
@@ -393,6 +394,18 @@ def test_missing_results_name_the_workdir_nearby(tmp_path, capsys):
         assert err == (f'error: {workdir / "results"}: no results '
                        'directory; run wsi_workdir/distributed_meta_test.py '
                        f'first{hint}'), err
+    # the meta-test (and sweep, dictionary) on a workdir without features:
+    # the same hint for extracted_feats/ ('(--workdir?)' alone before)
+    from openselfsup.lowshot.features import _other_models
+    assert _other_models(str(top), 'clp') == (
+        f'; {top} holds no features of any model; workdirs with features '
+        f'in it: demo (--workdir {demo}?)')
+    assert _other_models(str(demo / 'results'), 'clp') == (
+        f'; {demo / "results"} holds no features of any model; '
+        f'{demo / "results"} lies in the workdir {demo} '
+        f'(--workdir {demo}?)')
+    assert _other_models(str(top / 'plain'), 'clp') == (
+        f'; {top / "plain"} holds no features of any model (--workdir?)')
 
 
 def test_printed_class_table_by_hand():

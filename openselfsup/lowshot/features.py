@@ -104,7 +104,9 @@ def _other_models(workdir: str, model: str) -> str:
                     if os.path.isdir(os.path.join(root, d))) \
         if os.path.isdir(root) else []
     if not models:
-        return f'; {workdir} holds no features of any model (--workdir?)'
+        return (f'; {workdir} holds no features of any model'
+                + (paths.workdir_nearby(workdir, 'extracted_feats',
+                                        'features') or ' (--workdir?)'))
     out = f'; models with features in {root}: {", ".join(models)}'
     base = model.rsplit('_wo_', 1)[0]
     if base != model and base in models:

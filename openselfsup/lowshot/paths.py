@@ -91,6 +91,29 @@ def check_workdir(workdir: str) -> None:
         raise InputError(f'--workdir {workdir} is a file, not a directory')
 
 
+def workdir_nearby(workdir: str, sub: str, what: str) -> str:
+    """For a ``workdir`` without its ``sub`` folder (``results``,
+    ``extracted_feats``): the workdir it lies in (``--workdir W/results``
+    or ``W/extracted_feats``) or the workdirs with ``what`` (that folder)
+    inside it (the default ``wsi_workdir/workdir`` after the quick start
+    wrote ``wsi_workdir/workdir/demo``), as ``'; ...'``, or ``''``."""
+    parent = os.path.dirname(os.path.normpath(workdir)) or '.'
+    if os.path.normpath(workdir) not in ('.', os.sep) and \
+            os.path.isdir(os.path.join(parent, sub)):
+        return (f'; {workdir} lies in the workdir {parent} '
+                f'(--workdir {parent}?)')
+    try:
+        inside = sorted(d for d in os.listdir(workdir)
+                        if os.path.isdir(os.path.join(workdir, d, sub)))
+    except OSError:
+        return ''
+    if not inside:
+        return ''
+    more = ', ...' if len(inside) > 3 else ''
+    return (f'; workdirs with {what} in it: {", ".join(inside[:3])}{more} '
+            f'(--workdir {os.path.join(workdir, inside[0])}?)')
+
+
 def results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'results')
 

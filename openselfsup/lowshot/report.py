@@ -235,29 +235,6 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
             'edited or written by other code (run the meta-test again)')
 
 
-def _workdir_nearby(workdir: str) -> str:
-    """For a ``workdir`` without ``results/``: the workdir it lies in
-    (``--workdir W/results`` or ``W/extracted_feats``) or the workdirs
-    with results inside it (``--workdir wsi_workdir/workdir`` after the
-    quick start wrote ``wsi_workdir/workdir/demo``), as ``'; ...'``, or
-    ``''``."""
-    parent = os.path.dirname(os.path.normpath(workdir)) or '.'
-    if os.path.normpath(workdir) not in ('.', os.sep) and \
-            os.path.isdir(os.path.join(parent, 'results')):
-        return (f'; {workdir} lies in the workdir {parent} '
-                f'(--workdir {parent}?)')
-    try:
-        inside = sorted(d for d in os.listdir(workdir) if os.path.isdir(
-            os.path.join(workdir, d, 'results')))
-    except OSError:
-        return ''
-    if not inside:
-        return ''
-    more = ', ...' if len(inside) > 3 else ''
-    return (f'; workdirs with results in it: {", ".join(inside[:3])}{more} '
-            f'(--workdir {os.path.join(workdir, inside[0])}?)')
-
-
 def load_results(results_dir: str) -> List[dict]:
     """Every result JSON under ``results_dir`` (recursively), checked.
 
@@ -267,7 +244,8 @@ def load_results(results_dir: str) -> List[dict]:
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
                          'wsi_workdir/distributed_meta_test.py first'
-                         + _workdir_nearby(os.path.dirname(results_dir)))
+                         + paths.workdir_nearby(os.path.dirname(results_dir),
+                                                'results', 'results'))
     files = sorted(glob.glob(os.path.join(results_dir, '**', '*.json'),
                              recursive=True))
     if not files:
