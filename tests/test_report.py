@@ -406,6 +406,15 @@ def test_missing_results_name_the_workdir_nearby(tmp_path, capsys):
         f'(--workdir {demo}?)')
     assert _other_models(str(top / 'plain'), 'clp') == (
         f'; {top / "plain"} holds no features of any model (--workdir?)')
+    # generate_task.py's labels, alike where the workdir has no features
+    from openselfsup.lowshot.features import load_labels
+    with pytest.raises(InputError) as exc:
+        load_labels(str(top), 'NCT_train')
+    assert str(exc.value).endswith(
+        f'; workdirs with features in it: demo (--workdir {demo}?)')
+    with pytest.raises(InputError) as exc:
+        load_labels(str(demo), 'NCT_train')
+    assert str(exc.value).endswith('NCT_train.npy)'), exc.value
 
 
 def test_printed_class_table_by_hand():

@@ -127,7 +127,9 @@ def load_labels(workdir: str, name: str, model: str = '<model>') -> np.ndarray:
     _check_name(name)
     path = paths.labels_path(workdir, name)
     labels = _load_array(path, 'labels', lambda: _hint(
-        name, paths.features_path(workdir, model, name)))
+        name, paths.features_path(workdir, model, name)),
+        lambda: '' if os.path.isdir(os.path.dirname(path)) else
+        paths.workdir_nearby(workdir, 'extracted_feats', 'features'))
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise InputError(f'{path}: labels must be a 1-d integer array, got '
                          f'{labels.dtype} {list(labels.shape)}')
