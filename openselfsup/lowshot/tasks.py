@@ -48,8 +48,9 @@ the same whatever count it is drawn for (the ablation's 300 are the first
 scheme. A store of sampler 2 (all its tasks drawn at once) is served: of
 1000 tasks it equals sampler 3's, of another count it holds other first
 tasks. A novel-class store of sampler 1 (an earlier version: one draw for
-every novel class) is refused with the command that draws it again. Stores are written only if absent (two runs drawing one store at
-once: one wins, the other says so and fails), or replaced on request.
+every novel class) is refused with the command that draws it again.
+Stores are written only if absent (two runs drawing one store at once: one
+wins, the other says so and fails), or replaced on request.
 """
 import hashlib
 import os
