@@ -62,12 +62,13 @@ def parse_args(argv=None):
         p.add_argument(f'--{part}', type=_value_or_none, nargs='*',
                        default=list(PUBLISHED[part]),
                        help=f'{text} (default: the published '
-                       f'{" ".join(map(str, PUBLISHED[part]))}; none: skip)')
+                       f'{" ".join(map(str, PUBLISHED[part]))}; none, or '
+                       'the flag alone: skip the part)')
     p.add_argument('--image', type=_value_or_none, nargs='*',
                    default=[4, 9, 16],
                    help='aug_times of the image part (default: 4 9 16; the '
                    'published t^2 for t = 2..16 needs 255 augmented copies; '
-                   'none: skip)')
+                   'none, or the flag alone: skip the part)')
     S.add_arguments(p, ['task_seed', 'seed', 'num_shift_vectors',
                         'dict_seed'])
     S.add_execution_arguments(p)
