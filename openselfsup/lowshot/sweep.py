@@ -132,9 +132,11 @@ def cli_specs(args) -> List[RunSpec]:
     common = spec_kwargs(args)
     for key in ('model', 'task', 'shots', 'clf', 'mode', 'novel_class'):
         common.pop(key, None)
-    specs = [spec for task in args.task for spec in sweep_specs(
-        args.model, task, novel, shots(task)[1], args.clfs, args.modes,
-        args.model_template, shots(task)[0], **common)]
+    specs = []
+    for task in args.task:
+        flag, values = shots(task)
+        specs += sweep_specs(args.model, task, novel, values, args.clfs,
+                             args.modes, args.model_template, flag, **common)
     if not specs:  # every setting skipped by sweep_specs: say why
         raise InputError(no_closed_form('--modes', args.clfs)
                          + ': nothing to run')
