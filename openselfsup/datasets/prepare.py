@@ -49,7 +49,8 @@ import functools
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
@@ -274,11 +275,19 @@ def _subfolders(folder: str) -> List[str]:
                   and not d.startswith('.') and d != '__MACOSX')
 
 
-def _images_below(folder: str) -> int:
-    """How many image files ``folder`` holds, at any depth (of a format the
-    converters do not list too: in a nested copy, left out as well)."""
-    return sum(_image_name(f) or _other_image_name(f)
-               for _, _, files in os.walk(folder) for f in files)
+def _image_files_below(folder: str) -> Iterator[str]:
+    """The image files ``folder`` holds, at any depth, as found (of a
+    format the converters do not list too: in a nested copy, left out as
+    well)."""
+    return (f for _, _, files in os.walk(folder) for f in files
+            if _image_name(f) or _other_image_name(f))
+
+
+def _holds_images(folder: str) -> bool:
+    """Whether ``folder`` holds an image file at any depth (the walk stops
+    at the first: a layout's folder of 100,000 images is not listed
+    here)."""
+    return next(_image_files_below(folder), None) is not None
 
 
 def _class_images(folder: str,
@@ -292,7 +301,7 @@ def _class_images(folder: str,
     """
     for sub in _subfolders(folder):
         path = os.path.join(folder, sub)
-        held = _images_below(path)
+        held = sum(1 for _ in _image_files_below(path))
         if held:
             raise InputError(
                 f'{path}: a subfolder of the class folder holding {held} '
@@ -470,7 +479,7 @@ def _nonorm_folder(data: str) -> Optional[Tuple[str, str]]:
     images moved up into ``data/<CLS>/``) is no layout: it was read, and
     beside ``<CLS>/`` folders refused as "images in both layouts"."""
     nested = os.path.join(data, NONORM)
-    if os.path.isdir(nested) and _images_below(nested):
+    if os.path.isdir(nested) and _holds_images(nested):
         return nested, f'{NONORM}/'
     if any(os.path.isdir(os.path.join(data, c)) for c in NCT_CLASSES):
         return data, ''
@@ -734,7 +743,7 @@ def prepare_lc25000(root: str) -> Prepared:
         'LC25000 image sets')
     sets = ('colon_image_sets', 'lung_image_sets')
     if all(any(os.path.isdir(os.path.join(data, *up, s))
-               and _images_below(os.path.join(data, *up, s)) for s in sets)
+               and _holds_images(os.path.join(data, *up, s)) for s in sets)
            for up in ((), ('lung_colon_image_set',))):
         # the direct copy was read, the other left out without a word;
         # a layout's folders left empty (images moved out) are no copy
