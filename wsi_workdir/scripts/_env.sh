@@ -5,10 +5,11 @@
 #
 # The protocol's parameters (NUM_TASK, NUM_PROTOTYPES, NUM_SHIFT_VECTORS,
 # NUM_AUG_SHOTS, SEED, SHOTS, OUT_SHOTS, OUT_HOMO_SHOTS) have no value
-# here: a flag is passed only when its variable is set, so the defaults are the commands'
-# own, i.e. the published protocol's (openselfsup/lowshot/spec.py: 1000
-# tasks, K 16, M 2000, 100 augmentation shots; shots 1 5 10, out domain
-# hetero 1 5 10 50 100 and homo 5 10 50 100).
+# here: a flag is passed only when its variable is set, so the defaults
+# are the commands' own, i.e. the published protocol's
+# (openselfsup/lowshot/spec.py: 1000 tasks, K 16, M 2000, 100 augmentation
+# shots; shots 1 5 10, out domain hetero 1 5 10 50 100 and homo 5 10 50
+# 100).
 
 PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results
