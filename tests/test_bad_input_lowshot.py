@@ -719,6 +719,42 @@ def test_sweep_refuses_shots_of_a_task_it_does_not_run(wd, capsys):
               '--out_shots: 5 given twice')
 
 
+def test_sweep_refuses_shots_that_give_out_homo_an_unpublished_count(wd,
+                                                                     capsys):
+    """--shots reaches every task without its own list, so --task near
+    out_homo --shots 1 5 ran homo 1-shot, which the published protocol
+    never ran (homo: 5 10 50 100; its 1-shot runs failed): refused with one
+    line naming --out_homo_shots; a --shots within the published homo list,
+    or out_homo's own list, still runs."""
+    import argparse
+    from openselfsup.lowshot.sweep import cli_specs
+    err = cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
+                            'near', 'out_homo', '--shots', '1', '5'],
+                    capsys, wd, '--shots 1 5 would run --task out_homo at 1 '
+                    'shots, which the published homo protocol never ran '
+                    '(its shots: 5 10 50 100); give out_homo its own list '
+                    'with --out_homo_shots')
+    assert 'OUT_HOMO_SHOTS' in err
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
+                      'out_homo', '--shots', '5', '20'], capsys, wd,
+              'at 20 shots')
+    # --shots 0: named as the bad count it is, not as an unpublished one
+    cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
+                      'out_homo', '--shots', '0', '1'], capsys, wd,
+              '--shots 0: shot counts must be at least 1')
+    base = dict(model='clp', novel_classes=[None], clfs=['Ridge'],
+                modes=['linear'], model_template='{model}', shots=[1, 5],
+                **{f'{t}_shots': None for t in ('near', 'mixture', 'out',
+                                                'out_homo')})
+    shots = {(sp.task, sp.shots) for sp in cli_specs(argparse.Namespace(
+        **{**base, 'task': ['near', 'out_homo'], 'out_homo_shots': [5]}))}
+    assert shots == {('near', 1), ('near', 5), ('out_homo', 5)}
+    shots = {(sp.task, sp.shots) for sp in cli_specs(argparse.Namespace(
+        **{**base, 'task': ['out', 'out_homo'], 'shots': [5, 10],
+           'novel_classes': None}))}
+    assert shots == {(t, s) for t in ('out', 'out_homo') for s in (5, 10)}
+
+
 def test_a_wo_model_of_another_class_is_named_by_the_commands_flags(
         wd, capsys):
     """ablation.py --model clp_wo_3 (novel class 78 is the ablation's

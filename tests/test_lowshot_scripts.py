@@ -139,22 +139,35 @@ def test_out_shots_and_out_homo_shots_choose_one_list_each(tmp_path):
 
 def test_evaluate_encoder_takes_the_out_domain_shot_lists(tmp_path):
     """evaluate_encoder.sh ignored OUT_SHOTS and OUT_HOMO_SHOTS (SHOTS went
-    to every domain, homo 1-shot included): each now replaces its domain's
-    list where that domain is run, SHOTS the others'."""
-    def settings(d, env):
+    to every domain, homo 1-shot included), then SHOTS still reached
+    out_homo where OUT_HOMO_SHOTS was unset: SHOTS="1 5" DOMAINS="near
+    out_homo" ran homo 1-shot, never run by the published scripts. Now, as
+    in the domain scripts, SHOTS is the near and mixture list, OUT_SHOTS the
+    out one and OUT_HOMO_SHOTS the out_homo one, each unset the published
+    list; demo_lowshot.sh sets its short ones (homo: 5)."""
+    def settings(d, env, script='evaluate_encoder.sh', args=('enc', '-')):
         d = tmp_path / d
         d.mkdir()
-        cmds = _record(d, 'evaluate_encoder.sh', env, args=('enc', '-'))
+        cmds = _record(d, script, env, args=args)
         specs = [sp for s, a in cmds if s.endswith('sweep.py')
                  for sp in _settings(a)]
         return {t: sorted({sp.shots for sp in specs if sp.task == t})
                 for t in dict.fromkeys(sp.task for sp in specs)}
     assert settings('a', {'DOMAINS': 'mixture out out_homo', 'SHOTS': '1 5',
                           'OUT_HOMO_SHOTS': '5 10'}) == {
-        'mixture': [1, 5], 'out': [1, 5], 'out_homo': [5, 10]}
+        'mixture': [1, 5], 'out': [1, 5, 10, 50, 100], 'out_homo': [5, 10]}
     assert settings('b', {'DOMAINS': 'mixture out', 'OUT_SHOTS': '50',
                           'OUT_HOMO_SHOTS': '5'}) == {
         'mixture': [1, 5, 10], 'out': [50]}
+    assert settings('c', {'DOMAINS': 'near out_homo', 'SHOTS': '1 5'}) == {
+        'near': [1, 5], 'out_homo': [5, 10, 50, 100]}
+    demo = {'near': [1, 5], 'mixture': [1, 5], 'out': [1, 5],
+            'out_homo': [5]}
+    assert settings('d', {'DOMAINS': 'near mixture out out_homo'},
+                    'demo_lowshot.sh', ('random',)) == demo
+    assert settings('e', {'DOMAINS': 'out_homo', 'SHOTS': '1',
+                          'OUT_HOMO_SHOTS': '10'},
+                    'demo_lowshot.sh', ('random',)) == {'out_homo': [10]}
 
 
 def test_extraction_and_task_scripts(tmp_path):

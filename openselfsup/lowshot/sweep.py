@@ -104,7 +104,9 @@ def cli_specs(args) -> List[RunSpec]:
     novel classes 0..8 where ``--novel_classes`` is not given (the near
     domain's only). One list per task: the out domain's hetero and homo
     settings have different published shots (homo: no 1-shot), so a
-    ``--shots`` meant for one of them would run the other's too."""
+    ``--shots`` meant for one of them would run the other's too; a
+    ``--shots`` that reaches out_homo (no ``--out_homo_shots``) with a count
+    the published homo shots lack (1) is refused, not run."""
     from .spec import (DEFAULT_SHOTS, TASKS, check_distinct_settings,
                        spec_kwargs)
     own = {t: getattr(args, f'{t}_shots', None) for t in TASKS}
@@ -127,6 +129,20 @@ def cli_specs(args) -> List[RunSpec]:
             if values is not None:
                 return flag, values
         return '--shots', DEFAULT_SHOTS[task]
+    if 'out_homo' in args.task and own['out_homo'] is None and args.shots:
+        # the one domain whose published shots lack a count of the others
+        # (homo 1-shot: never drawn, its published runs failed): a --shots
+        # meant for near / mixture / out gives out_homo its counts only
+        # where the published homo protocol has them
+        published = DEFAULT_SHOTS['out_homo']
+        off = [s for s in args.shots if s not in published]
+        if off and min(args.shots) >= 1:  # else sweep_specs names the 0
+            raise InputError(
+                f'--shots {" ".join(map(str, args.shots))} would run --task '
+                f'out_homo at {", ".join(map(str, off))} shots, which the '
+                'published homo protocol never ran (its shots: '
+                f'{" ".join(map(str, published))}); give out_homo its own '
+                'list with --out_homo_shots (OUT_HOMO_SHOTS in the scripts)')
     novel = list(range(9)) if args.novel_classes is None \
         else args.novel_classes
     common = spec_kwargs(args)

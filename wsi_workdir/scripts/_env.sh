@@ -9,7 +9,8 @@
 # are the commands' own, i.e. the published protocol's
 # (openselfsup/lowshot/spec.py: 1000 tasks, K 16, M 2000, 100 augmentation
 # shots; shots 1 5 10, out domain hetero 1 5 10 50 100 and homo 5 10 50
-# 100).
+# 100). SHOTS is the near and mixture list, OUT_SHOTS the out (hetero) one,
+# OUT_HOMO_SHOTS the out_homo one: no script gives SHOTS to out_homo.
 
 PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results

@@ -16,8 +16,10 @@
 # CONFIG_OPTS  extraction --cfg-options matching the encoder, one string, e.g.
 #              "model.backbone.base_channels=16 model.backbone.stem_channels=16 dataset.pipeline.1.scale=64"
 # Environment: MODEL (name in the workdir, default clp), NUM_TASK (30), SHOTS
-# ("1 5"), DOMAINS ("near mixture out"; add out_homo), NOVEL (near-domain novel
-# class, default none), DATA (data), DEVICE (cpu); see also _env.sh.
+# ("1 5": near and mixture), OUT_SHOTS ("1 5": out), OUT_HOMO_SHOTS ("5":
+# out_homo, which has no published 1-shot), DOMAINS ("near mixture out"; add
+# out_homo), NOVEL (near-domain novel class, default none), DATA (data),
+# DEVICE (cpu); see also _env.sh.
 set -e
 . "$(dirname "$0")/_help.sh"
 positional_arguments "CKPT [WORKDIR] [CONFIG_OPTS]" 1 3 "$@"
@@ -27,6 +29,8 @@ EXTRACT_OPTS=${3:-}
 MODEL=${MODEL:-clp}
 NUM_TASK=${NUM_TASK:-30}
 SHOTS=${SHOTS:-"1 5"}
+OUT_SHOTS=${OUT_SHOTS:-"1 5"}
+OUT_HOMO_SHOTS=${OUT_HOMO_SHOTS:-5}
 DOMAINS=${DOMAINS:-"near mixture out"}
 NOVEL_CLASSES=${NOVEL:-none}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}

@@ -18,9 +18,11 @@
 #          features are in the workdir already (import_features.py)
 # WORKDIR  low-shot workdir (default $WORKDIR or wsi_workdir/workdir)
 # Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
-# domain; "none": tasks without a novel class), SHOTS (every domain; OUT_SHOTS
-# and OUT_HOMO_SHOTS replace it for out and out_homo), NUM_TASK, MODES,
-# CLFS, DEVICE, and the rest of _env.sh. Every encoder evaluated in one
+# domain; "none": tasks without a novel class), SHOTS (near and mixture),
+# OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo), each unset the published
+# list (as in the domain scripts: SHOTS never reaches out_homo, whose
+# published shots have no 1-shot), NUM_TASK, MODES, CLFS, DEVICE, and the
+# rest of _env.sh. Every encoder evaluated in one
 # workdir is tested on the same task stores, so two of them can be compared
 # pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
 set -e
@@ -49,12 +51,18 @@ fi
 # stores and builds the base dictionaries it lacks and loads the features
 # once; near-domain settings use MODEL's features for every novel class
 echo "== 2/3 tasks, dictionaries and meta-tests"; date
-# OUT_SHOTS / OUT_HOMO_SHOTS replace SHOTS for their domain, where it runs
-_own=
-case " $DOMAINS " in *" out "*) _own="${OUT_SHOTS:+--out_shots $OUT_SHOTS}" ;; esac
-case " $DOMAINS " in *" out_homo "*)
-    _own="$_own ${OUT_HOMO_SHOTS:+--out_homo_shots $OUT_HOMO_SHOTS}" ;; esac
-sweep "$MODEL" $DOMAINS -- --model_template '{model}' ${SHOTS:+--shots $SHOTS} $_own
+# each domain's own shots flag, where it runs and its variable is set
+# (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo)
+_shots=
+for domain in $DOMAINS; do
+    case $domain in
+        near|mixture) _list=$SHOTS ;;
+        out) _list=$OUT_SHOTS ;;
+        out_homo) _list=$OUT_HOMO_SHOTS ;;
+    esac
+    _shots="$_shots ${_list:+--${domain}_shots $_list}"
+done
+sweep "$MODEL" $DOMAINS -- --model_template '{model}' $_shots
 
 echo "== 3/3 summary"; date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
