@@ -80,7 +80,14 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     rows = index['ablation_rows']
     # the index schema of every sweep, not run_sweep's in-memory extras
     assert set(index) == {'model', 'task', 'num_settings', 'execution',
-                          'elapsed_s', 'settings', 'ablation_rows'}
+                          'elapsed_s', 'settings', 'ablation_rows',
+                          'sweep_id'}
+    # each result names the ablation's files (a later run that replaces it
+    # with another result removes them: meta_test.release_result)
+    ref = json.load(open(index['settings'][0]['output']))['sweeps'][-1]
+    assert ref['id'] == index['sweep_id'] and [
+        os.path.basename(f) for f in ref['files']] == [
+        f'ablation_clp_wo_78.{e}' for e in ('json', 'md', 'png')]
     assert index['num_settings'] == len(index['settings'])
     assert [r['part'] for r in rows] == [
         ln.split('|')[1].strip() for ln in table]

@@ -209,6 +209,89 @@ def test_a_rerun_removes_the_old_index_when_it_rewrites_results(
         json.load(open(s.result_path(wd)))['average_mean'] for s in specs]
 
 
+def _other_features(wd, name='LC'):
+    """Other features under the same model name: other numbers."""
+    feats = os.path.join(wd, 'extracted_feats', 'clp', f'{name}.npy')
+    x = np.load(feats)
+    np.save(feats, (x + np.random.default_rng(1).normal(
+        scale=2, size=x.shape)).astype(x.dtype))
+
+
+def test_a_later_run_of_a_listed_result_removes_the_sweep_index(tmp_path):
+    """A single run (distributed_meta_test.py) that rewrote one of a
+    sweep's results left the sweep's index and table listing the old
+    numbers (the summary, reading the results, was right; the index
+    silently was not). The index and table go when that result is
+    replaced by another result, with a line saying so; the same result
+    again (a rerun on the same inputs) keeps them, and the file it writes
+    still names them."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1, 2], clfs=['Ridge'],
+                        modes=['linear'], num_task=4)
+    first = run_sweep(wd, specs, log=None)
+    index, md = first['output'], first['summary_md']
+    listed = json.load(open(index))['settings'][0]
+    path = specs[0].result_path(wd)
+    ref = json.load(open(path))['sweeps']
+    assert ref == [{'id': first['sweep_id'], 'files': [
+        os.path.relpath(f, os.path.dirname(path)) for f in (index, md)]}]
+    lines = []
+    run_meta_test(wd, specs[0], progress=False, log=lines.append)
+    assert lines == [] and os.path.isfile(index) and os.path.isfile(md)
+    assert json.load(open(path))['sweeps'] == ref
+    _other_features(wd)
+    single = run_meta_test(wd, specs[0], progress=False, log=lines.append)
+    assert single['output'] == path == listed['output']
+    assert single['average_mean'] != listed['average_mean']
+    assert not os.path.exists(index) and not os.path.exists(md)
+    assert lines == [f'removed {index}, {md}: the sweep index listed {path}, '
+                     'which is being replaced by another result (rerun that '
+                     'sweep to write them anew)']
+    assert 'sweeps' not in json.load(open(path))
+    # the other setting's result still names the removed index: nothing
+    lines.clear()
+    run_meta_test(wd, specs[1], progress=False, log=lines.append)
+    assert lines == []
+
+
+def test_an_overlapping_sweep_removes_the_other_index_not_a_newer_one(
+        tmp_path):
+    """Another sweep that rewrites a setting of an earlier one with
+    another result removes the earlier index set (the ablation's plot too,
+    given as ``describing``); an index rewritten since at the same path by
+    a sweep that no longer lists the result (another ``sweep_id``) is
+    kept."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1, 2], clfs=['Ridge'],
+                        modes=['linear'], num_task=4)
+    other = os.path.join(wd, 'sweeps', 'other.json')
+    png = os.path.join(wd, 'sweeps', 'other.png')
+    b = run_sweep(wd, specs[1:], output=other, describing=[png], log=None)
+    with open(png, 'wb') as f:
+        f.write(b'plot')
+    _other_features(wd)
+    lines = []
+    a = run_sweep(wd, specs, log=lines.append)   # rewrites 2-shot: b's
+    assert not any(os.path.exists(p) for p in (other, b['summary_md'], png))
+    assert [ln for ln in lines if ln.startswith('removed ')] == [
+        f'removed {other}, {b["summary_md"]}, {png}: the sweep index listed '
+        f'{specs[1].result_path(wd)}, which is being replaced by another '
+        'result (rerun that sweep to write them anew)']
+    # the same index path rewritten by a sweep of the 1-shot setting only:
+    # the 2-shot result still names the first sweep's id, not this one's
+    again = run_sweep(wd, specs[:1], log=None)
+    assert again['output'] == a['output'] and \
+        again['sweep_id'] != a['sweep_id']
+    _other_features(wd)
+    lines.clear()
+    run_meta_test(wd, specs[1], progress=False, log=lines.append)
+    assert lines == []
+    saved = json.load(open(again['output']))
+    assert saved['sweep_id'] == again['sweep_id']
+    assert [e['output'] for e in saved['settings']] == [
+        specs[0].result_path(wd)]
+
+
 def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
     """Near-domain stores of the earlier sampler were refused one per run:
     a full sweep took 27 rounds of 'draw it again'. The sweep now names

@@ -37,18 +37,31 @@ fractions in [0, 1]; a CI that is undefined (one task) is null::
                         lifetime, CPU time and time spent waiting for a CPU
                         (another process on the cores; null where the OS
                         does not say)
+    sweeps              a sweep's result only (:func:`~.sweep.run_sweep`):
+                        [{id, files}]: per sweep index that lists it, that
+                        index's ``sweep_id`` and files (the index JSON
+                        first, its table, the ablation's plot), relative to
+                        the result's folder
+
+Whoever replaces a result JSON (a single run, another sweep) first removes
+the index sets its ``sweeps`` names that still carry the same id, unless
+the new result is the same one (equal in everything but ``execution``; the
+new file then names them too): :func:`release_result`. An index and table
+that listed the old result's numbers never stay beside another result.
 """
+import json
 import math
 import os
 import time
 from collections import Counter
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..utils import InputError, first_line, save_json
+from ..utils import (InputError, first_line, json_text, remove_set,
+                     save_json)
 from ..utils.device import resolve_device
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
@@ -546,13 +559,80 @@ def result_table(result: Dict) -> str:
     return format_table(s, result.get('classes'), result_notes(result))
 
 
+def sweep_ref(result_path: str, sweep_id: str, files: List[str]) -> Dict:
+    """One entry of the ``sweeps`` field of a result JSON written at
+    ``result_path`` by the sweep ``sweep_id`` whose index set is ``files``
+    (index JSON first): the paths relative to the result's folder, so that
+    a workdir moved or copied whole still points at its own index."""
+    base = os.path.dirname(os.path.abspath(result_path))
+    return {'id': sweep_id,
+            'files': [os.path.relpath(os.path.abspath(f), base)
+                      for f in files]}
+
+
+def release_result(path: str, result: Dict,
+                   log: Optional[Callable[[str], None]] = None) -> List[Dict]:
+    """Before ``result`` replaces the result JSON at ``path``: remove the
+    index set of every sweep that lists the file there (its ``sweeps``
+    field: module docstring), unless ``result`` is that same result (equal
+    in everything but ``execution``: a rerun on the same inputs), so that
+    no index or table lists numbers the results folder no longer holds.
+    An index since removed, or rewritten by another sweep (another
+    ``sweep_id``: it no longer lists this file), is passed over.
+
+    Returns:
+        list[dict]: the ``sweeps`` entries of the indexes kept (they still
+        list ``result``), for the new file to carry.
+    """
+    def read(p):
+        try:
+            with open(p) as f:
+                data = json.load(f)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def content(r):  # as written, less how it was run and who lists it
+        return {k: v for k, v in json.loads(json_text(r, None)).items()
+                if k not in ('execution', 'sweeps')}
+    old = read(path)
+    refs = old.get('sweeps') if old else None
+    if not isinstance(refs, list):
+        return []
+    same = content(old) == content(result)
+    base = os.path.dirname(os.path.abspath(path))
+    kept = []
+    for ref in refs:
+        if not (isinstance(ref, dict) and isinstance(ref.get('id'), str)
+                and isinstance(ref.get('files'), list) and ref['files']
+                and all(isinstance(f, str) for f in ref['files'])):
+            continue
+        files = [os.path.normpath(os.path.join(base, f))
+                 for f in ref['files']]
+        index = read(files[0])
+        if index is None or index.get('sweep_id') != ref.get('id'):
+            continue
+        if same:
+            kept.append(ref)
+            continue
+        gone = remove_set(files)
+        if gone and log:
+            log(f'removed {", ".join(gone)}: the sweep index listed {path}, '
+                'which is being replaced by another result (rerun that '
+                'sweep to write them anew)')
+    return kept
+
+
 def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
                   chunk_size: Optional[int] = None,
                   threads: Optional[int] = None,
                   dtype: torch.dtype = torch.float64,
                   output: Optional[str] = None,
-                  progress: bool = True) -> Dict:
-    """Meta-test one setting on its stored tasks; write the result JSON.
+                  progress: bool = True,
+                  log: Optional[Callable[[str], None]] = print) -> Dict:
+    """Meta-test one setting on its stored tasks; write the result JSON
+    (a sweep index that listed another result in its place is removed
+    first: :func:`release_result`).
 
     Args:
         workdir (str): the low-shot work directory.
@@ -561,6 +641,8 @@ def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
             depend on chunk size or threads).
         output (str, optional): JSON path (default ``spec.result_path``).
         progress (bool): progress bar over chunks.
+        log (callable, optional): receives the line naming a removed
+            sweep index (None: quiet).
 
     Returns:
         dict: the result (also written), with ``output`` added.
@@ -574,6 +656,9 @@ def run_meta_test(workdir: str, spec: RunSpec, device: str = 'cpu',
     check_execution(device, chunk_size, threads)
     result = evaluate(Inputs(workdir), spec, device, chunk_size, threads,
                       dtype, progress)
+    kept = release_result(out, result, log)
+    if kept:  # the same result: the indexes that list it still hold
+        result['sweeps'] = kept
     save_json(out, result)
     result['output'] = out
     return result

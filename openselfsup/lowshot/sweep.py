@@ -11,7 +11,15 @@ result JSON, so logs and ``summarize.py`` read alike; the sweep also writes
 one index file with every setting's summary and the timings (with its
 table, when it completes; a rerun removes the previous index and table as
 it writes its first result, so that an interrupted rerun never leaves them
-beside results of another run).
+beside results of another run). Each result JSON names the indexes that
+list it (its ``sweeps`` field: each index's ``sweep_id`` and files), and
+whoever replaces that file later with another result (a single
+``distributed_meta_test.py`` run, another sweep with a setting in common)
+removes those indexes and tables first; the same result again (a rerun on
+the same inputs) keeps them (:func:`~.meta_test.release_result`). An index
+rewritten since, whose ``sweep_id`` differs, is not touched. So an index
+or table never lists numbers its results no longer hold; the summary reads
+the results themselves and is always current.
 
 For the near domain the features of novel class ``c`` come from the model
 ``model_template.format(model=M, novel=c)``, by default ``M_wo_c`` (the
@@ -21,12 +29,14 @@ encoder pre-trained without class c, as ``near_domain.sh`` does); a template
 Sweep file (``paths.sweep_path``)::
 
     model, task (the sweep's tasks joined by '+'), num_settings,
+    sweep_id (a random hex id, also in each result's ``sweeps`` field),
     execution {device, threads, dtype},
     elapsed_s {load, tasks, dictionaries, meta_test, total},
     settings: [{spec fields, output (result JSON), average_mean,
                 average_ci, harmonic_mean, num_task, elapsed_s}]
 """
 import time
+import uuid
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -35,7 +45,8 @@ import torch
 from ..utils import (InputError, check_replaceable, check_writable,
                      remove_set, save_json, save_set)
 from . import paths
-from .meta_test import Inputs, check_execution, evaluate, result_table
+from .meta_test import (Inputs, check_execution, evaluate, release_result,
+                        result_table, sweep_ref)
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
                    check_model_novel_class, no_closed_form)
 from .tasks import check_samplers
@@ -222,7 +233,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             beside the caller's older files.
         describing (sequence of str): the caller's other files that
             describe the results (the ablation's plot), removed with the
-            index when the first result is rewritten.
+            index when the first result is rewritten, or when a later run
+            replaces one of its results.
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -267,6 +279,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         log(f'inputs ready in {time.perf_counter() - t_start:.1f} s')
     results, index = [], []
     meta_time = 0.0
+    sweep_id = uuid.uuid4().hex
+    own = [out, md, *describing]
     for i, spec in enumerate(specs, 1):
         result = evaluate(inputs, spec, device, chunk_size, threads, dtype)
         meta_time += result['execution']['elapsed_s']
@@ -275,11 +289,15 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             # the previous index (and table, plot) describes the results
             # about to be replaced: an interrupted rerun must not leave it
             # beside results partly of this run; written anew at the end
-            gone = remove_set([out, md, *describing])
+            gone = remove_set(own)
             if gone and log:
                 log(f'removed the previous {", ".join(gone)}: the results '
                     'they describe are being replaced (written anew when '
                     'this sweep completes)')
+        # another sweep's index that lists this file goes, unless this is
+        # the same result (then the file names that index and this one)
+        result['sweeps'] = [*release_result(path, result, log),
+                            sweep_ref(path, sweep_id, own)]
         save_json(path, result)
         results.append(result)
         index.append({**spec.info(), 'output': path,
@@ -298,7 +316,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     timing.update(meta_test=meta_time,
                   total=time.perf_counter() - t_start)
     sweep = {'model': first.model, 'task': '+'.join(tasks),
-             'num_settings': len(specs),
+             'num_settings': len(specs), 'sweep_id': sweep_id,
              'execution': {'device': str(device), 'threads': threads,
                            'dtype': str(dtype).replace('torch.', '')},
              'elapsed_s': timing, 'settings': index}
