@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from _data_helpers import refused_before_writing, run_data_tool
-from _foundation_helpers import error_lines, run_tool
+from _foundation_helpers import REPO, error_lines, run_tool
 from openselfsup.datasets.list_files import NONORM
 from openselfsup.utils import InputError
 
@@ -1160,9 +1160,9 @@ def test_images_of_other_formats_refused_other_files_noted(tmp_path,
     refused_before_writing(
         'prepare_nct', argv, capsys, root,
         f'{adi / "ADI-9.webp"}: an image in a format the converters do not '
-        'list (.webp; they list .tif, .tiff, .png, .jpg, .jpeg, .bmp, in '
-        'any case), which would be left out: convert it or move it out; '
-        'nothing written')
+        'list (.webp; they list .tif, .tiff, .png, .jpg, .jpeg, .jpe, '
+        '.jfif, .bmp, in any case), which would be left out: convert it or '
+        'move it out; nothing written')
     (adi / 'ADI-9.webp').unlink()
     (adi / 'sub').mkdir()  # in a subfolder: refused as images are
     (adi / 'sub' / 'ADI-9.webp').write_bytes(b'x')
@@ -1189,8 +1189,8 @@ def test_images_of_other_formats_refused_other_files_noted(tmp_path,
     refused_before_writing(
         'prepare_lc25000', ['--root', str(lc)], capsys, lc,
         f'{colon_n / "colonn3.gif"}: an image in a format the converters '
-        'do not list (.gif; they list .tif, .tiff, .png, .jpg, .jpeg, .bmp, '
-        'in any case), which would be left out: convert it or move it out; '
+        'do not list (.gif; they list .tif, .tiff, .png, .jpg, .jpeg, .jpe, '
+        '.jfif, .bmp, in any case), which would be left out: convert it or move it out; '
         'nothing written')
     (colon_n / 'colonn3.gif').unlink()
     rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
@@ -1310,3 +1310,36 @@ def test_hard_links_among_listed_paths_noted(tmp_path, capsys):
         '01_01_0009/0/0+0+0.png in paip_test): byte-identical images linked ' \
         'by a deduplicating store, or a folder copied with cp -al? listed ' \
         'as found' in out.splitlines()
+
+
+def test_jpeg_files_named_jpe_or_jfif_listed_and_read(tmp_path, capsys):
+    """``.jpe`` and ``.jfif`` are names of JPEG files (Pillow reads them as
+    it reads ``.jpg``): they were refused as "an image in a format the
+    converters do not list". They are now listed as ``.jpg`` and
+    ``.jpeg`` are, in any case, and the extraction config reads them."""
+    from PIL import Image
+
+    from openselfsup.apis.extract import build_dataset
+    from openselfsup.config import load_config
+    lc = tmp_path / 'LC25000'
+    _lc_tree(lc)
+    colon_n = lc / 'data' / 'colon_image_sets' / 'colon_n'
+    for name in ('colonn2.jfif', 'colonn3.JPE'):
+        Image.new('RGB', (4, 4), (200, 10, 10)).save(colon_n / name,
+                                                      format='JPEG')
+    rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
+                                   capsys)
+    assert rc == 0 and 'not images' not in out, lines
+    listed = (lc / 'meta' / 'img_list_labeled.txt').read_text().splitlines()
+    assert listed[1:4] == ['colon_image_sets/colon_n/colonn1.jpeg 1',
+                           'colon_image_sets/colon_n/colonn2.jfif 1',
+                           'colon_image_sets/colon_n/colonn3.JPE 1'], listed
+    cfg = load_config(os.path.join(REPO, 'configs', 'extraction', 'lc.py'), {
+        'dataset.data_root': str(lc), 'dataset.pipeline.1.scale': 8})
+    dataset = build_dataset(cfg)
+    for index in (2, 3):
+        sample = dataset[index]
+        assert tuple(sample['inputs'].shape) == (3, 8, 8)
+        # red, as written (BGR, as mmcv loads; the preprocessor swaps)
+        assert sample['inputs'][2].float().mean() > 150 > \
+            sample['inputs'][0].float().mean()

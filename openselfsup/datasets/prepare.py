@@ -63,13 +63,15 @@ from .splits import PUBLISHED, read_published
 
 #: the image files the converters list, in any case (``.TIF``, ``.JPEG``);
 #: the real downloads hold ``.tif`` (NCT), ``.jpeg`` (LC25000) and ``.png``
-#: (the PAIP19 patches)
-IMAGE_EXTENSIONS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.bmp')
+#: (the PAIP19 patches); ``.jpe`` and ``.jfif`` name JPEG files too (read
+#: by content, as every image the lists name: Pillow)
+IMAGE_EXTENSIONS = ('.tif', '.tiff', '.png', '.jpg', '.jpeg', '.jpe',
+                    '.jfif', '.bmp')
 #: images of other formats (Pillow's and whole-slide ones): in a folder the
 #: converters read, refused, where they were left out without a word
 OTHER_IMAGE_EXTENSIONS = (
-    '.webp', '.gif', '.jp2', '.j2k', '.jpx', '.jpf', '.jpe', '.jfif', '.heic',
-    '.heif', '.avif', '.tga', '.ppm', '.pgm', '.pbm', '.pnm', '.ico', '.dib',
+    '.webp', '.gif', '.jp2', '.j2k', '.jpx', '.jpf', '.heic', '.heif',
+    '.avif', '.tga', '.ppm', '.pgm', '.pbm', '.pnm', '.ico', '.dib',
     '.exr', '.svs', '.ndpi', '.mrxs', '.scn', '.vms', '.vmu', '.svslide',
     '.bif', '.dcm')
 
