@@ -1343,3 +1343,37 @@ def test_jpeg_files_named_jpe_or_jfif_listed_and_read(tmp_path, capsys):
         # red, as written (BGR, as mmcv loads; the preprocessor swaps)
         assert sample['inputs'][2].float().mean() > 150 > \
             sample['inputs'][0].float().mean()
+
+
+def test_link_to_a_hard_link_of_a_listed_file_noted(tmp_path, capsys):
+    """A listed symbolic link whose target is a hard link of another listed
+    file (``9+9+0.png -> /store/obj.png``, ``obj.png`` hard-linked to
+    ``0+0+0.png``) reaches one file under two listed paths, as two hard
+    links do, but the note counted hard links only among paths that are
+    no link: this pair was listed without a word. It is now counted; two
+    links to one object whose other hard link is not listed are not
+    (test_two_file_links_to_one_outside_object_convert)."""
+    root = tmp_path / 'PAIP19'
+    _paip_tree(root)
+    data = root / 'data'
+    store = tmp_path / 'store'
+    store.mkdir()
+    os.link(data / '01_01_0000' / '0' / '0+0+0.png', store / 'obj.png')
+    os.symlink(store / 'obj.png', data / '01_01_0002' / '0' / '9+9+0.png')
+    argv = ['--root', str(root), '--train-slides', '2']
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'PAIP19 test          4 patches' in out, lines
+    assert '2 listed paths are hard links to 1 file(s), 1 of them in two ' \
+        'lists (first: 01_01_0000/0/0+0+0.png in paip_train, ' \
+        '01_01_0002/0/9+9+0.png in paip_test): byte-identical images linked ' \
+        'by a deduplicating store, or a folder copied with cp -al? listed ' \
+        'as found' in out.splitlines(), out
+    # both links to the object, its other hard link unlisted: no note
+    os.remove(data / '01_01_0002' / '0' / '9+9+0.png')
+    obj = tmp_path / 'obj2.png'
+    obj.write_bytes(b'y')
+    os.link(obj, store / 'other.png')
+    for slide in ('01_01_0001', '01_01_0002'):
+        os.symlink(obj, data / slide / '0' / '5+5+0.png')
+    rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
+    assert rc == 0 and 'hard link' not in out, out

@@ -234,12 +234,14 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
     git-annex or DataLad copy links every file into its object store,
     byte-identical images to one object). A file link whose own target is
     a listed path (``a.png -> b.png``, ``b.png`` a link into the store) is
-    judged. Hard links (one file under two listed paths, neither a link)
-    are not refused, for the same reason as the object store's links (a
-    DVC cache of ``cache.type hardlink``, ``rdfind`` or ``jdupes -L`` link
-    byte-identical images), but said: a slide folder copied with ``cp
-    -al`` is one set of patches under two slide IDs. One ``lstat`` per
-    file, the folders resolved once each.
+    judged. Hard links (one file under two listed paths that reach it by
+    two of its names: two hard links, or a file link to a hard link of
+    another listed file) are not refused, for the same reason as the
+    object store's links (a DVC cache of ``cache.type hardlink``,
+    ``rdfind`` or ``jdupes -L`` link byte-identical images), but said: a
+    slide folder copied with ``cp -al`` is one set of patches under two
+    slide IDs. One ``lstat`` per file and a ``stat`` per file link, the
+    folders resolved once each.
 
     Returns:
         list[str]: a note on the hard links among the listed paths (how
@@ -273,23 +275,30 @@ def _check_one_path_per_file(lists: Dict[str, List[Entry]],
             except OSError:  # not there: not judged here
                 st = None
             link = st is not None and stat.S_ISLNK(st.st_mode)
-            if st is not None and not link and st.st_nlink > 1:
-                inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
             if link:
                 real = os.path.realpath(path)
                 hop = listed.get(os.path.normpath(os.path.join(
                     os.path.dirname(path), os.readlink(path))))
                 if hop is not None and hop != rel:
                     refuse(hop, rel)
+                try:  # the target's links count: a link to a hard link
+                    st = os.stat(path)
+                except OSError:
+                    st = None
             else:
                 folder, base = os.path.split(path)
                 if folder not in folders:
                     folders[folder] = os.path.realpath(folder)
                 real = os.path.join(folders[folder], base)
+            if st is not None and st.st_nlink > 1:
+                inodes.setdefault((st.st_dev, st.st_ino), []).append(
+                    (rel, real))
             first, first_link = seen.setdefault(real, (rel, link))
             if first != rel and not (link and first_link):
                 refuse(first, rel)
-    shared = [paths for paths in inodes.values() if len(paths) > 1]
+    # one file under two names (two links to one name: the store's object)
+    shared = [[rel for rel, _ in group] for group in inodes.values()
+              if len({real for _, real in group}) > 1]
     if not shared:
         return []
     where: Dict[str, str] = {}  # path -> the first list holding it
