@@ -1190,8 +1190,8 @@ def test_images_of_other_formats_refused_other_files_noted(tmp_path,
         'prepare_lc25000', ['--root', str(lc)], capsys, lc,
         f'{colon_n / "colonn3.gif"}: an image in a format the converters '
         'do not list (.gif; they list .tif, .tiff, .png, .jpg, .jpeg, .jpe, '
-        '.jfif, .bmp, in any case), which would be left out: convert it or move it out; '
-        'nothing written')
+        '.jfif, .bmp, in any case), which would be left out: convert it or '
+        'move it out; nothing written')
     (colon_n / 'colonn3.gif').unlink()
     rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
                                    capsys)
@@ -1377,3 +1377,40 @@ def test_link_to_a_hard_link_of_a_listed_file_noted(tmp_path, capsys):
         os.symlink(obj, data / slide / '0' / '5+5+0.png')
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'hard link' not in out, out
+
+
+def test_official_release_judged_by_name_not_extension(tmp_path, capsys):
+    """``--split official`` judges NCT-CRC-HE-100K complete by the
+    100,000 file names it shares with the published NONORM lists
+    (``ADI/ADI-AAAFLCLY.tif`` in both releases). A copy whose files were
+    converted (``.png``) or renamed (``.TIF``) held none of those names:
+    an incomplete one was converted into a smaller training list without
+    a word. Names are now compared without their extension (an incomplete
+    converted copy is refused as the original is); a copy holding none of
+    them still converts, with a note that it was not checked."""
+    from openselfsup.datasets.splits import read_published
+    kept = [next(p for p, _ in read_published('nct_train')
+                 if p.startswith(f'{c}/')) for c in NCT_ORDER]
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    release = root / 'data' / 'NCT-CRC-HE-100K'
+    for cls in NCT_ORDER:
+        for i in range(2):
+            (release / cls / f'{cls}-{i}.tif').unlink()
+    for rel in kept:
+        (release / rel.replace('.tif', '.png')).write_bytes(b'x')
+    argv = ['--root', str(root), '--split', 'official']
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+        f'error: {release}: {100000 - 9} of the 100000 images of the '
+        'NCT-CRC-HE-100K release are absent (first: '), lines
+    assert not (root / 'meta').exists()
+    other = tmp_path / 'other'
+    _official_nct(other)
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(other), '--split', 'official'], capsys)
+    assert rc == 0 and 'NCT train           18 images' in out, lines
+    assert 'NCT-CRC-HE-100K/ holds none of the file names of the release ' \
+        '(those of the published NONORM lists, any extension): renamed ' \
+        'files or images of another source, not checked for completeness' \
+        in out.splitlines(), out

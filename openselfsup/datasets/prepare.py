@@ -29,7 +29,8 @@ The published lists (:mod:`.splits`) decide by default:
 - NCT: train and test are the published lists, in their order (the split
   cannot be derived from the images); images of them missing is an error.
   ``split='official'`` refuses an incomplete copy of NCT-CRC-HE-100K
-  (some of the published lists' file names, which it shares), and either
+  (some of the published lists' file names, which it shares, in any
+  extension; none of them: a note says it was not checked), and either
   split a folder linked to another NCT release's download.
 - PAIP19: when every patch the published lists name is there, the
   published lists (500 patches per class per slide, drawn with
@@ -521,18 +522,33 @@ def _check_release_folder(folder: str, release: str) -> None:
                if release == NONORM else ''))
 
 
-def _check_whole_release(folder: str, entries: Sequence[Entry]) -> None:
+def _check_whole_release(folder: str, entries: Sequence[Entry]) -> List[str]:
     """Refuse an incomplete copy of the NCT-CRC-HE-100K release: ``entries``
     (``<folder>/<CLS>/<file>``) holding some but not all of the 100,000
-    file names it shares with NONORM (the published lists' names). None of
-    them: images of another source, not judged."""
-    names = {p.split('/', 1)[1] for p, _ in entries}
-    release = frozenset().union(*_published_sets('nct').values())
+    file names it shares with NONORM (the published lists' names), compared
+    without their extension (a copy converted to ``.png``, or renamed to
+    ``.TIF``, is judged as the download is). None of them (renamed files,
+    images of another source): not judged, and a note says so.
+
+    Returns:
+        list[str]: that note, or none.
+    """
+    def stem(path):
+        return os.path.splitext(path)[0]
+    names = {stem(p.split('/', 1)[1]) for p, _ in entries}
+    release = frozenset(
+        stem(p) for p in frozenset().union(*_published_sets('nct').values()))
     absent = len(release - names)
-    if absent in (0, len(release)):
-        return
+    if absent == 0:
+        return []
+    if absent == len(release):
+        return [f'{OFFICIAL[0]}/ holds none of the file names of the release '
+                '(those of the published NONORM lists, any extension): '
+                'renamed files or images of another source, not checked '
+                'for completeness']
     first = next(p for s in ('train', 'test')
-                 for p, _ in read_published(f'nct_{s}') if p not in names)
+                 for p, _ in read_published(f'nct_{s}')
+                 if stem(p) not in names)
     raise InputError(
         f'{folder}: {absent} of the {len(release)} images of the '
         f'{OFFICIAL[0]} release are absent (first: {first}; it has the '
@@ -657,12 +673,13 @@ def prepare_nct(root: str, split: Optional[str] = None,
             _check_release_folder(os.path.join(data, release), release)
         train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
                                f'{OFFICIAL[0]}/', skipped)
-        _check_whole_release(os.path.join(data, OFFICIAL[0]), train)
+        unchecked = _check_whole_release(os.path.join(data, OFFICIAL[0]),
+                                         train)
         test = _class_folders(os.path.join(data, OFFICIAL[1]), NCT_CLASSES,
                               f'{OFFICIAL[1]}/', skipped)
         notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)'
                  + (f' (no {NONORM} images found, so not the published '
-                    'split)' if chosen else '')]
+                    'split)' if chosen else '')] + unchecked
     else:
         if nonorm is None:
             raise InputError(
