@@ -55,7 +55,7 @@ def test_space_in_file_name_refused_at_conversion(tmp_path, capsys):
     assert 'no NCT-CRC-HE-100K-NONORM images found, so not the published ' \
         'split' in out
     before = _snapshot(root / 'meta')
-    assert len(before) == 2 * 12 + 1
+    assert len(before) == 2 * 12 + 2  # the lists, classes.txt, lists.json
     (root / 'data' / 'NCT-CRC-HE-100K' / 'TUM' / 'TUM 9.tif').write_bytes(b'x')
     rc, _, lines = run_data_tool('prepare_nct', ['--root', str(root)], capsys)
     assert rc == 2 and len(lines) == 1 and 'TUM 9.tif' in lines[0], lines
@@ -1414,3 +1414,59 @@ def test_official_release_judged_by_name_not_extension(tmp_path, capsys):
         '(those of the published NONORM lists, any extension): renamed ' \
         'files or images of another source, not checked for completeness' \
         in out.splitlines(), out
+
+
+def test_lists_not_written_here_are_not_replaced(tmp_path, capsys):
+    """A converter wrote its lists over any file of their names in meta/:
+    a hand-made ``train.txt`` (or one edited since) was replaced without a
+    word. The lists written (by a converter or the generator) are now
+    recorded in ``meta/lists.json`` with their digests; a file of a list's
+    name that the record does not name as it is now, and that differs from
+    what would be written, is refused in one line, nothing written. The
+    converter's own lists are replaced, and a rerun rewrites them as they
+    were."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    meta = root / 'meta'
+    meta.mkdir()
+    hand = 'NCT-CRC-HE-100K/ADI/ADI-0.tif\n'
+    (meta / 'train.txt').write_text(hand)
+    argv = ['--root', str(root), '--split', 'official']
+    refusal = ['error: {}: exists and is not a list written here (not as '
+               'lists.json records it: made or edited by hand?); move it '
+               'away or delete it first (nothing written)']
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [refusal[0].format(meta / 'train.txt')], \
+        lines
+    assert os.listdir(meta) == ['train.txt']
+    assert (meta / 'train.txt').read_text() == hand
+    (meta / 'train.txt').unlink()
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0, lines
+    first = _snapshot(meta)
+    assert 'lists.json' in first and len(first) == 2 * 12 + 2
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)  # idempotent
+    assert rc == 0 and _snapshot(meta) == first, lines
+    # its own lists replaced by another run's
+    (root / 'data' / 'NCT-CRC-HE-100K' / 'ADI' / 'ADI-1.tif').unlink()
+    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0 and 'NCT train           17 images' in out, lines
+    # one edited since, or a hand-made classes.txt: refused
+    for name in ('test_labeled.txt', 'classes.txt'):
+        before = _snapshot(meta)
+        with open(meta / name, 'a') as f:
+            f.write('mine\n')
+        rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+        assert rc == 2 and lines == [refusal[0].format(meta / name)], lines
+        assert _snapshot(meta) == {**before, name: before[name] + b'mine\n'}
+        (meta / name).write_bytes(before[name])
+    # lists of the same entries but no record (a copy of the published
+    # ones): nothing lost, replaced; a lists.json that is no record: refused
+    (meta / 'lists.json').unlink()
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 0 and (meta / 'lists.json').exists(), lines
+    (meta / 'lists.json').write_text('{"mine": 1}\n')
+    rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
+    assert rc == 2 and lines == [
+        f'error: {meta / "lists.json"}: exists and is not the record of the '
+        'lists written here; give another --root or delete it first'], lines

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from _foundation_helpers import error_lines, run_tool
+from openselfsup.datasets.list_files import LISTS_RECORD
 
 
 def _link_data(synthetic_root, tmp_path, domain):
@@ -25,6 +26,8 @@ def _same_lists(generated_meta, converted_meta):
     names = sorted(os.listdir(generated_meta))
     assert names == sorted(os.listdir(converted_meta))
     for name in names:
+        if name == LISTS_RECORD:  # the digests of lists in another order
+            continue
         a = _lines(os.path.join(generated_meta, name))
         b = _lines(os.path.join(converted_meta, name))
         assert sorted(a) == sorted(b), name

@@ -14,12 +14,17 @@ files:
 - for NCT, ``train``, ``test`` and ``wo_<c>_train`` for each held-out
   variant in :data:`NCT_HELD_OUT` (original labels kept);
 - LC25000 ``img_list``; PAIP19 ``paip_train`` and ``paip_test``;
-- ``classes.txt``, the class names in label order.
+- ``classes.txt``, the class names in label order;
+- ``lists.json`` (:data:`LISTS_RECORD`), the files written and their
+  digests: a file of a list's name that it does not record (a hand-made
+  ``train.txt``) is not replaced.
 
 The reader reads plain or gzip-compressed (``.gz``) lists, with ``\\n`` or
 ``\\r\\n`` line ends (the published NCT training list has the latter).
 """
 import gzip
+import hashlib
+import json
 import os
 import posixpath
 import stat
@@ -28,7 +33,11 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
-from ..utils import InputError, save_set
+from ..utils import InputError, check_replaceable, file_sha1, save_set
+
+#: the record :func:`write_list_set` keeps in a meta folder: the files it
+#: wrote there and their digests (the lists it may replace)
+LISTS_RECORD = 'lists.json'
 
 #: the folder NCT-CRC-HE-100K-NONORM.zip extracts to; the published lists
 #: name its images ``<CLS>/<file>`` (the folder itself as ``data/``)
@@ -332,14 +341,57 @@ def nct_lists(train: List[Entry], test: List[Entry]) -> Dict[str, List[Entry]]:
     return lists
 
 
+def _check_lists_replaceable(meta: str, files: Dict[str, str]) -> dict:
+    """Refuse to write the list set ``files`` (path -> text) over a file
+    of one of its names that :data:`LISTS_RECORD` does not record as
+    written here, as it is now, and whose text differs from the new one
+    (line ends aside: a copy of the published lists is no loss): a
+    hand-made or hand-edited ``train.txt`` was replaced without a word.
+    A symbolic link is not judged (the write replaces the link, not its
+    target), nor a folder (refused where the set is written).
+
+    Returns:
+        dict: the record's entries (file name -> SHA-1), {} if none.
+
+    Raises:
+        InputError: naming the first such file; or a ``lists.json`` that
+            is not such a record.
+    """
+    record = os.path.join(meta, LISTS_RECORD)
+    check_replaceable(record, ('files', ), 'the record of the lists '
+                      'written here', flag='--root')
+    recorded = {}
+    if os.path.isfile(record) and not os.path.islink(record):
+        with open(record) as f:
+            recorded = json.load(f)['files']
+    if not isinstance(recorded, dict):  # {"files": [...]}: names nothing
+        recorded = {}
+    for path, text in files.items():
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue
+        if recorded.get(os.path.basename(path)) == file_sha1(path):
+            continue
+        with open(path, 'rb') as f:
+            old = f.read().replace(b'\r\n', b'\n')
+        if old != text.encode('utf-8'):
+            raise InputError(
+                f'{path}: exists and is not a list written here (not as '
+                f'{LISTS_RECORD} records it: made or edited by hand?); '
+                'move it away or delete it first (nothing written)')
+    return recorded
+
+
 def write_list_set(meta: str, lists: Dict[str, List[Entry]],
                    classes: Sequence[str], data_dir: str) -> List[str]:
     """Check every list of one domain, then write them and ``classes.txt``.
 
     Writes ``<meta>/<name>.txt`` and ``<meta>/<name>_labeled.txt`` per list,
     all of them together (:func:`~openselfsup.utils.save_set`: an
-    interrupted run leaves the old lists, never a mix). Nothing is written when a list is empty or holds a path
-    the format cannot hold.
+    interrupted run leaves the old lists, never a mix), with
+    :data:`LISTS_RECORD`, which records the files written and their
+    digests. Nothing is written when a list is empty or holds a path the
+    format cannot hold, or when a file of their names is there that this
+    function did not write (:func:`_check_lists_replaceable`).
 
     Args:
         meta (str): the domain's ``meta`` directory.
@@ -355,7 +407,8 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
     Raises:
         InputError: an empty list, a path with whitespace, or two files
             of one image (:func:`_check_one_file_per_image`), or two paths
-            of one file (:func:`_check_one_path_per_file`).
+            of one file (:func:`_check_one_path_per_file`), or a file of
+            the set's names not written here.
     """
     for name, entries in lists.items():
         if not entries:
@@ -373,5 +426,11 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
         files[os.path.join(meta, f'{name}_labeled.txt')] = \
             ''.join(f'{p} {c}\n' for p, c in entries)
     files[os.path.join(meta, 'classes.txt')] = '\n'.join(classes) + '\n'
+    recorded = _check_lists_replaceable(meta, files)
+    recorded.update({os.path.basename(path): hashlib.sha1(
+        text.encode('utf-8')).hexdigest() for path, text in files.items()})
+    files[os.path.join(meta, LISTS_RECORD)] = dict(
+        written_by='openselfsup.datasets.list_files.write_list_set',
+        files=dict(sorted(recorded.items())))
     save_set(files)
     return notes
