@@ -1186,15 +1186,16 @@ def test_images_of_other_formats_refused_other_files_noted(tmp_path,
     colon_n = lc / 'data' / 'colon_image_sets' / 'colon_n'
     (colon_n / 'colonn2.JPEG').write_bytes(b'x')
     (colon_n / 'colonn3.gif').write_bytes(b'x')
+    # 5 of the published list's names: an incomplete copy, listed sorted
+    argv = ['--root', str(lc), '--every-image']
     refused_before_writing(
-        'prepare_lc25000', ['--root', str(lc)], capsys, lc,
+        'prepare_lc25000', argv, capsys, lc,
         f'{colon_n / "colonn3.gif"}: an image in a format the converters '
         'do not list (.gif; they list .tif, .tiff, .png, .jpg, .jpeg, .jpe, '
         '.jfif, .bmp, in any case), which would be left out: convert it or '
         'move it out; nothing written')
     (colon_n / 'colonn3.gif').unlink()
-    rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
-                                   capsys)
+    rc, out, lines = run_data_tool('prepare_lc25000', argv, capsys)
     assert rc == 0 and 'not images' not in out, lines
     assert 'colon_image_sets/colon_n/colonn2.JPEG 1' in \
         (lc / 'meta' / 'img_list_labeled.txt').read_text().splitlines()
@@ -1246,23 +1247,25 @@ def test_file_named_for_another_class_refused(tmp_path, capsys, tool,
     (images of another source: ``img-1.tif`` in two class folders) are not
     judged."""
     root = tmp_path / 'data_root'
+    argv = ['--root', str(root)]
     if tool == 'prepare_nct':
         _official_nct(root)
         src = root / 'data' / 'NCT-CRC-HE-100K' / 'ADI' / name
     else:
-        _lc_tree(root)
+        _lc_tree(root)  # some of the published names: every image found
+        argv.append('--every-image')
         src = root / 'data' / 'colon_image_sets' / 'colon_aca' / name
     dst = root / 'data' / folder / name
     dst.write_bytes(src.read_bytes())
     refused_before_writing(
-        tool, ['--root', str(root)], capsys, root,
+        tool, argv, capsys, root,
         f'{dst}: the file name says {says} (copied into the wrong class '
         'folder?): move it or remove it; nothing written')
     dst.unlink()
     other = f'img-1{os.path.splitext(name)[1]}'
     for d in (src.parent, dst.parent):
         (d / other).write_bytes(b'x')
-    rc, _, lines = run_data_tool(tool, ['--root', str(root)], capsys)
+    rc, _, lines = run_data_tool(tool, argv, capsys)
     assert rc == 0, lines
 
 
@@ -1327,8 +1330,8 @@ def test_jpeg_files_named_jpe_or_jfif_listed_and_read(tmp_path, capsys):
     for name in ('colonn2.jfif', 'colonn3.JPE'):
         Image.new('RGB', (4, 4), (200, 10, 10)).save(colon_n / name,
                                                       format='JPEG')
-    rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(lc)],
-                                   capsys)
+    rc, out, lines = run_data_tool(
+        'prepare_lc25000', ['--root', str(lc), '--every-image'], capsys)
     assert rc == 0 and 'not images' not in out, lines
     listed = (lc / 'meta' / 'img_list_labeled.txt').read_text().splitlines()
     assert listed[1:4] == ['colon_image_sets/colon_n/colonn1.jpeg 1',
@@ -1470,3 +1473,42 @@ def test_lists_not_written_here_are_not_replaced(tmp_path, capsys):
     assert rc == 2 and lines == [
         f'error: {meta / "lists.json"}: exists and is not the record of the '
         'lists written here; give another --root or delete it first'], lines
+
+
+def test_incomplete_copy_of_lc25000_refused(tmp_path, capsys):
+    """An LC25000 copy holding some but not all of the 25,000 images of the
+    published list was listed sorted by path, not in the published order,
+    with a note only: tasks, drawn by index, pick other images than the
+    published code's. It is now refused in one line (how many absent, the
+    first), as PAIP19's incomplete copies are; ``--every-image`` lists
+    every image found, sorted, with a note. Images of another source
+    (none of the names) are listed sorted, as before."""
+    lc = tmp_path / 'LC25000'
+    _lc_tree(lc)  # colonca1.jpeg ...: 5 of the published list's names
+    refused_before_writing(
+        'prepare_lc25000', ['--root', str(lc)], capsys, lc,
+        f'{lc / "data"}: 24995 of the 25000 images that '
+        'img_list_labeled.txt name are absent (first: '
+        'colon_image_sets/colon_n/colonn982.jpeg): an incomplete copy of '
+        'the published data; nothing written; --every-image lists every '
+        'image found, sorted, instead (not the published order: tasks '
+        'drawn by index pick other images)')
+    rc, out, lines = run_data_tool(
+        'prepare_lc25000', ['--root', str(lc), '--every-image'], capsys)
+    assert rc == 0 and 'LC25000              5 images' in out, lines
+    assert 'every image found, sorted (--every-image), not the published ' \
+        'list' in out.splitlines(), out
+    assert (lc / 'meta' / 'img_list.txt').read_text().splitlines()[:2] == [
+        'colon_image_sets/colon_aca/colonca1.jpeg',
+        'colon_image_sets/colon_n/colonn1.jpeg']
+    other = tmp_path / 'other'
+    for cls in ('colon_aca', 'colon_n', 'lung_aca', 'lung_n', 'lung_scc'):
+        d = other / 'data' / f'{cls.split("_")[0]}_image_sets' / cls
+        d.mkdir(parents=True)
+        (d / 'img-1.jpeg').write_bytes(b'x')
+    rc, out, lines = run_data_tool('prepare_lc25000', ['--root', str(other)],
+                                   capsys)
+    assert rc == 0 and 'LC25000              5 images' in out, lines
+    assert 'not the published images (25000 of the 25000 that ' \
+        'img_list_labeled.txt name absent); all images found, sorted' in \
+        out.splitlines(), out

@@ -61,7 +61,10 @@ def test_prepare_nct_matches_generator(synthetic_root, tmp_path):
 def test_prepare_lc25000_matches_generator(synthetic_root, tmp_path):
     from openselfsup.datasets.prepare import prepare_lc25000
     root = _link_data(synthetic_root, tmp_path, 'LC25000')
-    assert prepare_lc25000(str(root)).counts == {'LC25000': 8 * 5}
+    # the generator's files carry the first published names: every image
+    # found, not the published list (an incomplete copy, refused without)
+    assert prepare_lc25000(str(root), every_image=True).counts == {
+        'LC25000': 8 * 5}
     _same_lists(os.path.join(synthetic_root, 'LC25000', 'meta'),
                 root / 'meta')
     # the zip's extra lung_colon_image_set/ level is accepted
@@ -69,7 +72,7 @@ def test_prepare_lc25000_matches_generator(synthetic_root, tmp_path):
     (nested / 'data').mkdir(parents=True)
     os.symlink(os.path.join(synthetic_root, 'LC25000', 'data'),
                nested / 'data' / 'lung_colon_image_set')
-    prepare_lc25000(str(nested))
+    prepare_lc25000(str(nested), every_image=True)
     first = _lines(nested / 'meta' / 'img_list_labeled.txt')[0]
     assert first.startswith('lung_colon_image_set/colon_image_sets/')
 

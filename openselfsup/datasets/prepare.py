@@ -41,8 +41,9 @@ The published lists (:mod:`.splits`) decide by default:
   found, split by the published rule: the first 15 slide IDs in sorted
   order train, the others test.
 - LC25000: the published list, in its order, when its 25,000 images are
-  there (other images found are left out, with a note); otherwise every
-  image found, sorted.
+  there (other images found are left out, with a note); when none is,
+  every image found, sorted; some but not all: refused (an incomplete
+  copy; ``every_image`` takes every image found, sorted).
 
 Written from the published lists, the files equal the published ones
 byte for byte up to line ends (and a folder prefix such as
@@ -745,13 +746,22 @@ def prepare_nct(root: str, split: Optional[str] = None,
 
 # -- LC25000 ------------------------------------------------------------------
 
-def prepare_lc25000(root: str) -> Prepared:
+def prepare_lc25000(root: str, every_image: bool = False) -> Prepared:
     """List files for LC25000 (colon and lung, benign and malignant).
+
+    The published list, in its order, when its 25,000 images are there
+    (others found are left out, with a note); when none of them is (images
+    of another source), every image found, sorted. Some but not all of
+    them (an incomplete copy) are refused: sorted, they would be in
+    another order than the published one, and tasks, drawn by index, pick
+    other images.
 
     Args:
         root (str): the LC25000 directory (``data/LC25000``) whose ``data/``
             holds ``colon_image_sets`` and ``lung_image_sets`` (directly or
             inside ``lung_colon_image_set/``).
+        every_image (bool): every image found, sorted by path, instead of
+            the published list (an incomplete copy, a subset).
 
     Returns:
         Prepared: number of images and a note on the order.
@@ -785,10 +795,17 @@ def prepare_lc25000(root: str) -> Prepared:
                              skipped)
         offset = LC_CLASSES.index(classes[0])
         entries += [(p, c + offset) for p, c in got]
-    published, note = _published_lists(entries, ['lc25000'], prefix, data)
+    if every_image:
+        published, note = None, ('every image found, sorted '
+                                 '(--every-image), not the published list')
+    else:
+        published, note = _published_lists(
+            entries, ['lc25000'], prefix, data,
+            '; --every-image lists every image found, sorted, instead (not '
+            'the published order: tasks drawn by index pick other images)')
+        if not published:
+            note += '; all images found, sorted'
     lists = {'img_list': published['lc25000'] if published else entries}
-    if not published:
-        note += '; all images found, sorted'
     _check_names_say_folders(lists['img_list'], LC_CLASSES, data)
     notes = write_list_set(meta, lists, LC_CLASSES, data)
     return Prepared({'LC25000': len(lists['img_list'])},
