@@ -8,10 +8,11 @@ work each converter checks that ``<root>/meta`` can be written; on any
 error it writes nothing. It replaces only lists it (or the synthetic
 generator) wrote there, as ``meta/lists.json`` records them: a
 hand-made or hand-edited ``train.txt`` is refused
-(:func:`.list_files.write_list_set`). A class (or slide) folder's images are its files
-with an extension of :data:`IMAGE_EXTENSIONS`, in any case; a file of
-another image format (:data:`OTHER_IMAGE_EXTENSIONS`) is refused, other
-files (not hidden ones) are left out with a note counting them.
+(:func:`.list_files.write_list_set`). A class (or slide) folder's images
+are its files with an extension of :data:`IMAGE_EXTENSIONS`, in any case;
+a file of another image format (:data:`OTHER_IMAGE_EXTENSIONS`) is
+refused, other files (not hidden ones) are left out with a note counting
+them.
 
 ========  ============================================================  ======================================
 dataset   expected under ``<root>/data``                                lists written to ``<root>/meta``
