@@ -1475,6 +1475,34 @@ def test_lists_not_written_here_are_not_replaced(tmp_path, capsys):
         'lists written here; give another --root or delete it first'], lines
 
 
+
+def test_unreadable_file_of_a_lists_name_refused(tmp_path, capsys,
+                                                 monkeypatch):
+    """A file of a list's name in meta/ that cannot be read (no read
+    permission; simulated, as root reads any file) cannot be judged a list
+    written here: it was a traceback; now one line, nothing written."""
+    root = tmp_path / 'NCT'
+    _official_nct(root)
+    meta = root / 'meta'
+    meta.mkdir()
+    (meta / 'train.txt').write_text('NCT-CRC-HE-100K/ADI/ADI-0.tif\n')
+    real_open = open
+
+    def deny(path, *args, **kwargs):
+        if str(path) == str(meta / 'train.txt'):
+            raise PermissionError(13, 'Permission denied', str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr('builtins.open', deny)
+    rc, _, lines = run_data_tool('prepare_nct', ['--root', str(root),
+                                                 '--split', 'official'],
+                                 capsys)
+    monkeypatch.undo()
+    assert rc == 2 and lines == [
+        f'error: {meta / "train.txt"}: exists and cannot be read '
+        '(Permission denied) to tell whether it is a list written here; '
+        'move it away or delete it first (nothing written)'], lines
+    assert os.listdir(meta) == ['train.txt']
+
 def test_incomplete_copy_of_lc25000_refused(tmp_path, capsys):
     """An LC25000 copy holding some but not all of the 25,000 images of the
     published list was listed sorted by path, not in the published order,

@@ -354,8 +354,8 @@ def _check_lists_replaceable(meta: str, files: Dict[str, str]) -> dict:
         dict: the record's entries (file name -> SHA-1), {} if none.
 
     Raises:
-        InputError: naming the first such file; or a ``lists.json`` that
-            is not such a record.
+        InputError: naming the first such file, or one that cannot be
+            read; or a ``lists.json`` that is not such a record.
     """
     record = os.path.join(meta, LISTS_RECORD)
     check_replaceable(record, ('files', ), 'the record of the lists '
@@ -369,10 +369,16 @@ def _check_lists_replaceable(meta: str, files: Dict[str, str]) -> dict:
     for path, text in files.items():
         if not os.path.isfile(path) or os.path.islink(path):
             continue
-        if recorded.get(os.path.basename(path)) == file_sha1(path):
-            continue
-        with open(path, 'rb') as f:
-            old = f.read().replace(b'\r\n', b'\n')
+        try:
+            if recorded.get(os.path.basename(path)) == file_sha1(path):
+                continue
+            with open(path, 'rb') as f:
+                old = f.read().replace(b'\r\n', b'\n')
+        except OSError as exc:  # not judged, so not replaced
+            raise InputError(
+                f'{path}: exists and cannot be read ({exc.strerror or exc}) '
+                'to tell whether it is a list written here; move it away '
+                'or delete it first (nothing written)') from None
         if old != text.encode('utf-8'):
             raise InputError(
                 f'{path}: exists and is not a list written here (not as '
