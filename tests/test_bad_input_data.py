@@ -1540,3 +1540,44 @@ def test_incomplete_copy_of_lc25000_refused(tmp_path, capsys):
     assert 'not the published images (25000 of the 25000 that ' \
         'img_list_labeled.txt name absent); all images found, sorted' in \
         out.splitlines(), out
+
+
+def test_converted_nonorm_copy_told_by_its_extension(tmp_path, capsys):
+    """A NONORM copy whose images were re-saved in another format (``.png``)
+    holds the published lists' file names with another extension: the
+    published split's refusal called them images of another source (the
+    synthetic generator's), pointing the user the wrong way. It now says
+    how many are here under another extension, the first pair, and what
+    to do (convert them back, or split lists naming these files)."""
+    from openselfsup.datasets.splits import read_published
+    kept = [next(p for p, _ in read_published('nct_train')
+                 if p.startswith(f'{c}/')) for c in NCT_ORDER]
+    root = tmp_path / 'NCT'
+    folder = root / 'data' / NONORM
+    for rel in kept:
+        (folder / rel).parent.mkdir(parents=True)
+        (folder / rel.replace('.tif', '.png')).write_bytes(b'x')
+    first = read_published('nct_train')[0][0]
+    pair = next(p for p, _ in read_published('nct_train') if p in kept)
+    line = (
+        f'{folder}: 100000 of the 100000 images of the published split are '
+        f'missing (first: {first}); 9 of them are here under another '
+        f'extension ({pair.replace(".tif", ".png")} for {pair}: a '
+        'converted copy?): the lists name the download\'s .tif files: '
+        'convert them back, or give --split-lists TRAIN TEST naming these '
+        'files (the published lists are in openselfsup/datasets/splits/); '
+        'nothing written')
+    refused_before_writing('prepare_nct', ['--root', str(root)], capsys,
+                           root, line)
+    # by split lists naming the .tif files: the same, told of those lists
+    lists = [tmp_path / 'train.txt', tmp_path / 'test.txt']
+    lists[0].write_text(''.join(f'{p}\n' for p in kept[:5]))
+    lists[1].write_text(''.join(f'{p}\n' for p in kept[5:]))
+    refused_before_writing(
+        'prepare_nct', ['--root', str(root), '--split-lists', *map(
+            str, lists)], capsys, root,
+        f'{folder}: 9 of the 9 images of the split of --split-lists are '
+        f'missing (first: {kept[0]}); 9 of them are here under another '
+        f'extension ({kept[0].replace(".tif", ".png")} for {kept[0]}: a '
+        'converted copy?): your lists name .tif files: convert them back, '
+        'or name these files in your lists; nothing written')

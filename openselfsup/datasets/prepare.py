@@ -595,6 +595,36 @@ def _split_entries(path: str, entries) -> List[Entry]:
     return out
 
 
+def _other_extension_hint(missing: Sequence[str],
+                          present: Dict[str, set],
+                          split_lists: Optional[Sequence[str]]) -> str:
+    """What to say of ``missing`` (``<CLS>/<file>`` of the split) found in
+    their class folder (``present``: class -> file names) under another
+    extension (``ADI-X.png`` for ``ADI-X.tif``): a copy converted to
+    another format or renamed, not images of another source. '' when none
+    is."""
+    stems = {cls: {os.path.splitext(n)[0]: n for n in sorted(names)}
+             for cls, names in present.items()}
+    found = []
+    for rel in missing:
+        cls, name = rel.split('/')
+        other = stems[cls].get(os.path.splitext(name)[0])
+        if other is not None:
+            found.append((rel, f'{cls}/{other}'))
+    if not found:
+        return ''
+    ext = os.path.splitext(found[0][0])[1]
+    fix = ('the lists name the download\'s {} files: convert them back, or '
+           'give --split-lists TRAIN TEST naming these files (the published '
+           'lists are in openselfsup/datasets/splits/)'
+           if split_lists is None else
+           'your lists name {} files: convert them back, or name these '
+           'files in your lists')
+    return (f'; {len(found)} of them are here under another extension '
+            f'({found[0][1]} for {found[0][0]}: a converted copy?): '
+            + fix.format(ext))
+
+
 def _nct_split(split_lists: Optional[Sequence[str]]
                ) -> Tuple[List[Entry], List[Entry], str]:
     """Train and test ``(<CLS>/<file>, label)`` entries, and their name."""
@@ -724,10 +754,11 @@ def prepare_nct(root: str, split: Optional[str] = None,
                    if rel.split('/')[1] not in present[rel.split('/')[0]]]
         if missing:
             other = len(missing) == len(wanted) and split_lists is None
-            hint = ('; none of them is here: images of another source (the '
-                    'synthetic generator writes its own lists, nothing to '
-                    'prepare), or --split-lists TRAIN TEST to split these '
-                    'by your lists') if other else ''
+            hint = _other_extension_hint(missing, present, split_lists) or (
+                '; none of them is here: images of another source (the '
+                'synthetic generator writes its own lists, nothing to '
+                'prepare), or --split-lists TRAIN TEST to split these '
+                'by your lists' if other else '')
             raise InputError(
                 f'{folder}: {len(missing)} of the {len(wanted)} images of the '
                 f'{what} are missing (first: {missing[0]}){hint}; nothing '
