@@ -1581,3 +1581,57 @@ def test_converted_nonorm_copy_told_by_its_extension(tmp_path, capsys):
         f'extension ({kept[0].replace(".tif", ".png")} for {kept[0]}: a '
         'converted copy?): your lists name .tif files: convert them back, '
         'or name these files in your lists; nothing written')
+
+
+def _nonorm_tree(folder):
+    """``<folder>/<CLS>/<CLS>-{A,B}.tif``: NONORM's layout, tiny."""
+    for cls in NCT_ORDER:
+        (folder / cls).mkdir(parents=True)
+        for tag in 'AB':
+            (folder / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+
+
+def test_class_folders_in_a_folder_of_another_name(tmp_path, capsys):
+    """``data/mine/<CLS>/`` (the images unpacked into a folder named for no
+    release): the line said to move them up into data/, where they are
+    read as NONORM, though they may be the stain-normalised release (same
+    file names). It now says to name the folder for its release; a
+    container of release folders is still moved up
+    (test_images_one_folder_too_deep_named_with_the_move), and a lone
+    CRC-VAL-HE-7K/ is named as the official test set. NCT-CRC-HE-100K/
+    alone (refused: no test set) says where NONORM images go."""
+    root = tmp_path / 'NCT'
+    _nonorm_tree(root / 'data' / 'mine')
+    data = root / 'data'
+    refused_before_writing(
+        'prepare_nct', ['--root', str(root)], capsys, root,
+        f'{data}: the NCT folders are one level down, in mine/ (a download '
+        'unpacked into a folder of its own?), a folder named for no NCT '
+        'release (the releases share file names: moved up into data/, its '
+        f'images are read as NONORM unchecked): rename it {NONORM} if it '
+        'holds the NONORM images (the published protocol\'s), or '
+        'NCT-CRC-HE-100K if the stain-normalised ones (with CRC-VAL-HE-7K/ '
+        'beside it, --split official)')
+    os.rename(data / 'mine', data / 'CRC-VAL-HE-7K')
+    refused_before_writing(
+        'prepare_nct', ['--root', str(root)], capsys, root,
+        f'{data}: the NCT folders are one level down, in CRC-VAL-HE-7K/ (a '
+        'download unpacked into a folder of its own?), the official test '
+        'set: --split official needs NCT-CRC-HE-100K/ beside it')
+    os.rename(data / 'CRC-VAL-HE-7K', data / NONORM)
+    rc, _, lines = run_data_tool('prepare_nct', [
+        '--root', str(root), '--split-lists',
+        str(_nct_list(tmp_path, 'train', 'A')),
+        str(_nct_list(tmp_path, 'test', 'B'))], capsys)
+    assert rc == 0, lines
+    # NCT-CRC-HE-100K/ alone, the official test set absent: where NONORM goes
+    official = tmp_path / 'official'
+    _official_nct(official)
+    shutil.rmtree(official / 'data' / 'CRC-VAL-HE-7K')
+    refused_before_writing(
+        'prepare_nct', ['--root', str(official)], capsys, official,
+        f'{official / "data"}: no {NONORM} images (the published protocol\'s: '
+        f'{NONORM}/<CLS>/ or <CLS>/), only NCT-CRC-HE-100K/; the official '
+        'split also needs CRC-VAL-HE-7K/<CLS>/ for test (NONORM images in '
+        f'NCT-CRC-HE-100K/? their folder is {NONORM}/: the releases share '
+        'file names)')

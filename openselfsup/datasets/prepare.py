@@ -366,20 +366,26 @@ def _check_names_say_folders(entries: Sequence[Entry],
 
 
 def _check_not_nested(folder: str, holds: Callable[[str], bool],
-                      what: str) -> None:
+                      what: str,
+                      fix: Optional[Callable[[str], Optional[str]]] = None
+                      ) -> None:
     """One line when ``folder`` lacks what ``holds`` looks for but its only
     subfolder has it: a download unpacked into a folder of its own name
     (``data/X/X/...``) or a container folder; the line says what to move
-    where. Nothing is said when ``folder`` is missing or already holds it.
+    where, or what ``fix`` says of that subfolder (where it returns
+    something: a move up would mislead). Nothing is said when ``folder``
+    is missing or already holds it.
     """
     if not os.path.isdir(folder) or holds(folder):
         return
     subs = _subfolders(folder)
-    if len(subs) == 1 and holds(os.path.join(folder, subs[0])):
+    inner = os.path.join(folder, subs[0]) if len(subs) == 1 else None
+    if inner is not None and holds(inner):
         raise InputError(
             f'{folder}: the {what} are one level down, in {subs[0]}/ (a '
-            f'download unpacked into a folder of its own?): move the '
-            f'contents of {os.path.join(folder, subs[0])} up into {folder}')
+            'download unpacked into a folder of its own?)'
+            + ((fix and fix(inner)) or
+               f': move the contents of {inner} up into {folder}'))
 
 
 def _class_folders(split_dir: str, classes: Sequence[str],
@@ -492,6 +498,25 @@ def _nonorm_folder(data: str) -> Optional[Tuple[str, str]]:
     if any(os.path.isdir(os.path.join(data, c)) for c in NCT_CLASSES):
         return data, ''
     return None
+
+
+def _nct_folder_named(inner: str) -> Optional[str]:
+    """What to do with ``data/<inner>/``, the only folder in ``data/``,
+    holding NCT class folders or CRC-VAL-HE-7K (:func:`_check_not_nested`'s
+    ``fix``): moved up into ``data/``, its images would be read as NONORM
+    without a check, though the stain-normalised release has the same file
+    names. None for a container of release folders (moved up as usual)."""
+    if os.path.basename(inner) == OFFICIAL[1]:
+        return (f', the official test set: --split official needs '
+                f'{OFFICIAL[0]}/ beside it')
+    if not any(os.path.isdir(os.path.join(inner, c)) for c in NCT_CLASSES):
+        return None
+    return (', a folder named for no NCT release (the releases share file '
+            'names: moved up into data/, its images are read as NONORM '
+            f'unchecked): rename it {NONORM} if it holds the NONORM images '
+            f'(the published protocol\'s), or {OFFICIAL[0]} if the '
+            f'stain-normalised ones (with {OFFICIAL[1]}/ beside it, --split '
+            'official)')
 
 
 def _check_release_folder(folder: str, release: str) -> None:
@@ -684,7 +709,8 @@ def prepare_nct(root: str, split: Optional[str] = None,
     _check_data_folder(data)
     _check_not_nested(data, lambda d: any(
         os.path.isdir(os.path.join(d, f))
-        for f in (NONORM, OFFICIAL[0], *NCT_CLASSES)), 'NCT folders')
+        for f in (NONORM, OFFICIAL[0], *NCT_CLASSES)), 'NCT folders',
+        _nct_folder_named)
     nonorm = _nonorm_folder(data)
     skipped: List[str] = []
     if nonorm is not None:
@@ -703,7 +729,9 @@ def prepare_nct(root: str, split: Optional[str] = None,
             raise InputError(
                 f'{data}: no {NONORM} images (the published protocol\'s: '
                 f'{NONORM}/<CLS>/ or <CLS>/), only {OFFICIAL[0]}/; the '
-                f'official split also needs {OFFICIAL[1]}/<CLS>/ for test')
+                f'official split also needs {OFFICIAL[1]}/<CLS>/ for test '
+                f'(NONORM images in {OFFICIAL[0]}/? their folder is '
+                f'{NONORM}/: the releases share file names)')
         for release in OFFICIAL:
             _check_release_folder(os.path.join(data, release), release)
         train = _class_folders(os.path.join(data, OFFICIAL[0]), NCT_CLASSES,
