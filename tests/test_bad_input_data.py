@@ -1591,6 +1591,84 @@ def _nonorm_tree(folder):
             (folder / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
 
 
+def _release_record(root):
+    import json
+    with open(root / 'meta' / 'lists.json') as f:
+        return json.load(f)['release']
+
+
+def test_nct_release_said_and_recorded(tmp_path, capsys):
+    """The NCT releases share file names, so the stain-normalised
+    NCT-CRC-HE-100K unpacked as ``data/<CLS>/`` was read as NONORM without
+    a word. The converter now prints which release it took and why (the
+    folder's name, or, for ``data/<CLS>/``, that it assumed NONORM, what
+    that cannot tell, and where each release goes), and meta/lists.json
+    records it."""
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    # data/<CLS>/: assumed, said so
+    bare = tmp_path / 'bare'
+    _nonorm_tree(bare / 'data')
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(bare), '--split-lists', *lists],
+        capsys)
+    assert rc == 0, lines
+    assert (
+        f'release: {NONORM} assumed, not checked: {bare / "data"}/<CLS>/ '
+        'names no release, and the stain-normalised NCT-CRC-HE-100K has '
+        'the same file names (other pixels; nothing here tells them '
+        'apart): if these are the normalised images, move them to '
+        f'{bare / "data" / "NCT-CRC-HE-100K"}/ beside CRC-VAL-HE-7K/ and '
+        f'give --split official; NONORM images in {bare / "data" / NONORM}/ '
+        'are taken by that name') in out.splitlines(), out
+    assert _release_record(bare) == {
+        'train': NONORM, 'test': NONORM,
+        'by': f'assumed: {bare / "data"}/<CLS>/ names no release'}
+    # data/NCT-CRC-HE-100K-NONORM/<CLS>/: by the folder's name
+    named = tmp_path / 'named'
+    _nonorm_tree(named / 'data' / NONORM)
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(named), '--split-lists', *lists],
+        capsys)
+    assert rc == 0, lines
+    assert f'release: {NONORM} (the published protocol\'s), by the folder ' \
+        f'name {named / "data" / NONORM}' in out.splitlines(), out
+    assert _release_record(named) == {
+        'train': NONORM, 'test': NONORM,
+        'by': f'the folder name {named / "data" / NONORM}'}
+    # data/ a link to a folder of NONORM's name: by that name
+    linked = tmp_path / 'linked'
+    linked.mkdir()
+    os.symlink(named / 'data' / NONORM, linked / 'data')
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(linked), '--split-lists', *lists],
+        capsys)
+    assert rc == 0, lines
+    assert f'release: {NONORM} (the published protocol\'s), by the folder ' \
+        f'name {named / "data" / NONORM} ({linked / "data"} links to it)' \
+        in out.splitlines(), out
+    # the official folders: by their names; chosen, where NONORM goes
+    official = tmp_path / 'official'
+    _official_nct(official)
+    rc, out, lines = run_data_tool('prepare_nct', ['--root', str(official)],
+                                   capsys)
+    assert rc == 0, lines
+    assert 'release: NCT-CRC-HE-100K (stain-normalised, train) and ' \
+        'CRC-VAL-HE-7K (test), by their folder names; NONORM images (the ' \
+        'published protocol\'s) placed in NCT-CRC-HE-100K/ would be read ' \
+        f'as the normalised ones: their folder is {NONORM}/' \
+        in out.splitlines(), out
+    assert _release_record(official) == {
+        'train': 'NCT-CRC-HE-100K', 'test': 'CRC-VAL-HE-7K',
+        'by': 'the folder names'}
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(official), '--split', 'official'],
+        capsys)
+    assert rc == 0 and 'release: NCT-CRC-HE-100K (stain-normalised, ' \
+        'train) and CRC-VAL-HE-7K (test), by their folder names' \
+        in out.splitlines(), out
+
+
 def test_class_folders_in_a_folder_of_another_name(tmp_path, capsys):
     """``data/mine/<CLS>/`` (the images unpacked into a folder named for no
     release): the line said to move them up into data/, where they are

@@ -388,7 +388,8 @@ def _check_lists_replaceable(meta: str, files: Dict[str, str]) -> dict:
 
 
 def write_list_set(meta: str, lists: Dict[str, List[Entry]],
-                   classes: Sequence[str], data_dir: str) -> List[str]:
+                   classes: Sequence[str], data_dir: str,
+                   release: Optional[Dict[str, str]] = None) -> List[str]:
     """Check every list of one domain, then write them and ``classes.txt``.
 
     Writes ``<meta>/<name>.txt`` and ``<meta>/<name>_labeled.txt`` per list,
@@ -405,6 +406,10 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
             ``'img_list'``...) -> ``(relative_path, label)`` entries.
         classes (sequence[str]): class names in label order.
         data_dir (str): the directory the paths are relative to (messages).
+        release (dict, optional): recorded as ``release`` in
+            :data:`LISTS_RECORD`: which release of the data the lists name
+            and what said so (NCT's converter: ``{'train': ..., 'test':
+            ..., 'by': ...}``; its releases share file names).
 
     Returns:
         list[str]: notes for the command to print (hard links among the
@@ -437,6 +442,7 @@ def write_list_set(meta: str, lists: Dict[str, List[Entry]],
         text.encode('utf-8')).hexdigest() for path, text in files.items()})
     files[os.path.join(meta, LISTS_RECORD)] = dict(
         written_by='openselfsup.datasets.list_files.write_list_set',
-        files=dict(sorted(recorded.items())))
+        files=dict(sorted(recorded.items())),
+        **({} if release is None else {'release': release}))
     save_set(files)
     return notes

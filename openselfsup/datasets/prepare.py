@@ -35,7 +35,11 @@ The published lists (:mod:`.splits`) decide by default:
   ``split='official'`` refuses an incomplete copy of NCT-CRC-HE-100K
   (some of the published lists' file names, which it shares, in any
   extension; none of them: a note says it was not checked), and either
-  split a folder linked to another NCT release's download.
+  split a folder linked to another NCT release's download. The releases
+  share file names and nothing in the images tells them apart, so the
+  folder's name decides; a note (and ``meta/lists.json``'s ``release``)
+  says which release was taken and why: ``<CLS>/`` directly under
+  ``data/`` names none and is assumed NONORM, said so.
 - PAIP19: when every patch the published lists name is there, the
   published lists (500 patches per class per slide, drawn with
   replacement; patches not in them are left out); otherwise every patch
@@ -519,6 +523,31 @@ def _nct_folder_named(inner: str) -> Optional[str]:
             'official)')
 
 
+def _nonorm_said(data: str, folder: str) -> Tuple[Dict[str, str], str]:
+    """How ``folder`` (:func:`_nonorm_folder`) was taken for NONORM: by its
+    name (or the name of the folder it links to), or assumed, ``data/<CLS>/``
+    naming no release: the record :func:`.list_files.write_list_set` keeps
+    and the note to print. The releases share file names, and nothing in
+    the files tells the stain-normalised ones apart, so the note says
+    where each goes."""
+    named = [p for p in (folder, os.path.realpath(folder))
+             if os.path.basename(os.path.normpath(p)) == NONORM]
+    if named:
+        by = f'the folder name {named[0]}'
+        note = (f'release: {NONORM} (the published protocol\'s), by {by}'
+                + (f' ({folder} links to it)' if named[0] != folder else ''))
+    else:
+        by = f'assumed: {data}/<CLS>/ names no release'
+        note = (f'release: {NONORM} assumed, not checked: {data}/<CLS>/ '
+                f'names no release, and the stain-normalised {OFFICIAL[0]} '
+                'has the same file names (other pixels; nothing here tells '
+                'them apart): if these are the normalised images, move them '
+                f'to {os.path.join(data, OFFICIAL[0])}/ beside {OFFICIAL[1]}/ '
+                'and give --split official; NONORM images in '
+                f'{os.path.join(data, NONORM)}/ are taken by that name')
+    return {'train': NONORM, 'test': NONORM, 'by': by}, note
+
+
 def _check_release_folder(folder: str, release: str) -> None:
     """Refuse ``folder``, read as ``release``'s images, when it or one of
     its NCT class folders is a symbolic link (somewhere on the way) to
@@ -742,7 +771,15 @@ def prepare_nct(root: str, split: Optional[str] = None,
                               f'{OFFICIAL[1]}/', skipped)
         notes = [f'split: {OFFICIAL[0]} (train), {OFFICIAL[1]} (test)'
                  + (f' (no {NONORM} images found, so not the published '
-                    'split)' if chosen else '')] + unchecked
+                    'split)' if chosen else ''),
+                 f'release: {OFFICIAL[0]} (stain-normalised, train) and '
+                 f'{OFFICIAL[1]} (test), by their folder names'
+                 + (f'; NONORM images (the published protocol\'s) placed in '
+                    f'{OFFICIAL[0]}/ would be read as the normalised ones: '
+                    f'their folder is {NONORM}/' if chosen else '')
+                 ] + unchecked
+        record = {'train': OFFICIAL[0], 'test': OFFICIAL[1],
+                  'by': 'the folder names'}
     else:
         if nonorm is None:
             raise InputError(
@@ -792,14 +829,16 @@ def prepare_nct(root: str, split: Optional[str] = None,
                 f'{what} are missing (first: {missing[0]}){hint}; nothing '
                 'written')
         extra = sum(map(len, present.values())) - len(wanted)
-        notes = [f'split: the {what} of {folder}, in its order']
+        record, said = _nonorm_said(data, folder)
+        notes = [f'split: the {what} of {folder}, in its order', said]
         if extra:
             notes.append(f'{extra} image(s) in the class folders are not in '
                          'the split and left out')
         train = [(prefix + p, c) for p, c in train]
         test = [(prefix + p, c) for p, c in test]
     _check_names_say_folders(train + test, NCT_CLASSES, data)
-    notes += write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data)
+    notes += write_list_set(meta, nct_lists(train, test), NCT_CLASSES, data,
+                            record)
     notes += _skipped_note(skipped, data)
     return Prepared({'NCT train': len(train), 'NCT test': len(test)}, notes)
 

@@ -9,7 +9,11 @@ It writes the published 80,000 / 20,000 split (shipped with the package,
 in its order; labels BACK 0, ADI 1, DEB 2, LYM 3, MUC 4, MUS 5, NORM 6,
 STR 7, TUM 8) as data/NCT/meta/{train,test,wo_<c>_train}[_labeled].txt and
 classes.txt. If images of the split are missing it says how many, names
-the first and writes nothing.
+the first and writes nothing. The NCT releases share file names, so the
+folder's name says which it is: images in data/NCT/data/<CLS>/ name none
+and are taken as NONORM, assumed (the output says so, with where the
+stain-normalised release goes instead); the release taken and why are
+printed and recorded in data/NCT/meta/lists.json.
 
 --split official: NCT-CRC-HE-100K (train) and CRC-VAL-HE-7K (test):
     data/NCT/data/NCT-CRC-HE-100K/<CLS>/*.tif
