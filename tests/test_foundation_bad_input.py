@@ -1749,7 +1749,10 @@ def test_import_features_missing_source_before_the_model_stack(tmp_path):
     rc, _, lines, loaded = loaded_modules(_import_argv(source, tmp_path),
                                           MODEL_STACK)
     assert rc == 2 and loaded == [], (rc, loaded, lines)
-    assert lines == [f'error: {source}: feature not found'], lines
+    # the flag and what the file should be, not only 'feature not found'
+    assert lines == [f'error: --source {source}: feature not found (the '
+                     'file of the features to import, one row per image '
+                     "of the config's list: .npy, .pt or .h5)"], lines
     assert os.listdir(tmp_path) == []
 
 
@@ -1767,7 +1770,9 @@ def test_import_features_missing_paths_file_before_the_model_stack(
     rc, _, lines, loaded = loaded_modules(
         _import_argv(source, out) + ['--paths', str(paths)], MODEL_STACK)
     assert rc == 2 and loaded == [], (rc, loaded, lines)
-    assert lines == [f'error: --paths {paths}: paths not found'], lines
+    assert lines == [f'error: --paths {paths}: paths not found (a text '
+                     'file of the image path of each --source row, one per '
+                     'line)'], lines
     assert os.listdir(tmp_path) == ['feats.npy']
 
 

@@ -51,6 +51,12 @@ FORMATS = {'.npy': 'npy', '.pt': 'pt', '.pth': 'pt', '.h5': 'h5',
 #: a torch.save file or an .npz: ``load_npy`` says so for a .npy name)
 MAGIC = {b'\x93NUMPY': ('npy', 'a .npy (numpy) file'),
          b'\x89HDF\r\n\x1a\n': ('h5', 'an HDF5 file')}
+#: what a missing ``--source`` / ``--paths`` should be, after its line
+#: (the line said "feature not found" alone: not the flag, nor what to give)
+SOURCE_HINT = ('the file of the features to import, one row per image '
+               "of the config's list: .npy, .pt or .h5")
+PATHS_HINT = ('a text file of the image path of each --source row, one '
+              'per line')
 
 
 def _as_paths(values, where: str) -> List[str]:
@@ -71,7 +77,7 @@ def _as_paths(values, where: str) -> List[str]:
 def read_paths_file(path: str) -> List[str]:
     """Image paths, one per line (the first field of each non-blank line,
     so a list file's ``path label`` lines work too)."""
-    check_file(path, 'paths', '--paths')
+    check_file(path, 'paths', '--paths', PATHS_HINT)
     with open(path) as f:
         paths = [line.split()[0] for line in f if line.strip()]
     if not paths:
@@ -99,7 +105,7 @@ def check_feature_file(path: str) -> str:
     if ext not in FORMATS:
         raise InputError(f'{path}: unknown feature file type {ext!r} '
                          f'(expected {", ".join(sorted(FORMATS))})')
-    check_file(path, 'feature')
+    check_file(path, 'feature', '--source', SOURCE_HINT)
     try:
         with open(path, 'rb') as f:
             head = f.read(8)
@@ -315,7 +321,7 @@ def import_features(config: str, source: str, output: str,
     # before the list is read (mmpretrain's datasets, some 6 s of imports)
     check_feature_file(source)
     if paths is not None:
-        check_file(paths, 'paths', '--paths')  # read_paths_file's line
+        check_file(paths, 'paths', '--paths', PATHS_HINT)  # read_paths_file's
     from ..lowshot.features import IMPORTED, unit_norm
     from .extract import (finish_features, open_list, provenance_record,
                           write_outputs)

@@ -582,14 +582,19 @@ def _write_npy(tmp: str, array: np.ndarray) -> None:
         np.save(f, array)
 
 
-def check_file(path: str, noun: str, flag: str = '') -> None:
+def check_file(path: str, noun: str, flag: str = '',
+               hint: str = '') -> None:
     """Refuse a ``path`` that is a folder or missing where a ``noun`` file
-    belongs, in one line (``flag``, e.g. ``--paths``, before the path)."""
+    belongs, in one line (``flag``, e.g. ``--paths``, before the path;
+    ``hint``, what the file should be or the command that makes it, in
+    parentheses after a missing one's line, as the low-shot features'
+    ``make it with: ...``)."""
     where = f'{flag} {path}' if flag else str(path)
     if os.path.isdir(path):
         raise InputError(f'{where}: is a folder, not a {noun} file')
     if not os.path.isfile(path):
-        raise InputError(f'{where}: {noun} not found')
+        raise InputError(f'{where}: {noun} not found'
+                         + (f' ({hint})' if hint else ''))
 
 
 def load_npy(path: str, what: str = 'array') -> np.ndarray:
