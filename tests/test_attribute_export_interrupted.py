@@ -79,3 +79,31 @@ def test_a_matrix_without_its_record_or_a_negative_seed_is_refused(
     np.testing.assert_allclose(
         np.load(mine), encode_attributes(ATTRS, _cfg(1)['text_encoder'])
         .numpy(), atol=1e-6)
+
+
+def test_a_config_without_a_text_head_is_named_with_its_heads(tmp_path):
+    """The refusal read 'the config has no TextInitHead to export': not
+    which config, nor what heads it has. Nothing is written."""
+    base = _cfg(0)
+    cases = (
+        (dict(base, heads=dict(patch=dict(type='MLPHead'),
+                               slide=dict(type='openselfsup.MLPHead'))),
+         'model.heads: patch: MLPHead, slide: MLPHead'),
+        (dict(base, heads=dict(type='MLPHead')),
+         'model.heads: one MLPHead shared by every level'),
+        (dict(base, heads=dict(type='TextInitHead', attributes=ATTRS)),
+         'model.heads: one TextInitHead shared by every level'),
+        (dict(text_encoder=base['text_encoder'],
+              head=dict(type='MoCoV3Head')),
+         'no model.heads; model.head: MoCoV3Head'))
+    for cfg, found in cases:
+        with pytest.raises(InputError) as info:
+            export_attribute_embeddings(cfg, str(tmp_path / 'out'),
+                                        source='cfgs/x.py')
+        assert str(info.value) == ('cfgs/x.py: no per-level TextInitHead '
+                                   f'to export ({found})')
+    with pytest.raises(InputError, match='^cfgs/x.py: no '
+                       'model.text_encoder to compute'):
+        export_attribute_embeddings(dict(heads=base['heads']),
+                                    str(tmp_path / 'out'), source='cfgs/x.py')
+    assert not (tmp_path / 'out').exists()

@@ -99,7 +99,10 @@ def test_export_tool_writes_the_rows_the_model_builds(tmp_path, capsys):
     assert run_cli(tool.main, [os.path.join(
         ROOT, 'configs/demo/hidisc_r18w8_synthetic.py'), '--out',
         str(tmp_path)]) == 2
-    assert 'no TextInitHead' in capsys.readouterr().err
+    demo = os.path.join(ROOT, 'configs/demo/hidisc_r18w8_synthetic.py')
+    assert capsys.readouterr().err == (
+        f'error: {demo}: no per-level TextInitHead to export (model.heads: '
+        'one MLPHead shared by every level)\n')
     # a file of other sentences (another level's, an edited attribute
     # file) was accepted when only its row count matched; the JSON written
     # beside each file says which sentences it embeds

@@ -41,7 +41,8 @@ def main(argv=None):
     cfg = load_config(a.config, a.cfg_options)
     import openselfsup.models  # noqa: F401  (registers the text encoders)
     from openselfsup.models.heads import export_attribute_embeddings
-    files = export_attribute_embeddings(cfg.model, a.out, seed=a.seed)
+    files = export_attribute_embeddings(cfg.model, a.out, seed=a.seed,
+                                        source=a.config)
     for level, path in files.items():
         print(f'{level:8s} {path}')
     opts = ' '.join(f'model.heads.{lv}.embeddings_file={p}'

@@ -434,8 +434,28 @@ class MLPHead(BaseModule):
         return self.layers(x), {}
 
 
+def _head_types(model_cfg: dict) -> str:
+    """What a model config's heads are, for the line refusing a config
+    without a per-level ``TextInitHead``."""
+    heads = model_cfg.get('heads')
+    if not isinstance(heads, dict) or not heads:
+        head = model_cfg.get('head')
+        return 'no model.heads' + (
+            f'; model.head: {type_name(head.get("type"))}'
+            if isinstance(head, dict) else '')
+    if 'type' in heads:  # one head shared by every level (HiDisc)
+        return f'model.heads: one {type_name(heads["type"])} shared by ' \
+            'every level'
+    return 'model.heads: ' + ', '.join(
+        f'{lv}: ' + (type_name(cfg.get('type')) if isinstance(cfg, dict)
+                     else repr(cfg))
+        for lv, cfg in heads.items())
+
+
 def export_attribute_embeddings(model_cfg: dict, out_dir: str,
-                                seed: int = 0) -> Dict[str, str]:
+                                seed: int = 0,
+                                source: str = 'the config'
+                                ) -> Dict[str, str]:
     """Encode every ``TextInitHead`` level of a model config to ``.npy``.
 
     The files can then be given as ``embeddings_file`` (e.g. to build the
@@ -454,6 +474,7 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
             without pretrained weights (the demo config's) starts at random
             initialisation, so the same command writes the same matrix
             (recorded; pretrained weights do not depend on it).
+        source (str): the config file, named by the refusals.
 
     Returns:
         dict[str, str]: level -> file written.
@@ -465,11 +486,12 @@ def export_attribute_embeddings(model_cfg: dict, out_dir: str,
     levels = {lv: cfg for lv, cfg in heads.items()
               if isinstance(cfg, dict)
               and type_name(cfg.get('type')) == 'TextInitHead'}
-    if not levels:
-        raise InputError('the config has no TextInitHead to export')
+    if not levels:  # the line named no config, nor what it holds
+        raise InputError(f'{source}: no per-level TextInitHead to export '
+                         f'({_head_types(model_cfg)})')
     if not model_cfg.get('text_encoder'):
-        raise InputError('the config has no model.text_encoder to compute '
-                         'the attribute embeddings with')
+        raise InputError(f'{source}: no model.text_encoder to compute the '
+                         'attribute embeddings with')
     check_seed(seed)
     paths = {lv: os.path.join(out_dir, f'{lv}.npy') for lv in levels}
     for path in paths.values():  # before minutes of text encoding
