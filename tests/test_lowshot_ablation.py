@@ -100,15 +100,43 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     assert rows[0]['average_mean'] == pytest.approx(base['average_mean'])
     # 'none' skips a part, as --help says (it was refused as not a number,
     # so IMAGE=none sh ablation.sh could not skip the image part)
+    # and the flag alone skips it too, as a mistyped line would: the run
+    # says so in one line (it skipped the part without a word), --quiet too
     assert run_cli(ablation, [
         '--workdir', wd, '--num_task', '4', '--num_shots', '2',
-        '--prototypes', 'none', '--image', 'none', '--latent', 'none',
+        '--prototypes', 'none', '--image', '--latent', 'none',
         '--hybrid', '3', '--num_shift_vectors', '20', '--quiet']) == 0, \
         capsys.readouterr().err
-    table = [ln for ln in capsys.readouterr().out.splitlines()
-             if ln.startswith('| ')][1:]
+    out = capsys.readouterr().out.splitlines()
+    table = [ln for ln in out if ln.startswith('| ')][1:]
     assert [ln.split('|')[1].strip() for ln in table] == ['baseline',
                                                           'hybrid']
+    assert out[0] == ('note: skipping the prototypes part (--prototypes '
+                      'none), the image part (--image given without '
+                      'values), the latent part (--latent none); the table '
+                      'has baseline, hybrid')
+
+
+def test_a_part_skipped_by_its_flag_alone_is_said_by_each_flag(capsys):
+    """A mistyped ``--prototypes --image 4`` skips the prototypes part, by
+    design (the flag alone, as none): the run names every part skipped and
+    how, in one line; a run that skips nothing says nothing."""
+    from openselfsup.lowshot.ablation import skipped_note
+    parse = script_main('wsi_workdir/ablation.py').__globals__['parse_args']
+    for part in ('prototypes', 'image', 'latent', 'hybrid'):
+        args = parse([f'--{part}'])
+        assert getattr(args, part) == [] and args.skipped == {
+            part: 'given without values'}
+        others = ', '.join(p for p in ('baseline', 'prototypes', 'image',
+                                       'latent', 'hybrid') if p != part)
+        assert skipped_note(args.skipped) == (
+            f'note: skipping the {part} part (--{part} given without '
+            f'values); the table has {others}')
+        assert parse([f'--{part}', 'none']).skipped == {part: 'none'}
+    args = parse(['--prototypes', '--image', '4'])
+    assert args.image == [4] and args.skipped == {
+        'prototypes': 'given without values'}
+    assert parse([]).skipped == {} and skipped_note({}) == ''
 
 
 def test_interrupted_ablation_never_mixes_its_report(tmp_path, capsys):

@@ -75,14 +75,19 @@ def parse_args(argv=None):
     p.add_argument('--workdir', default=DEFAULT_WORKDIR,
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--quiet', action='store_true',
-                   help='no per-setting blocks, only the final table')
+                   help='no per-setting blocks, only the final table (and '
+                   'the line naming the parts skipped)')
     args = p.parse_args(argv)
+    args.skipped = {}  # part -> how its flag skipped it, said by the run
     for part in ('prototypes', 'image', 'latent', 'hybrid'):
         values = getattr(args, part)
         if None in values:  # none (or no value): skip the part
             if len(values) > 1:
                 p.error(f'--{part}: none goes alone (skips the part)')
             setattr(args, part, [])
+            args.skipped[part] = 'none'
+        elif not values:
+            args.skipped[part] = 'given without values'
     return args
 
 
@@ -94,7 +99,7 @@ def main(argv=None):
     from openselfsup.lowshot.ablation import (ablation_rows,
                                               ablation_settings,
                                               ablation_table, plot_ablation,
-                                              unique_specs)
+                                              skipped_note, unique_specs)
     from openselfsup.lowshot.report import write_report
     from openselfsup.lowshot.sweep import run_sweep
     rows = ablation_settings(
@@ -102,6 +107,8 @@ def main(argv=None):
         args.prototypes, args.image, args.latent, args.hybrid,
         task_seed=args.task_seed, seed=args.seed,
         num_shift_vectors=args.num_shift_vectors, dict_seed=args.dict_seed)
+    if args.skipped:  # also with --quiet: a mistyped flag skips a part
+        print(skipped_note(args.skipped))
     out = os.path.join(os.path.dirname(paths.sweep_path(
         args.workdir, args.model, 'near')), f'ablation_{args.model}.json')
     png = os.path.splitext(out)[0] + '.png'

@@ -91,6 +91,23 @@ def ablation_settings(model: str = 'clp_wo_78', shots: int = 5,
     return rows
 
 
+def skipped_note(skipped: Dict[str, str]) -> str:
+    """One line naming the parts a run skips and why, or ``''``.
+
+    Args:
+        skipped (dict): part -> how its flag skipped it (``'none'``, or
+            ``'given without values'``: the flag alone, which also skips
+            the part and is what a mistyped command line gives, e.g.
+            ``--prototypes --image 4``).
+    """
+    if not skipped:
+        return ''
+    kept = [p for p in PARTS if p not in skipped]
+    return ('note: skipping ' + ', '.join(
+        f'the {part} part (--{part} {how})' for part, how in skipped.items())
+        + f'; the table has {", ".join(kept)}')
+
+
 def unique_specs(rows) -> List[RunSpec]:
     """The distinct specs of :func:`ablation_settings`' rows, in order."""
     return list(dict.fromkeys(spec for _, _, spec in rows))
