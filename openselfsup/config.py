@@ -1498,6 +1498,14 @@ def check_resume_meta(path: str, cfg: Config, world: int,
     check_seed_reach(cfg, world, resumed=(path, meta.get('seed')))
 
 
+class RawDefaultsHelpFormatter(argparse.RawDescriptionHelpFormatter,
+                                argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` that keeps the description's and epilog's lines as
+    written (an example command, a table of the files written) and adds
+    each option's default, where ``ArgumentDefaultsHelpFormatter`` alone
+    re-wrapped them into one paragraph."""
+
+
 class CfgOptionsAction(argparse.Action):
     """``--cfg-options`` for an argparse parser, read as
     :func:`parse_cfg_options` reads it: a bad item is one line

@@ -172,3 +172,69 @@ def test_preparing_the_synthetic_nct_says_there_is_nothing_to_prepare(
         '--split-lists TRAIN TEST' in lines[0]
     assert {n: (root / 'meta' / n).read_bytes()
             for n in os.listdir(root / 'meta')} == before
+
+
+def _help_patterns(text):
+    """The path patterns of a ``--help`` text's 'written under' part, as
+    regular expressions: ``<name>`` one path component, ``[x]`` optional,
+    ``{a,b}`` either."""
+    import re
+    part = text[text.index('written under'):]
+    out = {}
+    for token in part.split():
+        if not re.search(r'\.[a-z]+$', token):  # paths of files only
+            continue
+        rx = ''
+        for piece in re.split(r'(<[^>]+>|\[[^]]+\]|\{[^}]+\})', token):
+            if piece.startswith('<'):
+                rx += '[^/]+'
+            elif piece.startswith('['):
+                rx += f'(?:{re.escape(piece[1:-1])})?'
+            elif piece.startswith('{'):
+                rx += '(?:' + '|'.join(map(re.escape, piece[1:-1].split(',')))
+                rx += ')'
+            else:
+                rx += re.escape(piece)
+        out[token] = re.compile(rx)
+    return out
+
+
+@pytest.mark.parametrize('tool,argv', [
+    ('make_synthetic', ['--size', '8', '--nct-train', '1', '--nct-test', '1',
+                        '--lc', '1', '--paip-train-slides', '1',
+                        '--paip-test-slides', '1', '--paip-per-class', '1']),
+    ('make_synthetic_hierarchical', ['--size', '8', '--train-patients', '1',
+                                     '--val-patients', '1', '--slides', '1',
+                                     '1', '--patches', '1', '1']),
+    ('make_crossmodal', ['--size', '8', '--images-train', '1',
+                         '--images-val', '1', '--captions', '1',
+                         '--slides-train', '1', '--slides-val', '1',
+                         '--feat-dim', '4'])])
+def test_help_names_every_file_the_generator_writes(tool, argv, tmp_path,
+                                                     capsys):
+    """``--help`` said nothing of the list files (meta/*.txt), the JSONs
+    or the marker a generator writes: each file of a tiny run is named by a
+    pattern of its help (a path's end: ``NCT/meta/wo_<c>_train[_labeled]
+    .txt``), and each pattern names a file the run wrote."""
+    from _data_helpers import run_data_tool
+    with pytest.raises(SystemExit) as info:
+        run_data_tool(tool, ['--help'], capsys)
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    patterns = _help_patterns(text)
+    code, _, lines = run_data_tool(tool, ['--out', str(tmp_path)] + argv,
+                                   capsys)
+    assert code == 0, lines
+    written = sorted(p.relative_to(tmp_path).as_posix()
+                     for p in tmp_path.rglob('*') if p.is_file())
+
+    def named(path, rx):  # the pattern matches the path's last components
+        parts = path.split('/')
+        return any(rx.fullmatch('/'.join(parts[i:]))
+                   for i in range(len(parts)))
+    unnamed = [p for p in written
+               if not any(named(p, rx) for rx in patterns.values())]
+    assert not unnamed, (unnamed, sorted(patterns))
+    stale = [t for t, rx in patterns.items()
+             if not any(named(p, rx) for p in written)]
+    assert not stale, (stale, written)

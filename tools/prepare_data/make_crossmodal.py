@@ -1,9 +1,8 @@
 """Write synthetic paired data for balanced cross-modal tuning.
 
 <out>/images/  multi-label 2x2 tissue mosaics with templated captions
-               (images/*.png, classes.txt, train.json, val.json)
-<out>/slides/  ISUP 0-5 cases: region features [M, 64, D] per case and
-               templated reports (features/*.pt, train.json, val.json)
+<out>/slides/  ISUP 0-5 cases: region features per case and templated
+               reports
 
 Each setting's folder gets a SYNTHETIC.json; a folder that is not empty and
 was not written by this generator (or changed since) is refused, its own is
@@ -20,6 +19,7 @@ from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
                                             SlideReportsSpec,
                                             make_captioned_images,
                                             make_slide_reports)
+from openselfsup.datasets.synthetic.crossmodal import WRITTEN
 from openselfsup.datasets.synthetic.ownership import check_ours
 from openselfsup.utils import check_writable_dir, run_cli
 
@@ -27,7 +27,7 @@ from openselfsup.utils import check_writable_dir, run_cli
 def parse_args(argv):
     di, ds = CaptionedImagesSpec(), SlideReportsSpec()
     p = argparse.ArgumentParser(
-        description=__doc__,
+        description=__doc__, epilog=WRITTEN,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default='data/balance', help='output root '
                    '(default: %(default)s)')

@@ -13,15 +13,17 @@ Example (the quick start's data, 64 px):
 import argparse
 import sys
 
+from openselfsup.config import RawDefaultsHelpFormatter
 from openselfsup.datasets.synthetic import DOMAINS, SyntheticSpec, make_synthetic
+from openselfsup.datasets.synthetic.layouts import WRITTEN
 from openselfsup.utils import run_cli
 
 
 def parse_args(argv):
     d = SyntheticSpec()
     p = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__, epilog=WRITTEN,
+        formatter_class=RawDefaultsHelpFormatter)
     p.add_argument('--out', default='data', help='output root directory')
     p.add_argument('--size', type=int, default=d.size,
                    help='patch width and height in px')

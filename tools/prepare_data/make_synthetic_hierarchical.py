@@ -1,8 +1,7 @@
 """Write synthetic patient / slide / patch histology (HiDisc / HLSS layout).
 
-Writes OUT/patches/<patient>/<slide>/<n>.png, OUT/metadata.json and
-OUT/split.json. Patients inherit their class's tissue look with their own
-variation; each slide adds a stain and scanner shift.
+Patients inherit their class's tissue look with their own variation; each
+slide adds a stain and scanner shift.
 
 The folder gets a SYNTHETIC.json; a folder that is not empty and was not
 written by this generator (or changed since) is refused, its own is emptied
@@ -15,16 +14,18 @@ hidisc_r18w8_synthetic.py read):
 import argparse
 import sys
 
+from openselfsup.config import RawDefaultsHelpFormatter
 from openselfsup.datasets.synthetic import (HierarchicalSpec,
                                             make_synthetic_hierarchical)
+from openselfsup.datasets.synthetic.hierarchical import WRITTEN
 from openselfsup.utils import run_cli
 
 
 def parse_args(argv):
     d = HierarchicalSpec()
     p = argparse.ArgumentParser(
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__, epilog=WRITTEN,
+        formatter_class=RawDefaultsHelpFormatter)
     p.add_argument('--out', default='data/hier', help='output folder')
     p.add_argument('--size', type=int, default=d.size, help='patch size, px')
     p.add_argument('--classes', nargs='+', default=list(d.classes),

@@ -32,6 +32,18 @@ from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch
 
+#: what ``make_crossmodal.py`` writes, for its ``--help``
+#: (``tests/test_synthetic.py`` holds it to the files a run writes)
+WRITTEN = """\
+written under --out, one folder per setting of --settings:
+  images/images/<image_id>.png  2x2 tissue mosaics (1 to 3 labels)
+  images/classes.txt            class names
+  images/{train,val}.json       {image_id: {"labels", "captions"}}
+  slides/features/<case_id>.pt  region features, float [M, 64, D]
+  slides/{train,val}.json       {case_id: {"label": ISUP grade, "report"}}
+  <setting>/SYNTHETIC.json      marks the folder as the generator's
+"""
+
 #: image classes: tissue style -> words used in captions
 IMAGE_CLASSES: Dict[str, str] = {
     'ADI': 'adipose tissue', 'LYM': 'lymphocytes', 'MUC': 'mucus',

@@ -32,6 +32,16 @@ from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
 
+#: what :func:`make_synthetic_hierarchical` writes, for the tool's
+#: ``--help`` (``tests/test_synthetic.py`` holds it to a run's files)
+WRITTEN = """\
+written under --out:
+  patches/<patient>/<slide>/<n>.png  the patches
+  metadata.json   {patient: {"class", "slides": {slide: [patch paths]}}}
+  split.json      {"train": [patients], "val": [patients]}
+  SYNTHETIC.json  marks the folder as the generator's
+"""
+
 
 @dataclass
 class HierarchicalSpec:

@@ -47,6 +47,24 @@ from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
 from .tissue import PALETTES, STYLES, render_patch
 
 DOMAINS = ('nct', 'lc', 'paip')
+#: what :func:`make_synthetic` writes, for ``make_synthetic.py --help``
+#: (``tests/test_synthetic.py`` holds it to the files a run writes)
+WRITTEN = """\
+written under --out, one folder per domain of --domains:
+  NCT/data/NCT-CRC-HE-100K-NONORM/<CLS>/<CLS>-SYN<i>.tif
+                                   images, one pool per class
+  NCT/meta/{train,test}[_labeled].txt
+                                   the lists of the train / test split
+  NCT/meta/wo_<c>_train[_labeled].txt
+                                   train lists without class c (0..8, 78)
+  LC25000/data/{colon,lung}_image_sets/<cls>/<img>.jpeg
+  LC25000/meta/img_list[_labeled].txt
+  PAIP19/data/<slide>/<label>/<x>+<y>+<label>.png
+  PAIP19/meta/paip_{train,test}[_labeled].txt
+  <domain>/meta/classes.txt        class names in label order
+  <domain>/SYNTHETIC.json          marks the folder as the generator's
+List paths are relative to <domain>/data; a _labeled list adds the label.
+"""
 #: largest patch side accepted (the real patches are 224 px)
 MAX_SIZE = 4096
 
