@@ -238,3 +238,37 @@ def test_help_names_every_file_the_generator_writes(tool, argv, tmp_path,
     stale = [t for t, rx in patterns.items()
              if not any(named(p, rx) for p in written)]
     assert not stale, (stale, written)
+
+
+def test_an_output_folder_ending_in_a_separator_is_printed_once(
+        tmp_path, capsys, synthetic_root):
+    """``--out data/`` (a tab completion) printed 'written under data//';
+    the converters' ``--root data/LC25000/`` 'lists written under
+    data/LC25000//meta/'."""
+    import shutil
+
+    from _data_helpers import run_data_tool
+    for tool, argv, says in (
+            ('make_synthetic', ['--domains', 'lc', '--lc', '1', '--size',
+                                '8'], 'written under {}/\n'),
+            ('make_synthetic_hierarchical', [
+                '--size', '8', '--train-patients', '1', '--val-patients',
+                '1', '--slides', '1', '1', '--patches', '1', '1'],
+             'written under {}/ (metadata.json'),
+            ('make_crossmodal', ['--settings', 'slides', '--slides-train',
+                                 '1', '--slides-val', '1', '--feat-dim',
+                                 '4'], '-> {}/slides/\n')):
+        out = str(tmp_path / tool)
+        code, text, lines = run_data_tool(tool, ['--out', out + '/'] + argv,
+                                          capsys)
+        assert code == 0, lines
+        assert says.format(out) in text and '//' not in text, text
+    for tool, domain, argv in (('prepare_lc25000', 'LC25000', []),
+                               ('prepare_paip19', 'PAIP19',
+                                ['--train-slides', '1'])):
+        root = tmp_path / domain
+        shutil.copytree(os.path.join(synthetic_root, domain), root)
+        code, text, lines = run_data_tool(
+            tool, ['--root', f'{root}/'] + argv, capsys)
+        assert code == 0, lines
+        assert text.endswith(f'lists written under {root}/meta/\n'), text

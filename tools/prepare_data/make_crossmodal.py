@@ -70,11 +70,11 @@ def main(argv=None):
     if 'images' in a.settings:
         n = make_captioned_images(os.path.join(a.out, 'images'), images)
         print(f'images  train {n["train"]:5d}  val {n["val"]:5d}  '
-              f'-> {a.out}/images/')
+              f'-> {os.path.join(a.out, "images", "")}')
     if 'slides' in a.settings:
         n = make_slide_reports(os.path.join(a.out, 'slides'), slides)
         print(f'slides  train {n["train"]:5d}  val {n["val"]:5d}  '
-              f'-> {a.out}/slides/')
+              f'-> {os.path.join(a.out, "slides", "")}')
 
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ Example (the quick start's data, 64 px):
     python tools/prepare_data/make_synthetic.py --out data --size 64
 """
 import argparse
+import os
 import sys
 
 from openselfsup.config import RawDefaultsHelpFormatter
@@ -57,7 +58,7 @@ def main(argv=None):
     counts = make_synthetic(a.out, spec)
     for name, n in counts.items():
         print(f'{name:14s} {n:7d} images')
-    print(f'written under {a.out}/')
+    print(f'written under {os.path.join(a.out, "")}')
 
 
 if __name__ == '__main__':

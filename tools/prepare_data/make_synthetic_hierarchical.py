@@ -12,6 +12,7 @@ hidisc_r18w8_synthetic.py read):
     python tools/prepare_data/make_synthetic_hierarchical.py --out data/hier32 --size 32
 """
 import argparse
+import os
 import sys
 
 from openselfsup.config import RawDefaultsHelpFormatter
@@ -57,7 +58,8 @@ def main(argv=None):
     counts = make_synthetic_hierarchical(a.out, spec)
     for name, n in counts.items():
         print(f'{name:16s} {n:6d}')
-    print(f'written under {a.out}/ (metadata.json, split.json)')
+    print(f'written under {os.path.join(a.out, "")} (metadata.json, '
+          'split.json)')
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ them is refused (sorted, its order would not be the published one);
 --every-image lists every image found, sorted, instead.
 """
 import argparse
+import os
 import sys
 
 from openselfsup.utils import run_cli
@@ -32,7 +33,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_lc25000
     print('\n'.join(prepare_lc25000(a.root, a.every_image).lines()))
-    print(f'lists written under {a.root}/meta/')
+    print(f'lists written under {os.path.join(a.root, "meta", "")}')
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ printed and recorded in data/NCT/meta/lists.json.
     data/NCT/data/CRC-VAL-HE-7K/<CLS>/*.tif
 """
 import argparse
+import os
 import sys
 
 from openselfsup.utils import run_cli
@@ -43,7 +44,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     from openselfsup.datasets.prepare import prepare_nct
     print('\n'.join(prepare_nct(a.root, a.split, a.split_lists).lines()))
-    print(f'lists written under {a.root}/meta/')
+    print(f'lists written under {os.path.join(a.root, "meta", "")}')
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ design (500 patches per class per slide, with replacement, seeded by
 --seed: every slide weighs the same) instead of every patch found.
 """
 import argparse
+import os
 import sys
 
 from openselfsup.utils import run_cli
@@ -54,7 +55,7 @@ def main(argv=None):
     done = prepare_paip19(a.root, a.train_slides, a.test_slides,
                           a.test_fraction, a.seed, a.per_class_slide)
     print('\n'.join(done.lines('patches')))
-    print(f'lists written under {a.root}/meta/')
+    print(f'lists written under {os.path.join(a.root, "meta", "")}')
 
 
 if __name__ == '__main__':
