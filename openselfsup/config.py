@@ -21,7 +21,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
-from .utils import InputError, file_sha1, first_line
+from .utils import InputError, file_sha1, first_line, missing_note
 
 
 def _missing_key(cfg: Config, key: str
@@ -1030,7 +1030,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         raise InputError(f'{path}: is a folder, not a config file'
                          + _configs_in(path))
     if not os.path.isfile(path):
-        raise InputError(f'{path}: config file not found')
+        note = missing_note(path)
+        raise InputError(f'{path}: config file not found'
+                         + (f' ({note})' if note else ''))
     if not path.endswith('.py'):
         raise InputError(f'{path}: a config is a Python file (.py), e.g. '
                          'configs/demo/clp_r18_demo.py')

@@ -282,6 +282,19 @@ def test_unwritable_outputs_fail_before_the_work(wd, capsys, tmp_path):
            capsys, wd, 'cannot write')
 
 
+def test_an_output_ending_in_a_separator_fails_before_the_work(wd, capsys,
+                                                              tmp_path):
+    """``--output out/r.json/`` ran the meta-test and ended on a
+    NotADirectoryError traceback at the rename, its folder made."""
+    cli_ok(GEN, _gen(wd), capsys)
+    out = str(tmp_path / 'out')
+    for given in (out + '/r.json/', out + '/'):
+        cli_fails(META, _meta(wd, '--mode', 'linear', '--output', given),
+                  capsys, wd, f"error: {given}: ends in '/', a folder's "
+                  'name; give a file name (nothing written)')
+    assert not os.path.exists(out)
+
+
 def test_single_task_results_are_summarised(wd, capsys):
     """--num_task 1 (CI undefined) runs, its table shows the CI as '–', and
     the summary of the workdir still works."""

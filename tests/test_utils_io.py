@@ -1028,3 +1028,76 @@ def test_check_replaceable_judges_each_file_of_a_set(tmp_path):
     check_replaceable(str(out), (), 'weights', own=lambda: True)
     refused(f'{out}: exists and is not a summary; give another --output or '
             'delete it first', own=lambda: False)
+
+
+def test_a_file_output_ending_in_a_separator_is_refused_first(tmp_path):
+    """``--output out/r.json/`` (or ``out/``) passed the up-front checks;
+    the rename at the end failed, a NotADirectoryError traceback after the
+    work, with ``out/`` made. Refused in one line, nothing made."""
+    from openselfsup.utils import (InputError, atomic_path, check_writable,
+                                   save_json)
+    for path in (f'{tmp_path}/new/r.json/', f'{tmp_path}/new/',
+                 f'{tmp_path}/r.json/'):
+        line = (f"{path}: ends in '/', a folder's name; give a file name "
+                '(nothing written)')
+        with pytest.raises(InputError) as info:
+            check_writable(path)
+        assert str(info.value) == line
+        with pytest.raises(InputError) as info:
+            save_json(path, {'a': 1})
+        assert str(info.value) == line
+        with pytest.raises(InputError):
+            with atomic_path(path):
+                raise AssertionError('not reached')
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_path_not_found_says_what_it_may_have_meant(tmp_path,
+                                                     monkeypatch):
+    """From another folder, a relative path said only 'not found' (and the
+    default workdir 'holds no features of any model (--workdir?)'); a
+    file's path ending in '/' said 'not found' of a file that is there.
+    The line says what a relative path is taken against and where the
+    checkout holds it; and the file without the '/'."""
+    from openselfsup.config import load_config
+    from openselfsup.lowshot import paths
+    from openselfsup.utils import InputError, check_file, io
+    checkout = tmp_path / 'checkout'
+    (checkout / 'configs').mkdir(parents=True)
+    (checkout / 'configs' / 'a.py').write_text('x = 1\n')
+    (checkout / 'wsi_workdir' / 'workdir').mkdir(parents=True)
+    monkeypatch.setattr(io, 'REPO_ROOT', str(checkout))
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with pytest.raises(InputError) as info:
+        load_config('configs/a.py')
+    assert str(info.value) == (
+        f'configs/a.py: config file not found (relative to the current '
+        f'folder {elsewhere}; the checkout has {checkout}/configs/a.py: '
+        f'run from {checkout}, or give that path)')
+    with pytest.raises(InputError) as info:
+        check_file('b.pth', 'checkpoint')
+    assert str(info.value) == ('b.pth: checkpoint not found (relative to '
+                               f'the current folder {elsewhere})')
+    assert paths.workdir_nearby('wsi_workdir/workdir', 'extracted_feats',
+                                'features') == (
+        f'; wsi_workdir/workdir: relative to the current folder '
+        f'{elsewhere}; the checkout has {checkout}/wsi_workdir/workdir: run '
+        f'from {checkout}, or give that path')
+    # from the checkout itself, or with an absolute path: no note
+    monkeypatch.chdir(checkout)
+    with pytest.raises(InputError) as info:
+        load_config('configs/b.py')
+    assert str(info.value) == ('configs/b.py: config file not found '
+                               f'(relative to the current folder {checkout})')
+    with pytest.raises(InputError) as info:
+        check_file(str(elsewhere / 'b.pth'), 'checkpoint')
+    assert str(info.value) == f'{elsewhere}/b.pth: checkpoint not found'
+    # a trailing '/' on a file that is there
+    for given in ('configs/a.py/', f'{checkout}/configs/a.py/'):
+        with pytest.raises(InputError) as info:
+            load_config(given)
+        assert str(info.value) == (
+            f'{given}: config file not found ({given[:-1]} is a file: drop '
+            "the '/' at the end)")

@@ -101,7 +101,8 @@ def check_feature_file(path: str) -> str:
         raise InputError(f'{path}: is a folder; --source takes one file '
                          'holding a row per image (.npy, .pt or .h5): join '
                          'per-slide files into one first')
-    ext = os.path.splitext(path)[1].lower()
+    # a trailing '/' is said by check_file (the file's name without it)
+    ext = os.path.splitext(path.rstrip(os.sep))[1].lower()
     if ext not in FORMATS:
         raise InputError(f'{path}: unknown feature file type {ext!r} '
                          f'(expected {", ".join(sorted(FORMATS))})')

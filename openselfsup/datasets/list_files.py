@@ -33,7 +33,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
-from ..utils import InputError, check_replaceable, file_sha1, save_set
+from ..utils import (InputError, check_replaceable, file_sha1,
+                     missing_note, save_set)
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -100,7 +101,9 @@ def read_list_file(path: str,
     if os.path.isdir(path):  # was "list file not found"
         raise InputError(f'{path}: is a folder, not a list file')
     if not os.path.isfile(path):
-        raise InputError(f'{path}: list file not found')
+        note = missing_note(path)
+        raise InputError(f'{path}: list file not found'
+                         + (f' ({note})' if note else ''))
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open

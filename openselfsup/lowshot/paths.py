@@ -105,8 +105,10 @@ def workdir_nearby(workdir: str, sub: str, what: str) -> str:
     try:
         inside = sorted(d for d in os.listdir(workdir)
                         if os.path.isdir(os.path.join(workdir, d, sub)))
-    except OSError:
-        return ''
+    except OSError:  # not there: what a relative one was taken against
+        from ..utils import missing_note
+        note = missing_note(workdir)
+        return f'; {workdir}: {note}' if note else ''
     if not inside:
         return ''
     more = ', ...' if len(inside) > 3 else ''

@@ -181,16 +181,27 @@ def remove_stale_temporaries(path: str) -> int:
     return removed
 
 
+def _check_file_name(path: str) -> None:
+    """Refuse a file's ``path`` that ends in a separator (``out/r.json/``,
+    ``out/``): the rename onto it failed after the work, a traceback, with
+    its folder made."""
+    if path.endswith(tuple(s for s in (os.sep, os.altsep) if s)):
+        raise InputError(f'{path}: ends in {path[-1]!r}, a folder\'s name; '
+                         'give a file name (nothing written)')
+
+
 def check_writable(path: str) -> None:
     """Fail early, with one line, if the file ``path`` cannot be written
     (:func:`check_writable_dir` of its directory; nothing is created).
 
     Raises:
-        InputError: ``path`` is a folder, or its directory cannot be
-            created or written.
+        InputError: ``path`` is a folder or ends in a separator, or its
+            directory cannot be created or written.
     """
+    path = os.fspath(path)
     if os.path.isdir(path):
         raise InputError(f'{path}: is a folder; give a file name')
+    _check_file_name(path)
     check_writable_dir(os.path.dirname(os.path.abspath(os.fspath(path))))
 
 
@@ -351,6 +362,7 @@ def atomic_paths(paths: Sequence[str]) -> Iterator[List[str]]:
 def _temporary(path: str) -> Iterator[str]:
     """A temporary file beside ``path`` (:func:`atomic_path`'s naming),
     removed on the way out if it is still there."""
+    _check_file_name(path)  # before its folder is made
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     _, ext = os.path.splitext(base)
@@ -582,19 +594,54 @@ def _write_npy(tmp: str, array: np.ndarray) -> None:
         np.save(f, array)
 
 
+#: the checkout's root folder (configs/, tools/, wsi_workdir/), where the
+#: commands' relative example paths (``configs/...``, the default
+#: ``wsi_workdir/workdir``) lie
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def missing_note(path: str) -> str:
+    """What a ``path`` that is not there may have meant, for its 'not
+    found' line, or ``''``: a file's path ending in a separator
+    (``configs/x.py/``: the file is there, the line said it was not);
+    for a relative path, that it was taken relative to the current folder
+    and, where the checkout's root is another folder and holds it (``cd
+    wsi_workdir`` before a command whose paths are the root's), that one.
+
+    Relative paths are the current folder's in every command, as in
+    MMEngine's; run from another folder, a command said only 'not found',
+    or that the default workdir held no features."""
+    path = os.fspath(path)
+    bare = path.rstrip(os.sep + (os.altsep or ''))
+    if bare and bare != path and os.path.isfile(bare):
+        return f'{bare} is a file: drop the {path[len(bare):]!r} at the end'
+    if not path or os.path.isabs(path) or os.path.lexists(path):
+        return ''
+    cwd = os.getcwd()
+    note = f'relative to the current folder {cwd}'
+    there = os.path.join(REPO_ROOT, path)
+    if os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) \
+            and os.path.exists(there):
+        note += (f'; the checkout has {there}: run from {REPO_ROOT}, or '
+                 'give that path')
+    return note
+
+
 def check_file(path: str, noun: str, flag: str = '',
                hint: str = '') -> None:
     """Refuse a ``path`` that is a folder or missing where a ``noun`` file
     belongs, in one line (``flag``, e.g. ``--paths``, before the path;
     ``hint``, what the file should be or the command that makes it, in
     parentheses after a missing one's line, as the low-shot features'
-    ``make it with: ...``)."""
+    ``make it with: ...``, and :func:`missing_note`)."""
     where = f'{flag} {path}' if flag else str(path)
     if os.path.isdir(path):
         raise InputError(f'{where}: is a folder, not a {noun} file')
     if not os.path.isfile(path):
+        notes = '; '.join(n for n in (hint, missing_note(path)) if n)
         raise InputError(f'{where}: {noun} not found'
-                         + (f' ({hint})' if hint else ''))
+                         + (f' ({notes})' if notes else ''))
 
 
 def load_npy(path: str, what: str = 'array') -> np.ndarray:
