@@ -62,6 +62,7 @@ written under --out, one folder per domain of --domains:
   PAIP19/data/<slide>/<label>/<x>+<y>+<label>.png
   PAIP19/meta/paip_{train,test}[_labeled].txt
   <domain>/meta/classes.txt        class names in label order
+  <domain>/meta/lists.json         the lists written and their digests
   <domain>/SYNTHETIC.json          marks the folder as the generator's
 List paths are relative to <domain>/data; a _labeled list adds the label.
 """
