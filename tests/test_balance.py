@@ -2474,6 +2474,247 @@ def test_a_resumed_sweep_reports_what_an_uninterrupted_one_does(
         assert '--resume continues that run' not in log, run
 
 
+class _SeededStandInRuns(_StandInRuns):
+    """:class:`_StandInRuns` whose metrics also follow the run's seed
+    (``randomness.seed``, drawn offsets per lambda and seed); ``seeds``
+    lists what each call was given as ``randomness.seed`` and
+    ``model.seed`` (the baseline: None, the config's)."""
+
+    def __init__(self, names):
+        super().__init__(names)
+        self.seeds = []
+
+    def __call__(self, config, work_dir=None, amp=False, cfg_options=None,
+                 **kwargs):
+        runner = super().__call__(config, work_dir, amp, cfg_options,
+                                  **kwargs)
+        seed = cfg_options.get('randomness.seed')
+        self.seeds.append((seed, cfg_options.get('model.seed')))
+        if seed is None:
+            return runner
+        rng = np.random.default_rng(
+            [seed, round(cfg_options['model.balance'] * 10)])
+        metrics = {k: v + rng.normal(0, 0.05)
+                   for k, v in runner.val().items()}
+        return SimpleNamespace(model=runner.model, epoch=runner.epoch,
+                               val=lambda: dict(metrics))
+
+
+def _seed_stand_ins(crossmodal_root, monkeypatch):
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _SeededStandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    return bs, opts, names, runs
+
+
+def test_a_seeded_sweep_gives_each_lambdas_mean_and_t_ci_over_its_seeds(
+        crossmodal_root, tmp_path, monkeypatch):
+    """One seed per sweep could not tell whether two lambdas differ by more
+    than seed noise. ``seeds`` (``--seeds``) tunes each lambda once per
+    seed (``randomness.seed`` and ``model.seed``), each run in its own
+    folder with its own record, from the one baseline; sweep.md, sweep.json
+    and the summary rows give each lambda's mean and Student-t 95%
+    half-width over its seeds with n, checked against numpy and scipy on
+    the runs' records. Without ``seeds`` the report is as before (no seed
+    key, no summary). The runs are stand-ins."""
+    from scipy import stats
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'sweep'
+    lambdas, seeds = [0.5, 0, 1], [3, 0, 11]
+    res = bs.run_balance_sweep(SLIDE_DEMO, lambdas, work_dir=str(work),
+                               baseline_epochs=1, cfg_options=opts,
+                               seeds=seeds)
+    # every run was given its seed; the baseline the config's
+    assert runs.seeds == [(None, None)] + [(s, s) for _ in lambdas
+                                           for s in seeds]
+    assert sorted(os.listdir(work)) == sorted(
+        ['baseline', 'sweep.json', 'sweep.md', 'sweep.png'] +
+        [f'lambda_{bs.lambda_name(v)}_seed_{s}' for v in lambdas
+         for s in seeds])
+    saved = json.loads((work / 'sweep.json').read_text())
+    assert saved['seeds'] == seeds and 'std(ddof=1)' in saved['spread']
+    assert [r['name'] for r in saved['rows'][1:4]] == [
+        'lambda=0.5 seed=3', 'lambda=0.5 seed=0', 'lambda=0.5 seed=11']
+    summary = saved['summary']
+    assert [(r['name'], r['n'], r['seeds']) for r in summary] == [
+        ('baseline', 1, None)] + [(f'lambda={bs.lambda_name(v)}', 3, seeds)
+                                  for v in lambdas]
+    lines = (work / 'sweep.md').read_text().split('\n\n')[0].splitlines()
+    assert lines[0] == '| run | lambda | n seeds | ' + ' | '.join(
+        f'{k} (mean ± t 95% CI)' for k in names) + ' |'
+    assert (work / 'sweep.md').read_text() == res['table']
+    # the reference: each (lambda, seed) run's record, numpy and scipy
+    base = json.loads((work / 'baseline' / bs.RUN_RECORD).read_text())
+    assert summary[0]['metrics'] == base['row']['metrics']
+    assert all(v is None for v in summary[0]['ci95'].values())
+    assert lines[2] == '| baseline | - | 1 | ' + ' | '.join(
+        'nan' if v is None else f'{v:.4f}'
+        for v in base['row']['metrics'].values()) + ' |'
+    t = stats.t.ppf(0.975, len(seeds) - 1)
+    for row, line, lam in zip(summary[1:], lines[3:], lambdas):
+        runs_there = [json.loads((work / f'lambda_{bs.lambda_name(lam)}'
+                                  f'_seed_{s}' / bs.RUN_RECORD).read_text())
+                      for s in seeds]
+        cells = line.strip('| ').split(' | ')
+        assert cells[:3] == [f'lambda={bs.lambda_name(lam)}',
+                             bs.lambda_name(lam), '3']
+        for k, cell in zip(names, cells[3:]):
+            vals = [r['row']['metrics'][k] for r in runs_there]
+            if None in vals:  # a nan run: the lambda's mean is nan
+                assert row['metrics'][k] is None and cell == 'nan'
+                continue
+            mean = np.mean(vals)
+            half = t * np.std(vals, ddof=1) / np.sqrt(len(vals))
+            assert row['metrics'][k] == pytest.approx(mean, abs=1e-12)
+            assert row['ci95'][k] == pytest.approx(half, abs=1e-12)
+            assert half > 0.01
+            assert cell == f'{mean:.4f} ± {half:.4f}'
+    # read back: the same table, nan where null
+    back = bs.load_sweep(str(work / 'sweep.json'))
+    assert bs.seed_table(back['summary'], names) + '\n' + bs.sweep_table(
+        back['rows'], names) == res['table']
+    assert (work / 'sweep.png').read_bytes().startswith(b'\x89PNG')
+    # without seeds: as before, one folder per lambda, no seed anywhere
+    runs.seeds.clear()
+    res = bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'o'),
+                               baseline_epochs=1, cfg_options=opts)
+    saved = json.loads((tmp_path / 'o' / 'sweep.json').read_text())
+    assert list(saved) == ['config', 'cfg_options', 'test',
+                           'baseline_epochs', 'baseline_checkpoint',
+                           'cls_metric', 'ret_metric', 'plot_metrics',
+                           'rows', 'paths']
+    assert [list(r) for r in saved['rows']] == [
+        ['name', 'lambda', 'epochs', 'metrics']] * 2
+    assert runs.seeds == [(None, None)] * 2
+    assert res['table'] == bs.sweep_table(res['rows'], names)
+
+
+def test_a_resumed_seeded_sweep_reuses_each_finished_lambda_and_seed(
+        crossmodal_root, tmp_path, monkeypatch):
+    """Each (lambda, seed) run is its own record: an interrupted seeded
+    sweep, resumed, trains only the runs that had not ended and reports
+    what the uninterrupted one does; a resume with one more seed trains
+    only that seed's runs; a record copied into another seed's folder is
+    refused as other settings (the seed), never mixed in. The runs are
+    stand-ins."""
+    import shutil
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+
+    def sweep(work, seeds=(0, 1), **kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    seeds=seeds, **kwargs)
+
+    ref = sweep(tmp_path / 'ref')
+    assert len(runs.calls) == 5
+    work = tmp_path / 'w'
+    runs.calls.clear()
+    runs.interrupt_at = 4  # in lambda 1 seed 0
+    with pytest.raises(KeyboardInterrupt):
+        sweep(work)
+    runs.calls.clear()
+    runs.interrupt_at = None
+    res = sweep(work, resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == [
+        'lambda_1_seed_0', 'lambda_1_seed_1']
+    assert res['table'] == ref['table']
+    assert (work / 'sweep.png').read_bytes() == (
+        tmp_path / 'ref' / 'sweep.png').read_bytes()
+    assert json.loads((work / 'sweep.json').read_text())['summary'] == \
+        json.loads((tmp_path / 'ref' / 'sweep.json').read_text())['summary']
+    # one more seed: only its runs train
+    runs.calls.clear()
+    res = sweep(work, seeds=(0, 1, 2), resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == [
+        'lambda_0_seed_2', 'lambda_1_seed_2']
+    assert [r['n'] for r in res['summary']] == [1, 3, 3]
+    # a record of seed 0 in seed 1's folder: refused, naming the seed
+    shutil.rmtree(work / 'lambda_1_seed_1')
+    shutil.copytree(work / 'lambda_1_seed_0', work / 'lambda_1_seed_1')
+    runs.calls.clear()
+    with pytest.raises(InputError) as exc:
+        sweep(work, resume=True)
+    line = str(exc.value)
+    assert '\n' not in line and runs.calls == []
+    assert line.startswith(
+        f'--resume: {work / "lambda_1_seed_1"} holds lambda 1 seed 1 made '
+        'with other settings than this sweep\'s (model.seed: 0 -> 1')
+
+
+def test_sweep_seeds_refusals_are_one_line_before_anything_runs(
+        crossmodal_root, tmp_path, monkeypatch, capsys):
+    """``--seeds`` with no seed, a seed given twice (two runs would share
+    one folder), a seed numpy does not take, or beside a
+    ``--cfg-options`` that sets the runs' seeds: one line, exit 2,
+    nothing made."""
+    import importlib.util
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'sweep'
+    for seeds, line in (
+            ([], '--seeds: give at least one seed (--seeds 0 1 2), or leave '
+             'the flag out for one run per lambda'),
+            ([1, 0, 1], '--seeds: 1 given twice (each lambda has one run '
+             'folder per seed)'),
+            ([-1], '--seeds must be integers from 0 to 4294967295 '
+             '(randomness.seed), got -1'),
+            ([2 ** 32], '--seeds must be integers from 0 to 4294967295 '
+             '(randomness.seed), got 4294967296'),
+            ([True], '--seeds must be integers from 0 to 4294967295 '
+             '(randomness.seed), got True')):
+        with pytest.raises(InputError) as exc:
+            bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                 cfg_options=opts, seeds=seeds)
+        assert str(exc.value) == line
+    for key in ('randomness.seed', 'model.seed'):
+        with pytest.raises(InputError) as exc:
+            bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                 cfg_options={**opts, key: 3}, seeds=[0, 1])
+        assert str(exc.value) == (
+            f'--cfg-options {key}: --seeds sets randomness.seed and '
+            'model.seed of each lambda run; leave it out (the baseline '
+            'keeps the config\'s seeds)')
+    assert runs.calls == [] and not work.exists()
+    # the command line: the flag alone, a seed twice
+    spec = importlib.util.spec_from_file_location(
+        'balance_sweep_cli', os.path.join(ROOT, 'tools/balance_sweep.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from openselfsup.utils import run_cli
+    for argv, line in ((['--seeds'], 'error: --seeds: give at least one '
+                        'seed'),
+                       (['--seeds', '4', '4'], 'error: --seeds: 4 given '
+                        'twice')):
+        code = run_cli(mod.main, [SLIDE_DEMO, '--lambdas', '0.5',
+                                  '--work-dir', str(work)] + argv)
+        err = capsys.readouterr().err
+        assert code == 2 and err.count('\n') == 1 and err.startswith(line)
+    assert runs.calls == [] and not work.exists()
+
+
+@pytest.mark.slow
+def test_a_seeded_sweeps_runs_differ_by_seed_and_seed_0_is_the_configs(
+        crossmodal_root, tmp_path):
+    """Trained for real (the sweep test's tiny settings): the seed reaches
+    the run (its rows differ), and the run of the config's own seed (0)
+    is the unseeded sweep's run of that lambda, metric for metric."""
+    from openselfsup.apis import run_balance_sweep
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    one = run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'a'),
+                            baseline_epochs=0, cfg_options=opts)
+    two = run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'b'),
+                            baseline_epochs=0, cfg_options=opts,
+                            seeds=[0, 1])
+    assert two['rows'][0]['metrics'] == one['rows'][0]['metrics']
+    assert two['rows'][1]['metrics'] == one['rows'][1]['metrics']
+    assert two['rows'][2]['metrics'] != one['rows'][1]['metrics']
+
+
 def test_a_resumed_sweep_refuses_runs_of_other_settings(
         crossmodal_root, tmp_path, monkeypatch):
     """A run that ended with settings other than the resumed sweep's is

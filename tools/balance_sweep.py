@@ -17,6 +17,9 @@ Example (synthetic slides, a few minutes on a CPU):
     # stopped (Ctrl-C, a time limit): the same command, continued
     python tools/balance_sweep.py configs/demo/balance_slide_synthetic.py \\
         --lambdas 0 0.1 0.3 0.5 0.7 0.9 1 --resume
+    # three seeds per lambda: each lambda's mean and t-based 95% CI
+    python tools/balance_sweep.py configs/demo/balance_slide_synthetic.py \\
+        --lambdas 0 0.5 1 --seeds 0 1 2 --work-dir work_dirs/seeds_sweep
 """
 import argparse
 import sys
@@ -58,12 +61,21 @@ def parse_args(argv):
                    help='continue the sweep in --work-dir: reuse the '
                    'baseline and every lambda run that ended there with '
                    'the same settings (config and --cfg-options, the files '
-                   'it names, epochs, lambda, the baseline weights, --amp, '
-                   '--test, the code\'s RECORD_VERSION), train only the '
+                   'it names, epochs, lambda, seed, the baseline weights, '
+                   '--amp, --test, the code\'s RECORD_VERSION), train only '
+                   'the '
                    'others (a run interrupted on '
                    'the way: from its start); a run there of other '
                    'settings is refused, naming what differs (default: '
                    'every run is trained again, replacing the sweep)')
+    p.add_argument('--seeds', type=int, nargs='*',
+                   help='tune each lambda once per seed (randomness.seed '
+                   'and model.seed of the run), from the one baseline, each '
+                   'run in its own folder lambda_<value>_seed_<seed>; the '
+                   'report gives each lambda\'s mean over its seeds and the '
+                   'Student-t 95%% confidence half-width, n seeds per row, '
+                   'beside every run (default: one run per lambda with the '
+                   'config\'s seeds, as the published code runs)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
@@ -80,7 +92,7 @@ def main(argv=None):
                             cls_metric=a.cls_metric, ret_metric=a.ret_metric,
                             plot_metrics=a.plot_metrics, amp=a.amp,
                             test=a.test, resume=a.resume,
-                            cfg_options=a.cfg_options)
+                            cfg_options=a.cfg_options, seeds=a.seeds)
     print(res['table'])
     for kind, path in res['paths'].items():
         print(f'{kind:9s} {path}')

@@ -25,6 +25,15 @@ row; a run about to train removes it first. With ``resume=True`` a sweep
 reuses every run whose record is there and whose version and settings are
 this sweep's, trains only the others, and refuses a recorded run of
 another version or other settings (:func:`_recorded_run`).
+
+With ``seeds`` (``--seeds``; the published code trains one run per lambda
+and fold, and sets no seed: the default here is one run per lambda, with
+the config's seeds) each lambda is tuned once per seed, from the one
+baseline, with ``randomness.seed`` and ``model.seed`` set to it, in its own
+folder ``<work_dir>/lambda_<value>_seed_<seed>`` with its own record; the
+report gives each lambda's mean over its seeds and the Student-t 95%
+confidence half-width (:data:`SPREAD`, :func:`seed_summary`), beside every
+run's row.
 """
 import functools
 import json
@@ -91,6 +100,14 @@ _TEST_KEYS = ('test_dataloader', 'test_evaluator', 'test_cfg')
 #: metric. The training data is compared (that loop reads its dataset).
 _TRAINING_ONLY = ('train_cfg', 'optim_wrapper', 'param_scheduler',
                   'auto_scale_lr')
+
+
+#: the spread across seeds a seeded sweep reports (:func:`seed_summary`),
+#: as its table's header and ``sweep.json`` (``spread``) name it
+SPREAD = ('95% CI: mean ± t(0.975, n-1) * std(ddof=1) / sqrt(n) over the '
+          'n seeds')
+#: the short form, in each metric's column header of the seeds' table
+SPREAD_HEAD = 'mean ± t 95% CI'
 
 
 def lambda_name(value: float) -> str:
@@ -161,6 +178,84 @@ def sweep_table(rows: List[dict], keys: Sequence[str]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def check_seeds(seeds: Sequence) -> List[int]:
+    """The seeds of a seeded sweep (``--seeds``), as a list, each an
+    integer numpy's global generator takes (``randomness.seed``: 0 to
+    2**32 - 1), none given twice.
+
+    Raises:
+        InputError: an empty list, a seed of another type or range, or one
+            given twice (each (lambda, seed) has one run folder), naming
+            it.
+    """
+    from ..config import NUMPY_SEED_MAX, numpy_seed
+    seeds = list(seeds)
+    if not seeds:
+        raise InputError('--seeds: give at least one seed (--seeds 0 1 2), '
+                         'or leave the flag out for one run per lambda')
+    for seed in seeds:
+        if not numpy_seed(seed):
+            raise InputError(f'--seeds must be integers from 0 to '
+                             f'{NUMPY_SEED_MAX} (randomness.seed), got '
+                             f'{seed!r}')
+    check_distinct('--seeds', seeds,
+                   why='each lambda has one run folder per seed')
+    return seeds
+
+
+def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
+    """Each lambda's runs of a seeded sweep as one row: the baseline row
+    first (one run, ``n`` 1), then one per lambda in the order of its
+    first run in ``rows``: ``name`` (``lambda=<value>``), ``lambda``,
+    ``seeds`` (the baseline's: None), ``n``, ``metrics`` (the mean over
+    the seeds) and ``ci95`` (the Student-t 95% half-width,
+    ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``: :func:`~openselfsup.lowshot.
+    metrics.mean_ci`, which the low-shot tables use; ``nan`` for one
+    seed). A seed whose metric is ``nan`` (a run that diverged) makes its
+    lambda's mean and half-width ``nan``: the runs' rows say which.
+
+    Raises:
+        InputError: a row without one of ``keys`` (:func:`check_rows`).
+    """
+    import numpy as np
+
+    from ..lowshot.metrics import mean_ci
+    check_rows(rows, keys)
+    groups: Dict = {}
+    for r in rows:
+        groups.setdefault(r['lambda'], []).append(r)
+    out = []
+    for lam, runs in groups.items():
+        mean, ci = mean_ci(np.array([[r['metrics'][k] for k in keys]
+                                     for r in runs], dtype=np.float64))
+        out.append(dict(
+            name='baseline' if lam is None else f'lambda={lambda_name(lam)}',
+            **{'lambda': lam},
+            seeds=None if lam is None else [r.get('seed') for r in runs],
+            n=len(runs), metrics=dict(zip(keys, map(float, mean))),
+            ci95=dict(zip(keys, map(float, ci)))))
+    return sorted(out, key=lambda r: r['lambda'] is not None)
+
+
+def seed_table(summary: List[dict], keys: Sequence[str]) -> str:
+    """Markdown table of :func:`seed_summary`'s rows: ``run``, ``lambda``,
+    ``n seeds`` and per metric ``mean ± half-width`` (:data:`SPREAD_HEAD`
+    in its header; one run, the baseline's: its value alone)."""
+    head = ['run', 'lambda', 'n seeds'] + [f'{k} ({SPREAD_HEAD})'
+                                          for k in keys]
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join(['---'] * len(head)) + '|']
+    for r in summary:
+        lam = '-' if r['lambda'] is None else lambda_name(r['lambda'])
+        cells = [_fmt(r['metrics'][k]) if r['n'] < 2 or
+                 r['metrics'][k] != r['metrics'][k] else
+                 f'{_fmt(r["metrics"][k])} ± {_fmt(r["ci95"][k])}'
+                 for k in keys]
+        lines.append('| ' + ' | '.join([r['name'], lam, str(r['n'])]
+                                       + cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
 def load_sweep(path: str) -> Dict:
     """Read a sweep's ``sweep.json`` back (what :func:`run_balance_sweep`
     returns, less ``table``): every metric a number, a ``null`` one (a
@@ -168,18 +263,27 @@ def load_sweep(path: str) -> Dict:
     :func:`~openselfsup.utils.io.to_jsonable`) as ``nan``, so that
     :func:`sweep_table` and :func:`plot_sweep` of its ``rows`` show what
     the sweep showed. A file written before NaN was written ``null``
-    (``NaN``) reads the same.
+    (``NaN``) reads the same. A seeded sweep's ``summary`` (its means and
+    half-widths, ``null`` for one seed) reads back alike, for
+    :func:`seed_table` and :func:`plot_sweep`.
 
     Raises:
         InputError: missing, not JSON, or without the rows of a sweep.
     """
     data = load_json(path, 'lambda sweep JSON')
     rows = data.get('rows') if isinstance(data, dict) else None
-    if not isinstance(rows, list) or not all(map(_is_row, rows)):
+    summary = data.get('summary', []) if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(map(_is_row, rows)) or not (
+            isinstance(summary, list) and all(
+                _is_row(r) and isinstance(r.get('ci95'), dict)
+                for r in summary)):
         raise InputError(f'{path}: not a lambda sweep\'s JSON (no rows '
                          'with a name, a lambda and metrics)')
-    for r in rows:
+    for r in rows + summary:
         _read_row(r)
+    for r in summary:
+        r['ci95'] = {k: float('nan') if v is None else v
+                     for k, v in r['ci95'].items()}
     return data
 
 
@@ -210,7 +314,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     draws nothing: its legend entry says so, and a trade-off panel left
     empty by it says which metric is ``nan``. A metric ``nan`` at the
     baseline alone draws no dotted line (no baseline star, for the
-    trade-off's metrics): the legend entry says that too.
+    trade-off's metrics): the legend entry says that too. Rows of a seeded
+    sweep (:func:`seed_summary`: the means, with ``ci95``) are drawn with
+    their 95% confidence half-widths as error bars, in both panels.
 
     Raises:
         InputError: a row without one of the metrics (:func:`check_rows`).
@@ -236,23 +342,37 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
         return ' (nan in every run)' if all_nan(key) else \
             ' (nan at the baseline)' if base_nan(key) else ''
 
+    # a seeded sweep's means, with their 95% half-widths
+    bars = bool(pts) and all('ci95' in r for r in pts)
+
+    def ci(key):
+        return [r['ci95'][key] for r in pts]
+
     for i, key in enumerate(metrics):
         color = f'C{i}'
-        ax.plot(lams, [r['metrics'][key] for r in pts], 'o-', color=color,
-                lw=2.4 if key == cls_metric else 1.4,
-                label=key + (' (task)' if key == cls_metric else '')
-                + nan_note(key))
+        style = dict(color=color, lw=2.4 if key == cls_metric else 1.4,
+                     label=key + (' (task)' if key == cls_metric else '')
+                     + nan_note(key))
+        if bars:
+            ax.errorbar(lams, [r['metrics'][key] for r in pts],
+                        yerr=ci(key), fmt='o-', capsize=3, **style)
+        else:
+            ax.plot(lams, [r['metrics'][key] for r in pts], 'o-', **style)
         for r in base:
             ax.axhline(r['metrics'][key], color=color, ls=':', lw=1)
     ax.set_xlabel('lambda (weight of the contrastive loss)')
     ax.set_ylabel('metric')
-    ax.set_title('against lambda (dotted: baseline)')
+    ax.set_title('mean over seeds, bars: 95% CI (t) (dotted: baseline)'
+                 if bars else 'against lambda (dotted: baseline)')
     ax.grid(alpha=0.3)
     ax.legend(loc='best', fontsize=7)
 
     xs = [r['metrics'][ret_metric] for r in pts]
     ys = [r['metrics'][cls_metric] for r in pts]
     ax2.plot(xs, ys, '-', color='0.7', zorder=1)
+    if bars:
+        ax2.errorbar(xs, ys, xerr=ci(ret_metric), yerr=ci(cls_metric),
+                     fmt='none', ecolor='0.6', capsize=2, zorder=1)
     sc = ax2.scatter(xs, ys, c=lams, cmap='viridis', vmin=0, vmax=1,
                      zorder=2)
     for lam, x, y in zip(lams, xs, ys):
@@ -525,7 +645,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       plot_metrics: Optional[Sequence[str]] = None,
                       amp: bool = False,
                       cfg_options: Optional[dict] = None,
-                      test: bool = False, resume: bool = False) -> Dict:
+                      test: bool = False, resume: bool = False,
+                      seeds: Optional[Sequence[int]] = None) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -558,10 +679,19 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             no record). The report is the one an uninterrupted sweep
             writes. False: every run is trained, replacing what
             ``work_dir`` holds.
+        seeds (Sequence[int] | None): tune each lambda once per seed, from
+            the one baseline, with ``randomness.seed`` and ``model.seed``
+            set to it (folders ``lambda_<value>_seed_<seed>``, each its own
+            record), and report each lambda's mean and Student-t 95%
+            half-width over them (:func:`seed_summary`). None (default, as
+            the published code: one run per lambda): one run per lambda
+            with the config's seeds, the report as before.
 
     Returns:
-        dict: ``rows`` (name, lambda, epochs, metrics), the metric names and
-        the paths written.
+        dict: ``rows`` (name, lambda, epochs, metrics; with ``seeds``, each
+        lambda run's ``seed``), the metric names and the paths written;
+        with ``seeds`` also ``seeds``, ``spread`` (:data:`SPREAD`) and
+        ``summary`` (:func:`seed_summary`).
 
     Raises:
         InputError: a bad lambda or metric, missing data, a work dir where
@@ -578,6 +708,17 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # one run folder per lambda, named by it: a second run would replace it
     check_distinct('--lambdas', names, why='each lambda has one run folder')
     cfg_options = dict(cfg_options or {})
+    if seeds is not None:
+        seeds = check_seeds(seeds)
+        # the seeds are the runs': an option setting them would be
+        # overridden in every lambda run (and not in the baseline)
+        for key in cfg_options:
+            if key in ('randomness', 'randomness.seed', 'model',
+                       'model.seed'):
+                raise InputError(
+                    f'--cfg-options {key}: --seeds sets randomness.seed '
+                    'and model.seed of each lambda run; leave it out (the '
+                    'baseline keeps the config\'s seeds)')
     cfg = load_config(config, cfg_options)
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
         raise InputError(f'{config}: model.type is {cfg.model.get("type")!r},'
@@ -674,10 +815,23 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     run_opts = {**cfg_options, 'load_from': baseline_ckpt,
                 'custom_hooks': hooks,
                 'train_cfg': loop(max_epochs, _stops_early(hooks))}
-    lambda_runs = [(lam, name, os.path.join(work_dir, f'lambda_{name}'), {
-        **run_opts, 'model.balance': lam,
-        'experiment_name': f'{tag}_lambda_{name}'})
-        for lam, name in zip(lambdas, names)]
+    # (lambda, seed, the run in words, its folder, its options); with
+    # seeds, one run per lambda and seed, each of its own folder and record
+    if seeds is None:
+        lambda_runs = [(lam, None, f'lambda {name}',
+                        os.path.join(work_dir, f'lambda_{name}'), {
+                            **run_opts, 'model.balance': lam,
+                            'experiment_name': f'{tag}_lambda_{name}'})
+                       for lam, name in zip(lambdas, names)]
+    else:
+        lambda_runs = [(lam, seed, f'lambda {name} seed {seed}',
+                        os.path.join(work_dir, f'lambda_{name}_seed_{seed}'),
+                        {**run_opts, 'model.balance': lam,
+                         'randomness.seed': seed, 'model.seed': seed,
+                         'experiment_name':
+                             f'{tag}_lambda_{name}_seed_{seed}'})
+                       for lam, name in zip(lambdas, names)
+                       for seed in seeds]
     digest = functools.lru_cache(maxsize=None)(file_sha1)  # files read once
     # what a run's warning about checkpoints in its folder (an interrupted
     # attempt's, a previous sweep's: written over) suggests: the sweep's
@@ -726,9 +880,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         base_record = resume and _recorded_run(
             base_dir, base_settings, 'the baseline', base_uncompared,
             available)
-        records = [resume and _recorded_run(run_dir, here, f'lambda {name}',
-                                            uncompared, available)
-                   for (_, name, run_dir, _), (here, uncompared) in zip(
+        records = [resume and _recorded_run(run_dir, here, run, uncompared,
+                                            available)
+                   for (_, _, run, run_dir, _), (here, uncompared) in zip(
                        lambda_runs, lambda_settings)]
         if base_record and not (
                 os.path.isfile(baseline_ckpt) and
@@ -793,28 +947,31 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         baseline = digest(baseline_ckpt)
         # the lambda runs recorded were tuned from these weights (those
         # that were not are named together: each needs training again)
-        stale = [(name, run_dir, record['settings'].get('baseline'))
-                 for (_, name, run_dir, _), record in zip(lambda_runs, records)
+        stale = [(run, run_dir, record['settings'].get('baseline'))
+                 for (_, _, run, run_dir, _), record in zip(lambda_runs,
+                                                            records)
                  if record and record['settings'].get('baseline') != baseline]
         if stale:
-            name, run_dir, there = stale[0]
+            run, run_dir, there = stale[0]
             _refuse_other_settings(
-                f'lambda {name}', run_dir,
+                run, run_dir,
                 _describe('baseline', there or UNSET, baseline),
                 others=[d for _, d, _ in stale[1:]])
 
         # 2. one tuning run per lambda, all from the same baseline
-        for (lam, name, run_dir, opts), (here, _), record in zip(
+        for (lam, seed, run, run_dir, opts), (here, _), record in zip(
                 lambda_runs, lambda_settings, records):
             if record:
-                print_log(f'reusing lambda {name} from {run_dir}',
-                          logger='current')
+                print_log(f'reusing {run} from {run_dir}', logger='current')
                 rows.append(record['row'])
                 continue
             starting(run_dir)
             runner = train(config, work_dir=run_dir, amp=amp,
                            cfg_options=opts, earlier_run_hint=earlier_run_hint)
-            rows.append(dict(name=f'lambda={name}', **{'lambda': lam},
+            name = f'lambda={lambda_name(lam)}'
+            seeded = {} if seed is None else dict(seed=seed)
+            rows.append(dict(name=name + (f' seed={seed}' if seeded else ''),
+                             **{'lambda': lam}, **seeded,
                              epochs=int(runner.epoch),
                              metrics=evaluate(runner)))
             save_json(os.path.join(run_dir, RUN_RECORD), dict(
@@ -829,10 +986,18 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
                       ret_metric=ret_metric, plot_metrics=plot_metrics,
                       rows=rows, paths=paths)
+        plotted, title = rows, f'{tag}: lambda sweep'
+        if seeds is not None:
+            # each lambda's mean and spread over its seeds first, then
+            # every run's row
+            summary = seed_summary(rows, keys)
+            table = seed_table(summary, keys) + '\n' + table
+            result.update(seeds=seeds, spread=SPREAD, summary=summary)
+            plotted = summary
+            title += f' ({len(seeds)} seeds)'
         save_set({paths['json']: result,  # the rows, table and plot together
                   paths['markdown']: table,
-                  paths['png']: plot_sweep(rows, plot_metrics, cls_metric,
-                                           ret_metric,
-                                           title=f'{tag}: lambda sweep')})
+                  paths['png']: plot_sweep(plotted, plot_metrics, cls_metric,
+                                           ret_metric, title=title)})
         result['table'] = table
         return result
