@@ -46,9 +46,10 @@ from ..utils import (InputError, check_distinct, check_fraction,
                      check_writable, file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
 from ..utils.io import json_text
-from ..config import (UNSET, config_variables, default_work_dir,
-                      file_contents_change, first_difference, key_change,
-                      load_config, recorded_settings, type_name)
+from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
+                      default_work_dir, file_contents_change,
+                      first_difference, key_change, load_config, numpy_seed,
+                      recorded_settings, type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from, resume_choice,
                     train)
@@ -188,7 +189,6 @@ def check_seeds(seeds: Sequence) -> List[int]:
             given twice (each (lambda, seed) has one run folder), naming
             it.
     """
-    from ..config import NUMPY_SEED_MAX, numpy_seed
     seeds = list(seeds)
     if not seeds:
         raise InputError('--seeds: give at least one seed (--seeds 0 1 2), '
@@ -209,9 +209,9 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     first run in ``rows``: ``name`` (``lambda=<value>``), ``lambda``,
     ``seeds`` (the baseline's: None), ``n``, ``metrics`` (the mean over
     the seeds) and ``ci95`` (the Student-t 95% half-width,
-    ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``: :func:`~openselfsup.lowshot.
-    metrics.mean_ci`, which the low-shot tables use; ``nan`` for one
-    seed). A seed whose metric is ``nan`` (a run that diverged) makes its
+    ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``:
+    :func:`~openselfsup.lowshot.metrics.mean_ci`, which the low-shot
+    tables use; ``nan`` for one seed). A seed whose metric is ``nan`` (a run that diverged) makes its
     lambda's mean and half-width ``nan``: the runs' rows say which.
 
     Raises:
