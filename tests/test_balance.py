@@ -3319,7 +3319,10 @@ def test_sweep_cli_refuses_before_the_model_stack(tmp_path):
     for argv, line in (
             ([str(nope)], f'error: {nope}: config file not found'),
             ([SLIDE_DEMO, '--lambdas', '0.5', '-0.1'],
-             'error: --lambdas must be in [0, 1], got -0.1')):
+             'error: --lambdas must be in [0, 1], got -0.1'),
+            ([SLIDE_DEMO, '--seeds', '2', '2'],
+             'error: --seeds: 2 given twice (each lambda has one run '
+             'folder per seed)')):
         rc, _, lines, loaded = loaded_modules(
             ['tools/balance_sweep.py'] + argv, ('mmpretrain', 'mmcv'))
         assert rc == 2 and loaded == [], (rc, loaded, lines)
