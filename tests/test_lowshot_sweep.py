@@ -330,3 +330,32 @@ def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
     spec.loader.exec_module(gen)
     assert run_cli(gen.main, shlex.split(cmd)[2:]) == 0
     assert len(run_sweep(wd, specs, log=None)['results']) == 4
+
+
+def test_a_rerun_in_a_copied_workdir_keeps_the_copys_sweep_index(tmp_path):
+    """A workdir copied elsewhere holds the same inputs, its results name
+    its own index (relative paths); a rerun there on those inputs is the
+    same result, but its recorded input paths (absolute) are the copy's,
+    so it was taken for another result: the copy's index and table were
+    removed with a line saying the result was replaced. Input paths are
+    where the files lie, not what the result is (their digests are)."""
+    import shutil
+    wd = make_workdir(str(tmp_path / 'a'), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
+                        modes=['latent_aug'], **KW)
+    run_sweep(wd, specs, log=None)
+    copy = str(tmp_path / 'b')
+    shutil.copytree(wd, copy)
+    index = paths.sweep_path(copy, 'clp', 'mixture')
+    md = index[:-5] + '.md'
+    path = specs[0].result_path(copy)
+    before = json.load(open(path))['sweeps']
+    lines = []
+    again = run_meta_test(copy, specs[0], progress=False, log=lines.append)
+    assert lines == [] and os.path.isfile(index) and os.path.isfile(md)
+    assert again['files']['task_store']['path'].startswith(copy)
+    assert json.load(open(path))['sweeps'] == before
+    # other inputs under the copy's same paths still replace it
+    _other_features(copy)
+    run_meta_test(copy, specs[0], progress=False, log=lines.append)
+    assert len(lines) == 1 and not os.path.exists(index)

@@ -45,9 +45,10 @@ fractions in [0, 1]; a CI that is undefined (one task) is null::
 
 Whoever replaces a result JSON (a single run, another sweep) first removes
 the index sets its ``sweeps`` names that still carry the same id, unless
-the new result is the same one (equal in everything but ``execution``; the
-new file then names them too): :func:`release_result`. An index and table
-that listed the old result's numbers never stay beside another result.
+the new result is the same one (equal in everything but ``execution`` and
+where its input files lie; the new file then names them too):
+:func:`release_result`. An index and table that listed the old result's
+numbers never stay beside another result.
 """
 import json
 import math
@@ -575,7 +576,9 @@ def release_result(path: str, result: Dict,
     """Before ``result`` replaces the result JSON at ``path``: remove the
     index set of every sweep that lists the file there (its ``sweeps``
     field: module docstring), unless ``result`` is that same result (equal
-    in everything but ``execution``: a rerun on the same inputs), so that
+    in everything but ``execution`` and the ``path`` of each of its
+    ``files``, their digests kept: a rerun on the same inputs, in a workdir
+    copied or moved too), so that
     no index or table lists numbers the results folder no longer holds.
     An index since removed, or rewritten by another sweep (another
     ``sweep_id``: it no longer lists this file), is passed over.
@@ -593,8 +596,13 @@ def release_result(path: str, result: Dict,
         return data if isinstance(data, dict) else None
 
     def content(r):  # as written, less how it was run and who lists it
-        return {k: v for k, v in json.loads(json_text(r, None)).items()
-                if k not in ('execution', 'sweeps')}
+        c = {k: v for k, v in json.loads(json_text(r, None)).items()
+             if k not in ('execution', 'sweeps')}
+        if isinstance(c.get('files'), dict):  # absolute: a copy's differ
+            c['files'] = {k: {f: v for f, v in rec.items() if f != 'path'}
+                          if isinstance(rec, dict) else rec
+                          for k, rec in c['files'].items()}
+        return c
     old = read(path)
     refs = old.get('sweeps') if old else None
     if not isinstance(refs, list):
