@@ -437,10 +437,11 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
         where: the data folder (messages).
         instead: when given, some but not all of the published images
             (an incomplete copy) are refused, this appended to the message
-            (PAIP19: what is there would be a different sample); None: the
-            caller takes what is found when an image of them is absent
-            (LC25000: every image found, sorted); with all of them there,
-            images not in them are left out (the note says how many).
+            (PAIP19: what is there would be a different sample; LC25000:
+            sorted, not in the published order); None: the caller takes
+            what is found when an image of them is absent; with all of
+            them there, images not in them are left out (the note says
+            how many).
 
     Returns:
         (the published lists with ``prefix``, in their order, or None when
