@@ -749,11 +749,11 @@ def test_sweep_refuses_shots_that_give_out_homo_an_unpublished_count(wd,
                     'with --out_homo_shots')
     assert 'OUT_HOMO_SHOTS' in err
     cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
-                      'out_homo', '--shots', '5', '20'], capsys, wd,
+                      'out', 'out_homo', '--shots', '5', '20'], capsys, wd,
               'at 20 shots')
     # --shots 0: named as the bad count it is, not as an unpublished one
     cli_fails(SWEEP, ['--workdir', wd, '--model', 'clp', '--task',
-                      'out_homo', '--shots', '0', '1'], capsys, wd,
+                      'near', 'out_homo', '--shots', '0', '1'], capsys, wd,
               '--shots 0: shot counts must be at least 1')
     base = dict(model='clp', novel_classes=[None], clfs=['Ridge'],
                 modes=['linear'], model_template='{model}', shots=[1, 5],
@@ -766,6 +766,15 @@ def test_sweep_refuses_shots_that_give_out_homo_an_unpublished_count(wd,
         **{**base, 'task': ['out', 'out_homo'], 'shots': [5, 10],
            'novel_classes': None}))}
     assert shots == {(t, s) for t in ('out', 'out_homo') for s in (5, 10)}
+    # a --shots that reaches out_homo alone is meant for it: taken as given
+    # (as --out_homo_shots is), also a count the published runs lack; so is
+    # one beside tasks that each have their own list
+    for extra in ({'task': ['out_homo'], 'shots': [1, 20]},
+                  {'task': ['near', 'out_homo'], 'shots': [1, 20],
+                   'near_shots': [1]}):
+        shots = {(sp.task, sp.shots) for sp in cli_specs(
+            argparse.Namespace(**{**base, 'novel_classes': None, **extra}))}
+        assert {s for t, s in shots if t == 'out_homo'} == {1, 20}, shots
 
 
 def test_a_wo_model_of_another_class_is_named_by_the_commands_flags(

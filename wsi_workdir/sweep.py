@@ -56,8 +56,9 @@ def parse_args(argv=None):
                    '--<task>_shots (default: the published ones: '
                    + '; '.join(f'{t} {" ".join(map(str, s))}'
                                for t, s in S.DEFAULT_SHOTS.items())
-                   + '); a count not among the published out_homo ones (1) '
-                   'is refused for out_homo: give it --out_homo_shots')
+                   + '); beside another task, a count not among the '
+                   'published out_homo ones (1) is refused for out_homo: '
+                   'give it --out_homo_shots')
     for task in S.TASKS:
         p.add_argument(f'--{task}_shots', type=int, nargs='+', default=None,
                        help=f'shots per class of --task {task} only, in '

@@ -116,8 +116,9 @@ def cli_specs(args) -> List[RunSpec]:
     domain's only). One list per task: the out domain's hetero and homo
     settings have different published shots (homo: no 1-shot), so a
     ``--shots`` meant for one of them would run the other's too; a
-    ``--shots`` that reaches out_homo (no ``--out_homo_shots``) with a count
-    the published homo shots lack (1) is refused, not run."""
+    ``--shots`` that reaches out_homo (no ``--out_homo_shots``) and another
+    task, with a count the published homo shots lack (1), is refused, not
+    run."""
     from .spec import (DEFAULT_SHOTS, TASKS, check_distinct_settings,
                        spec_kwargs)
     own = {t: getattr(args, f'{t}_shots', None) for t in TASKS}
@@ -140,11 +141,14 @@ def cli_specs(args) -> List[RunSpec]:
             if values is not None:
                 return flag, values
         return '--shots', DEFAULT_SHOTS[task]
-    if 'out_homo' in args.task and own['out_homo'] is None and args.shots:
+    shared = [t for t in args.task if t != 'out_homo' and own[t] is None]
+    if 'out_homo' in args.task and own['out_homo'] is None and args.shots \
+            and shared:
         # the one domain whose published shots lack a count of the others
         # (homo 1-shot: never drawn, its published runs failed): a --shots
         # meant for near / mixture / out gives out_homo its counts only
-        # where the published homo protocol has them
+        # where the published homo protocol has them (a --shots that
+        # reaches out_homo alone is meant for it, as --out_homo_shots is)
         published = DEFAULT_SHOTS['out_homo']
         off = [s for s in args.shots if s not in published]
         if off and min(args.shots) >= 1:  # else sweep_specs names the 0
