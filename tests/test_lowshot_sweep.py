@@ -332,6 +332,50 @@ def test_sweep_names_every_store_of_the_earlier_sampler_at_once(tmp_path):
     assert len(run_sweep(wd, specs, log=None)['results']) == 4
 
 
+
+def test_a_listed_index_is_removed_only_as_a_set_and_never_lost_work(
+        tmp_path, monkeypatch):
+    """A result's ``sweeps`` ref removes the files it names when the result
+    is replaced: only an index JSON and files of its stem beside it (a ref
+    edited to name another file removed that file); and an index that
+    cannot be removed (its folder read-only) was a traceback after the
+    meta-test's work, its result not written: now a warning, the result
+    written."""
+    from openselfsup.lowshot import meta_test
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
+                        modes=['linear'], num_task=4)
+    first = run_sweep(wd, specs, log=None)
+    index, md = first['output'], first['summary_md']
+    path = specs[0].result_path(wd)
+    result = json.load(open(path))
+    other = os.path.join(wd, 'mine.txt')
+    with open(other, 'w') as f:
+        f.write('keep\n')
+    ref = result['sweeps'][0]
+    result['sweeps'] = [{**ref, 'files': ref['files'] + [
+        os.path.relpath(other, os.path.dirname(path))]}]
+    with open(path, 'w') as f:
+        json.dump(result, f)
+    _other_features(wd)
+    lines = []
+    run_meta_test(wd, specs[0], progress=False, log=lines.append)
+    assert lines == [] and os.path.isfile(other) and os.path.isfile(index)
+    # a real ref again; the removal fails: warned, the result written
+    run_sweep(wd, specs, log=None)
+    _other_features(wd)
+
+    def refuse(files):
+        raise PermissionError(13, 'Permission denied', files[0])
+    monkeypatch.setattr(meta_test, 'remove_set', refuse)
+    new = run_meta_test(wd, specs[0], progress=False, log=lines.append)
+    assert lines == [
+        f'warning: could not remove {index}, {md} (Permission denied): the '
+        f'sweep index lists {path}, which is being replaced by another '
+        'result, and its numbers; delete them'], lines
+    assert json.load(open(path))['average_mean'] == new['average_mean']
+    assert 'sweeps' not in json.load(open(path))
+
 def test_a_rerun_in_a_copied_workdir_keeps_the_copys_sweep_index(tmp_path):
     """A workdir copied elsewhere holds the same inputs, its results name
     its own index (relative paths); a rerun there on those inputs is the

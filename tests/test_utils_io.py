@@ -1101,3 +1101,13 @@ def test_a_path_not_found_says_what_it_may_have_meant(tmp_path,
         assert str(info.value) == (
             f'{given}: config file not found ({given[:-1]} is a file: drop '
             "the '/' at the end)")
+    # the current folder deleted under the command: os.getcwd() raised
+    # FileNotFoundError, a traceback in place of the 'not found' line
+    gone = tmp_path / 'gone'
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    with pytest.raises(InputError) as info:
+        check_file('b.pth', 'checkpoint')
+    assert str(info.value) == ('b.pth: checkpoint not found (relative to '
+                               'the current folder, which no longer exists)')

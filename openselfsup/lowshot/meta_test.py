@@ -581,7 +581,11 @@ def release_result(path: str, result: Dict,
     copied or moved too), so that
     no index or table lists numbers the results folder no longer holds.
     An index since removed, or rewritten by another sweep (another
-    ``sweep_id``: it no longer lists this file), is passed over.
+    ``sweep_id``: it no longer lists this file), is passed over, as is a
+    ref naming files other than an index JSON and files of its stem (its
+    table, the ablation's plot). An index that cannot be removed (its
+    folder not writable) is named in a warning to ``log``; the new result
+    is written all the same (its work is done).
 
     Returns:
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
@@ -617,13 +621,27 @@ def release_result(path: str, result: Dict,
             continue
         files = [os.path.normpath(os.path.join(base, f))
                  for f in ref['files']]
+        # an index set is the index JSON and files of its stem beside it
+        # (table, plot): a ref naming anything else is not one of ours
+        stem = os.path.splitext(files[0])[0]
+        if not files[0].endswith('.json') or any(
+                os.path.splitext(f)[0] != stem for f in files):
+            continue
         index = read(files[0])
         if index is None or index.get('sweep_id') != ref.get('id'):
             continue
         if same:
             kept.append(ref)
             continue
-        gone = remove_set(files)
+        try:
+            gone = remove_set(files)
+        except OSError as exc:  # the result is written all the same
+            if log:
+                log(f'warning: could not remove {", ".join(files)} '
+                    f'({exc.strerror or exc}): the sweep index lists {path}, '
+                    'which is being replaced by another result, and its '
+                    'numbers; delete them')
+            continue
         if gone and log:
             log(f'removed {", ".join(gone)}: the sweep index listed {path}, '
                 'which is being replaced by another result (rerun that '

@@ -618,7 +618,10 @@ def missing_note(path: str) -> str:
         return f'{bare} is a file: drop the {path[len(bare):]!r} at the end'
     if not path or os.path.isabs(path) or os.path.lexists(path):
         return ''
-    cwd = os.getcwd()
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the current folder was deleted under the command
+        return 'relative to the current folder, which no longer exists'
     note = f'relative to the current folder {cwd}'
     there = os.path.join(REPO_ROOT, path)
     if os.path.realpath(cwd) != os.path.realpath(REPO_ROOT) \
