@@ -1436,8 +1436,9 @@ def test_lists_not_written_here_are_not_replaced(tmp_path, capsys):
     (meta / 'train.txt').write_text(hand)
     argv = ['--root', str(root), '--split', 'official']
     refusal = ['error: {}: exists and is not a list written here (not as '
-               'lists.json records it: made or edited by hand?); move it '
-               'away or delete it first (nothing written)']
+               'lists.json records it: made or edited by hand, or written '
+               'before the converters kept that record?); move it away or '
+               'delete it first (nothing written)']
     rc, _, lines = run_data_tool('prepare_nct', argv, capsys)
     assert rc == 2 and lines == [refusal[0].format(meta / 'train.txt')], \
         lines

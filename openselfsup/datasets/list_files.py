@@ -385,7 +385,8 @@ def _check_lists_replaceable(meta: str, files: Dict[str, str]) -> dict:
         if old != text.encode('utf-8'):
             raise InputError(
                 f'{path}: exists and is not a list written here (not as '
-                f'{LISTS_RECORD} records it: made or edited by hand?); '
+                f'{LISTS_RECORD} records it: made or edited by hand, or '
+                'written before the converters kept that record?); '
                 'move it away or delete it first (nothing written)')
     return recorded
 
