@@ -63,11 +63,10 @@ def parse_args(argv):
                    'the same settings (config and --cfg-options, the files '
                    'it names, epochs, lambda, seed, the baseline weights, '
                    '--amp, --test, the code\'s RECORD_VERSION), train only '
-                   'the '
-                   'others (a run interrupted on '
-                   'the way: from its start); a run there of other '
-                   'settings is refused, naming what differs (default: '
-                   'every run is trained again, replacing the sweep)')
+                   'the others (a run interrupted on the way: from its '
+                   'start); a run there of other settings is refused, '
+                   'naming what differs (default: every run is trained '
+                   'again, replacing the sweep)')
     p.add_argument('--seeds', type=int, nargs='*',
                    help='tune each lambda once per seed (randomness.seed '
                    'and model.seed of the run), from the one baseline, each '
