@@ -302,6 +302,33 @@ def test_scripts_explain_themselves_and_refuse_stray_arguments(tmp_path,
         f'{os.path.join(SCRIPTS, script)} --help)')
 
 
+
+@pytest.mark.parametrize('script', RUNNABLE)
+def test_scripts_run_from_another_folder_say_where_to_run(tmp_path, script):
+    """The scripts' paths are the repository root's: run from another
+    folder (``cd wsi_workdir``), one stopped at its first command with
+    python's "can't open file". Now one line before any command; --help
+    still works from anywhere."""
+    log = tmp_path / 'calls'
+    recorder = tmp_path / 'python'
+    recorder.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexit 0\n')
+    recorder.chmod(0o755)
+    args = {'demo_lowshot.sh': ['ckpt.pth'],
+            'evaluate_encoder.sh': ['clp', 'ckpt.pth', 'wd']}.get(script, [])
+    path = os.path.join(SCRIPTS, script)
+    for cwd in (tmp_path, os.path.join(REPO, 'wsi_workdir')):
+        out = subprocess.run(['sh', path, *args], cwd=cwd,
+                             env=dict(os.environ, PYTHON=str(recorder)),
+                             capture_output=True, text=True)
+        assert out.returncode == 2 and out.stdout == '', out
+        assert out.stderr.splitlines() == [
+            f'error: {path}: run the scripts from the repository root (the '
+            'folder holding wsi_workdir/ and configs/); the current folder '
+            f'{cwd} is not it'], out.stderr
+        assert not log.exists()
+        assert subprocess.run(['sh', path, '--help'], cwd=cwd,
+                              capture_output=True).returncode == 0
+
 def test_demo_chain_commands(tmp_path):
     cmds = _record(tmp_path, 'demo_lowshot.sh', args=(
         'ckpt.pth', 'demo_wd', 'model.backbone.base_channels=16'))

@@ -12,6 +12,16 @@
 # 100). SHOTS is the near and mixture list, OUT_SHOTS the out (hetero) one,
 # OUT_HOMO_SHOTS the out_homo one: no script gives SHOTS to out_homo.
 
+# the commands' paths (wsi_workdir/*.py, configs/, the defaults below) are
+# the repository root's: run from another folder, a script stopped at its
+# first command with python's "can't open file"
+if [ ! -f wsi_workdir/sweep.py ] || [ ! -d configs ]; then
+    echo "error: $0: run the scripts from the repository root (the folder" \
+        "holding wsi_workdir/ and configs/); the current folder $(pwd)" \
+        "is not it" >&2
+    exit 2
+fi
+
 PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results
 DATA=${DATA:-data}                        # data/NCT, data/LC25000, data/PAIP19
