@@ -1291,6 +1291,16 @@ def test_paip_slide_folder_in_both_layouts_refused(tmp_path, capsys):
     assert rc == 0 and 'PAIP19 train         7 patches' in out, lines
 
 
+def _paip_link_note(paths, files, test_path):
+    """The hard-link note of prepare_paip19 where ``files`` files, each
+    listed in both lists, are ``paths`` listed paths, the first pair
+    PAIP's first train patch and ``test_path``."""
+    return (f'{paths} listed paths are hard links to {files} file(s), '
+            f'{files} of them in two lists (first: 01_01_0000/0/0+0+0.png '
+            f'in paip_train, {test_path} in paip_test): byte-identical '
+            'images linked by a deduplicating store, or a folder copied '
+            'with cp -al? listed as found')
+
 def test_hard_links_among_listed_paths_noted(tmp_path, capsys):
     """One file under two listed paths through a hard link (a slide folder
     copied with ``cp -al``: a training slide's patches in the test list)
@@ -1308,11 +1318,8 @@ def test_hard_links_among_listed_paths_noted(tmp_path, capsys):
                     copy_function=os.link)  # cp -al
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 test          6 patches' in out, lines
-    assert '6 listed paths are hard links to 3 file(s), 3 of them in two ' \
-        'lists (first: 01_01_0000/0/0+0+0.png in paip_train, ' \
-        '01_01_0009/0/0+0+0.png in paip_test): byte-identical images linked ' \
-        'by a deduplicating store, or a folder copied with cp -al? listed ' \
-        'as found' in out.splitlines()
+    assert _paip_link_note(6, 3, '01_01_0009/0/0+0+0.png') \
+        in out.splitlines()
 
 
 def test_jpeg_files_named_jpe_or_jfif_listed_and_read(tmp_path, capsys):
@@ -1366,11 +1373,8 @@ def test_link_to_a_hard_link_of_a_listed_file_noted(tmp_path, capsys):
     argv = ['--root', str(root), '--train-slides', '2']
     rc, out, lines = run_data_tool('prepare_paip19', argv, capsys)
     assert rc == 0 and 'PAIP19 test          4 patches' in out, lines
-    assert '2 listed paths are hard links to 1 file(s), 1 of them in two ' \
-        'lists (first: 01_01_0000/0/0+0+0.png in paip_train, ' \
-        '01_01_0002/0/9+9+0.png in paip_test): byte-identical images linked ' \
-        'by a deduplicating store, or a folder copied with cp -al? listed ' \
-        'as found' in out.splitlines(), out
+    assert _paip_link_note(2, 1, '01_01_0002/0/9+9+0.png') \
+        in out.splitlines(), out
     # both links to the object, its other hard link unlisted: no note
     os.remove(data / '01_01_0002' / '0' / '9+9+0.png')
     obj = tmp_path / 'obj2.png'
