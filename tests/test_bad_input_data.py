@@ -15,6 +15,17 @@ from openselfsup.utils import InputError
 NCT_ORDER = ('BACK', 'ADI', 'DEB', 'LYM', 'MUC', 'MUS', 'NORM', 'STR', 'TUM')
 
 
+def _a_complete_official_copy_converts(tmp_path, capsys):
+    """An official-layout tree of every class converts (beside a refused
+    one: the refusal is the copy's, not the layout's); its output."""
+    other = tmp_path / 'other'
+    _official_nct(other)
+    rc, out, lines = run_data_tool(
+        'prepare_nct', ['--root', str(other), '--split', 'official'], capsys)
+    assert rc == 0 and 'NCT train           18 images' in out, lines
+    return out
+
+
 def _official_nct(root):
     """NCT-CRC-HE-100K and CRC-VAL-HE-7K with two tiny files per class."""
     for split in ('NCT-CRC-HE-100K', 'CRC-VAL-HE-7K'):
@@ -833,11 +844,7 @@ def test_incomplete_copy_of_the_official_release_refused(tmp_path, capsys):
         'it has the file names of the published NONORM lists): an '
         'incomplete copy; nothing written'], lines
     assert not (root / 'meta').exists()
-    other = tmp_path / 'other'
-    _official_nct(other)
-    rc, out, lines = run_data_tool(
-        'prepare_nct', ['--root', str(other), '--split', 'official'], capsys)
-    assert rc == 0 and 'NCT train           18 images' in out, lines
+    _a_complete_official_copy_converts(tmp_path, capsys)
 
 
 def test_images_in_a_subfolder_of_a_class_folder_refused(tmp_path, capsys):
@@ -1412,11 +1419,7 @@ def test_official_release_judged_by_name_not_extension(tmp_path, capsys):
         f'error: {release}: {100000 - 9} of the 100000 images of the '
         'NCT-CRC-HE-100K release are absent (first: '), lines
     assert not (root / 'meta').exists()
-    other = tmp_path / 'other'
-    _official_nct(other)
-    rc, out, lines = run_data_tool(
-        'prepare_nct', ['--root', str(other), '--split', 'official'], capsys)
-    assert rc == 0 and 'NCT train           18 images' in out, lines
+    out = _a_complete_official_copy_converts(tmp_path, capsys)
     assert 'NCT-CRC-HE-100K/ holds none of the file names of the release ' \
         '(those of the published NONORM lists, any extension): renamed ' \
         'files or images of another source, not checked for completeness' \
