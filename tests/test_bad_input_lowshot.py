@@ -1938,7 +1938,8 @@ def test_an_output_that_is_a_users_own_file_is_not_replaced(
     mine = tmp_path / 'mine'
     mine.mkdir()
     for name, text in (('notes.txt', 'keep\n'), ('paper.json', '{"a": 1}'),
-                       ('report.md', '# my report\n')):
+                       ('report.md', '# my report\n'),
+                       ('figure.png', 'my figure')):
         (mine / name).write_text(text)
     cli_ok(GEN, _gen(wd), capsys)
     linear = ('--mode', 'linear')
@@ -1962,7 +1963,8 @@ def test_an_output_that_is_a_users_own_file_is_not_replaced(
              'near', '--novel_classes', '7', '--shots', '5', '--clfs',
              'Ridge', '--modes', 'linear', '--num_task', '10',
              '--workdir', wd, '--output']
-    for out in ('paper.json', 'report.json'):  # report.json: its .md
+    # report.json: its .md; figure.json: its .png (the sweep's plot)
+    for out in ('paper.json', 'report.json', 'figure.json'):
         cli_fails(SWEEP, sweep + [str(mine / out)], capsys, str(tmp_path),
                   'is not a sweep index written by sweep.py')
     for _ in range(2):

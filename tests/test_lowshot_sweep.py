@@ -197,9 +197,11 @@ def test_a_rerun_removes_the_old_index_when_it_rewrites_results(
     rewritten = json.load(open(specs[0].result_path(wd)))
     assert rewritten['average_mean'] != json.loads(old)['settings'][0][
         'average_mean']  # the other features' result, beside the old one's
-    assert not os.path.exists(index) and not os.path.exists(md)
+    png = first['summary_png']  # the plot goes with them
+    assert not any(os.path.exists(p) for p in (index, md, png))
     assert [ln for ln in lines if ln.startswith('removed ')] == [
-        f'removed the previous {index}, {md}: the results they describe '
+        f'removed the previous {index}, {md}, {png}: the results they '
+        'describe '
         'are being replaced (written anew when this sweep completes)']
     monkeypatch.setattr(sweep_mod, 'evaluate', real)
     again = run_sweep(wd, specs, log=None)
@@ -229,12 +231,12 @@ def test_a_later_run_of_a_listed_result_removes_the_sweep_index(tmp_path):
     specs = sweep_specs('clp', 'mixture', shots=[1, 2], clfs=['Ridge'],
                         modes=['linear'], num_task=4)
     first = run_sweep(wd, specs, log=None)
-    index, md = first['output'], first['summary_md']
+    index, md, png = first['output'], first['summary_md'], first['summary_png']
     listed = json.load(open(index))['settings'][0]
     path = specs[0].result_path(wd)
     ref = json.load(open(path))['sweeps']
     assert ref == [{'id': first['sweep_id'], 'files': [
-        os.path.relpath(f, os.path.dirname(path)) for f in (index, md)]}]
+        os.path.relpath(f, os.path.dirname(path)) for f in (index, md, png)]}]
     lines = []
     run_meta_test(wd, specs[0], progress=False, log=lines.append)
     assert lines == [] and os.path.isfile(index) and os.path.isfile(md)
@@ -243,8 +245,9 @@ def test_a_later_run_of_a_listed_result_removes_the_sweep_index(tmp_path):
     single = run_meta_test(wd, specs[0], progress=False, log=lines.append)
     assert single['output'] == path == listed['output']
     assert single['average_mean'] != listed['average_mean']
-    assert not os.path.exists(index) and not os.path.exists(md)
-    assert lines == [f'removed {index}, {md}: the sweep index listed {path}, '
+    assert not any(os.path.exists(p) for p in (index, md, png))
+    assert lines == [f'removed {index}, {md}, {png}: the sweep index '
+                     f'listed {path}, '
                      'which is being replaced by another result (rerun that '
                      'sweep to write them anew)']
     assert 'sweeps' not in json.load(open(path))
@@ -346,7 +349,7 @@ def test_a_listed_index_is_removed_only_as_a_set_and_never_lost_work(
     specs = sweep_specs('clp', 'mixture', shots=[1], clfs=['Ridge'],
                         modes=['linear'], num_task=4)
     first = run_sweep(wd, specs, log=None)
-    index, md = first['output'], first['summary_md']
+    index, md, png = first['output'], first['summary_md'], first['summary_png']
     path = specs[0].result_path(wd)
     result = json.load(open(path))
     other = os.path.join(wd, 'mine.txt')
@@ -370,7 +373,8 @@ def test_a_listed_index_is_removed_only_as_a_set_and_never_lost_work(
     monkeypatch.setattr(meta_test, 'remove_set', refuse)
     new = run_meta_test(wd, specs[0], progress=False, log=lines.append)
     assert lines == [
-        f'warning: could not remove {index}, {md} (Permission denied): the '
+        f'warning: could not remove {index}, {md}, {png} (Permission '
+        'denied): the '
         f'sweep index lists {path}, which is being replaced by another '
         'result, and its numbers; delete them'], lines
     assert json.load(open(path))['average_mean'] == new['average_mean']
@@ -403,3 +407,43 @@ def test_a_rerun_in_a_copied_workdir_keeps_the_copys_sweep_index(tmp_path):
     _other_features(copy)
     run_meta_test(copy, specs[0], progress=False, log=lines.append)
     assert len(lines) == 1 and not os.path.exists(index)
+
+
+def test_a_sweep_writes_its_plot_with_the_numbers_of_its_index(
+        tmp_path, monkeypatch):
+    """sweep.py printed a table and wrote a JSON index and its .md, but no
+    plot (the summary and the ablation draw one). The index's .png is
+    written with them: F1 (%) against shots, one panel per classifier,
+    each point a setting's average_mean and its error bar the setting's
+    average_ci, as the index holds them; a valid PNG."""
+    from PIL import Image
+
+    from openselfsup.lowshot import report
+    figs, real = [], report.figure_png
+    monkeypatch.setattr(report, 'figure_png',
+                        lambda fig: figs.append(fig) or real(fig))
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    specs = sweep_specs('clp', 'mixture', shots=[1, 2],
+                        clfs=['Ridge', 'nearest_centroid'],
+                        modes=['linear'], num_task=4)
+    sweep = run_sweep(wd, specs, log=None)
+    png = os.path.join(wd, 'sweeps', 'clp_mixture.png')
+    assert sweep['summary_png'] == png
+    with open(sweep['output']) as f:
+        settings = json.load(f)['settings']
+    with Image.open(png) as im:
+        im.verify()
+    (fig, ) = figs
+    panels = {ax.get_ylabel().split('\n')[0]: ax for ax in fig.axes}
+    assert sorted(panels) == ['Ridge', 'nearest_centroid']
+    for clf, ax in panels.items():
+        (bars, ) = ax.containers
+        line = bars.lines[0]
+        mine = sorted((s['num_shots'], 100 * s['average_mean'],
+                       100 * s['average_ci']) for s in settings
+                      if s['clf'] == clf)
+        assert list(line.get_xdata()) == [m[0] for m in mine]
+        assert list(line.get_ydata()) == pytest.approx([m[1] for m in mine])
+        segments = bars.lines[2][0].get_segments()
+        assert [(s[1][1] - s[0][1]) / 2 for s in segments] == \
+            pytest.approx([m[2] for m in mine])

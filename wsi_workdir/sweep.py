@@ -5,8 +5,12 @@ Runs all novel classes x classifiers x shots x modes, loading features,
 task stores and dictionaries once (missing stores and dictionaries are made,
 existing ones checked and reused). Each setting prints the block and writes
 the result JSON a distributed_meta_test.py run would; an index of the sweep
-and a table of averages go to <workdir>/sweeps/<model>_<task>.{json,md}
-(the tasks joined by '+' when several).
+(every setting's numbers), a table of averages (also printed) and a plot go
+to <workdir>/sweeps/<model>_<task>.{json,md,png} (the tasks joined by '+'
+when several). The plot is summarize.py's of the sweep's results: F1
+against shots, a row of panels per classifier, a column per domain, a curve
+per mode (a family's wo_<c> models averaged into one), error bars the 95%
+CI (the mean of the per-class CIs) where a point is one setting.
 The experiment scripts (wsi_workdir/scripts/*_domain.sh) call this once
 per model family and domain.
 
@@ -82,8 +86,9 @@ def parse_args(argv=None):
     p.add_argument('--output', default=None,
                    help='sweep index JSON (default: <workdir>/sweeps/'
                    '<model>_<task>[+<task>...].json, every --task in the '
-                   'name; an existing file that is not a sweep index, or '
-                   'its .md, is refused, never replaced)')
+                   'name; its table and plot beside it as .md and .png; an '
+                   'existing file that is not a sweep index, or its .md or '
+                   '.png, is refused, never replaced)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table')
     return p.parse_args(argv)
@@ -100,7 +105,8 @@ def main(argv=None):
                       args.output, log=None if args.quiet else print)
     print(sweep['table'], end='')
     t = sweep['elapsed_s']
-    print(f'wrote {sweep["output"]} and {sweep["summary_md"]}: '
+    print(f'wrote {sweep["output"]}, {sweep["summary_md"]} and '
+          f'{sweep["summary_png"]}: '
           f'{sweep["num_settings"]} settings in {t["total"]:.1f} s '
           f'(meta-test {t["meta_test"]:.1f} s, load {t["load"]:.1f} s, '
           f'tasks {t["tasks"]:.1f} s, dictionaries {t["dictionaries"]:.1f} s)')

@@ -9,9 +9,9 @@ ones are reused after their checks, never replaced). Each setting prints the
 block a single ``distributed_meta_test.py`` run prints and writes the same
 result JSON, so logs and ``summarize.py`` read alike; the sweep also writes
 one index file with every setting's summary and the timings (with its
-table, when it completes; a rerun removes the previous index and table as
-it writes its first result, so that an interrupted rerun never leaves them
-beside results of another run). Each result JSON names the indexes that
+table and plot, when it completes; a rerun removes the previous index,
+table and plot as it writes its first result, so that an interrupted rerun
+never leaves them beside results of another run). Each result JSON names the indexes that
 list it (its ``sweeps`` field: each index's ``sweep_id`` and files), and
 whoever replaces that file later with another result (a single
 ``distributed_meta_test.py`` run, another sweep with a setting in common)
@@ -202,6 +202,19 @@ def mean_over_settings_table(results: Sequence[Dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def plot_sweep_results(results: Sequence[Dict],
+                       settings: Sequence[Dict]) -> bytes:
+    """The sweep's plot: the summary's (:func:`~.report.plot_table`, F1
+    against shots, a row of panels per classifier, a column per domain, a
+    curve per mode; a family's ``_wo_<c>`` models averaged into one curve,
+    error bars the cell's 95% CI where a point is one setting) of the
+    sweep's own results, ``settings`` the index's entries (their
+    ``output``: each result's file)."""
+    from .report import build_table, plot_table
+    return plot_table(build_table([dict(r, _file=s['output'])
+                                   for r, s in zip(results, settings)]))
+
+
 def setting_header(spec: RunSpec) -> str:
     """The first line of a setting's block in the log."""
     novel = '' if spec.novel_class is None else f' novel {spec.novel_class}'
@@ -230,7 +243,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             dictionaries.
         log (callable, optional): receives each setting's block (None:
             quiet).
-        write_index (bool): write the index and its table; False for a
+        write_index (bool): write the index, its table and its plot
+            (:func:`plot_sweep_results`, the index's name with ``.png``);
+            False for a
             caller that writes them itself, extended, in one set with its
             own files (the ablation: its table and plot), so that an
             interruption between the two writes cannot leave this index
@@ -243,7 +258,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     Returns:
         dict: the index (module docstring schema) with ``output``,
         ``summary_md``, ``table`` and ``results`` (every setting's result
-        dict, in order) added.
+        dict, in order) added, and ``summary_png`` (the plot) where
+        ``write_index``.
     """
     if not specs:
         raise InputError('nothing to run: the sweep has no settings')
@@ -259,14 +275,18 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                                'the summary would stop at this index', 'it',
                                paths.sweeps_dir(workdir))
     md = out[:-5] + '.md'
+    # the plot of the index's numbers, beside it (a caller writing the
+    # index itself draws its own, one of describing)
+    png = out[:-5] + '.png' if write_index else None
+    own = list(dict.fromkeys([out, md, *([png] if png else []),
+                              *describing]))
     # every output must be writable before the first setting runs
-    for path in [out, md, *describing] + [s.result_path(workdir)
-                                          for s in specs]:
+    for path in own + [s.result_path(workdir) for s in specs]:
         check_writable(path)
     if write_index:
         check_replaceable(out, ('model', 'task', 'num_settings', 'settings'),
-                          'a sweep index written by sweep.py', also=(md,),
-                          given=bool(output))
+                          'a sweep index written by sweep.py',
+                          also=(md, png), given=bool(output))
     check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
     inputs = Inputs(workdir, make_missing=make_missing)
@@ -284,7 +304,6 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     results, index = [], []
     meta_time = 0.0
     sweep_id = uuid.uuid4().hex
-    own = [out, md, *describing]
     for i, spec in enumerate(specs, 1):
         result = evaluate(inputs, spec, device, chunk_size, threads, dtype)
         meta_time += result['execution']['elapsed_s']
@@ -328,6 +347,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
              'of a cell (near domain: one per novel class; mixture and '
              'out: one):\n\n' + mean_over_settings_table(results))
     if write_index:
-        save_set({out: sweep, md: table})  # the index and its table together
+        # the index, its table and plot together, all computed first
+        save_set({out: sweep, md: table,
+                  png: plot_sweep_results(results, index)})
     sweep.update(output=out, summary_md=md, table=table, results=results)
+    if write_index:
+        sweep['summary_png'] = png
     return sweep
