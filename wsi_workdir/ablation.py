@@ -12,8 +12,11 @@ near-domain tasks with novel class 78, 5 shots, 300 tasks, Ridge:
   hybrid      image x latent: aug_times = num_aug_shots = t
 
 ending in one table (average F1 ± the mean of the per-class 95% CIs, the
-published average row; novel-class F1 ± its 95% CI over tasks), written to
-<workdir>/sweeps/ablation_<model>.md (and the sweep index beside it). Missing
+published average row; novel-class F1 ± its 95% CI over tasks), printed
+and written with its JSON and plot as one set:
+<workdir>/sweeps/ablation_<model>.md (the table), .json (the sweep index
+with the table's numbers, ablation_rows) and .png (a panel per part, F1
+against its value with the 95% CIs, the baseline dashed). Missing
 task stores and dictionaries are made. The published values are the
 defaults except the image part, whose t^2 up to 256 copies need NCT_aug
 features of 255 copies (42 GB at paper scale): pass --image to choose.
