@@ -1280,6 +1280,49 @@ def _seed_shown(seed: Any) -> str:
     return text if len(text) <= 40 else f'{text[:36]}...'
 
 
+def seed_additions(cfg: Config, world: int,
+                   loaders: Optional[Sequence[str]] = None
+                   ) -> Tuple[int, int, List[str]]:
+    """What MMEngine adds to ``randomness.seed`` before it seeds numpy, on
+    ``world`` processes (:func:`check_seed_reach` says where): the rank
+    where ``diff_rank_seed``, and in each DataLoader worker (of a loader
+    without a ``worker_init_fn`` of its own) ``num_workers * rank + worker
+    id``, for the ``loaders`` a run builds (default: the training loader
+    and, where ``val_cfg`` is set, the validation loader).
+
+    Returns:
+        tuple: ``(rank_add, worker_add, why)``: the largest rank added (0
+        without ``diff_rank_seed``), the largest worker addition (of the
+        loader that adds most; 0 without workers) and the words for each
+        nonzero one, the rank's first.
+    """
+    randomness = cfg.get('randomness')
+    randomness = randomness if isinstance(randomness, dict) else {}
+    last = max(world, 1) - 1  # the highest rank
+    rank_add = last if randomness.get('diff_rank_seed') else 0
+    why = [f'the rank with diff_rank_seed=True: up to {last}'] \
+        if rank_add else []
+    if loaders is None:
+        loaders = ['train_dataloader']
+        if cfg.get('val_cfg') is not None:
+            loaders.append('val_dataloader')
+    worker_add = 0
+    for name in loaders:
+        loader = cfg.get(name)
+        workers = loader.get('num_workers') if isinstance(loader, dict) \
+            else None
+        if not (is_int(workers) and workers > 0) or 'worker_init_fn' in loader:
+            continue
+        add = workers * last + workers - 1
+        if add > worker_add:
+            worker_add = add
+            worker_why = (f'{name}.num_workers ({workers}) x rank + '
+                          f'worker id in its DataLoader workers: up to {add}')
+    if worker_add:
+        why.append(worker_why)
+    return rank_add, worker_add, why
+
+
 def check_seed_reach(cfg: Config, world: int,
                      resumed: Optional[Tuple[str, Any]] = None) -> None:
     """Refuse a ``randomness.seed`` that numpy takes but the seeds MMEngine
@@ -1312,10 +1355,7 @@ def check_seed_reach(cfg: Config, world: int,
     randomness = cfg.get('randomness')
     randomness = randomness if isinstance(randomness, dict) else {}
     seed = randomness.get('seed')
-    last = max(world, 1) - 1  # the highest rank
-    rank_add = last if randomness.get('diff_rank_seed') else 0
-    why = [f'the rank with diff_rank_seed=True: up to {last}'] \
-        if rank_add else []
+    rank_add, worker_add, why = seed_additions(cfg, world)
     if resumed is not None:
         path, seed_of_config = resumed[0], seed
         seed = resumed[1]
@@ -1339,23 +1379,6 @@ def check_seed_reach(cfg: Config, world: int,
             f'{new_run}')
     if not is_int(seed):
         return
-    loaders = ['train_dataloader']
-    if cfg.get('val_cfg') is not None:
-        loaders.append('val_dataloader')
-    worker_add = 0
-    for name in loaders:
-        loader = cfg.get(name)
-        workers = loader.get('num_workers') if isinstance(loader, dict) \
-            else None
-        if not (is_int(workers) and workers > 0) or 'worker_init_fn' in loader:
-            continue
-        add = workers * last + workers - 1
-        if add > worker_add:
-            worker_add = add
-            worker_why = (f'{name}.num_workers ({workers}) x rank + '
-                          f'worker id in its DataLoader workers: up to {add}')
-    if worker_add:
-        why.append(worker_why)
     reach = seed + rank_add + worker_add
     if reach <= NUMPY_SEED_MAX:
         return
