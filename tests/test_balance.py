@@ -3571,3 +3571,51 @@ def test_a_sweep_refuses_evaluation_sets_holding_training_samples(
             **opts, 'val_dataloader.dataset.ann_file': 'train.json',
             **{f'{k}.dataset.type': 'openselfsup.SlideReports'
                for k in ('train_dataloader', 'val_dataloader')}}))
+
+
+def test_a_seed_a_lambda_runs_workers_take_past_numpys_bound_is_refused_first(
+        crossmodal_root, tmp_path, monkeypatch):
+    """``--seeds 4294967295`` passed check_seeds (numpy takes it) and the
+    baseline trained; the first lambda run then failed at its start, as
+    MMEngine seeds numpy in each DataLoader worker with the seed plus the
+    worker id (check_seed_reach refused it, suggesting --cfg-options
+    randomness.seed, which --seeds refuses). Now one line in --seeds terms
+    before anything trains: with 2 training workers the seed reaches
+    seed + 1, so 2**32 - 2 is the largest (hand-computed); with --test,
+    the test loader's workers count too. A seed that fits runs."""
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'sweep'
+    two = {**opts, 'train_dataloader.num_workers': 2}
+    with pytest.raises(InputError) as exc:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             cfg_options=two, seeds=[0, 2 ** 32 - 1])
+    assert str(exc.value) == (
+        '--seeds 4294967295: each lambda run of this config seeds numpy '
+        'with up to 4294967296 (the seed, plus train_dataloader.num_workers '
+        '(2) x rank + worker id in its DataLoader workers: up to 1), past '
+        "numpy's 4294967295; give seeds of at most 4294967294")
+    assert runs.calls == [] and not work.exists()
+    # the test loader's 4 workers, evaluated with --test only
+    four = {**opts, 'test_dataloader.num_workers': 4}
+    with pytest.raises(InputError) as exc:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             cfg_options=four, seeds=[2 ** 32 - 3],
+                             test=True)
+    assert str(exc.value).endswith('plus test_dataloader.num_workers (4) '
+                                   'x rank + worker id in its DataLoader '
+                                   "workers: up to 3), past numpy's "
+                                   '4294967295; give seeds of at most '
+                                   '4294967292')
+    assert runs.calls == [] and not work.exists()
+    # the largest seed that fits is not refused: the sweep runs
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=two,
+                         seeds=[2 ** 32 - 2])
+    assert runs.seeds[1:] == [(2 ** 32 - 2, 2 ** 32 - 2)]
+    # the bound is the one a lambda run's own start check applies
+    from openselfsup.config import check_seed_reach, load_config
+    check_seed_reach(load_config(SLIDE_DEMO, {
+        **two, 'randomness.seed': 2 ** 32 - 2}), 1)
+    with pytest.raises(InputError, match='up to 4294967296'):
+        check_seed_reach(load_config(SLIDE_DEMO, {
+            **two, 'randomness.seed': 2 ** 32 - 1}), 1)

@@ -49,7 +49,7 @@ from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       default_work_dir, file_contents_change,
                       first_difference, key_change, load_config, numpy_seed,
-                      recorded_settings, type_name)
+                      recorded_settings, seed_additions, type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from, resume_choice,
                     train)
@@ -201,6 +201,31 @@ def check_seeds(seeds: Sequence) -> List[int]:
     check_distinct('--seeds', seeds,
                    why='each lambda has one run folder per seed')
     return seeds
+
+
+def check_seeds_reach(cfg, seeds: Sequence[int], test: bool) -> None:
+    """Refuse a ``--seeds`` seed that numpy takes but whose lambda run
+    would not: MMEngine seeds numpy in each DataLoader worker with the
+    seed plus the worker id (:func:`~openselfsup.config.seed_additions`,
+    what :func:`~openselfsup.config.check_seed_reach` refuses when the run
+    starts: after the baseline trained), for the training and validation
+    loaders and, with ``test``, the test loader (each run is evaluated on
+    it). The sweep trains in one process.
+
+    Raises:
+        InputError: one line naming the largest seed, the largest seed
+            numpy would be given and why, and the largest that fits.
+    """
+    loaders = ['train_dataloader', 'val_dataloader'] + (
+        ['test_dataloader'] if test else [])
+    rank_add, worker_add, why = seed_additions(cfg, 1, loaders)
+    seed, add = max(seeds), rank_add + worker_add
+    if seed + add > NUMPY_SEED_MAX:
+        raise InputError(
+            f'--seeds {seed}: each lambda run of this config seeds numpy '
+            f'with up to {seed + add} (the seed, plus {", plus ".join(why)}'
+            f'), past numpy\'s {NUMPY_SEED_MAX}; give seeds of at most '
+            f'{NUMPY_SEED_MAX - add}')
 
 
 def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
@@ -723,6 +748,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     if type_name(cfg.model.get('type')) != 'BalancedCrossModal':
         raise InputError(f'{config}: model.type is {cfg.model.get("type")!r},'
                          ' not BalancedCrossModal')
+    if seeds is not None:  # before the baseline trains, not at a run
+        check_seeds_reach(cfg, seeds, test)
     defaults = cfg.get('sweep', {})
     baseline_epochs = int(baseline_epochs if baseline_epochs is not None
                           else defaults.get('baseline_epochs', 0))
