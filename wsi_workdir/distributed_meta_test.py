@@ -7,6 +7,8 @@ tasks) and the average, and writes a JSON with every number (default:
 the variant naming the parameters that differ from the defaults, e.g.
 ``A10_K8``). Defaults are the published protocol's (1000 tasks, K=16,
 M=2000, 100 augmentation shots, Ridge alpha 1, logistic regression C 1).
+One setting has no plot of its own: summarize.py draws every result of the
+workdir (F1 against shots, with the 95% CIs), sweep.py those of its sweep.
 
 Example::
 
