@@ -269,3 +269,26 @@ def test_variants_name_every_value_apart():
         'alpha2', 'alpha0.5', 'alpha1e-07', 'alpha0.25']
     assert variant(clf='logistic_regression', max_iter=1000000) == \
         'iter1e+06'
+
+
+@pytest.mark.parametrize('script, names', [
+    # the sweep: its index, table and plot (the plot was missing)
+    ('wsi_workdir/sweep.py', ['sweeps/<model>_<task>.{json,md,png}',
+                              'plot']),
+    # the ablation wrote .json and .png too; its help named the .md only
+    ('wsi_workdir/ablation.py', ['ablation_<model>.md', '.json', '.png']),
+    ('wsi_workdir/summarize.py', ['summary.md', 'summary.json',
+                                  'summary.png', '{md,json,png}']),
+    # one setting: its JSON, and which commands plot it
+    ('wsi_workdir/distributed_meta_test.py', ['.json', 'summarize.py',
+                                              'sweep.py'])])
+def test_each_command_says_where_its_table_json_and_plot_go(script, names,
+                                                           capsys):
+    """Every command that gives results gives them as a table, a JSON and
+    a plot; its --help says where each goes (or, for one setting, which
+    commands draw it)."""
+    with pytest.raises(SystemExit):
+        script_main(script)(['--help'])
+    out = capsys.readouterr().out
+    for name in names:
+        assert name in out, (script, name)
