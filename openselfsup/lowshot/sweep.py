@@ -11,8 +11,9 @@ result JSON, so logs and ``summarize.py`` read alike; the sweep also writes
 one index file with every setting's summary and the timings (with its
 table and plot, when it completes; a rerun removes the previous index,
 table and plot as it writes its first result, so that an interrupted rerun
-never leaves them beside results of another run). Each result JSON names the indexes that
-list it (its ``sweeps`` field: each index's ``sweep_id`` and files), and
+never leaves them beside results of another run). Each result JSON names
+the indexes that list it (its ``sweeps`` field: each index's ``sweep_id``
+and files), and
 whoever replaces that file later with another result (a single
 ``distributed_meta_test.py`` run, another sweep with a setting in common)
 removes those indexes and tables first; the same result again (a rerun on
