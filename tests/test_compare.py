@@ -502,3 +502,22 @@ def _recording(subplots, drawn):
         drawn.append(ax)
         return fig, ax
     return wrapped
+
+
+def test_no_setting_in_common_names_what_each_model_ran(tmp_path):
+    """Two models whose results share no setting (the quick start's demo
+    workdir against a step-by-step run): the line said only 'no setting
+    was run for both models', not which each ran nor what to do. It names
+    each model's first setting and count, and the way to pair them."""
+    from openselfsup.lowshot.compare import compare_results
+    from openselfsup.lowshot.report import load_results
+    w = str(tmp_path / 'w')
+    _write_pairs(w, {'a': [[0.9] * 9, [0.8] * 9]}, ((1, 2), (5, 2)))
+    _write_pairs(w, {'b': [[0.5] * 9, [0.6] * 9]}, ((10, 2),))
+    with pytest.raises(InputError) as err:
+        compare_results(load_results(paths.results_dir(w)), 'a', 'b')
+    line = str(err.value)
+    assert '\n' not in line
+    assert 'a ran near novel7 1-shot linear Ridge and 1 more' in line, line
+    assert 'b ran near novel7 10-shot linear Ridge;' in line, line
+    assert 'meta-test both models on the same settings' in line, line

@@ -210,9 +210,16 @@ def compare_results(results: Sequence[Dict], model_a: str, model_b: str
     a, b = index[model_a], index[model_b]
     common = sorted(set(a) & set(b), key=_sort_key)
     if not common:
+        ran = '; '.join(
+            f'{m} ran {setting_label(min(index[m], key=_sort_key))}'
+            + (f' and {len(index[m]) - 1} more' if len(index[m]) > 1
+               else '') for m in (model_a, model_b))
         raise InputError(f'--compare {model_a} {model_b}: no setting was run '
                          'for both models (same task, shots, mode, '
-                         'classifier and novel class)')
+                         f'classifier and novel class): {ran}; meta-test '
+                         'both models on the same settings in this workdir '
+                         '(evaluate_encoder.sh or sweep.py, with the same '
+                         'domains, shots and --num_task)')
     settings = []
     for key in common:
         ra, rb = a[key], b[key]
