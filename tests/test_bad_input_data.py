@@ -129,6 +129,34 @@ def test_make_synthetic_refuses_sizes_counts_seeds(tmp_path, capsys, args,
     assert not out.exists()
 
 
+@pytest.mark.parametrize('made', ['generator', 'download'])
+def test_make_synthetic_refuses_a_domain_folder_as_out(tmp_path, capsys,
+                                                      made):
+    """``--out data/NCT`` (the domain folder, not the folder above it) wrote
+    a second dataset under ``data/NCT/NCT/`` with exit 0, and training
+    went on reading the old ``data/NCT/meta`` lists. A folder that is
+    itself a domain folder (the generator's marker, or ``data/`` beside
+    ``meta/``) is refused in one line naming the --out to give."""
+    root = tmp_path / 'data'
+    if made == 'generator':
+        rc, _, _ = run_data_tool('make_synthetic', [
+            '--out', str(root), '--size', '8', '--nct-train', '1',
+            '--nct-test', '1', '--domains', 'nct'], capsys)
+        assert rc == 0
+    else:
+        (root / 'NCT' / 'data').mkdir(parents=True)
+        (root / 'NCT' / 'meta').mkdir()
+    before = sorted(p.name for p in (root / 'NCT').iterdir())
+    rc, _, lines = run_data_tool('make_synthetic', [
+        '--out', str(root / 'NCT'), '--size', '8', '--nct-train', '1',
+        '--nct-test', '1', '--domains', 'nct'], capsys)
+    assert rc == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f'error: --out {root / "NCT"}: a dataset '
+                               'folder'), lines
+    assert f'give --out {root}' in lines[0], lines
+    assert sorted(p.name for p in (root / 'NCT').iterdir()) == before
+
+
 @pytest.mark.parametrize('seed', [-1, 2 ** 63])
 def test_make_crossmodal_seed_is_the_seed_rule(tmp_path, capsys, seed):
     """``make_crossmodal.py`` spelled its own check ("must be

@@ -207,6 +207,23 @@ _FOLDERS = {'nct': 'NCT', 'lc': 'LC25000', 'paip': 'PAIP19'}
 _IMAGES, _OURS = ('data', ), ('data', 'meta')
 
 
+def _check_not_a_domain_folder(root: str) -> None:
+    """``--out data/NCT`` for ``--out data``: a folder that is itself a
+    domain folder (it holds the generator's marker, or ``data/`` beside
+    ``meta/``) would get a second dataset under it (``data/NCT/NCT/``)."""
+    if os.path.isfile(os.path.join(root, MARKER)):
+        what = f'it holds {MARKER}'
+    elif all(os.path.isdir(os.path.join(root, d)) for d in ('data', 'meta')):
+        what = 'it holds data/ and meta/'
+    else:
+        return
+    parent = os.path.dirname(os.path.normpath(root)) or '.'
+    raise InputError(f'--out {root}: a dataset folder ({what}), not the '
+                     'folder above the datasets: the domains go to '
+                     f'<out>/{"/, <out>/".join(_FOLDERS.values())}/; give '
+                     f'--out {parent}')
+
+
 def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     """Write the synthetic datasets under ``root``.
 
@@ -224,6 +241,7 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
             not write (:data:`MARKER`), before any image is drawn.
     """
     spec.check()
+    _check_not_a_domain_folder(root)
     check_writable_dir(root)
     chosen = [d for d in DOMAINS if d in spec.domains]
     for d in chosen:  # every folder checked before any is changed
