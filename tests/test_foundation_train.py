@@ -1428,3 +1428,22 @@ def test_exporting_backbone_weights_again_says_they_are_exported(
     assert str(exc.value) == (f"{tmp_path / 'other.pth'}: no weights start "
                               "with 'backbone.' (top-level names: neck)")
     assert not (tmp_path / 'again.pth').exists()
+
+
+def test_the_last_line_counts_an_iteration_based_run_in_iterations():
+    """tools/train.py ended the HLSS / HiDisc demos (IterBasedTrainLoop,
+    300 iterations) with 'finished epoch 0, iteration 300': an epoch the
+    run never counts. An iteration-based run's line gives its iterations
+    alone; an epoch-based run's keeps both."""
+    from types import SimpleNamespace
+
+    from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+    from openselfsup.apis.train import finished_line
+    it = SimpleNamespace(train_loop=object.__new__(IterBasedTrainLoop),
+                         epoch=0, iter=300, work_dir='/w/hlss')
+    ep = SimpleNamespace(train_loop=object.__new__(EpochBasedTrainLoop),
+                         epoch=15, iter=195, work_dir='/w/clp')
+    assert finished_line(it) == 'finished iteration 300; outputs in /w/hlss'
+    assert finished_line(ep) == ('finished epoch 15, iteration 195; outputs '
+                                 'in /w/clp')

@@ -105,11 +105,11 @@ def main(argv=None):
                      a.check_world, data_check=not a.no_data_check)
         return
     from openselfsup.apis import train
+    from openselfsup.apis.train import finished_line
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
                    cfg_options=a.cfg_options, launcher=a.launcher,
                    auto_scale_lr=a.auto_scale_lr)
-    print(f'finished epoch {runner.epoch}, iteration {runner.iter}; '
-          f'outputs in {runner.work_dir}')
+    print(finished_line(runner))
 
 
 if __name__ == '__main__':

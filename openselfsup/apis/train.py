@@ -1503,6 +1503,17 @@ def train(config: str,
     return runner
 
 
+def finished_line(runner) -> str:
+    """The line ``tools/train.py`` ends with: the epoch and iteration
+    reached, or the iteration alone for an iteration-based run
+    (``IterBasedTrainLoop``: HLSS, HiDisc), whose epoch stays 0."""
+    from mmengine.runner import IterBasedTrainLoop
+    where = f'iteration {runner.iter}' \
+        if isinstance(runner.train_loop, IterBasedTrainLoop) \
+        else f'epoch {runner.epoch}, iteration {runner.iter}'
+    return f'finished {where}; outputs in {runner.work_dir}'
+
+
 def check_steps(runner, config: str) -> None:
     """Refuse a run whose epoch has no training step: fewer images than one
     batch per process, the short batch dropped. MMEngine runs such a run
