@@ -1111,3 +1111,33 @@ def test_a_path_not_found_says_what_it_may_have_meant(tmp_path,
         check_file('b.pth', 'checkpoint')
     assert str(info.value) == ('b.pth: checkpoint not found (relative to '
                                'the current folder, which no longer exists)')
+
+
+def test_a_path_not_found_names_a_close_name_beside_it(tmp_path,
+                                                      monkeypatch):
+    """A typo in a path (`..._ep200_al.py` for `_all.py`, `iter_30.pth` for
+    the run's `iter_300.pth`) said only 'not found'. The line names the
+    closest file of the same extension in the folder, where one is close;
+    a name nothing resembles gets no guess."""
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError, check_file
+    (tmp_path / 'configs').mkdir()
+    (tmp_path / 'configs' / 'r18_bs256_ep200_all.py').write_text('x = 1\n')
+    (tmp_path / 'configs' / 'r18_bs256_ep200_all.txt').write_text('')
+    run = tmp_path / 'work'
+    run.mkdir()
+    (run / 'iter_300.pth').write_bytes(b'')
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        load_config('configs/r18_bs256_ep200_al.py')
+    assert str(info.value) == (
+        'configs/r18_bs256_ep200_al.py: config file not found (relative to '
+        f'the current folder {tmp_path}; did you mean '
+        'configs/r18_bs256_ep200_all.py?)')
+    with pytest.raises(InputError) as info:
+        check_file(str(run / 'iter_30.pth'), 'checkpoint')
+    assert str(info.value) == (f'{run}/iter_30.pth: checkpoint not found '
+                               f'(did you mean {run}/iter_300.pth?)')
+    with pytest.raises(InputError) as info:
+        check_file(str(run / 'epoch_200.pth'), 'checkpoint')
+    assert str(info.value) == f'{run}/epoch_200.pth: checkpoint not found'

@@ -616,8 +616,11 @@ def missing_note(path: str) -> str:
     bare = path.rstrip(os.sep + (os.altsep or ''))
     if bare and bare != path and os.path.isfile(bare):
         return f'{bare} is a file: drop the {path[len(bare):]!r} at the end'
-    if not path or os.path.isabs(path) or os.path.lexists(path):
+    if not path or os.path.lexists(path):
         return ''
+    guess = _close_name(bare)
+    if os.path.isabs(path):
+        return guess
     try:
         cwd = os.getcwd()
     except OSError:  # the current folder was deleted under the command
@@ -628,7 +631,24 @@ def missing_note(path: str) -> str:
             and os.path.exists(there):
         note += (f'; the checkout has {there}: run from {REPO_ROOT}, or '
                  'give that path')
-    return note
+    return note + (f'; {guess}' if guess else '')
+
+
+def _close_name(path: str) -> str:
+    """``did you mean <folder>/<name>?`` for the entry of ``path``'s
+    folder, of the same extension, closest to its name (difflib ratio at
+    least 0.85: ``_al.py`` for ``_all.py``, ``iter_30.pth`` for
+    ``iter_300.pth``), or ``''``."""
+    import difflib
+    folder, name = os.path.split(path)
+    ext = os.path.splitext(name)[1]
+    try:
+        names = [n for n in os.listdir(folder or '.')
+                 if os.path.splitext(n)[1] == ext and not n.startswith('.')]
+    except OSError:  # no such folder, or not readable
+        return ''
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.85)
+    return f'did you mean {os.path.join(folder, close[0])}?' if close else ''
 
 
 def check_file(path: str, noun: str, flag: str = '',
