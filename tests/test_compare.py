@@ -521,3 +521,23 @@ def test_no_setting_in_common_names_what_each_model_ran(tmp_path):
     assert 'a ran near novel7 1-shot linear Ridge and 1 more' in line, line
     assert 'b ran near novel7 10-shot linear Ridge;' in line, line
     assert 'meta-test both models on the same settings' in line, line
+
+
+def test_a_model_without_results_names_the_workdir_inside_that_has_them(
+        tmp_path, capsys):
+    """After the quick start (results of clp and random in
+    wsi_workdir/workdir/demo) and a step-by-step run of clp in
+    wsi_workdir/workdir, '--workdir wsi_workdir/workdir --compare clp
+    random' said only "no results of model 'random'". The line names the
+    workdir inside the given one that holds the model's results."""
+    w = str(tmp_path / 'w')
+    _write_pairs(w, {'a': [[0.9] * 9, [0.8] * 9]}, ((1, 2),))
+    demo = os.path.join(w, 'demo')
+    _write_pairs(demo, {'a': [[0.9] * 9, [0.8] * 9],
+                        'b': [[0.5] * 9, [0.6] * 9]}, ((1, 2),))
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'a', 'b'])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err == (f"error: no results of model 'b' (models with "
+                   f'results: a); workdirs with results of b in it: demo '
+                   f'(--workdir {demo}?)'), err
+    assert not os.path.exists(os.path.join(w, 'summary'))

@@ -886,8 +886,12 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
         known = sorted({r['model'] for r in results}, key=_natural)
         for model in models:
             if model not in known:
+                nearby = paths.workdir_nearby(
+                    workdir, os.path.join('results', model),
+                    f'results of {model}')
                 raise InputError(f'no results of model {model!r} (models '
-                                 f'with results: {", ".join(known)})')
+                                 f'with results: {", ".join(known)})'
+                                 + nearby)
         results = [r for r in results if r['model'] in models]
     current, left_out = current_results(results, workdir)
     for model in models or ():
