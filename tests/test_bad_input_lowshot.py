@@ -2112,3 +2112,20 @@ def test_shared_image_one_set_with_cwd_one_without():
         '/home/u/run/data/NCT/C1/b.tif', 1)
     # an absolute folder against an old relative one: cannot tell
     assert shared_image(fs(data_prefix='/data/NCT'), old, sup, qry) is None
+
+
+@pytest.mark.parametrize('mode,shots,match', [
+    ('hetero', ['1', '50'], 'class 0 has 36 samples, fewer than shots = 50'),
+    ('homo', ['5', '20'], 'no slide has 20 samples of every class')])
+def test_generate_task_draws_every_store_before_writing_one(wd, capsys, mode,
+                                                            shots, match):
+    """Several --num_shots of which the last cannot be drawn (the
+    out-domain 100-shot tasks on the quick start's PAIP19 data): the
+    command wrote the stores before it, then stopped with its one line.
+    Every store is drawn first; a refusal leaves the workdir as it was."""
+    cli_fails(GEN, ['--task', 'out', '--mode', mode, '--num_shots', *shots,
+                    '--num_task', '10', '--workdir', wd], capsys, wd, match)
+    # the drawable ones alone are written, as before
+    out = cli_ok(GEN, ['--task', 'out', '--mode', mode, '--num_shots',
+                       shots[0], '--num_task', '10', '--workdir', wd], capsys)
+    assert out.startswith('wrote '), out

@@ -56,7 +56,7 @@ import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -533,6 +533,41 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
     Returns:
         (TaskStore, bool): the store and whether it was newly written.
     """
+    return generate_task_stores(workdir, [spec], replace, inputs)[0]
+
+
+def generate_task_stores(workdir: str, specs: Sequence[TaskSpec],
+                         replace: bool = False,
+                         inputs: Optional[Tuple] = None
+                         ) -> List[Tuple[TaskStore, bool]]:
+    """:func:`generate_task_store` of each of ``specs``, every store
+    checked or drawn before the first is written, so a setting that cannot
+    be drawn (too few samples for its shots) leaves the workdir as it was
+    (``generate_task.py --num_shots 1 5 10 50 100`` wrote the first four
+    stores, then stopped at 100). ``inputs`` serve every spec."""
+    once = {}  # a store named twice (--num_shots 5 5): reused the second time
+    drawn = []
+    for spec in specs:
+        path = spec.path(workdir)
+        drawn.append((once[path][0], False) if path in once else
+                     _checked_or_drawn(workdir, spec, replace, inputs))
+        once.setdefault(path, drawn[-1])
+    for spec, (store, new) in zip(specs, drawn):
+        if new:
+            path = spec.path(workdir)
+            try:
+                store.save(path, exclusive=not replace)
+            except FileExistsError:
+                raise InputError(f'{path} was written by another run while '
+                                 'this one drew its tasks; nothing replaced '
+                                 '(run again to reuse it)') from None
+    return drawn
+
+
+def _checked_or_drawn(workdir: str, spec: TaskSpec, replace: bool,
+                      inputs: Optional[Tuple]) -> Tuple[TaskStore, bool]:
+    """The existing store of ``spec``, checked (``False``), or its tasks
+    drawn anew, not yet written (``True``)."""
     path = spec.path(workdir)
     s_lab, q_lab, slides = inputs or store_inputs(workdir, spec)
     if os.path.exists(path) and not replace:
@@ -547,14 +582,7 @@ def generate_task_store(workdir: str, spec: TaskSpec, replace: bool = False,
         return store, False
     from ..utils import check_writable
     check_writable(path)
-    store = sample_tasks(spec, s_lab, q_lab, slides)
-    try:
-        store.save(path, exclusive=not replace)
-    except FileExistsError:
-        raise InputError(f'{path} was written by another run while this one '
-                         'drew its tasks; nothing replaced (run again to '
-                         'reuse it)') from None
-    return store, True
+    return sample_tasks(spec, s_lab, q_lab, slides), True
 
 
 def load_task_store(workdir: str, spec: TaskSpec,

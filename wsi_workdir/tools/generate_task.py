@@ -64,12 +64,11 @@ def main(argv=None):
     specs = [S.TaskSpec(task, shots, args.num_task, novel, args.task_seed)
              for novel in (args.novel_class or [None])
              for shots in args.num_shots]
-    from openselfsup.lowshot.tasks import generate_task_store, store_inputs
+    from openselfsup.lowshot.tasks import generate_task_stores, store_inputs
     inputs = store_inputs(args.workdir, specs[0])
-    for tspec in specs:
-        store, written = generate_task_store(
-            args.workdir, tspec, replace=args.initialization or args.overwrite,
-            inputs=inputs)
+    for store, written in generate_task_stores(
+            args.workdir, specs, replace=args.initialization or args.overwrite,
+            inputs=inputs):
         verb = 'wrote' if written else 'reusing'
         print(f'{verb} {store.path}: {store.num_task} tasks, {store.ways}-way '
               f'{store.shots}-shot, {store.queries} queries per class, '
