@@ -999,3 +999,32 @@ def test_every_option_of_a_command_is_explained_with_its_default(script):
     parser = parser_of(script)
     if parser is not None:
         assert not _unexplained(parser), f'{script}: {_unexplained(parser)}'
+
+
+def _exports_left_set(text: str) -> List[str]:
+    """``line: export ...`` for each ``export`` of a fenced block outside a
+    ``(`` ... ``)`` subshell (lines of their own): copied into a reader's
+    shell, it stays set for every later command."""
+    depth, found = 0, []
+    for no, line in _fenced_lines(text):
+        words = line.split()
+        if words in (['('], [')']):
+            depth += 1 if words == ['('] else -1
+        elif words[:1] == ['export'] and depth <= 0:
+            found.append(f'{no}: {line.strip()}')
+    return found
+
+
+def test_doc_exports_stay_out_of_the_readers_shell():
+    """GETTING_STARTED's HLSS block exported OMP_NUM_THREADS=1 into the
+    reader's shell, and a later CLP training then gave other losses and
+    results than the docs' (the thread count changes them); the ablation
+    block's exports sent later scripts into its workdir. Every doc export
+    runs in a subshell."""
+    fence = '```'
+    assert _exports_left_set(
+        f'{fence}bash\nexport A=1\n(\nexport B=2\nrun\n)\n{fence}\n') == [
+            '2: export A=1']
+    left = [f'{doc}:{x}' for doc in DOCS
+            for x in _exports_left_set(_read(doc))]
+    assert not left, left
