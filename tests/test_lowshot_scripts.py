@@ -417,3 +417,86 @@ def test_scripts_with_arguments_refuse_flags_and_extra_ones(tmp_path, script,
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and bad in lines[0], out.stderr
     assert 'environment variables' in lines[0]
+
+
+@pytest.mark.slow  # one extract.py start-up (7 s of imports)
+def test_a_width_refusal_in_a_script_says_how_the_script_takes_options(
+        tmp_path, synthetic_root):
+    """demo_lowshot.sh on a narrow encoder without its width options: for
+    real, extract.py's refusal named ``--cfg-options model.backbone...``,
+    which the script takes as its third argument, CONFIG_OPTS; the line
+    now says so (one line, extract.py's own words first)."""
+    import sys
+
+    import torch
+    from mmpretrain.models import ResNet
+    ckpt = tmp_path / 'narrow.pth'
+    torch.save({'state_dict': {
+        f'backbone.{k}': v for k, v in ResNet(
+            depth=18, base_channels=8, stem_channels=8).state_dict().items()}},
+        str(ckpt))
+    env = dict(os.environ, PYTHON=sys.executable, DATA=synthetic_root,
+               PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env.pop('OPENSELFSUP_CFG_OPTIONS_AS', None)
+    out = subprocess.run(
+        ['sh', os.path.join(SCRIPTS, 'demo_lowshot.sh'), str(ckpt),
+         str(tmp_path / 'wd')], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=300)
+    assert out.returncode == 2, out.stderr[-2000:]
+    errors = [l for l in out.stderr.splitlines() if l.startswith('error:')]
+    assert len(errors) == 1, out.stderr[-2000:]
+    assert errors[0].endswith(
+        '--cfg-options model.backbone.stem_channels=8 '
+        'model.backbone.base_channels=8 (demo_lowshot.sh takes them as its '
+        'third argument, CONFIG_OPTS, one quoted string: sh '
+        f'{os.path.join(SCRIPTS, "demo_lowshot.sh")} CKPT WORKDIR '
+        '"KEY=VALUE ...")'), errors[0]
+    assert not os.path.exists(tmp_path / 'wd' / 'results')
+
+
+def test_the_scripts_say_how_they_take_extract_options(tmp_path):
+    """The other scripts take extract.py's --cfg-options in EXTRACT_OPTS;
+    extract.py alone is told so (sweep.py and the others run without)."""
+    log = tmp_path / 'env.log'
+    recorder = tmp_path / 'python'
+    recorder.write_text(
+        f'#!/bin/sh\nprintf "%s|%s\\n" "$2" "$OPENSELFSUP_CFG_OPTIONS_AS" '
+        f'>> {log}\n')
+    recorder.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(recorder), WORKDIR='wd')
+    env.pop('OPENSELFSUP_CFG_OPTIONS_AS', None)
+    for script, args in (('evaluate_encoder.sh', ('enc', 'ckpt.pth')),
+                         ('extract_near_domain_feats.sh', ()),
+                         ('demo_lowshot.sh', ('ckpt.pth',))):
+        log.write_text('')
+        subprocess.run(['sh', os.path.join(SCRIPTS, script), *args],
+                       cwd=REPO, env=env, check=True, capture_output=True)
+        said = dict(line.split('|', 1)
+                    for line in log.read_text().splitlines())
+        how = ('demo_lowshot.sh takes them as its third argument'
+               if script == 'demo_lowshot.sh' else
+               f'{script} takes them in the environment: EXTRACT_OPTS='
+               f'"KEY=VALUE ..." sh {os.path.join(SCRIPTS, script)}')
+        assert said.pop('wsi_workdir/extract.py').startswith(how), script
+        assert set(said.values()) <= {''}, said
+
+
+def test_run_cli_adds_how_a_script_takes_cfg_options(capsys, monkeypatch):
+    """The line a script's command refuses with ends with how the script
+    takes --cfg-options where it names them and the script says how; run
+    directly, or naming none, the line is the command's own."""
+    from openselfsup.utils import InputError, run_cli
+
+    def refuse(message):
+        def main(argv):
+            raise InputError(message)
+        assert run_cli(main, []) == 2
+        return capsys.readouterr().err
+
+    monkeypatch.delenv('OPENSELFSUP_CFG_OPTIONS_AS', raising=False)
+    assert refuse('x: e.g. --cfg-options a=1') == \
+        'error: x: e.g. --cfg-options a=1\n'
+    monkeypatch.setenv('OPENSELFSUP_CFG_OPTIONS_AS', 'here: OPTS="a=1"')
+    assert refuse('x: e.g. --cfg-options a=1') == \
+        'error: x: e.g. --cfg-options a=1 (here: OPTS="a=1")\n'
+    assert refuse('x: not found') == 'error: x: not found\n'

@@ -273,6 +273,23 @@ def one_line(exc: BaseException) -> str:
     return last[len(prefix):] if last.startswith(prefix) else last
 
 
+#: the environment variable a script that runs a command sets to say how
+#: its user gives the command's ``--cfg-options`` there (a script argument,
+#: an environment variable): :func:`cfg_options_here`
+CFG_OPTIONS_AS = 'OPENSELFSUP_CFG_OPTIONS_AS'
+
+
+def cfg_options_here(line: str) -> str:
+    """What :func:`run_cli` appends to a refusal ``line`` that names
+    ``--cfg-options`` when a script runs the command: ``' (<how>)'``, how
+    the script takes them (the :data:`CFG_OPTIONS_AS` environment variable:
+    ``demo_lowshot.sh`` takes them as its third argument, the other scripts
+    in ``EXTRACT_OPTS``); ``''`` when it is not set (the command run
+    directly: the line is its own) or the line names no ``--cfg-options``."""
+    how = os.environ.get(CFG_OPTIONS_AS, '').strip()
+    return f' ({how})' if how and '--cfg-options' in line else ''
+
+
 def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
             argv: Optional[Sequence[str]] = None,
             memory_line: bool = True) -> int:
@@ -285,6 +302,10 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
             far beyond the machine); False keeps its traceback (training:
             where it ran out of memory is what to read).
 
+    An InputError's line that names ``--cfg-options`` ends with how the
+    script running the command takes them, where one says so
+    (:func:`cfg_options_here`).
+
     Returns:
         int: the exit code: ``main``'s, 0 for None, 2 for an InputError
         or (``memory_line``) a MemoryError (one line: the allocation that
@@ -294,7 +315,8 @@ def run_cli(main: Callable[[Optional[Sequence[str]]], Optional[int]],
     try:
         code = main(argv)
     except InputError as exc:
-        print(f'error: {one_line(exc)}', file=sys.stderr)
+        line = one_line(exc)
+        print(f'error: {line}{cfg_options_here(line)}', file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         return _stopped(exc)

@@ -149,11 +149,29 @@ extract_models() {
         done
         _pairs=$((_pairs - 1))
     done
+    # a refusal that names --cfg-options (a checkpoint of another width
+    # than the config's) says how this script takes them (a subshell: the
+    # variable reaches extract.py only)
+    (
+    export OPENSELFSUP_CFG_OPTIONS_AS="$(cfg_options_as)"
     run $PYTHON -u wsi_workdir/extract.py "$@" \
         $_src $_flag ${_one:+"$_one"} $EXTRACT_MODEL_OPTS \
         --batch-size "$EXTRACT_BATCH" \
         --device "$DEVICE" \
         ${_opts:+--cfg-options $_opts}
+    )
+}
+
+# cfg_options_as: how this script takes extract.py's --cfg-options, in a
+# sentence (demo_lowshot.sh: its third argument; the others: EXTRACT_OPTS)
+cfg_options_as() {
+    case $(basename "$0") in
+        demo_lowshot.sh) echo "demo_lowshot.sh takes them as its third" \
+            "argument, CONFIG_OPTS, one quoted string: sh $0 CKPT WORKDIR" \
+            "\"KEY=VALUE ...\"" ;;
+        *) echo "$(basename "$0") takes them in the environment:" \
+            "EXTRACT_OPTS=\"KEY=VALUE ...\" sh $0" ;;
+    esac
 }
 
 # feature_sets DOMAIN...: the feature sets the domains read (NCT_train, the
