@@ -16,6 +16,7 @@ import difflib
 import functools
 import logging
 import os
+import re
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
                     Tuple)
 
@@ -1454,6 +1455,44 @@ def check_saved_model(path: str, cfg, text: Optional[str]) -> None:
             f'--resume from {path}: it was trained with another model '
             f'({diff}); resume with the config that wrote it, or start a '
             'new run with --work-dir')
+
+
+def trained_config_name(meta: Any) -> Optional[str]:
+    """The file name of the config that trained a checkpoint, from its
+    ``meta``: MMEngine records ``experiment_name`` as
+    ``<config file name without .py>_<YYYYMMDD_HHMMSS>`` (a config's own
+    ``experiment_name`` replaces the file name); None where the meta has
+    no such name."""
+    name = meta.get('experiment_name') if isinstance(meta, dict) else None
+    found = re.fullmatch(r'(.+)_\d{8}_\d{6}', name) \
+        if isinstance(name, str) else None
+    return f'{found.group(1)}.py' if found else None
+
+
+def trained_config_note(meta: Any, cfg, config: str) -> Optional[str]:
+    """What a checkpoint's ``meta`` says of the config that trained it,
+    for a checkpoint whose weights do not fit ``cfg``'s model (a HiDisc
+    checkpoint evaluated with an HLSS config: a screen of missing and
+    unexpected tensors said nothing of what the file is): the config's
+    name (:func:`trained_config_name`) and its model's first difference
+    from ``config``'s (:func:`saved_model_difference`, from ``meta['cfg']``,
+    read as data, never executed).
+
+    Returns:
+        str | None: e.g. ``"it was trained with hidisc_r18w8_synthetic.py,
+        another model than hlss.py's (model.type: 'HiDisc' -> 'HLSS'):
+        evaluate it with that config"``; None where the meta records
+        neither, or names ``config``'s file and the same model.
+    """
+    text = meta.get('cfg') if isinstance(meta, dict) and isinstance(
+        meta.get('cfg'), str) else None
+    name = trained_config_name(meta)
+    diff = saved_model_difference(text, cfg) if cfg is not None else None
+    if diff is None and name in (None, os.path.basename(config)):
+        return None
+    return (f'it was trained with {name or "another config"}'
+            + (f', another model than {config}\'s ({diff})' if diff else '')
+            + ': evaluate it with that config')
 
 
 def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:

@@ -1138,3 +1138,52 @@ def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     record = json.load(open(path))
     assert 'trained_patients' not in record
     assert 'not checked' not in record['title']
+
+
+def test_a_checkpoint_of_another_method_names_the_config_it_was_trained_with(
+        tmp_path):
+    """A HiDisc checkpoint evaluated with the HLSS config said only '132
+    missing (...); 132 unexpected (...)': one line now also names the
+    config its meta records (MMEngine's experiment_name) and the first
+    difference of the two models (from the config text in its meta); the
+    published evaluation loads strictly too (Lightning's
+    load_from_checkpoint), so it stays a refusal. A checkpoint without
+    that meta keeps the line it had."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    hlss = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    bare = _demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')
+    saved = torch.load(str(bare), weights_only=True)
+    saved['meta'].update(
+        cfg=Config.fromfile(HIDISC_DEMO).pretty_text,
+        experiment_name='hidisc_r18w8_synthetic_20261203_101500')
+    ckpt = tmp_path / 'run' / 'iter_3.pth'
+    torch.save(saved, str(ckpt))
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(hlss, str(ckpt), str(tmp_path / 'out'))
+    line = str(err.value)
+    assert '\n' not in line
+    assert line.startswith(f"{ckpt}: does not fit the config's model: ")
+    assert re.search(r'\d+ missing \(.+\); \d+ unexpected \(backbone\.',
+                     line), line
+    assert line.endswith(
+        '; it was trained with hidisc_r18w8_synthetic.py, another model '
+        f"than {hlss}'s (model.backbone.type: 'ResNet' -> "
+        "'OpenCLIPImageTower'): evaluate it with that config"), line
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(hlss, str(bare), str(tmp_path / 'out'))
+    assert 'trained with' not in str(err.value)
+    assert not os.path.exists(tmp_path / 'out')
+
+
+def test_the_config_a_checkpoint_was_trained_with_is_read_from_its_meta():
+    from openselfsup.config import trained_config_name
+    assert trained_config_name(
+        {'experiment_name': 'hlss_rn50w8_synthetic_20261203_101500'}) == \
+        'hlss_rn50w8_synthetic.py'
+    assert trained_config_name({'experiment_name': 'my_run'}) is None
+    assert trained_config_name({}) is None
+    assert trained_config_name(None) is None

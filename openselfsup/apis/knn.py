@@ -256,7 +256,8 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     return list(patients)
 
 
-def _model_from_checkpoint(model_cfg, checkpoint: str, held: list):
+def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
+                           cfg=None, config: str = 'the config'):
     """The model of ``model_cfg`` (the config's ``model`` section as a
     checkpoint fills it: :func:`~openselfsup.models.open_clip.
     without_clip_weights`, the weights files of open_clip towers not
@@ -266,21 +267,29 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list):
     was imported, hashed for its results:
     :func:`~openselfsup.utils.checkpoint_files.read_resolved_checkpoint`;
     taken from the list, so that its bytes are dropped once loaded, not
-    kept while the model is built).
+    kept while the model is built). ``cfg`` and ``config``: the config
+    and its file, for the line of a checkpoint that does not fit.
 
     Raises:
         InputError: the checkpoint does not load with ``weights_only=True``,
             or its tensors do not fit the model (one line: the first
-            missing, unexpected and differently shaped tensors).
+            missing, unexpected and differently shaped tensors, and the
+            config that trained it where its meta says:
+            :func:`~openselfsup.config.trained_config_note`).
     """
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
+    from ..config import trained_config_note
     from ..models.state_dict import load_state
     from ..registry import MODELS
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
     state = state_dict_of(ckpt, checkpoint)
     # every weight comes from the checkpoint (loaded strictly below)
     model = MODELS.build(model_cfg)
-    load_state(model, state, checkpoint, "the config's model")
+    # a checkpoint of another method or config: what its meta says it is
+    load_state(model, state, checkpoint, "the config's model",
+               lambda: trained_config_note(
+                   ckpt.get('meta') if isinstance(ckpt, dict) else None,
+                   cfg, config))
     return model, trained_patients(ckpt, checkpoint)
 
 
@@ -605,7 +614,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # relative to another directory
         model_files = named_file_digests(cfg.model.to_dict(), 'model')
     else:
-        model, trained = _model_from_checkpoint(cfg.model, checkpoint, held)
+        model, trained = _model_from_checkpoint(cfg.model, checkpoint, held,
+                                                cfg, config)
         stem = os.path.splitext(os.path.basename(checkpoint))[0]
         where = os.path.dirname(os.path.abspath(checkpoint))
         if out_dir and os.path.abspath(out_dir) != where:
