@@ -939,6 +939,21 @@ def test_training_image_size_is_read_without_running_the_config(tmp_path):
         'dataset.pipeline.1.scale': (40, 48)}), 'ckpt.pth', size) is None
 
 
+def test_the_image_size_warning_says_how_a_script_takes_options(
+        monkeypatch):
+    """Run by a low-shot script (demo_lowshot.sh on the quick start's 64 px
+    encoder without dataset.pipeline.1.scale=64), the warning named only
+    --cfg-options, which the script takes otherwise; it now says how, as
+    the refusals do (run directly, it is as it was: above)."""
+    from openselfsup.apis.extract import image_size_note
+    from openselfsup.config import load_config
+    extraction = os.path.join(REPO, 'configs', 'extraction', 'nct_test.py')
+    monkeypatch.setenv('OPENSELFSUP_CFG_OPTIONS_AS', 'x.sh takes them in X')
+    note = image_size_note(load_config(extraction), 'ckpt.pth', (64, 64))
+    assert note.endswith('(--cfg-options dataset.pipeline.1.scale=64 '
+                         'matches) (x.sh takes them in X)'), note
+
+
 def test_two_extractions_of_other_lists_at_once_one_is_refused(tmp_path):
     """Two runs into one workdir whose lists differ both pass the shared
     labels check at their start (no labels there yet). The one that writes

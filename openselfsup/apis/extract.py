@@ -71,7 +71,8 @@ from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
 from ..lowshot import paths
-from ..utils import (InputError, array_sha1, check_distinct, check_finite,
+from ..utils import (InputError, array_sha1, cfg_options_here,
+                     check_distinct, check_finite,
                      check_replaceable, check_seed, check_writable,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
                      load_json, locked, save_set)
@@ -186,10 +187,12 @@ def image_size_note(cfg, checkpoint: str,
     pair = tuple(trained) if order == 'wh' else tuple(trained)[::-1]
     value = trained[0] if trained[0] == trained[1] else \
         f'"({pair[0]},{pair[1]})"'
-    return (f'{checkpoint} was trained on {fmt(trained)} images; '
+    note = (f'{checkpoint} was trained on {fmt(trained)} images; '
             f'{cfg.filename} extracts from {fmt(size)} images ({key}): '
             f'features at another scale than trained (--cfg-options '
             f'{key}={value} matches)')
+    # run by a script: how that script takes --cfg-options
+    return note + cfg_options_here(note)
 
 
 def resnet_depth(state: Dict[str, torch.Tensor]) -> Optional[int]:

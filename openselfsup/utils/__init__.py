@@ -1,7 +1,8 @@
 """Small shared helpers: atomic output files, one-line input errors,
 fingerprints, a warning said once. (``utils.device`` imports torch; import it explicitly.)"""
-from .errors import (InputError, Terminated, check_distinct,  # noqa: F401
-                     check_finite, check_fraction, check_seed, first_line,
+from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
+                     check_distinct, check_finite, check_fraction,
+                     check_seed, first_line,
                      given_twice, run_cli, settings_refused,
                      terminate_raises)
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
