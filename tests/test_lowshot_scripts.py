@@ -329,6 +329,26 @@ def test_scripts_run_from_another_folder_say_where_to_run(tmp_path, script):
         assert subprocess.run(['sh', path, '--help'], cwd=cwd,
                               capture_output=True).returncode == 0
 
+
+def test_demo_takes_extract_opts_from_the_environment_too(tmp_path):
+    """demo_lowshot.sh set EXTRACT_OPTS from its third argument alone, so
+    EXTRACT_OPTS in the environment (how _env.sh and the other scripts
+    take it) was dropped without a word when the argument was left out;
+    the argument, where given, still decides."""
+    opt = 'model.backbone.base_channels=16'
+    for env, args, want in (
+            ({'EXTRACT_OPTS': opt}, ('ckpt.pth',), opt),
+            ({'EXTRACT_OPTS': opt}, ('ckpt.pth', 'wd',
+                                     'model.backbone.depth=34'),
+             'model.backbone.depth=34')):
+        here = tmp_path / str(len(args))
+        here.mkdir()
+        cmds = _record(here, 'demo_lowshot.sh', env=env, args=args)
+        extract = [a for s, a in cmds if s.endswith('extract.py')]
+        assert extract and all(a['cfg_options'] and
+                               a['cfg_options'][-1] == want
+                               for a in extract), extract
+
 def test_demo_chain_commands(tmp_path):
     cmds = _record(tmp_path, 'demo_lowshot.sh', args=(
         'ckpt.pth', 'demo_wd', 'model.backbone.base_channels=16'))

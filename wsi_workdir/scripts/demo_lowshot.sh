@@ -15,6 +15,7 @@
 # WORKDIR      low-shot workdir (default wsi_workdir/workdir/demo)
 # CONFIG_OPTS  extraction --cfg-options matching the encoder, one string, e.g.
 #              "model.backbone.base_channels=16 model.backbone.stem_channels=16 dataset.pipeline.1.scale=64"
+#              (default: $EXTRACT_OPTS, as the other scripts read it)
 # Environment: MODEL (name in the workdir, default clp), NUM_TASK (30), SHOTS
 # ("1 5": near and mixture), OUT_SHOTS ("1 5": out), OUT_HOMO_SHOTS ("5":
 # out_homo, which has no published 1-shot), DOMAINS ("near mixture out"; add
@@ -25,7 +26,7 @@ set -e
 positional_arguments "CKPT [WORKDIR] [CONFIG_OPTS]" 1 3 "$@"
 CKPT=$1
 WORKDIR=${2:-wsi_workdir/workdir/demo}
-EXTRACT_OPTS=${3:-}
+EXTRACT_OPTS=${3:-${EXTRACT_OPTS:-}}  # the argument, else the environment's
 MODEL=${MODEL:-clp}
 NUM_TASK=${NUM_TASK:-30}
 SHOTS=${SHOTS:-"1 5"}
