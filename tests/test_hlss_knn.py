@@ -1187,3 +1187,35 @@ def test_the_config_a_checkpoint_was_trained_with_is_read_from_its_meta():
     assert trained_config_name({'experiment_name': 'my_run'}) is None
     assert trained_config_name({}) is None
     assert trained_config_name(None) is None
+
+
+def test_the_tool_names_every_file_it_writes(tmp_path, monkeypatch, capsys):
+    """knn_eval.py wrote the JSON, its table (.txt) and plot (.png), and
+    printed only the JSON's path; now its last line names all three, each
+    of them there. The kNN is a stand-in."""
+    import importlib.util
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    state = MODELS.build(Config.fromfile(HIDISC_DEMO).model).state_dict()
+    ckpt = str(tmp_path / 'iter_2.pth')
+    torch.save({'state_dict': state, 'meta': {'iter': 2}}, ckpt)
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    spec = importlib.util.spec_from_file_location(
+        'knn_eval_tool', os.path.join(os.path.dirname(HIDISC_DEMO), '..',
+                                      '..', 'tools', 'knn_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main([HIDISC_DEMO, ckpt]) is None
+    last = capsys.readouterr().out.splitlines()[-1]
+    files = [str(tmp_path / f'knn_iter_2.{ext}')
+             for ext in ('json', 'txt', 'png')]
+    assert last == f'written {files[0]}, {files[1]} and {files[2]}', last
+    assert all(os.path.isfile(f) for f in files)

@@ -32,6 +32,7 @@ settings, but batch_size and num_workers, and the contents of the files
 they name); a rerun with the same replaces its own.
 """
 import argparse
+import os
 import sys
 
 from openselfsup.apis.knn import check_knn_arguments
@@ -74,7 +75,8 @@ def main(argv=None):
                                     a.cfg_options, seed=a.seed or 0)
     from openselfsup.evaluation.knn import format_table
     print(format_table(res, res['title']), end='')  # the .txt's table
-    print(f'written {path}')
+    stem = os.path.splitext(path)[0]
+    print(f'written {path}, {stem}.txt and {stem}.png')
 
 
 if __name__ == '__main__':
