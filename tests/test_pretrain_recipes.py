@@ -492,6 +492,14 @@ def test_cuda_ghost_bn_in_one_call_equals_one_call_per_group():
             torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
+
+def _narrow(path):
+    """A recipe's config and its model section with the ResNet-18 at base
+    width 8 (64 channels out of the last stage, for the neck or head)."""
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.update(base_channels=8, stem_channels=8)
+    return cfg, cfg.model
+
 def _clp_model():
     from openselfsup.registry import MODELS
     cfg = Config.fromfile(CLP)
@@ -671,9 +679,7 @@ def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     from openselfsup.registry import MODELS
     init_default_scope('openselfsup')
     MessageHub.get_current_instance().update_info('max_iters', 10)
-    cfg = Config.fromfile(CLP)
-    m = cfg.model
-    m.backbone.update(base_channels=8, stem_channels=8)
+    cfg, m = _narrow(CLP)
     m.backbone.norm_cfg['per_group_calls'] = per_group_calls
     m.neck.in_channels = 64
     torch.manual_seed(0)
@@ -796,9 +802,7 @@ def test_clp_steps_equal_the_published_training_loop():
     init_default_scope('openselfsup')
     K, gpus, per_gpu = 4, 2, 8  # max_iters: the cosine moves in 3 steps
     MessageHub.get_current_instance().update_info('max_iters', K)
-    cfg = Config.fromfile(CLP)
-    m = cfg.model
-    m.backbone.update(base_channels=8, stem_channels=8)
+    cfg, m = _narrow(CLP)
     m.backbone.norm_cfg['group_size'] = m.head.group_size = per_gpu
     m.neck.update(in_channels=64, hid_channels=32, out_channels=16)
     m.head.predictor.update(in_channels=16, hid_channels=32, out_channels=16)
@@ -909,9 +913,7 @@ def test_fsp_steps_equal_the_published_training_loop():
     from openselfsup.registry import MODELS
     init_default_scope('openselfsup')
     gpus, per_gpu = 2, 8
-    cfg = Config.fromfile(FSP)
-    m = cfg.model
-    m.backbone.update(base_channels=8, stem_channels=8)
+    cfg, m = _narrow(FSP)
     m.backbone.norm_cfg['group_size'] = per_gpu
     m.head.in_channels = 64
     torch.manual_seed(0)
