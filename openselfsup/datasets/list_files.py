@@ -24,7 +24,6 @@ The reader reads plain or gzip-compressed (``.gz``) lists, with ``\\n`` or
 """
 import gzip
 import hashlib
-import json
 import os
 import posixpath
 import stat
@@ -34,7 +33,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
 from ..utils import (InputError, check_replaceable, file_sha1,
-                     missing_note, save_set)
+                     json_object_or_none, missing_note, save_set)
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -365,8 +364,8 @@ def _check_lists_replaceable(meta: str, files: Dict[str, str]) -> dict:
                       'written here', flag='--root')
     recorded = {}
     if os.path.isfile(record) and not os.path.islink(record):
-        with open(record) as f:
-            recorded = json.load(f)['files']
+        # the record's (check_replaceable refused any other file there)
+        recorded = json_object_or_none(record)['files']
     if not isinstance(recorded, dict):  # {"files": [...]}: names nothing
         recorded = {}
     for path, text in files.items():

@@ -61,8 +61,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..utils import (InputError, first_line, json_text, remove_set,
-                     save_json)
+from ..utils import (InputError, first_line, json_object_or_none,
+                     json_text, remove_set, save_json)
 from ..utils.device import resolve_device
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
@@ -591,14 +591,6 @@ def release_result(path: str, result: Dict,
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
         list ``result``), for the new file to carry.
     """
-    def read(p):
-        try:
-            with open(p) as f:
-                data = json.load(f)
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-        return data if isinstance(data, dict) else None
-
     def content(r):  # as written, less how it was run and who lists it
         c = {k: v for k, v in json.loads(json_text(r, None)).items()
              if k not in ('execution', 'sweeps')}
@@ -607,7 +599,7 @@ def release_result(path: str, result: Dict,
                           if isinstance(rec, dict) else rec
                           for k, rec in c['files'].items()}
         return c
-    old = read(path)
+    old = json_object_or_none(path)
     refs = old.get('sweeps') if old else None
     if not isinstance(refs, list):
         return []
@@ -627,7 +619,7 @@ def release_result(path: str, result: Dict,
         if not files[0].endswith('.json') or any(
                 os.path.splitext(f)[0] != stem for f in files):
             continue
-        index = read(files[0])
+        index = json_object_or_none(files[0])
         if index is None or index.get('sweep_id') != ref.get('id'):
             continue
         if same:

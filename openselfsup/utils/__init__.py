@@ -10,7 +10,7 @@ from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           plain_value)
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_replaceable, check_writable, check_writable_dir,
-                 json_text, load_json, load_npy, locked, missing_note,
-                 remove_set, save_json, save_npy, save_npz, save_set,
-                 save_text)
+                 json_object_or_none, json_text, load_json, load_npy,
+                 locked, missing_note, remove_set, save_json, save_npy,
+                 save_npz, save_set, save_text)
 from .once import Once  # noqa: F401

@@ -233,12 +233,8 @@ def check_replaceable(path: str, keys: Sequence[str], what: str,
             else that exists and is not the command's own.
     """
     def own_json() -> bool:
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, ValueError, UnicodeDecodeError):
-            return False
-        return isinstance(data, dict) and all(k in data for k in keys)
+        data = json_object_or_none(path)
+        return data is not None and all(k in data for k in keys)
 
     fix = (f'give another {flag} or delete it first' if given else
            f'pass {flag} to write elsewhere, or move it away first')
@@ -743,6 +739,19 @@ def _write_json(tmp: str, obj: Any, indent: int = 2) -> None:
     text = json_text(obj, indent)
     with open(tmp, 'w') as f:
         f.write(text + '\n')
+
+
+
+def json_object_or_none(path: str) -> Optional[dict]:
+    """The JSON object a file holds, or None where it cannot be read, is
+    not JSON or holds another type: for judging whose a file is, where any
+    other file is simply not one's own."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def load_json(path: str, what: str = 'JSON file') -> Any:
