@@ -425,7 +425,7 @@ def _class_folders(split_dir: str, classes: Sequence[str],
 
 
 def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
-                     where: str, instead: Optional[str] = None
+                     where: str, instead: str
                      ) -> Tuple[Optional[Dict[str, List[Entry]]], str]:
     """The shipped lists ``names`` if every image they name was found.
 
@@ -435,13 +435,12 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
         prefix: folder prefix of ``found``'s paths that the published
             paths lack.
         where: the data folder (messages).
-        instead: when given, some but not all of the published images
-            (an incomplete copy) are refused, this appended to the message
-            (PAIP19: what is there would be a different sample; LC25000:
-            sorted, not in the published order); None: the caller takes
-            what is found when an image of them is absent; with all of
-            them there, images not in them are left out (the note says
-            how many).
+        instead: appended to the refusal of an incomplete copy (some
+            but not all of the published images found): what the user can
+            do instead (PAIP19: what is there would be a different sample;
+            LC25000: sorted, not in the published order). With all of them
+            there, images not in them are left out (the note says how
+            many).
 
     Returns:
         (the published lists with ``prefix``, in their order, or None when
@@ -456,7 +455,7 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
     have = set(found)
     absent, extra = len(want - have), len(have - want)
     what = ' and '.join(PUBLISHED[n].source.rsplit('/', 1)[1] for n in names)
-    if absent and (instead is None or absent == len(want)):
+    if absent and absent == len(want):
         return None, (f'not the published images ({absent} of the {len(want)} '
                       f'that {what} name absent)')
     if absent:
