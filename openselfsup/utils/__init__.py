@@ -1,5 +1,6 @@
 """Small shared helpers: atomic output files, one-line input errors,
-fingerprints, a warning said once. (``utils.device`` imports torch; import it explicitly.)"""
+fingerprints, a warning said once. (``utils.device`` imports torch and
+``utils.progress``, the progress bars, tqdm; import them explicitly.)"""
 from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      check_distinct, check_finite, check_fraction,
                      check_seed, first_line,
