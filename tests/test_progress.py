@@ -3,6 +3,7 @@ log (the scripts run piped to ``tee``)."""
 import io
 
 import pytest
+import torch
 
 
 class Terminal(io.StringIO):
@@ -88,3 +89,57 @@ def test_terminal_gets_tqdms_own_bar(clock, leave):
         clock[0] += 0.5
     assert got.getvalue() == want.getvalue()
     assert got.getvalue().count('\r') >= 6  # one redraw per item
+
+
+def _err_lines(capsys):
+    err = capsys.readouterr().err  # pytest's stderr: not a terminal
+    return _lines(err)
+
+
+# -- the library's bars, run as a piped script runs them ---------------------
+def test_feature_extraction_logs_one_line(capsys):
+    from openselfsup.models.extraction import compute_features
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 3)
+
+        def data_preprocessor(self, batch, training):
+            return batch
+
+        def extract_feat(self, x):
+            return (self.fc(x),)
+
+    loader = [{'inputs': torch.ones(2, 2), 'data_samples': []}] * 5
+    feats, _ = compute_features(Tiny(), loader, progress=True,
+                                desc='extract', with_labels=False)
+    assert feats.shape == (10, 3)
+    lines = _err_lines(capsys)
+    assert len(lines) == 1 and lines[0].startswith('extract: 100%')
+    compute_features(Tiny(), loader, progress=False, with_labels=False)
+    assert _err_lines(capsys) == []
+
+
+def test_meta_test_logs_one_line(tmp_path, capsys):
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot.meta_test import Inputs, evaluate
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    wd = make_workdir(str(tmp_path / 'w'), dim=8)
+    spec = RunSpec('clp', 'near', 1, clf='nearest_centroid', num_task=6)
+    generate_task_store(wd, spec.tasks)
+    capsys.readouterr()
+    assert evaluate(Inputs(wd), spec, chunk_size=2,
+                    progress=True)['num_task'] == 6
+    lines = _err_lines(capsys)
+    assert len(lines) == 1 and '3/3' in lines[0], lines
+
+
+def test_synthetic_data_logs_a_line_per_set(tmp_path, capsys):
+    from openselfsup.datasets.synthetic import SyntheticSpec, make_synthetic
+    make_synthetic(str(tmp_path / 'd'), SyntheticSpec(
+        size=8, nct_train=1, nct_test=1, lc=1, paip_train_slides=1,
+        paip_test_slides=1, paip_per_class=1, seed=0))
+    lines = _err_lines(capsys)
+    assert 1 <= len(lines) <= 3 and all('100%' in line for line in lines)

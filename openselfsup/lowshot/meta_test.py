@@ -59,11 +59,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..utils import (InputError, first_line, json_object_or_none,
                      json_text, remove_set, save_json)
 from ..utils.device import resolve_device
+from ..utils.progress import progress_bar
 from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
 from .parallel import (ScratchPad, map_chunks, plan_chunks, resolve_threads,
@@ -277,8 +277,8 @@ def meta_test(support_features: np.ndarray, query_features: np.ndarray,
         return per_task_f1(pred, yq, C), model.stats()
 
     bounds = [(s, min(s + chunk_size, T)) for s in range(0, T, chunk_size)]
-    bar = tqdm(total=len(bounds), desc=f'{clf} {mode}', unit='chunk',
-               disable=not progress, leave=False)
+    bar = progress_bar(total=len(bounds), desc=f'{clf} {mode}', unit='chunk',
+                       disable=not progress, leave=False)
     times = {}
     try:
         with serial_kernels():

@@ -52,15 +52,15 @@ def compute_features(model: torch.nn.Module, loader,
         tuple: features ``float32 [N, D]`` (the last stage's output,
         flattened) and labels ``int64 [N]`` (None without ``with_labels``).
     """
-    from tqdm import tqdm
+    from ..utils.progress import progress_bar
     was_training = model.training
     model.eval()
     feats, labels = [], []
     dev_type = torch.device(device).type
     amp_dtype = autocast_dtype(device)
     try:
-        for batch in tqdm(loader, desc=desc, unit='batch', leave=False,
-                          disable=not progress):
+        for batch in progress_bar(loader, desc=desc, unit='batch',
+                                  leave=False, disable=not progress):
             data = model.data_preprocessor(batch, False)
             inputs = data['inputs']
             if channels_last:

@@ -41,11 +41,11 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from tqdm import tqdm
 
 from ..config import config_dicts
 from ..registry import MODELS
 from ..utils import InputError, Once
+from ..utils.progress import progress_bar
 from .state_dict import load_state
 from .text_encoders import _FrozenTextEncoder
 
@@ -276,8 +276,9 @@ class OpenCLIPText(_FrozenTextEncoder):
                       f'{self.clip.context_length}', 'shorten them')
         starts = range(0, len(texts), self.batch_size)
         out = []
-        for i in tqdm(starts, desc='CLIP text', unit='batch', leave=False,
-                      disable=True if len(starts) < 4 else None):
+        for i in progress_bar(starts, desc='CLIP text', unit='batch',
+                              leave=False,
+                              disable=True if len(starts) < 4 else None):
             tokens = self.tokenizer(texts[i:i + self.batch_size])
             out.append(self.clip.encode_text(tokens.to(self.device)))
         return torch.cat(out)

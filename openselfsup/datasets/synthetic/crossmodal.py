@@ -24,10 +24,10 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from ...utils import (InputError, atomic_path, check_seed, save_json,
                       save_text)
+from ...utils.progress import progress_bar
 from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch
@@ -176,8 +176,8 @@ def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
         jobs.append((image_id, names, seqs[i]))
     img_dir = os.path.join(root, 'images')
     os.makedirs(img_dir, exist_ok=True)
-    for image_id, names, seq in tqdm(jobs, desc='captioned images',
-                                     unit='img', leave=False):
+    for image_id, names, seq in progress_bar(jobs, desc='captioned images',
+                                             unit='img', leave=False):
         arr = render_mosaic(np.random.default_rng(seq), names, spec.size)
         path = os.path.join(img_dir, f'{image_id}.png')
         with atomic_path(path) as tmp:
@@ -246,8 +246,8 @@ def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
     feat_dir = os.path.join(root, 'features')
     os.makedirs(feat_dir, exist_ok=True)
     folds = {'train': {}, 'val': {}}
-    for i, seq in enumerate(tqdm(seqs, desc='slides', unit='case',
-                                 leave=False)):
+    for i, seq in enumerate(progress_bar(seqs, desc='slides', unit='case',
+                                         leave=False)):
         split = 'train' if i < spec.train else 'val'
         r = np.random.default_rng(seq)
         grade = int(i % 6) if split == 'val' else int(r.integers(6))

@@ -24,10 +24,10 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from ...utils import (InputError, check_distinct, check_seed,
                       check_writable_dir, save_json)
+from ...utils.progress import progress_bar
 from .layouts import check_counts
 from .ownership import claim, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
@@ -156,7 +156,7 @@ def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
                 split[part].append(pid)
                 counts[f'{part} patients'] += 1
     seqs = np.random.SeedSequence([spec.seed, 8]).spawn(len(jobs))
-    for (path, style, palette, gain), seq in tqdm(
+    for (path, style, palette, gain), seq in progress_bar(
             list(zip(jobs, seqs)), desc='hierarchical', unit='img',
             leave=False):
         img = render_patch(np.random.default_rng(seq), style, palette,

@@ -36,10 +36,10 @@ from typing import Dict, Iterable, Sequence, Tuple
 
 import numpy as np
 from PIL import Image
-from tqdm import tqdm
 
 from ...classes import LC_FILE_STEMS
 from ...utils import InputError, check_seed, check_writable_dir
+from ...utils.progress import progress_bar
 from .ownership import MARKER, check_ours, claim, mark_done  # noqa: F401
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                           NONORM, PAIP_CLASSES, nct_lists, slide_order,
@@ -137,7 +137,7 @@ def _save_image(path: str, array: np.ndarray) -> None:
 def _render_all(jobs, size: int, seed: int, desc: str) -> None:
     """jobs: list of (path, style, palette, shift); one child seed each."""
     seqs = np.random.SeedSequence(seed).spawn(len(jobs))
-    for (path, style, palette, shift), seq in tqdm(
+    for (path, style, palette, shift), seq in progress_bar(
             list(zip(jobs, seqs)), desc=desc, unit='img', leave=False):
         rng = np.random.default_rng(seq)
         _save_image(path, render_patch(rng, STYLES[style], palette, size,
