@@ -59,6 +59,22 @@ def test_short_run_adds_one_line_and_manual_updates_no_repeat(clock):
             for line in _lines(out.getvalue())] == ['2/4', '4/4']
 
 
+def test_bar_stopped_short_adds_no_last_line(clock):
+    from openselfsup.utils.progress import progress_bar
+    out = io.StringIO()
+    with pytest.raises(RuntimeError):
+        for i in progress_bar(range(100), desc='work', file=out):
+            clock[0] += 1.0
+            if i == 49:
+                raise RuntimeError('stop')
+    assert [line.split('|')[2].split()[0]
+            for line in _lines(out.getvalue())] == ['30/100']
+    bar = progress_bar(total=5, desc='chunks', file=out)
+    bar.update(2)
+    bar.close()  # as meta-test's ``finally`` closes it on an error
+    assert len(_lines(out.getvalue())) == 1
+
+
 def test_disable_and_tqdm_write_keep_the_log_clean(clock):
     import tqdm
     from openselfsup.utils.progress import progress_bar

@@ -20,8 +20,10 @@ class LogLinesBar(tqdm):
     """tqdm writing whole lines (no ``\\r``, no cursor moves): nothing when
     it starts, then at most a line every ``mininterval`` seconds (tqdm's
     monitor thread adds one when an update is that late) and a last line,
-    with the overall rate, when it closes (unless the line before showed
-    the same count), ``leave`` or not: a log keeps what it was told."""
+    with the overall rate, when it closes complete (unless the line before
+    showed the same count), ``leave`` or not: a log keeps what it was
+    told. A bar stopped short (an error, a ``break``) adds no last line,
+    so a refusal stays the one line after what was logged before it."""
 
     def __init__(self, *args, **kwargs):
         kwargs['leave'] = False  # close() then asks display(msg='') once
@@ -36,8 +38,9 @@ class LogLinesBar(tqdm):
             self._cleared = False
             return False
         if msg == '':  # close(): the last line, at the overall rate
-            if self.n == self._shown:
-                return False  # already said
+            if self.n == self._shown or (self.total is not None and
+                                         self.n < self.total):
+                return False  # already said, or stopped short (an error)
             self._ema_dt = lambda: None
         self._shown = self.n
         self.fp.write(self.__str__() + '\n')
