@@ -3619,3 +3619,114 @@ def test_a_seed_a_lambda_runs_workers_take_past_numpys_bound_is_refused_first(
     with pytest.raises(InputError, match='up to 4294967296'):
         check_seed_reach(load_config(SLIDE_DEMO, {
             **two, 'randomness.seed': 2 ** 32 - 1}), 1)
+
+
+def test_a_seeded_sweep_names_the_seeds_whose_nan_made_a_lambdas_mean_nan(
+        tmp_path, monkeypatch):
+    """One seed's run of a lambda diverged (its metrics nan): the lambda's
+    mean was ``nan`` in the summary table, the JSON and (not drawn) the
+    plot, with nothing naming the seed but the runs' rows further down.
+    The mean stays nan (no seed is dropped: a lambda that diverges at one
+    seed is not as good as one that never does), and now the table's cell,
+    the JSON's ``nan_seeds``, the plot's legend and a warning line name the
+    seed. A metric nan at every seed (recall@10 beyond the gallery) is
+    nan as before, unmarked. Forged rows, hand-computed references."""
+    import openselfsup.utils.plot as plot
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.utils.io import save_json
+    nan = float('nan')
+    keys = ['mAP', 'recall@5', 'recall@10']
+
+    def run(lam, seed, m, r5):
+        return dict(name=f'lambda={lam} seed={seed}', **{'lambda': lam},
+                    seed=seed, epochs=2,
+                    metrics={'mAP': m, 'recall@5': r5, 'recall@10': nan})
+    rows = [dict(name='baseline', **{'lambda': None}, epochs=1,
+                 metrics={'mAP': .5, 'recall@5': .4, 'recall@10': nan}),
+            run(0.5, 0, .6, .5), run(0.5, 1, .62, .52),
+            run(0.5, 2, nan, nan),           # diverged
+            run(1, 0, .7, .6), run(1, 1, nan, .7), run(1, 2, .72, .8)]
+    summary = bs.seed_summary(rows, keys)
+    assert [r['nan_seeds'] for r in summary] == [
+        {}, {'mAP': [2], 'recall@5': [2], 'recall@10': [0, 1, 2]},
+        {'mAP': [1], 'recall@10': [0, 1, 2]}]
+    # no seed left out: the means are nan, n counts every seed
+    assert [r['n'] for r in summary] == [1, 3, 3]
+    assert math.isnan(summary[1]['metrics']['mAP'])
+    assert math.isnan(summary[2]['metrics']['mAP'])
+    # recall@5 of lambda 1: .6, .7, .8: mean .7, std .1, t(0.975, 2) 4.3027
+    assert summary[2]['metrics']['recall@5'] == pytest.approx(0.7)
+    assert summary[2]['ci95']['recall@5'] == pytest.approx(
+        4.302652729911275 * 0.1 / math.sqrt(3))
+    lines = bs.seed_table(summary, keys).splitlines()
+    assert lines[2:] == [
+        '| baseline | - | 1 | 0.5000 | 0.4000 | nan |',
+        '| lambda=0.5 | 0.5 | 3 | nan (nan at seed 2) | nan (nan at seed 2)'
+        ' | nan |',
+        '| lambda=1 | 1 | 3 | nan (nan at seed 1) | 0.7000 ± 0.2484 | nan |']
+    assert bs.nan_seed_lines(summary) == [
+        'lambda 0.5: mAP, recall@5 nan at seed 2 (a run that diverged? '
+        'lambda_0.5_seed_2): its mean over its 3 seeds is nan there, no '
+        "seed left out; each seed's values are in the runs' rows",
+        'lambda 1: mAP nan at seed 1 (a run that diverged? '
+        'lambda_1_seed_1): its mean over its 3 seeds is nan there, no '
+        "seed left out; each seed's values are in the runs' rows"]
+    # as sweep.json holds it (nan as null), read back: the same table
+    path = str(tmp_path / 'sweep.json')
+    save_json(path, dict(rows=rows, summary=summary))
+    back = bs.load_sweep(path)['summary']
+    assert bs.seed_table(back, keys) == bs.seed_table(summary, keys)
+    # a sweep.json of before nan_seeds: nan, unmarked, as it was
+    for r in back:
+        del r['nan_seeds']
+    assert bs.seed_table(back, keys).splitlines()[3] == \
+        '| lambda=0.5 | 0.5 | 3 | nan | nan | nan |'
+    assert bs.nan_seed_lines(back) == []
+    # the plot (the nan means are not drawn): the legend names them
+    figs = []
+    monkeypatch.setattr(plot, 'figure_png',
+                        lambda fig, **k: figs.append(fig) or b'')
+    bs.plot_sweep(summary, keys, 'mAP', 'recall@5')
+    assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()
+            ] == ['mAP (task) (mean nan at lambda 0.5: seed 2; lambda 1: '
+                  'seed 1)', 'recall@5 (mean nan at lambda 0.5: seed 2)',
+                  'recall@10 (nan in every run)']
+
+
+def test_a_seeded_sweep_warns_of_a_seed_that_made_a_mean_nan(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The sweep's report: a seed's run record forged as diverged (every
+    metric null), the sweep resumed: the warning line names the lambda and
+    the seed, sweep.md's cell and sweep.json's nan_seeds too. The runs are
+    stand-ins."""
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'sweep'
+
+    def sweep(**kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    seeds=[0, 1], **kwargs)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    sweep()
+    assert not [m for m in said if 'diverged' in m]
+    record = work / 'lambda_0.5_seed_1' / bs.RUN_RECORD
+    forged = json.loads(record.read_text())
+    forged['row']['metrics'] = {k: None for k in forged['row']['metrics']}
+    record.write_text(json.dumps(forged))
+    runs.calls.clear()
+    res = sweep(resume=True)
+    assert runs.calls == []
+    # names[1] is nan in every stand-in run: not the seed's doing
+    some = [k for k in names if k != names[1]]
+    assert [m for m in said if 'diverged' in m] == [
+        f'lambda 0.5: {", ".join(some)} nan at seed 1 (a run that '
+        'diverged? lambda_0.5_seed_1): its mean over its 2 seeds is nan '
+        "there, no seed left out; each seed's values are in the runs' rows"]
+    row = json.loads((work / 'sweep.json').read_text())['summary'][1]
+    assert row['nan_seeds'] == {k: [1] for k in some} | {names[1]: [0, 1]}
+    line = (work / 'sweep.md').read_text().splitlines()[3]
+    assert line in res['table'].splitlines()
+    assert line.strip('| ').split(' | ')[3:] == [
+        'nan' if k == names[1] else 'nan (nan at seed 1)' for k in names]

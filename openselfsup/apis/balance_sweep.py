@@ -37,6 +37,8 @@ run's row.
 """
 import functools
 import json
+import logging
+import math
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -236,8 +238,13 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     the seeds) and ``ci95`` (the Student-t 95% half-width,
     ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``:
     :func:`~openselfsup.lowshot.metrics.mean_ci`, which the low-shot
-    tables use; ``nan`` for one seed). A seed whose metric is ``nan`` (a run that diverged) makes its
-    lambda's mean and half-width ``nan``: the runs' rows say which.
+    tables use; ``nan`` for one seed) and ``nan_seeds``: per metric
+    with a seed whose run is ``nan`` (or infinite) there, those seeds
+    (``{}`` when none; the baseline's: ``{}``). Such a seed (a run that
+    diverged?) makes its lambda's mean and half-width ``nan``: no seed is
+    left out of a mean, as a lambda that diverges at some seeds is not as
+    good as one that never does; :func:`seed_table` and
+    :func:`nan_seed_lines` name the seeds.
 
     Raises:
         InputError: a row without one of ``keys`` (:func:`check_rows`).
@@ -253,32 +260,85 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     for lam, runs in groups.items():
         mean, ci = mean_ci(np.array([[r['metrics'][k] for k in keys]
                                      for r in runs], dtype=np.float64))
+        nan_seeds = {}
+        for k in ([] if lam is None else keys):
+            there = [r.get('seed') for r in runs
+                     if not math.isfinite(r['metrics'][k])]
+            if there:
+                nan_seeds[k] = there
         out.append(dict(
             name='baseline' if lam is None else f'lambda={lambda_name(lam)}',
             **{'lambda': lam},
             seeds=None if lam is None else [r.get('seed') for r in runs],
             n=len(runs), metrics=dict(zip(keys, map(float, mean))),
-            ci95=dict(zip(keys, map(float, ci)))))
+            ci95=dict(zip(keys, map(float, ci))), nan_seeds=nan_seeds))
     return sorted(out, key=lambda r: r['lambda'] is not None)
+
+
+def _seeds_words(seeds: Sequence) -> str:
+    """``seed 2``, ``seeds 1, 2``."""
+    return (f'seed{"s" if len(seeds) > 1 else ""} '
+            f'{", ".join(map(str, seeds))}')
+
+
+def _nan_at_some_seeds(row: dict) -> Dict[str, list]:
+    """The metrics of a :func:`seed_summary` row whose mean is ``nan``
+    for some of its seeds but not all (a metric ``nan`` at every seed, a
+    recall's ``k`` beyond the gallery, is ``nan`` as each run's is), with
+    those seeds; a row read from a ``sweep.json`` written before
+    ``nan_seeds`` was recorded: none."""
+    return {k: seeds for k, seeds in (row.get('nan_seeds') or {}).items()
+            if 0 < len(seeds) < row['n']}
 
 
 def seed_table(summary: List[dict], keys: Sequence[str]) -> str:
     """Markdown table of :func:`seed_summary`'s rows: ``run``, ``lambda``,
     ``n seeds`` and per metric ``mean ± half-width`` (:data:`SPREAD_HEAD`
-    in its header; one run, the baseline's: its value alone)."""
+    in its header; one run, the baseline's: its value alone). A mean made
+    ``nan`` by some of its seeds names them: ``nan (nan at seed 2)``."""
     head = ['run', 'lambda', 'n seeds'] + [f'{k} ({SPREAD_HEAD})'
                                           for k in keys]
     lines = ['| ' + ' | '.join(head) + ' |',
              '|' + '|'.join(['---'] * len(head)) + '|']
     for r in summary:
         lam = '-' if r['lambda'] is None else lambda_name(r['lambda'])
-        cells = [_fmt(r['metrics'][k]) if r['n'] < 2 or
-                 r['metrics'][k] != r['metrics'][k] else
+        some = _nan_at_some_seeds(r)
+        cells = [_fmt(r['metrics'][k]) + (
+                     f' (nan at {_seeds_words(some[k])})' if k in some
+                     else '')
+                 if r['n'] < 2 or not math.isfinite(r['metrics'][k]) else
                  f'{_fmt(r["metrics"][k])} ± {_fmt(r["ci95"][k])}'
                  for k in keys]
         lines.append('| ' + ' | '.join([r['name'], lam, str(r['n'])]
                                        + cells) + ' |')
     return '\n'.join(lines) + '\n'
+
+
+def nan_seed_lines(summary: List[dict]) -> List[str]:
+    """One line per lambda of :func:`seed_summary`'s rows whose mean of
+    a metric is ``nan`` for some of its seeds but not all
+    (:func:`_nan_at_some_seeds`), naming the metrics, the seeds and their
+    runs' folders: the sweep logs them as a warning (the table's cell
+    says ``nan (nan at seed 2)``)."""
+    lines = []
+    for r in summary:
+        some = _nan_at_some_seeds(r)
+        if not some:
+            continue
+        name = lambda_name(r['lambda'])
+        groups: Dict[tuple, list] = {}
+        for k, seeds in some.items():
+            groups.setdefault(tuple(seeds), []).append(k)
+        parts = [f'{", ".join(ks)} nan at {_seeds_words(seeds)}'
+                 for seeds, ks in groups.items()]
+        runs = [f'lambda_{name}_seed_{s}'
+                for s in dict.fromkeys(s for g in groups for s in g)]
+        lines.append(
+            f'lambda {name}: {"; ".join(parts)} (a run that diverged? '
+            f'{", ".join(runs)}): its mean over its {r["n"]} seeds is nan '
+            'there, no seed left out; each seed\'s values are in the runs\' '
+            'rows')
+    return lines
 
 
 def load_sweep(path: str) -> Dict:
@@ -341,7 +401,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     baseline alone draws no dotted line (no baseline star, for the
     trade-off's metrics): the legend entry says that too. Rows of a seeded
     sweep (:func:`seed_summary`: the means, with ``ci95``) are drawn with
-    their 95% confidence half-widths as error bars, in both panels.
+    their 95% confidence half-widths as error bars, in both panels; a mean
+    made ``nan`` by some of its seeds (not drawn) is named in the legend
+    entry with those seeds.
 
     Raises:
         InputError: a row without one of the metrics (:func:`check_rows`).
@@ -365,7 +427,13 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
 
     def nan_note(key):  # what a nan leaves undrawn
         return ' (nan in every run)' if all_nan(key) else \
-            ' (nan at the baseline)' if base_nan(key) else ''
+            ' (nan at the baseline)' if base_nan(key) else seeds_note(key)
+
+    def seeds_note(key):  # a seeded sweep's means made nan by some seeds
+        some = [f'lambda {lambda_name(r["lambda"])}: '
+                f'{_seeds_words(_nan_at_some_seeds(r)[key])}'
+                for r in pts if key in _nan_at_some_seeds(r)]
+        return f' (mean nan at {"; ".join(some)})' if some else ''
 
     # a seeded sweep's means, with their 95% half-widths
     bars = bool(pts) and all('ci95' in r for r in pts)
@@ -1018,6 +1086,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # each lambda's mean and spread over its seeds first, then
             # every run's row
             summary = seed_summary(rows, keys)
+            for line in nan_seed_lines(summary):
+                print_log(line, logger='current', level=logging.WARNING)
             table = seed_table(summary, keys) + '\n' + table
             result.update(seeds=seeds, spread=SPREAD, summary=summary)
             plotted = summary
