@@ -3730,3 +3730,73 @@ def test_a_seeded_sweep_warns_of_a_seed_that_made_a_mean_nan(
     assert line in res['table'].splitlines()
     assert line.strip('| ').split(' | ')[3:] == [
         'nan' if k == names[1] else 'nan (nan at seed 1)' for k in names]
+
+
+def test_a_resumed_seeded_sweep_reuses_the_unseeded_run_of_the_configs_seed(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The run of the config's seed (0: randomness.seed, and model.seed
+    unset, BalancedCrossModal's default 0) is the run the sweep without
+    --seeds trains for that lambda, the same settings (the slow test
+    above: metric for metric), but a seeded --resume trained it again in
+    lambda_<v>_seed_0. Now reused from lambda_<v> under --resume (said in
+    the log), where it ended with this sweep's settings and baseline; not
+    without --resume, and not a run there of other settings (trained,
+    not refused: it is not this sweep's). The runs are stand-ins: a
+    seeded stand-in's metrics differ from the unseeded one's, so a reused
+    row is told from a trained one."""
+    import shutil
+
+    from openselfsup.config import load_config
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    assert bs.config_seed(load_config(SLIDE_DEMO, opts)) == 0
+    for other in ({'model.seed': 3}, {'randomness.seed': None},
+                  {'model.seed': True, 'randomness.seed': 1}):
+        assert bs.config_seed(load_config(SLIDE_DEMO, {**opts, **other})
+                              ) is None, other
+    assert bs.config_seed(load_config(SLIDE_DEMO, {
+        **opts, 'model.seed': 4, 'randomness.seed': 4})) == 4
+
+    def sweep(work, seeds=None, options=opts, **kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=options,
+                                    seeds=seeds, **kwargs)
+    work = tmp_path / 'w'
+    plain = sweep(work)
+    said.clear()
+    runs.calls.clear()
+    res = sweep(work, seeds=[0, 1], resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == [
+        'lambda_0_seed_1', 'lambda_1_seed_1']
+    assert [m for m in said if m.startswith('reusing lambda')] == [
+        f'reusing lambda {v} seed 0 from {work / f"lambda_{v}"} (the run '
+        'without --seeds: its seeds are the config\'s)' for v in (0, 1)]
+    assert said[0].startswith('--resume: 3 of 5 runs have ended')
+    for i, v in ((1, 0), (3, 1)):
+        row, there = res['rows'][i], plain['rows'][1 + v]
+        assert row == dict(name=f'lambda={v} seed=0', **{'lambda': v},
+                           seed=0, epochs=there['epochs'],
+                           metrics=row['metrics'])
+        assert json.dumps(row['metrics']) == json.dumps(there['metrics'])
+    assert not (work / 'lambda_0_seed_0').exists()
+    # resumed again: the same report
+    runs.calls.clear()
+    assert sweep(work, seeds=[0, 1], resume=True)['table'] == res['table']
+    assert runs.calls == []
+    # the unseeded runs of other settings: trained, not refused
+    other = tmp_path / 'w3'
+    sweep(other, options={**opts, 'val_dataloader.batch_size': 6})
+    sweep(other, seeds=[0])  # this sweep's baseline and seeded runs
+    for v in (0, 1):
+        shutil.rmtree(other / f'lambda_{v}_seed_0')
+    runs.calls.clear()
+    sweep(other, seeds=[0], resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == [
+        'lambda_0_seed_0', 'lambda_1_seed_0']
+    # without --resume every seed's run trains
+    runs.calls.clear()
+    sweep(work, seeds=[0])
+    assert [os.path.basename(c) for c in runs.calls] == [
+        'baseline', 'lambda_0_seed_0', 'lambda_1_seed_0']

@@ -73,7 +73,9 @@ def parse_args(argv):
                    'run in its own folder lambda_<value>_seed_<seed>; the '
                    'report gives each lambda\'s mean over its seeds and the '
                    'Student-t 95%% confidence half-width, n seeds per row, '
-                   'beside every run (default: one run per lambda with the '
+                   'beside every run; with --resume the run of the config\'s '
+                   'seed is also reused from a run without --seeds, '
+                   'lambda_<value> (default: one run per lambda with the '
                    'config\'s seeds, as the published code runs)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')

@@ -50,8 +50,9 @@ from ..utils import (InputError, check_distinct, check_fraction,
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       default_work_dir, file_contents_change,
-                      first_difference, key_change, load_config, numpy_seed,
-                      recorded_settings, seed_additions, type_name)
+                      first_difference, is_int, key_change, load_config,
+                      numpy_seed, recorded_settings, seed_additions,
+                      type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from, resume_choice,
                     train)
@@ -228,6 +229,24 @@ def check_seeds_reach(cfg, seeds: Sequence[int], test: bool) -> None:
             f'with up to {seed + add} (the seed, plus {", plus ".join(why)}'
             f'), past numpy\'s {NUMPY_SEED_MAX}; give seeds of at most '
             f'{NUMPY_SEED_MAX - add}')
+
+
+def config_seed(cfg) -> Optional[int]:
+    """The seed a lambda run has without ``--seeds`` (the config's): its
+    ``randomness.seed`` where ``model.seed`` (the triplet negatives' and
+    captions' generator; unset: :class:`~openselfsup.models.algorithms.
+    balanced.BalancedCrossModal`'s default) is the same integer; None
+    where they differ or either is not an integer (no seeded run is then
+    the unseeded run)."""
+    import inspect
+
+    from ..models.algorithms.balanced import BalancedCrossModal
+    randomness = cfg.get('randomness')
+    seed = randomness.get('seed') if isinstance(randomness, dict) else None
+    model_seed = cfg.model.get('seed', inspect.signature(
+        BalancedCrossModal).parameters['seed'].default)
+    return seed if is_int(seed) and is_int(model_seed) and \
+        seed == model_seed else None
 
 
 def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
@@ -776,9 +795,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             the one baseline, with ``randomness.seed`` and ``model.seed``
             set to it (folders ``lambda_<value>_seed_<seed>``, each its own
             record), and report each lambda's mean and Student-t 95%
-            half-width over them (:func:`seed_summary`). None (default, as
-            the published code: one run per lambda): one run per lambda
-            with the config's seeds, the report as before.
+            half-width over them (:func:`seed_summary`); with ``resume``,
+            the run of the config's seed (:func:`config_seed`) is also
+            reused from the unseeded run's folder ``lambda_<value>``. None
+            (default, as the published code: one run per lambda): one run
+            per lambda with the config's seeds, the report as before.
 
     Returns:
         dict: ``rows`` (name, lambda, epochs, metrics; with ``seeds``, each
@@ -910,23 +931,22 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     run_opts = {**cfg_options, 'load_from': baseline_ckpt,
                 'custom_hooks': hooks,
                 'train_cfg': loop(max_epochs, _stops_early(hooks))}
-    # (lambda, seed, the run in words, its folder, its options); with
-    # seeds, one run per lambda and seed, each of its own folder and record
-    if seeds is None:
-        lambda_runs = [(lam, None, f'lambda {name}',
-                        os.path.join(work_dir, f'lambda_{name}'), {
-                            **run_opts, 'model.balance': lam,
-                            'experiment_name': f'{tag}_lambda_{name}'})
-                       for lam, name in zip(lambdas, names)]
-    else:
-        lambda_runs = [(lam, seed, f'lambda {name} seed {seed}',
-                        os.path.join(work_dir, f'lambda_{name}_seed_{seed}'),
-                        {**run_opts, 'model.balance': lam,
-                         'randomness.seed': seed, 'model.seed': seed,
-                         'experiment_name':
-                             f'{tag}_lambda_{name}_seed_{seed}'})
-                       for lam, name in zip(lambdas, names)
-                       for seed in seeds]
+    def lambda_run(lam: float, name: str, seed: Optional[int] = None):
+        # (lambda, seed, the run in words, its folder, its options); with
+        # a seed, the run of that seed, of its own folder and record
+        if seed is None:
+            return (lam, None, f'lambda {name}',
+                    os.path.join(work_dir, f'lambda_{name}'), {
+                        **run_opts, 'model.balance': lam,
+                        'experiment_name': f'{tag}_lambda_{name}'})
+        return (lam, seed, f'lambda {name} seed {seed}',
+                os.path.join(work_dir, f'lambda_{name}_seed_{seed}'),
+                {**run_opts, 'model.balance': lam, 'randomness.seed': seed,
+                 'model.seed': seed,
+                 'experiment_name': f'{tag}_lambda_{name}_seed_{seed}'})
+    lambda_runs = [lambda_run(lam, name, seed)
+                   for lam, name in zip(lambdas, names)
+                   for seed in (seeds or [None])]
     digest = functools.lru_cache(maxsize=None)(file_sha1)  # files read once
     # what a run's warning about checkpoints in its folder (an interrupted
     # attempt's, a previous sweep's: written over) suggests: the sweep's
@@ -986,6 +1006,31 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       'recorded (missing or changed): training the baseline '
                       'again', logger='current')
             base_record = None
+        # with seeds, a run of the config's seed without its own record:
+        # the unseeded sweep's run of that lambda (folder lambda_<value>) is
+        # that run (the same settings: the seeds it sets are the config's)
+        # where it ended with this sweep's other settings, code version and
+        # the baseline reused here; another run there is not this sweep's
+        # (neither refused nor reused: the seed's own run trains)
+        same_seed = config_seed(cfg) if resume and base_record and \
+            seeds is not None else None
+        for i, (lam, seed, *_) in enumerate(lambda_runs):
+            if same_seed is None or seed != same_seed or records[i]:
+                continue
+            name = lambda_name(lam)
+            _, _, unseeded, there, opts = lambda_run(lam, name)
+            here, uncompared = settings(opts, skip=('load_from',))
+            try:
+                record = _recorded_run(there, here, unseeded, uncompared,
+                                       available)
+            except InputError:
+                record = None
+            if record and record['settings'].get('baseline') == \
+                    base_record['checkpoint']:
+                row = record['row']
+                records[i] = dict(record, run_dir=there, row=dict(
+                    name=f'lambda={name} seed={seed}', **{'lambda': lam},
+                    seed=seed, epochs=row['epochs'], metrics=row['metrics']))
         if resume:
             done = bool(base_record) + sum(map(bool, records))
             print_log(f'--resume: {done} of {len(records) + 1} runs have '
@@ -1057,7 +1102,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         for (lam, seed, run, run_dir, opts), (here, _), record in zip(
                 lambda_runs, lambda_settings, records):
             if record:
-                print_log(f'reusing {run} from {run_dir}', logger='current')
+                there = record.get('run_dir', run_dir)
+                print_log(f'reusing {run} from {there}' + (
+                    ' (the run without --seeds: its seeds are the config\'s)'
+                    if there != run_dir else ''), logger='current')
                 rows.append(record['row'])
                 continue
             starting(run_dir)
