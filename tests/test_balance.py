@@ -3800,3 +3800,32 @@ def test_a_resumed_seeded_sweep_reuses_the_unseeded_run_of_the_configs_seed(
     sweep(work, seeds=[0])
     assert [os.path.basename(c) for c in runs.calls] == [
         'baseline', 'lambda_0_seed_0', 'lambda_1_seed_0']
+
+
+def test_a_seed_reused_from_the_unseeded_run_is_named_by_its_folder_when_nan(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The warning of a seed whose nan made a lambda's mean nan named the
+    folder lambda_<v>_seed_<s>; the run of the config's seed reused under
+    --resume from the unseeded run's folder lambda_<v> has none (nothing
+    there to look at): the warning names lambda_<v>, where its record is.
+    The runs are stand-ins, the unseeded record forged as diverged."""
+    bs, opts, names, runs = _seed_stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'w'
+
+    def sweep(**kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kwargs)
+    sweep()
+    record = work / 'lambda_0.5' / bs.RUN_RECORD
+    forged = json.loads(record.read_text())
+    forged['row']['metrics'] = {k: None for k in forged['row']['metrics']}
+    record.write_text(json.dumps(forged))
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    sweep(seeds=[0, 1], resume=True)
+    assert not (work / 'lambda_0.5_seed_0').exists()
+    warned = [m for m in said if 'diverged' in m]
+    assert len(warned) == 1 and \
+        '(a run that diverged? lambda_0.5): ' in warned[0], warned

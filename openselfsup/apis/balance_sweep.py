@@ -333,12 +333,15 @@ def seed_table(summary: List[dict], keys: Sequence[str]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def nan_seed_lines(summary: List[dict]) -> List[str]:
+def nan_seed_lines(summary: List[dict],
+                   folders: Optional[Dict[tuple, str]] = None) -> List[str]:
     """One line per lambda of :func:`seed_summary`'s rows whose mean of
     a metric is ``nan`` for some of its seeds but not all
     (:func:`_nan_at_some_seeds`), naming the metrics, the seeds and their
     runs' folders: the sweep logs them as a warning (the table's cell
-    says ``nan (nan at seed 2)``)."""
+    says ``nan (nan at seed 2)``). ``folders``: a run's folder by
+    ``(lambda, seed)`` where it is not ``lambda_<value>_seed_<seed>`` (the
+    config's seed's run reused from the unseeded ``lambda_<value>``)."""
     lines = []
     for r in summary:
         some = _nan_at_some_seeds(r)
@@ -350,7 +353,8 @@ def nan_seed_lines(summary: List[dict]) -> List[str]:
             groups.setdefault(tuple(seeds), []).append(k)
         parts = [f'{", ".join(ks)} nan at {_seeds_words(seeds)}'
                  for seeds, ks in groups.items()]
-        runs = [f'lambda_{name}_seed_{s}'
+        runs = [(folders or {}).get((r['lambda'], s),
+                                    f'lambda_{name}_seed_{s}')
                 for s in dict.fromkeys(s for g in groups for s in g)]
         lines.append(
             f'lambda {name}: {"; ".join(parts)} (a run that diverged? '
@@ -1134,7 +1138,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # each lambda's mean and spread over its seeds first, then
             # every run's row
             summary = seed_summary(rows, keys)
-            for line in nan_seed_lines(summary):
+            # a run reused from the unseeded run's folder: named by it
+            folders = {(lam, seed): os.path.basename(record['run_dir'])
+                       for (lam, seed, *_), record in zip(lambda_runs,
+                                                          records)
+                       if record and 'run_dir' in record}
+            for line in nan_seed_lines(summary, folders):
                 print_log(line, logger='current', level=logging.WARNING)
             table = seed_table(summary, keys) + '\n' + table
             result.update(seeds=seeds, spread=SPREAD, summary=summary)
