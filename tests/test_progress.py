@@ -75,6 +75,35 @@ def test_bar_stopped_short_adds_no_last_line(clock):
     assert len(_lines(out.getvalue())) == 1
 
 
+def test_bar_of_unknown_length_stopped_short_adds_no_last_line(clock):
+    """An iterable without a length (no ``total``): n < total could not
+    tell a bar stopped short, which wrote its last line before the error
+    (a refusal then followed a line saying the work was done). Its end is
+    the iterable's: a break or an error adds none, the end one."""
+    from openselfsup.utils.progress import progress_bar
+
+    def items(n):
+        yield from range(n)
+    out = io.StringIO()
+    with pytest.raises(RuntimeError):
+        for i in progress_bar(items(100), desc='g', file=out):
+            clock[0] += 1.0
+            if i == 49:
+                raise RuntimeError('stop')
+    assert [line.split()[1] for line in _lines(out.getvalue())] == ['30it']
+    out = io.StringIO()
+    for i in progress_bar(items(10), desc='g', file=out):
+        if i == 3:
+            break
+    assert out.getvalue() == ''
+    bar = progress_bar(items(3), desc='g', file=out)
+    assert list(bar) == [0, 1, 2]
+    assert [line.split()[1] for line in _lines(out.getvalue())] == ['3it']
+    # a bar iterated again walks its iterable again, as tqdm's does
+    bar = progress_bar(['a', 'b'], file=out)
+    assert list(bar) == list(bar) == ['a', 'b']
+
+
 def test_disable_and_tqdm_write_keep_the_log_clean(clock):
     import tqdm
     from openselfsup.utils.progress import progress_bar

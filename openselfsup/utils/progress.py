@@ -30,17 +30,33 @@ class LogLinesBar(tqdm):
         self._starting = True  # the line tqdm draws as it starts: none
         self._shown = None  # the count the last line showed
         self._cleared = False  # tqdm.write() redraws after clear(): no
+        self._ended = None  # iterated: whether the iterable ended
         super().__init__(*args, **kwargs)
         self._starting = False
+
+    def __iter__(self):
+        """tqdm's iteration, the iterable's end marked: a bar of unknown
+        length (no ``total``) stopped short adds no last line either."""
+        iterable, self._ended = self.iterable, False
+
+        def to_the_end():
+            yield from iterable
+            self._ended = True
+        self.iterable = to_the_end()  # what tqdm's __iter__ walks
+        try:
+            yield from super().__iter__()
+        finally:
+            self.iterable = iterable
 
     def display(self, msg=None, pos=None):
         if self._starting or self._cleared:
             self._cleared = False
             return False
         if msg == '':  # close(): the last line, at the overall rate
-            if self.n == self._shown or (self.total is not None and
-                                         self.n < self.total):
-                return False  # already said, or stopped short (an error)
+            short = not self._ended if self._ended is not None else \
+                self.total is not None and self.n < self.total
+            if short or self.n == self._shown:
+                return False  # stopped short (an error), or already said
             self._ema_dt = lambda: None
         self._shown = self.n
         self.fp.write(self.__str__() + '\n')
