@@ -282,7 +282,7 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
         nan_seeds = {}
         for k in ([] if lam is None else keys):
             there = [r.get('seed') for r in runs
-                     if not math.isfinite(r['metrics'][k])]
+                     if math.isnan(r['metrics'][k])]
             if there:
                 nan_seeds[k] = there
         out.append(dict(

@@ -444,7 +444,7 @@ def _published_lists(found: List[Entry], names: Sequence[str], prefix: str,
 
     Returns:
         (the published lists with ``prefix``, in their order, or None when
-        images of them are absent; a one-line note).
+        none of their images was found; a one-line note).
 
     Raises:
         InputError: an incomplete copy, with ``instead``.
