@@ -136,6 +136,28 @@ def test_terminal_gets_tqdms_own_bar(clock, leave):
     assert got.getvalue().count('\r') >= 6  # one redraw per item
 
 
+def test_jupyter_cell_output_gets_tqdms_own_bar(clock):
+    """ipykernel's streams say they are not terminals, yet a notebook draws
+    tqdm's redraws in place: the bar there stays tqdm's own."""
+    from tqdm import tqdm
+
+    from openselfsup.utils.progress import progress_bar
+
+    class OutStream(io.StringIO):  # as ipykernel.iostream.OutStream
+        def isatty(self):
+            return False
+    OutStream.__module__ = 'ipykernel.iostream'
+    got, want = OutStream(), io.StringIO()
+    start = clock[0]
+    for _ in progress_bar(range(5), desc='t', file=got, leave=False):
+        clock[0] += 0.5
+    clock[0] = start
+    for _ in tqdm(range(5), desc='t', file=want, leave=False):
+        clock[0] += 0.5
+    assert got.getvalue() == want.getvalue()
+    assert '\r' in got.getvalue()
+
+
 def _err_lines(capsys):
     err = capsys.readouterr().err  # pytest's stderr: not a terminal
     return _lines(err)

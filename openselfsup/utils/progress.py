@@ -74,6 +74,11 @@ class LogLinesBar(tqdm):
 
 
 def _is_terminal(stream) -> bool:
+    """True for a terminal, and for a Jupyter cell's output stream (not a
+    terminal, but it draws ``\r`` redraws in place, as plain tqdm relied
+    on in notebooks)."""
+    if type(stream).__module__.split('.')[0] == 'ipykernel':
+        return True
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or closed
@@ -86,7 +91,8 @@ def progress_bar(iterable=None, *, file=None, **kwargs) -> tqdm:
     Written to ``file`` (default: ``sys.stderr`` at the call). On a
     terminal it is ``tqdm(iterable, **kwargs)`` unchanged; elsewhere a
     :class:`LogLinesBar` with ``mininterval`` and ``maxinterval``
-    :data:`LOG_INTERVAL` (read at the call). ``disable=True``
+    :data:`LOG_INTERVAL` (read at the call). A Jupyter cell's output
+    counts as a terminal. ``disable=True``
     shows nothing; ``disable=None`` shows nothing off a terminal (tqdm's
     meaning).
     """
