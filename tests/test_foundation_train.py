@@ -999,6 +999,38 @@ def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
 
+def test_a_url_download_logs_whole_lines(tmp_path, monkeypatch, capsys):
+    """download_checkpoint: the served bytes, written whole, their SHA-256
+    returned, and its progress bar on a stderr that is no terminal (a run
+    piped to a log) in whole lines: torch.hub's download_url_to_file
+    redrew its bar with \\r there. A refused download (404) leaves no
+    file."""
+    import hashlib
+
+    from _foundation_helpers import served
+
+    from openselfsup.apis.train import download_checkpoint
+    from openselfsup.utils import InputError
+    www = tmp_path / 'www'
+    www.mkdir()
+    body = os.urandom(5 << 20)  # five of the loop's 1 MiB reads
+    (www / 'w.pth').write_bytes(body)
+    dst = tmp_path / 'run' / 'w.pth'
+    dst.parent.mkdir()
+    with served(www, monkeypatch) as base:
+        capsys.readouterr()
+        digest = download_checkpoint(f'{base}/w.pth', str(dst))
+        err = capsys.readouterr().err
+        assert dst.read_bytes() == body
+        assert digest == hashlib.sha256(body).hexdigest()
+        assert '\r' not in err
+        assert err.count('\n') == 1 and '5.00M/5.00M' in err, err
+        with pytest.raises(InputError, match='cannot download it'):
+            download_checkpoint(f'{base}/gone.pth', str(tmp_path / 'g.pth'))
+    assert sorted(os.listdir(dst.parent)) == ['w.pth']
+    assert not (tmp_path / 'g.pth').exists()
+
+
 def test_url_downloads_folder(tmp_path):
     """A URL checkpoint's download goes to <work_dir>/url_downloads/ (named
     resume_download/ also for load_from, which is no resume). A

@@ -806,8 +806,10 @@ def url_resume_note(url: str) -> str:
 
 
 def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
-    """Download ``url`` to ``path`` (torch.hub's ``download_url_to_file``,
-    its progress bar on stderr), written atomically
+    """Download ``url`` to ``path`` (a progress bar on stderr,
+    :func:`~openselfsup.utils.progress.progress_bar`: whole lines in a log,
+    where torch.hub's ``download_url_to_file`` redrew its bar with ``\r``),
+    written atomically
     (:func:`~openselfsup.utils.io.atomic_path`): a file already there (an
     earlier download of the same URL) is replaced by a complete download
     only. torch.hub's cache (``$TORCH_HOME/hub/checkpoints``) is neither
@@ -825,14 +827,24 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
     """
     import http.client
     import urllib.error
-
-    from torch.hub import download_url_to_file
+    import urllib.request
 
     from ..utils.fingerprint import file_sha256
     from ..utils.io import atomic_path
+    from ..utils.progress import progress_bar
+    request = urllib.request.Request(
+        url, headers={'User-Agent': 'openselfsup'})
     try:
-        with atomic_path(path) as tmp:
-            download_url_to_file(url, tmp, progress=True)
+        with atomic_path(path) as tmp, \
+                urllib.request.urlopen(request) as answer, \
+                open(tmp, 'wb') as out:
+            size = answer.headers.get('Content-Length')
+            with progress_bar(total=int(size) if size else None,
+                              desc=os.path.basename(path), unit='B',
+                              unit_scale=True, unit_divisor=1024) as bar:
+                while chunk := answer.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
     except urllib.error.HTTPError as exc:
         why = f'HTTP {exc.code} {exc.reason}'
     except urllib.error.URLError as exc:
