@@ -6,7 +6,7 @@ ResNet-50 checkpoint given to a ResNet-18). :func:`state_dict_mismatch`
 compares names and shapes first and says it in one line;
 :func:`load_state` is the one place that loads weights after that check.
 """
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
@@ -16,6 +16,21 @@ from ..utils import InputError
 def _first(names: List[str], n: int = 3) -> str:
     more = f', ... ({len(names)} in all)' if len(names) > n else ''
     return ', '.join(names[:n]) + more
+
+
+def _compare(own: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor]
+             ) -> Tuple[List[str], List[str], List[str]]:
+    """``(missing, unexpected, shapes)``: the names of ``own`` (a model's
+    state dict) absent from ``state``, those of ``state`` absent from
+    ``own``, and ``'name: [file shape] in the file, [model shape] in the
+    model'`` for each name in both whose shapes differ."""
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f'{k}: {list(state[k].shape)} in the file, '
+              f'{list(own[k].shape)} in the model'
+              for k in own if k in state and hasattr(state[k], 'shape')
+              and tuple(state[k].shape) != tuple(own[k].shape)]
+    return missing, unexpected, shapes
 
 
 def state_dict_mismatch(model: torch.nn.Module,
@@ -36,13 +51,7 @@ def state_dict_mismatch(model: torch.nn.Module,
         file, [8, 3, 7, 7] in the model)"``; None when every name and shape
         agrees.
     """
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f'{k}: {list(state[k].shape)} in the file, '
-              f'{list(own[k].shape)} in the model'
-              for k in own if k in state and hasattr(state[k], 'shape')
-              and tuple(state[k].shape) != tuple(own[k].shape)]
+    missing, unexpected, shapes = _compare(model.state_dict(), state)
     parts = []
     if missing and not allow_missing:
         parts.append(f'{len(missing)} missing ({_first(missing)})')
@@ -77,3 +86,81 @@ def load_state(module: torch.nn.Module, state: Dict[str, torch.Tensor],
         raise InputError(f'{source}: does not fit {what}: {problem}'
                          + (f'; {hint}' if hint else ''))
     module.load_state_dict(state, strict=True)
+
+
+def _parts(names: List[str]) -> str:
+    """``'neck 15, head 20'``: how many of ``names`` each top-level part of
+    the model (the first dotted name) holds, in order of appearance."""
+    counts: Dict[str, int] = {}
+    for k in names:
+        part = k.split('.', 1)[0]
+        counts[part] = counts.get(part, 0) + 1
+    return ', '.join(f'{p} {n}' for p, n in counts.items())
+
+
+def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
+                  ) -> Tuple[Optional[str], Optional[str]]:
+    """How a new run's ``load_from`` state dict fits ``model``, as
+    MMEngine's loose load (``strict=False``) takes it: every tensor whose
+    name and shape agree is copied, the others are skipped, said only in
+    lines printed to the console (not the run's log). BatchNorm's
+    ``num_batches_tracked`` is not counted (MMEngine ignores it too).
+
+    Args:
+        model (nn.Module): the model to load into.
+        state (dict): tensor name -> tensor, as MMEngine loads it (its
+            ``module.`` prefix stripped).
+
+    Returns:
+        tuple: ``(refusal, summary)``. ``refusal``, a tensor of another
+        shape (another width or depth, another number of classes) or none
+        of the model's backbone tensors (of the whole model where it has
+        no ``backbone``) in the file (another method's model, a bare
+        backbone's names without ``backbone.``): what would have started
+        training from random weights; else None. ``summary``, where the
+        load is partial (model tensors not in the file, or file tensors
+        the model has not: a pre-trained backbone under a new head): ``N of
+        M tensors of the model loaded``, the parts that keep their initial
+        weights and the first names; None where every name agrees.
+    """
+    def counted(names):
+        return [k for k in names if not k.endswith('num_batches_tracked')]
+
+    own = model.state_dict()
+    missing, unexpected, shapes = _compare(own, state)
+    missing, unexpected = counted(missing), counted(unexpected)
+    own_names = counted(own)
+    loaded = set(own_names) - set(missing) - {s.split(':', 1)[0]
+                                              for s in shapes}
+    backbone = [k for k in own_names if k.startswith('backbone.')]
+    where = 'of its backbone ' if backbone else ''
+    backbone = backbone or own_names
+    unused = (f'{len(unexpected)} of the file\'s tensors unused '
+              f'({_first(unexpected)})') if unexpected else ''
+    if shapes:
+        return (f'{len(shapes)} tensor(s) of another shape than the '
+                f'model\'s ({shapes[0]}): a checkpoint of another width, '
+                'depth or number of classes, whose tensors MMEngine\'s load '
+                'would skip', None)
+    if not loaded.intersection(backbone):
+        bare = [k for k in unexpected if f'backbone.{k}' in own]
+        if bare:
+            return (f'none of the {len(backbone)} tensors {where}is in the '
+                    'file, whose names are the backbone\'s without '
+                    f'\'backbone.\' ({_first(bare, 2)}): a backbone\'s '
+                    'weights alone (extract_backbone_weights.py\'s, '
+                    'torchvision\'s): give it in a config as the '
+                    'backbone\'s init_cfg=dict(_delete_=True, '
+                    'type=\'Pretrained\', checkpoint=FILE)',
+                    None)
+        return (f'none of the {len(backbone)} tensors {where}is in the file '
+                f'(the model\'s: {_first(backbone, 2)}; the file\'s: '
+                f'{_first(unexpected, 2) or "none"}): another model\'s '
+                'checkpoint, which would leave the run to train from its '
+                'initial weights', None)
+    if not missing and not unexpected:
+        return None, None
+    kept = (f'; {len(missing)} not in the file keep their initial weights '
+            f'({_parts(missing)}: {_first(missing)})') if missing else ''
+    return None, (f'{len(loaded)} of the {len(own_names)} tensors of the '
+                  f'model loaded{kept}' + (f'; {unused}' if unused else ''))
