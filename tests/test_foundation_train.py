@@ -730,6 +730,138 @@ def test_load_from_is_kept_where_resume_finds_no_checkpoint(
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
+def _log_text(work) -> str:
+    return ''.join(p.read_text() for p in work.glob('*/*.log'))
+
+
+def test_load_from_of_the_same_model_trains_as_before(fsp_epoch_1,
+                                                      tmp_path):
+    """(a) A new run's load_from of the config's own model (every name and
+    shape agrees): loaded whole, no line about it, and the run trains as
+    with MMEngine's unchecked load (``load_from_check=False``), loss for
+    loss and weight for weight."""
+    from openselfsup.apis import train
+    cfg, a, _ = fsp_epoch_1
+    ckpt = str(a / 'epoch_1.pth')
+    saved = torch.load(ckpt, weights_only=True)['state_dict']
+    runs = {}
+    for check in (True, False):
+        work = tmp_path / str(check)
+        runner = train(cfg, work_dir=str(work), cfg_options={
+            'load_from': ckpt, 'load_from_check': check})
+        assert 'tensors of the model loaded' not in _log_text(work)
+        runs[check] = (_losses(runner), {
+            k: v.clone() for k, v in runner.model.state_dict().items()})
+    assert runs[True][0] == runs[False][0]
+    weights, loose = runs[True][1], runs[False][1]
+    assert set(weights) == set(saved)
+    assert all(torch.equal(weights[k], loose[k]) for k in weights)
+    # trained from the file's weights: one step moved them, from there
+    assert not all(torch.equal(weights[k], saved[k]) for k in saved
+                   if saved[k].is_floating_point())
+
+
+def test_load_from_of_another_methods_model_says_what_loaded(
+        fsp_epoch_1, synthetic_root, tmp_path):
+    """(b) An FSP checkpoint as a CLP (MoCo-v3) run's load_from: its
+    backbone loads (a pre-trained backbone under new heads), the neck,
+    head and momentum encoder keep their initial weights and the FSP head
+    is unused. MMEngine printed that to the console alone, never to the
+    log, and trained; one warning line in the log now says how many of the
+    model's tensors loaded and which parts did not (counted here by
+    torch's own non-strict load)."""
+    from openselfsup.apis.train import build_runner
+    _, a, _ = fsp_epoch_1
+    ckpt = str(a / 'epoch_1.pth')
+    saved = torch.load(ckpt, weights_only=True)['state_dict']
+    clp = small_config(CLP_DEMO, str(tmp_path / 'clp.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    work = tmp_path / 'b'
+    runner = build_runner(clp, work_dir=str(work),
+                          cfg_options={'load_from': ckpt})
+    # the reference: torch's non-strict load into a copy of the model
+    import copy
+    missing, unexpected = copy.deepcopy(runner.model).load_state_dict(
+        saved, strict=False)
+    missing = [k for k in missing if 'num_batches_tracked' not in k]
+    unexpected = [k for k in unexpected if 'num_batches_tracked' not in k]
+    own = [k for k in runner.model.state_dict()
+           if 'num_batches_tracked' not in k]
+    runner.load_or_resume()
+    weights = runner.model.state_dict()
+    assert all(torch.equal(weights[k], saved[k]) for k in saved
+               if k.startswith('backbone.'))
+    parts = collections.Counter(k.split('.')[0] for k in missing)
+    assert set(parts) == {'neck', 'head', 'momentum_encoder'}, parts
+    assert unexpected == ['head.fc.weight', 'head.fc.bias']
+    line = (f'load_from {ckpt}: {len(own) - len(missing)} of the '
+            f'{len(own)} tensors of the model loaded; {len(missing)} not in '
+            'the file keep their initial weights (' + ', '.join(
+                f'{p} {n}' for p, n in parts.items()) + f': {missing[0]}, ')
+    log = _log_text(work)
+    assert line in log, log[-3000:]
+    assert "2 of the file's tensors unused (head.fc.weight, head.fc.bias)" \
+        in log
+
+
+def _refused_load_from(cfg, path, tmp_path, match):
+    """A new run from load_from ``path`` is refused in one line before it
+    trains, the model's weights untouched and nothing left behind."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'built'),
+                          cfg_options={'load_from': str(path)})
+    before = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    with pytest.raises(InputError, match=match):
+        runner.load_or_resume()
+    after = runner.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    work = tmp_path / 'run'
+    with pytest.raises(InputError, match=match):
+        train(cfg, work_dir=str(work), cfg_options={'load_from': str(path)})
+    assert not work.exists()
+
+
+def test_load_from_of_a_bare_backbone_is_refused(fsp_epoch_1, tmp_path):
+    """(c) A backbone's weights alone (torchvision's, or
+    extract_backbone_weights.py's: names without 'backbone.') as
+    load_from: not one tensor loads, and MMEngine's loose load trained
+    the model from its initial weights; refused, naming the init_cfg that
+    loads it."""
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    bare = {k[len('backbone.'):]: v for k, v in saved['state_dict'].items()
+            if k.startswith('backbone.')}
+    path = tmp_path / 'resnet18.pth'
+    torch.save(bare, path)  # as torchvision's: no 'state_dict' level
+    n = sum(1 for k in bare if 'num_batches_tracked' not in k)
+    _refused_load_from(cfg, path, tmp_path, re.escape(
+        f"load_from {path}: does not fit the config's model: none of the "
+        f"{n} tensors of its backbone is in the file, whose names are the "
+        "backbone's without 'backbone.' (conv1.weight, ") + '.*' +
+        re.escape("type='Pretrained', checkpoint=FILE) "
+                  '(load_from_check=False loads what fits'))
+
+
+def test_load_from_of_another_shape_is_refused(fsp_epoch_1, tmp_path):
+    """(d) A checkpoint whose backbone is of another width (a stem of 16
+    channels for the config's 8): MMEngine's loose load skipped that
+    tensor, printed a line to the console, and trained; refused, naming
+    the tensor and both shapes."""
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    state = dict(saved['state_dict'])
+    stem = state['backbone.conv1.weight']
+    state['backbone.conv1.weight'] = torch.cat([stem, stem])
+    path = tmp_path / 'wide.pth'
+    torch.save({'state_dict': state, 'meta': saved['meta']}, path)
+    _refused_load_from(cfg, path, tmp_path, re.escape(
+        f"load_from {path}: does not fit the config's model: 1 tensor(s) "
+        "of another shape than the model's (backbone.conv1.weight: "
+        "[16, 3, 7, 7] in the file, [8, 3, 7, 7] in the model)"))
+
+
 def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):
     """``resume = True`` in the config (or ``--cfg-options resume=True``)
     without --resume: MMEngine's runner resumed from the config's

@@ -689,6 +689,10 @@ class AtomicRunner(Runner):
         self._url_download = load_from if (
             self._env_rank == 0 and
             is_url_download(load_from, work_dir)) else None
+        #: while a new run loads its load_from (:meth:`load_or_resume`):
+        #: the checkpoint is checked against the model before the load
+        #: (:meth:`_check_load_from`)
+        self._checks_load_from = False
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -768,6 +772,10 @@ class AtomicRunner(Runner):
         elif fn_name == 'after_load_checkpoint':
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
         super().call_hook(fn_name, **kwargs)
+        if fn_name == 'after_load_checkpoint' and self._checks_load_from:
+            # MMEngine's load_checkpoint calls this hook with the file's
+            # contents, then loads them into the model
+            self._check_load_from(kwargs['checkpoint'])
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
@@ -992,8 +1000,15 @@ class AtomicRunner(Runner):
             if local_file(self._load_from) is not None:
                 check_same_model(self._load_from, self.cfg)
         if not self._resume:
-            with self._unpickling_refused():
-                return super().load_or_resume()
+            # (a value other than True or False: refused before the
+            # runner is built, apis.train.RUN_VALUES)
+            self._checks_load_from = \
+                self.cfg.get('load_from_check', True) is not False
+            try:
+                with self._unpickling_refused():
+                    return super().load_or_resume()
+            finally:
+                self._checks_load_from = False
         try:
             with self._unpickling_refused():
                 super().load_or_resume()
@@ -1005,6 +1020,47 @@ class AtomicRunner(Runner):
                 'config that wrote it, or start a new run with --work-dir'
             ) from None
         self._warn_if_finished()
+
+    def _check_load_from(self, checkpoint: dict) -> None:
+        """A new run's ``load_from``, read (``checkpoint``), before
+        MMEngine loads it into the model with ``strict=False``: a
+        checkpoint of another model (none of the model's backbone tensors
+        in it, or a tensor of another shape) is refused in one line, where
+        the loose load started training from the initial weights, or
+        without the skipped ones, said only in lines printed to the
+        console; a partial load (a pre-trained backbone under a new head)
+        is said in one line of the log: how many of the model's tensors
+        are loaded, which parts keep their initial weights
+        (:func:`~openselfsup.models.state_dict.load_from_fit`, on the
+        names as MMEngine revises them: ``module.`` stripped). The
+        config's ``load_from_check = False`` loads as MMEngine does,
+        unchecked.
+
+        Raises:
+            InputError: ``load_from FILE: does not fit the config's model:
+                ...``, before anything is loaded or trained.
+        """
+        import re
+
+        from mmengine.model import is_model_wrapper
+
+        from ..models.state_dict import load_from_fit
+        state = checkpoint.get('state_dict', checkpoint) \
+            if isinstance(checkpoint, dict) else checkpoint
+        if not isinstance(state, dict):
+            return  # MMEngine's load says what it is
+        state = {re.sub(r'^module\.', '', str(k)): v
+                 for k, v in state.items()}
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        refusal, summary = load_from_fit(model, state)
+        if refusal:
+            raise InputError(
+                f'load_from {self._load_from}: does not fit the config\'s '
+                f'model: {refusal} (load_from_check=False loads what fits, '
+                'as MMEngine does)')
+        if summary:
+            self.logger.warning(f'load_from {self._load_from}: {summary}')
 
     def resume(self, filename: str, *args, **kwargs) -> None:
         """As the Runner's, then the random streams go on from where the
