@@ -310,8 +310,9 @@ def row_space_transform(K: Tensor) -> Tuple[Tensor, Tensor]:
     return T, ok
 
 
-#: L-BFGS stop reasons per task
-CONVERGED, MAX_ITER, LINE_SEARCH = 0, 1, 2
+#: L-BFGS stop reasons per task (:data:`NO_DECREASE`: an accepted step
+#: did not lower the objective at working precision, see :func:`lbfgs`)
+CONVERGED, MAX_ITER, LINE_SEARCH, NO_DECREASE = 0, 1, 2, 3
 
 
 class LinearLogitProblem:
@@ -356,6 +357,16 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     costs the sum of its tasks' iterations, not its size times the longest.
     Each task's iterates do not depend on the other tasks of the batch.
 
+    A task also stops (:data:`NO_DECREASE`) when a step the line search
+    accepted did not lower its objective as computed (``f_new >= f``): the
+    decrease the Armijo test asks for is then below the rounding of ``f``,
+    so the test no longer tells better points from worse and rounding
+    steers the iterates. In float32 this comes before ``tol``, which lies
+    below the gradient's rounding (such tasks ran to ``max_iter``, often
+    with steps that changed nothing); in float64 rounding is that coarse
+    only far below ``tol`` (no float64 task of the tests stops so, so their
+    iterates are exactly those without the rule).
+
     Args:
         problem (LinearLogitProblem): the objectives.
         x0 (Tensor): ``[B, P]`` starting points.
@@ -367,8 +378,9 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     Returns:
         (Tensor, Tensor, Tensor): minimisers ``[B, P]``, iterations used per
         task, and why each task stopped (:data:`CONVERGED`,
-        :data:`MAX_ITER` or :data:`LINE_SEARCH`: no decrease found along
-        the search direction, the solver's last point kept).
+        :data:`MAX_ITER`, :data:`LINE_SEARCH`: no decrease found along
+        the search direction, the solver's last point kept, or
+        :data:`NO_DECREASE`: the optimum to working precision, above).
     """
     B0, P = x0.shape
     out_x = x0.clone()
@@ -389,6 +401,7 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     active = g.abs().amax(1) > tol
     iters = torch.zeros(B, dtype=torch.long, device=x.device)
     stalled = torch.zeros(B, dtype=torch.bool, device=x.device)
+    flat = torch.zeros(B, dtype=torch.bool, device=x.device)
     pos = filled = 0
 
     def retire(done):
@@ -397,7 +410,8 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         out_iters[ids[done]] = iters[done]
         out_status[ids[done]] = torch.where(
             stalled[done], LINE_SEARCH, torch.where(
-                active[done], MAX_ITER, CONVERGED))
+                active[done], MAX_ITER, torch.where(
+                    flat[done], NO_DECREASE, CONVERGED)))
 
     for _ in range(max_iter):
         if not bool(active.any()):
@@ -408,8 +422,9 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
             problem = problem.subset(keep)
             x, cache, f, g = x[keep], cache[keep], f[keep], g[keep]
             S, Yh, rho, gamma = S[keep], Yh[keep], rho[keep], gamma[keep]
-            first, iters, stalled, ids = (first[keep], iters[keep],
-                                          stalled[keep], ids[keep])
+            first, iters, stalled, flat, ids = (
+                first[keep], iters[keep], stalled[keep], flat[keep],
+                ids[keep])
             active = active[keep]
             B = int(keep.sum())
         q = g.clone()
@@ -463,8 +478,10 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         filled = min(filled + 1, history)
         iters += active.long()
         first = first & ~upd
+        # an accepted step that did not lower f at working precision
+        flat |= active & ~pending & (f_new >= f) & (g_new.abs().amax(1) > tol)
         x, cache, f, g = x_new, cache_new, f_new, g_new
-        active = active & ~pending & (g.abs().amax(1) > tol)
+        active = active & ~pending & ~flat & (g.abs().amax(1) > tol)
     retire(torch.ones(B, dtype=torch.bool, device=x.device))
     return out_x, out_iters, out_status
 
@@ -555,7 +572,9 @@ class LogisticRegression(_Linear):
     Attributes:
         n_iter_ (Tensor): ``[B]`` iterations per task of the last fit.
         stop_ (Tensor): ``[B]`` why each task stopped (:data:`CONVERGED`,
-            :data:`MAX_ITER`, :data:`LINE_SEARCH`).
+            :data:`MAX_ITER`, :data:`LINE_SEARCH`, :data:`NO_DECREASE`:
+            converged to working precision, in practice float32 only;
+            ``stats()`` counts it as converged).
     """
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000,
