@@ -120,7 +120,7 @@ def run_loop(path, mode, clf, num_aug_shots, num_task, workers):
 
 # ------------------------------------------------------------- batched side
 def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head,
-                device='cpu'):
+                device='cpu', float32=False):
     import torch
     from openselfsup.lowshot.meta_test import meta_test
     z, store = _load(path)
@@ -128,10 +128,12 @@ def run_batched(path, mode, clf, num_aug_shots, num_task, threads, head,
     aug = _augmenter(z, num_aug_shots) if mode == 'latent_aug' else None
     base = _rss_kib()
     t0 = time.perf_counter()
-    f1, _ = meta_test(z['sup'], z['qry'], store, clf, mode=mode,
-                      augmenter=aug, device=device, threads=threads)
+    f1, counts = meta_test(z['sup'], z['qry'], store, clf, mode=mode,
+                           augmenter=aug, device=device, threads=threads,
+                           dtype=torch.float32 if float32 else torch.float64)
     elapsed = time.perf_counter() - t0  # meta_test copies F1 to the host
     r = {'time_s': elapsed, 'f1': (100 * f1[:head].mean(0)).tolist(),
+         'convergence': counts,
          'peak_extra_mib': (resource.getrusage(resource.RUSAGE_SELF)
                             .ru_maxrss - base) / 1024}
     if device == 'cuda':  # the device's own peak, beside the host's
@@ -145,7 +147,7 @@ def _measure(args, kind, mode, clf, num_task):
                        'num_task': num_task, 'data': args.data_path,
                        'num_aug_shots': args.num_aug_shots,
                        'workers': args.workers, 'threads': args.threads,
-                       'device': args.device,
+                       'device': args.device, 'float32': args.float32,
                        'head': args.head})
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [x for x in [os.environ.get('PYTHONPATH')] if x]))
@@ -175,6 +177,9 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=0,
                    help='CPU worker threads of the engine (default: 0 = '
                    'one per available core, the CLIs\' default)')
+    p.add_argument('--float32', action='store_true',
+                   help='the engine in float32, as the CLIs\' --float32 '
+                   '(default: float64)')
     p.add_argument('--clf', nargs='+', default=list(CLFS), choices=CLFS,
                    help='classifiers timed')
     p.add_argument('--mode', nargs='+', default=list(MODES), choices=MODES,
@@ -193,7 +198,7 @@ def main(argv=None):
         if s['kind'] == 'batched':
             r = run_batched(s['data'], s['mode'], s['clf'],
                             s['num_aug_shots'], s['num_task'], s['threads'],
-                            s['head'], s['device'])
+                            s['head'], s['device'], s['float32'])
         else:
             r = run_loop(s['data'], s['mode'], s['clf'], s['num_aug_shots'],
                          s['num_task'], s['workers'])
@@ -218,7 +223,8 @@ def main(argv=None):
               f' loop: {args.workers} processes on {loop_tasks} tasks'
               + (f', time scaled x{args.num_task / loop_tasks:g}'
                  if loop_tasks < args.num_task else '')
-              + f'; engine: {args.device}, --threads {args.threads}; '
+              + f'; engine: {args.device}, --threads {args.threads}'
+              + (', float32' if args.float32 else '') + '; '
               f'{os.cpu_count()} cores')
         if args.repeat > 1:
             print(f'times: median of {args.repeat} fresh-process runs per '
@@ -251,6 +257,9 @@ def main(argv=None):
                       f'{b["peak_extra_mib"]:>11.0f}'
                       f'{lp["peak_extra_mib"]:>7.0f}/'
                       f'{lp["worker_peak_mib"]:<5.0f}', flush=True)
+                stopped = {k: v for k, v in b['convergence'].items() if v}
+                if stopped:  # tasks on max_iter, a failed line search, SVD
+                    print(f'  engine: {stopped} of {args.num_task} tasks')
                 out['rows'].append({
                     'mode': mode, 'clf': clf, 'engine_tasks': args.num_task,
                     'loop_tasks': loop_tasks, 'engine_s': engine_s,
@@ -260,6 +269,7 @@ def main(argv=None):
                     'engine_s_runs': [r[0]['time_s'] for r in runs],
                     'loop_s_scaled_runs': [r[2] for r in runs],
                     'engine_f1': b['f1'], 'loop_f1': lp['f1'],
+                    'engine_convergence': b['convergence'],
                     'engine_peak_extra_mib': b['peak_extra_mib'],
                     'engine_cuda_peak_mib': b.get('cuda_peak_mib'),
                     'loop_parent_peak_extra_mib': lp['peak_extra_mib'],
