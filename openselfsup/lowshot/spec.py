@@ -661,5 +661,6 @@ def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
                         help='classifiers in float32 (default: float64, '
                         'logistic regression\'s feature products in float32; '
                         'scikit-learn ran Ridge and nearest centroid on the '
-                        'float32 features in float32: '
-                        'docs/iclr22_protocol.md, precision)')
+                        'float32 features in float32; logistic regression '
+                        'then stops where a step no longer lowers its float32 '
+                        'loss: docs/iclr22_protocol.md, precision)')
