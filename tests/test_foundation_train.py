@@ -1163,6 +1163,83 @@ def test_a_url_download_logs_whole_lines(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / 'g.pth').exists()
 
 
+def test_a_url_download_cut_short_is_refused(tmp_path, monkeypatch):
+    """A connection closed before the Content-Length the server announced
+    (a cut mid-body): http.client's read(n) then returns b'' as at the
+    end, no IncompleteRead, so the loop wrote the part as the download
+    and replaced an earlier complete one. Now refused in one line naming
+    the bytes received, the earlier file kept and no partial file left."""
+    import http.server
+    import threading
+
+    from openselfsup.apis.train import download_checkpoint
+    from openselfsup.utils import InputError
+    for proxy in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(proxy, raising=False)
+    size, sent = 3 << 20, (3 << 20) // 2 + 5
+
+    class Cut(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Length', str(size))
+            self.end_headers()
+            self.wfile.write(b'x' * sent)
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Cut)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dst = tmp_path / 'w.pth'
+    dst.write_bytes(b'an earlier complete download')
+    url = f'http://127.0.0.1:{server.server_port}/w.pth'
+    try:
+        with pytest.raises(InputError) as err:
+            download_checkpoint(url, str(dst), 'load_from')
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(err.value) == (
+        f'load_from {url}: cannot download it (the connection closed after '
+        f'{sent} of {size} bytes); check the URL and the network, or '
+        'download the file and set load_from to its path')
+    assert dst.read_bytes() == b'an earlier complete download'
+    assert os.listdir(tmp_path) == ['w.pth']
+
+
+def test_a_url_download_tls_error_mid_body_is_one_line(tmp_path,
+                                                        monkeypatch):
+    """A TLS error while the body is read (ssl.SSLError, an OSError but
+    no ConnectionError; urlopen wraps it in URLError only while it
+    connects) was a traceback; now the download's one line, no file."""
+    import io
+    import ssl
+    import urllib.request
+
+    from openselfsup.apis.train import download_checkpoint
+    from openselfsup.utils import InputError
+
+    class Answer(io.BytesIO):
+        headers = {'Content-Length': str(4 << 20)}
+        calls = 0
+
+        def read(self, n=-1):
+            Answer.calls += 1
+            if Answer.calls > 1:
+                raise ssl.SSLError(1, '[SSL: DECRYPTION_FAILED_OR_BAD_RECORD'
+                                   '_MAC] decryption failed or bad record mac')
+            return b'x' * n
+    monkeypatch.setattr(urllib.request, 'urlopen',
+                        lambda request: Answer())
+    url = 'https://example.org/w.pth'
+    with pytest.raises(InputError, match=re.escape(
+            f'load_from {url}: cannot download it ([SSL: DECRYPTION_FAILED_'
+            'OR_BAD_RECORD_MAC] decryption failed or bad record mac')):
+        download_checkpoint(url, str(tmp_path / 'w.pth'), 'load_from')
+    assert os.listdir(tmp_path) == []
+
+
 def test_url_downloads_folder(tmp_path):
     """A URL checkpoint's download goes to <work_dir>/url_downloads/ (named
     resume_download/ also for load_from, which is no resume). A

@@ -824,11 +824,14 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
 
     Raises:
         InputError: the download failed (an HTTP error, no network, the
-            connection cut): one line naming the URL and the error, the
-            partial file removed (and ``path`` as it was); a full disk: one
-            line naming ``path``.
+            connection cut: also before the Content-Length the server
+            announced, where http.client's read returns b'' as at the end;
+            a TLS error while reading): one line naming the URL and the
+            error, the partial file removed (and ``path`` as it was); a
+            full disk: one line naming ``path``.
     """
     import http.client
+    import ssl
     import urllib.error
     import urllib.request
 
@@ -842,18 +845,26 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
                 urllib.request.urlopen(request) as answer, \
                 open(tmp, 'wb') as out:
             size = answer.headers.get('Content-Length')
-            with progress_bar(total=int(size) if size else None,
+            size = int(size) if size else None
+            got = 0
+            with progress_bar(total=size,
                               desc=os.path.basename(path), unit='B',
                               unit_scale=True, unit_divisor=1024) as bar:
                 while chunk := answer.read(1 << 20):
                     out.write(chunk)
+                    got += len(chunk)
                     bar.update(len(chunk))
+            if size is not None and got != size:
+                # http.client's read(n) returns b'' where the connection
+                # closed before the Content-Length (no IncompleteRead)
+                raise ConnectionError(f'the connection closed after {got} '
+                                      f'of {size} bytes')
     except urllib.error.HTTPError as exc:
         why = f'HTTP {exc.code} {exc.reason}'
     except urllib.error.URLError as exc:
         why = str(exc.reason)
     except (http.client.HTTPException, ConnectionError, TimeoutError,
-            ValueError) as exc:
+            ssl.SSLError, ValueError) as exc:
         why = first_line(exc) or type(exc).__name__
     else:
         return file_sha256(path)
