@@ -2965,6 +2965,38 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     assert runs.calls == []
 
 
+def test_a_resumed_sweep_ignores_load_from_check(crossmodal_root, tmp_path,
+                                                monkeypatch):
+    """``load_from_check`` (AtomicRunner's check of a new run's load_from)
+    changes no run's result: a run it lets through loads as without it,
+    one it refuses does not run. A sweep resumed with
+    ``--cfg-options load_from_check=False`` (or without it, after a sweep
+    with it) was refused as of other settings (load_from_check: unset ->
+    False) for every recorded run; it now reuses them, as for the logging
+    keys. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    work = tmp_path / 'sweep'
+
+    def sweep(extra, **kwargs):
+        runs.calls.clear()
+        return bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
+            cfg_options={**opts, **extra}, **kwargs)
+    sweep({})
+    assert len(runs.calls) == 2
+    sweep({'load_from_check': False}, resume=True)
+    assert runs.calls == []
+    sweep({'load_from_check': False})
+    sweep({}, resume=True)
+    assert runs.calls == []
+
+
 def test_a_sweep_refuses_a_configs_resume_true(crossmodal_root, tmp_path,
                                               monkeypatch):
     """A config's ``resume = True`` (or ``--cfg-options resume=True``) is

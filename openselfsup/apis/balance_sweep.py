@@ -87,13 +87,15 @@ RUN_RECORD = 'sweep_run.json'
 RECORD_VERSION = 3
 
 #: config keys that do not change a run's result (names, folders, logging,
-#: the checkpoint files kept, the sweep's own defaults), with the keys
-#: below them: not compared. ``load_from`` is: the baseline starts from the
-#: config's (a lambda run's, the baseline, is compared as ``baseline``)
+#: the checkpoint files kept, the sweep's own defaults; ``load_from_check``:
+#: a run its check lets through loads as without it, one it refuses does
+#: not run), with the keys below them: not compared. ``load_from`` is: the
+#: baseline starts from the config's (a lambda run's, the baseline, is
+#: compared as ``baseline``)
 _NOT_THE_RESULT = ('work_dir', 'experiment_name', 'sweep',
                    'log_level', 'log_processor', 'visualizer', 'vis_backends',
                    'default_hooks.logger', 'default_hooks.checkpoint',
-                   'default_hooks.timer')
+                   'default_hooks.timer', 'load_from_check')
 #: the test set's keys: compared only for a sweep with ``test``
 _TEST_KEYS = ('test_dataloader', 'test_evaluator', 'test_cfg')
 #: the keys only training reads: not compared for a 0-epoch baseline, which
