@@ -764,12 +764,14 @@ def test_load_from_of_the_same_model_trains_as_before(fsp_epoch_1,
 def test_load_from_of_another_methods_model_says_what_loaded(
         fsp_epoch_1, synthetic_root, tmp_path):
     """(b) An FSP checkpoint as a CLP (MoCo-v3) run's load_from: its
-    backbone loads (a pre-trained backbone under new heads), the neck,
-    head and momentum encoder keep their initial weights and the FSP head
-    is unused. MMEngine printed that to the console alone, never to the
-    log, and trained; one warning line in the log now says how many of the
-    model's tensors loaded and which parts did not (counted here by
-    torch's own non-strict load)."""
+    backbone loads (a pre-trained backbone under new heads), the neck and
+    head keep their initial weights, the momentum encoder copies the
+    loaded backbone at its first update, and the FSP head is unused.
+    MMEngine printed that to the console alone, never to the log, and
+    trained; one warning line in the log now says how many of the model's
+    tensors loaded and which parts did not (counted here by torch's own
+    non-strict load); after one step the momentum encoder's backbone holds
+    the loaded weights (moved by the update's share of one step)."""
     from openselfsup.apis.train import build_runner
     _, a, _ = fsp_epoch_1
     ckpt = str(a / 'epoch_1.pth')
@@ -787,21 +789,33 @@ def test_load_from_of_another_methods_model_says_what_loaded(
     unexpected = [k for k in unexpected if 'num_batches_tracked' not in k]
     own = [k for k in runner.model.state_dict()
            if 'num_batches_tracked' not in k]
+    before = runner.model.momentum_encoder.module[0].conv1.weight.clone()
     runner.load_or_resume()
     weights = runner.model.state_dict()
     assert all(torch.equal(weights[k], saved[k]) for k in saved
                if k.startswith('backbone.'))
-    parts = collections.Counter(k.split('.')[0] for k in missing)
-    assert set(parts) == {'neck', 'head', 'momentum_encoder'}, parts
+    copied = [k for k in missing if k.startswith('momentum_encoder.')]
+    kept = [k for k in missing if k not in copied]
+    parts = collections.Counter(k.split('.')[0] for k in kept)
+    assert set(parts) == {'neck', 'head'} and copied, parts
     assert unexpected == ['head.fc.weight', 'head.fc.bias']
     line = (f'load_from {ckpt}: {len(own) - len(missing)} of the '
-            f'{len(own)} tensors of the model loaded; {len(missing)} not in '
+            f'{len(own)} tensors of the model loaded; {len(kept)} not in '
             'the file keep their initial weights (' + ', '.join(
-                f'{p} {n}' for p, n in parts.items()) + f': {missing[0]}, ')
+                f'{p} {n}' for p, n in parts.items()) + f': {kept[0]}, ')
     log = _log_text(work)
     assert line in log, log[-3000:]
-    assert "2 of the file's tensors unused (head.fc.weight, head.fc.bias)" \
-        in log
+    assert f'; {len(copied)} of momentum_encoder, not in the file, copy ' \
+        "the loaded weights at its first update; 2 of the file's tensors " \
+        'unused (head.fc.weight, head.fc.bias)' in log, log[-3000:]
+    # the copy: one step later, the momentum encoder's backbone is the
+    # loaded one, moved by at most the update's momentum (0.004 of a step)
+    runner.train()
+    ema = runner.model.momentum_encoder.module[0].state_dict()
+    stem = saved['backbone.conv1.weight']
+    near = 1e-2 * float(stem.abs().max())
+    assert not torch.allclose(before, stem, atol=near)  # not the copy yet
+    assert torch.allclose(ema['conv1.weight'], stem, atol=near)
 
 
 def _refused_load_from(cfg, path, tmp_path, match):
@@ -858,8 +872,45 @@ def test_load_from_of_another_shape_is_refused(fsp_epoch_1, tmp_path):
     torch.save({'state_dict': state, 'meta': saved['meta']}, path)
     _refused_load_from(cfg, path, tmp_path, re.escape(
         f"load_from {path}: does not fit the config's model: 1 tensor(s) "
-        "of another shape than the model's (backbone.conv1.weight: "
-        "[16, 3, 7, 7] in the file, [8, 3, 7, 7] in the model)"))
+        "of its backbone of another shape than the model's "
+        "(backbone.conv1.weight: [16, 3, 7, 7] in the file, [8, 3, 7, 7] "
+        "in the model): a checkpoint of another width"))
+
+
+def test_load_from_with_a_head_of_other_classes_loads_the_rest(
+        fsp_epoch_1, tmp_path):
+    """(e) A checkpoint whose classifier head has another number of
+    classes (fine-tuning on another dataset, the loose load's use): the
+    backbone loads, the head keeps its initial weights, said in one log
+    line naming both shapes (a backbone tensor of another shape is
+    refused, (d))."""
+    from openselfsup.apis.train import build_runner
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    state = dict(saved['state_dict'])
+    w, b = state['head.fc.weight'], state['head.fc.bias']
+    state['head.fc.weight'] = torch.cat([w, w[:1]])
+    state['head.fc.bias'] = torch.cat([b, b[:1]])
+    path = tmp_path / 'classes.pth'
+    torch.save({'state_dict': state, 'meta': saved['meta']}, path)
+    work = tmp_path / 'e'
+    runner = build_runner(cfg, work_dir=str(work),
+                          cfg_options={'load_from': str(path)})
+    head = {k: v.clone() for k, v in runner.model.state_dict().items()
+            if k.startswith('head.')}
+    runner.load_or_resume()
+    weights = runner.model.state_dict()
+    assert all(torch.equal(weights[k], v) for k, v in state.items()
+               if k.startswith('backbone.'))
+    assert all(torch.equal(weights[k], v) for k, v in head.items())
+    n = sum(1 for k in weights if 'num_batches_tracked' not in k)
+    C = w.shape[0]
+    line = (f'load_from {path}: {n - 2} of the {n} tensors of the model '
+            'loaded; 2 of another shape in the file keep their initial '
+            f'weights (head 2: head.fc.weight: [{C + 1}, {w.shape[1]}] in '
+            f'the file, [{C}, {w.shape[1]}] in the model)')
+    log = _log_text(work)
+    assert line in log, log[-3000:]
 
 
 def test_a_configs_resume_true_is_resume(fsp_epoch_1, tmp_path):

@@ -112,17 +112,25 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
             ``module.`` prefix stripped).
 
     Returns:
-        tuple: ``(refusal, summary)``. ``refusal``, a tensor of another
-        shape (another width or depth, another number of classes) or none
-        of the model's backbone tensors (of the whole model where it has
-        no ``backbone``) in the file (another method's model, a bare
-        backbone's names without ``backbone.``): what would have started
-        training from random weights; else None. ``summary``, where the
-        load is partial (model tensors not in the file, or file tensors
-        the model has not: a pre-trained backbone under a new head): ``N of
-        M tensors of the model loaded``, the parts that keep their initial
-        weights and the first names; None where every name agrees.
+        tuple: ``(refusal, summary)``. ``refusal``, a backbone tensor of
+        another shape (another width) or none of the model's backbone
+        tensors (of the whole model where it has no ``backbone``, whose
+        every tensor then counts as the backbone's) in the file (another
+        method's model, a bare backbone's names without ``backbone.``):
+        what would have trained from random weights; else None.
+        ``summary``, where the load is partial (a pre-trained backbone
+        under a new head, a head of another number of classes): ``N of M
+        tensors of the model loaded``, the parts that keep their initial
+        weights (absent from the file, or of another shape there, named
+        with both shapes), the file's unused tensors; the tensors of an
+        averaged copy (MoCo's momentum encoder, an
+        :class:`~mmengine.model.BaseAveragedModel` whose step count is not
+        in the file) absent from the file are said apart: its first update
+        copies the model's, loaded, weights. None where every name and
+        shape agrees.
     """
+    from mmengine.model import BaseAveragedModel
+
     def counted(names):
         return [k for k in names if not k.endswith('num_batches_tracked')]
 
@@ -130,18 +138,18 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
     missing, unexpected, shapes = _compare(own, state)
     missing, unexpected = counted(missing), counted(unexpected)
     own_names = counted(own)
-    loaded = set(own_names) - set(missing) - {s.split(':', 1)[0]
-                                              for s in shapes}
+    reshaped = [s.split(':', 1)[0] for s in shapes]
+    loaded = set(own_names) - set(missing) - set(reshaped)
     backbone = [k for k in own_names if k.startswith('backbone.')]
     where = 'of its backbone ' if backbone else ''
     backbone = backbone or own_names
     unused = (f'{len(unexpected)} of the file\'s tensors unused '
               f'({_first(unexpected)})') if unexpected else ''
-    if shapes:
-        return (f'{len(shapes)} tensor(s) of another shape than the '
-                f'model\'s ({shapes[0]}): a checkpoint of another width, '
-                'depth or number of classes, whose tensors MMEngine\'s load '
-                'would skip', None)
+    inner = [s for k, s in zip(reshaped, shapes) if k in backbone]
+    if inner:
+        return (f'{len(inner)} tensor(s) {where}of another shape than the '
+                f'model\'s ({inner[0]}): a checkpoint of another width, '
+                'whose tensors MMEngine\'s load would skip', None)
     if not loaded.intersection(backbone):
         bare = [k for k in unexpected if f'backbone.{k}' in own]
         if bare:
@@ -158,9 +166,28 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
                 f'{_first(unexpected, 2) or "none"}): another model\'s '
                 'checkpoint, which would leave the run to train from its '
                 'initial weights', None)
-    if not missing and not unexpected:
+    if not missing and not unexpected and not shapes:
         return None, None
-    kept = (f'; {len(missing)} not in the file keep their initial weights '
-            f'({_parts(missing)}: {_first(missing)})') if missing else ''
+    # an averaged copy whose step count the file does not set copies the
+    # model's weights at its first update (BaseAveragedModel, steps 0)
+    copies = [n + '.' for n, m in model.named_modules()
+              if n and isinstance(m, BaseAveragedModel)
+              and f'{n}.steps' in missing]
+    copied = [k for k in missing if k.startswith(tuple(copies))]
+    missing = [k for k in missing if k not in set(copied)]
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} not in the file keep their initial '
+                     f'weights ({_parts(missing)}: {_first(missing)})')
+    if shapes:
+        parts.append(f'{len(shapes)} of another shape in the file keep '
+                     f'their initial weights ({_parts(reshaped)}: '
+                     f'{shapes[0]})')
+    if copied:
+        names = ', '.join(c[:-1] for c in copies)
+        parts.append(f'{len(copied)} of {names}, not in the file, copy the '
+                     'loaded weights at its first update')
+    if unused:
+        parts.append(unused)
     return None, (f'{len(loaded)} of the {len(own_names)} tensors of the '
-                  f'model loaded{kept}' + (f'; {unused}' if unused else ''))
+                  'model loaded; ' + '; '.join(parts))
