@@ -1282,12 +1282,36 @@ def test_a_url_download_tls_error_mid_body_is_one_line(tmp_path,
                                    '_MAC] decryption failed or bad record mac')
             return b'x' * n
     monkeypatch.setattr(urllib.request, 'urlopen',
-                        lambda request: Answer())
+                        lambda request, timeout=None: Answer())
     url = 'https://example.org/w.pth'
     with pytest.raises(InputError, match=re.escape(
             f'load_from {url}: cannot download it ([SSL: DECRYPTION_FAILED_'
             'OR_BAD_RECORD_MAC] decryption failed or bad record mac')):
         download_checkpoint(url, str(tmp_path / 'w.pth'), 'load_from')
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_silent_url_server_is_refused(tmp_path, monkeypatch):
+    """A server that accepts the connection and never answers: torch.hub's
+    download waited for ever (a hung run); refused in one line after
+    DOWNLOAD_TIMEOUT seconds, nothing left."""
+    import importlib
+    import socket
+
+    from openselfsup.utils import InputError
+    train_api = importlib.import_module('openselfsup.apis.train')
+    for proxy in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
+        monkeypatch.delenv(proxy, raising=False)
+    monkeypatch.setattr(train_api, 'DOWNLOAD_TIMEOUT', 0.5)
+    with socket.socket() as silent:
+        silent.bind(('127.0.0.1', 0))
+        silent.listen(1)  # the kernel accepts; nobody reads or answers
+        url = f'http://127.0.0.1:{silent.getsockname()[1]}/w.pth'
+        start = time.monotonic()
+        with pytest.raises(InputError, match=re.escape(
+                f'--resume {url}: cannot download it (') + '.*timed out'):
+            train_api.download_checkpoint(url, str(tmp_path / 'w.pth'))
+        assert time.monotonic() - start < 30
     assert os.listdir(tmp_path) == []
 
 

@@ -808,6 +808,12 @@ def url_resume_note(url: str) -> str:
             'run): download it and --resume the file to have them')
 
 
+#: seconds a URL checkpoint's server may stay silent (connecting, or
+#: between two reads) before the download is refused; torch.hub's waited
+#: for ever, a stalled server hanging the run
+DOWNLOAD_TIMEOUT = 120.0
+
+
 def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
     """Download ``url`` to ``path`` (a progress bar on stderr,
     :func:`~openselfsup.utils.progress.progress_bar`: whole lines in a log,
@@ -823,7 +829,8 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
         str: the hex SHA-256 of the file downloaded.
 
     Raises:
-        InputError: the download failed (an HTTP error, no network, the
+        InputError: the download failed (an HTTP error, no network, a
+            server silent for :data:`DOWNLOAD_TIMEOUT` seconds, the
             connection cut: also before the Content-Length the server
             announced, where http.client's read returns b'' as at the end;
             a TLS error while reading): one line naming the URL and the
@@ -842,7 +849,8 @@ def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
         url, headers={'User-Agent': 'openselfsup'})
     try:
         with atomic_path(path) as tmp, \
-                urllib.request.urlopen(request) as answer, \
+                urllib.request.urlopen(
+                    request, timeout=DOWNLOAD_TIMEOUT) as answer, \
                 open(tmp, 'wb') as out:
             size = answer.headers.get('Content-Length')
             size = int(size) if size else None

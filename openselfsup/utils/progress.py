@@ -93,8 +93,8 @@ def progress_bar(iterable=None, *, file=None, **kwargs) -> tqdm:
     :class:`LogLinesBar` with ``mininterval`` and ``maxinterval``
     :data:`LOG_INTERVAL` (read at the call). A Jupyter cell's output
     counts as a terminal. ``disable=True``
-    shows nothing; ``disable=None`` shows nothing off a terminal (tqdm's
-    meaning).
+    shows nothing; ``disable=None`` shows nothing off a terminal, a
+    Jupyter cell included (tqdm's meaning).
     """
     stream = sys.stderr if file is None else file
     if _is_terminal(stream):
