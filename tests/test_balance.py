@@ -2322,6 +2322,19 @@ class _StandInRuns:
                                val=lambda: dict(metrics))
 
 
+def _stand_in_sweep(crossmodal_root, monkeypatch):
+    """The slide demo's options on the test slides, and the sweep's
+    training replaced by :class:`_StandInRuns` (returned with them)."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    return opts, runs
+
+
 @pytest.mark.slow
 def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
         crossmodal_root, tmp_path, monkeypatch):
@@ -2921,16 +2934,11 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     now the baseline's settings; the lambda runs' load_from (the baseline,
     compared as its weights) is not. The runs are stand-ins."""
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.config import load_config
     from openselfsup.utils import file_sha1
     first, other = tmp_path / 'first.pth', tmp_path / 'other.pth'
     first.write_bytes(b'task-trained weights')
     other.write_bytes(b'other task-trained weights')
-    opts = demo_on_test_slides(crossmodal_root)
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    runs = _StandInRuns(names)
-    monkeypatch.setattr(bs, 'train', runs)
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
 
     def sweep(load_from, **kwargs):
@@ -2975,12 +2983,7 @@ def test_a_resumed_sweep_ignores_load_from_check(crossmodal_root, tmp_path,
     False) for every recorded run; it now reuses them, as for the logging
     keys. The runs are stand-ins."""
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.config import load_config
-    opts = demo_on_test_slides(crossmodal_root)
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    runs = _StandInRuns(names)
-    monkeypatch.setattr(bs, 'train', runs)
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
 
     def sweep(extra, **kwargs):

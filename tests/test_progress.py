@@ -59,20 +59,28 @@ def test_short_run_adds_one_line_and_manual_updates_no_repeat(clock):
             for line in _lines(out.getvalue())] == ['2/4', '4/4']
 
 
-def test_bar_stopped_short_adds_no_last_line(clock):
+def _stopped_at_49(clock, iterable, **kwargs):
+    """The log of a bar over ``iterable`` (a second per item) that an error
+    stops at its 50th item."""
     from openselfsup.utils.progress import progress_bar
     out = io.StringIO()
     with pytest.raises(RuntimeError):
-        for i in progress_bar(range(100), desc='work', file=out):
+        for i in progress_bar(iterable, file=out, **kwargs):
             clock[0] += 1.0
             if i == 49:
                 raise RuntimeError('stop')
-    assert [line.split('|')[2].split()[0]
-            for line in _lines(out.getvalue())] == ['30/100']
+    return _lines(out.getvalue())
+
+
+def test_bar_stopped_short_adds_no_last_line(clock):
+    from openselfsup.utils.progress import progress_bar
+    assert [line.split('|')[2].split()[0] for line in _stopped_at_49(
+        clock, range(100), desc='work')] == ['30/100']
+    out = io.StringIO()
     bar = progress_bar(total=5, desc='chunks', file=out)
     bar.update(2)
     bar.close()  # as meta-test's ``finally`` closes it on an error
-    assert len(_lines(out.getvalue())) == 1
+    assert out.getvalue() == ''  # no line for 2 of 5
 
 
 def test_bar_of_unknown_length_stopped_short_adds_no_last_line(clock):
@@ -84,13 +92,8 @@ def test_bar_of_unknown_length_stopped_short_adds_no_last_line(clock):
 
     def items(n):
         yield from range(n)
-    out = io.StringIO()
-    with pytest.raises(RuntimeError):
-        for i in progress_bar(items(100), desc='g', file=out):
-            clock[0] += 1.0
-            if i == 49:
-                raise RuntimeError('stop')
-    assert [line.split()[1] for line in _lines(out.getvalue())] == ['30it']
+    assert [line.split()[1] for line in _stopped_at_49(
+        clock, items(100), desc='g')] == ['30it']
     out = io.StringIO()
     for i in progress_bar(items(10), desc='g', file=out):
         if i == 3:
@@ -120,12 +123,24 @@ def test_disable_and_tqdm_write_keep_the_log_clean(clock):
                                       '| 2/2 [00:00<?, ?it/s]']
 
 
+class OutStream(io.StringIO):
+    """As ipykernel.iostream.OutStream, a Jupyter cell's output: not a
+    terminal by isatty, yet a notebook draws tqdm's redraws in place."""
+
+    def isatty(self):
+        return False
+
+
+OutStream.__module__ = 'ipykernel.iostream'
+
+
+@pytest.mark.parametrize('stream', [Terminal, OutStream])
 @pytest.mark.parametrize('leave', [True, False])
-def test_terminal_gets_tqdms_own_bar(clock, leave):
+def test_terminal_and_jupyter_get_tqdms_own_bar(clock, stream, leave):
     from tqdm import tqdm
 
     from openselfsup.utils.progress import progress_bar
-    got, want = Terminal(), Terminal()
+    got, want = stream(), Terminal()
     start = clock[0]
     for _ in progress_bar(range(5), desc='t', file=got, leave=leave):
         clock[0] += 0.5
@@ -134,28 +149,6 @@ def test_terminal_gets_tqdms_own_bar(clock, leave):
         clock[0] += 0.5
     assert got.getvalue() == want.getvalue()
     assert got.getvalue().count('\r') >= 6  # one redraw per item
-
-
-def test_jupyter_cell_output_gets_tqdms_own_bar(clock):
-    """ipykernel's streams say they are not terminals, yet a notebook draws
-    tqdm's redraws in place: the bar there stays tqdm's own."""
-    from tqdm import tqdm
-
-    from openselfsup.utils.progress import progress_bar
-
-    class OutStream(io.StringIO):  # as ipykernel.iostream.OutStream
-        def isatty(self):
-            return False
-    OutStream.__module__ = 'ipykernel.iostream'
-    got, want = OutStream(), io.StringIO()
-    start = clock[0]
-    for _ in progress_bar(range(5), desc='t', file=got, leave=False):
-        clock[0] += 0.5
-    clock[0] = start
-    for _ in tqdm(range(5), desc='t', file=want, leave=False):
-        clock[0] += 0.5
-    assert got.getvalue() == want.getvalue()
-    assert '\r' in got.getvalue()
 
 
 def _err_lines(capsys):
