@@ -150,6 +150,7 @@ def test_two_iteration_run_then_knn_command(hier_root, tmp_path, method,
     mine = os.path.join(out, f'knn_{run}_iter_2.json')
     kept = open(mine).read()
     assert json.loads(kept)['checkpoint_sha1'] == _sha1(ckpt)
+    capsys.readouterr()  # the runs before: their progress lines
     assert run_cli(tool.main, [cfg_path, str(other / 'iter_2.pth'),
                                '--out-dir', out]) == 2
     err = capsys.readouterr().err
