@@ -554,7 +554,8 @@ def _runner_keys() -> frozenset:
     ``find_unused_parameters``, ``sync_bn``...). Read once per process
     (parsing MMEngine's runner source takes about 20 ms)."""
     args, read = _runner_source_keys()
-    # load_from_check: AtomicRunner's (False: MMEngine's loose load_from)
+    # load_from_check: AtomicRunner's (False: MMEngine's loose load_from
+    # and resume)
     return frozenset(args | read | {'runner_type', 'default_scope',
                                     'log_level', 'total_batch_size',
                                     'load_from_check'})

@@ -877,6 +877,99 @@ def test_load_from_of_another_shape_is_refused(fsp_epoch_1, tmp_path):
         "in the model): a checkpoint of another width"))
 
 
+def _edited_checkpoint(fsp_epoch_1, tmp_path, edit):
+    """A copy of ``fsp_epoch_1``'s training checkpoint (its meta, optimizer
+    and schedule kept: it passes --resume's meta checks) whose state dict
+    ``edit`` changed."""
+    _, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    edit(saved['state_dict'])
+    path = tmp_path / 'edited.pth'
+    torch.save(saved, path)
+    return path
+
+
+def _drop(state):
+    del state['backbone.layer1.0.conv2.weight']
+
+
+def _widen(state):
+    stem = state['backbone.conv1.weight']
+    state['backbone.conv1.weight'] = torch.cat([stem, stem])
+
+
+@pytest.mark.parametrize('edit, said', [
+    (_drop, '1 of the model\'s tensors not in the file '
+            '(backbone.layer1.0.conv2.weight)'),
+    (_widen, '1 of another shape (backbone.conv1.weight: [16, 3, 7, 7] in '
+             'the file, [8, 3, 7, 7] in the model)')], ids=['drop', 'widen'])
+def test_resume_from_a_checkpoint_of_other_tensors_is_refused(
+        fsp_epoch_1, tmp_path, edit, said):
+    """--resume from a training checkpoint whose meta passes but whose
+    tensors do not all fit the model (written by a version of the code
+    whose module names differ, edited by hand): MMEngine's resume loads
+    with ``strict=False``, printed the skipped tensors to the console and
+    trained them from their initial weights. Refused in one line before
+    anything loads, the model untouched, nothing left behind;
+    ``load_from_check=False`` resumes as MMEngine does."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, _, _ = fsp_epoch_1
+    path = _edited_checkpoint(fsp_epoch_1, tmp_path, edit)
+    match = '^' + re.escape(
+        f'--resume from {path}: does not match this code\'s model: {said}')
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'built'),
+                          resume=str(path))
+    before = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    with pytest.raises(InputError, match=match) as refused:
+        runner.load_or_resume()
+    assert '\n' not in str(refused.value)
+    assert str(refused.value).endswith(
+        ', which the resume would leave at their initial weights (a '
+        'checkpoint written by another version of the code, or edited; '
+        'load_from_check=False resumes what fits, as MMEngine does)')
+    after = runner.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert runner.epoch == 0
+    work = tmp_path / 'run'
+    with pytest.raises(InputError, match=match):
+        train(cfg, work_dir=str(work), resume=str(path))
+    assert not work.exists()
+    # unchecked: MMEngine's loose resume, the rest loaded
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'loose'),
+                          resume=str(path),
+                          cfg_options={'load_from_check': False})
+    runner.load_or_resume()
+    assert runner.epoch == 1
+
+
+def test_resume_from_a_checkpoint_with_extra_tensors_warns(fsp_epoch_1,
+                                                           tmp_path):
+    """--resume from a training checkpoint with a tensor the model lacks:
+    every model tensor restored, the unused one said in one warning of the
+    log (MMEngine printed it to the console only)."""
+    from openselfsup.apis.train import build_runner
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)[
+        'state_dict']
+    path = _edited_checkpoint(
+        fsp_epoch_1, tmp_path,
+        lambda s: s.update({'head.extra.weight': torch.ones(2)}))
+    work = tmp_path / 'b'
+    runner = build_runner(cfg, work_dir=str(work), resume=str(path))
+    runner.load_or_resume()
+    assert runner.epoch == 1
+    weights = runner.model.state_dict()
+    assert set(weights) == set(saved)
+    assert all(torch.equal(weights[k], saved[k]) for k in saved)
+    lines = [line for line in _log_text(work).splitlines()
+             if "tensors unused" in line]
+    assert len(lines) == 1 and lines[0].endswith(
+        f'--resume from {path}: 1 of the file\'s tensors unused, not in '
+        'this code\'s model (head.extra.weight)'), lines
+
+
 def test_load_from_with_a_head_of_other_classes_loads_the_rest(
         fsp_epoch_1, tmp_path):
     """(e) A checkpoint whose classifier head has another number of

@@ -268,8 +268,9 @@ _SEED = (lambda v: v is None or numpy_seed(v),
 #: negative float ``lr``).
 RUN_VALUES = (
     ('total_batch_size', _POSITIVE_INT),
-    # AtomicRunner's check of a new run's load_from (False: MMEngine's
-    # loose load); a string 'False' would have checked
+    # AtomicRunner's check of a new run's load_from or a resume's
+    # checkpoint (False: MMEngine's loose load); a string 'False' would
+    # have checked
     ('load_from_check', _BOOL),
     *((f'{loader}.{key}', rule)
       for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')

@@ -689,9 +689,9 @@ class AtomicRunner(Runner):
         self._url_download = load_from if (
             self._env_rank == 0 and
             is_url_download(load_from, work_dir)) else None
-        #: while a new run loads its load_from (:meth:`load_or_resume`):
-        #: the checkpoint is checked against the model before the load
-        #: (:meth:`_check_load_from`)
+        #: while a new run loads its load_from, or a run resumes
+        #: (:meth:`load_or_resume`): the checkpoint is checked against the
+        #: model before the load (:meth:`_check_load_from`)
         self._checks_load_from = False
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
@@ -999,11 +999,11 @@ class AtomicRunner(Runner):
             # not read here (the log said so: apis.train.url_resume_note)
             if local_file(self._load_from) is not None:
                 check_same_model(self._load_from, self.cfg)
+        # (a value other than True or False: refused before the runner is
+        # built, apis.train.RUN_VALUES)
+        self._checks_load_from = \
+            self.cfg.get('load_from_check', True) is not False
         if not self._resume:
-            # (a value other than True or False: refused before the
-            # runner is built, apis.train.RUN_VALUES)
-            self._checks_load_from = \
-                self.cfg.get('load_from_check', True) is not False
             try:
                 with self._unpickling_refused():
                     return super().load_or_resume()
@@ -1019,6 +1019,8 @@ class AtomicRunner(Runner):
                 f'fit this config ({first_line(exc)[:200]}); resume with the '
                 'config that wrote it, or start a new run with --work-dir'
             ) from None
+        finally:
+            self._checks_load_from = False
         self._warn_if_finished()
 
     def _check_load_from(self, checkpoint: dict) -> None:
@@ -1036,15 +1038,23 @@ class AtomicRunner(Runner):
         config's ``load_from_check = False`` loads as MMEngine does,
         unchecked.
 
+        A resume (:meth:`resume`, also ``strict=False``) restores the whole
+        model: any of its tensors not in the file, or of another shape (a
+        checkpoint written by a version of the code whose module names
+        differ, edited by hand) is refused, the file's unused tensors are
+        one warning (:func:`~openselfsup.models.state_dict.resume_fit`);
+        ``load_from_check = False`` resumes as MMEngine does.
+
         Raises:
             InputError: ``load_from FILE: does not fit the config's model:
-                ...``, before anything is loaded or trained.
+                ...`` or ``--resume from FILE: does not match this code's
+                model: ...``, before anything is loaded or trained.
         """
         import re
 
         from mmengine.model import is_model_wrapper
 
-        from ..models.state_dict import load_from_fit
+        from ..models.state_dict import load_from_fit, resume_fit
         state = checkpoint.get('state_dict', checkpoint) \
             if isinstance(checkpoint, dict) else checkpoint
         if not isinstance(state, dict):
@@ -1053,6 +1063,20 @@ class AtomicRunner(Runner):
                  for k, v in state.items()}
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model
+        if self._resume:
+            refusal, unused = resume_fit(model, state)
+            if refusal:
+                raise InputError(
+                    f'--resume from {self._load_from}: does not match this '
+                    f'code\'s model: {refusal}, which the resume would leave '
+                    'at their initial weights (a checkpoint written by '
+                    'another version of the code, or edited; '
+                    'load_from_check=False resumes what fits, as MMEngine '
+                    'does)')
+            if unused:
+                self.logger.warning(f'--resume from {self._load_from}: '
+                                    f'{unused}')
+            return
         refusal, summary = load_from_fit(model, state)
         if refusal:
             raise InputError(

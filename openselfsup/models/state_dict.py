@@ -33,6 +33,21 @@ def _compare(own: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor]
     return missing, unexpected, shapes
 
 
+def _counted(names: List[str]) -> List[str]:
+    """``names`` but BatchNorm's ``num_batches_tracked`` (MMEngine's load
+    ignores it)."""
+    return [k for k in names if not k.endswith('num_batches_tracked')]
+
+
+def _loose_compare(own: Dict[str, torch.Tensor],
+                   state: Dict[str, torch.Tensor]
+                   ) -> Tuple[List[str], List[str], List[str]]:
+    """:func:`_compare` as MMEngine's loose load (``strict=False``) takes
+    it: the missing and unexpected names without ``num_batches_tracked``."""
+    missing, unexpected, shapes = _compare(own, state)
+    return _counted(missing), _counted(unexpected), shapes
+
+
 def state_dict_mismatch(model: torch.nn.Module,
                         state: Dict[str, torch.Tensor],
                         allow_missing: bool = False,
@@ -131,13 +146,9 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
     """
     from mmengine.model import BaseAveragedModel
 
-    def counted(names):
-        return [k for k in names if not k.endswith('num_batches_tracked')]
-
     own = model.state_dict()
-    missing, unexpected, shapes = _compare(own, state)
-    missing, unexpected = counted(missing), counted(unexpected)
-    own_names = counted(own)
+    missing, unexpected, shapes = _loose_compare(own, state)
+    own_names = _counted(list(own))
     reshaped = [s.split(':', 1)[0] for s in shapes]
     loaded = set(own_names) - set(missing) - set(reshaped)
     backbone = [k for k in own_names if k.startswith('backbone.')]
@@ -191,3 +202,36 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
         parts.append(unused)
     return None, (f'{len(loaded)} of the {len(own_names)} tensors of the '
                   'model loaded; ' + '; '.join(parts))
+
+
+def resume_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
+               ) -> Tuple[Optional[str], Optional[str]]:
+    """How a resumed checkpoint's state dict fits ``model``, as MMEngine's
+    resume loads it (``strict=False``, as :func:`load_from_fit`): a resume
+    restores the whole model, so every tensor of it must be in the file
+    with its shape, an averaged copy's (MoCo's momentum encoder) too.
+    BatchNorm's ``num_batches_tracked`` is not counted.
+
+    Args:
+        model (nn.Module): the model the run resumes.
+        state (dict): tensor name -> tensor, ``module.`` prefix stripped.
+
+    Returns:
+        tuple: ``(refusal, unused)``. ``refusal``: ``N of the model's
+        tensors not in the file (...)`` and/or ``N of another shape
+        (name: [file shape] in the file, [model shape] in the model)``, the
+        tensors the resume would leave at their initial weights; else
+        None. ``unused``: ``N of the file's tensors unused, not in this
+        code's model (...)``, or None.
+    """
+    missing, unexpected, shapes = _loose_compare(model.state_dict(), state)
+    parts = []
+    if missing:
+        parts.append(f'{len(missing)} of the model\'s tensors not in the '
+                     f'file ({_first(missing)})')
+    if shapes:
+        parts.append(f'{len(shapes)} of another shape ({shapes[0]})')
+    unused = (f'{len(unexpected)} of the file\'s tensors unused, not in '
+              f'this code\'s model ({_first(unexpected)})'
+              if unexpected else None)
+    return ('; '.join(parts) or None), unused
