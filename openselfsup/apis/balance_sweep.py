@@ -260,7 +260,7 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``:
     :func:`~openselfsup.lowshot.metrics.mean_ci`, which the low-shot
     tables use; ``nan`` for one seed) and ``nan_seeds``: per metric
-    with a seed whose run is ``nan`` (or infinite) there, those seeds
+    with a seed whose run is ``nan`` there, those seeds
     (``{}`` when none; the baseline's: ``{}``). Such a seed (a run that
     diverged?) makes its lambda's mean and half-width ``nan``: no seed is
     left out of a mean, as a lambda that diverges at some seeds is not as
@@ -455,9 +455,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
             ' (nan at the baseline)' if base_nan(key) else seeds_note(key)
 
     def seeds_note(key):  # a seeded sweep's means made nan by some seeds
-        some = [f'lambda {lambda_name(r["lambda"])}: '
-                f'{_seeds_words(_nan_at_some_seeds(r)[key])}'
-                for r in pts if key in _nan_at_some_seeds(r)]
+        some = [f'lambda {lambda_name(r["lambda"])}: {_seeds_words(seeds)}'
+                for r in pts
+                for seeds in [_nan_at_some_seeds(r).get(key)] if seeds]
         return f' (mean nan at {"; ".join(some)})' if some else ''
 
     # a seeded sweep's means, with their 95% half-widths

@@ -818,7 +818,7 @@ DOWNLOAD_TIMEOUT = 120.0
 def download_checkpoint(url: str, path: str, key: str = '--resume') -> str:
     """Download ``url`` to ``path`` (a progress bar on stderr,
     :func:`~openselfsup.utils.progress.progress_bar`: whole lines in a log,
-    where torch.hub's ``download_url_to_file`` redrew its bar with ``\r``),
+    where torch.hub's ``download_url_to_file`` redrew its bar with ``\\r``),
     written atomically
     (:func:`~openselfsup.utils.io.atomic_path`): a file already there (an
     earlier download of the same URL) is replaced by a complete download

@@ -478,10 +478,11 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
         filled = min(filled + 1, history)
         iters += active.long()
         first = first & ~upd
+        above = g_new.abs().amax(1) > tol
         # an accepted step that did not lower f at working precision
-        flat |= active & ~pending & (f_new >= f) & (g_new.abs().amax(1) > tol)
+        flat |= active & ~pending & (f_new >= f) & above
         x, cache, f, g = x_new, cache_new, f_new, g_new
-        active = active & ~pending & ~flat & (g.abs().amax(1) > tol)
+        active = active & ~pending & ~flat & above
     retire(torch.ones(B, dtype=torch.bool, device=x.device))
     return out_x, out_iters, out_status
 

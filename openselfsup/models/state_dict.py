@@ -19,17 +19,18 @@ def _first(names: List[str], n: int = 3) -> str:
 
 
 def _compare(own: Dict[str, torch.Tensor], state: Dict[str, torch.Tensor]
-             ) -> Tuple[List[str], List[str], List[str]]:
+             ) -> Tuple[List[str], List[str], Dict[str, str]]:
     """``(missing, unexpected, shapes)``: the names of ``own`` (a model's
     state dict) absent from ``state``, those of ``state`` absent from
-    ``own``, and ``'name: [file shape] in the file, [model shape] in the
-    model'`` for each name in both whose shapes differ."""
+    ``own``, and for each name in both whose shapes differ, in ``own``'s
+    order, ``'name: [file shape] in the file, [model shape] in the
+    model'`` by name."""
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    shapes = [f'{k}: {list(state[k].shape)} in the file, '
-              f'{list(own[k].shape)} in the model'
+    shapes = {k: f'{k}: {list(state[k].shape)} in the file, '
+                 f'{list(own[k].shape)} in the model'
               for k in own if k in state and hasattr(state[k], 'shape')
-              and tuple(state[k].shape) != tuple(own[k].shape)]
+              and tuple(state[k].shape) != tuple(own[k].shape)}
     return missing, unexpected, shapes
 
 
@@ -41,7 +42,7 @@ def _counted(names: List[str]) -> List[str]:
 
 def _loose_compare(own: Dict[str, torch.Tensor],
                    state: Dict[str, torch.Tensor]
-                   ) -> Tuple[List[str], List[str], List[str]]:
+                   ) -> Tuple[List[str], List[str], Dict[str, str]]:
     """:func:`_compare` as MMEngine's loose load (``strict=False``) takes
     it: the missing and unexpected names without ``num_batches_tracked``."""
     missing, unexpected, shapes = _compare(own, state)
@@ -74,7 +75,8 @@ def state_dict_mismatch(model: torch.nn.Module,
         parts.append(f'{len(unexpected)} unexpected '
                      f'({_first(unexpected)})')
     if shapes:
-        parts.append(f'{len(shapes)} with another shape ({shapes[0]})')
+        parts.append(f'{len(shapes)} with another shape '
+                     f'({next(iter(shapes.values()))})')
     return '; '.join(parts) if parts else None
 
 
@@ -149,14 +151,13 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
     own = model.state_dict()
     missing, unexpected, shapes = _loose_compare(own, state)
     own_names = _counted(list(own))
-    reshaped = [s.split(':', 1)[0] for s in shapes]
-    loaded = set(own_names) - set(missing) - set(reshaped)
+    loaded = set(own_names) - set(missing) - set(shapes)
     backbone = [k for k in own_names if k.startswith('backbone.')]
     where = 'of its backbone ' if backbone else ''
     backbone = backbone or own_names
     unused = (f'{len(unexpected)} of the file\'s tensors unused '
               f'({_first(unexpected)})') if unexpected else ''
-    inner = [s for k, s in zip(reshaped, shapes) if k in backbone]
+    inner = [s for k, s in shapes.items() if k in backbone]
     if inner:
         return (f'{len(inner)} tensor(s) {where}of another shape than the '
                 f'model\'s ({inner[0]}): a checkpoint of another width, '
@@ -192,8 +193,8 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
                      f'weights ({_parts(missing)}: {_first(missing)})')
     if shapes:
         parts.append(f'{len(shapes)} of another shape in the file keep '
-                     f'their initial weights ({_parts(reshaped)}: '
-                     f'{shapes[0]})')
+                     f'their initial weights ({_parts(list(shapes))}: '
+                     f'{next(iter(shapes.values()))})')
     if copied:
         names = ', '.join(c[:-1] for c in copies)
         parts.append(f'{len(copied)} of {names}, not in the file, copy the '
@@ -230,7 +231,8 @@ def resume_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
         parts.append(f'{len(missing)} of the model\'s tensors not in the '
                      f'file ({_first(missing)})')
     if shapes:
-        parts.append(f'{len(shapes)} of another shape ({shapes[0]})')
+        parts.append(f'{len(shapes)} of another shape '
+                     f'({next(iter(shapes.values()))})')
     unused = (f'{len(unexpected)} of the file\'s tensors unused, not in '
               f'this code\'s model ({_first(unexpected)})'
               if unexpected else None)

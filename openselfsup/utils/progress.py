@@ -75,7 +75,7 @@ class LogLinesBar(tqdm):
 
 def _is_terminal(stream) -> bool:
     """True for a terminal, and for a Jupyter cell's output stream (not a
-    terminal, but it draws ``\r`` redraws in place, as plain tqdm relied
+    terminal, but it draws ``\\r`` redraws in place, as plain tqdm relied
     on in notebooks)."""
     if type(stream).__module__.split('.')[0] == 'ipykernel':
         return True
