@@ -123,6 +123,30 @@ def test_disable_and_tqdm_write_keep_the_log_clean(clock):
                                       '| 2/2 [00:00<?, ?it/s]']
 
 
+def test_postfix_and_description_wait_for_the_interval(clock):
+    """set_postfix / set_description refresh at once by default: in a log
+    they wait for the next line, as an update does."""
+    import tqdm
+    from openselfsup.utils.progress import progress_bar
+    out = io.StringIO()
+    bar = progress_bar(total=100, desc='fit', file=out)
+    for i in range(100):
+        clock[0] += 1.0  # lines at 30, 60, 90 s (the refresh before the
+        # update writes them) and the end
+        bar.set_postfix(loss=f'{i:.1f}')
+        bar.set_description(f'fit {i // 50}')
+        if i == 70:  # a message after the interval: the bar's next line
+            tqdm.tqdm.write('note', file=out)
+        bar.update()
+    bar.close()
+    lines = _lines(out.getvalue())
+    assert [line.split(':')[0] for line in lines] == \
+        ['fit 0', 'fit 1', 'note', 'fit 1', 'fit 1']
+    assert [line.split('|')[2].split()[0] for line in lines
+            if line != 'note'] == ['29/100', '59/100', '89/100', '100/100']
+    assert 'loss=29.0' in lines[0] and 'loss=99.0' in lines[-1]
+
+
 class OutStream(io.StringIO):
     """As ipykernel.iostream.OutStream, a Jupyter cell's output: not a
     terminal by isatty, yet a notebook draws tqdm's redraws in place."""

@@ -52,6 +52,14 @@ class LogLinesBar(tqdm):
         if self._starting or self._cleared:
             self._cleared = False
             return False
+        if msg is None and \
+                self._time() - self.last_print_t < self.mininterval:
+            # a refresh sooner than the interval: set_postfix and
+            # set_description refresh on each call by default; and two
+            # refreshes that both found the interval passed (an update and
+            # tqdm's monitor thread, each holding the bars' lock in turn)
+            # write one line, not the same count twice
+            return False
         if msg == '':  # close(): the last line, at the overall rate
             short = not self._ended if self._ended is not None else \
                 self.total is not None and self.n < self.total
