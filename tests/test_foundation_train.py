@@ -647,6 +647,47 @@ def test_a_training_checkpoint_loads_without_the_engine(fsp_epoch_1):
         '[]'], out.stdout
 
 
+def test_a_resume_names_every_optimizer_setting_it_restores(fsp_epoch_1,
+                                                           tmp_path):
+    """torch's ``Optimizer.load_state_dict`` (MMEngine's resume) takes the
+    checkpoint's param groups whole, so every setting of
+    ``optim_wrapper.optimizer`` but its class is the checkpoint's run's.
+    The resume's warning named lr, momentum and weight_decay only: another
+    ``nesterov`` (a schedule file edited), or LARS's ``eta``
+    (``--cfg-options optim_wrapper.optimizer.eta=...`` on a CLP config),
+    was dropped without a word. The reference is torch's optimizer itself,
+    built with the new setting and loaded with the checkpoint's state."""
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    cfg, a, _ = fsp_epoch_1
+    ckpt = str(a / 'epoch_1.pth')
+    c = load_config(cfg)
+    opt = c.optim_wrapper.optimizer
+    assert opt.type == 'SGD' and not opt.get('nesterov')
+    opt.nesterov = True
+    # the reference: what the resumed optimizer trains with
+    sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=opt.lr,
+                          momentum=opt.momentum, nesterov=True)
+    saved = load_checkpoint_file(ckpt)['optimizer']
+    sgd.load_state_dict(dict(saved, param_groups=[
+        dict(saved['param_groups'][0], params=[0])], state={}))
+    assert sgd.param_groups[0]['nesterov'] is False
+    notes = prepare_config(c, cfg, str(tmp_path / 'b'), resume=ckpt)
+    said = [n for n in notes if 'are not used' in n]
+    assert len(said) == 1 and 'optim_wrapper.optimizer.nesterov: unset -> ' \
+        'True are not used: the resume restores the optimizer state' in \
+        said[0], notes
+    # the class is the config's: a change of it is used, as said
+    c = load_config(cfg)
+    c.optim_wrapper.optimizer.type = 'torch.optim.SGD'
+    notes = prepare_config(c, cfg, str(tmp_path / 'c'), resume=ckpt)
+    assert not any('are not used' in n for n in notes), notes
+    assert any("optim_wrapper.optimizer.type: 'SGD' -> 'torch.optim.SGD'; "
+               "the run continues with this config's" in n
+               for n in notes), notes
+
+
 def _plus_one(ckpt, out):
     """A copy of the checkpoint ``ckpt`` at ``out`` whose weights are
     other (each float one plus the checkpoint's); returns them."""

@@ -189,8 +189,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     kept_total = isinstance(total, int) and \
         total == run_meta(cfg, world).get('total_batch_size')
     # MMEngine's resume loads the optimizer's state (torch takes its
-    # param_groups' lr, momentum, weight_decay) and each scheduler's
-    # (its __dict__: end, milestones, T_max, ...) over the config's
+    # param_groups whole: lr, momentum, weight_decay, eta...) and each
+    # scheduler's (its __dict__: end, milestones, T_max, ...) over the
+    # config's
     restored = {line: _restored_by_resume(key, saved)
                 for key, line in schedule_changes(text, cfg)
                 if not (key == 'total_batch_size' and kept_total)}
@@ -309,13 +310,17 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
     """The state in the checkpoint ``saved`` that MMEngine's resume loads
     over the config's value of the schedule key ``key``
     (:data:`SCHEDULE_KEYS`), or None where the config's value is used:
-    ``'optimizer'`` for the optimizer's settings (torch's
-    ``Optimizer.load_state_dict`` takes the saved ``param_groups``),
+    ``'optimizer'`` for the optimizer's settings, every key of
+    ``optim_wrapper.optimizer`` but its ``type`` (torch's
+    ``Optimizer.load_state_dict`` takes the saved ``param_groups``, each
+    whole: ``lr``, ``momentum``, ``weight_decay``, LARS's ``eta``,
+    ``nesterov``, Adam's ``betas``...; the class is the config's),
     ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
     holds the state of (``Runner.resume`` loads the saved states into the
     config's schedulers in order, each its whole ``__dict__``; a
     scheduler beyond them starts as the config says)."""
-    if key.startswith('optim_wrapper.optimizer.'):
+    if key.startswith('optim_wrapper.optimizer.') and \
+            key != 'optim_wrapper.optimizer.type':
         return 'optimizer' if 'optimizer' in saved else None
     states = saved.get('param_schedulers')
     if not key.startswith('param_scheduler.') or states is None:
@@ -332,11 +337,10 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
 #: ``--resume`` (:func:`schedule_changes`); the batch is
 #: ``total_batch_size`` where either config has it, else the per-process
 #: ``train_dataloader.batch_size`` (the process count is not in the
-#: checkpoint)
-SCHEDULE_KEYS = ('train_cfg', 'param_scheduler',
-                 'optim_wrapper.optimizer.lr',
-                 'optim_wrapper.optimizer.momentum',
-                 'optim_wrapper.optimizer.weight_decay')
+#: checkpoint); every key of the optimizer's config, as the resume restores
+#: each of its param groups' settings (LARS's ``eta`` was not compared, and
+#: a resume with another one trained on with the checkpoint's, unsaid)
+SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper.optimizer')
 
 
 #: the training data keys whose change a ``--resume`` warns of (the
