@@ -1776,6 +1776,46 @@ def test_runs_in_the_same_second_keep_their_own_history(synthetic_root,
     assert len(_losses(first)) == 2 and len(_losses(second)) == 2
 
 
+def test_a_new_run_from_a_checkpoint_counts_its_momentum_from_its_start(
+        synthetic_root, tmp_path, monkeypatch):
+    """A new run from a CLP checkpoint's weights (``load_from``, what the
+    resume's warning advises to train with other settings) loaded the
+    momentum encoder's step count with them, so its momentum schedule went
+    on from the file's count against the new run's ``max_iters``: from a
+    finished run, weight 0 (the key encoder frozen) and then the cosine
+    back up. The published hook counts from the new run's iteration 0: the
+    weights of the new parameters used at each update must fall along the
+    recipe's cosine, ``0.004 (cos(pi s / N) + 1) / 2`` for s = 1..N (as in
+    a fresh run's updates after its first copy), computed here by hand."""
+    import math
+
+    from openselfsup.apis import train
+    from openselfsup.models.algorithms.mocov3 import HostStepCosineEMA
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=2)
+    a = tmp_path / 'a'
+    train(cfg, work_dir=str(a))
+    saved = torch.load(a / 'epoch_2.pth', weights_only=True)['state_dict']
+    assert int(saved['momentum_encoder.steps']) == 2  # a finished run
+    used = []
+    real = HostStepCosineEMA.momentum_at
+
+    def recorded(self, steps):
+        used.append(real(self, steps))
+        return used[-1]
+
+    monkeypatch.setattr(HostStepCosineEMA, 'momentum_at', recorded)
+    runner = train(cfg, work_dir=str(tmp_path / 'b'),
+                   cfg_options={'load_from': str(a / 'epoch_2.pth')})
+    n = runner.max_iters
+    want = [0.004 * (math.cos(math.pi * s / n) + 1) / 2
+            for s in range(1, n + 1)]
+    assert used == pytest.approx(want, abs=1e-9), (used, want)
+    log = ''.join(p.read_text() for p in (tmp_path / 'b').glob('*/*.log'))
+    assert 'the step count of momentum_encoder: 2 in the file restarts ' \
+        'at 1' in log
+
+
 @pytest.mark.parametrize('augment_on', ['cpu', 'device'])
 def test_a_resumed_run_trains_as_the_uninterrupted_one(
         synthetic_root, tmp_path, augment_on):

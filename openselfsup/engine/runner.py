@@ -775,6 +775,8 @@ class AtomicRunner(Runner):
                 self.world_size, self.model)
         elif fn_name == 'after_load_checkpoint':
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
+            if not self._resume:  # a new run's load_from (checked or not)
+                self._restart_averaged_steps(kwargs['checkpoint'])
         super().call_hook(fn_name, **kwargs)
         if fn_name == 'after_load_checkpoint' and self._checks_load_from:
             # MMEngine's load_checkpoint calls this hook with the file's
@@ -1026,6 +1028,30 @@ class AtomicRunner(Runner):
         finally:
             self._checks_load_from = False
         self._warn_if_finished()
+
+    def _restart_averaged_steps(self, checkpoint: dict) -> None:
+        """A new run from a checkpoint's weights (``load_from``) counts
+        the momentum encoder's schedule from its own start, as published
+        (:func:`~openselfsup.models.state_dict.restart_averaged_steps`,
+        on the file's contents before MMEngine loads them; said in the
+        log)."""
+        from mmengine.model import is_model_wrapper
+
+        from ..models.state_dict import restart_averaged_steps
+        state = checkpoint.get('state_dict', checkpoint) \
+            if isinstance(checkpoint, dict) else None
+        if not isinstance(state, dict):
+            return
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        said = restart_averaged_steps(model, state)
+        if said:
+            self.logger.info(
+                f'load_from {self._load_from}: a new run: the step count of '
+                f'{", ".join(said)} in the file restarts at 1 (the loaded '
+                'weights stand for its first update\'s copy): its momentum '
+                'schedule counts from this run\'s first iteration, as the '
+                'learning-rate schedule')
 
     def _check_load_from(self, checkpoint: dict) -> None:
         """A new run's ``load_from``, read (``checkpoint``), before

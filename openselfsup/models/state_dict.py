@@ -237,3 +237,44 @@ def resume_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
               f'this code\'s model ({_first(unexpected)})'
               if unexpected else None)
     return ('; '.join(parts) or None), unused
+
+
+def restart_averaged_steps(model: torch.nn.Module,
+                           state: Dict[str, torch.Tensor]) -> List[str]:
+    """Set, in ``state`` (a checkpoint's state dict that a *new* run loads:
+    ``load_from``), the step count of each averaged copy of ``model``
+    (an :class:`~mmengine.model.BaseAveragedModel`: MoCo's momentum encoder)
+    above 1 to 1.
+
+    The count is the averaged copy's schedule: mmpretrain's ``CosineEMA``
+    (and :class:`~openselfsup.models.algorithms.mocov3.HostStepCosineEMA`)
+    takes its momentum from ``pi * steps / max_iters``, and step 0 copies
+    the model into it. Loaded as saved, a new run from a trained checkpoint
+    went on from the file's count against its own ``max_iters``: from the
+    end of a finished run (``steps = max_iters``, momentum weight 0: the key
+    encoder frozen) past ``pi``, the cosine back up (the published run's
+    hook counts the momentum from the new run's iteration 0). At 1 the
+    loaded weights stand for the first update's copy, and the schedule
+    counts from the new run's start, as the rest of a new run's schedule.
+
+    Args:
+        model (nn.Module): the model (unwrapped) the state is loaded into.
+        state (dict): tensor name -> tensor (names with or without the
+            ``module.`` prefix); changed in place.
+
+    Returns:
+        list[str]: ``'<name>: <count>'`` of each count set back (empty where
+        none was above 1, or the file holds none).
+    """
+    from mmengine.model import BaseAveragedModel
+    said = []
+    for name, module in model.named_modules():
+        if not (name and isinstance(module, BaseAveragedModel)):
+            continue
+        for key in (f'{name}.steps', f'module.{name}.steps'):
+            steps = state.get(key)
+            if isinstance(steps, torch.Tensor) and steps.numel() == 1 \
+                    and int(steps) > 1:
+                said.append(f'{name}: {int(steps)}')
+                state[key] = torch.ones_like(steps)
+    return said
