@@ -1888,6 +1888,47 @@ def test_sweep_plot_says_a_metric_nan_at_the_baseline(monkeypatch):
         ['baseline (before tuning)']
 
 
+def test_sweep_plot_says_a_run_nan_at_some_lambdas(monkeypatch):
+    """A lambda run that diverged (its mAP nan: the table's cell says
+    nan) left its point out of both panels, the legend saying nothing:
+    read as a lambda not run. The legend entry names the lambdas, the
+    trade-off panel the points it leaves out; as many points are drawn
+    as the rows hold finite values (one row per lambda, each checked)."""
+    import openselfsup.utils.plot as plot
+    from openselfsup.apis.balance_sweep import plot_sweep
+    figs = []
+    monkeypatch.setattr(plot, 'figure_png',
+                        lambda fig, **k: figs.append(fig) or b'')
+    nan = float('nan')
+    rows = [dict(name=n, **{'lambda': lam}, epochs=1,
+                 metrics={'mAP': v, 'recall@5': r})
+            for n, lam, v, r in (('baseline', None, .5, .1),
+                                 ('a', 0.0, .6, .2), ('b', 0.5, nan, .3),
+                                 ('c', 1.0, .7, nan))]
+    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
+    ax, ax2 = figs[0].axes[:2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ['mAP (task) (nan at lambda 0.5)', 'recall@5 (nan at lambda 1)']
+    # what the panels drew: the finite points of each row, counted
+    drawn = {line.get_label(): int(np.isfinite(line.get_ydata()).sum())
+             for line in ax.lines if not line.get_label().startswith('_')}
+    assert drawn == {'mAP (task) (nan at lambda 0.5)': 2,
+                     'recall@5 (nan at lambda 1)': 2}
+    def notes(axes):  # the panel's texts but the points' lambda labels
+        from matplotlib.text import Annotation
+        return [t.get_text() for t in axes.texts
+                if not isinstance(t, Annotation)]
+
+    assert notes(ax2) == [
+        'not drawn (nan): lambda 0.5 (mAP), lambda 1 (recall@5)']
+    # every run finite: nothing said
+    rows[2]['metrics']['mAP'] = rows[3]['metrics']['recall@5'] = .4
+    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
+    ax, ax2 = figs[1].axes[:2]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ['mAP (task)', 'recall@5'] and notes(ax2) == []
+
+
 def test_sweep_plot_joins_the_lambdas_in_their_order():
     """--lambdas 1 0 0.5 drew each curve from 1 back to 0 and on to 0.5
     (the rows' order): the plot is the one of the rows in lambda order."""

@@ -424,7 +424,10 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     draws nothing: its legend entry says so, and a trade-off panel left
     empty by it says which metric is ``nan``. A metric ``nan`` at the
     baseline alone draws no dotted line (no baseline star, for the
-    trade-off's metrics): the legend entry says that too. Rows of a seeded
+    trade-off's metrics): the legend entry says that too. A metric ``nan``
+    at some lambdas only (a run that diverged) leaves those points out:
+    the legend entry names the lambdas, the trade-off panel the points it
+    does not draw. Rows of a seeded
     sweep (:func:`seed_summary`: the means, with ``ci95``) are drawn with
     their 95% confidence half-widths as error bars, in both panels; a mean
     made ``nan`` by some of its seeds (not drawn) is named in the legend
@@ -451,14 +454,23 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
         return bool(base) and all_nan(key, base) and not all_nan(key)
 
     def nan_note(key):  # what a nan leaves undrawn
-        return ' (nan in every run)' if all_nan(key) else \
-            ' (nan at the baseline)' if base_nan(key) else seeds_note(key)
+        if all_nan(key):
+            return ' (nan in every run)'
+        notes = [n for n in (base_nan(key) and 'nan at the baseline',
+                             lambdas_note(key), seeds_note(key)) if n]
+        return f' ({"; ".join(notes)})' if notes else ''
 
     def seeds_note(key):  # a seeded sweep's means made nan by some seeds
         some = [f'lambda {lambda_name(r["lambda"])}: {_seeds_words(seeds)}'
                 for r in pts
                 for seeds in [_nan_at_some_seeds(r).get(key)] if seeds]
-        return f' (mean nan at {"; ".join(some)})' if some else ''
+        return f'mean nan at {"; ".join(some)}' if some else ''
+
+    def lambdas_note(key):  # the other lambdas' nan points (a run diverged)
+        gone = [lambda_name(r['lambda']) for r in pts
+                if r['metrics'][key] != r['metrics'][key]
+                and not _nan_at_some_seeds(r).get(key)]
+        return f'nan at lambda {", ".join(gone)}' if gone else ''
 
     # a seeded sweep's means, with their 95% half-widths
     bars = bool(pts) and all('ci95' in r for r in pts)
@@ -500,8 +512,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
         ax2.scatter([r['metrics'][ret_metric]], [r['metrics'][cls_metric]],
                     marker='*', s=140, color='crimson', zorder=3,
                     label='baseline (before tuning)' + ''.join(
-                        f'; {k}{nan_note(k)}' for k in dict.fromkeys(
-                            (ret_metric, cls_metric)) if base_nan(k)))
+                        f'; {k} (nan at the baseline)' for k in
+                        dict.fromkeys((ret_metric, cls_metric))
+                        if base_nan(k)))
     fig.colorbar(sc, ax=ax2, label='lambda')
     ax2.set_xlabel(f'retrieval: {ret_metric}')
     ax2.set_ylabel(f'task: {cls_metric}')
@@ -510,6 +523,17 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     if empty:
         ax2.text(0.5, 0.5, f'{" and ".join(empty)}: nan in every run',
                  transform=ax2.transAxes, ha='center', va='center')
+    else:  # the points a nan leaves out (a lambda run that diverged)
+        gone = [f'lambda {lambda_name(r["lambda"])} ('
+                + ', '.join(k for k in dict.fromkeys((cls_metric,
+                                                      ret_metric))
+                            if r['metrics'][k] != r['metrics'][k]) + ')'
+                for r in pts if any(r['metrics'][k] != r['metrics'][k]
+                                    for k in (cls_metric, ret_metric))]
+        if gone:
+            ax2.text(0.5, 0.02, f'not drawn (nan): {", ".join(gone)}',
+                     transform=ax2.transAxes, ha='center', va='bottom',
+                     fontsize=7)
     ax2.grid(alpha=0.3)
     if base:
         ax2.legend(loc='best', fontsize=8)
