@@ -228,7 +228,9 @@ def test_metrics_match_sklearn():
 @pytest.mark.parametrize('k,temperature,match', [
     (0, 0.07, r'knn_eval.k = 0: must be an integer of at least 1'),
     (2.5, 0.07, r'knn_eval.k = 2.5'),
-    (20, 0, r'knn_eval.temperature = 0: must be a positive number')])
+    (20, 0, r'knn_eval.temperature = 0: must be a positive number'),
+    (200, 0.001, r'knn_eval.temperature = 0.001: the neighbour weights '
+     r'exp\(sim / temperature\) of k = 200 overflow float64 below 0.00145')])
 def test_bad_knn_settings_are_one_line_before_any_work(k, temperature,
                                                        match):
     """knn_eval.k=0 was a bare 'assert k > 0' after the feature extraction
@@ -240,6 +242,53 @@ def test_bad_knn_settings_are_one_line_before_any_work(k, temperature,
         KNNEvalHook(bank={}, query={}, k=k, temperature=temperature)
     with pytest.raises(InputError, match=match):
         run_knn(None, bank={}, query={}, k=k, temperature=temperature)
+
+
+def test_knn_temperatures_down_to_the_smallest_accepted_score_right():
+    """exp(sim / T) overflowed float64 below T = 1/710: at T = 0.001 the
+    class scores were inf (NaN once L1-normalised), and the slide and
+    patient accuracies, arg-maxes over them, 0.6 where the weighted vote
+    (computed in log space, scipy's logsumexp) gives 1.0; such a
+    temperature is refused (above), and from the smallest accepted one up
+    the accuracies at every level are the log-space reference's."""
+    from scipy.special import logsumexp, softmax
+
+    from openselfsup.evaluation.knn import (knn_evaluate, knn_search,
+                                            min_temperature)
+    rng = np.random.default_rng(0)
+    c, k = 3, 10
+    bl = rng.integers(0, c, 60)
+    bank = rng.standard_normal((60, 8)) + 3 * np.eye(8)[bl]
+    y = rng.integers(0, c, 5)[np.arange(30) // 6]  # a class per patient
+    queries = rng.standard_normal((30, 8)) + 3 * np.eye(8)[y]
+    info = dict(label=y, slide_id=np.arange(30) // 3,
+                patient_id=np.arange(30) // 6)
+
+    def reference(temperature):  # the published rule, in log space
+        sims, idx = knn_search(bank, queries, k)
+        logw = np.where(bl[idx][..., None] == np.arange(c),
+                        sims[..., None].astype(float) / temperature, -np.inf)
+        log_scores = logsumexp(logw, axis=1)  # [M, C], log of the sums
+        prob = softmax(np.exp(log_scores - logsumexp(log_scores, 1,
+                                                     keepdims=True)), 1)
+        out = {}
+        for level, group in (('patch', np.arange(30)),
+                             ('slide', info['slide_id']),
+                             ('patient', info['patient_id'])):
+            ids = np.unique(group)
+            pred = np.array([prob[group == g].sum(0).argmax() for g in ids])
+            truth = np.array([y[group == g][0] for g in ids])
+            out[level] = float((pred == truth).mean())
+        return out
+
+    for temperature in (0.07, 0.01, min_temperature(k)):
+        got = knn_evaluate(bank, bl, queries, info, c, k, temperature)
+        assert {lv: got[lv]['acc'] for lv in ('patch', 'slide', 'patient')
+                } == pytest.approx(reference(temperature)), temperature
+    with np.errstate(all='ignore'):  # what a refused temperature gave
+        low = knn_evaluate(bank, bl, queries, info, c, k, 0.001)
+    assert {lv: low[lv]['acc'] for lv in ('patch', 'slide', 'patient')
+            } != pytest.approx(reference(0.001))
 
 
 def test_knn_results_are_replaced_by_their_own_checkpoint_only(tmp_path):

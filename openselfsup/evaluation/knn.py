@@ -23,6 +23,7 @@ class accuracy (mean per-class recall over the classes present) per level.
 saved checkpoint.
 """
 import logging
+import math
 import os
 from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
@@ -268,12 +269,26 @@ def _loader(dataset_cfg: dict, batch_size: int, num_workers: int):
     return dataset, loader
 
 
+def min_temperature(k: int) -> float:
+    """The smallest kNN temperature whose class scores float64 holds: the
+    weights ``exp(sim / T)`` of ``k`` neighbours (a cosine similarity up
+    to 1, a little more in float32: 1.001 here), summed, and summed again
+    over up to a million patches of a slide or patient (``'sum'``), stay
+    below float64's largest number (``exp(709.78)``). 0.00145 for k = 200.
+    """
+    return 1.001 / (math.log(np.finfo(np.float64).max) - math.log(k)
+                    - math.log(1e6))
+
+
 def check_knn_settings(k, temperature, aggregation: str) -> None:
     """One line for a bad ``knn_eval`` setting (before any extraction).
 
     Raises:
         InputError: ``k`` not a positive integer, ``temperature`` not
-            positive, an unknown aggregation.
+            positive, or below :func:`min_temperature` (the weights
+            overflowed to inf: tied or NaN class scores, and predictions
+            the arg-max of those, without an error), an unknown
+            aggregation.
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError(f'knn_eval.k = {k!r}: must be an integer of at '
@@ -282,6 +297,13 @@ def check_knn_settings(k, temperature, aggregation: str) -> None:
             temperature, (int, float, np.floating)) or temperature <= 0:
         raise InputError(f'knn_eval.temperature = {temperature!r}: must be '
                          'a positive number')
+    if temperature < min_temperature(k):
+        raise InputError(
+            f'knn_eval.temperature = {temperature!r}: the neighbour weights '
+            f'exp(sim / temperature) of k = {k} overflow float64 below '
+            f'{min_temperature(k):.5f} (the class scores were inf or NaN, '
+            'the predictions wrong without an error); give at least that '
+            '(published: 0.07)')
     if aggregation not in AGGREGATIONS:
         raise InputError(f'kNN aggregation must be one of {AGGREGATIONS}, '
                          f'got {aggregation!r}')
