@@ -198,3 +198,77 @@ def test_map_chunks_caller_waits_once_per_thread_not_per_chunk():
     with open(path) as f:
         slices = int(f.read().split()[2]) - before
     assert slices < 30, slices
+
+
+_STOPPED_CHILD = '''
+import sys, time
+from openselfsup.lowshot import parallel
+from openselfsup.lowshot.parallel import map_chunks
+check_stop = getattr(parallel, 'check_stop', lambda: None)  # (before)
+steps = []
+def solve(a, b):  # a chunk: 25 steps, each checking for a stop
+    for _ in range(25):
+        steps.append(a)
+        if len(steps) == 1:
+            open(sys.argv[1], 'w').close()
+        time.sleep(0.02)
+        check_stop()
+    return a
+try:
+    map_chunks(solve, [(i, i + 1) for i in range(20)], 2)
+finally:
+    print(len(steps), flush=True)
+'''
+
+
+def test_ctrl_c_stops_a_threaded_map_chunks_within_its_chunks(tmp_path):
+    """A Ctrl-C while worker threads solved the chunks reached the caller,
+    waiting on them, and the workers went on through every chunk left:
+    a threaded meta-test (logistic regression, latent augmentation) ran
+    its setting to the end, minutes, before the sweep stopped. Now they
+    take no further chunk and leave the one in hand at its next
+    check_stop (20 chunks of 25 steps: all 500 steps ran before)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    started = tmp_path / 'started'
+    child = subprocess.Popen(
+        [sys.executable, '-c', _STOPPED_CHILD, str(started)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=repo),
+        # a Ctrl-C's default action (pytest's runner may ignore SIGINT)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while not started.exists() and child.poll() is None and \
+            time.time() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert 'KeyboardInterrupt' in err, err[-2000:]
+    # each of the two workers finishes at most the step in hand
+    assert int(out.strip()) < 2 * 25, out
+
+
+def test_logistic_regression_leaves_a_stopped_chunk():
+    """The L-BFGS loop checks for a stopped map_chunks once per iteration
+    (a chunk of logistic regression is the meta-test's longest), and
+    runs as before where nothing stopped."""
+    import threading
+    from openselfsup.lowshot import parallel
+    from openselfsup.lowshot.classifiers import build_classifier
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(4, 12, 8, generator=g, dtype=torch.float64)
+    y = torch.arange(3).repeat(4, 4)
+    stop = threading.Event()
+    parallel._worker.stop = stop
+    try:
+        stop.set()
+        with pytest.raises(parallel.ChunkStopped):
+            build_classifier('logistic_regression').fit(X, y)
+        stop.clear()
+        build_classifier('logistic_regression').fit(X, y)
+    finally:
+        parallel._worker.stop = None

@@ -44,6 +44,7 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 
 from ._linalg import cholesky_solve, gram, ridge_svd
+from .parallel import check_stop
 
 Tensor = torch.Tensor
 
@@ -416,6 +417,7 @@ def lbfgs(problem: LinearLogitProblem, x0: Tensor, max_iter: int = 1000,
     for _ in range(max_iter):
         if not bool(active.any()):
             break
+        check_stop()  # a Ctrl-C in a threaded meta-test's caller
         if B > 1 and int(active.sum()) <= COMPACT_BELOW * B:
             retire(~active)
             keep = active

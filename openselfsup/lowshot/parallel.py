@@ -181,6 +181,26 @@ def thread_clock() -> Tuple[float, float, Optional[float]]:
     return time.perf_counter(), time.thread_time(), wait
 
 
+#: the calling worker's stop event (:func:`map_chunks`), None elsewhere
+_worker = threading.local()
+
+
+class ChunkStopped(Exception):
+    """Raised by :func:`check_stop` in a worker thread whose
+    :func:`map_chunks` caller has stopped (a Ctrl-C)."""
+
+
+def check_stop() -> None:
+    """Raise :class:`ChunkStopped` in a :func:`map_chunks` worker thread
+    once the caller has stopped; elsewhere (the caller's own thread, no
+    map_chunks) nothing. Loops that keep a chunk busy for long (the
+    L-BFGS iterations of logistic regression) call it once per pass, so
+    that a Ctrl-C does not wait for the chunks in hand to be solved."""
+    stop = getattr(_worker, 'stop', None)
+    if stop is not None and stop.is_set():
+        raise ChunkStopped('the meta-test was stopped')
+
+
 def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
                threads: int, on_done: Optional[Callable[[], None]] = None,
                times: Optional[dict] = None) -> List[T]:
@@ -198,6 +218,10 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
             waiting for a CPU, None where unknown): what is left of
             ``wall_s`` they slept (the GIL, the queue). Costs two clock
             reads per thread.
+
+    When the caller stops while it waits (a Ctrl-C; an error of one
+    chunk), the workers take no further chunk and leave the one in hand
+    at its next :func:`check_stop`; the call then raises.
     """
     # Each worker loops over the chunks and the caller waits once per
     # worker. (``ThreadPoolExecutor.map`` made the caller wait on every
@@ -209,9 +233,11 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
     todo = iter(enumerate(bounds))
     lock = threading.Lock()
     clocks = []
+    stop = threading.Event()  # the caller stopped: see check_stop
 
     def work():
         start = thread_clock()
+        _worker.stop = stop
         try:
             while True:
                 with lock:
@@ -228,6 +254,7 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
                 if on_done:
                     on_done()
         finally:
+            _worker.stop = None
             end = thread_clock()
             with lock:
                 clocks.append((start, end))
@@ -237,8 +264,22 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
         work()
     else:
         with ThreadPoolExecutor(n) as pool:
-            for f in [pool.submit(work) for _ in range(n)]:
-                f.result()
+            futures = [pool.submit(work) for _ in range(n)]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:
+                # a Ctrl-C lands here, in the waiting caller (Python runs
+                # signal handlers in the main thread), and leaving the
+                # ``with`` waits for the workers: they take no further
+                # chunk and leave the one they solve at its next
+                # check_stop (they ran every chunk left before: a Ctrl-C
+                # took effect when the setting was done, minutes later)
+                stop.set()
+                with lock:
+                    for _ in todo:
+                        pass
+                raise
     if times is not None:
         waits = [e[2] - s[2] for s, e in clocks if None not in (s[2], e[2])]
         times.update(wall_s=sum(e[0] - s[0] for s, e in clocks),
