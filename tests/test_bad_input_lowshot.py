@@ -948,6 +948,12 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
      'this script reads'),
     ('evaluate_encoder.sh', ('m', '-'), 'NOVEL', 'NOVEL_CLASSES',
      'this script reads'),
+    # and the other scripts' forms to demo_lowshot.sh, which set
+    # NOVEL_CLASSES from NOVEL over the one given (no novel class ran)
+    ('demo_lowshot.sh', ('ckpt.pth',), 'NOVEL_CLASSES', 'NOVEL',
+     'this script reads'),
+    ('demo_lowshot.sh', ('ckpt.pth',), 'MODELS', 'MODEL',
+     'this script reads'),
 ])
 def test_misspelt_script_settings_are_refused(tmp_path, script, args,
                                               setting, read, who):
@@ -956,7 +962,9 @@ def test_misspelt_script_settings_are_refused(tmp_path, script, args,
     near_domain.sh`` ran the default 1000 tasks; so were ``MODEL`` and
     ``NOVEL`` (demo_lowshot.sh's) given to a script that reads ``MODELS``
     and ``NOVEL_CLASSES`` (``MODEL=clp sh near_domain.sh`` ran both
-    families). Now one line, exit 2, before any command; the right name
+    families), and ``MODELS`` and ``NOVEL_CLASSES`` to demo_lowshot.sh
+    (``NOVEL_CLASSES=7`` ran without a novel class, ``MODELS=fsp`` the
+    model clp). Now one line, exit 2, before any command; the right name
     runs."""
     path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
     # PYTHON=echo: the commands are printed, not run

@@ -247,10 +247,13 @@ check_setting_names() {
 check_setting_names
 # MODEL and NOVEL are demo_lowshot.sh's (its one encoder and novel class;
 # evaluate_encoder.sh takes MODEL as its argument): to the other scripts,
-# which read MODELS and NOVEL_CLASSES, they would mean nothing
+# which read MODELS and NOVEL_CLASSES, they would mean nothing; and to
+# demo_lowshot.sh, MODELS and NOVEL_CLASSES would mean nothing (it set
+# NOVEL_CLASSES from NOVEL over the one given: NOVEL_CLASSES=7 ran no
+# novel class, MODELS=fsp the model clp)
 check_singular_forms() {
     case $(basename "$0") in
-        demo_lowshot.sh) return ;;
+        demo_lowshot.sh) _forms="MODELS:MODEL NOVEL_CLASSES:NOVEL" ;;
         evaluate_encoder.sh) _forms="NOVEL:NOVEL_CLASSES" ;;
         *) _forms="MODEL:MODELS NOVEL:NOVEL_CLASSES" ;;
     esac

@@ -20,7 +20,8 @@
 # ("1 5": near and mixture), OUT_SHOTS ("1 5": out), OUT_HOMO_SHOTS ("5":
 # out_homo, which has no published 1-shot), DOMAINS ("near mixture out"; add
 # out_homo), NOVEL (near-domain novel class, default none), DATA (data),
-# DEVICE (cpu); see also _env.sh.
+# DEVICE (cpu); see also _env.sh (whose MODELS and NOVEL_CLASSES this
+# script refuses: MODEL and NOVEL are its forms).
 set -e
 . "$(dirname "$0")/_help.sh"
 positional_arguments "CKPT [WORKDIR] [CONFIG_OPTS]" 1 3 "$@"
