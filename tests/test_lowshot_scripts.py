@@ -520,3 +520,26 @@ def test_run_cli_adds_how_a_script_takes_cfg_options(capsys, monkeypatch):
     assert refuse('x: e.g. --cfg-options a=1') == \
         'error: x: e.g. --cfg-options a=1 (here: OPTS="a=1")\n'
     assert refuse('x: not found') == 'error: x: not found\n'
+
+
+def test_ablation_features_refuse_a_library_model(tmp_path):
+    """extract_ablation_feats.sh with EXTRACT_SOURCE extracted NCT train
+    and test with the timm / open_clip model, then passed its weights as
+    --pretrained of the config's encoder to the augmented copies' command
+    (--aug_times takes the config's random pipeline: extract.py refuses
+    it with --model-source), which failed after the first extraction's
+    work. Refused now, before any command, in one line."""
+    log = tmp_path / 'commands.log'
+    recorder = tmp_path / 'python'
+    recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n')
+    recorder.chmod(0o755)
+    env = dict(os.environ, PYTHON=str(recorder), WORKDIR='wd',
+               EXTRACT_SOURCE='timm:vit_small_patch16_224',
+               EXTRACT_WEIGHTS='vit.safetensors')
+    out = subprocess.run(['sh', os.path.join(SCRIPTS,
+                                             'extract_ablation_feats.sh')],
+                         cwd=REPO, env=env, capture_output=True, text=True)
+    assert not log.exists(), log.read_text()
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and 'EXTRACT_SOURCE' in lines[0], out.stderr

@@ -12,6 +12,18 @@ set -e
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 AUG_TIMES=${AUG_TIMES:-16}
+# the augmented copies come from the config's random pipeline, which a
+# timm / open_clip model (--model-source) does not take: refused before
+# NCT train and test are extracted (the copies' command failed after them)
+if [ -n "$EXTRACT_SOURCE" ]; then
+    echo "$0: EXTRACT_SOURCE is set, but the ablation's augmented copies" \
+        "(NCT_aug: extract.py --aug_times, the config's random pipeline)" \
+        "take a checkpoint of the config's encoder, not a timm or" \
+        "open_clip model; unset EXTRACT_SOURCE (ablation.sh with" \
+        "IMAGE=none HYBRID=none needs no NCT_aug: extract NCT_train and" \
+        "NCT_test of <model>_wo_78 with evaluate_encoder.sh or extract.py)" >&2
+    exit 2
+fi
 
 for family in $(echo $MODELS | cut -d' ' -f1); do
     date
