@@ -5,7 +5,8 @@
 # (0.8, 1), flip, colour jitter 0.4/0.4/0.4 hue 0.2 with p 0.8; seeded).
 # AUG_TIMES (default 16) bounds the image part of ablation.sh: its largest
 # aug_times needs AUG_TIMES >= aug_times - 1 copies (80,000 x 512 float32 =
-# 164 MB per copy at paper scale). Settings: wsi_workdir/scripts/_env.sh.
+# 164 MB per copy at paper scale). Settings: wsi_workdir/scripts/_env.sh
+# (not EXTRACT_SOURCE: the copies take a checkpoint of the config's encoder).
 #   sh wsi_workdir/scripts/extract_ablation_feats.sh 2>&1 | tee wsi_workdir/logs/extract_ablation_feats.txt
 set -e
 . "$(dirname "$0")/_help.sh"
