@@ -360,3 +360,41 @@ def test_hybrid_row_is_the_published_image_times_latent_computation(
     assert row['average_ci'] == pytest.approx(avg_ci, rel=1e-9)
     assert row['novel_mean'] == pytest.approx(novel, abs=1e-12)
     assert row['novel_ci'] == pytest.approx(novel_ci, rel=1e-9)
+
+
+def test_augmented_copies_of_other_images_are_refused(tmp_path):
+    """NCT_aug rows are copies of the support rows by position, and only
+    their labels were checked: a dataset written again (other images under
+    the same names) and NCT_train extracted again without its copies ran
+    the image part with each support feature beside copies of another
+    image, without a word. The provenance's digest of a sample of the
+    list's images' bytes (and the list's digest), taken over the list
+    itself for both, must agree; where either lacks them, not judged."""
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import InputError
+    wd, _, _ = _with_aug(tmp_path)
+
+    def provenance(name, **fields):
+        write_provenance(wd, 'clp_wo_78', name, **CHECKPOINT_PROVENANCE,
+                         **dict(dict(list_sha1='l' * 40), **fields))
+
+    provenance('NCT_train', images_sha1='i' * 40)
+    provenance('NCT_test', images_sha1='t' * 40)
+    provenance('NCT_aug', images_sha1='i' * 40)
+    spec = RunSpec('clp_wo_78', 'near', 2, novel_class=78, num_task=4,
+                   aug_times=2)
+    generate_task_store(wd, spec.tasks)
+    assert evaluate(Inputs(wd), spec)['num_task'] == 4
+    provenance('NCT_aug', images_sha1='j' * 40)
+    with pytest.raises(InputError, match=r'NCT_aug.npy holds augmented '
+                       r'copies of other images under the same names .* '
+                       r'than \S+NCT_train.npy \(images_sha1 jjjj'):
+        evaluate(Inputs(wd), spec)
+    provenance('NCT_aug', images_sha1='i' * 40, list_sha1='m' * 40)
+    with pytest.raises(InputError, match='copies of another image list'):
+        evaluate(Inputs(wd), spec)
+    provenance('NCT_aug')  # no images digest, the list's the support's
+    assert evaluate(Inputs(wd), spec)['num_task'] == 4
+    provenance('NCT_aug', images_sha1='j' * 40)  # linear, no copies: runs
+    assert evaluate(Inputs(wd), RunSpec(
+        'clp_wo_78', 'near', 2, novel_class=78, num_task=4))['num_task'] == 4

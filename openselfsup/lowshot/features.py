@@ -583,6 +583,34 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 '(wsi_workdir/extract.py normalises unless --no-normalise)')
 
 
+def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
+    """Refuse image-augmented ``copies`` (``NCT_aug``, row ``c * N + i``
+    a copy of support row ``i``) made from another list or other images
+    than ``support``, as their provenance records them (``list_sha1``;
+    ``images_sha1``, the digest of a sample of the list's images' bytes,
+    taken over the list itself, not its copies): each support feature
+    would train beside copies of another image (a dataset regenerated, or
+    another release of it, and the support set extracted again without
+    its copies). Labels alone (checked by the caller) cannot tell; sets
+    without a provenance, or one without the digests, are not judged."""
+    pa, pb = support.provenance, copies.provenance
+    if not (isinstance(pa, dict) and isinstance(pb, dict)):
+        return
+    for field, words in (('list_sha1', 'another image list'),
+                         ('images_sha1', 'other images under the same '
+                          'names (the dataset written again since?)')):
+        a, b = pa.get(field), pb.get(field)
+        if a and b and a != b:
+            raise InputError(
+                f'{copies.features_path} holds augmented copies of {words} '
+                f'than {support.features_path} ({field} {b[:12]} vs '
+                f'{a[:12]}); extract them again from the list and images '
+                f'of {support.name}: python wsi_workdir/extract.py '
+                '--config configs/extraction/nct_aug.py --pretrained CKPT '
+                f'--aug_times N --output {copies.features_path} (or '
+                'wsi_workdir/scripts/extract_ablation_feats.sh)')
+
+
 def _recorded_images(fs: FeatureSet,
                      meta) -> Optional[Tuple[str, list, Optional[str]]]:
     """``(root, paths, cwd)`` as recorded: the folder ``fs``'s images were

@@ -443,8 +443,9 @@ class Inputs:
         if not np.array_equal(fs.labels, labels):
             raise InputError(f'{fs.labels_path}: labels are not those of '
                              f'{have} copies of {sup.labels_path}')
-        from .features import check_same_kind
+        from .features import check_copies_of, check_same_kind
         check_same_kind(sup, fs, pipeline=False)  # own pipeline, same size
+        check_copies_of(sup, fs)  # of the support set's own images
         return fs.features.reshape(have, num_support, fs.dim)[
             :spec.aug_times - 1]
 
