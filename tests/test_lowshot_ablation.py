@@ -153,7 +153,7 @@ def test_interrupted_ablation_never_mixes_its_report(tmp_path, capsys):
             '--image', 'none', '--hybrid', 'none', '--latent', '4',
             '--num_shift_vectors', '20', '--quiet', '--prototypes']
     out = os.path.join(wd, 'sweeps')
-    results = os.path.join(wd, 'results', '')
+    results = os.path.join(paths.ablation_results_dir(wd), '')
     for hit in (lambda p: p.startswith(results),  # the first result
                 named('.ablation_clp_wo_78.png')):
         assert run_cli(ablation, args + ['2']) == 0, capsys.readouterr().err
@@ -398,3 +398,65 @@ def test_augmented_copies_of_other_images_are_refused(tmp_path):
     provenance('NCT_aug', images_sha1='j' * 40)  # linear, no copies: runs
     assert evaluate(Inputs(wd), RunSpec(
         'clp_wo_78', 'near', 2, novel_class=78, num_task=4))['num_task'] == 4
+
+
+def test_ablation_and_near_domain_sweep_keep_each_others_results(tmp_path,
+                                                                   capsys):
+    """near_domain.sh with 78 in NOVEL_CLASSES and ablation.sh share two
+    settings (5-shot Ridge, linear and K16 / 100 aug shots latent, novel
+    class 78) whose result names carry no task count: the ablation's tasks
+    replaced the near-domain sweep's results and removed its index, and a
+    near-domain rerun replaced the ablation's and removed its table and
+    plot, without a word (with --quiet). The ablation's results now lie in
+    ``ablation_results/``; its rows are the near-domain results' first
+    tasks (the same tasks, the latent draws keyed by task index)."""
+    from lowshot_data import snapshot
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    sweep = script_main('wsi_workdir/sweep.py')
+    ablation = script_main('wsi_workdir/ablation.py')
+
+    def near(num_task):
+        assert run_cli(sweep, [
+            '--model', 'clp', '--task', 'near', '--novel_classes', '78',
+            '--shots', '5', '--clfs', 'Ridge', '--modes', 'linear',
+            'latent_aug', '--num_task', str(num_task), '--workdir', wd,
+            '--quiet']) == 0, capsys.readouterr().err
+
+    def near_files():
+        return {**snapshot(os.path.join(wd, 'results')),
+                **{f: open(os.path.join(wd, 'sweeps', f), 'rb').read()
+                   for f in ('clp_near.json', 'clp_near.md',
+                             'clp_near.png')}}
+
+    near(8)
+    before = near_files()
+    assert run_cli(ablation, [
+        '--workdir', wd, '--num_task', '4', '--prototypes', '16', '--image',
+        'none', '--latent', 'none', '--hybrid', 'none', '--quiet']) == 0, \
+        capsys.readouterr().err
+    assert near_files() == before
+    index = json.load(open(os.path.join(wd, 'sweeps',
+                                        'ablation_clp_wo_78.json')))
+    outputs = [s['output'] for s in index['settings']]
+    assert [os.path.relpath(o, wd) for o in outputs] == [
+        os.path.join('ablation_results', 'clp_wo_78',
+                     f'near_novel78_{m}_Ridge_5shot.json')
+        for m in ('linear', 'latent_aug')]
+    # the reference: the near-domain results' first 4 tasks
+    for row, mode in zip(index['ablation_rows'], ('linear', 'latent_aug')):
+        f1 = np.asarray(json.load(open(os.path.join(
+            wd, 'results', 'clp_wo_78',
+            f'near_novel78_{mode}_Ridge_5shot.json')))['per_task_f1'])
+        assert f1.shape[0] == 8
+        assert row['average_mean'] == pytest.approx(f1[:4].mean())
+        assert row['novel_mean'] == pytest.approx(f1[:4, [7, 8]].mean())
+    # the other order: a near-domain rerun with other results keeps the
+    # ablation's results, table and plot
+    kept = snapshot(os.path.join(wd, 'ablation_results'))
+    names = [f'ablation_clp_wo_78.{e}' for e in ('json', 'md', 'png')]
+    ablation_set = {f: open(os.path.join(wd, 'sweeps', f), 'rb').read()
+                    for f in names}
+    near(6)
+    assert snapshot(os.path.join(wd, 'ablation_results')) == kept
+    assert {f: open(os.path.join(wd, 'sweeps', f), 'rb').read()
+            for f in names} == ablation_set

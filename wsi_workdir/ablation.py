@@ -16,8 +16,12 @@ published average row; novel-class F1 ± its 95% CI over tasks), printed
 and written with its JSON and plot as one set:
 <workdir>/sweeps/ablation_<model>.md (the table), .json (the sweep index
 with the table's numbers, ablation_rows) and .png (a panel per part, F1
-against its value with the 95% CIs, the baseline dashed). Missing
-task stores and dictionaries are made. The published values are the
+against its value with the 95% CIs, the baseline dashed). Each
+setting's result JSON goes to <workdir>/ablation_results/<model>/, apart
+from results/ (which summarize.py reads): the baseline and K = 16 are
+near-domain settings too (near_domain.sh with 78 in NOVEL_CLASSES, 1000
+tasks), and result names carry no task count. Missing task stores and
+dictionaries are made (and shared). The published values are the
 defaults except the image part, whose t^2 up to 256 copies need NCT_aug
 features of 255 copies (42 GB at paper scale): pass --image to choose.
 
@@ -119,7 +123,8 @@ def main(argv=None):
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
                       out, log=None if args.quiet else print,
-                      write_index=False, describing=[png])
+                      write_index=False, describing=[png],
+                      results_dir=paths.ablation_results_dir(args.workdir))
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
     # the sweep index (run_sweep's return value less the keys it adds)

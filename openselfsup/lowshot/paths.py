@@ -14,6 +14,10 @@ One function per kind of file, so that no script assembles a path inline::
                                                         base dictionary
     <workdir>/results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot[_<variant>].json
                                                         meta-test result
+    <workdir>/ablation_results/<model>/<same names>.json
+                                                        the ablation's results (apart:
+                                                        two of its settings are
+                                                        near-domain ones, at 300 tasks)
     <workdir>/summary/summary.{md,json,png}             table and plot of all results
     <workdir>/sweeps/<model>_<task>[+<task>...].{json,md}  one sweep (sweep.py): all settings
 
@@ -72,10 +76,13 @@ def dictionary_path(workdir: str, model: str, features: str,
 
 def result_path(workdir: str, model: str, task: str, mode: str, clf: str,
                 shots: int, novel_class: Optional[int] = None,
-                variant: str = '') -> str:
+                variant: str = '', results: Optional[str] = None) -> str:
+    """A setting's result JSON in the folder ``results`` (default
+    :func:`results_dir`, the one the summary reads; the ablation's:
+    :func:`ablation_results_dir`). The task count is not in the name."""
     tail = f'_{variant}' if variant else ''
     return os.path.join(
-        workdir, 'results', model,
+        results or results_dir(workdir), model,
         f'{task}{_novel(novel_class)}_{mode}_{clf}_{shots}shot{tail}.json')
 
 
@@ -118,6 +125,19 @@ def workdir_nearby(workdir: str, sub: str, what: str) -> str:
 
 def results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'results')
+
+
+def ablation_results_dir(workdir: str) -> str:
+    """The ablation's result JSONs (``wsi_workdir/ablation.py``), kept
+    apart from :func:`results_dir`: its baseline (5-shot Ridge, linear)
+    and its K = 16 / 100 aug shots setting are near-domain settings of
+    novel class 78 too, whose file names carry no task count, so in one
+    folder its 300 tasks replaced ``near_domain.sh``'s 1000 (and removed
+    that sweep's index) and ``near_domain.sh`` replaced the ablation's
+    (and removed its table and plot). The summary reads ``results/``
+    only: the near-domain tables keep the near-domain results; the
+    ablation has its own table (``sweeps/ablation_<model>.md``)."""
+    return os.path.join(workdir, 'ablation_results')
 
 
 def check_not_in_results(workdir: str, path: str, stops: str, what: str,

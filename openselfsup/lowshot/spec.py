@@ -453,12 +453,14 @@ class RunSpec:
                  and getattr(self, name) != defaults[name]]
         return ' '.join(parts)
 
-    def result_path(self, workdir: str) -> str:
+    def result_path(self, workdir: str,
+                    results: Optional[str] = None) -> str:
         """``results/<model>/<task>[_novel<C>]_<mode>_<clf>_<shots>shot
-        [_<variant>].json``."""
+        [_<variant>].json`` (``results``: another results folder, the
+        ablation's :func:`~.paths.ablation_results_dir`)."""
         return paths.result_path(workdir, self.model, self.task, self.mode,
                                  self.clf, self.shots, self.novel_class,
-                                 self.variant.replace(' ', '_'))
+                                 self.variant.replace(' ', '_'), results)
 
     def command(self, workdir: str) -> str:
         """The ``distributed_meta_test.py`` command that runs this setting

@@ -231,7 +231,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               output: Optional[str] = None, make_missing: bool = True,
               log: Optional[Callable[[str], None]] = print,
               write_index: bool = True,
-              describing: Sequence[str] = ()) -> Dict:
+              describing: Sequence[str] = (),
+              results_dir: Optional[str] = None) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -255,6 +256,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             describe the results (the ablation's plot), removed with the
             index when the first result is rewritten, or when a later run
             replaces one of its results.
+        results_dir (str, optional): the folder of the result JSONs
+            (default ``<workdir>/results``, the summary's; the ablation
+            writes its own, :func:`~.paths.ablation_results_dir`).
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -282,7 +286,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     own = list(dict.fromkeys([out, md, *([png] if png else []),
                               *describing]))
     # every output must be writable before the first setting runs
-    for path in own + [s.result_path(workdir) for s in specs]:
+    for path in own + [s.result_path(workdir, results_dir) for s in specs]:
         check_writable(path)
     if write_index:
         check_replaceable(out, ('model', 'task', 'num_settings', 'settings'),
@@ -308,7 +312,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     for i, spec in enumerate(specs, 1):
         result = evaluate(inputs, spec, device, chunk_size, threads, dtype)
         meta_time += result['execution']['elapsed_s']
-        path = spec.result_path(workdir)
+        path = spec.result_path(workdir, results_dir)
         if i == 1:
             # the previous index (and table, plot) describes the results
             # about to be replaced: an interrupted rerun must not leave it
