@@ -995,6 +995,34 @@ def test_model_is_read_where_it_is_a_setting(tmp_path, script, args):
     assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
 
 
+@pytest.mark.parametrize('script', ['ablation.sh',
+                                    'extract_ablation_feats.sh'])
+def test_ablation_scripts_take_one_model_family(tmp_path, script):
+    """The ablation scripts ran the first family of MODELS and dropped the
+    others without a word (``MODELS="clp fsp"``: clp only). Now MODELS
+    names their one family (default clp, the published ablation's); several
+    are refused in one line, before any command."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'))
+    env.pop('MODELS', None)
+
+    def run(**extra):
+        return subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
+                              text=True, env={**env, **extra})
+
+    def models(out):  # the feature folders of the commands run
+        assert out.returncode == 0, out.stderr
+        return {m for m in ('clp_wo_78', 'fsp_wo_78') if m in out.stdout}
+    assert models(run()) == models(run(MODELS='')) == {'clp_wo_78'}
+    assert models(run(MODELS='fsp')) == {'fsp_wo_78'}
+    out = run(MODELS='clp fsp')
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr == (
+        f'{path}: MODELS="clp fsp" names 2 model families, but the ablation '
+        "runs one encoder (the published ablation is CLP's: MODELS=clp, the "
+        f'default); run it once per family, e.g. MODELS=clp sh {path}\n')
+
+
 def test_reports_are_not_written_among_the_results(wd, capsys):
     """``summarize.py --output <workdir>/results`` (or a sweep index there)
     was written, and every later summary then stopped at it: every JSON

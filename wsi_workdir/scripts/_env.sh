@@ -26,7 +26,9 @@ PYTHON=${PYTHON:-python}
 WORKDIR=${WORKDIR:-wsi_workdir/workdir}   # features, tasks, dictionaries, results
 DATA=${DATA:-data}                        # data/NCT, data/LC25000, data/PAIP19
 DEVICE=${DEVICE:-cpu}                     # cpu, cuda or cuda:N (extraction and meta-test)
-MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised)
+_models_given=${MODELS:-}                 # (the ablation scripts read it: one_model)
+MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised);
+                                          # the ablation scripts take one, default clp
 NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (add 78 for 7+8)
 MODES=${MODES:-"linear latent_aug"}
 CLFS=${CLFS:-"Ridge logistic_regression nearest_centroid"}
@@ -206,6 +208,24 @@ sweep() {
         --device "$DEVICE" \
         --workdir "$WORKDIR" \
         $SPEC_OPTS "$@"
+}
+
+# one_model: the one model family of the ablation scripts (the published
+# ablation is CLP's): MODELS as given, else clp (not the default's "clp
+# fsp"); a MODELS of several families is refused (the scripts ran the
+# first and dropped the others without a word). Call it as
+# family=$(one_model), so that set -e stops the script on the refusal.
+one_model() {
+    set -- $_models_given
+    if [ $# = 0 ]; then echo clp; return; fi
+    if [ $# -gt 1 ]; then
+        echo "$0: MODELS=\"$_models_given\" names $# model families, but" \
+            "the ablation runs one encoder (the published ablation is" \
+            "CLP's: MODELS=clp, the default); run it once per family," \
+            "e.g. MODELS=$1 sh $0" >&2
+        exit 2
+    fi
+    echo "$1"
 }
 
 # run CMD...: print the command (for the log), then run it

@@ -6,7 +6,8 @@
 # AUG_TIMES (default 16) bounds the image part of ablation.sh: its largest
 # aug_times needs AUG_TIMES >= aug_times - 1 copies (80,000 x 512 float32 =
 # 164 MB per copy at paper scale). Settings: wsi_workdir/scripts/_env.sh
-# (not EXTRACT_SOURCE: the copies take a checkpoint of the config's encoder).
+# (not EXTRACT_SOURCE: the copies take a checkpoint of the config's encoder;
+# MODELS is one family, default clp, as published; several are refused).
 #   sh wsi_workdir/scripts/extract_ablation_feats.sh 2>&1 | tee wsi_workdir/logs/extract_ablation_feats.txt
 set -e
 . "$(dirname "$0")/_help.sh"
@@ -26,16 +27,15 @@ if [ -n "$EXTRACT_SOURCE" ]; then
     exit 2
 fi
 
-for family in $(echo $MODELS | cut -d' ' -f1); do
-    date
-    ckpt=$(checkpoint "$family" wo_78)
-    extract "${family}_wo_78" "$ckpt" NCT_train NCT_test
-    run $PYTHON -u wsi_workdir/extract.py \
-        --config configs/extraction/nct_aug.py \
-        --pretrained "$ckpt" \
-        --output "$WORKDIR/extracted_feats/${family}_wo_78/NCT_aug.npy" \
-        --batch-size "$EXTRACT_BATCH" \
-        --device "$DEVICE" \
-        --aug_times "$AUG_TIMES" ${SEED:+--seed $SEED} \
-        --cfg-options dataset.data_root="$DATA/NCT" $EXTRACT_OPTS
-done
+family=$(one_model)
+date
+ckpt=$(checkpoint "$family" wo_78)
+extract "${family}_wo_78" "$ckpt" NCT_train NCT_test
+run $PYTHON -u wsi_workdir/extract.py \
+    --config configs/extraction/nct_aug.py \
+    --pretrained "$ckpt" \
+    --output "$WORKDIR/extracted_feats/${family}_wo_78/NCT_aug.npy" \
+    --batch-size "$EXTRACT_BATCH" \
+    --device "$DEVICE" \
+    --aug_times "$AUG_TIMES" ${SEED:+--seed $SEED} \
+    --cfg-options dataset.data_root="$DATA/NCT" $EXTRACT_OPTS
