@@ -460,3 +460,29 @@ def test_ablation_and_near_domain_sweep_keep_each_others_results(tmp_path,
     assert snapshot(os.path.join(wd, 'ablation_results')) == kept
     assert {f: open(os.path.join(wd, 'sweeps', f), 'rb').read()
             for f in names} == ablation_set
+
+
+def test_summary_of_an_ablation_only_workdir_says_where_its_table_is(
+        tmp_path, capsys):
+    """The ablation's results are not the summary's (ablation_results/):
+    summarize.py on a workdir where only the ablation ran said only 'no
+    results directory; run distributed_meta_test.py first'; it now says
+    where the ablation's results and table are."""
+    from lowshot_data import cli_fails
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    assert run_cli(script_main('wsi_workdir/ablation.py'), [
+        '--workdir', wd, '--num_task', '4', '--prototypes', '2',
+        '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+        '--num_shift_vectors', '20', '--quiet']) == 0, \
+        capsys.readouterr().err
+    capsys.readouterr()
+    summarize = script_main('wsi_workdir/summarize.py')
+    cli_fails(summarize, ['--workdir', wd], capsys, wd,
+              f"no results directory; run wsi_workdir/distributed_meta_test"
+              f".py first (the ablation's results in "
+              f"{paths.ablation_results_dir(wd)} are not summarised: its "
+              "table is sweeps/ablation_<model>.md)")
+    os.makedirs(paths.results_dir(wd))
+    cli_fails(summarize, ['--workdir', wd], capsys, wd,
+              "no result JSON files; run wsi_workdir/distributed_meta_test"
+              ".py first (the ablation's results in")

@@ -241,16 +241,22 @@ def load_results(results_dir: str) -> List[dict]:
     Raises:
         InputError: the directory is missing or holds no result JSON.
     """
+    workdir = os.path.dirname(results_dir)
+    # a workdir of the ablation only: its results are not the summary's
+    ablation = paths.ablation_results_dir(workdir)
+    apart = (f' (the ablation\'s results in {ablation} are not summarised: '
+             'its table is sweeps/ablation_<model>.md)'
+             if os.path.isdir(ablation) else '')
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
-                         'wsi_workdir/distributed_meta_test.py first'
-                         + paths.workdir_nearby(os.path.dirname(results_dir),
-                                                'results', 'results'))
+                         f'wsi_workdir/distributed_meta_test.py first{apart}'
+                         + paths.workdir_nearby(workdir, 'results',
+                                                'results'))
     files = sorted(glob.glob(os.path.join(results_dir, '**', '*.json'),
                              recursive=True))
     if not files:
         raise InputError(f'{results_dir}: no result JSON files; run '
-                         'wsi_workdir/distributed_meta_test.py first')
+                         f'wsi_workdir/distributed_meta_test.py first{apart}')
     return [load_result(f) for f in files]
 
 
