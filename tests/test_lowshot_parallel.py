@@ -1,5 +1,6 @@
 """Chunk planning and per-thread scratch buffers of the CPU meta-test."""
 import math
+import time
 import threading
 
 import pytest
@@ -272,3 +273,31 @@ def test_logistic_regression_leaves_a_stopped_chunk():
         build_classifier('logistic_regression').fit(X, y)
     finally:
         parallel._worker.stop = None
+
+
+def test_an_error_in_one_chunk_stops_the_chunks_in_hand():
+    """map_chunks' docstring: when one chunk fails, the other workers
+    leave the chunk they solve at its next check_stop, and the call
+    raises that chunk's error. The stop was set only by the waiting
+    caller, which reaches the failed chunk's future after the earlier
+    workers' futures: a worker on a long chunk (logistic regression)
+    solved it to its end before the error was raised. Here chunk 0 would
+    run 200 steps of 10 ms; chunk 1 fails once chunk 0 has started."""
+    from openselfsup.lowshot.parallel import check_stop, map_chunks
+    started = threading.Event()
+    steps = []
+
+    def solve(a, b):
+        if a == 1:
+            started.wait(10)
+            raise ValueError('chunk 1 failed')
+        for _ in range(200):
+            steps.append(a)
+            started.set()
+            time.sleep(0.01)
+            check_stop()
+        return a
+
+    with pytest.raises(ValueError, match='chunk 1 failed'):
+        map_chunks(solve, [(0, 1), (1, 2)], 2)
+    assert 0 < len(steps) < 100, len(steps)

@@ -219,9 +219,11 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
             ``wall_s`` they slept (the GIL, the queue). Costs two clock
             reads per thread.
 
-    When the caller stops while it waits (a Ctrl-C; an error of one
-    chunk), the workers take no further chunk and leave the one in hand
-    at its next :func:`check_stop`; the call then raises.
+    When the caller stops while it waits (a Ctrl-C) or a chunk fails, the
+    workers take no further chunk and leave the one in hand at its next
+    :func:`check_stop`; the call then raises (the Ctrl-C, or the failed
+    chunk's error, not the :class:`ChunkStopped` of the chunks it
+    stopped).
     """
     # Each worker loops over the chunks and the caller waits once per
     # worker. (``ThreadPoolExecutor.map`` made the caller wait on every
@@ -246,8 +248,14 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
                     return
                 try:
                     out[item[0]] = fn(*item[1])
-                except BaseException:
-                    with lock:  # the other threads stop after their chunk
+                except BaseException as exc:
+                    if not isinstance(exc, ChunkStopped):
+                        # the other workers leave their chunks in hand (the
+                        # caller, waiting on the futures in order, reached
+                        # this one's only after theirs: they solved them to
+                        # their end first)
+                        stop.set()
+                    with lock:  # the other threads take no further chunk
                         for _ in todo:
                             pass
                     raise
@@ -267,7 +275,10 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
             futures = [pool.submit(work) for _ in range(n)]
             try:
                 for f in futures:
-                    f.result()
+                    try:
+                        f.result()
+                    except ChunkStopped:
+                        pass  # stopped by another chunk's error: raised next
             except BaseException:
                 # a Ctrl-C lands here, in the waiting caller (Python runs
                 # signal handlers in the main thread), and leaving the
