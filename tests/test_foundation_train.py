@@ -688,6 +688,38 @@ def test_a_resume_names_every_optimizer_setting_it_restores(fsp_epoch_1,
                for n in notes), notes
 
 
+def test_a_resume_into_an_optimizer_the_state_lacks_settings_of_is_refused(
+        fsp_epoch_1, tmp_path):
+    """The resume keeps the config's optimizer class but loads the
+    checkpoint's parameter groups whole (torch's ``load_state_dict``), so
+    an SGD run resumed with ``optim_wrapper.optimizer.type=
+    'OpenSelfSupLARS'`` (a state of the same shape: momentum buffers) got
+    groups without LARS's ``eta``: the warning said the run continues with
+    the config's optimizer, and its first step stopped on a traceback
+    (``KeyError: 'eta'``). Now one line before any step, nothing saved. The
+    reference: torch's own LARS loaded with the checkpoint's state."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.engine.optimizers import OpenSelfSupLARS
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    ckpt = tmp_path / 'e1.pth'
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    saved = load_checkpoint_file(str(ckpt))['optimizer']
+    lars = OpenSelfSupLARS([torch.zeros(1, requires_grad=True)], lr=0.1)
+    lars.load_state_dict(dict(saved, param_groups=[
+        dict(saved['param_groups'][0], params=[0])], state={}))
+    assert 'eta' not in lars.param_groups[0]  # what the run would step with
+    b = tmp_path / 'b'
+    with pytest.raises(InputError, match=re.escape(
+            f"--resume from {ckpt}: the checkpoint's optimizer state has no "
+            "'eta' setting of OpenSelfSupLARS, the config's optimizer")):
+        train(cfg, work_dir=str(b), resume=str(ckpt), cfg_options={
+            'optim_wrapper.optimizer.type': 'OpenSelfSupLARS',
+            'train_cfg.max_epochs': 2})
+    assert not list(b.glob('*.pth')), list(b.iterdir())
+
+
 def _plus_one(ckpt, out):
     """A copy of the checkpoint ``ckpt`` at ``out`` whose weights are
     other (each float one plus the checkpoint's); returns them."""

@@ -1015,6 +1015,7 @@ class AtomicRunner(Runner):
                     return super().load_or_resume()
             finally:
                 self._checks_load_from = False
+        built = self._group_settings()  # before the state replaces them
         try:
             with self._unpickling_refused():
                 super().load_or_resume()
@@ -1027,7 +1028,46 @@ class AtomicRunner(Runner):
             ) from None
         finally:
             self._checks_load_from = False
+        self._check_resumed_optimizer(built)
         self._warn_if_finished()
+
+    def _optimizers(self) -> list:
+        """The built torch optimizers of the run (none before they are
+        built)."""
+        from mmengine.optim import OptimWrapperDict
+        wrapper = self.optim_wrapper
+        wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) \
+            else [wrapper]
+        return [opt for opt in (getattr(w, 'optimizer', None)
+                                for w in wrappers)
+                if isinstance(getattr(opt, 'param_groups', None), list)]
+
+    def _group_settings(self) -> list:
+        """Per optimizer (:meth:`_optimizers`), the settings its parameter
+        groups hold as built from the config."""
+        return [(opt, [k for g in opt.param_groups for k in g
+                       if k != 'params']) for opt in self._optimizers()]
+
+    def _check_resumed_optimizer(self, built: list) -> None:
+        """Refuse a resumed optimizer whose parameter groups lack a setting
+        they held as built (``built``: :meth:`_group_settings` before the
+        resume): torch's ``load_state_dict`` takes the checkpoint's groups
+        whole into the config's class, so another class (an SGD run
+        resumed with ``OpenSelfSupLARS``, a state of the same shape) got
+        groups without its settings (``eta``), and the first step stopped
+        on a ``KeyError``."""
+        for opt, keys in built:
+            missing = [k for k in dict.fromkeys(keys)
+                       if any(k not in g for g in opt.param_groups)]
+            if missing:
+                raise InputError(
+                    f'--resume from {self._load_from}: the checkpoint\'s '
+                    f'optimizer state has no {missing[0]!r} setting of '
+                    f'{type(opt).__name__}, the config\'s optimizer (the '
+                    'resume loads the state\'s parameter groups whole: '
+                    'another optimizer wrote it); resume with the config '
+                    'that wrote it, or start a new run from its weights: '
+                    '--cfg-options load_from=CHECKPOINT --work-dir NEW_DIR')
 
     def _restart_averaged_steps(self, checkpoint: dict) -> None:
         """A new run from a checkpoint's weights (``load_from``) counts
