@@ -1065,7 +1065,8 @@ class AtomicRunner(Runner):
                     f'optimizer state has no {missing[0]!r} setting of '
                     f'{type(opt).__name__}, the config\'s optimizer (the '
                     'resume loads the state\'s parameter groups whole: '
-                    'another optimizer wrote it); resume with the config '
+                    'another optimizer, or other parameter-group settings, '
+                    'wrote it); resume with the config '
                     'that wrote it, or start a new run from its weights: '
                     '--cfg-options load_from=CHECKPOINT --work-dir NEW_DIR')
 
