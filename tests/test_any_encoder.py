@@ -838,6 +838,43 @@ def test_import_refuses_rows_of_another_nct_release():
                       'list')[0].tolist() == [0]
 
 
+def test_import_names_why_no_row_matched():
+    """Rows whose paths are written as the published lists write them
+    (``ADI/ADI-1.tif``) for the converter's NONORM list
+    (``NCT-CRC-HE-100K-NONORM/ADI/ADI-1.tif``; LC25000's
+    ``colon_image_sets/...`` under ``lung_colon_image_set/``) match no
+    entry: the line said only that every image had no row, naming an
+    entry, not the rows' paths nor what they lack."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
+    nested = ['NCT-CRC-HE-100K-NONORM/' + e for e in flat]
+    with pytest.raises(InputError, match=re.escape(
+            "2 of the 2 images of list have no feature row (first: "
+            "NCT-CRC-HE-100K-NONORM/ADI/ADI-1.tif); the rows' paths are "
+            "shorter than the list's entries (row 0: ./TUM/TUM-2.tif, the "
+            "entry NCT-CRC-HE-100K-NONORM/TUM/TUM-2.tif): give them from "
+            "the list's data root or absolute (here NCT-CRC-HE-100K-NONORM/"
+            " before each)")):
+        match_rows(['./TUM/TUM-2.tif', 'ADI/ADI-1.tif'], nested, 'src',
+                   'list')
+    lc = ['lung_colon_image_set/colon_image_sets/colon_n/colonn1.jpeg']
+    with pytest.raises(InputError, match=re.escape(
+            '(here lung_colon_image_set/ before each)')):
+        match_rows(['colon_image_sets/colon_n/colonn1.jpeg'], lc, 's', 'l')
+    # paths that end with no entry, nor are the end of one: the first named
+    for rows in (['/x/STR/STR-9.tif'], ['STR/STR-9.tif']):
+        with pytest.raises(InputError, match=re.escape(
+                "no row's path ends with an entry of the list (row 0: "
+                f"{rows[0]})")):
+            match_rows(rows, nested[:1], 'src', 'list')
+    # some rows match: the count and the first image without a row, as before
+    with pytest.raises(InputError) as exc:
+        match_rows(nested[:1], nested, 'src', 'list')
+    assert str(exc.value).endswith('(first: NCT-CRC-HE-100K-NONORM/TUM/'
+                                   'TUM-2.tif)')
+
+
 def test_a_tag_with_a_hub_folder_is_named_as_given(clip_folder):
     """A tag given with a hub folder (whose config gives the
     preprocessing) is refused naming the source as given: the name left

@@ -213,6 +213,26 @@ def _norm_path(path: str) -> str:
     return path[2:] if path.startswith('./') else path
 
 
+def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
+    """Why no row matched any entry, for the refusal: the first row's path
+    and, where it is the end of an entry (written from a folder below the
+    list's data root: the published lists' ``ADI/ADI-x.tif`` for the
+    converter's ``NCT-CRC-HE-100K-NONORM/ADI/ADI-x.tif``), the folders
+    its paths lack."""
+    first = _norm_path(given[0])
+    said = f'; no row\'s path ends with an entry of the list (row 0: ' \
+        f'{given[0]})'
+    if first.startswith('/'):
+        return said
+    longer = next((e for e in normed if e.endswith('/' + first)), None)
+    if longer is None:
+        return said
+    lack = longer[:-len(first)]
+    return (f'; the rows\' paths are shorter than the list\'s entries (row '
+            f'0: {given[0]}, the entry {longer}): give them from the list\'s '
+            f'data root or absolute (here {lack} before each)')
+
+
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
                list_file: str, ignore_extra: bool = False
                ) -> Tuple[np.ndarray, int]:
@@ -280,7 +300,9 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         theirs = {nct_release(_norm_path(g).lstrip('/').split('/'))
                   for g in given} - {None, mine}
         hint = (f'; the rows name images of {", ".join(sorted(theirs))}, '
-                f'the list\'s are {mine}\'s' if mine and theirs else '')
+                f'the list\'s are {mine}\'s' if mine and theirs else
+                _no_match_hint(given, normed) if len(extra) == len(given)
+                else '')
         raise InputError(f'{where}: {len(missing)} of the {len(entries)} '
                          f'images of {list_file} have no feature row '
                          f'(first: {entries[missing[0]]}){hint}')
