@@ -766,6 +766,36 @@ def test_import_refuses_a_paths_file_that_contradicts_the_source(
     import_features(_config('nct_test.py'), pt, out, paths=str(listed),
                     cfg_options=opts)
     np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
+    # the same images as absolute paths: taken (they were refused as
+    # "names other images"); the first row naming another image is named
+    os.remove(out)
+    root = os.path.join(synthetic_root, 'NCT', 'data')
+    absolute = [os.path.join(root, rels[i]) for i in perm]
+    listed.write_text('\n'.join(absolute) + '\n')
+    import_features(_config('nct_test.py'), pt, out, paths=str(listed),
+                    cfg_options=opts)
+    np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
+    os.remove(out)
+    absolute[1], absolute[2] = absolute[2], absolute[1]
+    listed.write_text('\n'.join(absolute) + '\n')
+    with pytest.raises(InputError, match=re.escape(
+            f'(row 1: {absolute[1]} vs {rels[perm[1]]})')):
+        import_features(_config('nct_test.py'), pt, out, paths=str(listed),
+                        cfg_options=opts)
+    assert not os.path.exists(out)
+    # one image under two NCT releases' folders (same file names) is not
+    # the same image; a folder that names no release against one that does
+    # is not judged the same either
+    from openselfsup.apis.import_features import first_other_row
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
+    nonorm = ['/d/NCT-CRC-HE-100K-NONORM/' + e for e in flat]
+    assert first_other_row(nonorm, ['/e/x/' + e for e in flat],
+                           flat) == 0
+    assert first_other_row(nonorm, [p.replace('-NONORM', '')
+                                    for p in nonorm], flat) == 0
+    assert first_other_row(nonorm, ['/e/NCT-CRC-HE-100K-NONORM/' + e
+                                    for e in flat], flat) is None
+    assert first_other_row(nonorm, nonorm[:1], flat) == 1
 
 
 def test_import_fills_every_entry_of_an_image_listed_twice(synthetic_root,

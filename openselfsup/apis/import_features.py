@@ -213,6 +213,42 @@ def _norm_path(path: str) -> str:
     return path[2:] if path.startswith('./') else path
 
 
+def _entry_of(parts: Sequence[str], index: Dict[str, int]) -> Optional[int]:
+    """The entry (its index in ``index``, normalised entry -> index) that
+    the path ``parts`` (its components, no leading ``/``) names: the one
+    it equals or ends with, the longest such tail; None if none."""
+    for start in range(len(parts)):  # longest tail first
+        hit = index.get('/'.join(parts[start:]))
+        if hit is not None:
+            return hit
+    return None
+
+
+def first_other_row(given: Sequence[str], inner: Sequence[str],
+                    entries: Sequence[str]) -> Optional[int]:
+    """The first row where two path lists name other images (or that one
+    of them lacks), None where they name the same image row by row:
+    paths equal once normalised, or matching the same list entry (an
+    absolute path and the entry itself: ``/data/NCT/data/ADI/x.tif`` and
+    ``ADI/x.tif``) under the same NCT release folder, if any (the
+    releases share file names)."""
+    from ..datasets.prepare import nct_release
+    index: Dict[str, int] = {}
+    for i, e in enumerate(entries):
+        index.setdefault(_norm_path(e), i)
+
+    def key(path):  # with the NCT release its folders name, if any
+        norm = _norm_path(path)
+        parts = norm.lstrip('/').split('/')
+        hit = _entry_of(parts, index)
+        return norm if hit is None else (hit, nct_release(parts))
+    for r in range(max(len(given), len(inner))):
+        if r >= min(len(given), len(inner)) or \
+                key(given[r]) != key(inner[r]):
+            return r
+    return None
+
+
 def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
     """Why no row matched any entry, for the refusal: the first row's path
     and, where it is the end of an entry (written from a folder below the
@@ -272,11 +308,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
     extra = []
     for r, raw in enumerate(given):
         parts = _norm_path(raw).lstrip('/').split('/')
-        hit = None
-        for start in range(len(parts)):  # longest tail first
-            hit = index.get('/'.join(parts[start:]))
-            if hit is not None:
-                break
+        hit = _entry_of(parts, index)
         if hit is None:
             extra.append(raw)
             continue
@@ -355,14 +387,11 @@ def import_features(config: str, source: str, output: str,
         given, where = read_paths_file(paths), paths
         if inner is not None:
             # the file names its own rows: --paths in another order (the
-            # list's, say) put every row under another image's label
-            mine, theirs = ([_norm_path(p) for p in ps]
-                            for ps in (given, inner))
-            if mine != theirs:
-                # the first row that differs (or that one of them lacks)
-                r = next(i for i in range(max(len(mine), len(theirs)))
-                         if mine[i:i + 1] != theirs[i:i + 1])
-
+            # list's, say) put every row under another image's label; the
+            # same images spelt otherwise (absolute and relative paths)
+            # pass: they were refused as naming "other images"
+            r = first_other_row(given, inner, listing['meta']['paths'])
+            if r is not None:
                 def show(ps):
                     return ps[r] if r < len(ps) else 'no row'
                 raise InputError(
