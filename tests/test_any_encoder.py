@@ -798,6 +798,31 @@ def test_import_refuses_a_paths_file_that_contradicts_the_source(
     assert first_other_row(nonorm, nonorm[:1], flat) == 1
 
 
+def test_import_paths_with_spaces(synthetic_root, tmp_path):
+    """A --paths file of absolute paths under a folder with a space in its
+    name (``/home/Jane Doe/...``): the first field of each line was taken
+    (``/home/Jane``) and no row matched; a list file's ``path label``
+    lines (tab or spaces) still drop the label."""
+    from openselfsup.apis.import_features import (import_features,
+                                                  read_paths_file)
+    rels, _ = _list(synthetic_root)
+    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
+        np.float32)
+    perm = np.random.default_rng(1).permutation(len(rels))
+    src, listed = str(tmp_path / 'f.npy'), tmp_path / 'p.txt'
+    np.save(src, feats[perm])
+    spaced = [f'/home/Jane Doe/NCT/data/{rels[i]}' for i in perm]
+    listed.write_text(''.join(
+        f'{p}\n' if k % 3 == 0 else f'  {p}\t{k % 9} \n' if k % 3 == 1
+        else f'{p} 7\n' for k, p in enumerate(spaced)))
+    assert read_paths_file(str(listed)) == spaced
+    out = str(tmp_path / 'o' / 'x.npy')
+    import_features(_config('nct_test.py'), src, out, paths=str(listed),
+                    cfg_options={'dataset.data_root': os.path.join(
+                        synthetic_root, 'NCT')})
+    np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
+
+
 def test_import_fills_every_entry_of_an_image_listed_twice(synthetic_root,
                                                           tmp_path):
     """PAIP19's published lists name some patches several times (drawn

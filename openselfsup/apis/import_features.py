@@ -9,7 +9,8 @@ order of the dataset's list file.
 Sources:
 
 - ``.npy``: a float array ``[N, D]``; the paths in a text file
-  (``--paths``, one per line; a list file's ``path label`` lines work too).
+  (``--paths``, one per line, spaces in it kept; a list file's
+  ``path label`` lines work too).
 - ``.pt`` / ``.pth``: a tensor ``[N, D]``, or a dict holding it under
   ``--key`` (default: ``features``) and optionally the paths, a list of
   strings, under ``--paths-key`` (default: ``paths``). Read with
@@ -37,6 +38,7 @@ keeps them as found. The provenance records both: ``source_normalised``
 """
 import os
 import posixpath
+import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -74,12 +76,20 @@ def _as_paths(values, where: str) -> List[str]:
     return out
 
 
+#: a list file's ``path label`` line
+_LABELLED = re.compile(r'(.*\S)\s+-?\d+')
+
+
 def read_paths_file(path: str) -> List[str]:
-    """Image paths, one per line (the first field of each non-blank line,
-    so a list file's ``path label`` lines work too)."""
+    """Image paths, one per line: each non-blank line less the spaces
+    around it and a final integer field (a list file's ``path label``
+    lines work too); a path may hold spaces (``/home/Jane Doe/...``: its
+    first field alone was taken, and no row matched)."""
     check_file(path, 'paths', '--paths', PATHS_HINT)
     with open(path) as f:
-        paths = [line.split()[0] for line in f if line.strip()]
+        lines = [line.strip() for line in f if line.strip()]
+    paths = [m.group(1) if m else line for line, m in
+             ((line, _LABELLED.fullmatch(line)) for line in lines)]
     if not paths:
         raise InputError(f'--paths {path}: no paths in the file')
     return paths
