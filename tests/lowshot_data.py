@@ -104,10 +104,14 @@ def write_provenance(workdir, model, name, **fields):
     """Write the provenance JSON of ``model``'s feature set ``name`` in
     ``workdir``: the digests of its features and labels as they are (so
     that it describes them), not normalised, and ``fields`` (the encoder,
-    the ``cfg_options``)."""
+    the ``cfg_options``); ``NCT_aug``'s records its copies (``aug_times``,
+    as extract.py does) unless ``fields`` gives them."""
     from openselfsup.utils import array_sha1, save_json
     f = np.load(paths.features_path(workdir, model, name))
     lab = np.load(paths.labels_path(workdir, name))
+    if name == 'NCT_aug':  # extract.py --aug_times A: A copies, recorded
+        fields.setdefault('aug_times', len(lab) // len(np.load(
+            paths.labels_path(workdir, 'NCT_train'))))
     save_json(paths.provenance_path(workdir, model, name), {
         'features_sha1': array_sha1(f.astype(np.float32)),
         'labels_sha1': array_sha1(lab.astype(np.int64)),

@@ -823,6 +823,31 @@ def test_import_paths_with_spaces(synthetic_root, tmp_path):
     np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
 
 
+def test_import_refuses_nct_aug(synthetic_root, tmp_path, capsys):
+    """NCT_aug holds the ablation's augmented copies of NCT_train: one row
+    per image imported there was taken for one augmented copy (the
+    support features themselves, when imported from the same file), and
+    the image part ran on duplicates; refused, nothing written."""
+    rels, _ = _list(synthetic_root, name='train_labeled.txt')
+    src, listed = str(tmp_path / 'f.npy'), tmp_path / 'p.txt'
+    np.save(src, np.random.default_rng(0).normal(size=(len(rels), 4)))
+    listed.write_text('\n'.join(rels) + '\n')
+    workdir = str(tmp_path / 'w')
+    for config in ('nct_aug.py', 'nct_train.py'):
+        out = paths.features_path(workdir, 'mine_wo_78', 'NCT_aug')
+        code, err, _ = _run(capsys, 'import_features', [
+            '--config', _config(config), '--source', src, '--paths',
+            str(listed), '--output', out, '--cfg-options',
+            f'dataset.data_root={os.path.join(synthetic_root, "NCT")}'])
+        assert code == 2 and err == (
+            f"error: {out}: NCT_aug holds the augmentation ablation's "
+            'augmented copies of NCT_train; import_features.py writes one '
+            'row per image of the list, not copies: extract them with python '
+            'wsi_workdir/extract.py --config configs/extraction/nct_aug.py '
+            f'--pretrained CKPT --aug_times N --output {out}'), err
+        assert not os.path.exists(workdir)
+
+
 def test_import_fills_every_entry_of_an_image_listed_twice(synthetic_root,
                                                           tmp_path):
     """PAIP19's published lists name some patches several times (drawn

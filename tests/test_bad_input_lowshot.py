@@ -1429,12 +1429,24 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
     for out, fix in (
             (train, 'extract NCT_train with configs/extraction/nct_train.py, '
              f'or augmented copies with --aug_times N as {aug}'),
-            (aug, 'give --aug_times N for N seeded augmented copies'),
             (own, 'give --aug_times N for N seeded augmented copies')):
         err = cli_fails(extract, _extract_args(synthetic_root, 'nct_aug.py',
                                                out), capsys, str(tmp_path),
                         f'{out}: {random}{fix}')
         assert err == f'error: {out}: {random}{fix}'
+    # NCT_aug without --aug_times, of either pipeline (the deterministic
+    # one's pass was taken for one augmented copy: the support features
+    # themselves), before anything is read
+    copies = f"{aug}: NCT_aug holds the augmentation ablation's augmented " \
+        'copies of NCT_train; without --aug_times extract.py writes one ' \
+        'pass over the list, not copies: extract them with python ' \
+        'wsi_workdir/extract.py --config configs/extraction/nct_aug.py ' \
+        f'--pretrained CKPT --aug_times N --output {aug}'
+    for config in ('nct_aug.py', 'nct_train.py'):
+        err = cli_fails(extract, _extract_args(synthetic_root, config, aug),
+                        capsys, str(tmp_path), copies)
+        assert err == f'error: {copies}'
+        assert not os.path.exists(aug)
     assert not os.path.exists(os.path.dirname(own))
     # and the reverse: copies of a deterministic pipeline were identical,
     # taken for augmented ones by the ablation

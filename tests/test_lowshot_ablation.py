@@ -2,6 +2,7 @@
 scikit-learn reference, and the one-process ablation with its table."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -486,3 +487,36 @@ def test_summary_of_an_ablation_only_workdir_says_where_its_table_is(
     cli_fails(summarize, ['--workdir', wd], capsys, wd,
               "no result JSON files; run wsi_workdir/distributed_meta_test"
               ".py first (the ablation's results in")
+
+
+def test_one_pass_over_the_list_as_augmented_copies_is_refused(tmp_path):
+    """NCT_aug written by import_features.py (one row per image) or by
+    extract.py without --aug_times (one deterministic pass: the support
+    features themselves, with the same encoder) was taken for one
+    augmented copy, and the image part reported a number for support
+    rows each trained beside their duplicate. Its provenance records no
+    augmented passes (no aug_times, or 0): refused; without a provenance,
+    not judged."""
+    from openselfsup.lowshot.features import IMPORTED
+    from openselfsup.lowshot.tasks import generate_task_store
+    from openselfsup.utils import InputError
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    base = np.load(paths.features_path(wd, 'clp_wo_78', 'NCT_train'))
+    np.save(paths.features_path(wd, 'clp_wo_78', 'NCT_aug'), base)
+    np.save(paths.labels_path(wd, 'NCT_aug'),
+            np.load(paths.labels_path(wd, 'NCT_train')))
+    spec = RunSpec('clp_wo_78', 'near', 2, novel_class=78, num_task=4,
+                   aug_times=2)
+    generate_task_store(wd, spec.tasks)
+    assert evaluate(Inputs(wd), spec)['num_task'] == 4  # no provenance
+    for fields in (dict(checkpoint_kind=IMPORTED, aug_times=None),
+                   dict(CHECKPOINT_PROVENANCE, aug_times=0)):
+        write_provenance(wd, 'clp_wo_78', 'NCT_aug', **fields)
+        made = fields.get('aug_times')
+        with pytest.raises(InputError, match=re.escape(
+                f'NCT_aug.npy: its provenance records no augmented copies '
+                f'(aug_times {made!r}: one pass over the list')):
+            evaluate(Inputs(wd), spec)
+    write_provenance(wd, 'clp_wo_78', 'NCT_aug', **CHECKPOINT_PROVENANCE,
+                     aug_times=1)
+    assert evaluate(Inputs(wd), spec)['num_task'] == 4

@@ -790,6 +790,23 @@ def open_list(config: str, output: str, cfg_options: Optional[dict] = None,
     return listing
 
 
+def check_not_copies(output: str, why: str) -> None:
+    """Refuse ``output`` where it is a workdir's ``NCT_aug`` (the
+    ablation's image-augmented copies of ``NCT_train``, copy-major) and
+    the command writes one row per image instead (``why``): the ablation
+    took such a set for one augmented copy, identical to the support
+    features where they came from the same encoder and pipeline, and
+    reported its image part without a word."""
+    out = output_paths(output)
+    if out['shared'] and _set_name(out) == 'NCT_aug':
+        raise InputError(
+            f'{output}: NCT_aug holds the augmentation ablation\'s augmented '
+            f'copies of NCT_train; {why}, not copies: extract them with '
+            'python wsi_workdir/extract.py --config '
+            'configs/extraction/nct_aug.py --pretrained CKPT --aug_times N '
+            f'--output {output}')
+
+
 def _set_name(out: Dict) -> str:
     """The feature set an output (:func:`output_paths`) is written as."""
     return os.path.splitext(os.path.basename(out['features']))[0]
@@ -1216,6 +1233,9 @@ def extract_many(configs: Sequence[str],
     if aug_times < 0:
         raise InputError(f'--aug_times {aug_times}: must not be negative')
     check_seed(seed)  # beyond 2**64 a traceback from torch
+    for output in outputs if not aug_times else ():
+        check_not_copies(output, 'without --aug_times extract.py writes one '
+                         'pass over the list')
     for output in outputs if aug_times else ():
         # augmented copies are the ablation's NCT_aug; under another set's
         # name every reader would take them for that set's features
@@ -1507,6 +1527,9 @@ def extract_external_many(configs: Sequence[str],
     from ..models.extraction import extraction_precision
     _check_run_args(batch_size, workers)
     check_seed(seed)
+    for output in outputs:  # one pass of a library model's transform
+        check_not_copies(output, f'extract.py --model-source {source} '
+                         'writes one pass over the list')
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,
                           need_model=False)

@@ -388,8 +388,10 @@ def import_features(config: str, source: str, output: str,
     if paths is not None:
         check_file(paths, 'paths', '--paths', PATHS_HINT)  # read_paths_file's
     from ..lowshot.features import IMPORTED, unit_norm
-    from .extract import (finish_features, open_list, provenance_record,
-                          write_outputs)
+    from .extract import (check_not_copies, finish_features, open_list,
+                          provenance_record, write_outputs)
+    check_not_copies(output, 'import_features.py writes one row per image '
+                     'of the list')
     listing = open_list(config, output, cfg_options, need_model=False,
                         check_images='none')
     feats, inner, fmt = read_feature_file(source, key, paths_key)

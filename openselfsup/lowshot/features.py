@@ -592,8 +592,25 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
     would train beside copies of another image (a dataset regenerated, or
     another release of it, and the support set extracted again without
     its copies). Labels alone (checked by the caller) cannot tell; sets
-    without a provenance, or one without the digests, are not judged."""
+    without a provenance, or one without the digests, are not judged.
+    ``copies`` whose provenance records no augmented passes (no
+    ``aug_times``, or 0: ``import_features.py``, ``extract.py`` without
+    ``--aug_times``) are refused: one pass over the list, not copies."""
     pa, pb = support.provenance, copies.provenance
+    made = pb.get('aug_times') if isinstance(pb, dict) else 1
+    if not (isinstance(made, int) and made >= 1):
+        # one pass over the list (import_features.py, extract.py without
+        # --aug_times): taken for one augmented copy, the support
+        # features themselves where they came from the same encoder
+        raise InputError(
+            f'{copies.features_path}: its provenance records no augmented '
+            f'copies (aug_times {made!r}: one pass over the list, as '
+            'import_features.py and extract.py without --aug_times write), '
+            f'not the augmented copies of {support.name} that the image '
+            'part reads; extract them: python '
+            'wsi_workdir/extract.py --config configs/extraction/nct_aug.py '
+            f'--pretrained CKPT --aug_times N --output '
+            f'{copies.features_path}')
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return
     for field, words in (('list_sha1', 'another image list'),
