@@ -942,6 +942,18 @@ def test_import_names_why_no_row_matched():
     with pytest.raises(InputError, match=re.escape(
             '(here lung_colon_image_set/ before each)')):
         match_rows(['colon_image_sets/colon_n/colonn1.jpeg'], lc, 's', 'l')
+    # PAIP19 patches without their slide folder: no one prefix to name
+    paip = ['s1/0/a.png', 's2/0/b.png']
+    with pytest.raises(InputError) as exc:
+        match_rows(['0/b.png', '0/a.png'], paip, 'src', 'list')
+    assert str(exc.value).endswith(
+        "(row 0: 0/b.png, the entry s2/0/b.png): give them from the "
+        "list's data root or absolute")
+    # with rows outside the list (--ignore-extra), the prefix still named
+    with pytest.raises(InputError, match=re.escape(
+            '(here NCT-CRC-HE-100K-NONORM/ before each)')):
+        match_rows(flat + ['STR/STR-3.tif'], nested, 'src', 'list',
+                   ignore_extra=True)
     # paths that end with no entry, nor are the end of one: the first named
     for rows in (['/x/STR/STR-9.tif'], ['STR/STR-9.tif']):
         with pytest.raises(InputError, match=re.escape(

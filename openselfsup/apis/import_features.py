@@ -264,7 +264,7 @@ def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
     and, where it is the end of an entry (written from a folder below the
     list's data root: the published lists' ``ADI/ADI-x.tif`` for the
     converter's ``NCT-CRC-HE-100K-NONORM/ADI/ADI-x.tif``), the folders
-    its paths lack."""
+    its paths lack, where one prefix gives every entry its row."""
     first = _norm_path(given[0])
     said = f'; no row\'s path ends with an entry of the list (row 0: ' \
         f'{given[0]})'
@@ -274,9 +274,13 @@ def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
     if longer is None:
         return said
     lack = longer[:-len(first)]
+    # one prefix that gives every entry its row (a release folder), or
+    # one per row (PAIP19's slide folder left out: none to name)
+    each = {lack + _norm_path(g) for g in given} >= set(normed)
     return (f'; the rows\' paths are shorter than the list\'s entries (row '
             f'0: {given[0]}, the entry {longer}): give them from the list\'s '
-            f'data root or absolute (here {lack} before each)')
+            'data root or absolute' + (f' (here {lack} before each)' if each
+                                       else ''))
 
 
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
