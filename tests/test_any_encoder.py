@@ -846,6 +846,15 @@ def test_import_refuses_nct_aug(synthetic_root, tmp_path, capsys):
             'wsi_workdir/extract.py --config configs/extraction/nct_aug.py '
             f'--pretrained CKPT --aug_times N --output {out}'), err
         assert not os.path.exists(workdir)
+    # a timm / open_clip model's one pass: refused before the model is built
+    from openselfsup.apis.extract import extract_external_many
+    from openselfsup.utils import InputError
+    with pytest.raises(InputError, match=re.escape(
+            'extract.py --model-source timm:not_built writes one pass over '
+            'the list, not copies')):
+        extract_external_many([_config('nct_aug.py')], 'timm:not_built',
+                              [out])
+    assert not os.path.exists(workdir)
 
 
 def test_import_fills_every_entry_of_an_image_listed_twice(synthetic_root,
