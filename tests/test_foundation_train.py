@@ -720,6 +720,37 @@ def test_a_resume_into_an_optimizer_the_state_lacks_settings_of_is_refused(
     assert not list(b.glob('*.pth')), list(b.iterdir())
 
 
+def test_a_resume_keeps_parameter_groups_of_their_own_settings(
+        synthetic_root, tmp_path):
+    """A ``paramwise_cfg`` custom key (LARS's ``lars_exclude`` on the
+    BatchNorm parameters, as the optimizer's docstring offers) is in its
+    own parameter groups only. The check of the resumed optimizer asked
+    every group for every setting any group held, so a resume of the
+    same config was refused ('no 'decay_mult' setting'). The reference:
+    the uninterrupted run, the same losses and weights bit for bit."""
+    from mmengine.config import Config
+
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=2)
+    c = Config.fromfile(cfg)
+    c.optim_wrapper.paramwise_cfg = dict(custom_keys={
+        'bn': dict(decay_mult=0., lars_exclude=True)})
+    c.dump(cfg)
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    runner = train(cfg, work_dir=str(a))
+    groups = runner.optim_wrapper.optimizer.param_groups
+    assert 0 < sum('lars_exclude' in g for g in groups) < len(groups)
+    whole = _losses(runner)
+    resumed = _losses(train(cfg, work_dir=str(b),
+                            resume=str(a / 'epoch_1.pth')))
+    assert resumed == whole, (whole, resumed)
+    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+
+
 def _plus_one(ckpt, out):
     """A copy of the checkpoint ``ckpt`` at ``out`` whose weights are
     other (each float one plus the checkpoint's); returns them."""

@@ -1043,10 +1043,13 @@ class AtomicRunner(Runner):
                 if isinstance(getattr(opt, 'param_groups', None), list)]
 
     def _group_settings(self) -> list:
-        """Per optimizer (:meth:`_optimizers`), the settings its parameter
-        groups hold as built from the config."""
-        return [(opt, [k for g in opt.param_groups for k in g
-                       if k != 'params']) for opt in self._optimizers()]
+        """Per optimizer (:meth:`_optimizers`), the settings each of its
+        parameter groups holds as built from the config, group by group
+        (a ``paramwise_cfg`` custom key, ``lars_exclude``, is in its own
+        groups only)."""
+        return [(opt, [[k for k in g if k != 'params']
+                       for g in opt.param_groups])
+                for opt in self._optimizers()]
 
     def _check_resumed_optimizer(self, built: list) -> None:
         """Refuse a resumed optimizer whose parameter groups lack a setting
@@ -1055,10 +1058,13 @@ class AtomicRunner(Runner):
         whole into the config's class, so another class (an SGD run
         resumed with ``OpenSelfSupLARS``, a state of the same shape) got
         groups without its settings (``eta``), and the first step stopped
-        on a ``KeyError``."""
-        for opt, keys in built:
-            missing = [k for k in dict.fromkeys(keys)
-                       if any(k not in g for g in opt.param_groups)]
+        on a ``KeyError``. Each group is compared with its own as built
+        (torch refuses a state of another group count): a setting that
+        only some groups hold (a ``paramwise_cfg`` custom key) is not
+        asked of the others."""
+        for opt, groups in built:
+            missing = [k for keys, g in zip(groups, opt.param_groups)
+                       for k in keys if k not in g]
             if missing:
                 raise InputError(
                     f'--resume from {self._load_from}: the checkpoint\'s '
