@@ -751,6 +751,33 @@ def test_a_resume_keeps_parameter_groups_of_their_own_settings(
     assert [k for k in want if not torch.equal(want[k], got[k])] == []
 
 
+def test_a_resume_with_a_scheduler_added_is_not_refused(fsp_epoch_1,
+                                                       tmp_path):
+    """A scheduler beyond those the checkpoint holds the states of starts
+    as the config says, and the resume says so ('the run continues with
+    this config's'); it sets ``initial_momentum`` in every parameter
+    group when built, which the checkpoint's groups lack, and the check of
+    the resumed optimizer refused the run ('no 'initial_momentum' setting
+    of SGD'). The reference: the milestone's momentum by hand, 0.9 x 0.5."""
+    from mmengine.config import Config
+
+    from openselfsup.apis import train
+    cfg, a, _ = fsp_epoch_1
+    ckpt = tmp_path / 'e1.pth'
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    c = Config.fromfile(cfg)
+    assert c.optim_wrapper.optimizer.momentum == 0.9
+    c.param_scheduler = [*c.param_scheduler, dict(
+        type='MultiStepMomentum', milestones=[1], gamma=0.5, by_epoch=True)]
+    c.train_cfg.max_epochs = 2
+    c.dump(str(tmp_path / 'cfg.py'))
+    runner = train(str(tmp_path / 'cfg.py'), work_dir=str(tmp_path / 'b'),
+                   resume=str(ckpt))
+    assert runner.epoch == 2
+    assert [g['momentum'] for g in runner.optim_wrapper.optimizer.param_groups
+            ] == [pytest.approx(0.45)]
+
+
 def _plus_one(ckpt, out):
     """A copy of the checkpoint ``ckpt`` at ``out`` whose weights are
     other (each float one plus the checkpoint's); returns them."""

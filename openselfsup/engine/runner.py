@@ -1043,11 +1043,14 @@ class AtomicRunner(Runner):
                 if isinstance(getattr(opt, 'param_groups', None), list)]
 
     def _group_settings(self) -> list:
-        """Per optimizer (:meth:`_optimizers`), the settings each of its
-        parameter groups holds as built from the config, group by group
-        (a ``paramwise_cfg`` custom key, ``lars_exclude``, is in its own
-        groups only)."""
-        return [(opt, [[k for k in g if k != 'params']
+        """Per optimizer (:meth:`_optimizers`), the settings of its class
+        (its ``defaults``, which its step reads) that each of its parameter
+        groups holds as built from the config, group by group. Not the
+        other keys of a group: a ``paramwise_cfg`` custom key
+        (``lars_exclude``, ``decay_mult``) is in its own groups only, and a
+        scheduler sets ``initial_<value>`` in every group when it is built
+        (one the resume adds starts as the config says)."""
+        return [(opt, [[k for k in g if k in opt.defaults and k != 'params']
                        for g in opt.param_groups])
                 for opt in self._optimizers()]
 
@@ -1059,9 +1062,7 @@ class AtomicRunner(Runner):
         resumed with ``OpenSelfSupLARS``, a state of the same shape) got
         groups without its settings (``eta``), and the first step stopped
         on a ``KeyError``. Each group is compared with its own as built
-        (torch refuses a state of another group count): a setting that
-        only some groups hold (a ``paramwise_cfg`` custom key) is not
-        asked of the others."""
+        (torch refuses a state of another group count)."""
         for opt, groups in built:
             missing = [k for keys, g in zip(groups, opt.param_groups)
                        for k in keys if k not in g]
