@@ -520,3 +520,33 @@ def test_one_pass_over_the_list_as_augmented_copies_is_refused(tmp_path):
     write_provenance(wd, 'clp_wo_78', 'NCT_aug', **CHECKPOINT_PROVENANCE,
                      aug_times=1)
     assert evaluate(Inputs(wd), spec)['num_task'] == 4
+
+
+def test_compare_of_an_ablation_model_says_where_its_results_are(
+        tmp_path, capsys):
+    """``summarize.py --compare`` (and ``--models``) read ``results/``
+    only: on a workdir with other results, a model that only the ablation
+    ran was refused as having no results ('models with results: clp'),
+    without the note the summary gives where ``results/`` is missing (its
+    results and table are the ablation's, apart)."""
+    from lowshot_data import cli_fails
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    make_workdir(wd, model='clp', dim=16)
+    assert run_cli(script_main('wsi_workdir/ablation.py'), [
+        '--workdir', wd, '--num_task', '4', '--prototypes', '2',
+        '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+        '--num_shift_vectors', '20', '--quiet']) == 0, \
+        capsys.readouterr().err
+    assert run_cli(script_main('wsi_workdir/sweep.py'), [
+        '--model', 'clp', '--model_template', '{model}', '--task', 'near',
+        '--novel_classes', '78', '--shots', '5', '--clfs', 'Ridge',
+        '--modes', 'linear', '--num_task', '4', '--workdir', wd,
+        '--quiet']) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    ablation = os.path.join(paths.ablation_results_dir(wd), 'clp_wo_78')
+    assert os.path.isdir(ablation)
+    cli_fails(script_main('wsi_workdir/summarize.py'),
+              ['--workdir', wd, '--compare', 'clp_wo_78', 'clp'], capsys, wd,
+              "no results of model 'clp_wo_78' (models with results: clp) "
+              f"(the ablation's results in {ablation} are not summarised: "
+              'its table is sweeps/ablation_clp_wo_78.md)')

@@ -140,6 +140,20 @@ def ablation_results_dir(workdir: str) -> str:
     return os.path.join(workdir, 'ablation_results')
 
 
+def ablation_note(workdir: str, model: Optional[str] = None) -> str:
+    """A refusal's note that the workdir's ablation results (of ``model``
+    where given) exist but are not read where the refusal looked for
+    results (the summary, ``--compare``): '' where there are none."""
+    folder = ablation_results_dir(workdir)
+    if model is not None:
+        folder = os.path.join(folder, model)
+    if not os.path.isdir(folder):
+        return ''
+    table = f'ablation_{model}.md' if model else 'ablation_<model>.md'
+    return (f" (the ablation's results in {folder} are not summarised: "
+            f'its table is sweeps/{table})')
+
+
 def check_not_in_results(workdir: str, path: str, stops: str, what: str,
                          default: str) -> None:
     """Refuse an ``--output`` JSON ``path`` in the workdir's ``results/``,

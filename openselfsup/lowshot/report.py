@@ -243,10 +243,7 @@ def load_results(results_dir: str) -> List[dict]:
     """
     workdir = os.path.dirname(results_dir)
     # a workdir of the ablation only: its results are not the summary's
-    ablation = paths.ablation_results_dir(workdir)
-    apart = (f' (the ablation\'s results in {ablation} are not summarised: '
-             'its table is sweeps/ablation_<model>.md)'
-             if os.path.isdir(ablation) else '')
+    apart = paths.ablation_note(workdir)
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
                          f'wsi_workdir/distributed_meta_test.py first{apart}'
@@ -897,6 +894,7 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
                     f'results of {model}')
                 raise InputError(f'no results of model {model!r} (models '
                                  f'with results: {", ".join(known)})'
+                                 + paths.ablation_note(workdir, model)
                                  + nearby)
         results = [r for r in results if r['model'] in models]
     current, left_out = current_results(results, workdir)
