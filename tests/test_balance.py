@@ -1792,23 +1792,36 @@ def test_a_sweep_that_fails_to_start_leaves_no_work_dir(
     assert not (tmp_path / 'a').exists()
 
 
-def test_sweep_plot_says_a_metric_nan_in_every_run(monkeypatch):
-    """recall@10 of fewer than 10 validation images is nan in every run
-    (CrossModalMetric): its curve and the trade-off panel were empty
-    without a word, read as not plotted; the legend and the panel say
-    which metric is nan."""
+def _plot_axes(monkeypatch, rows, metrics):
+    """The two panels ``plot_sweep`` draws of ``rows`` (no PNG made):
+    ``metrics`` plotted, the first the task's, the second the
+    retrieval's."""
     import openselfsup.utils.plot as plot
     from openselfsup.apis.balance_sweep import plot_sweep
     figs = []
     monkeypatch.setattr(plot, 'figure_png',
                         lambda fig, **k: figs.append(fig) or b'')
+    plot_sweep(rows, metrics, *metrics[:2])
+    return figs[-1].axes[:2]
+
+
+def _lambda_rows(*points):
+    """Sweep rows of ``(lambda, metrics)`` points, lambda None the
+    baseline's."""
+    return [dict(name='baseline' if lam is None else f'lambda={lam}',
+                 **{'lambda': lam}, epochs=1, metrics=m)
+            for lam, m in points]
+
+
+def test_sweep_plot_says_a_metric_nan_in_every_run(monkeypatch):
+    """recall@10 of fewer than 10 validation images is nan in every run
+    (CrossModalMetric): its curve and the trade-off panel were empty
+    without a word, read as not plotted; the legend and the panel say
+    which metric is nan."""
     nan = float('nan')
-    rows = [dict(name=n, **{'lambda': lam}, epochs=1,
-                 metrics={'mAP': v, 'recall@10': nan})
-            for n, lam, v in (('baseline', None, .5), ('a', 0.0, .6),
-                              ('b', 1.0, .7))]
-    plot_sweep(rows, ['mAP', 'recall@10'], 'mAP', 'recall@10')
-    ax, ax2 = figs[0].axes[:2]
+    rows = _lambda_rows(*((lam, {'mAP': v, 'recall@10': nan})
+                          for lam, v in ((None, .5), (0.0, .6), (1.0, .7))))
+    ax, ax2 = _plot_axes(monkeypatch, rows, ['mAP', 'recall@10'])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ['mAP (task)', 'recall@10 (nan in every run)']
     said = 'recall@10: nan in every run'
@@ -1816,8 +1829,7 @@ def test_sweep_plot_says_a_metric_nan_in_every_run(monkeypatch):
     # a finite metric says nothing
     for r in rows:
         r['metrics']['recall@10'] = 0.5
-    plot_sweep(rows, ['mAP', 'recall@10'], 'mAP', 'recall@10')
-    ax, ax2 = figs[1].axes[:2]
+    ax, ax2 = _plot_axes(monkeypatch, rows, ['mAP', 'recall@10'])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
         ['mAP (task)', 'recall@10']
     assert said not in [t.get_text() for t in ax2.texts]
@@ -1862,26 +1874,17 @@ def test_sweep_plot_says_a_metric_nan_at_the_baseline(monkeypatch):
     baseline line and no baseline star, and the plot said nothing: read
     as a plot without a baseline. The legend entries say it, as they say
     a metric nan in every run."""
-    import openselfsup.utils.plot as plot
-    from openselfsup.apis.balance_sweep import plot_sweep
-    figs = []
-    monkeypatch.setattr(plot, 'figure_png',
-                        lambda fig, **k: figs.append(fig) or b'')
     nan = float('nan')
-    rows = [dict(name=n, **{'lambda': lam}, epochs=1,
-                 metrics={'mAP': v, 'recall@5': .25})
-            for n, lam, v in (('baseline', None, nan), ('a', 0.0, .6),
-                              ('b', 1.0, .7))]
-    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
-    ax, ax2 = figs[0].axes[:2]
+    rows = _lambda_rows(*((lam, {'mAP': v, 'recall@5': .25})
+                          for lam, v in ((None, nan), (0.0, .6), (1.0, .7))))
+    ax, ax2 = _plot_axes(monkeypatch, rows, ['mAP', 'recall@5'])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
         ['mAP (task) (nan at the baseline)', 'recall@5']
     assert [t.get_text() for t in ax2.get_legend().get_texts()] == \
         ['baseline (before tuning); mAP (nan at the baseline)']
     # a finite baseline says nothing
     rows[0]['metrics']['mAP'] = .5
-    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
-    ax, ax2 = figs[1].axes[:2]
+    ax, ax2 = _plot_axes(monkeypatch, rows, ['mAP', 'recall@5'])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
         ['mAP (task)', 'recall@5']
     assert [t.get_text() for t in ax2.get_legend().get_texts()] == \
@@ -1894,19 +1897,10 @@ def test_sweep_plot_says_a_run_nan_at_some_lambdas(monkeypatch):
     read as a lambda not run. The legend entry names the lambdas, the
     trade-off panel the points it leaves out; as many points are drawn
     as the rows hold finite values (one row per lambda, each checked)."""
-    import openselfsup.utils.plot as plot
-    from openselfsup.apis.balance_sweep import plot_sweep
-    figs = []
-    monkeypatch.setattr(plot, 'figure_png',
-                        lambda fig, **k: figs.append(fig) or b'')
     nan = float('nan')
-    rows = [dict(name=n, **{'lambda': lam}, epochs=1,
-                 metrics={'mAP': v, 'recall@5': r})
-            for n, lam, v, r in (('baseline', None, .5, .1),
-                                 ('a', 0.0, .6, .2), ('b', 0.5, nan, .3),
-                                 ('c', 1.0, .7, nan))]
-    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
-    ax, ax2 = figs[0].axes[:2]
+    rows = _lambda_rows(*((lam, {'mAP': v, 'recall@5': r}) for lam, v, r in (
+        (None, .5, .1), (0.0, .6, .2), (0.5, nan, .3), (1.0, .7, nan))))
+    ax, ax2 = _plot_axes(monkeypatch, rows, ['mAP', 'recall@5'])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
         ['mAP (task) (nan at lambda 0.5)', 'recall@5 (nan at lambda 1)']
     # what the panels drew: the finite points of each row, counted
@@ -1923,8 +1917,7 @@ def test_sweep_plot_says_a_run_nan_at_some_lambdas(monkeypatch):
         'not drawn (nan): lambda 0.5 (mAP), lambda 1 (recall@5)']
     # every run finite: nothing said
     rows[2]['metrics']['mAP'] = rows[3]['metrics']['recall@5'] = .4
-    plot_sweep(rows, ['mAP', 'recall@5'], 'mAP', 'recall@5')
-    ax, ax2 = figs[1].axes[:2]
+    ax, ax2 = _plot_axes(monkeypatch, rows, ['mAP', 'recall@5'])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == \
         ['mAP (task)', 'recall@5'] and notes(ax2) == []
 
@@ -3707,7 +3700,6 @@ def test_a_seeded_sweep_names_the_seeds_whose_nan_made_a_lambdas_mean_nan(
     the JSON's ``nan_seeds``, the plot's legend and a warning line name the
     seed. A metric nan at every seed (recall@10 beyond the gallery) is
     nan as before, unmarked. Forged rows, hand-computed references."""
-    import openselfsup.utils.plot as plot
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.utils.io import save_json
     nan = float('nan')
@@ -3759,14 +3751,11 @@ def test_a_seeded_sweep_names_the_seeds_whose_nan_made_a_lambdas_mean_nan(
         '| lambda=0.5 | 0.5 | 3 | nan | nan | nan |'
     assert bs.nan_seed_lines(back) == []
     # the plot (the nan means are not drawn): the legend names them
-    figs = []
-    monkeypatch.setattr(plot, 'figure_png',
-                        lambda fig, **k: figs.append(fig) or b'')
-    bs.plot_sweep(summary, keys, 'mAP', 'recall@5')
-    assert [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()
-            ] == ['mAP (task) (mean nan at lambda 0.5: seed 2; lambda 1: '
-                  'seed 1)', 'recall@5 (mean nan at lambda 0.5: seed 2)',
-                  'recall@10 (nan in every run)']
+    ax = _plot_axes(monkeypatch, summary, keys)[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        'mAP (task) (mean nan at lambda 0.5: seed 2; lambda 1: seed 1)',
+        'recall@5 (mean nan at lambda 0.5: seed 2)',
+        'recall@10 (nan in every run)']
 
 
 def test_a_seeded_sweep_warns_of_a_seed_that_made_a_mean_nan(
