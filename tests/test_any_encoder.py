@@ -951,6 +951,19 @@ def test_import_names_why_no_row_matched():
     with pytest.raises(InputError, match=re.escape(
             '(here lung_colon_image_set/ before each)')):
         match_rows(['colon_image_sets/colon_n/colonn1.jpeg'], lc, 's', 'l')
+    # rows in the published lists' layout (NONORM's images) for the
+    # official split's NCT-CRC-HE-100K list (same file names): the prefix
+    # was named as the fix, and rows given it pass the release check,
+    # NONORM features filed as the stain-normalised images'
+    official = ['NCT-CRC-HE-100K/' + e for e in flat]
+    with pytest.raises(InputError) as exc:
+        match_rows(flat, official, 'src', 'list')
+    assert str(exc.value).endswith(
+        "(here NCT-CRC-HE-100K/ before each, only if they are images of "
+        "NCT-CRC-HE-100K: the published lists' <CLS>/<file> are "
+        "NCT-CRC-HE-100K-NONORM's, and the releases share file names)")
+    assert match_rows(['NCT-CRC-HE-100K/' + e for e in flat], official,
+                      'src', 'list')[0].tolist() == [0, 1]
     # PAIP19 patches without their slide folder: no one prefix to name
     paip = ['s1/0/a.png', 's2/0/b.png']
     with pytest.raises(InputError) as exc:

@@ -277,10 +277,20 @@ def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
     # one prefix that gives every entry its row (a release folder), or
     # one per row (PAIP19's slide folder left out: none to name)
     each = {lack + _norm_path(g) for g in given} >= set(normed)
+    # rows as the published lists write them (<CLS>/<file>) are NONORM's
+    # images; another release's folder before them (the official split's
+    # NCT-CRC-HE-100K, same file names) would pass its release check
+    from ..datasets.prepare import NONORM, nct_release
+    other = nct_release(lack.split('/'))
+    if other in (None, NONORM) or \
+            nct_release(first.split('/'), entry=True) != NONORM:
+        other = None
     return (f'; the rows\' paths are shorter than the list\'s entries (row '
             f'0: {given[0]}, the entry {longer}): give them from the list\'s '
-            'data root or absolute' + (f' (here {lack} before each)' if each
-                                       else ''))
+            'data root or absolute' + (f' (here {lack} before each' + (
+                f', only if they are images of {other}: the published '
+                f'lists\' <CLS>/<file> are {NONORM}\'s, and the releases '
+                'share file names' if other else '') + ')' if each else ''))
 
 
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
