@@ -796,6 +796,26 @@ def test_import_refuses_a_paths_file_that_contradicts_the_source(
     assert first_other_row(nonorm, ['/e/NCT-CRC-HE-100K-NONORM/' + e
                                     for e in flat], flat) is None
     assert first_other_row(nonorm, nonorm[:1], flat) == 1
+    # an image outside the list (--ignore-extra drops it) spelt absolute
+    # against relative: it was refused as another image, though either
+    # list gives the same rows; another folder or release still differs
+    inner = [f'NCT-CRC-HE-100K-NONORM/{e}' for e in flat + ['STR/s.tif']]
+    given = ['/d/NCT/data/' + p for p in inner]
+    listed = inner[:1]  # TUM-2 and s outside the list
+    assert first_other_row(given, inner, listed) is None
+    assert first_other_row(inner, given, listed) is None
+    for other in ('/d/NCT/data/NCT-CRC-HE-100K-NONORM/STR/t.tif',
+                  '/d/NCT/data/NCT-CRC-HE-100K/STR/s.tif',
+                  '/d/x/NCT-CRC-HE-100K-NONORM/STR/s.tif'):
+        assert first_other_row(given[:2] + [other], given, listed) == 2
+        assert first_other_row(given[:2] + [other], inner, listed) == (
+            2 if 't.tif' in other or '100K/' in other else None)
+    # and the rows written are those the source's own paths give
+    from openselfsup.apis.import_features import match_rows
+    for paths in (given, inner):
+        rows, dropped = match_rows(paths, listed, 's', 'l',
+                                   ignore_extra=True)
+        assert rows.tolist() == [0] and dropped == 2
 
 
 def test_import_paths_with_spaces(synthetic_root, tmp_path):

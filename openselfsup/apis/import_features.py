@@ -241,7 +241,8 @@ def first_other_row(given: Sequence[str], inner: Sequence[str],
     paths equal once normalised, or matching the same list entry (an
     absolute path and the entry itself: ``/data/NCT/data/ADI/x.tif`` and
     ``ADI/x.tif``) under the same NCT release folder, if any (the
-    releases share file names)."""
+    releases share file names); an image outside the list, one path the
+    end of the other (relative), under the same release folder."""
     from ..datasets.prepare import nct_release
     index: Dict[str, int] = {}
     for i, e in enumerate(entries):
@@ -251,10 +252,21 @@ def first_other_row(given: Sequence[str], inner: Sequence[str],
         norm = _norm_path(path)
         parts = norm.lstrip('/').split('/')
         hit = _entry_of(parts, index)
-        return norm if hit is None else (hit, nct_release(parts))
+        return (norm if hit is None else hit), nct_release(parts)
+
+    def same(a, b):
+        if a == b:
+            return True
+        (pa, ra), (pb, rb) = a, b
+        # an image outside the list (--ignore-extra drops it), spelt
+        # absolute and relative: one path the end of the other (it was
+        # refused as another image, though either list drops it)
+        return ra == rb and isinstance(pa, str) and isinstance(pb, str) \
+            and any(x.endswith('/' + y) for x, y in ((pa, pb), (pb, pa))
+                    if not y.startswith('/'))
     for r in range(max(len(given), len(inner))):
         if r >= min(len(given), len(inner)) or \
-                key(given[r]) != key(inner[r]):
+                not same(key(given[r]), key(inner[r])):
             return r
     return None
 
