@@ -843,6 +843,40 @@ def test_import_paths_with_spaces(synthetic_root, tmp_path):
     np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
 
 
+
+def test_import_paths_file_encodings(synthetic_root, tmp_path, capsys):
+    """A --paths file saved by Windows tools: UTF-8 with a byte-order mark
+    and CRLF line ends (Notepad) is read, the mark no part of row 0 (row
+    0 matched no entry: refused); UTF-16, with or without its mark
+    (Windows PowerShell's ``>``), or binary data is refused in one line
+    (a UnicodeDecodeError traceback), nothing written."""
+    from openselfsup.apis.import_features import import_features
+    rels, _ = _list(synthetic_root)
+    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
+        np.float32)
+    perm = np.random.default_rng(1).permutation(len(rels))
+    src, listed = str(tmp_path / 'f.npy'), tmp_path / 'p.txt'
+    np.save(src, feats[perm])
+    text = ''.join(f'{rels[i]}\r\n' for i in perm)
+    listed.write_bytes(text.encode('utf-8-sig'))
+    out = str(tmp_path / 'o' / 'x.npy')
+    root = os.path.join(synthetic_root, 'NCT')
+    import_features(_config('nct_test.py'), src, out, paths=str(listed),
+                    cfg_options={'dataset.data_root': root})
+    np.testing.assert_allclose(np.load(out), _unit(feats), atol=1e-6)
+    out = str(tmp_path / 'o2' / 'x.npy')
+    for data in (text.encode('utf-16'), text.encode('utf-16-le'),
+                 open(src, 'rb').read()):
+        listed.write_bytes(data)
+        code, err, _ = _run(capsys, 'import_features', [
+            '--config', _config('nct_test.py'), '--source', src, '--paths',
+            str(listed), '--output', out, '--cfg-options',
+            f'dataset.data_root={root}'])
+        assert code == 2 and err.startswith(
+            f'error: --paths {listed}: not a text file of paths') and \
+            '\n' not in err, err
+        assert not os.path.exists(os.path.dirname(out))
+
 def test_import_refuses_nct_aug(synthetic_root, tmp_path, capsys):
     """NCT_aug holds the ablation's augmented copies of NCT_train: one row
     per image imported there was taken for one augmented copy (the

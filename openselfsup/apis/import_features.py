@@ -86,8 +86,20 @@ def read_paths_file(path: str) -> List[str]:
     lines work too); a path may hold spaces (``/home/Jane Doe/...``: its
     first field alone was taken, and no row matched)."""
     check_file(path, 'paths', '--paths', PATHS_HINT)
-    with open(path) as f:
-        lines = [line.strip() for line in f if line.strip()]
+    try:  # utf-8-sig: a byte-order mark (Notepad's) is no part of row 0
+        with open(path, encoding='utf-8-sig') as f:
+            lines = [line.strip() for line in f if line.strip()]
+    except UnicodeDecodeError:  # a UTF-16 file (Windows PowerShell's >)
+        raise InputError(f'--paths {path}: not a text file of paths (it '
+                         'holds bytes that are not UTF-8 text; save a '
+                         'UTF-16 file as UTF-8)') from None
+    except OSError as exc:
+        raise InputError(f'--paths {path}: cannot read ('
+                         f'{exc.strerror or exc})') from None
+    if any('\x00' in line for line in lines):  # UTF-16 without its mark
+        raise InputError(f'--paths {path}: not a text file of paths (NUL '
+                         'bytes: binary data, or UTF-16 text; save it as '
+                         'UTF-8)')
     paths = [m.group(1) if m else line for line, m in
              ((line, _LABELLED.fullmatch(line)) for line in lines)]
     if not paths:
