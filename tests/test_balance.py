@@ -3894,3 +3894,48 @@ def test_a_seed_reused_from_the_unseeded_run_is_named_by_its_folder_when_nan(
     warned = [m for m in said if 'diverged' in m]
     assert len(warned) == 1 and \
         '(a run that diverged? lambda_0.5): ' in warned[0], warned
+
+
+def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
+        crossmodal_root, tmp_path):
+    """The slide demo (triplet negatives drawn by the model's seeded
+    generator), 2 epochs uninterrupted against epoch 1 resumed into another
+    work dir: the same losses and weights bit for bit on the CPU, as
+    docs/pretraining.md says of a single-process resume. The model's
+    generator is one of the run's random streams (before, the resumed run
+    drew its negatives from the seed again: other triplets, other
+    weights, nothing said)."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')],
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'default_hooks.logger.interval': 1,
+            # a window per epoch of 3 batches: the checkpoint holds no
+            # half-accumulated gradient (MMEngine warns that it is lost)
+            'optim_wrapper.accumulative_counts': 3}
+    a, b = tmp_path / 'a', tmp_path / 'b'
+
+    def losses(runner):
+        return [float(v) for v in
+                runner.message_hub.get_scalar('train/contrastive').data[0]]
+
+    whole = losses(train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts))
+    resumed = losses(train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+                           resume=str(a / 'epoch_1.pth')))
+    assert resumed == whole[len(whole) - len(resumed):]
+    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    # a checkpoint of older code (no state of the model's generator): said
+    from openselfsup.engine.runner import (continue_random_streams,
+                                           random_streams)
+    model = SimpleNamespace(generator=torch.Generator().manual_seed(5))
+    saved = random_streams(1, model)
+    model.generator.manual_seed(7)
+    assert continue_random_streams(saved, 1, model) is None
+    assert torch.equal(model.generator.get_state(), saved['model'])
+    assert "no state of the model's generator" in continue_random_streams(
+        dict(saved, model=None), 1, model)

@@ -566,12 +566,24 @@ def _views_generator(model):
     return gen if isinstance(gen, torch.Generator) else None
 
 
+def _model_generator(model):
+    """The CPU generator ``model`` draws from in its training step (its
+    own ``generator``: the captions and triplet negatives of
+    :class:`~openselfsup.models.algorithms.BalancedCrossModal`), or
+    None."""
+    import torch
+    gen = getattr(getattr(model, 'module', model), 'generator', None)
+    return gen if isinstance(gen, torch.Generator) and \
+        gen.device.type == 'cpu' else None
+
+
 def random_streams(world_size: int, model=None) -> dict:
     """This process's random streams (torch's CPU generator, numpy's
-    global one, Python's ``random`` and the generator of ``model``'s
-    batched views) as tensors and plain containers, which
-    ``torch.load(weights_only=True)`` reads; ``world_size`` says which run
-    it is one process of (only rank 0 saves the checkpoint)."""
+    global one, Python's ``random``, the generator of ``model``'s
+    batched views and ``model``'s own generator) as tensors and plain
+    containers, which ``torch.load(weights_only=True)`` reads;
+    ``world_size`` says which run it is one process of (only rank 0 saves
+    the checkpoint)."""
     import random
 
     import numpy as np
@@ -579,13 +591,15 @@ def random_streams(world_size: int, model=None) -> dict:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     version, internal, gauss_next = random.getstate()
     views = _views_generator(model)
+    own = _model_generator(model)
     return dict(world_size=int(world_size),
                 torch=torch.random.get_rng_state(),
                 numpy=[kind, torch.from_numpy(keys.astype(np.int64)),
                        int(pos), int(has_gauss), float(gauss)],
                 python=[version, torch.tensor(internal, dtype=torch.int64),
                         gauss_next],
-                views=None if views is None else views.get_state())
+                views=None if views is None else views.get_state(),
+                model=None if own is None else own.get_state())
 
 
 def continue_random_streams(saved: Optional[dict], world_size: int,
@@ -618,6 +632,16 @@ def continue_random_streams(saved: Optional[dict], world_size: int,
     gen = _views_generator(model)
     if gen is not None and saved.get('views') is not None:
         gen.set_state(saved['views'])
+    own = _model_generator(model)
+    if own is not None:
+        if saved.get('model') is None:
+            # saved by older code: the model's draws (a balanced run's
+            # captions and triplet negatives) start from its seed again
+            return ('the checkpoint holds no state of the model\'s '
+                    'generator (older code): it starts again from its seed, '
+                    'and the model\'s draws (captions, triplet negatives) '
+                    'differ from those of the uninterrupted run')
+        own.set_state(saved['model'])
     return None
 
 
