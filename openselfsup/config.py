@@ -238,8 +238,11 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     lists, by their contents (``digest``, default
     :func:`~openselfsup.utils.file_sha1`): another file at the same path,
     or the same relative path from another directory, is another setting.
-    A folder counts by its path (its files are not read); a URL or a
-    missing file is not in it.
+    A folder counts by its path (its files are not read), but the
+    ``path`` of a part of the ``model`` section (a text encoder's model
+    folder, ``model.text_encoder.path``), which counts by its files'
+    contents (:func:`folder_digest`); a URL or a missing file is not in
+    it.
     """
     out = {}
     for at, section in config_dicts(node, key):
@@ -251,7 +254,27 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                 local_file(value)
             if path and os.path.isfile(path):
                 out[where] = digest(path)
+            elif path and name == 'path' and \
+                    key_below(where, ('model', )) and os.path.isdir(path):
+                out[where] = folder_digest(path, digest)
     return out
+
+
+def folder_digest(path: str, digest=file_sha1) -> str:
+    """SHA-1 of a model folder's files (a sentence-transformers or Hugging
+    Face text encoder's ``path``): of each file's path
+    relative to ``path`` and its ``digest``, in sorted order. Another model
+    saved into the same folder gets another digest; the same files
+    elsewhere the same one. What :func:`named_file_digests` records of a
+    folder the ``model`` section names (a data folder counts by its
+    path)."""
+    import hashlib
+    files = sorted(os.path.relpath(os.path.join(root, f), path)
+                   for root, _, names in os.walk(path) for f in names)
+    h = hashlib.sha1()
+    for rel in files:
+        h.update(f'{rel}\0{digest(os.path.join(path, rel))}\n'.encode())
+    return h.hexdigest()
 
 
 def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),

@@ -3939,3 +3939,46 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
     assert torch.equal(model.generator.get_state(), saved['model'])
     assert "no state of the model's generator" in continue_random_streams(
         dict(saved, model=None), 1, model)
+
+
+def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
+        crossmodal_root, tmp_path, monkeypatch, tiny_bert):
+    """A text encoder read from a local folder (a sentence-transformers or
+    Hugging Face model: ``model.text_encoder.path``) is compared by its
+    files' contents: another model saved into the same folder gives other
+    text embeddings, so a resumed sweep refuses the runs tuned toward the
+    one before, in one line naming the key (before, the folder counted by
+    its path and every run was reused). The runs are stand-ins."""
+    import shutil
+
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    text = tmp_path / 'text_model'
+    shutil.copytree(tiny_bert, text)
+    def encoder(path):
+        return {'model.text_encoder': dict(_delete_=True,
+                                           type='HFMeanPoolText',
+                                           path=str(path))}
+
+    opts.update(encoder(text), **{'model.projection': 'text'})
+    work = tmp_path / 'sweep'
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=opts)
+    runs.calls.clear()
+    # the same model there: reused
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, resume=True, cfg_options=opts)
+    assert runs.calls == []
+    # another model's weights in the folder
+    weights, = [p for p in text.iterdir()
+                if p.name in ('model.safetensors', 'pytorch_model.bin')]
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(InputError) as exc:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=1, resume=True,
+                             cfg_options=opts)
+    line = str(exc.value)
+    assert '\n' not in line and runs.calls == []
+    assert 'the contents of the file model.text_encoder.path names' in line
