@@ -3982,3 +3982,26 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     line = str(exc.value)
     assert '\n' not in line and runs.calls == []
     assert 'the contents of the file model.text_encoder.path names' in line
+
+
+@pytest.mark.parametrize('lam', [0.0, 0.3])
+def test_the_logged_loss_is_the_weighted_sum_of_the_logged_terms(
+        crossmodal_root, tmp_path, lam):
+    """The log line (and the scalars the visualiser writes) shows ``loss``
+    = lambda * ``contrastive`` + (1 - lambda) * ``task``, as the docs say:
+    all three over the same iterations (before, MMEngine's log processor
+    showed ``loss``, a key with 'loss' in its name, as the mean of the
+    last 10 iterations and the two terms as the last iteration's value:
+    at lambda 0 the line read 'loss: 0.6563  task: 0.0846')."""
+    from openselfsup.apis import train
+    runner = train(SLIDE_DEMO, work_dir=str(tmp_path / 'w'), cfg_options={
+        **demo_on_test_slides(crossmodal_root), 'model.balance': lam,
+        'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
+        'custom_hooks': [dict(type='NegativeTextPoolHook')]})
+    raw = {k: [float(v) for v in runner.message_hub.get_scalar(
+        f'train/{k}').data[0]] for k in ('loss', 'task', 'contrastive')}
+    assert len(set(raw['task'])) > 1  # the window's values differ
+    tag, line = runner.log_processor.get_log_after_iter(
+        runner, len(raw['loss']) - 1, 'train')
+    assert tag['loss'] == pytest.approx(
+        lam * tag['contrastive'] + (1 - lam) * tag['task'], rel=1e-5), line
