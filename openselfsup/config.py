@@ -265,12 +265,17 @@ def folder_digest(path: str, digest=file_sha1) -> str:
     Face text encoder's ``path``): of each file's path
     relative to ``path`` and its ``digest``, in sorted order. Another model
     saved into the same folder gets another digest; the same files
-    elsewhere the same one. What :func:`named_file_digests` records of a
-    folder the ``model`` section names (a data folder counts by its
-    path)."""
+    elsewhere the same one. Hidden files and folders (``.git``, the
+    ``.cache`` a Hugging Face download leaves, with its times) are left
+    out. What :func:`named_file_digests` records of a folder the ``model``
+    section names (a data folder counts by its path)."""
     import hashlib
-    files = sorted(os.path.relpath(os.path.join(root, f), path)
-                   for root, _, names in os.walk(path) for f in names)
+    files = []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]
+        files += [os.path.relpath(os.path.join(root, f), path)
+                  for f in names if not f.startswith('.')]
+    files.sort()
     h = hashlib.sha1()
     for rel in files:
         h.update(f'{rel}\0{digest(os.path.join(path, rel))}\n'.encode())
