@@ -3965,7 +3965,9 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
                          baseline_epochs=1, cfg_options=opts)
     runs.calls.clear()
-    # the same model there: reused
+    # the same model there (a download's hidden .cache beside it): reused
+    (text / '.cache').mkdir()
+    (text / '.cache' / 'model.safetensors.metadata').write_text('1733240000')
     bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
                          baseline_epochs=1, resume=True, cfg_options=opts)
     assert runs.calls == []
