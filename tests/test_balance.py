@@ -4007,3 +4007,34 @@ def test_the_logged_loss_is_the_weighted_sum_of_the_logged_terms(
         runner, len(raw['loss']) - 1, 'train')
     assert tag['loss'] == pytest.approx(
         lam * tag['contrastive'] + (1 - lam) * tag['task'], rel=1e-5), line
+
+
+
+def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(
+        crossmodal_root, tmp_path):
+    """Early stopping (patience 2, a score that worsens at every
+    evaluation): the uninterrupted run stops after epoch 3; resumed from
+    its epoch-2 checkpoint, the run validates epoch 2 first and counts on
+    from the checkpoint's best score and count, so it stops after epoch 3
+    too (before, it counted from nothing from epoch 3 on and stopped after
+    epoch 5)."""
+    from openselfsup.apis import train
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'val_evaluator.type': '_WorseEveryTime',
+            'train_cfg.max_epochs': 8, 'train_cfg.val_interval': 1,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'custom_hooks': [dict(type='NegativeTextPoolHook'),
+                             dict(type='PatienceEarlyStoppingHook',
+                                  monitor='worse', rule='greater',
+                                  patience=2)]}
+
+    def stopped(runner):
+        hook, = [h for h in runner.hooks
+                 if isinstance(h, PatienceEarlyStoppingHook)]
+        return runner.epoch, hook.stopped_epoch
+
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    assert stopped(train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)) \
+        == (3, 3)
+    assert stopped(train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+                         resume=str(a / 'epoch_2.pth'))) == (3, 3)

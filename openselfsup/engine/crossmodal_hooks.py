@@ -132,6 +132,7 @@ class PatienceEarlyStoppingHook(Hook):
         metrics = list(getattr(loop.evaluator, 'metrics', ()))
         self.check_monitor(metrics, _num_outputs(runner))
         if not self.enable:
+            self._validate_resumed_epoch(runner)
             return
         dataset = loop.dataloader.dataset
         for metric in metrics:
@@ -150,6 +151,7 @@ class PatienceEarlyStoppingHook(Hook):
                     f'set has {size}, fewer than its k, so it would never '
                     'be compared; monitor another metric, evaluate on more '
                     "images or set the evaluator's ks")
+        self._validate_resumed_epoch(runner)
 
     def check_monitor(self, metrics: list,
                       num_outputs: Optional[int]) -> None:
@@ -169,6 +171,45 @@ class PatienceEarlyStoppingHook(Hook):
     def _missing(self, names) -> InputError:
         return InputError(f'early stopping: metric {self.monitor!r} is not '
                           f'in the validation results ({", ".join(names)})')
+
+    #: the state a checkpoint holds (under ``early_stopping``, by monitor)
+    _STATE = ('best', 'best_epoch', 'counter', 'last_epoch',
+              'stopped_epoch')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """The best score and the count go with the checkpoint: a resumed
+        run counts on from them (before, from nothing: it could train
+        longer than the uninterrupted run)."""
+        checkpoint.setdefault('early_stopping', {})[self.monitor] = {
+            k: getattr(self, k) for k in self._STATE}
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Take up the state of a checkpoint resumed from (not of one
+        loaded as ``load_from``: a new run counts from its start)."""
+        state = (checkpoint.get('early_stopping') or {}).get(self.monitor)
+        if getattr(runner, '_resume', False) and isinstance(state, dict):
+            for k in self._STATE:
+                setattr(self, k, state.get(k, getattr(self, k)))
+            self._resumed = True
+
+    def _validate_resumed_epoch(self, runner) -> None:
+        """On a resume, the validation of the checkpoint's epoch, which the
+        uninterrupted run made after writing it (the checkpoint holds the
+        count before it): made first, so the count goes on as that run's
+        (and the random streams, whose draw for its DataLoader it makes,
+        as they were); before, that epoch was never counted."""
+        from .runner import validates_after
+        if not getattr(self, '_resumed', False):
+            return
+        self._resumed = False
+        loop = runner.train_loop
+        if self.last_epoch == loop.epoch or \
+                not validates_after(loop, runner):
+            return
+        runner.logger.info(
+            f'early stopping: --resume validates epoch {loop.epoch} first, '
+            'as the uninterrupted run did after writing its checkpoint')
+        runner.val_loop.run()
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         epoch = runner.epoch

@@ -666,6 +666,21 @@ def workers_restart_note(cfg, loop, model=None) -> Optional[str]:
             "(augment_on='device' or num_workers=0 continue them)")
 
 
+def validates_after(loop, runner) -> bool:
+    """Whether an epoch-based ``loop`` validates after its current epoch
+    (the epoch a checkpoint it resumed from was written at: MMEngine's
+    ``CheckpointHook`` saves in ``after_train_epoch``, before that
+    validation), by the rule of MMEngine's ``EpochBasedTrainLoop.run``."""
+    from mmengine.runner import EpochBasedTrainLoop
+    if not isinstance(loop, EpochBasedTrainLoop) or loop.epoch == 0 or \
+            runner.val_loop is None:
+        return False
+    loop._decide_current_val_interval()
+    return loop.epoch >= loop.val_begin and (
+        loop.epoch % loop.val_interval == 0
+        or loop.epoch == loop.max_epochs)
+
+
 class _AfterBatches:
     """``iterator`` that calls ``fn`` once ``n`` batches have been drawn,
     before the next one; anything else is ``iterator``'s."""
