@@ -23,6 +23,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import InputError, file_sha1, first_line, missing_note
+from .utils.fingerprint import folder_sha1
 
 
 def _missing_key(cfg: Config, key: str
@@ -241,7 +242,7 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     A folder counts by its path (its files are not read), but the
     ``path`` of a part of the ``model`` section (a text encoder's model
     folder, ``model.text_encoder.path``), which counts by its files'
-    contents (:func:`folder_digest`); a URL or a missing file is not in
+    contents (:func:`~.utils.fingerprint.folder_sha1`); a URL or a missing file is not in
     it.
     """
     out = {}
@@ -256,30 +257,8 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                 out[where] = digest(path)
             elif path and name == 'path' and \
                     key_below(where, ('model', )) and os.path.isdir(path):
-                out[where] = folder_digest(path, digest)
+                out[where] = folder_sha1(path, digest)
     return out
-
-
-def folder_digest(path: str, digest=file_sha1) -> str:
-    """SHA-1 of a model folder's files (a sentence-transformers or Hugging
-    Face text encoder's ``path``): of each file's path
-    relative to ``path`` and its ``digest``, in sorted order. Another model
-    saved into the same folder gets another digest; the same files
-    elsewhere the same one. Hidden files and folders (``.git``, the
-    ``.cache`` a Hugging Face download leaves, with its times) are left
-    out. What :func:`named_file_digests` records of a folder the ``model``
-    section names (a data folder counts by its path)."""
-    import hashlib
-    files = []
-    for root, dirs, names in os.walk(path):
-        dirs[:] = [d for d in dirs if not d.startswith('.')]
-        files += [os.path.relpath(os.path.join(root, f), path)
-                  for f in names if not f.startswith('.')]
-    files.sort()
-    h = hashlib.sha1()
-    for rel in files:
-        h.update(f'{rel}\0{digest(os.path.join(path, rel))}\n'.encode())
-    return h.hexdigest()
 
 
 def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),

@@ -2,12 +2,14 @@
 
 Every artefact names what it was made from by these digests: an array's
 (:func:`array_sha1`: dtype, shape and bytes), a file's bytes
-(:func:`file_sha1`, :func:`file_sha256`) or a config section's settings
+(:func:`file_sha1`, :func:`file_sha256`), a model folder's files
+(:func:`folder_sha1`) or a config section's settings
 (:func:`config_sha1`).
 """
 import functools
 import hashlib
 import json
+import os
 import re
 from typing import Any
 
@@ -41,6 +43,27 @@ def file_sha1(path: str) -> str:
 def file_sha256(path: str) -> str:
     """Hex SHA-256 of a file's bytes."""
     return _file_digest(path, 'sha256')
+
+
+def folder_sha1(path: str, digest=file_sha1) -> str:
+    """SHA-1 of a model folder's files (a sentence-transformers or Hugging
+    Face text encoder's ``path``): of each file's path relative to
+    ``path`` and its ``digest``, in sorted order. Another model saved into
+    the same folder gets another digest; the same files elsewhere the same
+    one. Hidden files and folders (``.git``, the ``.cache`` a Hugging Face
+    download leaves, with its times) are left out. What
+    :func:`openselfsup.config.named_file_digests` records of a folder the
+    ``model`` section names (a data folder counts by its path)."""
+    files = []
+    for root, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]
+        files += [os.path.relpath(os.path.join(root, f), path)
+                  for f in names if not f.startswith('.')]
+    files.sort()
+    h = hashlib.sha1()
+    for rel in files:
+        h.update(f'{rel}\0{digest(os.path.join(path, rel))}\n'.encode())
+    return h.hexdigest()
 
 
 def files_sample_sha1(paths, count: int = 16):
