@@ -1141,3 +1141,39 @@ def test_a_path_not_found_names_a_close_name_beside_it(tmp_path,
     with pytest.raises(InputError) as info:
         check_file(str(run / 'epoch_200.pth'), 'checkpoint')
     assert str(info.value) == f'{run}/epoch_200.pth: checkpoint not found'
+
+
+def test_folder_sha1_reads_linked_folders_and_links_to_nothing(tmp_path):
+    """A model folder's digest against one made by hand from its files'
+    SHA-1s: a linked subfolder (a sentence-transformers ``1_Pooling``
+    linked from elsewhere) counts by its files, so another pooling saved
+    there is another folder; a link back up (a loop) ends; a link to
+    nothing counts by its target, no traceback."""
+    import hashlib
+
+    from openselfsup.utils.fingerprint import file_sha1, folder_sha1
+    shared = tmp_path / 'shared_pool'
+    shared.mkdir()
+    (shared / 'config.json').write_text('{"pooling_mode_mean_tokens": true}')
+    model = tmp_path / 'model'
+    model.mkdir()
+    (model / 'weights.bin').write_bytes(b'w' * 10)
+    (model / '1_Pooling').symlink_to(shared, target_is_directory=True)
+    (model / 'loop').mkdir()
+    (model / 'loop' / 'up').symlink_to(model, target_is_directory=True)
+    (model / 'pytorch_model.bin').symlink_to(tmp_path / 'gone')
+
+    def by_hand():
+        h = hashlib.sha1()
+        for rel, what in [
+                ('1_Pooling/config.json',
+                 file_sha1(shared / 'config.json')),
+                ('pytorch_model.bin', f'link to {tmp_path / "gone"}'),
+                ('weights.bin', file_sha1(model / 'weights.bin'))]:
+            h.update(f'{rel}\0{what}\n'.encode())
+        return h.hexdigest()
+
+    before = folder_sha1(str(model))
+    assert before == by_hand()
+    (shared / 'config.json').write_text('{"pooling_mode_cls_token": true}')
+    assert folder_sha1(str(model)) == by_hand() != before

@@ -51,18 +51,37 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     ``path`` and its ``digest``, in sorted order. Another model saved into
     the same folder gets another digest; the same files elsewhere the same
     one. Hidden files and folders (``.git``, the ``.cache`` a Hugging Face
-    download leaves, with its times) are left out. What
-    :func:`openselfsup.config.named_file_digests` records of a folder the
-    ``model`` section names (a data folder counts by its path)."""
+    download leaves, with its times) are left out. A linked folder
+    inside counts by the files it holds, as the model reads them (before,
+    it was left out: another pooling saved in a linked ``1_Pooling`` was
+    the same folder), but a link back to a folder above it (a loop); a
+    link to nothing by where it points (the model need not read it: a
+    ``pytorch_model.bin`` beside the ``model.safetensors`` read; before,
+    a traceback). What :func:`openselfsup.config.named_file_digests`
+    records of a folder the ``model`` section names (a data folder counts
+    by its path)."""
     files = []
-    for root, dirs, names in os.walk(path):
-        dirs[:] = [d for d in dirs if not d.startswith('.')]
+    # the real paths of each folder's own and its parents' (a link to one
+    # of them would be walked without end)
+    above = {path: {os.path.realpath(path)}}
+    for root, dirs, names in os.walk(path, followlinks=True):
+        chain = above.pop(root)
+        keep = []
+        for d in dirs:
+            real = os.path.realpath(os.path.join(root, d))
+            if not d.startswith('.') and real not in chain:
+                above[os.path.join(root, d)] = chain | {real}
+                keep.append(d)
+        dirs[:] = keep
         files += [os.path.relpath(os.path.join(root, f), path)
                   for f in names if not f.startswith('.')]
     files.sort()
     h = hashlib.sha1()
     for rel in files:
-        h.update(f'{rel}\0{digest(os.path.join(path, rel))}\n'.encode())
+        full = os.path.join(path, rel)
+        what = digest(full) if os.path.exists(full) else \
+            f'link to {os.readlink(full)}'
+        h.update(f'{rel}\0{what}\n'.encode())
     return h.hexdigest()
 
 
