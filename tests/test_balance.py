@@ -4038,3 +4038,44 @@ def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(
         == (3, 3)
     assert stopped(train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
                          resume=str(a / 'epoch_2.pth'))) == (3, 3)
+
+
+def test_a_run_resumed_from_a_checkpoint_saved_again_after_a_best_trains_on(
+        crossmodal_root, tmp_path):
+    """``save_best``: after a new best, MMEngine's CheckpointHook saves the
+    epoch's checkpoint again, after the validation (and before early
+    stopping, ``LOWEST``, counts it). Resumed from that checkpoint, the run
+    validates the epoch again for the count, but keeps the random streams
+    the checkpoint holds (those after the validation): the same weights bit
+    for bit as the uninterrupted run, and the same count (before, the
+    validation drew its DataLoader's seed again, and epoch 2 trained on
+    other dropout masks)."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 1,
+            'custom_hooks': [dict(type='NegativeTextPoolHook'),
+                             dict(type='PatienceEarlyStoppingHook',
+                                  monitor='task_loss', enable=False)],
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'default_hooks.checkpoint.save_best': 'task_loss',
+            'default_hooks.checkpoint.rule': 'less',
+            'optim_wrapper.accumulative_counts': 3}
+    a, b = tmp_path / 'a', tmp_path / 'b'
+
+    def count(runner):
+        hook, = [h for h in runner.hooks
+                 if isinstance(h, PatienceEarlyStoppingHook)]
+        return hook.best, hook.counter, hook.last_epoch
+
+    whole = count(train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts))
+    # epoch 1's validation is the first: a new best, the checkpoint saved
+    # again after it
+    assert load_checkpoint_file(str(a / 'epoch_1.pth'))['message_hub'][
+        'runtime_info']['best_ckpt'].endswith('best_task_loss_epoch_1.pth')
+    resumed = count(train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+                          resume=str(a / 'epoch_1.pth')))
+    assert resumed == whole
+    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []

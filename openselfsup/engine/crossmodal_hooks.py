@@ -176,12 +176,24 @@ class PatienceEarlyStoppingHook(Hook):
     _STATE = ('best', 'best_epoch', 'counter', 'last_epoch',
               'stopped_epoch')
 
+    def before_val_epoch(self, runner) -> None:
+        self._validating = runner.epoch
+
+    def after_val(self, runner) -> None:
+        self._validating = None
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """The best score and the count go with the checkpoint: a resumed
         run counts on from them (before, from nothing: it could train
-        longer than the uninterrupted run)."""
-        checkpoint.setdefault('early_stopping', {})[self.monitor] = {
-            k: getattr(self, k) for k in self._STATE}
+        longer than the uninterrupted run). And whether it is written
+        during the validation of its epoch, before this hook counts it
+        (``LOWEST``): the checkpoint MMEngine's ``CheckpointHook`` saves
+        again after a new best (``save_best``), whose random streams are
+        those after that validation."""
+        state = {k: getattr(self, k) for k in self._STATE}
+        state['validated'] = bool(runner.epoch) and \
+            getattr(self, '_validating', None) == runner.epoch
+        checkpoint.setdefault('early_stopping', {})[self.monitor] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Take up the state of a checkpoint resumed from (not of one
@@ -191,25 +203,37 @@ class PatienceEarlyStoppingHook(Hook):
             for k in self._STATE:
                 setattr(self, k, state.get(k, getattr(self, k)))
             self._resumed = True
+            self._resumed_validated = bool(state.get('validated'))
 
     def _validate_resumed_epoch(self, runner) -> None:
         """On a resume, the validation of the checkpoint's epoch, which the
         uninterrupted run made after writing it (the checkpoint holds the
         count before it): made first, so the count goes on as that run's
         (and the random streams, whose draw for its DataLoader it makes,
-        as they were); before, that epoch was never counted."""
-        from .runner import validates_after
+        as they were); before, that epoch was never counted. A checkpoint
+        written after that validation (saved again after a new best) holds
+        the streams after it: they are kept as they were (before, the
+        validation drew from them again, and the run trained otherwise
+        than the uninterrupted one)."""
+        from .runner import (continue_random_streams, random_streams,
+                             validates_after)
         if not getattr(self, '_resumed', False):
             return
         self._resumed = False
         loop = runner.train_loop
+        after = getattr(self, '_resumed_validated', False)
         if self.last_epoch == loop.epoch or \
-                not validates_after(loop, runner):
+                not (after or validates_after(loop, runner)):
             return
         runner.logger.info(
             f'early stopping: --resume validates epoch {loop.epoch} first, '
-            'as the uninterrupted run did after writing its checkpoint')
+            'as the uninterrupted run did ' + (
+                'before writing its checkpoint (its count was not in it)'
+                if after else 'after writing its checkpoint'))
+        streams = random_streams(1, runner.model) if after else None
         runner.val_loop.run()
+        if streams is not None:
+            continue_random_streams(streams, 1, runner.model)
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         epoch = runner.epoch
