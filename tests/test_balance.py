@@ -4079,3 +4079,37 @@ def test_a_run_resumed_from_a_checkpoint_saved_again_after_a_best_trains_on(
     want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
     got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
     assert [k for k in want if not torch.equal(want[k], got[k])] == []
+
+
+def test_a_run_resumed_after_a_best_steps_its_plateau_schedule_once(
+        crossmodal_root, tmp_path):
+    """``ReduceOnPlateauLR`` (stepped by MMEngine's ParamSchedulerHook after
+    each validation) with ``save_best``: the checkpoint saved again after
+    epoch 1's new best holds the schedule stepped by that validation. The
+    resumed run validates epoch 1 again for early stopping's count; the
+    schedule and the learning rate stay as the checkpoint holds them, so
+    epoch 2 trains as in the uninterrupted run, bit for bit (before, the
+    schedule was stepped a second time, a miss against its own best, and
+    the resumed run trained epoch 2 at half the learning rate)."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 1,
+            'custom_hooks': [dict(type='NegativeTextPoolHook'),
+                             dict(type='PatienceEarlyStoppingHook',
+                                  monitor='task_loss', enable=False)],
+            'param_scheduler': [dict(type='ReduceOnPlateauLR',
+                                     monitor='task_loss', rule='less',
+                                     patience=0, factor=0.5, by_epoch=True)],
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'default_hooks.checkpoint.save_best': 'task_loss',
+            'default_hooks.checkpoint.rule': 'less',
+            'optim_wrapper.accumulative_counts': 3}
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    whole = train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    resumed = train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+                    resume=str(a / 'epoch_1.pth'))
+    assert resumed.optim_wrapper.get_lr() == whole.optim_wrapper.get_lr()
+    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []

@@ -7,6 +7,7 @@
   a validation metric, stop after ``patience`` evaluations without an
   improvement, never before ``min_epoch``.
 """
+import copy
 import math
 from typing import Optional
 
@@ -214,7 +215,9 @@ class PatienceEarlyStoppingHook(Hook):
         written after that validation (saved again after a new best) holds
         the streams after it: they are kept as they were (before, the
         validation drew from them again, and the run trained otherwise
-        than the uninterrupted one)."""
+        than the uninterrupted one); so are the schedules that validation
+        steps (``ReduceOnPlateauLR``, which the checkpoint holds stepped:
+        before, stepped twice, it halved the learning rate)."""
         from .runner import (continue_random_streams, random_streams,
                              validates_after)
         if not getattr(self, '_resumed', False):
@@ -231,9 +234,11 @@ class PatienceEarlyStoppingHook(Hook):
                 'before writing its checkpoint (its count was not in it)'
                 if after else 'after writing its checkpoint'))
         streams = random_streams(1, runner.model) if after else None
+        schedules = _kept_schedules(runner) if after else None
         runner.val_loop.run()
         if streams is not None:
             continue_random_streams(streams, 1, runner.model)
+            schedules()
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         epoch = runner.epoch
@@ -264,6 +269,30 @@ class PatienceEarlyStoppingHook(Hook):
                 f'early stopping after epoch {epoch}: {self.monitor} has not '
                 f'improved for {self.counter} evaluations (best at epoch '
                 f'{self.best_epoch})')
+
+
+def _kept_schedules(runner):
+    """What a validation's hooks step, kept: the param schedulers' states
+    (MMEngine's ``ParamSchedulerHook`` steps ``ReduceOnPlateau*`` after
+    each validation) and the settings of each optimizer's parameter
+    groups (the learning rate it sets). Returns the call that sets them
+    back."""
+    schedulers = getattr(runner, 'param_schedulers', None) or []
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    states = [copy.deepcopy(s.state_dict()) for s in schedulers]
+    optimizers = runner._optimizers() if hasattr(runner, '_optimizers') \
+        else []
+    groups = [[{k: copy.deepcopy(v) for k, v in g.items() if k != 'params'}
+               for g in opt.param_groups] for opt in optimizers]
+
+    def restore() -> None:
+        for scheduler, state in zip(schedulers, states):
+            scheduler.load_state_dict(state)
+        for opt, kept in zip(optimizers, groups):
+            for group, settings in zip(opt.param_groups, kept):
+                group.update(settings)
+    return restore
 
 
 def _num_outputs(runner) -> Optional[int]:
