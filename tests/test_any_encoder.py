@@ -737,6 +737,15 @@ def test_scripts_take_any_encoder(tmp_path):
                    for o in a['output'])
 
 
+def _shuffled_features(synthetic_root):
+    """The NCT test list's paths, random 4-d features of its images and a
+    permutation (a source file's rows in another order than the list's)."""
+    rels, _ = _list(synthetic_root)
+    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
+        np.float32)
+    return rels, feats, np.random.default_rng(1).permutation(len(rels))
+
+
 def test_import_refuses_a_paths_file_that_contradicts_the_source(
         synthetic_root, tmp_path):
     """A .pt / .h5 that holds its rows' paths, given with --paths in
@@ -744,10 +753,7 @@ def test_import_refuses_a_paths_file_that_contradicts_the_source(
     paths ignored, every row written under another image's label."""
     from openselfsup.apis.import_features import import_features
     from openselfsup.utils import InputError
-    rels, _ = _list(synthetic_root)
-    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
-        np.float32)
-    perm = np.random.default_rng(1).permutation(len(rels))
+    rels, feats, perm = _shuffled_features(synthetic_root)
     pt = str(tmp_path / 'f.pt')
     torch.save({'features': torch.from_numpy(feats[perm]),
                 'paths': [rels[i] for i in perm]}, pt)
@@ -825,10 +831,7 @@ def test_import_paths_with_spaces(synthetic_root, tmp_path):
     lines (tab or spaces) still drop the label."""
     from openselfsup.apis.import_features import (import_features,
                                                   read_paths_file)
-    rels, _ = _list(synthetic_root)
-    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
-        np.float32)
-    perm = np.random.default_rng(1).permutation(len(rels))
+    rels, feats, perm = _shuffled_features(synthetic_root)
     src, listed = str(tmp_path / 'f.npy'), tmp_path / 'p.txt'
     np.save(src, feats[perm])
     spaced = [f'/home/Jane Doe/NCT/data/{rels[i]}' for i in perm]
@@ -851,10 +854,7 @@ def test_import_paths_file_encodings(synthetic_root, tmp_path, capsys):
     (Windows PowerShell's ``>``), or binary data is refused in one line
     (a UnicodeDecodeError traceback), nothing written."""
     from openselfsup.apis.import_features import import_features
-    rels, _ = _list(synthetic_root)
-    feats = np.random.default_rng(0).normal(size=(len(rels), 4)).astype(
-        np.float32)
-    perm = np.random.default_rng(1).permutation(len(rels))
+    rels, feats, perm = _shuffled_features(synthetic_root)
     src, listed = str(tmp_path / 'f.npy'), tmp_path / 'p.txt'
     np.save(src, feats[perm])
     text = ''.join(f'{rels[i]}\r\n' for i in perm)

@@ -2356,6 +2356,17 @@ class _StandInRuns:
                                val=lambda: dict(metrics))
 
 
+def _refused(runs, call) -> str:
+    """The one line ``call()`` (a sweep) is refused with, nothing run
+    (``runs``: the stand-ins' calls, cleared first)."""
+    runs.calls.clear()
+    with pytest.raises(InputError) as exc:
+        call()
+    line = str(exc.value)
+    assert '\n' not in line and runs.calls == []
+    return line
+
+
 def _stand_in_sweep(crossmodal_root, monkeypatch):
     """The slide demo's options on the test slides, and the sweep's
     training replaced by :class:`_StandInRuns` (returned with them)."""
@@ -2682,11 +2693,7 @@ def test_a_resumed_seeded_sweep_reuses_each_finished_lambda_and_seed(
     # a record of seed 0 in seed 1's folder: refused, naming the seed
     shutil.rmtree(work / 'lambda_1_seed_1')
     shutil.copytree(work / 'lambda_1_seed_0', work / 'lambda_1_seed_1')
-    runs.calls.clear()
-    with pytest.raises(InputError) as exc:
-        sweep(work, resume=True)
-    line = str(exc.value)
-    assert '\n' not in line and runs.calls == []
+    line = _refused(runs, lambda: sweep(work, resume=True))
     assert line.startswith(
         f'--resume: {work / "lambda_1_seed_1"} holds lambda 1 seed 1 made '
         'with other settings than this sweep\'s (model.seed: 0 -> 1')
@@ -2801,13 +2808,10 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
             (dict(test=True), '--test: False -> True'),
             (dict(cfg_options={**opts, 'randomness.seed': 1}),
              'randomness.seed: 0 -> 1')):
-        runs.calls.clear()
         kwargs = dict(dict(baseline_epochs=1, cfg_options=opts), **change)
-        with pytest.raises(InputError) as exc:
-            bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
-                                 resume=True, **kwargs)
-        line = str(exc.value)
-        assert '\n' not in line and runs.calls == [] and files() == before
+        line = _refused(runs, lambda: bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5, 1], work_dir=str(work), resume=True, **kwargs))
+        assert files() == before
         assert line.startswith(f'--resume: {work / "baseline"} holds the '
                                'baseline made with other settings than this '
                                f'sweep\'s ({differs}')
@@ -2861,13 +2865,9 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     # a record cut short (or written over by hand): one line, what to do
     record = work / 'lambda_0.5' / bs.RUN_RECORD
     record.write_text(record.read_text()[:100])
-    runs.calls.clear()
-    with pytest.raises(InputError) as exc:
-        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                             baseline_epochs=1, resume=True,
-                             cfg_options=opts)
-    line = str(exc.value)
-    assert '\n' not in line and runs.calls == []
+    line = _refused(runs, lambda: bs.run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
+        resume=True, cfg_options=opts))
     assert line.startswith(f'{record}: not a readable sweep run record')
     assert line.endswith('; remove it to train that run again')
 
@@ -3977,12 +3977,9 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     data = bytearray(weights.read_bytes())
     data[-1] ^= 1
     weights.write_bytes(bytes(data))
-    with pytest.raises(InputError) as exc:
-        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                             baseline_epochs=1, resume=True,
-                             cfg_options=opts)
-    line = str(exc.value)
-    assert '\n' not in line and runs.calls == []
+    line = _refused(runs, lambda: bs.run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
+        resume=True, cfg_options=opts))
     assert 'the contents of the file model.text_encoder.path names' in line
 
 
