@@ -242,8 +242,8 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     A folder counts by its path (its files are not read), but the
     ``path`` of a part of the ``model`` section (a text encoder's model
     folder, ``model.text_encoder.path``), which counts by its files'
-    contents (:func:`~.utils.fingerprint.folder_sha1`); a URL or a missing file is not in
-    it.
+    contents (:func:`~.utils.fingerprint.folder_sha1`); a URL or a
+    missing file is not in it.
     """
     out = {}
     for at, section in config_dicts(node, key):

@@ -447,8 +447,12 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     base = [r for r in rows if r['lambda'] is None]
     lams = [r['lambda'] for r in pts]
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.4, 4.2), dpi=120)
+
+    def is_nan(row, key):
+        return row['metrics'][key] != row['metrics'][key]
+
     def all_nan(key, some=rows):
-        return all(r['metrics'][key] != r['metrics'][key] for r in some)
+        return all(is_nan(r, key) for r in some)
 
     def base_nan(key):  # draws no baseline line (or star) alone
         return bool(base) and all_nan(key, base) and not all_nan(key)
@@ -468,8 +472,7 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
 
     def lambdas_note(key):  # the other lambdas' nan points (a run diverged)
         gone = [lambda_name(r['lambda']) for r in pts
-                if r['metrics'][key] != r['metrics'][key]
-                and not _nan_at_some_seeds(r).get(key)]
+                if is_nan(r, key) and not _nan_at_some_seeds(r).get(key)]
         return f'nan at lambda {", ".join(gone)}' if gone else ''
 
     # a seeded sweep's means, with their 95% half-widths
@@ -524,12 +527,13 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
         ax2.text(0.5, 0.5, f'{" and ".join(empty)}: nan in every run',
                  transform=ax2.transAxes, ha='center', va='center')
     else:  # the points a nan leaves out (a lambda run that diverged)
-        gone = [f'lambda {lambda_name(r["lambda"])} ('
-                + ', '.join(k for k in dict.fromkeys((cls_metric,
-                                                      ret_metric))
-                            if r['metrics'][k] != r['metrics'][k]) + ')'
-                for r in pts if any(r['metrics'][k] != r['metrics'][k]
-                                    for k in (cls_metric, ret_metric))]
+        gone = []
+        for r in pts:
+            nan = [k for k in dict.fromkeys((cls_metric, ret_metric))
+                   if is_nan(r, k)]
+            if nan:
+                gone.append(f'lambda {lambda_name(r["lambda"])} '
+                            f'({", ".join(nan)})')
         if gone:
             ax2.text(0.5, 0.02, f'not drawn (nan): {", ".join(gone)}',
                      transform=ax2.transAxes, ha='center', va='bottom',

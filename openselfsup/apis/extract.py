@@ -797,14 +797,13 @@ def check_not_copies(output: str, why: str) -> None:
     took such a set for one augmented copy, identical to the support
     features where they came from the same encoder and pipeline, and
     reported its image part without a word."""
+    from ..lowshot.features import copies_command
     out = output_paths(output)
     if out['shared'] and _set_name(out) == 'NCT_aug':
         raise InputError(
             f'{output}: NCT_aug holds the augmentation ablation\'s augmented '
             f'copies of NCT_train; {why}, not copies: extract them with '
-            'python wsi_workdir/extract.py --config '
-            'configs/extraction/nct_aug.py --pretrained CKPT --aug_times N '
-            f'--output {output}')
+            f'{copies_command(output)}')
 
 
 def _set_name(out: Dict) -> str:

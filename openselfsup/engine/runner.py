@@ -42,7 +42,7 @@ import shutil
 import signal
 import weakref
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import config as mm_config
 from mmengine.dist import barrier, master_only
@@ -1116,21 +1116,27 @@ class AtomicRunner(Runner):
                     'that wrote it, or start a new run from its weights: '
                     '--cfg-options load_from=CHECKPOINT --work-dir NEW_DIR')
 
+    def _model_and_state(self, checkpoint) -> Tuple[Any, Optional[dict]]:
+        """The run's model, unwrapped from its distributed wrapper, and the
+        state dict of a checkpoint read for loading (the file's own dict,
+        which MMEngine then loads; None where it holds none)."""
+        from mmengine.model import is_model_wrapper
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        state = checkpoint.get('state_dict', checkpoint) \
+            if isinstance(checkpoint, dict) else None
+        return model, (state if isinstance(state, dict) else None)
+
     def _restart_averaged_steps(self, checkpoint: dict) -> None:
         """A new run from a checkpoint's weights (``load_from``) counts
         the momentum encoder's schedule from its own start, as published
         (:func:`~openselfsup.models.state_dict.restart_averaged_steps`,
         on the file's contents before MMEngine loads them; said in the
         log)."""
-        from mmengine.model import is_model_wrapper
-
         from ..models.state_dict import restart_averaged_steps
-        state = checkpoint.get('state_dict', checkpoint) \
-            if isinstance(checkpoint, dict) else None
-        if not isinstance(state, dict):
+        model, state = self._model_and_state(checkpoint)
+        if state is None:
             return
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
         said = restart_averaged_steps(model, state)
         if said:
             self.logger.info(
@@ -1169,17 +1175,12 @@ class AtomicRunner(Runner):
         """
         import re
 
-        from mmengine.model import is_model_wrapper
-
         from ..models.state_dict import load_from_fit, resume_fit
-        state = checkpoint.get('state_dict', checkpoint) \
-            if isinstance(checkpoint, dict) else checkpoint
-        if not isinstance(state, dict):
+        model, state = self._model_and_state(checkpoint)
+        if state is None:
             return  # MMEngine's load says what it is
         state = {re.sub(r'^module\.', '', str(k)): v
                  for k, v in state.items()}
-        model = self.model.module if is_model_wrapper(self.model) \
-            else self.model
         if self._resume:
             refusal, unused = resume_fit(model, state)
             if refusal:

@@ -583,6 +583,14 @@ def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
                 '(wsi_workdir/extract.py normalises unless --no-normalise)')
 
 
+def copies_command(output: str) -> str:
+    """The command that extracts the ablation's image-augmented copies of
+    ``NCT_train`` (``NCT_aug``) to ``output``."""
+    return ('python wsi_workdir/extract.py --config '
+            'configs/extraction/nct_aug.py --pretrained CKPT --aug_times N '
+            f'--output {output}')
+
+
 def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
     """Refuse image-augmented ``copies`` (``NCT_aug``, row ``c * N + i``
     a copy of support row ``i``) made from another list or other images
@@ -607,10 +615,8 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
             f'copies (aug_times {made!r}: one pass over the list, as '
             'import_features.py and extract.py without --aug_times write), '
             f'not the augmented copies of {support.name} that the image '
-            'part reads; extract them: python '
-            'wsi_workdir/extract.py --config configs/extraction/nct_aug.py '
-            f'--pretrained CKPT --aug_times N --output '
-            f'{copies.features_path}')
+            'part reads; extract them: '
+            + copies_command(copies.features_path))
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return
     for field, words in (('list_sha1', 'another image list'),
@@ -622,10 +628,8 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
                 f'{copies.features_path} holds augmented copies of {words} '
                 f'than {support.features_path} ({field} {b[:12]} vs '
                 f'{a[:12]}); extract them again from the list and images '
-                f'of {support.name}: python wsi_workdir/extract.py '
-                '--config configs/extraction/nct_aug.py --pretrained CKPT '
-                f'--aug_times N --output {copies.features_path} (or '
-                'wsi_workdir/scripts/extract_ablation_feats.sh)')
+                f'of {support.name}: {copies_command(copies.features_path)} '
+                '(or wsi_workdir/scripts/extract_ablation_feats.sh)')
 
 
 def _recorded_images(fs: FeatureSet,

@@ -237,6 +237,11 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
     clocks = []
     stop = threading.Event()  # the caller stopped: see check_stop
 
+    def drain():  # the workers take no further chunk
+        with lock:
+            for _ in todo:
+                pass
+
     def work():
         start = thread_clock()
         _worker.stop = stop
@@ -255,9 +260,7 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
                         # this one's only after theirs: they solved them to
                         # their end first)
                         stop.set()
-                    with lock:  # the other threads take no further chunk
-                        for _ in todo:
-                            pass
+                    drain()
                     raise
                 if on_done:
                     on_done()
@@ -287,9 +290,7 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
                 # check_stop (they ran every chunk left before: a Ctrl-C
                 # took effect when the setting was done, minutes later)
                 stop.set()
-                with lock:
-                    for _ in todo:
-                        pass
+                drain()
                 raise
     if times is not None:
         waits = [e[2] - s[2] for s, e in clocks if None not in (s[2], e[2])]
