@@ -688,6 +688,52 @@ def test_a_resume_names_every_optimizer_setting_it_restores(fsp_epoch_1,
                for n in notes), notes
 
 
+def test_a_resume_names_a_changed_paramwise_cfg(synthetic_root, tmp_path):
+    """``optim_wrapper.paramwise_cfg`` makes the per-parameter groups
+    (``lr_mult``, ``decay_mult``, a custom key), and torch's
+    ``load_state_dict`` (MMEngine's resume) takes the checkpoint's groups
+    whole: a resume with another ``lr_mult`` trained the head at the
+    checkpoint's rate, while the log printed the config's
+    (``paramwise_options -- head.fc.weight:lr=...``) and no warning named
+    the key. Now it is named with the optimizer keys that are not used.
+    The reference: torch's SGD built with the config's groups, loaded with
+    the checkpoint's state."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    lr = 0.05
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1,
+                       lr=lr)
+    c = load_config(cfg)
+    c.optim_wrapper.paramwise_cfg = dict(
+        custom_keys={'head': dict(lr_mult=0.1)})
+    c.dump(cfg)
+    train(cfg, work_dir=str(tmp_path / 'a'))
+    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    c = load_config(cfg)
+    c.optim_wrapper.paramwise_cfg.custom_keys.head.lr_mult = 0.5
+    # the reference: what the resumed optimizer trains the head with
+    saved = load_checkpoint_file(ckpt)['optimizer']
+    params = [torch.zeros(1, requires_grad=True)
+              for _ in saved['param_groups']]
+    sgd = torch.optim.SGD([dict(params=[p], lr=lr * (
+        0.5 if i >= len(params) - 2 else 1.)) for i, p in
+        enumerate(params)], lr=lr, momentum=0.9)
+    sgd.load_state_dict(dict(saved, state={}))
+    assert sgd.param_groups[-1]['lr'] == pytest.approx(lr * 0.1)
+    notes = prepare_config(c, cfg, str(tmp_path / 'b'), resume=ckpt)
+    said = [n for n in notes if 'are not used' in n]
+    assert len(said) == 1 and 'optim_wrapper.paramwise_cfg.custom_keys.' \
+        'head.lr_mult: 0.1 -> 0.5 are not used: the resume restores the ' \
+        'optimizer state' in said[0], notes
+    # the same paramwise_cfg: nothing said
+    notes = prepare_config(load_config(cfg), cfg, str(tmp_path / 'c'),
+                           resume=ckpt)
+    assert not any('paramwise_cfg' in n for n in notes), notes
+
+
 def test_a_resume_into_an_optimizer_the_state_lacks_settings_of_is_refused(
         fsp_epoch_1, tmp_path):
     """The resume keeps the config's optimizer class but loads the

@@ -314,13 +314,19 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
     ``optim_wrapper.optimizer`` but its ``type`` (torch's
     ``Optimizer.load_state_dict`` takes the saved ``param_groups``, each
     whole: ``lr``, ``momentum``, ``weight_decay``, LARS's ``eta``,
-    ``nesterov``, Adam's ``betas``...; the class is the config's),
+    ``nesterov``, Adam's ``betas``...; the class is the config's) and
+    every key of ``optim_wrapper.paramwise_cfg`` (the per-parameter
+    settings it makes, ``lr_mult`` and ``decay_mult`` applied, a custom
+    key such as ``lars_exclude``, are those groups' values: the saved
+    ones replace them; a change of the group count, ``paramwise_cfg``
+    added or removed, is refused when the state is loaded),
     ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
     holds the state of (``Runner.resume`` loads the saved states into the
     config's schedulers in order, each its whole ``__dict__``; a
     scheduler beyond them starts as the config says)."""
-    if key.startswith('optim_wrapper.optimizer.') and \
-            key != 'optim_wrapper.optimizer.type':
+    if (key.startswith('optim_wrapper.optimizer.') and
+            key != 'optim_wrapper.optimizer.type') or \
+            key.startswith('optim_wrapper.paramwise_cfg.'):
         return 'optimizer' if 'optimizer' in saved else None
     states = saved.get('param_schedulers')
     if not key.startswith('param_scheduler.') or states is None:
@@ -339,8 +345,11 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
 #: ``train_dataloader.batch_size`` (the process count is not in the
 #: checkpoint); every key of the optimizer's config, as the resume restores
 #: each of its param groups' settings (LARS's ``eta`` was not compared, and
-#: a resume with another one trained on with the checkpoint's, unsaid)
-SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper.optimizer')
+#: a resume with another one trained on with the checkpoint's, unsaid), and
+#: of ``paramwise_cfg``, whose per-parameter settings are in those groups
+#: (another ``lr_mult`` was dropped without a word)
+SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper.optimizer',
+                 'optim_wrapper.paramwise_cfg')
 
 
 #: the training data keys whose change a ``--resume`` warns of (the
