@@ -3941,6 +3941,34 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
         dict(saved, model=None), 1, model)
 
 
+@pytest.mark.parametrize('diff_rank_seed', [True, False])
+def test_each_rank_seeds_the_models_generator_as_the_run(
+        crossmodal_root, tmp_path, monkeypatch, diff_rank_seed):
+    """A multi-process run (simulated: the runner's rank 1) seeds the
+    model's own generator (captions, triplet negatives) with
+    ``model.seed`` plus the rank where ``randomness.diff_rank_seed``, as
+    MMEngine seeds torch and numpy: built from ``model.seed`` alike on
+    every rank, it drew the same positions on each (correlated negatives
+    across the ranks' batches). Rank 0, a single-process run, keeps
+    ``model.seed``. The reference: torch's generator seeded by hand."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.engine.runner import AtomicRunner
+    opts = {**demo_on_test_slides(crossmodal_root), 'model.seed': 7,
+            'randomness.diff_rank_seed': diff_rank_seed}
+
+    def generator(rank):
+        monkeypatch.setattr(AtomicRunner, 'rank', property(lambda _: rank))
+        runner = build_runner(SLIDE_DEMO, work_dir=str(tmp_path / str(rank)),
+                              cfg_options=opts, trains=False)
+        return runner.model.generator.get_state()
+
+    def seeded(seed):
+        return torch.Generator().manual_seed(seed).get_state()
+
+    assert torch.equal(generator(0), seeded(7))
+    assert torch.equal(generator(1), seeded(8 if diff_rank_seed else 7))
+
+
 def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
         crossmodal_root, tmp_path, monkeypatch, tiny_bert):
     """A text encoder read from a local folder (a sentence-transformers or

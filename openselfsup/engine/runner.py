@@ -586,6 +586,20 @@ def _model_generator(model):
         gen.device.type == 'cpu' else None
 
 
+def seed_model_generator_per_rank(model, rank: int,
+                                  diff_rank_seed: bool) -> None:
+    """Seed ``model``'s own generator (:func:`_model_generator`: a
+    balanced run's captions and triplet negatives) with its seed plus
+    ``rank`` where ``diff_rank_seed`` (``randomness.diff_rank_seed``), as
+    MMEngine seeds torch, numpy and the batched views' generator
+    (``randomness.seed`` plus the rank): built from ``model.seed`` alike
+    on every process, it drew the same caption and negative positions on
+    every rank. Rank 0 (a single-process run) keeps its seed."""
+    own = _model_generator(model)
+    if own is not None and diff_rank_seed and rank:
+        own.manual_seed(own.initial_seed() + int(rank))
+
+
 def random_streams(world_size: int, model=None) -> dict:
     """This process's random streams (torch's CPU generator, numpy's
     global one, Python's ``random``, the generator of ``model``'s
@@ -1006,6 +1020,16 @@ class AtomicRunner(Runner):
         path, self._url_download = self._url_download, None
         if path:
             remove_url_download(path)
+
+    def build_model(self, model):
+        """As the Runner's; the model's own generator is seeded per rank
+        as MMEngine's ``randomness`` seeds the run's
+        (:func:`seed_model_generator_per_rank`)."""
+        model = super().build_model(model)
+        randomness = getattr(self, '_randomness_cfg', None) or {}
+        seed_model_generator_per_rank(
+            model, self.rank, randomness.get('diff_rank_seed') is True)
+        return model
 
     def wrap_model(self, model_wrapper_cfg, model):
         """As the Runner's; with ``channels_last=True`` in the config (see
