@@ -734,6 +734,39 @@ def test_a_resume_names_a_changed_paramwise_cfg(synthetic_root, tmp_path):
     assert not any('paramwise_cfg' in n for n in notes), notes
 
 
+def test_a_resume_without_the_ema_hook_continues_the_trained_weights(
+        synthetic_root, tmp_path):
+    """MMEngine's ``EMAHook`` saves the averaged weights as the
+    checkpoint's ``state_dict`` and the trained ones in ``ema_state_dict``,
+    and swaps them back only on a resume that has the hook too: resumed
+    without it (``custom_hooks=[]``) the model trained on from the
+    averaged weights, nothing said. Now from the trained weights, with a
+    warning. The reference: the model of the run that saved it, at its
+    end (MMEngine's own resume with the hook loads the same)."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=2, epochs=1,
+                       custom_hooks=[dict(type='EMAHook', momentum=0.1)])
+    trained = {k: v.clone() for k, v in train(
+        cfg, work_dir=str(tmp_path / 'a')).model.state_dict().items()}
+    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    # the file's state_dict is the average, not the trained weights
+    from openselfsup.engine import load_checkpoint_file
+    key = 'backbone.conv1.weight'
+    assert not torch.equal(load_checkpoint_file(ckpt)['state_dict'][key],
+                           trained[key])
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'c'), resume=ckpt,
+                          cfg_options={'custom_hooks': [],
+                                       'train_cfg.max_epochs': 2})
+    runner.load_or_resume()
+    got = runner.model.state_dict()
+    assert [k for k in trained if not torch.equal(got[k], trained[k])] == []
+    log = ''.join(p.read_text() for p in (tmp_path / 'c').glob('*/*.log'))
+    assert 'it was saved with an EMAHook (its state_dict holds the ' \
+        'averaged weights' in log
+
+
 def test_a_resume_into_an_optimizer_the_state_lacks_settings_of_is_refused(
         fsp_epoch_1, tmp_path):
     """The resume keeps the config's optimizer class but loads the

@@ -840,6 +840,8 @@ class AtomicRunner(Runner):
             if not self._resume:  # a new run's load_from (checked or not)
                 self._restart_averaged_steps(kwargs['checkpoint'])
         super().call_hook(fn_name, **kwargs)
+        if fn_name == 'after_load_checkpoint' and self._resume:
+            self._trained_weights_back(kwargs['checkpoint'])
         if fn_name == 'after_load_checkpoint' and self._checks_load_from:
             # MMEngine's load_checkpoint calls this hook with the file's
             # contents, then loads them into the model
@@ -847,6 +849,32 @@ class AtomicRunner(Runner):
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
+
+    def _trained_weights_back(self, checkpoint) -> None:
+        """A resume without an ``EMAHook`` from a checkpoint saved with
+        one: MMEngine's hook saves the averaged weights as the
+        checkpoint's ``state_dict`` and the trained ones in
+        ``ema_state_dict`` (``module.<name>``), and swaps them back only
+        where the resuming run has the hook too; without it the resumed
+        model trained on from the averaged weights, said nowhere. The
+        trained weights are put back (the averaged ones dropped, as the
+        config has no average), and the log says so."""
+        from mmengine.hooks import EMAHook
+        ema = checkpoint.get('ema_state_dict') \
+            if isinstance(checkpoint, dict) else None
+        state = checkpoint.get('state_dict') if ema is not None else None
+        if not isinstance(state, dict) or \
+                any(isinstance(h, EMAHook) for h in self.hooks):
+            return
+        for key, value in ema.items():
+            if key.startswith('module.') and key[7:] in state:
+                state[key[7:]] = value
+        self.logger.warning(
+            f'--resume from {self._load_from}: it was saved with an EMAHook '
+            '(its state_dict holds the averaged weights, ema_state_dict the '
+            'trained ones) and this config has none: the run continues from '
+            'the trained weights, without the average (to keep it, resume '
+            'with the EMAHook in custom_hooks)')
 
     def discard_failed_start(self) -> None:
         """Remove what the run wrote before failing, if it has not started
