@@ -3901,7 +3901,8 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
     """The slide demo (triplet negatives drawn by the model's seeded
     generator), 2 epochs uninterrupted against epoch 1 resumed into another
     work dir: the same losses and weights bit for bit on the CPU, as
-    docs/pretraining.md says of a single-process resume. The model's
+    docs/pretraining.md says of a single-process resume, also from a
+    checkpoint saved inside a gradient-accumulation window. The model's
     generator is one of the run's random streams (before, the resumed run
     drew its negatives from the seed again: other triplets, other
     weights, nothing said)."""
@@ -3913,9 +3914,11 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
             'default_hooks.checkpoint.interval': 1,
             'default_hooks.checkpoint.max_keep_ckpts': -1,
             'default_hooks.logger.interval': 1,
-            # a window per epoch of 3 batches: the checkpoint holds no
-            # half-accumulated gradient (MMEngine warns that it is lost)
-            'optim_wrapper.accumulative_counts': 3}
+            # windows of 2 over epochs of 3 batches: epoch 1's checkpoint
+            # is saved inside a window, whose gradient it holds (MMEngine's
+            # resume lost it: another step, other weights from the first
+            # step of epoch 2 on)
+            'optim_wrapper.accumulative_counts': 2}
     a, b = tmp_path / 'a', tmp_path / 'b'
 
     def losses(runner):
@@ -3929,6 +3932,22 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
     want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
     got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
     assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert 'the gradient of the 1 iteration(s) of the accumulation window ' \
+        'it was saved in (accumulative_counts=2) is restored' in log
+    # the run's end (its last window stepped) holds none; nor does a
+    # process of several (each holds its own part until the window's end)
+    from openselfsup.engine.runner import WINDOW_GRADIENT, window_gradient
+    assert WINDOW_GRADIENT in load_checkpoint_file(str(a / 'epoch_1.pth'))
+    assert WINDOW_GRADIENT not in load_checkpoint_file(
+        str(a / 'epoch_2.pth'))
+    wrapper = SimpleNamespace(_inner_count=3, _accumulative_counts=2,
+                              _max_counts=6)
+    layer = torch.nn.Linear(1, 1)
+    layer(torch.ones(1)).sum().backward()
+    assert set(window_gradient(layer, wrapper, 1)['grads']) == {'weight',
+                                                                'bias'}
+    assert window_gradient(layer, wrapper, 2) is None
     # a checkpoint of older code (no state of the model's generator): said
     from openselfsup.engine.runner import (continue_random_streams,
                                            random_streams)

@@ -586,6 +586,41 @@ def _model_generator(model):
         gen.device.type == 'cpu' else None
 
 
+#: the checkpoint key of the gradient accumulated over the iterations of
+#: an unfinished accumulation window (:func:`window_gradient`)
+WINDOW_GRADIENT = 'window_gradient'
+
+
+def _accumulation(optim_wrapper) -> Tuple[int, int]:
+    """``(iterations counted, accumulative_counts)`` of MMEngine's
+    ``optim_wrapper`` (``(0, 1)`` for one that does not accumulate: an
+    ``OptimWrapperDict``)."""
+    counts = getattr(optim_wrapper, '_accumulative_counts', 1)
+    return getattr(optim_wrapper, '_inner_count', 0), \
+        counts if isinstance(counts, int) and counts > 0 else 1
+
+
+def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
+    """The gradient a single-process run has accumulated over the
+    iterations of an unfinished accumulation window
+    (``optim_wrapper.accumulative_counts``; MMEngine's windows run over
+    the whole run, so an epoch of another length than a multiple of it
+    ends inside one): ``{'inner_count': n, 'grads': {name: tensor}}`` for
+    the checkpoint, or None where no window is open (or on several
+    processes: each holds its own until the window's last backward sums
+    them). MMEngine's checkpoint held none, and its resume went on with
+    the window's remaining iterations alone ('the gradient of some
+    iterations is lost')."""
+    count, every = _accumulation(optim_wrapper)
+    if world_size != 1 or count % every == 0 or \
+            count == getattr(optim_wrapper, '_max_counts', -1):
+        return None  # (the run's last, short window has stepped)
+    model = getattr(model, 'module', model)
+    return dict(inner_count=int(count), grads={
+        name: p.grad.detach().clone()
+        for name, p in model.named_parameters() if p.grad is not None})
+
+
 def seed_model_generator_per_rank(model, rank: int,
                                   diff_rank_seed: bool) -> None:
     """Seed ``model``'s own generator (:func:`_model_generator`: a
@@ -835,8 +870,16 @@ class AtomicRunner(Runner):
         if fn_name == 'before_save_checkpoint':
             kwargs['checkpoint'][RANDOM_STREAMS] = random_streams(
                 self.world_size, self.model)
+            window = window_gradient(self.model, self.optim_wrapper,
+                                     self.world_size)
+            if window is not None:
+                kwargs['checkpoint'][WINDOW_GRADIENT] = window
+        elif fn_name == 'before_train':
+            self._continue_window()
         elif fn_name == 'after_load_checkpoint':
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
+            self._loaded_window = kwargs['checkpoint'].get(WINDOW_GRADIENT) \
+                if self._resume else None
             if not self._resume:  # a new run's load_from (checked or not)
                 self._restart_averaged_steps(kwargs['checkpoint'])
         super().call_hook(fn_name, **kwargs)
@@ -849,6 +892,39 @@ class AtomicRunner(Runner):
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
+
+    def _continue_window(self) -> None:
+        """At the start of a resumed single-process run's training (after
+        MMEngine has set the optimizer's count to the resumed iteration,
+        saying 'the gradient of some iterations is lost' where it falls
+        inside an accumulation window), put back the gradient the
+        checkpoint holds of that window (:func:`window_gradient`), so the
+        window's step is the uninterrupted run's; said in the log."""
+        window, self._loaded_window = \
+            getattr(self, '_loaded_window', None), None
+        if window is None:
+            return
+        count, every = _accumulation(self.optim_wrapper)
+        if self.world_size != 1 or window.get('inner_count') != count:
+            self.logger.warning(
+                f'--resume from {self._load_from}: the gradient it holds of '
+                'an unfinished accumulation window is not restored (saved by '
+                f'one process at iteration {window.get("inner_count")}, '
+                f'resumed on {self.world_size} at iteration {count}): that '
+                'window steps without it')
+            return
+        model = getattr(self.model, 'module', self.model)
+        grads = window.get('grads') or {}
+        for name, p in model.named_parameters():
+            if name in grads:
+                p.grad = grads[name].to(device=p.device, dtype=p.dtype)
+        done = count % every
+        self.logger.info(
+            f'--resume from {self._load_from}: the gradient of the {done} '
+            f'iteration(s) of the accumulation window it was saved in '
+            f'(accumulative_counts={every}) is restored from it: that '
+            'window steps as in the uninterrupted run (the warning above '
+            'that it is lost does not apply)')
 
     def _trained_weights_back(self, checkpoint) -> None:
         """A resume without an ``EMAHook`` from a checkpoint saved with
