@@ -123,6 +123,39 @@ def test_real_data_is_never_overwritten_and_reruns_leave_no_stale_images(
     assert (real / 'lungaca1.jpeg').read_bytes() == b'real image'
 
 
+def test_a_second_run_into_one_folder_while_one_writes_is_refused(
+        tmp_path, monkeypatch):
+    """Two runs into one --out at once: the second took the first's
+    'writing' marker for an interrupted run of its own, cleared the images
+    the first had drawn and wrote fewer; the first then listed images that
+    were gone (training refused them as missing). The second is refused in
+    one line now and changes nothing; the first's lists are whole."""
+    from openselfsup.datasets.synthetic import layouts
+    from openselfsup.utils import InputError
+    spec = dict(size=16, nct_test=1, domains=['nct'])
+    render, refused, started = layouts._render_all, [], []
+
+    def render_then_start_another(jobs, *args):
+        render(jobs, *args)
+        if started:  # the second run's own images
+            return
+        started.append(True)
+        try:  # the second run, started while the first is writing
+            make_synthetic(str(tmp_path), SyntheticSpec(nct_train=1, **spec))
+        except InputError as exc:
+            refused.append(str(exc))
+    monkeypatch.setattr(layouts, '_render_all', render_then_start_another)
+    make_synthetic(str(tmp_path), SyntheticSpec(nct_train=3, **spec))
+    nct = tmp_path / 'NCT'
+    listed = [p for p, _ in read_list_file(str(nct / 'meta' / 'train.txt'))]
+    assert len(listed) == 3 * len(NCT_CLASSES)
+    missing = [p for p in listed if not (nct / 'data' / p).is_file()]
+    assert not missing, f'{len(missing)} listed images missing'
+    assert len(refused) == 1 and 'another run of a synthetic-data ' \
+        'generator is writing there' in refused[0], refused
+    assert not os.path.exists(tmp_path / '.NCT.lock')  # removed at the end
+
+
 def test_marked_folders_stay_replaceable(tmp_path, monkeypatch):
     """A generator's folder must stay its own: stopped while the old
     contents were being deleted (the marker used to be written after), or

@@ -29,7 +29,7 @@ from ...utils import (InputError, atomic_path, check_seed, save_json,
                       save_text)
 from ...utils.progress import progress_bar
 from .layouts import check_counts
-from .ownership import claim, mark_done
+from .ownership import claim, generator, mark_done
 from .tissue import PALETTES, STYLES, render_patch
 
 #: what ``make_crossmodal.py`` writes, for its ``--help``
@@ -151,6 +151,7 @@ def render_mosaic(rng: np.random.Generator, names: List[str],
     return out
 
 
+@generator  # one run at a time in root
 def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
     """Write the captioned multi-label image setting under ``root``.
 
@@ -230,6 +231,7 @@ def _slide_features(rng: np.random.Generator, protos: np.ndarray, grade: int,
     return feats.astype(np.float32), primary, secondary, cover
 
 
+@generator  # one run at a time in root
 def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
     """Write the slide / report ISUP setting under ``root``.
 

@@ -29,7 +29,7 @@ from ...utils import (InputError, check_distinct, check_seed,
                       check_writable_dir, save_json)
 from ...utils.progress import progress_bar
 from .layouts import check_counts
-from .ownership import claim, mark_done
+from .ownership import claim, generator, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
 
 #: what :func:`make_synthetic_hierarchical` writes, for the tool's
@@ -103,6 +103,7 @@ class HierarchicalSpec:
         check_distinct('--classes', self.classes)
 
 
+@generator  # one run at a time in root
 def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
                                 ) -> Dict[str, int]:
     """Write patches, ``metadata.json`` and ``split.json`` under ``root``.

@@ -40,7 +40,8 @@ from PIL import Image
 from ...classes import LC_FILE_STEMS
 from ...utils import InputError, check_seed, check_writable_dir
 from ...utils.progress import progress_bar
-from .ownership import MARKER, check_ours, claim, mark_done  # noqa: F401
+from .ownership import (MARKER, check_ours, claim, mark_done,  # noqa: F401
+                        writing)
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                           NONORM, PAIP_CLASSES, nct_lists, slide_order,
                           write_list_set)
@@ -238,19 +239,21 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     Raises:
         InputError: a bad spec (:meth:`SyntheticSpec.check`), an unwritable
             ``root``, or a domain folder that holds files the generator did
-            not write (:data:`MARKER`), before any image is drawn.
+            not write (:data:`MARKER`), or one another run is writing
+            (:func:`~.ownership.writing`), before any image is drawn.
     """
     spec.check()
     _check_not_a_domain_folder(root)
     check_writable_dir(root)
     chosen = [d for d in DOMAINS if d in spec.domains]
-    for d in chosen:  # every folder checked before any is changed
-        check_ours(os.path.join(root, _FOLDERS[d]), _IMAGES)
+    folders = [os.path.join(root, _FOLDERS[d]) for d in chosen]
     counts: Dict[str, int] = {}
     makers = {'nct': _make_nct, 'lc': _make_lc, 'paip': _make_paip}
-    for d in chosen:
-        folder = os.path.join(root, _FOLDERS[d])
-        claim(folder, _IMAGES, _OURS)
-        counts.update(makers[d](root, spec))
-        mark_done(folder, _IMAGES)
+    with writing(folders):  # a second run at once is refused here
+        for folder in folders:  # every folder checked before any changes
+            check_ours(folder, _IMAGES)
+        for d, folder in zip(chosen, folders):
+            claim(folder, _IMAGES, _OURS)
+            counts.update(makers[d](root, spec))
+            mark_done(folder, _IMAGES)
     return counts

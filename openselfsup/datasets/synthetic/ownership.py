@@ -11,14 +11,23 @@ without the marker, one whose files changed since (real data added), one
 reached through a symbolic link. The real datasets share the synthetic
 ones' file names in places, so this is what keeps them from being
 overwritten.
+
+A generator holds :func:`writing`'s lock on each folder while it checks,
+clears and writes it: a second run into the same folder (the 'writing'
+marker of the first looks like an interrupted run of its own) is refused
+in one line before it changes anything, instead of clearing the first
+one's images while the first lists them.
 """
+import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
-from typing import Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
-from ...utils import InputError, save_json
+from ...utils import InputError, locked, save_json
+from ...utils.io import lock_file
 
 MARKER = 'SYNTHETIC.json'
 #: the plain-text marker make_synthetic wrote before this module
@@ -89,6 +98,38 @@ def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
         'another --out (or delete the folder if it holds nothing of yours)')
 
 
+@contextlib.contextmanager
+def writing(folders: Sequence[str]) -> Iterator[None]:
+    """One generator at a time in each of ``folders``: the body holds the
+    lock ``.<name>.lock`` beside each folder (:func:`~openselfsup.utils.
+    locked`, released at the end or when the process dies).
+
+    Raises:
+        InputError: another process holds one of the locks (it names the
+            folder and the holder), before the body runs.
+    """
+    with contextlib.ExitStack() as stack:
+        for folder in folders:
+            def busy(holder: str, folder: str = folder) -> str:
+                return (f'{folder}: another run of a synthetic-data '
+                        f'generator is writing there ({holder}); wait for '
+                        'it to end, or give another --out (if it died with '
+                        f'its node and NFS still holds its lock, remove '
+                        f'{lock_file(folder)})')
+            stack.enter_context(locked(folder, busy=busy))
+        yield
+
+
+def generator(make: Callable) -> Callable:
+    """``make(root, spec)``, a generator of one folder, run under
+    :func:`writing`'s lock on ``root``."""
+    @functools.wraps(make)
+    def locked_make(root: str, *args, **kwargs):
+        with writing([root]):
+            return make(root, *args, **kwargs)
+    return locked_make
+
+
 def check_not_half_written(folder: str) -> None:
     """Refuse a folder a generator was stopped while writing (its marker
     still says 'writing'): its images are a part of the set, and list
@@ -103,7 +144,8 @@ def check_not_half_written(folder: str) -> None:
 def claim(folder: str, parts: Optional[Sequence[str]] = None,
           clear: Optional[Sequence[str]] = None) -> None:
     """:func:`check_ours`, then empty ``clear`` (subfolders; None: all but
-    the marker) and mark the folder as being written."""
+    the marker) and mark the folder as being written. Under
+    :func:`writing`'s lock on ``folder``, held until :func:`mark_done`."""
     check_ours(folder, parts)
     os.makedirs(folder, exist_ok=True)
     _mark(folder, None)  # first: a run stopped while clearing is ours still
