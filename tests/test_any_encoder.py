@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -981,6 +982,53 @@ def test_import_refuses_rows_of_another_nct_release():
                       'list')[0].tolist() == [0]
 
 
+def test_import_judges_a_rows_release_by_the_folder_its_links_reach(
+        tmp_path):
+    """The releases share file names, and a row's release was read from
+    its folders' names only: features of the stain-normalised images read
+    through a folder named NCT-CRC-HE-100K-NONORM that links to the
+    NCT-CRC-HE-100K download were filed as the NONORM images of their
+    names. Where the rows' folders are on this machine, the folder a link
+    reaches decides, as prepare_nct.py's check of the data folder does."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']        # NONORM's, published
+    nonorm, norm = 'NCT-CRC-HE-100K-NONORM', 'NCT-CRC-HE-100K'
+    for release in (nonorm, norm):
+        for e in flat:
+            img = tmp_path / 'real' / release / e
+            img.parent.mkdir(parents=True, exist_ok=True)
+            img.write_bytes(b'x')
+    kept = tmp_path / 'real' / norm / 'nonorm'   # a NONORM copy inside it
+    shutil.copytree(tmp_path / 'real' / nonorm, kept)
+
+    def linked(name, target):
+        (tmp_path / name).mkdir()
+        os.symlink(target, tmp_path / name / nonorm)
+        return [str(tmp_path / name / nonorm / e) for e in flat]
+    # the normalised download under the NONORM name: refused
+    with pytest.raises(InputError, match=re.escape(
+            f'is an image of {norm} (its folder {tmp_path}/x/{nonorm}/ADI '
+            f'links to {tmp_path}/real/{norm}/ADI)')):
+        match_rows(linked('x', tmp_path / 'real' / norm), flat, 's', 'l')
+    # a class folder linked to the normalised one's: refused
+    (tmp_path / 'w' / nonorm).mkdir(parents=True)
+    for c in ('ADI', 'TUM'):
+        os.symlink(tmp_path / 'real' / norm / c, tmp_path / 'w' / nonorm / c)
+    with pytest.raises(InputError, match=f'is an image of {norm}'):
+        match_rows([str(tmp_path / 'w' / nonorm / e) for e in flat], flat,
+                   's', 'l')
+    # NONORM's images under the normalised name: they are NONORM's
+    (tmp_path / 'y').mkdir()
+    os.symlink(tmp_path / 'real' / nonorm, tmp_path / 'y' / norm)
+    assert match_rows([str(tmp_path / 'y' / norm / e) for e in flat][::-1],
+                      flat, 's', 'l')[0].tolist() == [1, 0]
+    # a link to a folder named for no release (the NONORM copy kept in
+    # the normalised download): its own name says it, as before
+    assert match_rows(linked('z', kept), flat, 's', 'l')[0].tolist() == \
+        [0, 1]
+
+
 def test_import_names_why_no_row_matched():
     """Rows whose paths are written as the published lists write them
     (``ADI/ADI-1.tif``) for the converter's NONORM list
@@ -992,13 +1040,18 @@ def test_import_names_why_no_row_matched():
     from openselfsup.utils import InputError
     flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
     nested = ['NCT-CRC-HE-100K-NONORM/' + e for e in flat]
+    # <CLS>/<file> rows may be written from inside the stain-normalised
+    # NCT-CRC-HE-100K/ too (same names): given the NONORM prefix named
+    # without a word, its features passed the release check as NONORM's
     with pytest.raises(InputError, match=re.escape(
             "2 of the 2 images of list have no feature row (first: "
             "NCT-CRC-HE-100K-NONORM/ADI/ADI-1.tif); the rows' paths are "
             "shorter than the list's entries (row 0: ./TUM/TUM-2.tif, the "
             "entry NCT-CRC-HE-100K-NONORM/TUM/TUM-2.tif): give them from "
             "the list's data root or absolute (here NCT-CRC-HE-100K-NONORM/"
-            " before each)")):
+            " before each, only if they are images of NCT-CRC-HE-100K-NONORM"
+            ": the stain-normalised NCT-CRC-HE-100K has the same "
+            "<CLS>/<file> names)")):
         match_rows(['./TUM/TUM-2.tif', 'ADI/ADI-1.tif'], nested, 'src',
                    'list')
     lc = ['lung_colon_image_set/colon_image_sets/colon_n/colonn1.jpeg']
@@ -1027,7 +1080,7 @@ def test_import_names_why_no_row_matched():
         "list's data root or absolute")
     # with rows outside the list (--ignore-extra), the prefix still named
     with pytest.raises(InputError, match=re.escape(
-            '(here NCT-CRC-HE-100K-NONORM/ before each)')):
+            '(here NCT-CRC-HE-100K-NONORM/ before each, only if')):
         match_rows(flat + ['STR/STR-3.tif'], nested, 'src', 'list',
                    ignore_extra=True)
     # paths that end with no entry, nor are the end of one: the first named

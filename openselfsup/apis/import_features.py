@@ -301,20 +301,25 @@ def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
     # one prefix that gives every entry its row (a release folder), or
     # one per row (PAIP19's slide folder left out: none to name)
     each = {lack + _norm_path(g) for g in given} >= set(normed)
-    # rows as the published lists write them (<CLS>/<file>) are NONORM's
-    # images; another release's folder before them (the official split's
-    # NCT-CRC-HE-100K, same file names) would pass its release check
-    from ..datasets.prepare import NONORM, nct_release
+    # rows written as the published lists write them (<CLS>/<file>) name
+    # no release folder: the one the prefix names is the release check's
+    # answer for them. The published layout is NONORM's, but the
+    # stain-normalised NCT-CRC-HE-100K has the same <CLS>/<file> names
+    # (rows written from inside it), so either prefix is said with a word
+    from ..datasets.prepare import NONORM, OFFICIAL, nct_release
     other = nct_release(lack.split('/'))
-    if other in (None, NONORM) or \
-            nct_release(first.split('/'), entry=True) != NONORM:
-        other = None
+    if nct_release(first.split('/'), entry=True) != NONORM or \
+            nct_release(first.split('/')[:-1]) is not None:
+        other = None  # the rows' folders name a release, or not NCT's
+    why = (f'the stain-normalised {OFFICIAL[0]} has the same '
+           '<CLS>/<file> names' if other == NONORM else
+           f'the published lists\' <CLS>/<file> are {NONORM}\'s, and the '
+           'releases share file names')
     return (f'; the rows\' paths are shorter than the list\'s entries (row '
             f'0: {given[0]}, the entry {longer}): give them from the list\'s '
             'data root or absolute' + (f' (here {lack} before each' + (
-                f', only if they are images of {other}: the published '
-                f'lists\' <CLS>/<file> are {NONORM}\'s, and the releases '
-                'share file names' if other else '') + ')' if each else ''))
+                f', only if they are images of {other}: {why}'
+                if other else '') + ')' if each else ''))
 
 
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
@@ -338,11 +343,19 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         InputError: an image of the list without a row, two rows for one
             image (also one the list names several times: its one row is
             taken for each of its entries), (without ``ignore_extra``) rows
-            outside the list, or a row of another NCT release than its entry's (the releases
-            share file names: a row of the stain-normalised
-            NCT-CRC-HE-100K would pass for the NONORM image of its name).
+            outside the list, or a row of another NCT release than its
+            entry's (the releases share file names: a row of the
+            stain-normalised NCT-CRC-HE-100K would pass for the NONORM
+            image of its name); a row's release is the one its folders
+            name, or, where its class folder is on this machine, the one
+            a symbolic link on the way reaches
+            (:func:`~openselfsup.datasets.prepare.linked_release`).
     """
-    from ..datasets.prepare import nct_release
+    from ..datasets.prepare import linked_release, nct_release
+    # a row's release: the one a link on the way to its class folder
+    # reaches, where the folder is here (a NONORM folder linked to the
+    # stain-normalised download passed as NONORM), else its folders' names
+    linked: Dict[str, Optional[str]] = {}
     normed = [_norm_path(e) for e in entries]
     # a list may name one image several times (PAIP19's published lists
     # draw with replacement): the image's first entry, and all of them
@@ -364,13 +377,18 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             raise InputError(f'{where}: rows {rows[hit]} and {r} both name '
                              f'{entries[hit]}')
         mine = nct_release(normed[hit].split('/'), entry=True)
-        theirs = nct_release(parts)
+        folder = posixpath.dirname(_norm_path(raw))
+        if folder not in linked:
+            linked[folder] = linked_release(folder) if folder else None
+        theirs = linked[folder] or nct_release(parts)
         if mine and theirs and mine != theirs:
             raise InputError(
-                f'{where}: row {r} ({raw}) is an image of {theirs}, the '
-                f'list\'s {entries[hit]} one of {mine} (the releases share '
-                'file names but not their staining); import features of '
-                f'{mine}\'s images')
+                f'{where}: row {r} ({raw}) is an image of {theirs}'
+                + (f' (its folder {folder} links to '
+                   f'{os.path.realpath(folder)})' if linked[folder] else '')
+                + f', the list\'s {entries[hit]} one of {mine} (the releases '
+                'share file names but not their staining); import features '
+                f'of {mine}\'s images')
         rows[hit] = r
     for first, more in also.items():  # one row for every entry of its image
         rows[more] = rows[first]

@@ -548,6 +548,33 @@ def _nonorm_said(data: str, folder: str) -> Tuple[Dict[str, str], str]:
     return {'train': NONORM, 'test': NONORM, 'by': by}, note
 
 
+def link_release(path: str, up: bool = False) -> Optional[str]:
+    """The NCT release a symbolic link on the way to the folder ``path``
+    reaches, by the name of the folder it reaches: ``path``'s target's own
+    name, or (``up``: ``path`` a class folder) its target's parent's; None
+    where that names no release or the one ``path``'s own name says (a
+    release name further up says nothing: a NONORM copy kept as
+    ``/datasets/NCT-CRC-HE-100K/nonorm/``)."""
+    def named(p):
+        name = os.path.basename(os.path.dirname(p) if up else p)
+        return name if name in NCT_RELEASES else None
+    found = named(os.path.realpath(path))
+    return None if found == named(os.path.abspath(path)) else found
+
+
+def linked_release(image_folder: str) -> Optional[str]:
+    """The NCT release a link on the way to an image's class folder
+    ``image_folder`` reaches (:func:`link_release` of it and of the
+    release folder above it), None where none does or the folder is not
+    on this machine: the releases share file names, so the names of the
+    folders as written tell another release's images linked under them
+    from their own."""
+    if not os.path.isdir(image_folder):
+        return None
+    return link_release(image_folder, up=True) or link_release(
+        os.path.dirname(os.path.abspath(image_folder)))
+
+
 def _check_release_folder(folder: str, release: str) -> None:
     """Refuse ``folder``, read as ``release``'s images, when it or one of
     its NCT class folders is a symbolic link (somewhere on the way) to
@@ -555,22 +582,17 @@ def _check_release_folder(folder: str, release: str) -> None:
     read as NONORM): the releases share file names, so the published
     split would be written for the other release's pixels.
 
-    Only the name of the folder the link reaches judges: ``folder``'s
-    target's own name, a class folder's target's parent (the release
-    folder holding the class folders); a release name further up says
-    nothing (a NONORM copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/``).
+    Only the name of the folder the link reaches judges
+    (:func:`link_release`): ``folder``'s target's own name, a class
+    folder's target's parent (the release folder holding the class
+    folders).
     """
-    def named(path, up):
-        name = os.path.basename(os.path.dirname(path) if up else path)
-        return name if name in NCT_RELEASES else None
     for path in [folder] + [os.path.join(folder, c) for c in NCT_CLASSES]:
         if not os.path.isdir(path):
             continue
         real = os.path.realpath(path)
-        up = path != folder
-        found = named(real, up)
-        if found in (None, release) or \
-                found == named(os.path.abspath(path), up):
+        found = link_release(path, up=path != folder)
+        if found in (None, release):
             continue
         raise InputError(
             f'{path}: a link to {real}, images of {found}, read here as '
