@@ -1421,8 +1421,8 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
            capsys)
     cfg = os.path.join(ROOT, 'configs', 'extraction', 'nct_aug.py')
     random = f'{cfg} passes the images through a random pipeline ' \
-        '(dataset.pipeline.1: RandomResizedCrop), which without --aug_times ' \
-        'is one unseeded augmented pass; '
+        '(dataset.pipeline.1: RandomResizedCrop), which with --aug_times 0 ' \
+        '(the default) is one unseeded augmented pass; '
     train = paths.features_path(w, 'clp', 'NCT_train')
     aug = paths.features_path(w, 'clp', 'NCT_aug')
     own = str(tmp_path / 'mine' / 'nct_aug_once.npy')
@@ -1430,20 +1430,25 @@ def test_one_pass_of_the_random_pipeline_is_refused(synthetic_root, tmp_path,
             (train, 'extract NCT_train with configs/extraction/nct_train.py, '
              f'or augmented copies with --aug_times N as {aug}'),
             (own, 'give --aug_times N for N seeded augmented copies')):
-        err = cli_fails(extract, _extract_args(synthetic_root, 'nct_aug.py',
-                                               out), capsys, str(tmp_path),
-                        f'{out}: {random}{fix}')
-        assert err == f'error: {out}: {random}{fix}'
+        # --aug_times 0 given: the line said "without --aug_times"
+        for zero in ((), ('--aug_times', '0')):
+            err = cli_fails(extract, _extract_args(
+                synthetic_root, 'nct_aug.py', out, *zero), capsys,
+                str(tmp_path), f'{out}: {random}{fix}')
+            assert err == f'error: {out}: {random}{fix}'
     # NCT_aug without --aug_times, of either pipeline (the deterministic
     # one's pass was taken for one augmented copy: the support features
     # themselves), before anything is read
     copies = f"{aug}: NCT_aug holds the augmentation ablation's augmented " \
-        'copies of NCT_train; without --aug_times extract.py writes one ' \
-        'pass over the list, not copies: extract them with python ' \
+        'copies of NCT_train; extract.py with --aug_times 0 (the default) ' \
+        'writes one pass over the list, not copies: extract them with ' \
+        'python ' \
         'wsi_workdir/extract.py --config configs/extraction/nct_aug.py ' \
         f'--pretrained CKPT --aug_times N --output {aug}'
-    for config in ('nct_aug.py', 'nct_train.py'):
-        err = cli_fails(extract, _extract_args(synthetic_root, config, aug),
+    for config, zero in (('nct_aug.py', ()),
+                         ('nct_train.py', ('--aug_times', '0'))):
+        err = cli_fails(extract, _extract_args(synthetic_root, config, aug,
+                                               *zero),
                         capsys, str(tmp_path), copies)
         assert err == f'error: {copies}'
         assert not os.path.exists(aug)

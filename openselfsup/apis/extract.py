@@ -1233,8 +1233,8 @@ def extract_many(configs: Sequence[str],
         raise InputError(f'--aug_times {aug_times}: must not be negative')
     check_seed(seed)  # beyond 2**64 a traceback from torch
     for output in outputs if not aug_times else ():
-        check_not_copies(output, 'without --aug_times extract.py writes one '
-                         'pass over the list')
+        check_not_copies(output, 'extract.py with --aug_times 0 (the '
+                         'default) writes one pass over the list')
     for output in outputs if aug_times else ():
         # augmented copies are the ablation's NCT_aug; under another set's
         # name every reader would take them for that set's features
@@ -1414,8 +1414,8 @@ def _check_pipeline(listing: Dict, aug_times: int) -> None:
         fix = 'give --aug_times N for N seeded augmented copies'
     raise InputError(
         f'{out["features"]}: {listing["config"]} passes the images through '
-        f'a random pipeline ({found[0]}: {found[1]}), which without '
-        f'--aug_times is one unseeded augmented pass; {fix}')
+        f'a random pipeline ({found[0]}: {found[1]}), which with '
+        f'--aug_times 0 (the default) is one unseeded augmented pass; {fix}')
 
 
 def _one_per_set(values: Union[None, str, Sequence[str]], sets: int,

@@ -613,7 +613,7 @@ def check_copies_of(support: FeatureSet, copies: FeatureSet) -> None:
         raise InputError(
             f'{copies.features_path}: its provenance records no augmented '
             f'copies (aug_times {made!r}: one pass over the list, as '
-            'import_features.py and extract.py without --aug_times write), '
+            'import_features.py and extract.py with --aug_times 0 write), '
             f'not the augmented copies of {support.name} that the image '
             'part reads; extract them: '
             + copies_command(copies.features_path))
