@@ -202,6 +202,9 @@ def test_make_synthetic_refusal_from_the_command_line(tmp_path):
     (['--test-fraction', '1.5'], '--test-fraction 1.5: must lie in (0, 1)'),
     (['--train-slides', '3'], '3 slide folders; the split trains on the '
      'first 3 slide IDs'),
+    # a slide given twice: named twice in the split's note, exit 0
+    (['--test-slides', '01_01_0003', '01_01_0003'],
+     '--test-slides: 01_01_0003 given twice'),
 ])
 def test_prepare_paip19_refuses_sizes_and_seeds(synthetic_root, tmp_path,
                                                 capsys, args, expected):

@@ -65,7 +65,8 @@ from typing import (Callable, Dict, Iterator, List, Optional, Sequence,
 import numpy as np
 
 from ..classes import LC_FILE_STEMS
-from ..utils import InputError, check_seed, check_writable_dir
+from ..utils import (InputError, check_distinct, check_seed,
+                     check_writable_dir)
 from .list_files import (LC_CLASSES, NCT_CLASSES, NONORM, PAIP_CLASSES,
                          Entry, nct_lists, read_list_file, slide_order,
                          write_list_set)
@@ -1087,6 +1088,9 @@ def prepare_paip19(root: str, train_slides: Optional[int] = None,
         raise InputError(f'{" and ".join(rules)}: give one split rule')
     if train_slides is not None and train_slides < 1:
         raise InputError(f'--train-slides {train_slides}: must be at least 1')
+    # a slide given twice (as every list flag refuses: check_distinct) was
+    # named twice in the rule the note prints
+    check_distinct('--test-slides', test_slides or ())
     if test_fraction is not None and not 0 < test_fraction < 1:
         raise InputError(f'--test-fraction {test_fraction}: must lie in '
                          '(0, 1)')
