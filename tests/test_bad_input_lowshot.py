@@ -975,7 +975,7 @@ def test_misspelt_script_settings_are_refused(tmp_path, script, args,
                          text=True, env={**env, setting: '7'})
     assert out.returncode == 2 and out.stdout == '', out.stdout
     assert out.stderr.strip() == (
-        f'{path}: {setting} is set, but {who} {read} (set {read} '
+        f'error: {path}: {setting} is set, but {who} {read} (set {read} '
         f'instead; unset {setting} if it is meant for another program)')
     out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
                          text=True, env={**env, read: '7'})
@@ -1018,9 +1018,16 @@ def test_ablation_scripts_take_one_model_family(tmp_path, script):
     out = run(MODELS='clp fsp')
     assert out.returncode == 2 and out.stdout == '', out.stdout
     assert out.stderr == (
-        f'{path}: MODELS="clp fsp" names 2 model families, but the ablation '
-        "runs one encoder (the published ablation is CLP's: MODELS=clp, the "
-        f'default); run it once per family, e.g. MODELS=clp sh {path}\n')
+        f'error: {path}: MODELS="clp fsp" names 2 model families, but the '
+        "ablation runs one encoder (the published ablation is CLP's: "
+        f'MODELS=clp, the default); run it once per family, e.g. MODELS=clp sh {path}\n')
+    if script == 'extract_ablation_feats.sh':
+        # a misspelt family: refused (exit 2, before any command) without
+        # the "error:" every refusal starts with
+        out = run(MODELS='cpl')
+        assert out.returncode == 2 and '+ ' not in out.stdout, out.stdout
+        assert out.stderr == (f"error: {path}: unknown model family 'cpl' "
+                              '(clp or fsp)\n')
 
 
 def test_reports_are_not_written_among_the_results(wd, capsys):

@@ -297,8 +297,8 @@ def test_scripts_explain_themselves_and_refuse_stray_arguments(tmp_path,
                          cwd=REPO, env=env, capture_output=True, text=True)
     assert out.returncode == 2 and out.stdout == ''
     assert out.stderr.strip() == (
-        f'{os.path.join(SCRIPTS, script)}: takes no arguments, got \'clp\' '
-        '(settings are environment variables; see '
+        f'error: {os.path.join(SCRIPTS, script)}: takes no arguments, got '
+        "'clp' (settings are environment variables; see "
         f'{os.path.join(SCRIPTS, script)} --help)')
 
 

@@ -16,10 +16,9 @@
 # the repository root's: run from another folder, a script stopped at its
 # first command with python's "can't open file"
 if [ ! -f wsi_workdir/sweep.py ] || [ ! -d configs ]; then
-    echo "error: $0: run the scripts from the repository root (the folder" \
+    refuse "run the scripts from the repository root (the folder" \
         "holding wsi_workdir/ and configs/); the current folder $(pwd)" \
-        "is not it" >&2
-    exit 2
+        "is not it"
 fi
 
 PYTHON=${PYTHON:-python}
@@ -62,18 +61,18 @@ ${SEED:+--seed $SEED --task_seed $SEED --dict_seed $SEED}"
 checkpoint() {
     if [ -n "$EXTRACT_SOURCE" ]; then
         if [ -z "$EXTRACT_WEIGHTS" ]; then
-            echo "EXTRACT_SOURCE=$EXTRACT_SOURCE needs EXTRACT_WEIGHTS (file, folder or random)" >&2; exit 2
+            refuse "EXTRACT_SOURCE=$EXTRACT_SOURCE needs EXTRACT_WEIGHTS (file, folder or random)"
         fi
         echo "$EXTRACT_WEIGHTS"; return
     fi
     case $1 in
         clp) _dir=$CLP_DIR/r18_bs256_ep200_$2; _ckpt=$CLP_CKPT ;;
         fsp) _dir=$FSP_DIR/r18_bs512_ep100_$2; _ckpt=$FSP_CKPT ;;
-        *) echo "unknown model family '$1' (clp or fsp)" >&2; exit 2 ;;
+        *) refuse "unknown model family '$1' (clp or fsp)" ;;
     esac
     if [ "$_ckpt" = last ]; then
         if [ ! -d "$_dir" ]; then
-            echo "$_dir not found: train it first" >&2; exit 2
+            refuse "$_dir not found: train it first"
         fi
         echo "$_dir"  # extract.py reads the run's last complete checkpoint
     else
@@ -110,10 +109,10 @@ extract_models() {
     _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
     # one checkpoint for all models, or each model's own (--pretrained per set)
     if [ $# = 0 ]; then
-        echo "extract_models: no models to extract (MODELS or NOVEL_CLASSES empty?)" >&2; exit 2
+        refuse "extract_models: no models to extract (MODELS or NOVEL_CLASSES empty?)"
     fi
     if [ $(($# % 2)) != 0 ]; then
-        echo "extract_models: give MODEL CHECKPOINT pairs after the names, got: $*" >&2; exit 2
+        refuse "extract_models: give MODEL CHECKPOINT pairs after the names, got: $*"
     fi
     _one=$2; _each=no; _random=no; _i=0
     for _a in "$@"; do
@@ -124,7 +123,7 @@ extract_models() {
         _i=$((_i + 1))
     done
     if [ "$_each" = yes ] && { [ -n "$EXTRACT_SOURCE" ] || [ "$_random" = yes ]; }; then
-        echo "extract_models: models with different checkpoints take config checkpoints only (not EXTRACT_SOURCE or random)" >&2; exit 2
+        refuse "extract_models: models with different checkpoints take config checkpoints only (not EXTRACT_SOURCE or random)"
     fi
     if [ "$_each" = yes ]; then _flag=; _one=
     elif [ "$_one" = random ]; then _flag=--random-init; _one=
@@ -219,11 +218,10 @@ one_model() {
     set -- $_models_given
     if [ $# = 0 ]; then echo clp; return; fi
     if [ $# -gt 1 ]; then
-        echo "$0: MODELS=\"$_models_given\" names $# model families, but" \
+        refuse "MODELS=\"$_models_given\" names $# model families, but" \
             "the ablation runs one encoder (the published ablation is" \
             "CLP's: MODELS=clp, the default); run it once per family," \
-            "e.g. MODELS=$1 sh $0" >&2
-        exit 2
+            "e.g. MODELS=$1 sh $0"
     fi
     echo "$1"
 }
@@ -248,9 +246,8 @@ _set=" $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' ' ') "
 # refuse_setting NAME READ WHO: NAME is set, but WHO ("the scripts read",
 # "this script reads") READ
 refuse_setting() {
-    echo "$0: $1 is set, but $3 $2 (set $2 instead; unset $1 if it is" \
-        "meant for another program)" >&2
-    exit 2
+    refuse "$1 is set, but $3 $2 (set $2 instead; unset $1 if it is" \
+        "meant for another program)"
 }
 check_setting_names() {
     for _known in $SETTINGS_READ; do

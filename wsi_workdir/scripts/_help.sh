@@ -2,7 +2,8 @@
 # exits; sourced first thing by every script (and tools/quickstart.sh).
 # Also defines no_arguments, which a script that takes none calls with "$@":
 # an argument there is a mistake (settings are environment variables), not
-# ignored; and positional_arguments, the same for a script that takes some.
+# ignored; and positional_arguments, the same for a script that takes some;
+# and refuse, the scripts' one refusal line.
 case "${1:-}" in
     -h|--help)
         sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
@@ -12,11 +13,18 @@ case "${1:-}" in
         exit 0 ;;
 esac
 
+# refuse MESSAGE...: a script's refusal, as every command's: one line on
+# stderr, "error: <script>: MESSAGE", and exit code 2 (docs/refusals.md);
+# in a $(...) substitution the script stops there under set -e
+refuse() {
+    echo "error: $0: $*" >&2
+    exit 2
+}
+
 no_arguments() {
     if [ $# -gt 0 ]; then
-        echo "$0: takes no arguments, got '$1' (settings are environment" \
-            "variables; see $0 --help)" >&2
-        exit 2
+        refuse "takes no arguments, got '$1' (settings are environment" \
+            "variables; see $0 --help)"
     fi
 }
 
@@ -29,15 +37,13 @@ positional_arguments() {
     for _arg in "$@"; do
         case $_arg in
             -) ;;
-            -*) echo "$0: '$_arg' is not an argument of this script" \
+            -*) refuse "'$_arg' is not an argument of this script" \
                 "(usage: sh $0 $_usage; settings are environment" \
-                "variables, e.g. NUM_TASK=5 sh $0 ...; see $0 --help)" >&2
-                exit 2 ;;
+                "variables, e.g. NUM_TASK=5 sh $0 ...; see $0 --help)" ;;
         esac
     done
     if [ $# -lt "$_min" ] || [ $# -gt "$_max" ]; then
-        echo "usage: sh $0 $_usage (got $# arguments; settings are" \
-            "environment variables, see $0 --help)" >&2
-        exit 2
+        refuse "usage: sh $0 $_usage (got $# arguments; settings are" \
+            "environment variables, see $0 --help)"
     fi
 }

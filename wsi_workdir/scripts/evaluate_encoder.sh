@@ -36,7 +36,7 @@ DOMAINS=${DOMAINS:-"near mixture out out_homo"}
 for domain in $DOMAINS; do
     case $domain in
         near|mixture|out|out_homo) ;;
-        *) echo "unknown domain $domain (near, mixture, out, out_homo)" >&2; exit 2 ;;
+        *) refuse "unknown domain $domain (near, mixture, out, out_homo)" ;;
     esac
 done
 

@@ -18,13 +18,12 @@ AUG_TIMES=${AUG_TIMES:-16}
 # timm / open_clip model (--model-source) does not take: refused before
 # NCT train and test are extracted (the copies' command failed after them)
 if [ -n "$EXTRACT_SOURCE" ]; then
-    echo "$0: EXTRACT_SOURCE is set, but the ablation's augmented copies" \
+    refuse "EXTRACT_SOURCE is set, but the ablation's augmented copies" \
         "(NCT_aug: extract.py --aug_times, the config's random pipeline)" \
         "take a checkpoint of the config's encoder, not a timm or" \
         "open_clip model; unset EXTRACT_SOURCE (ablation.sh with" \
         "IMAGE=none HYBRID=none needs no NCT_aug: extract NCT_train and" \
-        "NCT_test of <model>_wo_78 with evaluate_encoder.sh or extract.py)" >&2
-    exit 2
+        "NCT_test of <model>_wo_78 with evaluate_encoder.sh or extract.py)"
 fi
 
 family=$(one_model)
