@@ -118,6 +118,37 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
                       'has baseline, hybrid')
 
 
+def test_an_ablation_of_the_baseline_alone_writes_no_empty_plot(
+        tmp_path, capsys):
+    """Every part skipped: the table has the baseline's row alone, and the
+    plot was one empty panel (matplotlib's warning 'No artists with labels
+    found to put in legend'), written beside it. Now the note says there
+    is nothing to plot, no PNG is written and an earlier run's is removed
+    (it would sit beside a table it does not show)."""
+    import warnings
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    ablation = script_main('wsi_workdir/ablation.py')
+    common = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
+              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+              '--quiet']
+    png = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.png')
+    assert run_cli(ablation, common + ['--prototypes', '2']) == 0
+    assert os.path.isfile(png)
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # matplotlib's legend warning
+        assert run_cli(ablation, common + ['--prototypes', 'none']) == 0, \
+            capsys.readouterr().err
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith('; the table has baseline: nothing to plot, no '
+                           'plot written'), out[0]
+    assert sorted(os.listdir(os.path.join(wd, 'sweeps'))) == [
+        'ablation_clp_wo_78.json', 'ablation_clp_wo_78.md']
+    table = [ln for ln in out if ln.startswith('| ')][1:]
+    assert [ln.split('|')[1].strip() for ln in table] == ['baseline']
+    assert out[-1].startswith('wrote ') and '.png' not in out[-1]
+
+
 def test_a_part_skipped_by_its_flag_alone_is_said_by_each_flag(capsys):
     """A mistyped ``--prototypes --image 4`` skips the prototypes part, by
     design (the flag alone, as none): the run names every part skipped and

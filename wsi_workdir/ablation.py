@@ -106,7 +106,8 @@ def main(argv=None):
     from openselfsup.lowshot.ablation import (ablation_rows,
                                               ablation_settings,
                                               ablation_table, plot_ablation,
-                                              skipped_note, unique_specs)
+                                              plotted, skipped_note,
+                                              unique_specs)
     from openselfsup.lowshot.report import write_report
     from openselfsup.lowshot.sweep import run_sweep
     rows = ablation_settings(
@@ -119,11 +120,13 @@ def main(argv=None):
     out = os.path.join(os.path.dirname(paths.sweep_path(
         args.workdir, args.model, 'near')), f'ablation_{args.model}.json')
     png = os.path.splitext(out)[0] + '.png'
+    figures = [png] if plotted(rows) else []  # every part skipped: none
     sweep = run_sweep(args.workdir, unique_specs(rows), args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
                       out, log=None if args.quiet else print,
-                      write_index=False, describing=[png],
+                      write_index=False,
+                      describing=figures,
                       results_dir=paths.ablation_results_dir(args.workdir))
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
@@ -138,7 +141,8 @@ def main(argv=None):
                  plot_ablation(table_rows, f'{args.model}: {args.num_shots}'
                                f'-shot, {args.num_task} tasks, {args.clf}'))
     print(table, end='')
-    print(f'wrote {sweep["summary_md"]}, {png} and {sweep["output"]}: '
+    written = [sweep['summary_md'], *figures, sweep['output']]
+    print(f'wrote {", ".join(written[:-1])} and {written[-1]}: '
           f'{sweep["num_settings"]} settings in '
           f'{sweep["elapsed_s"]["total"]:.1f} s')
 

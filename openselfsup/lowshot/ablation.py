@@ -25,7 +25,7 @@ row; the F1 of the two novel classes ± its 95% CI over tasks), shown by
 :func:`ablation_table` (Markdown) and :func:`plot_ablation` (PNG).
 The runs themselves go through :func:`~.sweep.run_sweep` (one process).
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
@@ -105,7 +105,17 @@ def skipped_note(skipped: Dict[str, str]) -> str:
     kept = [p for p in PARTS if p not in skipped]
     return ('note: skipping ' + ', '.join(
         f'the {part} part (--{part} {how})' for part, how in skipped.items())
-        + f'; the table has {", ".join(kept)}')
+        + f'; the table has {", ".join(kept)}'
+        + ('' if len(kept) > 1 else ': nothing to plot, no plot written'))
+
+
+def plotted(rows) -> bool:
+    """Whether :func:`ablation_settings`' (or :func:`ablation_rows`')
+    rows have a part to plot: one besides the baseline (a run that skips
+    every part has the baseline's row alone, and its plot was an empty
+    panel)."""
+    return any((r[0] if isinstance(r, tuple) else r['part']) != 'baseline'
+               for r in rows)
 
 
 def unique_specs(rows) -> List[RunSpec]:
@@ -160,15 +170,19 @@ def ablation_table(table_rows: Sequence[Dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def plot_ablation(table_rows: Sequence[Dict], title: str = '') -> bytes:
+def plot_ablation(table_rows: Sequence[Dict], title: str = ''
+                  ) -> Optional[bytes]:
     """One panel per varied part (F1 in percent against its number, log
     scale; average F1 ± the mean of the per-class 95% CIs, novel STR+TUM F1
     ± its 95% CI), the baseline
     as dashed lines in every panel.
 
     Returns:
-        bytes: the PNG.
+        bytes or None: the PNG; None where no part besides the baseline
+        has a row (:func:`plotted`: nothing to plot).
     """
+    if not plotted(table_rows):
+        return None
     plt = pyplot()
 
     parts = [p for p in PARTS[1:] if any(r['part'] == p for r in table_rows)]

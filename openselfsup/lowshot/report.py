@@ -31,7 +31,7 @@ import numpy as np
 
 from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
                        split_model_name)
-from ..utils import InputError, load_json, save_set
+from ..utils import InputError, load_json, remove_set, save_set
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
@@ -948,10 +948,17 @@ def report_paths(workdir: str, output: Optional[str], name: str,
     return out
 
 
-def write_report(out: Dict[str, str], text: str, data, png: bytes) -> None:
+def write_report(out: Dict[str, str], text: str, data,
+                 png: Optional[bytes]) -> None:
     """Write a report's Markdown, JSON and PNG as one set (an interrupted
     run leaves the old report whole, not a new table beside old numbers),
-    all computed before the first is written."""
+    all computed before the first is written. ``png`` None: nothing to
+    plot; an earlier report's PNG is removed first (it would sit beside a
+    table it does not show)."""
+    if png is None:
+        remove_set([out['png']])
+        save_set({out['md']: text, out['json']: data})
+        return
     save_set({out['md']: text, out['json']: data, out['png']: bytes(png)})
 
 
