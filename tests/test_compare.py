@@ -541,3 +541,53 @@ def test_a_model_without_results_names_the_workdir_inside_that_has_them(
                    f'results: a); workdirs with results of b in it: demo '
                    f'(--workdir {demo}?)'), err
     assert not os.path.exists(os.path.join(w, 'summary'))
+
+
+def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
+    """The ablation's results are under <workdir>/ablation_results/, apart
+    from results/, which --compare read alone: two models' ablations could
+    not be paired (refused: no results directory). ``--compare A B
+    --ablation`` pairs them row by row of the ablation's table, with the
+    numbers computed here from their result files."""
+    from lowshot_data import script_main
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp_wo_78', seed=0, spread=1.0)
+    make_workdir(w, 'fsp_wo_78', seed=1, spread=0.4)
+    for model in ('clp_wo_78', 'fsp_wo_78'):
+        assert run_cli(script_main('wsi_workdir/ablation.py'), [
+            '--workdir', w, '--model', model, '--num_task', '8',
+            '--num_shots', '2', '--prototypes', '2', '--image', 'none',
+            '--latent', '4', '--hybrid', 'none', '--num_shift_vectors',
+            '20', '--quiet']) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    code, err, printed = _run(capsys, ['--workdir', w, '--compare',
+                                       'clp_wo_78', 'fsp_wo_78',
+                                       '--ablation'])
+    assert code == 0, err
+    name = 'compare_clp_wo_78_vs_fsp_wo_78_ablation'
+    with open(paths.summary_path(w, 'json', name)) as f:
+        cmp = json.load(f)
+    assert cmp['results'] == 'ablation'
+    with open(os.path.join(w, 'sweeps', 'ablation_clp_wo_78.json')) as f:
+        rows = json.load(f)['ablation_rows']
+    assert len(cmp['settings']) == len(rows) == 3  # baseline, K=2, 4 shots
+    for s in cmp['settings']:
+        d = np.subtract(*[np.asarray(json.load(open(s[f'file_{m}']))[
+            'per_task_f1']).mean(1) for m in ('a', 'b')])
+        assert os.path.dirname(os.path.dirname(s['file_a'])) == \
+            paths.ablation_results_dir(w)
+        assert s['num_task'] == 8
+        assert s['diff_mean'] == pytest.approx(d.mean())
+        assert s['p_wilcoxon'] == pytest.approx(_sign_flip_p(d))
+    assert '(their ablation results)' in printed.splitlines()[0]
+    # --ablation alone, and a model without ablation results: one line
+    code, err, _ = _run(capsys, ['--workdir', w, '--ablation'])
+    assert code == 2 and err == (
+        "error: --ablation goes with --compare A B (the ablation's own "
+        'table is <workdir>/sweeps/ablation_<model>.md)')
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
+                                 'clp', '--ablation'])
+    assert code == 2 and err == (
+        "error: no ablation results of model 'clp' (models with ablation "
+        'results: clp_wo_78, fsp_wo_78); run wsi_workdir/ablation.py '
+        '--model clp')

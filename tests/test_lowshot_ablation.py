@@ -580,4 +580,6 @@ def test_compare_of_an_ablation_model_says_where_its_results_are(
               ['--workdir', wd, '--compare', 'clp_wo_78', 'clp'], capsys, wd,
               "no results of model 'clp_wo_78' (models with results: clp) "
               f"(the ablation's results in {ablation} are not summarised: "
-              'its table is sweeps/ablation_clp_wo_78.md)')
+              'its table is sweeps/ablation_clp_wo_78.md; summarize.py '
+              "--compare A B --ablation pairs two models' ablation "
+              'results)')

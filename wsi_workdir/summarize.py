@@ -21,9 +21,13 @@ the Wilcoxon signed-rank p-value over tasks (exact over the sign patterns
 up to 50 nonzero differences, the normal approximation beyond, whatever the
 scipy version; and Holm-adjusted), and the tasks A wins, ties and loses;
 results of different task stores are refused.
-Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}.
+Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}. With --ablation
+it pairs the two models' ablation results instead (wsi_workdir/ablation.py's,
+under <workdir>/ablation_results/<model>/: each row of the ablation's table,
+run on the same tasks) and writes compare_<A>_vs_<B>_ablation.{md,json,png}.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir --compare uni clp
+    python wsi_workdir/summarize.py --compare clp_wo_78 fsp_wo_78 --ablation
 """
 import argparse
 import os
@@ -33,7 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
 from openselfsup.lowshot.spec import CLASSIFIERS  # noqa: E402
-from openselfsup.utils import run_cli  # noqa: E402
+from openselfsup.utils import InputError, run_cli  # noqa: E402
 
 
 def parse_args(argv):
@@ -56,15 +60,23 @@ def parse_args(argv):
                         help='paired comparison of models A and B on the '
                         'same tasks (default output <workdir>/summary/'
                         'compare_<A>_vs_<B>)')
+    parser.add_argument('--ablation', action='store_true',
+                        help='with --compare: pair the two models\' '
+                        'ablation results (<workdir>/ablation_results/, '
+                        'wsi_workdir/ablation.py\'s) instead of results/')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.ablation and not args.compare:
+        raise InputError('--ablation goes with --compare A B (the '
+                         'ablation\'s own table is <workdir>/sweeps/'
+                         'ablation_<model>.md)')
     if args.compare:
         from openselfsup.lowshot.compare import compare
         out = compare(args.workdir, *args.compare, output=args.output,
-                      clf=args.clf)
+                      clf=args.clf, ablation=args.ablation)
     else:
         from openselfsup.lowshot.report import summarize
         out = summarize(args.workdir, output=args.output, clf=args.clf)

@@ -299,7 +299,9 @@ def format_compare(cmp: Dict) -> str:
     """The comparison as Markdown (F1 in percent, differences in
     percentage points)."""
     a, b = cmp['model_a'], cmp['model_b']
-    lines = [f'### {a} vs {b}: paired difference of task F1 (A - B, '
+    which = ' (their ablation results)' if cmp.get('results') == \
+        'ablation' else ''
+    lines = [f'### {a} vs {b}{which}: paired difference of task F1 (A - B, '
              'percentage points) over the same tasks', '',
              f'| setting | tasks | {a} F1 (%) | {b} F1 (%) | A - B | 95% CI '
              '| Wilcoxon p | Holm p | A better / tied / worse |',
@@ -382,7 +384,8 @@ def plot_compare(cmp: Dict) -> bytes:
 
 def compare(workdir: str, model_a: str, model_b: str,
             output: Optional[str] = None,
-            clf: Optional[str] = None) -> Dict[str, str]:
+            clf: Optional[str] = None,
+            ablation: bool = False) -> Dict[str, str]:
     """Compare two models of a workdir; write Markdown, JSON and plot.
 
     Everything is computed before the first file is written.
@@ -392,8 +395,15 @@ def compare(workdir: str, model_a: str, model_b: str,
         model_a (str): model A (differences are A - B).
         model_b (str): model B.
         output (str, optional): path prefix (``PREFIX.md/.json/.png``);
-            default ``<workdir>/summary/compare_<A>_vs_<B>``.
+            default ``<workdir>/summary/compare_<A>_vs_<B>`` (with
+            ``_ablation`` after it for ``ablation``).
         clf (str, optional): only this classifier.
+        ablation (bool): pair the two models' ablation results
+            (``<workdir>/ablation_results/<model>/``, ``wsi_workdir/
+            ablation.py``'s, one setting per row of its table: the
+            variant tells K, aug_times and aug shots apart) instead of
+            ``results/``; the ablations must have run on the same tasks
+            (the same ``--num_task`` and stores), as every pair.
 
     Returns:
         dict: ``markdown``, the comparison (``comparison``) and the paths
@@ -401,10 +411,13 @@ def compare(workdir: str, model_a: str, model_b: str,
     """
     from .report import (COMPARE_KEYS, report_paths, workdir_results,
                          write_report)
-    results, left_out = workdir_results(workdir, clf, (model_a, model_b))
+    results, left_out = workdir_results(workdir, clf, (model_a, model_b),
+                                        ablation)
     cmp = compare_results(results, model_a, model_b)
+    cmp['results'] = 'ablation' if ablation else 'results'
     cmp['left_out'] = left_out
     out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'
+                       + ('_ablation' if ablation else '')
                        + (f'_{clf}' if clf else ''), COMPARE_KEYS,
                        'a comparison written by summarize.py --compare')
     text = format_compare(cmp)

@@ -151,7 +151,9 @@ def ablation_note(workdir: str, model: Optional[str] = None) -> str:
         return ''
     table = f'ablation_{model}.md' if model else 'ablation_<model>.md'
     return (f" (the ablation's results in {folder} are not summarised: "
-            f'its table is sweeps/{table})')
+            f'its table is sweeps/{table}'
+            + ('; summarize.py --compare A B --ablation pairs two models\' '
+               'ablation results' if model else '') + ')')
 
 
 def check_not_in_results(workdir: str, path: str, stops: str, what: str,

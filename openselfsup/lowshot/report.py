@@ -235,25 +235,29 @@ def _check_per_task(result: dict, path: str, num_task: int) -> None:
             'edited or written by other code (run the meta-test again)')
 
 
-def load_results(results_dir: str) -> List[dict]:
-    """Every result JSON under ``results_dir`` (recursively), checked.
+def load_results(results_dir: str, ablation: bool = False) -> List[dict]:
+    """Every result JSON under ``results_dir`` (recursively), checked;
+    ``ablation``: the folder is the ablation's
+    (:func:`~.paths.ablation_results_dir`), for the messages.
 
     Raises:
         InputError: the directory is missing or holds no result JSON.
     """
     workdir = os.path.dirname(results_dir)
     # a workdir of the ablation only: its results are not the summary's
-    apart = paths.ablation_note(workdir)
+    apart = '' if ablation else paths.ablation_note(workdir)
+    run = 'wsi_workdir/ablation.py' if ablation else \
+        'wsi_workdir/distributed_meta_test.py'
+    name = os.path.basename(results_dir)
     if not os.path.isdir(results_dir):
         raise InputError(f'{results_dir}: no results directory; run '
-                         f'wsi_workdir/distributed_meta_test.py first{apart}'
-                         + paths.workdir_nearby(workdir, 'results',
-                                                'results'))
+                         f'{run} first{apart}'
+                         + paths.workdir_nearby(workdir, name, name))
     files = sorted(glob.glob(os.path.join(results_dir, '**', '*.json'),
                              recursive=True))
     if not files:
         raise InputError(f'{results_dir}: no result JSON files; run '
-                         f'wsi_workdir/distributed_meta_test.py first{apart}')
+                         f'{run} first{apart}')
     return [load_result(f) for f in files]
 
 
@@ -862,11 +866,17 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
 
 
 def workdir_results(workdir: str, clf: Optional[str] = None,
-                    models: Optional[Sequence[str]] = None
+                    models: Optional[Sequence[str]] = None,
+                    ablation: bool = False
                     ) -> Tuple[List[dict], List[dict]]:
     """Every result JSON of a workdir (:func:`load_results`), only those of
     classifier ``clf`` and of ``models`` if given, split by
     :func:`current_results` (every result of a model left out is named).
+
+    Args:
+        ablation (bool): read the ablation's results
+            (:func:`~.paths.ablation_results_dir`, ``wsi_workdir/
+            ablation.py``'s) instead of ``results/``.
 
     Returns:
         tuple: ``(current, left_out)``.
@@ -876,26 +886,30 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
             or none computed on the current inputs.
     """
     paths.check_workdir(workdir)
-    results = load_results(paths.results_dir(workdir))
+    folder = paths.ablation_results_dir(workdir) if ablation else \
+        paths.results_dir(workdir)
+    results = load_results(folder, ablation)
     if clf is not None:
         if clf not in CLASSIFIERS:
             raise InputError(f'--clf {clf!r}: expected one of '
                              f'{", ".join(CLASSIFIERS)}')
         results = [r for r in results if r['clf'] == clf]
         if not results:
-            raise InputError(f'{paths.results_dir(workdir)}: no results for '
-                             f'--clf {clf}')
+            raise InputError(f'{folder}: no results for --clf {clf}')
     if models is not None:
         known = sorted({r['model'] for r in results}, key=_natural)
+        what = 'ablation results' if ablation else 'results'
         for model in models:
             if model not in known:
                 nearby = paths.workdir_nearby(
-                    workdir, os.path.join('results', model),
-                    f'results of {model}')
-                raise InputError(f'no results of model {model!r} (models '
-                                 f'with results: {", ".join(known)})'
-                                 + paths.ablation_note(workdir, model)
-                                 + nearby)
+                    workdir, os.path.join(os.path.basename(folder), model),
+                    f'{what} of {model}')
+                raise InputError(
+                    f'no {what} of model {model!r} (models with {what}: '
+                    f'{", ".join(known)})'
+                    + (f'; run wsi_workdir/ablation.py --model {model}'
+                       if ablation else paths.ablation_note(workdir, model))
+                    + nearby)
         results = [r for r in results if r['model'] in models]
     current, left_out = current_results(results, workdir)
     for model in models or ():
@@ -904,8 +918,8 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
             raise _all_changed(
                 f'every result of {model} ({len(gone)}) was', gone)
     if not current and left_out:
-        raise _all_changed(f'{paths.results_dir(workdir)}: all '
-                           f'{len(left_out)} results were', left_out)
+        raise _all_changed(f'{folder}: all {len(left_out)} results were',
+                           left_out)
     return current, left_out
 
 
