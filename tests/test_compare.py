@@ -580,6 +580,18 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
         assert s['diff_mean'] == pytest.approx(d.mean())
         assert s['p_wilcoxon'] == pytest.approx(_sign_flip_p(d))
     assert '(their ablation results)' in printed.splitlines()[0]
+    # a result left out (its features extracted again since) is run again
+    # by the ablation, which writes there (distributed_meta_test.py was
+    # named, which writes results/)
+    feats = paths.features_path(w, 'fsp_wo_78', 'NCT_test')
+    np.save(feats, np.load(feats)[:, ::-1].copy())
+    code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
+                                 'fsp_wo_78', '--ablation'])
+    assert code == 2 and err.endswith(
+        'run them again, e.g.: python wsi_workdir/ablation.py --model '
+        'fsp_wo_78 --num_shots 2 --num_task 8 --clf Ridge '
+        '--num_shift_vectors 20 --workdir '
+        f"{w} with its parts' flags"), err
     # --ablation alone, and a model without ablation results: one line
     code, err, _ = _run(capsys, ['--workdir', w, '--ablation'])
     assert code == 2 and err == (

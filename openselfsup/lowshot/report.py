@@ -25,7 +25,7 @@ import math
 import os
 import re
 from collections import Counter
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -387,11 +387,34 @@ def rerun_command(result: dict, workdir: str) -> str:
                 f'settings in {result["_file"]}')
 
 
-def current_results(results: Sequence[dict], workdir: str
+def ablation_rerun_command(result: dict, workdir: str) -> str:
+    """The ``ablation.py`` command that runs an ablation result's setting
+    again (the ablation writes its results, :func:`~.paths.
+    ablation_results_dir`; ``distributed_meta_test.py`` writes
+    ``results/``): its model, shots, tasks, classifier and the seeds and
+    shift vectors that differ from the defaults; the parts' flags are the
+    user's (the run keeps its results of unchanged inputs)."""
+    from .spec import _DEFAULTS
+    flags = [('model', result['model']), ('num_shots', result['num_shots']),
+             ('num_task', result['num_task']), ('clf', result['clf'])]
+    flags += [(key, result[key]) for key in ('task_seed', 'seed',
+                                             'num_shift_vectors',
+                                             'dict_seed')
+              if result.get(key, _DEFAULTS[key]) != _DEFAULTS[key]]
+    return ' '.join(['python wsi_workdir/ablation.py']
+                    + [f'--{k} {v}' for k, v in flags]
+                    + ['--workdir', workdir, "with its parts' flags"])
+
+
+def current_results(results: Sequence[dict], workdir: str,
+                    command: Optional[Callable[[dict, str], str]] = None
                     ) -> Tuple[List[dict], List[dict]]:
     """Split results into those computed on the workdir's current inputs
     and those whose features or tasks have changed since (left out of
-    tables: their numbers describe an encoder or tasks no longer there).
+    tables: their numbers describe an encoder or tasks no longer there);
+    ``command(result, workdir)``: the command that runs a result again
+    (default :func:`rerun_command`; the ablation's:
+    :func:`ablation_rerun_command`).
 
     Returns:
         tuple: ``(current, left_out)``; each of ``left_out`` is ``{file,
@@ -399,6 +422,7 @@ def current_results(results: Sequence[dict], workdir: str
         writes another file (the task store now holds another seed's
         tasks: the old result stays out until it is deleted).
     """
+    command = command or rerun_command
     cache: Dict = {}
     current, left_out = [], []
     for r in results:
@@ -408,13 +432,13 @@ def current_results(results: Sequence[dict], workdir: str
             continue
         item = dict(file=r['_file'], model=r['model'],
                     changed=[p for p, _ in changed],
-                    command=rerun_command(r, workdir))
+                    command=command(r, workdir))
         for path, kind in changed:
             seed = getattr(cache.get(path), 'seed', None)
             if kind == 'tasks' and seed is not None and \
                     seed != r.get('task_seed', 0):
-                item['command'] = rerun_command(
-                    dict(r, task_seed=seed), workdir)
+                item['command'] = command(dict(r, task_seed=seed),
+                                          workdir)
                 item['note'] = (f'its task store now holds tasks of seed '
                                 f'{seed}: the command runs those; delete '
                                 'this file to drop it from the note')
@@ -911,7 +935,10 @@ def workdir_results(workdir: str, clf: Optional[str] = None,
                        if ablation else paths.ablation_note(workdir, model))
                     + nearby)
         results = [r for r in results if r['model'] in models]
-    current, left_out = current_results(results, workdir)
+    # a result left out is run again by the command that wrote it
+    current, left_out = current_results(
+        results, workdir,
+        ablation_rerun_command if ablation else rerun_command)
     for model in models or ():
         gone = [i for i in left_out if i['model'] == model]
         if gone and not any(r['model'] == model for r in current):
