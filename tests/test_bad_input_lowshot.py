@@ -1020,7 +1020,8 @@ def test_ablation_scripts_take_one_model_family(tmp_path, script):
     assert out.stderr == (
         f'error: {path}: MODELS="clp fsp" names 2 model families, but the '
         "ablation runs one encoder (the published ablation is CLP's: "
-        f'MODELS=clp, the default); run it once per family, e.g. MODELS=clp sh {path}\n')
+        'MODELS=clp, the default); run it once per family, e.g. '
+        f'MODELS=clp sh {path}\n')
     if script == 'extract_ablation_feats.sh':
         # a misspelt family: refused (exit 2, before any command) without
         # the "error:" every refusal starts with
