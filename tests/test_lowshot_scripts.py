@@ -221,11 +221,13 @@ def test_extraction_and_task_scripts(tmp_path):
                       ('extract_models "LC" clp a.pth fsp b.pth',
                        {'EXTRACT_SOURCE': 'timm:resnet18'}),
                       ('extract_models "LC" clp a.pth fsp random', {})):
-        out = subprocess.run(['sh', '-c', f'. {SCRIPTS}/_env.sh; {call}'],
+        out = subprocess.run(['sh', '-c', f'. {SCRIPTS}/_help.sh; '
+                              f'. {SCRIPTS}/_env.sh; {call}'],
                              cwd=REPO, capture_output=True, text=True,
                              env=dict(os.environ, PYTHON='false', **env))
         assert out.returncode == 2 and len(out.stderr.splitlines()) == 1
-        assert 'extract_models' in out.stderr and not out.stdout
+        assert out.stderr.startswith('error: sh: extract_models')
+        assert not out.stdout
     # a data root in EXTRACT_OPTS wins over DATA (no --data-root then);
     # blank EXTRACT_OPTS pass no --cfg-options
     (tmp_path / 'root').mkdir()
@@ -255,7 +257,8 @@ def test_extraction_and_task_scripts(tmp_path):
 
 def test_checkpoint_paths_are_the_train_work_dirs():
     out = subprocess.run(
-        ['sh', '-c', f'. {SCRIPTS}/_env.sh; checkpoint clp wo_7; '
+        ['sh', '-c', f'. {SCRIPTS}/_help.sh; . {SCRIPTS}/_env.sh; '
+         'checkpoint clp wo_7; '
          'checkpoint fsp wo_7; checkpoint fsp all'],
         cwd=REPO, capture_output=True, text=True, check=True,
         env=dict(os.environ, CLP_DIR='', FSP_DIR='', CLP_CKPT='', FSP_CKPT=''))

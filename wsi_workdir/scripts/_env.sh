@@ -1,4 +1,5 @@
-# Settings shared by the low-shot experiment scripts; sourced, not run.
+# Settings shared by the low-shot experiment scripts; sourced, not run,
+# after _help.sh (whose refuse its checks call).
 # Every variable can be set from the environment, e.g.
 #   NUM_TASK=300 DEVICE=cuda sh wsi_workdir/scripts/near_domain.sh
 # Run the scripts from the repository root.
