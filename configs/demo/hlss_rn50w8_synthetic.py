@@ -52,6 +52,8 @@ train_dataloader = dict(
     batch_size=6, num_workers=1, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(pipeline=train_pipeline, **data))
+# the demo's lr goes with its 6 patients per batch (--auto-scale-lr)
+auto_scale_lr = dict(base_batch_size=6)
 knn_eval = dict(
     bank=dict(type='HierarchicalPatchDataset', split_name='train',
               pipeline=eval_pipeline, **data),
