@@ -4030,20 +4030,25 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     assert 'the contents of the file model.text_encoder.path names' in line
 
 
-@pytest.mark.parametrize('lam', [0.0, 0.3])
+@pytest.mark.parametrize('lam,window', [(0.0, None), (0.3, None), (0.3, 3)])
 def test_the_logged_loss_is_the_weighted_sum_of_the_logged_terms(
-        crossmodal_root, tmp_path, lam):
+        crossmodal_root, tmp_path, lam, window):
     """The log line (and the scalars the visualiser writes) shows ``loss``
     = lambda * ``contrastive`` + (1 - lambda) * ``task``, as the docs say:
-    all three over the same iterations (before, MMEngine's log processor
-    showed ``loss``, a key with 'loss' in its name, as the mean of the
-    last 10 iterations and the two terms as the last iteration's value:
-    at lambda 0 the line read 'loss: 0.6563  task: 0.0846')."""
+    all three the mean over the same last iterations (before, MMEngine's
+    log processor showed ``loss``, a key with 'loss' in its name, as the
+    mean of the last 10 iterations and the two terms as the last
+    iteration's value: at lambda 0 the line read 'loss: 0.6563  task:
+    0.0846'; then, with ``--cfg-options log_processor.window_size=3``,
+    loss was the mean of 3 iterations and the terms still of 10)."""
     from openselfsup.apis import train
-    runner = train(SLIDE_DEMO, work_dir=str(tmp_path / 'w'), cfg_options={
-        **demo_on_test_slides(crossmodal_root), 'model.balance': lam,
-        'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
-        'custom_hooks': [dict(type='NegativeTextPoolHook')]})
+    opts = {**demo_on_test_slides(crossmodal_root), 'model.balance': lam,
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')]}
+    if window:
+        opts['log_processor.window_size'] = window
+    runner = train(SLIDE_DEMO, work_dir=str(tmp_path / 'w'),
+                   cfg_options=opts)
     raw = {k: [float(v) for v in runner.message_hub.get_scalar(
         f'train/{k}').data[0]] for k in ('loss', 'task', 'contrastive')}
     assert len(set(raw['task'])) > 1  # the window's values differ
@@ -4051,7 +4056,11 @@ def test_the_logged_loss_is_the_weighted_sum_of_the_logged_terms(
         runner, len(raw['loss']) - 1, 'train')
     assert tag['loss'] == pytest.approx(
         lam * tag['contrastive'] + (1 - lam) * tag['task'], rel=1e-5), line
-
+    last = window or 10
+    assert window is None or len(raw['loss']) > window
+    for key, values in raw.items():
+        assert tag[key] == pytest.approx(np.mean(values[-last:]),
+                                         rel=1e-5), (key, line)
 
 
 def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(

@@ -983,3 +983,30 @@ def test_a_resumed_iteration_based_run_trains_as_the_uninterrupted_one(
     want = load_checkpoint_file(str(a / 'iter_4.pth'))['state_dict']
     got = load_checkpoint_file(str(b / 'iter_4.pth'))['state_dict']
     assert [k for k in want if not torch.equal(want[k], got[k])] == []
+
+
+def test_the_logged_kl_terms_are_averaged_as_the_losses(hier_root, tmp_path,
+                                                        monkeypatch):
+    """HLSS logs ``kl_<level>`` (the alignment term, not trained) beside
+    its losses: the log line shows every one as the mean over the log
+    processor's window, the KL terms too (before, MMEngine averaged only
+    the keys with 'loss' in their name and showed ``kl_<level>`` at its
+    last iteration's value), and ``log_processor.window_size`` sets that
+    window for all of them."""
+    from openselfsup.apis import train
+    monkeypatch.chdir(ROOT)
+    opts = _few_attributes(_options(hier_root, knn_hook=False), 'hlss')
+    opts.update({'train_cfg.max_iters': 4, 'log_processor.window_size': 2,
+                 'default_hooks.checkpoint.interval': 4})
+    runner = train(CONFIGS['hlss'], work_dir=str(tmp_path / 'w'),
+                   cfg_options=opts)
+    keys = [k[len('train/'):] for k in runner.message_hub.log_scalars
+            if k.startswith('train/') and ('loss' in k or 'kl_' in k)]
+    assert {f'kl_{lv}' for lv in ('patient', 'slide', 'patch')} <= set(keys)
+    tag, line = runner.log_processor.get_log_after_iter(runner, 3, 'train')
+    for key in keys:
+        raw = [float(v) for v in
+               runner.message_hub.get_scalar(f'train/{key}').data[0]]
+        assert len(raw) == 4
+        assert tag[key] == pytest.approx(np.mean(raw[-2:]), rel=1e-5), \
+            (key, raw, line)

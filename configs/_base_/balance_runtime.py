@@ -13,15 +13,8 @@ default_hooks = dict(
 custom_hooks = [dict(type='ValidateBeforeTrainHook'),
                 dict(type='NegativeTextPoolHook')]
 load_from = None
-# the log shows loss = lambda * contrastive + (1 - lambda) * task over the
-# same iterations: MMEngine averages a key with 'loss' in its name over the
-# window and shows any other key's last value, so the two terms are
-# averaged over the same window as loss (keep the three window sizes equal)
-log_window = 10
-log_processor = dict(
-    window_size=log_window,
-    custom_cfg=[dict(data_src=key, method_name='mean', window_size=log_window)
-                for key in ('task', 'contrastive')])
+# the log shows loss = lambda * contrastive + (1 - lambda) * task, all three
+# averaged over the same iterations: `log_processor` of default_runtime.py
 # lambda 0 leaves the contrastive side unused, lambda 1 the task head: DDP
 # must not expect a gradient for every parameter
 find_unused_parameters = True

@@ -38,6 +38,20 @@ vis_backends = [
 ]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
+# MMEngine's log line (and the scalars the visualiser writes) shows the
+# mean over the last `window_size` iterations of every key `mean_pattern`
+# matches, and the last value of any other key. Its default pattern matches
+# the keys with 'loss' in their name (and the timings), so the terms a model
+# logs beside its losses, balanced tuning's `task` and `contrastive` and
+# HLSS's `kl_<level>`, were shown at their last value beside averaged losses
+# (at lambda 0: 'loss: 0.6563  task: 0.0846'). They are matched here too, so
+# every term is averaged over the same window, which
+# `--cfg-options log_processor.window_size=N` sets for all of them.
+log_processor = dict(
+    window_size=10,
+    mean_pattern=r'.*(loss|time|data_time|grad_norm).*'
+                 r'|^(task|contrastive|kl_(patient|slide|patch))$')
+
 log_level = 'INFO'
 load_from = None
 resume = False
