@@ -171,3 +171,49 @@ def test_said_once_encoder_stops_counting_after_the_line(tiny_bert,
     enc.encode([long, short])  # said already: not counted again
     enc.encode([short])
     assert len(calls) == 2, calls
+
+
+def test_attribute_embeddings_of_a_text_encoder_folder_know_its_files(
+        tiny_bert, tmp_path):
+    """HLSS heads given exported attribute embeddings check that the
+    model's text encoder is the one the export used. A text encoder read
+    from a local folder (``HFMeanPoolText`` / ``SentenceTransformerText``
+    ``path``) counts by its files' contents (``folder_sha1``, as the
+    balance sweep's records): another model saved into the same folder
+    gives other rows (the encoder's own, the reference here) and is
+    refused; before, the folder counted by its name only and the old rows
+    were taken. The same files in another folder are the same encoder."""
+    import shutil
+
+    from openselfsup.models.heads.attribute_heads import (
+        attribute_matrix, encode_attributes, export_attribute_embeddings)
+    folder = tmp_path / 'text'
+    shutil.copytree(tiny_bert, folder)
+    encoder = dict(type='HFMeanPoolText', path=str(folder))
+    attrs = [['dense cells'], ['a photo of cells'], ['more cells']]
+    export_attribute_embeddings(
+        dict(text_encoder=encoder, heads=dict(patch=dict(
+            type='TextInitHead', in_channels=8, attributes=attrs))),
+        str(tmp_path / 'out'))
+    rows = str(tmp_path / 'out' / 'patch.npy')
+    torch.testing.assert_close(attribute_matrix(attrs, rows, encoder),
+                               encode_attributes(attrs, encoder))
+    copy = tmp_path / 'elsewhere' / 'text'
+    shutil.copytree(folder, copy)
+    attribute_matrix(attrs, rows, dict(encoder, path=str(copy)))
+    # another model's weights saved into the same folder
+    weights, = [p for p in folder.iterdir()
+                if p.name in ('model.safetensors', 'pytorch_model.bin')]
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        import transformers
+        model = transformers.BertModel.from_pretrained(str(folder))
+        for param in model.parameters():
+            param.data.normal_()
+        model.save_pretrained(str(folder))
+    assert not torch.allclose(encode_attributes(attrs, encoder),
+                              encode_attributes(attrs, dict(
+                                  encoder, path=str(copy))))
+    with pytest.raises(InputError, match=r'patch\.npy: made with another '
+                       r'text encoder'):
+        attribute_matrix(attrs, rows, encoder)

@@ -30,6 +30,7 @@ from torch import nn
 from ...config import type_name
 from ...registry import MODELS
 from ...utils import InputError, Once, array_sha1, load_npy
+from ...utils.fingerprint import folder_sha1
 from ..losses.supcon import gather_features
 
 Attributes = Union[str, Sequence[Sequence[str]]]
@@ -206,9 +207,13 @@ def _weights_sha256(path: str, size: int, mtime_ns: int) -> str:
 def text_encoder_identity(cfg: dict) -> dict:
     """What decides a text encoder config's embeddings: the config less
     its run settings (batch size, device), each local file (weights) as
-    its name and SHA-256 (``{'__file__': name, 'sha256': ...}``; a path
-    absent here keeps its name only), hub names and other strings as
-    they are."""
+    its name and SHA-256 (``{'__file__': name, 'sha256': ...}``), each
+    local model folder (a sentence-transformers or Hugging Face
+    ``path``) as its name and the SHA-1 of its files
+    (``{'__file__': name, 'sha1': ...}``,
+    :func:`~openselfsup.utils.fingerprint.folder_sha1`, as the balance
+    sweep's records compare it; before, by its name only); a path absent
+    here keeps its name only; hub names and other strings as they are."""
     def plain(value, top=False):
         if isinstance(value, dict):
             return {k: plain(v) for k, v in value.items()
@@ -220,6 +225,9 @@ def text_encoder_identity(cfg: dict) -> dict:
             return {'__file__': os.path.basename(value),
                     'sha256': _weights_sha256(os.path.abspath(value),
                                               st.st_size, st.st_mtime_ns)}
+        if isinstance(value, str) and os.path.isdir(value):
+            return {'__file__': os.path.basename(value.rstrip('/')),
+                    'sha1': folder_sha1(value)}
         if isinstance(value, str) and ('/' in value or os.sep in value) \
                 and ':' not in value:  # a path, not hf-hub:org/name
             return {'__file__': os.path.basename(value.rstrip('/'))}
@@ -229,11 +237,13 @@ def text_encoder_identity(cfg: dict) -> dict:
 
 def same_text_encoder(a, b) -> bool:
     """Whether two :func:`text_encoder_identity` values are one encoder:
-    equal settings, files by digest where both have one, else by name."""
+    equal settings, files and folders by digest where both have one (a
+    record written before folders had one: by name), else by name."""
     if isinstance(a, dict) and isinstance(b, dict):
         if '__file__' in a and '__file__' in b:
-            if a.get('sha256') and b.get('sha256'):
-                return a['sha256'] == b['sha256']
+            for digest in ('sha256', 'sha1'):
+                if a.get(digest) and b.get(digest):
+                    return a[digest] == b[digest]
             return a['__file__'] == b['__file__']
         return a.keys() == b.keys() and all(
             same_text_encoder(a[k], b[k]) for k in a)
