@@ -112,11 +112,16 @@ def key_change(key: str, old: Any, new: Any, show=repr) -> str:
     return f'{key}: {text(old)} -> {text(new)}'
 
 
-def file_contents_change(key: str, old: Any, new: Any) -> str:
+def file_contents_change(key: str, old: Any, new: Any,
+                         path: Any = None) -> str:
     """A ``file.<key>`` setting (the SHA-1 of a local file a config key
-    names, :func:`named_file_digests`) that differs, in words
-    (:func:`key_change`, the digests shortened to 12 digits)."""
-    return key_change(f'the contents of the file {key[len("file."):]} '
+    names, or of a model folder's files, :func:`named_file_digests`) that
+    differs, in words (:func:`key_change`, the digests shortened to 12
+    digits). ``path``: the key's value now, which names a folder where
+    it is one (a text encoder's model folder; the line said "the file")."""
+    here = local_file(path) if isinstance(path, str) else None
+    what = 'folder' if here and os.path.isdir(here) else 'file'
+    return key_change(f'the contents of the {what} {key[len("file."):]} '
                       'names, SHA-1', old, new, lambda v: str(v)[:12])
 
 

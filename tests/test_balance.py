@@ -4027,7 +4027,8 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     line = _refused(runs, lambda: bs.run_balance_sweep(
         SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
         resume=True, cfg_options=opts))
-    assert 'the contents of the file model.text_encoder.path names' in line
+    # a folder, not a file (the line said 'the file')
+    assert 'the contents of the folder model.text_encoder.path names' in line
 
 
 @pytest.mark.parametrize('lam,window', [(0.0, None), (0.3, None), (0.3, 3)])

@@ -639,15 +639,18 @@ def uncompared_settings(cfg, skip: Sequence[str] = (),
                  for key in _not_compared(cfg, skip, test))
 
 
-def _describe(key: str, there, here) -> str:
+def _describe(key: str, there, here, settings: Optional[dict] = None
+              ) -> str:
     """One differing setting of :func:`run_settings`, in words, the
     recorded run's value first (:func:`~openselfsup.config.key_change`;
     :data:`~openselfsup.config.UNSET`: a setting one side does not
-    have)."""
+    have); ``settings``: this sweep's, whose ``config.<key>`` says where
+    a ``file.<key>`` is a folder."""
     if key.startswith('config.'):
         return key_change(key[len('config.'):], there, here)
     if key.startswith('file.'):
-        return file_contents_change(key, there, here)
+        return file_contents_change(key, there, here, (settings or {}).get(
+            f'config.{key[len("file."):]}'))
     if key == 'baseline':
         return key_change('the baseline weights it was tuned from, '
                           'baseline.pth SHA-1', there, here, lambda v: v[:12])
@@ -660,7 +663,8 @@ def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
     differ from this sweep's ``here``, in words, and how many more differ
     (:func:`~openselfsup.config.first_difference`); None when they agree
     (but for the keys ``skip`` and those below them)."""
-    return first_difference(there, here, _describe, skip)
+    return first_difference(
+        there, here, lambda key, a, b: _describe(key, a, b, here), skip)
 
 
 def _refuse_other_settings(run: str, run_dir: str, diff: str,
