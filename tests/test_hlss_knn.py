@@ -1268,3 +1268,40 @@ def test_the_tool_names_every_file_it_writes(tmp_path, monkeypatch, capsys):
              for ext in ('json', 'txt', 'png')]
     assert last == f'written {files[0]}, {files[1]} and {files[2]}', last
     assert all(os.path.isfile(f) for f in files)
+
+
+def test_a_baseline_of_another_text_encoder_folder_names_the_folder(
+        tmp_path, monkeypatch):
+    """A --random-init baseline's model may name a text encoder's model
+    folder (``model.text_encoder.path``), which counts by its files
+    (``folder_sha1``): the refusal of another model saved there names it
+    a folder (the line said ``file SHA-1``). Stand-ins as above."""
+    import json
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.models import extraction
+    from openselfsup.utils.fingerprint import folder_sha1
+    config = tmp_path / 'text.py'
+    config.write_text(
+        f'_base_ = [{HIDISC_DEMO!r}]\nmodel = dict(text_encoder=dict('
+        "type='HFMeanPoolText', path='text'))\n")
+    (tmp_path / 'text').mkdir()
+    (tmp_path / 'text' / 'config.json').write_text('{"a": 1}')
+    monkeypatch.setattr(extraction, 'build_initialised', lambda *a, **k: 0)
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / 'baselines'
+    _, path = knn_eval_checkpoint(str(config), None, str(out))
+    key = 'model.text_encoder.path'
+    before = json.load(open(path))['model_files_sha1'][key]
+    assert before == folder_sha1('text')
+    (tmp_path / 'text' / 'config.json').write_text('{"a": 2}')
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(config), None, str(out))
+    line = str(err.value)
+    assert f'{key}: folder SHA-1 {before[:12]}), not of' in line
+    assert f'{key}: folder SHA-1 {folder_sha1("text")[:12]})' in line
+    assert 'file SHA-1' not in line

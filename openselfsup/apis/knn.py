@@ -12,10 +12,10 @@ The model stack (torch, mmpretrain) is imported where it is used:
 import json
 import logging
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..config import (UNSET, file_contents_change, first_difference,
-                      key_change, load_config, model_settings,
+                      key_change, load_config, local_file, model_settings,
                       model_settings_sha1, named_file_digests,
                       recorded_settings)
 from ..utils import (InputError, check_replaceable, check_seed,
@@ -407,11 +407,16 @@ def check_own_results(json_path: str, source: str,
     there, here = (f if isinstance(f, dict) else {} for f in files)
     changed = sorted(k for k in set(there) | set(here)
                      if there.get(k) != here.get(k))
+    # a model folder's files count as its (named_file_digests): where the
+    # key names a folder now, the line says so
+    folders = [k for k in changed if isinstance(
+        (model_flat or {}).get(k), str) and os.path.isdir(
+            local_file(model_flat[k]) or '')]
     what = _results_of(before, before_sha1, before_model, before_config,
-                       {k: there.get(k) for k in changed}) \
+                       {k: there.get(k) for k in changed}, folders) \
         if before else 'another file'
     this = _results_of(source, sha1, model_sha1, config,
-                       {k: here.get(k) for k in changed})
+                       {k: here.get(k) for k in changed}, folders)
     # two initialisations of other models: which setting differs
     key = _model_key_change(record, model_flat) if not (
         sha1 or before_sha1) and before_model and model_sha1 and \
@@ -484,16 +489,21 @@ def _model_key_change(record: dict, model_flat: Optional[Dict]
 
 def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
                 config: Optional[str],
-                files: Optional[Dict[str, Optional[str]]] = None) -> str:
+                files: Optional[Dict[str, Optional[str]]] = None,
+                folders: Sequence[str] = ()) -> str:
     """A model whose results these are, in words: a checkpoint with its
     SHA-1, an initialisation with its config, model SHA-1 and ``files``
     (``{dotted key: SHA-1 or None}``, the files whose contents differ;
-    None: no file there)."""
+    None: no file there); the keys ``folders`` name model folders (a text
+    encoder's ``path``, counted by its files: the line said "file")."""
     if sha1:
         return f'{source} (SHA-1 {str(sha1)[:12]})'
     if model_sha1:
+        def noun(key):
+            return 'folder' if key in folders else 'file'
         named = ''.join(
-            f'; {k}: ' + (f'file SHA-1 {str(v)[:12]}' if v else 'no file')
+            f'; {k}: ' + (f'{noun(k)} SHA-1 {str(v)[:12]}' if v
+                          else f'no {noun(k)}')
             for k, v in (files or {}).items())
         return (f'{source} of {config} (model config SHA-1 '
                 f'{str(model_sha1)[:12]}{named})')
