@@ -1200,6 +1200,52 @@ def test_a_grade_metric_of_another_number_of_grades_is_refused(
             assert evaluator.metrics[0].dataset_meta is meta
 
 
+def test_a_multilabel_metric_of_one_class_is_refused():
+    """One 0/1 target column is no multi-label task the published metrics
+    define: torchmetrics' MultilabelAveragePrecision (the published mAP)
+    raises for fewer than 2 labels, and scikit-learn reads the column as
+    a binary task (precision, recall and F1 averaged over both classes,
+    one AUC over the samples), so nothing published scores it. Before,
+    the per-class formulas scored the positive class alone (a precision
+    of 0.75 where scikit-learn's binary macro gives 0.5625) and the AUC
+    was nan. Now one line, when the evaluator gets the dataset's classes
+    and, without them, when the metric is computed; two classes pass."""
+    from mmengine.evaluator import Evaluator
+    from sklearn.metrics import precision_recall_fscore_support
+
+    from openselfsup.utils import InputError
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (20, 1))
+    p = rng.random((20, 1))
+    # what scikit-learn makes of the column: not the positive class's
+    sk = precision_recall_fscore_support(y, (p > 0.5).astype(int),
+                                         average='macro')[0]
+    assert sk != pytest.approx(
+        ((p > 0.5) & (y == 1)).sum() / (p > 0.5).sum())
+    evaluator = Evaluator([CrossModalMetric(task='multilabel')])
+    with pytest.raises(InputError) as exc:
+        evaluator.dataset_meta = dict(classes=('tumour', ))
+    assert str(exc.value) == (
+        "CrossModalMetric task='multilabel' needs 2 or more classes, the "
+        'evaluated targets have 1 (tumour): the published mAP '
+        '(torchmetrics MultilabelAveragePrecision) refuses fewer than 2 '
+        'labels and scikit-learn scores one 0/1 column as a binary task; '
+        'give the dataset 2 or more classes')
+    evaluator.dataset_meta = dict(classes=('tumour', 'stroma'))
+    metric = CrossModalMetric(task='multilabel', ks=(1, ))
+
+    def results(cols):
+        return [dict(score=p[i].repeat(cols), logits=p[i].repeat(cols),
+                     target=np.r_[y[i], 1 - y[i]][:cols],
+                     img=np.eye(20)[i], txt=np.eye(20)[i][None],
+                     captions=[f'c{i}']) for i in range(20)]
+    with pytest.raises(InputError, match=r"^CrossModalMetric task="
+                       r"'multilabel' needs 2 or more classes, the "
+                       r'evaluated targets have 1: '):
+        metric.compute_metrics(results(1))
+    assert metric.compute_metrics(results(2))['recall@1'] == 1.0
+
+
 # ---------------------------------------------------------- early stopping
 def _fake_runner(epoch):
     return SimpleNamespace(epoch=epoch, train_loop=SimpleNamespace(

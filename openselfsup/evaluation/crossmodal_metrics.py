@@ -322,6 +322,24 @@ def mean_of_batch_means(losses: np.ndarray, batch: np.ndarray) -> float:
     return float((sums / np.bincount(inverse, minlength=len(ids))).mean())
 
 
+def _refuse_one_label(count: int, names: str = '') -> None:
+    """Refuse, in one line, a multi-label evaluation of ``count`` (< 2)
+    classes. The published metrics do not define it: torchmetrics'
+    ``MultilabelAveragePrecision`` (the mAP) raises for fewer than 2
+    labels, and scikit-learn reads one 0/1 column as a binary task
+    (precision, recall and F1 averaged over both classes, one AUC over the
+    samples); the per-class formulas here scored the positive class only
+    and the per-sample AUC was nan."""
+    from ..utils import InputError
+    named = f' ({names})' if names else ''
+    raise InputError(
+        f"CrossModalMetric task='multilabel' needs 2 or more classes, the "
+        f'evaluated targets have {count}{named}: the published mAP '
+        '(torchmetrics MultilabelAveragePrecision) refuses fewer than 2 '
+        'labels and scikit-learn scores one 0/1 column as a binary task; '
+        'give the dataset 2 or more classes')
+
+
 @METRICS.register_module()
 class CrossModalMetric(BaseMetric):
     """Classification and retrieval over the whole evaluation set.
@@ -397,6 +415,9 @@ class CrossModalMetric(BaseMetric):
         6: predictions of a grade no slide has), without a word."""
         classes = (dataset_meta or {}).get('classes') \
             if isinstance(dataset_meta, dict) else None
+        if self.task == 'multilabel' and classes is not None and \
+                len(classes) < 2:
+            _refuse_one_label(len(classes), ', '.join(map(str, classes)))
         if self.task == 'grade' and classes is not None and \
                 len(classes) != self.num_grades:
             from ..utils import InputError
@@ -463,6 +484,8 @@ class CrossModalMetric(BaseMetric):
         batch = np.array([r.get('batch', i) for i, r in enumerate(results)])
         targets = np.stack([np.asarray(r['target']).reshape(-1)
                             for r in results])
+        if self.task == 'multilabel' and targets.shape[1] < 2:
+            _refuse_one_label(targets.shape[1])
         img = np.stack([r['img'] for r in results])
         txts = [r['txt'].reshape(-1, img.shape[1]) for r in results]
         captions: List[List[str]] = [r['captions'] for r in results]
