@@ -704,3 +704,78 @@ def test_synthetic_hierarchical_seed_is_the_seed_rule():
         assert str(err.value) == \
             f'--seed must be an integer in [0, 2^63), got {seed}'
     HierarchicalSpec(seed=2 ** 63 - 1).check()
+
+
+def test_a_batch_groups_views_by_the_metadata_hierarchy(tmp_path):
+    """End to end, on a tiny case: metadata -> HierarchicalPatientDataset
+    items -> MMEngine's collate -> the model's stacking of the views
+    (``HLSS.loss``) -> the rows ``HiDiscLoss`` groups by
+    ``hierarchy_ids``. Each patch image holds its own id as its value, so
+    every row says which patch it is. Reference, brute force: the groups
+    of the published HiDisc reshapes (``[B, S, P, V]`` row numbers
+    reshaped to ``[B, -1]``, ``[B*S, -1]``, ``[B*S*P, -1]``) must be the
+    ids' groups, and every such group must hold the patches of one
+    patient, of one metadata slide, of one patch; a patient with enough
+    slides (a slide with enough patches) gives distinct ones, drawn
+    without replacement as HiDisc draws them."""
+    from mmengine.dataset import default_collate
+
+    from openselfsup.models.losses.hidisc import hierarchy_ids
+    plan = {'A': [1], 'B': [3, 4, 2], 'C': [2, 1], 'D': [5, 5], 'E': [1, 3]}
+    meta, where, k = {}, {}, 0
+    for pid, counts in plan.items():
+        slides = {}
+        for s, n in enumerate(counts):
+            slides[f'{pid}{s}'] = []
+            for _ in range(n):
+                slides[f'{pid}{s}'].append(_patch(tmp_path, f'{k}.png', k))
+                where[k] = (pid, f'{pid}{s}')
+                k += 1
+        meta[pid] = {'class': 'x' if pid in 'AB' else 'y', 'slides': slides}
+    metadata, split = _write(tmp_path, meta, {'train': list(plan)})
+    S, P, V = 3, 2, 2  # S != P: a slide and a patch swapped would show
+    ds = HierarchicalPatientDataset(metadata, split, num_slides=S,
+                                    num_patches=P, pipeline=VIEWS,
+                                    class_balance=True, seed=3)
+    items = [ds[i] for i in range(len(ds))]
+    B = len(items)
+    batch = default_collate(items)
+    rows = torch_stack_views(batch['inputs'])  # [B*S*P*V, 3, H, W]
+    patch = [int(r[0, 0, 0]) for r in rows]
+    patients = [it['data_samples'].metainfo['patient'] for it in items]
+    # the published reshapes of the row numbers
+    import torch
+    num = torch.arange(B * S * P * V).reshape(B, S, P, V)
+    published = dict(patient=num.reshape(B, -1), slide=num.reshape(B * S, -1),
+                     patch=num.reshape(B * S * P, -1))
+    ids = hierarchy_ids((B, S, P, V))
+    for level, groups in published.items():
+        want = torch.zeros(len(rows), len(rows), dtype=torch.bool)
+        for g in groups:
+            want[g[:, None], g[None, :]] = True
+        got = ids[level][:, None] == ids[level][None, :]
+        assert torch.equal(got, want), level
+    for b, g in enumerate(published['patient']):
+        assert {where[patch[i]][0] for i in g.tolist()} == {patients[b]}
+        slides = [{where[patch[i]][1] for i in s.tolist()}
+                  for s in num[b].reshape(S, -1)]
+        assert all(len(s) == 1 for s in slides)  # one metadata slide each
+        have = len(plan[patients[b]])
+        assert len(set.union(*slides)) == min(S, have)
+        for s in range(S):
+            picks = [patch[int(num[b, s, p, 0])] for p in range(P)]
+            n = plan[patients[b]][int(next(iter(slides[s]))[1:])]
+            assert len(set(picks)) == min(P, n)
+    for g in published['patch']:  # the V views of one patch
+        assert len({patch[i] for i in g.tolist()}) == 1
+    # class balancing: as many patients of each class (x: A, B; y: C, D,
+    # E), one x patient twice, in two items (two patients of the batch)
+    x = [p for p in patients if p in 'AB']
+    assert len(patients) == 6 and len(x) == 3 and set(x) == {'A', 'B'}
+
+
+def torch_stack_views(inputs):
+    """The views of a collated batch as rows, as ``HLSS.loss`` stacks
+    them: ``torch.stack(inputs, 1).flatten(0, 1)``."""
+    import torch
+    return torch.stack(list(inputs), 1).flatten(0, 1)
