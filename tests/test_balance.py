@@ -4110,6 +4110,30 @@ def test_the_logged_loss_is_the_weighted_sum_of_the_logged_terms(
                                          rel=1e-5), (key, line)
 
 
+def test_the_logged_validation_results_are_this_evaluations(
+        crossmodal_root, tmp_path):
+    """The validation log line (and the scalars the visualiser writes)
+    shows each result as this evaluation gave it (the metrics the hooks
+    and the sweep read, the reference here). MMEngine's log processor
+    keeps every evaluation's results and showed one with 'loss' in its
+    name as the mean of the last 10: after four evaluations whose
+    ``task_loss`` was 9.5561, 9.5561, 9.5561 and 9.2904, the fourth line
+    read 'task_loss: 9.4897'."""
+    from openselfsup.apis import train
+    runner = train(SLIDE_DEMO, work_dir=str(tmp_path / 'w'), cfg_options={
+        **demo_on_test_slides(crossmodal_root), 'model.balance': 0.5,
+        'train_cfg.max_epochs': 4, 'train_cfg.val_interval': 1,
+        'custom_hooks': [dict(type='NegativeTextPoolHook')]})
+    evaluations = {k: [float(v) for v in runner.message_hub.get_scalar(
+        f'val/{k}').data[0]] for k in ('task_loss', 'kappa', 'recall@5')}
+    assert len(set(evaluations['task_loss'])) > 1
+    tag, line = runner.log_processor.get_log_after_epoch(
+        runner, len(runner.val_dataloader), 'val')
+    for key, values in evaluations.items():
+        assert len(values) == 4
+        assert tag[key] == pytest.approx(values[-1], rel=1e-6), (key, line)
+
+
 def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(
         crossmodal_root, tmp_path):
     """Early stopping (patience 2, a score that worsens at every

@@ -38,19 +38,15 @@ vis_backends = [
 ]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
-# MMEngine's log line (and the scalars the visualiser writes) shows the
-# mean over the last `window_size` iterations of every key `mean_pattern`
-# matches, and the last value of any other key. Its default pattern matches
-# the keys with 'loss' in their name (and the timings), so the terms a model
-# logs beside its losses, balanced tuning's `task` and `contrastive` and
-# HLSS's `kl_<level>`, were shown at their last value beside averaged losses
-# (at lambda 0: 'loss: 0.6563  task: 0.0846'). They are matched here too, so
-# every term is averaged over the same window, which
-# `--cfg-options log_processor.window_size=N` sets for all of them.
-log_processor = dict(
-    window_size=10,
-    mean_pattern=r'.*(loss|time|data_time|grad_norm).*'
-                 r'|^(task|contrastive|kl_(patient|slide|patch))$')
+# the log line (and the scalars the visualiser writes): every term a model
+# logs beside its losses (balanced tuning's task / contrastive, HLSS's
+# kl_<level>) averaged over the same last `window_size` iterations as the
+# losses (`--cfg-options log_processor.window_size=N` sets it for all), and
+# each evaluation's results as that evaluation gave them
+# (openselfsup.engine.TermsLogProcessor; MMEngine's own showed the terms at
+# their last value and an evaluation's task_loss as the mean of the last 10
+# evaluations')
+log_processor = dict(type='TermsLogProcessor', window_size=10)
 
 log_level = 'INFO'
 load_from = None
