@@ -37,6 +37,41 @@ def test_config_loads(path):
             check_run_values(cfg)
 
 
+SCALED = [c for c in CONFIGS if not c.startswith(os.path.join(
+    'configs', '_base_')) and 'auto_scale_lr' in Config.fromfile(
+        os.path.join(REPO, c))]
+
+
+@pytest.mark.parametrize('path', SCALED)
+def test_auto_scale_lr_keeps_the_recipe_lr_on_one_process(path):
+    """``--auto-scale-lr`` on one process, as the runner applies it
+    (``AtomicRunner.scale_lr`` on an optimiser wrapper built from the
+    config's, its ``accumulative_counts`` too): the config's lr, the one
+    its recipe pairs with its batch, stays. Before, the HiDisc configs
+    inherited HLSS's base of 32 with their batch of 10 (the published lr
+    1e-3 became 3.1e-4; the demos' batch 6: 5.6e-4 for 3e-3), the ViT
+    demo the captions config's 64 with its 32, and MMEngine's rule
+    counted one batch per step where the slide setting accumulates 16
+    (batch 1, base 16: lr 1e-5 became 6.3e-7)."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.optim import OptimWrapper
+
+    from openselfsup.engine import AtomicRunner
+    cfg = Config.fromfile(os.path.join(REPO, path))
+    lr = cfg.optim_wrapper.optimizer.lr
+    wrapper = OptimWrapper(torch.optim.AdamW(
+        [torch.nn.Parameter(torch.zeros(1))], lr=lr),
+        accumulative_counts=cfg.optim_wrapper.get('accumulative_counts', 1))
+    runner = SimpleNamespace(
+        _train_dataloader=dict(cfg.train_dataloader), world_size=1,
+        param_schedulers=None, logger=SimpleNamespace(info=print))
+    AtomicRunner.scale_lr(runner, wrapper,
+                          dict(cfg.auto_scale_lr, enable=True))
+    assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(lr)
+
+
 @pytest.mark.parametrize('path', WITH_MODEL)
 def test_config_builds_model(path):
     from openselfsup.registry import MODELS

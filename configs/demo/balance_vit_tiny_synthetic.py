@@ -36,6 +36,9 @@ val_dataloader = dict(
     batch_size=64, num_workers=0, persistent_workers=False,
     dataset=dict(**dataset, ann_file='val.json', pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# the demo's lr goes with its batch of 32 (--auto-scale-lr; the captions
+# config's base is its 64)
+auto_scale_lr = dict(base_batch_size=32)
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

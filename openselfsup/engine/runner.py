@@ -769,6 +769,20 @@ class AtomicRunner(Runner):
     ``configs/_base_/default_runtime.py``). Arguments are the Runner's.
     """
 
+    def scale_lr(self, optim_wrapper, auto_scale_lr=None) -> None:
+        """MMEngine's linear rule (``--auto-scale-lr``: lr x processes x
+        batch / ``base_batch_size``) with the batches one optimizer step
+        accumulates counted (``accumulative_counts``): MMEngine's rule
+        counts one batch per step, so the published slide setting (batch
+        1 x 16 accumulated, base 16) had its lr scaled by 1/16 on the one
+        GPU it was published for."""
+        counts = getattr(optim_wrapper, '_accumulative_counts', 1)
+        if auto_scale_lr and auto_scale_lr.get('enable') and counts > 1:
+            auto_scale_lr = dict(
+                auto_scale_lr,
+                base_batch_size=auto_scale_lr['base_batch_size'] / counts)
+        return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+
     def __init__(self, *args, **kwargs):
         register_safe_globals()
         #: the run has done work (a training iteration or a validation
