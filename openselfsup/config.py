@@ -119,10 +119,17 @@ def file_contents_change(key: str, old: Any, new: Any,
     differs, in words (:func:`key_change`, the digests shortened to 12
     digits). ``path``: the key's value now, which names a folder where
     it is one (a text encoder's model folder; the line said "the file")."""
+    return key_change(f'the contents of the {digest_noun(path)} '
+                      f'{key[len("file."):]} names, SHA-1', old, new,
+                      lambda v: str(v)[:12])
+
+
+def digest_noun(path: Any) -> str:
+    """What a digest of :func:`named_file_digests` is of, in words, for
+    the config value ``path``: ``'folder'`` where it names a local folder
+    now (a model folder, counted by its files), else ``'file'``."""
     here = local_file(path) if isinstance(path, str) else None
-    what = 'folder' if here and os.path.isdir(here) else 'file'
-    return key_change(f'the contents of the {what} {key[len("file."):]} '
-                      'names, SHA-1', old, new, lambda v: str(v)[:12])
+    return 'folder' if here and os.path.isdir(here) else 'file'
 
 
 def first_difference(there: dict, here: dict,

@@ -14,10 +14,10 @@ import logging
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..config import (UNSET, file_contents_change, first_difference,
-                      key_change, load_config, local_file, model_settings,
-                      model_settings_sha1, named_file_digests,
-                      recorded_settings)
+from ..config import (UNSET, digest_noun, file_contents_change,
+                      first_difference, key_change, load_config,
+                      model_settings, model_settings_sha1,
+                      named_file_digests, recorded_settings)
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, save_set)
 
@@ -407,11 +407,10 @@ def check_own_results(json_path: str, source: str,
     there, here = (f if isinstance(f, dict) else {} for f in files)
     changed = sorted(k for k in set(there) | set(here)
                      if there.get(k) != here.get(k))
-    # a model folder's files count as its (named_file_digests): where the
-    # key names a folder now, the line says so
-    folders = [k for k in changed if isinstance(
-        (model_flat or {}).get(k), str) and os.path.isdir(
-            local_file(model_flat[k]) or '')]
+    # a model folder counts by its files (named_file_digests): the line
+    # names it a folder
+    folders = [k for k in changed
+               if digest_noun((model_flat or {}).get(k)) == 'folder']
     what = _results_of(before, before_sha1, before_model, before_config,
                        {k: there.get(k) for k in changed}, folders) \
         if before else 'another file'
