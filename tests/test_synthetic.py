@@ -156,6 +156,41 @@ def test_a_second_run_into_one_folder_while_one_writes_is_refused(
     assert not os.path.exists(tmp_path / '.NCT.lock')  # removed at the end
 
 
+def test_the_lock_needs_no_writable_parent_nor_leaves_a_folder_on_a_bad_value(
+        tmp_path, capsys, monkeypatch):
+    """make_synthetic_hierarchical's lock sits beside --out: a folder made
+    for this user in a shared one it cannot write (the generator wrote it
+    before the lock) was refused 'cannot write here'; and a bad value
+    (--size 0) left the lock's missing parent folder behind, where nothing
+    may be written. Now the folder is written (unlocked), and the bad value
+    is refused with nothing made."""
+    import errno
+
+    from _data_helpers import run_data_tool
+    argv = ['--size', '8', '--train-patients', '1', '--val-patients', '1',
+            '--slides', '1', '1', '--patches', '1', '1']
+    code, _, lines = run_data_tool('make_synthetic_hierarchical', [
+        '--out', str(tmp_path / 'new' / 'hier'), '--size', '0'] + argv[2:],
+        capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert not os.path.exists(tmp_path / 'new')
+    shared = tmp_path / 'shared'
+    (shared / 'mine').mkdir(parents=True)
+    real_open = os.open
+
+    def open_(path, flags, *args, **kwargs):  # root ignores mode bits
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) and \
+                os.path.dirname(os.path.abspath(path)) == str(shared):
+            raise PermissionError(errno.EACCES, 'Permission denied', path)
+        return real_open(path, flags, *args, **kwargs)
+    monkeypatch.setattr(os, 'open', open_)
+    code, _, lines = run_data_tool('make_synthetic_hierarchical', [
+        '--out', str(shared / 'mine')] + argv, capsys)
+    assert code == 0, lines
+    assert (shared / 'mine' / 'metadata.json').is_file()
+    assert os.listdir(shared) == ['mine']
+
+
 def test_marked_folders_stay_replaceable(tmp_path, monkeypatch):
     """A generator's folder must stay its own: stopped while the old
     contents were being deleted (the marker used to be written after), or

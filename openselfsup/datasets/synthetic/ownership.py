@@ -26,7 +26,7 @@ import os
 import shutil
 from typing import Callable, Iterator, Optional, Sequence
 
-from ...utils import InputError, locked, save_json
+from ...utils import InputError, check_writable_dir, locked, save_json
 from ...utils.io import lock_file
 
 MARKER = 'SYNTHETIC.json'
@@ -102,7 +102,9 @@ def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
 def writing(folders: Sequence[str]) -> Iterator[None]:
     """One generator at a time in each of ``folders``: the body holds the
     lock ``.<name>.lock`` beside each folder (:func:`~openselfsup.utils.
-    locked`, released at the end or when the process dies).
+    locked`, released at the end or when the process dies); none for a
+    folder whose parent this user cannot write (the generator's own checks
+    refuse the folder if it cannot be written either).
 
     Raises:
         InputError: another process holds one of the locks (it names the
@@ -110,6 +112,12 @@ def writing(folders: Sequence[str]) -> Iterator[None]:
     """
     with contextlib.ExitStack() as stack:
         for folder in folders:
+            try:  # the lock's folder: a folder made for this user in a
+                # shared one it cannot write is written unlocked, as on a
+                # file system without flock (it was refused: cannot write)
+                check_writable_dir(os.path.dirname(os.path.abspath(folder)))
+            except InputError:
+                continue
             def busy(holder: str, folder: str = folder) -> str:
                 return (f'{folder}: another run of a synthetic-data '
                         f'generator is writing there ({holder}); wait for '
@@ -122,11 +130,14 @@ def writing(folders: Sequence[str]) -> Iterator[None]:
 
 def generator(make: Callable) -> Callable:
     """``make(root, spec)``, a generator of one folder, run under
-    :func:`writing`'s lock on ``root``."""
+    :func:`writing`'s lock on ``root``, taken once ``spec.check()`` has
+    passed (the lock file's folder is made: a bad value must leave nothing
+    behind)."""
     @functools.wraps(make)
-    def locked_make(root: str, *args, **kwargs):
+    def locked_make(root: str, spec, *args, **kwargs):
+        spec.check()
         with writing([root]):
-            return make(root, *args, **kwargs)
+            return make(root, spec, *args, **kwargs)
     return locked_make
 
 
