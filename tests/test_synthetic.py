@@ -191,6 +191,26 @@ def test_the_lock_needs_no_writable_parent_nor_leaves_a_folder_on_a_bad_value(
     assert os.listdir(shared) == ['mine']
 
 
+def test_make_crossmodal_takes_every_settings_lock_before_writing(
+        tmp_path, capsys):
+    """make_crossmodal locked each setting's folder only when it came to
+    write it: with another run writing <out>/slides, a run of both settings
+    wrote the images and was then refused at the slides (exit 2 with half
+    its output written, the refusal saying 'before it changes anything').
+    Every lock is taken first now: refused with nothing written."""
+    from _data_helpers import run_data_tool
+    from openselfsup.datasets.synthetic.ownership import writing
+    out = tmp_path / 'balance'
+    with writing([str(out / 'slides')]):  # another run writing the slides
+        code, _, lines = run_data_tool('make_crossmodal', [
+            '--out', str(out), '--size', '8', '--images-train', '1',
+            '--images-val', '1', '--captions', '1', '--slides-train', '1',
+            '--slides-val', '1', '--feat-dim', '4'], capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert 'another run of a synthetic-data generator' in lines[0], lines
+    assert not os.path.exists(out / 'images'), os.listdir(out)
+
+
 def test_marked_folders_stay_replaceable(tmp_path, monkeypatch):
     """A generator's folder must stay its own: stopped while the old
     contents were being deleted (the marker used to be written after), or

@@ -20,7 +20,7 @@ from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
                                             make_captioned_images,
                                             make_slide_reports)
 from openselfsup.datasets.synthetic.crossmodal import WRITTEN
-from openselfsup.datasets.synthetic.ownership import check_ours
+from openselfsup.datasets.synthetic.ownership import check_ours, writing
 from openselfsup.utils import check_writable_dir, run_cli
 
 
@@ -67,14 +67,20 @@ def main(argv=None):
         if setting in a.settings:
             spec.check()
             check_ours(os.path.join(a.out, setting))
-    if 'images' in a.settings:
-        n = make_captioned_images(os.path.join(a.out, 'images'), images)
-        print(f'images  train {n["train"]:5d}  val {n["val"]:5d}  '
-              f'-> {os.path.join(a.out, "images", "")}')
-    if 'slides' in a.settings:
-        n = make_slide_reports(os.path.join(a.out, 'slides'), slides)
-        print(f'slides  train {n["train"]:5d}  val {n["val"]:5d}  '
-              f'-> {os.path.join(a.out, "slides", "")}')
+    # every setting's lock before the first is written: another run
+    # writing the second is refused before the first changes
+    chosen = [s for s in ('images', 'slides') if s in a.settings]
+    with writing([os.path.join(a.out, s) for s in chosen]):
+        if 'images' in chosen:
+            n = make_captioned_images.unlocked(
+                os.path.join(a.out, 'images'), images)
+            print(f'images  train {n["train"]:5d}  val {n["val"]:5d}  '
+                  f'-> {os.path.join(a.out, "images", "")}')
+        if 'slides' in chosen:
+            n = make_slide_reports.unlocked(os.path.join(a.out, 'slides'),
+                                            slides)
+            print(f'slides  train {n["train"]:5d}  val {n["val"]:5d}  '
+                  f'-> {os.path.join(a.out, "slides", "")}')
 
 
 if __name__ == '__main__':

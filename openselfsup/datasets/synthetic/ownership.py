@@ -132,12 +132,15 @@ def generator(make: Callable) -> Callable:
     """``make(root, spec)``, a generator of one folder, run under
     :func:`writing`'s lock on ``root``, taken once ``spec.check()`` has
     passed (the lock file's folder is made: a bad value must leave nothing
-    behind)."""
+    behind). ``.unlocked``: ``make`` itself, for a caller that holds the
+    locks of all the folders it writes before the first (make_crossmodal:
+    a run refused at its second folder had written the first)."""
     @functools.wraps(make)
     def locked_make(root: str, spec, *args, **kwargs):
         spec.check()
         with writing([root]):
             return make(root, spec, *args, **kwargs)
+    locked_make.unlocked = make
     return locked_make
 
 
