@@ -1029,6 +1029,38 @@ def test_import_judges_a_rows_release_by_the_folder_its_links_reach(
         [0, 1]
 
 
+def test_import_follows_a_chain_of_links_to_the_release_it_names(
+        tmp_path):
+    """A NCT-CRC-HE-100K-NONORM folder linked to /datasets/NCT-CRC-HE-100K,
+    itself a (relative) link to the volume that holds the stain-normalised
+    download under a name of no release: only the chain's end was read,
+    and the normalised images' features were filed as NONORM's (exit 0).
+    The folder nearest the images that names a release judges."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
+    nonorm, norm = 'NCT-CRC-HE-100K-NONORM', 'NCT-CRC-HE-100K'
+    vol = tmp_path / 'vol3' / 'nct_norm'
+    for e in flat:
+        (vol / e).parent.mkdir(parents=True, exist_ok=True)
+        (vol / e).write_bytes(b'x')
+    (tmp_path / 'datasets').mkdir()
+    os.symlink(os.path.join('..', 'vol3', 'nct_norm'),
+               tmp_path / 'datasets' / norm)
+    (tmp_path / 'x').mkdir()
+    os.symlink(tmp_path / 'datasets' / norm, tmp_path / 'x' / nonorm)
+    rows = [str(tmp_path / 'x' / nonorm / e) for e in flat]
+    with pytest.raises(InputError, match=re.escape(
+            f'is an image of {norm} (its folder {tmp_path}/x/{nonorm}/ADI '
+            f'links to {vol}/ADI, through {tmp_path}/datasets/{norm})')):
+        match_rows(rows, flat, 's', 'l')
+    # the chain ending in a folder named NONORM: NONORM's images
+    os.remove(tmp_path / 'datasets' / norm)
+    os.rename(vol, vol.parent / nonorm)
+    os.symlink(vol.parent / nonorm, tmp_path / 'datasets' / norm)
+    assert match_rows(rows, flat, 's', 'l')[0].tolist() == [0, 1]
+
+
 def test_import_names_why_no_row_matched():
     """Rows whose paths are written as the published lists write them
     (``ADI/ADI-1.tif``) for the converter's NONORM list

@@ -818,6 +818,47 @@ def test_data_linked_to_another_nct_release_refused(tmp_path, capsys):
     assert rc == 0 and 'NCT train            9 images' in out, lines
 
 
+def test_data_linked_through_a_chain_to_another_release_refused(
+        tmp_path, capsys):
+    """``data -> /datasets/NCT-CRC-HE-100K``, itself a link to the volume
+    that holds the download under a name of no release (``/vol3/
+    nct_norm``): only the chain's end was read, which names no release,
+    and the stain-normalised images were converted as NONORM (exit 0).
+    The folder nearest the images that names a release judges (as
+    ``nonorm`` under a release folder still converts: the test above)."""
+    vol = tmp_path / 'vol3' / 'nct_norm'
+    for cls in NCT_ORDER:
+        (vol / cls).mkdir(parents=True)
+        for tag in 'AB':
+            (vol / cls / f'{cls}-{tag}.tif').write_bytes(b'x')
+    (tmp_path / 'datasets').mkdir()
+    named = tmp_path / 'datasets' / 'NCT-CRC-HE-100K'
+    os.symlink(os.path.relpath(vol, named.parent), named)  # relative
+    lists = [str(_nct_list(tmp_path, 'train', 'A')),
+             str(_nct_list(tmp_path, 'test', 'B'))]
+    for case, link in (('data', 'data'), ('nested', f'data/{NONORM}'),
+                       ('class', None)):
+        root = tmp_path / case
+        if link:
+            (root / link).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(named, root / link)
+        else:  # each class folder linked into the linked release folder
+            for cls in NCT_ORDER:
+                (root / 'data').mkdir(parents=True, exist_ok=True)
+                os.symlink(named / cls, root / 'data' / cls)
+            link = 'data/BACK'
+        rc, _, lines = run_data_tool(
+            'prepare_nct', ['--root', str(root), '--split-lists', *lists],
+            capsys)
+        assert rc == 2 and len(lines) == 1, (case, lines)
+        real = os.path.realpath(root / link)
+        via = named / 'BACK' if case == 'class' else named
+        assert lines[0].startswith(
+            f'error: {root / link}: a link to {real} (through {via}), '
+            f'images of NCT-CRC-HE-100K, read here as {NONORM}\'s'), lines
+        assert not (root / 'meta').exists(), case
+
+
 def test_nonorm_copy_stored_under_a_release_named_folder_converts(
         tmp_path, capsys):
     """A NONORM copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/`` and

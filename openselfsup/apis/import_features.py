@@ -355,7 +355,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
     # a row's release: the one a link on the way to its class folder
     # reaches, where the folder is here (a NONORM folder linked to the
     # stain-normalised download passed as NONORM), else its folders' names
-    linked: Dict[str, Optional[str]] = {}
+    linked: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
     normed = [_norm_path(e) for e in entries]
     # a list may name one image several times (PAIP19's published lists
     # draw with replacement): the image's first entry, and all of them
@@ -379,13 +379,18 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         mine = nct_release(normed[hit].split('/'), entry=True)
         folder = posixpath.dirname(_norm_path(raw))
         if folder not in linked:
-            linked[folder] = linked_release(folder) if folder else None
-        theirs = linked[folder] or nct_release(parts)
+            linked[folder] = linked_release(folder) if folder else (None,
+                                                                     None)
+        link, via = linked[folder]
+        theirs = link or nct_release(parts)
         if mine and theirs and mine != theirs:
+            real = os.path.realpath(folder)
             raise InputError(
                 f'{where}: row {r} ({raw}) is an image of {theirs}'
-                + (f' (its folder {folder} links to '
-                   f'{os.path.realpath(folder)})' if linked[folder] else '')
+                + (f' (its folder {folder} links to {real}'
+                   + (f', through {via}' if via != os.path.realpath(via)
+                      else '') + ')'
+                   if link else '')
                 + f', the list\'s {entries[hit]} one of {mine} (the releases '
                 'share file names but not their staining); import features '
                 f'of {mine}\'s images')

@@ -549,30 +549,49 @@ def _nonorm_said(data: str, folder: str) -> Tuple[Dict[str, str], str]:
     return {'train': NONORM, 'test': NONORM, 'by': by}, note
 
 
-def link_release(path: str, up: bool = False) -> Optional[str]:
-    """The NCT release a symbolic link on the way to the folder ``path``
+def link_reached(path: str, up: bool = False
+                 ) -> Tuple[Optional[str], Optional[str]]:
+    """``(release, via)``: the NCT release a symbolic link on the way to the folder ``path``
     reaches, by the name of the folder it reaches: ``path``'s target's own
     name, or (``up``: ``path`` a class folder) its target's parent's; None
     where that names no release or the one ``path``'s own name says (a
     release name further up says nothing: a NONORM copy kept as
-    ``/datasets/NCT-CRC-HE-100K/nonorm/``)."""
+    ``/datasets/NCT-CRC-HE-100K/nonorm/``), and ``via`` the folder whose
+    name says it (None with it). Of a chain of links, the
+    folder nearest the images that names a release judges (a
+    ``NCT-CRC-HE-100K-NONORM`` link to ``/datasets/NCT-CRC-HE-100K``, itself
+    a link to the volume that holds it, ``/vol3/nct_norm``: the
+    normalised images; only the end's name was read, which names none)."""
     def named(p):
         name = os.path.basename(os.path.dirname(p) if up else p)
         return name if name in NCT_RELEASES else None
-    found = named(os.path.realpath(path))
-    return None if found == named(os.path.abspath(path)) else found
+    hop, reached = os.path.abspath(path), []
+    for _ in range(40):  # the targets of the link at the end, in turn
+        if not os.path.islink(hop):
+            break
+        hop = os.path.normpath(os.path.join(
+            os.path.realpath(os.path.dirname(hop)), os.readlink(hop)))
+        reached.append(hop)
+    reached.append(os.path.realpath(path))
+    via = next((p for p in reversed(reached) if named(p)), None)
+    found = named(via) if via else None
+    if found == named(os.path.abspath(path)):
+        return None, None
+    return found, via
 
 
-def linked_release(image_folder: str) -> Optional[str]:
-    """The NCT release a link on the way to an image's class folder
-    ``image_folder`` reaches (:func:`link_release` of it and of the
-    release folder above it), None where none does or the folder is not
-    on this machine: the releases share file names, so the names of the
-    folders as written tell another release's images linked under them
-    from their own."""
+def linked_release(image_folder: str
+                   ) -> Tuple[Optional[str], Optional[str]]:
+    """``(release, via)``: the NCT release a link on the way to an image's
+    class folder ``image_folder`` reaches (:func:`link_reached` of it and
+    of the release folder above it), ``(None, None)`` where none does or
+    the folder is not on this machine: the releases share file names, so
+    the names of the folders as written tell another release's images
+    linked under them from their own."""
     if not os.path.isdir(image_folder):
-        return None
-    return link_release(image_folder, up=True) or link_release(
+        return None, None
+    found = link_reached(image_folder, up=True)
+    return found if found[0] else link_reached(
         os.path.dirname(os.path.abspath(image_folder)))
 
 
@@ -584,7 +603,7 @@ def _check_release_folder(folder: str, release: str) -> None:
     split would be written for the other release's pixels.
 
     Only the name of the folder the link reaches judges
-    (:func:`link_release`): ``folder``'s target's own name, a class
+    (:func:`link_reached`): ``folder``'s target's own name, a class
     folder's target's parent (the release folder holding the class
     folders).
     """
@@ -592,11 +611,13 @@ def _check_release_folder(folder: str, release: str) -> None:
         if not os.path.isdir(path):
             continue
         real = os.path.realpath(path)
-        found = link_release(path, up=path != folder)
+        found, via = link_reached(path, up=path != folder)
         if found in (None, release):
             continue
         raise InputError(
-            f'{path}: a link to {real}, images of {found}, read here as '
+            f'{path}: a link to {real}'
+            + (f' (through {via})' if via != os.path.realpath(via) else '')
+            + f', images of {found}, read here as '
             f'{release}\'s (the NCT releases share file names, not pixels; '
             'nothing written): link the folder of the release meant'
             + (f' ({OFFICIAL[0]}/ and {OFFICIAL[1]}/ under data/ with '
