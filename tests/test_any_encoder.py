@@ -1061,6 +1061,41 @@ def test_import_follows_a_chain_of_links_to_the_release_it_names(
     assert match_rows(rows, flat, 's', 'l')[0].tolist() == [0, 1]
 
 
+def test_import_judges_rows_given_from_the_data_root_by_its_links(
+        synthetic_root, tmp_path, capsys, monkeypatch):
+    """Rows written from the list's data root (``NCT-CRC-HE-100K-NONORM/
+    ADI/x.tif``, the form the hints ask for) were looked up from the
+    current folder, where they are not: a NONORM folder of the data root
+    linked to the stain-normalised download was not seen, and the
+    normalised images' features were filed as NONORM's (exit 0), while the
+    same rows written absolute were refused. They are looked up under the
+    list's data root first now."""
+    root = tmp_path / 'NCT'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), root)
+    nonorm = root / 'data' / 'NCT-CRC-HE-100K-NONORM'
+    normed = tmp_path / 'downloads' / 'NCT-CRC-HE-100K'
+    normed.parent.mkdir()
+    os.rename(nonorm, normed)
+    os.symlink(normed, nonorm)
+    rels, _ = _list(str(tmp_path))
+    feats = np.random.default_rng(0).normal(size=(len(rels), 4)) + 2
+    npy = str(tmp_path / 'feats.npy')
+    np.save(npy, feats.astype(np.float32))
+    opts = ['--cfg-options', f'dataset.data_root={root}']
+    for name, rows in (('relative', rels),
+                       ('absolute', [f'{root}/data/{r}' for r in rels])):
+        txt = tmp_path / f'{name}.txt'
+        txt.write_text('\n'.join(rows) + '\n')
+        out = str(tmp_path / name / 'x.npy')
+        monkeypatch.chdir(tmp_path / 'downloads')  # neither root nor rows'
+        code, err, _ = _run(capsys, 'import_features', [
+            '--config', _config('nct_test.py'), '--source', npy, '--paths',
+            str(txt), '--output', out] + opts)
+        assert code == 2 and 'is an image of NCT-CRC-HE-100K (its folder ' \
+            in err, (name, err)
+        assert not os.path.exists(out), name
+
+
 def test_import_names_why_no_row_matched():
     """Rows whose paths are written as the published lists write them
     (``ADI/ADI-1.tif``) for the converter's NONORM list

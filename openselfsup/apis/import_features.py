@@ -323,8 +323,8 @@ def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
 
 
 def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
-               list_file: str, ignore_extra: bool = False
-               ) -> Tuple[np.ndarray, int]:
+               list_file: str, ignore_extra: bool = False,
+               root: Optional[str] = None) -> Tuple[np.ndarray, int]:
     """The row of ``given`` for every list entry.
 
     Args:
@@ -334,6 +334,9 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         where (str): where ``given`` came from (messages).
         list_file (str): the list (messages).
         ignore_extra (bool): drop rows whose image is not in the list.
+        root (str, optional): the folder the entries are relative to (the
+            list's data root): a relative row's folder is looked up there
+            for the links it takes, else from the current folder.
 
     Returns:
         tuple: ``(rows, extra)``: int64 ``[len(entries)]`` row indices, and
@@ -347,7 +350,8 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             entry's (the releases share file names: a row of the
             stain-normalised NCT-CRC-HE-100K would pass for the NONORM
             image of its name); a row's release is the one its folders
-            name, or, where its class folder is on this machine, the one
+            name, or, where its class folder is on this machine (a
+            relative one under ``root`` first), the one
             a symbolic link on the way reaches
             (:func:`~openselfsup.datasets.prepare.linked_release`).
     """
@@ -355,7 +359,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
     # a row's release: the one a link on the way to its class folder
     # reaches, where the folder is here (a NONORM folder linked to the
     # stain-normalised download passed as NONORM), else its folders' names
-    linked: Dict[str, Tuple[Optional[str], Optional[str]]] = {}
+    linked: Dict[str, Tuple[str, Optional[str], Optional[str]]] = {}
     normed = [_norm_path(e) for e in entries]
     # a list may name one image several times (PAIP19's published lists
     # draw with replacement): the image's first entry, and all of them
@@ -379,15 +383,19 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         mine = nct_release(normed[hit].split('/'), entry=True)
         folder = posixpath.dirname(_norm_path(raw))
         if folder not in linked:
-            linked[folder] = linked_release(folder) if folder else (None,
-                                                                     None)
-        link, via = linked[folder]
+            here = folder
+            if root and folder and not os.path.isabs(folder) and \
+                    os.path.isdir(os.path.join(root, folder)):
+                here = os.path.join(root, folder)  # as the hints say
+            linked[folder] = (here, *(linked_release(here) if folder
+                                      else (None, None)))
+        here, link, via = linked[folder]
         theirs = link or nct_release(parts)
         if mine and theirs and mine != theirs:
-            real = os.path.realpath(folder)
+            real = os.path.realpath(here)
             raise InputError(
                 f'{where}: row {r} ({raw}) is an image of {theirs}'
-                + (f' (its folder {folder} links to {real}'
+                + (f' (its folder {here} links to {real}'
                    + (f', through {via}' if via != os.path.realpath(via)
                       else '') + ')'
                    if link else '')
@@ -481,7 +489,8 @@ def import_features(config: str, source: str, output: str,
         raise InputError(f'{where} has {len(given)} paths but {source} has '
                          f'{len(feats)} rows')
     rows, dropped = match_rows(given, listing['meta']['paths'], where,
-                               listing['dataset'].ann_file, ignore_extra)
+                               listing['dataset'].ann_file, ignore_extra,
+                               listing['dataset'].img_prefix)
     ordered = feats[rows]
     # named by the source's own first such row and its path
     check_finite(ordered, source, rows=rows, paths=given)
