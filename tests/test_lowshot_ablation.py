@@ -149,6 +149,33 @@ def test_an_ablation_of_the_baseline_alone_writes_no_empty_plot(
     assert out[-1].startswith('wrote ') and '.png' not in out[-1]
 
 
+def test_an_interrupted_baseline_alone_run_leaves_no_earlier_plot(
+        tmp_path, capsys, monkeypatch):
+    """The plot is one of the files that describe the ablation's results,
+    removed with its table and JSON when the first result is rewritten: a
+    run that skips every part left it out of them (it writes no plot), so
+    stopped before its end (Ctrl-C while its result was written) it
+    removed the earlier run's table and JSON and left its PNG alone,
+    describing results no table lists."""
+    from openselfsup.lowshot import sweep
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    ablation = script_main('wsi_workdir/ablation.py')
+    common = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
+              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+              '--quiet']
+    png = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.png')
+    assert run_cli(ablation, common + ['--prototypes', '2']) == 0
+    assert os.path.isfile(png)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(sweep, 'save_json', stopped)
+    with pytest.raises(KeyboardInterrupt):
+        ablation(common + ['--prototypes', 'none'])
+    assert os.listdir(os.path.join(wd, 'sweeps')) == [], \
+        os.listdir(os.path.join(wd, 'sweeps'))
+
+
 def test_a_part_skipped_by_its_flag_alone_is_said_by_each_flag(capsys):
     """A mistyped ``--prototypes --image 4`` skips the prototypes part, by
     design (the flag alone, as none): the run names every part skipped and

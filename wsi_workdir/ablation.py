@@ -126,7 +126,8 @@ def main(argv=None):
                       torch.float32 if args.float32 else torch.float64,
                       out, log=None if args.quiet else print,
                       write_index=False,
-                      describing=figures,
+                      # an earlier run's plot too (none written: removed)
+                      describing=[png],
                       results_dir=paths.ablation_results_dir(args.workdir))
     table_rows = ablation_rows(rows, sweep['results'])
     table = ablation_table(table_rows)
