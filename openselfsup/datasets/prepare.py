@@ -551,16 +551,16 @@ def _nonorm_said(data: str, folder: str) -> Tuple[Dict[str, str], str]:
 
 def link_reached(path: str, up: bool = False
                  ) -> Tuple[Optional[str], Optional[str]]:
-    """``(release, via)``: the NCT release a symbolic link on the way to the folder ``path``
-    reaches, by the name of the folder it reaches: ``path``'s target's own
-    name, or (``up``: ``path`` a class folder) its target's parent's; None
-    where that names no release or the one ``path``'s own name says (a
-    release name further up says nothing: a NONORM copy kept as
-    ``/datasets/NCT-CRC-HE-100K/nonorm/``), and ``via`` the folder whose
-    name says it (None with it). Of a chain of links, the
-    folder nearest the images that names a release judges (a
-    ``NCT-CRC-HE-100K-NONORM`` link to ``/datasets/NCT-CRC-HE-100K``, itself
-    a link to the volume that holds it, ``/vol3/nct_norm``: the
+    """``(release, via)``: the NCT release a symbolic link on the way to
+    the folder ``path`` reaches, by the name of the folder it reaches:
+    ``path``'s target's own name, or (``up``: ``path`` a class folder) its
+    target's parent's; None where that names no release or the one
+    ``path``'s own name says (a release name further up says nothing: a
+    NONORM copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/``); ``via``
+    the folder whose name says it (None with it). Of a chain of links,
+    the folder nearest the images that names a release judges (a
+    ``NCT-CRC-HE-100K-NONORM`` link to ``/datasets/NCT-CRC-HE-100K``,
+    itself a link to the volume that holds it, ``/vol3/nct_norm``: the
     normalised images; only the end's name was read, which names none)."""
     def named(p):
         name = os.path.basename(os.path.dirname(p) if up else p)
