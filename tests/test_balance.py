@@ -4048,6 +4048,106 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
         dict(saved, model=None), 1, model)
 
 
+def _resumed_window(window, model, wrapper):
+    """The runner's own resume step (``AtomicRunner._continue_window``)
+    putting ``window`` back into ``model`` under MMEngine's ``wrapper``
+    (its count set to the resumed iteration); the log's lines."""
+    from openselfsup.engine.runner import AtomicRunner
+    logs = []
+    AtomicRunner._continue_window(SimpleNamespace(
+        _loaded_window=window, model=model, optim_wrapper=wrapper,
+        world_size=1, _load_from='epoch_1.pth',
+        logger=SimpleNamespace(info=logs.append, warning=logs.append)))
+    return logs
+
+
+def test_a_window_gradient_is_not_put_into_windows_of_another_length():
+    """Windows of 2 (MMEngine's ``OptimWrapper.update_params``, as a
+    training step calls it) saved after iteration 3, 1 iteration into a
+    window, whose gradient the checkpoint holds (iteration 3's, halved as
+    a window of 2 scales it); resumed with ``accumulative_counts=3``,
+    iteration 3 ends a window of this run, and the next is iterations
+    4-6: the saved gradient belongs to none of them. Before, it was put
+    back all the same (the log: 'the gradient of the 0 iteration(s) ...
+    is restored') and the window of 4-6 stepped with it: other weights.
+    Now it is not, with a warning. The reference: MMEngine's resume (no
+    gradient put back) in windows of 3."""
+    from openselfsup.engine.runner import window_gradient
+    torch.manual_seed(0)
+    xs = [torch.randn(4, 3) for _ in range(6)]
+
+    def run(model, every, begin, steps):
+        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
+                               accumulative_counts=every)
+        wrapper.initialize_count_status(model, begin, 6)
+        for x in steps:
+            wrapper.update_params(model(x).pow(2).mean())
+        return wrapper
+
+    saved = nn.Linear(3, 2)
+    window = window_gradient(saved, run(saved, 2, 0, xs[:3]), 1)
+    assert window['inner_count'] == 3
+
+    def resumed():
+        model = nn.Linear(3, 2)
+        model.load_state_dict(saved.state_dict())
+        model.zero_grad(set_to_none=True)
+        return model
+
+    want, got = resumed(), resumed()
+    run(want, 3, 3, xs[3:])
+    wrapper = OptimWrapper(torch.optim.SGD(got.parameters(), lr=0.1),
+                           accumulative_counts=3)
+    wrapper.initialize_count_status(got, 3, 6)
+    logs = _resumed_window(window, got, wrapper)
+    for x in xs[3:]:
+        wrapper.update_params(got(x).pow(2).mean())
+    assert all(torch.equal(p, q) for p, q in zip(want.parameters(),
+                                                  got.parameters()))
+    assert 'is not restored (saved by one process at iteration 3 with ' \
+        'accumulative_counts=2, resumed on 1 at iteration 3 with ' \
+        'accumulative_counts=3)' in logs[0], logs
+
+
+def test_a_float16_window_gradient_is_put_back_at_this_runs_loss_scale():
+    """A float16 run (MMEngine's ``AmpOptimWrapper``, dynamic loss
+    scaling: the loss times 2**16 before each backward) accumulates its
+    window's gradient times the scale, and the checkpoint holds it so; a
+    resume in bfloat16 or float32 (no scale; the resume warns of the
+    precision change and goes on) put it back as it was: 2**16 times the
+    window's first iteration's gradient, added to the second's unscaled
+    one. Now it is rescaled to the resumed run's scale. On the CPU with
+    stand-ins: the float16 run's wrapper holds torch's CPU
+    ``GradScaler``, its backward scales the loss as MMEngine's does; the
+    runner's own resume step (``_continue_window``) puts the gradient
+    back. The reference: the gradient of both iterations in float32."""
+    from openselfsup.engine.runner import window_gradient
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    x1, x2 = torch.randn(4, 3), torch.randn(4, 3)
+    loss = [lambda m, x=x: m(x).pow(2).mean() / 2 for x in (x1, x2)]
+    ref = nn.Linear(3, 2)
+    ref.load_state_dict(model.state_dict())
+    loss[0](ref).backward()
+    loss[1](ref).backward()
+    fp16 = SimpleNamespace(_inner_count=1, _accumulative_counts=2,
+                           _max_counts=4, loss_scaler=torch.amp.GradScaler(
+                               'cpu', init_scale=2. ** 16))
+    fp16.loss_scaler.scale(loss[0](model)).backward()
+    window = window_gradient(model, fp16, 1)
+    resumed = nn.Linear(3, 2)
+    resumed.load_state_dict(model.state_dict())
+    wrapper = OptimWrapper(torch.optim.SGD(resumed.parameters(), lr=0.1),
+                           accumulative_counts=2)
+    wrapper.initialize_count_status(resumed, 1, 4)
+    logs = _resumed_window(window, resumed, wrapper)
+    loss[1](resumed).backward()
+    for name, p in ref.named_parameters():
+        got = dict(resumed.named_parameters())[name].grad
+        torch.testing.assert_close(got, p.grad, rtol=1e-6, atol=0)
+    assert 'rescaled from its loss scale 65536 to this run\'s 1' in logs[0]
+
+
 @pytest.mark.parametrize('diff_rank_seed', [True, False])
 def test_each_rank_seeds_the_models_generator_as_the_run(
         crossmodal_root, tmp_path, monkeypatch, diff_rank_seed):

@@ -600,25 +600,89 @@ def _accumulation(optim_wrapper) -> Tuple[int, int]:
         counts if isinstance(counts, int) and counts > 0 else 1
 
 
+def _loss_scale(optim_wrapper) -> float:
+    """The factor MMEngine's ``optim_wrapper`` multiplies the loss by
+    before the backward (an ``AmpOptimWrapper``'s ``GradScaler``: 2**16 at
+    first in float16; 1.0 where it has none or it is disabled, as in
+    bfloat16 or float32), which every accumulated gradient carries until
+    the window's step unscales it."""
+    scaler = getattr(optim_wrapper, 'loss_scaler', None)
+    get = getattr(scaler, 'get_scale', None)
+    return float(get()) if callable(get) else 1.0
+
+
 def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     """The gradient a single-process run has accumulated over the
     iterations of an unfinished accumulation window
     (``optim_wrapper.accumulative_counts``; MMEngine's windows run over
     the whole run, so an epoch of another length than a multiple of it
-    ends inside one): ``{'inner_count': n, 'grads': {name: tensor}}`` for
-    the checkpoint, or None where no window is open (or on several
-    processes: each holds its own until the window's last backward sums
-    them). MMEngine's checkpoint held none, and its resume went on with
-    the window's remaining iterations alone ('the gradient of some
-    iterations is lost')."""
+    ends inside one): ``{'inner_count': n, 'accumulative_counts': k,
+    'loss_scale': s, 'grads': {name: tensor}}`` for the checkpoint (the
+    gradients as accumulated, times the loss scale ``s`` of a float16
+    run: :func:`_loss_scale`), or None where no window is open (or on
+    several processes: each holds its own until the window's last
+    backward sums them). MMEngine's checkpoint held none, and its resume
+    went on with the window's remaining iterations alone ('the gradient
+    of some iterations is lost'); :func:`restore_window_gradient` puts it
+    back."""
     count, every = _accumulation(optim_wrapper)
     if world_size != 1 or count % every == 0 or \
             count == getattr(optim_wrapper, '_max_counts', -1):
         return None  # (the run's last, short window has stepped)
     model = getattr(model, 'module', model)
-    return dict(inner_count=int(count), grads={
-        name: p.grad.detach().clone()
-        for name, p in model.named_parameters() if p.grad is not None})
+    return dict(inner_count=int(count), accumulative_counts=int(every),
+                loss_scale=_loss_scale(optim_wrapper), grads={
+                    name: p.grad.detach().clone()
+                    for name, p in model.named_parameters()
+                    if p.grad is not None})
+
+
+def restore_window_gradient(window: dict, model, optim_wrapper,
+                            world_size: int) -> Tuple[bool, str]:
+    """Put the gradient of an unfinished accumulation window
+    (:func:`window_gradient`, from the checkpoint a run resumes from)
+    back into ``model``, once MMEngine has set ``optim_wrapper``'s count
+    to the resumed iteration: only into the same window (one process, the
+    same iteration and ``accumulative_counts``: in windows of another
+    length the gradient belongs to no window of this run, and its
+    iterations were scaled by another count), rescaled to this run's loss
+    scale where it differs (a float16 run's gradients carry its scale,
+    2**16 at first: resumed in bfloat16 or float32, which scale by 1,
+    they were put back 2**16 times too large).
+
+    Returns:
+        tuple[bool, str]: whether it was put back, and the log's words
+        (the iterations restored, or why not).
+    """
+    count, every = _accumulation(optim_wrapper)
+    saved_count = window.get('inner_count')
+    saved_every = window.get('accumulative_counts')
+    if world_size != 1 or saved_count != count or saved_every != every:
+        return False, (
+            'the gradient it holds of an unfinished accumulation window is '
+            f'not restored (saved by one process at iteration {saved_count} '
+            f'with accumulative_counts={saved_every}, resumed on '
+            f'{world_size} at iteration {count} with accumulative_counts='
+            f'{every}): this run\'s window steps without it')
+    scale = _loss_scale(optim_wrapper)
+    saved_scale = window.get('loss_scale', 1.0)
+    model = getattr(model, 'module', model)
+    grads = window.get('grads') or {}
+    for name, p in model.named_parameters():
+        if name in grads:
+            grad = grads[name].to(device=p.device)
+            if scale != saved_scale:
+                grad = grad * (scale / saved_scale)
+            p.grad = grad.to(dtype=p.dtype)
+    rescaled = '' if scale == saved_scale else (
+        f', rescaled from its loss scale {saved_scale:g} to this run\'s '
+        f'{scale:g}')
+    return True, (
+        f'the gradient of the {count % every} iteration(s) of the '
+        f'accumulation window it was saved in (accumulative_counts={every}) '
+        f'is restored from it{rescaled}: that window steps as in the '
+        'uninterrupted run (the warning above that it is lost does not '
+        'apply)')
 
 
 def seed_model_generator_per_rank(model, rank: int,
@@ -912,33 +976,17 @@ class AtomicRunner(Runner):
         MMEngine has set the optimizer's count to the resumed iteration,
         saying 'the gradient of some iterations is lost' where it falls
         inside an accumulation window), put back the gradient the
-        checkpoint holds of that window (:func:`window_gradient`), so the
-        window's step is the uninterrupted run's; said in the log."""
+        checkpoint holds of that window (:func:`restore_window_gradient`),
+        so the window's step is the uninterrupted run's; said in the log,
+        as is a gradient not put back."""
         window, self._loaded_window = \
             getattr(self, '_loaded_window', None), None
         if window is None:
             return
-        count, every = _accumulation(self.optim_wrapper)
-        if self.world_size != 1 or window.get('inner_count') != count:
-            self.logger.warning(
-                f'--resume from {self._load_from}: the gradient it holds of '
-                'an unfinished accumulation window is not restored (saved by '
-                f'one process at iteration {window.get("inner_count")}, '
-                f'resumed on {self.world_size} at iteration {count}): that '
-                'window steps without it')
-            return
-        model = getattr(self.model, 'module', self.model)
-        grads = window.get('grads') or {}
-        for name, p in model.named_parameters():
-            if name in grads:
-                p.grad = grads[name].to(device=p.device, dtype=p.dtype)
-        done = count % every
-        self.logger.info(
-            f'--resume from {self._load_from}: the gradient of the {done} '
-            f'iteration(s) of the accumulation window it was saved in '
-            f'(accumulative_counts={every}) is restored from it: that '
-            'window steps as in the uninterrupted run (the warning above '
-            'that it is lost does not apply)')
+        restored, said = restore_window_gradient(
+            window, self.model, self.optim_wrapper, self.world_size)
+        (self.logger.info if restored else self.logger.warning)(
+            f'--resume from {self._load_from}: {said}')
 
     def _trained_weights_back(self, checkpoint) -> None:
         """A resume without an ``EMAHook`` from a checkpoint saved with
