@@ -4148,19 +4148,24 @@ def test_a_float16_window_gradient_is_put_back_at_this_runs_loss_scale():
     assert 'rescaled from its loss scale 65536 to this run\'s 1' in logs[0]
 
 
-@pytest.mark.parametrize('diff_rank_seed', [True, False])
+@pytest.mark.parametrize('diff_rank_seed,seed', [(True, 7), (False, 7),
+                                                  (True, -1)])
 def test_each_rank_seeds_the_models_generator_as_the_run(
-        crossmodal_root, tmp_path, monkeypatch, diff_rank_seed):
+        crossmodal_root, tmp_path, monkeypatch, diff_rank_seed, seed):
     """A multi-process run (simulated: the runner's rank 1) seeds the
     model's own generator (captions, triplet negatives) with
     ``model.seed`` plus the rank where ``randomness.diff_rank_seed``, as
     MMEngine seeds torch and numpy: built from ``model.seed`` alike on
     every rank, it drew the same positions on each (correlated negatives
     across the ranks' batches). Rank 0, a single-process run, keeps
-    ``model.seed``. The reference: torch's generator seeded by hand."""
+    ``model.seed``. torch takes a seed modulo 2**64 (-1 is 2**64 - 1):
+    rank 1's seed wraps to 0 (before, rank 1 stopped on 'Overflow when
+    unpacking long long' after the launch; one process trains with it).
+    The reference: torch's
+    generator seeded by hand."""
     from openselfsup.apis.train import build_runner
     from openselfsup.engine.runner import AtomicRunner
-    opts = {**demo_on_test_slides(crossmodal_root), 'model.seed': 7,
+    opts = {**demo_on_test_slides(crossmodal_root), 'model.seed': seed,
             'randomness.diff_rank_seed': diff_rank_seed}
 
     def generator(rank):
@@ -4172,8 +4177,9 @@ def test_each_rank_seeds_the_models_generator_as_the_run(
     def seeded(seed):
         return torch.Generator().manual_seed(seed).get_state()
 
-    assert torch.equal(generator(0), seeded(7))
-    assert torch.equal(generator(1), seeded(8 if diff_rank_seed else 7))
+    assert torch.equal(generator(0), seeded(seed))
+    assert torch.equal(generator(1), seeded(
+        (seed % 2 ** 64 + 1) % 2 ** 64 if diff_rank_seed else seed))
 
 
 def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(

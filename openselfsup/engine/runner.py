@@ -693,10 +693,14 @@ def seed_model_generator_per_rank(model, rank: int,
     MMEngine seeds torch, numpy and the batched views' generator
     (``randomness.seed`` plus the rank): built from ``model.seed`` alike
     on every process, it drew the same caption and negative positions on
-    every rank. Rank 0 (a single-process run) keeps its seed."""
+    every rank. Rank 0 (a single-process run) keeps its seed. The sum
+    wraps at 2**64, torch's seed range (``model.seed=-1`` is 2**64 - 1 to
+    torch: plus the rank, rank 1 stopped on 'Overflow when unpacking long
+    long' as the model was built, after the launch; one process trains
+    with it)."""
     own = _model_generator(model)
     if own is not None and diff_rank_seed and rank:
-        own.manual_seed(own.initial_seed() + int(rank))
+        own.manual_seed((own.initial_seed() + int(rank)) % 2 ** 64)
 
 
 def random_streams(world_size: int, model=None) -> dict:
