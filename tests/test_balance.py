@@ -4109,6 +4109,52 @@ def test_a_window_gradient_is_not_put_into_windows_of_another_length():
         'accumulative_counts=3)' in logs[0], logs
 
 
+def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():
+    """Windows of 7 over a run of 10 iterations: MMEngine divides the
+    losses of the short last window (iterations 8-10) by 3, not 7. Saved
+    after iteration 8, inside it, and resumed with twice the epochs (20
+    iterations), that window is a whole one of this run (iterations
+    8-14), whose losses it divides by 7: before, the saved iteration's
+    gradient (its loss / 3) was put back as it was, 7 / 3 times its
+    weight in the uninterrupted run of 20. Now it is rescaled to this
+    run's factor. The reference: the uninterrupted run of 20 iterations
+    (MMEngine's ``OptimWrapper.update_params``)."""
+    from openselfsup.engine.runner import window_gradient
+    torch.manual_seed(0)
+    xs = [torch.randn(4, 3) for _ in range(14)]
+
+    def run(model, begin, end, steps, window=None):
+        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
+                               accumulative_counts=7)
+        wrapper.initialize_count_status(model, begin, end)
+        logs = [] if window is None else \
+            _resumed_window(window, model, wrapper)
+        for x in steps:
+            wrapper.update_params(model(x).pow(2).mean())
+        return wrapper, logs
+
+    want, saved, got = nn.Linear(3, 2), nn.Linear(3, 2), nn.Linear(3, 2)
+    for model in (saved, got):
+        model.load_state_dict(want.state_dict())
+    run(want, 0, 20, xs)
+    window = window_gradient(saved, run(saved, 0, 10, xs[:8])[0], 1)
+    with torch.no_grad():  # the resumed weights: the checkpoint's
+        for p, q in zip(got.parameters(), saved.parameters()):
+            p.copy_(q)
+    _, logs = run(got, 8, 20, xs[8:], window)
+    for p, q in zip(want.parameters(), got.parameters()):
+        torch.testing.assert_close(q, p, rtol=1e-6, atol=1e-7)
+    assert 'rescaled from its losses divided by 3 to this run\'s 7' in \
+        logs[0], logs
+    # resumed past its end (fewer epochs): nothing to put back, no error
+    from openselfsup.engine.runner import restore_window_gradient
+    done = OptimWrapper(torch.optim.SGD(got.parameters(), lr=0.1),
+                        accumulative_counts=7)
+    done.initialize_count_status(got, 15, 14)
+    assert not restore_window_gradient(dict(window, inner_count=15), got,
+                                       done, 1)[0]
+
+
 def test_a_float16_window_gradient_is_put_back_at_this_runs_loss_scale():
     """A float16 run (MMEngine's ``AmpOptimWrapper``, dynamic loss
     scaling: the loss times 2**16 before each backward) accumulates its

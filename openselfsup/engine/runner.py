@@ -611,15 +611,30 @@ def _loss_scale(optim_wrapper) -> float:
     return float(get()) if callable(get) else 1.0
 
 
+def _loss_factor(optim_wrapper, count: int) -> int:
+    """What MMEngine's ``optim_wrapper`` divides the loss of the iteration
+    counted ``count`` (its ``_inner_count`` before that backward) by
+    (``OptimWrapper.scale_loss``): ``accumulative_counts``, except in the
+    run's last window, short where the run's iterations are no multiple
+    of it, scaled by its own length."""
+    _, every = _accumulation(optim_wrapper)
+    most = getattr(optim_wrapper, '_max_counts', -1)
+    left = getattr(optim_wrapper, '_remainder_counts', 0)
+    if every == 1 or most == -1 or count < most - left:
+        return every
+    return left
+
+
 def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     """The gradient a single-process run has accumulated over the
     iterations of an unfinished accumulation window
     (``optim_wrapper.accumulative_counts``; MMEngine's windows run over
     the whole run, so an epoch of another length than a multiple of it
     ends inside one): ``{'inner_count': n, 'accumulative_counts': k,
-    'loss_scale': s, 'grads': {name: tensor}}`` for the checkpoint (the
-    gradients as accumulated, times the loss scale ``s`` of a float16
-    run: :func:`_loss_scale`), or None where no window is open (or on
+    'loss_scale': s, 'loss_factor': f, 'grads': {name: tensor}}`` for
+    the checkpoint (the gradients as accumulated: each iteration's loss
+    divided by ``f``, :func:`_loss_factor`, times the loss scale ``s`` of
+    a float16 run, :func:`_loss_scale`), or None where no window is open (or on
     several processes: each holds its own until the window's last
     backward sums them). MMEngine's checkpoint held none, and its resume
     went on with the window's remaining iterations alone ('the gradient
@@ -631,7 +646,9 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
         return None  # (the run's last, short window has stepped)
     model = getattr(model, 'module', model)
     return dict(inner_count=int(count), accumulative_counts=int(every),
-                loss_scale=_loss_scale(optim_wrapper), grads={
+                loss_scale=_loss_scale(optim_wrapper),
+                loss_factor=int(_loss_factor(optim_wrapper, count - 1)),
+                grads={
                     name: p.grad.detach().clone()
                     for name, p in model.named_parameters()
                     if p.grad is not None})
@@ -648,7 +665,13 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     iterations were scaled by another count), rescaled to this run's loss
     scale where it differs (a float16 run's gradients carry its scale,
     2**16 at first: resumed in bfloat16 or float32, which scale by 1,
-    they were put back 2**16 times too large).
+    they were put back 2**16 times too large) and to this run's loss
+    factor for the window (:func:`_loss_factor`: saved in the short last
+    window of a run resumed with more epochs, where the window is a whole
+    one, whose losses MMEngine divides by ``accumulative_counts``, the
+    saved iterations counted ``accumulative_counts / remainder`` times
+    more than the window's others: 7 / 3 in windows of 7 over 10
+    iterations resumed for 20).
 
     Returns:
         tuple[bool, str]: whether it was put back, and the log's words
@@ -657,7 +680,9 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     count, every = _accumulation(optim_wrapper)
     saved_count = window.get('inner_count')
     saved_every = window.get('accumulative_counts')
-    if world_size != 1 or saved_count != count or saved_every != every:
+    most = getattr(optim_wrapper, '_max_counts', -1)
+    if world_size != 1 or saved_count != count or saved_every != every or \
+            -1 < most <= count:  # (nothing left to train)
         return False, (
             'the gradient it holds of an unfinished accumulation window is '
             f'not restored (saved by one process at iteration {saved_count} '
@@ -666,17 +691,23 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
             f'{every}): this run\'s window steps without it')
     scale = _loss_scale(optim_wrapper)
     saved_scale = window.get('loss_scale', 1.0)
+    factor = _loss_factor(optim_wrapper, count - 1)
+    saved_factor = window.get('loss_factor', factor)
+    times = (scale / saved_scale) * (saved_factor / factor)
     model = getattr(model, 'module', model)
     grads = window.get('grads') or {}
     for name, p in model.named_parameters():
         if name in grads:
             grad = grads[name].to(device=p.device)
-            if scale != saved_scale:
-                grad = grad * (scale / saved_scale)
+            if times != 1:
+                grad = grad * times
             p.grad = grad.to(dtype=p.dtype)
-    rescaled = '' if scale == saved_scale else (
-        f', rescaled from its loss scale {saved_scale:g} to this run\'s '
-        f'{scale:g}')
+    rescaled = [f'from its loss scale {saved_scale:g} to this run\'s '
+                f'{scale:g}'] if scale != saved_scale else []
+    if factor != saved_factor:
+        rescaled.append(f'from its losses divided by {saved_factor} to '
+                        f'this run\'s {factor} (a short last window)')
+    rescaled = f', rescaled {" and ".join(rescaled)}' if rescaled else ''
     return True, (
         f'the gradient of the {count % every} iteration(s) of the '
         f'accumulation window it was saved in (accumulative_counts={every}) '
