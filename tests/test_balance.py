@@ -4328,6 +4328,41 @@ def test_the_logged_validation_results_are_this_evaluations(
         assert tag[key] == pytest.approx(values[-1], rel=1e-6), (key, line)
 
 
+@pytest.mark.parametrize('hierarchy', [False, True])
+def test_the_logged_terms_are_window_means_in_the_line_and_the_scalars(
+        hierarchy):
+    """The shared log processor on a training message hub of random
+    values: the terms a model logs beside its losses (balanced tuning's
+    ``task`` / ``contrastive``, HLSS's ``kl_<level>``) are the mean of the
+    last ``window_size`` iterations, as ``loss``, in the line and in the
+    scalars the visualiser writes, also with ``log_with_hierarchy=True``
+    (keys ``train/<name>``; before, those scalars held the terms' last
+    values while the line showed the means); the learning rate is its
+    last value. Reference: numpy's mean of the values put in."""
+    from mmengine.logging import MessageHub
+
+    from openselfsup.engine import TermsLogProcessor
+    rng = np.random.default_rng(3)
+    keys = ('loss', 'task', 'contrastive', 'kl_patient', 'kl_slide',
+            'kl_patch', 'lr')
+    values = {k: rng.random(7) for k in keys}
+    hub = MessageHub.get_instance(f'terms_window_{hierarchy}')
+    for i in range(7):
+        for k in keys:
+            hub.update_scalar(f'train/{k}', float(values[k][i]))
+    runner = SimpleNamespace(message_hub=hub, _train_loop=None, iter=6,
+                             max_iters=7)
+    tag, line = TermsLogProcessor(
+        window_size=3, by_epoch=False,
+        log_with_hierarchy=hierarchy).get_log_after_iter(runner, 6, 'train')
+    prefix = 'train/' if hierarchy else ''
+    for k in keys[:-1]:
+        want = np.mean(values[k][-3:])
+        assert tag[prefix + k] == pytest.approx(want, rel=1e-12), (k, tag)
+        assert f'{k}: {want:.4f}' in line, (k, line)
+    assert tag[prefix + 'lr'] == values['lr'][-1]
+
+
 def test_a_resumed_run_stops_early_where_the_uninterrupted_one_does(
         crossmodal_root, tmp_path):
     """Early stopping (patience 2, a score that worsens at every

@@ -30,8 +30,11 @@ class TermsLogProcessor(LogProcessor):
     to MMEngine's pattern with :attr:`TERMS`.
     """
 
-    #: the terms a model logs beside its losses (not themselves losses)
-    TERMS = r'^(task|contrastive|kl_(patient|slide|patch))$'
+    #: the terms a model logs beside its losses (not themselves losses),
+    #: by their name alone or, with ``log_with_hierarchy=True`` (the
+    #: scalars the visualiser writes), as ``train/<name>``: with ``^``
+    #: alone those scalars held the last value beside the line's mean
+    TERMS = r'(^|/)(task|contrastive|kl_(patient|slide|patch))$'
     #: what an evaluation's line averages over its iterations: the timings
     EVAL_MEAN = re.compile(r'(^|/)(time|data_time)$')
 
