@@ -494,6 +494,12 @@ RUN_VALUE_CASES = [
     ('default_hooks.checkpoint.max_keep_ckpts', -1, False),  # keep all
     ('default_hooks.logger.interval', 0, True),
     ('default_hooks.logger.interval', 2.0, True),  # MMEngine: a TypeError
+    # HistoryBuffer.mean: an AssertionError at the first log line
+    ('log_processor.window_size', 'global', True),
+    ('log_processor.window_size', 2.0, True),
+    ('log_processor.window_size', 0, True),  # the whole run's mean
+    ('log_processor.window_size', -1, True),  # all but the first value
+    ('log_processor.window_size', 3, False),
     ('randomness.seed', 'x', True),
     ('randomness.seed', 2 ** 32, True),
     ('randomness.seed', 2 ** 32 - 1, False),

@@ -295,6 +295,11 @@ RUN_VALUES = (
     ('default_hooks.checkpoint.save_last', _FLAG),
     # (MMEngine's LoggerHook refuses a float)
     ('default_hooks.logger.interval', _POSITIVE_INT),
+    # the log processor's window (HistoryBuffer.mean): 'global' (a window
+    # of MMEngine's custom_cfg only) or 2.0 was an AssertionError at the
+    # first log line, after the baseline evaluation and the first
+    # iterations; 0 averaged the whole run, -1 all but its first value
+    ('log_processor.window_size', _POSITIVE_INT),
     ('randomness.seed', _SEED),
     ('randomness.deterministic', _FLAG),
     ('randomness.diff_rank_seed', _FLAG),
