@@ -72,6 +72,44 @@ def test_auto_scale_lr_keeps_the_recipe_lr_on_one_process(path):
     assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(lr)
 
 
+
+@pytest.mark.parametrize('world', [1, 2, 3])
+def test_auto_scale_lr_with_accumulation_logs_the_config_base(world):
+    """``--auto-scale-lr`` on ``world`` processes for the config that
+    accumulates (batch 1 x 16, base 16): lr x world x 1 x 16 / 16, and
+    the log line names the config's base and that total (before, the
+    scaling was right but the line read 'based on batch size of 1.0 and
+    the current batch size is 1', MMEngine's rule given the base over
+    the count)."""
+    from types import SimpleNamespace
+
+    import torch
+    from mmengine.optim import OptimWrapper
+
+    from openselfsup.engine import AtomicRunner
+    cfg = Config.fromfile(os.path.join(
+        REPO, 'configs/balance/balance_hipt_isup.py'))
+    lr, counts = cfg.optim_wrapper.optimizer.lr, \
+        cfg.optim_wrapper.accumulative_counts
+    batch, base = cfg.train_dataloader.batch_size, \
+        cfg.auto_scale_lr.base_batch_size
+    wrapper = OptimWrapper(torch.optim.AdamW(
+        [torch.nn.Parameter(torch.zeros(1))], lr=lr),
+        accumulative_counts=counts)
+    lines = []
+    runner = SimpleNamespace(
+        _train_dataloader=dict(cfg.train_dataloader), world_size=world,
+        param_schedulers=None, logger=SimpleNamespace(info=lines.append))
+    AtomicRunner.scale_lr(runner, wrapper,
+                          dict(cfg.auto_scale_lr, enable=True))
+    total = world * batch * counts
+    assert wrapper.optimizer.param_groups[0]['lr'] == pytest.approx(
+        lr * total / base)
+    assert len(lines) == 1 and lines[0].startswith(
+        f'LR is set based on batch size of {base} and the current batch '
+        f'size is {total} '), lines
+
+
 @pytest.mark.parametrize('path', WITH_MODEL)
 def test_config_builds_model(path):
     from openselfsup.registry import MODELS

@@ -874,13 +874,29 @@ class AtomicRunner(Runner):
         accumulates counted (``accumulative_counts``): MMEngine's rule
         counts one batch per step, so the published slide setting (batch
         1 x 16 accumulated, base 16) had its lr scaled by 1/16 on the one
-        GPU it was published for."""
-        counts = getattr(optim_wrapper, '_accumulative_counts', 1)
-        if auto_scale_lr and auto_scale_lr.get('enable') and counts > 1:
-            auto_scale_lr = dict(
-                auto_scale_lr,
-                base_batch_size=auto_scale_lr['base_batch_size'] / counts)
-        return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+        GPU it was published for. The log line names the config's base
+        and that total (MMEngine's, given the base divided by the count,
+        read 'based on batch size of 1.0 and the current batch size is
+        1' for base 16 and batch 1 x 16). Called, as MMEngine's, before
+        the schedules are built (``Runner.train``)."""
+        counts = _accumulation(optim_wrapper)[1]
+        if not (auto_scale_lr and auto_scale_lr.get('enable')) or \
+                counts == 1:
+            return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+        loader = self._train_dataloader
+        batch = loader['batch_size'] if isinstance(loader, dict) \
+            else loader.batch_size
+        base = auto_scale_lr['base_batch_size']
+        total = self.world_size * batch * counts
+        ratio = total / base
+        # (an OptimWrapperDict does not accumulate: one wrapper here)
+        for group in optim_wrapper.optimizer.param_groups:
+            group['lr'] = group['lr'] * ratio
+        self.logger.info(
+            f'LR is set based on batch size of {base} and the current '
+            f'batch size is {total} ({self.world_size} process(es) x '
+            f'{batch} x {counts} accumulated). Scaling the original LR by '
+            f'{ratio}.')
 
     def __init__(self, *args, **kwargs):
         register_safe_globals()
