@@ -217,3 +217,51 @@ def test_attribute_embeddings_of_a_text_encoder_folder_know_its_files(
     with pytest.raises(InputError, match=r'patch\.npy: made with another '
                        r'text encoder'):
         attribute_matrix(attrs, rows, encoder)
+
+
+def test_attribute_embeddings_recorded_before_folders_had_a_digest(
+        tiny_bert, tmp_path):
+    """A record written before a text encoder folder counted by its files
+    names the folder by name only (``{'__file__': 'text'}``, no
+    ``sha1``): it cannot tell which model the folder held, and another
+    model saved there since took the old rows without a word (the
+    encoder's own rows, the reference, differ). Refused in one line
+    that says why and how to make them again; a record of a hub name
+    (no folder here, no digest on either side) is still by name."""
+    import json
+    import shutil
+
+    from openselfsup.models.heads.attribute_heads import (
+        attribute_matrix, encode_attributes, export_attribute_embeddings)
+    folder = tmp_path / 'text'
+    shutil.copytree(tiny_bert, folder)
+    encoder = dict(type='HFMeanPoolText', path=str(folder))
+    attrs = [['dense cells'], ['a photo of cells'], ['more cells']]
+    export_attribute_embeddings(
+        dict(text_encoder=encoder, heads=dict(patch=dict(
+            type='TextInitHead', in_channels=8, attributes=attrs))),
+        str(tmp_path / 'out'))
+    rows = str(tmp_path / 'out' / 'patch.npy')
+    record = json.load(open(rows + '.json'))
+    assert record['text_encoder_id']['path'].pop('sha1')  # as written before
+    json.dump(record, open(rows + '.json', 'w'))
+    old = encode_attributes(attrs, encoder)
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        import transformers
+        model = transformers.BertModel.from_pretrained(str(folder))
+        for param in model.parameters():
+            param.data.normal_()
+        model.save_pretrained(str(folder))
+    assert not torch.allclose(old, encode_attributes(attrs, encoder))
+    with pytest.raises(InputError) as err:
+        attribute_matrix(attrs, rows, encoder)
+    line = str(err.value)
+    assert '\n' not in line and line.startswith(
+        f"{rows}: its record names the text encoder's folder path='text' "
+        'by its name only'), line
+    assert line.endswith(
+        'make them again with tools/make_attribute_embeddings.py'), line
+    from openselfsup.models.heads.attribute_heads import _folders_named_only
+    hub = dict(type='HFMeanPoolText', path=dict(__file__='MiniLM'))
+    assert _folders_named_only(hub, hub) == []

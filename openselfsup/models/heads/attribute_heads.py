@@ -238,7 +238,9 @@ def text_encoder_identity(cfg: dict) -> dict:
 def same_text_encoder(a, b) -> bool:
     """Whether two :func:`text_encoder_identity` values are one encoder:
     equal settings, files and folders by digest where both have one (a
-    record written before folders had one: by name), else by name."""
+    record written before folders had one: by name, which
+    :func:`attribute_matrix` refuses, :func:`_folders_named_only`), else
+    by name."""
     if isinstance(a, dict) and isinstance(b, dict):
         if '__file__' in a and '__file__' in b:
             for digest in ('sha256', 'sha1'):
@@ -251,6 +253,25 @@ def same_text_encoder(a, b) -> bool:
         return len(a) == len(b) and all(
             same_text_encoder(x, y) for x, y in zip(a, b))
     return a == b
+
+
+def _folders_named_only(made, mine, key: str = ''):
+    """``(dotted key, name)`` of each local model folder the text encoder
+    identity ``mine`` counts by its files (``sha1``) where the record's
+    ``made`` names it by name only (:func:`text_encoder_identity` before
+    folders had a digest): :func:`same_text_encoder` compares those by
+    name, which cannot tell another model saved into the folder."""
+    if isinstance(made, dict) and isinstance(mine, dict):
+        if '__file__' in made and '__file__' in mine:
+            return [(key, made['__file__'])] if mine.get('sha1') and not (
+                made.get('sha1') or made.get('sha256')) else []
+        return [hit for k in made if k in mine
+                for hit in _folders_named_only(
+                    made[k], mine[k], f'{key}.{k}' if key else k)]
+    if isinstance(made, list) and isinstance(mine, list):
+        return [hit for i, (a, b) in enumerate(zip(made, mine))
+                for hit in _folders_named_only(a, b, f'{key}.{i}')]
+    return []
 
 
 def attribute_matrix(attributes: Attributes,
@@ -298,6 +319,13 @@ def attribute_matrix(attributes: Attributes,
                         f'({json.dumps(made_by, sort_keys=True)}) than the '
                         f'model\'s ({json.dumps(mine, sort_keys=True)}); '
                         f'{again}')
+                for key, name in _folders_named_only(made_by, mine):
+                    raise InputError(
+                        f'{embeddings_file}: its record names the text '
+                        f'encoder\'s folder {key}={name!r} by its name '
+                        f'only (written before a folder counted by its '
+                        f'files), so another model saved there since would '
+                        f'pass; {again}')
         if mat.shape[0] != k:
             raise InputError(f'{embeddings_file}: holds {mat.shape[0]} '
                              f'attribute embeddings, the config lists {k}')
