@@ -709,7 +709,8 @@ def test_synthetic_hierarchical_seed_is_the_seed_rule():
 def test_a_batch_groups_views_by_the_metadata_hierarchy(tmp_path):
     """End to end, on a tiny case: metadata -> HierarchicalPatientDataset
     items -> MMEngine's collate -> the model's stacking of the views
-    (``HLSS.loss``) -> the rows ``HiDiscLoss`` groups by
+    (``HLSS.loss`` itself; before, the test stacked the views with a copy
+    of its line) -> the rows ``HiDiscLoss`` groups by
     ``hierarchy_ids``. Each patch image holds its own id as its value, so
     every row says which patch it is. Reference, brute force: the groups
     of the published HiDisc reshapes (``[B, S, P, V]`` row numbers
@@ -740,7 +741,20 @@ def test_a_batch_groups_views_by_the_metadata_hierarchy(tmp_path):
     items = [ds[i] for i in range(len(ds))]
     B = len(items)
     batch = default_collate(items)
-    rows = torch_stack_views(batch['inputs'])  # [B*S*P*V, 3, H, W]
+    # the model's own stacking (HLSS.loss), its backbone and loss stubbed
+    # to keep the rows it extracts and the shape it hands the loss
+    from types import SimpleNamespace
+
+    from openselfsup.models.algorithms.hlss import HLSS
+    seen = {}
+
+    def keep(name):
+        return lambda value, *shape: seen.update(
+            {name: shape[0] if shape else value}) or {}
+    HLSS.loss(SimpleNamespace(extract_feat=keep('rows'), level_heads={},
+                              hier_loss=keep('shape')),
+              list(batch['inputs']), batch['data_samples'])
+    rows = seen['rows']  # [B*S*P*V, 3, H, W]
     patch = [int(r[0, 0, 0]) for r in rows]
     patients = [it['data_samples'].metainfo['patient'] for it in items]
     # the published reshapes of the row numbers
@@ -748,7 +762,8 @@ def test_a_batch_groups_views_by_the_metadata_hierarchy(tmp_path):
     num = torch.arange(B * S * P * V).reshape(B, S, P, V)
     published = dict(patient=num.reshape(B, -1), slide=num.reshape(B * S, -1),
                      patch=num.reshape(B * S * P, -1))
-    ids = hierarchy_ids((B, S, P, V))
+    assert seen['shape'] == (B, S, P, V)
+    ids = hierarchy_ids(seen['shape'])
     for level, groups in published.items():
         want = torch.zeros(len(rows), len(rows), dtype=torch.bool)
         for g in groups:
@@ -772,10 +787,3 @@ def test_a_batch_groups_views_by_the_metadata_hierarchy(tmp_path):
     # E), one x patient twice, in two items (two patients of the batch)
     x = [p for p in patients if p in 'AB']
     assert len(patients) == 6 and len(x) == 3 and set(x) == {'A', 'B'}
-
-
-def torch_stack_views(inputs):
-    """The views of a collated batch as rows, as ``HLSS.loss`` stacks
-    them: ``torch.stack(inputs, 1).flatten(0, 1)``."""
-    import torch
-    return torch.stack(list(inputs), 1).flatten(0, 1)
