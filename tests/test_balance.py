@@ -4342,9 +4342,14 @@ def test_the_logged_terms_are_window_means_in_the_line_and_the_scalars(
     from mmengine.logging import MessageHub
 
     from openselfsup.engine import TermsLogProcessor
+    from openselfsup.models.heads.attribute_heads import TextInitHead
+    # the term a TextInitHead shared by the levels (HLSS heads=dict(type=
+    # 'TextInitHead', ...)) logs: kl_level
+    shared = TextInitHead(in_channels=4, attributes=[['a'], ['b']],
+                          encoder=HashedBagOfWords(dim=4))
     rng = np.random.default_rng(3)
     keys = ('loss', 'task', 'contrastive', 'kl_patient', 'kl_slide',
-            'kl_patch', 'lr')
+            'kl_patch', *shared(torch.randn(2, 4))[1], 'lr')
     values = {k: rng.random(7) for k in keys}
     hub = MessageHub.get_instance(f'terms_window_{hierarchy}')
     for i in range(7):

@@ -33,8 +33,11 @@ class TermsLogProcessor(LogProcessor):
     #: the terms a model logs beside its losses (not themselves losses),
     #: by their name alone or, with ``log_with_hierarchy=True`` (the
     #: scalars the visualiser writes), as ``train/<name>``: with ``^``
-    #: alone those scalars held the last value beside the line's mean
-    TERMS = r'(^|/)(task|contrastive|kl_(patient|slide|patch))$'
+    #: alone those scalars held the last value beside the line's mean;
+    #: ``kl_<level>`` of any head, a TextInitHead shared by the levels
+    #: too (``kl_level``: the three levels' names alone left it at its
+    #: last value)
+    TERMS = r'(^|/)(task|contrastive|kl_\w+)$'
     #: what an evaluation's line averages over its iterations: the timings
     EVAL_MEAN = re.compile(r'(^|/)(time|data_time)$')
 
