@@ -2040,12 +2040,15 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
         f'--cfg-options {key}=...)'), err
     # no process at all: slurm_train.sh submitted --ntasks=0, and
     # dist_train.sh with NNODES=0 ended in torchrun's AssertionError
-    zero = [([CLP_DEMO, '0'], {}, "GPUS must be at least 1, got '0'"),
+    zero = [([CLP_DEMO, '0'], {},
+             "GPUS must be a whole number of at least 1, got '0'"),
             ([CLP_DEMO, '1'], dict(GPUS_PER_NODE='0'),
              "GPUS_PER_NODE must be a whole number of at least 1, got '0'")
             ] if 'slurm' in tool else [
-        ([CLP_DEMO, '0'], {}, '0 training processes'),
-        ([CLP_DEMO, '1'], dict(NNODES='0'), '0 training processes')]
+        ([CLP_DEMO, '0'], {},
+         "GPUS must be a whole number of at least 1, got '0'"),
+        ([CLP_DEMO, '1'], dict(NNODES='0'),
+         "NNODES must be a whole number of at least 1, got '0'")]
     for args, env, says in zero:
         rc, out, err = run_tool([tool, *head, *args], env_extra=env)
         assert rc == 2 and len(err.strip().splitlines()) == 1, (env, err)
@@ -2108,6 +2111,77 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
                                 env_extra=dict(NNODES='1:2'))
         assert rc == 2 and err.strip().startswith(
             'error: train_cfg.max_epochs = 0'), err
+
+
+ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
+           "1 <= MIN <= MAX (torchrun's elastic range), got ")
+
+
+@pytest.mark.parametrize('tool, args, env, says', [
+    ('tools/dist_train.sh', [], {},
+     'usage: bash {tool} CONFIG GPUS [tools/train.py args] (got 0 '
+     'arguments; see {tool} --help)'),
+    ('tools/dist_train.sh', [CLP_DEMO], {},
+     'usage: bash {tool} CONFIG GPUS [tools/train.py args] (got 1 '
+     'arguments; see {tool} --help)'),
+    ('tools/dist_train.sh', [CLP_DEMO, 'two'], {},
+     "GPUS must be a whole number of at least 1, got 'two'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '-1'], {},
+     "GPUS must be a whole number of at least 1, got '-1'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NNODES='abc'),
+     "NNODES must be a whole number of at least 1, got 'abc'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NNODES='1:x'),
+     ELASTIC + "'1:x'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NNODES='3:2'),
+     ELASTIC + "'3:2'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NODE_RANK='x'),
+     "NODE_RANK must be a whole number of at least 0, got 'x'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='x'),
+     "PORT must be a whole number of at least 0, got 'x'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='70000'),
+     "PORT must be a port number from 0 to 65535, got '70000'"),
+    ('tools/slurm_train.sh', ['gpu', 'job'], {},
+     'usage: bash {tool} PARTITION JOB_NAME CONFIG [GPUS] '
+     '[tools/train.py args] (got 2 arguments; see {tool} --help)'),
+    ('tools/slurm_train.sh', ['gpu', 'job', CLP_DEMO, '0'], {},
+     "GPUS must be a whole number of at least 1, got '0'"),
+    ('tools/slurm_train.sh', ['gpu', 'job', CLP_DEMO, '2'],
+     dict(GPUS_PER_NODE='x'),
+     "GPUS_PER_NODE must be a whole number of at least 1, got 'x'"),
+    ('tools/slurm_train.sh', ['gpu', 'job', CLP_DEMO, '2'],
+     dict(CPUS_PER_TASK='five'),
+     "CPUS_PER_TASK must be a whole number of at least 1, got 'five'")])
+def test_launcher_refusals_are_the_scripts_line(tool, args, env, says):
+    """The launchers' usage line had no ``error:`` (and no script name),
+    their own refusals no script name, unlike every other script's
+    ``error: <script>: ...`` (``refuse`` of ``_help.sh``); and the
+    settings torchrun reads (NNODES, NODE_RANK, PORT) were refused by
+    torchrun once started: a ValueError traceback for ``NNODES=abc``, its
+    20-line usage block for ``PORT=x``. Now one line before anything
+    starts (a Python refusal, its own line, would come after a second)."""
+    path = os.path.join(REPO, tool)
+    rc, out, err = run_tool([tool, *args], env_extra=env)
+    assert (rc, err) == (2, f'error: {path}: '
+                         + says.format(tool=path) + '\n'), (rc, err)
+
+
+def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):
+    """``dist_train.sh CONFIG 010`` started 10 processes (torchrun reads
+    010 as 10) but checked the batch split for 8 (bash's arithmetic reads
+    010 as octal): a total batch of 30 was refused as 'not divisible by
+    the 8 training processes'; now the count checked is the 10 started."""
+    import torch
+    if torch.cuda.device_count() >= 10:
+        pytest.skip('would start 10 training processes')
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    rc, out, err = run_tool(['tools/dist_train.sh', CLP_DEMO, '010',
+                             '--cfg-options', 'total_batch_size=30',
+                             f'train_dataloader.dataset.data_root={nct}'])
+    # the split for 10 passes (30 / 10): the next check is of the GPUs
+    assert rc == 2 and error_lines(err) == [
+        'error: asked for 10 GPUs but this machine has '
+        f'{torch.cuda.device_count()}; use at most '
+        f'{max(torch.cuda.device_count(), 1)}'], err
 
 
 def test_a_missing_load_from_is_refused_before_the_run(

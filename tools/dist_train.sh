@@ -12,24 +12,37 @@ set -euo pipefail
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 
 if [ $# -lt 2 ]; then
-    echo "usage: bash tools/dist_train.sh CONFIG GPUS [tools/train.py args]" >&2
-    exit 2
+    refuse "usage: bash $0 CONFIG GPUS [tools/train.py args] (got $#" \
+        "arguments; see $0 --help)"
 fi
 CONFIG=$1
-GPUS=$2
+# whole numbers, refused in one line here (torchrun's usage block or its
+# traceback), leading zeros dropped (010 is 10 processes, not octal 8)
+GPUS=$(whole_number GPUS "$2" 1)
 shift 2
 NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
+# torchrun's elastic MIN:MAX, or one count
+case $NNODES in
+    *:*)
+        if ! MIN=$(whole_number NNODES "${NNODES%%:*}" 1 2>/dev/null) ||
+            ! MAX=$(whole_number NNODES "${NNODES#*:}" "$MIN" 2>/dev/null); then
+            refuse "NNODES must be a whole number of at least 1 or" \
+                "MIN:MAX with 1 <= MIN <= MAX (torchrun's elastic range)," \
+                "got '$NNODES'"
+        fi
+        NNODES=$MIN:$MAX ;;
+    *) NNODES=$(whole_number NNODES "$NNODES" 1) ;;
+esac
+NODE_RANK=$(whole_number NODE_RANK "${NODE_RANK:-0}" 0)
+PORT=$(whole_number PORT "${PORT:-29500}" 0)
+if [ "$PORT" -gt 65535 ]; then
+    refuse "PORT must be a port number from 0 to 65535, got '$PORT'"
+fi
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
-if ! [[ "$GPUS" =~ ^[0-9]+$ ]]; then
-    echo "error: GPUS must be a whole number, got '$GPUS'" >&2
-    exit 2
-fi
 # one clear line (and no torchrun start) for a bad config or override, a
 # --resume checkpoint missing or cut short, or one (named, or the work
 # dir's latest) whose meta shows it to be no training checkpoint, another

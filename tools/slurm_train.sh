@@ -13,29 +13,22 @@ set -euo pipefail
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 
 if [ $# -lt 3 ]; then
-    echo "usage: bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG [GPUS] [tools/train.py args]" >&2
-    exit 2
+    refuse "usage: bash $0 PARTITION JOB_NAME CONFIG [GPUS]" \
+        "[tools/train.py args] (got $# arguments; see $0 --help)"
 fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 shift 3
+# whole numbers, leading zeros dropped (010 is 10 tasks, not octal 8)
 GPUS=8
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
-    GPUS=$1
+    GPUS=$(whole_number GPUS "$1" 1)
     shift
 fi
-if [ "$GPUS" -lt 1 ]; then
-    echo "error: GPUS must be at least 1, got '$GPUS'" >&2
-    exit 2
-fi
 if [ "$GPUS" -lt 8 ]; then DEFAULT_PER_NODE=$GPUS; else DEFAULT_PER_NODE=8; fi
-GPUS_PER_NODE=${GPUS_PER_NODE:-$DEFAULT_PER_NODE}
-if ! [[ "$GPUS_PER_NODE" =~ ^[1-9][0-9]*$ ]]; then
-    echo "error: GPUS_PER_NODE must be a whole number of at least 1, got '$GPUS_PER_NODE'" >&2
-    exit 2
-fi
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}" 1)
+CPUS_PER_TASK=$(whole_number CPUS_PER_TASK "${CPUS_PER_TASK:-5}" 1)
 SRUN_ARGS=${SRUN_ARGS:-}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do

@@ -1,9 +1,11 @@
 # --help / -h of a low-shot script: prints the script's header comment and
-# exits; sourced first thing by every script (and tools/quickstart.sh).
+# exits; sourced first thing by every script (and tools/quickstart.sh,
+# tools/dist_train.sh, tools/slurm_train.sh).
 # Also defines no_arguments, which a script that takes none calls with "$@":
 # an argument there is a mistake (settings are environment variables), not
 # ignored; and positional_arguments, the same for a script that takes some;
-# and refuse, the scripts' one refusal line.
+# and refuse, the scripts' one refusal line; and whole_number, the check of
+# a count given in the environment or on the command line.
 case "${1:-}" in
     -h|--help)
         sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
@@ -19,6 +21,25 @@ esac
 refuse() {
     echo "error: $0: $*" >&2
     exit 2
+}
+
+# whole_number NAME VALUE MIN: prints VALUE as a decimal whole number of at
+# least MIN, its leading zeros dropped (bash's arithmetic reads 010 as
+# octal 8), or refuses it, naming NAME; call it as
+# GPUS=$(whole_number GPUS "$GPUS" 1), which stops the script under set -e
+whole_number() {
+    case $2 in
+        ''|*[!0-9]*) _n= ;;
+        *) _n=$(printf '%s\n' "$2" | sed 's/^0*//'); _n=${_n:-0} ;;
+    esac
+    # more digits are beyond what [ -lt ] and $((...)) hold
+    if [ -n "$_n" ] && [ ${#_n} -gt 9 ]; then
+        refuse "$1 must be a whole number below 10**9, got '$2'"
+    fi
+    if [ -z "$_n" ] || [ "$_n" -lt "$3" ]; then
+        refuse "$1 must be a whole number of at least $3, got '$2'"
+    fi
+    echo "$_n"
 }
 
 no_arguments() {
