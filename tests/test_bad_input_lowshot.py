@@ -1031,6 +1031,36 @@ def test_ablation_scripts_take_one_model_family(tmp_path, script):
                               '(clp or fsp)\n')
 
 
+def test_ablation_of_a_misspelt_family_names_the_ones_there(tmp_path):
+    """``MODELS=cpl sh ablation.sh`` (a family the script takes as given:
+    imported features, ``vit_wo_78``, are run so) was refused as features
+    of ``cpl_wo_78`` not found, with every model of the workdir; the line
+    now also says which of them held out the ablation's classes 78 (the
+    families it can run), or none."""
+    w = str(tmp_path / 'w')
+    for model in ('clp_wo_3', 'clp_wo_78', 'fsp'):
+        make_workdir(w, model=model)
+    root = os.path.join(w, 'extracted_feats')
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', 'ablation.sh')
+    env = dict(os.environ, WORKDIR=w, MODELS='cpl', NUM_TASK='2')
+
+    def refusal():
+        out = subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
+                             text=True, env=env)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2 and len(lines) == 1, out.stderr
+        return lines[0]
+    models = 'clp_wo_3, clp_wo_78, fsp'
+    assert refusal().endswith(
+        f'/cpl_wo_78/NCT_train.npy); models with features in {root}: '
+        f'{models}; of these, the encoders without 78 (as cpl_wo_78): '
+        'clp_wo_78')
+    shutil.rmtree(os.path.join(root, 'clp_wo_78'))
+    assert refusal().endswith(
+        f'models with features in {root}: clp_wo_3, fsp; of these, the '
+        'encoders without 78 (as cpl_wo_78): none')
+
+
 def test_reports_are_not_written_among_the_results(wd, capsys):
     """``summarize.py --output <workdir>/results`` (or a sweep index there)
     was written, and every later summary then stopped at it: every JSON

@@ -30,6 +30,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..classes import split_model_name
 from ..utils import InputError, array_sha1, check_finite, load_json, load_npy
 from . import paths
 
@@ -96,7 +97,11 @@ def _load_array(path: str, what: str, hint: Callable[[], str],
 def _other_models(workdir: str, model: str) -> str:
     """For features not found: when ``model`` has no folder of features,
     the models that have one (a misspelt ``--model``), or that the
-    workdir has none (a wrong ``--workdir``)."""
+    workdir has none (a wrong ``--workdir``); for a ``<family>_wo_<c>``
+    model, the sweep's template where the workdir has ``<family>`` (an
+    encoder of all classes), else which of them held out the same
+    classes (``cpl_wo_78``, ablation.sh's ``MODELS=cpl``: ``clp_wo_78``),
+    where they are not all such."""
     root = os.path.join(workdir, 'extracted_feats')
     if os.path.isdir(os.path.join(root, model)):
         return ''
@@ -108,11 +113,20 @@ def _other_models(workdir: str, model: str) -> str:
                 + (paths.workdir_nearby(workdir, 'extracted_feats',
                                         'features') or ' (--workdir?)'))
     out = f'; models with features in {root}: {", ".join(models)}'
-    base = model.rsplit('_wo_', 1)[0]
-    if base != model and base in models:
+    base, held = split_model_name(model)
+    if held is None:
+        return out
+    if base in models:
         # the sweep's default template on an encoder of all classes
         out += (f' ({base}: an encoder of all classes; sweep.py '
                 "--model_template '{model}' tests it on every novel class)")
+        return out
+    # a misspelt family of a held-out model (ablation.sh's MODELS=cpl,
+    # read as cpl_wo_78): the models whose encoder held out the same
+    same = [m for m in models if split_model_name(m)[1] == held]
+    if len(same) < len(models):
+        out += (f'; of these, the encoders without {held} (as {model}): '
+                f'{", ".join(same) or "none"}')
     return out
 
 
