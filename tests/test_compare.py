@@ -564,7 +564,23 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
                                        'clp_wo_78', 'fsp_wo_78',
                                        '--ablation'])
     assert code == 0, err
-    name = 'compare_clp_wo_78_vs_fsp_wo_78_ablation'
+    # a plain comparison with a model named fsp_wo_78_ablation wrote the
+    # ablation comparison's files (compare_clp_wo_78_vs_fsp_wo_78_ablation
+    # for both), replacing it without a word: the ablation's pairs are now
+    # in summary/ablation/, a name no plain comparison can take (a model
+    # name holds no '/')
+    from openselfsup.lowshot.compare import compare
+    make_workdir(w, 'fsp_wo_78_ablation', seed=2, spread=0.4)
+    for model in ('clp_wo_78', 'fsp_wo_78_ablation'):
+        _meta_test(w, model, 'mixture', 1, 'Ridge', num_task=8)
+    plain = compare(w, 'clp_wo_78', 'fsp_wo_78_ablation')
+    assert plain['comparison']['results'] == 'results'
+    ablation = compare(w, 'clp_wo_78', 'fsp_wo_78', ablation=True)
+    assert ablation['json'] != plain['json']
+    with open(plain['json']) as f:
+        assert json.load(f)['results'] == 'results'
+    name = os.path.join('ablation', 'compare_clp_wo_78_vs_fsp_wo_78')
+    assert ablation['json'] == paths.summary_path(w, 'json', name)
     with open(paths.summary_path(w, 'json', name)) as f:
         cmp = json.load(f)
     assert cmp['results'] == 'ablation'

@@ -24,7 +24,9 @@ results of different task stores are refused.
 Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}. With --ablation
 it pairs the two models' ablation results instead (wsi_workdir/ablation.py's,
 under <workdir>/ablation_results/<model>/: each row of the ablation's table,
-run on the same tasks) and writes compare_<A>_vs_<B>_ablation.{md,json,png}.
+run on the same tasks) and writes summary/ablation/compare_<A>_vs_<B>.{md,json,png}
+(a folder of their own: no plain comparison takes the name, as
+compare_<A>_vs_<B>_ablation was also --compare A B_ablation's).
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir --compare uni clp
     python wsi_workdir/summarize.py --compare clp_wo_78 fsp_wo_78 --ablation
@@ -63,7 +65,8 @@ def parse_args(argv):
     parser.add_argument('--ablation', action='store_true',
                         help='with --compare: pair the two models\' '
                         'ablation results (<workdir>/ablation_results/, '
-                        'wsi_workdir/ablation.py\'s) instead of results/')
+                        'wsi_workdir/ablation.py\'s) instead of results/; '
+                        'output under <workdir>/summary/ablation/')
     return parser.parse_args(argv)
 
 

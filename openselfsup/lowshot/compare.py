@@ -39,6 +39,7 @@ one model ran are listed as unpaired. F1 values are fractions; the
 Markdown prints percent and percentage points.
 """
 import math
+import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -395,8 +396,9 @@ def compare(workdir: str, model_a: str, model_b: str,
         model_a (str): model A (differences are A - B).
         model_b (str): model B.
         output (str, optional): path prefix (``PREFIX.md/.json/.png``);
-            default ``<workdir>/summary/compare_<A>_vs_<B>`` (with
-            ``_ablation`` after it for ``ablation``).
+            default ``<workdir>/summary/compare_<A>_vs_<B>`` (for
+            ``ablation``, in the folder ``summary/ablation/``; a folder
+            given as ``output`` holds them alike).
         clf (str, optional): only this classifier.
         ablation (bool): pair the two models' ablation results
             (``<workdir>/ablation_results/<model>/``, ``wsi_workdir/
@@ -416,9 +418,13 @@ def compare(workdir: str, model_a: str, model_b: str,
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
     cmp['left_out'] = left_out
-    out = report_paths(workdir, output, f'compare_{model_a}_vs_{model_b}'
-                       + ('_ablation' if ablation else '')
-                       + (f'_{clf}' if clf else ''), COMPARE_KEYS,
+    # the ablation's pairs in a folder of their own: a model name holds
+    # no '/', so no plain comparison can take their name (a suffix
+    # _ablation was also --compare A B_ablation's)
+    name = f'compare_{model_a}_vs_{model_b}' + (f'_{clf}' if clf else '')
+    out = report_paths(workdir, output,
+                       os.path.join('ablation', name) if ablation else name,
+                       COMPARE_KEYS,
                        'a comparison written by summarize.py --compare')
     text = format_compare(cmp)
     write_report(out, text, cmp, plot_compare(cmp))
