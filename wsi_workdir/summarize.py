@@ -24,9 +24,10 @@ results of different task stores are refused.
 Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}. With --ablation
 it pairs the two models' ablation results instead (wsi_workdir/ablation.py's,
 under <workdir>/ablation_results/<model>/: each row of the ablation's table,
-run on the same tasks) and writes summary/ablation/compare_<A>_vs_<B>.{md,json,png}
-(a folder of their own: no plain comparison takes the name, as
-compare_<A>_vs_<B>_ablation was also --compare A B_ablation's).
+run on the same tasks) and writes
+summary/ablation/compare_<A>_vs_<B>.{md,json,png} (a folder of their own:
+no plain comparison takes the name, as compare_<A>_vs_<B>_ablation was
+also --compare A B_ablation's).
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir --compare uni clp
     python wsi_workdir/summarize.py --compare clp_wo_78 fsp_wo_78 --ablation
