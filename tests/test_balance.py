@@ -4048,6 +4048,47 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
         dict(saved, model=None), 1, model)
 
 
+def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
+        crossmodal_root, tmp_path):
+    """An epoch-based run saving by iteration
+    (``default_hooks.checkpoint.by_epoch=False``): its checkpoint after
+    iteration 1 of epoch 1 (3 batches) holds that iteration's gradient
+    (windows of 2), and MMEngine's resume trains the epoch again from its
+    first batch (the log warns of it), so the window's second iteration
+    is that batch again. Before, the saved gradient was put back all the
+    same: the window stepped with the first batch counted twice, while
+    the log said it 'steps as in the uninterrupted run'. Now it is not
+    put back, with a warning. The reference: the resume of the same
+    checkpoint without its gradient (MMEngine's resume: each batch
+    trained once)."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.engine.runner import WINDOW_GRADIENT
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')],
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.by_epoch': False,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'optim_wrapper.accumulative_counts': 2}
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    saved = torch.load(a / 'iter_1.pth', weights_only=False)
+    assert saved.pop(WINDOW_GRADIENT)['inner_count'] == 1
+    torch.save(saved, tmp_path / 'without.pth')
+    train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+          resume=str(a / 'iter_1.pth'))
+    train(SLIDE_DEMO, work_dir=str(c), cfg_options=opts,
+          resume=str(tmp_path / 'without.pth'))
+    want = load_checkpoint_file(str(c / 'iter_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'iter_2.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert 'is not restored: this resume trains the 1 iteration(s) it ' \
+        'holds again (above), which the window would count twice' in log, log
+    assert 'is restored' not in log
+
+
 def _resumed_window(window, model, wrapper):
     """The runner's own resume step (``AtomicRunner._continue_window``)
     putting ``window`` back into ``model`` under MMEngine's ``wrapper``
@@ -4056,7 +4097,7 @@ def _resumed_window(window, model, wrapper):
     logs = []
     AtomicRunner._continue_window(SimpleNamespace(
         _loaded_window=window, model=model, optim_wrapper=wrapper,
-        world_size=1, _load_from='epoch_1.pth',
+        world_size=1, _load_from='epoch_1.pth', _trained_again=0,
         logger=SimpleNamespace(info=logs.append, warning=logs.append)))
     return logs
 
@@ -4146,13 +4187,18 @@ def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():
         torch.testing.assert_close(q, p, rtol=1e-6, atol=1e-7)
     assert 'rescaled from its losses divided by 3 to this run\'s 7' in \
         logs[0], logs
-    # resumed past its end (fewer epochs): nothing to put back, no error
+    # resumed past its end (fewer epochs): nothing to put back, no error,
+    # and the log says why
     from openselfsup.engine.runner import restore_window_gradient
     done = OptimWrapper(torch.optim.SGD(got.parameters(), lr=0.1),
                         accumulative_counts=7)
     done.initialize_count_status(got, 15, 14)
-    assert not restore_window_gradient(dict(window, inner_count=15), got,
-                                       done, 1)[0]
+    restored, said = restore_window_gradient(dict(window, inner_count=15),
+                                             got, done, 1)
+    # (before, the log said 'this run's window steps without it', with
+    # the saved and resumed counts alike as if they were the reason)
+    assert not restored and said.endswith(
+        'is not restored: nothing is left to train'), said
 
 
 def test_a_float16_window_gradient_is_put_back_at_this_runs_loss_scale():

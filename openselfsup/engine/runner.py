@@ -655,7 +655,8 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
 
 
 def restore_window_gradient(window: dict, model, optim_wrapper,
-                            world_size: int) -> Tuple[bool, str]:
+                            world_size: int,
+                            trained_again: int = 0) -> Tuple[bool, str]:
     """Put the gradient of an unfinished accumulation window
     (:func:`window_gradient`, from the checkpoint a run resumes from)
     back into ``model``, once MMEngine has set ``optim_wrapper``'s count
@@ -671,7 +672,13 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     one, whose losses MMEngine divides by ``accumulative_counts``, the
     saved iterations counted ``accumulative_counts / remainder`` times
     more than the window's others: 7 / 3 in windows of 7 over 10
-    iterations resumed for 20).
+    iterations resumed for 20). Not where nothing is left to train, nor
+    where the resume trains again ``trained_again`` iterations of an
+    epoch done before it (an epoch-based run resumed from a checkpoint
+    saved by iteration: MMEngine's resume starts that epoch from its
+    first batch, :meth:`AtomicRunner._repeats_an_epoch`) and some of them
+    are the window's saved ones: put back, the window counted those
+    batches twice.
 
     Returns:
         tuple[bool, str]: whether it was put back, and the log's words
@@ -681,14 +688,24 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     saved_count = window.get('inner_count')
     saved_every = window.get('accumulative_counts')
     most = getattr(optim_wrapper, '_max_counts', -1)
-    if world_size != 1 or saved_count != count or saved_every != every or \
-            -1 < most <= count:  # (nothing left to train)
+    head = 'the gradient it holds of an unfinished accumulation window ' \
+        'is not restored'
+    if world_size != 1 or saved_count != count or saved_every != every:
         return False, (
-            'the gradient it holds of an unfinished accumulation window is '
-            f'not restored (saved by one process at iteration {saved_count} '
+            f'{head} (saved by one process at iteration {saved_count} '
             f'with accumulative_counts={saved_every}, resumed on '
             f'{world_size} at iteration {count} with accumulative_counts='
             f'{every}): this run\'s window steps without it')
+    if -1 < most <= count:
+        return False, f'{head}: nothing is left to train'
+    if trained_again > 0:
+        held = count % every
+        again = f'the {held}' if trained_again >= held else \
+            f'{trained_again} of the {held}'
+        return False, (
+            f'{head}: this resume trains {again} iteration(s) it holds '
+            'again (above), which the window would count twice: it steps '
+            'without them')
     scale = _loss_scale(optim_wrapper)
     saved_scale = window.get('loss_scale', 1.0)
     factor = _loss_factor(optim_wrapper, count - 1)
@@ -923,6 +940,9 @@ class AtomicRunner(Runner):
         #: (:meth:`load_or_resume`): the checkpoint is checked against the
         #: model before the load (:meth:`_check_load_from`)
         self._checks_load_from = False
+        #: the iterations of an epoch done that a resume trains again
+        #: (:meth:`_repeats_an_epoch`)
+        self._trained_again = 0
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -1035,7 +1055,8 @@ class AtomicRunner(Runner):
         if window is None:
             return
         restored, said = restore_window_gradient(
-            window, self.model, self.optim_wrapper, self.world_size)
+            window, self.model, self.optim_wrapper, self.world_size,
+            self._trained_again)
         (self.logger.info if restored else self.logger.warning)(
             f'--resume from {self._load_from}: {said}')
 
@@ -1522,6 +1543,7 @@ class AtomicRunner(Runner):
         done = min(self.iter - at * per, per)
         if not (by_iteration and per and done > 0):
             return False
+        self._trained_again = done  # (:meth:`_continue_window`)
         head = (f'--resume: {self._load_from} was saved by iteration '
                 '(default_hooks.checkpoint.by_epoch=False) at iteration '
                 f'{self.iter}, ')
