@@ -960,7 +960,11 @@ def test_a_resumed_iteration_based_run_trains_as_the_uninterrupted_one(
     and weights bit for bit. MMEngine's loop draws the two batches trained
     already again to skip them; the random streams are set after that, as
     the checkpoint saved them (set before, the skipped batches used them
-    up and iterations 3 and 4 trained on other random patches)."""
+    up and iterations 3 and 4 trained on other random patches). In
+    windows of 3 (``optim_wrapper.accumulative_counts``), iteration 2's
+    checkpoint is saved inside one, whose gradient the resume puts back
+    (without it, iteration 3's step and the weights after differ), and
+    iteration 4 is a short last window of 1."""
     import torch
 
     from openselfsup.apis import train
@@ -968,7 +972,8 @@ def test_a_resumed_iteration_based_run_trains_as_the_uninterrupted_one(
     monkeypatch.chdir(ROOT)
     opts = _few_attributes(_options(hier_root, knn_hook=False), 'hidisc')
     opts.update({'train_cfg.max_iters': 4,
-                 'default_hooks.checkpoint.interval': 2})
+                 'default_hooks.checkpoint.interval': 2,
+                 'optim_wrapper.accumulative_counts': 3})
     a, b = tmp_path / 'a', tmp_path / 'b'
 
     def losses(runner):
@@ -983,6 +988,9 @@ def test_a_resumed_iteration_based_run_trains_as_the_uninterrupted_one(
     want = load_checkpoint_file(str(a / 'iter_4.pth'))['state_dict']
     got = load_checkpoint_file(str(b / 'iter_4.pth'))['state_dict']
     assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert 'the gradient of the 2 iteration(s) of the accumulation window ' \
+        'it was saved in (accumulative_counts=3) is restored' in log
 
 
 def test_the_logged_kl_terms_are_averaged_as_the_losses(hier_root, tmp_path,
