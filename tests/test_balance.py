@@ -4089,6 +4089,41 @@ def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
     assert 'is restored' not in log
 
 
+def test_a_resume_that_trains_iterations_again_accumulates_to_its_end(
+        crossmodal_root, tmp_path):
+    """Saved by iteration after iteration 2 of 3 of epoch 1, a run of 2
+    epochs (6 iterations) in windows of 2 is resumed: MMEngine's resume
+    trains epoch 1 again from its first batch, 8 iterations in all, and
+    counted 6 (``max_iters``) in its accumulation: the 7th's loss was
+    divided by the count's remainder, 0, and the run stopped there on
+    MMEngine's AssertionError 'loss_factor should be larger than zero!'
+    (with a remainder, the iterations past the count went on in a window
+    that never stepped). Now the count is the run's 8: it ends, its last
+    window (iterations 7 and 8) stepped, no gradient left unapplied."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')],
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.by_epoch': False,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'optim_wrapper.accumulative_counts': 2}
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    runner = train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+                   resume=str(a / 'iter_2.pth'))
+    wrapper = runner.optim_wrapper
+    assert runner.iter == 8 and wrapper._inner_count == 8
+    assert wrapper._max_counts == 8
+    assert all(p.grad is None or not p.grad.any()
+               for p in runner.model.parameters())
+    final = load_checkpoint_file(str(b / 'iter_8.pth'))
+    assert 'window_gradient' not in final
+    assert all(torch.isfinite(v).all() for v in final['state_dict'].values()
+               if v.is_floating_point())
+
+
 def _resumed_window(window, model, wrapper):
     """The runner's own resume step (``AtomicRunner._continue_window``)
     putting ``window`` back into ``model`` under MMEngine's ``wrapper``

@@ -625,6 +625,26 @@ def _loss_factor(optim_wrapper, count: int) -> int:
     return left
 
 
+def count_trained_again(optim_wrapper, trained_again: int) -> None:
+    """Count in MMEngine's ``optim_wrapper`` the ``trained_again``
+    iterations of an epoch done that a resumed epoch-based run trains
+    again (:meth:`AtomicRunner._repeats_an_epoch`: MMEngine's resume
+    starts that epoch from its first batch), so that its accumulation
+    windows run to the run's real end: MMEngine counts ``max_iters``
+    (``_max_counts``), the run trains ``trained_again`` more, and those
+    past the count were divided by the count's remainder (0 where
+    ``accumulative_counts`` divides it: the run stopped on MMEngine's
+    'loss_factor should be larger than zero!' at the first of them),
+    and a last window left unfinished there never stepped."""
+    most = getattr(optim_wrapper, '_max_counts', -1)
+    if trained_again <= 0 or most == -1 or \
+            not hasattr(optim_wrapper, '_remainder_counts'):
+        return
+    _, every = _accumulation(optim_wrapper)
+    optim_wrapper._max_counts = most + trained_again
+    optim_wrapper._remainder_counts = optim_wrapper._max_counts % every
+
+
 def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     """The gradient a single-process run has accumulated over the
     iterations of an unfinished accumulation window
@@ -1024,6 +1044,7 @@ class AtomicRunner(Runner):
             if window is not None:
                 kwargs['checkpoint'][WINDOW_GRADIENT] = window
         elif fn_name == 'before_train':
+            count_trained_again(self.optim_wrapper, self._trained_again)
             self._continue_window()
         elif fn_name == 'after_load_checkpoint':
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
@@ -1543,7 +1564,8 @@ class AtomicRunner(Runner):
         done = min(self.iter - at * per, per)
         if not (by_iteration and per and done > 0):
             return False
-        self._trained_again = done  # (:meth:`_continue_window`)
+        # (count_trained_again, :meth:`_continue_window`)
+        self._trained_again = done
         head = (f'--resume: {self._load_from} was saved by iteration '
                 '(default_hooks.checkpoint.by_epoch=False) at iteration '
                 f'{self.iter}, ')
