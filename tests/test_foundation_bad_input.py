@@ -2762,6 +2762,34 @@ def test_auto_scale_lr_flag(tmp_path):
     assert cfg.auto_scale_lr.enable and any('256' in n for n in notes)
 
 
+
+@pytest.mark.parametrize('tool', ['tools/dist_train.sh',
+                                  'tools/slurm_train.sh'])
+def test_launchers_check_auto_scale_lr_before_starting(tmp_path, tool,
+                                                       synthetic_root):
+    """``--auto-scale-lr`` with a config without ``auto_scale_lr`` passed
+    the launchers' check (``--check-config`` did not read the flag) and
+    was refused by every process once torchrun had started them (one line
+    per process, then the launcher's report) or the job was submitted;
+    now one line before anything starts. A config with one passes."""
+    from _foundation_helpers import CLP_DEMO, small_config
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    head = ['gpu', 'job'] if 'slurm' in tool else []
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, '1', '--auto-scale-lr',
+                             '--work-dir', str(tmp_path / 'w'),
+                             '--cfg-options',
+                             f'train_dataloader.dataset.data_root={nct}'])
+    assert (rc, error_lines(err)) == (2, [
+        f'error: --auto-scale-lr: {CLP_DEMO} has no auto_scale_lr = '
+        'dict(base_batch_size=...)']), err[-2000:]
+    assert not (tmp_path / 'w').exists()
+    cfg = small_config(CLP_DEMO, str(tmp_path / 'scaled.py'), nct,
+                       auto_scale_lr=dict(base_batch_size=256))
+    rc, out, err = run_tool(['tools/train.py', cfg, '--auto-scale-lr',
+                             '--check-config', '--check-world', '1'])
+    assert rc == 0 and not error_lines(err), err
+
+
 def test_quickstart_help_writes_nothing(tmp_path):
     """``bash tools/quickstart.sh --help`` ignored the flag and started:
     synthetic data into data/ and a training. It now prints its header and

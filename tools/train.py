@@ -103,7 +103,8 @@ def main(argv=None):
     if a.check_config:
         from openselfsup.apis.train import check_launch
         check_launch(a.config, a.cfg_options, a.resume, a.work_dir,
-                     a.check_world, data_check=not a.no_data_check)
+                     a.check_world, data_check=not a.no_data_check,
+                     auto_scale_lr=a.auto_scale_lr)
         return
     from openselfsup.apis import train
     from openselfsup.apis.train import finished_line

@@ -1079,11 +1079,27 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     raise InputError(f'{local}: {kind} ({fix})')
 
 
+def check_auto_scale_lr(cfg: Config, config_path: str):
+    """``--auto-scale-lr``'s base: the config's
+    ``auto_scale_lr.base_batch_size`` (torch-free: the launchers' check
+    and the run's, :func:`prepare_config`).
+
+    Raises:
+        InputError: the config has none.
+    """
+    base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+    if not base:
+        raise InputError(f'--auto-scale-lr: {config_path} has no '
+                         'auto_scale_lr = dict(base_batch_size=...)')
+    return base
+
+
 def check_launch(config: str, cfg_options: Optional[dict] = None,
                  resume: Union[bool, str] = False,
                  work_dir: Optional[str] = None,
                  world: Optional[int] = None,
-                 data_check: bool = True) -> None:
+                 data_check: bool = True,
+                 auto_scale_lr: bool = False) -> None:
     """The launchers' check before they start any process
     (``tools/train.py --check-config``, run by ``dist_train.sh`` and
     ``slurm_train.sh``), without importing torch: the config and its
@@ -1100,13 +1116,17 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
     config's ``load_from`` where the run would read it
     (:func:`check_load_from`: not where ``--resume`` finds a checkpoint),
-    the data paths and the training list's batches.
+    the data paths and the training list's batches; with
+    ``auto_scale_lr`` (``--auto-scale-lr``), the config's base batch
+    (:func:`check_auto_scale_lr`).
 
     Raises:
         InputError: as :func:`train` would, for those.
     """
     cfg = load_config(config, cfg_options)
     check_run_values(cfg)
+    if auto_scale_lr:
+        check_auto_scale_lr(cfg, config)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
@@ -1281,10 +1301,7 @@ def prepare_config(cfg: Config, config_path: str,
                 f'{", ..." if len(earlier) > 3 else ""}): this run writes '
                 f'over those of the same names ({earlier_run_hint})')
     if auto_scale_lr:
-        base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
-        if not base:
-            raise InputError(f'--auto-scale-lr: {config_path} has no '
-                             'auto_scale_lr = dict(base_batch_size=...)')
+        base = check_auto_scale_lr(cfg, config_path)
         cfg.auto_scale_lr.enable = True
         notes.append(f'--auto-scale-lr: learning rate scaled by the total '
                      f'batch / {base}')
