@@ -2139,7 +2139,21 @@ ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
     ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='x'),
      "PORT must be a whole number of at least 0, got 'x'"),
     ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='70000'),
-     "PORT must be a port number from 0 to 65535, got '70000'"),
+     "PORT must be a port number from 1 to 65535, got '70000'"),
+    # port 0 and a rank of no machine were passed to torchrun, whose
+    # processes then waited without a word (init_process_group on
+    # MASTER_PORT=0; a rendezvous of NNODES=1 that node 1 never joins).
+    # 2 GPUs: without the check this machine's GPU count is refused next,
+    # no training starts
+    ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(PORT='0'),
+     "PORT must be a port number from 1 to 65535, got '0'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(NODE_RANK='1'),
+     "NODE_RANK must be from 0 to NNODES - 1 = 0 (this machine's place "
+     "among the NNODES=1), got '1'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '2'],
+     dict(NNODES='3:03', NODE_RANK='3'),
+     "NODE_RANK must be from 0 to NNODES - 1 = 2 (this machine's place "
+     "among the NNODES=3), got '3'"),
     ('tools/slurm_train.sh', ['gpu', 'job'], {},
      'usage: bash {tool} PARTITION JOB_NAME CONFIG [GPUS] '
      '[tools/train.py args] (got 2 arguments; see {tool} --help)'),
@@ -2163,6 +2177,25 @@ def test_launcher_refusals_are_the_scripts_line(tool, args, env, says):
     rc, out, err = run_tool([tool, *args], env_extra=env)
     assert (rc, err) == (2, f'error: {path}: '
                          + says.format(tool=path) + '\n'), (rc, err)
+
+
+
+def test_dist_train_checks_a_range_of_one_count_as_that_count():
+    """``NNODES=2:2`` is torchrun's fixed count of 2 machines, not an
+    elastic range, but the split of the batch over its processes was left
+    to the run, as for an open range: 32 over 2 x 3 processes was refused
+    only once they started. Now checked as ``NNODES=2``; an open range
+    still is not."""
+    split = ('error: total_batch_size 32 is not divisible by the 6 '
+             'training processes; change the GPU count or --cfg-options '
+             'total_batch_size=...')
+    for nnodes in ('2', '2:2', '02:2'):
+        rc, out, err = run_tool(['tools/dist_train.sh', CLP_DEMO, '3'],
+                                env_extra=dict(NNODES=nnodes))
+        assert (rc, error_lines(err)) == (2, [split]), (nnodes, err)
+    rc, out, err = run_tool(['tools/dist_train.sh', CLP_DEMO, '3'],
+                            env_extra=dict(NNODES='2:3'))
+    assert 'total_batch_size' not in err, err
 
 
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):

@@ -30,13 +30,25 @@ case $NNODES in
                 "MIN:MAX with 1 <= MIN <= MAX (torchrun's elastic range)," \
                 "got '$NNODES'"
         fi
-        NNODES=$MIN:$MAX ;;
+        # MIN = MAX is that count, not elastic: checked as one
+        if [ "$MIN" = "$MAX" ]; then NNODES=$MIN; else NNODES=$MIN:$MAX; fi ;;
     *) NNODES=$(whole_number NNODES "$NNODES" 1) ;;
 esac
 NODE_RANK=$(whole_number NODE_RANK "${NODE_RANK:-0}" 0)
+# a rank of no machine of a fixed count (NODE_RANK=1 of NNODES=1) waited
+# for a rendezvous that never came, without a word
+case $NNODES in
+    *:*) ;;
+    *) if [ "$NODE_RANK" -ge "$NNODES" ]; then
+           refuse "NODE_RANK must be from 0 to NNODES - 1 = $((NNODES - 1))" \
+               "(this machine's place among the NNODES=$NNODES), got" \
+               "'$NODE_RANK'"
+       fi ;;
+esac
+# port 0 is no port: the processes waited to connect to it, without a word
 PORT=$(whole_number PORT "${PORT:-29500}" 0)
-if [ "$PORT" -gt 65535 ]; then
-    refuse "PORT must be a port number from 0 to 65535, got '$PORT'"
+if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+    refuse "PORT must be a port number from 1 to 65535, got '$PORT'"
 fi
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
