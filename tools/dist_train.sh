@@ -65,7 +65,8 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 # processes, a missing data folder or list file or load_from checkpoint (of
 # a new run: not read where --resume finds one), a validation set holding
 # training samples, a training list (ImageList) with fewer images per
-# process than one batch, or when the machine has fewer GPUs
+# process than one batch, an --auto-scale-lr without the config's
+# auto_scale_lr, or when the machine has fewer GPUs
 # (an elastic NNODES=MIN:MAX leaves the process count open: not checked)
 WORLD=()
 if [[ "$NNODES" =~ ^[0-9]+$ ]]; then
