@@ -21,7 +21,11 @@ CONFIG=$1
 GPUS=$(whole_number GPUS "$2" 1)
 shift 2
 NNODES=${NNODES:-1}
-# torchrun's elastic MIN:MAX, or one count
+# torchrun's MIN:MAX, or one count. NODES: the machines the run waits for;
+# torchrun's static rendezvous, the one this script starts (MASTER_ADDR:
+# PORT), waits for MAX of them: MIN:MAX is not elastic here (one machine
+# with NNODES=1:2 waited for a second without a word), and the checks
+# below count MAX
 case $NNODES in
     *:*)
         if ! MIN=$(whole_number NNODES "${NNODES%%:*}" 1 2>/dev/null) ||
@@ -30,21 +34,18 @@ case $NNODES in
                 "MIN:MAX with 1 <= MIN <= MAX (torchrun's elastic range)," \
                 "got '$NNODES'"
         fi
-        # MIN = MAX is that count, not elastic: checked as one
-        if [ "$MIN" = "$MAX" ]; then NNODES=$MIN; else NNODES=$MIN:$MAX; fi ;;
-    *) NNODES=$(whole_number NNODES "$NNODES" 1) ;;
+        NNODES=$MIN:$MAX
+        NODES=$MAX ;;
+    *) NNODES=$(whole_number NNODES "$NNODES" 1)
+       NODES=$NNODES ;;
 esac
 NODE_RANK=$(whole_number NODE_RANK "${NODE_RANK:-0}" 0)
-# a rank of no machine of a fixed count (NODE_RANK=1 of NNODES=1) waited
-# for a rendezvous that never came, without a word
-case $NNODES in
-    *:*) ;;
-    *) if [ "$NODE_RANK" -ge "$NNODES" ]; then
-           refuse "NODE_RANK must be from 0 to NNODES - 1 = $((NNODES - 1))" \
-               "(this machine's place among the NNODES=$NNODES), got" \
-               "'$NODE_RANK'"
-       fi ;;
-esac
+# a rank of no machine (NODE_RANK=1 of NNODES=1) waited for a rendezvous
+# that never came, without a word
+if [ "$NODE_RANK" -ge "$NODES" ]; then
+    refuse "NODE_RANK must be from 0 to $((NODES - 1)) (one of the" \
+        "$NODES machines of NNODES=$NNODES), got '$NODE_RANK'"
+fi
 # port 0 is no port: the processes waited to connect to it, without a word
 PORT=$(whole_number PORT "${PORT:-29500}" 0)
 if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
@@ -67,12 +68,8 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 # training samples, a training list (ImageList) with fewer images per
 # process than one batch, an --auto-scale-lr without the config's
 # auto_scale_lr, or when the machine has fewer GPUs
-# (an elastic NNODES=MIN:MAX leaves the process count open: not checked)
-WORLD=()
-if [[ "$NNODES" =~ ^[0-9]+$ ]]; then
-    WORLD=(--check-world $((GPUS * NNODES)))
-fi
-python "$TOOLS/train.py" "$CONFIG" "$@" --check-config "${WORLD[@]}"
+python "$TOOLS/train.py" "$CONFIG" "$@" --check-config \
+    --check-world $((GPUS * NODES))
 python -c 'import sys
 from openselfsup.apis.train import check_gpu_count
 from openselfsup.utils import run_cli
