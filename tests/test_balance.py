@@ -4048,6 +4048,19 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
         dict(saved, model=None), 1, model)
 
 
+def _saved_each_iteration_in_windows_of_2(crossmodal_root, epochs):
+    """The slide demo's options for ``epochs`` epochs of 3 batches that
+    save a checkpoint after every iteration (``by_epoch=False``, all
+    kept) and step in windows of 2 (validation left past the end)."""
+    return {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': epochs, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')],
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.by_epoch': False,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'optim_wrapper.accumulative_counts': 2}
+
+
 def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
         crossmodal_root, tmp_path):
     """An epoch-based run saving by iteration
@@ -4064,13 +4077,7 @@ def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
     from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.engine.runner import WINDOW_GRADIENT
-    opts = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
-            'custom_hooks': [dict(type='NegativeTextPoolHook')],
-            'default_hooks.checkpoint.interval': 1,
-            'default_hooks.checkpoint.by_epoch': False,
-            'default_hooks.checkpoint.max_keep_ckpts': -1,
-            'optim_wrapper.accumulative_counts': 2}
+    opts = _saved_each_iteration_in_windows_of_2(crossmodal_root, 1)
     a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
     train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
     saved = torch.load(a / 'iter_1.pth', weights_only=False)
@@ -4102,13 +4109,7 @@ def test_a_resume_that_trains_iterations_again_accumulates_to_its_end(
     window (iterations 7 and 8) stepped, no gradient left unapplied."""
     from openselfsup.apis import train
     from openselfsup.engine import load_checkpoint_file
-    opts = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
-            'custom_hooks': [dict(type='NegativeTextPoolHook')],
-            'default_hooks.checkpoint.interval': 1,
-            'default_hooks.checkpoint.by_epoch': False,
-            'default_hooks.checkpoint.max_keep_ckpts': -1,
-            'optim_wrapper.accumulative_counts': 2}
+    opts = _saved_each_iteration_in_windows_of_2(crossmodal_root, 2)
     a, b = tmp_path / 'a', tmp_path / 'b'
     train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
     runner = train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,

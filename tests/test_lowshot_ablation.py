@@ -118,6 +118,21 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
                       'has baseline, hybrid')
 
 
+def _plotted_prototypes_part(tmp_path):
+    """A workdir whose ablation ran the prototypes part alone (K=2), so
+    its plot is there: (workdir, the ablation's main, the flags that skip
+    the image, latent and hybrid parts)."""
+    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
+    ablation = script_main('wsi_workdir/ablation.py')
+    common = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
+              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
+              '--quiet']
+    assert run_cli(ablation, common + ['--prototypes', '2']) == 0
+    assert os.path.isfile(os.path.join(wd, 'sweeps',
+                                       'ablation_clp_wo_78.png'))
+    return wd, ablation, common
+
+
 def test_an_ablation_of_the_baseline_alone_writes_no_empty_plot(
         tmp_path, capsys):
     """Every part skipped: the table has the baseline's row alone, and the
@@ -126,14 +141,7 @@ def test_an_ablation_of_the_baseline_alone_writes_no_empty_plot(
     is nothing to plot, no PNG is written and an earlier run's is removed
     (it would sit beside a table it does not show)."""
     import warnings
-    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
-    ablation = script_main('wsi_workdir/ablation.py')
-    common = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
-              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
-              '--quiet']
-    png = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.png')
-    assert run_cli(ablation, common + ['--prototypes', '2']) == 0
-    assert os.path.isfile(png)
+    wd, ablation, common = _plotted_prototypes_part(tmp_path)
     capsys.readouterr()
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # matplotlib's legend warning
@@ -158,14 +166,7 @@ def test_an_interrupted_baseline_alone_run_leaves_no_earlier_plot(
     removed the earlier run's table and JSON and left its PNG alone,
     describing results no table lists."""
     from openselfsup.lowshot import sweep
-    wd = make_workdir(str(tmp_path / 'w'), model='clp_wo_78', dim=16)
-    ablation = script_main('wsi_workdir/ablation.py')
-    common = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
-              '--image', 'none', '--latent', 'none', '--hybrid', 'none',
-              '--quiet']
-    png = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.png')
-    assert run_cli(ablation, common + ['--prototypes', '2']) == 0
-    assert os.path.isfile(png)
+    wd, ablation, common = _plotted_prototypes_part(tmp_path)
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt

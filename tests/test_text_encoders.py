@@ -173,6 +173,38 @@ def test_said_once_encoder_stops_counting_after_the_line(tiny_bert,
     assert len(calls) == 2, calls
 
 
+def _exported_from_a_folder(tiny_bert, tmp_path):
+    """A copy of the tiny BERT in ``tmp_path/text`` (an ``HFMeanPoolText``
+    read from that folder) and the attribute embeddings of three
+    one-sentence attributes exported with it: (folder, encoder config,
+    attributes, the patch level's rows file)."""
+    import shutil
+
+    from openselfsup.models.heads.attribute_heads import \
+        export_attribute_embeddings
+    folder = tmp_path / 'text'
+    shutil.copytree(tiny_bert, folder)
+    encoder = dict(type='HFMeanPoolText', path=str(folder))
+    attrs = [['dense cells'], ['a photo of cells'], ['more cells']]
+    export_attribute_embeddings(
+        dict(text_encoder=encoder, heads=dict(patch=dict(
+            type='TextInitHead', in_channels=8, attributes=attrs))),
+        str(tmp_path / 'out'))
+    return folder, encoder, attrs, str(tmp_path / 'out' / 'patch.npy')
+
+
+def _save_another_model(folder):
+    """Another model's weights (the same architecture, random values)
+    saved into the text encoder ``folder``."""
+    import transformers
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        model = transformers.BertModel.from_pretrained(str(folder))
+        for param in model.parameters():
+            param.data.normal_()
+        model.save_pretrained(str(folder))
+
+
 def test_attribute_embeddings_of_a_text_encoder_folder_know_its_files(
         tiny_bert, tmp_path):
     """HLSS heads given exported attribute embeddings check that the
@@ -186,31 +218,16 @@ def test_attribute_embeddings_of_a_text_encoder_folder_know_its_files(
     import shutil
 
     from openselfsup.models.heads.attribute_heads import (
-        attribute_matrix, encode_attributes, export_attribute_embeddings)
-    folder = tmp_path / 'text'
-    shutil.copytree(tiny_bert, folder)
-    encoder = dict(type='HFMeanPoolText', path=str(folder))
-    attrs = [['dense cells'], ['a photo of cells'], ['more cells']]
-    export_attribute_embeddings(
-        dict(text_encoder=encoder, heads=dict(patch=dict(
-            type='TextInitHead', in_channels=8, attributes=attrs))),
-        str(tmp_path / 'out'))
-    rows = str(tmp_path / 'out' / 'patch.npy')
+        attribute_matrix, encode_attributes)
+    folder, encoder, attrs, rows = _exported_from_a_folder(tiny_bert,
+                                                           tmp_path)
     torch.testing.assert_close(attribute_matrix(attrs, rows, encoder),
                                encode_attributes(attrs, encoder))
     copy = tmp_path / 'elsewhere' / 'text'
     shutil.copytree(folder, copy)
     attribute_matrix(attrs, rows, dict(encoder, path=str(copy)))
     # another model's weights saved into the same folder
-    weights, = [p for p in folder.iterdir()
-                if p.name in ('model.safetensors', 'pytorch_model.bin')]
-    with torch.random.fork_rng():
-        torch.manual_seed(1)
-        import transformers
-        model = transformers.BertModel.from_pretrained(str(folder))
-        for param in model.parameters():
-            param.data.normal_()
-        model.save_pretrained(str(folder))
+    _save_another_model(folder)
     assert not torch.allclose(encode_attributes(attrs, encoder),
                               encode_attributes(attrs, dict(
                                   encoder, path=str(copy))))
@@ -229,30 +246,16 @@ def test_attribute_embeddings_recorded_before_folders_had_a_digest(
     that says why and how to make them again; a record of a hub name
     (no folder here, no digest on either side) is still by name."""
     import json
-    import shutil
 
     from openselfsup.models.heads.attribute_heads import (
-        attribute_matrix, encode_attributes, export_attribute_embeddings)
-    folder = tmp_path / 'text'
-    shutil.copytree(tiny_bert, folder)
-    encoder = dict(type='HFMeanPoolText', path=str(folder))
-    attrs = [['dense cells'], ['a photo of cells'], ['more cells']]
-    export_attribute_embeddings(
-        dict(text_encoder=encoder, heads=dict(patch=dict(
-            type='TextInitHead', in_channels=8, attributes=attrs))),
-        str(tmp_path / 'out'))
-    rows = str(tmp_path / 'out' / 'patch.npy')
+        attribute_matrix, encode_attributes)
+    folder, encoder, attrs, rows = _exported_from_a_folder(tiny_bert,
+                                                           tmp_path)
     record = json.load(open(rows + '.json'))
     assert record['text_encoder_id']['path'].pop('sha1')  # as written before
     json.dump(record, open(rows + '.json', 'w'))
     old = encode_attributes(attrs, encoder)
-    with torch.random.fork_rng():
-        torch.manual_seed(1)
-        import transformers
-        model = transformers.BertModel.from_pretrained(str(folder))
-        for param in model.parameters():
-            param.data.normal_()
-        model.save_pretrained(str(folder))
+    _save_another_model(folder)
     assert not torch.allclose(old, encode_attributes(attrs, encoder))
     with pytest.raises(InputError) as err:
         attribute_matrix(attrs, rows, encoder)
