@@ -1177,3 +1177,59 @@ def test_folder_sha1_reads_linked_folders_and_links_to_nothing(tmp_path):
     assert before == by_hand()
     (shared / 'config.json').write_text('{"pooling_mode_cls_token": true}')
     assert folder_sha1(str(model)) == by_hand() != before
+
+
+def _folder_by_hand(folder):
+    """SHA-1 of ``folder``'s files (no links, no hidden files) from
+    hashlib alone, as :func:`folder_sha1` defines it."""
+    import hashlib
+    h = hashlib.sha1()
+    for p in sorted(folder.rglob('*')):
+        if p.is_file():
+            rel = p.relative_to(folder).as_posix()
+            h.update(f'{rel}\0{hashlib.sha1(p.read_bytes()).hexdigest()}\n'
+                     .encode())
+    return h.hexdigest()
+
+
+def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
+    """An HLSS model's three TextInitHeads each check the text encoder
+    folder (``text_encoder_identity``): the folder's files are read once in
+    the process, not three times; a file rewritten with the same size
+    afterwards (its times set back as they were: the status change time
+    still moves) gives the new digest, and so does one rewritten just
+    after a call (within the file system's time resolution), never the
+    kept one."""
+    import os
+    import time
+
+    from openselfsup.models.heads.attribute_heads import text_encoder_identity
+    from openselfsup.utils import fingerprint
+    folder = tmp_path / 'text'
+    (folder / '1_Pooling').mkdir(parents=True)
+    (folder / 'model.safetensors').write_bytes(b'a' * 64)
+    (folder / 'config.json').write_text('{"hidden_size": 8}')
+    (folder / '1_Pooling' / 'config.json').write_text('{"mean": true}')
+    # a folder saved a while ago; the file system here keeps ns times
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8, raising=False)
+    time.sleep(0.15)
+    reads = []
+    real = fingerprint._file_digest
+    monkeypatch.setattr(fingerprint, '_file_digest',
+                        lambda path, *a, **k: reads.append(path) or
+                        real(path, *a, **k))
+    cfg = dict(type='SentenceTransformerText', path=str(folder))
+    ids = [text_encoder_identity(cfg) for _ in range(3)]
+    assert ids[0] == ids[1] == ids[2]
+    assert ids[0]['path']['sha1'] == _folder_by_hand(folder)
+    assert len(reads) == 3, reads  # each file once
+    weights = folder / 'model.safetensors'
+    st = os.stat(weights)
+    weights.write_bytes(b'b' * 64)
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(weights).st_mtime_ns == st.st_mtime_ns
+    new = fingerprint.folder_sha1(str(folder))
+    assert new == _folder_by_hand(folder) != ids[0]['path']['sha1']
+    weights.write_bytes(b'c' * 64)  # at once: within the time resolution
+    assert fingerprint.folder_sha1(str(folder)) == _folder_by_hand(folder)
+    assert fingerprint.folder_sha1(str(folder)) != new

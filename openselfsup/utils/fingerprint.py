@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from typing import Any
 
 import numpy as np
@@ -45,21 +46,21 @@ def file_sha256(path: str) -> str:
     return _file_digest(path, 'sha256')
 
 
-def folder_sha1(path: str, digest=file_sha1) -> str:
-    """SHA-1 of a model folder's files (a sentence-transformers or Hugging
-    Face text encoder's ``path``): of each file's path relative to
-    ``path`` and its ``digest``, in sorted order. Another model saved into
-    the same folder gets another digest; the same files elsewhere the same
-    one. Hidden files and folders (``.git``, the ``.cache`` a Hugging Face
-    download leaves, with its times) are left out. A linked folder
-    inside counts by the files it holds, as the model reads them (before,
-    it was left out: another pooling saved in a linked ``1_Pooling`` was
-    the same folder), but a link back to a folder above it (a loop); a
-    link to nothing by where it points (the model need not read it: a
-    ``pytorch_model.bin`` beside the ``model.safetensors`` read; before,
-    a traceback). What :func:`openselfsup.config.named_file_digests`
-    records of a folder the ``model`` section names (a data folder counts
-    by its path)."""
+#: how recent a file's modification (or status change) time may be for
+#: a folder's digest to be kept (:func:`folder_sha1`): a file rewritten
+#: within the file system's time resolution (a clock tick on Linux, 1 s
+#: on ext3 / HFS+, 2 s on FAT) with the same size could keep its times,
+#: so a digest read then is computed again on the next call (git's "racily
+#: clean" entries)
+RECENT_NS = 3 * 10 ** 9
+
+#: :func:`folder_sha1` digests of this process: ``{(real path, digest):
+#: (signature, sha1)}``
+_FOLDER_DIGESTS = {}
+
+
+def _folder_files(path: str) -> list:
+    """The files :func:`folder_sha1` reads, relative to ``path``, sorted."""
     files = []
     # the real paths of each folder's own and its parents' (a link to one
     # of them would be walked without end)
@@ -76,13 +77,71 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
         files += [os.path.relpath(os.path.join(root, f), path)
                   for f in names if not f.startswith('.')]
     files.sort()
+    return files
+
+
+def _signature(path: str, files: list) -> tuple:
+    """What a file's digest depends on as the file system says it, for
+    each of ``files`` (relative to ``path``): its name and the device,
+    inode, size, modification and status change times of the file it
+    reads (a link followed), or the target of a link to nothing."""
+    sig = []
+    for rel in files:
+        full = os.path.join(path, rel)
+        try:
+            st = os.stat(full)
+        except FileNotFoundError:
+            sig.append((rel, 'link', os.readlink(full)))
+            continue
+        sig.append((rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                    st.st_ctime_ns))
+    return tuple(sig)
+
+
+def folder_sha1(path: str, digest=file_sha1) -> str:
+    """SHA-1 of a model folder's files (a sentence-transformers or Hugging
+    Face text encoder's ``path``): of each file's path relative to
+    ``path`` and its ``digest``, in sorted order. Another model saved into
+    the same folder gets another digest; the same files elsewhere the same
+    one. Hidden files and folders (``.git``, the ``.cache`` a Hugging Face
+    download leaves, with its times) are left out. A linked folder
+    inside counts by the files it holds, as the model reads them (before,
+    it was left out: another pooling saved in a linked ``1_Pooling`` was
+    the same folder), but a link back to a folder above it (a loop); a
+    link to nothing by where it points (the model need not read it: a
+    ``pytorch_model.bin`` beside the ``model.safetensors`` read; before,
+    a traceback). What :func:`openselfsup.config.named_file_digests`
+    records of a folder the ``model`` section names (a data folder counts
+    by its path).
+
+    Read once per version of the folder in a process (an HLSS model's
+    three heads check the same text encoder folder; before, each read
+    every file): kept by the folder's real path and ``digest``, and
+    computed again when a file's name, inode, size, modification or
+    status change time differs, and whenever a file was changed less
+    than :data:`RECENT_NS` before the call (a same-size rewrite within
+    the file system's time resolution could keep its times)."""
+    start = time.time_ns()
+    files = _folder_files(path)
+    sig = _signature(path, files)
+    key = (os.path.realpath(path), digest)
+    kept = _FOLDER_DIGESTS.get(key)
+    if kept is not None and kept[0] == sig:
+        return kept[1]
     h = hashlib.sha1()
     for rel in files:
         full = os.path.join(path, rel)
         what = digest(full) if os.path.exists(full) else \
             f'link to {os.readlink(full)}'
         h.update(f'{rel}\0{what}\n'.encode())
-    return h.hexdigest()
+    sha1 = h.hexdigest()
+    settled = all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
+                  for s in sig)
+    if settled:
+        _FOLDER_DIGESTS[key] = (sig, sha1)
+    else:
+        _FOLDER_DIGESTS.pop(key, None)
+    return sha1
 
 
 def files_sample_sha1(paths, count: int = 16):
