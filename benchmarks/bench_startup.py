@@ -43,12 +43,15 @@ run as a process.
    fresh ``--work-dir``, ``balance_sweep.py`` on a missing config (its
    refusal) and on the synthetic balance demo config with ``--cfg-options
    train_cfg.max_epoch=3`` (the typo's refusal; its ``custom_imports``
-   name the model stack). The tiny data, config and checkpoint (1 epoch) are written
-   once, with this checkout, and both read the same files. Median per
-   command and checkout, and the ratio against / this. Each command must
-   end with its exit status (a refusal 2, a run 0), else the part fails
-   with the child's stderr; a command the older checkout fails is
-   reported, not timed there.
+   name the model stack), ``make_attribute_embeddings.py`` on the HLSS
+   demo config with a Hugging Face text encoder folder (a random tiny
+   BERT and an unread weights file of ``HF_EXTRA_MB`` MB, the folder
+   hashed by its files). The tiny data, config and checkpoint (1 epoch)
+   are written once, with this checkout, and both read the same files.
+   Median per command and checkout, and the ratio against / this. Each
+   command must end with its exit status (a refusal 2, a run 0), else
+   the part fails with the child's stderr; a command the older checkout
+   fails is reported, not timed there.
 
     python -m benchmarks.bench_startup --output benchmarks/results/startup.json
     python -m benchmarks.bench_startup --skip help process extract near \\
@@ -268,6 +271,13 @@ def near_domain_script(root: str, repeat: int) -> dict:
 #: iterations an epoch), this many epochs, a checkpoint each epoch
 TINY_EPOCHS = 2
 
+#: part 5: MB of the unread weights file in the text encoder folder of
+#: ``make_attribute_embeddings.py`` (a Hugging Face download ships the
+#: weights in several formats, the model reads one; BioClinicalBERT's
+#: ``pytorch_model.bin`` is 436 MB): every file of the folder is hashed
+#: (``folder_sha1``), once per level before 283c70e, once after
+HF_EXTRA_MB = 440
+
 #: part 5: the training-side commands, (what, the arguments after
 #: ``python``, the exit status each must end with: a refusal 2, a run 0);
 #: ``{missing}`` is a folder that does not exist, ``{checkpoint}`` the
@@ -291,6 +301,9 @@ TRAIN_COMMANDS = (
     ('balance_sweep.py demo config, --cfg-options typo',
      ['tools/balance_sweep.py', 'configs/demo/balance_vit_tiny_synthetic.py',
       '--cfg-options', 'train_cfg.max_epoch=3'], 2),
+    (f'make_attribute_embeddings.py, HF text folder (+{HF_EXTRA_MB} MB)',
+     ['tools/make_attribute_embeddings.py', '{hlss_hf}', '--out', '{fresh}'],
+     0),
 )
 
 
@@ -316,6 +329,40 @@ def tiny_fsp_config(nct_root: str, path: str) -> str:
     return path
 
 
+def hf_text_config(root: str) -> str:
+    """The HLSS demo config (this checkout's) with a Hugging Face text
+    encoder folder as ``model.text_encoder`` (``HFMeanPoolText``): a
+    random 1-layer BERT of width 8 written here with transformers
+    (nothing downloaded) and an unread ``tf_model.h5`` of
+    :data:`HF_EXTRA_MB` MB beside its ``model.safetensors``; the config's
+    path under ``root``."""
+    import torch
+    import transformers
+    text = os.path.join(root, 'hf_text')
+    os.makedirs(text)
+    vocab = os.path.join(text, 'vocab.txt')
+    with open(vocab, 'w') as f:
+        f.write('\n'.join(('[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
+                           'dense', 'cells', 'tumor')) + '\n')
+    transformers.BertTokenizer(vocab).save_pretrained(text)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        transformers.BertModel(transformers.BertConfig(
+            vocab_size=8, hidden_size=8, num_hidden_layers=1,
+            num_attention_heads=2, intermediate_size=16,
+            max_position_embeddings=64)).save_pretrained(text)
+    block = np.random.default_rng(0).bytes(1 << 20)
+    with open(os.path.join(text, 'tf_model.h5'), 'wb') as f:
+        for _ in range(HF_EXTRA_MB):
+            f.write(block)
+    path = os.path.join(root, 'hlss_hf_text.py')
+    base = os.path.join(ROOT, 'configs/demo/hlss_rn50w8_synthetic.py')
+    with open(path, 'w') as f:
+        f.write(f'_base_ = [{base!r}]\nmodel = dict(text_encoder=dict('
+                f"_delete_=True, type='HFMeanPoolText', path={text!r}))\n")
+    return path
+
+
 def checkout_env(path: str) -> dict:
     """This environment with ``PYTHONPATH`` the checkout at ``path`` alone:
     a command run there imports that checkout's openselfsup."""
@@ -337,6 +384,7 @@ def tiny_training(root: str) -> dict:
     wall([sys.executable, 'tools/train.py', config, '--work-dir', run,
           '--cfg-options', 'train_cfg.max_epochs=1'], checkout_env(ROOT))
     return {'missing': os.path.join(root, 'missing'), 'config': config,
+            'hlss_hf': hf_text_config(root),
             'checkpoint': os.path.join(run, 'epoch_1.pth')}
 
 
