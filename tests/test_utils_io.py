@@ -1233,3 +1233,29 @@ def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     weights.write_bytes(b'c' * 64)  # at once: within the time resolution
     assert fingerprint.folder_sha1(str(folder)) == _folder_by_hand(folder)
     assert fingerprint.folder_sha1(str(folder)) != new
+
+
+def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):
+    """A text tower's weights file (``OpenCLIPText`` ``pretrained``) is
+    hashed once per version in a process; another file of the same size
+    copied over it with its times (``cp -p``) is another version: its
+    SHA-256 (hashlib's, the reference) is recorded, not the kept one
+    (before, the digest was kept by size and modification time alone)."""
+    import hashlib
+    import os
+    import shutil
+
+    from openselfsup.models.heads.attribute_heads import text_encoder_identity
+    weights = tmp_path / 'rn50.pt'
+    weights.write_bytes(b'a' * 256)
+    other = tmp_path / 'other.pt'
+    other.write_bytes(b'b' * 256)
+    os.utime(other, ns=(os.stat(weights).st_atime_ns,
+                        os.stat(weights).st_mtime_ns))
+    cfg = dict(type='OpenCLIPText', pretrained=str(weights))
+    first = text_encoder_identity(cfg)['pretrained']['sha256']
+    assert first == hashlib.sha256(b'a' * 256).hexdigest()
+    shutil.copy2(other, weights)  # cp -p: the bytes and the times
+    assert os.stat(weights).st_mtime_ns == os.stat(other).st_mtime_ns
+    assert text_encoder_identity(cfg)['pretrained']['sha256'] == \
+        hashlib.sha256(b'b' * 256).hexdigest()

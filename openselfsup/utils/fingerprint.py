@@ -47,16 +47,34 @@ def file_sha256(path: str) -> str:
 
 
 #: how recent a file's modification (or status change) time may be for
-#: a folder's digest to be kept (:func:`folder_sha1`): a file rewritten
-#: within the file system's time resolution (a clock tick on Linux, 1 s
-#: on ext3 / HFS+, 2 s on FAT) with the same size could keep its times,
-#: so a digest read then is computed again on the next call (git's "racily
-#: clean" entries)
+#: its digest to be kept (:func:`folder_sha1`, :func:`file_sha256_kept`):
+#: a file rewritten within the file system's time resolution (a clock
+#: tick on Linux, 1 s on ext3 / HFS+, 2 s on FAT) with the same size
+#: could keep its times, so a digest read then is computed again on the
+#: next call (git's "racily clean" entries)
 RECENT_NS = 3 * 10 ** 9
 
-#: :func:`folder_sha1` digests of this process: ``{(real path, digest):
-#: (signature, sha1)}``
-_FOLDER_DIGESTS = {}
+#: digests kept in this process: ``{(what, real path, digest):
+#: (signature, value)}``
+_KEPT = {}
+
+
+def _kept(key: tuple, folder: str, files: list, compute):
+    """``compute()``, kept under ``key`` while the :func:`_signature` of
+    ``files`` (relative to ``folder``) stays the same and none of them
+    was changed less than :data:`RECENT_NS` before the call."""
+    start = time.time_ns()
+    sig = _signature(folder, files)
+    kept = _KEPT.get(key)
+    if kept is not None and kept[0] == sig:
+        return kept[1]
+    value = compute()
+    if all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
+           for s in sig):
+        _KEPT[key] = (sig, value)
+    else:
+        _KEPT.pop(key, None)
+    return value
 
 
 def _folder_files(path: str) -> list:
@@ -121,27 +139,31 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     status change time differs, and whenever a file was changed less
     than :data:`RECENT_NS` before the call (a same-size rewrite within
     the file system's time resolution could keep its times)."""
-    start = time.time_ns()
     files = _folder_files(path)
-    sig = _signature(path, files)
-    key = (os.path.realpath(path), digest)
-    kept = _FOLDER_DIGESTS.get(key)
-    if kept is not None and kept[0] == sig:
-        return kept[1]
-    h = hashlib.sha1()
-    for rel in files:
-        full = os.path.join(path, rel)
-        what = digest(full) if os.path.exists(full) else \
-            f'link to {os.readlink(full)}'
-        h.update(f'{rel}\0{what}\n'.encode())
-    sha1 = h.hexdigest()
-    settled = all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
-                  for s in sig)
-    if settled:
-        _FOLDER_DIGESTS[key] = (sig, sha1)
-    else:
-        _FOLDER_DIGESTS.pop(key, None)
-    return sha1
+
+    def compute():
+        h = hashlib.sha1()
+        for rel in files:
+            full = os.path.join(path, rel)
+            what = digest(full) if os.path.exists(full) else \
+                f'link to {os.readlink(full)}'
+            h.update(f'{rel}\0{what}\n'.encode())
+        return h.hexdigest()
+    return _kept(('folder', os.path.realpath(path), digest), path, files,
+                 compute)
+
+
+def file_sha256_kept(path: str) -> str:
+    """:func:`file_sha256` of ``path``, read once per version of the file
+    in a process (a model's three heads check the same text tower's
+    weights), by the rules of :func:`folder_sha1`'s: computed again when
+    its inode, size, modification or status change time differs (before,
+    by its size and modification time alone: another file of the same
+    size copied over it with its times, ``cp -p``, kept the old digest),
+    or it was changed less than :data:`RECENT_NS` before the call."""
+    real = os.path.realpath(path)
+    return _kept(('file', real, file_sha256), os.path.dirname(real),
+                 [os.path.basename(real)], lambda: file_sha256(real))
 
 
 def files_sample_sha1(paths, count: int = 16):

@@ -14,7 +14,6 @@ Attributes of one level come from a data file (JSON, see
 from a precomputed ``.npy`` / ``.pt`` file ``[K, D]`` or from a frozen text
 encoder (``OpenCLIPText`` in the paper configs).
 """
-import functools
 import json
 import logging
 import os
@@ -30,7 +29,7 @@ from torch import nn
 from ...config import type_name
 from ...registry import MODELS
 from ...utils import InputError, Once, array_sha1, load_npy
-from ...utils.fingerprint import folder_sha1
+from ...utils.fingerprint import file_sha256_kept, folder_sha1
 from ..losses.supcon import gather_features
 
 Attributes = Union[str, Sequence[Sequence[str]]]
@@ -196,14 +195,6 @@ _WARNED_UNRECORDED = Once()
 _RUN_KEYS = ('batch_size', 'device')
 
 
-@functools.lru_cache(maxsize=None)
-def _weights_sha256(path: str, size: int, mtime_ns: int) -> str:
-    """A weights file's SHA-256, once per version of the file in a process
-    (a model's three heads check the same text tower's weights)."""
-    from ...utils import file_sha256
-    return file_sha256(path)
-
-
 def text_encoder_identity(cfg: dict) -> dict:
     """What decides a text encoder config's embeddings: the config less
     its run settings (batch size, device), each local file (weights) as
@@ -221,10 +212,8 @@ def text_encoder_identity(cfg: dict) -> dict:
         if isinstance(value, (list, tuple)):
             return [plain(v) for v in value]
         if isinstance(value, str) and os.path.isfile(value):
-            st = os.stat(value)
             return {'__file__': os.path.basename(value),
-                    'sha256': _weights_sha256(os.path.abspath(value),
-                                              st.st_size, st.st_mtime_ns)}
+                    'sha256': file_sha256_kept(value)}
         if isinstance(value, str) and os.path.isdir(value):
             return {'__file__': os.path.basename(value.rstrip('/')),
                     'sha1': folder_sha1(value)}
