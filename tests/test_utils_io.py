@@ -1179,6 +1179,28 @@ def test_folder_sha1_reads_linked_folders_and_links_to_nothing(tmp_path):
     assert folder_sha1(str(model)) == by_hand() != before
 
 
+def test_folder_sha1_links_that_cannot_be_followed(tmp_path):
+    """A link that loops onto itself (``x -> x``, errno ELOOP) or points
+    through a file (``y -> weights.bin/y``, ENOTDIR) reads nothing, as a
+    link to nothing: it counts by its target (a digest made by hand from
+    hashlib), twice in a row (the kept digest), no traceback (before, the
+    kept digest's signature stat'ed it and raised OSError)."""
+    import hashlib
+
+    from openselfsup.utils.fingerprint import folder_sha1
+    model = tmp_path / 'model'
+    model.mkdir()
+    (model / 'weights.bin').write_bytes(b'w' * 10)
+    (model / 'x').symlink_to('x')
+    (model / 'y').symlink_to('weights.bin/y')
+    h = hashlib.sha1()
+    for rel, what in [('weights.bin', hashlib.sha1(b'w' * 10).hexdigest()),
+                      ('x', 'link to x'), ('y', 'link to weights.bin/y')]:
+        h.update(f'{rel}\0{what}\n'.encode())
+    assert folder_sha1(str(model)) == h.hexdigest()
+    assert folder_sha1(str(model)) == h.hexdigest()
+
+
 def _folder_by_hand(folder):
     """SHA-1 of ``folder``'s files (no links, no hidden files) from
     hashlib alone, as :func:`folder_sha1` defines it."""

@@ -102,13 +102,15 @@ def _signature(path: str, files: list) -> tuple:
     """What a file's digest depends on as the file system says it, for
     each of ``files`` (relative to ``path``): its name and the device,
     inode, size, modification and status change times of the file it
-    reads (a link followed), or the target of a link to nothing."""
+    reads (a link followed), or the target of a link that reads nothing
+    (to nothing, to itself, through a file: ``os.path.exists`` is False,
+    as :func:`folder_sha1` hashes it)."""
     sig = []
     for rel in files:
         full = os.path.join(path, rel)
         try:
             st = os.stat(full)
-        except FileNotFoundError:
+        except OSError:  # as os.path.exists: missing, a loop, a file
             sig.append((rel, 'link', os.readlink(full)))
             continue
         sig.append((rel, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
