@@ -1281,3 +1281,37 @@ def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):
     assert os.stat(weights).st_mtime_ns == os.stat(other).st_mtime_ns
     assert text_encoder_identity(cfg)['pretrained']['sha256'] == \
         hashlib.sha256(b'b' * 256).hexdigest()
+
+
+def test_folder_sha1_reads_files_changed_just_now_on_each_call(
+        tmp_path, monkeypatch):
+    """A file changed less than RECENT_NS before a call may be rewritten
+    with the same size and times within the file system's time resolution
+    (a clock tick; 1-2 s on ext3 / HFS+ / FAT), which no signature shows:
+    its digest is not kept, each call reads it again (counted against the
+    files written here); once the folder is older than RECENT_NS, one
+    read per file. (The test of a rewrite 'at once' after a call could
+    not fail: that call kept nothing, its file had just been rewritten.)"""
+    import time
+
+    from openselfsup.utils import fingerprint
+    folder = tmp_path / 'text'
+    folder.mkdir()
+    for name in ('config.json', 'model.safetensors'):
+        (folder / name).write_bytes(name.encode())
+    reads = []
+    real = fingerprint._file_digest
+    monkeypatch.setattr(fingerprint, '_file_digest',
+                        lambda path, *a, **k: reads.append(path) or
+                        real(path, *a, **k))
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 9)
+    for _ in range(3):  # written just now: read on each call
+        assert fingerprint.folder_sha1(str(folder)) == \
+            _folder_by_hand(folder)
+    assert len(reads) == 3 * 2, reads
+    time.sleep(1.1)
+    reads.clear()
+    for _ in range(3):  # older than RECENT_NS: read once
+        assert fingerprint.folder_sha1(str(folder)) == \
+            _folder_by_hand(folder)
+    assert len(reads) == 2, reads
