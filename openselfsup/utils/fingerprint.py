@@ -128,9 +128,9 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     inside counts by the files it holds, as the model reads them (before,
     it was left out: another pooling saved in a linked ``1_Pooling`` was
     the same folder), but a link back to a folder above it (a loop); a
-    link to nothing by where it points (the model need not read it: a
-    ``pytorch_model.bin`` beside the ``model.safetensors`` read; before,
-    a traceback). What :func:`openselfsup.config.named_file_digests`
+    link to nothing (or to itself, or through a file) by where it points
+    (the model need not read it: a ``pytorch_model.bin`` beside the
+    ``model.safetensors`` read; before, a traceback). What :func:`openselfsup.config.named_file_digests`
     records of a folder the ``model`` section names (a data folder counts
     by its path).
 
