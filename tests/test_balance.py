@@ -4125,6 +4125,81 @@ def test_a_resume_that_trains_iterations_again_accumulates_to_its_end(
                if v.is_floating_point())
 
 
+def test_a_checkpoint_saved_by_iteration_resumed_saving_by_epoch(
+        crossmodal_root, tmp_path):
+    """Whether a resume trains iterations again is the checkpoint's, not
+    the resuming config's: saved by iteration after iteration 1 of 3
+    (windows of 2) and resumed with the default
+    ``default_hooks.checkpoint.by_epoch=True``, MMEngine's resume still
+    trains epoch 1 again from its first batch. Before, the decision read
+    the resuming config's hook: nothing warned, the saved gradient was
+    put back (the window stepped with the first batch counted twice: other
+    weights than the resume of the same checkpoint without its gradient)
+    and the accumulation counted 3 of the 4 iterations trained (the last
+    one's gradient left in a window that never stepped; in windows that
+    divide the count, MMEngine's 'loss_factor should be larger than
+    zero!'). The reference: the resume without the gradient."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.engine.runner import WINDOW_GRADIENT
+    opts = _saved_each_iteration_in_windows_of_2(crossmodal_root, 1)
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    saved = torch.load(a / 'iter_1.pth', weights_only=False)
+    assert saved.pop(WINDOW_GRADIENT)['inner_count'] == 1
+    torch.save(saved, tmp_path / 'without.pth')
+    by_epoch = {**opts, 'default_hooks.checkpoint.by_epoch': True}
+    runner = train(SLIDE_DEMO, work_dir=str(b), cfg_options=by_epoch,
+                   resume=str(a / 'iter_1.pth'))
+    assert runner.iter == 4 and runner.optim_wrapper._max_counts == 4
+    assert all(p.grad is None or not p.grad.any()
+               for p in runner.model.parameters())
+    train(SLIDE_DEMO, work_dir=str(c), cfg_options=by_epoch,
+          resume=str(tmp_path / 'without.pth'))
+    want = load_checkpoint_file(str(c / 'epoch_1.pth'))['state_dict']
+    got = load_checkpoint_file(str(b / 'epoch_1.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert '1 of 3 iterations into epoch 1' in log, log
+    assert 'is not restored: this resume trains the 1 iteration(s) it ' \
+        'holds again (above)' in log, log
+
+
+def test_a_run_that_trained_iterations_again_resumed_from_an_epoch(
+        crossmodal_root, tmp_path):
+    """A run resumed from a checkpoint saved by iteration (after iteration
+    2 of 3, windows of 2) trained epoch 1 again: its iteration counts 2
+    more than its epochs (epoch_1.pth at iteration 5). Resumed from that
+    epoch's checkpoint, MMEngine trains epoch 2 from iteration 5 to 8 and
+    counted 6 (``max_iters``): the run stopped at its 7th iteration on
+    MMEngine's 'loss_factor should be larger than zero!' (resumed saving
+    by iteration, it took iterations 4 and 5 for epoch 2's, trained
+    again: the window gradient not put back, other weights). Now the
+    count is the run's and the resume is the first resumed run's bit for
+    bit (the window gradient of iteration 5 put back, nothing trained
+    again said)."""
+    from openselfsup.apis import train
+    from openselfsup.engine import load_checkpoint_file
+    opts = _saved_each_iteration_in_windows_of_2(crossmodal_root, 2)
+    a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
+    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    by_epoch = {**opts, 'default_hooks.checkpoint.by_epoch': True}
+    train(SLIDE_DEMO, work_dir=str(b), cfg_options=by_epoch,
+          resume=str(a / 'iter_2.pth'))
+    first = load_checkpoint_file(str(b / 'epoch_1.pth'))
+    assert (first['meta']['epoch'], first['meta']['iter']) == (1, 5)
+    runner = train(SLIDE_DEMO, work_dir=str(c), cfg_options=by_epoch,
+                   resume=str(b / 'epoch_1.pth'))
+    assert runner.iter == 8 and runner.optim_wrapper._max_counts == 8
+    want = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
+    got = load_checkpoint_file(str(c / 'epoch_2.pth'))['state_dict']
+    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    log = ''.join(p.read_text() for p in c.glob('*/*.log'))
+    assert 'the gradient of the 1 iteration(s) of the accumulation window ' \
+        'it was saved in (accumulative_counts=2) is restored' in log, log
+    assert 'saved by iteration' not in log
+
+
 def _resumed_window(window, model, wrapper):
     """The runner's own resume step (``AtomicRunner._continue_window``)
     putting ``window`` back into ``model`` under MMEngine's ``wrapper``

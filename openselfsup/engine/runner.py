@@ -590,6 +590,13 @@ def _model_generator(model):
 #: an unfinished accumulation window (:func:`window_gradient`)
 WINDOW_GRADIENT = 'window_gradient'
 
+#: the checkpoint key of where in its epoch the run was when it was
+#: saved: ``{'epoch': e, 'iterations': n}``, ``n`` iterations of the
+#: epoch the training loop counts ``e`` (0-based) trained; an epoch-based
+#: resume whose meta counts ``e`` epochs done trains those ``n`` again
+#: (:meth:`AtomicRunner._repeats_an_epoch`)
+EPOCH_PROGRESS = 'epoch_progress'
+
 
 def _accumulation(optim_wrapper) -> Tuple[int, int]:
     """``(iterations counted, accumulative_counts)`` of MMEngine's
@@ -629,7 +636,9 @@ def count_trained_again(optim_wrapper, trained_again: int) -> None:
     """Count in MMEngine's ``optim_wrapper`` the ``trained_again``
     iterations of an epoch done that a resumed epoch-based run trains
     again (:meth:`AtomicRunner._repeats_an_epoch`: MMEngine's resume
-    starts that epoch from its first batch), so that its accumulation
+    starts that epoch from its first batch), with those an earlier such
+    resume of the run trained again (:meth:`AtomicRunner._count_past`),
+    so that its accumulation
     windows run to the run's real end: MMEngine counts ``max_iters``
     (``_max_counts``), the run trains ``trained_again`` more, and those
     past the count were divided by the count's remainder (0 where
@@ -963,6 +972,14 @@ class AtomicRunner(Runner):
         #: the iterations of an epoch done that a resume trains again
         #: (:meth:`_repeats_an_epoch`)
         self._trained_again = 0
+        #: the iterations the resumed run trains past MMEngine's count of
+        #: them (``max_iters``): its meta's iteration past its epochs'
+        #: (:meth:`_warn_if_finished`)
+        self._counted_past = 0
+        #: the iterations of the current epoch trained (saved with a
+        #: checkpoint: EPOCH_PROGRESS), and the loaded checkpoint's
+        self._epoch_iterations = 0
+        self._loaded_progress = None
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -1036,23 +1053,36 @@ class AtomicRunner(Runner):
         validation or test epoch marks the run as started. A checkpoint
         saved holds the process's random streams (:func:`random_streams`),
         which :meth:`resume` continues."""
+        if fn_name == 'before_train_epoch':
+            self._epoch_iterations = 0
+        elif fn_name == 'after_train_iter':
+            self._epoch_iterations += 1
         if fn_name == 'before_save_checkpoint':
             kwargs['checkpoint'][RANDOM_STREAMS] = random_streams(
                 self.world_size, self.model)
+            kwargs['checkpoint'][EPOCH_PROGRESS] = dict(
+                epoch=int(self.epoch),
+                iterations=int(self._epoch_iterations))
             window = window_gradient(self.model, self.optim_wrapper,
                                      self.world_size)
             if window is not None:
                 kwargs['checkpoint'][WINDOW_GRADIENT] = window
         elif fn_name == 'before_train':
-            count_trained_again(self.optim_wrapper, self._trained_again)
+            count_trained_again(self.optim_wrapper, self._counted_past)
             self._continue_window()
         elif fn_name == 'after_load_checkpoint':
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
             self._loaded_window = kwargs['checkpoint'].get(WINDOW_GRADIENT) \
                 if self._resume else None
+            self._loaded_progress = kwargs['checkpoint'].get(EPOCH_PROGRESS)
             if not self._resume:  # a new run's load_from (checked or not)
                 self._restart_averaged_steps(kwargs['checkpoint'])
         super().call_hook(fn_name, **kwargs)
+        if fn_name == 'after_train_epoch':
+            # the loop counts the next epoch from here: a checkpoint saved
+            # after it (by_epoch=True's meta counts this epoch done) holds
+            # none of its iterations
+            self._epoch_iterations = 0
         if fn_name == 'after_load_checkpoint' and self._resume:
             self._trained_weights_back(kwargs['checkpoint'])
         if fn_name == 'after_load_checkpoint' and self._checks_load_from:
@@ -1544,27 +1574,51 @@ class AtomicRunner(Runner):
                 raise
             raise refused from None
 
+    def _count_past(self, loop) -> None:
+        """The iterations an epoch loop resumed from this checkpoint
+        trains past MMEngine's count of them (its meta's iteration past
+        ``epoch x`` the epoch's iterations: MMEngine counts ``max_iters``
+        from the resumed iteration, the run trains whole epochs from it),
+        which :func:`count_trained_again` adds: the iterations of the
+        epoch the resume trains again (:meth:`_repeats_an_epoch`), and
+        those an earlier such resume trained again, which the iteration
+        still counts (a checkpoint saved by epoch after it too: before,
+        that resume stopped on MMEngine's 'loss_factor should be larger
+        than zero!' or left its last window unstepped)."""
+        try:
+            per = len(loop.dataloader)
+        except TypeError:  # a loader without a length
+            return
+        self._counted_past = max(self.iter - self.epoch * per, 0)
+
     def _repeats_an_epoch(self, loop, end: int) -> bool:
         """Warn, and return True, where an epoch loop resumes from a
         checkpoint saved by iteration (``default_hooks.checkpoint.
-        by_epoch=False``) after iterations of the epoch its meta counts as
-        not done: MMEngine's resume starts that epoch from its first
-        iteration, training those again; at the last iteration of
-        ``max_epochs`` (an ended run, which :func:`~openselfsup.utils.
-        checkpoint.unfinished_run` takes for one) a whole epoch past the
-        schedule."""
-        by_iteration = any('CheckpointHook' in type(h).__name__ and
-                           getattr(h, 'by_epoch', True) is False
-                           for h in self.hooks)
+        by_epoch=False`` in the run that wrote it) after iterations of the
+        epoch its meta counts as not done: MMEngine's resume starts that
+        epoch from its first iteration, training those again; at the last
+        iteration of ``max_epochs`` (an ended run, which :func:`~openselfsup.
+        utils.checkpoint.unfinished_run` takes for one) a whole epoch past
+        the schedule. Decided by the checkpoint (its :data:`EPOCH_PROGRESS`;
+        in one of older code, its meta's iteration past its epochs'), not
+        by this config's checkpoint hook: resumed with ``by_epoch=True``
+        (the default), MMEngine trains those iterations again all the
+        same."""
         try:
             per = len(loop.dataloader)
         except TypeError:  # a loader without a length
             per = 0
         at = self.epoch
-        done = min(self.iter - at * per, per)
-        if not (by_iteration and per and done > 0):
+        progress = self._loaded_progress
+        if isinstance(progress, dict) and 'epoch' in progress:
+            done = progress.get('iterations', 0) \
+                if progress['epoch'] == at else 0
+        else:  # older code's checkpoint: by its meta
+            done = self.iter - at * per if per else 0
+        done = min(done, per)
+        if not (per and done > 0):
             return False
-        # (count_trained_again, :meth:`_continue_window`)
+        # (:meth:`_continue_window`)
         self._trained_again = done
         head = (f'--resume: {self._load_from} was saved by iteration '
                 '(default_hooks.checkpoint.by_epoch=False) at iteration '
@@ -1608,6 +1662,8 @@ class AtomicRunner(Runner):
         else:  # not built (val, test) or a loop of its own
             return
         end = getattr(loop, key)
+        if unit == 'epoch' and at < end:
+            self._count_past(loop)
         if unit == 'epoch' and at < end and self._repeats_an_epoch(loop, end):
             return
         if at < end:
