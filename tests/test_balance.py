@@ -4200,6 +4200,49 @@ def test_a_run_that_trained_iterations_again_resumed_from_an_epoch(
     assert 'saved by iteration' not in log
 
 
+def test_a_window_gradient_is_saved_on_the_cpu():
+    """The window gradient a checkpoint holds is a copy on the CPU, as
+    MMEngine's ``state_dict`` (``weights_to_cpu``): before, a clone on the
+    parameters' device, another model's worth of GPU memory held while the
+    checkpoint was written. A stand-in for a CUDA gradient (this machine
+    may have none): its ``clone`` stays on its device, its ``to`` moves
+    it."""
+    from openselfsup.engine.runner import window_gradient
+
+    class OnGpu:
+        device = torch.device('cuda')
+
+        def detach(self):
+            return self
+
+        def clone(self):
+            return self
+
+        def to(self, *args, **kwargs):
+            device = kwargs.get('device', args[0] if args else None)
+            return torch.ones(2, device=device) if \
+                torch.device(device).type == 'cpu' else self
+
+        def cpu(self):
+            return torch.ones(2)
+
+    model = SimpleNamespace(named_parameters=lambda: iter(
+        [('w', SimpleNamespace(grad=OnGpu())),
+         ('b', SimpleNamespace(grad=None))]))
+    wrapper = SimpleNamespace(_inner_count=1, _accumulative_counts=2,
+                              _max_counts=6)
+    grads = window_gradient(model, wrapper, 1)['grads']
+    assert list(grads) == ['w'] and isinstance(grads['w'], torch.Tensor)
+    assert grads['w'].device.type == 'cpu'
+    # a CPU gradient is copied: a later backward into the parameter's
+    # gradient does not change the saved one
+    layer = torch.nn.Linear(1, 1)
+    layer(torch.ones(1)).sum().backward()
+    saved = window_gradient(layer, wrapper, 1)['grads']
+    layer(torch.ones(1)).sum().backward()
+    assert not torch.equal(saved['weight'], layer.weight.grad)
+
+
 def _resumed_window(window, model, wrapper):
     """The runner's own resume step (``AtomicRunner._continue_window``)
     putting ``window`` back into ``model`` under MMEngine's ``wrapper``

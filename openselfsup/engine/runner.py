@@ -663,9 +663,11 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     'loss_scale': s, 'loss_factor': f, 'grads': {name: tensor}}`` for
     the checkpoint (the gradients as accumulated: each iteration's loss
     divided by ``f``, :func:`_loss_factor`, times the loss scale ``s`` of
-    a float16 run, :func:`_loss_scale`), or None where no window is open (or on
-    several processes: each holds its own until the window's last
-    backward sums them). MMEngine's checkpoint held none, and its resume
+    a float16 run, :func:`_loss_scale`; copied to the CPU, as MMEngine's
+    ``state_dict``: a copy on the GPU held another model's worth of GPU
+    memory while the checkpoint was written), or None where no window is
+    open (or on several processes: each holds its own until the window's
+    last backward sums them). MMEngine's checkpoint held none, and its resume
     went on with the window's remaining iterations alone ('the gradient
     of some iterations is lost'); :func:`restore_window_gradient` puts it
     back."""
@@ -677,8 +679,8 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     return dict(inner_count=int(count), accumulative_counts=int(every),
                 loss_scale=_loss_scale(optim_wrapper),
                 loss_factor=int(_loss_factor(optim_wrapper, count - 1)),
-                grads={
-                    name: p.grad.detach().clone()
+                grads={  # a copy on the CPU, as MMEngine's state_dict
+                    name: p.grad.detach().to('cpu', copy=True)
                     for name, p in model.named_parameters()
                     if p.grad is not None})
 
