@@ -2212,6 +2212,42 @@ def test_dist_train_counts_the_machines_torchrun_waits_for():
 
 
 
+@pytest.mark.parametrize('tool, head, flag', [
+    ('tools/dist_train.sh', [], 'none'),
+    ('tools/dist_train.sh', [], 'slurm'),
+    ('tools/slurm_train.sh', ['gpu', 'job'], 'pytorch')])
+def test_launchers_refuse_a_users_launcher(tmp_path, synthetic_root, tool,
+                                           head, flag):
+    """A ``--launcher`` among the user's arguments came after the
+    script's own and replaced it: ``dist_train.sh CONFIG 1 --launcher
+    none`` with ``NNODES=2`` trained each machine's process alone, as rank
+    0 of one process with the whole batch ('1 process(es) x batch 8' in
+    both logs), the second machine refused by the shared work dir's lock
+    as 'another training run', and the first then waited for it;
+    another launcher's name reads no rank (``launcher_env``: 0 of 1) with
+    the same result. Now one line before anything starts."""
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    work = tmp_path / 'w'
+    rc, out, err = run_tool([tool, *head, CLP_DEMO, '1', '--work-dir',
+                             str(work), '--launcher', flag, '--cfg-options',
+                             f'train_dataloader.dataset.data_root={nct}'],
+                            env_extra=dict(NNODES='2'))
+    assert (rc, error_lines(err)) == (2, [
+        f'error: --launcher {flag}: the launcher script sets it '
+        '(dist_train.sh: pytorch, slurm_train.sh: slurm); remove it from '
+        'the arguments']), err[-2000:]
+    assert not work.exists()
+    # what the run would take: the launcher's own rank is read only for
+    # 'pytorch' / 'slurm' as the script passes them
+    from openselfsup.utils.launcher import launcher_env
+    import unittest.mock
+    with unittest.mock.patch.dict(os.environ, dict(RANK='1', WORLD_SIZE='2',
+                                                   SLURM_PROCID='1',
+                                                   SLURM_NTASKS='2')):
+        assert launcher_env('pytorch') == launcher_env('slurm') == (1, 2)
+        assert launcher_env('none') == (0, 1)
+
+
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):
     """``dist_train.sh CONFIG 010`` started 10 processes (torchrun reads
     010 as 10) but checked the batch split for 8 (bash's arithmetic reads

@@ -67,7 +67,8 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 # a new run: not read where --resume finds one), a validation set holding
 # training samples, a training list (ImageList) with fewer images per
 # process than one batch, an --auto-scale-lr without the config's
-# auto_scale_lr, or when the machine has fewer GPUs
+# auto_scale_lr, a --launcher among the arguments (it would replace
+# pytorch below), or when the machine has fewer GPUs
 python "$TOOLS/train.py" "$CONFIG" "$@" --check-config \
     --check-world $((GPUS * NODES))
 python -c 'import sys

@@ -45,7 +45,8 @@ export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 # a new run missing, a validation set holding training samples, or a
 # training list (ImageList) with fewer images per task than one batch (as
 # seen from this machine and directory: the tasks start in the same
-# directory), or an --auto-scale-lr without the config's auto_scale_lr
+# directory), an --auto-scale-lr without the config's auto_scale_lr, or a
+# --launcher among the arguments (it would replace slurm below)
 # (DATA_CHECK=0: not the data paths, nor load_from, nor the validation
 # set, nor the list; the --resume checkpoint and its meta still are)
 NO_DATA_CHECK=

@@ -65,8 +65,9 @@ def parse_args(argv):
                    help='override config keys, e.g. train_cfg.max_epochs=5 '
                    'train_dataloader.num_workers=0; every key must exist in '
                    'the config')
+    # default None: given or not is the launchers' check's to know
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'],
-                   default='none', help='job launcher (set by '
+                   help='job launcher (set by '
                    'dist_train.sh / slurm_train.sh; default: none, one '
                    'process)')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0,
@@ -104,12 +105,13 @@ def main(argv=None):
         from openselfsup.apis.train import check_launch
         check_launch(a.config, a.cfg_options, a.resume, a.work_dir,
                      a.check_world, data_check=not a.no_data_check,
-                     auto_scale_lr=a.auto_scale_lr)
+                     auto_scale_lr=a.auto_scale_lr, launcher=a.launcher)
         return
     from openselfsup.apis import train
     from openselfsup.apis.train import finished_line
     runner = train(a.config, work_dir=a.work_dir, resume=a.resume, amp=a.amp,
-                   cfg_options=a.cfg_options, launcher=a.launcher,
+                   cfg_options=a.cfg_options,
+                   launcher=a.launcher or 'none',
                    auto_scale_lr=a.auto_scale_lr)
     print(finished_line(runner))
 

@@ -1099,7 +1099,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                  work_dir: Optional[str] = None,
                  world: Optional[int] = None,
                  data_check: bool = True,
-                 auto_scale_lr: bool = False) -> None:
+                 auto_scale_lr: bool = False,
+                 launcher: Optional[str] = None) -> None:
     """The launchers' check before they start any process
     (``tools/train.py --check-config``, run by ``dist_train.sh`` and
     ``slurm_train.sh``), without importing torch: the config and its
@@ -1118,11 +1119,20 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     (:func:`check_load_from`: not where ``--resume`` finds a checkpoint),
     the data paths and the training list's batches; with
     ``auto_scale_lr`` (``--auto-scale-lr``), the config's base batch
-    (:func:`check_auto_scale_lr`).
+    (:func:`check_auto_scale_lr`). ``launcher``: a ``--launcher`` among
+    the user's arguments, refused: after the script's own, it replaced
+    it, and each process trained alone (``--launcher none`` under
+    torchrun: every process rank 0 of one, the whole batch; the second
+    on the machine refused by the work dir's lock, each machine of
+    ``NNODES=2`` training apart).
 
     Raises:
-        InputError: as :func:`train` would, for those.
+        InputError: as :func:`train` would, for those; a ``launcher``.
     """
+    if launcher is not None:
+        raise InputError(f'--launcher {launcher}: the launcher script sets '
+                         'it (dist_train.sh: pytorch, slurm_train.sh: '
+                         'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
     check_run_values(cfg)
     if auto_scale_lr:
