@@ -275,7 +275,7 @@ TINY_EPOCHS = 2
 #: ``make_attribute_embeddings.py`` (a Hugging Face download ships the
 #: weights in several formats, the model reads one; BioClinicalBERT's
 #: ``pytorch_model.bin`` is 436 MB): every file of the folder is hashed
-#: (``folder_sha1``), once per level before 283c70e, once after
+#: (``folder_sha1``), once per level before efa7f1a, once after
 HF_EXTRA_MB = 440
 
 #: part 5: the training-side commands, (what, the arguments after
