@@ -2136,8 +2136,12 @@ ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
      ELASTIC + "'3:2'"),
     ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NODE_RANK='x'),
      "NODE_RANK must be a whole number of at least 0, got 'x'"),
+    # one line for every bad PORT (it said 'at least 0' to a word, then
+    # refused 0)
     ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='x'),
-     "PORT must be a whole number of at least 0, got 'x'"),
+     "PORT must be a port number from 1 to 65535, got 'x'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='0x1'),
+     "PORT must be a port number from 1 to 65535, got '0x1'"),
     ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(PORT='70000'),
      "PORT must be a port number from 1 to 65535, got '70000'"),
     # port 0 and a rank of no machine were passed to torchrun, whose

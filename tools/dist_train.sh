@@ -47,9 +47,11 @@ if [ "$NODE_RANK" -ge "$NODES" ]; then
         "$NODES machines of NNODES=$NNODES), got '$NODE_RANK'"
 fi
 # port 0 is no port: the processes waited to connect to it, without a word
-PORT=$(whole_number PORT "${PORT:-29500}" 0)
-if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
-    refuse "PORT must be a port number from 1 to 65535, got '$PORT'"
+# (one line for every bad PORT: a word, 0 or one past 65535)
+PORT_GIVEN=${PORT:-29500}
+if ! PORT=$(whole_number PORT "$PORT_GIVEN" 1 2>/dev/null) ||
+    [ "$PORT" -gt 65535 ]; then
+    refuse "PORT must be a port number from 1 to 65535, got '$PORT_GIVEN'"
 fi
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
