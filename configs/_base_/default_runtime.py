@@ -45,7 +45,7 @@ visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 # each evaluation's results as that evaluation gave them
 # (openselfsup.engine.TermsLogProcessor; MMEngine's own showed the terms at
 # their last value and an evaluation's task_loss as the mean of the last 10
-# evaluations')
+# evaluations)
 log_processor = dict(type='TermsLogProcessor', window_size=10)
 
 log_level = 'INFO'
