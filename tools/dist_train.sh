@@ -7,7 +7,9 @@
 # The config's total batch is split over the GPUs (see the run's log).
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
-# (default 127.0.0.1) and PORT (default 29500) as for torchrun.
+# (default 127.0.0.1) and PORT (default 29500) as for torchrun; an
+# NNODES=MIN:MAX waits for MAX machines (the script starts torchrun's
+# static rendezvous at MASTER_ADDR:PORT, which is not elastic).
 set -euo pipefail
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 
