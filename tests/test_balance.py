@@ -4017,10 +4017,8 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
     resumed = losses(train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
                            resume=str(a / 'epoch_1.pth')))
     assert resumed == whole[len(whole) - len(resumed):]
-    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
-    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
-    assert [k for k in want if not torch.equal(want[k], got[k])] == []
-    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert _differing_weights(str(a / 'epoch_2.pth'), str(b / 'epoch_2.pth')) == []
+    log = _logs(b)
     assert 'the gradient of the 1 iteration(s) of the accumulation window ' \
         'it was saved in (accumulative_counts=2) is restored' in log
     # the run's end (its last window stepped) holds none; nor does a
@@ -4046,6 +4044,20 @@ def test_a_resumed_run_draws_the_negatives_of_the_uninterrupted_one(
     assert torch.equal(model.generator.get_state(), saved['model'])
     assert "no state of the model's generator" in continue_random_streams(
         dict(saved, model=None), 1, model)
+
+
+def _differing_weights(want, got):
+    """The names of the ``state_dict`` tensors that differ between two
+    checkpoint files (not bit for bit equal)."""
+    from openselfsup.engine import load_checkpoint_file
+    want = load_checkpoint_file(str(want))['state_dict']
+    got = load_checkpoint_file(str(got))['state_dict']
+    return [k for k in want if not torch.equal(want[k], got[k])]
+
+
+def _logs(work_dir):
+    """The text of every run's log in ``work_dir``, oldest first."""
+    return ''.join(p.read_text() for p in sorted(work_dir.glob('*/*.log')))
 
 
 def _saved_each_iteration_in_windows_of_2(crossmodal_root, epochs):
@@ -4075,7 +4087,6 @@ def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
     checkpoint without its gradient (MMEngine's resume: each batch
     trained once)."""
     from openselfsup.apis import train
-    from openselfsup.engine import load_checkpoint_file
     from openselfsup.engine.runner import WINDOW_GRADIENT
     opts = _saved_each_iteration_in_windows_of_2(crossmodal_root, 1)
     a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
@@ -4087,10 +4098,8 @@ def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
           resume=str(a / 'iter_1.pth'))
     train(SLIDE_DEMO, work_dir=str(c), cfg_options=opts,
           resume=str(tmp_path / 'without.pth'))
-    want = load_checkpoint_file(str(c / 'iter_2.pth'))['state_dict']
-    got = load_checkpoint_file(str(b / 'iter_2.pth'))['state_dict']
-    assert [k for k in want if not torch.equal(want[k], got[k])] == []
-    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert _differing_weights(str(c / 'iter_2.pth'), str(b / 'iter_2.pth')) == []
+    log = _logs(b)
     assert 'is not restored: this resume trains the 1 iteration(s) it ' \
         'holds again (above), which the window would count twice' in log, log
     assert 'is restored' not in log
@@ -4140,7 +4149,6 @@ def test_a_checkpoint_saved_by_iteration_resumed_saving_by_epoch(
     divide the count, MMEngine's 'loss_factor should be larger than
     zero!'). The reference: the resume without the gradient."""
     from openselfsup.apis import train
-    from openselfsup.engine import load_checkpoint_file
     from openselfsup.engine.runner import WINDOW_GRADIENT
     opts = _saved_each_iteration_in_windows_of_2(crossmodal_root, 1)
     a, b, c = tmp_path / 'a', tmp_path / 'b', tmp_path / 'c'
@@ -4159,14 +4167,12 @@ def test_a_checkpoint_saved_by_iteration_resumed_saving_by_epoch(
                for p in runner.model.parameters())
     train(SLIDE_DEMO, work_dir=str(c), cfg_options=by_epoch,
           resume=str(tmp_path / 'without.pth'))
-    want = load_checkpoint_file(str(c / 'epoch_1.pth'))['state_dict']
-    got = load_checkpoint_file(str(b / 'epoch_1.pth'))['state_dict']
-    assert [k for k in want if not torch.equal(want[k], got[k])] == []
-    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert _differing_weights(str(c / 'epoch_1.pth'), str(b / 'epoch_1.pth')) == []
+    log = _logs(b)
     assert '1 of 3 iterations into epoch 1' in log, log
     assert 'is not restored: this resume trains the 1 iteration(s) it ' \
         'holds again (above)' in log, log
-    log = ''.join(p.read_text() for p in c.glob('*/*.log'))
+    log = _logs(c)
     assert '1 of 3 iterations into epoch 1' in log, log
 
 
@@ -4196,10 +4202,8 @@ def test_a_run_that_trained_iterations_again_resumed_from_an_epoch(
     runner = train(SLIDE_DEMO, work_dir=str(c), cfg_options=by_epoch,
                    resume=str(b / 'epoch_1.pth'))
     assert runner.iter == 8 and runner.optim_wrapper._max_counts == 8
-    want = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
-    got = load_checkpoint_file(str(c / 'epoch_2.pth'))['state_dict']
-    assert [k for k in want if not torch.equal(want[k], got[k])] == []
-    log = ''.join(p.read_text() for p in c.glob('*/*.log'))
+    assert _differing_weights(str(b / 'epoch_2.pth'), str(c / 'epoch_2.pth')) == []
+    log = _logs(c)
     assert 'the gradient of the 1 iteration(s) of the accumulation window ' \
         'it was saved in (accumulative_counts=2) is restored' in log, log
     assert 'saved by iteration' not in log
@@ -4639,9 +4643,7 @@ def test_a_run_resumed_from_a_checkpoint_saved_again_after_a_best_trains_on(
     resumed = count(train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
                           resume=str(a / 'epoch_1.pth')))
     assert resumed == whole
-    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
-    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
-    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    assert _differing_weights(str(a / 'epoch_2.pth'), str(b / 'epoch_2.pth')) == []
 
 
 def test_a_run_resumed_after_a_best_steps_its_plateau_schedule_once(
@@ -4655,7 +4657,6 @@ def test_a_run_resumed_after_a_best_steps_its_plateau_schedule_once(
     schedule was stepped a second time, a miss against its own best, and
     the resumed run trained epoch 2 at half the learning rate)."""
     from openselfsup.apis import train
-    from openselfsup.engine import load_checkpoint_file
     opts = {**demo_on_test_slides(crossmodal_root),
             'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 1,
             'custom_hooks': [dict(type='NegativeTextPoolHook'),
@@ -4673,6 +4674,4 @@ def test_a_run_resumed_after_a_best_steps_its_plateau_schedule_once(
     resumed = train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
                     resume=str(a / 'epoch_1.pth'))
     assert resumed.optim_wrapper.get_lr() == whole.optim_wrapper.get_lr()
-    want = load_checkpoint_file(str(a / 'epoch_2.pth'))['state_dict']
-    got = load_checkpoint_file(str(b / 'epoch_2.pth'))['state_dict']
-    assert [k for k in want if not torch.equal(want[k], got[k])] == []
+    assert _differing_weights(str(a / 'epoch_2.pth'), str(b / 'epoch_2.pth')) == []
