@@ -2103,9 +2103,9 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
              '--resume', str(given)], MODEL_STACK)
         assert rc == 0 and loaded == [], (given, lines, loaded)
     if tool == 'tools/dist_train.sh':
-        # torchrun's elastic NNODES=MIN:MAX leaves the process count open:
-        # the split is not checked there (the launcher's arithmetic on it
-        # was a bash syntax error), the rest is
+        # NNODES=MIN:MAX (the launcher's arithmetic on it was a bash
+        # syntax error): the split counts MAX machines, and the rest of the
+        # config is checked as for a count
         rc, out, err = run_tool([tool, CLP_DEMO, '1', '--cfg-options',
                                  'train_cfg.max_epochs=0'],
                                 env_extra=dict(NNODES='1:2'))
@@ -2114,7 +2114,8 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
 
 
 ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
-           "1 <= MIN <= MAX (torchrun's elastic range), got ")
+           "1 <= MIN <= MAX (torchrun's node range; MAX machines here), "
+           "got ")
 
 
 @pytest.mark.parametrize('tool, args, env, says', [

@@ -33,7 +33,8 @@ case $NNODES in
         if ! MIN=$(whole_number NNODES "${NNODES%%:*}" 1 2>/dev/null) ||
             ! MAX=$(whole_number NNODES "${NNODES#*:}" "$MIN" 2>/dev/null); then
             refuse "NNODES must be a whole number of at least 1 or" \
-                "MIN:MAX with 1 <= MIN <= MAX (torchrun's elastic range)," \
+                "MIN:MAX with 1 <= MIN <= MAX (torchrun's node range; MAX" \
+                "machines here)," \
                 "got '$NNODES'"
         fi
         NNODES=$MIN:$MAX
