@@ -1055,9 +1055,7 @@ class AtomicRunner(Runner):
         validation or test epoch marks the run as started. A checkpoint
         saved holds the process's random streams (:func:`random_streams`),
         which :meth:`resume` continues."""
-        if fn_name == 'before_train_epoch':
-            self._epoch_iterations = 0
-        elif fn_name == 'after_train_iter':
+        if fn_name == 'after_train_iter':
             self._epoch_iterations += 1
         if fn_name == 'before_save_checkpoint':
             kwargs['checkpoint'][RANDOM_STREAMS] = random_streams(
@@ -1576,7 +1574,7 @@ class AtomicRunner(Runner):
                 raise
             raise refused from None
 
-    def _count_past(self, loop) -> None:
+    def _count_past(self, per: Optional[int]) -> None:
         """The iterations an epoch loop resumed from this checkpoint
         trains past MMEngine's count of them (its meta's iteration past
         ``epoch x`` the epoch's iterations: MMEngine counts ``max_iters``
@@ -1586,14 +1584,13 @@ class AtomicRunner(Runner):
         those an earlier such resume trained again, which the iteration
         still counts (a checkpoint saved by epoch after it too: before,
         that resume stopped on MMEngine's 'loss_factor should be larger
-        than zero!' or left its last window unstepped)."""
-        try:
-            per = len(loop.dataloader)
-        except TypeError:  # a loader without a length
-            return
-        self._counted_past = max(self.iter - self.epoch * per, 0)
+        than zero!' or left its last window unstepped). ``per``: the
+        epoch's iterations (None: a loader without a length, nothing
+        counted)."""
+        if per is not None:
+            self._counted_past = max(self.iter - self.epoch * per, 0)
 
-    def _repeats_an_epoch(self, loop, end: int) -> bool:
+    def _repeats_an_epoch(self, per: int, end: int) -> bool:
         """Warn, and return True, where an epoch loop resumes from a
         checkpoint saved by iteration (``default_hooks.checkpoint.
         by_epoch=False`` in the run that wrote it) after iterations of the
@@ -1605,18 +1602,15 @@ class AtomicRunner(Runner):
         in one of older code, its meta's iteration past its epochs'), not
         by this config's checkpoint hook: resumed with ``by_epoch=True``
         (the default), MMEngine trains those iterations again all the
-        same."""
-        try:
-            per = len(loop.dataloader)
-        except TypeError:  # a loader without a length
-            per = 0
+        same. ``per``: the epoch's iterations (0: a loader without a
+        length); called after :meth:`_count_past`."""
         at = self.epoch
         progress = self._loaded_progress
         if isinstance(progress, dict) and 'epoch' in progress:
             done = progress.get('iterations', 0) \
                 if progress['epoch'] == at else 0
-        else:  # older code's checkpoint: by its meta
-            done = self.iter - at * per if per else 0
+        else:  # older code's checkpoint: by its meta (_count_past's)
+            done = self._counted_past if per else 0
         done = min(done, per)
         if not (per and done > 0):
             return False
@@ -1665,9 +1659,13 @@ class AtomicRunner(Runner):
             return
         end = getattr(loop, key)
         if unit == 'epoch' and at < end:
-            self._count_past(loop)
-        if unit == 'epoch' and at < end and self._repeats_an_epoch(loop, end):
-            return
+            try:
+                per = len(loop.dataloader)
+            except TypeError:  # a loader without a length
+                per = None
+            self._count_past(per)
+            if self._repeats_an_epoch(per or 0, end):
+                return
         if at < end:
             return
         where, above = ('the end of', '') if at == end else \

@@ -130,9 +130,9 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     the same folder), but a link back to a folder above it (a loop); a
     link to nothing (or to itself, or through a file) by where it points
     (the model need not read it: a ``pytorch_model.bin`` beside the
-    ``model.safetensors`` read; before, a traceback). What :func:`openselfsup.config.named_file_digests`
-    records of a folder the ``model`` section names (a data folder counts
-    by its path).
+    ``model.safetensors`` read; before, a traceback). What
+    :func:`openselfsup.config.named_file_digests` records of a folder the
+    ``model`` section names (a data folder counts by its path).
 
     Read once per version of the folder in a process (an HLSS model's
     three heads check the same text encoder folder; before, each read
