@@ -6,6 +6,7 @@ import pathlib
 import re
 import shutil
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -2906,6 +2907,43 @@ def test_launcher_help_prints_the_header(script, says):
         assert rc == 0 and err == '', (rc, err)
         assert out.startswith('Train on ') and f'bash {script} ' in out, out
         assert all(s in out for s in says), out
+
+
+@pytest.mark.skipif(shutil.which('dash') is None, reason='no dash here')
+@pytest.mark.parametrize('script, args, says', [
+    ('tools/dist_train.sh', [CLP_DEMO], 'usage: bash {path} CONFIG GPUS'),
+    ('tools/slurm_train.sh', ['gpu', 'job'],
+     'usage: bash {path} PARTITION JOB_NAME CONFIG'),
+    ('tools/quickstart.sh', ['now'], "takes no arguments, got 'now'")])
+def test_bash_scripts_run_by_sh_run_under_bash(tmp_path, script, args, says):
+    """``sh tools/dist_train.sh ...`` (dash, /bin/sh of Debian and Ubuntu)
+    stopped at 'set: Illegal option -o pipefail', exit 2, before any
+    check (and ``[[`` of slurm_train.sh is no dash either). The bash
+    scripts now run themselves again under bash: what bash gives, line
+    for line; without a bash on PATH, one line saying so."""
+    path = os.path.join(REPO, script)
+    env = dict(os.environ, PYTHONPATH=REPO)
+    by = {}
+    for shell in ('bash', 'dash'):
+        for flag in (args, ['--help']):
+            p = subprocess.run([shutil.which(shell), path, *flag], env=env,
+                               capture_output=True, text=True, timeout=60)
+            by[shell, flag[0]] = (p.returncode, p.stdout, p.stderr)
+    assert by['dash', args[0]] == by['bash', args[0]], by
+    rc, out, err = by['bash', args[0]]
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(f'error: {path}: ' + says.format(path=path)), err
+    assert by['dash', '--help'] == by['bash', '--help'], by
+    # no bash: one line, nothing run (dirname: the script's own lookup
+    # of _help.sh)
+    (tmp_path / 'bin').mkdir()
+    os.symlink(shutil.which('dirname'), tmp_path / 'bin' / 'dirname')
+    p = subprocess.run([shutil.which('dash'), path, *args],
+                       env=dict(env, PATH=str(tmp_path / 'bin')),
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, '', f'error: {path}: this script needs bash, which is not on '
+        'PATH\n'), p
 
 
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,

@@ -5,13 +5,15 @@
 #   bash tools/dist_train.sh configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py 8
 #
 # The config's total batch is split over the GPUs (see the run's log).
+# Run by sh (dash), the script runs itself again under bash.
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
 # (default 127.0.0.1) and PORT (default 29500) as for torchrun; an
 # NNODES=MIN:MAX waits for MAX machines (the script starts torchrun's
 # static rendezvous at MASTER_ADDR:PORT, which is not elastic).
-set -euo pipefail
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
+in_bash "$@"
+set -euo pipefail
 
 if [ $# -lt 2 ]; then
     refuse "usage: bash $0 CONFIG GPUS [tools/train.py args] (got $#" \

@@ -11,8 +11,9 @@
 # backbone.pth) and wsi_workdir/workdir/demo/ (features, task stores,
 # dictionary, result JSONs, summary/summary.{md,json,png},
 # summary/compare_clp_vs_random.{md,json,png}).
-set -euo pipefail
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
+in_bash "$@"
+set -euo pipefail
 no_arguments "$@"
 cd "$(dirname "$0")/.."
 

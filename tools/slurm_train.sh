@@ -9,8 +9,10 @@
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
-set -euo pipefail
+# Run by sh (dash), the script runs itself again under bash.
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
+in_bash "$@"
+set -euo pipefail
 
 if [ $# -lt 3 ]; then
     refuse "usage: bash $0 PARTITION JOB_NAME CONFIG [GPUS]" \

@@ -5,7 +5,8 @@
 # an argument there is a mistake (settings are environment variables), not
 # ignored; and positional_arguments, the same for a script that takes some;
 # and refuse, the scripts' one refusal line; and whole_number, the check of
-# a count given in the environment or on the command line.
+# a count given in the environment or on the command line; and in_bash,
+# which a bash script (the launchers, tools/quickstart.sh) calls first.
 case "${1:-}" in
     -h|--help)
         sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"
@@ -40,6 +41,19 @@ whole_number() {
         refuse "$1 must be a whole number of at least $3, got '$2'"
     fi
     echo "$_n"
+}
+
+# in_bash "$@": what a script written for bash calls before its `set -euo
+# pipefail`: run by sh (dash, /bin/sh on Debian and Ubuntu), it runs itself
+# again under bash with the same arguments (`sh tools/dist_train.sh ...`
+# stopped at "set: Illegal option -o pipefail"), or refuses in one line
+# where there is no bash
+in_bash() {
+    if [ -n "${BASH_VERSION:-}" ]; then return 0; fi
+    if ! command -v bash >/dev/null 2>&1; then
+        refuse "this script needs bash, which is not on PATH"
+    fi
+    exec bash "$0" "$@"
 }
 
 no_arguments() {
