@@ -2254,6 +2254,50 @@ def test_launchers_refuse_a_users_launcher(tmp_path, synthetic_root, tool,
         assert launcher_env('none') == (0, 1)
 
 
+@pytest.mark.parametrize('slurm, args, tasks, per_node', [
+    # the allocation's counts, as Slurm sets them for salloc / sbatch
+    (dict(SLURM_NTASKS='16', SLURM_NTASKS_PER_NODE='8'), [], 16, 8),
+    (dict(SLURM_NTASKS='8', SLURM_NTASKS_PER_NODE='4'), [], 8, 4),
+    (dict(SLURM_NTASKS='8', SLURM_NTASKS_PER_NODE='4(x2)'), [], 8, 4),
+    (dict(SLURM_NTASKS='4'), [], 4, 4),
+    # the user's GPUS is kept; outside an allocation, 8 and 8 per node
+    (dict(SLURM_NTASKS='16', SLURM_NTASKS_PER_NODE='8'), ['2'], 2, 2),
+    ({}, [], 8, 8)])
+def test_slurm_train_takes_the_allocations_task_count(tmp_path, slurm, args,
+                                                      tasks, per_node):
+    """Inside an allocation (``salloc -N2 --ntasks-per-node=8``, or an
+    sbatch script), ``slurm_train.sh PARTITION JOB CONFIG`` gave srun
+    ``--ntasks=8 --ntasks-per-node=8``: 8 tasks of the 16 allocated (one
+    machine idle, the batch split over 8), and 8 per node of machines
+    allocated 4. Now the defaults are the allocation's SLURM_NTASKS and
+    SLURM_NTASKS_PER_NODE, read here from what a stand-in srun was
+    given."""
+    (tmp_path / 'bin').mkdir()
+    srun = tmp_path / 'bin' / 'srun'
+    srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    srun.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')}
+    env.update(slurm, PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
+               PYTHONPATH=REPO, DATA_CHECK='0')
+    p = subprocess.run(['bash', os.path.join(REPO, 'tools/slurm_train.sh'),
+                        'gpu', 'job', CLP_DEMO, *args], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    given = p.stdout.splitlines()
+    assert (f'--ntasks={tasks}' in given
+            and f'--ntasks-per-node={per_node}' in given
+            and f'--gres=gpu:{per_node}' in given), given
+    # the batch split is checked for the allocation's count
+    env['SLURM_NTASKS'] = '3'
+    p = subprocess.run(['bash', os.path.join(REPO, 'tools/slurm_train.sh'),
+                        'gpu', 'job', CLP_DEMO], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stdout, error_lines(p.stderr)) == (2, '', [
+        'error: total_batch_size 32 is not divisible by the 3 training '
+        'processes; change the GPU count or --cfg-options '
+        'total_batch_size=...']), p
+
+
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):
     """``dist_train.sh CONFIG 010`` started 10 processes (torchrun reads
     010 as 10) but checked the batch split for 8 (bash's arithmetic reads

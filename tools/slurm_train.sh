@@ -6,6 +6,8 @@
 #
 # GPUS defaults to 8; GPUS_PER_NODE (default min(GPUS, 8)), CPUS_PER_TASK
 # (default 5) and SRUN_ARGS (extra srun options) come from the environment;
+# inside an allocation (salloc, sbatch) with a task count, GPUS defaults to
+# its SLURM_NTASKS and the 8 per node to its SLURM_NTASKS_PER_NODE;
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
@@ -22,13 +24,28 @@ PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 shift 3
-# whole numbers, leading zeros dropped (010 is 10 tasks, not octal 8)
-GPUS=8
+# whole numbers, leading zeros dropped (010 is 10 tasks, not octal 8).
+# Run inside an allocation (salloc, sbatch) that set its task count
+# (SLURM_NTASKS, SLURM_NTASKS_PER_NODE), the defaults are the
+# allocation's: OpenMMLab's 8 and 8 per node started 8 tasks of an
+# allocation of 2 x 8, one machine idle, and asked 8 per node of machines
+# allocated 4 each
+PER_NODE=8
+if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
+    # Slurm may write a count per node as 4(x2)
+    PER_NODE=$(whole_number SLURM_NTASKS_PER_NODE \
+        "${SLURM_NTASKS_PER_NODE%%(*}" 1)
+fi
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     GPUS=$(whole_number GPUS "$1" 1)
     shift
+elif [ -n "${SLURM_NTASKS:-}" ]; then
+    GPUS=$(whole_number SLURM_NTASKS "$SLURM_NTASKS" 1)
+else
+    GPUS=8
 fi
-if [ "$GPUS" -lt 8 ]; then DEFAULT_PER_NODE=$GPUS; else DEFAULT_PER_NODE=8; fi
+if [ "$GPUS" -lt "$PER_NODE" ]; then DEFAULT_PER_NODE=$GPUS
+else DEFAULT_PER_NODE=$PER_NODE; fi
 GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}" 1)
 CPUS_PER_TASK=$(whole_number CPUS_PER_TASK "${CPUS_PER_TASK:-5}" 1)
 SRUN_ARGS=${SRUN_ARGS:-}
