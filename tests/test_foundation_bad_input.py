@@ -2159,7 +2159,27 @@ ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
     ('tools/dist_train.sh', [CLP_DEMO, '2'],
      dict(NNODES='3:03', NODE_RANK='3'),
      "NODE_RANK must be from 0 to 2 (one of the 3 machines of "
-     "NNODES=3:3), got '3'"),
+     "NNODES=3:03), got '3'"),
+    # the values as the user gave them (NODE_RANK=01 was echoed '1',
+    # NNODES=3:03 as 3:3), a newline in one as \n (two lines were written)
+    ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(NODE_RANK='01'),
+     "NODE_RANK must be from 0 to 0 (one of the 1 machines of NNODES=1), "
+     "got '01'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(NNODES='02',
+                                                   NODE_RANK='002'),
+     "NODE_RANK must be from 0 to 1 (one of the 2 machines of NNODES=02), "
+     "got '002'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(PORT='00'),
+     "PORT must be a port number from 1 to 65535, got '00'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NNODES='1\n2'),
+     "NNODES must be a whole number of at least 1, got '1\\n2'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'], dict(NODE_RANK='0\n'),
+     "NODE_RANK must be a whole number of at least 0, got '0\\n'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1\nx'], {},
+     "GPUS must be a whole number of at least 1, got '1\\nx'"),
+    ('tools/slurm_train.sh', ['gpu', 'job', CLP_DEMO, '2'],
+     dict(GPUS_PER_NODE='a\nb'),
+     "GPUS_PER_NODE must be a whole number of at least 1, got 'a\\nb'"),
     ('tools/dist_train.sh', [CLP_DEMO, '2'],
      dict(NNODES='1:2', NODE_RANK='2'),
      "NODE_RANK must be from 0 to 1 (one of the 2 machines of "

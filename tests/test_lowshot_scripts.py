@@ -306,6 +306,23 @@ def test_scripts_explain_themselves_and_refuse_stray_arguments(tmp_path,
 
 
 
+def test_a_refused_value_with_a_newline_is_one_line(tmp_path):
+    """A refused value holding a newline (an argument, a setting) was
+    echoed as given, the refusal then two lines; the newline is now
+    written as ``\\n`` (``refuse`` of ``_help.sh``, as sh runs it)."""
+    env = dict(os.environ, PYTHON=str(tmp_path / 'no-python'))
+    for script, arg, says in [
+            ('ablation.sh', 'cl\np', "takes no arguments, got 'cl\\np'"),
+            ('demo_lowshot.sh', '--a\nb',
+             "'--a\\nb' is not an argument of this script")]:
+        path = os.path.join(SCRIPTS, script)
+        out = subprocess.run(['sh', path, arg], cwd=REPO, env=env,
+                             capture_output=True, text=True)
+        assert (out.returncode, out.stdout) == (2, ''), out
+        assert len(out.stderr.splitlines()) == 1, out.stderr
+        assert out.stderr.startswith(f'error: {path}: {says}'), out.stderr
+
+
 @pytest.mark.parametrize('script', RUNNABLE)
 def test_scripts_run_from_another_folder_say_where_to_run(tmp_path, script):
     """The scripts' paths are the repository root's: run from another

@@ -25,6 +25,9 @@ CONFIG=$1
 GPUS=$(whole_number GPUS "$2" 1)
 shift 2
 NNODES=${NNODES:-1}
+# the values as given, for the refusals (NODE_RANK=01 was echoed '1')
+NNODES_GIVEN=$NNODES
+NODE_RANK_GIVEN=${NODE_RANK:-0}
 # torchrun's MIN:MAX, or one count. NODES: the machines the run waits for;
 # torchrun's static rendezvous, the one this script starts (MASTER_ADDR:
 # PORT), waits for MAX of them: MIN:MAX is not elastic here (one machine
@@ -44,12 +47,12 @@ case $NNODES in
     *) NNODES=$(whole_number NNODES "$NNODES" 1)
        NODES=$NNODES ;;
 esac
-NODE_RANK=$(whole_number NODE_RANK "${NODE_RANK:-0}" 0)
+NODE_RANK=$(whole_number NODE_RANK "$NODE_RANK_GIVEN" 0)
 # a rank of no machine (NODE_RANK=1 of NNODES=1) waited for a rendezvous
 # that never came, without a word
 if [ "$NODE_RANK" -ge "$NODES" ]; then
     refuse "NODE_RANK must be from 0 to $((NODES - 1)) (one of the" \
-        "$NODES machines of NNODES=$NNODES), got '$NODE_RANK'"
+        "$NODES machines of NNODES=$NNODES_GIVEN), got '$NODE_RANK_GIVEN'"
 fi
 # port 0 is no port: the processes waited to connect to it, without a word
 # (one line for every bad PORT: a word, 0 or one past 65535)

@@ -18,9 +18,12 @@ esac
 
 # refuse MESSAGE...: a script's refusal, as every command's: one line on
 # stderr, "error: <script>: MESSAGE", and exit code 2 (docs/refusals.md);
-# in a $(...) substitution the script stops there under set -e
+# in a $(...) substitution the script stops there under set -e. A newline
+# in MESSAGE (a value as the user gave it: NNODES='1<newline>2') is
+# written \n: the refusal was two lines
 refuse() {
-    echo "error: $0: $*" >&2
+    printf 'error: %s: %s\n' "$0" "$*" |
+        awk '{ printf "%s%s", (NR > 1 ? "\\n" : ""), $0 } END { print "" }' >&2
     exit 2
 }
 
