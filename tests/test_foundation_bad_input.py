@@ -2238,6 +2238,41 @@ def test_dist_train_counts_the_machines_torchrun_waits_for():
 
 
 
+@pytest.mark.parametrize('env, node_rank, nnodes', [
+    (dict(NNODES='2', NODE_RANK='1'), '1', '2'),
+    (dict(NNODES='1:2', NODE_RANK='1'), '1', '1:2'),
+    (dict(NNODES='02', NODE_RANK='01'), '1', '2')])
+def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
+                                                  env, node_rank, nnodes):
+    """The refusals of a rank of no machine had tests, the ranks that are
+    one none: the second machine of ``NNODES=2`` (and of ``1:2``, which
+    waits for 2) must pass every check and reach torchrun with its rank.
+    A stand-in ``python`` on PATH prints what torchrun would be given and
+    runs every other command with this Python."""
+    (tmp_path / 'bin').mkdir()
+    fake = tmp_path / 'bin' / 'python'
+    fake.write_text('#!/bin/sh\n'
+                    'case "$*" in *--nnodes=*) shift 2\n'
+                    '    printf "%s\\n" "$@"; exit 0 ;; esac\n'
+                    f'exec {sys.executable} "$@"\n')
+    fake.chmod(0o755)
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    rc, out, err = run_tool(
+        ['tools/dist_train.sh', CLP_DEMO, '1', '--cfg-options',
+         f'train_dataloader.dataset.data_root={nct}'],
+        env_extra=dict(env, PATH=f'{tmp_path / "bin"}{os.pathsep}'
+                       f'{os.environ["PATH"]}'))
+    assert (rc, error_lines(err)) == (0, []), err[-2000:]
+    given = out.splitlines()
+    assert given[:5] == [f'--nnodes={nnodes}', f'--node_rank={node_rank}',
+                         '--master_addr=127.0.0.1', '--nproc_per_node=1',
+                         '--master_port=29500'], given
+    assert given[5:] == [
+        os.path.join(REPO, 'tools', 'train.py'), CLP_DEMO, '--launcher',
+        'pytorch', '--cfg-options',
+        f'train_dataloader.dataset.data_root={nct}'], given
+
+
 @pytest.mark.parametrize('tool, head, flag', [
     ('tools/dist_train.sh', [], 'none'),
     ('tools/dist_train.sh', [], 'slurm'),
