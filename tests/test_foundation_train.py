@@ -734,6 +734,47 @@ def test_a_resume_names_a_changed_paramwise_cfg(synthetic_root, tmp_path):
     assert not any('paramwise_cfg' in n for n in notes), notes
 
 
+def test_a_resume_names_a_changed_accumulation_and_clipping(fsp_epoch_1,
+                                                           tmp_path):
+    """``optim_wrapper.accumulative_counts`` and ``clip_grad`` are the
+    wrapper's, not in the optimizer state the checkpoint holds: a resume
+    with other values steps with the config's, and no warning named
+    them (a changed ``paramwise_cfg`` was named). Now they are among the
+    schedule changes the run continues with. The reference: the resumed
+    runner's own optimizer wrapper."""
+    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.config import load_config
+    cfg, a, _ = fsp_epoch_1
+    ckpt = tmp_path / 'e1.pth'
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    c = load_config(cfg)
+    assert 'accumulative_counts' not in c.optim_wrapper and \
+        not c.optim_wrapper.get('clip_grad')
+    change = {'optim_wrapper.accumulative_counts': 2,
+              'optim_wrapper.clip_grad': dict(max_norm=1.0)}
+    c.optim_wrapper.accumulative_counts = 2
+    c.optim_wrapper.clip_grad = dict(max_norm=1.0)
+    notes = prepare_config(c, cfg, str(tmp_path / 'b'), resume=str(ckpt))
+    said = [n for n in notes if 'training schedule differs' in n]
+    assert len(said) == 1 and (
+        'optim_wrapper.accumulative_counts: unset -> 2, '
+        'optim_wrapper.clip_grad.max_norm: unset -> 1.0; the run continues '
+        "with this config's") in said[0], notes
+    assert not any('are not used' in n for n in notes), notes
+    # what the resumed run steps with: the config's, as said
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'c'),
+                          resume=str(ckpt), cfg_options=change)
+    runner.load_or_resume()
+    wrapper = runner.optim_wrapper
+    assert (wrapper._accumulative_counts, wrapper.clip_grad_kwargs) == (
+        2, dict(max_norm=1.0)), vars(wrapper)
+    # the same values: nothing said of them
+    notes = prepare_config(load_config(cfg), cfg, str(tmp_path / 'd'),
+                           resume=str(ckpt))
+    assert not any('accumulative_counts' in n or 'clip_grad' in n
+                   for n in notes), notes
+
+
 def test_a_resume_without_the_ema_hook_continues_the_trained_weights(
         synthetic_root, tmp_path):
     """MMEngine's ``EMAHook`` saves the averaged weights as the

@@ -347,9 +347,14 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
 #: each of its param groups' settings (LARS's ``eta`` was not compared, and
 #: a resume with another one trained on with the checkpoint's, unsaid), and
 #: of ``paramwise_cfg``, whose per-parameter settings are in those groups
-#: (another ``lr_mult`` was dropped without a word)
+#: (another ``lr_mult`` was dropped without a word); and the optimizer
+#: wrapper's ``accumulative_counts`` and ``clip_grad``, which the
+#: checkpoint's state does not hold: the resume steps with the config's
+#: (another one was said nowhere)
 SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper.optimizer',
-                 'optim_wrapper.paramwise_cfg')
+                 'optim_wrapper.paramwise_cfg',
+                 'optim_wrapper.accumulative_counts',
+                 'optim_wrapper.clip_grad')
 
 
 #: the training data keys whose change a ``--resume`` warns of (the
