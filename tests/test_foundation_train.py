@@ -775,6 +775,43 @@ def test_a_resume_names_a_changed_accumulation_and_clipping(fsp_epoch_1,
                    for n in notes), notes
 
 
+def test_a_resume_with_another_group_count_names_paramwise_cfg(fsp_epoch_1,
+                                                              tmp_path):
+    """A ``paramwise_cfg`` added (or removed) makes another count of
+    parameter groups, whose state torch refuses to load: the refusal
+    said 'loaded state dict has a different number of parameter groups'
+    and named neither the counts nor the key that makes them. Now both,
+    with the key's changes. The references: the checkpoint's saved
+    groups and the resumed runner's own optimizer."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    ckpt = tmp_path / 'e1.pth'
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    there = len(load_checkpoint_file(str(ckpt))['optimizer']['param_groups'])
+    c = load_config(cfg)
+    c.optim_wrapper.paramwise_cfg = dict(
+        custom_keys={'head': dict(lr_mult=0.1)})
+    c.train_cfg.max_epochs = 2
+    c.dump(str(tmp_path / 'cfg.py'))
+    runner = build_runner(str(tmp_path / 'cfg.py'),
+                          work_dir=str(tmp_path / 'b'), resume=str(ckpt))
+    with pytest.raises(InputError) as caught:
+        runner.load_or_resume()
+    here = len(runner.optim_wrapper.optimizer.param_groups)
+    assert there != here
+    assert str(caught.value) == (
+        f'--resume from {ckpt}: the checkpoint does not fit this config '
+        '(loaded state dict has a different number of parameter groups: '
+        f"the checkpoint's optimizer state has {there}, this config's "
+        f'optimizer {here}; optim_wrapper.paramwise_cfg makes the '
+        'parameter groups: optim_wrapper.paramwise_cfg.custom_keys.head.'
+        'lr_mult: unset -> 0.1); resume with the config that wrote it, or '
+        'start a new run with --work-dir')
+
+
 def test_a_resume_without_the_ema_hook_continues_the_trained_weights(
         synthetic_root, tmp_path):
     """MMEngine's ``EMAHook`` saves the averaged weights as the

@@ -1389,7 +1389,8 @@ class AtomicRunner(Runner):
                 TypeError) as exc:
             raise InputError(
                 f'--resume from {self._load_from}: the checkpoint does not '
-                f'fit this config ({first_line(exc)[:200]}); resume with the '
+                f'fit this config ({first_line(exc)[:200]}'
+                f'{self._group_count_words(exc)}); resume with the '
                 'config that wrote it, or start a new run with --work-dir'
             ) from None
         finally:
@@ -1419,6 +1420,39 @@ class AtomicRunner(Runner):
         return [(opt, [[k for k in g if k in opt.defaults and k != 'params']
                        for g in opt.param_groups])
                 for opt in self._optimizers()]
+
+    def _group_count_words(self, exc: Exception) -> str:
+        """For torch's refusal of an optimizer state of another parameter
+        group count (``exc``: 'loaded state dict has a different number
+        of parameter groups'), the two counts and what makes them:
+        ``optim_wrapper.paramwise_cfg``, with its changes from the config
+        the checkpoint's run wrote (:func:`schedule_changes`); the
+        refusal named neither. Empty for another failure, or a state of
+        several optimizers (an ``OptimWrapperDict``)."""
+        from ..utils.checkpoint import checkpoint_config
+        # the optimizer as built (the resume builds it where the run had
+        # not yet), its groups untouched: torch refuses before loading
+        built = self._optimizers()
+        if 'number of parameter groups' not in str(exc) or len(built) != 1:
+            return ''
+        try:
+            saved = saved_checkpoint(self._load_from)
+            groups = saved['optimizer']['param_groups']
+            there = f'{len(groups)}' if isinstance(groups, list) else None
+        except Exception:  # noqa: BLE001 (the counts are words only)
+            saved, there = None, None
+        here = len(built[0].param_groups)
+        counts = (f'the checkpoint\'s optimizer state has {there}, this '
+                  f'config\'s optimizer {here}; ') if there else ''
+        changes = [line for _, line in schedule_changes(
+            checkpoint_config(saved), self.cfg,
+            ('optim_wrapper.paramwise_cfg',), batch=False)] \
+            if saved is not None else []
+        differ = (f': {", ".join(changes[:3])}'
+                  f'{", ..." if len(changes) > 3 else ""}') if changes \
+            else ''
+        return (f': {counts}optim_wrapper.paramwise_cfg makes the '
+                f'parameter groups{differ}')
 
     def _check_resumed_optimizer(self, built: list) -> None:
         """Refuse a resumed optimizer whose parameter groups lack a setting
