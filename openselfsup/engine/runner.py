@@ -714,7 +714,8 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     saved by iteration: MMEngine's resume starts that epoch from its
     first batch, :meth:`AtomicRunner._repeats_an_epoch`) and some of them
     are the window's saved ones: put back, the window counted those
-    batches twice.
+    batches twice. Nor where a saved gradient is of no parameter of
+    ``model``, or of another shape (none is put back).
 
     Returns:
         tuple[bool, str]: whether it was put back, and the log's words
@@ -742,14 +743,31 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
             f'{head}: this resume trains {again} iteration(s) it holds '
             'again (above), which the window would count twice: it steps '
             'without them')
+    model = getattr(model, 'module', model)
+    grads = window.get('grads') or {}
+    # a saved gradient of no parameter of this model, or of another
+    # shape (module names changed with the code, a file edited): the
+    # first was skipped while the log said the window was restored, the
+    # second stopped the run on torch's RuntimeError; none is put back
+    params = dict(model.named_parameters())
+    unfit = [name for name, grad in grads.items()
+             if name not in params or
+             tuple(grad.shape) != tuple(params[name].shape)]
+    if unfit:
+        name = unfit[0]
+        why = 'which this model has not' if name not in params else (
+            f'of shape {tuple(grads[name].shape)}, the parameter\'s '
+            f'{tuple(params[name].shape)}')
+        more = f' (and {len(unfit) - 1} more)' if len(unfit) > 1 else ''
+        return False, (
+            f'{head}: it holds a gradient of {name!r}, {why}{more}: this '
+            'run\'s window steps without it')
     scale = _loss_scale(optim_wrapper)
     saved_scale = window.get('loss_scale', 1.0)
     factor = _loss_factor(optim_wrapper, count - 1)
     saved_factor = window.get('loss_factor', factor)
     times = (scale / saved_scale) * (saved_factor / factor)
-    model = getattr(model, 'module', model)
-    grads = window.get('grads') or {}
-    for name, p in model.named_parameters():
+    for name, p in params.items():
         if name in grads:
             grad = grads[name].to(device=p.device)
             if times != 1:
