@@ -4534,6 +4534,68 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
     assert 'the contents of the folder model.text_encoder.path names' in line
 
 
+def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
+        crossmodal_root, tmp_path, monkeypatch, tiny_bert):
+    """Each run's record holds the digest of the text encoder folder as
+    it was when the run's settings were read: another model saved into
+    the folder after the baseline's settings were read gives the lambda
+    run its digest (hashlib's, by hand; before, each file's digest was
+    kept by its path for the whole sweep, and the lambda run recorded the
+    first model's). And a sweep keeps one digest per version of the
+    folder in the process, whichever sweep read it (before, each sweep
+    call kept another, never read again). The runs are stand-ins."""
+    import shutil
+    import time
+
+    from _io_helpers import folder_by_hand
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.utils import fingerprint
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    text = tmp_path / 'text_model'
+    shutil.copytree(tiny_bert, text)
+    opts.update({'model.text_encoder': dict(_delete_=True,
+                                            type='HFMeanPoolText',
+                                            path=str(text)),
+                 'model.projection': 'text'})
+    # a folder saved a while ago; the file system here keeps ns times
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.15)
+    first = folder_by_hand(text)
+    weights, = [p for p in text.iterdir()
+                if p.name in ('model.safetensors', 'pytorch_model.bin')]
+    real = bs.run_settings
+    read = []
+
+    def settings(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if not read:  # the baseline's read: another model saved there
+            data = bytearray(weights.read_bytes())
+            data[-1] ^= 1
+            weights.write_bytes(bytes(data))
+        read.append(out)
+        return out
+
+    monkeypatch.setattr(bs, 'run_settings', settings)
+    work = tmp_path / 'sweep'
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=opts)
+    key = 'file.model.text_encoder.path'
+    recorded = [json.loads((work / run / bs.RUN_RECORD).read_text())[
+        'settings'][key] for run in ('baseline', 'lambda_0.5')]
+    assert recorded == [first, folder_by_hand(text)] and first != \
+        recorded[1]
+    monkeypatch.setattr(bs, 'run_settings', real)
+    time.sleep(0.15)  # the new model older than RECENT_NS: kept
+    kept = lambda: [k for k in fingerprint._KEPT  # noqa: E731
+                    if k[:2] == ('folder', os.path.realpath(text))]
+    for _ in range(2):
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=1, cfg_options=opts)
+        assert len(kept()) == 1, kept()
+
+
 @pytest.mark.parametrize('lam,window', [(0.0, None), (0.3, None), (0.3, 3)])
 def test_the_logged_loss_is_the_weighted_sum_of_the_logged_terms(
         crossmodal_root, tmp_path, lam, window):

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from _io_helpers import folder_by_hand
 
 from openselfsup.utils import atomic_path, save_json, save_npy
 
@@ -1201,19 +1202,6 @@ def test_folder_sha1_links_that_cannot_be_followed(tmp_path):
     assert folder_sha1(str(model)) == h.hexdigest()
 
 
-def _folder_by_hand(folder):
-    """SHA-1 of ``folder``'s files (no links, no hidden files) from
-    hashlib alone, as :func:`folder_sha1` defines it."""
-    import hashlib
-    h = hashlib.sha1()
-    for p in sorted(folder.rglob('*')):
-        if p.is_file():
-            rel = p.relative_to(folder).as_posix()
-            h.update(f'{rel}\0{hashlib.sha1(p.read_bytes()).hexdigest()}\n'
-                     .encode())
-    return h.hexdigest()
-
-
 def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     """An HLSS model's three TextInitHeads each check the text encoder
     folder (``text_encoder_identity``): the folder's files are read once in
@@ -1243,7 +1231,7 @@ def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     cfg = dict(type='SentenceTransformerText', path=str(folder))
     ids = [text_encoder_identity(cfg) for _ in range(3)]
     assert ids[0] == ids[1] == ids[2]
-    assert ids[0]['path']['sha1'] == _folder_by_hand(folder)
+    assert ids[0]['path']['sha1'] == folder_by_hand(folder)
     assert len(reads) == 3, reads  # each file once
     weights = folder / 'model.safetensors'
     st = os.stat(weights)
@@ -1251,9 +1239,9 @@ def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert os.stat(weights).st_mtime_ns == st.st_mtime_ns
     new = fingerprint.folder_sha1(str(folder))
-    assert new == _folder_by_hand(folder) != ids[0]['path']['sha1']
+    assert new == folder_by_hand(folder) != ids[0]['path']['sha1']
     weights.write_bytes(b'c' * 64)  # at once: within the time resolution
-    assert fingerprint.folder_sha1(str(folder)) == _folder_by_hand(folder)
+    assert fingerprint.folder_sha1(str(folder)) == folder_by_hand(folder)
     assert fingerprint.folder_sha1(str(folder)) != new
 
 
@@ -1307,11 +1295,11 @@ def test_folder_sha1_reads_files_changed_just_now_on_each_call(
     monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 9)
     for _ in range(3):  # written just now: read on each call
         assert fingerprint.folder_sha1(str(folder)) == \
-            _folder_by_hand(folder)
+            folder_by_hand(folder)
     assert len(reads) == 3 * 2, reads
     time.sleep(1.1)
     reads.clear()
     for _ in range(3):  # older than RECENT_NS: read once
         assert fingerprint.folder_sha1(str(folder)) == \
-            _folder_by_hand(folder)
+            folder_by_hand(folder)
     assert len(reads) == 2, reads

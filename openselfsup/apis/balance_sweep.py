@@ -35,7 +35,6 @@ report gives each lambda's mean over its seeds and the Student-t 95%
 confidence half-width (:data:`SPREAD`, :func:`seed_summary`), beside every
 run's row.
 """
-import functools
 import json
 import logging
 import math
@@ -47,6 +46,7 @@ from mmengine.logging import print_log
 from ..utils import (InputError, check_distinct, check_fraction,
                      check_writable, file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
+from ..utils.fingerprint import file_sha1_kept
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       default_work_dir, file_contents_change,
@@ -985,7 +985,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     lambda_runs = [lambda_run(lam, name, seed)
                    for lam, name in zip(lambdas, names)
                    for seed in (seeds or [None])]
-    digest = functools.lru_cache(maxsize=None)(file_sha1)  # files read once
+    # each file read once per version of it in the process (every run
+    # names the same lists; a text encoder folder counts by its files)
+    digest = file_sha1_kept
     # what a run's warning about checkpoints in its folder (an interrupted
     # attempt's, a previous sweep's: written over) suggests: the sweep's
     # flags; tools/train.py's --resume, which would continue that attempt,
@@ -1094,6 +1096,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             print_log(f'reusing the baseline from {base_dir}',
                       logger='current')
             rows = [base_record['row']]
+            baseline = base_record['checkpoint']  # baseline.pth's, checked
         else:
             starting(base_dir)
             if baseline_epochs:
@@ -1118,11 +1121,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # file); sweep.json and the run's folder name the config
             save_weights(runner.model, baseline_ckpt,
                          meta=dict(epochs=baseline_epochs))
-            digest.cache_clear()  # baseline.pth is new
+            baseline = digest(baseline_ckpt)
             save_json(os.path.join(base_dir, RUN_RECORD), dict(
                 version=RECORD_VERSION, settings=base_settings, row=rows[0],
-                checkpoint=digest(baseline_ckpt)))
-        baseline = digest(baseline_ckpt)
+                checkpoint=baseline))
         # the lambda runs recorded were tuned from these weights (those
         # that were not are named together: each needs training again)
         stale = [(run, run_dir, record['settings'].get('baseline'))

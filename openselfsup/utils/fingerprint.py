@@ -155,17 +155,32 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
                  compute)
 
 
-def file_sha256_kept(path: str) -> str:
-    """:func:`file_sha256` of ``path``, read once per version of the file
-    in a process (a model's three heads check the same text tower's
-    weights), by the rules of :func:`folder_sha1`'s: computed again when
-    its inode, size, modification or status change time differs (before,
-    by its size and modification time alone: another file of the same
-    size copied over it with its times, ``cp -p``, kept the old digest),
-    or it was changed less than :data:`RECENT_NS` before the call."""
+def file_digest_kept(path: str, digest=file_sha1) -> str:
+    """``digest(path)`` (default :func:`file_sha1`), read once per version
+    of the file in a process, by the rules of :func:`folder_sha1`'s:
+    computed again when its inode, size, modification or status change
+    time differs (before, by its size and modification time alone:
+    another file of the same size copied over it with its times, ``cp
+    -p``, kept the old digest), or it was changed less than
+    :data:`RECENT_NS` before the call. What the lambda sweep hashes its
+    runs' files with (each run names the same annotation lists and
+    checkpoints; before, a cache of its own kept each file's digest by its
+    path for the whole sweep: a file rewritten during it kept the old
+    one)."""
     real = os.path.realpath(path)
-    return _kept(('file', real, file_sha256), os.path.dirname(real),
-                 [os.path.basename(real)], lambda: file_sha256(real))
+    return _kept(('file', real, digest), os.path.dirname(real),
+                 [os.path.basename(real)], lambda: digest(real))
+
+
+def file_sha1_kept(path: str) -> str:
+    """:func:`file_sha1` of ``path`` by :func:`file_digest_kept`."""
+    return file_digest_kept(path, file_sha1)
+
+
+def file_sha256_kept(path: str) -> str:
+    """:func:`file_sha256` of ``path`` by :func:`file_digest_kept` (a
+    model's three heads check the same text tower's weights)."""
+    return file_digest_kept(path, file_sha256)
 
 
 def files_sample_sha1(paths, count: int = 16):
