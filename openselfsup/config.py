@@ -118,18 +118,35 @@ def file_contents_change(key: str, old: Any, new: Any,
     names, or of a model folder's files, :func:`named_file_digests`) that
     differs, in words (:func:`key_change`, the digests shortened to 12
     digits). ``path``: the key's value now, which names a folder where
-    it is one (a text encoder's model folder; the line said "the file")."""
-    return key_change(f'the contents of the {digest_noun(path)} '
-                      f'{key[len("file."):]} names, SHA-1', old, new,
+    it is one (a text encoder's model folder; the line said "the file"),
+    :func:`digest_noun`."""
+    key = key[len('file.'):]
+    return key_change(f'the contents of the {digest_noun(path, key)} '
+                      f'{key} names, SHA-1', old, new,
                       lambda v: str(v)[:12])
 
 
-def digest_noun(path: Any) -> str:
-    """What a digest of :func:`named_file_digests` is of, in words, for
-    the config value ``path``: ``'folder'`` where it names a local folder
-    now (a model folder, counted by its files), else ``'file'``."""
+def digest_noun(path: Any, key: str = '') -> str:
+    """What a digest of :func:`named_file_digests` at the dotted ``key``
+    is of, in words, for the config value ``path``: ``'folder'`` where it
+    names a local folder now (a model folder, counted by its files),
+    ``'file'`` where it names a file, or where ``key`` is not one that
+    counts a folder (:func:`counts_a_folder`); ``'file or folder'`` for
+    one that does, its path no longer there (a model folder deleted: the
+    line said "file"; a record holds the digest, not what it was of)."""
     here = local_file(path) if isinstance(path, str) else None
-    return 'folder' if here and os.path.isdir(here) else 'file'
+    if here and os.path.isdir(here):
+        return 'folder'
+    if counts_a_folder(key) and not (here and os.path.isfile(here)):
+        return 'file or folder'
+    return 'file'
+
+
+def counts_a_folder(key: str) -> bool:
+    """Whether a folder at the dotted config ``key`` counts by its files'
+    contents in :func:`named_file_digests` (the ``path`` of a part of the
+    ``model`` section: a text encoder's model folder), not by its path."""
+    return key.rsplit('.', 1)[-1] == 'path' and key_below(key, ('model', ))
 
 
 def first_difference(there: dict, here: dict,
@@ -267,8 +284,7 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                 local_file(value)
             if path and os.path.isfile(path):
                 out[where] = digest(path)
-            elif path and name == 'path' and \
-                    key_below(where, ('model', )) and os.path.isdir(path):
+            elif path and counts_a_folder(where) and os.path.isdir(path):
                 out[where] = folder_sha1(path, digest)
     return out
 

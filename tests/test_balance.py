@@ -4532,6 +4532,18 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
         resume=True, cfg_options=opts))
     # a folder, not a file (the line said 'the file')
     assert 'the contents of the folder model.text_encoder.path names' in line
+    # the folder deleted: what it was is no longer there to tell (the line
+    # said 'the file'); a key that names no folder is a file
+    from openselfsup.config import UNSET, file_contents_change
+    assert file_contents_change(
+        'file.val_dataloader.dataset.ann_file', 'a' * 40, UNSET,
+        str(tmp_path / 'gone.json')).startswith('the contents of the file ')
+    shutil.rmtree(text)
+    line = _refused(runs, lambda: bs.run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
+        resume=True, cfg_options=opts))
+    assert 'the contents of the file or folder model.text_encoder.path ' \
+        'names, SHA-1: ' in line and line.count(' -> unset') == 1, line
 
 
 def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(

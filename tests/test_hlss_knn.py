@@ -1305,3 +1305,11 @@ def test_a_baseline_of_another_text_encoder_folder_names_the_folder(
     assert f'{key}: folder SHA-1 {before[:12]}), not of' in line
     assert f'{key}: folder SHA-1 {folder_sha1("text")[:12]})' in line
     assert 'file SHA-1' not in line
+    # the folder deleted: a file or folder (the line said 'no file')
+    import shutil
+    shutil.rmtree(tmp_path / 'text')
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(config), None, str(out))
+    line = str(err.value)
+    assert f'{key}: file or folder SHA-1 {before[:12]}), not of' in line
+    assert f'{key}: no file or folder)' in line, line

@@ -12,7 +12,7 @@ The model stack (torch, mmpretrain) is imported where it is used:
 import json
 import logging
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..config import (UNSET, digest_noun, file_contents_change,
                       first_difference, key_change, load_config,
@@ -408,14 +408,13 @@ def check_own_results(json_path: str, source: str,
     changed = sorted(k for k in set(there) | set(here)
                      if there.get(k) != here.get(k))
     # a model folder counts by its files (named_file_digests): the line
-    # names it a folder
-    folders = [k for k in changed
-               if digest_noun((model_flat or {}).get(k)) == 'folder']
+    # names it a folder (one deleted: a file or folder)
+    nouns = {k: digest_noun((model_flat or {}).get(k), k) for k in changed}
     what = _results_of(before, before_sha1, before_model, before_config,
-                       {k: there.get(k) for k in changed}, folders) \
+                       {k: there.get(k) for k in changed}, nouns) \
         if before else 'another file'
     this = _results_of(source, sha1, model_sha1, config,
-                       {k: here.get(k) for k in changed}, folders)
+                       {k: here.get(k) for k in changed}, nouns)
     # two initialisations of other models: which setting differs
     key = _model_key_change(record, model_flat) if not (
         sha1 or before_sha1) and before_model and model_sha1 and \
@@ -489,17 +488,19 @@ def _model_key_change(record: dict, model_flat: Optional[Dict]
 def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
                 config: Optional[str],
                 files: Optional[Dict[str, Optional[str]]] = None,
-                folders: Sequence[str] = ()) -> str:
+                nouns: Optional[Dict[str, str]] = None) -> str:
     """A model whose results these are, in words: a checkpoint with its
     SHA-1, an initialisation with its config, model SHA-1 and ``files``
     (``{dotted key: SHA-1 or None}``, the files whose contents differ;
-    None: no file there); the keys ``folders`` name model folders (a text
-    encoder's ``path``, counted by its files: the line said "file")."""
+    None: no file there), each named by ``nouns`` (``{dotted key: noun}``,
+    :func:`~openselfsup.config.digest_noun`; default ``'file'``): a model
+    folder (a text encoder's ``path``, counted by its files: the line
+    said "file") a folder."""
     if sha1:
         return f'{source} (SHA-1 {str(sha1)[:12]})'
     if model_sha1:
         def noun(key):
-            return 'folder' if key in folders else 'file'
+            return (nouns or {}).get(key, 'file')
         named = ''.join(
             f'; {k}: ' + (f'{noun(k)} SHA-1 {str(v)[:12]}' if v
                           else f'no {noun(k)}')
