@@ -3122,6 +3122,45 @@ def test_a_resumed_sweep_ignores_load_from_check(crossmodal_root, tmp_path,
     assert runs.calls == []
 
 
+def test_a_resumed_sweep_compares_auto_scale_lr_only_where_it_scales(
+        crossmodal_root, tmp_path, monkeypatch):
+    """``auto_scale_lr.base_batch_size`` scales no learning rate unless
+    ``auto_scale_lr.enable`` is true (MMEngine's rule; the sweep has no
+    ``--auto-scale-lr``): runs recorded before a config's base changed
+    (the ViT demo's 64 -> 32, the HiDisc configs' 32 -> 10) were refused
+    as of other settings (auto_scale_lr.base_batch_size: 64 -> 32); they
+    are now reused. With ``enable`` on either side the scaling is
+    compared: another base, or the switch turned, is refused. The runs
+    are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    work = tmp_path / 'sweep'
+
+    def sweep(base, enable=None, **kwargs):
+        runs.calls.clear()
+        scale = {'auto_scale_lr.base_batch_size': base}
+        if enable is not None:
+            scale['auto_scale_lr.enable'] = enable
+        return bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
+            cfg_options={**opts, **scale}, **kwargs)
+
+    sweep(64)  # the config's enable=False
+    assert len(runs.calls) == 2
+    sweep(32, resume=True)
+    assert runs.calls == []
+    sweep(64, enable=True)
+    assert len(runs.calls) == 2
+    for base, enable, differs in ((32, True, 'auto_scale_lr.base_batch_size:'
+                                   ' 64 -> 32'),
+                                  (64, False, 'auto_scale_lr.enable: True '
+                                   '-> False')):
+        line = _refused(runs, lambda: sweep(base, enable, resume=True))
+        assert f'made with other settings than this sweep\'s ({differs})' \
+            in line, line
+
+
 def test_a_sweep_refuses_a_configs_resume_true(crossmodal_root, tmp_path,
                                               monkeypatch):
     """A config's ``resume = True`` (or ``--cfg-options resume=True``) is

@@ -621,11 +621,25 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
 def _not_compared(cfg, skip: Sequence[str], test: bool) -> tuple:
     """The keys of the loaded config ``cfg`` that :func:`run_settings`
     leaves out, with the keys below them: those of :data:`_NOT_THE_RESULT`,
-    ``skip``, the test set's without ``test``, and the file's own variables
+    ``skip``, the test set's without ``test``, the file's own variables
     (:func:`~openselfsup.config.config_variables`: ``lr = 0.1`` used to
-    build ``optim_wrapper``, whose value ``optim_wrapper`` holds)."""
+    build ``optim_wrapper``, whose value ``optim_wrapper`` holds), and
+    those of a learning-rate scaling that is off (:func:`_unscaled`)."""
     return _NOT_THE_RESULT + tuple(skip) + (() if test else _TEST_KEYS) + \
-        tuple(config_variables(cfg))
+        tuple(config_variables(cfg)) + _unscaled(cfg)
+
+
+def _unscaled(cfg) -> tuple:
+    """The keys of ``cfg``'s ``auto_scale_lr`` but ``enable``, where that
+    is not true: MMEngine scales the learning rate only when it is (the
+    sweep has no ``--auto-scale-lr``), so its ``base_batch_size`` reaches
+    no result (before, runs recorded before a config's base changed, the
+    ViT demo's 64 -> 32, were refused). ``enable`` is compared: a run
+    whose learning rate was scaled is not one whose was not."""
+    scale = cfg.get('auto_scale_lr')
+    if not isinstance(scale, dict) or scale.get('enable'):
+        return ()
+    return tuple(f'auto_scale_lr.{k}' for k in scale if k != 'enable')
 
 
 def uncompared_settings(cfg, skip: Sequence[str] = (),
