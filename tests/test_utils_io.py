@@ -1245,6 +1245,59 @@ def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     assert fingerprint.folder_sha1(str(folder)) != new
 
 
+@pytest.mark.parametrize('ahead', [60, -60])
+def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
+        tmp_path, monkeypatch, ahead):
+    """Whether a file was changed less than RECENT_NS before a call is
+    judged by the clock of the file system that stamps its times (an NFS
+    server's), read as the time of a file created there, not by this
+    process's: with the process clock a minute ahead, files written just
+    now were taken as old and their digest kept (a same-size rewrite
+    within the time resolution would keep it); a minute behind, files
+    older than RECENT_NS were read again on every call. No file is left
+    in the folder; where none can be created, the process clock is the
+    one (as before). Reads counted against the files written here."""
+    import hashlib
+    from types import SimpleNamespace
+
+    from openselfsup.utils import fingerprint
+    folder = tmp_path / 'text'
+    folder.mkdir()
+    for name in ('config.json', 'model.safetensors'):
+        (folder / name).write_bytes(name.encode())
+    reads = []
+    real = fingerprint._file_digest
+    monkeypatch.setattr(fingerprint, '_file_digest',
+                        lambda path, *a, **k: reads.append(path) or
+                        real(path, *a, **k))
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 9)
+    monkeypatch.setattr(fingerprint, 'time', SimpleNamespace(
+        time_ns=lambda: time.time_ns() + ahead * 10 ** 9))
+
+    def calls():
+        reads.clear()
+        for _ in range(3):
+            assert fingerprint.folder_sha1(str(folder)) == \
+                folder_by_hand(folder)
+            assert fingerprint.file_sha1_kept(str(folder / 'config.json')) \
+                == hashlib.sha1(b'config.json').hexdigest()
+        assert sorted(os.listdir(folder)) == ['config.json',
+                                              'model.safetensors']
+        return len(reads)
+
+    assert calls() == 3 * 3  # written just now: read on each call
+    time.sleep(1.1)
+    assert calls() == 3  # older than RECENT_NS: read once
+
+    # no file can be made there: this process's clock
+    def refused(*args, **kwargs):
+        raise PermissionError(13, 'Permission denied')
+    monkeypatch.setattr(fingerprint, 'tempfile',
+                        SimpleNamespace(mkstemp=refused))
+    fingerprint._KEPT.clear()
+    assert calls() == (3 if ahead > 0 else 3 * 3)
+
+
 def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):
     """A text tower's weights file (``OpenCLIPText`` ``pretrained``) is
     hashed once per version in a process; another file of the same size

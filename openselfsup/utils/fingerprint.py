@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import time
 from typing import Any
 
@@ -62,12 +63,14 @@ _KEPT = {}
 def _kept(key: tuple, folder: str, files: list, compute):
     """``compute()``, kept under ``key`` while the :func:`_signature` of
     ``files`` (relative to ``folder``) stays the same and none of them
-    was changed less than :data:`RECENT_NS` before the call."""
-    start = time.time_ns()
+    was changed less than :data:`RECENT_NS` before the call, by the
+    clock of the file system that stamps their times
+    (:func:`_file_system_now`)."""
     sig = _signature(folder, files)
     kept = _KEPT.get(key)
     if kept is not None and kept[0] == sig:
         return kept[1]
+    start = _file_system_now(folder)
     value = compute()
     if all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
            for s in sig):
@@ -75,6 +78,33 @@ def _kept(key: tuple, folder: str, files: list, compute):
     else:
         _KEPT.pop(key, None)
     return value
+
+
+def _file_system_now(folder: str) -> int:
+    """The time now, in ns, by the clock of the file system ``folder`` is
+    on: the modification time of a hidden file created there and removed
+    (git's racy-clean test compares with its index file's time alike).
+    A file's times come from that clock (an NFS server's), which may be
+    seconds away from this process's: a minute ahead here, a file just
+    written was taken as older than :data:`RECENT_NS` and its digest kept;
+    a minute behind, every file changed in that minute was read again on
+    each call. This process's clock where no file can be made there (a
+    read-only folder). Read on a miss only, after the files' times (by
+    far less than :data:`RECENT_NS` later)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.clock-', dir=folder or '.')
+    except OSError:
+        return time.time_ns()
+    try:
+        os.close(fd)
+        return os.stat(tmp).st_mtime_ns
+    except OSError:
+        return time.time_ns()
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _folder_files(path: str) -> list:
