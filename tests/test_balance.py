@@ -2031,6 +2031,32 @@ def test_sweep_plot_joins_the_lambdas_in_their_order():
     assert plot_sweep(changed, *args) != plot_sweep(ordered, *args)
 
 
+def test_sweep_plot_refuses_a_seeded_sweeps_runs_for_its_summary():
+    """A seeded sweep draws each lambda's mean over its seeds
+    (``seed_summary``, ``sweep.json``'s ``summary``); given its runs'
+    rows (``sweep.json``'s ``rows``, which ``load_sweep`` said plot as the
+    sweep did), the plot joined every seed's point into one curve that
+    ran up and down at each lambda, as a sweep of one run per lambda
+    (nothing said seeds). Refused in one line naming the lambda and what
+    to plot; the summary of the same rows is drawn."""
+    from openselfsup.apis.balance_sweep import plot_sweep, seed_summary
+    keys = ['mAP', 'recall@5']
+    rows = [dict(name='baseline', **{'lambda': None}, epochs=1,
+                 metrics=dict.fromkeys(keys, 0.5))]
+    rows += [dict(name=f'lambda={lam:g} seed={seed}', **{'lambda': lam},
+                  seed=seed, epochs=1, metrics={
+                      'mAP': lam + seed / 10, 'recall@5': 1 - lam})
+             for lam in (0.0, 0.5) for seed in (0, 1)]
+    args = (keys, 'mAP', 'recall@5')
+    with pytest.raises(InputError) as exc:
+        plot_sweep(rows, *args)
+    assert str(exc.value) == (
+        'rows of 2 runs at lambda 0 (seeds 0, 1): a seeded sweep\'s runs; '
+        'plot its summary (seed_summary of the rows, sweep.json\'s '
+        '"summary"), one point per lambda')
+    assert plot_sweep(seed_summary(rows, keys), *args).startswith(b'\x89PNG')
+
+
 @pytest.mark.slow
 def test_paper_vit_b16_builds_at_random_init_without_weights():
     """The paper captions config's ViT-B/16 (blocks 0-3 frozen) at random

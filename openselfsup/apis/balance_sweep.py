@@ -375,7 +375,8 @@ def load_sweep(path: str) -> Dict:
     the sweep showed. A file written before NaN was written ``null``
     (``NaN``) reads the same. A seeded sweep's ``summary`` (its means and
     half-widths, ``null`` for one seed) reads back alike, for
-    :func:`seed_table` and :func:`plot_sweep`.
+    :func:`seed_table` and :func:`plot_sweep` (which draws the summary of
+    such a sweep, as the sweep did, and refuses its ``rows``).
 
     Raises:
         InputError: missing, not JSON, or without the rows of a sweep.
@@ -434,9 +435,27 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
     entry with those seeds.
 
     Raises:
-        InputError: a row without one of the metrics (:func:`check_rows`).
+        InputError: a row without one of the metrics (:func:`check_rows`);
+            two rows of one lambda (a seeded sweep's runs, ``sweep.json``'s
+            ``rows``: each seed's point was joined into the curve, up and
+            down at each lambda, as if one run per lambda), naming it and
+            the summary to plot instead.
     """
     check_rows(rows, [*metrics, cls_metric, ret_metric])
+    runs: Dict[float, list] = {}
+    for r in rows:
+        if r['lambda'] is not None:
+            runs.setdefault(r['lambda'], []).append(r)
+    for lam, same in runs.items():
+        if len(same) > 1:
+            seeds = [r.get('seed') for r in same]
+            seeds = '' if None in seeds else \
+                f' ({_seeds_words(seeds)})'
+            raise InputError(
+                f'rows of {len(same)} runs at lambda {lambda_name(lam)}'
+                f'{seeds}: a seeded sweep\'s runs; plot its summary '
+                '(seed_summary of the rows, sweep.json\'s "summary"), one '
+                'point per lambda')
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
