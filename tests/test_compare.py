@@ -247,10 +247,10 @@ def test_compare_command_numbers_from_the_result_files(two_models, capsys):
     code, err, printed = _run(capsys, ['--workdir', w, '--compare', 'a',
                                        'b'])
     assert code == 0, err
-    with open(paths.summary_path(w, 'json', 'compare_a_vs_b')) as f:
+    name = paths.compare_name('a', 'b')
+    with open(paths.summary_path(w, 'json', name)) as f:
         cmp = json.load(f)
-    assert os.path.getsize(paths.summary_path(w, 'png', 'compare_a_vs_b')) \
-        > 1000
+    assert os.path.getsize(paths.summary_path(w, 'png', name)) > 1000
     assert len(cmp['settings']) == len(SETTINGS)
     assert cmp['unpaired'] == {'a_only': ['out 1-shot linear Ridge'],
                                'b_only': []}
@@ -579,7 +579,7 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
     assert ablation['json'] != plain['json']
     with open(plain['json']) as f:
         assert json.load(f)['results'] == 'results'
-    name = os.path.join('ablation', 'compare_clp_wo_78_vs_fsp_wo_78')
+    name = paths.compare_name('clp_wo_78', 'fsp_wo_78', ablation=True)
     assert ablation['json'] == paths.summary_path(w, 'json', name)
     with open(paths.summary_path(w, 'json', name)) as f:
         cmp = json.load(f)
@@ -619,3 +619,30 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
         "error: no ablation results of model 'clp' (models with ablation "
         'results: clp_wo_78, fsp_wo_78); run wsi_workdir/ablation.py '
         '--model clp')
+
+
+def test_each_comparison_has_a_name_of_its_own(tmp_path):
+    """``--compare a b --clf Ridge`` and ``--compare a b_Ridge`` both
+    wrote ``summary/compare_a_vs_b_Ridge.*``, and ``--compare a_vs_b c``
+    and ``--compare a b_vs_c`` both ``compare_a_vs_b_vs_c.*``: the second
+    replaced the first without a word. Each comparison now has a folder
+    of its own, ``summary/compare/<A>/vs_<B>/`` (a model name holds no
+    '/'), holding ``all.*`` or ``<clf>.*``; after all four ran, each file
+    still holds its own pair."""
+    from openselfsup.lowshot.compare import compare
+    w = str(tmp_path / 'w')
+    models = ('a', 'b', 'b_Ridge', 'a_vs_b', 'c', 'b_vs_c')
+    for i, model in enumerate(models):
+        make_workdir(w, model, seed=i, spread=1.0)
+        _meta_test(w, model, 'mixture', 1, 'Ridge', num_task=4)
+    runs = [('a', 'b', 'Ridge'), ('a', 'b_Ridge', None),
+            ('a_vs_b', 'c', None), ('a', 'b_vs_c', None)]
+    written = {run: compare(w, *run[:2], clf=run[2])['json']
+               for run in runs}
+    assert len(set(written.values())) == len(runs), written
+    for (a, b, clf), path in written.items():
+        assert path == paths.summary_path(
+            w, 'json', os.path.join('compare', a, f'vs_{b}', clf or 'all'))
+        with open(path) as f:
+            cmp = json.load(f)
+        assert (cmp['model_a'], cmp['model_b']) == (a, b)

@@ -10,7 +10,7 @@
 # work_dirs/demo/clp_r18_demo/ (log, TensorBoard scalars, checkpoints,
 # backbone.pth) and wsi_workdir/workdir/demo/ (features, task stores,
 # dictionary, result JSONs, summary/summary.{md,json,png},
-# summary/compare_clp_vs_random.{md,json,png}).
+# summary/compare/clp/vs_random/all.{md,json,png}).
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 in_bash "$@"
 set -euo pipefail
@@ -48,4 +48,5 @@ python wsi_workdir/summarize.py --workdir wsi_workdir/workdir/demo \
 
 echo "== done: table wsi_workdir/workdir/demo/summary/summary.md," \
     "plot wsi_workdir/workdir/demo/summary/summary.png," \
-    "paired comparison wsi_workdir/workdir/demo/summary/compare_clp_vs_random.{md,png}"
+    "paired comparison" \
+    "wsi_workdir/workdir/demo/summary/compare/clp/vs_random/all.{md,png}"

@@ -21,13 +21,15 @@ the Wilcoxon signed-rank p-value over tasks (exact over the sign patterns
 up to 50 nonzero differences, the normal approximation beyond, whatever the
 scipy version; and Holm-adjusted), and the tasks A wins, ties and loses;
 results of different task stores are refused.
-Writes <workdir>/summary/compare_<A>_vs_<B>.{md,json,png}. With --ablation
+Writes <workdir>/summary/compare/<A>/vs_<B>/all.{md,json,png} (with --clf,
+<clf>.{md,json,png} there: a folder per comparison, so no two share a name;
+the flat compare_<A>_vs_<B>[_<clf>] was also --compare A B_<clf>'s, and
+--compare a_vs_b c's was --compare a b_vs_c's). With --ablation
 it pairs the two models' ablation results instead (wsi_workdir/ablation.py's,
 under <workdir>/ablation_results/<model>/: each row of the ablation's table,
 run on the same tasks) and writes
-summary/ablation/compare_<A>_vs_<B>.{md,json,png} (a folder of their own:
-no plain comparison takes the name, as compare_<A>_vs_<B>_ablation was
-also --compare A B_ablation's).
+summary/ablation/<A>/vs_<B>/all.{md,json,png} (a folder of their own: no
+plain comparison takes the name).
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir --compare uni clp
     python wsi_workdir/summarize.py --compare clp_wo_78 fsp_wo_78 --ablation
@@ -62,12 +64,13 @@ def parse_args(argv):
                         default=None,
                         help='paired comparison of models A and B on the '
                         'same tasks (default output <workdir>/summary/'
-                        'compare_<A>_vs_<B>)')
+                        'compare/<A>/vs_<B>/all, or <clf> with --clf)')
     parser.add_argument('--ablation', action='store_true',
                         help='with --compare: pair the two models\' '
                         'ablation results (<workdir>/ablation_results/, '
                         'wsi_workdir/ablation.py\'s) instead of results/; '
-                        'output under <workdir>/summary/ablation/')
+                        'output under <workdir>/summary/ablation/<A>/'
+                        'vs_<B>/')
     return parser.parse_args(argv)
 
 

@@ -39,13 +39,13 @@ one model ran are listed as unpaired. F1 values are fractions; the
 Markdown prints percent and percentage points.
 """
 import math
-import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..utils import InputError
 from ..utils.plot import figure_png, pyplot
+from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
 from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
                      left_out_lines, result_dtype, result_normalised)
@@ -396,9 +396,10 @@ def compare(workdir: str, model_a: str, model_b: str,
         model_a (str): model A (differences are A - B).
         model_b (str): model B.
         output (str, optional): path prefix (``PREFIX.md/.json/.png``);
-            default ``<workdir>/summary/compare_<A>_vs_<B>`` (for
-            ``ablation``, in the folder ``summary/ablation/``; a folder
-            given as ``output`` holds them alike).
+            default ``<workdir>/summary/compare/<A>/vs_<B>/all``, or
+            ``.../<clf>`` with ``clf`` (for ``ablation``,
+            ``summary/ablation/<A>/vs_<B>/...``; a folder given as
+            ``output`` holds them alike): :func:`~.paths.compare_name`.
         clf (str, optional): only this classifier.
         ablation (bool): pair the two models' ablation results
             (``<workdir>/ablation_results/<model>/``, ``wsi_workdir/
@@ -418,12 +419,8 @@ def compare(workdir: str, model_a: str, model_b: str,
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
     cmp['left_out'] = left_out
-    # the ablation's pairs in a folder of their own: a model name holds
-    # no '/', so no plain comparison can take their name (a suffix
-    # _ablation was also --compare A B_ablation's)
-    name = f'compare_{model_a}_vs_{model_b}' + (f'_{clf}' if clf else '')
     out = report_paths(workdir, output,
-                       os.path.join('ablation', name) if ablation else name,
+                       paths.compare_name(model_a, model_b, clf, ablation),
                        COMPARE_KEYS,
                        'a comparison written by summarize.py --compare')
     text = format_compare(cmp)

@@ -19,6 +19,8 @@ One function per kind of file, so that no script assembles a path inline::
                                                         two of its settings are
                                                         near-domain ones, at 300 tasks)
     <workdir>/summary/summary.{md,json,png}             table and plot of all results
+    <workdir>/summary/<compare|ablation>/<A>/vs_<B>/<all|clf>.{md,json,png}
+                                                        a paired comparison (its own folder)
     <workdir>/sweeps/<model>_<task>[+<task>...].{json,md}  one sweep (sweep.py): all settings
 
 NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
@@ -177,6 +179,19 @@ def check_not_in_results(workdir: str, path: str, stops: str, what: str,
 
 def summary_path(workdir: str, ext: str, name: str = 'summary') -> str:
     return os.path.join(workdir, 'summary', f'{name}.{ext}')
+
+
+def compare_name(model_a: str, model_b: str, clf: Optional[str] = None,
+                 ablation: bool = False) -> str:
+    """The name under ``<workdir>/summary/`` (:func:`summary_path`) of the
+    paired comparison of models A and B: ``compare/<A>/vs_<B>/all``, or
+    ``.../<clf>`` for one classifier; ``ablation/...`` alike for their
+    ablation results. Each model is a path component of its own (a model
+    name holds no '/'), so no two comparisons share a name: the flat
+    ``compare_<A>_vs_<B>[_<clf>]`` was also ``--compare A B_<clf>``'s,
+    and ``--compare a_vs_b c``'s was ``--compare a b_vs_c``'s."""
+    return os.path.join('ablation' if ablation else 'compare', model_a,
+                        f'vs_{model_b}', clf or 'all')
 
 
 def sweep_path(workdir: str, model: str, tasks) -> str:
