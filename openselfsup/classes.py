@@ -122,9 +122,13 @@ def split_model_name(model: str) -> Tuple[str, Optional[str]]:
     """A feature model's name as its family and the held-out class id its
     ``_wo_<c>`` suffix names (the sweep's ``{model}_wo_{novel}``):
     ``clp_wo_7`` -> ``('clp', '7')``, ``fsp_wo_78`` -> ``('fsp', '78')``,
-    ``clp`` -> ``('clp', None)``. The one reader of that suffix."""
+    ``clp`` -> ``('clp', None)``. The one reader of that suffix. The id
+    is read as a number (``clp_wo_07`` -> ``('clp', '7')``): compared as
+    text, ``clp_wo_07`` with ``--novel_class 7`` was refused as trained
+    without class 07 (STR) but scored on class 7 (STR), and a misspelt
+    ``cpl_wo_07`` named no model holding out its class."""
     found = re.search(r'_wo_(\d+)$', model)
-    return (model[:found.start()], found.group(1)) if found \
+    return (model[:found.start()], str(int(found.group(1)))) if found \
         else (model, None)
 
 

@@ -61,6 +61,12 @@ def test_one_reader_of_a_model_names_held_out_suffix():
              'fsp_wo_78': ('fsp', '78', (7, 8)),
              'my_wo_net_wo_3': ('my_wo_net', '3', (3,)),
              'clp_wo_9': ('clp', '9', None),  # no NCT class 9
+             # a leading zero names the same class: clp_wo_07 with
+             # --novel_class 7 was refused as trained without class 07
+             # (STR) but scored on class 7 (STR), and not judged by the
+             # extraction
+             'clp_wo_07': ('clp', '7', (7,)),
+             'fsp_wo_078': ('fsp', '78', (7, 8)),
              'clp': ('clp', None, None),
              'clp_wo_7x': ('clp_wo_7x', None, None)}
     for name, (family, novel, labels) in cases.items():
@@ -1059,6 +1065,28 @@ def test_ablation_of_a_misspelt_family_names_the_ones_there(tmp_path):
     assert refusal().endswith(
         f'models with features in {root}: clp_wo_3, fsp; of these, the '
         'encoders without 78 (as cpl_wo_78): none')
+
+
+def test_a_misspelt_model_names_the_ones_holding_out_its_classes(
+        tmp_path, capsys):
+    """The hint of features not found names the workdir's models whose
+    encoder held out the same classes as the misspelt one; it compared the
+    suffixes as text, so ``cpl_wo_07`` (class 7) named none where
+    ``clp_wo_7`` and ``fsp_wo_7`` are there."""
+    w = str(tmp_path / 'w')
+    for model in ('clp_wo_7', 'clp_wo_78', 'fsp_wo_7', 'fsp'):
+        make_workdir(w, model=model)
+    root = os.path.join(w, 'extracted_feats')
+    for model, novel, same in (('cpl_wo_07', '7', 'clp_wo_7, fsp_wo_7'),
+                               ('cpl_wo_078', '78', 'clp_wo_78'),
+                               ('cpl_wo_7', '7', 'clp_wo_7, fsp_wo_7')):
+        err = cli_fails(META, ['--workdir', w, '--model', model, '--task',
+                               'mixture', '--num_shots', '1', '--num_task',
+                               '4'], capsys, w, 'features not found')
+        assert err.endswith(
+            f'models with features in {root}: clp_wo_7, clp_wo_78, fsp, '
+            f'fsp_wo_7; of these, the encoders without {novel} (as '
+            f'{model}): {same}'), err
 
 
 def test_reports_are_not_written_among_the_results(wd, capsys):
