@@ -1037,6 +1037,37 @@ def test_ablation_scripts_take_one_model_family(tmp_path, script):
                               '(clp or fsp)\n')
 
 
+@pytest.mark.parametrize('script', [
+    'extract_ablation_feats.sh', 'extract_near_domain_feats.sh',
+    'extract_mixture_and_out_domain_feats.sh'])
+def test_extraction_scripts_refuse_a_family_before_any_output(tmp_path,
+                                                                script):
+    """``MODELS=cpl`` (no such family) is refused by the checkpoint
+    look-up, and a blank ``MODELS`` or ``NOVEL_CLASSES`` (no model) by
+    extract_models; the extraction scripts printed the date first, so the
+    refusal was not the only output. Now nothing reaches stdout: one
+    line on stderr, exit 2."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'),
+               MODELS='cpl')
+    out = subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    assert (out.returncode, out.stdout) == (2, ''), out.stdout
+    assert out.stderr == (f"error: {path}: unknown model family 'cpl' "
+                          '(clp or fsp)\n')
+    if script != 'extract_ablation_feats.sh':  # it takes blank as clp
+        for blank in ('MODELS', 'NOVEL_CLASSES'):
+            out = subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
+                                 text=True, env={**env, 'MODELS': 'clp',
+                                                 blank: ' '})
+            if blank == 'NOVEL_CLASSES' and 'mixture' in script:
+                continue  # reads no novel class
+            assert (out.returncode, out.stdout) == (2, ''), out.stdout
+            assert out.stderr.endswith('no models to extract (MODELS or '
+                                       'NOVEL_CLASSES empty?)\n')
+    assert not os.path.exists(tmp_path / 'w')
+
+
 def test_ablation_of_a_misspelt_family_names_the_ones_there(tmp_path):
     """``MODELS=cpl sh ablation.sh`` (a family the script takes as given:
     imported features, ``vit_wo_78``, are run so) was refused as features

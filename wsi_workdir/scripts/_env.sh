@@ -102,19 +102,26 @@ extract() {
     extract_models "$*" "$_model" "$_ckpt"
 }
 
-# extract_models "NAME..." MODEL CHECKPOINT [MODEL CHECKPOINT...]: the same
-# for several models in one extract.py process (every checkpoint is read
-# and checked before the first set; one start-up instead of one per model)
-extract_models() {
-    _names=$1; shift
-    _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
-    # one checkpoint for all models, or each model's own (--pretrained per set)
+# check_model_pairs MODEL CHECKPOINT [MODEL CHECKPOINT...]: refuses none,
+# or an odd count (a script calls it before its first output, so that a
+# refusal is the one line it prints; extract_models calls it again)
+check_model_pairs() {
     if [ $# = 0 ]; then
         refuse "extract_models: no models to extract (MODELS or NOVEL_CLASSES empty?)"
     fi
     if [ $(($# % 2)) != 0 ]; then
         refuse "extract_models: give MODEL CHECKPOINT pairs after the names, got: $*"
     fi
+}
+
+# extract_models "NAME..." MODEL CHECKPOINT [MODEL CHECKPOINT...]: the same
+# for several models in one extract.py process (every checkpoint is read
+# and checked before the first set; one start-up instead of one per model)
+extract_models() {
+    _names=$1; shift
+    _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
+    check_model_pairs "$@"
+    # one checkpoint for all models, or each model's own (--pretrained per set)
     _one=$2; _each=no; _random=no; _i=0
     for _a in "$@"; do
         if [ $((_i % 2)) = 1 ]; then

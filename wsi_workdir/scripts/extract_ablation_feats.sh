@@ -26,9 +26,11 @@ if [ -n "$EXTRACT_SOURCE" ]; then
         "NCT_test of <model>_wo_78 with evaluate_encoder.sh or extract.py)"
 fi
 
+# the family and its checkpoint are looked up (and refused) before any
+# output: a refusal is the one line the script prints
 family=$(one_model)
-date
 ckpt=$(checkpoint "$family" wo_78)
+date
 extract "${family}_wo_78" "$ckpt" NCT_train NCT_test
 run $PYTHON -u wsi_workdir/extract.py \
     --config configs/extraction/nct_aug.py \

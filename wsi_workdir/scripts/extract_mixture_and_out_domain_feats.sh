@@ -8,11 +8,14 @@ set -e
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 
-date
+# every checkpoint is looked up (a family refused, and no model at all)
+# before any output: a refusal is the one line the script prints
 set --
 for family in $MODELS; do
     ckpt=$(checkpoint "$family" all)
     set -- "$@" "$family" "$ckpt"
 done
+check_model_pairs "$@"
+date
 extract_models "NCT_train LC PAIP_train PAIP_test" "$@"
 date

@@ -8,7 +8,8 @@ set -e
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 
-date
+# every checkpoint is looked up (a family refused, and no model at all)
+# before any output: a refusal is the one line the script prints
 set --
 for family in $MODELS; do
     for c in $NOVEL_CLASSES; do
@@ -16,5 +17,7 @@ for family in $MODELS; do
         set -- "$@" "${family}_wo_$c" "$ckpt"
     done
 done
+check_model_pairs "$@"
+date
 extract_models "NCT_train NCT_test" "$@"
 date
