@@ -1400,3 +1400,44 @@ def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
         ('uni (novel 3)', 'linear', 'Ridge'): {
             'near 1-shot': '65.00 ± 1.00', 'mixture 1-shot': '–'}}
     assert '| uni (novel 3) | linear | Ridge | 25.00 ± 2.00 |' in text
+
+
+def test_rerun_commands_write_the_flags_that_differ():
+    """``RunSpec.command`` (distributed_meta_test.py) and
+    ``report.ablation_rerun_command`` (ablation.py) write their flags
+    through one helper, ``spec.changed_flags``; the commands are those the
+    two wrote on their own (written out here as they printed them): the
+    meta-test's the flags that differ and matter to the setting (a float
+    with every digit), the ablation's its model, shots, tasks, classifier
+    and the seeds and shift vectors that differ, relevant or not."""
+    from openselfsup.lowshot.report import ablation_rerun_command
+    from openselfsup.lowshot.spec import RunSpec
+    meta = 'python wsi_workdir/distributed_meta_test.py'
+    abl = 'python wsi_workdir/ablation.py'
+    tail = "--workdir W with its parts' flags"
+    cases = [
+        (RunSpec('clp', 'mixture', 5),
+         f'{meta} --task mixture --num_shots 5 --model clp --workdir W',
+         f'{abl} --model clp --num_shots 5 --num_task 1000 --clf Ridge '
+         f'{tail}'),
+        (RunSpec('clp_wo_78', 'near', 5, 'logistic_regression',
+                 mode='latent_aug', novel_class=78, num_task=300,
+                 task_seed=3, seed=4, C=0.5, max_iter=77, num_aug_shots=25,
+                 num_prototypes=32, num_shift_vectors=500, dict_seed=9),
+         f'{meta} --task near --num_shots 5 --clf logistic_regression '
+         '--mode latent_aug --model clp_wo_78 --novel_class 78 --num_task '
+         '300 --task_seed 3 --seed 4 --C 0.5 --max_iter 77 --num_aug_shots '
+         '25 --num_prototypes 32 --num_shift_vectors 500 --dict_seed 9 '
+         '--workdir W',
+         f'{abl} --model clp_wo_78 --num_shots 5 --num_task 300 --clf '
+         'logistic_regression --task_seed 3 --seed 4 --num_shift_vectors '
+         f'500 --dict_seed 9 {tail}'),
+        (RunSpec('x', 'out', 1, 'Ridge', alpha=0.1234567, seed=5,
+                 dict_seed=2),
+         f'{meta} --task out --num_shots 1 --model x --alpha 0.1234567 '
+         '--workdir W',
+         f'{abl} --model x --num_shots 1 --num_task 1000 --clf Ridge '
+         f'--seed 5 --dict_seed 2 {tail}')]
+    for spec, meta_command, ablation_command in cases:
+        assert spec.command('W') == meta_command
+        assert ablation_rerun_command(spec.info(), 'W') == ablation_command

@@ -394,16 +394,12 @@ def ablation_rerun_command(result: dict, workdir: str) -> str:
     ``results/``): its model, shots, tasks, classifier and the seeds and
     shift vectors that differ from the defaults; the parts' flags are the
     user's (the run keeps its results of unchanged inputs)."""
-    from .spec import _DEFAULTS
-    flags = [('model', result['model']), ('num_shots', result['num_shots']),
-             ('num_task', result['num_task']), ('clf', result['clf'])]
-    flags += [(key, result[key]) for key in ('task_seed', 'seed',
-                                             'num_shift_vectors',
-                                             'dict_seed')
-              if result.get(key, _DEFAULTS[key]) != _DEFAULTS[key]]
-    return ' '.join(['python wsi_workdir/ablation.py']
-                    + [f'--{k} {v}' for k, v in flags]
-                    + ['--workdir', workdir, "with its parts' flags"])
+    from .spec import changed_flags
+    always = ('model', 'num_shots', 'num_task', 'clf')
+    return ' '.join(['python wsi_workdir/ablation.py'] + changed_flags(
+        dict(result, shots=result['num_shots']),
+        always + ('task_seed', 'seed', 'num_shift_vectors', 'dict_seed'),
+        always) + ['--workdir', workdir, "with its parts' flags"])
 
 
 def current_results(results: Sequence[dict], workdir: str,

@@ -19,7 +19,8 @@ do not depend on them (``tests/test_lowshot_determinism.py``).
 """
 import argparse
 from dataclasses import MISSING, asdict, dataclass, fields
-from typing import Dict, Iterable, Optional, Sequence, Tuple
+from typing import (Collection, Dict, Iterable, List, Mapping, Optional,
+                    Sequence, Tuple)
 
 from ..classes import held_out, nct_names, split_model_name
 from ..utils import InputError, check_distinct, check_seed
@@ -465,14 +466,12 @@ class RunSpec:
     def command(self, workdir: str) -> str:
         """The ``distributed_meta_test.py`` command that runs this setting
         (the fields that differ from the defaults and matter to it)."""
-        parts = ['python wsi_workdir/distributed_meta_test.py']
-        for flag, (key, _, _) in _FLAGS.items():
-            value = getattr(self, key)
-            if flag in ('task', 'model', 'num_shots') or (
-                    value != _DEFAULTS.get(key) and self._relevant(key)):
-                parts += [f'--{flag}', repr(value) if isinstance(
-                    value, float) else str(value)]   # every digit
-        return ' '.join(parts + ['--workdir', workdir])
+        always = ('task', 'model', 'num_shots')
+        flags = [flag for flag, (key, _, _) in _FLAGS.items()
+                 if flag in always or self._relevant(key)]
+        return ' '.join(['python wsi_workdir/distributed_meta_test.py']
+                        + changed_flags(asdict(self), flags, always)
+                        + ['--workdir', workdir])
 
     @classmethod
     def from_result(cls, result: Dict) -> 'RunSpec':
@@ -582,6 +581,36 @@ _USES = {
 _CHOICES = {'task': TASKS, 'clf': CLASSIFIERS, 'mode': MODES}
 _DEFAULTS = {f.name: f.default for f in fields(RunSpec)
              if f.default is not MISSING}
+
+
+def changed_flags(values: Mapping, flags: Iterable[str],
+                  always: Collection[str] = ()) -> List[str]:
+    """A command's ``--flag value`` words for ``flags`` (names of the spec's
+    flag table), in their order: each flag of ``always``, and each other
+    whose value differs from the spec's default. The one writer of the
+    commands a report or refusal prints (``RunSpec.command``'s
+    ``distributed_meta_test.py``, ``report.ablation_rerun_command``'s
+    ``ablation.py``).
+
+    Args:
+        values (Mapping): spec field -> value (a result JSON's settings
+            with ``shots``, or ``asdict`` of a spec); a field it lacks
+            takes the spec's default.
+        flags (Iterable[str]): the flags to consider, in order.
+        always (Collection[str]): flags written whatever their value.
+
+    Returns:
+        list[str]: ``['--flag', 'value', ...]``; a float with every digit
+        (``repr``).
+    """
+    words: List[str] = []
+    for flag in flags:
+        key = _FLAGS[flag][0]
+        value = values.get(key, _DEFAULTS.get(key))
+        if flag in always or value != _DEFAULTS.get(key):
+            words += [f'--{flag}', repr(value) if isinstance(
+                value, float) else str(value)]   # every digit
+    return words
 
 
 def default(name: str):
