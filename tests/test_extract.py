@@ -1585,3 +1585,45 @@ def test_augmented_views_follow_the_published_pipeline(tmp_path):
     for i, what in enumerate(('level', 'rise', 'flip', 'chroma', 'hue')):
         p = ks_2samp(ours[:, i], published[:, i]).pvalue
         assert p > 1e-4, f'{what}: KS p-value {p:.2g}'
+
+
+def test_a_list_read_through_a_link_to_another_nct_release_is_refused(
+        synthetic_root, tmp_path, capsys):
+    """prepare_nct.py refuses a NCT-CRC-HE-100K-NONORM folder that links to
+    the stain-normalised NCT-CRC-HE-100K download (the releases share file
+    names, not pixels), but only when it writes the lists: the link made
+    after them (the NONORM folder replaced by a link to the normalised
+    download, or the lists copied beside one) was read by extract.py as
+    NONORM's images, exit 0, features of the other release's pixels under
+    the published protocol's name. The dataset now judges each entry's
+    folder as prepare_nct.py judges the data folder (the release a link
+    on the way reaches, by the folder's name): one line, nothing
+    written; the NONORM download linked under its own name is read."""
+    import shutil
+    nonorm, norm = 'NCT-CRC-HE-100K-NONORM', 'NCT-CRC-HE-100K'
+    root = tmp_path / 'NCT'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), root)
+    downloads = tmp_path / 'downloads'
+    downloads.mkdir()
+    os.rename(root / 'data' / nonorm, downloads / norm)
+    os.symlink(downloads / norm, root / 'data' / nonorm)
+    out = tmp_path / 'w' / 'extracted_feats' / 'r' / 'NCT_test.npy'
+    opts = [f'{k}={v}' for k, v in _options(str(tmp_path), 'NCT').items()]
+    argv = ['--config', _config('nct_test.py'), '--random-init',
+            '--output', str(out), '--workers', '0', '--no-progress',
+            '--cfg-options', *opts]
+    code, err = _run_cli(capsys, argv)
+    first = open(root / 'meta' / 'test_labeled.txt').readline().split()[0]
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(
+        f'error: {root}/meta/test_labeled.txt: entry 1 ({first}) is an '
+        f'image of {nonorm}, but its folder '
+        f'{root}/data/{first.rsplit("/", 1)[0]} leads to '
+        f'{downloads / norm / first.split("/")[1]}, images of {norm}'), err
+    assert not (tmp_path / 'w').exists()
+    # the NONORM download linked under its own name: read as before
+    os.remove(root / 'data' / nonorm)
+    os.rename(downloads / norm, downloads / nonorm)
+    os.symlink(downloads / nonorm, root / 'data' / nonorm)
+    code, err = _run_cli(capsys, argv)
+    assert code == 0 and out.exists(), err

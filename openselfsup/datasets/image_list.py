@@ -18,6 +18,7 @@ from ..registry import DATASETS
 from ..utils import InputError, first_line
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
                          read_list_file)  # (ListEntry re-exported)
+from .prepare import check_list_releases
 
 
 def check_images(root: str, entries: Sequence[ListEntry], list_path: str,
@@ -164,7 +165,10 @@ class ImageList(CheckedIndices, BaseDataset):
         require_labels (bool): fail on a line without label (supervised
             training and extraction of labelled sets). Defaults to False.
         check (str): image check at build time: ``'none'``, ``'exists'`` or
-            ``'header'``. Defaults to ``'header'``.
+            ``'header'``. Defaults to ``'header'``. Unless ``'none'``, an
+            NCT class folder linked to another NCT release's images than
+            the one its entries are written as is refused too
+            (:func:`~.prepare.check_list_releases`).
         **kwargs: passed to :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``...).
 
@@ -222,6 +226,8 @@ class ImageList(CheckedIndices, BaseDataset):
         check_held_out_folders(entries, self.ann_file)
         root = self.img_prefix
         check_images(root, entries, self.ann_file, self.check)
+        if self.check != 'none':  # the folders, as prepare_nct.py did
+            check_list_releases(root, entries, self.ann_file)
         return [
             dict(img_path=os.path.join(root, rel),
                  gt_label=-1 if label is None else label)

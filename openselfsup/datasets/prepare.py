@@ -595,6 +595,58 @@ def linked_release(image_folder: str
         os.path.dirname(os.path.abspath(image_folder)))
 
 
+def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
+                        list_path: str) -> None:
+    """Refuse an entry of a list whose NCT class folder (its own folder,
+    under ``root``) a symbolic link on the way takes to the images of
+    another NCT release than the one it is written as (:func:`linked_release`:
+    by the name of the folder the link reaches): the releases share file
+    names, so the stain-normalised NCT-CRC-HE-100K linked as
+    ``NCT-CRC-HE-100K-NONORM`` (or as ``data/`` of ``<CLS>/<file>``
+    entries, NONORM's layout) was read as NONORM's images. An entry is
+    written as the release its class folder's parent names, else as
+    NONORM (as :func:`_nonorm_said` takes ``data/<CLS>/``). The check
+    :func:`prepare_nct` makes of the data folder before it writes the
+    lists, made again where the lists are read (a link made since, or the
+    lists copied beside one). Judged once per folder; an entry whose own
+    folder is no NCT class (LC25000, PAIP19) is not, nor is a folder not
+    on this machine.
+
+    Args:
+        root (str): the folder the entries are relative to.
+        entries (sequence): ``(path, label)`` of the list, in order.
+        list_path (str): the list file, for the line.
+
+    Raises:
+        InputError: the list, the entry, its folder, the folder reached and
+            both releases.
+    """
+    seen = set()
+    for lineno, (rel, _) in enumerate(entries, 1):
+        here = os.path.join(root, os.path.dirname(rel))
+        if here in seen:
+            continue
+        seen.add(here)
+        if os.path.basename(here) not in NCT_CLASSES:
+            continue
+        written = os.path.basename(os.path.dirname(os.path.abspath(here)))
+        mine = written if written in NCT_RELEASES else NONORM
+        theirs, via = linked_release(here)
+        if theirs is None or theirs == mine:
+            continue
+        real = os.path.realpath(here)
+        raise InputError(
+            f'{list_path}: entry {lineno} ({rel}) is an image of {mine}, '
+            f'but its folder {here} leads to {real}'
+            + (f' (through {via})' if via != os.path.realpath(via) else '')
+            + f', images of {theirs} (the NCT releases share file names, '
+            'not pixels; prepare_nct.py refuses this link where it writes '
+            f'the lists): link the folder of {mine}, or write lists for '
+            f'{theirs}\'s images'
+            + (' (prepare_nct.py --split official)' if theirs in OFFICIAL
+               else ''))
+
+
 def _check_release_folder(folder: str, release: str) -> None:
     """Refuse ``folder``, read as ``release``'s images, when it or one of
     its NCT class folders is a symbolic link (somewhere on the way) to
