@@ -4330,6 +4330,31 @@ def _resumed_window(window, model, wrapper):
     return logs
 
 
+def _windows(model, every, begin, end, steps, window=None):
+    """Training steps of ``model`` under MMEngine's ``OptimWrapper`` (SGD,
+    lr 0.1) in windows of ``every``, its count set to iteration ``begin``
+    of ``end``: each of ``steps`` one ``update_params`` of the output's
+    mean square; with ``window``, the runner's resume step puts it back
+    first. The wrapper and the log's lines."""
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
+                           accumulative_counts=every)
+    wrapper.initialize_count_status(model, begin, end)
+    logs = [] if window is None else \
+        _resumed_window(window, model, wrapper)
+    for x in steps:
+        wrapper.update_params(model(x).pow(2).mean())
+    return wrapper, logs
+
+
+def _resumed_copy(saved):
+    """A model of ``saved``'s weights and no gradient, as a resume loads
+    it."""
+    model = nn.Linear(3, 2)
+    model.load_state_dict(saved.state_dict())
+    model.zero_grad(set_to_none=True)
+    return model
+
+
 def test_a_window_gradient_is_not_put_into_windows_of_another_length():
     """Windows of 2 (MMEngine's ``OptimWrapper.update_params``, as a
     training step calls it) saved after iteration 3, 1 iteration into a
@@ -4344,33 +4369,12 @@ def test_a_window_gradient_is_not_put_into_windows_of_another_length():
     from openselfsup.engine.runner import window_gradient
     torch.manual_seed(0)
     xs = [torch.randn(4, 3) for _ in range(6)]
-
-    def run(model, every, begin, steps):
-        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
-                               accumulative_counts=every)
-        wrapper.initialize_count_status(model, begin, 6)
-        for x in steps:
-            wrapper.update_params(model(x).pow(2).mean())
-        return wrapper
-
     saved = nn.Linear(3, 2)
-    window = window_gradient(saved, run(saved, 2, 0, xs[:3]), 1)
+    window = window_gradient(saved, _windows(saved, 2, 0, 6, xs[:3])[0], 1)
     assert window['inner_count'] == 3
-
-    def resumed():
-        model = nn.Linear(3, 2)
-        model.load_state_dict(saved.state_dict())
-        model.zero_grad(set_to_none=True)
-        return model
-
-    want, got = resumed(), resumed()
-    run(want, 3, 3, xs[3:])
-    wrapper = OptimWrapper(torch.optim.SGD(got.parameters(), lr=0.1),
-                           accumulative_counts=3)
-    wrapper.initialize_count_status(got, 3, 6)
-    logs = _resumed_window(window, got, wrapper)
-    for x in xs[3:]:
-        wrapper.update_params(got(x).pow(2).mean())
+    want, got = _resumed_copy(saved), _resumed_copy(saved)
+    _windows(want, 3, 3, 6, xs[3:])
+    _, logs = _windows(got, 3, 3, 6, xs[3:], window)
     assert all(torch.equal(p, q) for p, q in zip(want.parameters(),
                                                   got.parameters()))
     assert 'is not restored (saved by one process at iteration 3 with ' \
@@ -4394,33 +4398,14 @@ def test_a_window_gradient_of_another_parameter_is_not_put_back(edit, says):
     from openselfsup.engine.runner import window_gradient
     torch.manual_seed(0)
     xs = [torch.randn(4, 3) for _ in range(4)]
-
-    def run(model, begin, steps):
-        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
-                               accumulative_counts=2)
-        wrapper.initialize_count_status(model, begin, 4)
-        for x in steps:
-            wrapper.update_params(model(x).pow(2).mean())
-        return wrapper
-
     saved = nn.Linear(3, 2)
-    window = window_gradient(saved, run(saved, 0, xs[:3]), 1)
+    window = window_gradient(saved, _windows(saved, 2, 0, 4, xs[:3])[0], 1)
     assert window['inner_count'] == 3 and set(window['grads']) == {
         'weight', 'bias'}
     window['grads'] = edit(window['grads'])
-
-    def resumed():
-        model = nn.Linear(3, 2)
-        model.load_state_dict(saved.state_dict())
-        model.zero_grad(set_to_none=True)
-        return model
-
-    want, got = resumed(), resumed()
-    run(want, 3, xs[3:])
-    wrapper = OptimWrapper(torch.optim.SGD(got.parameters(), lr=0.1),
-                           accumulative_counts=2)
-    wrapper.initialize_count_status(got, 3, 4)
-    logs = _resumed_window(window, got, wrapper)
+    want, got = _resumed_copy(saved), _resumed_copy(saved)
+    _windows(want, 2, 3, 4, xs[3:])
+    wrapper, logs = _windows(got, 2, 3, 4, [], window)
     assert all(p.grad is None for p in got.parameters())
     for x in xs[3:]:
         wrapper.update_params(got(x).pow(2).mean())
@@ -4447,14 +4432,7 @@ def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():
     xs = [torch.randn(4, 3) for _ in range(14)]
 
     def run(model, begin, end, steps, window=None):
-        wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
-                               accumulative_counts=7)
-        wrapper.initialize_count_status(model, begin, end)
-        logs = [] if window is None else \
-            _resumed_window(window, model, wrapper)
-        for x in steps:
-            wrapper.update_params(model(x).pow(2).mean())
-        return wrapper, logs
+        return _windows(model, 7, begin, end, steps, window)
 
     want, saved, got = nn.Linear(3, 2), nn.Linear(3, 2), nn.Linear(3, 2)
     for model in (saved, got):
