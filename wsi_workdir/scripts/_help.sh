@@ -20,10 +20,22 @@ esac
 # stderr, "error: <script>: MESSAGE", and exit code 2 (docs/refusals.md);
 # in a $(...) substitution the script stops there under set -e. A newline
 # in MESSAGE (a value as the user gave it: NNODES='1<newline>2') is
-# written \n: the refusal was two lines
+# written \n: the refusal was two lines. The shell's own expansions, no
+# other command: a script refusing for want of a tool (in_bash, without
+# bash) may lack others too (awk here wrote 'awk: not found' instead)
 refuse() {
-    printf 'error: %s: %s\n' "$0" "$*" |
-        awk '{ printf "%s%s", (NR > 1 ? "\\n" : ""), $0 } END { print "" }' >&2
+    _msg="error: $0: $*"
+    _line=
+    _nl='
+'
+    while :; do
+        case $_msg in
+            *"$_nl"*) _line="$_line${_msg%%"$_nl"*}\\n"
+                      _msg=${_msg#*"$_nl"} ;;
+            *) break ;;
+        esac
+    done
+    printf '%s\n' "$_line$_msg" >&2
     exit 2
 }
 
