@@ -3043,6 +3043,16 @@ def test_bash_scripts_run_by_sh_run_under_bash(tmp_path, script, args, says):
     assert (p.returncode, p.stdout, p.stderr) == (
         2, '', f'error: {path}: this script needs bash, which is not on '
         'PATH\n'), p
+    # a 'bash' that is another shell (a link to sh, as some images make):
+    # the script ran itself again and again under it, never returning
+    fake = tmp_path / 'bin' / 'bash'
+    os.symlink(shutil.which('dash'), fake)
+    p = subprocess.run([shutil.which('dash'), path, *args],
+                       env=dict(env, PATH=str(tmp_path / 'bin')),
+                       capture_output=True, text=True, timeout=20)
+    assert (p.returncode, p.stdout, p.stderr) == (
+        2, '', f"error: {path}: this script needs bash; the 'bash' on PATH "
+        f'({fake}) is another shell\n'), p
 
 
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,

@@ -62,11 +62,17 @@ whole_number() {
 # pipefail`: run by sh (dash, /bin/sh on Debian and Ubuntu), it runs itself
 # again under bash with the same arguments (`sh tools/dist_train.sh ...`
 # stopped at "set: Illegal option -o pipefail"), or refuses in one line
-# where there is no bash
+# where there is no bash (or the 'bash' on PATH is another shell)
 in_bash() {
     if [ -n "${BASH_VERSION:-}" ]; then return 0; fi
     if ! command -v bash >/dev/null 2>&1; then
         refuse "this script needs bash, which is not on PATH"
+    fi
+    # a 'bash' that is another shell (a link to sh, as some images make
+    # one) ran the script again and again, never returning
+    if ! bash -c '[ -n "${BASH_VERSION:-}" ]' >/dev/null 2>&1; then
+        refuse "this script needs bash; the 'bash' on PATH" \
+            "($(command -v bash)) is another shell"
     fi
     exec bash "$0" "$@"
 }
