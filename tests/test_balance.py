@@ -3156,8 +3156,9 @@ def test_a_resumed_sweep_compares_auto_scale_lr_only_where_it_scales(
     (the ViT demo's 64 -> 32, the HiDisc configs' 32 -> 10) were refused
     as of other settings (auto_scale_lr.base_batch_size: 64 -> 32); they
     are now reused. With ``enable`` on either side the scaling is
-    compared: another base, or the switch turned, is refused. The runs
-    are stand-ins."""
+    compared: another base, or the switch turned, is refused, by the
+    switch (a run recorded unscaled holds no base). The runs are
+    stand-ins."""
     from openselfsup.apis import balance_sweep as bs
     opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
@@ -3176,6 +3177,11 @@ def test_a_resumed_sweep_compares_auto_scale_lr_only_where_it_scales(
     assert len(runs.calls) == 2
     sweep(32, resume=True)
     assert runs.calls == []
+    # the scaling turned on: the switch is what differs (the line named
+    # 'auto_scale_lr.base_batch_size: unset -> 64', a base the run had)
+    line = _refused(runs, lambda: sweep(64, True, resume=True))
+    assert 'made with other settings than this sweep\'s (' \
+        'auto_scale_lr.enable: False -> True)' in line, line
     sweep(64, enable=True)
     assert len(runs.calls) == 2
     for base, enable, differs in ((32, True, 'auto_scale_lr.base_batch_size:'

@@ -661,6 +661,22 @@ def _unscaled(cfg) -> tuple:
     return tuple(f'auto_scale_lr.{k}' for k in scale if k != 'enable')
 
 
+def _unscaled_there(there: dict, here: dict) -> tuple:
+    """:func:`_unscaled` of a recorded run, from its settings ``there``
+    (:func:`run_settings`): where its ``auto_scale_lr.enable`` was not
+    true, the ``config.auto_scale_lr`` keys but ``enable`` of ``there``
+    and of this sweep's ``here``. Its base scaled nothing, and its record
+    holds none: compared with a sweep that scales, the line named
+    ``auto_scale_lr.base_batch_size: unset -> 64`` (a base the run had,
+    not recorded), not ``enable: False -> True``, the setting that
+    differs."""
+    prefix = 'config.auto_scale_lr.'
+    if there.get(prefix + 'enable'):
+        return ()
+    return tuple(k for k in {**there, **here}
+                 if k.startswith(prefix) and k != prefix + 'enable')
+
+
 def uncompared_settings(cfg, skip: Sequence[str] = (),
                         test: bool = False) -> tuple:
     """The settings (``config.<key>``, ``file.<key>``) of the keys that
@@ -768,8 +784,12 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     if record.get('version') != RECORD_VERSION:
         _refuse_other_settings(run, run_dir, '',
                                made=_other_code(record.get('version')))
-    diff = _settings_difference(record['settings'], settings,
-                                skip=('baseline', *uncompared))
+    # (a learning-rate scaling off on either side: its base is compared
+    # by neither; the switch is)
+    diff = _settings_difference(
+        record['settings'], settings,
+        skip=('baseline', *uncompared,
+              *_unscaled_there(record['settings'], settings)))
     if diff:
         _refuse_other_settings(run, run_dir, diff)
     missing = _lacks(record['row'], metrics)
