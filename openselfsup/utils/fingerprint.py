@@ -48,7 +48,7 @@ def file_sha256(path: str) -> str:
 
 
 #: how recent a file's modification (or status change) time may be for
-#: its digest to be kept (:func:`folder_sha1`, :func:`file_sha256_kept`):
+#: its digest to be kept (:func:`folder_sha1`, :func:`file_digest_kept`):
 #: a file rewritten within the file system's time resolution (a clock
 #: tick on Linux, 1 s on ext3 / HFS+, 2 s on FAT) with the same size
 #: could keep its times, so a digest read then is computed again on the
