@@ -290,3 +290,24 @@ check_singular_forms() {
     done
 }
 check_singular_forms
+# A list setting given blank (MODELS=" ", a variable expanded empty inside
+# quotes) names nothing: the domain scripts' loop over MODELS ran no sweep
+# and printed the summary of the results already there, exit 0; a blank
+# NOVEL_CLASSES, CLFS, MODES, DOMAINS or shots list became a flag without
+# values, refused by the command's usage lines after the date (and
+# evaluate_encoder.sh's features extracted); the ablation scripts took a
+# blank MODELS as clp. Refused up front; unset (or empty), each takes its
+# default.
+check_blank_lists() {
+    # (NOVEL first: demo_lowshot.sh's, which sets NOVEL_CLASSES from it)
+    for _list in NOVEL MODELS NOVEL_CLASSES MODES CLFS DOMAINS SHOTS \
+            OUT_SHOTS OUT_HOMO_SHOTS; do
+        eval "_value=\${$_list-}"
+        if [ -n "$_value" ] && \
+                [ -z "$(printf '%s' "$_value" | tr -d ' \t\n')" ]; then
+            refuse "$_list='$_value' is blank: it names no value (unset" \
+                "it for the default, or give the values)"
+        fi
+    done
+}
+check_blank_lists
