@@ -447,3 +447,38 @@ def test_a_sweep_writes_its_plot_with_the_numbers_of_its_index(
         segments = bars.lines[2][0].get_segments()
         assert [(s[1][1] - s[0][1]) / 2 for s in segments] == \
             pytest.approx([m[2] for m in mine])
+
+
+def test_each_model_has_an_index_of_its_own(tmp_path, capsys):
+    """``sweep.py --model clp_wo_78 --task mixture`` wrote
+    ``sweeps/clp_mixture.*`` (the model cut at its first ``_wo_``), the
+    index of ``--model clp --task mixture``: the second run replaced the
+    first's index, table and plot without a word, and a file named for clp
+    held clp_wo_78's numbers. The index is named for ``--model``, as
+    GETTING_STARTED and the help say (``sweeps/<model>_<task>``); a
+    near-domain sweep of a family keeps the family's name."""
+    import importlib.util
+
+    from openselfsup.utils import run_cli
+    spec = importlib.util.spec_from_file_location('sweep_cli', os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        'wsi_workdir', 'sweep.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    wd = str(tmp_path)
+    for model in ('clp', 'clp_wo_78', 'my_wo_net_wo_0'):
+        make_workdir(wd, model=model, dim=16)
+    runs = [('clp', 'mixture'), ('clp_wo_78', 'mixture'),
+            ('my_wo_net', 'near')]
+    for model, task in runs:
+        argv = ['--model', model, '--task', task, '--shots', '1', '--clfs',
+                'Ridge', '--modes', 'linear', '--num_task', '4',
+                '--workdir', wd, '--quiet']
+        if task == 'near':
+            argv += ['--novel_classes', '0']
+        assert run_cli(cli.main, argv) == 0, capsys.readouterr().err
+    for model, task in runs:
+        with open(os.path.join(wd, 'sweeps', f'{model}_{task}.json')) as f:
+            index = json.load(f)
+        assert {s['model'] for s in index['settings']} == {
+            f'{model}_wo_0' if task == 'near' else model}

@@ -102,7 +102,8 @@ def main(argv=None):
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
-                      args.output, log=None if args.quiet else print)
+                      args.output, log=None if args.quiet else print,
+                      model=args.model)
     print(sweep['table'], end='')
     t = sweep['elapsed_s']
     print(f'wrote {sweep["output"]}, {sweep["summary_md"]} and '

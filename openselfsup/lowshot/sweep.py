@@ -43,6 +43,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from ..classes import split_model_name
 from ..utils import (InputError, check_replaceable, check_writable,
                      remove_set, save_json, save_set)
 from . import paths
@@ -232,7 +233,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               log: Optional[Callable[[str], None]] = print,
               write_index: bool = True,
               describing: Sequence[str] = (),
-              results_dir: Optional[str] = None) -> Dict:
+              results_dir: Optional[str] = None,
+              model: Optional[str] = None) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -240,7 +242,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         specs (sequence of RunSpec): the settings (:func:`sweep_specs`).
         device, chunk_size, threads, dtype: execution (as the meta-test).
         output (str, optional): index file (default
-            ``paths.sweep_path(workdir, <first model>, <tasks>)``).
+            ``paths.sweep_path(workdir, model, <tasks>)``).
         make_missing (bool): draw missing task stores and build missing
             dictionaries.
         log (callable, optional): receives each setting's block (None:
@@ -259,6 +261,14 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
         results_dir (str, optional): the folder of the result JSONs
             (default ``<workdir>/results``, the summary's; the ablation
             writes its own, :func:`~.paths.ablation_results_dir`).
+        model (str, optional): the model the default index is named for,
+            ``sweep.py``'s ``--model`` (``clp`` of a near-domain sweep of
+            ``clp_wo_<c>``); default the first setting's model, its
+            ``_wo_<c>`` read off (:func:`~openselfsup.classes.
+            split_model_name`). It was always the latter, cut at the first
+            ``_wo_``: ``--model clp_wo_78 --task mixture`` wrote
+            ``sweeps/clp_mixture.*``, replacing the index, table and plot
+            of ``--model clp``'s sweep without a word.
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -271,8 +281,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     t_start = time.perf_counter()
     first = specs[0]
     tasks = list(dict.fromkeys(s.task for s in specs))
-    out = output or paths.sweep_path(workdir, first.model.split('_wo_')[0],
-                                     tasks)
+    out = output or paths.sweep_path(
+        workdir, model or split_model_name(first.model)[0], tasks)
     if not out.endswith('.json'):
         raise InputError(f'--output {out}: the sweep index is JSON; give a '
                          '.json path (the table goes beside it as .md)')
