@@ -298,16 +298,19 @@ check_singular_forms
 # evaluate_encoder.sh's features extracted); the ablation scripts took a
 # blank MODELS as clp. Refused up front; unset (or empty), each takes its
 # default.
+_blanks=' 	
+'
 check_blank_lists() {
     # (NOVEL first: demo_lowshot.sh's, which sets NOVEL_CLASSES from it)
     for _list in NOVEL MODELS NOVEL_CLASSES MODES CLFS DOMAINS SHOTS \
             OUT_SHOTS OUT_HOMO_SHOTS; do
         eval "_value=\${$_list-}"
-        if [ -n "$_value" ] && \
-                [ -z "$(printf '%s' "$_value" | tr -d ' \t\n')" ]; then
-            refuse "$_list='$_value' is blank: it names no value (unset" \
-                "it for the default, or give the values)"
-        fi
+        # set, and no character but blanks, tabs and newlines
+        case $_value in
+            ''|*[!"$_blanks"]*) ;;
+            *) refuse "$_list='$_value' is blank: it names no value" \
+                "(unset it for the default, or give the values)" ;;
+        esac
     done
 }
 check_blank_lists
