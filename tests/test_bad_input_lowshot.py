@@ -266,6 +266,32 @@ def test_bad_values_before_any_work(wd, capsys, args, match):
     cli_fails(META, _meta(wd, *args), capsys, wd, match)
 
 
+@pytest.mark.parametrize('model', ['..', '.', 'a/b'])
+def test_a_model_that_is_no_folder_name_is_refused(wd, capsys, model):
+    """``--model ..`` read features beside ``extracted_feats/`` and wrote
+    its result beside ``results/`` (no summary read it), and its
+    comparison's ``summary/compare/../vs_<B>/`` lay outside ``compare/``:
+    ``.`` and ``..`` are refused as ``a/b`` was, by every command that
+    takes a model."""
+    make_workdir(wd, model=model)  # its features where the name points
+    os.makedirs(os.path.join(wd, 'results', 'clp'))
+    cli_ok(GEN, _gen(wd), capsys)
+    line = f"--model {model!r}: a plain name such as clp or clp_wo_7"
+    cli_fails(META, _gen(wd, '--model', model), capsys, wd, line)
+    cli_fails(DICT, ['--model', model, '--workdir', wd, *K], capsys, wd,
+              line)
+    cli_fails(SWEEP, ['--model', model, '--task', 'mixture', '--shots', '1',
+                      '--modes', 'linear', '--num_task', '3',
+                      '--workdir', wd], capsys, wd, line)
+    cli_fails(script_main('wsi_workdir/ablation.py'),
+              ['--model', model, '--num_task', '3', '--workdir', wd],
+              capsys, wd, line)
+    for make in (lambda: RunSpec(model, 'near', 5),
+                 lambda: DictionarySpec(model)):
+        with pytest.raises(InputError, match=re.escape(line)):
+            make()
+
+
 def test_absurd_dictionary_size_is_refused_before_allocating(wd, capsys):
     cli_fails(DICT, ['--model', 'clp', '--workdir', wd,
                   '--num_shift_vectors', str(10 ** 9)], capsys, wd,

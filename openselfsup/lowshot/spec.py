@@ -133,6 +133,22 @@ def check_distinct_settings(flag: str, values: Sequence) -> None:
                    why='each setting runs once; give every value once')
 
 
+def check_model_name(model: str) -> None:
+    """Refuse a ``--model`` that is no plain folder name: it names the
+    model's folder under ``extracted_feats/``, ``dictionaries/`` and
+    ``results/`` and a path component of ``summary/compare/<A>/vs_<B>/``
+    (:func:`~.paths.compare_name`), so ``a/b``, ``.`` and ``..`` would
+    put its files elsewhere (``--model ..`` wrote its result beside
+    ``results/``, where no summary reads it).
+
+    Raises:
+        InputError: ``model`` is empty, ``.``, ``..`` or holds a ``/``.
+    """
+    if not model or model in ('.', '..') or '/' in model:
+        raise InputError(f'--model {model!r}: a plain name such as clp or '
+                         'clp_wo_7 (a folder name: no /, not . or ..)')
+
+
 def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
     """Labels a novel-class id stands for, or one line naming the flag."""
     try:
@@ -275,9 +291,7 @@ class DictionarySpec:
     seed: int = 0
 
     def __post_init__(self):
-        if not self.model or '/' in self.model:
-            raise InputError(f'--model {self.model!r}: a plain name such as '
-                             'clp or clp_wo_7')
+        check_model_name(self.model)
         if self.features not in paths.FEATURE_NAMES:
             raise InputError(f'--features {self.features!r}: expected one '
                              f'of {", ".join(paths.FEATURE_NAMES)}')
@@ -380,9 +394,7 @@ class RunSpec:
     aug_times: int = 0
 
     def __post_init__(self):
-        if not self.model or '/' in self.model:
-            raise InputError(f'--model {self.model!r}: a plain name such as '
-                             'clp or clp_wo_7')
+        check_model_name(self.model)
         if self.clf not in CLASSIFIERS:
             raise InputError(f'--clf {self.clf!r}: expected one of '
                              f'{", ".join(CLASSIFIERS)}')
