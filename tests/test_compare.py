@@ -584,7 +584,7 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
     with open(paths.summary_path(w, 'json', name)) as f:
         cmp = json.load(f)
     assert cmp['results'] == 'ablation'
-    with open(os.path.join(w, 'sweeps', 'ablation_clp_wo_78.json')) as f:
+    with open(os.path.join(w, 'sweeps', 'ablation', 'clp_wo_78.json')) as f:
         rows = json.load(f)['ablation_rows']
     assert len(cmp['settings']) == len(rows) == 3  # baseline, K=2, 4 shots
     for s in cmp['settings']:
@@ -612,7 +612,7 @@ def test_two_models_ablations_are_paired_with_ablation(tmp_path, capsys):
     code, err, _ = _run(capsys, ['--workdir', w, '--ablation'])
     assert code == 2 and err == (
         "error: --ablation goes with --compare A B (the ablation's own "
-        'table is <workdir>/sweeps/ablation_<model>.md)')
+        'table is <workdir>/sweeps/ablation/<model>.md)')
     code, err, _ = _run(capsys, ['--workdir', w, '--compare', 'clp_wo_78',
                                  'clp', '--ablation'])
     assert code == 2 and err == (

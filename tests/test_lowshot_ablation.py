@@ -71,13 +71,14 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
         'baseline', 'prototypes', 'prototypes', 'image', 'image', 'latent',
         'hybrid']
     assert '| K=2 |' in out and '| aug_times=4 |' in out
-    md = os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.md')
+    md = os.path.join(wd, 'sweeps', 'ablation', 'clp_wo_78.md')
     assert open(md).read() in out
     # the plot, and the table's numbers in the sweep index
-    with open(os.path.join(wd, 'sweeps', 'ablation_clp_wo_78.png'), 'rb') as f:
+    with open(os.path.join(wd, 'sweeps', 'ablation', 'clp_wo_78.png'),
+              'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
-    index = json.load(open(os.path.join(wd, 'sweeps',
-                                        'ablation_clp_wo_78.json')))
+    index = json.load(open(os.path.join(wd, 'sweeps', 'ablation',
+                                        'clp_wo_78.json')))
     rows = index['ablation_rows']
     # the index schema of every sweep, not run_sweep's in-memory extras
     assert set(index) == {'model', 'task', 'num_settings', 'execution',
@@ -88,7 +89,7 @@ def test_ablation_command_runs_every_part_in_one_table(tmp_path, capsys):
     ref = json.load(open(index['settings'][0]['output']))['sweeps'][-1]
     assert ref['id'] == index['sweep_id'] and [
         os.path.basename(f) for f in ref['files']] == [
-        f'ablation_clp_wo_78.{e}' for e in ('json', 'md', 'png')]
+        f'clp_wo_78.{e}' for e in ('json', 'md', 'png')]
     assert index['num_settings'] == len(index['settings'])
     assert [r['part'] for r in rows] == [
         ln.split('|')[1].strip() for ln in table]
@@ -128,8 +129,8 @@ def _plotted_prototypes_part(tmp_path):
               '--image', 'none', '--latent', 'none', '--hybrid', 'none',
               '--quiet']
     assert run_cli(ablation, common + ['--prototypes', '2']) == 0
-    assert os.path.isfile(os.path.join(wd, 'sweeps',
-                                       'ablation_clp_wo_78.png'))
+    assert os.path.isfile(os.path.join(wd, 'sweeps', 'ablation',
+                                       'clp_wo_78.png'))
     return wd, ablation, common
 
 
@@ -150,8 +151,8 @@ def test_an_ablation_of_the_baseline_alone_writes_no_empty_plot(
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith('; the table has baseline: nothing to plot, no '
                            'plot written'), out[0]
-    assert sorted(os.listdir(os.path.join(wd, 'sweeps'))) == [
-        'ablation_clp_wo_78.json', 'ablation_clp_wo_78.md']
+    assert sorted(os.listdir(os.path.join(wd, 'sweeps', 'ablation'))) == [
+        'clp_wo_78.json', 'clp_wo_78.md']
     table = [ln for ln in out if ln.startswith('| ')][1:]
     assert [ln.split('|')[1].strip() for ln in table] == ['baseline']
     assert out[-1].startswith('wrote ') and '.png' not in out[-1]
@@ -173,8 +174,8 @@ def test_an_interrupted_baseline_alone_run_leaves_no_earlier_plot(
     monkeypatch.setattr(sweep, 'save_json', stopped)
     with pytest.raises(KeyboardInterrupt):
         ablation(common + ['--prototypes', 'none'])
-    assert os.listdir(os.path.join(wd, 'sweeps')) == [], \
-        os.listdir(os.path.join(wd, 'sweeps'))
+    assert os.listdir(os.path.join(wd, 'sweeps', 'ablation')) == [], \
+        os.listdir(os.path.join(wd, 'sweeps', 'ablation'))
 
 
 def test_a_part_skipped_by_its_flag_alone_is_said_by_each_flag(capsys):
@@ -212,14 +213,14 @@ def test_interrupted_ablation_never_mixes_its_report(tmp_path, capsys):
     args = ['--workdir', wd, '--num_task', '4', '--num_shots', '2',
             '--image', 'none', '--hybrid', 'none', '--latent', '4',
             '--num_shift_vectors', '20', '--quiet', '--prototypes']
-    out = os.path.join(wd, 'sweeps')
+    out = os.path.join(wd, 'sweeps', 'ablation')
     results = os.path.join(paths.ablation_results_dir(wd), '')
     for hit in (lambda p: p.startswith(results),  # the first result
-                named('.ablation_clp_wo_78.png')):
+                named('.clp_wo_78.png')):
         assert run_cli(ablation, args + ['2']) == 0, capsys.readouterr().err
-        assert sorted(os.listdir(out)) == ['ablation_clp_wo_78.json',
-                                           'ablation_clp_wo_78.md',
-                                           'ablation_clp_wo_78.png']
+        assert sorted(os.listdir(out)) == ['clp_wo_78.json',
+                                           'clp_wo_78.md',
+                                           'clp_wo_78.png']
         capsys.readouterr()
         with ctrl_c_when_writing(hit):
             assert run_cli(ablation, args + ['2', '4']) == 130
@@ -495,8 +496,8 @@ def test_ablation_and_near_domain_sweep_keep_each_others_results(tmp_path,
         'none', '--latent', 'none', '--hybrid', 'none', '--quiet']) == 0, \
         capsys.readouterr().err
     assert near_files() == before
-    index = json.load(open(os.path.join(wd, 'sweeps',
-                                        'ablation_clp_wo_78.json')))
+    index = json.load(open(os.path.join(wd, 'sweeps', 'ablation',
+                                        'clp_wo_78.json')))
     outputs = [s['output'] for s in index['settings']]
     assert [os.path.relpath(o, wd) for o in outputs] == [
         os.path.join('ablation_results', 'clp_wo_78',
@@ -513,13 +514,58 @@ def test_ablation_and_near_domain_sweep_keep_each_others_results(tmp_path,
     # the other order: a near-domain rerun with other results keeps the
     # ablation's results, table and plot
     kept = snapshot(os.path.join(wd, 'ablation_results'))
-    names = [f'ablation_clp_wo_78.{e}' for e in ('json', 'md', 'png')]
+    names = [os.path.join('ablation', f'clp_wo_78.{e}')
+             for e in ('json', 'md', 'png')]
     ablation_set = {f: open(os.path.join(wd, 'sweeps', f), 'rb').read()
                     for f in names}
     near(6)
     assert snapshot(os.path.join(wd, 'ablation_results')) == kept
     assert {f: open(os.path.join(wd, 'sweeps', f), 'rb').read()
             for f in names} == ablation_set
+
+
+def test_no_sweep_index_takes_the_ablations_name(tmp_path, capsys):
+    """The ablation's index, table and plot were ``sweeps/ablation_<M>``,
+    also the index of ``sweep.py --model ablation --task <M>``
+    (``sweeps/<model>_<task>``): the sweep replaced the ablation of a
+    model named ``near`` without a word (and the reverse). Now each
+    keeps its own files, in either order."""
+    from lowshot_data import snapshot
+    wd = make_workdir(str(tmp_path / 'w'), model='near', dim=16)
+    make_workdir(wd, model='ablation', dim=16)
+    sweep = script_main('wsi_workdir/sweep.py')
+    ablation = script_main('wsi_workdir/ablation.py')
+    sweeps = os.path.join(wd, 'sweeps')
+
+    def run_ablation():
+        assert run_cli(ablation, [
+            '--model', 'near', '--workdir', wd, '--num_task', '3',
+            '--num_shots', '2', '--prototypes', 'none', '--image', 'none',
+            '--latent', 'none', '--hybrid', 'none', '--quiet']) == 0, \
+            capsys.readouterr().err
+
+    def run_sweep():
+        assert run_cli(sweep, [
+            '--model', 'ablation', '--model_template', '{model}', '--task',
+            'near', '--novel_classes', '7', '--shots', '1', '--clfs',
+            'Ridge', '--modes', 'linear', '--num_task', '3', '--workdir',
+            wd, '--quiet']) == 0, capsys.readouterr().err
+
+    run_ablation()
+    table = snapshot(sweeps)
+    run_sweep()
+    both = snapshot(sweeps)
+    assert {k: both.get(k) for k in table} == table
+    assert sorted(table) == [os.path.join('ablation', f'near.{e}')
+                             for e in ('json', 'md')]
+    assert {k for k in both if k not in table} == {
+        f'ablation_near.{e}' for e in ('json', 'md', 'png')}
+    index = json.loads(both['ablation_near.json'])
+    assert index['model'] == 'ablation' and 'ablation_rows' not in index
+    run_ablation()  # the other order: the sweep's files are kept
+    assert {k: v for k, v in snapshot(sweeps).items()
+            if k.startswith('ablation_')} == {
+        k: v for k, v in both.items() if k.startswith('ablation_')}
 
 
 def test_summary_of_an_ablation_only_workdir_says_where_its_table_is(
@@ -541,7 +587,7 @@ def test_summary_of_an_ablation_only_workdir_says_where_its_table_is(
               f"no results directory; run wsi_workdir/distributed_meta_test"
               f".py first (the ablation's results in "
               f"{paths.ablation_results_dir(wd)} are not summarised: its "
-              "table is sweeps/ablation_<model>.md)")
+              "table is sweeps/ablation/<model>.md)")
     os.makedirs(paths.results_dir(wd))
     cli_fails(summarize, ['--workdir', wd], capsys, wd,
               "no result JSON files; run wsi_workdir/distributed_meta_test"
@@ -608,6 +654,6 @@ def test_compare_of_an_ablation_model_says_where_its_results_are(
               ['--workdir', wd, '--compare', 'clp_wo_78', 'clp'], capsys, wd,
               "no results of model 'clp_wo_78' (models with results: clp) "
               f"(the ablation's results in {ablation} are not summarised: "
-              'its table is sweeps/ablation_clp_wo_78.md; summarize.py '
+              'its table is sweeps/ablation/clp_wo_78.md; summarize.py '
               "--compare A B --ablation pairs two models' ablation "
               'results)')

@@ -276,7 +276,8 @@ def test_variants_name_every_value_apart():
     ('wsi_workdir/sweep.py', ['sweeps/<model>_<task>.{json,md,png}',
                               'plot']),
     # the ablation wrote .json and .png too; its help named the .md only
-    ('wsi_workdir/ablation.py', ['ablation_<model>.md', '.json', '.png']),
+    ('wsi_workdir/ablation.py', ['sweeps/ablation/<model>.md', '.json',
+                                  '.png']),
     ('wsi_workdir/summarize.py', ['summary.md', 'summary.json',
                                   'summary.png', '{md,json,png}']),
     # one setting: its JSON, and which commands plot it

@@ -14,9 +14,11 @@ near-domain tasks with novel class 78, 5 shots, 300 tasks, Ridge:
 ending in one table (average F1 ± the mean of the per-class 95% CIs, the
 published average row; novel-class F1 ± its 95% CI over tasks), printed
 and written with its JSON and plot as one set:
-<workdir>/sweeps/ablation_<model>.md (the table), .json (the sweep index
+<workdir>/sweeps/ablation/<model>.md (the table), .json (the sweep index
 with the table's numbers, ablation_rows) and .png (a panel per part, F1
-against its value with the 95% CIs, the baseline dashed). Each
+against its value with the 95% CIs, the baseline dashed), a folder no
+sweep.py index takes (sweeps/ablation_<model> was also the index of
+sweep.py --model ablation --task <model>). Each
 setting's result JSON goes to <workdir>/ablation_results/<model>/, apart
 from results/ (which summarize.py reads): the baseline and K = 16 are
 near-domain settings too (near_domain.sh with 78 in NOVEL_CLASSES, 1000
@@ -117,8 +119,7 @@ def main(argv=None):
         num_shift_vectors=args.num_shift_vectors, dict_seed=args.dict_seed)
     if args.skipped:  # also with --quiet: a mistyped flag skips a part
         print(skipped_note(args.skipped))
-    out = os.path.join(os.path.dirname(paths.sweep_path(
-        args.workdir, args.model, 'near')), f'ablation_{args.model}.json')
+    out = paths.ablation_index_path(args.workdir, args.model)
     png = os.path.splitext(out)[0] + '.png'
     figures = [png] if plotted(rows) else []  # every part skipped: none
     sweep = run_sweep(args.workdir, unique_specs(rows), args.device, args.chunk_size,

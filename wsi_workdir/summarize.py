@@ -79,7 +79,7 @@ def main(argv=None):
     if args.ablation and not args.compare:
         raise InputError('--ablation goes with --compare A B (the '
                          'ablation\'s own table is <workdir>/sweeps/'
-                         'ablation_<model>.md)')
+                         'ablation/<model>.md)')
     if args.compare:
         from openselfsup.lowshot.compare import compare
         out = compare(args.workdir, *args.compare, output=args.output,

@@ -21,7 +21,9 @@ One function per kind of file, so that no script assembles a path inline::
     <workdir>/summary/summary.{md,json,png}             table and plot of all results
     <workdir>/summary/<compare|ablation>/<A>/vs_<B>/<all|clf>.{md,json,png}
                                                         a paired comparison (its own folder)
-    <workdir>/sweeps/<model>_<task>[+<task>...].{json,md}  one sweep (sweep.py): all settings
+    <workdir>/sweeps/<model>_<task>[+<task>...].{json,md,png}  one sweep (sweep.py): all settings
+    <workdir>/sweeps/ablation/<model>.{json,md,png}     the ablation's index, table and plot
+                                                        (ablation.py; its own folder)
 
 NAME is one of :data:`FEATURE_NAMES`. ``model`` is a name such as ``clp``,
 ``fsp`` or ``clp_wo_7``. The file names of a setting come from its spec
@@ -138,7 +140,7 @@ def ablation_results_dir(workdir: str) -> str:
     that sweep's index) and ``near_domain.sh`` replaced the ablation's
     (and removed its table and plot). The summary reads ``results/``
     only: the near-domain tables keep the near-domain results; the
-    ablation has its own table (``sweeps/ablation_<model>.md``)."""
+    ablation has its own table (:func:`ablation_index_path`)."""
     return os.path.join(workdir, 'ablation_results')
 
 
@@ -151,9 +153,11 @@ def ablation_note(workdir: str, model: Optional[str] = None) -> str:
         folder = os.path.join(folder, model)
     if not os.path.isdir(folder):
         return ''
-    table = f'ablation_{model}.md' if model else 'ablation_<model>.md'
+    # its path under the workdir: sweeps/ablation/<model>.md
+    table = os.path.splitext(ablation_index_path('', model or '<model>'))[0] \
+        + '.md'
     return (f" (the ablation's results in {folder} are not summarised: "
-            f'its table is sweeps/{table}'
+            f'its table is {table}'
             + ('; summarize.py --compare A B --ablation pairs two models\' '
                'ablation results' if model else '') + ')')
 
@@ -206,3 +210,15 @@ def sweep_path(workdir: str, model: str, tasks) -> str:
 
 def sweeps_dir(workdir: str) -> str:
     return os.path.join(workdir, 'sweeps')
+
+
+def ablation_index_path(workdir: str, model: str) -> str:
+    """The ablation's index (``wsi_workdir/ablation.py``): its table and
+    plot beside it as ``.md`` and ``.png``. In a folder of its own,
+    ``sweeps/ablation/<model>.json``, so that no sweep takes the name (a
+    model holds no '/'): the flat ``sweeps/ablation_<model>.json`` was
+    also :func:`sweep_path` of ``sweep.py --model ablation --task
+    <model>`` (``ablation_near``), and of ``--model ablation_clp --task
+    near`` beside an ablation of ``clp_near``, and the second run
+    replaced the first's index, table and plot without a word."""
+    return os.path.join(sweeps_dir(workdir), 'ablation', f'{model}.json')
