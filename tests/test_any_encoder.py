@@ -1029,6 +1029,50 @@ def test_import_judges_a_rows_release_by_the_folder_its_links_reach(
         [0, 1]
 
 
+def test_import_reads_a_lists_release_as_the_list_is_read(tmp_path):
+    """A row's release and its entry's were read from the release names
+    anywhere in their paths, the entry's without its data root, where
+    the list itself (ImageList, check_list_releases) reads the folder
+    above the class folder: a list of the stain-normalised download
+    (data root ``.../NCT-CRC-HE-100K``, ``<CLS>/<file>`` entries) refused
+    rows of its own images as NCT-CRC-HE-100K's against NONORM entries
+    and took the NONORM images' rows (exit 0); and a NONORM copy kept in
+    ``NCT-CRC-HE-100K/nonorm/`` was refused by its absolute rows and
+    taken by its relative ones."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.datasets.prepare import check_list_releases
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
+    nonorm, norm = 'NCT-CRC-HE-100K-NONORM', 'NCT-CRC-HE-100K'
+    kept = tmp_path / norm / 'nonorm'
+    for folder in (tmp_path / nonorm, tmp_path / norm, kept):
+        for e in flat:
+            (folder / e).parent.mkdir(parents=True, exist_ok=True)
+            (folder / e).write_bytes(b'x')
+
+    def rows(folder):
+        return [str(folder / e) for e in flat]
+    # the list of the normalised download: read as its images
+    root = str(tmp_path / norm)
+    check_list_releases(root, [(e, 0) for e in flat], 'l')
+    assert match_rows(rows(tmp_path / norm), flat, 's', 'l',
+                      root=root)[0].tolist() == [0, 1]
+    assert match_rows(flat, flat, 's', 'l', root=root)[0].tolist() == [0, 1]
+    with pytest.raises(InputError, match=re.escape(
+            f"is an image of {nonorm}, the list's ADI/ADI-1.tif one of "
+            f'{norm}')):
+        match_rows(rows(tmp_path / nonorm), flat, 's', 'l', root=root)
+    # the NONORM copy inside it: its own list, rows absolute or relative
+    check_list_releases(str(kept), [(e, 0) for e in flat], 'l')
+    for given in (rows(kept), flat):
+        assert match_rows(given, flat, 's', 'l',
+                          root=str(kept))[0].tolist() == [0, 1]
+    with pytest.raises(InputError, match=re.escape(
+            f"is an image of {norm}, the list's ADI/ADI-1.tif one of "
+            f'{nonorm}')):
+        match_rows(rows(tmp_path / norm), flat, 's', 'l', root=str(kept))
+
+
 def test_import_follows_a_chain_of_links_to_the_release_it_names(
         tmp_path):
     """A NCT-CRC-HE-100K-NONORM folder linked to /datasets/NCT-CRC-HE-100K,

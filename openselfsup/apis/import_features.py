@@ -349,13 +349,20 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             outside the list, or a row of another NCT release than its
             entry's (the releases share file names: a row of the
             stain-normalised NCT-CRC-HE-100K would pass for the NONORM
-            image of its name); a row's release is the one its folders
-            name, or, where its class folder is on this machine (a
+            image of its name); a row's release is the one the folder
+            above its class folder names (one further up says nothing: a
+            NONORM copy kept in ``NCT-CRC-HE-100K/nonorm/``; none: not
+            judged), or, where its class folder is on this machine (a
             relative one under ``root`` first), the one
             a symbolic link on the way reaches
-            (:func:`~openselfsup.datasets.prepare.linked_release`).
+            (:func:`~openselfsup.datasets.prepare.linked_release`); an
+            entry's is the one its class folder under ``root`` is read as
+            (:func:`~openselfsup.datasets.prepare.written_release`, as
+            :class:`~openselfsup.datasets.ImageList` reads the list): the
+            one the folder above it names, else NONORM.
     """
-    from ..datasets.prepare import linked_release, nct_release
+    from ..datasets.prepare import (linked_release, nct_release,
+                                    written_release)
     # a row's release: the one a link on the way to its class folder
     # reaches, where the folder is here (a NONORM folder linked to the
     # stain-normalised download passed as NONORM), else its folders' names
@@ -380,7 +387,10 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         if rows[hit] >= 0:
             raise InputError(f'{where}: rows {rows[hit]} and {r} both name '
                              f'{entries[hit]}')
-        mine = nct_release(normed[hit].split('/'), entry=True)
+        # the entry's release as the list is read (ImageList's
+        # check_list_releases): its class folder under the data root
+        mine = written_release(os.path.join(
+            root or '', posixpath.dirname(normed[hit])))
         folder = posixpath.dirname(_norm_path(raw))
         if folder not in linked:
             here = folder
@@ -390,7 +400,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             linked[folder] = (here, *(linked_release(here) if folder
                                       else (None, None)))
         here, link, via = linked[folder]
-        theirs = link or nct_release(parts)
+        theirs = link or written_release(here, unnamed=None)
         if mine and theirs and mine != theirs:
             real = os.path.realpath(here)
             raise InputError(

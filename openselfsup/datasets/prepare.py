@@ -595,6 +595,22 @@ def linked_release(image_folder: str
         os.path.dirname(os.path.abspath(image_folder)))
 
 
+def written_release(folder: str, unnamed: Optional[str] = NONORM
+                    ) -> Optional[str]:
+    """The NCT release an image's folder ``folder`` is written as, by its
+    names: the release the folder above its NCT class folder names, else
+    ``unnamed`` (NONORM for a list's entry, as :func:`_nonorm_said` takes
+    ``data/<CLS>/``; None, unknown, for a feature row's path); None for
+    a folder that is no NCT class. A release name further up says
+    nothing, as where a link reaches (:func:`link_reached`): a NONORM
+    copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/ADI/``."""
+    head, cls = os.path.split(os.path.normpath(folder))
+    if cls not in NCT_CLASSES:
+        return None
+    parent = os.path.basename(head)
+    return parent if parent in NCT_RELEASES else unnamed
+
+
 def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
                         list_path: str) -> None:
     """Refuse an entry of a list whose NCT class folder (its own folder,
@@ -605,7 +621,8 @@ def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
     ``NCT-CRC-HE-100K-NONORM`` (or as ``data/`` of ``<CLS>/<file>``
     entries, NONORM's layout) was read as NONORM's images. An entry is
     written as the release its class folder's parent names, else as
-    NONORM (as :func:`_nonorm_said` takes ``data/<CLS>/``). The check
+    NONORM (:func:`written_release`, as ``import_features.py`` reads an
+    entry too). The check
     :func:`prepare_nct` makes of the data folder before it writes the
     lists, made again where the lists are read (a link made since, or the
     lists copied beside one). Judged once per folder; an entry whose own
@@ -627,10 +644,9 @@ def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
         if here in seen:
             continue
         seen.add(here)
-        if os.path.basename(here) not in NCT_CLASSES:
+        mine = written_release(os.path.abspath(here))
+        if mine is None:  # no NCT class folder
             continue
-        written = os.path.basename(os.path.dirname(os.path.abspath(here)))
-        mine = written if written in NCT_RELEASES else NONORM
         theirs, via = linked_release(here)
         if theirs is None or theirs == mine:
             continue
