@@ -433,6 +433,57 @@ def test_batched_ops_take_the_settings_that_change_the_draws(one_thread):
     assert boxes.tolist() == [[left, top, w, h]] * 50
 
 
+@pytest.mark.parametrize('jitter', [
+    dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.4),
+    dict(hue=0.6), dict(hue=(0.2, 0.8)), dict(hue=(-0.9, 0.1)),
+    dict(brightness=1.5, contrast=(-0.3, 2.0), saturation=(0.5, 1.5))])
+def test_jitter_factors_are_drawn_as_the_per_image_jitter(jitter):
+    """Each jitter factor of the batched op is drawn from the distribution
+    the per-image transform draws it from (HueWrapColorJitter's own
+    ``_rand_params``, two-sample KS test of 4,000 draws each), also where
+    a range passes its bound (mmpretrain clips it, with a warning). The
+    batched op clipped the lower ends only: hue=0.6 drew shifts of 0.5 to
+    0.6 turns that the per-image views never make."""
+    from openselfsup.datasets.batch_aug import build_op
+    from openselfsup.datasets.transforms import HueWrapColorJitter
+    n = 4000
+    ref = HueWrapColorJitter(**jitter)
+    np.random.seed(0)
+    theirs = [ref._rand_params()[1:] for _ in range(n)]
+    op = build_op(dict(type='HueWrapColorJitter', **jitter), 'w')
+    _, _, ours = op.draw(n, torch.Generator().manual_seed(0))
+    for k, name in enumerate(('brightness', 'contrast', 'saturation',
+                              'hue')):
+        want = [t[k] for t in theirs]
+        if want[0] is None:
+            assert ours[k] is None, name
+            continue
+        got = ours[k].numpy()
+        assert stats.ks_2samp(got, want).pvalue > 1e-3, name
+        assert min(want) <= got.min() + 0.01 and got.max() - 0.01 <= max(
+            want), name
+
+
+@pytest.mark.parametrize('jitter', [dict(brightness=-0.4),
+                                    dict(hue=[0.1, 0.2, 0.3])])
+def test_jitter_the_per_image_transform_refuses_is_refused(jitter):
+    """A jitter setting mmpretrain's ColorJitter refuses per image (a
+    negative number, a range of three) is refused with one line when the
+    batched views are built (it was taken, and the draw of the first
+    batch failed: torch's uniform_ of the range (1.4, 0.6))."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.datasets.transforms import HueWrapColorJitter
+    from openselfsup.utils import InputError
+    with pytest.raises((ValueError, TypeError)):
+        HueWrapColorJitter(**jitter)
+    with pytest.raises(InputError) as err:
+        BatchAugment([dict(type='RandomApply', prob=0.8, transforms=[
+            dict(type='HueWrapColorJitter', **jitter)])], 'the.pipeline')
+    line = str(err.value)
+    assert '\n' not in line
+    assert line.startswith('the.pipeline: HueWrapColorJitter: ')
+
+
 @pytest.mark.parametrize('transform,says', [
     (dict(type='RandomResizedCrop', scale=16),
      "RandomResizedCrop backend 'cv2' has no batched version"),

@@ -561,14 +561,16 @@ class ColorJitterOp(_Op):
     """
 
     def __init__(self, brightness, contrast, saturation, hue, prob=1.0):
-        def rng(v, centre, low_bound):
-            if v is None or v == 0:
-                return None
-            lo, hi = (centre - v, centre + v) if isinstance(
-                v, (int, float)) else tuple(v)
-            return (max(low_bound, lo), hi)
-        self.ranges = [rng(brightness, 1, 0), rng(contrast, 1, 0),
-                       rng(saturation, 1, 0), rng(hue, 0, -0.5)]
+        # the factor ranges as the per-image transform makes them
+        # (mmpretrain's ColorJitter: clipped to their bounds with a warning,
+        # hue to [-0.5, 0.5]; a negative number refused). The ranges written
+        # here before left hue's upper end unclipped: hue=0.6 drew shifts of
+        # 0.5-0.6 turns that the per-image views never make
+        from mmpretrain.datasets.transforms import ColorJitter
+        ref = ColorJitter(brightness, contrast, saturation, hue)
+        self.ranges = [None if r is None else (float(r[0]), float(r[1]))
+                       for r in (ref.brightness, ref.contrast,
+                                 ref.saturation, ref.hue)]
         self.prob = prob
 
     def draw(self, n: int, gen: torch.Generator):
@@ -753,8 +755,12 @@ def build_op(t: Dict, where: str) -> _Op:
     if kind in _JITTER:
         _only(t, 'backend', 'pillow', ('pillow', ), where,
               "Pillow's ImageEnhance only")
-        return ColorJitterOp(t.get('brightness', 0.), t.get('contrast', 0.),
-                             t.get('saturation', 0.), t.get('hue', 0.))
+        try:
+            return ColorJitterOp(t.get('brightness', 0.),
+                                 t.get('contrast', 0.),
+                                 t.get('saturation', 0.), t.get('hue', 0.))
+        except (TypeError, ValueError) as e:  # the per-image refusal
+            raise InputError(f'{where}: {kind}: {e}') from None
     if kind == 'PillowGrayscale':
         return GrayscaleOp(_prob(t, 0.1, where), None)
     if kind == 'RandomGrayscale':
