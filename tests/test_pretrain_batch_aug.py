@@ -709,6 +709,38 @@ def test_self_sup_preprocessor_makes_two_seeded_views(one_thread):
                               data_samples=None), True)
 
 
+@pytest.mark.parametrize('num_views', [[2, 2], [1, 2], [1, 1]])
+def test_batched_views_follow_multiview_order(one_thread, num_views):
+    """A ``MultiView`` of two different pipelines, each repeated
+    (``num_views=[2, 2]``: views A, A, B, B) makes, batched, the views
+    mmpretrain's MultiView makes per image, in its order. A inverts every
+    pixel (Solarize thr 0), B none (thr 256), so each view says which
+    pipeline made it. The distinct pipelines were given to the data
+    preprocessor: [2, 2] was refused when the model was built ('2 view
+    pipelines for 4 views'), though the per-image path runs it."""
+    from mmpretrain.datasets.transforms import MultiView
+
+    from openselfsup.apis.fast_path import batched_views_config
+    from openselfsup.registry import MODELS
+    cfg = Config.fromfile(CLP)
+    a = [dict(type='Solarize', thr=0, prob=1.0)]
+    b = [dict(type='Solarize', thr=256, prob=1.0)]
+    mv = dict(type='MultiView', num_views=num_views, transforms=[a, b])
+    pipe = cfg.train_dataloader.dataset.pipeline
+    cfg.train_dataloader.dataset.pipeline = [pipe[0], mv, pipe[-1]]
+    batched_views_config(cfg, [])
+    pre = MODELS.build(dict(cfg.model.data_preprocessor,
+                            mean=[0., 0., 0.], std=[1., 1., 1.]))
+    img = _patches(1, 8)[0][..., ::-1].copy()  # BGR, as decoded
+    want = MultiView(transforms=[a, b], num_views=num_views).transform(
+        dict(img=img))['img']
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].contiguous()
+    got = pre(dict(inputs=x, data_samples=None), True)['inputs']
+    assert len(got) == len(want) == sum(num_views)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(_np(g), w[..., ::-1])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('base', [CLP_DEMO, FSP_DEMO], ids=['clp', 'fsp'])
 def test_batched_path_trains(base, synthetic_root, tmp_path):

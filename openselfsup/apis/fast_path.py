@@ -136,9 +136,12 @@ def batched_views_config(cfg, note: List[str]) -> None:
                          f'preprocessor {kind!r}; use augment_on=\'cpu\'')
     new = dict(old, type=_PREPROCESSORS[kind], non_blocking=True)
     if _PREPROCESSORS[kind] == 'BatchAugSelfSupDataPreprocessor':
-        distinct = [v for i, v in enumerate(views) if v not in views[:i]]
-        new.update(views=distinct if len(distinct) > 1 else distinct[0],
-                   num_views=num_views)
+        # one pipeline for every view (made in one pass), else one per view
+        # in MultiView's order: the distinct pipelines were given before,
+        # which num_views=[2, 2] (views A, A, B, B) made 2 pipelines for 4
+        # views, refused when the model was built
+        same = all(v == views[0] for v in views)
+        new.update(views=views[0] if same else views, num_views=num_views)
     else:
         if num_views != 1:
             raise InputError('augment_on: a classifier takes one view, the '
