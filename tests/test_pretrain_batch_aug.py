@@ -484,6 +484,27 @@ def test_jitter_the_per_image_transform_refuses_is_refused(jitter):
     assert line.startswith('the.pipeline: HueWrapColorJitter: ')
 
 
+def test_resized_crop_scale_is_height_width_as_mmpretrain(one_thread):
+    """mmpretrain's RandomResizedCrop takes ``scale=(h, w)`` (it resizes to
+    ``scale[::-1]``, mmcv's (w, h)); the batched crop gives the per-image
+    crop's shape, and on a crop of the whole image (area and aspect fixed
+    to the image's) its values, within Pillow's rounding. It read (w, h):
+    ``scale=(32, 48)`` made 48 x 32 views, the per-image ones 32 x 48."""
+    from mmpretrain.datasets.transforms import RandomResizedCrop
+
+    from openselfsup.datasets.batch_aug import BatchAugment
+    img = _patches(1, 60, seed=2)[0][:, :50]  # 60 high, 50 wide
+    t = dict(scale=(32, 48), crop_ratio_range=(1.0, 1.0),
+             aspect_ratio_range=(50 / 60, 50 / 60), backend='pillow')
+    want = RandomResizedCrop(**t).transform(
+        dict(img=np.ascontiguousarray(img[..., ::-1])))['img'][..., ::-1]
+    assert want.shape == (32, 48, 3)
+    got = _np(BatchAugment([dict(type='RandomResizedCrop', **t)])(
+        _t(img), torch.Generator().manual_seed(0)))
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 2
+
+
 @pytest.mark.parametrize('transform,says', [
     (dict(type='RandomResizedCrop', scale=16),
      "RandomResizedCrop backend 'cv2' has no batched version"),

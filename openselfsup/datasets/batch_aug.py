@@ -681,10 +681,12 @@ _JITTER = ('ColorJitter', 'HueWrapColorJitter')
 
 
 def _size(scale) -> Tuple[int, int]:
-    """mmpretrain's ``scale`` (int, or (w, h)) as ``(h, w)``."""
+    """mmpretrain's ``RandomResizedCrop`` ``scale`` (int, or ``(h, w)``:
+    it resizes to ``scale[::-1]``, mmcv's ``(w, h)``) as ``(h, w)``; read
+    as ``(w, h)`` before, a non-square crop came out transposed."""
     if isinstance(scale, int):
         return scale, scale
-    return int(scale[1]), int(scale[0])
+    return int(scale[0]), int(scale[1])
 
 
 def _only(t: Dict, key: str, default, allowed: tuple, where: str,
