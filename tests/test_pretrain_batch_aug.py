@@ -505,6 +505,27 @@ def test_resized_crop_scale_is_height_width_as_mmpretrain(one_thread):
     assert np.abs(got - want).max() <= 2
 
 
+def test_random_apply_of_one_jitter_dict_is_batched(one_thread):
+    """mmcv's RandomApply takes its one transform as a dict as well as a
+    list of one; the batched op builds the same jitter from either (it
+    refused the dict: 'RandomApply is batched only around one
+    ColorJitter')."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.registry import TRANSFORMS
+    jitter = dict(type='HueWrapColorJitter', brightness=0.4, contrast=0.4,
+                  saturation=0.4, hue=0.4)
+    as_dict = dict(type='RandomApply', prob=0.8, transforms=jitter)
+    img = _patches(1, 8)[0]
+    assert TRANSFORMS.build(copy.deepcopy(as_dict)).transform(dict(
+        img=img.copy()))['img'].shape == img.shape
+    x = torch.from_numpy(np.stack(_patches(16, 8))).permute(
+        0, 3, 1, 2).contiguous()
+    got = BatchAugment([as_dict])(x, torch.Generator().manual_seed(3))
+    want = BatchAugment([dict(as_dict, transforms=[jitter])])(
+        x, torch.Generator().manual_seed(3))
+    assert torch.equal(got, want) and not torch.equal(got, x.float())
+
+
 @pytest.mark.parametrize('transform,says', [
     (dict(type='RandomResizedCrop', scale=16),
      "RandomResizedCrop backend 'cv2' has no batched version"),

@@ -748,6 +748,8 @@ def build_op(t: Dict, where: str) -> _Op:
         return FlipOp(_prob(t, None, where))
     if kind == 'RandomApply':
         inner = t.get('transforms', [])
+        if isinstance(inner, dict):  # mmcv's Compose takes one dict too
+            inner = [inner]
         if len(inner) != 1 or inner[0].get('type') not in _JITTER:
             raise InputError(f'{where}: RandomApply is batched only around '
                              "one ColorJitter; use augment_on='cpu'")
