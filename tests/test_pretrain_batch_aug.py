@@ -420,6 +420,20 @@ def test_batched_ops_take_the_settings_that_change_the_draws(one_thread):
         drawn = [ref.random_magnitude() for _ in range(500)]
         assert want[0] <= min(drawn) and max(drawn) <= want[1]
         assert max(drawn) > want[1] - 0.05 * (want[1] - want[0])
+    # a range from high to low (mmpretrain maps the levels that way): the
+    # same sigmas as per image (KS test); it failed the first batch (torch's
+    # uniform_ of (2.0, 1.05))
+    blur = dict(type='GaussianBlur', magnitude_range=(2.0, 0.1),
+                magnitude_std='inf', magnitude_level=5, prob=1.0)
+    ref = GaussianBlur(**{k: v for k, v in blur.items() if k != 'type'})
+    np.random.seed(0)
+    drawn = [ref.random_magnitude() for _ in range(2000)]
+    op = build_op(blur, 'w')
+    x = torch.zeros(4, 3, 8, 8)
+    op(x, torch.Generator().manual_seed(0))  # draws and blurs
+    ours = torch.empty(2000, dtype=torch.float64).uniform_(
+        *op.sigma_range, generator=torch.Generator().manual_seed(0))
+    assert stats.ks_2samp(ours.numpy(), drawn).pvalue > 1e-3
     crop = dict(type='RandomResizedCrop', scale=16, max_attempts=0,
                 crop_ratio_range=(0.2, 1.0), backend='pillow')
     op = build_op(crop, 'w')

@@ -785,8 +785,10 @@ def build_op(t: Dict, where: str) -> _Op:
         low, high = t['magnitude_range']
         level = t.get('magnitude_level', 10)
         total = t.get('total_level', 10)
-        return BlurOp((low, low + (high - low) * level / total),
-                      _prob(t, 0.5, where))
+        # a range given high to low ((2.0, 0.1): mmpretrain maps levels
+        # that way) is the same uniform draw between its two ends
+        ends = sorted((low, low + (high - low) * level / total))
+        return BlurOp(tuple(ends), _prob(t, 0.5, where))
     if kind == 'Solarize':
         if t.get('thr') is None:
             raise InputError(f'{where}: Solarize is batched only with a '
