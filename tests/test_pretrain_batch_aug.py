@@ -540,6 +540,28 @@ def test_random_apply_of_one_jitter_dict_is_batched(one_thread):
     assert torch.equal(got, want) and not torch.equal(got, x.float())
 
 
+@pytest.mark.parametrize('setting', [dict(crop_ratio_range=(1.0, 0.2)),
+                                     dict(aspect_ratio_range=(2.0, 0.5)),
+                                     dict(max_attempts=-1)])
+def test_resized_crop_the_per_image_transform_refuses_is_refused(setting):
+    """A RandomResizedCrop setting mmpretrain refuses when the per-image
+    transform is built is refused with one line when the batched views are
+    built (it was taken, and the first batch failed in torch's uniform_
+    or drew no box at all)."""
+    from mmpretrain.datasets.transforms import RandomResizedCrop
+
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    t = dict(scale=16, backend='pillow', **setting)
+    with pytest.raises((AssertionError, ValueError)):
+        RandomResizedCrop(**t)
+    with pytest.raises(InputError) as err:
+        BatchAugment([dict(type='RandomResizedCrop', **t)], 'the.pipeline')
+    line = str(err.value)
+    assert '\n' not in line
+    assert line.startswith('the.pipeline: RandomResizedCrop: ')
+
+
 @pytest.mark.parametrize('transform,says', [
     (dict(type='RandomResizedCrop', scale=16),
      "RandomResizedCrop backend 'cv2' has no batched version"),

@@ -726,6 +726,17 @@ def build_op(t: Dict, where: str) -> _Op:
         # Pillow's (no averaging when shrinking)
         _only(t, 'backend', 'cv2', ('pillow', ), where,
               "Pillow's resize only: backend='pillow'")
+        # what the per-image transform refuses when built (a range from
+        # high to low, a negative max_attempts), refused here too: the
+        # batched op took it and failed the first batch (torch's uniform_)
+        from mmpretrain.datasets.transforms import RandomResizedCrop
+        args = {k: v for k, v in t.items() if k != 'type'}
+        try:
+            RandomResizedCrop(**args)
+        except (AssertionError, TypeError, ValueError) as e:
+            raise InputError(f'{where}: RandomResizedCrop: '
+                             f'{str(e) or "mmpretrain refuses " + repr(args)}'
+                             ) from None
         return ResizedCropOp(_size(t['scale']),
                              t.get('crop_ratio_range', (0.08, 1.0)),
                              t.get('aspect_ratio_range', (3. / 4., 4. / 3.)),
