@@ -1429,6 +1429,60 @@ def test_entries_split_reads_the_real_layouts(synthetic_root):
             synthetic_root, domain, 'data')) is None, listed
 
 
+def test_the_split_reads_the_release_as_the_list_is_read(
+        synthetic_root, tmp_path, monkeypatch):
+    """The 7K folder says the test split where the list is read as 7K's
+    images: the folder above an image's class folder names its release
+    (``written_release``, ImageList's rule); a release name further up
+    says nothing. A NONORM copy kept in ``CRC-VAL-HE-7K/nonorm/`` (read
+    as NONORM's images) was refused as ``NCT_train`` ('whose images are
+    the test split (every image under CRC-VAL-HE-7K/)'); the same images
+    in ``CRC-VAL-HE-7K/<CLS>/`` still are. A relative data folder is read
+    from the current folder, as ImageList opens the images."""
+    from openselfsup.apis import extract as ex
+    from openselfsup.classes import NCT_CLASSES
+    from openselfsup.datasets.prepare import entries_split
+    test = ('test', 'every image under CRC-VAL-HE-7K/')
+    for paths_, prefix, expected in (
+            (['ADI/a.tif'], 'd/CRC-VAL-HE-7K/nonorm', None),
+            (['CRC-VAL-HE-7K/nonorm/ADI/a.tif'], 'd', None),
+            (['nonorm/ADI/a.tif'], '/d/CRC-VAL-HE-7K', None),
+            (['ADI/a.tif'], 'd/CRC-VAL-HE-7K/nonorm/..', test),
+            (['x/../ADI/a.tif'], 'd/CRC-VAL-HE-7K', test),
+            (['a.tif'], 'd/CRC-VAL-HE-7K/ADI', test)):
+        assert entries_split(NCT_CLASSES, paths_, prefix) == expected, \
+            (paths_, prefix)
+    seven = tmp_path / 'CRC-VAL-HE-7K'
+    seven.mkdir()
+    monkeypatch.chdir(seven)
+    assert entries_split(NCT_CLASSES, ['ADI/a.tif'], '') == test
+    assert entries_split(NCT_CLASSES, ['ADI/a.tif'], 'nonorm') is None
+    # a user's list (named without a split) of NONORM images, by command
+    src = os.path.join(synthetic_root, 'NCT')
+    with open(os.path.join(src, 'meta', 'train_labeled.txt')) as f:
+        rels = [line.split()[0] for line in f if line.strip()][:3]
+    for folder in ('nonorm', ''):
+        for rel in rels:
+            dst = seven / folder / '/'.join(rel.split('/')[-2:])
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(os.path.join(src, 'data', rel), dst)
+    listed = tmp_path / 'my_list.txt'
+    listed.write_text(''.join(
+        f'{"/".join(r.split("/")[-2:])} {NCT_CLASSES.index(r.split("/")[-2])}'
+        '\n' for r in rels))
+    out = paths.features_path(str(tmp_path / 'w'), 'clp', 'NCT_train')
+    config = os.path.join(ROOT, 'configs', 'extraction', 'nct_train.py')
+
+    def opened(prefix):
+        ex.open_lists([config], [out], need_model=False, cfg_options={
+            'dataset.data_root': '', 'dataset.ann_file': str(listed),
+            'dataset.data_prefix': str(seven / prefix)})
+    opened('nonorm')
+    with pytest.raises(InputError, match=r'whose images are the test split '
+                       r'\(every image under CRC-VAL-HE-7K/\)'):
+        opened('')
+
+
 def _official_nct(synthetic_root, root):
     """The synthetic NCT images in the official layout (its train images
     under NCT-CRC-HE-100K/, its test images under CRC-VAL-HE-7K/), lists

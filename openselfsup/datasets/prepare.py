@@ -127,9 +127,11 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
     """The split a list's image paths say, where they say it alone, in
     the layouts the converters write:
 
-    - NCT: every image under ``CRC-VAL-HE-7K/``, the official test set
-      (the last release folder of ``prefix`` and the path,
-      :func:`nct_release`), test; or the
+    - NCT: every image in ``CRC-VAL-HE-7K/``, the official test set,
+      test: the folder above its class folder (under ``prefix``) names
+      the release, as the list is read (:func:`written_release`); a
+      release name further up says nothing (a NONORM copy kept as
+      ``.../CRC-VAL-HE-7K/nonorm/<CLS>/``, read as NONORM's images); or the
       images (``<CLS>/<file>``, under any folder) exactly those of the
       published train or test list. A subset says nothing: the published
       protocol and ``--split-lists`` split one pool, NONORM, so its images
@@ -171,17 +173,11 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
         return found[0] if found else None
     # the 100K: maybe a user's own split
     official = {OFFICIAL[1]: 'test'} if folders else {}
-    above = nct_release(os.path.normpath(prefix).split(os.sep)) \
-        if prefix else None
-
-    def release(parts):
-        # a path leading out of prefix (``..``) or an absolute one: the
-        # folders it names, not prefix's
-        if prefix and (parts[0] == '' or '..' in parts):
-            return nct_release(os.path.normpath(os.path.join(
-                prefix, '/'.join(parts[:-1]) or '/')).split(os.sep))
-        return nct_release(parts[:-1]) or above
-    releases = {release(parts) for parts in split_paths}
+    # each image's release as the list is read (ImageList's
+    # check_list_releases): its class folder's parent under prefix; once
+    # per folder
+    releases = {written_release(os.path.abspath(os.path.join(prefix, f)))
+                for f in {'/'.join(parts[:-1]) for parts in split_paths}}
     folder = releases.pop() if len(releases) == 1 else None
     by_folder = official.get(folder)
     names = {'/'.join(parts[-2:]) for parts in split_paths}
