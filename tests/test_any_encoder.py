@@ -1073,6 +1073,37 @@ def test_import_reads_a_lists_release_as_the_list_is_read(tmp_path):
         match_rows(rows(tmp_path / norm), flat, 's', 'l', root=str(kept))
 
 
+def test_import_reads_a_relative_data_root_from_the_current_folder(
+        tmp_path, monkeypatch):
+    """A list's entries under a relative data root are read from the
+    current folder, as ImageList opens its images and check_list_releases
+    reads their release: run inside ``CRC-VAL-HE-7K/`` with ``<CLS>/<file>``
+    entries (data root ``''``), the list is the 7K's. The entry's release
+    was read from the relative path alone (NONORM): the list's own
+    images' absolute rows were refused ('an image of CRC-VAL-HE-7K, the
+    list's ... one of NCT-CRC-HE-100K-NONORM') and its relative ones
+    taken; the NONORM images' rows are refused."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.datasets.prepare import check_list_releases
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
+    nonorm, seven = 'NCT-CRC-HE-100K-NONORM', 'CRC-VAL-HE-7K'
+    for folder in (tmp_path / seven, tmp_path / nonorm):
+        for e in flat:
+            (folder / e).parent.mkdir(parents=True, exist_ok=True)
+            (folder / e).write_bytes(b'x')
+    monkeypatch.chdir(tmp_path / seven)
+    check_list_releases('', [(e, 0) for e in flat], 'l')
+    for given in ([str(tmp_path / seven / e) for e in flat], flat):
+        assert match_rows(given, flat, 's', 'l', root='')[0].tolist() == \
+            [0, 1]
+    with pytest.raises(InputError, match=re.escape(
+            f"is an image of {nonorm}, the list's ADI/ADI-1.tif one of "
+            f'{seven}')):
+        match_rows([str(tmp_path / nonorm / e) for e in flat], flat, 's',
+                   'l', root='')
+
+
 def test_import_follows_a_chain_of_links_to_the_release_it_names(
         tmp_path):
     """A NCT-CRC-HE-100K-NONORM folder linked to /datasets/NCT-CRC-HE-100K,

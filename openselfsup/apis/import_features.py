@@ -356,13 +356,14 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             relative one under ``root`` first), the one
             a symbolic link on the way reaches
             (:func:`~openselfsup.datasets.prepare.linked_release`); an
-            entry's is the one its class folder under ``root`` is read as
-            (:func:`~openselfsup.datasets.prepare.written_release`, as
+            entry's is the one its class folder under ``root`` (a
+            relative one from the current folder) is read as
+            (:func:`~openselfsup.datasets.prepare.entry_release`, as
             :class:`~openselfsup.datasets.ImageList` reads the list): the
             one the folder above it names, else NONORM.
     """
-    from ..datasets.prepare import (linked_release, nct_release,
-                                    written_release)
+    from ..datasets.prepare import (entry_release, linked_release,
+                                    nct_release, written_release)
     # a row's release: the one a link on the way to its class folder
     # reaches, where the folder is here (a NONORM folder linked to the
     # stain-normalised download passed as NONORM), else its folders' names
@@ -389,8 +390,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
                              f'{entries[hit]}')
         # the entry's release as the list is read (ImageList's
         # check_list_releases): its class folder under the data root
-        mine = written_release(os.path.join(
-            root or '', posixpath.dirname(normed[hit])))
+        mine = entry_release(root or '', posixpath.dirname(normed[hit]))
         folder = posixpath.dirname(_norm_path(raw))
         if folder not in linked:
             here = folder

@@ -129,7 +129,7 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
 
     - NCT: every image in ``CRC-VAL-HE-7K/``, the official test set,
       test: the folder above its class folder (under ``prefix``) names
-      the release, as the list is read (:func:`written_release`); a
+      the release, as the list is read (:func:`entry_release`); a
       release name further up says nothing (a NONORM copy kept as
       ``.../CRC-VAL-HE-7K/nonorm/<CLS>/``, read as NONORM's images); or the
       images (``<CLS>/<file>``, under any folder) exactly those of the
@@ -174,9 +174,8 @@ def entries_split(classes: Sequence[str], paths: Sequence[str],
     # the 100K: maybe a user's own split
     official = {OFFICIAL[1]: 'test'} if folders else {}
     # each image's release as the list is read (ImageList's
-    # check_list_releases): its class folder's parent under prefix; once
-    # per folder
-    releases = {written_release(os.path.abspath(os.path.join(prefix, f)))
+    # check_list_releases); once per folder
+    releases = {entry_release(prefix, f)
                 for f in {'/'.join(parts[:-1]) for parts in split_paths}}
     folder = releases.pop() if len(releases) == 1 else None
     by_folder = official.get(folder)
@@ -599,12 +598,24 @@ def written_release(folder: str, unnamed: Optional[str] = NONORM
     ``data/<CLS>/``; None, unknown, for a feature row's path); None for
     a folder that is no NCT class. A release name further up says
     nothing, as where a link reaches (:func:`link_reached`): a NONORM
-    copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/ADI/``."""
+    copy kept as ``/datasets/NCT-CRC-HE-100K/nonorm/ADI/``. Names only:
+    a list's entry is read where its image is opened
+    (:func:`entry_release`)."""
     head, cls = os.path.split(os.path.normpath(folder))
     if cls not in NCT_CLASSES:
         return None
     parent = os.path.basename(head)
     return parent if parent in NCT_RELEASES else unnamed
+
+
+def entry_release(root: str, folder: str) -> Optional[str]:
+    """The NCT release a list's entry is read as: :func:`written_release`
+    of its folder ``folder`` under the list's data folder ``root``, a
+    relative one from the current folder, as the image is opened
+    (``<CLS>/<file>`` entries of a data root ``''`` run inside
+    ``CRC-VAL-HE-7K/``: its images). ImageList's check, the split a
+    list's images say and ``import_features.py``'s rows read it here."""
+    return written_release(os.path.abspath(os.path.join(root, folder)))
 
 
 def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
@@ -617,7 +628,7 @@ def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
     ``NCT-CRC-HE-100K-NONORM`` (or as ``data/`` of ``<CLS>/<file>``
     entries, NONORM's layout) was read as NONORM's images. An entry is
     written as the release its class folder's parent names, else as
-    NONORM (:func:`written_release`, as ``import_features.py`` reads an
+    NONORM (:func:`entry_release`, as ``import_features.py`` reads an
     entry too). The check
     :func:`prepare_nct` makes of the data folder before it writes the
     lists, made again where the lists are read (a link made since, or the
@@ -640,7 +651,7 @@ def check_list_releases(root: str, entries: Sequence[Tuple[str, object]],
         if here in seen:
             continue
         seen.add(here)
-        mine = written_release(os.path.abspath(here))
+        mine = entry_release(root, os.path.dirname(rel))
         if mine is None:  # no NCT class folder
             continue
         theirs, via = linked_release(here)
