@@ -803,6 +803,15 @@ def test_import_refuses_a_paths_file_that_contradicts_the_source(
     assert first_other_row(nonorm, ['/e/NCT-CRC-HE-100K-NONORM/' + e
                                     for e in flat], flat) is None
     assert first_other_row(nonorm, nonorm[:1], flat) == 1
+    # the release is the folder above the class folder's, as match_rows
+    # reads a row: a NONORM copy kept in NCT-CRC-HE-100K/nonorm/, spelt
+    # absolute and relative, was refused as other images, though
+    # match_rows takes either alone; the normalised images still differ
+    kept = ['/d/NCT-CRC-HE-100K/nonorm/' + e for e in flat]
+    assert first_other_row(kept, flat, flat) is None
+    assert first_other_row(flat, kept, flat) is None
+    assert first_other_row(kept, ['/d/NCT-CRC-HE-100K/' + e for e in flat],
+                           flat) == 0
     # an image outside the list (--ignore-extra drops it) spelt absolute
     # against relative: it was refused as another image, though either
     # list gives the same rows; another folder or release still differs

@@ -252,19 +252,23 @@ def first_other_row(given: Sequence[str], inner: Sequence[str],
     of them lacks), None where they name the same image row by row:
     paths equal once normalised, or matching the same list entry (an
     absolute path and the entry itself: ``/data/NCT/data/ADI/x.tif`` and
-    ``ADI/x.tif``) under the same NCT release folder, if any (the
-    releases share file names); an image outside the list, one path the
+    ``ADI/x.tif``) under the same NCT release folder, if any, the one
+    above the class folder (the releases share file names; as
+    :func:`match_rows` reads a row's); an image outside the list, one path the
     end of the other (relative), under the same release folder."""
-    from ..datasets.prepare import nct_release
+    from ..datasets.prepare import written_release
     index: Dict[str, int] = {}
     for i, e in enumerate(entries):
         index.setdefault(_norm_path(e), i)
 
-    def key(path):  # with the NCT release its folders name, if any
+    def key(path):  # with the NCT release its folders name, if any: as
+        # match_rows reads a row's (a NONORM copy kept in
+        # NCT-CRC-HE-100K/nonorm/ is no image of NCT-CRC-HE-100K)
         norm = _norm_path(path)
         parts = norm.lstrip('/').split('/')
         hit = _entry_of(parts, index)
-        return (norm if hit is None else hit), nct_release(parts)
+        return (norm if hit is None else hit), written_release(
+            posixpath.dirname(norm), unnamed=None)
 
     def same(a, b):
         if a == b:
