@@ -410,7 +410,8 @@ def test_split_lists_of_another_release_refused(tmp_path, capsys):
     lists naming NCT-CRC-HE-100K/<CLS>/<file> were written as the NONORM
     images of those names without a word (other pixels than the user's
     split). Refused in one line, nothing written; NONORM paths (any folder
-    above, absolute too) convert."""
+    above, absolute too; a NONORM copy kept in NCT-CRC-HE-100K/nonorm/)
+    convert."""
     root = tmp_path / 'NCT'
     for release in (NONORM, 'NCT-CRC-HE-100K'):
         for cls in NCT_ORDER:
@@ -431,10 +432,15 @@ def test_split_lists_of_another_release_refused(tmp_path, capsys):
         'paths, or --split official for NCT-CRC-HE-100K and CRC-VAL-HE-7K'
     ], lines
     assert not (root / 'meta').exists()
-    train.write_text(''.join(f'/mnt/{NONORM}/{c}/{c}-A.tif {k}\n'
-                             for k, c in enumerate(NCT_ORDER)))
-    rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
-    assert rc == 0 and 'NCT train            9 images' in out, lines
+    # the folder above the class folder names the release, as the lists
+    # are read (a NONORM copy kept in NCT-CRC-HE-100K/nonorm/ was refused
+    # as NCT-CRC-HE-100K's images)
+    for above in (f'/mnt/{NONORM}', 'NCT-CRC-HE-100K/nonorm'):
+        train.write_text(''.join(f'{above}/{c}/{c}-A.tif {k}\n'
+                                 for k, c in enumerate(NCT_ORDER)))
+        shutil.rmtree(root / 'meta', ignore_errors=True)
+        rc, out, lines = run_data_tool('prepare_nct', argv, capsys)
+        assert rc == 0 and 'NCT train            9 images' in out, lines
 
 
 def test_only_readable_files_are_listed_once_each(tmp_path, capsys):

@@ -740,8 +740,10 @@ def _split_entries(path: str, entries) -> List[Entry]:
     A label, where given, must be the class folder's label in the published
     order (:data:`NCT_CLASSES`). An entry under the folder of another NCT
     release (``NCT-CRC-HE-100K/``, whose stain-normalised images have
-    NONORM's file names) is refused: it would be read as the NONORM image
-    of that name.
+    NONORM's file names; the folder above its class folder,
+    :func:`written_release`: a NONORM copy kept in
+    ``NCT-CRC-HE-100K/nonorm/`` is NONORM's) is refused: it would be read
+    as the NONORM image of that name.
     """
     out: List[Entry] = []
     for i, (rel, label) in enumerate(entries, 1):
@@ -751,7 +753,7 @@ def _split_entries(path: str, entries) -> List[Entry]:
             raise InputError(f'{path}: entry {i} ({rel}) is not '
                              f'<CLS>/<file> with CLS one of '
                              f'{", ".join(NCT_CLASSES)}')
-        release = nct_release(parts[:-2])
+        release = written_release('/'.join(parts[:-1]), unnamed=None)
         if release not in (None, NONORM):
             raise InputError(
                 f'{path}: entry {i} ({rel}) is an image of {release}/, but '
