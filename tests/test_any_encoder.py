@@ -1080,6 +1080,17 @@ def test_import_reads_a_lists_release_as_the_list_is_read(tmp_path):
             f"is an image of {norm}, the list's ADI/ADI-1.tif one of "
             f'{nonorm}')):
         match_rows(rows(tmp_path / norm), flat, 's', 'l', root=str(kept))
+    # the hint for images without a row reads the releases so too: the
+    # list of the normalised download is NCT-CRC-HE-100K's (it said
+    # NONORM's); rows of it for a list of NONORM's still are another's
+    with pytest.raises(InputError) as lacking:
+        match_rows(rows(tmp_path / norm)[:1], flat, 's', 'l', root=root)
+    assert str(lacking.value) == ("s: 1 of the 2 images of l have no "
+                                  'feature row (first: TUM/TUM-2.tif)')
+    with pytest.raises(InputError, match=re.escape(
+            f'the rows name images of {norm}, the list\'s are {nonorm}\'s')):
+        match_rows(rows(tmp_path / norm), [f'{nonorm}/{e}' for e in flat],
+                   's', 'l', ignore_extra=True, root=str(tmp_path))
 
 
 def test_import_reads_a_relative_data_root_from_the_current_folder(

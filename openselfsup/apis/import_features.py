@@ -367,7 +367,7 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
             one the folder above it names, else NONORM.
     """
     from ..datasets.prepare import (entry_release, linked_release,
-                                    nct_release, written_release)
+                                    written_release)
     # a row's release: the one a link on the way to its class folder
     # reaches, where the folder is here (a NONORM folder linked to the
     # stain-normalised download passed as NONORM), else its folders' names
@@ -421,9 +421,11 @@ def match_rows(given: Sequence[str], entries: Sequence[str], where: str,
         rows[more] = rows[first]
     missing = np.flatnonzero(rows < 0)
     if len(missing):
-        mine = nct_release(normed[missing[0]].split('/'), entry=True)
-        theirs = {nct_release(_norm_path(g).lstrip('/').split('/'))
-                  for g in given} - {None, mine}
+        # the releases as the check above reads them
+        mine = entry_release(root or '', posixpath.dirname(
+            normed[missing[0]]))
+        theirs = {written_release(posixpath.dirname(_norm_path(g)),
+                                  unnamed=None) for g in given} - {None, mine}
         hint = (f'; the rows name images of {", ".join(sorted(theirs))}, '
                 f'the list\'s are {mine}\'s' if mine and theirs else
                 _no_match_hint(given, normed) if len(extra) == len(given)
