@@ -2313,8 +2313,18 @@ def test_launchers_refuse_a_users_launcher(tmp_path, synthetic_root, tool,
     # the allocation's counts, as Slurm sets them for salloc / sbatch
     (dict(SLURM_NTASKS='16', SLURM_NTASKS_PER_NODE='8'), [], 16, 8),
     (dict(SLURM_NTASKS='8', SLURM_NTASKS_PER_NODE='4'), [], 8, 4),
-    (dict(SLURM_NTASKS='8', SLURM_NTASKS_PER_NODE='4(x2)'), [], 8, 4),
+    (dict(SLURM_NTASKS='8', SLURM_NTASKS_PER_NODE='4',
+          SLURM_TASKS_PER_NODE='4(x2)'), [], 8, 4),
     (dict(SLURM_NTASKS='4'), [], 4, 4),
+    # salloc -N2 -n8 (no --ntasks-per-node): the tasks per node only in
+    # SLURM_TASKS_PER_NODE; an uneven layout (-N3 -n8: 3(x2),2) asks the
+    # most
+    (dict(SLURM_NTASKS='8', SLURM_TASKS_PER_NODE='4(x2)'), [], 8, 4),
+    (dict(SLURM_NTASKS='8', SLURM_TASKS_PER_NODE='3(x2),2'), [], 8, 3),
+    (dict(SLURM_NTASKS='4', SLURM_TASKS_PER_NODE='1,3'), [], 4, 3),
+    # salloc -N1 --gres=gpu:8 (no task count): one task per CPU there,
+    # not the GPUs' count; 8 and 8 per node as outside an allocation
+    (dict(SLURM_TASKS_PER_NODE='64'), [], 8, 8),
     # the user's GPUS is kept; outside an allocation, 8 and 8 per node
     (dict(SLURM_NTASKS='16', SLURM_NTASKS_PER_NODE='8'), ['2'], 2, 2),
     ({}, [], 8, 8)])
@@ -2325,8 +2335,11 @@ def test_slurm_train_takes_the_allocations_task_count(tmp_path, slurm, args,
     ``--ntasks=8 --ntasks-per-node=8``: 8 tasks of the 16 allocated (one
     machine idle, the batch split over 8), and 8 per node of machines
     allocated 4. Now the defaults are the allocation's SLURM_NTASKS and
-    SLURM_NTASKS_PER_NODE, read here from what a stand-in srun was
-    given."""
+    SLURM_NTASKS_PER_NODE (or, without --ntasks-per-node, the most of
+    SLURM_TASKS_PER_NODE: ``salloc -N2 -n8`` asked 8 per node of its 4),
+    read here from what a stand-in srun was given. Which variables Slurm
+    sets when: the OUTPUT ENVIRONMENT VARIABLES of salloc(1) and
+    sbatch(1)."""
     (tmp_path / 'bin').mkdir()
     srun = tmp_path / 'bin' / 'srun'
     srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')

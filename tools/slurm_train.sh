@@ -7,7 +7,8 @@
 # GPUS defaults to 8; GPUS_PER_NODE (default min(GPUS, 8)), CPUS_PER_TASK
 # (default 5) and SRUN_ARGS (extra srun options) come from the environment;
 # inside an allocation (salloc, sbatch) with a task count, GPUS defaults to
-# its SLURM_NTASKS and the 8 per node to its SLURM_NTASKS_PER_NODE;
+# its SLURM_NTASKS and the 8 per node to its SLURM_NTASKS_PER_NODE, else
+# to the most of its SLURM_TASKS_PER_NODE (salloc -N2 -n8: 4);
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
@@ -25,16 +26,28 @@ JOB_NAME=$2
 CONFIG=$3
 shift 3
 # whole numbers, leading zeros dropped (010 is 10 tasks, not octal 8).
-# Run inside an allocation (salloc, sbatch) that set its task count
-# (SLURM_NTASKS, SLURM_NTASKS_PER_NODE), the defaults are the
-# allocation's: OpenMMLab's 8 and 8 per node started 8 tasks of an
-# allocation of 2 x 8, one machine idle, and asked 8 per node of machines
-# allocated 4 each
+# Run inside an allocation (salloc, sbatch) that set its task count, the
+# defaults are the allocation's: OpenMMLab's 8 and 8 per node started 8
+# tasks of an allocation of 2 x 8, one machine idle, and asked 8 per node
+# of machines allocated 4 each. Slurm sets SLURM_NTASKS only for -n or a
+# --ntasks-per-* option, SLURM_NTASKS_PER_NODE only for
+# --ntasks-per-node, and SLURM_TASKS_PER_NODE always, as the tasks of
+# each node (4(x2),3: 4 on each of two nodes, then 3; without a task
+# count, one per CPU): salloc -N2 -n8 sets SLURM_NTASKS=8 and
+# SLURM_TASKS_PER_NODE=4(x2), and asking 8 per node of it failed
 PER_NODE=8
 if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
-    # Slurm may write a count per node as 4(x2)
     PER_NODE=$(whole_number SLURM_NTASKS_PER_NODE \
-        "${SLURM_NTASKS_PER_NODE%%(*}" 1)
+        "$SLURM_NTASKS_PER_NODE" 1)
+elif [ -n "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_TASKS_PER_NODE:-}" ]; then
+    # the most tasks a node runs (srun takes --ntasks-per-node as the
+    # most per node when --ntasks is given too)
+    PER_NODE=0
+    IFS=, read -ra COUNTS <<< "$SLURM_TASKS_PER_NODE"
+    for COUNT in "${COUNTS[@]}"; do
+        COUNT=$(whole_number SLURM_TASKS_PER_NODE "${COUNT%%(*}" 1)
+        if [ "$COUNT" -gt "$PER_NODE" ]; then PER_NODE=$COUNT; fi
+    done
 fi
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     GPUS=$(whole_number GPUS "$1" 1)
