@@ -775,6 +775,125 @@ def test_a_resume_names_a_changed_accumulation_and_clipping(fsp_epoch_1,
                    for n in notes), notes
 
 
+def test_a_resume_with_the_wrappers_defaults_spelled_out_warns_of_nothing(
+        fsp_epoch_1, tmp_path):
+    """A resume config that spells out MMEngine's defaults of the optimizer
+    wrapper (``accumulative_counts=1``; a ``clip_grad`` with its ``type``
+    'norm' and ``norm_type`` 2) where the checkpoint's config left them
+    unset was warned of as a schedule change (``unset -> 1``) the run
+    continues with. Now nothing is said; another value still is. The
+    references: the wrappers MMEngine builds from both configs count the
+    same accumulation window and clip the same gradients alike (and
+    another norm_type does not)."""
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper
+
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import schedule_changes
+    cfg, a, _ = fsp_epoch_1
+    ckpt = tmp_path / 'e1.pth'
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    c = load_config(cfg)
+    assert 'accumulative_counts' not in c.optim_wrapper
+    c.optim_wrapper.accumulative_counts = 1
+    notes = prepare_config(c, cfg, str(tmp_path / 'b'), resume=str(ckpt))
+    assert not any('accumulative_counts' in n for n in notes), notes
+    c = load_config(cfg)
+    c.optim_wrapper.accumulative_counts = 3
+    notes = prepare_config(c, cfg, str(tmp_path / 'c'), resume=str(ckpt))
+    assert any('optim_wrapper.accumulative_counts: unset -> 3' in n
+               for n in notes), notes
+
+    def wrapper(**kwargs):
+        torch.manual_seed(0)
+        p = torch.nn.Parameter(torch.ones(3))
+        p.grad = torch.tensor([3., -4., 12.])
+        w = OptimWrapper(torch.optim.SGD([p], lr=0.1), **kwargs)
+        if w.clip_grad_kwargs:
+            w._clip_grad()
+        return w._accumulative_counts, p.grad
+
+    assert wrapper()[0] == wrapper(accumulative_counts=1)[0]
+    base = dict(max_norm=1.0)
+    text = Config(dict(optim_wrapper=dict(
+        optimizer=dict(type='SGD', lr=0.1), clip_grad=base))).pretty_text
+
+    def changes(clip):
+        here = Config(dict(optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.1), clip_grad=clip)))
+        return [line for _, line in schedule_changes(text, here,
+                                                     batch=False)]
+    spelled = dict(max_norm=1.0, type='norm', norm_type=2,
+                   error_if_nonfinite=False)
+    assert torch.equal(wrapper(clip_grad=dict(base))[1],
+                       wrapper(clip_grad=dict(spelled))[1])
+    assert changes(spelled) == []
+    other = dict(max_norm=1.0, norm_type=1)
+    assert not torch.equal(wrapper(clip_grad=dict(base))[1],
+                           wrapper(clip_grad=dict(other))[1])
+    assert changes(other) == ['optim_wrapper.clip_grad.norm_type: '
+                              'unset -> 1']
+
+
+def test_a_resume_with_another_group_count_names_the_constructor(
+        fsp_epoch_1, tmp_path):
+    """Another ``optim_wrapper.constructor`` (here one that puts the head
+    in a group of its own) makes another count of parameter groups too:
+    the refusal blamed ``optim_wrapper.paramwise_cfg``, which had not
+    changed. Now it names the key that differs from the checkpoint's
+    config, with its change. The references: the checkpoint's saved
+    groups and the resumed runner's own optimizer."""
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.registry import OPTIM_WRAPPER_CONSTRUCTORS
+    from openselfsup.utils import InputError
+
+    class HeadApartConstructor(DefaultOptimWrapperConstructor):
+        def __call__(self, model):
+            wrapper = super().__call__(model)
+            opt = wrapper.optimizer
+            opt.param_groups[0]['params'] = [
+                p for n, p in model.named_parameters()
+                if not n.startswith('head.')]
+            opt.add_param_group(dict(params=list(model.head.parameters())))
+            return wrapper
+
+    name = 'TestHeadApartConstructor'
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(
+        name=name, module=HeadApartConstructor, force=True)
+    try:
+        cfg, a, _ = fsp_epoch_1
+        ckpt = tmp_path / 'e1.pth'
+        shutil.copy(a / 'epoch_1.pth', ckpt)
+        there = len(load_checkpoint_file(str(ckpt))['optimizer'][
+            'param_groups'])
+        c = load_config(cfg)
+        assert not c.optim_wrapper.get('paramwise_cfg')
+        c.optim_wrapper.constructor = name
+        c.train_cfg.max_epochs = 2
+        c.dump(str(tmp_path / 'cfg.py'))
+        runner = build_runner(str(tmp_path / 'cfg.py'),
+                              work_dir=str(tmp_path / 'b'),
+                              resume=str(ckpt))
+        with pytest.raises(InputError) as caught:
+            runner.load_or_resume()
+        here = len(runner.optim_wrapper.optimizer.param_groups)
+    finally:
+        OPTIM_WRAPPER_CONSTRUCTORS._module_dict.pop(name, None)
+    assert there != here
+    assert str(caught.value) == (
+        f'--resume from {ckpt}: the checkpoint does not fit this config '
+        '(loaded state dict has a different number of parameter groups: '
+        f"the checkpoint's optimizer state has {there}, this config's "
+        f'optimizer {here}; optim_wrapper.constructor makes the parameter '
+        f"groups: optim_wrapper.constructor: unset -> '{name}'); resume "
+        'with the config that wrote it, or start a new run with --work-dir')
+
+
 def test_a_resume_with_another_group_count_names_paramwise_cfg(fsp_epoch_1,
                                                               tmp_path):
     """A ``paramwise_cfg`` added (or removed) makes another count of

@@ -372,7 +372,9 @@ def schedule_changes(text: Optional[str], cfg,
     ``(key, '<key>: <there> -> <here>')`` per differing key (flattened,
     ``param_scheduler.0.end``) of :data:`SCHEDULE_KEYS` and the batch
     (``train_cfg.max_epochs: 2 -> 4``; ``unset`` for a key one side lacks:
-    :func:`~openselfsup.config.key_change`),
+    :func:`~openselfsup.config.key_change`; one side's value of a key the
+    other leaves unset is no change where it is MMEngine's default,
+    :func:`_trained_value`),
     in key order. The text is read as data, never executed; a part of it
     that is code is not compared.
 
@@ -401,9 +403,50 @@ def schedule_changes(text: Optional[str], cfg,
     changes = []
     for key in dict.fromkeys([*old, *new]):  # the configs' order
         there, here = old.get(key, UNSET), new.get(key, UNSET)
-        if there != here and not key_below(key, code):
+        # a value spelled out as MMEngine's default is no change (the
+        # line names them as written)
+        if there != here and not key_below(key, code) and \
+                _trained_value(key, there, old) != \
+                _trained_value(key, here, new):
             changes.append((key, key_change(key, there, here)))
     return changes
+
+
+def _trained_value(key: str, value: Any, flat: dict) -> Any:
+    """The value a run trains with for the flattened schedule key ``key``
+    whose config value (``flat``: that config's keys, flattened) is
+    ``value``: where it is :data:`UNSET`, MMEngine's default:
+    ``OptimWrapper``'s ``accumulative_counts`` (1), the
+    ``DefaultOptimWrapperConstructor``, and, in a ``clip_grad`` that is
+    set, its ``type`` ``'norm'`` and the arguments of the clipping function
+    it names (torch's ``clip_grad_norm_``: ``norm_type`` 2.0,
+    ``error_if_nonfinite`` False, ...); ``accumulative_counts=1`` was
+    warned of as ``unset -> 1``. Else ``value``."""
+    if value is not UNSET:
+        return value
+    import inspect
+    if key == 'optim_wrapper.accumulative_counts':
+        from mmengine.optim import OptimWrapper
+        return inspect.signature(OptimWrapper).parameters[
+            'accumulative_counts'].default
+    if key == 'optim_wrapper.constructor':
+        # MMEngine's build_optim_wrapper
+        return 'DefaultOptimWrapperConstructor'
+    clip = 'optim_wrapper.clip_grad.'
+    if not key.startswith(clip) or not any(k.startswith(clip) for k in flat):
+        return value
+    kind = flat.get(f'{clip}type', 'norm')  # OptimWrapper's default
+    if key == f'{clip}type':
+        return kind
+    import torch
+    func = dict(norm=torch.nn.utils.clip_grad_norm_,
+                value=torch.nn.utils.clip_grad_value_).get(kind)
+    arg = key[len(clip):]
+    params = inspect.signature(func).parameters if func else {}
+    if arg in params and \
+            params[arg].default is not inspect.Parameter.empty:
+        return params[arg].default
+    return value
 
 
 def _flat_at(node, path: List[str], key: str) -> dict:
@@ -1443,10 +1486,12 @@ class AtomicRunner(Runner):
         """For torch's refusal of an optimizer state of another parameter
         group count (``exc``: 'loaded state dict has a different number
         of parameter groups'), the two counts and what makes them:
-        ``optim_wrapper.paramwise_cfg``, with its changes from the config
-        the checkpoint's run wrote (:func:`schedule_changes`); the
-        refusal named neither. Empty for another failure, or a state of
-        several optimizers (an ``OptimWrapperDict``)."""
+        ``optim_wrapper.constructor`` and its ``paramwise_cfg``, those of
+        the two that differ from the config the checkpoint's run wrote
+        named with their changes (:func:`schedule_changes`; a changed
+        constructor was blamed on ``paramwise_cfg``); the refusal named
+        neither. Empty for another failure, or a state of several
+        optimizers (an ``OptimWrapperDict``)."""
         from ..utils.checkpoint import checkpoint_config
         # the optimizer as built (the resume builds it where the run had
         # not yet), its groups untouched: torch refuses before loading
@@ -1462,15 +1507,21 @@ class AtomicRunner(Runner):
         here = len(built[0].param_groups)
         counts = (f'the checkpoint\'s optimizer state has {there}, this '
                   f'config\'s optimizer {here}; ') if there else ''
-        changes = [line for _, line in schedule_changes(
-            checkpoint_config(saved), self.cfg,
-            ('optim_wrapper.paramwise_cfg',), batch=False)] \
-            if saved is not None else []
-        differ = (f': {", ".join(changes[:3])}'
-                  f'{", ..." if len(changes) > 3 else ""}') if changes \
-            else ''
-        return (f': {counts}optim_wrapper.paramwise_cfg makes the '
-                f'parameter groups{differ}')
+        makers = ('optim_wrapper.constructor', 'optim_wrapper.paramwise_cfg')
+        text = checkpoint_config(saved) if saved is not None else None
+        changes = schedule_changes(text, self.cfg, makers, batch=False)
+        differ = [m for m in makers
+                  if any(key_below(key, [m]) for key, _ in changes)]
+        if not differ:  # both as the checkpoint's config has them, or unread
+            same = ' (as in the config of the checkpoint\'s run)' \
+                if text is not None else ''
+            return (f': {counts}{" and ".join(makers)} make the parameter '
+                    f'groups{same}')
+        lines = [line for _, line in changes]
+        return (f': {counts}{" and ".join(differ)} '
+                f'{"makes" if len(differ) == 1 else "make"} the parameter '
+                f'groups: {", ".join(lines[:3])}'
+                f'{", ..." if len(lines) > 3 else ""}')
 
     def _check_resumed_optimizer(self, built: list) -> None:
         """Refuse a resumed optimizer whose parameter groups lack a setting
