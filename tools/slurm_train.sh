@@ -34,7 +34,8 @@ shift 3
 # --ntasks-per-node, and SLURM_TASKS_PER_NODE always, as the tasks of
 # each node (4(x2),3: 4 on each of two nodes, then 3; without a task
 # count, one per CPU): salloc -N2 -n8 sets SLURM_NTASKS=8 and
-# SLURM_TASKS_PER_NODE=4(x2), and asking 8 per node of it failed
+# SLURM_TASKS_PER_NODE=4(x2) (its default layout), of which srun was
+# asked 8 per node
 PER_NODE=8
 if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
     PER_NODE=$(whole_number SLURM_NTASKS_PER_NODE \
