@@ -894,6 +894,70 @@ def test_a_resume_with_another_group_count_names_the_constructor(
         'with the config that wrote it, or start a new run with --work-dir')
 
 
+def test_a_resume_names_another_constructor_of_the_same_groups(
+        fsp_epoch_1, tmp_path):
+    """Another ``optim_wrapper.constructor`` that makes as many parameter
+    groups (here one that halves their learning rate) is loaded over by
+    the checkpoint's optimizer state as a changed ``paramwise_cfg`` is:
+    the resumed run trained with the saved groups' settings, and no
+    warning named the constructor (it was not among the schedule keys).
+    Now it is named with the settings that are not used; the constructor
+    spelled out as MMEngine's default is no change. The reference: the
+    resumed runner's own optimizer against the checkpoint's saved
+    groups."""
+    from mmengine.optim import DefaultOptimWrapperConstructor
+
+    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+    class HalfLrConstructor(DefaultOptimWrapperConstructor):
+        def __call__(self, model):
+            wrapper = super().__call__(model)
+            for group in wrapper.optimizer.param_groups:
+                group['lr'] /= 2
+            return wrapper
+
+    name = 'TestHalfLrConstructor'
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(
+        name=name, module=HalfLrConstructor, force=True)
+    try:
+        cfg, a, _ = fsp_epoch_1
+        ckpt = tmp_path / 'e1.pth'
+        shutil.copy(a / 'epoch_1.pth', ckpt)
+        saved = [g['lr'] for g in load_checkpoint_file(str(ckpt))[
+            'optimizer']['param_groups']]
+        c = load_config(cfg)
+        assert 'constructor' not in c.optim_wrapper
+        c.optim_wrapper.constructor = name
+        c.train_cfg.max_epochs = 2
+        c.dump(str(tmp_path / 'cfg.py'))
+        notes = prepare_config(load_config(str(tmp_path / 'cfg.py')),
+                               str(tmp_path / 'cfg.py'),
+                               str(tmp_path / 'b'), resume=str(ckpt))
+        runner = build_runner(str(tmp_path / 'cfg.py'),
+                              work_dir=str(tmp_path / 'c'),
+                              resume=str(ckpt))
+        runner.load_or_resume()
+        resumed = [g['lr'] for g in
+                   runner.optim_wrapper.optimizer.param_groups]
+    finally:
+        OPTIM_WRAPPER_CONSTRUCTORS._module_dict.pop(name, None)
+    # what the constructor makes: the config's rate halved, in as many
+    # groups as the checkpoint's (else the state would be refused)
+    built = [c.optim_wrapper.optimizer.lr / 2] * len(saved)
+    assert resumed == saved != built
+    said = [n for n in notes if 'are not used' in n]
+    assert len(said) == 1 and f"optim_wrapper.constructor: unset -> " \
+        f"'{name}' are not used: the resume restores the optimizer " \
+        'state' in said[0], notes
+    c = load_config(cfg)
+    c.optim_wrapper.constructor = 'DefaultOptimWrapperConstructor'
+    notes = prepare_config(c, cfg, str(tmp_path / 'd'), resume=str(ckpt))
+    assert not any('constructor' in n for n in notes), notes
+
+
 def test_a_resume_with_another_group_count_names_paramwise_cfg(fsp_epoch_1,
                                                               tmp_path):
     """A ``paramwise_cfg`` added (or removed) makes another count of

@@ -319,14 +319,17 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
     settings it makes, ``lr_mult`` and ``decay_mult`` applied, a custom
     key such as ``lars_exclude``, are those groups' values: the saved
     ones replace them; a change of the group count, ``paramwise_cfg``
-    added or removed, is refused when the state is loaded),
+    added or removed, is refused when the state is loaded) and
+    ``optim_wrapper.constructor`` (the groups' settings it makes are
+    replaced by the saved ones alike; another group count is refused),
     ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
     holds the state of (``Runner.resume`` loads the saved states into the
     config's schedulers in order, each its whole ``__dict__``; a
     scheduler beyond them starts as the config says)."""
     if (key.startswith('optim_wrapper.optimizer.') and
             key != 'optim_wrapper.optimizer.type') or \
-            key.startswith('optim_wrapper.paramwise_cfg.'):
+            key.startswith('optim_wrapper.paramwise_cfg.') or \
+            key == 'optim_wrapper.constructor':
         return 'optimizer' if 'optimizer' in saved else None
     states = saved.get('param_schedulers')
     if not key.startswith('param_scheduler.') or states is None:
@@ -347,12 +350,15 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
 #: each of its param groups' settings (LARS's ``eta`` was not compared, and
 #: a resume with another one trained on with the checkpoint's, unsaid), and
 #: of ``paramwise_cfg``, whose per-parameter settings are in those groups
-#: (another ``lr_mult`` was dropped without a word); and the optimizer
-#: wrapper's ``accumulative_counts`` and ``clip_grad``, which the
+#: (another ``lr_mult`` was dropped without a word), and of the
+#: ``constructor`` that makes those groups (another one of the same group
+#: count had its settings replaced by the saved ones, unsaid); and the
+#: optimizer wrapper's ``accumulative_counts`` and ``clip_grad``, which the
 #: checkpoint's state does not hold: the resume steps with the config's
 #: (another one was said nowhere)
 SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper.optimizer',
                  'optim_wrapper.paramwise_cfg',
+                 'optim_wrapper.constructor',
                  'optim_wrapper.accumulative_counts',
                  'optim_wrapper.clip_grad')
 
