@@ -4852,3 +4852,50 @@ def test_a_run_resumed_after_a_best_steps_its_plateau_schedule_once(
                     resume=str(a / 'epoch_1.pth'))
     assert resumed.optim_wrapper.get_lr() == whole.optim_wrapper.get_lr()
     assert _differing_weights(str(a / 'epoch_2.pth'), str(b / 'epoch_2.pth')) == []
+
+
+def test_a_resumed_run_recorded_with_more_metrics_reports_the_sweeps(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A recorded run whose row holds a metric the sweep's runs do not
+    compute (code of the same record version that computed more, or a
+    record edited): its metrics are results of the same settings, and
+    the resumed sweep reports the uninterrupted one's rows, table and
+    JSON, the extra metric left out and named in the log. Before, a
+    reused baseline's extra metric was a column the other rows lacked:
+    the sweep trained its new runs, removed the old report and then
+    stopped at the report naming a lambda run as lacking it; a lambda
+    run's was carried into sweep.json. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+
+    def sweep(work, lambdas, **kwargs):
+        return bs.run_balance_sweep(SLIDE_DEMO, lambdas, work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kwargs)
+
+    ref = sweep(tmp_path / 'ref', [0, 1])
+    work = tmp_path / 'w'
+    sweep(work, [0])
+    for run in ('baseline', 'lambda_0'):
+        record = work / run / bs.RUN_RECORD
+        saved = json.loads(record.read_text())
+        saved['row']['metrics']['old_metric'] = 0.25
+        record.write_text(json.dumps(saved))
+    runs.calls.clear()
+    said.clear()
+    res = sweep(work, [0, 1], resume=True)
+    assert [os.path.basename(c) for c in runs.calls] == ['lambda_1']
+    assert res['table'] == ref['table']
+    strip = lambda path: {k: v for k, v in json.loads(  # noqa: E731
+        path.read_text()).items() if k not in ('paths',
+                                               'baseline_checkpoint')}
+    assert strip(work / 'sweep.json') == strip(tmp_path / 'ref' /
+                                               'sweep.json')
+    assert [m for m in said if 'old_metric' in m] == [
+        f'{work / run / bs.RUN_RECORD}: {what}\'s recorded metric '
+        '\'old_metric\' is not one this sweep\'s runs compute: left out of '
+        'its row' for run, what in (('baseline', 'the baseline'),
+                                    ('lambda_0', 'lambda 0'))]

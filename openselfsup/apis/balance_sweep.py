@@ -140,6 +140,12 @@ def _lacks(row: dict, keys: Sequence[str]) -> str:
     return f'the metric {missing[0]!r}{more}' if missing else ''
 
 
+def _metric_words(keys: Sequence[str]) -> str:
+    """``metric 'x' is``, ``metrics 'x', 'y' are``."""
+    return (f'metric{"s" if len(keys) > 1 else ""} '
+            f'{", ".join(map(repr, keys))} {"are" if len(keys) > 1 else "is"}')
+
+
 def check_rows(rows: List[dict], keys: Sequence[str]) -> None:
     """Refuse rows of which one lacks a metric of ``keys`` (a
     ``sweep.json`` combined by hand from sweeps of other metrics, or of
@@ -753,8 +759,10 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
                   uncompared: Sequence[str] = (),
                   metrics: Sequence[str] = ()) -> Optional[dict]:
     """The record (:data:`RUN_RECORD`) of the run in ``run_dir``, its row
-    read back (:func:`_read_row`), when the run has one; None when it has
-    none (it never ran, or was interrupted: it trains again).
+    read back (:func:`_read_row`) with the ``metrics`` alone (a metric
+    this sweep's runs do not compute is left out, one log line naming
+    it: the row an uninterrupted sweep has), when the run has one; None
+    when it has none (it never ran, or was interrupted: it trains again).
 
     Raises:
         InputError: the record is not one, or holds another
@@ -798,6 +806,19 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
             f'whose row lacks {missing} that this '
             'sweep\'s runs compute (recorded by other code of the same '
             'record version, or edited)'))
+    # a metric this sweep's runs do not compute (code of the same record
+    # version that computed more, or a record edited): left out, as the
+    # uninterrupted sweep's row has it not; before, a baseline's was a
+    # column every other row lacked, refused at the report, after the
+    # sweep's runs had trained
+    extra = [k for k in record['row']['metrics'] if k not in metrics]
+    if metrics and extra:
+        print_log(f'{path}: {run}\'s recorded {_metric_words(extra)} '
+                  'not one this sweep\'s runs compute: left out of its row',
+                  logger='current')
+        record['row']['metrics'] = {k: v for k, v in
+                                    record['row']['metrics'].items()
+                                    if k in metrics}
     _read_row(record['row'])
     return record
 
