@@ -2057,6 +2057,37 @@ def test_sweep_plot_refuses_a_seeded_sweeps_runs_for_its_summary():
     assert plot_sweep(seed_summary(rows, keys), *args).startswith(b'\x89PNG')
 
 
+def test_sweep_plot_refuses_sweeps_joined_by_hand_as_not_one_sweeps_runs():
+    """Two unseeded sweeps' rows joined by hand (no seed in either), or
+    two seeded sweeps' (a seed twice), have two rows at a lambda too: the
+    refusal called them "a seeded sweep's runs" and said to plot their
+    summary, which would average two sweeps as if seeds. It says what
+    they are (rows without a seed, a seed twice, counted) and to plot
+    each sweep apart; one sweep's rows are drawn."""
+    from openselfsup.apis.balance_sweep import plot_sweep
+    keys = ['mAP', 'recall@5']
+    args = (keys, 'mAP', 'recall@5')
+
+    def sweep(**seed):
+        return [dict(name=f'lambda={lam:g}', **{'lambda': lam}, **seed,
+                     epochs=1, metrics={'mAP': lam, 'recall@5': 1 - lam})
+                for lam in (0.0, 0.5)]
+    joined = {'1 without a seed': sweep() + sweep(seed=3),
+              '2 without a seed': sweep() + sweep(),
+              'seed 3 more than once': sweep(seed=3) + sweep(seed=3),
+              '1 without a seed, seed 3 more than once':
+                  sweep(seed=3) + sweep() + sweep(seed=3)}
+    for why, rows in joined.items():
+        with pytest.raises(InputError) as exc:
+            plot_sweep(rows, *args)
+        n = len(rows) // 2
+        assert str(exc.value) == (
+            f'rows of {n} runs at lambda 0 ({why}): not the runs of one '
+            'sweep (sweeps joined by hand?), which has one run per lambda, '
+            'or one per lambda and seed; plot each sweep\'s rows apart')
+    assert plot_sweep(sweep(), *args).startswith(b'\x89PNG')
+
+
 @pytest.mark.slow
 def test_paper_vit_b16_builds_at_random_init_without_weights():
     """The paper captions config's ViT-B/16 (blocks 0-3 frozen) at random

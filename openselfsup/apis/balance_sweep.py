@@ -421,6 +421,26 @@ def _read_row(row: dict) -> dict:
     return row
 
 
+def _runs_of_one_lambda(runs: List[dict]) -> str:
+    """What the rows ``runs`` of one lambda are and what to plot, as
+    :func:`plot_sweep`'s refusal says it: a seeded sweep's runs (each of
+    its own seed), or, where a row has no seed or two share one, rows
+    not of one sweep (sweeps joined by hand: before, these were called a
+    seeded sweep's runs too, whose summary was the plot to draw)."""
+    seeds = [r.get('seed') for r in runs]
+    if None not in seeds and len(set(seeds)) == len(seeds):
+        return (f'({_seeds_words(seeds)}): a seeded sweep\'s runs; plot its '
+                'summary (seed_summary of the rows, sweep.json\'s '
+                '"summary"), one point per lambda')
+    unseeded = seeds.count(None)
+    twice = sorted({s for s in seeds if s is not None and seeds.count(s) > 1})
+    why = [f'{unseeded} without a seed' if unseeded else '',
+           f'{_seeds_words(twice)} more than once' if twice else '']
+    return (f'({", ".join(w for w in why if w)}): not the runs of one sweep '
+            '(sweeps joined by hand?), which has one run per lambda, or one '
+            'per lambda and seed; plot each sweep\'s rows apart')
+
+
 def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
                ret_metric: str, title: str = '') -> bytes:
     """PNG of two panels: ``metrics`` against lambda (the baseline, the model
@@ -445,7 +465,9 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
             two rows of one lambda (a seeded sweep's runs, ``sweep.json``'s
             ``rows``: each seed's point was joined into the curve, up and
             down at each lambda, as if one run per lambda), naming it and
-            the summary to plot instead.
+            the summary to plot instead, or, for rows without a seed or
+            of one seed twice (sweeps joined by hand), saying so
+            (:func:`_runs_of_one_lambda`).
     """
     check_rows(rows, [*metrics, cls_metric, ret_metric])
     runs: Dict[float, list] = {}
@@ -454,14 +476,8 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
             runs.setdefault(r['lambda'], []).append(r)
     for lam, same in runs.items():
         if len(same) > 1:
-            seeds = [r.get('seed') for r in same]
-            seeds = '' if None in seeds else \
-                f' ({_seeds_words(seeds)})'
-            raise InputError(
-                f'rows of {len(same)} runs at lambda {lambda_name(lam)}'
-                f'{seeds}: a seeded sweep\'s runs; plot its summary '
-                '(seed_summary of the rows, sweep.json\'s "summary"), one '
-                'point per lambda')
+            raise InputError(f'rows of {len(same)} runs at lambda '
+                             f'{lambda_name(lam)} {_runs_of_one_lambda(same)}')
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
