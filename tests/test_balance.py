@@ -4628,14 +4628,17 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
 
 def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
         crossmodal_root, tmp_path, monkeypatch, tiny_bert):
-    """Each run's record holds the digest of the text encoder folder as
-    it was when the run's settings were read: another model saved into
-    the folder after the baseline's settings were read gives the lambda
-    run its digest (hashlib's, by hand; before, each file's digest was
-    kept by its path for the whole sweep, and the lambda run recorded the
-    first model's). And a sweep keeps one digest per version of the
-    folder in the process, whichever sweep read it (before, each sweep
-    call kept another, never read again). The runs are stand-ins."""
+    """The text encoder folder is hashed as it is when a run's settings
+    are read: another model saved into the folder after the baseline's
+    settings were read gives the lambda run its digest (hashlib's, by
+    hand; before, each file's digest was kept by its path for the whole
+    sweep, and the lambda run recorded the first model's), and the sweep,
+    which reads each run's settings again as it is about to train, stops
+    before the baseline trains, naming both digests (before, the baseline
+    was recorded tuned toward the first model, the lambda run toward the
+    second, in one report). And a sweep keeps one digest per version of
+    the folder in the process, whichever sweep read it (before, each
+    sweep call kept another, never read again). The runs are stand-ins."""
     import shutil
     import time
 
@@ -4671,13 +4674,18 @@ def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
 
     monkeypatch.setattr(bs, 'run_settings', settings)
     work = tmp_path / 'sweep'
-    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                         baseline_epochs=1, cfg_options=opts)
+    line = _refused(runs, lambda: bs.run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=1,
+        cfg_options=opts))
     key = 'file.model.text_encoder.path'
-    recorded = [json.loads((work / run / bs.RUN_RECORD).read_text())[
-        'settings'][key] for run in ('baseline', 'lambda_0.5')]
-    assert recorded == [first, folder_by_hand(text)] and first != \
-        recorded[1]
+    second = folder_by_hand(text)
+    assert [r[key] for r in read[:2]] == [first, second] != [first, first]
+    assert line.startswith(
+        f'{SLIDE_DEMO}: the settings of the baseline changed since the '
+        'sweep read them at its start (the contents of the folder '
+        f'model.text_encoder.path names, SHA-1: {first[:12]} -> '
+        f'{second[:12]})'), line
+    assert not work.exists()
     monkeypatch.setattr(bs, 'run_settings', real)
     time.sleep(0.15)  # the new model older than RECENT_NS: kept
     kept = lambda: [k for k in fingerprint._KEPT  # noqa: E731
@@ -4930,3 +4938,64 @@ def test_a_resumed_run_recorded_with_more_metrics_reports_the_sweeps(
         '\'old_metric\' is not one this sweep\'s runs compute: left out of '
         'its row' for run, what in (('baseline', 'the baseline'),
                                     ('lambda_0', 'lambda 0'))]
+
+
+@pytest.mark.parametrize('edit', ['config', 'annotation list'])
+def test_a_sweep_stops_before_a_run_whose_settings_changed_during_it(
+        crossmodal_root, tmp_path, monkeypatch, edit):
+    """Each run reads the config file when it starts: a config edited
+    during the sweep (or an annotation list it names written again)
+    trained the later runs with the new settings, while their records
+    held those read at the sweep's start, and one report mixed both
+    without a word (a resume with the new config then refused runs
+    trained with it). The sweep reads each run's settings again as the
+    run is about to train and stops, in one line naming the setting, the
+    runs that ended recorded with theirs, no report written. The runs
+    are stand-ins, which read the config as a run does."""
+    import shutil
+
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    slides = tmp_path / 'slides'
+    shutil.copytree(crossmodal_root / 'slides', slides)
+    opts.update({'train_dataloader.dataset.data_root': str(slides),
+                 'val_dataloader.dataset.data_root': str(slides)})
+    config = tmp_path / 'sweep_config.py'
+    config.write_text(f'_base_ = [{SLIDE_DEMO!r}]\n'
+                      'optim_wrapper = dict(optimizer=dict(lr=0.002))\n')
+    trained = []
+
+    def run(config_path, work_dir=None, amp=False, cfg_options=None, **kw):
+        cfg = load_config(config_path, cfg_options)
+        trained.append((os.path.basename(work_dir),
+                        cfg.optim_wrapper.optimizer.lr))
+        if len(trained) == 1:  # during the baseline's training
+            if edit == 'config':
+                config.write_text(config.read_text().replace(
+                    'lr=0.002', 'lr=0.003'))
+            else:
+                ann = slides / 'train.json'
+                ann.write_text(ann.read_text() + '\n')
+        return runs(config_path, work_dir, amp, cfg_options, **kw)
+
+    monkeypatch.setattr(bs, 'train', run)
+    work = tmp_path / 'sweep'
+    with pytest.raises(InputError) as exc:
+        bs.run_balance_sweep(str(config), [0.5, 1], work_dir=str(work),
+                             baseline_epochs=1, cfg_options=opts)
+    line = str(exc.value)
+    assert '\n' not in line and line.startswith(
+        f'{config}: the settings of lambda 0.5 changed since the sweep read '
+        'them at its start (')
+    assert ('optim_wrapper.optimizer.lr: 0.002 -> 0.003' if edit == 'config'
+            else
+            'the contents of the file train_dataloader.dataset.ann_file '
+            'names') in line, line
+    # nothing trained with the new settings; the baseline's record is the
+    # settings it trained with
+    assert [t[0] for t in trained] == ['baseline']
+    assert sorted(os.listdir(work)) == ['baseline']
+    record = json.loads((work / 'baseline' / bs.RUN_RECORD).read_text())
+    assert record['settings']['config.train_dataloader.dataset.data_root'] \
+        == str(slides)

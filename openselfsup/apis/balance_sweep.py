@@ -1110,9 +1110,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy):
         # a 0-epoch baseline is evaluated, never trained: what only
         # training reads is not its result
+        base_skip = () if baseline_epochs else _TRAINING_ONLY
         base_settings, base_uncompared = settings(
-            base_opts, () if baseline_epochs else _TRAINING_ONLY,
-            epochs=baseline_epochs)
+            base_opts, base_skip, epochs=baseline_epochs)
         # a lambda run's load_from is the baseline: compared as its weights
         # once the baseline is there (``baseline``)
         lambda_settings = [settings(opts, skip=('load_from',))
@@ -1169,8 +1169,27 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       logger='current')
         first = [True]
 
-        def starting(run_dir: str) -> None:
-            # a run about to train: until its record is written again it
+        def starting(run: str, run_dir: str, here: dict, opts: dict,
+                     skip: Sequence[str] = (), **fields) -> None:
+            # a run about to train: its settings (``here``, read at the
+            # sweep's start) read again, as train() is about to read the
+            # config: one edited since (or a file it includes or names,
+            # an annotation list written again) trained this run with
+            # other settings than its record's and the other runs', one
+            # report mixing both without a word (each run reads the config
+            # file when it starts)
+            diff = _settings_difference(here, settings(opts, skip,
+                                                       **fields)[0])
+            if diff:
+                raise InputError(
+                    f'{config}: the settings of {run} changed since the '
+                    f'sweep read them at its start ({diff}): the config, '
+                    'a file it includes or a file it names was changed '
+                    'during the sweep, and this run would train with other '
+                    'settings than its other runs; the runs that ended are '
+                    'recorded with theirs: rerun the sweep (with --resume, '
+                    'those of its settings are reused)')
+            # until its record is written again it
             # counts as interrupted; at the first, every check has passed
             # and the work dir is this sweep's: the runs are about to be
             # replaced (or added to), and with them what the old report says
@@ -1188,7 +1207,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             rows = [base_record['row']]
             baseline = base_record['checkpoint']  # baseline.pth's, checked
         else:
-            starting(base_dir)
+            starting('the baseline', base_dir, base_settings, base_opts,
+                     base_skip, epochs=baseline_epochs)
             if baseline_epochs:
                 runner = train(config, work_dir=base_dir, amp=amp,
                                cfg_options=base_opts,
@@ -1238,7 +1258,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     if there != run_dir else ''), logger='current')
                 rows.append(record['row'])
                 continue
-            starting(run_dir)
+            starting(run, run_dir, here, opts, skip=('load_from',))
             runner = train(config, work_dir=run_dir, amp=amp,
                            cfg_options=opts, earlier_run_hint=earlier_run_hint)
             name = f'lambda={lambda_name(lam)}'
