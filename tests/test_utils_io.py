@@ -1245,6 +1245,47 @@ def test_folder_sha1_reads_a_folder_once_per_version(tmp_path, monkeypatch):
     assert fingerprint.folder_sha1(str(folder)) != new
 
 
+def test_a_folder_hashed_by_hlss_and_the_sweep_is_read_once(tmp_path,
+                                                            monkeypatch):
+    """An HLSS build (``text_encoder_identity``: ``folder_sha1(path)``)
+    and the balance sweep's records (``named_file_digests`` with
+    ``file_sha1_kept``) hash one text encoder folder: in one process its
+    files are read once, whichever comes first (before, each kept its own
+    digest of the folder, by ``file_sha1`` and ``file_sha1_kept``, and
+    every file was read twice), to the digest made by hand."""
+    from openselfsup.config import named_file_digests
+    from openselfsup.models.heads.attribute_heads import text_encoder_identity
+    from openselfsup.utils import fingerprint
+    folder = tmp_path / 'text'
+    (folder / '1_Pooling').mkdir(parents=True)
+    (folder / 'model.safetensors').write_bytes(b'a' * 64)
+    (folder / 'config.json').write_text('{"hidden_size": 8}')
+    (folder / '1_Pooling' / 'config.json').write_text('{"mean": true}')
+    monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 8)
+    time.sleep(0.15)  # saved a while ago
+    reads = []
+    real = fingerprint._file_digest
+    monkeypatch.setattr(fingerprint, '_file_digest',
+                        lambda path, *a, **k: reads.append(path) or
+                        real(path, *a, **k))
+
+    def hlss():
+        return text_encoder_identity(dict(type='SentenceTransformerText',
+                                          path=str(folder)))['path']['sha1']
+
+    def sweep():
+        return named_file_digests(
+            dict(model=dict(text_encoder=dict(path=str(folder)))),
+            digest=fingerprint.file_sha1_kept)['model.text_encoder.path']
+
+    for first, then in ((hlss, sweep), (sweep, hlss)):
+        fingerprint._KEPT.clear()
+        reads.clear()
+        assert first() == then() == folder_by_hand(folder)
+        assert sorted(reads) == sorted(
+            str(p) for p in folder.rglob('*') if p.is_file()), reads
+
+
 @pytest.mark.parametrize('ahead', [0, 60, -60])
 def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
         tmp_path, monkeypatch, ahead):

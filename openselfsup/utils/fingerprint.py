@@ -166,11 +166,16 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
 
     Read once per version of the folder in a process (an HLSS model's
     three heads check the same text encoder folder; before, each read
-    every file): kept by the folder's real path and ``digest``, and
-    computed again when a file's name, inode, size, modification or
-    status change time differs, and whenever a file was changed less
-    than :data:`RECENT_NS` before the call (a same-size rewrite within
-    the file system's time resolution could keep its times)."""
+    every file): kept by the folder's real path and the digest ``digest``
+    computes (:func:`file_sha1_kept` is :func:`file_sha1`: the balance
+    sweep's records and an HLSS build in one process read the folder once;
+    before, each kept its own), and computed again when a file's name,
+    inode, size, modification or status change time differs, and
+    whenever a file was changed less than :data:`RECENT_NS` before the
+    call (a same-size rewrite within the file system's time resolution
+    could keep its times)."""
+    # the folder's digest is kept here: its files' need not be
+    digest = _UNKEPT.get(digest, digest)
     files = _folder_files(path)
 
     def compute():
@@ -211,6 +216,11 @@ def file_sha256_kept(path: str) -> str:
     """:func:`file_sha256` of ``path`` by :func:`file_digest_kept` (a
     model's three heads check the same text tower's weights)."""
     return file_digest_kept(path, file_sha256)
+
+
+#: the digest each kept one computes (:func:`folder_sha1` keeps a
+#: folder's by it)
+_UNKEPT = {file_sha1_kept: file_sha1, file_sha256_kept: file_sha256}
 
 
 def files_sample_sha1(paths, count: int = 16):
