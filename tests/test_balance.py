@@ -4999,3 +4999,27 @@ def test_a_sweep_stops_before_a_run_whose_settings_changed_during_it(
     record = json.loads((work / 'baseline' / bs.RUN_RECORD).read_text())
     assert record['settings']['config.train_dataloader.dataset.data_root'] \
         == str(slides)
+
+
+def test_a_sweep_refuses_cfg_options_setting_the_lambda(tmp_path):
+    """Each run's lambda is the sweep's (``--lambdas``, the baseline's 0):
+    ``--cfg-options model.balance=0.3`` (as ``tools/train.py`` takes it)
+    was overridden in every run without a word, and sweep.json recorded
+    it among the options the runs had. Refused in one line, exit 2,
+    before the model stack is loaded and anything is made; a ``model``
+    dict holding ``balance`` too."""
+    from _foundation_helpers import loaded_modules
+
+    from openselfsup.apis.balance_sweep import run_balance_sweep
+    line = ('--cfg-options model.balance: the sweep sets model.balance of '
+            'each run (--lambdas; the baseline\'s 0); leave it out')
+    work = tmp_path / 'sweep'
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/balance_sweep.py', SLIDE_DEMO, '--work-dir', str(work),
+         '--cfg-options', 'model.balance=0.3'], ('mmpretrain', 'mmcv'))
+    assert (rc, lines, loaded) == (2, [f'error: {line}'], [])
+    with pytest.raises(InputError) as exc:
+        run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                          cfg_options={'model': dict(balance=0.3)})
+    assert str(exc.value) == line.replace('model.balance:', 'model:', 1)
+    assert not work.exists()

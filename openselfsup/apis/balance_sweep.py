@@ -950,6 +950,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # one run folder per lambda, named by it: a second run would replace it
     check_distinct('--lambdas', names, why='each lambda has one run folder')
     cfg_options = dict(cfg_options or {})
+    # each run's lambda is the sweep's (the baseline's 0): an option
+    # setting it was overridden in every run without a word, and
+    # sweep.json recorded it among the options the runs had
+    for key, value in cfg_options.items():
+        if key == 'model.balance' or (key == 'model' and isinstance(
+                value, dict) and 'balance' in value):
+            raise InputError(
+                f'--cfg-options {key}: the sweep sets model.balance of each '
+                'run (--lambdas; the baseline\'s 0); leave it out')
     if seeds is not None:
         seeds = check_seeds(seeds)
         # the seeds are the runs': an option setting them would be
