@@ -2063,8 +2063,12 @@ def test_sweep_plot_refuses_sweeps_joined_by_hand_as_not_one_sweeps_runs():
     refusal called them "a seeded sweep's runs" and said to plot their
     summary, which would average two sweeps as if seeds. It says what
     they are (rows without a seed, a seed twice, counted) and to plot
-    each sweep apart; one sweep's rows are drawn."""
-    from openselfsup.apis.balance_sweep import plot_sweep
+    each sweep apart; one sweep's rows are drawn. ``seed_summary`` of
+    such rows (which that line said to plot) averaged them as seeds
+    (``n seeds`` 2, seeds ``[None, None]``): refused alike; seeded
+    sweeps of other seeds joined are summarised (the reference: numpy's
+    mean)."""
+    from openselfsup.apis.balance_sweep import plot_sweep, seed_summary
     keys = ['mAP', 'recall@5']
     args = (keys, 'mAP', 'recall@5')
 
@@ -2085,7 +2089,20 @@ def test_sweep_plot_refuses_sweeps_joined_by_hand_as_not_one_sweeps_runs():
             f'rows of {n} runs at lambda 0 ({why}): not the runs of one '
             'sweep (sweeps joined by hand?), which has one run per lambda, '
             'or one per lambda and seed; plot each sweep\'s rows apart')
+        with pytest.raises(InputError) as exc:
+            seed_summary(rows, keys)
+        assert str(exc.value) == (
+            f'rows of {n} runs at lambda 0 ({why}): not the runs of one '
+            'sweep (sweeps joined by hand?), which has one run per lambda, '
+            'or one per lambda and seed; a mean over seeds is of one run '
+            'per seed')
     assert plot_sweep(sweep(), *args).startswith(b'\x89PNG')
+    seeded = sweep(seed=3) + [dict(r, seed=4, metrics={
+        k: v + 0.25 for k, v in r['metrics'].items()}) for r in sweep()]
+    summary = seed_summary(seeded, keys)
+    assert [(r['n'], r['seeds']) for r in summary] == [(2, [3, 4])] * 2
+    assert summary[1]['metrics']['mAP'] == pytest.approx(
+        np.mean([0.5, 0.75]))
 
 
 @pytest.mark.slow

@@ -257,6 +257,23 @@ def config_seed(cfg) -> Optional[int]:
         seed == model_seed else None
 
 
+#: what rows of one lambda without a seed, or of one seed twice, are
+NOT_ONE_SWEEP = ('not the runs of one sweep (sweeps joined by hand?), which '
+                 'has one run per lambda, or one per lambda and seed')
+
+
+def _not_one_sweep(runs: List[dict]) -> str:
+    """Why the rows ``runs`` of one lambda are not one seeded sweep's, in
+    words (``1 without a seed``, ``seed 3 more than once``); empty where
+    each has a seed of its own."""
+    seeds = [r.get('seed') for r in runs]
+    unseeded = seeds.count(None)
+    twice = sorted({s for s in seeds if s is not None and seeds.count(s) > 1})
+    return ', '.join(w for w in (
+        f'{unseeded} without a seed' if unseeded else '',
+        f'{_seeds_words(twice)} more than once' if twice else '') if w)
+
+
 def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     """Each lambda's runs of a seeded sweep as one row: the baseline row
     first (one run, ``n`` 1), then one per lambda in the order of its
@@ -274,7 +291,9 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     :func:`nan_seed_lines` name the seeds.
 
     Raises:
-        InputError: a row without one of ``keys`` (:func:`check_rows`).
+        InputError: a row without one of ``keys`` (:func:`check_rows`);
+            rows of a lambda without a seed or of one seed twice (sweeps
+            joined by hand: they were averaged as seeds), naming them.
     """
     import numpy as np
 
@@ -283,6 +302,13 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     groups: Dict = {}
     for r in rows:
         groups.setdefault(r['lambda'], []).append(r)
+    for lam, runs in groups.items():
+        why = '' if lam is None or len(runs) < 2 else _not_one_sweep(runs)
+        if why:  # averaged as seeds: two sweeps' runs, 'n seeds 2'
+            raise InputError(
+                f'rows of {len(runs)} runs at lambda {lambda_name(lam)} '
+                f'({why}): {NOT_ONE_SWEEP}; a mean over seeds is of one '
+                'run per seed')
     out = []
     for lam, runs in groups.items():
         mean, ci = mean_ci(np.array([[r['metrics'][k] for k in keys]
@@ -427,18 +453,12 @@ def _runs_of_one_lambda(runs: List[dict]) -> str:
     its own seed), or, where a row has no seed or two share one, rows
     not of one sweep (sweeps joined by hand: before, these were called a
     seeded sweep's runs too, whose summary was the plot to draw)."""
-    seeds = [r.get('seed') for r in runs]
-    if None not in seeds and len(set(seeds)) == len(seeds):
-        return (f'({_seeds_words(seeds)}): a seeded sweep\'s runs; plot its '
-                'summary (seed_summary of the rows, sweep.json\'s '
-                '"summary"), one point per lambda')
-    unseeded = seeds.count(None)
-    twice = sorted({s for s in seeds if s is not None and seeds.count(s) > 1})
-    why = [f'{unseeded} without a seed' if unseeded else '',
-           f'{_seeds_words(twice)} more than once' if twice else '']
-    return (f'({", ".join(w for w in why if w)}): not the runs of one sweep '
-            '(sweeps joined by hand?), which has one run per lambda, or one '
-            'per lambda and seed; plot each sweep\'s rows apart')
+    why = _not_one_sweep(runs)
+    if not why:
+        return (f'({_seeds_words([r["seed"] for r in runs])}): a seeded '
+                'sweep\'s runs; plot its summary (seed_summary of the rows, '
+                'sweep.json\'s "summary"), one point per lambda')
+    return f'({why}): {NOT_ONE_SWEEP}; plot each sweep\'s rows apart'
 
 
 def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
