@@ -961,7 +961,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             recorded run of another :data:`RECORD_VERSION` or of other
             settings, naming the version or the first setting that differs
             (before anything trains; a lambda run's baseline weights once
-            the baseline is there, before a lambda run trains).
+            the baseline is there, before a lambda run trains); a run
+            whose settings (:func:`run_settings`) changed since the sweep
+            read them at its start (the config or a file it names edited
+            during the sweep), as the run is about to train; a
+            ``--cfg-options`` setting ``model.balance``.
     """
     lambdas = [check_fraction(v, '--lambdas') for v in lambdas]
     if not lambdas:
