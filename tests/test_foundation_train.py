@@ -894,6 +894,60 @@ def test_a_resume_with_another_group_count_names_the_constructor(
         'with the config that wrote it, or start a new run with --work-dir')
 
 
+def test_a_constructor_that_cannot_build_the_groups_is_one_line(
+        fsp_epoch_1, tmp_path):
+    """mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` cannot
+    split the FSP ResNet-18 into layers (its ``get_layer_depth`` raises a
+    bare ``NotImplementedError``): a new run of such a config, and its
+    resume, stopped on that traceback (exit 1), and a runner resumed by
+    itself (``load_or_resume``) said the checkpoint 'does not fit this
+    config (NotImplementedError)', a config error blamed on the
+    checkpoint. Now the three say one line naming the constructor,
+    nothing written. The reference: the constructor itself on the
+    model."""
+    from mmpretrain.engine.optimizers import \
+        LearningRateDecayOptimWrapperConstructor
+
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    ckpt = tmp_path / 'e1.pth'
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    c = load_config(cfg)
+    name = 'LearningRateDecayOptimWrapperConstructor'
+    c.optim_wrapper.constructor = name
+    c.optim_wrapper.paramwise_cfg = dict(layer_decay_rate=0.65)
+    c.train_cfg.max_epochs = 2
+    lrd = str(tmp_path / 'lrd.py')
+    c.dump(lrd)
+    runner = build_runner(lrd, work_dir=str(tmp_path / 'n'))
+    wrapper = dict(c.optim_wrapper)
+    wrapper.pop('constructor')
+    paramwise = wrapper.pop('paramwise_cfg')
+    with pytest.raises(NotImplementedError):  # the reference
+        LearningRateDecayOptimWrapperConstructor(wrapper, paramwise)(
+            runner.model)
+    line = (f"{lrd}: the optimizer (optim_wrapper.constructor={name!r}) "
+            'could not be built from the config (NotImplementedError: '
+            'raised in ResNet.get_layer_depth); check the settings changed '
+            'from the shipped config (--cfg-options), or run with '
+            'OPENSELFSUP_DEBUG=1 for the traceback')
+    said = []
+    for work, resume in (('new', False), ('resumed', str(ckpt))):
+        with pytest.raises(InputError) as caught:
+            train(lrd, work_dir=str(tmp_path / work), resume=resume)
+        said.append(str(caught.value))
+        assert not (tmp_path / work).exists()
+    runner = build_runner(lrd, work_dir=str(tmp_path / 'by_itself'),
+                          resume=str(ckpt))
+    with pytest.raises(InputError) as caught:
+        runner.load_or_resume()
+    said.append(str(caught.value))
+    assert said == [line] * 3, said
+
+
 def test_a_resume_names_another_constructor_of_the_same_groups(
         fsp_epoch_1, tmp_path):
     """Another ``optim_wrapper.constructor`` that makes as many parameter
@@ -1039,6 +1093,7 @@ def test_a_resume_into_an_optimizer_the_state_lacks_settings_of_is_refused(
     (``KeyError: 'eta'``). Now one line before any step, nothing saved. The
     reference: torch's own LARS loaded with the checkpoint's state."""
     from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
     from openselfsup.engine import load_checkpoint_file
     from openselfsup.engine.optimizers import OpenSelfSupLARS
     from openselfsup.utils import InputError
@@ -1058,6 +1113,17 @@ def test_a_resume_into_an_optimizer_the_state_lacks_settings_of_is_refused(
             'optim_wrapper.optimizer.type': 'OpenSelfSupLARS',
             'train_cfg.max_epochs': 2})
     assert not list(b.glob('*.pth')), list(b.iterdir())
+    # a runner resumed by itself (load_or_resume before any train: the
+    # optimizer not built yet, MMEngine's resume built it inside the
+    # load) was not checked: the same line now
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'c'),
+                          resume=str(ckpt), cfg_options={
+                              'optim_wrapper.optimizer.type':
+                                  'OpenSelfSupLARS'})
+    with pytest.raises(InputError, match=re.escape(
+            "the checkpoint's optimizer state has no 'eta' setting of "
+            'OpenSelfSupLARS')):
+        runner.load_or_resume()
 
 
 def test_a_resume_keeps_parameter_groups_of_their_own_settings(

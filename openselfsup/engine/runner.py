@@ -1313,13 +1313,23 @@ class AtomicRunner(Runner):
     def build_optim_wrapper(self, optim_wrapper):
         """As the Runner's; a refused setting is one line, and so is an
         optimizer type no registry knows (MMEngine's constructor looks it
-        up without a check: 'None is not a callable object')."""
+        up without a check: 'None is not a callable object'), and a
+        ``NotImplementedError`` of an ``optim_wrapper.constructor`` for a
+        model it cannot build groups of (mmpretrain's
+        ``LearningRateDecayOptimWrapperConstructor`` on a ResNet-18, which
+        it cannot split into layers: a traceback), the constructor
+        named."""
         optimizer = optim_wrapper.get('optimizer') \
             if isinstance(optim_wrapper, dict) else None
         kind = optimizer.get('type') if isinstance(optimizer, dict) else None
         if isinstance(kind, str):
             _check_optimizer_type(kind, self._config_name())
-        with settings_refused(self._config_name(), 'optimizer'):
+        maker = optim_wrapper.get('constructor') \
+            if isinstance(optim_wrapper, dict) else None
+        what = 'optimizer' if maker is None else \
+            f'optimizer (optim_wrapper.constructor={maker!r})'
+        with settings_refused(self._config_name(), what,
+                              also=(NotImplementedError,)):
             return super().build_optim_wrapper(optim_wrapper)
 
     def build_param_scheduler(self, scheduler):
@@ -1448,6 +1458,14 @@ class AtomicRunner(Runner):
                     return super().load_or_resume()
             finally:
                 self._checks_load_from = False
+        if isinstance(self.optim_wrapper, dict):
+            # not built yet (Runner.train builds it first; a runner resumed
+            # by itself, load_or_resume or val, not): built here, as
+            # MMEngine's resume would inside the load, so that a config it
+            # cannot be built from is refused as for a new run, not as a
+            # checkpoint that 'does not fit', and its groups are compared
+            # below (they were not: no optimizer was built yet)
+            self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
         built = self._group_settings()  # before the state replaces them
         try:
             with self._unpickling_refused():

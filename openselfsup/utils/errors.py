@@ -13,7 +13,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, List, \
-    Optional, Sequence
+    Optional, Sequence, Tuple, Type
 
 import numpy as np
 
@@ -230,30 +230,52 @@ def own_bug(exc: BaseException) -> bool:
 
 
 @contextmanager
-def settings_refused(config: str, what: str) -> Iterator[None]:
+def settings_refused(config: str, what: str,
+                     also: Tuple[Type[BaseException], ...] = ()
+                     ) -> Iterator[None]:
     """Turn a setting refused while ``what`` is built from ``config`` into
     one :class:`InputError` line that quotes the library's error (a
-    traceback from deep inside mmengine or mmpretrain before);
-    ``OPENSELFSUP_DEBUG=1`` keeps the traceback (a bug rather than a
-    setting), as does an error hit by a line of openselfsup's own code
-    (:func:`own_bug`). An InputError passes unchanged.
+    traceback from deep inside mmengine or mmpretrain before; an error
+    without a message is named by the function that raised it:
+    :func:`raised_in`); ``OPENSELFSUP_DEBUG=1`` keeps the traceback (a bug
+    rather than a setting), as does an error hit by a line of
+    openselfsup's own code (:func:`own_bug`). An InputError passes
+    unchanged.
 
     Args:
         config (str): the config file, named in the line.
         what (str): what is built, e.g. ``'model or data'``.
+        also (tuple[type]): errors refused as settings here beside
+            :data:`SETTING_ERRORS` (an optimizer constructor's
+            ``NotImplementedError`` for a model it cannot split).
     """
     try:
         yield
     except InputError:
         raise
-    except SETTING_ERRORS as exc:
+    except SETTING_ERRORS + tuple(also) as exc:
         if os.environ.get('OPENSELFSUP_DEBUG') or own_bug(exc):
             raise
+        said = first_line(exc) if str(exc).strip() else raised_in(exc)
         raise InputError(
             f'{config}: the {what} could not be built from the config '
-            f'({type(exc).__name__}: {first_line(exc)}); check the settings '
+            f'({type(exc).__name__}: {said}); check the settings '
             'changed from the shipped config (--cfg-options), or run with '
             'OPENSELFSUP_DEBUG=1 for the traceback') from exc
+
+
+def raised_in(exc: BaseException) -> str:
+    """``'raised in <function>'``: the qualified name of the function
+    whose line raised ``exc`` (the last frame of its traceback; a bare
+    ``raise NotImplementedError`` says nothing else), or its type name
+    where it has no traceback."""
+    tb = exc.__traceback__
+    if tb is None:
+        return type(exc).__name__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return f'raised in {getattr(code, "co_qualname", code.co_name)}'
 
 
 def one_line(exc: BaseException) -> str:
