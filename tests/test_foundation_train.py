@@ -1012,6 +1012,140 @@ def test_a_resume_names_another_constructor_of_the_same_groups(
     assert not any('constructor' in n for n in notes), notes
 
 
+@pytest.fixture
+def two_optimizers():
+    """A GAN-style config's optimizers on the FSP classifier: an
+    ``optim_wrapper`` of several wrappers (``backbone``, ``head``), no
+    ``optimizer`` at its top, that its ``constructor`` builds into MMEngine's
+    ``OptimWrapperDict``; a model whose training step steps each. Yields
+    the names to put in a config; unregistered after the test."""
+    from mmengine.optim import (DefaultOptimWrapperConstructor,
+                                OptimWrapperDict)
+    from mmpretrain.models import ImageClassifier
+
+    from openselfsup.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
+
+    class TwoWrappers:
+        def __init__(self, optim_wrapper_cfg, paramwise_cfg=None):
+            self.cfg = optim_wrapper_cfg
+
+        def __call__(self, model):
+            return OptimWrapperDict(**{
+                name: DefaultOptimWrapperConstructor(dict(c))(
+                    getattr(model, name)) for name, c in self.cfg.items()})
+
+    class TwoStepClassifier(ImageClassifier):
+        def train_step(self, data, optim_wrapper):
+            data = self.data_preprocessor(data, True)
+            loss, log_vars = self.parse_losses(
+                self._run_forward(data, mode='loss'))
+            loss.backward()
+            for wrapper in optim_wrapper.values():
+                wrapper.step()
+                wrapper.zero_grad()
+            return log_vars
+
+    names = 'TestTwoWrappers', 'TestTwoStepClassifier'
+    OPTIM_WRAPPER_CONSTRUCTORS.register_module(
+        name=names[0], module=TwoWrappers, force=True)
+    MODELS.register_module(name=names[1], module=TwoStepClassifier,
+                           force=True)
+    try:
+        yield names
+    finally:
+        OPTIM_WRAPPER_CONSTRUCTORS._module_dict.pop(names[0], None)
+        MODELS._module_dict.pop(names[1], None)
+
+
+def test_a_resume_of_several_optimizers_names_what_it_restores(
+        synthetic_root, tmp_path, two_optimizers):
+    """An ``optim_wrapper`` of several wrappers (an ``OptimWrapperDict``:
+    ``optim_wrapper.head.optimizer.lr``), resumed: the keys of each wrapper
+    were compared nowhere, so another learning rate of one trained on with
+    the checkpoint's, unsaid, and a ``param_scheduler`` list (built for
+    each optimizer, its state saved by the optimizer's name) was said to
+    be used ('the run continues with this config's') where the resume
+    restored the saved one. Now both are named with the settings that are
+    not used; a wrapper whose state the checkpoint lacks starts as the
+    config says (said as used); one the config no longer has, whose state
+    MMEngine's OptimWrapperDict stopped on ('cannot found head': a
+    traceback), is one line. The reference: the resumed runner's own
+    optimizers and schedulers."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import InputError
+    constructor, model = two_optimizers
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    c = load_config(cfg)
+    c.model.type = model
+    c.optim_wrapper = dict(constructor=constructor, **{
+        name: dict(type='OptimWrapper',
+                   optimizer=dict(type='SGD', lr=lr, momentum=0.9))
+        for name, lr in (('backbone', 0.05), ('head', 0.01))})
+    c.dump(cfg)
+    train(cfg, work_dir=str(tmp_path / 'a'))
+    ckpt = str(tmp_path / 'a' / 'epoch_1.pth')
+    saved = load_checkpoint_file(ckpt)
+    assert set(saved['optimizer']) == set(saved['param_schedulers']) == {
+        'backbone', 'head'}
+    change = {'train_cfg.max_epochs': 2,
+              'optim_wrapper.head.optimizer.lr': 0.5,
+              'param_scheduler.0.milestones': [7]}
+
+    def resumed(path, options, work):
+        """The notes of a resume of ``path``, the resumed runner."""
+        c = load_config(cfg)
+        c.merge_from_dict(options)
+        notes = prepare_config(c, cfg, str(tmp_path / f'{work}_notes'),
+                               resume=path)
+        runner = build_runner(cfg, work_dir=str(tmp_path / work),
+                              resume=path, cfg_options=options)
+        runner.load_or_resume()
+        return notes, runner
+
+    notes, runner = resumed(ckpt, change, 'b')
+    # what the resumed run trains with: the checkpoint's, as said
+    assert runner.optim_wrapper['head'].optimizer.param_groups[0]['lr'] == \
+        saved['optimizer']['head']['param_groups'][0]['lr'] == 0.01
+    assert {name: list(s[0].milestones) for name, s in
+            runner.param_schedulers.items()} == {'backbone': [2],
+                                                 'head': [2]}
+    said = [n for n in notes if 'are not used' in n]
+    assert len(said) == 1 and 'param_scheduler.0.milestones.0: 2 -> 7, ' \
+        'optim_wrapper.head.optimizer.lr: 0.01 -> 0.5 are not used: the ' \
+        'resume restores the learning-rate scheduler and optimizer state' \
+        in said[0], notes
+    assert any('train_cfg.max_epochs: 1 -> 2; the run continues' in n
+               for n in notes), notes
+    # a checkpoint without the head's optimizer state: the head's runs
+    # as the config says
+    without = dict(saved, optimizer={'backbone': saved['optimizer'][
+        'backbone']})
+    torch.save(without, tmp_path / 'without_head.pth')
+    notes, runner = resumed(str(tmp_path / 'without_head.pth'), change, 'c')
+    assert runner.optim_wrapper['head'].optimizer.param_groups[0]['lr'] \
+        == 0.5
+    assert any('optim_wrapper.head.optimizer.lr: 0.01 -> 0.5; the run '
+               "continues with this config's" in n for n in notes), notes
+    assert not any('optim_wrapper.head.optimizer.lr: 0.01 -> 0.5 are not '
+                   'used' in n for n in notes), notes
+    # the config without the head's optimizer: refused in one line
+    c = load_config(cfg)
+    del c.optim_wrapper['head']
+    c.dump(str(tmp_path / 'one.py'))
+    runner = build_runner(str(tmp_path / 'one.py'),
+                          work_dir=str(tmp_path / 'd'), resume=ckpt,
+                          cfg_options={'train_cfg.max_epochs': 2})
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume from {ckpt}: the checkpoint does not fit this config '
+            '(Mismatched `state_dict`! cannot found head in '
+            'OptimWrapperDict)')):
+        runner.load_or_resume()
+
+
 def test_a_resume_with_another_group_count_names_paramwise_cfg(fsp_epoch_1,
                                                               tmp_path):
     """A ``paramwise_cfg`` added (or removed) makes another count of

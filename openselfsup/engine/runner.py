@@ -325,21 +325,60 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
     ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
     holds the state of (``Runner.resume`` loads the saved states into the
     config's schedulers in order, each its whole ``__dict__``; a
-    scheduler beyond them starts as the config says)."""
-    if (key.startswith('optim_wrapper.optimizer.') and
-            key != 'optim_wrapper.optimizer.type') or \
-            key.startswith('optim_wrapper.paramwise_cfg.') or \
-            key == 'optim_wrapper.constructor':
-        return 'optimizer' if 'optimizer' in saved else None
+    scheduler beyond them starts as the config says). The same for the
+    keys of each wrapper of several (an ``OptimWrapperDict``:
+    ``optim_wrapper.<name>.optimizer.lr``, :func:`_one_wrapper_key`),
+    whose schedulers the checkpoint holds by the optimizer's name, each
+    built from the config's ``param_scheduler.<name>``, or from its one
+    list (or scheduler) for every optimizer (MMEngine's
+    ``build_param_scheduler``)."""
+    one = _one_wrapper_key(key)
+    if (one.startswith('optim_wrapper.optimizer.') and
+            one != 'optim_wrapper.optimizer.type') or \
+            one.startswith('optim_wrapper.paramwise_cfg.') or \
+            one == 'optim_wrapper.constructor':
+        state = saved.get('optimizer')
+        if one != key:  # one wrapper of several: its state, by its name
+            held = isinstance(state, dict) and key.split('.')[1] in state
+        else:
+            held = 'optimizer' in saved
+        return 'optimizer' if held else None
     states = saved.get('param_schedulers')
     if not key.startswith('param_scheduler.') or states is None:
         return None
-    part = key.split('.')[1]
+    part, *rest = key.split('.')[1:]
     if isinstance(states, dict):  # one list per optimizer, by its name
-        held = part in states
-    else:  # a list, or the config's one scheduler (param_scheduler.end)
-        held = not part.isdigit() or int(part) < len(states)
+        if part in states:  # param_scheduler.<name>: that optimizer's
+            states, part = states[part], (rest or ['0'])[0]
+        else:  # the config's list (or one scheduler) for each optimizer
+            states = max(states.values(), key=len, default=[])
+    # a list, or the config's one scheduler (param_scheduler.end)
+    held = not part.isdigit() or int(part) < len(states)
     return 'learning-rate scheduler' if held else None
+
+
+def _one_wrapper_key(key: str) -> str:
+    """A flattened key of one wrapper of several
+    (``optim_wrapper.<name>.optimizer.lr``: :func:`_wrapper_names`) as
+    the key of a config of one wrapper (``optim_wrapper.optimizer.lr``);
+    any other key unchanged."""
+    parts = key.split('.')
+    if parts[0] == 'optim_wrapper' and len(parts) > 2 and \
+            parts[1] not in _WRAPPER_KEYS:
+        return '.'.join([parts[0], *parts[2:]])
+    return key
+
+
+def _wrapper_names(section) -> List[str]:
+    """The names of the wrappers an ``optim_wrapper`` config of several
+    holds (an ``OptimWrapperDict``, which its ``constructor`` builds: no
+    ``optimizer`` at its top, MMEngine's ``Runner.build_optim_wrapper``):
+    its keys whose value is a wrapper's config, one with an
+    ``optimizer``. Empty for a config of one wrapper."""
+    if not isinstance(section, dict) or 'optimizer' in section:
+        return []
+    return [name for name, value in section.items()
+            if isinstance(value, dict) and 'optimizer' in value]
 
 
 #: the config keys that make a run's training schedule, compared on
@@ -361,6 +400,14 @@ SCHEDULE_KEYS = ('train_cfg', 'param_scheduler', 'optim_wrapper.optimizer',
                  'optim_wrapper.constructor',
                  'optim_wrapper.accumulative_counts',
                  'optim_wrapper.clip_grad')
+
+#: the keys of one wrapper's config among :data:`SCHEDULE_KEYS`, compared
+#: in each wrapper of a config of several too
+#: (``optim_wrapper.<name>.optimizer``: :func:`_wrapper_names`; their
+#: changes were said nowhere, a learning rate the resume restores as
+#: those of a config of one)
+_WRAPPER_KEYS = tuple(k.split('.', 1)[1] for k in SCHEDULE_KEYS
+                      if k.startswith('optim_wrapper.'))
 
 
 #: the training data keys whose change a ``--resume`` warns of (the
@@ -397,6 +444,13 @@ def schedule_changes(text: Optional[str], cfg,
         keys.append('total_batch_size' if 'total_batch_size' in cfg or
                     saved_total is not None else
                     'train_dataloader.batch_size')
+    # the same keys in each wrapper of a config of several (either side's)
+    wrapper = config_text_section(text, 'optim_wrapper')
+    names = dict.fromkeys([*_wrapper_names(wrapper),
+                           *_wrapper_names(cfg.get('optim_wrapper'))])
+    keys += [f'optim_wrapper.{name}.{sub}' for name in names
+             for sub in _WRAPPER_KEYS
+             if f'optim_wrapper.{sub}' in keys]
     sections = {}
     old, new = {}, {}
     for key in keys:
@@ -427,18 +481,22 @@ def _trained_value(key: str, value: Any, flat: dict) -> Any:
     set, its ``type`` ``'norm'`` and the arguments of the clipping function
     it names (torch's ``clip_grad_norm_``: ``norm_type`` 2.0,
     ``error_if_nonfinite`` False, ...); ``accumulative_counts=1`` was
-    warned of as ``unset -> 1``. Else ``value``."""
+    warned of as ``unset -> 1``; each wrapper's of several alike
+    (``optim_wrapper.<name>.clip_grad.type``: :func:`_one_wrapper_key`).
+    Else ``value``."""
     if value is not UNSET:
         return value
     import inspect
-    if key == 'optim_wrapper.accumulative_counts':
+    one = _one_wrapper_key(key)  # each wrapper of several as one
+    if one == 'optim_wrapper.accumulative_counts':
         from mmengine.optim import OptimWrapper
         return inspect.signature(OptimWrapper).parameters[
             'accumulative_counts'].default
-    if key == 'optim_wrapper.constructor':
+    if one == 'optim_wrapper.constructor':
         # MMEngine's build_optim_wrapper
         return 'DefaultOptimWrapperConstructor'
-    clip = 'optim_wrapper.clip_grad.'
+    clip = 'optim_wrapper.clip_grad.' if one == key else \
+        f'optim_wrapper.{key.split(".")[1]}.clip_grad.'
     if not key.startswith(clip) or not any(k.startswith(clip) for k in flat):
         return value
     kind = flat.get(f'{clip}type', 'norm')  # OptimWrapper's default
@@ -1471,7 +1529,10 @@ class AtomicRunner(Runner):
             with self._unpickling_refused():
                 super().load_or_resume()
         except (RuntimeError, KeyError, ValueError, IndexError,
-                TypeError) as exc:
+                TypeError, AssertionError) as exc:
+            # (AssertionError: MMEngine's OptimWrapperDict given the state
+            # of an optimizer this config has not, 'cannot found head in
+            # OptimWrapperDict': a traceback)
             raise InputError(
                 f'--resume from {self._load_from}: the checkpoint does not '
                 f'fit this config ({first_line(exc)[:200]}'
