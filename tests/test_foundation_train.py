@@ -1318,6 +1318,68 @@ def test_a_resume_with_a_scheduler_added_is_not_refused(fsp_epoch_1,
             ] == [pytest.approx(0.45)]
 
 
+def test_a_resume_says_a_scheduler_class_and_a_removed_one_are_used(
+        synthetic_root, fsp_epoch_1, tmp_path):
+    """MMEngine's resume loads each saved scheduler state into the config's
+    scheduler of its place (``__dict__.update``): the class is the
+    config's, a setting the saved state has no attribute of stays the
+    config's, and a scheduler the config removed is not built. The
+    resume said all of them 'not used: the resume restores the
+    learning-rate scheduler state' (a MultiStepLR run resumed with a
+    CosineAnnealingLR trains with the cosine and its T_max; a ConstantLR
+    removed is gone). Now they are among the changes the run continues
+    with; the saved settings loaded are still said not used. The
+    reference: the resumed runner's own schedulers."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.config import load_config
+
+    def resumed(cfg, ckpt, options, work):
+        """The warnings of a resume of ``ckpt`` as the run continues with
+        ``[(key change, used?)...]``, and the resumed runner."""
+        c = load_config(cfg)
+        c.merge_from_dict(options)
+        notes = prepare_config(c, cfg, str(tmp_path / f'{work}_notes'),
+                               resume=ckpt)
+        runner = build_runner(cfg, work_dir=str(tmp_path / work),
+                              resume=ckpt, cfg_options=options)
+        runner.load_or_resume()
+        used = ' '.join(n for n in notes if 'the run continues with' in n)
+        kept = ' '.join(n for n in notes if 'are not used' in n)
+        return used, kept, runner
+
+    cfg, a, _ = fsp_epoch_1
+    ckpt = str(tmp_path / 'e1.pth')
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    assert load_config(cfg).param_scheduler[0].type == 'MultiStepLR'
+    used, kept, runner = resumed(cfg, ckpt, {
+        'train_cfg.max_epochs': 2, 'param_scheduler': [dict(
+            type='CosineAnnealingLR', by_epoch=True, T_max=2, end=2)]}, 'b')
+    cosine, = runner.param_schedulers
+    assert (type(cosine).__name__, cosine.T_max, cosine.end) == (
+        'CosineAnnealingLR', 2, 1)
+    assert "param_scheduler.0.type: 'MultiStepLR' -> 'CosineAnnealingLR', " \
+        'param_scheduler.0.T_max: unset -> 2' in used, used
+    assert 'param_scheduler.0.end: 1 -> 2' in kept and 'type' not in kept \
+        and 'T_max' not in kept, kept
+    # a run of two schedulers resumed with the first only
+    two = small_config(FSP_DEMO, str(tmp_path / 'two.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    c = load_config(two)
+    c.param_scheduler = [*c.param_scheduler, dict(
+        type='ConstantLR', by_epoch=True, factor=0.5, begin=0, end=4)]
+    c.dump(two)
+    train(two, work_dir=str(tmp_path / 'c'))
+    first = [dict(load_config(two).param_scheduler[0])]
+    used, kept, runner = resumed(two, str(tmp_path / 'c' / 'epoch_1.pth'), {
+        'train_cfg.max_epochs': 2, 'param_scheduler': first}, 'd')
+    assert [type(s).__name__ for s in runner.param_schedulers] == [
+        'MultiStepLR']
+    assert "param_scheduler.1.type: 'ConstantLR' -> unset" in used and \
+        'param_scheduler.1.factor: 0.5 -> unset' in used, used
+    assert 'param_scheduler.1' not in kept, kept
+
+
 def _plus_one(ckpt, out):
     """A copy of the checkpoint ``ckpt`` at ``out`` whose weights are
     other (each float one plus the checkpoint's); returns them."""

@@ -192,7 +192,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # param_groups whole: lr, momentum, weight_decay, eta...) and each
     # scheduler's (its __dict__: end, milestones, T_max, ...) over the
     # config's
-    restored = {line: _restored_by_resume(key, saved)
+    restored = {line: _restored_by_resume(key, saved,
+                                          cfg.get('param_scheduler'))
                 for key, line in schedule_changes(text, cfg)
                 if not (key == 'total_batch_size' and kept_total)}
     used = [line for line, state in restored.items() if not state]
@@ -306,7 +307,8 @@ def amp_change(text: Optional[str], cfg) -> Optional[str]:
             "--amp / amp to continue the run as it was)")
 
 
-def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
+def _restored_by_resume(key: str, saved: dict,
+                        schedulers: Any) -> Optional[str]:
     """The state in the checkpoint ``saved`` that MMEngine's resume loads
     over the config's value of the schedule key ``key``
     (:data:`SCHEDULE_KEYS`), or None where the config's value is used:
@@ -325,7 +327,15 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
     ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
     holds the state of (``Runner.resume`` loads the saved states into the
     config's schedulers in order, each its whole ``__dict__``; a
-    scheduler beyond them starts as the config says). The same for the
+    scheduler beyond them starts as the config says) that this config
+    has too (``schedulers``: its ``param_scheduler``; one it removed is
+    not built, its saved state not loaded: it was said restored), but
+    its ``type`` (the class is the config's, as the optimizer's: another
+    one was said not used) and a setting the saved state has no
+    attribute of (another class's, a ``T_max`` where a ``MultiStepLR``
+    was saved: ``__dict__.update`` keeps the config's); a
+    ``convert_to_iter_based`` is restored where the state holds the
+    ``by_epoch`` it sets (with ``begin`` and ``end``). The same for the
     keys of each wrapper of several (an ``OptimWrapperDict``:
     ``optim_wrapper.<name>.optimizer.lr``, :func:`_one_wrapper_key`),
     whose schedulers the checkpoint holds by the optimizer's name, each
@@ -346,15 +356,41 @@ def _restored_by_resume(key: str, saved: dict) -> Optional[str]:
     states = saved.get('param_schedulers')
     if not key.startswith('param_scheduler.') or states is None:
         return None
-    part, *rest = key.split('.')[1:]
+    parts = key.split('.')[1:]
     if isinstance(states, dict):  # one list per optimizer, by its name
-        if part in states:  # param_scheduler.<name>: that optimizer's
-            states, part = states[part], (rest or ['0'])[0]
+        if parts[0] in states:  # param_scheduler.<name>: that optimizer's
+            states, parts = states[parts[0]], parts[1:]
         else:  # the config's list (or one scheduler) for each optimizer
             states = max(states.values(), key=len, default=[])
     # a list, or the config's one scheduler (param_scheduler.end)
-    held = not part.isdigit() or int(part) < len(states)
+    index = int(parts.pop(0)) if parts and parts[0].isdigit() else 0
+    state = states[index] if isinstance(states, (list, tuple)) and \
+        index < len(states) else None
+    if state is None or not parts or parts[0] == 'type' or \
+            _scheduler_config(schedulers, key) is None:
+        return None
+    attr = 'by_epoch' if parts[0] == 'convert_to_iter_based' else parts[0]
+    held = not isinstance(state, dict) or attr in state
     return 'learning-rate scheduler' if held else None
+
+
+def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
+    """The scheduler's config in ``schedulers`` (a config's
+    ``param_scheduler``: a list, one scheduler, or either by optimizer
+    name) that the flattened key ``key`` (``param_scheduler.1.end``,
+    ``param_scheduler.head.0.end``) is a setting of; None where that
+    config has no such scheduler."""
+    node, parts = schedulers, key.split('.')[1:]
+    while not (isinstance(node, dict) and 'type' in node):
+        part = parts.pop(0) if parts else None
+        if isinstance(node, (list, tuple)) and part is not None and \
+                part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
 
 
 def _one_wrapper_key(key: str) -> str:
