@@ -2184,6 +2184,12 @@ ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
      dict(NNODES='1:2', NODE_RANK='2'),
      "NODE_RANK must be from 0 to 1 (one of the 2 machines of "
      "NNODES=1:2), got '2'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '2'],
+     dict(PORT='29501', MASTER_PORT='29500'),
+     'PORT (29501) and MASTER_PORT (29500) name other ports for the '
+     'rendezvous; set one of them (or both alike)'),
+    ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(MASTER_PORT='0'),
+     "MASTER_PORT must be a port number from 1 to 65535, got '0'"),
     ('tools/slurm_train.sh', ['gpu', 'job'], {},
      'usage: bash {tool} PARTITION JOB_NAME CONFIG [GPUS] '
      '[tools/train.py args] (got 2 arguments; see {tool} --help)'),
@@ -2271,6 +2277,38 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
         os.path.join(REPO, 'tools', 'train.py'), CLP_DEMO, '--launcher',
         'pytorch', '--cfg-options',
         f'train_dataloader.dataset.data_root={nct}'], given
+
+
+@pytest.mark.parametrize('env, port', [
+    (dict(MASTER_PORT='12345'), '12345'),
+    (dict(PORT='2345', MASTER_PORT='02345'), '2345'),
+    (dict(PORT='2345'), '2345'),
+    ({}, '29500')])
+def test_dist_train_takes_torchruns_master_port(tmp_path, synthetic_root,
+                                                env, port):
+    """``MASTER_PORT`` (torchrun's name, which a cluster's job script
+    exports beside MASTER_ADDR, read by this script) was ignored: the
+    rendezvous opened on 29500, where another job may listen or a
+    firewall close it, and the machines waited. Taken now where PORT is
+    unset; PORT and MASTER_PORT both set must name one port (else one
+    line, ``test_launcher_refusals_are_the_scripts_line``). What torchrun
+    is given is read from a stand-in ``python``, as above."""
+    (tmp_path / 'bin').mkdir()
+    fake = tmp_path / 'bin' / 'python'
+    fake.write_text('#!/bin/sh\n'
+                    'case "$*" in *--nnodes=*) shift 2\n'
+                    '    printf "%s\\n" "$@"; exit 0 ;; esac\n'
+                    f'exec {sys.executable} "$@"\n')
+    fake.chmod(0o755)
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    env = {**{k: '' for k in ('PORT', 'MASTER_PORT')}, **env}
+    rc, out, err = run_tool(
+        ['tools/dist_train.sh', CLP_DEMO, '1', '--cfg-options',
+         f'train_dataloader.dataset.data_root={nct}'],
+        env_extra=dict(env, PATH=f'{tmp_path / "bin"}{os.pathsep}'
+                       f'{os.environ["PATH"]}'))
+    assert (rc, error_lines(err)) == (0, []), err[-2000:]
+    assert f'--master_port={port}' in out.splitlines(), out
 
 
 @pytest.mark.parametrize('tool, head, flag', [

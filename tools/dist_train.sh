@@ -8,9 +8,9 @@
 # Run by sh (dash), the script runs itself again under bash.
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
-# (default 127.0.0.1) and PORT (default 29500) as for torchrun; an
-# NNODES=MIN:MAX waits for MAX machines (the script starts torchrun's
-# static rendezvous at MASTER_ADDR:PORT, which is not elastic).
+# (default 127.0.0.1) and PORT (else MASTER_PORT; default 29500) as for
+# torchrun; an NNODES=MIN:MAX waits for MAX machines (the script starts
+# torchrun's static rendezvous at MASTER_ADDR:PORT, which is not elastic).
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 in_bash "$@"
 set -euo pipefail
@@ -55,11 +55,29 @@ if [ "$NODE_RANK" -ge "$NODES" ]; then
         "$NODES machines of NNODES=$NNODES_GIVEN), got '$NODE_RANK_GIVEN'"
 fi
 # port 0 is no port: the processes waited to connect to it, without a word
-# (one line for every bad PORT: a word, 0 or one past 65535)
-PORT_GIVEN=${PORT:-29500}
-if ! PORT=$(whole_number PORT "$PORT_GIVEN" 1 2>/dev/null) ||
-    [ "$PORT" -gt 65535 ]; then
-    refuse "PORT must be a port number from 1 to 65535, got '$PORT_GIVEN'"
+# (one line for every bad PORT: a word, 0 or one past 65535). MASTER_PORT,
+# torchrun's name (the one a cluster's job script exports beside
+# MASTER_ADDR), when PORT is unset: it was ignored, the rendezvous opened
+# on 29500; both set to other ports, one line (neither is plainly meant)
+port_number() {
+    if ! _p=$(whole_number "$1" "$2" 1 2>/dev/null) || [ "$_p" -gt 65535 ]
+    then
+        refuse "$1 must be a port number from 1 to 65535, got '$2'"
+    fi
+    echo "$_p"
+}
+if [ -n "${PORT:-}" ] && [ -n "${MASTER_PORT:-}" ]; then
+    PORT_GIVEN=$PORT
+    PORT=$(port_number PORT "$PORT")
+    OTHER=$(port_number MASTER_PORT "$MASTER_PORT")
+    if [ "$OTHER" != "$PORT" ]; then
+        refuse "PORT ($PORT_GIVEN) and MASTER_PORT ($MASTER_PORT) name" \
+            "other ports for the rendezvous; set one of them (or both alike)"
+    fi
+elif [ -n "${PORT:-}" ]; then
+    PORT=$(port_number PORT "$PORT")
+else
+    PORT=$(port_number MASTER_PORT "${MASTER_PORT:-29500}")
 fi
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
