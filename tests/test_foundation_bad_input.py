@@ -2362,7 +2362,7 @@ def test_launchers_refuse_a_users_launcher(tmp_path, synthetic_root, tool,
     (dict(SLURM_NTASKS='4', SLURM_TASKS_PER_NODE='1,3'), [], 4, 3),
     # salloc -N1 --gres=gpu:8 (no task count): one task per CPU there,
     # not the GPUs' count; 8 and 8 per node as outside an allocation
-    (dict(SLURM_TASKS_PER_NODE='64'), [], 8, 8),
+    (dict(SLURM_TASKS_PER_NODE='64', SLURM_JOB_NUM_NODES='1'), [], 8, 8),
     # the user's GPUS is kept; outside an allocation, 8 and 8 per node
     (dict(SLURM_NTASKS='16', SLURM_NTASKS_PER_NODE='8'), ['2'], 2, 2),
     ({}, [], 8, 8)])
@@ -2402,6 +2402,85 @@ def test_slurm_train_takes_the_allocations_task_count(tmp_path, slurm, args,
         'error: total_batch_size 32 is not divisible by the 3 training '
         'processes; change the GPU count or --cfg-options '
         'total_batch_size=...']), p
+
+
+def _slurm_counts(text):
+    """A Slurm per-node count list (``4(x2),3``) as one count per node."""
+    out = []
+    for part in text.split(','):
+        count, _, reps = part.partition('(x')
+        out += [int(count)] * int(reps.rstrip(')') or 1)
+    return out
+
+
+@pytest.mark.parametrize('slurm, args, tasks, per_node, cpus', [
+    # sbatch -N1 --gres=gpu:4 (no task count; the batch step's GPUs)
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='32',
+          SLURM_JOB_CPUS_PER_NODE='32', SLURM_JOB_GPUS='0,1,2,3',
+          SLURM_GPUS_ON_NODE='4'), [], 4, 4, 5),
+    # sbatch -N2 --gres=gpu:8: both machines
+    (dict(SLURM_JOB_NUM_NODES='2', SLURM_TASKS_PER_NODE='64(x2)',
+          SLURM_JOB_CPUS_PER_NODE='64(x2)', SLURM_GPUS_ON_NODE='8'),
+     [], 16, 8, 5),
+    # salloc -N2 --gpus-per-node=a100:2 -c... (login shell): 2 CPUs a node
+    (dict(SLURM_JOB_NUM_NODES='2', SLURM_TASKS_PER_NODE='2(x2)',
+          SLURM_JOB_CPUS_PER_NODE='2(x2)', SLURM_GPUS_PER_NODE='a100:2'),
+     [], 4, 2, 1),
+    # salloc -N1 --gres=gpu:8 (login shell: no GPU count to read), 16 CPUs
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='16',
+          SLURM_JOB_CPUS_PER_NODE='16'), [], 8, 8, 2),
+    # salloc -N2 -n8 (one CPU a task): 5 each was more than the node's 4
+    (dict(SLURM_JOB_NUM_NODES='2', SLURM_NTASKS='8',
+          SLURM_TASKS_PER_NODE='4(x2)', SLURM_JOB_CPUS_PER_NODE='4(x2)'),
+     [], 8, 4, 1),
+    # salloc -N2 -n8 -c6: the allocation's -c
+    (dict(SLURM_JOB_NUM_NODES='2', SLURM_NTASKS='8', SLURM_CPUS_PER_TASK='6',
+          SLURM_TASKS_PER_NODE='4(x2)', SLURM_JOB_CPUS_PER_NODE='24(x2)'),
+     [], 8, 4, 6),
+    # the user's GPUS, in sbatch -N2 --gres=gpu:2: spread over both nodes
+    (dict(SLURM_JOB_NUM_NODES='2', SLURM_TASKS_PER_NODE='64(x2)',
+          SLURM_JOB_CPUS_PER_NODE='64(x2)', SLURM_JOB_GPUS='0,1'),
+     ['4'], 4, 2, 5)])
+def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
+                                                     tasks, per_node, cpus):
+    """A step (srun inside salloc or sbatch) may start more tasks than the
+    job's count, but no more GPUs or CPUs on a node than the job holds
+    there: Slurm refuses it ("Invalid generic resource (gres)
+    specification", "More processors requested than permitted"; the
+    step manager's checks, srun(1), salloc(1) and sbatch(1)). Without a
+    task count (``sbatch -N1 --gres=gpu:4``) the script asked 8 tasks
+    and 8 GPUs of a node holding 4, and 8 of ``-N2 --gres=gpu:8``
+    (one machine idle); and 5 CPUs a task of any allocation
+    (``salloc -N2 -n8``: 20 of a node holding 4). Now the step is made
+    of what the allocation holds; each case is checked by hand and
+    against the rule: tasks a node x CPUs a task within its CPUs, the
+    GPUs a node within its GPUs, the nodes within its nodes."""
+    (tmp_path / 'bin').mkdir()
+    srun = tmp_path / 'bin' / 'srun'
+    srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    srun.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')}
+    env.update(slurm, PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
+               PYTHONPATH=REPO, DATA_CHECK='0')
+    for k in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS'):
+        env.pop(k, None)
+    p = subprocess.run(['bash', os.path.join(REPO, 'tools/slurm_train.sh'),
+                        'gpu', 'job', CLP_DEMO, *args], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    given = dict(a[2:].split('=', 1) for a in p.stdout.splitlines()
+                 if a.startswith('--') and '=' in a)
+    assert (given['ntasks'], given['ntasks-per-node'], given['gres'],
+            given['cpus-per-task']) == (str(tasks), str(per_node),
+                                        f'gpu:{per_node}', str(cpus)), given
+    # the rule Slurm applies to the step
+    node_cpus = _slurm_counts(slurm['SLURM_JOB_CPUS_PER_NODE'])
+    assert -(-tasks // per_node) <= int(slurm['SLURM_JOB_NUM_NODES'])
+    assert per_node * cpus <= min(node_cpus)
+    held = (len(slurm['SLURM_JOB_GPUS'].split(',')) if 'SLURM_JOB_GPUS'
+            in slurm else int(slurm.get('SLURM_GPUS_ON_NODE', 0)) or
+            int(slurm.get('SLURM_GPUS_PER_NODE', ':0').split(':')[-1]))
+    assert held == 0 or per_node <= held
 
 
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):

@@ -8,7 +8,12 @@
 # (default 5) and SRUN_ARGS (extra srun options) come from the environment;
 # inside an allocation (salloc, sbatch) with a task count, GPUS defaults to
 # its SLURM_NTASKS and the 8 per node to its SLURM_NTASKS_PER_NODE, else
-# to the most of its SLURM_TASKS_PER_NODE (salloc -N2 -n8: 4);
+# to the most of its SLURM_TASKS_PER_NODE (salloc -N2 -n8: 4); without
+# one, the 8 per node to the GPUs it holds on a node (SLURM_JOB_GPUS,
+# SLURM_GPUS_ON_NODE or SLURM_GPUS_PER_NODE; 8 where none is set, as in
+# salloc's shell) and GPUS to those of all its nodes; inside either, the
+# 5 CPUs to its SLURM_CPUS_PER_TASK, else to at most its CPUs on a node
+# shared by the node's tasks (srun refuses a step of more);
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
@@ -36,19 +41,52 @@ shift 3
 # count, one per CPU): salloc -N2 -n8 sets SLURM_NTASKS=8 and
 # SLURM_TASKS_PER_NODE=4(x2) (its default layout), of which srun was
 # asked 8 per node
+# node_counts NAME VALUE max|min: the most (or fewest) of a per-node
+# count list as Slurm writes one (4(x2),3), each a whole number of at
+# least 1 (NAME in the refusal)
+node_counts() {
+    _found=
+    IFS=, read -ra _counts <<< "$2"
+    for _count in "${_counts[@]}"; do
+        _count=$(whole_number "$1" "${_count%%(*}" 1) || exit 2
+        if [ -z "$_found" ] ||
+            { [ "$3" = max ] && [ "$_count" -gt "$_found" ]; } ||
+            { [ "$3" = min ] && [ "$_count" -lt "$_found" ]; }; then
+            _found=$_count
+        fi
+    done
+    echo "$_found"
+}
 PER_NODE=8
+NODES=1
 if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
     PER_NODE=$(whole_number SLURM_NTASKS_PER_NODE \
         "$SLURM_NTASKS_PER_NODE" 1)
 elif [ -n "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_TASKS_PER_NODE:-}" ]; then
     # the most tasks a node runs (srun takes --ntasks-per-node as the
     # most per node when --ntasks is given too)
-    PER_NODE=0
-    IFS=, read -ra COUNTS <<< "$SLURM_TASKS_PER_NODE"
-    for COUNT in "${COUNTS[@]}"; do
-        COUNT=$(whole_number SLURM_TASKS_PER_NODE "${COUNT%%(*}" 1)
-        if [ "$COUNT" -gt "$PER_NODE" ]; then PER_NODE=$COUNT; fi
-    done
+    PER_NODE=$(node_counts SLURM_TASKS_PER_NODE "$SLURM_TASKS_PER_NODE" max)
+elif [ -z "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ]; then
+    # an allocation without a task count (salloc -N1 --gres=gpu:4): a
+    # step may start any number of tasks in it, but no more GPUs (nor
+    # CPUs, below) on a node than the job holds there (srun: "Invalid
+    # generic resource (gres) specification"), so one task per GPU it
+    # holds on this node: SLURM_JOB_GPUS (their IDs, the batch step's and
+    # an interactive one's), SLURM_GPUS_ON_NODE (a step's), or
+    # --gpus-per-node's SLURM_GPUS_PER_NODE ([type:]count); none of them
+    # in salloc's shell on the login node: 8 there. On every node of it:
+    # OpenMMLab's 8 started 8 tasks of salloc -N2 --gres=gpu:8, one
+    # machine idle, and asked 8 GPUs of a node allocated 4
+    NODES=$(whole_number SLURM_JOB_NUM_NODES "$SLURM_JOB_NUM_NODES" 1)
+    if [ -n "${SLURM_JOB_GPUS:-}" ]; then
+        IFS=, read -ra IDS <<< "$SLURM_JOB_GPUS"
+        PER_NODE=${#IDS[@]}
+    elif [ -n "${SLURM_GPUS_ON_NODE:-}" ]; then
+        PER_NODE=$(whole_number SLURM_GPUS_ON_NODE "$SLURM_GPUS_ON_NODE" 1)
+    elif [ -n "${SLURM_GPUS_PER_NODE:-}" ]; then
+        PER_NODE=$(whole_number SLURM_GPUS_PER_NODE \
+            "${SLURM_GPUS_PER_NODE##*:}" 1)
+    fi
 fi
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     GPUS=$(whole_number GPUS "$1" 1)
@@ -56,12 +94,28 @@ if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
 elif [ -n "${SLURM_NTASKS:-}" ]; then
     GPUS=$(whole_number SLURM_NTASKS "$SLURM_NTASKS" 1)
 else
-    GPUS=8
+    GPUS=$((PER_NODE * NODES))
 fi
 if [ "$GPUS" -lt "$PER_NODE" ]; then DEFAULT_PER_NODE=$GPUS
 else DEFAULT_PER_NODE=$PER_NODE; fi
 GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}" 1)
-CPUS_PER_TASK=$(whole_number CPUS_PER_TASK "${CPUS_PER_TASK:-5}" 1)
+# 5 CPUs a task, or inside an allocation its own -c (SLURM_CPUS_PER_TASK),
+# else at most the CPUs it holds on a node (the fewest of
+# SLURM_JOB_CPUS_PER_NODE) shared by the node's tasks, at least 1: srun
+# refuses a step of more ("More processors requested than permitted"),
+# as 5 for each of the 4 tasks a node of salloc -N2 -n8 runs on its 4
+if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
+    DEFAULT_CPUS=$(whole_number SLURM_CPUS_PER_TASK "$SLURM_CPUS_PER_TASK" 1)
+elif [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ]; then
+    CPUS_ON_NODE=$(node_counts SLURM_JOB_CPUS_PER_NODE \
+        "$SLURM_JOB_CPUS_PER_NODE" min)
+    DEFAULT_CPUS=$((CPUS_ON_NODE / GPUS_PER_NODE))
+    if [ "$DEFAULT_CPUS" -gt 5 ]; then DEFAULT_CPUS=5; fi
+    if [ "$DEFAULT_CPUS" -lt 1 ]; then DEFAULT_CPUS=1; fi
+else
+    DEFAULT_CPUS=5
+fi
+CPUS_PER_TASK=$(whole_number CPUS_PER_TASK "${CPUS_PER_TASK:-$DEFAULT_CPUS}" 1)
 SRUN_ARGS=${SRUN_ARGS:-}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
