@@ -1191,6 +1191,35 @@ def test_import_judges_rows_given_from_the_data_root_by_its_links(
         assert not os.path.exists(out), name
 
 
+@pytest.mark.parametrize('prefix, release', [
+    ('NCT-CRC-HE-100K/nonorm/', 'NCT-CRC-HE-100K-NONORM'),
+    ('data/', 'NCT-CRC-HE-100K-NONORM'),
+    ('NCT-CRC-HE-100K/', 'NCT-CRC-HE-100K')])
+def test_import_hint_names_the_release_the_list_reads(prefix, release):
+    """The prefix the no-match line asks for files ``<CLS>/<file>`` rows
+    (which name no release) as the images of the release the list's
+    entries are read as, and the release check then has nothing to
+    judge: the line's "only if they are images of ..." is the one word
+    a user gets. It named the last release anywhere in the prefix: for a
+    NONORM copy kept in ``NCT-CRC-HE-100K/nonorm/`` (read as NONORM's,
+    as ImageList and the release check read it) "only if they are images
+    of NCT-CRC-HE-100K", inviting the stain-normalised features into a
+    NONORM list; for ``data/`` (NONORM's too) no word. It now names the
+    release the entry is read as (``entry_release``), by hand above."""
+    from openselfsup.apis.import_features import match_rows
+    from openselfsup.datasets.prepare import entry_release
+    from openselfsup.utils import InputError
+    flat = ['ADI/ADI-1.tif', 'TUM/TUM-2.tif']
+    entries = [prefix + e for e in flat]
+    assert entry_release('', prefix + 'ADI') == release
+    with pytest.raises(InputError) as exc:
+        match_rows(flat, entries, 'src', 'list')
+    assert f'(here {prefix} before each, only if they are images of ' \
+        f'{release}: ' in str(exc.value), str(exc.value)
+    # given the prefix, the rows pass without a word on their release
+    assert match_rows(entries, entries, 'src', 'list')[0].tolist() == [0, 1]
+
+
 def test_import_names_why_no_row_matched():
     """Rows whose paths are written as the published lists write them
     (``ADI/ADI-1.tif``) for the converter's NONORM list

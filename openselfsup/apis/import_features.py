@@ -306,12 +306,20 @@ def _no_match_hint(given: Sequence[str], normed: Sequence[str]) -> str:
     # one per row (PAIP19's slide folder left out: none to name)
     each = {lack + _norm_path(g) for g in given} >= set(normed)
     # rows written as the published lists write them (<CLS>/<file>) name
-    # no release folder: the one the prefix names is the release check's
-    # answer for them. The published layout is NONORM's, but the
-    # stain-normalised NCT-CRC-HE-100K has the same <CLS>/<file> names
-    # (rows written from inside it), so either prefix is said with a word
-    from ..datasets.prepare import NONORM, OFFICIAL, nct_release
-    other = nct_release(lack.split('/'))
+    # no release folder: given the prefix, they are filed as the images of
+    # the release the list's entry is read as (the folder above its class
+    # folder, else NONORM: written_release, as match_rows reads an entry),
+    # and the release check, which reads no release in the rows, cannot
+    # tell. Not the last release name anywhere in the prefix: for a NONORM
+    # copy kept in NCT-CRC-HE-100K/nonorm/ the line said "only if they are
+    # images of NCT-CRC-HE-100K", the release the list does not hold, and
+    # a data/ prefix (NONORM's entries too) got no word. The published
+    # layout is NONORM's, but the stain-normalised NCT-CRC-HE-100K has
+    # the same <CLS>/<file> names (rows written from inside it), so every
+    # release is said with a word
+    from ..datasets.prepare import (NONORM, OFFICIAL, nct_release,
+                                    written_release)
+    other = written_release(posixpath.dirname(longer))
     if nct_release(first.split('/'), entry=True) != NONORM or \
             nct_release(first.split('/')[:-1]) is not None:
         other = None  # the rows' folders name a release, or not NCT's
