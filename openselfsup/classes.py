@@ -83,19 +83,36 @@ def held_out_words(labels) -> str:
 NCT_ALL_CLASS_LISTS = ('train.txt', 'train_labeled.txt')
 
 
+def list_held_out_id(list_file: Optional[str]) -> Optional[str]:
+    """The held-out class id a list's file name says, as written:
+    ``meta/wo_07_train.txt`` -> ``'07'``; None without a ``wo_<digits>``."""
+    if not isinstance(list_file, str):
+        return None
+    found = re.search(r'(?<![A-Za-z0-9])wo_(\d+)(?![0-9])',
+                      os.path.basename(list_file))
+    return found.group(1) if found else None
+
+
 def list_held_out(list_file: Optional[str]) -> Optional[Tuple[int, ...]]:
     """NCT labels a pre-training list leaves out, read from its file name
     as the published lists are named: ``meta/wo_7_train.txt`` -> ``(7,)``,
     ``wo_78_train_labeled.txt`` -> ``(7, 8)``, ``train.txt`` /
     ``train_labeled.txt`` -> ``()`` (all classes); None where the name
-    says neither (a user's own list: not judged)."""
+    says neither (a user's own list: not judged), or a ``wo_<digits>`` of
+    no NCT class (``wo_9``; refused where such a list of NCT images is
+    read: :func:`~openselfsup.datasets.image_list.check_held_out_folders`).
+    The id is read as a number, as a model name's
+    (:func:`split_model_name`): ``wo_07_train.txt`` -> ``(7,)``; read as
+    text it named no class and was not judged, so a ``wo_00`` list that
+    kept BACK trained the encoder the meta-test then scored on BACK as
+    novel, and a ``wo_07`` checkpoint passed for ``clp_wo_3``."""
     if not isinstance(list_file, str):
         return None
-    name = os.path.basename(list_file)
-    found = re.search(r'(?<![A-Za-z0-9])(wo_\d+)(?![0-9])', name)
-    if found:
-        return NCT_HELD_OUT.get(found.group(1))
-    return () if name in NCT_ALL_CLASS_LISTS else None
+    found = list_held_out_id(list_file)
+    if found is not None:
+        return NCT_HELD_OUT.get(f'wo_{int(found)}')
+    return () if os.path.basename(list_file) in NCT_ALL_CLASS_LISTS \
+        else None
 
 
 def lists_held_out(lists: Optional[Sequence[str]]

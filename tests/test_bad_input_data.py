@@ -727,6 +727,59 @@ def test_held_out_list_holding_a_class_it_is_named_for_is_refused(
         f'{NONORM}/BACK/BACK-0.tif']), **kwargs)) == 1
 
 
+def test_held_out_list_name_is_read_as_a_number_or_refused(tmp_path):
+    """A ``wo_<c>`` list name was read as text: ``wo_00_train.txt`` (or
+    ``wo_07``) named no class and was judged by nothing, so a ``wo_00``
+    list written in ImageFolder's order (ADI 0 left out, BACK kept)
+    trained without a word the encoder the meta-test then scored on BACK
+    as novel (``wo_0`` of the same lines is refused), and a ``wo_07``
+    checkpoint's features passed for ``clp_wo_3``. The id is a number now,
+    as a model name's (``clp_wo_07`` is class 7). A ``wo_<c>`` of no NCT
+    class (``wo_9``, ``wo_87``) left every check unjudged: refused where
+    the list holds NCT images; LC25000's lists are not judged."""
+    from openselfsup.apis.extract import check_held_out
+    from openselfsup.classes import list_held_out
+    from openselfsup.datasets import ImageList
+    alpha = {cls: i for i, cls in enumerate(sorted(NCT_ORDER))}
+    kwargs = dict(data_prefix=str(tmp_path), num_classes=9, check='none')
+    lines = ''.join(f'{NONORM}/{cls}/{cls}-0.tif {alpha[cls]}\n'
+                    for cls in NCT_ORDER if alpha[cls] != 0)
+
+    def refusal(name):
+        path = tmp_path / name
+        path.write_text(lines)
+        with pytest.raises(InputError) as info:
+            ImageList(ann_file=str(path), **kwargs)
+        return str(info.value).replace(str(path), 'LIST')
+
+    # the same lines under either spelling of class 0: the same line
+    assert refusal('wo_00_train_labeled.txt') == \
+        refusal('wo_0_train_labeled.txt')
+    assert [list_held_out(n) for n in ('wo_07_train.txt', 'wo_078_x.txt',
+                                       'wo_0_train.txt')] == \
+        [(7,), (7, 8), (0,)]
+    # extraction: a wo_07 checkpoint is judged as wo_7's
+    out = str(tmp_path / 'extracted_feats' / 'clp_wo_3' / 'NCT_train.npy')
+    for trained in ('wo_07_train.txt', 'wo_7_train.txt'):
+        with pytest.raises(InputError, match='which leaves out STR'):
+            check_held_out(out, 'ck.pth', (trained, ))
+        check_held_out(out.replace('wo_3', 'wo_7'), 'ck.pth', (trained, ))
+    # a wo_<c> of no NCT class, of NCT images: refused in one line
+    for name, said in (('wo_9_train_labeled.txt', 'wo_9'),
+                       ('wo_87_train.txt', 'wo_87')):
+        msg = refusal(name)
+        assert msg.startswith(
+            f'LIST: its name says {said}, which names no NCT class to leave '
+            f'out (wo_0 .. wo_8 in the published order BACK 0, ADI 1, ... '
+            f'TUM 8, or wo_78), but entry 1 ({NONORM}/BACK/BACK-0.tif) is '
+            'an NCT image'), msg
+        assert '\n' not in msg
+    # LC25000's images under such a name: not judged
+    lc = tmp_path / 'wo_9_train.txt'
+    lc.write_text('lung_colon_image_set/colon_image_sets/colon_n/a.jpeg 1\n')
+    assert len(ImageList(ann_file=str(lc), **kwargs)) == 1
+
+
 def test_list_labelled_in_another_class_order_is_refused(tmp_path):
     """A labelled list numbering NCT's classes alphabetically (ADI 0,
     BACK 1: ImageFolder's order) instead of the published BACK 0, ADI 1

@@ -13,7 +13,8 @@ from typing import List, Optional, Sequence
 from mmpretrain.datasets import BaseDataset
 from PIL import Image
 
-from ..classes import NCT_CLASSES, held_out_words, list_held_out
+from ..classes import (NCT_CLASSES, held_out_words, list_held_out,
+                       list_held_out_id)
 from ..registry import DATASETS
 from ..utils import InputError, first_line
 from .list_files import (CheckedIndices, ListEntry,  # noqa: F401
@@ -136,6 +137,23 @@ def check_held_out_folders(entries: Sequence[ListEntry],
             line and the folder.
     """
     held = list_held_out(list_path)
+    said = list_held_out_id(list_path)
+    if held is None and said is not None:
+        # wo_9, wo_87: a name of the held-out convention that names no NCT
+        # class; every check then let the list by unjudged (a typo for
+        # wo_8 that kept TUM was scored on TUM as novel). Refused where
+        # the list holds NCT images (LC25000's, PAIP19's are not judged)
+        for lineno, (rel, _) in enumerate(entries, 1):
+            if _own_folder(rel) in NCT_CLASSES:
+                raise InputError(
+                    f'{list_path}: its name says wo_{said}, which names no '
+                    'NCT class to leave out (wo_0 .. wo_8 in the published '
+                    'order BACK 0, ADI 1, ... TUM 8, or wo_78), but entry '
+                    f'{lineno} ({rel}) is an NCT image; every check and '
+                    'the meta-test read a held-out class from the name: '
+                    'name it for the classes it leaves out, or without '
+                    'wo_')
+        return
     if not held:
         return
     names = {NCT_CLASSES[i] for i in held}
