@@ -2190,6 +2190,11 @@ ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
      'rendezvous; set one of them (or both alike)'),
     ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(MASTER_PORT='0'),
      "MASTER_PORT must be a port number from 1 to 65535, got '0'"),
+    ('tools/dist_train.sh', [CLP_DEMO, '1'],
+     dict(NNODES='2', NODE_RANK='01', MASTER_ADDR=''),
+     'NODE_RANK=01 needs MASTER_ADDR, the address of the machine of '
+     'NODE_RANK 0 (the default, 127.0.0.1, is this machine; '
+     'MASTER_ADDR=127.0.0.1 where all the machines are this one)'),
     ('tools/slurm_train.sh', ['gpu', 'job'], {},
      'usage: bash {tool} PARTITION JOB_NAME CONFIG [GPUS] '
      '[tools/train.py args] (got 2 arguments; see {tool} --help)'),
@@ -2245,9 +2250,9 @@ def test_dist_train_counts_the_machines_torchrun_waits_for():
 
 
 @pytest.mark.parametrize('env, node_rank, nnodes', [
-    (dict(NNODES='2', NODE_RANK='1'), '1', '2'),
-    (dict(NNODES='1:2', NODE_RANK='1'), '1', '1:2'),
-    (dict(NNODES='02', NODE_RANK='01'), '1', '2')])
+    (dict(NNODES='2', NODE_RANK='1', MASTER_ADDR='127.0.0.1'), '1', '2'),
+    (dict(NNODES='1:2', NODE_RANK='1', MASTER_ADDR='127.0.0.1'), '1', '1:2'),
+    (dict(NNODES='02', NODE_RANK='01', MASTER_ADDR='127.0.0.1'), '1', '2')])
 def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
                                                   env, node_rank, nnodes):
     """The refusals of a rank of no machine had tests, the ranks that are
@@ -2266,7 +2271,8 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
     rc, out, err = run_tool(
         ['tools/dist_train.sh', CLP_DEMO, '1', '--cfg-options',
          f'train_dataloader.dataset.data_root={nct}'],
-        env_extra=dict(env, PATH=f'{tmp_path / "bin"}{os.pathsep}'
+        env_extra=dict(env, PORT='', MASTER_PORT='',
+                       PATH=f'{tmp_path / "bin"}{os.pathsep}'
                        f'{os.environ["PATH"]}'))
     assert (rc, error_lines(err)) == (0, []), err[-2000:]
     given = out.splitlines()

@@ -8,9 +8,10 @@
 # Run by sh (dash), the script runs itself again under bash.
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
-# (default 127.0.0.1) and PORT (else MASTER_PORT; default 29500) as for
-# torchrun; an NNODES=MIN:MAX waits for MAX machines (the script starts
-# torchrun's static rendezvous at MASTER_ADDR:PORT, which is not elastic).
+# (default 127.0.0.1; needed where NODE_RANK is 1 or more) and PORT (else
+# MASTER_PORT; default 29500) as for torchrun; an NNODES=MIN:MAX waits for
+# MAX machines (the script starts torchrun's static rendezvous at
+# MASTER_ADDR:PORT, which is not elastic).
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 in_bash "$@"
 set -euo pipefail
@@ -78,6 +79,14 @@ elif [ -n "${PORT:-}" ]; then
     PORT=$(port_number PORT "$PORT")
 else
     PORT=$(port_number MASTER_PORT "${MASTER_PORT:-29500}")
+fi
+# a machine of NODE_RANK 1 or more without MASTER_ADDR: torchrun's default
+# 127.0.0.1 is this machine, where machine 0's rendezvous is not (unless
+# all are this one): it waited 600 s without a word, then a traceback
+if [ "$NODE_RANK" -gt 0 ] && [ -z "${MASTER_ADDR:-}" ]; then
+    refuse "NODE_RANK=$NODE_RANK_GIVEN needs MASTER_ADDR, the address of" \
+        "the machine of NODE_RANK 0 (the default, 127.0.0.1, is this" \
+        "machine; MASTER_ADDR=127.0.0.1 where all the machines are this one)"
 fi
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
