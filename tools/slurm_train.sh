@@ -30,17 +30,6 @@ PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 shift 3
-# whole numbers, leading zeros dropped (010 is 10 tasks, not octal 8).
-# Run inside an allocation (salloc, sbatch) that set its task count, the
-# defaults are the allocation's: OpenMMLab's 8 and 8 per node started 8
-# tasks of an allocation of 2 x 8, one machine idle, and asked 8 per node
-# of machines allocated 4 each. Slurm sets SLURM_NTASKS only for -n or a
-# --ntasks-per-* option, SLURM_NTASKS_PER_NODE only for
-# --ntasks-per-node, and SLURM_TASKS_PER_NODE always, as the tasks of
-# each node (4(x2),3: 4 on each of two nodes, then 3; without a task
-# count, one per CPU): salloc -N2 -n8 sets SLURM_NTASKS=8 and
-# SLURM_TASKS_PER_NODE=4(x2) (its default layout), of which srun was
-# asked 8 per node
 # node_counts NAME VALUE max|min: the most (or fewest) of a per-node
 # count list as Slurm writes one (4(x2),3), each a whole number of at
 # least 1 (NAME in the refusal)
@@ -57,6 +46,17 @@ node_counts() {
     done
     echo "$_found"
 }
+# whole numbers, leading zeros dropped (010 is 10 tasks, not octal 8).
+# Run inside an allocation (salloc, sbatch) that set its task count, the
+# defaults are the allocation's: OpenMMLab's 8 and 8 per node started 8
+# tasks of an allocation of 2 x 8, one machine idle, and asked 8 per node
+# of machines allocated 4 each. Slurm sets SLURM_NTASKS only for -n or a
+# --ntasks-per-* option, SLURM_NTASKS_PER_NODE only for
+# --ntasks-per-node, and SLURM_TASKS_PER_NODE always, as the tasks of
+# each node (4(x2),3: 4 on each of two nodes, then 3; without a task
+# count, one per CPU): salloc -N2 -n8 sets SLURM_NTASKS=8 and
+# SLURM_TASKS_PER_NODE=4(x2) (its default layout), of which srun was
+# asked 8 per node
 PER_NODE=8
 NODES=1
 if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
