@@ -2474,6 +2474,10 @@ def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
                         'gpu', 'job', CLP_DEMO, *args], env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+    # fewer CPUs than 5 are said in one note
+    assert (f'note: {os.path.join(REPO, "tools/slurm_train.sh")}: {cpus} '
+            'CPU(s) a task' in p.stderr) == (cpus < 5 and 'SLURM_CPUS_PER_TASK'
+                                             not in slurm), p.stderr
     given = dict(a[2:].split('=', 1) for a in p.stdout.splitlines()
                  if a.startswith('--') and '=' in a)
     assert (given['ntasks'], given['ntasks-per-node'], given['gres'],

@@ -112,6 +112,12 @@ elif [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ]; then
     DEFAULT_CPUS=$((CPUS_ON_NODE / GPUS_PER_NODE))
     if [ "$DEFAULT_CPUS" -gt 5 ]; then DEFAULT_CPUS=5; fi
     if [ "$DEFAULT_CPUS" -lt 1 ]; then DEFAULT_CPUS=1; fi
+    if [ "$DEFAULT_CPUS" -lt 5 ] && [ -z "${CPUS_PER_TASK:-}" ]; then
+        # fewer data-loading CPUs than OpenMMLab's 5: said, not silent
+        echo "note: $0: $DEFAULT_CPUS CPU(s) a task: the allocation holds" \
+            "$CPUS_ON_NODE on a node for $GPUS_PER_NODE tasks (salloc or" \
+            "sbatch -c 5 gives each 5)" >&2
+    fi
 else
     DEFAULT_CPUS=5
 fi
