@@ -450,14 +450,21 @@ def test_batched_ops_take_the_settings_that_change_the_draws(one_thread):
 @pytest.mark.parametrize('jitter', [
     dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.4),
     dict(hue=0.6), dict(hue=(0.2, 0.8)), dict(hue=(-0.9, 0.1)),
-    dict(brightness=1.5, contrast=(-0.3, 2.0), saturation=(0.5, 1.5))])
+    dict(brightness=1.5, contrast=(-0.3, 2.0), saturation=(0.5, 1.5)),
+    dict(brightness=(1.2, 0.8), hue=(0.1, -0.1)),
+    dict(contrast=(1.6, 0.4), saturation=(2.0, 0.0), hue=(0.7, -0.2))])
 def test_jitter_factors_are_drawn_as_the_per_image_jitter(jitter):
     """Each jitter factor of the batched op is drawn from the distribution
     the per-image transform draws it from (HueWrapColorJitter's own
     ``_rand_params``, two-sample KS test of 4,000 draws each), also where
     a range passes its bound (mmpretrain clips it, with a warning). The
     batched op clipped the lower ends only: hue=0.6 drew shifts of 0.5 to
-    0.6 turns that the per-image views never make."""
+    0.6 turns that the per-image views never make. A range given high to
+    low is taken per image (numpy's ``uniform(1.2, 0.8)`` draws between
+    the two ends, with mmpretrain's warning); the batched op failed the
+    first batch on it (torch's ``uniform_``), so the whole views run here
+    too."""
+    from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.datasets.batch_aug import build_op
     from openselfsup.datasets.transforms import HueWrapColorJitter
     n = 4000
@@ -476,6 +483,11 @@ def test_jitter_factors_are_drawn_as_the_per_image_jitter(jitter):
         assert stats.ks_2samp(got, want).pvalue > 1e-3, name
         assert min(want) <= got.min() + 0.01 and got.max() - 0.01 <= max(
             want), name
+    views = BatchAugment([dict(type='RandomApply', prob=1.0, transforms=[
+        dict(type='HueWrapColorJitter', **jitter)])], 'w')
+    out = views(torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8),
+                torch.Generator().manual_seed(0))
+    assert out.shape == (4, 3, 8, 8)
 
 
 @pytest.mark.parametrize('jitter', [dict(brightness=-0.4),

@@ -57,6 +57,14 @@ PIL_L24 = (19595.0, 38470.0, 7471.0)
 
 def _uniform(n: int, low: float, high: float,
              gen: torch.Generator) -> torch.Tensor:
+    """``[n]`` float64 draws uniform between ``low`` and ``high``, in
+    either order, as numpy's ``uniform(low, high)`` (what the per-image
+    transforms call: ``low + (high - low) * U``, so a range given high to
+    low draws between its two ends). torch's ``uniform_`` refuses
+    ``low > high``: a colour-jitter range such as ``brightness=(1.2, 0.8)``,
+    which mmpretrain's ``ColorJitter`` takes (with its warning), failed the
+    first batch of the batched views."""
+    low, high = sorted((float(low), float(high)))
     return torch.empty(n, dtype=torch.float64).uniform_(low, high,
                                                          generator=gen)
 
