@@ -21,7 +21,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance, ImageFilter, ImageStat
 from scipy import stats
 
 from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
@@ -89,6 +89,31 @@ def test_colour_ops_match_pillow_on_the_same_factors(one_thread):
     for h in (-0.5, 0.3):
         out = B.adjust_hue(gray.clone(), torch.tensor([h, -h]))
         assert torch.equal(out, gray), h
+
+
+@pytest.mark.parametrize('size', [320, 512])
+def test_contrast_reference_is_pillows_rounded_mean_on_large_crops(size):
+    """Pillow's contrast blends with ``int(mean + 0.5)`` of the gray image,
+    the mean in double precision. Images whose mean lies just below or
+    above a half level (sum ``count * k + count / 2 + d``) get Pillow's
+    reference and Pillow's output at any crop size; a float32 mean is
+    exact only up to 256 px: at 320 and 512 px it rounded 200.49999 up."""
+    from openselfsup.datasets import batch_aug as B
+    count = size * size
+    rng = np.random.default_rng(size)
+    for k in (127, 200):
+        for d in (-1, 1):
+            flat = np.full(count, k, np.uint8)
+            flat[:count // 2 + d] = k + 1
+            rng.shuffle(flat)
+            img = np.repeat(flat.reshape(size, size, 1), 3, 2)
+            pil = Image.fromarray(img)
+            want = int(ImageStat.Stat(pil.convert('L')).mean[0] + 0.5)
+            x = _t(img)
+            assert B._gray_mean(B._pil_gray(x)).item() == want, (k, d)
+            got = _np(B.adjust_contrast(x, torch.tensor([0.5])))
+            out = np.asarray(ImageEnhance.Contrast(pil).enhance(0.5))
+            assert np.array_equal(got, out.astype(np.int64)), (k, d)
 
 
 @pytest.mark.parametrize('factors', [(0.4, 0.4, 0.4, 0.1), (0.4, 0, 0, 0),

@@ -248,8 +248,15 @@ def _blend(degenerate: torch.Tensor, x: torch.Tensor,
 
 def _gray_mean(gray: torch.Tensor) -> torch.Tensor:
     """``[N, 1, 1, 1]`` mean of each 8-bit gray image, rounded to an
-    integer (Pillow's contrast reference)."""
-    return torch.floor(gray.mean((1, 2, 3), keepdim=True) + 0.5)
+    integer (Pillow's contrast reference: ``int(sum / count + 0.5)`` in
+    double precision). Summed in float64: a float32 sum of 8-bit levels is
+    exact only below 2**24 (images up to 256 x 256), and a float32 mean
+    within an ulp of a half level rounded up where Pillow rounds down (a
+    320 px crop of mean 200.49999 got the reference 201: one level off in
+    the contrast blend)."""
+    count = gray.shape[1] * gray.shape[2] * gray.shape[3]
+    total = gray.sum((1, 2, 3), keepdim=True, dtype=torch.float64)
+    return torch.floor(total / count + 0.5).to(gray.dtype)
 
 
 def adjust_brightness(x, factor):
