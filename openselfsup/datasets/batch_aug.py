@@ -646,22 +646,37 @@ def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
 
 class GrayscaleOp(_Op):
     """Grayscale with probability ``prob``: Pillow's ``convert('L')``
-    (``weights_rgb=None``, the published views) or mmpretrain's truncated
-    weighted sum with ``weights_rgb``."""
+    (``channel_weights=None``, the published views) or mmpretrain's
+    ``RandomGrayscale`` with its ``channel_weights`` (in the BGR order of
+    mmpretrain's images): normalised by their sum, the weighted sum in
+    float64 in mmpretrain's order (blue, green, red), truncated, as numpy
+    computes it. The float32 sum of RGB-ordered weights used before gave
+    another level for about 8% of random colours at the default weights
+    (1, 1, 1) (a sum just below an integer in one precision, not in the
+    other)."""
 
     def __init__(self, prob: float,
-                 weights_rgb: Optional[Sequence[float]] = LUMA):
+                 channel_weights: Optional[Sequence[float]] = None):
         self.prob = prob
-        if weights_rgb is None:
+        if channel_weights is None:
             self.weights = None
         else:
-            total = float(sum(weights_rgb))
-            self.weights = tuple(w / total for w in weights_rgb)
+            # mmpretrain: np.array(channel_weights) / sum(channel_weights)
+            total = sum(channel_weights)
+            self.weights = tuple(float(w) / total for w in channel_weights)
+
+    def _weighted(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, 1, H, W]`` mmpretrain's truncated weighted sum of an RGB
+        batch (``self.weights`` in BGR order)."""
+        r, g, b = x.to(torch.float64).unbind(1)
+        w_b, w_g, w_r = self.weights
+        total = b * w_b + g * w_g + r * w_r
+        return torch.floor(total)[:, None].to(x.dtype)
 
     def __call__(self, x, gen):
         def gray(sub, _):
             g = pil_convert_l(sub) if self.weights is None else \
-                torch.floor(luma(sub, self.weights))
+                self._weighted(sub)
             return g.expand_as(sub).clone()
         return _on_subset(x, _chance(len(x), self.prob, gen), gray)
 
@@ -801,7 +816,7 @@ def build_op(t: Dict, where: str) -> _Op:
         _only(t, 'color_format', 'bgr', ('bgr', ), where,
               'images decoded in BGR only')
         # mmpretrain's weights follow the BGR order of its images
-        return GrayscaleOp(_prob(t, 0.1, where), tuple(reversed(weights)))
+        return GrayscaleOp(_prob(t, 0.1, where), tuple(weights))
     if kind == 'GaussianBlur':
         if t.get('magnitude_std') != 'inf' or 'magnitude_range' not in t:
             raise InputError(f'{where}: GaussianBlur is batched only with '
