@@ -76,13 +76,12 @@ def test_colour_ops_match_pillow_on_the_same_factors(one_thread):
                         (B.adjust_saturation, ImageEnhance.Color)):
             got = _np(op(x.clone(), torch.tensor([f])))
             want = np.asarray(enh(pil).enhance(f)).astype(np.int64)
-            assert np.abs(got - want).max() <= 1, (op.__name__, f)
-            assert np.mean(got != want) < 0.01, (op.__name__, f)
+            np.testing.assert_array_equal(got, want, (op.__name__, f))
     for h in (-0.4, -0.05, 0.2, 0.4):
         got = _np(B.adjust_hue(x.clone(), torch.tensor([h])))
         want = adjust_hue(img[..., ::-1].copy(), h)[..., ::-1].astype(
             np.int64)
-        assert np.abs(got - want).max() <= 2 and np.mean(got != want) < 0.01
+        np.testing.assert_array_equal(got, want, h)
     # gray pixels (black and white too) have no hue: any shift keeps them
     gray = torch.tensor([0., 1., 77., 254., 255.]).view(1, 1, 1, 5).expand(
         2, 3, 1, 5).contiguous()
@@ -162,6 +161,32 @@ def test_hue_tables_give_the_formulas_values(one_thread):
     factor = torch.linspace(-0.5, 0.5, 64, dtype=torch.float64)
     assert torch.equal(B.adjust_hue(x.clone(), factor),
                        B.adjust_hue_formula(x.clone(), factor))
+
+
+def test_hue_is_pillows_hsv_on_every_colour(one_thread):
+    """The hue tables' H and S are Pillow's ``convert('HSV')`` of the same
+    colour, and the batched hue rotation equals the per-image one
+    (``HueWrapColorJitter``'s ``adjust_hue``, through Pillow's HSV), on
+    every pixel of 65,536 random colours, shifts over the whole turn.
+    Computed in single precision only, the H of 0.4% of all colours was
+    one level off Pillow's (its C code makes part of the sum and the
+    ``fmod`` in double)."""
+    from openselfsup.datasets import batch_aug as B
+    from openselfsup.datasets.transforms import adjust_hue
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    hsv = np.asarray(Image.fromarray(rgb, 'RGB').convert('HSV')).astype(
+        np.int64)
+    hs, _ = B.hue_tables('cpu')
+    code = (rgb[..., 0].astype(np.int64) << 16) + \
+        (rgb[..., 1].astype(np.int64) << 8) + rgb[..., 2]
+    got = hs.numpy()[code].astype(np.int64)
+    np.testing.assert_array_equal(got // 256, hsv[..., 0])
+    np.testing.assert_array_equal(got % 256, hsv[..., 1])
+    for h in (-0.5, -0.23, 0.1, 0.4):
+        want = adjust_hue(rgb[..., ::-1].copy(), h)[..., ::-1]
+        out = B.adjust_hue(_t(rgb), torch.tensor([h], dtype=torch.float64))
+        np.testing.assert_array_equal(_np(out), want)
 
 
 def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
