@@ -256,7 +256,11 @@ def _gray_mean(gray: torch.Tensor) -> torch.Tensor:
     the contrast blend)."""
     count = gray.shape[1] * gray.shape[2] * gray.shape[3]
     total = gray.sum((1, 2, 3), keepdim=True, dtype=torch.float64)
-    return torch.floor(total / count + 0.5).to(gray.dtype)
+    # floor((sum + count / 2) / count) is that integer (exact: a quotient
+    # of integers below 2**53 is at least 1 / (2 count) from the next
+    # integer), in one division op
+    return torch.div(total + count / 2, count,
+                     rounding_mode='floor').to(gray.dtype)
 
 
 def adjust_brightness(x, factor):
