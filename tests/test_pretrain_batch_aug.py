@@ -647,6 +647,37 @@ def test_resized_crop_the_per_image_transform_refuses_is_refused(setting):
     assert line.startswith('the.pipeline: RandomResizedCrop: ')
 
 
+@pytest.mark.parametrize('transform', [
+    dict(type='GaussianBlur', radius=1.0, magnitude_range=(0.1, 2.0),
+         magnitude_std='inf', prob=0.5),
+    dict(type='Solarize', thr=128, magnitude_range=(0, 256), prob=0.2),
+    dict(type='PillowGrayscale', prob=0.2, keep_channels=True),
+    dict(type='HueWrapColorJitter', brightness=0.4, bightness=0.4),
+    dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+         channel_weights=(1., 1.))])
+def test_batched_views_refuse_what_the_per_image_pipeline_refuses(
+        transform):
+    """A transform config the per-image pipeline refuses (when it builds
+    the transform: both ``radius`` and ``magnitude_range``, an argument it
+    does not take; or at the first image: two channel weights for three
+    channels) is refused with one line when the batched views are built,
+    naming the transform. The batched views ran the first four (the blur
+    with the range, the radius dropped) and failed the first batch on the
+    last with a traceback."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.registry import TRANSFORMS
+    from openselfsup.utils import InputError
+    img = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises((AssertionError, TypeError, ValueError)):
+        TRANSFORMS.build(dict(transform)).transform(dict(img=img))
+    with pytest.raises(InputError) as err:
+        views = BatchAugment([transform], 'the.pipeline')
+        views(torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
+    line = str(err.value)
+    assert '\n' not in line
+    assert line.startswith(f"the.pipeline: {transform['type']}")
+
+
 @pytest.mark.parametrize('transform,says', [
     (dict(type='RandomResizedCrop', scale=16),
      "RandomResizedCrop backend 'cv2' has no batched version"),

@@ -760,8 +760,36 @@ def _prob(t: Dict, default, where: str) -> float:
     return prob
 
 
+def _refused_per_image(t: Dict, where: str) -> None:
+    """InputError (one line) where the per-image pipeline refuses transform
+    ``t`` when it builds it (an assertion, an unknown or wrong argument):
+    a config the batched views ran would break on the CPU path
+    (``augment_on='cpu'``, ``'auto'`` without a GPU), and the batched op
+    may have read it otherwise (``GaussianBlur`` with both ``radius`` and
+    ``magnitude_range``: per image refused, batched the range taken)."""
+    from ..registry import TRANSFORMS
+    from . import transforms  # noqa: F401  (the project's own transforms)
+    try:
+        TRANSFORMS.build(dict(t))
+    except (AssertionError, TypeError, ValueError) as e:
+        why = ' '.join(str(e).split()) or \
+            f"refused per image: {dict(t)!r}"
+        raise InputError(f"{where}: {t.get('type')}: {why}") from None
+
+
 def build_op(t: Dict, where: str) -> _Op:
-    """The batched op of one mmpretrain transform config."""
+    """The batched op of one mmpretrain transform config; refused with one
+    line where the batched op would not follow it, or where the per-image
+    transform refuses it (:func:`_refused_per_image`)."""
+    op = _build_op(t, where)
+    if t.get('type') not in ('RandomApply', 'RandomResizedCrop'):
+        # RandomApply: its transform is checked as built, its prob by
+        # _prob; RandomResizedCrop: checked before its op is made
+        _refused_per_image(t, where)
+    return op
+
+
+def _build_op(t: Dict, where: str) -> _Op:
     kind = t.get('type')
     if kind == 'RandomResizedCrop':
         if t.get('interpolation', 'bilinear') != 'bilinear':
@@ -775,14 +803,7 @@ def build_op(t: Dict, where: str) -> _Op:
         # what the per-image transform refuses when built (a range from
         # high to low, a negative max_attempts), refused here too: the
         # batched op took it and failed the first batch (torch's uniform_)
-        from mmpretrain.datasets.transforms import RandomResizedCrop
-        args = {k: v for k, v in t.items() if k != 'type'}
-        try:
-            RandomResizedCrop(**args)
-        except (AssertionError, TypeError, ValueError) as e:
-            raise InputError(f'{where}: RandomResizedCrop: '
-                             f'{str(e) or "mmpretrain refuses " + repr(args)}'
-                             ) from None
+        _refused_per_image(t, where)
         return ResizedCropOp(_size(t['scale']),
                              t.get('crop_ratio_range', (0.08, 1.0)),
                              t.get('aspect_ratio_range', (3. / 4., 4. / 3.)),
@@ -831,6 +852,11 @@ def build_op(t: Dict, where: str) -> _Op:
                              "keep_channels=True to be batched")
         _only(t, 'color_format', 'bgr', ('bgr', ), where,
               'images decoded in BGR only')
+        if isinstance(weights, (str, bytes)) or len(weights) != 3:
+            # per image an assertion at the first image chosen; the
+            # batched op failed the first batch
+            raise InputError(f'{where}: RandomGrayscale channel_weights '
+                             f'{weights!r}: one weight per channel (3)')
         # mmpretrain's weights follow the BGR order of its images
         return GrayscaleOp(_prob(t, 0.1, where), tuple(weights))
     if kind == 'GaussianBlur':
