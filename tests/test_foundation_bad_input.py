@@ -2446,7 +2446,18 @@ def _slurm_counts(text):
     # the user's GPUS, in sbatch -N2 --gres=gpu:2: spread over both nodes
     (dict(SLURM_JOB_NUM_NODES='2', SLURM_TASKS_PER_NODE='64(x2)',
           SLURM_JOB_CPUS_PER_NODE='64(x2)', SLURM_JOB_GPUS='0,1'),
-     ['4'], 4, 2, 5)])
+     ['4'], 4, 2, 5),
+    # sbatch -N1 --gres=gpu:4 -c 8 (no task count: one task of 8 CPUs,
+    # the job's 8): 4 tasks of 8 were 32 CPUs of a node holding 8
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='1',
+          SLURM_CPUS_PER_TASK='8', SLURM_JOB_CPUS_PER_NODE='8',
+          SLURM_JOB_GPUS='0,1,2,3'), [], 4, 4, 2),
+    # the note's remedy for salloc -N1 --gres=gpu:8 (16 CPUs, above):
+    # --ntasks-per-node=8 -c 5, 40 CPUs a node: 5 each
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_NTASKS='8',
+          SLURM_NTASKS_PER_NODE='8', SLURM_TASKS_PER_NODE='8',
+          SLURM_CPUS_PER_TASK='5', SLURM_JOB_CPUS_PER_NODE='40'),
+     [], 8, 8, 5)])
 def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
                                                      tasks, per_node, cpus):
     """A step (srun inside salloc or sbatch) may start more tasks than the
@@ -2474,15 +2485,19 @@ def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
                         'gpu', 'job', CLP_DEMO, *args], env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    # fewer CPUs than 5 are said in one note
-    assert (f'note: {os.path.join(REPO, "tools/slurm_train.sh")}: {cpus} '
-            'CPU(s) a task' in p.stderr) == (cpus < 5 and 'SLURM_CPUS_PER_TASK'
-                                             not in slurm), p.stderr
     given = dict(a[2:].split('=', 1) for a in p.stdout.splitlines()
                  if a.startswith('--') and '=' in a)
     assert (given['ntasks'], given['ntasks-per-node'], given['gres'],
             given['cpus-per-task']) == (str(tasks), str(per_node),
                                         f'gpu:{per_node}', str(cpus)), given
+    # fewer CPUs than 5 (or the allocation's -c) are said in one note,
+    # with a remedy that gives each task 5 (the last case: no note)
+    wanted = int(slurm.get('SLURM_CPUS_PER_TASK', 5))
+    tool = os.path.join(REPO, 'tools/slurm_train.sh')
+    assert (f'note: {tool}: {cpus} CPU(s) a task' in p.stderr) == (
+        cpus < wanted), p.stderr
+    if cpus < wanted:
+        assert f'--ntasks-per-node={per_node} -c 5' in p.stderr, p.stderr
     # the rule Slurm applies to the step
     node_cpus = _slurm_counts(slurm['SLURM_JOB_CPUS_PER_NODE'])
     assert -(-tasks // per_node) <= int(slurm['SLURM_JOB_NUM_NODES'])

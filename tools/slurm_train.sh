@@ -12,8 +12,9 @@
 # one, the 8 per node to the GPUs it holds on a node (SLURM_JOB_GPUS,
 # SLURM_GPUS_ON_NODE or SLURM_GPUS_PER_NODE; 8 where none is set, as in
 # salloc's shell) and GPUS to those of all its nodes; inside either, the
-# 5 CPUs to its SLURM_CPUS_PER_TASK, else to at most its CPUs on a node
-# shared by the node's tasks (srun refuses a step of more);
+# 5 CPUs to its SLURM_CPUS_PER_TASK (with a task count), else to at most
+# its CPUs on a node shared by the node's tasks (srun refuses a step of
+# more; without a task count the job's -c is its one task's);
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task.
 # The config's total batch is split over the GPUs (see the run's log).
@@ -100,26 +101,34 @@ if [ "$GPUS" -lt "$PER_NODE" ]; then DEFAULT_PER_NODE=$GPUS
 else DEFAULT_PER_NODE=$PER_NODE; fi
 GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}" 1)
 # 5 CPUs a task, or inside an allocation its own -c (SLURM_CPUS_PER_TASK),
-# else at most the CPUs it holds on a node (the fewest of
+# at most the CPUs it holds on a node (the fewest of
 # SLURM_JOB_CPUS_PER_NODE) shared by the node's tasks, at least 1: srun
 # refuses a step of more ("More processors requested than permitted"),
-# as 5 for each of the 4 tasks a node of salloc -N2 -n8 runs on its 4
+# as 5 for each of the 4 tasks a node of salloc -N2 -n8 runs on its 4,
+# and -c 8 for each of the 4 GPUs of sbatch -N1 --gres=gpu:4 -c 8 (no
+# task count: one task of 8 CPUs, all the job holds there). With a task
+# count the job's -c is each of its tasks', taken as it is (the step
+# has the job's tasks, the layout the fewest CPUs of a node cannot tell)
+WANTED_CPUS=5
 if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
-    DEFAULT_CPUS=$(whole_number SLURM_CPUS_PER_TASK "$SLURM_CPUS_PER_TASK" 1)
-elif [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ]; then
+    WANTED_CPUS=$(whole_number SLURM_CPUS_PER_TASK "$SLURM_CPUS_PER_TASK" 1)
+fi
+DEFAULT_CPUS=$WANTED_CPUS
+if [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ] && {
+    [ -z "${SLURM_CPUS_PER_TASK:-}" ] || [ -z "${SLURM_NTASKS:-}" ]; }; then
     CPUS_ON_NODE=$(node_counts SLURM_JOB_CPUS_PER_NODE \
         "$SLURM_JOB_CPUS_PER_NODE" min)
-    DEFAULT_CPUS=$((CPUS_ON_NODE / GPUS_PER_NODE))
-    if [ "$DEFAULT_CPUS" -gt 5 ]; then DEFAULT_CPUS=5; fi
-    if [ "$DEFAULT_CPUS" -lt 1 ]; then DEFAULT_CPUS=1; fi
-    if [ "$DEFAULT_CPUS" -lt 5 ] && [ -z "${CPUS_PER_TASK:-}" ]; then
-        # fewer data-loading CPUs than OpenMMLab's 5: said, not silent
+    SHARE=$((CPUS_ON_NODE / GPUS_PER_NODE))
+    if [ "$SHARE" -lt 1 ]; then SHARE=1; fi
+    if [ "$SHARE" -lt "$DEFAULT_CPUS" ]; then DEFAULT_CPUS=$SHARE; fi
+    if [ "$DEFAULT_CPUS" -lt "$WANTED_CPUS" ] &&
+        [ -z "${CPUS_PER_TASK:-}" ]; then
+        # fewer data-loading CPUs than asked: said, not silent, with the
+        # allocation that gives each task 5 (-c 5 alone is one task's)
         echo "note: $0: $DEFAULT_CPUS CPU(s) a task: the allocation holds" \
             "$CPUS_ON_NODE on a node for $GPUS_PER_NODE tasks (salloc or" \
-            "sbatch -c 5 gives each 5)" >&2
+            "sbatch --ntasks-per-node=$GPUS_PER_NODE -c 5 gives each 5)" >&2
     fi
-else
-    DEFAULT_CPUS=5
 fi
 CPUS_PER_TASK=$(whole_number CPUS_PER_TASK "${CPUS_PER_TASK:-$DEFAULT_CPUS}" 1)
 SRUN_ARGS=${SRUN_ARGS:-}
