@@ -2184,10 +2184,6 @@ ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
      dict(NNODES='1:2', NODE_RANK='2'),
      "NODE_RANK must be from 0 to 1 (one of the 2 machines of "
      "NNODES=1:2), got '2'"),
-    ('tools/dist_train.sh', [CLP_DEMO, '2'],
-     dict(PORT='29501', MASTER_PORT='29500'),
-     'PORT (29501) and MASTER_PORT (29500) name other ports for the '
-     'rendezvous; set one of them (or both alike)'),
     ('tools/dist_train.sh', [CLP_DEMO, '2'], dict(MASTER_PORT='0'),
      "MASTER_PORT must be a port number from 1 to 65535, got '0'"),
     ('tools/dist_train.sh', [CLP_DEMO, '1'],
@@ -2285,20 +2281,22 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
         f'train_dataloader.dataset.data_root={nct}'], given
 
 
-@pytest.mark.parametrize('env, port', [
-    (dict(MASTER_PORT='12345'), '12345'),
-    (dict(PORT='2345', MASTER_PORT='02345'), '2345'),
-    (dict(PORT='2345'), '2345'),
-    ({}, '29500')])
-def test_dist_train_takes_torchruns_master_port(tmp_path, synthetic_root,
-                                                env, port):
-    """``MASTER_PORT`` (torchrun's name, which a cluster's job script
-    exports beside MASTER_ADDR, read by this script) was ignored: the
-    rendezvous opened on 29500, where another job may listen or a
-    firewall close it, and the machines waited. Taken now where PORT is
-    unset; PORT and MASTER_PORT both set must name one port (else one
-    line, ``test_launcher_refusals_are_the_scripts_line``). What torchrun
-    is given is read from a stand-in ``python``, as above."""
+@pytest.mark.parametrize('env, port, note', [
+    (dict(MASTER_PORT='12345'), '12345', False),
+    (dict(PORT='2345', MASTER_PORT='02345'), '2345', False),
+    (dict(PORT='29501', MASTER_PORT='29500'), '29501', True),
+    (dict(PORT='2345'), '2345', False),
+    ({}, '29500', False)])
+def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
+                                          env, port, note):
+    """``MASTER_PORT`` (PyTorch's env:// name, which a cluster's job
+    script exports beside MASTER_ADDR) was ignored: the rendezvous opened
+    on 29500, where another job may listen or a firewall close it, and
+    the machines waited. Taken now where PORT is unset; PORT and
+    MASTER_PORT both set to other ports: PORT, as before MASTER_PORT was
+    read (a pod exporting MASTER_PORT, a second run given another PORT),
+    and a note line naming both. What torchrun is given is read from a
+    stand-in ``python``, as above."""
     (tmp_path / 'bin').mkdir()
     fake = tmp_path / 'bin' / 'python'
     fake.write_text('#!/bin/sh\n'
@@ -2313,8 +2311,14 @@ def test_dist_train_takes_torchruns_master_port(tmp_path, synthetic_root,
          f'train_dataloader.dataset.data_root={nct}'],
         env_extra=dict(env, PATH=f'{tmp_path / "bin"}{os.pathsep}'
                        f'{os.environ["PATH"]}'))
-    assert (rc, error_lines(err)) == (0, []), err[-2000:]
+    notes = [line for line in err.splitlines() if line.startswith('note:')]
+    assert (rc, error_lines(err)) == (0, notes), err[-2000:]
     assert f'--master_port={port}' in out.splitlines(), out
+    script = os.path.join(REPO, 'tools', 'dist_train.sh')
+    assert notes == ([f'note: {script}: the rendezvous is on '
+                      f'PORT {env["PORT"]}, not on MASTER_PORT '
+                      f'{env["MASTER_PORT"]} (PORT is this script\'s '
+                      f'setting)'] if note else []), err[-2000:]
 
 
 @pytest.mark.parametrize('tool, head, flag', [

@@ -9,7 +9,7 @@
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
 # (default 127.0.0.1; needed where NODE_RANK is 1 or more) and PORT (else
-# MASTER_PORT; default 29500) as for torchrun; an NNODES=MIN:MAX waits for
+# MASTER_PORT; default 29500; PORT wins where both are set) as for torchrun; an NNODES=MIN:MAX waits for
 # MAX machines (the script starts torchrun's static rendezvous at
 # MASTER_ADDR:PORT, which is not elastic).
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
@@ -56,10 +56,12 @@ if [ "$NODE_RANK" -ge "$NODES" ]; then
         "$NODES machines of NNODES=$NNODES_GIVEN), got '$NODE_RANK_GIVEN'"
 fi
 # port 0 is no port: the processes waited to connect to it, without a word
-# (one line for every bad PORT: a word, 0 or one past 65535). MASTER_PORT,
-# torchrun's name (the one a cluster's job script exports beside
-# MASTER_ADDR), when PORT is unset: it was ignored, the rendezvous opened
-# on 29500; both set to other ports, one line (neither is plainly meant)
+# (one line for every bad PORT: a word, 0 or one past 65535). MASTER_PORT
+# (the name of PyTorch's env:// rendezvous, which a cluster's job script
+# exports beside MASTER_ADDR), when PORT is unset: it was ignored, the
+# rendezvous opened on 29500; both set to other ports: PORT, this script's
+# own setting, as before MASTER_PORT was read (a pod that exports
+# MASTER_PORT and a second run given another PORT), with a note line
 port_number() {
     if ! _p=$(whole_number "$1" "$2" 1 2>/dev/null) || [ "$_p" -gt 65535 ]
     then
@@ -72,8 +74,8 @@ if [ -n "${PORT:-}" ] && [ -n "${MASTER_PORT:-}" ]; then
     PORT=$(port_number PORT "$PORT")
     OTHER=$(port_number MASTER_PORT "$MASTER_PORT")
     if [ "$OTHER" != "$PORT" ]; then
-        refuse "PORT ($PORT_GIVEN) and MASTER_PORT ($MASTER_PORT) name" \
-            "other ports for the rendezvous; set one of them (or both alike)"
+        echo "note: $0: the rendezvous is on PORT $PORT_GIVEN, not on" \
+            "MASTER_PORT $MASTER_PORT (PORT is this script's setting)" >&2
     fi
 elif [ -n "${PORT:-}" ]; then
     PORT=$(port_number PORT "$PORT")
