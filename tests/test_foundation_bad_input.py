@@ -2461,7 +2461,13 @@ def _slurm_counts(text):
     (dict(SLURM_JOB_NUM_NODES='1', SLURM_NTASKS='8',
           SLURM_NTASKS_PER_NODE='8', SLURM_TASKS_PER_NODE='8',
           SLURM_CPUS_PER_TASK='5', SLURM_JOB_CPUS_PER_NODE='40'),
-     [], 8, 8, 5)])
+     [], 8, 8, 5),
+    # sbatch -N1 --ntasks-per-node=1 --gres=gpu:4 -c 20 (a torchrun-style
+    # job): the job's one task, its 3 other GPUs idle (said in a note)
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_NTASKS='1',
+          SLURM_NTASKS_PER_NODE='1', SLURM_TASKS_PER_NODE='1',
+          SLURM_CPUS_PER_TASK='20', SLURM_JOB_CPUS_PER_NODE='20',
+          SLURM_JOB_GPUS='0,1,2,3'), [], 1, 1, 20)])
 def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
                                                      tasks, per_node, cpus):
     """A step (srun inside salloc or sbatch) may start more tasks than the
@@ -2510,6 +2516,11 @@ def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
             in slurm else int(slurm.get('SLURM_GPUS_ON_NODE', 0)) or
             int(slurm.get('SLURM_GPUS_PER_NODE', ':0').split(':')[-1]))
     assert held == 0 or per_node <= held
+    # fewer tasks a node than the GPUs it holds, by the allocation's
+    # task count (not the user's GPUS): one note naming the idle GPUs
+    idle = f'note: {tool}: {per_node} task(s) a node, one GPU each, of ' \
+        f'the {held} GPUs the job holds on a node'
+    assert (idle in p.stderr) == (not args and per_node < held), p.stderr
 
 
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):

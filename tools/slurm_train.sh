@@ -8,7 +8,8 @@
 # (default 5) and SRUN_ARGS (extra srun options) come from the environment;
 # inside an allocation (salloc, sbatch) with a task count, GPUS defaults to
 # its SLURM_NTASKS and the 8 per node to its SLURM_NTASKS_PER_NODE, else
-# to the most of its SLURM_TASKS_PER_NODE (salloc -N2 -n8: 4); without
+# to the most of its SLURM_TASKS_PER_NODE (salloc -N2 -n8: 4), fewer than
+# the GPUs it holds on a node said in a note (GPUs idle); without
 # one, the 8 per node to the GPUs it holds on a node (SLURM_JOB_GPUS,
 # SLURM_GPUS_ON_NODE or SLURM_GPUS_PER_NODE; 8 where none is set, as in
 # salloc's shell) and GPUS to those of all its nodes; inside either, the
@@ -60,6 +61,20 @@ node_counts() {
 # asked 8 per node
 PER_NODE=8
 NODES=1
+# the GPUs the job holds on this node, empty where Slurm says none:
+# SLURM_JOB_GPUS (their IDs, the batch step's and an interactive one's),
+# SLURM_GPUS_ON_NODE (a step's), or --gpus-per-node's SLURM_GPUS_PER_NODE
+# ([type:]count); none of them in salloc's shell on the login node
+NODE_GPUS=
+if [ -n "${SLURM_JOB_GPUS:-}" ]; then
+    IFS=, read -ra IDS <<< "$SLURM_JOB_GPUS"
+    NODE_GPUS=${#IDS[@]}
+elif [ -n "${SLURM_GPUS_ON_NODE:-}" ]; then
+    NODE_GPUS=$(whole_number SLURM_GPUS_ON_NODE "$SLURM_GPUS_ON_NODE" 1)
+elif [ -n "${SLURM_GPUS_PER_NODE:-}" ]; then
+    NODE_GPUS=$(whole_number SLURM_GPUS_PER_NODE \
+        "${SLURM_GPUS_PER_NODE##*:}" 1)
+fi
 if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
     PER_NODE=$(whole_number SLURM_NTASKS_PER_NODE \
         "$SLURM_NTASKS_PER_NODE" 1)
@@ -72,25 +87,17 @@ elif [ -z "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ]; then
     # step may start any number of tasks in it, but no more GPUs (nor
     # CPUs, below) on a node than the job holds there (srun: "Invalid
     # generic resource (gres) specification"), so one task per GPU it
-    # holds on this node: SLURM_JOB_GPUS (their IDs, the batch step's and
-    # an interactive one's), SLURM_GPUS_ON_NODE (a step's), or
-    # --gpus-per-node's SLURM_GPUS_PER_NODE ([type:]count); none of them
-    # in salloc's shell on the login node: 8 there. On every node of it:
+    # holds on this node (NODE_GPUS; 8 where Slurm says none, as in
+    # salloc's shell on the login node). On every node of it:
     # OpenMMLab's 8 started 8 tasks of salloc -N2 --gres=gpu:8, one
     # machine idle, and asked 8 GPUs of a node allocated 4
     NODES=$(whole_number SLURM_JOB_NUM_NODES "$SLURM_JOB_NUM_NODES" 1)
-    if [ -n "${SLURM_JOB_GPUS:-}" ]; then
-        IFS=, read -ra IDS <<< "$SLURM_JOB_GPUS"
-        PER_NODE=${#IDS[@]}
-    elif [ -n "${SLURM_GPUS_ON_NODE:-}" ]; then
-        PER_NODE=$(whole_number SLURM_GPUS_ON_NODE "$SLURM_GPUS_ON_NODE" 1)
-    elif [ -n "${SLURM_GPUS_PER_NODE:-}" ]; then
-        PER_NODE=$(whole_number SLURM_GPUS_PER_NODE \
-            "${SLURM_GPUS_PER_NODE##*:}" 1)
-    fi
+    if [ -n "$NODE_GPUS" ]; then PER_NODE=$NODE_GPUS; fi
 fi
+GPUS_GIVEN=
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     GPUS=$(whole_number GPUS "$1" 1)
+    GPUS_GIVEN=1
     shift
 elif [ -n "${SLURM_NTASKS:-}" ]; then
     GPUS=$(whole_number SLURM_NTASKS "$SLURM_NTASKS" 1)
@@ -99,7 +106,19 @@ else
 fi
 if [ "$GPUS" -lt "$PER_NODE" ]; then DEFAULT_PER_NODE=$GPUS
 else DEFAULT_PER_NODE=$PER_NODE; fi
+GPUS_PER_NODE_GIVEN=${GPUS_PER_NODE:-}
 GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}" 1)
+# fewer tasks on a node than the GPUs the job holds there, by the
+# allocation's task count (sbatch --ntasks-per-node=1 --gres=gpu:4, a
+# torchrun-style job: one task a node, 3 GPUs idle), said, not silent
+if [ -n "$NODE_GPUS" ] && [ -z "$GPUS_GIVEN" ] &&
+    [ -z "$GPUS_PER_NODE_GIVEN" ] && [ "$GPUS_PER_NODE" -lt "$NODE_GPUS" ]
+then
+    echo "note: $0: $GPUS_PER_NODE task(s) a node, one GPU each, of the" \
+        "$NODE_GPUS GPUs the job holds on a node: the rest stay idle" \
+        "(one task per GPU: salloc or sbatch" \
+        "--ntasks-per-node=$NODE_GPUS)" >&2
+fi
 # 5 CPUs a task, or inside an allocation its own -c (SLURM_CPUS_PER_TASK),
 # at most the CPUs it holds on a node (the fewest of
 # SLURM_JOB_CPUS_PER_NODE) shared by the node's tasks, at least 1: srun
