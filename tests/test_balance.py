@@ -5040,3 +5040,43 @@ def test_a_sweep_refuses_cfg_options_setting_the_lambda(tmp_path):
                           cfg_options={'model': dict(balance=0.3)})
     assert str(exc.value) == line.replace('model.balance:', 'model:', 1)
     assert not work.exists()
+
+
+def test_a_sweep_names_its_metrics_behind_the_evaluators_prefix(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A ``val_evaluator.prefix`` puts MMEngine's prefix in front of every
+    result (``val/kappa``: BaseMetric.evaluate, the reference here). The
+    sweep checked its metrics against the unprefixed names: ``val/kappa``
+    was refused as not computed, and ``kappa`` passed, every run trained,
+    and the sweep stopped at its report (its rows lacked it). Now the
+    names are the results': ``kappa`` is refused before anything trains,
+    ``val/kappa`` is the report's. The runs are stand-ins returning what
+    the prefixed metric returns."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts, _ = _stand_in_sweep(crossmodal_root, monkeypatch)
+    opts['val_evaluator.prefix'] = 'val'
+    metric = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator))
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        metric.process(None, [dict(
+            pred_score=np.array([1.0]), pred_logits=np.array([1.0]),
+            target=np.array([i % 2]), img_emb=rng.normal(size=3),
+            txt_emb=rng.normal(size=3), captions=[f'report {i}'])])
+    results = list(metric.evaluate(4))
+    assert 'val/kappa' in results and 'kappa' not in results
+    runs = _StandInRuns(results)
+    monkeypatch.setattr(bs, 'train', runs)
+    line = _refused(runs, lambda: bs.run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'a'), baseline_epochs=1,
+        cfg_options=opts, cls_metric='kappa', ret_metric='val/recall@5'))
+    assert line.startswith("metric 'kappa' is not one this config "
+                           'computes; available: ' + ', '.join(results)
+                           ), line
+    assert not (tmp_path / 'a').exists()
+    res = bs.run_balance_sweep(
+        SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'b'), baseline_epochs=1,
+        cfg_options=opts, cls_metric='val/kappa', ret_metric='val/recall@5',
+        plot_metrics=['val/kappa', 'val/recall@5'])
+    assert [list(r['metrics']) for r in res['rows']] == [results] * 2
+    assert 'val/kappa' in (tmp_path / 'b' / 'sweep.md').read_text()

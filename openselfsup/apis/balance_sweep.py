@@ -1013,11 +1013,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # the metrics asked for, checked before anything trains
     from ..registry import HOOKS, METRICS
     outputs = int(cfg.model.head.num_outputs)
+    # named as the runs' results are (behind a metric's prefix: its
+    # names alone were checked, and the sweep stopped at its report, after
+    # every run had trained, its rows lacking them)
+    from ..engine.crossmodal_hooks import result_names
     val_metric = METRICS.build(dict(cfg.val_evaluator))
-    available = val_metric.names(outputs)
+    available = result_names(val_metric, outputs)
     if test:  # the test set's metrics, as the rows name them
-        available += [f'test/{k}' for k in METRICS.build(dict(
-            cfg.get('test_evaluator', cfg.val_evaluator))).names(outputs)]
+        available += [f'test/{k}' for k in result_names(METRICS.build(dict(
+            cfg.get('test_evaluator', cfg.val_evaluator))), outputs)]
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in available:
             needs = ' (test/<metric> needs --test)' if \

@@ -323,7 +323,15 @@ def _metric_names(metrics: list, num_outputs: Optional[int]
         if owner(cls, 'names') is None or \
                 owner(cls, 'names') is not owner(cls, 'compute_metrics'):
             return None
-        prefix = getattr(metric, 'prefix', None)
-        out += [f'{prefix}/{n}' if prefix else n
-                for n in metric.names(num_outputs)]
+        out += result_names(metric, num_outputs)
     return out
+
+
+def result_names(metric, num_outputs: int) -> list:
+    """The keys of ``metric``'s results as MMEngine's ``evaluate`` returns
+    them: its ``names`` for a head of ``num_outputs`` outputs, each behind
+    its ``prefix`` where it has one (``val/kappa``). What an early
+    stopping's monitor and a lambda sweep's metrics are checked against."""
+    prefix = getattr(metric, 'prefix', None)
+    return [f'{prefix}/{n}' if prefix else n
+            for n in metric.names(num_outputs)]
