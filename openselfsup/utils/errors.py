@@ -211,17 +211,24 @@ SETTING_ERRORS = (KeyError, AssertionError, TypeError, ValueError)
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _last_frame(exc: BaseException):
+    """The last entry of ``exc``'s traceback (the line that raised or
+    hit it), or None where it has none."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb
+
+
 def own_bug(exc: BaseException) -> bool:
     """Whether ``exc`` was hit by a line of this package's own code rather
     than raised there (``raise`` / ``assert``): a ``TypeError`` of a wrong
     call, a ``KeyError`` of a missing key in openselfsup itself is a bug,
     not a setting; what it raises on purpose, and what the libraries
     raise, may be."""
-    tb = exc.__traceback__
+    tb = _last_frame(exc)
     if tb is None:
         return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
     code = tb.tb_frame.f_code
     if not os.path.abspath(code.co_filename).startswith(_PACKAGE + os.sep):
         return False
@@ -269,11 +276,9 @@ def raised_in(exc: BaseException) -> str:
     whose line raised ``exc`` (the last frame of its traceback; a bare
     ``raise NotImplementedError`` says nothing else), or its type name
     where it has no traceback."""
-    tb = exc.__traceback__
+    tb = _last_frame(exc)
     if tb is None:
         return type(exc).__name__
-    while tb.tb_next is not None:
-        tb = tb.tb_next
     code = tb.tb_frame.f_code
     return f'raised in {getattr(code, "co_qualname", code.co_name)}'
 
