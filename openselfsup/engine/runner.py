@@ -192,8 +192,11 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # param_groups whole: lr, momentum, weight_decay, eta...) and each
     # scheduler's (its __dict__: end, milestones, T_max, ...) over the
     # config's
-    restored = {line: _restored_by_resume(key, saved,
-                                          cfg.get('param_scheduler'))
+    from ..config import config_text_section
+    schedulers = (cfg.get('param_scheduler'),
+                  config_text_section(text, 'param_scheduler')
+                  if text else None)
+    restored = {line: _restored_by_resume(key, saved, *schedulers)
                 for key, line in schedule_changes(text, cfg)
                 if not (key == 'total_batch_size' and kept_total)}
     used = [line for line, state in restored.items() if not state]
@@ -307,8 +310,8 @@ def amp_change(text: Optional[str], cfg) -> Optional[str]:
             "--amp / amp to continue the run as it was)")
 
 
-def _restored_by_resume(key: str, saved: dict,
-                        schedulers: Any) -> Optional[str]:
+def _restored_by_resume(key: str, saved: dict, schedulers: Any,
+                        saved_schedulers: Any = None) -> Optional[str]:
     """The state in the checkpoint ``saved`` that MMEngine's resume loads
     over the config's value of the schedule key ``key``
     (:data:`SCHEDULE_KEYS`), or None where the config's value is used:
@@ -333,7 +336,14 @@ def _restored_by_resume(key: str, saved: dict,
     its ``type`` (the class is the config's, as the optimizer's: another
     one was said not used) and a setting the saved state has no
     attribute of (another class's, a ``T_max`` where a ``MultiStepLR``
-    was saved: ``__dict__.update`` keeps the config's); a
+    was saved: ``__dict__.update`` keeps the config's), unless the
+    scheduler saved there is of the config's class (its
+    ``saved_schedulers``, the checkpoint's config's ``param_scheduler``):
+    its state holds all its settings make, some under other names
+    (``OneCycleLR``'s ``pct_start``, ``three_phase`` in its
+    ``_schedule_phases``, ``anneal_strategy`` as its ``anneal_func``,
+    ``ReduceOnPlateauLR``'s ``min_value`` as ``min_values``: the saved
+    ones are loaded, and these were said used); a
     ``convert_to_iter_based`` is restored where the state holds the
     ``by_epoch`` it sets (with ``begin`` and ``end``). The same for the
     keys of each wrapper of several (an ``OptimWrapperDict``:
@@ -366,9 +376,12 @@ def _restored_by_resume(key: str, saved: dict,
     index = int(parts.pop(0)) if parts and parts[0].isdigit() else 0
     state = states[index] if isinstance(states, (list, tuple)) and \
         index < len(states) else None
-    if state is None or not parts or parts[0] == 'type' or \
-            _scheduler_config(schedulers, key) is None:
+    here = _scheduler_config(schedulers, key)
+    if state is None or not parts or parts[0] == 'type' or here is None:
         return None
+    there = _scheduler_config(saved_schedulers, key)
+    if isinstance(there, dict) and there.get('type') == here.get('type'):
+        return 'learning-rate scheduler'  # its state: all it sets
     attr = 'by_epoch' if parts[0] == 'convert_to_iter_based' else parts[0]
     held = not isinstance(state, dict) or attr in state
     return 'learning-rate scheduler' if held else None
