@@ -255,6 +255,16 @@ def model_settings(model: Any, weights_loaded: bool) -> Dict[str, Any]:
                          else model, 'model')
 
 
+#: the arguments that name a file a component writes, not one it reads
+#: (MMEngine's ``ProfilerHook`` chrome trace, its ``DumpResults``
+#: pickle): not what a result depends on (:func:`named_file_digests`
+#: leaves them out; the path itself is a setting). A run writes it over:
+#: a lambda sweep then stopped at its next run, as if the user had
+#: changed a file it names, and a ``--resume`` refused its runs as made
+#: with other settings
+WRITTEN_FILE_ARGUMENTS = ('json_trace_path', 'out_file_path')
+
+
 def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                        skip: Sequence[str] = ()) -> Dict[str, str]:
     """``{dotted key: digest(path)}`` of every local file a config section
@@ -271,14 +281,16 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     A folder counts by its path (its files are not read), but the
     ``path`` of a part of the ``model`` section (a text encoder's model
     folder, ``model.text_encoder.path``), which counts by its files'
-    contents (:func:`~.utils.fingerprint.folder_sha1`); a URL or a
-    missing file is not in it.
+    contents (:func:`~.utils.fingerprint.folder_sha1`); a URL, a missing
+    file and a file a component writes (:data:`WRITTEN_FILE_ARGUMENTS`)
+    are not in it.
     """
     out = {}
     for at, section in config_dicts(node, key):
         for name, value in section.items():
             where = f'{at}.{name}' if at else str(name)
-            if not isinstance(value, str) or key_below(where, skip):
+            if not isinstance(value, str) or key_below(where, skip) or \
+                    name in WRITTEN_FILE_ARGUMENTS:
                 continue
             path = annotation_path(section) if name == 'ann_file' else \
                 local_file(value)

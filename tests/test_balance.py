@@ -5080,3 +5080,45 @@ def test_a_sweep_names_its_metrics_behind_the_evaluators_prefix(
         plot_metrics=['val/kappa', 'val/recall@5'])
     assert [list(r['metrics']) for r in res['rows']] == [results] * 2
     assert 'val/kappa' in (tmp_path / 'b' / 'sweep.md').read_text()
+
+
+def test_a_sweep_takes_a_file_its_runs_write_for_no_setting(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A file a config names that its runs write (MMEngine's ProfilerHook
+    chrome trace, ``json_trace_path``) is not an input: each run wrote it
+    anew, and the sweep, reading each run's settings again as it is about
+    to train, stopped at the first lambda run ('the contents of the file
+    custom_hooks.1.json_trace_path names, SHA-1: unset -> ...)'), the user having
+    changed nothing; a --resume of a finished sweep refused its runs as
+    made with other settings. Now the file is no setting (its path still
+    is): the sweep ends, the resume reuses every run. The runs are
+    stand-ins that write the trace as the hook would, other bytes each."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    trace = tmp_path / 'trace.json'
+    opts['custom_hooks'] = [*load_config(SLIDE_DEMO).custom_hooks, dict(
+        type='ProfilerHook', by_epoch=True, json_trace_path=str(trace))]
+    written = []
+
+    def run(config_path, work_dir=None, amp=False, cfg_options=None, **kw):
+        hook, = [h for h in cfg_options['custom_hooks']
+                 if h['type'] == 'ProfilerHook']
+        written.append(work_dir)
+        with open(hook['json_trace_path'], 'w') as f:
+            json.dump(dict(run=work_dir), f)
+        return runs(config_path, work_dir, amp, cfg_options, **kw)
+
+    monkeypatch.setattr(bs, 'train', run)
+    work = tmp_path / 'sweep'
+    res = bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
+                               baseline_epochs=1, cfg_options=opts)
+    assert len(res['rows']) == 3 and len(written) == 3
+    record = json.loads((work / 'lambda_1' / bs.RUN_RECORD).read_text())
+    assert not [k for k in record['settings'] if 'json_trace_path' in k
+                and k.startswith('file.')]
+    assert record['settings'][
+        'config.custom_hooks.1.json_trace_path'] == str(trace)
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
+                         baseline_epochs=1, cfg_options=opts, resume=True)
+    assert len(written) == 3  # every run reused
