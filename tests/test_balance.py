@@ -5088,8 +5088,8 @@ def test_a_sweep_takes_a_file_its_runs_write_for_no_setting(
     chrome trace, ``json_trace_path``) is not an input: each run wrote it
     anew, and the sweep, reading each run's settings again as it is about
     to train, stopped at the first lambda run ('the contents of the file
-    custom_hooks.1.json_trace_path names, SHA-1: unset -> ...)'), the user having
-    changed nothing; a --resume of a finished sweep refused its runs as
+    custom_hooks.1.json_trace_path names, SHA-1: unset -> ...'), the user
+    having changed nothing; a --resume of a finished sweep refused its runs as
     made with other settings. Now the file is no setting (its path still
     is): the sweep ends, the resume reuses every run. The runs are
     stand-ins that write the trace as the hook would, other bytes each."""
