@@ -654,7 +654,19 @@ def test_resized_crop_the_per_image_transform_refuses_is_refused(setting):
     dict(type='PillowGrayscale', prob=0.2, keep_channels=True),
     dict(type='HueWrapColorJitter', brightness=0.4, bightness=0.4),
     dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
-         channel_weights=(1., 1.))])
+         channel_weights=(1., 1.)),
+    dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+         channel_weights=None),
+    dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+         channel_weights=1.0),
+    dict(type='RandomGrayscale', prob=1.0, keep_channels=True,
+         channel_weights=('1', '1', '1')),
+    dict(type='GaussianBlur', magnitude_range=(2.0, ),
+         magnitude_std='inf', prob=1.0),
+    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0),
+         magnitude_level='5', magnitude_std='inf', prob=1.0),
+    dict(type='GaussianBlur', magnitude_range=(0.1, 2.0), total_level=0,
+         magnitude_std='inf', prob=1.0)])
 def test_batched_views_refuse_what_the_per_image_pipeline_refuses(
         transform):
     """A transform config the per-image pipeline refuses (when it builds
@@ -663,12 +675,16 @@ def test_batched_views_refuse_what_the_per_image_pipeline_refuses(
     channels) is refused with one line when the batched views are built,
     naming the transform. The batched views ran the first four (the blur
     with the range, the radius dropped) and failed the first batch on the
-    last with a traceback."""
+    fifth with a traceback; the rest (channel weights that are not three
+    numbers, a blur range not of two, a level not a number, total_level
+    0) failed their build with a traceback (TypeError, ValueError,
+    ZeroDivisionError)."""
     from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.registry import TRANSFORMS
     from openselfsup.utils import InputError
     img = np.zeros((8, 8, 3), np.uint8)
-    with pytest.raises((AssertionError, TypeError, ValueError)):
+    with pytest.raises((AssertionError, TypeError, ValueError,
+                        ZeroDivisionError)):
         TRANSFORMS.build(dict(transform)).transform(dict(img=img))
     with pytest.raises(InputError) as err:
         views = BatchAugment([transform], 'the.pipeline')
@@ -676,6 +692,44 @@ def test_batched_views_refuse_what_the_per_image_pipeline_refuses(
     line = str(err.value)
     assert '\n' not in line
     assert line.startswith(f"the.pipeline: {transform['type']}")
+
+
+def test_batched_views_refuse_channel_weights_of_sum_0():
+    """mmpretrain's RandomGrayscale divides its weights by their sum: of
+    sum 0, per image NaN levels cast to uint8 (numpy's warning), in the
+    batched views a ZeroDivisionError traceback when built; now one line."""
+    from mmpretrain.datasets.transforms import RandomGrayscale
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    img = np.full((4, 4, 3), 100, np.uint8)
+    with pytest.warns(RuntimeWarning):
+        RandomGrayscale(prob=1.0, keep_channels=True,
+                        channel_weights=(1., -1., 0.)).transform(
+                            dict(img=img))
+    with pytest.raises(InputError) as err:
+        BatchAugment([dict(type='RandomGrayscale', prob=0.2,
+                           keep_channels=True,
+                           channel_weights=(1., -1., 0.))], 'the.pipeline')
+    line = str(err.value)
+    assert '\n' not in line and 'sum to 0' in line
+
+
+def test_batched_views_refuse_a_random_apply_argument_mmcv_refuses():
+    """mmcv's RandomApply refuses an argument it does not take when the
+    per-image pipeline builds it; the batched views checked only its
+    transform and its prob, and ran the config (``prop=0.8`` for
+    ``prob``: the batched jitter applied with the default 0.5)."""
+    from mmcv.transforms import RandomApply
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    with pytest.raises(TypeError):
+        RandomApply(transforms=[], prop=0.8)
+    with pytest.raises(InputError) as err:
+        BatchAugment([dict(type='RandomApply', prop=0.8,
+                           transforms=[_JITTER_CFG])], 'the.pipeline')
+    line = str(err.value)
+    assert '\n' not in line and line.startswith('the.pipeline: RandomApply')
+    assert 'prop' in line
 
 
 @pytest.mark.parametrize('transform,says', [

@@ -760,6 +760,27 @@ def _prob(t: Dict, default, where: str) -> float:
     return prob
 
 
+def _numbers(t: Dict, key: str, default, count: Optional[int],
+             where: str) -> tuple:
+    """Transform ``t``'s ``key`` (``default`` when not given) as a tuple
+    of ``count`` real numbers (one number for ``count`` None), else
+    InputError (one line): the batched ops read these settings when built
+    and failed with a traceback (``channel_weights=None``,
+    ``magnitude_range=(0.1, )``), where the per-image transform fails at
+    its first image."""
+    value = t.get(key, default)
+    items = (value, ) if count is None else value
+    if (count is not None and (isinstance(value, (str, bytes)) or
+                               not isinstance(value, (list, tuple)) or
+                               len(value) != count)) or \
+            any(isinstance(v, bool) or not isinstance(v, (int, float))
+                for v in items):
+        what = 'a number' if count is None else f'{count} numbers'
+        raise InputError(f"{where}: {t.get('type')} {key} {value!r} is not "
+                         f'{what}')
+    return tuple(items)
+
+
 def _refused_per_image(t: Dict, where: str) -> None:
     """InputError (one line) where the per-image pipeline refuses transform
     ``t`` when it builds it (an assertion, an unknown or wrong argument):
@@ -782,9 +803,13 @@ def build_op(t: Dict, where: str) -> _Op:
     line where the batched op would not follow it, or where the per-image
     transform refuses it (:func:`_refused_per_image`)."""
     op = _build_op(t, where)
-    if t.get('type') not in ('RandomApply', 'RandomResizedCrop'):
-        # RandomApply: its transform is checked as built, its prob by
-        # _prob; RandomResizedCrop: checked before its op is made
+    if t.get('type') == 'RandomApply':
+        # its transform is checked as built, its prob by _prob; its own
+        # arguments here (built alone: mmcv builds the inner transforms in
+        # the runner's scope, unknown outside it)
+        _refused_per_image(dict(t, transforms=[]), where)
+    elif t.get('type') != 'RandomResizedCrop':
+        # RandomResizedCrop: checked before its op is made
         _refused_per_image(t, where)
     return op
 
@@ -846,28 +871,37 @@ def _build_op(t: Dict, where: str) -> _Op:
     if kind == 'PillowGrayscale':
         return GrayscaleOp(_prob(t, 0.1, where), None)
     if kind == 'RandomGrayscale':
-        weights = t.get('channel_weights', (1., 1., 1.))
         if not t.get('keep_channels', False):
             raise InputError(f'{where}: RandomGrayscale needs '
                              "keep_channels=True to be batched")
         _only(t, 'color_format', 'bgr', ('bgr', ), where,
               'images decoded in BGR only')
-        if isinstance(weights, (str, bytes)) or len(weights) != 3:
-            # per image an assertion at the first image chosen; the
-            # batched op failed the first batch
+        # per image an assertion (not three) or a TypeError at the first
+        # image chosen; the batched op failed the first batch (not three)
+        # or the build (None, one number: a TypeError)
+        weights = _numbers(t, 'channel_weights', (1., 1., 1.), 3, where)
+        if sum(weights) == 0:
+            # per image a division by zero: NaN levels cast to uint8
             raise InputError(f'{where}: RandomGrayscale channel_weights '
-                             f'{weights!r}: one weight per channel (3)')
+                             f'{weights!r} sum to 0 (they are normalised '
+                             'by their sum)')
         # mmpretrain's weights follow the BGR order of its images
-        return GrayscaleOp(_prob(t, 0.1, where), tuple(weights))
+        return GrayscaleOp(_prob(t, 0.1, where), weights)
     if kind == 'GaussianBlur':
         if t.get('magnitude_std') != 'inf' or 'magnitude_range' not in t:
             raise InputError(f'{where}: GaussianBlur is batched only with '
                              "magnitude_range and magnitude_std='inf'")
         # mmpretrain draws U(0, level) / total of the range: sigma uniform
         # in (low, low + (high - low) * level / total)
-        low, high = t['magnitude_range']
-        level = t.get('magnitude_level', 10)
-        total = t.get('total_level', 10)
+        # per image a traceback at the first image chosen (a range not of
+        # two, a level not a number, total_level 0); the batched op failed
+        # its build with one
+        low, high = _numbers(t, 'magnitude_range', None, 2, where)
+        level, = _numbers(t, 'magnitude_level', 10, None, where)
+        total, = _numbers(t, 'total_level', 10, None, where)
+        if total == 0:
+            raise InputError(f'{where}: GaussianBlur total_level 0: the '
+                             'level is divided by it')
         # a range given high to low ((2.0, 0.1): mmpretrain maps levels
         # that way) is the same uniform draw between its two ends
         ends = sorted((low, low + (high - low) * level / total))
