@@ -90,7 +90,7 @@ def test_colour_ops_match_pillow_on_the_same_factors(one_thread):
         assert torch.equal(out, gray), h
 
 
-@pytest.mark.parametrize('size', [320, 512])
+@pytest.mark.parametrize('size', [181, 224, 255, 256, 257, 320, 512])
 def test_contrast_reference_is_pillows_rounded_mean_on_large_crops(size):
     """Pillow's contrast blends with ``int(mean + 0.5)`` of the gray image,
     the mean in double precision. Images whose mean lies just below or
@@ -692,6 +692,27 @@ def test_batched_views_refuse_what_the_per_image_pipeline_refuses(
     line = str(err.value)
     assert '\n' not in line
     assert line.startswith(f"the.pipeline: {transform['type']}")
+
+
+@pytest.mark.parametrize('size', [224, 320])
+def test_contrast_reference_makes_no_float64_copy_of_the_batch(size):
+    """The contrast reference of a batch reads its gray images without a
+    float64 copy of them: ``sum(dtype=torch.float64)`` copied the whole
+    gray batch to float64 first (the profiler's ``aten::_to_copy`` of the
+    batch's shape; twice its bytes, and a kernel the meta-device op counts
+    do not see). Only per-image or per-row values are cast."""
+    from torch.profiler import ProfilerActivity, profile
+    from openselfsup.datasets import batch_aug as B
+    gray = torch.randint(0, 256, (3, 1, size, size)).float()
+    with profile(activities=[ProfilerActivity.CPU],
+                 record_shapes=True) as prof:
+        B._gray_mean(gray)
+    read = [(e.name, e.input_shapes[0]) for e in prof.events()
+            if e.input_shapes and e.input_shapes[0] == list(gray.shape)]
+    assert read == [('aten::sum', list(gray.shape))]
+    flat = gray.reshape(3, -1).to(torch.int64)
+    want = [int(int(row.sum()) / row.numel() + 0.5) for row in flat]
+    assert B._gray_mean(gray).flatten().tolist() == want
 
 
 def test_batched_views_refuse_channel_weights_of_sum_0():

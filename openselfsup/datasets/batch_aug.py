@@ -249,17 +249,27 @@ def _blend(degenerate: torch.Tensor, x: torch.Tensor,
 def _gray_mean(gray: torch.Tensor) -> torch.Tensor:
     """``[N, 1, 1, 1]`` mean of each 8-bit gray image, rounded to an
     integer (Pillow's contrast reference: ``int(sum / count + 0.5)`` in
-    double precision). Summed in float64: a float32 sum of 8-bit levels is
-    exact only below 2**24 (images up to 256 x 256), and a float32 mean
-    within an ulp of a half level rounded up where Pillow rounds down (a
-    320 px crop of mean 200.49999 got the reference 201: one level off in
-    the contrast blend)."""
+    double precision), exact: ``floor((sum + count // 2) / count)``, the
+    same integer (the quotient of integers is at least ``1 / (2 count)``
+    from the next integer), in one division op. A float32 mean within an
+    ulp of a half level rounded up where Pillow rounds down (a 320 px crop
+    of mean 200.49999 got the reference 201: one level off in the contrast
+    blend).
+
+    Up to 256 x 256 px (the views' 224 px crops) the sum is taken in the
+    images' float32: every partial sum, and ``sum + count // 2``, is an
+    integer below 2**24, exact in any order. Larger: summed per row in
+    float32 (exact below 65,793 px a row), the rows in float64. A float64
+    sum of the whole image (``sum(dtype=torch.float64)``) first copied the
+    gray batch to float64: a kernel and twice the batch's gray bytes that
+    the op counts on the meta device do not show."""
     count = gray.shape[1] * gray.shape[2] * gray.shape[3]
-    total = gray.sum((1, 2, 3), keepdim=True, dtype=torch.float64)
-    # floor((sum + count / 2) / count) is that integer (exact: a quotient
-    # of integers below 2**53 is at least 1 / (2 count) from the next
-    # integer), in one division op
-    return torch.div(total + count / 2, count,
+    if count * 256 <= 1 << 24:
+        total = gray.sum((1, 2, 3), keepdim=True)
+    else:
+        total = gray.sum(3, keepdim=True).sum(
+            (1, 2), keepdim=True, dtype=torch.float64)
+    return torch.div(total + count // 2, count,
                      rounding_mode='floor').to(gray.dtype)
 
 
