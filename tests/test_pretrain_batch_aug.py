@@ -715,6 +715,21 @@ def test_contrast_reference_makes_no_float64_copy_of_the_batch(size):
     assert B._gray_mean(gray).flatten().tolist() == want
 
 
+def test_batched_grayscale_takes_numpy_weights():
+    """Channel weights that are numpy numbers (mmpretrain computes with
+    them per image) are taken by the batched op, equal to mmpretrain's."""
+    from mmpretrain.datasets.transforms import RandomGrayscale
+    from openselfsup.datasets import batch_aug as B
+    weights = (np.int64(1), np.float32(2.5), 3)
+    rgb = np.random.default_rng(2).integers(0, 256, (16, 16, 3), np.uint8)
+    cfg = dict(prob=1.0, keep_channels=True, channel_weights=weights)
+    want = RandomGrayscale(**cfg).transform(
+        dict(img=rgb[..., ::-1].copy()))['img'][..., ::-1]
+    op = B.build_op(dict(type='RandomGrayscale', **cfg), 'test')
+    got = op(_t(rgb), torch.Generator().manual_seed(0))
+    np.testing.assert_array_equal(_np(got), want)
+
+
 def test_batched_views_refuse_channel_weights_of_sum_0():
     """mmpretrain's RandomGrayscale divides its weights by their sum: of
     sum 0, per image NaN levels cast to uint8 (numpy's warning), in the

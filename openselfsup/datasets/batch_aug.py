@@ -40,6 +40,7 @@ default; a ``RandomFlip`` without ``prob``), is refused with one line
 (``augment_on='cpu'`` keeps the per-image pipeline).
 """
 import math
+import numbers
 from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -783,7 +784,7 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
     if (count is not None and (isinstance(value, (str, bytes)) or
                                not isinstance(value, (list, tuple)) or
                                len(value) != count)) or \
-            any(isinstance(v, bool) or not isinstance(v, (int, float))
+            any(isinstance(v, bool) or not isinstance(v, numbers.Real)
                 for v in items):
         what = 'a number' if count is None else f'{count} numbers'
         raise InputError(f"{where}: {t.get('type')} {key} {value!r} is not "
