@@ -1561,6 +1561,84 @@ def test_sweep_refuses_a_monitor_not_computed_before_its_work_dir(
         sweep('kappa')   # computed: the sweep goes on to its baseline
 
 
+def test_sweep_takes_an_evaluator_list_named_as_mmengine_evaluates_it(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A ``val_evaluator`` (``test_evaluator``) given as a list of metrics,
+    or as a dict of ``metrics``, which MMEngine's runner builds, was a
+    ValueError traceback at the sweep's metric check
+    (``METRICS.build(dict(cfg.val_evaluator))``). Now the sweep checks its
+    metrics against every metric's results, prefixes applied: the names an
+    MMEngine ``Evaluator`` of those metrics returns (the reference, on
+    random samples). Two metrics reporting one name, which MMEngine's
+    evaluator refuses at the first evaluation, are one line before
+    anything is made. No runner is built (the stand-ins fail the test)."""
+    from mmengine.evaluator import Evaluator
+
+    from openselfsup.apis import balance_sweep as bs
+
+    def built(*args, **kwargs):
+        raise RuntimeError('a runner was built')
+    monkeypatch.setattr(bs, 'build_runner', built)
+    monkeypatch.setattr(bs, 'train', built)
+    first = dict(type='CrossModalMetric', task='grade', num_grades=6,
+                 ks=(1, 5))
+    second = dict(first, ks=(1, ), prefix='b')
+    work = tmp_path / 'sweep'
+    slides = str(crossmodal_root / 'slides')
+    test_data = {'test_dataloader.dataset.data_root': slides,
+                 'test_dataloader.dataset.feat_dim': FEAT}
+
+    def sweep(cls_metric, evaluator, test=False, key='val_evaluator'):
+        return bs.run_balance_sweep(
+            SLIDE_DEMO, [0.5], work_dir=str(work), baseline_epochs=0,
+            cls_metric=cls_metric, ret_metric='recall@1',
+            plot_metrics=[cls_metric], test=test,
+            cfg_options={**demo_on_test_slides(crossmodal_root),
+                         **test_data, key: evaluator})
+
+    # the reference: what MMEngine's Evaluator of the two metrics returns
+    rng = np.random.default_rng(0)
+
+    def evaluated(*metrics):
+        evaluator = Evaluator([CrossModalMetric(
+            **{k: v for k, v in m.items() if k != 'type'}) for m in metrics])
+        evaluator.process([dict(
+            pred_score=torch.tensor([float(i % 6)]),
+            pred_logits=torch.tensor([float(i % 6)]),
+            target=torch.tensor(i % 6),
+            img_emb=torch.from_numpy(rng.normal(size=8)),
+            txt_emb=torch.from_numpy(rng.normal(size=8)),
+            captions=[f'caption {i}']) for i in range(12)])
+        return list(evaluator.evaluate(12))
+    computed = evaluated(first, second)
+    assert 'b/kappa' in computed and 'b/recall@5' not in computed
+    for evaluator in ([first, second], dict(metrics=[first, second])):
+        with pytest.raises(InputError) as exc:
+            sweep('c/kappa', evaluator)
+        assert str(exc.value) == (
+            "metric 'c/kappa' is not one this config computes; available: "
+            + ', '.join(computed))
+        with pytest.raises(RuntimeError, match='a runner was built'):
+            sweep('b/kappa', evaluator)   # computed: on to the baseline
+    # the test set's list, its metrics as the rows name them
+    with pytest.raises(RuntimeError, match='a runner was built'):
+        sweep('test/b/kappa', [first, second], test=True,
+              key='test_evaluator')
+    with pytest.raises(InputError, match="metric 'test/b/kappa' is not"):
+        sweep('test/b/kappa', first, test=True, key='test_evaluator')
+    # one name twice: MMEngine's evaluator refuses it at its first
+    # evaluation (a ValueError after the baseline trained)
+    with pytest.raises(ValueError, match='multiple evaluation results'):
+        evaluated(first, dict(second, prefix=None))
+    with pytest.raises(InputError) as exc:
+        sweep('kappa', [first, dict(second, prefix=None)])
+    assert str(exc.value) == (
+        "val_evaluator: two metrics report 'kappa' (MMEngine refuses "
+        "results of one name at the first evaluation); give one a prefix "
+        "('prefix': 'b' reports b/<name>)")
+    assert not work.exists()
+
+
 # -------------------------------------------------------------------- data
 def test_synthetic_data_labels_captions_and_features(crossmodal_root):
     from openselfsup.datasets.synthetic.crossmodal import IMAGE_CLASSES

@@ -1011,17 +1011,22 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     plot_metrics = list(plot_metrics or defaults.get(
         'plot_metrics', [cls_metric, ret_metric]))
     # the metrics asked for, checked before anything trains
-    from ..registry import HOOKS, METRICS
+    from ..registry import HOOKS
     outputs = int(cfg.model.head.num_outputs)
     # named as the runs' results are (behind a metric's prefix: its
     # names alone were checked, and the sweep stopped at its report, after
     # every run had trained, its rows lacking them)
-    from ..engine.crossmodal_hooks import result_names
-    val_metric = METRICS.build(dict(cfg.val_evaluator))
-    available = result_names(val_metric, outputs)
+    # (each metric's where the evaluator is a list of them, as MMEngine's
+    # runner builds it: a list was a ValueError traceback here)
+    from ..engine.crossmodal_hooks import (evaluator_metrics,
+                                           evaluator_result_names)
+    val_metrics = evaluator_metrics(cfg.val_evaluator)
+    available = evaluator_result_names('val_evaluator', val_metrics, outputs)
     if test:  # the test set's metrics, as the rows name them
-        available += [f'test/{k}' for k in result_names(METRICS.build(dict(
-            cfg.get('test_evaluator', cfg.val_evaluator))), outputs)]
+        what = 'test_evaluator' if 'test_evaluator' in cfg else \
+            'val_evaluator'
+        available += [f'test/{k}' for k in evaluator_result_names(
+            what, evaluator_metrics(cfg.get(what)), outputs)]
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in available:
             needs = ' (test/<metric> needs --test)' if \
@@ -1035,7 +1040,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # monitor, a corrected --resume refused) was written
     for hook in cfg.get('custom_hooks', []):
         if type_name(hook.get('type')) == 'PatienceEarlyStoppingHook':
-            HOOKS.build(dict(hook)).check_monitor([val_metric], outputs)
+            HOOKS.build(dict(hook)).check_monitor(val_metrics, outputs)
     # the data folders and lists, and the baseline's initial weights
     # (load_from), before anything trains or a folder is made (a 0-epoch
     # baseline only builds a runner, and every run reads the same data)

@@ -327,6 +327,44 @@ def _metric_names(metrics: list, num_outputs: Optional[int]
     return out
 
 
+def evaluator_metrics(evaluator) -> list:
+    """The metrics a ``val_evaluator`` / ``test_evaluator`` setting
+    builds, each form MMEngine's ``Runner.build_evaluator`` takes: one
+    metric's dict, a list of them, or a dict whose ``metrics`` is one or a
+    list (built metrics are taken as they are)."""
+    from mmengine.evaluator import BaseMetric
+
+    from ..registry import METRICS
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator = evaluator['metrics']
+    items = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    return [m if isinstance(m, BaseMetric) else METRICS.build(dict(m))
+            for m in items]
+
+
+def evaluator_result_names(what: str, metrics: list,
+                           num_outputs: int) -> list:
+    """The keys of the results of all ``metrics`` (:func:`result_names`
+    of each, in their order), as MMEngine's ``Evaluator`` merges them.
+
+    Raises:
+        InputError: two metrics that report one key (MMEngine's evaluator
+            refuses them with a ValueError at the first evaluation),
+            naming ``what`` (``val_evaluator``) and the key.
+    """
+    names, seen = [], set()
+    for metric in metrics:
+        for name in result_names(metric, num_outputs):
+            if name in seen:
+                raise InputError(
+                    f'{what}: two metrics report {name!r} (MMEngine refuses '
+                    'results of one name at the first evaluation); give one '
+                    "a prefix ('prefix': 'b' reports b/<name>)")
+            seen.add(name)
+            names.append(name)
+    return names
+
+
 def result_names(metric, num_outputs: int) -> list:
     """The keys of ``metric``'s results as MMEngine's ``evaluate`` returns
     them: its ``names`` for a head of ``num_outputs`` outputs, each behind
