@@ -2135,6 +2135,62 @@ def test_sweep_plot_refuses_a_seeded_sweeps_runs_for_its_summary():
     assert plot_sweep(seed_summary(rows, keys), *args).startswith(b'\x89PNG')
 
 
+def test_seed_summary_and_plot_hold_the_baseline_to_the_lambdas_rule():
+    """Two seeded sweeps joined by hand have two baseline rows, each
+    without a seed (each sweep trains its baseline with the config's
+    seeds): ``seed_summary`` averaged them as two seeds (``n`` 2, against
+    its docstring's one run) and ``plot_sweep`` drew each as its own
+    dotted line of the metric's colour (and star), none named. Both now
+    refuse them as the rows of two sweeps, as rows of one lambda without
+    a seed; baseline rows that each have a seed of their own are two
+    seeds: averaged, ``n`` 2 (the reference: numpy's mean and the
+    Student-t half-width by scipy)."""
+    from scipy import stats
+
+    from openselfsup.apis.balance_sweep import plot_sweep, seed_summary
+    keys = ['mAP', 'recall@5']
+    args = (keys, 'mAP', 'recall@5')
+
+    def sweep(base, **seed):
+        return [dict(name='baseline', **{'lambda': None}, **seed, epochs=0,
+                     metrics={'mAP': base, 'recall@5': 1 - base})] + [
+            dict(name=f'lambda={lam:g}', **{'lambda': lam}, epochs=1,
+                 **seed, metrics={'mAP': lam, 'recall@5': 1 - lam})
+            for lam in (0.0, 0.5)]
+    # two seeded sweeps (seeds 1 and 2), each with its own baseline
+    joined = sweep(0.1, seed=1)[1:] + sweep(0.3, seed=2)[1:]
+    joined = [sweep(0.1)[0], sweep(0.3)[0]] + joined
+    with pytest.raises(InputError) as exc:
+        seed_summary(joined, keys)
+    assert str(exc.value) == (
+        'rows of 2 baselines (2 without a seed): not the runs of one sweep '
+        '(sweeps joined by hand?), which has one run per lambda, or one per '
+        'lambda and seed; a mean over seeds is of one run per seed')
+    # unseeded sweeps of other lambdas joined: two baselines to draw
+    with pytest.raises(InputError) as exc:
+        plot_sweep(sweep(0.1)[:2] + sweep(0.3)[::2], *args)
+    assert str(exc.value) == (
+        'rows of 2 baselines (2 without a seed): not the runs of one sweep '
+        '(sweeps joined by hand?), which has one run per lambda, or one per '
+        'lambda and seed; plot each sweep\'s rows apart')
+    # one sweep's one baseline: its value, n 1, no seeds
+    summary = seed_summary(sweep(0.1)[:1] + joined[2:], keys)
+    assert [(r['name'], r['n'], r['seeds']) for r in summary] == [
+        ('baseline', 1, None), ('lambda=0', 2, [1, 2]),
+        ('lambda=0.5', 2, [1, 2])]
+    assert summary[0]['metrics']['mAP'] == 0.1
+    # baselines of two seeds: two seeds
+    seeded = sweep(0.1, seed=1) + sweep(0.3, seed=2)
+    summary = seed_summary(seeded, keys)
+    assert [(r['name'], r['n'], r['seeds']) for r in summary][0] == (
+        'baseline', 2, [1, 2])
+    values = np.array([0.1, 0.3])
+    assert summary[0]['metrics']['mAP'] == pytest.approx(values.mean())
+    assert summary[0]['ci95']['mAP'] == pytest.approx(
+        stats.t.ppf(0.975, 1) * values.std(ddof=1) / np.sqrt(2))
+    assert plot_sweep(summary, *args).startswith(b'\x89PNG')
+
+
 def test_sweep_plot_refuses_sweeps_joined_by_hand_as_not_one_sweeps_runs():
     """Two unseeded sweeps' rows joined by hand (no seed in either), or
     two seeded sweeps' (a seed twice), have two rows at a lambda too: the

@@ -274,26 +274,40 @@ def _not_one_sweep(runs: List[dict]) -> str:
         f'{_seeds_words(twice)} more than once' if twice else '') if w)
 
 
+def _runs_at(lam, n: int) -> str:
+    """``rows of 2 runs at lambda 0.5``; ``rows of 2 baselines``."""
+    return f'rows of {n} ' + ('baselines' if lam is None else
+                              f'runs at lambda {lambda_name(lam)}')
+
+
 def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     """Each lambda's runs of a seeded sweep as one row: the baseline row
-    first (one run, ``n`` 1), then one per lambda in the order of its
-    first run in ``rows``: ``name`` (``lambda=<value>``), ``lambda``,
-    ``seeds`` (the baseline's: None), ``n``, ``metrics`` (the mean over
-    the seeds) and ``ci95`` (the Student-t 95% half-width,
-    ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``:
+    first, then one per lambda in the order of its first run in ``rows``:
+    ``name`` (``lambda=<value>``), ``lambda``, ``seeds``, ``n``,
+    ``metrics`` (the mean over the seeds) and ``ci95`` (the Student-t
+    95% half-width, ``t(0.975, n-1) * std(ddof=1) / sqrt(n)``:
     :func:`~openselfsup.lowshot.metrics.mean_ci`, which the low-shot
     tables use; ``nan`` for one seed) and ``nan_seeds``: per metric
-    with a seed whose run is ``nan`` there, those seeds
-    (``{}`` when none; the baseline's: ``{}``). Such a seed (a run that
-    diverged?) makes its lambda's mean and half-width ``nan``: no seed is
-    left out of a mean, as a lambda that diverges at some seeds is not as
-    good as one that never does; :func:`seed_table` and
-    :func:`nan_seed_lines` name the seeds.
+    with a seed whose run is ``nan`` there, those seeds (``{}`` when
+    none). Such a seed (a run that diverged?) makes its lambda's mean and
+    half-width ``nan``: no seed is left out of a mean, as a lambda that
+    diverges at some seeds is not as good as one that never does;
+    :func:`seed_table` and :func:`nan_seed_lines` name the seeds.
+
+    The baseline is held to the rule of the lambdas: a sweep's one
+    baseline row (trained with the config's seeds, its row without a
+    ``seed``) is its value, ``n`` 1, ``seeds`` None, ``nan_seeds``
+    ``{}``; several baseline rows are averaged only where each has a
+    ``seed`` of its own (two seeds of the baseline are two seeds: ``n``
+    2). The baselines of two seeded sweeps joined by hand have none (both
+    were trained with the config's seeds: before, they were averaged as
+    two seeds, ``n seeds`` 2 with a confidence interval): refused.
 
     Raises:
         InputError: a row without one of ``keys`` (:func:`check_rows`);
-            rows of a lambda without a seed or of one seed twice (sweeps
-            joined by hand: they were averaged as seeds), naming them.
+            rows of a lambda, or baseline rows, without a seed or of one
+            seed twice (sweeps joined by hand: they were averaged as
+            seeds), naming them.
     """
     import numpy as np
 
@@ -303,18 +317,19 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
     for r in rows:
         groups.setdefault(r['lambda'], []).append(r)
     for lam, runs in groups.items():
-        why = '' if lam is None or len(runs) < 2 else _not_one_sweep(runs)
+        why = '' if len(runs) < 2 else _not_one_sweep(runs)
         if why:  # averaged as seeds: two sweeps' runs, 'n seeds 2'
             raise InputError(
-                f'rows of {len(runs)} runs at lambda {lambda_name(lam)} '
-                f'({why}): {NOT_ONE_SWEEP}; a mean over seeds is of one '
-                'run per seed')
+                f'{_runs_at(lam, len(runs))} ({why}): {NOT_ONE_SWEEP}; a '
+                'mean over seeds is of one run per seed')
     out = []
     for lam, runs in groups.items():
         mean, ci = mean_ci(np.array([[r['metrics'][k] for k in keys]
                                      for r in runs], dtype=np.float64))
+        # a sweep's one baseline, without a seed: its value, no seeds
+        unseeded = lam is None and runs[0].get('seed') is None
         nan_seeds = {}
-        for k in ([] if lam is None else keys):
+        for k in ([] if unseeded else keys):
             there = [r.get('seed') for r in runs
                      if math.isnan(r['metrics'][k])]
             if there:
@@ -322,7 +337,7 @@ def seed_summary(rows: List[dict], keys: Sequence[str]) -> List[dict]:
         out.append(dict(
             name='baseline' if lam is None else f'lambda={lambda_name(lam)}',
             **{'lambda': lam},
-            seeds=None if lam is None else [r.get('seed') for r in runs],
+            seeds=None if unseeded else [r.get('seed') for r in runs],
             n=len(runs), metrics=dict(zip(keys, map(float, mean))),
             ci95=dict(zip(keys, map(float, ci))), nan_seeds=nan_seeds))
     return sorted(out, key=lambda r: r['lambda'] is not None)
@@ -448,7 +463,8 @@ def _read_row(row: dict) -> dict:
 
 
 def _runs_of_one_lambda(runs: List[dict]) -> str:
-    """What the rows ``runs`` of one lambda are and what to plot, as
+    """What the rows ``runs`` of one lambda (or the baseline rows) are and
+    what to plot, as
     :func:`plot_sweep`'s refusal says it: a seeded sweep's runs (each of
     its own seed), or, where a row has no seed or two share one, rows
     not of one sweep (sweeps joined by hand: before, these were called a
@@ -487,17 +503,18 @@ def plot_sweep(rows: List[dict], metrics: Sequence[str], cls_metric: str,
             down at each lambda, as if one run per lambda), naming it and
             the summary to plot instead, or, for rows without a seed or
             of one seed twice (sweeps joined by hand), saying so
-            (:func:`_runs_of_one_lambda`).
+            (:func:`_runs_of_one_lambda`); two baseline rows alike (two
+            sweeps' rows joined: each baseline was drawn as a dotted line
+            of the metric's colour, and a star, none named).
     """
     check_rows(rows, [*metrics, cls_metric, ret_metric])
-    runs: Dict[float, list] = {}
+    runs: Dict[Optional[float], list] = {}
     for r in rows:
-        if r['lambda'] is not None:
-            runs.setdefault(r['lambda'], []).append(r)
+        runs.setdefault(r['lambda'], []).append(r)
     for lam, same in runs.items():
         if len(same) > 1:
-            raise InputError(f'rows of {len(same)} runs at lambda '
-                             f'{lambda_name(lam)} {_runs_of_one_lambda(same)}')
+            raise InputError(f'{_runs_at(lam, len(same))} '
+                             f'{_runs_of_one_lambda(same)}')
     from ..utils.plot import figure_png, pyplot
     plt = pyplot()
 
