@@ -27,7 +27,8 @@ eval_pipeline = [{{_base_.loader}}, dict(type='ToUnitTensor'),
 train_dataloader = dict(batch_size=10,
                         dataset=dict(pipeline=train_pipeline))
 # the published lr goes with 10 patients per GPU: --auto-scale-lr keeps it
-# on one GPU (the base config's 32 scaled it by 10 / 32)
+# on one GPU (the base config's 32 scaled it by 10 / 32); the published code
+# keeps 1e-3 on any GPU count, as the default (no --auto-scale-lr) does
 auto_scale_lr = dict(base_batch_size=10)
 data = dict(type='HierarchicalPatchDataset',
             data_root={{_base_.data_root}}, layout={{_base_.layout}},
