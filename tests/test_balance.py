@@ -1636,6 +1636,18 @@ def test_sweep_takes_an_evaluator_list_named_as_mmengine_evaluates_it(
         "val_evaluator: two metrics report 'kappa' (MMEngine refuses "
         "results of one name at the first evaluation); give one a prefix "
         "('prefix': 'b' reports b/<name>)")
+    # a metric without names (the sweep's check was an AttributeError
+    # traceback), and a list entry that is no metric's dict (what
+    # --cfg-options makes of dict(...) in a list: a ValueError traceback)
+    with pytest.raises(InputError) as exc:
+        sweep('kappa', [first, dict(type='mmpretrain.Accuracy')])
+    assert str(exc.value).startswith(
+        'val_evaluator: Accuracy does not declare the names of its results')
+    with pytest.raises(InputError) as exc:
+        sweep('kappa', [first, "dict(type='CrossModalMetric')"])
+    assert str(exc.value).startswith(
+        'val_evaluator: "dict(type=\'CrossModalMetric\')" is not a metric\'s '
+        'dict')
     assert not work.exists()
 
 

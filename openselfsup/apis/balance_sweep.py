@@ -1043,7 +1043,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         what = 'test_evaluator' if 'test_evaluator' in cfg else \
             'val_evaluator'
         available += [f'test/{k}' for k in evaluator_result_names(
-            what, evaluator_metrics(cfg.get(what)), outputs)]
+            what, evaluator_metrics(cfg.get(what), what), outputs)]
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in available:
             needs = ' (test/<metric> needs --test)' if \

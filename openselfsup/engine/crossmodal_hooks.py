@@ -327,17 +327,29 @@ def _metric_names(metrics: list, num_outputs: Optional[int]
     return out
 
 
-def evaluator_metrics(evaluator) -> list:
+def evaluator_metrics(evaluator, what: str = 'val_evaluator') -> list:
     """The metrics a ``val_evaluator`` / ``test_evaluator`` setting
-    builds, each form MMEngine's ``Runner.build_evaluator`` takes: one
-    metric's dict, a list of them, or a dict whose ``metrics`` is one or a
-    list (built metrics are taken as they are)."""
+    (``what``) builds, each form MMEngine's ``Runner.build_evaluator``
+    takes: one metric's dict, a list of them, or a dict whose ``metrics``
+    is one or a list (built metrics are taken as they are).
+
+    Raises:
+        InputError: an entry that is neither a metric's dict nor a metric
+            (``--cfg-options "val_evaluator=[dict(type=...)]"`` gives a
+            string, which was a ValueError traceback), naming it.
+    """
     from mmengine.evaluator import BaseMetric
 
     from ..registry import METRICS
     if isinstance(evaluator, dict) and 'metrics' in evaluator:
         evaluator = evaluator['metrics']
     items = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    for m in items:
+        if not isinstance(m, (dict, BaseMetric)):
+            raise InputError(
+                f'{what}: {m!r} is not a metric\'s dict (dict(type=...)); '
+                'a list of metrics is set in the config file (--cfg-options '
+                'reads dict(...) in a list as a string)')
     return [m if isinstance(m, BaseMetric) else METRICS.build(dict(m))
             for m in items]
 
@@ -348,12 +360,21 @@ def evaluator_result_names(what: str, metrics: list,
     of each, in their order), as MMEngine's ``Evaluator`` merges them.
 
     Raises:
-        InputError: two metrics that report one key (MMEngine's evaluator
-            refuses them with a ValueError at the first evaluation),
-            naming ``what`` (``val_evaluator``) and the key.
+        InputError: a metric that does not declare its results' keys
+            (:func:`_metric_names`: no ``names``, or a subclass adding
+            results; it was an AttributeError traceback), or two metrics
+            that report one key (MMEngine's evaluator refuses them with a
+            ValueError at the first evaluation), naming ``what``
+            (``val_evaluator``) and the metric or the key.
     """
     names, seen = [], set()
     for metric in metrics:
+        if _metric_names([metric], num_outputs) is None:
+            raise InputError(
+                f'{what}: {type(metric).__name__} does not declare the names '
+                'of its results (a names(num_outputs) method of the class '
+                'that computes them), which the sweep checks its metrics '
+                'against before anything trains; use CrossModalMetric')
         for name in result_names(metric, num_outputs):
             if name in seen:
                 raise InputError(
