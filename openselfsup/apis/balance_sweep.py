@@ -973,7 +973,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         ``summary`` (:func:`seed_summary`).
 
     Raises:
-        InputError: a bad lambda or metric, missing data, a work dir where
+        InputError: a bad lambda or metric (checked against every metric
+            of the ``val_evaluator`` (with ``test``, ``test_evaluator``):
+            one, a list or ``dict(metrics=...)``, as MMEngine builds it;
+            :func:`~openselfsup.engine.crossmodal_hooks.
+            evaluator_result_names`), missing data, a work dir where
             another sweep runs, before anything trains; with ``resume``, a
             recorded run of another :data:`RECORD_VERSION` or of other
             settings, naming the version or the first setting that differs
