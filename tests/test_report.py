@@ -1441,3 +1441,62 @@ def test_rerun_commands_write_the_flags_that_differ():
     for spec, meta_command, ablation_command in cases:
         assert spec.command('W') == meta_command
         assert ablation_rerun_command(spec.info(), 'W') == ablation_command
+
+
+def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
+    """One model name, two checkpoints: the near-domain sets extracted
+    again from another checkpoint (``evaluate_encoder.sh`` with
+    ``DOMAINS=near``) left the mixture-domain result of the first, on
+    inputs that are all still there, and the summary's row and
+    ``--compare`` showed the two encoders as one model without a word.
+    The note names both encoders (the SHA-256 each feature file's
+    provenance gave) and the domains of each; one encoder: no note."""
+    from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir,
+                              write_provenance)
+    from openselfsup.lowshot.compare import compare
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'mine')
+    make_workdir(w, 'base', seed=0)
+    one, two = 'a' * 64, 'b' * 64
+    sets = {'NCT_train': two, 'NCT_test': two, 'LC': one}
+    for name, sha in sets.items():
+        write_provenance(w, 'mine', name,
+                         **dict(CHECKPOINT_PROVENANCE, checkpoint_sha256=sha))
+        write_provenance(w, 'base', name,
+                         **dict(CHECKPOINT_PROVENANCE,
+                                checkpoint_sha256='c' * 64))
+    specs = [RunSpec(m, task, 1, num_task=4) for m in ('mine', 'base')
+             for task in ('near', 'mixture')]
+    for spec in specs[:2]:
+        generate_task_store(w, spec.tasks)
+    for spec in specs:
+        run_meta_test(w, spec, progress=False, threads=1)
+    out = summarize(w)
+    text = open(out['md']).read()
+    notes = [line for line in text.splitlines()
+             if line.startswith('Mixed encoders')]
+    assert len(notes) == 1, text
+    assert 'results of mine come from 2 encoders' in notes[0]
+    assert 'mixture from checkpoint SHA-256 aaaaaaaaaaaa (1 result(s))' \
+        in notes[0]
+    assert 'near from checkpoint SHA-256 bbbbbbbbbbbb (1 result(s))' \
+        in notes[0]
+    with open(out['json']) as f:
+        mixed = json.load(f)['mixed_encoders']
+    assert list(mixed) == ['mine']
+    assert sorted(e['domains'] for e in mixed['mine']) == \
+        [['mixture'], ['near']]
+    cmp = compare(w, 'mine', 'base')
+    assert 'results of mine come from 2 encoders' in cmp['markdown']
+    assert 'results of base' not in cmp['markdown']
+    # every set of one checkpoint: the same results, no note
+    write_provenance(w, 'mine', 'LC',
+                     **dict(CHECKPOINT_PROVENANCE, checkpoint_sha256=two))
+    run_meta_test(w, specs[1], progress=False, threads=1)
+    out = summarize(w)
+    assert 'Mixed encoders' not in open(out['md']).read()
+    with open(out['json']) as f:
+        assert json.load(f)['mixed_encoders'] == {}

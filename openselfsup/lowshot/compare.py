@@ -48,7 +48,8 @@ from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import SIGNED_RANK_RULE, fmt_pct, mean_ci, signed_rank_p
 from .report import (DOMAINS, _natural, _order, dtype_mark, dtype_note,
-                     left_out_lines, result_dtype, result_normalised)
+                     left_out_lines, mixed_encoders, mixed_encoders_note,
+                     result_dtype, result_normalised)
 from .spec import CLASSIFIERS, MODES
 
 #: the Holm p below which the plot fills a setting's marker (significant)
@@ -334,6 +335,7 @@ def format_compare(cmp: Dict) -> str:
                   'L2-normalised and the other\'s were not '
                   '(files.normalised); the difference includes the '
                   'normalisation.']
+    lines += mixed_encoders_note(cmp.get('mixed_encoders') or {})
     lines += ['', f'Test: {cmp["test"]}.']
     return '\n'.join(lines + left_out_lines(cmp.get('left_out') or ())) \
         + '\n'
@@ -418,6 +420,7 @@ def compare(workdir: str, model_a: str, model_b: str,
                                         ablation)
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
+    cmp['mixed_encoders'] = mixed_encoders(results)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output,
                        paths.compare_name(model_a, model_b, clf, ablation),

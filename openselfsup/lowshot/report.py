@@ -21,6 +21,7 @@ fractions in [0, 1]; a CI is null when it is undefined (a single task;
 NaN, in a file written before every JSON was standard, reads the same).
 """
 import glob
+import json
 import math
 import os
 import re
@@ -628,6 +629,67 @@ def normalised_note(values) -> List[str]:
             'L2-normalised features or not recorded.']
 
 
+def result_encoders(result: dict) -> Dict[str, str]:
+    """The encoders a result's feature files came from, as their
+    provenance named them when the result was computed (the first field
+    of each ``files.*.extraction``, :func:`~.features.
+    provenance_extraction`): ``{identity: words}`` (the checkpoint's
+    SHA-256, a library model's name, a seeded random initialisation);
+    empty where none is recorded (imported features, older results)."""
+    found = {}
+    for rec in (result.get('files') or {}).values():
+        text = rec.get('extraction') if isinstance(rec, dict) else None
+        try:
+            identity = json.loads(text)[0]
+            sha, kind, model, _ = json.loads(identity)
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        words = f'checkpoint SHA-256 {sha[:12]}' if sha else str(kind)
+        if isinstance(model, dict) and model.get('model'):
+            words = f'{model.get("library")}:{model["model"]} {words}'
+        found[identity] = words
+    return found
+
+
+def mixed_encoders(results: Sequence[dict]) -> Dict[str, List[dict]]:
+    """The models of ``results`` whose results came from more than one
+    encoder (:func:`result_encoders`): ``{model: [{encoder, domains,
+    files}]}``, one entry per encoder in order of first appearance. One
+    model name, one encoder: a model whose near-domain sets were extracted
+    again from another checkpoint (``evaluate_encoder.sh`` with
+    ``DOMAINS=near``) keeps its mixture- and out-domain results of the
+    first, each computed on inputs that are still there, and its row
+    would show two encoders as one."""
+    by_model: Dict[str, Dict[str, dict]] = {}
+    for r in results:
+        for identity, words in result_encoders(r).items():
+            entry = by_model.setdefault(r['model'], {}).setdefault(
+                identity, dict(encoder=words, domains=[], files=[]))
+            if r['task'] not in entry['domains']:
+                entry['domains'].append(r['task'])
+            entry['files'].append(r['_file'])
+    return {m: list(e.values()) for m, e in by_model.items() if len(e) > 1}
+
+
+def mixed_encoders_note(mixed: Dict[str, List[dict]]) -> List[str]:
+    """The lines under a report naming each model whose results came from
+    several encoders (:func:`mixed_encoders`), a blank line first; none
+    when there is none."""
+    lines = []
+    for model, entries in sorted(mixed.items()):
+        parts = '; '.join(
+            ', '.join(sorted(e['domains'],
+                             key=lambda d: _order(d, DOMAINS)))
+            + f' from {e["encoder"]} ({len(e["files"])} result(s))'
+            for e in entries)
+        lines += ['', f'Mixed encoders: the results of {model} come from '
+                  f'{len(entries)} encoders ({parts}), as the provenance '
+                  'of their feature files named them when each was computed; '
+                  f'extract every set of {model} with one encoder and run '
+                  'the others again (the report\'s JSON: mixed_encoders).']
+    return lines
+
+
 def cell_marks(cell: dict) -> List[str]:
     """What a summary cell computed otherwise than usual says: its
     precision other than float64 (``float32``) and ``raw`` where its
@@ -731,6 +793,7 @@ def format_markdown(table: dict) -> str:
     cells = [c for r in table['rows'] for c in r['cells'].values()]
     parts += dtype_note(c.get('dtype') for c in cells)
     parts += normalised_note(c.get('normalised') for c in cells)
+    parts += mixed_encoders_note(table.get('mixed_encoders') or {})
     return '\n'.join(parts + left_out_lines(table.get('left_out') or ())) \
         + '\n'
 
@@ -1019,6 +1082,7 @@ def summarize(workdir: str,
     """
     results, left_out = workdir_results(workdir, clf)
     table = build_table(results)
+    table['mixed_encoders'] = mixed_encoders(results)
     table['left_out'] = left_out
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
