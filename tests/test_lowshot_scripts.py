@@ -563,3 +563,36 @@ def test_ablation_features_refuse_a_library_model(tmp_path):
     assert out.returncode == 2 and out.stdout == '', out.stdout
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and 'EXTRACT_SOURCE' in lines[0], out.stderr
+
+
+def test_evaluate_encoder_extracts_the_sets_its_settings_read(tmp_path):
+    """evaluate_encoder.sh extracted NCT_train (the base set of the latent
+    modes' dictionary) for every run: with MODES=linear on the mixture or
+    out domain no setting reads it, and on the real data it is 80,000 of
+    the images. The sets extracted are those the sweep's settings read
+    (support, query, the dictionary's base set), for each MODES."""
+    runs = iter(range(100))
+
+    def extracted_and_read(env):
+        d = tmp_path / str(next(runs))
+        d.mkdir()
+        cmds = _record(d, 'evaluate_encoder.sh', env, args=('enc', 'c.pth'))
+        outputs = [a['output'] for s, a in cmds if s.endswith('extract.py')]
+        assert len(outputs) == 1
+        got = sorted(os.path.basename(o)[:-4] for o in outputs[0])
+        read = set()
+        for sp in (sp for s, a in cmds if s.endswith('sweep.py')
+                   for sp in _settings(a)):
+            read |= {sp.setting.support_set, sp.setting.query_set}
+            if sp.dictionary is not None:
+                read.add(sp.dictionary.features)
+        return got, sorted(read)
+    for env in ({'DOMAINS': 'mixture out', 'MODES': 'linear'},
+                {'DOMAINS': 'out', 'MODES': 'linear'},
+                {'DOMAINS': 'mixture', 'MODES': 'linear latent_aug'},
+                {'DOMAINS': 'mixture', 'MODES': 'latent_aug_expected',
+                 'CLFS': 'Ridge'},
+                {'DOMAINS': 'near', 'MODES': 'linear'},
+                {'DOMAINS': 'near mixture out out_homo'}):
+        got, read = extracted_and_read(env)
+        assert got == read, env

@@ -183,11 +183,16 @@ cfg_options_as() {
     esac
 }
 
-# feature_sets DOMAIN...: the feature sets the domains read (NCT_train, the
-# base set of the dictionary, always)
+# feature_sets DOMAIN...: the feature sets the domains read in the MODES
+# run: NCT_train for the near domain and, the base set of the dictionary,
+# for any mode but linear (with MODES=linear the mixture and out domains
+# read their own sets only; NCT_train is 80,000 of the real images)
 feature_sets() {
-    _sets=NCT_train
-    case " $* " in *" near "*) _sets="$_sets NCT_test" ;; esac
+    _sets=
+    case " $* " in *" near "*) _sets="NCT_train NCT_test" ;; esac
+    for _mode in $MODES; do
+        if [ "$_mode" != linear ] && [ -z "$_sets" ]; then _sets=NCT_train; fi
+    done
     case " $* " in *" mixture "*) _sets="$_sets LC" ;; esac
     case " $* " in *" out"*) _sets="$_sets PAIP_train PAIP_test" ;; esac
     echo "$_sets"

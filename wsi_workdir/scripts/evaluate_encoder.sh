@@ -1,5 +1,6 @@
 #!/bin/sh
-# The low-shot protocol for one encoder: the feature sets its domains read,
+# The low-shot protocol for one encoder: the feature sets its domains read
+# (NCT_train, the dictionary's base set, for near or a mode but linear),
 # then one sweep process for every domain (task stores and the base
 # dictionary made where missing, every novel class x classifier x shots x
 # mode, each setting's result JSON under $WORKDIR/results/MODEL/), then the
