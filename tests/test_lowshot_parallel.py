@@ -253,6 +253,41 @@ def test_ctrl_c_stops_a_threaded_map_chunks_within_its_chunks(tmp_path):
     assert int(out.strip()) < 2 * 25, out
 
 
+def test_ctrl_c_while_the_workers_start_stops_them(monkeypatch):
+    """A Ctrl-C that lands while map_chunks starts its workers (the first
+    already solving, the caller still submitting the second) left the
+    caller before it could set the stop, and leaving the pool's ``with``
+    waited for the first worker to solve every chunk: all 500 steps, seen
+    as a flaky failure of the test above on a loaded machine. Here the
+    second submit raises the Ctrl-C once the first worker has started."""
+    from concurrent.futures import ThreadPoolExecutor
+    from openselfsup.lowshot import parallel
+    started = threading.Event()
+    steps = []
+
+    class Interrupted(ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            if started.is_set() or getattr(self, '_submitted', False):
+                assert started.wait(10)
+                raise KeyboardInterrupt
+            self._submitted = True
+            return super().submit(*args, **kwargs)
+
+    def solve(a, b):  # a chunk: 25 steps, each checking for a stop
+        for _ in range(25):
+            steps.append(a)
+            started.set()
+            time.sleep(0.002)
+            parallel.check_stop()
+        return a
+
+    monkeypatch.setattr(parallel, 'ThreadPoolExecutor', Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        parallel.map_chunks(solve, [(i, i + 1) for i in range(20)], 2)
+    # the one worker that started finishes at most the step in hand
+    assert len(steps) <= 25, len(steps)
+
+
 def test_logistic_regression_leaves_a_stopped_chunk():
     """The L-BFGS loop checks for a stopped map_chunks once per iteration
     (a chunk of logistic regression is the meta-test's longest), and

@@ -275,8 +275,13 @@ def map_chunks(fn: Callable[[int, int], T], bounds: Sequence[tuple],
         work()
     else:
         with ThreadPoolExecutor(n) as pool:
-            futures = [pool.submit(work) for _ in range(n)]
+            futures = []
             try:
+                # submitted inside the try: a Ctrl-C landing between two
+                # submits, the first worker solving, left before the stop
+                # was set, and the ``with`` waited for every chunk
+                for _ in range(n):
+                    futures.append(pool.submit(work))
                 for f in futures:
                     try:
                         f.result()
