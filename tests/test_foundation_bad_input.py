@@ -2244,6 +2244,18 @@ def test_dist_train_counts_the_machines_torchrun_waits_for():
         assert (rc, error_lines(err)) == (2, [split]), (nnodes, err)
 
 
+def _torchrun_stand_in(tmp_path):
+    """A stand-in ``python`` in ``tmp_path/bin`` that prints the arguments
+    torchrun would be given, one a line, and runs every other command
+    with this Python (put ``tmp_path/bin`` first on PATH)."""
+    (tmp_path / 'bin').mkdir()
+    fake = tmp_path / 'bin' / 'python'
+    fake.write_text('#!/bin/sh\n'
+                    'case "$*" in *--nnodes=*) shift 2\n'
+                    '    printf "%s\\n" "$@"; exit 0 ;; esac\n'
+                    f'exec {sys.executable} "$@"\n')
+    fake.chmod(0o755)
+
 
 @pytest.mark.parametrize('env, node_rank, nnodes', [
     (dict(NNODES='2', NODE_RANK='1', MASTER_ADDR='127.0.0.1'), '1', '2'),
@@ -2256,13 +2268,7 @@ def test_dist_train_passes_a_rank_of_the_machines(tmp_path, synthetic_root,
     waits for 2) must pass every check and reach torchrun with its rank.
     A stand-in ``python`` on PATH prints what torchrun would be given and
     runs every other command with this Python."""
-    (tmp_path / 'bin').mkdir()
-    fake = tmp_path / 'bin' / 'python'
-    fake.write_text('#!/bin/sh\n'
-                    'case "$*" in *--nnodes=*) shift 2\n'
-                    '    printf "%s\\n" "$@"; exit 0 ;; esac\n'
-                    f'exec {sys.executable} "$@"\n')
-    fake.chmod(0o755)
+    _torchrun_stand_in(tmp_path)
     nct = os.path.join(synthetic_root, 'NCT') + '/'
     rc, out, err = run_tool(
         ['tools/dist_train.sh', CLP_DEMO, '1', '--cfg-options',
@@ -2297,13 +2303,7 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
     read (a pod exporting MASTER_PORT, a second run given another PORT),
     and a note line naming both. What torchrun is given is read from a
     stand-in ``python``, as above."""
-    (tmp_path / 'bin').mkdir()
-    fake = tmp_path / 'bin' / 'python'
-    fake.write_text('#!/bin/sh\n'
-                    'case "$*" in *--nnodes=*) shift 2\n'
-                    '    printf "%s\\n" "$@"; exit 0 ;; esac\n'
-                    f'exec {sys.executable} "$@"\n')
-    fake.chmod(0o755)
+    _torchrun_stand_in(tmp_path)
     nct = os.path.join(synthetic_root, 'NCT') + '/'
     env = {**{k: '' for k in ('PORT', 'MASTER_PORT')}, **env}
     rc, out, err = run_tool(
@@ -2357,6 +2357,25 @@ def test_launchers_refuse_a_users_launcher(tmp_path, synthetic_root, tool,
         assert launcher_env('none') == (0, 1)
 
 
+def _slurm_train_in(tmp_path, slurm, args):
+    """``slurm_train.sh gpu job CLP_DEMO *args`` run with the Slurm
+    variables ``slurm`` (none of this machine's, nor its GPUS_PER_NODE,
+    CPUS_PER_TASK, SRUN_ARGS) and a stand-in ``srun`` that prints its
+    arguments one a line; the completed process."""
+    (tmp_path / 'bin').mkdir(exist_ok=True)
+    srun = tmp_path / 'bin' / 'srun'
+    srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    srun.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')
+           and k not in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS')}
+    env.update(slurm, PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
+               PYTHONPATH=REPO, DATA_CHECK='0')
+    return subprocess.run(
+        ['bash', os.path.join(REPO, 'tools/slurm_train.sh'), 'gpu', 'job',
+         CLP_DEMO, *args], env=env, capture_output=True, text=True,
+        timeout=120)
+
+
 @pytest.mark.parametrize('slurm, args, tasks, per_node', [
     # the allocation's counts, as Slurm sets them for salloc / sbatch
     (dict(SLURM_NTASKS='16', SLURM_NTASKS_PER_NODE='8'), [], 16, 8),
@@ -2388,26 +2407,14 @@ def test_slurm_train_takes_the_allocations_task_count(tmp_path, slurm, args,
     read here from what a stand-in srun was given. Which variables Slurm
     sets when: the OUTPUT ENVIRONMENT VARIABLES of salloc(1) and
     sbatch(1)."""
-    (tmp_path / 'bin').mkdir()
-    srun = tmp_path / 'bin' / 'srun'
-    srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
-    srun.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')}
-    env.update(slurm, PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
-               PYTHONPATH=REPO, DATA_CHECK='0')
-    p = subprocess.run(['bash', os.path.join(REPO, 'tools/slurm_train.sh'),
-                        'gpu', 'job', CLP_DEMO, *args], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p = _slurm_train_in(tmp_path, slurm, args)
     assert p.returncode == 0, p.stderr
     given = p.stdout.splitlines()
     assert (f'--ntasks={tasks}' in given
             and f'--ntasks-per-node={per_node}' in given
             and f'--gres=gpu:{per_node}' in given), given
     # the batch split is checked for the allocation's count
-    env['SLURM_NTASKS'] = '3'
-    p = subprocess.run(['bash', os.path.join(REPO, 'tools/slurm_train.sh'),
-                        'gpu', 'job', CLP_DEMO], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p = _slurm_train_in(tmp_path, dict(slurm, SLURM_NTASKS='3'), [])
     assert (p.returncode, p.stdout, error_lines(p.stderr)) == (2, '', [
         'error: total_batch_size 32 is not divisible by the 3 training '
         'processes; change the GPU count or --cfg-options '
@@ -2482,18 +2489,7 @@ def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
     of what the allocation holds; each case is checked by hand and
     against the rule: tasks a node x CPUs a task within its CPUs, the
     GPUs a node within its GPUs, the nodes within its nodes."""
-    (tmp_path / 'bin').mkdir()
-    srun = tmp_path / 'bin' / 'srun'
-    srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
-    srun.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')}
-    env.update(slurm, PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
-               PYTHONPATH=REPO, DATA_CHECK='0')
-    for k in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS'):
-        env.pop(k, None)
-    p = subprocess.run(['bash', os.path.join(REPO, 'tools/slurm_train.sh'),
-                        'gpu', 'job', CLP_DEMO, *args], env=env,
-                       capture_output=True, text=True, timeout=120)
+    p = _slurm_train_in(tmp_path, slurm, args)
     assert p.returncode == 0, p.stderr
     given = dict(a[2:].split('=', 1) for a in p.stdout.splitlines()
                  if a.startswith('--') and '=' in a)

@@ -212,6 +212,20 @@ def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
     np.testing.assert_array_equal(_np(got), mmcv.solarize(img, thr=128))
 
 
+def _assert_grayscale_is_mmpretrains(rgb, weights):
+    """The batched op built from a ``RandomGrayscale`` config (prob 1,
+    ``weights``) equals mmpretrain's transform (on BGR) on every pixel of
+    the RGB image ``rgb``."""
+    from mmpretrain.datasets.transforms import RandomGrayscale
+    from openselfsup.datasets import batch_aug as B
+    cfg = dict(prob=1.0, keep_channels=True, channel_weights=weights)
+    want = RandomGrayscale(**cfg).transform(
+        dict(img=rgb[..., ::-1].copy()))['img'][..., ::-1]
+    op = B.build_op(dict(type='RandomGrayscale', **cfg), 'test')
+    got = op(_t(rgb), torch.Generator().manual_seed(0))
+    np.testing.assert_array_equal(_np(got), want)
+
+
 @pytest.mark.parametrize('weights', [(1., 1., 1.), (0.114, 0.587, 0.2989),
                                      (1, 2, 3)])
 def test_random_grayscale_is_mmpretrains_on_every_pixel(one_thread,
@@ -221,18 +235,10 @@ def test_random_grayscale_is_mmpretrains_on_every_pixel(one_thread,
     op built from the same config, on random colours and grays: equal on
     every pixel. A float32 sum gave another level for about 8% of the
     pixels at the default weights (1, 1, 1)."""
-    from mmpretrain.datasets.transforms import RandomGrayscale
-
-    from openselfsup.datasets import batch_aug as B
     rng = np.random.default_rng(11)
     rgb = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
     rgb[:16] = rgb[:16, :, :1]  # grays
-    cfg = dict(prob=1.0, keep_channels=True, channel_weights=weights)
-    want = RandomGrayscale(**cfg).transform(
-        dict(img=rgb[..., ::-1].copy()))['img'][..., ::-1]
-    op = B.build_op(dict(type='RandomGrayscale', **cfg), 'test')
-    got = op(_t(rgb), torch.Generator().manual_seed(0))
-    np.testing.assert_array_equal(_np(got), want)
+    _assert_grayscale_is_mmpretrains(rgb, weights)
 
 
 def test_grayscale_is_pillows_convert_l_as_published(one_thread):
@@ -718,16 +724,9 @@ def test_contrast_reference_makes_no_float64_copy_of_the_batch(size):
 def test_batched_grayscale_takes_numpy_weights():
     """Channel weights that are numpy numbers (mmpretrain computes with
     them per image) are taken by the batched op, equal to mmpretrain's."""
-    from mmpretrain.datasets.transforms import RandomGrayscale
-    from openselfsup.datasets import batch_aug as B
-    weights = (np.int64(1), np.float32(2.5), 3)
     rgb = np.random.default_rng(2).integers(0, 256, (16, 16, 3), np.uint8)
-    cfg = dict(prob=1.0, keep_channels=True, channel_weights=weights)
-    want = RandomGrayscale(**cfg).transform(
-        dict(img=rgb[..., ::-1].copy()))['img'][..., ::-1]
-    op = B.build_op(dict(type='RandomGrayscale', **cfg), 'test')
-    got = op(_t(rgb), torch.Generator().manual_seed(0))
-    np.testing.assert_array_equal(_np(got), want)
+    _assert_grayscale_is_mmpretrains(
+        rgb, (np.int64(1), np.float32(2.5), 3))
 
 
 def test_batched_views_refuse_channel_weights_of_sum_0():
