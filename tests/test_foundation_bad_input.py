@@ -2707,12 +2707,16 @@ def test_batch_split_over_processes(monkeypatch):
                            launcher='pytorch')
 
 
-def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
+def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch,
+                                                          tmp_path):
     """FSP's BatchNorm groups of 128 (the published 4 GPUs x 128) on 8
     processes of 64: the run's notes say the statistics are over 64 images;
     CLP's groups of 32 on 8 processes of 32 say nothing; a per-process
     batch that is not a multiple of a group size is refused before the
-    run (the first step would refuse it)."""
+    run (the first step would refuse it). The configs work in a folder of
+    their own: the demo's default work dir is where the quick start trains
+    (README: the quick start, then the tests), and a changed group size
+    there is another model's run, refused."""
     from mmengine.config import Config
 
     from openselfsup.apis.train import group_notes, prepare_config
@@ -2738,6 +2742,7 @@ def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
     # prepare_config adds the note to the run's log notes
     from _foundation_helpers import CLP_DEMO
     cfg = Config.fromfile(CLP_DEMO)
+    cfg.work_dir = str(tmp_path / 'head')
     cfg.model.head.group_size = 64  # demo total batch 32, one process
     notes = prepare_config(cfg, CLP_DEMO)
     assert any(n.startswith('model.head.group_size=64, but the per-process '
@@ -2748,6 +2753,7 @@ def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch):
     assert [n.split('=')[0] for n in group_notes(
         cfg.model, 32, 2, sync_bn=True)] == ['model.head.group_size']
     cfg = Config.fromfile(CLP_DEMO)
+    cfg.work_dir = str(tmp_path / 'sync_bn')
     cfg.model.head.group_size = 64
     cfg.model.backbone.norm_cfg.group_size = 64
     cfg.sync_bn = 'torch'
