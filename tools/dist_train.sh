@@ -9,9 +9,9 @@
 # GPUS=1 also works on a CPU-only machine (one process, no process group).
 # Several machines: NNODES (default 1), NODE_RANK (default 0), MASTER_ADDR
 # (default 127.0.0.1; needed where NODE_RANK is 1 or more) and PORT (else
-# MASTER_PORT; default 29500; PORT wins where both are set) as for torchrun; an NNODES=MIN:MAX waits for
-# MAX machines (the script starts torchrun's static rendezvous at
-# MASTER_ADDR:PORT, which is not elastic).
+# MASTER_PORT; default 29500; PORT wins where both are set) as for
+# torchrun; an NNODES=MIN:MAX waits for MAX machines (the script starts
+# torchrun's static rendezvous at MASTER_ADDR:PORT, which is not elastic).
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
 in_bash "$@"
 set -euo pipefail
@@ -69,16 +69,16 @@ port_number() {
     fi
     echo "$_p"
 }
-if [ -n "${PORT:-}" ] && [ -n "${MASTER_PORT:-}" ]; then
+if [ -n "${PORT:-}" ]; then
     PORT_GIVEN=$PORT
     PORT=$(port_number PORT "$PORT")
-    OTHER=$(port_number MASTER_PORT "$MASTER_PORT")
-    if [ "$OTHER" != "$PORT" ]; then
-        echo "note: $0: the rendezvous is on PORT $PORT_GIVEN, not on" \
-            "MASTER_PORT $MASTER_PORT (PORT is this script's setting)" >&2
+    if [ -n "${MASTER_PORT:-}" ]; then
+        OTHER=$(port_number MASTER_PORT "$MASTER_PORT")
+        if [ "$OTHER" != "$PORT" ]; then
+            echo "note: $0: the rendezvous is on PORT $PORT_GIVEN, not on" \
+                "MASTER_PORT $MASTER_PORT (PORT is this script's setting)" >&2
+        fi
     fi
-elif [ -n "${PORT:-}" ]; then
-    PORT=$(port_number PORT "$PORT")
 else
     PORT=$(port_number MASTER_PORT "${MASTER_PORT:-29500}")
 fi

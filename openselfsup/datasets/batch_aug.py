@@ -49,9 +49,8 @@ import torch.nn.functional as F
 
 from ..utils import InputError
 
-#: ITU-R 601-2 luma weights (RGB order)
-LUMA = (0.299, 0.587, 0.114)
-#: the same in Pillow's 16-bit fixed point, what ``convert('L')`` computes:
+#: ITU-R 601-2 luma weights (RGB order) in Pillow's 16-bit fixed point,
+#: what ``convert('L')`` computes:
 #: ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``
 PIL_L24 = (19595.0, 38470.0, 7471.0)
 
@@ -208,7 +207,7 @@ _LUMA_WEIGHTS: Dict[tuple, torch.Tensor] = {}
 
 
 def luma_weights(device, dtype: torch.dtype,
-                 weights: Sequence[float] = LUMA) -> torch.Tensor:
+                 weights: Sequence[float]) -> torch.Tensor:
     """``[1, 3, 1, 1]`` channel weights on ``device``, copied there once."""
     key = (torch.device(device), dtype, tuple(float(w) for w in weights))
     if key not in _LUMA_WEIGHTS:
@@ -220,7 +219,7 @@ def luma_weights(device, dtype: torch.dtype,
     return _LUMA_WEIGHTS[key]
 
 
-def luma(x: torch.Tensor, weights: Sequence[float] = LUMA,
+def luma(x: torch.Tensor, weights: Sequence[float],
          w: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``[N, 1, H, W]`` weighted channel sum of an RGB batch (``w``: the
     weights already on the device, :func:`luma_weights`)."""

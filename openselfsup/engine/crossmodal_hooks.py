@@ -369,13 +369,14 @@ def evaluator_result_names(what: str, metrics: list,
     """
     names, seen = [], set()
     for metric in metrics:
-        if _metric_names([metric], num_outputs) is None:
+        found = _metric_names([metric], num_outputs)
+        if found is None:
             raise InputError(
                 f'{what}: {type(metric).__name__} does not declare the names '
                 'of its results (a names(num_outputs) method of the class '
                 'that computes them), which the sweep checks its metrics '
                 'against before anything trains; use CrossModalMetric')
-        for name in result_names(metric, num_outputs):
+        for name in found:  # its result_names
             if name in seen:
                 raise InputError(
                     f'{what}: two metrics report {name!r} (MMEngine refuses '
