@@ -5164,6 +5164,46 @@ def test_a_sweep_stops_before_a_run_whose_settings_changed_during_it(
         == str(slides)
 
 
+def test_a_sweep_trains_the_config_it_checked(crossmodal_root, tmp_path,
+                                              monkeypatch):
+    """The sweep's check of a run's settings, just before it trains, read
+    the config file, and train() read it again: a config edited between
+    the two (milliseconds) trained the run with settings nobody checked,
+    its record holding the checked ones. The run now trains the very
+    config it checked (``train(loaded=...)``): the real train() is run up
+    to the runner's build, which records the learning rate it was given,
+    the file edited as the check ends."""
+    import importlib
+
+    from openselfsup.apis import balance_sweep as bs
+    train_module = importlib.import_module('openselfsup.apis.train')
+    opts = demo_on_test_slides(crossmodal_root)
+    config = tmp_path / 'sweep_config.py'
+    config.write_text(f'_base_ = [{SLIDE_DEMO!r}]\n'
+                      'optim_wrapper = dict(optimizer=dict(lr=0.002))\n')
+    real = bs._settings_difference
+
+    def checked(*args):  # the check made; the file edited at once
+        diff = real(*args)
+        config.write_text(config.read_text().replace('lr=0.002', 'lr=0.003'))
+        return diff
+
+    class Built(Exception):
+        pass
+
+    built = []
+
+    def build(cfg, notes, config_path):
+        built.append(cfg.optim_wrapper.optimizer.lr)
+        raise Built
+    monkeypatch.setattr(bs, '_settings_difference', checked)
+    monkeypatch.setattr(train_module, '_built', build)
+    with pytest.raises(Built):
+        bs.run_balance_sweep(str(config), [0.5], work_dir=str(
+            tmp_path / 'sweep'), baseline_epochs=1, cfg_options=opts)
+    assert built == [0.002]
+
+
 def test_a_sweep_refuses_cfg_options_setting_the_lambda(tmp_path):
     """Each run's lambda is the sweep's (``--lambdas``, the baseline's 0):
     ``--cfg-options model.balance=0.3`` (as ``tools/train.py`` takes it)

@@ -1152,12 +1152,16 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         'a sweep without --resume trains every run again; with it, the runs '
         'that ended with its settings are reused; --work-dir keeps both')
 
+    def compared(run_cfg, skip: Sequence[str] = (), **fields) -> dict:
+        # the settings of the run of the loaded config run_cfg
+        return run_settings(run_cfg, digest, skip=skip, amp=bool(amp),
+                            test=bool(test), **fields)
+
     def settings(opts: dict, skip: Sequence[str] = (), **fields) -> tuple:
         # the run's settings, and those not compared (which a record
         # written before they were left out may hold)
         run_cfg = load_config(config, opts)
-        return (run_settings(run_cfg, digest, skip=skip, amp=bool(amp),
-                             test=bool(test), **fields),
+        return (compared(run_cfg, skip, **fields),
                 uncompared_settings(run_cfg, skip, bool(test)))
 
     # one sweep at a time in a work dir: a second one would replace the
@@ -1233,16 +1237,19 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         first = [True]
 
         def starting(run: str, run_dir: str, here: dict, opts: dict,
-                     skip: Sequence[str] = (), **fields) -> None:
+                     skip: Sequence[str] = (), **fields):
             # a run about to train: its settings (``here``, read at the
-            # sweep's start) read again, as train() is about to read the
-            # config: one edited since (or a file it includes or names,
-            # an annotation list written again) trained this run with
-            # other settings than its record's and the other runs', one
-            # report mixing both without a word (each run reads the config
-            # file when it starts)
-            diff = _settings_difference(here, settings(opts, skip,
-                                                       **fields)[0])
+            # sweep's start) read again from the config loaded now, which
+            # the run then trains (returned, passed to train() as loaded:
+            # read from the file again there, a config edited between this
+            # check and that load trained with settings never checked):
+            # one edited since (or a file it includes or names, an
+            # annotation list written again) trained this run with other
+            # settings than its record's and the other runs', one report
+            # mixing both without a word
+            run_cfg = load_config(config, opts)
+            diff = _settings_difference(here, compared(run_cfg, skip,
+                                                       **fields))
             if diff:
                 raise InputError(
                     f'{config}: the settings of {run} changed since the '
@@ -1262,6 +1269,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     work_dir, list(paths.values()), 'the runs they describe '
                     f'are being {"added to or " if resume else ""}replaced')
             _forget_run(run_dir)
+            return run_cfg
 
         # 1. baseline
         if base_record:
@@ -1270,17 +1278,19 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             rows = [base_record['row']]
             baseline = base_record['checkpoint']  # baseline.pth's, checked
         else:
-            starting('the baseline', base_dir, base_settings, base_opts,
-                     base_skip, epochs=baseline_epochs)
+            run_cfg = starting('the baseline', base_dir, base_settings,
+                               base_opts, base_skip, epochs=baseline_epochs)
             if baseline_epochs:
                 runner = train(config, work_dir=base_dir, amp=amp,
                                cfg_options=base_opts,
-                               earlier_run_hint=earlier_run_hint)
+                               earlier_run_hint=earlier_run_hint,
+                               loaded=run_cfg)
             else:
                 # evaluated, never trained: it writes over no checkpoint
                 # of an earlier baseline there, and says nothing of them
                 runner = build_runner(config, work_dir=base_dir, amp=amp,
-                                      cfg_options=base_opts, trains=False)
+                                      cfg_options=base_opts, trains=False,
+                                      loaded=run_cfg)
                 # as a training run starts: its init_cfg applied
                 _initialise(runner.model)
             # evaluated before its weights are saved: evaluation data that
@@ -1321,9 +1331,11 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     if there != run_dir else ''), logger='current')
                 rows.append(record['row'])
                 continue
-            starting(run, run_dir, here, opts, skip=('load_from',))
+            run_cfg = starting(run, run_dir, here, opts,
+                               skip=('load_from',))
             runner = train(config, work_dir=run_dir, amp=amp,
-                           cfg_options=opts, earlier_run_hint=earlier_run_hint)
+                           cfg_options=opts, earlier_run_hint=earlier_run_hint,
+                           loaded=run_cfg)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)
             rows.append(dict(name=name + (f' seed={seed}' if seeded else ''),

@@ -1374,12 +1374,14 @@ def build_runner(config: str,
                  amp: bool = False,
                  cfg_options: Optional[dict] = None,
                  launcher: str = 'none', auto_scale_lr: bool = False,
-                 check_data: bool = False, trains: bool = True):
+                 check_data: bool = False, trains: bool = True,
+                 loaded: Optional[Config] = None):
     """The runner :func:`train` trains, built and not run (its arguments):
     e.g. ``runner.val()`` evaluates the config's model as it starts.
     ``check_data``: :func:`check_data_paths` first. ``trains`` False: the
     caller only evaluates it (:func:`prepare_config`: the work dir's
-    checkpoints are not warned of, as it writes over none).
+    checkpoints are not warned of, as it writes over none). ``loaded``:
+    as :func:`train`'s.
 
     Returns:
         mmengine.runner.Runner: the built runner.
@@ -1392,7 +1394,7 @@ def build_runner(config: str,
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data,
-                           trains=trains)
+                           trains=trains, loaded=loaded)
     return _built(cfg, notes, config)
 
 
@@ -1400,11 +1402,13 @@ def _prepared(config: str, work_dir: Optional[str],
               resume: Union[bool, str], amp: bool,
               cfg_options: Optional[dict], launcher: str,
               auto_scale_lr: bool, check_data: bool,
-              earlier_run_hint: str = EARLIER_RUN_HINT, trains: bool = True):
+              earlier_run_hint: str = EARLIER_RUN_HINT, trains: bool = True,
+              loaded: Optional[Config] = None):
     """:func:`build_runner`'s config, checked, and the notes for its log:
     the config and the command line first, their mistakes reported before
-    the model stack is imported."""
-    cfg = load_config(config, cfg_options)
+    the model stack is imported. ``loaded``: the config already loaded
+    (:func:`train`), not read again."""
+    cfg = loaded if loaded is not None else load_config(config, cfg_options)
     notes = prepare_config(cfg, config, work_dir, resume, amp, launcher,
                            auto_scale_lr, earlier_run_hint, trains) + \
         schedule_notes(cfg)
@@ -1481,7 +1485,8 @@ def train(config: str,
           amp: bool = False,
           cfg_options: Optional[dict] = None,
           launcher: str = 'none', auto_scale_lr: bool = False,
-          earlier_run_hint: str = EARLIER_RUN_HINT):
+          earlier_run_hint: str = EARLIER_RUN_HINT,
+          loaded: Optional[Config] = None):
     """Build a runner from ``config`` and train.
 
     Args:
@@ -1512,6 +1517,12 @@ def train(config: str,
         earlier_run_hint (str): what the log's warning about an earlier
             run's checkpoints in ``work_dir`` (a new run writes over those
             of the same names) suggests: :func:`prepare_config`.
+        loaded (Config, optional): ``config`` as
+            :func:`~openselfsup.config.load_config` has already loaded it
+            with ``cfg_options``, trained as it is (not read from the file
+            again): the lambda sweep checks a run's settings on the config
+            it then trains, so a config edited after the check cannot
+            train a run with other settings than it records.
 
     Returns:
         mmengine.runner.Runner: the runner after training.
@@ -1534,7 +1545,7 @@ def train(config: str,
     """
     cfg, notes = _prepared(config, work_dir, resume, amp, cfg_options,
                            launcher, auto_scale_lr, check_data=True,
-                           earlier_run_hint=earlier_run_hint)
+                           earlier_run_hint=earlier_run_hint, loaded=loaded)
     from ..engine.runner import discard_on_failure, work_dir_lock
     from ..utils import terminate_raises
     runner = None
