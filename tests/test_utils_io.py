@@ -1300,8 +1300,12 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     now were taken as old and their digest kept (a same-size rewrite
     within the time resolution would keep it); a minute behind, files
     older than RECENT_NS were read again on every call. No file is left
-    in the folder; where none can be created, the process clock is the
-    one (as before). Reads counted against the files written here."""
+    in the folder. Where no file can be created (in the temporary folder
+    nor in the folder), the file system's clock is not known: files just
+    written are read on each call, and so are older ones (before, the
+    process clock was taken without a word: a minute ahead, the digests
+    of files just written were kept). Reads counted against the files
+    written here."""
     import hashlib
     from types import SimpleNamespace
 
@@ -1316,8 +1320,9 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
                         lambda path, *a, **k: reads.append(path) or
                         real(path, *a, **k))
     monkeypatch.setattr(fingerprint, 'RECENT_NS', 10 ** 9)
-    monkeypatch.setattr(fingerprint, 'time', SimpleNamespace(
-        time_ns=lambda: time.time_ns() + ahead * 10 ** 9))
+    process_ns = time.time_ns
+    monkeypatch.setattr(time, 'time_ns',
+                        lambda: process_ns() + ahead * 10 ** 9)
 
     def calls():
         reads.clear()
@@ -1334,13 +1339,61 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     time.sleep(1.1)
     assert calls() == 3  # older than RECENT_NS: read once
 
-    # no file can be made there: this process's clock
+    # no file can be made there nor in the temporary folder: no clock
+    import tempfile
+
     def refused(*args, **kwargs):
         raise PermissionError(13, 'Permission denied')
-    monkeypatch.setattr(fingerprint, 'tempfile',
-                        SimpleNamespace(mkstemp=refused))
+    monkeypatch.setattr(fingerprint, 'tempfile', SimpleNamespace(
+        mkstemp=refused, gettempdir=tempfile.gettempdir))
     fingerprint._KEPT.clear()
-    assert calls() == (3 if ahead >= 0 else 3 * 3)
+    for name in ('config.json', 'model.safetensors'):  # just written
+        (folder / name).write_bytes(name.encode())
+    assert calls() == 3 * 3
+    time.sleep(1.1)
+    assert calls() == 3 * 3
+
+
+@pytest.mark.parametrize('where', ['temporary folder', 'folder'])
+def test_the_clock_probe_leaves_the_folder_as_it_was(tmp_path, monkeypatch,
+                                                     where):
+    """The file system's clock is read as the time of a file created and
+    removed: in the folder hashed, that left it modified now (its
+    modification time moved on each probe: a folder of a model saved a
+    year ago read as changed today). It is made in the temporary folder
+    where that is on the folder's file system (as here), else in the
+    folder, whose modification and access times are set back; the time
+    read is the new file's, compared with the times of the files written
+    before it (the reference: they are no later)."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from openselfsup.utils import fingerprint
+    folder = tmp_path / 'text'
+    folder.mkdir()
+    (folder / 'config.json').write_text('{}')
+    written = os.stat(folder / 'config.json').st_mtime_ns
+    old = (10 ** 18, 9 * 10 ** 17)  # atime, mtime: years ago
+    os.utime(folder, ns=old)
+    made = []
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        made.append(kwargs['dir'])
+        return real(*args, **kwargs)
+    scratch = tempfile.gettempdir() if where == 'temporary folder' \
+        else str(tmp_path / 'no temporary folder')
+    monkeypatch.setattr(fingerprint, 'tempfile', SimpleNamespace(
+        mkstemp=mkstemp, gettempdir=lambda: scratch))
+    now = fingerprint._file_system_now(str(folder))
+    assert made == [scratch if where == 'temporary folder' else str(folder)]
+    assert now >= written
+    st = os.stat(folder)
+    assert (st.st_atime_ns, st.st_mtime_ns) == old
+    # (reading the folder may set its access time: relatime)
+    assert os.listdir(folder) == ['config.json']
+    assert fingerprint.folder_sha1(str(folder)) == folder_by_hand(folder)
+    assert os.stat(folder).st_mtime_ns == old[1]
 
 
 def test_text_tower_weights_digest_follows_a_same_size_copy(tmp_path):

@@ -12,8 +12,7 @@ import json
 import os
 import re
 import tempfile
-import time
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -65,22 +64,24 @@ def _kept(key: tuple, folder: str, files: list, compute):
     ``files`` (relative to ``folder``) stays the same and none of them
     was changed less than :data:`RECENT_NS` before the call, by the
     clock of the file system that stamps their times
-    (:func:`_file_system_now`)."""
+    (:func:`_file_system_now`); not kept where that clock cannot be
+    read."""
     sig = _signature(folder, files)
     kept = _KEPT.get(key)
     if kept is not None and kept[0] == sig:
         return kept[1]
     start = _file_system_now(folder)
     value = compute()
-    if all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
-           for s in sig):
+    if start is not None and all(
+            s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
+            for s in sig):
         _KEPT[key] = (sig, value)
     else:
         _KEPT.pop(key, None)
     return value
 
 
-def _file_system_now(folder: str) -> int:
+def _file_system_now(folder: str) -> Optional[int]:
     """The time now, in ns, by the clock of the file system ``folder`` is
     on: the modification time of a hidden file created there and removed
     (git's racy-clean test compares with its index file's time alike).
@@ -88,18 +89,59 @@ def _file_system_now(folder: str) -> int:
     seconds away from this process's: a minute ahead here, a file just
     written was taken as older than :data:`RECENT_NS` and its digest kept;
     a minute behind, every file changed in that minute was read again on
-    each call. This process's clock where no file can be made there (a
-    read-only folder). Read on a miss only, after the files' times (by
-    far less than :data:`RECENT_NS` later)."""
+    each call. Read on a miss only, after the files' times (by far less
+    than :data:`RECENT_NS` later).
+
+    The file is made in the temporary folder where that is on the same
+    file system (a place of no user's), else in ``folder`` itself, whose
+    modification and access times are then set back as they were (before,
+    each probe left the user's folder modified now; its status change
+    time moves, which no call can set, and a file another process adds
+    there in the microseconds between leaves the folder's time as it
+    was before). Where neither can be done (a
+    folder of another user, or one this process may not write, a
+    read-only mount, on another file system than the temporary folder),
+    None: the file system's clock is not known, and the digests of the
+    files there are not kept, read again on each call (before, this
+    process's clock was taken without a word, which, ahead of the file
+    system's, kept the digest of a file just written; a mount read-only
+    here may be written on its server)."""
+    folder = folder or '.'
     try:
-        fd, tmp = tempfile.mkstemp(prefix='.clock-', dir=folder or '.')
+        here = os.stat(folder)
     except OSError:
-        return time.time_ns()
+        return None
+    try:
+        scratch = tempfile.gettempdir()
+        if os.stat(scratch).st_dev == here.st_dev:
+            now = _created_time(scratch)
+            if now is not None:
+                return now
+    except OSError:
+        pass
+    if here.st_uid == os.geteuid() or os.geteuid() == 0:  # may set them
+        now = _created_time(folder)
+        if now is not None:
+            try:
+                os.utime(folder, ns=(here.st_atime_ns, here.st_mtime_ns))
+            except OSError:
+                pass
+            return now
+    return None
+
+
+def _created_time(folder: str) -> Optional[int]:
+    """The modification time of a hidden file created in ``folder`` and
+    removed (:func:`_file_system_now`); None where none can be made."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix='.clock-', dir=folder)
+    except OSError:
+        return None
     try:
         os.close(fd)
         return os.stat(tmp).st_mtime_ns
     except OSError:
-        return time.time_ns()
+        return None
     finally:
         try:
             os.unlink(tmp)
@@ -173,7 +215,10 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     inode, size, modification or status change time differs, and
     whenever a file was changed less than :data:`RECENT_NS` before the
     call (a same-size rewrite within the file system's time resolution
-    could keep its times)."""
+    could keep its times), or that file system's clock cannot be read
+    (:func:`_file_system_now`: a folder of another user or a read-only
+    one, on another file system than the temporary folder, is read on
+    each call)."""
     # the folder's digest is kept here: its files' need not be
     digest = _UNKEPT.get(digest, digest)
     files = _folder_files(path)
