@@ -1275,7 +1275,10 @@ def test_a_baseline_of_another_text_encoder_folder_names_the_folder(
     """A --random-init baseline's model may name a text encoder's model
     folder (``model.text_encoder.path``), which counts by its files
     (``folder_sha1``): the refusal of another model saved there names it
-    a folder (the line said ``file SHA-1``). Stand-ins as above."""
+    a folder (the line said ``file SHA-1``), the results' side as the
+    results record it (a folder since replaced by a file was named a file
+    on both sides). Stand-ins as above."""
+    import hashlib
     import json
 
     from openselfsup.apis.knn import knn_eval_checkpoint
@@ -1305,11 +1308,31 @@ def test_a_baseline_of_another_text_encoder_folder_names_the_folder(
     assert f'{key}: folder SHA-1 {before[:12]}), not of' in line
     assert f'{key}: folder SHA-1 {folder_sha1("text")[:12]})' in line
     assert 'file SHA-1' not in line
-    # the folder deleted: a file or folder (the line said 'no file')
+    # the folder deleted: a file or folder (the line said 'no file'); the
+    # results' side a folder, as recorded
     import shutil
     shutil.rmtree(tmp_path / 'text')
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(str(config), None, str(out))
     line = str(err.value)
-    assert f'{key}: file or folder SHA-1 {before[:12]}), not of' in line
+    assert f'{key}: folder SHA-1 {before[:12]}), not of' in line
     assert f'{key}: no file or folder)' in line, line
+    # replaced by a file: a folder then, a file now (the line named both a
+    # file, what the path is now)
+    (tmp_path / 'text').write_text('weights')
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(config), None, str(out))
+    line = str(err.value)
+    now = hashlib.sha1(b'weights').hexdigest()
+    assert f'{key}: folder SHA-1 {before[:12]}), not of' in line, line
+    assert f'{key}: file SHA-1 {now[:12]})' in line, line
+    # a record written before it named what each was: a file or folder
+    record = json.load(open(path))
+    del record['model_files_kind']
+    with open(path, 'w') as f:
+        json.dump(record, f)
+    with pytest.raises(InputError) as err:
+        knn_eval_checkpoint(str(config), None, str(out))
+    line = str(err.value)
+    assert f'{key}: file or folder SHA-1 {before[:12]}), not of' in line
+    assert f'{key}: file SHA-1 {now[:12]})' in line, line

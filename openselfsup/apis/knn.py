@@ -408,13 +408,19 @@ def check_own_results(json_path: str, source: str,
     changed = sorted(k for k in set(there) | set(here)
                      if there.get(k) != here.get(k))
     # a model folder counts by its files (named_file_digests): the line
-    # names it a folder (one deleted: a file or folder)
-    nouns = {k: digest_noun((model_flat or {}).get(k), k) for k in changed}
+    # names it a folder (one deleted: a file or folder), each side as it
+    # was then: the record's as it records it (a folder since replaced by
+    # a file was named a file on both sides), one written before it
+    # recorded them a file or folder where a folder counts
+    kinds = record.get('model_files_kind')
+    kinds = kinds if isinstance(kinds, dict) else {}
     what = _results_of(before, before_sha1, before_model, before_config,
-                       {k: there.get(k) for k in changed}, nouns) \
-        if before else 'another file'
+                       {k: there.get(k) for k in changed},
+                       {k: kinds.get(k) or digest_noun(None, k)
+                        for k in changed}) if before else 'another file'
     this = _results_of(source, sha1, model_sha1, config,
-                       {k: here.get(k) for k in changed}, nouns)
+                       {k: here.get(k) for k in changed},
+                       _digest_nouns(changed, model_flat))
     # two initialisations of other models: which setting differs
     key = _model_key_change(record, model_flat) if not (
         sha1 or before_sha1) and before_model and model_sha1 and \
@@ -485,6 +491,15 @@ def _model_key_change(record: dict, model_flat: Optional[Dict]
     return first_difference(there, model_flat, key_change)
 
 
+def _digest_nouns(keys, model_flat: Optional[Dict]) -> Dict[str, str]:
+    """``{dotted key: noun}`` of each of ``keys`` (of the files a
+    ``model`` section names, :func:`~openselfsup.config.
+    named_file_digests`): what its path in ``model_flat`` (that section
+    key by key) names now, a folder or a file
+    (:func:`~openselfsup.config.digest_noun`)."""
+    return {k: digest_noun((model_flat or {}).get(k), k) for k in keys}
+
+
 def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
                 config: Optional[str],
                 files: Optional[Dict[str, Optional[str]]] = None,
@@ -551,7 +566,9 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         key that differs), at initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
         local files the section names (``model_files_sha1``, ``{dotted
-        key: SHA-1}``); for a checkpoint, ``trained_patients``: the
+        key: SHA-1}``) with what each is (``model_files_kind``, ``{dotted
+        key: 'file' or 'folder'}``: a refusal names it as it was); for a
+        checkpoint, ``trained_patients``: the
         number of query patients its run trained on where any
         (:func:`trained_patients`), None where they could not be read
         (the check not made), absent where none; and the kNN settings
@@ -674,6 +691,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['model_settings'] = model_flat
     if checkpoint is None:  # the files a checkpoint's weights replace
         res['model_files_sha1'] = model_files
+        # and what each was (a folder replaced by a file keeps its path)
+        res['model_files_kind'] = _digest_nouns(model_files, model_flat)
     res['knn_settings'], res['knn_files_sha1'] = settings
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
