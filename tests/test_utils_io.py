@@ -1301,11 +1301,12 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
     within the time resolution would keep it); a minute behind, files
     older than RECENT_NS were read again on every call. No file is left
     in the folder. Where no file can be created (in the temporary folder
-    nor in the folder), the file system's clock is not known: files just
-    written are read on each call, and so are older ones (before, the
-    process clock was taken without a word: a minute ahead, the digests
-    of files just written were kept). Reads counted against the files
-    written here."""
+    nor in the folder), the file system's clock is not known: files
+    changed less than UNKNOWN_CLOCK_NS (an hour) before by this process's
+    clock are read on each call, older ones once (before, the process
+    clock was taken as the file system's without a word: a minute ahead,
+    the digests of files just written were kept). Reads counted against
+    the files written here."""
     import hashlib
     from types import SimpleNamespace
 
@@ -1351,7 +1352,12 @@ def test_kept_digests_judge_recent_files_by_the_file_systems_clock(
         (folder / name).write_bytes(name.encode())
     assert calls() == 3 * 3
     time.sleep(1.1)
-    assert calls() == 3 * 3
+    assert calls() == 3 * 3  # older than RECENT_NS, not than the margin
+    # an hour later (a shared folder's files, changed long before): once
+    # (their status change time moves with any utime, so the clock moves)
+    monkeypatch.setattr(time, 'time_ns', lambda: process_ns() + ahead *
+                        10 ** 9 + fingerprint.UNKNOWN_CLOCK_NS + 120 * 10 ** 9)
+    assert calls() == 3
 
 
 @pytest.mark.parametrize('where', ['temporary folder', 'folder'])

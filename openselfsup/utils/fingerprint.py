@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -54,6 +55,15 @@ def file_sha256(path: str) -> str:
 #: next call (git's "racily clean" entries)
 RECENT_NS = 3 * 10 ** 9
 
+#: where the file system's clock cannot be read (:func:`_file_system_now`
+#: is None: a shared model folder of another user, on another file system
+#: than the temporary folder), a file counts as changed recently unless
+#: it is older than :data:`RECENT_NS` plus this margin by this process's
+#: clock: files of a shared folder, changed days before, are read once;
+#: a file written there just now is read on each call while the two
+#: clocks differ by less than an hour
+UNKNOWN_CLOCK_NS = 3600 * 10 ** 9
+
 #: digests kept in this process: ``{(what, real path, digest):
 #: (signature, value)}``
 _KEPT = {}
@@ -64,17 +74,18 @@ def _kept(key: tuple, folder: str, files: list, compute):
     ``files`` (relative to ``folder``) stays the same and none of them
     was changed less than :data:`RECENT_NS` before the call, by the
     clock of the file system that stamps their times
-    (:func:`_file_system_now`); not kept where that clock cannot be
-    read."""
+    (:func:`_file_system_now`; where that clock cannot be read, by this
+    process's less :data:`UNKNOWN_CLOCK_NS`)."""
     sig = _signature(folder, files)
     kept = _KEPT.get(key)
     if kept is not None and kept[0] == sig:
         return kept[1]
     start = _file_system_now(folder)
+    if start is None:
+        start = time.time_ns() - UNKNOWN_CLOCK_NS
     value = compute()
-    if start is not None and all(
-            s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
-            for s in sig):
+    if all(s[1] == 'link' or max(s[4], s[5]) < start - RECENT_NS
+           for s in sig):
         _KEPT[key] = (sig, value)
     else:
         _KEPT.pop(key, None)
@@ -101,11 +112,12 @@ def _file_system_now(folder: str) -> Optional[int]:
     was before). Where neither can be done (a
     folder of another user, or one this process may not write, a
     read-only mount, on another file system than the temporary folder),
-    None: the file system's clock is not known, and the digests of the
-    files there are not kept, read again on each call (before, this
-    process's clock was taken without a word, which, ahead of the file
-    system's, kept the digest of a file just written; a mount read-only
-    here may be written on its server)."""
+    None: the file system's clock is not known, and :func:`_kept` keeps
+    only the digests of files older than an hour by this process's clock
+    (:data:`UNKNOWN_CLOCK_NS`; before, this process's clock was taken as
+    the file system's without a word, which, ahead of it, kept the digest
+    of a file just written; a mount read-only here may be written on its
+    server)."""
     folder = folder or '.'
     try:
         here = os.stat(folder)
@@ -215,10 +227,9 @@ def folder_sha1(path: str, digest=file_sha1) -> str:
     inode, size, modification or status change time differs, and
     whenever a file was changed less than :data:`RECENT_NS` before the
     call (a same-size rewrite within the file system's time resolution
-    could keep its times), or that file system's clock cannot be read
-    (:func:`_file_system_now`: a folder of another user or a read-only
-    one, on another file system than the temporary folder, is read on
-    each call)."""
+    could keep its times; where that file system's clock cannot be read,
+    :func:`_file_system_now`, less than an hour plus :data:`RECENT_NS`
+    by this process's clock)."""
     # the folder's digest is kept here: its files' need not be
     digest = _UNKEPT.get(digest, digest)
     files = _folder_files(path)
