@@ -833,6 +833,120 @@ def test_batched_op_refuses_a_probability_outside_0_1(transform):
     BatchAugment([dict(transform, prob=1.0)], 'the.pipeline')
 
 
+def _clp_with(index, **settings):
+    """The CLP config on the CPU with view transform ``index`` (0 crop,
+    2 RandomApply, 4 GaussianBlur, 5 Solarize) given ``settings``."""
+    cfg = Config.fromfile(CLP)
+    cfg.amp = 'off'
+    cfg.train_dataloader.dataset.pipeline[1].transforms[0][index].update(
+        settings)
+    return cfg
+
+
+def _refused_on_both_paths(cfg) -> str:
+    """The line both paths (``augment_on`` 'cpu' and 'device') refuse
+    ``cfg`` with when it is resolved; the same line on both."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.utils import InputError
+    lines = set()
+    for augment in ('cpu', 'device'):
+        run = copy.deepcopy(cfg)
+        run.augment_on = augment
+        with pytest.raises(InputError) as err:
+            apply_fast_path(run, False)
+        lines.add(str(err.value))
+    assert len(lines) == 1, lines
+    return lines.pop()
+
+
+@pytest.mark.parametrize('index,prob', [(4, 1.5), (4, -0.2), (5, 2.0),
+                                        (2, 1.2), (2, float('nan'))])
+def test_both_paths_refuse_a_probability_outside_0_1(index, prob):
+    """A blur, solarize or RandomApply ``prob`` outside [0, 1]: the
+    per-image transforms take it without a word (built and run here:
+    above 1 always, below 0 never), and the per-image path trained with
+    it, while the batched path refused it. Now both refuse it with the
+    same one line when the config is resolved, before the run."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.registry import TRANSFORMS
+    cfg = _clp_with(index, prob=prob)
+    view = cfg.train_dataloader.dataset.pipeline[1].transforms[0][index]
+    # the per-image transform takes it (nothing refuses it per image)
+    img = np.full((8, 8, 3), 200, np.uint8)
+    TRANSFORMS.build(copy.deepcopy(view)).transform(dict(img=img))
+    assert _refused_on_both_paths(cfg) == (
+        f'train_dataloader.dataset.pipeline.1.transforms.0.{index}: '
+        f"{view['type']} prob {prob!r} is not a probability in [0, 1]")
+    for prob in (0.0, 1.0):  # either end is a probability
+        for augment in ('cpu', 'device'):
+            run = _clp_with(index, prob=prob)
+            run.augment_on = augment
+            apply_fast_path(run, False)
+
+
+@pytest.mark.parametrize('settings,says', [
+    (dict(magnitude_level=-2), 'magnitude_level -2 is not in [0, '
+     'total_level 10]'),
+    (dict(magnitude_level=12), 'magnitude_level 12 is not in [0, '
+     'total_level 10]'),
+    (dict(magnitude_level=3, total_level=2), 'magnitude_level 3 is not in '
+     '[0, total_level 2]'),
+    (dict(total_level=0, magnitude_level=0), 'total_level 0 is not above '
+     '0')])
+def test_both_paths_refuse_a_magnitude_level_outside_0_total(settings,
+                                                             says):
+    """The recipe's blur (``magnitude_range=(0.1, 2.0)``,
+    ``magnitude_std='inf'``) with a ``magnitude_level`` outside [0,
+    ``total_level``]: mmpretrain's per-image blur maps the level as it is
+    (``U(0, level) / total`` of the range), so a negative level drew
+    negative sigmas (seen here from its own draw) and a level above the
+    total sigmas past 2.0, on both paths, without a word. Refused with one
+    line on both, before the run. (mmpretrain's RandAugment asserts a
+    level of at least 0 and a total above 0; ``total_level=0`` was a
+    ZeroDivisionError at the first image per image, a line on the batched
+    path only.)"""
+    from mmpretrain.datasets.transforms import GaussianBlur
+    cfg = _clp_with(4, **settings)
+    blur = cfg.train_dataloader.dataset.pipeline[1].transforms[0][4]
+    ref = GaussianBlur(**{k: v for k, v in blur.items() if k != 'type'})
+    np.random.seed(0)
+    try:
+        drawn = np.array([ref.random_magnitude() for _ in range(200)])
+    except ZeroDivisionError:  # total_level 0: at the first image chosen
+        drawn = np.array([np.nan])
+    # the per-image sigmas leave the config's range (0.1, 2.0), or fail
+    assert not (0.1 <= drawn.min() and drawn.max() <= 2.0)
+    line = _refused_on_both_paths(cfg)
+    assert '\n' not in line and line.startswith(
+        'train_dataloader.dataset.pipeline.1.transforms.0.4: GaussianBlur '
+        + says)
+
+
+def test_a_magnitude_level_mmpretrain_clips_is_taken():
+    """Where mmpretrain clips the drawn level to [0, ``total_level``]
+    (``magnitude_std`` above 0: a normal draw around the level), a level
+    above the total is defined there (magnitudes at the range's end) and
+    taken here too; the ends of [0, total] are taken everywhere."""
+    from mmpretrain.datasets.transforms import Rotate
+
+    from openselfsup.datasets.batch_aug import check_pipeline, check_settings
+    from openselfsup.utils import InputError
+    rotate = dict(type='Rotate', magnitude_range=(0, 30), magnitude_level=12,
+                  magnitude_std=1.0, prob=1.0)
+    ref = Rotate(**{k: v for k, v in rotate.items() if k != 'type'})
+    np.random.seed(0)
+    drawn = [ref.random_magnitude() for _ in range(200)]
+    assert 0 <= min(drawn) and max(drawn) == 30  # clipped, by mmpretrain
+    check_pipeline([dict(type='RandomApply', transforms=[rotate])], 'p')
+    with pytest.raises(InputError, match=r'^p\.0\.transforms\.0: Rotate '
+                       r'magnitude_level 12 is not in \[0, total_level 10\]'):
+        check_pipeline([dict(type='RandomApply', transforms=[
+            dict(rotate, magnitude_std='inf')])], 'p')
+    for level in (0, 10):
+        check_settings(dict(rotate, magnitude_std=0., magnitude_level=level),
+                       'p')
+
+
 def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     from openselfsup.apis.fast_path import apply_fast_path
     from openselfsup.utils import InputError

@@ -791,6 +791,57 @@ def _numbers(t: Dict, key: str, default, count: Optional[int],
     return tuple(items)
 
 
+def check_settings(t: Dict, where: str) -> None:
+    """Refuse with one line a setting of transform config ``t`` that both
+    paths refuse, the batched views (:func:`build_op`) and the per-image
+    pipeline (:func:`check_pipeline`), before the run:
+
+    - a ``prob`` (one number) that is no probability in [0, 1]. mmcv's
+      ``RandomFlip`` and mmpretrain's ``RandomGrayscale`` refuse it per
+      image; mmcv's ``RandomApply`` and mmpretrain's ``GaussianBlur``,
+      ``Solarize`` and other auto-augment ops took it per image without a
+      word (above 1: always), where the batched views refused it;
+    - where a magnitude is read from ``magnitude_range`` (and in
+      ``RandAugment``), a ``magnitude_level`` below 0 or a
+      ``total_level`` not above 0 (mmpretrain's ``RandAugment`` asserts
+      both; its single ops took them: a negative blur sigma on both paths),
+      and a ``magnitude_level`` above ``total_level`` where mmpretrain maps
+      the level as it is (``magnitude_std`` ``'inf'`` or not above 0: a
+      magnitude past the end of ``magnitude_range``). With a
+      ``magnitude_std`` above 0 mmpretrain clips the drawn level to
+      [0, ``total_level``], so a level above it is taken, as there.
+    """
+    prob = t.get('prob')
+    if prob is not None and not isinstance(prob, (list, tuple)):
+        _prob(t, None, where)  # a list: RandomChoice's, one per candidate
+    if t.get('magnitude_range') is None and t.get('type') != 'RandAugment':
+        return
+    kind = t.get('type')
+    level, = _numbers(t, 'magnitude_level', 10, None, where)
+    total, = _numbers(t, 'total_level', 10, None, where)
+    if not total > 0:
+        raise InputError(f'{where}: {kind} total_level {total!r} is not '
+                         'above 0 (the level is divided by it)')
+    std = t.get('magnitude_std', 0.)
+    clipped = isinstance(std, numbers.Real) and not isinstance(std, bool) \
+        and std > 0
+    if level < 0 or (level > total and not clipped):
+        raise InputError(
+            f'{where}: {kind} magnitude_level {level!r} is not in [0, '
+            f'total_level {total!r}]: the magnitude would leave '
+            f"magnitude_range {t.get('magnitude_range')!r}")
+
+
+def check_pipeline(pipeline, where: str) -> None:
+    """:func:`check_settings` of every transform of a per-image
+    ``pipeline`` (at config key ``where``), nested ones included
+    (``MultiView``'s views, ``RandomApply``'s transforms)."""
+    from ..config import config_dicts
+    for key, t in config_dicts(pipeline, where):
+        if 'type' in t:
+            check_settings(t, key)
+
+
 def _refused_per_image(t: Dict, where: str) -> None:
     """InputError (one line) where the per-image pipeline refuses transform
     ``t`` when it builds it (an assertion, an unknown or wrong argument):
@@ -810,15 +861,18 @@ def _refused_per_image(t: Dict, where: str) -> None:
 
 def build_op(t: Dict, where: str) -> _Op:
     """The batched op of one mmpretrain transform config; refused with one
-    line where the batched op would not follow it, or where the per-image
-    transform refuses it (:func:`_refused_per_image`)."""
+    line where both paths refuse it (:func:`check_settings`), where the
+    batched op would not follow it, or where the per-image transform
+    refuses it (:func:`_refused_per_image`)."""
+    check_settings(t, where)
     op = _build_op(t, where)
-    if t.get('type') == 'RandomApply':
+    kind = t.get('type')
+    if kind == 'RandomApply':
         # its transform is checked as built, its prob by _prob; its own
         # arguments here (built alone: mmcv builds the inner transforms in
         # the runner's scope, unknown outside it)
         _refused_per_image(dict(t, transforms=[]), where)
-    elif t.get('type') != 'RandomResizedCrop':
+    elif kind != 'RandomResizedCrop':
         # RandomResizedCrop: checked before its op is made
         _refused_per_image(t, where)
     return op
@@ -907,11 +961,9 @@ def _build_op(t: Dict, where: str) -> _Op:
         # two, a level not a number, total_level 0); the batched op failed
         # its build with one
         low, high = _numbers(t, 'magnitude_range', None, 2, where)
+        # (a level outside [0, total_level], total_level 0: check_settings)
         level, = _numbers(t, 'magnitude_level', 10, None, where)
         total, = _numbers(t, 'total_level', 10, None, where)
-        if total == 0:
-            raise InputError(f'{where}: GaussianBlur total_level 0: the '
-                             'level is divided by it')
         # a range given high to low ((2.0, 0.1): mmpretrain maps levels
         # that way) is the same uniform draw between its two ends
         ends = sorted((low, low + (high - low) * level / total))
