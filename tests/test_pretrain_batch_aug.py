@@ -947,6 +947,41 @@ def test_a_magnitude_level_mmpretrain_clips_is_taken():
                        'p')
 
 
+def test_jitter_clip_warning_is_logged_once():
+    """A jitter range given high to low (``brightness=(1.2, 0.8)``):
+    mmpretrain's ColorJitter logs that it clips it. Resolving the config
+    for the batched views and building its data preprocessor (what a run
+    does) logged it 6 times (the check built the two views' pipeline
+    twice, each building the jitter twice; the preprocessor once more,
+    twice) and a run's console showed it twice; now once."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.registry import MODELS
+    cfg = _clp_with(2)
+    cfg.train_dataloader.dataset.pipeline[1].transforms[0][2].transforms[0][
+        'brightness'] = (1.2, 0.8)
+    cfg.augment_on = 'device'
+    records = []
+
+    class Count(logging.Handler):
+        def emit(self, record):
+            if 'values exceed the bound' in record.getMessage():
+                records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    count = Count()
+    logger.addHandler(count)
+    try:
+        apply_fast_path(cfg, False)
+        MODELS.build(cfg.model.data_preprocessor)
+    finally:
+        logger.removeHandler(count)
+    assert records == ['ColorJitter brightness values exceed the bound '
+                       '(0, inf), clipped to the bound.']
+
+
 def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     from openselfsup.apis.fast_path import apply_fast_path
     from openselfsup.utils import InputError

@@ -25,6 +25,7 @@ the per-image pipeline and float32: ``augment_on='cpu' amp='off'
 channels_last=False`` switches all of it back (docs/pretraining.md).
 """
 import copy
+import logging
 from typing import List
 
 from ..utils import InputError
@@ -148,10 +149,16 @@ def batched_views_config(cfg, note: List[str]) -> None:
                              f'pipeline makes {num_views}')
         new.update(views=views[0])
     # build once here so that a transform without a batched version fails
-    # now, with one line, not at the first iteration
+    # now, with one line, not at the first iteration; each distinct view
+    # pipeline once, its warnings held back: the model's data preprocessor
+    # builds the views again in the runner, which logs them (mmpretrain's
+    # jitter clip warning came twice, once before the runner's log began)
     from ..datasets.batch_aug import BatchAugment
-    for v in views:
-        BatchAugment(v, 'train_dataloader.dataset.pipeline')
+    from ..utils.log_filters import records_left_out
+    with records_left_out(lambda record: record.levelno == logging.WARNING):
+        for i, v in enumerate(views):
+            if v not in views[:i]:
+                BatchAugment(v, 'train_dataloader.dataset.pipeline')
     model.data_preprocessor = new
     loader.dataset.pipeline = [load, pack]
     note.append(f'augment_on: {num_views} view(s) made batched on the '

@@ -601,14 +601,18 @@ class ColorJitterOp(_Op):
     that loop), with fewer tensor operations than one adjustment per subset.
     """
 
-    def __init__(self, brightness, contrast, saturation, hue, prob=1.0):
+    def __init__(self, brightness=0., contrast=0., saturation=0., hue=0.,
+                 prob=1.0, per_image=None):
         # the factor ranges as the per-image transform makes them
         # (mmpretrain's ColorJitter: clipped to their bounds with a warning,
         # hue to [-0.5, 0.5]; a negative number refused). The ranges written
         # here before left hue's upper end unclipped: hue=0.6 drew shifts of
-        # 0.5-0.6 turns that the per-image views never make
-        from mmpretrain.datasets.transforms import ColorJitter
-        ref = ColorJitter(brightness, contrast, saturation, hue)
+        # 0.5-0.6 turns that the per-image views never make. per_image: that
+        # transform already built (the four factors are then not read)
+        ref = per_image
+        if ref is None:
+            from mmpretrain.datasets.transforms import ColorJitter
+            ref = ColorJitter(brightness, contrast, saturation, hue)
         self.ranges = [None if r is None else (float(r[0]), float(r[1]))
                        for r in (ref.brightness, ref.contrast,
                                  ref.saturation, ref.hue)]
@@ -842,17 +846,18 @@ def check_pipeline(pipeline, where: str) -> None:
             check_settings(t, key)
 
 
-def _refused_per_image(t: Dict, where: str) -> None:
-    """InputError (one line) where the per-image pipeline refuses transform
-    ``t`` when it builds it (an assertion, an unknown or wrong argument):
-    a config the batched views ran would break on the CPU path
-    (``augment_on='cpu'``, ``'auto'`` without a GPU), and the batched op
-    may have read it otherwise (``GaussianBlur`` with both ``radius`` and
-    ``magnitude_range``: per image refused, batched the range taken)."""
+def _built_per_image(t: Dict, where: str):
+    """The per-image transform of config ``t``, built; InputError (one
+    line) where the per-image pipeline refuses it when it builds it (an
+    assertion, an unknown or wrong argument): a config the batched views
+    ran would break on the CPU path (``augment_on='cpu'``, ``'auto'``
+    without a GPU), and the batched op may have read it otherwise
+    (``GaussianBlur`` with both ``radius`` and ``magnitude_range``: per
+    image refused, batched the range taken)."""
     from ..registry import TRANSFORMS
     from . import transforms  # noqa: F401  (the project's own transforms)
     try:
-        TRANSFORMS.build(dict(t))
+        return TRANSFORMS.build(dict(t))
     except (AssertionError, TypeError, ValueError) as e:
         why = ' '.join(str(e).split()) or \
             f"refused per image: {dict(t)!r}"
@@ -863,7 +868,7 @@ def build_op(t: Dict, where: str) -> _Op:
     """The batched op of one mmpretrain transform config; refused with one
     line where both paths refuse it (:func:`check_settings`), where the
     batched op would not follow it, or where the per-image transform
-    refuses it (:func:`_refused_per_image`)."""
+    refuses it (:func:`_built_per_image`)."""
     check_settings(t, where)
     op = _build_op(t, where)
     kind = t.get('type')
@@ -871,10 +876,11 @@ def build_op(t: Dict, where: str) -> _Op:
         # its transform is checked as built, its prob by _prob; its own
         # arguments here (built alone: mmcv builds the inner transforms in
         # the runner's scope, unknown outside it)
-        _refused_per_image(dict(t, transforms=[]), where)
-    elif kind != 'RandomResizedCrop':
-        # RandomResizedCrop: checked before its op is made
-        _refused_per_image(t, where)
+        _built_per_image(dict(t, transforms=[]), where)
+    elif kind != 'RandomResizedCrop' and kind not in _JITTER:
+        # RandomResizedCrop and the jitters: built before their op is made
+        # (a jitter built twice logged mmpretrain's clip warning twice)
+        _built_per_image(t, where)
     return op
 
 
@@ -892,7 +898,7 @@ def _build_op(t: Dict, where: str) -> _Op:
         # what the per-image transform refuses when built (a range from
         # high to low, a negative max_attempts), refused here too: the
         # batched op took it and failed the first batch (torch's uniform_)
-        _refused_per_image(t, where)
+        _built_per_image(t, where)
         return ResizedCropOp(_size(t['scale']),
                              t.get('crop_ratio_range', (0.08, 1.0)),
                              t.get('aspect_ratio_range', (3. / 4., 4. / 3.)),
@@ -926,12 +932,9 @@ def _build_op(t: Dict, where: str) -> _Op:
     if kind in _JITTER:
         _only(t, 'backend', 'pillow', ('pillow', ), where,
               "Pillow's ImageEnhance only")
-        try:
-            return ColorJitterOp(t.get('brightness', 0.),
-                                 t.get('contrast', 0.),
-                                 t.get('saturation', 0.), t.get('hue', 0.))
-        except (TypeError, ValueError) as e:  # the per-image refusal
-            raise InputError(f'{where}: {kind}: {e}') from None
+        # the per-image transform's refusals, and its factor ranges (built
+        # once: mmpretrain logs its clip warning each time it is built)
+        return ColorJitterOp(per_image=_built_per_image(t, where))
     if kind == 'PillowGrayscale':
         return GrayscaleOp(_prob(t, 0.1, where), None)
     if kind == 'RandomGrayscale':

@@ -39,12 +39,13 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.dist import is_main_process, master_only
 from mmengine.hooks import CheckpointHook as _MMEngineCheckpointHook
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 
 from ..registry import HOOKS
 from ..utils import InputError
 from ..utils.checkpoint import load_checkpoint_file
 from ..utils.io import atomic_path, save_text
+from ..utils.log_filters import records_left_out
 
 
 #: message hub key: the names of the files in the checkpoint folder whose
@@ -64,18 +65,6 @@ FILE_CLIENT_LINES = ('"FileClient" will be deprecated in future',
                      '"HardDiskBackend" is the alias of "LocalBackend"')
 
 
-class _Without(logging.Filter):
-    """Drops the records whose message contains one of ``parts``."""
-
-    def __init__(self, parts) -> None:
-        super().__init__()
-        self.parts = parts
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(part in message for part in self.parts)
-
-
 @contextmanager
 def without_file_client_warnings(file_client_args) -> Iterator[None]:
     """Leave MMEngine's two FileClient deprecation warnings
@@ -86,13 +75,9 @@ def without_file_client_warnings(file_client_args) -> Iterator[None]:
     if file_client_args is not None:
         yield
         return
-    logger = MMLogger.get_current_instance()
-    drop = _Without(FILE_CLIENT_LINES)
-    logger.addFilter(drop)
-    try:
+    with records_left_out(lambda record: any(
+            part in record.getMessage() for part in FILE_CLIENT_LINES)):
         yield
-    finally:
-        logger.removeFilter(drop)
 
 
 class _RemovalsHeld:
