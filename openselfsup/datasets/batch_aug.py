@@ -683,7 +683,12 @@ class GrayscaleOp(_Op):
     computes it. The float32 sum of RGB-ordered weights used before gave
     another level for about 8% of random colours at the default weights
     (1, 1, 1) (a sum just below an integer in one precision, not in the
-    other)."""
+    other). No float32 formulation tried is exact over all 2**24 colours:
+    numpy's float64 sum falls just below the integer where the exact sum
+    is one (BGR (0, 1, 5) at (1, 1, 1): 1.9999999999999998, level 1), so
+    the exact ``floor((b + g + r) / 3)`` differs as the float32 sum does
+    (1,069,776 colours; at (0.114, 0.587, 0.2989) the float32 sum 34,
+    BGR (16, 71, 5): 44 for numpy's 45)."""
 
     def __init__(self, prob: float,
                  channel_weights: Optional[Sequence[float]] = None):
