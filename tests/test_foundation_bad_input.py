@@ -2357,23 +2357,58 @@ def test_launchers_refuse_a_users_launcher(tmp_path, synthetic_root, tool,
         assert launcher_env('none') == (0, 1)
 
 
-def _slurm_train_in(tmp_path, slurm, args):
-    """``slurm_train.sh gpu job CLP_DEMO *args`` run with the Slurm
-    variables ``slurm`` (none of this machine's, nor its GPUS_PER_NODE,
-    CPUS_PER_TASK, SRUN_ARGS) and a stand-in ``srun`` that prints its
+def _slurm_train_in(tmp_path, slurm, args, cwd=None):
+    """``slurm_train.sh gpu job CLP_DEMO *args`` run (in ``cwd``) with the
+    Slurm variables ``slurm`` (none of this machine's, nor its
+    GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS; DATA_CHECK=0 unless ``slurm``
+    sets it, None: unset) and a stand-in ``srun`` that prints its
     arguments one a line; the completed process."""
     (tmp_path / 'bin').mkdir(exist_ok=True)
     srun = tmp_path / 'bin' / 'srun'
     srun.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
     srun.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')
-           and k not in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS')}
-    env.update(slurm, PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
-               PYTHONPATH=REPO, DATA_CHECK='0')
+           and k not in ('GPUS_PER_NODE', 'CPUS_PER_TASK', 'SRUN_ARGS',
+                         'DATA_CHECK')}
+    env.update({'DATA_CHECK': '0', **slurm},
+               PATH=f'{tmp_path / "bin"}{os.pathsep}{env["PATH"]}',
+               PYTHONPATH=REPO)
+    env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run(
         ['bash', os.path.join(REPO, 'tools/slurm_train.sh'), 'gpu', 'job',
          CLP_DEMO, *args], env=env, capture_output=True, text=True,
-        timeout=120)
+        timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize('value', ['no', 'false', 'off', 'yes', '00', ' 0',
+                                   '2', '0\n'])
+def test_slurm_train_takes_data_check_0_or_1_only(tmp_path, value):
+    """``DATA_CHECK=no`` (``false``, ``off``) left the data check on: only
+    ``0`` turned it off, so the job a user meant to leave the data to was
+    refused for a folder the login node does not see. Now ``0`` or ``1``
+    (unset or empty: 1), anything else one line before Python or srun
+    starts. The data folder is missing here (the config's relative
+    ``data/NCT/``): 1 refuses it, 0 reaches srun."""
+    tool = os.path.join(REPO, 'tools/slurm_train.sh')
+    p = _slurm_train_in(tmp_path, dict(DATA_CHECK=value), [], cwd=tmp_path)
+    shown = value.replace('\n', '\\n')
+    assert (p.returncode, p.stdout, error_lines(p.stderr)) == (2, '', [
+        f"error: {tool}: DATA_CHECK must be 0 (the data paths left to the "
+        f"tasks) or 1 (checked here, the default), got '{shown}'"]), p
+    missing = (2, '', ['error: data/NCT/: folder not found, relative to '
+                       f'the current directory {tmp_path} '
+                       f'(train_dataloader.dataset.data_root in {CLP_DEMO}; '
+                       'fix the config or --cfg-options '
+                       'train_dataloader.dataset.data_root=...)'])
+    for given, checked in (('1', True), ('', True), (None, True),
+                           ('0', False)):
+        p = _slurm_train_in(tmp_path, dict(DATA_CHECK=given), [],
+                            cwd=tmp_path)
+        got = (p.returncode, p.stdout, error_lines(p.stderr))
+        if checked:
+            assert got == missing, (given, p)
+        else:
+            assert got[0] == 0 and '--launcher' in p.stdout.splitlines(), p
 
 
 @pytest.mark.parametrize('slurm, args, tasks, per_node', [

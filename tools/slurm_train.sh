@@ -17,7 +17,8 @@
 # its CPUs on a node shared by the node's tasks (srun refuses a step of
 # more; without a task count the job's -c is its one task's);
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
-# see it (node-local staging): the data paths are then checked by each task.
+# see it (node-local staging): the data paths are then checked by each task
+# (DATA_CHECK is 0 or 1, default 1; another value is refused).
 # The config's total batch is split over the GPUs (see the run's log).
 # Run by sh (dash), the script runs itself again under bash.
 . "$(dirname "$0")/../wsi_workdir/scripts/_help.sh"
@@ -28,6 +29,13 @@ if [ $# -lt 3 ]; then
     refuse "usage: bash $0 PARTITION JOB_NAME CONFIG [GPUS]" \
         "[tools/train.py args] (got $# arguments; see $0 --help)"
 fi
+# DATA_CHECK: 0 or 1 (unset or empty: 1); DATA_CHECK=no, false or off
+# left the check on (only 0 turned it off): refused here, before Python
+case ${DATA_CHECK:-1} in
+    0|1) ;;
+    *) refuse "DATA_CHECK must be 0 (the data paths left to the tasks)" \
+        "or 1 (checked here, the default), got '$DATA_CHECK'" ;;
+esac
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
