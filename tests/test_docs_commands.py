@@ -92,8 +92,10 @@ SHELL_WORDS = {'do', 'then', 'else', 'elif', 'if', 'while', 'until', 'time',
                'exec', 'nohup', 'env', '!', '{', '}'}
 SEPARATORS = {';', ';;', '&', '&&', '|', '||', '|&', '(', ')'}
 
-#: flags of other programs the docs name (``tensorboard --logdir``, srun)
-EXTERNAL_FLAGS = {'--logdir', '--time'}
+#: flags of other programs the docs name (``tensorboard --logdir``, srun
+#: and salloc: the allocation slurm_train.sh's notes and refusals ask for)
+EXTERNAL_FLAGS = {'--logdir', '--time', '--gres', '--ntasks-per-node',
+                  '--overcommit', '--overlap', '--pty'}
 #: MMEngine config keys that read like a test's name
 CONFIG_KEYS = {'test_dataloader', 'test_cfg', 'test_evaluator'}
 

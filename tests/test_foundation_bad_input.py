@@ -2554,6 +2554,70 @@ def test_slurm_train_fits_the_step_in_the_allocation(tmp_path, slurm, args,
     assert (idle in p.stderr) == (not args and per_node < held), p.stderr
 
 
+# salloc -N1 -n4 -c 5 --gres=gpu:4, then srun -n1 --pty bash: the
+# variables srun sets in its step (srun(1), OUTPUT ENVIRONMENT VARIABLES:
+# SLURM_NTASKS "in the current job or job step", the SLURM_STEP_*) over
+# the job's (SLURM_JOB_*, inherited from salloc's shell)
+_PTY_STEP = dict(SLURM_JOB_NUM_NODES='1', SLURM_JOB_CPUS_PER_NODE='20',
+                 SLURM_CPUS_PER_TASK='5',
+                 SLURM_NTASKS='1', SLURM_TASKS_PER_NODE='1',
+                 SLURM_STEP_ID='0', SLURM_STEP_NUM_TASKS='1',
+                 SLURM_STEP_TASKS_PER_NODE='1', SLURM_GPUS_ON_NODE='4')
+
+
+@pytest.mark.parametrize('slurm, args, tasks, per_node, step_note', [
+    # the step's 1 task and 1 a node, said with the counts to give
+    (_PTY_STEP, [], 1, 1, True),
+    # GPUS given: the tasks a node are still the step's 1 (srun refused
+    # 4 tasks at most 1 a node on the job's one node)
+    (_PTY_STEP, ['4'], 4, 1, True),
+    # both given, as the note says: the allocation's 4 GPUs, no note
+    (dict(_PTY_STEP, GPUS_PER_NODE='4'), ['4'], 4, 4, False),
+    # the same counts in the allocation's own shell (no step): its task
+    # count, no step note (the idle-GPU note instead)
+    ({k: v for k, v in _PTY_STEP.items() if 'STEP' not in k}, [], 1, 1,
+     False)])
+def test_slurm_train_says_a_steps_task_count_is_the_steps(
+        tmp_path, slurm, args, tasks, per_node, step_note):
+    """Run inside an interactive step (``salloc -N1 -n4 -c 5
+    --gres=gpu:4``,
+    then ``srun -n1 --pty bash``), the script took SLURM_NTASKS=1 and
+    SLURM_TASKS_PER_NODE=1, the step's, for the allocation's: one task of
+    the 4 GPUs, and a note whose remedy was a new allocation (salloc or
+    sbatch --ntasks-per-node=4); ``... CONFIG 4`` asked srun for 4 tasks
+    at most 1 a node, on one node. The job's task count is not in a
+    step's environment (with srun --preserve-env, the interactive step of
+    use_interactive_step, it is: SLURM_NTASKS then is the job's), so the
+    counts stay as they are, said in a note naming the variables, the
+    counts to give and --overlap (a step holds all the job's GPUs, and
+    steps share none by default: srun(1), --gres and --overlap)."""
+    p = _slurm_train_in(tmp_path, slurm, args)
+    assert p.returncode == 0, p.stderr
+    given = p.stdout.splitlines()
+    assert (f'--ntasks={tasks}' in given
+            and f'--ntasks-per-node={per_node}' in given), given
+    tool = os.path.join(REPO, 'tools/slurm_train.sh')
+    used = ('SLURM_TASKS_PER_NODE=1' if args else
+            'SLURM_NTASKS=1 and SLURM_TASKS_PER_NODE=1')
+    note = (f'note: {tool}: {tasks} task(s), {per_node} a node, from {used}, '
+            'which inside a Slurm step (srun --pty bash) are the step\'s, '
+            'not the allocation\'s: give both counts to use it '
+            f'(GPUS_PER_NODE=4 bash {tool} PARTITION JOB_NAME CONFIG 4 for 4 '
+            'GPUs a node on its 1 node(s)), and SRUN_ARGS=--overlap '
+            'where this step holds the GPUs (srun(1): a step is given all '
+            'the job\'s GPUs, and steps share none by default)')
+    notes = [ln for ln in p.stderr.splitlines() if ln.startswith('note:')]
+    if step_note:
+        assert notes == [note], p.stderr
+    else:
+        assert not any('Slurm step' in ln for ln in notes), p.stderr
+    if 'SLURM_STEP_NUM_TASKS' not in slurm:
+        assert notes == [f'note: {tool}: 1 task(s) a node, one GPU each, of '
+                         'the 4 GPUs the job holds on a node: the rest stay '
+                         'idle (one task per GPU: salloc or sbatch '
+                         '--ntasks-per-node=4)'], p.stderr
+
+
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):
     """``dist_train.sh CONFIG 010`` started 10 processes (torchrun reads
     010 as 10) but checked the batch split for 8 (bash's arithmetic reads

@@ -15,7 +15,10 @@
 # salloc's shell) and GPUS to those of all its nodes; inside either, the
 # 5 CPUs to its SLURM_CPUS_PER_TASK (with a task count), else to at most
 # its CPUs on a node shared by the node's tasks (srun refuses a step of
-# more; without a task count the job's -c is its one task's);
+# more; without a task count the job's -c is its one task's); inside a
+# step (srun --pty bash in salloc's shell) SLURM_NTASKS and
+# SLURM_TASKS_PER_NODE are the step's: a note names them and the counts
+# to give (GPUS_PER_NODE and GPUS) to use the allocation;
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task
 # (DATA_CHECK is 0 or 1, default 1; another value is refused).
@@ -83,13 +86,17 @@ elif [ -n "${SLURM_GPUS_PER_NODE:-}" ]; then
     NODE_GPUS=$(whole_number SLURM_GPUS_PER_NODE \
         "${SLURM_GPUS_PER_NODE##*:}" 1)
 fi
+# the variable each default count was read from (for the note of a step)
+PER_NODE_FROM=
 if [ -n "${SLURM_NTASKS_PER_NODE:-}" ]; then
     PER_NODE=$(whole_number SLURM_NTASKS_PER_NODE \
         "$SLURM_NTASKS_PER_NODE" 1)
+    PER_NODE_FROM="SLURM_NTASKS_PER_NODE=$SLURM_NTASKS_PER_NODE"
 elif [ -n "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_TASKS_PER_NODE:-}" ]; then
     # the most tasks a node runs (srun takes --ntasks-per-node as the
     # most per node when --ntasks is given too)
     PER_NODE=$(node_counts SLURM_TASKS_PER_NODE "$SLURM_TASKS_PER_NODE" max)
+    PER_NODE_FROM="SLURM_TASKS_PER_NODE=$SLURM_TASKS_PER_NODE"
 elif [ -z "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ]; then
     # an allocation without a task count (salloc -N1 --gres=gpu:4): a
     # step may start any number of tasks in it, but no more GPUs (nor
@@ -103,12 +110,14 @@ elif [ -z "${SLURM_NTASKS:-}" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ]; then
     if [ -n "$NODE_GPUS" ]; then PER_NODE=$NODE_GPUS; fi
 fi
 GPUS_GIVEN=
+GPUS_FROM=
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then
     GPUS=$(whole_number GPUS "$1" 1)
     GPUS_GIVEN=1
     shift
 elif [ -n "${SLURM_NTASKS:-}" ]; then
     GPUS=$(whole_number SLURM_NTASKS "$SLURM_NTASKS" 1)
+    GPUS_FROM="SLURM_NTASKS=$SLURM_NTASKS"
 else
     GPUS=$((PER_NODE * NODES))
 fi
@@ -116,10 +125,50 @@ if [ "$GPUS" -lt "$PER_NODE" ]; then DEFAULT_PER_NODE=$GPUS
 else DEFAULT_PER_NODE=$PER_NODE; fi
 GPUS_PER_NODE_GIVEN=${GPUS_PER_NODE:-}
 GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}" 1)
+# inside a job step (srun --pty bash in salloc's allocation) the counts
+# read above are the step's: srun sets SLURM_STEP_NUM_TASKS (and the other
+# SLURM_STEP_* variables, which salloc and sbatch do not set) in the tasks
+# it starts, where SLURM_NTASKS is the "Total number of processes in the
+# current job or job step" and SLURM_TASKS_PER_NODE the step's layout
+# (srun(1), OUTPUT ENVIRONMENT VARIABLES). The job's task count is not in
+# a step's environment (but for srun --preserve-env, which passes the
+# job's SLURM_NTASKS through: the interactive step of slurm.conf's
+# use_interactive_step), so the counts stay, said in a note with the
+# counts to give; and --overlap: "By default, a job step is allocated all
+# of the generic resources that have been requested by the job", and "By
+# default steps do not share resources with other parallel steps"
+# (srun(1), --gres and --overlap), so the training step may wait for the
+# GPUs the shell's step holds
+USED=
+if [ -n "$GPUS_FROM" ]; then USED=$GPUS_FROM; fi
+if [ -n "$PER_NODE_FROM" ] && [ -z "$GPUS_PER_NODE_GIVEN" ] &&
+    [ "$GPUS" -ge "$PER_NODE" ]; then
+    USED="${USED:+$USED and }$PER_NODE_FROM"
+fi
+STEP_NOTE=
+if [ -n "${SLURM_STEP_NUM_TASKS:-}" ] && [ -n "$USED" ]; then
+    STEP_NOTE=1
+    if [ -n "$NODE_GPUS" ] && [ -n "${SLURM_JOB_NUM_NODES:-}" ]; then
+        JOB_NODES=$(whole_number SLURM_JOB_NUM_NODES \
+            "$SLURM_JOB_NUM_NODES" 1)
+        FOR="$NODE_GPUS bash $0 PARTITION JOB_NAME CONFIG"
+        FOR="$FOR $((NODE_GPUS * JOB_NODES)) for $NODE_GPUS GPUs a node on"
+        FOR="$FOR its $JOB_NODES node(s)"
+    else
+        FOR="G bash $0 PARTITION JOB_NAME CONFIG N: G a node, N in all"
+    fi
+    echo "note: $0: $GPUS task(s), $GPUS_PER_NODE a node, from $USED," \
+        "which inside a Slurm step (srun --pty bash) are the step's, not" \
+        "the allocation's: give both counts to use it (GPUS_PER_NODE=$FOR)," \
+        "and SRUN_ARGS=--overlap where this step holds the GPUs (srun(1):" \
+        "a step is given all the job's GPUs, and steps share none by" \
+        "default)" >&2
+fi
 # fewer tasks on a node than the GPUs the job holds there, by the
 # allocation's task count (sbatch --ntasks-per-node=1 --gres=gpu:4, a
 # torchrun-style job: one task a node, 3 GPUs idle), said, not silent
-if [ -n "$NODE_GPUS" ] && [ -z "$GPUS_GIVEN" ] &&
+# (inside a step: the note above)
+if [ -n "$NODE_GPUS" ] && [ -z "$GPUS_GIVEN" ] && [ -z "$STEP_NOTE" ] &&
     [ -z "$GPUS_PER_NODE_GIVEN" ] && [ "$GPUS_PER_NODE" -lt "$NODE_GPUS" ]
 then
     echo "note: $0: $GPUS_PER_NODE task(s) a node, one GPU each, of the" \
