@@ -2618,6 +2618,61 @@ def test_slurm_train_says_a_steps_task_count_is_the_steps(
                          '--ntasks-per-node=4)'], p.stderr
 
 
+@pytest.mark.parametrize('slurm, args, refused', [
+    # salloc -N1 --gres=gpu:4 -c 2 (no task count: one task of 2 CPUs):
+    # a task per GPU, 4 tasks on a node of 2 CPUs
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='1',
+          SLURM_CPUS_PER_TASK='2', SLURM_JOB_CPUS_PER_NODE='2',
+          SLURM_JOB_GPUS='0,1,2,3'), [],
+     '4 task(s) a node of 1 CPU(s) each do not fit the allocation\'s CPUs '
+     '(SLURM_JOB_CPUS_PER_NODE=2: room for 2 of the 4 tasks; srun starts '
+     'at most one task per CPU): ask for salloc or sbatch '
+     '--ntasks-per-node=4 -c 2 with the GPUs, or start fewer tasks (GPUS)'),
+    # the user's 4 tasks in salloc -N1 -n2 (2 CPUs)
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='2',
+          SLURM_JOB_CPUS_PER_NODE='2'), ['4'],
+     '4 task(s) a node of 1 CPU(s) each do not fit the allocation\'s CPUs '
+     '(SLURM_JOB_CPUS_PER_NODE=2: room for 2 of the 4 tasks; srun starts '
+     'at most one task per CPU): ask for salloc or sbatch '
+     '--ntasks-per-node=4 -c 5 with the GPUs, or start fewer tasks (GPUS)'),
+    # the user's CPUS_PER_TASK=5 for 4 tasks a node of 8 CPUs: room for 1
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_NTASKS='4',
+          SLURM_NTASKS_PER_NODE='4', SLURM_TASKS_PER_NODE='4',
+          SLURM_JOB_CPUS_PER_NODE='8', CPUS_PER_TASK='5'), [],
+     '4 task(s) a node of 5 CPU(s) each do not fit the allocation\'s CPUs '
+     '(SLURM_JOB_CPUS_PER_NODE=8: room for 1 of the 4 tasks; srun starts '
+     'at most one task per CPU): ask for salloc or sbatch '
+     '--ntasks-per-node=4 -c 5 with the GPUs, or start fewer tasks (GPUS)'),
+    # salloc -N3 -n8 (3, 3, 2 CPUs): at most 3 a node, 8 fit; the fewest
+    # CPUs of a node (2) below the 3 a node is no reason to refuse
+    (dict(SLURM_JOB_NUM_NODES='3', SLURM_NTASKS='8',
+          SLURM_TASKS_PER_NODE='3(x2),2',
+          SLURM_JOB_CPUS_PER_NODE='3(x2),2'), [], None),
+    # srun --overcommit starts more than one task per CPU
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='2',
+          SLURM_JOB_CPUS_PER_NODE='2', SRUN_ARGS='--time=1:00 --overcommit'),
+     ['4'], None),
+    (dict(SLURM_JOB_NUM_NODES='1', SLURM_TASKS_PER_NODE='2',
+          SLURM_JOB_CPUS_PER_NODE='2', SRUN_ARGS='-O'), ['4'], None)])
+def test_slurm_train_refuses_more_tasks_than_the_cpus_hold(tmp_path, slurm,
+                                                            args, refused):
+    """A node with fewer CPUs than the tasks it was to run (4 tasks, one
+    per GPU, of ``salloc -N1 --gres=gpu:4 -c 2``) went to srun, which
+    refused it in its own words ("More processors requested than
+    permitted") after a note on the CPUs a task; srun starts at most one
+    task per CPU (srun(1), --overcommit). Now one line first, naming the
+    counts and the allocation to ask for; the room is counted node by node
+    (each node's CPUs over the CPUs a task, at most the tasks a node), so
+    an uneven layout that fits is not refused, nor --overcommit."""
+    p = _slurm_train_in(tmp_path, slurm, args)
+    tool = os.path.join(REPO, 'tools/slurm_train.sh')
+    if refused is None:
+        assert p.returncode == 0 and '--launcher' in p.stdout, p.stderr
+        return
+    assert (p.returncode, p.stdout, error_lines(p.stderr)) == (
+        2, '', [f'error: {tool}: {refused}']), p
+
+
 def test_launchers_read_a_leading_zero_as_decimal(synthetic_root):
     """``dist_train.sh CONFIG 010`` started 10 processes (torchrun reads
     010 as 10) but checked the batch split for 8 (bash's arithmetic reads

@@ -15,10 +15,11 @@
 # salloc's shell) and GPUS to those of all its nodes; inside either, the
 # 5 CPUs to its SLURM_CPUS_PER_TASK (with a task count), else to at most
 # its CPUs on a node shared by the node's tasks (srun refuses a step of
-# more; without a task count the job's -c is its one task's); inside a
-# step (srun --pty bash in salloc's shell) SLURM_NTASKS and
-# SLURM_TASKS_PER_NODE are the step's: a note names them and the counts
-# to give (GPUS_PER_NODE and GPUS) to use the allocation;
+# more; without a task count the job's -c is its one task's); tasks its
+# CPUs do not hold (CPUS_PER_TASK each; SRUN_ARGS=--overcommit lets
+# them) are refused; inside a step (srun --pty bash in salloc's shell)
+# SLURM_NTASKS and SLURM_TASKS_PER_NODE are the step's: a note names them
+# and the counts to give (GPUS_PER_NODE and GPUS) to use the allocation;
 # DATA_CHECK=0 when the data (or load_from) is where only the compute nodes
 # see it (node-local staging): the data paths are then checked by each task
 # (DATA_CHECK is 0 or 1, default 1; another value is refused).
@@ -43,15 +44,26 @@ PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 shift 3
-# node_counts NAME VALUE max|min: the most (or fewest) of a per-node
-# count list as Slurm writes one (4(x2),3), each a whole number of at
-# least 1 (NAME in the refusal)
+# node_counts NAME VALUE max|min|room [TASKS CPUS]: the most (or fewest)
+# of a per-node count list as Slurm writes one (4(x2),3), each a whole
+# number of at least 1 (NAME in the refusal); room: of a CPU list, the
+# tasks of CPUS CPUs each its nodes hold, at most TASKS a node (4(x2),3
+# of 2 CPUs a task, at most 2 a node: 2 + 2 + 1)
 node_counts() {
     _found=
     IFS=, read -ra _counts <<< "$2"
     for _count in "${_counts[@]}"; do
+        _nodes=1
+        case $_count in
+            *'(x'*')') _nodes=${_count#*(x}
+                _nodes=$(whole_number "$1" "${_nodes%)}" 1) || exit 2 ;;
+        esac
         _count=$(whole_number "$1" "${_count%%(*}" 1) || exit 2
-        if [ -z "$_found" ] ||
+        if [ "$3" = room ]; then
+            _fit=$((_count / $5))
+            if [ "$_fit" -gt "$4" ]; then _fit=$4; fi
+            _found=$((${_found:-0} + _fit * _nodes))
+        elif [ -z "$_found" ] ||
             { [ "$3" = max ] && [ "$_count" -gt "$_found" ]; } ||
             { [ "$3" = min ] && [ "$_count" -lt "$_found" ]; }; then
             _found=$_count
@@ -190,6 +202,7 @@ if [ -n "${SLURM_CPUS_PER_TASK:-}" ]; then
     WANTED_CPUS=$(whole_number SLURM_CPUS_PER_TASK "$SLURM_CPUS_PER_TASK" 1)
 fi
 DEFAULT_CPUS=$WANTED_CPUS
+CPUS_NOTE=
 if [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ] && {
     [ -z "${SLURM_CPUS_PER_TASK:-}" ] || [ -z "${SLURM_NTASKS:-}" ]; }; then
     CPUS_ON_NODE=$(node_counts SLURM_JOB_CPUS_PER_NODE \
@@ -199,15 +212,48 @@ if [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ] && {
     if [ "$SHARE" -lt "$DEFAULT_CPUS" ]; then DEFAULT_CPUS=$SHARE; fi
     if [ "$DEFAULT_CPUS" -lt "$WANTED_CPUS" ] &&
         [ -z "${CPUS_PER_TASK:-}" ]; then
-        # fewer data-loading CPUs than asked: said, not silent, with the
-        # allocation that gives each task 5 (-c 5 alone is one task's)
-        echo "note: $0: $DEFAULT_CPUS CPU(s) a task: the allocation holds" \
-            "$CPUS_ON_NODE on a node for $GPUS_PER_NODE tasks (salloc or" \
-            "sbatch --ntasks-per-node=$GPUS_PER_NODE -c 5 gives each 5)" >&2
+        CPUS_NOTE=1
     fi
 fi
+ASK_CPUS=${CPUS_PER_TASK:-$WANTED_CPUS}
 CPUS_PER_TASK=$(whole_number CPUS_PER_TASK "${CPUS_PER_TASK:-$DEFAULT_CPUS}" 1)
 SRUN_ARGS=${SRUN_ARGS:-}
+# srun starts at most one task per CPU ("Normally, srun will not allocate
+# more than one process per CPU", srun(1), --overcommit): tasks that the
+# allocation's CPUs do not hold (4 tasks, one per GPU, of salloc -N1
+# --gres=gpu:4 -c 2) were srun's "More processors requested than
+# permitted"; refused first, the room counted node by node (an uneven
+# layout that fits, salloc -N3 -n8 on 3, 3 and 2 CPUs, is not), unless
+# SRUN_ARGS overcommits. Where the tasks a node times the nodes are too
+# few, whatever the CPUs, srun is left to say so, as before
+OVERCOMMIT=
+for ARG in $SRUN_ARGS; do
+    case $ARG in -O|--overcommit) OVERCOMMIT=1 ;; esac
+done
+if [ -n "${SLURM_JOB_CPUS_PER_NODE:-}" ] && [ -z "$OVERCOMMIT" ]; then
+    A_NODE=$GPUS_PER_NODE
+    if [ "$GPUS" -lt "$A_NODE" ]; then A_NODE=$GPUS; fi
+    ROOM=$(node_counts SLURM_JOB_CPUS_PER_NODE "$SLURM_JOB_CPUS_PER_NODE" \
+        room "$A_NODE" "$CPUS_PER_TASK")
+    # the nodes listed: room for one task of one CPU on each
+    LISTED=$(node_counts SLURM_JOB_CPUS_PER_NODE \
+        "$SLURM_JOB_CPUS_PER_NODE" room 1 1)
+    if [ "$ROOM" -lt "$GPUS" ] && [ $((A_NODE * LISTED)) -ge "$GPUS" ]; then
+        refuse "$A_NODE task(s) a node of $CPUS_PER_TASK CPU(s) each do" \
+            "not fit the allocation's CPUs" \
+            "(SLURM_JOB_CPUS_PER_NODE=$SLURM_JOB_CPUS_PER_NODE: room for" \
+            "$ROOM of the $GPUS tasks; srun starts at most one task per" \
+            "CPU): ask for salloc or sbatch --ntasks-per-node=$A_NODE" \
+            "-c $ASK_CPUS with the GPUs, or start fewer tasks (GPUS)"
+    fi
+fi
+if [ -n "$CPUS_NOTE" ]; then
+    # fewer data-loading CPUs than asked: said, not silent, with the
+    # allocation that gives each task 5 (-c 5 alone is one task's)
+    echo "note: $0: $DEFAULT_CPUS CPU(s) a task: the allocation holds" \
+        "$CPUS_ON_NODE on a node for $GPUS_PER_NODE tasks (salloc or" \
+        "sbatch --ntasks-per-node=$GPUS_PER_NODE -c 5 gives each 5)" >&2
+fi
 TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
