@@ -4370,6 +4370,42 @@ def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
     assert 'is restored' not in log
 
 
+def test_a_window_resumed_from_a_best_checkpoint_is_not_said_uninterrupted(
+        crossmodal_root, tmp_path):
+    """A best checkpoint (saved without the optimizer and the schedulers)
+    written inside an accumulation window (windows of 2 over epochs of 3
+    batches: after iteration 3) holds the window's gradient, which the
+    resume puts back; the log warned that the optimizer starts afresh and
+    in the next line said the window 'steps as in the uninterrupted run'.
+    Now that line says the window steps with the optimizer started
+    afresh, not as in the uninterrupted run (the slide demo has no
+    learning-rate schedulers: only the optimizer is said)."""
+    from openselfsup.apis import train
+    from openselfsup.engine.runner import WINDOW_GRADIENT
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')],
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'optim_wrapper.accumulative_counts': 2}
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    saved = torch.load(a / 'epoch_1.pth', weights_only=False)
+    assert saved[WINDOW_GRADIENT]['inner_count'] == 3
+    # as MMEngine's CheckpointHook saves a best checkpoint
+    del saved['optimizer'], saved['param_schedulers']
+    torch.save(saved, tmp_path / 'best.pth')
+    train(SLIDE_DEMO, work_dir=str(b), resume=str(tmp_path / 'best.pth'),
+          cfg_options=opts)
+    log = _logs(b)
+    assert 'it holds no optimizer state (the optimizer starts afresh)' in \
+        log, log
+    line, = [ln for ln in log.splitlines() if 'accumulation window' in ln]
+    assert 'is restored' in line and 'steps as in the uninterrupted' \
+        not in line and 'steps with the optimizer started afresh ' \
+        '(above): not as in the uninterrupted run' in line, line
+
+
 def test_a_resume_that_trains_iterations_again_accumulates_to_its_end(
         crossmodal_root, tmp_path):
     """Saved by iteration after iteration 2 of 3 of epoch 1, a run of 2

@@ -847,8 +847,9 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
 
 
 def restore_window_gradient(window: dict, model, optim_wrapper,
-                            world_size: int,
-                            trained_again: int = 0) -> Tuple[bool, str]:
+                            world_size: int, trained_again: int = 0,
+                            restarted: Sequence[str] = ()
+                            ) -> Tuple[bool, str]:
     """Put the gradient of an unfinished accumulation window
     (:func:`window_gradient`, from the checkpoint a run resumes from)
     back into ``model``, once MMEngine has set ``optim_wrapper``'s count
@@ -871,7 +872,12 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     first batch, :meth:`AtomicRunner._repeats_an_epoch`) and some of them
     are the window's saved ones: put back, the window counted those
     batches twice. Nor where a saved gradient is of no parameter of
-    ``model``, or of another shape (none is put back).
+    ``model``, or of another shape (none is put back). ``restarted``: the
+    training state the checkpoint lacks, started afresh by the resume
+    (``'optimizer'``, ``'learning-rate schedule'``: a best checkpoint's);
+    the gradient is put back all the same, and the log says that the
+    window's step is then not the uninterrupted run's (it said it was,
+    beside the warning that the optimizer starts afresh).
 
     Returns:
         tuple[bool, str]: whether it was put back, and the log's words
@@ -935,12 +941,17 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
         rescaled.append(f'from its losses divided by {saved_factor} to '
                         f'this run\'s {factor} (a short last window)')
     rescaled = f', rescaled {" and ".join(rescaled)}' if rescaled else ''
+    if restarted:  # a best checkpoint's: no optimizer state (said above)
+        steps = (f'that window holds its iterations, but steps with the '
+                 f'{" and ".join(restarted)} started afresh (above): not '
+                 'as in the uninterrupted run')
+    else:
+        steps = 'that window steps as in the uninterrupted run'
     return True, (
         f'the gradient of the {count % every} iteration(s) of the '
         f'accumulation window it was saved in (accumulative_counts={every}) '
-        f'is restored from it{rescaled}: that window steps as in the '
-        'uninterrupted run (the warning above that it is lost does not '
-        'apply)')
+        f'is restored from it{rescaled}: {steps} (the warning above that '
+        'it is lost does not apply)')
 
 
 def seed_model_generator_per_rank(model, rank: int,
@@ -1253,6 +1264,14 @@ class AtomicRunner(Runner):
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
             self._loaded_window = kwargs['checkpoint'].get(WINDOW_GRADIENT) \
                 if self._resume else None
+            # the state a best checkpoint lacks, which the resume starts
+            # afresh (resume_notes warns of it): the window's step is then
+            # not the uninterrupted run's (_continue_window)
+            self._loaded_restarts = [what for key, what in (
+                ('optimizer', 'optimizer'),
+                ('param_schedulers', 'learning-rate schedule'))
+                if key not in kwargs['checkpoint'] and (
+                    key == 'optimizer' or self.param_schedulers)]
             self._loaded_progress = kwargs['checkpoint'].get(EPOCH_PROGRESS)
             if not self._resume:  # a new run's load_from (checked or not)
                 self._restart_averaged_steps(kwargs['checkpoint'])
@@ -1278,15 +1297,17 @@ class AtomicRunner(Runner):
         saying 'the gradient of some iterations is lost' where it falls
         inside an accumulation window), put back the gradient the
         checkpoint holds of that window (:func:`restore_window_gradient`),
-        so the window's step is the uninterrupted run's; said in the log,
-        as is a gradient not put back."""
+        so the window's step is the uninterrupted run's (where the
+        checkpoint holds the optimizer's state too: a best checkpoint's
+        resume starts it afresh, and the log says the step is then not
+        that run's); said in the log, as is a gradient not put back."""
         window, self._loaded_window = \
             getattr(self, '_loaded_window', None), None
         if window is None:
             return
         restored, said = restore_window_gradient(
             window, self.model, self.optim_wrapper, self.world_size,
-            self._trained_again)
+            self._trained_again, getattr(self, '_loaded_restarts', ()))
         (self.logger.info if restored else self.logger.warning)(
             f'--resume from {self._load_from}: {said}')
 
