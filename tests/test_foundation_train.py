@@ -1378,6 +1378,55 @@ def test_a_resume_says_a_scheduler_class_and_a_removed_one_are_used(
     assert "param_scheduler.1.type: 'ConstantLR' -> unset" in used and \
         'param_scheduler.1.factor: 0.5 -> unset' in used, used
     assert 'param_scheduler.1' not in kept, kept
+    # its last step stays in the restored optimizer's lr (MMEngine's
+    # resume, kept): said beside the config's (it was said nowhere)
+    lr = load_config(two).optim_wrapper.optimizer.lr
+    resumed_lr, = [g['lr'] for g in runner.optim_wrapper.param_groups]
+    assert resumed_lr == pytest.approx(lr * 0.5)  # by hand: the factor
+    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
+        f'resumes with the lr its last step left, {resumed_lr:g} (this ' \
+        f"config's optim_wrapper.optimizer.lr: {lr:g})" in used, used
+
+
+def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
+    """:func:`removed_scheduler_effect` on hand-made checkpoint states: the
+    lr each param group resumes with where the groups differ (a
+    ``paramwise_cfg`` of two), each optimizer's of several
+    (``OptimWrapperDict``) that a shared scheduler list scheduled, a
+    momentum scheduler's momentum; nothing where the removed scheduler
+    left the config's value (a ``ConstantLR`` past its ``end``). The
+    reference: the hand-made states' values."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import removed_scheduler_effect
+    saved_schedulers = [dict(type='MultiStepLR', milestones=[9]),
+                        dict(type='ConstantLR', factor=0.5),
+                        dict(type='CosineAnnealingMomentum', T_max=4)]
+    keys = ['param_scheduler.1.type', 'param_scheduler.2.type']
+    cfg = Config(dict(param_scheduler=saved_schedulers[:1], optim_wrapper=dict(
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9))))
+    one = {'optimizer': {'param_groups': [
+        dict(lr=0.05, momentum=0.8), dict(lr=0.005, momentum=0.8)]}}
+    said = removed_scheduler_effect(keys, one, cfg, saved_schedulers)
+    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
+        'resumes with the lr its last step left, 0.05, 0.005 in its 2 ' \
+        "param groups (this config's optim_wrapper.optimizer.lr: 0.1)" in \
+        said, said
+    assert 'param_scheduler.2 (CosineAnnealingMomentum) is removed, yet ' \
+        'the optimizer resumes with the momentum its last step left, 0.8 ' \
+        "(this config's optim_wrapper.optimizer.momentum: 0.9)" in said
+    back = {'optimizer': {'param_groups': [dict(lr=0.1, momentum=0.9)]}}
+    assert removed_scheduler_effect(keys, back, cfg, saved_schedulers) is None
+    two = Config(dict(param_scheduler=saved_schedulers[:1], optim_wrapper=dict(
+        head=dict(optimizer=dict(type='SGD', lr=0.1)),
+        neck=dict(optimizer=dict(type='SGD', lr=0.2)))))
+    states = {'optimizer': {'head': {'param_groups': [dict(lr=0.05)]},
+                            'neck': {'param_groups': [dict(lr=0.1)]}}}
+    said = removed_scheduler_effect(keys[:1], states, two, saved_schedulers)
+    assert "optimizer 'head' resumes with the lr its last step left, 0.05 " \
+        "(this config's optim_wrapper.head.optimizer.lr: 0.1)" in said and \
+        "optimizer 'neck' resumes with the lr its last step left, 0.1 " \
+        "(this config's optim_wrapper.neck.optimizer.lr: 0.2)" in said, said
 
 
 def _plus_one(ckpt, out):

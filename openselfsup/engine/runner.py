@@ -196,26 +196,34 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     schedulers = (cfg.get('param_scheduler'),
                   config_text_section(text, 'param_scheduler')
                   if text else None)
-    restored = {line: _restored_by_resume(key, saved, *schedulers)
+    restored = {line: (key, _restored_by_resume(key, saved, *schedulers))
                 for key, line in schedule_changes(text, cfg)
                 if not (key == 'total_batch_size' and kept_total)}
-    used = [line for line, state in restored.items() if not state]
+    used = [line for line, (_, state) in restored.items() if not state]
+    # to train with this config's values
+    anew = ('a new run from its weights, without --resume: --cfg-options '
+            f'load_from={path} --work-dir NEW_DIR; its epochs and schedule '
+            'count from 0')
     if used:
+        left = removed_scheduler_effect(
+            [key for key, state in restored.values() if not state], saved,
+            cfg, schedulers[1])
+        left = f' (but {left}; to train with this config\'s: {anew})' \
+            if left else ''
         notes.append(
             f'warning: --resume from {path}: this config\'s training '
             'schedule differs from that of the run that wrote it: '
-            f'{", ".join(used)}; the run continues with this config\'s')
-    kept = [line for line, state in restored.items() if state]
+            f'{", ".join(used)}; the run continues with this config\'s'
+            f'{left}')
+    kept = [line for line, (_, state) in restored.items() if state]
     if kept:
-        states = ' and '.join(dict.fromkeys(restored[line] for line in kept))
+        states = ' and '.join(dict.fromkeys(restored[line][1]
+                                            for line in kept))
         notes.append(
             f'warning: --resume from {path}: this config\'s '
             f'{", ".join(kept)} are not used: the resume restores the '
             f'{states} state the checkpoint holds, with the values of the '
-            'run that wrote it (to train with this config\'s: a new run '
-            f'from its weights, without --resume: --cfg-options '
-            f'load_from={path} --work-dir NEW_DIR; its epochs and '
-            'schedule count from 0)')
+            f'run that wrote it (to train with this config\'s: {anew})')
     change = batch_change(meta, cfg, world)
     if change:
         notes.append(f'warning: --resume from {path}: {change}')
@@ -385,6 +393,98 @@ def _restored_by_resume(key: str, saved: dict, schedulers: Any,
     attr = 'by_epoch' if parts[0] == 'convert_to_iter_based' else parts[0]
     held = not isinstance(state, dict) or attr in state
     return 'learning-rate scheduler' if held else None
+
+
+def _scheduled_param(scheduler: dict) -> Optional[str]:
+    """The optimizer setting a scheduler's config ``scheduler`` schedules,
+    as MMEngine's class of its ``type`` does: ``'lr'`` for a learning-rate
+    scheduler, ``'momentum'`` for a momentum one, its ``param_name`` for
+    a ``...ParamScheduler``; None for a class not registered."""
+    from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
+    from mmengine.optim.scheduler.momentum_scheduler import \
+        MomentumSchedulerMixin
+
+    from ..registry import PARAM_SCHEDULERS
+    kind = scheduler.get('type')
+    cls = kind if isinstance(kind, type) else \
+        PARAM_SCHEDULERS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        return None
+    if issubclass(cls, LRSchedulerMixin):
+        return 'lr'
+    if issubclass(cls, MomentumSchedulerMixin):
+        return 'momentum'
+    name = scheduler.get('param_name')
+    return name if isinstance(name, str) else None
+
+
+def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
+                             saved_schedulers: Any) -> Optional[str]:
+    """What a scheduler the resuming ``cfg`` removed (one of the changed
+    schedule ``keys`` is its ``<...>.type``, set in the checkpoint's
+    config's ``param_scheduler``, ``saved_schedulers``, and not in
+    ``cfg``'s) left in the optimizer state of the checkpoint ``saved``:
+    the setting it scheduled (``lr``: a ``ConstantLR`` of factor 0.5
+    removed mid-way leaves 0.025 for the config's 0.05) as the optimizer
+    resumes with it, each of its param groups' values where they differ,
+    beside the config's ``optim_wrapper.optimizer`` value. MMEngine's
+    resume restores the optimizer's param groups whole and each scheduler
+    kept goes on from the lr it finds there: no scheduler brings the
+    config's back (a ``ConstantLR`` would have at its ``end``). None
+    where no scheduler was removed, the checkpoint holds no optimizer
+    state, or every group resumes with the config's value."""
+    removed = {}
+    for key in keys:
+        if not (key.startswith('param_scheduler.') and
+                key.endswith('.type')):
+            continue
+        there = _scheduler_config(saved_schedulers, key)
+        if isinstance(there, dict) and \
+                _scheduler_config(cfg.get('param_scheduler'), key) is None:
+            removed[key[:-len('.type')]] = there
+    states = saved.get('optimizer')
+    if not removed or not isinstance(states, dict):
+        return None
+    several = 'param_groups' not in states  # an OptimWrapperDict's
+    wrapper = cfg.get('optim_wrapper') or {}
+    said = []
+    for prefix, there in removed.items():
+        param = _scheduled_param(there)
+        name = prefix.split('.')[1] if prefix.count('.') else None
+        # param_scheduler.<name>...: that optimizer's; else each one's
+        names = ([name] if name in states else list(states)) if several \
+            else [None]
+        for name in names:
+            state = states[name] if name is not None else states
+            groups = state.get('param_groups') \
+                if isinstance(state, dict) else None
+            section = wrapper.get(name) if name is not None else wrapper
+            if not param or not isinstance(groups, list) or \
+                    not isinstance(section, dict):
+                continue
+            optimizer = f'optim_wrapper.{name}.optimizer' if name \
+                else 'optim_wrapper.optimizer'
+            here = (section.get('optimizer') or {}).get(param)
+            values = [g.get(param) for g in groups if isinstance(g, dict)]
+            if not values or all(v == here for v in values):
+                continue
+
+            def shown(value) -> str:
+                return f'{value:g}' if isinstance(value, float) else \
+                    repr(value)
+            held = shown(values[0]) if len(set(map(repr, values))) == 1 \
+                else (f'{", ".join(map(shown, values))} in its '
+                      f'{len(values)} param groups')
+            said.append(
+                f'{prefix} ({there.get("type")}) is removed, yet '
+                f'{f"optimizer {name!r}" if name else "the optimizer"} '
+                f'resumes with the {param} its last step left, {held} '
+                f'(this config\'s {optimizer}.{param}: {shown(here)})')
+    if not said:
+        return None
+    return ('; '.join(said) + ': MMEngine\'s resume restores the '
+            'optimizer\'s param groups and the schedulers kept go on from '
+            'them, none brings this config\'s back')
 
 
 def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
