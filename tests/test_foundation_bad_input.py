@@ -4815,6 +4815,83 @@ def test_a_resume_in_another_precision_is_warned(tmp_path):
     assert notes('float16', 'float16') == notes(None, 'float16') == []
 
 
+def test_a_resume_with_another_loss_scale_is_warned(tmp_path):
+    """A float16 run's checkpoint holds its loss scaler's state (MMEngine's
+    ``AmpOptimWrapper``: ``optimizer['loss_scaler']``), which the resume
+    loads over the scaler the config's ``optim_wrapper.loss_scale``
+    builds: another ``growth_interval`` or initial scale was overwritten
+    without a word. Now it is warned of as the other settings the resume
+    restores, naming the values it resumes with; a static scale's only
+    until the first step (MMEngine sets it again at each); the same
+    setting, or a scaler that is disabled (bfloat16's), says nothing. On
+    the CPU from a hand-made checkpoint; the reference: torch's
+    ``GradScaler`` built as MMEngine builds it from the config's
+    ``loss_scale`` and loaded with the saved state, as
+    ``AmpOptimWrapper.load_state_dict`` does."""
+    import torch
+
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    ckpt = tmp_path / 'epoch_1.pth'
+    scaler = {'scale': 1024., 'growth_factor': 2., 'backoff_factor': 0.5,
+              'growth_interval': 2000, '_growth_tracker': 7}
+
+    def amp(cfg, loss_scale):
+        cfg.amp = 'float16'
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'float16'
+        cfg.optim_wrapper.loss_scale = loss_scale
+        return cfg
+
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': amp(load_config(
+        str(config)), 'dynamic').pretty_text}, 'state_dict': {},
+        'optimizer': {'param_groups': [], 'loss_scaler': scaler},
+        'param_schedulers': []}, ckpt)
+
+    def notes(loss_scale):
+        cfg = amp(load_config(str(config)), loss_scale)
+        return [n for n in resume_notes(str(ckpt), cfg, 1)
+                if 'loss_scale' in n]
+
+    def resumed(**made):  # MMEngine's scaler of the config, state loaded
+        built = torch.amp.GradScaler('cpu', **made)
+        built.load_state_dict(dict(scaler))
+        return built
+
+    assert resumed(growth_interval=100).get_growth_interval() == 2000
+    said, = notes(dict(growth_interval=100))
+    assert said.startswith(
+        f"warning: --resume from {ckpt}: this config's "
+        "optim_wrapper.loss_scale={'growth_interval': 100}: "
+        "growth_interval 2000 for this config's 100 are not used: the "
+        'resume restores the loss scaler state the checkpoint holds'), said
+    built = resumed(init_scale=256., growth_factor=4.)
+    assert (built.get_scale(), built.get_growth_factor()) == (1024., 2.)
+    said, = notes(dict(init_scale=256., growth_factor=4.))
+    assert "scale 1024 for this config's init_scale 256, growth_factor 2 " \
+        "for this config's 4 are not used" in said, said
+    assert resumed(init_scale=512.).get_scale() == 1024.
+    said, = notes(512.)
+    assert "optim_wrapper.loss_scale=512.0: scale 1024 for this config's " \
+        'init_scale 512 until the first optimizer step' in said, said
+    assert notes('dynamic') == notes(dict(enabled=False)) == []
+    # each optimizer of several (an OptimWrapperDict's), by its name
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import loss_scale_changes
+    two = Config(dict(optim_wrapper=dict(
+        head=dict(type='AmpOptimWrapper', loss_scale=dict(
+            growth_interval=100), optimizer=dict(type='SGD', lr=0.1)),
+        neck=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD',
+                                                           lr=0.1)))))
+    assert loss_scale_changes({'optimizer': {
+        'head': {'loss_scaler': scaler}, 'neck': {'loss_scaler': scaler}}},
+        None, two) == ["optim_wrapper.head.loss_scale={'growth_interval': "
+                       "100}: growth_interval 2000 for this config's 100"]
+
+
 def test_a_resume_on_other_training_data_is_warned(tmp_path):
     """A resume whose training list, subset or views differ from the
     checkpoint's run's (also the batched views of augment_on='device',

@@ -230,6 +230,14 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     change = amp_change(text, cfg)
     if change:
         notes.append(f'warning: --resume from {path}: {change}')
+    scales = loss_scale_changes(saved, text, cfg)
+    if scales:
+        notes.append(
+            f'warning: --resume from {path}: this config\'s '
+            f'{"; ".join(scales)} are not used: the resume restores the '
+            'loss scaler state the checkpoint holds (MMEngine\'s '
+            'AmpOptimWrapper.load_state_dict), with the values of the run '
+            f'that wrote it (to train with this config\'s: {anew})')
     data = [line for _, line in schedule_changes(text, cfg, DATA_KEYS,
                                                  batch=False)]
     if data:
@@ -316,6 +324,92 @@ def amp_change(text: Optional[str], cfg) -> Optional[str]:
     return (f"the run that wrote it trained with amp={there!r}, this one "
             f"trains with amp={here!r} from here on (resume with the same "
             "--amp / amp to continue the run as it was)")
+
+
+def _scaler_settings(loss_scale: Any) -> Optional[dict]:
+    """The settings of the ``GradScaler`` MMEngine's ``AmpOptimWrapper``
+    builds from its ``loss_scale``: ``'dynamic'`` torch's defaults, a
+    float a static scale (``init_scale``; each step sets it again,
+    ``static``), a dict the scaler's arguments; keyed as the scaler's
+    ``state_dict`` (``scale`` for ``init_scale``) with ``enabled`` and
+    ``static``. None for another value (MMEngine refuses it)."""
+    import inspect
+
+    import torch
+    params = inspect.signature(torch.amp.GradScaler).parameters
+    made = {name: p.default for name, p in params.items()
+            if name != 'device' and p.default is not inspect.Parameter.empty}
+    if isinstance(loss_scale, dict):
+        made.update(loss_scale)
+    elif isinstance(loss_scale, float):
+        made['init_scale'] = loss_scale
+    elif loss_scale != 'dynamic':
+        return None
+    made['scale'] = made.pop('init_scale')
+    made['static'] = isinstance(loss_scale, float)
+    return made
+
+
+def loss_scale_changes(saved: dict, text: Optional[str], cfg) -> List[str]:
+    """What of ``cfg``'s ``optim_wrapper.loss_scale`` (an
+    ``AmpOptimWrapper``'s: float16, or one set in the config) the resume
+    from the checkpoint ``saved`` overwrites: MMEngine's
+    ``AmpOptimWrapper.load_state_dict`` loads the ``loss_scaler`` state of
+    the checkpoint's ``optimizer`` into the scaler the config built, its
+    ``growth_factor``, ``backoff_factor``, ``growth_interval`` and its
+    ``scale``, said nowhere. One phrase per wrapper (each of several, an
+    ``OptimWrapperDict``'s, by its name) whose config makes settings other
+    than the saved ones: ``growth_interval 2000 for this config's 100``;
+    the scale where the config's ``init_scale`` differs from the one of
+    the checkpoint's run's config (config text ``text``; under dynamic
+    scaling the saved scale differs from its start by design), with a
+    static scale (a float) until the first optimizer step, which sets the
+    config's again (the growth settings do not apply to it). Nothing for
+    a scaler that is disabled (bfloat16's: it loads nothing) or a
+    checkpoint without a scaler's state."""
+    from ..config import config_text_section
+    here_section = cfg.get('optim_wrapper') or {}
+    there_section = config_text_section(text, 'optim_wrapper') \
+        if text else None
+    states = saved.get('optimizer') if isinstance(saved, dict) else None
+    names = _wrapper_names(here_section) or [None]
+    changes = []
+    for name in names:
+        here = here_section.get(name) if name else here_section
+        there = there_section.get(name) if name and isinstance(
+            there_section, dict) else there_section
+        state = states.get(name) if name and isinstance(states, dict) \
+            else states
+        scaler = state.get('loss_scaler') if isinstance(state, dict) \
+            else None
+        if not isinstance(here, dict) or \
+                here.get('type') != 'AmpOptimWrapper' or \
+                not isinstance(scaler, dict) or not scaler:
+            continue
+        made = _scaler_settings(here.get('loss_scale', 'dynamic'))
+        if made is None or not made.get('enabled', True):
+            continue
+        was = _scaler_settings(there.get('loss_scale', 'dynamic')) \
+            if isinstance(there, dict) else None
+        said = []
+        if was is not None and was['scale'] != made['scale'] and \
+                'scale' in scaler and scaler['scale'] != made['scale']:
+            until = ' until the first optimizer step (this static scale ' \
+                'from then on)' if made['static'] else ''
+            said.append(f'scale {scaler["scale"]:g} for this config\'s '
+                        f'init_scale {made["scale"]:g}{until}')
+        if not made['static']:
+            said += [f'{key} {scaler[key]:g} for this config\'s '
+                     f'{made[key]:g}' for key in
+                     ('growth_factor', 'backoff_factor', 'growth_interval')
+                     if key in scaler and scaler[key] != made[key]]
+        if said:
+            key = f'optim_wrapper.{name}.loss_scale' if name \
+                else 'optim_wrapper.loss_scale'
+            changes.append(
+                f'{key}={here.get("loss_scale", "dynamic")!r}: '
+                f'{", ".join(said)}')
+    return changes
 
 
 def _restored_by_resume(key: str, saved: dict, schedulers: Any,
