@@ -4653,6 +4653,61 @@ def test_a_window_gradient_of_another_parameter_is_not_put_back(edit, says):
         'steps without it'], logs
 
 
+def test_a_window_of_several_optimizers_is_resumed_as_uninterrupted():
+    """Two optimizers (MMEngine's ``OptimWrapperDict``, a GAN-style model
+    updating each of its parts with its own wrapper) in windows of 2,
+    saved after iteration 3, inside each wrapper's window: the
+    checkpoint held no gradient (the dict counts no window itself), and
+    MMEngine's resume left each wrapper counting from 0
+    (``OptimWrapperDict.initialize_count_status`` does nothing): windows
+    shifted by one iteration, the saved iteration's gradient lost, other
+    weights, said nowhere. Now each wrapper's window gradient is saved
+    and put back at the count it was saved at. The reference: the
+    uninterrupted run (stateless SGD under MMEngine's ``OptimWrapper``)."""
+    from mmengine.optim import OptimWrapperDict
+
+    from openselfsup.engine.runner import window_gradient
+    torch.manual_seed(0)
+    xs = [torch.randn(4, 3) for _ in range(4)]
+    names = ('a', 'b')
+
+    def model():
+        return nn.ModuleDict({n: nn.Linear(3, 2) for n in names})
+
+    def wrappers(net, begin=None, end=None):
+        built = OptimWrapperDict(**{n: OptimWrapper(torch.optim.SGD(
+            net[n].parameters(), lr=0.1), accumulative_counts=2)
+            for n in names})
+        built.initialize_count_status(net, begin, end)  # MMEngine's: none
+        return built
+
+    def train(net, built, steps):
+        for x in steps:
+            for n in names:
+                built[n].update_params(net[n](x).pow(2).mean())
+
+    want, saved, got = model(), model(), model()
+    saved.load_state_dict(want.state_dict())
+    train(want, wrappers(want), xs)
+    built = wrappers(saved)
+    train(saved, built, xs[:3])
+    window = window_gradient(saved, built, 1)
+    got.load_state_dict(saved.state_dict())
+    built = wrappers(got, 3, 4)
+    logs = _resumed_window(window, got, built)
+    train(got, built, xs[3:])
+    assert all(torch.equal(p, q) for p, q in zip(want.parameters(),
+                                                  got.parameters()))
+    assert logs == ['--resume from epoch_1.pth: ' + '; '.join(
+        f"optimizer '{n}': the gradient of the 1 iteration(s) of the "
+        'accumulation window it was saved in (accumulative_counts=2) is '
+        'restored from it: that window steps as in the uninterrupted run'
+        for n in names)], logs
+    # each holds its own optimizer's parameters' gradients only
+    assert {n: set(w['grads']) for n, w in window['wrappers'].items()} == {
+        n: {f'{n}.weight', f'{n}.bias'} for n in names}
+
+
 def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():
     """Windows of 7 over a run of 10 iterations: MMEngine divides the
     losses of the short last window (iterations 8-10) by 3, not 7. Saved

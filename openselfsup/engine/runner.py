@@ -1009,7 +1009,38 @@ def count_trained_again(optim_wrapper, trained_again: int) -> None:
     optim_wrapper._remainder_counts = optim_wrapper._max_counts % every
 
 
+def _several_wrappers(optim_wrapper) -> Optional[dict]:
+    """``{name: wrapper}`` of an MMEngine ``OptimWrapperDict`` (several
+    optimizers, each wrapper accumulating over its own windows); None for
+    one wrapper."""
+    from mmengine.optim import OptimWrapperDict
+    return dict(optim_wrapper.items()) \
+        if isinstance(optim_wrapper, OptimWrapperDict) else None
+
+
 def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
+    """:func:`one_window_gradient` of ``optim_wrapper``; of an
+    ``OptimWrapperDict`` (several optimizers), ``{'wrappers': {name:
+    window}}`` of each wrapper inside an unfinished window, each holding
+    the gradients of its own optimizer's parameters (MMEngine's
+    ``OptimWrapperDict`` counts no window itself: before, no gradient was
+    saved, and a resume inside the wrappers' windows lost it, other
+    weights than the uninterrupted run's); None where none is open."""
+    wrappers = _several_wrappers(optim_wrapper)
+    if wrappers is None:
+        return one_window_gradient(model, optim_wrapper, world_size)
+    windows = {}
+    for name, wrapper in wrappers.items():
+        own = {id(p) for group in wrapper.optimizer.param_groups
+               for p in group['params']}
+        window = one_window_gradient(model, wrapper, world_size, own)
+        if window is not None:
+            windows[name] = window
+    return {'wrappers': windows} if windows else None
+
+
+def one_window_gradient(model, optim_wrapper, world_size: int,
+                        own: Optional[set] = None) -> Optional[dict]:
     """The gradient a single-process run has accumulated over the
     iterations of an unfinished accumulation window
     (``optim_wrapper.accumulative_counts``; MMEngine's windows run over
@@ -1025,7 +1056,8 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     last backward sums them). MMEngine's checkpoint held none, and its resume
     went on with the window's remaining iterations alone ('the gradient
     of some iterations is lost'); :func:`restore_window_gradient` puts it
-    back."""
+    back. ``own``: the ``id`` of the parameters whose gradients are saved
+    (those of one optimizer of several); all where None."""
     count, every = _accumulation(optim_wrapper)
     if world_size != 1 or count % every == 0 or \
             count == getattr(optim_wrapper, '_max_counts', -1):
@@ -1037,13 +1069,60 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
                 grads={  # a copy on the CPU, as MMEngine's state_dict
                     name: p.grad.detach().to('cpu', copy=True)
                     for name, p in model.named_parameters()
-                    if p.grad is not None})
+                    if p.grad is not None and (own is None or
+                                               id(p) in own)})
 
 
 def restore_window_gradient(window: dict, model, optim_wrapper,
                             world_size: int, trained_again: int = 0,
                             restarted: Sequence[str] = ()
                             ) -> Tuple[bool, str]:
+    """:func:`restore_one_window_gradient`; a window of several optimizers
+    (:func:`window_gradient`: ``{'wrappers': {name: window}}``) into each
+    wrapper of the ``OptimWrapperDict`` by its name, each said (``optimizer
+    'name': ...``), each wrapper's count set to the one it was saved at
+    first (MMEngine's ``OptimWrapperDict.initialize_count_status`` does
+    nothing: resumed, each wrapper counted from 0, its windows shifted
+    from the uninterrupted run's). Returns whether every one was put
+    back, and the log's words."""
+    windows = window.get('wrappers')
+    wrappers = _several_wrappers(optim_wrapper)
+    if windows is None and wrappers is None:
+        return restore_one_window_gradient(
+            window, model, optim_wrapper, world_size, trained_again,
+            restarted)
+    if windows is None or wrappers is None:
+        saved, here = ('one optimizer', 'several') if windows is None \
+            else ('several optimizers', 'one')
+        return False, (
+            'the gradient it holds of an unfinished accumulation window is '
+            f'not restored: it was saved with {saved}, this run has {here}')
+    for name, sub in windows.items():
+        wrapper = wrappers.get(name)
+        # MMEngine's OptimWrapperDict.initialize_count_status does nothing:
+        # each wrapper counts from 0 again, its windows shifted from the
+        # uninterrupted run's; it goes on from the count it was saved at
+        if wrapper is not None and world_size == 1 and \
+                getattr(wrapper, '_inner_count', None) == 0 and \
+                _accumulation(wrapper)[1] == sub.get('accumulative_counts'):
+            wrapper._inner_count = int(sub.get('inner_count', 0))
+    results = [restore_one_window_gradient(
+        sub, model, wrappers[name], world_size, trained_again, restarted,
+        lost='') if name in wrappers else (False, (
+            'the gradient it holds of an unfinished accumulation window is '
+            'not restored: this config has no such optimizer'))
+        for name, sub in windows.items()]
+    return all(ok for ok, _ in results), '; '.join(
+        f'optimizer {name!r}: {said}'
+        for name, (_, said) in zip(windows, results))
+
+
+def restore_one_window_gradient(window: dict, model, optim_wrapper,
+                                world_size: int, trained_again: int = 0,
+                                restarted: Sequence[str] = (),
+                                lost: str = ' (the warning above that it '
+                                'is lost does not apply)'
+                                ) -> Tuple[bool, str]:
     """Put the gradient of an unfinished accumulation window
     (:func:`window_gradient`, from the checkpoint a run resumes from)
     back into ``model``, once MMEngine has set ``optim_wrapper``'s count
@@ -1071,7 +1150,10 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     (``'optimizer'``, ``'learning-rate schedule'``: a best checkpoint's);
     the gradient is put back all the same, and the log says that the
     window's step is then not the uninterrupted run's (it said it was,
-    beside the warning that the optimizer starts afresh).
+    beside the warning that the optimizer starts afresh). ``lost``: the
+    words that end the log's line where it is put back (of MMEngine's
+    warning that the gradient is lost, which one wrapper of several does
+    not give).
 
     Returns:
         tuple[bool, str]: whether it was put back, and the log's words
@@ -1144,8 +1226,7 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     return True, (
         f'the gradient of the {count % every} iteration(s) of the '
         f'accumulation window it was saved in (accumulative_counts={every}) '
-        f'is restored from it{rescaled}: {steps} (the warning above that '
-        'it is lost does not apply)')
+        f'is restored from it{rescaled}: {steps}{lost}')
 
 
 def seed_model_generator_per_rank(model, rank: int,
