@@ -192,6 +192,34 @@ def test_backbone_weights_match_forward_pass(synthetic_root, weights,
     assert prov['normalised'] is False
 
 
+def test_a_model_wrapped_checkpoint_gives_its_weights(synthetic_root,
+                                                     weights, tmp_path):
+    """A DINO / DeiT-style checkpoint, ``{'model': state_dict, ...}`` with
+    the training state beside it, was refused in one line ('no backbone
+    weights found ... found model, optimizer, epoch'), though timm's
+    --weights took that wrapper: its features are now those of the state
+    dict itself, and both the published forward pass's."""
+    from openselfsup.apis.extract import extract
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(dict(weights), bare)
+    wrapped = str(tmp_path / 'checkpoint.pth')
+    torch.save({'model': {f'module.{k}': v for k, v in weights.items()},
+                'optimizer': {'state': {}, 'param_groups': [{'lr': 0.1}]},
+                'epoch': 3}, wrapped)
+    feats = {}
+    for name, ckpt in (('bare', bare), ('model', wrapped)):
+        out = str(tmp_path / name / 'paip.npy')
+        record = extract(_config('paip_test.py'), ckpt, out,
+                         cfg_options=_options(synthetic_root, 'PAIP19'),
+                         batch_size=5, progress=False, normalise=False)
+        assert record['checkpoint_kind'] == 'backbone weights'
+        feats[name] = np.load(out)
+    np.testing.assert_array_equal(feats['model'], feats['bare'])
+    ref = _reference(synthetic_root, 'PAIP19', 'paip_test_labeled.txt',
+                     weights)[0]
+    np.testing.assert_allclose(feats['model'], ref, rtol=1e-4, atol=1e-5)
+
+
 def _run_cli(capsys, argv):
     from openselfsup.utils import run_cli
     code = run_cli(_cli().main, argv)

@@ -84,8 +84,10 @@ def parse_args(argv):
                        nargs='+', action='extend', metavar='CKPT',
                        help='full training checkpoint (tools/train.py), '
                        'a run\'s work dir (its last complete checkpoint, '
-                       'of a run that has ended) or '
+                       'of a run that has ended), '
                        'backbone weights (tools/extract_backbone_weights.py) '
+                       'or a state dict (bare, or under \'model\' as DINO / '
+                       'DeiT save it) '
                        'of the config\'s encoder: one for every --config, '
                        'or one per --config (several encoders in one '
                        'process)')

@@ -16,7 +16,10 @@ backbone's weights come from the checkpoint, which may be
   momentum encoder, neck, head, optimizer and runtime state are ignored;
 - backbone weights, ``{'state_dict': {...}}`` without prefix, as
   ``tools/extract_backbone_weights.py`` writes them;
-- a bare state dict, with or without the ``backbone.`` prefix.
+- a bare state dict, with or without the ``backbone.`` prefix, also
+  under ``model`` (DINO / DeiT checkpoints, ``{'model': {...}, 'epoch':
+  ...}``) or ``module`` (:func:`~openselfsup.utils.checkpoint.
+  unwrap_state_dict`, the rule of timm's ``--weights`` too).
 
 Checkpoints are read with ``torch.load(weights_only=True)`` through
 :func:`~openselfsup.utils.checkpoint.load_checkpoint_file` with
@@ -93,7 +96,8 @@ def load_backbone_weights(path: str, warn: bool = True
 
     Args:
         path (str): a full training checkpoint, backbone weights
-            (``{'state_dict': {...}}`` without prefix) or a bare state dict.
+            (``{'state_dict': {...}}`` without prefix) or a bare state dict
+            (also under ``model`` or ``module``).
         warn (bool): say in a warning line that the training images were
             of several sizes (a ``ConcatDataset``'s parts); False where the
             file was read before.

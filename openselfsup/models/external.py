@@ -60,8 +60,6 @@ FOLDER_CONFIG = {'timm': 'config.json', 'open_clip': 'open_clip_config.json'}
 #: timm as ``input_size`` (3, size, size))
 TIMM_PREPROCESS = ('input_size', 'img_size', 'size', 'interpolation', 'mean',
                    'std', 'crop_pct', 'crop_mode')
-#: wrappers in front of a state dict in a checkpoint file
-_STATE_KEYS = ('state_dict', 'model', 'module')
 
 
 def parse_source(source: str) -> Tuple[str, Optional[str]]:
@@ -131,7 +129,9 @@ def read_state_dict(path: str) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
     Raises:
         InputError: unreadable file, or no tensors in it.
     """
-    from ..utils.checkpoint import load_checkpoint_file, strip_wrapper_prefixes
+    from ..utils.checkpoint import (load_checkpoint_file,
+                                    strip_wrapper_prefixes,
+                                    unwrap_state_dict)
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         try:
@@ -141,11 +141,7 @@ def read_state_dict(path: str) -> Tuple['OrderedDict[str, torch.Tensor]', str]:
                              f'({first_line(exc)})') from None
     else:
         obj, fmt = load_checkpoint_file(path, tensors_only=True), 'torch'
-    while isinstance(obj, dict):
-        inner = [k for k in _STATE_KEYS if isinstance(obj.get(k), dict)]
-        if not inner or any(isinstance(v, torch.Tensor) for v in obj.values()):
-            break
-        obj = obj[inner[0]]
+    obj = unwrap_state_dict(obj)
     if not isinstance(obj, dict):
         raise InputError(f'{path}: expected a state dict, found '
                          f'{type(obj).__name__}')

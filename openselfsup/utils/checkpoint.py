@@ -335,15 +335,38 @@ def strip_wrapper_prefixes(key: str) -> str:
     return key
 
 
+#: the entries a checkpoint file may keep its state dict under: MMEngine's
+#: ``state_dict``, DINO / DeiT's ``model`` (``{'model': sd, 'optimizer':
+#: ..., 'epoch': ...}``), a DDP wrapper's ``module``; tried in this order
+STATE_DICT_KEYS = ('state_dict', 'model', 'module')
+
+
+def unwrap_state_dict(obj: Any) -> Any:
+    """The state dict inside a loaded checkpoint: ``obj`` itself where it
+    holds a tensor at its top level, else the first entry of
+    :data:`STATE_DICT_KEYS` that is a dict, unwrapped in turn (``{'model':
+    {'state_dict': sd}}`` is ``sd``); ``obj`` where none is. The one rule
+    of the weight readers (:func:`state_dict_of`, the timm / open_clip
+    ``--weights``)."""
+    while isinstance(obj, dict) and \
+            not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        inner = next((k for k in STATE_DICT_KEYS
+                      if isinstance(obj.get(k), dict)), None)
+        if inner is None:
+            break
+        obj = obj[inner]
+    return obj
+
+
 def state_dict_of(obj, path: str) -> dict:
-    """The state dict inside a loaded checkpoint (``obj['state_dict']`` or
-    ``obj`` itself), with wrapper prefixes stripped.
+    """The state dict inside a loaded checkpoint (:func:`unwrap_state_dict`:
+    ``obj['state_dict']``, ``obj['model']``, ``obj['module']`` or ``obj``
+    itself), with wrapper prefixes stripped.
 
     Raises:
         InputError: not a dict of parameters.
     """
-    if isinstance(obj, dict) and isinstance(obj.get('state_dict'), dict):
-        obj = obj['state_dict']
+    obj = unwrap_state_dict(obj)
     if not isinstance(obj, dict):
         raise InputError(f'{path}: expected a checkpoint (a dict), found '
                          f'{type(obj).__name__}')
