@@ -1402,6 +1402,31 @@ def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
     assert '| uni (novel 3) | linear | Ridge | 25.00 ± 2.00 |' in text
 
 
+def test_the_novel_class_table_leaves_out_runs_without_one(tmp_path):
+    """Near-domain runs without a novel class (the demo's NOVEL=none, an
+    encoder's NOVEL_CLASSES=none) have no novel-class F1: the novel-class
+    table listed them as rows of '–'. It now lists the rows of a novel
+    class only (uni's novel-3 row, clp_wo_7), the first table all four."""
+    w = str(tmp_path / 'w')
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.61, 0.01, NCT,
+           novel=7, per_class={7: 0.3}, class_ci={7: 0.02})
+    _write(w, 'random', 'near', 'linear', 'Ridge', 1, 0.2, 0.01, NCT)
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.7, 0.01, NCT)
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.65, 0.01, NCT,
+           novel=3, per_class={3: 0.25}, class_ci={3: 0.02})
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    _, rows = _md_rows(text)
+    assert sorted(rows) == [('clp_wo_7', 'linear', 'Ridge'),
+                            ('random', 'linear', 'Ridge'),
+                            ('uni', 'linear', 'Ridge'),
+                            ('uni (novel 3)', 'linear', 'Ridge')]
+    novel = text.split('### Near domain: F1 (%) of the novel class')[1]
+    body = [ln for ln in novel.strip().splitlines()[1:]
+            if ln.startswith('| ') and not ln.startswith('| model')]
+    assert body == ['| clp_wo_7 | linear | Ridge | 30.00 ± 2.00 |',
+                    '| uni (novel 3) | linear | Ridge | 25.00 ± 2.00 |']
+
+
 def test_rerun_commands_write_the_flags_that_differ():
     """``RunSpec.command`` (distributed_meta_test.py) and
     ``report.ablation_rerun_command`` (ablation.py) write their flags

@@ -741,8 +741,9 @@ def format_markdown(table: dict) -> str:
     ± the mean of the per-class 95% CIs (:data:`AVERAGE_CI`).
 
     When near-domain or mixture-domain results are present, two more tables
-    follow: F1 of the novel class (near) and the harmonic mean of the colon
-    and lung means (mixture). When the cells are over different numbers of
+    follow: F1 of the novel class (near; its rows those with a result of a
+    novel class, not the runs without one) and the harmonic mean of the
+    colon and lung means (mixture). When the cells are over different numbers of
     tasks (a setting run again with another ``--num_task``), a cell over
     another number than most carries it (``(5 tasks)``) and a line under
     the tables names the usual one; a cell computed with ``--float32``
@@ -769,8 +770,11 @@ def format_markdown(table: dict) -> str:
                                 if c['domain'] == 'near'])
     if near['columns'] and any(c.get('novel') for r in table['rows']
                                for c in r['cells'].values()):
+        # rows of near-domain runs without a novel class have no novel F1:
+        # left out (they were rows of '–')
         near['rows'] = [r for r in table['rows'] if any(
-            k.startswith('near/') for k in r['cells'])]
+            k.startswith('near/') and c.get('novel')
+            for k, c in r['cells'].items())]
         parts += ['', f'### Near domain: F1 (%) of the novel class, '
                   f'{NOVEL_CI}', '',
                   _markdown(near, lambda c: '–' if c['novel'] is None else
