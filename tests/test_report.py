@@ -1373,6 +1373,45 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     assert list(near.texts) == []  # the same models at every shot count
 
 
+def test_near_points_average_the_novel_class_runs_only(tmp_path,
+                                                       monkeypatch):
+    """uni (an encoder of all classes) run on the near domain without a
+    novel class (90) and with novel classes 3 (50) and 5 (30): the table
+    has a row of each; the plot's 'uni' near point averaged all three,
+    (90 + 50 + 30) / 3 = 56.7, neither the ICLR-22 near-domain result (the
+    mean over the novel-class runs, 40) nor the no-novel run's, and its
+    '1 of 2' note spoke of models where the rows were novel classes of one
+    model. Now 'uni' is 40 at 1 shot (its 5-shot point, novel 3 alone,
+    '1 of 2'), the no-novel run a curve of its own at 90, and the notes
+    say what a near point averages and that n and N count table rows."""
+    from openselfsup.lowshot import report
+    w = str(tmp_path / 'w')
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT)
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT, novel=3)
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.3, 0.01, NCT, novel=5)
+    _write(w, 'uni', 'near', 'linear', 'Ridge', 5, 0.6, 0.01, NCT, novel=3)
+    figs = []
+    monkeypatch.setattr(report, 'figure_png',
+                        lambda fig: figs.append(fig) or b'png')
+    report.plot_table(build_table(load_results(paths.results_dir(w))))
+    (fig, ) = figs
+    (near, ) = fig.axes
+    curves = {c.get_label(): c[0] for c in near.containers}
+    assert sorted(curves) == ['uni (no novel class) linear', 'uni linear']
+    novel, none = curves['uni linear'], curves['uni (no novel class) linear']
+    assert list(novel.get_xdata()) == [1, 5]
+    # the mean over the novel-class runs, by hand
+    assert list(novel.get_ydata()) == pytest.approx([(50 + 30) / 2, 60.0])
+    assert list(none.get_ydata()) == pytest.approx([90.0])
+    assert none.get_marker() != novel.get_marker()
+    assert [(t.get_text(), t.xy) for t in near.texts] == [
+        ('1 of 2', (5, pytest.approx(60.0)))]
+    notes = ' '.join(t.get_text() for t in fig.texts)
+    assert "near domain: the mean over the curve's novel-class runs" in notes
+    assert '"n of N": the mean of n of the N table rows' in notes
+    assert 'models its curve' not in notes
+
+
 def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
     """uni (an encoder of all classes) meta-tested with novel class 3
     only was the row 'uni', in the near column beside clp_wo_7 (novel

@@ -802,6 +802,18 @@ def format_markdown(table: dict) -> str:
         + '\n'
 
 
+#: the plot's curve of near-domain runs without a novel class beside the
+#: curve of its novel-class runs (:func:`plot_table`)
+NO_NOVEL = '(no novel class)'
+#: what a near-domain point of the plot averages, said under its legend
+NEAR_POINT = ('near domain: the mean over the curve\'s novel-class runs '
+              '(ICLR-22); runs without a novel class: '
+              f'"{NO_NOVEL}"')
+#: the markers of a plot curve (:func:`plot_table`): _wo_<c> models
+#: averaged, a model of all classes, near-domain runs without a novel class
+_MARKERS = {'held': 'o', 'all': 's', 'none': '^'}
+
+
 def model_family(model: str) -> str:
     """``clp_wo_7`` -> ``clp``: the plot's colour of a model."""
     return split_model_name(model)[0]
@@ -827,14 +839,24 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     augmentation. The ``_wo_<c>`` models of a family are averaged into one
     curve, ``clp_wo_*`` (filled circles; the near-domain curve is the mean
     over held-out classes); a model of all classes, ``clp``, is a curve of
-    its own (open squares), never averaged with them. Error bars, where a
-    point comes from one model, are its cell's ``± ci``: the mean of the
-    per-class 95% CIs (:data:`AVERAGE_CI`), said under the legend. A point
-    averaged over other models than the curve's other points in its panel
-    (a model without results at that shot count: the curve's step would be
-    a change of models, not of shots) is an open circle labelled ``n of N``
-    (n of the N models the curve averages in the panel), with a note under
-    the legend.
+    its own (open squares), never averaged with them.
+
+    A point is the mean of the table's rows (:func:`row_label`: a model,
+    in the near domain a model and novel class) its curve averages there.
+    In the near domain those are the novel-class runs only, as the
+    ICLR-22 near-domain result is the mean over the novel classes (a
+    model of all classes with a row per novel class: the mean over them);
+    the runs of the same curve without a novel class (``NOVEL_CLASSES=
+    none``) are a curve of their own, ``<curve> (no novel class)`` (open
+    triangles), and were averaged with them. A note under the legend
+    says what a near-domain point averages. Error bars, where a point
+    comes from one row, are its cell's ``± ci``: the mean of the per-class
+    95% CIs (:data:`AVERAGE_CI`), said under the legend. A point averaged
+    over other rows than the curve's other points in its panel (a model or
+    novel class without results at that shot count: the curve's step would
+    be a change of runs, not of shots) is an open circle labelled ``n of
+    N`` (n of the N rows the curve averages in the panel), with a note
+    under the legend.
 
     Args:
         table (dict): from :func:`build_table`.
@@ -852,17 +874,32 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     # points[clf][(curve, mode)][domain][shots] = [(mean, ci, row), ...]
     points: Dict[str, Dict[tuple, Dict[str, Dict[int, list]]]] = {}
     family: Dict[str, str] = {}  # curve -> family (its colour)
-    held: Dict[str, bool] = {}  # curve -> averages _wo_<c> models
+    # curve -> its markers: 'held' (averages _wo_<c> models), 'all' (a
+    # model of all classes), 'none' (near-domain runs without a novel
+    # class beside a curve of novel-class runs)
+    kind: Dict[str, str] = {}
+    # the curves whose near-domain points average novel-class runs: the
+    # runs of the curve without a novel class are not among them
+    novel_curves = {(r['clf'], curve_label(r), r['mode'])
+                    for r in table['rows'] for k, c in r['cells'].items()
+                    if k.startswith('near/')
+                    and c.get('novel_class') is not None}
     for row in table['rows']:
         if clf is not None and row['clf'] != clf:
             continue
         label = curve_label(row)
-        family[label] = model_family(row['model'])
-        held[label] = split_model_name(row['model'])[1] is not None
-        curve = points.setdefault(row['clf'], {}).setdefault(
-            (label, row['mode']), {})
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
+            name = label
+            if domain == 'near' and cell.get('novel_class') is None and \
+                    (row['clf'], label, row['mode']) in novel_curves:
+                name = f'{label} {NO_NOVEL}'
+            family[name] = model_family(row['model'])
+            kind[name] = 'none' if name != label else (
+                'all' if split_model_name(row['model'])[1] is None
+                else 'held')
+            curve = points.setdefault(row['clf'], {}).setdefault(
+                (name, row['mode']), {})
             curve.setdefault(domain, {}).setdefault(int(shots), []).append(
                 (cell['mean'], cell['ci'], row_label(row)))
     if not points:
@@ -871,7 +908,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     clfs = sorted(points, key=lambda c: _order(c, CLASSIFIERS))
     families = sorted(set(family.values()), key=_natural)
     colours = plt.get_cmap('tab10')
-    partial = False
+    partial = averaged = False
     fig, axes = plt.subplots(len(clfs), len(domains),
                              figsize=(4 * len(domains), 3.2 * len(clfs) + 0.6),
                              squeeze=False)
@@ -897,21 +934,24 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
                 # all-classes curve (open squares) and its held-out one
                 # (filled circles) differ by their markers' fill and size
                 # (size-3 squares and circles alike were hard to tell apart)
+                held = kind[label] == 'held'
                 ax.errorbar(shots, means, yerr=errs, capsize=2,
-                            marker='o' if held[label] else 's',
-                            markersize=4 if held[label] else 5,
-                            markerfacecolor=colour if held[label] else 'white',
+                            marker=_MARKERS[kind[label]],
+                            markersize=4 if held else 5,
+                            markerfacecolor=colour if held else 'white',
                             color=colour,
                             linestyle='-' if mode == 'linear' else '--',
                             label=f'{label} {mode}')
-                models = {s: {p[2] for p in pts[s]} for s in shots}
-                union = set().union(*models.values())
+                runs = {s: {p[2] for p in pts[s]} for s in shots}
+                union = set().union(*runs.values())
+                if domain == 'near' and len(union) > 1:
+                    averaged = True
                 for s, mean in zip(shots, means):
-                    if models[s] != union:  # a change of models, not shots
+                    if runs[s] != union:  # a change of runs, not shots
                         partial = True
                         ax.plot([s], [mean], 'o', markersize=5,
                                 markerfacecolor='white', color=colour)
-                        ax.annotate(f'{len(models[s])} of {len(union)}',
+                        ax.annotate(f'{len(runs[s])} of {len(union)}',
                                     (s, mean), textcoords='offset points',
                                     xytext=(4, 4), fontsize=6, color=colour)
             ticks = sorted({c['shots'] for c in table['columns']
@@ -933,12 +973,14 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    notes = ['error bars (a point of one model): the mean of the per-class '
-             '95% CIs over tasks (the published average row)']
+    notes = ['error bars (a point of one table row): the mean of the '
+             'per-class 95% CIs over tasks (the published average row)']
+    if averaged or any(k == 'none' for k in kind.values()):
+        notes.append(NEAR_POINT)
     if partial:
-        notes.append('open circle "n of N": the mean of n of the N models '
-                     'its curve averages in the panel (the others have no '
-                     'result there; see the table)')
+        notes.append('open circle "n of N": the mean of n of the N table '
+                     'rows (near domain: model x novel class) the curve '
+                     'averages in the panel')
     note = 0.08 + 0.17 * len(notes)  # inches under the legend
     fig.legend(handles, labels, loc='lower center', fontsize=8,
                ncol=min(4, len(labels)), frameon=False,
