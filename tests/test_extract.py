@@ -602,6 +602,73 @@ def test_resolved_settings_read_sizes_as_their_transforms_do():
         extraction_settings(plain, 'c.py', True)
 
 
+@pytest.mark.slow  # six extraction runs of two sets (10 s)
+def test_reuse_keeps_the_sets_of_the_same_extraction(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """evaluate_encoder.sh run again with another shot list extracted
+    every set again, though features do not depend on the shots. With
+    --reuse (which the script passes) a set whose files are this
+    extraction already is kept: counted by the images encoded and the
+    files' mtimes. Another checkpoint and another image list extract
+    again; without --reuse every run extracts, as before."""
+    import shutil
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.utils import run_cli
+    encoded = []
+    encode = ex._encode
+    monkeypatch.setattr(ex, '_encode', lambda model, images, *a, **k: (
+        encoded.append(len(images)) or encode(model, images, *a, **k)))
+    ckpt, other = str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    torch.save({'state_dict': {k: v * 2 if v.is_floating_point() else v
+                               for k, v in weights.items()}}, other)
+    # a copy of NCT whose test list lacks its last image
+    data = tmp_path / 'NCT'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), data)
+    listed = data / 'meta' / 'test_labeled.txt'
+    lines = listed.read_text().splitlines()
+    workdir = str(tmp_path / 'w')
+    sets = [('nct_train.py', 'NCT_train'), ('nct_test.py', 'NCT_test')]
+    outs = [paths.features_path(workdir, 'enc', n) for _, n in sets]
+    width = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()
+             if k != 'dataset.data_root']
+
+    def run(*flags, checkpoint=ckpt, root=os.path.join(synthetic_root,
+                                                         'NCT')):
+        encoded.clear()
+        argv = [a for cfg, _ in sets for a in ('--config', _config(cfg))]
+        argv += ['--output', *outs, '--pretrained', checkpoint,
+                 '--workers', '0', '--no-progress', '--cfg-options',
+                 f'dataset.data_root={root}', *width, *flags]
+        assert run_cli(_cli().main, argv) == 0, capsys.readouterr().err
+        times = [os.stat(o).st_mtime_ns for o in outs]
+        return list(encoded), times, capsys.readouterr().out
+
+    sizes, first, _ = run('--reuse')
+    assert len(sizes) == 2
+    features = [np.load(o) for o in outs]
+    # the same encoder and images: nothing encoded, nothing written
+    sizes, times, out = run('--reuse')
+    assert (sizes, times) == ([], first)
+    assert out.count(': kept, ') == 2 and 'same encoder' in out, out
+    for o, f in zip(outs, features):
+        np.testing.assert_array_equal(np.load(o), f)
+    # without --reuse: extracted again (the default, as before)
+    sizes, again, _ = run()
+    assert len(sizes) == 2 and all(b > a for a, b in zip(first, again))
+    # another checkpoint: both sets again, other features
+    assert len(run('--reuse', checkpoint=other)[0]) == 2
+    assert not np.allclose(np.load(outs[0]), features[0])
+    # another image list under the same output (not the workdir layout,
+    # whose labels refuse another list): that set again, the other kept
+    outs[:] = [str(tmp_path / 'own' / f'{n}.npy') for _, n in sets]
+    assert len(run('--reuse', root=str(data))[0]) == 2
+    listed.write_text('\n'.join(lines[:-1]) + '\n')
+    assert run('--reuse', root=str(data))[0] == [len(lines) - 1]
+    assert len(np.load(outs[1])) == len(lines) - 1
+
+
 def test_several_sets_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys):
     """One extract.py call with three --config / --data-root / --output

@@ -596,3 +596,27 @@ def test_evaluate_encoder_extracts_the_sets_its_settings_read(tmp_path):
                 {'DOMAINS': 'near mixture out out_homo'}):
         got, read = extracted_and_read(env)
         assert got == read, env
+
+
+def test_evaluate_encoder_keeps_features_over_other_shot_lists(tmp_path):
+    """evaluate_encoder.sh run again with another shot list extracted
+    every feature set again (a full pass over NCT train, 80,000 images on
+    the real data), though features do not depend on the shots: its
+    extract.py now gets --reuse, which keeps a set of the same encoder,
+    images and settings (tests/test_extract.py), in both runs; the
+    extraction-only scripts extract as before."""
+    def extract_args(d, script, env, args):
+        d.mkdir()
+        cmds = _record(d, script, env, args=args)
+        (got, ) = [a for s, a in cmds if s.endswith('extract.py')]
+        return got
+    for i, shots in enumerate(('1 5', '10')):
+        got = extract_args(tmp_path / str(i), 'evaluate_encoder.sh',
+                           {'SHOTS': shots}, ('enc', 'c.pth'))
+        assert got['reuse'] is True and got['pretrained'] == ['c.pth']
+    demo = extract_args(tmp_path / 'demo', 'demo_lowshot.sh', {},
+                        ('random', ))
+    assert demo['reuse'] is True and demo['random_init']
+    near = extract_args(tmp_path / 'near', 'extract_near_domain_feats.sh',
+                        {'MODELS': 'clp'}, ())
+    assert near['reuse'] is False

@@ -166,6 +166,18 @@ def parse_args(argv):
                      help='open_clip: the image tower\'s pooled output '
                      'before the projection into the joint space (default: '
                      'the projected image embedding, encode_image)')
+    parser.add_argument('--reuse', action='store_true',
+                        help='keep a set whose files are this extraction '
+                        'already (its provenance: the same encoder, by the '
+                        'weights\' SHA-256 or the seeded random init, and '
+                        'library model; the same list and images, by their '
+                        'digests; the same resolved model and pipeline, '
+                        'normalisation, --aug_times, --seed and precision; '
+                        'the files those it describes) instead of '
+                        'extracting it again; where the images lie, '
+                        '--batch-size, --workers and --device aside. '
+                        'evaluate_encoder.sh passes it (a rerun with other '
+                        'shots or classifiers extracts nothing again)')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
     parser.add_argument('--cfg-options', nargs='+', action='extend',
@@ -187,7 +199,7 @@ def main(argv=None):
                workers=args.workers, amp=args.amp,
                channels_last=args.channels_last,
                progress=not args.no_progress, normalise=args.normalise,
-               seed=args.seed,
+               seed=args.seed, reuse=args.reuse,
                # one line per set as soon as it is written
                on_written=lambda record: print(summary_line(record),
                                                flush=True))

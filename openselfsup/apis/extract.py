@@ -993,9 +993,7 @@ def provenance_record(listing: Dict, features: np.ndarray,
         # what a relative data_prefix is relative to (the support / query
         # image check: lowshot.features.shared_image)
         cwd=os.getcwd(),
-        images_sha1=files_sample_sha1(
-            [os.path.join(dataset.img_prefix, p)
-             for p in listing['meta']['paths']]),
+        images_sha1=_images_sha1(listing),
         num_samples=int(features.shape[0]),
         feature_dim=int(features.shape[1]),
         normalised=bool(normalised),
@@ -1005,6 +1003,84 @@ def provenance_record(listing: Dict, features: np.ndarray,
             timespec='seconds'),
         torch=torch.__version__, host=platform.node(),
         outputs={k: v for k, v in out.items() if k != 'shared'})
+
+
+def _images_sha1(listing: Dict) -> Optional[str]:
+    """The digest of a sample of a listing's images' bytes
+    (:func:`~openselfsup.utils.files_sample_sha1`), read once."""
+    if 'images_sha1' not in listing:
+        prefix = listing['dataset'].img_prefix
+        listing['images_sha1'] = files_sample_sha1(
+            [os.path.join(prefix, p) for p in listing['meta']['paths']])
+    return listing['images_sha1']
+
+
+def _encoder_fields(weights_file: Optional[str],
+                    weights_sha256: Optional[str], fields: Dict) -> Dict:
+    """What a provenance records of the encoder and the run before its own
+    fields (:func:`provenance_record`): the weights file and its SHA-256
+    (None for a random initialisation), then ``fields``."""
+    if weights_file and weights_sha256 is None:
+        weights_sha256 = file_sha256(weights_file)
+    return dict(
+        checkpoint=os.path.abspath(weights_file) if weights_file else None,
+        checkpoint_sha256=weights_sha256 if weights_file else None,
+        **fields)
+
+
+def extracted_already(listing: Dict, normalise: bool,
+                      encoder: Dict) -> Optional[Dict]:
+    """The provenance of a set's outputs on disk where they are the
+    extraction asked for, else None: the four files there, the features
+    and labels those its provenance describes (their digests), the labels
+    and image paths the list's, and what made them
+    (:func:`~openselfsup.lowshot.features.provenance_extraction`: the
+    encoder, by the weights' SHA-256 or the seeded random initialisation
+    and a library model's name, arguments and preprocessing; the list's
+    and a sample of its images' digests; the resolved model and pipeline;
+    normalisation; augmented passes and their seed; precision) equal to
+    this run's. Where the images are, the batch size, the workers and the
+    device are not compared (the staleness rule of results,
+    :func:`~openselfsup.lowshot.report.changed_inputs`: features extracted
+    again the same way are the same).
+
+    Args:
+        listing (dict): from :func:`open_list`.
+        normalise (bool): this run's normalisation.
+        encoder (dict): this run's provenance fields of the encoder and
+            the run (:func:`_encoder_fields`).
+    """
+    from ..lowshot.features import provenance_extraction
+    out = listing['out']
+    if not all(os.path.isfile(out[k]) for k in
+               ('features', 'labels', 'meta', 'provenance')):
+        return None
+    try:
+        old = load_json(out['provenance'], 'provenance JSON')
+        meta = load_json(out['meta'], 'image metadata JSON')
+        features = np.load(out['features'], allow_pickle=False)
+        labels = np.load(out['labels'], allow_pickle=False)
+    except (InputError, ValueError, OSError, EOFError):
+        return None  # extracted again, as before
+    if not isinstance(old, dict) or not isinstance(meta, dict) or \
+            features.ndim != 2:
+        return None
+    # this run's record of how the features are made, before they are
+    planned = dict(encoder, list_sha1=listing['list_sha1'],
+                   images_sha1=_images_sha1(listing),
+                   num_samples=len(listing['labels']),
+                   feature_dim=int(features.shape[1]),
+                   normalised=bool(normalise))
+    made = provenance_extraction(old)
+    if made is None or made != provenance_extraction(planned):
+        return None
+    if old.get('features_sha1') != array_sha1(features) or \
+            old.get('labels_sha1') != array_sha1(labels) or \
+            not np.array_equal(labels, listing['labels']) or \
+            meta.get('paths') != listing['meta']['paths']:
+        return None
+    return dict(old, reused=True,
+                outputs={k: v for k, v in out.items() if k != 'shared'})
 
 
 def write_outputs(listing: Dict, features: np.ndarray,
@@ -1064,22 +1140,13 @@ def _to_device(model, device: str, channels_last: bool):
 
 
 def _finish_and_write(listing: Dict, features: np.ndarray, normalise: bool,
-                      what: str, weights_file: Optional[str],
-                      weights_sha256: Optional[str] = None,
-                      **fields) -> Dict:
-    """Normalise (:func:`finish_features`), record the provenance (the
-    weights file and its SHA-256, computed here unless given, then
-    ``fields``) and write every output (:func:`write_outputs`); returns the
-    provenance."""
+                      what: str, encoder: Dict) -> Dict:
+    """Normalise (:func:`finish_features`), record the provenance
+    (``encoder``: :func:`_encoder_fields`) and write every output
+    (:func:`write_outputs`); returns the provenance."""
     features = finish_features(features, normalise, what,
                                listing['meta']['paths'])
-    if weights_file and weights_sha256 is None:
-        weights_sha256 = file_sha256(weights_file)
-    provenance = provenance_record(
-        listing, features, normalise,
-        checkpoint=os.path.abspath(weights_file) if weights_file else None,
-        checkpoint_sha256=weights_sha256 if weights_file else None,
-        **fields)
+    provenance = provenance_record(listing, features, normalise, **encoder)
     write_outputs(listing, features, provenance)
     return provenance
 
@@ -1181,7 +1248,8 @@ def extract_many(configs: Sequence[str],
                  aug_times: int = 0,
                  seed: int = 0,
                  random_init: bool = False,
-                 on_written: Optional[Callable[[Dict], None]] = None
+                 on_written: Optional[Callable[[Dict], None]] = None,
+                 reuse: bool = False
                  ) -> List[Dict[str, object]]:
     """Extract feature sets and write, for each, features, labels, meta
     and provenance. Every list is opened and checked (:func:`open_lists`),
@@ -1218,6 +1286,10 @@ def extract_many(configs: Sequence[str],
             initialisation (seeded), a baseline; no checkpoint.
         on_written (callable, optional): called with each set's
             provenance record as soon as the set is written.
+        reuse (bool): keep a set whose outputs are this extraction
+            already (:func:`extracted_already`) instead of extracting it
+            again (``--reuse``; ``evaluate_encoder.sh``'s); its record is
+            the provenance on disk, with ``reused`` True.
 
     Returns:
         list of dict: the provenance record of each set (also written to
@@ -1315,6 +1387,21 @@ def extract_many(configs: Sequence[str],
     for listing, checkpoint, how in zip(listings, checkpoints, settings):
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
+        fields = _encoder_fields(checkpoint, sha, dict(
+            checkpoint_kind=kind,
+            config=os.path.abspath(listing['config']),
+            cfg_options=listing['cfg_options'], **how,
+            aug_times=int(aug_times),
+            seed=int(seed) if aug_times or random_init else None,
+            device=dev, amp=bool(amp),
+            precision=extraction_precision(dev, amp)))
+        kept = extracted_already(listing, normalise, fields) if reuse \
+            else None
+        if kept is not None:
+            records.append(kept)
+            if on_written is not None:
+                on_written(kept)
+            continue
         if entry[2] != checkpoint:  # another set's weights are in it
             weights = load_backbone_weights(checkpoint, warn=False)[0]
             if file_sha256(checkpoint) != sha:
@@ -1335,14 +1422,7 @@ def extract_many(configs: Sequence[str],
                                amp, channels_last, progress)
         records.append(_finish_and_write(
             listing, features, normalise,
-            checkpoint or 'the random encoder', checkpoint, sha,
-            checkpoint_kind=kind,
-            config=os.path.abspath(listing['config']),
-            cfg_options=listing['cfg_options'], **how,
-            aug_times=int(aug_times),
-            seed=int(seed) if aug_times or random_init else None,
-            device=dev, amp=bool(amp),
-            precision=extraction_precision(dev, amp)))
+            checkpoint or 'the random encoder', fields))
         if on_written is not None:
             on_written(records[-1])
     return records
@@ -1491,7 +1571,8 @@ def extract_external_many(configs: Sequence[str],
                           progress: bool = True,
                           normalise: bool = True,
                           seed: int = 0,
-                          on_written: Optional[Callable[[Dict], None]] = None
+                          on_written: Optional[Callable[[Dict], None]] = None,
+                          reuse: bool = False
                           ) -> List[Dict[str, object]]:
     """Extract feature sets with a timm or open_clip model.
 
@@ -1519,7 +1600,7 @@ def extract_external_many(configs: Sequence[str],
         pool (str, optional): timm ``global_pool``.
         projection (bool): open_clip: projected embedding (default).
         cfg_options, batch_size, device, workers, amp, channels_last,
-        progress, normalise, on_written: as :func:`extract_many`.
+        progress, normalise, on_written, reuse: as :func:`extract_many`.
         seed (int): seed of a random initialisation.
 
     Returns:
@@ -1547,12 +1628,7 @@ def extract_external_many(configs: Sequence[str],
     model = _to_device(encoder, dev, channels_last)
     records = []
     for listing in listings:
-        images = _LibraryImages(listing['dataset'], encoder.transform)
-        features = _encode(model, images, listing['labels'],
-                           listing['config'], dev, batch_size, workers, amp,
-                           channels_last, progress)
-        records.append(_finish_and_write(
-            listing, features, normalise, weights or source, wfile, sha,
+        fields = _encoder_fields(wfile, sha, dict(
             checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
                              else f'{info["library"]} random init '
                              f'(seed {seed})'),
@@ -1563,6 +1639,19 @@ def extract_external_many(configs: Sequence[str],
             aug_times=0, seed=None if wfile else int(seed),
             device=dev, amp=bool(amp),
             precision=extraction_precision(dev, amp)))
+        kept = extracted_already(listing, normalise, fields) if reuse \
+            else None
+        if kept is not None:
+            records.append(kept)
+            if on_written is not None:
+                on_written(kept)
+            continue
+        images = _LibraryImages(listing['dataset'], encoder.transform)
+        features = _encode(model, images, listing['labels'],
+                           listing['config'], dev, batch_size, workers, amp,
+                           channels_last, progress)
+        records.append(_finish_and_write(
+            listing, features, normalise, weights or source, fields))
         if on_written is not None:
             on_written(records[-1])
     return records
@@ -1576,6 +1665,11 @@ def summary_line(record: Dict[str, object]) -> str:
     model = f'{enc["library"]}:{enc["model"]}' if enc else None
     what = ' '.join(str(p) for p in (model, record['checkpoint_kind'],
                                      record['checkpoint']) if p)
+    if record.get('reused'):
+        return (f'{out["features"]}: kept, {record["num_samples"]} x '
+                f'{record["feature_dim"]} {norm} features from {what}, '
+                f'extracted {record.get("date")} with the same encoder, '
+                'images and settings (--reuse)')
     return (f'{record["num_samples"]} x {record["feature_dim"]} {norm} '
             f'features from {what} -> {out["features"]} (labels '
             f'{out["labels"]})')

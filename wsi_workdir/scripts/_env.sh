@@ -116,7 +116,9 @@ check_model_pairs() {
 
 # extract_models "NAME..." MODEL CHECKPOINT [MODEL CHECKPOINT...]: the same
 # for several models in one extract.py process (every checkpoint is read
-# and checked before the first set; one start-up instead of one per model)
+# and checked before the first set; one start-up instead of one per model).
+# With _reuse set (evaluate_encoder.sh), extract.py --reuse keeps the sets
+# that are this extraction already (same encoder, images and settings).
 extract_models() {
     _names=$1; shift
     _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
@@ -164,7 +166,7 @@ extract_models() {
     (
     export OPENSELFSUP_CFG_OPTIONS_AS="$(cfg_options_as)"
     run $PYTHON -u wsi_workdir/extract.py "$@" \
-        $_src $_flag ${_one:+"$_one"} $EXTRACT_MODEL_OPTS \
+        $_src $_flag ${_one:+"$_one"} $EXTRACT_MODEL_OPTS ${_reuse:+--reuse} \
         --batch-size "$EXTRACT_BATCH" \
         --device "$DEVICE" \
         ${_opts:+--cfg-options $_opts}

@@ -16,7 +16,10 @@
 #          weights (file or hub-layout folder; EXTRACT_MODEL_OPTS adds
 #          --model-kwargs / --preprocess / --pool / --no-proj), or "random"
 #          (the encoder at its seeded random initialisation), or "-": the
-#          features are in the workdir already (import_features.py)
+#          features are in the workdir already (import_features.py).
+#          A set extracted already from the same encoder, image list and
+#          settings is kept (extract.py --reuse): a rerun with other shots,
+#          classifiers or modes extracts nothing again.
 # WORKDIR  low-shot workdir (default $WORKDIR or wsi_workdir/workdir)
 # Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
 # domain; "none": tasks without a novel class), SHOTS (near and mixture),
@@ -45,6 +48,11 @@ if [ "$ENCODER" = - ]; then
     echo "== 1/3 features of $MODEL: already in $WORKDIR/extracted_feats/$MODEL"
 else
     echo "== 1/3 features of $MODEL from $ENCODER"; date
+    # a set extracted already from this encoder, list, images and settings
+    # is kept (extract.py --reuse): a rerun with other SHOTS, CLFS, MODES or
+    # NUM_TASK extracted every set again; another checkpoint, list, images
+    # or EXTRACT_OPTS extracts it again
+    _reuse=yes
     extract "$MODEL" "$ENCODER" $(feature_sets $DOMAINS)
 fi
 
