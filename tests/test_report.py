@@ -997,6 +997,18 @@ def test_the_note_of_one_task_cells_says_task(tmp_path):
         text
 
 
+def _plotted(workdir, monkeypatch):
+    """The matplotlib figure the summary plot of ``workdir``'s results
+    draws (``report.figure_png`` caught before it becomes a PNG)."""
+    from openselfsup.lowshot import report
+    figs = []
+    monkeypatch.setattr(report, 'figure_png',
+                        lambda fig: figs.append(fig) or b'png')
+    report.plot_table(build_table(load_results(paths.results_dir(workdir))))
+    (fig, ) = figs
+    return fig
+
+
 def test_plot_points_over_fewer_models_than_their_curve_say_so(
         tmp_path, monkeypatch):
     """clp_wo_3 and clp_wo_7 at 1 shot, clp_wo_7 alone at 5: the curve's
@@ -1004,7 +1016,6 @@ def test_plot_points_over_fewer_models_than_their_curve_say_so(
     (85); the +35 step was drawn as the effect of shots. The 5-shot point
     is now labelled '1 of 2' and a note under the legend says what that
     means; a curve whose points share their models carries no label."""
-    from openselfsup.lowshot import report
     w = str(tmp_path / 'w')
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.8, 0.01, NCT,
            novel=7)
@@ -1014,11 +1025,7 @@ def test_plot_points_over_fewer_models_than_their_curve_say_so(
            novel=3)
     _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.9, 0.01, LC)
     _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.95, 0.01, LC)
-    figs = []
-    monkeypatch.setattr(report, 'figure_png',
-                        lambda fig: figs.append(fig) or b'png')
-    report.plot_table(build_table(load_results(paths.results_dir(w))))
-    (fig, ) = figs
+    fig = _plotted(w, monkeypatch)
     near, mixture = fig.axes[:2]
     line = near.get_lines()[0]
     assert list(line.get_xdata()) == [1, 5]
@@ -1346,18 +1353,13 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     The two differed only by a size-3 marker, hard to tell apart: the
     all-classes curve's squares are open (white inside), the held-out
     curve's circles filled with the colour."""
-    from openselfsup.lowshot import report
     w = str(tmp_path / 'w')
     _write(w, 'clp', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT, novel=7)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.3, 0.01, NCT,
            novel=7)
     _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT,
            novel=3)
-    figs = []
-    monkeypatch.setattr(report, 'figure_png',
-                        lambda fig: figs.append(fig) or b'png')
-    report.plot_table(build_table(load_results(paths.results_dir(w))))
-    (fig, ) = figs
+    fig = _plotted(w, monkeypatch)
     (near, ) = fig.axes
     curves = {c.get_label(): c for c in near.containers}
     assert sorted(curves) == ['clp linear', 'clp_wo_* linear']
@@ -1384,17 +1386,12 @@ def test_near_points_average_the_novel_class_runs_only(tmp_path,
     model. Now 'uni' is 40 at 1 shot (its 5-shot point, novel 3 alone,
     '1 of 2'), the no-novel run a curve of its own at 90, and the notes
     say what a near point averages and that n and N count table rows."""
-    from openselfsup.lowshot import report
     w = str(tmp_path / 'w')
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT)
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT, novel=3)
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.3, 0.01, NCT, novel=5)
     _write(w, 'uni', 'near', 'linear', 'Ridge', 5, 0.6, 0.01, NCT, novel=3)
-    figs = []
-    monkeypatch.setattr(report, 'figure_png',
-                        lambda fig: figs.append(fig) or b'png')
-    report.plot_table(build_table(load_results(paths.results_dir(w))))
-    (fig, ) = figs
+    fig = _plotted(w, monkeypatch)
     (near, ) = fig.axes
     curves = {c.get_label(): c[0] for c in near.containers}
     assert sorted(curves) == ['uni (no novel class) linear', 'uni linear']

@@ -1015,17 +1015,35 @@ def _images_sha1(listing: Dict) -> Optional[str]:
     return listing['images_sha1']
 
 
-def _encoder_fields(weights_file: Optional[str],
-                    weights_sha256: Optional[str], fields: Dict) -> Dict:
-    """What a provenance records of the encoder and the run before its own
-    fields (:func:`provenance_record`): the weights file and its SHA-256
-    (None for a random initialisation), then ``fields``."""
-    if weights_file and weights_sha256 is None:
-        weights_sha256 = file_sha256(weights_file)
+def _set_fields(listing: Dict, weights_file: Optional[str],
+               weights_sha256: Optional[str], device: str, amp: bool,
+               **fields) -> Dict:
+    """What a set's provenance records of the encoder and the run before
+    its own fields (:func:`provenance_record`): the weights file and its
+    SHA-256 (None for a random initialisation), ``fields`` (the encoder's
+    kind and settings, passes, seed), the set's config and overrides, the
+    device and the precision."""
+    from ..models.extraction import extraction_precision
     return dict(
         checkpoint=os.path.abspath(weights_file) if weights_file else None,
         checkpoint_sha256=weights_sha256 if weights_file else None,
-        **fields)
+        **fields, config=os.path.abspath(listing['config']),
+        cfg_options=listing['cfg_options'], device=device, amp=bool(amp),
+        precision=extraction_precision(device, amp))
+
+
+def _kept(listing: Dict, normalise: bool, fields: Dict, records: List,
+          on_written: Optional[Callable[[Dict], None]]) -> bool:
+    """Whether a set's outputs are this extraction already
+    (:func:`extracted_already`; ``fields``: :func:`_set_fields`); if so its
+    record is added to ``records`` and told to ``on_written``."""
+    kept = extracted_already(listing, normalise, fields)
+    if kept is None:
+        return False
+    records.append(kept)
+    if on_written is not None:
+        on_written(kept)
+    return True
 
 
 def extracted_already(listing: Dict, normalise: bool,
@@ -1048,7 +1066,7 @@ def extracted_already(listing: Dict, normalise: bool,
         listing (dict): from :func:`open_list`.
         normalise (bool): this run's normalisation.
         encoder (dict): this run's provenance fields of the encoder and
-            the run (:func:`_encoder_fields`).
+            the run (:func:`_set_fields`).
     """
     from ..lowshot.features import provenance_extraction
     out = listing['out']
@@ -1142,7 +1160,7 @@ def _to_device(model, device: str, channels_last: bool):
 def _finish_and_write(listing: Dict, features: np.ndarray, normalise: bool,
                       what: str, encoder: Dict) -> Dict:
     """Normalise (:func:`finish_features`), record the provenance
-    (``encoder``: :func:`_encoder_fields`) and write every output
+    (``encoder``: :func:`_set_fields`) and write every output
     (:func:`write_outputs`); returns the provenance."""
     features = finish_features(features, normalise, what,
                                listing['meta']['paths'])
@@ -1382,25 +1400,17 @@ def extract_many(configs: Sequence[str],
             if ckpt == checkpoint and entry[2] != checkpoint:
                 load(entry, checkpoint, weights)
         del weights
-    from ..models.extraction import extraction_precision
     records = []
     for listing, checkpoint, how in zip(listings, checkpoints, settings):
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
-        fields = _encoder_fields(checkpoint, sha, dict(
-            checkpoint_kind=kind,
-            config=os.path.abspath(listing['config']),
-            cfg_options=listing['cfg_options'], **how,
-            aug_times=int(aug_times),
-            seed=int(seed) if aug_times or random_init else None,
-            device=dev, amp=bool(amp),
-            precision=extraction_precision(dev, amp)))
-        kept = extracted_already(listing, normalise, fields) if reuse \
-            else None
-        if kept is not None:
-            records.append(kept)
-            if on_written is not None:
-                on_written(kept)
+        fields = _set_fields(listing, checkpoint, sha, dev, amp,
+                             checkpoint_kind=kind, **how,
+                             aug_times=int(aug_times),
+                             seed=int(seed) if aug_times or random_init
+                             else None)
+        if reuse and _kept(listing, normalise, fields, records,
+                           on_written):
             continue
         if entry[2] != checkpoint:  # another set's weights are in it
             weights = load_backbone_weights(checkpoint, warn=False)[0]
@@ -1608,7 +1618,6 @@ def extract_external_many(configs: Sequence[str],
         order.
     """
     from ..models.external import build_external_encoder
-    from ..models.extraction import extraction_precision
     _check_run_args(batch_size, workers)
     check_seed(seed)
     for output in outputs:  # one pass of a library model's transform
@@ -1628,23 +1637,16 @@ def extract_external_many(configs: Sequence[str],
     model = _to_device(encoder, dev, channels_last)
     records = []
     for listing in listings:
-        fields = _encoder_fields(wfile, sha, dict(
+        fields = _set_fields(
+            listing, wfile, sha, dev, amp,
             checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
                              else f'{info["library"]} random init '
                              f'(seed {seed})'),
             encoder=dict(info), preprocess=preprocessing,
-            transform=transform,
-            config=os.path.abspath(listing['config']),
-            cfg_options=listing['cfg_options'],
-            aug_times=0, seed=None if wfile else int(seed),
-            device=dev, amp=bool(amp),
-            precision=extraction_precision(dev, amp)))
-        kept = extracted_already(listing, normalise, fields) if reuse \
-            else None
-        if kept is not None:
-            records.append(kept)
-            if on_written is not None:
-                on_written(kept)
+            transform=transform, aug_times=0,
+            seed=None if wfile else int(seed))
+        if reuse and _kept(listing, normalise, fields, records,
+                           on_written):
             continue
         images = _LibraryImages(listing['dataset'], encoder.transform)
         features = _encode(model, images, listing['labels'],

@@ -743,13 +743,13 @@ def format_markdown(table: dict) -> str:
     When near-domain or mixture-domain results are present, two more tables
     follow: F1 of the novel class (near; its rows those with a result of a
     novel class, not the runs without one) and the harmonic mean of the
-    colon and lung means (mixture). When the cells are over different numbers of
-    tasks (a setting run again with another ``--num_task``), a cell over
-    another number than most carries it (``(5 tasks)``) and a line under
-    the tables names the usual one; a cell computed with ``--float32``
-    carries ``(float32)`` and one on features that were not L2-normalised
-    (``files.normalised`` false) ``(raw)`` (:func:`cell_marks`), each with
-    a line under the tables.
+    colon and lung means (mixture). When the cells are over different
+    numbers of tasks (a setting run again with another ``--num_task``), a
+    cell over another number than most carries it (``(5 tasks)``) and a
+    line under the tables names the usual one; a cell computed with
+    ``--float32`` carries ``(float32)`` and one on features that were not
+    L2-normalised (``files.normalised`` false) ``(raw)``
+    (:func:`cell_marks`), each with a line under the tables.
     """
     usual = _usual_num_task(table)
 
