@@ -4406,6 +4406,51 @@ def test_a_window_resumed_from_a_best_checkpoint_is_not_said_uninterrupted(
         '(above): not as in the uninterrupted run' in line, line
 
 
+def test_a_bfloat16_checkpoint_resumes_in_float16_with_a_fresh_scaler(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A bfloat16 run's checkpoint (the project's bfloat16 builds a
+    disabled ``GradScaler``, whose state is empty) resumed in float16
+    (``--amp``: the scaler enabled): torch's ``GradScaler.load_state_dict``
+    raises on an empty state, and the resume was refused as a checkpoint
+    that 'does not fit this config', though the warning before it said the
+    run goes on in float16 (as a float32 run's checkpoint, which holds no
+    scaler state, does: a fresh scaler). Now it goes on with the config's
+    scaler as built, said in the log. On the CPU with stand-ins: MMEngine's
+    ``AmpOptimWrapper`` given torch's CPU ``GradScaler``; the checkpoint a
+    float32 run's with the disabled scaler's state added, as a bfloat16
+    run saves it. The reference: torch's scaler built as the config's."""
+    import functools
+
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp
+    from openselfsup.apis import train
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')]}
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
+    saved = torch.load(a / 'epoch_1.pth', weights_only=False)
+    disabled = torch.amp.GradScaler('cpu', enabled=False).state_dict()
+    assert disabled == {}
+    saved['optimizer']['loss_scaler'] = disabled
+    torch.save(saved, tmp_path / 'bf16.pth')
+    monkeypatch.setattr(amp, 'is_cuda_available', lambda: True)
+    monkeypatch.setattr(amp, 'GradScaler',
+                        functools.partial(torch.amp.GradScaler, 'cpu'))
+    runner = train(SLIDE_DEMO, work_dir=str(b),
+                   resume=str(tmp_path / 'bf16.pth'), cfg_options={
+                       **opts, 'optim_wrapper.type': 'AmpOptimWrapper',
+                       'optim_wrapper.dtype': 'float16',
+                       'optim_wrapper.loss_scale': 'dynamic'})
+    fresh = torch.amp.GradScaler('cpu')
+    scaler = runner.optim_wrapper.loss_scaler
+    assert scaler.is_enabled() and \
+        scaler.state_dict() == fresh.state_dict()
+    log = _logs(b)
+    assert 'it holds no loss scale (its run\'s loss scaler was disabled, ' \
+        'as bfloat16\'s is): the resume starts this config\'s loss scaler ' \
+        f'afresh, at scale {fresh.get_scale():g}' in log, log
+
+
 def test_a_resume_that_trains_iterations_again_accumulates_to_its_end(
         crossmodal_root, tmp_path):
     """Saved by iteration after iteration 2 of 3 of epoch 1, a run of 2

@@ -973,6 +973,37 @@ def _loss_scale(optim_wrapper) -> float:
     return float(get()) if callable(get) else 1.0
 
 
+def drop_disabled_scaler_states(states: Any, optim_wrapper) -> List[str]:
+    """Remove, from the optimizer state ``states`` of a checkpoint a run
+    resumes from (one wrapper's, or an ``OptimWrapperDict``'s by name),
+    each empty ``loss_scaler`` state (a disabled ``GradScaler``'s: a
+    bfloat16 run's) that MMEngine's ``AmpOptimWrapper.load_state_dict``
+    would load into an enabled scaler of ``optim_wrapper`` (float16,
+    ``--amp``): torch's ``GradScaler.load_state_dict`` raises on it ('The
+    source state dict is empty'), and the resume was refused as a
+    checkpoint that does not fit, while a float32 run's checkpoint, which
+    holds no scaler state, resumes in float16 with the config's scaler as
+    built; so does this one now. Returns the scales the scalers start
+    from, as ``'scale 65536'``, each of several prefixed by its
+    optimizer's name."""
+    if not isinstance(states, dict):
+        return []
+    wrappers = _several_wrappers(optim_wrapper)
+    pairs = [(None, states, optim_wrapper)] if wrappers is None else [
+        (name, states.get(name), wrapper)
+        for name, wrapper in wrappers.items()]
+    fresh = []
+    for name, state, wrapper in pairs:
+        scaler = getattr(wrapper, 'loss_scaler', None)
+        if not isinstance(state, dict) or state.get('loss_scaler') != {} \
+                or not getattr(scaler, 'is_enabled', lambda: False)():
+            continue
+        del state['loss_scaler']
+        said = f'scale {_loss_scale(wrapper):g}'
+        fresh.append(f'optimizer {name!r}: {said}' if name else said)
+    return fresh
+
+
 def _loss_factor(optim_wrapper, count: int) -> int:
     """What MMEngine's ``optim_wrapper`` divides the loss of the iteration
     counted ``count`` (its ``_inner_count`` before that backward) by
@@ -1548,6 +1579,15 @@ class AtomicRunner(Runner):
                 if key not in kwargs['checkpoint'] and (
                     key == 'optimizer' or self.param_schedulers)]
             self._loaded_progress = kwargs['checkpoint'].get(EPOCH_PROGRESS)
+            fresh = drop_disabled_scaler_states(
+                kwargs['checkpoint'].get('optimizer'), self.optim_wrapper) \
+                if self._resume else []
+            if fresh:
+                self.logger.warning(
+                    f'--resume from {self._load_from}: it holds no loss '
+                    'scale (its run\'s loss scaler was disabled, as '
+                    'bfloat16\'s is): the resume starts this config\'s '
+                    f'loss scaler afresh, at {", ".join(fresh)}')
             if not self._resume:  # a new run's load_from (checked or not)
                 self._restart_averaged_steps(kwargs['checkpoint'])
         super().call_hook(fn_name, **kwargs)
