@@ -4751,6 +4751,20 @@ def test_a_window_of_several_optimizers_is_resumed_as_uninterrupted():
     # each holds its own optimizer's parameters' gradients only
     assert {n: set(w['grads']) for n, w in window['wrappers'].items()} == {
         n: {f'{n}.weight', f'{n}.bias'} for n in names}
+    # resumed on 2 processes: the gradient (one process's) is not put
+    # back, and each wrapper counts on from where it was saved, as the
+    # uninterrupted run's and as MMEngine sets one wrapper's count on any
+    # number of processes (it was left at 0: windows shifted by one
+    # iteration, while the log said 'resumed on 2 at iteration 0')
+    from openselfsup.engine.runner import restore_window_gradient
+    uninterrupted = wrappers(want)
+    train(want, uninterrupted, xs[:3])
+    built = wrappers(got, 3, 4)
+    restored, said = restore_window_gradient(window, got, built, 2)
+    assert not restored and [built[n]._inner_count for n in names] == [
+        uninterrupted[n]._inner_count for n in names], said
+    assert 'resumed on 2 at iteration 3 with accumulative_counts=2' in \
+        said, said
 
 
 def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():

@@ -1133,7 +1133,8 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
         # MMEngine's OptimWrapperDict.initialize_count_status does nothing:
         # each wrapper counts from 0 again, its windows shifted from the
         # uninterrupted run's; it goes on from the count it was saved at
-        if wrapper is not None and world_size == 1 and \
+        # (on any number of processes, as MMEngine sets one wrapper's)
+        if wrapper is not None and \
                 getattr(wrapper, '_inner_count', None) == 0 and \
                 _accumulation(wrapper)[1] == sub.get('accumulative_counts'):
             wrapper._inner_count = int(sub.get('inner_count', 0))
