@@ -4765,6 +4765,19 @@ def test_a_window_of_several_optimizers_is_resumed_as_uninterrupted():
         uninterrupted[n]._inner_count for n in names], said
     assert 'resumed on 2 at iteration 3 with accumulative_counts=2' in \
         said, said
+    # saved by 2 processes (each holds its own gradient: none saved),
+    # resumed on 2: each wrapper's count was left at 0 (the checkpoint held
+    # nothing), windows shifted without a word; now the count is saved and
+    # set, the gradient said lost
+    several = wrappers(saved)
+    train(saved, several, xs[:3])
+    window = window_gradient(saved, several, 2)
+    built = wrappers(got, 3, 4)
+    if window is not None:
+        restored, said = restore_window_gradient(window, got, built, 2)
+        assert not restored and 'is lost (each of the 2 processes' in said
+    assert [built[n]._inner_count for n in names] == [
+        uninterrupted[n]._inner_count for n in names]
 
 
 def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():

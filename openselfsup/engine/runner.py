@@ -1056,7 +1056,11 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
     the gradients of its own optimizer's parameters (MMEngine's
     ``OptimWrapperDict`` counts no window itself: before, no gradient was
     saved, and a resume inside the wrappers' windows lost it, other
-    weights than the uninterrupted run's); None where none is open."""
+    weights than the uninterrupted run's); on several processes, whose
+    gradients are each their own and not saved, a wrapper's count alone
+    (``{'inner_count', 'accumulative_counts', 'world_size'}``), which the
+    resume sets (it was left at 0: windows shifted); None where none is
+    open."""
     wrappers = _several_wrappers(optim_wrapper)
     if wrappers is None:
         return one_window_gradient(model, optim_wrapper, world_size)
@@ -1065,6 +1069,14 @@ def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
         own = {id(p) for group in wrapper.optimizer.param_groups
                for p in group['params']}
         window = one_window_gradient(model, wrapper, world_size, own)
+        count, every = _accumulation(wrapper)
+        if window is None and world_size != 1 and count % every:
+            # each process holds its own gradient, not saved (lost, as
+            # MMEngine's one wrapper's); the count, which the resume does
+            # not set either (before: counted from 0, windows shifted)
+            window = dict(inner_count=int(count),
+                          accumulative_counts=int(every),
+                          world_size=int(world_size))
         if window is not None:
             windows[name] = window
     return {'wrappers': windows} if windows else None
@@ -1114,8 +1126,9 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     'name': ...``), each wrapper's count set to the one it was saved at
     first (MMEngine's ``OptimWrapperDict.initialize_count_status`` does
     nothing: resumed, each wrapper counted from 0, its windows shifted
-    from the uninterrupted run's). Returns whether every one was put
-    back, and the log's words."""
+    from the uninterrupted run's); a window saved by several processes
+    (a count, no gradient) sets the count, its gradient said lost.
+    Returns whether every one was put back, and the log's words."""
     windows = window.get('wrappers')
     wrappers = _several_wrappers(optim_wrapper)
     if windows is None and wrappers is None:
@@ -1138,12 +1151,23 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
                 getattr(wrapper, '_inner_count', None) == 0 and \
                 _accumulation(wrapper)[1] == sub.get('accumulative_counts'):
             wrapper._inner_count = int(sub.get('inner_count', 0))
-    results = [restore_one_window_gradient(
-        sub, model, wrappers[name], world_size, trained_again, restarted,
-        lost='') if name in wrappers else (False, (
-            'the gradient it holds of an unfinished accumulation window is '
-            'not restored: this config has no such optimizer'))
-        for name, sub in windows.items()]
+    def restored(name: str, sub: dict) -> Tuple[bool, str]:
+        if name not in wrappers:
+            return False, (
+                'the gradient it holds of an unfinished accumulation window '
+                'is not restored: this config has no such optimizer')
+        if 'grads' not in sub:  # saved by several processes: a count only
+            return False, (
+                'the gradient of the unfinished accumulation window it was '
+                f'saved in is lost (each of the {sub.get("world_size")} '
+                'processes that saved it held its own): the window goes on '
+                f'from the count it was saved at, {sub.get("inner_count")}, '
+                'and steps without it')
+        return restore_one_window_gradient(
+            sub, model, wrappers[name], world_size, trained_again,
+            restarted, lost='')
+
+    results = [restored(name, sub) for name, sub in windows.items()]
     return all(ok for ok, _ in results), '; '.join(
         f'optimizer {name!r}: {said}'
         for name, (_, said) in zip(windows, results))
