@@ -171,12 +171,11 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     check_resume_meta(path, cfg, world, meta)
     text = checkpoint_config(saved)
     notes = []
-    lacks = [what for key, what in (
-        ('optimizer', 'no optimizer state (the optimizer starts afresh)'),
-        ('param_schedulers', 'no learning-rate scheduler state (the '
-         'schedule starts again from its first step)'))
-        if key not in saved and (key == 'optimizer' or
-                                 cfg.get('param_scheduler'))]
+    said = {'optimizer': 'no optimizer state (the optimizer starts '
+            'afresh)', 'param_schedulers': 'no learning-rate scheduler '
+            'state (the schedule starts again from its first step)'}
+    lacks = [said[key] for key in
+             state_lacked(saved, cfg.get('param_scheduler'))]
     if lacks:
         notes.append(f'warning: --resume from {path}: it holds '
                      f'{" and ".join(lacks)}, as a best checkpoint is '
@@ -263,6 +262,14 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
                 'over those of the same names as it reaches them '
                 '(--work-dir keeps them)')
     return notes
+
+
+def state_lacked(checkpoint: dict, schedulers: Any) -> List[str]:
+    """The training state a checkpoint lacks, which MMEngine's resume
+    starts afresh (a best checkpoint is saved without it): ``'optimizer'``,
+    and ``'param_schedulers'`` where the run has ``schedulers``."""
+    return [key for key in ('optimizer', 'param_schedulers')
+            if key not in checkpoint and (key == 'optimizer' or schedulers)]
 
 
 def run_meta(cfg, world: int) -> dict:
@@ -1598,11 +1605,10 @@ class AtomicRunner(Runner):
             # the state a best checkpoint lacks, which the resume starts
             # afresh (resume_notes warns of it): the window's step is then
             # not the uninterrupted run's (_continue_window)
-            self._loaded_restarts = [what for key, what in (
-                ('optimizer', 'optimizer'),
-                ('param_schedulers', 'learning-rate schedule'))
-                if key not in kwargs['checkpoint'] and (
-                    key == 'optimizer' or self.param_schedulers)]
+            self._loaded_restarts = [
+                {'param_schedulers': 'learning-rate schedule'}.get(key, key)
+                for key in state_lacked(kwargs['checkpoint'],
+                                        self.param_schedulers)]
             self._loaded_progress = kwargs['checkpoint'].get(EPOCH_PROGRESS)
             fresh = drop_disabled_scaler_states(
                 kwargs['checkpoint'].get('optimizer'), self.optim_wrapper) \
