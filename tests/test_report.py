@@ -1409,6 +1409,38 @@ def test_near_points_average_the_novel_class_runs_only(tmp_path,
     assert 'models its curve' not in notes
 
 
+
+def test_near_runs_without_a_novel_class_are_their_curve_alone(
+        tmp_path, monkeypatch):
+    """Near-domain runs without a novel class were a curve of their own
+    only where the same curve also had novel-class runs: clp_wo_3 and
+    clp_wo_7 run without one (70 and 90) were the curve 'clp_wo_*' at
+    their mean (80), under the note that a near point is 'the mean over
+    the curve's novel-class runs (ICLR-22)', and fsp's no-novel run (60)
+    stood beside clp_wo_1's novel-class curve unmarked. Now every such
+    run is on a '(no novel class)' curve (its markers the open
+    triangles), the note true of each curve."""
+    w = str(tmp_path / 'w')
+    _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.7, 0.01, NCT)
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT)
+    _write(w, 'clp_wo_1', 'near', 'linear', 'LR', 1, 0.5, 0.01, NCT,
+           novel=1)
+    _write(w, 'fsp', 'near', 'linear', 'LR', 1, 0.6, 0.01, NCT)
+    fig = _plotted(w, monkeypatch)
+    labels = sorted(c.get_label() for ax in fig.axes for c in ax.containers)
+    assert labels == ['clp_wo_* (no novel class) linear', 'clp_wo_* linear',
+                      'fsp (no novel class) linear']
+    means = {c.get_label(): list(c[0].get_ydata())
+             for ax in fig.axes for c in ax.containers}
+    assert means['clp_wo_* (no novel class) linear'] == pytest.approx(
+        [(70 + 90) / 2])
+    assert means['fsp (no novel class) linear'] == pytest.approx([60.0])
+    assert means['clp_wo_* linear'] == pytest.approx([50.0])
+    markers = {c.get_label(): c[0].get_marker()
+               for ax in fig.axes for c in ax.containers}
+    assert markers['fsp (no novel class) linear'] == '^'
+    assert markers['clp_wo_* (no novel class) linear'] == '^'
+
 def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):
     """uni (an encoder of all classes) meta-tested with novel class 3
     only was the row 'uni', in the near column beside clp_wo_7 (novel

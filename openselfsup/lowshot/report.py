@@ -848,7 +848,9 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     model of all classes with a row per novel class: the mean over them);
     the runs of the same curve without a novel class (``NOVEL_CLASSES=
     none``) are a curve of their own, ``<curve> (no novel class)`` (open
-    triangles), and were averaged with them. A note under the legend
+    triangles), and were averaged with them; so are those of a curve
+    without a novel-class run (they stood unmarked beside the novel-class
+    curves, two of them averaged under the note). A note under the legend
     says what a near-domain point averages. Error bars, where a point
     comes from one row, are its cell's ``± ci``: the mean of the per-class
     95% CIs (:data:`AVERAGE_CI`), said under the legend. A point averaged
@@ -876,14 +878,10 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     family: Dict[str, str] = {}  # curve -> family (its colour)
     # curve -> its markers: 'held' (averages _wo_<c> models), 'all' (a
     # model of all classes), 'none' (near-domain runs without a novel
-    # class beside a curve of novel-class runs)
+    # class: a curve of their own, also where their curve has no
+    # novel-class run, so that every near point of another curve is a
+    # mean over novel-class runs, as the note says)
     kind: Dict[str, str] = {}
-    # the curves whose near-domain points average novel-class runs: the
-    # runs of the curve without a novel class are not among them
-    novel_curves = {(r['clf'], curve_label(r), r['mode'])
-                    for r in table['rows'] for k, c in r['cells'].items()
-                    if k.startswith('near/')
-                    and c.get('novel_class') is not None}
     for row in table['rows']:
         if clf is not None and row['clf'] != clf:
             continue
@@ -891,8 +889,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
             name = label
-            if domain == 'near' and cell.get('novel_class') is None and \
-                    (row['clf'], label, row['mode']) in novel_curves:
+            if domain == 'near' and cell.get('novel_class') is None:
                 name = f'{label} {NO_NOVEL}'
             family[name] = model_family(row['model'])
             kind[name] = 'none' if name != label else (
