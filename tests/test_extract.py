@@ -220,6 +220,33 @@ def test_a_model_wrapped_checkpoint_gives_its_weights(synthetic_root,
     np.testing.assert_allclose(feats['model'], ref, rtol=1e-4, atol=1e-5)
 
 
+def test_a_model_entry_without_weights_is_not_taken_for_them(weights,
+                                                            tmp_path):
+    """The state dict under ``model`` was taken for any dict there: a
+    checkpoint whose ``model`` is the model's config (``{'model':
+    {'type': 'ResNet', 'depth': 18}, 'epoch': 3}``) was refused as having
+    'found type, depth', keys the file does not have at its top, and one
+    whose weights are under ``module`` beside such a ``model`` was refused
+    too. Now an entry is unwrapped only where it holds tensors: the first
+    file is refused by its own keys, the second gives its weights."""
+    from openselfsup.apis.extract import load_backbone_weights
+    from openselfsup.utils import InputError
+    config = str(tmp_path / 'config.pth')
+    torch.save({'model': {'type': 'ResNet', 'depth': 18}, 'epoch': 3},
+               config)
+    with pytest.raises(InputError) as err:
+        load_backbone_weights(config)
+    assert str(err.value).endswith('; found model, epoch)'), err.value
+    beside = str(tmp_path / 'beside.pth')
+    torch.save({'model': {'arch': 'resnet18'},
+                'module': {f'module.{k}': v for k, v in weights.items()}},
+               beside)
+    got = load_backbone_weights(beside)[0]
+    assert sorted(got) == sorted(weights)
+    for k, v in weights.items():
+        assert torch.equal(got[k], v), k
+
+
 def _run_cli(capsys, argv):
     from openselfsup.utils import run_cli
     code = run_cli(_cli().main, argv)

@@ -341,20 +341,30 @@ def strip_wrapper_prefixes(key: str) -> str:
 STATE_DICT_KEYS = ('state_dict', 'model', 'module')
 
 
+def _holds_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a dict with a tensor at its top level."""
+    return isinstance(obj, dict) and \
+        any(isinstance(v, torch.Tensor) for v in obj.values())
+
+
 def unwrap_state_dict(obj: Any) -> Any:
     """The state dict inside a loaded checkpoint: ``obj`` itself where it
     holds a tensor at its top level, else the first entry of
-    :data:`STATE_DICT_KEYS` that is a dict, unwrapped in turn (``{'model':
-    {'state_dict': sd}}`` is ``sd``); ``obj`` where none is. The one rule
-    of the weight readers (:func:`state_dict_of`, the timm / open_clip
-    ``--weights``)."""
-    while isinstance(obj, dict) and \
-            not any(isinstance(v, torch.Tensor) for v in obj.values()):
-        inner = next((k for k in STATE_DICT_KEYS
-                      if isinstance(obj.get(k), dict)), None)
-        if inner is None:
-            break
-        obj = obj[inner]
+    :data:`STATE_DICT_KEYS` that is a dict holding one once unwrapped in
+    turn (``{'model': {'state_dict': sd}}`` is ``sd``); ``obj`` where none
+    is, so that a refusal names the file's own keys (``{'model':
+    {'type': 'ResNet'}, 'epoch': 3}`` was refused for 'type', the keys of
+    a model config, and ``{'model': config, 'module': sd}`` was refused
+    for the config). The one rule of the weight readers
+    (:func:`state_dict_of`, the timm / open_clip ``--weights``)."""
+    if not isinstance(obj, dict) or _holds_tensor(obj):
+        return obj
+    for key in STATE_DICT_KEYS:
+        inner = obj.get(key)
+        if isinstance(inner, dict):
+            inner = unwrap_state_dict(inner)
+            if _holds_tensor(inner):
+                return inner
     return obj
 
 
