@@ -95,7 +95,7 @@ SEPARATORS = {';', ';;', '&', '&&', '|', '||', '|&', '(', ')'}
 #: flags of other programs the docs name (``tensorboard --logdir``, srun
 #: and salloc: the allocation slurm_train.sh's notes and refusals ask for)
 EXTERNAL_FLAGS = {'--logdir', '--time', '--gres', '--ntasks-per-node',
-                  '--overcommit', '--overlap', '--pty'}
+                  '--overcommit', '--overlap', '--pty', '--preserve-env'}
 #: MMEngine config keys that read like a test's name
 CONFIG_KEYS = {'test_dataloader', 'test_cfg', 'test_evaluator'}
 

@@ -2573,6 +2573,10 @@ _PTY_STEP = dict(SLURM_JOB_NUM_NODES='1', SLURM_JOB_CPUS_PER_NODE='20',
     (_PTY_STEP, ['4'], 4, 1, True),
     # both given, as the note says: the allocation's 4 GPUs, no note
     (dict(_PTY_STEP, GPUS_PER_NODE='4'), ['4'], 4, 4, False),
+    # the interactive step of use_interactive_step (srun --preserve-env):
+    # SLURM_NTASKS is the job's 4, not the step's 1, and is not named as
+    # the step's (the note said it was); the tasks a node are the step's
+    (dict(_PTY_STEP, SLURM_NTASKS='4'), [], 4, 1, True),
     # the same counts in the allocation's own shell (no step): its task
     # count, no step note (the idle-GPU note instead)
     ({k: v for k, v in _PTY_STEP.items() if 'STEP' not in k}, [], 1, 1,
@@ -2597,7 +2601,8 @@ def test_slurm_train_says_a_steps_task_count_is_the_steps(
     assert (f'--ntasks={tasks}' in given
             and f'--ntasks-per-node={per_node}' in given), given
     tool = os.path.join(REPO, 'tools/slurm_train.sh')
-    used = ('SLURM_TASKS_PER_NODE=1' if args else
+    used = ('SLURM_TASKS_PER_NODE=1' if args or slurm['SLURM_NTASKS'] !=
+            slurm.get('SLURM_STEP_NUM_TASKS', '1') else
             'SLURM_NTASKS=1 and SLURM_TASKS_PER_NODE=1')
     note = (f'note: {tool}: {tasks} task(s), {per_node} a node, from {used}, '
             'which inside a Slurm step (srun --pty bash) are the step\'s, '

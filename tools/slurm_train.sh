@@ -151,8 +151,14 @@ GPUS_PER_NODE=$(whole_number GPUS_PER_NODE "${GPUS_PER_NODE:-$DEFAULT_PER_NODE}"
 # default steps do not share resources with other parallel steps"
 # (srun(1), --gres and --overlap), so the training step may wait for the
 # GPUs the shell's step holds
+# (SLURM_NTASKS other than SLURM_STEP_NUM_TASKS is the job's, passed
+# through by srun --preserve-env: not named among the step's)
 USED=
-if [ -n "$GPUS_FROM" ]; then USED=$GPUS_FROM; fi
+if [ -n "$GPUS_FROM" ] && { [ -z "${SLURM_STEP_NUM_TASKS:-}" ] ||
+    [ "$GPUS" = "$(whole_number SLURM_STEP_NUM_TASKS \
+        "$SLURM_STEP_NUM_TASKS" 1)" ]; }; then
+    USED=$GPUS_FROM
+fi
 if [ -n "$PER_NODE_FROM" ] && [ -z "$GPUS_PER_NODE_GIVEN" ] &&
     [ "$GPUS" -ge "$PER_NODE" ]; then
     USED="${USED:+$USED and }$PER_NODE_FROM"
