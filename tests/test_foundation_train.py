@@ -1379,13 +1379,16 @@ def test_a_resume_says_a_scheduler_class_and_a_removed_one_are_used(
         'param_scheduler.1.factor: 0.5 -> unset' in used, used
     assert 'param_scheduler.1' not in kept, kept
     # its last step stays in the restored optimizer's lr (MMEngine's
-    # resume, kept): said beside the config's (it was said nowhere)
+    # resume, kept): said beside the config's (it was said nowhere); the
+    # MultiStepLR kept schedules the lr too, so whose step it is is not
+    # claimed
     lr = load_config(two).optim_wrapper.optimizer.lr
     resumed_lr, = [g['lr'] for g in runner.optim_wrapper.param_groups]
     assert resumed_lr == pytest.approx(lr * 0.5)  # by hand: the factor
-    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
-        f'resumes with the lr its last step left, {resumed_lr:g} (this ' \
-        f"config's optim_wrapper.optimizer.lr: {lr:g})" in used, used
+    assert 'param_scheduler.1 (ConstantLR) is removed; the optimizer ' \
+        f"resumes with the lr the checkpoint's last step left, " \
+        f"{resumed_lr:g}, and this config's schedulers of lr go on from it " \
+        f"(this config's optim_wrapper.optimizer.lr: {lr:g}" in used, used
 
 
 def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
@@ -1408,13 +1411,25 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
     one = {'optimizer': {'param_groups': [
         dict(lr=0.05, momentum=0.8), dict(lr=0.005, momentum=0.8)]}}
     said = removed_scheduler_effect(keys, one, cfg, saved_schedulers)
-    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
-        'resumes with the lr its last step left, 0.05, 0.005 in its 2 ' \
-        "param groups (this config's optim_wrapper.optimizer.lr: 0.1)" in \
+    # the MultiStepLR kept schedules the lr too: not claimed as the
+    # removed one's (a MultiStepLR past its milestone gives 0.01 of 0.1
+    # by itself); no momentum scheduler is kept: the removed one's
+    assert 'param_scheduler.1 (ConstantLR) is removed; the optimizer ' \
+        "resumes with the lr the checkpoint's last step left, 0.05, 0.005 " \
+        "in its 2 param groups, and this config's schedulers of lr go on " \
+        "from it (this config's optim_wrapper.optimizer.lr: 0.1;" in \
         said, said
     assert 'param_scheduler.2 (CosineAnnealingMomentum) is removed, yet ' \
         'the optimizer resumes with the momentum its last step left, 0.8 ' \
-        "(this config's optim_wrapper.optimizer.momentum: 0.9)" in said
+        "(this config's optim_wrapper.optimizer.momentum: 0.9, which no " \
+        'scheduler of this config brings back)' in said
+    assert 'ConstantLR) is removed, yet' not in said, said
+    alone = Config(dict(param_scheduler=[], optim_wrapper=cfg.optim_wrapper))
+    said = removed_scheduler_effect(keys[:1], one, alone, saved_schedulers)
+    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
+        'resumes with the lr its last step left, 0.05, 0.005 in its 2 ' \
+        "param groups (this config's optim_wrapper.optimizer.lr: 0.1, " \
+        'which no scheduler of this config brings back)' in said, said
     back = {'optimizer': {'param_groups': [dict(lr=0.1, momentum=0.9)]}}
     assert removed_scheduler_effect(keys, back, cfg, saved_schedulers) is None
     two = Config(dict(param_scheduler=saved_schedulers[:1], optim_wrapper=dict(
@@ -1423,10 +1438,20 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
     states = {'optimizer': {'head': {'param_groups': [dict(lr=0.05)]},
                             'neck': {'param_groups': [dict(lr=0.1)]}}}
     said = removed_scheduler_effect(keys[:1], states, two, saved_schedulers)
-    assert "optimizer 'head' resumes with the lr its last step left, 0.05 " \
-        "(this config's optim_wrapper.head.optimizer.lr: 0.1)" in said and \
-        "optimizer 'neck' resumes with the lr its last step left, 0.1 " \
-        "(this config's optim_wrapper.neck.optimizer.lr: 0.2)" in said, said
+    assert "optimizer 'head' resumes with the lr the checkpoint's last " \
+        "step left, 0.05, and this config's schedulers of lr go on from it " \
+        "(this config's optim_wrapper.head.optimizer.lr: 0.1;" in said and \
+        "optimizer 'neck' resumes with the lr the checkpoint's last step " \
+        "left, 0.1, and this config's schedulers of lr go on from it " \
+        "(this config's optim_wrapper.neck.optimizer.lr: 0.2;" in said, said
+    by_name = Config(dict(param_scheduler=dict(head=saved_schedulers[:1]),
+                          optim_wrapper=two.optim_wrapper))
+    said = removed_scheduler_effect(keys[:1], states, by_name,
+                                    saved_schedulers)
+    assert "optimizer 'neck' resumes with the lr its last step left, 0.1 " \
+        "(this config's optim_wrapper.neck.optimizer.lr: 0.2, which no " \
+        'scheduler' in said and "optimizer 'head' resumes with the lr the " \
+        "checkpoint's last step left" in said, said
 
 
 def _plus_one(ckpt, out):

@@ -576,16 +576,43 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             held = shown(values[0]) if len(set(map(repr, values))) == 1 \
                 else (f'{", ".join(map(shown, values))} in its '
                       f'{len(values)} param groups')
-            said.append(
-                f'{prefix} ({there.get("type")}) is removed, yet '
-                f'{f"optimizer {name!r}" if name else "the optimizer"} '
-                f'resumes with the {param} its last step left, {held} '
-                f'(this config\'s {optimizer}.{param}: {shown(here)})')
+            who = f'optimizer {name!r}' if name else 'the optimizer'
+            if _schedules(cfg.get('param_scheduler'), name, param):
+                # the kept schedulers move it too: whose step it is would
+                # need this config's schedule replayed to the saved step
+                said.append(
+                    f'{prefix} ({there.get("type")}) is removed; {who} '
+                    f'resumes with the {param} the checkpoint\'s last step '
+                    f'left, {held}, and this config\'s schedulers of '
+                    f'{param} go on from it (this config\'s '
+                    f'{optimizer}.{param}: {shown(here)}; whether the '
+                    'removed scheduler\'s last step is in it is not '
+                    'worked out here)')
+            else:
+                said.append(
+                    f'{prefix} ({there.get("type")}) is removed, yet {who} '
+                    f'resumes with the {param} its last step left, {held} '
+                    f'(this config\'s {optimizer}.{param}: {shown(here)}, '
+                    f'which no scheduler of this config brings back)')
     if not said:
         return None
     return ('; '.join(said) + ': MMEngine\'s resume restores the '
-            'optimizer\'s param groups and the schedulers kept go on from '
-            'them, none brings this config\'s back')
+            'optimizer\'s param groups as the checkpoint holds them')
+
+
+def _schedules(schedulers: Any, name: Optional[str], param: str) -> bool:
+    """Whether a config's ``param_scheduler`` (a list, one scheduler, or
+    either by optimizer name) holds a scheduler of ``param`` for the
+    optimizer ``name`` (None: the one optimizer; a list not by name
+    schedules every optimizer, as MMEngine builds it)."""
+    if isinstance(schedulers, dict) and 'type' not in schedulers:
+        schedulers = schedulers.get(name) if name is not None else \
+            [s for v in schedulers.values()
+             for s in (v if isinstance(v, (list, tuple)) else [v])]
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    return any(isinstance(s, dict) and _scheduled_param(s) == param
+               for s in schedulers or ())
 
 
 def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
