@@ -2244,15 +2244,21 @@ def test_dist_train_counts_the_machines_torchrun_waits_for():
         assert (rc, error_lines(err)) == (2, [split]), (nnodes, err)
 
 
-def _torchrun_stand_in(tmp_path):
+def _torchrun_stand_in(tmp_path, checks=True):
     """A stand-in ``python`` in ``tmp_path/bin`` that prints the arguments
     torchrun would be given, one a line, and runs every other command
-    with this Python (put ``tmp_path/bin`` first on PATH)."""
+    with this Python (put ``tmp_path/bin`` first on PATH). ``checks=False``:
+    the launcher's Python checks before torchrun (``--check-config``, the
+    GPU count: two Python start-ups a run) pass without running, for
+    tests of what the shell script itself hands torchrun."""
     (tmp_path / 'bin').mkdir()
     fake = tmp_path / 'bin' / 'python'
+    skip = '' if checks else \
+        '    *--check-config*|*check_gpu_count*) exit 0 ;;\n'
     fake.write_text('#!/bin/sh\n'
                     'case "$*" in *--nnodes=*) shift 2\n'
-                    '    printf "%s\\n" "$@"; exit 0 ;; esac\n'
+                    '    printf "%s\\n" "$@"; exit 0 ;;\n'
+                    f'{skip}esac\n'
                     f'exec {sys.executable} "$@"\n')
     fake.chmod(0o755)
 
@@ -2302,8 +2308,10 @@ def test_dist_train_takes_the_master_port(tmp_path, synthetic_root,
     MASTER_PORT both set to other ports: PORT, as before MASTER_PORT was
     read (a pod exporting MASTER_PORT, a second run given another PORT),
     and a note line naming both. What torchrun is given is read from a
-    stand-in ``python``, as above."""
-    _torchrun_stand_in(tmp_path)
+    stand-in ``python``, as above, which passes the launcher's Python
+    checks here without running them (the port is the shell's choice;
+    the test above runs them)."""
+    _torchrun_stand_in(tmp_path, checks=False)
     nct = os.path.join(synthetic_root, 'NCT') + '/'
     env = {**{k: '' for k in ('PORT', 'MASTER_PORT')}, **env}
     rc, out, err = run_tool(
