@@ -1,6 +1,7 @@
 """Shared fixtures: small synthetic datasets written once per test session."""
 import gc
 import os
+import subprocess
 
 import pytest
 import torch
@@ -21,6 +22,63 @@ def _earlier_objects_out_of_the_collectors_sight():
     gc.collect()
     gc.freeze()
     yield
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _repo_files():
+    """``{path: (status, mtime_ns, size)}`` of every file in the checkout
+    that git lists as changed, untracked or ignored (``__pycache__``
+    and pytest's cache left out), or None where the tests do not run in
+    a git checkout. One ``git status``: some 0.1 s."""
+    try:
+        out = subprocess.run(
+            ['git', '-C', REPO, 'status', '--porcelain', '-z',
+             '--ignored=traditional', '--untracked-files=all'],
+            capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    files, entries = {}, iter(os.fsdecode(out.stdout).split('\0'))
+    for entry in entries:
+        if not entry:
+            continue
+        status, path = entry[:2], entry[3:]
+        if status[0] in 'RC':
+            next(entries, None)  # the rename's source
+        if '__pycache__/' in path or path.startswith('.pytest_cache/'):
+            continue
+        try:
+            st = os.lstat(os.path.join(REPO, path))
+            files[path] = (status, st.st_mtime_ns, st.st_size)
+        except OSError:
+            files[path] = (status, None, None)
+    return files
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _nothing_written_into_the_checkout():
+    """The tests run from the repository root, where a user's own runs
+    live (``work_dirs/<config>``, ``wsi_workdir/workdir``): a test that
+    writes there (or into any other path of the checkout) can meet, and
+    change, what the user left. Fails the session when a file of the
+    checkout appeared, changed or went during it; outputs belong in
+    ``tmp_path``."""
+    before = _repo_files()
+    yield
+    if before is None:
+        return
+    after = _repo_files() or {}
+    changed = sorted(p for p in set(before) | set(after)
+                     if before.get(p) != after.get(p))
+    if changed:
+        pytest.fail(
+            f'the tests wrote into the checkout {REPO} (write under '
+            f'tmp_path instead): {len(changed)} path(s) appeared, changed '
+            f'or went: ' + ', '.join(changed[:10])
+            + (' ...' if len(changed) > 10 else ''), pytrace=False)
 
 
 @pytest.fixture(scope='session')
