@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 
 from mmengine.config import Config
@@ -79,23 +80,35 @@ def small_config(base: str, out: str, nct_root: str, n_images: int = 16,
 
 
 def run_tool(args, cwd=None, timeout=300, env_extra=None):
-    """Run a script of tools/ in a subprocess; return (rc, stdout, stderr)."""
+    """Run a script of tools/ in a subprocess; return (rc, stdout, stderr).
+
+    Without ``cwd`` the script runs in a fresh temporary folder, removed
+    after: a config's default work dir (``work_dirs/<config>``, relative)
+    lands there, not among the runs a user keeps in the checkout (the
+    demo's is the quick start's)."""
     env = dict(os.environ)
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     env.update(env_extra or {})
     cmd = ([sys.executable] if args[0].endswith('.py') else ['bash']) + \
         [os.path.join(REPO, args[0])] + list(args[1:])
-    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
-                       text=True, timeout=timeout)
+    with contextlib.ExitStack() as stack:
+        if cwd is None:
+            cwd = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix='run_tool_'))
+        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True,
+                           text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
-def loaded_modules(argv, watch):
+def loaded_modules(argv, watch, cwd=REPO):
     """Run a script (``argv``, path relative to the repository) as
     ``__main__`` in a fresh process; return (exit status, stdout, stderr
     lines that are not warnings, the imported modules that are one of
-    ``watch`` (dotted names) or inside one, sorted)."""
+    ``watch`` (dotted names) or inside one, sorted). ``cwd``: the folder
+    it runs in (a config's default work dir is relative to it; relative
+    arguments too)."""
     import ast
+    argv = [os.path.join(REPO, argv[0])] + list(argv[1:])
     code = (
         'import runpy, sys\n'
         f'sys.argv = {list(argv)!r}\n'
@@ -110,7 +123,7 @@ def loaded_modules(argv, watch):
         'sys.exit(code)\n')
     path = os.pathsep.join(filter(None, [REPO,
                                          os.environ.get('PYTHONPATH')]))
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+    out = subprocess.run([sys.executable, '-c', code], cwd=cwd,
                          capture_output=True, text=True, timeout=300,
                          env=dict(os.environ, PYTHONPATH=path))
     head, _, loaded = out.stdout.rpartition('\nLOADED ')

@@ -3908,14 +3908,17 @@ def test_recall_at_k_beyond_the_gallery_is_nan_not_one(task, monkeypatch):
 
 
 def test_train_refuses_a_validation_set_holding_training_samples(
-        crossmodal_root, tmp_path):
+        crossmodal_root, tmp_path, monkeypatch):
     """tools/train.py of a balance config with the training file given as
     its validation file trained and validated on training samples without
     a word (the sweep refused it): the run and the launchers'
     --check-config refuse it with the sweep's line, before anything is
     written; a config that does not validate (val_cfg=None) is not
-    compared, nor is the test set (the run does not test)."""
+    compared, nor is the test set (the run does not test). In a folder of
+    its own: the checks read the demo's default work dir (relative), where
+    a user's own run of the demo may be."""
     from _foundation_helpers import loaded_modules
+    monkeypatch.chdir(tmp_path)
 
     from openselfsup.apis.train import check_launch, train
     from openselfsup.utils import InputError
@@ -3934,7 +3937,7 @@ def test_train_refuses_a_validation_set_holding_training_samples(
     # the tool itself (the config's custom_imports load torch anyway)
     rc, _, lines, _ = loaded_modules(
         ['tools/train.py', SLIDE_DEMO, '--check-config', '--cfg-options',
-         *(f'{k}={v}' for k, v in opts.items())], ())
+         *(f'{k}={v}' for k, v in opts.items())], (), cwd=tmp_path)
     assert rc == 2 and len(lines) == 1 and re.match(
         'error: ' + said, lines[0]), lines
     check_launch(SLIDE_DEMO, {**opts, 'val_cfg': None})

@@ -2829,12 +2829,15 @@ def test_check_config_resume_reads_the_zip_directory_not_the_checkpoint(
     assert find_resumable_checkpoint(str(run)) == str(run / 'epoch_1.pth')
 
 
-def test_a_configs_resume_value_is_not_read_with_the_flag():
+def test_a_configs_resume_value_is_not_read_with_the_flag(monkeypatch,
+                                                         tmp_path):
     """A config's ``resume`` other than True or False is refused where the
     run would read it (no --resume); with --resume the run sets the key
     itself (True, or False for a new run), so ``resume = 'auto'`` left in a
     config does not stop ``--resume`` (it was refused before any process
-    started)."""
+    started). In a folder of its own: --resume reads the demo's default
+    work dir, where a user's own run of the demo may be."""
+    monkeypatch.chdir(tmp_path)
     from _foundation_helpers import FSP_DEMO
     from openselfsup.apis.train import check_launch, resume_choice
     from openselfsup.config import load_config
@@ -2848,8 +2851,11 @@ def test_a_configs_resume_value_is_not_read_with_the_flag():
     check_launch(FSP_DEMO, opts, resume=True, data_check=False)
 
 
-def test_batch_split_over_processes(monkeypatch):
-    """The config's total batch is divided over the processes, or refused."""
+def test_batch_split_over_processes(monkeypatch, tmp_path):
+    """The config's total batch is divided over the processes, or refused.
+    In a folder of its own: the run's checks read the demo's default work
+    dir (relative), where a user's own run of the demo may be."""
+    monkeypatch.chdir(tmp_path)
     from mmengine.config import Config
 
     from _foundation_helpers import CLP_DEMO
