@@ -28,10 +28,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _repo_files():
-    """``{path: (status, mtime_ns, size)}`` of every file in the checkout
-    that git lists as changed, untracked or ignored (``__pycache__``
-    and pytest's cache left out), or None where the tests do not run in
-    a git checkout. One ``git status``: some 0.1 s."""
+    """``{path: (mtime_ns, size)}`` of every file in the checkout that git
+    lists as changed, untracked or ignored (``__pycache__`` and pytest's
+    cache left out), or None where the tests do not run in a git
+    checkout. One ``git status``: some 0.1 s."""
     try:
         out = subprocess.run(
             ['git', '-C', REPO, 'status', '--porcelain', '-z',
@@ -45,17 +45,21 @@ def _repo_files():
     for entry in entries:
         if not entry:
             continue
-        status, path = entry[:2], entry[3:]
-        if status[0] in 'RC':
+        if entry[0] in 'RC':
             next(entries, None)  # the rename's source
-        if '__pycache__/' in path or path.startswith('.pytest_cache/'):
-            continue
-        try:
-            st = os.lstat(os.path.join(REPO, path))
-            files[path] = (status, st.st_mtime_ns, st.st_size)
-        except OSError:
-            files[path] = (status, None, None)
+        path = entry[3:]
+        if '__pycache__/' not in path and \
+                not path.startswith('.pytest_cache/'):
+            files[path] = _stat(path)
     return files
+
+
+def _stat(path):
+    try:
+        st = os.lstat(os.path.join(REPO, path))
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 @pytest.fixture(autouse=True, scope='session')
@@ -65,14 +69,16 @@ def _nothing_written_into_the_checkout():
     writes there (or into any other path of the checkout) can meet, and
     change, what the user left. Fails the session when a file of the
     checkout appeared, changed or went during it; outputs belong in
-    ``tmp_path``."""
+    ``tmp_path``. A file that only left git's list unchanged (committed
+    meanwhile) is no change."""
     before = _repo_files()
     yield
     if before is None:
         return
     after = _repo_files() or {}
     changed = sorted(p for p in set(before) | set(after)
-                     if before.get(p) != after.get(p))
+                     if p not in before or before[p] != after.get(
+                         p, _stat(p)))
     if changed:
         pytest.fail(
             f'the tests wrote into the checkout {REPO} (write under '
