@@ -29,9 +29,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _repo_files():
     """``{path: (mtime_ns, size)}`` of every file in the checkout that git
-    lists as changed, untracked or ignored (``__pycache__`` and pytest's
-    cache left out), or None where the tests do not run in a git
-    checkout. One ``git status``: some 0.1 s."""
+    lists as untracked or ignored (where runs write; ``__pycache__`` and
+    pytest's cache left out; not the tracked files, which a developer
+    may edit while the tests run), or None where the tests do not run in
+    a git checkout. One ``git status``: some 0.1 s."""
     try:
         out = subprocess.run(
             ['git', '-C', REPO, 'status', '--porcelain', '-z',
@@ -48,7 +49,7 @@ def _repo_files():
         if entry[0] in 'RC':
             next(entries, None)  # the rename's source
         path = entry[3:]
-        if '__pycache__/' not in path and \
+        if entry[:2] in ('??', '!!') and '__pycache__/' not in path and \
                 not path.startswith('.pytest_cache/'):
             files[path] = _stat(path)
     return files
