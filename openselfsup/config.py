@@ -808,6 +808,18 @@ def _untyped(where: str, node: Any) -> str:
     return 'EpochBasedTrainLoop' if by_epoch else 'IterBasedTrainLoop'
 
 
+def train_loop_kind(loop: Any) -> Optional[str]:
+    """The loop MMEngine's runner builds from a config's ``train_cfg``
+    ``loop``, as the key check reads it: its ``type`` (a scoped name,
+    ``mmengine.EpochBasedTrainLoop``, the same loop), else the one
+    ``by_epoch`` chooses (:func:`_untyped`); None for a ``train_cfg`` that
+    is not a dict or names both (MMEngine refuses them)."""
+    if not isinstance(loop, dict) or ('type' in loop and 'by_epoch' in loop):
+        return None
+    return type_name(loop['type']) if 'type' in loop else \
+        _untyped('train_cfg', loop)
+
+
 @functools.lru_cache(maxsize=None)
 def _loop_arguments(name: str) -> Optional[Dict[str, Any]]:
     """The keyword arguments (name: default, ``inspect.Parameter.empty``

@@ -491,17 +491,10 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     text = checkpoint_config(obj)
     if not isinstance(meta, dict) or text is None:
         return None
-    from ..config import _untyped, config_text_section, type_name
+    from ..config import config_text_section, train_loop_kind
     loop = config_text_section(text, 'train_cfg')
-    if not isinstance(loop, dict):
-        return None
     # the loop MMEngine's runner built from it, as the key check reads it
-    # (a type and by_epoch both: MMEngine refuses them)
-    if 'type' in loop and 'by_epoch' in loop:
-        return None
-    # a scoped name (mmengine.EpochBasedTrainLoop) builds the same loop
-    kind = type_name(loop['type']) if 'type' in loop else \
-        _untyped('train_cfg', loop)
+    kind = train_loop_kind(loop)
     if kind == 'EpochBasedTrainLoop':
         unit, key, meta_key = 'epoch', 'max_epochs', 'epoch'
     elif kind == 'IterBasedTrainLoop':
