@@ -1,6 +1,7 @@
 """Training: CLP and FSP iterate, the CLP loss falls, resume after a kill,
 atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
 import collections
+import math
 import os
 import re
 import shutil
@@ -1380,15 +1381,19 @@ def test_a_resume_says_a_scheduler_class_and_a_removed_one_are_used(
     assert 'param_scheduler.1' not in kept, kept
     # its last step stays in the restored optimizer's lr (MMEngine's
     # resume, kept): said beside the config's (it was said nowhere); the
-    # MultiStepLR kept schedules the lr too, so whose step it is is not
-    # claimed
+    # MultiStepLR kept schedules the lr too, and replayed to the saved
+    # step (epoch 1, before its milestone) alone gives the config's lr:
+    # the resumed lr carries the removed one's factor
     lr = load_config(two).optim_wrapper.optimizer.lr
+    assert load_config(two).param_scheduler[0].milestones[0] > 1
     resumed_lr, = [g['lr'] for g in runner.optim_wrapper.param_groups]
     assert resumed_lr == pytest.approx(lr * 0.5)  # by hand: the factor
-    assert 'param_scheduler.1 (ConstantLR) is removed; the optimizer ' \
-        f"resumes with the lr the checkpoint's last step left, " \
-        f"{resumed_lr:g}, and this config's schedulers of lr go on from it " \
-        f"(this config's optim_wrapper.optimizer.lr: {lr:g}" in used, used
+    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
+        f"resumes with the lr its last step left, {resumed_lr:g}, where " \
+        f"this config's schedule alone gives {lr:g} at the checkpoint's " \
+        "step (epoch 1, iter 1), and this config's schedulers of lr go on " \
+        f"from it (this config's optim_wrapper.optimizer.lr: {lr:g})" in \
+        used, used
 
 
 def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
@@ -1452,6 +1457,112 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
         "(this config's optim_wrapper.neck.optimizer.lr: 0.2, which no " \
         'scheduler' in said and "optimizer 'head' resumes with the lr the " \
         "checkpoint's last step left" in said, said
+
+
+def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
+    """Where a kept scheduler schedules the setting a removed one did,
+    :func:`removed_scheduler_effect` replays this config's schedulers (as
+    MMEngine builds and steps them) to the checkpoint's step: the resumed
+    value this config's schedule alone gives is no claim (the removed
+    one left nothing); another is said to carry the removed one's effect,
+    beside the value of the config's schedule alone. It said before, in
+    every case, that whose step the value is was not worked out. A
+    checkpoint saved mid-epoch or a ReduceOnPlateau scheduler keeps that
+    cautious wording. The references: the MultiStepLR's and the cosine's
+    values by hand (epoch length 10, lr 0.1)."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import removed_scheduler_effect
+    keys = ['param_scheduler.1.type']
+    caution = 'is not worked out here'
+
+    def said(kept, removed, epoch, it, lr, text=None):
+        cfg = Config(dict(
+            param_scheduler=[kept], train_cfg=dict(by_epoch=True,
+                                                   max_epochs=4),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))))
+        meta = {'epoch': epoch, 'iter': it, **({'cfg': text} if text else {})}
+        saved = {'meta': meta, 'optimizer': {
+            'param_groups': [dict(lr=lr, initial_lr=0.1)]}}
+        return removed_scheduler_effect(keys, saved, cfg, [kept, removed])
+
+    steps = dict(type='MultiStepLR', milestones=[3], gamma=0.1)
+    constant = dict(type='ConstantLR', factor=0.5, begin=0, end=2)
+    # past the ConstantLR's end and the milestone: 0.1 x 0.1 by itself
+    assert said(steps, constant, 3, 30, 0.1 * 0.1) is None
+    # mid-way (epoch 1 of its 2): 0.1 x 0.5, the schedule alone 0.1
+    got = said(steps, constant, 1, 10, 0.05)
+    assert "param_scheduler.1 (ConstantLR) is removed, yet the optimizer " \
+        "resumes with the lr its last step left, 0.05, where this " \
+        "config's schedule alone gives 0.1 at the checkpoint's step " \
+        "(epoch 1, iter 10), and this config's schedulers of lr go on " \
+        "from it (this config's optim_wrapper.optimizer.lr: 0.1)" in got, got
+    # a cosine over 4 epochs of 10 iterations (T_max 40) kept, a linear
+    # warmup over 20 iterations from 0.1 removed: each a factor of the lr
+    cosine = dict(type='CosineAnnealingLR', eta_min=0.0, begin=0, end=4,
+                  convert_to_iter_based=True)
+    warmup = dict(type='LinearLR', start_factor=0.1, by_epoch=False,
+                  begin=0, end=20)
+
+    def cos(t):
+        return (1 + math.cos(math.pi * t / 40)) / 2
+
+    mid = 0.1 * (0.1 + 0.9 * 10 / 20) * cos(10)  # iteration 10 of 20
+    got = said(cosine, warmup, 1, 10, mid)
+    assert f'resumes with the lr its last step left, {mid:g}, where this ' \
+        f"config's schedule alone gives {0.1 * cos(10):g} at the " \
+        "checkpoint's step (epoch 1, iter 10)" in got, got
+    assert said(cosine, warmup, 3, 30, 0.1 * cos(30)) is None
+    # saved mid-epoch (its epoch length unknown: 25 iterations in 2
+    # epochs, or a run saving by iteration), or a plateau scheduler (its
+    # steps follow the metrics): not replayed
+    assert caution in said(cosine, warmup, 2, 25, mid)
+    by_iter = 'default_hooks = dict(checkpoint=dict(by_epoch=False))\n'
+    assert caution in said(cosine, warmup, 1, 10, mid, by_iter)
+    assert 'alone gives' in said(cosine, warmup, 1, 10, mid, 'x = 1\n')
+    plateau = dict(type='ReduceOnPlateauLR', monitor='loss')
+    assert caution in said(plateau, constant, 1, 10, 0.05)
+
+
+def test_a_removed_schedulers_replay_steps_as_mmengine_does():
+    """The replay of :func:`removed_scheduler_effect` counts the steps a
+    scheduler rests (outside its ``[begin, end)``) at once: after any
+    number of steps, in one call or two, the lr and each scheduler's step
+    count are those of MMEngine's schedulers stepped one by one (the
+    reference: a plain loop), for schedulers that start late and end
+    early (a first draft counted the step at a ``begin`` as resting)."""
+    import warnings
+
+    from openselfsup.engine.runner import _step_schedulers
+    from openselfsup.registry import PARAM_SCHEDULERS
+
+    def built():
+        optimizer = torch.optim.Optimizer([dict(
+            params=[torch.zeros(1, requires_grad=True)], lr=0.1)], {})
+        return optimizer, [PARAM_SCHEDULERS.build(c, default_args=dict(
+            optimizer=optimizer)) for c in (
+            dict(type='LinearLR', start_factor=0.2, by_epoch=False,
+                 begin=3, end=11),
+            dict(type='CosineAnnealingLR', by_epoch=False, begin=5, end=40,
+                 eta_min=0.01),
+            dict(type='StepLR', step_size=4, gamma=0.5, by_epoch=False,
+                 begin=9, end=25))]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # no optimizer step before
+        for n in (0, 1, 3, 4, 10, 11, 24, 25, 50):
+            plain, one_by_one = built()
+            for _ in range(n):
+                for scheduler in one_by_one:
+                    scheduler.step()
+            for calls in ([n], [n // 2, n - n // 2]):
+                replay, schedulers = built()
+                for steps in calls:
+                    _step_schedulers(schedulers, steps)
+                assert replay.param_groups[0]['lr'] == \
+                    plain.param_groups[0]['lr'], (n, calls)
+                assert [s._global_step for s in schedulers] == \
+                    [s._global_step for s in one_by_one]
 
 
 def _plus_one(ckpt, out):

@@ -36,6 +36,7 @@ second one before it writes anything.
 """
 import functools
 import logging
+import math
 import os
 import pickle
 import shutil
@@ -519,6 +520,124 @@ def _scheduled_param(scheduler: dict) -> Optional[str]:
     return name if isinstance(name, str) else None
 
 
+def _replayed_schedule(schedulers: Sequence[dict], param: str,
+                       groups: Sequence[dict], start: Any, cfg,
+                       saved: dict) -> Optional[List[float]]:
+    """The ``param`` values that ``cfg``'s schedulers ``schedulers`` (one
+    optimizer's: :func:`_optimizer_schedulers`) alone give each of the
+    param groups ``groups`` (a checkpoint's optimizer state's) at the step
+    of the checkpoint ``saved`` (its meta's ``epoch`` and ``iter``), as
+    MMEngine's runner builds and steps them: each from the group's
+    ``initial_<param>`` (what the run's first scheduler recorded; else
+    ``start``, the config's optimizer value), ``end`` by default the
+    loop's ``max_epochs`` (``max_iters`` where not ``by_epoch``),
+    ``convert_to_iter_based`` over the epoch length, the iter-based ones
+    stepped after each iteration and the epoch-based ones after each
+    epoch (``ParamSchedulerHook``), on a throwaway optimizer. None where
+    that cannot be done reliably: a scheduler of a class not MMEngine's,
+    a ``ReduceOnPlateau...`` one (its steps follow the metrics), a train
+    loop not MMEngine's two, no step in the meta, or an epoch length
+    needed and not known (an iteration-based loop's; a checkpoint
+    saved mid-epoch)."""
+    import warnings
+
+    import torch
+    from mmengine.optim.scheduler import ReduceOnPlateauParamScheduler
+
+    from ..config import config_text_section, train_loop_kind
+    from ..registry import PARAM_SCHEDULERS
+    from ..utils.checkpoint import checkpoint_config
+    mine = [s for s in schedulers if _scheduled_param(s) == param]
+    for scheduler in mine:
+        kind = scheduler.get('type')
+        cls = kind if isinstance(kind, type) else PARAM_SCHEDULERS.get(kind)
+        if not cls.__module__.startswith('mmengine.optim.scheduler') or \
+                issubclass(cls, ReduceOnPlateauParamScheduler):
+            return None
+    meta = saved.get('meta') if isinstance(saved.get('meta'), dict) else {}
+    epoch, it = meta.get('epoch'), meta.get('iter')
+    loop = cfg.get('train_cfg')
+    kind = train_loop_kind(loop)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+               for n in (epoch, it)) or kind not in (
+                   'EpochBasedTrainLoop', 'IterBasedTrainLoop'):
+        return None
+    by_epoch = kind == 'EpochBasedTrainLoop'
+    text = checkpoint_config(saved)
+    hooks = config_text_section(text, 'default_hooks') if text else None
+    every_iters = isinstance(hooks, dict) and isinstance(
+        hooks.get('checkpoint'), dict) and \
+        hooks['checkpoint'].get('by_epoch') is False
+    # the epoch length: an epoch loop's checkpoint at an epoch's end
+    length = it // epoch if by_epoch and epoch and not it % epoch and \
+        not every_iters else None
+    if by_epoch and epoch and length is None:
+        return None  # saved mid-epoch: its epochs' iterations unknown
+    epochs = loop.get('max_epochs') if by_epoch else 1
+    iters = loop.get('max_iters') if not by_epoch else \
+        epochs * length if isinstance(epochs, int) and length else None
+    starts = [g.get(f'initial_{param}', start) for g in groups]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+               for v in starts):
+        return None
+    built = []
+    optimizer = torch.optim.Optimizer([
+        {**{k: v for k, v in g.items()
+            if k != 'params' and not k.startswith('initial_')},
+         param: value, 'params': [torch.zeros(1, requires_grad=True)]}
+        for g, value in zip(groups, starts)], {})
+    for scheduler in mine:
+        made = dict(scheduler)
+        stepped_by_epoch = made.get('by_epoch', True)
+        if 'end' not in made:
+            made['end'] = epochs if stepped_by_epoch else iters
+        if made['end'] is None or (stepped_by_epoch and made.get(
+                'convert_to_iter_based') and not length):
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                built.append(PARAM_SCHEDULERS.build(made, default_args=dict(
+                    optimizer=optimizer, epoch_length=length or 1)))
+        except Exception:  # a config the run itself refuses
+            return None
+    per_iter = [s for s in built if not s.by_epoch]
+    per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the optimizer is never stepped
+        for _ in range(epoch if by_epoch else 0):
+            _step_schedulers(per_iter, length)
+            _step_schedulers(per_epoch, 1)
+        _step_schedulers(per_iter,
+                         it - (epoch * length if by_epoch and epoch else 0))
+    return [g[param] for g in optimizer.param_groups]
+
+
+def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
+    """``n`` steps of the MMEngine schedulers ``schedulers``, built and
+    stepped together (their step counts agree), in their order: a step
+    outside a scheduler's ``[begin, end)`` only counts (MMEngine's
+    ``_ParamScheduler.step``), so the steps where it rests are counted at
+    once and only those where it sets a value are taken (a warmup over
+    the first 500 of 78000 iterations: 500 steps, not 78000)."""
+    at = schedulers[0]._global_step if schedulers else 0
+    stop = at + n
+    while at < stop:
+        # the steps up to the next begin or end: the same ones active
+        # (a step's count g sets a value where begin <= g < end)
+        ahead = [edge - 1 for s in schedulers for edge in (s.begin, s.end)
+                 if at + 1 < edge <= stop]
+        until = min(ahead, default=stop)
+        active = [s for s in schedulers if s.begin <= at + 1 < s.end]
+        for _ in range(until - at if active else 0):
+            for scheduler in active:
+                scheduler.step()
+        for scheduler in schedulers:
+            if scheduler not in active:
+                scheduler._global_step += until - at
+        at = until
+
+
 def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                              saved_schedulers: Any) -> Optional[str]:
     """What a scheduler the resuming ``cfg`` removed (one of the changed
@@ -531,9 +650,17 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     beside the config's ``optim_wrapper.optimizer`` value. MMEngine's
     resume restores the optimizer's param groups whole and each scheduler
     kept goes on from the lr it finds there: no scheduler brings the
-    config's back (a ``ConstantLR`` would have at its ``end``). None
-    where no scheduler was removed, the checkpoint holds no optimizer
-    state, or every group resumes with the config's value."""
+    config's back (a ``ConstantLR`` would have at its ``end``). Where a
+    kept scheduler schedules that setting too (a ``MultiStepLR`` past its
+    milestone gives 0.01 of 0.1 by itself), this config's schedulers are
+    replayed to the checkpoint's step (:func:`_replayed_schedule`): the
+    value they alone give is no claim (nothing of the removed one is
+    left), another is said to carry the removed one's effect, beside the
+    value of this config's schedule alone; where they cannot be replayed
+    reliably, only that the kept schedulers go on from it. None where no
+    scheduler was removed, the checkpoint holds no optimizer state, or
+    every group resumes with the config's value (or, with a kept
+    scheduler of it, the one this config's schedule alone gives)."""
     removed = {}
     for key in keys:
         if not (key.startswith('param_scheduler.') and
@@ -577,9 +704,33 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                 else (f'{", ".join(map(shown, values))} in its '
                       f'{len(values)} param groups')
             who = f'optimizer {name!r}' if name else 'the optimizer'
-            if _schedules(cfg.get('param_scheduler'), name, param):
-                # the kept schedulers move it too: whose step it is would
-                # need this config's schedule replayed to the saved step
+            kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
+            alone = _replayed_schedule(
+                kept, param, [g for g in groups if isinstance(g, dict)],
+                here, cfg, saved) \
+                if _schedules(kept, None, param) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    for v in values) else None
+            if alone is not None and all(
+                    math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
+                    for v, a in zip(values, alone)):
+                continue  # this config's schedule alone gives it
+            if alone is not None:
+                meta = saved['meta']
+                gives = shown(alone[0]) if len(set(alone)) == 1 else \
+                    ', '.join(map(shown, alone))
+                said.append(
+                    f'{prefix} ({there.get("type")}) is removed, yet {who} '
+                    f'resumes with the {param} its last step left, {held}, '
+                    f'where this config\'s schedule alone gives {gives} at '
+                    f'the checkpoint\'s step (epoch {meta["epoch"]}, '
+                    f'iter {meta["iter"]}), and this config\'s schedulers '
+                    f'of {param} go on from it (this config\'s '
+                    f'{optimizer}.{param}: {shown(here)})')
+            elif _schedules(kept, None, param):
+                # the kept schedulers move it too, and their schedule
+                # cannot be replayed reliably (a custom or plateau
+                # scheduler, an epoch length not known)
                 said.append(
                     f'{prefix} ({there.get("type")}) is removed; {who} '
                     f'resumes with the {param} the checkpoint\'s last step '
@@ -600,10 +751,10 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             'optimizer\'s param groups as the checkpoint holds them')
 
 
-def _schedules(schedulers: Any, name: Optional[str], param: str) -> bool:
-    """Whether a config's ``param_scheduler`` (a list, one scheduler, or
-    either by optimizer name) holds a scheduler of ``param`` for the
-    optimizer ``name`` (None: the one optimizer; a list not by name
+def _optimizer_schedulers(schedulers: Any, name: Optional[str]) -> list:
+    """The scheduler configs of a config's ``param_scheduler`` (a list,
+    one scheduler, or either by optimizer name) that MMEngine builds for
+    the optimizer ``name`` (None: the one optimizer; a list not by name
     schedules every optimizer, as MMEngine builds it)."""
     if isinstance(schedulers, dict) and 'type' not in schedulers:
         schedulers = schedulers.get(name) if name is not None else \
@@ -611,8 +762,14 @@ def _schedules(schedulers: Any, name: Optional[str], param: str) -> bool:
              for s in (v if isinstance(v, (list, tuple)) else [v])]
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
-    return any(isinstance(s, dict) and _scheduled_param(s) == param
-               for s in schedulers or ())
+    return [s for s in schedulers or () if isinstance(s, dict)]
+
+
+def _schedules(schedulers: Any, name: Optional[str], param: str) -> bool:
+    """Whether a config's ``param_scheduler`` holds a scheduler of
+    ``param`` for the optimizer ``name`` (:func:`_optimizer_schedulers`)."""
+    return any(_scheduled_param(s) == param
+               for s in _optimizer_schedulers(schedulers, name))
 
 
 def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
