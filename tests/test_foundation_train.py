@@ -1513,10 +1513,14 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
         f"config's schedule alone gives {0.1 * cos(10):g} at the " \
         "checkpoint's step (epoch 1, iter 10)" in got, got
     assert said(cosine, warmup, 3, 30, 0.1 * cos(30)) is None
-    # saved mid-epoch (its epoch length unknown: 25 iterations in 2
-    # epochs, or a run saving by iteration), or a plateau scheduler (its
-    # steps follow the metrics): not replayed
+    # iteration-based schedulers of a checkpoint saved mid-epoch (its
+    # epoch length unknown: 25 iterations in 2 epochs, or a run saving by
+    # iteration), or a plateau scheduler (its steps follow the metrics):
+    # not replayed
     assert caution in said(cosine, warmup, 2, 25, mid)
+    # epoch-based schedulers alone need no epoch length: 35 iterations in
+    # 3 epochs, past the ConstantLR's end and the milestone: 0.1 x 0.1
+    assert said(steps, constant, 3, 35, 0.1 * 0.1) is None
     by_iter = 'default_hooks = dict(checkpoint=dict(by_epoch=False))\n'
     assert caution in said(cosine, warmup, 1, 10, mid, by_iter)
     assert 'alone gives' in said(cosine, warmup, 1, 10, mid, 'x = 1\n')

@@ -537,8 +537,10 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     that cannot be done reliably: a scheduler of a class not MMEngine's,
     a ``ReduceOnPlateau...`` one (its steps follow the metrics), a train
     loop not MMEngine's two, no step in the meta, or an epoch length
-    needed and not known (an iteration-based loop's; a checkpoint
-    saved mid-epoch)."""
+    needed (an iteration-based scheduler, or one converted to it) and
+    not known (an iteration-based loop's; a checkpoint saved mid-epoch,
+    or by a run that saves by iteration); epoch-based schedulers alone
+    need none."""
     import warnings
 
     import torch
@@ -569,10 +571,9 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
         hooks.get('checkpoint'), dict) and \
         hooks['checkpoint'].get('by_epoch') is False
     # the epoch length: an epoch loop's checkpoint at an epoch's end
+    # (saved mid-epoch, its epochs' iterations are not known)
     length = it // epoch if by_epoch and epoch and not it % epoch and \
         not every_iters else None
-    if by_epoch and epoch and length is None:
-        return None  # saved mid-epoch: its epochs' iterations unknown
     epochs = loop.get('max_epochs') if by_epoch else 1
     iters = loop.get('max_iters') if not by_epoch else \
         epochs * length if isinstance(epochs, int) and length else None
@@ -603,13 +604,16 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
             return None
     per_iter = [s for s in built if not s.by_epoch]
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
+    if per_iter and by_epoch and epoch and not length:
+        return None  # the iterations of each epoch are not known
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the optimizer is never stepped
         for _ in range(epoch if by_epoch else 0):
-            _step_schedulers(per_iter, length)
+            _step_schedulers(per_iter, length or 0)
             _step_schedulers(per_epoch, 1)
-        _step_schedulers(per_iter,
-                         it - (epoch * length if by_epoch and epoch else 0))
+        if per_iter:
+            _step_schedulers(per_iter, it - (epoch * length if by_epoch and
+                                             epoch else 0))
     return [g[param] for g in optimizer.param_groups]
 
 
