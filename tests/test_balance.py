@@ -4783,6 +4783,57 @@ def test_a_window_of_several_optimizers_is_resumed_as_uninterrupted():
         uninterrupted[n]._inner_count for n in names]
 
 
+def test_several_optimizers_count_the_iterations_a_resume_trains_again():
+    """Two optimizers (an ``OptimWrapperDict``) in windows of 2 and 3,
+    each wrapper's count set as MMEngine's ``OptimWrapperDict.
+    initialize_count_status`` asks (each separately), over 2 epochs of 4
+    batches (8 iterations); saved by iteration after iteration 6, both
+    windows closed, and resumed: the epoch loop trains epoch 2 again from
+    its first batch, 10 iterations in all. ``count_trained_again``
+    skipped the dict: each wrapper counted 8, and the windows-of-2 one's
+    9th iteration was divided by the count's remainder, 0 (MMEngine's
+    'loss_factor should be larger than zero!'). Now each wrapper counts
+    the run's 10 with its own window (the windows-of-3 one's last window,
+    iteration 10, divided by 1 and stepped). The reference: the same 10
+    batches trained uninterrupted, each wrapper counting 10 (stateless
+    SGD under MMEngine's ``OptimWrapper``)."""
+    from mmengine.optim import OptimWrapperDict
+
+    from openselfsup.engine.runner import count_trained_again
+    torch.manual_seed(0)
+    xs = [torch.randn(4, 3) for _ in range(8)]
+    every = {'a': 2, 'b': 3}
+
+    def model():
+        return nn.ModuleDict({n: nn.Linear(3, 2) for n in every})
+
+    def wrappers(net, begin, end):
+        built = OptimWrapperDict(**{n: OptimWrapper(torch.optim.SGD(
+            net[n].parameters(), lr=0.1), accumulative_counts=k)
+            for n, k in every.items()})
+        for n in every:
+            built[n].initialize_count_status(net[n], begin, end)
+        return built
+
+    def train(net, built, steps):
+        for x in steps:
+            for n in every:
+                built[n].update_params(net[n](x).pow(2).mean())
+
+    want, got = model(), model()
+    got.load_state_dict(want.state_dict())
+    train(want, wrappers(want, 0, 10), xs[:6] + xs[4:])
+    train(got, wrappers(got, 0, 8), xs[:6])
+    built = wrappers(got, 6, 8)  # MMEngine's loop: iteration 6 of 8
+    count_trained_again(built, 2)
+    train(got, built, xs[4:])
+    assert [built[n]._max_counts for n in every] == [10, 10]
+    assert all(torch.equal(p, q) for p, q in zip(want.parameters(),
+                                                  got.parameters()))
+    assert all(p.grad is None or not p.grad.any()
+               for p in got.parameters())  # each last window stepped
+
+
 def test_a_short_last_window_resumed_with_more_epochs_is_rescaled():
     """Windows of 7 over a run of 10 iterations: MMEngine divides the
     losses of the short last window (iterations 8-10) by 3, not 7. Saved

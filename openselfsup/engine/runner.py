@@ -1225,14 +1225,22 @@ def count_trained_again(optim_wrapper, trained_again: int) -> None:
     past the count were divided by the count's remainder (0 where
     ``accumulative_counts`` divides it: the run stopped on MMEngine's
     'loss_factor should be larger than zero!' at the first of them),
-    and a last window left unfinished there never stepped."""
-    most = getattr(optim_wrapper, '_max_counts', -1)
-    if trained_again <= 0 or most == -1 or \
-            not hasattr(optim_wrapper, '_remainder_counts'):
+    and a last window left unfinished there never stepped. In an
+    ``OptimWrapperDict`` (several optimizers), each wrapper's own count,
+    by its own ``accumulative_counts`` (before, the dict was skipped: a
+    wrapper whose count was set, as MMEngine's ``OptimWrapperDict.
+    initialize_count_status`` asks each to be, stopped as one wrapper
+    did); one MMEngine's dict leaves uncounted (``_max_counts`` -1) has
+    no end to move."""
+    if trained_again <= 0:
         return
-    _, every = _accumulation(optim_wrapper)
-    optim_wrapper._max_counts = most + trained_again
-    optim_wrapper._remainder_counts = optim_wrapper._max_counts % every
+    for wrapper in _each_wrapper(optim_wrapper):
+        most = getattr(wrapper, '_max_counts', -1)
+        if most == -1 or not hasattr(wrapper, '_remainder_counts'):
+            continue
+        _, every = _accumulation(wrapper)
+        wrapper._max_counts = most + trained_again
+        wrapper._remainder_counts = wrapper._max_counts % every
 
 
 def _several_wrappers(optim_wrapper) -> Optional[dict]:
@@ -1242,6 +1250,13 @@ def _several_wrappers(optim_wrapper) -> Optional[dict]:
     from mmengine.optim import OptimWrapperDict
     return dict(optim_wrapper.items()) \
         if isinstance(optim_wrapper, OptimWrapperDict) else None
+
+
+def _each_wrapper(optim_wrapper) -> list:
+    """The wrappers of an MMEngine ``OptimWrapperDict``
+    (:func:`_several_wrappers`), or ``[optim_wrapper]``: one."""
+    wrappers = _several_wrappers(optim_wrapper)
+    return [optim_wrapper] if wrappers is None else list(wrappers.values())
 
 
 def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
