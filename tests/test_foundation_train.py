@@ -2867,3 +2867,85 @@ def test_a_resume_says_the_settings_of_a_scheduler_of_its_class_are_restored(
     kept = ' '.join(n for n in notes if 'are not used' in n)
     line = 'param_scheduler.0.min_value: 0.01 -> 0.001'
     assert line in kept and line not in used, (used, kept)
+
+
+def test_auto_scale_lr_counts_the_windows_of_several_optimizers():
+    """``--auto-scale-lr`` (``AtomicRunner.scale_lr``) with several
+    optimizers (MMEngine's ``OptimWrapperDict``) counts the batches each
+    step accumulates, as for one wrapper: batch 2 x 4 accumulated on one
+    process, base 16, scales lr by 8 / 16 (hand-computed: 0.1 -> 0.05,
+    0.2 -> 0.1), as one wrapper of the same windows is scaled; before,
+    the dict's counts were left out (MMEngine's rule, 2 / 16: 0.0125).
+    Without accumulation, MMEngine's rule (2 x 2 processes / 16). Windows
+    of different lengths: one line, no lr changed."""
+    from types import SimpleNamespace
+
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    from openselfsup.engine import AtomicRunner
+    from openselfsup.utils import InputError
+
+    def wrapper(lr, counts):
+        return OptimWrapper(torch.optim.SGD(
+            [torch.nn.Parameter(torch.zeros(1))], lr=lr),
+            accumulative_counts=counts)
+
+    def lrs(built):
+        return [g['lr'] for w in (built.values() if isinstance(
+            built, OptimWrapperDict) else [built])
+            for g in w.optimizer.param_groups]
+
+    def scaled(built, world=1):
+        runner = SimpleNamespace(
+            _train_dataloader=dict(batch_size=2), world_size=world,
+            param_schedulers=None, logger=SimpleNamespace(info=print),
+            _config_name=lambda: 'x.py')
+        AtomicRunner.scale_lr(runner, built,
+                              dict(base_batch_size=16, enable=True))
+        return lrs(built)
+
+    assert scaled(OptimWrapperDict(a=wrapper(0.1, 4), b=wrapper(0.2, 4))) \
+        == pytest.approx([0.1 * 8 / 16, 0.2 * 8 / 16])
+    assert scaled(wrapper(0.1, 4)) == pytest.approx([0.1 * 8 / 16])
+    assert scaled(OptimWrapperDict(a=wrapper(0.1, 1), b=wrapper(0.2, 1)),
+                  world=2) == pytest.approx([0.1 * 4 / 16, 0.2 * 4 / 16])
+    uneven = OptimWrapperDict(a=wrapper(0.1, 2), b=wrapper(0.2, 4))
+    with pytest.raises(InputError) as err:
+        scaled(uneven)
+    assert str(err.value) == (
+        '--auto-scale-lr: the optimizers of x.py accumulate over windows '
+        'of different lengths (optim_wrapper.a.accumulative_counts=2, '
+        'optim_wrapper.b.accumulative_counts=4): their total batches '
+        'differ, and auto_scale_lr.base_batch_size is one; give them one '
+        'accumulative_counts, or set each lr without --auto-scale-lr')
+    assert lrs(uneven) == [0.1, 0.2]
+
+
+def test_auto_scale_lr_refuses_several_optimizers_of_uneven_windows(
+        synthetic_root, tmp_path, two_optimizers):
+    """Through ``train``: several optimizers whose ``accumulative_counts``
+    differ, with ``--auto-scale-lr``, are refused in one line when
+    training starts, the failed start leaving no work dir behind (before:
+    trained, each lr scaled by MMEngine's one batch per step)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    constructor, model = two_optimizers
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=1)
+    c = load_config(cfg)
+    c.model.type = model
+    c.auto_scale_lr = dict(base_batch_size=8)
+    c.optim_wrapper = dict(constructor=constructor, **{
+        name: dict(type='OptimWrapper', accumulative_counts=counts,
+                   optimizer=dict(type='SGD', lr=0.05))
+        for name, counts in (('backbone', 1), ('head', 2))})
+    c.dump(cfg)
+    work = tmp_path / 'a'
+    with pytest.raises(InputError, match=re.escape(
+            f'--auto-scale-lr: the optimizers of {cfg} accumulate over '
+            'windows of different lengths (optim_wrapper.backbone.'
+            'accumulative_counts=1, optim_wrapper.head.accumulative_counts'
+            '=2)')):
+        train(cfg, work_dir=str(work), auto_scale_lr=True)
+    assert not work.exists()

@@ -56,7 +56,8 @@ def parse_args(argv):
                    'without it (amp=auto)')
     p.add_argument('--auto-scale-lr', action='store_true',
                    help='scale the learning rate by the actual total batch '
-                   '(accumulated batches counted) over the config\'s '
+                   '(accumulated batches counted, one count for several '
+                   'optimizers) over the config\'s '
                    'auto_scale_lr.base_batch_size (the '
                    'linear rule; off by default: a config with '
                    'total_batch_size keeps its total on any GPU count)')

@@ -1234,7 +1234,7 @@ def count_trained_again(optim_wrapper, trained_again: int) -> None:
     no end to move."""
     if trained_again <= 0:
         return
-    for wrapper in _each_wrapper(optim_wrapper):
+    for wrapper in _each_wrapper(optim_wrapper).values():
         most = getattr(wrapper, '_max_counts', -1)
         if most == -1 or not hasattr(wrapper, '_remainder_counts'):
             continue
@@ -1252,11 +1252,11 @@ def _several_wrappers(optim_wrapper) -> Optional[dict]:
         if isinstance(optim_wrapper, OptimWrapperDict) else None
 
 
-def _each_wrapper(optim_wrapper) -> list:
-    """The wrappers of an MMEngine ``OptimWrapperDict``
-    (:func:`_several_wrappers`), or ``[optim_wrapper]``: one."""
+def _each_wrapper(optim_wrapper) -> dict:
+    """``{name: wrapper}`` of an MMEngine ``OptimWrapperDict``
+    (:func:`_several_wrappers`), or ``{None: optim_wrapper}``: one."""
     wrappers = _several_wrappers(optim_wrapper)
-    return [optim_wrapper] if wrappers is None else list(wrappers.values())
+    return {None: optim_wrapper} if wrappers is None else wrappers
 
 
 def window_gradient(model, optim_wrapper, world_size: int) -> Optional[dict]:
@@ -1656,25 +1656,47 @@ class AtomicRunner(Runner):
         GPU it was published for. The log line names the config's base
         and that total (MMEngine's, given the base divided by the count,
         read 'based on batch size of 1.0 and the current batch size is
-        1' for base 16 and batch 1 x 16). Called, as MMEngine's, before
-        the schedules are built (``Runner.train``)."""
-        counts = _accumulation(optim_wrapper)[1]
+        1' for base 16 and batch 1 x 16). Several optimizers (an
+        ``OptimWrapperDict``) are scaled alike, each by the same ratio, as
+        MMEngine's rule scales them, the count theirs (before, theirs was
+        left out there while one wrapper's was counted). Called, as
+        MMEngine's, before the schedules are built (``Runner.train``).
+
+        Raises:
+            InputError: several optimizers accumulating over windows of
+                different lengths: the total batch, which the one
+                ``base_batch_size`` goes with, is not one number.
+        """
+        wrappers = _each_wrapper(optim_wrapper)
+        counts = {name: _accumulation(wrapper)[1]
+                  for name, wrapper in wrappers.items()}
         if not (auto_scale_lr and auto_scale_lr.get('enable')) or \
-                counts == 1:
+                set(counts.values()) == {1}:
             return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+        if len(set(counts.values())) > 1:
+            each = ', '.join(f'optim_wrapper.{name}.accumulative_counts='
+                             f'{count}'
+                             for name, count in counts.items())
+            raise InputError(
+                f'--auto-scale-lr: the optimizers of {self._config_name()} '
+                f'accumulate over windows of different lengths ({each}): '
+                'their total batches differ, '
+                'and auto_scale_lr.base_batch_size is one; give them one '
+                'accumulative_counts, or set each lr without --auto-scale-lr')
         loader = self._train_dataloader
         batch = loader['batch_size'] if isinstance(loader, dict) \
             else loader.batch_size
         base = auto_scale_lr['base_batch_size']
-        total = self.world_size * batch * counts
+        (every,) = set(counts.values())
+        total = self.world_size * batch * every
         ratio = total / base
-        # (an OptimWrapperDict does not accumulate: one wrapper here)
-        for group in optim_wrapper.optimizer.param_groups:
-            group['lr'] = group['lr'] * ratio
+        for wrapper in wrappers.values():
+            for group in wrapper.optimizer.param_groups:
+                group['lr'] = group['lr'] * ratio
         self.logger.info(
             f'LR is set based on batch size of {base} and the current '
             f'batch size is {total} ({self.world_size} process(es) x '
-            f'{batch} x {counts} accumulated). Scaling the original LR by '
+            f'{batch} x {every} accumulated). Scaling the original LR by '
             f'{ratio}.')
 
     def __init__(self, *args, **kwargs):
