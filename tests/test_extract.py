@@ -696,6 +696,66 @@ def test_reuse_keeps_the_sets_of_the_same_extraction(
     assert len(np.load(outs[1])) == len(lines) - 1
 
 
+def test_a_kept_set_records_where_its_images_are_now(
+        synthetic_root, weights, tmp_path):
+    """The images moved (the same bytes under another folder) and
+    NCT_test extracted again with --reuse: NCT_train was kept with the
+    folder it was read from before in its provenance, so the support /
+    query check compared two folders and found no shared image, though
+    the test list names a training image (a leak, silent). A kept set's
+    provenance now names this run's folder (written again, nothing else
+    of it changed); a rerun where nothing moved writes nothing."""
+    import shutil
+
+    from openselfsup.apis.extract import extract_many
+    from openselfsup.lowshot.features import check_disjoint, load_features
+    from openselfsup.utils import InputError
+    ckpt = str(tmp_path / 'a.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    before = tmp_path / 'before' / 'NCT'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), before)
+    meta = before / 'meta'
+    train = (meta / 'train_labeled.txt').read_text().splitlines()
+    test = (meta / 'test_labeled.txt').read_text().splitlines()
+    (meta / 'test_labeled.txt').write_text('\n'.join(test + train[:1]) + '\n')
+    leak = os.path.join('data', train[0].split()[0])
+    workdir = str(tmp_path / 'w')
+    names = ('NCT_train', 'NCT_test')
+    outs = [paths.features_path(workdir, 'enc', n) for n in names]
+    width = {k: v for k, v in _options(synthetic_root, 'NCT').items()
+             if k != 'dataset.data_root'}
+
+    def run(root):
+        return extract_many([_config('nct_train.py'), _config('nct_test.py')],
+                            ckpt, outs, data_roots=[str(root)] * 2,
+                            cfg_options=width, progress=False, reuse=True)
+
+    def refused(root):
+        sets = [load_features(workdir, 'enc', n) for n in names]
+        with pytest.raises(InputError, match='hold the same image '
+                           + re.escape(os.path.join(str(root), leak))):
+            check_disjoint(*sets, workdir)
+
+    run(before)
+    refused(before)
+    # the images moved; NCT_test to be extracted again, NCT_train kept
+    after = tmp_path / 'after' / 'NCT'
+    os.rename(tmp_path / 'before', tmp_path / 'after')
+    os.remove(outs[1])
+    records = run(after)
+    assert [bool(r.get('reused')) for r in records] == [True, False]
+    refused(after)
+    assert records[0]['data_prefix'] == os.path.join(str(after), 'data')
+    prov = paths.provenance_path(workdir, 'enc', 'NCT_train')
+    with open(prov) as f:
+        on_disk = json.load(f)
+    assert on_disk['data_prefix'] == records[0]['data_prefix']
+    assert 'reused' not in on_disk
+    written = os.stat(prov).st_mtime_ns
+    assert [r.get('reused') for r in run(after)] == [True, True]
+    assert os.stat(prov).st_mtime_ns == written
+
+
 def test_several_sets_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys):
     """One extract.py call with three --config / --data-root / --output

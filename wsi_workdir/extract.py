@@ -175,7 +175,9 @@ def parse_args(argv):
                         'normalisation, --aug_times, --seed and precision; '
                         'the files those it describes) instead of '
                         'extracting it again; where the images lie, '
-                        '--batch-size, --workers and --device aside. '
+                        '--batch-size, --workers and --device aside (a '
+                        'kept set moved with its images: its provenance '
+                        'names their folder now). '
                         'evaluate_encoder.sh passes it (a rerun with other '
                         'shots or classifiers extracts nothing again)')
     parser.add_argument('--no-progress', action='store_true',

@@ -985,14 +985,11 @@ def provenance_record(listing: Dict, features: np.ndarray,
     and labels, date, host, outputs). The images' digest tells features of
     other images under the same names (a dataset regenerated, NCT's
     stain-normalised release for NONORM) from the same images moved."""
-    dataset, out = listing['dataset'], listing['out']
+    where = _location(listing)
     return dict(
         **fields,
-        list_file=dataset.ann_file, list_sha1=listing['list_sha1'],
-        data_prefix=dataset.img_prefix,
-        # what a relative data_prefix is relative to (the support / query
-        # image check: lowshot.features.shared_image)
-        cwd=os.getcwd(),
+        list_file=where['list_file'], list_sha1=listing['list_sha1'],
+        data_prefix=where['data_prefix'], cwd=where['cwd'],
         images_sha1=_images_sha1(listing),
         num_samples=int(features.shape[0]),
         feature_dim=int(features.shape[1]),
@@ -1002,7 +999,19 @@ def provenance_record(listing: Dict, features: np.ndarray,
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec='seconds'),
         torch=torch.__version__, host=platform.node(),
-        outputs={k: v for k, v in out.items() if k != 'shared'})
+        outputs=where['outputs'])
+
+
+def _location(listing: Dict) -> Dict:
+    """Where a set's list, images and outputs are in this run, as its
+    provenance records it: the list file, the image folder and the working
+    folder a relative one is relative to (the support / query image
+    check reads them: :func:`~openselfsup.lowshot.features.shared_image`),
+    the output files."""
+    dataset, out = listing['dataset'], listing['out']
+    return dict(list_file=dataset.ann_file, data_prefix=dataset.img_prefix,
+                cwd=os.getcwd(),
+                outputs={k: v for k, v in out.items() if k != 'shared'})
 
 
 def _images_sha1(listing: Dict) -> Optional[str]:
@@ -1060,7 +1069,10 @@ def extracted_already(listing: Dict, normalise: bool,
     this run's. Where the images are, the batch size, the workers and the
     device are not compared (the staleness rule of results,
     :func:`~openselfsup.lowshot.report.changed_inputs`: features extracted
-    again the same way are the same).
+    again the same way are the same). Where the list, the images or the
+    outputs are now another place than the provenance records
+    (:func:`_location`: the images moved), its provenance file is written
+    again with this run's places, nothing else of it changed.
 
     Args:
         listing (dict): from :func:`open_list`.
@@ -1097,8 +1109,15 @@ def extracted_already(listing: Dict, normalise: bool,
             not np.array_equal(labels, listing['labels']) or \
             meta.get('paths') != listing['meta']['paths']:
         return None
-    return dict(old, reused=True,
-                outputs={k: v for k, v in out.items() if k != 'shared'})
+    where = _location(listing)
+    if any(old.get(k) != v for k, v in where.items()):
+        # the same images read from another folder (moved, or the workdir
+        # moved): the record names where they are now, else the support /
+        # query check compared a kept set's old folder with a set
+        # extracted again from the new one and found no shared image
+        old = dict(old, **where)
+        save_set({out['provenance']: old})
+    return dict(old, reused=True)
 
 
 def write_outputs(listing: Dict, features: np.ndarray,
