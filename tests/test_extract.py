@@ -298,6 +298,31 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
             os.path.dirname(out))
 
 
+def test_a_probability_outside_0_1_in_an_extraction_pipeline_is_one_line(
+        synthetic_root, tmp_path, capsys):
+    """The training pipelines' check of transform settings
+    (batch_aug.check_settings) was not run on the extraction configs'
+    pipelines: nct_aug.py with its RandomApply's prob 1.5 extracted
+    NCT_aug with the jitter on every copy (mmcv's RandomApply takes it
+    without a word), and a RandomFlip of prob -0.5 stopped on mmcv's
+    AssertionError traceback. Both one line naming the config and the
+    pipeline key, nothing written; prob 1 (the bound) is taken."""
+    out = tmp_path / 'out'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    base = ['--config', _config('nct_aug.py'), '--random-init',
+            '--aug_times', '1', '--output', str(out / 'NCT_aug.npy'),
+            '--workers', '0', '--no-progress', '--cfg-options', *opts]
+    for key, prob, kind in (('dataset.pipeline.3.prob', 1.5, 'RandomApply'),
+                            ('dataset.pipeline.2.prob', -0.5, 'RandomFlip')):
+        code, err = _run_cli(capsys, base + [f'{key}={prob}'])
+        assert code == 2 and err == (
+            f'error: {_config("nct_aug.py")}: {key[:-5]}: {kind} prob '
+            f'{prob!r} is not a probability in [0, 1]'), err
+        assert not out.exists()
+    code, err = _run_cli(capsys, base + ['dataset.pipeline.3.prob=1.0'])
+    assert code == 0 and (out / 'NCT_aug.npy').exists(), err
+
+
 @pytest.mark.parametrize('name,domain,list_file,num_classes', [
     ('nct_train.py', 'NCT', 'train_labeled.txt', 9),
     ('nct_test.py', 'NCT', 'test_labeled.txt', 9),

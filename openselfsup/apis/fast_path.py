@@ -214,11 +214,8 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None) -> List[str]:
     # what both paths refuse (a prob outside [0, 1], a magnitude_level
     # outside [0, total_level]), refused the same way on both, before the
     # run: the per-image transforms took some of it without a word
-    from ..config import config_dicts
-    from ..datasets.batch_aug import check_pipeline
-    for key, node in config_dicts(cfg.train_dataloader, 'train_dataloader'):
-        if isinstance(node.get('pipeline'), (list, tuple)):
-            check_pipeline(node['pipeline'], f'{key}.pipeline')
+    from ..datasets.batch_aug import check_pipelines
+    check_pipelines(cfg.train_dataloader, 'train_dataloader')
     if compile_views and not batched:
         raise InputError('compile_views=True compiles the batched views: it '
                          "needs augment_on='device' (or 'auto' on a GPU)")

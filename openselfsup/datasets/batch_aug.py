@@ -851,6 +851,18 @@ def check_pipeline(pipeline, where: str) -> None:
             check_settings(t, key)
 
 
+def check_pipelines(node, where: str) -> None:
+    """:func:`check_pipeline` of every ``pipeline`` list in config
+    ``node`` (at key ``where``), a wrapped dataset's included: the
+    training loader's (``train_dataloader``) and an extraction config's
+    ``dataset`` (``nct_aug.py``'s augmented passes), before anything is
+    built."""
+    from ..config import config_dicts
+    for key, sub in config_dicts(node, where):
+        if isinstance(sub.get('pipeline'), (list, tuple)):
+            check_pipeline(sub['pipeline'], f'{key}.pipeline')
+
+
 def _built_per_image(t: Dict, where: str):
     """The per-image transform of config ``t``, built; InputError (one
     line) where the per-image pipeline refuses it when it builds it (an
