@@ -522,7 +522,8 @@ def _scheduled_param(scheduler: dict) -> Optional[str]:
 
 def _replayed_schedule(schedulers: Sequence[dict], param: str,
                        groups: Sequence[dict], start: Any, cfg,
-                       saved: dict) -> Optional[List[float]]:
+                       saved: dict, name: Optional[str] = None
+                       ) -> Optional[List[float]]:
     """The ``param`` values that ``cfg``'s schedulers ``schedulers`` (one
     optimizer's: :func:`_optimizer_schedulers`) alone give each of the
     param groups ``groups`` (a checkpoint's optimizer state's) at the step
@@ -540,7 +541,10 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     needed (an iteration-based scheduler, or one converted to it) and
     not known (an iteration-based loop's; a checkpoint saved mid-epoch,
     or by a run that saves by iteration); epoch-based schedulers alone
-    need none."""
+    need none; or a scheduler whose settings the checkpoint's state of it,
+    which MMEngine's resume loads into it, replaces (:func:`_resumes_as_built`:
+    a ``max_epochs`` raised moves a default ``end`` that the resumed
+    scheduler does not take). ``name``: the optimizer's (None: the one)."""
     import warnings
 
     import torch
@@ -549,7 +553,9 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     from ..config import config_text_section, train_loop_kind
     from ..registry import PARAM_SCHEDULERS
     from ..utils.checkpoint import checkpoint_config
-    mine = [s for s in schedulers if _scheduled_param(s) == param]
+    places = [i for i, s in enumerate(schedulers)
+              if _scheduled_param(s) == param]
+    mine = [schedulers[i] for i in places]
     for scheduler in mine:
         kind = scheduler.get('type')
         cls = kind if isinstance(kind, type) else PARAM_SCHEDULERS.get(kind)
@@ -587,7 +593,7 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
             if k != 'params' and not k.startswith('initial_')},
          param: value, 'params': [torch.zeros(1, requires_grad=True)]}
         for g, value in zip(groups, starts)], {})
-    for scheduler in mine:
+    for place, scheduler in zip(places, mine):
         made = dict(scheduler)
         stepped_by_epoch = made.get('by_epoch', True)
         if 'end' not in made:
@@ -602,6 +608,9 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
                     optimizer=optimizer, epoch_length=length or 1)))
         except Exception:  # a config the run itself refuses
             return None
+        if not _resumes_as_built(built[-1], _saved_scheduler_state(
+                saved, name, place)):
+            return None
     per_iter = [s for s in built if not s.by_epoch]
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
     if per_iter and by_epoch and epoch and not length:
@@ -615,6 +624,42 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
             _step_schedulers(per_iter, it - (epoch * length if by_epoch and
                                              epoch else 0))
     return [g[param] for g in optimizer.param_groups]
+
+
+#: a scheduler state's entries that its steps move (or its optimizer's
+#: values set): the others are its settings
+_SCHEDULER_STEPS = ('last_step', '_global_step', '_last_value',
+                    'base_values', 'verbose')
+
+
+def _saved_scheduler_state(saved: dict, name: Optional[str],
+                           index: int) -> Any:
+    """The checkpoint ``saved``'s state of the scheduler that MMEngine's
+    resume loads into the ``index``-th scheduler of the optimizer ``name``
+    (None: the one optimizer): the state at the same place in that
+    optimizer's saved list (``Runner.resume`` pairs them by place); None
+    where there is none."""
+    states = saved.get('param_schedulers')
+    if isinstance(states, dict):
+        states = states.get(name)
+    return states[index] if isinstance(states, (list, tuple)) and \
+        index < len(states) else None
+
+
+def _resumes_as_built(scheduler: Any, state: Any) -> bool:
+    """Whether the MMEngine scheduler ``scheduler``, built from this
+    config, keeps its settings when a resume loads the checkpoint's
+    ``state`` into it (``load_state_dict`` takes them all: its ``end``,
+    ``T_max``, milestones): no state, or one of the same settings. A
+    resume that raised ``max_epochs`` builds a cosine of the default
+    ``end`` over the new length, yet it goes on over the saved one."""
+    if state is None:
+        return True
+    if not isinstance(state, dict):
+        return False
+    mine = vars(scheduler)
+    return all(k in mine and mine[k] == v for k, v in state.items()
+               if k not in _SCHEDULER_STEPS)
 
 
 def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
@@ -711,7 +756,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
             alone = _replayed_schedule(
                 kept, param, [g for g in groups if isinstance(g, dict)],
-                here, cfg, saved) \
+                here, cfg, saved, name) \
                 if _schedules(kept, None, param) and all(
                     isinstance(v, (int, float)) and not isinstance(v, bool)
                     for v in values) else None
