@@ -1541,3 +1541,28 @@ def test_batched_flip_refuses_an_integer_probability_as_mmcv_does():
             f'takes a float ({float(prob)})')
         build_from_cfg(dict(flip, prob=float(prob)), TRANSFORMS)
         BatchAugment([dict(flip, prob=float(prob))], 'the.pipeline')
+
+
+def test_the_launchers_check_refuses_a_probability_outside_0_1(tmp_path):
+    """``tools/train.py --check-config`` (what ``dist_train.sh`` and
+    ``slurm_train.sh`` run before they start any process) refuses a blur
+    ``prob`` of 1.5 in the same one line as the run, without importing
+    torch; before, the check passed (exit 0) and each started process
+    refused it once it had imported the training stack."""
+    from _foundation_helpers import REPO, loaded_modules
+    config = os.path.join(REPO, 'configs', 'demo', 'clp_r18_demo.py')
+    key = 'train_dataloader.dataset.pipeline.1.transforms.0.4.prob'
+    rc, out, lines, loaded = loaded_modules(
+        ['tools/train.py', config, '--check-config',
+         '--no-data-check', '--cfg-options', f'{key}=1.5'], ('torch',),
+        cwd=str(tmp_path))
+    assert rc == 2, lines[-5:]
+    assert lines[-1].endswith(
+        'train_dataloader.dataset.pipeline.1.transforms.0.4: GaussianBlur '
+        'prob 1.5 is not a probability in [0, 1]'), lines[-5:]
+    assert loaded == []
+    rc, out, lines, loaded = loaded_modules(
+        ['tools/train.py', config, '--check-config',
+         '--no-data-check', '--cfg-options', f'{key}=1.0'], ('torch',),
+        cwd=str(tmp_path))
+    assert rc == 0 and loaded == [], lines[-5:]

@@ -68,7 +68,9 @@ def _choice(cfg, key: str, allowed, absent) -> object:
 def check_fast_path_values(cfg) -> None:
     """Refuse an unknown ``augment_on``, ``amp``, ``channels_last`` or
     ``compile_views`` of a training config (one with ``train_dataloader``
-    and ``model``); torch-free: :func:`~openselfsup.apis.train.
+    and ``model``), and a pipeline setting both view paths refuse
+    (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`);
+    torch-free: :func:`~openselfsup.apis.train.
     check_run_values` runs it for the launchers' ``--check-config``, and
     :func:`apply_fast_path` before it resolves them.
 
@@ -87,6 +89,12 @@ def check_fast_path_values(cfg) -> None:
     if compile_views not in (True, False):
         raise InputError(f'compile_views={compile_views!r}: choose True or '
                          'False')
+    # what both view paths refuse (a prob outside [0, 1], a magnitude_level
+    # outside [0, total_level]), refused the same way on both, before the
+    # run (the per-image transforms took some of it without a word) and,
+    # torch-free, before a launcher starts its processes
+    from ..datasets.pipeline_checks import check_pipelines
+    check_pipelines(cfg.train_dataloader, 'train_dataloader')
 
 
 def split_pipeline(pipeline: list, where: str):
@@ -211,11 +219,6 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None) -> List[str]:
     channels_last = cfg.get('channels_last', False)
     compile_views = cfg.get('compile_views', False)
     batched = augment == 'device' or (augment == 'auto' and cuda)
-    # what both paths refuse (a prob outside [0, 1], a magnitude_level
-    # outside [0, total_level]), refused the same way on both, before the
-    # run: the per-image transforms took some of it without a word
-    from ..datasets.batch_aug import check_pipelines
-    check_pipelines(cfg.train_dataloader, 'train_dataloader')
     if compile_views and not batched:
         raise InputError('compile_views=True compiles the batched views: it '
                          "needs augment_on='device' (or 'auto' on a GPU)")
