@@ -1476,11 +1476,11 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
     keys = ['param_scheduler.1.type']
     caution = 'is not worked out here'
 
-    def said(kept, removed, epoch, it, lr, text=None):
+    def said(kept, removed, epoch, it, lr, text=None, config_lr=0.1):
         cfg = Config(dict(
             param_scheduler=[kept], train_cfg=dict(by_epoch=True,
                                                    max_epochs=4),
-            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))))
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=config_lr))))
         meta = {'epoch': epoch, 'iter': it, **({'cfg': text} if text else {})}
         saved = {'meta': meta, 'optimizer': {
             'param_groups': [dict(lr=lr, initial_lr=0.1)]}}
@@ -1526,6 +1526,14 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
     assert 'alone gives' in said(cosine, warmup, 1, 10, mid, 'x = 1\n')
     plateau = dict(type='ReduceOnPlateauLR', monitor='loss')
     assert caution in said(plateau, constant, 1, 10, 0.05)
+    # this config's lr changed too (0.2): the replay starts from the run's
+    # initial lr 0.1, as the resumed schedulers do, and says so beside the
+    # config's 0.2 (it gave 0.1 as this config's schedule alone, no word)
+    got = said(steps, constant, 1, 10, 0.05, config_lr=0.2)
+    assert "config's schedule alone gives 0.1 at the checkpoint's step " \
+        '(epoch 1, iter 10; replayed from the initial lr 0.1 of the run ' \
+        'that wrote it, where the resumed schedulers start)' in got and \
+        "(this config's optim_wrapper.optimizer.lr: 0.2)" in got, got
 
 
 def test_a_removed_schedulers_replay_steps_as_mmengine_does():

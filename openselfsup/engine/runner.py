@@ -768,13 +768,21 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                 meta = saved['meta']
                 gives = shown(alone[0]) if len(set(alone)) == 1 else \
                     ', '.join(map(shown, alone))
+                # the replay starts where the checkpoint's run started
+                # (its initial_<param>, the resumed schedulers' base)
+                starts = {g.get(f'initial_{param}', here) for g in groups
+                          if isinstance(g, dict)}
+                start = '' if starts == {here} else (
+                    f'; replayed from the initial {param} '
+                    f'{", ".join(map(shown, sorted(starts)))} of the run '
+                    'that wrote it, where the resumed schedulers start')
                 said.append(
                     f'{prefix} ({there.get("type")}) is removed, yet {who} '
                     f'resumes with the {param} its last step left, {held}, '
                     f'where this config\'s schedule alone gives {gives} at '
                     f'the checkpoint\'s step (epoch {meta["epoch"]}, '
-                    f'iter {meta["iter"]}), and this config\'s schedulers '
-                    f'of {param} go on from it (this config\'s '
+                    f'iter {meta["iter"]}{start}), and this config\'s '
+                    f'schedulers of {param} go on from it (this config\'s '
                     f'{optimizer}.{param}: {shown(here)})')
             elif _schedules(kept, None, param):
                 # the kept schedulers move it too, and their schedule
