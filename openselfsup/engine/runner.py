@@ -754,10 +754,11 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                       f'{len(values)} param groups')
             who = f'optimizer {name!r}' if name else 'the optimizer'
             kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
+            also = any(_scheduled_param(s) == param for s in kept)
             alone = _replayed_schedule(
                 kept, param, [g for g in groups if isinstance(g, dict)],
                 here, cfg, saved, name) \
-                if _schedules(kept, None, param) and all(
+                if also and all(
                     isinstance(v, (int, float)) and not isinstance(v, bool)
                     for v in values) else None
             if alone is not None and all(
@@ -784,7 +785,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                     f'iter {meta["iter"]}{start}), and this config\'s '
                     f'schedulers of {param} go on from it (this config\'s '
                     f'{optimizer}.{param}: {shown(here)})')
-            elif _schedules(kept, None, param):
+            elif also:
                 # the kept schedulers move it too, and their schedule
                 # cannot be replayed reliably (a custom or plateau
                 # scheduler, an epoch length not known)
@@ -820,13 +821,6 @@ def _optimizer_schedulers(schedulers: Any, name: Optional[str]) -> list:
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
     return [s for s in schedulers or () if isinstance(s, dict)]
-
-
-def _schedules(schedulers: Any, name: Optional[str], param: str) -> bool:
-    """Whether a config's ``param_scheduler`` holds a scheduler of
-    ``param`` for the optimizer ``name`` (:func:`_optimizer_schedulers`)."""
-    return any(_scheduled_param(s) == param
-               for s in _optimizer_schedulers(schedulers, name))
 
 
 def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
@@ -1236,12 +1230,9 @@ def drop_disabled_scaler_states(states: Any, optim_wrapper) -> List[str]:
     optimizer's name."""
     if not isinstance(states, dict):
         return []
-    wrappers = _several_wrappers(optim_wrapper)
-    pairs = [(None, states, optim_wrapper)] if wrappers is None else [
-        (name, states.get(name), wrapper)
-        for name, wrapper in wrappers.items()]
     fresh = []
-    for name, state, wrapper in pairs:
+    for name, wrapper in _each_wrapper(optim_wrapper).items():
+        state = states if name is None else states.get(name)
         scaler = getattr(wrapper, 'loss_scaler', None)
         if not isinstance(state, dict) or state.get('loss_scaler') != {} \
                 or not getattr(scaler, 'is_enabled', lambda: False)():
