@@ -301,7 +301,7 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
 def test_a_probability_outside_0_1_in_an_extraction_pipeline_is_one_line(
         synthetic_root, tmp_path, capsys):
     """The training pipelines' check of transform settings
-    (batch_aug.check_settings) was not run on the extraction configs'
+    (pipeline_checks.check_settings) was not run on the extraction configs'
     pipelines: nct_aug.py with its RandomApply's prob 1.5 extracted
     NCT_aug with the jitter on every copy (mmcv's RandomApply takes it
     without a word), and a RandomFlip of prob -0.5 stopped on mmcv's

@@ -929,7 +929,7 @@ def test_a_magnitude_level_mmpretrain_clips_is_taken():
     taken here too; the ends of [0, total] are taken everywhere."""
     from mmpretrain.datasets.transforms import Rotate
 
-    from openselfsup.datasets.batch_aug import check_pipeline, check_settings
+    from openselfsup.datasets.pipeline_checks import check_pipeline, check_settings
     from openselfsup.utils import InputError
     rotate = dict(type='Rotate', magnitude_range=(0, 30), magnitude_level=12,
                   magnitude_std=1.0, prob=1.0)

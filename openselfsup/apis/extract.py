@@ -934,7 +934,7 @@ def _read_list(config: str, cfg_options: Optional[dict], copies: int,
     # the settings the training pipelines' check refuses (a prob outside
     # [0, 1]: mmcv's RandomApply took 1.5 as always, its RandomFlip failed
     # on an assertion when built), before the pipeline is built
-    from ..datasets.batch_aug import check_pipelines
+    from ..datasets.pipeline_checks import check_pipelines
     check_pipelines(cfg.dataset, f'{config}: dataset')
     dataset = build_dataset(cfg)
     rel_paths, labels, list_sha1 = _list_identity(dataset)

@@ -47,8 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils import InputError
-from .pipeline_checks import (  # noqa: F401 (the checks both paths run)
-    _numbers, _prob, check_pipeline, check_pipelines, check_settings)
+from .pipeline_checks import _numbers, _prob, check_settings
 
 #: ITU-R 601-2 luma weights (RGB order) in Pillow's 16-bit fixed point,
 #: what ``convert('L')`` computes:
