@@ -1046,8 +1046,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     if test:  # the test set's metrics, as the rows name them
         what = 'test_evaluator' if 'test_evaluator' in cfg else \
             'val_evaluator'
+        metrics = val_metrics if what == 'val_evaluator' else \
+            evaluator_metrics(cfg.get(what), what)  # built once each
         available += [f'test/{k}' for k in evaluator_result_names(
-            what, evaluator_metrics(cfg.get(what), what), outputs)]
+            what, metrics, outputs)]
     for key in dict.fromkeys([cls_metric, ret_metric] + plot_metrics):
         if key not in available:
             needs = ' (test/<metric> needs --test)' if \
