@@ -1566,3 +1566,160 @@ def test_the_launchers_check_refuses_a_probability_outside_0_1(tmp_path):
          '--no-data-check', '--cfg-options', f'{key}=1.0'], ('torch',),
         cwd=str(tmp_path))
     assert rc == 0 and loaded == [], lines[-5:]
+
+
+_FLIPS = ['horizontal', 'vertical']
+_CANDIDATE = [dict(type='RandomFlip', prob=1.0)]
+
+
+@pytest.mark.parametrize('transform,says,mmcv_fails', [
+    (dict(type='RandomFlip', prob=[1.5, -0.6], direction=_FLIPS),
+     ': 1.5 is not a probability in [0, 1]', 'image'),
+    (dict(type='RandomFlip', prob=[0.3, -0.2], direction=_FLIPS),
+     ': -0.2 is not a probability in [0, 1]', 'image'),
+    (dict(type='RandomFlip', prob=[0.7, 0.6], direction=_FLIPS),
+     ' sums to 1.2999999999999998, above 1 (1 - sum is the probability of '
+     'no flip)', 'build'),
+    (dict(type='RandomFlip', prob=[0.3, 0.5]),
+     ": one probability per direction, and direction 'horizontal' is not "
+     'a list of 2', 'build'),
+    (dict(type='RandomFlip', prob=[0.5, 0], direction=_FLIPS),
+     ': 0 is an integer; mmcv takes floats (0.0)', 'build'),
+    (dict(type='RandomChoice', prob=[1.5, -0.5],
+          transforms=[_CANDIDATE, _CANDIDATE]),
+     ': 1.5 is not a probability in [0, 1]', 'image'),
+    (dict(type='RandomChoice', prob=[0.7, 0.2, 0.1],
+          transforms=[_CANDIDATE] * 3),
+     ' sums to 0.9999999999999999, not 1 (mmcv asserts sum(prob) == 1, '
+     'exactly)', 'build'),
+    (dict(type='RandomChoice', prob=[0.5, 0.5], transforms=[_CANDIDATE] * 3),
+     ': 2 probabilities for 3 transforms', 'build'),
+])
+def test_a_list_of_probabilities_is_checked_as_mmcv_needs_it(
+        transform, says, mmcv_fails):
+    """A ``prob`` list (mmcv's ``RandomFlip``, one per direction;
+    ``RandomChoice``, one per candidate) was not checked: an item outside
+    [0, 1] whose sum mmcv takes failed at the first image (numpy's
+    'probabilities are not non-negative'), and what mmcv asserts when it
+    builds the transform (the sum, the lengths, floats) was a bare
+    AssertionError. Refused with one line now; the reference is mmcv
+    itself, which fails on each."""
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    if mmcv_fails == 'build':
+        with pytest.raises(AssertionError):
+            TRANSFORMS.build(copy.deepcopy(transform))
+    else:
+        built = TRANSFORMS.build(copy.deepcopy(transform))
+        with pytest.raises(ValueError, match='probabilities'):
+            for _ in range(20):
+                built.transform(dict(img=np.zeros((4, 4, 3), np.uint8)))
+    with pytest.raises(InputError) as err:
+        check_pipeline([transform], 'p')
+    assert str(err.value) == (
+        f"p.0: {transform['type']} prob {transform['prob']!r}{says}")
+
+
+def test_a_list_of_probabilities_mmcv_takes_is_taken():
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    for transform in (
+            dict(type='RandomFlip', prob=[0.3, 0.5], direction=_FLIPS),
+            dict(type='RandomFlip', prob=[0.0, 1.0], direction=_FLIPS),
+            dict(type='RandomChoice', prob=[0.25, 0.75],
+                 transforms=[_CANDIDATE] * 2)):
+        TRANSFORMS.build(copy.deepcopy(transform)).transform(
+            dict(img=np.zeros((4, 4, 3), np.uint8)))
+        check_pipeline([transform], 'p')
+
+
+def test_both_paths_refuse_a_flip_probability_list_above_1():
+    """A view's ``RandomFlip`` with probabilities per direction summing
+    above 1: the same line on both view paths, before the run (the
+    batched views refused it as having no batched version, advising the
+    per-image pipeline, where mmcv refused it with a bare assertion)."""
+    cfg = _clp_with(1, prob=[0.7, 0.6], direction=_FLIPS)
+    assert _refused_on_both_paths(cfg) == (
+        'train_dataloader.dataset.pipeline.1.transforms.0.1: RandomFlip '
+        'prob [0.7, 0.6] sums to 1.2999999999999998, above 1 (1 - sum is '
+        'the probability of no flip)')
+
+
+@pytest.mark.parametrize('p', [1.5, -0.5, True, float('nan')])
+def test_a_torchvision_or_hidisc_p_outside_0_1_is_refused(p):
+    """The ``p`` of a torchvision op as mmpretrain registers it
+    (``torchvision/RandomHorizontalFlip``) and of ``HiDiscAugment``
+    (which gives it to each of its torchvision ops): torchvision draws
+    ``torch.rand(1) < p`` and checks nothing (but RandomErasing), so 1.5
+    flipped every image (seen here) and -0.5 none, without a word.
+    Refused with one line now, ``HiDiscAugment`` also when built."""
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.hidisc_transforms import HiDiscAugment
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    flip = dict(type='torchvision/RandomHorizontalFlip', p=p)
+    if p is True or p == 1.5:  # the reference: every image flipped
+        built = TRANSFORMS.build(dict(flip))
+        x = torch.rand(3, 4, 5)
+        for _ in range(10):
+            assert torch.equal(built(dict(img=x))['img'], x.flip(-1))
+    for t in (flip, dict(type='HiDiscAugment', crop_size=24, p=p)):
+        with pytest.raises(InputError) as err:
+            check_pipeline([dict(type='RandomApply', transforms=[t])], 'p')
+        assert str(err.value) == (
+            f"p.0.transforms.0: {t['type']} p {p!r} is not a probability "
+            'in [0, 1]')
+    with pytest.raises(InputError, match=re.escape(
+            f'HiDiscAugment p {p!r} is not a probability in [0, 1]')):
+        HiDiscAugment(24, p=p, ops=[dict(which='random_horiz_flip')])
+    for fine in (0, 1.0, 0.5):
+        check_pipeline([dict(flip, p=fine), dict(
+            type='HiDiscAugment', crop_size=24, p=fine)], 'p')
+        HiDiscAugment(24, p=fine, ops=[dict(which='random_horiz_flip')])
+    check_pipeline([dict(type='HiDiscAugment', crop_size=24)], 'p')
+
+
+def _dumped(path, tmp_path, name, edit):
+    """Config ``path`` with ``edit(cfg)`` applied, written to
+    ``tmp_path/name``: a setting ``--cfg-options`` could only add by
+    importing the class that takes it."""
+    cfg = Config.fromfile(path)
+    edit(cfg)
+    out = str(tmp_path / name)
+    cfg.dump(out)
+    return out
+
+
+def test_the_launchers_check_refuses_probability_lists_and_p(tmp_path):
+    """``tools/train.py --check-config`` refuses, without importing torch,
+    a flip's probability list summing above 1 (CLP) and a
+    ``HiDiscAugment`` ``p`` of 1.5 (HLSS) in the run's line; before, it
+    passed (exit 0) and each started process failed on it."""
+    from _foundation_helpers import loaded_modules
+
+    def flips(cfg):
+        cfg.train_dataloader.dataset.pipeline[1].transforms[0][1].update(
+            prob=[0.7, 0.6], direction=_FLIPS)
+
+    def hidisc(cfg):
+        cfg.train_dataloader.dataset.pipeline[2].transforms[0][0].p = 1.5
+
+    hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    for path, edit, line in (
+            (CLP_DEMO, flips, 'train_dataloader.dataset.pipeline.1.'
+             'transforms.0.1: RandomFlip prob [0.7, 0.6] sums to '
+             '1.2999999999999998, above 1'),
+            (hlss, hidisc, 'train_dataloader.dataset.pipeline.2.'
+             'transforms.0.0: HiDiscAugment p 1.5 is not a probability in '
+             '[0, 1]')):
+        config = _dumped(path, tmp_path, os.path.basename(path), edit)
+        rc, out, lines, loaded = loaded_modules(
+            ['tools/train.py', config, '--check-config', '--no-data-check'],
+            ('torch',), cwd=str(tmp_path))
+        assert rc == 2 and line in lines[-1], lines[-5:]
+        assert loaded == []
+

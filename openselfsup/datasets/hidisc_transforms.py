@@ -44,6 +44,7 @@ from torchvision import transforms as T
 
 from ..registry import TRANSFORMS
 from ..utils import InputError
+from .pipeline_checks import probability
 
 #: the published augmentation list (HiDisc and HLSS configs), in order
 PUBLISHED_OPS = (
@@ -154,6 +155,9 @@ class HiDiscAugment(BaseTransform):
     def __init__(self, crop_size: int, p: float = 0.5,
                  ops: Optional[Sequence[dict]] = None,
                  skip: Sequence[str] = ()):
+        # torchvision's ops draw ``torch.rand(1) < p``: above 1 every op on
+        # every image, below 0 none (the same line as the config's check)
+        probability(p, 'HiDiscAugment p')
         ops = PUBLISHED_OPS if ops is None else ops
         names = [o['which'] for o in ops]
         unknown = sorted(set(skip) - set(names))

@@ -9,18 +9,78 @@ from typing import Dict, Optional
 from ..utils import InputError
 
 
-def _prob(t: Dict, default, where: str) -> float:
-    """Transform ``t``'s ``prob`` (``default`` when not given), refused with
-    one line unless a number in [0, 1]: mmcv's ``RandomFlip`` and
-    mmpretrain's ``RandomGrayscale`` refuse it per image (an assertion),
-    and the batched op took it as given (a flip of prob 1.5 flipped every
-    image; of prob -1, none)."""
-    prob = t.get('prob', default)
-    if isinstance(prob, bool) or not isinstance(prob, (int, float)) or \
-            not 0 <= prob <= 1:
-        raise InputError(f"{where}: {t.get('type')} prob {prob!r} is not a "
-                         'probability in [0, 1]')
-    return prob
+def _is_probability(value) -> bool:
+    """A number in [0, 1] (not a bool, not NaN)."""
+    return not isinstance(value, bool) and isinstance(
+        value, (int, float)) and 0 <= value <= 1
+
+
+def probability(value, what: str):
+    """``value`` where it is a number in [0, 1], else InputError (one
+    line): ``'{what} {value!r} is not a probability in [0, 1]'`` (a bool,
+    NaN and a string included)."""
+    if not _is_probability(value):
+        raise InputError(f'{what} {value!r} is not a probability in [0, 1]')
+    return value
+
+
+def _probs(t: Dict, where: str) -> None:
+    """Refuse with one line a list ``prob`` of transform ``t`` (mmcv's
+    ``RandomFlip``: one per direction; ``RandomChoice``: one per
+    candidate pipeline) that holds no probability in [0, 1], or that
+    mmcv refuses when it builds the transform or at the first image:
+
+    - an item outside [0, 1]: ``RandomFlip`` asserts only the sum, and a
+      negative item was numpy's ``probabilities are not non-negative``
+      at the first image; ``RandomChoice`` asserts only the sum;
+    - an integer (mmcv asserts a list of floats: a bare AssertionError);
+    - ``RandomFlip``: a ``direction`` that is not a list as long (mmcv
+      asserts the lengths, and against a string its letters), or a sum
+      above 1 (the rest, ``1 - sum``, is no flip);
+    - ``RandomChoice``: another count than its ``transforms``, or a sum
+      other than 1 (mmcv asserts ``sum(prob) == 1`` exactly).
+    """
+    kind, prob = t.get('type'), t['prob']
+    what = f'{where}: {kind} prob {prob!r}'
+    for item in prob:
+        if not _is_probability(item):
+            raise InputError(f'{what}: {item!r} is not a probability in '
+                             '[0, 1]')
+    if kind not in ('RandomFlip', 'RandomChoice'):
+        return
+    for item in prob:
+        if not isinstance(item, float):
+            raise InputError(f'{what}: {item!r} is an integer; mmcv takes '
+                             f'floats ({float(item)})')
+    total = sum(prob)
+    if kind == 'RandomFlip':
+        direction = t.get('direction', 'horizontal')
+        if not isinstance(direction, (list, tuple)) or \
+                len(direction) != len(prob):
+            raise InputError(f'{what}: one probability per direction, and '
+                             f'direction {direction!r} is not a list of '
+                             f'{len(prob)}')
+        if total > 1:
+            raise InputError(f'{what} sums to {total!r}, above 1 (1 - sum '
+                             'is the probability of no flip)')
+        return
+    transforms = t.get('transforms')
+    if isinstance(transforms, (list, tuple)) and \
+            len(transforms) != len(prob):
+        raise InputError(f'{what}: {len(prob)} probabilities for '
+                         f'{len(transforms)} transforms')
+    if total != 1:
+        raise InputError(f'{what} sums to {total!r}, not 1 (mmcv asserts '
+                         'sum(prob) == 1, exactly)')
+
+
+def _prob(t: Dict, default, where: str, key: str = 'prob') -> float:
+    """Transform ``t``'s ``prob`` (``key``; ``default`` when not given),
+    refused with one line unless a number in [0, 1]: mmcv's
+    ``RandomFlip`` and mmpretrain's ``RandomGrayscale`` refuse it per
+    image (an assertion), and the batched op took it as given (a flip of
+    prob 1.5 flipped every image; of prob -1, none)."""
+    return probability(t.get(key, default), f"{where}: {t.get('type')} {key}")
 
 
 def _numbers(t: Dict, key: str, default, count: Optional[int],
@@ -49,6 +109,11 @@ def check_settings(t: Dict, where: str) -> None:
     paths refuse, the batched views (:func:`build_op`) and the per-image
     pipeline (:func:`check_pipeline`), before the run:
 
+    - a ``prob`` list that :func:`_probs` refuses (mmcv's ``RandomFlip``
+      and ``RandomChoice``), and a ``p`` outside [0, 1] of a torchvision
+      op as mmpretrain registers it (``torchvision/RandomHorizontalFlip``)
+      or of ``HiDiscAugment`` (each of its ops draws with it: above 1
+      every op on every image, below 0 none);
     - a ``prob`` (one number) that is no probability in [0, 1]. mmcv's
       ``RandomFlip`` and mmpretrain's ``RandomGrayscale`` refuse it per
       image; mmcv's ``RandomApply`` and mmpretrain's ``GaussianBlur``,
@@ -65,11 +130,19 @@ def check_settings(t: Dict, where: str) -> None:
       [0, ``total_level``], so a level above it is taken, as there.
     """
     prob = t.get('prob')
-    if prob is not None and not isinstance(prob, (list, tuple)):
-        _prob(t, None, where)  # a list: RandomChoice's, one per candidate
-    if t.get('magnitude_range') is None and t.get('type') != 'RandAugment':
-        return
+    if isinstance(prob, (list, tuple)):
+        _probs(t, where)  # RandomFlip's per direction, RandomChoice's
+    elif prob is not None:
+        _prob(t, None, where)
     kind = t.get('type')
+    if kind == 'HiDiscAugment' or (
+            isinstance(kind, str) and kind.startswith('torchvision/')):
+        # torchvision's ops draw ``torch.rand(1) < p`` (above 1: always,
+        # below 0: never) and refuse none but RandomErasing (when built);
+        # HiDiscAugment passes its p to each of them
+        _prob(t, 0.5, where, 'p')
+    if t.get('magnitude_range') is None and kind != 'RandAugment':
+        return
     level, = _numbers(t, 'magnitude_level', 10, None, where)
     total, = _numbers(t, 'total_level', 10, None, where)
     if not total > 0:
@@ -105,3 +178,4 @@ def check_pipelines(node, where: str) -> None:
     for key, sub in config_dicts(node, where):
         if isinstance(sub.get('pipeline'), (list, tuple)):
             check_pipeline(sub['pipeline'], f'{key}.pipeline')
+
