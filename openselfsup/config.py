@@ -1645,3 +1645,71 @@ class CfgOptionsAction(argparse.Action):
         opts.update(parse_cfg_options(values, option_string or self.dest)
                     or {})
         setattr(namespace, self.dest, opts)
+
+
+def uneven_windows_refusal(config_name: str, counts: Dict[Any, int]
+                           ) -> Optional[str]:
+    """The line refusing ``--auto-scale-lr`` (MMEngine's
+    ``auto_scale_lr.enable``) for several optimizers whose
+    ``accumulative_counts`` (``counts``, by wrapper name) differ: their
+    total batches differ, and ``auto_scale_lr.base_batch_size`` is one
+    number; None where they are one. Said by the launchers' check and
+    the run from the config (:func:`check_uneven_windows`) and by the
+    runner from the built wrappers (``AtomicRunner.scale_lr``)."""
+    if len(set(counts.values())) < 2:
+        return None
+    each = ', '.join(f'optim_wrapper.{name}.accumulative_counts={count}'
+                     for name, count in counts.items())
+    return (f'--auto-scale-lr: the optimizers of {config_name} accumulate '
+            f'over windows of different lengths ({each}): their total '
+            'batches differ, and auto_scale_lr.base_batch_size is one; give '
+            'them one accumulative_counts, or set each lr without '
+            '--auto-scale-lr')
+
+
+def wrapper_counts(optim_wrapper: Any) -> Optional[Dict[str, int]]:
+    """``{name: accumulative_counts}`` (1 where unset, MMEngine's
+    default) of an ``optim_wrapper`` config of several named wrappers:
+    no ``optimizer`` at its top, a ``constructor`` that builds MMEngine's
+    ``OptimWrapperDict`` from the other keys (but ``paramwise_cfg``),
+    each a wrapper config with its ``optimizer`` (MMEngine's documented
+    form: ``dict(constructor=..., generator=dict(type='OptimWrapper',
+    optimizer=...), discriminator=dict(...))``). None where the config
+    does not tell: one wrapper, another form, or a count that is not a
+    positive whole number (the runner reads the built wrappers)."""
+    if not isinstance(optim_wrapper, dict) or 'optimizer' in optim_wrapper \
+            or 'constructor' not in optim_wrapper:
+        return None
+    named = {k: v for k, v in optim_wrapper.items()
+             if k not in ('constructor', 'paramwise_cfg')}
+    counts = {}
+    for name, wrapper in named.items():
+        if not isinstance(wrapper, dict) or 'optimizer' not in wrapper:
+            return None
+        count = wrapper.get('accumulative_counts', 1)
+        if isinstance(count, bool) or not isinstance(count, (int, float)) \
+                or not count > 0 or count != int(count):
+            return None
+        counts[name] = int(count)
+    return counts or None
+
+
+def check_uneven_windows(cfg: Config) -> None:
+    """Refuse, torch-free, where ``cfg`` scales the learning rate
+    (``auto_scale_lr.enable``: ``--auto-scale-lr``) for several optimizers
+    whose ``accumulative_counts`` the config tells apart
+    (:func:`wrapper_counts`), the runner's line
+    (:func:`uneven_windows_refusal`): before, only the runner refused it,
+    once the optimizers were built, in every process the launchers
+    started.
+
+    Raises:
+        InputError: the config, each wrapper's count, the ways on.
+    """
+    if not (cfg.get('auto_scale_lr') or {}).get('enable'):
+        return
+    counts = wrapper_counts(cfg.get('optim_wrapper'))
+    line = counts and uneven_windows_refusal(
+        cfg.filename or 'the config', counts)
+    if line:
+        raise InputError(line)

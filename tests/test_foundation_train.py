@@ -2932,9 +2932,10 @@ def test_auto_scale_lr_counts_the_windows_of_several_optimizers():
 def test_auto_scale_lr_refuses_several_optimizers_of_uneven_windows(
         synthetic_root, tmp_path, two_optimizers):
     """Through ``train``: several optimizers whose ``accumulative_counts``
-    differ, with ``--auto-scale-lr``, are refused in one line when
-    training starts, the failed start leaving no work dir behind (before:
-    trained, each lr scaled by MMEngine's one batch per step)."""
+    differ, with ``--auto-scale-lr``, are refused in one line, the failed
+    start leaving no work dir behind (before: trained, each lr scaled by
+    MMEngine's one batch per step); the config tells the counts, so since
+    the launchers' check refuses it too, before the runner is built."""
     from openselfsup.apis import train
     from openselfsup.config import load_config
     from openselfsup.utils import InputError
@@ -2957,6 +2958,71 @@ def test_auto_scale_lr_refuses_several_optimizers_of_uneven_windows(
             '=2)')):
         train(cfg, work_dir=str(work), auto_scale_lr=True)
     assert not work.exists()
+
+
+def _runners_uneven_line(config: str, counts: dict) -> str:
+    """The line ``AtomicRunner.scale_lr`` refuses built wrappers of
+    ``counts`` with (by name) for ``config``."""
+    from types import SimpleNamespace
+
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    from openselfsup.engine import AtomicRunner
+    from openselfsup.utils import InputError
+    built = OptimWrapperDict(**{name: OptimWrapper(torch.optim.SGD(
+        [torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+        accumulative_counts=count) for name, count in counts.items()})
+    runner = SimpleNamespace(_train_dataloader=dict(batch_size=2),
+                             world_size=1, _config_name=lambda: config)
+    with pytest.raises(InputError) as err:
+        AtomicRunner.scale_lr(runner, built,
+                              dict(base_batch_size=16, enable=True))
+    return str(err.value)
+
+
+def test_the_launchers_check_refuses_uneven_accumulation_windows(tmp_path):
+    """``--auto-scale-lr`` with several optimizers that the config gives
+    windows of different lengths (named wrappers, each its
+    ``accumulative_counts``; the second's unset: 1): ``--check-config``
+    (what ``dist_train.sh`` / ``slurm_train.sh`` run first) passed and
+    each started process refused it once its optimizers were built. Now
+    the check refuses it, torch-free, in the runner's own line (the
+    reference: ``AtomicRunner.scale_lr`` on the built wrappers); so does
+    the config's own ``auto_scale_lr.enable``. One count, or no scaling,
+    passes."""
+    from mmengine.config import Config
+
+    def config(name, head_count, **scale):
+        cfg = Config.fromfile(FSP_DEMO)
+        cfg.auto_scale_lr = dict(base_batch_size=8, **scale)
+        cfg.optim_wrapper = dict(
+            constructor='AnyOptimWrappersConstructor',
+            backbone=dict(type='OptimWrapper', accumulative_counts=2,
+                          optimizer=dict(type='SGD', lr=0.05)),
+            head=dict(type='OptimWrapper', optimizer=dict(type='SGD',
+                                                          lr=0.05)))
+        if head_count is not None:
+            cfg.optim_wrapper.head.accumulative_counts = head_count
+        path = str(tmp_path / name)
+        cfg.dump(path)
+        return path
+
+    def check(path, *flags):
+        return loaded_modules(['tools/train.py', path, '--check-config',
+                               '--no-data-check', *flags], ('torch',),
+                              cwd=str(tmp_path))
+
+    uneven = config('uneven.py', None)
+    rc, out, lines, loaded = check(uneven, '--auto-scale-lr')
+    assert rc == 2 and loaded == [], lines[-5:]
+    assert lines[-1] == 'error: ' + _runners_uneven_line(
+        uneven, {'backbone': 2, 'head': 1}), lines[-5:]
+    own = config('own.py', 1, enable=True)
+    rc, out, lines, loaded = check(own)
+    assert rc == 2 and lines[-1] == 'error: ' + _runners_uneven_line(
+        own, {'backbone': 2, 'head': 1}), lines[-5:]
+    assert check(uneven)[0] == 0  # no scaling: nothing to refuse
+    assert check(config('even.py', 2.0), '--auto-scale-lr')[0] == 0
 
 
 def test_a_removed_schedulers_replay_takes_the_resumed_schedulers_settings():

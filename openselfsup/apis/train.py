@@ -24,7 +24,7 @@ from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
-                      config_dicts, default_work_dir, is_int, load_config,
+                      check_uneven_windows, config_dicts, default_work_dir, is_int, load_config,
                       local_file, numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
@@ -518,7 +518,10 @@ def check_run_values(cfg: Config) -> None:
     config that MMEngine cannot print (numpy scalars are replaced by their
     Python values: :func:`_plain_numpy`) and an unknown choice of
     ``amp``, ``augment_on``, ``channels_last`` or ``compile_views``
-    (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), before
+    (:func:`~openselfsup.apis.fast_path.check_fast_path_values`), and
+    ``auto_scale_lr.enable`` (``--auto-scale-lr``) with several optimizers
+    the config gives windows of different lengths
+    (:func:`~openselfsup.config.check_uneven_windows`), before
     the runner is built and without importing torch (the launchers'
     ``--check-config`` runs it). Each was a traceback deep inside PyTorch
     or MMEngine, a line only once the model was built, or silently another
@@ -550,6 +553,7 @@ def check_run_values(cfg: Config) -> None:
                     f'(fix the config or --cfg-options {key}=...)')
     check_schedules(cfg)
     check_train_loop(cfg)
+    check_uneven_windows(cfg)
     check_fast_path_values(cfg)
 
 
@@ -1082,7 +1086,7 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
 def check_auto_scale_lr(cfg: Config, config_path: str):
     """``--auto-scale-lr``'s base: the config's
     ``auto_scale_lr.base_batch_size`` (torch-free: the launchers' check
-    and the run's, :func:`prepare_config`).
+    and the run's, :func:`prepare_config`), its ``enable`` set.
 
     Raises:
         InputError: the config has none.
@@ -1091,6 +1095,9 @@ def check_auto_scale_lr(cfg: Config, config_path: str):
     if not base:
         raise InputError(f'--auto-scale-lr: {config_path} has no '
                          'auto_scale_lr = dict(base_batch_size=...)')
+    # MMEngine's runner scales by it; set before check_run_values, which
+    # refuses what the flag cannot scale (check_uneven_windows)
+    cfg.auto_scale_lr.enable = True
     return base
 
 
@@ -1134,9 +1141,9 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'it (dist_train.sh: pytorch, slurm_train.sh: '
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
-    check_run_values(cfg)
     if auto_scale_lr:
         check_auto_scale_lr(cfg, config)
+    check_run_values(cfg)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
@@ -1202,6 +1209,8 @@ def prepare_config(cfg: Config, config_path: str,
             f'{config_path}: not a training config (no '
             f'{" / ".join(missing)}); extraction configs '
             '(configs/extraction/) go to wsi_workdir/extract.py')
+    if auto_scale_lr:
+        base = check_auto_scale_lr(cfg, config_path)
     check_run_values(cfg)  # torch-free: reported before torch loads
     import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
@@ -1311,8 +1320,6 @@ def prepare_config(cfg: Config, config_path: str,
                 f'{", ..." if len(earlier) > 3 else ""}): this run writes '
                 f'over those of the same names ({earlier_run_hint})')
     if auto_scale_lr:
-        base = check_auto_scale_lr(cfg, config_path)
-        cfg.auto_scale_lr.enable = True
         notes.append(f'--auto-scale-lr: learning rate scaled by the total '
                      f'batch / {base}')
     return notes

@@ -52,7 +52,7 @@ from mmengine.runner import Runner
 from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
                       check_same_held_out, check_saved_model, flat_config,
                       key_below, key_change, local_file,
-                      saved_model_difference)
+                      saved_model_difference, uneven_windows_refusal)
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -1717,16 +1717,9 @@ class AtomicRunner(Runner):
         if not (auto_scale_lr and auto_scale_lr.get('enable')) or \
                 set(counts.values()) == {1}:
             return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
-        if len(set(counts.values())) > 1:
-            each = ', '.join(f'optim_wrapper.{name}.accumulative_counts='
-                             f'{count}'
-                             for name, count in counts.items())
-            raise InputError(
-                f'--auto-scale-lr: the optimizers of {self._config_name()} '
-                f'accumulate over windows of different lengths ({each}): '
-                'their total batches differ, '
-                'and auto_scale_lr.base_batch_size is one; give them one '
-                'accumulative_counts, or set each lr without --auto-scale-lr')
+        line = uneven_windows_refusal(self._config_name(), counts)
+        if line:
+            raise InputError(line)
         loader = self._train_dataloader
         batch = loader['batch_size'] if isinstance(loader, dict) \
             else loader.batch_size
