@@ -1723,3 +1723,65 @@ def test_the_launchers_check_refuses_probability_lists_and_p(tmp_path):
         assert rc == 2 and line in lines[-1], lines[-5:]
         assert loaded == []
 
+
+def _jitter_warnings_logged(settings) -> list:
+    """What mmpretrain's ColorJitter logs when built with ``settings``."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmpretrain.datasets.transforms import ColorJitter
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            if record.levelno == logging.WARNING:
+                records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        ColorJitter(**settings)
+    finally:
+        logger.removeHandler(keep)
+    return records
+
+
+@pytest.mark.parametrize('settings', [
+    dict(hue=0.6), dict(brightness=1.5), dict(brightness=(1.2, 0.8)),
+    dict(contrast=(0.5, 1.5)), dict(saturation=[0, 3]),
+    dict(hue=(-0.6, 0.1), brightness=2.0, saturation=float('nan')),
+    dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.4),
+    dict(hue=0.5, brightness=1.0), dict(hue=(0.1, 0.1))])
+def test_the_jitter_clip_condition_is_mmpretrains(settings):
+    """:func:`jitter_clip_warnings` (torch-free) says what mmpretrain's
+    ColorJitter logs when it builds the same settings (the reference:
+    its own warnings, captured), in its order and text."""
+    from openselfsup.datasets.pipeline_checks import jitter_clip_warnings
+    for kind in ('ColorJitter', 'HueWrapColorJitter'):
+        assert jitter_clip_warnings(dict(type=kind, **settings)) == \
+            _jitter_warnings_logged(settings)
+
+
+def test_the_launchers_check_prints_the_jitter_clip_warning_once(tmp_path):
+    """A colour jitter range mmpretrain clips (``hue=0.6``): each process
+    a launcher started logged the warning and ``--check-config`` said
+    nothing. Now it prints mmpretrain's warning once, with the
+    transform's key, and passes (exit 0: mmpretrain takes it), without
+    importing torch; a config it does not clip prints none."""
+    from _foundation_helpers import loaded_modules
+    key = 'train_dataloader.dataset.pipeline.1.transforms.0.2.transforms.0'
+
+    def check(*options):
+        return loaded_modules(
+            ['tools/train.py', CLP_DEMO, '--check-config', '--no-data-check',
+             '--cfg-options', *options], ('torch',), cwd=str(tmp_path))
+
+    rc, out, lines, loaded = check(f'{key}.hue=0.6')
+    said = _jitter_warnings_logged(dict(hue=0.6))
+    assert len(said) == 1
+    assert rc == 0 and loaded == [], lines[-5:]
+    assert [ln for ln in lines if ln.startswith('warning:')] == [
+        f'warning: {key}: {said[0]}'], lines
+    rc, out, lines, loaded = check(f'{key}.hue=0.5')
+    assert rc == 0 and loaded == [] and not any(
+        ln.startswith('warning:') for ln in lines), lines

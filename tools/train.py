@@ -104,9 +104,12 @@ def main(argv=None):
     a = parse_args(argv)
     if a.check_config:
         from openselfsup.apis.train import check_launch
-        check_launch(a.config, a.cfg_options, a.resume, a.work_dir,
-                     a.check_world, data_check=not a.no_data_check,
-                     auto_scale_lr=a.auto_scale_lr, launcher=a.launcher)
+        for line in check_launch(a.config, a.cfg_options, a.resume,
+                                 a.work_dir, a.check_world,
+                                 data_check=not a.no_data_check,
+                                 auto_scale_lr=a.auto_scale_lr,
+                                 launcher=a.launcher):
+            print(f'warning: {line}', file=sys.stderr)
         return
     from openselfsup.apis import train
     from openselfsup.apis.train import finished_line

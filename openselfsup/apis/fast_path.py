@@ -97,6 +97,18 @@ def check_fast_path_values(cfg) -> None:
     check_pipelines(cfg.train_dataloader, 'train_dataloader')
 
 
+def fast_path_warnings(cfg) -> List[str]:
+    """What each process of a run of training config ``cfg`` would warn
+    of when it builds the views, found torch-free for the launchers'
+    ``--check-config`` (which prints them once): a colour jitter range
+    mmpretrain clips (:func:`~openselfsup.datasets.pipeline_checks.
+    pipeline_warnings`)."""
+    if 'train_dataloader' not in cfg or 'model' not in cfg:
+        return []
+    from ..datasets.pipeline_checks import pipeline_warnings
+    return pipeline_warnings(cfg.train_dataloader, 'train_dataloader')
+
+
 def split_pipeline(pipeline: list, where: str):
     """``(load, views, num_views, pack)`` of a training pipeline.
 

@@ -34,7 +34,8 @@ from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
                                       is_opaque, remove_url_download,
                                       url_download_path)
 from ..utils.launcher import launcher_env
-from .fast_path import apply_fast_path, check_fast_path_values
+from .fast_path import (apply_fast_path, check_fast_path_values,
+                        fast_path_warnings)
 
 
 def check_gpu_count(requested: int) -> None:
@@ -1107,7 +1108,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                  world: Optional[int] = None,
                  data_check: bool = True,
                  auto_scale_lr: bool = False,
-                 launcher: Optional[str] = None) -> None:
+                 launcher: Optional[str] = None) -> List[str]:
     """The launchers' check before they start any process
     (``tools/train.py --check-config``, run by ``dist_train.sh`` and
     ``slurm_train.sh``), without importing torch: the config and its
@@ -1133,6 +1134,11 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     on the machine refused by the work dir's lock, each machine of
     ``NNODES=2`` training apart).
 
+    Returns:
+        list[str]: what each started process would warn of when it builds
+        the views (:func:`~openselfsup.apis.fast_path.
+        fast_path_warnings`), for the check to print once.
+
     Raises:
         InputError: as :func:`train` would, for those; a ``launcher``.
     """
@@ -1144,6 +1150,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if auto_scale_lr:
         check_auto_scale_lr(cfg, config)
     check_run_values(cfg)
+    warnings = fast_path_warnings(cfg)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
     # while it was written has none); the run reads the whole file, every
@@ -1170,11 +1177,12 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             'epoch', 'iter', 'cfg', 'seed')):
         check_resume_meta(resumed, cfg, processes, meta)
     if not data_check:
-        return
+        return warnings
     check_load_from(cfg, resumed)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)
+    return warnings
 
 
 #: what the warning about an earlier run's checkpoints in a new run's work

@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils import InputError
+from .pipeline_checks import JITTER as _JITTER
 from .pipeline_checks import _numbers, _prob, check_settings
 
 #: ITU-R 601-2 luma weights (RGB order) in Pillow's 16-bit fixed point,
@@ -740,9 +741,6 @@ class SolarizeOp(_Op):
         chosen = to_device(_chance(len(x), self.prob, gen), x.device)
         chosen = chosen.view(-1, 1, 1, 1)
         return torch.where(chosen & (x >= self.thr), 255 - x, x)
-
-
-_JITTER = ('ColorJitter', 'HueWrapColorJitter')
 
 
 def _size(scale) -> Tuple[int, int]:

@@ -4,7 +4,7 @@ before a run (the per-image pipeline and the batched views of
 (:func:`~openselfsup.apis.fast_path.check_fast_path_values`) runs them
 before any process starts, as the run itself and ``extract.py`` do."""
 import numbers
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from ..utils import InputError
 
@@ -179,3 +179,53 @@ def check_pipelines(node, where: str) -> None:
         if isinstance(sub.get('pipeline'), (list, tuple)):
             check_pipeline(sub['pipeline'], f'{key}.pipeline')
 
+
+#: the colour jitters (mmpretrain's, and its subclass with a hue that wraps)
+JITTER = ('ColorJitter', 'HueWrapColorJitter')
+
+#: ``(setting, centre, bounds)`` of mmpretrain's ``ColorJitter``: a number
+#: ``v`` is the range ``(centre - v, centre + v)``, and a range not inside
+#: its bounds, or given high to low, is clipped to them with a warning
+#: (its ``_set_range``)
+JITTER_BOUNDS = (('brightness', 1, (0, float('inf'))),
+                 ('contrast', 1, (0, float('inf'))),
+                 ('saturation', 1, (0, float('inf'))),
+                 ('hue', 0, (-0.5, 0.5)))
+
+
+def jitter_clip_warnings(t: Dict) -> List[str]:
+    """The warnings mmpretrain's ``ColorJitter`` logs when it builds the
+    colour jitter config ``t`` (its text), torch-free: a range past its
+    bounds (``hue=0.6``, ``brightness=1.5``) or given high to low
+    (``brightness=(1.2, 0.8)``), which it takes, clipped. A setting it
+    refuses (a negative number, a range not of two) is not one."""
+    out = []
+    for name, centre, bound in JITTER_BOUNDS:
+        value = t.get(name, 0.)
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                continue  # refused when built
+            value = (centre - value, centre + value)
+        if not isinstance(value, (list, tuple)) or len(value) != 2 or \
+                not all(isinstance(v, numbers.Real) for v in value):
+            continue  # refused when built
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            out.append(f'ColorJitter {name} values exceed the bound '
+                       f'{bound}, clipped to the bound.')
+    return out
+
+
+def pipeline_warnings(node, where: str) -> List[str]:
+    """``'KEY: warning'`` of each colour jitter in the ``pipeline`` lists
+    of config ``node`` (at key ``where``) that mmpretrain clips with a
+    warning (:func:`jitter_clip_warnings`): the launchers' check prints
+    them once, where each started process logs them."""
+    from ..config import config_dicts
+    out = []
+    for key, sub in config_dicts(node, where):
+        if not isinstance(sub.get('pipeline'), (list, tuple)):
+            continue
+        for at, t in config_dicts(sub['pipeline'], f'{key}.pipeline'):
+            if t.get('type') in JITTER:
+                out += [f'{at}: {w}' for w in jitter_clip_warnings(t)]
+    return list(dict.fromkeys(out))
