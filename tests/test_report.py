@@ -1593,3 +1593,39 @@ def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
     assert 'Mixed encoders' not in open(out['md']).read()
     with open(out['json']) as f:
         assert json.load(f)['mixed_encoders'] == {}
+
+
+def test_one_decoder_reads_the_encoder_of_a_recorded_extraction():
+    """The report's encoders (``result_encoders``) were decoded from a
+    result's ``extraction`` strings beside the reader of those strings in
+    ``features.py``, looser: a string of one field (no list, shape or
+    options: no :func:`provenance_extraction` ever wrote it) named an
+    encoder. One decoder (``extraction_encoder``) now reads them: its
+    identity is :func:`provenance_encoder`'s, the weights named by their
+    SHA-256 (a result records no checkpoint path); a library model
+    without a model name is its library, not ``timm:None``."""
+    from openselfsup.lowshot.features import (provenance_encoder,
+                                              provenance_extraction)
+    from openselfsup.lowshot.report import result_encoders
+    ckpt = dict(checkpoint='/w/a.pth', checkpoint_sha256='ab' * 32,
+                checkpoint_kind='MoCo checkpoint', list_sha1='l1',
+                num_samples=4, feature_dim=2, normalised=True)
+    timm = dict(ckpt, checkpoint_sha256='cd' * 32,
+                encoder=dict(library='timm', model=None, pool='avg'))
+    rand = dict(ckpt, checkpoint_sha256=None,
+                checkpoint_kind='random init (seed 3)')
+
+    def files(*provs):
+        return {'files': {f'f{i}': {'extraction': provenance_extraction(p)}
+                          for i, p in enumerate(provs)}}
+
+    found = result_encoders(files(ckpt, timm, rand, ckpt))
+    assert found == {
+        provenance_encoder(ckpt)[0]: 'checkpoint SHA-256 ' + 'ab' * 6,
+        provenance_encoder(timm)[0]: 'timm checkpoint SHA-256 ' + 'cd' * 6,
+        provenance_encoder(rand)[0]: 'random init (seed 3)'}
+    assert provenance_encoder(timm)[1] == 'timm /w/a.pth (SHA-256 cdcdcdcdcdcd)'
+    # not a recorded extraction: no encoder
+    short = json.dumps([provenance_encoder(ckpt)[0]])
+    assert result_encoders({'files': {'f': {'extraction': short}}}) == {}
+    assert result_encoders({'files': {'f': {'extraction': '[1'}}}) == {}

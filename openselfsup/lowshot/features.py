@@ -451,10 +451,43 @@ def provenance_encoder(prov) -> Optional[Tuple[str, str]]:
     identity = json.dumps([sha, None if sha else kind, model,
                            prov.get('preprocess') if model else None],
                           sort_keys=True)
-    library = f'{enc.get("library")}:{enc.get("model")} ' if model else ''
-    words = library + (f'{prov.get("checkpoint")} (SHA-256 {sha[:12]})'
-                       if sha else str(kind))
-    return identity, words
+    return identity, _encoder_words(sha, kind, model, prov.get('checkpoint'))
+
+
+def _encoder_words(sha: Optional[str], kind, model: Optional[Dict],
+                   checkpoint: Optional[str] = None) -> str:
+    """An encoder in words: a library model's ``library:model``, then the
+    weights (``checkpoint`` and the start of their SHA-256, or
+    ``checkpoint SHA-256 ...`` where no path is known) or ``kind`` (a
+    seeded random initialisation)."""
+    library = ''
+    if isinstance(model, dict):
+        library = f'{model.get("library")}:{model.get("model")} ' \
+            if model.get('model') else f'{model.get("library")} '
+    if not sha:
+        return library + str(kind)
+    where = f'{checkpoint} (SHA-256 {sha[:12]})' if checkpoint else \
+        f'checkpoint SHA-256 {sha[:12]}'
+    return library + where
+
+
+def extraction_encoder(text) -> Optional[Tuple[str, str]]:
+    """``(identity, words)`` of the encoder a :func:`provenance_extraction`
+    string names (its first field, :func:`provenance_encoder`'s identity),
+    as a result records it (no checkpoint path there: the weights are
+    named by their SHA-256); None where it is no such string or names
+    none."""
+    read = _read_extraction(text)
+    if read is None:
+        return None
+    identity = read[0][0]
+    try:
+        sha, kind, model, _ = json.loads(identity)
+    except (TypeError, ValueError):
+        return None
+    if not (sha is None or isinstance(sha, str)):
+        return None
+    return identity, _encoder_words(sha, kind, model)
 
 
 #: how an image becomes a feature, as the provenance records it: the

@@ -21,7 +21,6 @@ fractions in [0, 1]; a CI is null when it is undefined (a single task;
 NaN, in a file written before every JSON was standard, reads the same).
 """
 import glob
-import json
 import math
 import os
 import re
@@ -632,22 +631,17 @@ def normalised_note(values) -> List[str]:
 def result_encoders(result: dict) -> Dict[str, str]:
     """The encoders a result's feature files came from, as their
     provenance named them when the result was computed (the first field
-    of each ``files.*.extraction``, :func:`~.features.
-    provenance_extraction`): ``{identity: words}`` (the checkpoint's
+    of each ``files.*.extraction``, read by :func:`~.features.
+    extraction_encoder`): ``{identity: words}`` (the checkpoint's
     SHA-256, a library model's name, a seeded random initialisation);
     empty where none is recorded (imported features, older results)."""
+    from .features import extraction_encoder
     found = {}
     for rec in (result.get('files') or {}).values():
-        text = rec.get('extraction') if isinstance(rec, dict) else None
-        try:
-            identity = json.loads(text)[0]
-            sha, kind, model, _ = json.loads(identity)
-        except (TypeError, ValueError, IndexError, KeyError):
-            continue
-        words = f'checkpoint SHA-256 {sha[:12]}' if sha else str(kind)
-        if isinstance(model, dict) and model.get('model'):
-            words = f'{model.get("library")}:{model["model"]} {words}'
-        found[identity] = words
+        encoder = extraction_encoder(rec.get('extraction')) \
+            if isinstance(rec, dict) else None
+        if encoder is not None:
+            found[encoder[0]] = encoder[1]
     return found
 
 
