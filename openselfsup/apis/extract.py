@@ -1046,18 +1046,21 @@ def _set_fields(listing: Dict, weights_file: Optional[str],
         precision=extraction_precision(device, amp))
 
 
-def _kept(listing: Dict, normalise: bool, fields: Dict, records: List,
-          on_written: Optional[Callable[[Dict], None]]) -> bool:
-    """Whether a set's outputs are this extraction already
-    (:func:`extracted_already`; ``fields``: :func:`_set_fields`); if so its
-    record is added to ``records`` and told to ``on_written``."""
-    kept = extracted_already(listing, normalise, fields)
-    if kept is None:
-        return False
-    records.append(kept)
+def _one_set(listing: Dict, normalise: bool, fields: Dict, reuse: bool,
+             compute: Callable[[], np.ndarray], what: str, records: List,
+             on_written: Optional[Callable[[Dict], None]]) -> None:
+    """One set of a run: with ``reuse``, its outputs where they are this
+    extraction already (:func:`extracted_already`), else the features
+    ``compute()`` returns, finished and written (:func:`_finish_and_write`;
+    ``what``: where they came from, in its messages; ``fields``:
+    :func:`_set_fields`); its record is added to ``records`` and told to
+    ``on_written``."""
+    kept = extracted_already(listing, normalise, fields) if reuse else None
+    record = kept or _finish_and_write(listing, compute(), normalise, what,
+                                       fields)
+    records.append(record)
     if on_written is not None:
-        on_written(kept)
-    return True
+        on_written(record)
 
 
 def extracted_already(listing: Dict, normalise: bool,
@@ -1433,32 +1436,29 @@ def extract_many(configs: Sequence[str],
                              aug_times=int(aug_times),
                              seed=int(seed) if aug_times or random_init
                              else None)
-        if reuse and _kept(listing, normalise, fields, records,
-                           on_written):
-            continue
-        if entry[2] != checkpoint:  # another set's weights are in it
-            weights = load_backbone_weights(checkpoint, warn=False)[0]
-            if file_sha256(checkpoint) != sha:
-                raise InputError(
-                    f'{checkpoint}: changed while extracting (its SHA-256 '
-                    'is not the one read before the first set); the sets '
-                    'written so far are from the first version')
-            load(entry, checkpoint, weights)
-        dataset = listing['dataset']
-        model = _to_device(entry[1], dev, channels_last)
-        if aug_times:
-            features = _augmented_passes(model, dataset, aug_times, seed,
+
+        def compute() -> np.ndarray:
+            if entry[2] != checkpoint:  # another set's weights are in it
+                weights = load_backbone_weights(checkpoint, warn=False)[0]
+                if file_sha256(checkpoint) != sha:
+                    raise InputError(
+                        f'{checkpoint}: changed while extracting (its '
+                        'SHA-256 is not the one read before the first '
+                        'set); the sets written so far are from the first '
+                        'version')
+                load(entry, checkpoint, weights)
+            dataset = listing['dataset']
+            model = _to_device(entry[1], dev, channels_last)
+            if aug_times:
+                return _augmented_passes(model, dataset, aug_times, seed,
                                          batch_size, workers, dev, amp,
                                          channels_last, progress)
-        else:
-            features = _encode(model, dataset, listing['labels'],
-                               dataset.ann_file, dev, batch_size, workers,
-                               amp, channels_last, progress)
-        records.append(_finish_and_write(
-            listing, features, normalise,
-            checkpoint or 'the random encoder', fields))
-        if on_written is not None:
-            on_written(records[-1])
+            return _encode(model, dataset, listing['labels'],
+                           dataset.ann_file, dev, batch_size, workers, amp,
+                           channels_last, progress)
+
+        _one_set(listing, normalise, fields, reuse, compute,
+                 checkpoint or 'the random encoder', records, on_written)
     return records
 
 
@@ -1669,17 +1669,15 @@ def extract_external_many(configs: Sequence[str],
             encoder=dict(info), preprocess=preprocessing,
             transform=transform, aug_times=0,
             seed=None if wfile else int(seed))
-        if reuse and _kept(listing, normalise, fields, records,
-                           on_written):
-            continue
-        images = _LibraryImages(listing['dataset'], encoder.transform)
-        features = _encode(model, images, listing['labels'],
+
+        def compute() -> np.ndarray:
+            images = _LibraryImages(listing['dataset'], encoder.transform)
+            return _encode(model, images, listing['labels'],
                            listing['config'], dev, batch_size, workers, amp,
                            channels_last, progress)
-        records.append(_finish_and_write(
-            listing, features, normalise, weights or source, fields))
-        if on_written is not None:
-            on_written(records[-1])
+
+        _one_set(listing, normalise, fields, reuse, compute,
+                 weights or source, records, on_written)
     return records
 
 
