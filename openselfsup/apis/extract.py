@@ -992,19 +992,27 @@ def provenance_record(listing: Dict, features: np.ndarray,
     stain-normalised release for NONORM) from the same images moved."""
     where = _location(listing)
     return dict(
-        **fields,
-        list_file=where['list_file'], list_sha1=listing['list_sha1'],
-        data_prefix=where['data_prefix'], cwd=where['cwd'],
-        images_sha1=_images_sha1(listing),
-        num_samples=int(features.shape[0]),
-        feature_dim=int(features.shape[1]),
-        normalised=bool(normalised),
-        features_sha1=array_sha1(features),
+        **fields, **_made_of(listing, features.shape, normalised),
+        list_file=where['list_file'], data_prefix=where['data_prefix'],
+        cwd=where['cwd'], features_sha1=array_sha1(features),
         labels_sha1=array_sha1(listing['labels']),
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec='seconds'),
         torch=torch.__version__, host=platform.node(),
         outputs=where['outputs'])
+
+
+def _made_of(listing: Dict, shape: Sequence[int], normalised: bool) -> Dict:
+    """What a set's provenance records of what its features were made
+    from and how, beside the encoder, without reading them: the list's
+    digest, the digest of a sample of its images (:func:`_images_sha1`),
+    the shape ``[N, D]`` and the normalisation. :func:`provenance_record`
+    writes it; :func:`extracted_already` compares it before any feature
+    is hashed."""
+    return dict(list_sha1=listing['list_sha1'],
+                images_sha1=_images_sha1(listing),
+                num_samples=int(shape[0]), feature_dim=int(shape[1]),
+                normalised=bool(normalised))
 
 
 def _location(listing: Dict) -> Dict:
@@ -1104,11 +1112,8 @@ def extracted_already(listing: Dict, normalise: bool,
             features.ndim != 2:
         return None
     # this run's record of how the features are made, before they are
-    planned = dict(encoder, list_sha1=listing['list_sha1'],
-                   images_sha1=_images_sha1(listing),
-                   num_samples=len(listing['labels']),
-                   feature_dim=int(features.shape[1]),
-                   normalised=bool(normalise))
+    planned = dict(encoder, **_made_of(
+        listing, (len(listing['labels']), features.shape[1]), normalise))
     made = provenance_extraction(old)
     if made is None or made != provenance_extraction(planned):
         return None
