@@ -1785,3 +1785,30 @@ def test_the_launchers_check_prints_the_jitter_clip_warning_once(tmp_path):
     rc, out, lines, loaded = check(f'{key}.hue=0.5')
     assert rc == 0 and loaded == [] and not any(
         ln.startswith('warning:') for ln in lines), lines
+
+
+def test_a_training_run_checks_its_fast_path_values_once(tmp_path,
+                                                         monkeypatch):
+    """The fast-path values and the training pipelines were checked twice
+    per run: by ``check_run_values`` and again by ``apply_fast_path``
+    (both through ``check_fast_path_values``). ``prepare_config`` now
+    checks them once; ``apply_fast_path`` called alone still checks them
+    (an unknown ``augment_on`` is refused)."""
+    from openselfsup.apis.fast_path import apply_fast_path
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.datasets import pipeline_checks
+    from openselfsup.utils import InputError
+    calls = []
+    check = pipeline_checks.check_pipelines
+    monkeypatch.setattr(pipeline_checks, 'check_pipelines', lambda *a, **k: (
+        calls.append(a[1]), check(*a, **k))[1])
+    prepare_config(Config.fromfile(CLP_DEMO), CLP_DEMO,
+                   str(tmp_path / 'work'))
+    assert calls == ['train_dataloader']
+    calls.clear()
+    cfg = Config.fromfile(CLP_DEMO)
+    apply_fast_path(cfg, False)
+    assert calls == ['train_dataloader']
+    cfg.augment_on = 'gpu'
+    with pytest.raises(InputError, match=r"^augment_on='gpu': choose one of"):
+        apply_fast_path(cfg, False)

@@ -71,8 +71,10 @@ def check_fast_path_values(cfg) -> None:
     and ``model``), and a pipeline setting both view paths refuse
     (:func:`~openselfsup.datasets.pipeline_checks.check_pipelines`);
     torch-free: :func:`~openselfsup.apis.train.
-    check_run_values` runs it for the launchers' ``--check-config``, and
-    :func:`apply_fast_path` before it resolves them.
+    check_run_values` runs it for the launchers' ``--check-config`` and
+    before a run (:func:`~openselfsup.apis.train.prepare_config`), and
+    :func:`apply_fast_path` before it resolves them unless told that it
+    ran (once per run).
 
     Raises:
         InputError: naming the key, the value and the choices.
@@ -201,7 +203,8 @@ def _amp_refusal(amp: str, flag_over) -> str:
             f'{" and ".join(fixes)}')
 
 
-def apply_fast_path(cfg, cuda: bool, amp_flag_over=None) -> List[str]:
+def apply_fast_path(cfg, cuda: bool, amp_flag_over=None,
+                    checked: bool = False) -> List[str]:
     """Resolve ``augment_on``, ``compile_views``, ``amp`` and
     ``channels_last`` in place.
 
@@ -212,6 +215,10 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None) -> List[str]:
             own ``amp`` it replaced (``'off'`` for a config without the
             key); None without ``--amp``. Only the refusal's advice reads
             it.
+        checked (bool): the values and the pipelines were checked
+            already (:func:`check_fast_path_values`, run by
+            :func:`~openselfsup.apis.train.check_run_values`, which a
+            training run calls first); False: checked here.
 
     Returns:
         list[str]: notes for the run's log.
@@ -223,7 +230,8 @@ def apply_fast_path(cfg, cuda: bool, amp_flag_over=None) -> List[str]:
     notes: List[str] = []
     if 'train_dataloader' not in cfg or 'model' not in cfg:
         return notes
-    check_fast_path_values(cfg)
+    if not checked:
+        check_fast_path_values(cfg)
     # a config without these keys (HLSS, balanced tuning) keeps its
     # pipeline, float32 and the default memory format
     augment = cfg.get('augment_on', 'cpu')

@@ -1287,7 +1287,9 @@ def prepare_config(cfg: Config, config_path: str,
         flag_over = cfg.get('amp', 'off')
         cfg.amp = 'float16'
     # augment_on / amp / channels_last: the GPU fast path (fast_path.py)
-    notes += apply_fast_path(cfg, torch.cuda.is_available(), flag_over)
+    # checked by check_run_values above (--amp sets a valid amp)
+    notes += apply_fast_path(cfg, torch.cuda.is_available(), flag_over,
+                             checked=True)
     if resume is not False:
         from ..engine.runner import resume_notes
         # the config's initial weights (load_from): MMEngine would resume
