@@ -781,6 +781,61 @@ def test_a_kept_set_records_where_its_images_are_now(
     assert os.stat(prov).st_mtime_ns == written
 
 
+def test_a_kept_set_names_the_config_and_checkpoint_of_the_run_that_keeps_it(
+        synthetic_root, weights, tmp_path):
+    """--reuse keeps a set of the same extraction by content (the
+    checkpoint's SHA-256, the resolved model and pipeline), but its
+    provenance went on naming the config file, the --cfg-options
+    (``dataset.data_root``) and the checkpoint path of the run that
+    extracted it, which may be gone or another file since: the report and
+    the stale-result check named them. A kept set's provenance now names
+    this run's, the extraction's own under ``extracted_with`` with the
+    date of the renaming run; what the features are (their extraction
+    string, the staleness check's) is unchanged, and named back as they
+    were, the note goes."""
+    import shutil
+
+    from openselfsup.apis.extract import extract_many, summary_line
+    from openselfsup.lowshot.features import provenance_extraction
+    first, second = str(tmp_path / 'a.pth'), str(tmp_path / 'b.pth')
+    torch.save({'state_dict': weights}, first)
+    config = str(tmp_path / 'mine.py')  # the same settings, another file
+    with open(config, 'w') as f:
+        f.write(f"_base_ = [{_config('nct_test.py')!r}]\n")
+    link = str(tmp_path / 'NCT')  # the same images, another folder
+    os.symlink(os.path.join(synthetic_root, 'NCT'), link)
+    out = paths.features_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    prov = paths.provenance_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    opts = _options(synthetic_root, 'NCT')
+
+    def run(cfg, ckpt, root):
+        record, = extract_many([cfg], ckpt, [out], cfg_options=dict(
+            opts, **{'dataset.data_root': root}), progress=False,
+            reuse=True)
+        with open(prov) as f:
+            return record, json.load(f)
+
+    _, before = run(_config('nct_test.py'), first,
+                    os.path.join(synthetic_root, 'NCT'))
+    shutil.move(first, second)
+    record, now = run(config, second, link)
+    assert record['reused']
+    assert (now['config'], now['checkpoint'],
+            now['cfg_options']['dataset.data_root']) == (config, second, link)
+    assert now['extracted_with'] == {
+        k: before[k] for k in ('list_file', 'data_prefix', 'cwd', 'config',
+                               'cfg_options', 'checkpoint')}
+    assert now['date'] == before['date'] and now['renamed_date']
+    assert provenance_extraction(now) == provenance_extraction(before)
+    assert second in summary_line(record) and first not in \
+        summary_line(record)
+    # named as the extraction was again: no note
+    shutil.copy(second, first)
+    _, again = run(_config('nct_test.py'), first,
+                   os.path.join(synthetic_root, 'NCT'))
+    assert again == before
+
+
 def test_several_sets_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys):
     """One extract.py call with three --config / --data-root / --output

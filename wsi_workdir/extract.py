@@ -176,8 +176,10 @@ def parse_args(argv):
                         'the files those it describes) instead of '
                         'extracting it again; where the images lie, '
                         '--batch-size, --workers and --device aside (a '
-                        'kept set moved with its images: its provenance '
-                        'names their folder now). '
+                        'kept set\'s provenance names this run\'s image '
+                        'folder, config, --cfg-options and checkpoint '
+                        'path, those it was extracted with under '
+                        'extracted_with). '
                         'evaluate_encoder.sh passes it (a rerun with other '
                         'shots or classifiers extracts nothing again)')
     parser.add_argument('--no-progress', action='store_true',

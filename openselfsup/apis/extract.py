@@ -80,6 +80,7 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
                      load_json, locked, save_set)
 from ..utils.device import resolve_device
+from ..utils.io import to_jsonable
 
 _BACKBONE_PREFIX = 'backbone.'
 #: depth of a torchvision/mmpretrain ResNet from its blocks per stage
@@ -996,10 +997,15 @@ def provenance_record(listing: Dict, features: np.ndarray,
         list_file=where['list_file'], data_prefix=where['data_prefix'],
         cwd=where['cwd'], features_sha1=array_sha1(features),
         labels_sha1=array_sha1(listing['labels']),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec='seconds'),
+        date=_now_iso(),
         torch=torch.__version__, host=platform.node(),
         outputs=where['outputs'])
+
+
+def _now_iso() -> str:
+    """The date and time now, UTC, to the second (ISO 8601)."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec='seconds')
 
 
 def _made_of(listing: Dict, shape: Sequence[int], normalised: bool) -> Dict:
@@ -1085,10 +1091,11 @@ def extracted_already(listing: Dict, normalise: bool,
     this run's. Where the images are, the batch size, the workers and the
     device are not compared (the staleness rule of results,
     :func:`~openselfsup.lowshot.report.changed_inputs`: features extracted
-    again the same way are the same). Where the list, the images or the
-    outputs are now another place than the provenance records
-    (:func:`_location`: the images moved), its provenance file is written
-    again with this run's places, nothing else of it changed.
+    again the same way are the same). Where the list, the images, the
+    outputs, the config file, its overrides or the checkpoint file are now
+    named otherwise than the provenance records them, its provenance file
+    is written again naming this run's, the extraction's own kept under
+    ``extracted_with`` (:func:`_named_now`).
 
     Args:
         listing (dict): from :func:`open_list`.
@@ -1122,15 +1129,49 @@ def extracted_already(listing: Dict, normalise: bool,
             not np.array_equal(labels, listing['labels']) or \
             meta.get('paths') != listing['meta']['paths']:
         return None
-    where = _location(listing)
-    if any(old.get(k) != v for k, v in where.items()):
-        # the same images read from another folder (moved, or the workdir
-        # moved): the record names where they are now, else the support /
-        # query check compared a kept set's old folder with a set
-        # extracted again from the new one and found no shared image
-        old = dict(old, **where)
-        save_set({out['provenance']: old})
-    return dict(old, reused=True)
+    named = _named_now(old, listing, encoder)
+    if named is not old:
+        save_set({out['provenance']: named})
+    return dict(named, reused=True)
+
+
+#: the names a kept set's provenance takes from the run that keeps it
+#: (:func:`_named_now`): where the list, images and outputs are, and the
+#: config, its overrides and the weights file that resolve to the same
+#: extraction
+_RENAMED = ('list_file', 'data_prefix', 'cwd', 'outputs', 'config',
+            'cfg_options', 'checkpoint')
+
+
+def _named_now(old: Dict, listing: Dict, encoder: Dict) -> Dict:
+    """A kept set's provenance ``old`` naming this run's places and files
+    (:data:`_RENAMED`): ``old`` itself where it names them already, else a
+    copy that does, with the names the extraction itself ran with under
+    ``extracted_with`` (kept from the first rename on; left out where the
+    names are those again) and the date of the renaming run as
+    ``renamed_date``. The same images read from another folder (moved,
+    or the workdir moved): the support / query check compared a kept
+    set's old folder with a set extracted again from the new one and found
+    no shared image. Another config file, ``--cfg-options dataset.
+    data_root`` or checkpoint path of the same resolved model, pipeline
+    and weights (the extraction compared equal): the report and the
+    stale-result check named a config or checkpoint that may be gone or
+    another file now. What the features are, their date, host and device
+    stay the extraction's."""
+    files = {k: encoder.get(k) for k in ('config', 'cfg_options',
+                                         'checkpoint')}
+    now = to_jsonable(dict(_location(listing), **files))  # as on disk
+    if all(old.get(k) == now[k] for k in _RENAMED):
+        return old
+    first = old.get('extracted_with') or {k: old.get(k) for k in _RENAMED
+                                          if k != 'outputs'}
+    named = {k: v for k, v in old.items()
+             if k not in ('extracted_with', 'renamed_date')}
+    named.update(now)
+    if any(first[k] != named.get(k) for k in first):
+        named['extracted_with'] = first
+        named['renamed_date'] = _now_iso()
+    return named
 
 
 def write_outputs(listing: Dict, features: np.ndarray,
