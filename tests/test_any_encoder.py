@@ -1343,3 +1343,40 @@ def test_import_and_extract_keep_a_users_own_files_at_the_output(
         import_features(_config('nct_test.py'), src, out, cfg_options=opts)
     np.testing.assert_allclose(np.load(out), _unit(feats), rtol=1e-6,
                                atol=1e-7)
+
+
+def test_reuse_extracts_a_timm_set_again_under_another_timm_release(
+        synthetic_root, vit, tmp_path, monkeypatch):
+    """A new timm release can change a model's preprocessing or weights,
+    but --reuse kept the set extracted under the old one: the provenance
+    recorded the version in ``encoder.library_version`` and the reuse
+    compared the encoder without it. ``versions`` (timm, torch,
+    torchvision, PIL) is compared now: another timm release extracts the
+    set again."""
+    import PIL
+    import timm
+    import torchvision
+
+    from openselfsup.apis import extract as ex
+    _, weights = vit
+    out = str(tmp_path / 'x.npy')
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+
+    def run():
+        return ex.extract_external(
+            _config('nct_test.py'), f'timm:{VIT}', out, weights=weights,
+            model_kwargs=VIT_KWARGS, progress=False, reuse=True,
+            cfg_options={'dataset.data_root': os.path.join(synthetic_root,
+                                                           'NCT')})
+
+    run()
+    assert run().get('reused') and lines == []
+    real = {m.__name__: m.__version__.split('+')[0]
+            for m in (torch, torchvision, PIL, timm)}
+    monkeypatch.setattr(timm, '__version__', '99.0')
+    again = run()
+    assert not again.get('reused')
+    assert again['versions'] == dict(real, timm='99.0')
+    assert lines == [f'{out}: not kept (other library versions: timm '
+                     f'{real["timm"]} then, 99.0 now); extracting it again']

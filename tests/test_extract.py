@@ -836,6 +836,58 @@ def test_a_kept_set_names_the_config_and_checkpoint_of_the_run_that_keeps_it(
     assert again == before
 
 
+def test_reuse_extracts_again_under_another_library_release(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """--reuse kept a set extracted under another mmpretrain / mmcv /
+    torch release (which can change a model's initialisation or an image
+    transform): the provenance recorded no library versions and nothing
+    compared them. It records them now (``versions``) and a set of
+    another release, or one written before they were recorded, is
+    extracted again, with a line saying why; the same release is kept."""
+    import mmpretrain
+
+    from openselfsup.apis import extract as ex
+    ckpt = str(tmp_path / 'a.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    out = paths.features_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    prov = paths.provenance_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+
+    def run():
+        lines.clear()
+        record, = ex.extract_many([_config('nct_test.py')], ckpt, [out],
+                                  cfg_options=_options(synthetic_root, 'NCT'),
+                                  progress=False, reuse=True)
+        return bool(record.get('reused'))
+
+    assert not run()
+    assert run() and lines == []
+    real = mmpretrain.__version__
+    monkeypatch.setattr(mmpretrain, '__version__', '9.9.9')
+    assert not run()
+    assert lines == [f'{out}: not kept (other library versions: mmpretrain '
+                     f'{real} then, 9.9.9 now); extracting it again']
+    assert run()
+    import cv2
+    import mmcv
+    import mmengine
+    import torchvision
+    with open(prov) as f:
+        assert json.load(f)['versions'] == {
+            m.__name__: m.__version__.split('+')[0] for m in (
+                torch, torchvision, mmengine, mmcv, mmpretrain, cv2)}
+    # a set written before the versions were recorded: extracted again
+    with open(prov) as f:
+        old = json.load(f)
+    del old['versions']
+    with open(prov, 'w') as f:
+        json.dump(old, f)
+    assert not run()
+    assert len(lines) == 1 and 'records no library versions' in lines[0]
+    assert run()
+
+
 def test_several_sets_in_one_process_equal_one_call_each(
         synthetic_root, weights, tmp_path, capsys):
     """One extract.py call with three --config / --data-root / --output

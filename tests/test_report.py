@@ -936,6 +936,28 @@ def test_identity_strings_written_before_the_digests_are_read_as_before():
     assert not same_extraction(old, '{"a": 1}')
 
 
+def test_features_of_another_library_release_are_another_extraction():
+    """Features extracted again under another torch / timm release (the
+    provenance's ``versions``) counted as the same extraction, so a
+    result computed on the old ones stayed fresh. Where both sides record
+    the versions they are compared; a string written before they were
+    recorded is compared without them, as the other late fields."""
+    from openselfsup.lowshot.features import (provenance_extraction,
+                                              same_extraction)
+    prov = {'checkpoint_sha256': 'a' * 64, 'list_sha1': 'l1',
+            'num_samples': 10, 'feature_dim': 8, 'normalised': True,
+            'aug_times': 0, 'seed': None, 'images_sha1': 'i0',
+            'model_sha1': 'm0', 'pipeline_sha1': 'p0'}
+    old = provenance_extraction(prov)
+    one, same, other = (provenance_extraction(
+        {**prov, 'versions': {'torch': '2.4.1', 'timm': t}})
+        for t in ('1.0.3', '1.0.3', '1.0.4'))
+    assert one != old and same_extraction(one, same)
+    assert not same_extraction(one, other)
+    assert not same_extraction(other, one)
+    assert same_extraction(old, one) and same_extraction(other, old)
+
+
 def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(
         tmp_path):
     """Ctrl-C while the plot is written (after the table and JSON) leaves

@@ -1043,6 +1043,27 @@ def _images_sha1(listing: Dict) -> Optional[str]:
     return listing['images_sha1']
 
 
+#: the libraries whose versions a set's provenance records
+#: (``versions``): those that build the encoder and read and transform its
+#: images, by the kind of encoder (a config's model, a timm / open_clip
+#: model, whose own library is added)
+LIBRARIES = dict(config=('torch', 'torchvision', 'mmengine', 'mmcv',
+                         'mmpretrain', 'cv2'),
+                 external=('torch', 'torchvision', 'PIL'))
+
+
+def library_versions(names: Sequence[str]) -> Dict[str, str]:
+    """``{library: release}`` of the modules ``names`` as imported (their
+    ``__version__`` without a local part: torch's ``2.4.1+cu121`` and
+    ``2.4.1+cpu`` are one release), what a set's provenance records as
+    ``versions``: a new release may preprocess otherwise or give other
+    weights, and ``--reuse`` then extracts the set again
+    (:func:`extracted_already`)."""
+    import importlib
+    return {name: str(getattr(importlib.import_module(name), '__version__',
+                              '?')).split('+')[0] for name in names}
+
+
 def _set_fields(listing: Dict, weights_file: Optional[str],
                weights_sha256: Optional[str], device: str, amp: bool,
                **fields) -> Dict:
@@ -1123,6 +1144,9 @@ def extracted_already(listing: Dict, normalise: bool,
         listing, (len(listing['labels']), features.shape[1]), normalise))
     made = provenance_extraction(old)
     if made is None or made != provenance_extraction(planned):
+        if made is not None and made == provenance_extraction(
+                dict(planned, versions=old.get('versions'))):
+            _other_versions(out['features'], old, planned['versions'])
         return None
     if old.get('features_sha1') != array_sha1(features) or \
             old.get('labels_sha1') != array_sha1(labels) or \
@@ -1133,6 +1157,25 @@ def extracted_already(listing: Dict, normalise: bool,
     if named is not old:
         save_set({out['provenance']: named})
     return dict(named, reused=True)
+
+
+def _other_versions(features: str, old: Dict, now: Dict) -> None:
+    """Log why a set of the same extraction but for the library versions
+    (:func:`library_versions`) is extracted again: the versions that
+    differ, or none recorded (a set written before they were)."""
+    was = old.get('versions')
+    if not isinstance(was, dict) or not was:
+        why = ('its provenance records no library versions (written '
+               'before they were recorded), so a new torch / timm / '
+               'open_clip / mmpretrain release since cannot be told')
+    else:
+        parts = [f'{k} {was.get(k, "none")} then, {v} now'
+                 for k, v in now.items() if was.get(k) != v]
+        parts += [f'{k} {v} then, none now' for k, v in was.items()
+                  if k not in now]
+        why = 'other library versions: ' + ', '.join(parts)
+    print_log(f'{features}: not kept ({why}); extracting it again',
+              logger='current', level=logging.WARNING)
 
 
 #: the names a kept set's provenance takes from the run that keeps it
@@ -1474,6 +1517,7 @@ def extract_many(configs: Sequence[str],
                 load(entry, checkpoint, weights)
         del weights
     records = []
+    versions = library_versions(LIBRARIES['config'])
     for listing, checkpoint, how in zip(listings, checkpoints, settings):
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
@@ -1481,7 +1525,7 @@ def extract_many(configs: Sequence[str],
                              checkpoint_kind=kind, **how,
                              aug_times=int(aug_times),
                              seed=int(seed) if aug_times or random_init
-                             else None)
+                             else None, versions=versions)
 
         def compute() -> np.ndarray:
             if entry[2] != checkpoint:  # another set's weights are in it
@@ -1705,6 +1749,7 @@ def extract_external_many(configs: Sequence[str],
     fmt = info.get('weights_format')
     sha = file_sha256(wfile) if wfile else None
     model = _to_device(encoder, dev, channels_last)
+    versions = library_versions(LIBRARIES['external'] + (info['library'], ))
     records = []
     for listing in listings:
         fields = _set_fields(
@@ -1714,7 +1759,7 @@ def extract_external_many(configs: Sequence[str],
                              f'(seed {seed})'),
             encoder=dict(info), preprocess=preprocessing,
             transform=transform, aug_times=0,
-            seed=None if wfile else int(seed))
+            seed=None if wfile else int(seed), versions=versions)
 
         def compute() -> np.ndarray:
             images = _LibraryImages(listing['dataset'], encoder.transform)

@@ -303,8 +303,11 @@ def provenance_extraction(prov) -> Optional[str]:
     the provenance has them the digest of a sample of the images' bytes
     (other images under the same names), the digests of the resolved
     model and pipeline (``model_sha1``, ``pipeline_sha1``: the config file
-    and overrides merged; older files lack them), and the precision
-    (:func:`extracted_precision`) where it is not float32. Features of the
+    and overrides merged; older files lack them), the precision
+    (:func:`extracted_precision`) where it is not float32, and the
+    versions of the libraries that built the encoder and read the images
+    (``versions``: :func:`openselfsup.apis.extract.library_versions`;
+    older files lack them). Features of the
     same extraction (:func:`same_extraction`) are one extraction run again
     (their last bits may differ with batch size or device); None when the
     encoder is unknown."""
@@ -317,6 +320,8 @@ def provenance_extraction(prov) -> Optional[str]:
     precision = extracted_precision(prov)
     if precision != 'float32':  # float32 strings as they were before
         settings['precision'] = precision
+    if prov.get('versions'):
+        settings['versions'] = prov['versions']
     return json.dumps([enc[0], prov.get('list_sha1'),
                        prov.get('num_samples'), prov.get('feature_dim'),
                        prov.get('normalised'), prov.get('aug_times'),
@@ -373,7 +378,8 @@ def same_extraction(a: str, b: str) -> bool:
     where both record it, and the model and the pipeline as
     :func:`_differing_setting` compares them (their digests where both
     record them: ``scale=64`` is ``(64, 64)``, another config file is
-    another setting; else their literal overrides), and the precision. A
+    another setting; else their literal overrides), the precision, and
+    the library versions where both record them. A
     string written before a digest was recorded is compared without it;
     one written before the precision was is float32 (features of
     ``--amp`` scored before then are scored again)."""
@@ -395,6 +401,9 @@ def same_extraction(a: str, b: str) -> bool:
     if all(images) and images[0] != images[1]:
         return False
     if pa.get('precision', 'float32') != pb.get('precision', 'float32'):
+        return False
+    versions = (pa.get('versions'), pb.get('versions'))
+    if all(versions) and versions[0] != versions[1]:
         return False
     return not any(_differing_setting(pa, pb, field, prefix)
                    for field, _, prefix in _SETTINGS)

@@ -324,7 +324,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
     latent mode's dictionary was built from) of another extraction
     (encoder, list, augmented passes, a
     sample of the images, the model and pipeline as the config file and
-    overrides resolve, as their provenance names them:
+    overrides resolve, the library releases, as their provenance names them:
     :func:`~.features.same_extraction`; by their digest where either side
     names none: imported features, older results), other labels, a
     task store drawn again or unreadable. Absent files are not judged;

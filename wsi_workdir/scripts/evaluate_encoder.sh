@@ -17,9 +17,10 @@
 #          --model-kwargs / --preprocess / --pool / --no-proj), or "random"
 #          (the encoder at its seeded random initialisation), or "-": the
 #          features are in the workdir already (import_features.py).
-#          A set extracted already from the same encoder, image list and
-#          settings is kept (extract.py --reuse): a rerun with other shots,
-#          classifiers or modes extracts nothing again.
+#          A set extracted already from the same encoder, image list,
+#          settings and library releases is kept (extract.py --reuse): a
+#          rerun with other shots, classifiers or modes extracts nothing
+#          again.
 # WORKDIR  low-shot workdir (default $WORKDIR or wsi_workdir/workdir)
 # Environment: DOMAINS ("near mixture out out_homo"), NOVEL_CLASSES (near
 # domain; "none": tasks without a novel class), SHOTS (near and mixture),
