@@ -196,6 +196,11 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     schedulers = (cfg.get('param_scheduler'),
                   config_text_section(text, 'param_scheduler')
                   if text else None)
+    # the saved scheduler state each of this config's takes
+    # (AtomicRunner._match_scheduler_states): an ambiguous match is
+    # refused before the runner is built
+    scheduler_state_places(schedulers[0], schedulers[1],
+                           saved.get('param_schedulers'), path)
     restored = {line: (key, _restored_by_resume(key, saved, *schedulers))
                 for key, line in schedule_changes(text, cfg)
                 if not (key == 'total_batch_size' and kept_total)}
@@ -542,7 +547,7 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     not known (an iteration-based loop's; a checkpoint saved mid-epoch,
     or by a run that saves by iteration); epoch-based schedulers alone
     need none; or a scheduler whose settings the checkpoint's state of it,
-    which MMEngine's resume loads into it, replaces (:func:`_resumes_as_built`:
+    which the resume loads into it, replaces (:func:`_resumes_as_built`:
     a ``max_epochs`` raised moves a default ``end`` that the resumed
     scheduler does not take). ``name``: the optimizer's (None: the one)."""
     import warnings
@@ -609,7 +614,7 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
         except Exception:  # a config the run itself refuses
             return None
         if not _resumes_as_built(built[-1], _saved_scheduler_state(
-                saved, name, place)):
+                saved, name, place, cfg)):
             return None
     per_iter = [s for s in built if not s.by_epoch]
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
@@ -633,17 +638,166 @@ _SCHEDULER_STEPS = ('last_step', '_global_step', '_last_value',
 
 
 def _saved_scheduler_state(saved: dict, name: Optional[str],
-                           index: int) -> Any:
-    """The checkpoint ``saved``'s state of the scheduler that MMEngine's
-    resume loads into the ``index``-th scheduler of the optimizer ``name``
-    (None: the one optimizer): the state at the same place in that
-    optimizer's saved list (``Runner.resume`` pairs them by place); None
-    where there is none."""
+                           index: int, cfg) -> Any:
+    """The checkpoint ``saved``'s state of the scheduler that the resume
+    loads into the ``index``-th scheduler of the optimizer ``name``
+    (None: the one optimizer) of ``cfg``: the state
+    :func:`scheduler_state_places` gives it (``Runner.resume`` pairs them
+    by place, :meth:`AtomicRunner._match_scheduler_states` by class where
+    that differs); None where there is none."""
+    from ..config import config_text_section
+    from ..utils.checkpoint import checkpoint_config
     states = saved.get('param_schedulers')
+    text = checkpoint_config(saved)
+    found = scheduler_state_places(
+        cfg.get('param_scheduler'), config_text_section(
+            text, 'param_scheduler'), states, '')[0] if text else {}
+    if name in found:
+        index = found[name][index]
+        if index is None:
+            return None
     if isinstance(states, dict):
         states = states.get(name)
     return states[index] if isinstance(states, (list, tuple)) and \
         index < len(states) else None
+
+
+def _scheduler_kind(scheduler: Any) -> Tuple[Any, Optional[str]]:
+    """A scheduler config's class (its ``type``, a class by its name) and
+    the optimizer setting it schedules (:func:`_scheduled_param`): what
+    :func:`scheduler_state_places` matches a saved state by."""
+    if not isinstance(scheduler, dict):
+        return None, None
+    kind = scheduler.get('type')
+    return (kind.__name__ if isinstance(kind, type) else kind,
+            _scheduled_param(scheduler))
+
+
+def _scheduler_settings(scheduler: dict) -> dict:
+    """A scheduler config's settings, its class by name (a config file's
+    ``type=CosineAnnealingLR`` and a checkpoint's text ``'...'`` alike)."""
+    return {**scheduler, 'type': _scheduler_kind(scheduler)[0]}
+
+
+def _scheduler_place(schedulers: Any, name: Optional[str], i: int) -> str:
+    """The key of the ``i``-th scheduler of the optimizer ``name`` in a
+    config's ``param_scheduler`` ``schedulers``: ``param_scheduler.<name>.
+    <i>`` in one by optimizer name, else ``param_scheduler.<i>``."""
+    named = name and isinstance(schedulers, dict) and \
+        'type' not in schedulers
+    return f'param_scheduler.{name}.{i}' if named else \
+        f'param_scheduler.{i}'
+
+
+def _places_of(configs: List[dict], saved: List[dict], path: str,
+               where: Callable[[str, int], str]) -> Optional[list]:
+    """:func:`scheduler_state_places` for one optimizer: ``configs`` the
+    config's schedulers, ``saved`` those of the checkpoint's config (one
+    per saved state); ``where(side, i)`` names one of them."""
+    kinds = [_scheduler_kind(s) for s in configs]
+    theirs = [_scheduler_kind(s) for s in saved]
+    n = min(len(kinds), len(theirs))
+    if kinds[:n] == theirs[:n]:
+        return None  # by place, each state goes to a scheduler of its class
+    if len(kinds) == len(theirs) and all(
+            k == t or (k not in theirs and t not in kinds)
+            for k, t in zip(kinds, theirs)):
+        return None  # a class replaced at its place: loaded as MMEngine does
+    places: List[Optional[int]] = [None] * len(configs)
+    for kind in dict.fromkeys(kinds):
+        mine = [i for i, k in enumerate(kinds) if k == kind]
+        held = [j for j, t in enumerate(theirs) if t == kind]
+        if len(mine) == len(held) or not held:
+            for i, j in zip(mine, held):
+                places[i] = j
+            continue
+        left = list(held)
+        # another count of this class: each kept one by its settings
+        for i in mine:
+            same = [j for j in left if _scheduler_settings(saved[j]) ==
+                    _scheduler_settings(configs[i])]
+            if not same:
+                raise InputError(
+                    f'--resume from {path}: which saved scheduler state '
+                    f'{where("here", i)} ({kind[0]}) resumes from is '
+                    'ambiguous: the checkpoint holds '
+                    f'{len(held)} of its class '
+                    f'({", ".join(where("saved", j) for j in held)}) and '
+                    f'this config {len(mine)}, of other settings, and '
+                    'MMEngine\'s resume would load them by place, each '
+                    'into whichever scheduler is there; resume with the '
+                    'param_scheduler list of the run that wrote it, or '
+                    'start a new run from its weights without --resume: '
+                    f'--cfg-options load_from={path} --work-dir NEW_DIR')
+            places[i] = same[0]
+            left.remove(same[0])
+    return places
+
+
+def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
+                           states: Any, path: str
+                           ) -> Tuple[dict, List[str]]:
+    """Which saved scheduler state each of a resumed config's schedulers
+    takes. MMEngine's resume loads the checkpoint's states (``states``:
+    its ``param_schedulers``, a list, or one per optimizer by name) into
+    the config's schedulers (``schedulers``: its ``param_scheduler``) by
+    place, each its whole ``__dict__``: a scheduler removed before the
+    last one (a warmup of ``[LinearLR, CosineAnnealingLR]``) gave the
+    next one its state (the cosine resumed with the warmup's ``end``,
+    ``last_step``, ``base_values``, and rested). Here the states are
+    matched by the checkpoint's config (``saved_schedulers``, its
+    ``param_scheduler``, one per state): each to the config's scheduler
+    of its class and scheduled setting, in order among those of one
+    class; where a class has another count on the two sides, by equal
+    settings. By place, as MMEngine does, where that gives each state to
+    a scheduler of its class (the same list, schedulers added or removed
+    at its end) or where a class is replaced at its place (the count
+    kept: the warnings of :func:`resume_notes` say which of its settings
+    are used), and where the checkpoint's config does not tell (not
+    readable as data, or not one scheduler per state).
+
+    Returns:
+        tuple: ``{name: places}`` (name None for the one optimizer) of
+        the optimizers whose states do not go by place, ``places`` the
+        saved state's place for each of the config's schedulers (None:
+        none, it starts as built), and the lines that say so.
+
+    Raises:
+        InputError: a match that is ambiguous: a class of which the
+            two sides hold other counts, and a kept one whose settings
+            no saved one of its class has.
+    """
+    lists = states if isinstance(states, dict) else {None: states}
+    found, lines = {}, []
+    for name, held in lists.items():
+        if not isinstance(held, (list, tuple)):
+            continue
+        configs = _optimizer_schedulers(schedulers, name)
+        saved = _optimizer_schedulers(saved_schedulers, name)
+        if len(saved) != len(held) or not all(
+                isinstance(_scheduler_kind(s)[0], str) for s in saved):
+            continue  # the checkpoint's config does not tell
+
+        def where(side: str, i: int, name=name) -> str:
+            return _scheduler_place(
+                schedulers if side == 'here' else saved_schedulers, name, i)
+        places = _places_of(configs, saved, path, where)
+        if places is None:
+            continue
+        found[name] = places
+        for i, j in enumerate(places):
+            kind = _scheduler_kind(configs[i])[0]
+            if j is None:
+                lines.append(f'{where("here", i)} ({kind}) has no saved '
+                             'state of its class and starts as built')
+            elif j != i:
+                lines.append(f'{where("here", i)} ({kind}) takes the '
+                             f'state of the saved {where("saved", j)}')
+        for j in sorted(set(range(len(saved))) - set(places)):
+            lines.append(f'the saved {where("saved", j)} '
+                         f'({_scheduler_kind(saved[j])[0]}), which this '
+                         'config removed, is not loaded')
+    return found, lines
 
 
 def _resumes_as_built(scheduler: Any, state: Any) -> bool:
@@ -719,6 +873,21 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         if isinstance(there, dict) and \
                 _scheduler_config(cfg.get('param_scheduler'), key) is None:
             removed[key[:-len('.type')]] = there
+    # where the resume loads the saved states by class, not by place
+    # (scheduler_state_places), the removed ones are the saved ones none
+    # of this config's takes: not those the keys' places name
+    found = scheduler_state_places(cfg.get('param_scheduler'),
+                                   saved_schedulers,
+                                   saved.get('param_schedulers'), '')[0]
+    for name, places in found.items():
+        head = _scheduler_place(saved_schedulers, name, 0)[:-1]
+        for prefix in [p for p in removed if p.startswith(head) and
+                       p[len(head):].isdigit()]:
+            del removed[prefix]
+        theirs = _optimizer_schedulers(saved_schedulers, name)
+        removed.update({_scheduler_place(saved_schedulers, name, j):
+                        theirs[j] for j in range(len(theirs))
+                        if j not in places})
     states = saved.get('optimizer')
     if not removed or not isinstance(states, dict):
         return None
@@ -1872,6 +2041,8 @@ class AtomicRunner(Runner):
                 for key in state_lacked(kwargs['checkpoint'],
                                         self.param_schedulers)]
             self._loaded_progress = kwargs['checkpoint'].get(EPOCH_PROGRESS)
+            if self._resume:
+                self._match_scheduler_states(kwargs['checkpoint'])
             fresh = drop_disabled_scaler_states(
                 kwargs['checkpoint'].get('optimizer'), self.optim_wrapper) \
                 if self._resume else []
@@ -1898,6 +2069,39 @@ class AtomicRunner(Runner):
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
+
+    def _match_scheduler_states(self, checkpoint: dict) -> None:
+        """Put the saved scheduler states of the ``checkpoint`` a run
+        resumes from in the order of this config's schedulers
+        (:func:`scheduler_state_places`), before MMEngine's resume loads
+        them by place: each kept scheduler takes its own state, a removed
+        one's is dropped, one without a saved state of its class gets an
+        empty one (``load_state_dict`` of ``{}`` leaves it as built).
+        Said in the log where the order changed; an ambiguous match is
+        refused."""
+        from ..config import config_text_section
+        from ..utils.checkpoint import checkpoint_config
+        states = checkpoint.get('param_schedulers')
+        text = checkpoint_config(checkpoint)
+        if states is None or not text:
+            return
+        found, lines = scheduler_state_places(
+            self.cfg.get('param_scheduler'),
+            config_text_section(text, 'param_scheduler'), states,
+            self._load_from)
+        for name, places in found.items():
+            held = states if name is None else states[name]
+            aligned = [{} if j is None else held[j] for j in places]
+            if name is None:
+                checkpoint['param_schedulers'] = aligned
+            else:
+                states[name] = aligned
+        if lines:
+            self.logger.warning(
+                f'--resume from {self._load_from}: the saved scheduler '
+                'states are loaded into this config\'s schedulers of their '
+                'class (MMEngine\'s resume loads them by place, each into '
+                f'whichever scheduler is there): {"; ".join(lines)}')
 
     def _continue_window(self) -> None:
         """At the start of a resumed single-process run's training (after
