@@ -1466,17 +1466,21 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
     value this config's schedule alone gives is no claim (the removed
     one left nothing); another is said to carry the removed one's effect,
     beside the value of the config's schedule alone. It said before, in
-    every case, that whose step the value is was not worked out. A
-    checkpoint saved mid-epoch or a ReduceOnPlateau scheduler keeps that
-    cautious wording. The references: the MultiStepLR's and the cosine's
-    values by hand (epoch length 10, lr 0.1)."""
+    every case, that whose step the value is was not worked out. The
+    epoch length is the checkpoint's run's (its message hub's
+    ``max_iters`` over ``max_epochs``); a checkpoint that does not tell
+    it, or a ReduceOnPlateau scheduler, keeps that cautious wording. The
+    references: the MultiStepLR's and the cosine's values by hand (epoch
+    length 10, lr 0.1)."""
     from mmengine.config import Config
 
     from openselfsup.engine.runner import removed_scheduler_effect
     keys = ['param_scheduler.1.type']
     caution = 'is not worked out here'
+    loop = 'train_cfg = dict(by_epoch=True, max_epochs=4)\n'
 
-    def said(kept, removed, epoch, it, lr, text=None, config_lr=0.1):
+    def said(kept, removed, epoch, it, lr, text=loop, config_lr=0.1,
+             hub=True):
         cfg = Config(dict(
             param_scheduler=[kept], train_cfg=dict(by_epoch=True,
                                                    max_epochs=4),
@@ -1484,6 +1488,9 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
         meta = {'epoch': epoch, 'iter': it, **({'cfg': text} if text else {})}
         saved = {'meta': meta, 'optimizer': {
             'param_groups': [dict(lr=lr, initial_lr=0.1)]}}
+        if hub:  # what MMEngine's RuntimeInfoHook records: 4 epochs of 10
+            saved['message_hub'] = {'runtime_info': dict(
+                epoch=epoch, iter=it, max_epochs=4, max_iters=40)}
         return removed_scheduler_effect(keys, saved, cfg, [kept, removed])
 
     steps = dict(type='MultiStepLR', milestones=[3], gamma=0.1)
@@ -1513,17 +1520,21 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
         f"config's schedule alone gives {0.1 * cos(10):g} at the " \
         "checkpoint's step (epoch 1, iter 10)" in got, got
     assert said(cosine, warmup, 3, 30, 0.1 * cos(30)) is None
-    # iteration-based schedulers of a checkpoint saved mid-epoch (its
-    # epoch length unknown: 25 iterations in 2 epochs, or a run saving by
-    # iteration), or a plateau scheduler (its steps follow the metrics):
-    # not replayed
-    assert caution in said(cosine, warmup, 2, 25, mid)
+    # a checkpoint saved mid-epoch (5 iterations into epoch 3; a run
+    # saving by iteration too): replayed over the run's epoch length
+    got = said(cosine, warmup, 2, 25, mid)
+    assert f"alone gives {0.1 * cos(25):g} at the checkpoint's step " \
+        '(epoch 2, iter 25)' in got, got
+    by_iter = 'default_hooks = dict(checkpoint=dict(by_epoch=False))\n'
+    assert 'alone gives' in said(cosine, warmup, 1, 10, mid, loop + by_iter)
+    # iteration-based schedulers of a checkpoint that does not tell its
+    # epoch length (no message hub's, no config of its loop), or a
+    # plateau scheduler (its steps follow the metrics): not replayed
+    assert caution in said(cosine, warmup, 1, 10, mid, hub=False)
+    assert caution in said(cosine, warmup, 1, 10, mid, 'x = 1\n')
     # epoch-based schedulers alone need no epoch length: 35 iterations in
     # 3 epochs, past the ConstantLR's end and the milestone: 0.1 x 0.1
-    assert said(steps, constant, 3, 35, 0.1 * 0.1) is None
-    by_iter = 'default_hooks = dict(checkpoint=dict(by_epoch=False))\n'
-    assert caution in said(cosine, warmup, 1, 10, mid, by_iter)
-    assert 'alone gives' in said(cosine, warmup, 1, 10, mid, 'x = 1\n')
+    assert said(steps, constant, 3, 35, 0.1 * 0.1, hub=False) is None
     plateau = dict(type='ReduceOnPlateauLR', monitor='loss')
     assert caution in said(plateau, constant, 1, 10, 0.05)
     # this config's lr changed too (0.2): the replay starts from the run's
@@ -1534,6 +1545,41 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
         '(epoch 1, iter 10; replayed from the initial lr 0.1 of the run ' \
         'that wrote it, where the resumed schedulers start)' in got and \
         "(this config's optim_wrapper.optimizer.lr: 0.2)" in got, got
+
+
+def test_a_removed_schedulers_replay_takes_the_runs_epoch_length():
+    """The replay of :func:`removed_scheduler_effect` took an epoch loop's
+    epoch length as the checkpoint's iteration over its epoch where that
+    divides evenly: a run of 10-iteration epochs once resumed from a
+    checkpoint saved 2 iterations into epoch 2 trains those 2 again, and
+    its checkpoint at the end of epoch 2 counts iteration 22, read as
+    epochs of 11: its cosine (``convert_to_iter_based``, 4 epochs) was
+    replayed over 44 iterations, and the lr the saved run's warmup,
+    long ended, left nothing of was said to carry it. Now the length is
+    the run's, from its message hub (``max_iters`` 40 over
+    ``max_epochs`` 4). The reference: the cosine by hand over 40
+    iterations at its 22nd step (the run's schedulers stepped once per
+    iteration trained, MMEngine's ``ParamSchedulerHook``)."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import removed_scheduler_effect
+    cosine = dict(type='CosineAnnealingLR', eta_min=0.0, begin=0, end=4,
+                  convert_to_iter_based=True)
+    warmup = dict(type='LinearLR', start_factor=0.1, by_epoch=False,
+                  begin=0, end=20)
+    cfg = Config(dict(
+        param_scheduler=[cosine], train_cfg=dict(by_epoch=True,
+                                                 max_epochs=4),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))))
+    lr = 0.1 * (1 + math.cos(math.pi * 22 / 40)) / 2
+    saved = {
+        'meta': {'epoch': 2, 'iter': 22,
+                 'cfg': 'train_cfg = dict(by_epoch=True, max_epochs=4)\n'},
+        'message_hub': {'runtime_info': dict(max_epochs=4, max_iters=40)},
+        'optimizer': {'param_groups': [dict(lr=lr, initial_lr=0.1)]}}
+    said = removed_scheduler_effect(['param_scheduler.1.type'], saved, cfg,
+                                    [cosine, warmup])
+    assert said is None, said
 
 
 def test_a_removed_schedulers_replay_steps_as_mmengine_does():

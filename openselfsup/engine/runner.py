@@ -525,6 +525,33 @@ def _scheduled_param(scheduler: dict) -> Optional[str]:
     return name if isinstance(name, str) else None
 
 
+def _saved_epoch_length(saved: dict) -> Optional[int]:
+    """The iterations of an epoch of the epoch-based run that wrote the
+    checkpoint ``saved``: its message hub's ``max_iters`` over its
+    ``max_epochs`` (MMEngine's ``RuntimeInfoHook`` records both when
+    training starts, an epoch loop's ``max_iters`` being ``max_epochs``
+    times its loader's length). Not its meta's iteration over its epoch
+    (the estimate this replaced): a run once resumed from a checkpoint
+    saved mid-epoch trained those iterations of the epoch again, and
+    counts them, so 22 iterations in 2 epochs of 10 read as epochs of 11.
+    None where the checkpoint does not tell (no such values, or a run of
+    another loop than MMEngine's epoch loop, by its config's
+    ``train_cfg``)."""
+    from ..config import config_text_section, train_loop_kind
+    from ..utils.checkpoint import checkpoint_config
+    hub = saved.get('message_hub')
+    info = hub.get('runtime_info') if isinstance(hub, dict) else None
+    text = checkpoint_config(saved)
+    if not isinstance(info, dict) or not text or train_loop_kind(
+            config_text_section(text, 'train_cfg')) != 'EpochBasedTrainLoop':
+        return None
+    epochs, iters = info.get('max_epochs'), info.get('max_iters')
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+               for n in (epochs, iters)) or iters % epochs:
+        return None
+    return iters // epochs
+
+
 def _replayed_schedule(schedulers: Sequence[dict], param: str,
                        groups: Sequence[dict], start: Any, cfg,
                        saved: dict, name: Optional[str] = None
@@ -544,10 +571,10 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     a ``ReduceOnPlateau...`` one (its steps follow the metrics), a train
     loop not MMEngine's two, no step in the meta, or an epoch length
     needed (an iteration-based scheduler, or one converted to it) and
-    not known (an iteration-based loop's; a checkpoint saved mid-epoch,
-    or by a run that saves by iteration); epoch-based schedulers alone
-    need none; or a scheduler whose settings the checkpoint's state of it,
-    which the resume loads into it, replaces (:func:`_resumes_as_built`:
+    not known (an iteration-based loop's; a checkpoint that does not
+    tell its run's, :func:`_saved_epoch_length`); epoch-based schedulers
+    alone need none; or a scheduler whose settings the checkpoint's state
+    of it, which the resume loads into it, replaces (:func:`_resumes_as_built`:
     a ``max_epochs`` raised moves a default ``end`` that the resumed
     scheduler does not take). ``name``: the optimizer's (None: the one)."""
     import warnings
@@ -576,15 +603,9 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
                    'EpochBasedTrainLoop', 'IterBasedTrainLoop'):
         return None
     by_epoch = kind == 'EpochBasedTrainLoop'
-    text = checkpoint_config(saved)
-    hooks = config_text_section(text, 'default_hooks') if text else None
-    every_iters = isinstance(hooks, dict) and isinstance(
-        hooks.get('checkpoint'), dict) and \
-        hooks['checkpoint'].get('by_epoch') is False
-    # the epoch length: an epoch loop's checkpoint at an epoch's end
-    # (saved mid-epoch, its epochs' iterations are not known)
-    length = it // epoch if by_epoch and epoch and not it % epoch and \
-        not every_iters else None
+    length = _saved_epoch_length(saved) if by_epoch else None
+    if length and it < epoch * length:
+        return None  # another length than that of the epochs it counts
     epochs = loop.get('max_epochs') if by_epoch else 1
     iters = loop.get('max_iters') if not by_epoch else \
         epochs * length if isinstance(epochs, int) and length else None
