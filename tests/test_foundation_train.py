@@ -3194,6 +3194,11 @@ def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
         'a new run from its weights without --resume: --cfg-options '
         f'load_from={a / "epoch_1.pth"} --work-dir NEW_DIR')
     assert not (tmp_path / 'x').exists()
+    # the cosine compared with the saved cosine, whose state it takes:
+    # no change (it was 'param_scheduler.0.type: 'LinearLR' ->
+    # 'CosineAnnealingLR'', and its end 3 'not used' against the warmup's)
+    assert 'param_scheduler.0.' not in log and \
+        'param_scheduler.1.' not in log, log[-3000:]
     lr = c.optim_wrapper.optimizer.lr
     assert 'param_scheduler.0 (LinearLR) is removed, yet the optimizer ' \
         f'resumes with the lr its last step left, {lrs(whole)[1]:g}, ' \

@@ -197,22 +197,30 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
                   config_text_section(text, 'param_scheduler')
                   if text else None)
     # the saved scheduler state each of this config's takes
-    # (AtomicRunner._match_scheduler_states): an ambiguous match is
-    # refused before the runner is built
-    scheduler_state_places(schedulers[0], schedulers[1],
-                           saved.get('param_schedulers'), path)
-    restored = {line: (key, _restored_by_resume(key, saved, *schedulers))
-                for key, line in schedule_changes(text, cfg)
+    # (AtomicRunner._match_scheduler_states; an ambiguous match is
+    # refused before the runner is built): each scheduler compared with
+    # the saved one whose state it takes
+    found, _ = scheduler_state_places(schedulers[0], schedulers[1],
+                                      saved.get('param_schedulers'), path)
+    states, section = matched_schedulers(saved.get('param_schedulers'),
+                                         schedulers[1], found)
+    matched = {**saved, 'param_schedulers': states} if found else saved
+    restored = {line: (key, _restored_by_resume(key, matched, schedulers[0],
+                                                section))
+                for key, line in schedule_changes(
+                    text, cfg, saved_sections={'param_scheduler': section})
                 if not (key == 'total_batch_size' and kept_total)}
     used = [line for line, (_, state) in restored.items() if not state]
     # to train with this config's values
     anew = ('a new run from its weights, without --resume: --cfg-options '
             f'load_from={path} --work-dir NEW_DIR; its epochs and schedule '
             'count from 0')
+    # a scheduler removed: by the keys' places, or the saved ones none of
+    # this config's takes
+    left = removed_scheduler_effect(
+        [key for key, state in restored.values() if not state], saved,
+        cfg, schedulers[1]) if used or found else None
     if used:
-        left = removed_scheduler_effect(
-            [key for key, state in restored.values() if not state], saved,
-            cfg, schedulers[1])
         left = f' (but {left}; to train with this config\'s: {anew})' \
             if left else ''
         notes.append(
@@ -220,6 +228,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'schedule differs from that of the run that wrote it: '
             f'{", ".join(used)}; the run continues with this config\'s'
             f'{left}')
+    elif left:
+        notes.append(f'warning: --resume from {path}: {left} (to train with '
+                     f'this config\'s: {anew})')
     kept = [line for line, (_, state) in restored.items() if state]
     if kept:
         states = ' and '.join(dict.fromkeys(restored[line][1]
@@ -444,7 +455,9 @@ def _restored_by_resume(key: str, saved: dict, schedulers: Any,
     replaced by the saved ones alike; another group count is refused),
     ``'learning-rate scheduler'`` for those of a scheduler the checkpoint
     holds the state of (``Runner.resume`` loads the saved states into the
-    config's schedulers in order, each its whole ``__dict__``; a
+    config's schedulers in order, each its whole ``__dict__``, the order
+    of ``saved`` and ``saved_schedulers`` where the resume matches them
+    by class, :func:`matched_schedulers`; a
     scheduler beyond them starts as the config says) that this config
     has too (``schedulers``: its ``param_scheduler``; one it removed is
     not built, its saved state not loaded: it was said restored), but
@@ -821,6 +834,31 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     return found, lines
 
 
+def matched_schedulers(states: Any, section: Any,
+                       found: dict) -> Tuple[Any, Any]:
+    """A checkpoint's saved scheduler states (its ``param_schedulers``)
+    and their configs (its config's ``param_scheduler``, ``section``) in
+    the order of a resumed config's schedulers, as
+    :func:`scheduler_state_places` matched them (``found``): per
+    optimizer matched, the state and the config each of the config's
+    schedulers takes, ``{}`` for one that takes none (MMEngine's
+    ``load_state_dict`` of ``{}`` leaves it as built); the others as they
+    are. New lists: ``states`` and ``section`` are left as they were."""
+    def aligned(held, places):
+        return [{} if j is None else held[j] for j in places]
+    for name, places in found.items():
+        configs = _optimizer_schedulers(section, name)
+        # (a section not given: None; found, it has one per state)
+        mine = aligned(configs, places) if configs else None
+        if name is None:
+            states, section = aligned(states, places), mine
+            continue
+        states = {**states, name: aligned(states[name], places)}
+        section = {**section, name: mine} if isinstance(section, dict) and \
+            'type' not in section else mine
+    return states, section
+
+
 def _resumes_as_built(scheduler: Any, state: Any) -> bool:
     """Whether the MMEngine scheduler ``scheduler``, built from this
     config, keeps its settings when a resume loads the checkpoint's
@@ -1094,7 +1132,9 @@ DATA_KEYS = ('train_dataloader.dataset', 'model.data_preprocessor')
 
 def schedule_changes(text: Optional[str], cfg,
                      keys: Sequence[str] = SCHEDULE_KEYS,
-                     batch: bool = True) -> List[Tuple[str, str]]:
+                     batch: bool = True,
+                     saved_sections: Optional[dict] = None
+                     ) -> List[Tuple[str, str]]:
     """How ``cfg``'s training schedule differs from that of the run whose
     config text (``meta['cfg']``) is ``text``: one
     ``(key, '<key>: <there> -> <here>')`` per differing key (flattened,
@@ -1104,7 +1144,10 @@ def schedule_changes(text: Optional[str], cfg,
     other leaves unset is no change where it is MMEngine's default,
     :func:`_trained_value`),
     in key order. The text is read as data, never executed; a part of it
-    that is code is not compared.
+    that is code is not compared. ``saved_sections``: top-level sections
+    of the text to compare as given instead (the ``param_scheduler`` in
+    the order the resume matched its states to ``cfg``'s:
+    :func:`matched_schedulers`).
 
     Returns:
         list[tuple[str, str]]: the key and the line for the log; empty
@@ -1126,7 +1169,7 @@ def schedule_changes(text: Optional[str], cfg,
     keys += [f'optim_wrapper.{name}.{sub}' for name in names
              for sub in _WRAPPER_KEYS
              if f'optim_wrapper.{sub}' in keys]
-    sections = {}
+    sections = dict(saved_sections or {})
     old, new = {}, {}
     for key in keys:
         top, *rest = key.split('.')
@@ -2110,13 +2153,8 @@ class AtomicRunner(Runner):
             self.cfg.get('param_scheduler'),
             config_text_section(text, 'param_scheduler'), states,
             self._load_from)
-        for name, places in found.items():
-            held = states if name is None else states[name]
-            aligned = [{} if j is None else held[j] for j in places]
-            if name is None:
-                checkpoint['param_schedulers'] = aligned
-            else:
-                states[name] = aligned
+        checkpoint['param_schedulers'] = matched_schedulers(
+            states, None, found)[0]
         if lines:
             self.logger.warning(
                 f'--resume from {self._load_from}: the saved scheduler '
