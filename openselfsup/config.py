@@ -1326,6 +1326,27 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_whole(value: Any) -> bool:
+    """An int that is not a bool, or a float holding a whole number
+    (``3.0``: MMEngine's training loops take it, ``int()`` of it, a
+    schedule's milestones match the steps it equals, and its intervals
+    and accumulation count are only taken modulo)."""
+    return is_int(value) or isinstance(value, float) and value.is_integer()
+
+
+def accumulation_count(value: Any) -> Optional[int]:
+    """The iterations MMEngine's ``OptimWrapper`` accumulates over for an
+    ``accumulative_counts`` of ``value``, as an int: a positive whole
+    number (``2.0`` is 2: MMEngine asserts only ``> 0`` and takes the
+    count modulo); None for any other value, which MMEngine refuses
+    (0, a string) or misreads (``2.5`` steps every 5 iterations, each
+    loss divided by 2.5; ``True`` is 1). The one rule of the launchers'
+    check (:data:`~openselfsup.apis.train.RUN_VALUES`,
+    :func:`wrapper_counts`) and of the runner (``--auto-scale-lr``, the
+    accumulation windows a checkpoint saves)."""
+    return int(value) if is_whole(value) and value >= 1 else None
+
+
 def numpy_seed(value: Any) -> bool:
     """Whether numpy's global generator takes ``value`` as its seed: an
     int (not a bool) from 0 to :data:`NUMPY_SEED_MAX`."""
@@ -1667,30 +1688,39 @@ def uneven_windows_refusal(config_name: str, counts: Dict[Any, int]
             '--auto-scale-lr')
 
 
-def wrapper_counts(optim_wrapper: Any) -> Optional[Dict[str, int]]:
-    """``{name: accumulative_counts}`` (1 where unset, MMEngine's
-    default) of an ``optim_wrapper`` config of several named wrappers:
-    no ``optimizer`` at its top, a ``constructor`` that builds MMEngine's
-    ``OptimWrapperDict`` from the other keys (but ``paramwise_cfg``),
-    each a wrapper config with its ``optimizer`` (MMEngine's documented
-    form: ``dict(constructor=..., generator=dict(type='OptimWrapper',
-    optimizer=...), discriminator=dict(...))``). None where the config
-    does not tell: one wrapper, another form, or a count that is not a
-    positive whole number (the runner reads the built wrappers)."""
+def named_wrappers(optim_wrapper: Any) -> Optional[Dict[str, Any]]:
+    """``{name: config}`` of an ``optim_wrapper`` config of several named
+    wrappers: no ``optimizer`` at its top, a ``constructor`` that builds
+    MMEngine's ``OptimWrapperDict`` from the other keys (but
+    ``paramwise_cfg``, which MMEngine's ``build_optim_wrapper`` pops;
+    MMEngine's documented form: ``dict(constructor=...,
+    generator=dict(type='OptimWrapper', optimizer=...),
+    discriminator=dict(...))``). None for another form (one wrapper)."""
     if not isinstance(optim_wrapper, dict) or 'optimizer' in optim_wrapper \
             or 'constructor' not in optim_wrapper:
         return None
-    named = {k: v for k, v in optim_wrapper.items()
-             if k not in ('constructor', 'paramwise_cfg')}
+    return {k: v for k, v in optim_wrapper.items()
+            if k not in ('constructor', 'paramwise_cfg')}
+
+
+def wrapper_counts(optim_wrapper: Any) -> Optional[Dict[str, int]]:
+    """``{name: accumulative_counts}`` (1 where unset, MMEngine's
+    default) of an ``optim_wrapper`` config of several named wrappers
+    (:func:`named_wrappers`), each a wrapper config with its
+    ``optimizer``. None where the config does not tell: one wrapper,
+    another form, or a count that is not a positive whole number
+    (:func:`accumulation_count`; the launchers' check refuses it)."""
+    named = named_wrappers(optim_wrapper)
+    if named is None:
+        return None
     counts = {}
     for name, wrapper in named.items():
         if not isinstance(wrapper, dict) or 'optimizer' not in wrapper:
             return None
-        count = wrapper.get('accumulative_counts', 1)
-        if isinstance(count, bool) or not isinstance(count, (int, float)) \
-                or not count > 0 or count != int(count):
+        count = accumulation_count(wrapper.get('accumulative_counts', 1))
+        if count is None:
             return None
-        counts[name] = int(count)
+        counts[name] = count
     return counts or None
 
 

@@ -3256,3 +3256,69 @@ def test_scheduler_states_are_matched_by_class_or_refused():
             'checkpoint holds 2 of its class (param_scheduler.0, '
             'param_scheduler.2) and this config 1, of other settings')):
         places([cos, dict(cool, end=5)], [warm, cos, cool])
+
+
+def _mmengines_window(counts, iterations=12) -> list:
+    """The iterations (1-based) at which MMEngine's own ``OptimWrapper``
+    of ``accumulative_counts=counts`` steps over a run of ``iterations``
+    (its ``should_update``, stepped one iteration at a time): the
+    reference for the count the runner reads."""
+    from mmengine.optim import OptimWrapper
+    wrapper = OptimWrapper(torch.optim.SGD(
+        [torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+        accumulative_counts=counts)
+    wrapper.initialize_count_status(torch.nn.Linear(1, 1), 0, iterations)
+    steps = []
+    for i in range(1, iterations + 1):
+        wrapper._inner_count = i
+        if wrapper.should_update():
+            steps.append(i)
+    return steps
+
+
+def test_auto_scale_lr_counts_a_whole_float_accumulation_as_mmengine():
+    """``accumulative_counts=2.0``: MMEngine's OptimWrapper takes it and
+    steps every 2 iterations (its own ``should_update``, the reference),
+    and the launchers' check counts it as 2; the runner read it as 1, so
+    ``--auto-scale-lr`` scaled the lr for half the batch each step takes
+    (batch 2 x 2 accumulated, base 16: 0.1 x 2 / 16 = 0.0125, not 0.025),
+    and two wrappers of 2 and 2.0 were refused as windows of different
+    lengths, which the check had passed. One rule now
+    (``openselfsup.config.accumulation_count``). A count MMEngine misreads
+    (2.5: a step every 5 iterations, each loss divided by 2.5) is one
+    line."""
+    from types import SimpleNamespace
+
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    from openselfsup.config import wrapper_counts
+    from openselfsup.engine import AtomicRunner
+    from openselfsup.utils import InputError
+    assert _mmengines_window(2.0) == _mmengines_window(2) == \
+        list(range(2, 13, 2))
+    assert _mmengines_window(2.5) == [5, 10, 12]
+
+    def scaled(**counts):
+        built = OptimWrapperDict(**{name: OptimWrapper(torch.optim.SGD(
+            [torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+            accumulative_counts=count) for name, count in counts.items()})
+        runner = SimpleNamespace(
+            _train_dataloader=dict(batch_size=2), world_size=1,
+            param_schedulers=None, logger=SimpleNamespace(info=print),
+            _config_name=lambda: 'x.py')
+        AtomicRunner.scale_lr(runner, built,
+                              dict(base_batch_size=16, enable=True))
+        return [g['lr'] for w in built.values()
+                for g in w.optimizer.param_groups]
+
+    assert scaled(a=2.0) == pytest.approx([0.1 * 2 * 2 / 16])
+    assert scaled(a=2, b=2.0) == pytest.approx([0.1 * 2 * 2 / 16] * 2)
+    # the launchers' check reads the config alike: one count, 2
+    assert wrapper_counts(dict(
+        constructor='C', a=dict(optimizer={}, accumulative_counts=2),
+        b=dict(optimizer={}, accumulative_counts=2.0))) == {'a': 2, 'b': 2}
+    with pytest.raises(InputError) as err:
+        scaled(a=2.5)
+    assert str(err.value).startswith(
+        'optimizer wrapper accumulative_counts = 2.5: expected a positive '
+        'integer')

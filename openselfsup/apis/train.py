@@ -24,8 +24,9 @@ from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
-                      check_uneven_windows, config_dicts, default_work_dir, is_int, load_config,
-                      local_file, numpy_seed, type_name)
+                      accumulation_count, check_uneven_windows,
+                      config_dicts, default_work_dir, is_int, is_whole,
+                      load_config, local_file, numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -215,14 +216,6 @@ def split_batch(cfg: Config, world: int, distributed: bool) -> list:
 _RUN_COUNTER = itertools.count(1)
 
 
-def _whole(value) -> bool:
-    """An int that is not a bool, or a float holding a whole number
-    (``3.0``: MMEngine's training loops take it, ``int()`` of it, a
-    schedule's milestones match the steps it equals, and its intervals
-    and accumulation count are only taken modulo)."""
-    return is_int(value) or isinstance(value, float) and value.is_integer()
-
-
 def _number(value, inf: bool = False) -> bool:
     """An int or float that is not a bool, finite (or infinite with
     ``inf``), not NaN."""
@@ -238,8 +231,12 @@ def _or_none(rule: Tuple[Callable[[Any], bool], str]
 
 
 _POSITIVE_INT = (lambda v: is_int(v) and v >= 1, 'a positive integer')
-#: a count MMEngine reads, where it takes a whole float (:func:`_whole`)
-_POSITIVE_WHOLE = (lambda v: _whole(v) and v >= 1, 'a positive integer')
+#: a count MMEngine reads, where it takes a whole float
+#: (:func:`~openselfsup.config.is_whole`)
+_POSITIVE_WHOLE = (lambda v: is_whole(v) and v >= 1, 'a positive integer')
+#: an ``accumulative_counts``: the runner's rule (a whole float is its int)
+_ACCUMULATION = (lambda v: accumulation_count(v) is not None,
+                 'a positive integer')
 _COUNT = (lambda v: is_int(v) and v >= 0, 'a non-negative integer')
 _INT = (is_int, 'an integer')
 #: True or False; 0 and 1 too, where what reads it takes any truth value
@@ -289,7 +286,7 @@ RUN_VALUES = (
     # iterations) only for a positive one: -1 (its default), 0 or less
     # saves none on the way, the last one only (``save_last``)
     ('default_hooks.checkpoint.interval',
-     (_whole, 'an integer (0 or less: only the last checkpoint)')),
+     (is_whole, 'an integer (0 or less: only the last checkpoint)')),
     # MMEngine keeps every checkpoint for -1 (its default), 0 or less
     ('default_hooks.checkpoint.max_keep_ckpts', _INT),
     ('default_hooks.checkpoint.by_epoch', _FLAG),
@@ -309,7 +306,7 @@ RUN_VALUES = (
     ('optim_wrapper.optimizer.lr', _RATE),
     ('optim_wrapper.optimizer.weight_decay', _RATE),
     ('optim_wrapper.optimizer.momentum', _RATE),
-    ('optim_wrapper.accumulative_counts', _POSITIVE_WHOLE),
+    ('optim_wrapper.accumulative_counts', _ACCUMULATION),
     # torch's clip_grad_norm_: inf clips nothing (MMEngine still logs the
     # norm); 0 would zero every gradient, a negative one flip them
     ('optim_wrapper.clip_grad.max_norm',
@@ -335,7 +332,7 @@ RUN_VALUES = (
     # (schedule_notes) before; a whole float (7.0) is the step it equals
     ('param_scheduler.*.milestones',
      (lambda v: isinstance(v, (list, tuple))
-      and all(_whole(m) and m >= 0 for m in v),
+      and all(is_whole(m) and m >= 0 for m in v),
       'a list of non-negative integers')),
     ('param_scheduler.*.gamma', _NUMBER),
     ('param_scheduler.*.by_epoch', _FLAG),

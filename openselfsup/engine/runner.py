@@ -53,6 +53,7 @@ from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
                       check_same_held_out, check_saved_model, flat_config,
                       key_below, key_change, local_file,
                       saved_model_difference, uneven_windows_refusal)
+from ..config import accumulation_count
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -1431,10 +1432,24 @@ EPOCH_PROGRESS = 'epoch_progress'
 def _accumulation(optim_wrapper) -> Tuple[int, int]:
     """``(iterations counted, accumulative_counts)`` of MMEngine's
     ``optim_wrapper`` (``(0, 1)`` for one that does not accumulate: an
-    ``OptimWrapperDict``)."""
+    ``OptimWrapperDict``), the count as MMEngine accumulates over it
+    (:func:`~openselfsup.config.accumulation_count`: ``2.0`` is 2; it was
+    read as 1, and ``--auto-scale-lr`` scaled the lr for half the batch
+    each step takes).
+
+    Raises:
+        InputError: a count MMEngine misreads (``2.5``), on a wrapper built
+            without the launchers' check (``check_run_values``), which
+            refuses it in the config.
+    """
     counts = getattr(optim_wrapper, '_accumulative_counts', 1)
-    return getattr(optim_wrapper, '_inner_count', 0), \
-        counts if isinstance(counts, int) and counts > 0 else 1
+    every = accumulation_count(counts)
+    if every is None:
+        raise InputError(
+            f'optimizer wrapper accumulative_counts = {counts!r}: expected '
+            'a positive integer (MMEngine steps where the iteration count '
+            'is a multiple of it, and divides each loss by it)')
+    return getattr(optim_wrapper, '_inner_count', 0), every
 
 
 def _loss_scale(optim_wrapper) -> float:
