@@ -4946,3 +4946,67 @@ def test_a_resume_on_other_training_data_is_warned(tmp_path):
     cfg = load_config(str(config))
     cfg.model.data_preprocessor.type = 'BatchAugSelfSupDataPreprocessor'
     assert 'model.data_preprocessor.type:' in data_notes(cfg)[0]
+
+
+def test_check_config_refuses_a_named_wrappers_accumulation_count(tmp_path):
+    """An ``accumulative_counts`` of a named wrapper (an ``optim_wrapper``
+    of several, MMEngine's ``OptimWrapperDict`` form) was not among the
+    run values: ``--check-config`` passed (exit 0) and each started
+    process failed in MMEngine's ``OptimWrapper`` (the reference, built
+    here: ``'5'`` a TypeError, 0 an AssertionError) or trained on a
+    count it misreads (2.5: a step every 5 iterations). Refused now,
+    torch-free, in the line of the top-level
+    ``optim_wrapper.accumulative_counts``; 2.0, which MMEngine takes as
+    2, passes."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper
+
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+
+    def mmengine_refuses(count) -> bool:
+        try:
+            OptimWrapper(torch.optim.SGD([torch.nn.Parameter(
+                torch.zeros(1))], lr=0.1), accumulative_counts=count)
+        except (TypeError, AssertionError):
+            return True
+        return False
+
+    def config(name, count, named=True):
+        cfg = Config.fromfile(FSP_DEMO)
+        sgd = dict(type='SGD', lr=0.05)
+        cfg.optim_wrapper = dict(
+            constructor='AnyOptimWrappersConstructor',
+            backbone=dict(type='OptimWrapper', optimizer=sgd),
+            head=dict(type='OptimWrapper', accumulative_counts=count,
+                      optimizer=sgd)) if named else dict(
+            type='OptimWrapper', accumulative_counts=count, optimizer=sgd)
+        path = str(tmp_path / name)
+        cfg.dump(path)
+        return path
+
+    def line(path, key, count):
+        return (f'{key} = {count!r} in {path}: expected a positive integer '
+                f'(fix the config or --cfg-options {key}=...)')
+
+    path = config('text.py', '5')
+    assert mmengine_refuses('5')
+    rc, out, lines, loaded = loaded_modules(
+        ['tools/train.py', path, '--check-config', '--no-data-check'],
+        MODEL_STACK, cwd=str(tmp_path))
+    assert rc == 2 and loaded == [], (lines[-5:], loaded)
+    assert lines[-1] == 'error: ' + line(
+        path, 'optim_wrapper.head.accumulative_counts', '5'), lines[-5:]
+    for count in (0, 2.5, -1, True):
+        # (2.5 and True MMEngine takes: a window of 5 steps, of 1)
+        assert mmengine_refuses(count) == (count in (0, -1))
+        named, top = config('named.py', count), config('top.py', count,
+                                                       named=False)
+        for path, key in ((named, 'optim_wrapper.head.accumulative_counts'),
+                          (top, 'optim_wrapper.accumulative_counts')):
+            with pytest.raises(InputError) as err:
+                check_run_values(Config.fromfile(path))
+            assert str(err.value) == line(path, key, count)
+    assert not mmengine_refuses(2.0)
+    check_run_values(Config.fromfile(config('whole.py', 2.0)))

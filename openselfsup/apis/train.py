@@ -26,7 +26,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_uneven_windows,
                       config_dicts, default_work_dir, is_int, is_whole,
-                      load_config, local_file, numpy_seed, type_name)
+                      load_config, local_file, named_wrappers, numpy_seed,
+                      type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -257,7 +258,9 @@ _SEED = (lambda v: v is None or numpy_seed(v),
 #: built, ``(dotted key, (test, what is expected))``: a key the config does
 #: not hold is not checked (MMEngine's default applies); ``*`` is each
 #: item of a list (``param_scheduler.*.end``), or the dict itself where the
-#: config has one. Each row is a value that was a traceback (from deep
+#: config has one; ``<named>`` is each wrapper of an ``optim_wrapper`` of
+#: several (:func:`~openselfsup.config.named_wrappers`). Each row is a
+#: value that was a traceback (from deep
 #: inside MMEngine or torch, or from the middle of the run: a checkpoint
 #: hook's ``max_keep_ckpts='x'`` or a cosine's ``eta_min='x'`` after the
 #: first epoch), a line only once the model was built (the optimizer's
@@ -307,6 +310,10 @@ RUN_VALUES = (
     ('optim_wrapper.optimizer.weight_decay', _RATE),
     ('optim_wrapper.optimizer.momentum', _RATE),
     ('optim_wrapper.accumulative_counts', _ACCUMULATION),
+    # each wrapper's of several (an OptimWrapperDict): '5' was a TypeError
+    # from MMEngine's OptimWrapper, 0 its bare AssertionError, 2.5 a step
+    # every 5 iterations of losses divided by 2.5
+    ('optim_wrapper.<named>.accumulative_counts', _ACCUMULATION),
     # torch's clip_grad_norm_: inf clips nothing (MMEngine still logs the
     # norm); 0 would zero every gradient, a negative one flip them
     ('optim_wrapper.clip_grad.max_norm',
@@ -435,7 +442,10 @@ def _values_at(node: Any, parts: List[str], done: str = ''
         yield done, node
         return
     part, rest = parts[0], parts[1:]
-    if part == '*':
+    if part == '<named>':
+        for name, sub in (named_wrappers(node) or {}).items():
+            yield from _values_at(sub, rest, f'{done}.{name}')
+    elif part == '*':
         if isinstance(node, (list, tuple)):
             for i, item in enumerate(node):
                 yield from _values_at(item, rest, f'{done}.{i}')
