@@ -2183,7 +2183,6 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
 
-
 def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     """A new run's load_from = 'http://.../epoch_1.pth' (here by
     --cfg-options): MMEngine loaded it through

@@ -775,8 +775,6 @@ def test_batched_views_refuse_a_random_apply_argument_mmcv_refuses():
     (dict(type='RandomApply', prob=0.8, transforms=[dict(
         type='HueWrapColorJitter', brightness=0.4, backend='cv2')]),
      "HueWrapColorJitter backend 'cv2' has no batched version"),
-    (dict(type='RandomFlip'),
-     'RandomFlip prob None has no batched version'),
     (dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
           color_format='hsv'),
      "RandomGrayscale color_format 'hsv' has no batched version"),
@@ -785,9 +783,10 @@ def test_batched_op_refuses_settings_it_cannot_follow(transform, says):
     """A setting the batched op would not follow is refused with one line
     (the per-image pipeline is the other way): mmpretrain's default crop
     backend is OpenCV, whose resize the batched op (Pillow's) is not; an
-    OpenCV colour jitter; a flip without a probability (mmcv refuses it in
-    the per-image pipeline; the batched op flipped half the images); a
-    grayscale of HSV images."""
+    OpenCV colour jitter; a grayscale of HSV images. (A flip without a
+    probability, which the batched op flipped for half the images, mmcv
+    refuses too: both paths' line,
+    ``test_a_flip_of_types_mmcv_refuses_is_one_line_on_both_paths``.)"""
     from openselfsup.datasets.batch_aug import BatchAugment
     from openselfsup.utils import InputError
     with pytest.raises(InputError) as err:
@@ -1812,3 +1811,63 @@ def test_a_training_run_checks_its_fast_path_values_once(tmp_path,
     cfg.augment_on = 'gpu'
     with pytest.raises(InputError, match=r"^augment_on='gpu': choose one of"):
         apply_fast_path(cfg, False)
+
+
+@pytest.mark.parametrize('settings,says', [
+    (dict(prob=(0.3, 0.5), direction=_FLIPS),
+     'prob (0.3, 0.5) is a tuple; mmcv takes a list ([0.3, 0.5])'),
+    (dict(prob=[0.3, 0.5], direction=tuple(_FLIPS)),
+     "direction ('horizontal', 'vertical') is a tuple; mmcv takes a list "
+     "(['horizontal', 'vertical'])"),
+    (dict(prob=0.5, direction=('horizontal', )),
+     "direction ('horizontal',) is a tuple; mmcv takes a list "
+     "(['horizontal'])"),
+    (dict(prob=1), 'prob 1 is an integer; mmcv takes a float (1.0)'),
+    (dict(), 'prob None is not a float or a list of floats, as mmcv takes '
+     'it'),
+    (dict(prob=0.5, direction='horizonal'),
+     "direction 'horizonal' is not one of 'horizontal', 'vertical', "
+     "'diagonal' or a list of them")])
+def test_a_flip_of_types_mmcv_refuses_is_one_line_on_both_paths(settings,
+                                                                   says):
+    """mmcv's ``RandomFlip`` takes ``prob`` as a float or a list of floats
+    and ``direction`` as a string or a list of known names (the
+    reference: mmcv refuses each here when it builds the transform). A
+    tuple (``--cfg-options ...prob="(0.3,0.5)"``), an integer, no
+    ``prob`` or a misspelt direction passed the check: the per-image path
+    failed with mmcv's ValueError (or a bare AssertionError) when the
+    dataset was built, and the batched views refused a tuple as having no
+    batched version, advising the per-image path. One line now, the same
+    on both paths (and ``check_pipeline``: ``--check-config``)."""
+    from mmengine.registry import build_from_cfg
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    flip = dict(type='RandomFlip', **settings)
+    with pytest.raises((ValueError, AssertionError)):
+        build_from_cfg(copy.deepcopy(flip), TRANSFORMS)
+    with pytest.raises(InputError) as err:
+        check_pipeline([flip], 'p')
+    assert str(err.value) == f'p.0: RandomFlip {says}'
+    cfg = _clp_with(1, **settings)
+    if 'prob' not in settings:
+        cfg.train_dataloader.dataset.pipeline[1].transforms[0][1].pop('prob')
+    assert _refused_on_both_paths(cfg) == (
+        f'train_dataloader.dataset.pipeline.1.transforms.0.1: RandomFlip '
+        f'{says}')
+
+
+def test_a_flip_of_lists_mmcv_takes_is_taken():
+    """The list forms of the tuples refused above, and a direction of
+    each known name, are built by mmcv and pass the check."""
+    from mmengine.registry import build_from_cfg
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    for flip in (dict(type='RandomFlip', prob=[0.3, 0.5], direction=_FLIPS),
+                 dict(type='RandomFlip', prob=0.5, direction=['vertical']),
+                 dict(type='RandomFlip', prob=0.5, direction='diagonal')):
+        build_from_cfg(copy.deepcopy(flip), TRANSFORMS)
+        check_pipeline([flip], 'p')
+

@@ -36,7 +36,7 @@ Values stay in ``[0, 255]`` and are rounded after every op, as the 8-bit
 per-image pipeline is. Images arrive and leave in RGB order. A transform
 that has no batched version, or a setting of one that its batched op would
 not follow (an OpenCV ``backend``: mmpretrain's ``RandomResizedCrop``
-default; a ``RandomFlip`` without ``prob``), is refused with one line
+default; a ``RandomFlip`` of several directions), is refused with one line
 (``augment_on='cpu'`` keeps the per-image pipeline).
 """
 import math
@@ -825,12 +825,9 @@ def _build_op(t: Dict, where: str) -> _Op:
         if direction != 'horizontal':
             raise InputError(f'{where}: RandomFlip direction {direction!r} '
                              "has no batched version; use augment_on='cpu'")
+        # (an integer, a tuple, None: refused by check_settings, as mmcv
+        # refuses them per image)
         prob = t.get('prob')
-        if isinstance(prob, int) and not isinstance(prob, bool):
-            # mmcv's RandomFlip refuses it per image (a ValueError when
-            # built): a config the batched path ran broke on the CPU path
-            raise InputError(f'{where}: RandomFlip prob {prob!r} is an '
-                             f'integer; mmcv takes a float ({float(prob)})')
         if isinstance(prob, bool) or not isinstance(prob, float):
             raise InputError(f'{where}: RandomFlip prob {prob!r} has no '
                              'batched version (one probability of the '

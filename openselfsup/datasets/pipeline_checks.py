@@ -55,8 +55,7 @@ def _probs(t: Dict, where: str) -> None:
     total = sum(prob)
     if kind == 'RandomFlip':
         direction = t.get('direction', 'horizontal')
-        if not isinstance(direction, (list, tuple)) or \
-                len(direction) != len(prob):
+        if not isinstance(direction, list) or len(direction) != len(prob):
             raise InputError(f'{what}: one probability per direction, and '
                              f'direction {direction!r} is not a list of '
                              f'{len(prob)}')
@@ -72,6 +71,41 @@ def _probs(t: Dict, where: str) -> None:
     if total != 1:
         raise InputError(f'{what} sums to {total!r}, not 1 (mmcv asserts '
                          'sum(prob) == 1, exactly)')
+
+
+#: the directions mmcv's ``RandomFlip`` flips in
+FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
+
+
+def _flip_types(t: Dict, where: str) -> None:
+    """Refuse with one line the types mmcv's ``RandomFlip`` refuses when
+    it builds the transform: ``prob`` a float or a list of floats (a
+    tuple, an integer or None, its default, was its ValueError, the
+    per-image path failing where the batched views took an integer or
+    refused a tuple as having no batched version), and ``direction`` a
+    string or a list of strings among :data:`FLIP_DIRECTIONS` (a tuple a
+    ValueError, another name a bare AssertionError). Its list items:
+    :func:`_probs`."""
+    from ..config import is_int
+    prob = t.get('prob')
+    direction = t.get('direction', 'horizontal')
+    for key, value in (('prob', prob), ('direction', direction)):
+        if isinstance(value, tuple):
+            raise InputError(f'{where}: RandomFlip {key} {value!r} is a '
+                             f'tuple; mmcv takes a list ({list(value)!r})')
+    if is_int(prob):
+        raise InputError(f'{where}: RandomFlip prob {prob!r} is an '
+                         f'integer; mmcv takes a float ({float(prob)})')
+    if not isinstance(prob, (float, list)):
+        raise InputError(f'{where}: RandomFlip prob {prob!r} is not a '
+                         'float or a list of floats, as mmcv takes it')
+    names = [direction] if isinstance(direction, str) else direction
+    if not isinstance(names, list) or \
+            not all(isinstance(n, str) and n in FLIP_DIRECTIONS
+                    for n in names):
+        raise InputError(
+            f'{where}: RandomFlip direction {direction!r} is not one of '
+            f"{', '.join(map(repr, FLIP_DIRECTIONS))} or a list of them")
 
 
 def _prob(t: Dict, default, where: str, key: str = 'prob') -> float:
@@ -109,6 +143,8 @@ def check_settings(t: Dict, where: str) -> None:
     paths refuse, the batched views (:func:`build_op`) and the per-image
     pipeline (:func:`check_pipeline`), before the run:
 
+    - a ``RandomFlip`` ``prob`` or ``direction`` of a type mmcv refuses
+      (:func:`_flip_types`: a tuple, an integer);
     - a ``prob`` list that :func:`_probs` refuses (mmcv's ``RandomFlip``
       and ``RandomChoice``), and a ``p`` outside [0, 1] of a torchvision
       op as mmpretrain registers it (``torchvision/RandomHorizontalFlip``)
@@ -129,12 +165,14 @@ def check_settings(t: Dict, where: str) -> None:
       ``magnitude_std`` above 0 mmpretrain clips the drawn level to
       [0, ``total_level``], so a level above it is taken, as there.
     """
+    kind = t.get('type')
+    if kind == 'RandomFlip':
+        _flip_types(t, where)
     prob = t.get('prob')
     if isinstance(prob, (list, tuple)):
         _probs(t, where)  # RandomFlip's per direction, RandomChoice's
     elif prob is not None:
         _prob(t, None, where)
-    kind = t.get('type')
     if kind == 'HiDiscAugment' or (
             isinstance(kind, str) and kind.startswith('torchvision/')):
         # torchvision's ops draw ``torch.rand(1) < p`` (above 1: always,
