@@ -1871,3 +1871,48 @@ def test_a_flip_of_lists_mmcv_takes_is_taken():
         build_from_cfg(copy.deepcopy(flip), TRANSFORMS)
         check_pipeline([flip], 'p')
 
+
+@pytest.mark.parametrize('rnp', [1.5, -0.5, True, float('nan'), 'x', None])
+def test_a_random_negative_prob_outside_0_1_is_refused(rnp):
+    """mmpretrain's auto-augment ops negate the magnitude where
+    ``np.random.rand() < random_negative_prob``: 1.5 negated every
+    rotation (seen here from its own draw), -0.5 none, without a word
+    (a string or None: a TypeError at the first image chosen), and
+    ``RandAugment`` gives its ``hparams``' value to its ops (seen in the
+    op it builds). Refused with one line now, as the other probabilities,
+    in an op alone, in ``RandAugment`` / ``AutoAugment`` policies and in
+    ``RandAugment``'s ``hparams``; 0, 1 and 0.5 are taken."""
+    from mmpretrain.datasets.transforms import RandAugment, Rotate
+
+    from openselfsup.datasets.pipeline_checks import check_pipeline
+    from openselfsup.utils import InputError
+    rotate = dict(type='Rotate', angle=30., prob=1.,
+                  random_negative_prob=rnp)
+    if rnp in (1.5, True):  # the reference: always negated
+        built = Rotate(**{k: v for k, v in rotate.items() if k != 'type'})
+        np.random.seed(0)
+        assert all(built.random_negative(1.0) == -1.0 for _ in range(20))
+        assert RandAugment(
+            policies=[dict(type='Rotate', magnitude_range=(0, 30))],
+            num_policies=1, magnitude_level=5,
+            hparams=dict(random_negative_prob=rnp)
+        ).transforms[0].random_negative_prob == rnp
+    said = f'{rnp!r} is not a probability in [0, 1]'
+    randaug = dict(type='RandAugment', num_policies=1, magnitude_level=5,
+                   policies=[dict(type='Rotate', magnitude_range=(0, 30))])
+    for pipeline, where in (
+            ([rotate], 'p.0: Rotate random_negative_prob'),
+            ([dict(randaug, policies=[dict(
+                rotate, magnitude_range=(0, 30))])],
+             'p.0.policies.0: Rotate random_negative_prob'),
+            ([dict(type='AutoAugment', policies=[[rotate]])],
+             'p.0.policies.0.0: Rotate random_negative_prob'),
+            ([dict(randaug, hparams=dict(random_negative_prob=rnp))],
+             'p.0: RandAugment hparams.random_negative_prob')):
+        with pytest.raises(InputError) as err:
+            check_pipeline(pipeline, 'p')
+        assert str(err.value) == f'{where} {said}'
+    for fine in (0, 1.0, 0.5):
+        check_pipeline([dict(rotate, random_negative_prob=fine),
+                        dict(randaug, hparams=dict(
+                            random_negative_prob=fine))], 'p')

@@ -155,6 +155,10 @@ def check_settings(t: Dict, where: str) -> None:
       image; mmcv's ``RandomApply`` and mmpretrain's ``GaussianBlur``,
       ``Solarize`` and other auto-augment ops took it per image without a
       word (above 1: always), where the batched views refused it;
+    - a ``random_negative_prob`` (mmpretrain's auto-augment ops, and
+      ``RandAugment``'s ``hparams``, which it gives its ops) that is no
+      probability in [0, 1]: taken without a word (above 1: every
+      magnitude negated, below 0: none);
     - where a magnitude is read from ``magnitude_range`` (and in
       ``RandAugment``), a ``magnitude_level`` below 0 or a
       ``total_level`` not above 0 (mmpretrain's ``RandAugment`` asserts
@@ -173,6 +177,17 @@ def check_settings(t: Dict, where: str) -> None:
         _probs(t, where)  # RandomFlip's per direction, RandomChoice's
     elif prob is not None:
         _prob(t, None, where)
+    # mmpretrain's auto-augment ops negate the magnitude where
+    # ``np.random.rand() < random_negative_prob`` (above 1: always, below
+    # 0: never, without a word); RandAugment merges its hparams' into the
+    # ops that take it (AutoAugment builds its ops without them)
+    if 'random_negative_prob' in t:
+        _prob(t, None, where, 'random_negative_prob')
+    hparams = t.get('hparams')
+    if kind == 'RandAugment' and isinstance(hparams, dict) and \
+            'random_negative_prob' in hparams:
+        probability(hparams['random_negative_prob'],
+                    f'{where}: RandAugment hparams.random_negative_prob')
     if kind == 'HiDiscAugment' or (
             isinstance(kind, str) and kind.startswith('torchvision/')):
         # torchvision's ops draw ``torch.rand(1) < p`` (above 1: always,
