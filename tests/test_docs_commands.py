@@ -48,6 +48,7 @@ import argparse
 import ast
 import difflib
 import functools
+import fnmatch
 import glob
 import importlib
 import importlib.util
@@ -64,16 +65,30 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _repo_glob(pattern: str) -> List[str]:
+    """The paths ``glob(pattern, recursive=True)`` finds under the
+    repository, without entering the folders runs write into
+    (``OUTPUT_PREFIXES``, a user's ``wsi_workdir/workdir`` of features and
+    tasks among them: ``**`` walked all of it) or hidden ones."""
+    top, sep, name = pattern.partition('/**/')
+    if not sep:
+        return glob.glob(os.path.join(REPO, pattern))
+    found = []
+    for folder, subs, files in os.walk(os.path.join(REPO, top)):
+        rel = os.path.relpath(folder, REPO)
+        subs[:] = [s for s in subs if not s.startswith('.') and not (
+            os.path.join(rel, s) + '/').startswith(OUTPUT_PREFIXES)]
+        found += [os.path.join(folder, f) for f in fnmatch.filter(files, name)
+                  if not f.startswith('.')]
+    return found
+
+
 def _docs() -> List[str]:
     found = set()
     for pattern in ('*.md', 'docs/**/*.md', 'benchmarks/*.md',
                     'wsi_workdir/**/README*', 'tools/**/README*'):
-        found.update(os.path.relpath(p, REPO) for p in
-                     glob.glob(os.path.join(REPO, pattern), recursive=True))
+        found.update(os.path.relpath(p, REPO) for p in _repo_glob(pattern))
     return sorted(found)
-
-
-DOCS = _docs()
 
 #: where the commands live; a script path under one of these must exist
 COMMAND_DIRS = ('tools/', 'wsi_workdir/', 'benchmarks/')
@@ -84,6 +99,8 @@ REPO_PREFIXES = COMMAND_DIRS + ('configs/', 'tests/', 'openselfsup/', 'docs/',
 OUTPUT_PREFIXES = ('wsi_workdir/workdir', 'wsi_workdir/logs/',
                    'benchmarks/results/', 'benchmarks/out', 'work_dirs/',
                    'data/')
+DOCS = _docs()
+
 #: environment a shell script's commands read, not the script itself
 PROCESS_ENV = {'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'CUDA_VISIBLE_DEVICES',
                'PYTHONPATH', 'OPENSELFSUP_DEBUG', 'TMPDIR'}
@@ -262,10 +279,8 @@ def _scripts() -> dict:
     for pattern in ('tools/**/*.py', 'tools/**/*.sh', 'wsi_workdir/**/*.py',
                     'wsi_workdir/**/*.sh', 'benchmarks/*.py',
                     'benchmarks/*.sh'):
-        for p in glob.glob(os.path.join(REPO, pattern), recursive=True):
-            rel = os.path.relpath(p, REPO)
-            if not rel.startswith(OUTPUT_PREFIXES):
-                out[rel] = p
+        for p in _repo_glob(pattern):
+            out[os.path.relpath(p, REPO)] = p
     return out
 
 
@@ -1030,3 +1045,29 @@ def test_doc_exports_stay_out_of_the_readers_shell():
     left = [f'{doc}:{x}' for doc in DOCS
             for x in _exports_left_set(_read(doc))]
     assert not left, left
+
+
+def test_the_repository_walk_is_globs_without_the_output_folders(
+        tmp_path, monkeypatch):
+    """``_repo_glob`` finds what ``glob(recursive=True)`` finds, except under
+    the folders runs write into and hidden ones, which it does not enter (a
+    user's ``wsi_workdir/workdir`` of features was walked file by file)."""
+    for rel in ('wsi_workdir/a.py', 'wsi_workdir/s/t/b.py', 'wsi_workdir/c.sh',
+                'wsi_workdir/workdir/x/d.py', 'wsi_workdir/logs/e.py',
+                'wsi_workdir/.cache/f.py', 'wsi_workdir/.g.py',
+                'wsi_workdir/workdir_old/h.py', 'top.md', 'docs/i/j.md'):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text('')
+    monkeypatch.setattr(sys.modules[__name__], 'REPO', str(tmp_path))
+    entered = []
+    walk = os.walk
+    monkeypatch.setattr(os, 'walk', lambda top: (
+        entered.append(r[0]) or r for r in walk(top)))
+    for pattern in ('wsi_workdir/**/*.py', '*.md', 'docs/**/*.md'):
+        by_glob = {os.path.relpath(p, tmp_path) for p in glob.glob(
+            os.path.join(tmp_path, pattern), recursive=True)}
+        expected = {p for p in by_glob if not p.startswith(OUTPUT_PREFIXES)}
+        got = {os.path.relpath(p, tmp_path) for p in _repo_glob(pattern)}
+        assert got == expected, pattern
+    assert not [e for e in entered if '/workdir' in e or '/logs' in e
+                or '/.cache' in e], entered
