@@ -100,6 +100,44 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None):
     return p.returncode, p.stdout, p.stderr
 
 
+_TOOLS = {}
+#: the scripts whose ``__main__`` keeps a failed allocation's traceback
+_TRACEBACK_ON_MEMORY = ('tools/train.py', 'tools/balance_sweep.py')
+
+
+def run_tool_here(args, capfd):
+    """``run_tool`` in this process: a ``tools/*.py`` script's ``main`` with
+    ``args[1:]``, under ``run_cli`` as the script's ``__main__`` calls it
+    (the training ones: ``memory_line=False``), in a fresh temporary
+    folder; no interpreter start, no second import of the model stack.
+    For a refusal whose line and exit status are what is checked; what
+    needs a fresh interpreter (the modules a start loads, signals, a lock
+    another process holds) and one run per command line stay
+    ``run_tool``'s. ``capfd``: pytest's fixture (the output is read at the
+    file descriptors: MMEngine's logger writes to the stream it found).
+
+    Returns:
+        (exit status, stdout, stderr), as ``run_tool``.
+    """
+    import importlib.util
+
+    from openselfsup.utils import run_cli
+    name = args[0]
+    if name not in _TOOLS:
+        spec = importlib.util.spec_from_file_location(
+            '_tool_' + re.sub(r'\W', '_', name), os.path.join(REPO, name))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _TOOLS[name] = module
+    capfd.readouterr()
+    with tempfile.TemporaryDirectory(prefix='run_tool_') as cwd, \
+            contextlib.chdir(cwd):
+        code = run_cli(_TOOLS[name].main, list(args[1:]),
+                       memory_line=name not in _TRACEBACK_ON_MEMORY)
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
 def loaded_modules(argv, watch, cwd=REPO):
     """Run a script (``argv``, path relative to the repository) as
     ``__main__`` in a fresh process; return (exit status, stdout, stderr

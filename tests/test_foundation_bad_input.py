@@ -12,7 +12,8 @@ import sys
 import pytest
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
-                                 loaded_modules, run_tool, small_config)
+                                 loaded_modules, run_tool, run_tool_here,
+                                 small_config)
 
 
 @pytest.fixture()
@@ -27,8 +28,10 @@ def nct_copy(synthetic_root, tmp_path):
     return dst
 
 
-def _train_fails(cfg, *extra):
-    rc, out, err = run_tool(['tools/train.py', cfg, *extra])
+def _train_fails(capfd, cfg, *extra):
+    """tools/train.py refuses ``cfg`` with ``extra`` in one ``error:``
+    line (run in this process: ``run_tool_here``); returns the line."""
+    rc, out, err = run_tool_here(['tools/train.py', cfg, *extra], capfd)
     lines = error_lines(err)
     assert rc != 0, out[-1000:]
     assert len(lines) == 1, err[-3000:]
@@ -47,21 +50,21 @@ def _cfg(tmp_path, nct, ann_file='meta/bad.txt', workers=0):
 
 
 @pytest.mark.slow
-def test_missing_image(nct_copy, tmp_path):
+def test_missing_image(nct_copy, tmp_path, capfd):
     rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
     _write_list(nct_copy, 'bad.txt', rows[:3] + ['NCT-CRC-HE-100K-NONORM/'
                                                  'ADI/gone.tif 1'])
-    line = _train_fails(_cfg(tmp_path, nct_copy))
+    line = _train_fails(capfd, _cfg(tmp_path, nct_copy))
     assert 'bad.txt' in line and 'gone.tif' in line and 'missing' in line
 
 
 @pytest.mark.slow
-def test_unreadable_image(nct_copy, tmp_path):
+def test_unreadable_image(nct_copy, tmp_path, capfd):
     rel = 'NCT-CRC-HE-100K-NONORM/ADI/ADI-SYN00000.tif'
     (nct_copy / 'data' / rel).unlink()
     (nct_copy / 'data' / rel).write_bytes(b'not an image at all')
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
-    line = _train_fails(_cfg(tmp_path, nct_copy))
+    line = _train_fails(capfd, _cfg(tmp_path, nct_copy))
     assert 'ADI-SYN00000.tif' in line and 'unreadable' in line
     # and why (it said only '(UnidentifiedImageError)'), as PIL says it
     from PIL import Image
@@ -73,7 +76,8 @@ def test_unreadable_image(nct_copy, tmp_path):
 
 
 @pytest.mark.slow
-def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path):
+def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path,
+                                                  capfd):
     """The header reads (so the build-time check passes) but the pixel data
     is cut short: the error comes from a DataLoader worker during training
     and still reaches the user as one line naming the file."""
@@ -87,23 +91,24 @@ def test_corrupt_image_data_named_at_decode_time(nct_copy, tmp_path):
     with Image.open(full) as im:
         assert im.size == (32, 32)  # header fine
     _write_list(nct_copy, 'bad.txt', [f'{rel} 1'] * 4)
-    line = _train_fails(_cfg(tmp_path, nct_copy, workers=1))
+    line = _train_fails(capfd, _cfg(tmp_path, nct_copy, workers=1))
     assert 'broken.png' in line and 'corrupt' in line
 
 
 @pytest.mark.slow
-def test_label_out_of_range(nct_copy, tmp_path):
+def test_label_out_of_range(nct_copy, tmp_path, capfd):
     rows = (nct_copy / 'meta' / 'train_labeled.txt').read_text().split('\n')
     path = rows[0].split()[0]
     _write_list(nct_copy, 'bad.txt', [rows[0], f'{path} 9'])
-    line = _train_fails(_cfg(tmp_path, nct_copy))
+    line = _train_fails(capfd, _cfg(tmp_path, nct_copy))
     assert 'bad.txt:2' in line and 'label 9' in line
 
 
 @pytest.mark.slow
-def test_empty_list(nct_copy, tmp_path):
+def test_empty_list(nct_copy, tmp_path, capfd):
     _write_list(nct_copy, 'bad.txt', [])
-    line = _train_fails(_cfg(tmp_path, nct_copy, ann_file='meta/bad.txt'))
+    line = _train_fails(capfd, _cfg(tmp_path, nct_copy,
+                                    ann_file='meta/bad.txt'))
     assert 'bad.txt' in line and 'empty' in line
 
 
@@ -1517,15 +1522,16 @@ def test_run_values_are_one_line_from_the_tools(tmp_path):
         'it; give a list or a plain number (.tolist() in the config)'], err
 
 
-def test_config_not_found(tmp_path):
-    line = _train_fails(str(tmp_path / 'nope.py'))
+def test_config_not_found(tmp_path, capfd):
+    line = _train_fails(capfd, str(tmp_path / 'nope.py'))
     assert 'nope.py' in line and 'not found' in line
 
 
-def test_unknown_cfg_option(tmp_path, synthetic_root):
+def test_unknown_cfg_option(tmp_path, synthetic_root, capfd):
     cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
                ann_file='meta/train_labeled.txt')
-    line = _train_fails(cfg, '--cfg-options', 'train_cfg.max_epoch=3')
+    line = _train_fails(capfd, cfg, '--cfg-options',
+                        'train_cfg.max_epoch=3')
     assert 'train_cfg.max_epoch' in line and 'train_cfg.max_epochs' in line
 
 
@@ -3081,11 +3087,11 @@ def test_overrides_inside_copied_variables_name_the_key_that_runs():
     ('randomness.seed=-5', 'randomness.seed'),
 ])
 def test_zero_or_negative_sizes_are_one_line(synthetic_root, tmp_path,
-                                             option, key):
+                                             option, key, capfd):
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        os.path.join(synthetic_root, 'NCT') + '/',
                        n_images=4, batch=4)
-    line = _train_fails(cfg, '--work-dir', str(tmp_path / 'w'),
+    line = _train_fails(capfd, cfg, '--work-dir', str(tmp_path / 'w'),
                         '--cfg-options', option)
     assert key in line
     assert not (tmp_path / 'w').exists() or not any(
@@ -3094,7 +3100,7 @@ def test_zero_or_negative_sizes_are_one_line(synthetic_root, tmp_path,
 
 @pytest.mark.slow
 def test_resume_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
-                                                  monkeypatch):
+                                                  monkeypatch, capfd):
     """--resume http(s)://... that cannot be downloaded (an HTTP error, no
     server): one line naming the URL and the error, before the runner is
     built, and nothing left behind (no work dir, no partial download), in
@@ -3112,8 +3118,8 @@ def test_resume_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
     work = tmp_path / 'w'
     with served(www, monkeypatch) as base:
         url = f'{base}/epoch_3.pth'
-        rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir',
-                                 str(work), '--resume', url])
+        rc, out, err = run_tool_here(['tools/train.py', fsp, '--work-dir',
+                                      str(work), '--resume', url], capfd)
         # the port, free again: nothing listens there
         refused = f'{base}/epoch_3.pth'
     assert rc == 2 and error_lines(err) == [
@@ -3130,7 +3136,7 @@ def test_resume_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
 
 @pytest.mark.slow
 def test_load_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
-                                                monkeypatch):
+                                                monkeypatch, capfd):
     """A new run's load_from = 'http://...' that cannot be downloaded (HTTP
     404), or that serves no checkpoint (a web page): one line naming the
     URL, before the runner is built, nothing left behind (no work dir, no
@@ -3149,9 +3155,9 @@ def test_load_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
     work = tmp_path / 'w'
     with served(www, monkeypatch) as base:
         url = f'{base}/epoch_3.pth'
-        rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir',
-                                 str(work), '--cfg-options',
-                                 f'load_from={url}'])
+        rc, out, err = run_tool_here(['tools/train.py', fsp, '--work-dir',
+                                      str(work), '--cfg-options',
+                                      f'load_from={url}'], capfd)
         assert rc == 2 and error_lines(err) == [
             f'error: load_from {url}: cannot download it (HTTP 404 File not '
             'found); check the URL and the network, or download the file '
@@ -3167,11 +3173,13 @@ def test_load_from_a_url_that_fails_is_one_line(synthetic_root, tmp_path,
         assert not work.exists()
 
 
-def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
+def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path,
+                                                capfd):
     """A work dir trained with the FSP config, resumed with the CLP one:
     one line naming the checkpoint and the first model key that differs,
     instead of an optimiser traceback. The FSP run is trained in this
-    process (one Python start-up less); the resume is the tool's."""
+    process (one Python start-up less); the resume is the tool's main,
+    in this process too."""
     from _foundation_helpers import CLP_DEMO
     from openselfsup.apis import train
     nct = os.path.join(synthetic_root, 'NCT') + '/'
@@ -3181,8 +3189,8 @@ def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
                        batch=4)
     work = str(tmp_path / 'w')
     train(fsp, work_dir=work)
-    rc, out, err = run_tool(['tools/train.py', clp, '--work-dir', work,
-                             '--resume'])
+    rc, out, err = run_tool_here(['tools/train.py', clp, '--work-dir', work,
+                                  '--resume'], capfd)
     lines = error_lines(err)
     assert rc == 2 and len(lines) == 1, err[-3000:]
     assert '--resume from' in lines[0] and 'epoch_1.pth' in lines[0]
@@ -3194,7 +3202,7 @@ def test_resume_with_another_config_is_one_line(synthetic_root, tmp_path):
 
 @pytest.mark.slow
 def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
-        synthetic_root, tmp_path):
+        synthetic_root, tmp_path, capfd):
     """--resume CHECKPOINT --work-dir DIR where DIR holds another model's
     run: the resumed run would write its epoch_N.pth over that run's, as a
     new run into DIR would (refused); the same line, before the build. An
@@ -3211,8 +3219,9 @@ def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
     train(fsp, work_dir=str(a), cfg_options={'train_cfg.max_epochs': 1})
     train(clp, work_dir=str(b))
     before = (b / 'epoch_1.pth').read_bytes()
-    rc, out, err = run_tool(['tools/train.py', fsp, '--work-dir', str(b),
-                             '--resume', str(a / 'epoch_1.pth')])
+    rc, out, err = run_tool_here(['tools/train.py', fsp, '--work-dir',
+                                  str(b), '--resume', str(a / 'epoch_1.pth')],
+                                 capfd)
     lines = error_lines(err)
     assert rc == 2 and len(lines) == 1, err[-3000:]
     assert f'{b} holds the run of another model' in lines[0], lines
@@ -3235,14 +3244,14 @@ def test_resume_checkpoint_into_another_models_work_dir_is_one_line(
 
 
 def test_resume_with_an_empty_checkpoint_is_one_line(synthetic_root,
-                                                     tmp_path):
+                                                     tmp_path, capfd):
     """--resume "$CKPT" with CKPT unset: the empty path is no checkpoint,
     refused (said to be empty), not taken for no --resume (a new run that
     writes over the work dir's checkpoints)."""
     cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
                        os.path.join(synthetic_root, 'NCT') + '/',
                        n_images=4, batch=4)
-    line = _train_fails(cfg, '--work-dir', str(tmp_path / 'w'),
+    line = _train_fails(capfd, cfg, '--work-dir', str(tmp_path / 'w'),
                         '--resume', '')
     assert line == ('error: --resume: the checkpoint path is empty (an '
                     'unset variable?); give a checkpoint file or a run\'s '
@@ -3785,7 +3794,8 @@ def test_schedule_warning_reads_open_ends_and_begins():
     assert 'milestones 10 (epoch 15) lie at or beyond' in steps
 
 
-def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path):
+def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
+                                                    capfd):
     """``--work-dir`` naming another config's run (a CLP run given to the
     FSP config): the new run wrote its ``epoch_N.pth`` over the CLP
     checkpoints of the same names, with a warning in the log only. Now one
@@ -3804,7 +3814,7 @@ def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path):
     torch.save({'meta': {'cfg': "model = dict(type='MoCoV3')"},
                 'state_dict': {}}, str(ckpt))
     before = ckpt.read_bytes()
-    line = _train_fails(fsp, '--work-dir', str(work))
+    line = _train_fails(capfd, fsp, '--work-dir', str(work))
     assert f'{work} holds the run of another model ({ckpt}, model.type: ' \
         "'MoCoV3' -> 'ImageClassifier')" in line
     assert '--work-dir' in line
@@ -3893,7 +3903,7 @@ def _probe_config(synthetic_root, tmp_path, fail_at=None):
 
 @pytest.mark.slow
 def test_missing_data_root_is_refused_before_anything_is_written(
-        synthetic_root, tmp_path):
+        synthetic_root, tmp_path, capfd):
     """A data root that does not exist: MMEngine made a timestamped log
     folder, wrote the config dump over the earlier run's, and logged ~270
     lines before the dataset found the missing list. Now the one line comes
@@ -3903,9 +3913,10 @@ def test_missing_data_root_is_refused_before_anything_is_written(
                        n_images=4, batch=4)
     work = tmp_path / 'w'
     before = _earlier_run(work)
-    rc, out, err = run_tool(['tools/train.py', cfg, '--work-dir', str(work),
-                             '--cfg-options', 'train_dataloader.dataset.'
-                             f'data_root={tmp_path}/nope/'])
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
+                                  str(work), '--cfg-options',
+                                  'train_dataloader.dataset.'
+                                  f'data_root={tmp_path}/nope/'], capfd)
     assert _files(work) == before
     lines = error_lines(err)
     assert rc == 2 and len(lines) == 1, err[-3000:]
