@@ -36,6 +36,9 @@ from openselfsup.utils import InputError
 timm = pytest.importorskip('timm')   # pip install -e ".[tests]" brings it
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the tiny models' training is thread wake-ups with 2 threads (conftest)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
+
 FEAT = 8          # synthetic patch feature width in these tests
 SLIDE = 12        # slide embedding width of the tiny HIPT (3 heads)
 
