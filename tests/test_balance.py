@@ -155,6 +155,22 @@ def demo_on_test_slides(root):
             'val_dataloader.batch_size': 12}
 
 
+@pytest.fixture(scope='module')
+def tiny_sweep(torch_one_thread, crossmodal_root, tmp_path_factory):
+    """One sweep trained for real (lambdas 0 and 1 after a 1-epoch
+    baseline, the slide demo on the test slides, one epoch a run, no
+    checkpoint but the last), shared by the tests that only read it:
+    (its options, its result). Trained under the module's one thread, as
+    the sweeps the tests compare it with."""
+    from openselfsup.apis import run_balance_sweep
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 1,
+            'default_hooks.checkpoint.interval': 100}
+    work = tmp_path_factory.mktemp('tiny_sweep') / 'sweep'
+    return opts, run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                                   baseline_epochs=1, cfg_options=opts)
+
+
 def batch_of(dataset, idx):
     return pseudo_collate([dataset[i] for i in idx])
 
@@ -2320,16 +2336,13 @@ def test_offline_minilm_with_a_named_projection(crossmodal_root):
 
 
 @pytest.mark.slow
-def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
+def test_sweep_writes_table_json_and_plot(tiny_sweep, tmp_path,
                                           monkeypatch):
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.apis import run_balance_sweep
     cfg = SLIDE_DEMO
-    opts = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 1,
-            'default_hooks.checkpoint.interval': 100}
-    res = run_balance_sweep(cfg, [0, 1], work_dir=str(tmp_path / 'sweep'),
-                            baseline_epochs=1, cfg_options=opts)
+    opts, res = tiny_sweep
+    sweep_dir = os.path.dirname(res['paths']['json'])
     saved = json.load(open(res['paths']['json']))
     rows = saved['rows']
     assert [r['name'] for r in rows] == ['baseline', 'lambda=0', 'lambda=1']
@@ -2350,9 +2363,9 @@ def test_sweep_writes_table_json_and_plot(crossmodal_root, tmp_path,
     from openselfsup.utils.io import locked
     with locked(res['paths']['json']):
         with pytest.raises(InputError, match=re.escape(
-                f'{tmp_path / "sweep"}: another lambda sweep is running '
+                f'{sweep_dir}: another lambda sweep is running '
                 f'there ({os.getpid()}@')):
-            run_balance_sweep(cfg, [0], work_dir=str(tmp_path / 'sweep'),
+            run_balance_sweep(cfg, [0], work_dir=sweep_dir,
                               baseline_epochs=1, cfg_options=opts)
     assert json.load(open(res['paths']['json'])) == saved
     assert saved['plot_metrics'] == ['kappa', 'ret_kappa', 'recall@1',
@@ -2776,26 +2789,24 @@ def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
 
 @pytest.mark.slow
 def test_a_resumed_sweep_reports_what_an_uninterrupted_one_does(
-        crossmodal_root, tmp_path, monkeypatch):
+        tiny_sweep, tmp_path, monkeypatch):
     """Trained for real (the existing sweep test's tiny settings): a sweep
     interrupted after the baseline and its first lambda run, in the
     training of its second, then resumed, trains only that one again and
-    writes the uninterrupted sweep's rows, table and plot. Its log's
+    writes the uninterrupted sweep's rows, table and plot (the shared
+    sweep's). Its log's
     warning about the interrupted attempt's checkpoints, which it writes
     over, named tools/train.py's --resume (\"continues that run\"), which
     the sweep's does not do; it names the sweep's, as does a rerun's
     without --resume in every run's folder."""
     from openselfsup.apis import balance_sweep as bs
-    opts = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 1,
-            'default_hooks.checkpoint.interval': 100}
+    opts, ref = tiny_sweep
 
     def sweep(work, **kwargs):
-        return bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1],
+        return bs.run_balance_sweep(SLIDE_DEMO, [0, 1],
                                     work_dir=str(work), baseline_epochs=1,
                                     cfg_options=opts, **kwargs)
 
-    ref = sweep(tmp_path / 'ref')
     real, calls = bs.train, []
 
     def train(*args, **kwargs):
@@ -2833,7 +2844,7 @@ def test_a_resumed_sweep_reports_what_an_uninterrupted_one_does(
     assert '--resume continues that run' not in log
     monkeypatch.setattr(bs, 'train', real)
     sweep(work)  # a rerun, replacing the sweep
-    for run in ('baseline', 'lambda_0.5', 'lambda_1'):
+    for run in ('baseline', 'lambda_0', 'lambda_1'):
         log = newest_log(run)
         assert (f'{work / run} holds 1 checkpoint(s) of an earlier run '
                 '(epoch_1.pth): this run writes over those of the same '
