@@ -4428,10 +4428,10 @@ def test_a_sigterm_while_the_runner_is_built_leaves_nothing_behind(
     assert not fresh.exists(), _files(fresh)
 
 
-def _driver_run(tmp_path, cfg, work, at, *extra, wait=True):
+def _driver_run(tmp_path, cfg, work, at, *extra):
     """tools/train.py on ``cfg`` into ``work`` through the blocking driver
-    (blocked at the start of iteration ``at``; -1: never): with ``wait``,
-    (exit status, stderr) once it ends, else the running process."""
+    (blocked at the start of iteration ``at``; -1: never), started: the
+    running process."""
     import subprocess
     driver = tmp_path / 'driver.py'
     driver.write_text(_BLOCKING_DRIVER)
@@ -4440,17 +4440,27 @@ def _driver_run(tmp_path, cfg, work, at, *extra, wait=True):
     cmd = [sys.executable, str(driver), str(at), str(tmp_path / 'blocked'),
            os.path.join(REPO, 'tools', 'train.py'), cfg, '--work-dir',
            str(work), *extra]
-    if not wait:
-        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                       timeout=300)
-    return p.returncode, p.stderr
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _unblocked_run_here(capfd, cfg, work, *extra):
+    """``_driver_run`` at -1 (never blocked) in this process
+    (``run_tool_here``): its hook registered here as one that waits
+    nowhere. Returns (exit status, stderr)."""
+    from mmengine.hooks import Hook
+
+    from openselfsup.registry import HOOKS
+    HOOKS.register_module(name='BlockingHookForTests', force=True,
+                          module=type('BlockingHookForTests', (Hook, ), {}))
+    rc, _, err = run_tool_here(['tools/train.py', cfg, '--work-dir',
+                                str(work), *extra], capfd)
+    return rc, err
 
 
 @pytest.mark.slow
 def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
-                                                         tmp_path):
+                                                         tmp_path, capfd):
     """Two runs training into one work dir at once (a Slurm script
     submitted twice, a requeue while the old job still runs) wrote over
     each other's checkpoints and last_checkpoint, and shared a log folder
@@ -4467,7 +4477,7 @@ def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
                            dict(type='BlockingHookForTests')])
     work = tmp_path / 'w'
     start = datetime.datetime.now().replace(microsecond=0)
-    first = _driver_run(tmp_path, cfg, work, 1, wait=False)
+    first = _driver_run(tmp_path, cfg, work, 1)
     try:
         deadline = time.time() + 240
         while not (tmp_path / 'blocked').exists():  # in its 2nd iteration
@@ -4476,7 +4486,9 @@ def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
             time.sleep(0.1)
         before = _files(work)
         assert '.train.lock' in before
-        rc, err = _driver_run(tmp_path, cfg, work, -1)
+        # the second run and the requeue below in this process: the first
+        # is the tool's in a process of its own, as a lock needs
+        rc, err = _unblocked_run_here(capfd, cfg, work)
         lines = error_lines(err)
         assert rc == 2 and len(lines) == 1, err[-3000:]
         m = re.fullmatch(
@@ -4498,7 +4510,7 @@ def test_a_second_run_into_a_work_dir_in_use_is_refused(synthetic_root,
         first.kill()  # SIGKILL: the OS releases its lock
         first.wait()
     assert (work / '.train.lock').exists()
-    rc, err = _driver_run(tmp_path, cfg, work, -1, '--resume')
+    rc, err = _unblocked_run_here(capfd, cfg, work, '--resume')
     assert rc == 0, err[-3000:]
     assert (work / 'epoch_1.pth').exists()
     assert not (work / '.train.lock').exists()  # released and removed
