@@ -1933,7 +1933,8 @@ def test_amp_help_says_what_the_flag_selects(tmp_path):
                            amp=True)
 
 
-def test_more_gpus_than_present(tmp_path, synthetic_root):
+def test_more_gpus_than_present(tmp_path, synthetic_root, monkeypatch,
+                                capfd):
     import torch
     n = torch.cuda.device_count() + 1 if torch.cuda.is_available() else 2
     cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
@@ -1943,10 +1944,12 @@ def test_more_gpus_than_present(tmp_path, synthetic_root):
     assert rc != 0 and len(lines) == 1, err[-2000:]
     assert f'asked for {n} GPUs' in lines[0]
     # the same check inside tools/train.py under torchrun's environment
-    rc, out, err = run_tool(['tools/train.py', cfg, '--launcher', 'pytorch'],
-                            env_extra=dict(WORLD_SIZE=str(n),
-                                           LOCAL_WORLD_SIZE=str(n), RANK='0',
-                                           LOCAL_RANK='0'))
+    # (its main in this process: the launcher's path above is the tool's)
+    for key, value in dict(WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n),
+                           RANK='0', LOCAL_RANK='0').items():
+        monkeypatch.setenv(key, value)
+    rc, out, err = run_tool_here(['tools/train.py', cfg, '--launcher',
+                                  'pytorch'], capfd)
     lines = error_lines(err)
     assert rc != 0 and len(lines) == 1 and 'GPUs' in lines[0], err[-2000:]
 
