@@ -1256,9 +1256,9 @@ def prepare_config(cfg: Config, config_path: str,
     # the names apart.
     run = next(_RUN_COUNTER)
     if run > 1:
-        base = cfg.get('experiment_name') or os.path.splitext(
+        name = cfg.get('experiment_name') or os.path.splitext(
             os.path.basename(config_path))[0]
-        cfg.experiment_name = f'{base}_run{run}'
+        cfg.experiment_name = f'{name}_run{run}'
     if launcher not in ('none', 'pytorch', 'slurm'):
         raise InputError(f'--launcher {launcher}: choose none, pytorch or '
                          'slurm')
