@@ -3176,16 +3176,19 @@ def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
     # and the resume's warning names the removed one, whose factor 0.5
     # stays in the lr (MMEngine's LinearLR rests at its end): the
     # cosine alone gives 0.05 x (1 + cos(pi / 3)) / 2 at epoch 1
-    # a second LinearLR of other settings: which one resumes from the
-    # saved one is not known, refused in one line before the run
-    c.param_scheduler = [warmup, dict(warmup, begin=1, end=2), cosine]
+    # two LinearLR, neither of the saved one's settings: which one
+    # resumes from the saved one is not known, refused in one line
+    # before the run (one of its settings takes it:
+    # test_a_resume_matches_schedulers_of_one_class_by_their_settings)
+    c.param_scheduler = [dict(warmup, start_factor=0.25),
+                         dict(warmup, begin=1, end=2), cosine]
     c.dump(str(tmp_path / 'two.py'))
     with pytest.raises(InputError) as err:
         train(str(tmp_path / 'two.py'), work_dir=str(tmp_path / 'x'),
               resume=str(a / 'epoch_1.pth'))
     assert str(err.value) == (
         f'--resume from {a / "epoch_1.pth"}: which saved scheduler state '
-        'param_scheduler.1 (LinearLR) resumes from is ambiguous: the '
+        'param_scheduler.0 (LinearLR) resumes from is ambiguous: the '
         'checkpoint holds 1 of its class (param_scheduler.0) and this '
         'config 2, of other settings, and MMEngine\'s resume would load '
         'them by place, each into whichever scheduler is there; resume '
@@ -3239,6 +3242,15 @@ def test_scheduler_states_are_matched_by_class_or_refused():
     # two LinearLR saved, one kept: the one of its settings
     assert places([cos, cool], [warm, cos, cool])[0] == {None: [1, 2]}
     assert places([warm, cos], [warm, cos, cool])[0] == {}
+    # one of two LinearLR removed, the first: the kept one takes its
+    # own (it took the removed one's, by place: its class was there);
+    # two of one class swapped: each its own
+    assert places([cool], [warm, cool])[0] == {None: [1]}
+    assert places([cool, warm], [warm, cool])[0] == {None: [1, 0]}
+    # one added before others of its class or in the middle: the others
+    # by their settings, the new one as built (it was refused)
+    assert places([warm, cool, cos], [cool, cos])[0] == {None: [None, 0, 1]}
+    assert places([warm, cool, cos], [warm, cos])[0] == {None: [0, None, 1]}
     # per optimizer of several, by name
     named = places({'head': [cos]}, {'head': [warm, cos]},
                    {'head': [{}, {}]})
@@ -3247,6 +3259,12 @@ def test_scheduler_states_are_matched_by_class_or_refused():
         'the saved param_scheduler.head.1', 'the saved '
         'param_scheduler.head.0 (LinearLR), which this config removed, is '
         'not loaded'])
+    # one list for every optimizer: its lines said once, not per optimizer
+    assert places([cos], [warm, cos], {'a': [{}, {}], 'b': [{}, {}]}) == (
+        {'a': [1], 'b': [1]}, [
+            'param_scheduler.0 (CosineAnnealingLR) takes the state of the '
+            'saved param_scheduler.1', 'the saved param_scheduler.0 '
+            '(LinearLR), which this config removed, is not loaded'])
     # the checkpoint's config does not tell (one scheduler per state)
     assert places([cos], [warm, cos], [{}]) == ({}, [])
     with pytest.raises(InputError, match=re.escape(
@@ -3321,3 +3339,52 @@ def test_auto_scale_lr_counts_a_whole_float_accumulation_as_mmengine():
     assert str(err.value).startswith(
         'optimizer wrapper accumulative_counts = 2.5: expected a positive '
         'integer')
+
+
+def test_a_resume_matches_schedulers_of_one_class_by_their_settings(
+        synthetic_root, tmp_path):
+    """Two schedulers of one class, a LinearLR warmup and a LinearLR
+    cool-down, resumed with the cool-down alone: the states went by
+    place where the first places held one class on both sides, so the
+    cool-down took the warmup's state (its ``begin`` 0, ``end`` 1,
+    ``start_factor`` 0.5) and never cooled. Now the saved one of its
+    class and settings gives it its state: the resumed lr is the
+    uninterrupted run's at every epoch, and the log says the warmup's
+    state is not loaded. A LinearLR added before them starts as built
+    (it was refused as ambiguous). The reference: the uninterrupted
+    run's own lr and scheduler."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
+    c = load_config(cfg)
+    warmup = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
+                  begin=0, end=1)
+    cool = dict(type='LinearLR', start_factor=1., end_factor=0.1,
+                by_epoch=True, begin=1, end=3)
+    c.param_scheduler = [warmup, cool]
+    c.dump(cfg)
+    a = tmp_path / 'a'
+    whole = train(cfg, work_dir=str(a))
+
+    def lrs(runner):
+        return list(runner.message_hub.get_scalar('train/lr').data[0])
+
+    for name, kept in (('kept', [cool]),
+                       ('added', [dict(warmup, begin=2, end=3), warmup, cool])):
+        c.param_scheduler = kept
+        c.dump(str(tmp_path / f'{name}.py'))
+        work = tmp_path / name
+        resumed = train(str(tmp_path / f'{name}.py'), work_dir=str(work),
+                        resume=str(a / 'epoch_1.pth'))
+        got = resumed.param_schedulers[-1]
+        want = whole.param_schedulers[1]
+        assert (got.start_factor, got.begin, got.end, got.last_step) == (
+            want.start_factor, want.begin, want.end, want.last_step)
+        if name == 'kept':  # (the added one moves the lr of epoch 2)
+            assert len(lrs(whole)) == 3 and lrs(resumed) == \
+                pytest.approx(lrs(whole)), (lrs(whole), lrs(resumed))
+    log = ''.join(p.read_text() for p in (tmp_path / 'kept').glob('*/*.log'))
+    assert 'param_scheduler.0 (LinearLR) takes the state of the saved ' \
+        'param_scheduler.1; the saved param_scheduler.0 (LinearLR), which ' \
+        'this config removed, is not loaded' in log, log[-3000:]

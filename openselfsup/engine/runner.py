@@ -731,41 +731,43 @@ def _places_of(configs: List[dict], saved: List[dict], path: str,
     per saved state); ``where(side, i)`` names one of them."""
     kinds = [_scheduler_kind(s) for s in configs]
     theirs = [_scheduler_kind(s) for s in saved]
-    n = min(len(kinds), len(theirs))
-    if kinds[:n] == theirs[:n]:
-        return None  # by place, each state goes to a scheduler of its class
-    if len(kinds) == len(theirs) and all(
-            k == t or (k not in theirs and t not in kinds)
-            for k, t in zip(kinds, theirs)):
-        return None  # a class replaced at its place: loaded as MMEngine does
     places: List[Optional[int]] = [None] * len(configs)
     for kind in dict.fromkeys(kinds):
         mine = [i for i, k in enumerate(kinds) if k == kind]
         held = [j for j, t in enumerate(theirs) if t == kind]
-        if len(mine) == len(held) or not held:
-            for i, j in zip(mine, held):
-                places[i] = j
-            continue
-        left = list(held)
-        # another count of this class: each kept one by its settings
+        # each the saved one of its class and settings first, in order
         for i in mine:
-            same = [j for j in left if _scheduler_settings(saved[j]) ==
-                    _scheduler_settings(configs[i])]
-            if not same:
-                raise InputError(
-                    f'--resume from {path}: which saved scheduler state '
-                    f'{where("here", i)} ({kind[0]}) resumes from is '
-                    'ambiguous: the checkpoint holds '
-                    f'{len(held)} of its class '
-                    f'({", ".join(where("saved", j) for j in held)}) and '
-                    f'this config {len(mine)}, of other settings, and '
-                    'MMEngine\'s resume would load them by place, each '
-                    'into whichever scheduler is there; resume with the '
-                    'param_scheduler list of the run that wrote it, or '
-                    'start a new run from its weights without --resume: '
-                    f'--cfg-options load_from={path} --work-dir NEW_DIR')
-            places[i] = same[0]
-            left.remove(same[0])
+            places[i] = next((j for j in held if j not in places and
+                              _scheduler_settings(saved[j]) ==
+                              _scheduler_settings(configs[i])), None)
+        # then those left, in order, where as many are left on each side
+        # (settings changed in place); a side with none left: added or
+        # removed ones
+        rest = [i for i in mine if places[i] is None]
+        left = [j for j in held if j not in places]
+        if rest and left and len(rest) != len(left):
+            raise InputError(
+                f'--resume from {path}: which saved scheduler state '
+                f'{where("here", rest[0])} ({kind[0]}) resumes from is '
+                'ambiguous: the checkpoint holds '
+                f'{len(held)} of its class '
+                f'({", ".join(where("saved", j) for j in held)}) and '
+                f'this config {len(mine)}, of other settings, and '
+                'MMEngine\'s resume would load them by place, each '
+                'into whichever scheduler is there; resume with the '
+                'param_scheduler list of the run that wrote it, or '
+                'start a new run from its weights without --resume: '
+                f'--cfg-options load_from={path} --work-dir NEW_DIR')
+        for i, j in zip(rest, left):
+            places[i] = j
+    # by place, as MMEngine loads them: each state to the scheduler of
+    # its place (the same list, schedulers added or removed at its end),
+    # or a class replaced at its place, the count kept
+    replaced = len(configs) == len(saved)
+    if all(j == (i if i < len(saved) else None) or (
+            replaced and kinds[i] not in theirs and theirs[i] not in kinds)
+           for i, j in enumerate(places)):
+        return None
     return places
 
 
@@ -782,13 +784,17 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     ``last_step``, ``base_values``, and rested). Here the states are
     matched by the checkpoint's config (``saved_schedulers``, its
     ``param_scheduler``, one per state): each to the config's scheduler
-    of its class and scheduled setting, in order among those of one
-    class; where a class has another count on the two sides, by equal
-    settings. By place, as MMEngine does, where that gives each state to
-    a scheduler of its class (the same list, schedulers added or removed
-    at its end) or where a class is replaced at its place (the count
-    kept: the warnings of :func:`resume_notes` say which of its settings
-    are used), and where the checkpoint's config does not tell (not
+    of its class and scheduled setting, first the one of equal settings
+    (in order among equals), then those left in order where as many are
+    left on each side (settings changed in place); one side with none
+    left: schedulers added (started as built) or removed (not loaded).
+    The settings decide among those of one class: a ``[LinearLR warmup,
+    LinearLR cool-down]`` run resumed with the cool-down alone gave it
+    the warmup's state by place. By place, as MMEngine does, where the
+    match is that (the same list, schedulers added or removed at its
+    end) or where a class is replaced at its place (the count kept: the
+    warnings of :func:`resume_notes` say which of its settings are
+    used), and where the checkpoint's config does not tell (not
     readable as data, or not one scheduler per state).
 
     Returns:
@@ -798,9 +804,10 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
         none, it starts as built), and the lines that say so.
 
     Raises:
-        InputError: a match that is ambiguous: a class of which the
-            two sides hold other counts, and a kept one whose settings
-            no saved one of its class has.
+        InputError: a match that is ambiguous: a class of which, those
+            of equal settings matched, both sides hold some left, in
+            other counts (a kept one of new settings, and which saved one
+            it continues is not known).
     """
     lists = states if isinstance(states, dict) else {None: states}
     found, lines = {}, []
@@ -832,7 +839,8 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
             lines.append(f'the saved {where("saved", j)} '
                          f'({_scheduler_kind(saved[j])[0]}), which this '
                          'config removed, is not loaded')
-    return found, lines
+    # (a list for every optimizer: each one's lines alike, said once)
+    return found, list(dict.fromkeys(lines))
 
 
 def matched_schedulers(states: Any, section: Any,
