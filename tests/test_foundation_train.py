@@ -3388,3 +3388,50 @@ def test_a_resume_matches_schedulers_of_one_class_by_their_settings(
     assert 'param_scheduler.0 (LinearLR) takes the state of the saved ' \
         'param_scheduler.1; the saved param_scheduler.0 (LinearLR), which ' \
         'this config removed, is not loaded' in log, log[-3000:]
+
+
+def test_a_resume_without_the_runs_config_warns_of_foreign_states(
+        synthetic_root, tmp_path):
+    """A checkpoint that holds no config (``meta['cfg']`` dropped: one
+    converted or written by hand) cannot tell its schedulers, so the
+    saved states load by place, as MMEngine loads them: a run of a
+    LinearLR warmup and a cosine resumed with the cosine alone gave the
+    cosine the warmup's state, and it rested at the checkpoint's lr,
+    without a word. Now the log names the scheduler that takes a state of
+    another class and the settings it has none of; the same list
+    resumed says nothing. The reference: the classes by hand (a
+    LinearLR's settings), the lr of the resumed run (by place: the
+    cosine rests)."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
+                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
+    c = load_config(cfg)
+    warmup = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
+                  begin=0, end=1)
+    cosine = dict(type='CosineAnnealingLR', T_max=3, eta_min=0.,
+                  by_epoch=True, begin=0, end=3)
+    c.param_scheduler = [warmup, cosine]
+    c.dump(cfg)
+    train(cfg, work_dir=str(tmp_path / 'a'))
+    saved = load_checkpoint_file(str(tmp_path / 'a' / 'epoch_1.pth'))
+    del saved['meta']['cfg']
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(saved, bare)
+
+    def log(work):
+        return ''.join(p.read_text() for p in work.glob('*/*.log'))
+    said = 'holds no param_scheduler config to match its saved scheduler'
+    train(cfg, work_dir=str(tmp_path / 'same'), resume=bare)
+    assert said not in log(tmp_path / 'same')
+    c.param_scheduler = [cosine]
+    c.dump(str(tmp_path / 'kept.py'))
+    resumed = train(str(tmp_path / 'kept.py'),
+                    work_dir=str(tmp_path / 'b'), resume=bare)
+    got, = resumed.param_schedulers
+    assert (got.begin, got.end) == (0, 1)  # the warmup's: by place
+    assert 'param_scheduler.0 (CosineAnnealingLR) takes the saved state ' \
+        'of its place, of another class (settings it has none of: ' \
+        'start_factor, end_factor, total_iters)' in log(tmp_path / 'b'), \
+        log(tmp_path / 'b')[-3000:]

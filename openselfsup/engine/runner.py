@@ -843,6 +843,48 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     return found, list(dict.fromkeys(lines))
 
 
+def foreign_scheduler_states(schedulers: Any, states: Any,
+                             section: Any) -> List[str]:
+    """The built schedulers ``schedulers`` (a runner's
+    ``param_schedulers``: a list, or one per optimizer by name) that
+    MMEngine's resume, pairing them with the checkpoint's ``states`` by
+    place, gives a state of another class: one holding settings the
+    scheduler has none of (a ``LinearLR``'s ``start_factor`` in a
+    ``CosineAnnealingLR``), or scheduling another setting (its
+    ``param_name``). For a checkpoint whose config does not tell its
+    schedulers (:func:`scheduler_state_places` cannot match them): a
+    scheduler removed before the last one gave its state to the next,
+    unsaid. ``section``: the config's ``param_scheduler``, to name them.
+    Schedulers not built yet (configs) are not judged.
+
+    Returns:
+        list[str]: one line per such scheduler, naming the state's
+        settings it lacks."""
+    built = schedulers if isinstance(schedulers, dict) else \
+        {None: schedulers}
+    lines = []
+    for name, mine in built.items():
+        held = states.get(name) if isinstance(states, dict) else states
+        if not isinstance(mine, (list, tuple)) or \
+                not isinstance(held, (list, tuple)):
+            continue
+        for i, (scheduler, state) in enumerate(zip(mine, held)):
+            if not hasattr(scheduler, 'state_dict') or \
+                    not isinstance(state, dict) or not state:
+                continue
+            own = scheduler.state_dict()
+            other = [k for k in state if k not in own]
+            param = state.get('param_name', own.get('param_name'))
+            if not other and param == own.get('param_name'):
+                continue
+            what = f'settings it has none of: {", ".join(other)}' \
+                if other else f'it schedules {param}'
+            lines.append(f'{_scheduler_place(section, name, i)} '
+                         f'({type(scheduler).__name__}) takes the saved '
+                         f'state of its place, of another class ({what})')
+    return list(dict.fromkeys(lines))
+
+
 def matched_schedulers(states: Any, section: Any,
                        found: dict) -> Tuple[Any, Any]:
     """A checkpoint's saved scheduler states (its ``param_schedulers``)
@@ -2165,17 +2207,35 @@ class AtomicRunner(Runner):
         one's is dropped, one without a saved state of its class gets an
         empty one (``load_state_dict`` of ``{}`` leaves it as built).
         Said in the log where the order changed; an ambiguous match is
-        refused."""
+        refused. Where the checkpoint's config does not tell its
+        schedulers, they load by place, and the log names those given a
+        state of another class (:func:`foreign_scheduler_states`)."""
         from ..config import config_text_section
         from ..utils.checkpoint import checkpoint_config
         states = checkpoint.get('param_schedulers')
         text = checkpoint_config(checkpoint)
-        if states is None or not text:
+        saved = config_text_section(text, 'param_scheduler') \
+            if text else None
+        if states is None:
+            return
+        if saved is None:  # by place, as MMEngine loads them
+            lines = foreign_scheduler_states(
+                self.param_schedulers, states, self.cfg.get(
+                    'param_scheduler'))
+            if lines:
+                self.logger.warning(
+                    f'--resume from {self._load_from}: the checkpoint '
+                    'holds no param_scheduler config to match its saved '
+                    'scheduler states to this config\'s by class, and '
+                    'MMEngine\'s resume loads them by place: '
+                    f'{"; ".join(lines)} (a scheduler removed or moved '
+                    'since gives its state to another; to train with this '
+                    'config\'s: a new run from its weights, without '
+                    f'--resume: --cfg-options load_from={self._load_from} '
+                    '--work-dir NEW_DIR)')
             return
         found, lines = scheduler_state_places(
-            self.cfg.get('param_scheduler'),
-            config_text_section(text, 'param_scheduler'), states,
-            self._load_from)
+            self.cfg.get('param_scheduler'), saved, states, self._load_from)
         checkpoint['param_schedulers'] = matched_schedulers(
             states, None, found)[0]
         if lines:
