@@ -204,7 +204,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     found, _ = scheduler_state_places(schedulers[0], schedulers[1],
                                       saved.get('param_schedulers'), path)
     states, section = matched_schedulers(saved.get('param_schedulers'),
-                                         schedulers[1], found)
+                                         schedulers[1], found, schedulers[0])
     matched = {**saved, 'param_schedulers': states} if found else saved
     restored = {line: (key, _restored_by_resume(key, matched, schedulers[0],
                                                 section))
@@ -885,8 +885,8 @@ def foreign_scheduler_states(schedulers: Any, states: Any,
     return list(dict.fromkeys(lines))
 
 
-def matched_schedulers(states: Any, section: Any,
-                       found: dict) -> Tuple[Any, Any]:
+def matched_schedulers(states: Any, section: Any, found: dict,
+                       schedulers: Any = None) -> Tuple[Any, Any]:
     """A checkpoint's saved scheduler states (its ``param_schedulers``)
     and their configs (its config's ``param_scheduler``, ``section``) in
     the order of a resumed config's schedulers, as
@@ -894,9 +894,21 @@ def matched_schedulers(states: Any, section: Any,
     optimizer matched, the state and the config each of the config's
     schedulers takes, ``{}`` for one that takes none (MMEngine's
     ``load_state_dict`` of ``{}`` leaves it as built); the others as they
-    are. New lists: ``states`` and ``section`` are left as they were."""
+    are. New lists: ``states`` and ``section`` are left as they were.
+    ``schedulers``: the resumed config's ``param_scheduler``, whose shape
+    the section takes, to be compared key by key: one list for every
+    optimizer saved, resumed with one per optimizer by name, is that list
+    under each name (it was compared as ``param_scheduler.0...`` against
+    ``param_scheduler.<name>.0...``, every setting said changed), and
+    one per name, each the same once matched, resumed with one list for
+    every optimizer, is that list."""
+    def by_name(node):
+        return isinstance(node, dict) and 'type' not in node
+
     def aligned(held, places):
         return [{} if j is None else held[j] for j in places]
+    if by_name(schedulers) and section is not None and not by_name(section):
+        section = {name: section for name in schedulers}
     for name, places in found.items():
         configs = _optimizer_schedulers(section, name)
         # (a section not given: None; found, it has one per state)
@@ -905,8 +917,12 @@ def matched_schedulers(states: Any, section: Any,
             states, section = aligned(states, places), mine
             continue
         states = {**states, name: aligned(states[name], places)}
-        section = {**section, name: mine} if isinstance(section, dict) and \
-            'type' not in section else mine
+        section = {**section, name: mine} if by_name(section) else mine
+    if by_name(section) and schedulers is not None and \
+            not by_name(schedulers) and section and all(
+                v == next(iter(section.values()))
+                for v in section.values()):
+        section = next(iter(section.values()))
     return states, section
 
 
