@@ -3129,6 +3129,52 @@ def test_a_removed_schedulers_replay_takes_the_resumed_schedulers_settings():
                 'is not worked out here' in said, said
 
 
+#: a LinearLR warmup and a cosine over the 3 epochs of _scheduled_run
+_WARMUP = dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0,
+               end=1)
+_COSINE = dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+               begin=0, end=3)
+
+
+def _scheduled_run(root, tmp_path, schedulers, **top):
+    """A 3-epoch FSP run (8 images, batch 8) of ``schedulers``, its other
+    top-level config keys ``top`` (``model.type`` as ``model_type``), in
+    ``tmp_path / 'a'``: its config (loaded, to change and resume with)
+    and runner."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'), _nct(root),
+                       n_images=8, batch=8, epochs=3)
+    c = load_config(cfg)
+    if 'model_type' in top:
+        c.model.type = top.pop('model_type')
+    for key, value in top.items():  # replaced, not merged
+        c[key] = value
+    c.param_scheduler = schedulers
+    c.dump(cfg)
+    return c, train(cfg, work_dir=str(tmp_path / 'a'))
+
+
+def _resumed_with(c, tmp_path, name, schedulers, checkpoint=None):
+    """The config ``c`` with ``schedulers``, resumed from ``checkpoint``
+    (:func:`_scheduled_run`'s ``epoch_1.pth`` by default) in ``tmp_path /
+    name``: the runner and its log."""
+    from openselfsup.apis import train
+    c.param_scheduler = schedulers
+    path = str(tmp_path / f'{name}.py')
+    c.dump(path)
+    runner = train(path, work_dir=str(tmp_path / name), resume=checkpoint or
+                   str(tmp_path / 'a' / 'epoch_1.pth'))
+    return runner, ''.join(p.read_text()
+                           for p in (tmp_path / name).glob('*/*.log'))
+
+
+def _lrs(runner, key='train/lr'):
+    """The lr a run logged at each iteration (the resumed one's message
+    hub holds the checkpoint's too)."""
+    return list(runner.message_hub.get_scalar(key).data[0])
+
+
 def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
                                                       tmp_path):
     """MMEngine's resume loads the saved scheduler states into the
@@ -3142,35 +3188,18 @@ def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
     says the warmup's state is not loaded. The reference: the
     uninterrupted run's own schedulers and lr."""
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.utils import InputError
-    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
-    c = load_config(cfg)
-    warmup = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
-                  begin=0, end=1)
-    cosine = dict(type='CosineAnnealingLR', T_max=3, eta_min=0.,
-                  by_epoch=True, begin=0, end=3)
-    c.param_scheduler = [warmup, cosine]
-    c.dump(cfg)
-    a, b = tmp_path / 'a', tmp_path / 'b'
-    whole = train(cfg, work_dir=str(a))
-    c.param_scheduler = [cosine]
-    c.dump(str(tmp_path / 'kept.py'))
-    resumed = train(str(tmp_path / 'kept.py'), work_dir=str(b),
-                    resume=str(a / 'epoch_1.pth'))
+    warmup, cosine = _WARMUP, _COSINE
+    c, whole = _scheduled_run(synthetic_root, tmp_path, [warmup, cosine])
+    a = tmp_path / 'a'
+    resumed, log = _resumed_with(c, tmp_path, 'kept', [cosine])
     want = whole.param_schedulers[1]
     got, = resumed.param_schedulers
     assert type(got).__name__ == 'CosineAnnealingLR'
     assert (got.T_max, got.begin, got.end, got.last_step) == (
         want.T_max, want.begin, want.end, want.last_step)
-
-    # the resumed message hub holds epoch 1's lr too (the checkpoint's)
-    def lrs(runner):
-        return list(runner.message_hub.get_scalar('train/lr').data[0])
-    assert len(lrs(whole)) == 3 and lrs(resumed) == pytest.approx(
-        lrs(whole)), (lrs(whole), lrs(resumed))
-    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+    assert len(_lrs(whole)) == 3 and _lrs(resumed) == pytest.approx(
+        _lrs(whole)), (_lrs(whole), _lrs(resumed))
     assert 'the saved param_scheduler.0 (LinearLR), which this config ' \
         'removed, is not loaded' in log, log[-3000:]
     # and the resume's warning names the removed one, whose factor 0.5
@@ -3203,7 +3232,7 @@ def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
         'param_scheduler.1.' not in log, log[-3000:]
     lr = c.optim_wrapper.optimizer.lr
     assert 'param_scheduler.0 (LinearLR) is removed, yet the optimizer ' \
-        f'resumes with the lr its last step left, {lrs(whole)[1]:g}, ' \
+        f'resumes with the lr its last step left, {_lrs(whole)[1]:g}, ' \
         "where this config's schedule alone gives " \
         f'{lr * (1 + math.cos(math.pi / 3)) / 2:g}' in log, log[-3000:]
 
@@ -3353,38 +3382,21 @@ def test_a_resume_matches_schedulers_of_one_class_by_their_settings(
     state is not loaded. A LinearLR added before them starts as built
     (it was refused as ambiguous). The reference: the uninterrupted
     run's own lr and scheduler."""
-    from openselfsup.apis import train
-    from openselfsup.config import load_config
-    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
-    c = load_config(cfg)
-    warmup = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
-                  begin=0, end=1)
+    warmup = _WARMUP
     cool = dict(type='LinearLR', start_factor=1., end_factor=0.1,
                 by_epoch=True, begin=1, end=3)
-    c.param_scheduler = [warmup, cool]
-    c.dump(cfg)
-    a = tmp_path / 'a'
-    whole = train(cfg, work_dir=str(a))
-
-    def lrs(runner):
-        return list(runner.message_hub.get_scalar('train/lr').data[0])
-
-    for name, kept in (('kept', [cool]),
-                       ('added', [dict(warmup, begin=2, end=3), warmup, cool])):
-        c.param_scheduler = kept
-        c.dump(str(tmp_path / f'{name}.py'))
-        work = tmp_path / name
-        resumed = train(str(tmp_path / f'{name}.py'), work_dir=str(work),
-                        resume=str(a / 'epoch_1.pth'))
+    c, whole = _scheduled_run(synthetic_root, tmp_path, [warmup, cool])
+    for name, kept in (('added', [dict(warmup, begin=2, end=3), warmup,
+                                  cool]), ('kept', [cool])):
+        resumed, log = _resumed_with(c, tmp_path, name, kept)
         got = resumed.param_schedulers[-1]
         want = whole.param_schedulers[1]
         assert (got.start_factor, got.begin, got.end, got.last_step) == (
             want.start_factor, want.begin, want.end, want.last_step)
-        if name == 'kept':  # (the added one moves the lr of epoch 2)
-            assert len(lrs(whole)) == 3 and lrs(resumed) == \
-                pytest.approx(lrs(whole)), (lrs(whole), lrs(resumed))
-    log = ''.join(p.read_text() for p in (tmp_path / 'kept').glob('*/*.log'))
+    # the cool-down alone: the uninterrupted run's lr (the added one
+    # moves epoch 2's)
+    assert len(_lrs(whole)) == 3 and _lrs(resumed) == pytest.approx(
+        _lrs(whole)), (_lrs(whole), _lrs(resumed))
     assert 'param_scheduler.0 (LinearLR) takes the state of the saved ' \
         'param_scheduler.1; the saved param_scheduler.0 (LinearLR), which ' \
         'this config removed, is not loaded' in log, log[-3000:]
@@ -3402,40 +3414,21 @@ def test_a_resume_without_the_runs_config_warns_of_foreign_states(
     resumed says nothing. The reference: the classes by hand (a
     LinearLR's settings), the lr of the resumed run (by place: the
     cosine rests)."""
-    from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.engine import load_checkpoint_file
-    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
-    c = load_config(cfg)
-    warmup = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
-                  begin=0, end=1)
-    cosine = dict(type='CosineAnnealingLR', T_max=3, eta_min=0.,
-                  by_epoch=True, begin=0, end=3)
-    c.param_scheduler = [warmup, cosine]
-    c.dump(cfg)
-    train(cfg, work_dir=str(tmp_path / 'a'))
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [_WARMUP, _COSINE])
     saved = load_checkpoint_file(str(tmp_path / 'a' / 'epoch_1.pth'))
     del saved['meta']['cfg']
     bare = str(tmp_path / 'bare.pth')
     torch.save(saved, bare)
-
-    def log(work):
-        return ''.join(p.read_text() for p in work.glob('*/*.log'))
     said = 'holds no param_scheduler config to match its saved scheduler'
-    train(cfg, work_dir=str(tmp_path / 'same'), resume=bare)
-    assert said not in log(tmp_path / 'same')
-    c.param_scheduler = [cosine]
-    c.dump(str(tmp_path / 'kept.py'))
-    resumed = train(str(tmp_path / 'kept.py'),
-                    work_dir=str(tmp_path / 'b'), resume=bare)
+    assert said not in _resumed_with(c, tmp_path, 'same',
+                                     [_WARMUP, _COSINE], bare)[1]
+    resumed, log = _resumed_with(c, tmp_path, 'kept', [_COSINE], bare)
     got, = resumed.param_schedulers
     assert (got.begin, got.end) == (0, 1)  # the warmup's: by place
     assert 'param_scheduler.0 (CosineAnnealingLR) takes the saved state ' \
         'of its place, of another class (settings it has none of: ' \
-        'start_factor, end_factor, total_iters)' in log(tmp_path / 'b'), \
-        log(tmp_path / 'b')[-3000:]
-
+        'start_factor, end_factor, total_iters)' in log, log[-3000:]
 
 def test_matched_schedulers_take_the_resumed_configs_shape():
     """:func:`matched_schedulers` gives the saved ``param_scheduler`` the
@@ -3473,34 +3466,18 @@ def test_a_resume_from_one_list_to_lists_by_optimizer_is_compared_by_name(
     ('param_scheduler.0.T_max: 3 -> unset') and 'not used'. Now only the
     removed warmup's effect is said. The reference: the uninterrupted
     run's lr of each optimizer."""
-    from openselfsup.apis import train
-    from openselfsup.config import load_config
     constructor, model = two_optimizers
-    cfg = small_config(FSP_DEMO, str(tmp_path / 'cfg.py'),
-                       _nct(synthetic_root), n_images=8, batch=8, epochs=3)
-    c = load_config(cfg)
-    c.model.type = model
-    c.optim_wrapper = dict(constructor=constructor, **{
+    wrappers = dict(constructor=constructor, **{
         name: dict(type='OptimWrapper',
                    optimizer=dict(type='SGD', lr=lr, momentum=0.9))
         for name, lr in (('backbone', 0.05), ('head', 0.01))})
-    warmup = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
-                  begin=0, end=1)
-    cosine = dict(type='CosineAnnealingLR', T_max=3, eta_min=0.,
-                  by_epoch=True, begin=0, end=3)
-    c.param_scheduler = [warmup, cosine]
-    c.dump(cfg)
-    a, b = tmp_path / 'a', tmp_path / 'b'
-    whole = train(cfg, work_dir=str(a))
-    c.param_scheduler = dict(backbone=[cosine], head=[warmup, cosine])
-    c.dump(str(tmp_path / 'named.py'))
-    resumed = train(str(tmp_path / 'named.py'), work_dir=str(b),
-                    resume=str(a / 'epoch_1.pth'))
+    c, whole = _scheduled_run(synthetic_root, tmp_path, [_WARMUP, _COSINE],
+                              model_type=model, optim_wrapper=wrappers)
+    resumed, log = _resumed_with(c, tmp_path, 'named', dict(
+        backbone=[_COSINE], head=[_WARMUP, _COSINE]))
     for key in ('train/backbone.lr', 'train/head.lr'):
-        want, got = (list(r.message_hub.get_scalar(key).data[0])
-                     for r in (whole, resumed))
-        assert len(want) == 3 and got == pytest.approx(want), (key, got)
-    log = ''.join(p.read_text() for p in b.glob('*/*.log'))
+        assert len(_lrs(whole, key)) == 3 and _lrs(resumed, key) == \
+            pytest.approx(_lrs(whole, key)), (key, _lrs(resumed, key))
     assert 'training schedule differs' not in log and \
         'are not used' not in log, log[-3000:]
     assert "param_scheduler.0 (LinearLR) is removed, yet optimizer " \
