@@ -3266,7 +3266,12 @@ def test_scheduler_states_are_matched_by_class_or_refused():
         'param_scheduler.0 (CosineAnnealingLR) takes the state of the '
         'saved param_scheduler.1', 'the saved param_scheduler.0 '
         '(LinearLR), which this config removed, is not loaded'])
-    assert places([warm, cos], [cos])[0] == {None: [None, 0]}
+    assert places([warm, cos], [cos]) == ({None: [None, 0]}, [
+        'param_scheduler.0 (LinearLR) has no saved state of its class and '
+        'starts as built, its steps counted from this resume (as '
+        'MMEngine\'s resume leaves one added at the end)',
+        'param_scheduler.1 (CosineAnnealingLR) takes the state of the '
+        'saved param_scheduler.0'])
     assert places([mom, cos], [cos, mom])[0] == {None: [1, 0]}
     # two LinearLR saved, one kept: the one of its settings
     assert places([cos, cool], [warm, cos, cool])[0] == {None: [1, 2]}
@@ -3389,10 +3394,15 @@ def test_a_resume_matches_schedulers_of_one_class_by_their_settings(
     for name, kept in (('added', [dict(warmup, begin=2, end=3), warmup,
                                   cool]), ('kept', [cool])):
         resumed, log = _resumed_with(c, tmp_path, name, kept)
+        added = resumed if name == 'added' else added
         got = resumed.param_schedulers[-1]
         want = whole.param_schedulers[1]
         assert (got.start_factor, got.begin, got.end, got.last_step) == (
             want.start_factor, want.begin, want.end, want.last_step)
+    # the added one counts its steps from the resume, as the log says:
+    # built (0) and stepped after epochs 2 and 3; the cool-down's 3
+    steps = [s._global_step for s in added.param_schedulers]
+    assert steps == [2, 3, 3], steps
     # the cool-down alone: the uninterrupted run's lr (the added one
     # moves epoch 2's)
     assert len(_lrs(whole)) == 3 and _lrs(resumed) == pytest.approx(

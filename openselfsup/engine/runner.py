@@ -831,7 +831,9 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
             kind = _scheduler_kind(configs[i])[0]
             if j is None:
                 lines.append(f'{where("here", i)} ({kind}) has no saved '
-                             'state of its class and starts as built')
+                             'state of its class and starts as built, its '
+                             'steps counted from this resume (as MMEngine\'s '
+                             'resume leaves one added at the end)')
             elif j != i:
                 lines.append(f'{where("here", i)} ({kind}) takes the '
                              f'state of the saved {where("saved", j)}')
