@@ -3293,6 +3293,13 @@ def test_scheduler_states_are_matched_by_class_or_refused():
         'the saved param_scheduler.head.1', 'the saved '
         'param_scheduler.head.0 (LinearLR), which this config removed, is '
         'not loaded'])
+    # one class on two settings (its param_name): each by its setting
+    by_lr = dict(type='CosineAnnealingParamScheduler', param_name='lr',
+                 T_max=4)
+    by_momentum = dict(by_lr, param_name='momentum')
+    assert places([by_momentum], [by_lr, by_momentum])[0] == {None: [1]}
+    assert places([by_momentum, by_lr], [by_lr, by_momentum])[0] == {
+        None: [1, 0]}
     # one list for every optimizer: its lines said once, not per optimizer
     assert places([cos], [warm, cos], {'a': [{}, {}], 'b': [{}, {}]}) == (
         {'a': [1], 'b': [1]}, [
