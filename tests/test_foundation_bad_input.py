@@ -5046,3 +5046,127 @@ def test_check_config_refuses_a_named_wrappers_accumulation_count(tmp_path):
             assert str(err.value) == line(path, key, count)
     assert not mmengine_refuses(2.0)
     check_run_values(Config.fromfile(config('whole.py', 2.0)))
+
+
+#: (key below a wrapper, value, refused): the values of an optimizer
+#: wrapper that RUN_VALUES checks, for each named wrapper of several as
+#: for the one wrapper
+WRAPPER_VALUE_CASES = [
+    ('optimizer.lr', -0.1, True),
+    ('optimizer.lr', '0.1', True),
+    ('optimizer.lr', None, True),
+    ('optimizer.lr', float('nan'), True),
+    ('optimizer.lr', 0, False),  # torch takes lr=0: no step
+    ('optimizer.lr', 3e-4, False),
+    ('optimizer.weight_decay', 'x', True),
+    ('optimizer.weight_decay', -1e-4, True),
+    ('optimizer.weight_decay', 1e-4, False),
+    ('optimizer.momentum', -0.9, True),
+    ('optimizer.momentum', 'x', True),
+    ('optimizer.momentum', 0.9, False),
+    ('clip_grad.max_norm', 0, True),
+    ('clip_grad.max_norm', -1.0, True),
+    ('clip_grad.max_norm', float('inf'), False),
+    ('clip_grad.max_norm', 1.0, False),
+]
+
+
+def _wrapper_config(cfg, key, value, named):
+    """``cfg`` with an SGD ``optim_wrapper`` whose ``key`` (below the
+    wrapper: ``optimizer.lr``, ``clip_grad.max_norm``) is ``value``: of
+    the wrapper ``head`` of two named ones (``named``, MMEngine's
+    ``OptimWrapperDict`` form), or of the one wrapper."""
+    def wrapper(**changes):
+        made = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.05))
+        for dotted, v in changes.items():
+            part, last = dotted.split('.')
+            made.setdefault(part, {})[last] = v
+        return made
+
+    head = wrapper(**{key: value})
+    cfg.optim_wrapper = dict(
+        constructor='AnyOptimWrappersConstructor', backbone=wrapper(),
+        head=head) if named else head
+    return cfg
+
+
+def test_named_wrappers_optimizer_values_are_checked():
+    """An ``optim_wrapper`` of several named wrappers (each its optimizer
+    and its clipping) had only its ``accumulative_counts`` checked: a
+    negative, NaN or string ``lr``, ``weight_decay`` or ``momentum`` of
+    one of them, or its ``clip_grad.max_norm=0``, passed, and each started
+    process failed in torch (the reference below: SGD refuses a negative
+    or string value) or trained wrong (NaN weights; a clipping norm of 0
+    zeroes the step, a negative one steps up the gradient). Each is now
+    refused as the one wrapper's value is, the line naming the wrapper's
+    key; what the one wrapper takes, each named one takes."""
+    import copy
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper
+
+    from openselfsup.apis.train import check_run_values
+    from openselfsup.utils import InputError
+
+    def torch_step(key, value):
+        """One step of SGD (lr 0.1) in MMEngine's OptimWrapper on the
+        loss ``g . w`` with ``key`` set to ``value``: the step taken
+        (``w`` before minus after), or None where torch refuses it."""
+        param = torch.nn.Parameter(torch.ones(3))
+        part, last = key.split('.')
+        args = {'optimizer': dict(lr=0.1), 'clip_grad': {}}
+        args[part][last] = value
+        try:
+            wrapper = OptimWrapper(torch.optim.SGD([param], **args[
+                'optimizer']), clip_grad=args['clip_grad'] or None)
+            wrapper.update_params((param * GRAD).sum())
+        except (TypeError, ValueError):
+            return None
+        return 1 - param.detach()
+
+    GRAD = torch.tensor([3., 4., 12.])
+    base = Config.fromfile(FSP_DEMO)
+
+    def verdict(key, value, named):
+        cfg = _wrapper_config(copy.deepcopy(base), key, value, named)
+        try:
+            check_run_values(cfg)
+        except InputError as err:
+            return str(err)
+        return None
+
+    for key, value, refused in WRAPPER_VALUE_CASES:
+        step = torch_step(key, value)
+        # down the gradient (lr=0: no step, torch's own choice)
+        sound = step is not None and (
+            bool(torch.dot(step, GRAD) > 0) or key == 'optimizer.lr'
+            and value == 0 and not step.any())
+        assert sound != refused, (key, value, step)
+        top = verdict(key, value, named=False)
+        named = verdict(key, value, named=True)
+        assert (top is not None) == refused, (key, value, top)
+        assert named == (top and top.replace(
+            f'optim_wrapper.{key}', f'optim_wrapper.head.{key}')), (
+            key, value, named)
+        if refused:
+            assert f'optim_wrapper.head.{key} = {value!r} in ' in named
+
+
+def test_check_config_refuses_a_named_wrappers_weight_decay(tmp_path):
+    """``tools/train.py --check-config`` (the launchers' pre-launch
+    check) passed a named wrapper's ``weight_decay='x'`` (exit 0; torch's
+    SGD then failed with a TypeError in each started process): now exit
+    2 with the run value's line, torch not imported."""
+    from mmengine.config import Config
+    path = str(tmp_path / 'named.py')
+    _wrapper_config(Config.fromfile(FSP_DEMO), 'optimizer.weight_decay',
+                    'x', named=True).dump(path)
+    rc, out, lines, loaded = loaded_modules(
+        ['tools/train.py', path, '--check-config', '--no-data-check'],
+        MODEL_STACK, cwd=str(tmp_path))
+    key = 'optim_wrapper.head.optimizer.weight_decay'
+    assert rc == 2 and loaded == [], (lines[-5:], loaded)
+    assert lines[-1] == (
+        f"error: {key} = 'x' in {path}: expected a non-negative number "
+        f'(fix the config or --cfg-options {key}=...)'), lines[-5:]

@@ -305,20 +305,27 @@ RUN_VALUES = (
     ('randomness.deterministic', _FLAG),
     ('randomness.diff_rank_seed', _FLAG),
     ('env_cfg.cudnn_benchmark', _FLAG),
-    # torch's optimizers refuse a negative rate, decay or momentum
-    ('optim_wrapper.optimizer.lr', _RATE),
-    ('optim_wrapper.optimizer.weight_decay', _RATE),
-    ('optim_wrapper.optimizer.momentum', _RATE),
-    ('optim_wrapper.accumulative_counts', _ACCUMULATION),
-    # each wrapper's of several (an OptimWrapperDict): '5' was a TypeError
-    # from MMEngine's OptimWrapper, 0 its bare AssertionError, 2.5 a step
-    # every 5 iterations of losses divided by 2.5
-    ('optim_wrapper.<named>.accumulative_counts', _ACCUMULATION),
-    # torch's clip_grad_norm_: inf clips nothing (MMEngine still logs the
-    # norm); 0 would zero every gradient, a negative one flip them
-    ('optim_wrapper.clip_grad.max_norm',
-     (lambda v: _number(v, inf=True) and v > 0,
-      'a positive number (inf: no clipping, the norm logged)')),
+    # the optimizer's values, of the wrapper and of each wrapper of several
+    # (an OptimWrapperDict: optim_wrapper.NAME.optimizer.lr), which were
+    # not checked: a TypeError or ValueError from torch in each started
+    # process, or silently another run
+    *((f'{wrapper}.{key}', rule)
+      for wrapper in ('optim_wrapper', 'optim_wrapper.<named>')
+      for key, rule in (
+          # torch's optimizers refuse a negative rate, decay or momentum
+          # (mmpretrain's LARS took a negative float lr), and a string
+          ('optimizer.lr', _RATE),
+          ('optimizer.weight_decay', _RATE),
+          ('optimizer.momentum', _RATE),
+          # '5' was a TypeError from MMEngine's OptimWrapper, 0 its bare
+          # AssertionError, 2.5 a step every 5 iterations of losses
+          # divided by 2.5
+          ('accumulative_counts', _ACCUMULATION),
+          # torch's clip_grad_norm_: inf clips nothing (MMEngine still logs
+          # the norm); 0 zeroed every gradient, a negative one flipped them
+          ('clip_grad.max_norm',
+           (lambda v: _number(v, inf=True) and v > 0,
+            'a positive number (inf: no clipping, the norm logged)')))),
     # MMEngine's scale_lr: lr * total batch / float(base_batch_size)
     ('auto_scale_lr.base_batch_size', _POSITIVE),
     ('auto_scale_lr.enable', _FLAG),
