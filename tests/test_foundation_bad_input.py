@@ -260,7 +260,11 @@ def test_indices_of_a_type_the_dataset_refuses(tmp_path):
             'first N, or the last -N) or a list of ints (.tolist() in the '
             'config)')):
         check_run_values(cfg)
+    # a training config (the check refuses one without model / train_cfg
+    # first, as the run does)
     (tmp_path / 'np.py').write_text(
+        'model = dict(type="ImageClassifier")\n'
+        'train_cfg = dict(by_epoch=True, max_epochs=1)\n'
         'train_dataloader = dict(batch_size=4, dataset=dict(type="ImageList",'
         f' ann_file={str(ann)!r}, indices=__import__("numpy").arange(2)))\n')
     rc, _, err = run_tool(['tools/train.py', str(tmp_path / 'np.py'),
@@ -3421,6 +3425,23 @@ def test_bash_scripts_run_by_sh_run_under_bash(tmp_path, script, args, says):
     assert (p.returncode, p.stdout, p.stderr) == (
         2, '', f"error: {path}: this script needs bash; the 'bash' on PATH "
         f'({fake}) is another shell\n'), p
+
+
+def test_the_launchers_check_refuses_a_config_that_does_not_train(tmp_path):
+    """An extraction config given to ``dist_train.sh`` / ``slurm_train.sh``:
+    their ``--check-config`` passed it, and each process they started
+    refused it (``prepare_config``: not a training config). The check
+    refuses it now, torch-free, in the run's own line (the reference:
+    ``build_runner``'s refusal)."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    extraction = os.path.join(REPO, 'configs', 'extraction', 'nct_train.py')
+    with pytest.raises(InputError) as err:
+        build_runner(extraction, work_dir=str(tmp_path / 'w'))
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', extraction, '--check-config', '--no-data-check'],
+        ('torch', ))
+    assert (rc, lines[-1:], loaded) == (2, [f'error: {err.value}'], [])
 
 
 def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,

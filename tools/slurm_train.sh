@@ -264,7 +264,8 @@ TOOLS="$(cd "$(dirname "$0")" && pwd)"
 # this checkout first, as the OpenMMLab launchers do
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 
-# one clear line (and no job submitted) for a bad config or override, a
+# one clear line (and no job submitted) for a bad config or override (or
+# one that does not train: an extraction config), a
 # --resume checkpoint missing or cut short, or one (named, or the work
 # dir's latest) whose meta shows it to be no training checkpoint, another
 # model's, of a run on other held-out classes or with a seed out of numpy's

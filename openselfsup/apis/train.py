@@ -1098,6 +1098,25 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     raise InputError(f'{local}: {kind} ({fix})')
 
 
+def check_training_config(cfg: Config, config_path: str) -> None:
+    """Refuse, torch-free, a config that does not train (no ``model``,
+    ``train_dataloader`` or ``train_cfg``: an extraction config), for the
+    run (:func:`prepare_config`) and the launchers' check
+    (:func:`check_launch`), which passed it before and let each started
+    process refuse it.
+
+    Raises:
+        InputError: the config, the keys it lacks, where it goes.
+    """
+    missing = [k for k in ('model', 'train_dataloader', 'train_cfg')
+               if k not in cfg]
+    if missing:
+        raise InputError(
+            f'{config_path}: not a training config (no '
+            f'{" / ".join(missing)}); extraction configs '
+            '(configs/extraction/) go to wsi_workdir/extract.py')
+
+
 def check_auto_scale_lr(cfg: Config, config_path: str):
     """``--auto-scale-lr``'s base: the config's
     ``auto_scale_lr.base_batch_size`` (torch-free: the launchers' check
@@ -1126,7 +1145,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     """The launchers' check before they start any process
     (``tools/train.py --check-config``, run by ``dist_train.sh`` and
     ``slurm_train.sh``), without importing torch: the config and its
-    overrides, the run values, the ``--resume`` checkpoint (its zip
+    overrides (a config that does not train: :func:`check_training_config`),
+    the run values, the ``--resume`` checkpoint (its zip
     directory: :func:`~openselfsup.utils.checkpoint_files.
     has_zip_directory`; the run tests the whole file) and the refusals
     its meta decides, the run's (:func:`~openselfsup.config.
@@ -1161,6 +1181,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'it (dist_train.sh: pytorch, slurm_train.sh: '
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
+    check_training_config(cfg, config)
     if auto_scale_lr:
         check_auto_scale_lr(cfg, config)
     check_run_values(cfg)
@@ -1224,13 +1245,7 @@ def prepare_config(cfg: Config, config_path: str,
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
     """
-    missing = [k for k in ('model', 'train_dataloader', 'train_cfg')
-               if k not in cfg]
-    if missing:
-        raise InputError(
-            f'{config_path}: not a training config (no '
-            f'{" / ".join(missing)}); extraction configs '
-            '(configs/extraction/) go to wsi_workdir/extract.py')
+    check_training_config(cfg, config_path)
     if auto_scale_lr:
         base = check_auto_scale_lr(cfg, config_path)
     check_run_values(cfg)  # torch-free: reported before torch loads
