@@ -1164,17 +1164,20 @@ def _other_versions(features: str, old: Dict, now: Dict) -> None:
     (:func:`library_versions`) is extracted again: the versions that
     differ, or none recorded (a set written before they were)."""
     was = old.get('versions')
+    again = 'extracting it again'
     if not isinstance(was, dict) or not was:
-        why = ('its provenance records no library versions (written '
-               'before they were recorded), so a new torch / timm / '
-               'open_clip / mmpretrain release since cannot be told')
+        why = ('its provenance records no library versions, written before '
+               f'they were recorded: a new release of {", ".join(now)} '
+               'since cannot be told')
+        # the provenance written now records them: the next run keeps it
+        again += ', once (its new provenance records them)'
     else:
         parts = [f'{k} {was.get(k, "none")} then, {v} now'
                  for k, v in now.items() if was.get(k) != v]
         parts += [f'{k} {v} then, none now' for k, v in was.items()
                   if k not in now]
         why = 'other library versions: ' + ', '.join(parts)
-    print_log(f'{features}: not kept ({why}); extracting it again',
+    print_log(f'{features}: not kept ({why}); {again}',
               logger='current', level=logging.WARNING)
 
 
