@@ -878,11 +878,12 @@ def test_reuse_extracts_again_under_another_library_release(
     import cv2
     import mmcv
     import mmengine
+    import PIL
     import torchvision
     with open(prov) as f:
         assert json.load(f)['versions'] == {
             m.__name__: m.__version__.split('+')[0] for m in (
-                torch, torchvision, mmengine, mmcv, mmpretrain, cv2)}
+                torch, torchvision, mmengine, mmcv, mmpretrain, cv2, PIL)}
     # a set written before the versions were recorded: extracted again
     with open(prov) as f:
         old = json.load(f)
@@ -895,9 +896,46 @@ def test_reuse_extracts_again_under_another_library_release(
     assert lines == [
         f'{out}: not kept (its provenance records no library versions, '
         'written before they were recorded: a new release of torch, '
-        'torchvision, mmengine, mmcv, mmpretrain, cv2 since cannot be '
+        'torchvision, mmengine, mmcv, mmpretrain, cv2, PIL since cannot be '
         'told); extracting it again, once (its new provenance records '
         'them)']
+    assert run() and lines == []
+
+
+def test_reuse_extracts_again_under_another_pillow_release(
+        synthetic_root, weights, tmp_path, monkeypatch):
+    """The shipped extraction configs decode and resize their images with
+    Pillow (``imdecode_backend='pillow'``, ``Resize(backend='pillow')``),
+    but a config's set recorded OpenCV's release and not Pillow's: a new
+    Pillow (another JPEG decoder or resampling) kept the old features.
+    Pillow's release is recorded and compared now."""
+    import PIL
+
+    from openselfsup.apis import extract as ex
+    from openselfsup.config import load_config
+    pipeline = load_config(_config('nct_test.py')).dataset.pipeline
+    assert [t.get('imdecode_backend', t.get('backend')) for t in pipeline
+            if t['type'] in ('LoadImageFromFile', 'Resize')] == [
+                'pillow', 'pillow']
+    ckpt = str(tmp_path / 'a.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    out = paths.features_path(str(tmp_path / 'w'), 'enc', 'NCT_test')
+    lines = []
+    monkeypatch.setattr(ex, 'print_log', lambda msg, **k: lines.append(msg))
+
+    def run():
+        lines.clear()
+        record, = ex.extract_many([_config('nct_test.py')], ckpt, [out],
+                                  cfg_options=_options(synthetic_root, 'NCT'),
+                                  progress=False, reuse=True)
+        return bool(record.get('reused'))
+
+    assert not run()
+    real = PIL.__version__
+    monkeypatch.setattr(PIL, '__version__', '99.0.0')
+    assert not run()
+    assert lines == [f'{out}: not kept (other library versions: PIL '
+                     f'{real} then, 99.0.0 now); extracting it again']
     assert run() and lines == []
 
 

@@ -1046,9 +1046,10 @@ def _images_sha1(listing: Dict) -> Optional[str]:
 #: the libraries whose versions a set's provenance records
 #: (``versions``): those that build the encoder and read and transform its
 #: images, by the kind of encoder (a config's model, a timm / open_clip
-#: model, whose own library is added)
+#: model, whose own library is added); a config's pipeline reads and
+#: resizes with OpenCV or Pillow (the shipped extraction configs: Pillow)
 LIBRARIES = dict(config=('torch', 'torchvision', 'mmengine', 'mmcv',
-                         'mmpretrain', 'cv2'),
+                         'mmpretrain', 'cv2', 'PIL'),
                  external=('torch', 'torchvision', 'PIL'))
 
 
