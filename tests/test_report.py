@@ -956,6 +956,16 @@ def test_features_of_another_library_release_are_another_extraction():
     assert not same_extraction(one, other)
     assert not same_extraction(other, one)
     assert same_extraction(old, one) and same_extraction(other, old)
+    # a library one side does not record (Pillow, added to a config's
+    # record later) is compared as the whole field is: not at all; those
+    # both record still are (the result was called stale, every library
+    # both record being the same)
+    more, newer = (provenance_extraction(
+        {**prov, 'versions': {'torch': '2.4.1', 'timm': '1.0.3', 'PIL': p}})
+        for p in ('11.0.0', '11.1.0'))
+    assert same_extraction(one, more) and same_extraction(more, one)
+    assert not same_extraction(more, newer)
+    assert not same_extraction(other, more)
 
 
 def test_interrupted_report_keeps_the_old_table_beside_the_old_numbers(

@@ -379,7 +379,7 @@ def same_extraction(a: str, b: str) -> bool:
     :func:`_differing_setting` compares them (their digests where both
     record them: ``scale=64`` is ``(64, 64)``, another config file is
     another setting; else their literal overrides), the precision, and
-    the library versions where both record them. A
+    the release of each library both record (``versions``). A
     string written before a digest was recorded is compared without it;
     one written before the precision was is float32 (features of
     ``--amp`` scored before then are scored again)."""
@@ -402,8 +402,11 @@ def same_extraction(a: str, b: str) -> bool:
         return False
     if pa.get('precision', 'float32') != pb.get('precision', 'float32'):
         return False
-    versions = (pa.get('versions'), pb.get('versions'))
-    if all(versions) and versions[0] != versions[1]:
+    # each library both record (one added to the record later, Pillow of a
+    # config's model, is not known for the other side)
+    va, vb = (v if isinstance(v, dict) else {}
+              for v in (pa.get('versions'), pb.get('versions')))
+    if any(va[k] != vb[k] for k in set(va) & set(vb)):
         return False
     return not any(_differing_setting(pa, pb, field, prefix)
                    for field, _, prefix in _SETTINGS)
