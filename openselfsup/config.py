@@ -1670,22 +1670,26 @@ class CfgOptionsAction(argparse.Action):
 
 def uneven_windows_refusal(config_name: str, counts: Dict[Any, int]
                            ) -> Optional[str]:
-    """The line refusing ``--auto-scale-lr`` (MMEngine's
-    ``auto_scale_lr.enable``) for several optimizers whose
-    ``accumulative_counts`` (``counts``, by wrapper name) differ: their
-    total batches differ, and ``auto_scale_lr.base_batch_size`` is one
-    number; None where they are one. Said by the launchers' check and
-    the run from the config (:func:`check_uneven_windows`) and by the
-    runner from the built wrappers (``AtomicRunner.scale_lr``)."""
+    """The line refusing MMEngine's ``auto_scale_lr.enable`` (set by the
+    config itself or by ``--auto-scale-lr``: the line says both, neither
+    the runner nor the launchers' check can tell which) for several
+    optimizers whose ``accumulative_counts`` (``counts``, by wrapper name)
+    differ: their total batches differ, and
+    ``auto_scale_lr.base_batch_size`` is one number; None where they are
+    one. Said by the launchers' check and the run from the config
+    (:func:`check_uneven_windows`) and by the runner from the built
+    wrappers (``AtomicRunner.scale_lr``)."""
     if len(set(counts.values())) < 2:
         return None
     each = ', '.join(f'optim_wrapper.{name}.accumulative_counts={count}'
                      for name, count in counts.items())
-    return (f'--auto-scale-lr: the optimizers of {config_name} accumulate '
-            f'over windows of different lengths ({each}): their total '
-            'batches differ, and auto_scale_lr.base_batch_size is one; give '
-            'them one accumulative_counts, or set each lr without '
-            '--auto-scale-lr')
+    return (f'auto_scale_lr.enable (--auto-scale-lr, or set in the config): '
+            f'the optimizers of {config_name} accumulate over windows of '
+            f'different lengths ({each}): their total batches differ, and '
+            'auto_scale_lr.base_batch_size is one; give them one '
+            'accumulative_counts, or set each lr without scaling (no '
+            '--auto-scale-lr, and auto_scale_lr.enable=False where the '
+            'config sets it)')
 
 
 def named_wrappers(optim_wrapper: Any) -> Optional[Dict[str, Any]]:

@@ -2966,11 +2966,14 @@ def test_auto_scale_lr_counts_the_windows_of_several_optimizers():
     with pytest.raises(InputError) as err:
         scaled(uneven)
     assert str(err.value) == (
-        '--auto-scale-lr: the optimizers of x.py accumulate over windows '
+        'auto_scale_lr.enable (--auto-scale-lr, or set in the config): '
+        'the optimizers of x.py accumulate over windows '
         'of different lengths (optim_wrapper.a.accumulative_counts=2, '
         'optim_wrapper.b.accumulative_counts=4): their total batches '
         'differ, and auto_scale_lr.base_batch_size is one; give them one '
-        'accumulative_counts, or set each lr without --auto-scale-lr')
+        'accumulative_counts, or set each lr without scaling (no '
+        '--auto-scale-lr, and auto_scale_lr.enable=False where the config '
+        'sets it)')
     assert lrs(uneven) == [0.1, 0.2]
 
 
@@ -2997,7 +3000,8 @@ def test_auto_scale_lr_refuses_several_optimizers_of_uneven_windows(
     c.dump(cfg)
     work = tmp_path / 'a'
     with pytest.raises(InputError, match=re.escape(
-            f'--auto-scale-lr: the optimizers of {cfg} accumulate over '
+            'auto_scale_lr.enable (--auto-scale-lr, or set in the '
+            f'config): the optimizers of {cfg} accumulate over '
             'windows of different lengths (optim_wrapper.backbone.'
             'accumulative_counts=1, optim_wrapper.head.accumulative_counts'
             '=2)')):

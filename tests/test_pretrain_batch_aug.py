@@ -1916,3 +1916,57 @@ def test_a_random_negative_prob_outside_0_1_is_refused(rnp):
         check_pipeline([dict(rotate, random_negative_prob=fine),
                         dict(randaug, hparams=dict(
                             random_negative_prob=fine))], 'p')
+
+
+def test_uneven_windows_line_is_true_for_the_flag_and_the_config():
+    """Several optimizers of different ``accumulative_counts`` with
+    ``auto_scale_lr.enable`` are refused in one line, by the launchers'
+    check from the config and by the runner from the built wrappers. The
+    line said '--auto-scale-lr: ... set each lr without --auto-scale-lr'
+    also where the config itself sets ``auto_scale_lr.enable=True`` (no
+    flag given, none to leave out). It names both ways it is set now, and
+    how to turn each off; the runner's line is the same."""
+    from types import SimpleNamespace
+
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    from openselfsup.config import check_uneven_windows
+    from openselfsup.engine import AtomicRunner
+    from openselfsup.utils import InputError
+
+    def wrapper(count):
+        return dict(type='OptimWrapper', accumulative_counts=count,
+                    optimizer=dict(type='SGD', lr=0.1))
+
+    lines = []
+    # the config's own enable, and the one --auto-scale-lr sets
+    # (apis.train: cfg.auto_scale_lr.enable = True over the config's)
+    for scale in (dict(enable=True), dict(enable=False)):
+        cfg = Config(dict(auto_scale_lr=dict(base_batch_size=16, **scale),
+                          optim_wrapper=dict(constructor='C', a=wrapper(2),
+                                             b=wrapper(4))))
+        cfg.auto_scale_lr.enable = True
+        with pytest.raises(InputError) as err:
+            check_uneven_windows(cfg)
+        lines.append(str(err.value))
+    built = OptimWrapperDict(**{n: OptimWrapper(torch.optim.SGD(
+        [torch.nn.Parameter(torch.zeros(1))], lr=0.1),
+        accumulative_counts=c) for n, c in (('a', 2), ('b', 4))})
+    runner = SimpleNamespace(_train_dataloader=dict(batch_size=2),
+                             world_size=1,
+                             _config_name=lambda: 'the config')
+    with pytest.raises(InputError) as err:
+        AtomicRunner.scale_lr(runner, built,
+                              dict(base_batch_size=16, enable=True))
+    lines.append(str(err.value))
+    assert len(set(lines)) == 1, lines
+    line = lines[0]
+    assert '\n' not in line and 'the optimizers of the config ' in line
+    assert 'optim_wrapper.a.accumulative_counts=2' in line
+    assert 'optim_wrapper.b.accumulative_counts=4' in line
+    # true for a config that sets it: names the key and how to turn it
+    # off there, not only the flag
+    head, _, way = line.partition('; ')
+    assert head.startswith('auto_scale_lr.enable (') and \
+        '--auto-scale-lr' in head.split(':')[0]
+    assert 'auto_scale_lr.enable=False' in way and '--auto-scale-lr' in way
