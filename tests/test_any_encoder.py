@@ -1380,3 +1380,32 @@ def test_reuse_extracts_a_timm_set_again_under_another_timm_release(
     assert again['versions'] == dict(real, timm='99.0')
     assert lines == [f'{out}: not kept (other library versions: timm '
                      f'{real["timm"]} then, 99.0 now); extracting it again']
+
+
+def test_a_library_models_release_is_read_once_for_every_field(
+        synthetic_root, vit, tmp_path, monkeypatch):
+    """The provenance of a timm model recorded timm's version twice, read
+    twice: ``encoder.library_version`` by the model builder's own
+    ``getattr`` in full, ``versions.timm`` by ``library_versions``
+    without a local part, so a release with one (``1.0.3+local``) was
+    recorded as two releases. Both are the one reading now, and the
+    top-level ``torch`` (kept for readers of older files) is torch's
+    build of the release ``versions.torch`` records."""
+    import timm
+
+    from openselfsup.apis import extract as ex
+    _, weights = vit
+    monkeypatch.setattr(timm, '__version__', '1.0.3+local')
+    monkeypatch.setattr(torch, '__version__', '2.4.1+cu121')
+    rec = ex.extract_external(
+        _config('nct_test.py'), f'timm:{VIT}', str(tmp_path / 'x.npy'),
+        weights=weights, model_kwargs=VIT_KWARGS, progress=False,
+        cfg_options={'dataset.data_root': os.path.join(synthetic_root,
+                                                       'NCT')})
+    with open(rec['outputs']['provenance']) as f:
+        written = json.load(f)
+    for prov in (rec, written):
+        assert prov['versions']['timm'] == '1.0.3'
+        assert prov['encoder']['library_version'] == '1.0.3'
+        assert prov['versions']['torch'] == '2.4.1'
+        assert prov['torch'] == '2.4.1+cu121'

@@ -78,7 +78,7 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      check_distinct, check_finite,
                      check_replaceable, check_seed, check_writable,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
-                     load_json, locked, save_set)
+                     library_version, load_json, locked, save_set)
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 
@@ -988,9 +988,20 @@ def provenance_record(listing: Dict, features: np.ndarray,
     every feature file records (list and its digest, the image folder and
     the working folder it is relative to, the digest of a sample of its
     images' bytes, shape, normalisation, digests of features
-    and labels, date, host, outputs). The images' digest tells features of
-    other images under the same names (a dataset regenerated, NCT's
-    stain-normalised release for NONORM) from the same images moved."""
+    and labels, date, torch's build, host, outputs). The images' digest
+    tells features of other images under the same names (a dataset
+    regenerated, NCT's stain-normalised release for NONORM) from the same
+    images moved.
+
+    ``torch`` is torch's ``__version__`` in full, local part included
+    (``2.4.1+cu121``: the build), read by
+    :func:`~openselfsup.utils.library_version` as ``versions`` is
+    (:func:`library_versions`, its release without the local part, which
+    the reuse and the stale-result and support / query checks compare).
+    It stays for its readers: people and scripts reading the JSON, the
+    only torch record of files written before ``versions`` was and of
+    imported sets (``import_features.py`` records no ``versions``); no
+    check of this project reads it."""
     where = _location(listing)
     return dict(
         **fields, **_made_of(listing, features.shape, normalised),
@@ -998,7 +1009,7 @@ def provenance_record(listing: Dict, features: np.ndarray,
         cwd=where['cwd'], features_sha1=array_sha1(features),
         labels_sha1=array_sha1(listing['labels']),
         date=_now_iso(),
-        torch=torch.__version__, host=platform.node(),
+        torch=library_version('torch', build=True), host=platform.node(),
         outputs=where['outputs'])
 
 
@@ -1059,10 +1070,9 @@ def library_versions(names: Sequence[str]) -> Dict[str, str]:
     ``2.4.1+cpu`` are one release), what a set's provenance records as
     ``versions``: a new release may preprocess otherwise or give other
     weights, and ``--reuse`` then extracts the set again
-    (:func:`extracted_already`)."""
-    import importlib
-    return {name: str(getattr(importlib.import_module(name), '__version__',
-                              '?')).split('+')[0] for name in names}
+    (:func:`extracted_already`). Each read by
+    :func:`~openselfsup.utils.library_version`."""
+    return {name: library_version(name) for name in names}
 
 
 def _set_fields(listing: Dict, weights_file: Optional[str],
@@ -1754,6 +1764,9 @@ def extract_external_many(configs: Sequence[str],
     sha = file_sha256(wfile) if wfile else None
     model = _to_device(encoder, dev, channels_last)
     versions = library_versions(LIBRARIES['external'] + (info['library'], ))
+    # ``encoder.library_version`` (what files written before ``versions``
+    # record alone; no check reads it) from the same reading
+    info['library_version'] = versions[info['library']]
     records = []
     for listing in listings:
         fields = _set_fields(

@@ -489,9 +489,10 @@ def build_external_encoder(source: str, weights: Optional[str] = None,
     path = config = None
     if weights is not None:
         path, config = resolve_weights(library, weights)
-    module = _import(library)
-    info = dict(source=source, library=library,
-                library_version=str(getattr(module, '__version__', '?')))
+    _import(library)
+    # its version, ``encoder.library_version``, is written by the
+    # extraction from its record of versions (one reading of a release)
+    info = dict(source=source, library=library)
     with _seeded(None if weights is not None else seed):
         if library == 'timm':
             if not projection:

@@ -20,6 +20,20 @@ import numpy as np
 from .errors import InputError
 
 
+def library_version(name: str, build: bool = False) -> str:
+    """The release of library ``name`` as imported: its ``__version__``
+    (``'?'`` where it has none) without a local part (torch's
+    ``2.4.1+cu121`` and ``2.4.1+cpu`` are one release), or with ``build``
+    in full. The one reading of a library's version that artefacts
+    record: a feature set's ``versions``
+    (:func:`openselfsup.apis.extract.library_versions`), and from the same
+    reading the fields older readers read (the provenance's top-level
+    ``torch``, the build; a library model's ``encoder.library_version``)."""
+    import importlib
+    full = str(getattr(importlib.import_module(name), '__version__', '?'))
+    return full if build else full.split('+')[0]
+
+
 def array_sha1(array: np.ndarray) -> str:
     """SHA-1 of an array's dtype, shape and bytes (C order)."""
     h = hashlib.sha1()
