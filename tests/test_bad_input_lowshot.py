@@ -2393,3 +2393,31 @@ def test_generate_task_draws_every_store_before_writing_one(wd, capsys, mode,
     out = cli_ok(GEN, ['--task', 'out', '--mode', mode, '--num_shots',
                        shots[0], '--num_task', '10', '--workdir', wd], capsys)
     assert out.startswith('wrote '), out
+
+
+def test_support_and_queries_of_other_library_releases_are_not_mixed(
+        wd, capsys):
+    """Support and query sets of one checkpoint extracted by hand under
+    other library releases (NCT_train before a torch / timm upgrade,
+    NCT_test after, without --reuse) were used together without a word,
+    though a release may preprocess otherwise or give other weights (the
+    reuse and the stale-result check already tell them apart). Refused
+    now as another model or precision is, in one line naming each library
+    both sets record at another release and both releases; a library one
+    side does not record, or a set without versions, is not judged."""
+    def provenance(name, **versions):
+        write_provenance(wd, 'clp', name, **CHECKPOINT_PROVENANCE,
+                         **({'versions': versions} if versions else {}))
+
+    cli_ok(GEN, _gen(wd), capsys)
+    provenance('NCT_train', torch='2.4.1', mmcv='2.1.0', PIL='10.4.0')
+    provenance('NCT_test', torch='2.4.1', mmcv='2.1.0')  # PIL: not recorded
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    provenance('NCT_test')  # written before versions were recorded
+    cli_ok(META, _meta(wd, '--mode', 'linear'), capsys)
+    provenance('NCT_test', torch='2.5.0', mmcv='2.1.0', PIL='11.0.0')
+    err = cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+                    'were extracted under other library releases (PIL '
+                    '10.4.0 vs 11.0.0, torch 2.4.1 vs 2.5.0')
+    assert 'NCT_train.npy and ' in err and 'NCT_test.npy' in err, err
+    assert 'mmcv' not in err and len(err.strip().splitlines()) == 1, err

@@ -402,11 +402,7 @@ def same_extraction(a: str, b: str) -> bool:
         return False
     if pa.get('precision', 'float32') != pb.get('precision', 'float32'):
         return False
-    # each library both record (one added to the record later, Pillow of a
-    # config's model, is not known for the other side)
-    va, vb = (v if isinstance(v, dict) else {}
-              for v in (pa.get('versions'), pb.get('versions')))
-    if any(va[k] != vb[k] for k in set(va) & set(vb)):
+    if other_releases(pa, pb):
         return False
     return not any(_differing_setting(pa, pb, field, prefix)
                    for field, _, prefix in _SETTINGS)
@@ -428,6 +424,19 @@ def extracted_precision(prov) -> str:
         return 'float32'
     return 'float16' if str(prov.get('device')).split(':')[0] == 'cuda' \
         else 'bfloat16'
+
+
+def other_releases(pa, pb) -> List[Tuple[str, str, str]]:
+    """``(library, release in pa, release in pb)`` of each library whose
+    release two provenance records (or :func:`_read_extraction` records)
+    both name (``versions``) and differ in, by name; [] where either
+    records none. A library one side does not record (one added to the
+    record later, Pillow of a config's model) is not compared."""
+    va, vb = (v if isinstance(v, dict) else {} for v in (
+        pa.get('versions') if isinstance(pa, dict) else None,
+        pb.get('versions') if isinstance(pb, dict) else None))
+    return [(k, str(va[k]), str(vb[k])) for k in sorted(set(va) & set(vb))
+            if va[k] != vb[k]]
 
 
 def _other_precisions(pa: Dict, pb: Dict) -> Optional[str]:
@@ -574,8 +583,10 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     literal ``--cfg-options`` of that part where both record them (older
     files). Without ``pipeline`` (``NCT_aug``, whose pipeline is random by
     design) the image size its pipeline ends with is compared where both
-    record it. The precision (:func:`extracted_precision`: ``--amp``) is
-    compared in every case."""
+    record it. The precision (:func:`extracted_precision`: ``--amp``) and
+    the release of each library both record (:func:`other_releases`:
+    support and queries extracted by hand before and after an upgrade)
+    are compared in every case."""
     pa, pb = a.provenance, b.provenance
     if not (isinstance(pa, dict) and isinstance(pb, dict)):
         return None
@@ -605,6 +616,14 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
     precisions = _other_precisions(pa, pb)
     if precisions:
         return precisions
+    releases = other_releases(pa, pb)
+    if releases:
+        each = ', '.join(f'{k} {x} vs {y}' for k, x, y in releases)
+        return (f'were extracted under other library releases ({each}: a '
+                'release may preprocess otherwise or give other weights); '
+                'extract both under the installed ones (wsi_workdir/'
+                'extract.py --reuse keeps a set already extracted under '
+                'them)')
     if not pipeline and sizes:
         return (f'were extracted at other image sizes ({sizes}); extract '
                 'one of them again at the size of the other')
@@ -614,7 +633,8 @@ def _extraction_difference(a: FeatureSet, b: FeatureSet,
 def check_same_kind(*sets: FeatureSet, pipeline: bool = True) -> None:
     """Refuse feature sets of different widths, normalisation or encoders,
     or of one encoder extracted another way (:func:`_extraction_difference`:
-    another model or precision, or unless ``pipeline`` is False another
+    another model, precision or library release (each library both
+    record: torch, timm...), or unless ``pipeline`` is False another
     image pipeline; ``NCT_aug``'s augmenting pipeline is another by design,
     its image size is compared) (as their provenance names them; sets
     without one are not compared)."""
