@@ -1970,3 +1970,71 @@ def test_uneven_windows_line_is_true_for_the_flag_and_the_config():
     assert head.startswith('auto_scale_lr.enable (') and \
         '--auto-scale-lr' in head.split(':')[0]
     assert 'auto_scale_lr.enable=False' in way and '--auto-scale-lr' in way
+
+
+def test_torchvision_random_choice_p_is_weights_and_its_transforms_built():
+    """``torchvision/RandomChoice``'s ``p`` is a list of weights that
+    torchvision hands to ``random.choices``, but the check of torchvision
+    ``p`` refused any list as 'not a probability in [0, 1]'. And no
+    config builds a working one: mmpretrain's wrapper passes the
+    ``transforms`` to torchvision as config dicts, which failed at the
+    first image (the same for ``RandomApply`` / ``RandomOrder``). Now
+    that is refused in one line naming mmcv's transform instead, and a
+    ``p`` of one built with its transforms (in code) is checked as
+    weights: finite, at least 0, one per transform, not all 0 (the
+    reference: ``random.choices``, which refuses a total of 0 and draws
+    from a negative weight without a word)."""
+    import random
+
+    import torchvision.transforms as T
+    from mmpretrain.registry import TRANSFORMS
+
+    from openselfsup.datasets.pipeline_checks import (check_pipeline,
+                                                      check_settings)
+    from openselfsup.utils import InputError
+    init_default_scope('mmpretrain')
+    img = Image.new('RGB', (4, 4))
+    # what a config builds: its transforms stay dicts, the first image fails
+    for kind in ('RandomChoice', 'RandomApply', 'RandomOrder'):
+        cfg = dict(type=f'torchvision/{kind}', transforms=[
+            dict(type='torchvision/RandomHorizontalFlip', p=1.)])
+        built = TRANSFORMS.build(copy.deepcopy(cfg))
+        with pytest.raises(TypeError, match='not callable'):
+            random.seed(0)
+            for _ in range(20):  # RandomApply draws p=0.5
+                built(dict(img=img))
+        with pytest.raises(InputError) as err:
+            check_pipeline([cfg], 'p')
+        assert str(err.value).startswith(
+            f'p.0: torchvision/{kind} cannot build its transforms')
+    # built in code: p are weights, [1, 3] draws the second 3 times in 4
+    flips = [T.RandomHorizontalFlip(p=1.), T.RandomVerticalFlip(p=1.)]
+    t = dict(type='torchvision/RandomChoice', transforms=flips, p=[1, 3])
+    built = TRANSFORMS.build(dict(t))
+    random.seed(0)
+    pixels = np.zeros((2, 2, 3), np.uint8)
+    pixels[0, 1] = 255  # top right: a vertical flip puts it bottom right
+    vertical = np.mean([np.asarray(built(dict(img=Image.fromarray(
+        pixels)))['img'])[1, 1, 0] == 255 for _ in range(400)])
+    assert 0.68 < vertical < 0.82
+    for fine in ([1, 3], (0.2, 0.8), [0, 2.5], None):
+        check_settings(dict(t, p=fine), 'p.0')
+    for bad, says in (([-1, 2], '-1 is not a weight'),
+                      ([1, float('nan')], 'nan is not a weight'),
+                      ([True, 1], 'True is not a weight'),
+                      ([0, 0], 'every weight is 0'),
+                      ([1, 2, 3], '3 weights for 2 transforms'),
+                      (0.5, 'is not a list of weights')):
+        with pytest.raises(InputError) as err:
+            check_settings(dict(t, p=bad), 'p.0')
+        assert str(err.value).startswith(
+            f'p.0: torchvision/RandomChoice p {bad!r}') and \
+            says in str(err.value), str(err.value)
+    # the reference for 0 and negative weights
+    with pytest.raises(ValueError):
+        random.choices(flips, weights=[0, 0])
+    random.choices(flips, weights=[-1, 2])  # taken without a word
+    # RandomApply's p stays a probability
+    with pytest.raises(InputError, match='is not a probability'):
+        check_settings(dict(type='torchvision/RandomApply',
+                            transforms=flips, p=1.5), 'p.0')

@@ -73,6 +73,60 @@ def _probs(t: Dict, where: str) -> None:
                          'sum(prob) == 1, exactly)')
 
 
+#: torchvision's transforms of transforms, as mmpretrain registers them
+#: (``torchvision/<name>``): its wrapper passes their ``transforms`` to
+#: torchvision as given, so a config's (dicts) are never built
+TORCHVISION_CONTAINERS = ('torchvision/RandomChoice', 'torchvision/RandomApply',
+                          'torchvision/RandomOrder')
+
+
+def _torchvision_container(t: Dict, where: str) -> None:
+    """Refuse with one line a torchvision transform of transforms
+    (:data:`TORCHVISION_CONTAINERS`) whose ``transforms`` hold a config
+    (a dict): mmpretrain's wrapper hands them to torchvision unbuilt, which
+    failed at the first image ("'ConfigDict' object is not callable"), and
+    a config file cannot hold a built one (MMEngine reads a call of an
+    imported class as a lazy object, a RuntimeError). Of
+    ``torchvision/RandomChoice`` (built otherwise) refuse a ``p`` that
+    is not what torchvision takes: weights, one per transform, handed to
+    ``random.choices`` (not probabilities: ``[1, 3]`` takes the second
+    three times as often), each a finite number of at least 0, not all
+    0 (``random.choices`` refuses a total of 0 at the first image and
+    draws from negative weights without a word), or None (each alike)."""
+    kind, transforms = t.get('type'), t.get('transforms')
+    if isinstance(transforms, (list, tuple)) and any(
+            isinstance(x, dict) for x in transforms):
+        instead = {'torchvision/RandomChoice': "use mmcv's RandomChoice "
+                   '(prob: probabilities summing to 1)',
+                   'torchvision/RandomApply': "use mmcv's RandomApply "
+                   '(prob)'}.get(kind, 'list the transforms in one order '
+                                      '(mmcv has no RandomOrder)')
+        raise InputError(
+            f'{where}: {kind} cannot build its transforms (mmpretrain '
+            'passes them to torchvision as config dicts, which fail at the '
+            f"first image: 'ConfigDict' object is not callable); {instead}")
+    p = t.get('p')
+    if kind != 'torchvision/RandomChoice' or p is None:
+        if kind == 'torchvision/RandomApply':
+            _prob(t, 0.5, where, 'p')
+        return
+    what = f'{where}: {kind} p {p!r}'
+    if not isinstance(p, (list, tuple)):
+        raise InputError(f'{what} is not a list of weights, one per '
+                         'transform (torchvision draws with them)')
+    for w in p:
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or \
+                not 0 <= w < float('inf'):
+            raise InputError(f'{what}: {w!r} is not a weight (a finite '
+                             'number of at least 0)')
+    if isinstance(transforms, (list, tuple)) and len(transforms) != len(p):
+        raise InputError(f'{what}: {len(p)} weights for {len(transforms)} '
+                         'transforms')
+    if not sum(p) > 0:
+        raise InputError(f'{what}: every weight is 0, nothing can be '
+                         'drawn')
+
+
 #: the directions mmcv's ``RandomFlip`` flips in
 FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
@@ -150,6 +204,9 @@ def check_settings(t: Dict, where: str) -> None:
       op as mmpretrain registers it (``torchvision/RandomHorizontalFlip``)
       or of ``HiDiscAugment`` (each of its ops draws with it: above 1
       every op on every image, below 0 none);
+    - a torchvision transform of transforms whose transforms are configs,
+      and a ``torchvision/RandomChoice`` ``p`` that is no list of weights
+      (:func:`_torchvision_container`);
     - a ``prob`` (one number) that is no probability in [0, 1]. mmcv's
       ``RandomFlip`` and mmpretrain's ``RandomGrayscale`` refuse it per
       image; mmcv's ``RandomApply`` and mmpretrain's ``GaussianBlur``,
@@ -188,7 +245,9 @@ def check_settings(t: Dict, where: str) -> None:
             'random_negative_prob' in hparams:
         probability(hparams['random_negative_prob'],
                     f'{where}: RandAugment hparams.random_negative_prob')
-    if kind == 'HiDiscAugment' or (
+    if kind in TORCHVISION_CONTAINERS:
+        _torchvision_container(t, where)  # RandomChoice's p: weights
+    elif kind == 'HiDiscAugment' or (
             isinstance(kind, str) and kind.startswith('torchvision/')):
         # torchvision's ops draw ``torch.rand(1) < p`` (above 1: always,
         # below 0: never) and refuse none but RandomErasing (when built);
