@@ -76,8 +76,8 @@ def _probs(t: Dict, where: str) -> None:
 #: torchvision's transforms of transforms, as mmpretrain registers them
 #: (``torchvision/<name>``): its wrapper passes their ``transforms`` to
 #: torchvision as given, so a config's (dicts) are never built
-TORCHVISION_CONTAINERS = ('torchvision/RandomChoice', 'torchvision/RandomApply',
-                          'torchvision/RandomOrder')
+TORCHVISION_CONTAINERS = ('torchvision/RandomChoice',
+                          'torchvision/RandomApply', 'torchvision/RandomOrder')
 
 
 def _torchvision_container(t: Dict, where: str) -> None:
