@@ -3504,3 +3504,46 @@ def test_a_resume_from_one_list_to_lists_by_optimizer_is_compared_by_name(
     assert "param_scheduler.0 (LinearLR) is removed, yet optimizer " \
         "'backbone' resumes with the lr its last step left" in log, \
         log[-3000:]
+
+
+def test_a_built_runners_resume_warns_of_foreign_states(fsp_epoch_1,
+                                                       tmp_path):
+    """``build_runner(..., resume=...)`` then ``load_or_resume()`` (or
+    ``runner.val()``, which calls it; the way :func:`~openselfsup.apis.
+    train.build_runner` says a built runner is used): MMEngine's resume
+    builds the schedulers only after the checkpoint's hook, so the check
+    of :func:`foreign_scheduler_states` found configs and said nothing,
+    though a cosine took the saved MultiStepLR's state by place. Now the
+    log names it as ``train()``'s does. The reference: the classes by
+    hand (a MultiStepLR's settings), and the loaded scheduler (by place:
+    the MultiStepLR's milestones in the cosine)."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    cfg, a, _ = fsp_epoch_1
+    saved = load_checkpoint_file(str(a / 'epoch_1.pth'))
+    del saved['meta']['cfg']
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(saved, bare)
+    c = load_config(cfg)
+    said = 'holds no param_scheduler config to match its saved scheduler'
+    for name, schedulers in (('same', c.param_scheduler), ('cos', [dict(
+            type='CosineAnnealingLR', T_max=3, by_epoch=True, begin=0,
+            end=3)])):
+        c.param_scheduler = schedulers
+        c.dump(str(tmp_path / f'{name}.py'))
+        work = tmp_path / name
+        runner = build_runner(str(tmp_path / f'{name}.py'),
+                              work_dir=str(work), resume=bare)
+        runner.load_or_resume()
+        log = _log_text(work)
+        if name == 'same':
+            assert said not in log, log[-3000:]
+            continue
+        got, = runner.param_schedulers
+        assert type(got).__name__ == 'CosineAnnealingLR' and \
+            got.milestones == saved['param_schedulers'][0]['milestones']
+        assert said in log and 'param_scheduler.0 (CosineAnnealingLR) ' \
+            'takes the saved state of its place, of another class ' \
+            '(settings it has none of: milestones, gamma)' in log, \
+            log[-3000:]

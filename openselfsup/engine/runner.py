@@ -2096,6 +2096,10 @@ class AtomicRunner(Runner):
         # built to evaluate) gives SIGTERM its default action back when it
         # is collected
         weakref.finalize(self, self._restore_sigterm)
+        #: the saved scheduler states of a checkpoint without its config,
+        #: resumed into schedulers not built yet: judged once MMEngine's
+        #: resume builds them (:meth:`build_param_scheduler`)
+        self._unjudged_states = None
         #: called when the run starts (:meth:`when_started`)
         self._on_start: List[Callable[[], None]] = []
         with discard_on_failure(self):
@@ -2227,7 +2231,9 @@ class AtomicRunner(Runner):
         Said in the log where the order changed; an ambiguous match is
         refused. Where the checkpoint's config does not tell its
         schedulers, they load by place, and the log names those given a
-        state of another class (:func:`foreign_scheduler_states`)."""
+        state of another class (:func:`foreign_scheduler_states`; of a
+        runner resumed by itself, once MMEngine's resume has built them:
+        :meth:`build_param_scheduler`)."""
         from ..config import config_text_section
         from ..utils.checkpoint import checkpoint_config
         states = checkpoint.get('param_schedulers')
@@ -2237,20 +2243,14 @@ class AtomicRunner(Runner):
         if states is None:
             return
         if saved is None:  # by place, as MMEngine loads them
-            lines = foreign_scheduler_states(
-                self.param_schedulers, states, self.cfg.get(
-                    'param_scheduler'))
-            if lines:
-                self.logger.warning(
-                    f'--resume from {self._load_from}: the checkpoint '
-                    'holds no param_scheduler config to match its saved '
-                    'scheduler states to this config\'s by class, and '
-                    'MMEngine\'s resume loads them by place: '
-                    f'{"; ".join(lines)} (a scheduler removed or moved '
-                    'since gives its state to another; to train with this '
-                    'config\'s: a new run from its weights, without '
-                    f'--resume: --cfg-options load_from={self._load_from} '
-                    '--work-dir NEW_DIR)')
+            if self.param_schedulers is not None and not \
+                    self._schedulers_built(self.param_schedulers):
+                # a runner resumed by itself (build_runner, then
+                # load_or_resume or val): MMEngine's resume builds them
+                # after this hook, judged then (build_param_scheduler)
+                self._unjudged_states = states
+            else:
+                self._warn_of_foreign_states(self.param_schedulers, states)
             return
         found, lines = scheduler_state_places(
             self.cfg.get('param_scheduler'), saved, states, self._load_from)
@@ -2262,6 +2262,37 @@ class AtomicRunner(Runner):
                 'states are loaded into this config\'s schedulers of their '
                 'class (MMEngine\'s resume loads them by place, each into '
                 f'whichever scheduler is there): {"; ".join(lines)}')
+
+    @staticmethod
+    def _schedulers_built(schedulers: Any) -> bool:
+        """Whether a runner's ``param_schedulers`` are built (each a
+        scheduler, not a config), as ``Runner.train`` builds them before
+        it resumes; a runner resumed by itself builds them in MMEngine's
+        ``resume``, after the checkpoint's hooks."""
+        lists = schedulers.values() if isinstance(schedulers, dict) and \
+            'type' not in schedulers else [schedulers]
+        return all(hasattr(s, 'state_dict') for one in lists
+                   for s in (one if isinstance(one, (list, tuple))
+                             else [one]))
+
+    def _warn_of_foreign_states(self, schedulers: Any, states: Any) -> None:
+        """Log the built ``schedulers`` that MMEngine's resume gives a
+        saved state (of the checkpoint's ``states``) of another class by
+        place (:func:`foreign_scheduler_states`), for a checkpoint whose
+        config does not tell its schedulers."""
+        lines = foreign_scheduler_states(schedulers, states,
+                                         self.cfg.get('param_scheduler'))
+        if lines:
+            self.logger.warning(
+                f'--resume from {self._load_from}: the checkpoint '
+                'holds no param_scheduler config to match its saved '
+                'scheduler states to this config\'s by class, and '
+                'MMEngine\'s resume loads them by place: '
+                f'{"; ".join(lines)} (a scheduler removed or moved '
+                'since gives its state to another; to train with this '
+                'config\'s: a new run from its weights, without '
+                f'--resume: --cfg-options load_from={self._load_from} '
+                '--work-dir NEW_DIR)')
 
     def _continue_window(self) -> None:
         """At the start of a resumed single-process run's training (after
@@ -2433,9 +2464,18 @@ class AtomicRunner(Runner):
             return super().build_optim_wrapper(optim_wrapper)
 
     def build_param_scheduler(self, scheduler):
-        """As the Runner's; a refused setting is one line."""
+        """As the Runner's; a refused setting is one line. Built inside
+        MMEngine's resume (a runner resumed by itself: ``load_or_resume``
+        or ``val`` without ``train``), before the saved states are loaded
+        into them, they are judged as ``train``'s are at the checkpoint's
+        hook (:meth:`_match_scheduler_states`): those a state of another
+        class goes to by place are logged."""
         with settings_refused(self._config_name(), 'learning-rate schedule'):
-            return super().build_param_scheduler(scheduler)
+            built = super().build_param_scheduler(scheduler)
+        states, self._unjudged_states = self._unjudged_states, None
+        if states is not None:
+            self._warn_of_foreign_states(built, states)
+        return built
 
     def _config_name(self) -> str:
         """The config file, for one-line refusals."""
