@@ -220,7 +220,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # this config's takes
     left = removed_scheduler_effect(
         [key for key, state in restored.values() if not state], saved,
-        cfg, schedulers[1]) if used or found else None
+        cfg, schedulers[1], found) if used or found else None
     if used:
         left = f' (but {left}; to train with this config\'s: {anew})' \
             if left else ''
@@ -568,7 +568,8 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
 
 def _replayed_schedule(schedulers: Sequence[dict], param: str,
                        groups: Sequence[dict], start: Any, cfg,
-                       saved: dict, name: Optional[str] = None
+                       saved: dict, name: Optional[str] = None,
+                       found: Optional[dict] = None
                        ) -> Optional[List[float]]:
     """The ``param`` values that ``cfg``'s schedulers ``schedulers`` (one
     optimizer's: :func:`_optimizer_schedulers`) alone give each of the
@@ -590,7 +591,9 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     alone need none; or a scheduler whose settings the checkpoint's state
     of it, which the resume loads into it, replaces (:func:`_resumes_as_built`:
     a ``max_epochs`` raised moves a default ``end`` that the resumed
-    scheduler does not take). ``name``: the optimizer's (None: the one)."""
+    scheduler does not take). ``name``: the optimizer's (None: the one);
+    ``found``: :func:`scheduler_state_places`'s match of the checkpoint's
+    states, when made already (None: made here)."""
     import warnings
 
     import torch
@@ -649,7 +652,7 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
         except Exception:  # a config the run itself refuses
             return None
         if not _resumes_as_built(built[-1], _saved_scheduler_state(
-                saved, name, place, cfg)):
+                saved, name, place, cfg, found)):
             return None
     per_iter = [s for s in built if not s.by_epoch]
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
@@ -673,20 +676,23 @@ _SCHEDULER_STEPS = ('last_step', '_global_step', '_last_value',
 
 
 def _saved_scheduler_state(saved: dict, name: Optional[str],
-                           index: int, cfg) -> Any:
+                           index: int, cfg, found: Optional[dict] = None
+                           ) -> Any:
     """The checkpoint ``saved``'s state of the scheduler that the resume
     loads into the ``index``-th scheduler of the optimizer ``name``
     (None: the one optimizer) of ``cfg``: the state
     :func:`scheduler_state_places` gives it (``Runner.resume`` pairs them
     by place, :meth:`AtomicRunner._match_scheduler_states` by class where
-    that differs); None where there is none."""
+    that differs); None where there is none. ``found``: that match,
+    when made already (None: made here, from the checkpoint's config)."""
     from ..config import config_text_section
     from ..utils.checkpoint import checkpoint_config
     states = saved.get('param_schedulers')
-    text = checkpoint_config(saved)
-    found = scheduler_state_places(
-        cfg.get('param_scheduler'), config_text_section(
-            text, 'param_scheduler'), states, '')[0] if text else {}
+    if found is None:
+        text = checkpoint_config(saved)
+        found = scheduler_state_places(
+            cfg.get('param_scheduler'), config_text_section(
+                text, 'param_scheduler'), states, '')[0] if text else {}
     if name in found:
         index = found[name][index]
         if index is None:
@@ -970,7 +976,8 @@ def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
 
 
 def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
-                             saved_schedulers: Any) -> Optional[str]:
+                             saved_schedulers: Any,
+                             found: Optional[dict] = None) -> Optional[str]:
     """What a scheduler the resuming ``cfg`` removed (one of the changed
     schedule ``keys`` is its ``<...>.type``, set in the checkpoint's
     config's ``param_scheduler``, ``saved_schedulers``, and not in
@@ -991,7 +998,10 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     reliably, only that the kept schedulers go on from it. None where no
     scheduler was removed, the checkpoint holds no optimizer state, or
     every group resumes with the config's value (or, with a kept
-    scheduler of it, the one this config's schedule alone gives)."""
+    scheduler of it, the one this config's schedule alone gives).
+    ``found``: :func:`scheduler_state_places`'s match of ``cfg``'s
+    schedulers with ``saved_schedulers``, when made already (the resume
+    notes make it once; None: made here)."""
     removed = {}
     for key in keys:
         if not (key.startswith('param_scheduler.') and
@@ -1004,9 +1014,10 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     # where the resume loads the saved states by class, not by place
     # (scheduler_state_places), the removed ones are the saved ones none
     # of this config's takes: not those the keys' places name
-    found = scheduler_state_places(cfg.get('param_scheduler'),
-                                   saved_schedulers,
-                                   saved.get('param_schedulers'), '')[0]
+    if found is None:
+        found = scheduler_state_places(cfg.get('param_scheduler'),
+                                       saved_schedulers,
+                                       saved.get('param_schedulers'), '')[0]
     for name, places in found.items():
         head = _scheduler_place(saved_schedulers, name, 0)[:-1]
         for prefix in [p for p in removed if p.startswith(head) and
@@ -1054,7 +1065,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             also = any(_scheduled_param(s) == param for s in kept)
             alone = _replayed_schedule(
                 kept, param, [g for g in groups if isinstance(g, dict)],
-                here, cfg, saved, name) \
+                here, cfg, saved, name, found) \
                 if also and all(
                     isinstance(v, (int, float)) and not isinstance(v, bool)
                     for v in values) else None
