@@ -3547,3 +3547,84 @@ def test_a_built_runners_resume_warns_of_foreign_states(fsp_epoch_1,
             'takes the saved state of its place, of another class ' \
             '(settings it has none of: milestones, gamma)' in log, \
             log[-3000:]
+
+
+def test_a_removed_schedulers_replay_of_an_unknown_order_claims_no_value():
+    """The replay of :func:`removed_scheduler_effect` steps the kept
+    iteration-based schedulers ``length`` times before each epoch-based
+    step, and the iterations past the epochs' at the end. A run resumed
+    mid-epoch trained some iterations again (10-iteration epochs, saved
+    2 into epoch 2, resumed: the checkpoint at the end of epoch 2 counts
+    22), and a run resumed earlier with a larger batch had longer epochs
+    (2 epochs of 20, then one of 10: 50 iterations in 3 epochs of 10):
+    their steps were replayed in another order than they happened, and
+    an iteration warmup beside a per-epoch cosine with ``eta_min`` 0.01
+    (which do not commute) gave another lr than the run's: the lr the
+    kept schedulers alone left was said to carry the removed one's
+    effect, beside a wrong value. Where the checkpoint's iteration is not
+    its epochs' plus those its progress record counts in the current
+    epoch, the order is not known: the cautious wording. Where it is
+    (no repeat; a checkpoint saved 3 iterations into epoch 3), the
+    replay still confirms the lr. The reference: the MMEngine schedulers
+    stepped one by one in the order the run stepped them."""
+    import warnings
+
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import (EPOCH_PROGRESS,
+                                           removed_scheduler_effect)
+    from openselfsup.registry import PARAM_SCHEDULERS
+    warm = dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+                end=25)
+    cos = dict(type='CosineAnnealingLR', T_max=4, eta_min=0.01,
+               by_epoch=True, begin=0, end=4)
+    removed = dict(type='ConstantLR', factor=0.5, by_epoch=True, begin=0,
+                   end=1)
+    cfg = Config(dict(
+        param_scheduler=[warm, cos], train_cfg=dict(by_epoch=True,
+                                                    max_epochs=4),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1))))
+
+    def stepped(history):
+        """The lr after the steps ``history`` (iterations as a count,
+        an epoch's end as 'E'), one by one."""
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)],
+                                    lr=0.1)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            per_iter, per_epoch = [PARAM_SCHEDULERS.build(
+                s, default_args=dict(optimizer=optimizer))
+                for s in (warm, cos)]
+            for step in history:
+                for _ in range(1 if step == 'E' else step):
+                    (per_epoch if step == 'E' else per_iter).step()
+        return optimizer.param_groups[0]['lr']
+
+    def said(history, epoch, it, progress):
+        saved = {
+            'meta': {'epoch': epoch, 'iter': it, 'cfg':
+                     'train_cfg = dict(by_epoch=True, max_epochs=4)\n'},
+            'message_hub': {'runtime_info': dict(max_epochs=4,
+                                                 max_iters=40)},
+            'optimizer': {'param_groups': [dict(lr=stepped(history),
+                                                initial_lr=0.1)]}}
+        if progress is not None:
+            saved[EPOCH_PROGRESS] = progress
+        return removed_scheduler_effect(['param_scheduler.2.type'], saved,
+                                        cfg, [warm, cos, removed])
+    # the order known: no repeat, and 3 iterations into epoch 3
+    assert said([10, 'E', 10, 'E'], 2, 20,
+                dict(epoch=1, iterations=10)) is None
+    assert said([10, 'E', 10, 'E', 3], 2, 23,
+                dict(epoch=2, iterations=3)) is None
+    for history, epoch, it, progress in (
+            ([10, 'E', 2, 10, 'E'], 2, 22, dict(epoch=1, iterations=10)),
+            ([20, 'E', 20, 'E', 10, 'E'], 3, 50,
+             dict(epoch=2, iterations=10)),
+            ([10, 'E', 2, 10, 'E'], 2, 22, None)):  # older code's
+        # (the replay's order gives another lr: the case matters)
+        assert not math.isclose(stepped(history), stepped(
+            [10, 'E'] * epoch + [it - 10 * epoch]), rel_tol=1e-6)
+        line = said(history, epoch, it, progress)
+        assert line is not None and 'is not worked out here' in line and \
+            'alone gives' not in line, (history, line)

@@ -591,7 +591,14 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     alone need none; or a scheduler whose settings the checkpoint's state
     of it, which the resume loads into it, replaces (:func:`_resumes_as_built`:
     a ``max_epochs`` raised moves a default ``end`` that the resumed
-    scheduler does not take). ``name``: the optimizer's (None: the one);
+    scheduler does not take); or iteration- and epoch-based schedulers
+    both, and a checkpoint whose iteration is not its epochs' plus those
+    of the current epoch its progress record counts (:func:`_iterations_into`;
+    none recorded: 0): iterations trained again after a resume mid-epoch,
+    or epochs of another length before a resume with another batch, in
+    epochs not known, so the order of the two kinds' steps is not known
+    (and a cosine of ``eta_min`` above 0 beside an iteration warmup gives
+    another value in another order). ``name``: the optimizer's (None: the one);
     ``found``: :func:`scheduler_state_places`'s match of the checkpoint's
     states, when made already (None: made here)."""
     import warnings
@@ -658,6 +665,13 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
     if per_iter and by_epoch and epoch and not length:
         return None  # the iterations of each epoch are not known
+    if per_iter and per_epoch and it != epoch * length + (
+            _iterations_into(saved.get(EPOCH_PROGRESS), epoch) or 0):
+        # iterations past the epochs' and the current one's: trained again
+        # after a resume mid-epoch, or epochs of another batch before an
+        # earlier resume; in which epochs is not known, and the order of
+        # the two kinds' steps is the value where they do not commute
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the optimizer is never stepped
         for _ in range(epoch if by_epoch else 0):
@@ -673,6 +687,19 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
 #: values set): the others are its settings
 _SCHEDULER_STEPS = ('last_step', '_global_step', '_last_value',
                     'base_values', 'verbose')
+
+
+def _iterations_into(progress: Any, epoch: int) -> Optional[int]:
+    """The iterations of the epoch after the ``epoch`` done (a
+    checkpoint's meta's ``epoch``) that a checkpoint's progress record
+    ``progress`` (its :data:`EPOCH_PROGRESS`) counts as trained: 0 where
+    it records another epoch (one saved at an epoch's end records the
+    epoch it ended, all its iterations), None where it records none (a
+    checkpoint of older code)."""
+    if not isinstance(progress, dict) or 'epoch' not in progress:
+        return None
+    return progress.get('iterations', 0) if progress['epoch'] == epoch \
+        else 0
 
 
 def _saved_scheduler_state(saved: dict, name: Optional[str],
@@ -2892,11 +2919,9 @@ class AtomicRunner(Runner):
         length); called after :meth:`_count_past`."""
         at = self.epoch
         progress = self._loaded_progress
-        if isinstance(progress, dict) and 'epoch' in progress:
-            done = progress.get('iterations', 0) \
-                if progress['epoch'] == at else 0
-        else:  # older code's checkpoint: by its meta (_count_past's)
-            done = self._counted_past if per else 0
+        done = _iterations_into(progress, at)
+        if done is None:  # older code's checkpoint: by its meta
+            done = self._counted_past if per else 0  # (_count_past's)
         done = min(done, per)
         if not (per and done > 0):
             return False
