@@ -2412,14 +2412,20 @@ def test_slurm_train_takes_data_check_0_or_1_only(tmp_path, value):
     ``0`` turned it off, so the job a user meant to leave the data to was
     refused for a folder the login node does not see. Now ``0`` or ``1``
     (unset or empty: 1), anything else one line before Python or srun
-    starts. The data folder is missing here (the config's relative
-    ``data/NCT/``): 1 refuses it, 0 reaches srun."""
+    starts (the values taken: the test below)."""
     tool = os.path.join(REPO, 'tools/slurm_train.sh')
     p = _slurm_train_in(tmp_path, dict(DATA_CHECK=value), [], cwd=tmp_path)
     shown = value.replace('\n', '\\n')
     assert (p.returncode, p.stdout, error_lines(p.stderr)) == (2, '', [
         f"error: {tool}: DATA_CHECK must be 0 (the data paths left to the "
         f"tasks) or 1 (checked here, the default), got '{shown}'"]), p
+
+
+def test_slurm_train_data_check_1_empty_or_unset_checks_0_leaves(tmp_path):
+    """The values ``slurm_train.sh`` takes for ``DATA_CHECK`` (run once,
+    not beside each refused value): the data folder is missing here (the
+    config's relative ``data/NCT/``): 1, empty or unset (1) refuse it, 0
+    reaches srun."""
     missing = (2, '', ['error: data/NCT/: folder not found, relative to '
                        f'the current directory {tmp_path} '
                        f'(train_dataloader.dataset.data_root in {CLP_DEMO}; '
