@@ -544,6 +544,73 @@ RUN_VALUE_CASES = [
 ]
 
 
+#: (key below a wrapper, value, refused): the values of an optimizer
+#: wrapper that RUN_VALUES checks, for each named wrapper of several
+#: (MMEngine's ``OptimWrapperDict`` form: rows ``optim_wrapper.head.KEY``
+#: of RUN_VALUE_CASES) as for the one wrapper; each was not checked for a
+#: named wrapper: ``--check-config`` passed and each started process failed
+#: in torch or MMEngine, or trained wrong (NaN weights; a clipping norm of
+#: 0 zeroes the step, a negative one steps up the gradient; an
+#: accumulation count of 2.5 a step every 5 iterations)
+WRAPPER_VALUE_CASES = [
+    ('optimizer.lr', -0.1, True),
+    ('optimizer.lr', '0.1', True),
+    ('optimizer.lr', None, True),
+    ('optimizer.lr', float('nan'), True),
+    ('optimizer.lr', 0, False),  # torch takes lr=0: no step
+    ('optimizer.lr', 3e-4, False),
+    ('optimizer.weight_decay', 'x', True),
+    ('optimizer.weight_decay', -1e-4, True),
+    ('optimizer.weight_decay', 1e-4, False),
+    ('optimizer.momentum', -0.9, True),
+    ('optimizer.momentum', 'x', True),
+    ('optimizer.momentum', 0.9, False),
+    ('clip_grad.max_norm', 0, True),
+    ('clip_grad.max_norm', -1.0, True),
+    ('clip_grad.max_norm', float('inf'), False),
+    ('clip_grad.max_norm', 1.0, False),
+    ('accumulative_counts', '5', True),
+    ('accumulative_counts', 0, True),
+    ('accumulative_counts', -1, True),
+    ('accumulative_counts', 2.5, True),  # MMEngine: a window of 5 steps
+    ('accumulative_counts', True, True),  # MMEngine: a window of 1
+    ('accumulative_counts', 2.0, False),  # MMEngine's 2
+]
+#: what a wrapper's refused value is expected to be, by key below it
+WRAPPER_WORDS = {'optimizer.lr': 'a non-negative number',
+                 'optimizer.weight_decay': 'a non-negative number',
+                 'optimizer.momentum': 'a non-negative number',
+                 'clip_grad.max_norm': 'a positive number (inf: no '
+                 'clipping, the norm logged)',
+                 'accumulative_counts': 'a positive integer'}
+RUN_VALUE_CASES += [
+    # the one wrapper's accumulation counts not in the rows above
+    *(('optim_wrapper.accumulative_counts', value, True)
+      for value in (-1, 2.5, True)),
+    *((f'optim_wrapper.head.{key}', value, refused)
+      for key, value, refused in WRAPPER_VALUE_CASES)]
+
+
+def _wrapper_config(cfg, key, value, named):
+    """``cfg`` with an SGD ``optim_wrapper`` whose ``key`` (below the
+    wrapper: ``optimizer.lr``, ``clip_grad.max_norm``,
+    ``accumulative_counts``) is ``value``: of the wrapper ``head`` of two
+    named ones (``named``, MMEngine's ``OptimWrapperDict`` form), or of
+    the one wrapper."""
+    def wrapper(**changes):
+        made = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.05))
+        for dotted, v in changes.items():
+            part, _, last = dotted.rpartition('.')
+            (made.setdefault(part, {}) if part else made)[last] = v
+        return made
+
+    head = wrapper(**{key: value})
+    cfg.optim_wrapper = dict(
+        constructor='AnyOptimWrappersConstructor', backbone=wrapper(),
+        head=head) if named else head
+    return cfg
+
+
 def _set(cfg, key, value):
     *parents, last = key.split('.')
     node = cfg
@@ -569,14 +636,78 @@ def _run_values_refusal(cfg, refused: bool):
 def test_run_values_of_the_wrong_type_or_range(key, value, refused):
     """Each row of the table through the real check (torch-free, before
     the runner is built): a refused value is one line naming the key, the
-    value, the config and what is expected; a valid one passes."""
+    value, the config and what is expected; a valid one passes. A named
+    wrapper's value (``optim_wrapper.head.KEY``, the wrapper ``head`` of
+    two) is refused as the one wrapper's, in its line, the key named."""
     cfg = _demo_config()
-    _set(cfg, key, value)
+    below = key[len('optim_wrapper.head.'):] if key.startswith(
+        'optim_wrapper.head.') else None
+    if below:
+        _wrapper_config(cfg, below, value, named=True)
+    else:
+        _set(cfg, key, value)
     line = _run_values_refusal(cfg, refused)
     if refused:
         assert '\n' not in line and line.startswith(
             (f'{key} = {value!r} in {cfg.filename}: expected ',
              f'{key}={value!r}: choose ')), line
+    if below:
+        top = _run_values_refusal(_wrapper_config(
+            _demo_config(), below, value, named=False), refused)
+        assert line == (top and top.replace(f'optim_wrapper.{below}', key))
+        if refused:
+            assert line == (
+                f'{key} = {value!r} in {cfg.filename}: expected '
+                f'{WRAPPER_WORDS[below]} (fix the config or --cfg-options '
+                f'{key}=...)')
+
+
+def test_the_wrapper_rows_are_what_torch_and_mmengine_do():
+    """The reference for WRAPPER_VALUE_CASES: one step of SGD (lr 0.1) in
+    MMEngine's OptimWrapper on the loss ``g . w`` with the row's value set
+    goes down the gradient (lr=0: no step, torch's own choice) exactly for
+    the rows taken; torch refuses a negative or string value, NaN gives
+    NaN weights, a clipping norm of 0 zeroes the step, a negative one
+    steps up the gradient. An accumulation count MMEngine's OptimWrapper
+    refuses (``'5'`` a TypeError, 0 and -1 an AssertionError) or misreads
+    (2.5: a step every 5 iterations, True: a bool) is refused; 2.0, its
+    2, is taken."""
+    import torch
+    from mmengine.optim import OptimWrapper
+    grad = torch.tensor([3., 4., 12.])
+
+    def torch_step(key, value):
+        """The step taken (``w`` before minus after), or None where torch
+        refuses it."""
+        param = torch.nn.Parameter(torch.ones(3))
+        part, last = key.split('.')
+        args = {'optimizer': dict(lr=0.1), 'clip_grad': {}}
+        args[part][last] = value
+        try:
+            wrapper = OptimWrapper(torch.optim.SGD([param], **args[
+                'optimizer']), clip_grad=args['clip_grad'] or None)
+            wrapper.update_params((param * grad).sum())
+        except (TypeError, ValueError):
+            return None
+        return 1 - param.detach()
+
+    def mmengine_refuses(count) -> bool:
+        try:
+            OptimWrapper(torch.optim.SGD([torch.nn.Parameter(
+                torch.zeros(1))], lr=0.1), accumulative_counts=count)
+        except (TypeError, AssertionError):
+            return True
+        return False
+
+    for key, value, refused in WRAPPER_VALUE_CASES:
+        if key == 'accumulative_counts':
+            assert mmengine_refuses(value) == (value in ('5', 0, -1)), value
+            continue
+        step = torch_step(key, value)
+        sound = step is not None and (
+            bool(torch.dot(step, grad) > 0) or key == 'optimizer.lr'
+            and value == 0 and not step.any())
+        assert sound != refused, (key, value, step)
 
 
 @functools.lru_cache(maxsize=1)
@@ -5011,180 +5142,13 @@ def test_a_resume_on_other_training_data_is_warned(tmp_path):
     assert 'model.data_preprocessor.type:' in data_notes(cfg)[0]
 
 
-def test_check_config_refuses_a_named_wrappers_accumulation_count(tmp_path):
-    """An ``accumulative_counts`` of a named wrapper (an ``optim_wrapper``
-    of several, MMEngine's ``OptimWrapperDict`` form) was not among the
-    run values: ``--check-config`` passed (exit 0) and each started
-    process failed in MMEngine's ``OptimWrapper`` (the reference, built
-    here: ``'5'`` a TypeError, 0 an AssertionError) or trained on a
-    count it misreads (2.5: a step every 5 iterations). Refused now,
-    torch-free, in the line of the top-level
-    ``optim_wrapper.accumulative_counts``; 2.0, which MMEngine takes as
-    2, passes."""
-    import torch
-    from mmengine.config import Config
-    from mmengine.optim import OptimWrapper
-
-    from openselfsup.apis.train import check_run_values
-    from openselfsup.utils import InputError
-
-    def mmengine_refuses(count) -> bool:
-        try:
-            OptimWrapper(torch.optim.SGD([torch.nn.Parameter(
-                torch.zeros(1))], lr=0.1), accumulative_counts=count)
-        except (TypeError, AssertionError):
-            return True
-        return False
-
-    def config(name, count, named=True):
-        cfg = Config.fromfile(FSP_DEMO)
-        sgd = dict(type='SGD', lr=0.05)
-        cfg.optim_wrapper = dict(
-            constructor='AnyOptimWrappersConstructor',
-            backbone=dict(type='OptimWrapper', optimizer=sgd),
-            head=dict(type='OptimWrapper', accumulative_counts=count,
-                      optimizer=sgd)) if named else dict(
-            type='OptimWrapper', accumulative_counts=count, optimizer=sgd)
-        path = str(tmp_path / name)
-        cfg.dump(path)
-        return path
-
-    def line(path, key, count):
-        return (f'{key} = {count!r} in {path}: expected a positive integer '
-                f'(fix the config or --cfg-options {key}=...)')
-
-    path = config('text.py', '5')
-    assert mmengine_refuses('5')
-    rc, out, lines, loaded = loaded_modules(
-        ['tools/train.py', path, '--check-config', '--no-data-check'],
-        MODEL_STACK, cwd=str(tmp_path))
-    assert rc == 2 and loaded == [], (lines[-5:], loaded)
-    assert lines[-1] == 'error: ' + line(
-        path, 'optim_wrapper.head.accumulative_counts', '5'), lines[-5:]
-    for count in (0, 2.5, -1, True):
-        # (2.5 and True MMEngine takes: a window of 5 steps, of 1)
-        assert mmengine_refuses(count) == (count in (0, -1))
-        named, top = config('named.py', count), config('top.py', count,
-                                                       named=False)
-        for path, key in ((named, 'optim_wrapper.head.accumulative_counts'),
-                          (top, 'optim_wrapper.accumulative_counts')):
-            with pytest.raises(InputError) as err:
-                check_run_values(Config.fromfile(path))
-            assert str(err.value) == line(path, key, count)
-    assert not mmengine_refuses(2.0)
-    check_run_values(Config.fromfile(config('whole.py', 2.0)))
-
-
-#: (key below a wrapper, value, refused): the values of an optimizer
-#: wrapper that RUN_VALUES checks, for each named wrapper of several as
-#: for the one wrapper
-WRAPPER_VALUE_CASES = [
-    ('optimizer.lr', -0.1, True),
-    ('optimizer.lr', '0.1', True),
-    ('optimizer.lr', None, True),
-    ('optimizer.lr', float('nan'), True),
-    ('optimizer.lr', 0, False),  # torch takes lr=0: no step
-    ('optimizer.lr', 3e-4, False),
-    ('optimizer.weight_decay', 'x', True),
-    ('optimizer.weight_decay', -1e-4, True),
-    ('optimizer.weight_decay', 1e-4, False),
-    ('optimizer.momentum', -0.9, True),
-    ('optimizer.momentum', 'x', True),
-    ('optimizer.momentum', 0.9, False),
-    ('clip_grad.max_norm', 0, True),
-    ('clip_grad.max_norm', -1.0, True),
-    ('clip_grad.max_norm', float('inf'), False),
-    ('clip_grad.max_norm', 1.0, False),
-]
-
-
-def _wrapper_config(cfg, key, value, named):
-    """``cfg`` with an SGD ``optim_wrapper`` whose ``key`` (below the
-    wrapper: ``optimizer.lr``, ``clip_grad.max_norm``) is ``value``: of
-    the wrapper ``head`` of two named ones (``named``, MMEngine's
-    ``OptimWrapperDict`` form), or of the one wrapper."""
-    def wrapper(**changes):
-        made = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.05))
-        for dotted, v in changes.items():
-            part, last = dotted.split('.')
-            made.setdefault(part, {})[last] = v
-        return made
-
-    head = wrapper(**{key: value})
-    cfg.optim_wrapper = dict(
-        constructor='AnyOptimWrappersConstructor', backbone=wrapper(),
-        head=head) if named else head
-    return cfg
-
-
-def test_named_wrappers_optimizer_values_are_checked():
-    """An ``optim_wrapper`` of several named wrappers (each its optimizer
-    and its clipping) had only its ``accumulative_counts`` checked: a
-    negative, NaN or string ``lr``, ``weight_decay`` or ``momentum`` of
-    one of them, or its ``clip_grad.max_norm=0``, passed, and each started
-    process failed in torch (the reference below: SGD refuses a negative
-    or string value) or trained wrong (NaN weights; a clipping norm of 0
-    zeroes the step, a negative one steps up the gradient). Each is now
-    refused as the one wrapper's value is, the line naming the wrapper's
-    key; what the one wrapper takes, each named one takes."""
-    import copy
-
-    import torch
-    from mmengine.config import Config
-    from mmengine.optim import OptimWrapper
-
-    from openselfsup.apis.train import check_run_values
-    from openselfsup.utils import InputError
-
-    def torch_step(key, value):
-        """One step of SGD (lr 0.1) in MMEngine's OptimWrapper on the
-        loss ``g . w`` with ``key`` set to ``value``: the step taken
-        (``w`` before minus after), or None where torch refuses it."""
-        param = torch.nn.Parameter(torch.ones(3))
-        part, last = key.split('.')
-        args = {'optimizer': dict(lr=0.1), 'clip_grad': {}}
-        args[part][last] = value
-        try:
-            wrapper = OptimWrapper(torch.optim.SGD([param], **args[
-                'optimizer']), clip_grad=args['clip_grad'] or None)
-            wrapper.update_params((param * GRAD).sum())
-        except (TypeError, ValueError):
-            return None
-        return 1 - param.detach()
-
-    GRAD = torch.tensor([3., 4., 12.])
-    base = Config.fromfile(FSP_DEMO)
-
-    def verdict(key, value, named):
-        cfg = _wrapper_config(copy.deepcopy(base), key, value, named)
-        try:
-            check_run_values(cfg)
-        except InputError as err:
-            return str(err)
-        return None
-
-    for key, value, refused in WRAPPER_VALUE_CASES:
-        step = torch_step(key, value)
-        # down the gradient (lr=0: no step, torch's own choice)
-        sound = step is not None and (
-            bool(torch.dot(step, GRAD) > 0) or key == 'optimizer.lr'
-            and value == 0 and not step.any())
-        assert sound != refused, (key, value, step)
-        top = verdict(key, value, named=False)
-        named = verdict(key, value, named=True)
-        assert (top is not None) == refused, (key, value, top)
-        assert named == (top and top.replace(
-            f'optim_wrapper.{key}', f'optim_wrapper.head.{key}')), (
-            key, value, named)
-        if refused:
-            assert f'optim_wrapper.head.{key} = {value!r} in ' in named
-
-
 def test_check_config_refuses_a_named_wrappers_weight_decay(tmp_path):
     """``tools/train.py --check-config`` (the launchers' pre-launch
     check) passed a named wrapper's ``weight_decay='x'`` (exit 0; torch's
     SGD then failed with a TypeError in each started process): now exit
-    2 with the run value's line, torch not imported."""
+    2 with the run value's line, torch not imported. (Each named
+    wrapper's value in this process: the ``optim_wrapper.head`` rows of
+    RUN_VALUE_CASES.)"""
     from mmengine.config import Config
     path = str(tmp_path / 'named.py')
     _wrapper_config(Config.fromfile(FSP_DEMO), 'optimizer.weight_decay',
