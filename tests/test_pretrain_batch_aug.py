@@ -26,6 +26,11 @@ from scipy import stats
 
 from _foundation_helpers import CLP_DEMO, FSP_DEMO, REPO, small_config
 
+# tiny tensor ops are dominated by thread wake-ups on a busy 2-core
+# machine: one intra-op thread for the whole module (the views a test
+# compares bit for bit are all made under that one count)
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
+
 CLP = os.path.join(REPO, 'configs/wsi_selfsup/moco_v3/r18_bs256_ep200_all.py')
 FSP = os.path.join(REPO, 'configs/classification/nct/r18_bs512_ep100_all.py')
 
@@ -36,16 +41,6 @@ def registries():
     import openselfsup.engine  # noqa: F401
     import openselfsup.models  # noqa: F401
     init_default_scope('openselfsup')
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny tensor ops are dominated by thread wake-ups on a busy 2-core
-    machine; one thread is several times faster here."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _patches(n, size, seed=0):
@@ -65,7 +60,7 @@ def _np(x):
     return x[0].permute(1, 2, 0).numpy().astype(np.int64)
 
 
-def test_colour_ops_match_pillow_on_the_same_factors(one_thread):
+def test_colour_ops_match_pillow_on_the_same_factors():
     from openselfsup.datasets import batch_aug as B
     from openselfsup.datasets.transforms import adjust_hue
     img = _patches(1, 48, seed=3)[0]
@@ -117,7 +112,7 @@ def test_contrast_reference_is_pillows_rounded_mean_on_large_crops(size):
 
 @pytest.mark.parametrize('factors', [(0.4, 0.4, 0.4, 0.1), (0.4, 0, 0, 0),
                                      (0, 0.4, 0, 0.2), (0, 0, 0.4, 0)])
-def test_colour_jitter_equals_the_per_sample_loop(one_thread, factors):
+def test_colour_jitter_equals_the_per_sample_loop(factors):
     """The batched jitter (one blend per position over the batch, hue on a
     subset) equals applying each sample's adjustments one by one in its
     drawn order, bit for bit; with some adjustments left out as well."""
@@ -138,7 +133,7 @@ def test_colour_jitter_equals_the_per_sample_loop(one_thread, factors):
         assert torch.equal(got[i:i + 1], want), i
 
 
-def test_hue_tables_give_the_formulas_values(one_thread):
+def test_hue_tables_give_the_formulas_values():
     """adjust_hue looks H, S and the shifted colour up in tables: the same
     values as the conversion formulas on every pixel (gray, extreme and
     random colours, every shift from -0.5 to 0.5 turns), and hand-computed
@@ -163,7 +158,7 @@ def test_hue_tables_give_the_formulas_values(one_thread):
                        B.adjust_hue_formula(x.clone(), factor))
 
 
-def test_hue_is_pillows_hsv_on_every_colour(one_thread):
+def test_hue_is_pillows_hsv_on_every_colour():
     """The hue tables' H and S are Pillow's ``convert('HSV')`` of the same
     colour, and the batched hue rotation equals the per-image one
     (``HueWrapColorJitter``'s ``adjust_hue``, through Pillow's HSV), on
@@ -189,7 +184,7 @@ def test_hue_is_pillows_hsv_on_every_colour(one_thread):
         np.testing.assert_array_equal(_np(out), want)
 
 
-def test_blur_grayscale_solarize_match_the_per_image_transforms(one_thread):
+def test_blur_grayscale_solarize_match_the_per_image_transforms():
     from mmpretrain.datasets.transforms import RandomGrayscale
 
     from openselfsup.datasets import batch_aug as B
@@ -228,8 +223,7 @@ def _assert_grayscale_is_mmpretrains(rgb, weights):
 
 @pytest.mark.parametrize('weights', [(1., 1., 1.), (0.114, 0.587, 0.2989),
                                      (1, 2, 3)])
-def test_random_grayscale_is_mmpretrains_on_every_pixel(one_thread,
-                                                        weights):
+def test_random_grayscale_is_mmpretrains_on_every_pixel(weights):
     """mmpretrain's RandomGrayscale (numpy: weights normalised by their
     sum, weighted sum of B, G, R in float64, truncated) against the batched
     op built from the same config, on random colours and grays: equal on
@@ -241,7 +235,7 @@ def test_random_grayscale_is_mmpretrains_on_every_pixel(one_thread,
     _assert_grayscale_is_mmpretrains(rgb, weights)
 
 
-def test_grayscale_is_pillows_convert_l_as_published(one_thread):
+def test_grayscale_is_pillows_convert_l_as_published():
     """The published views' grayscale is torchvision's on PIL images:
     ``convert('L')``, 601-2 luma in 16-bit fixed point, rounded. Reference
     written out in integers; a hand case where truncating (mmpretrain's
@@ -299,7 +293,7 @@ def test_clp_views_use_the_published_grayscale():
     assert gray[0]['prob'] == 0.2
 
 
-def test_resized_crop_matches_mmcv_crop_then_pillow_resize(one_thread):
+def test_resized_crop_matches_mmcv_crop_then_pillow_resize():
     """The per-image pipeline crops (mmcv.imcrop) then resizes with Pillow
     (bilinear); up- and down-scaling, square and not. Same weights; Pillow's
     fixed-point coefficients and its pass order leave 8-bit rounding
@@ -398,7 +392,7 @@ def _compare(cpu, batched):
 
 
 @pytest.mark.slow
-def test_clp_views_have_the_per_image_pipelines_statistics(one_thread):
+def test_clp_views_have_the_per_image_pipelines_statistics():
     """The CLP view of the real config (crop 48 of 48 px patches), 1,600
     views per side."""
     cfg = Config.fromfile(CLP)
@@ -408,7 +402,7 @@ def test_clp_views_have_the_per_image_pipelines_statistics(one_thread):
     _compare(cpu, batched)
 
 
-def test_fsp_view_has_the_per_image_pipelines_statistics(one_thread):
+def test_fsp_view_has_the_per_image_pipelines_statistics():
     cfg = Config.fromfile(FSP)
     view = copy.deepcopy(cfg.train_pipeline[1:-1])
     view[0]['scale'] = 40
@@ -416,7 +410,7 @@ def test_fsp_view_has_the_per_image_pipelines_statistics(one_thread):
     _compare(cpu, batched)
 
 
-def test_statistics_check_catches_a_wrong_recipe(one_thread):
+def test_statistics_check_catches_a_wrong_recipe():
     """The comparison has teeth: hue 0.1 instead of 0.4, or solarisation
     with probability 0.4 instead of 0.2, is told apart."""
     cfg = Config.fromfile(CLP)
@@ -433,7 +427,7 @@ def test_statistics_check_catches_a_wrong_recipe(one_thread):
             _compare(cpu, batched)
 
 
-def test_views_ignore_the_training_steps_autocast(one_thread):
+def test_views_ignore_the_training_steps_autocast():
     """MMEngine calls the data preprocessor inside the step's autocast;
     the views must not be computed in bfloat16."""
     from openselfsup.datasets.batch_aug import BatchAugment
@@ -450,8 +444,7 @@ def test_views_ignore_the_training_steps_autocast(one_thread):
 
 
 @pytest.mark.parametrize('recipe', ['clp', 'fsp'])
-def test_training_step_reads_nothing_back_from_the_device(one_thread,
-                                                          recipe):
+def test_training_step_reads_nothing_back_from_the_device(recipe):
     """A whole training step of the real recipe on the batched path (views,
     forward with the momentum update, loss, backward, LARS / SGD step) runs
     on the meta device, whose tensors have no values: nothing in the step
@@ -477,7 +470,7 @@ def test_transform_without_batched_version_is_refused():
                            direction='vertical')], 'where')
 
 
-def test_batched_ops_take_the_settings_that_change_the_draws(one_thread):
+def test_batched_ops_take_the_settings_that_change_the_draws():
     """Settings of a transform that change what the per-image pipeline
     draws are taken by its batched op, not dropped: GaussianBlur's
     ``magnitude_level`` / ``total_level`` (sigma uniform in ``(0.1,
@@ -589,7 +582,7 @@ def test_jitter_the_per_image_transform_refuses_is_refused(jitter):
     assert line.startswith('the.pipeline: HueWrapColorJitter: ')
 
 
-def test_resized_crop_scale_is_height_width_as_mmpretrain(one_thread):
+def test_resized_crop_scale_is_height_width_as_mmpretrain():
     """mmpretrain's RandomResizedCrop takes ``scale=(h, w)`` (it resizes to
     ``scale[::-1]``, mmcv's (w, h)); the batched crop gives the per-image
     crop's shape, and on a crop of the whole image (area and aspect fixed
@@ -610,7 +603,7 @@ def test_resized_crop_scale_is_height_width_as_mmpretrain(one_thread):
     assert np.abs(got - want).max() <= 2
 
 
-def test_random_apply_of_one_jitter_dict_is_batched(one_thread):
+def test_random_apply_of_one_jitter_dict_is_batched():
     """mmcv's RandomApply takes its one transform as a dict as well as a
     list of one; the batched op builds the same jitter from either (it
     refused the dict: 'RandomApply is batched only around one
@@ -1069,7 +1062,7 @@ def test_batched_path_is_chosen_only_when_asked_or_on_a_gpu():
     assert hlss.optim_wrapper.get('type') != 'AmpOptimWrapper'
 
 
-def test_compiled_views_equal_the_eager_views(one_thread):
+def test_compiled_views_equal_the_eager_views():
     """``BatchAugment(compile=True)`` (the jitter blends and the blur
     passes through torch.compile) gives the eager views bit for bit on the
     CPU, over batches of different sizes (dynamic shapes, subsets) and
@@ -1095,7 +1088,7 @@ def test_compiled_views_equal_the_eager_views(one_thread):
     assert all(op.compiled for op in pre.augments[0].ops)
 
 
-def test_self_sup_preprocessor_makes_two_seeded_views(one_thread):
+def test_self_sup_preprocessor_makes_two_seeded_views():
     from openselfsup.registry import MODELS
     cfg = Config.fromfile(CLP)
     view = copy.deepcopy(cfg.view_pipeline)
@@ -1141,7 +1134,7 @@ def test_self_sup_preprocessor_makes_two_seeded_views(one_thread):
 
 
 @pytest.mark.parametrize('num_views', [[2, 2], [1, 2], [1, 1]])
-def test_batched_views_follow_multiview_order(one_thread, num_views):
+def test_batched_views_follow_multiview_order(num_views):
     """A ``MultiView`` of two different pipelines, each repeated
     (``num_views=[2, 2]``: views A, A, B, B) makes, batched, the views
     mmpretrain's MultiView makes per image, in its order. A inverts every
@@ -1195,7 +1188,7 @@ def test_batched_path_trains(base, synthetic_root, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 @pytest.mark.parametrize('compile_views', [False, True],
                          ids=['eager', 'compiled'])
-def test_batched_views_cuda_match_cpu(one_thread, compile_views):
+def test_batched_views_cuda_match_cpu(compile_views):
     """The same generator gives the same views on CUDA as on the CPU (the
     random parameters are drawn on the CPU either way), eager and compiled
     (``compile_views``) on the GPU."""
@@ -1219,7 +1212,7 @@ def test_batched_views_cuda_match_cpu(one_thread, compile_views):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-def test_cuda_views_and_momentum_update_never_wait_for_the_gpu(one_thread):
+def test_cuda_views_and_momentum_update_never_wait_for_the_gpu():
     """On a GPU, the batched CLP views and the momentum-encoder update
     (after its first) make no call that waits for the GPU: run under
     torch.cuda.set_sync_debug_mode('error'), which raises on any. (The
