@@ -353,8 +353,8 @@ def _read_extraction(text: str) -> Optional[Tuple[list, Dict]]:
     """A :func:`provenance_extraction` string, of any version, as ``(core,
     recorded)``: the fields every version has, and a provenance-like dict
     of those it may lack (``images_sha1``, ``model_sha1``,
-    ``pipeline_sha1``) with its ``cfg_options``; None where it is not
-    one."""
+    ``pipeline_sha1``, ``precision``, ``versions``) with its
+    ``cfg_options``; None where it is not one."""
     try:
         fields = json.loads(text)
     except (TypeError, ValueError):
