@@ -3633,3 +3633,32 @@ def test_a_removed_schedulers_replay_of_an_unknown_order_claims_no_value():
         line = said(history, epoch, it, progress)
         assert line is not None and 'is not worked out here' in line and \
             'alone gives' not in line, (history, line)
+
+
+def test_the_named_wrappers_are_those_mmengine_builds_from_a_config():
+    """One walk over an ``optim_wrapper`` of named wrappers
+    (``config.named_wrappers``) for the launchers' checks and the resume
+    notes: named wrappers of dicts without a ``constructor`` are no
+    ``OptimWrapperDict`` (MMEngine's ``Runner.build_optim_wrapper``, the
+    reference, refuses them), so neither walk names them; the resume
+    notes' walk (``engine.runner._wrapper_names``) named them."""
+    from types import SimpleNamespace
+
+    from mmengine.runner import Runner
+
+    from openselfsup.config import named_wrappers
+    from openselfsup.engine.runner import _wrapper_names
+    wrappers = dict(
+        backbone=dict(type='OptimWrapper', optimizer=dict(type='SGD',
+                                                          lr=0.1)),
+        head=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1)))
+    loose = dict(wrappers)
+    with pytest.raises(ValueError, match='each item mush be an optimizer'):
+        Runner.build_optim_wrapper(
+            SimpleNamespace(model=torch.nn.Linear(1, 1)), dict(loose))
+    assert named_wrappers(loose) is None and _wrapper_names(loose) == []
+    built = dict(wrappers, constructor='AnyConstructor')
+    assert list(named_wrappers(built)) == _wrapper_names(built) == [
+        'backbone', 'head']
+    one = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
+    assert named_wrappers(one) is None and _wrapper_names(one) == []

@@ -53,7 +53,7 @@ from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
                       check_same_held_out, check_saved_model, flat_config,
                       key_below, key_change, local_file,
                       saved_model_difference, uneven_windows_refusal)
-from ..config import accumulation_count
+from ..config import accumulation_count, named_wrappers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -1191,13 +1191,13 @@ def _one_wrapper_key(key: str) -> str:
 
 def _wrapper_names(section) -> List[str]:
     """The names of the wrappers an ``optim_wrapper`` config of several
-    holds (an ``OptimWrapperDict``, which its ``constructor`` builds: no
-    ``optimizer`` at its top, MMEngine's ``Runner.build_optim_wrapper``):
-    its keys whose value is a wrapper's config, one with an
-    ``optimizer``. Empty for a config of one wrapper."""
-    if not isinstance(section, dict) or 'optimizer' in section:
-        return []
-    return [name for name, value in section.items()
+    holds (:func:`~openselfsup.config.named_wrappers`, the launchers'
+    walk: an ``OptimWrapperDict``, which its ``constructor`` builds): its
+    keys whose value is a wrapper's config, one with an ``optimizer``.
+    Empty for a config of one wrapper, or of named wrappers without a
+    ``constructor``, which MMEngine's ``Runner.build_optim_wrapper``
+    refuses."""
+    return [name for name, value in (named_wrappers(section) or {}).items()
             if isinstance(value, dict) and 'optimizer' in value]
 
 
