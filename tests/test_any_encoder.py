@@ -1378,7 +1378,7 @@ def test_reuse_extracts_a_timm_set_again_under_another_timm_release(
     again = run()
     assert not again.get('reused')
     assert again['versions'] == dict(real, timm='99.0')
-    assert lines == [f'{out}: not kept (other library versions: timm '
+    assert lines == [f'{out}: not kept (other library releases: timm '
                      f'{real["timm"]} then, 99.0 now); extracting it again']
 
 

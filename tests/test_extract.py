@@ -884,7 +884,7 @@ def test_reuse_extracts_again_under_another_library_release(
         was = module.__version__
         monkeypatch.setattr(module, '__version__', new)
         assert not run()
-        assert lines == [f'{out}: not kept (other library versions: '
+        assert lines == [f'{out}: not kept (other library releases: '
                          f'{module.__name__} {was} then, {new} now); '
                          'extracting it again']
         assert run()

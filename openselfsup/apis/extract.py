@@ -1187,7 +1187,7 @@ def _other_versions(features: str, old: Dict, now: Dict) -> None:
                  for k, v in now.items() if was.get(k) != v]
         parts += [f'{k} {v} then, none now' for k, v in was.items()
                   if k not in now]
-        why = 'other library versions: ' + ', '.join(parts)
+        why = 'other library releases: ' + ', '.join(parts)
     print_log(f'{features}: not kept ({why}); {again}',
               logger='current', level=logging.WARNING)
 
