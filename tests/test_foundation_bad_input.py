@@ -5095,7 +5095,10 @@ def test_a_resume_with_another_loss_scale_is_warned(tmp_path):
     from mmengine.config import Config
 
     from openselfsup.engine.runner import loss_scale_changes
+    # MMEngine's documented form (a constructor builds the OptimWrapperDict;
+    # without one its Runner refuses dicts of wrapper configs)
     two = Config(dict(optim_wrapper=dict(
+        constructor='AnyOptimWrappersConstructor',
         head=dict(type='AmpOptimWrapper', loss_scale=dict(
             growth_interval=100), optimizer=dict(type='SGD', lr=0.1)),
         neck=dict(type='AmpOptimWrapper', optimizer=dict(type='SGD',

@@ -2071,9 +2071,9 @@ class AtomicRunner(Runner):
         if not (auto_scale_lr and auto_scale_lr.get('enable')) or \
                 set(counts.values()) == {1}:
             return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
-        line = uneven_windows_refusal(self._config_name(), counts)
-        if line:
-            raise InputError(line)
+        if len(set(counts.values())) > 1:
+            raise InputError(uneven_windows_refusal(self._config_name(),
+                                                    counts))
         loader = self._train_dataloader
         batch = loader['batch_size'] if isinstance(loader, dict) \
             else loader.batch_size
