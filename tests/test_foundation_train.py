@@ -3662,3 +3662,55 @@ def test_the_named_wrappers_are_those_mmengine_builds_from_a_config():
         'backbone', 'head']
     one = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.1))
     assert named_wrappers(one) is None and _wrapper_names(one) == []
+
+
+def test_a_built_runners_resume_trains_the_uninterrupted_runs_lr(
+        synthetic_root, tmp_path):
+    """``build_runner(..., resume=...)``, ``load_or_resume()``, then
+    ``train()``: MMEngine's resume loaded the optimizer's state and only
+    then built the schedulers, whose construction steps once, so a
+    ``LinearLR`` warmup still active at the checkpoint multiplied the
+    restored lr by its ``start_factor`` (``train()`` resumed builds them
+    first, as a new run does). Now the resume builds them in ``train()``'s
+    order, before the state is loaded: both resumed paths log the
+    uninterrupted run's lr at every iteration. The reference: the
+    uninterrupted run's logged lr."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    warmup = dict(_WARMUP, start_factor=0.25, end=2)
+    c, whole = _scheduled_run(synthetic_root, tmp_path, [warmup, _COSINE])
+    want = _lrs(whole)
+    assert len(want) == 3 and len(set(want)) == 3, want
+    resumed, _ = _resumed_with(c, tmp_path, 'trained', [warmup, _COSINE])
+    runner = build_runner(str(tmp_path / 'trained.py'),
+                          work_dir=str(tmp_path / 'built'),
+                          resume=str(tmp_path / 'a' / 'epoch_1.pth'))
+    runner.load_or_resume()
+    runner.train()
+    assert _lrs(resumed) == pytest.approx(want), (want, _lrs(resumed))
+    assert _lrs(runner) == pytest.approx(want), (want, _lrs(runner))
+    # MMEngine's public runner.resume(file) of a runner built for a new
+    # run: the same order
+    runner = build_runner(str(tmp_path / 'trained.py'),
+                          work_dir=str(tmp_path / 'direct'))
+    runner.resume(str(tmp_path / 'a' / 'epoch_1.pth'))
+    runner.train()
+    assert _lrs(runner) == pytest.approx(want), (want, _lrs(runner))
+    # --auto-scale-lr (batch 8, base 16): the lr is scaled once, before
+    # the schedulers are built, as train() does (the built runner's
+    # train() scaled after its resume had built them: MMEngine's
+    # RuntimeError 'scale_lr should be called before building
+    # ParamScheduler'); resumed from the uninterrupted scaled run
+    c.auto_scale_lr = dict(base_batch_size=16)
+    c.dump(str(tmp_path / 'scaled.py'))
+    scaled = train(str(tmp_path / 'scaled.py'),
+                   work_dir=str(tmp_path / 's'), auto_scale_lr=True)
+    assert _lrs(scaled) == pytest.approx([lr / 2 for lr in want])
+    runner = build_runner(str(tmp_path / 'scaled.py'),
+                          work_dir=str(tmp_path / 'built_scaled'),
+                          resume=str(tmp_path / 's' / 'epoch_1.pth'),
+                          auto_scale_lr=True)
+    runner.load_or_resume()
+    runner.train()
+    assert _lrs(runner) == pytest.approx(_lrs(scaled)), (
+        _lrs(scaled), _lrs(runner))

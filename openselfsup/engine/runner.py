@@ -2058,13 +2058,19 @@ class AtomicRunner(Runner):
         ``OptimWrapperDict``) are scaled alike, each by the same ratio, as
         MMEngine's rule scales them, the count theirs (before, theirs was
         left out there while one wrapper's was counted). Called, as
-        MMEngine's, before the schedules are built (``Runner.train``).
+        MMEngine's, before the schedules are built (``Runner.train``; a
+        runner resumed by itself: :meth:`_build_as_train`), once per
+        wrapper: ``train`` after such a resume scaled the restored lr
+        again, or MMEngine's check refused the schedules built.
 
         Raises:
             InputError: several optimizers accumulating over windows of
                 different lengths: the total batch, which the one
                 ``base_batch_size`` goes with, is not one number.
         """
+        if optim_wrapper is getattr(self, '_scaled_wrapper', None):
+            return None
+        self._scaled_wrapper = optim_wrapper
         wrappers = _each_wrapper(optim_wrapper)
         counts = {name: _accumulation(wrapper)[1]
                   for name, wrapper in wrappers.items()}
@@ -2134,10 +2140,6 @@ class AtomicRunner(Runner):
         # built to evaluate) gives SIGTERM its default action back when it
         # is collected
         weakref.finalize(self, self._restore_sigterm)
-        #: the saved scheduler states of a checkpoint without its config,
-        #: resumed into schedulers not built yet: judged once MMEngine's
-        #: resume builds them (:meth:`build_param_scheduler`)
-        self._unjudged_states = None
         #: called when the run starts (:meth:`when_started`)
         self._on_start: List[Callable[[], None]] = []
         with discard_on_failure(self):
@@ -2269,9 +2271,7 @@ class AtomicRunner(Runner):
         Said in the log where the order changed; an ambiguous match is
         refused. Where the checkpoint's config does not tell its
         schedulers, they load by place, and the log names those given a
-        state of another class (:func:`foreign_scheduler_states`; of a
-        runner resumed by itself, once MMEngine's resume has built them:
-        :meth:`build_param_scheduler`)."""
+        state of another class (:func:`foreign_scheduler_states`)."""
         from ..config import config_text_section
         from ..utils.checkpoint import checkpoint_config
         states = checkpoint.get('param_schedulers')
@@ -2281,14 +2281,7 @@ class AtomicRunner(Runner):
         if states is None:
             return
         if saved is None:  # by place, as MMEngine loads them
-            if self.param_schedulers is not None and not \
-                    self._schedulers_built(self.param_schedulers):
-                # a runner resumed by itself (build_runner, then
-                # load_or_resume or val): MMEngine's resume builds them
-                # after this hook, judged then (build_param_scheduler)
-                self._unjudged_states = states
-            else:
-                self._warn_of_foreign_states(self.param_schedulers, states)
+            self._warn_of_foreign_states(self.param_schedulers, states)
             return
         found, lines = scheduler_state_places(
             self.cfg.get('param_scheduler'), saved, states, self._load_from)
@@ -2305,8 +2298,7 @@ class AtomicRunner(Runner):
     def _schedulers_built(schedulers: Any) -> bool:
         """Whether a runner's ``param_schedulers`` are built (each a
         scheduler, not a config), as ``Runner.train`` builds them before
-        it resumes; a runner resumed by itself builds them in MMEngine's
-        ``resume``, after the checkpoint's hooks."""
+        it resumes (a runner resumed by itself: :meth:`_build_as_train`)."""
         lists = schedulers.values() if isinstance(schedulers, dict) and \
             'type' not in schedulers else [schedulers]
         return all(hasattr(s, 'state_dict') for one in lists
@@ -2502,18 +2494,9 @@ class AtomicRunner(Runner):
             return super().build_optim_wrapper(optim_wrapper)
 
     def build_param_scheduler(self, scheduler):
-        """As the Runner's; a refused setting is one line. Built inside
-        MMEngine's resume (a runner resumed by itself: ``load_or_resume``
-        or ``val`` without ``train``), before the saved states are loaded
-        into them, they are judged as ``train``'s are at the checkpoint's
-        hook (:meth:`_match_scheduler_states`): those a state of another
-        class goes to by place are logged."""
+        """As the Runner's; a refused setting is one line."""
         with settings_refused(self._config_name(), 'learning-rate schedule'):
-            built = super().build_param_scheduler(scheduler)
-        states, self._unjudged_states = self._unjudged_states, None
-        if states is not None:
-            self._warn_of_foreign_states(built, states)
-        return built
+            return super().build_param_scheduler(scheduler)
 
     def _config_name(self) -> str:
         """The config file, for one-line refusals."""
@@ -2636,14 +2619,12 @@ class AtomicRunner(Runner):
                     return super().load_or_resume()
             finally:
                 self._checks_load_from = False
-        if isinstance(self.optim_wrapper, dict):
-            # not built yet (Runner.train builds it first; a runner resumed
-            # by itself, load_or_resume or val, not): built here, as
-            # MMEngine's resume would inside the load, so that a config it
-            # cannot be built from is refused as for a new run, not as a
-            # checkpoint that 'does not fit', and its groups are compared
-            # below (they were not: no optimizer was built yet)
-            self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+        # not built yet (Runner.train builds them first; a runner resumed
+        # by itself, load_or_resume or val, not): built here, so that a
+        # config the optimizer cannot be built from is refused as for a
+        # new run, not as a checkpoint that 'does not fit', and its groups
+        # are compared below (they were not: no optimizer was built yet)
+        self._build_as_train()
         built = self._group_settings()  # before the state replaces them
         try:
             with self._unpickling_refused():
@@ -2663,6 +2644,22 @@ class AtomicRunner(Runner):
             self._checks_load_from = False
         self._check_resumed_optimizer(built)
         self._warn_if_finished()
+
+    def _build_as_train(self) -> None:
+        """Build the optimizer wrapper (its lr scaled: :meth:`scale_lr`)
+        and the schedulers not built yet, in ``Runner.train``'s order,
+        before a resume loads their states: MMEngine's resume built the
+        schedulers after it had loaded the optimizer's, and a scheduler's
+        construction steps once (a runner resumed by itself, an active
+        ``LinearLR`` multiplied the restored lr by its ``start_factor``
+        for the rest of the run)."""
+        if isinstance(self.optim_wrapper, dict):
+            self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+            self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
+        if self.param_schedulers is not None and \
+                not self._schedulers_built(self.param_schedulers):
+            self.param_schedulers = self.build_param_scheduler(
+                self.param_schedulers)
 
     def _optimizers(self) -> list:
         """The built torch optimizers of the run (none before they are
@@ -2840,13 +2837,15 @@ class AtomicRunner(Runner):
             self.logger.warning(f'load_from {self._load_from}: {summary}')
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        """As the Runner's, then the random streams go on from where the
-        checkpoint's run saved it (:func:`continue_random_streams`):
-        MMEngine seeded them afresh, so a resumed run drew the random
-        views of its first epochs again and trained otherwise than the
-        uninterrupted run."""
+        """As the Runner's, the optimizer and schedulers built first as
+        ``Runner.train`` builds them (:meth:`_build_as_train`), then the
+        random streams go on from where the checkpoint's run saved it
+        (:func:`continue_random_streams`): MMEngine seeded them afresh, so
+        a resumed run drew the random views of its first epochs again and
+        trained otherwise than the uninterrupted run."""
         from mmengine.runner import IterBasedTrainLoop
         self._loaded_streams = None
+        self._build_as_train()
         super().resume(filename, *args, **kwargs)
         saved, loop = self._loaded_streams, self._train_loop
 
