@@ -4355,6 +4355,25 @@ def _saved_each_iteration_in_windows_of_2(crossmodal_root, epochs):
             'optim_wrapper.accumulative_counts': 2}
 
 
+def _epoch_1_inside_a_window(crossmodal_root, work_dir):
+    """The slide demo's options for 2 epochs of 3 batches in windows of 2,
+    checkpoints by epoch (all kept; validation left past the end), trained
+    into ``work_dir``; and its epoch-1 checkpoint, saved after iteration 3,
+    inside a window (its gradient held)."""
+    from openselfsup.apis import train
+    from openselfsup.engine.runner import WINDOW_GRADIENT
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
+            'custom_hooks': [dict(type='NegativeTextPoolHook')],
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+            'optim_wrapper.accumulative_counts': 2}
+    train(SLIDE_DEMO, work_dir=str(work_dir), cfg_options=opts)
+    saved = torch.load(work_dir / 'epoch_1.pth', weights_only=False)
+    assert saved[WINDOW_GRADIENT]['inner_count'] == 3
+    return opts, saved
+
+
 def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(
         crossmodal_root, tmp_path):
     """An epoch-based run saving by iteration
@@ -4398,17 +4417,8 @@ def test_a_window_resumed_from_a_best_checkpoint_is_not_said_uninterrupted(
     afresh, not as in the uninterrupted run (the slide demo has no
     learning-rate schedulers: only the optimizer is said)."""
     from openselfsup.apis import train
-    from openselfsup.engine.runner import WINDOW_GRADIENT
-    opts = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 10,
-            'custom_hooks': [dict(type='NegativeTextPoolHook')],
-            'default_hooks.checkpoint.interval': 1,
-            'default_hooks.checkpoint.max_keep_ckpts': -1,
-            'optim_wrapper.accumulative_counts': 2}
-    a, b = tmp_path / 'a', tmp_path / 'b'
-    train(SLIDE_DEMO, work_dir=str(a), cfg_options=opts)
-    saved = torch.load(a / 'epoch_1.pth', weights_only=False)
-    assert saved[WINDOW_GRADIENT]['inner_count'] == 3
+    b = tmp_path / 'b'
+    opts, saved = _epoch_1_inside_a_window(crossmodal_root, tmp_path / 'a')
     # as MMEngine's CheckpointHook saves a best checkpoint
     del saved['optimizer'], saved['param_schedulers']
     torch.save(saved, tmp_path / 'best.pth')
@@ -4797,6 +4807,21 @@ def test_a_window_of_several_optimizers_is_resumed_as_uninterrupted():
         uninterrupted[n]._inner_count for n in names]
 
 
+def _parts(names):
+    """A model of one ``Linear(3, 2)`` part per name, as a GAN-style model
+    updates each part with its own optimizer."""
+    return nn.ModuleDict({n: nn.Linear(3, 2) for n in names})
+
+
+def _train_parts(net, built, steps):
+    """Train each part of ``net`` (:func:`_parts`) on each of ``steps``
+    with its own wrapper of ``built``: one ``update_params`` of its
+    output's mean square."""
+    for x in steps:
+        for n in net:
+            built[n].update_params(net[n](x).pow(2).mean())
+
+
 def test_several_optimizers_count_the_iterations_a_resume_trains_again():
     """Two optimizers (an ``OptimWrapperDict``) in windows of 2 and 3,
     each wrapper's count set as MMEngine's ``OptimWrapperDict.
@@ -4818,9 +4843,6 @@ def test_several_optimizers_count_the_iterations_a_resume_trains_again():
     xs = [torch.randn(4, 3) for _ in range(8)]
     every = {'a': 2, 'b': 3}
 
-    def model():
-        return nn.ModuleDict({n: nn.Linear(3, 2) for n in every})
-
     def wrappers(net, begin, end):
         built = OptimWrapperDict(**{n: OptimWrapper(torch.optim.SGD(
             net[n].parameters(), lr=0.1), accumulative_counts=k)
@@ -4829,18 +4851,13 @@ def test_several_optimizers_count_the_iterations_a_resume_trains_again():
             built[n].initialize_count_status(net[n], begin, end)
         return built
 
-    def train(net, built, steps):
-        for x in steps:
-            for n in every:
-                built[n].update_params(net[n](x).pow(2).mean())
-
-    want, got = model(), model()
+    want, got = _parts(every), _parts(every)
     got.load_state_dict(want.state_dict())
-    train(want, wrappers(want, 0, 10), xs[:6] + xs[4:])
-    train(got, wrappers(got, 0, 8), xs[:6])
+    _train_parts(want, wrappers(want, 0, 10), xs[:6] + xs[4:])
+    _train_parts(got, wrappers(got, 0, 8), xs[:6])
     built = wrappers(got, 6, 8)  # MMEngine's loop: iteration 6 of 8
     count_trained_again(built, 2)
-    train(got, built, xs[4:])
+    _train_parts(got, built, xs[4:])
     assert [built[n]._max_counts for n in every] == [10, 10]
     assert all(torch.equal(p, q) for p, q in zip(want.parameters(),
                                                   got.parameters()))
@@ -5539,3 +5556,132 @@ def test_a_sweep_takes_a_file_its_runs_write_for_no_setting(
     bs.run_balance_sweep(SLIDE_DEMO, [0.5, 1], work_dir=str(work),
                          baseline_epochs=1, cfg_options=opts, resume=True)
     assert len(written) == 3  # every run reused
+
+
+def _resumed_without_window(wrapper, iteration, saved_world=1, older=True):
+    """The runner's resume step (``AtomicRunner._continue_window``) at
+    ``iteration`` from a checkpoint that holds no accumulation window, of
+    ``saved_world`` processes, of older code (no ``epoch_progress``) or
+    not; the log's lines."""
+    from openselfsup.engine.runner import AtomicRunner
+    logs = []
+    AtomicRunner._continue_window(SimpleNamespace(
+        _loaded_window=None, _window_resumed=True, iter=iteration,
+        _loaded_world=saved_world,
+        _loaded_progress=None if older else dict(epoch=1, iterations=0),
+        model=None, optim_wrapper=wrapper, world_size=saved_world,
+        _load_from='epoch_1.pth', _trained_again=0,
+        logger=SimpleNamespace(info=logs.append, warning=logs.append)))
+    return logs
+
+
+@pytest.mark.parametrize('saved_world, why', [
+    (1, 'the checkpoint holds none: older code'),
+    (2, 'each of the 2 processes that saved the checkpoint held its own')])
+def test_several_optimizers_without_saved_counts_resume_at_the_iteration(
+        saved_world, why):
+    """Two optimizers (an ``OptimWrapperDict``) in windows of 2 and 4,
+    resumed at iteration 3 from a checkpoint without their counts (older
+    code, or saved by several processes before the counts were saved):
+    MMEngine's ``OptimWrapperDict.initialize_count_status`` does nothing,
+    each wrapper counted from 0, and its windows shifted (the windows-of-2
+    one stepped after iterations 5 and 7 where the run's step after 4 and
+    6), without a word. Now each count is the resumed iteration, as
+    MMEngine sets one wrapper's, and the log says which iterations'
+    gradient is lost (hand-computed: iteration 3 of the window 3-4;
+    iterations 1-3 of the window 1-4) and how to keep it. The reference:
+    each wrapper resumed alone by MMEngine's ``initialize_count_status``
+    (count 3, the saved gradient lost)."""
+    from mmengine.optim import OptimWrapperDict
+    torch.manual_seed(0)
+    xs = [torch.randn(4, 3) for _ in range(3)]
+    every = {'a': 2, 'b': 4}
+
+    def wrappers(net):
+        return {n: OptimWrapper(torch.optim.SGD(net[n].parameters(), lr=0.1),
+                                accumulative_counts=k)
+                for n, k in every.items()}
+
+    want, got = _parts(every), _parts(every)
+    got.load_state_dict(want.state_dict())
+    alone = wrappers(want)
+    for n in every:  # MMEngine's resume of one wrapper, each
+        alone[n].initialize_count_status(want[n], 3, 8)
+    _train_parts(want, alone, xs)
+    built = OptimWrapperDict(**wrappers(got))
+    built.initialize_count_status(got, 3, 8)  # MMEngine's: nothing
+    logs = _resumed_without_window(built, 3, saved_world)
+    _train_parts(got, built, xs)
+    assert [built[n]._inner_count for n in every] == [6, 6]
+    assert all(torch.equal(p, q) for p, q in zip(want.parameters(),
+                                                  got.parameters()))
+    counted = ('the resumed iteration (as MMEngine counts one optimizer; '
+               'its OptimWrapperDict counted each from 0, windows shifted), '
+               '3')
+    assert logs == [
+        "--resume from epoch_1.pth: optimizer 'a': the gradient of "
+        'iteration 3 of the unfinished accumulation window '
+        f'(accumulative_counts=2) is lost ({why}): the window goes on from '
+        f'{counted}, and steps after iteration 4 with its last 1 '
+        'iteration(s) alone; to keep it, save checkpoints at window '
+        "boundaries (an interval that is a multiple of 2); optimizer 'b': "
+        'the gradient of iterations 1-3 of the unfinished accumulation '
+        f'window (accumulative_counts=4) is lost ({why}): the window goes '
+        f'on from {counted}, and steps after iteration 4 with its last 1 '
+        'iteration(s) alone; to keep it, save checkpoints at window '
+        'boundaries (an interval that is a multiple of 4)'], logs
+
+
+def test_one_optimizer_saved_by_several_processes_says_the_lost_iterations():
+    """One optimizer in windows of 4, resumed at iteration 6 from a
+    checkpoint of 2 processes (each held its own part of the window's
+    gradient: none saved): only MMEngine's warning said 'the gradient of
+    some iterations is lost'. Now the log says which (hand-computed:
+    iterations 5-6 of the window 5-8) and how to keep them; as it does
+    for a checkpoint of older code. A single-process checkpoint of newer
+    code without a window (saved where its run's last, short window had
+    stepped) lost nothing: nothing is said."""
+    model = nn.Linear(3, 2)
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1),
+                           accumulative_counts=4)
+    wrapper.initialize_count_status(model, 6, 10)
+    head = ('--resume from epoch_1.pth: the gradient of iterations 5-6 of '
+            'the unfinished accumulation window (accumulative_counts=4) is '
+            'lost (')
+    tail = ('): the window goes on from the resumed iteration, 6, and steps '
+            'after iteration 8 with its last 2 iteration(s) alone; to keep '
+            'it, save checkpoints at window boundaries (an interval that is '
+            'a multiple of 4)')
+    assert _resumed_without_window(wrapper, 6, 2, older=False) == [
+        head + 'each of the 2 processes that saved the checkpoint held its '
+        'own' + tail]
+    assert _resumed_without_window(wrapper, 6, 1, older=True) == [
+        head + 'the checkpoint holds none: older code' + tail]
+    assert _resumed_without_window(wrapper, 6, 1, older=False) == []
+    assert wrapper._inner_count == 6  # MMEngine's count, left as it set it
+    # a run of 7 iterations: its last window, 5-7, is cut short
+    wrapper.initialize_count_status(model, 6, 7)
+    assert 'steps after iteration 7 with its last 1 iteration(s) alone' in \
+        _resumed_without_window(wrapper, 6, 2)[0]
+
+
+def test_a_checkpoint_of_older_code_inside_a_window_says_what_is_lost(
+        crossmodal_root, tmp_path):
+    """Through ``train``: windows of 2 over epochs of 3 batches, epoch 1's
+    checkpoint (iteration 3, inside a window) as older code wrote it,
+    without the window's gradient and ``epoch_progress``, resumed: only
+    MMEngine's warning said 'the gradient of some iterations is lost'.
+    Now the log says which (hand-computed: iteration 3, the window 3-4)
+    and how to keep it."""
+    from openselfsup.apis import train
+    from openselfsup.engine.runner import EPOCH_PROGRESS, WINDOW_GRADIENT
+    b = tmp_path / 'b'
+    opts, saved = _epoch_1_inside_a_window(crossmodal_root, tmp_path / 'a')
+    del saved[WINDOW_GRADIENT], saved[EPOCH_PROGRESS]
+    torch.save(saved, tmp_path / 'older.pth')
+    train(SLIDE_DEMO, work_dir=str(b), cfg_options=opts,
+          resume=str(tmp_path / 'older.pth'))
+    assert 'the gradient of iteration 3 of the unfinished accumulation ' \
+        'window (accumulative_counts=2) is lost (the checkpoint holds ' \
+        'none: older code): the window goes on from the resumed ' \
+        'iteration, 3, and steps after iteration 4' in _logs(b), _logs(b)

@@ -1765,12 +1765,11 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
                 'the gradient it holds of an unfinished accumulation window '
                 'is not restored: this config has no such optimizer')
         if 'grads' not in sub:  # saved by several processes: a count only
-            return False, (
-                'the gradient of the unfinished accumulation window it was '
-                f'saved in is lost (each of the {sub.get("world_size")} '
-                'processes that saved it held its own): the window goes on '
-                f'from the count it was saved at, {sub.get("inner_count")}, '
-                'and steps without it')
+            return False, lost_window(
+                int(sub.get('inner_count', 0)),
+                int(sub.get('accumulative_counts', 1)),
+                f'each of the {sub.get("world_size")} processes that saved '
+                'it held its own', 'the count it was saved at')
         return restore_one_window_gradient(
             sub, model, wrappers[name], world_size, trained_again,
             restarted, lost='')
@@ -1779,6 +1778,70 @@ def restore_window_gradient(window: dict, model, optim_wrapper,
     return all(ok for ok, _ in results), '; '.join(
         f'optimizer {name!r}: {said}'
         for name, (_, said) in zip(windows, results))
+
+
+def lost_window(count: int, every: int, why: str, counted: str,
+                most: int = -1) -> str:
+    """The log's words for the gradient of an unfinished accumulation
+    window that a resume at iteration ``count`` (windows of ``every``)
+    cannot put back: the window's iterations it held, lost (``why``),
+    the iteration its step comes after (the run's last, ``most``, where
+    the window is cut short there), where its count comes from
+    (``counted``), and how a run keeps it: checkpoints at window
+    boundaries."""
+    held = count % every
+    first, last = count - held + 1, count - held + every
+    if -1 < most < last:
+        last = most
+    span = f'iteration {first}' if held == 1 else \
+        f'iterations {first}-{count}'
+    return (f'the gradient of {span} of the unfinished accumulation window '
+            f'(accumulative_counts={every}) is lost ({why}): the window goes '
+            f'on from {counted}, {count}, and steps after iteration {last} '
+            f'with its last {last - count} iteration(s) alone; to keep it, '
+            'save checkpoints at window boundaries (an interval that is a '
+            f'multiple of {every})')
+
+
+def unsaved_window(optim_wrapper, iteration: int,
+                   saved_world: Optional[int], older: bool) -> Optional[str]:
+    """The log's warning, at the start of a run resumed at ``iteration``
+    from a checkpoint that holds no accumulation window
+    (:func:`window_gradient`: one of older code, or, of one optimizer,
+    saved by ``saved_world`` > 1 processes, each holding its own
+    gradient), for each wrapper of ``optim_wrapper`` inside a window
+    there: its gradient is lost (:func:`lost_window`; MMEngine's own
+    warning says only that 'some iterations' are). The count of each
+    wrapper of an ``OptimWrapperDict`` that nothing set (MMEngine's
+    ``OptimWrapperDict.initialize_count_status`` does nothing: each
+    wrapper counted from 0, its windows shifted without a word) is set
+    to ``iteration``, as MMEngine's ``initialize_count_status`` sets one
+    wrapper's (one update per iteration). ``older``: the checkpoint is
+    of code older than the saved windows (it lacks :data:`EPOCH_PROGRESS`,
+    saved since); one optimizer's single-process checkpoint of newer code
+    without a window was saved where its run's last, short window had
+    stepped, and holds nothing lost. None where nothing is lost."""
+    wrappers = _several_wrappers(optim_wrapper)
+    several = isinstance(saved_world, int) and saved_world > 1
+    if wrappers is None and not (several or older):
+        return None
+    why = (f'each of the {saved_world} processes that saved the checkpoint '
+           'held its own') if several else \
+        'the checkpoint holds none: older code'
+    said = []
+    for name, wrapper in _each_wrapper(optim_wrapper).items():
+        count, every = _accumulation(wrapper)
+        counted = 'the resumed iteration'
+        if wrappers is not None and count == 0 and every > 1:
+            wrapper._inner_count = count = int(iteration)
+            counted = ('the resumed iteration (as MMEngine counts one '
+                       'optimizer; its OptimWrapperDict counted each from '
+                       '0, windows shifted)')
+        if count % every:
+            line = lost_window(count, every, why, counted,
+                               getattr(wrapper, '_max_counts', -1))
+            said.append(f'optimizer {name!r}: {line}' if name else line)
+    return '; '.join(said) or None
 
 
 def restore_one_window_gradient(window: dict, model, optim_wrapper,
@@ -2224,6 +2287,12 @@ class AtomicRunner(Runner):
             self._loaded_streams = kwargs['checkpoint'].get(RANDOM_STREAMS)
             self._loaded_window = kwargs['checkpoint'].get(WINDOW_GRADIENT) \
                 if self._resume else None
+            # a resume from a checkpoint without a window: its wrappers'
+            # counts and lost gradients (_continue_window)
+            self._window_resumed = bool(self._resume)
+            meta = kwargs['checkpoint'].get('meta')
+            self._loaded_world = meta.get('world_size') \
+                if isinstance(meta, dict) else None
             # the state a best checkpoint lacks, which the resume starts
             # afresh (resume_notes warns of it): the window's step is then
             # not the uninterrupted run's (_continue_window)
@@ -2333,10 +2402,23 @@ class AtomicRunner(Runner):
         so the window's step is the uninterrupted run's (where the
         checkpoint holds the optimizer's state too: a best checkpoint's
         resume starts it afresh, and the log says the step is then not
-        that run's); said in the log, as is a gradient not put back."""
+        that run's); said in the log, as is a gradient not put back. A
+        checkpoint without a window (older code, several processes):
+        :func:`unsaved_window` sets the counts MMEngine's
+        ``OptimWrapperDict`` leaves at 0 and warns of the gradient lost."""
         window, self._loaded_window = \
             getattr(self, '_loaded_window', None), None
+        resumed, self._window_resumed = \
+            getattr(self, '_window_resumed', False), False
         if window is None:
+            said = unsaved_window(
+                self.optim_wrapper, self.iter,
+                getattr(self, '_loaded_world', None),
+                getattr(self, '_loaded_progress', None) is None) \
+                if resumed else None
+            if said:
+                self.logger.warning(f'--resume from {self._load_from}: '
+                                    f'{said}')
             return
         restored, said = restore_window_gradient(
             window, self.model, self.optim_wrapper, self.world_size,
