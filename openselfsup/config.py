@@ -1187,7 +1187,8 @@ def mirrored_overrides(cfg: Config, cfg_options: Dict[str, Any]
 
 
 def default_work_dir(config_path: str) -> str:
-    """``work_dirs/<config path without configs/ and .py>`` as in the original."""
+    """``work_dirs/<config path without configs/ and .py>`` as in the
+    original."""
     rel = os.path.splitext(os.path.normpath(config_path))[0]
     parts = rel.split(os.sep)
     if 'configs' in parts:

@@ -234,7 +234,8 @@ def _shape_hint(weights: Dict[str, torch.Tensor],
 def load_into_backbone(backbone: torch.nn.Module,
                        weights: Dict[str, torch.Tensor],
                        checkpoint: str) -> None:
-    """Copy ``weights`` into ``backbone``; every key must match in name and shape.
+    """Copy ``weights`` into ``backbone``; every key must match in name and
+    shape.
 
     Args:
         backbone (nn.Module): the config's backbone.
@@ -683,9 +684,10 @@ def _check_shared(out: Dict, meta: Dict, labels: np.ndarray) -> None:
         except Exception:  # unreadable: replaced below
             same = True
     if not same:
+        listed = old.get('list_file', 'another list') \
+            if isinstance(old, dict) else 'another list'
         raise InputError(
-            f'{out["labels"]} and {out["meta"]} hold the labels of '
-            f'{old.get("list_file", "another list") if isinstance(old, dict) else "another list"}'
+            f'{out["labels"]} and {out["meta"]} hold the labels of {listed}'
             f', shared by every model of this workdir; '
             f'{meta["list_file"]} has other images or labels. Extract it '
             'into another workdir, i.e. an --output under another '

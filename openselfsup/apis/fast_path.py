@@ -3,7 +3,8 @@
 Three top-level config keys (set in the CLP / FSP base configs; a config
 without them keeps the per-image pipeline, float32 and the default memory
 format) decide how a pre-training run uses the machine;
-:func:`apply_fast_path` resolves them when :func:`openselfsup.apis.train` prepares the config:
+:func:`apply_fast_path` resolves them when :func:`openselfsup.apis.train`
+prepares the config:
 
 ``augment_on``
     ``'auto'`` (default): on a GPU, the data-loader workers only decode

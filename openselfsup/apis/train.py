@@ -1306,7 +1306,8 @@ def prepare_config(cfg: Config, config_path: str,
     notes += split_batch(cfg, world, launcher != 'none')
     loader = cfg.get('train_dataloader') or {}
     if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
-        loader['persistent_workers'] = False  # torch refuses it without workers
+        # torch refuses it without workers
+        loader['persistent_workers'] = False
     if loader.get('pin_memory') and not torch.cuda.is_available():
         # page-locked batches are for copies to a GPU; without one torch
         # warns at every run of the shipped r18 configs

@@ -5,8 +5,9 @@ writes the paper's table (rows: model x variant x mode x classifier;
 columns: shots per domain; cells ``mean ± ci`` F1 in percent, ``ci`` the
 mean of the per-class 95% CIs: :data:`AVERAGE_CI`) as Markdown
 and JSON, and a PNG of F1 against shots (a row of panels per classifier,
-a column per domain; linear vs latent augmentation, CLP vs FSP). The three files are written together,
-after everything is computed: they never disagree.
+a column per domain; linear vs latent augmentation, CLP vs FSP). The
+three files are written together, after everything is computed: they never
+disagree.
 
 A result JSON (written by the meta-test, :mod:`.meta_test`) holds at least::
 
