@@ -3714,3 +3714,44 @@ def test_a_built_runners_resume_trains_the_uninterrupted_runs_lr(
     runner.train()
     assert _lrs(runner) == pytest.approx(_lrs(scaled)), (
         _lrs(scaled), _lrs(runner))
+
+
+def test_a_scheduler_class_swapped_in_place_says_what_it_goes_on_from(
+        synthetic_root, tmp_path):
+    """A MultiStepLR run resumed with a CosineAnnealingLR at its place
+    (the count kept): MMEngine loads the saved state into the cosine by
+    place, and its schedulers are chained (each step updates the lr it
+    finds), so the cosine goes on from the restored lr: 0.05 at epoch 1
+    (the MultiStepLR before its milestone), 0.0167 at epoch 2 where a
+    cosine of the config gives 0.0375 and 0.0125. The warning said the
+    type and ``T_max`` are this config's, not that. Now it names the lr
+    the cosine goes on from and the one this config's schedule alone
+    gives at the checkpoint's step. The references: the resumed run's
+    logged lr and the cosine by hand."""
+    steps = dict(type='MultiStepLR', milestones=[2], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [steps])
+    lr = c.optim_wrapper.optimizer.lr
+    runner, log = _resumed_with(c, tmp_path, 'cos', [dict(_COSINE)])
+    logged = _lrs(runner)
+    # the chained cosine, by hand: from the restored lr, not the config's
+    cosine = [lr * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
+    assert logged[1] == pytest.approx(lr)  # the MultiStepLR's, restored
+    assert logged[2] == pytest.approx(
+        logged[1] * (1 + math.cos(2 * math.pi / 3)) /
+        (1 + math.cos(math.pi / 3)))
+    assert logged[2] != pytest.approx(cosine[2])
+    assert 'param_scheduler.0 (CosineAnnealingLR) takes the state of the ' \
+        "saved param_scheduler.0 (MultiStepLR), and MMEngine's schedulers " \
+        'are chained (each step updates the lr it finds): it goes on from ' \
+        f'the lr the optimizer resumes with, {logged[1]:g}, where this ' \
+        f"config's schedule alone gives {cosine[1]:g} at the checkpoint's " \
+        'step (epoch 1, iter 1)' in log, log[-3000:]
+    # a cosine of another end: the saved state's end (3) replaces it, so
+    # this config's schedule is not the one resumed: the plain statement
+    runner, log = _resumed_with(c, tmp_path, 'short', [dict(
+        _COSINE, T_max=2, end=2)])
+    assert _lrs(runner)[1] == pytest.approx(lr)
+    assert 'it goes on from the lr the optimizer resumes with, ' \
+        f"{_lrs(runner)[1]:g}, not from this config's schedule at the " \
+        "checkpoint's step (not worked out here)" in log, log[-3000:]

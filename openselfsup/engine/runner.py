@@ -152,7 +152,10 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         ``total_batch_size`` set or unset at the total the checkpoint's
         meta records is none): those used, and those the checkpoint's
         optimizer or scheduler state overrides
-        (:func:`_restored_by_resume`), with the way to train with this
+        (:func:`_restored_by_resume`), what a scheduler removed
+        (:func:`removed_scheduler_effect`) or of a class swapped in
+        (:func:`swapped_scheduler_effect`) leaves the schedule to go on
+        from, with the way to train with this
         config's values (a new run from the checkpoint's weights,
         ``load_from``), a total batch other than the checkpoint's run's
         where ``world`` (this run's process count) differs from its and the
@@ -221,6 +224,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     left = removed_scheduler_effect(
         [key for key, state in restored.values() if not state], saved,
         cfg, schedulers[1], found) if used or found else None
+    swapped = swapped_scheduler_effect(saved, cfg, schedulers[1], found) \
+        if used else None
+    left = '; '.join(x for x in (left, swapped) if x) or None
     if used:
         left = f' (but {left}; to train with this config\'s: {anew})' \
             if left else ''
@@ -967,14 +973,16 @@ def _resumes_as_built(scheduler: Any, state: Any) -> bool:
     ``state`` into it (``load_state_dict`` takes them all: its ``end``,
     ``T_max``, milestones): no state, or one of the same settings. A
     resume that raised ``max_epochs`` builds a cosine of the default
-    ``end`` over the new length, yet it goes on over the saved one."""
+    ``end`` over the new length, yet it goes on over the saved one. A
+    setting it has no attribute of (another class's state, a
+    ``MultiStepLR``'s milestones loaded into a cosine) it never reads."""
     if state is None:
         return True
     if not isinstance(state, dict):
         return False
     mine = vars(scheduler)
-    return all(k in mine and mine[k] == v for k, v in state.items()
-               if k not in _SCHEDULER_STEPS)
+    return all(mine[k] == v for k, v in state.items()
+               if k not in _SCHEDULER_STEPS and k in mine)
 
 
 def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
@@ -1084,9 +1092,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             def shown(value) -> str:
                 return f'{value:g}' if isinstance(value, float) else \
                     repr(value)
-            held = shown(values[0]) if len(set(map(repr, values))) == 1 \
-                else (f'{", ".join(map(shown, values))} in its '
-                      f'{len(values)} param groups')
+            held = _shown_values(values)
             who = f'optimizer {name!r}' if name else 'the optimizer'
             kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
             also = any(_scheduled_param(s) == param for s in kept)
@@ -1142,6 +1148,95 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         return None
     return ('; '.join(said) + ': MMEngine\'s resume restores the '
             'optimizer\'s param groups as the checkpoint holds them')
+
+
+def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
+                             found: Optional[dict] = None) -> Optional[str]:
+    """What a scheduler of another class than the saved one whose state it
+    takes (a class replaced at its place, the count kept: saved
+    ``[MultiStepLR]``, config ``[CosineAnnealingLR]``) goes on from.
+    MMEngine's schedulers are chained (each step updates the value it
+    finds in the optimizer), and the resume restores the optimizer's
+    param groups whole: the swapped-in scheduler continues from the
+    checkpoint's value, not from where this config's schedule would be (a
+    cosine over 3 epochs of lr 0.05 resumed at epoch 1 from a MultiStepLR
+    run's 0.05 gives 0.0167 at epoch 2, a cosine of the config 0.0125).
+    Said with that value and, where this config's schedulers can be
+    replayed to the checkpoint's step (:func:`_replayed_schedule`), the
+    value they alone give there; None where no scheduler takes a state of
+    another class, the checkpoint holds no optimizer state, or the
+    replayed value is the checkpoint's. ``found``:
+    :func:`scheduler_state_places`'s match (optimizers not in it go by
+    place), when made already (None: made here)."""
+    states = saved.get('param_schedulers')
+    optimizers = saved.get('optimizer')
+    if not isinstance(optimizers, dict) or states is None:
+        return None
+    if found is None:
+        found = scheduler_state_places(cfg.get('param_scheduler'),
+                                       saved_schedulers, states, '')[0]
+    lists = states if isinstance(states, dict) else {None: states}
+    wrapper = cfg.get('optim_wrapper') or {}
+    several = 'param_groups' not in optimizers
+    said = []
+    for name, held in lists.items():
+        mine = _optimizer_schedulers(cfg.get('param_scheduler'), name)
+        theirs = _optimizer_schedulers(saved_schedulers, name)
+        places = found.get(name, list(range(len(held or ()))))
+        state = optimizers.get(name) if several else optimizers
+        groups = state.get('param_groups') if isinstance(state, dict) \
+            else None
+        section = wrapper.get(name) if several else wrapper
+        if not isinstance(groups, list) or not isinstance(section, dict):
+            continue
+        groups = [g for g in groups if isinstance(g, dict)]
+        for i, j in enumerate(places):
+            if j is None or i >= len(mine) or j >= len(theirs):
+                continue
+            here, there = _scheduler_kind(mine[i]), \
+                _scheduler_kind(theirs[j])
+            param = here[1]
+            if here[0] == there[0] or not param or not groups:
+                continue
+            values = [g.get(param) for g in groups]
+            if not all(isinstance(v, (int, float)) and
+                       not isinstance(v, bool) for v in values):
+                continue
+            start = (section.get('optimizer') or {}).get(param)
+            alone = _replayed_schedule(mine, param, groups, start, cfg,
+                                       saved, name, found)
+            if alone is not None and all(
+                    math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
+                    for v, a in zip(values, alone)):
+                continue  # it goes on from this config's own value
+            held_values = _shown_values(values)
+            who = f'optimizer {name!r}' if name else 'the optimizer'
+            line = (f'{_scheduler_place(cfg.get("param_scheduler"), name, i)}'
+                    f' ({here[0]}) takes the state of the saved '
+                    f'{_scheduler_place(saved_schedulers, name, j)} '
+                    f'({there[0]}), and MMEngine\'s schedulers are chained '
+                    f'(each step updates the {param} it finds): it goes on '
+                    f'from the {param} {who} resumes with, {held_values}')
+            if alone is not None:
+                meta = saved['meta']
+                line += (f', where this config\'s schedule alone gives '
+                         f'{_shown_values(alone)} at the checkpoint\'s step '
+                         f'(epoch {meta["epoch"]}, iter {meta["iter"]})')
+            else:
+                line += (', not from this config\'s schedule at the '
+                         'checkpoint\'s step (not worked out here)')
+            said.append(line)
+    return '; '.join(said) or None
+
+
+def _shown_values(values: Sequence[Any]) -> str:
+    """Param groups' values as a warning shows them: one where all agree,
+    else each."""
+    def shown(value) -> str:
+        return f'{value:g}' if isinstance(value, float) else repr(value)
+    if len(set(map(repr, values))) == 1:
+        return shown(values[0])
+    return f'{", ".join(map(shown, values))} in its {len(values)} param groups'
 
 
 def _optimizer_schedulers(schedulers: Any, name: Optional[str]) -> list:
