@@ -574,8 +574,7 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
 
 def _replayed_schedule(schedulers: Sequence[dict], param: str,
                        groups: Sequence[dict], start: Any, cfg,
-                       saved: dict, name: Optional[str] = None,
-                       found: Optional[dict] = None
+                       saved: dict, name: Optional[str], found: dict
                        ) -> Optional[List[float]]:
     """The ``param`` values that ``cfg``'s schedulers ``schedulers`` (one
     optimizer's: :func:`_optimizer_schedulers`) alone give each of the
@@ -606,15 +605,14 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     (and a cosine of ``eta_min`` above 0 beside an iteration warmup gives
     another value in another order). ``name``: the optimizer's (None: the one);
     ``found``: :func:`scheduler_state_places`'s match of the checkpoint's
-    states, when made already (None: made here)."""
+    states (made once per resume, by the caller)."""
     import warnings
 
     import torch
     from mmengine.optim.scheduler import ReduceOnPlateauParamScheduler
 
-    from ..config import config_text_section, train_loop_kind
+    from ..config import train_loop_kind
     from ..registry import PARAM_SCHEDULERS
-    from ..utils.checkpoint import checkpoint_config
     places = [i for i, s in enumerate(schedulers)
               if _scheduled_param(s) == param]
     mine = [schedulers[i] for i in places]
@@ -665,7 +663,7 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
         except Exception:  # a config the run itself refuses
             return None
         if not _resumes_as_built(built[-1], _saved_scheduler_state(
-                saved, name, place, cfg, found)):
+                saved, name, place, found)):
             return None
     per_iter = [s for s in built if not s.by_epoch]
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
@@ -709,23 +707,15 @@ def _iterations_into(progress: Any, epoch: int) -> Optional[int]:
 
 
 def _saved_scheduler_state(saved: dict, name: Optional[str],
-                           index: int, cfg, found: Optional[dict] = None
-                           ) -> Any:
+                           index: int, found: dict) -> Any:
     """The checkpoint ``saved``'s state of the scheduler that the resume
     loads into the ``index``-th scheduler of the optimizer ``name``
-    (None: the one optimizer) of ``cfg``: the state
+    (None: the one optimizer) of the config: the state
     :func:`scheduler_state_places` gives it (``Runner.resume`` pairs them
     by place, :meth:`AtomicRunner._match_scheduler_states` by class where
-    that differs); None where there is none. ``found``: that match,
-    when made already (None: made here, from the checkpoint's config)."""
-    from ..config import config_text_section
-    from ..utils.checkpoint import checkpoint_config
+    that differs); None where there is none. ``found``: that match (made
+    once per resume, by the caller)."""
     states = saved.get('param_schedulers')
-    if found is None:
-        text = checkpoint_config(saved)
-        found = scheduler_state_places(
-            cfg.get('param_scheduler'), config_text_section(
-                text, 'param_scheduler'), states, '')[0] if text else {}
     if name in found:
         index = found[name][index]
         if index is None:
@@ -1151,7 +1141,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
 
 
 def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
-                             found: Optional[dict] = None) -> Optional[str]:
+                             found: dict) -> Optional[str]:
     """What a scheduler of another class than the saved one whose state it
     takes (a class replaced at its place, the count kept: saved
     ``[MultiStepLR]``, config ``[CosineAnnealingLR]``) goes on from.
@@ -1167,14 +1157,11 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
     another class, the checkpoint holds no optimizer state, or the
     replayed value is the checkpoint's. ``found``:
     :func:`scheduler_state_places`'s match (optimizers not in it go by
-    place), when made already (None: made here)."""
+    place), made once per resume by the caller."""
     states = saved.get('param_schedulers')
     optimizers = saved.get('optimizer')
     if not isinstance(optimizers, dict) or states is None:
         return None
-    if found is None:
-        found = scheduler_state_places(cfg.get('param_scheduler'),
-                                       saved_schedulers, states, '')[0]
     lists = states if isinstance(states, dict) else {None: states}
     wrapper = cfg.get('optim_wrapper') or {}
     several = 'param_groups' not in optimizers
@@ -2458,17 +2445,6 @@ class AtomicRunner(Runner):
                 'class (MMEngine\'s resume loads them by place, each into '
                 f'whichever scheduler is there): {"; ".join(lines)}')
 
-    @staticmethod
-    def _schedulers_built(schedulers: Any) -> bool:
-        """Whether a runner's ``param_schedulers`` are built (each a
-        scheduler, not a config), as ``Runner.train`` builds them before
-        it resumes (a runner resumed by itself: :meth:`_build_as_train`)."""
-        lists = schedulers.values() if isinstance(schedulers, dict) and \
-            'type' not in schedulers else [schedulers]
-        return all(hasattr(s, 'state_dict') for one in lists
-                   for s in (one if isinstance(one, (list, tuple))
-                             else [one]))
-
     def _warn_of_foreign_states(self, schedulers: Any, states: Any) -> None:
         """Log the built ``schedulers`` that MMEngine's resume gives a
         saved state (of the checkpoint's ``states``) of another class by
@@ -2833,8 +2809,7 @@ class AtomicRunner(Runner):
         if isinstance(self.optim_wrapper, dict):
             self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
             self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
-        if self.param_schedulers is not None and \
-                not self._schedulers_built(self.param_schedulers):
+        if self.param_schedulers is not None:  # built ones pass through
             self.param_schedulers = self.build_param_scheduler(
                 self.param_schedulers)
 
