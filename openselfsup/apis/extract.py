@@ -1198,8 +1198,8 @@ def _other_versions(features: str, old: Dict, now: Dict) -> None:
 #: (:func:`_named_now`): where the list, images and outputs are, and the
 #: config, its overrides and the weights file that resolve to the same
 #: extraction
-_RENAMED = ('list_file', 'data_prefix', 'cwd', 'outputs', 'config',
-            'cfg_options', 'checkpoint')
+_FILES = ('config', 'cfg_options', 'checkpoint')
+_RENAMED = ('list_file', 'data_prefix', 'cwd', 'outputs') + _FILES
 
 
 def _named_now(old: Dict, listing: Dict, encoder: Dict) -> Dict:
@@ -1217,8 +1217,7 @@ def _named_now(old: Dict, listing: Dict, encoder: Dict) -> Dict:
     stale-result check named a config or checkpoint that may be gone or
     another file now. What the features are, their date, host and device
     stay the extraction's."""
-    files = {k: encoder.get(k) for k in ('config', 'cfg_options',
-                                         'checkpoint')}
+    files = {k: encoder.get(k) for k in _FILES}
     now = to_jsonable(dict(_location(listing), **files))  # as on disk
     if all(old.get(k) == now[k] for k in _RENAMED):
         return old
