@@ -825,13 +825,9 @@ def _build_op(t: Dict, where: str) -> _Op:
         if direction != 'horizontal':
             raise InputError(f'{where}: RandomFlip direction {direction!r} '
                              "has no batched version; use augment_on='cpu'")
-        # (an integer, a tuple, None: refused by check_settings, as mmcv
-        # refuses them per image)
-        prob = t.get('prob')
-        if isinstance(prob, bool) or not isinstance(prob, float):
-            raise InputError(f'{where}: RandomFlip prob {prob!r} has no '
-                             'batched version (one probability of the '
-                             "horizontal flip); use augment_on='cpu'")
+        # prob a float here: an integer, a tuple or None are refused by
+        # check_settings (as mmcv refuses them per image), and a list needs
+        # a list of directions, refused above
         return FlipOp(_prob(t, None, where))
     if kind == 'RandomApply':
         inner = t.get('transforms', [])
