@@ -1135,6 +1135,25 @@ def check_auto_scale_lr(cfg: Config, config_path: str):
     return base
 
 
+def check_config_values(cfg: Config, config_path: str,
+                        auto_scale_lr: bool) -> Optional[int]:
+    """The config's checks that the launchers' check
+    (:func:`check_launch`) and the run (:func:`prepare_config`) share, in
+    their order, torch-free: a training config
+    (:func:`check_training_config`), ``--auto-scale-lr``'s base
+    (:func:`check_auto_scale_lr`, which sets ``enable`` before the run
+    values refuse what it cannot scale), the run values
+    (:func:`check_run_values`).
+
+    Returns:
+        the base batch of ``--auto-scale-lr`` (None without it).
+    """
+    check_training_config(cfg, config_path)
+    base = check_auto_scale_lr(cfg, config_path) if auto_scale_lr else None
+    check_run_values(cfg)
+    return base
+
+
 def check_launch(config: str, cfg_options: Optional[dict] = None,
                  resume: Union[bool, str] = False,
                  work_dir: Optional[str] = None,
@@ -1181,10 +1200,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                          'it (dist_train.sh: pytorch, slurm_train.sh: '
                          'slurm); remove it from the arguments')
     cfg = load_config(config, cfg_options)
-    check_training_config(cfg, config)
-    if auto_scale_lr:
-        check_auto_scale_lr(cfg, config)
-    check_run_values(cfg)
+    check_config_values(cfg, config, auto_scale_lr)
     warnings = fast_path_warnings(cfg)
     resume, _ = resume_choice(cfg, resume)
     # a checkpoint's zip directory only (its last bytes: a file cut short
@@ -1245,10 +1261,8 @@ def prepare_config(cfg: Config, config_path: str,
     Returns:
         list[str]: notes for the run's log (launcher and batch decisions).
     """
-    check_training_config(cfg, config_path)
-    if auto_scale_lr:
-        base = check_auto_scale_lr(cfg, config_path)
-    check_run_values(cfg)  # torch-free: reported before torch loads
+    # torch-free: reported before torch loads
+    base = check_config_values(cfg, config_path, auto_scale_lr)
     import torch
     # a path, even '' (--resume "$CKPT", CKPT unset), is a checkpoint to
     # look for, never no --resume
