@@ -280,16 +280,23 @@ def check_pipeline(pipeline, where: str) -> None:
             check_settings(t, key)
 
 
-def check_pipelines(node, where: str) -> None:
-    """:func:`check_pipeline` of every ``pipeline`` list in config
-    ``node`` (at key ``where``), a wrapped dataset's included: the
-    training loader's (``train_dataloader``) and an extraction config's
-    ``dataset`` (``nct_aug.py``'s augmented passes), before anything is
-    built."""
+def _pipelines(node, where: str):
+    """``(key, pipeline)`` of every ``pipeline`` list in config ``node``
+    (at key ``where``), a wrapped dataset's included."""
     from ..config import config_dicts
     for key, sub in config_dicts(node, where):
         if isinstance(sub.get('pipeline'), (list, tuple)):
-            check_pipeline(sub['pipeline'], f'{key}.pipeline')
+            yield f'{key}.pipeline', sub['pipeline']
+
+
+def check_pipelines(node, where: str) -> None:
+    """:func:`check_pipeline` of every ``pipeline`` list in config
+    ``node`` (at key ``where``, :func:`_pipelines`): the training
+    loader's (``train_dataloader``) and an extraction config's
+    ``dataset`` (``nct_aug.py``'s augmented passes), before anything is
+    built."""
+    for key, pipeline in _pipelines(node, where):
+        check_pipeline(pipeline, key)
 
 
 #: the colour jitters (mmpretrain's, and its subclass with a hue that wraps)
@@ -334,10 +341,8 @@ def pipeline_warnings(node, where: str) -> List[str]:
     them once, where each started process logs them."""
     from ..config import config_dicts
     out = []
-    for key, sub in config_dicts(node, where):
-        if not isinstance(sub.get('pipeline'), (list, tuple)):
-            continue
-        for at, t in config_dicts(sub['pipeline'], f'{key}.pipeline'):
+    for key, pipeline in _pipelines(node, where):
+        for at, t in config_dicts(pipeline, key):
             if t.get('type') in JITTER:
                 out += [f'{at}: {w}' for w in jitter_clip_warnings(t)]
     return list(dict.fromkeys(out))
