@@ -743,12 +743,18 @@ def _scheduler_settings(scheduler: dict) -> dict:
     return {**scheduler, 'type': _scheduler_kind(scheduler)[0]}
 
 
+def _by_optimizer_name(schedulers: Any) -> bool:
+    """Whether a config's ``param_scheduler`` is given by optimizer name
+    (a dict of lists, MMEngine's form for several optimizers), not one
+    scheduler or a list of them."""
+    return isinstance(schedulers, dict) and 'type' not in schedulers
+
+
 def _scheduler_place(schedulers: Any, name: Optional[str], i: int) -> str:
     """The key of the ``i``-th scheduler of the optimizer ``name`` in a
     config's ``param_scheduler`` ``schedulers``: ``param_scheduler.<name>.
     <i>`` in one by optimizer name, else ``param_scheduler.<i>``."""
-    named = name and isinstance(schedulers, dict) and \
-        'type' not in schedulers
+    named = name and _by_optimizer_name(schedulers)
     return f'param_scheduler.{name}.{i}' if named else \
         f'param_scheduler.{i}'
 
@@ -933,12 +939,11 @@ def matched_schedulers(states: Any, section: Any, found: dict,
     ``param_scheduler.<name>.0...``, every setting said changed), and
     one per name, each the same once matched, resumed with one list for
     every optimizer, is that list."""
-    def by_name(node):
-        return isinstance(node, dict) and 'type' not in node
-
     def aligned(held, places):
         return [{} if j is None else held[j] for j in places]
-    if by_name(schedulers) and section is not None and not by_name(section):
+
+    if _by_optimizer_name(schedulers) and section is not None and \
+            not _by_optimizer_name(section):
         section = {name: section for name in schedulers}
     for name, places in found.items():
         configs = _optimizer_schedulers(section, name)
@@ -948,9 +953,10 @@ def matched_schedulers(states: Any, section: Any, found: dict,
             states, section = aligned(states, places), mine
             continue
         states = {**states, name: aligned(states[name], places)}
-        section = {**section, name: mine} if by_name(section) else mine
-    if by_name(section) and schedulers is not None and \
-            not by_name(schedulers) and section and all(
+        section = {**section, name: mine} \
+            if _by_optimizer_name(section) else mine
+    if _by_optimizer_name(section) and schedulers is not None and \
+            not _by_optimizer_name(schedulers) and section and all(
                 v == next(iter(section.values()))
                 for v in section.values()):
         section = next(iter(section.values()))
@@ -1231,7 +1237,7 @@ def _optimizer_schedulers(schedulers: Any, name: Optional[str]) -> list:
     one scheduler, or either by optimizer name) that MMEngine builds for
     the optimizer ``name`` (None: the one optimizer; a list not by name
     schedules every optimizer, as MMEngine builds it)."""
-    if isinstance(schedulers, dict) and 'type' not in schedulers:
+    if _by_optimizer_name(schedulers):
         schedulers = schedulers.get(name) if name is not None else \
             [s for v in schedulers.values()
              for s in (v if isinstance(v, (list, tuple)) else [v])]
