@@ -293,3 +293,28 @@ def test_each_command_says_where_its_table_json_and_plot_go(script, names,
     out = capsys.readouterr().out
     for name in names:
         assert name in out, (script, name)
+
+
+def test_a_rerun_over_another_task_count_says_it_replaced_one(workdir,
+                                                              capsys):
+    """A result's file name carries no task count nor precision: a
+    --num_task 5 rerun of a 20-task setting (or a --float32 one) replaced
+    its result without a word. The run now says so, with both counts as
+    the two result files hold them; the same setting again says nothing."""
+    cli_ok(GEN, _gen(workdir), capsys)
+    run = ['--mode', 'linear', '--clf', 'Ridge']
+    out = cli_ok(META, _meta(workdir, *run), capsys)
+    assert 'replaced' not in out  # no result there before
+    path = RunSpec('clp', 'near', 5, novel_class=7, num_task=20
+                   ).result_path(workdir)
+    assert 'replaced' not in cli_ok(META, _meta(workdir, *run), capsys)
+    before = json.load(open(path))['num_task']
+    out = cli_ok(META, near_args(workdir, *run, meta=True, num_task=5),
+                 capsys)
+    after = json.load(open(path))['num_task']
+    assert (before, after) == (20, 5)
+    assert f'note: replaced {path}, a result over 20 tasks (now 5) ' in out
+    out = cli_ok(META, near_args(workdir, *run, '--float32', meta=True,
+                                 num_task=5), capsys)
+    assert f'note: replaced {path}, a result in float64 (now float32) ' \
+        in out, out

@@ -572,6 +572,31 @@ def sweep_ref(result_path: str, sweep_id: str, files: List[str]) -> Dict:
                       for f in files]}
 
 
+def replaced_note(path: str, old: Optional[Dict], result: Dict
+                  ) -> Optional[str]:
+    """The line saying that ``result`` replaces at ``path`` a result
+    ``old`` over another number of tasks, or computed in another
+    precision (``--float32``): neither is in a result's file name, so a
+    ``--num_task 5`` rerun replaced the 1000-task result without a word;
+    None where ``old`` is no such result or the same in both."""
+    if not isinstance(old, dict):
+        return None
+    differs = []
+    if old.get('num_task') != result.get('num_task'):
+        differs.append(f'over {old.get("num_task")} tasks (now '
+                       f'{result.get("num_task")})')
+    dtypes = [(r.get('execution') or {}).get('dtype')
+              if isinstance(r.get('execution'), dict) else None
+              for r in (old, result)]
+    if None not in dtypes and dtypes[0] != dtypes[1]:
+        differs.append(f'in {dtypes[0]} (now {dtypes[1]})')
+    if not differs:
+        return None
+    return (f'note: replaced {path}, a result '
+            f'{" and ".join(differs)} (a result\'s file name carries '
+            'neither the task count nor the precision)')
+
+
 def release_result(path: str, result: Dict,
                    log: Optional[Callable[[str], None]] = None) -> List[Dict]:
     """Before ``result`` replaces the result JSON at ``path``: remove the
@@ -586,7 +611,9 @@ def release_result(path: str, result: Dict,
     ref naming files other than an index JSON and files of its stem (its
     table, the ablation's plot). An index that cannot be removed (its
     folder not writable) is named in a warning to ``log``; the new result
-    is written all the same (its work is done).
+    is written all the same (its work is done). A result over another
+    number of tasks or in another precision is named to ``log`` too
+    (:func:`replaced_note`).
 
     Returns:
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
@@ -601,6 +628,9 @@ def release_result(path: str, result: Dict,
                           for k, rec in c['files'].items()}
         return c
     old = json_object_or_none(path)
+    note = replaced_note(path, old, result)
+    if note and log:
+        log(note)
     refs = old.get('sweeps') if old else None
     if not isinstance(refs, list):
         return []
