@@ -1001,7 +1001,7 @@ def test_cells_over_another_number_of_tasks_say_so(tmp_path):
         _write(w, 'clp', 'out', 'linear', 'Ridge', shots, 0.6, 0.02,
                ['normal', 'viable_tumor', 'non_viable_tumor'], num_task=30)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
-    assert 'tasks' not in text.split('\n\n', 1)[1]  # one count: no note
+    assert '(30 tasks)' not in text  # one count: no cell marked
     _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, num_task=5, **MIX_A)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
     _, rows = _md_rows(text)
@@ -1012,6 +1012,27 @@ def test_cells_over_another_number_of_tasks_say_so(tmp_path):
     assert '| clp | linear | Ridge | 48.00 ± 4.00 (5 tasks) | ' \
         '48.00 ± 4.00 |' in text  # the harmonic-mean table too
     assert 'the other cells are over 30 tasks each' in text
+
+
+def test_a_table_of_one_task_count_names_it(tmp_path):
+    """Every cell over 5 tasks (a quick run, or a 1000-task sweep's
+    results each replaced by a --num_task 5 rerun: the file names carry
+    no count): the table said nothing of the count and read as the
+    published 1000-task one; a line under it names the count, read from
+    the results (a hand count of the files written here)."""
+    w = str(tmp_path / 'w')
+    for shots in (1, 5):
+        _write(w, 'clp', 'mixture', 'linear', 'Ridge', shots, num_task=5,
+               **MIX_A)
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    assert text.rstrip().endswith('Every cell is over 5 tasks.'), text
+    assert '(5 tasks)' not in text  # the cells themselves unmarked
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, 0.5, None, LC,
+           num_task=1)
+    _write(w, 'clp', 'mixture', 'linear', 'Ridge', 5, 0.5, None, LC,
+           num_task=1)
+    text = format_markdown(build_table(load_results(paths.results_dir(w))))
+    assert text.rstrip().endswith('Every cell is over 1 task.'), text
 
 
 def test_the_note_of_one_task_cells_says_task(tmp_path):
@@ -1066,6 +1087,27 @@ def test_plot_points_over_fewer_models_than_their_curve_say_so(
     assert labels == [('1 of 2', (5, pytest.approx(85.0)))]
     assert list(mixture.texts) == []
     assert any('"n of N"' in t.get_text() for t in fig.texts)
+
+
+def test_a_plot_of_runs_over_different_task_counts_says_so(
+        tmp_path, monkeypatch):
+    """clp_wo_3 over 5 tasks and clp_wo_7 over 30: the near point of the
+    clp_wo_* curve averaged the two without a word under the plot (the
+    table marks the cell); a note under the legend names the counts. A
+    plot of one count has no such note."""
+    w = str(tmp_path / 'w')
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.8, 0.01, NCT,
+           novel=7, num_task=30)
+    _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.2, 0.01, NCT,
+           novel=3, num_task=30)
+    fig = _plotted(w, monkeypatch)
+    assert not any('numbers of tasks' in t.get_text() for t in fig.texts)
+    _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.2, 0.01, NCT,
+           novel=3, num_task=5)
+    fig = _plotted(w, monkeypatch)
+    notes = [t.get_text() for t in fig.texts if 'numbers of tasks' in
+             t.get_text()]
+    assert len(notes) == 1 and '(5, 30)' in notes[0], notes
 
 
 def _set_recorded(path, section, **values):

@@ -721,11 +721,21 @@ def _markdown(table: dict, pick) -> str:
     return '\n'.join(lines)
 
 
+def tasks_words(n: int) -> str:
+    """``'5 tasks'``, ``'1 task'``: a task count in a report's words."""
+    return f'{n} task{"" if n == 1 else "s"}'
+
+
+def _num_task_counts(table: dict) -> Counter:
+    """How many cells of ``table`` are over each number of tasks."""
+    return Counter(c['num_task'] for r in table['rows']
+                   for c in r['cells'].values())
+
+
 def _usual_num_task(table: dict) -> Optional[int]:
     """The task count of most cells (of a tie, the largest), or None when
-    every cell has the same (the table then names none)."""
-    counts = Counter(c['num_task'] for r in table['rows']
-                     for c in r['cells'].values())
+    every cell has the same (the table then names it in one line)."""
+    counts = _num_task_counts(table)
     if len(counts) < 2:
         return None
     return max(counts, key=lambda n: (counts[n], n))
@@ -741,20 +751,19 @@ def format_markdown(table: dict) -> str:
     colon and lung means (mixture). When the cells are over different
     numbers of tasks (a setting run again with another ``--num_task``), a
     cell over another number than most carries it (``(5 tasks)``) and a
-    line under the tables names the usual one; a cell computed with
+    line under the tables names the usual one; when every cell is over
+    one number, a line under the tables names it (a table of 100-task
+    runs read as the published 1000-task one); a cell computed with
     ``--float32`` carries ``(float32)`` and one on features that were not
     L2-normalised (``files.normalised`` false) ``(raw)``
     (:func:`cell_marks`), each with a line under the tables.
     """
     usual = _usual_num_task(table)
 
-    def tasks(n: int) -> str:
-        return f'{n} task{"" if n == 1 else "s"}'
-
     def count(text: str, cell: dict) -> str:
         if text == '–':
             return text
-        marks = [tasks(cell['num_task'])] if usual is not None and \
+        marks = [tasks_words(cell['num_task'])] if usual is not None and \
             cell['num_task'] != usual else []
         marks += cell_marks(cell)
         return f'{text} ({", ".join(marks)})' if marks else text
@@ -788,7 +797,11 @@ def format_markdown(table: dict) -> str:
                       c['harmonic_mean'], c.get('harmonic_ci')), c))]
     if usual is not None:
         parts += ['', f'Cells marked (N tasks) are over N tasks; the other '
-                  f'cells are over {tasks(usual)} each.']
+                  f'cells are over {tasks_words(usual)} each.']
+    else:  # one count: said all the same (the published runs are 1000)
+        only = list(_num_task_counts(table))
+        if only:
+            parts += ['', f'Every cell is over {tasks_words(only[0])}.']
     cells = [c for r in table['rows'] for c in r['cells'].values()]
     parts += dtype_note(c.get('dtype') for c in cells)
     parts += normalised_note(c.get('normalised') for c in cells)
@@ -973,6 +986,13 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         notes.append('open circle "n of N": the mean of n of the N table '
                      'rows (near domain: model x novel class) the curve '
                      'averages in the panel')
+    counts = sorted({c['num_task'] for r in table['rows']
+                     if clf is None or r['clf'] == clf
+                     for c in r['cells'].values()})
+    if len(counts) > 1:  # a point may average runs of other counts
+        notes.append(f'points of runs over different numbers of tasks '
+                     f'({", ".join(map(str, counts))}); the table marks '
+                     'each cell\'s')
     note = 0.08 + 0.17 * len(notes)  # inches under the legend
     fig.legend(handles, labels, loc='lower center', fontsize=8,
                ncol=min(4, len(labels)), frameon=False,
