@@ -155,6 +155,27 @@ def test_sweep_index_names_every_task(tmp_path):
     assert '| linear | Ridge | ' in near['table']
 
 
+def test_the_sweep_table_names_its_task_count(tmp_path):
+    """The sweep's table (printed, and its .md) averaged settings without
+    saying over how many tasks each ran: a --num_task 3 sweep's table
+    read as the published 1000-task one. Its header names the count the
+    results hold (settings of two counts, as a caller may run: both)."""
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    kw = dict(clfs=['Ridge'], modes=['linear'])
+    one = run_sweep(wd, sweep_specs('clp', 'mixture', shots=[1, 5],
+                                    num_task=3, **kw), log=None)
+    assert [r['num_task'] for r in one['results']] == [3, 3]
+    assert 'each over 3 tasks:' in one['table'], one['table']
+    with open(one['summary_md']) as f:
+        assert f.read() == one['table']
+    two = run_sweep(wd, sweep_specs('clp', 'mixture', shots=[1], num_task=1,
+                                    **kw)
+                    + sweep_specs('clp', 'out', shots=[1], num_task=2,
+                                  **kw), log=None)
+    assert [r['num_task'] for r in two['results']] == [1, 2]
+    assert 'each over 1 / 2 tasks:' in two['table'], two['table']
+
+
 def test_a_rerun_removes_the_old_index_when_it_rewrites_results(
         tmp_path, monkeypatch):
     """An interrupted rerun left the complete sweep's index and table

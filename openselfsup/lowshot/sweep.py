@@ -49,6 +49,7 @@ from ..utils import (InputError, check_replaceable, check_writable,
 from . import paths
 from .meta_test import (Inputs, check_execution, evaluate, release_result,
                         result_table, sweep_ref)
+from .report import tasks_words
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
                    check_model_novel_class, no_closed_form)
 from .tasks import check_samplers
@@ -358,9 +359,13 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
              'execution': {'device': str(device), 'threads': threads,
                            'dtype': str(dtype).replace('torch.', '')},
              'elapsed_s': timing, 'settings': index}
+    counts = sorted({int(r['num_task']) for r in results})
+    over = tasks_words(counts[0]) if len(counts) == 1 else \
+        f'{" / ".join(map(str, counts))} tasks'
     table = ('Average F1 (%) of this sweep: the mean over the n settings '
              'of a cell (near domain: one per novel class; mixture and '
-             'out: one):\n\n' + mean_over_settings_table(results))
+             f'out: one), each over {over}:\n\n'
+             + mean_over_settings_table(results))
     if write_index:
         # the index, its table and plot together, all computed first
         save_set({out: sweep, md: table,
