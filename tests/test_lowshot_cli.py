@@ -318,3 +318,32 @@ def test_a_rerun_over_another_task_count_says_it_replaced_one(workdir,
                                  num_task=5), capsys)
     assert f'note: replaced {path}, a result in float64 (now float32) ' \
         in out, out
+
+
+def test_features_naming_the_nct_classes_in_another_order_are_refused(
+        workdir, capsys):
+    """Features whose meta JSON names the NCT classes in another order
+    than the published one (TUM as label 7, STR as 8): novel class 7, the
+    class clp_wo_7 held out in the published order, was scored on label 7
+    and written as its result without a word. Refused in one line,
+    nothing written; the published order runs."""
+    from openselfsup.classes import NCT_CLASSES
+    cli_ok(GEN, _gen(workdir), capsys)
+    swapped = list(NCT_CLASSES[:7]) + ['TUM', 'STR']
+    for name in ('NCT_train', 'NCT_test'):
+        meta = paths.meta_path(workdir, name)
+        with open(meta) as f:
+            m = json.load(f)
+        with open(meta, 'w') as f:
+            json.dump(dict(m, classes=swapped), f)
+    run = ['--mode', 'linear', '--clf', 'Ridge']
+    err = cli_fails(META, _meta(workdir, *run), capsys, workdir,
+                    'its classes name label 7 TUM, but novel class 7 is STR')
+    assert paths.meta_path(workdir, 'NCT_train') in err
+    for name in ('NCT_train', 'NCT_test'):
+        meta = paths.meta_path(workdir, name)
+        with open(meta) as f:
+            m = json.load(f)
+        with open(meta, 'w') as f:
+            json.dump(dict(m, classes=list(NCT_CLASSES)), f)
+    cli_ok(META, _meta(workdir, *run), capsys)

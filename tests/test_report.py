@@ -1035,6 +1035,43 @@ def test_a_table_of_one_task_count_names_it(tmp_path):
     assert text.rstrip().endswith('Every cell is over 1 task.'), text
 
 
+def test_a_result_pairing_a_wo_model_with_another_novel_class_is_refused(
+        tmp_path):
+    """A clp_wo_7 result of novel class 3 (written before the meta-test
+    refused the pair) was summarised without a word: the novel-class
+    table showed the F1 of LYM, a class that encoder trained on, as the
+    novel one. And a result whose classes are NCT's in another order
+    (ADI, BACK, ...) had fsp_wo_0's novel F1 read from label 0, ADI, named
+    as BACK. Both are one line; the published pairing and a synthetic
+    set's own class names are read as before."""
+    w = str(tmp_path / 'w')
+    _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.8, 0.01, NCT,
+           novel=7)
+    _write(w, 'syn_wo_0', 'near', 'linear', 'Ridge', 1, 0.8, 0.01,
+           [f'c{i}' for i in range(9)], novel=0)
+    assert len(load_results(paths.results_dir(w))) == 2
+    bad = _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 5, 0.8, 0.01,
+                 NCT, novel=3)
+    with pytest.raises(InputError) as exc:
+        load_results(paths.results_dir(w))
+    assert str(exc.value).startswith(f'{bad}: clp_wo_7 is named as the '
+                                     'encoder trained without class 7 (STR)')
+    assert 'novel class 3 (LYM)' in str(exc.value)
+    os.remove(bad)
+    perm = ['ADI', 'BACK'] + NCT[2:]
+    bad = _write(w, 'fsp_wo_0', 'near', 'linear', 'Ridge', 1, 0.8, 0.01,
+                 perm, novel=0)
+    with pytest.raises(InputError) as exc:
+        load_results(paths.results_dir(w))
+    assert str(exc.value).startswith(f'{bad}: its classes name label 0 ADI, '
+                                     'but novel class 0 is BACK'), exc.value
+    # held out by a label both orders agree on: read as before
+    os.remove(bad)
+    _write(w, 'fsp_wo_3', 'near', 'linear', 'Ridge', 1, 0.8, 0.01, perm,
+           novel=3)
+    assert len(load_results(paths.results_dir(w))) == 3
+
+
 def test_the_note_of_one_task_cells_says_task(tmp_path):
     """Most cells over one task (a quick --num_task 1 run): the note under
     the table says '1 task', as the cells' own '(1 task)' does."""

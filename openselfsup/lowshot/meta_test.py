@@ -68,7 +68,9 @@ from .classifiers import ESTIMATORS, build_classifier
 from .metrics import format_table, per_task_f1, summarize
 from .parallel import (ScratchPad, map_chunks, plan_chunks, resolve_threads,
                        serial_kernels)
-from .spec import LATENT_MODES, RunSpec, class_names as domain_classes
+from . import paths
+from .spec import (LATENT_MODES, RunSpec, check_novel_pairing,
+                   class_names as domain_classes)
 from .tasks import TaskStore
 
 #: default chunk budget on the CPU (bytes of working set per chunk): small
@@ -454,6 +456,12 @@ class Inputs:
         ``(support, query, store, dictionary or None, image-augmented
         support or None)``."""
         sup, qry = self.pools(spec)
+        if spec.setting.domain == 'near':  # its meta's names, as recorded
+            from .features import class_names
+            check_novel_pairing(
+                paths.meta_path(self.workdir, spec.setting.support_set),
+                spec.model, spec.novel_class, class_names(
+                    self.workdir, spec.setting.support_set, []))
         store = self.store(spec)
         dic = self.dictionary(spec) if spec.latent else None
         return sup, qry, store, dic, self.support_aug(spec, len(sup.labels))

@@ -37,7 +37,7 @@ from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
 from .metrics import summarize as summarize_f1
-from .spec import CLASSIFIERS, MODES, TASKS
+from .spec import CLASSIFIERS, MODES, TASKS, check_novel_pairing
 
 #: columns and rows in the paper's order; unknown values sort after these
 DOMAINS = TASKS
@@ -123,6 +123,9 @@ def load_result(path: str) -> dict:
         _check_fraction(m, f'per_class_mean[{i}]', path, required=True)
         _check_fraction(h, f'per_class_ci[{i}]', path, num_task)
     _check_per_task(result, path, num_task)
+    if result['task'] == 'near':
+        check_novel_pairing(path, result['model'], result.get('novel_class'),
+                            result['classes'])
     result['_file'] = path
     return result
 

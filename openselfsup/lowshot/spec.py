@@ -199,6 +199,57 @@ def check_model_novel_class(model: str, novel_class: Optional[int],
         '_wo_<class> suffix')
 
 
+def check_novel_pairing(where: str, model: str, novel_class: Optional[int],
+                        classes: Sequence[str]) -> None:
+    """Refuse a near-domain result (or run) of ``model`` on novel class
+    ``novel_class`` whose pairing is not the published one: a model named
+    ``<family>_wo_<c>`` for another class than ``novel_class`` (a result
+    written before :func:`check_model_novel_class` refused the run: the
+    summary showed the F1 of a class its encoder trained on as novel), or
+    class names ``classes`` (the result's, in label order) that are the
+    NCT classes in another order than the published one, whose label of
+    the novel class is another class (the novel-class table read the
+    F1 of label c, named as the held-out class c: ``ADI, BACK, ...`` gave
+    ``fsp_wo_0`` ADI's F1 as BACK's). Names that are not NCT's (a
+    synthetic set's ``c0`` ..) are not judged; nor a novel class outside
+    the table (refused where it is read).
+
+    Raises:
+        InputError: ``where`` (the file), the pairing and the fix.
+    """
+    if novel_class is None:
+        return
+    try:
+        members = held_out(novel_class)
+    except (TypeError, ValueError):
+        return
+    family, said = split_model_name(str(model))
+    if said is not None and said != str(int(novel_class)):
+        try:
+            said_words = f' ({nct_names(held_out(int(said)))})'
+        except ValueError:
+            said_words = ''
+        raise InputError(
+            f'{where}: {model} is named as the encoder trained without '
+            f'class {said}{said_words}, but it is scored on novel class '
+            f'{novel_class} ({nct_names(members)}), a class that encoder '
+            f'trained on; delete it and run {family}_wo_{novel_class} on '
+            'that class')
+    from ..classes import NCT_CLASSES
+    names = [str(c) for c in classes]
+    if sorted(names) != sorted(NCT_CLASSES):
+        return
+    wrong = [c for c in members if names[c] != NCT_CLASSES[c]]
+    if wrong:
+        c = wrong[0]
+        raise InputError(
+            f'{where}: its classes name label {c} {names[c]}, but novel '
+            f'class {novel_class} is {nct_names(members)} in the published '
+            f'label order ({", ".join(NCT_CLASSES)}) that {model} and the '
+            'task stores hold out by; extract the features again with the '
+            'extraction configs\' classes')
+
+
 def novel_suffix(novel_class: Optional[int]) -> str:
     """``'wo7'`` for novel class 7, ``'all'`` for none (dictionary names)."""
     return 'all' if novel_class is None else f'wo{novel_class}'
