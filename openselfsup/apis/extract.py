@@ -1005,14 +1005,14 @@ def provenance_record(listing: Dict, features: np.ndarray,
     imported sets (``import_features.py`` records no ``versions``); no
     check of this project reads it."""
     where = _location(listing)
+    outputs = where.pop('outputs')  # last in the JSON, as it always was
     return dict(
-        **fields, **_made_of(listing, features.shape, normalised),
-        list_file=where['list_file'], data_prefix=where['data_prefix'],
-        cwd=where['cwd'], features_sha1=array_sha1(features),
+        **fields, **_made_of(listing, features.shape, normalised), **where,
+        features_sha1=array_sha1(features),
         labels_sha1=array_sha1(listing['labels']),
         date=_now_iso(),
         torch=library_version('torch', build=True), host=platform.node(),
-        outputs=where['outputs'])
+        outputs=outputs)
 
 
 def _now_iso() -> str:
@@ -1185,8 +1185,14 @@ def _other_versions(features: str, old: Dict, now: Dict) -> None:
         # the provenance written now records them: the next run keeps it
         again += ', once (its new provenance records them)'
     else:
+        # the releases both name and differ in (the staleness checks'
+        # rule, other_releases), and those one side alone names: this
+        # rule keeps a set only where the records are equal
+        from ..lowshot.features import other_releases
+        differ = {k for k, _, _ in other_releases({'versions': was},
+                                                  {'versions': now})}
         parts = [f'{k} {was.get(k, "none")} then, {v} now'
-                 for k, v in now.items() if was.get(k) != v]
+                 for k, v in now.items() if k in differ or k not in was]
         parts += [f'{k} {v} then, none now' for k, v in was.items()
                   if k not in now]
         why = 'other library releases: ' + ', '.join(parts)
