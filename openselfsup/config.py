@@ -1327,6 +1327,12 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_number(value: Any) -> bool:
+    """An int or float that is not a bool (NaN and infinities included:
+    a caller that refuses them says so)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def is_whole(value: Any) -> bool:
     """An int that is not a bool, or a float holding a whole number
     (``3.0``: MMEngine's training loops take it, ``int()`` of it, a

@@ -50,7 +50,8 @@ from ..utils.fingerprint import file_sha1_kept
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       default_work_dir, file_contents_change,
-                      first_difference, is_int, key_change, load_config,
+                      first_difference, is_int, is_number,
+                      key_change, load_config,
                       numpy_seed, recorded_settings, seed_additions,
                       type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
@@ -450,8 +451,8 @@ def _is_row(row) -> bool:
     baseline) and its metrics."""
     lam = row.get('lambda', ()) if isinstance(row, dict) else ()
     return isinstance(row, dict) and isinstance(row.get('metrics'), dict) \
-        and isinstance(row.get('name'), str) and (lam is None or (
-            isinstance(lam, (int, float)) and not isinstance(lam, bool)))
+        and isinstance(row.get('name'), str) and (lam is None or
+                                                  is_number(lam))
 
 
 def _read_row(row: dict) -> dict:

@@ -70,7 +70,7 @@ from mmengine.logging import print_log
 
 from ..classes import (held_out_words, lists_held_out, lists_named,
                        model_held_out, nct_names, split_model_name)
-from ..config import (argument_value, key_below, load_config,
+from ..config import (argument_value, is_number, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
 from ..lowshot import paths
@@ -429,17 +429,13 @@ def _augment_draws_nothing(cls, node: dict, magnitude: Optional[str],
     from mmpretrain.datasets.transforms.auto_augment import BaseAugTransform
     if magnitude is not None and argument_value(cls, node, magnitude) is None:
         std = argument_value(BaseAugTransform, node, 'magnitude_std')
-        if not (_number(std) and std <= 0):
+        if not (is_number(std) and std <= 0):
             return False
     if sign:
         negative = argument_value(cls, node, 'random_negative_prob')
-        if not (_number(negative) and (negative <= 0 or negative >= 1)):
+        if not (is_number(negative) and (negative <= 0 or negative >= 1)):
             return False
     return True
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _flip_outcome(cls, node: dict) -> Optional[str]:
@@ -453,7 +449,7 @@ def _flip_outcome(cls, node: dict) -> Optional[str]:
     if isinstance(prob, (list, tuple)):
         probs = list(prob)
     else:
-        probs = [prob / len(dirs) if _number(prob) and dirs else None] * \
+        probs = [prob / len(dirs) if is_number(prob) and dirs else None] * \
             len(dirs)
     if not dirs or len(probs) != len(dirs) or not all(map(_number, probs)):
         return None
@@ -530,7 +526,7 @@ def _fixed_outcome(cls, op, node: dict) -> Tuple[Optional[str], List[str]]:
         return None, []
     arg, draws_nothing = gate
     prob = argument_value(key, node, arg)
-    if not _number(prob):
+    if not is_number(prob):
         return None, []
     if prob <= 0:
         return 'never', []

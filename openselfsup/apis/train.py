@@ -25,9 +25,9 @@ from mmengine.config import Config
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
                       accumulation_count, check_uneven_windows,
-                      config_dicts, default_work_dir, is_int, is_whole,
-                      load_config, local_file, named_wrappers, numpy_seed,
-                      type_name)
+                      config_dicts, default_work_dir, is_int, is_number,
+                      is_whole, load_config, local_file, named_wrappers,
+                      numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -220,8 +220,8 @@ _RUN_COUNTER = itertools.count(1)
 def _number(value, inf: bool = False) -> bool:
     """An int or float that is not a bool, finite (or infinite with
     ``inf``), not NaN."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and (math.isfinite(value) or inf and value == math.inf))
+    return is_number(value) and (math.isfinite(value) or
+                                 inf and value == math.inf)
 
 
 def _or_none(rule: Tuple[Callable[[Any], bool], str]

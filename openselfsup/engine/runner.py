@@ -53,7 +53,7 @@ from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
                       check_same_held_out, check_saved_model, flat_config,
                       key_below, key_change, local_file,
                       saved_model_difference, uneven_windows_refusal)
-from ..config import accumulation_count, named_wrappers
+from ..config import accumulation_count, is_int, is_number, named_wrappers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, settings_refused,
                      terminate_raises)
@@ -566,8 +566,8 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
             config_text_section(text, 'train_cfg')) != 'EpochBasedTrainLoop':
         return None
     epochs, iters = info.get('max_epochs'), info.get('max_iters')
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
-               for n in (epochs, iters)) or iters % epochs:
+    if not all(is_int(n) and n > 0 for n in (epochs, iters)) or \
+            iters % epochs:
         return None
     return iters // epochs
 
@@ -626,9 +626,8 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     epoch, it = meta.get('epoch'), meta.get('iter')
     loop = cfg.get('train_cfg')
     kind = train_loop_kind(loop)
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
-               for n in (epoch, it)) or kind not in (
-                   'EpochBasedTrainLoop', 'IterBasedTrainLoop'):
+    if not all(is_int(n) and n >= 0 for n in (epoch, it)) or kind not in (
+            'EpochBasedTrainLoop', 'IterBasedTrainLoop'):
         return None
     by_epoch = kind == 'EpochBasedTrainLoop'
     length = _saved_epoch_length(saved) if by_epoch else None
@@ -638,8 +637,7 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     iters = loop.get('max_iters') if not by_epoch else \
         epochs * length if isinstance(epochs, int) and length else None
     starts = [g.get(f'initial_{param}', start) for g in groups]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-               for v in starts):
+    if not all(map(is_number, starts)):
         return None
     built = []
     optimizer = torch.optim.Optimizer([
@@ -1095,9 +1093,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             alone = _replayed_schedule(
                 kept, param, [g for g in groups if isinstance(g, dict)],
                 here, cfg, saved, name, found) \
-                if also and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool)
-                    for v in values) else None
+                if also and all(map(is_number, values)) else None
             if alone is not None and all(
                     math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
                     for v, a in zip(values, alone)):
@@ -1192,8 +1188,7 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
             if here[0] == there[0] or not param or not groups:
                 continue
             values = [g.get(param) for g in groups]
-            if not all(isinstance(v, (int, float)) and
-                       not isinstance(v, bool) for v in values):
+            if not all(map(is_number, values)):
                 continue
             start = (section.get('optimizer') or {}).get(param)
             alone = _replayed_schedule(mine, param, groups, start, cfg,

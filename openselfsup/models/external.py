@@ -46,6 +46,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
+from ..config import is_number
 from ..utils import InputError, first_line
 
 LIBRARIES = ('timm', 'open_clip')
@@ -240,8 +241,7 @@ def _check_mean_std(overrides: Dict) -> None:
         if value is None:
             continue
         if not isinstance(value, (list, tuple)) or len(value) != 3 or \
-                not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                        for v in value):
+                not all(map(is_number, value)):
             raise InputError(f'--preprocess {key}={value!r}: give three '
                              f'numbers, one per channel, e.g. '
                              f'{key}="(0.5,0.5,0.5)"')
