@@ -1060,7 +1060,6 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     if not removed or not isinstance(states, dict):
         return None
     several = 'param_groups' not in states  # an OptimWrapperDict's
-    wrapper = cfg.get('optim_wrapper') or {}
     said = []
     for prefix, there in removed.items():
         param = _scheduled_param(there)
@@ -1069,55 +1068,41 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         names = ([name] if name in states else list(states)) if several \
             else [None]
         for name in names:
-            state = states[name] if name is not None else states
-            groups = state.get('param_groups') \
-                if isinstance(state, dict) else None
-            section = wrapper.get(name) if name is not None else wrapper
-            if not param or not isinstance(groups, list) or \
-                    not isinstance(section, dict):
+            held = _optimizer_state(states, cfg, name)
+            if not param or held is None:
                 continue
-            optimizer = f'optim_wrapper.{name}.optimizer' if name \
-                else 'optim_wrapper.optimizer'
-            here = (section.get('optimizer') or {}).get(param)
-            values = [g.get(param) for g in groups if isinstance(g, dict)]
+            groups, optimizer = held
+            here = optimizer.get(param)
+            values = [g.get(param) for g in groups]
             if not values or all(v == here for v in values):
                 continue
-
-            def shown(value) -> str:
-                return f'{value:g}' if isinstance(value, float) else \
-                    repr(value)
             held = _shown_values(values)
-            who = f'optimizer {name!r}' if name else 'the optimizer'
+            who = _optimizer_who(name)
+            setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}'
             kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
             also = any(_scheduled_param(s) == param for s in kept)
-            alone = _replayed_schedule(
-                kept, param, [g for g in groups if isinstance(g, dict)],
-                here, cfg, saved, name, found) \
-                if also and all(map(is_number, values)) else None
-            if alone is not None and all(
-                    math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
-                    for v, a in zip(values, alone)):
+            alone, same = _schedule_alone(kept, param, groups, here, cfg,
+                                          saved, name, found) \
+                if also else (None, False)
+            if same:
                 continue  # this config's schedule alone gives it
             if alone is not None:
-                meta = saved['meta']
-                gives = shown(alone[0]) if len(set(alone)) == 1 else \
-                    ', '.join(map(shown, alone))
+                gives = _shown(alone[0]) if len(set(alone)) == 1 else \
+                    ', '.join(map(_shown, alone))
                 # the replay starts where the checkpoint's run started
                 # (its initial_<param>, the resumed schedulers' base)
-                starts = {g.get(f'initial_{param}', here) for g in groups
-                          if isinstance(g, dict)}
+                starts = {g.get(f'initial_{param}', here) for g in groups}
                 start = '' if starts == {here} else (
                     f'; replayed from the initial {param} '
-                    f'{", ".join(map(shown, sorted(starts)))} of the run '
+                    f'{", ".join(map(_shown, sorted(starts)))} of the run '
                     'that wrote it, where the resumed schedulers start')
                 said.append(
                     f'{prefix} ({there.get("type")}) is removed, yet {who} '
                     f'resumes with the {param} its last step left, {held}, '
-                    f'where this config\'s schedule alone gives {gives} at '
-                    f'the checkpoint\'s step (epoch {meta["epoch"]}, '
-                    f'iter {meta["iter"]}{start}), and this config\'s '
-                    f'schedulers of {param} go on from it (this config\'s '
-                    f'{optimizer}.{param}: {shown(here)})')
+                    f'where this config\'s schedule alone gives {gives} '
+                    f'{_at_checkpoint_step(saved, start)}, and this '
+                    f'config\'s schedulers of {param} go on from it (this '
+                    f'config\'s {setting})')
             elif also:
                 # the kept schedulers move it too, and their schedule
                 # cannot be replayed reliably (a custom or plateau
@@ -1126,16 +1111,15 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                     f'{prefix} ({there.get("type")}) is removed; {who} '
                     f'resumes with the {param} the checkpoint\'s last step '
                     f'left, {held}, and this config\'s schedulers of '
-                    f'{param} go on from it (this config\'s '
-                    f'{optimizer}.{param}: {shown(here)}; whether the '
-                    'removed scheduler\'s last step is in it is not '
-                    'worked out here)')
+                    f'{param} go on from it (this config\'s {setting}; '
+                    'whether the removed scheduler\'s last step is in it '
+                    'is not worked out here)')
             else:
                 said.append(
                     f'{prefix} ({there.get("type")}) is removed, yet {who} '
                     f'resumes with the {param} its last step left, {held} '
-                    f'(this config\'s {optimizer}.{param}: {shown(here)}, '
-                    f'which no scheduler of this config brings back)')
+                    f'(this config\'s {setting}, which no scheduler of this '
+                    'config brings back)')
     if not said:
         return None
     return ('; '.join(said) + ': MMEngine\'s resume restores the '
@@ -1165,20 +1149,15 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
     if not isinstance(optimizers, dict) or states is None:
         return None
     lists = states if isinstance(states, dict) else {None: states}
-    wrapper = cfg.get('optim_wrapper') or {}
-    several = 'param_groups' not in optimizers
     said = []
     for name, held in lists.items():
         mine = _optimizer_schedulers(cfg.get('param_scheduler'), name)
         theirs = _optimizer_schedulers(saved_schedulers, name)
         places = found.get(name, list(range(len(held or ()))))
-        state = optimizers.get(name) if several else optimizers
-        groups = state.get('param_groups') if isinstance(state, dict) \
-            else None
-        section = wrapper.get(name) if several else wrapper
-        if not isinstance(groups, list) or not isinstance(section, dict):
+        state = _optimizer_state(optimizers, cfg, name)
+        if state is None:
             continue
-        groups = [g for g in groups if isinstance(g, dict)]
+        groups, optimizer = state
         for i, j in enumerate(places):
             if j is None or i >= len(mine) or j >= len(theirs):
                 continue
@@ -1190,26 +1169,22 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
             values = [g.get(param) for g in groups]
             if not all(map(is_number, values)):
                 continue
-            start = (section.get('optimizer') or {}).get(param)
-            alone = _replayed_schedule(mine, param, groups, start, cfg,
-                                       saved, name, found)
-            if alone is not None and all(
-                    math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
-                    for v, a in zip(values, alone)):
+            alone, same = _schedule_alone(mine, param, groups,
+                                          optimizer.get(param), cfg, saved,
+                                          name, found)
+            if same:
                 continue  # it goes on from this config's own value
-            held_values = _shown_values(values)
-            who = f'optimizer {name!r}' if name else 'the optimizer'
             line = (f'{_scheduler_place(cfg.get("param_scheduler"), name, i)}'
                     f' ({here[0]}) takes the state of the saved '
                     f'{_scheduler_place(saved_schedulers, name, j)} '
                     f'({there[0]}), and MMEngine\'s schedulers are chained '
                     f'(each step updates the {param} it finds): it goes on '
-                    f'from the {param} {who} resumes with, {held_values}')
+                    f'from the {param} {_optimizer_who(name)} resumes with, '
+                    f'{_shown_values(values)}')
             if alone is not None:
-                meta = saved['meta']
                 line += (f', where this config\'s schedule alone gives '
-                         f'{_shown_values(alone)} at the checkpoint\'s step '
-                         f'(epoch {meta["epoch"]}, iter {meta["iter"]})')
+                         f'{_shown_values(alone)} '
+                         f'{_at_checkpoint_step(saved)}')
             else:
                 line += (', not from this config\'s schedule at the '
                          'checkpoint\'s step (not worked out here)')
@@ -1217,14 +1192,76 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
     return '; '.join(said) or None
 
 
+def _shown(value: Any) -> str:
+    """A value as a warning shows it: a float to 6 significant digits."""
+    return f'{value:g}' if isinstance(value, float) else repr(value)
+
+
 def _shown_values(values: Sequence[Any]) -> str:
     """Param groups' values as a warning shows them: one where all agree,
     else each."""
-    def shown(value) -> str:
-        return f'{value:g}' if isinstance(value, float) else repr(value)
     if len(set(map(repr, values))) == 1:
-        return shown(values[0])
-    return f'{", ".join(map(shown, values))} in its {len(values)} param groups'
+        return _shown(values[0])
+    return f'{", ".join(map(_shown, values))} in its {len(values)} ' \
+        'param groups'
+
+
+def _optimizer_state(optimizers: dict, cfg, name: Optional[str]
+                     ) -> Optional[Tuple[List[dict], dict]]:
+    """The param groups (those that are dicts) of the optimizer ``name``
+    (None: the one) in a checkpoint's optimizer state ``optimizers`` (one
+    optimizer's, or an ``OptimWrapperDict``'s by name), and that
+    optimizer's config in ``cfg``'s ``optim_wrapper`` (``{}`` where it has
+    none); None where the checkpoint holds no groups of it or the config
+    no wrapper of it."""
+    several = 'param_groups' not in optimizers
+    state = optimizers.get(name) if several else optimizers
+    groups = state.get('param_groups') if isinstance(state, dict) else None
+    wrapper = cfg.get('optim_wrapper') or {}
+    section = wrapper.get(name) if several else wrapper
+    if not isinstance(groups, list) or not isinstance(section, dict):
+        return None
+    return ([g for g in groups if isinstance(g, dict)],
+            section.get('optimizer') or {})
+
+
+def _optimizer_who(name: Optional[str]) -> str:
+    """The optimizer ``name`` (None: the one) as a warning names it."""
+    return f'optimizer {name!r}' if name else 'the optimizer'
+
+
+def _optimizer_key(name: Optional[str]) -> str:
+    """The config key of the optimizer ``name`` (None: the one)."""
+    return f'optim_wrapper.{name}.optimizer' if name \
+        else 'optim_wrapper.optimizer'
+
+
+def _schedule_alone(schedulers: Sequence[dict], param: str,
+                    groups: Sequence[dict], start: Any, cfg, saved: dict,
+                    name: Optional[str], found: dict
+                    ) -> Tuple[Optional[List[float]], bool]:
+    """What this config's schedulers alone give the param groups
+    ``groups`` at the checkpoint's step (:func:`_replayed_schedule`, its
+    arguments), and whether the groups resume with just that (their
+    ``param`` its values: nothing to say). None (and False) where the
+    groups' values are not all numbers or the schedule cannot be
+    replayed reliably."""
+    values = [g.get(param) for g in groups]
+    if not all(map(is_number, values)):
+        return None, False
+    alone = _replayed_schedule(schedulers, param, groups, start, cfg, saved,
+                               name, found)
+    return alone, alone is not None and all(
+        math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
+        for v, a in zip(values, alone))
+
+
+def _at_checkpoint_step(saved: dict, more: str = '') -> str:
+    """'at the checkpoint's step (epoch N, iter M)' of the checkpoint
+    ``saved`` (its meta), ``more`` added inside the brackets."""
+    meta = saved['meta']
+    return (f'at the checkpoint\'s step (epoch {meta["epoch"]}, '
+            f'iter {meta["iter"]}{more})')
 
 
 def _optimizer_schedulers(schedulers: Any, name: Optional[str]) -> list:
