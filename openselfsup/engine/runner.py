@@ -557,19 +557,28 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
     None where the checkpoint does not tell (no such values, or a run of
     another loop than MMEngine's epoch loop, by its config's
     ``train_cfg``)."""
-    from ..config import config_text_section, train_loop_kind
     from ..utils.checkpoint import checkpoint_config
     hub = saved.get('message_hub')
     info = hub.get('runtime_info') if isinstance(hub, dict) else None
-    text = checkpoint_config(saved)
-    if not isinstance(info, dict) or not text or train_loop_kind(
-            config_text_section(text, 'train_cfg')) != 'EpochBasedTrainLoop':
+    if not isinstance(info, dict):
         return None
     epochs, iters = info.get('max_epochs'), info.get('max_iters')
     if not all(is_int(n) and n > 0 for n in (epochs, iters)) or \
             iters % epochs:
         return None
+    text = checkpoint_config(saved)
+    if not text or _saved_loop_kind(text) != 'EpochBasedTrainLoop':
+        return None
     return iters // epochs
+
+
+@functools.lru_cache(maxsize=4)
+def _saved_loop_kind(text: str) -> Optional[str]:
+    """The training loop class of a checkpoint's config text (its
+    ``train_cfg`` read as data): parsed once per text, not once per
+    scheduler a resume's warnings replay."""
+    from ..config import config_text_section, train_loop_kind
+    return train_loop_kind(config_text_section(text, 'train_cfg'))
 
 
 def _replayed_schedule(schedulers: Sequence[dict], param: str,
@@ -2464,11 +2473,11 @@ class AtomicRunner(Runner):
         from ..config import config_text_section
         from ..utils.checkpoint import checkpoint_config
         states = checkpoint.get('param_schedulers')
+        if states is None:
+            return
         text = checkpoint_config(checkpoint)
         saved = config_text_section(text, 'param_scheduler') \
             if text else None
-        if states is None:
-            return
         if saved is None:  # by place, as MMEngine loads them
             self._warn_of_foreign_states(self.param_schedulers, states)
             return
