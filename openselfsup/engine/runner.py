@@ -196,18 +196,14 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # param_groups whole: lr, momentum, weight_decay, eta...) and each
     # scheduler's (its __dict__: end, milestones, T_max, ...) over the
     # config's
-    from ..config import config_text_section
     schedulers = (cfg.get('param_scheduler'),
-                  config_text_section(text, 'param_scheduler')
-                  if text else None)
-    # the saved scheduler state each of this config's takes
-    # (AtomicRunner._match_scheduler_states; an ambiguous match is
-    # refused before the runner is built): each scheduler compared with
-    # the saved one whose state it takes
-    found, _ = scheduler_state_places(schedulers[0], schedulers[1],
-                                      saved.get('param_schedulers'), path)
-    states, section = matched_schedulers(saved.get('param_schedulers'),
-                                         schedulers[1], found, schedulers[0])
+                  saved_scheduler_section(saved))
+    # the saved scheduler state each of this config's takes (the match
+    # AtomicRunner._match_scheduler_states loads them by; an ambiguous
+    # match is refused before the runner is built): each scheduler
+    # compared with the saved one whose state it takes
+    found, _, states, section = resume_scheduler_match(
+        saved, schedulers[0], schedulers[1], path)
     matched = {**saved, 'param_schedulers': states} if found else saved
     restored = {line: (key, _restored_by_resume(key, matched, schedulers[0],
                                                 section))
@@ -885,6 +881,40 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
                          'config removed, is not loaded')
     # (a list for every optimizer: each one's lines alike, said once)
     return found, list(dict.fromkeys(lines))
+
+
+def saved_scheduler_section(saved: dict) -> Any:
+    """The ``param_scheduler`` of the config text the checkpoint ``saved``
+    records (read as data), or None."""
+    from ..config import config_text_section
+    from ..utils.checkpoint import checkpoint_config
+    text = checkpoint_config(saved)
+    return config_text_section(text, 'param_scheduler') if text else None
+
+
+def resume_scheduler_match(saved: dict, schedulers: Any,
+                           saved_schedulers: Any, path: str
+                           ) -> Tuple[dict, List[str], Any, Any]:
+    """The match of a resume's scheduler states, as both the resume's
+    warnings (:func:`resume_notes`) and the runner's load
+    (:meth:`AtomicRunner._match_scheduler_states`) take it:
+    :func:`scheduler_state_places` of the config's ``schedulers`` (its
+    ``param_scheduler``) with the checkpoint ``saved``'s states and their
+    configs ``saved_schedulers`` (:func:`saved_scheduler_section`), and
+    :func:`matched_schedulers` of them.
+
+    Returns:
+        tuple: ``found`` and the lines of :func:`scheduler_state_places`,
+        the saved states and their configs in the config's order.
+
+    Raises:
+        InputError: an ambiguous match (:func:`scheduler_state_places`).
+    """
+    states = saved.get('param_schedulers')
+    found, lines = scheduler_state_places(schedulers, saved_schedulers,
+                                          states, path)
+    return (found, lines, *matched_schedulers(states, saved_schedulers,
+                                              found, schedulers))
 
 
 def foreign_scheduler_states(schedulers: Any, states: Any,
@@ -2470,21 +2500,16 @@ class AtomicRunner(Runner):
         refused. Where the checkpoint's config does not tell its
         schedulers, they load by place, and the log names those given a
         state of another class (:func:`foreign_scheduler_states`)."""
-        from ..config import config_text_section
-        from ..utils.checkpoint import checkpoint_config
         states = checkpoint.get('param_schedulers')
         if states is None:
             return
-        text = checkpoint_config(checkpoint)
-        saved = config_text_section(text, 'param_scheduler') \
-            if text else None
+        saved = saved_scheduler_section(checkpoint)
         if saved is None:  # by place, as MMEngine loads them
             self._warn_of_foreign_states(self.param_schedulers, states)
             return
-        found, lines = scheduler_state_places(
-            self.cfg.get('param_scheduler'), saved, states, self._load_from)
-        checkpoint['param_schedulers'] = matched_schedulers(
-            states, None, found)[0]
+        _, lines, checkpoint['param_schedulers'], _ = resume_scheduler_match(
+            checkpoint, self.cfg.get('param_scheduler'), saved,
+            self._load_from)
         if lines:
             self.logger.warning(
                 f'--resume from {self._load_from}: the saved scheduler '
