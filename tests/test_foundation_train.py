@@ -3755,3 +3755,75 @@ def test_a_scheduler_class_swapped_in_place_says_what_it_goes_on_from(
     assert 'it goes on from the lr the optimizer resumes with, ' \
         f"{_lrs(runner)[1]:g}, not from this config's schedule at the " \
         "checkpoint's step (not worked out here)" in log, log[-3000:]
+
+
+def test_schedulers_removed_together_are_said_in_one_sentence(
+        synthetic_root, tmp_path):
+    """A run of a LinearLR warmup and a MultiStepLR resumed with a
+    CosineAnnealingLR alone, mid-warmup and past the milestone (the
+    cosine has no saved state of its class: it starts as built, the two
+    saved states are not loaded): the lr the optimizer resumes with is
+    what the last steps of both removed schedulers left, yet the warning
+    said it twice, each time as that one scheduler's ('param_scheduler.0
+    (LinearLR) is removed, yet the optimizer resumes with the lr its last
+    step left, 0.003125, ...; param_scheduler.1 (MultiStepLR) is removed,
+    yet ... its last step left, 0.003125'). Now one sentence per
+    optimizer and setting names both. The references: the resumed run's
+    logged lr, and the cosine by hand."""
+    warmup = dict(_WARMUP, start_factor=0.25, end=3)
+    steps = dict(type='MultiStepLR', milestones=[1], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [warmup, steps])
+    lr = c.optim_wrapper.optimizer.lr
+    runner, log = _resumed_with(c, tmp_path, 'cos', [dict(_COSINE)])
+    logged = _lrs(runner)
+    # restored: the warmup's factor at epoch 1 and the milestone's gamma
+    assert logged[1] == pytest.approx(lr * (0.25 + 0.75 / 2) * 0.1)
+    # the cosine, built at the resume, goes on from it (chained, its own
+    # first step); this config's cosine alone at epoch 1, by hand
+    assert logged[2] == pytest.approx(
+        logged[1] * (1 + math.cos(math.pi / 3)) / 2)
+    alone = lr * (1 + math.cos(math.pi / 3)) / 2
+    assert 'param_scheduler.0 (LinearLR) and param_scheduler.1 ' \
+        '(MultiStepLR) are removed, yet the optimizer resumes with the lr ' \
+        f'their last steps left, {logged[1]:g}, where this config\'s ' \
+        f'schedule alone gives {alone:g} at the checkpoint\'s step ' \
+        '(epoch 1, iter 1), and this config\'s schedulers of lr go on ' \
+        'from it' in log, log[-3000:]
+    assert ') is removed' not in log, log[-3000:]
+
+
+def test_a_swap_per_optimizer_says_each_optimizers_lr(
+        synthetic_root, tmp_path, two_optimizers):
+    """Two optimizers (named wrappers), each a MultiStepLR by optimizer
+    name, resumed with a CosineAnnealingLR for each in its place: each
+    warning names its optimizer's lr, the one its resumed run logs, and
+    what this config's cosine alone gives it. The references: each
+    optimizer's logged lr and the cosine by hand."""
+    constructor, model = two_optimizers
+    lrs = {'backbone': 0.05, 'head': 0.01}
+    wrappers = dict(constructor=constructor, **{
+        name: dict(type='OptimWrapper',
+                   optimizer=dict(type='SGD', lr=lr, momentum=0.9))
+        for name, lr in lrs.items()})
+    steps = dict(type='MultiStepLR', milestones=[2], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    c, _ = _scheduled_run(synthetic_root, tmp_path,
+                          {name: [dict(steps)] for name in lrs},
+                          model_type=model, optim_wrapper=wrappers)
+    runner, log = _resumed_with(c, tmp_path, 'cos', {
+        name: [dict(_COSINE)] for name in lrs})
+    for name, lr in lrs.items():
+        logged = _lrs(runner, f'train/{name}.lr')
+        assert logged[1] == pytest.approx(lr)  # before the milestone
+        assert logged[2] == pytest.approx(
+            logged[1] * (1 + math.cos(2 * math.pi / 3)) /
+            (1 + math.cos(math.pi / 3)))
+        alone = lr * (1 + math.cos(math.pi / 3)) / 2
+        assert f'param_scheduler.{name}.0 (CosineAnnealingLR) takes the ' \
+            f'state of the saved param_scheduler.{name}.0 (MultiStepLR), ' \
+            "and MMEngine's schedulers are chained (each step updates the " \
+            f"lr it finds): it goes on from the lr optimizer {name!r} " \
+            f"resumes with, {logged[1]:g}, where this config's schedule " \
+            f"alone gives {alone:g} at the checkpoint's step (epoch 1, " \
+            'iter 1)' in log, log[-3000:]

@@ -1099,7 +1099,9 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     if not removed or not isinstance(states, dict):
         return None
     several = 'param_groups' not in states  # an OptimWrapperDict's
-    said = []
+    # one sentence per optimizer and setting: the value its groups resume
+    # with is what the last steps of all its removed schedulers left
+    gone = {}
     for prefix, there in removed.items():
         param = _scheduled_param(there)
         name = prefix.split('.')[1] if prefix.count('.') else None
@@ -1107,58 +1109,62 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         names = ([name] if name in states else list(states)) if several \
             else [None]
         for name in names:
-            held = _optimizer_state(states, cfg, name)
-            if not param or held is None:
-                continue
-            groups, optimizer = held
-            here = optimizer.get(param)
-            values = [g.get(param) for g in groups]
-            if not values or all(v == here for v in values):
-                continue
-            held = _shown_values(values)
-            who = _optimizer_who(name)
-            setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}'
-            kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
-            also = any(_scheduled_param(s) == param for s in kept)
-            alone, same = _schedule_alone(kept, param, groups, here, cfg,
-                                          saved, name, found) \
-                if also else (None, False)
-            if same:
-                continue  # this config's schedule alone gives it
-            if alone is not None:
-                gives = _shown(alone[0]) if len(set(alone)) == 1 else \
-                    ', '.join(map(_shown, alone))
-                # the replay starts where the checkpoint's run started
-                # (its initial_<param>, the resumed schedulers' base)
-                starts = {g.get(f'initial_{param}', here) for g in groups}
-                start = '' if starts == {here} else (
-                    f'; replayed from the initial {param} '
-                    f'{", ".join(map(_shown, sorted(starts)))} of the run '
-                    'that wrote it, where the resumed schedulers start')
-                said.append(
-                    f'{prefix} ({there.get("type")}) is removed, yet {who} '
-                    f'resumes with the {param} its last step left, {held}, '
-                    f'where this config\'s schedule alone gives {gives} '
-                    f'{_at_checkpoint_step(saved, start)}, and this '
-                    f'config\'s schedulers of {param} go on from it (this '
-                    f'config\'s {setting})')
-            elif also:
-                # the kept schedulers move it too, and their schedule
-                # cannot be replayed reliably (a custom or plateau
-                # scheduler, an epoch length not known)
-                said.append(
-                    f'{prefix} ({there.get("type")}) is removed; {who} '
-                    f'resumes with the {param} the checkpoint\'s last step '
-                    f'left, {held}, and this config\'s schedulers of '
-                    f'{param} go on from it (this config\'s {setting}; '
-                    'whether the removed scheduler\'s last step is in it '
-                    'is not worked out here)')
-            else:
-                said.append(
-                    f'{prefix} ({there.get("type")}) is removed, yet {who} '
-                    f'resumes with the {param} its last step left, {held} '
-                    f'(this config\'s {setting}, which no scheduler of this '
-                    'config brings back)')
+            gone.setdefault((name, param), []).append(
+                f'{prefix} ({there.get("type")})')
+    said = []
+    for (name, param), which in gone.items():
+        held = _optimizer_state(states, cfg, name)
+        if not param or held is None:
+            continue
+        groups, optimizer = held
+        here = optimizer.get(param)
+        values = [g.get(param) for g in groups]
+        if not values or all(v == here for v in values):
+            continue
+        what = ' and '.join(which)
+        are, its, whose = ('are', 'their last steps', 'schedulers\' last '
+                           'steps are') if len(which) > 1 else \
+            ('is', 'its last step', 'scheduler\'s last step is')
+        held = _shown_values(values)
+        who = _optimizer_who(name)
+        setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}'
+        kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
+        also = any(_scheduled_param(s) == param for s in kept)
+        alone, same = _schedule_alone(kept, param, groups, here, cfg, saved,
+                                      name, found) if also else (None, False)
+        if same:
+            continue  # this config's schedule alone gives it
+        if alone is not None:
+            gives = _shown(alone[0]) if len(set(alone)) == 1 else \
+                ', '.join(map(_shown, alone))
+            # the replay starts where the checkpoint's run started (its
+            # initial_<param>, the resumed schedulers' base)
+            starts = {g.get(f'initial_{param}', here) for g in groups}
+            start = '' if starts == {here} else (
+                f'; replayed from the initial {param} '
+                f'{", ".join(map(_shown, sorted(starts)))} of the run '
+                'that wrote it, where the resumed schedulers start')
+            said.append(
+                f'{what} {are} removed, yet {who} resumes with the {param} '
+                f'{its} left, {held}, where this config\'s schedule alone '
+                f'gives {gives} {_at_checkpoint_step(saved, start)}, and '
+                f'this config\'s schedulers of {param} go on from it (this '
+                f'config\'s {setting})')
+        elif also:
+            # the kept schedulers move it too, and their schedule cannot
+            # be replayed reliably (a custom or plateau scheduler, an
+            # epoch length not known)
+            said.append(
+                f'{what} {are} removed; {who} resumes with the {param} the '
+                f'checkpoint\'s last step left, {held}, and this config\'s '
+                f'schedulers of {param} go on from it (this config\'s '
+                f'{setting}; whether the removed {whose} in it is not '
+                'worked out here)')
+        else:
+            said.append(
+                f'{what} {are} removed, yet {who} resumes with the {param} '
+                f'{its} left, {held} (this config\'s {setting}, which no '
+                'scheduler of this config brings back)')
     if not said:
         return None
     return ('; '.join(said) + ': MMEngine\'s resume restores the '
