@@ -3827,3 +3827,44 @@ def test_a_swap_per_optimizer_says_each_optimizers_lr(
             f"resumes with, {logged[1]:g}, where this config's schedule " \
             f"alone gives {alone:g} at the checkpoint's step (epoch 1, " \
             'iter 1)' in log, log[-3000:]
+
+
+def test_a_built_runners_val_then_train_keeps_the_scaled_lr(synthetic_root,
+                                                           tmp_path):
+    """``build_runner(..., resume=...)`` with ``--auto-scale-lr`` (or the
+    config's ``auto_scale_lr.enable=True``), then ``val()`` (which
+    resumes), then ``train()``: the lr is scaled once, before the
+    schedulers are built, and the run logs the lr of ``train(resume=...)``
+    at every iteration. The reference: that run's logged lr, itself half
+    the unscaled run's (batch 8, base 16)."""
+    import copy
+
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    warmup = dict(_WARMUP, start_factor=0.25, end=2)
+    c, whole = _scheduled_run(synthetic_root, tmp_path, [warmup, _COSINE])
+    c.val_dataloader = copy.deepcopy(c.train_dataloader)
+    c.val_cfg = dict()
+    c.val_evaluator = dict(type='Accuracy')
+    c.train_cfg.val_interval = 100
+    c.auto_scale_lr = dict(base_batch_size=16)
+    c.dump(str(tmp_path / 'scaled.py'))
+    checkpoint = str(tmp_path / 's' / 'epoch_1.pth')
+    train(str(tmp_path / 'scaled.py'), work_dir=str(tmp_path / 's'),
+          auto_scale_lr=True)
+    resumed = train(str(tmp_path / 'scaled.py'), work_dir=str(tmp_path / 'r'),
+                    resume=checkpoint, auto_scale_lr=True)
+    want = _lrs(resumed)
+    assert want == pytest.approx([lr / 2 for lr in _lrs(whole)])
+    c.auto_scale_lr.enable = True
+    c.dump(str(tmp_path / 'enabled.py'))
+    for name, flag in (('scaled', True), ('enabled', False)):
+        runner = build_runner(str(tmp_path / f'{name}.py'),
+                              work_dir=str(tmp_path / f'built_{name}'),
+                              resume=checkpoint, auto_scale_lr=flag)
+        assert 'accuracy/top1' in runner.val()
+        # the resumed lr, as train(resume=...) logs at the checkpoint's step
+        assert [g['lr'] for g in runner.optim_wrapper.param_groups] == \
+            pytest.approx([want[1]])
+        runner.train()
+        assert _lrs(runner) == pytest.approx(want), (name, _lrs(runner))
