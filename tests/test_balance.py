@@ -4530,7 +4530,8 @@ def test_a_checkpoint_saved_by_iteration_resumed_saving_by_epoch(
     assert saved.pop(WINDOW_GRADIENT)['inner_count'] == 1
     # nor where in its epoch it was saved (older code's checkpoint): the
     # meta's iteration past its epochs' decides
-    assert saved.pop('epoch_progress') == {'epoch': 0, 'iterations': 1}
+    assert saved.pop('epoch_progress') == {'epoch': 0, 'iterations': 1,
+                                           'epoch_length': 3}
     torch.save(saved, tmp_path / 'without.pth')
     by_epoch = {**opts, 'default_hooks.checkpoint.by_epoch': True}
     runner = train(SLIDE_DEMO, work_dir=str(b), cfg_options=by_epoch,

@@ -3868,3 +3868,77 @@ def test_a_built_runners_val_then_train_keeps_the_scaled_lr(synthetic_root,
             pytest.approx([want[1]])
         runner.train()
         assert _lrs(runner) == pytest.approx(want), (name, _lrs(runner))
+
+
+def test_a_replay_after_resumes_of_other_epoch_lengths_claims_no_value(
+        synthetic_root, tmp_path):
+    """A run of epochs of 5 iterations, resumed with epochs of 15, then
+    again with epochs of 10 (each with another batch), saves its
+    checkpoint of epoch 3 at iteration 30: 3 epochs of 10 by its message
+    hub, which holds the last run's epoch length alone. An iteration
+    warmup beside an epoch cosine of ``eta_min`` above 0 does not commute,
+    and the replay of the kept schedulers, stepped as epochs of 10, claimed
+    a value the run never had ('this config's schedule alone gives ...'),
+    so a ConstantLR removed after its end, which left nothing, was said
+    to carry an effect. Now the checkpoint's progress record says its
+    epochs were of several lengths, and the warning is the cautious one.
+    The references: the lr the resumed run logs at the checkpoint's step,
+    and the kept schedulers stepped by a brute-force loop over the real
+    epochs (5, 15, 10) and over epochs of 10."""
+    import warnings
+
+    import torch.nn as nn
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    warmup = dict(type='LinearLR', start_factor=0.25, by_epoch=False,
+                  begin=0, end=12)
+    cosine = dict(type='CosineAnnealingLR', T_max=4, eta_min=0.01,
+                  by_epoch=True, begin=0, end=4)
+    constant = dict(type='ConstantLR', factor=0.5, by_epoch=False, begin=0,
+                    end=2)
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=30, batch=6, epochs=4))
+    c.param_scheduler = [warmup, cosine, constant]
+    c.default_hooks.checkpoint.max_keep_ckpts = 4
+    # epochs of 5, 15 and 10 iterations (30 images)
+    for name, batch, previous in (('a', 6, None), ('b', 2, 'a/epoch_1.pth'),
+                                  ('c', 3, 'b/epoch_2.pth')):
+        c.total_batch_size = c.train_dataloader.batch_size = batch
+        c.dump(path)
+        runner = train(path, work_dir=str(tmp_path / name),
+                       resume=previous and str(tmp_path / previous))
+    assert len(_lrs(runner)) == 5 + 15 + 2 * 10, len(_lrs(runner))
+    c.param_scheduler = [warmup, cosine]
+    c.dump(path)
+    resumed = train(path, work_dir=str(tmp_path / 'd'), resume=str(
+        tmp_path / 'c' / 'epoch_3.pth'))
+    log = ''.join(p.read_text() for p in (tmp_path / 'd').glob('*/*.log'))
+    held = _lrs(resumed)[30]  # the lr the optimizer resumes with
+
+    def stepped(lengths):
+        warnings.simplefilter('ignore')  # the optimizer is never stepped
+        optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(),
+                                    lr=c.optim_wrapper.optimizer.lr)
+        per_iter = LinearLR(optimizer, **{k: v for k, v in warmup.items()
+                                          if k != 'type'})
+        per_epoch = CosineAnnealingLR(optimizer, **{
+            k: v for k, v in cosine.items() if k != 'type'})
+        for length in lengths:
+            for _ in range(length):
+                per_iter.step()
+            per_epoch.step()
+        return optimizer.param_groups[0]['lr']
+    # the kept schedulers alone over the real epochs give the resumed lr
+    # (the ConstantLR ended at iteration 2 and left nothing), over epochs
+    # of 10 another
+    with warnings.catch_warnings():
+        assert stepped([5, 15, 10]) == pytest.approx(held)
+        assert stepped([10, 10, 10]) != pytest.approx(held)
+    assert 'param_scheduler.2 (ConstantLR) is removed; the optimizer ' \
+        f"resumes with the lr the checkpoint's last step left, {held:g}, " \
+        "and this config's schedulers of lr go on from it" in log, \
+        log[-3000:]
+    assert "schedule alone gives" not in log, log[-3000:]

@@ -552,18 +552,36 @@ def _saved_epoch_length(saved: dict) -> Optional[int]:
     counts them, so 22 iterations in 2 epochs of 10 read as epochs of 11.
     None where the checkpoint does not tell (no such values, or a run of
     another loop than MMEngine's epoch loop, by its config's
-    ``train_cfg``)."""
+    ``train_cfg``), and where its progress record says the epochs trained
+    before it, by earlier runs it resumed, were of another length or of a
+    length not known (its ``epoch_length``:
+    :meth:`AtomicRunner._even_epoch_length`; epochs of 5, then 15
+    iterations, then 10 count 30 in 3 epochs and read as epochs of 10)."""
     from ..utils.checkpoint import checkpoint_config
     hub = saved.get('message_hub')
-    info = hub.get('runtime_info') if isinstance(hub, dict) else None
+    length = _hub_epoch_length(hub.get('runtime_info')
+                               if isinstance(hub, dict) else None)
+    text = checkpoint_config(saved)
+    if length is None or not text or \
+            _saved_loop_kind(text) != 'EpochBasedTrainLoop':
+        return None
+    progress = saved.get(EPOCH_PROGRESS)
+    if isinstance(progress, dict) and 'epoch_length' in progress and \
+            progress['epoch_length'] != length:
+        return None  # earlier epochs of another length, or not known
+    return length
+
+
+def _hub_epoch_length(info: Any) -> Optional[int]:
+    """The iterations of an epoch of the run whose message hub's runtime
+    info is ``info``: its ``max_iters`` over its ``max_epochs``, which
+    MMEngine's ``RuntimeInfoHook`` records when training starts; None
+    where it holds no such values, or ones that do not divide."""
     if not isinstance(info, dict):
         return None
     epochs, iters = info.get('max_epochs'), info.get('max_iters')
     if not all(is_int(n) and n > 0 for n in (epochs, iters)) or \
             iters % epochs:
-        return None
-    text = checkpoint_config(saved)
-    if not text or _saved_loop_kind(text) != 'EpochBasedTrainLoop':
         return None
     return iters // epochs
 
@@ -1693,10 +1711,13 @@ def _model_generator(model):
 WINDOW_GRADIENT = 'window_gradient'
 
 #: the checkpoint key of where in its epoch the run was when it was
-#: saved: ``{'epoch': e, 'iterations': n}``, ``n`` iterations of the
-#: epoch the training loop counts ``e`` (0-based) trained; an epoch-based
-#: resume whose meta counts ``e`` epochs done trains those ``n`` again
-#: (:meth:`AtomicRunner._repeats_an_epoch`)
+#: saved: ``{'epoch': e, 'iterations': n, 'epoch_length': l}``, ``n``
+#: iterations of the epoch the training loop counts ``e`` (0-based)
+#: trained; an epoch-based resume whose meta counts ``e`` epochs done
+#: trains those ``n`` again (:meth:`AtomicRunner._repeats_an_epoch`);
+#: ``l`` the iterations of every epoch it counts, 0 where they were of
+#: several lengths or of one not known, None where this run's is not known
+#: (:meth:`AtomicRunner._even_epoch_length`)
 EPOCH_PROGRESS = 'epoch_progress'
 
 
@@ -2360,6 +2381,11 @@ class AtomicRunner(Runner):
         #: checkpoint: EPOCH_PROGRESS), and the loaded checkpoint's
         self._epoch_iterations = 0
         self._loaded_progress = None
+        #: the epoch length of the epochs the resumed checkpoint counts
+        #: done (0: of several lengths, or not known), None where it
+        #: counts none (:meth:`_even_epoch_length`)
+        self._loaded_length = None
+        self._loaded_epochs = False
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -2440,7 +2466,8 @@ class AtomicRunner(Runner):
                 self.world_size, self.model)
             kwargs['checkpoint'][EPOCH_PROGRESS] = dict(
                 epoch=int(self.epoch),
-                iterations=int(self._epoch_iterations))
+                iterations=int(self._epoch_iterations),
+                epoch_length=self._even_epoch_length())
             window = window_gradient(self.model, self.optim_wrapper,
                                      self.world_size)
             if window is not None:
@@ -2466,6 +2493,12 @@ class AtomicRunner(Runner):
                 for key in state_lacked(kwargs['checkpoint'],
                                         self.param_schedulers)]
             self._loaded_progress = kwargs['checkpoint'].get(EPOCH_PROGRESS)
+            # the epoch length of the epochs a resume continues
+            # (_even_epoch_length); None: none trained
+            self._loaded_epochs = bool(self._resume and isinstance(
+                meta, dict) and meta.get('epoch'))
+            self._loaded_length = _saved_epoch_length(
+                kwargs['checkpoint']) if self._loaded_epochs else None
             if self._resume:
                 self._match_scheduler_states(kwargs['checkpoint'])
             fresh = drop_disabled_scaler_states(
@@ -2494,6 +2527,23 @@ class AtomicRunner(Runner):
         if fn_name in ('after_train_iter', 'after_val_epoch',
                        'after_test_epoch'):
             self._mark_started()
+
+    def _even_epoch_length(self) -> Optional[int]:
+        """The epoch length a checkpoint's progress record
+        (:data:`EPOCH_PROGRESS`) gives for the replay of its schedule
+        (:func:`_saved_epoch_length`): this run's (its message hub's,
+        :func:`_hub_epoch_length`) where every epoch the checkpoint counts
+        was of it, those of the checkpoint it resumed too (that one's
+        :func:`_saved_epoch_length`); 0 where they were of another
+        length, or of one not known. The message hub holds the last run's
+        alone: epochs of 5, then 15 iterations, then 10 (each run resumed
+        with another batch) count 30 iterations in 3 epochs and read as
+        epochs of 10. None where this run's is not known."""
+        length = _hub_epoch_length(self.message_hub.runtime_info)
+        if length is not None and self._loaded_epochs and \
+                self._loaded_length != length:
+            return 0
+        return length
 
     def _match_scheduler_states(self, checkpoint: dict) -> None:
         """Put the saved scheduler states of the ``checkpoint`` a run
