@@ -193,7 +193,11 @@ def small_batched_model(recipe: str, crop: int = 24):
     """``(cfg, model)``: the recipe's model with its views batched in the
     data preprocessor (the GPU default path), ResNet widths / 8 and crops
     of ``crop`` px (the number and kind of tensor ops per step do not depend
-    on either), in training mode on the CPU."""
+    on either, but for 4 more in the crop where a batch has crops that
+    Pillow resizes vertically first and others not, as these 24 px crops
+    of 32 px images do and the recipe's 224 px crops of 224 px images
+    never do: ``batch_aug.pil_vertical_first``), in training mode on the
+    CPU."""
     from mmengine.registry import init_default_scope
 
     import openselfsup.engine  # noqa: F401  (OpenSelfSupLARS)

@@ -293,27 +293,170 @@ def test_clp_views_use_the_published_grayscale():
     assert gray[0]['prob'] == 0.2
 
 
-def test_resized_crop_matches_mmcv_crop_then_pillow_resize():
-    """The per-image pipeline crops (mmcv.imcrop) then resizes with Pillow
-    (bilinear); up- and down-scaling, square and not. Same weights; Pillow's
-    fixed-point coefficients and its pass order leave 8-bit rounding
-    differences (at most 2 levels, no bias)."""
-    from openselfsup.datasets.batch_aug import resized_crop
-    img = _patches(1, 64, seed=5)[0]
-    x = _t(img)
-    for (left, top, w, h), out in (((3, 5, 40, 33), (64, 64)),
-                                   ((0, 0, 64, 64), (24, 24)),
-                                   ((10, 2, 20, 50), (32, 48)),
-                                   ((7, 9, 57, 55), (20, 20))):
-        got = _np(resized_crop(x, torch.tensor([[left, top, w, h]],
-                                               dtype=torch.float64), out))
+def _pillow_crops(images, boxes, size):
+    """The per-image pipeline's crop: ``mmcv.imcrop`` of each box, then
+    Pillow's own ``Image.resize(BILINEAR)`` (mmcv's ``pillow`` backend) to
+    ``size`` ``(h, w)``; ``[N, h, w, 3]`` int64."""
+    out = []
+    for img, (left, top, w, h) in zip(images, boxes.tolist()):
+        left, top, w, h = (int(v) for v in (left, top, w, h))
         crop = mmcv.imcrop(img, np.array([left, top, left + w - 1,
                                           top + h - 1]))
-        want = mmcv.imresize(crop, (out[1], out[0]),
-                             interpolation='bilinear', backend='pillow')
-        assert np.abs(got - want).max() <= 2
-        assert np.abs(got - want).mean() < 0.3
-        assert abs((got - want).mean()) < 0.15
+        out.append(np.asarray(Image.fromarray(crop).resize(
+            (size[1], size[0]), Image.BILINEAR)))
+    return np.stack(out).astype(np.int64)
+
+
+def _random_boxes(rng, n, height, width, thin=False):
+    """``n`` random whole-pixel boxes inside ``height`` x ``width``; with
+    ``thin`` 1-2 px wide or high."""
+    w = rng.integers(1, width + 1, n)
+    h = rng.integers(1, height + 1, n)
+    if thin:
+        side = rng.integers(1, 3, n)
+        w = np.where(np.arange(n) % 2 == 0, np.minimum(side, width), w)
+        h = np.where(np.arange(n) % 2 == 1, np.minimum(side, height), h)
+    left = rng.integers(0, width - w + 1)
+    top = rng.integers(0, height - h + 1)
+    return torch.tensor(np.stack([left, top, w, h], 1), dtype=torch.float64)
+
+
+def _assert_resized_crop_is_pillows(images, boxes, size):
+    from openselfsup.datasets.batch_aug import resized_crop
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
+    got = resized_crop(x, boxes, size)
+    assert got.shape == (len(images), 3) + tuple(size)
+    want = _pillow_crops(images, boxes, size)
+    got = got.permute(0, 2, 3, 1).numpy().astype(np.int64)
+    for i in range(len(images)):  # the first box that differs, named
+        assert np.array_equal(got[i], want[i]), (
+            boxes[i].tolist(), size, int(np.abs(got[i] - want[i]).max()),
+            f'{(got[i] != want[i]).mean():.2%} of values off')
+
+
+@pytest.mark.parametrize('shape,size,thin', [
+    ((48, 48), (24, 24), False),   # square, both orders of passes
+    ((48, 48), (64, 64), False),   # enlarging only
+    ((40, 56), (20, 36), False),   # not square, both orders
+    ((36, 52), (30, 44), True),    # 1-2 px wide / high crops
+    ((30, 40), (7, 90), False),    # shrinking one axis, enlarging the other
+])
+def test_resized_crop_is_pillows_resize_bit_for_bit(shape, size, thin):
+    """The batched crop equals the per-image pipeline's (mmcv's crop, then
+    Pillow's ``resize(BILINEAR)`` of it) on every value, for random boxes:
+    shrinking, enlarging, thin crops; Pillow 13 resizes some crops
+    vertically first (:func:`pil_vertical_first`), batches here mix both.
+    Pillow's weights in float with rounding after each pass differed by up
+    to 2 levels (1.8% of the values of 224 px CLP crops)."""
+    from openselfsup.datasets.batch_aug import pil_vertical_first
+    rng = np.random.default_rng(sum(shape) + sum(size) + thin)
+    images = [rng.integers(0, 256, shape + (3, ), dtype=np.uint8)
+              for _ in range(24)]
+    boxes = _random_boxes(rng, 24, *shape, thin=thin)
+    order = pil_vertical_first(boxes[:, 2], boxes[:, 3], size)
+    if size[0] < shape[0]:  # the batch has both orders
+        assert 0 < int(order.sum()) < len(order)
+    _assert_resized_crop_is_pillows(images, boxes, size)
+
+
+def test_resized_crop_is_pillows_on_the_recipes_sizes():
+    """224 px images, the CLP recipe's boxes (area 0.2-1) and FSP's
+    (0.08-1) to 224 px; and crops of 256 px images (whose crops shrink as
+    well) to 224 px."""
+    from openselfsup.datasets.batch_aug import sample_crop_boxes
+    gen = torch.Generator().manual_seed(0)
+    for side, area in ((224, (0.2, 1.0)), (224, (0.08, 1.0)),
+                       (256, (0.08, 1.0))):
+        images = _patches(4, side, seed=side)
+        boxes = sample_crop_boxes(4, side, side, area, (3 / 4, 4 / 3), gen)
+        _assert_resized_crop_is_pillows(images, boxes, (224, 224))
+
+
+def test_resized_crop_is_exact_where_the_crop_shrinks_a_lot(monkeypatch):
+    """A 1,190 px crop to 7 px (170 times, 341 taps a pixel) and a 1,100
+    px crop to 30 (37 times): the weights' ``lo`` halves of a pixel sum to
+    2**24 / 255 or more (from about 26 times on, for most sizes), float32
+    sums could round, so the products are taken in float64 (recorded
+    here), and the crops equal Pillow's; a crop shrinking 4.6 times stays
+    in float32."""
+    dtypes = []
+    bmm = torch.bmm
+
+    def recording(a, b):
+        dtypes.append(a.dtype)
+        return bmm(a, b)
+
+    monkeypatch.setattr(torch, 'bmm', recording)
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (40, 1200, 3), dtype=np.uint8)
+    img[:, :600] = 255  # a white half: the largest sums
+    for box, size, dtype in (((0, 0, 1190, 40), (5, 7), torch.float64),
+                             ((3, 2, 1100, 37), (3, 30), torch.float64),
+                             ((0, 0, 1100, 40), (8, 240), torch.float32)):
+        dtypes.clear()
+        _assert_resized_crop_is_pillows(
+            [img], torch.tensor([box], dtype=torch.float64), size)
+        assert dtypes == [dtype, dtype], (box, size, dtypes)
+
+
+def test_resized_crop_coefficients_are_pillows_hand_case():
+    """Hand-computed: 3 px to 2 (scale 1.5, support 1.5, 5 taps): output
+    0 at centre 0.75 weighs pixels 0, 1 by 1 - |j + 0.5 - 0.75| / 1.5 =
+    5/6, 1/2, so 5/8 and 3/8 of 2**22; output 1 (centre 2.25) starts at
+    ``int(2.25 - 1.5 + 0.5) = 1``, pixels 1, 2 weigh 1/2, 5/6. 2 px to 4
+    (enlarging, support 1, 3 taps): output 0 at centre 0.25 is pixel 0
+    alone (its taps end at ``int(0.25 + 1 + 0.5) = 1``), output 1 at
+    0.75 is 3/4 of pixel 0 and 1/4 of pixel 1."""
+    from openselfsup.datasets.batch_aug import pil_resize_coeffs
+    first, coeffs = pil_resize_coeffs(3, 2)
+    assert first.tolist() == [0, 1]
+    assert coeffs.tolist() == [[5 << 19, 3 << 19, 0, 0, 0],
+                               [3 << 19, 5 << 19, 0, 0, 0]]
+    first, coeffs = pil_resize_coeffs(2, 4)
+    assert first.tolist() == [0, 0, 0, 1]
+    assert coeffs[:2].tolist() == [[1 << 22, 0, 0], [3 << 20, 1 << 20, 0]]
+
+
+def test_resized_crop_is_exact_under_reduced_precision_matmul(monkeypatch):
+    """``torch.set_float32_matmul_precision('medium')`` (bfloat16 products
+    in oneDNN on CPUs that have them, TF32 on CUDA with 'high', which
+    torch's compiler advises) is set aside for the crop's products and put
+    back after them: the products saw 'ieee', and the crops are Pillow's.
+    With bfloat16 products a CPU with bfloat16 units made whole levels
+    wrong."""
+    from openselfsup.datasets.batch_aug import _IeeeMatmul
+    backends = (torch.backends.cuda.matmul, torch.backends.mkldnn.matmul)
+    before = [b.fp32_precision for b in backends]
+    seen = []
+    bmm = torch.bmm
+
+    def recording(*args, **kwargs):
+        seen.append(tuple(b.fp32_precision for b in backends))
+        return bmm(*args, **kwargs)
+
+    monkeypatch.setattr(torch, 'bmm', recording)
+    img = _patches(1, 48, seed=9)[0]
+    boxes = torch.tensor([[3, 5, 40, 33]], dtype=torch.float64)
+    try:
+        backends[0].fp32_precision = 'tf32'
+        backends[1].fp32_precision = 'bf16'
+        _assert_resized_crop_is_pillows([img], boxes, (40, 40))
+        after = [b.fp32_precision for b in backends]
+    finally:
+        for b, value in zip(backends, before):
+            b.fp32_precision = value
+    # the products on the CPU: oneDNN's setting set aside
+    assert seen and all(s == ('tf32', 'ieee') for s in seen), seen
+    assert after == ['tf32', 'bf16']
+    # on CUDA, cuBLAS's (flags only: no GPU needed)
+    try:
+        backends[0].fp32_precision = 'tf32'
+        with _IeeeMatmul('cuda'):
+            inside = backends[0].fp32_precision
+        after = backends[0].fp32_precision
+    finally:
+        backends[0].fp32_precision = before[0]
+    assert (inside, after) == ('ieee', 'tf32')
 
 
 @pytest.mark.parametrize('shape,area', [((224, 224), (0.2, 1.0)),
@@ -586,7 +729,7 @@ def test_resized_crop_scale_is_height_width_as_mmpretrain():
     """mmpretrain's RandomResizedCrop takes ``scale=(h, w)`` (it resizes to
     ``scale[::-1]``, mmcv's (w, h)); the batched crop gives the per-image
     crop's shape, and on a crop of the whole image (area and aspect fixed
-    to the image's) its values, within Pillow's rounding. It read (w, h):
+    to the image's) its values, bit for bit. It read (w, h):
     ``scale=(32, 48)`` made 48 x 32 views, the per-image ones 32 x 48."""
     from mmpretrain.datasets.transforms import RandomResizedCrop
 
@@ -600,7 +743,7 @@ def test_resized_crop_scale_is_height_width_as_mmpretrain():
     got = _np(BatchAugment([dict(type='RandomResizedCrop', **t)])(
         _t(img), torch.Generator().manual_seed(0)))
     assert got.shape == want.shape
-    assert np.abs(got - want).max() <= 2
+    np.testing.assert_array_equal(got, want)
 
 
 def test_random_apply_of_one_jitter_dict_is_batched():

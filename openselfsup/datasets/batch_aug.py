@@ -146,61 +146,302 @@ def sample_crop_boxes(n: int, height: int, width: int,
     return torch.stack([left, top, cw, ch], 1)
 
 
-def pil_resize_matrix(start: torch.Tensor, length: torch.Tensor,
-                      in_size: int, out_size: int, dtype: torch.dtype,
-                      device) -> torch.Tensor:
-    """Pillow's bilinear resampling of ``[start, start + length)`` as a matrix.
+#: Pillow's fixed-point fraction bits of 8-bit resampling weights
+#: (``PRECISION_BITS = 32 - 8 - 2`` in ``libImaging/Resample.c``)
+PIL_RESAMPLE_BITS = 22
 
-    Row ``o`` holds the weights Pillow's ``resize`` (``BILINEAR``) gives the
-    input pixels for output pixel ``o`` when the crop of that range is
-    resized to ``out_size``: a triangle of half-width ``max(1, scale)``
-    centred at ``start + (o + 0.5) * scale - 0.5``, cut at the crop's edges
-    and renormalised (so shrinking averages, as Pillow's antialiasing does).
+#: the weights split as ``2**11 * hi + lo`` (:func:`resized_crop`)
+_SPLIT = 1 << 11
 
-    Args:
-        start (Tensor): ``[N]`` first pixel of each crop.
-        length (Tensor): ``[N]`` crop lengths in pixels.
-        in_size (int): image size along this axis.
-        out_size (int): output size.
+
+def pil_resize_coeffs(length: int, out_size: int):
+    """Pillow's 8-bit bilinear weights for resizing ``length`` pixels to
+    ``out_size`` (``Image.resize(..., BILINEAR)`` of a crop: the box from
+    0 to ``length``), computed as ``precompute_coeffs`` and
+    ``normalize_coeffs_8bpc`` do, op for op in double precision: output
+    pixel ``o`` has its centre ``c = (o + 0.5) * scale``, ``scale = length
+    / out_size``; its taps start at ``first = max(0, int(c - support +
+    0.5))`` and end before ``min(length, int(c + support + 0.5))``
+    (``support = max(1, scale)``); tap ``j`` weighs ``1 - |((j - c) + 0.5)
+    * (1 / support)|`` (0 where negative), the weights are divided by their
+    sum taken in tap order, and each becomes ``int(0.5 + w * 2**22)``.
 
     Returns:
-        Tensor: ``[N, out_size, in_size]``.
+        tuple: ``first`` ``[out_size]`` int64, the first tap of each output
+        pixel, and ``coeffs`` ``[out_size, K]`` int64 (``K = 2
+        ceil(support) + 1``; 0 past a row's last tap).
     """
-    start = to_device(start, device, torch.float64)[:, None, None]
-    length = to_device(length, device, torch.float64)[:, None, None]
+    f64 = torch.float64
     scale = length / out_size
-    fscale = torch.clamp(scale, min=1.0)
-    out = torch.arange(out_size, device=device, dtype=torch.float64)
-    centre = start + (out[None, :, None] + 0.5) * scale
-    j = torch.arange(in_size, device=device, dtype=torch.float64)[None, None]
-    w = torch.clamp(1 - torch.abs(j + 0.5 - centre) / fscale, min=0)
-    w = w * ((j >= start) & (j < start + length))
-    return (w / w.sum(2, keepdim=True)).to(dtype)
+    support = max(scale, 1.0)  # the triangle's support (1) times the scale
+    ksize = 2 * math.ceil(support) + 1
+    centre = (torch.arange(out_size, dtype=f64) + 0.5) * scale
+    first = torch.floor(centre - support + 0.5).clamp_(min=0)
+    stop = torch.floor(centre + support + 0.5).clamp_(max=length)
+    tap = first[:, None] + torch.arange(ksize, dtype=f64)
+    dist = ((tap - centre[:, None]) + 0.5) * (1.0 / support)
+    w = (1.0 - dist.abs()).clamp_(min=0) * (tap < stop[:, None])
+    total = torch.zeros(out_size, dtype=f64)
+    for k in range(ksize):  # Pillow's order (a pairwise sum can differ)
+        total += w[:, k]
+    coeffs = torch.floor(0.5 + w / total[:, None] * (1 << PIL_RESAMPLE_BITS))
+    return first.to(torch.int64), coeffs.to(torch.int64)
+
+
+class _ResizeTable:
+    """Per output size, :func:`pil_resize_coeffs` of the crop lengths seen
+    so far, one row per length, made once per process: ``first`` ``[R, 2
+    out]`` (each output pixel's first tap, twice), ``halves`` ``[R, 2 out,
+    K]`` (the weights' ``hi`` halves, then their ``lo`` halves: ``2**11 *
+    hi + lo``), ``lo_sum`` (per row the largest sum of a pixel's ``lo``
+    halves)."""
+
+    def __init__(self, out_size: int):
+        self.out_size = out_size
+        self.row: Dict[int, int] = {}
+        self.first = torch.zeros(0, 2 * out_size, dtype=torch.int64)
+        self.halves = torch.zeros(0, 2 * out_size, 1, dtype=torch.int64)
+        self.lo_sum: List[int] = []
+
+    def add(self, lengths: Sequence[int]) -> None:
+        firsts, halves = [self.first], [self.halves]
+        for n in lengths:
+            first, coeffs = pil_resize_coeffs(n, self.out_size)
+            hi = coeffs // _SPLIT
+            lo = coeffs - hi * _SPLIT
+            self.row[n] = len(self.lo_sum)
+            self.lo_sum.append(int(lo.sum(1).max()))
+            firsts.append(first.repeat(2)[None])
+            halves.append(torch.cat([hi, lo])[None])
+        ksize = max(h.shape[2] for h in halves)
+        self.first = torch.cat(firsts)
+        self.halves = torch.cat([F.pad(h, (0, ksize - h.shape[2]))
+                                 for h in halves])
+
+
+#: per output size: :class:`_ResizeTable`
+_RESIZE_TABLES: Dict[int, _ResizeTable] = {}
+
+
+def _resize_taps(start: torch.Tensor, length: torch.Tensor,
+                 out_size: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
+    """Per sample the columns and the weights of :func:`pil_resize_coeffs`
+    for crops ``[start, start + length)``: ``(index, weights, lo_sum)``,
+    ``index`` and ``weights`` ``[N, 2 out_size, K]`` int64 on the CPU (rows
+    ``o`` and ``out_size + o``: output pixel ``o``'s ``hi`` and ``lo``
+    halves, ``2**11 * hi + lo`` its weights), ``lo_sum`` the largest sum
+    of a pixel's ``lo`` halves. Rows past their last tap point past it
+    with weight 0 (distinct columns per row, at most ``K - 1`` past the
+    image)."""
+    if out_size not in _RESIZE_TABLES:
+        _RESIZE_TABLES[out_size] = _ResizeTable(out_size)
+    table = _RESIZE_TABLES[out_size]
+    lengths = [int(n) for n in length.tolist()]
+    new = sorted(set(lengths) - set(table.row))
+    if new:
+        table.add(new)
+    rows = [table.row[n] for n in lengths]
+    index = (start.to(torch.int64)[:, None] + table.first[rows])[..., None]
+    return (index + torch.arange(table.halves.shape[2]), table.halves[rows],
+            max(table.lo_sum[r] for r in set(rows)))
+
+
+#: the matmul precision setting of each device type that can round a
+#: float32 product (TF32 on CUDA, bfloat16 in oneDNN on CPUs that have it)
+_MATMUL_PRECISION = {'cuda': ('cuda', 'matmul'), 'cpu': ('mkldnn', 'matmul')}
+
+
+class _IeeeMatmul:
+    """Float32 matrix products in full precision inside the block, the
+    setting restored after it: ``torch.set_float32_matmul_precision('high')``
+    (TF32 on CUDA, which torch's compiler advises) or ``'medium'``
+    (bfloat16 in oneDNN on CPUs with bfloat16 units) round each product's
+    inputs to 10 or 7 bits, and :func:`resized_crop`'s exact integer
+    products came out wrong (a CPU with bfloat16 units: sums thousands of
+    units off, whole levels off after the rounding). Not changed where it
+    is already full precision (the default)."""
+
+    def __init__(self, device_type: str):
+        where = _MATMUL_PRECISION.get(device_type)
+        self.backend = None if where is None else getattr(
+            getattr(torch.backends, where[0]), where[1])
+        self.saved = None
+
+    def __enter__(self):
+        if self.backend is not None and \
+                self.backend.fp32_precision not in ('ieee', 'none'):
+            self.saved = self.backend.fp32_precision
+            self.backend.fp32_precision = 'ieee'
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            self.backend.fp32_precision = self.saved
+            self.saved = None
+
+
+def _round_halves(p: torch.Tensor, hi: slice, lo: slice, dim: int,
+                  out: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``(sum + 2**21) >> 22`` of the sums ``2**11 * hi + lo`` of
+    a product ``p`` whose ``hi`` and ``lo`` halves lie along ``dim``,
+    written to ``out`` (``[N, rows, ...]`` views shaped alike): ``floor((hi
+    + 2**10 + floor(lo / 2**11)) / 2**11)`` (the same integer), each step
+    an integer below 2**24, exact in float32."""
+    big = p[(slice(None),) * dim + (hi, )].view(out.shape)
+    small = p[(slice(None),) * dim + (lo, )].view(out.shape)
+    torch.div(small, _SPLIT, rounding_mode='floor', out=out)
+    out.add_(big).add_(_SPLIT // 2)
+    return out.div_(_SPLIT, rounding_mode='floor')
+
+
+def pil_vertical_first(width: torch.Tensor, height: torch.Tensor,
+                       size: Tuple[int, int]) -> torch.Tensor:
+    """``[N]`` bool: whether the installed Pillow's ``resize`` of crops
+    ``width`` x ``height`` to ``size`` (``(out_h, out_w)``) makes its
+    vertical pass first. Pillow 13: where the height shrinks by more than
+    twice what the width shrinks, ``h - out_h > 2 (w - out_w)`` with
+    ``out_h < h`` (found from its results: 3,000 random sizes of 1-69 px,
+    each equal to one order's two single-axis resizes; the
+    ``RandomResizedCrop`` views of 224 px images to 224 px never are).
+    Pillow 12.2-12.3: tall images, ``h > 100 w``, whose height shrinks.
+    Older: never (always horizontal first, as the published views'
+    Pillow)."""
+    import PIL
+    version = tuple(int(v) for v in PIL.__version__.split('.')[:2])
+    oh, ow = size
+    shrinks = height > oh
+    if version >= (13, 0):
+        return shrinks & (height - oh > 2 * (width - ow))
+    if version >= (12, 2):
+        return shrinks & (height > 100 * width)
+    return torch.zeros_like(shrinks)
+
+
+def _resize_matrices(taps, dtype: torch.dtype, device) -> List[torch.Tensor]:
+    """The matrices of :func:`_resize_taps`'s ``(index, weights, in_size)``
+    as ``[N, 2 out, in_size]`` tensors on ``device``, from one copy."""
+    flat = to_device(torch.cat([t[0].flatten() for t in taps]
+                               + [t[1].flatten() for t in taps]), device)
+    ends = [0]
+    for t in taps:
+        ends.append(ends[-1] + t[0].numel())
+    index = [flat[a:b] for a, b in zip(ends, ends[1:])]
+    weights = flat[ends[-1]:].to(dtype)
+    weights = [weights[a:b] for a, b in zip(ends, ends[1:])]
+    mats = []
+    for (idx, _, in_size), i, w in zip(taps, index, weights):
+        # room past the image for the columns that rows past their last
+        # tap point to (weight 0)
+        n, rows, ksize = idx.shape
+        m = torch.zeros(n, rows, in_size + ksize, dtype=dtype, device=device)
+        m.scatter_(2, i.view(idx.shape), w.view(idx.shape))
+        mats.append(m[..., :in_size])
+    return mats
+
+
+def _two_passes(x: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
+                out: torch.Tensor) -> None:
+    """Resample ``x`` ``[N, C, A, B]`` along B with ``first`` ``[N, 2 b,
+    B]``, round to 8 bits, then along A with ``second`` ``[N, 2 a, A]``,
+    into ``out`` ``[N, C, a, b]`` (any strides)."""
+    n, c, a_in, b_in = x.shape
+    b, a = first.shape[1] // 2, second.shape[1] // 2
+    # the first pass into rows laid out [N, A, C, b], so that the second
+    # pass is one product too
+    rows = torch.empty(n, a_in, c, b, dtype=first.dtype, device=x.device)
+    _round_halves(torch.bmm(x.reshape(n, c * a_in, b_in),
+                            first.transpose(1, 2)),
+                  slice(0, b), slice(b, None), 2, rows.permute(0, 2, 1, 3))
+    _round_halves(torch.bmm(second, rows.view(n, a_in, c * b)),
+                  slice(0, a), slice(a, None), 1, out.permute(0, 2, 1, 3))
 
 
 def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
                  size: Tuple[int, int]) -> torch.Tensor:
-    """Crop ``boxes`` out of ``x`` and resize them to ``size``, as Pillow.
+    """Crop ``boxes`` out of ``x`` and resize them to ``size`` as Pillow's
+    ``Image.resize(BILINEAR)`` of the crop, bit for bit.
 
-    Pillow's bilinear resize of the crop (what the per-image pipeline does):
-    a horizontal pass, rounding to 8 bits, then a vertical pass, each a
-    per-sample resampling matrix (:func:`pil_resize_matrix`) applied as a
-    batched matrix product.
+    What the per-image pipeline does (mmpretrain's ``RandomResizedCrop``,
+    ``backend='pillow'``: an integer crop box, then Pillow's resize of the
+    crop): one pass along each axis, each output ``(sum pixel * w +
+    2**21) >> 22`` with Pillow's integer weights
+    (:func:`pil_resize_coeffs`), rounded to 8 bits in between; the
+    horizontal pass first, the vertical first where the installed Pillow
+    makes it first (:func:`pil_vertical_first`). Each pass here is one
+    batched matrix product with a per-sample matrix of those weights, split
+    as ``2**11 * hi + lo``: every product and every partial sum is then an
+    integer below 2**24, exact in float32 in any order (CUDA has no
+    integer matmul; float64 matmuls are slow on most GPUs), and the two
+    halves are joined elementwise (:func:`_round_halves`). TF32 or
+    bfloat16 matmul settings are set aside for the products
+    (:class:`_IeeeMatmul`). Where a crop shrinks so much that the ``lo``
+    sums could reach 2**24 (from about 26 times on), the products are
+    taken in float64 (exact there too).
 
     Args:
-        x (Tensor): ``[N, C, H, W]`` float in [0, 255].
-        boxes (Tensor): ``[N, 4]`` ``(left, top, width, height)``.
+        x (Tensor): ``[N, C, H, W]`` float, integer values in [0, 255].
+        boxes (Tensor): ``[N, 4]`` CPU ``(left, top, width, height)``,
+            whole pixels inside the image.
         size (tuple): ``(out_h, out_w)``.
 
     Returns:
-        Tensor: ``[N, C, out_h, out_w]``, rounded to the 8-bit grid.
+        Tensor: ``[N, C, out_h, out_w]`` of ``x``'s dtype, integer values.
     """
-    n, _, hgt, wid = x.shape
+    n, c, hgt, wid = x.shape
+    oh, ow = size
     left, top, w, h = boxes.unbind(1)
-    mx = pil_resize_matrix(left, w, wid, size[1], x.dtype, x.device)
-    my = pil_resize_matrix(top, h, hgt, size[0], x.dtype, x.device)
-    rows = _quantise(torch.matmul(x, mx.transpose(1, 2)[:, None]))
-    return _quantise(torch.matmul(my[:, None], rows))
+    square = hgt == wid and oh == ow
+    if square:  # both axes' taps from one table, of one width
+        index, weights, lo_sum = _resize_taps(torch.cat([left, top]),
+                                              torch.cat([w, h]), ow)
+        (ix, iy), (wx, wy) = index.chunk(2), weights.chunk(2)
+    else:
+        ix, wx, lo_x = _resize_taps(left, w, ow)
+        iy, wy, lo_y = _resize_taps(top, h, oh)
+        lo_sum = max(lo_x, lo_y)
+    # float32 holds every sum below 2**24 exactly
+    exact32 = x.dtype != torch.float64 and 255 * lo_sum < 1 << 24
+    dtype = torch.float32 if exact32 else torch.float64
+    src = x.to(dtype)
+    out = torch.empty(n, c, oh, ow, dtype=dtype, device=x.device)
+    vertical = pil_vertical_first(w, h, size)
+    mixed = bool(vertical.any()) and not bool(vertical.all())
+    with _IeeeMatmul(x.device.type):
+        if square and mixed:
+            # one batch: the samples resized vertically first transposed
+            v = vertical[:, None, None]
+            mx, my = _resize_matrices(
+                [(torch.where(v, iy, ix), torch.where(v, wy, wx), wid),
+                 (torch.where(v, ix, iy), torch.where(v, wx, wy), hgt)],
+                dtype, x.device)
+            flip = to_device(vertical, x.device).view(-1, 1, 1, 1)
+            _two_passes(torch.where(flip, src.transpose(2, 3), src), mx, my,
+                        out)
+            out = torch.where(flip, out.transpose(2, 3), out)
+        for first in (False, True):
+            chosen = vertical == first
+            if (square and mixed) or not chosen.any():
+                continue
+            taps = (ix, wx, iy, wy)
+            if not mixed:
+                sub, target = src, out
+            else:  # crops of both orders, not square: each order's own
+                idx = chosen.nonzero()[:, 0]
+                dev_idx = to_device(idx, x.device)
+                sub = src.index_select(0, dev_idx)
+                target = torch.empty(len(idx), c, oh, ow, dtype=dtype,
+                                     device=x.device)
+                taps = tuple(t[idx] for t in taps)
+            mx, my = _resize_matrices([(taps[0], taps[1], wid),
+                                       (taps[2], taps[3], hgt)],
+                                      dtype, x.device)
+            if first:  # the vertical pass first: the transposed images'
+                _two_passes(sub.transpose(2, 3), my, mx,
+                            target.transpose(2, 3))
+            else:
+                _two_passes(sub, mx, my, target)
+            if mixed:
+                out.index_copy_(0, dev_idx, target)
+    return out.to(x.dtype)
 
 
 #: per (device, dtype, weights): the channel weights of :func:`luma`
