@@ -235,6 +235,41 @@ def test_random_grayscale_is_mmpretrains_on_every_pixel(weights):
     _assert_grayscale_is_mmpretrains(rgb, weights)
 
 
+def test_random_grayscale_is_mmpretrains_on_every_colour():
+    """The batched ``RandomGrayscale`` (a per-colour table) equals
+    mmpretrain's per-image transform on all 2**24 colours (config weights
+    in BGR order), and makes no float64 tensor: the weighted sum was
+    computed in float64 on the device (a float64 copy of the batch)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from mmpretrain.datasets.transforms import RandomGrayscale
+    from openselfsup.datasets import batch_aug as B
+    weights = (0.114, 0.587, 0.2989)
+    op = B.build_op(dict(type='RandomGrayscale', prob=1.0,
+                         keep_channels=True, channel_weights=weights), 'test')
+    per_image = RandomGrayscale(prob=1.0, channel_weights=weights)
+    code = np.arange(1 << 24)
+    rgb = np.stack([code >> 16, (code >> 8) & 255, code & 255],
+                   -1).astype(np.uint8).reshape(4096, 4096, 3)
+    for rows in np.split(rgb, 16):
+        want = per_image.transform(dict(img=rows[..., ::-1].copy()))['img']
+        got = op._weighted(_t(rows))[0, 0].numpy()
+        np.testing.assert_array_equal(got, want)
+
+    class Dtypes(TorchDispatchMode):
+        seen = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if isinstance(out, torch.Tensor) and out.dim() >= 3:
+                self.seen.add(out.dtype)  # image-shaped tensors
+            return out
+
+    with Dtypes() as mode:
+        op(_t(rgb[:8, :8]), torch.Generator().manual_seed(0))
+    assert mode.seen and torch.float64 not in mode.seen, mode.seen
+
+
 def test_grayscale_is_pillows_convert_l_as_published():
     """The published views' grayscale is torchvision's on PIL images:
     ``convert('L')``, 601-2 luma in 16-bit fixed point, rounded. Reference

@@ -24,7 +24,7 @@ config transform              batched op (per sample)
 ``PillowGrayscale``           Pillow's ``convert('L')`` (601-2 luma in
                               16-bit fixed point, rounded), as published
 ``RandomGrayscale``           weighted channel sum, ``channel_weights``,
-                              truncated (mmpretrain's)
+                              truncated (mmpretrain's; a table per colour)
 ``GaussianBlur``              sigma uniform in ``magnitude_range`` (scaled
                               by ``magnitude_level / total_level``), as
                               Pillow: three extended box blurs per axis,
@@ -642,17 +642,25 @@ def adjust_hue_formula(x, factor):
 _HUE_TABLES: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
 
 
+def _all_colours(step: int = 1 << 20):
+    """Every 24-bit colour ``65536 R + 256 G + B`` in order, in chunks of
+    ``step`` (bounded memory): ``(rows, rgb)``, the chunk's slice of a
+    per-colour table and its colours as a ``[1, 3, 1, step]`` int64
+    batch."""
+    for start in range(0, 1 << 24, step):
+        code = torch.arange(start, start + step)
+        rgb = torch.stack([code >> 16, (code >> 8) & 255, code & 255])
+        yield slice(start, start + step), rgb[None, :, None]
+
+
 def _build_hue_tables() -> Tuple[torch.Tensor, torch.Tensor]:
     hs = torch.empty(1 << 24, dtype=torch.int32)
     rgb = torch.empty(1 << 24, 3, dtype=torch.uint8)
-    step = 1 << 20  # colours per chunk (bounded memory)
-    for start in range(0, 1 << 24, step):
-        code = torch.arange(start, start + step)
-        a = torch.stack([code >> 16, (code >> 8) & 255, code & 255])
-        a = a.to(torch.float32)[None, :, None]  # [1, 3, 1, step]
+    for rows, a in _all_colours():
+        a = a.to(torch.float32)
         h, s, _ = _rgb_to_hs(a)
-        hs[start:start + step] = (h * 256 + s)[0, 0].to(torch.int32)
-        rgb[start:start + step] = _hsv_to_rgb(
+        hs[rows] = (h * 256 + s)[0, 0].to(torch.int32)
+        rgb[rows] = _hsv_to_rgb(
             a[:, 0], a[:, 1], a[:, 2])[0, :, 0].T.to(torch.uint8)
     return hs, rgb
 
@@ -671,6 +679,13 @@ def hue_tables(device) -> Tuple[torch.Tensor, torch.Tensor]:
     return _HUE_TABLES[device]
 
 
+def _colour_codes(xi: torch.Tensor) -> torch.Tensor:
+    """``[N, H, W]`` int32 ``65536 R + 256 G + B`` of an int32 RGB batch
+    ``[N, 3, H, W]``: each 8-bit colour's row in a per-colour table."""
+    r, g, b = xi.unbind(1)
+    return (r * 65536).add_(g, alpha=256).add_(b)
+
+
 def adjust_hue(x, factor):
     """Rotate the hue by ``factor`` of a turn as Pillow's 8-bit HSV does
     (torchvision's ``adjust_hue`` on PIL images, this project's
@@ -686,8 +701,7 @@ def adjust_hue(x, factor):
     divides by a scalar as a multiplication by its reciprocal)."""
     hs, rgb = hue_tables(x.device)
     xi = x.to(torch.int32)
-    r, g, b = xi.unbind(1)
-    code = (r * 65536).add_(g, alpha=256).add_(b)
+    code = _colour_codes(xi)
     shift = to_device(_hue_shifts(factor).to(torch.int32) * 256, x.device)
     # (256 H + S) shifted by 256 * shift, modulo 256 for H; then V
     # index_select takes the int32 codes as they are (indexing with [] would
@@ -916,21 +930,30 @@ def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
     return _pil_gray(x)
 
 
+#: per (device, BGR weights): the table of :meth:`GrayscaleOp._weighted`
+_GRAY_TABLES: Dict[tuple, torch.Tensor] = {}
+
+
 class GrayscaleOp(_Op):
     """Grayscale with probability ``prob``: Pillow's ``convert('L')``
     (``channel_weights=None``, the published views) or mmpretrain's
     ``RandomGrayscale`` with its ``channel_weights`` (in the BGR order of
     mmpretrain's images): normalised by their sum, the weighted sum in
     float64 in mmpretrain's order (blue, green, red), truncated, as numpy
-    computes it. The float32 sum of RGB-ordered weights used before gave
-    another level for about 8% of random colours at the default weights
-    (1, 1, 1) (a sum just below an integer in one precision, not in the
-    other). No float32 formulation tried is exact over all 2**24 colours:
-    numpy's float64 sum falls just below the integer where the exact sum
-    is one (BGR (0, 1, 5) at (1, 1, 1): 1.9999999999999998, level 1), so
-    the exact ``floor((b + g + r) / 3)`` differs as the float32 sum does
-    (1,069,776 colours; at (0.114, 0.587, 0.2989) the float32 sum 34,
-    BGR (16, 71, 5): 44 for numpy's 45)."""
+    computes it (:func:`random_grayscale_levels`). The float32 sum of
+    RGB-ordered weights used before gave another level for about 8% of
+    random colours at the default weights (1, 1, 1) (a sum just below an
+    integer in one precision, not in the other). No float32 formulation
+    tried is exact over all 2**24 colours: numpy's float64 sum falls just
+    below the integer where the exact sum is one (BGR (0, 1, 5) at (1, 1,
+    1): 1.9999999999999998, level 1), so the exact ``floor((b + g + r) /
+    3)`` differs as the float32 sum does (1,069,776 colours; at (0.114,
+    0.587, 0.2989) the float32 sum 34, BGR (16, 71, 5): 44 for numpy's 45).
+    So the level of every colour is computed once per process on the CPU
+    in float64 and looked up on the device (a 16 MB table per weights and
+    device, as the hue's): no float64 on the device, where the sum was
+    computed in float64 before (a float64 copy of the batch: twice its
+    bytes, and slow on most GPUs)."""
 
     def __init__(self, prob: float,
                  channel_weights: Optional[Sequence[float]] = None):
@@ -942,13 +965,27 @@ class GrayscaleOp(_Op):
             total = sum(channel_weights)
             self.weights = tuple(float(w) / total for w in channel_weights)
 
+    def _table(self, device) -> torch.Tensor:
+        """``[2**24]`` uint8 on ``device``: the level of each colour
+        ``65536 R + 256 G + B`` (:func:`random_grayscale_levels`)."""
+        key = (torch.device(device), self.weights)
+        if key not in _GRAY_TABLES:
+            cpu = _GRAY_TABLES.get((torch.device('cpu'), self.weights))
+            if cpu is None:
+                cpu = torch.empty(1 << 24, dtype=torch.uint8)
+                for rows, rgb in _all_colours():
+                    cpu[rows] = random_grayscale_levels(
+                        rgb, self.weights).flatten().to(torch.uint8)
+            with torch.inference_mode(False):
+                _GRAY_TABLES[key] = cpu.to(device)
+        return _GRAY_TABLES[key]
+
     def _weighted(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, 1, H, W]`` mmpretrain's truncated weighted sum of an RGB
-        batch (``self.weights`` in BGR order)."""
-        r, g, b = x.to(torch.float64).unbind(1)
-        w_b, w_g, w_r = self.weights
-        total = b * w_b + g * w_g + r * w_r
-        return torch.floor(total)[:, None].to(x.dtype)
+        batch, looked up per colour (:meth:`_table`)."""
+        code = _colour_codes(x.to(torch.int32))
+        return self._table(x.device).index_select(0, code.flatten()).view(
+            code.shape[0], 1, *code.shape[1:]).to(x.dtype)
 
     def __call__(self, x, gen):
         def gray(sub, _):
@@ -956,6 +993,18 @@ class GrayscaleOp(_Op):
                 self._weighted(sub)
             return g.expand_as(sub).clone()
         return _on_subset(x, _chance(len(x), self.prob, gen), gray)
+
+
+def random_grayscale_levels(x: torch.Tensor,
+                            weights: Sequence[float]) -> torch.Tensor:
+    """``[N, 1, H, W]`` mmpretrain's ``RandomGrayscale`` level of an RGB
+    batch ``[N, 3, H, W]`` (integer values; ``weights`` normalised, in BGR
+    order): ``b w_b + g w_g + r w_r`` in float64, in numpy's order,
+    truncated."""
+    r, g, b = x.to(torch.float64).unbind(1)
+    w_b, w_g, w_r = weights
+    total = b * w_b + g * w_g + r * w_r
+    return torch.floor(total)[:, None]
 
 
 class BlurOp(_Op):
