@@ -15,8 +15,9 @@ config transform              batched op (per sample)
 ``RandomResizedCrop``         box drawn as mmpretrain/torchvision do (area
                               and log-aspect uniform, ``max_attempts``
                               attempts, central fallback), Pillow's
-                              bilinear resize (triangle weights, averaging
-                              when shrinking; ``backend='pillow'`` only)
+                              bilinear resize of the crop, bit-exact (its
+                              integer weights and pass order;
+                              ``backend='pillow'`` only)
 ``RandomFlip`` (horizontal)   flip with probability ``prob``
 ``RandomApply([ColorJitter])``  brightness, contrast, saturation, hue factors
                               uniform, the four in a random order, as
