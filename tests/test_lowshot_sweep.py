@@ -470,6 +470,17 @@ def test_a_sweep_writes_its_plot_with_the_numbers_of_its_index(
             pytest.approx([m[2] for m in mine])
 
 
+def _sweep_cli():
+    """``wsi_workdir/sweep.py`` as a module (its ``main``)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('sweep_cli', os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        'wsi_workdir', 'sweep.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    return cli
+
+
 def test_each_model_has_an_index_of_its_own(tmp_path, capsys):
     """``sweep.py --model clp_wo_78 --task mixture`` wrote
     ``sweeps/clp_mixture.*`` (the model cut at its first ``_wo_``), the
@@ -478,14 +489,8 @@ def test_each_model_has_an_index_of_its_own(tmp_path, capsys):
     held clp_wo_78's numbers. The index is named for ``--model``, as
     GETTING_STARTED and the help say (``sweeps/<model>_<task>``); a
     near-domain sweep of a family keeps the family's name."""
-    import importlib.util
-
     from openselfsup.utils import run_cli
-    spec = importlib.util.spec_from_file_location('sweep_cli', os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        'wsi_workdir', 'sweep.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = _sweep_cli()
     wd = str(tmp_path)
     for model in ('clp', 'clp_wo_78', 'my_wo_net_wo_0'):
         make_workdir(wd, model=model, dim=16)
@@ -503,3 +508,31 @@ def test_each_model_has_an_index_of_its_own(tmp_path, capsys):
             index = json.load(f)
         assert {s['model'] for s in index['settings']} == {
             f'{model}_wo_0' if task == 'near' else model}
+
+
+def test_a_quiet_sweep_still_says_it_replaced_a_result(tmp_path, capsys):
+    """``sweep.py --quiet`` rerun over another task count: the note that a
+    result over another number of tasks was replaced went to the same log
+    as the per-setting blocks, which ``--quiet`` drops, and the 4-task
+    result was replaced by a 2-task one without a word. A warning-level
+    fact: ``--quiet`` keeps it (and still drops the blocks). The
+    reference: the task counts the result file holds before and after."""
+    from openselfsup.utils import run_cli
+    cli = _sweep_cli()
+    wd = str(tmp_path)
+    make_workdir(wd, model='clp', dim=16)
+    path = RunSpec('clp', 'mixture', 1, num_task=4).result_path(wd)
+    counts = []
+    for n in (4, 2):
+        capsys.readouterr()
+        assert run_cli(cli.main, [
+            '--model', 'clp', '--task', 'mixture', '--shots', '1', '--clfs',
+            'Ridge', '--modes', 'linear', '--num_task', str(n), '--workdir',
+            wd, '--quiet']) == 0, capsys.readouterr().err
+        with open(path) as f:
+            counts.append(json.load(f)['num_task'])
+    out = capsys.readouterr().out
+    assert counts == [4, 2]
+    assert f'note: replaced {path}, a result over 4 tasks (now 2) ' in out, \
+        out
+    assert '== clp mixture' not in out, out  # no per-setting block

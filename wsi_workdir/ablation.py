@@ -85,7 +85,9 @@ def parse_args(argv=None):
                    help='low-shot work directory (default: %(default)s)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
-                   'the line naming the parts skipped)')
+                   'the line naming the parts skipped, and the warnings: a '
+                   'result replaced by one over another number of tasks or '
+                   'in another precision)')
     args = p.parse_args(argv)
     args.skipped = {}  # part -> how its flag skipped it, said by the run
     for part in ('prototypes', 'image', 'latent', 'hybrid'):

@@ -90,7 +90,9 @@ def parse_args(argv=None):
                    'existing file that is not a sweep index, or its .md or '
                    '.png, is refused, never replaced)')
     p.add_argument('--quiet', action='store_true',
-                   help='no per-setting blocks, only the final table')
+                   help='no per-setting blocks, only the final table (and '
+                   'the warnings: a result replaced by one over another '
+                   'number of tasks or in another precision)')
     return p.parse_args(argv)
 
 

@@ -606,7 +606,9 @@ def replaced_note(path: str, old: Optional[Dict], result: Dict
 
 
 def release_result(path: str, result: Dict,
-                   log: Optional[Callable[[str], None]] = None) -> List[Dict]:
+                   log: Optional[Callable[[str], None]] = None,
+                   warn: Optional[Callable[[str], None]] = None
+                   ) -> List[Dict]:
     """Before ``result`` replaces the result JSON at ``path``: remove the
     index set of every sweep that lists the file there (its ``sweeps``
     field: module docstring), unless ``result`` is that same result (equal
@@ -618,10 +620,12 @@ def release_result(path: str, result: Dict,
     ``sweep_id``: it no longer lists this file), is passed over, as is a
     ref naming files other than an index JSON and files of its stem (its
     table, the ablation's plot). An index that cannot be removed (its
-    folder not writable) is named in a warning to ``log``; the new result
+    folder not writable) is named in a warning to ``warn``; the new result
     is written all the same (its work is done). A result over another
-    number of tasks or in another precision is named to ``log`` too
-    (:func:`replaced_note`).
+    number of tasks or in another precision is named to ``warn`` too
+    (:func:`replaced_note`). ``log`` receives the lines naming the indexes
+    removed; ``warn`` (default ``log``) those two, warning-level facts
+    that a quiet caller (``sweep.py --quiet``: no ``log``) still prints.
 
     Returns:
         list[dict]: the ``sweeps`` entries of the indexes kept (they still
@@ -636,9 +640,10 @@ def release_result(path: str, result: Dict,
                           for k, rec in c['files'].items()}
         return c
     old = json_object_or_none(path)
+    warn = warn or log
     note = replaced_note(path, old, result)
-    if note and log:
-        log(note)
+    if note and warn:
+        warn(note)
     refs = old.get('sweeps') if old else None
     if not isinstance(refs, list):
         return []
@@ -667,8 +672,8 @@ def release_result(path: str, result: Dict,
         try:
             gone = remove_set(files)
         except OSError as exc:  # the result is written all the same
-            if log:
-                log(f'warning: could not remove {", ".join(files)} '
+            if warn:
+                warn(f'warning: could not remove {", ".join(files)} '
                     f'({exc.strerror or exc}): the sweep index lists {path}, '
                     'which is being replaced by another result, and its '
                     'numbers; delete them')

@@ -235,7 +235,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               write_index: bool = True,
               describing: Sequence[str] = (),
               results_dir: Optional[str] = None,
-              model: Optional[str] = None) -> Dict:
+              model: Optional[str] = None,
+              warn: Optional[Callable[[str], None]] = print) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -248,6 +249,12 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             dictionaries.
         log (callable, optional): receives each setting's block (None:
             quiet).
+        warn (callable, optional): receives the warning-level lines,
+            also where ``log`` is None (``--quiet``): a result replaced
+            by one over another number of tasks or in another precision,
+            an index listing a replaced result that could not be removed
+            (:func:`~.meta_test.release_result`); they went to ``log``, and
+            ``sweep.py --quiet`` dropped them. None: not said.
         write_index (bool): write the index, its table and its plot
             (:func:`plot_sweep_results`, the index's name with ``.png``);
             False for a
@@ -335,7 +342,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                     'this sweep completes)')
         # another sweep's index that lists this file goes, unless this is
         # the same result (then the file names that index and this one)
-        result['sweeps'] = [*release_result(path, result, log),
+        result['sweeps'] = [*release_result(path, result, log, warn),
                             sweep_ref(path, sweep_id, own)]
         save_json(path, result)
         results.append(result)
