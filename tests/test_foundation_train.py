@@ -3780,17 +3780,60 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
     # restored: the warmup's factor at epoch 1 and the milestone's gamma
     assert logged[1] == pytest.approx(lr * (0.25 + 0.75 / 2) * 0.1)
     # the cosine, built at the resume, goes on from it (chained, its own
-    # first step); this config's cosine alone at epoch 1, by hand
+    # first step): at the checkpoint's step it has moved nothing, and
+    # this config's schedule alone gives the lr itself there
     assert logged[2] == pytest.approx(
         logged[1] * (1 + math.cos(math.pi / 3)) / 2)
-    alone = lr * (1 + math.cos(math.pi / 3)) / 2
     assert 'param_scheduler.0 (LinearLR) and param_scheduler.1 ' \
         '(MultiStepLR) are removed, yet the optimizer resumes with the lr ' \
         f'their last steps left, {logged[1]:g}, where this config\'s ' \
-        f'schedule alone gives {alone:g} at the checkpoint\'s step ' \
-        '(epoch 1, iter 1), and this config\'s schedulers of lr go on ' \
-        'from it' in log, log[-3000:]
+        f'schedule alone gives {lr:g} at the checkpoint\'s step ' \
+        '(epoch 1, iter 1; param_scheduler.0 (CosineAnnealingLR), without ' \
+        'a saved state, not in it: it starts as built, steps counted from ' \
+        'this resume), and this config\'s schedulers of lr go on from it' \
+        in log, log[-3000:]
     assert ') is removed' not in log, log[-3000:]
+
+
+def test_an_added_scheduler_is_not_replayed_before_the_resume(
+        synthetic_root, tmp_path):
+    """A run of a ConstantLR and a cosine resumed at epoch 1 with the
+    cosine and a LinearLR added (no saved state of its class: it starts
+    as built, its steps counted from the resume): the value 'this
+    config's schedule alone gives' at the checkpoint's step replayed the
+    LinearLR from epoch 0, which the resumed run never steps there, and
+    the line beside it said it starts as built. A ConstantLR removed
+    after its end (it left nothing) was said to carry an effect ('resumes
+    with the lr its last step left, 0.0375, where this config's schedule
+    alone gives 0.028125'), and one removed mid-way was given the wrong
+    value. Now the added one is left out of the replay, and said so. The
+    references: the resumed run's logged lr at the checkpoint's step and
+    the cosine by hand."""
+    linear = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
+                  begin=0, end=3)
+    constant = dict(type='ConstantLR', factor=0.5, by_epoch=True, begin=0)
+    for end, factor in ((2, 1.), (3, 0.5)):  # at epoch 1: ended, mid-way
+        where = tmp_path / f'end{end}'
+        where.mkdir()
+        c, _ = _scheduled_run(synthetic_root, where,
+                              [dict(constant, end=end), dict(_COSINE)])
+        lr = c.optim_wrapper.optimizer.lr
+        runner, log = _resumed_with(c, where, 'added',
+                                    [dict(_COSINE), dict(linear)])
+        # the cosine alone at epoch 1, by hand
+        alone = lr * (1 + math.cos(math.pi / 3)) / 2
+        held = _lrs(runner)[1]  # the lr the resumed run trains epoch 1 at
+        assert held == pytest.approx(alone * factor), (end, held)
+        if factor == 1.:  # the removed one left nothing: nothing claimed
+            assert 'is removed, yet' not in log and 'alone gives' not in \
+                log, log[-3000:]
+            continue
+        assert 'param_scheduler.0 (ConstantLR) is removed, yet the ' \
+            f'optimizer resumes with the lr its last step left, {held:g}, ' \
+            f"where this config's schedule alone gives {alone:g} at the " \
+            "checkpoint's step (epoch 1, iter 1; param_scheduler.1 " \
+            '(LinearLR), without a saved state, not in it: it starts as ' \
+            'built, steps counted from this resume)' in log, log[-3000:]
 
 
 def test_a_swap_per_optimizer_says_each_optimizers_lr(

@@ -628,7 +628,12 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     (and a cosine of ``eta_min`` above 0 beside an iteration warmup gives
     another value in another order). ``name``: the optimizer's (None: the one);
     ``found``: :func:`scheduler_state_places`'s match of the checkpoint's
-    states (made once per resume, by the caller)."""
+    states (made once per resume, by the caller). A scheduler without a
+    saved state (:func:`_added_schedulers`) is left out: the resumed run
+    builds it at the resume and counts its steps from there, so it has
+    moved nothing at the checkpoint's step (replayed from step 0, a
+    ``LinearLR`` added beside a removed ``ConstantLR`` gave a value the
+    resumed run never had)."""
     import warnings
 
     import torch
@@ -636,8 +641,13 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
 
     from ..config import train_loop_kind
     from ..registry import PARAM_SCHEDULERS
+    # a scheduler without a saved state (added) starts as built at the
+    # resume, its steps counted from it: it has no step before the
+    # checkpoint's (its first, at its building, the restored optimizer
+    # state replaces), so it is not replayed (it was, from step 0)
+    added = _added_schedulers(schedulers, saved, name, found)
     places = [i for i, s in enumerate(schedulers)
-              if _scheduled_param(s) == param]
+              if _scheduled_param(s) == param and i not in added]
     mine = [schedulers[i] for i in places]
     for scheduler in mine:
         kind = scheduler.get('type')
@@ -712,6 +722,39 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
 #: values set): the others are its settings
 _SCHEDULER_STEPS = ('last_step', '_global_step', '_last_value',
                     'base_values', 'verbose')
+
+
+def _added_schedulers(schedulers: Sequence[dict], saved: dict,
+                      name: Optional[str], found: dict) -> List[int]:
+    """The places in ``schedulers`` (one optimizer's of the resumed
+    config, :func:`_optimizer_schedulers`) of those the checkpoint
+    ``saved`` holds no state for (:func:`_saved_scheduler_state`): added
+    since (by class, or beyond the saved ones by place), they start as
+    built at the resume, their steps counted from it. Empty for a
+    checkpoint that holds no scheduler states at all (a best checkpoint,
+    whose lack :func:`resume_notes` warns of: not judged here)."""
+    if saved.get('param_schedulers') is None:
+        return []
+    return [i for i in range(len(schedulers))
+            if _saved_scheduler_state(saved, name, i, found) is None]
+
+
+def _added_note(schedulers: Any, param: str, saved: dict,
+                name: Optional[str], found: dict) -> str:
+    """The words, inside the brackets of :func:`_at_checkpoint_step`, for
+    the schedulers of ``param`` that the replay to the checkpoint's step
+    leaves out (:func:`_added_schedulers`; ``schedulers``: the config's
+    ``param_scheduler``); empty where none is."""
+    mine = _optimizer_schedulers(schedulers, name)
+    added = [f'{_scheduler_place(schedulers, name, i)} '
+             f'({_scheduler_kind(mine[i])[0]})'
+             for i in _added_schedulers(mine, saved, name, found)
+             if _scheduled_param(mine[i]) == param]
+    if not added:
+        return ''
+    return (f'; {" and ".join(added)}, without a saved state, not in it: '
+            f'{"they start" if len(added) > 1 else "it starts"} as built, '
+            'steps counted from this resume')
 
 
 def _iterations_into(progress: Any, epoch: int) -> Optional[int]:
@@ -1162,6 +1205,8 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                 f'; replayed from the initial {param} '
                 f'{", ".join(map(_shown, sorted(starts)))} of the run '
                 'that wrote it, where the resumed schedulers start')
+            start += _added_note(cfg.get('param_scheduler'), param, saved,
+                                 name, found)
             said.append(
                 f'{what} {are} removed, yet {who} resumes with the {param} '
                 f'{its} left, {held}, where this config\'s schedule alone '
@@ -1245,9 +1290,11 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
                     f'from the {param} {_optimizer_who(name)} resumes with, '
                     f'{_shown_values(values)}')
             if alone is not None:
+                added = _added_note(cfg.get('param_scheduler'), param,
+                                    saved, name, found)
                 line += (f', where this config\'s schedule alone gives '
                          f'{_shown_values(alone)} '
-                         f'{_at_checkpoint_step(saved)}')
+                         f'{_at_checkpoint_step(saved, added)}')
             else:
                 line += (', not from this config\'s schedule at the '
                          'checkpoint\'s step (not worked out here)')
