@@ -1401,6 +1401,81 @@ def test_a_resume_says_a_scheduler_class_and_a_removed_one_are_used(
         used, used
 
 
+def test_a_resume_says_what_becomes_of_settings_this_config_leaves_unset(
+        fsp_epoch_1, tmp_path):
+    """A key the resumed config leaves unset and the checkpoint's state
+    restores was listed as 'this config's param_scheduler.0.gamma: 0.1 ->
+    unset ... are not used', as if the config set something the run
+    ignores. Now: a setting of the saved scheduler whose state one of
+    another class takes, which has no such setting (a MultiStepLR's gamma
+    and milestones in a cosine), is said to have no effect; another (the
+    optimizer's momentum, removed) to be restored and trained with. The
+    references: the resumed runner's schedulers and optimizer, and a
+    cosine built afresh (no gamma or milestones to read)."""
+    import copy
+
+    from mmengine.optim.scheduler import CosineAnnealingLR
+
+    from openselfsup.apis.train import build_runner, prepare_config
+    from openselfsup.config import load_config
+    cfg, a, _ = fsp_epoch_1
+    ckpt = str(tmp_path / 'e1.pth')
+    shutil.copy(a / 'epoch_1.pth', ckpt)
+    c = load_config(cfg)
+    steps = c.param_scheduler[0]
+    assert steps.type == 'MultiStepLR'
+
+    def resumed(name, change):
+        """The warnings of a resume of ``ckpt`` with ``change`` made to
+        the config, and the resumed runner."""
+        changed = copy.deepcopy(c)
+        change(changed)
+        changed.train_cfg.max_epochs = 2
+        path = str(tmp_path / f'{name}.py')
+        changed.dump(path)
+        notes = prepare_config(load_config(path), path,
+                               str(tmp_path / f'{name}_notes'), resume=ckpt)
+        runner = build_runner(path, work_dir=str(tmp_path / name),
+                              resume=ckpt)
+        runner.load_or_resume()
+        return ' '.join(notes), runner
+
+    def cosine(changed):
+        changed.param_scheduler = [dict(type='CosineAnnealingLR', T_max=2,
+                                        by_epoch=True, end=2)]
+    notes, runner = resumed('cos', cosine)
+    got, = runner.param_schedulers
+    # loaded into the cosine, a class that never sets (nor reads) them
+    assert got.gamma == steps.gamma and set(got.milestones) == set(
+        steps.milestones)
+    fresh = CosineAnnealingLR(torch.optim.SGD(
+        [torch.zeros(1, requires_grad=True)], lr=0.1), T_max=2)
+    assert not {'gamma', 'milestones'} & set(vars(fresh))
+    settings = ', '.join(
+        [f'param_scheduler.0.gamma: {steps.gamma!r}'] +
+        [f'param_scheduler.0.milestones.{i}: {m!r}'
+         for i, m in enumerate(steps.milestones)])
+    assert f"the checkpoint's {settings} (settings of its MultiStepLR) " \
+        'have no place in this config, whose param_scheduler.0 ' \
+        '(CosineAnnealingLR) takes that saved state and has no such ' \
+        'setting: the resume loads them into it, which never reads them, ' \
+        'and they have no effect' in notes, notes
+    assert f'gamma: {steps.gamma!r} -> unset' not in notes, notes
+
+    def no_momentum(changed):
+        del changed.optim_wrapper.optimizer['momentum']
+    notes, runner = resumed('nomom', no_momentum)
+    momentum = c.optim_wrapper.optimizer.momentum
+    assert [g['momentum'] for g in runner.optim_wrapper.param_groups] == [
+        momentum]  # the checkpoint's, not SGD's default 0
+    assert "the checkpoint's optim_wrapper.optimizer.momentum: " \
+        f'{momentum!r}, which this config leaves unset, is restored with ' \
+        'the optimizer state it holds: the run goes on with the values of ' \
+        'the run that wrote it, not the defaults this config would take' \
+        in notes, notes
+    assert 'are not used' not in notes, notes
+
+
 def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
     """:func:`removed_scheduler_effect` on hand-made checkpoint states: the
     lr each param group resumes with where the groups differ (a

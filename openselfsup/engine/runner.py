@@ -235,14 +235,47 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         notes.append(f'warning: --resume from {path}: {left} (to train with '
                      f'this config\'s: {anew})')
     kept = [line for line, (_, state) in restored.items() if state]
+    # of the keys the resume restores, those this config leaves unset (the
+    # line 'key: saved -> unset'): said as this config's and not used,
+    # they read as settings of this config that the run ignores
+    unset = [line for line in kept
+             if not _config_sets(cfg, restored[line][0])]
+    kept = [line for line in kept if line not in unset]
     if kept:
-        states = ' and '.join(dict.fromkeys(restored[line][1]
-                                            for line in kept))
         notes.append(
             f'warning: --resume from {path}: this config\'s '
             f'{", ".join(kept)} are not used: the resume restores the '
-            f'{states} state the checkpoint holds, with the values of the '
-            f'run that wrote it (to train with this config\'s: {anew})')
+            f'{_states_of(kept, restored)} state the checkpoint holds, with '
+            'the values of the run that wrote it (to train with this '
+            f'config\'s: {anew})')
+    # a saved setting of a scheduler whose state one of another class
+    # takes, one that has no such setting: loaded into it, never read
+    unread = {}
+    for line in unset:
+        where = _unread_saved_setting(restored[line][0],
+                                      cfg.get('param_scheduler'), section)
+        if where:
+            unread.setdefault(where, []).append(line)
+    unset = [line for line in unset
+             if not any(line in lines for lines in unread.values())]
+    if unset:
+        notes.append(
+            f'warning: --resume from {path}: the checkpoint\'s '
+            f'{", ".join(map(_saved_side, unset))}, which this config leaves '
+            f'unset, {"are" if len(unset) > 1 else "is"} restored with the '
+            f'{_states_of(unset, restored)} state it holds: the run goes on '
+            'with the values of the run that wrote it, not the defaults '
+            f'this config would take (to train with this config\'s: {anew})')
+    for (place, mine, theirs), lines in unread.items():
+        they = ('settings', 'have', 'them', 'they have') \
+            if len(lines) > 1 else ('a setting', 'has', 'it', 'it has')
+        notes.append(
+            f'warning: --resume from {path}: the checkpoint\'s '
+            f'{", ".join(map(_saved_side, lines))} ({they[0]} of its '
+            f'{theirs}) {they[1]} no place in this config, whose {place} '
+            f'({mine}) takes that saved state and has no such setting: the '
+            f'resume loads {they[2]} into it, which never reads '
+            f'{they[2]}, and {they[3]} no effect')
     change = batch_change(meta, cfg, world)
     if change:
         notes.append(f'warning: --resume from {path}: {change}')
@@ -282,6 +315,27 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
                 'over those of the same names as it reaches them '
                 '(--work-dir keeps them)')
     return notes
+
+
+def _states_of(lines: Sequence[str], restored: dict) -> str:
+    """The states (``'optimizer and learning-rate scheduler'``) that
+    restore the changed keys of ``lines`` (:func:`resume_notes`'
+    ``restored``: line -> (key, state))."""
+    return ' and '.join(dict.fromkeys(restored[line][1] for line in lines))
+
+
+def _saved_side(line: str) -> str:
+    """A schedule change of a key this config leaves unset
+    (``param_scheduler.0.gamma: 0.1 -> unset``, :func:`schedule_changes`)
+    as the checkpoint's setting: ``param_scheduler.0.gamma: 0.1``."""
+    return line[:-len(' -> unset')] if line.endswith(' -> unset') else line
+
+
+def _config_sets(cfg, key: str) -> bool:
+    """Whether ``cfg`` sets the flattened key ``key``
+    (``optim_wrapper.optimizer.momentum``, ``param_scheduler.0.gamma``)."""
+    top = key.split('.')[0]
+    return key in _flat_at(cfg.get(top), [], top)
 
 
 def state_lacked(checkpoint: dict, schedulers: Any) -> List[str]:
@@ -1394,6 +1448,14 @@ def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
     name) that the flattened key ``key`` (``param_scheduler.1.end``,
     ``param_scheduler.head.0.end``) is a setting of; None where that
     config has no such scheduler."""
+    return _scheduler_at(schedulers, key)[0]
+
+
+def _scheduler_at(schedulers: Any, key: str
+                  ) -> Tuple[Optional[dict], List[str]]:
+    """:func:`_scheduler_config`, and the rest of ``key`` below that
+    scheduler (``['milestones', '0']`` of ``param_scheduler.1.milestones.
+    0``)."""
     node, parts = schedulers, key.split('.')[1:]
     while not (isinstance(node, dict) and 'type' in node):
         part = parts.pop(0) if parts else None
@@ -1403,8 +1465,51 @@ def _scheduler_config(schedulers: Any, key: str) -> Optional[dict]:
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
+            return None, []
+    return node, parts
+
+
+def _unread_saved_setting(key: str, schedulers: Any,
+                          saved_schedulers: Any
+                          ) -> Optional[Tuple[str, str, str]]:
+    """Where the schedule key ``key`` is a setting of the saved scheduler
+    (``saved_schedulers``: the checkpoint's config's ``param_scheduler``
+    in the order the resume matched its states, :func:`matched_schedulers`)
+    whose state a scheduler of ``schedulers`` (this config's) of another
+    class takes, and that class has no such setting (no argument of that
+    name to the ``__init__`` of any class it is made of: a
+    ``MultiStepLR``'s ``gamma`` or ``milestones`` for a
+    ``CosineAnnealingLR``): the key of that scheduler of this config
+    (``param_scheduler.0``), which the resume loads the saved value into
+    (``__dict__.update``) and never reads, with the two classes' names
+    (this config's, the saved one's). Else None (a setting it takes, or a
+    class not registered)."""
+    import inspect
+
+    from ..registry import PARAM_SCHEDULERS
+    here, rest = _scheduler_at(schedulers, key)
+    there = _scheduler_config(saved_schedulers, key)
+    if not (isinstance(here, dict) and isinstance(there, dict) and rest):
+        return None
+    kind, theirs = _scheduler_kind(here)[0], _scheduler_kind(there)[0]
+    if kind == theirs:
+        return None
+    cls = here['type'] if isinstance(here['type'], type) else \
+        PARAM_SCHEDULERS.get(kind)
+    if cls is None:
+        return None
+    named = set()
+    for base in cls.__mro__:
+        try:
+            params = inspect.signature(base.__init__).parameters.values()
+        except (TypeError, ValueError):
             return None
-    return node
+        named.update(p.name for p in params if p.kind not in (
+            p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    attr = 'by_epoch' if rest[0] == 'convert_to_iter_based' else rest[0]
+    if attr in named:
+        return None
+    return key[:-len('.'.join(rest)) - 1], kind, theirs
 
 
 def _one_wrapper_key(key: str) -> str:
