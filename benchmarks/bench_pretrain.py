@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import Optional
 
 import numpy as np
 import torch
@@ -189,15 +190,15 @@ def views_compile(recipe: str) -> bool:
 
 
 # ------------------------------------------------------ ops of one step
-def small_batched_model(recipe: str, crop: int = 24):
+def small_batched_model(recipe: str, crop: Optional[int] = 24):
     """``(cfg, model)``: the recipe's model with its views batched in the
     data preprocessor (the GPU default path), ResNet widths / 8 and crops
     of ``crop`` px (the number and kind of tensor ops per step do not depend
     on either, but for 4 more in the crop where a batch has crops that
     Pillow resizes vertically first and others not, as these 24 px crops
     of 32 px images do and the recipe's 224 px crops of 224 px images
-    never do: ``batch_aug.pil_vertical_first``), in training mode on the
-    CPU."""
+    never do: ``batch_aug.pil_vertical_first``; None: the recipe's own),
+    in training mode on the CPU."""
     from mmengine.registry import init_default_scope
 
     import openselfsup.engine  # noqa: F401  (OpenSelfSupLARS)
@@ -212,7 +213,7 @@ def small_batched_model(recipe: str, crop: int = 24):
     (m.neck if recipe == 'clp' else m.head).in_channels = 64
     views = m.data_preprocessor['views']
     for v in views if isinstance(views[0], dict) else sum(views, []):
-        if v['type'] == 'RandomResizedCrop':
+        if v['type'] == 'RandomResizedCrop' and crop is not None:
             v['scale'] = crop
     return cfg, MODELS.build(m).train()
 
@@ -224,7 +225,17 @@ def training_step(cfg, model, wrapper, device, batch: int, size: int = 32,
     (a context manager factory) wraps 'views', 'forward', 'backward' and
     'optimiser'. Returns the loss."""
     from contextlib import nullcontext
+    data = step_batch(model, device, batch, size)
+    with phase('views') if phase else nullcontext():
+        data = model.data_preprocessor(data, True)
+    return model_step(model, wrapper, data['inputs'], data['data_samples'],
+                      phase)
 
+
+def step_batch(model, device, batch: int, size: int) -> dict:
+    """A data preprocessor's input: a random uint8 batch of ``batch``
+    ``size`` px images on ``device``, with labels for a labelled
+    recipe."""
     from mmpretrain.structures import DataSample
 
     from openselfsup.models import BatchAugClsDataPreprocessor
@@ -234,11 +245,7 @@ def training_step(cfg, model, wrapper, device, batch: int, size: int = 32,
         DataSample().set_gt_label(i % 9) for i in range(batch)]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8,
                            device=device)
-    with phase('views') if phase else nullcontext():
-        data = model.data_preprocessor(dict(inputs=images,
-                                            data_samples=samples), True)
-    return model_step(model, wrapper, data['inputs'], data['data_samples'],
-                      phase)
+    return dict(inputs=images, data_samples=samples)
 
 
 def model_step(model, wrapper, inputs, samples, phase=None) -> torch.Tensor:
@@ -267,21 +274,25 @@ _VIEW_OPS = frozenset(
     'view _unsafe_view'.split())
 
 
-def step_ops(recipe: str, batch: int) -> dict:
-    """Tensor ops one training step of the default GPU path issues (in
-    float32: bfloat16 autocast's casts and channels-last's one copy per
-    view are not counted), per phase: ``device`` (ops that read or make tensors of the training
-    device: kernel launches, copies to it and allocations on a GPU, each
-    costing the host some microseconds) and ``host`` (ops on CPU tensors:
-    drawing the views' random parameters, ...), counted with
-    the model on PyTorch's meta device after one step on the CPU (a read of
-    a device value there would fail, so a count means none happened).
-    torch's SGD (FSP) takes its per-tensor loop off a GPU, its ``foreach``
-    kernels on one: FSP's optimiser count is the loop's."""
-    from mmengine.logging import MessageHub
-    from mmengine.optim import build_optim_wrapper
+#: ops that copy a tensor from one device to another
+_COPY_OPS = frozenset(('_to_copy', 'copy_'))
+
+
+def op_counter():
+    """A dispatch mode that counts the ops of the phase named by its
+    ``name`` (none while it is None) in ``counts[name]``: ``device`` (ops
+    that read or make a meta tensor: on a GPU, kernel launches, copies to
+    it and allocations), ``host`` (ops on CPU tensors only) and
+    ``h2d_bytes`` (the bytes that copies from the CPU to the device
+    write: ``to(device)``, ``copy_`` of a CPU tensor into a device one;
+    a copy that also changes the dtype counted in the new dtype, which
+    torch converts to on the CPU first). Ops that only make a view of a
+    tensor are not counted."""
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
+
+    def on_meta(t):
+        return isinstance(t, torch.Tensor) and t.device.type == 'meta'
 
     class Count(TorchDispatchMode):
         def __init__(self):
@@ -292,13 +303,49 @@ def step_ops(recipe: str, batch: int) -> dict:
             out = func(*args, **(kwargs or {}))
             op = func.overloadpacket.__name__
             if self.name and op not in _VIEW_OPS:
-                where = 'device' if any(
-                    isinstance(t, torch.Tensor) and t.device.type == 'meta'
-                    for t in tree_leaves((args, kwargs, out))) else 'host'
-                c = self.counts.setdefault(self.name, {'device': 0,
-                                                       'host': 0})
+                leaves = tree_leaves((args, kwargs, out))
+                where = 'device' if any(map(on_meta, leaves)) else 'host'
+                c = self.counts.setdefault(self.name, {
+                    'device': 0, 'host': 0, 'h2d_bytes': 0})
                 c[where] += 1
+                src = args[0] if op == '_to_copy' else args[1] \
+                    if op == 'copy_' else None
+                if on_meta(out) and isinstance(src, torch.Tensor) and \
+                        src.device.type == 'cpu':
+                    c['h2d_bytes'] += out.numel() * out.element_size()
             return out
+
+    return Count()
+
+
+class _Phase:
+    """``with _Phase(count, name)``: the ops inside counted as ``name``."""
+
+    def __init__(self, count, name):
+        self.count, self.name = count, name
+
+    def __enter__(self):
+        self.count.name = self.name
+
+    def __exit__(self, *exc):
+        self.count.name = None
+
+
+def step_ops(recipe: str, batch: int) -> dict:
+    """Tensor ops one training step of the default GPU path issues (in
+    float32: bfloat16 autocast's casts and channels-last's one copy per
+    view are not counted), per phase: ``device`` (ops that read or make
+    tensors of the training device: kernel launches, copies to it and
+    allocations on a GPU, each costing the host some microseconds),
+    ``host`` (ops on CPU tensors: drawing the views' random parameters,
+    ...) and ``h2d_bytes`` (bytes copied from the host to the device:
+    :func:`op_counter`), counted with the model on PyTorch's meta device
+    after one step on the CPU (a read of a device value there would fail,
+    so a count means none happened). torch's SGD (FSP) takes its
+    per-tensor loop off a GPU, its ``foreach`` kernels on one: FSP's
+    optimiser count is the loop's."""
+    from mmengine.logging import MessageHub
+    from mmengine.optim import build_optim_wrapper
 
     MessageHub.get_current_instance().update_info('max_iters', 10**6)
     cfg, model = small_batched_model(recipe)
@@ -307,21 +354,27 @@ def step_ops(recipe: str, batch: int) -> dict:
     model.to('meta')
     wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     training_step(cfg, model, wrapper, 'meta', batch)  # momentum buffers
-    count = Count()
-
-    class Phase:
-        def __init__(self, name):
-            self.name = name
-
-        def __enter__(self):
-            count.name = self.name
-
-        def __exit__(self, *exc):
-            count.name = None
-
+    count = op_counter()
     with count:
-        training_step(cfg, model, wrapper, 'meta', batch, phase=Phase)
+        training_step(cfg, model, wrapper, 'meta', batch,
+                      phase=lambda name: _Phase(count, name))
     return count.counts
+
+
+def views_h2d_bytes(recipe: str, batch: int, size: int = 224) -> int:
+    """Bytes the views of one step copy from the host to the device at the
+    recipe's own sizes (``size`` px images, its crop size; :func:`step_ops`
+    counts at 24 px crops, and the crop's per-sample data grows with the
+    crop size): the views on the meta device, counted after one step
+    (what is copied once per process, the lookup tables, is not a step's)."""
+    _, model = small_batched_model(recipe, crop=None)
+    model.to('meta')
+    for counted in (False, True):
+        data = step_batch(model, 'meta', batch, size)
+        count = op_counter()
+        with count, _Phase(count, 'views' if counted else None):
+            model.data_preprocessor(data, True)
+    return count.counts['views']['h2d_bytes']
 
 
 # ------------------------------------------------------------- (a) ceiling
@@ -752,7 +805,15 @@ def main(argv=None):
                               f'{k} {v["device"]} / {v["host"]}'
                               for k, v in ops.items()) + '; total device '
                           f'{sum(v["device"] for v in ops.values())}; no '
-                          'read of a device value')
+                          'read of a device value; bytes copied to the '
+                          'device ' + ', '.join(
+                              f'{k} {v.get("h2d_bytes", 0):,}'
+                              for k, v in ops.items()))
+                copied = res['views_h2d_bytes'] = _reported(
+                    res, 'views_h2d_bytes', views_h2d_bytes, recipe, batch)
+                if copied is not None:
+                    print(f'{recipe}: bytes the views of a step copy to the '
+                          f'device at the recipe\'s 224 px: {copied:,}')
             rate = cuda and _reported(res, 'batched_views_cuda',
                                       batched_rate, recipe, nct, 'cuda',
                                       batch, 10)

@@ -635,6 +635,10 @@ def test_training_step_reads_nothing_back_from_the_device(recipe):
     assert all(v['device'] > 0 for v in ops.values()), ops
     # the views' random parameters are drawn on the host
     assert ops['views']['host'] > 0 and ops['backward']['host'] == 0, ops
+    # and copied to the device; the model's step copies nothing
+    assert ops['views']['h2d_bytes'] > 0, ops
+    assert all(ops[k]['h2d_bytes'] == 0
+               for k in ('forward', 'backward', 'optimiser')), ops
 
 
 def test_transform_without_batched_version_is_refused():
