@@ -172,79 +172,130 @@ def pil_resize_coeffs(length: int, out_size: int):
         pixel, and ``coeffs`` ``[out_size, K]`` int64 (``K = 2
         ceil(support) + 1``; 0 past a row's last tap).
     """
+    first, coeffs = _pil_resize_rows(torch.tensor([length]), out_size)
+    return first[0], coeffs[0]
+
+
+def _pil_resize_rows(lengths: torch.Tensor, out_size: int):
+    """:func:`pil_resize_coeffs` of several crop lengths at once (the same
+    double-precision ops, elementwise): ``first`` ``[L, out_size]`` and
+    ``coeffs`` ``[L, out_size, K]`` int64, ``K`` the longest crop's (the
+    taps a shorter crop lacks weigh 0, and adding them to its sum adds
+    0)."""
     f64 = torch.float64
-    scale = length / out_size
-    support = max(scale, 1.0)  # the triangle's support (1) times the scale
-    ksize = 2 * math.ceil(support) + 1
+    scale = lengths.to(f64)[:, None] / out_size
+    support = scale.clamp(min=1.0)  # the triangle's support (1) times scale
+    ksize = 2 * math.ceil(float(support.max())) + 1
     centre = (torch.arange(out_size, dtype=f64) + 0.5) * scale
     first = torch.floor(centre - support + 0.5).clamp_(min=0)
-    stop = torch.floor(centre + support + 0.5).clamp_(max=length)
-    tap = first[:, None] + torch.arange(ksize, dtype=f64)
-    dist = ((tap - centre[:, None]) + 0.5) * (1.0 / support)
-    w = (1.0 - dist.abs()).clamp_(min=0) * (tap < stop[:, None])
-    total = torch.zeros(out_size, dtype=f64)
+    stop = torch.minimum(torch.floor(centre + support + 0.5),
+                         lengths.to(f64)[:, None])
+    tap = first[..., None] + torch.arange(ksize, dtype=f64)
+    dist = ((tap - centre[..., None]) + 0.5) * (1.0 / support)[..., None]
+    w = (1.0 - dist.abs()).clamp_(min=0) * (tap < stop[..., None])
+    total = torch.zeros_like(centre)
     for k in range(ksize):  # Pillow's order (a pairwise sum can differ)
-        total += w[:, k]
-    coeffs = torch.floor(0.5 + w / total[:, None] * (1 << PIL_RESAMPLE_BITS))
+        total += w[..., k]
+    coeffs = torch.floor(0.5 + w / total[..., None]
+                         * (1 << PIL_RESAMPLE_BITS))
     return first.to(torch.int64), coeffs.to(torch.int64)
 
 
 class _ResizeTable:
-    """Per output size, :func:`pil_resize_coeffs` of the crop lengths seen
-    so far, one row per length, made once per process: ``first`` ``[R, 2
-    out]`` (each output pixel's first tap, twice), ``halves`` ``[R, 2 out,
-    K]`` (the weights' ``hi`` halves, then their ``lo`` halves: ``2**11 *
-    hi + lo``), ``lo_sum`` (per row the largest sum of a pixel's ``lo``
-    halves)."""
+    """Pillow's weights (:func:`pil_resize_coeffs`) of every crop length
+    ``1 .. in_size`` to ``out_size``, made once per process on the host
+    and copied once to each device that uses them (:meth:`on`), so that a
+    step sends only each crop's start and length (row ``length - 1``).
+    Per length: ``taps`` ``[in_size, 2 out, K]`` int64, the columns of
+    each output pixel's taps from the crop's start (its first tap + 0 ..
+    K - 1), twice; ``halves`` ``[in_size, 2 out, K]`` float32, the
+    weights' ``hi`` halves, then their ``lo`` halves (``2**11 * hi +
+    lo``; both below 2**12, exact); ``lo_sum`` ``[in_size]``, the largest
+    sum of a pixel's ``lo`` halves. ``K = 2 ceil(max(1, in_size /
+    out_size)) + 1``: 224 px to 224, K = 3, 3.6 MB per device."""
 
-    def __init__(self, out_size: int):
-        self.out_size = out_size
-        self.row: Dict[int, int] = {}
-        self.first = torch.zeros(0, 2 * out_size, dtype=torch.int64)
-        self.halves = torch.zeros(0, 2 * out_size, 1, dtype=torch.int64)
-        self.lo_sum: List[int] = []
+    def __init__(self, in_size: int, out_size: int):
+        self.in_size = in_size
+        first, coeffs = _pil_resize_rows(torch.arange(1, in_size + 1),
+                                         out_size)
+        hi = coeffs // _SPLIT
+        lo = coeffs - hi * _SPLIT
+        self.lo_sum = lo.sum(2).amax(1)
+        #: whether float32 holds the sums of every crop length exactly
+        self.exact32 = 255 * int(self.lo_sum.max()) < 1 << 24
+        self.ksize = coeffs.shape[2]
+        self.taps = first.repeat(1, 2)[..., None] + torch.arange(self.ksize)
+        self.halves = torch.cat([hi, lo], 1).to(torch.float32)
+        self._on: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def add(self, lengths: Sequence[int]) -> None:
-        firsts, halves = [self.first], [self.halves]
-        for n in lengths:
-            first, coeffs = pil_resize_coeffs(n, self.out_size)
-            hi = coeffs // _SPLIT
-            lo = coeffs - hi * _SPLIT
-            self.row[n] = len(self.lo_sum)
-            self.lo_sum.append(int(lo.sum(1).max()))
-            firsts.append(first.repeat(2)[None])
-            halves.append(torch.cat([hi, lo])[None])
-        ksize = max(h.shape[2] for h in halves)
-        self.first = torch.cat(firsts)
-        self.halves = torch.cat([F.pad(h, (0, ksize - h.shape[2]))
-                                 for h in halves])
+    def on(self, device) -> Tuple[torch.Tensor, torch.Tensor]:
+        """``(taps, halves)`` on ``device``, copied there once (a blocking
+        copy, ready for every stream; ordinary tensors even if the first
+        call is in inference mode)."""
+        device = torch.device(device)
+        if device not in self._on:
+            with torch.inference_mode(False):
+                self._on[device] = (self.taps.to(device),
+                                    self.halves.to(device))
+        return self._on[device]
 
 
-#: per output size: :class:`_ResizeTable`
-_RESIZE_TABLES: Dict[int, _ResizeTable] = {}
+#: per (crop axis length, output size): :class:`_ResizeTable`
+_RESIZE_TABLES: Dict[Tuple[int, int], _ResizeTable] = {}
 
 
-def _resize_taps(start: torch.Tensor, length: torch.Tensor,
-                 out_size: int) -> Tuple[torch.Tensor, torch.Tensor, int]:
-    """Per sample the columns and the weights of :func:`pil_resize_coeffs`
-    for crops ``[start, start + length)``: ``(index, weights, lo_sum)``,
-    ``index`` and ``weights`` ``[N, 2 out_size, K]`` int64 on the CPU (rows
-    ``o`` and ``out_size + o``: output pixel ``o``'s ``hi`` and ``lo``
-    halves, ``2**11 * hi + lo`` its weights), ``lo_sum`` the largest sum
-    of a pixel's ``lo`` halves. Rows past their last tap point past it
-    with weight 0 (distinct columns per row, at most ``K - 1`` past the
-    image)."""
-    if out_size not in _RESIZE_TABLES:
-        _RESIZE_TABLES[out_size] = _ResizeTable(out_size)
-    table = _RESIZE_TABLES[out_size]
-    lengths = [int(n) for n in length.tolist()]
-    new = sorted(set(lengths) - set(table.row))
-    if new:
-        table.add(new)
-    rows = [table.row[n] for n in lengths]
-    index = (start.to(torch.int64)[:, None] + table.first[rows])[..., None]
-    return (index + torch.arange(table.halves.shape[2]), table.halves[rows],
-            max(table.lo_sum[r] for r in set(rows)))
+def _resize_table(in_size: int, out_size: int) -> _ResizeTable:
+    key = (in_size, out_size)
+    if key not in _RESIZE_TABLES:
+        _RESIZE_TABLES[key] = _ResizeTable(in_size, out_size)
+    return _RESIZE_TABLES[key]
+
+
+def _exact32(table: _ResizeTable, length: torch.Tensor) -> bool:
+    """Whether float32 holds every sum of crops of ``length`` (``[N]``)
+    exactly: ``255`` times the largest sum of a pixel's ``lo`` halves
+    below 2**24. Looked up per crop only where some length of the table
+    is not (a crop shrinking about 26 times or more)."""
+    if table.exact32:
+        return True
+    # index_select refuses a length outside 1 .. in_size ([] would wrap 0
+    # round to the longest)
+    rows = length.to(torch.int64) - 1
+    return 255 * int(table.lo_sum.index_select(0, rows).max()) < 1 << 24
+
+
+def _resize_matrices(boxes: torch.Tensor, tx: _ResizeTable,
+                     ty: _ResizeTable, dtype: torch.dtype, device):
+    """The matrices of Pillow's weights of crops ``boxes`` (``[n, 4]``
+    CPU ``(left, top, width, height)``) along the width (table ``tx``)
+    and the height (``ty``), ``[n, 2 out, in_size]`` on ``device``: rows
+    ``o`` and ``out + o`` output pixel ``o``'s ``hi`` and ``lo`` halves
+    at the crop's columns. One copy to the device, of the crops' starts
+    and table rows (int32, 16 bytes a crop); the weights are gathered
+    from the tables on the device and scattered there (one gather and
+    scatter for both axes where they share a table). Rows past a pixel's
+    last tap point past it with weight 0 (distinct columns per row, at
+    most ``K - 1`` past the image)."""
+    n = len(boxes)
+    # [[left..., top...], [width - 1..., height - 1...]]: start and row
+    params = boxes.T.reshape(2, 2 * n).to(torch.int32, copy=True)
+    params[1] -= 1
+    params = to_device(params, device)
+    groups = [(tx, 0, 2 * n)] if tx is ty else [(tx, 0, n), (ty, n, 2 * n)]
+    mats = []
+    for table, a, b in groups:
+        begin, row = params[:, a:b].unbind(0)
+        taps, halves = table.on(device)
+        # int64 (the scatter's index): the table's int64 plus the start
+        index = taps.index_select(0, row) + begin.view(-1, 1, 1)
+        weights = halves.index_select(0, row).to(dtype)
+        # room past the image for the columns that rows past their last
+        # tap point to (weight 0)
+        m = torch.zeros(b - a, taps.shape[1], table.in_size + table.ksize,
+                        dtype=dtype, device=device)
+        m.scatter_(2, index, weights)
+        mats.append(m[..., :table.in_size])
+    return tuple(mats[0].chunk(2)) if tx is ty else tuple(mats)
 
 
 #: the matmul precision setting of each device type that can round a
@@ -317,28 +368,6 @@ def pil_vertical_first(width: torch.Tensor, height: torch.Tensor,
     return torch.zeros_like(shrinks)
 
 
-def _resize_matrices(taps, dtype: torch.dtype, device) -> List[torch.Tensor]:
-    """The matrices of :func:`_resize_taps`'s ``(index, weights, in_size)``
-    as ``[N, 2 out, in_size]`` tensors on ``device``, from one copy."""
-    flat = to_device(torch.cat([t[0].flatten() for t in taps]
-                               + [t[1].flatten() for t in taps]), device)
-    ends = [0]
-    for t in taps:
-        ends.append(ends[-1] + t[0].numel())
-    index = [flat[a:b] for a, b in zip(ends, ends[1:])]
-    weights = flat[ends[-1]:].to(dtype)
-    weights = [weights[a:b] for a, b in zip(ends, ends[1:])]
-    mats = []
-    for (idx, _, in_size), i, w in zip(taps, index, weights):
-        # room past the image for the columns that rows past their last
-        # tap point to (weight 0)
-        n, rows, ksize = idx.shape
-        m = torch.zeros(n, rows, in_size + ksize, dtype=dtype, device=device)
-        m.scatter_(2, i.view(idx.shape), w.view(idx.shape))
-        mats.append(m[..., :in_size])
-    return mats
-
-
 def _two_passes(x: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
                 out: torch.Tensor) -> None:
     """Resample ``x`` ``[N, C, A, B]`` along B with ``first`` ``[N, 2 b,
@@ -376,7 +405,11 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
     bfloat16 matmul settings are set aside for the products
     (:class:`_IeeeMatmul`). Where a crop shrinks so much that the ``lo``
     sums could reach 2**24 (from about 26 times on), the products are
-    taken in float64 (exact there too).
+    taken in float64 (exact there too). The weights of every crop length
+    are tables made and copied to the device once per process
+    (:class:`_ResizeTable`); a call copies only the crops' starts and
+    lengths there (16 bytes a crop) and gathers its matrices on the
+    device (:func:`_resize_matrices`).
 
     Args:
         x (Tensor): ``[N, C, H, W]`` float, integer values in [0, 255].
@@ -389,58 +422,53 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
     """
     n, c, hgt, wid = x.shape
     oh, ow = size
-    left, top, w, h = boxes.unbind(1)
     square = hgt == wid and oh == ow
-    if square:  # both axes' taps from one table, of one width
-        index, weights, lo_sum = _resize_taps(torch.cat([left, top]),
-                                              torch.cat([w, h]), ow)
-        (ix, iy), (wx, wy) = index.chunk(2), weights.chunk(2)
-    else:
-        ix, wx, lo_x = _resize_taps(left, w, ow)
-        iy, wy, lo_y = _resize_taps(top, h, oh)
-        lo_sum = max(lo_x, lo_y)
+    # both axes' weights from one table where they are alike
+    tx = _resize_table(wid, ow)
+    ty = tx if square else _resize_table(hgt, oh)
     # float32 holds every sum below 2**24 exactly
-    exact32 = x.dtype != torch.float64 and 255 * lo_sum < 1 << 24
+    exact32 = x.dtype != torch.float64 and _exact32(tx, boxes[:, 2]) and \
+        _exact32(ty, boxes[:, 3])
     dtype = torch.float32 if exact32 else torch.float64
     src = x.to(dtype)
     out = torch.empty(n, c, oh, ow, dtype=dtype, device=x.device)
-    vertical = pil_vertical_first(w, h, size)
-    mixed = bool(vertical.any()) and not bool(vertical.all())
+    # no crop's height shrinks: no Pillow makes the vertical pass first
+    # (the recipes' 224 px crops of 224 px images; no host op per step)
+    vertical = None if hgt <= oh else pil_vertical_first(
+        boxes[:, 2], boxes[:, 3], size)
+    every = vertical is not None and bool(vertical.all())
+    mixed = vertical is not None and not every and bool(vertical.any())
     with _IeeeMatmul(x.device.type):
-        if square and mixed:
+        if not mixed:
+            mx, my = _resize_matrices(boxes, tx, ty, dtype, x.device)
+            if every:  # the vertical pass first: the transposed images'
+                _two_passes(src.transpose(2, 3), my, mx, out.transpose(2, 3))
+            else:
+                _two_passes(src, mx, my, out)
+        elif square:
             # one batch: the samples resized vertically first transposed
-            v = vertical[:, None, None]
-            mx, my = _resize_matrices(
-                [(torch.where(v, iy, ix), torch.where(v, wy, wx), wid),
-                 (torch.where(v, ix, iy), torch.where(v, wx, wy), hgt)],
-                dtype, x.device)
+            # (their first pass along the height: top and height first)
+            swapped = torch.where(vertical[:, None], boxes[:, [1, 0, 3, 2]],
+                                  boxes)
+            mx, my = _resize_matrices(swapped, tx, ty, dtype, x.device)
             flip = to_device(vertical, x.device).view(-1, 1, 1, 1)
             _two_passes(torch.where(flip, src.transpose(2, 3), src), mx, my,
                         out)
             out = torch.where(flip, out.transpose(2, 3), out)
-        for first in (False, True):
-            chosen = vertical == first
-            if (square and mixed) or not chosen.any():
-                continue
-            taps = (ix, wx, iy, wy)
-            if not mixed:
-                sub, target = src, out
-            else:  # crops of both orders, not square: each order's own
-                idx = chosen.nonzero()[:, 0]
+        else:  # crops of both orders, not square: each order's own
+            for first in (False, True):
+                idx = (vertical == first).nonzero()[:, 0]
                 dev_idx = to_device(idx, x.device)
                 sub = src.index_select(0, dev_idx)
                 target = torch.empty(len(idx), c, oh, ow, dtype=dtype,
                                      device=x.device)
-                taps = tuple(t[idx] for t in taps)
-            mx, my = _resize_matrices([(taps[0], taps[1], wid),
-                                       (taps[2], taps[3], hgt)],
-                                      dtype, x.device)
-            if first:  # the vertical pass first: the transposed images'
-                _two_passes(sub.transpose(2, 3), my, mx,
-                            target.transpose(2, 3))
-            else:
-                _two_passes(sub, mx, my, target)
-            if mixed:
+                mx, my = _resize_matrices(boxes[idx], tx, ty, dtype,
+                                          x.device)
+                if first:
+                    _two_passes(sub.transpose(2, 3), my, mx,
+                                target.transpose(2, 3))
+                else:
+                    _two_passes(sub, mx, my, target)
                 out.index_copy_(0, dev_idx, target)
     return out.to(x.dtype)
 
