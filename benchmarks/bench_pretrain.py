@@ -29,9 +29,11 @@ Always (and alone on a machine without a GPU, which it says): the data path
 per data-loader worker, in this process, over the same images: the CLP
 two-view and the FSP per-image pipelines, decoding only (what a worker does
 on the batched path), and the batched views on this machine's CPU; and the
-ops one training step of the GPU path issues, per phase (``step_ops``:
-counted on the CPU with the model on the meta device, so also a check that
-nothing in a step reads a device value).
+ops one training step of the GPU path issues, per phase, and the bytes it
+copies from the host to the device (``step_ops``: counted on the CPU with
+the model on the meta device, so also a check that nothing in a step reads
+a device value; the views' bytes also at the recipe's 224 px,
+``views_h2d_bytes``).
 
 A part that fails (a CUDA path never run on this machine, say) is printed
 as ``<part> FAILED:`` with its traceback, its error kept in the JSON, and
