@@ -451,7 +451,7 @@ def _flip_outcome(cls, node: dict) -> Optional[str]:
     else:
         probs = [prob / len(dirs) if is_number(prob) and dirs else None] * \
             len(dirs)
-    if not dirs or len(probs) != len(dirs) or not all(map(_number, probs)):
+    if not dirs or len(probs) != len(dirs) or not all(map(is_number, probs)):
         return None
     odds: Dict[Optional[str], float] = {None: 1 - sum(probs)}
     for d, p in zip(dirs, probs):
@@ -494,7 +494,7 @@ def _choice_outcome(cls, node: dict) -> Tuple[Optional[str], List[str]]:
     if prob is None:
         taken = list(range(len(candidates)))
     elif isinstance(prob, (list, tuple)) and len(prob) == len(candidates) \
-            and all(map(_number, prob)):
+            and all(map(is_number, prob)):
         taken = [i for i, p in enumerate(prob) if p > 0]
     else:
         return None, []
