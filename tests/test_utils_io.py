@@ -637,6 +637,48 @@ def test_sigterm_raises_while_active_and_is_reported_in_one_line(capsys):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def test_a_sigterm_acted_upon_in_a_finaliser_is_not_lost():
+    """A SIGTERM whose handler runs while Python is in a finaliser (a
+    ``__del__``, a ``weakref.finalize`` callback the garbage collector
+    calls: MMEngine's and torch's objects have them) raised its Terminated
+    there, where Python prints 'Exception ignored in' and drops it: the
+    signal was lost and the run went on to its end, exit 0 (a lambda sweep
+    given SIGTERM during its second run trained every run). It is acted
+    upon again in the main flow: a Terminated there, the clean-ups run."""
+    import gc
+    import signal
+    import sys
+    import time
+
+    from openselfsup.utils import Terminated, terminate_raises
+    gc.collect()  # runners of earlier tests: collected, the default action
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    hook = sys.unraisablehook
+    ran = []
+
+    class Finalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs here, in __del__
+                pass
+            ran.append(True)  # not reached: the Terminated left __del__
+
+    restore = terminate_raises(lambda: True)
+    try:
+        cleaned = []
+        with pytest.raises(Terminated):
+            try:
+                Finalised()  # collected at once: __del__ runs
+                time.sleep(5)  # the signal, acted upon again, ends it
+            finally:
+                cleaned.append(True)
+        assert cleaned == [True] and ran == []
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert sys.unraisablehook is hook  # restore() puts it back too
+
+
 def test_sigterm_ends_the_process_when_inactive_in_a_child_or_a_thread():
     """Once active() is false, in a forked child (a DataLoader worker) and
     when asked from a thread other than the main one (no handler set),

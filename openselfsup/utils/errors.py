@@ -6,11 +6,13 @@ Library code raises :class:`InputError` with a message that names the file
 instead of showing a traceback from deep inside numpy or torch; a Ctrl-C
 or a SIGTERM made an exception (:func:`terminate_raises`) is one line too.
 """
+import _thread
 import dis
 import os
 import signal
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, List, \
     Optional, Sequence, Tuple, Type
@@ -38,6 +40,13 @@ class Terminated(KeyboardInterrupt):
     the SIGTERM itself (:func:`terminate_raises`)."""
 
 
+def _send_later(pid: int, signum: int, delay: float = 0.01) -> None:
+    """Send ``signum`` to ``pid`` after ``delay`` seconds (run in a thread
+    of its own by :func:`terminate_raises`'s hook)."""
+    time.sleep(delay)
+    os.kill(pid, signum)
+
+
 def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     """Make SIGTERM raise :class:`Terminated` while ``active()`` is true
     (its default action ends the process where it stands, no clean-up
@@ -50,6 +59,14 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
     is theirs), or one of these handlers whose ``active()`` has ended. SIGKILL cannot be caught; a SIGTERM that arrives while the
     process waits inside a C call (a collective waiting for a dead peer)
     is acted upon when that call returns.
+
+    A Terminated raised where Python cannot raise it (the handler run
+    inside a finaliser: a ``__del__``, a ``weakref.finalize`` callback of
+    the garbage collector), which Python prints as 'Exception ignored' and
+    drops, is caught by ``sys.unraisablehook`` (set with the handler,
+    put back by the restore), which sends the signal again, acted upon in
+    the main flow: dropped, the SIGTERM was lost and the run went on to
+    its end.
 
     Returns:
         callable: restores the default action (if this handler is still
@@ -73,12 +90,32 @@ def terminate_raises(active: Callable[[], bool]) -> Callable[[], None]:
         signal.raise_signal(signum)
     handler.terminate_active = lambda: os.getpid() == owner and active()
 
+    previous_hook = sys.unraisablehook
+
+    def unraisable(info):
+        # the handler ran in a finaliser, where its Terminated is dropped:
+        # the signal again, sent from another thread a moment later, so
+        # that the handler runs once this hook and the finaliser have
+        # returned, in the main flow (sent from here, or waited for, as
+        # threading.Thread.start waits, it ran in the hook, where a raise
+        # is dropped too; dropped again in a later finaliser, it comes
+        # here again)
+        if (isinstance(info.exc_value, Terminated)
+                and os.getpid() == owner
+                and signal.getsignal(signal.SIGTERM) is handler):
+            _thread.start_new_thread(_send_later, (owner, signal.SIGTERM))
+        else:
+            previous_hook(info)
+
     def restore():
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGTERM) is handler):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if sys.unraisablehook is unraisable:
+            sys.unraisablehook = previous_hook
 
     signal.signal(signal.SIGTERM, handler)
+    sys.unraisablehook = unraisable
     return restore
 
 
