@@ -2612,8 +2612,9 @@ def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
                 if (work / name).exists()}
 
     said = []
-    monkeypatch.setattr(bs, 'print_log',
-                        lambda msg, *a, **k: said.append(msg))
+    # the lines but those saying which run trains
+    monkeypatch.setattr(bs, 'print_log', lambda msg, *a, **k: None if
+                        msg.startswith('sweep: run ') else said.append(msg))
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -2785,6 +2786,58 @@ def test_a_resumed_sweep_trains_only_the_runs_that_did_not_end(
     # without resume, as before: every run trains again
     sweep(work)
     assert len(runs.calls) == 4 and report(work) == want
+
+
+def test_a_sweep_says_which_of_its_runs_trains(crossmodal_root, tmp_path,
+                                               monkeypatch):
+    """Each run of a sweep logged its epochs and eta alone, between config
+    dumps of a hundred lines: nothing said how many runs the sweep had or
+    which one was training. Before each run trains, one line says its
+    place among the sweep's runs, the run and its folder; a resumed sweep
+    says it for the runs it trains, in their places. The runs are
+    stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    events = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: events.append(msg))
+    trains = runs.__call__
+
+    def train(config, work_dir=None, **kwargs):
+        events.append(('trains', work_dir))
+        return trains(config, work_dir=work_dir, **kwargs)
+    monkeypatch.setattr(bs, 'train', train)
+    work = tmp_path / 'sweep'
+
+    def sweep(**kwargs):
+        events.clear()
+        bs.run_balance_sweep(SLIDE_DEMO, [0, 0.5], work_dir=str(work),
+                             baseline_epochs=1, cfg_options=opts, **kwargs)
+        return [e for e in events if isinstance(e, tuple)
+                or e.startswith('sweep: ')]
+
+    folders = [('the baseline', 'baseline'), ('lambda 0', 'lambda_0'),
+               ('lambda 0.5', 'lambda_0.5')]
+    want = []
+    for k, (run, folder) in enumerate(folders):
+        want += [f'sweep: run {k + 1} of 3, {run}, training in '
+                 f'{work / folder}', ('trains', str(work / folder))]
+    assert sweep() == want
+    # resumed with the last run's record gone: that run alone, in its place
+    os.remove(work / 'lambda_0.5' / bs.RUN_RECORD)
+    assert sweep(resume=True) == want[-2:]
+    # a 0-epoch baseline is evaluated, not trained (built, not trained)
+    monkeypatch.setattr(bs, '_initialise', lambda model: None)
+    monkeypatch.setattr(bs, 'build_runner', lambda *a, **k: trains(
+        *a, **{**k, 'cfg_options': {**k['cfg_options'],
+                                    'model.balance': 0}}))
+    events.clear()
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'b0'),
+                         baseline_epochs=0, cfg_options=opts)
+    assert [e for e in events if isinstance(e, str)
+            and e.startswith('sweep: ')][0] == (
+        f'sweep: run 1 of 2, the baseline, evaluated in '
+        f'{tmp_path / "b0" / "baseline"}')
 
 
 @pytest.mark.slow

@@ -1238,6 +1238,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       f'training the other {len(records) + 1 - done}',
                       logger='current')
         first = [True]
+        order = ['the baseline'] + [run for _, _, run, *_ in lambda_runs]
 
         def starting(run: str, run_dir: str, here: dict, opts: dict,
                      skip: Sequence[str] = (), **fields):
@@ -1272,6 +1273,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                     work_dir, list(paths.values()), 'the runs they describe '
                     f'are being {"added to or " if resume else ""}replaced')
             _forget_run(run_dir)
+            # where the sweep is: each run's log shows its own epochs and
+            # eta only, between config dumps of a hundred lines
+            doing = ('evaluated in' if run == 'the baseline'
+                     and not baseline_epochs else 'training in')
+            print_log(f'sweep: run {order.index(run) + 1} of {len(order)}, '
+                      f'{run}, {doing} {run_dir}', logger='current')
             return run_cfg
 
         # 1. baseline
