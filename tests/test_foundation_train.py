@@ -4060,3 +4060,92 @@ def test_a_replay_after_resumes_of_other_epoch_lengths_claims_no_value(
         "and this config's schedulers of lr go on from it" in log, \
         log[-3000:]
     assert "schedule alone gives" not in log, log[-3000:]
+
+
+def test_a_replay_of_iteration_schedulers_needs_no_epoch_length(
+        synthetic_root, tmp_path):
+    """The run of the test above (epochs of 5, then 15, then 10
+    iterations: its checkpoint's epochs have no one length) with
+    iteration schedulers alone, a ``LinearLR`` warmup and a ``ConstantLR``
+    over the first 2 iterations. Stepped after each iteration, they need
+    the iteration count alone, not the epochs' length; yet since the
+    progress record gave such a checkpoint no epoch length, the replay gave
+    up: resumed with the warmup alone, the removed ConstantLR (ended at
+    iteration 2, it left nothing) was said to leave an lr 'whether the
+    removed scheduler's last step is in it is not worked out here', and a
+    scheduler of another class swapped in its place was said to go on
+    from the lr 'not from this config's schedule at the checkpoint's step
+    (not worked out here)'. Now the replay steps them 30 times: the
+    removed one gets no warning, the swapped one the value this config's
+    schedule alone gives. The references: the lr the resumed runs log at
+    the checkpoint's step, and the kept schedulers stepped 30 times by a
+    brute-force loop."""
+    import warnings
+
+    import torch.nn as nn
+    from mmengine.optim.scheduler import ExponentialLR, LinearLR
+
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    # still warming up at iteration 30: the lr there is not the config's
+    warmup = dict(type='LinearLR', start_factor=0.25, by_epoch=False,
+                  begin=0, end=36)
+    constant = dict(type='ConstantLR', factor=0.5, by_epoch=False, begin=0,
+                    end=2)
+    # of the ConstantLR's begin and end: its saved state leaves them
+    swapped = dict(type='ExponentialLR', gamma=0.5, by_epoch=False,
+                   begin=0, end=2)
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=30, batch=6, epochs=4))
+    c.param_scheduler = [warmup, constant]
+    c.default_hooks.checkpoint.max_keep_ckpts = 4
+    # epochs of 5, 15 and 10 iterations (30 images)
+    for name, batch, previous in (('a', 6, None), ('b', 2, 'a/epoch_1.pth'),
+                                  ('c', 3, 'b/epoch_2.pth')):
+        c.total_batch_size = c.train_dataloader.batch_size = batch
+        c.dump(path)
+        train(path, work_dir=str(tmp_path / name),
+              resume=previous and str(tmp_path / previous))
+    lr = c.optim_wrapper.optimizer.lr
+
+    def stepped(cls, settings):
+        warnings.simplefilter('ignore')  # the optimizer is never stepped
+        optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=lr)
+        built = [LinearLR(optimizer, **{k: v for k, v in warmup.items()
+                                        if k != 'type'})]
+        if cls is not None:
+            built.append(cls(optimizer, **{k: v for k, v in settings.items()
+                                           if k != 'type'}))
+        for _ in range(30):
+            for scheduler in built:
+                scheduler.step()
+        return optimizer.param_groups[0]['lr']
+
+    for name, kept in (('removed', [warmup]), ('swapped', [warmup, swapped])):
+        c.param_scheduler = kept
+        c.dump(path)
+        resumed = train(path, work_dir=str(tmp_path / name), resume=str(
+            tmp_path / 'c' / 'epoch_3.pth'))
+        log = ''.join(p.read_text()
+                      for p in (tmp_path / name).glob('*/*.log'))
+        held = _lrs(resumed)[30]  # the lr the optimizer resumes with
+        assert 'not worked out here' not in log, re.findall(
+            r'[^;(]*not worked out here', log)
+        with warnings.catch_warnings():
+            alone = stepped(None, None)
+            both = stepped(ExponentialLR, swapped)
+        assert held != pytest.approx(lr)
+        if name == 'removed':
+            # the warmup alone gives the resumed lr: nothing to say
+            assert alone == pytest.approx(held), (alone, held)
+            assert '(ConstantLR) is removed' not in log, log[-3000:]
+        else:
+            assert both != pytest.approx(held)
+            assert 'param_scheduler.1 (ExponentialLR) takes the state of ' \
+                'the saved param_scheduler.1 (ConstantLR), and MMEngine\'s ' \
+                'schedulers are chained (each step updates the lr it ' \
+                'finds): it goes on from the lr the optimizer resumes ' \
+                f"with, {held:g}, where this config's schedule alone gives " \
+                f"{both:g} at the checkpoint's step (epoch 3, iter 30)" \
+                in log, log[-3000:]

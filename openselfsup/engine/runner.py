@@ -667,10 +667,14 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     that cannot be done reliably: a scheduler of a class not MMEngine's,
     a ``ReduceOnPlateau...`` one (its steps follow the metrics), a train
     loop not MMEngine's two, no step in the meta, or an epoch length
-    needed (an iteration-based scheduler, or one converted to it) and
-    not known (an iteration-based loop's; a checkpoint that does not
-    tell its run's, :func:`_saved_epoch_length`); epoch-based schedulers
-    alone need none; or a scheduler whose settings the checkpoint's state
+    needed (iteration- and epoch-based schedulers both, the order of
+    their steps; one converted to iterations; an iteration-based one
+    whose ``end`` is the loop's ``max_iters``) and not known (an
+    iteration-based loop's; a checkpoint that does not tell its run's,
+    :func:`_saved_epoch_length`); epoch-based schedulers alone need none,
+    nor do iteration-based ones alone, stepped as many times as the
+    meta's iterations (epochs of several lengths, each run resumed with
+    another batch, replay too); or a scheduler whose settings the checkpoint's state
     of it, which the resume loads into it, replaces (:func:`_resumes_as_built`:
     a ``max_epochs`` raised moves a default ``end`` that the resumed
     scheduler does not take); or iteration- and epoch-based schedulers
@@ -752,9 +756,12 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
             return None
     per_iter = [s for s in built if not s.by_epoch]
     per_epoch = [s for s in built if s.by_epoch] if by_epoch else []
-    if per_iter and by_epoch and epoch and not length:
+    # iteration schedulers alone need the iteration count alone; beside
+    # epoch ones, the iterations of each epoch (the order of their steps)
+    if per_iter and per_epoch and epoch and not length:
         return None  # the iterations of each epoch are not known
-    if per_iter and per_epoch and it != epoch * length + (
+    done = epoch * length if per_iter and per_epoch and epoch else 0
+    if per_iter and per_epoch and it != done + (
             _iterations_into(saved.get(EPOCH_PROGRESS), epoch) or 0):
         # iterations past the epochs' and the current one's: trained again
         # after a resume mid-epoch, or epochs of another batch before an
@@ -763,12 +770,11 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
         return None
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the optimizer is never stepped
-        for _ in range(epoch if by_epoch else 0):
+        for _ in range(epoch if per_epoch else 0):
             _step_schedulers(per_iter, length or 0)
             _step_schedulers(per_epoch, 1)
         if per_iter:
-            _step_schedulers(per_iter, it - (epoch * length if by_epoch and
-                                             epoch else 0))
+            _step_schedulers(per_iter, it - done)
     return [g[param] for g in optimizer.param_groups]
 
 
