@@ -115,6 +115,67 @@ def test_a_model_named_for_another_held_out_class_is_refused(wd, capsys):
                         '_wo_<class> suffix'), err
 
 
+def test_a_model_novel_class_mismatch_says_what_the_class_table_says():
+    """The run check and the results check of a ``<family>_wo_<c>`` model
+    on another novel class said things the class table denies: the
+    results check called every such novel class 'a class that encoder
+    trained on', ``clp_wo_78`` on novel class 7 (STR) too, an encoder
+    that held STR out (``wo_78``: STR and TUM), and the run check said
+    nothing of it. Now one rule words both: the novel classes the
+    encoder trained on, and those it held out that the tasks take as base
+    classes. The reference: the class table's ``held_out`` sets, their
+    differences and ``nct_names``, over every pair of class ids; a
+    result whose NCT classes are in another order names the model among
+    what holds out by the published order only where the model holds out
+    a class (``clp`` holds out none)."""
+    from openselfsup.classes import NCT_CLASSES, held_out, nct_names
+    from openselfsup.lowshot.spec import (check_model_novel_class,
+                                          check_novel_pairing)
+    ids = [*range(len(NCT_CLASSES)), 78]
+    for said in ids:
+        for novel in [c for c in ids if c != said]:
+            model = f'clp_wo_{said}'
+            with pytest.raises(InputError) as run:
+                check_model_novel_class(model, novel)
+            with pytest.raises(InputError) as result:
+                check_novel_pairing('r.json', model, novel, NCT_CLASSES)
+            held, scored = set(held_out(said)), set(held_out(novel))
+            trained = nct_names(sorted(scored - held)) or None
+            base = nct_names(sorted(held - scored)) or None
+            whys = []
+            for err in (run, result):
+                text = str(err.value)
+                got = re.search(r'that encoder trained on ([A-Z+]+)', text)
+                assert (got and got.group(1)) == trained, (text, trained)
+                got = re.search(r'held out ([A-Z+]+)( too)?, (a base class|'
+                                r'base classes) of those tasks', text)
+                assert (got and got.group(1)) == base, (text, base)
+                assert 'a class that encoder trained on' not in text, text
+                whys.append(text.split(" scores it on that class's tasks")
+                            [1].split(';')[0])
+            assert whys[0] == whys[1], whys  # one rule, one wording
+    with pytest.raises(InputError) as err:
+        check_novel_pairing('r.json', 'clp_wo_78', 7, NCT_CLASSES)
+    assert str(err.value) == (
+        "r.json: clp_wo_78 is named as the encoder trained without class 78 "
+        "(STR+TUM), but the result's novel class 7 (STR) scores it on that "
+        "class's tasks: that encoder held out TUM too, a base class of "
+        'those tasks (the near-domain protocol pairs each novel class with '
+        'the encoder that held out its classes alone); delete it and run '
+        'clp_wo_7 on that class')
+    # NCT's classes in another order: the model is named where it holds
+    # out by the published order (a _wo_ model), not where it holds out
+    # nothing
+    perm = ['ADI', 'BACK', *NCT_CLASSES[2:]]
+    for model, named in (('clp', False), ('fsp_wo_0', True)):
+        with pytest.raises(InputError) as err:
+            check_novel_pairing('r.json', model, 0, perm)
+        text = str(err.value)
+        assert ('that the task stores hold out by' in text) != named, text
+        assert (f'that {model} and the task stores hold out by' in text) \
+            == named, text
+
+
 def test_all_class_dictionary_is_not_used_for_a_novel_class(wd, capsys):
     """The novel class must not be in the base set: the all-class and the
     wo7 dictionary have different names (both kept), and an all-class one

@@ -22,7 +22,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import (Collection, Dict, Iterable, List, Mapping, Optional,
                     Sequence, Tuple)
 
-from ..classes import held_out, nct_names, split_model_name
+from ..classes import held_out, model_held_out, nct_names, split_model_name
 from ..utils import InputError, check_distinct, check_seed
 from . import paths
 
@@ -157,43 +157,79 @@ def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
         raise InputError(str(exc)) from None
 
 
+def model_novel_mismatch(model: str, novel_class: Optional[int],
+                         novel_words: str = 'novel class',
+                         model_words: Optional[str] = None) -> Optional[str]:
+    """What is wrong, in words, with scoring the model ``model`` on novel
+    class ``novel_class``'s near-domain tasks, where its name's
+    ``_wo_<c>`` suffix names the encoder trained without other classes
+    (the one rule of the run check, :func:`check_model_novel_class`, and
+    the results check, :func:`check_novel_pairing`); None where it names
+    the same class, or no class (no suffix, or no novel class: not
+    judged). The words say what of it is so by the class table: the
+    novel classes the encoder trained on (``clp_wo_7`` on novel class 3:
+    LYM), and the classes it held out that those tasks take as base
+    classes (``clp_wo_78`` on novel class 7: TUM; it held STR out, it did
+    not train on it). ``novel_words`` name what chose the novel class (a
+    flag, ``'--novel_class'``; default ``'novel class'``),
+    ``model_words`` the model (default ``model``)."""
+    said = split_model_name(model)[1]
+    if novel_class is None or said is None or said == str(int(novel_class)):
+        return None
+
+    def named(c):
+        try:
+            return held_out(c)
+        except ValueError:  # no NCT class: not named
+            return None
+    held, novel = named(int(said)), named(novel_class)
+    facts = []
+    if held is not None and novel is not None:
+        trained = [c for c in novel if c not in held]
+        base = [c for c in held if c not in novel]
+        if trained:
+            facts.append(f'trained on {nct_names(trained)}')
+        if base:
+            kind = 'a base class' if len(base) == 1 else 'base classes'
+            facts.append(f'held out {nct_names(base)}'
+                         f'{"" if trained else " too"}, {kind} of those '
+                         'tasks')
+    return (f'{model_words or model} is named as the encoder trained '
+            f'without class {said}'
+            f'{f" ({nct_names(held)})" if held else ""}, but {novel_words} '
+            f'{novel_class}{f" ({nct_names(novel)})" if novel else ""} '
+            f'scores it on that class\'s tasks'
+            f'{": that encoder " + " and ".join(facts) if facts else ""} (the '
+            'near-domain protocol pairs each novel class with the encoder '
+            'that held out its classes alone)')
+
+
 def check_model_novel_class(model: str, novel_class: Optional[int],
                             novel_flag: str = '--novel_class',
                             model_words: Optional[str] = None) -> None:
     """Refuse a model named for another held-out class than the run's
-    novel class: ``clp_wo_7`` (the published name of the encoder trained
-    without class 7, the sweep's ``{model}_wo_{novel}``) with
-    ``--novel_class 3`` was scored on class 3's tasks without a word: an
-    encoder that saw class 3 in pre-training, its result a novel-class-3
-    result of a ``_wo_`` model. A model without that suffix, or without a
-    novel class (mixture and out domain), is not judged.
+    novel class (:func:`model_novel_mismatch`): ``clp_wo_7`` (the
+    published name of the encoder trained without class 7, the sweep's
+    ``{model}_wo_{novel}``) with ``--novel_class 3`` was scored on class
+    3's tasks without a word: an encoder that saw class 3 in
+    pre-training, its result a novel-class-3 result of a ``_wo_`` model. A
+    model without that suffix, or without a novel class (mixture and out
+    domain), is not judged.
 
     The line names the command's own flags: ``novel_flag`` that chose the
     novel class (the sweep's ``--novel_classes``; words that are no flag,
     ``"the ablation's novel class"``, where the command fixes it: then
     only the model is advised), ``model_words`` what named the model
     (default ``--model <model>``; the sweep's ``--model_template``)."""
-    family, said_class = split_model_name(model)
-    if novel_class is None or said_class is None or \
-            said_class == str(novel_class):
+    line = model_novel_mismatch(model, novel_class, novel_flag,
+                                model_words or f'--model {model}')
+    if line is None:
         return
-
-    def named(c):
-        try:
-            return nct_names(held_out(c))
-        except (ValueError, IndexError):
-            return None
-    said, asked = named(int(said_class)), named(novel_class)
+    family, said_class = split_model_name(model)
     fix = (f'{novel_flag} {said_class} or ' if novel_flag.startswith('--')
            else '')
     raise InputError(
-        f'{model_words or f"--model {model}"} is named as the encoder '
-        f'trained without class '
-        f'{said_class}{f" ({said})" if said else ""}, but '
-        f'{novel_flag} {novel_class}{f" ({asked})" if asked else ""} '
-        'scores it on that class\'s tasks (the near-domain protocol pairs '
-        'each novel class with the encoder that held it out); give '
-        f'{fix}the model without class {novel_class} '
+        f'{line}; give {fix}the model without class {novel_class} '
         f'({family}_wo_{novel_class}); to score an encoder '
         'on another class on purpose, name its feature folder without the '
         '_wo_<class> suffix')
@@ -203,7 +239,8 @@ def check_novel_pairing(where: str, model: str, novel_class: Optional[int],
                         classes: Sequence[str]) -> None:
     """Refuse a near-domain result (or run) of ``model`` on novel class
     ``novel_class`` whose pairing is not the published one: a model named
-    ``<family>_wo_<c>`` for another class than ``novel_class`` (a result
+    ``<family>_wo_<c>`` for another class than ``novel_class``
+    (:func:`model_novel_mismatch`, the run check's rule and words; a result
     written before :func:`check_model_novel_class` refused the run: the
     summary showed the F1 of a class its encoder trained on as novel), or
     class names ``classes`` (the result's, in label order) that are the
@@ -223,18 +260,12 @@ def check_novel_pairing(where: str, model: str, novel_class: Optional[int],
         members = held_out(novel_class)
     except (TypeError, ValueError):
         return
-    family, said = split_model_name(str(model))
-    if said is not None and said != str(int(novel_class)):
-        try:
-            said_words = f' ({nct_names(held_out(int(said)))})'
-        except ValueError:
-            said_words = ''
-        raise InputError(
-            f'{where}: {model} is named as the encoder trained without '
-            f'class {said}{said_words}, but it is scored on novel class '
-            f'{novel_class} ({nct_names(members)}), a class that encoder '
-            f'trained on; delete it and run {family}_wo_{novel_class} on '
-            'that class')
+    line = model_novel_mismatch(str(model), novel_class,
+                                "the result's novel class")
+    if line is not None:
+        family = split_model_name(str(model))[0]
+        raise InputError(f'{where}: {line}; delete it and run '
+                         f'{family}_wo_{novel_class} on that class')
     from ..classes import NCT_CLASSES
     names = [str(c) for c in classes]
     if sorted(names) != sorted(NCT_CLASSES):
@@ -245,9 +276,10 @@ def check_novel_pairing(where: str, model: str, novel_class: Optional[int],
         raise InputError(
             f'{where}: its classes name label {c} {names[c]}, but novel '
             f'class {novel_class} is {nct_names(members)} in the published '
-            f'label order ({", ".join(NCT_CLASSES)}) that {model} and the '
-            'task stores hold out by; extract the features again with the '
-            'extraction configs\' classes')
+            f'label order ({", ".join(NCT_CLASSES)}) that '
+            f'{"" if model_held_out(str(model)) is None else f"{model} and "}'
+            'the task stores hold out by; extract the features again with '
+            'the extraction configs\' classes')
 
 
 def novel_suffix(novel_class: Optional[int]) -> str:
