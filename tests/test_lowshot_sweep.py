@@ -536,3 +536,34 @@ def test_a_quiet_sweep_still_says_it_replaced_a_result(tmp_path, capsys):
     assert f'note: replaced {path}, a result over 4 tasks (now 2) ' in out, \
         out
     assert '== clp mixture' not in out, out  # no per-setting block
+
+
+def test_a_sweep_reads_the_support_sets_class_names_once(tmp_path,
+                                                         monkeypatch):
+    """Every near-domain setting's inputs checked the pairing of its
+    model and novel class against the class names of the support set's
+    meta JSON (100,000 paths at paper scale), read again for each setting
+    past the names cache the result's class names come from. Now the
+    check reads the cache: a sweep of 4 near settings reads that file as
+    often as a sweep of one. The reference: the reads of the one-setting
+    sweep, counted alike."""
+    from openselfsup.lowshot import features
+    read = features.load_meta
+    reads = []
+
+    def counted(workdir, name, *args, **kwargs):
+        reads.append(name)
+        return read(workdir, name, *args, **kwargs)
+    monkeypatch.setattr(features, 'load_meta', counted)
+    counts = []
+    for shots, clfs in (([1], ['Ridge']),
+                        ([1, 2], ['Ridge', 'nearest_centroid'])):
+        wd = make_workdir(str(tmp_path / str(len(counts))), model='clp',
+                          dim=16)
+        specs = sweep_specs('clp', 'near', [3], shots, clfs, ['linear'],
+                            model_template='{model}', num_task=2)
+        assert len(specs) == len(shots) * len(clfs)
+        reads.clear()
+        run_sweep(wd, specs, log=None, write_index=False)
+        counts.append(reads.count('NCT_train'))
+    assert counts[0] > 0 and counts[1] == counts[0], counts

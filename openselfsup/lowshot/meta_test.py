@@ -457,11 +457,10 @@ class Inputs:
         support or None)``."""
         sup, qry = self.pools(spec)
         if spec.setting.domain == 'near':  # its meta's names, as recorded
-            from .features import class_names
             check_novel_pairing(
                 paths.meta_path(self.workdir, spec.setting.support_set),
-                spec.model, spec.novel_class, class_names(
-                    self.workdir, spec.setting.support_set, []))
+                spec.model, spec.novel_class,
+                self._recorded_names(spec.setting.support_set) or [])
         store = self.store(spec)
         dic = self.dictionary(spec) if spec.latent else None
         return sup, qry, store, dic, self.support_aug(spec, len(sup.labels))
@@ -469,14 +468,20 @@ class Inputs:
     def class_names(self, spec: RunSpec, store: TaskStore) -> List[str]:
         """Names of the store's classes: from the support set's meta JSON,
         else the datasets' table (``openselfsup.classes``)."""
-        from .features import class_names
-        key = spec.setting.support_set
-        if key not in self._names:
-            self._names[key] = class_names(self.workdir, key,
-                                           list(domain_classes(spec.task)))
-        names = self._names[key]
+        names = self._recorded_names(spec.setting.support_set) or \
+            list(domain_classes(spec.task))
         return [names[c] if c < len(names) else str(c)
                 for c in store.classes]
+
+    def _recorded_names(self, name: str) -> Optional[List[str]]:
+        """The class names the meta JSON of the feature set ``name``
+        records (None: none), read once per set: the file lists every
+        image's path (100,000 at paper scale), and each near-domain
+        setting's pairing check (:meth:`gather`) read it again."""
+        from .features import class_names
+        if name not in self._names:
+            self._names[name] = class_names(self.workdir, name)
+        return self._names[name]
 
 
 def build_result(spec: RunSpec, f1: np.ndarray, names: List[str],
