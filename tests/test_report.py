@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -1001,7 +1002,16 @@ def test_cells_over_another_number_of_tasks_say_so(tmp_path):
         _write(w, 'clp', 'out', 'linear', 'Ridge', shots, 0.6, 0.02,
                ['normal', 'viable_tumor', 'non_viable_tumor'], num_task=30)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
-    assert '(30 tasks)' not in text  # one count: no cell marked
+    # one count: no cell marked (the tables' cells, MIX_A's and the out
+    # results', as written), and one line under the tables names it
+    _, rows = _md_rows(text)
+    assert rows == {('clp', 'linear', 'Ridge'): {
+        'mixture 1-shot': '52.00 ± 4.80', 'mixture 5-shot': '52.00 ± 4.80',
+        'out 1-shot': '60.00 ± 2.00', 'out 5-shot': '60.00 ± 2.00'}}, rows
+    assert '| clp | linear | Ridge | 48.00 ± 4.00 | 48.00 ± 4.00 |' in text
+    assert not re.search(r'\(\d+ tasks?\)', text), text
+    assert text.rstrip().split('\n\n')[-1] == \
+        'Every cell is over 30 tasks.', text
     _write(w, 'clp', 'mixture', 'linear', 'Ridge', 1, num_task=5, **MIX_A)
     text = format_markdown(build_table(load_results(paths.results_dir(w))))
     _, rows = _md_rows(text)
