@@ -3988,6 +3988,28 @@ def test_a_built_runners_val_then_train_keeps_the_scaled_lr(synthetic_root,
         assert _lrs(runner) == pytest.approx(want), (name, _lrs(runner))
 
 
+def _run_of_three_epoch_lengths(synthetic_root, tmp_path, schedulers):
+    """A run of 4 epochs of 30 images with the schedulers ``schedulers``
+    that trains epoch 1 in batches of 6, epoch 2 resumed in batches of 2
+    and epochs 3 and 4 resumed in batches of 3: epochs of 5, 15 and 10
+    iterations, epoch 3's checkpoint ``c/epoch_3.pth``. Returns the config
+    (as last dumped), its path and the last run."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    path = str(tmp_path / 'cfg.py')
+    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
+                                 n_images=30, batch=6, epochs=4))
+    c.param_scheduler = schedulers
+    c.default_hooks.checkpoint.max_keep_ckpts = 4
+    for name, batch, previous in (('a', 6, None), ('b', 2, 'a/epoch_1.pth'),
+                                  ('c', 3, 'b/epoch_2.pth')):
+        c.total_batch_size = c.train_dataloader.batch_size = batch
+        c.dump(path)
+        runner = train(path, work_dir=str(tmp_path / name),
+                       resume=previous and str(tmp_path / previous))
+    return c, path, runner
+
+
 def test_a_replay_after_resumes_of_other_epoch_lengths_claims_no_value(
         synthetic_root, tmp_path):
     """A run of epochs of 5 iterations, resumed with epochs of 15, then
@@ -4009,25 +4031,14 @@ def test_a_replay_after_resumes_of_other_epoch_lengths_claims_no_value(
     from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
 
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     warmup = dict(type='LinearLR', start_factor=0.25, by_epoch=False,
                   begin=0, end=12)
     cosine = dict(type='CosineAnnealingLR', T_max=4, eta_min=0.01,
                   by_epoch=True, begin=0, end=4)
     constant = dict(type='ConstantLR', factor=0.5, by_epoch=False, begin=0,
                     end=2)
-    path = str(tmp_path / 'cfg.py')
-    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
-                                 n_images=30, batch=6, epochs=4))
-    c.param_scheduler = [warmup, cosine, constant]
-    c.default_hooks.checkpoint.max_keep_ckpts = 4
-    # epochs of 5, 15 and 10 iterations (30 images)
-    for name, batch, previous in (('a', 6, None), ('b', 2, 'a/epoch_1.pth'),
-                                  ('c', 3, 'b/epoch_2.pth')):
-        c.total_batch_size = c.train_dataloader.batch_size = batch
-        c.dump(path)
-        runner = train(path, work_dir=str(tmp_path / name),
-                       resume=previous and str(tmp_path / previous))
+    c, path, runner = _run_of_three_epoch_lengths(
+        synthetic_root, tmp_path, [warmup, cosine, constant])
     assert len(_lrs(runner)) == 5 + 15 + 2 * 10, len(_lrs(runner))
     c.param_scheduler = [warmup, cosine]
     c.dump(path)
@@ -4086,7 +4097,6 @@ def test_a_replay_of_iteration_schedulers_needs_no_epoch_length(
     from mmengine.optim.scheduler import ExponentialLR, LinearLR
 
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     # still warming up at iteration 30: the lr there is not the config's
     warmup = dict(type='LinearLR', start_factor=0.25, by_epoch=False,
                   begin=0, end=36)
@@ -4095,18 +4105,8 @@ def test_a_replay_of_iteration_schedulers_needs_no_epoch_length(
     # of the ConstantLR's begin and end: its saved state leaves them
     swapped = dict(type='ExponentialLR', gamma=0.5, by_epoch=False,
                    begin=0, end=2)
-    path = str(tmp_path / 'cfg.py')
-    c = load_config(small_config(FSP_DEMO, path, _nct(synthetic_root),
-                                 n_images=30, batch=6, epochs=4))
-    c.param_scheduler = [warmup, constant]
-    c.default_hooks.checkpoint.max_keep_ckpts = 4
-    # epochs of 5, 15 and 10 iterations (30 images)
-    for name, batch, previous in (('a', 6, None), ('b', 2, 'a/epoch_1.pth'),
-                                  ('c', 3, 'b/epoch_2.pth')):
-        c.total_batch_size = c.train_dataloader.batch_size = batch
-        c.dump(path)
-        train(path, work_dir=str(tmp_path / name),
-              resume=previous and str(tmp_path / previous))
+    c, path, _ = _run_of_three_epoch_lengths(synthetic_root, tmp_path,
+                                             [warmup, constant])
     lr = c.optim_wrapper.optimizer.lr
 
     def stepped(cls, settings):

@@ -674,7 +674,8 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
     :func:`_saved_epoch_length`); epoch-based schedulers alone need none,
     nor do iteration-based ones alone, stepped as many times as the
     meta's iterations (epochs of several lengths, each run resumed with
-    another batch, replay too); or a scheduler whose settings the checkpoint's state
+    another batch, replay too);
+    or a scheduler whose settings the checkpoint's state
     of it, which the resume loads into it, replaces (:func:`_resumes_as_built`:
     a ``max_epochs`` raised moves a default ``end`` that the resumed
     scheduler does not take); or iteration- and epoch-based schedulers
