@@ -3259,6 +3259,17 @@ def _lrs(runner, key='train/lr'):
     return list(runner.message_hub.get_scalar(key).data[0])
 
 
+def _two_sgd_wrappers(constructor):
+    """The lr of each of two SGD optimizers named as the
+    ``two_optimizers`` fixture's, and the ``optim_wrapper`` of them that
+    its ``constructor`` builds."""
+    lrs = {'backbone': 0.05, 'head': 0.01}
+    return lrs, dict(constructor=constructor, **{
+        name: dict(type='OptimWrapper',
+                   optimizer=dict(type='SGD', lr=lr, momentum=0.9))
+        for name, lr in lrs.items()})
+
+
 def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
                                                       tmp_path):
     """MMEngine's resume loads the saved scheduler states into the
@@ -3881,9 +3892,10 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
     after its end (it left nothing) was said to carry an effect ('resumes
     with the lr its last step left, 0.0375, where this config's schedule
     alone gives 0.028125'), and one removed mid-way was given the wrong
-    value. Now the added one is left out of the replay, and said so. The
-    references: the resumed run's logged lr at the checkpoint's step and
-    the cosine by hand."""
+    value. Now the added one is left out of the replay, and said so (its
+    first step, ``start_factor`` 0.5, is taken on the lr the optimizer
+    resumes with, as the next test checks). The references: the resumed
+    run's logged lr at the checkpoint's step and the cosine by hand."""
     linear = dict(type='LinearLR', start_factor=0.5, by_epoch=True,
                   begin=0, end=3)
     constant = dict(type='ConstantLR', factor=0.5, by_epoch=True, begin=0)
@@ -3897,8 +3909,10 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
                                     [dict(_COSINE), dict(linear)])
         # the cosine alone at epoch 1, by hand
         alone = lr * (1 + math.cos(math.pi / 3)) / 2
-        held = _lrs(runner)[1]  # the lr the resumed run trains epoch 1 at
-        assert held == pytest.approx(alone * factor), (end, held)
+        # the lr the optimizer resumes with; the resumed run trains epoch
+        # 1 at it times the added LinearLR's start_factor
+        held = alone * factor
+        assert _lrs(runner)[1] == pytest.approx(held * 0.5), (end, held)
         if factor == 1.:  # the removed one left nothing: nothing claimed
             assert 'is removed, yet' not in log and 'alone gives' not in \
                 log, log[-3000:]
@@ -3911,6 +3925,106 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
             'built, steps counted from this resume)' in log, log[-3000:]
 
 
+def test_an_added_scheduler_takes_its_first_step_on_the_resumed_lr(
+        synthetic_root, tmp_path):
+    """A cosine run resumed at epoch 1 with a scheduler added (no saved
+    state: it starts at the resume, its steps counted from there).
+    MMEngine builds it with a first step (a ``ConstantLR`` halves the
+    lr) and then loads the optimizer's state, which put the lr back: the
+    factor was lost, yet its later steps, chained on the lr they find,
+    still came. An added ``ConstantLR(factor=0.5, end=2)`` never halved
+    the lr and doubled it at its end (epoch 2 at 0.025 where the cosine
+    gives 0.0125), an added ``LinearLR`` warmup per iteration left the
+    lr above the cosine's, and the log said nothing. Now the first step
+    is taken on the restored lr, and the log says so. The references:
+    the resumed run's logged lr, and the cosine by hand times each added
+    scheduler's factors counted from the resume."""
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)])
+    lr = c.optim_wrapper.optimizer.lr
+    cosine = [lr * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
+    added = {
+        # halved for its 1 step from the resume, its end restores it
+        'constant': (dict(type='ConstantLR', factor=0.5, by_epoch=True,
+                          begin=0, end=2), [0.5, 1.]),
+        # per iteration (1 a epoch): 0.5, then 0.75 of 3 steps to 1
+        'linear': (dict(type='LinearLR', start_factor=0.5, by_epoch=False,
+                        begin=0, end=3), [0.5, 0.75]),
+        # a milestone at its first step: its gamma applies from there
+        'steps': (dict(type='MultiStepLR', milestones=[0], gamma=0.1,
+                       by_epoch=True, begin=0, end=3), [0.1, 0.1])}
+    for name, (scheduler, factors) in added.items():
+        runner, log = _resumed_with(c, tmp_path, name,
+                                    [dict(_COSINE), scheduler])
+        want = [cosine[1] * factors[0], cosine[2] * factors[1]]
+        assert _lrs(runner)[1:] == pytest.approx(want), (name, _lrs(runner))
+        assert f'--resume from {tmp_path / "a" / "epoch_1.pth"}: ' \
+            f'param_scheduler.1 ({scheduler["type"]}) takes its first ' \
+            f'step on the lr the optimizer resumes with: {cosine[1]:g} -> ' \
+            f'{want[0]:g}' in log, (name, log[-3000:])
+    # added before the kept cosine, which takes its saved state
+    runner, log = _resumed_with(c, tmp_path, 'before', [
+        added['constant'][0], dict(_COSINE)])
+    assert _lrs(runner)[1:] == pytest.approx([cosine[1] / 2, cosine[2]])
+    # a MultiStepLR whose first milestone is later, or a scheduler that
+    # begins later, moves nothing at its building: nothing to take again
+    runner, log = _resumed_with(c, tmp_path, 'later', [
+        dict(_COSINE), dict(added['steps'][0], milestones=[1]),
+        dict(added['constant'][0], begin=1, end=3)])
+    assert _lrs(runner)[1:] == pytest.approx(
+        [cosine[1], cosine[2] * 0.1 * 0.5])
+    assert 'first step' not in log, log[-3000:]
+
+
+def test_an_added_scheduler_starts_on_its_own_optimizers_lr(
+        synthetic_root, tmp_path, two_optimizers):
+    """Two optimizers (named wrappers), each with a cosine, resumed with
+    a ``ConstantLR`` added to one of them: it halves that optimizer's
+    lr from the resume (it was lost, then doubled at its end), the other
+    is left as it was. The references: each optimizer's logged lr and
+    the cosine by hand."""
+    constructor, model = two_optimizers
+    lrs, wrappers = _two_sgd_wrappers(constructor)
+    c, _ = _scheduled_run(synthetic_root, tmp_path,
+                          {name: [dict(_COSINE)] for name in lrs},
+                          model_type=model, optim_wrapper=wrappers)
+    constant = dict(type='ConstantLR', factor=0.5, by_epoch=True, begin=0,
+                    end=2)
+    runner, log = _resumed_with(c, tmp_path, 'added', {
+        'backbone': [dict(_COSINE), constant], 'head': [dict(_COSINE)]})
+    for name, lr in lrs.items():
+        cosine = [lr * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
+        half = 0.5 if name == 'backbone' else 1.
+        assert _lrs(runner, f'train/{name}.lr')[1:] == pytest.approx(
+            [cosine[1] * half, cosine[2]]), name
+    assert 'param_scheduler.backbone.1 (ConstantLR) takes its first step ' \
+        "on the lr optimizer 'backbone' resumes with: 0.0375 -> 0.01875" \
+        in log, log[-3000:]
+    assert 'param_scheduler.head' not in log, log[-3000:]
+
+
+def test_an_added_momentum_scheduler_of_adam_starts_at_the_resume(
+        synthetic_root, tmp_path):
+    """An AdamW run resumed with a ``ConstantMomentum`` added: its
+    building put the momentum (Adam's first beta) in the param groups,
+    which the optimizer state the resume loads replaced, and the run
+    stopped on a ``KeyError: 'momentum'`` traceback after its first
+    epoch. Now its first step is taken on the restored beta. The
+    reference: the optimizer's betas after the run, by hand (0.9 x 0.5:
+    3 steps from the resume of 4 to its end)."""
+    adam = dict(type='OptimWrapper', optimizer=dict(
+        type='AdamW', lr=0.05, betas=(0.9, 0.999), weight_decay=0.))
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)],
+                          optim_wrapper=adam)
+    runner, log = _resumed_with(c, tmp_path, 'momentum', [
+        dict(_COSINE), dict(type='ConstantMomentum', factor=0.5,
+                            by_epoch=True, begin=0, end=4)])
+    assert [g['betas'] for g in runner.optim_wrapper.param_groups] == \
+        pytest.approx([(0.9 * 0.5, 0.999)])
+    assert 'param_scheduler.1 (ConstantMomentum) takes its first step on ' \
+        'the momentum the optimizer resumes with: 0.9 -> 0.45' in log, \
+        log[-3000:]
+
+
 def test_a_swap_per_optimizer_says_each_optimizers_lr(
         synthetic_root, tmp_path, two_optimizers):
     """Two optimizers (named wrappers), each a MultiStepLR by optimizer
@@ -3919,11 +4033,7 @@ def test_a_swap_per_optimizer_says_each_optimizers_lr(
     what this config's cosine alone gives it. The references: each
     optimizer's logged lr and the cosine by hand."""
     constructor, model = two_optimizers
-    lrs = {'backbone': 0.05, 'head': 0.01}
-    wrappers = dict(constructor=constructor, **{
-        name: dict(type='OptimWrapper',
-                   optimizer=dict(type='SGD', lr=lr, momentum=0.9))
-        for name, lr in lrs.items()})
+    lrs, wrappers = _two_sgd_wrappers(constructor)
     steps = dict(type='MultiStepLR', milestones=[2], gamma=0.1,
                  by_epoch=True, begin=0, end=3)
     c, _ = _scheduled_run(synthetic_root, tmp_path,

@@ -1140,6 +1140,65 @@ def _resumes_as_built(scheduler: Any, state: Any) -> bool:
                if k not in _SCHEDULER_STEPS and k in mine)
 
 
+def start_unloaded_schedulers(schedulers: Any, states: Any,
+                              section: Any) -> List[str]:
+    """Take again, on the values the optimizer resumes with, the first
+    step of each built scheduler that a resume gave no saved state (added
+    since: ``{}`` from :func:`matched_schedulers`, or beyond the saved
+    states by place; every one where the checkpoint holds none), after
+    the optimizer's state is loaded. MMEngine builds a scheduler with a
+    first step at its building (``ConstantLR`` times ``factor``,
+    ``LinearLR`` times ``start_factor``, ``MultiStepLR`` times ``gamma``
+    for a milestone 0, ``CosineRestartLR`` its first period's value),
+    and the optimizer state loaded after it replaced the value that step
+    set, while its later steps, chained on the value they find, still
+    came: an added ``ConstantLR(factor=0.5, end=2)`` never halved the lr
+    yet doubled it at its end, an added warmup left it ``1 /
+    start_factor`` times too high for the rest of the run, said nowhere.
+    Now it is taken on the restored values (as a scheduler built after
+    the load would): the ``ConstantLR`` halves the lr for its steps from
+    the resume and its end restores it. A scheduler whose first step
+    was not at its building (its ``begin`` above 0, or a
+    ``ReduceOnPlateau...`` one) is left as it is. ``schedulers``: the
+    runner's built ones (a list, or one per optimizer by name);
+    ``states``: the checkpoint's ``param_schedulers`` as loaded (None:
+    none); ``section``: the config's ``param_scheduler``, to name them.
+
+    Returns:
+        list[str]: one line per scheduler whose step changed a value:
+        its place, class and the values before and after.
+    """
+    built = schedulers if isinstance(schedulers, dict) else \
+        {None: schedulers}
+    lines = []
+    for name, mine in built.items():
+        held = states.get(name) if isinstance(states, dict) else states
+        held = held if isinstance(held, (list, tuple)) else ()
+        for i, scheduler in enumerate(mine or ()):
+            if i < len(held) and held[i] or \
+                    getattr(scheduler, 'last_step', None) != 0 or \
+                    getattr(scheduler, '_global_step', None) != 0:
+                continue
+            groups = scheduler.optimizer.param_groups
+            param = scheduler.param_name
+            if getattr(scheduler, 'use_betas', False):
+                # a momentum scheduler of Adam's betas reads the momentum
+                # its building put in the groups, which the load dropped
+                for group in groups:
+                    group.setdefault(param, group['betas'][0])
+            before = [group[param] for group in groups]
+            scheduler._global_step = scheduler.last_step = -1
+            scheduler.step()
+            after = [group[param] for group in groups]
+            if after != before:
+                lines.append(
+                    f'{_scheduler_place(section, name, i)} '
+                    f'({type(scheduler).__name__}) takes its first step '
+                    f'on the {param} {_optimizer_who(name)} resumes with: '
+                    f'{_shown_values(before)} -> {_shown_values(after)}')
+    return lines
+
+
 def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
     """``n`` steps of the MMEngine schedulers ``schedulers``, built and
     stepped together (their step counts agree), in their order: a step
@@ -2545,6 +2604,9 @@ class AtomicRunner(Runner):
         #: counts none (:meth:`_even_epoch_length`)
         self._loaded_length = None
         self._loaded_epochs = False
+        #: the loaded checkpoint's scheduler states, in a 1-tuple, where
+        #: a resume loaded its optimizer state (:meth:`resume`)
+        self._loaded_schedulers = None
         # until the run has started, SIGTERM raises: the clean-up runs
         ref = weakref.ref(self)
         self._restore_sigterm = terminate_raises(
@@ -2660,6 +2722,12 @@ class AtomicRunner(Runner):
                 kwargs['checkpoint']) if self._loaded_epochs else None
             if self._resume:
                 self._match_scheduler_states(kwargs['checkpoint'])
+            # the saved scheduler states as loaded (matched), where the
+            # optimizer's is loaded too (start_unloaded_schedulers)
+            self._loaded_schedulers = (
+                kwargs['checkpoint'].get('param_schedulers'),) if \
+                self._resume and 'optimizer' in kwargs['checkpoint'] \
+                else None
             fresh = drop_disabled_scaler_states(
                 kwargs['checkpoint'].get('optimizer'), self.optim_wrapper) \
                 if self._resume else []
@@ -3281,11 +3349,30 @@ class AtomicRunner(Runner):
         random streams go on from where the checkpoint's run saved it
         (:func:`continue_random_streams`): MMEngine seeded them afresh, so
         a resumed run drew the random views of its first epochs again and
-        trained otherwise than the uninterrupted run."""
+        trained otherwise than the uninterrupted run. A scheduler the
+        checkpoint holds no state for takes its first step again on the
+        values the optimizer resumes with (:func:`start_unloaded_schedulers`:
+        the loaded state replaced what it set at its building)."""
         from mmengine.runner import IterBasedTrainLoop
-        self._loaded_streams = None
+        self._loaded_streams = self._loaded_schedulers = None
         self._build_as_train()
         super().resume(filename, *args, **kwargs)
+        # (Runner.resume's resume_optimizer and resume_param_scheduler)
+        flags = dict(zip(('optimizer', 'schedulers'), args))
+        if self._loaded_schedulers is not None and flags.get(
+                'optimizer', kwargs.get('resume_optimizer', True)) and \
+                self.param_schedulers:
+            lines = start_unloaded_schedulers(
+                self.param_schedulers, self._loaded_schedulers[0] if
+                flags.get('schedulers', kwargs.get(
+                    'resume_param_scheduler', True)) else None,
+                self.cfg.get('param_scheduler'))
+            if lines:
+                self.logger.warning(
+                    f'--resume from {filename}: {"; ".join(lines)} (a '
+                    'scheduler without a saved state starts at this '
+                    'resume; the optimizer state loaded after its building '
+                    'replaced what its first step set)')
         saved, loop = self._loaded_streams, self._train_loop
 
         def go_on() -> None:
