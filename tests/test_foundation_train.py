@@ -4025,6 +4025,30 @@ def test_an_added_momentum_scheduler_of_adam_starts_at_the_resume(
         log[-3000:]
 
 
+def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
+        synthetic_root, tmp_path):
+    """A ``OneCycleLR`` added at a resume keeps its ``max_lr`` and
+    ``min_lr`` in the optimizer's param groups, which the optimizer
+    state the resume loads replaced: the run trained an epoch and
+    stopped on a ``KeyError: 'max_lr'`` traceback. Now one line before
+    the run, nothing written."""
+    from openselfsup.utils import InputError
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)])
+    checkpoint = tmp_path / 'a' / 'epoch_1.pth'
+    with pytest.raises(InputError) as err:
+        _resumed_with(c, tmp_path, 'cycle', [dict(_COSINE), dict(
+            type='OneCycleLR', eta_max=0.05, total_steps=3, by_epoch=True)])
+    assert str(err.value) == (
+        f'--resume from {checkpoint}: param_scheduler.1 (OneCycleLR), '
+        'without a saved state, cannot start at this resume: its steps '
+        "read 'max_lr', which its building put in the param groups of the "
+        'optimizer and the optimizer state the resume loads replaced; '
+        'resume with the param_scheduler list of the run that wrote it, or '
+        'start a new run from its weights without --resume: --cfg-options '
+        f'load_from={checkpoint} --work-dir NEW_DIR')
+    assert not (tmp_path / 'cycle').exists()
+
+
 def test_a_swap_per_optimizer_says_each_optimizers_lr(
         synthetic_root, tmp_path, two_optimizers):
     """Two optimizers (named wrappers), each a MultiStepLR by optimizer

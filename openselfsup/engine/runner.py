@@ -1140,8 +1140,8 @@ def _resumes_as_built(scheduler: Any, state: Any) -> bool:
                if k not in _SCHEDULER_STEPS and k in mine)
 
 
-def start_unloaded_schedulers(schedulers: Any, states: Any,
-                              section: Any) -> List[str]:
+def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
+                              path: str) -> List[str]:
     """Take again, on the values the optimizer resumes with, the first
     step of each built scheduler that a resume gave no saved state (added
     since: ``{}`` from :func:`matched_schedulers`, or beyond the saved
@@ -1162,11 +1162,18 @@ def start_unloaded_schedulers(schedulers: Any, states: Any,
     ``ReduceOnPlateau...`` one) is left as it is. ``schedulers``: the
     runner's built ones (a list, or one per optimizer by name);
     ``states``: the checkpoint's ``param_schedulers`` as loaded (None:
-    none); ``section``: the config's ``param_scheduler``, to name them.
+    none); ``section``: the config's ``param_scheduler``, to name them;
+    ``path``: the checkpoint, for the refusal.
 
     Returns:
         list[str]: one line per scheduler whose step changed a value:
         its place, class and the values before and after.
+
+    Raises:
+        InputError: a scheduler whose step reads a setting its building
+            put in the optimizer's param groups, which the loaded state
+            replaced (``OneCycleLR``'s ``max_lr``: a ``KeyError``
+            traceback after the first epoch trained).
     """
     built = schedulers if isinstance(schedulers, dict) else \
         {None: schedulers}
@@ -1188,7 +1195,20 @@ def start_unloaded_schedulers(schedulers: Any, states: Any,
                     group.setdefault(param, group['betas'][0])
             before = [group[param] for group in groups]
             scheduler._global_step = scheduler.last_step = -1
-            scheduler.step()
+            try:
+                scheduler.step()
+            except KeyError as exc:
+                place = _scheduler_place(section, name, i)
+                raise InputError(
+                    f'--resume from {path}: {place} '
+                    f'({type(scheduler).__name__}), without a saved state, '
+                    'cannot start at this resume: its steps read '
+                    f'{exc}, which its building put in the param groups of '
+                    f'{_optimizer_who(name)} and the optimizer state the '
+                    'resume loads replaced; resume with the param_scheduler '
+                    'list of the run that wrote it, or start a new run from '
+                    'its weights without --resume: --cfg-options '
+                    f'load_from={path} --work-dir NEW_DIR') from None
             after = [group[param] for group in groups]
             if after != before:
                 lines.append(
@@ -3366,7 +3386,7 @@ class AtomicRunner(Runner):
                 self.param_schedulers, self._loaded_schedulers[0] if
                 flags.get('schedulers', kwargs.get(
                     'resume_param_scheduler', True)) else None,
-                self.cfg.get('param_scheduler'))
+                self.cfg.get('param_scheduler'), filename)
             if lines:
                 self.logger.warning(
                     f'--resume from {filename}: {"; ".join(lines)} (a '
