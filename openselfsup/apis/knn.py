@@ -121,6 +121,13 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
         f'knn_eval.{k}' for k in _NOT_THE_RESULT))
 
 
+def with_files(settings: Dict, files: Dict[str, str]) -> Dict:
+    """kNN settings and the SHA-1s of the files they name
+    (:func:`knn_settings`) as one dict, the files' keys as
+    ``file.<key>``, as :func:`_settings_change` compares them."""
+    return dict(settings, **{f'file.{k}': v for k, v in files.items()})
+
+
 def _settings_change(there: Dict, here: Dict) -> Optional[str]:
     """The first (the shallowest) key in which the kNN settings recorded
     ``there`` differ from ``here`` (:func:`knn_settings`, the files' keys
@@ -458,12 +465,8 @@ def _check_same_settings(json_path: str, record: dict,
     elif settings is not None and isinstance(there, dict):
         there_files = record.get('knn_files_sha1')
         there_files = there_files if isinstance(there_files, dict) else {}
-        here, here_files = settings
-
-        def joined(values: Dict, files: Dict[str, str]) -> Dict:
-            return dict(values, **{f'file.{k}': v for k, v in files.items()})
-        change = _settings_change(joined(there, there_files),
-                                  joined(here, here_files))
+        change = _settings_change(with_files(there, there_files),
+                                  with_files(*settings))
         other, the = 'other kNN settings', 'the kNN settings'
     if change is None:
         return

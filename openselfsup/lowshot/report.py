@@ -1075,6 +1075,17 @@ SUMMARY_KEYS = ('columns', 'rows')
 COMPARE_KEYS = ('model_a', 'model_b', 'settings')
 
 
+def report_prefix(output: str, name: str) -> str:
+    """The path prefix of a report's ``.md``, ``.json`` and ``.png`` that
+    ``--output`` names: a folder (existing, or ending in ``/``) holds
+    ``<name>.*``; a path ending in ``.md``, ``.json`` or ``.png`` is the
+    prefix without it; any other path is the prefix."""
+    if os.path.isdir(output) or output.endswith(os.sep):
+        return os.path.join(output, name)
+    root, ext = os.path.splitext(output)
+    return root if ext.lower() in ('.md', '.json', '.png') else output
+
+
 def report_paths(workdir: str, output: Optional[str], name: str,
                  keys: Sequence[str] = SUMMARY_KEYS,
                  what: str = 'a summary written by summarize.py'
@@ -1090,12 +1101,7 @@ def report_paths(workdir: str, output: Optional[str], name: str,
     :func:`~openselfsup.utils.check_replaceable`).
     """
     from ..utils import check_replaceable, check_writable
-    if output and (os.path.isdir(output) or output.endswith(os.sep)):
-        output = os.path.join(output, name)
-    elif output:
-        root, ext = os.path.splitext(output)
-        output = root if ext.lower() in ('.md', '.json', '.png') \
-            else output
+    output = report_prefix(output, name) if output else output
     out = {ext: f'{output}.{ext}' if output else
            paths.summary_path(workdir, ext, name)
            for ext in ('md', 'json', 'png')}
