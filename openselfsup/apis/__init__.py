@@ -12,7 +12,7 @@ from .train import train  # noqa: F401
 #: entry point -> the module of this package that defines it (names that
 #: differ from their module's: the module never shadows the function)
 _LAZY = {'run_balance_sweep': 'balance_sweep',
-         'knn_eval_checkpoint': 'knn'}
+         'knn_eval_checkpoint': 'knn', 'summarize_knn': 'knn_summary'}
 
 __all__ = ['train', *_LAZY]
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -1,0 +1,376 @@
+"""Several kNN results in one table (``tools/knn_summary.py``).
+
+Reads the result JSONs that :func:`~openselfsup.apis.knn.knn_eval_checkpoint`
+(``tools/knn_eval.py``) writes, one per checkpoint or baseline, and writes
+one report of them: a Markdown table, a JSON and a PNG, as one set.
+
+* **Rows.** One per result, as its JSON records it: the model (its
+  config's name), the weights (the checkpoint's folder and file, or
+  ``random init``) and the seed of a baseline. Several seeds of one model
+  at initialisation (the same ``model`` section and files:
+  ``model_config_sha1``, ``model_files_sha1``) are listed together, sorted
+  by seed, and followed by a row of their mean ± the Student-t 95%
+  half-width over the seeds (:data:`SPREAD`; the rule of the seeded
+  balance sweeps, :func:`~openselfsup.lowshot.metrics.mean_ci`).
+* **Columns.** Accuracy and mean class accuracy per level (patch, slide,
+  patient), in percent, as the results hold them.
+* **One evaluation setting.** Every result must have been evaluated under
+  the same kNN settings (``knn_settings`` and the SHA-1s of the files
+  they name, ``knn_files_sha1``: bank and query data, splits, ``k``,
+  temperature, aggregation) and on the same number of queries per level;
+  a mix is refused, naming the two files and the first setting that
+  differs: a row of another k or split would read as another model's
+  number.
+"""
+import math
+import os
+import re
+from typing import Dict, List, Optional, Sequence
+
+from ..utils import InputError, check_distinct, check_file, load_json
+
+#: the levels and metrics of a kNN result, in the table's order
+LEVELS = ('patch', 'slide', 'patient')
+METRICS = ('acc', 'mca')
+#: what a mean row's ``±`` is
+SPREAD = ('mean ± Student-t 95% half-width over the seeds, '
+          't(0.975, n-1) * std(ddof=1) / sqrt(n)')
+#: keys of a summary's JSON (an existing one is replaced, another file not)
+SUMMARY_KEYS = ('rows', 'knn_settings', 'spread')
+_SEED = re.compile(r'random init \(seed (\d+)\)$')
+
+
+def load_knn_result(path: str) -> dict:
+    """A kNN result JSON of ``tools/knn_eval.py``, checked.
+
+    Raises:
+        InputError: a folder, a missing or unreadable file, a JSON that is
+            not such a result (no level metrics, a kNN summary of this
+            module), or one written before its kNN settings were recorded
+            (it cannot be told whether it shares the others' settings).
+    """
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder; give its kNN result files '
+                         f'({os.path.join(path, "knn_*.json")})')
+    check_file(path, 'kNN result')  # a relative path: where it was read
+    record = load_json(path, 'kNN result JSON')
+    if isinstance(record, dict) and all(k in record for k in SUMMARY_KEYS):
+        raise InputError(f'{path}: a kNN summary of knn_summary.py, not a '
+                         'kNN result of knn_eval.py')
+    ok = isinstance(record, dict) and all(
+        isinstance(record.get(lv), dict) and all(
+            _is_number(record[lv].get(m)) for m in METRICS)
+        and isinstance(record[lv].get('n'), int) for lv in LEVELS) and \
+        isinstance(record.get('checkpoint'), str) and \
+        isinstance(record.get('config'), str)
+    if not ok:
+        raise InputError(f'{path}: not a kNN result of knn_eval.py (no '
+                         'patch / slide / patient acc, mca and n, config '
+                         'and checkpoint)')
+    if not isinstance(record.get('knn_settings'), dict):
+        raise InputError(f'{path}: records no kNN settings (written before '
+                         'they were recorded); evaluate it again with '
+                         'tools/knn_eval.py')
+    return record
+
+
+def _is_number(value) -> bool:
+    # null: a value JSON cannot hold (NaN: a level without queries)
+    return value is None or (isinstance(value, (int, float))
+                             and not isinstance(value, bool))
+
+
+def _value(record: dict, level: str, metric: str) -> float:
+    v = record[level][metric]
+    return float('nan') if v is None else float(v)
+
+
+def _seed(record: dict) -> Optional[int]:
+    """The seed of a baseline at initialisation, None for a checkpoint."""
+    match = _SEED.match(record['checkpoint'])
+    return int(match.group(1)) if match else None
+
+
+def _settings(record: dict) -> Dict:
+    from .knn import with_files
+    files = record.get('knn_files_sha1')
+    return with_files(record['knn_settings'],
+                      files if isinstance(files, dict) else {})
+
+
+def check_one_setting(paths: Sequence[str], records: Sequence[dict]) -> None:
+    """Refuse results evaluated under other kNN settings, or on another
+    number of queries at a level, than the first (one line naming both
+    files and the first difference)."""
+    from .knn import _settings_change
+    first = _settings(records[0])
+    for path, record in zip(paths[1:], records[1:]):
+        change = _settings_change(first, _settings(record))
+        if change is None:
+            counts = [(lv, records[0][lv]['n'], record[lv]['n'])
+                      for lv in LEVELS if records[0][lv]['n'] !=
+                      record[lv]['n']]
+            change = ', '.join(f'{lv} queries: {a} -> {b}'
+                               for lv, a, b in counts) or None
+        if change:
+            raise InputError(
+                f'{path}: evaluated under other kNN settings than '
+                f'{paths[0]} ({change}); one table compares models under '
+                'one setting: summarise each setting\'s results apart')
+
+
+def _model_key(record: dict):
+    """What a model at initialisation is (the seed aside): its ``model``
+    section and the files it names, as :func:`~.knn.check_own_results`
+    knows it; its config where the JSON records no SHA-1."""
+    files = record.get('model_files_sha1')
+    return (record.get('model_config_sha1') or record['config'],
+            tuple(sorted(files.items())) if isinstance(files, dict)
+            else ())
+
+
+def _weights(record: dict) -> str:
+    if _seed(record) is not None:
+        return 'random init'
+    folder, name = os.path.split(record['checkpoint'])
+    return os.path.join(os.path.basename(folder), name)
+
+
+def summary_rows(paths: Sequence[str], records: Sequence[dict]
+                 ) -> List[dict]:
+    """The table's rows: a row per result (``file``, ``model``,
+    ``weights``, ``seed``, ``title``, the SHA-1s and ``metrics``
+    ``{level: {acc, mca, n}}``), a model's seeds at initialisation
+    together (at the place of its first, by seed) and, where there are
+    several, a row of their mean (``mean`` true, ``seeds``, ``n``,
+    ``metrics`` the means, ``ci95`` the half-widths: :data:`SPREAD`).
+
+    Raises:
+        InputError: one checkpoint (the same SHA-1 in the same model), or
+            one seed of one model, given twice (in two files): the mean
+            would count it twice.
+    """
+    import numpy as np
+
+    from ..lowshot.metrics import mean_ci
+
+    def identity(i):
+        r = records[i]
+        seed = _seed(r)
+        return (('init', _model_key(r), seed) if seed is not None else
+                ('ckpt', r.get('checkpoint_sha1') or r['checkpoint'],
+                 r.get('model_config_sha1')))
+    check_distinct('results', range(len(records)), identity,
+                   show=lambda i: paths[i],
+                   why='the same checkpoint, or the same seed of one '
+                   'model at initialisation')
+    groups: Dict = {}
+    for i, r in enumerate(records):
+        key = (('init', _model_key(r)) if _seed(r) is not None
+               else ('ckpt', i))
+        groups.setdefault(key, []).append(i)
+    labels = _model_labels(records)
+    rows = []
+    for key, members in groups.items():
+        members.sort(key=lambda i: _seed(records[i]) or 0)
+        for i in members:
+            r = records[i]
+            rows.append(dict(
+                file=os.path.abspath(paths[i]), model=labels[i],
+                weights=_weights(r), seed=_seed(r), title=r.get('title'),
+                config=r['config'], checkpoint=r['checkpoint'],
+                checkpoint_sha1=r.get('checkpoint_sha1'),
+                model_config_sha1=r.get('model_config_sha1'),
+                metrics={lv: dict(n=r[lv]['n'], **{
+                    m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS}))
+        if key[0] == 'init' and len(members) > 1:
+            values = np.array([[_value(records[i], lv, m) for lv in LEVELS
+                                for m in METRICS] for i in members])
+            mean, ci = mean_ci(values)
+            cells = iter(zip(mean.tolist(), ci.tolist()))
+            metrics, ci95 = {}, {}
+            for lv in LEVELS:
+                for m in METRICS:
+                    mu, half = next(cells)
+                    metrics.setdefault(lv, {})[m] = mu
+                    ci95.setdefault(lv, {})[m] = half
+            rows.append(dict(mean=True, model=labels[members[0]],
+                             weights='random init',
+                             seeds=[_seed(records[i]) for i in members],
+                             n=len(members), metrics=metrics, ci95=ci95))
+    return rows
+
+
+def _model_labels(records: Sequence[dict]) -> List[str]:
+    """Each result's model as the table names it: its config's name; its
+    config's path (without ``.py``) where configs of one file name in
+    two folders are summarised; and, where one config's baselines are of
+    two models (``--cfg-options``, another file it names), the first
+    characters of each one's model config SHA-1."""
+    names = [os.path.splitext(os.path.basename(r['config']))[0]
+             for r in records]
+    configs: Dict[str, set] = {}
+    for name, r in zip(names, records):
+        configs.setdefault(name, set()).add(r['config'])
+    names = [os.path.splitext(os.path.relpath(r['config']))[0]
+             if len(configs[name]) > 1 else name
+             for name, r in zip(names, records)]
+    models: Dict[str, set] = {}
+    for name, r in zip(names, records):
+        if _seed(r) is not None:
+            models.setdefault(name, set()).add(_model_key(r))
+    return [name + (f' (model {str(r.get("model_config_sha1"))[:8]})'
+                    if _seed(r) is not None and len(models[name]) > 1
+                    else '')
+            for name, r in zip(names, records)]
+
+
+def _pct(value: float) -> str:
+    return 'nan' if math.isnan(value) else f'{100 * value:.1f}%'
+
+
+def _cell(row: dict, level: str, metric: str) -> str:
+    value = row['metrics'][level][metric]
+    half = row.get('ci95', {}).get(level, {}).get(metric)
+    if half is None or math.isnan(half) or math.isnan(value):
+        return _pct(value)
+    return f'{_pct(value)} ± {100 * half:.1f}'
+
+
+def _seed_cell(row: dict) -> str:
+    if row.get('mean'):
+        return f'mean of {row["n"]} ({", ".join(map(str, row["seeds"]))})'
+    return '–' if row['seed'] is None else str(row['seed'])
+
+
+def format_summary(rows: Sequence[dict], record: dict) -> str:
+    """The Markdown table, then the settings, the queries, what ``±`` is
+    and the titles of the results that warn (:func:`~openselfsup.
+    evaluation.knn.knn_title`: k capped, patients shared or trained on,
+    classes without bank patches)."""
+    head = ['model', 'weights', 'seed'] + [f'{lv} {m}' for lv in LEVELS
+                                           for m in METRICS]
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '|' + '|'.join(['---'] * 3 + ['---:'] * (len(head) - 3)) + '|']
+    for row in rows:
+        lines.append('| ' + ' | '.join(
+            [row['model'], row['weights'], _seed_cell(row)]
+            + [_cell(row, lv, m) for lv in LEVELS for m in METRICS]) + ' |')
+    s = record['knn_settings']
+    k, asked = record.get('k'), record.get('k_asked', record.get('k'))
+    capped = f' (capped from {asked}: the bank size)' if k != asked else ''
+    temperature = s.get('knn_eval.temperature', 'the default')
+    queries = ', '.join(f'{record[lv]["n"]} {lv}'
+                        f'{"es" if lv == "patch" else "s"}' for lv in LEVELS)
+    lines += ['', f'kNN: k={k}{capped}, temperature {temperature}, '
+              f'aggregation {record.get("aggregation")}; queries: '
+              f'{queries}; acc: accuracy, mca: mean class accuracy.']
+    if any(r.get('mean') for r in rows):
+        lines.append(f'± : {SPREAD}.')
+    warned = [r for r in rows if not r.get('mean') and r.get('title') and
+              _warns(r['title'])]
+    if warned:
+        lines.append('')
+        lines += [f'- {r["model"]}, {r["weights"]}'
+                  + (f' seed {r["seed"]}' if r['seed'] is not None else '')
+                  + f': {r["title"]}' for r in warned]
+    return '\n'.join(lines) + '\n'
+
+
+def _warns(title: str) -> bool:
+    """Whether a result's title says more than its k (``kNN (k=20)
+    ...``): a capped k, shared or trained patients, classes without bank
+    patches."""
+    return not re.match(r'kNN \(k=\d+\) ', title)
+
+
+def plot_summary(rows: Sequence[dict], title: str = '') -> bytes:
+    """Bars of accuracy and mean class accuracy per level, one bar per
+    checkpoint and per baseline (several seeds: their mean, with the
+    half-width as an error bar), as PNG bytes."""
+    import numpy as np
+
+    from ..utils.plot import figure_png, pyplot
+    # a model's seeds are shown by their mean, where there is one
+    meaned = {r['model'] for r in rows if r.get('mean')}
+    shown = [r for r in rows if r.get('mean') or not (
+        r['seed'] is not None and r['model'] in meaned)]
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    width = 0.8 / len(shown)
+    x = np.arange(len(LEVELS))
+    for ax, m, name in zip(axes, METRICS,
+                           ('accuracy', 'mean class accuracy')):
+        for j, r in enumerate(shown):
+            values = [100 * r['metrics'][lv][m] for lv in LEVELS]
+            err = ([100 * r['ci95'][lv][m] for lv in LEVELS]
+                   if r.get('mean') else None)
+            ax.bar(x - 0.4 + width * (j + 0.5), values, width, yerr=err,
+                   capsize=2, label=_bar_label(r))
+        ax.set_xticks(x, LEVELS)
+        ax.set_ylim(0, 100)
+        ax.set_title(name, fontsize=9)
+    axes[0].set_ylabel('%')
+    axes[1].legend(fontsize=6, loc='upper left', bbox_to_anchor=(1, 1))
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return figure_png(fig, dpi=100, title=title)
+
+
+def _bar_label(row: dict) -> str:
+    if row.get('mean'):
+        return f'{row["model"]}, random init (mean of {row["n"]} seeds)'
+    seed = f' seed {row["seed"]}' if row['seed'] is not None else ''
+    return f'{row["model"]}, {row["weights"]}{seed}'
+
+
+def summarize_knn(paths: Sequence[str], output: str) -> Dict[str, str]:
+    """Read the kNN result JSONs ``paths``; write their table (``.md``),
+    its numbers (``.json``) and a plot (``.png``) as one set, everything
+    computed and checked before the first is written.
+
+    Args:
+        paths (list[str]): result JSONs of ``tools/knn_eval.py``.
+        output (str): path prefix of the three files; a folder (existing,
+            or ending in ``/``) holds ``knn_summary.*``
+            (:func:`~openselfsup.lowshot.report.report_prefix`).
+
+    Returns:
+        dict: ``markdown`` (the text), and the paths ``md``, ``json``,
+        ``png``.
+
+    Raises:
+        InputError: no result given, a result given twice, a file that is
+            not a kNN result (:func:`load_knn_result`), results of other
+            kNN settings (:func:`check_one_setting`), an output that cannot
+            be written or is another command's file (or an input).
+    """
+    from ..lowshot.report import report_prefix
+    from ..utils import check_replaceable, check_writable, save_set
+    if not paths:
+        raise InputError('give the kNN result JSONs to summarise')
+    check_distinct('results', paths, key=os.path.realpath,
+                   why='one file')
+    prefix = report_prefix(output, 'knn_summary')
+    out = {ext: f'{prefix}.{ext}' for ext in ('md', 'json', 'png')}
+    inputs = {os.path.realpath(p) for p in paths}
+    for path in out.values():
+        if os.path.realpath(path) in inputs:
+            raise InputError(f'{path}: an output of the summary is one of '
+                             'its inputs; give another --output')
+        check_writable(path)
+    check_replaceable(out['json'], SUMMARY_KEYS,
+                      'a kNN summary written by knn_summary.py',
+                      also=(out['md'], out['png']))
+    records = [load_knn_result(p) for p in paths]
+    check_one_setting(paths, records)
+    rows = summary_rows(paths, records)
+    text = format_summary(rows, records[0])
+    title = f'kNN (k={records[0].get("k")}): {len(records)} results'
+    data = dict(rows=rows, knn_settings=records[0]['knn_settings'],
+                knn_files_sha1=records[0].get('knn_files_sha1'),
+                k=records[0].get('k'), k_asked=records[0].get('k_asked'),
+                aggregation=records[0].get('aggregation'), spread=SPREAD)
+    save_set({out['md']: text, out['json']: data,
+              out['png']: plot_summary(rows, title)})
+    return dict(out, markdown=text)

@@ -1,0 +1,191 @@
+"""tools/knn_summary.py: several kNN result JSONs of knn_eval.py in one
+table, JSON and plot (openselfsup.apis.knn_summary)."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from _foundation_helpers import run_tool_here
+
+TOOL = 'tools/knn_summary.py'
+LEVELS = ('patch', 'slide', 'patient')
+SETTINGS = {'knn_eval.bank.split_name': 'train',
+            'knn_eval.query.split_name': 'val', 'knn_eval.k': 20,
+            'knn_eval.temperature': 0.07,
+            'knn_eval.aggregation': 'l1_softmax'}
+FILES = {'knn_eval.query.split': 'b' * 40}
+N = {'patch': 51, 'slide': 12, 'patient': 9}
+
+
+def result(values, config='/c/hlss_demo.py', seed=None, ckpt_sha1='a' * 40,
+           model_sha1='m' * 40, settings=None, title=None, **extra):
+    """A kNN result JSON as knn_eval.py writes it: ``values`` are the six
+    (acc, mca) of patch, slide, patient; ``seed``: a baseline's."""
+    stem = (f'random_init_{os.path.basename(config)[:-3]}_seed{seed}'
+            if seed is not None else 'run_iter_300')
+    rec = {lv: dict(acc=values[2 * i], mca=values[2 * i + 1], n=N[lv])
+           for i, lv in enumerate(LEVELS)}
+    rec.update(k=20, k_asked=20, aggregation='l1_softmax', config=config,
+               checkpoint=(f'random init (seed {seed})' if seed is not None
+                           else '/w/run/iter_300.pth'),
+               checkpoint_sha1=None if seed is not None else ckpt_sha1,
+               model_config_sha1=model_sha1,
+               knn_settings=dict(SETTINGS, **(settings or {})),
+               knn_files_sha1=dict(FILES), title=title or f'kNN (k=20) {stem}')
+    if seed is not None:
+        rec['model_files_sha1'] = {'model.heads.patch.attributes': 'f' * 40}
+    rec.update(extra)
+    return rec
+
+
+def write(folder, name, rec):
+    path = folder / name
+    path.write_text(json.dumps(rec))
+    return str(path)
+
+
+def summarize(paths, output):
+    from openselfsup.apis.knn_summary import summarize_knn
+    return summarize_knn(paths, str(output))
+
+
+def test_table_holds_each_result_and_the_mean_over_seeds(tmp_path):
+    """Each result is a row with the values of its JSON; a model's three
+    seeds at initialisation are followed by their mean ± the Student-t
+    95% half-width (scipy's t quantile, numpy's sample std), the trained
+    checkpoint stays a row of its own."""
+    seeds = {0: [0.5, 0.4, 0.25, 0.5, 1 / 3, 0.2],
+             1: [0.6, 0.45, 0.5, 0.5, 2 / 3, 0.3],
+             2: [0.7, 0.65, 0.75, 0.5, 1.0, 0.7]}
+    trained = [0.686, 0.727, 0.75, 0.75, 0.667, 0.667]
+    paths = [write(tmp_path, 'knn_iter_300.json', result(trained))]
+    for s in (2, 0, 1):  # given out of order: listed by seed
+        paths.append(write(tmp_path, f'knn_seed{s}.json',
+                           result(seeds[s], seed=s)))
+    out = summarize(paths, tmp_path / 'out' / 'summary')
+    data = json.loads((tmp_path / 'out' / 'summary.json').read_text())
+    rows = data['rows']
+    assert [(r['weights'], r.get('seed'), bool(r.get('mean')))
+            for r in rows] == [('run/iter_300.pth', None, False),
+                               ('random init', 0, False),
+                               ('random init', 1, False),
+                               ('random init', 2, False),
+                               ('random init', None, True)]
+    for row, values in zip(rows[:4], [trained] + [seeds[s] for s in range(3)]):
+        got = [row['metrics'][lv][m] for lv in LEVELS for m in ('acc', 'mca')]
+        assert got == values
+        assert row['model'] == 'hlss_demo'
+    mean = rows[4]
+    assert mean['seeds'] == [0, 1, 2] and mean['n'] == 3
+    # by hand: patch acc 0.5, 0.6, 0.7: mean 0.6, std 0.1
+    assert mean['metrics']['patch']['acc'] == pytest.approx(0.6)
+    half = stats.t.ppf(0.975, 2) * 0.1 / math.sqrt(3)
+    assert mean['ci95']['patch']['acc'] == pytest.approx(half)
+    for i, (lv, m) in enumerate((lv, m) for lv in LEVELS
+                                for m in ('acc', 'mca')):
+        col = np.array([seeds[s][i] for s in range(3)])
+        assert mean['metrics'][lv][m] == pytest.approx(col.mean())
+        assert mean['ci95'][lv][m] == pytest.approx(
+            stats.t.ppf(0.975, 2) * col.std(ddof=1) / math.sqrt(3))
+    # the Markdown shows the same numbers, in percent
+    lines = out['markdown'].splitlines()
+    assert lines[2].split(' | ')[3:5] == ['68.6%', '72.7%']
+    assert lines[3].split(' | ')[2:5] == ['0', '50.0%', '40.0%']
+    assert lines[6].split(' | ')[2:4] == [
+        'mean of 3 (0, 1, 2)', f'60.0% ± {100 * half:.1f}']
+    assert 'queries: 51 patches, 12 slides, 9 patients' in out['markdown']
+    assert 'Student-t 95% half-width' in out['markdown']
+    assert (tmp_path / 'out' / 'summary.md').read_text() == out['markdown']
+    png = (tmp_path / 'out' / 'summary.png').read_bytes()
+    assert png.startswith(b'\x89PNG')
+
+
+def test_a_result_that_warns_is_named_under_the_table(tmp_path):
+    """The title knn_eval.py gave a result that warns (trained patients
+    not checked, a capped k) is repeated under the table; a plain one is
+    not."""
+    warn = 'kNN (k=20; trained patients not checked) run_iter_300'
+    a = write(tmp_path, 'a.json', result([0.5] * 6, title=warn))
+    b = write(tmp_path, 'b.json', result([0.4] * 6, seed=0))
+    text = summarize([a, b], tmp_path / 's')['markdown']
+    assert f'- hlss_demo, run/iter_300.pth: {warn}' in text
+    assert 'random_init_hlss_demo_seed0' not in text
+
+
+def _nothing_written(tmp_path):
+    return not any(p.name.startswith('s.') for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('case, says', [
+    ('other_k', 'evaluated under other kNN settings than'),
+    ('other_k', 'knn_eval.k: 20 -> 200'),
+    ('other_split', "knn_eval.query.split_name: 'val' -> 'test'"),
+    ('other_file', 'the contents of the file knn_eval.query.split names'),
+    ('other_queries', 'patch queries: 51 -> 50'),
+    ('seed_twice', 'given twice (the same checkpoint, or the same seed'),
+    ('not_knn', 'not a kNN result of knn_eval.py'),
+    ('no_settings', 'records no kNN settings'),
+])
+def test_bad_input_is_one_line_and_nothing_written(tmp_path, capfd, case,
+                                                   says):
+    """Results of other kNN settings (k, a split, a split file's
+    contents, another number of queries) are refused, naming the first
+    difference; so are one seed of one model twice (its mean would count
+    it twice) and a JSON that is not a kNN result or records no
+    settings. One line, exit 2, nothing written."""
+    first = write(tmp_path, 'a.json', result([0.5] * 6, seed=0))
+    other = {
+        'other_k': result([0.5] * 6, seed=1, settings={'knn_eval.k': 200}),
+        'other_split': result([0.5] * 6, seed=1, settings={
+            'knn_eval.query.split_name': 'test'}),
+        'other_file': result([0.5] * 6, seed=1,
+                             knn_files_sha1={'knn_eval.query.split':
+                                             'c' * 40}),
+        'other_queries': result([0.5] * 6, seed=1,
+                                patch=dict(acc=0.5, mca=0.5, n=50)),
+        'seed_twice': result([0.6] * 6, seed=0),
+        'not_knn': {'model': 'clp', 'average_mean': 0.8},
+        'no_settings': {k: v for k, v in result([0.5] * 6, seed=1).items()
+                        if k != 'knn_settings'},
+    }[case]
+    second = write(tmp_path, 'b.json', other)
+    rc, out, err = run_tool_here([TOOL, first, second, '--output',
+                                  str(tmp_path / 's')], capfd)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1, err
+    assert lines[0].startswith('error: ') and says in lines[0], lines
+    assert _nothing_written(tmp_path)
+
+
+def test_its_own_summary_and_a_users_file_are_refused(tmp_path, capfd):
+    """A summary JSON given as a result is named as one (a glob of a
+    folder that holds it), and an --output over a user's file is refused,
+    never replaced."""
+    a = write(tmp_path, 'a.json', result([0.5] * 6, seed=0))
+    summarize([a], tmp_path / 'knn_summary')
+    rc, _, err = run_tool_here([TOOL, a, str(tmp_path / 'knn_summary.json'),
+                                '--output', str(tmp_path / 'again')], capfd)
+    assert rc == 2 and 'a kNN summary of knn_summary.py, not a kNN ' \
+        'result' in err, err
+    assert not (tmp_path / 'again.md').exists()
+    mine = tmp_path / 'notes.md'
+    mine.write_text('mine')
+    rc, _, err = run_tool_here([TOOL, a, '--output', str(tmp_path / 'notes')],
+                               capfd)
+    assert rc == 2 and 'exists and is not a kNN summary' in err, err
+    assert mine.read_text() == 'mine'
+    # a missing file, named where it was looked for; a folder
+    rc, _, err = run_tool_here([TOOL, 'nope.json', '--output',
+                                str(tmp_path / 'x')], capfd)
+    assert rc == 2 and 'nope.json: kNN result not found (relative to the ' \
+        'current folder' in err, err
+    rc, _, err = run_tool_here([TOOL, str(tmp_path), '--output',
+                                str(tmp_path / 'x')], capfd)
+    assert rc == 2 and 'is a folder; give its kNN result files' in err, err
+    # the same file twice, however spelt
+    rc, _, err = run_tool_here([TOOL, a, str(tmp_path / '.' / 'a.json'),
+                                '--output', str(tmp_path / 'x')], capfd)
+    assert rc == 2 and 'given twice (one file)' in err, err
