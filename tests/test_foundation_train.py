@@ -3363,8 +3363,8 @@ def test_scheduler_states_are_matched_by_class_or_refused():
         '(LinearLR), which this config removed, is not loaded'])
     assert places([warm, cos], [cos]) == ({None: [None, 0]}, [
         'param_scheduler.0 (LinearLR) has no saved state of its class and '
-        'starts as built, its steps counted from this resume (as '
-        'MMEngine\'s resume leaves one added at the end)',
+        'starts at this resume: its first step taken on the lr the '
+        'optimizer resumes with, its steps counted from here',
         'param_scheduler.1 (CosineAnnealingLR) takes the state of the '
         'saved param_scheduler.0'])
     assert places([mom, cos], [cos, mom])[0] == {None: [1, 0]}
@@ -3486,8 +3486,8 @@ def test_a_resume_matches_schedulers_of_one_class_by_their_settings(
     ``start_factor`` 0.5) and never cooled. Now the saved one of its
     class and settings gives it its state: the resumed lr is the
     uninterrupted run's at every epoch, and the log says the warmup's
-    state is not loaded. A LinearLR added before them starts as built
-    (it was refused as ambiguous). The reference: the uninterrupted
+    state is not loaded. A LinearLR added before them starts at the
+    resume (it was refused as ambiguous). The reference: the uninterrupted
     run's own lr and scheduler."""
     warmup = _WARMUP
     cool = dict(type='LinearLR', start_factor=1., end_factor=0.1,
@@ -3847,7 +3847,7 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
         synthetic_root, tmp_path):
     """A run of a LinearLR warmup and a MultiStepLR resumed with a
     CosineAnnealingLR alone, mid-warmup and past the milestone (the
-    cosine has no saved state of its class: it starts as built, the two
+    cosine has no saved state of its class: it starts at the resume, the two
     saved states are not loaded): the lr the optimizer resumes with is
     what the last steps of both removed schedulers left, yet the warning
     said it twice, each time as that one scheduler's ('param_scheduler.0
@@ -3875,8 +3875,8 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
         f'their last steps left, {logged[1]:g}, where this config\'s ' \
         f'schedule alone gives {lr:g} at the checkpoint\'s step ' \
         '(epoch 1, iter 1; param_scheduler.0 (CosineAnnealingLR), without ' \
-        'a saved state, not in it: it starts as built, steps counted from ' \
-        'this resume), and this config\'s schedulers of lr go on from it' \
+        'a saved state, not in it: it starts at this resume, steps counted ' \
+        'from it), and this config\'s schedulers of lr go on from it' \
         in log, log[-3000:]
     assert ') is removed' not in log, log[-3000:]
 
@@ -3885,7 +3885,7 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
         synthetic_root, tmp_path):
     """A run of a ConstantLR and a cosine resumed at epoch 1 with the
     cosine and a LinearLR added (no saved state of its class: it starts
-    as built, its steps counted from the resume): the value 'this
+    at the resume, its steps counted from it): the value 'this
     config's schedule alone gives' at the checkpoint's step replayed the
     LinearLR from epoch 0, which the resumed run never steps there, and
     the line beside it said it starts as built. A ConstantLR removed
@@ -3921,8 +3921,8 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
             f'optimizer resumes with the lr its last step left, {held:g}, ' \
             f"where this config's schedule alone gives {alone:g} at the " \
             "checkpoint's step (epoch 1, iter 1; param_scheduler.1 " \
-            '(LinearLR), without a saved state, not in it: it starts as ' \
-            'built, steps counted from this resume)' in log, log[-3000:]
+            '(LinearLR), without a saved state, not in it: it starts at ' \
+            'this resume, steps counted from it)' in log, log[-3000:]
 
 
 def test_an_added_scheduler_takes_its_first_step_on_the_resumed_lr(

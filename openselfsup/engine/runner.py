@@ -700,10 +700,10 @@ def _replayed_schedule(schedulers: Sequence[dict], param: str,
 
     from ..config import train_loop_kind
     from ..registry import PARAM_SCHEDULERS
-    # a scheduler without a saved state (added) starts as built at the
-    # resume, its steps counted from it: it has no step before the
-    # checkpoint's (its first, at its building, the restored optimizer
-    # state replaces), so it is not replayed (it was, from step 0)
+    # a scheduler without a saved state (added) starts at the resume
+    # (start_unloaded_schedulers), its steps counted from it: it has no
+    # step before the checkpoint's, so it is not replayed (it was, from
+    # step 0)
     added = _added_schedulers(schedulers, saved, name, found)
     places = [i for i, s in enumerate(schedulers)
               if _scheduled_param(s) == param and i not in added]
@@ -814,8 +814,8 @@ def _added_note(schedulers: Any, param: str, saved: dict,
     if not added:
         return ''
     return (f'; {" and ".join(added)}, without a saved state, not in it: '
-            f'{"they start" if len(added) > 1 else "it starts"} as built, '
-            'steps counted from this resume')
+            f'{"they start" if len(added) > 1 else "it starts"} at this '
+            'resume, steps counted from it')
 
 
 def _iterations_into(progress: Any, epoch: int) -> Optional[int]:
@@ -947,7 +947,7 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     of its class and scheduled setting, first the one of equal settings
     (in order among equals), then those left in order where as many are
     left on each side (settings changed in place); one side with none
-    left: schedulers added (started as built) or removed (not loaded).
+    left: schedulers added (started at the resume) or removed (not loaded).
     The settings decide among those of one class: a ``[LinearLR warmup,
     LinearLR cool-down]`` run resumed with the cool-down alone gave it
     the warmup's state by place. By place, as MMEngine does, where the
@@ -961,7 +961,7 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
         tuple: ``{name: places}`` (name None for the one optimizer) of
         the optimizers whose states do not go by place, ``places`` the
         saved state's place for each of the config's schedulers (None:
-        none, it starts as built), and the lines that say so.
+        none, it starts at the resume), and the lines that say so.
 
     Raises:
         InputError: a match that is ambiguous: a class of which, those
@@ -991,9 +991,9 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
             kind = _scheduler_kind(configs[i])[0]
             if j is None:
                 lines.append(f'{where("here", i)} ({kind}) has no saved '
-                             'state of its class and starts as built, its '
-                             'steps counted from this resume (as MMEngine\'s '
-                             'resume leaves one added at the end)')
+                             'state of its class and starts at this resume: '
+                             'its first step taken on the lr the optimizer '
+                             'resumes with, its steps counted from here')
             elif j != i:
                 lines.append(f'{where("here", i)} ({kind}) takes the '
                              f'state of the saved {where("saved", j)}')
