@@ -189,3 +189,21 @@ def test_its_own_summary_and_a_users_file_are_refused(tmp_path, capfd):
     rc, _, err = run_tool_here([TOOL, a, str(tmp_path / '.' / 'a.json'),
                                 '--output', str(tmp_path / 'x')], capfd)
     assert rc == 2 and 'given twice (one file)' in err, err
+
+
+def test_two_checkpoints_of_one_model_read_apart(tmp_path):
+    """One config trained in two work dirs (``/w/exp1/run/iter_300.pth``,
+    ``/w/exp2/run/iter_300.pth``): each row names its checkpoint's path
+    (both said ``run/iter_300.pth``, two rows alike but for their
+    numbers); a lone checkpoint keeps the short name."""
+    paths = [write(tmp_path, f'knn_{e}.json', result(
+        [0.5 + 0.1 * i] * 6, ckpt_sha1=str(i) * 40,
+        checkpoint=f'/w/{e}/run/iter_300.pth'))
+        for i, e in enumerate(('exp1', 'exp2'))]
+    paths.append(write(tmp_path, 'knn_other.json', result(
+        [0.3] * 6, config='/c/hidisc_demo.py', ckpt_sha1='c' * 40)))
+    summarize(paths, tmp_path / 'summary')
+    rows = json.loads((tmp_path / 'summary.json').read_text())['rows']
+    assert [r['weights'] for r in rows] == [
+        '/w/exp1/run/iter_300.pth', '/w/exp2/run/iter_300.pth',
+        'run/iter_300.pth']

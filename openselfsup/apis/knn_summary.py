@@ -129,11 +129,23 @@ def _model_key(record: dict):
             else ())
 
 
-def _weights(record: dict) -> str:
-    if _seed(record) is not None:
-        return 'random init'
-    folder, name = os.path.split(record['checkpoint'])
-    return os.path.join(os.path.basename(folder), name)
+def _weights_labels(records: Sequence[dict],
+                    models: Sequence[str]) -> List[str]:
+    """Each result's weights as the table names them: ``random init``, or
+    the checkpoint's folder and file name; its path as the result records
+    it where two results of one model (``models``: :func:`_model_labels`)
+    would read alike (one config trained in two work dirs: two rows that
+    said the same)."""
+    short = ['random init' if _seed(r) is not None else os.path.join(
+        os.path.basename(os.path.dirname(r['checkpoint'])),
+        os.path.basename(r['checkpoint'])) for r in records]
+    seen: Dict[tuple, int] = {}
+    for model, label, r in zip(models, short, records):
+        if _seed(r) is None:
+            seen[model, label] = seen.get((model, label), 0) + 1
+    return [r['checkpoint'] if _seed(r) is None and seen[model, label] > 1
+            else label
+            for model, label, r in zip(models, short, records)]
 
 
 def summary_rows(paths: Sequence[str], records: Sequence[dict]
@@ -170,6 +182,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                else ('ckpt', i))
         groups.setdefault(key, []).append(i)
     labels = _model_labels(records)
+    weights = _weights_labels(records, labels)
     rows = []
     for key, members in groups.items():
         members.sort(key=lambda i: _seed(records[i]) or 0)
@@ -177,7 +190,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
             r = records[i]
             rows.append(dict(
                 file=os.path.abspath(paths[i]), model=labels[i],
-                weights=_weights(r), seed=_seed(r), title=r.get('title'),
+                weights=weights[i], seed=_seed(r), title=r.get('title'),
                 config=r['config'], checkpoint=r['checkpoint'],
                 checkpoint_sha1=r.get('checkpoint_sha1'),
                 model_config_sha1=r.get('model_config_sha1'),
