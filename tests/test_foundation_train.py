@@ -3363,11 +3363,16 @@ def test_scheduler_states_are_matched_by_class_or_refused():
         '(LinearLR), which this config removed, is not loaded'])
     assert places([warm, cos], [cos]) == ({None: [None, 0]}, [
         'param_scheduler.0 (LinearLR) has no saved state of its class and '
-        'starts at this resume: its first step taken on the lr the '
-        'optimizer resumes with, its steps counted from here',
+        'starts at this resume, on the lr the optimizer resumes with, its '
+        'steps counted from here',
         'param_scheduler.1 (CosineAnnealingLR) takes the state of the '
         'saved param_scheduler.0'])
     assert places([mom, cos], [cos, mom])[0] == {None: [1, 0]}
+    # a momentum scheduler added: the line names the momentum (it said lr)
+    assert places([mom, cos], [cos])[1][0] == (
+        'param_scheduler.0 (CosineAnnealingMomentum) has no saved state of '
+        'its class and starts at this resume, on the momentum the '
+        'optimizer resumes with, its steps counted from here')
     # two LinearLR saved, one kept: the one of its settings
     assert places([cos, cool], [warm, cos, cool])[0] == {None: [1, 2]}
     assert places([warm, cos], [warm, cos, cool])[0] == {}

@@ -990,10 +990,11 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
         for i, j in enumerate(places):
             kind = _scheduler_kind(configs[i])[0]
             if j is None:
+                param = _scheduled_param(configs[i]) or 'value'
                 lines.append(f'{where("here", i)} ({kind}) has no saved '
-                             'state of its class and starts at this resume: '
-                             'its first step taken on the lr the optimizer '
-                             'resumes with, its steps counted from here')
+                             'state of its class and starts at this resume, '
+                             f'on the {param} the optimizer resumes with, its '
+                             'steps counted from here')
             elif j != i:
                 lines.append(f'{where("here", i)} ({kind}) takes the '
                              f'state of the saved {where("saved", j)}')
