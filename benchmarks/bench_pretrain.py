@@ -310,8 +310,9 @@ def op_counter():
                 c = self.counts.setdefault(self.name, {
                     'device': 0, 'host': 0, 'h2d_bytes': 0})
                 c[where] += 1
-                src = args[0] if op == '_to_copy' else args[1] \
-                    if op == 'copy_' else None
+                # the source: _to_copy's first argument, copy_'s second
+                src = None if op not in _COPY_OPS else \
+                    args[0] if op == '_to_copy' else args[1]
                 if on_meta(out) and isinstance(src, torch.Tensor) and \
                         src.device.type == 'cpu':
                     c['h2d_bytes'] += out.numel() * out.element_size()

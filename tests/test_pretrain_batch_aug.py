@@ -383,13 +383,16 @@ def test_resized_crop_is_pillows_resize_bit_for_bit(shape, size, thin):
     vertically first (:func:`pil_vertical_first`), batches here mix both.
     Pillow's weights in float with rounding after each pass differed by up
     to 2 levels (1.8% of the values of 224 px CLP crops)."""
-    from openselfsup.datasets.batch_aug import pil_vertical_first
+    from openselfsup.datasets.batch_aug import (pil_vertical_first,
+                                                pillow_release)
     rng = np.random.default_rng(sum(shape) + sum(size) + thin)
     images = [rng.integers(0, 256, shape + (3, ), dtype=np.uint8)
               for _ in range(24)]
     boxes = _random_boxes(rng, 24, *shape, thin=thin)
     order = pil_vertical_first(boxes[:, 2], boxes[:, 3], size)
-    if size[0] < shape[0]:  # the batch has both orders
+    # both orders in one batch on Pillow 13 (12.2-12.3 only for images
+    # over 100 times as high as wide, older never: one order there)
+    if size[0] < shape[0] and pillow_release() >= (13, 0):
         assert 0 < int(order.sum()) < len(order)
     _assert_resized_crop_is_pillows(images, boxes, size)
 

@@ -345,6 +345,13 @@ def _round_halves(p: torch.Tensor, hi: slice, lo: slice, dim: int,
     return out.div_(_SPLIT, rounding_mode='floor')
 
 
+def pillow_release() -> Tuple[int, int]:
+    """The installed Pillow's ``(major, minor)``, which decides the order
+    of its resize's passes (:func:`pil_vertical_first`)."""
+    import PIL
+    return tuple(int(v) for v in PIL.__version__.split('.')[:2])
+
+
 def pil_vertical_first(width: torch.Tensor, height: torch.Tensor,
                        size: Tuple[int, int]) -> torch.Tensor:
     """``[N]`` bool: whether the installed Pillow's ``resize`` of crops
@@ -357,8 +364,7 @@ def pil_vertical_first(width: torch.Tensor, height: torch.Tensor,
     Pillow 12.2-12.3: tall images, ``h > 100 w``, whose height shrinks.
     Older: never (always horizontal first, as the published views'
     Pillow)."""
-    import PIL
-    version = tuple(int(v) for v in PIL.__version__.split('.')[:2])
+    version = pillow_release()
     oh, ow = size
     shrinks = height > oh
     if version >= (13, 0):
