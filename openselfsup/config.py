@@ -22,7 +22,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
-from .utils import InputError, file_sha1, first_line, missing_note
+from .utils import InputError, file_sha1, first_line, with_missing_note
 from .utils.fingerprint import folder_sha1
 
 
@@ -1093,9 +1093,8 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
         raise InputError(f'{path}: is a folder, not a config file'
                          + _configs_in(path))
     if not os.path.isfile(path):
-        note = missing_note(path)
-        raise InputError(f'{path}: config file not found'
-                         + (f' ({note})' if note else ''))
+        raise InputError(with_missing_note(f'{path}: config file not found',
+                                           path))
     if not path.endswith('.py'):
         raise InputError(f'{path}: a config is a Python file (.py), e.g. '
                          'configs/demo/clp_r18_demo.py')

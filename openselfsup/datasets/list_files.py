@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
 from ..utils import (InputError, check_replaceable, file_sha1,
-                     json_object_or_none, missing_note, save_set)
+                     json_object_or_none, save_set, with_missing_note)
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -100,9 +100,8 @@ def read_list_file(path: str,
     if os.path.isdir(path):  # was "list file not found"
         raise InputError(f'{path}: is a folder, not a list file')
     if not os.path.isfile(path):
-        note = missing_note(path)
-        raise InputError(f'{path}: list file not found'
-                         + (f' ({note})' if note else ''))
+        raise InputError(with_missing_note(f'{path}: list file not found',
+                                           path))
     entries: List[ListEntry] = []
     try:
         opener = gzip.open if path.endswith('.gz') else open

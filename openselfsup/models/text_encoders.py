@@ -42,7 +42,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from ..registry import MODELS
-from ..utils import InputError, first_line, missing_note
+from ..utils import InputError, first_line, with_missing_note
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -79,9 +79,8 @@ def _check_model_dir(path: str) -> str:
     path = os.fspath(path)
     if not os.path.isdir(path):
         # a relative path is the current folder's: the line says which
-        note = missing_note(path)
-        raise InputError(f'{path}: text encoder path is not a directory'
-                         + (f' ({note})' if note else ''))
+        raise InputError(with_missing_note(
+            f'{path}: text encoder path is not a directory', path))
     if not os.path.isfile(os.path.join(path, 'config.json')):
         raise InputError(f'{path}: not a model directory (no config.json); '
                          'give a local Hugging Face / sentence-transformers '

@@ -630,6 +630,15 @@ def missing_note(path: str) -> str:
     return note + (f'; {guess}' if guess else '')
 
 
+def with_missing_note(line: str, path: str, hint: str = '') -> str:
+    """A 'not found' ``line`` of ``path`` with, in parentheses after it,
+    ``hint`` (what the path should hold, or how to make it) and
+    :func:`missing_note`'s note, those there are: every missing-path line
+    says the same of a relative path."""
+    notes = '; '.join(n for n in (hint, missing_note(path)) if n)
+    return line + (f' ({notes})' if notes else '')
+
+
 def _close_name(path: str) -> str:
     """``did you mean <folder>/<name>?`` for the entry of ``path``'s
     folder, of the same extension, closest to its name (difflib ratio at
@@ -658,9 +667,8 @@ def check_file(path: str, noun: str, flag: str = '',
     if os.path.isdir(path):
         raise InputError(f'{where}: is a folder, not a {noun} file')
     if not os.path.isfile(path):
-        notes = '; '.join(n for n in (hint, missing_note(path)) if n)
-        raise InputError(f'{where}: {noun} not found'
-                         + (f' ({notes})' if notes else ''))
+        raise InputError(with_missing_note(f'{where}: {noun} not found',
+                                           path, hint))
 
 
 def load_npy(path: str, what: str = 'array') -> np.ndarray:

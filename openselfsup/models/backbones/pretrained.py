@@ -12,7 +12,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ...utils import InputError, missing_note
+from ...utils import InputError, with_missing_note
 
 
 def require_timm(what: str):
@@ -48,11 +48,10 @@ def read_weights(path: Optional[str], what: str
     path = os.fspath(path)
     if not os.path.isfile(path):
         # a relative path is the current folder's: the line says which
-        note = missing_note(path)
-        raise InputError(f'{path}: weights of {what} not found (put the file '
-                         'there, or set model.backbone.checkpoint=None for a '
-                         'random initialisation' + (f'; {note})' if note
-                                                    else ')'))
+        raise InputError(with_missing_note(
+            f'{path}: weights of {what} not found', path, 'put the file '
+            'there, or set model.backbone.checkpoint=None for a random '
+            'initialisation'))
     timm = require_timm(what)
     try:
         state = timm.models.load_state_dict(path, weights_only=True)
