@@ -498,6 +498,24 @@ def _import_case(root, rng, dim=6):
     return feats, labels, rels, perm, shuffled
 
 
+def test_missing_relative_weights_name_the_current_folder(tmp_path,
+                                                         monkeypatch):
+    """A relative ``--weights`` path is read from the current folder, and
+    its 'not found' line says so, as the other missing-path lines do (it
+    read ``--weights checkpoints/vit.bin: not found``, whatever folder the
+    run was in); an absolute one is named alone, as before."""
+    from openselfsup.models.external import resolve_weights
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        resolve_weights('timm', 'checkpoints/vit.bin')
+    assert str(err.value) == ('--weights checkpoints/vit.bin: not found '
+                              f'(relative to the current folder {tmp_path})')
+    with pytest.raises(InputError) as err:
+        resolve_weights('timm', str(tmp_path / 'vit.bin'))
+    assert str(err.value) == f'--weights {tmp_path / "vit.bin"}: not found'
+
+
 def test_import_npy_and_h5_put_each_row_in_place(synthetic_root, tmp_path,
                                                  capsys):
     import h5py

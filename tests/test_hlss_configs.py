@@ -185,7 +185,9 @@ def test_paper_hlss_without_its_weights_stops_with_one_line(tmp_path,
                                                           monkeypatch):
     """The paper config's towers read the published CC12M checkpoint: where
     it is missing, building the model stops with one line naming the file
-    (before the model is built), not at random initialisation."""
+    (before the model is built), not at random initialisation, and says
+    that the relative path is the current folder's, as the other
+    missing-path lines do (it named the path alone)."""
     from openselfsup.models.open_clip import OpenCLIPImageTower
     from openselfsup.utils import InputError
     cfg = Config.fromfile(os.path.join(ROOT, PAPER['hlss']))
@@ -194,4 +196,5 @@ def test_paper_hlss_without_its_weights_stops_with_one_line(tmp_path,
         OpenCLIPImageTower(**{k: v for k, v in cfg.model.backbone.items()
                               if k != 'type'})
     assert str(err.value) == ('checkpoints/rn50-quickgelu-cc12m-f000538c.pt:'
-                              ' open_clip checkpoint not found')
+                              ' open_clip checkpoint not found (relative to '
+                              f'the current folder {tmp_path})')

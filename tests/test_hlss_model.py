@@ -242,6 +242,22 @@ def test_embedding_file_with_nan_or_zero_rows_is_one_line(tmp_path, value,
             TextInitHead(6, [['a']] * 4, embeddings_file=path)
 
 
+@pytest.mark.parametrize('reader, path, what', [
+    ('read_attribute_file', 'data/patch.json', 'attribute file'),
+    ('read_embedding_file', 'data/patch.npy', 'text-embedding file')])
+def test_missing_relative_text_files_name_the_current_folder(
+        tmp_path, monkeypatch, reader, path, what):
+    """A relative attribute or text-embedding file is read from the current
+    folder, and its 'not found' line says so, as the other missing-path
+    lines do (each named the path alone, whatever folder the run was in)."""
+    from openselfsup.models import heads
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        getattr(heads, reader)(path)
+    assert str(err.value) == (f'{path}: {what} not found (relative to the '
+                              f'current folder {tmp_path})')
+
+
 def test_attribute_file_errors(tmp_path):
     from openselfsup.models.heads import read_attribute_file
     f = tmp_path / 'a.json'

@@ -47,7 +47,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from ..config import is_number
-from ..utils import InputError, first_line
+from ..utils import InputError, first_line, with_missing_note
 
 LIBRARIES = ('timm', 'open_clip')
 #: weight files looked for in a hub-layout folder, in order
@@ -100,7 +100,8 @@ def resolve_weights(library: str, weights: str) -> Tuple[str, Optional[str]]:
         InputError: missing path, or a folder without config or weights.
     """
     if not os.path.exists(weights):
-        raise InputError(f'--weights {weights}: not found')
+        raise InputError(with_missing_note(f'--weights {weights}: not found',
+                                           weights))
     if not os.path.isdir(weights):
         return weights, None
     config = os.path.join(weights, FOLDER_CONFIG[library])

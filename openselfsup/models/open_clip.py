@@ -44,7 +44,7 @@ from mmengine.model import BaseModule
 
 from ..config import config_dicts
 from ..registry import MODELS
-from ..utils import InputError, Once
+from ..utils import InputError, Once, with_missing_note
 from ..utils.progress import progress_bar
 from .state_dict import load_state
 from .text_encoders import _FrozenTextEncoder
@@ -101,7 +101,8 @@ def read_clip_state(path: str) -> dict:
             ``weights_only=True``, or no tensors in it.
     """
     if not os.path.isfile(path):
-        raise InputError(f'{path}: open_clip checkpoint not found')
+        raise InputError(with_missing_note(
+            f'{path}: open_clip checkpoint not found', path))
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as exc:  # unpickling, zip and EOF errors

@@ -28,7 +28,8 @@ from torch import nn
 
 from ...config import type_name
 from ...registry import MODELS
-from ...utils import InputError, Once, array_sha1, load_npy
+from ...utils import (InputError, Once, array_sha1, load_npy,
+                      with_missing_note)
 from ...utils.fingerprint import file_sha256_kept, folder_sha1
 from ..losses.supcon import gather_features
 
@@ -45,7 +46,8 @@ def read_embedding_file(path: str) -> torch.Tensor:
             head's row would have no direction).
     """
     if not os.path.isfile(path):
-        raise InputError(f'{path}: text-embedding file not found')
+        raise InputError(with_missing_note(
+            f'{path}: text-embedding file not found', path))
     ext = os.path.splitext(path)[1].lower()
     if ext == '.npy':
         arr = torch.from_numpy(load_npy(path, 'text embeddings').astype(
@@ -101,7 +103,8 @@ def read_attribute_file(path: str) -> Tuple[List[str], List[List[str]]]:
             without descriptions or a template without one ``{}``.
     """
     if not os.path.isfile(path):
-        raise InputError(f'{path}: attribute file not found')
+        raise InputError(with_missing_note(
+            f'{path}: attribute file not found', path))
     try:
         with open(path, encoding='utf-8') as f:
             data = json.load(f)
