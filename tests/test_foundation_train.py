@@ -4015,7 +4015,11 @@ def test_an_added_momentum_scheduler_of_adam_starts_at_the_resume(
     stopped on a ``KeyError: 'momentum'`` traceback after its first
     epoch. Now its first step is taken on the restored beta. The
     reference: the optimizer's betas after the run, by hand (0.9 x 0.5:
-    3 steps from the resume of 4 to its end)."""
+    3 steps from the resume of 4 to its end). One added with ``begin``
+    1, which takes its first step at its begin, not at the resume,
+    stopped on the same traceback; it now finds the restored beta there
+    too: 0.9 x 0.5 after its step at the end of the first epoch resumed,
+    and no line of a first step at the resume."""
     adam = dict(type='OptimWrapper', optimizer=dict(
         type='AdamW', lr=0.05, betas=(0.9, 0.999), weight_decay=0.))
     c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)],
@@ -4028,6 +4032,12 @@ def test_an_added_momentum_scheduler_of_adam_starts_at_the_resume(
     assert 'param_scheduler.1 (ConstantMomentum) takes its first step on ' \
         'the momentum the optimizer resumes with: 0.9 -> 0.45' in log, \
         log[-3000:]
+    runner, log = _resumed_with(c, tmp_path, 'later', [
+        dict(_COSINE), dict(type='ConstantMomentum', factor=0.5,
+                            by_epoch=True, begin=1, end=4)])
+    assert [g['betas'] for g in runner.optim_wrapper.param_groups] == \
+        pytest.approx([(0.9 * 0.5, 0.999)])
+    assert 'takes its first step' not in log, log[-3000:]
 
 
 def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
@@ -4036,22 +4046,28 @@ def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
     ``min_lr`` in the optimizer's param groups, which the optimizer
     state the resume loads replaced: the run trained an epoch and
     stopped on a ``KeyError: 'max_lr'`` traceback. Now one line before
-    the run, nothing written."""
+    the run, nothing written. One with ``begin`` 1 (its first step at its
+    begin, not at the resume) trained an epoch and stopped on the same
+    traceback at its begin: refused at the resume too."""
     from openselfsup.utils import InputError
     c, _ = _scheduled_run(synthetic_root, tmp_path, [dict(_COSINE)])
     checkpoint = tmp_path / 'a' / 'epoch_1.pth'
-    with pytest.raises(InputError) as err:
-        _resumed_with(c, tmp_path, 'cycle', [dict(_COSINE), dict(
-            type='OneCycleLR', eta_max=0.05, total_steps=3, by_epoch=True)])
-    assert str(err.value) == (
-        f'--resume from {checkpoint}: param_scheduler.1 (OneCycleLR), '
-        'without a saved state, cannot start at this resume: its steps '
-        "read 'max_lr', which its building put in the param groups of the "
-        'optimizer and the optimizer state the resume loads replaced; '
-        'resume with the param_scheduler list of the run that wrote it, or '
-        'start a new run from its weights without --resume: --cfg-options '
-        f'load_from={checkpoint} --work-dir NEW_DIR')
-    assert not (tmp_path / 'cycle').exists()
+    for name, begin, when in (('cycle', 0, 'at this resume'),
+                              ('later', 1, 'at its begin after this resume')):
+        with pytest.raises(InputError) as err:
+            _resumed_with(c, tmp_path, name, [dict(_COSINE), dict(
+                type='OneCycleLR', eta_max=0.05, total_steps=3,
+                by_epoch=True, begin=begin)])
+        assert str(err.value) == (
+            f'--resume from {checkpoint}: param_scheduler.1 (OneCycleLR), '
+            f'without a saved state, cannot start {when}: its steps '
+            "read 'max_lr', which its building put in the param groups of "
+            'the optimizer and the optimizer state the resume loads '
+            'replaced; resume with the param_scheduler list of the run '
+            'that wrote it, or start a new run from its weights without '
+            f'--resume: --cfg-options load_from={checkpoint} --work-dir '
+            'NEW_DIR')
+        assert not (tmp_path / name).exists()
 
 
 def test_a_swap_per_optimizer_says_each_optimizers_lr(

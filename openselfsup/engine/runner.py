@@ -1160,7 +1160,10 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
     the load would): the ``ConstantLR`` halves the lr for its steps from
     the resume and its end restores it. A scheduler whose first step
     was not at its building (its ``begin`` above 0, or a
-    ``ReduceOnPlateau...`` one) is left as it is. ``schedulers``: the
+    ``ReduceOnPlateau...`` one) is left as it is: it takes that step at
+    its begin, on the values it finds then; what its steps read of its
+    building's is looked for now (the value of its first step computed,
+    not set). ``schedulers``: the
     runner's built ones (a list, or one per optimizer by name);
     ``states``: the checkpoint's ``param_schedulers`` as loaded (None:
     none); ``section``: the config's ``param_scheduler``, to name them;
@@ -1174,17 +1177,31 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
         InputError: a scheduler whose step reads a setting its building
             put in the optimizer's param groups, which the loaded state
             replaced (``OneCycleLR``'s ``max_lr``: a ``KeyError``
-            traceback after the first epoch trained).
+            traceback after the first epoch trained, or, of one whose
+            ``begin`` is above 0, after the epoch before its begin).
     """
+    from mmengine.optim.scheduler import ReduceOnPlateauParamScheduler
     built = schedulers if isinstance(schedulers, dict) else \
         {None: schedulers}
     lines = []
+
+    def refused(name, i, scheduler, exc, when):
+        place = _scheduler_place(section, name, i)
+        return InputError(
+            f'--resume from {path}: {place} ({type(scheduler).__name__}), '
+            f'without a saved state, cannot start {when}: its steps read '
+            f'{exc}, which its building put in the param groups of '
+            f'{_optimizer_who(name)} and the optimizer state the resume '
+            'loads replaced; resume with the param_scheduler list of the '
+            'run that wrote it, or start a new run from its weights '
+            f'without --resume: --cfg-options load_from={path} '
+            '--work-dir NEW_DIR')
+
     for name, mine in built.items():
         held = states.get(name) if isinstance(states, dict) else states
         held = held if isinstance(held, (list, tuple)) else ()
         for i, scheduler in enumerate(mine or ()):
             if i < len(held) and held[i] or \
-                    getattr(scheduler, 'last_step', None) != 0 or \
                     getattr(scheduler, '_global_step', None) != 0:
                 continue
             groups = scheduler.optimizer.param_groups
@@ -1194,22 +1211,30 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
                 # its building put in the groups, which the load dropped
                 for group in groups:
                     group.setdefault(param, group['betas'][0])
+            if getattr(scheduler, 'last_step', None) == -1 and \
+                    getattr(scheduler, 'begin', 0) > 0 and not isinstance(
+                        scheduler, ReduceOnPlateauParamScheduler):
+                # its first step comes at its begin: computed now, not
+                # set, for what it reads (it was a KeyError traceback at
+                # its begin, the epochs before it trained)
+                scheduler.last_step = 0
+                try:
+                    scheduler._get_value()
+                except KeyError as exc:
+                    raise refused(name, i, scheduler, exc,
+                                  'at its begin after this resume') from None
+                finally:
+                    scheduler.last_step = -1
+                continue
+            if getattr(scheduler, 'last_step', None) != 0:
+                continue
             before = [group[param] for group in groups]
             scheduler._global_step = scheduler.last_step = -1
             try:
                 scheduler.step()
             except KeyError as exc:
-                place = _scheduler_place(section, name, i)
-                raise InputError(
-                    f'--resume from {path}: {place} '
-                    f'({type(scheduler).__name__}), without a saved state, '
-                    'cannot start at this resume: its steps read '
-                    f'{exc}, which its building put in the param groups of '
-                    f'{_optimizer_who(name)} and the optimizer state the '
-                    'resume loads replaced; resume with the param_scheduler '
-                    'list of the run that wrote it, or start a new run from '
-                    'its weights without --resume: --cfg-options '
-                    f'load_from={path} --work-dir NEW_DIR') from None
+                raise refused(name, i, scheduler, exc,
+                              'at this resume') from None
             after = [group[param] for group in groups]
             if after != before:
                 lines.append(
