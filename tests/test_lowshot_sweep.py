@@ -567,3 +567,29 @@ def test_a_sweep_reads_the_support_sets_class_names_once(tmp_path,
         run_sweep(wd, specs, log=None, write_index=False)
         counts.append(reads.count('NCT_train'))
     assert counts[0] > 0 and counts[1] == counts[0], counts
+
+
+def test_a_near_sweep_reads_each_meta_json_once(tmp_path, monkeypatch):
+    """A near-domain sweep read the support set's meta JSON (100,000
+    paths at paper scale) once for the class names and again for the
+    image-overlap check of every model's pools: one per novel class
+    (``clp_wo_3``, ``clp_wo_5``), and the query set's once per model too.
+    Now the sweep's inputs keep each meta they read: once per file. The
+    reference: one read per file, counted."""
+    from openselfsup.lowshot import features
+    read = features.load_meta
+    reads = []
+
+    def counted(workdir, name, *args, **kwargs):
+        reads.append(name)
+        return read(workdir, name, *args, **kwargs)
+    monkeypatch.setattr(features, 'load_meta', counted)
+    wd = str(tmp_path / 'wd')
+    for model in ('clp_wo_3', 'clp_wo_5'):
+        make_workdir(wd, model=model, dim=16)
+    specs = sweep_specs('clp', 'near', [3, 5], [1], ['Ridge'], ['linear'],
+                        num_task=2)
+    assert sorted({s.model for s in specs}) == ['clp_wo_3', 'clp_wo_5']
+    reads.clear()
+    run_sweep(wd, specs, log=None, write_index=False)
+    assert sorted(reads) == ['NCT_test', 'NCT_train'], reads

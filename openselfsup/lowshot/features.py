@@ -801,14 +801,18 @@ def shared_image(support: FeatureSet, query: FeatureSet, support_meta,
     return os.path.normpath(os.path.join(root_a, ka[first])), len(common)
 
 
-def check_disjoint(support: FeatureSet, query: FeatureSet,
-                   workdir: str) -> None:
+def check_disjoint(support: FeatureSet, query: FeatureSet, workdir: str,
+                   meta: Optional[Callable[[str], Optional[Dict]]] = None
+                   ) -> None:
     """Refuse support and query sets that hold the same image file
     (:func:`shared_image`, from their meta JSONs and provenance): a query
     that is also a support image is scored against its own feature.
-    Silent where the records cannot tell."""
-    found = shared_image(support, query, load_meta(workdir, support.name),
-                         load_meta(workdir, query.name))
+    Silent where the records cannot tell. ``meta``: a set's name to its
+    meta JSON as loaded (:func:`load_meta` by default; the meta-test's
+    inputs keep each one they read)."""
+    meta = meta or (lambda name: load_meta(workdir, name))
+    found = shared_image(support, query, meta(support.name),
+                         meta(query.name))
     if found is None:
         return
     image, count = found
@@ -868,10 +872,9 @@ def slide_ids(workdir: str, name: str, num_rows: int) -> np.ndarray:
     return ids.astype(np.int64).reshape(-1)
 
 
-def class_names(workdir: str, name: str,
-                default: Optional[List[str]] = None) -> Optional[List[str]]:
-    """Class names from ``<NAME>_meta.json``, else ``default``."""
-    meta = load_meta(workdir, name)
+def class_names(meta: Optional[Dict]) -> Optional[List[str]]:
+    """The class names a ``<NAME>_meta.json`` as loaded (:func:`load_meta`)
+    records, or None (no file, or no names in it)."""
     if meta and meta.get('classes'):
         return [str(c) for c in meta['classes']]
-    return list(default) if default is not None else None
+    return None

@@ -342,7 +342,7 @@ class Inputs:
     def __init__(self, workdir: str, make_missing: bool = False):
         self.workdir, self.make_missing = workdir, make_missing
         self._features, self._stores, self._store_inputs = {}, {}, {}
-        self._dicts, self._names = {}, {}
+        self._dicts, self._metas = {}, {}
         self._disjoint = set()  # (model, support, query) checked
         self._dict_checked = set()  # (dictionary spec, support set) checked
         self.timing = Counter()
@@ -369,7 +369,7 @@ class Inputs:
         pair = (spec.model, s.support_set, s.query_set)
         if not s.same_pool and pair not in self._disjoint:
             t0 = time.perf_counter()
-            check_disjoint(sup, qry, self.workdir)
+            check_disjoint(sup, qry, self.workdir, self.meta)
             self._disjoint.add(pair)
             self.timing['load'] += time.perf_counter() - t0
         return sup, qry
@@ -473,15 +473,23 @@ class Inputs:
         return [names[c] if c < len(names) else str(c)
                 for c in store.classes]
 
+    def meta(self, name: str) -> Optional[Dict]:
+        """The meta JSON of the feature set ``name`` as loaded (None: no
+        file), read once per set: the file lists every image's path
+        (100,000 at paper scale), and the image-overlap check of every
+        model's pools (:meth:`pools`: one per novel class of a near sweep)
+        and the class names (:meth:`gather`, :meth:`class_names`) each
+        read it again."""
+        from .features import load_meta
+        if name not in self._metas:
+            self._metas[name] = load_meta(self.workdir, name)
+        return self._metas[name]
+
     def _recorded_names(self, name: str) -> Optional[List[str]]:
         """The class names the meta JSON of the feature set ``name``
-        records (None: none), read once per set: the file lists every
-        image's path (100,000 at paper scale), and each near-domain
-        setting's pairing check (:meth:`gather`) read it again."""
+        records (None: none)."""
         from .features import class_names
-        if name not in self._names:
-            self._names[name] = class_names(self.workdir, name)
-        return self._names[name]
+        return class_names(self.meta(name))
 
 
 def build_result(spec: RunSpec, f1: np.ndarray, names: List[str],
