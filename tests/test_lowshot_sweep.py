@@ -538,15 +538,10 @@ def test_a_quiet_sweep_still_says_it_replaced_a_result(tmp_path, capsys):
     assert '== clp mixture' not in out, out  # no per-setting block
 
 
-def test_a_sweep_reads_the_support_sets_class_names_once(tmp_path,
-                                                         monkeypatch):
-    """Every near-domain setting's inputs checked the pairing of its
-    model and novel class against the class names of the support set's
-    meta JSON (100,000 paths at paper scale), read again for each setting
-    past the names cache the result's class names come from. Now the
-    check reads the cache: a sweep of 4 near settings reads that file as
-    often as a sweep of one. The reference: the reads of the one-setting
-    sweep, counted alike."""
+@pytest.fixture
+def meta_reads(monkeypatch):
+    """The names of the feature sets whose meta JSON is read
+    (``features.load_meta``), in order, as they are read."""
     from openselfsup.lowshot import features
     read = features.load_meta
     reads = []
@@ -555,7 +550,19 @@ def test_a_sweep_reads_the_support_sets_class_names_once(tmp_path,
         reads.append(name)
         return read(workdir, name, *args, **kwargs)
     monkeypatch.setattr(features, 'load_meta', counted)
-    counts = []
+    return reads
+
+
+def test_a_sweep_reads_the_support_sets_class_names_once(tmp_path,
+                                                         meta_reads):
+    """Every near-domain setting's inputs checked the pairing of its
+    model and novel class against the class names of the support set's
+    meta JSON (100,000 paths at paper scale), read again for each setting
+    past the names cache the result's class names come from. Now the
+    check reads the cache: a sweep of 4 near settings reads that file as
+    often as a sweep of one. The reference: the reads of the one-setting
+    sweep, counted alike."""
+    reads, counts = meta_reads, []
     for shots, clfs in (([1], ['Ridge']),
                         ([1, 2], ['Ridge', 'nearest_centroid'])):
         wd = make_workdir(str(tmp_path / str(len(counts))), model='clp',
@@ -569,27 +576,19 @@ def test_a_sweep_reads_the_support_sets_class_names_once(tmp_path,
     assert counts[0] > 0 and counts[1] == counts[0], counts
 
 
-def test_a_near_sweep_reads_each_meta_json_once(tmp_path, monkeypatch):
+def test_a_near_sweep_reads_each_meta_json_once(tmp_path, meta_reads):
     """A near-domain sweep read the support set's meta JSON (100,000
     paths at paper scale) once for the class names and again for the
     image-overlap check of every model's pools: one per novel class
     (``clp_wo_3``, ``clp_wo_5``), and the query set's once per model too.
     Now the sweep's inputs keep each meta they read: once per file. The
     reference: one read per file, counted."""
-    from openselfsup.lowshot import features
-    read = features.load_meta
-    reads = []
-
-    def counted(workdir, name, *args, **kwargs):
-        reads.append(name)
-        return read(workdir, name, *args, **kwargs)
-    monkeypatch.setattr(features, 'load_meta', counted)
     wd = str(tmp_path / 'wd')
     for model in ('clp_wo_3', 'clp_wo_5'):
         make_workdir(wd, model=model, dim=16)
     specs = sweep_specs('clp', 'near', [3, 5], [1], ['Ridge'], ['linear'],
                         num_task=2)
     assert sorted({s.model for s in specs}) == ['clp_wo_3', 'clp_wo_5']
-    reads.clear()
+    meta_reads.clear()
     run_sweep(wd, specs, log=None, write_index=False)
-    assert sorted(reads) == ['NCT_test', 'NCT_train'], reads
+    assert sorted(meta_reads) == ['NCT_test', 'NCT_train'], meta_reads
