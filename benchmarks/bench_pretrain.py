@@ -288,7 +288,8 @@ def op_counter():
     ``h2d_bytes`` (the bytes that copies from the CPU to the device
     write: ``to(device)``, ``copy_`` of a CPU tensor into a device one;
     a copy that also changes the dtype counted in the new dtype, which
-    torch converts to on the CPU first). Ops that only make a view of a
+    torch converts to on the CPU first) and ``h2d_copies`` (how many such
+    copies: each one a host wait where its source is not pinned). Ops that only make a view of a
     tensor are not counted."""
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
@@ -308,7 +309,8 @@ def op_counter():
                 leaves = tree_leaves((args, kwargs, out))
                 where = 'device' if any(map(on_meta, leaves)) else 'host'
                 c = self.counts.setdefault(self.name, {
-                    'device': 0, 'host': 0, 'h2d_bytes': 0})
+                    'device': 0, 'host': 0, 'h2d_bytes': 0,
+                    'h2d_copies': 0})
                 c[where] += 1
                 # the source: _to_copy's first argument, copy_'s second
                 src = None if op not in _COPY_OPS else \
@@ -316,6 +318,7 @@ def op_counter():
                 if on_meta(out) and isinstance(src, torch.Tensor) and \
                         src.device.type == 'cpu':
                     c['h2d_bytes'] += out.numel() * out.element_size()
+                    c['h2d_copies'] += 1
             return out
 
     return Count()
@@ -810,7 +813,8 @@ def main(argv=None):
                           f'{sum(v["device"] for v in ops.values())}; no '
                           'read of a device value; bytes copied to the '
                           'device ' + ', '.join(
-                              f'{k} {v.get("h2d_bytes", 0):,}'
+                              f'{k} {v.get("h2d_bytes", 0):,} in '
+                              f'{v.get("h2d_copies", 0)} copies'
                               for k, v in ops.items()))
                 copied = res['views_h2d_bytes'] = _reported(
                     res, 'views_h2d_bytes', views_h2d_bytes, recipe, batch)
