@@ -85,6 +85,59 @@ def to_device(t: torch.Tensor, device, dtype=None) -> torch.Tensor:
     return t.to(device)
 
 
+class ParamUpload:
+    """The per-sample parameters of one views call bound for ``device``,
+    sent there in one copy (:func:`to_device`: pinned and non-blocking on
+    a GPU), then read there as slices of it, in their own dtypes and
+    shapes, without a device op (views of the one byte buffer).
+
+    Each op of :class:`BatchAugment` draws its parameters on the host and
+    :meth:`add`-s what its device ops read (blend factors, blur weights,
+    subsets' indices, crops' starts and table rows, masks); :meth:`send`
+    copies them all at once; :meth:`get` returns one on the device. A
+    step sent each of those in a copy of its own before (the CLP views
+    16 copies a step, FSP's 3)."""
+
+    #: each part starts at a multiple of this many bytes (the widest
+    #: dtype's size: a byte slice is viewed as any dtype)
+    ALIGN = 8
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+        self._parts: List[torch.Tensor] = []
+        self._slots: List[tuple] = []
+        self._size = 0
+        self._sent: Optional[torch.Tensor] = None
+
+    def add(self, t: torch.Tensor) -> int:
+        """Queue CPU tensor ``t`` for the device; returns its slot."""
+        if self._sent is not None:
+            raise RuntimeError('ParamUpload: add after send')
+        t = t.contiguous()
+        nbytes = t.numel() * t.element_size()
+        self._slots.append((self._size, nbytes, t.dtype, t.shape))
+        self._parts.append(t.reshape(-1).view(torch.uint8))
+        pad = -nbytes % self.ALIGN
+        if pad:
+            self._parts.append(torch.zeros(pad, dtype=torch.uint8))
+        self._size += nbytes + pad
+        return len(self._slots) - 1
+
+    def send(self) -> None:
+        """Copy everything added to the device, once (on the CPU: the
+        one buffer, no copy; the same views of it as on a device)."""
+        if self._sent is None:
+            self._sent = to_device(torch.cat(self._parts), self.device) \
+                if self._size else torch.empty(0, dtype=torch.uint8,
+                                               device=self.device)
+            self._parts = []
+
+    def get(self, slot: int) -> torch.Tensor:
+        """The tensor of ``slot`` on the device (after :meth:`send`)."""
+        start, nbytes, dtype, shape = self._slots[slot]
+        return self._sent.narrow(0, start, nbytes).view(dtype).view(shape)
+
+
 def _quantise(x: torch.Tensor) -> torch.Tensor:
     """Round to the 8-bit grid and clip, in place (what uint8 storage does)."""
     return x.round_().clamp_(0, 255)
@@ -206,13 +259,15 @@ class _ResizeTable:
     ``1 .. in_size`` to ``out_size``, made once per process on the host
     and copied once to each device that uses them (:meth:`on`), so that a
     step sends only each crop's start and length (row ``length - 1``).
-    Per length: ``taps`` ``[in_size, 2 out, K]`` int64, the columns of
-    each output pixel's taps from the crop's start (its first tap + 0 ..
-    K - 1), twice; ``halves`` ``[in_size, 2 out, K]`` float32, the
+    Per length: ``taps`` ``[in_size, 2 out, K]`` int16 (int32 past
+    32,767 columns), the columns of each output pixel's taps from the
+    crop's start (its first tap + 0 .. K - 1), twice; ``halves``
+    ``[in_size, 2 out, K]`` float32, the
     weights' ``hi`` halves, then their ``lo`` halves (``2**11 * hi +
     lo``; both below 2**12, exact); ``lo_sum`` ``[in_size]``, the largest
     sum of a pixel's ``lo`` halves. ``K = 2 ceil(max(1, in_size /
-    out_size)) + 1``: 224 px to 224, K = 3, 3.6 MB per device."""
+    out_size)) + 1``: 224 px to 224, K = 3, 1.8 MB per device (3.6 MB
+    with int64 columns)."""
 
     def __init__(self, in_size: int, out_size: int):
         self.in_size = in_size
@@ -224,7 +279,14 @@ class _ResizeTable:
         #: whether float32 holds the sums of every crop length exactly
         self.exact32 = 255 * int(self.lo_sum.max()) < 1 << 24
         self.ksize = coeffs.shape[2]
-        self.taps = first.repeat(1, 2)[..., None] + torch.arange(self.ksize)
+        # the columns in the smallest integer type that holds them (int16
+        # up to 32,767 columns: a quarter of int64's bytes); the step adds
+        # the crops' int64 starts, so scatter_ gets int64 without a cast
+        cols = in_size + self.ksize
+        small = torch.int16 if cols <= torch.iinfo(torch.int16).max else \
+            torch.int32
+        self.taps = (first.repeat(1, 2)[..., None]
+                     + torch.arange(self.ksize)).to(small)
         self.halves = torch.cat([hi, lo], 1).to(torch.float32)
         self._on: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -264,29 +326,39 @@ def _exact32(table: _ResizeTable, length: torch.Tensor) -> bool:
     return 255 * int(table.lo_sum.index_select(0, rows).max()) < 1 << 24
 
 
-def _resize_matrices(boxes: torch.Tensor, tx: _ResizeTable,
-                     ty: _ResizeTable, dtype: torch.dtype, device):
-    """The matrices of Pillow's weights of crops ``boxes`` (``[n, 4]``
-    CPU ``(left, top, width, height)``) along the width (table ``tx``)
-    and the height (``ty``), ``[n, 2 out, in_size]`` on ``device``: rows
-    ``o`` and ``out + o`` output pixel ``o``'s ``hi`` and ``lo`` halves
-    at the crop's columns. One copy to the device, of the crops' starts
-    and table rows (int32, 16 bytes a crop); the weights are gathered
-    from the tables on the device and scattered there (one gather and
-    scatter for both axes where they share a table). Rows past a pixel's
-    last tap point past it with weight 0 (distinct columns per row, at
-    most ``K - 1`` past the image)."""
+def _resize_params(boxes: torch.Tensor, up: ParamUpload) -> Tuple[int, int]:
+    """Queue what :func:`_resize_matrices` reads of crops ``boxes``
+    (``[n, 4]`` CPU ``(left, top, width, height)``) on ``up``: the starts
+    ``[left..., top...]`` int64 (the scatter's index is the int16 / int32
+    table's columns plus the start: int64 without a cast) and the table
+    rows ``[width - 1..., height - 1...]`` int32 (``index_select`` takes
+    int32); 12 bytes a crop. Returns their slots."""
     n = len(boxes)
-    # [[left..., top...], [width - 1..., height - 1...]]: start and row
-    params = boxes.T.reshape(2, 2 * n).to(torch.int32, copy=True)
-    params[1] -= 1
-    params = to_device(params, device)
+    params = boxes.T.reshape(2, 2 * n)
+    return (up.add(params[0].to(torch.int64)),
+            up.add(params[1].to(torch.int32) - 1))
+
+
+def _resize_matrices(slots: Tuple[int, int], up: ParamUpload,
+                     tx: _ResizeTable, ty: _ResizeTable, dtype: torch.dtype):
+    """The matrices of Pillow's weights of the crops queued as ``slots``
+    (:func:`_resize_params`) along the width (table ``tx``) and the
+    height (``ty``), ``[n, 2 out, in_size]`` on ``up``'s device: rows
+    ``o`` and ``out + o`` output pixel ``o``'s ``hi`` and ``lo`` halves
+    at the crop's columns. The weights are gathered from the tables on
+    the device and scattered there (one gather and scatter for both axes
+    where they share a table). Rows past a pixel's last tap point past it
+    with weight 0 (distinct columns per row, at most ``K - 1`` past the
+    image)."""
+    starts, rows = up.get(slots[0]), up.get(slots[1])
+    n = len(starts) // 2
+    device = up.device
     groups = [(tx, 0, 2 * n)] if tx is ty else [(tx, 0, n), (ty, n, 2 * n)]
     mats = []
     for table, a, b in groups:
-        begin, row = params[:, a:b].unbind(0)
+        begin, row = starts[a:b], rows[a:b]
         taps, halves = table.on(device)
-        # int64 (the scatter's index): the table's int64 plus the start
+        # int64 (the scatter's index): the table's columns plus the start
         index = taps.index_select(0, row) + begin.view(-1, 1, 1)
         weights = halves.index_select(0, row).to(dtype)
         # room past the image for the columns that rows past their last
@@ -414,8 +486,9 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
     taken in float64 (exact there too). The weights of every crop length
     are tables made and copied to the device once per process
     (:class:`_ResizeTable`); a call copies only the crops' starts and
-    lengths there (16 bytes a crop) and gathers its matrices on the
-    device (:func:`_resize_matrices`).
+    lengths there (24 bytes a crop, in the one copy of a
+    :class:`ParamUpload`) and gathers its matrices on the device
+    (:func:`_resize_matrices`).
 
     Args:
         x (Tensor): ``[N, C, H, W]`` float, integer values in [0, 255].
@@ -426,50 +499,84 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
     Returns:
         Tensor: ``[N, C, out_h, out_w]`` of ``x``'s dtype, integer values.
     """
-    n, c, hgt, wid = x.shape
+    up = ParamUpload(x.device)
+    plan = _crop_plan(boxes, tuple(x.shape), x.dtype, size, up)
+    up.send()
+    return _crop_apply(x, plan, up)
+
+
+def _crop_plan(boxes: torch.Tensor, shape: tuple, in_dtype: torch.dtype,
+               size: Tuple[int, int], up: ParamUpload) -> dict:
+    """The host part of :func:`resized_crop` of crops ``boxes`` of a batch
+    of ``shape`` and dtype ``in_dtype``: the tables, the products' dtype,
+    the pass order of each crop; what the device reads queued on ``up``."""
+    n, c, hgt, wid = shape
     oh, ow = size
     square = hgt == wid and oh == ow
     # both axes' weights from one table where they are alike
     tx = _resize_table(wid, ow)
     ty = tx if square else _resize_table(hgt, oh)
     # float32 holds every sum below 2**24 exactly
-    exact32 = x.dtype != torch.float64 and _exact32(tx, boxes[:, 2]) and \
+    exact32 = in_dtype != torch.float64 and _exact32(tx, boxes[:, 2]) and \
         _exact32(ty, boxes[:, 3])
-    dtype = torch.float32 if exact32 else torch.float64
-    src = x.to(dtype)
-    out = torch.empty(n, c, oh, ow, dtype=dtype, device=x.device)
+    plan = dict(tx=tx, ty=ty, size=size,
+                dtype=torch.float32 if exact32 else torch.float64)
     # no crop's height shrinks: no Pillow makes the vertical pass first
     # (the recipes' 224 px crops of 224 px images; no host op per step)
     vertical = None if hgt <= oh else pil_vertical_first(
         boxes[:, 2], boxes[:, 3], size)
     every = vertical is not None and bool(vertical.all())
     mixed = vertical is not None and not every and bool(vertical.any())
+    if not mixed:
+        plan.update(kind='every' if every else 'none',
+                    crops=_resize_params(boxes, up))
+    elif square:
+        # one batch: the samples resized vertically first transposed
+        # (their first pass along the height: top and height first)
+        swapped = torch.where(vertical[:, None], boxes[:, [1, 0, 3, 2]],
+                              boxes)
+        plan.update(kind='square', crops=_resize_params(swapped, up),
+                    flip=up.add(vertical))
+    else:  # crops of both orders, not square: each order's own
+        orders = []
+        for first in (False, True):
+            # int64: index_copy_ refuses int32 (and indexing with int32
+            # casts it to int64 first, a kernel of its own)
+            idx = (vertical == first).nonzero()[:, 0]
+            orders.append((first, len(idx), up.add(idx),
+                           _resize_params(boxes[idx], up)))
+        plan.update(kind='mixed', orders=orders)
+    return plan
+
+
+def _crop_apply(x: torch.Tensor, plan: dict, up: ParamUpload) -> torch.Tensor:
+    """The device part of :func:`resized_crop` (:func:`_crop_plan`'s
+    ``plan``, ``up`` sent)."""
+    n, c = x.shape[:2]
+    oh, ow = plan['size']
+    tx, ty, dtype, kind = plan['tx'], plan['ty'], plan['dtype'], plan['kind']
+    src = x.to(dtype)
+    out = torch.empty(n, c, oh, ow, dtype=dtype, device=x.device)
     with _IeeeMatmul(x.device.type):
-        if not mixed:
-            mx, my = _resize_matrices(boxes, tx, ty, dtype, x.device)
-            if every:  # the vertical pass first: the transposed images'
+        if kind in ('none', 'every'):
+            mx, my = _resize_matrices(plan['crops'], up, tx, ty, dtype)
+            if kind == 'every':  # the vertical pass first: the transposed
                 _two_passes(src.transpose(2, 3), my, mx, out.transpose(2, 3))
             else:
                 _two_passes(src, mx, my, out)
-        elif square:
-            # one batch: the samples resized vertically first transposed
-            # (their first pass along the height: top and height first)
-            swapped = torch.where(vertical[:, None], boxes[:, [1, 0, 3, 2]],
-                                  boxes)
-            mx, my = _resize_matrices(swapped, tx, ty, dtype, x.device)
-            flip = to_device(vertical, x.device).view(-1, 1, 1, 1)
+        elif kind == 'square':
+            mx, my = _resize_matrices(plan['crops'], up, tx, ty, dtype)
+            flip = up.get(plan['flip']).view(-1, 1, 1, 1)
             _two_passes(torch.where(flip, src.transpose(2, 3), src), mx, my,
                         out)
             out = torch.where(flip, out.transpose(2, 3), out)
-        else:  # crops of both orders, not square: each order's own
-            for first in (False, True):
-                idx = (vertical == first).nonzero()[:, 0]
-                dev_idx = to_device(idx, x.device)
+        else:
+            for first, count, idx, crops in plan['orders']:
+                dev_idx = up.get(idx)
                 sub = src.index_select(0, dev_idx)
-                target = torch.empty(len(idx), c, oh, ow, dtype=dtype,
+                target = torch.empty(count, c, oh, ow, dtype=dtype,
                                      device=x.device)
-                mx, my = _resize_matrices(boxes[idx], tx, ty, dtype,
-                                          x.device)
+                mx, my = _resize_matrices(crops, up, tx, ty, dtype)
                 if first:
                     _two_passes(sub.transpose(2, 3), my, mx,
                                 target.transpose(2, 3))
@@ -581,7 +688,8 @@ def _blend_core(x: torch.Tensor, f: torch.Tensor, w_mean: torch.Tensor,
     """One jitter position's blends over the batch: :func:`_mix` of ``x``
     with its degenerate image ``gray * w_gray + mean(gray) * w_mean``
     (black without ``with_gray``), factor ``f``; per sample ``[N, 1, 1,
-    1]`` on ``x``'s device, ``w_luma`` from :func:`luma_weights`."""
+    1]`` on ``x``'s device (the weights 0 / 1, float or bool), ``w_luma``
+    from :func:`luma_weights`."""
     if with_gray:
         gray = _pil_gray(x, w_luma)
         # exactly gray, mean or 0 per sample (the weights are 0 or 1)
@@ -734,10 +842,21 @@ def adjust_hue(x, factor):
     (:func:`adjust_hue_formula`) on the CPU, on any device (the formulas
     themselves, run on a GPU, differed for about 0.3% of colours: CUDA
     divides by a scalar as a multiplication by its reciprocal)."""
+    return _rotate_hue(x, to_device(_hue_codes(factor), x.device))
+
+
+def _hue_codes(factor: torch.Tensor) -> torch.Tensor:
+    """``[N]`` int32 ``256 * int(factor * 255)``: each factor's shift of
+    ``256 H + S`` (:func:`adjust_hue`)."""
+    return _hue_shifts(factor).to(torch.int32) * 256
+
+
+def _rotate_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """:func:`adjust_hue` with ``shift`` (:func:`_hue_codes`) on ``x``'s
+    device."""
     hs, rgb = hue_tables(x.device)
     xi = x.to(torch.int32)
     code = _colour_codes(xi)
-    shift = to_device(_hue_shifts(factor).to(torch.int32) * 256, x.device)
     # (256 H + S) shifted by 256 * shift, modulo 256 for H; then V
     # index_select takes the int32 codes as they are (indexing with [] would
     # first copy them to int64)
@@ -793,14 +912,27 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
         sigma (Tensor): ``[N]`` standard deviations in pixels.
         compiled (bool): each pass ``torch.compile``-d (:func:`_kernel`).
     """
+    split, half = _blur_weights(sigma, x.dtype, passes)
+    return _blur_with(x, to_device(split, x.device), half, passes, compiled)
+
+
+def _blur_weights(sigma: torch.Tensor, dtype: torch.dtype,
+                  passes: int = 3) -> Tuple[torch.Tensor, int]:
+    """The host part of :func:`gaussian_blur`: ``(split, half)``,
+    ``split`` ``[2 (hi, lo), half + 1, N]`` of ``dtype``, the weights of
+    each distance ``0 .. half`` as ``4096 * hi + lo``."""
     radius = pil_box_radius(sigma, passes)
     half = int(torch.floor(radius).max()) + 1
     w = _box_weights(radius, half)  # [N, half + 1], integers
     hi = torch.floor(w / 4096)
-    # one copy to the device: [2 (hi, lo), half + 1, N, 1, 1, 1]
-    split = to_device(torch.stack([hi, w - hi * 4096]).transpose(1, 2),
-                      x.device, x.dtype)[..., None, None, None]
-    hi, lo = split.unbind(0)
+    return torch.stack([hi, w - hi * 4096]).transpose(1, 2).to(dtype), half
+
+
+def _blur_with(x: torch.Tensor, split: torch.Tensor, half: int,
+               passes: int = 3, compiled: bool = False) -> torch.Tensor:
+    """The device part of :func:`gaussian_blur` (``split`` from
+    :func:`_blur_weights`, on ``x``'s device)."""
+    hi, lo = split[..., None, None, None].unbind(0)
     y = x.to(torch.float32)
     box = _kernel(_box_pass, compiled)
     for dim in (3, 2):
@@ -832,20 +964,51 @@ def _box_pass(y: torch.Tensor, hi: torch.Tensor, lo: torch.Tensor,
 
 class _Op:
     """One augmentation: ``op(x, gen)`` on a float RGB batch in [0, 255];
-    ``compiled``: its pure tensor functions ``torch.compile``-d."""
+    ``compiled``: its pure tensor functions ``torch.compile``-d. In two
+    parts, so that :class:`BatchAugment` sends the parameters of all its
+    ops in one copy: :meth:`plan` draws on the host and queues what the
+    device reads on a :class:`ParamUpload`, :meth:`apply` runs on the
+    device once it is sent."""
 
     compiled = False
 
-    def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    def plan(self, shape: tuple, dtype: torch.dtype, gen: torch.Generator,
+             up: ParamUpload):
+        """Draw the parameters of a batch of ``shape`` (``[N, C, H, W]``)
+        and ``dtype``; returns what :meth:`apply` needs."""
         raise NotImplementedError
 
+    def apply(self, x: torch.Tensor, plan, up: ParamUpload) -> torch.Tensor:
+        raise NotImplementedError
 
-def _on_subset(x: torch.Tensor, chosen: torch.Tensor, fn) -> torch.Tensor:
-    """``x`` with ``fn(x[i], i)`` written to the samples ``chosen``."""
+    def out_shape(self, shape: tuple) -> tuple:
+        """The shape of the batch this op returns from one of ``shape``."""
+        return shape
+
+    def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        up = ParamUpload(x.device)
+        plan = self.plan(tuple(x.shape), x.dtype, gen, up)
+        up.send()
+        return self.apply(x, plan, up)
+
+
+def _subset(chosen: torch.Tensor, up: ParamUpload):
+    """The samples ``chosen`` (``[N]`` bool, CPU) as ``(idx, slot)``: their
+    CPU indices and the slot of the same int64 indices on ``up`` (None
+    where none is chosen). int64: writing the subset back (``index_put_``)
+    casts int32 indices to int64 first, a kernel of its own."""
     idx = chosen.nonzero()[:, 0]
-    if len(idx) == 0:
+    return idx, (up.add(idx) if len(idx) else None)
+
+
+def _on_subset(x: torch.Tensor, subset, up: ParamUpload,
+               fn) -> torch.Tensor:
+    """``x`` with ``fn(x[i], i)`` written to the samples of ``subset``
+    (:func:`_subset`)."""
+    idx, slot = subset
+    if slot is None:
         return x
-    dev_idx = to_device(idx, x.device)
+    dev_idx = up.get(slot)
     x[dev_idx] = fn(x[dev_idx], idx)
     return x
 
@@ -863,9 +1026,15 @@ class ResizedCropOp(_Op):
         return sample_crop_boxes(n, height, width, self.area_range,
                                  self.ratio_range, gen, self.attempts)
 
-    def __call__(self, x, gen):
-        boxes = self.boxes(len(x), x.shape[2], x.shape[3], gen)
-        return resized_crop(x, boxes, self.size)
+    def plan(self, shape, dtype, gen, up):
+        boxes = self.boxes(shape[0], shape[2], shape[3], gen)
+        return _crop_plan(boxes, shape, dtype, self.size, up)
+
+    def apply(self, x, plan, up):
+        return _crop_apply(x, plan, up)
+
+    def out_shape(self, shape):
+        return tuple(shape[:2]) + tuple(self.size)
 
 
 class FlipOp(_Op):
@@ -873,9 +1042,11 @@ class FlipOp(_Op):
     def __init__(self, prob: float):
         self.prob = prob
 
-    def __call__(self, x, gen):
-        return _on_subset(x, _chance(len(x), self.prob, gen),
-                          lambda sub, _: sub.flip(-1))
+    def plan(self, shape, dtype, gen, up):
+        return _subset(_chance(shape[0], self.prob, gen), up)
+
+    def apply(self, x, plan, up):
+        return _on_subset(x, plan, up, lambda sub, _: sub.flip(-1))
 
 
 class ColorJitterOp(_Op):
@@ -921,15 +1092,16 @@ class ColorJitterOp(_Op):
                    for r in self.ranges]
         return chosen, order, factors
 
-    def __call__(self, x, gen):
-        chosen, order, factors = self.draw(len(x), gen)
+    def plan(self, shape, dtype, gen, up):
+        n = shape[0]
+        chosen, order, factors = self.draw(n, gen)
         # [position, sample]: which adjustment each sample makes there (-1:
         # none, the sample is not jittered)
         at = torch.where(chosen[:, None], order, -1).T
         # per position and sample: blend factor and the weights of the gray
         # image's mean and of the gray image in the degenerate image
         # (brightness: black); factor 1 leaves a sample as it is
-        blend = torch.zeros(4, 3, len(x), dtype=torch.float64)
+        blend = torch.zeros(4, 3, n, dtype=torch.float64)
         blend[:, 0] = 1.0
         for op in range(3):
             if factors[op] is not None:
@@ -939,22 +1111,39 @@ class ColorJitterOp(_Op):
                     blend[:, op] = here.to(torch.float64)
         moves = (blend[:, 0] != 1).any(1).tolist()
         mixes = blend[:, 1:].flatten(1).any(1).tolist()
-        on_device = to_device(blend, x.device, x.dtype)
+        hue = []  # per position: the subset rotated, its shifts' slot
+        for pos in range(4 if factors[3] is not None else 0):
+            sub = _subset(at[pos] == 3, up)
+            hue.append((sub, None if sub[1] is None else
+                        up.add(_hue_codes(factors[3][sub[0]]))))
+        # the factors in the batch's dtype, the 0 / 1 weights as bool (a
+        # byte each: float times bool is the float or 0, no cast op)
+        slots = (up.add(blend[:, 0].to(dtype)),
+                 up.add(blend[:, 1:].to(torch.bool)))
+        return slots, moves, mixes, hue
+
+    def apply(self, x, plan, up):
+        slots, moves, mixes, hue = plan
+        factor, weights = (up.get(s) for s in slots)
         for pos in range(4):
             if moves[pos]:
-                x = self._blend_position(x, on_device[pos], mixes[pos])
-            if factors[3] is not None:
-                x = _on_subset(x, at[pos] == 3,
-                               lambda sub, i: adjust_hue(sub, factors[3][i]))
+                x = self._blend_position(x, factor[pos], weights[pos],
+                                         mixes[pos])
+            if hue:
+                sub, shift = hue[pos]
+                x = _on_subset(x, sub, up, lambda part, _, shift=shift:
+                               _rotate_hue(part, up.get(shift)))
         return x
 
-    def _blend_position(self, x: torch.Tensor, blend: torch.Tensor,
+    def _blend_position(self, x: torch.Tensor, factor: torch.Tensor,
+                        weights: torch.Tensor,
                         with_gray: bool) -> torch.Tensor:
-        """One position's blends (``blend`` ``[3, N]`` on the device: factor,
-        weight of the gray mean, weight of the gray image)."""
-        f, w_mean, w_gray = blend.view(3, -1, 1, 1, 1).unbind(0)
+        """One position's blends (on the device: ``factor`` ``[N]``, and
+        ``weights`` ``[2, N]`` bool, whether the degenerate image is the
+        gray mean, whether it is the gray image)."""
+        w_mean, w_gray = weights.view(2, -1, 1, 1, 1).unbind(0)
         return _kernel(_blend_core, self.compiled)(
-            x, f, w_mean, w_gray, luma_weights(x.device, x.dtype, PIL_L24),
+            x, factor.view(-1, 1, 1, 1), w_mean, w_gray, luma_weights(x.device, x.dtype, PIL_L24),
             with_gray)
 
 
@@ -1022,12 +1211,15 @@ class GrayscaleOp(_Op):
         return self._table(x.device).index_select(0, code.flatten()).view(
             code.shape[0], 1, *code.shape[1:]).to(x.dtype)
 
-    def __call__(self, x, gen):
+    def plan(self, shape, dtype, gen, up):
+        return _subset(_chance(shape[0], self.prob, gen), up)
+
+    def apply(self, x, plan, up):
         def gray(sub, _):
             g = pil_convert_l(sub) if self.weights is None else \
                 self._weighted(sub)
             return g.expand_as(sub).clone()
-        return _on_subset(x, _chance(len(x), self.prob, gen), gray)
+        return _on_subset(x, plan, up, gray)
 
 
 def random_grayscale_levels(x: torch.Tensor,
@@ -1048,12 +1240,20 @@ class BlurOp(_Op):
         self.sigma_range = tuple(sigma_range)
         self.prob = prob
 
-    def __call__(self, x, gen):
-        n = len(x)
+    def plan(self, shape, dtype, gen, up):
+        n = shape[0]
         chosen = _chance(n, self.prob, gen)
         sigma = _uniform(n, self.sigma_range[0], self.sigma_range[1], gen)
-        return _on_subset(x, chosen, lambda sub, i: gaussian_blur(
-            sub, sigma[i], compiled=self.compiled))
+        sub = _subset(chosen, up)
+        if sub[1] is None:
+            return sub, None, 0
+        split, half = _blur_weights(sigma[sub[0]], dtype)
+        return sub, up.add(split), half
+
+    def apply(self, x, plan, up):
+        sub, split, half = plan
+        return _on_subset(x, sub, up, lambda part, _: _blur_with(
+            part, up.get(split), half, compiled=self.compiled))
 
 
 class SolarizeOp(_Op):
@@ -1062,9 +1262,11 @@ class SolarizeOp(_Op):
         self.thr = thr
         self.prob = prob
 
-    def __call__(self, x, gen):
-        chosen = to_device(_chance(len(x), self.prob, gen), x.device)
-        chosen = chosen.view(-1, 1, 1, 1)
+    def plan(self, shape, dtype, gen, up):
+        return up.add(_chance(shape[0], self.prob, gen))
+
+    def apply(self, x, plan, up):
+        chosen = up.get(plan).view(-1, 1, 1, 1)
         return torch.where(chosen & (x >= self.thr), 255 - x, x)
 
 
@@ -1272,6 +1474,14 @@ class BatchAugment:
             x = images.float()
             if x.data_ptr() == images.data_ptr():
                 x = x.clone()
+            # every op's parameters drawn first (in the ops' order, as
+            # before), then sent to the device in one copy
+            up = ParamUpload(images.device)
+            shape, plans = tuple(images.shape), []
             for op in self.ops:
-                x = op(x, gen)
+                plans.append(op.plan(shape, x.dtype, gen, up))
+                shape = op.out_shape(shape)
+            up.send()
+            for op, plan in zip(self.ops, plans):
+                x = op.apply(x, plan, up)
         return x
