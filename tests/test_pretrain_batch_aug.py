@@ -2183,7 +2183,18 @@ def test_uneven_windows_line_is_true_for_the_flag_and_the_config():
     assert 'auto_scale_lr.enable=False' in way and '--auto-scale-lr' in way
 
 
-def test_torchvision_random_choice_p_is_weights_and_its_transforms_built():
+@pytest.fixture
+def mmpretrain_scope():
+    """mmpretrain's registry scope for one test, the one before it put
+    back after (set for good, it left the tests after it without this
+    project's transforms, e.g. the CLP view's ``HueWrapColorJitter``)."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        yield
+
+
+def test_torchvision_random_choice_p_is_weights_and_its_transforms_built(
+        mmpretrain_scope):
     """``torchvision/RandomChoice``'s ``p`` is a list of weights that
     torchvision hands to ``random.choices``, but the check of torchvision
     ``p`` refused any list as 'not a probability in [0, 1]'. And no
@@ -2203,7 +2214,6 @@ def test_torchvision_random_choice_p_is_weights_and_its_transforms_built():
     from openselfsup.datasets.pipeline_checks import (check_pipeline,
                                                       check_settings)
     from openselfsup.utils import InputError
-    init_default_scope('mmpretrain')
     img = Image.new('RGB', (4, 4))
     # what a config builds: its transforms stay dicts, the first image fails
     for kind in ('RandomChoice', 'RandomApply', 'RandomOrder'):
