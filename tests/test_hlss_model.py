@@ -138,6 +138,10 @@ def test_bad_checkpoints_are_one_line(tmp_path, clip_file):
     cases = []
     missing = str(tmp_path / 'none.pt')
     cases.append((missing, 'open_clip checkpoint not found'))
+    # a folder (the model's download folder): 'not found' with no note
+    # before, though it exists
+    cases.append((str(tmp_path), 'is a folder, not an open_clip checkpoint '
+                  r'file \(name the \.pt / \.bin file in it\)$'))
     junk = tmp_path / 'junk.pt'
     junk.write_text('not a checkpoint')
     cases.append((str(junk), 'not a readable open_clip checkpoint'))

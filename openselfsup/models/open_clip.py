@@ -100,6 +100,9 @@ def read_clip_state(path: str) -> dict:
         InputError: missing file, not a ``torch.save`` file readable with
             ``weights_only=True``, or no tensors in it.
     """
+    if os.path.isdir(path):
+        raise InputError(f'{path}: is a folder, not an open_clip checkpoint '
+                         'file (name the .pt / .bin file in it)')
     if not os.path.isfile(path):
         raise InputError(with_missing_note(
             f'{path}: open_clip checkpoint not found', path))
