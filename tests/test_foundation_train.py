@@ -4068,6 +4068,20 @@ def test_an_added_scheduler_that_cannot_start_at_the_resume_is_refused(
             f'--resume: --cfg-options load_from={checkpoint} --work-dir '
             'NEW_DIR')
         assert not (tmp_path / name).exists()
+    # one whose begin the run never reaches (epochs 1-2 left, begin 10)
+    # never steps: the resume goes on as before (it was refused), its lr
+    # the cosine's alone, the run's without it (review r41); one at the
+    # last step the run has (begin 2, the end of epoch 2) stepped there
+    # (a KeyError traceback before this check): refused
+    alone = _lrs(_resumed_with(c, tmp_path, 'plain', [dict(_COSINE)])[0])
+    runner, _ = _resumed_with(c, tmp_path, 'never', [dict(_COSINE), dict(
+        type='OneCycleLR', eta_max=0.05, total_steps=3, by_epoch=True,
+        begin=10, end=13)])
+    assert _lrs(runner) == pytest.approx(alone)
+    with pytest.raises(InputError, match='cannot start at its begin'):
+        _resumed_with(c, tmp_path, 'last', [dict(_COSINE), dict(
+            type='OneCycleLR', eta_max=0.05, total_steps=3, by_epoch=True,
+            begin=2)])
 
 
 def test_a_swap_per_optimizer_says_each_optimizers_lr(

@@ -1142,7 +1142,8 @@ def _resumes_as_built(scheduler: Any, state: Any) -> bool:
 
 
 def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
-                              path: str) -> List[str]:
+                              path: str, left: Optional[dict] = None
+                              ) -> List[str]:
     """Take again, on the values the optimizer resumes with, the first
     step of each built scheduler that a resume gave no saved state (added
     since: ``{}`` from :func:`matched_schedulers`, or beyond the saved
@@ -1167,7 +1168,11 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
     runner's built ones (a list, or one per optimizer by name);
     ``states``: the checkpoint's ``param_schedulers`` as loaded (None:
     none); ``section``: the config's ``param_scheduler``, to name them;
-    ``path``: the checkpoint, for the refusal.
+    ``path``: the checkpoint, for the refusal; ``left``: the steps the
+    resumed run has left, ``{'epoch': ..., 'iter': ...}`` (None: not
+    known), so that one whose ``begin`` the run never reaches is not
+    judged (it never steps: it was refused, a run that trained to its
+    end).
 
     Returns:
         list[str]: one line per scheduler whose step changed a value:
@@ -1211,9 +1216,14 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
                 # its building put in the groups, which the load dropped
                 for group in groups:
                     group.setdefault(param, group['betas'][0])
-            if getattr(scheduler, 'last_step', None) == -1 and \
-                    getattr(scheduler, 'begin', 0) > 0 and not isinstance(
-                        scheduler, ReduceOnPlateauParamScheduler):
+            begin = getattr(scheduler, 'begin', 0)
+            steps_left = (left or {}).get(
+                'epoch' if getattr(scheduler, 'by_epoch', True) else 'iter')
+            if getattr(scheduler, 'last_step', None) == -1 and begin > 0 \
+                    and not isinstance(scheduler,
+                                       ReduceOnPlateauParamScheduler):
+                if steps_left is not None and begin > steps_left:
+                    continue  # its begin is after the run's end
                 # its first step comes at its begin: computed now, not
                 # set, for what it reads (it was a KeyError traceback at
                 # its begin, the epochs before it trained)
@@ -3408,11 +3418,17 @@ class AtomicRunner(Runner):
         if self._loaded_schedulers is not None and flags.get(
                 'optimizer', kwargs.get('resume_optimizer', True)) and \
                 self.param_schedulers:
+            # the steps the run has left, where its loop is built (train()
+            # builds it before the resume; not built here for the others)
+            loop = self._train_loop
+            left = None if isinstance(loop, dict) or loop is None else {
+                'iter': loop.max_iters - self.iter,
+                'epoch': loop.max_epochs - self.epoch}
             lines = start_unloaded_schedulers(
                 self.param_schedulers, self._loaded_schedulers[0] if
                 flags.get('schedulers', kwargs.get(
                     'resume_param_scheduler', True)) else None,
-                self.cfg.get('param_scheduler'), filename)
+                self.cfg.get('param_scheduler'), filename, left)
             if lines:
                 self.logger.warning(
                     f'--resume from {filename}: {"; ".join(lines)} (a '
