@@ -2261,6 +2261,33 @@ def test_torchvision_random_choice_p_is_weights_and_its_transforms_built(
                             transforms=flips, p=1.5), 'p.0')
 
 
+@pytest.mark.parametrize('recipe,shape,scale,n', [
+    ('clp', (32, 32), 24, 13), ('clp', (40, 32), (20, 24), 7),
+    ('fsp', (32, 32), 24, 1), ('fsp', (40, 32), (20, 24), 9)])
+def test_views_equal_their_ops_one_by_one(recipe, shape, scale, n):
+    """The views of one call, every op's parameters drawn first and sent
+    in one buffer (``ParamUpload``), equal the ops called one after the
+    other on the same generator, each with its own upload (the reference:
+    a wrong slot or offset of the shared buffer shows here as a value
+    off; the statistics tests would see it only on average)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = Config.fromfile(CLP if recipe == 'clp' else FSP)
+    view = copy.deepcopy(cfg.view_pipeline if recipe == 'clp' else
+                         cfg.train_pipeline[1:-1])
+    view[0]['scale'] = scale
+    init_default_scope('openselfsup')
+    aug = BatchAugment(view)
+    x = torch.from_numpy(np.random.default_rng(n).integers(
+        0, 256, (n, 3) + shape, dtype=np.uint8))
+    for seed in range(3):
+        together = aug(x, torch.Generator().manual_seed(seed))
+        gen = torch.Generator().manual_seed(seed)
+        alone = x.float()
+        for op in aug.ops:
+            alone = op(alone, gen)
+        assert torch.equal(together, alone.to(together.dtype)), seed
+
+
 @pytest.mark.parametrize('recipe,shape,scale', [
     ('clp', (32, 32), 24), ('clp', (40, 32), (20, 24)),
     ('fsp', (32, 32), 24), ('fsp', (40, 32), (20, 24))])

@@ -332,7 +332,7 @@ def _resize_params(boxes: torch.Tensor, up: ParamUpload) -> Tuple[int, int]:
     ``[left..., top...]`` int64 (the scatter's index is the int16 / int32
     table's columns plus the start: int64 without a cast) and the table
     rows ``[width - 1..., height - 1...]`` int32 (``index_select`` takes
-    int32); 12 bytes a crop. Returns their slots."""
+    int32); 24 bytes a crop. Returns their slots."""
     n = len(boxes)
     params = boxes.T.reshape(2, 2 * n)
     return (up.add(params[0].to(torch.int64)),
