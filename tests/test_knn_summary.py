@@ -207,3 +207,12 @@ def test_two_checkpoints_of_one_model_read_apart(tmp_path):
     assert [r['weights'] for r in rows] == [
         '/w/exp1/run/iter_300.pth', '/w/exp2/run/iter_300.pth',
         'run/iter_300.pth']
+    # one path, two checkpoints (written over by a rerun): their SHA-1s
+    paths = [write(tmp_path, f'knn_again{i}.json', result(
+        [0.5 + 0.1 * i] * 6, ckpt_sha1=str(i) * 40,
+        checkpoint='/w/run/iter_300.pth')) for i in range(2)]
+    summarize(paths, tmp_path / 'again')
+    rows = json.loads((tmp_path / 'again.json').read_text())['rows']
+    assert [r['weights'] for r in rows] == [
+        '/w/run/iter_300.pth (sha1 00000000)',
+        '/w/run/iter_300.pth (sha1 11111111)']

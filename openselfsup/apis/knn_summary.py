@@ -135,7 +135,8 @@ def _weights_labels(records: Sequence[dict],
     the checkpoint's folder and file name; its path as the result records
     it where two results of one model (``models``: :func:`_model_labels`)
     would read alike (one config trained in two work dirs: two rows that
-    said the same)."""
+    said the same), and the first characters of its SHA-1 where that path
+    is one (a checkpoint written over by a rerun)."""
     short = ['random init' if _seed(r) is not None else os.path.join(
         os.path.basename(os.path.dirname(r['checkpoint'])),
         os.path.basename(r['checkpoint'])) for r in records]
@@ -143,9 +144,15 @@ def _weights_labels(records: Sequence[dict],
     for model, label, r in zip(models, short, records):
         if _seed(r) is None:
             seen[model, label] = seen.get((model, label), 0) + 1
-    return [r['checkpoint'] if _seed(r) is None and seen[model, label] > 1
-            else label
-            for model, label, r in zip(models, short, records)]
+    full = [r['checkpoint'] if _seed(r) is None and seen[model, label] > 1
+            else label for model, label, r in zip(models, short, records)]
+    # one path twice (a checkpoint written over by a rerun): its SHA-1
+    paths: Dict[tuple, int] = {}
+    for model, label in zip(models, full):
+        paths[model, label] = paths.get((model, label), 0) + 1
+    return [label + (f' (sha1 {str(r.get("checkpoint_sha1"))[:8]})'
+                     if _seed(r) is None and paths[model, label] > 1 else '')
+            for model, label, r in zip(models, full, records)]
 
 
 def summary_rows(paths: Sequence[str], records: Sequence[dict]
