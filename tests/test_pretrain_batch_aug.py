@@ -2261,6 +2261,18 @@ def test_torchvision_random_choice_p_is_weights_and_its_transforms_built(
                             transforms=flips, p=1.5), 'p.0')
 
 
+def _recipe_views(recipe, scale):
+    """The batched views of the CLP or FSP recipe's config, its crop to
+    ``scale``, in the project's registry scope."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    cfg = Config.fromfile(CLP if recipe == 'clp' else FSP)
+    view = copy.deepcopy(cfg.view_pipeline if recipe == 'clp' else
+                         cfg.train_pipeline[1:-1])
+    view[0]['scale'] = scale
+    init_default_scope('openselfsup')
+    return BatchAugment(view)
+
+
 @pytest.mark.parametrize('recipe,shape,scale,n', [
     ('clp', (32, 32), 24, 13), ('clp', (40, 32), (20, 24), 7),
     ('fsp', (32, 32), 24, 1), ('fsp', (40, 32), (20, 24), 9)])
@@ -2270,13 +2282,7 @@ def test_views_equal_their_ops_one_by_one(recipe, shape, scale, n):
     other on the same generator, each with its own upload (the reference:
     a wrong slot or offset of the shared buffer shows here as a value
     off; the statistics tests would see it only on average)."""
-    from openselfsup.datasets.batch_aug import BatchAugment
-    cfg = Config.fromfile(CLP if recipe == 'clp' else FSP)
-    view = copy.deepcopy(cfg.view_pipeline if recipe == 'clp' else
-                         cfg.train_pipeline[1:-1])
-    view[0]['scale'] = scale
-    init_default_scope('openselfsup')
-    aug = BatchAugment(view)
+    aug = _recipe_views(recipe, scale)
     x = torch.from_numpy(np.random.default_rng(n).integers(
         0, 256, (n, 3) + shape, dtype=np.uint8))
     for seed in range(3):
@@ -2299,15 +2305,7 @@ def test_views_copy_their_parameters_to_the_device_once(recipe, shape, scale):
     its memory is not pinned. Counted on the meta device by
     ``bench_pretrain``'s op counter."""
     from benchmarks.bench_pretrain import op_counter
-    from openselfsup.datasets.batch_aug import BatchAugment
-    cfg = Config.fromfile(CLP if recipe == 'clp' else FSP)
-    view = copy.deepcopy(cfg.view_pipeline if recipe == 'clp' else
-                         cfg.train_pipeline[1:-1])
-    view[0]['scale'] = scale
-    # the project's scope (a test above leaves mmpretrain's, where the
-    # CLP view's HueWrapColorJitter is unknown)
-    init_default_scope('openselfsup')
-    aug = BatchAugment(view)
+    aug = _recipe_views(recipe, scale)
     x = torch.empty(64, 3, *shape, dtype=torch.uint8, device='meta')
     gen = torch.Generator().manual_seed(0)
     aug(x, gen)  # the tables, copied once per process
