@@ -25,8 +25,10 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
 import math
 import os
 import re
+from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
+from ..config import is_number
 from ..utils import InputError, check_distinct, check_file, load_json
 
 #: the levels and metrics of a kNN result, in the table's order
@@ -76,8 +78,7 @@ def load_knn_result(path: str) -> dict:
 
 def _is_number(value) -> bool:
     # null: a value JSON cannot hold (NaN: a level without queries)
-    return value is None or (isinstance(value, (int, float))
-                             and not isinstance(value, bool))
+    return value is None or is_number(value)
 
 
 def _value(record: dict, level: str, metric: str) -> float:
@@ -140,19 +141,18 @@ def _weights_labels(records: Sequence[dict],
     short = ['random init' if _seed(r) is not None else os.path.join(
         os.path.basename(os.path.dirname(r['checkpoint'])),
         os.path.basename(r['checkpoint'])) for r in records]
-    seen: Dict[tuple, int] = {}
-    for model, label, r in zip(models, short, records):
-        if _seed(r) is None:
-            seen[model, label] = seen.get((model, label), 0) + 1
-    full = [r['checkpoint'] if _seed(r) is None and seen[model, label] > 1
-            else label for model, label, r in zip(models, short, records)]
+
+    def alike(labels):  # per result: another checkpoint of its model reads so
+        counts = Counter((m, label) for m, label, r in
+                         zip(models, labels, records) if _seed(r) is None)
+        return [_seed(r) is None and counts[m, label] > 1
+                for m, label, r in zip(models, labels, records)]
+    full = [r['checkpoint'] if clash else label
+            for label, r, clash in zip(short, records, alike(short))]
     # one path twice (a checkpoint written over by a rerun): its SHA-1
-    paths: Dict[tuple, int] = {}
-    for model, label in zip(models, full):
-        paths[model, label] = paths.get((model, label), 0) + 1
     return [label + (f' (sha1 {str(r.get("checkpoint_sha1"))[:8]})'
-                     if _seed(r) is None and paths[model, label] > 1 else '')
-            for model, label, r in zip(models, full, records)]
+                     if clash else '')
+            for label, r, clash in zip(full, records, alike(full))]
 
 
 def summary_rows(paths: Sequence[str], records: Sequence[dict]
