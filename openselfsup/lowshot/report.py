@@ -729,9 +729,11 @@ def tasks_words(n: int) -> str:
     return f'{n} task{"" if n == 1 else "s"}'
 
 
-def _num_task_counts(table: dict) -> Counter:
-    """How many cells of ``table`` are over each number of tasks."""
+def _num_task_counts(table: dict, clf: Optional[str] = None) -> Counter:
+    """How many cells of ``table`` (of classifier ``clf``'s rows only,
+    where given) are over each number of tasks."""
     return Counter(c['num_task'] for r in table['rows']
+                   if clf is None or r['clf'] == clf
                    for c in r['cells'].values())
 
 
@@ -989,9 +991,7 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
         notes.append('open circle "n of N": the mean of n of the N table '
                      'rows (near domain: model x novel class) the curve '
                      'averages in the panel')
-    counts = sorted({c['num_task'] for r in table['rows']
-                     if clf is None or r['clf'] == clf
-                     for c in r['cells'].values()})
+    counts = sorted(_num_task_counts(table, clf))
     if len(counts) > 1:  # a point may average runs of other counts
         notes.append(f'points of runs over different numbers of tasks '
                      f'({", ".join(map(str, counts))}); the table marks '
