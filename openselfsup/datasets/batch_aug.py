@@ -138,11 +138,6 @@ class ParamUpload:
         return self._sent.narrow(0, start, nbytes).view(dtype).view(shape)
 
 
-def _quantise(x: torch.Tensor) -> torch.Tensor:
-    """Round to the 8-bit grid and clip, in place (what uint8 storage does)."""
-    return x.round_().clamp_(0, 255)
-
-
 def sample_crop_boxes(n: int, height: int, width: int,
                       area_range: Tuple[float, float],
                       ratio_range: Tuple[float, float],
@@ -1003,13 +998,13 @@ def _subset(chosen: torch.Tensor, up: ParamUpload):
 
 def _on_subset(x: torch.Tensor, subset, up: ParamUpload,
                fn) -> torch.Tensor:
-    """``x`` with ``fn(x[i], i)`` written to the samples of ``subset``
+    """``x`` with ``fn(x[i])`` written to the samples ``i`` of ``subset``
     (:func:`_subset`)."""
-    idx, slot = subset
+    slot = subset[1]
     if slot is None:
         return x
     dev_idx = up.get(slot)
-    x[dev_idx] = fn(x[dev_idx], idx)
+    x[dev_idx] = fn(x[dev_idx])
     return x
 
 
@@ -1046,7 +1041,7 @@ class FlipOp(_Op):
         return _subset(_chance(shape[0], self.prob, gen), up)
 
     def apply(self, x, plan, up):
-        return _on_subset(x, plan, up, lambda sub, _: sub.flip(-1))
+        return _on_subset(x, plan, up, lambda sub: sub.flip(-1))
 
 
 class ColorJitterOp(_Op):
@@ -1131,7 +1126,7 @@ class ColorJitterOp(_Op):
                                          mixes[pos])
             if hue:
                 sub, shift = hue[pos]
-                x = _on_subset(x, sub, up, lambda part, _, shift=shift:
+                x = _on_subset(x, sub, up, lambda part, shift=shift:
                                _rotate_hue(part, up.get(shift)))
         return x
 
@@ -1215,7 +1210,7 @@ class GrayscaleOp(_Op):
         return _subset(_chance(shape[0], self.prob, gen), up)
 
     def apply(self, x, plan, up):
-        def gray(sub, _):
+        def gray(sub):
             g = pil_convert_l(sub) if self.weights is None else \
                 self._weighted(sub)
             return g.expand_as(sub).clone()
@@ -1252,7 +1247,7 @@ class BlurOp(_Op):
 
     def apply(self, x, plan, up):
         sub, split, half = plan
-        return _on_subset(x, sub, up, lambda part, _: _blur_with(
+        return _on_subset(x, sub, up, lambda part: _blur_with(
             part, up.get(split), half, compiled=self.compiled))
 
 
