@@ -361,7 +361,7 @@ def run_meta(cfg, world: int) -> dict:
     except OSError:  # the directory removed while the run went on
         pass
     batch = (cfg.get('train_dataloader') or {}).get('batch_size')
-    if isinstance(batch, int) and not isinstance(batch, bool):
+    if is_int(batch):
         meta['total_batch_size'] = batch * int(world)
     return meta
 
@@ -3399,7 +3399,9 @@ class AtomicRunner(Runner):
         if summary:
             self.logger.warning(f'load_from {self._load_from}: {summary}')
 
-    def resume(self, filename: str, *args, **kwargs) -> None:
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location='default') -> None:
         """As the Runner's, the optimizer and schedulers built first as
         ``Runner.train`` builds them (:meth:`_build_as_train`), then the
         random streams go on from where the checkpoint's run saved it
@@ -3412,11 +3414,9 @@ class AtomicRunner(Runner):
         from mmengine.runner import IterBasedTrainLoop
         self._loaded_streams = self._loaded_schedulers = None
         self._build_as_train()
-        super().resume(filename, *args, **kwargs)
-        # (Runner.resume's resume_optimizer and resume_param_scheduler)
-        flags = dict(zip(('optimizer', 'schedulers'), args))
-        if self._loaded_schedulers is not None and flags.get(
-                'optimizer', kwargs.get('resume_optimizer', True)) and \
+        super().resume(filename, resume_optimizer, resume_param_scheduler,
+                       map_location)
+        if self._loaded_schedulers is not None and resume_optimizer and \
                 self.param_schedulers:
             # the steps the run has left, where its loop is built (train()
             # builds it before the resume; not built here for the others)
@@ -3426,8 +3426,7 @@ class AtomicRunner(Runner):
                 'epoch': loop.max_epochs - self.epoch}
             lines = start_unloaded_schedulers(
                 self.param_schedulers, self._loaded_schedulers[0] if
-                flags.get('schedulers', kwargs.get(
-                    'resume_param_scheduler', True)) else None,
+                resume_param_scheduler else None,
                 self.cfg.get('param_scheduler'), filename, left)
             if lines:
                 self.logger.warning(
