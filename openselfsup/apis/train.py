@@ -130,7 +130,7 @@ def _group_sizes(model: dict):
     ``model.backbone.norm_cfg.group_size``...)."""
     for key, node in config_dicts(model, 'model'):
         size = node.get('group_size')
-        if isinstance(size, int) and not isinstance(size, bool):
+        if is_int(size):
             yield f'{key}.group_size', size
 
 
