@@ -544,6 +544,17 @@ def _crop_plan(boxes: torch.Tensor, shape: tuple, in_dtype: torch.dtype,
     return plan
 
 
+def _resize_into(src: torch.Tensor, mx: torch.Tensor, my: torch.Tensor,
+                 out: torch.Tensor, vertical_first: bool) -> None:
+    """:func:`_two_passes` of ``src`` into ``out`` in the pass order
+    Pillow takes: horizontal (``mx``) first, or, ``vertical_first``, the
+    vertical (``my``) first, as the transposed images' horizontal one."""
+    if vertical_first:
+        _two_passes(src.transpose(2, 3), my, mx, out.transpose(2, 3))
+    else:
+        _two_passes(src, mx, my, out)
+
+
 def _crop_apply(x: torch.Tensor, plan: dict, up: ParamUpload) -> torch.Tensor:
     """The device part of :func:`resized_crop` (:func:`_crop_plan`'s
     ``plan``, ``up`` sent)."""
@@ -555,10 +566,7 @@ def _crop_apply(x: torch.Tensor, plan: dict, up: ParamUpload) -> torch.Tensor:
     with _IeeeMatmul(x.device.type):
         if kind in ('none', 'every'):
             mx, my = _resize_matrices(plan['crops'], up, tx, ty, dtype)
-            if kind == 'every':  # the vertical pass first: the transposed
-                _two_passes(src.transpose(2, 3), my, mx, out.transpose(2, 3))
-            else:
-                _two_passes(src, mx, my, out)
+            _resize_into(src, mx, my, out, kind == 'every')
         elif kind == 'square':
             mx, my = _resize_matrices(plan['crops'], up, tx, ty, dtype)
             flip = up.get(plan['flip']).view(-1, 1, 1, 1)
@@ -572,11 +580,7 @@ def _crop_apply(x: torch.Tensor, plan: dict, up: ParamUpload) -> torch.Tensor:
                 target = torch.empty(count, c, oh, ow, dtype=dtype,
                                      device=x.device)
                 mx, my = _resize_matrices(crops, up, tx, ty, dtype)
-                if first:
-                    _two_passes(sub.transpose(2, 3), my, mx,
-                                target.transpose(2, 3))
-                else:
-                    _two_passes(sub, mx, my, target)
+                _resize_into(sub, mx, my, target, first)
                 out.index_copy_(0, dev_idx, target)
     return out.to(x.dtype)
 
