@@ -158,6 +158,65 @@ def test_hue_tables_give_the_formulas_values():
                        B.adjust_hue_formula(x.clone(), factor))
 
 
+def test_a_table_two_threads_ask_for_at_once_is_made_once(monkeypatch):
+    """Two threads asking at once for a grayscale table of new weights
+    got it made twice (each found none and made its own: 16 MB and a
+    second of work each). Made once under a lock, both get the one
+    table; its levels are :func:`random_grayscale_levels`' (the same
+    function, counted and slowed: the second thread asks while the first
+    makes it)."""
+    import threading
+    import time
+
+    from openselfsup.datasets import batch_aug as B
+    real, calls = B.random_grayscale_levels, []
+
+    def counted(rgb, weights):
+        calls.append(1)
+        time.sleep(0.3 if len(calls) == 1 else 0)
+        return real(rgb, weights)
+    monkeypatch.setattr(B, 'random_grayscale_levels', counted)
+    op = B.GrayscaleOp(1.0, (0.31, 0.33, 0.36))  # weights no test uses
+    start, got = threading.Barrier(2), []
+
+    def ask():
+        start.wait()
+        got.append(op._table('cpu'))
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    chunks = len(list(B._all_colours()))
+    assert len(calls) == chunks, f'{len(calls) // chunks} tables made'
+    assert got[0] is got[1]
+    rgb = torch.tensor([[[[0]], [[1]], [[5]]], [[[255]], [[17]], [[3]]]])
+    code = (rgb[:, 0] * 65536 + rgb[:, 1] * 256 + rgb[:, 2]).flatten()
+    assert got[0][code].tolist() == real(rgb, op.weights).flatten().tolist()
+
+
+def test_device_copies_are_made_once_per_device_and_dtype():
+    """:class:`DeviceCopies`: the host value made once per key, a copy
+    per (device, dtype) kept and returned again, the CPU's reused for
+    another dtype, ordinary tensors even when first asked for in
+    inference mode."""
+    from openselfsup.datasets.batch_aug import DeviceCopies
+    made = []
+    copies = DeviceCopies(lambda n: made.append(n) or (
+        torch.arange(n), torch.ones(n)))
+    with torch.inference_mode():
+        a = copies.on('cpu', 3)
+    assert not any(t.is_inference() for t in a)
+    assert copies.on(torch.device('cpu'), 3) is a
+    b = copies.on('cpu', 3, dtype=torch.float64)
+    assert [t.dtype for t in b] == [torch.float64] * 2
+    assert b[0].tolist() == [0., 1., 2.] and copies.on(
+        'cpu', 3, dtype=torch.float64) is b
+    copies.on('meta', 3)
+    copies.on('cpu', 2)
+    assert made == [3, 2]
+
+
 def test_hue_is_pillows_hsv_on_every_colour():
     """The hue tables' H and S are Pillow's ``convert('HSV')`` of the same
     colour, and the batched hue rotation equals the per-image one

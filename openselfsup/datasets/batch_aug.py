@@ -41,8 +41,10 @@ default; a ``RandomFlip`` of several directions), is refused with one line
 (``augment_on='cpu'`` keeps the per-image pipeline).
 """
 import math
+import os
+import threading
 from contextlib import nullcontext
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +85,66 @@ def to_device(t: torch.Tensor, device, dtype=None) -> torch.Tensor:
     if torch.device(device).type == 'cuda':
         return t.pin_memory().to(device, non_blocking=True)
     return t.to(device)
+
+
+#: a CPU tensor or a tuple of them
+Tensors = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
+#: held while a :class:`DeviceCopies` makes or copies a value (one lock for
+#: all: each value is made once per process, then only read); re-entrant (a
+#: ``make`` may read another's value), and made anew in a forked child
+#: (:func:`os.register_at_fork`), where a thread of the parent that held
+#: it does not run
+_COPIES_LOCK = threading.RLock()
+
+
+def _new_copies_lock() -> None:
+    global _COPIES_LOCK
+    _COPIES_LOCK = threading.RLock()
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_new_copies_lock)
+
+
+class DeviceCopies:
+    """A value made once per process on the host and copied to each device
+    (and dtype, where one is asked) on its first use there: the per-device
+    tables and weights of the ops (the luma weights, the hue and grayscale
+    tables, the crop's resize weights).
+
+    ``make(*key)`` returns the value on the CPU, a tensor or a tuple of
+    them (``key``: what it depends on, e.g. channel weights); :meth:`on`
+    returns it on a device. The copy is a blocking one (ready for every
+    stream) and made outside inference mode (ordinary tensors even if the
+    first use is in inference mode). The host value is kept only where the
+    CPU uses it (one made for a GPU is dropped once copied; a later copy to
+    another device reuses the CPU's where it is kept). Thread-safe: a value
+    is made and copied under a lock, once, however many threads ask first.
+    """
+
+    def __init__(self, make: Callable[..., Tensors]):
+        self._make = make
+        self._values: Dict[tuple, Tensors] = {}
+
+    def on(self, device, *key, dtype: Optional[torch.dtype] = None
+           ) -> Tensors:
+        """The value of ``key`` on ``device`` (in ``dtype``, if given)."""
+        slot = (torch.device(device), dtype, key)
+        value = self._values.get(slot)
+        if value is None:
+            with _COPIES_LOCK, torch.inference_mode(False):
+                value = self._values.get(slot)
+                if value is None:
+                    host = self._values.get((torch.device('cpu'), None, key))
+                    if host is None:
+                        host = self._make(*key)
+
+                    def copy(t):
+                        return t.to(device=slot[0], dtype=dtype)
+                    value = tuple(map(copy, host)) if isinstance(
+                        host, tuple) else copy(host)
+                    self._values[slot] = value
+        return value
 
 
 class ParamUpload:
@@ -283,18 +345,12 @@ class _ResizeTable:
         self.taps = (first.repeat(1, 2)[..., None]
                      + torch.arange(self.ksize)).to(small)
         self.halves = torch.cat([hi, lo], 1).to(torch.float32)
-        self._on: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
+        self._copies = DeviceCopies(lambda: (self.taps, self.halves))
 
     def on(self, device) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``(taps, halves)`` on ``device``, copied there once (a blocking
-        copy, ready for every stream; ordinary tensors even if the first
-        call is in inference mode)."""
-        device = torch.device(device)
-        if device not in self._on:
-            with torch.inference_mode(False):
-                self._on[device] = (self.taps.to(device),
-                                    self.halves.to(device))
-        return self._on[device]
+        """``(taps, halves)`` on ``device``, copied there once
+        (:class:`DeviceCopies`)."""
+        return self._copies.on(device)
 
 
 #: per (crop axis length, output size): :class:`_ResizeTable`
@@ -586,20 +642,16 @@ def _crop_apply(x: torch.Tensor, plan: dict, up: ParamUpload) -> torch.Tensor:
 
 
 #: per (device, dtype, weights): the channel weights of :func:`luma`
-_LUMA_WEIGHTS: Dict[tuple, torch.Tensor] = {}
+_LUMA_WEIGHTS = DeviceCopies(lambda weights: torch.tensor(weights).view(
+    1, 3, 1, 1))
 
 
 def luma_weights(device, dtype: torch.dtype,
                  weights: Sequence[float]) -> torch.Tensor:
-    """``[1, 3, 1, 1]`` channel weights on ``device``, copied there once."""
-    key = (torch.device(device), dtype, tuple(float(w) for w in weights))
-    if key not in _LUMA_WEIGHTS:
-        # made once per process: a blocking copy (ready for every stream),
-        # and an ordinary tensor even if the first call is in inference mode
-        with torch.inference_mode(False):
-            _LUMA_WEIGHTS[key] = torch.tensor(key[2]).to(
-                device=device, dtype=dtype).view(1, 3, 1, 1)
-    return _LUMA_WEIGHTS[key]
+    """``[1, 3, 1, 1]`` channel weights on ``device``, copied there once
+    (:class:`DeviceCopies`)."""
+    return _LUMA_WEIGHTS.on(device, tuple(float(w) for w in weights),
+                            dtype=dtype)
 
 
 def luma(x: torch.Tensor, weights: Sequence[float],
@@ -780,9 +832,6 @@ def adjust_hue_formula(x, factor):
     return _hsv_to_rgb(torch.remainder(h + shift.view(-1, 1, 1), 256), s, v)
 
 
-#: per device: the lookup tables of :func:`adjust_hue`
-_HUE_TABLES: Dict[torch.device, Tuple[torch.Tensor, torch.Tensor]] = {}
-
 
 def _all_colours(step: int = 1 << 20):
     """Every 24-bit colour ``65536 R + 256 G + B`` in order, in chunks of
@@ -807,18 +856,19 @@ def _build_hue_tables() -> Tuple[torch.Tensor, torch.Tensor]:
     return hs, rgb
 
 
+#: per device: the lookup tables of :func:`adjust_hue`
+_HUE_TABLES = DeviceCopies(_build_hue_tables)
+
+
 def hue_tables(device) -> Tuple[torch.Tensor, torch.Tensor]:
     """The two lookup tables of :func:`adjust_hue` on ``device``, made once
     per process on the CPU with the formulas and kept on ``device`` only:
     ``hs`` ``[2**24]`` int32, ``256 * H + S`` of each 24-bit colour
     ``65536 * R + 256 * G + B``; ``rgb`` ``[2**24, 3]`` uint8, the colour of
     each ``65536 * H + 256 * S + V``. 117 MB; 1-1.5 s to make on one core;
-    the copy to a GPU happens once, at the first use."""
-    device = torch.device(device)
-    if device not in _HUE_TABLES:
-        hs, rgb = _HUE_TABLES.get(torch.device('cpu')) or _build_hue_tables()
-        _HUE_TABLES[device] = hs.to(device), rgb.to(device)
-    return _HUE_TABLES[device]
+    the copy to a GPU happens once, at the first use
+    (:class:`DeviceCopies`)."""
+    return _HUE_TABLES.on(device)
 
 
 def _colour_codes(xi: torch.Tensor) -> torch.Tensor:
@@ -1153,8 +1203,18 @@ def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
     return _pil_gray(x)
 
 
+def _build_gray_table(weights: Optional[Tuple[float, ...]]) -> torch.Tensor:
+    """``[2**24]`` uint8: the level of each colour ``65536 R + 256 G + B``
+    at BGR ``weights`` (:func:`random_grayscale_levels`)."""
+    table = torch.empty(1 << 24, dtype=torch.uint8)
+    for rows, rgb in _all_colours():
+        table[rows] = random_grayscale_levels(rgb, weights).flatten().to(
+            torch.uint8)
+    return table
+
+
 #: per (device, BGR weights): the table of :meth:`GrayscaleOp._weighted`
-_GRAY_TABLES: Dict[tuple, torch.Tensor] = {}
+_GRAY_TABLES = DeviceCopies(_build_gray_table)
 
 
 class GrayscaleOp(_Op):
@@ -1190,18 +1250,9 @@ class GrayscaleOp(_Op):
 
     def _table(self, device) -> torch.Tensor:
         """``[2**24]`` uint8 on ``device``: the level of each colour
-        ``65536 R + 256 G + B`` (:func:`random_grayscale_levels`)."""
-        key = (torch.device(device), self.weights)
-        if key not in _GRAY_TABLES:
-            cpu = _GRAY_TABLES.get((torch.device('cpu'), self.weights))
-            if cpu is None:
-                cpu = torch.empty(1 << 24, dtype=torch.uint8)
-                for rows, rgb in _all_colours():
-                    cpu[rows] = random_grayscale_levels(
-                        rgb, self.weights).flatten().to(torch.uint8)
-            with torch.inference_mode(False):
-                _GRAY_TABLES[key] = cpu.to(device)
-        return _GRAY_TABLES[key]
+        ``65536 R + 256 G + B`` (:func:`random_grayscale_levels`), made
+        once per process and weights (:class:`DeviceCopies`)."""
+        return _GRAY_TABLES.on(device, self.weights)
 
     def _weighted(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, 1, H, W]`` mmpretrain's truncated weighted sum of an RGB
