@@ -375,11 +375,12 @@ def views_h2d_bytes(recipe: str, batch: int, size: int = 224) -> int:
     (what is copied once per process, the lookup tables, is not a step's)."""
     _, model = small_batched_model(recipe, crop=None)
     model.to('meta')
-    for counted in (False, True):
-        data = step_batch(model, 'meta', batch, size)
-        count = op_counter()
-        with count, _Phase(count, 'views' if counted else None):
-            model.data_preprocessor(data, True)
+    # a first call, outside the counter: what is copied once per process
+    model.data_preprocessor(step_batch(model, 'meta', batch, size), True)
+    data = step_batch(model, 'meta', batch, size)
+    count = op_counter()
+    with count, _Phase(count, 'views'):
+        model.data_preprocessor(data, True)
     return count.counts['views']['h2d_bytes']
 
 
