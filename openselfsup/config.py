@@ -22,7 +22,10 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
-from .utils import InputError, file_sha1, first_line, with_missing_note
+# is_int, is_number: kept importable from here, where their callers
+# found them before they moved to utils (the low-shot layer uses them)
+from .utils import (InputError, file_sha1, first_line,  # noqa: F401
+                    is_int, is_number, with_missing_note)
 from .utils.fingerprint import folder_sha1
 
 
@@ -361,7 +364,7 @@ def pipeline_image_size(pipeline: Any, key: str
     for where, node in config_dicts(pipeline, key):
         arg, order = _SIZE_ARGUMENTS.get(str(node.get('type')), (None, ''))
         size = node.get(arg) if arg else None
-        if isinstance(size, int) and not isinstance(size, bool):
+        if is_int(size):
             found = (f'{where}.{arg}', (size, size), order)
         elif isinstance(size, (list, tuple)) and len(size) == 2 and all(
                 isinstance(v, int) and v > 0 for v in size):
@@ -381,7 +384,7 @@ def sized_pipeline(pipeline: Any) -> Any:
         arg = _SIZE_ARGUMENTS.get(str(pipeline.get('type')), (None, ''))[0]
         out = {k: sized_pipeline(v) for k, v in pipeline.items()}
         size = out.get(arg) if arg else None
-        if isinstance(size, int) and not isinstance(size, bool):
+        if is_int(size):
             out[arg] = [size, size]
         return out
     if isinstance(pipeline, (list, tuple)):
@@ -746,8 +749,7 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                     'read, so replacing it now changes nothing; override '
                     'those keys instead')
             continue
-        if isinstance(value, bool) or not isinstance(value,
-                                                     (str, int, float)):
+        if not (isinstance(value, str) or is_number(value)):
             continue
         uses = _uses(cfg, key, value)
         if uses:
@@ -1319,17 +1321,6 @@ def parse_cfg_options(items, flag: str = '--cfg-options',
 
 #: the largest seed of numpy's global generator (``np.random.seed``)
 NUMPY_SEED_MAX = 2 ** 32 - 1
-
-
-def is_int(value: Any) -> bool:
-    """An int that is not a bool (``True`` is an int in Python)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    """An int or float that is not a bool (NaN and infinities included:
-    a caller that refuses them says so)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def is_whole(value: Any) -> bool:

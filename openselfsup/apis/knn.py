@@ -19,7 +19,7 @@ from ..config import (UNSET, digest_noun, file_contents_change,
                       model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..utils import (InputError, check_replaceable, check_seed,
-                     check_writable, save_set)
+                     check_writable, is_int, save_set)
 
 #: ``knn_eval`` keys that set how the features are read, not what they are
 #: (the DataLoader's batches and workers): not part of an evaluation's
@@ -164,11 +164,10 @@ def _patient_settings(part: dict) -> Tuple[Optional[dict], str]:
     first that cannot be read as one: code, another type)``."""
     settings = {k: part[k] for k in _PATIENT_SETTINGS if k in part}
     for k, v in settings.items():
-        ok = isinstance(v, _PATIENT_SETTINGS[k]) and not (
-            k == 'seed' and isinstance(v, bool))
+        ok = is_int(v) if k == 'seed' else \
+            isinstance(v, _PATIENT_SETTINGS[k])
         if ok and isinstance(v, (list, tuple)):
-            ok = all(isinstance(i, int) and not isinstance(i, bool)
-                     for i in v)
+            ok = all(map(is_int, v))
         if not ok:
             return None, k
     return settings, ''

@@ -26,7 +26,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.dataset import BaseDataset
 
 from ..registry import DATASETS, TRANSFORMS
-from ..utils import InputError
+from ..utils import InputError, is_int
 from ..utils.io import read_json_object  # noqa: F401  (its readers')
 from .list_files import CheckedIndices
 
@@ -35,7 +35,7 @@ def read_classes(classes: Union[int, str, Sequence[str]],
                  data_root: str = '') -> List[str]:
     """Class names from a sequence, a text file with one name per line, or a
     number of classes (names ``'0' .. 'n-1'``; labels then are indices)."""
-    if isinstance(classes, int) and not isinstance(classes, bool):
+    if is_int(classes):
         names = [str(i) for i in range(classes)]
     elif isinstance(classes, str):
         path = classes if os.path.isabs(classes) or not data_root else \
@@ -73,8 +73,7 @@ def label_index(label, num: int, where: str, expected: str) -> int:
     if isinstance(label, float):  # 2.5, nan, inf
         raise InputError(f'{where}: label {label!r} is a float, where '
                          f'{expected} is expected')
-    if isinstance(label, bool) or not isinstance(label, int) or \
-            not 0 <= label < num:
+    if not is_int(label) or not 0 <= label < num:
         raise InputError(f'{where}: label {label!r} is not {expected}')
     return label
 

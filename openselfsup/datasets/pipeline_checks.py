@@ -6,13 +6,12 @@ before any process starts, as the run itself and ``extract.py`` do."""
 import numbers
 from typing import Dict, List, Optional
 
-from ..utils import InputError
+from ..utils import InputError, is_int, is_number
 
 
 def _is_probability(value) -> bool:
     """A number in [0, 1] (not a bool, not NaN)."""
-    return not isinstance(value, bool) and isinstance(
-        value, (int, float)) and 0 <= value <= 1
+    return is_number(value) and 0 <= value <= 1
 
 
 def probability(value, what: str):
@@ -140,7 +139,6 @@ def _flip_types(t: Dict, where: str) -> None:
     string or a list of strings among :data:`FLIP_DIRECTIONS` (a tuple a
     ValueError, another name a bare AssertionError). Its list items:
     :func:`_probs`."""
-    from ..config import is_int
     prob = t.get('prob')
     direction = t.get('direction', 'horizontal')
     for key, value in (('prob', prob), ('direction', direction)):

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..classes import (COLON_CLASSES, LUNG_CLASSES, held_out,
                        split_model_name)
-from ..utils import InputError, load_json, remove_set, save_set
+from ..utils import InputError, is_number, load_json, remove_set, save_set
 from ..utils.plot import figure_png, pyplot
 from . import paths
 from .metrics import ci_bound, fmt_pct, mean_ci
@@ -155,8 +155,7 @@ def _agrees(value, want) -> bool:
     1e-9); undefined (null or NaN) where they give none or NaN."""
     if _undefined(want) or _undefined(value):
         return _undefined(want) and _undefined(value)
-    return isinstance(value, (int, float)) and \
-        not isinstance(value, bool) and abs(value - want) <= 1e-9
+    return is_number(value) and abs(value - want) <= 1e-9
 
 
 def _check_per_task(result: dict, path: str, num_task: int) -> None:

@@ -23,7 +23,7 @@ from typing import (Collection, Dict, Iterable, List, Mapping, Optional,
                     Sequence, Tuple)
 
 from ..classes import held_out, model_held_out, nct_names, split_model_name
-from ..utils import InputError, check_distinct, check_seed
+from ..utils import InputError, check_distinct, check_seed, is_int
 from . import paths
 
 #: query samples per class in every task (the published code's ``num_querys``)
@@ -100,8 +100,7 @@ def _positive(flag: str, value, allow_zero: bool = False) -> None:
         bad = not value >= 0 if allow_zero else not value > 0  # NaN too
         bad = bad or value == float('inf')
     else:
-        bad = not isinstance(value, int) or isinstance(value, bool) or \
-            value < (0 if allow_zero else 1)
+        bad = not is_int(value) or value < (0 if allow_zero else 1)
     if bad:
         raise InputError(f'--{flag} must be {"a non-negative" if allow_zero else "a positive"} '
                          f'number, got {value!r}')

@@ -15,6 +15,8 @@ model of other parts is never refused here.
 """
 from typing import Optional
 
+from ..utils import is_int
+
 
 def _backbone_width(backbone) -> Optional[int]:
     """The width of the features the backbone hands on (its last stage's
@@ -27,7 +29,7 @@ def _backbone_width(backbone) -> Optional[int]:
     if not isinstance(backbone, ResNet):
         return None
     width = getattr(backbone, 'feat_dim', None)
-    if isinstance(width, bool) or not isinstance(width, int):
+    if not is_int(width):
         return None
     # the last stage's output only (the necks and heads read the last one)
     out, stages = (getattr(backbone, 'out_indices', None),

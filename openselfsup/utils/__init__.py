@@ -4,7 +4,8 @@ fingerprints, a warning said once. (``utils.device`` imports torch and
 from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      check_distinct, check_finite, check_fraction,
                      check_seed, first_line,
-                     given_twice, run_cli, settings_refused,
+                     given_twice, is_int, is_number, run_cli,
+                     settings_refused,
                      terminate_raises)
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           file_sha1, file_sha256, files_sample_sha1,

@@ -168,6 +168,17 @@ def check_distinct(flag: str, values: Iterable,
                      + (f' ({why})' if why else ''))
 
 
+def is_int(value: Any) -> bool:
+    """An int that is not a bool (``True`` is an int in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """An int or float that is not a bool (NaN and infinities included:
+    a caller that refuses them says so)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check_seed(seed: Any, flag: str = '--seed') -> None:
     """Refuse a seed that is not an integer in [0, 2^63): the one check of
     every seed flag (the low-shot commands', ``extract.py``'s,
