@@ -1152,6 +1152,90 @@ def test_a_checkpoint_under_other_initial_weights_replaces_its_own(
     assert len(evaluated) == 3
 
 
+def test_a_checkpoints_results_name_the_configs_text_encoder(
+        tmp_path, monkeypatch):
+    """An HLSS checkpoint is evaluated with a stand-in of its open_clip
+    text tower (a HashedBagOfWords of its width: kNN reads image features,
+    the checkpoint holds the heads' text rows), and its JSON recorded the
+    stand-in as the model's (``model.text_encoder.type:
+    HashedBagOfWords``): a text encoder it did not have. The JSON records
+    the config's own text encoder and, apart, the stand-in built for the
+    evaluation; the model config SHA-1 is the section as built, as results
+    already written record it: a JSON of before (the stand-in in its
+    settings, no ``model_stand_ins``) is replaced by a rerun of its
+    config, read as the same checkpoint and model by knn_summary, and
+    refused under another model section naming the key that differs (the
+    data preprocessor's mean), as a fresh JSON is. The checkpoint is a
+    freshly built model's weights; the kNN is a stand-in."""
+    pytest.importorskip('open_clip')
+    import copy
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.apis.knn_summary import summarize_knn
+    from openselfsup.config import model_settings, model_settings_sha1
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.models.open_clip import without_clip_weights
+    from openselfsup.registry import MODELS
+    demo = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    configs = {}
+    for name, text in (('a', ''), ('b', 'model = dict(data_preprocessor='
+                                        'dict(mean=[1.0], std=[2.0]))\n')):
+        configs[name] = tmp_path / name / 'cfg.py'
+        configs[name].parent.mkdir()
+        configs[name].write_text(f'_base_ = [{demo!r}]\n{text}')
+    own = Config.fromfile(str(configs['a']))
+    assert own.model.text_encoder.type == 'OpenCLIPText'
+    # the model as the evaluation builds it, and what it recorded before
+    built = copy.deepcopy(own.model)
+    without_clip_weights(built)
+    init_default_scope('openselfsup')
+    ckpt = tmp_path / 'run' / 'iter_2.pth'
+    ckpt.parent.mkdir()
+    torch.save({'state_dict': MODELS.build(built).state_dict(),
+                'meta': {'iter': 2}}, str(ckpt))
+    old_sha1 = model_settings_sha1(built.to_dict(), True)
+    old_flat = model_settings(built.to_dict(), True)
+    assert old_flat['model.text_encoder.type'] == 'HashedBagOfWords'
+    level = dict(n=1, acc=1.0, mca=1.0)
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
+        k=1, patch=level, slide=level, patient=level))
+    fresh_dir, old_dir = tmp_path / 'fresh', tmp_path / 'old'
+    _, fresh = knn_eval_checkpoint(str(configs['a']), str(ckpt),
+                                   str(fresh_dir))
+    record = json.load(open(fresh))
+    settings = record['model_settings']
+    assert settings['model.text_encoder.type'] == 'OpenCLIPText'
+    assert settings['model.text_encoder.model_name'] == \
+        own.model.text_encoder.model_name
+    assert 'model.text_encoder.dim' not in settings
+    assert record['model_stand_ins'] == {'model.text_encoder': {
+        'type': 'HashedBagOfWords', 'dim': own.embed_dim}}
+    assert record['model_config_sha1'] == old_sha1
+    # a JSON of before, as it was written
+    old_dir.mkdir()
+    old = {k: v for k, v in record.items() if k != 'model_stand_ins'}
+    old['model_settings'] = old_flat
+    old_path = old_dir / os.path.basename(fresh)
+    old_path.write_text(json.dumps(old))
+    for path in (fresh, str(old_path)):
+        with pytest.raises(InputError) as err:
+            knn_eval_checkpoint(str(configs['b']), str(ckpt),
+                                os.path.dirname(path))
+        assert '; model.data_preprocessor.mean.0: unset -> 1.0; 1 more ' \
+            'differs)' in str(err.value), str(err.value)
+    with pytest.raises(InputError, match='given twice'):
+        summarize_knn([fresh, str(old_path)], str(tmp_path / 's'))
+    _, again = knn_eval_checkpoint(str(configs['a']), str(ckpt),
+                                   str(old_dir))
+    assert json.load(open(again))['model_settings'] == settings
+
+
 def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     """A checkpoint whose training patients cannot be read (here: it
     records no config) had no ``trained_patients`` in its results JSON,

@@ -305,7 +305,8 @@ def check_own_results(json_path: str, source: str,
                       config: Optional[str] = None,
                       model_files: Optional[Dict[str, str]] = None,
                       settings: Optional[Tuple[Dict, Dict[str, str]]] = None,
-                      model_flat: Optional[Dict] = None) -> None:
+                      model_flat: Optional[Dict] = None,
+                      built_flat: Optional[Dict] = None) -> None:
     """Refuse to replace another model's kNN results in ``json_path``, or
     the same model's under other kNN settings.
 
@@ -373,6 +374,12 @@ def check_own_results(json_path: str, source: str,
             differ, the refusal names the first key that differs too
             (None, or a JSON written before they were recorded: the
             SHA-1s alone).
+        built_flat (dict or None): where stand-ins were built in place of
+            parts of the section (:func:`~openselfsup.models.open_clip.
+            without_clip_weights`), its settings as built, key by key:
+            what a JSON written before ``model_stand_ins`` was recorded
+            holds as its ``model_settings``, compared with them (None:
+            ``model_flat`` for every JSON).
 
     Raises:
         InputError: the file holds the results of another checkpoint or
@@ -405,6 +412,7 @@ def check_own_results(json_path: str, source: str,
             files[0] == files[1]
     else:  # a record of a path or a seed only
         same = before == source
+    model_flat = _recorded_alike(record, model_flat, built_flat)
     if same:
         _check_same_settings(json_path, record, settings, config,
                              model_sha1, model_flat)
@@ -477,6 +485,17 @@ def _check_same_settings(json_path: str, record: dict,
     raise InputError(f'{json_path}: holds the kNN results of {what} under '
                      f'{where} ({change}); give another --out-dir, or '
                      'delete it to replace them')
+
+
+def _recorded_alike(record: dict, model_flat: Optional[Dict],
+                    built_flat: Optional[Dict]) -> Optional[Dict]:
+    """This model's settings as ``record`` holds its own: ``built_flat``
+    (the section as built, stand-ins included) for a JSON written before
+    it recorded ``model_stand_ins`` (its ``model_settings`` are the
+    section as built), else ``model_flat`` (the config's own)."""
+    if built_flat is not None and 'model_stand_ins' not in record:
+        return built_flat
+    return model_flat
 
 
 def _model_key_change(record: dict, model_flat: Optional[Dict]
@@ -562,10 +581,15 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         ``model`` section (``model_config_sha1``; for a checkpoint, of the
         section as built for it, :func:`~openselfsup.models.open_clip.
         without_clip_weights`, without the keys that name its initial
-        weights, :func:`~openselfsup.config.without_initial_weights`), and
-        that section key by key (``model_settings``,
+        weights, :func:`~openselfsup.config.without_initial_weights`), the
+        config's own section key by key (``model_settings``,
         :func:`~openselfsup.config.model_settings`: a refusal names the
-        key that differs), at initialisation the seed
+        key that differs; the text encoder the config names, not the
+        stand-in), what was built in place of the config's for the
+        evaluation (``model_stand_ins``, ``{dotted key: part}``: for a
+        checkpoint, an open_clip text tower's ``HashedBagOfWords`` of its
+        width, which kNN, reading image features only, does not use; ``{}``
+        where none), at initialisation the seed
         (``checkpoint``: ``random init (seed S)``) and the SHA-1 of the
         local files the section names (``model_files_sha1``, ``{dotted
         key: SHA-1}``) with what each is (``model_files_kind``, ``{dotted
@@ -616,21 +640,29 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     from ..models.extraction import build_initialised  # registers models
     from ..models.open_clip import without_clip_weights
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
+    own_model = cfg.model.to_dict()  # as the config gives it
+    stand_ins, built_flat = {}, None
     if checkpoint is not None:
         # the model a checkpoint's weights fill, as it is built: an
         # open_clip tower's own files (HLSS: the CC12M checkpoint, the
-        # text tower) are neither read nor part of what it is
-        without_clip_weights(cfg.model)
+        # text tower) are neither read nor part of what it is; a text
+        # tower a stand-in of its width (kNN reads image features only)
+        stand_ins = without_clip_weights(cfg.model)
     try:  # the model's settings identify it: two configs of one name at
         # initialisation, one checkpoint's weights in two models (what takes
         # no weights: a pooling, out_indices), in one --out-dir. Where a
         # checkpoint's weights fill it, not where its initial weights would
-        # come from (init_cfg, pretrained: replaced, the features the same)
+        # come from (init_cfg, pretrained: replaced, the features the same).
+        # The SHA-1 of the section as built, stand-ins included, as results
+        # already written record it
         model_sha1 = model_settings_sha1(cfg.model.to_dict(),
                                          checkpoint is not None)
-        # and key by key: a refusal names the key that differs
-        model_flat = model_settings(cfg.model.to_dict(),
-                                    checkpoint is not None)
+        # and key by key, the config's own (the text encoder it names, not
+        # the stand-in): a refusal names the key that differs
+        model_flat = model_settings(own_model, checkpoint is not None)
+        if stand_ins:  # as results written before they recorded the
+            # config's own settings hold them: the section as built
+            built_flat = model_settings(cfg.model.to_dict(), True)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
     if checkpoint is None:  # built once its results may be written
@@ -664,7 +696,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # config's split, data or k)
     check_own_results(json_path, source, sha1, model_sha1,
                       os.path.abspath(config), model_files, settings,
-                      model_flat)
+                      model_flat, built_flat)
     # the table and plot written with it: a user's file of their name
     # beside no results JSON was replaced without a word
     check_replaceable(json_path, ('checkpoint',),
@@ -691,6 +723,8 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     res['checkpoint_sha1'] = sha1
     res['model_config_sha1'] = model_sha1
     res['model_settings'] = model_flat
+    # what was built in place of the config's for the evaluation
+    res['model_stand_ins'] = stand_ins
     if checkpoint is None:  # the files a checkpoint's weights replace
         res['model_files_sha1'] = model_files
         # and what each was (a folder replaced by a file keeps its path)

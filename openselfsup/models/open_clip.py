@@ -35,7 +35,7 @@ open_clip is imported only when one of these is built (``pip install
 """
 import logging
 import os
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -157,33 +157,43 @@ def build_clip(model_name: str = 'RN50-quickgelu',
     return model.eval()
 
 
-def without_clip_weights(model_cfg):
-    """``model_cfg`` for a model whose weights all come from a trained
-    checkpoint next (the kNN evaluation of an HLSS checkpoint): every
-    open_clip image tower built with ``pretrained=False`` (its own open_clip
-    file neither needed nor read), every open_clip text tower replaced by a
+def without_clip_weights(model_cfg, key: str = 'model') -> Dict[str, dict]:
+    """Make ``model_cfg`` (a config's ``model`` section, at ``key``) the
+    model whose weights all come from a trained checkpoint next (the kNN
+    evaluation of an HLSS checkpoint): every open_clip image tower built
+    with ``pretrained=False`` (its own open_clip file neither needed nor
+    read), every open_clip text tower replaced by a
     :class:`~openselfsup.models.text_encoders.HashedBagOfWords` of its width,
     and every ``TextInitHead``'s ``embeddings_file`` replaced by such an
     encoder of the head's width (the text tower and the files only
     initialise the heads' text rows, which the checkpoint holds; embedding
     the attribute sentences with the tower takes minutes on a CPU, and a
-    file may not be on the evaluating machine). Changes the config in place
-    and returns it.
+    file may not be on the evaluating machine). Changes the config in place.
+
+    Returns:
+        dict: ``{dotted key: stand-in}``, each text encoder built in place
+        of the config's (``model.text_encoder``: ``{'type':
+        'HashedBagOfWords', 'dim': 1024}``; a head's ``encoder`` where its
+        ``embeddings_file`` was), so that a record can say the config's
+        model was evaluated with it.
     """
-    for _, node in config_dicts(model_cfg):
+    stand_ins = {}
+    for where, node in config_dicts(model_cfg, key):
         if node.get('type') == 'OpenCLIPImageTower':
             node['pretrained'] = False
         elif node.get('type') == 'OpenCLIPText':
             dim = clip_config(node.get('model_name', 'RN50-quickgelu'),
                               node.get('model_cfg'))['embed_dim']
+            stand_ins[where] = dict(type='HashedBagOfWords', dim=int(dim))
             node.clear()
-            node.update(type='HashedBagOfWords', dim=int(dim))
+            node.update(stand_ins[where])
         elif (node.get('type') == 'TextInitHead'
               and node.get('embeddings_file')):
             node['embeddings_file'] = None
-            node['encoder'] = dict(type='HashedBagOfWords',
-                                   dim=int(node['in_channels']))
-    return model_cfg
+            stand_ins[f'{where}.encoder'] = dict(
+                type='HashedBagOfWords', dim=int(node['in_channels']))
+            node['encoder'] = dict(stand_ins[f'{where}.encoder'])
+    return stand_ins
 
 
 @MODELS.register_module()
