@@ -418,24 +418,42 @@ def _literal(node: ast.AST) -> Any:
         return UNREADABLE
 
 
-def config_text_section(text: str, name: str) -> Any:
-    """The top-level ``name = ...`` of a Python config's text, read as
-    data (:func:`_literal`): a checkpoint's ``meta['cfg']`` comes with the
-    file, and executing it, as ``Config.fromstring`` would, could run any
-    code a downloaded checkpoint holds."""
+@functools.lru_cache(maxsize=4)
+def _text_assignments(text: str) -> Optional[Dict[str, ast.expr]]:
+    """``{name: expression}`` of the top-level ``name = ...`` statements
+    of a Python config's text (the first of each name), parsed once per
+    text: a resume reads some eight sections of its checkpoint's config
+    text (:func:`config_text_section`), and each parsed the whole text.
+    The last few texts are kept; the expressions are never handed out,
+    each read builds new values from them. None where the text does not
+    parse."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError):
         return None
+    found = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == name
-                for t in stmt.targets):
-            try:
-                return _literal(stmt.value)
-            except RecursionError:
-                return None
-    return None
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, stmt.value)
+    return found
+
+
+def config_text_section(text: str, name: str) -> Any:
+    """The top-level ``name = ...`` of a Python config's text, read as
+    data (:func:`_literal`): a checkpoint's ``meta['cfg']`` comes with the
+    file, and executing it, as ``Config.fromstring`` would, could run any
+    code a downloaded checkpoint holds. The text is parsed once
+    (:func:`_text_assignments`); each call returns new values, which a
+    caller may change without changing what the next call reads."""
+    found = _text_assignments(text)
+    if found is None or name not in found:
+        return None
+    try:
+        return _literal(found[name])
+    except RecursionError:
+        return None
 
 
 def trained_dataset(cfg_text: Any) -> Optional[dict]:

@@ -302,3 +302,42 @@ def test_type_name_is_what_the_registry_builds():
         assert type_name(kind) == built.__name__ == 'CosineAnnealingLR'
     assert type_name('openselfsup.SlideReports') == 'SlideReports'
     assert type_name(None) is None and type_name(3) is None
+
+
+def test_a_config_text_is_parsed_once_and_its_sections_are_new_values(
+        monkeypatch):
+    """config.config_text_section reads a checkpoint's config text as
+    data; a resume reads some eight sections of one text, and each read
+    parsed the whole text again. Now a text is parsed once: the parses
+    counted over several sections of one text, and the values against the
+    text's own by hand, a value changed by its caller not changing the
+    next read."""
+    import ast
+    import uuid
+
+    from openselfsup.config import UNREADABLE, config_text_section
+    parses = []
+    real = ast.parse
+    monkeypatch.setattr(ast, 'parse',
+                        lambda *a, **k: parses.append(1) or real(*a, **k))
+    # a text no earlier read has kept
+    text = (f'# {uuid.uuid4()}\nparam_scheduler = [dict(type="LinearLR", '
+            'end=2), dict(type="MultiStepLR", milestones=[1])]\n'
+            'train_cfg = dict(by_epoch=True, max_epochs=3)\n'
+            'amp = "float16"\ntrain_cfg = dict(max_iters=4)\nhook = f(1)\n')
+    section = config_text_section(text, 'param_scheduler')
+    assert section == [dict(type='LinearLR', end=2),
+                       dict(type='MultiStepLR', milestones=[1])]
+    section[1]['milestones'].append(2)
+    section.append('changed')
+    assert config_text_section(text, 'param_scheduler') == [
+        dict(type='LinearLR', end=2), dict(type='MultiStepLR',
+                                           milestones=[1])]
+    # the first assignment of a name is read (as before), not the last
+    assert config_text_section(text, 'train_cfg') == dict(by_epoch=True,
+                                                          max_epochs=3)
+    assert config_text_section(text, 'amp') == 'float16'
+    assert config_text_section(text, 'hook') is UNREADABLE
+    assert config_text_section(text, 'absent') is None
+    assert config_text_section('a = (', 'a') is None  # does not parse
+    assert len(parses) == 2, len(parses)  # the text, then 'a = ('

@@ -640,11 +640,10 @@ def _hub_epoch_length(info: Any) -> Optional[int]:
     return iters // epochs
 
 
-@functools.lru_cache(maxsize=4)
 def _saved_loop_kind(text: str) -> Optional[str]:
     """The training loop class of a checkpoint's config text (its
-    ``train_cfg`` read as data): parsed once per text, not once per
-    scheduler a resume's warnings replay."""
+    ``train_cfg`` read as data; the text is parsed once,
+    :func:`~openselfsup.config.config_text_section`)."""
     from ..config import config_text_section, train_loop_kind
     return train_loop_kind(config_text_section(text, 'train_cfg'))
 
