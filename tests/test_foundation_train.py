@@ -3848,6 +3848,59 @@ def test_a_scheduler_class_swapped_in_place_says_what_it_goes_on_from(
         "checkpoint's step (not worked out here)" in log, log[-3000:]
 
 
+def test_schedulers_swapped_in_place_replay_the_schedule_once(monkeypatch):
+    """Two schedulers of the lr each swapped for another class at its
+    place (saved ``[MultiStepLR, ConstantLR]``, config ``[StepLR,
+    LinearLR]``): :func:`swapped_scheduler_effect` says what each goes on
+    from beside the value this config's schedule alone gives, one value
+    for the one optimizer, yet it replayed that schedule (per-iteration
+    steps over the run so far) once per scheduler swapped. Now once per
+    optimizer and setting, for the whole resume (the removed schedulers'
+    warning takes the same replays): the replays counted, and the value
+    by hand (lr 0.1 at epoch 1 of 4: the StepLR of step 3 still 1, the
+    LinearLR from 0.5 to 1 over epochs 0 to 2 at 0.75)."""
+    from mmengine.config import Config
+
+    import openselfsup.engine.runner as runner
+    replayed = []
+    real = runner._replayed_schedule
+    monkeypatch.setattr(runner, '_replayed_schedule', lambda *a: (
+        replayed.append(a[1]), real(*a))[1])
+    saved_schedulers = [
+        dict(type='MultiStepLR', milestones=[3], gamma=0.1, by_epoch=True),
+        dict(type='ConstantLR', factor=0.5, begin=0, end=2, by_epoch=True)]
+    mine = [dict(type='StepLR', step_size=3, gamma=0.1, by_epoch=True),
+            dict(type='LinearLR', start_factor=0.5, begin=0, end=3,
+                 by_epoch=True)]
+    cfg = Config(dict(param_scheduler=mine, train_cfg=dict(
+        by_epoch=True, max_epochs=4), optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.1))))
+    saved = {'meta': {'epoch': 1, 'iter': 10},
+             'optimizer': {'param_groups': [dict(lr=0.05, initial_lr=0.1)]},
+             'param_schedulers': [{'last_step': 1}, {'last_step': 1}]}
+    said = runner.swapped_scheduler_effect(saved, cfg, saved_schedulers, {})
+    alone = 0.1 * 1 * (0.5 + 0.5 * 1 / 2)
+    for i, (here, there) in enumerate((('StepLR', 'MultiStepLR'),
+                                       ('LinearLR', 'ConstantLR'))):
+        assert f'param_scheduler.{i} ({here}) takes the state of the ' \
+            f'saved param_scheduler.{i} ({there}), and MMEngine\'s ' \
+            'schedulers are chained (each step updates the lr it finds): ' \
+            'it goes on from the lr the optimizer resumes with, 0.05, ' \
+            f"where this config's schedule alone gives {alone:g} at the " \
+            "checkpoint's step (epoch 1, iter 10)" in said, said
+    assert replayed == ['lr'], replayed
+    # one resume's warnings share the replays: the removed schedulers'
+    # asks no other of the same optimizer's lr
+    replays = runner._schedule_replays(saved, cfg, {})
+    runner.swapped_scheduler_effect(saved, cfg, saved_schedulers, {},
+                                    replays)
+    runner.removed_scheduler_effect(['param_scheduler.2.type'], saved, cfg,
+                                    [*saved_schedulers, dict(
+                                        type='ConstantLR', factor=0.5)],
+                                    {}, replays)
+    assert replayed == ['lr', 'lr'], replayed
+
+
 def test_schedulers_removed_together_are_said_in_one_sentence(
         synthetic_root, tmp_path):
     """A run of a LinearLR warmup and a MultiStepLR resumed with a

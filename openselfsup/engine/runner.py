@@ -217,11 +217,13 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'count from 0')
     # a scheduler removed: by the keys' places, or the saved ones none of
     # this config's takes
+    # each optimizer's schedule replayed once for both
+    replays = _schedule_replays(saved, cfg, found)
     left = removed_scheduler_effect(
         [key for key, state in restored.values() if not state], saved,
-        cfg, schedulers[1], found) if used or found else None
-    swapped = swapped_scheduler_effect(saved, cfg, schedulers[1], found) \
-        if used else None
+        cfg, schedulers[1], found, replays) if used or found else None
+    swapped = swapped_scheduler_effect(saved, cfg, schedulers[1], found,
+                                       replays) if used else None
     left = '; '.join(x for x in (left, swapped) if x) or None
     if used:
         left = f' (but {left}; to train with this config\'s: {anew})' \
@@ -1281,7 +1283,9 @@ def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
 
 def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                              saved_schedulers: Any,
-                             found: Optional[dict] = None) -> Optional[str]:
+                             found: Optional[dict] = None,
+                             replays: Optional[Callable] = None
+                             ) -> Optional[str]:
     """What a scheduler the resuming ``cfg`` removed (one of the changed
     schedule ``keys`` is its ``<...>.type``, set in the checkpoint's
     config's ``param_scheduler``, ``saved_schedulers``, and not in
@@ -1305,7 +1309,8 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     scheduler of it, the one this config's schedule alone gives).
     ``found``: :func:`scheduler_state_places`'s match of ``cfg``'s
     schedulers with ``saved_schedulers``, when made already (the resume
-    notes make it once; None: made here)."""
+    notes make it once; None: made here); ``replays``: the resume's
+    :func:`_schedule_replays` (None: made here)."""
     removed = {}
     for key in keys:
         if not (key.startswith('param_scheduler.') and
@@ -1334,6 +1339,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     states = saved.get('optimizer')
     if not removed or not isinstance(states, dict):
         return None
+    replays = replays or _schedule_replays(saved, cfg, found)
     several = 'param_groups' not in states  # an OptimWrapperDict's
     # one sentence per optimizer and setting: the value its groups resume
     # with is what the last steps of all its removed schedulers left
@@ -1366,8 +1372,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}'
         kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
         also = any(_scheduled_param(s) == param for s in kept)
-        alone, same = _schedule_alone(kept, param, groups, here, cfg, saved,
-                                      name, found) if also else (None, False)
+        alone, same = replays(name, param) if also else (None, False)
         if same:
             continue  # this config's schedule alone gives it
         if alone is not None:
@@ -1410,7 +1415,8 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
 
 
 def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
-                             found: dict) -> Optional[str]:
+                             found: dict, replays: Optional[Callable] = None
+                             ) -> Optional[str]:
     """What a scheduler of another class than the saved one whose state it
     takes (a class replaced at its place, the count kept: saved
     ``[MultiStepLR]``, config ``[CosineAnnealingLR]``) goes on from.
@@ -1426,11 +1432,15 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
     another class, the checkpoint holds no optimizer state, or the
     replayed value is the checkpoint's. ``found``:
     :func:`scheduler_state_places`'s match (optimizers not in it go by
-    place), made once per resume by the caller."""
+    place), made once per resume by the caller; ``replays``: the
+    resume's :func:`_schedule_replays`, each optimizer's schedule
+    replayed once for the schedulers swapped in and those removed (None:
+    made here, once for this call's)."""
     states = saved.get('param_schedulers')
     optimizers = saved.get('optimizer')
     if not isinstance(optimizers, dict) or states is None:
         return None
+    replays = replays or _schedule_replays(saved, cfg, found)
     lists = states if isinstance(states, dict) else {None: states}
     said = []
     for name, held in lists.items():
@@ -1452,9 +1462,7 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
             values = [g.get(param) for g in groups]
             if not all(map(is_number, values)):
                 continue
-            alone, same = _schedule_alone(mine, param, groups,
-                                          optimizer.get(param), cfg, saved,
-                                          name, found)
+            alone, same = replays(name, param)
             if same:
                 continue  # it goes on from this config's own value
             line = (f'{_scheduler_place(cfg.get("param_scheduler"), name, i)}'
@@ -1521,24 +1529,41 @@ def _optimizer_key(name: Optional[str]) -> str:
         else 'optim_wrapper.optimizer'
 
 
-def _schedule_alone(schedulers: Sequence[dict], param: str,
-                    groups: Sequence[dict], start: Any, cfg, saved: dict,
-                    name: Optional[str], found: dict
-                    ) -> Tuple[Optional[List[float]], bool]:
-    """What this config's schedulers alone give the param groups
-    ``groups`` at the checkpoint's step (:func:`_replayed_schedule`, its
-    arguments), and whether the groups resume with just that (their
-    ``param`` its values: nothing to say). None (and False) where the
-    groups' values are not all numbers or the schedule cannot be
-    replayed reliably."""
-    values = [g.get(param) for g in groups]
-    if not all(map(is_number, values)):
-        return None, False
-    alone = _replayed_schedule(schedulers, param, groups, start, cfg, saved,
-                               name, found)
-    return alone, alone is not None and all(
-        math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
-        for v, a in zip(values, alone))
+def _schedule_replays(saved: dict, cfg, found: dict
+                      ) -> Callable[[Optional[str], str],
+                                    Tuple[Optional[Tuple[float, ...]], bool]]:
+    """What this config's (``cfg``'s) schedulers alone give the param
+    groups of the checkpoint ``saved``'s optimizer state at its step
+    (:func:`_replayed_schedule`), and whether the groups resume with just
+    that (their value: nothing to say), as a function of the optimizer's
+    name (None: the one) and the setting (``'lr'``) that replays each
+    once: the warnings of one resume (:func:`removed_scheduler_effect`,
+    :func:`swapped_scheduler_effect`) ask it of one optimizer's setting
+    for each scheduler they name, and each asked for a replay of the run
+    so far (per-iteration steps). None (and False) where the checkpoint
+    or ``cfg`` holds no such optimizer, the groups' values are not all
+    numbers, or the schedule cannot be replayed reliably. ``found``:
+    :func:`scheduler_state_places`'s match, made once per resume."""
+    @functools.lru_cache(maxsize=None)
+    def alone(name: Optional[str], param: str):
+        states = saved.get('optimizer')
+        held = _optimizer_state(states, cfg, name) \
+            if isinstance(states, dict) else None
+        if held is None:
+            return None, False
+        groups, optimizer = held
+        values = [g.get(param) for g in groups]
+        if not all(map(is_number, values)):
+            return None, False
+        replayed = _replayed_schedule(
+            _optimizer_schedulers(cfg.get('param_scheduler'), name), param,
+            groups, optimizer.get(param), cfg, saved, name, found)
+        if replayed is None:
+            return None, False
+        return tuple(replayed), all(
+            math.isclose(v, a, rel_tol=1e-9, abs_tol=1e-12)
+            for v, a in zip(values, replayed))
+    return alone
 
 
 def _at_checkpoint_step(saved: dict, more: str = '') -> str:
