@@ -569,9 +569,17 @@ def _restored_by_resume(key: str, saved: dict, schedulers: Any,
     there = _scheduler_config(saved_schedulers, key)
     if isinstance(there, dict) and there.get('type') == here.get('type'):
         return 'learning-rate scheduler'  # its state: all it sets
-    attr = 'by_epoch' if parts[0] == 'convert_to_iter_based' else parts[0]
-    held = not isinstance(state, dict) or attr in state
+    held = not isinstance(state, dict) or _scheduler_attr(parts[0]) in state
     return 'learning-rate scheduler' if held else None
+
+
+def _scheduler_attr(setting: str) -> str:
+    """The scheduler setting ``setting`` (a key of a scheduler's config)
+    as the built scheduler holds it (an attribute, a key of its state) and
+    its class takes it (an argument of its ``__init__``): its own name, but
+    ``convert_to_iter_based`` (an argument of ``build_iter_from_epoch``,
+    which MMEngine's builder calls) is the ``by_epoch`` it sets."""
+    return 'by_epoch' if setting == 'convert_to_iter_based' else setting
 
 
 def _scheduled_param(scheduler: dict) -> Optional[str]:
@@ -1652,8 +1660,7 @@ def _unread_saved_setting(key: str, schedulers: Any,
             return None
         named.update(p.name for p in params if p.kind not in (
             p.VAR_POSITIONAL, p.VAR_KEYWORD))
-    attr = 'by_epoch' if rest[0] == 'convert_to_iter_based' else rest[0]
-    if attr in named:
+    if _scheduler_attr(rest[0]) in named:
         return None
     return key[:-len('.'.join(rest)) - 1], kind, theirs
 
