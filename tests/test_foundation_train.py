@@ -1493,8 +1493,12 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
     keys = ['param_scheduler.1.type', 'param_scheduler.2.type']
     cfg = Config(dict(param_scheduler=saved_schedulers[:1], optim_wrapper=dict(
         optimizer=dict(type='SGD', lr=0.1, momentum=0.9))))
+    # the states an epoch checkpoint holds, one per saved scheduler (one
+    # without them restarts this config's schedulers: another warning)
+    held = [{}] * len(saved_schedulers)
     one = {'optimizer': {'param_groups': [
-        dict(lr=0.05, momentum=0.8), dict(lr=0.005, momentum=0.8)]}}
+        dict(lr=0.05, momentum=0.8), dict(lr=0.005, momentum=0.8)]},
+        'param_schedulers': held}
     said = removed_scheduler_effect(keys, one, cfg, saved_schedulers)
     # the MultiStepLR kept schedules the lr too: not claimed as the
     # removed one's (a MultiStepLR past its milestone gives 0.01 of 0.1
@@ -1515,13 +1519,15 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
         'resumes with the lr its last step left, 0.05, 0.005 in its 2 ' \
         "param groups (this config's optim_wrapper.optimizer.lr: 0.1, " \
         'which no scheduler of this config brings back)' in said, said
-    back = {'optimizer': {'param_groups': [dict(lr=0.1, momentum=0.9)]}}
+    back = {'optimizer': {'param_groups': [dict(lr=0.1, momentum=0.9)]},
+            'param_schedulers': held}
     assert removed_scheduler_effect(keys, back, cfg, saved_schedulers) is None
     two = Config(dict(param_scheduler=saved_schedulers[:1], optim_wrapper=dict(
         head=dict(optimizer=dict(type='SGD', lr=0.1)),
         neck=dict(optimizer=dict(type='SGD', lr=0.2)))))
     states = {'optimizer': {'head': {'param_groups': [dict(lr=0.05)]},
-                            'neck': {'param_groups': [dict(lr=0.1)]}}}
+                            'neck': {'param_groups': [dict(lr=0.1)]}},
+              'param_schedulers': {'head': held, 'neck': held}}
     said = removed_scheduler_effect(keys[:1], states, two, saved_schedulers)
     assert "optimizer 'head' resumes with the lr the checkpoint's last " \
         "step left, 0.05, and this config's schedulers of lr go on from it " \
@@ -1567,7 +1573,8 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
             optim_wrapper=dict(optimizer=dict(type='SGD', lr=config_lr))))
         meta = {'epoch': epoch, 'iter': it, **({'cfg': text} if text else {})}
         saved = {'meta': meta, 'optimizer': {
-            'param_groups': [dict(lr=lr, initial_lr=0.1)]}}
+            'param_groups': [dict(lr=lr, initial_lr=0.1)]},
+            'param_schedulers': [{}, {}]}  # an epoch checkpoint's
         if hub:  # what MMEngine's RuntimeInfoHook records: 4 epochs of 10
             saved['message_hub'] = {'runtime_info': dict(
                 epoch=epoch, iter=it, max_epochs=4, max_iters=40)}
@@ -1656,7 +1663,8 @@ def test_a_removed_schedulers_replay_takes_the_runs_epoch_length():
         'meta': {'epoch': 2, 'iter': 22,
                  'cfg': 'train_cfg = dict(by_epoch=True, max_epochs=4)\n'},
         'message_hub': {'runtime_info': dict(max_epochs=4, max_iters=40)},
-        'optimizer': {'param_groups': [dict(lr=lr, initial_lr=0.1)]}}
+        'optimizer': {'param_groups': [dict(lr=lr, initial_lr=0.1)]},
+        'param_schedulers': [{}, {}]}  # an epoch checkpoint's
     said = removed_scheduler_effect(['param_scheduler.1.type'], saved, cfg,
                                     [cosine, warmup])
     assert said is None, said
@@ -3703,7 +3711,8 @@ def test_a_removed_schedulers_replay_of_an_unknown_order_claims_no_value():
             'message_hub': {'runtime_info': dict(max_epochs=4,
                                                  max_iters=40)},
             'optimizer': {'param_groups': [dict(lr=stepped(history),
-                                                initial_lr=0.1)]}}
+                                                initial_lr=0.1)]},
+            'param_schedulers': [{}, {}, {}]}  # an epoch checkpoint's
         if progress is not None:
             saved[EPOCH_PROGRESS] = progress
         return removed_scheduler_effect(['param_scheduler.2.type'], saved,
@@ -3937,6 +3946,47 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
         'from it), and this config\'s schedulers of lr go on from it' \
         in log, log[-3000:]
     assert ') is removed' not in log, log[-3000:]
+
+
+def test_a_resume_without_scheduler_states_says_the_lr_they_restart_on(
+        synthetic_root, tmp_path):
+    """A checkpoint that holds the optimizer's state and no scheduler
+    states (its ``param_schedulers`` left out, as a best checkpoint
+    lacks them) of a run of a LinearLR warmup and a MultiStepLR, resumed
+    at epoch 1 with the MultiStepLR alone: MMEngine's resume restores the
+    lr the warmup and the milestone left and builds the MultiStepLR
+    afresh, its steps counted from the resume (its milestone 1 comes
+    again: a tenth at epoch 2). The warning said 'param_scheduler.1
+    (MultiStepLR) is removed' (by place; it is kept) and replayed it as
+    if it went on: 'where this config's schedule alone gives 0.005 at
+    the checkpoint's step (epoch 1, iter 1), and this config's schedulers
+    of lr go on from it'. Now the warning of the lack says the lr the
+    schedule starts again on. The references: the resumed run's logged
+    lr, and the warmup and the milestone by hand."""
+    warmup = dict(_WARMUP, start_factor=0.25, end=3)
+    steps = dict(type='MultiStepLR', milestones=[1], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [warmup, steps])
+    lr = c.optim_wrapper.optimizer.lr
+    ckpt = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=True)
+    del ckpt['param_schedulers']
+    best = tmp_path / 'best.pth'
+    torch.save(ckpt, best)
+    runner, log = _resumed_with(c, tmp_path, 'steps', [dict(steps)],
+                                str(best))
+    logged = _lrs(runner)
+    # restored: the warmup's factor at epoch 1 and the milestone's gamma
+    held = lr * (0.25 + 0.75 / 2) * 0.1
+    assert logged[1] == pytest.approx(held)
+    # the MultiStepLR starts again: its milestone 1 counted from the resume
+    assert logged[2] == pytest.approx(held * 0.1)
+    assert f'--resume from {best}: it holds no learning-rate scheduler ' \
+        'state (the schedule starts again from its first step, on the lr ' \
+        f'the optimizer resumes with, {held:g}, not this config\'s ' \
+        f'optim_wrapper.optimizer.lr {lr:g}), as a best checkpoint is ' \
+        'saved' in log, log[-3000:]
+    assert 'is removed' not in log and 'alone gives' not in log and \
+        'go on from it' not in log, log[-3000:]
 
 
 def test_an_added_scheduler_is_not_replayed_before_the_resume(

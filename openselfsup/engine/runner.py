@@ -148,7 +148,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         list[str]: warnings for the run's log: the training state the
         checkpoint lacks (a best checkpoint is saved without the optimizer
         and the schedulers, which MMEngine's resume then silently starts
-        afresh), the schedule changes (:func:`schedule_changes`; the key
+        afresh; with the optimizer's state and not the schedulers', the
+        restored values the schedule starts again on,
+        :func:`_restarted_on`), the schedule changes (:func:`schedule_changes`; the key
         ``total_batch_size`` set or unset at the total the checkpoint's
         meta records is none): those used, and those the checkpoint's
         optimizer or scheduler state overrides
@@ -176,9 +178,12 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     check_resume_meta(path, cfg, world, meta)
     text = checkpoint_config(saved)
     notes = []
+    # the schedule starts again on the optimizer's restored values
+    restarted = '; '.join(_restarted_on(saved, cfg))
     said = {'optimizer': 'no optimizer state (the optimizer starts '
             'afresh)', 'param_schedulers': 'no learning-rate scheduler '
-            'state (the schedule starts again from its first step)'}
+            'state (the schedule starts again from its first step'
+            f'{", on " + restarted if restarted else ""})'}
     lacks = [said[key] for key in
              state_lacked(saved, cfg.get('param_scheduler'))]
     if lacks:
@@ -346,6 +351,42 @@ def state_lacked(checkpoint: dict, schedulers: Any) -> List[str]:
     and ``'param_schedulers'`` where the run has ``schedulers``."""
     return [key for key in ('optimizer', 'param_schedulers')
             if key not in checkpoint and (key == 'optimizer' or schedulers)]
+
+
+def _restarted_on(saved: dict, cfg) -> List[str]:
+    """The values this config's (``cfg``'s) schedulers start again on where
+    the checkpoint ``saved`` holds the optimizer's state and no scheduler
+    states (a best checkpoint's optimizer kept): MMEngine's resume
+    restores the param groups, the schedulers are built afresh and take
+    their first step on them (:func:`start_unloaded_schedulers`), and the
+    schedule counts its steps from the resume. One phrase per optimizer
+    and setting its schedulers schedule whose groups resume with another
+    value than the config's (``the lr the optimizer resumes with,
+    0.01875, not this config's optim_wrapper.optimizer.lr 0.05``); empty
+    otherwise."""
+    states = saved.get('optimizer')
+    if not isinstance(states, dict) or \
+            saved.get('param_schedulers') is not None:
+        return []
+    said = []
+    for name in [None] if 'param_groups' in states else list(states):
+        held = _optimizer_state(states, cfg, name)
+        if held is None:
+            continue
+        groups, optimizer = held
+        for param in dict.fromkeys(map(_scheduled_param, _optimizer_schedulers(
+                cfg.get('param_scheduler'), name))):
+            values = [g.get(param) for g in groups]
+            here = optimizer.get(param)
+            if not param or not values or \
+                    not all(map(is_number, values)) or \
+                    all(v == here for v in values):
+                continue
+            config = f', not this config\'s {_optimizer_key(name)}.{param} ' \
+                f'{_shown(here)}' if here is not None else ''
+            said.append(f'the {param} {_optimizer_who(name)} resumes with, '
+                        f'{_shown_values(values)}{config}')
+    return said
 
 
 def run_meta(cfg, world: int) -> dict:
@@ -1314,7 +1355,13 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     reliably, only that the kept schedulers go on from it. None where no
     scheduler was removed, the checkpoint holds no optimizer state, or
     every group resumes with the config's value (or, with a kept
-    scheduler of it, the one this config's schedule alone gives).
+    scheduler of it, the one this config's schedule alone gives). A
+    setting that this config schedules too, where the checkpoint holds no
+    scheduler states (a best checkpoint): no scheduler of its run is
+    loaded, removed or kept, and this config's start again from their
+    first step on the value the optimizer resumes with, which the
+    warning of that lack says (:func:`_restarted_on`); it was replayed
+    as if the kept schedulers went on from the checkpoint's step.
     ``found``: :func:`scheduler_state_places`'s match of ``cfg``'s
     schedulers with ``saved_schedulers``, when made already (the resume
     notes make it once; None: made here); ``replays``: the resume's
@@ -1380,6 +1427,11 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}'
         kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
         also = any(_scheduled_param(s) == param for s in kept)
+        if also and saved.get('param_schedulers') is None:
+            # no scheduler state: this config's schedulers of it do not go
+            # on, they start again on that value (the warning of the lack
+            # says it, _restarted_on); replayed, they were said to go on
+            continue
         alone, same = replays(name, param) if also else (None, False)
         if same:
             continue  # this config's schedule alone gives it
