@@ -3860,14 +3860,16 @@ def test_a_scheduler_class_swapped_in_place_says_what_it_goes_on_from(
 def test_schedulers_swapped_in_place_replay_the_schedule_once(monkeypatch):
     """Two schedulers of the lr each swapped for another class at its
     place (saved ``[MultiStepLR, ConstantLR]``, config ``[StepLR,
-    LinearLR]``): :func:`swapped_scheduler_effect` says what each goes on
+    LinearLR]``): :func:`swapped_scheduler_effect` says what they go on
     from beside the value this config's schedule alone gives, one value
     for the one optimizer, yet it replayed that schedule (per-iteration
-    steps over the run so far) once per scheduler swapped. Now once per
-    optimizer and setting, for the whole resume (the removed schedulers'
-    warning takes the same replays): the replays counted, and the value
-    by hand (lr 0.1 at epoch 1 of 4: the StepLR of step 3 still 1, the
-    LinearLR from 0.5 to 1 over epochs 0 to 2 at 0.75)."""
+    steps over the run so far) once per scheduler swapped, and said the
+    same lr pair twice, once per scheduler. Now once per optimizer and
+    setting, for the whole resume (the removed schedulers' warning takes
+    the same replays), in one sentence naming both swaps: the replays
+    counted, and the value by hand (lr 0.1 at epoch 1 of 4: the StepLR of
+    step 3 still 1, the LinearLR from 0.5 to 1 over epochs 0 to 2 at
+    0.75)."""
     from mmengine.config import Config
 
     import openselfsup.engine.runner as runner
@@ -3889,14 +3891,15 @@ def test_schedulers_swapped_in_place_replay_the_schedule_once(monkeypatch):
              'param_schedulers': [{'last_step': 1}, {'last_step': 1}]}
     said = runner.swapped_scheduler_effect(saved, cfg, saved_schedulers, {})
     alone = 0.1 * 1 * (0.5 + 0.5 * 1 / 2)
-    for i, (here, there) in enumerate((('StepLR', 'MultiStepLR'),
-                                       ('LinearLR', 'ConstantLR'))):
-        assert f'param_scheduler.{i} ({here}) takes the state of the ' \
-            f'saved param_scheduler.{i} ({there}), and MMEngine\'s ' \
-            'schedulers are chained (each step updates the lr it finds): ' \
-            'it goes on from the lr the optimizer resumes with, 0.05, ' \
-            f"where this config's schedule alone gives {alone:g} at the " \
-            "checkpoint's step (epoch 1, iter 10)" in said, said
+    # one sentence for the optimizer's lr, naming both swaps (the lr pair
+    # was said twice, once per scheduler)
+    assert said == 'param_scheduler.0 (StepLR) takes the state of the ' \
+        'saved param_scheduler.0 (MultiStepLR) and param_scheduler.1 ' \
+        '(LinearLR) takes the state of the saved param_scheduler.1 ' \
+        "(ConstantLR), and MMEngine's schedulers are chained (each step " \
+        'updates the lr it finds): they go on from the lr the optimizer ' \
+        f"resumes with, 0.05, where this config's schedule alone gives " \
+        f"{alone:g} at the checkpoint's step (epoch 1, iter 10)", said
     assert replayed == ['lr'], replayed
     # one resume's warnings share the replays: the removed schedulers'
     # asks no other of the same optimizer's lr

@@ -1488,9 +1488,11 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
     run's 0.05 gives 0.0167 at epoch 2, a cosine of the config 0.0125).
     Said with that value and, where this config's schedulers can be
     replayed to the checkpoint's step (:func:`_replayed_schedule`), the
-    value they alone give there; None where no scheduler takes a state of
-    another class, the checkpoint holds no optimizer state, or the
-    replayed value is the checkpoint's. ``found``:
+    value they alone give there, one sentence per optimizer and setting
+    naming every scheduler swapped in of it (two swapped at once said the
+    same pair of values twice, once per scheduler); None where no
+    scheduler takes a state of another class, the checkpoint holds no
+    optimizer state, or the replayed value is the checkpoint's. ``found``:
     :func:`scheduler_state_places`'s match (optimizers not in it go by
     place), made once per resume by the caller; ``replays``: the
     resume's :func:`_schedule_replays`, each optimizer's schedule
@@ -1511,6 +1513,9 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
         if state is None:
             continue
         groups, optimizer = state
+        # one sentence per setting of this optimizer: the schedulers
+        # swapped in go on from one value (it was said once per scheduler)
+        swaps = {}
         for i, j in enumerate(places):
             if j is None or i >= len(mine) or j >= len(theirs):
                 continue
@@ -1519,19 +1524,23 @@ def swapped_scheduler_effect(saved: dict, cfg, saved_schedulers: Any,
             param = here[1]
             if here[0] == there[0] or not param or not groups:
                 continue
+            swaps.setdefault(param, []).append(
+                f'{_scheduler_place(cfg.get("param_scheduler"), name, i)}'
+                f' ({here[0]}) takes the state of the saved '
+                f'{_scheduler_place(saved_schedulers, name, j)} '
+                f'({there[0]})')
+        for param, which in swaps.items():
             values = [g.get(param) for g in groups]
             if not all(map(is_number, values)):
                 continue
             alone, same = replays(name, param)
             if same:
-                continue  # it goes on from this config's own value
-            line = (f'{_scheduler_place(cfg.get("param_scheduler"), name, i)}'
-                    f' ({here[0]}) takes the state of the saved '
-                    f'{_scheduler_place(saved_schedulers, name, j)} '
-                    f'({there[0]}), and MMEngine\'s schedulers are chained '
-                    f'(each step updates the {param} it finds): it goes on '
-                    f'from the {param} {_optimizer_who(name)} resumes with, '
-                    f'{_shown_values(values)}')
+                continue  # they go on from this config's own value
+            they = 'they go' if len(which) > 1 else 'it goes'
+            line = (f'{" and ".join(which)}, and MMEngine\'s schedulers are '
+                    f'chained (each step updates the {param} it finds): '
+                    f'{they} on from the {param} {_optimizer_who(name)} '
+                    f'resumes with, {_shown_values(values)}')
             if alone is not None:
                 added = _added_note(cfg.get('param_scheduler'), param,
                                     saved, name, found)
