@@ -3579,6 +3579,12 @@ def test_matched_schedulers_take_the_resumed_configs_shape():
     # other lists per optimizer: kept by name
     assert matched_schedulers(states, named, {'a': [1]}, [cos])[1] == {
         'a': [cos], 'b': [warm, cos]}
+    # one list for every optimizer saved and resumed, the warmup removed
+    # before the cosine: each optimizer's matched alike, one list (the
+    # second was aligned from the first's aligned list: IndexError)
+    assert matched_schedulers(states, [warm, cos], {'a': [1], 'b': [1]},
+                              [cos]) == ({'a': ['cos state'],
+                                          'b': ['cos state']}, [cos])
 
 
 def test_a_resume_from_one_list_to_lists_by_optimizer_is_compared_by_name(

@@ -1152,9 +1152,14 @@ def matched_schedulers(states: Any, section: Any, found: dict,
     def aligned(held, places):
         return [{} if j is None else held[j] for j in places]
 
-    if _by_optimizer_name(schedulers) and section is not None and \
-            not _by_optimizer_name(section):
-        section = {name: section for name in schedulers}
+    if section is not None and not _by_optimizer_name(section):
+        if _by_optimizer_name(schedulers):
+            section = {name: section for name in schedulers}
+        elif any(name is not None for name in found):
+            # one list for every optimizer, each matched: aligned per
+            # optimizer (the second was aligned again from the first's
+            # aligned list, an IndexError), one list again below
+            section = {name: section for name in states}
     for name, places in found.items():
         configs = _optimizer_schedulers(section, name)
         # (a section not given: None; found, it has one per state)
