@@ -3998,6 +3998,110 @@ def test_a_resume_without_scheduler_states_says_the_lr_they_restart_on(
         'go on from it' not in log, log[-3000:]
 
 
+def test_a_resume_without_scheduler_states_compares_them_by_class(
+        synthetic_root, tmp_path):
+    """A checkpoint without scheduler states (its ``param_schedulers``
+    left out, as a best checkpoint lacks them) of a run of a
+    ConstantMomentum (factor 0.5 over the 3 epochs) and a cosine,
+    resumed at epoch 1 with the cosine alone, of another ``eta_min``.
+    The schedule changes' line compared the schedulers by place:
+    'param_scheduler.0.type: 'ConstantMomentum' -> 'CosineAnnealingLR'',
+    then each setting of the saved cosine '-> unset', where with states
+    they are matched by class; and the removed scheduler was taken to be
+    the one past this config's list, the cosine, whose lr this config
+    schedules: the momentum the removed ConstantMomentum left was said
+    nowhere. Now the cosine is compared with the saved cosine (its
+    ``eta_min`` alone changed), the ConstantMomentum is named removed,
+    with the momentum the optimizer resumes with. The references: the
+    resumed optimizer's momentum, the logged lr, and the cosine by hand
+    (it starts again on the restored lr, nothing scheduled it but the
+    cosine)."""
+    held = dict(type='ConstantMomentum', factor=0.5, by_epoch=True,
+                begin=0, end=3)
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [held, dict(_COSINE)])
+    lr = c.optim_wrapper.optimizer.lr
+    momentum = c.optim_wrapper.optimizer.momentum
+    ckpt = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=True)
+    del ckpt['param_schedulers']
+    best = tmp_path / 'best.pth'
+    torch.save(ckpt, best)
+    eta_min = lr / 100
+    runner, log = _resumed_with(c, tmp_path, 'cos', [dict(
+        _COSINE, eta_min=eta_min)], str(best))
+    logged = _lrs(runner)
+    # the cosine's lr at epoch 1 restored, then the cosine built afresh
+    # on it: its first step (epoch 0 of its own) at the resume
+    restored = lr * (1 + math.cos(math.pi / 3)) / 2
+    assert logged[1] == pytest.approx(restored)
+    assert logged[2] == pytest.approx(
+        eta_min + (restored - eta_min) * (1 + math.cos(math.pi / 3)) / 2)
+    # the removed ConstantMomentum's factor stays in the optimizer
+    groups = runner.optim_wrapper.optimizer.param_groups
+    assert {g['momentum'] for g in groups} == {momentum * 0.5}
+    assert "this config's training schedule differs from that of the run " \
+        f'that wrote it: param_scheduler.0.eta_min: 0.0 -> {eta_min:g}, ' \
+        'the saved param_scheduler.0 (ConstantMomentum), which this config ' \
+        'removed (param_scheduler compared by class: param_scheduler.0 ' \
+        '(CosineAnnealingLR) with the saved param_scheduler.1); the run ' \
+        "continues with this config's" in log, log[-3000:]
+    assert 'param_scheduler.0 (ConstantMomentum) is removed, yet the ' \
+        'optimizer resumes with the momentum its last step left, ' \
+        f"{momentum * 0.5:g} (this config's optim_wrapper.optimizer." \
+        f'momentum: {momentum:g}, which no scheduler of this config ' \
+        'brings back)' in log, log[-3000:]
+    assert '-> unset' not in log and '.type:' not in log, log[-3000:]
+
+
+def test_a_resume_without_scheduler_states_says_a_match_by_place(
+        tmp_path):
+    """A checkpoint without scheduler states whose schedulers do not
+    match this config's by class one to one (two LinearLR saved, one of
+    other settings here: a resume with states refuses it as ambiguous)
+    is compared by place, as before, and the line now says so; a kept
+    scheduler after a removed one is compared with the saved one of its
+    class. The references: the configs' settings by hand."""
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    cfg = load_config(str(config))
+    ckpt = tmp_path / 'best.pth'
+
+    def notes(saved, mine):
+        cfg.param_scheduler = saved
+        text = cfg.pretty_text
+        cfg.param_scheduler = mine
+        torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': text},
+                    'state_dict': {}, 'optimizer': {'param_groups': [
+                        dict(lr=cfg.optim_wrapper.optimizer.lr)]}}, ckpt)
+        return [n for n in resume_notes(str(ckpt), cfg)
+                if 'training schedule differs' in n]
+
+    warm = dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0,
+                end=1)
+    cool = dict(warm, start_factor=1.0, end_factor=0.5, begin=1, end=2)
+    said = notes([warm, cool], [dict(warm, end=2)])
+    assert len(said) == 1 and said[0].endswith(
+        'param_scheduler.0.end: 1 -> 2, param_scheduler.1.begin: 1 -> '
+        'unset, param_scheduler.1.by_epoch: True -> unset, '
+        'param_scheduler.1.end: 2 -> unset, param_scheduler.1.end_factor: '
+        '0.5 -> unset, param_scheduler.1.start_factor: 1.0 -> unset, '
+        'param_scheduler.1.type: \'LinearLR\' -> unset (param_scheduler '
+        'compared by place: the schedulers of a class left on both sides, '
+        'of other settings, do not match by class one to one); the run '
+        "continues with this config's"), said
+    # the cool-down kept, the warmup removed: by class (by place, the
+    # cool-down was said changed into the warmup, the saved one past it
+    # '-> unset')
+    said = notes([warm, cool], [dict(cool)])
+    assert len(said) == 1 and said[0].endswith(
+        'differs from that of the run that wrote it: the saved '
+        'param_scheduler.0 (LinearLR), which this config removed '
+        '(param_scheduler compared by class: param_scheduler.0 (LinearLR) '
+        "with the saved param_scheduler.1); the run continues with this "
+        "config's"), said
+
+
 def test_an_added_scheduler_is_not_replayed_before_the_resume(
         synthetic_root, tmp_path):
     """A run of a ConstantLR and a cosine resumed at epoch 1 with the

@@ -150,7 +150,10 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         and the schedulers, which MMEngine's resume then silently starts
         afresh; with the optimizer's state and not the schedulers', the
         restored values the schedule starts again on,
-        :func:`_restarted_on`), the schedule changes (:func:`schedule_changes`; the key
+        :func:`_restarted_on`), the schedule changes
+        (:func:`schedule_changes`; schedulers compared with the saved ones
+        whose states they take, or without states those of their class,
+        :func:`_compared_without_states`; the key
         ``total_batch_size`` set or unset at the total the checkpoint's
         meta records is none): those used, and those the checkpoint's
         optimizer or scheduler state overrides
@@ -210,12 +213,19 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     found, _, states, section = resume_scheduler_match(
         saved, schedulers[0], schedulers[1], path)
     matched = {**saved, 'param_schedulers': states} if found else saved
+    # no scheduler states (a best checkpoint's): none is loaded, and each
+    # scheduler is compared with the saved one of its class all the same
+    compared = _compared_without_states(saved, *schedulers, text)
+    removed, how = [], ''
+    if compared:
+        found, section, removed, how = compared
     restored = {line: (key, _restored_by_resume(key, matched, schedulers[0],
                                                 section))
                 for key, line in schedule_changes(
                     text, cfg, saved_sections={'param_scheduler': section})
                 if not (key == 'total_batch_size' and kept_total)}
-    used = [line for line, (_, state) in restored.items() if not state]
+    used = [line for line, (_, state) in restored.items()
+            if not state] + removed
     # to train with this config's values
     anew = ('a new run from its weights, without --resume: --cfg-options '
             f'load_from={path} --work-dir NEW_DIR; its epochs and schedule '
@@ -236,8 +246,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         notes.append(
             f'warning: --resume from {path}: this config\'s training '
             'schedule differs from that of the run that wrote it: '
-            f'{", ".join(used)}; the run continues with this config\'s'
-            f'{left}')
+            f'{", ".join(used)}{how if used else ""}; the run continues '
+            f'with this config\'s{left}')
     elif left:
         notes.append(f'warning: --resume from {path}: {left} (to train with '
                      f'this config\'s: {anew})')
@@ -982,7 +992,7 @@ def _places_of(configs: List[dict], saved: List[dict], path: str,
 
 
 def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
-                           states: Any, path: str
+                           states: Any, path: str, loaded: bool = True
                            ) -> Tuple[dict, List[str]]:
     """Which saved scheduler state each of a resumed config's schedulers
     takes. MMEngine's resume loads the checkpoint's states (``states``:
@@ -1005,7 +1015,11 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     end) or where a class is replaced at its place (the count kept: the
     warnings of :func:`resume_notes` say which of its settings are
     used), and where the checkpoint's config does not tell (not
-    readable as data, or not one scheduler per state).
+    readable as data, or not one scheduler per state). ``loaded``: False
+    where no state is loaded, the match only says which saved scheduler
+    each of the config's is compared with (a checkpoint without
+    scheduler states, :func:`_compared_without_states`): the lines name
+    the pairs that moved and the saved schedulers removed, not states.
 
     Returns:
         tuple: ``{name: places}`` (name None for the one optimizer) of
@@ -1039,19 +1053,20 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
         found[name] = places
         for i, j in enumerate(places):
             kind = _scheduler_kind(configs[i])[0]
-            if j is None:
+            if j is None and loaded:
                 param = _scheduled_param(configs[i]) or 'value'
                 lines.append(f'{where("here", i)} ({kind}) has no saved '
                              'state of its class and starts at this resume, '
                              f'on the {param} the optimizer resumes with, its '
                              'steps counted from here')
-            elif j != i:
-                lines.append(f'{where("here", i)} ({kind}) takes the '
-                             f'state of the saved {where("saved", j)}')
+            elif j is not None and j != i:
+                takes = 'takes the state of' if loaded else 'with'
+                lines.append(f'{where("here", i)} ({kind}) {takes} the '
+                             f'saved {where("saved", j)}')
         for j in sorted(set(range(len(saved))) - set(places)):
             lines.append(f'the saved {where("saved", j)} '
                          f'({_scheduler_kind(saved[j])[0]}), which this '
-                         'config removed, is not loaded')
+                         f'config removed{", is not loaded" * loaded}')
     # (a list for every optimizer: each one's lines alike, said once)
     return found, list(dict.fromkeys(lines))
 
@@ -1088,6 +1103,58 @@ def resume_scheduler_match(saved: dict, schedulers: Any,
                                           states, path)
     return (found, lines, *matched_schedulers(states, saved_schedulers,
                                               found, schedulers))
+
+
+def _compared_without_states(saved: dict, schedulers: Any,
+                             saved_schedulers: Any, text: Optional[str]
+                             ) -> Optional[Tuple[dict, Any, List[str], str]]:
+    """For the checkpoint ``saved`` that holds no scheduler states (a best
+    checkpoint's ``param_schedulers`` left out): which saved scheduler
+    (of its config's ``param_scheduler``, ``saved_schedulers``; ``text``
+    its config text) each of this config's schedulers (``schedulers``) is
+    compared with. None is loaded, yet the match is that of a resume
+    with states (:func:`scheduler_state_places`, on one empty state per
+    saved scheduler): by place, a scheduler kept after one removed before
+    it was said changed (``param_scheduler.0.type: 'ConstantLR' ->
+    'CosineAnnealingLR'``, then each setting of the saved one after it
+    ``-> unset``), and a removed one was named by the place past this
+    config's list (the cosine kept), where with states they are matched
+    by class. Where that match is ambiguous (the resume with states
+    refuses it), by place, and said so.
+
+    Returns:
+        tuple or None: None where the checkpoint holds scheduler states
+        or its config does not tell its schedulers; else ``found``
+        (:func:`scheduler_state_places`'s match), the saved
+        ``param_scheduler`` in this config's order
+        (:func:`matched_schedulers`) and, for the schedule changes' line,
+        the saved schedulers removed and how they were compared where
+        not by place (``''`` by place)."""
+    from ..config import config_text_section
+    if saved.get('param_schedulers') is not None or \
+            saved_schedulers is None or text is None:
+        return None
+    # one empty state per saved scheduler, shaped as the run saved them:
+    # by optimizer name for one of several wrappers
+    names = _wrapper_names(config_text_section(text, 'optim_wrapper'))
+    held = {name: [{}] * len(_optimizer_schedulers(saved_schedulers, name))
+            for name in names} if names else \
+        [{}] * len(_optimizer_schedulers(saved_schedulers, None))
+    try:
+        found, lines = scheduler_state_places(
+            schedulers, saved_schedulers, held, '', loaded=False)
+    except InputError:
+        return {}, saved_schedulers, [], (
+            ' (param_scheduler compared by place: the schedulers of a class '
+            'left on both sides, of other settings, do not match by class '
+            'one to one)')
+    section = matched_schedulers(held, saved_schedulers, found,
+                                 schedulers)[1]
+    removed = [line for line in lines if line.startswith('the saved ')]
+    moved = [line for line in lines if line not in removed]
+    how = f' (param_scheduler compared by class: {"; ".join(moved)})' \
+        if moved else ''
+    return found, section, removed, how
 
 
 def foreign_scheduler_states(schedulers: Any, states: Any,
