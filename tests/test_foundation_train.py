@@ -1545,6 +1545,86 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
         "checkpoint's last step left" in said, said
 
 
+def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
+    """The lr a resume starts again on (:func:`_restarted_on`, no
+    scheduler states) and a removed scheduler's effect
+    (:func:`removed_scheduler_effect`) compared every param group with
+    the one value ``optim_wrapper.optimizer.lr``: groups of a
+    ``paramwise_cfg`` ``lr_mult`` 0.1, or an lr scaled by
+    ``--auto-scale-lr``, at exactly what the config builds were said to
+    resume 'not this config's optim_wrapper.optimizer.lr 0.05' and to
+    carry the removed scheduler's effect. Now each group is compared with
+    what this config builds for it; where that is not known (no config
+    in the checkpoint to read the multipliers against), the contrast is
+    left out. The references: lr x lr_mult and lr x total batch / base
+    by hand."""
+    from mmengine.config import Config
+
+    from openselfsup.engine.runner import (_restarted_on,
+                                           removed_scheduler_effect)
+    lr, mult = 0.05, 0.1
+    steps = [dict(type='MultiStepLR', milestones=[2], by_epoch=True)]
+    saved_schedulers = steps + [dict(type='ConstantLR', factor=0.5, end=1)]
+    removed = ['param_scheduler.1.type']
+    held = [{}] * len(saved_schedulers)  # an epoch checkpoint's states
+
+    def groups(*lrs, initial=None):
+        return [dict(lr=v, initial_lr=i)
+                for v, i in zip(lrs, initial or lrs)]
+
+    # lr_mult 0.1 on the head's groups, the checkpoint's run of this config
+    cfg = Config(dict(param_scheduler=steps, optim_wrapper=dict(
+        optimizer=dict(type='SGD', lr=lr),
+        paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=mult)}))))
+    built = (lr, lr * mult)
+    meta = {'cfg': Config(dict(cfg.to_dict(),
+                               param_scheduler=saved_schedulers)).pretty_text}
+    at = {'optimizer': {'param_groups': groups(*built)}, 'meta': meta}
+    assert _restarted_on(at, cfg) == []
+    assert removed_scheduler_effect(removed, dict(at, param_schedulers=held),
+                                    cfg, saved_schedulers) is None
+    tenth = {'optimizer': {'param_groups': groups(
+        *(v / 10 for v in built), initial=built)}, 'meta': meta}
+    assert _restarted_on(tenth, cfg) == [
+        f'the lr the optimizer resumes with, {lr / 10:g}, {lr / 100:g} in '
+        f'its 2 param groups, not the {lr:g}, {lr * mult:g} in its 2 param '
+        "groups that this config's optim_wrapper.optimizer.lr "
+        f'{lr:g} and paramwise_cfg give']
+    # no config in the checkpoint: the multipliers are not known
+    assert _restarted_on({'optimizer': at['optimizer']}, cfg) == [
+        f'the lr the optimizer resumes with, {lr:g}, {lr * mult:g} in its 2 '
+        'param groups']
+    # --auto-scale-lr: batch 8 over a base of 4
+    scaled = Config(dict(param_scheduler=steps,
+                         optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
+                         auto_scale_lr=dict(base_batch_size=4, enable=True),
+                         train_dataloader=dict(batch_size=8)))
+    at = {'optimizer': {'param_groups': groups(lr * 8 / 4)}}
+    assert _restarted_on(at, scaled) == []
+    assert removed_scheduler_effect(removed, dict(at, param_schedulers=held),
+                                    scaled, saved_schedulers) is None
+    # on 2 processes the config builds twice that
+    assert _restarted_on(at, scaled, world=2) == [
+        f'the lr the optimizer resumes with, {lr * 2:g}, not the '
+        f"{lr * 2 * 8 / 4:g} that this config's optim_wrapper.optimizer.lr "
+        f'{lr:g} and auto_scale_lr give']
+    unscaled = {'optimizer': {'param_groups': groups(lr)},
+                'param_schedulers': held}
+    assert "(this config's optim_wrapper.optimizer.lr: " \
+        f'{lr:g}, giving {lr * 8 / 4:g} with its auto_scale_lr, which no ' \
+        'scheduler of this config brings back)' in removed_scheduler_effect(
+            removed, unscaled, Config(dict(scaled.to_dict(),
+                                           param_scheduler=[])),
+            saved_schedulers)
+    # both: the checkpoint's run scaled its lr_mult groups on 2 processes
+    both = Config(dict(cfg.to_dict(), auto_scale_lr=scaled.auto_scale_lr,
+                       train_dataloader=dict(batch_size=8)))
+    at = {'optimizer': {'param_groups': groups(
+        *(v * 2 * 8 / 4 for v in built))},
+          'meta': {'cfg': both.pretty_text, 'world_size': 2}}
+    assert _restarted_on(at, both, world=2) == []
+
+
 def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
     """Where a kept scheduler schedules the setting a removed one did,
     :func:`removed_scheduler_effect` replays this config's schedulers (as
@@ -4100,6 +4180,38 @@ def test_a_resume_without_scheduler_states_says_a_match_by_place(
         '(param_scheduler compared by class: param_scheduler.0 (LinearLR) '
         "with the saved param_scheduler.1); the run continues with this "
         "config's"), said
+
+
+def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
+        synthetic_root, tmp_path):
+    """A run of ``paramwise_cfg`` ``lr_mult`` 0.1 on the head and
+    ``auto_scale_lr`` (batch 8, base 4), resumed at epoch 1 (before its
+    milestone: no scheduler has moved the lr) from its checkpoint without
+    scheduler states: the warning said the schedule starts again 'on the
+    lr the optimizer resumes with, 0.1, 0.1, ... 0.01 in its N param
+    groups, not this config's optim_wrapper.optimizer.lr 0.05', where
+    each group resumes with exactly what the config builds for it. The
+    references: the checkpoint's groups and lr x lr_mult x 8 / 4 by
+    hand."""
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    steps = dict(type='MultiStepLR', milestones=[2], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    wrapper = dict(load_config(FSP_DEMO).optim_wrapper.to_dict(),
+                   paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.1)}))
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [steps],
+                          optim_wrapper=wrapper,
+                          auto_scale_lr=dict(base_batch_size=4, enable=True))
+    lr = c.optim_wrapper.optimizer.lr
+    ckpt = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=True)
+    lrs = {g['lr'] for g in ckpt['optimizer']['param_groups']}
+    assert sorted(lrs) == pytest.approx([lr * 0.1 * 8 / 4, lr * 8 / 4])
+    del ckpt['param_schedulers']
+    best = tmp_path / 'best.pth'
+    torch.save(ckpt, best)
+    notes = '\n'.join(resume_notes(str(best), c, 1))
+    assert 'it holds no learning-rate scheduler state (the schedule starts ' \
+        'again from its first step), as a best checkpoint' in notes, notes
 
 
 def test_an_added_scheduler_is_not_replayed_before_the_resume(

@@ -182,7 +182,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     text = checkpoint_config(saved)
     notes = []
     # the schedule starts again on the optimizer's restored values
-    restarted = '; '.join(_restarted_on(saved, cfg))
+    restarted = '; '.join(_restarted_on(saved, cfg, world))
     said = {'optimizer': 'no optimizer state (the optimizer starts '
             'afresh)', 'param_schedulers': 'no learning-rate scheduler '
             'state (the schedule starts again from its first step'
@@ -236,7 +236,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     replays = _schedule_replays(saved, cfg, found)
     left = removed_scheduler_effect(
         [key for key, state in restored.values() if not state], saved,
-        cfg, schedulers[1], found, replays) if used or found else None
+        cfg, schedulers[1], found, replays, world) \
+        if used or found else None
     swapped = swapped_scheduler_effect(saved, cfg, schedulers[1], found,
                                        replays) if used else None
     left = '; '.join(x for x in (left, swapped) if x) or None
@@ -363,7 +364,7 @@ def state_lacked(checkpoint: dict, schedulers: Any) -> List[str]:
             if key not in checkpoint and (key == 'optimizer' or schedulers)]
 
 
-def _restarted_on(saved: dict, cfg) -> List[str]:
+def _restarted_on(saved: dict, cfg, world: int = 1) -> List[str]:
     """The values this config's (``cfg``'s) schedulers start again on where
     the checkpoint ``saved`` holds the optimizer's state and no scheduler
     states (a best checkpoint's optimizer kept): MMEngine's resume
@@ -371,9 +372,15 @@ def _restarted_on(saved: dict, cfg) -> List[str]:
     their first step on them (:func:`start_unloaded_schedulers`), and the
     schedule counts its steps from the resume. One phrase per optimizer
     and setting its schedulers schedule whose groups resume with another
-    value than the config's (``the lr the optimizer resumes with,
-    0.01875, not this config's optim_wrapper.optimizer.lr 0.05``); empty
-    otherwise."""
+    value than the one this config builds for each
+    (:func:`_built_values`: its ``paramwise_cfg`` and ``auto_scale_lr``
+    counted, on ``world`` processes; it compared every group with the
+    one optimizer value, and said a run of ``lr_mult`` groups, or one
+    scaled by ``--auto-scale-lr``, resumed with 'not this config's' lr
+    where it resumed with exactly that) (``the lr the optimizer resumes
+    with, 0.01875, not this config's optim_wrapper.optimizer.lr 0.05``;
+    where this config's value for each group is not known, without the
+    contrast); empty otherwise."""
     states = saved.get('optimizer')
     if not isinstance(states, dict) or \
             saved.get('param_schedulers') is not None:
@@ -389,11 +396,13 @@ def _restarted_on(saved: dict, cfg) -> List[str]:
             values = [g.get(param) for g in groups]
             here = optimizer.get(param)
             if not param or not values or \
-                    not all(map(is_number, values)) or \
-                    all(v == here for v in values):
+                    not all(map(is_number, values)):
                 continue
-            config = f', not this config\'s {_optimizer_key(name)}.{param} ' \
-                f'{_shown(here)}' if here is not None else ''
+            built = _built_values(saved, cfg, name, param, groups, world)
+            if _as_built(values, built):
+                continue
+            config = _config_value(name, param, here, built)
+            config = f', not {config}' if config else ''
             said.append(f'the {param} {_optimizer_who(name)} resumes with, '
                         f'{_shown_values(values)}{config}')
     return said
@@ -1405,8 +1414,8 @@ def _step_schedulers(schedulers: Sequence[Any], n: int) -> None:
 def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                              saved_schedulers: Any,
                              found: Optional[dict] = None,
-                             replays: Optional[Callable] = None
-                             ) -> Optional[str]:
+                             replays: Optional[Callable] = None,
+                             world: int = 1) -> Optional[str]:
     """What a scheduler the resuming ``cfg`` removed (one of the changed
     schedule ``keys`` is its ``<...>.type``, set in the checkpoint's
     config's ``param_scheduler``, ``saved_schedulers``, and not in
@@ -1437,7 +1446,12 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     ``found``: :func:`scheduler_state_places`'s match of ``cfg``'s
     schedulers with ``saved_schedulers``, when made already (the resume
     notes make it once; None: made here); ``replays``: the resume's
-    :func:`_schedule_replays` (None: made here)."""
+    :func:`_schedule_replays` (None: made here). The config's value of
+    each group is the one this config builds for it on ``world``
+    processes (:func:`_built_values`; it was the one optimizer value,
+    and a run of ``lr_mult`` groups, or one scaled by ``--auto-scale-lr``,
+    was said to carry a removed scheduler's effect where it resumed with
+    exactly the config's lr)."""
     removed = {}
     for key in keys:
         if not (key.startswith('param_scheduler.') and
@@ -1488,7 +1502,8 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         groups, optimizer = held
         here = optimizer.get(param)
         values = [g.get(param) for g in groups]
-        if not values or all(v == here for v in values):
+        built = _built_values(saved, cfg, name, param, groups, world)
+        if not values or _as_built(values, built):
             continue
         what = ' and '.join(which)
         are, its, whose = ('are', 'their last steps', 'schedulers\' last '
@@ -1496,7 +1511,9 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             ('is', 'its last step', 'scheduler\'s last step is')
         held = _shown_values(values)
         who = _optimizer_who(name)
-        setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}'
+        setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}' + (
+            f', giving {_shown_values(built[0])} with its '
+            f'{" and ".join(built[1])}' if built and built[1] else '')
         kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
         also = any(_scheduled_param(s) == param for s in kept)
         if also and saved.get('param_schedulers') is None:
@@ -1668,6 +1685,121 @@ def _optimizer_key(name: Optional[str]) -> str:
     """The config key of the optimizer ``name`` (None: the one)."""
     return f'optim_wrapper.{name}.optimizer' if name \
         else 'optim_wrapper.optimizer'
+
+
+def _built_values(saved: dict, cfg, name: Optional[str], param: str,
+                  groups: Sequence[dict], world: int = 1
+                  ) -> Optional[Tuple[List[float], List[str]]]:
+    """The ``param`` value (``'lr'``) this config (``cfg``) builds for each
+    of the param groups ``groups`` of the optimizer ``name`` (None: the
+    one) in the checkpoint ``saved``, and what beside that optimizer's
+    value makes them (``['paramwise_cfg']``, ``['auto_scale_lr']``; empty
+    where each is that value): the optimizer's value, the lr times
+    ``--auto-scale-lr``'s ratio on ``world`` processes
+    (:func:`auto_scale_ratio`), and where the wrapper has a
+    ``paramwise_cfg`` or a ``constructor`` (they make groups of their own
+    values, ``lr_mult``), each group's factor in the run that wrote the
+    checkpoint: its ``initial_<param>`` (the value its first scheduler
+    found, as that run built it) over that run's optimizer value (its lr
+    scaled as that run scaled it: its config, ``meta['cfg']``, and its
+    ``meta['world_size']``), taken where that config has this config's
+    ``paramwise_cfg`` and ``constructor``. None where that is not known:
+    the config sets no such value, the checkpoint has no config or no
+    ``initial_<param>``, its run had another ``paramwise_cfg`` or scaled
+    the lr by a batch it does not record."""
+    from ..config import config_text_section
+    from ..utils.checkpoint import checkpoint_config
+    wrapper = cfg.get('optim_wrapper') or {}
+    section = wrapper.get(name) if name is not None else wrapper
+    if not isinstance(section, dict):
+        return None
+    here = (section.get('optimizer') or {}).get(param)
+    scale = auto_scale_ratio(cfg, world, section) if param == 'lr' else 1.
+    if not is_number(here) or scale is None:
+        return None
+    makers = [key for key in ('paramwise_cfg', 'constructor')
+              if section.get(key) or wrapper.get(key)]
+    factors = [1.] * len(groups)
+    if makers:
+        text = checkpoint_config(saved)
+        if text is None or schedule_changes(
+                text, cfg, ('optim_wrapper.paramwise_cfg',
+                            'optim_wrapper.constructor'), batch=False):
+            return None
+        there = config_text_section(text, 'optim_wrapper')
+        there = there.get(name) if isinstance(there, dict) and name \
+            else there
+        # that run's lr scaling, by its config and process count
+        meta = saved.get('meta') or {}
+        ran = {key: config_text_section(text, key)
+               for key in ('auto_scale_lr', 'train_dataloader')}
+        ratio = auto_scale_ratio(ran, meta.get('world_size'), there) \
+            if param == 'lr' and isinstance(there, dict) else 1.
+        there = (there.get('optimizer') or {}).get(param) \
+            if isinstance(there, dict) else None
+        starts = [g.get(f'initial_{param}') for g in groups]
+        if not is_number(there) or not there or ratio is None or \
+                not all(map(is_number, starts)):
+            return None
+        factors = [start / (there * ratio) for start in starts]
+    if all(math.isclose(f, 1.) for f in factors):
+        makers = []
+    return ([here * f * scale for f in factors],
+            makers + (['auto_scale_lr'] if scale != 1. else []))
+
+
+def _as_built(values: Sequence[Any],
+              built: Optional[Tuple[List[float], List[str]]]) -> bool:
+    """Whether param groups' ``values`` are those this config builds for
+    them (``built``: :func:`_built_values`; None, not known: no)."""
+    return built is not None and all(
+        is_number(v) and math.isclose(v, b, rel_tol=1e-9, abs_tol=1e-12)
+        for v, b in zip(values, built[0]))
+
+
+def _config_value(name: Optional[str], param: str, here: Any,
+                  built: Optional[Tuple[List[float], List[str]]]
+                  ) -> Optional[str]:
+    """This config's value of ``param`` for the groups of the optimizer
+    ``name`` as a warning says it: its optimizer's value ``here``
+    (``this config's optim_wrapper.optimizer.lr 0.05``), or the values it
+    builds (``built``: :func:`_built_values`) where they differ (``the
+    0.1 that this config's optim_wrapper.optimizer.lr 0.05 and
+    auto_scale_lr give``); None where they are not known."""
+    if built is None:
+        return None
+    setting = f'this config\'s {_optimizer_key(name)}.{param} {_shown(here)}'
+    if not built[1]:
+        return setting
+    return (f'the {_shown_values(built[0])} that {setting} and '
+            f'{" and ".join(built[1])} give')
+
+
+def auto_scale_ratio(cfg, world: int, wrapper: dict) -> Optional[float]:
+    """The factor ``--auto-scale-lr`` (``auto_scale_lr.enable``) scales
+    the lr of the optimizer of ``wrapper`` (its config in ``cfg``) by on
+    ``world`` processes (:func:`scaled_batch`, the runner's rule,
+    :meth:`AtomicRunner.scale_lr`); 1 where it is not enabled, None where
+    the config does not tell (no base or per-process batch)."""
+    scale = cfg.get('auto_scale_lr')
+    if not isinstance(scale, dict) or not scale.get('enable'):
+        return 1.
+    base = scale.get('base_batch_size')
+    batch = (cfg.get('train_dataloader') or {}).get('batch_size')
+    every = accumulation_count(wrapper.get('accumulative_counts', 1))
+    if not (is_number(base) and base > 0 and is_int(batch) and every and
+            is_int(world)):
+        return None
+    return scaled_batch(world, batch, every, base)[1]
+
+
+def scaled_batch(world: int, batch: int, every: int, base: Any
+                 ) -> Tuple[int, float]:
+    """``--auto-scale-lr``'s linear rule: the total batch of an optimizer
+    step (``world`` processes x ``batch`` x ``every`` accumulated) and the
+    factor the lr is scaled by, that total over ``base_batch_size``."""
+    total = world * batch * every
+    return total, total / base
 
 
 def _schedule_replays(saved: dict, cfg, found: dict
@@ -2772,8 +2904,7 @@ class AtomicRunner(Runner):
             else loader.batch_size
         base = auto_scale_lr['base_batch_size']
         (every,) = set(counts.values())
-        total = self.world_size * batch * every
-        ratio = total / base
+        total, ratio = scaled_batch(self.world_size, batch, every, base)
         for wrapper in wrappers.values():
             for group in wrapper.optimizer.param_groups:
                 group['lr'] = group['lr'] * ratio
