@@ -1623,6 +1623,14 @@ def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
         *(v * 2 * 8 / 4 for v in built))},
           'meta': {'cfg': both.pretty_text, 'world_size': 2}}
     assert _restarted_on(at, both, world=2) == []
+    # its batch written as code: how it scaled is not known
+    text = both.pretty_text.replace('train_dataloader = dict(batch_size=8)',
+                                    'train_dataloader = make_loader()')
+    assert 'make_loader' in text
+    at['meta']['cfg'] = text
+    assert _restarted_on(at, both, world=2) == [
+        f'the lr the optimizer resumes with, {lr * 4:g}, {lr * mult * 4:g} '
+        'in its 2 param groups']
 
 
 def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():

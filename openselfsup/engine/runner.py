@@ -1713,7 +1713,7 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
     section = wrapper.get(name) if name is not None else wrapper
     if not isinstance(section, dict):
         return None
-    here = (section.get('optimizer') or {}).get(param)
+    here = _dict_at(section, 'optimizer').get(param)
     scale = auto_scale_ratio(cfg, world, section) if param == 'lr' else 1.
     if not is_number(here) or scale is None:
         return None
@@ -1735,8 +1735,7 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
                for key in ('auto_scale_lr', 'train_dataloader')}
         ratio = auto_scale_ratio(ran, meta.get('world_size'), there) \
             if param == 'lr' and isinstance(there, dict) else 1.
-        there = (there.get('optimizer') or {}).get(param) \
-            if isinstance(there, dict) else None
+        there = _dict_at(there, 'optimizer').get(param)
         starts = [g.get(f'initial_{param}') for g in groups]
         if not is_number(there) or not there or ratio is None or \
                 not all(map(is_number, starts)):
@@ -1746,6 +1745,14 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
         makers = []
     return ([here * f * scale for f in factors],
             makers + (['auto_scale_lr'] if scale != 1. else []))
+
+
+def _dict_at(section: Any, key: str) -> dict:
+    """``section[key]`` where both are dicts (a config's, or a part of a
+    checkpoint's config text read as data, where code is
+    :data:`~openselfsup.config.UNREADABLE`), else ``{}``."""
+    value = section.get(key) if isinstance(section, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _as_built(values: Sequence[Any],
@@ -1785,7 +1792,8 @@ def auto_scale_ratio(cfg, world: int, wrapper: dict) -> Optional[float]:
     if not isinstance(scale, dict) or not scale.get('enable'):
         return 1.
     base = scale.get('base_batch_size')
-    batch = (cfg.get('train_dataloader') or {}).get('batch_size')
+    loader = cfg.get('train_dataloader')
+    batch = loader.get('batch_size') if isinstance(loader, dict) else None
     every = accumulation_count(wrapper.get('accumulative_counts', 1))
     if not (is_number(base) and base > 0 and is_int(batch) and every and
             is_int(world)):
