@@ -243,6 +243,38 @@ def test_hue_is_pillows_hsv_on_every_colour():
         np.testing.assert_array_equal(_np(out), want)
 
 
+def _device_ops(fn, *args) -> int:
+    """The device ops ``fn(*args)`` issues (``bench_pretrain``'s op
+    counter: on the meta device, each a kernel launch, copy or allocation
+    on a GPU, some 20-30 us of the host's time there), after one call
+    (the tables' one copy per process)."""
+    from benchmarks.bench_pretrain import op_counter
+    fn(*args)
+    count = op_counter()
+    count.name = 'ops'
+    with count:
+        fn(*args)
+    return count.counts['ops']['device']
+
+
+def test_blur_issues_few_device_ops():
+    """The views on a GPU are bound by the host issuing their ops: the
+    blur issues the ops counted here by hand from its steps: the weights'
+    copy, then per pass (three per axis) the edge padding, ``half`` sums
+    of the pixel pairs at distance 1 .. ``half``, one product and
+    ``half`` multiply-adds for both halves of the weights at once, and two
+    floor divisions with their additions: ``1 + 6 (6 + 2 half)`` (before:
+    ``6 (9 + 3 half) + 2``, each half its own products, each floor
+    division two ops, and a clamp that changed nothing)."""
+    from openselfsup.datasets import batch_aug as B
+    x = torch.empty(4, 3, 32, 32, device='meta')
+    for sigmas in ((0.1, 0.5), (0.3, 2.0), (1.0, 4.0)):
+        sigma = torch.tensor(sigmas * 2)
+        half = int(torch.floor(B.pil_box_radius(sigma)).max()) + 1
+        assert _device_ops(B.gaussian_blur, x, sigma) == \
+            1 + 6 * (6 + 2 * half), (sigmas, half)
+
+
 def test_blur_grayscale_solarize_match_the_per_image_transforms():
     from mmpretrain.datasets.transforms import RandomGrayscale
 

@@ -968,33 +968,43 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
 def _blur_weights(sigma: torch.Tensor, dtype: torch.dtype,
                   passes: int = 3) -> Tuple[torch.Tensor, int]:
     """The host part of :func:`gaussian_blur`: ``(split, half)``,
-    ``split`` ``[2 (hi, lo), half + 1, N]`` of ``dtype``, the weights of
+    ``split`` ``[half + 1, 2 (hi, lo), N]`` of ``dtype``, the weights of
     each distance ``0 .. half`` as ``4096 * hi + lo``."""
     radius = pil_box_radius(sigma, passes)
     half = int(torch.floor(radius).max()) + 1
     w = _box_weights(radius, half)  # [N, half + 1], integers
     hi = torch.floor(w / 4096)
-    return torch.stack([hi, w - hi * 4096]).transpose(1, 2).to(dtype), half
+    return torch.stack([hi, w - hi * 4096]).permute(2, 0, 1).to(dtype), half
 
 
 def _blur_with(x: torch.Tensor, split: torch.Tensor, half: int,
                passes: int = 3, compiled: bool = False) -> torch.Tensor:
     """The device part of :func:`gaussian_blur` (``split`` from
-    :func:`_blur_weights`, on ``x``'s device)."""
-    hi, lo = split[..., None, None, None].unbind(0)
+    :func:`_blur_weights`, on ``x``'s device). Each pass's result is at
+    most 255 by construction (Pillow's weights of a line sum to at most
+    ``2 ** 24``: ``(255 * 2 ** 24 + 2 ** 23) >> 24`` is 255), so no clamp
+    follows (an op a call, which changed nothing)."""
+    w = split[..., None, None, None]
     y = x.to(torch.float32)
     box = _kernel(_box_pass, compiled)
     for dim in (3, 2):
         for _ in range(passes):
-            y = box(y, hi, lo, dim, half)
-    return y.to(x.dtype).clamp_(0, 255)
+            y = box(y, w, dim, half)
+    return y.to(x.dtype)
 
 
-def _box_pass(y: torch.Tensor, hi: torch.Tensor, lo: torch.Tensor,
-              dim: int, half: int) -> torch.Tensor:
+def _box_pass(y: torch.Tensor, w: torch.Tensor, dim: int,
+              half: int) -> torch.Tensor:
     """One of :func:`gaussian_blur`'s box passes along ``dim`` (edges
     replicated), in integers exact in float32: weights ``4096 * hi + lo``
-    (``[half + 1, N, 1, 1, 1]``), ``(sum w * pixel + 2 ** 23) >> 24``."""
+    (``w``: ``[half + 1, 2 (hi, lo), N, 1, 1, 1]``), ``(sum w * pixel +
+    2 ** 23) >> 24``. The ``hi`` and ``lo`` sums are one tensor ``[2, N,
+    C, H, W]``, made by one product and ``half`` multiply-adds (each of
+    those an op for either half before: the same products and sums, in
+    the same order), then joined as ``floor((hi + floor((lo + 2 ** 23) /
+    4096)) / 4096)``, each floor division one op (a division by 4096 is
+    exact, so ``div(rounding_mode='floor')`` is the floor of the same
+    quotient; two ops, a division and a floor, before)."""
     pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
     size = y.shape[dim]
     padded = F.pad(y, pad, mode='replicate')
@@ -1002,13 +1012,12 @@ def _box_pass(y: torch.Tensor, hi: torch.Tensor, lo: torch.Tensor,
     sums = [padded.narrow(dim, half, size)] + [
         padded.narrow(dim, half - k, size) + padded.narrow(dim, half + k, size)
         for k in range(1, half + 1)]
-    big = sums[0] * hi[0]
-    small = sums[0] * lo[0]
+    acc = sums[0] * w[0]
     for k in range(1, half + 1):
-        big.addcmul_(sums[k], hi[k])
-        small.addcmul_(sums[k], lo[k])
-    carry = small.add_(float(1 << 23)).div_(4096).floor_()
-    return big.add_(carry).div_(4096).floor_()
+        acc.addcmul_(sums[k], w[k])
+    big, small = acc.unbind(0)
+    carry = small.add_(float(1 << 23)).div_(4096, rounding_mode='floor')
+    return big.add_(carry).div_(4096, rounding_mode='floor')
 
 
 class _Op:
