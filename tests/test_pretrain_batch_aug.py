@@ -139,13 +139,14 @@ def test_hue_tables_give_the_formulas_values():
     random colours, every shift from -0.5 to 0.5 turns), and hand-computed
     entries of the tables."""
     from openselfsup.datasets import batch_aug as B
-    hs, rgb = B.hue_tables('cpu')
-    assert hs.shape == (1 << 24, ) and rgb.shape == (1 << 24, 3)
-    # pure red: H 0, S 255; pure green: H floor(255 / 3) = 85, S 255;
-    # gray: H = S = 0; (H 0, S 0, V 200) is gray 200; (H 0, S 255, V 255)
-    # is pure red
-    assert hs[255 << 16] == 255 and hs[255 << 8] == 85 * 256 + 255
-    assert hs[77 * 65793] == 0
+    hsv, rgb = B.hue_tables('cpu')
+    assert hsv.shape == (1 << 24, ) and rgb.shape == (1 << 24, 3)
+    # pure red: H 0, S 255, V 255; pure green: H floor(255 / 3) = 85,
+    # S 255, V 255; gray 77: H = S = 0, V 77; (H 0, S 0, V 200) is gray
+    # 200; (H 0, S 255, V 255) is pure red
+    assert hsv[255 << 16] == 255 * 256 + 255
+    assert hsv[255 << 8] == 85 * 65536 + 255 * 256 + 255
+    assert hsv[77 * 65793] == 77
     assert rgb[200].tolist() == [200, 200, 200]
     assert rgb[255 * 256 + 255].tolist() == [255, 0, 0]
     g = torch.Generator().manual_seed(3)
@@ -231,12 +232,13 @@ def test_hue_is_pillows_hsv_on_every_colour():
     rgb = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
     hsv = np.asarray(Image.fromarray(rgb, 'RGB').convert('HSV')).astype(
         np.int64)
-    hs, _ = B.hue_tables('cpu')
+    table, _ = B.hue_tables('cpu')
     code = (rgb[..., 0].astype(np.int64) << 16) + \
         (rgb[..., 1].astype(np.int64) << 8) + rgb[..., 2]
-    got = hs.numpy()[code].astype(np.int64)
-    np.testing.assert_array_equal(got // 256, hsv[..., 0])
-    np.testing.assert_array_equal(got % 256, hsv[..., 1])
+    got = table.numpy()[code].astype(np.int64)
+    np.testing.assert_array_equal(got >> 16, hsv[..., 0])
+    np.testing.assert_array_equal((got >> 8) & 255, hsv[..., 1])
+    np.testing.assert_array_equal(got & 255, hsv[..., 2])
     for h in (-0.5, -0.23, 0.1, 0.4):
         want = adjust_hue(rgb[..., ::-1].copy(), h)[..., ::-1]
         out = B.adjust_hue(_t(rgb), torch.tensor([h], dtype=torch.float64))
@@ -273,6 +275,18 @@ def test_blur_issues_few_device_ops():
         half = int(torch.floor(B.pil_box_radius(sigma)).max()) + 1
         assert _device_ops(B.gaussian_blur, x, sigma) == \
             1 + 6 * (6 + 2 * half), (sigmas, half)
+
+
+def test_hue_issues_few_device_ops():
+    """The hue rotation issues the ops counted here by hand: the shifts'
+    copy, the colour codes (product, channel sum, cast), the (H, S, V)
+    lookup, the shift and its modulo, the colour lookup and the cast
+    back: 9 (13 before, V taken from the image: its cast to int32, its
+    maximum, and a product and a sum to join it)."""
+    from openselfsup.datasets import batch_aug as B
+    x = torch.empty(4, 3, 32, 32, device='meta')
+    factor = torch.tensor([-0.3, 0.0, 0.2, 0.5], dtype=torch.float64)
+    assert _device_ops(B.adjust_hue, x, factor) == 9
 
 
 def test_blur_grayscale_solarize_match_the_per_image_transforms():

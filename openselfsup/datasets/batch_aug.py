@@ -845,15 +845,15 @@ def _all_colours(step: int = 1 << 20):
 
 
 def _build_hue_tables() -> Tuple[torch.Tensor, torch.Tensor]:
-    hs = torch.empty(1 << 24, dtype=torch.int32)
+    hsv = torch.empty(1 << 24, dtype=torch.int32)
     rgb = torch.empty(1 << 24, 3, dtype=torch.uint8)
     for rows, a in _all_colours():
         a = a.to(torch.float32)
-        h, s, _ = _rgb_to_hs(a)
-        hs[rows] = (h * 256 + s)[0, 0].to(torch.int32)
+        h, s, v = _rgb_to_hs(a)  # each below 256: the sum exact
+        hsv[rows] = (h * 65536 + s * 256 + v)[0, 0].to(torch.int32)
         rgb[rows] = _hsv_to_rgb(
             a[:, 0], a[:, 1], a[:, 2])[0, :, 0].T.to(torch.uint8)
-    return hs, rgb
+    return hsv, rgb
 
 
 #: per device: the lookup tables of :func:`adjust_hue`
@@ -863,19 +863,28 @@ _HUE_TABLES = DeviceCopies(_build_hue_tables)
 def hue_tables(device) -> Tuple[torch.Tensor, torch.Tensor]:
     """The two lookup tables of :func:`adjust_hue` on ``device``, made once
     per process on the CPU with the formulas and kept on ``device`` only:
-    ``hs`` ``[2**24]`` int32, ``256 * H + S`` of each 24-bit colour
-    ``65536 * R + 256 * G + B``; ``rgb`` ``[2**24, 3]`` uint8, the colour of
+    ``hsv`` ``[2**24]`` int32, ``65536 * H + 256 * S + V`` of each 24-bit
+    colour ``65536 * R + 256 * G + B`` (V, the largest channel, in the
+    table: the rotation no longer takes it from the image, three ops a
+    call); ``rgb`` ``[2**24, 3]`` uint8, the colour of
     each ``65536 * H + 256 * S + V``. 117 MB; 1-1.5 s to make on one core;
     the copy to a GPU happens once, at the first use
     (:class:`DeviceCopies`)."""
     return _HUE_TABLES.on(device)
 
 
-def _colour_codes(xi: torch.Tensor) -> torch.Tensor:
-    """``[N, H, W]`` int32 ``65536 R + 256 G + B`` of an int32 RGB batch
-    ``[N, 3, H, W]``: each 8-bit colour's row in a per-colour table."""
-    r, g, b = xi.unbind(1)
-    return (r * 65536).add_(g, alpha=256).add_(b)
+#: the channel weights of a colour's row in a per-colour table
+_CODE_WEIGHTS = (65536.0, 256.0, 1.0)
+
+
+def _colour_codes(x: torch.Tensor) -> torch.Tensor:
+    """``[N, H, W]`` int32 ``65536 R + 256 G + B`` of an 8-bit RGB batch
+    ``[N, 3, H, W]`` (integer values, any dtype): each colour's row in a
+    per-colour table. Summed in float32 (every product and partial sum
+    an integer below 2**24: exact in any order), then one cast: three ops
+    (four before: the cast to int32 first, then a product and two sums)."""
+    w = luma_weights(x.device, torch.float32, _CODE_WEIGHTS)
+    return (x * w).sum(1).to(torch.int32)
 
 
 def adjust_hue(x, factor):
@@ -885,9 +894,10 @@ def adjust_hue(x, factor):
     to 8 bits, H shifted by ``int(factor * 255)`` modulo 256, back to RGB
     with rounding. ``x`` integer-valued, as every op here leaves it.
 
-    Every 8-bit colour has its H and S in a table, and every (H, S, V) its
-    colour (:func:`hue_tables`, made on the CPU): a dozen tensor operations
-    per call instead of some fifty, exactly the values of the formulas
+    Every 8-bit colour has its H, S and V in a table, and every (H, S, V) its
+    colour (:func:`hue_tables`, made on the CPU): nine tensor operations
+    per call instead of some fifty (a dozen before V was in the table,
+    :func:`_rotate_hue`), exactly the values of the formulas
     (:func:`adjust_hue_formula`) on the CPU, on any device (the formulas
     themselves, run on a GPU, differed for about 0.3% of colours: CUDA
     divides by a scalar as a multiplication by its reciprocal)."""
@@ -895,22 +905,22 @@ def adjust_hue(x, factor):
 
 
 def _hue_codes(factor: torch.Tensor) -> torch.Tensor:
-    """``[N]`` int32 ``256 * int(factor * 255)``: each factor's shift of
-    ``256 H + S`` (:func:`adjust_hue`)."""
-    return _hue_shifts(factor).to(torch.int32) * 256
+    """``[N]`` int32 ``65536 * int(factor * 255)``: each factor's shift of
+    ``65536 H + 256 S + V`` (:func:`adjust_hue`)."""
+    return _hue_shifts(factor).to(torch.int32) * 65536
 
 
 def _rotate_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """:func:`adjust_hue` with ``shift`` (:func:`_hue_codes`) on ``x``'s
     device."""
-    hs, rgb = hue_tables(x.device)
-    xi = x.to(torch.int32)
-    code = _colour_codes(xi)
-    # (256 H + S) shifted by 256 * shift, modulo 256 for H; then V
-    # index_select takes the int32 codes as they are (indexing with [] would
-    # first copy them to int64)
-    hsv = ((hs.index_select(0, code.flatten()).view_as(code)
-            + shift.view(-1, 1, 1)) & 0xFFFF) * 256 + xi.amax(1)
+    table, rgb = hue_tables(x.device)
+    code = _colour_codes(x)
+    # (65536 H + 256 S + V) shifted by 65536 * shift, modulo 256 for H
+    # (the bits above 2**24 dropped; a negative shift's too, in two's
+    # complement). index_select takes the int32 codes as they are
+    # (indexing with [] would first copy them to int64)
+    hsv = (table.index_select(0, code.flatten()).view_as(code)
+           + shift.view(-1, 1, 1)) & 0xFFFFFF
     out = rgb.index_select(0, hsv.flatten()).view(*hsv.shape, 3)
     return out.permute(0, 3, 1, 2).to(x.dtype)
 
@@ -1266,7 +1276,7 @@ class GrayscaleOp(_Op):
     def _weighted(self, x: torch.Tensor) -> torch.Tensor:
         """``[N, 1, H, W]`` mmpretrain's truncated weighted sum of an RGB
         batch, looked up per colour (:meth:`_table`)."""
-        code = _colour_codes(x.to(torch.int32))
+        code = _colour_codes(x)
         return self._table(x.device).index_select(0, code.flatten()).view(
             code.shape[0], 1, *code.shape[1:]).to(x.dtype)
 
