@@ -289,6 +289,30 @@ def test_hue_issues_few_device_ops():
     assert _device_ops(B.adjust_hue, x, factor) == 9
 
 
+def test_blends_grayscale_solarize_issue_few_device_ops():
+    """Counted by hand, each op called on one sample (on the meta
+    device; the parameters' one copy included): a contrast or saturation
+    blend (one position moves), the gray image (luma product and sum,
+    the rounding's addition and floor division: 4), its mean (sum,
+    addition, floor division: 3), the degenerate image (the mean's
+    weight, one ``where``: 2), the blend (difference, product, sum,
+    floor, clip: 5): 15 (17 before: the gray's floor and division two
+    ops, the degenerate image two products and a sum); a brightness
+    blend: black and the blend: 7. Pillow's grayscale: the subset's
+    read, the gray image, the write-back: 7 (9 before: the gray's floor
+    and division two ops, and the gray copied to three channels first). Solarisation: comparison, ``255 - x``,
+    ``where``: 4 (5 before: the mask's conjunction)."""
+    from openselfsup.datasets import batch_aug as B
+    x = torch.empty(1, 3, 32, 32, device='meta')
+    gen = torch.Generator().manual_seed(0)
+    for kind, want in (('contrast', 15), ('saturation', 15),
+                       ('brightness', 7)):
+        op = B.ColorJitterOp(**{kind: 0.4})
+        assert _device_ops(op, x, gen) == want, kind
+    assert _device_ops(B.GrayscaleOp(1.0, None), x, gen) == 7
+    assert _device_ops(B.SolarizeOp(128, 1.0), x, gen) == 4
+
+
 def test_blur_grayscale_solarize_match_the_per_image_transforms():
     from mmpretrain.datasets.transforms import RandomGrayscale
 

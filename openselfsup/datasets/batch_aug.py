@@ -729,22 +729,27 @@ def _pil_gray(x: torch.Tensor,
     """Pillow's ``convert('L')`` (:func:`pil_convert_l`); ``w``: the
     :data:`PIL_L24` weights already on the device (:func:`luma_weights`).
     Exact: rounding the float luma ``0.299 R + 0.587 G + 0.114 B`` instead
-    gave another level for about 0.05% of all colours (ties)."""
-    return torch.floor((luma(x, PIL_L24, w) + 32768.0) / 65536.0)
+    gave another level for about 0.05% of all colours (ties). The shift
+    ``>> 16`` is one floor division (by a power of two: exact, the floor
+    of the same quotient; a division and a floor before)."""
+    return torch.div(luma(x, PIL_L24, w) + 32768.0, 65536.0,
+                     rounding_mode='floor')
 
 
 def _blend_core(x: torch.Tensor, f: torch.Tensor, w_mean: torch.Tensor,
                 w_gray: torch.Tensor, w_luma: torch.Tensor,
                 with_gray: bool) -> torch.Tensor:
     """One jitter position's blends over the batch: :func:`_mix` of ``x``
-    with its degenerate image ``gray * w_gray + mean(gray) * w_mean``
-    (black without ``with_gray``), factor ``f``; per sample ``[N, 1, 1,
-    1]`` on ``x``'s device (the weights 0 / 1, float or bool), ``w_luma``
-    from :func:`luma_weights`."""
+    with its degenerate image, per sample the gray image where ``w_gray``,
+    else its mean where ``w_mean``, else black (the two never both true:
+    a sample makes one adjustment at a position), and black for all
+    without ``with_gray``; factor ``f``; per sample ``[N, 1, 1, 1]`` on
+    ``x``'s device (the weights bool), ``w_luma`` from
+    :func:`luma_weights`. One ``where`` picks the degenerate image (a
+    product per weight and their sum before: the same values)."""
     if with_gray:
         gray = _pil_gray(x, w_luma)
-        # exactly gray, mean or 0 per sample (the weights are 0 or 1)
-        degenerate = gray * w_gray + _gray_mean(gray) * w_mean
+        degenerate = torch.where(w_gray, gray, _gray_mean(gray) * w_mean)
     else:
         degenerate = torch.zeros_like(x[:, :1])
     return _mix(degenerate, x, f)
@@ -1285,9 +1290,11 @@ class GrayscaleOp(_Op):
 
     def apply(self, x, plan, up):
         def gray(sub):
+            # the one level per pixel, written to the three channels by the
+            # subset's write-back (a copy of it per channel first before)
             g = pil_convert_l(sub) if self.weights is None else \
                 self._weighted(sub)
-            return g.expand_as(sub).clone()
+            return g.expand_as(sub)
         return _on_subset(x, plan, up, gray)
 
 
@@ -1332,11 +1339,15 @@ class SolarizeOp(_Op):
         self.prob = prob
 
     def plan(self, shape, dtype, gen, up):
-        return up.add(_chance(shape[0], self.prob, gen))
+        # per sample the threshold, infinite where it is not solarised: one
+        # comparison on the device (a mask and its conjunction before)
+        chosen = _chance(shape[0], self.prob, gen)
+        thr = torch.full((shape[0], ), float('inf'), dtype=dtype)
+        return up.add(thr.masked_fill_(chosen, self.thr))
 
     def apply(self, x, plan, up):
-        chosen = up.get(plan).view(-1, 1, 1, 1)
-        return torch.where(chosen & (x >= self.thr), 255 - x, x)
+        thr = up.get(plan).view(-1, 1, 1, 1)
+        return torch.where(x >= thr, 255 - x, x)
 
 
 def _size(scale) -> Tuple[int, int]:
