@@ -2468,6 +2468,42 @@ def test_param_upload_returns_what_was_added():
         assert torch.equal(got, p)
 
 
+@pytest.mark.parametrize('shape,size', [
+    ((32, 32), (24, 24)), ((40, 56), (24, 20)), ((96, 20), (8, 8)),
+    ((300, 300), (8, 8))])
+def test_crop_flipped_reads_its_widths_rows_reversed(shape, size):
+    """A crop flipped horizontally reads its width's table rows with the
+    output pixels in reverse order (:func:`resized_crop`'s ``flip``): the
+    same images as the crop, then ``torch.flip`` of the flipped ones (the
+    reference), in every pass order (a square batch of both orders, one
+    not square, a batch of tall crops resized vertically first) and with
+    float64 products (300 px to 8 px)."""
+    from openselfsup.datasets import batch_aug as B
+    gen = torch.Generator().manual_seed(sum(shape))
+    n = 12
+    x = torch.randint(0, 256, (n, 3) + shape, generator=gen).float()
+    boxes = B.sample_crop_boxes(n, *shape, (0.1, 1.0), (0.25, 4.0), gen)
+    flip = torch.arange(n) % 3 == 0
+    plain = B.resized_crop(x, boxes, size)
+    want = torch.where(flip.view(-1, 1, 1, 1), plain.flip(-1), plain)
+    assert torch.equal(B.resized_crop(x, boxes, size, flip), want)
+
+
+@pytest.mark.parametrize('recipe', ['clp', 'fsp'])
+def test_flip_after_the_crop_issues_no_device_op(recipe):
+    """The recipes' RandomFlip right after their RandomResizedCrop is made
+    by the crop's matrices (:class:`BatchAugment` folds it in): the crop
+    and flip issue the device ops of the crop alone (3 more before: the
+    flipped subset's read, the flip, the write-back)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    aug = _recipe_views(recipe, 224)
+    crop, both = (BatchAugment(aug.transforms[:k]) for k in (1, 2))
+    assert both.transforms[1]['type'] == 'RandomFlip'
+    x = torch.empty(64, 3, 224, 224, dtype=torch.uint8, device='meta')
+    assert _device_ops(both, x, torch.Generator().manual_seed(0)) == \
+        _device_ops(crop, x, torch.Generator().manual_seed(0))
+
+
 def test_resize_tables_keep_their_columns_in_16_bits():
     """The tables' columns (below 2**15 for images up to 32,000 px) in
     int16, a quarter of int64's bytes (231 MB per device for 2048 px to
@@ -2482,3 +2518,7 @@ def test_resize_tables_keep_their_columns_in_16_bits():
         want = first[:, None] + torch.arange(table.ksize)
         got = table.taps[length - 1].to(torch.int64)
         assert torch.equal(got[:224], want) and torch.equal(got[224:], want)
+        # the rows of a flipped crop: the output pixels in reverse order
+        got = table.taps[300 + length - 1].to(torch.int64)
+        assert torch.equal(got[:224], want.flip(0)) and \
+            torch.equal(got[224:], want.flip(0))

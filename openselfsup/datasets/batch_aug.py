@@ -18,7 +18,9 @@ config transform              batched op (per sample)
                               bilinear resize of the crop, bit-exact (its
                               integer weights and pass order;
                               ``backend='pillow'`` only)
-``RandomFlip`` (horizontal)   flip with probability ``prob``
+``RandomFlip`` (horizontal)   flip with probability ``prob`` (right after
+                              the crop, as in the recipes: made by the
+                              crop's matrices, no op of its own)
 ``RandomApply([ColorJitter])``  brightness, contrast, saturation, hue factors
                               uniform, the four in a random order, as
                               Pillow's ImageEnhance / HSV hue rotation
@@ -315,16 +317,19 @@ class _ResizeTable:
     """Pillow's weights (:func:`pil_resize_coeffs`) of every crop length
     ``1 .. in_size`` to ``out_size``, made once per process on the host
     and copied once to each device that uses them (:meth:`on`), so that a
-    step sends only each crop's start and length (row ``length - 1``).
-    Per length: ``taps`` ``[in_size, 2 out, K]`` int16 (int32 past
+    step sends only each crop's start and length (row ``length - 1``;
+    row ``in_size + length - 1``: the same with the output pixels in
+    reverse order, the crop flipped horizontally at no cost where it is
+    the width's, :func:`_crop_plan`).
+    Per length: ``taps`` ``[2 in_size, 2 out, K]`` int16 (int32 past
     32,767 columns), the columns of each output pixel's taps from the
     crop's start (its first tap + 0 .. K - 1), twice; ``halves``
-    ``[in_size, 2 out, K]`` float32, the
+    ``[2 in_size, 2 out, K]`` float32, the
     weights' ``hi`` halves, then their ``lo`` halves (``2**11 * hi +
     lo``; both below 2**12, exact); ``lo_sum`` ``[in_size]``, the largest
     sum of a pixel's ``lo`` halves. ``K = 2 ceil(max(1, in_size /
-    out_size)) + 1``: 224 px to 224, K = 3, 1.8 MB per device (3.6 MB
-    with int64 columns)."""
+    out_size)) + 1``: 224 px to 224, K = 3, 3.6 MB per device (with the
+    flipped rows; 7.2 MB with int64 columns)."""
 
     def __init__(self, in_size: int, out_size: int):
         self.in_size = in_size
@@ -342,9 +347,14 @@ class _ResizeTable:
         cols = in_size + self.ksize
         small = torch.int16 if cols <= torch.iinfo(torch.int16).max else \
             torch.int32
-        self.taps = (first.repeat(1, 2)[..., None]
-                     + torch.arange(self.ksize)).to(small)
-        self.halves = torch.cat([hi, lo], 1).to(torch.float32)
+        taps = (first.repeat(1, 2)[..., None]
+                + torch.arange(self.ksize)).to(small)
+        halves = torch.cat([hi, lo], 1).to(torch.float32)
+        # then each length's rows again with its output pixels reversed
+        # (in both halves): a crop flipped horizontally (rows in_size ..)
+        self.taps, self.halves = (torch.cat([t, t.view(
+            in_size, 2, out_size, -1).flip(2).view_as(t)]) for t in
+            (taps, halves))
         self._copies = DeviceCopies(lambda: (self.taps, self.halves))
 
     def on(self, device) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -515,7 +525,8 @@ def _two_passes(x: torch.Tensor, first: torch.Tensor, second: torch.Tensor,
 
 
 def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
-                 size: Tuple[int, int]) -> torch.Tensor:
+                 size: Tuple[int, int],
+                 flip: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Crop ``boxes`` out of ``x`` and resize them to ``size`` as Pillow's
     ``Image.resize(BILINEAR)`` of the crop, bit for bit.
 
@@ -546,21 +557,30 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor,
         boxes (Tensor): ``[N, 4]`` CPU ``(left, top, width, height)``,
             whole pixels inside the image.
         size (tuple): ``(out_h, out_w)``.
+        flip (Tensor, optional): ``[N]`` CPU bool, the crops then flipped
+            horizontally (the width's matrix rows in reverse order: no op
+            of its own).
 
     Returns:
         Tensor: ``[N, C, out_h, out_w]`` of ``x``'s dtype, integer values.
     """
     up = ParamUpload(x.device)
-    plan = _crop_plan(boxes, tuple(x.shape), x.dtype, size, up)
+    plan = _crop_plan(boxes, tuple(x.shape), x.dtype, size, up, flip)
     up.send()
     return _crop_apply(x, plan, up)
 
 
 def _crop_plan(boxes: torch.Tensor, shape: tuple, in_dtype: torch.dtype,
-               size: Tuple[int, int], up: ParamUpload) -> dict:
+               size: Tuple[int, int], up: ParamUpload,
+               flip: Optional[torch.Tensor] = None) -> dict:
     """The host part of :func:`resized_crop` of crops ``boxes`` of a batch
-    of ``shape`` and dtype ``in_dtype``: the tables, the products' dtype,
-    the pass order of each crop; what the device reads queued on ``up``."""
+    of ``shape`` and dtype ``in_dtype``, flipped horizontally where
+    ``flip``: the tables, the products' dtype, the pass order of each
+    crop; what the device reads queued on ``up``. A flipped crop's width
+    reads its length's reversed rows of table ``tx``: its width written
+    as ``tx.in_size + width`` in the boxes that :func:`_resize_params`
+    reads (and that the square batch's transposition moves with the
+    width)."""
     n, c, hgt, wid = shape
     oh, ow = size
     square = hgt == wid and oh == ow
@@ -578,6 +598,9 @@ def _crop_plan(boxes: torch.Tensor, shape: tuple, in_dtype: torch.dtype,
         boxes[:, 2], boxes[:, 3], size)
     every = vertical is not None and bool(vertical.all())
     mixed = vertical is not None and not every and bool(vertical.any())
+    if flip is not None:
+        boxes = boxes.clone()
+        boxes[:, 2] += flip * tx.in_size
     if not mixed:
         plan.update(kind='every' if every else 'none',
                     crops=_resize_params(boxes, up))
@@ -1087,13 +1110,21 @@ def _on_subset(x: torch.Tensor, subset, up: ParamUpload,
 
 
 class ResizedCropOp(_Op):
+    """Random resized crop; with ``flip_prob``, then a horizontal flip
+    with that probability (a ``RandomFlip`` right after the crop, folded
+    in by :class:`BatchAugment`: drawn after the boxes, as the flip's own
+    op draws it, and made by the crop's matrices, :func:`resized_crop`:
+    the flip's three device ops, the subset's read, the flip and the
+    write-back, are gone)."""
 
     def __init__(self, size: Tuple[int, int], area_range=(0.08, 1.0),
-                 ratio_range=(3. / 4., 4. / 3.), attempts: int = 10):
+                 ratio_range=(3. / 4., 4. / 3.), attempts: int = 10,
+                 flip_prob: Optional[float] = None):
         self.size = size
         self.area_range = tuple(area_range)
         self.ratio_range = tuple(ratio_range)
         self.attempts = attempts
+        self.flip_prob = flip_prob
 
     def boxes(self, n, height, width, gen):
         return sample_crop_boxes(n, height, width, self.area_range,
@@ -1101,7 +1132,9 @@ class ResizedCropOp(_Op):
 
     def plan(self, shape, dtype, gen, up):
         boxes = self.boxes(shape[0], shape[2], shape[3], gen)
-        return _crop_plan(boxes, shape, dtype, self.size, up)
+        flip = None if self.flip_prob is None else \
+            _chance(shape[0], self.flip_prob, gen)
+        return _crop_plan(boxes, shape, dtype, self.size, up, flip)
 
     def apply(self, x, plan, up):
         return _crop_apply(x, plan, up)
@@ -1497,6 +1530,21 @@ def _build_op(t: Dict, where: str) -> _Op:
                      "use augment_on='cpu' (the per-image pipeline)")
 
 
+def _fold_flips(ops: List[_Op]) -> List[_Op]:
+    """``ops`` with each flip that directly follows a crop folded into
+    the crop (its ``flip_prob``): the same draws in the same order and
+    the same images, without the flip's device ops."""
+    out: List[_Op] = []
+    for op in ops:
+        if isinstance(op, FlipOp) and out and \
+                isinstance(out[-1], ResizedCropOp) and \
+                out[-1].flip_prob is None:
+            out[-1].flip_prob = op.prob
+        else:
+            out.append(op)
+    return out
+
+
 class BatchAugment:
     """A view pipeline of a config as batched ops on a tensor batch.
 
@@ -1528,7 +1576,8 @@ class BatchAugment:
     def __init__(self, transforms: Sequence[Dict], where: str = 'pipeline',
                  compile: bool = False):
         self.transforms = [dict(t) for t in transforms]
-        self.ops: List[_Op] = [build_op(t, where) for t in self.transforms]
+        self.ops: List[_Op] = _fold_flips(
+            [build_op(t, where) for t in self.transforms])
         for op in self.ops:
             op.compiled = compile
 
