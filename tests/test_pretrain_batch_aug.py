@@ -313,6 +313,24 @@ def test_blends_grayscale_solarize_issue_few_device_ops():
     assert _device_ops(B.SolarizeOp(128, 1.0), x, gen) == 4
 
 
+def test_views_copy_the_batch_once():
+    """The views copy the batch once, to float32 for a uint8 batch, a
+    clone for a float32 one (the ops write into it): a solarisation's
+    views issue that copy, the parameters' copy and the op's three
+    (counted on the meta device, where a uint8 batch was copied twice:
+    every data pointer there is 0, and the views compared pointers), and
+    the caller's float batch is left as it was."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    aug = BatchAugment([dict(type='Solarize', thr=128, prob=1.0)])
+    gen = torch.Generator().manual_seed(0)
+    for dtype in (torch.uint8, torch.float32):
+        x = torch.empty(2, 3, 8, 8, dtype=dtype, device='meta')
+        assert _device_ops(aug, x, gen) == 5, dtype
+    x = torch.full((2, 3, 8, 8), 200.0)
+    assert torch.equal(aug(x, gen), torch.full_like(x, 55.0))
+    assert torch.equal(x, torch.full_like(x, 200.0))
+
+
 def test_blur_grayscale_solarize_match_the_per_image_transforms():
     from mmpretrain.datasets.transforms import RandomGrayscale
 

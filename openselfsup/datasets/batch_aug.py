@@ -1600,8 +1600,13 @@ class BatchAugment:
         full = (torch.autocast(kind, enabled=False)
                 if torch.amp.is_autocast_available(kind) else nullcontext())
         with torch.no_grad(), full:
+            # the ops write into x: a float batch is copied first (float()
+            # returns it as it is); x is a new tensor otherwise (its data
+            # pointer was compared: on the meta device, where the op counts
+            # are taken, every pointer is 0, and a uint8 batch was counted
+            # as copied twice)
             x = images.float()
-            if x.data_ptr() == images.data_ptr():
+            if x is images:
                 x = x.clone()
             # every op's parameters drawn first (in the ops' order, as
             # before), then sent to the device in one copy
