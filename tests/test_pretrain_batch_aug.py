@@ -331,6 +331,39 @@ def test_views_copy_the_batch_once():
     assert torch.equal(x, torch.full_like(x, 200.0))
 
 
+def test_jitter_draws_its_parameters_in_few_host_ops():
+    """The colour jitter's parameters (all four adjustments, 64 samples:
+    hue at every position) take the host ops counted here by hand: the
+    draws 12 (the choice: rand, lt; the order: rand, sort; each factor:
+    empty, uniform_), each position's adjustment 2 (where with its
+    scalar), the blend factors 6 (ones, stack, lt, where with its
+    scalar, gather), the degenerate images' weights 4 (zeros_like, two
+    eq, stack), which positions move and mix 3 (ne, any, any), the hue
+    shifts once 4 (mul, trunc, cast, mul), each position's hue subset 3
+    (eq, nonzero, index), the factors' cast 1: 44 (63 before: the
+    factors and weights written position by position into one float64
+    table, the hue shifts computed for each position's subset)."""
+    from openselfsup.datasets import batch_aug as B
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from benchmarks.bench_pretrain import _VIEW_OPS
+
+    class Count(TorchDispatchMode):
+        ops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops += func.overloadpacket.__name__ not in _VIEW_OPS
+            return func(*args, **(kwargs or {}))
+    op = B.ColorJitterOp(0.4, 0.4, 0.4, 0.4)
+    gen = torch.Generator().manual_seed(0)
+    count = Count()
+    with count:
+        plan = op.plan((64, 3, 8, 8), torch.float32, gen,
+                       B.ParamUpload('meta'))
+    assert all(sub[1] is not None for sub, _ in plan[3])  # hue everywhere
+    assert count.ops == 44
+
+
 def test_blur_grayscale_solarize_match_the_per_image_transforms():
     from mmpretrain.datasets.transforms import RandomGrayscale
 

@@ -1204,29 +1204,31 @@ class ColorJitterOp(_Op):
         # [position, sample]: which adjustment each sample makes there (-1:
         # none, the sample is not jittered)
         at = torch.where(chosen[:, None], order, -1).T
-        # per position and sample: blend factor and the weights of the gray
-        # image's mean and of the gray image in the degenerate image
-        # (brightness: black); factor 1 leaves a sample as it is
-        blend = torch.zeros(4, 3, n, dtype=torch.float64)
-        blend[:, 0] = 1.0
-        for op in range(3):
-            if factors[op] is not None:
-                here = at == op
-                blend[:, 0] = torch.where(here, factors[op], blend[:, 0])
-                if op:  # 1: contrast (mean), 2: saturation (gray)
-                    blend[:, op] = here.to(torch.float64)
-        moves = (blend[:, 0] != 1).any(1).tolist()
-        mixes = blend[:, 1:].flatten(1).any(1).tolist()
+        # per position and sample: blend factor (1 leaves a sample as it
+        # is: hue, not jittered, or an adjustment the config leaves out),
+        # looked up in one gather from the factors of brightness,
+        # contrast, saturation and a row of ones
+        ones = torch.ones(n, dtype=torch.float64)
+        table = torch.stack([ones if f is None else f
+                             for f in factors[:3]] + [ones])
+        factor = table.gather(0, torch.where(at < 0, 3, at))
+        # and whether the degenerate image is the gray image's mean
+        # (contrast) or the gray image (saturation); else black
+        # (brightness), as bool (a byte each)
+        none = torch.zeros_like(at, dtype=torch.bool)
+        weights = torch.stack([none if factors[op] is None else at == op
+                               for op in (1, 2)], 1)
+        moves = (factor != 1).any(1).tolist()
+        mixes = weights.flatten(1).any(1).tolist()
         hue = []  # per position: the subset rotated, its shifts' slot
-        for pos in range(4 if factors[3] is not None else 0):
+        codes = None if factors[3] is None else _hue_codes(factors[3])
+        for pos in range(4 if codes is not None else 0):
             sub = _subset(at[pos] == 3, up)
             hue.append((sub, None if sub[1] is None else
-                        up.add(_hue_codes(factors[3][sub[0]]))))
-        # the factors in the batch's dtype, the 0 / 1 weights as bool (a
-        # byte each: float times bool is the float or 0, no cast op)
-        slots = (up.add(blend[:, 0].to(dtype)),
-                 up.add(blend[:, 1:].to(torch.bool)))
-        return slots, moves, mixes, hue
+                        up.add(codes[sub[0]])))
+        # the factors in the batch's dtype
+        return (up.add(factor.to(dtype)), up.add(weights)), moves, mixes, \
+            hue
 
     def apply(self, x, plan, up):
         slots, moves, mixes, hue = plan
