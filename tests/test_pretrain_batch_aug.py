@@ -259,6 +259,25 @@ def _device_ops(fn, *args) -> int:
     return count.counts['ops']['device']
 
 
+def _host_ops(fn, *args) -> int:
+    """The tensor ops ``fn(*args)`` dispatches (every one: on CPU tensors
+    they are the host's), but those that only make a view."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from benchmarks.bench_pretrain import _VIEW_OPS
+
+    class Count(TorchDispatchMode):
+        ops = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops += func.overloadpacket.__name__ not in _VIEW_OPS
+            return func(*args, **(kwargs or {}))
+    count = Count()
+    with count:
+        fn(*args)
+    return count.ops
+
+
 def test_blur_issues_few_device_ops():
     """The views on a GPU are bound by the host issuing their ops: the
     blur issues the ops counted here by hand from its steps: the weights'
@@ -344,24 +363,27 @@ def test_jitter_draws_its_parameters_in_few_host_ops():
     factors and weights written position by position into one float64
     table, the hue shifts computed for each position's subset)."""
     from openselfsup.datasets import batch_aug as B
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    from benchmarks.bench_pretrain import _VIEW_OPS
-
-    class Count(TorchDispatchMode):
-        ops = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops += func.overloadpacket.__name__ not in _VIEW_OPS
-            return func(*args, **(kwargs or {}))
     op = B.ColorJitterOp(0.4, 0.4, 0.4, 0.4)
     gen = torch.Generator().manual_seed(0)
-    count = Count()
-    with count:
-        plan = op.plan((64, 3, 8, 8), torch.float32, gen,
-                       B.ParamUpload('meta'))
-    assert all(sub[1] is not None for sub, _ in plan[3])  # hue everywhere
-    assert count.ops == 44
+    plans = []
+    assert _host_ops(lambda: plans.append(op.plan(
+        (64, 3, 8, 8), torch.float32, gen, B.ParamUpload('meta')))) == 44
+    assert all(sub[1] is not None for sub, _ in plans[0][3])  # hue at all
+
+
+def test_crop_boxes_are_drawn_in_few_host_ops():
+    """The crop boxes take the host ops counted here by hand: the draws
+    and the aspect 6 (empty, uniform_, the area's product; empty,
+    uniform_, exp), both sides at once 5 (division, product, stack, sqrt,
+    round), which attempts fit 5 (the limits, gt, le, and, all), the
+    first that fits 3 (cast, argmax, gather), whether one did and the
+    fallback 3 (any, the fallback sides, where), the placement 7 (rand,
+    the room left, +1, product, floor, half, floor) and ``where``, the
+    boxes' stack 1: 31 (46 before: the width and the height each its own
+    ops)."""
+    from openselfsup.datasets import batch_aug as B
+    assert _host_ops(B.sample_crop_boxes, 64, 224, 224, (0.2, 1.0),
+                     (3 / 4, 4 / 3), torch.Generator().manual_seed(0)) == 31
 
 
 def test_blur_grayscale_solarize_match_the_per_image_transforms():

@@ -231,15 +231,18 @@ def sample_crop_boxes(n: int, height: int, width: int,
     log_ratio = torch.empty(n, attempts, dtype=torch.float64).uniform_(
         math.log(ratio_range[0]), math.log(ratio_range[1]), generator=gen)
     aspect = torch.exp(log_ratio)
-    cw = torch.round(torch.sqrt(target * aspect))
-    ch = torch.round(torch.sqrt(target / aspect))
-    fits = (cw > 0) & (cw <= width) & (ch > 0) & (ch <= height)
+    # both sides at once, height then width ([2, n, attempts]; each value
+    # computed as alone: the same ops on each element, a third of the
+    # host ops)
+    side = torch.round(torch.sqrt(torch.stack([target / aspect,
+                                               target * aspect])))
+    limit = torch.tensor([[height], [width]], dtype=torch.float64)
+    fits = ((side > 0) & (side <= limit[..., None])).all(0)
     if attempts > 0:
         first = fits.to(torch.int8).argmax(1, keepdim=True)
-        cw = cw.gather(1, first)[:, 0]
-        ch = ch.gather(1, first)[:, 0]
+        side = side.gather(2, first.expand(2, n, 1))[..., 0]
     else:  # no attempt: the central fallback for every sample
-        cw = ch = torch.zeros(n, dtype=torch.float64)
+        side = torch.zeros(2, n, dtype=torch.float64)
     found = fits.any(1)
     # central fallback
     in_ratio = width / height
@@ -249,14 +252,14 @@ def sample_crop_boxes(n: int, height: int, width: int,
         fw, fh = round(height * max(ratio_range)), height
     else:
         fw, fh = width, height
-    cw = torch.where(found, cw, torch.full_like(cw, fw))
-    ch = torch.where(found, ch, torch.full_like(ch, fh))
+    side = torch.where(found, side,
+                       torch.tensor([[fh], [fw]], dtype=torch.float64))
     u = torch.rand(n, 2, generator=gen, dtype=torch.float64)
-    top = torch.where(found, torch.floor(u[:, 0] * (height - ch + 1)),
-                      torch.floor((height - ch) / 2))
-    left = torch.where(found, torch.floor(u[:, 1] * (width - cw + 1)),
-                       torch.floor((width - cw) / 2))
-    return torch.stack([left, top, cw, ch], 1)
+    # top then left: uniform in the room left, or centred
+    room = limit - side
+    start = torch.where(found, torch.floor(u.T * (room + 1)),
+                        torch.floor(room / 2))
+    return torch.stack([start[1], start[0], side[1], side[0]], 1)
 
 
 #: Pillow's fixed-point fraction bits of 8-bit resampling weights
