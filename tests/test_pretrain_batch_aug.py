@@ -1508,6 +1508,38 @@ def test_compiled_views_equal_the_eager_views():
     assert all(op.compiled for op in pre.augments[0].ops)
 
 
+def test_two_views_of_one_pipeline_copy_the_batch_once():
+    """CLP's two views of one pipeline are made from one float32 copy of
+    the batch taken twice (``BatchAugment``'s ``repeats``): the
+    preprocessor issues the device ops of one view (the channel flip, the
+    copy, the parameters' copy, the solarisation's three, the
+    normalisation's two), where it repeated the uint8 batch first (an op
+    and a pass over twice the batch's bytes); and the views are those of
+    the batch repeated first (the reference)."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.registry import MODELS
+    view = [dict(type='Solarize', thr=128, prob=0.5)]
+    mk = dict(type='BatchAugSelfSupDataPreprocessor', views=view, seed=3,
+              mean=[0., 0., 0.], std=[1., 1., 1.], to_rgb=True)
+    counts = []
+    for views in (1, 2):
+        pre = MODELS.build(dict(mk, num_views=views)).to('meta')
+        x = torch.empty(4, 3, 8, 8, dtype=torch.uint8, device='meta')
+        counts.append(_device_ops(pre, dict(inputs=x, data_samples=None),
+                                  True))
+    assert counts[0] == counts[1] == 8, counts
+    x = torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8,
+                      generator=torch.Generator().manual_seed(0))
+    got = MODELS.build(dict(mk, num_views=2))(
+        dict(inputs=x, data_samples=None), True)['inputs']
+    want = BatchAugment(view)(x.flip(1).repeat(2, 1, 1, 1),
+                              torch.Generator().manual_seed(3)).chunk(2)
+    assert all(torch.equal(g, w) for g, w in zip(got, want))
+    twice = BatchAugment(view)(x.flip(1), torch.Generator().manual_seed(3),
+                               2)
+    assert torch.equal(twice, torch.cat(want))
+
+
 def test_self_sup_preprocessor_makes_two_seeded_views():
     from openselfsup.registry import MODELS
     cfg = Config.fromfile(CLP)

@@ -1575,7 +1575,10 @@ class BatchAugment:
     in ``[0, 255]`` (the ops rely on 8-bit values, as Pillow's do) and
     a CPU ``torch.Generator``; returns a float32 batch in ``[0, 255]``,
     computed in float32 even inside an autocast
-    context.
+    context. ``repeats``: the batch taken that many times (rows ``r N ..
+    (r + 1) N - 1`` the ``r``-th; each row draws its own parameters), in
+    the one float32 copy of the batch (a ``repeat`` of the uint8 batch
+    first was a device op and a pass over twice its bytes).
     """
 
     def __init__(self, transforms: Sequence[Dict], where: str = 'pipeline',
@@ -1594,7 +1597,8 @@ class BatchAugment:
                    for op in self.ops)
 
     def __call__(self, images: torch.Tensor,
-                 gen: Optional[torch.Generator] = None) -> torch.Tensor:
+                 gen: Optional[torch.Generator] = None,
+                 repeats: int = 1) -> torch.Tensor:
         if images.dim() != 4 or images.shape[1] != 3:
             raise InputError('batched augmentation needs [N, 3, H, W] '
                              f'images, got {tuple(images.shape)}')
@@ -1610,13 +1614,17 @@ class BatchAugment:
             # pointer was compared: on the meta device, where the op counts
             # are taken, every pointer is 0, and a uint8 batch was counted
             # as copied twice)
-            x = images.float()
-            if x is images:
-                x = x.clone()
+            if repeats > 1:  # a copy of the repeated view, contiguous
+                x = images.expand(repeats, *images.shape).to(
+                    torch.float32, copy=True).flatten(0, 1)
+            else:
+                x = images.float()
+                if x is images:
+                    x = x.clone()
             # every op's parameters drawn first (in the ops' order, as
             # before), then sent to the device in one copy
             up = ParamUpload(images.device)
-            shape, plans = tuple(images.shape), []
+            shape, plans = tuple(x.shape), []
             for op in self.ops:
                 plans.append(op.plan(shape, x.dtype, gen, up))
                 shape = op.out_shape(shape)

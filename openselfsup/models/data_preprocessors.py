@@ -66,9 +66,10 @@ class _BatchAugMixin:
                 "one size or set augment_on='cpu'")
         return inputs.flip(1) if flip else inputs
 
-    def _make_view(self, rgb: torch.Tensor, v: int) -> torch.Tensor:
+    def _make_view(self, rgb: torch.Tensor, v: int,
+                   repeats: int = 1) -> torch.Tensor:
         aug = self.augments[v % len(self.augments)]
-        x = aug(rgb, self.generator)
+        x = aug(rgb, self.generator, repeats)
         if self._enable_normalize:
             x = (x - self.mean) / self.std
         if self.channels_last:
@@ -108,7 +109,7 @@ class BatchAugSelfSupDataPreprocessor(_BatchAugMixin, SelfSupDataPreprocessor):
             # once per view); view v is rows v*N .. (v+1)*N - 1 (views of
             # one tensor: an in-place op on one would bump the version
             # counter they share; MoCoV3.loss modifies neither)
-            both = self._make_view(rgb.repeat(self.num_views, 1, 1, 1), 0)
+            both = self._make_view(rgb, 0, repeats=self.num_views)
             views = list(both.chunk(self.num_views))
         else:
             views = [self._make_view(rgb, v) for v in range(self.num_views)]
