@@ -278,6 +278,23 @@ def _host_ops(fn, *args) -> int:
     return count.ops
 
 
+def test_floor_division_by_a_power_of_two_is_exact_in_both_forms():
+    """The views' floor divisions by powers of two (the blur's and the
+    gray level's roundings): a division and a floor on the CPU (torch's
+    CPU floor division is not vectorised), ``div_(rounding_mode='floor')``
+    on a device (one op); both equal numpy's floor division of the
+    integers."""
+    from openselfsup.datasets.batch_aug import _floor_div_
+    rng = np.random.default_rng(0)
+    ints = rng.integers(0, 1 << 24, 10000)
+    for power in (4096.0, 65536.0):
+        t = torch.from_numpy(ints).float()
+        want = torch.from_numpy(ints // int(power)).float()
+        assert torch.equal(_floor_div_(t.clone(), power), want)
+        assert torch.equal(t.clone().div_(power, rounding_mode='floor'),
+                           want)
+
+
 def test_blur_issues_few_device_ops():
     """The views on a GPU are bound by the host issuing their ops: the
     blur issues the ops counted here by hand from its steps: the weights'

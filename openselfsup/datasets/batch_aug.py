@@ -756,10 +756,21 @@ def _pil_gray(x: torch.Tensor,
     :data:`PIL_L24` weights already on the device (:func:`luma_weights`).
     Exact: rounding the float luma ``0.299 R + 0.587 G + 0.114 B`` instead
     gave another level for about 0.05% of all colours (ties). The shift
-    ``>> 16`` is one floor division (by a power of two: exact, the floor
-    of the same quotient; a division and a floor before)."""
-    return torch.div(luma(x, PIL_L24, w) + 32768.0, 65536.0,
-                     rounding_mode='floor')
+    ``>> 16``: :func:`_floor_div_`."""
+    return _floor_div_(luma(x, PIL_L24, w) + 32768.0, 65536.0)
+
+
+def _floor_div_(t: torch.Tensor, power: float) -> torch.Tensor:
+    """``t`` (integer values) divided by ``power``, a power of two, and
+    floored, in place: exact (the quotient needs no rounding). On a device
+    one op (``div_`` with ``rounding_mode='floor'``: a launch fewer than a
+    division and a floor, which it was); on the CPU a division and a
+    floor, which torch vectorises, where its floor division computes each
+    element alone (one thread, a 64 x 3 x 224 x 224 batch: 32.9 ms
+    against 7.9 ms for the division and the floor)."""
+    if t.device.type == 'cpu':
+        return t.div_(power).floor_()
+    return t.div_(power, rounding_mode='floor')
 
 
 def _blend_core(x: torch.Tensor, f: torch.Tensor, w_mean: torch.Tensor,
@@ -1043,9 +1054,8 @@ def _box_pass(y: torch.Tensor, w: torch.Tensor, dim: int,
     C, H, W]``, made by one product and ``half`` multiply-adds (each of
     those an op for either half before: the same products and sums, in
     the same order), then joined as ``floor((hi + floor((lo + 2 ** 23) /
-    4096)) / 4096)``, each floor division one op (a division by 4096 is
-    exact, so ``div(rounding_mode='floor')`` is the floor of the same
-    quotient; two ops, a division and a floor, before)."""
+    4096)) / 4096)``, each floor division one op on a device
+    (:func:`_floor_div_`; two, a division and a floor, before)."""
     pad = (half, half, 0, 0) if dim == 3 else (0, 0, half, half)
     size = y.shape[dim]
     padded = F.pad(y, pad, mode='replicate')
@@ -1057,8 +1067,8 @@ def _box_pass(y: torch.Tensor, w: torch.Tensor, dim: int,
     for k in range(1, half + 1):
         acc.addcmul_(sums[k], w[k])
     big, small = acc.unbind(0)
-    carry = small.add_(float(1 << 23)).div_(4096, rounding_mode='floor')
-    return big.add_(carry).div_(4096, rounding_mode='floor')
+    carry = _floor_div_(small.add_(float(1 << 23)), 4096.0)
+    return _floor_div_(big.add_(carry), 4096.0)
 
 
 class _Op:
