@@ -1768,9 +1768,9 @@ def test_bench_pretrain_times_the_views_the_run_makes(tmp_path, monkeypatch):
     call = batch_aug.BatchAugment.__call__
     forward = data_preprocessors.BatchAugSelfSupDataPreprocessor.forward
 
-    def record(self, images, gen=None):
-        rows.append(len(images))
-        return call(self, images, gen)
+    def record(self, images, gen=None, repeats=1):
+        rows.append(len(images) * repeats)  # the rows of the one pass
+        return call(self, images, gen, repeats)
 
     def record_forward(self, data, training=False):
         out = forward(self, data, training)
