@@ -336,8 +336,9 @@ def test_blends_grayscale_solarize_issue_few_device_ops():
     ops, the degenerate image two products and a sum); a brightness
     blend: black and the blend: 7. Pillow's grayscale: the subset's
     read, the gray image, the write-back: 7 (9 before: the gray's floor
-    and division two ops, and the gray copied to three channels first). Solarisation: comparison, ``255 - x``,
-    ``where``: 4 (5 before: the mask's conjunction)."""
+    and division two ops, and the gray copied to three channels first).
+    Solarisation: comparison, ``255 - x``, ``where``: 4 (5 before: the
+    mask's conjunction)."""
     from openselfsup.datasets import batch_aug as B
     x = torch.empty(1, 3, 32, 32, device='meta')
     gen = torch.Generator().manual_seed(0)
