@@ -2029,6 +2029,63 @@ def test_load_from_of_another_shape_is_refused(fsp_epoch_1, tmp_path):
         "in the model): a checkpoint of another width"))
 
 
+def test_a_pretrained_init_cfg_that_does_not_fit_is_refused(fsp_epoch_1,
+                                                            tmp_path):
+    """The backbone's ``init_cfg=dict(type='Pretrained', checkpoint=FILE)``
+    (what the load_from refusal of a bare backbone points to) is loaded by
+    MMEngine with ``strict=False``: a file of another width, or a training
+    checkpoint whose names carry ``backbone.``, loaded nothing, and the run
+    trained from the initial weights, exit 0. Refused before training, in
+    one line, nothing left behind; the training checkpoint's line names the
+    ``prefix`` that loads it, and with it the backbone starts from the
+    file's weights (as torch.load reads them); ``load_from_check=False``
+    loads as MMEngine does. A missing file is one line too."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    ckpt = str(a / 'epoch_1.pth')
+    saved = torch.load(ckpt, weights_only=True)['state_dict']
+    bare = {k[len('backbone.'):]: v for k, v in saved.items()
+            if k.startswith('backbone.')}
+    stem = bare['conv1.weight']
+    wide = tmp_path / 'wide.pth'
+    torch.save({**bare, 'conv1.weight': torch.cat([stem, stem])}, wide)
+
+    def init(path, **extra):
+        return {'model.backbone.init_cfg': [
+            dict(type='Pretrained', checkpoint=str(path), **extra)]}
+
+    gone = tmp_path / 'gone.pth'  # was MMEngine's FileNotFoundError
+    for path, said in (
+            (gone, f'model.backbone.init_cfg (Pretrained, {gone}): {gone}: '
+                   'checkpoint not found'),
+            (wide, f'model.backbone.init_cfg (Pretrained, {wide}): does not '
+                   'fit model.backbone: 1 tensor(s) of another shape than '
+                   'the model\'s (conv1.weight: [16, 3, 7, 7] in the file, '
+                   '[8, 3, 7, 7] in the model)'),
+            (ckpt, f'model.backbone.init_cfg (Pretrained, {ckpt}): does not '
+                   'fit model.backbone: none of its tensors is in the file '
+                   'under its names (conv1.weight, bn1.weight, ...')):
+        work = tmp_path / 'run'
+        with pytest.raises(InputError, match=re.escape(said)) as refused:
+            train(cfg, work_dir=str(work), cfg_options=init(path))
+        assert '\n' not in str(refused.value)
+        assert not work.exists()
+    assert "the file holds them under 'backbone.' (a training " \
+        "checkpoint's): give the init_cfg prefix='backbone.'" in \
+        str(refused.value)
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'prefix'),
+                          cfg_options=init(ckpt, prefix='backbone.'))
+    runner._init_model_weights()
+    got = runner.model.backbone.state_dict()
+    assert set(got) == set(bare)
+    assert all(torch.equal(got[k], bare[k]) for k in bare)
+    # unchecked: MMEngine's loose load, which trains on
+    train(cfg, work_dir=str(tmp_path / 'loose'),
+          cfg_options={**init(wide), 'load_from_check': False})
+
+
 def _edited_checkpoint(fsp_epoch_1, tmp_path, edit):
     """A copy of ``fsp_epoch_1``'s training checkpoint (its meta, optimizer
     and schedule kept: it passes --resume's meta checks) whose state dict

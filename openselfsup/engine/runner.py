@@ -3625,6 +3625,98 @@ class AtomicRunner(Runner):
             if isinstance(checkpoint, dict) else None
         return model, (state if isinstance(state, dict) else None)
 
+    def _init_model_weights(self) -> None:
+        """As the Runner's, each ``Pretrained`` ``init_cfg`` it will load
+        checked first (:meth:`_check_pretrained_inits`)."""
+        if self.cfg.get('load_from_check', True) is not False:
+            self._check_pretrained_inits()
+        super()._init_model_weights()
+
+    def _check_pretrained_inits(self) -> None:
+        """Each ``init_cfg=dict(type='Pretrained', checkpoint=FILE)`` that
+        the model's ``init_weights`` will load (a module's own, of the
+        modules MMEngine initialises: not those inside an averaged copy,
+        MoCo's momentum encoder), read as MMEngine's ``PretrainedInit``
+        reads it (``state_dict`` or the whole file, ``module.`` stripped;
+        with ``prefix``, the names under it), before anything is loaded:
+        MMEngine loads it with ``strict=False``, so a file of another
+        width, or one whose names are not the module's (a training
+        checkpoint's ``backbone.conv1.weight`` for a backbone's
+        ``conv1.weight``), left the module at its initial weights, and the
+        run trained from them, exit 0, a warning of unmatched keys the only
+        sign. Refused as a ``load_from`` of another model
+        (:func:`~openselfsup.models.state_dict.load_from_fit`); a file that
+        holds the module's names under a prefix is named with the
+        ``prefix`` that loads it; a partial fit is one warning in the log.
+        ``load_from_check = False`` loads as MMEngine does, unchecked. A
+        URL is not read here (MMEngine downloads it).
+
+        Raises:
+            InputError: ``model.<module>.init_cfg (Pretrained, FILE): does
+                not fit model.<module>: ...``.
+        """
+        import re
+
+        from mmengine.model import BaseModule, is_model_wrapper
+
+        from ..config import type_name
+        from ..models.state_dict import held_under, load_from_fit
+
+        def inits(module, name):
+            if isinstance(module, BaseModule) and not module.is_init:
+                cfgs = module.init_cfg
+                cfgs = [cfgs] if isinstance(cfgs, dict) else cfgs or []
+                for cfg in cfgs:
+                    if isinstance(cfg, dict) and type_name(cfg.get(
+                            'type')) in ('Pretrained', 'PretrainedInit'):
+                        yield name, module, cfg
+            # the modules BaseModule.init_weights goes on to
+            for child_name, child in module.named_children():
+                if is_model_wrapper(child) and \
+                        not hasattr(child, 'init_weights'):
+                    child = child.module
+                if hasattr(child, 'init_weights') and \
+                        not getattr(child, 'is_init', False):
+                    yield from inits(child, f'{name}.{child_name}')
+
+        model = self.model.module if is_model_wrapper(self.model) \
+            else self.model
+        for name, module, cfg in inits(model, 'model'):
+            path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
+            if not isinstance(path, str) or local_file(path) is None:
+                continue
+            head = f'{name}.init_cfg (Pretrained, {path})'
+            try:
+                saved = saved_checkpoint(local_file(path))
+            except InputError as exc:
+                raise InputError(f'{head}: {exc}') from None
+            state = saved.get('state_dict', saved) \
+                if isinstance(saved, dict) else None
+            if not isinstance(state, dict):
+                continue  # MMEngine's load says what it is
+            if prefix is None:
+                state = {re.sub(r'^module\.', '', str(k)): v
+                         for k, v in state.items()}
+            else:
+                prefix = prefix if prefix.endswith('.') else f'{prefix}.'
+                state = {k[len(prefix):]: v for k, v in state.items()
+                         if str(k).startswith(prefix)}
+            refusal, summary = load_from_fit(module, state)
+            under = held_under(module, state) if refusal else None
+            if under:
+                refusal = (
+                    f'none of its tensors is in the file under its names '
+                    f'({under[1]}); the file holds them under {under[0]!r} '
+                    f'(a training checkpoint\'s): give the init_cfg '
+                    f'prefix={under[0]!r}')
+            if refusal:
+                raise InputError(
+                    f'{head}: does not fit {name}: {refusal} '
+                    '(load_from_check=False loads what fits, as MMEngine '
+                    'does)')
+            if summary:
+                self.logger.warning(f'{head}: {summary}')
+
     def _restart_averaged_steps(self, checkpoint: dict) -> None:
         """A new run from a checkpoint's weights (``load_from``) counts
         the momentum encoder's schedule from its own start, as published

@@ -205,6 +205,32 @@ def load_from_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
                   'model loaded; ' + '; '.join(parts))
 
 
+def held_under(model: torch.nn.Module, state: Dict[str, torch.Tensor]
+               ) -> Optional[Tuple[str, str]]:
+    """Where ``state`` holds ``model``'s tensors under a prefix (a
+    training checkpoint's ``backbone.conv1.weight`` for a backbone's
+    ``conv1.weight``) and none under their own names: ``(prefix, the
+    first names)``, the prefix holding the most of them with their
+    shapes; else None.
+    """
+    own = {k: v for k, v in model.state_dict().items()
+           if not k.endswith('num_batches_tracked')}
+    if any(k in state for k in own):
+        return None
+    counts: Dict[str, int] = {}
+    for k, v in state.items():
+        k = str(k)
+        for at in range(len(k)):
+            if k[at] == '.' and k[at + 1:] in own and \
+                    tuple(getattr(v, 'shape', ())) == \
+                    tuple(own[k[at + 1:]].shape):
+                prefix = k[:at + 1]
+                counts[prefix] = counts.get(prefix, 0) + 1
+    if not counts:
+        return None
+    return max(counts, key=counts.get), _first(list(own), 2)
+
+
 def resume_fit(model: torch.nn.Module, state: Dict[str, torch.Tensor]
                ) -> Tuple[Optional[str], Optional[str]]:
     """How a resumed checkpoint's state dict fits ``model``, as MMEngine's
