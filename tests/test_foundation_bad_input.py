@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -2132,6 +2133,55 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
                              'message is above'), err
         if code == 2:
             assert 'error: the message' in err
+
+
+@pytest.mark.parametrize('sig, code', [('SIGINT', 130), ('SIGTERM', 143)])
+def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
+                                                              code):
+    """Ctrl-C on tools/dist_train.sh (SIGINT to its process group) or a
+    SIGTERM to torchrun (Slurm's, a container's): torchrun forwards it to
+    the training processes, which say it in their line, then raised its
+    own SignalException, a traceback of some 20 lines ending the output,
+    exit status 1. Now the launcher ends with the shell's status for the
+    signal, the process's line last."""
+    import socket
+    script = tmp_path / 'child.py'
+    ready = tmp_path / 'ready'
+    script.write_text(
+        'import pathlib, sys, time\n'
+        f'pathlib.Path({str(ready)!r}).write_text("")\n'
+        'try:\n'
+        '    time.sleep(60)\n'
+        'except KeyboardInterrupt:\n'
+        '    print("interrupted", file=sys.stderr)\n'
+        '    sys.exit(130)\n')
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    code_line = (
+        'import sys\n'
+        'from openselfsup.utils.errors import run_cli\n'
+        'from openselfsup.apis.train import torchrun\n'
+        'sys.exit(run_cli(torchrun, sys.argv[1:]))\n')
+    proc = subprocess.Popen(
+        [sys.executable, '-c', code_line, '--nnodes=1',
+         '--nproc_per_node=1', '--master_addr=127.0.0.1',
+         f'--master_port={port}', str(script)],
+        stderr=subprocess.PIPE, text=True, cwd=REPO, start_new_session=True,
+        env={**os.environ, 'PYTHONPATH': REPO})
+    deadline = time.time() + 60
+    while not ready.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    assert ready.exists()
+    if sig == 'SIGINT':  # the terminal's: to the whole process group
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-3000:]
+    assert 'Traceback' not in err and 'SignalException' not in err, err
+    if sig == 'SIGINT':
+        assert err.strip().splitlines()[-1] == 'interrupted', err
 
 
 @pytest.mark.slow

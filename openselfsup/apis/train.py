@@ -67,13 +67,23 @@ def torchrun(argv: Sequence[str]) -> int:
     ``ChildFailedError`` traceback (some 30 lines that pushed the message
     out of sight and turned its exit status into 1).
 
+    A Ctrl-C or a SIGTERM to torchrun itself (the terminal's to the
+    process group, Slurm's or a container's to the launcher), which it
+    forwards to the training processes, each saying it in its line
+    (``interrupted``, ``terminated (SIGTERM)``), ends it with the shell's
+    status for that signal, not in torchrun's ``SignalException``
+    traceback (some 20 lines, exit status 1).
+
     Returns:
         int: 0, or the exit status of the first process that failed (128 +
-        the signal's number for one a signal ended, as a shell reports it).
+        the signal's number for one a signal ended, as a shell reports it),
+        or 128 + the signal's number for a signal torchrun received.
     """
     import logging
     import signal
 
+    from torch.distributed.elastic.multiprocessing.api import \
+        SignalException
     from torch.distributed.elastic.multiprocessing.errors import \
         ChildFailedError
     from torch.distributed.run import main
@@ -107,6 +117,9 @@ def torchrun(argv: Sequence[str]) -> int:
             f' ({others} more failed after it)' if others else '')
             + '; its message is above', file=sys.stderr)
         return 128 - code if code < 0 else (code if 0 < code < 256 else 1)
+    except SignalException as exc:
+        # torchrun has ended its processes (each said why in its line)
+        return 128 + int(exc.sigval)
     finally:
         log.removeFilter(not_failure_report)
         for name, handler in handlers.items():
