@@ -3118,6 +3118,16 @@ def test_groups_larger_than_the_per_process_batch_are_said(monkeypatch,
         'model.backbone.norm_cfg.group_size', 'model.head.group_size']
     with pytest.raises(InputError, match='not a multiple'):
         group_notes(clp.model, 48, 1)
+    # a size of 0 was a ZeroDivisionError traceback here (the run's and the
+    # launchers' check), a negative one passed it (the model refused it)
+    for part in (clp.model.head, clp.model.backbone.norm_cfg):
+        for bad in (0, -32):
+            part.group_size = bad
+            with pytest.raises(InputError, match=re.escape(
+                    f'group_size={bad}: use a positive number of images or '
+                    'None')):
+                group_notes(clp.model, 64, 1)
+        part.group_size = 32
     # the last, short batch of an epoch kept: refused before the run
     with pytest.raises(InputError, match='drop_last=False'):
         group_notes(clp.model, 256, 1, drop_last=False)

@@ -133,6 +133,15 @@ def test_group_loss_batch_checks():
         head.loss(q, k)
     with pytest.raises(InputError, match='group_size=0'):
         _head(0)
+    # True is an int in Python: it built groups of one image, whose
+    # contrastive loss is 0 at every step (the run trained, exit 0)
+    from openselfsup.models.groups import GhostBatchNorm2d
+    with pytest.raises(InputError, match='model.head.group_size=True: use '
+                       'a positive number of images or None'):
+        _head(True)
+    with pytest.raises(InputError, match='norm_cfg.group_size=True: use '
+                       'a positive number of images or None'):
+        GhostBatchNorm2d(4, group_size=True)
 
 
 def _gloo_worker(rank, world, port, out):

@@ -25,15 +25,8 @@ from torch import nn
 
 from ..registry import MODELS
 from ..utils import InputError
-from ..utils.groups import groups_of  # noqa: F401  (its home before)
-
-
-def check_group_size(group_size: Optional[int], what: str) -> None:
-    """InputError unless ``group_size`` is None or a positive integer."""
-    if group_size is not None and (not isinstance(group_size, int)
-                                   or group_size < 1):
-        raise InputError(f'{what}={group_size!r}: use a positive number of '
-                         'images or None')
+# (their home before)
+from ..utils.groups import check_group_size, groups_of  # noqa: F401
 
 
 @contextmanager

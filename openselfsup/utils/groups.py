@@ -6,6 +6,17 @@ from typing import Optional
 from .errors import InputError
 
 
+def check_group_size(group_size: Optional[int], what: str) -> None:
+    """InputError unless ``group_size`` is None or a positive integer (not
+    a bool: ``True`` is an int in Python, and made groups of one image,
+    whose contrastive loss is 0)."""
+    if group_size is not None and (isinstance(group_size, bool)
+                                   or not isinstance(group_size, int)
+                                   or group_size < 1):
+        raise InputError(f'{what}={group_size!r}: use a positive number of '
+                         'images or None')
+
+
 def groups_of(batch: int, group_size: Optional[int], what: str) -> int:
     """Number of groups a batch of ``batch`` images is cut into.
 
@@ -19,9 +30,11 @@ def groups_of(batch: int, group_size: Optional[int], what: str) -> int:
         what (str): the config key, for the error message.
 
     Raises:
-        InputError: ``batch`` is larger than and not a multiple of
-            ``group_size``.
+        InputError: ``group_size`` is not None or a positive integer
+            (:func:`check_group_size`); ``batch`` is larger than and not a
+            multiple of ``group_size``.
     """
+    check_group_size(group_size, what)
     if group_size is None or batch <= group_size:
         return 1
     if batch % group_size:
