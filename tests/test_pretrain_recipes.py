@@ -13,6 +13,7 @@
 import copy
 import math
 import os
+import re
 import socket
 
 import numpy as np
@@ -142,6 +143,13 @@ def test_group_loss_batch_checks():
     with pytest.raises(InputError, match='norm_cfg.group_size=True: use '
                        'a positive number of images or None'):
         GhostBatchNorm2d(4, group_size=True)
+    # T 0 made every loss NaN, a negative T rewarded the wrong keys (both
+    # trained, exit 0): the published T is 1
+    for bad in (0, -1.0, float('nan'), float('inf'), '1', True):
+        with pytest.raises(InputError, match=re.escape(
+                f'model.head.temperature must be a positive number, got '
+                f'{bad!r}')):
+            _head(32, temperature=bad)
 
 
 def _gloo_worker(rank, world, port, out):

@@ -23,6 +23,7 @@ from torch import nn
 
 from ...registry import MODELS
 from ..groups import check_group_size, groups_of
+from ..losses.cross_modal import _setting
 
 
 def grouped_logits(pred: torch.Tensor, target: torch.Tensor, groups: int,
@@ -57,7 +58,7 @@ class GroupMoCoV3Head(MoCoV3Head):
         predictor (dict): config of the predictor (a neck).
         loss (dict): config of the loss on ``(logits, labels)``; the
             published recipe is cross-entropy with ``loss_weight=2 * T``.
-        temperature (float): T. Defaults to 1.0.
+        temperature (float): T, a positive number. Defaults to 1.0.
         group_size (int | None): images per contrastive group (keys of other
             groups and of other processes are never negatives). None:
             mmpretrain's behaviour, keys gathered from every process.
@@ -65,6 +66,9 @@ class GroupMoCoV3Head(MoCoV3Head):
 
     def __init__(self, predictor: dict, loss: dict, temperature: float = 1.0,
                  group_size: Optional[int] = None) -> None:
+        # 0 made every loss NaN (the weights NaN after the first step) and
+        # a negative T rewarded the wrong keys; the run trained, exit 0
+        temperature = _setting(temperature, 'model.head.temperature')
         super().__init__(predictor=predictor, loss=loss,
                          temperature=temperature)
         check_group_size(group_size, 'model.head.group_size')
