@@ -684,6 +684,28 @@ def test_clp_learning_rate_is_a_per_epoch_cosine():
         sched.step()
 
 
+def test_mocov3_refuses_one_view():
+    """A pipeline of one view (``MultiView`` ``num_views=1``) stopped the
+    first step on mmpretrain's ``IndexError: list index out of range``
+    traceback; one line now, on both paths (one pass and the loop)."""
+    from mmengine.logging import MessageHub
+
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    init_default_scope('openselfsup')
+    MessageHub.get_current_instance().update_info('max_iters', 10)
+    _, m = _narrow(CLP)
+    m.neck.in_channels = 64
+    model = MODELS.build(m).train()
+    view = [torch.randn(32, 3, 32, 32)]
+    for one_pass in (True, False):
+        model.views_in_one_pass = one_pass
+        with pytest.raises(InputError, match=re.escape(
+                'MoCoV3 takes two views of each image, got 1 (the MultiView '
+                'num_views of train_dataloader.dataset.pipeline')):
+            model.loss(view, [])
+
+
 @pytest.mark.parametrize('per_group_calls', [False, True])
 def test_mocov3_views_in_one_pass_equal_mmpretrains_loop(per_group_calls):
     """The CLP model (ResNet widths / 8, 2 x 32-image groups per view)

@@ -27,6 +27,7 @@ from mmpretrain.models.utils import CosineEMA
 from torch import nn
 
 from ...registry import MODELS
+from ...utils import InputError
 from ..groups import only_ghost_batch_norm, segments
 
 
@@ -178,6 +179,12 @@ class MoCoV3(_MoCoV3):
 
     def loss(self, inputs: List[torch.Tensor], data_samples: list,
              **kwargs) -> Dict[str, torch.Tensor]:
+        if isinstance(inputs, list) and len(inputs) < 2:
+            # mmpretrain's loss stopped on an IndexError traceback
+            raise InputError(
+                f'MoCoV3 takes two views of each image, got {len(inputs)} '
+                '(the MultiView num_views of '
+                'train_dataloader.dataset.pipeline: the recipe\'s is 2)')
         if not (isinstance(inputs, list) and len(inputs) >= 2
                 and inputs[0].shape == inputs[1].shape and self.one_pass()):
             return super().loss(inputs, data_samples, **kwargs)
