@@ -3781,6 +3781,32 @@ def test_widths_of_backbones_not_read_are_not_refused():
         classifier(backbone, width + 1))
 
 
+def test_a_head_of_fewer_classes_than_the_labels_is_one_line(tmp_path):
+    """FSP with ``model.head.num_classes=5`` on the NCT lists (labels 0-8,
+    ``train_dataloader.dataset.num_classes=9``) stopped the first step on
+    torch's ``IndexError: Target 7 is out of bounds`` traceback; one line
+    when the runner is built, nothing left behind. A head of more outputs
+    than classes trains (nothing to refuse)."""
+    import torch
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    work = tmp_path / 'w'
+    with pytest.raises(InputError, match=re.escape(
+            f'{FSP_DEMO}: model.head.num_classes is 5 but the training '
+            'labels run to 8 (train_dataloader.dataset.num_classes = 9): '
+            'set --cfg-options model.head.num_classes=9')):
+        build_runner(FSP_DEMO, work_dir=str(work),
+                     cfg_options={'model.head.num_classes': 5})
+    assert not work.exists()
+    # the label that stopped it: 8 is no class of five outputs
+    with pytest.raises(IndexError, match='out of bounds'):
+        torch.nn.functional.cross_entropy(torch.zeros(1, 5),
+                                          torch.tensor([8]))
+    build_runner(FSP_DEMO, work_dir=str(tmp_path / 'more'),
+                 cfg_options={'model.head.num_classes': 12})
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

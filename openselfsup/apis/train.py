@@ -1535,6 +1535,7 @@ def _built(cfg: Config, notes: list, config: str):
             else:
                 runner.logger.info(note)
         check_widths(runner, config)
+        check_head_classes(runner, config)
     return runner
 
 
@@ -1551,6 +1552,33 @@ def check_widths(runner, config: str) -> None:
     problem = width_mismatch(model)
     if problem:
         raise InputError(f'{config}: {problem}')
+
+
+def check_head_classes(runner, config: str) -> None:
+    """Refuse a classification head (mmpretrain's ``ClsHead`` family:
+    FSP's ``LinearClsHead``) of fewer classes than the training list's
+    label range (``train_dataloader.dataset.num_classes``, which the list's
+    labels are checked against): ``model.head.num_classes=5`` on the NCT
+    lists (labels 0-8) was torch's ``IndexError: Target 7 is out of
+    bounds`` traceback from the first training step."""
+    from mmengine.model import is_model_wrapper
+    from mmpretrain.models.heads import ClsHead
+
+    model = runner.model.module if is_model_wrapper(runner.model) else \
+        runner.model
+    head = getattr(model, 'head', None)
+    loader = runner.cfg.get('train_dataloader')
+    data = loader.get('dataset') if isinstance(loader, dict) else None
+    labels = data.get('num_classes') if isinstance(data, dict) else None
+    outputs = getattr(head, 'num_classes', None)
+    if isinstance(head, ClsHead) and is_int(outputs) and is_int(labels) \
+            and outputs < labels:
+        raise InputError(
+            f'{config}: model.head.num_classes is {outputs} but the '
+            f'training labels run to {labels - 1} '
+            f'(train_dataloader.dataset.num_classes = {labels}): set '
+            f'--cfg-options model.head.num_classes={labels}, or both to '
+            'the classes of your list')
 
 
 def train(config: str,
