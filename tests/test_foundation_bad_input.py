@@ -2135,6 +2135,32 @@ def test_a_failed_process_ends_the_launch_in_one_line(tmp_path, capfd):
             assert 'error: the message' in err
 
 
+def test_a_taken_port_ends_the_launch_in_one_line(tmp_path):
+    """A second dist_train.sh on one machine without another PORT: the
+    rendezvous port is taken, and torchrun stopped on its
+    DistNetworkError traceback (EADDRINUSE), exit status 1; one line now,
+    naming the port and the PORT to give, before any process starts."""
+    import socket
+
+    from openselfsup.apis.train import torchrun
+    from openselfsup.utils import InputError
+    script = tmp_path / 'child.py'
+    script.write_text(f'open({str(tmp_path / "ran")!r}, "w")\n')
+    with socket.socket() as sock:
+        sock.bind(('0.0.0.0', 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(InputError, match=re.escape(
+                f'port {port} of this machine is taken (another training '
+                'run started here, or another program): start this one on '
+                f'another port, PORT={port + 1} bash tools/dist_train.sh')):
+            torchrun(['--nnodes=1', '--nproc_per_node=1',
+                      '--master_addr=127.0.0.1', f'--master_port={port}',
+                      str(script)])
+    assert not (tmp_path / 'ran').exists()
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 @pytest.mark.parametrize('sig, code', [('SIGINT', 130), ('SIGTERM', 143)])
 def test_a_signal_to_the_launcher_ends_it_without_a_traceback(tmp_path, sig,
                                                               code):

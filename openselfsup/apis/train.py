@@ -78,10 +78,15 @@ def torchrun(argv: Sequence[str]) -> int:
         int: 0, or the exit status of the first process that failed (128 +
         the signal's number for one a signal ended, as a shell reports it),
         or 128 + the signal's number for a signal torchrun received.
+
+    Raises:
+        InputError: the rendezvous port is taken on this machine (a second
+            run started without another ``PORT``).
     """
     import logging
     import signal
 
+    from torch.distributed import DistNetworkError
     from torch.distributed.elastic.multiprocessing.api import \
         SignalException
     from torch.distributed.elastic.multiprocessing.errors import \
@@ -120,6 +125,18 @@ def torchrun(argv: Sequence[str]) -> int:
     except SignalException as exc:
         # torchrun has ended its processes (each said why in its line)
         return 128 + int(exc.sigval)
+    except DistNetworkError as exc:
+        # a second run on this machine at the same port: torchrun's
+        # traceback of some 20 lines, exit status 1, before any process
+        if 'EADDRINUSE' not in str(exc):
+            raise
+        port = next((a.split('=', 1)[1] for a in argv
+                     if str(a).startswith('--master_port=')), '29500')
+        raise InputError(
+            f'port {port} of this machine is taken (another training run '
+            'started here, or another program): start this one on another '
+            f'port, PORT={int(port) + 1 if port.isdigit() else 29501} bash '
+            'tools/dist_train.sh ...') from None
     finally:
         log.removeFilter(not_failure_report)
         for name, handler in handlers.items():
