@@ -1101,7 +1101,8 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
 
     Raises:
         InputError: the file ``load_from`` names, for a new run, is missing
-            (or is a folder, or the path is empty).
+            (or is a folder, or the path is empty), empty or cut short
+            (:func:`~openselfsup.utils.checkpoint_files.cut_short`).
     """
     initial = cfg.get('load_from')
     if not isinstance(initial, str):
@@ -1115,10 +1116,16 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
                 f'the config\'s load_from {initial} is not read (the resume '
                 'loads the weights)' + ('; that file does not exist' if
                                         missing else '')]
-    if not missing:
-        return []
     fix = f'load_from in {cfg.filename}; fix the config or --cfg-options ' \
         'load_from=...'
+    if not missing:
+        from ..utils.checkpoint_files import cut_short
+        if local is not None and cut_short(local):
+            # torch.load's 'OSError: [Errno 22] Invalid argument' (or
+            # 'Ran out of input') traceback once the runner was built
+            raise InputError(f'{local}: not a complete checkpoint (empty, '
+                             f'or cut short while it was written) ({fix})')
+        return []
     if not local:
         raise InputError(f'load_from is empty (an unset variable?) ({fix})')
     where = '' if os.path.isabs(local) else \

@@ -85,6 +85,21 @@ def has_zip_directory(path: str) -> bool:
         return False
 
 
+def cut_short(path: str) -> bool:
+    """Whether the file ``path`` is a checkpoint cut short while it was
+    written: empty, or a zip (``torch.save``'s format since torch 1.6)
+    without its directory (:func:`has_zip_directory`). A file of the
+    legacy format (a pickle, as older torchvision weights) is not judged.
+    Reads a few kB; no torch."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return not head or (head == b'PK\x03\x04'
+                        and not has_zip_directory(path))
+
+
 class _Opaque:
     """What :func:`checkpoint_meta` reads each class and function a
     checkpoint's pickle names as (a tensor's rebuild, ``OrderedDict``,
