@@ -2081,6 +2081,22 @@ def test_a_pretrained_init_cfg_that_does_not_fit_is_refused(fsp_epoch_1,
     got = runner.model.backbone.state_dict()
     assert set(got) == set(bare)
     assert all(torch.equal(got[k], bare[k]) for k in bare)
+    # the legacy format (a pickle, as older torchvision weights), which
+    # MMEngine loads: read and checked too, not refused as no checkpoint
+    old_wide, old_bare = tmp_path / 'old_wide.pth', tmp_path / 'old.pth'
+    torch.save({**bare, 'conv1.weight': torch.cat([stem, stem])}, old_wide,
+               _use_new_zipfile_serialization=False)
+    torch.save(bare, old_bare, _use_new_zipfile_serialization=False)
+    with pytest.raises(InputError, match=re.escape(
+            f'model.backbone.init_cfg (Pretrained, {old_wide}): does not fit '
+            'model.backbone: 1 tensor(s) of another shape')):
+        train(cfg, work_dir=str(tmp_path / 'old_wide'),
+              cfg_options=init(old_wide))
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'old'),
+                          cfg_options=init(old_bare))
+    runner._init_model_weights()
+    got = runner.model.backbone.state_dict()
+    assert all(torch.equal(got[k], bare[k]) for k in bare)
     # unchecked: MMEngine's loose load, which trains on
     train(cfg, work_dir=str(tmp_path / 'loose'),
           cfg_options={**init(wide), 'load_from_check': False})

@@ -3659,8 +3659,11 @@ class AtomicRunner(Runner):
 
         from mmengine.model import BaseModule, is_model_wrapper
 
+        import torch
+
         from ..config import type_name
         from ..models.state_dict import held_under, load_from_fit
+        from ..utils.checkpoint_files import cut_short, has_zip_directory
 
         def inits(module, name):
             if isinstance(module, BaseModule) and not module.is_init:
@@ -3686,10 +3689,20 @@ class AtomicRunner(Runner):
             if not isinstance(path, str) or local_file(path) is None:
                 continue
             head = f'{name}.init_cfg (Pretrained, {path})'
+            local = local_file(path)
             try:
-                saved = saved_checkpoint(local_file(path))
+                saved = saved_checkpoint(local)
             except InputError as exc:
-                raise InputError(f'{head}: {exc}') from None
+                if not os.path.isfile(local) or cut_short(local) or \
+                        has_zip_directory(local):
+                    raise InputError(f'{head}: {exc}') from None
+                # the legacy format (a pickle: older torchvision weights),
+                # which torch still loads
+                try:
+                    saved = torch.load(local, map_location='cpu',
+                                       weights_only=True, mmap=False)
+                except Exception:  # noqa: BLE001 (MMEngine's load says it)
+                    continue
             state = saved.get('state_dict', saved) \
                 if isinstance(saved, dict) else None
             if not isinstance(state, dict):
