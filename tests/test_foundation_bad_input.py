@@ -3723,6 +3723,9 @@ def test_training_mistakes_deep_in_the_stack_are_one_line(tmp_path,
              'model.neck.out_channels': 32},
      'model.head.predictor.in_channels'),
     ('fsp', {'model.backbone.base_channels': 8}, 'model.head.in_channels'),
+    # an earlier stage's output: its width was not read (the traceback)
+    ('clp', {'model.backbone.out_indices': [2]}, 'model.neck.in_channels'),
+    ('fsp', {'model.backbone.out_indices': [1]}, 'model.head.in_channels'),
 ])
 def test_widths_that_do_not_chain_are_one_line(tmp_path, demo, options, key):
     """A backbone width or depth changed without the neck's or head's

@@ -8,7 +8,8 @@ traceback from the first training step. :func:`width_mismatch` finds it on
 the built model and names the key to set.
 
 Only the parts whose widths are known are read (mmpretrain's ``ResNet``
-family, which says its output width in ``feat_dim``; ``NonLinearNeck``,
+family, which says its last stage's width in ``feat_dim``, and an
+earlier stage's in its last block's ``out_channels``; ``NonLinearNeck``,
 ``GlobalAveragePooling``, ``LinearClsHead`` and the MoCo-v3 heads'
 predictor); the chain is not checked past a part it does not know, so a
 model of other parts is never refused here.
@@ -31,14 +32,22 @@ def _backbone_width(backbone) -> Optional[int]:
     width = getattr(backbone, 'feat_dim', None)
     if not is_int(width):
         return None
-    # the last stage's output only (the necks and heads read the last one)
+    # the last output's (the necks and heads read the last one): an
+    # earlier stage's (out_indices=(2,)) is its last block's out_channels
+    # (a 'mat1 and mat2 shapes' traceback at the first step before)
     out, stages = (getattr(backbone, 'out_indices', None),
                    getattr(backbone, 'num_stages', None))
     if out is not None and isinstance(stages, int):
-        last = max(out) if isinstance(out, (list, tuple)) else out
-        if last % stages != stages - 1:  # -1 counts from the end
-            return None
-    return width
+        # the outputs come in stage order (-1 counts from the end)
+        last = max(i % stages for i in out) \
+            if isinstance(out, (list, tuple)) else out % stages
+        if last != stages - 1:
+            names = getattr(backbone, 'res_layers', None)
+            try:
+                width = getattr(backbone, names[last])[-1].out_channels
+            except (TypeError, IndexError, AttributeError):
+                return None
+    return width if is_int(width) else None
 
 
 def width_mismatch(model, prefix: str = 'model') -> Optional[str]:
