@@ -1554,10 +1554,12 @@ def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
     ``--auto-scale-lr``, at exactly what the config builds were said to
     resume 'not this config's optim_wrapper.optimizer.lr 0.05' and to
     carry the removed scheduler's effect. Now each group is compared with
-    what this config builds for it; where that is not known (no config
-    in the checkpoint to read the multipliers against), the contrast is
-    left out. The references: lr x lr_mult and lr x total batch / base
-    by hand."""
+    what this config builds for it, the multipliers read from what the
+    checkpoint's run built (its meta's ``built_groups``; the groups'
+    ``initial_lr``, which a resume keeps from the first run, is not
+    read); where that is not known (no config or no such record in the
+    checkpoint), the contrast is left out. The references: lr x lr_mult
+    and lr x total batch / base by hand."""
     from mmengine.config import Config
 
     from openselfsup.engine.runner import (_restarted_on,
@@ -1568,9 +1570,8 @@ def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
     removed = ['param_scheduler.1.type']
     held = [{}] * len(saved_schedulers)  # an epoch checkpoint's states
 
-    def groups(*lrs, initial=None):
-        return [dict(lr=v, initial_lr=i)
-                for v, i in zip(lrs, initial or lrs)]
+    def groups(*lrs):  # initial_lr: a first run's, of another lr
+        return [dict(lr=v, initial_lr=v * 3) for v in lrs]
 
     # lr_mult 0.1 on the head's groups, the checkpoint's run of this config
     cfg = Config(dict(param_scheduler=steps, optim_wrapper=dict(
@@ -1578,22 +1579,26 @@ def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
         paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=mult)}))))
     built = (lr, lr * mult)
     meta = {'cfg': Config(dict(cfg.to_dict(),
-                               param_scheduler=saved_schedulers)).pretty_text}
+                               param_scheduler=saved_schedulers)).pretty_text,
+            'built_groups': {'': {'lr': list(built)}}}
     at = {'optimizer': {'param_groups': groups(*built)}, 'meta': meta}
     assert _restarted_on(at, cfg) == []
     assert removed_scheduler_effect(removed, dict(at, param_schedulers=held),
                                     cfg, saved_schedulers) is None
     tenth = {'optimizer': {'param_groups': groups(
-        *(v / 10 for v in built), initial=built)}, 'meta': meta}
+        *(v / 10 for v in built))}, 'meta': meta}
     assert _restarted_on(tenth, cfg) == [
         f'the lr the optimizer resumes with, {lr / 10:g}, {lr / 100:g} in '
         f'its 2 param groups, not the {lr:g}, {lr * mult:g} in its 2 param '
         "groups that this config's optim_wrapper.optimizer.lr "
         f'{lr:g} and paramwise_cfg give']
-    # no config in the checkpoint: the multipliers are not known
-    assert _restarted_on({'optimizer': at['optimizer']}, cfg) == [
-        f'the lr the optimizer resumes with, {lr:g}, {lr * mult:g} in its 2 '
-        'param groups']
+    # no config in the checkpoint, or no record of what its run built: the
+    # multipliers are not known
+    unknown = [f'the lr the optimizer resumes with, {lr:g}, {lr * mult:g} '
+               'in its 2 param groups']
+    assert _restarted_on({'optimizer': at['optimizer']}, cfg) == unknown
+    assert _restarted_on({'optimizer': at['optimizer'], 'meta': {
+        'cfg': meta['cfg']}}, cfg) == unknown
     # --auto-scale-lr: batch 8 over a base of 4
     scaled = Config(dict(param_scheduler=steps,
                          optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr)),
@@ -1621,7 +1626,8 @@ def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
                        train_dataloader=dict(batch_size=8)))
     at = {'optimizer': {'param_groups': groups(
         *(v * 2 * 8 / 4 for v in built))},
-          'meta': {'cfg': both.pretty_text, 'world_size': 2}}
+          'meta': {'cfg': both.pretty_text, 'world_size': 2, 'built_groups': {
+              '': {'lr': [v * 2 * 8 / 4 for v in built]}}}}
     assert _restarted_on(at, both, world=2) == []
     # its batch written as code: how it scaled is not known
     text = both.pretty_text.replace('train_dataloader = dict(batch_size=8)',
@@ -4293,6 +4299,69 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
     notes = '\n'.join(resume_notes(str(best), c, 1))
     assert 'it holds no learning-rate scheduler state (the schedule starts ' \
         'again from its first step), as a best checkpoint' in notes, notes
+    # this config's lr doubled: each group is named beside what it builds,
+    # lr x lr_mult x 8 / 4, by hand
+    c.optim_wrapper.optimizer.lr = lr * 2
+    groups = ckpt['optimizer']['param_groups']
+    mults = [1. if math.isclose(g['lr'], lr * 8 / 4) else 0.1
+             for g in groups]
+    held = ', '.join(f'{g["lr"]:g}' for g in groups)
+    built = ', '.join(f'{lr * 2 * m * 8 / 4:g}' for m in mults)
+    notes = '\n'.join(resume_notes(str(best), c, 1))
+    assert f'on the lr the optimizer resumes with, {held} in its ' \
+        f'{len(groups)} param groups, not the {built} in its {len(groups)} ' \
+        "param groups that this config's optim_wrapper.optimizer.lr " \
+        f'{lr * 2:g} and paramwise_cfg and auto_scale_lr give)' in notes, notes
+
+
+def test_a_resume_of_a_resume_compares_with_what_its_config_built(
+        synthetic_root, tmp_path):
+    """A run of ``paramwise_cfg`` ``lr_mult`` 0.1 on the head at lr 0.05
+    (A), resumed at epoch 1 with lr 0.1 (B: the optimizer's state keeps
+    0.05, and its ``initial_lr``), whose epoch-2 checkpoint, its
+    scheduler states left out, is resumed with B's config: it trains at
+    0.05 / 0.005 where the config builds 0.1 / 0.01, and nothing was
+    said (each group's factor was its ``initial_lr``, A's, over B's lr:
+    the built values taken as 0.05 / 0.005). Now what B built is read
+    from its checkpoint's meta; a checkpoint without that record leaves
+    the contrast out. The references: the groups' lr and lr x lr_mult by
+    hand."""
+    from openselfsup.apis import train
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    steps = dict(type='MultiStepLR', milestones=[5], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    wrapper = dict(load_config(FSP_DEMO).optim_wrapper.to_dict(),
+                   paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.1)}))
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [steps],
+                          optim_wrapper=wrapper)
+    lr = c.optim_wrapper.optimizer.lr
+    c.optim_wrapper.optimizer.lr = lr * 2
+    later = str(tmp_path / 'b.py')
+    c.dump(later)
+    train(later, work_dir=str(tmp_path / 'b'),
+          resume=str(tmp_path / 'a' / 'epoch_1.pth'))
+    ckpt = torch.load(tmp_path / 'b' / 'epoch_2.pth', weights_only=False)
+    groups = ckpt['optimizer']['param_groups']
+    assert sorted({g['lr'] for g in groups}) == pytest.approx([lr * 0.1, lr])
+    del ckpt['param_schedulers']
+    best = tmp_path / 'best.pth'
+    torch.save(ckpt, best)
+    held = ', '.join(f'{g["lr"]:g}' for g in groups)
+    built = ', '.join(
+        f'{lr * 2 * (1. if math.isclose(g["lr"], lr) else 0.1):g}'
+        for g in groups)
+    notes = '\n'.join(resume_notes(str(best), c, 1))
+    assert f'on the lr the optimizer resumes with, {held} in its ' \
+        f'{len(groups)} param groups, not the {built} in its {len(groups)} ' \
+        "param groups that this config's optim_wrapper.optimizer.lr " \
+        f'{lr * 2:g} and paramwise_cfg give)' in notes, notes
+    # saved before the record: the built values unknown, no contrast
+    del ckpt['meta']['built_groups']
+    torch.save(ckpt, best)
+    notes = '\n'.join(resume_notes(str(best), c, 1))
+    assert f'on the lr the optimizer resumes with, {held} in its ' \
+        f'{len(groups)} param groups), as a best checkpoint' in notes, notes
 
 
 def test_an_added_scheduler_is_not_replayed_before_the_resume(

@@ -428,6 +428,25 @@ def run_meta(cfg, world: int) -> dict:
     return meta
 
 
+def built_groups(optim_wrapper) -> dict:
+    """What a run's config built for each param group of each optimizer
+    of ``optim_wrapper`` (built, its lr scaled: :meth:`AtomicRunner.
+    scale_lr`, before any state is loaded), as a checkpoint's meta
+    records it (``built_groups``): ``{name: {setting: [value per
+    group]}}``, the name ``''`` for the one optimizer, each numeric
+    setting the groups all hold (``lr``, ``momentum``, ...). A resume
+    restores the param groups (their ``initial_lr`` too) of the run that
+    first built them, so only this record tells what a resumed run's
+    config built (:func:`_built_values`)."""
+    record = {}
+    for name, wrapper in _each_wrapper(optim_wrapper).items():
+        groups = wrapper.optimizer.param_groups
+        record[name or ''] = {
+            key: [float(g[key]) for g in groups] for key in groups[0]
+            if all(is_number(g.get(key)) for g in groups)}
+    return record
+
+
 def batch_change(meta: dict, cfg, world: int) -> Optional[str]:
     """How a resumed run's total batch differs from that of the run that
     wrote the checkpoint (its ``meta``: :func:`run_meta`) when the process
@@ -1699,14 +1718,19 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
     (:func:`auto_scale_ratio`), and where the wrapper has a
     ``paramwise_cfg`` or a ``constructor`` (they make groups of their own
     values, ``lr_mult``), each group's factor in the run that wrote the
-    checkpoint: its ``initial_<param>`` (the value its first scheduler
-    found, as that run built it) over that run's optimizer value (its lr
-    scaled as that run scaled it: its config, ``meta['cfg']``, and its
-    ``meta['world_size']``), taken where that config has this config's
-    ``paramwise_cfg`` and ``constructor``. None where that is not known:
-    the config sets no such value, the checkpoint has no config or no
-    ``initial_<param>``, its run had another ``paramwise_cfg`` or scaled
-    the lr by a batch it does not record."""
+    checkpoint: the value that run's config built for it (its meta's
+    ``built_groups``: :func:`built_groups`) over that run's optimizer
+    value (its lr scaled as that run scaled it: its config,
+    ``meta['cfg']``, and its ``meta['world_size']``), taken where that
+    config has this config's ``paramwise_cfg`` and ``constructor``. The
+    groups' ``initial_<param>`` does not tell it: a resume restores the
+    one the first run built, so after a resume of another lr the factor
+    was that lr over the later run's (a false built lr was said, or a
+    differing one matched). None where that is not known: the config
+    sets no such value, the checkpoint has no config or no record of
+    what its run built (saved before it was recorded), its run had
+    another ``paramwise_cfg`` or scaled the lr by a batch it does not
+    record."""
     from ..config import config_text_section
     from ..utils.checkpoint import checkpoint_config
     wrapper = cfg.get('optim_wrapper') or {}
@@ -1736,11 +1760,13 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
         ratio = auto_scale_ratio(ran, meta.get('world_size'), there) \
             if param == 'lr' and isinstance(there, dict) else 1.
         there = _dict_at(there, 'optimizer').get(param)
-        starts = [g.get(f'initial_{param}') for g in groups]
+        record = _dict_at(meta.get('built_groups'), name or '').get(param)
         if not is_number(there) or not there or ratio is None or \
-                not all(map(is_number, starts)):
+                not isinstance(record, list) or \
+                len(record) != len(groups) or \
+                not all(map(is_number, record)):
             return None
-        factors = [start / (there * ratio) for start in starts]
+        factors = [value / (there * ratio) for value in record]
     if all(math.isclose(f, 1.) for f in factors):
         makers = []
     return ([here * f * scale for f in factors],
@@ -2889,6 +2915,8 @@ class AtomicRunner(Runner):
         runner resumed by itself: :meth:`_build_as_train`), once per
         wrapper: ``train`` after such a resume scaled the restored lr
         again, or MMEngine's check refused the schedules built.
+        What it built, before any state is loaded, is kept for the
+        checkpoints' meta (:func:`built_groups`).
 
         Raises:
             InputError: several optimizers accumulating over windows of
@@ -2903,7 +2931,9 @@ class AtomicRunner(Runner):
                   for name, wrapper in wrappers.items()}
         if not (auto_scale_lr and auto_scale_lr.get('enable')) or \
                 set(counts.values()) == {1}:
-            return Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+            Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+            self._built_groups = built_groups(optim_wrapper)
+            return None
         if len(set(counts.values())) > 1:
             raise InputError(uneven_windows_refusal(self._config_name(),
                                                     counts))
@@ -2921,6 +2951,7 @@ class AtomicRunner(Runner):
             f'batch size is {total} ({self.world_size} process(es) x '
             f'{batch} x {every} accumulated). Scaling the original LR by '
             f'{ratio}.')
+        self._built_groups = built_groups(optim_wrapper)
 
     def __init__(self, *args, **kwargs):
         register_safe_globals()
@@ -3381,13 +3412,18 @@ class AtomicRunner(Runner):
         (:meth:`_mark_started`; an iteration-based run saves in the first
         iteration's ``after_train_iter``, before it counts as ended).
         The meta records the run's process count and total batch
-        (:func:`run_meta`), which a resume on another count compares.
+        (:func:`run_meta`), which a resume on another count compares,
+        and each param group's settings as this run's config built them
+        (:func:`built_groups`, taken at :meth:`scale_lr`), which a
+        resume compares the groups' values with.
         """
         # meta: MMEngine's 4th positional argument after the file name
         args, at = list(args), 3
         meta = dict((args[at] if len(args) > at else
                      kwargs.get('meta')) or {})
         meta.update(run_meta(self.cfg, self.world_size))
+        if getattr(self, '_built_groups', None):
+            meta['built_groups'] = self._built_groups
         if len(args) > at:
             args[at] = meta
         else:
