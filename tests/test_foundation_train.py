@@ -4269,6 +4269,49 @@ def test_a_resume_without_scheduler_states_says_a_match_by_place(
         "config's"), said
 
 
+def test_a_scheduler_removed_from_one_list_of_several_names_its_optimizers(
+        two_optimizers, tmp_path):
+    """A run of two optimizers and one scheduler list ``[LinearLR,
+    cosine]`` resumed with a list per optimizer, the ``LinearLR`` kept for
+    the head alone: the line said 'the saved param_scheduler.0 (LinearLR),
+    which this config removed', yet the head keeps it. Now it names the
+    optimizer(s) it was removed for, with the scheduler states and
+    without (a best checkpoint). The reference: the lists by hand."""
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import (resume_notes,
+                                           scheduler_state_places)
+    warm = dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0,
+                end=1)
+    cos = dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+               begin=0, end=3)
+    states = {'backbone': [{}, {}], 'head': [{}, {}]}
+    lines = scheduler_state_places({'backbone': [cos], 'head': [warm, cos]},
+                                   [warm, cos], states, 'c.pth')[1]
+    assert 'the saved param_scheduler.0 (LinearLR), which this config ' \
+        "removed for optimizer 'backbone', is not loaded" in lines, lines
+    lines = scheduler_state_places({'backbone': [cos], 'head': [cos]},
+                                   [warm, cos], states, 'c.pth')[1]
+    assert 'the saved param_scheduler.0 (LinearLR), which this config ' \
+        "removed for optimizers 'backbone' and 'head', is not loaded" in \
+        lines, lines
+    # without scheduler states
+    cfg = load_config(FSP_DEMO)
+    cfg.optim_wrapper = _two_sgd_wrappers(two_optimizers[0])[1]
+    cfg.param_scheduler = [warm, cos]
+    text = cfg.pretty_text
+    cfg.param_scheduler = {'backbone': [cos], 'head': [warm, cos]}
+    best = tmp_path / 'best.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': text},
+                'state_dict': {}, 'optimizer': {
+                    name: {'param_groups': [dict(lr=lr)]} for name, lr in
+                    _two_sgd_wrappers(two_optimizers[0])[0].items()}}, best)
+    said = [n for n in resume_notes(str(best), cfg)
+            if 'training schedule differs' in n]
+    assert len(said) == 1 and 'the saved param_scheduler.0 (LinearLR), ' \
+        "which this config removed for optimizer 'backbone' (" in said[0], \
+        said
+
+
 def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
         synthetic_root, tmp_path):
     """A run of ``paramwise_cfg`` ``lr_mult`` 0.1 on the head and

@@ -1035,7 +1035,9 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     of its class and scheduled setting, first the one of equal settings
     (in order among equals), then those left in order where as many are
     left on each side (settings changed in place); one side with none
-    left: schedulers added (started at the resume) or removed (not loaded).
+    left: schedulers added (started at the resume) or removed (not loaded;
+    from a saved list shared by the optimizers, where this config has one
+    per optimizer, said with the optimizers it is removed for).
     The settings decide among those of one class: a ``[LinearLR warmup,
     LinearLR cool-down]`` run resumed with the cool-down alone gave it
     the warmup's state by place. By place, as MMEngine does, where the
@@ -1063,6 +1065,11 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
     """
     lists = states if isinstance(states, dict) else {None: states}
     found, lines = {}, []
+    # a saved list shared by the optimizers, this config's by optimizer
+    # name: a removal is said with the optimizers it is removed for (the
+    # saved place does not name them, and another may keep it)
+    removed_for = {} if _by_optimizer_name(schedulers) and \
+        not _by_optimizer_name(saved_schedulers) else None
     for name, held in lists.items():
         if not isinstance(held, (list, tuple)):
             continue
@@ -1092,9 +1099,19 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
                 lines.append(f'{where("here", i)} ({kind}) {takes} the '
                              f'saved {where("saved", j)}')
         for j in sorted(set(range(len(saved))) - set(places)):
-            lines.append(f'the saved {where("saved", j)} '
-                         f'({_scheduler_kind(saved[j])[0]}), which this '
-                         f'config removed{", is not loaded" * loaded}')
+            line = (f'the saved {where("saved", j)} '
+                    f'({_scheduler_kind(saved[j])[0]}), which this '
+                    'config removed')
+            lines.append(line)
+            if removed_for is not None and name is not None:
+                removed_for.setdefault(line, []).append(name)
+    for i, line in enumerate(lines):
+        if removed_for and line in removed_for:
+            names = removed_for[line]
+            line += f' for optimizer{"s" * (len(names) > 1)} ' + \
+                ' and '.join(map(repr, names))
+        if line.startswith('the saved '):
+            lines[i] = line + ', is not loaded' * loaded
     # (a list for every optimizer: each one's lines alike, said once)
     return found, list(dict.fromkeys(lines))
 
