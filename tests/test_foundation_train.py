@@ -4312,6 +4312,19 @@ def test_a_scheduler_removed_from_one_list_of_several_names_its_optimizers(
         said
 
 
+def _head_lr_mult_run(root, tmp_path, milestone, **top):
+    """:func:`_scheduled_run` of a ``MultiStepLR`` of one ``milestone``
+    and a ``paramwise_cfg`` of ``lr_mult`` 0.1 on the head, its other
+    top-level keys ``top``: its config."""
+    from openselfsup.config import load_config
+    steps = dict(type='MultiStepLR', milestones=[milestone], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    wrapper = dict(load_config(FSP_DEMO).optim_wrapper.to_dict(),
+                   paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.1)}))
+    return _scheduled_run(root, tmp_path, [steps], optim_wrapper=wrapper,
+                          **top)[0]
+
+
 def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
         synthetic_root, tmp_path):
     """A run of ``paramwise_cfg`` ``lr_mult`` 0.1 on the head and
@@ -4323,15 +4336,9 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
     each group resumes with exactly what the config builds for it. The
     references: the checkpoint's groups and lr x lr_mult x 8 / 4 by
     hand."""
-    from openselfsup.config import load_config
     from openselfsup.engine.runner import resume_notes
-    steps = dict(type='MultiStepLR', milestones=[2], gamma=0.1,
-                 by_epoch=True, begin=0, end=3)
-    wrapper = dict(load_config(FSP_DEMO).optim_wrapper.to_dict(),
-                   paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.1)}))
-    c, _ = _scheduled_run(synthetic_root, tmp_path, [steps],
-                          optim_wrapper=wrapper,
-                          auto_scale_lr=dict(base_batch_size=4, enable=True))
+    c = _head_lr_mult_run(synthetic_root, tmp_path, 2, auto_scale_lr=dict(
+        base_batch_size=4, enable=True))
     lr = c.optim_wrapper.optimizer.lr
     ckpt = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=True)
     lrs = {g['lr'] for g in ckpt['optimizer']['param_groups']}
@@ -4370,14 +4377,8 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
     the contrast out. The references: the groups' lr and lr x lr_mult by
     hand."""
     from openselfsup.apis import train
-    from openselfsup.config import load_config
     from openselfsup.engine.runner import resume_notes
-    steps = dict(type='MultiStepLR', milestones=[5], gamma=0.1,
-                 by_epoch=True, begin=0, end=3)
-    wrapper = dict(load_config(FSP_DEMO).optim_wrapper.to_dict(),
-                   paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=0.1)}))
-    c, _ = _scheduled_run(synthetic_root, tmp_path, [steps],
-                          optim_wrapper=wrapper)
+    c = _head_lr_mult_run(synthetic_root, tmp_path, 5)
     lr = c.optim_wrapper.optimizer.lr
     c.optim_wrapper.optimizer.lr = lr * 2
     later = str(tmp_path / 'b.py')
