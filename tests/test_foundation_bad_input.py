@@ -493,6 +493,12 @@ RUN_VALUE_CASES = [
     ('optim_wrapper.optimizer.lr', 0, False),  # torch takes lr=0
     ('optim_wrapper.optimizer.lr', 3e-4, False),
     ('optim_wrapper.optimizer.weight_decay', 'x', True),
+    # LARS's coefficient (test_lars_eta_rows_are_what_lars_does)
+    ('optim_wrapper.optimizer.eta', 0, True),  # no weight moves
+    ('optim_wrapper.optimizer.eta', -0.001, True),
+    ('optim_wrapper.optimizer.eta', float('nan'), True),
+    ('optim_wrapper.optimizer.eta', float('inf'), True),
+    ('optim_wrapper.optimizer.eta', 0.001, False),  # the published one
     # (the demo has no clip_grad: the dict is given)
     ('optim_wrapper.clip_grad', dict(max_norm=float('inf')), False),
     ('optim_wrapper.clip_grad', dict(max_norm=1.0), False),
@@ -712,6 +718,34 @@ def test_the_wrapper_rows_are_what_torch_and_mmengine_do():
             bool(torch.dot(step, grad) > 0) or key == 'optimizer.lr'
             and value == 0 and not step.any())
         assert sound != refused, (key, value, step)
+
+
+def test_lars_eta_rows_are_what_lars_does():
+    """The reference for the ``optimizer.eta`` rows of RUN_VALUE_CASES:
+    one step of the project's LARS (the CLP recipe's optimizer) on the
+    loss ``g . w`` goes down the gradient, to finite weights, exactly for
+    the rows taken; eta 0 leaves every weight where it was (the run
+    trained nothing, exit 0), NaN and inf give non-finite weights, a
+    negative eta is mmpretrain's ValueError when the optimizer is built."""
+    import torch
+    from openselfsup.engine.optimizers import OpenSelfSupLARS
+    grad = torch.tensor([3., 4., 12.])
+    rows = [(value, refused) for key, value, refused in RUN_VALUE_CASES
+            if key == 'optim_wrapper.optimizer.eta']
+    assert len(rows) >= 5
+    for value, refused in rows:
+        param = torch.nn.Parameter(torch.ones(3))
+        try:
+            lars = OpenSelfSupLARS([param], lr=0.3, momentum=0.9, eta=value)
+        except ValueError:
+            assert refused and value < 0, value
+            continue
+        param.grad = grad.clone()
+        lars.step()
+        step = 1 - param.detach()
+        sound = bool(torch.isfinite(param).all()) and \
+            bool(torch.dot(step, grad) > 0)
+        assert sound != refused, (value, step)
 
 
 @functools.lru_cache(maxsize=1)

@@ -347,6 +347,15 @@ RUN_VALUES = (
           ('optimizer.lr', _RATE),
           ('optimizer.weight_decay', _RATE),
           ('optimizer.momentum', _RATE),
+          # LARS's coefficient (mmpretrain's LARS and OpenSelfSupLARS, the
+          # only optimizers with an ``eta``): each weight's step is scaled
+          # by eta * ||w|| / (||g|| + wd ||w||), so 0 moved no weight (the
+          # run exited 0, untrained), NaN or inf made NaN weights, a
+          # negative one was LARS's ValueError once the model was built
+          ('optimizer.eta',
+           (lambda v: _number(v) and v > 0,
+            'a positive finite number (the LARS coefficient: 0 moves no '
+            'weight)')),
           # '5' was a TypeError from MMEngine's OptimWrapper, 0 its bare
           # AssertionError, 2.5 a step every 5 iterations of losses
           # divided by 2.5
