@@ -694,6 +694,46 @@ def test_a_resume_names_every_optimizer_setting_it_restores(fsp_epoch_1,
                for n in notes), notes
 
 
+def test_a_resume_with_another_seed_says_what_it_trains(fsp_epoch_1,
+                                                       tmp_path):
+    """A seed-0 run resumed with ``randomness.seed=5``: MMEngine builds the
+    sampler from the config's seed before the resume and only warned of
+    the seeds on the console; the random state is the checkpoint's. The
+    resume's warnings now say so in one line, with the seed the
+    checkpoint records (read from it here) and the config's; the same
+    seed says nothing of it."""
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.engine import load_checkpoint_file
+    cfg, a, _ = fsp_epoch_1
+    ckpt = str(a / 'epoch_1.pth')
+    saved = load_checkpoint_file(ckpt)['meta']['seed']
+    other = saved + 5
+    c = load_config(cfg)
+    c.randomness.seed = other
+    notes = prepare_config(c, cfg, str(tmp_path / 'b'), resume=ckpt)
+    said = [n for n in notes if 'randomness.seed' in n]
+    assert said == [
+        f"warning: --resume from {ckpt}: this config's randomness.seed "
+        f'differs from that of the run that wrote it: {saved} -> {other}; '
+        "the data order (the sampler's shuffle, the data-loader workers' "
+        f"seeds) comes from this config's seed {other}, the random state "
+        "(the random views, the model's draws) is restored from the "
+        f"checkpoint's run of seed {saved}, so the run continues neither "
+        "seed's run (to continue it as it was: --cfg-options "
+        f'randomness.seed={saved})'], notes
+    # on several processes no state is restored (continue_random_streams):
+    # MMEngine's resume seeds the streams with the checkpoint's seed
+    from openselfsup.engine.runner import seed_change
+    assert "the random streams start again from the checkpoint's seed " \
+        f"{saved} (MMEngine's resume), so" in seed_change(
+            {'seed': saved}, c, 2)
+    c = load_config(cfg)
+    c.randomness.seed = saved
+    notes = prepare_config(c, cfg, str(tmp_path / 'c'), resume=ckpt)
+    assert not any('randomness.seed' in n for n in notes), notes
+
+
 def test_a_resume_names_a_changed_paramwise_cfg(synthetic_root, tmp_path):
     """``optim_wrapper.paramwise_cfg`` makes the per-parameter groups
     (``lr_mult``, ``decay_mult``, a custom key), and torch's

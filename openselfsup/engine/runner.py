@@ -316,6 +316,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'differ from those of the run that wrote it: '
             f'{", ".join(data[:3])}{", ..." if len(data) > 3 else ""}; the '
             'run continues with this config\'s')
+    change = seed_change(meta, cfg, world)
+    if change:
+        notes.append(f'warning: --resume from {path}: {change}')
     # a checkpoint given in the work dir the run continues in, older than
     # that run's newest (--resume work_dirs/a/epoch_1.pth): check_new_run_dir
     # is not asked (it is the same run), yet its later checkpoints go
@@ -333,6 +336,35 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
                 'over those of the same names as it reaches them '
                 '(--work-dir keeps them)')
     return notes
+
+
+def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
+    """What a resume on ``world`` processes whose config's
+    ``randomness.seed`` is not the seed the checkpoint's run recorded
+    (``meta['seed']``) trains with: MMEngine builds the training data
+    loader from the config's seed before the resume (its sampler's
+    shuffle, its workers' seeds), then only warns of the seeds on the
+    console and seeds the random streams with the checkpoint's seed,
+    which this project's resume of one process then sets to the state the
+    checkpoint holds (:func:`continue_random_streams`): the run trains
+    neither seed's run. None where the seeds agree or the checkpoint
+    records none."""
+    saved = meta.get('seed') if isinstance(meta, dict) else None
+    randomness = cfg.get('randomness') or {}
+    seed = randomness.get('seed')
+    if saved is None or seed == saved:
+        return None
+    mine = 'a seed drawn for this run' if seed is None else f'seed {seed}'
+    streams = ("the random state (the random views, the model's draws) is "
+               f"restored from the checkpoint's run of seed {saved}"
+               if world == 1 else 'the random streams start again from the '
+               f"checkpoint's seed {saved} (MMEngine's resume)")
+    return (f"this config's randomness.seed differs from that of the run "
+            f'that wrote it: {saved} -> {seed}; the data order (the '
+            f"sampler's shuffle, the data-loader workers' seeds) comes from "
+            f"this config's {mine}, {streams}, so the run continues "
+            f'neither seed\'s run (to '
+            f'continue it as it was: --cfg-options randomness.seed={saved})')
 
 
 def _states_of(lines: Sequence[str], restored: dict) -> str:
