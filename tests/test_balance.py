@@ -2565,7 +2565,8 @@ def test_sweep_json_is_standard_and_its_table_reads_back(
 
     def run(metrics):
         return lambda *args, **kwargs: SimpleNamespace(
-            model=nn.Linear(2, 1), epoch=3, val=lambda: dict(metrics))
+            model=nn.Linear(2, 1), epoch=3, val=lambda: dict(metrics),
+            _init_model_weights=lambda: None)
 
     monkeypatch.setattr(bs, 'build_runner', run(base))
     monkeypatch.setattr(bs, 'train', run(diverged))
@@ -2691,8 +2692,10 @@ class _StandInRuns:
                    for i, k in enumerate(self.names)}
         metrics[self.names[1]] = float('nan')
         torch.manual_seed(self.seed)
+        # (a 0-epoch baseline's weights: the runner's own initialisation)
         return SimpleNamespace(model=nn.Linear(2, 1), epoch=2 - baseline,
-                               val=lambda: dict(metrics))
+                               val=lambda: dict(metrics),
+                               _init_model_weights=lambda: None)
 
 
 def _refused(runs, call) -> str:
@@ -2841,7 +2844,7 @@ def test_a_sweep_says_which_of_its_runs_trains(crossmodal_root, tmp_path,
     os.remove(work / 'lambda_0.5' / bs.RUN_RECORD)
     assert sweep(resume=True) == want[-2:]
     # a 0-epoch baseline is evaluated, not trained (built, not trained)
-    monkeypatch.setattr(bs, '_initialise', lambda model: None)
+    monkeypatch.setattr(bs, '_initialise', lambda runner: None)
     monkeypatch.setattr(bs, 'build_runner', lambda *a, **k: trains(
         *a, **{**k, 'cfg_options': {**k['cfg_options'],
                                     'model.balance': 0}}))
@@ -3564,7 +3567,8 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
     def built(cfg, notes, config):  # the runner, with the notes it logs
         logged.append(notes)
         return SimpleNamespace(model=nn.Linear(2, 1), epoch=0,
-                               val=lambda: {k: 0.5 for k in names})
+                               val=lambda: {k: 0.5 for k in names},
+                               _init_model_weights=lambda: None)
 
     monkeypatch.setattr(api, '_built', built)
     monkeypatch.setattr(bs, 'train', _StandInRuns(names))
@@ -3952,6 +3956,44 @@ def test_a_0_epoch_baseline_is_initialised_as_a_run_starts(
     labels = [entry['label'] for entry in val.values()]
     assert res['rows'][0]['metrics']['accuracy'] == pytest.approx(
         np.mean(np.array(labels) == 2))
+
+
+def test_a_0_epoch_baselines_pretrained_init_cfg_is_checked_as_in_training(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A 0-epoch baseline's weights are initialised by the sweep itself
+    (no ``runner.train()``), which called the model's ``init_weights``
+    directly: a ``Pretrained`` init_cfg file that does not fit (a tensor
+    of another shape) was loaded by MMEngine with ``strict=False``,
+    skipped with a console warning, and the baseline evaluated and saved
+    from the initial weights. It is refused with the line a training run
+    gives (the check of f65457e), before the baseline writes anything.
+    The reference: the file's tensor and the model's, by their shapes."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    opts = demo_on_test_slides(crossmodal_root)
+    cfg = load_config(SLIDE_DEMO, opts)
+    state = MODELS.build(cfg.model.backbone).state_dict()
+    name, first = next((k, v) for k, v in state.items()
+                       if v.dim() >= 1 and v.is_floating_point())
+    wide = torch.cat([first, first])
+    weights = str(tmp_path / 'wide.pth')
+    torch.save(dict(state_dict={**state, name: wide}), weights)
+    opts = {**opts, 'model.backbone.init_cfg': dict(type='Pretrained',
+                                                    checkpoint=weights)}
+    names = METRICS.build(dict(cfg.val_evaluator)).names(1)
+    monkeypatch.setattr(bs, 'train', _StandInRuns(names))
+    work = tmp_path / 'sweep'
+    with pytest.raises(InputError) as refused:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=0, cfg_options=opts)
+    line = str(refused.value)
+    assert '\n' not in line and line.startswith(
+        f'model.backbone.init_cfg (Pretrained, {weights}): does not fit '
+        'model.backbone: 1 tensor(s) of another shape than the model\'s '
+        f'({name}: {list(wide.shape)} in the file, {list(first.shape)} in '
+        'the model)'), line
+    assert not (work / 'baseline' / 'baseline.pth').exists()
 
 
 @pytest.mark.parametrize('task', ['multilabel', 'grade'])

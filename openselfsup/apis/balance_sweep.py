@@ -877,20 +877,22 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     return record
 
 
-def _initialise(model) -> None:
+def _initialise(runner) -> None:
     """Initialise a 0-epoch baseline's weights as a training run starts
     (MMEngine's ``runner.train()`` calls ``init_weights``, its
-    ``runner.val()`` does not): the model's ``init_cfg`` applied (a
-    ``Pretrained`` backbone, a head's ``Constant``), weights loaded from a
-    checkpoint when the model was built kept
+    ``runner.val()`` does not), by the runner's own step of ``train()``:
+    the model's ``init_cfg`` applied (a ``Pretrained`` backbone, a head's
+    ``Constant``), each ``Pretrained`` file checked first as in training
+    (:meth:`~openselfsup.engine.runner.AtomicRunner._init_model_weights`:
+    a file that does not fit is refused in one line; calling the model's
+    ``init_weights`` here skipped that check, and such a baseline was
+    evaluated from the initial weights), weights loaded from a checkpoint
+    when the model was built kept
     (:class:`~openselfsup.models.backbones.pretrained.KeepsLoadedWeights`).
     Before, such a baseline, and every lambda run tuned from it, had the
     bare construction's random weights; the config's ``load_from`` is
     loaded after this, by the evaluation, as in training."""
-    from mmengine.model import is_model_wrapper
-    model = model.module if is_model_wrapper(model) else model
-    if hasattr(model, 'init_weights'):
-        model.init_weights()
+    runner._init_model_weights()
 
 
 def _forget_run(run_dir: str) -> None:
@@ -1302,7 +1304,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                                       cfg_options=base_opts, trains=False,
                                       loaded=run_cfg)
                 # as a training run starts: its init_cfg applied
-                _initialise(runner.model)
+                _initialise(runner)
             # evaluated before its weights are saved: evaluation data that
             # cannot be read (a missing feature file; with 0 epochs nothing
             # has read it yet) stops the sweep before it writes anything
