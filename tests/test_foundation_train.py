@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import pytest
 import torch
@@ -2800,6 +2801,52 @@ def test_load_from_holding_pickled_objects(synthetic_root, tmp_path,
     assert not (tmp_path / 'called').exists()
     assert not (tmp_path / 'new').exists(), list(
         (tmp_path / 'new').rglob('*'))
+
+
+def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
+                                                         tmp_path):
+    """A complete training checkpoint saved in torch's legacy format (a
+    pickle, ``_use_new_zipfile_serialization=False``) given to --resume
+    was called 'not a complete checkpoint (cut short while it was
+    written?)', as was a file that is no checkpoint at all. The resume's
+    checks read the zip format only: the legacy file is named as what it
+    holds, with the command that saves it again, and that command's file
+    (run here as the line gives it) resumes; a file that is no checkpoint
+    is said to be none, before anything is made."""
+    from openselfsup.apis import train
+    from openselfsup.apis.train import resume_path
+    from openselfsup.engine import load_checkpoint_file
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    whole = load_checkpoint_file(str(a / 'epoch_1.pth'))
+    legacy = tmp_path / 'legacy.pth'
+    torch.save(whole, legacy, _use_new_zipfile_serialization=False)
+    assert not zipfile.is_zipfile(legacy)
+    assert torch.load(legacy, weights_only=True)['meta']['epoch'] == 1
+    work = tmp_path / 'run'
+    with pytest.raises(InputError) as refused:
+        train(cfg, work_dir=str(work), resume=str(legacy))
+    line = str(refused.value)
+    assert '\n' not in line and line.startswith(
+        f'--resume {legacy}: a training checkpoint of torch\'s legacy '
+        'format (a pickle, not the zip archive torch.save writes since '
+        'torch 1.6), which the resume\'s checks do not read'), line
+    assert not work.exists()
+    command = re.search(r'python -c "(.*)", and --resume NEW\.pth$',
+                        line).group(1)
+    subprocess.run([sys.executable, '-c', command], cwd=tmp_path,
+                   check=True, timeout=300,
+                   env=dict(os.environ, PYTHONPATH=REPO))
+    new = tmp_path / 'NEW.pth'
+    assert resume_path(str(new)) == str(new)
+    assert load_checkpoint_file(str(new))['meta'] == whole['meta']
+    other = tmp_path / 'notes.pth'
+    other.write_text('not a checkpoint\n')
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {other}: not a checkpoint (neither the zip archive '
+            'torch.save writes nor torch\'s legacy format)')):
+        train(cfg, work_dir=str(work), resume=str(other))
+    assert not work.exists()
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

@@ -819,7 +819,8 @@ def resume_path(given: str,
     for a training work dir the checkpoint ``--resume`` would continue
     from there (:func:`~openselfsup.utils.checkpoint_files.
     resolve_checkpoint`), as an absolute path. Imports no torch (the
-    launchers' ``--check-config`` runs it).
+    launchers' ``--check-config`` runs it), but to describe a file it
+    refuses that is no zip (:func:`_not_resumable`).
 
     Args:
         given (str): the ``--resume`` argument.
@@ -839,7 +840,8 @@ def resume_path(given: str,
 
     Raises:
         InputError: no such file, or a file that is not a complete
-            checkpoint (cut short while it was written).
+            checkpoint (cut short while it was written, of torch's legacy
+            format, or no checkpoint: :func:`_not_resumable`).
     """
     from ..utils.checkpoint_files import (is_complete_checkpoint,
                                           resolve_checkpoint)
@@ -852,11 +854,41 @@ def resume_path(given: str,
         raise InputError(f'--resume {given}: no such checkpoint file or '
                          'work dir')
     if not is_complete(path):
-        raise InputError(f'--resume {given}: not a complete checkpoint '
-                         '(cut short while it was written?); give another '
-                         'one, or the run\'s work dir for its newest '
-                         'complete one')
+        raise _not_resumable(given, path)
     return os.path.abspath(path)
+
+
+def _not_resumable(given: str, path: str) -> InputError:
+    """The refusal of ``--resume given`` (the file ``path``) that is no
+    complete zip archive (:func:`resume_path`): a zip cut short while it
+    was written; a file of torch's legacy format
+    (:func:`~openselfsup.utils.checkpoint.load_legacy_checkpoint`, which
+    imports torch: only on this refusal), which the resume's checks do
+    not read, named as what it holds (a training checkpoint, or not) with
+    the command that saves it again in the zip format; or no checkpoint
+    at all. Each was called 'not a complete checkpoint (cut short while it
+    was written?)'."""
+    from ..utils.checkpoint import load_legacy_checkpoint
+    other = 'give another one, or the run\'s work dir for its newest ' \
+        'complete one'
+    try:
+        saved = load_legacy_checkpoint(path)
+    except InputError:
+        return InputError(f'--resume {given}: not a checkpoint (neither the '
+                          'zip archive torch.save writes nor torch\'s legacy '
+                          f'format); {other}')
+    if saved is None:
+        return InputError(f'--resume {given}: not a complete checkpoint '
+                          f'(cut short while it was written?); {other}')
+    meta = saved.get('meta') if isinstance(saved, dict) else None
+    what = 'a training checkpoint' if isinstance(meta, dict) and \
+        'epoch' in meta and 'iter' in meta else 'a file'
+    return InputError(
+        f'--resume {given}: {what} of torch\'s legacy format (a pickle, not '
+        'the zip archive torch.save writes since torch 1.6), which the '
+        'resume\'s checks do not read; save it again in the zip format, '
+        'python -c "import torch, openselfsup.engine; torch.save(torch.load('
+        f'{path!r}, weights_only=True), \'NEW.pth\')", and --resume NEW.pth')
 
 
 def url_resume_note(url: str) -> str:

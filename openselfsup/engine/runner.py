@@ -3744,11 +3744,9 @@ class AtomicRunner(Runner):
 
         from mmengine.model import BaseModule, is_model_wrapper
 
-        import torch
-
         from ..config import type_name
         from ..models.state_dict import held_under, load_from_fit
-        from ..utils.checkpoint_files import cut_short, has_zip_directory
+        from ..utils.checkpoint import load_legacy_checkpoint
 
         def inits(module, name):
             if isinstance(module, BaseModule) and not module.is_init:
@@ -3778,16 +3776,14 @@ class AtomicRunner(Runner):
             try:
                 saved = saved_checkpoint(local)
             except InputError as exc:
-                if not os.path.isfile(local) or cut_short(local) or \
-                        has_zip_directory(local):
-                    raise InputError(f'{head}: {exc}') from None
                 # the legacy format (a pickle: older torchvision weights),
                 # which torch still loads
                 try:
-                    saved = torch.load(local, map_location='cpu',
-                                       weights_only=True, mmap=False)
-                except Exception:  # noqa: BLE001 (MMEngine's load says it)
-                    continue
+                    saved = load_legacy_checkpoint(local)
+                except InputError:
+                    continue  # MMEngine's load says what it is
+                if saved is None:
+                    raise InputError(f'{head}: {exc}') from None
             state = saved.get('state_dict', saved) \
                 if isinstance(saved, dict) else None
             if not isinstance(state, dict):

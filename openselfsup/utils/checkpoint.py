@@ -48,7 +48,8 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .checkpoint_files import (is_complete_checkpoint, not_a_checkpoint,
+from .checkpoint_files import (cut_short, has_zip_directory,
+                               is_complete_checkpoint, not_a_checkpoint,
                                read_checkpoint)
 from .errors import InputError, first_line
 from .io import check_file
@@ -178,6 +179,36 @@ def load_checkpoint_file(path: str, map_location='cpu',
     register_safe_globals()
     check_checkpoint_file(path)
     return _torch_load(path, path, map_location, tensors_only, mmap=mmap)
+
+
+def load_legacy_checkpoint(path: str) -> Any:
+    """A file of torch's legacy format (a pickle, not the zip archive
+    ``torch.save`` writes since torch 1.6: older torchvision weights,
+    ``_use_new_zipfile_serialization=False``), read as torch still loads
+    it (``weights_only=True``, this project's allow-listed globals
+    registered), where :func:`load_checkpoint_file` refuses it as no
+    complete archive.
+
+    Returns:
+        what the file holds; None where it is of no such format: missing,
+        empty, or a zip (whole, or cut short while it was written).
+
+    Raises:
+        InputError: not a zip, and torch cannot load it (another kind of
+            file, or an object that is not allow-listed).
+    """
+    if not os.path.isfile(path) or cut_short(path) or \
+            has_zip_directory(path):
+        return None
+    register_safe_globals()
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True,
+                          mmap=False)
+    except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
+        raise InputError(f'{path}: neither a zip archive nor a checkpoint '
+                         f'of torch\'s legacy format torch.load(weights_only'
+                         f'=True) reads ({first_line(exc, with_type=True)})'
+                         ) from None
 
 
 def load_checkpoint_with_sha1(path: str, map_location='cpu',
