@@ -2645,3 +2645,41 @@ def test_resize_tables_keep_their_columns_in_16_bits():
         got = table.taps[300 + length - 1].to(torch.int64)
         assert torch.equal(got[:224], want.flip(0)) and \
             torch.equal(got[224:], want.flip(0))
+
+
+@pytest.mark.parametrize('shape,size,flips', [
+    ((32, 32), (24, 24), 0.5),   # square: one table, one pass order
+    ((40, 56), (20, 36), 0.5),   # not square: both orders of passes
+    ((48, 48), (24, 24), 0.5),   # square, both orders (some transposed)
+    ((40, 56), (20, 36), 1.0),   # every crop flipped
+])
+def test_a_flip_folded_into_the_crop_is_the_crop_then_the_flip(
+        monkeypatch, shape, size, flips):
+    """``BatchAugment([crop, flip])`` folds the flip into the crop (the
+    width's table rows reversed): the same images and the same draws as
+    the crop's op and then the flip's op called one by one, unfolded, on
+    the same generator; and the flipped samples are ``torch.flip`` of the
+    unflipped crop. Untested before: the fold left out (no view flipped)
+    or the flip drawn before the boxes both passed every test."""
+    from openselfsup.datasets import batch_aug as B
+    monkeypatch.setattr(B, 'pillow_release', lambda: (13, 0))
+    crop = dict(type='RandomResizedCrop', scale=size, backend='pillow')
+    aug = B.BatchAugment([crop, dict(type='RandomFlip', prob=flips)])
+    rng = np.random.default_rng(sum(shape) + sum(size))
+    x = torch.from_numpy(rng.integers(0, 256, (12, 3) + shape,
+                                      dtype=np.uint8))
+    got_gen = torch.Generator().manual_seed(4)
+    got = aug(x, got_gen)
+    ref_gen = torch.Generator().manual_seed(4)
+    plain = B.ResizedCropOp(size)(x.float(), ref_gen)
+    state = ref_gen.get_state()
+    want = B.FlipOp(flips)(plain.clone(), ref_gen)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    assert torch.equal(got_gen.get_state(), ref_gen.get_state())
+    # which samples the flip chose: its own draw after the boxes
+    ref_gen.set_state(state)
+    chosen = torch.rand(12, generator=ref_gen, dtype=torch.float64) < flips
+    assert chosen.any() and (flips == 1.0 or not chosen.all())
+    assert torch.equal(got[chosen], plain[chosen].flip(-1))
+    assert torch.equal(got[~chosen], plain[~chosen])
+    assert len(aug.ops) == 1 and aug.ops[0].flip_prob == flips  # folded
