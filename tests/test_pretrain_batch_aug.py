@@ -2629,12 +2629,13 @@ def test_flip_after_the_crop_issues_no_device_op(recipe):
 
 def test_resize_tables_keep_their_columns_in_16_bits():
     """The tables' columns (below 2**15 for images up to 32,000 px) in
-    int16, a quarter of int64's bytes (231 MB per device for 2048 px to
-    224 px with int64 columns; 116 MB now), equal to Pillow's first taps
+    int16, a quarter of int64's bytes (2048 px to 224 px: 116 MB per
+    device, 231 MB with the reversed rows of a folded flip; int64 columns
+    made them 1.6 times that), equal to Pillow's first taps
     (:func:`pil_resize_coeffs`) plus 0 .. K - 1."""
     from openselfsup.datasets.batch_aug import (_ResizeTable,
                                                 pil_resize_coeffs)
-    table = _ResizeTable(300, 224)
+    table = _ResizeTable(300, 224, flipped=True)
     assert table.taps.dtype == torch.int16
     for length in (1, 150, 224, 300):
         first, coeffs = pil_resize_coeffs(length, 224)
@@ -2683,3 +2684,25 @@ def test_a_flip_folded_into_the_crop_is_the_crop_then_the_flip(
     assert torch.equal(got[chosen], plain[chosen].flip(-1))
     assert torch.equal(got[~chosen], plain[~chosen])
     assert len(aug.ops) == 1 and aug.ops[0].flip_prob == flips  # folded
+
+
+def test_only_a_flipped_width_has_the_reversed_table_rows(monkeypatch):
+    """The resize tables a call makes: without a flip (and for the
+    height) each crop length's rows once, ``[in_size, 2 out, K]``; the
+    reversed rows (a flip folded into the crop) only in the width's table
+    of a crop with a flip. Every table had them before: twice the bytes
+    and the time to make (2048 px to 224 px: 231 MB, 116 MB without)."""
+    from openselfsup.datasets import batch_aug as B
+    monkeypatch.setattr(B, '_RESIZE_TABLES', {})
+    crop = dict(type='RandomResizedCrop', scale=(12, 10), backend='pillow')
+    x = torch.zeros(2, 3, 20, 16, dtype=torch.uint8)
+    B.BatchAugment([crop])(x, torch.Generator().manual_seed(0))
+    rows = {(t.in_size, len(t.taps), len(t.halves))
+            for t in B._RESIZE_TABLES.values()}
+    assert rows == {(16, 16, 16), (20, 20, 20)}
+    B._RESIZE_TABLES.clear()
+    B.BatchAugment([crop, dict(type='RandomFlip', prob=0.5)])(
+        x, torch.Generator().manual_seed(0))
+    rows = {(t.in_size, len(t.taps), len(t.halves))
+            for t in B._RESIZE_TABLES.values()}
+    assert rows == {(16, 32, 32), (20, 20, 20)}

@@ -321,21 +321,23 @@ class _ResizeTable:
     ``1 .. in_size`` to ``out_size``, made once per process on the host
     and copied once to each device that uses them (:meth:`on`), so that a
     step sends only each crop's start and length (row ``length - 1``;
-    row ``in_size + length - 1``: the same with the output pixels in
-    reverse order, the crop flipped horizontally at no cost where it is
-    the width's, :func:`_crop_plan`).
-    Per length: ``taps`` ``[2 in_size, 2 out, K]`` int16 (int32 past
-    32,767 columns), the columns of each output pixel's taps from the
-    crop's start (its first tap + 0 .. K - 1), twice; ``halves``
-    ``[2 in_size, 2 out, K]`` float32, the
+    with ``flipped``, also row ``in_size + length - 1``: the same with the
+    output pixels in reverse order, the crop flipped horizontally at no
+    cost, :func:`_crop_plan`; only the width's table of a crop with a
+    flip folded in has them, twice the bytes).
+    Per length: ``taps`` ``[R, 2 out, K]`` int16 (int32 past 32,767
+    columns; ``R`` ``in_size``, ``2 in_size`` with ``flipped``), the
+    columns of each output pixel's taps from the crop's start (its first
+    tap + 0 .. K - 1), twice; ``halves`` ``[R, 2 out, K]`` float32, the
     weights' ``hi`` halves, then their ``lo`` halves (``2**11 * hi +
     lo``; both below 2**12, exact); ``lo_sum`` ``[in_size]``, the largest
     sum of a pixel's ``lo`` halves. ``K = 2 ceil(max(1, in_size /
-    out_size)) + 1``: 224 px to 224, K = 3, 3.6 MB per device (with the
-    flipped rows; 7.2 MB with int64 columns)."""
+    out_size)) + 1``: 224 px to 224, K = 3, 1.8 MB per device (3.6 MB
+    with the flipped rows; twice that with int64 columns)."""
 
-    def __init__(self, in_size: int, out_size: int):
+    def __init__(self, in_size: int, out_size: int, flipped: bool = False):
         self.in_size = in_size
+        self.flipped = flipped
         first, coeffs = _pil_resize_rows(torch.arange(1, in_size + 1),
                                          out_size)
         hi = coeffs // _SPLIT
@@ -353,11 +355,14 @@ class _ResizeTable:
         taps = (first.repeat(1, 2)[..., None]
                 + torch.arange(self.ksize)).to(small)
         halves = torch.cat([hi, lo], 1).to(torch.float32)
-        # then each length's rows again with its output pixels reversed
-        # (in both halves): a crop flipped horizontally (rows in_size ..)
-        self.taps, self.halves = (torch.cat([t, t.view(
-            in_size, 2, out_size, -1).flip(2).view_as(t)]) for t in
-            (taps, halves))
+        if flipped:
+            # then each length's rows again with its output pixels
+            # reversed (in both halves): a crop flipped horizontally
+            # (rows in_size ..)
+            taps, halves = (torch.cat([t, t.view(
+                in_size, 2, out_size, -1).flip(2).view_as(t)]) for t in
+                (taps, halves))
+        self.taps, self.halves = taps, halves
         self._copies = DeviceCopies(lambda: (self.taps, self.halves))
 
     def on(self, device) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -366,14 +371,20 @@ class _ResizeTable:
         return self._copies.on(device)
 
 
-#: per (crop axis length, output size): :class:`_ResizeTable`
-_RESIZE_TABLES: Dict[Tuple[int, int], _ResizeTable] = {}
+#: per (crop axis length, output size, flipped rows): :class:`_ResizeTable`
+_RESIZE_TABLES: Dict[Tuple[int, int, bool], _ResizeTable] = {}
 
 
-def _resize_table(in_size: int, out_size: int) -> _ResizeTable:
-    key = (in_size, out_size)
+def _resize_table(in_size: int, out_size: int,
+                  flipped: bool = False) -> _ResizeTable:
+    """The :class:`_ResizeTable` of ``in_size`` to ``out_size``, made once
+    per process; ``flipped``: with the reversed rows (a crop's width with
+    a flip folded in). The reversed rows were in every table before,
+    doubling the height's tables and those of pipelines without a flip
+    (2048 px to 224 px: 231 MB per device, 116 MB without them)."""
+    key = (in_size, out_size, flipped)
     if key not in _RESIZE_TABLES:
-        _RESIZE_TABLES[key] = _ResizeTable(in_size, out_size)
+        _RESIZE_TABLES[key] = _ResizeTable(in_size, out_size, flipped)
     return _RESIZE_TABLES[key]
 
 
@@ -587,8 +598,9 @@ def _crop_plan(boxes: torch.Tensor, shape: tuple, in_dtype: torch.dtype,
     n, c, hgt, wid = shape
     oh, ow = size
     square = hgt == wid and oh == ow
-    # both axes' weights from one table where they are alike
-    tx = _resize_table(wid, ow)
+    # both axes' weights from one table where they are alike; the width's
+    # with reversed rows where a flip is folded in
+    tx = _resize_table(wid, ow, flip is not None)
     ty = tx if square else _resize_table(hgt, oh)
     # float32 holds every sum below 2**24 exactly
     exact32 = in_dtype != torch.float64 and _exact32(tx, boxes[:, 2]) and \
