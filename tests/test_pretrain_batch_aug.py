@@ -2706,3 +2706,23 @@ def test_only_a_flipped_width_has_the_reversed_table_rows(monkeypatch):
     rows = {(t.in_size, len(t.taps), len(t.halves))
             for t in B._RESIZE_TABLES.values()}
     assert rows == {(16, 32, 32), (20, 20, 20)}
+
+
+@pytest.mark.parametrize('repeats', [0, -1, 1.0, 2.5, True])
+def test_views_refuse_repeats_that_are_no_count_of_at_least_1(repeats):
+    """``BatchAugment(view)(x, gen, repeats)``: ``repeats`` 0 or -1
+    returned the batch once (N rows, where ``repeats * N`` are asked),
+    2.5 failed in ``expand`` with a traceback; one line now, before any
+    draw."""
+    from openselfsup.datasets.batch_aug import BatchAugment
+    from openselfsup.utils import InputError
+    aug = BatchAugment([dict(type='Solarize', thr=128, prob=0.5)])
+    x = torch.zeros(3, 3, 4, 4, dtype=torch.uint8)
+    gen = torch.Generator().manual_seed(0)
+    state = gen.get_state()
+    with pytest.raises(InputError, match=r'^batched augmentation: repeats '
+                       r'must be an integer of at least 1, got ' +
+                       re.escape(repr(repeats)) + '$'):
+        aug(x, gen, repeats)
+    assert torch.equal(gen.get_state(), state)
+    assert aug(x, gen, 2).shape == (6, 3, 4, 4)

@@ -1600,7 +1600,8 @@ class BatchAugment:
     context. ``repeats``: the batch taken that many times (rows ``r N ..
     (r + 1) N - 1`` the ``r``-th; each row draws its own parameters), in
     the one float32 copy of the batch (a ``repeat`` of the uint8 batch
-    first was a device op and a pass over twice its bytes).
+    first was a device op and a pass over twice its bytes); an integer of
+    at least 1 (0 or less is refused: it returned the batch once).
     """
 
     def __init__(self, transforms: Sequence[Dict], where: str = 'pipeline',
@@ -1624,6 +1625,11 @@ class BatchAugment:
         if images.dim() != 4 or images.shape[1] != 3:
             raise InputError('batched augmentation needs [N, 3, H, W] '
                              f'images, got {tuple(images.shape)}')
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or \
+                repeats < 1:
+            # 0 or less returned the batch once (N rows, not 0)
+            raise InputError('batched augmentation: repeats must be an '
+                             f'integer of at least 1, got {repeats!r}')
         gen = gen if gen is not None else torch.default_generator
         # MMEngine runs the data preprocessor inside the autocast context of
         # the training step: the views are computed in full precision
