@@ -2726,3 +2726,28 @@ def test_views_refuse_repeats_that_are_no_count_of_at_least_1(repeats):
         aug(x, gen, repeats)
     assert torch.equal(gen.get_state(), state)
     assert aug(x, gen, 2).shape == (6, 3, 4, 4)
+
+
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int64, torch.float32])
+@pytest.mark.parametrize('thr', [128, 127.5, 0, 256])
+def test_solarize_op_takes_integer_batches(dtype, thr):
+    """``SolarizeOp`` called on its own on a uint8 or int64 batch (as the
+    other ops take one): its infinite per-sample threshold was made in
+    the batch's dtype, and ``torch.full`` failed ('value cannot be
+    converted to type uint8_t without overflow'). Each chosen sample is
+    mmcv's ``solarize`` at ``thr``, the others as they were, in the
+    batch's dtype."""
+    from openselfsup.datasets import batch_aug as B
+    rng = np.random.default_rng(8)
+    img = rng.integers(0, 256, (10, 6, 5, 3), dtype=np.uint8)
+    x = torch.from_numpy(img).permute(0, 3, 1, 2).to(dtype)
+    gen = torch.Generator().manual_seed(2)
+    got = B.SolarizeOp(thr, 0.5)(x.clone(), gen)
+    assert got.dtype == dtype
+    chosen = torch.rand(10, generator=torch.Generator().manual_seed(2),
+                        dtype=torch.float64) < 0.5
+    assert 0 < int(chosen.sum()) < 10
+    for i in range(10):
+        want = mmcv.solarize(img[i], thr=thr) if chosen[i] else img[i]
+        np.testing.assert_array_equal(
+            got[i].permute(1, 2, 0).numpy().astype(np.int64), want)

@@ -1400,9 +1400,14 @@ class SolarizeOp(_Op):
 
     def plan(self, shape, dtype, gen, up):
         # per sample the threshold, infinite where it is not solarised: one
-        # comparison on the device (a mask and its conjunction before)
+        # comparison on the device (a mask and its conjunction before); in
+        # the batch's float dtype, float64 for an integer batch (which
+        # holds no infinity: a uint8 batch failed in torch.full; the
+        # comparison of its 8-bit values with a float64 one is exact)
         chosen = _chance(shape[0], self.prob, gen)
-        thr = torch.full((shape[0], ), float('inf'), dtype=dtype)
+        thr = torch.full((shape[0], ), float('inf'),
+                         dtype=dtype if dtype.is_floating_point else
+                         torch.float64)
         return up.add(thr.masked_fill_(chosen, self.thr))
 
     def apply(self, x, plan, up):
