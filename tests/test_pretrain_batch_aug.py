@@ -2751,3 +2751,31 @@ def test_solarize_op_takes_integer_batches(dtype, thr):
         want = mmcv.solarize(img[i], thr=thr) if chosen[i] else img[i]
         np.testing.assert_array_equal(
             got[i].permute(1, 2, 0).numpy().astype(np.int64), want)
+
+
+def test_colour_lookups_truncate_a_fractional_channel_alone():
+    """A float batch with fractions is outside the ops' contract (integer
+    values), but the per-colour lookups (the hue rotation, mmpretrain's
+    grayscale) truncate each channel alone, as a uint8 cast does: the
+    float32 sum ``65536 R + 256 G + B`` cast once carried a fraction into
+    the next channel, a hue rotation by 0 turning (0.5, 0, 0) into (0,
+    128, 0). Reference: the codes of the truncated channels by hand, and
+    each op on the truncated batch."""
+    from openselfsup.datasets import batch_aug as B
+    rgb = [(0.5, 0.0, 0.0), (10.7, 20.2, 3.9), (254.6, 1.0, 0.4),
+           (0.0, 0.99, 200.5)]
+    x = torch.tensor(rgb).T.reshape(1, 3, 1, 4)
+    want = [65536 * int(r) + 256 * int(g) + int(b) for r, g, b in rgb]
+    assert B._colour_codes(x).flatten().tolist() == want
+    assert B._colour_codes(x.double()).flatten().tolist() == want
+    whole = x.trunc()
+    for f in (0.0, 0.2, -0.45):
+        factor = torch.tensor([f], dtype=torch.float64)
+        got = B.adjust_hue(x, factor)
+        assert torch.equal(got, B.adjust_hue_formula(whole, factor)), f
+    assert B.adjust_hue(x, torch.zeros(1, dtype=torch.float64))[
+        0, :, 0, 0].tolist() == [0, 0, 0]
+    op = B.GrayscaleOp(1.0, (0.114, 0.587, 0.299))
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(op(x.clone(), gen), B.random_grayscale_levels(
+        whole, op.weights).expand_as(x))

@@ -934,11 +934,14 @@ _CODE_WEIGHTS = (65536.0, 256.0, 1.0)
 def _colour_codes(x: torch.Tensor) -> torch.Tensor:
     """``[N, H, W]`` int32 ``65536 R + 256 G + B`` of an 8-bit RGB batch
     ``[N, 3, H, W]`` (integer values, any dtype): each colour's row in a
-    per-colour table. Summed in float32 (every product and partial sum
-    an integer below 2**24: exact in any order), then one cast: three ops
-    (four before: the cast to int32 first, then a product and two sums)."""
-    w = luma_weights(x.device, torch.float32, _CODE_WEIGHTS)
-    return (x * w).sum(1).to(torch.int32)
+    per-colour table. The batch cast to int32 (a fractional value, which
+    the ops' contract rules out, truncated in its own channel, as a uint8
+    cast truncates it), then one int32 product and sum: three ops. Summed
+    in float32 and cast once instead (the same three ops), a fraction
+    carried into the next channel: (0.5, 0, 0) was looked up as (0, 128,
+    0), a green pixel out of a black one."""
+    w = luma_weights(x.device, torch.int32, _CODE_WEIGHTS)
+    return (x.to(torch.int32) * w).sum(1, dtype=torch.int32)
 
 
 def adjust_hue(x, factor):
@@ -946,7 +949,8 @@ def adjust_hue(x, factor):
     (torchvision's ``adjust_hue`` on PIL images, this project's
     :func:`openselfsup.datasets.transforms.adjust_hue`): H and S truncated
     to 8 bits, H shifted by ``int(factor * 255)`` modulo 256, back to RGB
-    with rounding. ``x`` integer-valued, as every op here leaves it.
+    with rounding. ``x`` integer-valued, as every op here leaves it (a
+    fraction is truncated, each channel alone: :func:`_colour_codes`).
 
     Every 8-bit colour has its H, S and V in a table, and every (H, S, V) its
     colour (:func:`hue_tables`, made on the CPU): nine tensor operations
@@ -1599,10 +1603,16 @@ class BatchAugment:
             something to compile.
 
     Call with a uint8 (or integer-valued float) ``[N, 3, H, W]`` RGB batch
-    in ``[0, 255]`` (the ops rely on 8-bit values, as Pillow's do) and
-    a CPU ``torch.Generator``; returns a float32 batch in ``[0, 255]``,
-    computed in float32 even inside an autocast
-    context. ``repeats``: the batch taken that many times (rows ``r N ..
+    in ``[0, 255]`` (the ops rely on 8-bit values, as Pillow's do, and the
+    per-image pipeline takes only uint8 images) and a CPU
+    ``torch.Generator``. A float batch with fractions is outside this
+    contract and not checked (that would read the batch back from the
+    device): the ops do not round it first, their results are not the
+    per-image pipeline's of any image (the hue and ``RandomGrayscale``
+    lookups truncate each value, as a uint8 cast would; the crop and the
+    blur take the fractions as they are).
+    Returns a float32 batch in ``[0, 255]``, computed in float32 even
+    inside an autocast context. ``repeats``: the batch taken that many times (rows ``r N ..
     (r + 1) N - 1`` the ``r``-th; each row draws its own parameters), in
     the one float32 copy of the batch (a ``repeat`` of the uint8 batch
     first was a device op and a pass over twice its bytes); an integer of
