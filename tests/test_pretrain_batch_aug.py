@@ -2779,3 +2779,31 @@ def test_colour_lookups_truncate_a_fractional_channel_alone():
     gen = torch.Generator().manual_seed(0)
     assert torch.equal(op(x.clone(), gen), B.random_grayscale_levels(
         whole, op.weights).expand_as(x))
+
+
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.float16,
+                                   torch.int64, torch.float64])
+def test_blur_of_a_batch_of_any_dtype_is_pillows(dtype):
+    """``gaussian_blur`` (and ``BlurOp``) called on their own on a batch of
+    another dtype than the views' float32: its weights were made in the
+    batch's dtype, so a uint8 batch wrapped them (up to 241 levels off
+    Pillow's here) and a float16 one rounded them (1 level); each equals
+    Pillow's ``GaussianBlur`` now, in the batch's dtype."""
+    from openselfsup.datasets import batch_aug as B
+    rng = np.random.default_rng(6)
+    img = rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].to(dtype)
+    for sigma in (0.5, 1.0, 2.0):
+        got = B.gaussian_blur(x, torch.tensor([sigma], dtype=torch.float64))
+        assert got.dtype == dtype
+        want = np.asarray(Image.fromarray(img).filter(
+            ImageFilter.GaussianBlur(radius=sigma)))
+        np.testing.assert_array_equal(
+            got[0].permute(1, 2, 0).double().numpy(), want)
+    # (the op writes into its batch: a copy, x is img's memory)
+    got = B.BlurOp((1.0, 1.0), 1.0)(x.clone(),
+                                    torch.Generator().manual_seed(0))
+    want = np.asarray(Image.fromarray(img).filter(
+        ImageFilter.GaussianBlur(radius=1.0)))
+    np.testing.assert_array_equal(got[0].permute(1, 2, 0).double().numpy(),
+                                  want)
