@@ -2807,3 +2807,42 @@ def test_blur_of_a_batch_of_any_dtype_is_pillows(dtype):
         ImageFilter.GaussianBlur(radius=1.0)))
     np.testing.assert_array_equal(got[0].permute(1, 2, 0).double().numpy(),
                                   want)
+
+
+def test_blur_at_large_sigmas_is_pillows_in_float64(monkeypatch):
+    """Past 7 taps a line's ``lo`` sums plus ``2**23`` can pass 2**24,
+    where float32 rounds them: blurs at large sigmas were a level off
+    Pillow's here and there (two 32 px images at sigma 33.2: 4 and 5
+    values; the docstring claimed every sum below 2**24). Where the
+    weights' sums could pass it the passes run in float64 (recorded here:
+    the blurred batch's dtype), and the blur equals Pillow's
+    ``GaussianBlur``; where they cannot, float32 as before."""
+    from openselfsup.datasets import batch_aug as B
+    dtypes = []
+    box = B._box_pass
+
+    def recording(y, w, dim, half):
+        dtypes.append(y.dtype)
+        return box(y, w, dim, half)
+
+    monkeypatch.setattr(B, '_box_pass', recording)
+    imgs = []
+    for seed in (1, 2):
+        # white and near-white pixels: the largest sums
+        rng = np.random.default_rng(seed)
+        imgs.append(np.where(rng.random((32, 32, 1)) < 0.5, 255,
+                             rng.integers(200, 256, (32, 32, 3))).astype(
+                                 np.uint8))
+    x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float()
+    for sigma, dtype in ((33.19320426079903, torch.float64),
+                         (9.577616762675532, torch.float64),
+                         (2.0, torch.float32), (8.0, torch.float32)):
+        dtypes.clear()
+        got = B.gaussian_blur(x, torch.full((2, ), sigma,
+                                            dtype=torch.float64))
+        assert got.dtype == torch.float32
+        for img, one in zip(imgs, got):
+            want = np.asarray(Image.fromarray(img).filter(
+                ImageFilter.GaussianBlur(radius=sigma)))
+            np.testing.assert_array_equal(_np(one[None]), want)
+        assert dtypes == [dtype] * 6, (sigma, dtypes)

@@ -262,6 +262,15 @@ def sample_crop_boxes(n: int, height: int, width: int,
     return torch.stack([start[1], start[0], side[1], side[0]], 1)
 
 
+def _sums_exact32(weights, add: int = 0) -> bool:
+    """Whether float32 holds exactly every partial sum of 8-bit pixels (0
+    .. 255) times non-negative integer weights that sum to at most
+    ``weights`` (an integer, or a one-element tensor), plus ``add``:
+    ``255 * weights + add`` below 2**24. The rule of the crop's and the
+    blur's float32 products, which take float64 past it."""
+    return 255 * int(weights) + add < 1 << 24
+
+
 #: Pillow's fixed-point fraction bits of 8-bit resampling weights
 #: (``PRECISION_BITS = 32 - 8 - 2`` in ``libImaging/Resample.c``)
 PIL_RESAMPLE_BITS = 22
@@ -344,7 +353,7 @@ class _ResizeTable:
         lo = coeffs - hi * _SPLIT
         self.lo_sum = lo.sum(2).amax(1)
         #: whether float32 holds the sums of every crop length exactly
-        self.exact32 = 255 * int(self.lo_sum.max()) < 1 << 24
+        self.exact32 = _sums_exact32(self.lo_sum.max())
         self.ksize = coeffs.shape[2]
         # the columns in the smallest integer type that holds them (int16
         # up to 32,767 columns: a quarter of int64's bytes); the step adds
@@ -398,7 +407,7 @@ def _exact32(table: _ResizeTable, length: torch.Tensor) -> bool:
     # index_select refuses a length outside 1 .. in_size ([] would wrap 0
     # round to the longest)
     rows = length.to(torch.int64) - 1
-    return 255 * int(table.lo_sum.index_select(0, rows).max()) < 1 << 24
+    return _sums_exact32(table.lo_sum.index_select(0, rows).max())
 
 
 def _resize_params(boxes: torch.Tensor, up: ParamUpload) -> Tuple[int, int]:
@@ -1022,7 +1031,14 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
     (weights ``w`` < 2 ** 24, :func:`_box_weights`) and rounded to 8 bits:
     ``(sum w * pixel + 2 ** 23) >> 24``. This does the same, bit for bit, in
     float32: each weight is split as ``4096 * hi + lo`` so that every
-    product and sum stays an integer below 2 ** 24 (exact in float32).
+    product and sum is an integer, below 2 ** 24 (exact in float32) where
+    the ``lo`` halves of a line's taps, times 255, plus the ``2 ** 23``
+    added to them, stay below it (:func:`_sums_exact32`): for any weights
+    up to 7 taps (sigma up to 3; the recipes' at most 2), past that as
+    the weights have it. Elsewhere (from 9 taps on, sigma 3.5, ``255 *
+    4095 * taps + 2 ** 23`` can pass 2 ** 24) the sums are taken in
+    float64, exact there; in float32, random images blurred at large
+    sigmas (9.6 and up) came out a level off Pillow's here and there.
 
     Args:
         x (Tensor): ``[N, C, H, W]`` in [0, 255], integer-valued.
@@ -1037,29 +1053,38 @@ def _blur_weights(sigma: torch.Tensor, dtype: torch.dtype,
                   passes: int = 3) -> Tuple[torch.Tensor, int]:
     """The host part of :func:`gaussian_blur` of a batch of ``dtype``:
     ``(split, half)``, ``split`` ``[half + 1, 2 (hi, lo), N]``, the
-    weights of each distance ``0 .. half`` as ``4096 * hi + lo``, in
-    float64 for a float64 batch, else float32 (they and the products
-    exact there: the batch's own dtype, which a uint8 or float16 batch
-    was given before, wrapped or rounded them: a 20 x 24 px image blurred
-    at sigma 0.5 came out up to 241 levels off Pillow's in uint8, 1 in
-    float16)."""
+    weights of each distance ``0 .. half`` as ``4096 * hi + lo``, in the
+    dtype the passes compute in: float32 where its sums are exact
+    (:func:`_sums_exact32`), else, and for a float64 batch, float64 (the
+    batch's own dtype, which a uint8 or float16 batch was given before,
+    wrapped or rounded them: a 20 x 24 px image blurred at sigma 0.5 came
+    out up to 241 levels off Pillow's in uint8, 1 in float16)."""
     radius = pil_box_radius(sigma, passes)
     half = int(torch.floor(radius).max()) + 1
     w = _box_weights(radius, half)  # [N, half + 1], integers
     hi = torch.floor(w / 4096)
-    wide = torch.float64 if dtype == torch.float64 else torch.float32
-    return torch.stack([hi, w - hi * 4096]).permute(2, 0, 1).to(wide), half
+    lo = w - hi * 4096
+    # the lo sums of a line plus 2**23 (:func:`_box_pass`): each tap's lo
+    # below 4096, the centre's taken once, the others twice; exact for
+    # any weights up to 7 taps (no host op: the recipes' sigmas), else
+    # looked up in the weights
+    exact = dtype != torch.float64 and (
+        _sums_exact32(4095 * (2 * half + 1), 1 << 23) or _sums_exact32(
+            (lo[:, 0] + 2 * lo[:, 1:].sum(1)).max(), 1 << 23))
+    wide = torch.float32 if exact else torch.float64
+    return torch.stack([hi, lo]).permute(2, 0, 1).to(wide), half
 
 
 def _blur_with(x: torch.Tensor, split: torch.Tensor, half: int,
                passes: int = 3, compiled: bool = False) -> torch.Tensor:
     """The device part of :func:`gaussian_blur` (``split`` from
-    :func:`_blur_weights`, on ``x``'s device). Each pass's result is at
+    :func:`_blur_weights`, on ``x``'s device), computed in ``split``'s
+    dtype. Each pass's result is at
     most 255 by construction (Pillow's weights of a line sum to at most
     ``2 ** 24``: ``(255 * 2 ** 24 + 2 ** 23) >> 24`` is 255), so no clamp
     follows (an op a call, which changed nothing)."""
     w = split[..., None, None, None]
-    y = x.to(torch.float32)
+    y = x.to(split.dtype)
     box = _kernel(_box_pass, compiled)
     for dim in (3, 2):
         for _ in range(passes):
@@ -1070,9 +1095,10 @@ def _blur_with(x: torch.Tensor, split: torch.Tensor, half: int,
 def _box_pass(y: torch.Tensor, w: torch.Tensor, dim: int,
               half: int) -> torch.Tensor:
     """One of :func:`gaussian_blur`'s box passes along ``dim`` (edges
-    replicated), in integers exact in float32: weights ``4096 * hi + lo``
-    (``w``: ``[half + 1, 2 (hi, lo), N, 1, 1, 1]``), ``(sum w * pixel +
-    2 ** 23) >> 24``. The ``hi`` and ``lo`` sums are one tensor ``[2, N,
+    replicated), in integers exact in ``y``'s dtype (float32 where
+    :func:`_blur_weights` finds it exact, else float64): weights ``4096 *
+    hi + lo`` (``w``: ``[half + 1, 2 (hi, lo), N, 1, 1, 1]``), ``(sum w *
+    pixel + 2 ** 23) >> 24``. The ``hi`` and ``lo`` sums are one tensor ``[2, N,
     C, H, W]``, made by one product and ``half`` multiply-adds (each of
     those an op for either half before: the same products and sums, in
     the same order), then joined as ``floor((hi + floor((lo + 2 ** 23) /
