@@ -3859,30 +3859,86 @@ def test_widths_of_backbones_not_read_are_not_refused():
         classifier(backbone, width + 1))
 
 
-def test_a_head_of_fewer_classes_than_the_labels_is_one_line(tmp_path):
-    """FSP with ``model.head.num_classes=5`` on the NCT lists (labels 0-8,
-    ``train_dataloader.dataset.num_classes=9``) stopped the first step on
-    torch's ``IndexError: Target 7 is out of bounds`` traceback; one line
-    when the runner is built, nothing left behind. A head of more outputs
-    than classes trains (nothing to refuse)."""
-    import torch
+def _largest_label(list_file, indices=None):
+    """The largest label of ``list_file`` (of its ``indices``), counted
+    here line by line (not with the project's reader)."""
+    with open(list_file) as f:
+        labels = [int(line.split()[1]) for line in f if line.strip()]
+    return max(labels[i] for i in (indices or range(len(labels))))
+
+
+def _head_run(tmp_path, synthetic_root, name, lines=None):
+    """A tiny FSP config on the synthetic NCT training list ``name`` (or on
+    ``lines`` of it, written as ``name`` under ``tmp_path``), 8 images
+    spread over it; returns the config and the list file it reads."""
+    nct = os.path.join(synthetic_root, 'NCT') + '/'
+    ann = os.path.join(nct, 'meta', name)
+    if lines is not None:
+        ann = str(tmp_path / name)
+        with open(os.path.join(nct, 'meta', 'train_labeled.txt')) as f:
+            rows = [row for row in f if row.strip()]
+        pathlib.Path(ann).write_text(''.join(r for r in rows if lines(r)))
+    cfg = small_config(FSP_DEMO, str(tmp_path / f'{name}.py'), nct,
+                       n_images=8, batch=8, ann_file=ann)
+    return cfg, ann
+
+
+def test_a_head_of_fewer_classes_than_the_labels_is_one_line(
+        synthetic_root, tmp_path):
+    """FSP with ``model.head.num_classes=5`` on the NCT list (labels 0-8)
+    stopped the first step on torch's ``IndexError: Target 7 is out of
+    bounds`` traceback; one line when the runner is built, nothing left
+    behind, that names the largest label of the samples trained on (its
+    ``indices`` applied) and the head it needs."""
+    from mmengine.config import Config
 
     from openselfsup.apis.train import build_runner
     from openselfsup.utils import InputError
+    cfg, ann = _head_run(tmp_path, synthetic_root, 'train_labeled.txt')
+    top = _largest_label(ann)
+    indices = Config.fromfile(cfg).train_dataloader.dataset.indices
+    kept = _largest_label(ann, indices)
+    assert (top, kept) == (8, 7)  # the 8 images spread over it: no TUM
+    for opts, label, where in (
+            ({}, kept, f' (the {len(indices)} samples its indices keep)'),
+            ({'train_dataloader.dataset.indices': None}, top, '')):
+        work = tmp_path / 'w'
+        with pytest.raises(InputError, match=re.escape(
+                f'{cfg}: model.head.num_classes is {label} but the '
+                f'training list {ann}{where} holds label {label}: a head of '
+                f'{label + 1} outputs at least (set --cfg-options '
+                f'model.head.num_classes={label + 1})')):
+            build_runner(cfg, work_dir=str(work), cfg_options={
+                'model.head.num_classes': label, **opts})
+        assert not work.exists()
+    # a head of one more output than the largest label trained on, and
+    # one of more outputs than classes, are built
+    for outputs in (kept + 1, 12):
+        build_runner(cfg, work_dir=str(tmp_path / f'w{outputs}'),
+                     cfg_options={'model.head.num_classes': outputs})
+
+
+@pytest.mark.parametrize('name, lines', [
+    ('five.txt', lambda row: int(row.split()[1]) < 5),
+    ('wo_8_train_labeled.txt', None),
+    ('wo_78_train_labeled.txt', None)])
+def test_a_head_of_the_list_classes_trains(synthetic_root, tmp_path, capfd,
+                                           name, lines):
+    """A list of fewer classes than the config's ``num_classes`` (a user's
+    5-class list; ``wo_8``: labels 0-7; ``wo_78``: 0-6) with a head of as
+    many outputs as its classes trains: it was refused ("the training
+    labels run to 8"), the check read the config's
+    ``train_dataloader.dataset.num_classes``, not the list's labels."""
+    cfg, ann = _head_run(tmp_path, synthetic_root, name, lines)
+    outputs = _largest_label(ann) + 1
+    assert outputs == {'five.txt': 5, 'wo_8_train_labeled.txt': 8,
+                       'wo_78_train_labeled.txt': 7}[name]
     work = tmp_path / 'w'
-    with pytest.raises(InputError, match=re.escape(
-            f'{FSP_DEMO}: model.head.num_classes is 5 but the training '
-            'labels run to 8 (train_dataloader.dataset.num_classes = 9): '
-            'set --cfg-options model.head.num_classes=9')):
-        build_runner(FSP_DEMO, work_dir=str(work),
-                     cfg_options={'model.head.num_classes': 5})
-    assert not work.exists()
-    # the label that stopped it: 8 is no class of five outputs
-    with pytest.raises(IndexError, match='out of bounds'):
-        torch.nn.functional.cross_entropy(torch.zeros(1, 5),
-                                          torch.tensor([8]))
-    build_runner(FSP_DEMO, work_dir=str(tmp_path / 'more'),
-                 cfg_options={'model.head.num_classes': 12})
+    rc, out, err = run_tool_here(
+        ['tools/train.py', cfg, '--work-dir', str(work), '--cfg-options',
+         f'model.head.num_classes={outputs}'], capfd)
+    assert rc == 0, err[-3000:]
+    assert (work / 'epoch_1.pth').is_file()
 
 
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():

@@ -1621,29 +1621,75 @@ def check_widths(runner, config: str) -> None:
 
 def check_head_classes(runner, config: str) -> None:
     """Refuse a classification head (mmpretrain's ``ClsHead`` family:
-    FSP's ``LinearClsHead``) of fewer classes than the training list's
-    label range (``train_dataloader.dataset.num_classes``, which the list's
-    labels are checked against): ``model.head.num_classes=5`` on the NCT
+    FSP's ``LinearClsHead``) of no more outputs than the largest label of
+    the samples it trains on: ``model.head.num_classes=5`` on the NCT
     lists (labels 0-8) was torch's ``IndexError: Target 7 is out of
-    bounds`` traceback from the first training step."""
+    bounds`` traceback from the first training step. The labels are read
+    from the training list (:func:`listed_training_set`: a plain
+    ``ImageList``, its ``indices`` applied, as the run reads them), not
+    from ``train_dataloader.dataset.num_classes``, the range the labels
+    may take: a list of 5 classes (or ``wo_8``'s 0-7) trains a head of 5
+    (8). Other datasets, a list not on this machine and a label beyond
+    the dataset's ``num_classes`` (which the dataset refuses, naming the
+    line) are left to the run."""
     from mmengine.model import is_model_wrapper
     from mmpretrain.models.heads import ClsHead
 
     model = runner.model.module if is_model_wrapper(runner.model) else \
         runner.model
     head = getattr(model, 'head', None)
-    loader = runner.cfg.get('train_dataloader')
-    data = loader.get('dataset') if isinstance(loader, dict) else None
-    labels = data.get('num_classes') if isinstance(data, dict) else None
     outputs = getattr(head, 'num_classes', None)
-    if isinstance(head, ClsHead) and is_int(outputs) and is_int(labels) \
-            and outputs < labels:
-        raise InputError(
-            f'{config}: model.head.num_classes is {outputs} but the '
-            f'training labels run to {labels - 1} '
-            f'(train_dataloader.dataset.num_classes = {labels}): set '
-            f'--cfg-options model.head.num_classes={labels}, or both to '
-            'the classes of your list')
+    if not (isinstance(head, ClsHead) and is_int(outputs)):
+        return
+    listed = listed_training_set(runner.cfg)
+    labels = [label for _, label in listed[2] if label is not None] \
+        if listed is not None and listed[2] else []
+    if not labels:
+        return
+    top = max(labels)
+    bound = runner.cfg.train_dataloader.dataset.get('num_classes')
+    if top < outputs or (is_int(bound) and top >= bound):
+        return
+    kept = '' if listed[2] == listed[1] else \
+        f' (the {len(listed[2])} samples its indices keep)'
+    raise InputError(
+        f'{config}: model.head.num_classes is {outputs} but the training '
+        f'list {listed[0]}{kept} holds label {top}: a head of {top + 1} '
+        f'outputs at least (set --cfg-options model.head.num_classes='
+        f'{top + 1})')
+
+
+def listed_training_set(cfg: Config) -> Optional[Tuple[str, list, list]]:
+    """The training set of ``cfg`` as its list file gives it, where it
+    is a plain ``ImageList`` of a list file on this machine (else None):
+    ``(path, entries, kept)``, the list's entries
+    (:func:`~openselfsup.datasets.list_files.read_list_file`) and those its
+    ``indices`` keep (:func:`~openselfsup.datasets.list_files.
+    kept_entries`; None for indices of a type :func:`check_indices`
+    refuses).
+
+    Raises:
+        InputError: as the run's ImageList when it is built: a list it
+            cannot read, ``indices`` beyond the list's end, or keeping none
+            of it where the dataset is serialized.
+    """
+    node = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    path = annotation_path(node)
+    if not (type_name(node.get('type')) == 'ImageList' and path
+            and isinstance(node.get('data_root') or '', str)
+            and os.path.isfile(path)):
+        return None  # check_data_paths' refusal, or data the run fetches
+    from ..datasets.list_files import (check_list_indices, empty_indices,
+                                       kept_entries, read_list_file)
+    entries = read_list_file(path)
+    indices = node.get('indices')
+    # the ImageList's refusals when the run builds it (CheckedIndices)
+    where = f' (train_dataloader.dataset.indices in {cfg.filename})'
+    check_list_indices(indices, len(entries), path, where)
+    kept = kept_entries(entries, indices)
+    if kept == [] and node.get('serialize_data', True):
+        raise empty_indices(indices, len(entries), path, where)
+    return path, entries, kept
 
 
 def train(config: str,
@@ -1790,10 +1836,8 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     list file's: an ``ImageList`` (its ``indices`` applied) drawn by a
     ``DefaultSampler`` (each of the ``world`` processes gets its share,
     rounded up), the short batch dropped. Other datasets and samplers are
-    left to the run. Reads the list (:func:`~openselfsup.datasets.
-    list_files.read_list_file`), also for ``indices`` listed beyond its
-    end (:func:`~openselfsup.datasets.list_files.check_list_indices`):
-    run after :func:`check_data_paths` and :func:`split_batch` (the
+    left to the run. Reads the list (:func:`listed_training_set`), also
+    for ``indices`` listed beyond its end: run after :func:`check_data_paths` and :func:`split_batch` (the
     per-process batch).
 
     Raises:
@@ -1806,36 +1850,16 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     node = loader.get('dataset') or {}
     sampler = loader.get('sampler') or {}
     batch = loader.get('batch_size')
-    path = annotation_path(node)
     indices = node.get('indices')
     steps = (loader.get('drop_last') and isinstance(batch, int)
              and type_name(sampler.get('type', 'DefaultSampler'))
              == 'DefaultSampler'
              and sampler.get('round_up', True))
-    if not ((steps or _index_sequence(indices) or isinstance(indices, int))
-            and type_name(node.get('type')) == 'ImageList'
-            and path and isinstance(node.get('data_root') or '', str)):
+    if not (steps or _index_sequence(indices) or isinstance(indices, int)):
         return
-    if not os.path.isfile(path):
-        return  # check_data_paths' refusal, or data the run fetches
-    from ..datasets.list_files import (check_list_indices, empty_indices,
-                                       read_list_file)
-    listed = len(read_list_file(path))
-    # the ImageList's refusals when the run builds it (CheckedIndices)
-    where = f' (train_dataloader.dataset.indices in {cfg.filename})'
-    check_list_indices(indices, listed, path, where)
-    # MMEngine's BaseDataset keeps the first N (an int, a bool too, which
-    # check_indices refuses), the last -N (a negative one) or those a
-    # sequence lists (a range too); other types it refuses (check_indices)
-    if isinstance(indices, int):
-        samples = min(listed, abs(indices))
-    elif _index_sequence(indices):
-        samples = len(indices)
-    elif indices is None:
-        samples = listed
-    else:
+    listed = listed_training_set(cfg)  # a plain ImageList's list
+    if listed is None or listed[2] is None:
         return
-    if not samples and listed and node.get('serialize_data', True):
-        raise empty_indices(indices, listed, path, where)
+    samples = len(listed[2])
     if steps and -(-samples // world) < batch:
         raise _no_step(cfg.filename, samples, batch, world)

@@ -154,6 +154,22 @@ def check_list_indices(indices: Any, samples: int, path: str,
                 f'{samples - 1} (-{samples} to -1 from the end)')
 
 
+def kept_entries(entries: Sequence, indices: Any) -> Optional[list]:
+    """The ``entries`` of a list (:func:`read_list_file`'s) that a dataset
+    of ``indices`` keeps, as MMEngine's BaseDataset takes them: None, all
+    of them; an int, the first N (a negative one: the last -N); a sequence
+    (a range too), those it lists (run :func:`check_list_indices` first).
+    None for another type (``apis.train.check_indices`` refuses it)."""
+    if indices is None:
+        return list(entries)
+    if isinstance(indices, int):
+        return list(entries[:indices] if indices >= 0 else
+                    entries[indices:])
+    if isinstance(indices, abc.Sequence) and not isinstance(indices, str):
+        return [entries[i] for i in indices]
+    return None
+
+
 def empty_indices(indices: Any, samples: int, path: str,
                   where: str = '') -> InputError:
     """The refusal of ``indices`` that keep none of the ``samples`` of
