@@ -3941,6 +3941,52 @@ def test_a_head_of_the_list_classes_trains(synthetic_root, tmp_path, capfd,
     assert (work / 'epoch_1.pth').is_file()
 
 
+def test_a_pretrained_init_cfg_over_the_fsp_list_is_one_line(
+        synthetic_root, tmp_path, capfd):
+    """FSP's backbone ``init_cfg`` is a list (Kaiming, Constant): the
+    dotted ``init_cfg.type=Pretrained`` that a CLP config (``init_cfg=
+    None``) takes is refused as no key, and ``init_cfg.0.type=Pretrained``
+    kept Kaiming's other keys: MMEngine's ``TypeError: PretrainedInit.
+    __init__() got an unexpected keyword argument 'distribution'``
+    traceback when the weights were initialised. One line when the runner
+    is built, nothing left behind; the config-file form docs/pretraining.md
+    gives (``_delete_=True``) starts the backbone from the file."""
+    import torch
+
+    from openselfsup.apis.train import build_runner
+    cfg, _ = _head_run(tmp_path, synthetic_root, 'train_labeled.txt')
+    state = build_runner(cfg, work_dir=str(tmp_path / 'a')).model.backbone \
+        .state_dict()
+    state = {k: torch.randn_like(v) if v.is_floating_point() else v
+             for k, v in state.items()}
+    weights = tmp_path / 'backbone.pth'
+    torch.save(state, weights)
+    work = tmp_path / 'w'
+    rc, out, err = run_tool_here(
+        ['tools/train.py', cfg, '--work-dir', str(work), '--cfg-options',
+         'model.backbone.init_cfg.0.type=Pretrained',
+         f'model.backbone.init_cfg.0.checkpoint={weights}'], capfd)
+    assert rc == 2 and error_lines(err) == [
+        f'error: {cfg}: model.backbone.init_cfg.0 (Pretrained): '
+        'PretrainedInit takes no distribution, layer, mode, nonlinearity '
+        '(it takes checkpoint, map_location, prefix); an override of some '
+        'keys of an entry keeps its other keys: replace the whole '
+        'model.backbone.init_cfg in a config file, with _delete_=True '
+        '(docs/pretraining.md)'], err[-3000:]
+    assert not work.exists()
+    mine = tmp_path / 'mine.py'
+    mine.write_text(
+        f'_base_ = {cfg!r}\n'
+        'model = dict(backbone=dict(init_cfg=dict(\n'
+        f'    _delete_=True, type=\'Pretrained\', checkpoint={str(weights)!r}'
+        ')))\n')
+    runner = build_runner(str(mine), work_dir=str(tmp_path / 'mine'))
+    runner._init_model_weights()
+    got = runner.model.backbone.state_dict()
+    assert set(got) == set(state)
+    assert all(torch.equal(got[k], state[k]) for k in state)
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

@@ -1601,6 +1601,7 @@ def _built(cfg: Config, notes: list, config: str):
                 runner.logger.info(note)
         check_widths(runner, config)
         check_head_classes(runner, config)
+        check_init_cfgs(runner.cfg, config)
     return runner
 
 
@@ -1617,6 +1618,76 @@ def check_widths(runner, config: str) -> None:
     problem = width_mismatch(model)
     if problem:
         raise InputError(f'{config}: {problem}')
+
+
+def check_init_cfgs(cfg: Config, config: str) -> None:
+    """Refuse an ``init_cfg`` entry of ``cfg.model`` that its initializer
+    (MMEngine's ``Pretrained``, ``Kaiming``...) does not take:
+    ``--cfg-options model.backbone.init_cfg.0.type=Pretrained`` on FSP's
+    list of ``Kaiming`` and ``Constant`` kept Kaiming's other keys, and
+    the run stopped when its weights were initialised on MMEngine's
+    ``TypeError: PretrainedInit.__init__() got an unexpected keyword
+    argument 'distribution'`` traceback. Each entry is built as MMEngine
+    builds it (its ``override`` aside); a type it has not registered is
+    left to the run.
+
+    Raises:
+        InputError: the entry, the keys its initializer does not take and
+            those it does, and the config-file form that replaces it.
+    """
+    import inspect
+
+    from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
+
+    def entries(node, key):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name != 'init_cfg':
+                    yield from entries(value, f'{key}.{name}')
+                elif isinstance(value, dict):
+                    yield f'{key}.init_cfg', value
+                elif isinstance(value, (list, tuple)):
+                    for i, entry in enumerate(value):
+                        yield f'{key}.init_cfg.{i}', entry
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                yield from entries(value, f'{key}.{i}')
+
+    for key, entry in entries(cfg.get('model'), 'model'):
+        if not isinstance(entry, dict):
+            continue
+        kind = entry.get('type')
+        cls = WEIGHT_INITIALIZERS.get(kind) if isinstance(kind, str) \
+            else kind
+        if not inspect.isclass(cls):
+            continue
+        try:
+            build_from_cfg({k: v for k, v in entry.items()
+                            if k != 'override'}, WEIGHT_INITIALIZERS)
+        except TypeError as exc:
+            # the keys its __init__ and those it passes **kwargs to take
+            taken = set()
+            for klass in cls.__mro__:
+                if '__init__' not in vars(klass):
+                    continue
+                params = inspect.signature(klass.__init__).parameters
+                taken.update(n for n, p in params.items() if n != 'self'
+                             and p.kind not in (p.VAR_KEYWORD,
+                                                p.VAR_POSITIONAL))
+                if not any(p.kind == p.VAR_KEYWORD
+                           for p in params.values()):
+                    break
+            foreign = [k for k in entry if k not in taken
+                       and k not in ('type', 'override')]
+            why = (f'{cls.__name__} takes no {", ".join(foreign)} (it '
+                   f'takes {", ".join(sorted(taken))})') if foreign \
+                else first_line(exc)
+            raise InputError(
+                f'{config}: {key} ({type_name(kind)}): {why}; an override '
+                'of some keys of an entry keeps its other keys: replace '
+                f'the whole {key.rsplit(".init_cfg", 1)[0]}.init_cfg in '
+                'a config file, with _delete_=True (docs/pretraining.md)'
+            ) from None
 
 
 def check_head_classes(runner, config: str) -> None:
