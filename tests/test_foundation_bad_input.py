@@ -3796,6 +3796,40 @@ def test_widths_that_do_not_chain_are_one_line(tmp_path, demo, options, key):
     assert feats.shape[1] == wanted
 
 
+@pytest.mark.parametrize('out, meant', [([-1], [3]), ([0, -1], [0, 3])])
+def test_negative_out_indices_are_one_line(tmp_path, out, meant):
+    """mmpretrain's ResNet hands on the stages whose number out_indices
+    lists: -1 is none (not the last of the 4): ``[-1]`` stopped the first
+    step on ``IndexError: tuple index out of range``, ``[0, -1]`` (whose
+    last stage the width check took for the 4th) on 'mat1 and mat2
+    shapes'. One line when the runner is built, nothing left behind,
+    naming the stage numbers meant; with them the model runs."""
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.config import load_config
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    work = tmp_path / 'w'
+    with pytest.raises(InputError, match=re.escape(
+            f'{FSP_DEMO}: model.backbone.out_indices holds -1: '
+            "mmpretrain's ResNet hands on the stages it lists by number, 0 "
+            'to 3, and a negative one is none of them (not counted from '
+            'the end): set --cfg-options model.backbone.out_indices='
+            f'[{",".join(map(str, meant))}]')):
+        build_runner(FSP_DEMO, work_dir=str(work),
+                     cfg_options={'model.backbone.out_indices': out})
+    assert not work.exists()
+    init_default_scope('openselfsup')
+    model = MODELS.build(load_config(
+        FSP_DEMO, {'model.backbone.out_indices': meant}).model).eval()
+    with torch.no_grad():
+        feats = model.backbone(torch.zeros(2, 3, 32, 32))
+        assert len(feats) == len(out)
+        assert model.head(model.neck(feats)).shape == (2, 9)
+
+
 def test_the_shipped_models_widths_chain():
     """No shipped training config is refused by the width check, and the
     check reads every part of the CLP and FSP models (a stand-in part of

@@ -37,10 +37,10 @@ def _backbone_width(backbone) -> Optional[int]:
     # (a 'mat1 and mat2 shapes' traceback at the first step before)
     out, stages = (getattr(backbone, 'out_indices', None),
                    getattr(backbone, 'num_stages', None))
-    if out is not None and isinstance(stages, int):
-        # the outputs come in stage order (-1 counts from the end)
-        last = max(i % stages for i in out) \
-            if isinstance(out, (list, tuple)) else out % stages
+    if isinstance(out, (list, tuple)) and out and isinstance(stages, int):
+        # the outputs come in stage order; a negative index is refused
+        # (_negative_out_indices: it names no stage)
+        last = max(out)
         if last != stages - 1:
             names = getattr(backbone, 'res_layers', None)
             try:
@@ -48,6 +48,32 @@ def _backbone_width(backbone) -> Optional[int]:
             except (TypeError, IndexError, AttributeError):
                 return None
     return width if is_int(width) else None
+
+
+def _negative_out_indices(backbone, prefix: str) -> Optional[str]:
+    """A ResNet's ``out_indices`` holding a negative index, as one
+    sentence: mmpretrain's ResNet hands on the stages whose number it
+    lists (``i in out_indices``), so ``-1`` is none of them, not the last
+    (``[-1]``: no output, ``IndexError: tuple index out of range`` at the
+    first step; ``[0, -1]``: stage 0's alone, a 'mat1 and mat2 shapes'
+    traceback)."""
+    from mmpretrain.models.backbones import ResNet
+
+    if not isinstance(backbone, ResNet):
+        return None
+    out, stages = backbone.out_indices, backbone.num_stages
+    if not (isinstance(out, (list, tuple)) and isinstance(stages, int)):
+        return None
+    negative = [i for i in out if is_int(i) and i < 0]
+    if not negative:
+        return None
+    meant = ','.join(str(i % stages if is_int(i) and -stages <= i < 0
+                         else i) for i in out)
+    return (f'{prefix}.backbone.out_indices holds {negative[0]}: '
+            "mmpretrain's ResNet hands on the stages it lists by number, "
+            f'0 to {stages - 1}, and a negative one is none of them (not '
+            'counted from the end): set --cfg-options '
+            f'{prefix}.backbone.out_indices=[{meant}]')
 
 
 def width_mismatch(model, prefix: str = 'model') -> Optional[str]:
@@ -61,12 +87,17 @@ def width_mismatch(model, prefix: str = 'model') -> Optional[str]:
     Returns:
         str | None: e.g. ``'model.backbone gives 128-d features but
         model.neck.in_channels is 512: set --cfg-options
-        model.neck.in_channels=128'``; None when the widths chain or a
-        part's widths are not known.
+        model.neck.in_channels=128'``, or a ResNet's negative
+        ``out_indices`` (:func:`_negative_out_indices`); None when the
+        widths chain or a part's widths are not known.
     """
     from mmpretrain.models.heads import LinearClsHead, MoCoV3Head
     from mmpretrain.models.necks import GlobalAveragePooling, NonLinearNeck
 
+    negative = _negative_out_indices(getattr(model, 'backbone', None),
+                                     prefix)
+    if negative:
+        return negative
     width = _backbone_width(getattr(model, 'backbone', None))
     if width is None:
         return None
