@@ -4517,9 +4517,12 @@ def test_a_dataset_that_downloads_is_not_refused(tmp_path):
      "argument 'max_epochs'"),
     ({'train_dataloader.dataset.type': 'ImageLst'},
      'training loop or its data', "KeyError: 'ImageLst is not in the"),
-    # (a negative lr, momentum or decay: check_run_values, before)
-    ({'optim_wrapper.optimizer.eta': -1}, 'optimizer',
-     'ValueError: Invalid LARS coefficient value: -1'),
+    # (a negative lr, momentum, decay or LARS eta: check_run_values,
+    # before)
+    ({'optim_wrapper.optimizer.nesterov': True,
+      'optim_wrapper.optimizer.dampening': 0.5}, 'optimizer',
+     'ValueError: Nesterov momentum requires a momentum and zero '
+     'dampening'),
     ({'param_scheduler.0.type': 'CosineAnnealingLRR'},
      'learning-rate schedule', "KeyError: 'CosineAnnealingLRR is not in"),
 ], ids=['loop', 'dataset', 'optimizer', 'schedule'])
@@ -4528,8 +4531,8 @@ def test_settings_refused_by_parts_built_later_are_one_line(
     """MMEngine builds the training loop (with its dataloader, dataset and
     pipeline), the optimizer and the schedule only when training starts,
     after the model: a type name mistyped in --cfg-options, a loop switched
-    to iterations with the epochs key left, a negative LARS coefficient
-    were a traceback from deep inside mmengine (only the model's build was
+    to iterations with the epochs key left, LARS's Nesterov momentum with
+    a dampening were a traceback from deep inside mmengine (only the model's build was
     one line). One line now, quoting the library's error, nothing left behind;
     OPENSELFSUP_DEBUG=1 keeps the traceback."""
     from _foundation_helpers import CLP_DEMO
