@@ -4532,9 +4532,9 @@ def test_settings_refused_by_parts_built_later_are_one_line(
     pipeline), the optimizer and the schedule only when training starts,
     after the model: a type name mistyped in --cfg-options, a loop switched
     to iterations with the epochs key left, LARS's Nesterov momentum with
-    a dampening were a traceback from deep inside mmengine (only the model's build was
-    one line). One line now, quoting the library's error, nothing left behind;
-    OPENSELFSUP_DEBUG=1 keeps the traceback."""
+    a dampening were a traceback from deep inside mmengine (only the
+    model's build was one line). One line now, quoting the library's
+    error, nothing left behind; OPENSELFSUP_DEBUG=1 keeps the traceback."""
     from _foundation_helpers import CLP_DEMO
 
     from openselfsup.apis import train
