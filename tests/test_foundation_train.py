@@ -714,21 +714,51 @@ def test_a_resume_with_another_seed_says_what_it_trains(fsp_epoch_1,
     c.randomness.seed = other
     notes = prepare_config(c, cfg, str(tmp_path / 'b'), resume=ckpt)
     said = [n for n in notes if 'randomness.seed' in n]
+    assert c.train_dataloader.num_workers == 0  # views in this process
     assert said == [
         f"warning: --resume from {ckpt}: this config's randomness.seed "
         f'differs from that of the run that wrote it: {saved} -> {other}; '
-        "the data order (the sampler's shuffle, the data-loader workers' "
-        f"seeds) comes from this config's seed {other}, the random state "
-        "(the random views, the model's draws) is restored from the "
-        f"checkpoint's run of seed {saved}, so the run continues neither "
+        "the data order (the sampler's shuffle) comes from this config's "
+        f"seed {other}, the random views (drawn in this process) and the "
+        "model's draws continue the checkpoint's run of seed "
+        f"{saved} (their state restored), so the run continues neither "
         "seed's run (to continue it as it was: --cfg-options "
         f'randomness.seed={saved})'], notes
     # on several processes no state is restored (continue_random_streams):
     # MMEngine's resume seeds the streams with the checkpoint's seed
     from openselfsup.engine.runner import seed_change
-    assert "the random streams start again from the checkpoint's seed " \
-        f"{saved} (MMEngine's resume), so" in seed_change(
+    assert "the main process's random streams start again from the " \
+        f"checkpoint's seed {saved} (MMEngine's resume), so" in seed_change(
             {'seed': saved}, c, 2)
+    # the per-image pipeline in workers: MMEngine binds the loader's seed
+    # in worker_init_fn when it builds the loop, before the resume, so
+    # the views follow the config's seed (the workers' restart note of
+    # the same log says they start again from their seeds)
+    import inspect
+
+    from mmengine.runner import Runner
+    order = inspect.getsource(Runner.train)
+    assert order.index('build_train_loop') < order.index('load_or_resume')
+    c.train_dataloader.num_workers = 2
+    built = Runner.build_dataloader(c.train_dataloader, seed=other)
+    assert built.worker_init_fn.keywords['seed'] == other
+    line = seed_change({'seed': saved}, c, 1)
+    assert (f"the data order (the sampler's shuffle) comes from this "
+            f"config's seed {other}, the random views come from the 2 "
+            f"data-loader workers, seeded from this config's seed {other} "
+            "(MMEngine binds it before the resume), the model's draws "
+            f"continue the checkpoint's run of seed {saved} (their state "
+            "restored), so") in line, line
+    c.augment_on = 'device'  # batched views: drawn in this process
+    assert 'the random views (drawn in this process)' in seed_change(
+        {'seed': saved}, c, 1)
+    # on several processes their generator is not restored: seeded from
+    # torch's seed (the config's) when the model is built
+    assert ("the batched views' generator from this config's seed "
+            f'{other} (seeded when') in seed_change({'seed': saved}, c, 2)
+    c.randomness.seed = None
+    assert 'comes from a seed drawn for this run (the config sets none), ' \
+        in seed_change({'seed': saved}, c, 1)
     c = load_config(cfg)
     c.randomness.seed = saved
     notes = prepare_config(c, cfg, str(tmp_path / 'c'), resume=ckpt)

@@ -347,23 +347,49 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
     console and seeds the random streams with the checkpoint's seed,
     which this project's resume of one process then sets to the state the
     checkpoint holds (:func:`continue_random_streams`): the run trains
-    neither seed's run. None where the seeds agree or the checkpoint
-    records none."""
+    neither seed's run. The per-image pipeline's views, drawn in the
+    loader's workers (``num_workers > 0``, ``augment_on`` not
+    ``'device'``), come from the config's seed (``worker_init_fn`` bound
+    when the loader is built); batched views and a loader without
+    workers draw in the main process. None where the seeds agree or the
+    checkpoint records none."""
     saved = meta.get('seed') if isinstance(meta, dict) else None
     randomness = cfg.get('randomness') or {}
     seed = randomness.get('seed')
     if saved is None or seed == saved:
         return None
-    mine = 'a seed drawn for this run' if seed is None else f'seed {seed}'
-    streams = ("the random state (the random views, the model's draws) is "
-               f"restored from the checkpoint's run of seed {saved}"
-               if world == 1 else 'the random streams start again from the '
+    mine = ('a seed drawn for this run (the config sets none)'
+            if seed is None else f"this config's seed {seed}")
+    loader = cfg.get('train_dataloader') or {}
+    workers = loader.get('num_workers') or 0
+    # the per-image pipeline's views are drawn in the loader's workers,
+    # which MMEngine's worker_init_fn seeds with the seed the loader was
+    # built with (before the resume); batched views (augment_on='device')
+    # and a loader without workers draw in this process
+    in_workers = (workers > 0 and cfg.get('augment_on') != 'device'
+                  and 'worker_init_fn' not in loader)
+    restored = ("the model's draws" if in_workers else
+                'the random views (drawn in this process) and the '
+                "model's draws")
+    streams = (f"{restored} continue the checkpoint's run of seed {saved} "
+               '(their state restored)' if world == 1 else
+               "the main process's random streams start again from the "
                f"checkpoint's seed {saved} (MMEngine's resume)")
+    preprocessor = (cfg.get('model') or {}).get('data_preprocessor') or {}
+    if world != 1 and cfg.get('augment_on') == 'device' and \
+            preprocessor.get('seed') is None:
+        # not restored on several processes: the generator keeps the seed
+        # it took when the model was built, before the resume
+        streams += (", the batched views' generator from "
+                    f'{mine} (seeded when the model is built)')
+    if in_workers:
+        streams = (f'the random views come from the {workers} data-loader '
+                   f'workers, seeded from {mine} (MMEngine binds it before '
+                   f'the resume), {streams}')
     return (f"this config's randomness.seed differs from that of the run "
             f'that wrote it: {saved} -> {seed}; the data order (the '
-            f"sampler's shuffle, the data-loader workers' seeds) comes from "
-            f"this config's {mine}, {streams}, so the run continues "
-            f'neither seed\'s run (to '
+            f"sampler's shuffle) comes from {mine}, {streams}, so the run "
+            "continues neither seed's run (to "
             f'continue it as it was: --cfg-options randomness.seed={saved})')
 
 
