@@ -1623,6 +1623,14 @@ def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:
         '--work-dir')
 
 
+def is_training_meta(meta: Any) -> bool:
+    """Whether a checkpoint's ``meta`` is a training checkpoint's (it
+    counts the epoch and the iteration its run reached, as MMEngine's
+    resume reads them)."""
+    return isinstance(meta, dict) and all(
+        isinstance(meta.get(k), int) for k in ('epoch', 'iter'))
+
+
 def check_resume_meta(path: str, cfg: Config, world: int,
                       meta: Any) -> None:
     """The refusals of the checkpoint ``path`` to resume from that its
@@ -1643,8 +1651,7 @@ def check_resume_meta(path: str, cfg: Config, world: int,
     Raises:
         InputError: one line, as each check says.
     """
-    if not (isinstance(meta, dict) and all(
-            isinstance(meta.get(k), int) for k in ('epoch', 'iter'))):
+    if not is_training_meta(meta):
         raise InputError(
             f'--resume from {path}: not a training checkpoint (no epoch and '
             'iteration in its meta: backbone weights, or a model saved '

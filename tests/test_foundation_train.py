@@ -3,6 +3,7 @@ atomic checkpoints, backbone extraction, and the MoCo-v3 loss formula."""
 import collections
 import math
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -2876,6 +2877,38 @@ def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
             f'--resume {other}: not a checkpoint (neither the zip archive '
             'torch.save writes nor torch\'s legacy format)')):
         train(cfg, work_dir=str(work), resume=str(other))
+    assert not work.exists()
+    # a legacy file that is no training checkpoint (weights, no epoch and
+    # iteration in its meta): said so, with what to use it as; the
+    # conversion's NEW.pth would be refused as no training checkpoint
+    weights = tmp_path / 'weights.pth'
+    torch.save(dict(state_dict=whole['state_dict'], meta=dict(note='w')),
+               weights, _use_new_zipfile_serialization=False)
+    with pytest.raises(InputError) as refused:
+        train(cfg, work_dir=str(work), resume=str(weights))
+    line = str(refused.value)
+    assert line.startswith(f'--resume {weights}: not a training checkpoint '
+                           '(a file of torch\'s legacy format'), line
+    assert 'load_from' in line and 'NEW.pth' not in line, line
+    assert not work.exists()
+    # a legacy training checkpoint holding an object weights_only does not
+    # read (an argparse.Namespace, as older code saved its arguments):
+    # named, as a zip checkpoint's (unpickling_refusal), not 'not a
+    # checkpoint'
+    import argparse
+    odd = tmp_path / 'odd.pth'
+    torch.save(dict(whole, meta=dict(whole['meta'],
+                                     args=argparse.Namespace(lr=0.1))),
+               odd, _use_new_zipfile_serialization=False)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(odd, weights_only=True)
+    with pytest.raises(InputError) as refused:
+        train(cfg, work_dir=str(work), resume=str(odd))
+    line = str(refused.value)
+    assert '\n' not in line and line.startswith(
+        f'--resume {odd}: holds objects other than tensors and plain '
+        'containers (argparse.Namespace), not unpickled for safety'), line
+    assert 'not a checkpoint' not in line, line
     assert not work.exists()
 
 

@@ -864,31 +864,46 @@ def _not_resumable(given: str, path: str) -> InputError:
     was written; a file of torch's legacy format
     (:func:`~openselfsup.utils.checkpoint.load_legacy_checkpoint`, which
     imports torch: only on this refusal), which the resume's checks do
-    not read, named as what it holds (a training checkpoint, or not) with
-    the command that saves it again in the zip format; or no checkpoint
-    at all. Each was called 'not a complete checkpoint (cut short while it
+    not read: a training checkpoint with the command that saves it again
+    in the zip format, another file said to be no training checkpoint
+    (its weights for ``load_from`` / ``init_cfg``: a converted copy was
+    refused as none), one holding an object ``weights_only`` does not
+    read named with it (:func:`~openselfsup.utils.checkpoint.
+    unpickling_refusal`); or no checkpoint at all. Each was called 'not a complete checkpoint (cut short while it
     was written?)'."""
+    from ..config import is_training_meta
     from ..utils.checkpoint import load_legacy_checkpoint
     other = 'give another one, or the run\'s work dir for its newest ' \
         'complete one'
     try:
-        saved = load_legacy_checkpoint(path)
-    except InputError:
-        return InputError(f'--resume {given}: not a checkpoint (neither the '
-                          'zip archive torch.save writes nor torch\'s legacy '
-                          f'format); {other}')
+        saved = load_legacy_checkpoint(path, resume=True)
+    except InputError as exc:
+        why = str(exc)
+        if why.startswith(f'{path}: neither'):
+            return InputError(f'--resume {given}: not a checkpoint (neither '
+                              'the zip archive torch.save writes nor '
+                              f'torch\'s legacy format); {other}')
+        # a legacy checkpoint holding an object that is not allow-listed:
+        # which (unpickling_refusal), the path as given
+        return InputError(f'--resume {given}: {why[len(path) + 2:]}')
     if saved is None:
         return InputError(f'--resume {given}: not a complete checkpoint '
                           f'(cut short while it was written?); {other}')
     meta = saved.get('meta') if isinstance(saved, dict) else None
-    what = 'a training checkpoint' if isinstance(meta, dict) and \
-        'epoch' in meta and 'iter' in meta else 'a file'
+    if not is_training_meta(meta):
+        return InputError(
+            f'--resume {given}: not a training checkpoint (a file of '
+            'torch\'s legacy format without epoch and iteration in its '
+            'meta: backbone weights, or a model saved without its training '
+            'state); weights alone start a new run: load_from, or a '
+            "backbone's init_cfg (type='Pretrained')")
     return InputError(
-        f'--resume {given}: {what} of torch\'s legacy format (a pickle, not '
-        'the zip archive torch.save writes since torch 1.6), which the '
-        'resume\'s checks do not read; save it again in the zip format, '
-        'python -c "import torch, openselfsup.engine; torch.save(torch.load('
-        f'{path!r}, weights_only=True), \'NEW.pth\')", and --resume NEW.pth')
+        f'--resume {given}: a training checkpoint of torch\'s legacy format '
+        '(a pickle, not the zip archive torch.save writes since torch 1.6), '
+        'which the resume\'s checks do not read; save it again in the zip '
+        'format, python -c "import torch, openselfsup.engine; '
+        f'torch.save(torch.load({path!r}, weights_only=True), \'NEW.pth\')"'
+        ', and --resume NEW.pth')
 
 
 def url_resume_note(url: str) -> str:

@@ -181,7 +181,7 @@ def load_checkpoint_file(path: str, map_location='cpu',
     return _torch_load(path, path, map_location, tensors_only, mmap=mmap)
 
 
-def load_legacy_checkpoint(path: str) -> Any:
+def load_legacy_checkpoint(path: str, resume: bool = False) -> Any:
     """A file of torch's legacy format (a pickle, not the zip archive
     ``torch.save`` writes since torch 1.6: older torchvision weights,
     ``_use_new_zipfile_serialization=False``), read as torch still loads
@@ -193,9 +193,16 @@ def load_legacy_checkpoint(path: str) -> Any:
         what the file holds; None where it is of no such format: missing,
         empty, or a zip (whole, or cut short while it was written).
 
+    Args:
+        path (str): the file.
+        resume (bool): it was to be resumed from
+            (:func:`unpickling_refusal`'s advice).
+
     Raises:
         InputError: not a zip, and torch cannot load it (another kind of
-            file, or an object that is not allow-listed).
+            file; an object that is not allow-listed, named as
+            :func:`unpickling_refusal` names it: torch's first line was
+            'Weights only load failed. This file can still be loaded...').
     """
     if not os.path.isfile(path) or cut_short(path) or \
             has_zip_directory(path):
@@ -205,6 +212,10 @@ def load_legacy_checkpoint(path: str) -> Any:
         return torch.load(path, map_location='cpu', weights_only=True,
                           mmap=False)
     except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
+        refused = unpickling_refusal(path, exc, resume=resume) \
+            if refused_global(exc) else None
+        if refused is not None:
+            raise refused from None
         raise InputError(f'{path}: neither a zip archive nor a checkpoint '
                          f'of torch\'s legacy format torch.load(weights_only'
                          f'=True) reads ({first_line(exc, with_type=True)})'
