@@ -3830,6 +3830,33 @@ def test_negative_out_indices_are_one_line(tmp_path, out, meant):
         assert model.head(model.neck(feats)).shape == (2, 9)
 
 
+@pytest.mark.parametrize('out', [[3, -1], [-1, 0], [-5], [1, -6]])
+def test_negative_out_indices_suggest_only_stages(out):
+    """The fix a negative ``out_indices`` is told: the stage numbers meant
+    (counted from the end: ``i + 4`` of 4 stages), each once and in
+    order, where every index names a stage (``[3, -1]`` was told
+    ``[3,3]``, ``[-1, 0]`` ``[3,0]``); where one names none even counted
+    from the end (``-5`` of 4), the valid range, no list (``[-5]`` was
+    told to set ``[-5]``, the value refused)."""
+    from mmpretrain.models.backbones import ResNet
+
+    from openselfsup.models.widths import _negative_out_indices
+    line = _negative_out_indices(ResNet(18, out_indices=out), 'model')
+    stages = [i + 4 if i < 0 else i for i in out]
+    if all(0 <= i < 4 for i in stages):
+        meant = sorted(set(stages))  # brute force: each stage once
+        assert line.endswith(
+            'set --cfg-options model.backbone.out_indices='
+            f'[{",".join(map(str, meant))}]'), line
+    else:
+        bad = next(i for i in out if i < -4)
+        assert line.startswith(f'model.backbone.out_indices holds {bad}: '), \
+            line
+        assert line.endswith('set model.backbone.out_indices to stage '
+                             'numbers from 0 to 3'), line
+        assert '=[' not in line, line
+
+
 def test_the_shipped_models_widths_chain():
     """No shipped training config is refused by the width check, and the
     check reads every part of the CLP and FSP models (a stand-in part of

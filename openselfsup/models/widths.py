@@ -67,12 +67,21 @@ def _negative_out_indices(backbone, prefix: str) -> Optional[str]:
     negative = [i for i in out if is_int(i) and i < 0]
     if not negative:
         return None
-    meant = ','.join(str(i % stages if is_int(i) and -stages <= i < 0
-                         else i) for i in out)
-    return (f'{prefix}.backbone.out_indices holds {negative[0]}: '
+    beyond = [i for i in negative if i < -stages]
+    said = (f'{prefix}.backbone.out_indices holds '
+            f'{(beyond or negative)[0]}: '
             "mmpretrain's ResNet hands on the stages it lists by number, "
             f'0 to {stages - 1}, and a negative one is none of them (not '
-            'counted from the end): set --cfg-options '
+            'counted from the end')
+    if beyond:
+        # no stage counted from the end either: nothing to suggest
+        return (f'{said}, where it names no stage of {stages} either): '
+                f'set {prefix}.backbone.out_indices to stage numbers from '
+                f'0 to {stages - 1}')
+    # the stages meant, each once, in the order the ResNet hands them on
+    meant = ','.join(str(i) for i in sorted(
+        {i % stages for i in out if is_int(i)}))
+    return (f'{said}): set --cfg-options '
             f'{prefix}.backbone.out_indices=[{meant}]')
 
 
