@@ -4048,6 +4048,56 @@ def test_a_pretrained_init_cfg_over_the_fsp_list_is_one_line(
     assert all(torch.equal(got[k], state[k]) for k in state)
 
 
+@pytest.mark.parametrize('entry', [
+    dict(type='Kaiming', layer=('Conv2d', 'Linear')),
+    dict(type='Normal', layer='Linear', bias_prob=1)])
+def test_an_init_cfg_value_of_a_wrong_type_is_mmengines_words(entry):
+    """An ``init_cfg`` entry whose keys its initializer takes but with a
+    value of the wrong type (a tuple of layers, an int ``bias_prob``):
+    MMEngine's TypeError, its runs of spaces as one, without the advice
+    on keys kept by an override (``_delete_=True``), which only an entry
+    of unknown keys needs."""
+    from mmengine.config import Config
+    from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
+
+    import mmengine.model  # noqa: F401 (registers the initializers)
+
+    from openselfsup.apis.train import check_init_cfgs
+    from openselfsup.utils import InputError
+    with pytest.raises(TypeError) as direct:  # the reference: MMEngine's
+        build_from_cfg(dict(entry), WEIGHT_INITIALIZERS)
+    cfg = Config(dict(model=dict(backbone=dict(init_cfg=[entry]))))
+    with pytest.raises(InputError) as refused:
+        check_init_cfgs(cfg, 'c.py')
+    assert str(refused.value) == (
+        f'c.py: model.backbone.init_cfg.0 ({entry["type"]}): '
+        f'{" ".join(str(direct.value).split())}'), str(refused.value)
+    assert '  ' not in str(refused.value)
+
+
+def test_valid_init_cfg_overrides_and_layer_lists_pass():
+    """``override`` (a dict, or a list of them) is read by MMEngine's
+    model init, not the initializer: an entry with one, or with a list of
+    layers, is not refused (each entry's initializer registered, so
+    that each is built)."""
+    import mmengine.model  # noqa: F401 (registers the initializers)
+    from mmengine.config import Config
+    from mmengine.registry import WEIGHT_INITIALIZERS
+
+    from openselfsup.apis.train import check_init_cfgs
+    entries = [
+        dict(type='Kaiming', layer=['Conv2d', 'Linear'],
+             override=dict(type='Constant', name='fc', val=0)),
+        dict(type='Normal', layer='Linear', std=0.01,
+             override=[dict(type='Constant', name='a', val=1),
+                       dict(name='b', type='Xavier')]),
+        dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
+    assert all(WEIGHT_INITIALIZERS.get(e['type']) for e in entries)
+    cfg = Config(dict(model=dict(backbone=dict(init_cfg=entries),
+                                 head=dict(init_cfg=entries[1]))))
+    assert check_init_cfgs(cfg, 'c.py') is None
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

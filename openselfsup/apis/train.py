@@ -869,8 +869,8 @@ def _not_resumable(given: str, path: str) -> InputError:
     (its weights for ``load_from`` / ``init_cfg``: a converted copy was
     refused as none), one holding an object ``weights_only`` does not
     read named with it (:func:`~openselfsup.utils.checkpoint.
-    unpickling_refusal`); or no checkpoint at all. Each was called 'not a complete checkpoint (cut short while it
-    was written?)'."""
+    unpickling_refusal`); or no checkpoint at all. Each was called 'not a
+    complete checkpoint (cut short while it was written?)'."""
     from ..config import is_training_meta
     from ..utils.checkpoint import load_legacy_checkpoint
     other = 'give another one, or the run\'s work dir for its newest ' \
@@ -1648,7 +1648,8 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
 
     Raises:
         InputError: the entry, the keys its initializer does not take and
-            those it does, and the config-file form that replaces it.
+            those it does, and the config-file form that replaces it; or
+            the entry and MMEngine's words on a value of the wrong type.
     """
     import inspect
 
@@ -1694,15 +1695,19 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
                     break
             foreign = [k for k in entry if k not in taken
                        and k not in ('type', 'override')]
-            why = (f'{cls.__name__} takes no {", ".join(foreign)} (it '
-                   f'takes {", ".join(sorted(taken))})') if foreign \
-                else first_line(exc)
+            head = f'{config}: {key} ({type_name(kind)}): '
+            if not foreign:
+                # a value of the wrong type (layer=('Conv2d', 'Linear'),
+                # bias_prob=1): MMEngine's words, their runs of spaces
+                # (its continued string literals) as one
+                raise InputError(
+                    head + ' '.join(first_line(exc).split())) from None
             raise InputError(
-                f'{config}: {key} ({type_name(kind)}): {why}; an override '
-                'of some keys of an entry keeps its other keys: replace '
-                f'the whole {key.rsplit(".init_cfg", 1)[0]}.init_cfg in '
-                'a config file, with _delete_=True (docs/pretraining.md)'
-            ) from None
+                f'{head}{cls.__name__} takes no {", ".join(foreign)} (it '
+                f'takes {", ".join(sorted(taken))}); an override of some '
+                'keys of an entry keeps its other keys: replace the whole '
+                f'{key.rsplit(".init_cfg", 1)[0]}.init_cfg in a config '
+                'file, with _delete_=True (docs/pretraining.md)') from None
 
 
 def check_head_classes(runner, config: str) -> None:
@@ -1923,8 +1928,9 @@ def check_listed_batch(cfg: Config, world: int) -> None:
     ``DefaultSampler`` (each of the ``world`` processes gets its share,
     rounded up), the short batch dropped. Other datasets and samplers are
     left to the run. Reads the list (:func:`listed_training_set`), also
-    for ``indices`` listed beyond its end: run after :func:`check_data_paths` and :func:`split_batch` (the
-    per-process batch).
+    for ``indices`` listed beyond its end: run after
+    :func:`check_data_paths` and :func:`split_batch` (the per-process
+    batch).
 
     Raises:
         InputError: fewer samples per process than one batch; indices
