@@ -5550,3 +5550,31 @@ def test_check_config_refuses_a_named_wrappers_weight_decay(tmp_path):
     assert lines[-1] == (
         f"error: {key} = 'x' in {path}: expected a non-negative number "
         f'(fix the config or --cfg-options {key}=...)'), lines[-5:]
+
+
+def test_check_init_cfgs_registers_the_initializers_itself():
+    """In a process that has not imported ``mmengine.model`` (which
+    registers ``Kaiming`` and the other initializers), a Kaiming entry of
+    a key it does not take is refused, not passed as an unregistered
+    type (a check of nothing)."""
+    code = (
+        'import sys\n'
+        'from mmengine.config import Config\n'
+        'from openselfsup.apis.train import check_init_cfgs\n'
+        'from openselfsup.utils import InputError\n'
+        'cfg = Config(dict(model=dict(backbone=dict(init_cfg=[dict(\n'
+        '    type="Kaiming", layer="Conv2d", checkpoint="x.pth")]))))\n'
+        'try:\n'
+        '    check_init_cfgs(cfg, "c.py")\n'
+        'except InputError as exc:\n'
+        '    print(exc)\n'
+        '    sys.exit(0)\n'
+        'sys.exit("not refused")\n')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [REPO, os.environ.get('PYTHONPATH')])))
+    p = subprocess.run([sys.executable, '-c', code], env=env, cwd=REPO,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.startswith(
+        'c.py: model.backbone.init_cfg.0 (Kaiming): KaimingInit takes no '
+        'checkpoint (it takes '), p.stdout

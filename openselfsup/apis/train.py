@@ -1643,8 +1643,10 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
     the run stopped when its weights were initialised on MMEngine's
     ``TypeError: PretrainedInit.__init__() got an unexpected keyword
     argument 'distribution'`` traceback. Each entry is built as MMEngine
-    builds it (its ``override`` aside); a type it has not registered is
-    left to the run.
+    builds it (its ``override`` aside), after importing
+    ``mmengine.model``, which registers MMEngine's initializers (before
+    that, every entry was unregistered and passed unchecked); a type
+    still not registered is left to the run.
 
     Raises:
         InputError: the entry, the keys its initializer does not take and
@@ -1653,6 +1655,7 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
     """
     import inspect
 
+    import mmengine.model  # noqa: F401 (registers Kaiming, Pretrained...)
     from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
 
     def entries(node, key):
