@@ -3979,6 +3979,58 @@ def test_a_head_of_fewer_classes_than_the_labels_is_one_line(
                      cfg_options={'model.head.num_classes': outputs})
 
 
+
+@pytest.mark.parametrize('wrapper', [
+    'RepeatDataset', 'ClassBalancedDataset', 'ConcatDataset'])
+def test_a_head_too_small_for_a_wrapped_list_is_one_line(
+        synthetic_root, tmp_path, wrapper):
+    """The training list inside MMEngine's dataset wrappers (the dataset
+    of a ``RepeatDataset`` / ``ClassBalancedDataset``, every part of a
+    ``ConcatDataset``: here the second, after a list of labels 0-4) was
+    not read, and a head too small reached torch's ``Target N is out of
+    bounds`` traceback at the first step: one line when the runner is
+    built, as for a plain list; a head of one more output than the
+    largest label is built."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, ann = _head_run(tmp_path, synthetic_root, 'train_labeled.txt')
+    five, _ = _head_run(tmp_path, synthetic_root, 'five.txt',
+                        lambda row: int(row.split()[1]) < 5)
+    part = Config.fromfile(cfg).train_dataloader.dataset.to_dict()
+    indices = part['indices']
+    label = _largest_label(ann, indices)
+    if wrapper == 'ConcatDataset':
+        first = Config.fromfile(five).train_dataloader.dataset.to_dict()
+        first['indices'] = None
+        assert _largest_label(first['ann_file']) == 4 < label
+        dataset = dict(type=wrapper, datasets=[first, part])
+    else:
+        dataset = dict(type=wrapper, dataset=part)
+        if wrapper == 'RepeatDataset':
+            dataset['times'] = 2
+        else:
+            dataset['oversample_thr'] = 0.5
+    wrapped = tmp_path / 'wrapped.py'
+    wrapped.write_text(
+        f'_base_ = {cfg!r}\n'
+        f'train_dataloader = dict(dataset=dict(_delete_=True, '
+        f'**{dataset!r}))\n')
+    work = tmp_path / 'w'
+    with pytest.raises(InputError, match='^' + re.escape(
+            f'{wrapped}: model.head.num_classes is {label} but the '
+            f'training list {ann} (the {len(indices)} samples its indices '
+            f'keep) holds label {label}: a head of {label + 1} outputs at '
+            f'least (set --cfg-options model.head.num_classes='
+            f'{label + 1})') + '$'):
+        build_runner(str(wrapped), work_dir=str(work),
+                     cfg_options={'model.head.num_classes': label})
+    assert not work.exists()
+    build_runner(str(wrapped), work_dir=str(tmp_path / 'ok'),
+                 cfg_options={'model.head.num_classes': label + 1})
+
+
 @pytest.mark.parametrize('name, lines', [
     ('five.txt', lambda row: int(row.split()[1]) < 5),
     ('wo_8_train_labeled.txt', None),

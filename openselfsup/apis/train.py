@@ -1723,11 +1723,17 @@ def check_head_classes(runner, config: str) -> None:
     ``ImageList``, its ``indices`` applied, as the run reads them), not
     from ``train_dataloader.dataset.num_classes``, the range the labels
     may take: a list of 5 classes (or ``wo_8``'s 0-7) trains a head of 5
-    (8). Other datasets, a list not on this machine and a label beyond
-    the dataset's ``num_classes`` (which the dataset refuses, naming the
-    line) are left to the run."""
+    (8). Read through MMEngine's dataset wrappers
+    (:func:`~openselfsup.config.dataset_parts`: the dataset of a
+    ``RepeatDataset`` / ``ClassBalancedDataset``, every part of a
+    ``ConcatDataset``; they were skipped, and the run reached the
+    traceback). Other datasets, a list not on this machine and a label
+    beyond the dataset's ``num_classes`` (which the dataset refuses,
+    naming the line) are left to the run."""
     from mmengine.model import is_model_wrapper
     from mmpretrain.models.heads import ClsHead
+
+    from ..config import dataset_parts
 
     model = runner.model.module if is_model_wrapper(runner.model) else \
         runner.model
@@ -1735,15 +1741,23 @@ def check_head_classes(runner, config: str) -> None:
     outputs = getattr(head, 'num_classes', None)
     if not (isinstance(head, ClsHead) and is_int(outputs)):
         return
-    listed = listed_training_set(runner.cfg)
-    labels = [label for _, label in listed[2] if label is not None] \
-        if listed is not None and listed[2] else []
-    if not labels:
+    found = None  # (top label, listed) of the part of the largest label
+    for key, part in dataset_parts(
+            runner.cfg.train_dataloader.get('dataset') or {}):
+        listed = listed_training_set(runner.cfg, part, key) \
+            if isinstance(part, dict) else None
+        labels = [label for _, label in listed[2] if label is not None] \
+            if listed is not None and listed[2] else []
+        if not labels:
+            continue
+        top, bound = max(labels), part.get('num_classes')
+        if (is_int(bound) and top >= bound) or \
+                (found is not None and top <= found[0]):
+            continue
+        found = top, listed
+    if found is None or found[0] < outputs:
         return
-    top = max(labels)
-    bound = runner.cfg.train_dataloader.dataset.get('num_classes')
-    if top < outputs or (is_int(bound) and top >= bound):
-        return
+    top, listed = found
     kept = '' if listed[2] == listed[1] else \
         f' (the {len(listed[2])} samples its indices keep)'
     raise InputError(
@@ -1753,9 +1767,13 @@ def check_head_classes(runner, config: str) -> None:
         f'{top + 1})')
 
 
-def listed_training_set(cfg: Config) -> Optional[Tuple[str, list, list]]:
-    """The training set of ``cfg`` as its list file gives it, where it
-    is a plain ``ImageList`` of a list file on this machine (else None):
+def listed_training_set(cfg: Config, node: Optional[dict] = None,
+                        key: str = 'train_dataloader.dataset'
+                        ) -> Optional[Tuple[str, list, list]]:
+    """The training set of ``cfg`` (or its dataset config ``node`` at
+    ``key``: a part inside a dataset wrapper) as its list file gives it,
+    where it is a plain ``ImageList`` of a list file on this machine
+    (else None):
     ``(path, entries, kept)``, the list's entries
     (:func:`~openselfsup.datasets.list_files.read_list_file`) and those its
     ``indices`` keep (:func:`~openselfsup.datasets.list_files.
@@ -1767,7 +1785,8 @@ def listed_training_set(cfg: Config) -> Optional[Tuple[str, list, list]]:
             cannot read, ``indices`` beyond the list's end, or keeping none
             of it where the dataset is serialized.
     """
-    node = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+    if node is None:
+        node = (cfg.get('train_dataloader') or {}).get('dataset') or {}
     path = annotation_path(node)
     if not (type_name(node.get('type')) == 'ImageList' and path
             and isinstance(node.get('data_root') or '', str)
@@ -1778,7 +1797,7 @@ def listed_training_set(cfg: Config) -> Optional[Tuple[str, list, list]]:
     entries = read_list_file(path)
     indices = node.get('indices')
     # the ImageList's refusals when the run builds it (CheckedIndices)
-    where = f' (train_dataloader.dataset.indices in {cfg.filename})'
+    where = f' ({key}.indices in {cfg.filename})'
     check_list_indices(indices, len(entries), path, where)
     kept = kept_entries(entries, indices)
     if kept == [] and node.get('serialize_data', True):
