@@ -4315,6 +4315,45 @@ def test_a_resume_without_scheduler_states_says_the_lr_they_restart_on(
         'go on from it' not in log, log[-3000:]
 
 
+
+def test_a_started_scheduler_counts_the_optimizers_own_groups(
+        synthetic_root, tmp_path):
+    """A resume from a checkpoint without scheduler states, of a
+    ``paramwise_cfg`` (one group per parameter, the head's at half the
+    lr), with a ConstantLR added: its 'takes its first step' warning
+    said the lr 'in its 63 param groups' of an optimizer of 62, the
+    last the base lr of MMEngine's OptimWrapper (its
+    ``base_param_settings``, one scalar parameter), which the schedulers'
+    groups hold. Now the optimizer's own groups. The references: the
+    checkpoint's optimizer groups (their lr), and the factor by hand."""
+    steps = dict(type='MultiStepLR', milestones=[1], gamma=0.1,
+                 by_epoch=True, begin=0, end=3)
+    c, _ = _scheduled_run(synthetic_root, tmp_path, [steps])
+    c.optim_wrapper.paramwise_cfg = dict(
+        custom_keys=dict(head=dict(lr_mult=0.5)))
+    c.dump(str(tmp_path / 'cfg.py'))
+    from openselfsup.apis import train
+    train(str(tmp_path / 'cfg.py'), work_dir=str(tmp_path / 'p'))
+    ckpt = torch.load(tmp_path / 'p' / 'epoch_1.pth', weights_only=True)
+    del ckpt['param_schedulers']
+    best = tmp_path / 'best.pth'
+    torch.save(ckpt, best)
+    saved = [g['lr'] for g in ckpt['optimizer']['param_groups']]
+    assert len(set(saved)) == 2  # the head's groups differ
+    runner, log = _resumed_with(c, tmp_path, 'added', [
+        dict(steps), dict(type='ConstantLR', factor=0.5, by_epoch=True,
+                          begin=0, end=2)], str(best))
+    assert len(runner.optim_wrapper.optimizer.param_groups) == len(saved)
+
+    def shown(values):
+        return f'{", ".join(f"{v:g}" for v in values)} in its ' \
+            f'{len(values)} param groups'
+
+    assert 'param_scheduler.1 (ConstantLR) takes its first step on the lr ' \
+        f'the optimizer resumes with: {shown(saved)} -> ' \
+        f'{shown([v * 0.5 for v in saved])} (' in log, log[-3000:]
+
+
 def test_a_resume_without_scheduler_states_compares_them_by_class(
         synthetic_root, tmp_path):
     """A checkpoint without scheduler states (its ``param_schedulers``

@@ -1435,6 +1435,12 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
                     getattr(scheduler, '_global_step', None) != 0:
                 continue
             groups = scheduler.optimizer.param_groups
+            # the optimizer's own groups, as the warning says them: an
+            # OptimWrapper of several adds MMEngine's base_param_settings
+            # (one scalar parameter, its base lr logged), counted among
+            # them ('in its 63 param groups' of an optimizer's 62)
+            own = getattr(scheduler.optimizer, 'optimizer',
+                          scheduler.optimizer).param_groups
             param = scheduler.param_name
             if getattr(scheduler, 'use_betas', False):
                 # a momentum scheduler of Adam's betas reads the momentum
@@ -1463,14 +1469,14 @@ def start_unloaded_schedulers(schedulers: Any, states: Any, section: Any,
                 continue
             if getattr(scheduler, 'last_step', None) != 0:
                 continue
-            before = [group[param] for group in groups]
+            before = [group[param] for group in own]
             scheduler._global_step = scheduler.last_step = -1
             try:
                 scheduler.step()
             except KeyError as exc:
                 raise refused(name, i, scheduler, exc,
                               'at this resume') from None
-            after = [group[param] for group in groups]
+            after = [group[param] for group in own]
             if after != before:
                 lines.append(
                     f'{_scheduler_place(section, name, i)} '
