@@ -29,7 +29,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       is_whole, load_config, local_file, named_wrappers,
                       numpy_seed, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
-                     settings_refused)
+                     is_index_sequence, settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
                                       find_resumable_checkpoint,
                                       has_zip_directory, is_http_url,
@@ -632,12 +632,6 @@ def check_train_loop(cfg: Config) -> None:
             'loop (fix the config or --cfg-options train_cfg.by_epoch=True)')
 
 
-def _index_sequence(indices) -> bool:
-    """Whether MMEngine's BaseDataset takes ``indices`` as the sequence of
-    the samples it keeps (a list, a tuple, a ``range``; not a string)."""
-    return isinstance(indices, Sequence) and not isinstance(indices, str)
-
-
 def check_indices(cfg: Config) -> None:
     """Refuse a dataset's ``indices`` that MMEngine's BaseDataset refuses
     or misreads: a numpy array (a TypeError when the dataset is built, or a
@@ -662,7 +656,7 @@ def check_indices(cfg: Config) -> None:
                     f'{int(indices)}')
             if indices is None or isinstance(indices, int):
                 continue
-            if _index_sequence(indices):
+            if is_index_sequence(indices):
                 wrong = [i for i in indices if not is_int(i)]
                 if wrong:
                     raise InputError(
@@ -1969,7 +1963,7 @@ def check_listed_batch(cfg: Config, world: int) -> None:
              and type_name(sampler.get('type', 'DefaultSampler'))
              == 'DefaultSampler'
              and sampler.get('round_up', True))
-    if not (steps or _index_sequence(indices) or isinstance(indices, int)):
+    if not (steps or is_index_sequence(indices) or isinstance(indices, int)):
         return
     listed = listed_training_set(cfg)  # a plain ImageList's list
     if listed is None or listed[2] is None:

@@ -51,7 +51,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from ..utils import InputError
+from ..utils import InputError, is_int
 from .pipeline_checks import JITTER as _JITTER
 from .pipeline_checks import _numbers, _prob, check_settings
 
@@ -1672,8 +1672,7 @@ class BatchAugment:
         if images.dim() != 4 or images.shape[1] != 3:
             raise InputError('batched augmentation needs [N, 3, H, W] '
                              f'images, got {tuple(images.shape)}')
-        if isinstance(repeats, bool) or not isinstance(repeats, int) or \
-                repeats < 1:
+        if not is_int(repeats) or repeats < 1:
             # 0 or less returned the batch once (N rows, not 0)
             raise InputError('batched augmentation: repeats must be an '
                              f'integer of at least 1, got {repeats!r}')

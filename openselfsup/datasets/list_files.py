@@ -27,13 +27,13 @@ import hashlib
 import os
 import posixpath
 import stat
-from collections import abc
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..classes import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                        PAIP_CLASSES)
 from ..utils import (InputError, check_replaceable, file_sha1,
-                     json_object_or_none, save_set, with_missing_note)
+                     is_index_sequence, json_object_or_none, save_set,
+                     with_missing_note)
 
 #: the record :func:`write_list_set` keeps in a meta folder: the files it
 #: wrote there and their digests (the lists it may replace)
@@ -144,7 +144,7 @@ def check_list_indices(indices: Any, samples: int, path: str,
     Raises:
         InputError: naming the first such index, the list and its size.
     """
-    if not isinstance(indices, abc.Sequence) or isinstance(indices, str):
+    if not is_index_sequence(indices):
         return
     for index in indices:
         if isinstance(index, int) and not -samples <= index < samples:
@@ -165,7 +165,7 @@ def kept_entries(entries: Sequence, indices: Any) -> Optional[list]:
     if isinstance(indices, int):
         return list(entries[:indices] if indices >= 0 else
                     entries[indices:])
-    if isinstance(indices, abc.Sequence) and not isinstance(indices, str):
+    if is_index_sequence(indices):
         return [entries[i] for i in indices]
     return None
 

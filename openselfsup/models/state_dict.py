@@ -213,16 +213,15 @@ def held_under(model: torch.nn.Module, state: Dict[str, torch.Tensor]
     first names)``, the prefix holding the most of them with their
     shapes; else None.
     """
-    own = {k: v for k, v in model.state_dict().items()
-           if not k.endswith('num_batches_tracked')}
+    weights = model.state_dict()
+    own = {k: weights[k] for k in _counted(list(weights))}
     if any(k in state for k in own):
         return None
     counts: Dict[str, int] = {}
     for k, v in state.items():
         k = str(k)
-        for at in range(len(k)):
-            if k[at] == '.' and k[at + 1:] in own and \
-                    tuple(getattr(v, 'shape', ())) == \
+        for at in (i for i, c in enumerate(k) if c == '.'):
+            if k[at + 1:] in own and tuple(getattr(v, 'shape', ())) == \
                     tuple(own[k[at + 1:]].shape):
                 prefix = k[:at + 1]
                 counts[prefix] = counts.get(prefix, 0) + 1

@@ -4,7 +4,8 @@ fingerprints, a warning said once. (``utils.device`` imports torch and
 from .errors import (InputError, Terminated, cfg_options_here,  # noqa: F401
                      check_distinct, check_finite, check_fraction,
                      check_seed, first_line,
-                     given_twice, is_int, is_number, run_cli,
+                     given_twice, is_index_sequence, is_int,
+                     is_number, run_cli,
                      settings_refused,
                      terminate_raises)
 from .fingerprint import (array_sha1, config_sha1,  # noqa: F401

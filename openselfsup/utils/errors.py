@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections import abc
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, List, \
     Optional, Sequence, Tuple, Type
@@ -171,6 +172,13 @@ def check_distinct(flag: str, values: Iterable,
 def is_int(value: Any) -> bool:
     """An int that is not a bool (``True`` is an int in Python)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_index_sequence(value: Any) -> bool:
+    """Whether MMEngine's BaseDataset takes ``value`` (its ``indices``) as
+    the sequence of the samples it keeps (a list, a tuple, a ``range``;
+    not a string)."""
+    return isinstance(value, abc.Sequence) and not isinstance(value, str)
 
 
 def is_number(value: Any) -> bool:

@@ -3,15 +3,14 @@ of :mod:`openselfsup.models.groups`, without torch: the launchers check a
 config against the GPU count with it before they start any process)."""
 from typing import Optional
 
-from .errors import InputError
+from .errors import InputError, is_int
 
 
 def check_group_size(group_size: Optional[int], what: str) -> None:
     """InputError unless ``group_size`` is None or a positive integer (not
     a bool: ``True`` is an int in Python, and made groups of one image,
     whose contrastive loss is 0)."""
-    if group_size is not None and (isinstance(group_size, bool)
-                                   or not isinstance(group_size, int)
+    if group_size is not None and (not is_int(group_size)
                                    or group_size < 1):
         raise InputError(f'{what}={group_size!r}: use a positive number of '
                          'images or None')

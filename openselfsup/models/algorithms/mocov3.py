@@ -185,7 +185,7 @@ class MoCoV3(_MoCoV3):
                 f'MoCoV3 takes two views of each image, got {len(inputs)} '
                 '(the MultiView num_views of '
                 'train_dataloader.dataset.pipeline: the recipe\'s is 2)')
-        if not (isinstance(inputs, list) and len(inputs) >= 2
+        if not (isinstance(inputs, list)
                 and inputs[0].shape == inputs[1].shape and self.one_pass()):
             return super().loss(inputs, data_samples, **kwargs)
         # mmpretrain's loss takes the first two views
