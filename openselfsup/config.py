@@ -22,10 +22,8 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
-# is_int, is_number: kept importable from here, where their callers
-# found them before they moved to utils (the low-shot layer uses them)
-from .utils import (InputError, file_sha1, first_line,  # noqa: F401
-                    is_int, is_number, with_missing_note)
+from .utils import (InputError, file_sha1, first_line, is_int, is_number,
+                    with_missing_note)
 from .utils.fingerprint import folder_sha1
 
 

@@ -70,7 +70,7 @@ from mmengine.logging import print_log
 
 from ..classes import (held_out_words, lists_held_out, lists_named,
                        model_held_out, nct_names, split_model_name)
-from ..config import (argument_value, is_number, key_below, load_config,
+from ..config import (argument_value, key_below, load_config,
                       model_settings_sha1, pipeline_image_size,
                       sized_pipeline)
 from ..lowshot import paths
@@ -78,7 +78,7 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      check_distinct, check_finite,
                      check_replaceable, check_seed, check_writable,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
-                     library_version, load_json, locked, save_set)
+                     is_number, library_version, load_json, locked, save_set)
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 

@@ -28,8 +28,8 @@ import re
 from collections import Counter
 from typing import Dict, List, Optional, Sequence
 
-from ..config import is_number
-from ..utils import InputError, check_distinct, check_file, load_json
+from ..utils import (InputError, check_distinct, check_file, is_number,
+                     load_json)
 
 #: the levels and metrics of a kNN result, in the table's order
 LEVELS = ('patch', 'slide', 'patient')

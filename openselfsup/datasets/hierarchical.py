@@ -34,9 +34,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from PIL import Image
 
-from ..config import is_int
 from ..registry import DATASETS, TRANSFORMS
-from ..utils import InputError, Once, given_twice
+from ..utils import InputError, Once, given_twice, is_int
 from .list_files import CheckedIndices
 
 #: OpenSRH adds this to CH3 - CH2 so that the difference stays positive.

@@ -53,10 +53,10 @@ from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
                       check_same_held_out, check_saved_model, flat_config,
                       key_below, key_change, local_file,
                       saved_model_difference, uneven_windows_refusal)
-from ..config import accumulation_count, is_int, is_number, named_wrappers
+from ..config import accumulation_count, named_wrappers
 from ..registry import RUNNERS
-from ..utils import (InputError, first_line, settings_refused,
-                     terminate_raises)
+from ..utils import (InputError, first_line, is_int, is_number,
+                     settings_refused, terminate_raises)
 from ..utils.checkpoint import register_safe_globals, unpickling_refusal
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
@@ -1602,6 +1602,13 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         groups, optimizer = held
         here = optimizer.get(param)
         values = [g.get(param) for g in groups]
+        kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
+        also = any(_scheduled_param(s) == param for s in kept)
+        if also and saved.get('param_schedulers') is None:
+            # no scheduler state: this config's schedulers of it do not go
+            # on, they start again on that value (the warning of the lack
+            # says it, _restarted_on); replayed, they were said to go on
+            continue
         built = _built_values(saved, cfg, name, param, groups, world)
         if not values or _as_built(values, built):
             continue
@@ -1614,13 +1621,6 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         setting = f'{_optimizer_key(name)}.{param}: {_shown(here)}' + (
             f', giving {_shown_values(built[0])} with its '
             f'{" and ".join(built[1])}' if built and built[1] else '')
-        kept = _optimizer_schedulers(cfg.get('param_scheduler'), name)
-        also = any(_scheduled_param(s) == param for s in kept)
-        if also and saved.get('param_schedulers') is None:
-            # no scheduler state: this config's schedulers of it do not go
-            # on, they start again on that value (the warning of the lack
-            # says it, _restarted_on); replayed, they were said to go on
-            continue
         alone, same = replays(name, param) if also else (None, False)
         if same:
             continue  # this config's schedule alone gives it

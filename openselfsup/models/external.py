@@ -46,8 +46,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from ..config import is_number
-from ..utils import InputError, first_line, with_missing_note
+from ..utils import InputError, first_line, is_number, with_missing_note
 
 LIBRARIES = ('timm', 'open_clip')
 #: weight files looked for in a hub-layout folder, in order
