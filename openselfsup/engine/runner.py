@@ -3801,10 +3801,10 @@ class AtomicRunner(Runner):
             else self.model
         for name, module, cfg in inits(model, 'model'):
             path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
-            if not isinstance(path, str) or local_file(path) is None:
+            local = local_file(path) if isinstance(path, str) else None
+            if local is None:
                 continue
             head = f'{name}.init_cfg (Pretrained, {path})'
-            local = local_file(path)
             try:
                 saved = saved_checkpoint(local)
             except InputError as exc:
@@ -3816,9 +3816,8 @@ class AtomicRunner(Runner):
                     continue  # MMEngine's load says what it is
                 if saved is None:
                     raise InputError(f'{head}: {exc}') from None
-            state = saved.get('state_dict', saved) \
-                if isinstance(saved, dict) else None
-            if not isinstance(state, dict):
+            _, state = self._model_and_state(saved)
+            if state is None:
                 continue  # MMEngine's load says what it is
             if prefix is None:
                 state = {re.sub(r'^module\.', '', str(k)): v
