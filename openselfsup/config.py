@@ -1377,6 +1377,19 @@ def _seed_shown(seed: Any) -> str:
     return text if len(text) <= 40 else f'{text[:36]}...'
 
 
+def seeded_workers(loader: Any) -> int:
+    """The DataLoader workers of the loader config ``loader`` that
+    MMEngine's ``worker_init_fn`` seeds (each with its process's seed plus
+    ``num_workers * rank + worker id``, bound when the loader is built):
+    its ``num_workers`` where that is an int above 0 and the loader names
+    no ``worker_init_fn`` of its own; else 0."""
+    workers = loader.get('num_workers') if isinstance(loader, dict) \
+        else None
+    if not (is_int(workers) and workers > 0) or 'worker_init_fn' in loader:
+        return 0
+    return workers
+
+
 def seed_additions(cfg: Config, world: int,
                    loaders: Optional[Sequence[str]] = None
                    ) -> Tuple[int, int, List[str]]:
@@ -1405,10 +1418,8 @@ def seed_additions(cfg: Config, world: int,
             loaders.append('val_dataloader')
     worker_add = 0
     for name in loaders:
-        loader = cfg.get(name)
-        workers = loader.get('num_workers') if isinstance(loader, dict) \
-            else None
-        if not (is_int(workers) and workers > 0) or 'worker_init_fn' in loader:
+        workers = seeded_workers(cfg.get(name))
+        if not workers:
             continue
         add = workers * last + workers - 1
         if add > worker_add:

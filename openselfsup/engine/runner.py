@@ -53,7 +53,7 @@ from ..config import (UNSET, _code_keys, check_resume_meta,  # noqa: F401
                       check_same_held_out, check_saved_model, flat_config,
                       key_below, key_change, local_file,
                       saved_model_difference, uneven_windows_refusal)
-from ..config import accumulation_count, named_wrappers
+from ..config import accumulation_count, named_wrappers, seeded_workers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
@@ -360,14 +360,12 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
         return None
     mine = ('a seed drawn for this run (the config sets none)'
             if seed is None else f"this config's seed {seed}")
-    loader = cfg.get('train_dataloader') or {}
-    workers = loader.get('num_workers') or 0
     # the per-image pipeline's views are drawn in the loader's workers,
     # which MMEngine's worker_init_fn seeds with the seed the loader was
     # built with (before the resume); batched views (augment_on='device')
     # and a loader without workers draw in this process
-    in_workers = (workers > 0 and cfg.get('augment_on') != 'device'
-                  and 'worker_init_fn' not in loader)
+    workers = seeded_workers(cfg.get('train_dataloader'))
+    in_workers = workers > 0 and cfg.get('augment_on') != 'device'
     restored = ("the model's draws" if in_workers else
                 'the random views (drawn in this process) and the '
                 "model's draws")
