@@ -4524,8 +4524,11 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
     groups, not this config's optim_wrapper.optimizer.lr 0.05', where
     each group resumes with exactly what the config builds for it. The
     references: the checkpoint's groups and lr x lr_mult x 8 / 4 by
-    hand."""
-    from openselfsup.engine.runner import resume_notes
+    hand. Resumed as a user's run is (prepare_config, the config
+    prepared: its ``amp`` resolved as the checkpoint's run resolved it),
+    with no word of a precision change (the config as loaded said
+    amp='off' -> 'auto')."""
+    from openselfsup.apis.train import prepare_config
     c = _head_lr_mult_run(synthetic_root, tmp_path, 2, auto_scale_lr=dict(
         base_batch_size=4, enable=True))
     lr = c.optim_wrapper.optimizer.lr
@@ -4535,9 +4538,15 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
     del ckpt['param_schedulers']
     best = tmp_path / 'best.pth'
     torch.save(ckpt, best)
-    notes = '\n'.join(resume_notes(str(best), c, 1))
+    path = str(tmp_path / 'cfg.py')
+
+    def resumed():
+        return '\n'.join(prepare_config(c, path, str(tmp_path / 'r'),
+                                        resume=str(best)))
+    notes = resumed()
     assert 'it holds no learning-rate scheduler state (the schedule starts ' \
         'again from its first step), as a best checkpoint' in notes, notes
+    assert 'amp=' not in notes, notes
     # this config's lr doubled: each group is named beside what it builds,
     # lr x lr_mult x 8 / 4, by hand
     c.optim_wrapper.optimizer.lr = lr * 2
@@ -4546,7 +4555,8 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
              for g in groups]
     held = ', '.join(f'{g["lr"]:g}' for g in groups)
     built = ', '.join(f'{lr * 2 * m * 8 / 4:g}' for m in mults)
-    notes = '\n'.join(resume_notes(str(best), c, 1))
+    notes = resumed()
+    assert 'amp=' not in notes, notes
     assert f'on the lr the optimizer resumes with, {held} in its ' \
         f'{len(groups)} param groups, not the {built} in its {len(groups)} ' \
         "param groups that this config's optim_wrapper.optimizer.lr " \
@@ -4564,9 +4574,10 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
     the built values taken as 0.05 / 0.005). Now what B built is read
     from its checkpoint's meta; a checkpoint without that record leaves
     the contrast out. The references: the groups' lr and lr x lr_mult by
-    hand."""
+    hand. Resumed as a user's run is (prepare_config: no word of a
+    precision change, which the config as loaded gave)."""
     from openselfsup.apis import train
-    from openselfsup.engine.runner import resume_notes
+    from openselfsup.apis.train import prepare_config
     c = _head_lr_mult_run(synthetic_root, tmp_path, 5)
     lr = c.optim_wrapper.optimizer.lr
     c.optim_wrapper.optimizer.lr = lr * 2
@@ -4584,7 +4595,12 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
     built = ', '.join(
         f'{lr * 2 * (1. if math.isclose(g["lr"], lr) else 0.1):g}'
         for g in groups)
-    notes = '\n'.join(resume_notes(str(best), c, 1))
+
+    def resumed():
+        return '\n'.join(prepare_config(c, later, str(tmp_path / 'r'),
+                                        resume=str(best)))
+    notes = resumed()
+    assert 'amp=' not in notes, notes
     assert f'on the lr the optimizer resumes with, {held} in its ' \
         f'{len(groups)} param groups, not the {built} in its {len(groups)} ' \
         "param groups that this config's optim_wrapper.optimizer.lr " \
@@ -4592,7 +4608,7 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
     # saved before the record: the built values unknown, no contrast
     del ckpt['meta']['built_groups']
     torch.save(ckpt, best)
-    notes = '\n'.join(resume_notes(str(best), c, 1))
+    notes = resumed()
     assert f'on the lr the optimizer resumes with, {held} in its ' \
         f'{len(groups)} param groups), as a best checkpoint' in notes, notes
 
