@@ -3675,7 +3675,13 @@ def test_scheduler_states_are_matched_by_class_or_refused():
 
     def places(here, there, states=None):
         states = [{} for _ in there] if states is None else states
-        return scheduler_state_places(here, there, states, 'c.pth')
+        found, lines, removed = scheduler_state_places(here, there, states,
+                                                       'c.pth')
+        # the lines that name a saved scheduler removed: by hand, those
+        # of 'which this config removed'
+        assert removed == [line for line in lines
+                           if 'which this config removed' in line], lines
+        return found, lines
 
     assert places([warm, cos], [warm, cos]) == ({}, [])
     assert places([warm], [warm, cos]) == ({}, [])  # the last removed

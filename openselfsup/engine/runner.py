@@ -1077,7 +1077,7 @@ def _places_of(configs: List[dict], saved: List[dict], path: str,
 
 def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
                            states: Any, path: str, loaded: bool = True
-                           ) -> Tuple[dict, List[str]]:
+                           ) -> Tuple[dict, List[str], List[str]]:
     """Which saved scheduler state each of a resumed config's schedulers
     takes. MMEngine's resume loads the checkpoint's states (``states``:
     its ``param_schedulers``, a list, or one per optimizer by name) into
@@ -1111,7 +1111,10 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
         tuple: ``{name: places}`` (name None for the one optimizer) of
         the optimizers whose states do not go by place, ``places`` the
         saved state's place for each of the config's schedulers (None:
-        none, it starts at the resume), and the lines that say so.
+        none, it starts at the resume), the lines that say so, and those
+        of them that name a saved scheduler removed (each line is
+        recorded as one or not when it is made; a caller told them apart
+        by their wording).
 
     Raises:
         InputError: a match that is ambiguous: a class of which, those
@@ -1120,6 +1123,7 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
             it continues is not known).
     """
     lists = states if isinstance(states, dict) else {None: states}
+    # each line with whether it names a saved scheduler removed
     found, lines = {}, []
     # a saved list shared by the optimizers, this config's by optimizer
     # name: a removal is said with the optimizers it is removed for (the
@@ -1146,30 +1150,33 @@ def scheduler_state_places(schedulers: Any, saved_schedulers: Any,
             kind = _scheduler_kind(configs[i])[0]
             if j is None and loaded:
                 param = _scheduled_param(configs[i]) or 'value'
-                lines.append(f'{where("here", i)} ({kind}) has no saved '
-                             'state of its class and starts at this resume, '
-                             f'on the {param} the optimizer resumes with, its '
-                             'steps counted from here')
+                lines.append((f'{where("here", i)} ({kind}) has no saved '
+                              'state of its class and starts at this '
+                              f'resume, on the {param} the optimizer resumes '
+                              'with, its steps counted from here', False))
             elif j is not None and j != i:
                 takes = 'takes the state of' if loaded else 'with'
-                lines.append(f'{where("here", i)} ({kind}) {takes} the '
-                             f'saved {where("saved", j)}')
+                lines.append((f'{where("here", i)} ({kind}) {takes} the '
+                              f'saved {where("saved", j)}', False))
         for j in sorted(set(range(len(saved))) - set(places)):
             line = (f'the saved {where("saved", j)} '
                     f'({_scheduler_kind(saved[j])[0]}), which this '
                     'config removed')
-            lines.append(line)
+            lines.append((line, True))
             if removed_for is not None and name is not None:
                 removed_for.setdefault(line, []).append(name)
-    for i, line in enumerate(lines):
-        if removed_for and line in removed_for:
-            names = removed_for[line]
+    for i, (line, removed) in enumerate(lines):
+        if not removed:
+            continue
+        names = (removed_for or {}).get(line)
+        if names:
             line += f' for optimizer{"s" * (len(names) > 1)} ' + \
                 ' and '.join(map(repr, names))
-        if line.startswith('the saved '):
-            lines[i] = line + ', is not loaded' * loaded
+        lines[i] = (line + ', is not loaded' * loaded, removed)
     # (a list for every optimizer: each one's lines alike, said once)
-    return found, list(dict.fromkeys(lines))
+    lines = list(dict.fromkeys(lines))
+    return (found, [line for line, _ in lines],
+            [line for line, removed in lines if removed])
 
 
 def saved_scheduler_section(saved: dict) -> Any:
@@ -1200,8 +1207,8 @@ def resume_scheduler_match(saved: dict, schedulers: Any,
         InputError: an ambiguous match (:func:`scheduler_state_places`).
     """
     states = saved.get('param_schedulers')
-    found, lines = scheduler_state_places(schedulers, saved_schedulers,
-                                          states, path)
+    found, lines, _ = scheduler_state_places(schedulers, saved_schedulers,
+                                             states, path)
     return (found, lines, *matched_schedulers(states, saved_schedulers,
                                               found, schedulers))
 
@@ -1242,7 +1249,7 @@ def _compared_without_states(saved: dict, schedulers: Any,
             for name in names} if names else \
         [{}] * len(_optimizer_schedulers(saved_schedulers, None))
     try:
-        found, lines = scheduler_state_places(
+        found, lines, removed = scheduler_state_places(
             schedulers, saved_schedulers, held, '', loaded=False)
     except InputError:
         return {}, saved_schedulers, [], (
@@ -1251,7 +1258,6 @@ def _compared_without_states(saved: dict, schedulers: Any,
             'one to one)')
     section = matched_schedulers(held, saved_schedulers, found,
                                  schedulers)[1]
-    removed = [line for line in lines if line.startswith('the saved ')]
     moved = [line for line in lines if line not in removed]
     how = f' (param_scheduler compared by class: {"; ".join(moved)})' \
         if moved else ''
