@@ -4619,6 +4619,47 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
         f'{len(groups)} param groups), as a best checkpoint' in notes, notes
 
 
+def test_a_resume_reads_what_its_checkpoints_run_built_once(
+        two_optimizers, tmp_path, monkeypatch):
+    """A best checkpoint of two optimizers built by a constructor, resumed
+    with each one's lr doubled: the warning names each optimizer's lr
+    beside the one this config builds for it, and the checkpoint's config
+    is read for what its run built once per resume (it was read again
+    for each optimizer: twice here). The references: the lrs by hand,
+    and a count of the reads (schedule_changes of the constructor's
+    keys, the first step of each)."""
+    from openselfsup.config import load_config
+    from openselfsup.engine import runner
+    lrs, wrapper = _two_sgd_wrappers(two_optimizers[0])
+    cfg = load_config(FSP_DEMO)
+    cfg.optim_wrapper = wrapper
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', T_max=3,
+                                by_epoch=True, begin=0, end=3)]
+    best = tmp_path / 'best.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': cfg.pretty_text,
+                         'world_size': 1, 'built_groups': {
+                             name: {'lr': [lr]} for name, lr in lrs.items()}},
+                'state_dict': {}, 'optimizer': {
+                    name: {'param_groups': [dict(lr=lr)]}
+                    for name, lr in lrs.items()}}, best)
+    for name, lr in lrs.items():
+        cfg.optim_wrapper[name].optimizer.lr = lr * 2
+    keys = ('optim_wrapper.paramwise_cfg', 'optim_wrapper.constructor')
+    reads = []
+    changes = runner.schedule_changes
+
+    def counted(text, config, *args, **kwargs):
+        reads.extend([1] if args[:1] == (keys,) else [])
+        return changes(text, config, *args, **kwargs)
+    monkeypatch.setattr(runner, 'schedule_changes', counted)
+    notes = '\n'.join(runner.resume_notes(str(best), cfg))
+    for name, lr in lrs.items():
+        assert f"the lr optimizer '{name}' resumes with, {lr:g}, not this " \
+            f"config's optim_wrapper.{name}.optimizer.lr {lr * 2:g}" in \
+            notes, notes
+    assert len(reads) == 1, reads
+
+
 def test_an_added_scheduler_is_not_replayed_before_the_resume(
         synthetic_root, tmp_path):
     """A run of a ConstantLR and a cosine resumed at epoch 1 with the

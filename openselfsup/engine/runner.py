@@ -181,8 +181,11 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     check_resume_meta(path, cfg, world, meta)
     text = checkpoint_config(saved)
     notes = []
+    # what this config builds for each param group, the checkpoint's
+    # config read for it once for the resume's warnings
+    built = _built_values_of(saved, cfg, world)
     # the schedule starts again on the optimizer's restored values
-    restarted = '; '.join(_restarted_on(saved, cfg, world))
+    restarted = '; '.join(_restarted_on(saved, cfg, world, built))
     said = {'optimizer': 'no optimizer state (the optimizer starts '
             'afresh)', 'param_schedulers': 'no learning-rate scheduler '
             'state (the schedule starts again from its first step'
@@ -236,7 +239,7 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     replays = _schedule_replays(saved, cfg, found)
     left = removed_scheduler_effect(
         [key for key, state in restored.values() if not state], saved,
-        cfg, schedulers[1], found, replays, world) \
+        cfg, schedulers[1], found, replays, world, built) \
         if used or found else None
     swapped = swapped_scheduler_effect(saved, cfg, schedulers[1], found,
                                        replays) if used else None
@@ -420,7 +423,8 @@ def state_lacked(checkpoint: dict, schedulers: Any) -> List[str]:
             if key not in checkpoint and (key == 'optimizer' or schedulers)]
 
 
-def _restarted_on(saved: dict, cfg, world: int = 1) -> List[str]:
+def _restarted_on(saved: dict, cfg, world: int = 1,
+                  built: Optional[Callable] = None) -> List[str]:
     """The values this config's (``cfg``'s) schedulers start again on where
     the checkpoint ``saved`` holds the optimizer's state and no scheduler
     states (a best checkpoint's optimizer kept): MMEngine's resume
@@ -436,11 +440,13 @@ def _restarted_on(saved: dict, cfg, world: int = 1) -> List[str]:
     where it resumed with exactly that) (``the lr the optimizer resumes
     with, 0.01875, not this config's optim_wrapper.optimizer.lr 0.05``;
     where this config's value for each group is not known, without the
-    contrast); empty otherwise."""
+    contrast); empty otherwise. ``built``: the resume's
+    :func:`_built_values_of` (None: made here)."""
     states = saved.get('optimizer')
     if not isinstance(states, dict) or \
             saved.get('param_schedulers') is not None:
         return []
+    built_for = built or _built_values_of(saved, cfg, world)
     said = []
     for name in [None] if 'param_groups' in states else list(states):
         held = _optimizer_state(states, cfg, name)
@@ -454,7 +460,7 @@ def _restarted_on(saved: dict, cfg, world: int = 1) -> List[str]:
             if not param or not values or \
                     not all(map(is_number, values)):
                 continue
-            built = _built_values(saved, cfg, name, param, groups, world)
+            built = built_for(name, param, len(groups))
             if _as_built(values, built):
                 continue
             config = _config_value(name, param, here, built)
@@ -1519,7 +1525,9 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
                              saved_schedulers: Any,
                              found: Optional[dict] = None,
                              replays: Optional[Callable] = None,
-                             world: int = 1) -> Optional[str]:
+                             world: int = 1,
+                             built: Optional[Callable] = None
+                             ) -> Optional[str]:
     """What a scheduler the resuming ``cfg`` removed (one of the changed
     schedule ``keys`` is its ``<...>.type``, set in the checkpoint's
     config's ``param_scheduler``, ``saved_schedulers``, and not in
@@ -1555,7 +1563,8 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     processes (:func:`_built_values`; it was the one optimizer value,
     and a run of ``lr_mult`` groups, or one scaled by ``--auto-scale-lr``,
     was said to carry a removed scheduler's effect where it resumed with
-    exactly the config's lr)."""
+    exactly the config's lr); ``built``: the resume's
+    :func:`_built_values_of` (None: made here)."""
     removed = {}
     for key in keys:
         if not (key.startswith('param_scheduler.') and
@@ -1585,6 +1594,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
     if not removed or not isinstance(states, dict):
         return None
     replays = replays or _schedule_replays(saved, cfg, found)
+    built_for = built or _built_values_of(saved, cfg, world)
     several = 'param_groups' not in states  # an OptimWrapperDict's
     # one sentence per optimizer and setting: the value its groups resume
     # with is what the last steps of all its removed schedulers left
@@ -1613,7 +1623,7 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
             # on, they start again on that value (the warning of the lack
             # says it, _restarted_on); replayed, they were said to go on
             continue
-        built = _built_values(saved, cfg, name, param, groups, world)
+        built = built_for(name, param, len(groups))
         if not values or _as_built(values, built):
             continue
         what = ' and '.join(which)
@@ -1791,11 +1801,44 @@ def _optimizer_key(name: Optional[str]) -> str:
         else 'optim_wrapper.optimizer'
 
 
+def _built_values_of(saved: dict, cfg, world: int = 1
+                     ) -> Callable[[Optional[str], str, int],
+                                   Optional[Tuple[List[float], List[str]]]]:
+    """:func:`_built_values` of the checkpoint ``saved`` and ``cfg`` on
+    ``world`` processes for one resume, as a function of the optimizer's
+    name (None: the one), the setting (``'lr'``) and its number of param
+    groups, each worked out once, and the checkpoint's config text read
+    once for all of them (the resume's warnings, :func:`_restarted_on`
+    and :func:`removed_scheduler_effect`, each read it again for every
+    optimizer and setting). Made per resume: nothing is kept past it."""
+    @functools.lru_cache(maxsize=None)
+    def saved_run() -> Optional[Tuple[Any, dict]]:
+        # the checkpoint's optim_wrapper and what its lr scaling read
+        # (auto_scale_lr, train_dataloader), where that run's config has
+        # this config's paramwise_cfg and constructor; None else
+        from ..config import config_text_section
+        from ..utils.checkpoint import checkpoint_config
+        text = checkpoint_config(saved)
+        if text is None or schedule_changes(
+                text, cfg, ('optim_wrapper.paramwise_cfg',
+                            'optim_wrapper.constructor'), batch=False):
+            return None
+        return (config_text_section(text, 'optim_wrapper'),
+                {key: config_text_section(text, key)
+                 for key in ('auto_scale_lr', 'train_dataloader')})
+
+    @functools.lru_cache(maxsize=None)
+    def built(name: Optional[str], param: str, count: int):
+        return _built_values(saved, cfg, name, param, count, world,
+                             saved_run)
+    return built
+
+
 def _built_values(saved: dict, cfg, name: Optional[str], param: str,
-                  groups: Sequence[dict], world: int = 1
+                  count: int, world: int, saved_run: Callable
                   ) -> Optional[Tuple[List[float], List[str]]]:
     """The ``param`` value (``'lr'``) this config (``cfg``) builds for each
-    of the param groups ``groups`` of the optimizer ``name`` (None: the
+    of the ``count`` param groups of the optimizer ``name`` (None: the
     one) in the checkpoint ``saved``, and what beside that optimizer's
     value makes them (``['paramwise_cfg']``, ``['auto_scale_lr']``; empty
     where each is that value): the optimizer's value, the lr times
@@ -1815,9 +1858,8 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
     sets no such value, the checkpoint has no config or no record of
     what its run built (saved before it was recorded), its run had
     another ``paramwise_cfg`` or scaled the lr by a batch it does not
-    record."""
-    from ..config import config_text_section
-    from ..utils.checkpoint import checkpoint_config
+    record. ``saved_run``: the checkpoint's config as
+    :func:`_built_values_of` reads it, once per resume."""
     wrapper = cfg.get('optim_wrapper') or {}
     section = wrapper.get(name) if name is not None else wrapper
     if not isinstance(section, dict):
@@ -1828,27 +1870,22 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
         return None
     makers = [key for key in ('paramwise_cfg', 'constructor')
               if section.get(key) or wrapper.get(key)]
-    factors = [1.] * len(groups)
+    factors = [1.] * count
     if makers:
-        text = checkpoint_config(saved)
-        if text is None or schedule_changes(
-                text, cfg, ('optim_wrapper.paramwise_cfg',
-                            'optim_wrapper.constructor'), batch=False):
+        read = saved_run()
+        if read is None:
             return None
-        there = config_text_section(text, 'optim_wrapper')
+        there, ran = read
         there = there.get(name) if isinstance(there, dict) and name \
             else there
         # that run's lr scaling, by its config and process count
         meta = saved.get('meta') or {}
-        ran = {key: config_text_section(text, key)
-               for key in ('auto_scale_lr', 'train_dataloader')}
         ratio = auto_scale_ratio(ran, meta.get('world_size'), there) \
             if param == 'lr' and isinstance(there, dict) else 1.
         there = _dict_at(there, 'optimizer').get(param)
         record = _dict_at(meta.get('built_groups'), name or '').get(param)
         if not is_number(there) or not there or ratio is None or \
-                not isinstance(record, list) or \
-                len(record) != len(groups) or \
+                not isinstance(record, list) or len(record) != count or \
                 not all(map(is_number, record)):
             return None
         factors = [value / (there * ratio) for value in record]
