@@ -1465,7 +1465,8 @@ def test_a_resume_says_a_scheduler_class_and_a_removed_one_are_used(
     assert load_config(two).param_scheduler[0].milestones[0] > 1
     resumed_lr, = [g['lr'] for g in runner.optim_wrapper.param_groups]
     assert resumed_lr == pytest.approx(lr * 0.5)  # by hand: the factor
-    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
+    assert 'the saved param_scheduler.1 (ConstantLR) is removed, yet the ' \
+        'optimizer ' \
         f"resumes with the lr its last step left, {resumed_lr:g}, where " \
         f"this config's schedule alone gives {lr:g} at the checkpoint's " \
         "step (epoch 1, iter 1), and this config's schedulers of lr go on " \
@@ -1575,19 +1576,22 @@ def test_a_removed_schedulers_effect_is_said_per_group_and_optimizer():
     # the MultiStepLR kept schedules the lr too: not claimed as the
     # removed one's (a MultiStepLR past its milestone gives 0.01 of 0.1
     # by itself); no momentum scheduler is kept: the removed one's
-    assert 'param_scheduler.1 (ConstantLR) is removed; the optimizer ' \
+    assert 'the saved param_scheduler.1 (ConstantLR) is removed; the ' \
+        'optimizer ' \
         "resumes with the lr the checkpoint's last step left, 0.05, 0.005 " \
         "in its 2 param groups, and this config's schedulers of lr go on " \
         "from it (this config's optim_wrapper.optimizer.lr: 0.1;" in \
         said, said
-    assert 'param_scheduler.2 (CosineAnnealingMomentum) is removed, yet ' \
+    assert 'the saved param_scheduler.2 (CosineAnnealingMomentum) is ' \
+        'removed, yet ' \
         'the optimizer resumes with the momentum its last step left, 0.8 ' \
         "(this config's optim_wrapper.optimizer.momentum: 0.9, which no " \
         'scheduler of this config brings back)' in said
     assert 'ConstantLR) is removed, yet' not in said, said
     alone = Config(dict(param_scheduler=[], optim_wrapper=cfg.optim_wrapper))
     said = removed_scheduler_effect(keys[:1], one, alone, saved_schedulers)
-    assert 'param_scheduler.1 (ConstantLR) is removed, yet the optimizer ' \
+    assert 'the saved param_scheduler.1 (ConstantLR) is removed, yet the ' \
+        'optimizer ' \
         'resumes with the lr its last step left, 0.05, 0.005 in its 2 ' \
         "param groups (this config's optim_wrapper.optimizer.lr: 0.1, " \
         'which no scheduler of this config brings back)' in said, said
@@ -1752,7 +1756,8 @@ def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
     assert said(steps, constant, 3, 30, 0.1 * 0.1) is None
     # mid-way (epoch 1 of its 2): 0.1 x 0.5, the schedule alone 0.1
     got = said(steps, constant, 1, 10, 0.05)
-    assert "param_scheduler.1 (ConstantLR) is removed, yet the optimizer " \
+    assert "the saved param_scheduler.1 (ConstantLR) is removed, yet the " \
+        "optimizer " \
         "resumes with the lr its last step left, 0.05, where this " \
         "config's schedule alone gives 0.1 at the checkpoint's step " \
         "(epoch 1, iter 10), and this config's schedulers of lr go on " \
@@ -3651,7 +3656,8 @@ def test_a_resume_loads_each_kept_schedulers_own_state(synthetic_root,
     assert 'param_scheduler.0.' not in log and \
         'param_scheduler.1.' not in log, log[-3000:]
     lr = c.optim_wrapper.optimizer.lr
-    assert 'param_scheduler.0 (LinearLR) is removed, yet the optimizer ' \
+    assert 'the saved param_scheduler.0 (LinearLR) is removed, yet the ' \
+        'optimizer ' \
         f'resumes with the lr its last step left, {_lrs(whole)[1]:g}, ' \
         "where this config's schedule alone gives " \
         f'{lr * (1 + math.cos(math.pi / 3)) / 2:g}' in log, log[-3000:]
@@ -3934,7 +3940,8 @@ def test_a_resume_from_one_list_to_lists_by_optimizer_is_compared_by_name(
             pytest.approx(_lrs(whole, key)), (key, _lrs(resumed, key))
     assert 'training schedule differs' not in log and \
         'are not used' not in log, log[-3000:]
-    assert "param_scheduler.0 (LinearLR) is removed, yet optimizer " \
+    assert "the saved param_scheduler.0 (LinearLR) is removed, yet " \
+        "optimizer " \
         "'backbone' resumes with the lr its last step left" in log, \
         log[-3000:]
 
@@ -4269,7 +4276,7 @@ def test_schedulers_removed_together_are_said_in_one_sentence(
     # this config's schedule alone gives the lr itself there
     assert logged[2] == pytest.approx(
         logged[1] * (1 + math.cos(math.pi / 3)) / 2)
-    assert 'param_scheduler.0 (LinearLR) and param_scheduler.1 ' \
+    assert 'the saved param_scheduler.0 (LinearLR) and param_scheduler.1 ' \
         '(MultiStepLR) are removed, yet the optimizer resumes with the lr ' \
         f'their last steps left, {logged[1]:g}, where this config\'s ' \
         f'schedule alone gives {lr:g} at the checkpoint\'s step ' \
@@ -4406,7 +4413,8 @@ def test_a_resume_without_scheduler_states_compares_them_by_class(
         'removed (param_scheduler compared by class: param_scheduler.0 ' \
         '(CosineAnnealingLR) with the saved param_scheduler.1); the run ' \
         "continues with this config's" in log, log[-3000:]
-    assert 'param_scheduler.0 (ConstantMomentum) is removed, yet the ' \
+    assert 'the saved param_scheduler.0 (ConstantMomentum) is removed, yet ' \
+        'the ' \
         'optimizer resumes with the momentum its last step left, ' \
         f"{momentum * 0.5:g} (this config's optim_wrapper.optimizer." \
         f'momentum: {momentum:g}, which no scheduler of this config ' \
@@ -4462,6 +4470,44 @@ def test_a_resume_without_scheduler_states_says_a_match_by_place(
         '(param_scheduler compared by class: param_scheduler.0 (LinearLR) '
         "with the saved param_scheduler.1); the run continues with this "
         "config's"), said
+
+
+def test_a_resume_without_scheduler_states_says_a_reordered_list_restarts(
+        tmp_path):
+    """A checkpoint without scheduler states (a best checkpoint) of
+    ``[LinearLR, CosineAnnealingLR]`` resumed with ``[CosineAnnealingLR,
+    LinearLR]``: nothing was said of the order (a resume with states
+    logs which saved state each scheduler takes). Now one line names the
+    pairs and says what happens: none is loaded, and they start again
+    from their first step, in this config's order, on the lr the
+    optimizer resumes with. The reference: the pairs by hand."""
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{CLP_DEMO}']\n")
+    cfg = load_config(str(config))
+    warm = dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0,
+                end=1)
+    cos = dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+               begin=0, end=3)
+    cfg.param_scheduler = [warm, cos]
+    best = tmp_path / 'best.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': cfg.pretty_text},
+                'state_dict': {}, 'optimizer': {'param_groups': [
+                    dict(lr=cfg.optim_wrapper.optimizer.lr)]}}, best)
+    cfg.param_scheduler = [cos, warm]
+    said = [n for n in resume_notes(str(best), cfg) if 'order' in n]
+    assert said == [
+        f"warning: --resume from {best}: this config's param_scheduler "
+        'holds the schedulers of the run that wrote it in another order '
+        '(param_scheduler.0 (CosineAnnealingLR) with the saved '
+        'param_scheduler.1; param_scheduler.1 (LinearLR) with the saved '
+        'param_scheduler.0), and the checkpoint holds no scheduler state '
+        'to load into them: they start again from their first step, in '
+        "this config's order, on the lr the optimizer resumes with"], said
+    # the same order: nothing of it
+    cfg.param_scheduler = [warm, cos]
+    assert not any('order' in n for n in resume_notes(str(best), cfg))
 
 
 def test_a_scheduler_removed_from_one_list_of_several_names_its_optimizers(
@@ -4696,7 +4742,8 @@ def test_an_added_scheduler_is_not_replayed_before_the_resume(
             assert 'is removed, yet' not in log and 'alone gives' not in \
                 log, log[-3000:]
             continue
-        assert 'param_scheduler.0 (ConstantLR) is removed, yet the ' \
+        assert 'the saved param_scheduler.0 (ConstantLR) is removed, yet ' \
+            'the ' \
             f'optimizer resumes with the lr its last step left, {held:g}, ' \
             f"where this config's schedule alone gives {alone:g} at the " \
             "checkpoint's step (epoch 1, iter 1; param_scheduler.1 " \
@@ -5009,7 +5056,8 @@ def test_a_replay_after_resumes_of_other_epoch_lengths_claims_no_value(
     with warnings.catch_warnings():
         assert stepped([5, 15, 10]) == pytest.approx(held)
         assert stepped([10, 10, 10]) != pytest.approx(held)
-    assert 'param_scheduler.2 (ConstantLR) is removed; the optimizer ' \
+    assert 'the saved param_scheduler.2 (ConstantLR) is removed; the ' \
+        'optimizer ' \
         f"resumes with the lr the checkpoint's last step left, {held:g}, " \
         "and this config's schedulers of lr go on from it" in log, \
         log[-3000:]

@@ -219,9 +219,14 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     # no scheduler states (a best checkpoint's): none is loaded, and each
     # scheduler is compared with the saved one of its class all the same
     compared = _compared_without_states(saved, *schedulers, text)
-    removed, how = [], ''
+    removed, moved = [], []
     if compared:
-        found, section, removed, how = compared
+        found, section, removed, moved = compared
+    how = (' (param_scheduler compared by place: the schedulers of a class '
+           'left on both sides, of other settings, do not match by class '
+           'one to one)' if moved is None else
+           f' (param_scheduler compared by class: {"; ".join(moved)})'
+           if moved else '')
     restored = {line: (key, _restored_by_resume(key, matched, schedulers[0],
                                                 section))
                 for key, line in schedule_changes(
@@ -255,6 +260,19 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
     elif left:
         notes.append(f'warning: --resume from {path}: {left} (to train with '
                      f'this config\'s: {anew})')
+    if moved and not used:
+        # the same schedulers in another order: none is loaded (a resume
+        # with states says which state each takes, in the runner's log)
+        params = ' and '.join(dict.fromkeys(
+            _scheduled_param(s) or 'value' for name in found
+            for s in _optimizer_schedulers(schedulers[0], name)))
+        notes.append(
+            f'warning: --resume from {path}: this config\'s param_scheduler '
+            'holds the schedulers of the run that wrote it in another order '
+            f'({"; ".join(moved)}), and the checkpoint holds no scheduler '
+            'state to load into them: they start again from their first '
+            f'step, in this config\'s order, on the {params} the optimizer '
+            'resumes with')
     kept = [line for line, (_, state) in restored.items() if state]
     # of the keys the resume restores, those this config leaves unset (the
     # line 'key: saved -> unset'): said as this config's and not used,
@@ -1241,9 +1259,10 @@ def _compared_without_states(saved: dict, schedulers: Any,
         or its config does not tell its schedulers; else ``found``
         (:func:`scheduler_state_places`'s match), the saved
         ``param_scheduler`` in this config's order
-        (:func:`matched_schedulers`) and, for the schedule changes' line,
-        the saved schedulers removed and how they were compared where
-        not by place (``''`` by place)."""
+        (:func:`matched_schedulers`) and, for the resume's warnings, the
+        lines of the saved schedulers removed and of this config's
+        compared with a saved one of another place (empty: by place;
+        None: by place where the match by class is ambiguous)."""
     from ..config import config_text_section
     if saved.get('param_schedulers') is not None or \
             saved_schedulers is None or text is None:
@@ -1258,16 +1277,11 @@ def _compared_without_states(saved: dict, schedulers: Any,
         found, lines, removed = scheduler_state_places(
             schedulers, saved_schedulers, held, '', loaded=False)
     except InputError:
-        return {}, saved_schedulers, [], (
-            ' (param_scheduler compared by place: the schedulers of a class '
-            'left on both sides, of other settings, do not match by class '
-            'one to one)')
+        return {}, saved_schedulers, [], None
     section = matched_schedulers(held, saved_schedulers, found,
                                  schedulers)[1]
-    moved = [line for line in lines if line not in removed]
-    how = f' (param_scheduler compared by class: {"; ".join(moved)})' \
-        if moved else ''
-    return found, section, removed, how
+    return found, section, removed, [line for line in lines
+                                     if line not in removed]
 
 
 def foreign_scheduler_states(schedulers: Any, states: Any,
@@ -1626,7 +1640,8 @@ def removed_scheduler_effect(keys: Sequence[str], saved: dict, cfg,
         built = built_for(name, param, len(groups))
         if not values or _as_built(values, built):
             continue
-        what = ' and '.join(which)
+        # the saved run's places: this config's may hold another
+        what = 'the saved ' + ' and '.join(which)
         are, its, whose = ('are', 'their last steps', 'schedulers\' last '
                            'steps are') if len(which) > 1 else \
             ('is', 'its last step', 'scheduler\'s last step is')
