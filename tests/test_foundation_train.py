@@ -1713,6 +1713,20 @@ def test_a_resumes_lr_is_compared_with_what_this_config_builds_per_group():
     assert _restarted_on(at, both, world=2) == [
         f'the lr the optimizer resumes with, {lr * 4:g}, {lr * mult * 4:g} '
         'in its 2 param groups']
+    # the ratio the run recorded (AtomicRunner.scale_lr: 2 x 8 / 4) is
+    # read, not worked out again from its config: known with its batch
+    # as code, and the record, not the config, decides (this meta's
+    # process count of 1 gives 8 / 4 by its config)
+    at['meta']['auto_scale_ratio'] = 2 * 8 / 4
+    assert _restarted_on(at, both, world=2) == []
+    at['meta'].update(cfg=both.pretty_text, world_size=1)
+    assert _restarted_on(at, both, world=2) == []
+    del at['meta']['auto_scale_ratio']  # saved before it was recorded
+    assert _restarted_on(at, both, world=2) == [
+        f'the lr the optimizer resumes with, {lr * 4:g}, {lr * mult * 4:g} '
+        f'in its 2 param groups, not the {lr * 8:g}, {lr * mult * 8:g} in '
+        "its 2 param groups that this config's optim_wrapper.optimizer.lr "
+        f'{lr:g} and paramwise_cfg and auto_scale_lr give']
 
 
 def test_a_removed_schedulers_effect_is_worked_out_by_replaying_the_kept():
@@ -4587,6 +4601,8 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
     ckpt = torch.load(tmp_path / 'a' / 'epoch_1.pth', weights_only=True)
     lrs = {g['lr'] for g in ckpt['optimizer']['param_groups']}
     assert sorted(lrs) == pytest.approx([lr * 0.1 * 8 / 4, lr * 8 / 4])
+    # the ratio --auto-scale-lr scaled by, recorded beside built_groups
+    assert ckpt['meta']['auto_scale_ratio'] == 8 / 4
     del ckpt['param_schedulers']
     best = tmp_path / 'best.pth'
     torch.save(ckpt, best)
@@ -4640,6 +4656,7 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
     ckpt = torch.load(tmp_path / 'b' / 'epoch_2.pth', weights_only=False)
     groups = ckpt['optimizer']['param_groups']
     assert sorted({g['lr'] for g in groups}) == pytest.approx([lr * 0.1, lr])
+    assert ckpt['meta']['auto_scale_ratio'] == 1.  # not scaled
     del ckpt['param_schedulers']
     best = tmp_path / 'best.pth'
     torch.save(ckpt, best)

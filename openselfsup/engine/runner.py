@@ -1852,9 +1852,9 @@ def _built_values_of(saved: dict, cfg, world: int = 1
 def _built_values(saved: dict, cfg, name: Optional[str], param: str,
                   count: int, world: int, saved_run: Callable
                   ) -> Optional[Tuple[List[float], List[str]]]:
-    """The ``param`` value (``'lr'``) this config (``cfg``) builds for each
-    of the ``count`` param groups of the optimizer ``name`` (None: the
-    one) in the checkpoint ``saved``, and what beside that optimizer's
+    """The ``param`` value (``'lr'``) this config (``cfg``) builds for
+    each of the ``count`` param groups of the optimizer ``name`` (None:
+    the one) in the checkpoint ``saved``, and what beside that optimizer's
     value makes them (``['paramwise_cfg']``, ``['auto_scale_lr']``; empty
     where each is that value): the optimizer's value, the lr times
     ``--auto-scale-lr``'s ratio on ``world`` processes
@@ -1863,18 +1863,21 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
     values, ``lr_mult``), each group's factor in the run that wrote the
     checkpoint: the value that run's config built for it (its meta's
     ``built_groups``: :func:`built_groups`) over that run's optimizer
-    value (its lr scaled as that run scaled it: its config,
-    ``meta['cfg']``, and its ``meta['world_size']``), taken where that
-    config has this config's ``paramwise_cfg`` and ``constructor``. The
-    groups' ``initial_<param>`` does not tell it: a resume restores the
-    one the first run built, so after a resume of another lr the factor
-    was that lr over the later run's (a false built lr was said, or a
-    differing one matched). None where that is not known: the config
-    sets no such value, the checkpoint has no config or no record of
-    what its run built (saved before it was recorded), its run had
-    another ``paramwise_cfg`` or scaled the lr by a batch it does not
-    record. ``saved_run``: the checkpoint's config as
-    :func:`_built_values_of` reads it, once per resume."""
+    value (its lr scaled as that run scaled it: the ratio its meta
+    records, ``auto_scale_ratio`` of :meth:`AtomicRunner.scale_lr`; for a
+    checkpoint saved before that was recorded, the ratio worked out from
+    its config, ``meta['cfg']``, and its ``meta['world_size']``), taken
+    where that config has this config's ``paramwise_cfg`` and
+    ``constructor``. The groups' ``initial_<param>`` does not tell it: a
+    resume restores the one the first run built, so after a resume of
+    another lr the factor was that lr over the later run's (a false built
+    lr was said, or a differing one matched). None where that is not
+    known: the config sets no such value, the checkpoint has no config or
+    no record of what its run built (saved before it was recorded), its
+    run had another ``paramwise_cfg`` or, without a recorded ratio,
+    scaled the lr by a batch its config does not tell. ``saved_run``:
+    the checkpoint's config as :func:`_built_values_of` reads it, once
+    per resume."""
     wrapper = cfg.get('optim_wrapper') or {}
     section = wrapper.get(name) if name is not None else wrapper
     if not isinstance(section, dict):
@@ -1893,10 +1896,16 @@ def _built_values(saved: dict, cfg, name: Optional[str], param: str,
         there, ran = read
         there = there.get(name) if isinstance(there, dict) and name \
             else there
-        # that run's lr scaling, by its config and process count
+        # that run's lr scaling: as it recorded it (auto_scale_ratio:
+        # AtomicRunner.scale_lr), else (saved before it was recorded) by
+        # its config and process count
         meta = saved.get('meta') or {}
-        ratio = auto_scale_ratio(ran, meta.get('world_size'), there) \
-            if param == 'lr' and isinstance(there, dict) else 1.
+        ratio = meta.get('auto_scale_ratio')
+        if param != 'lr':
+            ratio = 1.
+        elif not (is_number(ratio) and ratio > 0):
+            ratio = auto_scale_ratio(ran, meta.get('world_size'), there) \
+                if isinstance(there, dict) else 1.
         there = _dict_at(there, 'optimizer').get(param)
         record = _dict_at(meta.get('built_groups'), name or '').get(param)
         if not is_number(there) or not there or ratio is None or \
@@ -3053,7 +3062,10 @@ class AtomicRunner(Runner):
         wrapper: ``train`` after such a resume scaled the restored lr
         again, or MMEngine's check refused the schedules built.
         What it built, before any state is loaded, is kept for the
-        checkpoints' meta (:func:`built_groups`).
+        checkpoints' meta (:func:`built_groups`), with the ratio it scaled
+        the lr by (1: not enabled; ``auto_scale_ratio``), which a resume
+        reads rather than working it out again from the checkpoint's
+        config (:func:`_built_values`).
 
         Raises:
             InputError: several optimizers accumulating over windows of
@@ -3066,29 +3078,31 @@ class AtomicRunner(Runner):
         wrappers = _each_wrapper(optim_wrapper)
         counts = {name: _accumulation(wrapper)[1]
                   for name, wrapper in wrappers.items()}
-        if not (auto_scale_lr and auto_scale_lr.get('enable')) or \
-                set(counts.values()) == {1}:
-            Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
-            self._built_groups = built_groups(optim_wrapper)
-            return None
-        if len(set(counts.values())) > 1:
+        enabled = bool(auto_scale_lr and auto_scale_lr.get('enable'))
+        if enabled and len(set(counts.values())) > 1:
             raise InputError(uneven_windows_refusal(self._config_name(),
                                                     counts))
-        loader = self._train_dataloader
-        batch = loader['batch_size'] if isinstance(loader, dict) \
-            else loader.batch_size
-        base = auto_scale_lr['base_batch_size']
-        (every,) = set(counts.values())
-        total, ratio = scaled_batch(self.world_size, batch, every, base)
-        for wrapper in wrappers.values():
-            for group in wrapper.optimizer.param_groups:
-                group['lr'] = group['lr'] * ratio
-        self.logger.info(
-            f'LR is set based on batch size of {base} and the current '
-            f'batch size is {total} ({self.world_size} process(es) x '
-            f'{batch} x {every} accumulated). Scaling the original LR by '
-            f'{ratio}.')
+        ratio, every = 1., 1
+        if enabled:
+            loader = self._train_dataloader
+            batch = loader['batch_size'] if isinstance(loader, dict) \
+                else loader.batch_size
+            base = auto_scale_lr['base_batch_size']
+            (every,) = set(counts.values())
+            total, ratio = scaled_batch(self.world_size, batch, every, base)
+        if every == 1:  # MMEngine's rule (and log line) is this one
+            Runner.scale_lr(self, optim_wrapper, auto_scale_lr)
+        else:
+            for wrapper in wrappers.values():
+                for group in wrapper.optimizer.param_groups:
+                    group['lr'] = group['lr'] * ratio
+            self.logger.info(
+                f'LR is set based on batch size of {base} and the current '
+                f'batch size is {total} ({self.world_size} process(es) x '
+                f'{batch} x {every} accumulated). Scaling the original LR '
+                f'by {ratio}.')
         self._built_groups = built_groups(optim_wrapper)
+        self._auto_scale_ratio = ratio
 
     def __init__(self, *args, **kwargs):
         register_safe_globals()
@@ -3551,8 +3565,9 @@ class AtomicRunner(Runner):
         The meta records the run's process count and total batch
         (:func:`run_meta`), which a resume on another count compares,
         and each param group's settings as this run's config built them
-        (:func:`built_groups`, taken at :meth:`scale_lr`), which a
-        resume compares the groups' values with.
+        (:func:`built_groups`, taken at :meth:`scale_lr`, and the ratio
+        ``--auto-scale-lr`` scaled the lr by, ``auto_scale_ratio``),
+        which a resume compares the groups' values with.
         """
         # meta: MMEngine's 4th positional argument after the file name
         args, at = list(args), 3
@@ -3561,6 +3576,7 @@ class AtomicRunner(Runner):
         meta.update(run_meta(self.cfg, self.world_size))
         if getattr(self, '_built_groups', None):
             meta['built_groups'] = self._built_groups
+            meta['auto_scale_ratio'] = self._auto_scale_ratio
         if len(args) > at:
             args[at] = meta
         else:
