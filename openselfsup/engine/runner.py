@@ -153,7 +153,8 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
         :func:`_restarted_on`), the schedule changes
         (:func:`schedule_changes`; schedulers compared with the saved ones
         whose states they take, or without states those of their class,
-        :func:`_compared_without_states`; the key
+        :func:`_compared_without_states`, a list only reordered said to
+        start again in this config's order; the key
         ``total_batch_size`` set or unset at the total the checkpoint's
         meta records is none): those used, and those the checkpoint's
         optimizer or scheduler state overrides
