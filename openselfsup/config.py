@@ -475,26 +475,40 @@ DATASET_WRAPPERS = {'RepeatDataset': 'dataset',
                     'ConcatDataset': 'datasets'}
 
 
-def dataset_parts(dataset: Any, key: str = 'train_dataloader.dataset'
-                  ) -> List[Tuple[str, Any]]:
+def dataset_parts(dataset: Any, key: str = 'train_dataloader.dataset',
+                  leaf: Optional[Callable[[str, Any], Any]] = None,
+                  wrapper: Optional[Callable[[dict, List[Any]], Any]] = None
+                  ) -> Any:
     """``(dotted key, config)`` of each dataset a dataset config (plain
     data, as :func:`trained_dataset` reads it; at ``key``) reads its items
     from, through the wrappers of :data:`DATASET_WRAPPERS`, in order: a
     ``RepeatDataset`` of ``A`` is ``A``, a ``ConcatDataset`` of ``A`` and
     ``B`` is both (``<key>.datasets.0``, ``<key>.datasets.1``). A part that
     is no dict (code: :data:`UNREADABLE`), or a wrapper without its
-    datasets, is given as read, for the caller to name."""
+    datasets, is given as read, for the caller to name.
+
+    With ``leaf`` and ``wrapper``, the same walk folded: ``leaf(key,
+    part)`` of each part, and ``wrapper(config, results)`` of each wrapper
+    with the results of what it wraps (one for a ``dataset``, one per item
+    of ``datasets``), the whole dataset's result returned (what the
+    wrappers make of their parts: :func:`~openselfsup.apis.train.
+    check_listed_batch` counts the samples so)."""
+    if leaf is None:
+        return dataset_parts(dataset, key, lambda k, d: [(k, d)],
+                             lambda _, inner: [p for x in inner for p in x])
     inner = DATASET_WRAPPERS.get(type_name(dataset.get('type'))) \
         if isinstance(dataset, dict) else None
     if inner is None:
-        return [(key, dataset)]
+        return leaf(key, dataset)
     wrapped = dataset.get(inner)
     if inner == 'dataset':
-        return dataset_parts(wrapped, f'{key}.dataset')
+        return wrapper(dataset, [dataset_parts(wrapped, f'{key}.dataset',
+                                               leaf, wrapper)])
     if not isinstance(wrapped, (list, tuple)) or not wrapped:
-        return [(f'{key}.datasets', wrapped)]
-    return [part for i, d in enumerate(wrapped)
-            for part in dataset_parts(d, f'{key}.datasets.{i}')]
+        return leaf(f'{key}.datasets', wrapped)
+    return wrapper(dataset, [
+        dataset_parts(d, f'{key}.datasets.{i}', leaf, wrapper)
+        for i, d in enumerate(wrapped)])
 
 
 def trained_image_size(cfg_text: Any, source: Optional[str] = None

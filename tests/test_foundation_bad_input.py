@@ -235,6 +235,76 @@ def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
             assert refused == (steps == 0), (world, batch, len(data))
 
 
+@pytest.mark.parametrize('wrapper', [
+    'RepeatDataset', 'ClassBalancedDataset', 'ConcatDataset', 'nested'])
+def test_check_listed_batch_counts_wrapped_lists(tmp_path, monkeypatch,
+                                                 wrapper):
+    """The torch-free check counts the samples of MMEngine's dataset
+    wrappers as they do (a ``RepeatDataset`` its ``times``, a
+    ``ConcatDataset`` its parts, a ``ClassBalancedDataset`` the samples of
+    its rare labels repeated; here a list of labels 0 x 5, 1 x 2, with
+    indices, and an unlabelled one): it read a plain ImageList only, and
+    passed a wrapped list too short for one batch, which the run refused
+    after the launch. The reference: the wrapped datasets MMEngine builds,
+    and the steps of their dataloader."""
+    from mmengine.config import Config
+    from mmengine.dataset import sampler as samplers
+    from mmengine.registry import DefaultScope
+    from torch.utils.data import DataLoader
+
+    import openselfsup.datasets  # noqa: F401 (registers ImageList)
+    from openselfsup.apis.train import check_listed_batch
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    (tmp_path / 'a.txt').write_text(''.join(
+        f'a{i}.png {int(i >= 5)}\n' for i in range(8)))
+    (tmp_path / 'b.txt').write_text(''.join(f'b{i}.png\n' for i in range(3)))
+    a = dict(type='ImageList', ann_file=str(tmp_path / 'a.txt'),
+             indices=[0, 1, 2, 3, 4, 5, 7])
+    b = dict(type='ImageList', ann_file=str(tmp_path / 'b.txt'))
+
+    if wrapper == 'RepeatDataset':
+        node = dict(type=wrapper, times=3, dataset=a)
+    elif wrapper == 'ClassBalancedDataset':
+        node = dict(type=wrapper, oversample_thr=0.5, dataset=a)
+    elif wrapper == 'ConcatDataset':
+        node = dict(type=wrapper, datasets=[a, b])
+    else:  # (a ClassBalancedDataset of a Repeat- or ConcatDataset fails)
+        node = dict(type='ConcatDataset', datasets=[dict(
+            type='RepeatDataset', times=2, dataset=dict(
+                type='ClassBalancedDataset', oversample_thr=0.5,
+                dataset=a)), b])
+
+    def unchecked(node):  # images not read (check='none')
+        if isinstance(node, dict):
+            node = {k: unchecked(v) for k, v in node.items()}
+            if node.get('type') == 'ImageList':
+                node.update(check='none', pipeline=[])
+        elif isinstance(node, list):
+            node = [unchecked(v) for v in node]
+        return node
+    with DefaultScope.overwrite_default_scope('openselfsup'):
+        data = DATASETS.build(unchecked(node))
+    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
+    for world in (1, 2):
+        monkeypatch.setattr(samplers, 'get_dist_info', lambda: (0, world))
+        sampler = samplers.DefaultSampler(data, shuffle=False)
+        for batch in range(1, len(data) + 3):
+            steps = len(DataLoader(data, batch_size=batch, sampler=sampler,
+                                   drop_last=True))
+            cfg = Config(dict(train_dataloader=dict(
+                batch_size=batch, drop_last=True, dataset=node,
+                sampler=dict(type='DefaultSampler', shuffle=True))),
+                filename=str(tmp_path / 'cfg.py'))
+            try:
+                check_listed_batch(cfg, world)
+                refused = False
+            except InputError as exc:
+                refused = True
+                assert f'has {len(data)} sample(s)' in str(exc), exc
+            assert refused == (steps == 0), (world, batch, len(data))
+
+
 def test_indices_of_a_type_the_dataset_refuses(tmp_path):
     """A numpy array as a dataset's ``indices``: MMEngine's dataset refuses
     it (TypeError), and the run was a traceback (the runner's print of the

@@ -11,6 +11,7 @@ error if it does not divide) and logs it. The learning rate is never
 rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
+import collections
 import itertools
 import math
 import os
@@ -1940,34 +1941,87 @@ def _no_step(config: str, samples: int, batch: int,
 def check_listed_batch(cfg: Config, world: int) -> None:
     """:func:`check_steps` before any process starts (the launchers'
     ``--check-config``; torch-free), where the training set's size is its
-    list file's: an ``ImageList`` (its ``indices`` applied) drawn by a
+    list files': an ``ImageList`` (its ``indices`` applied), or MMEngine's
+    dataset wrappers of them (:func:`~openselfsup.config.dataset_parts`:
+    a ``RepeatDataset`` ``times`` its dataset, a ``ConcatDataset`` the sum
+    of its parts, a ``ClassBalancedDataset`` each sample repeated as
+    MMEngine repeats it: :func:`class_balanced`), drawn by a
     ``DefaultSampler`` (each of the ``world`` processes gets its share,
     rounded up), the short batch dropped. Other datasets and samplers are
-    left to the run. Reads the list (:func:`listed_training_set`), also
-    for ``indices`` listed beyond its end: run after
+    left to the run. Reads the lists (:func:`listed_training_set`), also
+    for ``indices`` listed beyond a list's end: run after
     :func:`check_data_paths` and :func:`split_batch` (the per-process
     batch).
 
     Raises:
         InputError: fewer samples per process than one batch; indices
-            beyond the list's end, or keeping none of it (where the
+            beyond a list's end, or keeping none of it (where the
             dataset is serialized, as the run's ImageList refuses it); a
             list the run would refuse too.
     """
+    from ..config import dataset_parts
     loader = cfg.get('train_dataloader') or {}
-    node = loader.get('dataset') or {}
+    dataset = loader.get('dataset') or {}
     sampler = loader.get('sampler') or {}
     batch = loader.get('batch_size')
-    indices = node.get('indices')
     steps = (loader.get('drop_last') and isinstance(batch, int)
              and type_name(sampler.get('type', 'DefaultSampler'))
              == 'DefaultSampler'
              and sampler.get('round_up', True))
-    if not (steps or is_index_sequence(indices) or isinstance(indices, int)):
+    parts = dataset_parts(dataset)
+    if not (steps or any(
+            isinstance(part, dict) and (
+                is_index_sequence(part.get('indices'))
+                or isinstance(part.get('indices'), int))
+            for _, part in parts)):
         return
-    listed = listed_training_set(cfg)  # a plain ImageList's list
-    if listed is None or listed[2] is None:
+
+    def counts(key, part):  # samples per label of the list's kept ones
+        listed = listed_training_set(cfg, part, key) \
+            if isinstance(part, dict) else None
+        if listed is None or listed[2] is None:
+            return None
+        return collections.Counter(-1 if label is None else label
+                                   for _, label in listed[2])
+
+    def wrapped(node, inner):  # samples per label of the wrapper's
+        if any(x is None for x in inner):
+            return None
+        kind = type_name(node.get('type'))
+        if kind == 'ConcatDataset':
+            return sum(inner, collections.Counter())
+        if kind == 'RepeatDataset':
+            times = node.get('times')
+            return collections.Counter({c: n * times for c, n in
+                                        inner[0].items()}) \
+                if is_int(times) and times >= 0 else None
+        # a ClassBalancedDataset of a Repeat- or ConcatDataset: MMEngine's
+        # AttributeError (they have no get_cat_ids), left to the run
+        below = node.get('dataset')
+        if isinstance(below, dict) and type_name(below.get('type')) in (
+                'RepeatDataset', 'ConcatDataset'):
+            return None
+        return class_balanced(inner[0], node.get('oversample_thr'))
+
+    listed = dataset_parts(dataset, leaf=counts, wrapper=wrapped)
+    if listed is None:
         return
-    samples = len(listed[2])
+    samples = sum(listed.values())
     if steps and -(-samples // world) < batch:
         raise _no_step(cfg.filename, samples, batch, world)
+
+
+def class_balanced(counts: collections.Counter, threshold: Any
+                   ) -> Optional[collections.Counter]:
+    """The samples per label of MMEngine's ``ClassBalancedDataset`` of a
+    dataset of ``counts`` samples per label (an unlabelled ImageList
+    sample's is -1): each sample repeated ``ceil(r)`` times, ``r = max(1,
+    sqrt(threshold / f))`` of its label's fraction ``f`` of the samples,
+    in MMEngine's order of operations (torch-free: MMEngine's class
+    imports torch). None for a ``threshold`` (``oversample_thr``) that is
+    not a finite number of at least 0, left to the run."""
+    if not (is_number(threshold) and 0 <= threshold < math.inf):
+        return None
+    total = sum(counts.values())
+    return collections.Counter({c: n * math.ceil(max(1.0, math.sqrt(
+        threshold / (n / total)))) for c, n in counts.items()})
