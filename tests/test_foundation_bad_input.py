@@ -165,6 +165,10 @@ def test_check_config_refuses_fewer_images_than_one_batch(tmp_path,
         ann_file='meta/train_labeled.txt'))
     plain.pop('total_batch_size')
     plain.dump(str(tmp_path / 'plain.py'))
+    wrapped = Config.fromfile(str(tmp_path / 'plain.py'))
+    wrapped.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=2, dataset=plain.train_dataloader.dataset)
+    wrapped.dump(str(tmp_path / 'wrapped.py'))
     plain = str(tmp_path / 'plain.py')
     assert check(plain, 1)[0] == 0
     rc, out, lines, loaded = check(plain, 2)
@@ -185,6 +189,13 @@ def test_check_config_refuses_fewer_images_than_one_batch(tmp_path,
                            '--cfg-options',
                            f'train_dataloader.batch_size={listed}'])
     assert rc == 2 and f'has {listed} sample(s)' in err, err
+    # a wrapped list: counted as MMEngine's RepeatDataset counts it
+    # (test_check_listed_batch_counts_wrapped_lists), torch-free too
+    rc, out, lines, loaded = check(str(tmp_path / 'wrapped.py'), 4)
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+        f'error: {tmp_path / "wrapped.py"}: the training list has 24 '
+        'sample(s), 6 per process on 4 processes'), lines
+    assert loaded == []
 
 
 @pytest.mark.parametrize('indices', [
