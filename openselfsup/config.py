@@ -216,6 +216,40 @@ INITIAL_WEIGHT_KEYS = frozenset(('init_cfg', 'pretrained', 'checkpoint',
                                  'embeddings_file'))
 
 
+def init_overrides(entry: dict) -> List[Tuple[str, Any, Optional[dict]]]:
+    """The ``override`` of an ``init_cfg`` entry as MMEngine's
+    ``initialize`` reads it (``mmengine/model/weight_init.py``): ``(key,
+    item, built)`` of each item (``key``: ``override``, or
+    ``override.<i>`` in a list), ``built`` the initializer config MMEngine
+    builds for the attribute ``item['name']`` of the entry's module: the
+    item without its ``name``, or, for an item of its ``name`` alone, the
+    entry's own config without ``override`` and ``layer``. ``built`` is
+    None where MMEngine refuses the item (no dict, no ``name``, other keys
+    without ``type``), and for an ``override`` that is neither a dict nor
+    a list (a tuple too): one item, the whole value. ``[]`` without one."""
+    override = entry.get('override')
+    if override is None:
+        return []
+    if isinstance(override, dict):
+        items = [('override', override)]
+    elif isinstance(override, list):
+        items = [(f'override.{i}', item) for i, item in enumerate(override)]
+    else:
+        return [('override', override, None)]
+    found = []
+    for key, item in items:
+        built = None
+        if isinstance(item, dict) and item.get('name') is not None:
+            built = {k: v for k, v in item.items() if k != 'name'}
+            if not built:
+                built = {k: v for k, v in entry.items()
+                         if k not in ('override', 'layer')}
+            elif 'type' not in built:
+                built = None
+        found.append((key, item, built))
+    return found
+
+
 def without_initial_weights(node: Any) -> Any:
     """``node`` (a plain config section, e.g. ``cfg.model.to_dict()``)
     without the keys of :data:`INITIAL_WEIGHT_KEYS`, at any depth: the

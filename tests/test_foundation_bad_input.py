@@ -4231,6 +4231,158 @@ def test_valid_init_cfg_overrides_and_layer_lists_pass():
     assert check_init_cfgs(cfg, 'c.py') is None
 
 
+class _OverrideHead:
+    """A module ``head`` of an ``fc`` and a ``norm`` (MMEngine's
+    ``BaseModule``) built with the ``init_cfg`` ``entry``, in a model: what
+    MMEngine's init applies an entry's ``override`` to."""
+
+    def __new__(cls, entry):
+        from mmengine.model import BaseModule
+        from torch import nn
+
+        class Head(BaseModule):
+            def __init__(self, init_cfg):
+                super().__init__(init_cfg)
+                self.fc = nn.Linear(2, 3)
+                self.norm = nn.BatchNorm1d(3)
+        model = nn.Module()
+        model.head = Head(entry)
+        return model
+
+
+@pytest.mark.parametrize('override,words', [
+    (dict(type='Constantt', name='fc', val=0),
+     "override: no weight initializer 'Constantt' is registered (did you "
+     'mean Constant? there are: '),
+    (dict(type='Constant', name='fc', vall=0),
+     'override (Constant): ConstantInit takes no vall (it takes bias, '
+     'bias_prob, layer, val)'),
+    (dict(type='Constant', val=0),
+     'override has no name (the attribute it initialises): MMEngine\'s init '
+     'takes override=dict(type=INITIALIZER, name=ATTRIBUTE) or a list of '
+     'them'),
+    (dict(name='fc', val=0),
+     'override (fc) has no type (or give its name alone for the entry\'s '
+     'own initializer)'),
+    (dict(type='Constant', name='fcc', val=0),
+     "override: model.head (Head) has no attribute 'fcc' to initialise "
+     '(its modules: fc, norm)'),
+    ('fc', 'override is a str: MMEngine\'s init takes'),
+    ((dict(name='fc'),), 'override is a tuple: MMEngine\'s init takes'),
+    ([dict(name='fc'), 'norm'], 'override.1 is a str: MMEngine\'s init '),
+    ([dict(name='fc'), dict(type='Xavier', name='norm', gainn=2)],
+     'override.1 (Xavier): XavierInit takes no gainn'),
+])
+def test_a_bad_init_cfg_override_is_one_line(override, words):
+    """An ``init_cfg`` entry's ``override`` was not checked: MMEngine's
+    ``KeyError`` (an unknown type), ``TypeError``, ``AttributeError`` (an
+    item that is no dict), ``ValueError`` (no ``name``; other keys but no
+    ``type``) or ``RuntimeError`` (a ``name`` the module has not) traceback when the weights were initialised. One
+    line when the runner is built, naming the item; the reference:
+    MMEngine's ``initialize`` of the entry fails on each."""
+    from mmengine.config import Config
+    from mmengine.model import initialize
+
+    from openselfsup.apis.train import check_init_cfgs
+    from openselfsup.utils import InputError
+    entry = dict(type='Normal', layer='Linear', std=0.01, override=override)
+    model = _OverrideHead(entry)
+    with pytest.raises((KeyError, TypeError, ValueError, RuntimeError,
+                        AttributeError)):
+        initialize(model.head, entry)
+    cfg = Config(dict(model=dict(head=dict(init_cfg=[entry]))))
+    model.head.init_cfg = cfg.model.head.init_cfg  # as built from cfg
+    with pytest.raises(InputError) as refused:
+        check_init_cfgs(cfg, 'c.py', model)
+    line = str(refused.value)
+    assert line.startswith(f'c.py: model.head.init_cfg.0.{words}') and \
+        '\n' not in line, line
+
+
+def test_an_unknown_init_cfg_type_is_one_line():
+    """An ``init_cfg`` entry of a type no registry holds (``Normall``):
+    MMEngine's ``KeyError`` traceback when the weights were initialised,
+    left to the run by the check; one line now, with the closest type."""
+    import mmengine.model  # noqa: F401 (registers the initializers)
+    from mmengine.config import Config
+    from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
+
+    from openselfsup.apis.train import check_init_cfgs
+    from openselfsup.utils import InputError
+    entry = dict(type='Normall', layer='Linear')
+    with pytest.raises(KeyError, match='Normall is not in the'):
+        build_from_cfg(dict(entry), WEIGHT_INITIALIZERS)
+    with pytest.raises(InputError, match=re.escape(
+            "c.py: model.neck.init_cfg: no weight initializer 'Normall' is "
+            'registered (did you mean Normal? there are: ')):
+        check_init_cfgs(Config(dict(model=dict(neck=dict(init_cfg=entry)))),
+                        'c.py')
+
+
+def test_valid_init_cfg_overrides_pass_as_mmengine_applies_them():
+    """Overrides MMEngine's ``initialize`` applies (a name alone: the
+    entry's own initializer; a list; a ``Pretrained`` of a file that fits
+    the attribute) pass the check with the model, and the ``Pretrained``
+    one loads its file."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.model import initialize
+
+    from openselfsup.apis.train import check_init_cfgs
+    for override in (dict(name='fc'), [dict(name='fc'),
+                                       dict(type='Constant', name='norm',
+                                            val=1)]):
+        entry = dict(type='Normal', layer='Linear', std=0.01,
+                     override=override)
+        model = _OverrideHead(entry)
+        initialize(model.head, entry)  # the reference: MMEngine applies it
+        cfg = Config(dict(model=dict(head=dict(init_cfg=entry))))
+        assert check_init_cfgs(cfg, 'c.py', model) is None
+
+
+def test_a_pretrained_override_is_read_as_the_entry_is(
+        synthetic_root, tmp_path):
+    """A ``Pretrained`` item of an ``init_cfg`` entry's ``override``, into
+    the head's ``fc``: a missing file was MMEngine's ``FileNotFoundError``
+    traceback, a file of another width loaded nothing (``strict=False``),
+    exit 0. Both are one line when the weights are initialised, as an
+    entry's own ``Pretrained`` is; a file that fits loads."""
+    import torch
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, _ = _head_run(tmp_path, synthetic_root, 'train_labeled.txt')
+    fc = build_runner(cfg, work_dir=str(tmp_path / 'a')).model.head.fc
+    fits = {'weight': torch.randn_like(fc.weight),
+            'bias': torch.randn_like(fc.bias)}
+    torch.save(fits, tmp_path / 'fits.pth')
+    torch.save({'weight': torch.zeros(3, 7), 'bias': torch.zeros(3)},
+               tmp_path / 'other.pth')
+    for name, want in (
+            ('nope.pth', 'checkpoint not found'),
+            ('other.pth', 'does not fit model.head.fc: 2 tensor(s) of '
+             'another shape than the model\'s'),
+            ('fits.pth', None)):
+        path = str(tmp_path / name)
+        mine = tmp_path / f'{name}.py'
+        mine.write_text(
+            f'_base_ = {cfg!r}\n'
+            'model = dict(head=dict(init_cfg=dict(type="Normal", '
+            'layer="Linear", std=0.01, override=dict(type="Pretrained", '
+            f'name="fc", checkpoint={path!r}))))\n')
+        runner = build_runner(str(mine), work_dir=str(tmp_path / f'w_{name}'))
+        if want is None:
+            runner._init_model_weights()
+            got = runner.model.head.fc.state_dict()
+            assert all(torch.equal(got[k], fits[k]) for k in fits)
+            continue
+        with pytest.raises(InputError) as refused:
+            runner._init_model_weights()
+        assert str(refused.value).startswith(
+            f'model.head.init_cfg.override (Pretrained, {path}): ') and \
+            want in str(refused.value), str(refused.value)
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

@@ -112,6 +112,8 @@ def test_auto_scale_lr_with_accumulation_logs_the_config_base(world):
 
 @pytest.mark.parametrize('path', WITH_MODEL)
 def test_config_builds_model(path):
+    """Every model builds, and its ``init_cfg`` entries (with their
+    ``override`` items) pass the run's check of them."""
     from openselfsup.registry import MODELS
     from openselfsup.utils import InputError
     cfg = Config.fromfile(os.path.join(REPO, path))
@@ -129,6 +131,9 @@ def test_config_builds_model(path):
             raise
         pytest.skip(f'{path}: {exc}')
     assert sum(p.numel() for p in model.parameters()) > 0
+    # its init_cfg entries and their overrides pass the check of a run's
+    from openselfsup.apis.train import check_init_cfgs
+    check_init_cfgs(cfg, path, model)
 
 
 def test_every_recipe_variant_exists_and_differs_only_in_list():

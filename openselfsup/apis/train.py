@@ -1611,7 +1611,7 @@ def _built(cfg: Config, notes: list, config: str):
                 runner.logger.info(note)
         check_widths(runner, config)
         check_head_classes(runner, config)
-        check_init_cfgs(runner.cfg, config)
+        check_init_cfgs(runner.cfg, config, runner.model)
     return runner
 
 
@@ -1630,7 +1630,7 @@ def check_widths(runner, config: str) -> None:
         raise InputError(f'{config}: {problem}')
 
 
-def check_init_cfgs(cfg: Config, config: str) -> None:
+def check_init_cfgs(cfg: Config, config: str, model=None) -> None:
     """Refuse an ``init_cfg`` entry of ``cfg.model`` that its initializer
     (MMEngine's ``Pretrained``, ``Kaiming``...) does not take:
     ``--cfg-options model.backbone.init_cfg.0.type=Pretrained`` on FSP's
@@ -1638,20 +1638,38 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
     the run stopped when its weights were initialised on MMEngine's
     ``TypeError: PretrainedInit.__init__() got an unexpected keyword
     argument 'distribution'`` traceback. Each entry is built as MMEngine
-    builds it (its ``override`` aside), after importing
-    ``mmengine.model``, which registers MMEngine's initializers (before
-    that, every entry was unregistered and passed unchecked); a type
-    still not registered is left to the run.
+    builds it, in the registry of the scope the run builds it in, after
+    importing ``mmengine.model``, which registers MMEngine's initializers
+    (before that, every entry was unregistered and passed unchecked); a
+    type registered nowhere is refused (it was MMEngine's ``KeyError``
+    traceback). So is each item of an entry's ``override``
+    (:func:`~openselfsup.config.init_overrides`: MMEngine's ``TypeError``,
+    ``ValueError``, ``KeyError`` or ``RuntimeError`` traceback when the
+    weights were initialised): an ``override`` that is no dict or list,
+    an item without ``name``, or with other keys but no ``type``, an
+    initializer that does not build, and, with ``model`` (the built
+    model), a ``name`` that is no attribute of the module whose
+    ``init_cfg`` the entry is. A ``Pretrained`` item's file is read with
+    the entry's own (:meth:`~openselfsup.engine.runner.AtomicRunner.
+    _check_pretrained_inits`).
 
     Raises:
         InputError: the entry, the keys its initializer does not take and
             those it does, and the config-file form that replaces it; or
-            the entry and MMEngine's words on a value of the wrong type.
+            the entry and MMEngine's words on a value of the wrong type;
+            an unknown type with the registered ones; an override item
+            and what MMEngine's init needs of it.
     """
+    import difflib
     import inspect
 
     import mmengine.model  # noqa: F401 (registers Kaiming, Pretrained...)
+    from mmengine.model import is_model_wrapper
     from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
+
+    from ..config import init_overrides
+    if model is not None and is_model_wrapper(model):
+        model = model.module
 
     def entries(node, key):
         if isinstance(node, dict):
@@ -1667,14 +1685,25 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
             for i, value in enumerate(node):
                 yield from entries(value, f'{key}.{i}')
 
-    for key, entry in entries(cfg.get('model'), 'model'):
-        if not isinstance(entry, dict):
-            continue
+    def check(key, entry):  # refuse what MMEngine's build of it refuses
         kind = entry.get('type')
-        cls = WEIGHT_INITIALIZERS.get(kind) if isinstance(kind, str) \
-            else kind
+        if isinstance(kind, str):
+            with WEIGHT_INITIALIZERS.switch_scope_and_registry(None) as reg:
+                cls = reg.get(kind)
+        else:
+            cls, reg = kind, None
+        if cls is None and reg is not None:
+            known, node = set(), reg
+            while node is not None:
+                known.update(node.module_dict)
+                node = node.parent
+            near = difflib.get_close_matches(kind, sorted(known), n=1)
+            hint = f'did you mean {near[0]}? ' if near else ''
+            raise InputError(
+                f'{config}: {key}: no weight initializer {kind!r} is '
+                f'registered ({hint}there are: {", ".join(sorted(known))})')
         if not inspect.isclass(cls):
-            continue
+            return
         try:
             build_from_cfg({k: v for k, v in entry.items()
                             if k != 'override'}, WEIGHT_INITIALIZERS)
@@ -1706,6 +1735,42 @@ def check_init_cfgs(cfg: Config, config: str) -> None:
                 'keys of an entry keeps its other keys: replace the whole '
                 f'{key.rsplit(".init_cfg", 1)[0]}.init_cfg in a config '
                 'file, with _delete_=True (docs/pretraining.md)') from None
+
+    def module_of(key, entry):  # the module whose init_cfg holds entry
+        node = model
+        for part in key.rsplit('.init_cfg', 1)[0].split('.')[1:]:
+            node = getattr(node, part, None)
+        held = getattr(node, 'init_cfg', None)
+        held = [held] if isinstance(held, dict) else held or []
+        return node if any(h == entry for h in held) else None
+
+    form = ('MMEngine\'s init takes override=dict(type=INITIALIZER, '
+            'name=ATTRIBUTE) or a list of them')
+    for key, entry in entries(cfg.get('model'), 'model'):
+        if not isinstance(entry, dict):
+            continue
+        check(key, entry)
+        for where, item, built in init_overrides(entry):
+            where = f'{key}.{where}'
+            if built is None:
+                if not isinstance(item, dict):
+                    problem = f'is a {type(item).__name__}'
+                elif item.get('name') is None:
+                    problem = 'has no name (the attribute it initialises)'
+                else:
+                    problem = (f'({item["name"]}) has no type (or give its '
+                               'name alone for the entry\'s own '
+                               'initializer)')
+                raise InputError(f'{config}: {where} {problem}: {form}')
+            check(where, built)
+            module = module_of(key, entry) if model is not None else None
+            name = item['name']
+            if module is not None and not hasattr(module, name):
+                has = ', '.join(n for n, _ in module.named_children())
+                raise InputError(
+                    f'{config}: {where}: {key.rsplit(".init_cfg", 1)[0]} '
+                    f'({type(module).__name__}) has no attribute {name!r} '
+                    f'to initialise (its modules: {has or "none"})')
 
 
 def check_head_classes(runner, config: str) -> None:

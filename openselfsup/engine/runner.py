@@ -3839,28 +3839,48 @@ class AtomicRunner(Runner):
         holds the module's names under a prefix is named with the
         ``prefix`` that loads it; a partial fit is one warning in the log.
         ``load_from_check = False`` loads as MMEngine does, unchecked. A
-        URL is not read here (MMEngine downloads it).
+        URL is not read here (MMEngine downloads it). So is an entry's
+        ``override`` item that builds a ``Pretrained``
+        (:func:`~openselfsup.config.init_overrides`), for the attribute it
+        names (a missing file was MMEngine's ``FileNotFoundError``
+        traceback).
 
         Raises:
             InputError: ``model.<module>.init_cfg (Pretrained, FILE): does
-                not fit model.<module>: ...``.
+                not fit model.<module>: ...``; an override's:
+                ``model.<module>.init_cfg[.<i>].override[.<j>] (Pretrained,
+                FILE): ...`` of ``model.<module>.<name>``.
         """
         import re
 
         from mmengine.model import BaseModule, is_model_wrapper
 
-        from ..config import type_name
+        from ..config import init_overrides, type_name
         from ..models.state_dict import held_under, load_from_fit
         from ..utils.checkpoint import load_legacy_checkpoint
+
+        def pretrained(cfg):
+            return isinstance(cfg, dict) and type_name(cfg.get('type')) in (
+                'Pretrained', 'PretrainedInit')
 
         def inits(module, name):
             if isinstance(module, BaseModule) and not module.is_init:
                 cfgs = module.init_cfg
                 cfgs = [cfgs] if isinstance(cfgs, dict) else cfgs or []
-                for cfg in cfgs:
-                    if isinstance(cfg, dict) and type_name(cfg.get(
-                            'type')) in ('Pretrained', 'PretrainedInit'):
-                        yield name, module, cfg
+                for i, cfg in enumerate(cfgs):
+                    if not isinstance(cfg, dict):
+                        continue
+                    if pretrained(cfg):
+                        yield f'{name}.init_cfg', name, module, cfg
+                    # an override's, loaded into the attribute it names
+                    key = f'{name}.init_cfg' if isinstance(
+                        module.init_cfg, dict) else f'{name}.init_cfg.{i}'
+                    for where, item, built in init_overrides(cfg):
+                        if pretrained(built) and hasattr(module,
+                                                         item['name']):
+                            yield (f'{key}.{where}', f'{name}.'
+                                   f'{item["name"]}', getattr(
+                                       module, item['name']), built)
             # the modules BaseModule.init_weights goes on to
             for child_name, child in module.named_children():
                 if is_model_wrapper(child) and \
@@ -3872,12 +3892,12 @@ class AtomicRunner(Runner):
 
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model
-        for name, module, cfg in inits(model, 'model'):
+        for key, name, module, cfg in inits(model, 'model'):
             path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
             local = local_file(path) if isinstance(path, str) else None
             if local is None:
                 continue
-            head = f'{name}.init_cfg (Pretrained, {path})'
+            head = f'{key} (Pretrained, {path})'
             try:
                 saved = saved_checkpoint(local)
             except InputError as exc:
