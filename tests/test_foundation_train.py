@@ -2199,6 +2199,69 @@ def test_a_pretrained_init_cfg_that_does_not_fit_is_refused(fsp_epoch_1,
           cfg_options={**init(wide), 'load_from_check': False})
 
 
+def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
+        fsp_epoch_1, tmp_path):
+    """A ``Pretrained`` backbone file saved by a script that pickles its
+    ``argparse.Namespace`` beside the weights (timm's), in the zip or the
+    legacy format, and a file that is no checkpoint: the init_cfg check
+    read them with the Namespace as an inert placeholder (or passed the
+    others on), and MMEngine's own ``torch.load`` (weights_only=True, the
+    project's allow-list) stopped on its ``UnpicklingError`` traceback.
+    One line now, naming the file, and for the Namespace the command that
+    saves its weights alone, which then loads."""
+    import argparse
+
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from openselfsup.apis import train
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    bare = {k[len('backbone.'):]: v for k, v in saved['state_dict'].items()
+            if k.startswith('backbone.')}
+    timm, old = tmp_path / 'timm.pth', tmp_path / 'timm_old.pth'
+    for path, zipped in ((timm, True), (old, False)):
+        torch.save({'state_dict': bare, 'args': argparse.Namespace(lr=0.1)},
+                   path, _use_new_zipfile_serialization=zipped)
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint\n')
+
+    def init(path):
+        return {'model.backbone.init_cfg': [
+            dict(type='Pretrained', checkpoint=str(path))]}
+    for path, said in (
+            (timm, 'holds objects other than tensors and plain containers '
+                   '(argparse.Namespace), not unpickled for safety'),
+            (old, 'holds objects other than tensors and plain containers '
+                  '(argparse.Namespace), not unpickled for safety'),
+            (text, 'neither a zip archive nor a checkpoint of torch\'s '
+                   'legacy format')):
+        with pytest.raises(Exception) as mmengine:  # the reference
+            _load_checkpoint(str(path), map_location='cpu')
+        assert not isinstance(mmengine.value, InputError)
+        work = tmp_path / 'run'
+        with pytest.raises(InputError) as refused:
+            train(cfg, work_dir=str(work), cfg_options=init(path))
+        line = str(refused.value)
+        assert line.startswith(
+            f'model.backbone.init_cfg (Pretrained, {path}): {path}: {said}') \
+            and '\n' not in line, line
+        assert not work.exists()
+    # the advice, applied, gives a file the backbone starts from
+    with pytest.raises(InputError) as refused:
+        train(cfg, work_dir=str(tmp_path / 'run'), cfg_options=init(timm))
+    command = str(refused.value).rsplit('give that file: ', 1)[1]
+    alone = tmp_path / 'alone.pth'
+    eval(command.replace('FILE', repr(str(timm))).replace(
+        'NEW', repr(str(alone))), {'torch': torch})
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'alone'),
+                          cfg_options=init(alone))
+    runner._init_model_weights()
+    got = runner.model.backbone.state_dict()
+    assert all(torch.equal(got[k], bare[k]) for k in bare)
+
+
 def _edited_checkpoint(fsp_epoch_1, tmp_path, edit):
     """A copy of ``fsp_epoch_1``'s training checkpoint (its meta, optimizer
     and schedule kept: it passes --resume's meta checks) whose state dict

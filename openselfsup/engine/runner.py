@@ -57,7 +57,8 @@ from ..config import accumulation_count, named_wrappers, seeded_workers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
-from ..utils.checkpoint import register_safe_globals, unpickling_refusal
+from ..utils.checkpoint import (load_checkpoint_file, register_safe_globals,
+                                unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
                                       checkpoints_in,
@@ -104,7 +105,6 @@ if not getattr(mm_config.FormatCode, 'once_per_text', False):
 def saved_checkpoint(path: str) -> dict:
     """A checkpoint read for its ``meta`` and its keys: the weights are
     mapped, not read."""
-    from ..utils.checkpoint import load_checkpoint_file
     return load_checkpoint_file(path, tensors_only=True, mmap=True)
 
 
@@ -3899,14 +3899,18 @@ class AtomicRunner(Runner):
                 continue
             head = f'{key} (Pretrained, {path})'
             try:
-                saved = saved_checkpoint(local)
+                # as MMEngine's torch.load reads it (weights_only=True, this
+                # project's allow-list): a pickled object it refuses (a
+                # timm script's argparse.Namespace) was its UnpicklingError
+                # traceback
+                saved = load_checkpoint_file(local, mmap=True)
             except InputError as exc:
                 # the legacy format (a pickle: older torchvision weights),
                 # which torch still loads
                 try:
                     saved = load_legacy_checkpoint(local)
-                except InputError:
-                    continue  # MMEngine's load says what it is
+                except InputError as legacy:  # torch.load fails on it too
+                    raise InputError(f'{head}: {legacy}') from None
                 if saved is None:
                     raise InputError(f'{head}: {exc}') from None
             _, state = self._model_and_state(saved)
