@@ -2459,6 +2459,84 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
             'error: train_cfg.max_epochs = 0'), err
 
 
+def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
+    """is_legacy_format (torch-free: the first pickle of the file, or a
+    tar) says legacy exactly where torch.load reads the file as its legacy
+    format: saved with _use_new_zipfile_serialization=False in each pickle
+    protocol, not the zip format, a file cut short, an empty file, text,
+    or a pickle of something else."""
+    import pickle
+
+    import torch
+
+    from openselfsup.utils.checkpoint_files import (LEGACY_MAGIC,
+                                                    is_legacy_format)
+    assert LEGACY_MAGIC == torch.serialization.MAGIC_NUMBER
+    files = {}
+    for protocol in (2, 3, 4, 5):
+        files[f'legacy{protocol}'] = tmp_path / f'legacy{protocol}.pth'
+        torch.save({'w': torch.ones(2)}, files[f'legacy{protocol}'],
+                   _use_new_zipfile_serialization=False,
+                   pickle_protocol=protocol)
+    files['zip'] = tmp_path / 'zip.pth'
+    torch.save({'w': torch.ones(2)}, files['zip'])
+    files['cut'] = tmp_path / 'cut.pth'
+    files['cut'].write_bytes(files['zip'].read_bytes()[:100])
+    files['empty'] = tmp_path / 'empty.pth'
+    files['empty'].write_bytes(b'')
+    files['text'] = tmp_path / 'notes.pth'
+    files['text'].write_text('not a checkpoint\n' * 100)
+    files['pickle'] = tmp_path / 'other.pkl'
+    files['pickle'].write_bytes(pickle.dumps({'w': 1}, protocol=2))
+    for name, path in files.items():
+        try:  # the reference: torch's legacy reader (files written here:
+            # weights_only=False, whose unpickler takes every protocol)
+            torch.load(path, weights_only=False)
+            legacy = not name.startswith('zip')
+        except Exception as exc:
+            legacy = False
+            assert name != 'zip', exc
+        assert is_legacy_format(str(path)) == legacy == \
+            name.startswith('legacy'), name
+
+
+def test_check_config_tells_a_file_it_cannot_resume_without_torch(
+        tmp_path, synthetic_root):
+    """--check-config --resume of a zip cut short, of a file that is no
+    checkpoint, or of an empty one: its refusal imported torch (some 3-8
+    s on a login node) to tell them from a file of torch's legacy format;
+    the file's first bytes tell it now, torch-free. A legacy file is read
+    with torch, as before, to say what it holds."""
+    import torch
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    zipped = tmp_path / 'zip.pth'
+    torch.save({'w': torch.ones(2)}, zipped)
+    cut, text, empty = (tmp_path / n for n in ('cut.pth', 'notes.pth',
+                                                'empty.pth'))
+    cut.write_bytes(zipped.read_bytes()[:100])
+    text.write_text('not a checkpoint\n')
+    empty.write_bytes(b'')
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'w': torch.ones(2)}, legacy,
+               _use_new_zipfile_serialization=False)
+    for path, said, torch_free in (
+            (cut, 'not a complete checkpoint (cut short while it was '
+                  'written?)', True),
+            (empty, 'not a complete checkpoint (cut short while it was '
+                    'written?)', True),
+            (text, 'not a checkpoint (neither the zip archive torch.save '
+                   'writes nor torch\'s legacy format)', True),
+            (legacy, 'not a training checkpoint (a file of torch\'s legacy '
+                     'format', False)):
+        rc, _, lines, loaded = loaded_modules(
+            ['tools/train.py', cfg, '--check-config', '--no-data-check',
+             '--resume', str(path)], MODEL_STACK)
+        assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+            f'error: --resume {path}: {said}'), lines
+        assert (loaded == []) == torch_free, (path, loaded)
+
+
 ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
            "1 <= MIN <= MAX (torchrun's node range; MAX machines here), "
            "got ")

@@ -865,25 +865,34 @@ def _not_resumable(given: str, path: str) -> InputError:
     refused as none), one holding an object ``weights_only`` does not
     read named with it (:func:`~openselfsup.utils.checkpoint.
     unpickling_refusal`); or no checkpoint at all. Each was called 'not a
-    complete checkpoint (cut short while it was written?)'."""
+    complete checkpoint (cut short while it was written?)'. Which of them
+    is told from the file's first bytes, torch-free
+    (:func:`~openselfsup.utils.checkpoint_files.is_legacy_format`); only a
+    legacy file is read with torch (it was imported for all)."""
     from ..config import is_training_meta
-    from ..utils.checkpoint import load_legacy_checkpoint
+    from ..utils.checkpoint_files import cut_short, is_legacy_format
     other = 'give another one, or the run\'s work dir for its newest ' \
         'complete one'
+    short = (f'--resume {given}: not a complete checkpoint (cut short '
+             f'while it was written?); {other}')
+    neither = (f'--resume {given}: not a checkpoint (neither the zip '
+               'archive torch.save writes nor torch\'s legacy format); '
+               f'{other}')
+    if not is_legacy_format(path):
+        return InputError(short if cut_short(path) or has_zip_directory(path)
+                          else neither)
+    from ..utils.checkpoint import load_legacy_checkpoint
     try:
         saved = load_legacy_checkpoint(path, resume=True)
     except InputError as exc:
         why = str(exc)
         if why.startswith(f'{path}: neither'):
-            return InputError(f'--resume {given}: not a checkpoint (neither '
-                              'the zip archive torch.save writes nor '
-                              f'torch\'s legacy format); {other}')
+            return InputError(neither)
         # a legacy checkpoint holding an object that is not allow-listed:
         # which (unpickling_refusal), the path as given
         return InputError(f'--resume {given}: {why[len(path) + 2:]}')
     if saved is None:
-        return InputError(f'--resume {given}: not a complete checkpoint '
-                          f'(cut short while it was written?); {other}')
+        return InputError(short)
     meta = saved.get('meta') if isinstance(saved, dict) else None
     if not is_training_meta(meta):
         return InputError(

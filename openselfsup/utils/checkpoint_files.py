@@ -137,6 +137,32 @@ class _OpaqueUnpickler(pickle.Unpickler):
         return None
 
 
+#: the number ``torch.save``'s legacy format pickles first
+#: (``torch.serialization.MAGIC_NUMBER``), which ``torch.load`` checks
+LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
+
+
+def is_legacy_format(path: str) -> bool:
+    """Whether the file ``path`` is of torch's legacy format (not the zip
+    ``torch.save`` writes since torch 1.6; ``_use_new_zipfile_
+    serialization=False``, older torchvision weights), as ``torch.load``
+    tells it: a tar (torch's oldest format), or a file whose first pickle
+    is :data:`LEGACY_MAGIC`, in any pickle protocol. Reads its first 512
+    bytes at most; no torch, nothing imported or called."""
+    import tarfile
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(512)
+    except OSError:
+        return False
+    if len(head) == 512 and tarfile.is_tarfile(path):
+        return True
+    try:
+        return _OpaqueUnpickler(io.BytesIO(head)).load() == LEGACY_MAGIC
+    except Exception:  # no pickle, or another one
+        return False
+
+
 #: the largest pickle member :func:`checkpoint_meta` reads (bytes): the
 #: structure of a checkpoint (its tensors are other members) is some kB to
 #: a few MB (MMEngine's logged history); more is left to the run
