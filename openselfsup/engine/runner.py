@@ -57,8 +57,7 @@ from ..config import accumulation_count, named_wrappers, seeded_workers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
-from ..utils.checkpoint import (load_checkpoint_file, register_safe_globals,
-                                unpickling_refusal)
+from ..utils.checkpoint import register_safe_globals, unpickling_refusal
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
                                       checkpoints_in,
@@ -105,6 +104,7 @@ if not getattr(mm_config.FormatCode, 'once_per_text', False):
 def saved_checkpoint(path: str) -> dict:
     """A checkpoint read for its ``meta`` and its keys: the weights are
     mapped, not read."""
+    from ..utils.checkpoint import load_checkpoint_file
     return load_checkpoint_file(path, tensors_only=True, mmap=True)
 
 
@@ -3857,7 +3857,8 @@ class AtomicRunner(Runner):
 
         from ..config import init_overrides, type_name
         from ..models.state_dict import held_under, load_from_fit
-        from ..utils.checkpoint import load_legacy_checkpoint
+        from ..utils.checkpoint import (load_checkpoint_file,
+                                        load_legacy_checkpoint)
 
         def pretrained(cfg):
             return isinstance(cfg, dict) and type_name(cfg.get('type')) in (
