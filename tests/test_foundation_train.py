@@ -461,6 +461,12 @@ def test_resume_of_a_run_continues_in_its_work_dir(synthetic_root, tmp_path,
         assert work == str(a), given
         assert f'--resume {given}: continuing that run in its work dir ' \
             f'{a} {here}' in notes, notes
+    # the warning that follows names the checkpoint as typed too (it gave
+    # its absolute path, the line above the typed one)
+    assert [n for n in prepared('epoch_1.pth')[1] if 'past it' in n] == [
+        f'warning: --resume from epoch_1.pth: {a} holds checkpoint(s) past '
+        'it (epoch_2.pth): this run writes over those of the same names as '
+        'it reaches them (--work-dir keeps them)']
     monkeypatch.chdir(tmp_path)
     assert prepared('a/epoch_2.pth')[0] == str(a)
     assert prepared('a/')[0] == str(a)

@@ -813,9 +813,12 @@ def resume_path(given: str,
     """The checkpoint ``--resume CHECKPOINT`` continues from: the file, or
     for a training work dir the checkpoint ``--resume`` would continue
     from there (:func:`~openselfsup.utils.checkpoint_files.
-    resolve_checkpoint`), as an absolute path. Imports no torch (the
-    launchers' ``--check-config`` runs it), but to describe a file it
-    refuses that is no zip (:func:`_not_resumable`).
+    resolve_checkpoint`), in the form given (a relative path stays
+    relative, so that every line of the run names the checkpoint as the
+    user typed it: the refusals here did, the resume's warnings gave it
+    as an absolute path). Imports no torch (the
+    launchers' ``--check-config`` runs it), but to describe a file of
+    torch's legacy format it refuses (:func:`_not_resumable`).
 
     Args:
         given (str): the ``--resume`` argument.
@@ -850,7 +853,7 @@ def resume_path(given: str,
                          'work dir')
     if not is_complete(path):
         raise _not_resumable(given, path)
-    return os.path.abspath(path)
+    return path
 
 
 def _not_resumable(given: str, path: str) -> InputError:
