@@ -198,39 +198,24 @@ def test_check_config_refuses_fewer_images_than_one_batch(tmp_path,
     assert loaded == []
 
 
-@pytest.mark.parametrize('indices', [
-    None, 5, -5, -1000, 1000, [0, 2, 2], True, range(4), range(1, 11, 3),
-    (0, 3)])
-def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
-                                                       indices):
-    """The torch-free check refuses exactly where the run's dataloader has
-    no step: the ImageList built from the config (MMEngine's ``indices``:
-    an int keeps the first N, a negative one the last N, a sequence those
-    listed, a ``range`` too; blank lines not counted) drawn by a
-    DefaultSampler on ``world`` processes, the short batch dropped. A
-    negative int was counted as a negative number of samples, and any batch
-    refused; a ``range`` (or ``True``, an int to MMEngine: the first one)
-    as the whole list."""
+def _refused_where_no_step(data, node, tmp_path, monkeypatch, worlds,
+                           batches):
+    """check_listed_batch of a config training on the dataset config
+    ``node`` refuses exactly where a dataloader of ``data`` (what MMEngine
+    builds from it) drawn by a DefaultSampler on each of ``worlds``
+    processes, the short batch dropped, has no step, for each batch of
+    ``batches``, naming ``len(data)``."""
     from mmengine.config import Config
     from mmengine.dataset import sampler as samplers
     from torch.utils.data import DataLoader
 
     from openselfsup.apis.train import check_listed_batch
-    from openselfsup.datasets import ImageList
     from openselfsup.utils import InputError
-    ann = tmp_path / 'list.txt'
-    ann.write_text('\n'.join(f'img{i}.png {i % 3}' for i in range(11)) +
-                   '\n\n  \n')  # blank lines at the end
-    node = dict(type='ImageList', ann_file=str(ann), data_root='')
-    if indices is not None:
-        node['indices'] = indices
     (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
-    data = ImageList(ann_file=str(ann), check='none', pipeline=[],
-                     **({} if indices is None else {'indices': indices}))
-    for world in (1, 2, 3):
+    for world in worlds:
         monkeypatch.setattr(samplers, 'get_dist_info', lambda: (0, world))
         sampler = samplers.DefaultSampler(data, shuffle=False)
-        for batch in range(1, 13):
+        for batch in batches:
             steps = len(DataLoader(data, batch_size=batch, sampler=sampler,
                                    drop_last=True))
             cfg = Config(dict(train_dataloader=dict(
@@ -246,6 +231,32 @@ def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
             assert refused == (steps == 0), (world, batch, len(data))
 
 
+@pytest.mark.parametrize('indices', [
+    None, 5, -5, -1000, 1000, [0, 2, 2], True, range(4), range(1, 11, 3),
+    (0, 3)])
+def test_check_listed_batch_agrees_with_the_dataloader(tmp_path, monkeypatch,
+                                                       indices):
+    """The torch-free check refuses exactly where the run's dataloader has
+    no step: the ImageList built from the config (MMEngine's ``indices``:
+    an int keeps the first N, a negative one the last N, a sequence those
+    listed, a ``range`` too; blank lines not counted) drawn by a
+    DefaultSampler on ``world`` processes, the short batch dropped. A
+    negative int was counted as a negative number of samples, and any batch
+    refused; a ``range`` (or ``True``, an int to MMEngine: the first one)
+    as the whole list."""
+    from openselfsup.datasets import ImageList
+    ann = tmp_path / 'list.txt'
+    ann.write_text('\n'.join(f'img{i}.png {i % 3}' for i in range(11)) +
+                   '\n\n  \n')  # blank lines at the end
+    node = dict(type='ImageList', ann_file=str(ann), data_root='')
+    if indices is not None:
+        node['indices'] = indices
+    data = ImageList(ann_file=str(ann), check='none', pipeline=[],
+                     **({} if indices is None else {'indices': indices}))
+    _refused_where_no_step(data, node, tmp_path, monkeypatch, (1, 2, 3),
+                           range(1, 13))
+
+
 @pytest.mark.parametrize('wrapper', [
     'RepeatDataset', 'ClassBalancedDataset', 'ConcatDataset', 'nested'])
 def test_check_listed_batch_counts_wrapped_lists(tmp_path, monkeypatch,
@@ -258,15 +269,10 @@ def test_check_listed_batch_counts_wrapped_lists(tmp_path, monkeypatch,
     passed a wrapped list too short for one batch, which the run refused
     after the launch. The reference: the wrapped datasets MMEngine builds,
     and the steps of their dataloader."""
-    from mmengine.config import Config
-    from mmengine.dataset import sampler as samplers
     from mmengine.registry import DefaultScope
-    from torch.utils.data import DataLoader
 
     import openselfsup.datasets  # noqa: F401 (registers ImageList)
-    from openselfsup.apis.train import check_listed_batch
     from openselfsup.registry import DATASETS
-    from openselfsup.utils import InputError
     (tmp_path / 'a.txt').write_text(''.join(
         f'a{i}.png {int(i >= 5)}\n' for i in range(8)))
     (tmp_path / 'b.txt').write_text(''.join(f'b{i}.png\n' for i in range(3)))
@@ -296,24 +302,8 @@ def test_check_listed_batch_counts_wrapped_lists(tmp_path, monkeypatch,
         return node
     with DefaultScope.overwrite_default_scope('openselfsup'):
         data = DATASETS.build(unchecked(node))
-    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
-    for world in (1, 2):
-        monkeypatch.setattr(samplers, 'get_dist_info', lambda: (0, world))
-        sampler = samplers.DefaultSampler(data, shuffle=False)
-        for batch in range(1, len(data) + 3):
-            steps = len(DataLoader(data, batch_size=batch, sampler=sampler,
-                                   drop_last=True))
-            cfg = Config(dict(train_dataloader=dict(
-                batch_size=batch, drop_last=True, dataset=node,
-                sampler=dict(type='DefaultSampler', shuffle=True))),
-                filename=str(tmp_path / 'cfg.py'))
-            try:
-                check_listed_batch(cfg, world)
-                refused = False
-            except InputError as exc:
-                refused = True
-                assert f'has {len(data)} sample(s)' in str(exc), exc
-            assert refused == (steps == 0), (world, batch, len(data))
+    _refused_where_no_step(data, node, tmp_path, monkeypatch, (1, 2),
+                           range(1, len(data) + 3))
 
 
 def test_indices_of_a_type_the_dataset_refuses(tmp_path):
