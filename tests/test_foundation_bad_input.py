@@ -4345,9 +4345,10 @@ def test_a_bad_init_cfg_override_is_one_line(override, words):
     """An ``init_cfg`` entry's ``override`` was not checked: MMEngine's
     ``KeyError`` (an unknown type), ``TypeError``, ``AttributeError`` (an
     item that is no dict), ``ValueError`` (no ``name``; other keys but no
-    ``type``) or ``RuntimeError`` (a ``name`` the module has not) traceback when the weights were initialised. One
-    line when the runner is built, naming the item; the reference:
-    MMEngine's ``initialize`` of the entry fails on each."""
+    ``type``) or ``RuntimeError`` (a ``name`` the module has not)
+    traceback when the weights were initialised. One line when the runner
+    is built, naming the item; the reference: MMEngine's ``initialize`` of
+    the entry fails on each."""
     from mmengine.config import Config
     from mmengine.model import initialize
 
