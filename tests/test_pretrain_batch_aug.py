@@ -338,16 +338,18 @@ def test_blends_grayscale_solarize_issue_few_device_ops():
     read, the gray image, the write-back: 7 (9 before: the gray's floor
     and division two ops, and the gray copied to three channels first).
     Solarisation: comparison, ``255 - x``, ``where``: 4 (5 before: the
-    mask's conjunction)."""
+    mask's conjunction). Counted as the views run them (``_run``: on the
+    views' own batch; called alone, an op that writes into its batch
+    copies it first, one op more)."""
     from openselfsup.datasets import batch_aug as B
     x = torch.empty(1, 3, 32, 32, device='meta')
     gen = torch.Generator().manual_seed(0)
     for kind, want in (('contrast', 15), ('saturation', 15),
                        ('brightness', 7)):
         op = B.ColorJitterOp(**{kind: 0.4})
-        assert _device_ops(op, x, gen) == want, kind
-    assert _device_ops(B.GrayscaleOp(1.0, None), x, gen) == 7
-    assert _device_ops(B.SolarizeOp(128, 1.0), x, gen) == 4
+        assert _device_ops(op._run, x, gen) == want, kind
+    assert _device_ops(B.GrayscaleOp(1.0, None)._run, x, gen) == 7
+    assert _device_ops(B.SolarizeOp(128, 1.0)._run, x, gen) == 4
 
 
 def test_views_copy_the_batch_once():
@@ -366,6 +368,53 @@ def test_views_copy_the_batch_once():
     x = torch.full((2, 3, 8, 8), 200.0)
     assert torch.equal(aug(x, gen), torch.full_like(x, 55.0))
     assert torch.equal(x, torch.full_like(x, 200.0))
+
+
+def _alone_cases():
+    """Each public op and function of the batched views, called alone on
+    a float32 batch with parameters that change every sample: ``(name,
+    fn(x))``."""
+    from openselfsup.datasets import batch_aug as B
+    n = 4
+    f = torch.tensor([0.6, 1.3, 0.8, 1.1], dtype=torch.float64)
+    boxes = torch.tensor([[0, 0, 16, 16], [2, 3, 9, 7], [1, 0, 5, 16],
+                          [4, 4, 12, 12]], dtype=torch.float64)
+    ops = dict(
+        jitter=B.ColorJitterOp(0.4, 0.4, 0.4, 0.4, prob=1.0),
+        hue=B.ColorJitterOp(hue=0.4, prob=1.0), flip=B.FlipOp(1.0),
+        gray=B.GrayscaleOp(1.0, None), rgray=B.GrayscaleOp(1.0, (1, 2, 3)),
+        blur=B.BlurOp((0.5, 2.0), 1.0), solarize=B.SolarizeOp(128, 1.0),
+        crop=B.ResizedCropOp((8, 8)))
+    cases = [(k, lambda x, op=op: op(x, torch.Generator().manual_seed(0)))
+             for k, op in ops.items()]
+    return cases + [
+        ('gaussian_blur', lambda x: B.gaussian_blur(x, f)),
+        ('brightness', lambda x: B.adjust_brightness(x, f)),
+        ('contrast', lambda x: B.adjust_contrast(x, f)),
+        ('saturation', lambda x: B.adjust_saturation(x, f)),
+        ('adjust_hue', lambda x: B.adjust_hue(x, f - 1)),
+        ('hue_formula', lambda x: B.adjust_hue_formula(x, f - 1)),
+        ('convert_l', B.pil_convert_l),
+        ('resized_crop', lambda x: B.resized_crop(x, boxes[:n], (8, 8))),
+        ('levels', lambda x: B.random_grayscale_levels(x, (.2, .3, .5)))]
+
+
+@pytest.mark.parametrize('name', [
+    'jitter', 'hue', 'flip', 'gray', 'rgray', 'blur', 'solarize', 'crop',
+    'gaussian_blur', 'brightness', 'contrast', 'saturation', 'adjust_hue',
+    'hue_formula', 'convert_l', 'resized_crop', 'levels'])
+def test_ops_called_alone_leave_their_input_as_it_was(name):
+    """A public op or function called alone (not through
+    ``BatchAugment``, which owns its batch) leaves the caller's batch as
+    it was, and its result is not that batch: the flip, the grayscales,
+    the blur and the hue rotation wrote their chosen samples into it."""
+    x = torch.cat([_t(p) for p in _patches(4, 16, seed=3)])
+    before = x.clone()
+    cases = dict(_alone_cases())
+    assert len(cases) == 17
+    out = cases[name](x)
+    assert torch.equal(x, before), name
+    assert out.data_ptr() != x.data_ptr(), name
 
 
 def test_jitter_draws_its_parameters_in_few_host_ops():

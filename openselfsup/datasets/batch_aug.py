@@ -1120,14 +1120,20 @@ def _box_pass(y: torch.Tensor, w: torch.Tensor, dim: int,
 
 
 class _Op:
-    """One augmentation: ``op(x, gen)`` on a float RGB batch in [0, 255];
-    ``compiled``: its pure tensor functions ``torch.compile``-d. In two
-    parts, so that :class:`BatchAugment` sends the parameters of all its
-    ops in one copy: :meth:`plan` draws on the host and queues what the
-    device reads on a :class:`ParamUpload`, :meth:`apply` runs on the
-    device once it is sent."""
+    """One augmentation: ``op(x, gen)`` on a float RGB batch in [0, 255],
+    ``x`` left as it is; ``compiled``: its pure tensor functions
+    ``torch.compile``-d. In two parts, so that :class:`BatchAugment` sends
+    the parameters of all its ops in one copy: :meth:`plan` draws on the
+    host and queues what the device reads on a :class:`ParamUpload`,
+    :meth:`apply` runs on the device once it is sent, and may write into
+    its batch (``writes``: the ops that rewrite a subset of the samples in
+    place), which :class:`BatchAugment` owns (its one float32 copy of the
+    caller's batch); called alone, such an op works on a copy (before, it
+    wrote into the caller's batch)."""
 
     compiled = False
+    #: whether :meth:`apply` may write into its batch
+    writes = True
 
     def plan(self, shape: tuple, dtype: torch.dtype, gen: torch.Generator,
              up: ParamUpload):
@@ -1143,6 +1149,10 @@ class _Op:
         return shape
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return self._run(x.clone() if self.writes else x, gen)
+
+    def _run(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """:meth:`__call__` on a batch this op may write into."""
         up = ParamUpload(x.device)
         plan = self.plan(tuple(x.shape), x.dtype, gen, up)
         up.send()
@@ -1177,6 +1187,8 @@ class ResizedCropOp(_Op):
     op draws it, and made by the crop's matrices, :func:`resized_crop`:
     the flip's three device ops, the subset's read, the flip and the
     write-back, are gone)."""
+
+    writes = False  # a new batch
 
     def __init__(self, size: Tuple[int, int], area_range=(0.08, 1.0),
                  ratio_range=(3. / 4., 4. / 3.), attempts: int = 10,
@@ -1429,6 +1441,8 @@ class BlurOp(_Op):
 
 
 class SolarizeOp(_Op):
+
+    writes = False  # a new batch (``where``)
 
     def __init__(self, thr: float, prob: float):
         self.thr = thr
