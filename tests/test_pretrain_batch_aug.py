@@ -589,6 +589,33 @@ def test_grayscale_is_pillows_convert_l_as_published():
         _t(img), torch.Generator().manual_seed(0))), img)
 
 
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int64, torch.float16,
+                                   torch.bfloat16, torch.float64])
+def test_grayscale_alone_takes_any_dtype_of_8_bit_values(dtype):
+    """The published grayscale called alone (``GrayscaleOp`` built from
+    ``PillowGrayscale``, and ``pil_convert_l``) on a batch of 8-bit values
+    in another dtype than float32 gives each image Pillow's
+    ``convert('L')``, in the batch's dtype: on uint8 the weights wrapped
+    (levels far off) and the write-back failed, on int64 the write-back
+    failed (float32 levels), float16 overflowed (inf), bfloat16 rounded
+    the sums."""
+    from openselfsup.datasets import batch_aug as B
+    rng = np.random.default_rng(11)
+    imgs = rng.integers(0, 256, (3, 20, 24, 3), dtype=np.uint8)
+    imgs[0, 0, :4] = [(0, 1, 0), (255, 255, 255), (255, 0, 0), (1, 2, 3)]
+    want = np.stack([np.asarray(Image.fromarray(i).convert('L'))
+                     for i in imgs])[:, None]
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2).to(dtype)
+    levels = B.pil_convert_l(x)
+    assert levels.dtype == dtype
+    np.testing.assert_array_equal(levels.double().numpy(), want)
+    op = B.build_op(dict(type='PillowGrayscale', prob=1.0), 'test')
+    got = op(x, torch.Generator().manual_seed(0))
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got.double().numpy(),
+                                  np.repeat(want, 3, axis=1))
+
+
 def test_clp_views_use_the_published_grayscale():
     cfg = Config.fromfile(CLP)
     views = cfg.train_dataloader.dataset.pipeline[1].transforms[0]

@@ -1331,8 +1331,17 @@ class ColorJitterOp(_Op):
 def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
     """``[N, 1, H, W]`` Pillow ``convert('L')`` of an 8-bit RGB batch:
     ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``, exact (every partial
-    sum is an integer below 2**24, so float32 holds it exactly)."""
-    return _pil_gray(x)
+    sum is an integer below 2**24, so float32 holds it exactly), in
+    ``x``'s dtype. A batch of another dtype than float32 or float64 (uint8,
+    int64, float16, bfloat16) is computed in float32, where it was
+    computed in its own dtype: on uint8 the weights wrapped (levels far
+    off Pillow's, which :class:`GrayscaleOp` then failed to write back),
+    float16 overflowed (inf), bfloat16 rounded the sums (a level off for
+    about a third of the pixels), and int64's levels came back in
+    float32 (the write-back failed too)."""
+    if x.dtype in (torch.float32, torch.float64):
+        return _pil_gray(x)
+    return _pil_gray(x.float()).to(x.dtype)
 
 
 def _build_gray_table(weights: Optional[Tuple[float, ...]]) -> torch.Tensor:
