@@ -287,12 +287,44 @@ def test_floor_division_by_a_power_of_two_is_exact_in_both_forms():
     from openselfsup.datasets.batch_aug import _floor_div_
     rng = np.random.default_rng(0)
     ints = rng.integers(0, 1 << 24, 10000)
-    for power in (4096.0, 65536.0):
+    for power in (2048.0, 4096.0, 65536.0):
         t = torch.from_numpy(ints).float()
         want = torch.from_numpy(ints // int(power)).float()
         assert torch.equal(_floor_div_(t.clone(), power), want)
         assert torch.equal(t.clone().div_(power, rounding_mode='floor'),
                            want)
+        # into another tensor (the crop's: a strided view), t kept
+        out = torch.empty(100, 100).T
+        assert _floor_div_(t.view(100, 100), power, out) is out
+        assert torch.equal(out, want.view(100, 100))
+        assert torch.equal(t, torch.from_numpy(ints).float())
+
+
+def test_cpu_crop_takes_no_unvectorised_floor_division():
+    """The crop's roundings (``_round_halves``) on the CPU are divisions
+    and floors (``_floor_div_``): torch's CPU floor division, which they
+    were, is not vectorised. No floor division of as many elements as
+    one image plane has pixels in a crop or a blur (the small ones left:
+    the blur's weights, a few per sample, split on the host)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from openselfsup.datasets import batch_aug as B
+
+    class FloorDivs(TorchDispatchMode):
+        sizes = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if kwargs.get('rounding_mode') == 'floor':
+                self.sizes.append(args[0].numel())
+            return func(*args, **kwargs)
+    x = torch.cat([_t(p) for p in _patches(3, 32, seed=5)])
+    boxes = torch.tensor([[0, 0, 32, 32], [2, 3, 20, 9], [5, 1, 11, 30]],
+                         dtype=torch.float64)
+    with FloorDivs() as mode:
+        B.resized_crop(x, boxes, (24, 16))
+        B.gaussian_blur(x, torch.tensor([0.5, 1.0, 2.0]))
+    assert all(size < 32 * 32 for size in mode.sizes), mode.sizes
 
 
 def test_blur_issues_few_device_ops():

@@ -493,12 +493,14 @@ def _round_halves(p: torch.Tensor, hi: slice, lo: slice, dim: int,
     a product ``p`` whose ``hi`` and ``lo`` halves lie along ``dim``,
     written to ``out`` (``[N, rows, ...]`` views shaped alike): ``floor((hi
     + 2**10 + floor(lo / 2**11)) / 2**11)`` (the same integer), each step
-    an integer below 2**24, exact in float32."""
+    an integer below 2**24, exact in float32. Each floor division:
+    :func:`_floor_div_` (on the CPU a division and a floor; torch's CPU
+    floor division, which it was, is not vectorised)."""
     big = p[(slice(None),) * dim + (hi, )].view(out.shape)
     small = p[(slice(None),) * dim + (lo, )].view(out.shape)
-    torch.div(small, _SPLIT, rounding_mode='floor', out=out)
+    _floor_div_(small, float(_SPLIT), out)
     out.add_(big).add_(_SPLIT // 2)
-    return out.div_(_SPLIT, rounding_mode='floor')
+    return _floor_div_(out, float(_SPLIT))
 
 
 def pillow_release() -> Tuple[int, int]:
@@ -781,17 +783,22 @@ def _pil_gray(x: torch.Tensor,
     return _floor_div_(luma(x, PIL_L24, w) + 32768.0, 65536.0)
 
 
-def _floor_div_(t: torch.Tensor, power: float) -> torch.Tensor:
+def _floor_div_(t: torch.Tensor, power: float,
+                out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``t`` (integer values) divided by ``power``, a power of two, and
-    floored, in place: exact (the quotient needs no rounding). On a device
-    one op (``div_`` with ``rounding_mode='floor'``: a launch fewer than a
-    division and a floor, which it was); on the CPU a division and a
-    floor, which torch vectorises, where its floor division computes each
-    element alone (one thread, a 64 x 3 x 224 x 224 batch: 32.9 ms
-    against 7.9 ms for the division and the floor)."""
+    floored, in place, or into ``out`` where given (shaped as ``t``):
+    exact (the quotient needs no rounding). On a device one op (``div_``
+    with ``rounding_mode='floor'``: a launch fewer than a division and a
+    floor, which it was); on the CPU a division and a floor, which torch
+    vectorises, where its floor division computes each element alone (one
+    thread, a 64 x 3 x 224 x 224 batch: 32.9 ms against 7.9 ms for the
+    division and the floor)."""
     if t.device.type == 'cpu':
-        return t.div_(power).floor_()
-    return t.div_(power, rounding_mode='floor')
+        q = t.div_(power) if out is None else torch.div(t, power, out=out)
+        return q.floor_()
+    if out is None:
+        return t.div_(power, rounding_mode='floor')
+    return torch.div(t, power, rounding_mode='floor', out=out)
 
 
 def _blend_core(x: torch.Tensor, f: torch.Tensor, w_mean: torch.Tensor,
