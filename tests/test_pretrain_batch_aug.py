@@ -345,6 +345,72 @@ def test_blur_issues_few_device_ops():
             1 + 6 * (6 + 2 * half), (sigmas, half)
 
 
+def _pillow_box_weights(sigma: float, passes: int = 3):
+    """Pillow's extended-box radius and line weights of
+    ``GaussianBlur(sigma)`` (``BoxBlur.c``: ``_gaussian_blur_radius``,
+    ``ImagingLineBoxBlur``'s ``ww`` and ``fw``), one sigma, in numpy
+    float32 / float64 scalars and Python integers as the C code types
+    them: ``(radius, [w_0, w_1, ...])``."""
+    f32 = np.float32
+    s = f32(sigma)
+    sigma2 = s * s / f32(passes)
+    big_l = f32(np.sqrt(12.0 * np.float64(sigma2) + 1.0))
+    small_l = f32(np.floor((np.float64(big_l) - 1.0) / 2.0))
+    a = (f32(2) * small_l + f32(1)) * (
+        small_l * (small_l + f32(1)) - f32(3) * sigma2)
+    a = a / (f32(6) * (sigma2 - (small_l + f32(1)) * (small_l + f32(1))))
+    radius = small_l + a
+    r = int(radius)
+    ww = int(f32(1 << 24) / (radius * f32(2) + f32(1)))
+    fw = ((1 << 24) - (r * 2 + 1) * ww) // 2
+    return radius, [ww] * (r + 1) + [fw]
+
+
+def test_blur_weights_are_pillows_line_weights():
+    """The blur's radius and weights (split as ``4096 hi + lo``) equal
+    Pillow's C code written out per sigma (:func:`_pillow_box_weights`)
+    over the recipes' range, the float32 neighbours of the sigmas where
+    the integer radius changes, and larger sigmas."""
+    from openselfsup.datasets import batch_aug as B
+    rng = np.random.default_rng(3)
+    sig = [rng.uniform(0.1, 2.0, 1500), rng.uniform(0.0, 12.0, 500)]
+    for k in range(1, 30):  # L = sqrt(4 s^2 + 1) crosses 2k + 1
+        edge = np.float32(np.sqrt(k * (k + 1)))
+        sig.append(np.nextafter(edge, np.float32([0, 0, np.inf, np.inf]),
+                                dtype=np.float32))
+        sig.append(np.array([edge]))
+    sig = torch.from_numpy(np.concatenate(sig).astype(np.float64))
+    radius = B.pil_box_radius(sig)
+    for chunk in (1, 64, len(sig)):
+        for i in range(0, min(len(sig), 300 if chunk == 1 else len(sig)),
+                       chunk):
+            part = sig[i:i + chunk]
+            split, half = B._blur_weights(part, torch.float32)
+            w = (split[:, 0] * 4096 + split[:, 1]).double()  # [half+1, n]
+            assert ((split >= 0) & (split < 4096)).all()
+            for j, s in enumerate(part.tolist()):
+                want_r, want_w = _pillow_box_weights(s)
+                assert radius[i + j].item() == want_r, s
+                want_w = (want_w + [0] * (half + 1))[:half + 1]
+                assert w[:, j].tolist() == want_w, s
+
+
+def test_blur_weights_take_few_host_ops():
+    """The blur's weights take the host ops counted here by hand: the
+    radius 22 (the sigma's cast, its square over passes 2, ``12 sigma2
+    + 1`` with its cast 2, its root and cast 2, ``(L - 1) / 2`` with its
+    casts and floor 4, ``l + 1``, ``2 l + 1``, the numerator 4, the
+    denominator 4, the sum), its floor and maximum 3, the weights 14
+    (``ww`` 4, ``fw`` 4 with the radius' cast, the distances and the
+    two masks 6), the halves and their stack 4: 43 (57 before: each sum
+    with a product two ops, ``l + 1`` taken twice, the floor of the
+    radius taken twice, the halves by a division and a floor)."""
+    from openselfsup.datasets import batch_aug as B
+    sigma = torch.empty(64, dtype=torch.float64).uniform_(
+        0.1, 2.0, generator=torch.Generator().manual_seed(0))
+    assert _host_ops(B._blur_weights, sigma, torch.float32) == 43
+
+
 def test_hue_issues_few_device_ops():
     """The hue rotation issues the ops counted here by hand: the shifts'
     copy, the colour codes (product, channel sum, cast), the (H, S, V)
