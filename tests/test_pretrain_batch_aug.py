@@ -110,6 +110,37 @@ def test_contrast_reference_is_pillows_rounded_mean_on_large_crops(size):
             assert np.array_equal(got, out.astype(np.int64)), (k, d)
 
 
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int64, torch.float16,
+                                   torch.bfloat16])
+def test_colour_ops_alone_take_any_dtype_of_8_bit_values(dtype):
+    """The colour blends called alone on a batch of 8-bit values in
+    another dtype than float32 / float64 give Pillow's ``ImageEnhance``
+    of each image, in the batch's dtype, and the colour jitter alone the
+    values of the same draws on the float32 batch: in the batch's own
+    dtype the factors were cast to it (uint8: 0 or 1) and the gray sums
+    overflowed (float16) or were rounded (bfloat16); the jitter returned
+    float32."""
+    from openselfsup.datasets import batch_aug as B
+    imgs = _patches(3, 20, seed=9)
+    x = torch.cat([_t(i) for i in imgs]).to(dtype)
+    factors = torch.tensor([0.7, 1.3, 0.45], dtype=torch.float64)
+    for op, enh in ((B.adjust_brightness, ImageEnhance.Brightness),
+                    (B.adjust_contrast, ImageEnhance.Contrast),
+                    (B.adjust_saturation, ImageEnhance.Color)):
+        got = op(x, factors)
+        assert got.dtype == dtype, op.__name__
+        for i, img in enumerate(imgs):
+            want = np.asarray(enh(Image.fromarray(img)).enhance(
+                factors[i].item()))
+            np.testing.assert_array_equal(_np(got[i:i + 1].double()),
+                                          want, op.__name__)
+    jitter = B.ColorJitterOp(0.4, 0.4, 0.4, 0.4, prob=1.0)
+    got = jitter(x, torch.Generator().manual_seed(2))
+    want = jitter(x.float(), torch.Generator().manual_seed(2))
+    assert got.dtype == dtype
+    assert torch.equal(got.float(), want)
+
+
 @pytest.mark.parametrize('factors', [(0.4, 0.4, 0.4, 0.1), (0.4, 0, 0, 0),
                                      (0, 0.4, 0, 0.2), (0, 0, 0.4, 0)])
 def test_colour_jitter_equals_the_per_sample_loop(factors):

@@ -758,19 +758,24 @@ def _gray_mean(gray: torch.Tensor) -> torch.Tensor:
 
 
 def adjust_brightness(x, factor):
-    """Pillow ``ImageEnhance.Brightness``: blend with black."""
-    return _blend(torch.zeros_like(x[:, :1]), x, factor)
+    """Pillow ``ImageEnhance.Brightness``: blend with black (in ``x``'s
+    dtype, computed as :func:`_exactly` says)."""
+    return _exactly(lambda t: _blend(torch.zeros_like(t[:, :1]), t, factor),
+                    x)
 
 
 def adjust_contrast(x, factor):
     """Pillow ``ImageEnhance.Contrast``: blend with the mean of the 8-bit
-    gray image, rounded to an integer."""
-    return _blend(_gray_mean(_pil_gray(x)), x, factor)
+    gray image, rounded to an integer (in ``x``'s dtype, computed as
+    :func:`_exactly` says)."""
+    return _exactly(lambda t: _blend(_gray_mean(_pil_gray(t)), t, factor),
+                    x)
 
 
 def adjust_saturation(x, factor):
-    """Pillow ``ImageEnhance.Color``: blend with the 8-bit gray image."""
-    return _blend(_pil_gray(x), x, factor)
+    """Pillow ``ImageEnhance.Color``: blend with the 8-bit gray image (in
+    ``x``'s dtype, computed as :func:`_exactly` says)."""
+    return _exactly(lambda t: _blend(_pil_gray(t), t, factor), x)
 
 
 def _pil_gray(x: torch.Tensor,
@@ -1162,7 +1167,10 @@ class _Op:
     its batch (``writes``: the ops that rewrite a subset of the samples in
     place), which :class:`BatchAugment` owns (its one float32 copy of the
     caller's batch); called alone, such an op works on a copy (before, it
-    wrote into the caller's batch)."""
+    wrote into the caller's batch), and an op on a batch of another dtype
+    than float32 or float64 computes in float32 and returns the batch's
+    dtype (:func:`_exactly`: the colour jitter cast its factors to the
+    batch's dtype, on uint8 0 or 1, and returned float32)."""
 
     compiled = False
     #: whether :meth:`apply` may write into its batch
@@ -1182,7 +1190,7 @@ class _Op:
         return shape
 
     def __call__(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        return self._run(x.clone() if self.writes else x, gen)
+        return _exactly(lambda t: self._run(t, gen), x, copy=self.writes)
 
     def _run(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """:meth:`__call__` on a batch this op may write into."""
@@ -1365,16 +1373,30 @@ def pil_convert_l(x: torch.Tensor) -> torch.Tensor:
     """``[N, 1, H, W]`` Pillow ``convert('L')`` of an 8-bit RGB batch:
     ``(19595 R + 38470 G + 7471 B + 2**15) >> 16``, exact (every partial
     sum is an integer below 2**24, so float32 holds it exactly), in
-    ``x``'s dtype. A batch of another dtype than float32 or float64 (uint8,
-    int64, float16, bfloat16) is computed in float32, where it was
-    computed in its own dtype: on uint8 the weights wrapped (levels far
-    off Pillow's, which :class:`GrayscaleOp` then failed to write back),
-    float16 overflowed (inf), bfloat16 rounded the sums (a level off for
-    about a third of the pixels), and int64's levels came back in
-    float32 (the write-back failed too)."""
-    if x.dtype in (torch.float32, torch.float64):
-        return _pil_gray(x)
-    return _pil_gray(x.float()).to(x.dtype)
+    ``x``'s dtype (:func:`_exactly`: a uint8 batch got levels far off
+    Pillow's, which :class:`GrayscaleOp` then failed to write back,
+    float16 inf, bfloat16 a level off for about a third of the pixels,
+    int64 float32 levels, whose write-back failed too)."""
+    return _exactly(_pil_gray, x)
+
+
+#: the dtypes the ops compute 8-bit values in exactly
+_EXACT_DTYPES = (torch.float32, torch.float64)
+
+
+def _exactly(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+             copy: bool = False) -> torch.Tensor:
+    """``fn(x)`` (of a copy of ``x`` with ``copy``) where the ops compute
+    in ``x``'s dtype exactly (float32, float64); for any other dtype
+    (uint8, int64, float16, bfloat16) ``fn`` of ``x``'s float32 copy,
+    cast back to ``x``'s dtype: computed in that dtype, weights and
+    factors wrapped or were truncated (uint8: a factor of 0.7 was 0),
+    sums overflowed (float16: 19595 R alone passes 65504) or were
+    rounded (bfloat16). For the ops and functions called alone (the
+    views compute in their own float32 batch)."""
+    if x.dtype in _EXACT_DTYPES:
+        return fn(x.clone() if copy else x)
+    return fn(x.float()).to(x.dtype)
 
 
 def _build_gray_table(weights: Optional[Tuple[float, ...]]) -> torch.Tensor:
