@@ -226,6 +226,25 @@ def test_store_of_other_shots_under_this_name_is_refused(wd, capsys):
            wd, "shots (--num_shots) 5 (asked: 1)")
 
 
+def test_store_of_another_novel_class_names_none_not_its_code(wd, capsys):
+    """A store without a novel class records -1; the line said 'novel
+    class (--novel_class) 7 (asked: -1)' for a run without --novel_class,
+    a value the user never gave and the flag does not take."""
+    cli_ok(GEN, _gen(wd), capsys)  # near, 5-shot, novel class 7
+    seven = TaskSpec('near', 5, novel_class=7).path(wd)
+    plain = TaskSpec('near', 5).path(wd)
+    os.rename(seven, plain)
+    args = ['--task', 'near', '--num_shots', '5', '--num_task', '10',
+            '--workdir', wd]
+    cli_fails(GEN, args, capsys, wd,
+              'novel class (--novel_class) 7 (asked: none)')
+    os.rename(plain, seven)
+    cli_ok(GEN, args, capsys)  # the store without one, drawn
+    os.replace(plain, seven)
+    cli_fails(META, _meta(wd, '--mode', 'linear'), capsys, wd,
+              'novel class (--novel_class) none (asked: 7)')
+
+
 def test_store_of_another_seed_is_refused_and_results_record_the_seed(
         wd, capsys):
     cli_ok(GEN, _gen(wd, '--seed', '3'), capsys)

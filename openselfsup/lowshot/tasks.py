@@ -306,8 +306,11 @@ class TaskStore:
                 else spec.novel_class, 'seed (--task_seed)': spec.seed}
         have = dict(zip(want, (self.task, self.mode, self.shots, self.ways,
                                self.queries, self.novel_class, self.seed)))
-        diff = [f'{k} {have[k]!r} (asked: {want[k]!r})' for k in want
-                if have[k] != want[k]]
+        def shown(key, value):  # a store's -1 is no novel class: 'none'
+            return 'none' if key.startswith('novel') and value == -1 \
+                else repr(value)
+        diff = [f'{k} {shown(k, have[k])} (asked: {shown(k, want[k])})'
+                for k in want if have[k] != want[k]]
         if diff:
             raise InputError(f'{self.path}: this store has '
                              f'{"; ".join(diff)}; make it again with: '
