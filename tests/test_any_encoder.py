@@ -725,7 +725,10 @@ def test_scripts_take_any_encoder(tmp_path):
     cmds = _record(tmp_path, 'evaluate_encoder.sh', env,
                    args=('uni', 'weights/uni'))
     names = [s.split('/')[-1] for s, _ in cmds]
-    assert names == ['extract.py', 'sweep.py', 'summarize.py']
+    # the sweep's settings checked (sweep.py --check) before extracting
+    assert names == ['sweep.py', 'extract.py', 'sweep.py', 'summarize.py']
+    assert cmds[0][1]['check'] and not cmds[2][1]['check']
+    cmds = cmds[1:]
     a = cmds[0][1]  # the five feature sets in one process
     check_encoder_flags(a)
     assert a['model_source'] == 'timm:vit_large_patch16_224'

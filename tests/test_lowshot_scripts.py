@@ -373,7 +373,10 @@ def test_demo_chain_commands(tmp_path):
     cmds = _record(tmp_path, 'demo_lowshot.sh', args=(
         'ckpt.pth', 'demo_wd', 'model.backbone.base_channels=16'))
     scripts = [s.split('/')[-1] for s, _ in cmds]
-    assert scripts == ['extract.py', 'sweep.py', 'summarize.py']
+    # the sweep's settings checked (--check) before the extraction
+    assert scripts == ['sweep.py', 'extract.py', 'sweep.py', 'summarize.py']
+    check, cmds = cmds[0][1], cmds[1:]
+    assert check['check'] and dict(check, check=False) == cmds[1][1]
     assert len(cmds[0][1]['output']) == 5
     sweep = cmds[1][1]
     specs = _settings(sweep)
@@ -596,6 +599,37 @@ def test_evaluate_encoder_extracts_the_sets_its_settings_read(tmp_path):
                 {'DOMAINS': 'near mixture out out_homo'}):
         got, read = extracted_and_read(env)
         assert got == read, env
+
+
+@pytest.mark.parametrize('name, value, line', [
+    ('NUM_TASK', '0', 'error: --num_task must be a positive number, got 0'),
+    ('MODES', 'latent', "argument --modes: invalid choice: 'latent'")])
+def test_evaluate_encoder_refuses_a_bad_setting_before_extracting(
+        tmp_path, name, value, line):
+    """evaluate_encoder.sh (and demo_lowshot.sh, which runs it) passed its
+    settings to sweep.py only after extracting every feature set, so a
+    bad one (NUM_TASK=0, MODES=latent) was refused after the extraction
+    (1.5 min on the synthetic data at 224 px; hours on the real data).
+    Now ``sweep.py --check`` refuses it first: nothing extracted, nothing
+    written (PYTHON records each command, then runs it)."""
+    import sys
+    log = tmp_path / 'commands.log'
+    python = tmp_path / 'python'
+    python.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\n'
+                      f'exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('NUM_TASK', 'MODES', 'SHOTS', 'CLFS', 'DOMAINS')}
+    w = tmp_path / 'w'
+    env.update(PYTHON=str(python), DOMAINS='mixture', CLFS='Ridge',
+               **{name: value})
+    out = subprocess.run(['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'),
+                          'enc', str(tmp_path / 'c.pth'), str(w)], cwd=REPO,
+                         env=env, capture_output=True, text=True)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert line in out.stderr.strip().splitlines()[-1], out.stderr
+    assert 'extract.py' not in log.read_text(), log.read_text()
+    assert not w.exists()
 
 
 def test_evaluate_encoder_keeps_features_over_other_shot_lists(tmp_path):

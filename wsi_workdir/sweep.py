@@ -89,6 +89,12 @@ def parse_args(argv=None):
                    'name; its table and plot beside it as .md and .png; an '
                    'existing file that is not a sweep index, or its .md or '
                    '.png, is refused, never replaced)')
+    p.add_argument('--check', action='store_true',
+                   help='check the settings and the execution flags, then '
+                   'exit: nothing is read or written (evaluate_encoder.sh '
+                   'runs it before it extracts features, so that a bad '
+                   'setting is refused before hours of extraction, not '
+                   'after)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
                    'the warnings: a result replaced by one over another '
@@ -100,6 +106,10 @@ def main(argv=None):
     args = parse_args(argv)
     from openselfsup.lowshot.sweep import cli_specs, run_sweep
     specs = cli_specs(args)
+    if args.check:
+        from openselfsup.lowshot.meta_test import check_execution
+        check_execution(args.device, args.chunk_size, args.threads)
+        return 0
     import torch
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
                       args.threads,

@@ -204,7 +204,9 @@ feature_sets() {
 # shots x mode of one model family on the given domains, in one process
 # (wsi_workdir/sweep.py): features, task stores and dictionaries are loaded
 # once; missing stores and dictionaries are made; each setting prints its
-# table and writes its result JSON under $WORKDIR/results/.
+# table and writes its result JSON under $WORKDIR/results/. With --check
+# among the extra flags: the settings checked only (a refusal is its one
+# line), the command not printed.
 sweep() {
     _family=$1; shift
     _tasks=
@@ -213,7 +215,8 @@ sweep() {
     # novel classes are the near domain's (sweep.py refuses them without)
     _novel=
     case " $_tasks " in *" near "*) _novel="--novel_classes $NOVEL_CLASSES" ;; esac
-    run $PYTHON -u wsi_workdir/sweep.py \
+    case " $* " in *" --check "*) _run= ;; *) _run=run ;; esac
+    $_run $PYTHON -u wsi_workdir/sweep.py \
         --model "$_family" \
         --task $_tasks \
         $_novel \

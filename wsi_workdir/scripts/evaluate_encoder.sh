@@ -45,9 +45,25 @@ for domain in $DOMAINS; do
     esac
 done
 
+# each domain's own shots flag, where it runs and its variable is set
+# (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo)
+_shots=
+for domain in $DOMAINS; do
+    case $domain in
+        near|mixture) _list=$SHOTS ;;
+        out) _list=$OUT_SHOTS ;;
+        out_homo) _list=$OUT_HOMO_SHOTS ;;
+    esac
+    _shots="$_shots ${_list:+--${domain}_shots $_list}"
+done
+
 if [ "$ENCODER" = - ]; then
     echo "== 1/3 features of $MODEL: already in $WORKDIR/extracted_feats/$MODEL"
 else
+    # the sweep's settings (NUM_TASK, SHOTS, MODES, CLFS, NOVEL_CLASSES,
+    # DEVICE, ...) checked first: a bad one (NUM_TASK=0, MODES=latent) was
+    # refused by sweep.py only after every feature set was extracted
+    sweep "$MODEL" $DOMAINS -- --model_template '{model}' $_shots --check
     echo "== 1/3 features of $MODEL from $ENCODER"; date
     # a set extracted already from this encoder, list, images and settings
     # is kept (extract.py --reuse): a rerun with other SHOTS, CLFS, MODES or
@@ -61,17 +77,6 @@ fi
 # stores and builds the base dictionaries it lacks and loads the features
 # once; near-domain settings use MODEL's features for every novel class
 echo "== 2/3 tasks, dictionaries and meta-tests"; date
-# each domain's own shots flag, where it runs and its variable is set
-# (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo)
-_shots=
-for domain in $DOMAINS; do
-    case $domain in
-        near|mixture) _list=$SHOTS ;;
-        out) _list=$OUT_SHOTS ;;
-        out_homo) _list=$OUT_HOMO_SHOTS ;;
-    esac
-    _shots="$_shots ${_list:+--${domain}_shots $_list}"
-done
 sweep "$MODEL" $DOMAINS -- --model_template '{model}' $_shots
 
 echo "== 3/3 summary"; date
