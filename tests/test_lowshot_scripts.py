@@ -601,17 +601,21 @@ def test_evaluate_encoder_extracts_the_sets_its_settings_read(tmp_path):
         assert got == read, env
 
 
-@pytest.mark.parametrize('name, value, line', [
-    ('NUM_TASK', '0', 'error: --num_task must be a positive number, got 0'),
-    ('MODES', 'latent', "argument --modes: invalid choice: 'latent'")])
+@pytest.mark.parametrize('model, name, value, line', [
+    ('enc', 'NUM_TASK', '0',
+     'error: --num_task must be a positive number, got 0'),
+    ('enc', 'MODES', 'latent', "argument --modes: invalid choice: 'latent'"),
+    ('a/b', 'MODES', 'linear', "error: --model 'a/b': a plain name")])
 def test_evaluate_encoder_refuses_a_bad_setting_before_extracting(
-        tmp_path, name, value, line):
+        tmp_path, model, name, value, line):
     """evaluate_encoder.sh (and demo_lowshot.sh, which runs it) passed its
     settings to sweep.py only after extracting every feature set, so a
     bad one (NUM_TASK=0, MODES=latent) was refused after the extraction
-    (1.5 min on the synthetic data at 224 px; hours on the real data).
-    Now ``sweep.py --check`` refuses it first: nothing extracted, nothing
-    written (PYTHON records each command, then runs it)."""
+    (1.5 min on the synthetic data at 224 px; hours on the real data), and
+    a MODEL that is no plain name (a/b) after its features were written
+    under extracted_feats/a/b/, outside the layout. Now ``sweep.py
+    --check`` refuses it first: nothing extracted, nothing written (PYTHON
+    records each command, then runs it)."""
     import sys
     log = tmp_path / 'commands.log'
     python = tmp_path / 'python'
@@ -624,7 +628,7 @@ def test_evaluate_encoder_refuses_a_bad_setting_before_extracting(
     env.update(PYTHON=str(python), DOMAINS='mixture', CLFS='Ridge',
                **{name: value})
     out = subprocess.run(['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'),
-                          'enc', str(tmp_path / 'c.pth'), str(w)], cwd=REPO,
+                          model, str(tmp_path / 'c.pth'), str(w)], cwd=REPO,
                          env=env, capture_output=True, text=True)
     assert out.returncode == 2, (out.stdout, out.stderr)
     assert line in out.stderr.strip().splitlines()[-1], out.stderr
