@@ -1054,6 +1054,13 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
     ('evaluate_encoder.sh', ('m', '-'), 'SHOT', 'SHOTS', 'the scripts read'),
     ('demo_lowshot.sh', ('ckpt.pth',), 'NUMTASK', 'NUM_TASK',
      'the scripts read'),
+    # the commands' flag names of a setting the scripts name otherwise
+    # (--num_shots: NUM_SHOTS=20 ran the default shots without a word)
+    ('near_domain.sh', (), 'NUM_SHOTS', 'SHOTS', 'the scripts read'),
+    ('generate_mixture_and_out_domain_tasks.sh', (), 'TASK_SEED', 'SEED',
+     'the scripts read'),
+    ('evaluate_encoder.sh', ('m', '-'), 'DICT_SEED', 'SEED',
+     'the scripts read'),
     # demo_lowshot.sh's own settings, to a script that reads the other form
     ('near_domain.sh', (), 'MODEL', 'MODELS', 'this script reads'),
     ('extract_near_domain_feats.sh', (), 'NOVEL', 'NOVEL_CLASSES',

@@ -278,6 +278,16 @@ check_setting_names() {
             esac
         done
     done
+    # the commands' flag names where a script's setting is named otherwise
+    # (their --num_shots is SHOTS; --task_seed and --dict_seed are SEED,
+    # which sets all three seeds): NUM_SHOTS=20 was ignored and the
+    # default shots ran, TASK_SEED=1 the tasks of seed 0
+    for _form in NUM_SHOTS:SHOTS TASK_SEED:SEED DICT_SEED:SEED; do
+        case $_set in
+            *" ${_form%%:*} "*) refuse_setting "${_form%%:*}" \
+                "${_form#*:}" "the scripts read" ;;
+        esac
+    done
 }
 check_setting_names
 # MODEL and NOVEL are demo_lowshot.sh's (its one encoder and novel class;
