@@ -756,6 +756,14 @@ def test_a_resume_with_another_seed_says_what_it_trains(fsp_epoch_1,
             "(MMEngine binds it before the resume), the model's draws "
             f"continue the checkpoint's run of seed {saved} (their state "
             "restored), so") in line, line
+    # a loader of its own worker_init_fn: the views still come from the
+    # workers (MMEngine keeps the given function), seeded by it
+    c.train_dataloader.worker_init_fn = dict(type='my_init')
+    line = seed_change({'seed': saved}, c, 1)
+    assert ('the random views come from the 2 data-loader workers, seeded '
+            "by the loader's own worker_init_fn, the model's draws "
+            f"continue the checkpoint's run of seed {saved}") in line, line
+    del c.train_dataloader.worker_init_fn
     c.augment_on = 'device'  # batched views: drawn in this process
     assert 'the random views (drawn in this process)' in seed_change(
         {'seed': saved}, c, 1)

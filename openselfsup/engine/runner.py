@@ -372,7 +372,8 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
     neither seed's run. The per-image pipeline's views, drawn in the
     loader's workers (``num_workers > 0``, ``augment_on`` not
     ``'device'``), come from the config's seed (``worker_init_fn`` bound
-    when the loader is built); batched views and a loader without
+    when the loader is built), or from a ``worker_init_fn`` the loader
+    names itself; batched views and a loader without
     workers draw in the main process. None where the seeds agree or the
     checkpoint records none."""
     saved = meta.get('seed') if isinstance(meta, dict) else None
@@ -386,8 +387,11 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
     # which MMEngine's worker_init_fn seeds with the seed the loader was
     # built with (before the resume); batched views (augment_on='device')
     # and a loader without workers draw in this process
-    workers = seeded_workers(cfg.get('train_dataloader'))
-    in_workers = workers > 0 and cfg.get('augment_on') != 'device'
+    loader = cfg.get('train_dataloader')
+    workers = loader.get('num_workers') if isinstance(loader, dict) \
+        else None
+    in_workers = is_int(workers) and workers > 0 and \
+        cfg.get('augment_on') != 'device'
     restored = ("the model's draws" if in_workers else
                 'the random views (drawn in this process) and the '
                 "model's draws")
@@ -403,9 +407,12 @@ def seed_change(meta: dict, cfg, world: int = 1) -> Optional[str]:
         streams += (", the batched views' generator from "
                     f'{mine} (seeded when the model is built)')
     if in_workers:
+        # a loader's own worker_init_fn seeds its workers as it will
+        seeded = (f'seeded from {mine} (MMEngine binds it before the '
+                  'resume)' if seeded_workers(loader) else
+                  "seeded by the loader's own worker_init_fn")
         streams = (f'the random views come from the {workers} data-loader '
-                   f'workers, seeded from {mine} (MMEngine binds it before '
-                   f'the resume), {streams}')
+                   f'workers, {seeded}, {streams}')
     return (f"this config's randomness.seed differs from that of the run "
             f'that wrote it: {saved} -> {seed}; the data order (the '
             f"sampler's shuffle) comes from {mine}, {streams}, so the run "
