@@ -592,3 +592,24 @@ def test_a_near_sweep_reads_each_meta_json_once(tmp_path, meta_reads):
     meta_reads.clear()
     run_sweep(wd, specs, log=None, write_index=False)
     assert sorted(meta_reads) == ['NCT_test', 'NCT_train'], meta_reads
+
+
+def test_a_sweep_of_one_setting_says_setting(tmp_path, capsys):
+    """A sweep of one setting printed '1 settings' (in its first line and
+    its last); the count's noun follows the count, as a hand-written
+    reference of 1 and 2 settings says."""
+    from openselfsup.utils import run_cli
+    cli = _sweep_cli()
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    for shots, want in ((['1'], '1 setting'), (['1', '2'], '2 settings')):
+        capsys.readouterr()
+        assert run_cli(cli.main, [
+            '--model', 'clp', '--task', 'mixture', '--shots', *shots,
+            '--clfs', 'Ridge', '--modes', 'linear', '--num_task', '2',
+            '--workdir', wd]) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+        assert f'preparing the inputs of {want} (' in out, out
+        assert f': {want} in ' in out, out
+    from openselfsup.lowshot.report import count_words
+    assert [count_words(n, 'setting') for n in (0, 1, 2)] == [
+        '0 settings', '1 setting', '2 settings']

@@ -112,7 +112,7 @@ def main(argv=None):
                                               ablation_table, plot_ablation,
                                               plotted, skipped_note,
                                               unique_specs)
-    from openselfsup.lowshot.report import write_report
+    from openselfsup.lowshot.report import count_words, write_report
     from openselfsup.lowshot.sweep import run_sweep
     rows = ablation_settings(
         args.model, args.num_shots, args.num_task, args.clf,
@@ -147,7 +147,7 @@ def main(argv=None):
     print(table, end='')
     written = [sweep['summary_md'], *figures, sweep['output']]
     print(f'wrote {", ".join(written[:-1])} and {written[-1]}: '
-          f'{sweep["num_settings"]} settings in '
+          f'{count_words(sweep["num_settings"], "setting")} in '
           f'{sweep["elapsed_s"]["total"]:.1f} s')
 
 

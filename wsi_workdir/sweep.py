@@ -104,6 +104,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from openselfsup.lowshot.report import count_words
     from openselfsup.lowshot.sweep import cli_specs, run_sweep
     specs = cli_specs(args)
     if args.check:
@@ -120,7 +121,8 @@ def main(argv=None):
     t = sweep['elapsed_s']
     print(f'wrote {sweep["output"]}, {sweep["summary_md"]} and '
           f'{sweep["summary_png"]}: '
-          f'{sweep["num_settings"]} settings in {t["total"]:.1f} s '
+          f'{count_words(sweep["num_settings"], "setting")} in '
+          f'{t["total"]:.1f} s '
           f'(meta-test {t["meta_test"]:.1f} s, load {t["load"]:.1f} s, '
           f'tasks {t["tasks"]:.1f} s, dictionaries {t["dictionaries"]:.1f} s)')
 

@@ -723,9 +723,15 @@ def _markdown(table: dict, pick) -> str:
     return '\n'.join(lines)
 
 
+def count_words(n: int, noun: str) -> str:
+    """``'5 settings'``, ``'1 setting'``: a count and its noun (``noun``
+    singular; an ``s`` added for any count but 1)."""
+    return f'{n} {noun}{"" if n == 1 else "s"}'
+
+
 def tasks_words(n: int) -> str:
     """``'5 tasks'``, ``'1 task'``: a task count in a report's words."""
-    return f'{n} task{"" if n == 1 else "s"}'
+    return count_words(n, 'task')
 
 
 def _num_task_counts(table: dict, clf: Optional[str] = None) -> Counter:

@@ -49,7 +49,7 @@ from ..utils import (InputError, check_replaceable, check_writable,
 from . import paths
 from .meta_test import (Inputs, check_execution, evaluate, release_result,
                         result_table, sweep_ref)
-from .report import tasks_words
+from .report import count_words, tasks_words
 from .spec import (CLASSIFIERS, EXPECTED_CLASSIFIERS, MODES, RunSpec,
                    check_model_novel_class, no_closed_form)
 from .tasks import check_samplers
@@ -318,8 +318,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     # setting that cannot run (too few samples for its shots, say) stops
     # the sweep before any result is written, not after hours of others
     if log:
-        log(f'preparing the inputs of {len(specs)} settings (features; task '
-            'stores and dictionaries, made where missing)')
+        log(f'preparing the inputs of {count_words(len(specs), "setting")} '
+            '(features; task stores and dictionaries, made where missing)')
     for spec in specs:
         inputs.gather(spec)
     if log:
