@@ -613,3 +613,31 @@ def test_a_sweep_of_one_setting_says_setting(tmp_path, capsys):
     from openselfsup.lowshot.report import count_words
     assert [count_words(n, 'setting') for n in (0, 1, 2)] == [
         '0 settings', '1 setting', '2 settings']
+
+
+def test_a_sweep_says_which_classifiers_skip_the_expected_mode(tmp_path,
+                                                               capsys):
+    """``--modes latent_aug_expected`` with the default classifiers ran
+    Ridge and nearest centroid and skipped logistic regression without a
+    word; the sweep now says so in one line (not in --check, which the
+    scripts run first). Reference: the settings the index lists, by
+    classifier."""
+    from openselfsup.utils import run_cli
+    cli = _sweep_cli()
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    argv = ['--model', 'clp', '--task', 'mixture', '--shots', '1',
+            '--modes', 'latent_aug_expected', '--num_task', '2',
+            '--num_prototypes', '4', '--num_shift_vectors', '30',
+            '--workdir', wd, '--quiet']
+    assert run_cli(cli.main, argv + ['--check']) == 0
+    assert capsys.readouterr().out == ''
+    assert run_cli(cli.main, argv) == 0, capsys.readouterr().err
+    notes = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith('note: skipping')]
+    with open(os.path.join(wd, 'sweeps', 'clp_mixture.json')) as f:
+        ran = {s['clf'] for s in json.load(f)['settings']}
+    assert ran == {'Ridge', 'nearest_centroid'}
+    assert notes == [
+        'note: skipping logistic_regression in latent_aug_expected '
+        '(--modes latent_aug_expected has a closed form for Ridge and '
+        'nearest_centroid only, not logistic_regression)'], notes

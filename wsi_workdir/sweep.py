@@ -75,7 +75,9 @@ def parse_args(argv=None):
     p.add_argument('--modes', nargs='+', default=['linear', 'latent_aug'],
                    choices=S.MODES,
                    help='latent_aug_expected: closed-form latent augmentation '
-                   '(Ridge, nearest centroid) (default: linear latent_aug)')
+                   '(Ridge, nearest centroid; the other classifiers skip '
+                   'it, and the sweep says so in a line) (default: linear '
+                   'latent_aug)')
     S.add_arguments(p, ['num_task', 'task_seed', 'seed', 'alpha', 'C',
                         'max_iter', 'num_aug_shots', 'num_prototypes',
                         'num_shift_vectors', 'dict_seed', 'aug_times'],
@@ -106,7 +108,8 @@ def main(argv=None):
     args = parse_args(argv)
     from openselfsup.lowshot.report import count_words
     from openselfsup.lowshot.sweep import cli_specs, run_sweep
-    specs = cli_specs(args)
+    # (said by the run, not by --check: the scripts run both)
+    specs = cli_specs(args, note=None if args.check else print)
     if args.check:
         from openselfsup.lowshot.meta_test import check_execution
         check_execution(args.device, args.chunk_size, args.threads)

@@ -67,6 +67,29 @@ def model_name(template: str, model: str, novel: Optional[int]) -> str:
                          'fields {model} and {novel}') from None
 
 
+def expected_skipped(clfs: Sequence[str],
+                     modes: Sequence[str]) -> List[str]:
+    """The classifiers of ``clfs`` whose ``latent_aug_expected`` settings
+    a sweep of ``modes`` skips (no closed form); ``[]`` without that
+    mode."""
+    if 'latent_aug_expected' not in modes:
+        return []
+    return [c for c in clfs if c not in EXPECTED_CLASSIFIERS]
+
+
+def skipped_expected_note(clfs: Sequence[str],
+                          modes: Sequence[str]) -> str:
+    """One line saying which classifiers' ``latent_aug_expected``
+    settings a sweep skips and why, or ``''``."""
+    skipped = expected_skipped(clfs, modes)
+    if not skipped:
+        return ''
+    other = [m for m in modes if m != 'latent_aug_expected']
+    return (f'note: skipping {" and ".join(skipped)} in latent_aug_expected'
+            f' ({no_closed_form("--modes", skipped)})'
+            + (f'; it runs in {" ".join(other)}' if other else ''))
+
+
 def sweep_specs(model: str, task: str,
                 novel_classes: Sequence[Optional[int]] = (None,),
                 shots: Sequence[int] = (1, 5, 10),
@@ -96,13 +119,13 @@ def sweep_specs(model: str, task: str,
             f'--model {name}' if name == model else
             f'--model_template {model_template!r} ({name} for novel '
             f'class {c})')
+    skip = set(expected_skipped(clfs, modes))
     specs = []
     for c in novels or [None]:
         for clf in clfs:
             for s in shots:
                 for mode in modes:
-                    if mode == 'latent_aug_expected' and \
-                            clf not in EXPECTED_CLASSIFIERS:
+                    if mode == 'latent_aug_expected' and clf in skip:
                         continue
                     specs.append(RunSpec(
                         model=model_name(model_template, model, c),
@@ -111,7 +134,8 @@ def sweep_specs(model: str, task: str,
     return specs
 
 
-def cli_specs(args) -> List[RunSpec]:
+def cli_specs(args, note: Optional[Callable[[str], None]] = None
+              ) -> List[RunSpec]:
     """The settings a ``wsi_workdir/sweep.py`` command line runs (its
     parsed ``args``): per ``--task``, :func:`sweep_specs` with the shots
     of ``--<task>_shots``, else ``--shots``, else the published ones, and
@@ -121,7 +145,10 @@ def cli_specs(args) -> List[RunSpec]:
     ``--shots`` meant for one of them would run the other's too; a
     ``--shots`` that reaches out_homo (no ``--out_homo_shots``) and another
     task, with a count the published homo shots lack (1), is refused, not
-    run."""
+    run. ``note`` (a callable, optional) receives the line naming the
+    classifiers whose ``latent_aug_expected`` settings are skipped
+    (:func:`skipped_expected_note`; ``MODES=latent_aug_expected`` with the
+    default classifiers skipped logistic regression without a word)."""
     from .spec import (DEFAULT_SHOTS, TASKS, check_distinct_settings,
                        spec_kwargs)
     own = {t: getattr(args, f'{t}_shots', None) for t in TASKS}
@@ -174,6 +201,9 @@ def cli_specs(args) -> List[RunSpec]:
     if not specs:  # every setting skipped by sweep_specs: say why
         raise InputError(no_closed_form('--modes', args.clfs)
                          + ': nothing to run')
+    line = skipped_expected_note(args.clfs, args.modes)
+    if line and note:  # some skipped (the others run): said, once
+        note(line)
     return specs
 
 
