@@ -1102,6 +1102,35 @@ def test_misspelt_script_settings_are_refused(tmp_path, script, args,
 
 
 @pytest.mark.parametrize('script,args', [
+    ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',)),
+    ('near_domain.sh', ()), ('generate_near_domain_tasks.sh', ())])
+def test_overwrite_is_refused_where_no_store_is_replaced(tmp_path, script,
+                                                         args):
+    """OVERWRITE=1 was read by the generate_*_tasks.sh scripts only:
+    evaluate_encoder.sh and demo_lowshot.sh (and the domain scripts)
+    ignored it without a word, and a larger NUM_TASK than the stores
+    then stopped on the sweep's refusal of each store. Now one line, exit
+    2, before any command; the generate scripts pass --overwrite on (the
+    reference: the command they print)."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = dict(os.environ, PYTHON='echo', WORKDIR=str(tmp_path / 'w'),
+               OVERWRITE='1')
+    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    if script.startswith('generate_'):
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines()[0].endswith(' --overwrite'), out.stdout
+        return
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr.strip() == (
+        f'error: {path}: OVERWRITE is set, but this script never replaces a '
+        'task store: only generate_near_domain_tasks.sh and '
+        'generate_mixture_and_out_domain_tasks.sh read it (run one with '
+        "OVERWRITE=1 and this script's NUM_TASK, SEED and shots, then this "
+        'script without OVERWRITE)'), out.stderr
+
+
+@pytest.mark.parametrize('script,args', [
     ('demo_lowshot.sh', ('ckpt.pth',)), ('evaluate_encoder.sh', ('m', '-'))])
 def test_model_is_read_where_it_is_a_setting(tmp_path, script, args):
     """demo_lowshot.sh reads MODEL; evaluate_encoder.sh takes it as its

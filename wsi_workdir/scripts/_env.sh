@@ -310,6 +310,22 @@ check_singular_forms() {
     done
 }
 check_singular_forms
+# OVERWRITE is the task-store scripts' (generate_*_tasks.sh: it draws their
+# stores again); the others never replace a store (the sweep draws missing
+# ones and refuses a store of fewer tasks or another seed, with the command
+# that draws it again): evaluate_encoder.sh and demo_lowshot.sh ignored
+# OVERWRITE=1 without a word and stopped on that refusal
+check_overwrite() {
+    case $(basename "$0") in generate_*_tasks.sh) return ;; esac
+    if [ -n "${OVERWRITE:-}" ]; then
+        refuse "OVERWRITE is set, but this script never replaces a task" \
+            "store: only generate_near_domain_tasks.sh and" \
+            "generate_mixture_and_out_domain_tasks.sh read it (run one with" \
+            "OVERWRITE=1 and this script's NUM_TASK, SEED and shots, then" \
+            "this script without OVERWRITE)"
+    fi
+}
+check_overwrite
 # A list setting given blank (MODELS=" ", a variable expanded empty inside
 # quotes) names nothing: the domain scripts' loop over MODELS ran no sweep
 # and printed the summary of the results already there, exit 0; a blank

@@ -27,9 +27,10 @@
 # OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo), each unset the published
 # list (as in the domain scripts: SHOTS never reaches out_homo, whose
 # published shots have no 1-shot), NUM_TASK, MODES, CLFS, DEVICE, and the
-# rest of _env.sh. Every encoder evaluated in one
-# workdir is tested on the same task stores, so two of them can be compared
-# pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
+# rest of _env.sh (OVERWRITE is refused: the sweep never replaces a task
+# store; generate_*_tasks.sh with OVERWRITE=1 draws them again). Every
+# encoder evaluated in one workdir is tested on the same task stores, so
+# two of them can be compared pair by pair: python wsi_workdir/summarize.py --workdir W --compare A B
 set -e
 . "$(dirname "$0")/_help.sh"
 positional_arguments "MODEL ENCODER [WORKDIR]" 2 3 "$@"
