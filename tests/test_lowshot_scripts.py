@@ -658,3 +658,31 @@ def test_evaluate_encoder_keeps_features_over_other_shot_lists(tmp_path):
     near = extract_args(tmp_path / 'near', 'extract_near_domain_feats.sh',
                         {'MODELS': 'clp'}, ())
     assert near['reuse'] is False
+
+
+def test_novel_classes_none_runs_through_the_near_domain_scripts(tmp_path):
+    """NOVEL_CLASSES=none (near-domain tasks without a novel class, which
+    sweep.py and evaluate_encoder.sh take) stopped
+    generate_near_domain_tasks.sh on argparse's "invalid int value:
+    'none'" and made extract_near_domain_feats.sh look for the checkpoint
+    r18_bs256_ep200_wo_none. Each script now reads it: the store without a
+    novel class, the family's model of all classes (its _all checkpoint,
+    features under its own name, which near_domain.sh's sweep reads for
+    those tasks). The reference: the commands parsed by the real CLIs."""
+    env = {'NOVEL_CLASSES': 'none 7', 'MODELS': 'clp'}
+    for d in ('gen', 'ext', 'near'):
+        (tmp_path / d).mkdir()
+    (_, gen), = _record(tmp_path / 'gen', 'generate_near_domain_tasks.sh',
+                        env)
+    assert gen['novel_class'] == [None, 7]
+    (_, ext), = _record(tmp_path / 'ext', 'extract_near_domain_feats.sh',
+                        env)
+    run = 'work_dirs/wsi_selfsup/moco_v3/r18_bs256_ep200_{}/epoch_200.pth'
+    assert list(zip(ext['output'], ext['pretrained'])) == [
+        (f'wd/extracted_feats/{m}/{n}.npy', run.format(c))
+        for m, c in (('clp', 'all'), ('clp_wo_7', 'wo_7'))
+        for n in ('NCT_train', 'NCT_test')]
+    (_, near), = [c for c in _record(tmp_path / 'near', 'near_domain.sh',
+                                     env) if c[0] == 'wsi_workdir/sweep.py']
+    assert {(s.model, s.novel_class) for s in _settings(near)} == {
+        ('clp', None), ('clp_wo_7', 7)}

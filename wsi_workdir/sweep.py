@@ -29,17 +29,6 @@ from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
 from openselfsup.utils import run_cli  # noqa: E402
 
 
-def _novel(text):
-    """A novel class id, or None for 'none'."""
-    if text.lower() == 'none':
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'{text!r} is neither a class id nor "none"') from None
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -47,7 +36,7 @@ def parse_args(argv=None):
                    help='model (family) name, e.g. clp or fsp')
     p.add_argument('--task', nargs='+', default=['near'], choices=S.TASKS,
                    help='domain(s) (default: near)')
-    p.add_argument('--novel_classes', type=_novel, nargs='+',
+    p.add_argument('--novel_classes', type=S.novel_class_arg, nargs='+',
                    default=None,
                    help='near domain: novel classes (default: 0..8; 78 means '
                    '7 and 8; "none": tasks without a novel class, on the '

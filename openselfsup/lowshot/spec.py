@@ -148,6 +148,19 @@ def check_model_name(model: str) -> None:
                          'clp_wo_7 (a folder name: no /, not . or ..)')
 
 
+def novel_class_arg(text: str) -> Optional[int]:
+    """A novel class on a command line (argparse ``type``): a class id, or
+    None for ``none`` (near-domain tasks without a novel class, as when
+    the flag is not given)."""
+    if text.lower() == 'none':
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is neither a class id nor "none"') from None
+
+
 def check_novel_class(novel_class: Optional[int]) -> Tuple[int, ...]:
     """Labels a novel-class id stands for, or one line naming the flag."""
     try:
@@ -632,8 +645,9 @@ _FLAGS = {
              'latent_aug_expected: its closed-form limit (Ridge, '
              'nearest centroid)'),
     'model': ('model', str, 'feature model, e.g. clp, fsp, clp_wo_7'),
-    'novel_class': ('novel_class', int, 'near domain: class held out of '
-                    'pre-training (0..8; 78 = 7 and 8)'),
+    'novel_class': ('novel_class', novel_class_arg, 'near domain: class '
+                    'held out of pre-training (0..8; 78 = 7 and 8), or '
+                    'none: no novel class, as without the flag'),
     'num_task': ('num_task', int, 'tasks per setting'),
     'task_seed': ('task_seed', int, 'seed of task sampling'),
     'seed': ('seed', int, 'seed of the latent augmentation draws'),

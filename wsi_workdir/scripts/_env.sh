@@ -29,7 +29,8 @@ DEVICE=${DEVICE:-cpu}                     # cpu, cuda or cuda:N (extraction and 
 _models_given=${MODELS:-}                 # (the ablation scripts read it: one_model)
 MODELS=${MODELS:-"clp fsp"}               # model families: CLP (MoCo-v3) and FSP (supervised);
                                           # the ablation scripts take one, default clp
-NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (add 78 for 7+8)
+NOVEL_CLASSES=${NOVEL_CLASSES:-"0 1 2 3 4 5 6 7 8"}   # held-out NCT classes (add 78 for 7+8;
+                                          # none: no novel class, the families' models of all classes)
 MODES=${MODES:-"linear latent_aug"}
 CLFS=${CLFS:-"Ridge logistic_regression nearest_centroid"}
 EXTRACT_BATCH=${EXTRACT_BATCH:-256}
