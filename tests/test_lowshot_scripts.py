@@ -68,8 +68,13 @@ def test_near_domain_protocol(tmp_path):
     classifiers x 3 shots x 2 modes, on the <family>_wo_<c> features, with
     the published defaults (1000 tasks, K 16, M 2000, 100 aug shots)."""
     cmds = _record(tmp_path, 'near_domain.sh')
-    sweeps = [a for s, a in cmds if s.endswith('sweep.py')]
-    assert len(sweeps) == 2 and len(cmds) == 3
+    sweeps = [a for s, a in cmds if s.endswith('sweep.py')
+              and not a['check_inputs']]
+    assert len(sweeps) == 2 and len(cmds) == 5
+    # every family's feature sets checked (--check_inputs) before the
+    # first sweep, with the sweep's own settings
+    assert [dict(a, check_inputs=False) for _, a in cmds[:2]] == sweeps
+    assert all(a['check_inputs'] for _, a in cmds[:2])
     specs = [sp for a in sweeps for sp in _settings(a)]
     assert len(specs) == 2 * 9 * 3 * 3 * 2 == len(set(specs))
     assert all(sp.model == f'{sp.model[:3]}_wo_{sp.novel_class}'
@@ -84,14 +89,16 @@ def test_near_domain_protocol(tmp_path):
 
 def test_mixture_and_out_domain_protocol(tmp_path):
     mix = [sp for s, a in _record(tmp_path, 'mixture_domain.sh', {
-        'NUM_TASK': '300'}) if s.endswith('sweep.py') for sp in _settings(a)]
+        'NUM_TASK': '300'}) if s.endswith('sweep.py')
+        and not a['check_inputs'] for sp in _settings(a)]
     assert len(mix) == 2 * 3 * 3 * 2 and {sp.task for sp in mix} == {
         'mixture'} and {sp.num_task for sp in mix} == {300}
     assert {sp.model for sp in mix} == {'clp', 'fsp'}
     assert all(sp.novel_class is None for sp in mix)
     cmds = _record(tmp_path, 'out_domain.sh', {'MODELS': 'clp',
                                                'DEVICE': 'cuda'})
-    sweeps = [a for s, a in cmds if s.endswith('sweep.py')]
+    sweeps = [a for s, a in cmds if s.endswith('sweep.py')
+              and not a['check_inputs']]
     assert len(sweeps) == 1 and sweeps[0]['device'] == 'cuda'
     out = _settings(sweeps[0])
     # the published shots: hetero 1/5/10/50/100, homo 5/10/50/100
@@ -683,6 +690,35 @@ def test_novel_classes_none_runs_through_the_near_domain_scripts(tmp_path):
         for m, c in (('clp', 'all'), ('clp_wo_7', 'wo_7'))
         for n in ('NCT_train', 'NCT_test')]
     (_, near), = [c for c in _record(tmp_path / 'near', 'near_domain.sh',
-                                     env) if c[0] == 'wsi_workdir/sweep.py']
+                                     env) if c[0] == 'wsi_workdir/sweep.py'
+                  and not c[1]['check_inputs']]
     assert {(s.model, s.novel_class) for s in _settings(near)} == {
         ('clp', None), ('clp_wo_7', 7)}
+
+
+def test_a_family_without_features_stops_the_script_before_any_sweep(
+        tmp_path):
+    """MODELS="clp fsp" without fsp's features: mixture_domain.sh ran clp's
+    whole sweep (hours at paper scale) and only then stopped on fsp's
+    missing LC features. Every family's feature sets are now checked
+    (sweep.py --check_inputs) before the first sweep: the one line names
+    fsp's file, and nothing is written (no results, no task stores)."""
+    import sys
+    sys.path.insert(0, os.path.join(REPO, 'tests'))
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot import paths
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp', dim=8)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('NUM_TASK', 'SHOTS', 'SEED', 'OUT_SHOTS',
+                        'OUT_HOMO_SHOTS')}
+    env.update(MODELS='clp fsp', NUM_TASK='2', SHOTS='1', CLFS='Ridge',
+               MODES='linear', WORKDIR=w, OMP_NUM_THREADS='1')
+    out = subprocess.run(['sh', os.path.join(SCRIPTS, 'mixture_domain.sh')],
+                         cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    last = out.stderr.strip().splitlines()[-1]
+    assert paths.features_path(w, 'fsp', 'LC') in last, out.stderr
+    assert not os.path.exists(paths.results_dir(w)), out.stdout
+    assert not os.path.exists(os.path.join(w, 'tasks')), out.stdout

@@ -641,3 +641,21 @@ def test_a_sweep_says_which_classifiers_skip_the_expected_mode(tmp_path,
         'note: skipping logistic_regression in latent_aug_expected '
         '(--modes latent_aug_expected has a closed form for Ridge and '
         'nearest_centroid only, not logistic_regression)'], notes
+
+
+def test_a_missing_feature_set_of_a_later_setting_stops_before_any_work(
+        tmp_path):
+    """The sweep met a missing feature set when it reached its setting:
+    the task stores and dictionaries of the settings before it were made
+    first. Every set the settings read is now checked present first (the
+    line load_features gives; nothing made). Reference: the workdir's
+    files before and after."""
+    from lowshot_data import snapshot
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    kw = dict(shots=[1], clfs=['Ridge'], modes=['latent_aug'], **KW)
+    specs = sweep_specs('clp', 'mixture', **kw) + \
+        sweep_specs('fsp', 'mixture', **kw)
+    before = snapshot(wd)
+    with pytest.raises(InputError, match='fsp/LC.npy'):
+        run_sweep(wd, specs, log=None)
+    assert snapshot(wd) == before

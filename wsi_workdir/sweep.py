@@ -86,6 +86,12 @@ def parse_args(argv=None):
                    'runs it before it extracts features, so that a bad '
                    'setting is refused before hours of extraction, not '
                    'after)')
+    p.add_argument('--check_inputs', action='store_true',
+                   help='as --check, and every feature set the settings '
+                   'read must be in --workdir (features and labels files; '
+                   'nothing loaded or written): the domain scripts run it '
+                   'for every model family of MODELS before the first '
+                   'sweep')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
                    'the warnings: a result replaced by one over another '
@@ -98,10 +104,14 @@ def main(argv=None):
     from openselfsup.lowshot.report import count_words
     from openselfsup.lowshot.sweep import cli_specs, run_sweep
     # (said by the run, not by --check: the scripts run both)
-    specs = cli_specs(args, note=None if args.check else print)
-    if args.check:
+    specs = cli_specs(args, note=None if args.check or args.check_inputs
+                      else print)
+    if args.check or args.check_inputs:
         from openselfsup.lowshot.meta_test import check_execution
         check_execution(args.device, args.chunk_size, args.threads)
+        if args.check_inputs:
+            from openselfsup.lowshot.sweep import check_features_present
+            check_features_present(args.workdir, specs)
         return 0
     import torch
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,

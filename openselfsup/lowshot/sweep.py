@@ -36,6 +36,7 @@ Sweep file (``paths.sweep_path``)::
     settings: [{spec fields, output (result JSON), average_mean,
                 average_ci, harmonic_mean, num_task, elapsed_s}]
 """
+import os
 import time
 import uuid
 from typing import Callable, Dict, List, Optional, Sequence
@@ -256,6 +257,37 @@ def setting_header(spec: RunSpec) -> str:
             f'{spec.clf} | {spec.mode}{variant}')
 
 
+def feature_sets_read(specs: Sequence[RunSpec]) -> List[tuple]:
+    """The ``(model, feature set)`` pairs the settings read, in order,
+    once each: support and query sets, the dictionary's base set (latent
+    modes) and ``NCT_aug`` (``aug_times`` above 1)."""
+    sets = []
+    for spec in specs:
+        s = spec.setting
+        sets += [(spec.model, s.support_set), (spec.model, s.query_set)]
+        if spec.latent:
+            sets.append((spec.dictionary.model, spec.dictionary.features))
+        if spec.aug_times and spec.aug_times > 1:
+            sets.append((spec.model, 'NCT_aug'))
+    return list(dict.fromkeys(sets))
+
+
+def check_features_present(workdir: str, specs: Sequence[RunSpec]) -> None:
+    """Refuse settings whose feature set (features or labels file) is not
+    in ``workdir``, before anything is loaded or made: the line
+    :func:`~.features.load_features` gives for the first such set (its
+    extraction command, the models that have features). Nothing is read
+    where every file is there (the sweep checks them when it loads them).
+    ``sweep.py --check_inputs`` runs it for each model family before the
+    domain scripts start their first sweep (``MODELS="clp fsp"`` without
+    fsp's features stopped after clp's sweep had run)."""
+    from .features import load_features
+    for model, name in feature_sets_read(specs):
+        if not (os.path.isfile(paths.features_path(workdir, model, name))
+                and os.path.isfile(paths.labels_path(workdir, name))):
+            load_features(workdir, model, name)  # raises its one line
+
+
 def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               chunk_size: Optional[int] = None,
               threads: Optional[int] = None,
@@ -342,6 +374,9 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                           also=(md, png), given=bool(output))
     check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
+    # a missing feature set of a later setting stops the sweep before the
+    # stores and dictionaries of the earlier ones are made
+    check_features_present(workdir, specs)
     inputs = Inputs(workdir, make_missing=make_missing)
     # every setting's inputs (features, task store, dictionary, augmented
     # support) loaded, drawn or built and checked before the first runs: a

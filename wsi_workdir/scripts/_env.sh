@@ -216,7 +216,7 @@ sweep() {
     # novel classes are the near domain's (sweep.py refuses them without)
     _novel=
     case " $_tasks " in *" near "*) _novel="--novel_classes $NOVEL_CLASSES" ;; esac
-    case " $* " in *" --check "*) _run= ;; *) _run=run ;; esac
+    case " $* " in *" --check "*|*" --check_inputs "*) _run= ;; *) _run=run ;; esac
     $_run $PYTHON -u wsi_workdir/sweep.py \
         --model "$_family" \
         --task $_tasks \
@@ -226,6 +226,19 @@ sweep() {
         --device "$DEVICE" \
         --workdir "$WORKDIR" \
         $SPEC_OPTS "$@"
+}
+
+# sweep_families TASK... -- [EXTRA FLAGS]: sweep for every family of
+# MODELS, each family's feature sets checked present first (sweep.py
+# --check_inputs), so that a missing one of the second family stops the
+# script before the first family's sweep, not after it (hours, at paper
+# scale)
+sweep_families() {
+    for _f in $MODELS; do sweep "$_f" "$@" --check_inputs; done
+    for _f in $MODELS; do
+        date
+        sweep "$_f" "$@"
+    done
 }
 
 # one_model: the one model family of the ablation scripts (the published

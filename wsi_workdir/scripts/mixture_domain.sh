@@ -12,9 +12,6 @@ set -e
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 
-for family in $MODELS; do
-    date
-    sweep "$family" mixture -- ${SHOTS:+--shots $SHOTS}
-done
+sweep_families mixture -- ${SHOTS:+--shots $SHOTS}
 date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"

@@ -12,10 +12,7 @@ set -e
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 
-for family in $MODELS; do
-    date
-    sweep "$family" near -- ${SHOTS:+--shots $SHOTS} \
-        --model_template '{model}_wo_{novel}'
-done
+sweep_families near -- ${SHOTS:+--shots $SHOTS} \
+    --model_template '{model}_wo_{novel}'
 date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"

@@ -14,10 +14,7 @@ set -e
 . "$(dirname "$0")/_env.sh"
 no_arguments "$@"
 
-for family in $MODELS; do
-    date
-    sweep "$family" out out_homo -- ${OUT_SHOTS:+--out_shots $OUT_SHOTS} \
-        ${OUT_HOMO_SHOTS:+--out_homo_shots $OUT_HOMO_SHOTS}
-done
+sweep_families out out_homo -- ${OUT_SHOTS:+--out_shots $OUT_SHOTS} \
+    ${OUT_HOMO_SHOTS:+--out_homo_shots $OUT_HOMO_SHOTS}
 date
 run $PYTHON wsi_workdir/summarize.py --workdir "$WORKDIR"
