@@ -215,6 +215,46 @@ def test_dictionary_of_features_extracted_again_is_refused(wd, capsys):
     cli_ok(META, _meta(wd, '--mode', 'latent_aug', *K), capsys)
 
 
+@pytest.mark.parametrize('maker', ['sweep', 'dict_construction.py',
+                                   'unknown'])
+def test_the_sweep_builds_again_only_its_own_stale_dictionary(wd, capsys,
+                                                              maker):
+    """NCT_train extracted again (another encoder, other EXTRACT_OPTS):
+    the sweep refused the dictionary it had made itself from the replaced
+    features, one novel class per rerun. It now builds again a dictionary
+    whose file says the sweep made it from that same feature file, with a
+    line naming it; one dict_construction.py made, or one whose maker is
+    not recorded (a file written before the field), is still refused with
+    the command that makes it again. Reference: the digest of the current
+    features."""
+    from openselfsup.lowshot.dictionary import load_dictionary
+    from openselfsup.lowshot.features import load_features
+    argv = ['--model', 'clp', '--task', 'near', '--novel_classes', '7',
+            '--model_template', '{model}', '--shots', '1', '--clfs',
+            'Ridge', '--modes', 'latent_aug', '--num_task', '2',
+            '--num_aug_shots', '3', *K, '--workdir', wd, '--quiet']
+    path = DictionarySpec('clp', 7, num_prototypes=4,
+                          num_shift_vectors=50).path(wd)
+    if maker == 'dict_construction.py':
+        cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir',
+                      wd, *K], capsys)
+    cli_ok(SWEEP, argv, capsys)
+    if maker == 'unknown':  # as written before the maker was recorded
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files if k != 'made_by'}
+        np.savez(path, **arrays)
+    fpath = paths.features_path(wd, 'clp', 'NCT_train')
+    np.save(fpath, np.load(fpath) * 1.01)  # extracted again
+    if maker != 'sweep':
+        cli_fails(SWEEP, argv, capsys, wd, 'built from other features')
+        return
+    out = cli_ok(SWEEP, argv, capsys)
+    assert f'note: built {path} again: the sweep had made it from other ' \
+        f'features than the current {fpath} (extracted again since)' in out
+    assert load_dictionary(path).source['features_sha1'] == load_features(
+        wd, 'clp', 'NCT_train').features_sha1
+
+
 def test_store_of_other_shots_under_this_name_is_refused(wd, capsys):
     cli_ok(GEN, _gen(wd, '--num_shots', '5'), capsys)
     five = TaskSpec('near', 5, novel_class=7).path(wd)

@@ -722,3 +722,52 @@ def test_a_family_without_features_stops_the_script_before_any_sweep(
     assert paths.features_path(w, 'fsp', 'LC') in last, out.stderr
     assert not os.path.exists(paths.results_dir(w)), out.stdout
     assert not os.path.exists(os.path.join(w, 'tasks')), out.stdout
+
+
+def test_evaluate_encoder_runs_again_on_another_encoder(tmp_path):
+    """evaluate_encoder.sh run again on another encoder (features extracted
+    again into the same MODEL, as the script's help says it does): the
+    sweep refused the base dictionary it had made itself from the replaced
+    NCT_train ('built from other features than the current ...'), one
+    novel class per rerun, so the rerun never completed in the latent
+    modes. The sweep now builds its own dictionaries again, a line each;
+    the reference: the dictionary build_dictionary makes from the new
+    features."""
+    import sys
+    sys.path.insert(0, os.path.join(REPO, 'tests'))
+    import numpy as np
+    from lowshot_data import make_workdir
+    from openselfsup.lowshot import paths
+    from openselfsup.lowshot.dictionary import (build_dictionary,
+                                                load_dictionary)
+    w = str(tmp_path / 'w')
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('SEED', 'OUT_SHOTS', 'OUT_HOMO_SHOTS', 'MODELS')}
+    env.update(NUM_TASK='2', SHOTS='1', CLFS='Ridge', MODES='latent_aug',
+               DOMAINS='near', NOVEL_CLASSES='0 1', NUM_PROTOTYPES='4',
+               NUM_SHIFT_VECTORS='20', NUM_AUG_SHOTS='3',
+               OMP_NUM_THREADS='1')
+    outs = []
+    for seed, dim in ((0, 8), (1, 12)):  # the second: another encoder
+        make_workdir(w, 'enc', dim=dim, seed=seed)
+        proc = subprocess.run(
+            ['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'), 'enc', '-',
+             w], cwd=REPO, env=env, capture_output=True, text=True,
+            timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outs.append(proc.stdout)
+    from openselfsup.lowshot.spec import DictionarySpec
+    feats = np.load(paths.features_path(w, 'enc', 'NCT_train'))
+    labels = np.load(paths.labels_path(w, 'NCT_train'))
+    for c in (0, 1):
+        path = DictionarySpec('enc', c, num_prototypes=4,
+                              num_shift_vectors=20).path(w)
+        assert f'note: built {path} again: the sweep had made it from ' \
+            'other features than the current ' in outs[1], outs[1]
+        assert path not in outs[0]
+        dic = load_dictionary(path)
+        ref = build_dictionary(feats, labels, 4, 20, 0, (c,))
+        np.testing.assert_allclose(dic.prototypes, ref.prototypes,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(dic.shift_bank, ref.shift_bank,
+                                   rtol=1e-5, atol=1e-6)

@@ -25,6 +25,16 @@ model never overwrite each other)::
     normalised bool                  (the base features had unit norm)
     model, features_name, features_path, features_sha1, labels_sha1 (str)
     features_shape int64 [2]
+    made_by (str)                    ('sweep': made by a sweep where it was
+                                     missing; 'dict_construction.py'; absent
+                                     in files written before it was recorded)
+
+A dictionary the sweep made itself, at its place, from the features that
+have been extracted again since (same model and set, same file, other
+digest) is built again by the next sweep, which says so in a line
+(:func:`made_by_sweep_from_replaced`); any other dictionary of other
+features (one ``dict_construction.py`` made, or of unknown maker) is refused
+with the command that makes it again.
 
 A dictionary is used only by runs whose features and labels it was built
 from (digests compared), whose novel class it left out, whose K, M and seed
@@ -105,7 +115,8 @@ class Dictionary:
                  features_sha1=np.str_(src.get('features_sha1', '')),
                  labels_sha1=np.str_(src.get('labels_sha1', '')),
                  features_shape=np.asarray(src.get('features_shape', []),
-                                           dtype=np.int64))
+                                           dtype=np.int64),
+                 made_by=np.str_(src.get('made_by', '')))
         self.path = path
 
 
@@ -234,6 +245,8 @@ def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
             {k: str(d[k]) for k in ('model', 'features_name',
                                     'features_path', 'features_sha1',
                                     'labels_sha1')}, path)
+        # who made it ('' where the file predates the field: unknown)
+        dic.source['made_by'] = str(d['made_by']) if 'made_by' in d else ''
         dic.source['features_shape'] = d['features_shape'].tolist()
     except (KeyError, ValueError, OSError, EOFError, TypeError,
             zipfile.BadZipFile) as exc:
@@ -310,13 +323,43 @@ def check_dictionary(dic: Dictionary, spec: DictionarySpec, base,
                          f'make it again with: {remake}')
 
 
+def made_by_sweep_from_replaced(dic: Dictionary, spec: DictionarySpec,
+                                base, workdir: str) -> bool:
+    """Whether ``dic`` is a dictionary the sweep made itself, at the place
+    of ``spec`` (:meth:`DictionarySpec.path`), with its K, M, seed and
+    excluded classes, from the base feature file ``base`` (a FeatureSet:
+    same model, set and path) whose features have been replaced since
+    (another digest): then the sweep may build it again. False for one
+    ``dict_construction.py`` made, one whose maker is not recorded, one
+    found elsewhere or of other settings, and one of the current
+    features."""
+    src = dic.source
+    K, M = dic.shift_bank.shape[:2]
+    return (src.get('made_by') == 'sweep' and dic.path is not None
+            and os.path.abspath(dic.path) == os.path.abspath(
+                spec.path(workdir))
+            and (K, M, dic.seed) == (spec.num_prototypes,
+                                     spec.num_shift_vectors, spec.seed)
+            and tuple(dic.excluded) == tuple(spec.excluded)
+            and (src.get('model'), src.get('features_name')) == (
+                spec.model, spec.features)
+            and src.get('features_path') == os.path.abspath(
+                base.features_path)
+            and src.get('features_sha1') != base.features_sha1)
+
+
 def construct_dictionary(workdir: str, spec: DictionarySpec,
                          replace: bool = False,
-                         features=None) -> Dictionary:
+                         features=None,
+                         made_by: str = 'dict_construction.py'
+                         ) -> Dictionary:
     """Build the dictionary ``spec`` names and save it (atomically, and
     only if absent unless ``replace``). ``features``: the FeatureSet of
     ``spec.model`` / ``spec.features`` if the caller has it loaded and
-    checked already (else it is loaded here).
+    checked already (else it is loaded here). ``made_by``: who makes it,
+    recorded in the file (``'sweep'``: the sweep, which may build it again
+    when its features are extracted again,
+    :func:`made_by_sweep_from_replaced`).
 
     Returns:
         Dictionary: the dictionary written (``path`` set).
@@ -340,7 +383,8 @@ def construct_dictionary(workdir: str, spec: DictionarySpec,
                   'features_path': os.path.abspath(fs.features_path),
                   'features_sha1': fs.features_sha1,
                   'labels_sha1': fs.labels_sha1,
-                  'features_shape': list(fs.features.shape)}
+                  'features_shape': list(fs.features.shape),
+                  'made_by': made_by}
     try:
         dic.save(out, exclusive=not replace)
     except FileExistsError:

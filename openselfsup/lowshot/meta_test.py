@@ -336,11 +336,18 @@ class Inputs:
     Args:
         workdir (str): the low-shot work directory.
         make_missing (bool): draw missing task stores and build missing
-            dictionaries (the sweep) instead of failing (a single run).
+            dictionaries (the sweep) instead of failing (a single run);
+            also build again a dictionary the sweep made of base features
+            extracted again since (:func:`~.dictionary.
+            made_by_sweep_from_replaced`).
+        warn (callable, optional): receives the line that says such a
+            dictionary was built again.
     """
 
-    def __init__(self, workdir: str, make_missing: bool = False):
+    def __init__(self, workdir: str, make_missing: bool = False,
+                 warn: Optional[Callable[[str], None]] = None):
         self.workdir, self.make_missing = workdir, make_missing
+        self.warn = warn
         self._features, self._stores, self._store_inputs = {}, {}, {}
         self._dicts, self._metas = {}, {}
         self._disjoint = set()  # (model, support, query) checked
@@ -399,18 +406,30 @@ class Inputs:
         once, and checked against the support set of every domain that
         reads it (the mixture and out domains share one)."""
         from .dictionary import (check_dictionary, construct_dictionary,
-                                 load_dictionary)
+                                 load_dictionary, made_by_sweep_from_replaced)
         dspec = spec.dictionary
         t0 = time.perf_counter()
         base = self.features(dspec.model, dspec.features)
         if dspec not in self._dicts:
             path = dspec.path(self.workdir)
             if os.path.exists(path):
-                self._dicts[dspec] = load_dictionary(
-                    path, dspec.command(self.workdir))
+                dic = load_dictionary(path, dspec.command(self.workdir))
+                if self.make_missing and made_by_sweep_from_replaced(
+                        dic, dspec, base, self.workdir):
+                    # its own, of features extracted again since (another
+                    # encoder, EXTRACT_OPTS): made again, as if missing;
+                    # it was refused, one novel class per rerun
+                    dic = construct_dictionary(self.workdir, dspec, True,
+                                               base, made_by='sweep')
+                    if self.warn:
+                        self.warn(f'note: built {path} again: the sweep '
+                                  'had made it from other features than '
+                                  f'the current {base.features_path} '
+                                  '(extracted again since)')
+                self._dicts[dspec] = dic
             elif self.make_missing:
                 self._dicts[dspec] = construct_dictionary(
-                    self.workdir, dspec, features=base)
+                    self.workdir, dspec, features=base, made_by='sweep')
             else:
                 raise InputError(f'dictionary not found: {path} (make '
                                  f'it with: {dspec.command(self.workdir)}'

@@ -5,7 +5,9 @@ modes x classifiers, as the experiment scripts loop over them) and
 :func:`run_sweep` runs them, loading each feature set, task store and
 dictionary once (:class:`~.meta_test.Inputs`), instead of one process per
 setting. Missing task stores and dictionaries are made on the way (existing
-ones are reused after their checks, never replaced). Each setting prints the
+ones are reused after their checks, never replaced, but for a dictionary the
+sweep made itself from base features extracted again since, which it builds
+again and says so). Each setting prints the
 block a single ``distributed_meta_test.py`` run prints and writes the same
 result JSON, so logs and ``summarize.py`` read alike; the sweep also writes
 one index file with every setting's summary and the timings (with its
@@ -315,8 +317,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             also where ``log`` is None (``--quiet``): a result replaced
             by one over another number of tasks or in another precision,
             an index listing a replaced result that could not be removed
-            (:func:`~.meta_test.release_result`); they went to ``log``, and
-            ``sweep.py --quiet`` dropped them. None: not said.
+            (:func:`~.meta_test.release_result`), a dictionary of its own
+            built again over features extracted again since; they went to
+            ``log``, and ``sweep.py --quiet`` dropped them. None: not
+            said.
         write_index (bool): write the index, its table and its plot
             (:func:`plot_sweep_results`, the index's name with ``.png``);
             False for a
@@ -377,7 +381,7 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
     # a missing feature set of a later setting stops the sweep before the
     # stores and dictionaries of the earlier ones are made
     check_features_present(workdir, specs)
-    inputs = Inputs(workdir, make_missing=make_missing)
+    inputs = Inputs(workdir, make_missing=make_missing, warn=warn)
     # every setting's inputs (features, task store, dictionary, augmented
     # support) loaded, drawn or built and checked before the first runs: a
     # setting that cannot run (too few samples for its shots, say) stops
