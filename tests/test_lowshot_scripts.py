@@ -68,13 +68,8 @@ def test_near_domain_protocol(tmp_path):
     classifiers x 3 shots x 2 modes, on the <family>_wo_<c> features, with
     the published defaults (1000 tasks, K 16, M 2000, 100 aug shots)."""
     cmds = _record(tmp_path, 'near_domain.sh')
-    sweeps = [a for s, a in cmds if s.endswith('sweep.py')
-              and not a['check_inputs']]
-    assert len(sweeps) == 2 and len(cmds) == 5
-    # every family's feature sets checked (--check_inputs) before the
-    # first sweep, with the sweep's own settings
-    assert [dict(a, check_inputs=False) for _, a in cmds[:2]] == sweeps
-    assert all(a['check_inputs'] for _, a in cmds[:2])
+    sweeps = [a for s, a in cmds if s.endswith('sweep.py')]
+    assert len(sweeps) == 2 and len(cmds) == 3
     specs = [sp for a in sweeps for sp in _settings(a)]
     assert len(specs) == 2 * 9 * 3 * 3 * 2 == len(set(specs))
     assert all(sp.model == f'{sp.model[:3]}_wo_{sp.novel_class}'
@@ -89,16 +84,14 @@ def test_near_domain_protocol(tmp_path):
 
 def test_mixture_and_out_domain_protocol(tmp_path):
     mix = [sp for s, a in _record(tmp_path, 'mixture_domain.sh', {
-        'NUM_TASK': '300'}) if s.endswith('sweep.py')
-        and not a['check_inputs'] for sp in _settings(a)]
+        'NUM_TASK': '300'}) if s.endswith('sweep.py') for sp in _settings(a)]
     assert len(mix) == 2 * 3 * 3 * 2 and {sp.task for sp in mix} == {
         'mixture'} and {sp.num_task for sp in mix} == {300}
     assert {sp.model for sp in mix} == {'clp', 'fsp'}
     assert all(sp.novel_class is None for sp in mix)
     cmds = _record(tmp_path, 'out_domain.sh', {'MODELS': 'clp',
                                                'DEVICE': 'cuda'})
-    sweeps = [a for s, a in cmds if s.endswith('sweep.py')
-              and not a['check_inputs']]
+    sweeps = [a for s, a in cmds if s.endswith('sweep.py')]
     assert len(sweeps) == 1 and sweeps[0]['device'] == 'cuda'
     out = _settings(sweeps[0])
     # the published shots: hetero 1/5/10/50/100, homo 5/10/50/100
@@ -690,8 +683,7 @@ def test_novel_classes_none_runs_through_the_near_domain_scripts(tmp_path):
         for m, c in (('clp', 'all'), ('clp_wo_7', 'wo_7'))
         for n in ('NCT_train', 'NCT_test')]
     (_, near), = [c for c in _record(tmp_path / 'near', 'near_domain.sh',
-                                     env) if c[0] == 'wsi_workdir/sweep.py'
-                  and not c[1]['check_inputs']]
+                                     env) if c[0] == 'wsi_workdir/sweep.py']
     assert {(s.model, s.novel_class) for s in _settings(near)} == {
         ('clp', None), ('clp_wo_7', 7)}
 
@@ -701,7 +693,8 @@ def test_a_family_without_features_stops_the_script_before_any_sweep(
     """MODELS="clp fsp" without fsp's features: mixture_domain.sh ran clp's
     whole sweep (hours at paper scale) and only then stopped on fsp's
     missing LC features. Every family's feature sets are now checked
-    (sweep.py --check_inputs) before the first sweep: the one line names
+    (by the first family's sweep, sweep.py --check_models) before any
+    store or result is written: the one line names
     fsp's file, and nothing is written (no results, no task stores)."""
     import sys
     sys.path.insert(0, os.path.join(REPO, 'tests'))
@@ -771,3 +764,26 @@ def test_evaluate_encoder_runs_again_on_another_encoder(tmp_path):
                                    rtol=1e-6)
         np.testing.assert_allclose(dic.shift_bank, ref.shift_bank,
                                    rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('script', ['near_domain.sh', 'mixture_domain.sh',
+                                    'out_domain.sh'])
+def test_the_domain_scripts_start_one_sweep_process_per_family(tmp_path,
+                                                                 script):
+    """The early check of every family's feature sets ran one more
+    sweep.py process per family of MODELS before the sweeps (a torch
+    start-up each, ~1.3 s: near_domain.sh linear on tiny features +20%).
+    Now the first family's sweep checks the later families' sets itself
+    (--check_models): one process per family, no other. Reference: the
+    recorded commands; the settings the first sweep checks for fsp are
+    those fsp's own sweep runs (cli_specs of its command)."""
+    cmds = _record(tmp_path, script, {'MODELS': 'clp fsp', 'NUM_TASK': '5'})
+    assert [s for s, _ in cmds] == ['wsi_workdir/sweep.py'] * 2 + [
+        'wsi_workdir/summarize.py']
+    (_, clp), (_, fsp) = cmds[:2]
+    assert (clp['model'], fsp['model']) == ('clp', 'fsp')
+    assert (clp['check_models'], fsp['check_models']) == (['fsp'], None)
+    import argparse
+    from openselfsup.lowshot.sweep import other_models_specs
+    assert other_models_specs(argparse.Namespace(**clp), ['fsp']) == \
+        _settings(fsp)

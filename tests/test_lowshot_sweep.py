@@ -659,3 +659,25 @@ def test_a_missing_feature_set_of_a_later_setting_stops_before_any_work(
     with pytest.raises(InputError, match='fsp/LC.npy'):
         run_sweep(wd, specs, log=None)
     assert snapshot(wd) == before
+
+
+def test_a_later_familys_missing_feature_set_stops_the_first_sweep(
+        tmp_path):
+    """The domain scripts checked each later family of MODELS in a
+    process of its own (a torch start-up each). The first family's sweep
+    now takes the later families' settings (check_also) and checks their
+    feature sets with its own before it makes anything; they are not run.
+    Reference: the workdir's files before and after; with fsp's features
+    there, only clp's settings run."""
+    from lowshot_data import snapshot
+    wd = make_workdir(str(tmp_path), model='clp', dim=16)
+    kw = dict(shots=[1], clfs=['Ridge'], modes=['latent_aug'], **KW)
+    clp = sweep_specs('clp', 'mixture', **kw)
+    fsp = sweep_specs('fsp', 'mixture', **kw)
+    before = snapshot(wd)
+    with pytest.raises(InputError, match='fsp/LC.npy'):
+        run_sweep(wd, clp, log=None, check_also=fsp)
+    assert snapshot(wd) == before
+    make_workdir(str(tmp_path), model='fsp', dim=16)
+    sweep = run_sweep(wd, clp, log=None, check_also=fsp)
+    assert [r['model'] for r in sweep['results']] == ['clp']

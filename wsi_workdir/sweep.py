@@ -86,12 +86,15 @@ def parse_args(argv=None):
                    'runs it before it extracts features, so that a bad '
                    'setting is refused before hours of extraction, not '
                    'after)')
-    p.add_argument('--check_inputs', action='store_true',
-                   help='as --check, and every feature set the settings '
-                   'read must be in --workdir (features and labels files; '
-                   'nothing loaded or written): the domain scripts run it '
-                   'for every model family of MODELS before the first '
-                   'sweep')
+    p.add_argument('--check_models', nargs='+', default=None,
+                   metavar='MODEL',
+                   help='other models (families) whose feature sets, for '
+                   "this command's settings with --model replaced, must be "
+                   "in --workdir too: checked with the sweep's own before "
+                   'anything is made or written, not run (the domain '
+                   'scripts give the first family of MODELS the later '
+                   "ones: a missing fsp set stops the script before clp's "
+                   'sweep writes anything)')
     p.add_argument('--quiet', action='store_true',
                    help='no per-setting blocks, only the final table (and '
                    'the warnings: a result replaced by one over another '
@@ -102,23 +105,21 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from openselfsup.lowshot.report import count_words
-    from openselfsup.lowshot.sweep import cli_specs, run_sweep
+    from openselfsup.lowshot.sweep import (cli_specs, other_models_specs,
+                                           run_sweep)
     # (said by the run, not by --check: the scripts run both)
-    specs = cli_specs(args, note=None if args.check or args.check_inputs
-                      else print)
-    if args.check or args.check_inputs:
+    specs = cli_specs(args, note=None if args.check else print)
+    others = other_models_specs(args, args.check_models)
+    if args.check:
         from openselfsup.lowshot.meta_test import check_execution
         check_execution(args.device, args.chunk_size, args.threads)
-        if args.check_inputs:
-            from openselfsup.lowshot.sweep import check_features_present
-            check_features_present(args.workdir, specs)
         return 0
     import torch
     sweep = run_sweep(args.workdir, specs, args.device, args.chunk_size,
                       args.threads,
                       torch.float32 if args.float32 else torch.float64,
                       args.output, log=None if args.quiet else print,
-                      model=args.model)
+                      model=args.model, check_also=others)
     print(sweep['table'], end='')
     t = sweep['elapsed_s']
     print(f'wrote {sweep["output"]}, {sweep["summary_md"]} and '

@@ -210,6 +210,21 @@ def cli_specs(args, note: Optional[Callable[[str], None]] = None
     return specs
 
 
+def other_models_specs(args, models: Optional[Sequence[str]]
+                       ) -> List[RunSpec]:
+    """The settings of the ``sweep.py`` command line ``args`` with
+    ``--model`` replaced by each of ``models`` (``--check_models``: the
+    later families of the domain scripts' ``MODELS``, whose feature sets
+    the first family's sweep checks present before it makes anything, so
+    that no extra process checks them), checked as :func:`cli_specs`
+    checks its own; ``[]`` for none."""
+    import argparse
+    from .spec import check_distinct_settings
+    check_distinct_settings('--check_models', models or ())
+    return [spec for m in models or () for spec in cli_specs(
+        argparse.Namespace(**{**vars(args), 'model': m}))]
+
+
 def mean_over_settings_table(results: Sequence[Dict]) -> str:
     """Per (mode, classifier) and shots, the mean over the sweep's settings
     of each setting's ``average_mean`` (its F1 averaged over all the task's
@@ -280,9 +295,10 @@ def check_features_present(workdir: str, specs: Sequence[RunSpec]) -> None:
     :func:`~.features.load_features` gives for the first such set (its
     extraction command, the models that have features). Nothing is read
     where every file is there (the sweep checks them when it loads them).
-    ``sweep.py --check_inputs`` runs it for each model family before the
-    domain scripts start their first sweep (``MODELS="clp fsp"`` without
-    fsp's features stopped after clp's sweep had run)."""
+    :func:`run_sweep` runs it first, over its own settings and those of
+    the later model families it is given (``sweep.py --check_models``:
+    ``MODELS="clp fsp"`` without fsp's features stopped after clp's
+    sweep had run)."""
     from .features import load_features
     for model, name in feature_sets_read(specs):
         if not (os.path.isfile(paths.features_path(workdir, model, name))
@@ -300,7 +316,8 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
               describing: Sequence[str] = (),
               results_dir: Optional[str] = None,
               model: Optional[str] = None,
-              warn: Optional[Callable[[str], None]] = print) -> Dict:
+              warn: Optional[Callable[[str], None]] = print,
+              check_also: Sequence[RunSpec] = ()) -> Dict:
     """Run every setting; write each result JSON, the index and its table.
 
     Args:
@@ -343,6 +360,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
             ``_wo_``: ``--model clp_wo_78 --task mixture`` wrote
             ``sweeps/clp_mixture.*``, replacing the index, table and plot
             of ``--model clp``'s sweep without a word.
+        check_also (sequence of RunSpec): settings of other sweeps (the
+            later model families, :func:`other_models_specs`) whose
+            feature sets must be present too: checked with the sweep's
+            own, before anything is made or written; not run.
 
     Returns:
         dict: the index (module docstring schema) with ``output``,
@@ -378,9 +399,10 @@ def run_sweep(workdir: str, specs: Sequence[RunSpec], device: str = 'cpu',
                           also=(md, png), given=bool(output))
     check_execution(device, chunk_size, threads)
     check_samplers(workdir, [s.tasks for s in specs])
-    # a missing feature set of a later setting stops the sweep before the
-    # stores and dictionaries of the earlier ones are made
-    check_features_present(workdir, specs)
+    # a missing feature set of a later setting (or of a later family's
+    # sweep) stops the sweep before the stores and dictionaries of the
+    # earlier ones are made
+    check_features_present(workdir, [*specs, *check_also])
     inputs = Inputs(workdir, make_missing=make_missing, warn=warn)
     # every setting's inputs (features, task store, dictionary, augmented
     # support) loaded, drawn or built and checked before the first runs: a
