@@ -1095,8 +1095,10 @@ def test_features_not_found_name_the_models_there(wd, capsys, tmp_path):
     ('demo_lowshot.sh', ('ckpt.pth',), 'NUMTASK', 'NUM_TASK',
      'the scripts read'),
     # the commands' flag names of a setting the scripts name otherwise
-    # (--num_shots: NUM_SHOTS=20 ran the default shots without a word)
-    ('near_domain.sh', (), 'NUM_SHOTS', 'SHOTS', 'the scripts read'),
+    # (--num_shots: NUM_SHOTS=20 ran the default shots without a word;
+    # each script's own shots settings:
+    # test_num_shots_is_refused_with_the_scripts_own_shots_settings)
+    ('near_domain.sh', (), 'NUM_SHOTS', 'SHOTS', 'this script reads'),
     ('generate_mixture_and_out_domain_tasks.sh', (), 'TASK_SEED', 'SEED',
      'the scripts read'),
     ('evaluate_encoder.sh', ('m', '-'), 'DICT_SEED', 'SEED',
@@ -1139,6 +1141,76 @@ def test_misspelt_script_settings_are_refused(tmp_path, script, args,
     out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
                          text=True, env={**env, read: '7'})
     assert out.returncode == 0 and '+ echo ' in out.stdout, out.stderr
+
+
+_SHOTS_READ = ('SHOTS', 'OUT_SHOTS', 'OUT_HOMO_SHOTS')
+
+
+@pytest.mark.parametrize('script,args,domains,reads,named', [
+    ('mixture_domain.sh', (), None, ['SHOTS'], 'SHOTS'),
+    ('out_domain.sh', (), None, ['OUT_SHOTS', 'OUT_HOMO_SHOTS'],
+     'OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)'),
+    ('generate_mixture_and_out_domain_tasks.sh', (), None,
+     ['SHOTS', 'OUT_SHOTS', 'OUT_HOMO_SHOTS'],
+     'SHOTS (mixture), OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)'),
+    ('ablation.sh', (), None, [], None),
+    ('extract_near_domain_feats.sh', (), None, None, None),
+    ('evaluate_encoder.sh', ('m', '-'), 'out', ['OUT_SHOTS'], 'OUT_SHOTS'),
+    ('evaluate_encoder.sh', ('m', '-'), 'out out_homo',
+     ['OUT_SHOTS', 'OUT_HOMO_SHOTS'],
+     'OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)'),
+    ('demo_lowshot.sh', ('ckpt.pth',), 'out', ['OUT_SHOTS'], 'OUT_SHOTS'),
+    ('demo_lowshot.sh', ('ckpt.pth',), 'near mixture out_homo',
+     ['SHOTS', 'OUT_HOMO_SHOTS'],
+     'SHOTS (near and mixture) and OUT_HOMO_SHOTS (out_homo)')])
+def test_num_shots_is_refused_with_the_scripts_own_shots_settings(
+        tmp_path, script, args, domains, reads, named):
+    """NUM_SHOTS (the commands' flag name) was refused with "set SHOTS
+    instead" by every script: out_domain.sh reads OUT_SHOTS and
+    OUT_HOMO_SHOTS, the ablation takes no shots, evaluate_encoder.sh with
+    DOMAINS=out reads OUT_SHOTS. The line now names the script's own
+    settings (reads: None, a script that draws no tasks), and a SHOTS the
+    script does not read is refused (out_domain.sh, the ablation and
+    DOMAINS=out ran the published shots without a word). Reference: the
+    lines written here by hand; each setting named changes the commands
+    the script runs (PYTHON=echo prints them)."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('NUM_TASK', 'SEED', 'DOMAINS', *_SHOTS_READ)}
+    env.update(PYTHON='echo', WORKDIR=str(tmp_path / 'w'),
+               **({'DOMAINS': domains} if domains else {}))
+
+    def run(**extra):
+        return subprocess.run(['sh', path, *args], cwd=ROOT,
+                              capture_output=True, text=True,
+                              env={**env, **extra})
+    who = 'this script' if domains is None else \
+        f'this script, with DOMAINS="{domains}",'
+    instead = 'set those instead' if reads and len(reads) > 1 else \
+        f'set {named} instead'
+    none = {None: 'draws no tasks',
+            0: 'takes no shots: its tasks are 5-shot, as published'}.get(
+                None if reads is None else len(reads))
+    out = run(NUM_SHOTS='7')
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr == f'error: {path}: NUM_SHOTS is set, but ' + (
+        f'no script reads it, and {who} {none} (' if none else
+        f'{who} reads {named} ({instead}; ') + (
+        'unset NUM_SHOTS if it is meant for another program)\n')
+    plain = run()
+    assert plain.returncode == 0, plain.stderr
+    for name in reads or ():  # each setting named is read
+        given = run(**{name: '7'})
+        assert given.returncode == 0, given.stderr
+        assert given.stdout != plain.stdout, name
+    if reads is None or 'SHOTS' in reads:
+        return
+    out = run(SHOTS='7')
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    why = 'SHOTS gives the near and mixture domains their shots'
+    assert out.stderr == f'error: {path}: SHOTS is set, but ' + (
+        f'{who} {none} ({why}; unset SHOTS)\n' if none else
+        f'{who} reads {named} ({why}; {instead} and unset SHOTS)\n')
 
 
 @pytest.mark.parametrize('script,args', [

@@ -165,8 +165,9 @@ def test_evaluate_encoder_takes_the_out_domain_shot_lists(tmp_path):
             'out_homo': [5]}
     assert settings('d', {'DOMAINS': 'near mixture out out_homo'},
                     'demo_lowshot.sh', ('random',)) == demo
-    assert settings('e', {'DOMAINS': 'out_homo', 'SHOTS': '1',
-                          'OUT_HOMO_SHOTS': '10'},
+    # (a SHOTS beside DOMAINS=out_homo alone is refused: test_num_shots_is_
+    # refused_with_the_scripts_own_shots_settings)
+    assert settings('e', {'DOMAINS': 'out_homo', 'OUT_HOMO_SHOTS': '10'},
                     'demo_lowshot.sh', ('random',)) == {'out_homo': [10]}
 
 

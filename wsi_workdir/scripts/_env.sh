@@ -11,7 +11,9 @@
 # (openselfsup/lowshot/spec.py: 1000 tasks, K 16, M 2000, 100 augmentation
 # shots; shots 1 5 10, out domain hetero 1 5 10 50 100 and homo 5 10 50
 # 100). SHOTS is the near and mixture list, OUT_SHOTS the out (hetero) one,
-# OUT_HOMO_SHOTS the out_homo one: no script gives SHOTS to out_homo.
+# OUT_HOMO_SHOTS the out_homo one: no script gives SHOTS to out_homo,
+# and a script that reads no SHOTS refuses it (out_domain.sh, ablation.sh,
+# evaluate_encoder.sh without near or mixture in DOMAINS).
 
 # the commands' paths (wsi_workdir/*.py, configs/, the defaults below) are
 # the repository root's: run from another folder, a script stopped at its
@@ -300,10 +302,10 @@ check_setting_names() {
         done
     done
     # the commands' flag names where a script's setting is named otherwise
-    # (their --num_shots is SHOTS; --task_seed and --dict_seed are SEED,
-    # which sets all three seeds): NUM_SHOTS=20 was ignored and the
-    # default shots ran, TASK_SEED=1 the tasks of seed 0
-    for _form in NUM_SHOTS:SHOTS TASK_SEED:SEED DICT_SEED:SEED; do
+    # (--task_seed and --dict_seed are SEED, which sets all three seeds;
+    # --num_shots, check_shots_settings): TASK_SEED=1 ran the tasks of
+    # seed 0
+    for _form in TASK_SEED:SEED DICT_SEED:SEED; do
         case $_set in
             *" ${_form%%:*} "*) refuse_setting "${_form%%:*}" \
                 "${_form#*:}" "the scripts read" ;;
@@ -311,6 +313,81 @@ check_setting_names() {
     done
 }
 check_setting_names
+# shots_read: the shots settings this script reads, in words ("SHOTS";
+# "OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)"), "" for a script that
+# takes none (ablation.sh: its 5-shot tasks, as published), "-" for one
+# that draws no tasks (the extraction scripts). SHOTS gives the near and
+# mixture domains their shots, OUT_SHOTS out, OUT_HOMO_SHOTS out_homo;
+# evaluate_encoder.sh and demo_lowshot.sh read those of their DOMAINS.
+shots_read() {
+    case $(basename "$0") in
+        near_domain.sh|generate_near_domain_tasks.sh) _doms=near ;;
+        mixture_domain.sh) _doms=mixture ;;
+        out_domain.sh) _doms="out out_homo" ;;
+        generate_mixture_and_out_domain_tasks.sh) _doms="mixture out out_homo" ;;
+        evaluate_encoder.sh|demo_lowshot.sh) _doms=$DOMAINS ;;
+        ablation.sh) _doms= ;;
+        *) echo -; return ;;
+    esac
+    _n=0; _words=
+    for _v in SHOTS:near:mixture OUT_SHOTS:out: OUT_HOMO_SHOTS:out_homo:; do
+        _name=${_v%%:*}; _ds=
+        for _d in $_doms; do
+            case :${_v#*:}: in *:$_d:*) _ds="${_ds:+$_ds and }$_d" ;; esac
+        done
+        if [ -n "$_ds" ]; then
+            _n=$((_n + 1))
+            _words="${_words:+$_words, }$_name ($_ds)"
+        fi
+    done
+    case $_n in
+        0) ;;
+        1) echo "${_words%% *}" ;;
+        *) echo "$_words" | sed 's/\(.*\), /\1 and /' ;;
+    esac
+}
+# check_shots_settings: NUM_SHOTS (the commands' flag name) is refused with
+# the shots settings of this script ("set SHOTS instead" was said to
+# out_domain.sh, which reads OUT_SHOTS and OUT_HOMO_SHOTS, and to the
+# ablation, which takes none); a SHOTS that this script (evaluate_encoder.sh
+# and demo_lowshot.sh: of its DOMAINS) does not read is refused too
+# (out_domain.sh, the ablation and DOMAINS=out ran without a word at the
+# published shots)
+check_shots_settings() {
+    _reads=$(shots_read)
+    case $(basename "$0") in
+        evaluate_encoder.sh|demo_lowshot.sh)
+            _who="this script, with DOMAINS=\"$DOMAINS\"," ;;
+        *) _who="this script" ;;
+    esac
+    case $_reads in
+        -) _none="draws no tasks" ;;
+        '') _none="takes no shots: its tasks are 5-shot, as published" ;;
+        *" "*) _none= ; _instead="set those instead" ;;
+        *) _none= ; _instead="set $_reads instead" ;;
+    esac
+    case $_set in
+        *" NUM_SHOTS "*)
+            if [ -n "$_none" ]; then
+                refuse "NUM_SHOTS is set, but no script reads it, and" \
+                    "$_who $_none (unset NUM_SHOTS if it is meant for" \
+                    "another program)"
+            fi
+            refuse "NUM_SHOTS is set, but $_who reads $_reads ($_instead;" \
+                "unset NUM_SHOTS if it is meant for another program)" ;;
+    esac
+    case $_reads in -|SHOTS|"SHOTS "*) return ;; esac
+    if [ -n "${SHOTS:-}" ]; then
+        if [ -n "$_none" ]; then
+            refuse "SHOTS is set, but $_who $_none (SHOTS gives the near" \
+                "and mixture domains their shots; unset SHOTS)"
+        fi
+        refuse "SHOTS is set, but $_who reads $_reads (SHOTS gives the" \
+            "near and mixture domains their shots; $_instead and unset" \
+            "SHOTS)"
+    fi
+}
+check_shots_settings
 # MODEL and NOVEL are demo_lowshot.sh's (its one encoder and novel class;
 # evaluate_encoder.sh takes MODEL as its argument): to the other scripts,
 # which read MODELS and NOVEL_CLASSES, they would mean nothing; and to

@@ -30,10 +30,13 @@ WORKDIR=${2:-wsi_workdir/workdir/demo}
 EXTRACT_OPTS=${3:-${EXTRACT_OPTS:-}}  # the argument, else the environment's
 MODEL=${MODEL:-clp}
 NUM_TASK=${NUM_TASK:-30}
-SHOTS=${SHOTS:-"1 5"}
+DOMAINS=${DOMAINS:-"near mixture out"}
+# SHOTS where a domain reads it (a SHOTS of no domain run is refused)
+for _d in $DOMAINS; do
+    case $_d in near|mixture) SHOTS=${SHOTS:-"1 5"} ;; esac
+done
 OUT_SHOTS=${OUT_SHOTS:-"1 5"}
 OUT_HOMO_SHOTS=${OUT_HOMO_SHOTS:-5}
-DOMAINS=${DOMAINS:-"near mixture out"}
 NOVEL_CLASSES=${NOVEL:-none}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}
