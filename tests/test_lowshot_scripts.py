@@ -602,13 +602,22 @@ def test_evaluate_encoder_extracts_the_sets_its_settings_read(tmp_path):
         assert got == read, env
 
 
-@pytest.mark.parametrize('model, name, value, line', [
-    ('enc', 'NUM_TASK', '0',
-     'error: --num_task must be a positive number, got 0'),
-    ('enc', 'MODES', 'latent', "argument --modes: invalid choice: 'latent'"),
-    ('a/b', 'MODES', 'linear', "error: --model 'a/b': a plain name")])
+@pytest.mark.parametrize('script, model, name, value, line', [
+    ('evaluate_encoder.sh', 'enc', 'NUM_TASK', '0',
+     '--num_task must be a positive number, got 0'),
+    ('evaluate_encoder.sh', 'enc', 'MODES', 'latent',
+     "argument --modes: invalid choice: 'latent' (choose from 'linear', "
+     "'latent_aug', 'latent_aug_expected')"),
+    ('evaluate_encoder.sh', 'a/b', 'MODEL', 'a/b',
+     "--model 'a/b': a plain name such as clp or clp_wo_7 (a folder name: "
+     'no /, not . or ..)'),
+    ('evaluate_encoder.sh', 'enc', 'SHOTS', '0',
+     '--mixture_shots 0: shot counts must be at least 1'),
+    ('demo_lowshot.sh', None, 'NOVEL', '9',
+     '--novel_class 9 is out of range; expected 0..8 or 78 (classes 7 and '
+     '8)')])
 def test_evaluate_encoder_refuses_a_bad_setting_before_extracting(
-        tmp_path, model, name, value, line):
+        tmp_path, script, model, name, value, line):
     """evaluate_encoder.sh (and demo_lowshot.sh, which runs it) passed its
     settings to sweep.py only after extracting every feature set, so a
     bad one (NUM_TASK=0, MODES=latent) was refused after the extraction
@@ -616,7 +625,11 @@ def test_evaluate_encoder_refuses_a_bad_setting_before_extracting(
     a MODEL that is no plain name (a/b) after its features were written
     under extracted_feats/a/b/, outside the layout. Now ``sweep.py
     --check`` refuses it first: nothing extracted, nothing written (PYTHON
-    records each command, then runs it)."""
+    records each command, then runs it). Its refusal came alone, naming a
+    flag the user never typed (SHOTS=0: "error: --mixture_shots 0: ...",
+    argparse's with its usage lines); it is now one line of the script
+    naming the setting and its value, then the check's own line (written
+    here by hand)."""
     import sys
     log = tmp_path / 'commands.log'
     python = tmp_path / 'python'
@@ -624,15 +637,23 @@ def test_evaluate_encoder_refuses_a_bad_setting_before_extracting(
                       f'exec {sys.executable} "$@"\n')
     python.chmod(0o755)
     env = {k: v for k, v in os.environ.items()
-           if k not in ('NUM_TASK', 'MODES', 'SHOTS', 'CLFS', 'DOMAINS')}
+           if k not in ('NUM_TASK', 'MODES', 'SHOTS', 'CLFS', 'DOMAINS',
+                        'NOVEL', 'MODEL')}
     w = tmp_path / 'w'
-    env.update(PYTHON=str(python), DOMAINS='mixture', CLFS='Ridge',
-               **{name: value})
-    out = subprocess.run(['sh', os.path.join(SCRIPTS, 'evaluate_encoder.sh'),
-                          model, str(tmp_path / 'c.pth'), str(w)], cwd=REPO,
-                         env=env, capture_output=True, text=True)
+    env.update(PYTHON=str(python), DOMAINS='mixture', CLFS='Ridge')
+    if script == 'demo_lowshot.sh':
+        env['DOMAINS'] = 'near'
+    if name != 'MODEL':
+        env[name] = value
+    path = os.path.join(SCRIPTS, script)
+    args = [str(tmp_path / 'c.pth'), str(w)]
+    out = subprocess.run(['sh', path] + ([model] if model else []) + args,
+                         cwd=REPO, env=env, capture_output=True, text=True)
     assert out.returncode == 2, (out.stdout, out.stderr)
-    assert line in out.stderr.strip().splitlines()[-1], out.stderr
+    assert out.stderr == (
+        f'error: {path}: {name}="{value}" is refused by the sweep\'s check '
+        "of this script's settings (sweep.py --check, before any "
+        f'extraction): {line}\n'), out.stderr
     assert 'extract.py' not in log.read_text(), log.read_text()
     assert not w.exists()
 
