@@ -2449,6 +2449,50 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
             'error: train_cfg.max_epochs = 0'), err
 
 
+@pytest.mark.parametrize('zipped', [True, False])
+def test_the_unpickle_advice_saves_each_pretrained_file(tmp_path, zipped):
+    """The refusal of a weights file holding an object torch.load(
+    weights_only=True) refuses (an argparse.Namespace beside the weights)
+    advised torch.save({"state_dict": torch.load(FILE, weights_only=False)
+    ["state_dict"]}, NEW) for every file: a KeyError on MAE / DeiT files
+    ({'model': sd, 'args': ...}) and DINO's ({'student':..., 'teacher':...,
+    'args': ...}). The advice now deletes the entries that hold the
+    objects: run on each style of file (zip and legacy format), it writes
+    the file without them (the reference: its contents written by hand),
+    which weights_only=True loads."""
+    import argparse
+
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (load_checkpoint_file,
+                                              load_legacy_checkpoint)
+    sd = {'conv.weight': torch.arange(4.).reshape(2, 2),
+          'conv.bias': torch.ones(2)}
+    args = argparse.Namespace(lr=0.1)
+    styles = {  # the file, and the reference: it without the Namespace
+        'timm': ({'state_dict': sd, 'args': args}, {'state_dict': sd}),
+        'mae': ({'model': sd, 'optimizer': {}, 'epoch': 3, 'args': args},
+                {'model': sd, 'optimizer': {}, 'epoch': 3}),
+        'dino': ({'student': sd, 'teacher': sd, 'args': args},
+                 {'student': sd, 'teacher': sd}),
+        'meta': ({'state_dict': sd, 'meta': {'epoch': 1, 'args': args}},
+                 {'state_dict': sd, 'meta': {'epoch': 1}}),
+    }
+    load = load_checkpoint_file if zipped else load_legacy_checkpoint
+    for name, (obj, want) in styles.items():
+        path, new = tmp_path / f'{name}.pth', tmp_path / f'{name}_new.pth'
+        torch.save(obj, path, _use_new_zipfile_serialization=zipped)
+        with pytest.raises(InputError) as refused:
+            load(str(path))
+        line = str(refused.value)
+        assert '(argparse.Namespace)' in line and '\n' not in line, line
+        command = line.rsplit('give that file: ', 1)[1]
+        exec(command.replace('FILE', repr(str(path))).replace(
+            'NEW', repr(str(new))), {'torch': torch})
+        torch.testing.assert_close(torch.load(new, weights_only=True), want)
+
+
 def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
     """is_legacy_format (torch-free: the first pickle of the file, or a
     tar) says legacy exactly where torch.load reads the file as its legacy

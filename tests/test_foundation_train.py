@@ -2267,7 +2267,7 @@ def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
         train(cfg, work_dir=str(tmp_path / 'run'), cfg_options=init(timm))
     command = str(refused.value).rsplit('give that file: ', 1)[1]
     alone = tmp_path / 'alone.pth'
-    eval(command.replace('FILE', repr(str(timm))).replace(
+    exec(command.replace('FILE', repr(str(timm))).replace(
         'NEW', repr(str(alone))), {'torch': torch})
     runner = build_runner(cfg, work_dir=str(tmp_path / 'alone'),
                           cfg_options=init(alone))

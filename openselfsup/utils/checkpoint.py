@@ -282,7 +282,8 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
                               weights_only=True, **extra)
     except Exception as exc:  # pickle.UnpicklingError and friends
         # read as inert, the refused objects' names are the placeholder's
-        refused = unpickling_refusal(path, exc, names=unsafe)
+        refused = unpickling_refusal(path, exc, names=unsafe,
+                                     source=rewound)
         if refused is not None:
             raise refused from None
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
@@ -302,7 +303,8 @@ def refused_global(exc: BaseException) -> Optional[str]:
 
 def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                        names: Optional[List[str]] = None,
-                       resume: bool = False) -> Optional[InputError]:
+                       resume: bool = False,
+                       source=None) -> Optional[InputError]:
     """The one-line refusal of the checkpoint ``path`` whose
     ``torch.load(weights_only=True)`` raised ``exc``, where that is the
     weights-only unpickler's refusal (a pickled class or call other than
@@ -314,23 +316,94 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     (:func:`unsafe_globals`), where known (default: from ``exc``).
     ``resume``: the checkpoint was to be resumed from, which its weights
     alone cannot be (not a training checkpoint): the line says to start a
-    new run from them instead of giving them."""
+    new run from them instead of giving them. ``source``: a callable
+    giving the file's bytes from their start (a buffer of them), where
+    ``path`` is not to be read again.
+
+    The advice is the file's own (:func:`refused_entries`): the command
+    that deletes the entries holding the refused objects and saves the
+    rest (a DINO file's ``args`` beside its ``student`` and ``teacher``,
+    MAE's beside ``model``), where it said to keep ``["state_dict"]``,
+    a KeyError on every file without one."""
     if not (isinstance(exc, pickle.UnpicklingError)
             and 'Weights only load failed' in str(exc)):
         return None
     name = ', '.join(names) if names else refused_global(exc)
     what = f' ({name})' if name else ''
-    save = ('torch.save({"state_dict": torch.load(FILE, weights_only=False)'
-            '["state_dict"]}, NEW)')
-    todo = ('start a new run from its weights alone (a resume needs the '
-            f'training state saved with them): {save}, then --cfg-options '
-            'load_from=NEW --work-dir NEW_DIR' if resume
-            else f'save its weights alone and give that file: {save}')
+    entries = refused_entries(source if source is not None else path)
+    if entries:
+        dels = ''.join(f'del c{"".join(f"[{k!r}]" for k in at)}; '
+                       for at in entries)
+        save = (f'c = torch.load(FILE, weights_only=False); {dels}'
+                'torch.save(c, NEW)')
+        todo = ('start a new run from its weights (a resume needs the '
+                f'training state saved with them): {save}, then '
+                '--cfg-options load_from=NEW --work-dir NEW_DIR' if resume
+                else f'save it without them and give that file: {save}')
+    else:  # not found in plain containers (the file is such an object)
+        todo = ('save its tensors in plain dicts (torch.load(FILE, '
+                'weights_only=False) reads it) and ' + (
+                    'start a new run from them: --cfg-options load_from=NEW '
+                    '--work-dir NEW_DIR' if resume else 'give that file'))
     return InputError(
         f'{head}{path}: holds objects other than tensors and plain '
         f'containers{what}, not unpickled for safety (unpickling them can '
         'run code from the file; torch.load weights_only=True); if you '
         f'trust its source, {todo}')
+
+
+def refused_entries(source) -> List[tuple]:
+    """Where the objects ``torch.load(weights_only=True)`` refuses sit in
+    the checkpoint ``source`` (a path, or a callable giving a buffer of
+    its bytes from their start): the key paths, through the file's dicts,
+    of each one (``[('args',)]`` for ``{'model': sd, 'args': Namespace}``;
+    a dict of several and no tensor, a plain-MMEngine ``message_hub``,
+    as its own key). Read with them as inert placeholders, in either
+    format (the names torch refuses found one load at a time). Empty where
+    the file cannot be read so, or the file itself (or a list holding it)
+    is such an object: no entry to delete."""
+    def read():
+        return source() if callable(source) else source
+    names: List[str] = []
+    try:
+        names = unsafe_globals(read())
+    except Exception:  # noqa: BLE001 (the legacy format: one at a time)
+        pass
+    obj = None
+    for _ in range(32):
+        try:
+            with _inert_runtime(names):
+                obj = torch.load(read(), map_location='cpu',
+                                 weights_only=True)
+            break
+        except Exception as exc:  # noqa: BLE001
+            name = refused_global(exc)
+            if not name or name in names:
+                return []
+            names.append(name)
+    else:
+        return []
+
+    def holds_tensor(value) -> bool:
+        if isinstance(value, torch.Tensor):
+            return True
+        values = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, (list, tuple)) else ()
+        return any(holds_tensor(v) for v in values)
+
+    def found(value, at: tuple) -> List[tuple]:
+        if isinstance(value, _Inert):
+            return [at]
+        if isinstance(value, dict):
+            inner = [p for k, v in value.items()
+                     for p in found(v, at + (k,))]
+            return [at] if len(inner) > 2 and at and \
+                not holds_tensor(value) else inner
+        if isinstance(value, (list, tuple)):
+            return [at] if any(found(v, at) for v in value) else []
+        return []
+    entries = found(obj, ())
+    return [] if () in entries else entries
 
 
 @contextlib.contextmanager
