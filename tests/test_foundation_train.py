@@ -2276,6 +2276,62 @@ def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
     assert all(torch.equal(got[k], bare[k]) for k in bare)
 
 
+def test_a_pretrained_file_of_model_key_names_it(fsp_epoch_1, tmp_path):
+    """A ``Pretrained`` file keeping its state dict under ``model`` (DINO,
+    DeiT, MAE: ``{'model': sd, 'epoch': 3}``), with ``prefix='backbone.'``
+    or without: MMEngine's Pretrained reads ``state_dict`` or the top
+    level, not ``model`` (the reference: its own reader refuses it), and
+    the check said 'none of the 100 tensors is in the file (... the
+    file's: none)', as of a file holding no weights. It names the key
+    now, with the command that saves them as ``state_dict``, whose file
+    the backbone then starts from."""
+    from mmengine.runner.checkpoint import (_load_checkpoint_to_model,
+                                            _load_checkpoint_with_prefix)
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    whole = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    sd = {k: v + 1 if v.is_floating_point() else v
+          for k, v in whole['state_dict'].items()}
+    bare = {k[len('backbone.'):]: v for k, v in sd.items()
+            if k.startswith('backbone.')}
+    full, back = tmp_path / 'full.pth', tmp_path / 'back.pth'
+    torch.save({'model': sd, 'epoch': 3}, full)
+    torch.save({'model': {'state_dict': bare}}, back)
+    with pytest.raises(AssertionError):  # MMEngine's reader, as used
+        _load_checkpoint_with_prefix('backbone.', str(full))
+    for path, prefix, at in ((full, 'backbone.', "['model']"),
+                             (back, None, "['model']['state_dict']")):
+        init = dict(type='Pretrained', checkpoint=str(path))
+        if prefix:
+            init['prefix'] = prefix
+        options = {'model.backbone.init_cfg': [init]}
+        runner = build_runner(cfg, work_dir=str(tmp_path / 'run'),
+                              cfg_options=options)
+        backbone = {k: v.clone() for k, v in
+                    runner.model.backbone.state_dict().items()}
+        if prefix is None:  # MMEngine loads nothing from it
+            _load_checkpoint_to_model(runner.model.backbone,
+                                      torch.load(path, weights_only=True))
+            got = runner.model.backbone.state_dict()
+            assert all(torch.equal(got[k], backbone[k]) for k in got)
+        with pytest.raises(InputError) as refused:
+            runner._init_model_weights()
+        line = str(refused.value)
+        assert f'its tensors are under {at} in the file' in line, line
+        command = line.split('give that file: ', 1)[1].split(' (load_')[0]
+        new = tmp_path / 'new.pth'
+        exec(command.replace('FILE', repr(str(path))).replace(
+            'NEW', repr(str(new))), {'torch': torch})
+        init['checkpoint'] = str(new)
+        runner = build_runner(cfg, work_dir=str(tmp_path / 'new'),
+                              cfg_options=options)
+        runner._init_model_weights()
+        got = runner.model.backbone.state_dict()
+        assert all(torch.equal(got[k], bare[k]) for k in bare)
+
+
 def _edited_checkpoint(fsp_epoch_1, tmp_path, edit):
     """A copy of ``fsp_epoch_1``'s training checkpoint (its meta, optimizer
     and schedule kept: it passes --resume's meta checks) whose state dict

@@ -3835,7 +3835,11 @@ class AtomicRunner(Runner):
         modules MMEngine initialises: not those inside an averaged copy,
         MoCo's momentum encoder), read as MMEngine's ``PretrainedInit``
         reads it (``state_dict`` or the whole file, ``module.`` stripped;
-        with ``prefix``, the names under it), before anything is loaded:
+        with ``prefix``, the names under it; not ``model``: a file of
+        DINO / DeiT / MAE's ``{'model': sd}``, which
+        :func:`~openselfsup.utils.checkpoint.unwrap_state_dict` reads for
+        extraction, is named with the command that saves ``sd`` as its
+        ``state_dict``), before anything is loaded:
         MMEngine loads it with ``strict=False``, so a file of another
         width, or one whose names are not the module's (a training
         checkpoint's ``backbone.conv1.weight`` for a backbone's
@@ -3865,7 +3869,8 @@ class AtomicRunner(Runner):
         from ..config import init_overrides, type_name
         from ..models.state_dict import held_under, load_from_fit
         from ..utils.checkpoint import (load_checkpoint_file,
-                                        load_legacy_checkpoint)
+                                        load_legacy_checkpoint,
+                                        state_dict_keys)
 
         def pretrained(cfg):
             return isinstance(cfg, dict) and type_name(cfg.get('type')) in (
@@ -3939,6 +3944,17 @@ class AtomicRunner(Runner):
                     f'({under[1]}); the file holds them under {under[0]!r} '
                     f'(a training checkpoint\'s): give the init_cfg '
                     f'prefix={under[0]!r}')
+            keys = state_dict_keys(saved) if refusal and not under else None
+            if keys and keys != ('state_dict',):
+                # {'model': sd} (DINO, DeiT, MAE), which extraction reads
+                at = ''.join(f'[{k!r}]' for k in keys)
+                refusal = (
+                    f'its tensors are under {at} in the file, which '
+                    'MMEngine\'s Pretrained does not read (it reads '
+                    '[\'state_dict\'] or the file\'s top level): save '
+                    'them as its state_dict and give that file: torch.save('
+                    f'{{"state_dict": torch.load(FILE, weights_only=True)'
+                    f'{at}}}, NEW)')
             if refusal:
                 raise InputError(
                     f'{head}: does not fit {name}: {refusal} '

@@ -462,6 +462,24 @@ def _holds_tensor(obj: Any) -> bool:
         any(isinstance(v, torch.Tensor) for v in obj.values())
 
 
+def state_dict_keys(obj: Any) -> Optional[tuple]:
+    """The keys that lead to the state dict inside a loaded checkpoint
+    (:func:`unwrap_state_dict`'s rule): ``()`` where ``obj`` is a dict
+    holding a tensor at its top level, ``('model',)`` for ``{'model':
+    sd, 'epoch': 3}``, ``('model', 'state_dict')`` for ``{'model':
+    {'state_dict': sd}}``; None where no entry of
+    :data:`STATE_DICT_KEYS` holds one."""
+    if not isinstance(obj, dict):
+        return None
+    if _holds_tensor(obj):
+        return ()
+    for key in STATE_DICT_KEYS:
+        inner = state_dict_keys(obj.get(key))
+        if inner is not None:
+            return (key,) + inner
+    return None
+
+
 def unwrap_state_dict(obj: Any) -> Any:
     """The state dict inside a loaded checkpoint: ``obj`` itself where it
     holds a tensor at its top level, else the first entry of
@@ -472,14 +490,8 @@ def unwrap_state_dict(obj: Any) -> Any:
     a model config, and ``{'model': config, 'module': sd}`` was refused
     for the config). The one rule of the weight readers
     (:func:`state_dict_of`, the timm / open_clip ``--weights``)."""
-    if not isinstance(obj, dict) or _holds_tensor(obj):
-        return obj
-    for key in STATE_DICT_KEYS:
-        inner = obj.get(key)
-        if isinstance(inner, dict):
-            inner = unwrap_state_dict(inner)
-            if _holds_tensor(inner):
-                return inner
+    for key in state_dict_keys(obj) or ():
+        obj = obj[key]
     return obj
 
 
