@@ -2276,6 +2276,61 @@ def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
     assert all(torch.equal(got[k], bare[k]) for k in bare)
 
 
+def test_a_pretrained_file_with_torchs_opt_out_is_read_as_mmengine_reads(
+        fsp_epoch_1, tmp_path, monkeypatch):
+    """With torch's documented opt-out TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1,
+    MMEngine's own torch.load (no weights_only given) unpickles a file's
+    argparse.Namespace: load_from of such a file loaded, but the
+    Pretrained check passed weights_only=True and refused it. It is
+    checked now with the Namespace read as a placeholder, in the zip and
+    the legacy format: the backbone starts from the file's tensors, a
+    file of another width is still refused, and without the opt-out the
+    refusal stands."""
+    import argparse
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    full = {k: v + 1 if v.is_floating_point() else v
+            for k, v in saved['state_dict'].items()}
+    bare = {k[len('backbone.'):]: v for k, v in full.items()
+            if k.startswith('backbone.')}
+    args = argparse.Namespace(lr=0.1)
+    files = {}
+    for name, zipped in (('zip', True), ('legacy', False)):
+        files[name] = tmp_path / f'{name}.pth'
+        torch.save({'state_dict': bare, 'args': args}, files[name],
+                   _use_new_zipfile_serialization=zipped)
+    files['wide'] = tmp_path / 'wide.pth'
+    torch.save({'state_dict': dict(bare, **{'conv1.weight': torch.zeros(
+        3, 3, 3, 3)}), 'args': args}, files['wide'])
+    files['model'] = tmp_path / 'model.pth'
+    torch.save({'state_dict': full, 'args': args}, files['model'])
+
+    def runner(path, key='model.backbone.init_cfg'):
+        value = str(path) if key == 'load_from' else [
+            dict(type='Pretrained', checkpoint=str(path))]
+        return build_runner(cfg, work_dir=str(tmp_path / 'run'),
+                            cfg_options={key: value})
+    with pytest.raises(InputError, match='not unpickled for safety'):
+        runner(files['zip'])._init_model_weights()
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    for name in ('zip', 'legacy'):
+        run = runner(files[name])
+        run._init_model_weights()
+        got = run.model.backbone.state_dict()
+        assert all(torch.equal(got[k], bare[k]) for k in bare), name
+    with pytest.raises(InputError, match=re.escape(
+            'does not fit model.backbone: 1 tensor(s) of another shape')):
+        runner(files['wide'])._init_model_weights()
+    # load_from, read by MMEngine's torch.load, as before
+    run = runner(files['model'], 'load_from')
+    run.load_or_resume()
+    got = run.model.state_dict()
+    assert all(torch.equal(got[k], full[k]) for k in full)
+
+
 def test_a_pretrained_file_of_model_key_names_it(fsp_epoch_1, tmp_path):
     """A ``Pretrained`` file keeping its state dict under ``model`` (DINO,
     DeiT, MAE: ``{'model': sd, 'epoch': 3}``), with ``prefix='backbone.'``

@@ -3849,8 +3849,14 @@ class AtomicRunner(Runner):
         (:func:`~openselfsup.models.state_dict.load_from_fit`); a file that
         holds the module's names under a prefix is named with the
         ``prefix`` that loads it; a partial fit is one warning in the log.
-        ``load_from_check = False`` loads as MMEngine does, unchecked. A
-        URL is not read here (MMEngine downloads it). So is an entry's
+        ``load_from_check = False`` loads as MMEngine does, unchecked.
+        With torch's opt-out ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` set
+        (:func:`~openselfsup.utils.checkpoint.weights_only_opted_out`),
+        under which MMEngine's ``torch.load`` unpickles a file's objects
+        (an ``argparse.Namespace``), as it does for ``load_from``, the
+        file is checked with them read as placeholders
+        (:func:`~openselfsup.utils.checkpoint.read_inert`), not refused
+        for them. A URL is not read here (MMEngine downloads it). So is an entry's
         ``override`` item that builds a ``Pretrained``
         (:func:`~openselfsup.config.init_overrides`), for the attribute it
         names (a missing file was MMEngine's ``FileNotFoundError``
@@ -3869,8 +3875,9 @@ class AtomicRunner(Runner):
         from ..config import init_overrides, type_name
         from ..models.state_dict import held_under, load_from_fit
         from ..utils.checkpoint import (load_checkpoint_file,
-                                        load_legacy_checkpoint,
-                                        state_dict_keys)
+                                        load_legacy_checkpoint, read_inert,
+                                        state_dict_keys,
+                                        weights_only_opted_out)
 
         def pretrained(cfg):
             return isinstance(cfg, dict) and type_name(cfg.get('type')) in (
@@ -3923,7 +3930,21 @@ class AtomicRunner(Runner):
                 try:
                     saved = load_legacy_checkpoint(local)
                 except InputError as legacy:  # torch.load fails on it too
-                    raise InputError(f'{head}: {legacy}') from None
+                    exc, saved = legacy, None
+                if saved is None and weights_only_opted_out():
+                    # MMEngine's torch.load unpickles it, as its user chose
+                    # (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, as for load_from):
+                    # its tensors read here, its objects as placeholders
+                    try:
+                        saved = read_inert(local)
+                    except Exception:  # noqa: BLE001 (no checkpoint, or
+                        # an object holding the weights: a dict subclass)
+                        raise InputError(
+                            f'{head}: {exc} (not read here with the '
+                            'objects as placeholders; with TORCH_FORCE_NO_'
+                            'WEIGHTS_ONLY_LOAD, load_from_check=False '
+                            'leaves it to MMEngine\'s load, unchecked)'
+                        ) from None
                 if saved is None:
                     raise InputError(f'{head}: {exc}') from None
             _, state = self._model_and_state(saved)

@@ -352,16 +352,31 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
         f'trust its source, {todo}')
 
 
-def refused_entries(source) -> List[tuple]:
-    """Where the objects ``torch.load(weights_only=True)`` refuses sit in
-    the checkpoint ``source`` (a path, or a callable giving a buffer of
-    its bytes from their start): the key paths, through the file's dicts,
-    of each one (``[('args',)]`` for ``{'model': sd, 'args': Namespace}``;
-    a dict of several and no tensor, a plain-MMEngine ``message_hub``,
-    as its own key). Read with them as inert placeholders, in either
-    format (the names torch refuses found one load at a time). Empty where
-    the file cannot be read so, or the file itself (or a list holding it)
-    is such an object: no entry to delete."""
+def weights_only_opted_out() -> bool:
+    """Whether torch's documented opt-out, ``TORCH_FORCE_NO_WEIGHTS_ONLY_
+    LOAD`` (``1``, ``y``, ``yes``, ``true``; not with ``TORCH_FORCE_
+    WEIGHTS_ONLY_LOAD``, which torch then refuses or obeys), is set: a
+    ``torch.load`` that does not pass ``weights_only`` (MMEngine's, of
+    ``load_from`` and a ``Pretrained`` file) then unpickles every object
+    in the file, as its user chose."""
+    def on(name):
+        return os.getenv(name, '0').lower() in ('1', 'y', 'yes', 'true')
+    return on('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') and \
+        not on('TORCH_FORCE_WEIGHTS_ONLY_LOAD')
+
+
+def read_inert(source) -> Any:
+    """The checkpoint ``source`` (a path, or a callable giving a buffer of
+    its bytes from their start), in either format, with every object
+    ``torch.load(weights_only=True)`` refuses read as an inert placeholder
+    (:class:`_Inert`; still ``weights_only=True``, nothing in the file is
+    called): the zip's names from :func:`unsafe_globals`, the legacy
+    format's found one load at a time.
+
+    Raises:
+        Exception: torch's error where it cannot be read so (an object
+            that holds the weights, a dict subclass; no checkpoint).
+    """
     def read():
         return source() if callable(source) else source
     names: List[str] = []
@@ -369,19 +384,31 @@ def refused_entries(source) -> List[tuple]:
         names = unsafe_globals(read())
     except Exception:  # noqa: BLE001 (the legacy format: one at a time)
         pass
-    obj = None
-    for _ in range(32):
+    while True:
         try:
             with _inert_runtime(names):
-                obj = torch.load(read(), map_location='cpu',
-                                 weights_only=True)
-            break
+                return torch.load(read(), map_location='cpu',
+                                  weights_only=True)
         except Exception as exc:  # noqa: BLE001
             name = refused_global(exc)
-            if not name or name in names:
-                return []
+            if not name or name in names or len(names) > 64:
+                raise
             names.append(name)
-    else:
+
+
+def refused_entries(source) -> List[tuple]:
+    """Where the objects ``torch.load(weights_only=True)`` refuses sit in
+    the checkpoint ``source`` (a path, or a callable giving a buffer of
+    its bytes from their start): the key paths, through the file's dicts,
+    of each one (``[('args',)]`` for ``{'model': sd, 'args': Namespace}``;
+    a dict of several and no tensor, a plain-MMEngine ``message_hub``,
+    as its own key). Read with them as inert placeholders
+    (:func:`read_inert`). Empty where
+    the file cannot be read so, or the file itself (or a list holding it)
+    is such an object: no entry to delete."""
+    try:
+        obj = read_inert(source)
+    except Exception:  # noqa: BLE001 (not so read: no entries known)
         return []
 
     def holds_tensor(value) -> bool:
