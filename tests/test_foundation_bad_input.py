@@ -306,6 +306,44 @@ def test_check_listed_batch_counts_wrapped_lists(tmp_path, monkeypatch,
                            range(1, len(data) + 3))
 
 
+@pytest.mark.parametrize('threshold', [1e308, 1e300])
+def test_a_class_balanced_threshold_past_any_list_is_one_line(tmp_path,
+                                                              threshold):
+    """A ``ClassBalancedDataset`` ``oversample_thr`` whose repeat count
+    (sqrt(thr / f) per sample) is more than a list holds: the torch-free
+    count of --check-config stopped on an OverflowError traceback (1e308:
+    an infinite repeat) or passed it (1e300) to the run, where MMEngine's
+    dataset fails to build (the reference: it is built here). One line
+    now, naming the config and the value."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    import openselfsup.datasets  # noqa: F401 (registers ImageList)
+    from openselfsup.apis.train import check_listed_batch
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    ann = tmp_path / 'list.txt'
+    ann.write_text(''.join(f'a{i}.png {int(i >= 5)}\n' for i in range(8)))
+    node = dict(type='ClassBalancedDataset', oversample_thr=threshold,
+                dataset=dict(type='ImageList', ann_file=str(ann),
+                             data_root=''))
+    with DefaultScope.overwrite_default_scope('openselfsup'), \
+            pytest.raises(OverflowError):
+        DATASETS.build(dict(node, dataset=dict(node['dataset'],
+                                               check='none', pipeline=[])))
+    (tmp_path / 'cfg.py').write_text('')  # the name the refusal gives
+    cfg = Config(dict(train_dataloader=dict(
+        batch_size=4, drop_last=True, sampler=dict(type='DefaultSampler'),
+        dataset=node)), filename=str(tmp_path / 'cfg.py'))
+    with pytest.raises(InputError) as refused:
+        check_listed_batch(cfg, 1)
+    line = str(refused.value)
+    assert line.startswith(
+        f'{tmp_path / "cfg.py"}: ClassBalancedDataset oversample_thr = '
+        f'{threshold!r}: repeats a label\'s samples more times than a list '
+        'holds') and '\n' not in line, line
+
+
 def test_indices_of_a_type_the_dataset_refuses(tmp_path):
     """A numpy array as a dataset's ``indices``: MMEngine's dataset refuses
     it (TypeError), and the run was a traceback (the runner's print of the

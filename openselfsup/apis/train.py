@@ -2078,7 +2078,10 @@ def check_listed_batch(cfg: Config, world: int) -> None:
         if isinstance(below, dict) and type_name(below.get('type')) in (
                 'RepeatDataset', 'ConcatDataset'):
             return None
-        return class_balanced(inner[0], node.get('oversample_thr'))
+        try:
+            return class_balanced(inner[0], node.get('oversample_thr'))
+        except InputError as exc:  # a threshold beyond any list's length
+            raise InputError(f'{cfg.filename}: {exc}') from None
 
     listed = dataset_parts(dataset, leaf=counts, wrapper=wrapped)
     if listed is None:
@@ -2096,9 +2099,27 @@ def class_balanced(counts: collections.Counter, threshold: Any
     sqrt(threshold / f))`` of its label's fraction ``f`` of the samples,
     in MMEngine's order of operations (torch-free: MMEngine's class
     imports torch). None for a ``threshold`` (``oversample_thr``) that is
-    not a finite number of at least 0, left to the run."""
+    not a finite number of at least 0, left to the run.
+
+    Raises:
+        InputError: a threshold so large that a label's repeat count is
+            more than a Python list holds (``sys.maxsize``; infinite
+            past 1e308 / its fraction): MMEngine's ``[index] *
+            ceil(r)`` is an ``OverflowError`` traceback once the run
+            builds its dataset, and this count was one in
+            ``--check-config``."""
     if not (is_number(threshold) and 0 <= threshold < math.inf):
         return None
     total = sum(counts.values())
-    return collections.Counter({c: n * math.ceil(max(1.0, math.sqrt(
-        threshold / (n / total)))) for c, n in counts.items()})
+    repeats = {c: max(1.0, math.sqrt(threshold / (n / total)))
+               for c, n in counts.items()}
+    if any(r > sys.maxsize for r in repeats.values()):
+        raise InputError(
+            f'ClassBalancedDataset oversample_thr = {threshold!r}: repeats '
+            'a label\'s samples more times than a list holds (sqrt('
+            'oversample_thr / the label\'s fraction of the samples), '
+            'which MMEngine\'s dataset cannot build (OverflowError); '
+            'oversample_thr is a frequency: the samples of a label whose '
+            'fraction of them is below it are repeated')
+    return collections.Counter({c: n * math.ceil(r) for (c, n), r in
+                                zip(counts.items(), repeats.values())})
