@@ -17,6 +17,8 @@ Register new modules with, e.g.::
     class MyHead(BaseModule):
         ...
 """
+from typing import List, Tuple
+
 from mmengine.registry import Registry
 from mmpretrain import registry as _mmpretrain
 
@@ -50,3 +52,21 @@ METRICS = _child('METRICS', 'openselfsup.evaluation')
 EVALUATORS = _child('EVALUATORS', 'openselfsup.evaluation')
 VISUALIZERS = _child('VISUALIZERS', 'openselfsup.engine')
 VISBACKENDS = _child('VISBACKENDS', 'openselfsup.engine')
+
+
+def known_names(registry: Registry, name: str,
+                n: int = 3) -> Tuple[List[str], List[str]]:
+    """For the refusal of a ``type`` no registry holds: every name that
+    ``registry`` and its parents (mmpretrain's, MMEngine's) hold, sorted,
+    and the (at most ``n``) closest to ``name``, case aside (difflib:
+    ``sgd`` is ``SGD``, ``KAIMING`` ``Kaiming``). The one walk of the
+    unknown optimizer and weight-initializer checks."""
+    import difflib
+    names, node = set(), registry
+    while node is not None:
+        names.update(node.module_dict)
+        node = node.parent
+    lower = {key.lower(): key for key in sorted(names)}
+    near = [lower[key] for key in
+            difflib.get_close_matches(name.lower(), lower, n=n)]
+    return sorted(names), near

@@ -4468,6 +4468,14 @@ def test_an_unknown_init_cfg_type_is_one_line():
             'registered (did you mean Normal? there are: ')):
         check_init_cfgs(Config(dict(model=dict(neck=dict(init_cfg=entry)))),
                         'c.py')
+    # a near miss of another case, as the optimizer's type check finds
+    # it (one walk of the registries for both): no hint was given
+    for kind, near in (('KAIMING', 'Kaiming'), ('xavier', 'Xavier')):
+        with pytest.raises(InputError, match=re.escape(
+                f"no weight initializer {kind!r} is registered (did you "
+                f"mean {near}? there are: ")):
+            check_init_cfgs(Config(dict(model=dict(neck=dict(
+                init_cfg=dict(type=kind, layer='Linear'))))), 'c.py')
 
 
 def test_valid_init_cfg_overrides_pass_as_mmengine_applies_them():

@@ -1672,7 +1672,6 @@ def check_init_cfgs(cfg: Config, config: str, model=None) -> None:
             an unknown type with the registered ones; an override item
             and what MMEngine's init needs of it.
     """
-    import difflib
     import inspect
 
     import mmengine.model  # noqa: F401 (registers Kaiming, Pretrained...)
@@ -1680,6 +1679,7 @@ def check_init_cfgs(cfg: Config, config: str, model=None) -> None:
     from mmengine.registry import WEIGHT_INITIALIZERS, build_from_cfg
 
     from ..config import init_overrides
+    from ..registry import known_names
     if model is not None and is_model_wrapper(model):
         model = model.module
 
@@ -1705,15 +1705,11 @@ def check_init_cfgs(cfg: Config, config: str, model=None) -> None:
         else:
             cls, reg = kind, None
         if cls is None and reg is not None:
-            known, node = set(), reg
-            while node is not None:
-                known.update(node.module_dict)
-                node = node.parent
-            near = difflib.get_close_matches(kind, sorted(known), n=1)
+            known, near = known_names(reg, kind, n=1)
             hint = f'did you mean {near[0]}? ' if near else ''
             raise InputError(
                 f'{config}: {key}: no weight initializer {kind!r} is '
-                f'registered ({hint}there are: {", ".join(sorted(known))})')
+                f'registered ({hint}there are: {", ".join(known)})')
         if not inspect.isclass(cls):
             return
         try:

@@ -2421,18 +2421,10 @@ def _check_optimizer_type(kind: str, config: str) -> None:
     """Refuse ``optim_wrapper.optimizer.type`` ``kind`` that the optimizer
     registries (this project's and its parents': torch's optimizers among
     them) do not know, with the closest names."""
-    import difflib
-
-    from ..registry import OPTIMIZERS
+    from ..registry import OPTIMIZERS, known_names
     if OPTIMIZERS.get(kind) is not None:
         return
-    names, registry = set(), OPTIMIZERS
-    while registry is not None:
-        names.update(registry.module_dict)
-        registry = registry.parent
-    lower = {name.lower(): name for name in sorted(names)}
-    near = [lower[n] for n in difflib.get_close_matches(kind.lower(), lower,
-                                                         n=3)]
+    _, near = known_names(OPTIMIZERS, kind)
     raise InputError(f'{config}: optim_wrapper.optimizer.type={kind!r} is '
                      'no known optimizer' + (
                          f' (did you mean {" or ".join(near)}?)' if near
