@@ -2536,7 +2536,7 @@ def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
     tar) says legacy exactly where torch.load reads the file as its legacy
     format: saved with _use_new_zipfile_serialization=False in each pickle
     protocol, not the zip format, a file cut short, an empty file, text,
-    or a pickle of something else."""
+    a compressed tar, or a pickle of something else."""
     import pickle
 
     import torch
@@ -2560,6 +2560,14 @@ def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
     files['text'].write_text('not a checkpoint\n' * 100)
     files['pickle'] = tmp_path / 'other.pkl'
     files['pickle'].write_bytes(pickle.dumps({'w': 1}, protocol=2))
+    # a compressed tar (of more than 512 bytes): torch opens tars plain
+    # (mode 'r:'), so it is no legacy file to it; it was called one
+    import tarfile
+    (tmp_path / 'member.bin').write_bytes(os.urandom(4000))
+    files['tgz'] = tmp_path / 'run.tgz'
+    with tarfile.open(files['tgz'], 'w:gz') as tar:
+        tar.add(tmp_path / 'member.bin', arcname='member.bin')
+    assert files['tgz'].stat().st_size > 512
     for name, path in files.items():
         try:  # the reference: torch's legacy reader (files written here:
             # weights_only=False, whose unpickler takes every protocol)

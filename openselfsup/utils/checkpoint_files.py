@@ -146,17 +146,24 @@ def is_legacy_format(path: str) -> bool:
     """Whether the file ``path`` is of torch's legacy format (not the zip
     ``torch.save`` writes since torch 1.6; ``_use_new_zipfile_
     serialization=False``, older torchvision weights), as ``torch.load``
-    tells it: a tar (torch's oldest format), or a file whose first pickle
-    is :data:`LEGACY_MAGIC`, in any pickle protocol. Reads its first 512
-    bytes at most; no torch, nothing imported or called."""
+    tells it: a plain tar (torch's oldest format; torch opens it with
+    mode ``'r:'``, so a compressed one, a ``.tgz``, is not one: its
+    unpickler's 'invalid load key'), or a file whose first pickle is
+    :data:`LEGACY_MAGIC`, in any pickle protocol. Reads its first 512
+    bytes (a tar's first member header: a tar is opened, as torch opens
+    it) at most; no torch, nothing imported or called."""
     import tarfile
     try:
         with open(path, 'rb') as f:
             head = f.read(512)
     except OSError:
         return False
-    if len(head) == 512 and tarfile.is_tarfile(path):
-        return True
+    if len(head) == 512:
+        try:  # as torch's legacy_load opens it: plain, not compressed
+            with tarfile.open(path, mode='r:'):
+                return True
+        except (tarfile.TarError, OSError):
+            pass
     try:
         return _OpaqueUnpickler(io.BytesIO(head)).load() == LEGACY_MAGIC
     except Exception:  # no pickle, or another one
