@@ -4755,6 +4755,35 @@ def test_a_scheduler_removed_from_one_list_of_several_names_its_optimizers(
         said
 
 
+def test_a_reordered_list_of_two_optimizers_says_optimizers(two_optimizers,
+                                                            tmp_path):
+    """A run of two optimizers resumed from a best checkpoint (no
+    scheduler states) with its scheduler list reordered: the line said
+    'on the lr the optimizer resumes with', one optimizer, where each of
+    the two resumes with its own lr. Plural now where several resume
+    (the reference: the config's two optimizers); one, as it was."""
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    warm = dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0,
+                end=1)
+    cos = dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+               begin=0, end=3)
+    cfg = load_config(FSP_DEMO)
+    lrs, cfg.optim_wrapper = _two_sgd_wrappers(two_optimizers[0])
+    assert len(lrs) == 2
+    cfg.param_scheduler = [warm, cos]
+    text = cfg.pretty_text
+    best = tmp_path / 'best.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1, 'cfg': text},
+                'state_dict': {}, 'optimizer': {
+                    name: {'param_groups': [dict(lr=lr)]}
+                    for name, lr in lrs.items()}}, best)
+    cfg.param_scheduler = [cos, warm]
+    said = [n for n in resume_notes(str(best), cfg) if 'another order' in n]
+    assert len(said) == 1 and said[0].endswith(
+        "in this config's order, on the lr the optimizers resume with"), said
+
+
 def _head_lr_mult_run(root, tmp_path, milestone, **top):
     """:func:`_scheduled_run` of a ``MultiStepLR`` of one ``milestone``
     and a ``paramwise_cfg`` of ``lr_mult`` 0.1 on the head, its other

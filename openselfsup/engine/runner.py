@@ -272,8 +272,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             'holds the schedulers of the run that wrote it in another order '
             f'({"; ".join(moved)}), and the checkpoint holds no scheduler '
             'state to load into them: they start again from their first '
-            f'step, in this config\'s order, on the {params} the optimizer '
-            'resumes with')
+            f'step, in this config\'s order, on the {params} the '
+            f'{"optimizers resume" if len(found) > 1 else "optimizer resumes"}'
+            ' with')
     kept = [line for line, (_, state) in restored.items() if state]
     # of the keys the resume restores, those this config leaves unset (the
     # line 'key: saved -> unset'): said as this config's and not used,
