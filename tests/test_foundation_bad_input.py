@@ -2529,6 +2529,24 @@ def test_the_unpickle_advice_saves_each_pretrained_file(tmp_path, zipped):
         exec(command.replace('FILE', repr(str(path))).replace(
             'NEW', repr(str(new))), {'torch': torch})
         torch.testing.assert_close(torch.load(new, weights_only=True), want)
+    # a training checkpoint's logged history (HistoryBuffer, allow-listed)
+    # is kept beside them: only the Namespace is deleted
+    from mmengine.logging import HistoryBuffer
+    hub = HistoryBuffer()
+    hub.update(2.5)
+    path, new = tmp_path / 'hub.pth', tmp_path / 'hub_new.pth'
+    torch.save({'state_dict': sd, 'message_hub': {'log_scalars': {
+        'loss': hub}}, 'args': args}, path,
+        _use_new_zipfile_serialization=zipped)
+    with pytest.raises(InputError) as refused:
+        load(str(path))
+    command = str(refused.value).rsplit('give that file: ', 1)[1]
+    assert "del c['args']; torch.save" in command, command
+    exec(command.replace('FILE', repr(str(path))).replace(
+        'NEW', repr(str(new))), {'torch': torch})
+    got = torch.load(new, weights_only=True)
+    assert set(got) == {'state_dict', 'message_hub'}
+    assert got['message_hub']['log_scalars']['loss'].current() == 2.5
 
 
 def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):

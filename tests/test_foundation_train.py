@@ -2704,14 +2704,20 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
             f'than tensors and plain containers ({__name__}._Note), not '
             'unpickled for safety')) as refused:
         runner.load_or_resume()
-    # its weights alone are no training checkpoint to resume from: a new
-    # run from them, said so
-    assert str(refused.value).endswith(
-        'if you trust its source, start a new run from its weights alone '
-        '(a resume needs the training state saved with them): torch.save('
-        '{"state_dict": torch.load(FILE, weights_only=False)["state_dict"]}'
-        ', NEW), then --cfg-options load_from=NEW --work-dir NEW_DIR'), \
-        refused.value
+    # the object beside the meta's epoch: the file without it resumes
+    line = str(refused.value)
+    assert line.endswith(', then --resume NEW') and \
+        "del c['meta']['x']; torch.save(c, NEW)" in line, line
+    command = line.split('resume from that file: ', 1)[1].rsplit(
+        ', then', 1)[0]
+    kept = tmp_path / 'kept.pth'
+    exec(command.replace('FILE', repr(str(tmp_path / 'note.pth'))).replace(
+        'NEW', repr(str(kept))), {'torch': torch})
+    del runner
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'k'),
+                          resume=str(kept))
+    runner.load_or_resume()
+    assert runner.epoch == state['meta']['epoch']
     del runner
     assert (hub / 'epoch_1.pth').read_bytes() == cached
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']

@@ -136,6 +136,33 @@ class _Inert:
         pass
 
 
+def _holds_refused(value: Any) -> bool:
+    """Whether ``value``, read by :func:`_inert_runtime`, is or holds an
+    object torch refuses (an :class:`_Inert` other than an allow-listed
+    runtime object built of allowed parts)."""
+    if isinstance(value, _InertRuntime):
+        return value.refused
+    if isinstance(value, _Inert):
+        return True
+    values = value.values() if isinstance(value, dict) else \
+        value if isinstance(value, (list, tuple)) else ()
+    return any(_holds_refused(v) for v in values)
+
+
+class _InertRuntime(_Inert):
+    """:class:`_Inert` for an allow-listed MMEngine runtime class (a
+    ``HistoryBuffer``), swapped in for safety: refused only where what it
+    is built of is (a plain-MMEngine one's ``builtins.getattr``), which
+    it notes (``refused``), nothing else kept."""
+    refused = False
+
+    def __init__(self, *args, **kwargs):
+        self.refused = _holds_refused(args) or _holds_refused(kwargs)
+
+    def __setstate__(self, state):
+        self.refused = _holds_refused(state)
+
+
 def check_checkpoint_file(path: str) -> None:
     """Refuse a missing or truncated checkpoint file (cheap: its archive's
     directory, not its tensors), as :func:`load_checkpoint_file` does
@@ -336,9 +363,17 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                        for at in entries)
         save = (f'c = torch.load(FILE, weights_only=False); {dels}'
                 'torch.save(c, NEW)')
-        todo = ('start a new run from its weights (a resume needs the '
-                f'training state saved with them): {save}, then '
-                '--cfg-options load_from=NEW --work-dir NEW_DIR' if resume
+        # the training state MMEngine's resume reads: kept whole, the
+        # file without them resumes (an object beside the meta's epoch)
+        state = ('state_dict', 'optimizer', 'param_schedulers',
+                 'message_hub')
+        kept = all(at[0] not in state + ('meta',) or
+                   at[0] == 'meta' and len(at) > 1 for at in entries)
+        todo = (f'save it without them and resume from that file: {save}, '
+                'then --resume NEW' if resume and kept else
+                'start a new run from its weights (the training state '
+                f'holds them): {save}, then --cfg-options load_from=NEW '
+                '--work-dir NEW_DIR' if resume
                 else f'save it without them and give that file: {save}')
     else:  # not found in plain containers (the file is such an object)
         todo = ('save its tensors in plain dicts (torch.load(FILE, '
@@ -420,7 +455,7 @@ def refused_entries(source) -> List[tuple]:
 
     def found(value, at: tuple) -> List[tuple]:
         if isinstance(value, _Inert):
-            return [at]
+            return [at] if _holds_refused(value) else []
         if isinstance(value, dict):
             inner = [p for k, v in value.items()
                      for p in found(v, at + (k,))]
@@ -436,7 +471,7 @@ def refused_entries(source) -> List[tuple]:
 @contextlib.contextmanager
 def _inert_runtime(unsafe: List[str]):
     """Read ``unsafe`` globals, and MMEngine's runtime classes, as
-    :class:`_Inert` for one ``torch.load``.
+    :class:`_Inert` (:class:`_InertRuntime`) for one ``torch.load``.
 
     The runtime classes are swapped too: a plain-MMEngine ``HistoryBuffer``
     would otherwise be rebuilt around inert statistics functions, and its
@@ -446,12 +481,12 @@ def _inert_runtime(unsafe: List[str]):
     serialization = torch.serialization
     saved = serialization.get_safe_globals()
     runtime = _mmengine_globals()
-    names = list(unsafe) + [f'{g.__module__}.{g.__qualname__}'
-                            for g in runtime]
     serialization.clear_safe_globals()
     serialization.add_safe_globals(
         [g for g in saved if g not in runtime]
-        + [(_Inert, name) for name in names])
+        + [(_Inert, name) for name in unsafe]
+        + [(_InertRuntime, f'{g.__module__}.{g.__qualname__}')
+           for g in runtime])
     try:
         yield
     finally:
