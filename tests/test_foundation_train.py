@@ -2276,6 +2276,18 @@ def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
     assert all(torch.equal(got[k], bare[k]) for k in bare)
 
 
+def _shifted_weights(fsp_epoch_1):
+    """``fsp_epoch_1``'s config, its trained model's weights shifted by 1
+    (told from the initial and the trained ones) and their backbone's
+    under the backbone's own names."""
+    cfg, a, _ = fsp_epoch_1
+    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    full = {k: v + 1 if v.is_floating_point() else v
+            for k, v in saved['state_dict'].items()}
+    return cfg, full, {k[len('backbone.'):]: v for k, v in full.items()
+                       if k.startswith('backbone.')}
+
+
 def test_a_pretrained_file_with_torchs_opt_out_is_read_as_mmengine_reads(
         fsp_epoch_1, tmp_path, monkeypatch):
     """With torch's documented opt-out TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1,
@@ -2290,12 +2302,7 @@ def test_a_pretrained_file_with_torchs_opt_out_is_read_as_mmengine_reads(
 
     from openselfsup.apis.train import build_runner
     from openselfsup.utils import InputError
-    cfg, a, _ = fsp_epoch_1
-    saved = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
-    full = {k: v + 1 if v.is_floating_point() else v
-            for k, v in saved['state_dict'].items()}
-    bare = {k[len('backbone.'):]: v for k, v in full.items()
-            if k.startswith('backbone.')}
+    cfg, full, bare = _shifted_weights(fsp_epoch_1)
     args = argparse.Namespace(lr=0.1)
     files = {}
     for name, zipped in (('zip', True), ('legacy', False)):
@@ -2345,12 +2352,7 @@ def test_a_pretrained_file_of_model_key_names_it(fsp_epoch_1, tmp_path):
 
     from openselfsup.apis.train import build_runner
     from openselfsup.utils import InputError
-    cfg, a, _ = fsp_epoch_1
-    whole = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
-    sd = {k: v + 1 if v.is_floating_point() else v
-          for k, v in whole['state_dict'].items()}
-    bare = {k[len('backbone.'):]: v for k, v in sd.items()
-            if k.startswith('backbone.')}
+    cfg, sd, bare = _shifted_weights(fsp_epoch_1)
     full, back = tmp_path / 'full.pth', tmp_path / 'back.pth'
     torch.save({'model': sd, 'epoch': 3}, full)
     torch.save({'model': {'state_dict': bare}}, back)
