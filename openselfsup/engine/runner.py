@@ -3849,8 +3849,8 @@ class AtomicRunner(Runner):
         (an ``argparse.Namespace``), as it does for ``load_from``, the
         file is checked with them read as placeholders
         (:func:`~openselfsup.utils.checkpoint.read_inert`), not refused
-        for them. A URL is not read here (MMEngine downloads it). So is an entry's
-        ``override`` item that builds a ``Pretrained``
+        for them. A URL is not read here (MMEngine downloads it). So is an
+        entry's ``override`` item that builds a ``Pretrained``
         (:func:`~openselfsup.config.init_overrides`), for the attribute it
         names (a missing file was MMEngine's ``FileNotFoundError``
         traceback).
