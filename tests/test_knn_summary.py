@@ -216,3 +216,42 @@ def test_two_checkpoints_of_one_model_read_apart(tmp_path):
     assert [r['weights'] for r in rows] == [
         '/w/run/iter_300.pth (sha1 00000000)',
         '/w/run/iter_300.pth (sha1 11111111)']
+
+
+def test_a_checkpoint_written_over_since_is_marked(tmp_path):
+    """A result whose checkpoint file now holds other bytes (the demo
+    trained again into its work dir: iter_300.pth written over) is of
+    weights no longer there: its row names the SHA-1 it was evaluated on
+    and a line under the table says the file holds another checkpoint now
+    (the row read as the current file's, a number that file does not
+    give, without a word). A checkpoint still there unchanged, and one
+    moved away (not judged), keep their plain names."""
+    import hashlib
+    run = tmp_path / 'run'
+    run.mkdir()
+    ckpt, kept = run / 'iter_300.pth', run / 'iter_100.pth'
+    ckpt.write_bytes(b'weights of the first training')
+    kept.write_bytes(b'weights at 100')
+    old = hashlib.sha1(ckpt.read_bytes()).hexdigest()
+    a = write(tmp_path, 'knn_a.json', result(
+        [0.6] * 6, ckpt_sha1=old, checkpoint=str(ckpt)))
+    b = write(tmp_path, 'knn_b.json', result(
+        [0.5] * 6, ckpt_sha1=hashlib.sha1(kept.read_bytes()).hexdigest(),
+        checkpoint=str(kept)))
+    c = write(tmp_path, 'knn_c.json', result(
+        [0.4] * 6, ckpt_sha1='c' * 40, checkpoint=str(run / 'gone.pth')))
+    ckpt.write_bytes(b'weights of a second training, written over')
+    now = hashlib.sha1(ckpt.read_bytes()).hexdigest()
+    out = summarize([a, b, c], tmp_path / 's')
+    rows = json.loads((tmp_path / 's.json').read_text())['rows']
+    assert [r['weights'] for r in rows] == [
+        f'run/iter_300.pth (sha1 {old[:8]})', 'run/iter_100.pth',
+        'run/gone.pth']
+    assert rows[0]['checkpoint_now_sha1'] == now
+    assert 'checkpoint_now_sha1' not in rows[1]
+    assert 'checkpoint_now_sha1' not in rows[2]
+    notes = [line for line in out['markdown'].splitlines()
+             if 'now holds another checkpoint' in line]
+    assert len(notes) == 1, out['markdown']
+    assert str(ckpt) in notes[0] and old[:12] in notes[0] \
+        and now[:12] in notes[0], notes

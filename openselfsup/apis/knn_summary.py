@@ -12,6 +12,9 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
   by seed, and followed by a row of their mean ± the Student-t 95%
   half-width over the seeds (:data:`SPREAD`; the rule of the seeded
   balance sweeps, :func:`~openselfsup.lowshot.metrics.mean_ci`).
+* **Checkpoints written over.** A result whose checkpoint file holds
+  other bytes now than those evaluated (:func:`written_over`) is named by
+  the SHA-1 it was evaluated on, with a line under the table.
 * **Columns.** Accuracy and mean class accuracy per level (patch, slide,
   patient), in percent, as the results hold them.
 * **One evaluation setting.** Every result must have been evaluated under
@@ -130,14 +133,32 @@ def _model_key(record: dict):
             else ())
 
 
-def _weights_labels(records: Sequence[dict],
-                    models: Sequence[str]) -> List[str]:
+def written_over(records: Sequence[dict]) -> List[Optional[str]]:
+    """Per result, the SHA-1 its checkpoint file holds now where that is
+    another than the one evaluated (``checkpoint_sha1``: the run trained
+    again into its work dir wrote over it), else None; a checkpoint no
+    longer at its path (moved, deleted), one recorded by a relative path
+    (from an unknown folder) and a baseline are not judged."""
+    from ..utils import file_sha1
+    now = []
+    for r in records:
+        path, sha1 = r['checkpoint'], r.get('checkpoint_sha1')
+        current = (file_sha1(path) if _seed(r) is None and
+                   isinstance(sha1, str) and os.path.isabs(path)
+                   and os.path.isfile(path) else None)
+        now.append(current if current not in (None, sha1) else None)
+    return now
+
+
+def _weights_labels(records: Sequence[dict], models: Sequence[str],
+                    now: Sequence[Optional[str]] = ()) -> List[str]:
     """Each result's weights as the table names them: ``random init``, or
     the checkpoint's folder and file name; its path as the result records
     it where two results of one model (``models``: :func:`_model_labels`)
     would read alike (one config trained in two work dirs: two rows that
     said the same), and the first characters of its SHA-1 where that path
-    is one (a checkpoint written over by a rerun)."""
+    is one (a checkpoint written over by a rerun) or where the file holds
+    another checkpoint now (``now``: :func:`written_over`)."""
     short = ['random init' if _seed(r) is not None else os.path.join(
         os.path.basename(os.path.dirname(r['checkpoint'])),
         os.path.basename(r['checkpoint'])) for r in records]
@@ -150,9 +171,11 @@ def _weights_labels(records: Sequence[dict],
     full = [r['checkpoint'] if clash else label
             for label, r, clash in zip(short, records, alike(short))]
     # one path twice (a checkpoint written over by a rerun): its SHA-1
+    over = list(now) or [None] * len(records)
     return [label + (f' (sha1 {str(r.get("checkpoint_sha1"))[:8]})'
-                     if clash else '')
-            for label, r, clash in zip(full, records, alike(full))]
+                     if clash or changed else '')
+            for label, r, clash, changed in zip(full, records, alike(full),
+                                                over)]
 
 
 def summary_rows(paths: Sequence[str], records: Sequence[dict]
@@ -189,7 +212,8 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                else ('ckpt', i))
         groups.setdefault(key, []).append(i)
     labels = _model_labels(records)
-    weights = _weights_labels(records, labels)
+    now = written_over(records)
+    weights = _weights_labels(records, labels, now)
     rows = []
     for key, members in groups.items():
         members.sort(key=lambda i: _seed(records[i]) or 0)
@@ -202,7 +226,8 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                 checkpoint_sha1=r.get('checkpoint_sha1'),
                 model_config_sha1=r.get('model_config_sha1'),
                 metrics={lv: dict(n=r[lv]['n'], **{
-                    m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS}))
+                    m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS},
+                **({'checkpoint_now_sha1': now[i]} if now[i] else {})))
         if key[0] == 'init' and len(members) > 1:
             values = np.array([[_value(records[i], lv, m) for lv in LEVELS
                                 for m in METRICS] for i in members])
@@ -287,6 +312,15 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
               f'{queries}; acc: accuracy, mca: mean class accuracy.']
     if any(r.get('mean') for r in rows):
         lines.append(f'± : {SPREAD}.')
+    over = [r for r in rows if r.get('checkpoint_now_sha1')]
+    if over:
+        lines.append('')
+        lines += [f'- {r["model"]}, {r["weights"]}: {r["checkpoint"]} now '
+                  'holds another checkpoint (SHA-1 '
+                  f'{r["checkpoint_now_sha1"][:12]}) than the one evaluated '
+                  f'(SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
+                  'the row shows; tools/knn_eval.py evaluates the current one'
+                  for r in over]
     warned = [r for r in rows if not r.get('mean') and r.get('title') and
               _warns(r['title'])]
     if warned:
