@@ -111,6 +111,26 @@ def test_image_tower_is_open_clips(clip_file):
     assert got.shape == (3, 32)
 
 
+def test_images_of_another_size_than_the_tower_are_one_line():
+    """The demo tower is built for 32 px; 64 px patches (the hierarchical
+    generator's default size, the demo's data written without --size 32)
+    stopped knn_eval.py with a RuntimeError traceback from open_clip's
+    attention pooling (positional embedding of a 1x1 grid, a 2x2 grid
+    given). One line naming both sizes and the fix; an image size that
+    pools to the tower's grid still runs, as before (33 px)."""
+    torch.manual_seed(0)
+    tower = MODELS.build(dict(type='OpenCLIPImageTower', model_name=NAME,
+                              model_cfg=TINY)).eval()
+    with torch.no_grad():
+        with pytest.raises(InputError) as err:
+            tower(torch.rand(2, 3, 64, 64))
+        assert tower(torch.rand(2, 3, 33, 33))[0].shape == (2, 32)
+    line = str(err.value)
+    assert '\n' not in line
+    assert '64x64 px' in line and '32x32 px' in line, line
+    assert 'ToUnitTensor(size=32)' in line, line
+
+
 def test_full_rn50_quickgelu_architecture():
     """The paper config's tower: RN50 layers, 1024-d embedding, QuickGELU
     text tower (built at random init: architecture only)."""

@@ -232,7 +232,24 @@ class OpenCLIPImageTower(BaseModule):
             super().init_weights()
 
     def forward(self, x: torch.Tensor):
-        feat = self.visual(x)
+        try:
+            feat = self.visual(x)
+        except RuntimeError as exc:
+            # open_clip's towers add a positional embedding of the size
+            # they were built for: images of another size fail deep inside
+            # (a RuntimeError traceback of tensor sizes)
+            size = getattr(self.visual, 'image_size', None)
+            size = tuple(size) if isinstance(size, (tuple, list)) else \
+                (size, size)
+            if None in size or tuple(x.shape[-2:]) == size:
+                raise
+            raise InputError(
+                f'{x.shape[-2]}x{x.shape[-1]} px images into an open_clip '
+                f'image tower built for {size[0]}x{size[1]} px '
+                '(model_cfg.vision_cfg.image_size; its positional embedding '
+                'fits that size): resize them in the pipeline '
+                f'(ToUnitTensor(size={size[0]})), or give images of that '
+                'size') from None
         return (F.normalize(feat, dim=-1) if self.normalize else feat, )
 
 
