@@ -216,7 +216,7 @@ def test_dictionary_of_features_extracted_again_is_refused(wd, capsys):
 
 
 @pytest.mark.parametrize('maker', ['sweep', 'dict_construction.py',
-                                   'unknown'])
+                                   'unknown', 'sweep, then --overwrite'])
 def test_the_sweep_builds_again_only_its_own_stale_dictionary(wd, capsys,
                                                               maker):
     """NCT_train extracted again (another encoder, other EXTRACT_OPTS):
@@ -239,13 +239,19 @@ def test_the_sweep_builds_again_only_its_own_stale_dictionary(wd, capsys,
         cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir',
                       wd, *K], capsys)
     cli_ok(SWEEP, argv, capsys)
+    if maker == 'sweep, then --overwrite':
+        # the single run's refusal of a stale one advises this command; it
+        # recorded the sweep's own as dict_construction.py's, refused by
+        # every later sweep
+        cli_ok(DICT, ['--model', 'clp', '--novel_class', '7', '--workdir',
+                      wd, *K, '--overwrite'], capsys)
     if maker == 'unknown':  # as written before the maker was recorded
         with np.load(path) as z:
             arrays = {k: z[k] for k in z.files if k != 'made_by'}
         np.savez(path, **arrays)
     fpath = paths.features_path(wd, 'clp', 'NCT_train')
     np.save(fpath, np.load(fpath) * 1.01)  # extracted again
-    if maker != 'sweep':
+    if maker in ('dict_construction.py', 'unknown'):
         cli_fails(SWEEP, argv, capsys, wd, 'built from other features')
         return
     out = cli_ok(SWEEP, argv, capsys)

@@ -26,8 +26,10 @@ model never overwrite each other)::
     model, features_name, features_path, features_sha1, labels_sha1 (str)
     features_shape int64 [2]
     made_by (str)                    ('sweep': made by a sweep where it was
-                                     missing; 'dict_construction.py'; absent
-                                     in files written before it was recorded)
+                                     missing, or a sweep's own made again by
+                                     dict_construction.py --overwrite;
+                                     'dict_construction.py'; absent in files
+                                     written before it was recorded)
 
 A dictionary the sweep made itself, at its place, from the features that
 have been extracted again since (same model and set, same file, other
@@ -348,6 +350,17 @@ def made_by_sweep_from_replaced(dic: Dictionary, spec: DictionarySpec,
             and src.get('features_sha1') != base.features_sha1)
 
 
+def _made_by(path: str) -> str:
+    """Who made the dictionary file ``path`` (its ``made_by``; '' where
+    absent, unreadable or not recorded)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z['made_by']) if 'made_by' in z.files else ''
+    except (KeyError, ValueError, OSError, EOFError, TypeError,
+            zipfile.BadZipFile):
+        return ''
+
+
 def construct_dictionary(workdir: str, spec: DictionarySpec,
                          replace: bool = False,
                          features=None,
@@ -373,6 +386,13 @@ def construct_dictionary(workdir: str, spec: DictionarySpec,
     out = spec.path(workdir)
     if os.path.exists(out) and not replace:
         raise InputError(f'{out} exists; pass --overwrite to build it again')
+    if replace and _made_by(out) == 'sweep':
+        # the sweep's own, at its place and so of its settings: rebuilt
+        # (dict_construction.py --overwrite, as a single run's refusal
+        # advises), it stays the sweep's, which builds it again when its
+        # features are extracted again (recorded as dict_construction.py's,
+        # it was refused by every later sweep)
+        made_by = 'sweep'
     check_writable(out)
     fs = features or load_features(workdir, spec.model, spec.features)
     dic = build_dictionary(fs.features, fs.labels, spec.num_prototypes,
