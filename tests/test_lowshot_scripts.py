@@ -809,3 +809,62 @@ def test_the_domain_scripts_start_one_sweep_process_per_family(tmp_path,
     from openselfsup.lowshot.sweep import other_models_specs
     assert other_models_specs(argparse.Namespace(**clp), ['fsp']) == \
         _settings(fsp)
+
+
+# a fake PYTHON: its --check (sweep.py --check) as FAKE says, any other
+# command recorded on stdout
+_FAKE_CHECK = r'''#!/bin/sh
+case "$*" in *--check*) ;; *) echo "RAN: $*"; exit 0 ;; esac
+case $FAKE in
+ok) echo "check-stdout-line"; echo "warning: a note" >&2; exit 0 ;;
+refusal) echo "warning: before the refusal" >&2
+    echo "error: --near_shots 0: shot counts must be at least 1" >&2
+    echo "stdout of the check"; exit 2 ;;
+traceback) echo "stdout of the check"
+    printf 'Traceback (most recent call last):\n  File "x", line 1\n' >&2
+    echo "KeyError: 'error: --near_shots'" >&2; exit 1 ;;
+esac
+'''
+
+
+@pytest.mark.parametrize('shell', ['sh', 'bash'])
+@pytest.mark.parametrize('fake', ['ok', 'refusal', 'traceback'])
+def test_check_refusal_keeps_stdout_warnings_and_tracebacks(tmp_path, shell,
+                                                            fake):
+    """check_refusal (_env.sh) opened its fd 3 inside the command
+    substitution, so the check's stdout was captured with its stderr: a
+    check that printed on stdout had that line taken for its refusal's
+    last line (the refusal passed as raw lines, no line of the script),
+    and a traceback's stdout went to stderr; the lines before a refusal
+    (warnings) were dropped. Now stdout stays stdout, a traceback passes
+    with its exit code, a warning before the refusal is kept; under dash
+    (sh) and bash. Reference: the fake check's own lines."""
+    python = tmp_path / 'python'
+    python.write_text(_FAKE_CHECK)
+    python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('NUM_TASK', 'MODES', 'SHOTS', 'CLFS', 'DOMAINS',
+                        'MODELS', 'OUT_SHOTS', 'OUT_HOMO_SHOTS', 'SEED')}
+    env.update(PYTHON=str(python), DOMAINS='near', SHOTS='0', FAKE=fake)
+    path = os.path.join(SCRIPTS, 'evaluate_encoder.sh')
+    out = subprocess.run([shell, path, 'm', 'c.pth', str(tmp_path / 'w')],
+                         cwd=REPO, env=env, capture_output=True, text=True)
+    if fake == 'ok':
+        assert out.returncode == 0, out.stderr
+        assert 'check-stdout-line' in out.stdout.splitlines()
+        assert out.stderr == 'warning: a note\n', out.stderr
+    elif fake == 'refusal':
+        assert out.returncode == 2, (out.stdout, out.stderr)
+        assert out.stdout == 'stdout of the check\n', out.stdout
+        assert out.stderr == (
+            'warning: before the refusal\n'
+            f'error: {path}: SHOTS="0" is refused by the sweep\'s check of '
+            "this script's settings (sweep.py --check, before any "
+            'extraction): --near_shots 0: shot counts must be at least '
+            '1\n'), out.stderr
+    else:
+        assert out.returncode == 1, (out.stdout, out.stderr)
+        assert out.stdout == 'stdout of the check\n', out.stdout
+        assert out.stderr == ('Traceback (most recent call last):\n'
+                              '  File "x", line 1\n'
+                              "KeyError: 'error: --near_shots'\n"), out.stderr

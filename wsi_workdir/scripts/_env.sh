@@ -235,17 +235,25 @@ sweep() {
 # refusal becomes one line of this script naming the setting the flag came
 # from and its value (the check's line alone, "error: --near_shots 0:
 # ...", named a flag the user never typed; argparse's added its usage
-# lines); anything else it writes on stderr passes as it is
+# lines); anything else it writes on stderr passes as it is (the lines
+# before a refusal's, warnings, too). Its stdout stays the script's stdout
+# (fd 3, opened outside the capture: opened inside it, the check's stdout
+# was captured with its stderr and taken for its refusal)
 check_refusal() {
     _status=0
-    _err=$( { "$@" 2>&1 1>&3 3>&-; } 3>&1 ) || _status=$?
+    { _err=$( { "$@" 2>&1 1>&3 3>&-; } ) || _status=$?; } 3>&1
     _last=$(printf '%s\n' "$_err" | sed -n '$p')
     case $_status:$_last in
         0:*) if [ -n "$_err" ]; then printf '%s\n' "$_err" >&2; fi
              return 0 ;;
-        2:*"error: "*) ;;  # a refusal: run_cli's line, or argparse's last
+        # a refusal: run_cli's line, or argparse's last (a line that only
+        # holds the words, a traceback's KeyError: 'error: ...', is none)
+        2:"error: "*|2:*": error: "*) ;;
         *) printf '%s\n' "$_err" >&2; exit "$_status" ;;
     esac
+    # the lines before the refusal's (warnings) pass; argparse's usage
+    # lines, which name flags the user never typed, do not
+    printf '%s\n' "$_err" | sed -e '$d' -e '/^usage: /,$d' >&2
     _msg=${_last#*error: }
     # the first flag the line names, and the setting it came from
     _flag=$(printf '%s\n' "$_msg" | tr ' ' '\n' \
