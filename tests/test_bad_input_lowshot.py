@@ -1220,6 +1220,34 @@ def test_num_shots_is_refused_with_the_scripts_own_shots_settings(
 
 
 @pytest.mark.parametrize('script,args', [
+    ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',))])
+@pytest.mark.parametrize('domains', ['nera', 'near nera', ' '])
+def test_domains_are_checked_before_the_shots_they_read(tmp_path, script,
+                                                        args, domains):
+    """The shots settings were checked before DOMAINS: ``DOMAINS=nera
+    SHOTS=1 sh evaluate_encoder.sh m - W`` was told the ablation's "takes
+    no shots: its tasks are 5-shot" (a domain it reads no shots of); a
+    blank DOMAINS the same. Now an unknown domain gets its own line, a
+    blank DOMAINS the blank-list line. Reference: the lines written here
+    by hand."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('DOMAINS', *_SHOTS_READ)}
+    env.update(PYTHON='echo', WORKDIR=str(tmp_path / 'w'), DOMAINS=domains,
+               SHOTS='1')
+    out = subprocess.run(['sh', path, *args], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    if domains.strip():
+        line = (f'unknown domain nera in DOMAINS="{domains}" (near, '
+                'mixture, out, out_homo)')
+    else:
+        line = (f"DOMAINS='{domains}' is blank: it names no value (unset "
+                'it for the default, or give the values)')
+    assert out.stderr == f'error: {path}: {line}\n', out.stderr
+
+
+@pytest.mark.parametrize('script,args', [
     ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',)),
     ('near_domain.sh', ()), ('generate_near_domain_tasks.sh', ())])
 def test_overwrite_is_refused_where_no_store_is_replaced(tmp_path, script,

@@ -369,6 +369,23 @@ check_setting_names() {
     done
 }
 check_setting_names
+# check_domains: the DOMAINS of evaluate_encoder.sh and demo_lowshot.sh,
+# each known (checked before the shots settings, which are read by domain:
+# DOMAINS=nera SHOTS=1 was told the ablation's "takes no shots")
+check_domains() {
+    case $(basename "$0") in
+        evaluate_encoder.sh|demo_lowshot.sh) ;;
+        *) return ;;
+    esac
+    for _d in $DOMAINS; do
+        case $_d in
+            near|mixture|out|out_homo) ;;
+            *) refuse "unknown domain $_d in DOMAINS=\"$DOMAINS\" (near," \
+                "mixture, out, out_homo)" ;;
+        esac
+    done
+}
+check_domains
 # shots_read: the shots settings this script reads, in words ("SHOTS";
 # "OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)"), "" for a script that
 # takes none (ablation.sh: its 5-shot tasks, as published), "-" for one
@@ -418,7 +435,10 @@ check_shots_settings() {
     esac
     case $_reads in
         -) _none="draws no tasks" ;;
-        '') _none="takes no shots: its tasks are 5-shot, as published" ;;
+        '') case $(basename "$0") in
+                ablation.sh) _none="takes no shots: its tasks are 5-shot, as published" ;;
+                *) return ;;  # a blank DOMAINS (check_blank_lists)
+            esac ;;
         *" "*) _none= ; _instead="set those instead" ;;
         *) _none= ; _instead="set $_reads instead" ;;
     esac

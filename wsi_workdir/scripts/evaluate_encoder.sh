@@ -40,12 +40,6 @@ ENCODER=$2
 WORKDIR=${3:-${WORKDIR:-wsi_workdir/workdir}}
 DOMAINS=${DOMAINS:-"near mixture out out_homo"}
 . "$(dirname "$0")/_env.sh"
-for domain in $DOMAINS; do
-    case $domain in
-        near|mixture|out|out_homo) ;;
-        *) refuse "unknown domain $domain (near, mixture, out, out_homo)" ;;
-    esac
-done
 
 # each domain's own shots flag, where it runs and its variable is set
 # (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo)
