@@ -1219,6 +1219,31 @@ def test_num_shots_is_refused_with_the_scripts_own_shots_settings(
         f'{who} reads {named} ({why}; {instead} and unset SHOTS)\n')
 
 
+@pytest.mark.parametrize('script', [
+    'near_domain.sh', 'mixture_domain.sh', 'out_domain.sh',
+    'extract_near_domain_feats.sh', 'extract_mixture_and_out_domain_feats.sh',
+    'ablation.sh'])
+@pytest.mark.parametrize('models', ['clp fsp fsp', 'clp clp', 'fsp clp fsp'])
+def test_a_family_named_twice_in_models_is_refused(tmp_path, script, models):
+    """MODELS="clp fsp fsp" stopped on the sweep's "error: --check_models:
+    fsp given twice" (a flag the user never typed, no script named);
+    MODELS="clp clp" ran clp twice without a word. Now one line of the
+    script naming MODELS, before any command (no documented use repeats a
+    family). Reference: the repeats counted here."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = {k: v for k, v in os.environ.items() if k not in ('MODEL',)}
+    env.update(PYTHON='echo', WORKDIR=str(tmp_path / 'w'), MODELS=models)
+    out = subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
+                         text=True, env=env)
+    words = models.split()
+    twice = [m for i, m in enumerate(words) if m in words[:i]]
+    once = ' '.join(dict.fromkeys(words))
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr == (
+        f'error: {path}: MODELS="{models}" names {" ".join(twice)} more '
+        f'than once (each family runs once: MODELS="{once}")\n'), out.stderr
+
+
 @pytest.mark.parametrize('script,args', [
     ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',))])
 @pytest.mark.parametrize('domains', ['nera', 'near nera', ' '])

@@ -524,3 +524,27 @@ check_blank_lists() {
     done
 }
 check_blank_lists
+
+# check_distinct_models: a family named twice in MODELS ("clp fsp fsp":
+# the sweep's line named --check_models, a flag the user never typed, and
+# no script; "clp clp" ran clp twice without a word, the extraction
+# scripts extracted it twice); evaluate_encoder.sh and demo_lowshot.sh read
+# no MODELS
+check_distinct_models() {
+    case $(basename "$0") in
+        evaluate_encoder.sh|demo_lowshot.sh) return ;;
+    esac
+    _seen=; _twice=
+    for _f in $MODELS; do
+        case " $_seen " in
+            *" $_f "*) case " $_twice " in *" $_f "*) ;;
+                           *) _twice="${_twice:+$_twice }$_f" ;; esac ;;
+            *) _seen="${_seen:+$_seen }$_f" ;;
+        esac
+    done
+    if [ -n "$_twice" ]; then
+        refuse "MODELS=\"$MODELS\" names $_twice more than once (each" \
+            "family runs once: MODELS=\"$_seen\")"
+    fi
+}
+check_distinct_models
