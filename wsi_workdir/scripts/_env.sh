@@ -11,9 +11,10 @@
 # (openselfsup/lowshot/spec.py: 1000 tasks, K 16, M 2000, 100 augmentation
 # shots; shots 1 5 10, out domain hetero 1 5 10 50 100 and homo 5 10 50
 # 100). SHOTS is the near and mixture list, OUT_SHOTS the out (hetero) one,
-# OUT_HOMO_SHOTS the out_homo one: no script gives SHOTS to out_homo,
-# and a script that reads no SHOTS refuses it (out_domain.sh, ablation.sh,
-# evaluate_encoder.sh without near or mixture in DOMAINS).
+# OUT_HOMO_SHOTS the out_homo one: no script gives SHOTS to out_homo;
+# a shots setting a script does not read is refused (ablation.sh,
+# evaluate_encoder.sh without near or mixture in DOMAINS), or named in a
+# note by the scripts of the protocol's chain (check_shots_settings).
 
 # the commands' paths (wsi_workdir/*.py, configs/, the defaults below) are
 # the repository root's: run from another folder, a script stopped at its
@@ -362,10 +363,16 @@ check_setting_names() {
     # --num_shots, check_shots_settings): TASK_SEED=1 ran the tasks of
     # seed 0
     for _form in TASK_SEED:SEED DICT_SEED:SEED; do
-        case $_set in
-            *" ${_form%%:*} "*) refuse_setting "${_form%%:*}" \
-                "${_form#*:}" "the scripts read" ;;
+        case $_set in *" ${_form%%:*} "*) ;; *) continue ;; esac
+        case $(basename "$0") in
+            # (they read no seed: "set SEED instead" was said to them)
+            extract_near_domain_feats.sh|extract_mixture_and_out_domain_feats.sh)
+                refuse "${_form%%:*} is set, but no script reads it, and" \
+                    "this script reads no seed (the scripts' SEED sets the" \
+                    "task and dictionary seeds; unset ${_form%%:*} if it" \
+                    "is meant for another program)" ;;
         esac
+        refuse_setting "${_form%%:*}" "${_form#*:}" "the scripts read"
     done
 }
 check_setting_names
@@ -386,12 +393,14 @@ check_domains() {
     done
 }
 check_domains
-# shots_read: the shots settings this script reads, in words ("SHOTS";
-# "OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)"), "" for a script that
-# takes none (ablation.sh: its 5-shot tasks, as published), "-" for one
-# that draws no tasks (the extraction scripts). SHOTS gives the near and
-# mixture domains their shots, OUT_SHOTS out, OUT_HOMO_SHOTS out_homo;
-# evaluate_encoder.sh and demo_lowshot.sh read those of their DOMAINS.
+# shots_read [names]: the shots settings this script reads, in words
+# ("SHOTS"; "OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo)"), "" for a
+# script that takes none (ablation.sh: its 5-shot tasks, as published), "-"
+# for one that draws no tasks (the extraction scripts); with "names", their
+# names only ("OUT_SHOTS OUT_HOMO_SHOTS"; "" for both kinds of none). SHOTS
+# gives the near and mixture domains their shots, OUT_SHOTS out,
+# OUT_HOMO_SHOTS out_homo; evaluate_encoder.sh and demo_lowshot.sh read
+# those of their DOMAINS.
 shots_read() {
     case $(basename "$0") in
         near_domain.sh|generate_near_domain_tasks.sh) _doms=near ;;
@@ -400,9 +409,9 @@ shots_read() {
         generate_mixture_and_out_domain_tasks.sh) _doms="mixture out out_homo" ;;
         evaluate_encoder.sh|demo_lowshot.sh) _doms=$DOMAINS ;;
         ablation.sh) _doms= ;;
-        *) echo -; return ;;
+        *) if [ "${1:-}" != names ]; then echo -; fi; return ;;
     esac
-    _n=0; _words=
+    _n=0; _words=; _names=
     for _v in SHOTS:near:mixture OUT_SHOTS:out: OUT_HOMO_SHOTS:out_homo:; do
         _name=${_v%%:*}; _ds=
         for _d in $_doms; do
@@ -411,21 +420,34 @@ shots_read() {
         if [ -n "$_ds" ]; then
             _n=$((_n + 1))
             _words="${_words:+$_words, }$_name ($_ds)"
+            _names="${_names:+$_names }$_name"
         fi
     done
+    if [ "${1:-}" = names ]; then echo "$_names"; return; fi
     case $_n in
         0) ;;
         1) echo "${_words%% *}" ;;
         *) echo "$_words" | sed 's/\(.*\), /\1 and /' ;;
     esac
 }
+# The scripts of the paper's protocol, run one after another
+# (GETTING_STARTED.md, "The paper's protocol on real data"), with settings
+# exported for the whole chain: a shots setting one of them reads is not
+# refused by another that does not (export SHOTS="1 5" stopped the chain
+# at out_domain.sh), it is named in a note line
+CHAIN_SCRIPTS="extract_near_domain_feats.sh \
+extract_mixture_and_out_domain_feats.sh generate_near_domain_tasks.sh \
+generate_mixture_and_out_domain_tasks.sh near_domain.sh mixture_domain.sh \
+out_domain.sh"
 # check_shots_settings: NUM_SHOTS (the commands' flag name) is refused with
 # the shots settings of this script ("set SHOTS instead" was said to
 # out_domain.sh, which reads OUT_SHOTS and OUT_HOMO_SHOTS, and to the
-# ablation, which takes none); a SHOTS that this script (evaluate_encoder.sh
-# and demo_lowshot.sh: of its DOMAINS) does not read is refused too
-# (out_domain.sh, the ablation and DOMAINS=out ran without a word at the
-# published shots)
+# ablation, which takes none); a shots setting (SHOTS, OUT_SHOTS,
+# OUT_HOMO_SHOTS) that this script (evaluate_encoder.sh and
+# demo_lowshot.sh: of its DOMAINS) does not read is refused too (the
+# ablation, DOMAINS=out with SHOTS, DOMAINS=near with OUT_SHOTS ran without
+# a word at the published shots), but for a script of the protocol's chain,
+# which names it in a note (CHAIN_SCRIPTS)
 check_shots_settings() {
     _reads=$(shots_read)
     case $(basename "$0") in
@@ -452,16 +474,32 @@ check_shots_settings() {
             refuse "NUM_SHOTS is set, but $_who reads $_reads ($_instead;" \
                 "unset NUM_SHOTS if it is meant for another program)" ;;
     esac
-    case $_reads in -|SHOTS|"SHOTS "*) return ;; esac
-    if [ -n "${SHOTS:-}" ]; then
+    _names=" $(shots_read names) "
+    for _v in "SHOTS:the near and mixture domains their" \
+            "OUT_SHOTS:the out domain its" "OUT_HOMO_SHOTS:the out_homo domain its"; do
+        _name=${_v%%:*}
+        case $_names in *" $_name "*) continue ;; esac
+        eval "_value=\${$_name:-}"
+        # given in the environment (demo_lowshot.sh sets OUT_SHOTS and
+        # OUT_HOMO_SHOTS itself, read where its DOMAINS take them)
+        case $_set in *" $_name "*) ;; *) continue ;; esac
+        if [ -z "$_value" ]; then continue; fi
+        _why="$_name gives ${_v#*:} shots"
+        case " $CHAIN_SCRIPTS " in
+            *" $(basename "$0") "*)
+                if [ -n "$_none" ]; then _does="$_none"
+                else _does="reads $_reads"; fi
+                _note="$_name is not read by this script, which $_does"
+                _note="$_note ($_why; the protocol's other scripts read it)"
+                printf '%s\n' "note: $0: $_note" >&2
+                continue ;;
+        esac
         if [ -n "$_none" ]; then
-            refuse "SHOTS is set, but $_who $_none (SHOTS gives the near" \
-                "and mixture domains their shots; unset SHOTS)"
+            refuse "$_name is set, but $_who $_none ($_why; unset $_name)"
         fi
-        refuse "SHOTS is set, but $_who reads $_reads (SHOTS gives the" \
-            "near and mixture domains their shots; $_instead and unset" \
-            "SHOTS)"
-    fi
+        refuse "$_name is set, but $_who reads $_reads ($_why;" \
+            "$_instead and unset $_name)"
+    done
 }
 check_shots_settings
 # MODEL and NOVEL are demo_lowshot.sh's (its one encoder and novel class;
@@ -491,13 +529,25 @@ check_singular_forms
 # OVERWRITE=1 without a word and stopped on that refusal
 check_overwrite() {
     case $(basename "$0") in generate_*_tasks.sh) return ;; esac
-    if [ -n "${OVERWRITE:-}" ]; then
-        refuse "OVERWRITE is set, but this script never replaces a task" \
-            "store: only generate_near_domain_tasks.sh and" \
-            "generate_mixture_and_out_domain_tasks.sh read it (run one with" \
-            "OVERWRITE=1 and this script's NUM_TASK, SEED and shots, then" \
-            "this script without OVERWRITE)"
-    fi
+    if [ -z "${OVERWRITE:-}" ]; then return; fi
+    _only="only generate_near_domain_tasks.sh and"
+    _only="$_only generate_mixture_and_out_domain_tasks.sh read it"
+    # "this script's NUM_TASK, SEED and shots" was said to the extraction
+    # scripts, which use no task store, and to the ablation, which takes
+    # no shots (its stores are the near domain's 5-shot ones of 78)
+    case $(shots_read):$(basename "$0") in
+        -:*) refuse "OVERWRITE is set, but this script uses no task store:" \
+                "$_only (unset OVERWRITE)" ;;
+        *:ablation.sh)
+            refuse "OVERWRITE is set, but this script never replaces a" \
+                "task store: $_only (run generate_near_domain_tasks.sh" \
+                "with OVERWRITE=1 NOVEL_CLASSES=78 SHOTS=5 and this" \
+                "script's NUM_TASK and SEED, then this script without" \
+                "OVERWRITE)" ;;
+    esac
+    refuse "OVERWRITE is set, but this script never replaces a task" \
+        "store: $_only (run one with OVERWRITE=1 and this script's" \
+        "NUM_TASK, SEED and shots, then this script without OVERWRITE)"
 }
 check_overwrite
 # A list setting given blank (MODELS=" ", a variable expanded empty inside

@@ -8,7 +8,8 @@
 # HYBRID override the values of a part (e.g. IMAGE="4 9 16"; "none" skips
 # it: IMAGE=none HYBRID=none need no NCT_aug features); MODELS is one
 # family (default clp, as published; MODELS=fsp for FSP; several are
-# refused); SHOTS is refused (the tasks are 5-shot, as published).
+# refused); SHOTS, OUT_SHOTS and OUT_HOMO_SHOTS are refused (the tasks
+# are 5-shot, as published).
 # Results go to $WORKDIR/ablation_results/, apart from the
 # near-domain results (near_domain.sh with 78 shares two settings).
 #   sh wsi_workdir/scripts/ablation.sh 2>&1 | tee wsi_workdir/logs/ablation.txt

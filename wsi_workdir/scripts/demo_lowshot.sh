@@ -31,7 +31,8 @@ EXTRACT_OPTS=${3:-${EXTRACT_OPTS:-}}  # the argument, else the environment's
 MODEL=${MODEL:-clp}
 NUM_TASK=${NUM_TASK:-30}
 DOMAINS=${DOMAINS:-"near mixture out"}
-# SHOTS where a domain reads it (a SHOTS of no domain run is refused)
+# SHOTS where a domain reads it (a SHOTS, OUT_SHOTS or OUT_HOMO_SHOTS of
+# no domain run is refused)
 for _d in $DOMAINS; do
     case $_d in near|mixture) SHOTS=${SHOTS:-"1 5"} ;; esac
 done

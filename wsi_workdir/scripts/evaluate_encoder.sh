@@ -26,8 +26,8 @@
 # domain; "none": tasks without a novel class), SHOTS (near and mixture),
 # OUT_SHOTS (out) and OUT_HOMO_SHOTS (out_homo), each unset the published
 # list (as in the domain scripts: SHOTS never reaches out_homo, whose
-# published shots have no 1-shot; a SHOTS is refused where DOMAINS hold
-# neither near nor mixture), NUM_TASK, MODES, CLFS, DEVICE, and the
+# published shots have no 1-shot; each is refused where DOMAINS hold
+# no domain that reads it: SHOTS without near or mixture), NUM_TASK, MODES, CLFS, DEVICE, and the
 # rest of _env.sh (OVERWRITE is refused: the sweep never replaces a task
 # store; generate_*_tasks.sh with OVERWRITE=1 draws them again). Every
 # encoder evaluated in one workdir is tested on the same task stores, so

@@ -8,7 +8,7 @@
 # Settings: wsi_workdir/scripts/_env.sh; OUT_SHOTS replaces the hetero
 # shots, OUT_HOMO_SHOTS the homo ones (each its own list: the published
 # scripts never ran homo 1-shot); SHOTS (the near and mixture domains')
-# is refused.
+# is not read, and named in a note line (exported for the whole chain).
 #   sh wsi_workdir/scripts/out_domain.sh 2>&1 | tee wsi_workdir/logs/out_domain.txt
 set -e
 . "$(dirname "$0")/_help.sh"
