@@ -3,7 +3,9 @@
 
 Runs all novel classes x classifiers x shots x modes, loading features,
 task stores and dictionaries once (missing stores and dictionaries are made,
-existing ones checked and reused). Each setting prints the block and writes
+existing ones checked and reused; a dictionary the sweep made itself, at its
+place, from a base feature file extracted again since is built again, with
+a note line, and any other of other features refused). Each setting prints the block and writes
 the result JSON a distributed_meta_test.py run would; an index of the sweep
 (every setting's numbers), a table of averages (also printed) and a plot go
 to <workdir>/sweeps/<model>_<task>.{json,md,png} (the tasks joined by '+'
