@@ -681,3 +681,59 @@ def test_a_later_familys_missing_feature_set_stops_the_first_sweep(
     make_workdir(str(tmp_path), model='fsp', dim=16)
     sweep = run_sweep(wd, clp, log=None, check_also=fsp)
     assert [r['model'] for r in sweep['results']] == ['clp']
+
+
+@pytest.mark.parametrize('case', [
+    'the sweep\'s own, features replaced', 'features the same (re-saved)',
+    'made by dict_construction.py', 'copied from another workdir',
+    'other K under its name', 'other novel class under its name',
+    'other model recorded', 'found elsewhere'])
+def test_the_sweep_rebuilds_only_its_own_stale_dictionary(tmp_path, case):
+    """made_by_sweep_from_replaced: true only for a dictionary the sweep
+    made (made_by), at the place of the spec (path), with its K, M, seed
+    and novel class, of its model and feature set, from the same base
+    feature file, whose features have been replaced since; each case
+    below breaks exactly one condition (deleting that condition from the
+    function makes its case fail). Reference: the conditions as the
+    module docstring states them, applied by hand to each case."""
+    import shutil
+    from openselfsup.lowshot.dictionary import (construct_dictionary,
+                                                load_dictionary,
+                                                made_by_sweep_from_replaced)
+    from openselfsup.lowshot.features import load_features
+    wd = make_workdir(str(tmp_path / 'a'), 'clp', dim=6)
+    spec = DictionarySpec('clp', 7, num_prototypes=3, num_shift_vectors=5)
+    made_by = 'dict_construction.py' if 'dict_construction' in case \
+        else 'sweep'
+    construct_dictionary(wd, spec, made_by=made_by)
+    path = spec.path(wd)
+    fpath = paths.features_path(wd, 'clp', 'NCT_train')
+    if 're-saved' in case:  # the same features written again
+        np.save(fpath, np.load(fpath))
+    else:  # extracted again (another encoder)
+        np.save(fpath, np.load(fpath) * 1.01)
+    if case == 'copied from another workdir':
+        # its features file is the other workdir's, replaced since there
+        wd = make_workdir(str(tmp_path / 'b'), 'clp', dim=6, seed=1)
+        os.makedirs(os.path.dirname(spec.path(wd)))
+        shutil.copy(path, spec.path(wd))
+        path = spec.path(wd)
+    elif case == 'other K under its name':  # a K=3 file under K=4's name
+        spec = DictionarySpec('clp', 7, num_prototypes=4,
+                              num_shift_vectors=5)
+        os.replace(path, spec.path(wd))
+        path = spec.path(wd)
+    elif case == 'other novel class under its name':
+        spec = DictionarySpec('clp', 6, num_prototypes=3,
+                              num_shift_vectors=5)
+        os.replace(path, spec.path(wd))
+        path = spec.path(wd)
+    elif case == 'found elsewhere':
+        os.replace(path, str(tmp_path / 'elsewhere.npz'))
+        path = str(tmp_path / 'elsewhere.npz')
+    dic = load_dictionary(path)
+    if case == 'other model recorded':
+        dic.source['model'] = 'fsp'
+    base = load_features(wd, 'clp', 'NCT_train')
+    assert made_by_sweep_from_replaced(dic, spec, base, wd) == (
+        case == "the sweep's own, features replaced")
