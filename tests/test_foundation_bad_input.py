@@ -4818,6 +4818,62 @@ def test_schedule_warning_reads_open_ends_and_begins():
     assert 'milestones 10 (epoch 15) lie at or beyond' in steps
 
 
+def test_schedule_warning_reads_iteration_loops():
+    """An iteration run shortened below its schedule (the HiDisc demo's
+    cosine ends at iteration 300; ``train_cfg.max_iters=100`` trained on it
+    without a word, the lr at the end 2.54e-3 of 3e-3) is warned about as
+    an epoch run is, in iterations; a scheduler in the other unit than the
+    loop's (its epoch length is the data's) makes no end of its own, so an
+    earlier end of the others is no warning (an epoch run whose cosine was
+    per iteration was said to end with its 1-epoch warm-up), a later one
+    still is."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import schedule_notes
+    from openselfsup.config import load_config
+    hidisc = os.path.join(REPO, 'configs', 'demo', 'hidisc_r18w8_synthetic.py')
+    [cos] = schedule_notes(load_config(hidisc, {'train_cfg.max_iters': 100}))
+    assert cos.startswith('warning: the learning-rate schedule ends at '
+                          'iteration 300 (param_scheduler.1.end) but '
+                          'train_cfg.max_iters is 100: the schedule does '
+                          'not span the run')
+    assert schedule_notes(load_config(hidisc, {
+        'train_cfg.max_iters': 100, 'param_scheduler.1.end': 100,
+        'param_scheduler.1.T_max': 70})) == []
+
+    def notes(scheds, **loop):
+        return schedule_notes(Config(dict(param_scheduler=scheds,
+                                          train_cfg=loop)))
+    steps = dict(type='MultiStepLR', by_epoch=False, begin=10,
+                 milestones=[50, 90, 150])
+    # no type and no by_epoch: MMEngine's runner builds an iteration loop
+    [late] = notes([steps], max_iters=100)
+    assert 'param_scheduler.0.milestones 90 (iteration 100), 150 ' \
+        '(iteration 160) lie at or beyond train_cfg.max_iters 100' in late
+    assert notes([steps], by_epoch=False, max_iters=160.0) == [
+        late.replace('90 (iteration 100), ', '').replace('100', '160')]
+    assert notes([steps], type='IterBasedTrainLoop', max_iters=161) == []
+    # per-epoch schedulers in an epoch loop are not read in iterations
+    assert notes([dict(steps, by_epoch=True)], type='EpochBasedTrainLoop',
+                 max_epochs=100) != []
+    warm = dict(type='LinearLR', by_epoch=False, begin=0, end=500)
+    cos = dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=100,
+               convert_to_iter_based=True)
+    assert notes([warm, cos], type='IterBasedTrainLoop',
+                 max_iters=100000) == []
+    [short] = notes([warm, cos], type='IterBasedTrainLoop', max_iters=400)
+    assert 'ends at iteration 500 (param_scheduler.0.end) but ' \
+        'train_cfg.max_iters is 400' in short
+    epoch_warm = dict(type='LinearLR', by_epoch=True, begin=0, end=1)
+    per_iter = dict(type='CosineAnnealingLR', by_epoch=False, begin=0,
+                    end=10000)
+    assert notes([epoch_warm, per_iter], type='EpochBasedTrainLoop',
+                 max_epochs=100) == []
+    [over] = notes([dict(epoch_warm, end=5), per_iter],
+                   type='EpochBasedTrainLoop', max_epochs=3)
+    assert 'ends at epoch 5 (param_scheduler.0.end)' in over
+
+
 def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
                                                     capfd):
     """``--work-dir`` naming another config's run (a CLP run given to the

@@ -28,7 +28,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       accumulation_count, check_uneven_windows,
                       config_dicts, default_work_dir, is_int, is_number,
                       is_whole, load_config, local_file, named_wrappers,
-                      numpy_seed, type_name)
+                      numpy_seed, train_loop_kind, type_name)
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -1479,27 +1479,59 @@ def prepare_config(cfg: Config, config_path: str,
     return notes
 
 
+def _run_length(loop) -> Optional[Tuple[int, str, str]]:
+    """The length of the training loop ``loop`` (a ``train_cfg`` dict) in
+    the unit MMEngine's runner counts it (the loop :func:`~openselfsup.
+    config.train_loop_kind` names): ``(100, 'iteration', 'max_iters')``
+    for an iteration loop, else ``(3, 'epoch', 'max_epochs')`` (an epoch
+    loop, a loop type of another name; also an iteration loop given
+    ``max_epochs``, which :func:`check_train_loop` and the key check
+    refuse); None where that length is no whole number (a whole float,
+    3.0, is the 3 MMEngine's loops run)."""
+    iters = train_loop_kind(loop) == 'IterBasedTrainLoop' and \
+        'max_epochs' not in loop
+    key = 'max_iters' if iters else 'max_epochs'
+    length = (loop if isinstance(loop, dict) else {}).get(key)
+    if isinstance(length, float) and length.is_integer():
+        length = int(length)
+    if isinstance(length, bool) or not isinstance(length, int):
+        return None
+    return length, 'iteration' if iters else 'epoch', key
+
+
 def schedule_notes(cfg) -> list:
-    """Warn when an epoch-based run's learning-rate schedule does not span
-    it (``train_cfg.max_epochs=3`` on a config whose cosine ends at epoch
-    15, or whose steps come at 30/60/90): the schedule is where the config
-    put it, which a shortened run often does not mean."""
-    epochs = (cfg.get('train_cfg') or {}).get('max_epochs')
+    """Warn when a run's learning-rate schedule does not span it
+    (``train_cfg.max_epochs=3`` on a config whose cosine ends at epoch
+    15, or whose steps come at 30/60/90; ``train_cfg.max_iters=100`` on
+    the HLSS demo's, which ends at iteration 300): the schedule is where
+    the config put it, which a shortened run often does not mean.
+
+    Compared in the loop's unit (:func:`_run_length`): an epoch loop's
+    schedulers given in epochs (also those MMEngine converts to
+    iterations, ``convert_to_iter_based``: ``end * epoch length`` against
+    ``max_epochs * epoch length``), an iteration loop's given in
+    iterations (``by_epoch=False``). A scheduler in the other unit (its
+    epoch length is the data's) is compared with nothing; beside one, the
+    schedule is said not to span the run only where it ends after it."""
+    run = _run_length(cfg.get('train_cfg'))
+    if run is None:
+        return []
+    length, unit, key = run
     scheds = cfg.get('param_scheduler') or []
     scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
-    if isinstance(epochs, float) and epochs.is_integer():
-        epochs = int(epochs)  # 3.0: MMEngine's loop runs 3 epochs
-    if not isinstance(epochs, int):
-        return []
-    ends, notes, open_ended = [], [], False
+    ends, notes, open_ended, other_unit = [], [], False, False
     for i, sched in enumerate(scheds):
-        if not isinstance(sched, dict) or not sched.get('by_epoch', True):
+        if not isinstance(sched, dict):
+            continue
+        # an iteration loop's converted schedulers are given in epochs
+        if bool(sched.get('by_epoch', True)) != (unit == 'epoch'):
+            other_unit = True
             continue
         begin = sched.get('begin', 0) or 0
         end = sched.get('end')
         where = f'param_scheduler.{i}.end'
         if not isinstance(end, (int, float)) or end == float('inf'):
-            # MMEngine's default end is infinite; a cosine still ends at
+            # MMEngine's default end is the loop's; a cosine still ends at
             # begin + T_max (0, like None, is end - begin: no end)
             end = begin + sched['T_max'] if isinstance(
                 sched.get('T_max'), (int, float)) and sched['T_max'] \
@@ -1510,21 +1542,22 @@ def schedule_notes(cfg) -> list:
         else:
             ends.append((end, i, where))
         # milestones count from the scheduler's begin
-        steps = [f'{m}' if not begin else f'{m} (epoch {m + begin})'
+        steps = [f'{m}' if not begin else f'{m} ({unit} {m + begin})'
                  for m in sched.get('milestones') or ()
-                 if m + begin >= epochs]
+                 if m + begin >= length]
         if steps:
             notes.append(
                 f'warning: param_scheduler.{i}.milestones '
                 f'{", ".join(steps)} lie at or beyond '
-                f'train_cfg.max_epochs {epochs}: those learning-rate steps '
+                f'train_cfg.{key} {length}: those learning-rate steps '
                 'never come (set the milestones too)')
-    if ends and not open_ended and max(ends)[0] != epochs:
+    if ends and not open_ended and max(ends)[0] != length and (
+            not other_unit or max(ends)[0] > length):
         end, i, where = max(ends)
         notes.append(
-            f'warning: the learning-rate schedule ends at epoch {end:g} '
-            f'({where}) but train_cfg.max_epochs is '
-            f'{epochs}: the schedule does not span the run (set its end and '
+            f'warning: the learning-rate schedule ends at {unit} {end:g} '
+            f'({where}) but train_cfg.{key} is '
+            f'{length}: the schedule does not span the run (set its end and '
             'T_max too)')
     return notes
 
