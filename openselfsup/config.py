@@ -769,6 +769,55 @@ def _copies(cfg: Config, top: str) -> List[str]:
     return found
 
 
+def _variable_file(path: str, name: str) -> Optional[str]:
+    """The config file that sets the top-level variable ``name`` of the
+    config ``path``: the file itself where it assigns it, else the first
+    of its ``_base_`` files (relative to its folder; a ``package::`` one
+    is not read) that does, searched in the same way; None where none
+    does or a file cannot be read."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if name in (_text_assignments(text) or {}):
+        return path
+    bases = config_text_section(text, '_base_')
+    bases = [bases] if isinstance(bases, str) else bases
+    for base in bases if isinstance(bases, list) else ():
+        if isinstance(base, str) and '::' not in base:
+            found = _variable_file(os.path.normpath(os.path.join(
+                os.path.dirname(path), base)), name)
+            if found:
+                return found
+    return None
+
+
+def variable_source(cfg: Config, key: str
+                    ) -> Optional[Tuple[str, List[str], Optional[str]]]:
+    """The config-file variable (:func:`config_variables`) that the run's
+    dotted ``key`` was set from when the file was read (its string value,
+    or the start of it as a path: ``data_root`` for
+    ``train_dataloader.dataset.data_root`` and for a ``metadata`` of
+    ``f'{data_root}/metadata.json'``; of several, the longest value), as
+    ``(name, every key set from it, the file that sets it)``; None where
+    the key's value comes from no such variable."""
+    best = None
+    for name in config_variables(cfg):
+        value = cfg.get(name)
+        if not isinstance(value, str) or not value or (
+                best is not None and len(value) <= len(best[1])):
+            continue
+        uses = _uses(cfg, name, value)
+        if key in uses:
+            best = (name, value, uses)
+    if best is None:
+        return None
+    name, _, uses = best
+    file = _variable_file(cfg.filename, name) if cfg.filename else None
+    return name, uses, file
+
+
 def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
                              ) -> None:
     """Fail on an override of a config file's variable that the file has

@@ -5008,6 +5008,76 @@ def test_missing_data_root_is_refused_before_anything_is_written(
     assert 'mmengine' not in out  # before MMEngine's log
 
 
+def test_missing_data_root_of_a_variable_names_the_variable(tmp_path,
+                                                             monkeypatch):
+    """The HLSS configs set the datasets' folders (and the demos' metadata
+    and split files) from one variable, data_root: the refusal of a missing
+    one said --cfg-options train_dataloader.dataset.data_root=..., which
+    left the kNN sets and the metadata on the old folder (the HiDisc demo
+    then stopped on 'data/hier32/metadata.json: file not found'). It now
+    names the variable and the file that sets it; setting it there moves
+    every path the run reads, as a walk of the loaded config shows."""
+    from openselfsup.apis.train import check_data_paths
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    shutil.copytree(os.path.join(REPO, 'configs'), tmp_path / 'configs')
+    monkeypatch.chdir(tmp_path)  # no data/ here
+    demo = str(tmp_path / 'configs' / 'demo' / 'hidisc_r18w8_synthetic.py')
+    sets = str(tmp_path / 'configs' / 'demo' / 'hlss_rn50w8_synthetic.py')
+    paper = str(tmp_path / 'configs' / 'hlss' /
+                'hlss_clip-rn50_b32p_opensrh.py')
+    key = 'train_dataloader.dataset.data_root'
+
+    def under(cfg, root):  # every string of the config on the folder
+        found = []
+
+        def walk(node, where):
+            items = node.items() if isinstance(node, dict) else enumerate(
+                node) if isinstance(node, (list, tuple)) else None
+            if items is None:
+                if isinstance(node, str) and (
+                        node == root or node.startswith(root + '/')):
+                    found.append(where)
+                return
+            for name, item in items:
+                walk(item, f'{where}.{name}' if where else str(name))
+        walk({k: v for k, v in cfg.to_dict().items()
+              if k not in ('data_root', 'metadata', 'split', 'data')}, '')
+        return sorted(found)
+
+    cfg = load_config(demo)
+    runs = under(cfg, 'data/hier32')
+    assert len(runs) == 15 and key in runs, runs
+    with pytest.raises(InputError) as err:
+        check_data_paths(cfg)
+    assert str(err.value) == (
+        f'data/hier32: folder not found, relative to the current directory '
+        f'{tmp_path} ({key} in {demo}; it is the variable data_root of '
+        f'{sets}, which also set knn_eval.bank.data_root, '
+        'knn_eval.query.data_root, custom_hooks.0.bank.data_root and 11 '
+        f'more when the file was read: set data_root there, as '
+        f'--cfg-options {key}=... would leave those on data/hier32)')
+    # the advice before: the one key, the other 14 left behind
+    assert len(under(load_config(demo, {key: 'mine'}), 'data/hier32')) == 14
+    # the advice now, run: the variable set in the file it names
+    (tmp_path / 'mine').mkdir()
+    with open(sets) as f:
+        text = f.read()
+    assert text.count("data_root = 'data/hier32'\n") == 1
+    with open(sets, 'w') as f:
+        f.write(text.replace("data_root = 'data/hier32'",
+                             "data_root = 'mine'"))
+    cfg = load_config(demo)
+    assert under(cfg, 'data/hier32') == [] and under(cfg, 'mine') == runs
+    check_data_paths(cfg)
+    # the paper config sets it itself (train, kNN bank and queries)
+    with pytest.raises(InputError, match=re.escape(
+            f'it is the variable data_root of {paper}, which also set '
+            'knn_eval.bank.data_root, knn_eval.query.data_root, '
+            'custom_hooks.0.bank.data_root and 1 more when')):
+        check_data_paths(load_config(paper))
+
+
 def test_missing_ann_file_is_refused_before_the_runner(synthetic_root,
                                                        tmp_path):
     from openselfsup.apis import train

@@ -28,7 +28,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       accumulation_count, check_uneven_windows,
                       config_dicts, default_work_dir, is_int, is_number,
                       is_whole, load_config, local_file, named_wrappers,
-                      numpy_seed, train_loop_kind, type_name)
+                      numpy_seed, train_loop_kind, type_name,
+                      variable_source)
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -713,9 +714,29 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
                     f', relative to the current directory {os.getcwd()}'
                 raise InputError(
                     f'{path}: {kind} not found{where} ({key}.{what} in '
-                    f'{cfg.filename}; fix the config or --cfg-options '
-                    f'{key}.{what}=...)')
+                    f'{cfg.filename}; {_path_fix(cfg, f"{key}.{what}")})')
     check_disjoint_splits(cfg, test)
+
+
+def _path_fix(cfg: Config, key: str) -> str:
+    """How to give the config ``cfg`` another value of its data path
+    ``key``: ``--cfg-options KEY=...``, or, where the file set it from a
+    variable of its own that other keys were set from too (the HLSS
+    configs' ``data_root``, which also makes the kNN sets' folders and
+    the demos' ``metadata`` / ``split`` files), that variable in the file
+    that sets it: ``--cfg-options`` of the one key left the others on the
+    old folder, and ``--cfg-options data_root=...`` changes none of them
+    (:func:`~openselfsup.config.check_variable_overrides`)."""
+    source = variable_source(cfg, key)
+    if source is None or len(source[1]) < 2:
+        return f'fix the config or --cfg-options {key}=...'
+    name, uses, file = source
+    others = [k for k in uses if k != key]
+    more = f' and {len(others) - 3} more' if len(others) > 3 else ''
+    return (f'it is the variable {name} of {file or cfg.filename}, which '
+            f'also set {", ".join(others[:3])}{more} when the file was '
+            f'read: set {name} there, as --cfg-options {key}=... would '
+            f'leave those on {cfg[name]}')
 
 
 #: the datasets whose annotation file is a JSON object keyed by sample id
