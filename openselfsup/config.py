@@ -867,11 +867,17 @@ def check_variable_overrides(cfg: Config, cfg_options: Dict[str, Any]
         uses = _uses(cfg, key, value)
         if uses:
             more = f' and {len(uses) - 4} more' if len(uses) > 4 else ''
+            # the file of the _base_ chain where it is set: changed there,
+            # every key is set from the new value (the HiDisc demo's
+            # data_root, in the HLSS demo it inherits: 15 keys)
+            where = _variable_file(cfg.filename, key) \
+                if cfg.filename else None
+            there = f', or set it in {where}' if where else ''
             raise InputError(
                 f'--cfg-options {key}: a variable of {cfg.filename}, used '
                 'when the file was read, so changing it now changes nothing; '
                 'override the keys set from it instead (those holding its '
-                f'value: {", ".join(uses[:4])}{more})')
+                f'value: {", ".join(uses[:4])}{more}){there}')
 
 
 def _registered(type_name: str):

@@ -3565,19 +3565,29 @@ def test_override_of_a_variable_the_config_already_used(tmp_path):
         'was read, so changing it now changes nothing; override the keys '
         'set from it instead (those holding its value: '
         'train_dataloader.dataset.data_root, '
-        'train_dataloader.dataset.ann_file)')
+        f'train_dataloader.dataset.ann_file), or set it in {cfg}')
     # a number: every key below the top level of that value is named (a
     # batch size of 7 too), those of its own name first; a string matches
     # whole or as a path prefix ('data/NCT2' would not be a use)
     with pytest.raises(InputError, match=r'value: train_cfg.max_epochs, '
                        r'train_dataloader.batch_size, '
-                       r'param_scheduler.0.T_max\)$'):
+                       r'param_scheduler.0.T_max\), or set it in '):
         load_config(str(cfg), {'max_epochs': 2})
     done = load_config(str(cfg), {'spare': 'x', 'total_batch_size': 14,
                                   'train_dataloader.dataset.data_root': 'd',
                                   'train_cfg.max_epochs': 2})
     assert (done.spare, done.total_batch_size, done.train_cfg.max_epochs,
             done.train_dataloader.dataset.data_root) == ('x', 14, 2, 'd')
+    # a variable set in a file the config inherits: that file (the HiDisc
+    # demo's data_root, which sets 15 keys, in the HLSS demo's: set there,
+    # every key follows, test_missing_data_root_of_a_variable_...)
+    hidisc = os.path.join(REPO, 'configs', 'demo',
+                          'hidisc_r18w8_synthetic.py')
+    sets = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    with pytest.raises(InputError, match=re.escape(
+            'custom_hooks.0.bank.data_root and 11 more), or set it in '
+            f'{sets}') + '$'):
+        load_config(hidisc, {'data_root': 'mine'})
 
 
 def test_overrides_inside_copied_variables_name_the_key_that_runs():
