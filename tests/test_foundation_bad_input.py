@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
+
 
 import pytest
 
@@ -2547,6 +2549,93 @@ def test_the_unpickle_advice_saves_each_pretrained_file(tmp_path, zipped):
     got = torch.load(new, weights_only=True)
     assert set(got) == {'state_dict', 'message_hub'}
     assert got['message_hub']['log_scalars']['loss'].current() == 2.5
+
+
+class _SharedHistory:
+    """Pickled as MMEngine's HistoryBuffer built of ``parts`` (a crafted
+    file's: its arguments shared through the pickle's memo)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return HistoryBuffer, (self.parts,)
+
+
+def test_the_unpickle_refusal_walks_shared_and_cyclic_files_once(tmp_path):
+    """A file whose lists or dicts are shared through the pickle's memo
+    (each level holding the one below twice, 40 deep: 1 kB) beside a
+    Namespace, or a HistoryBuffer built of them, was walked once per path
+    (2**40) by the refusal's search for the entries to delete and the
+    placeholder's check: the read hung (16 s at depth 20). A list holding
+    itself, or 100k nested lists, beside a Namespace, stopped the search
+    on a RecursionError traceback. Now each is the one-line refusal in a
+    fresh interpreter within seconds (the old walk: past the 60 s given);
+    the shared dicts' Namespace is deleted at its first path (the one
+    object every path reaches), and the HistoryBuffer's file is read for
+    its tensors."""
+    import argparse
+
+    import torch
+
+    ns = argparse.Namespace(lr=0.1)
+    chain, dicts = [ns], {'a': ns}
+    for _ in range(40):
+        chain, dicts = [chain, chain], {'a': dicts, 'b': dicts}
+    cyclic = [ns]
+    cyclic.append(cyclic)
+    w = torch.ones(2)
+    files = {'lists': {'state_dict': {'w': w}, 'meta': {'x': chain}},
+             'dicts': {'state_dict': {'w': w}, 'meta': dicts},
+             'history': {'state_dict': {'w': w},
+                         'message_hub': _SharedHistory(chain)},
+             'cycle': {'state_dict': {'w': w}, 'meta': {'x': cyclic}}}
+    for name, obj in files.items():
+        torch.save(obj, tmp_path / f'{name}.pth')
+    # nested past torch.save's stack: the pickle written by hand, 100k
+    # 1-tuples (TUPLE1) or dicts ({'a': ...}) around the Namespace
+    def text(word):
+        return b'X' + len(word).to_bytes(4, 'little') + word.encode()
+    made = b'cargparse\nNamespace\n)R'
+    deep = {'tuples': made + b'\x85' * 100_000,
+            'nested': (b'}' + text('a')) * 100_000 + made + b's' * 100_000}
+    for name, body in deep.items():
+        pickled = b'\x80\x02}' + text('meta') + body + b's.'
+        with zipfile.ZipFile(tmp_path / 'lists.pth') as zin, \
+                zipfile.ZipFile(tmp_path / f'{name}.pth', 'w') as zout:
+            for info in zin.infolist():
+                zout.writestr(info, pickled if info.filename.endswith(
+                    '/data.pkl') else zin.read(info))
+        files[name] = None
+    script = (
+        'import sys, torch\n'
+        'from openselfsup.utils import InputError\n'
+        'from openselfsup.utils.checkpoint import load_checkpoint_file\n'
+        'for path in sys.argv[1:]:\n'
+        '    try:\n'
+        '        load_checkpoint_file(path)\n'
+        '    except InputError as e:\n'
+        '        print(e)\n'
+        'print(load_checkpoint_file(sys.argv[3], tensors_only=True)'
+        '["state_dict"]["w"].sum().item())\n')
+    paths = [str(tmp_path / f'{n}.pth') for n in files]
+    proc = subprocess.run(
+        [sys.executable, '-c', script, *paths], capture_output=True,
+        text=True, timeout=60, cwd=REPO, env={**os.environ,
+                                              'PYTHONPATH': REPO})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 7 and lines[6] == '2.0', proc.stdout
+    for line, path in zip(lines, paths):
+        assert line.startswith(f'{path}: holds objects other than tensors '
+                               'and plain containers'), line
+    assert "del c['meta']['x']; torch.save" in lines[0], lines[0]
+    assert "del c['meta']['x']; torch.save" in lines[3], lines[3]
+    dels = "del c['meta']" + "['a']" * 41 + '; torch.save'
+    assert dels in lines[1], lines[1]
+    assert "del c['meta']; torch.save" in lines[4], lines[4]
+    assert 'save its tensors in plain dicts' in lines[5], lines[5]
 
 
 def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):

@@ -136,17 +136,61 @@ class _Inert:
         pass
 
 
-def _holds_refused(value: Any) -> bool:
+#: the most containers one walk of a file read with placeholders visits
+#: (:func:`_reaches`; a checkpoint's state dict, optimizer and logs: some
+#: thousands): beyond it the file is a crafted one, told in general words
+WALK_LIMIT = 1_000_000
+
+
+#: the containers left to the walks of the read in progress (reset by
+#: :func:`_inert_runtime`)
+_READ_BUDGET = [WALK_LIMIT]
+
+
+class _WalkTooLong(Exception):
+    """A walk of :func:`_reaches` went past its :data:`WALK_LIMIT`."""
+
+
+def _reaches(value: Any, hit, budget: Optional[list] = None) -> bool:
+    """Whether ``hit(v)`` holds for ``value`` or anything its dicts, lists
+    and tuples hold, each container walked once (an id-keyed seen set, no
+    recursion): a container shared through the pickle's memo, or holding
+    itself, costs its size once, where a walk per path took 2**depth.
+    ``budget``: a one-item list of the containers left to visit, shared
+    by the walks of one read.
+
+    Raises:
+        _WalkTooLong: more containers than the budget (default
+            :data:`WALK_LIMIT`).
+    """
+    budget = [WALK_LIMIT] if budget is None else budget
+    seen, todo = set(), [value]
+    while todo:
+        value = todo.pop()
+        if hit(value):
+            return True
+        if not isinstance(value, (dict, list, tuple)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _WalkTooLong
+        todo.extend(value.values() if isinstance(value, dict) else value)
+    return False
+
+
+def _is_refused(value: Any) -> bool:
+    """Whether ``value`` is an object torch refuses, read as a placeholder
+    (an :class:`_Inert` other than an allow-listed runtime object built of
+    allowed parts)."""
+    return isinstance(value, _Inert) and getattr(value, 'refused', True)
+
+
+def _holds_refused(value: Any, budget: Optional[list] = None) -> bool:
     """Whether ``value``, read by :func:`_inert_runtime`, is or holds an
-    object torch refuses (an :class:`_Inert` other than an allow-listed
-    runtime object built of allowed parts)."""
-    if isinstance(value, _InertRuntime):
-        return value.refused
-    if isinstance(value, _Inert):
-        return True
-    values = value.values() if isinstance(value, dict) else \
-        value if isinstance(value, (list, tuple)) else ()
-    return any(_holds_refused(v) for v in values)
+    object torch refuses (:func:`_is_refused`; walked by :func:`_reaches`,
+    whose ``budget`` it takes)."""
+    return _reaches(value, _is_refused, budget)
 
 
 class _InertRuntime(_Inert):
@@ -157,10 +201,19 @@ class _InertRuntime(_Inert):
     refused = False
 
     def __init__(self, *args, **kwargs):
-        self.refused = _holds_refused(args) or _holds_refused(kwargs)
+        self.refused = self._holds((args, kwargs))
 
     def __setstate__(self, state):
-        self.refused = _holds_refused(state)
+        self.refused = self._holds(state)
+
+    @staticmethod
+    def _holds(parts) -> bool:
+        # one read's walks share one budget (_inert_runtime's); past it,
+        # taken as refused (the advice then deletes it, or is general)
+        try:
+            return _holds_refused(parts, _READ_BUDGET)
+        except _WalkTooLong:
+            return True
 
 
 def check_checkpoint_file(path: str) -> None:
@@ -438,33 +491,48 @@ def refused_entries(source) -> List[tuple]:
     of each one (``[('args',)]`` for ``{'model': sd, 'args': Namespace}``;
     a dict of several and no tensor, a plain-MMEngine ``message_hub``,
     as its own key). Read with them as inert placeholders
-    (:func:`read_inert`). Empty where
-    the file cannot be read so, or the file itself (or a list holding it)
-    is such an object: no entry to delete."""
+    (:func:`read_inert`). Each container is walked once (:func:`_reaches`):
+    a dict the pickle's memo shares is told at the first path that meets
+    it (deleting there deletes from the one object every path reaches).
+    Empty where the file cannot be read so, the file itself (or a list
+    holding it) is such an object, or the walk is a crafted file's (more
+    containers than :data:`WALK_LIMIT`, dicts nested past Python's
+    stack): no entry to delete."""
     try:
         obj = read_inert(source)
     except Exception:  # noqa: BLE001 (not so read: no entries known)
         return []
 
-    def holds_tensor(value) -> bool:
-        if isinstance(value, torch.Tensor):
-            return True
-        values = value.values() if isinstance(value, dict) else \
-            value if isinstance(value, (list, tuple)) else ()
-        return any(holds_tensor(v) for v in values)
+    budget = [WALK_LIMIT]  # one for the walks of this file
+    holds = {}  # id -> whether the container holds a refused object
+
+    def refused_in(value) -> bool:
+        if id(value) not in holds:
+            holds[id(value)] = _holds_refused(value, budget)
+        return holds[id(value)]
 
     def found(value, at: tuple) -> List[tuple]:
         if isinstance(value, _Inert):
-            return [at] if _holds_refused(value) else []
-        if isinstance(value, dict):
-            inner = [p for k, v in value.items()
-                     for p in found(v, at + (k,))]
-            return [at] if len(inner) > 2 and at and \
-                not holds_tensor(value) else inner
+            return [at] if _is_refused(value) else []
         if isinstance(value, (list, tuple)):
-            return [at] if any(found(v, at) for v in value) else []
-        return []
-    entries = found(obj, ())
+            return [at] if refused_in(value) else []
+        if not isinstance(value, dict):
+            return []
+        if id(value) in holds:  # met before (the pickle's memo shares it):
+            # its entries are deleted where it was first met, unless it is
+            # deleted whole (then here too)
+            return [at] if holds[id(value)] else []
+        holds[id(value)] = False  # a dict holding itself: nothing more
+        inner = [p for k, v in value.items() for p in found(v, at + (k,))]
+        if len(inner) > 2 and at and not _reaches(
+                value, lambda v: isinstance(v, torch.Tensor), budget):
+            holds[id(value)] = True
+            return [at]
+        return inner
+    try:
+        entries = found(obj, ())
+    except (RecursionError, _WalkTooLong):  # nested past Python's stack,
+        return []  # or a crafted file's walk: no entries told
     return [] if () in entries else entries
 
 
@@ -482,6 +550,7 @@ def _inert_runtime(unsafe: List[str]):
     saved = serialization.get_safe_globals()
     runtime = _mmengine_globals()
     serialization.clear_safe_globals()
+    _READ_BUDGET[0] = WALK_LIMIT
     serialization.add_safe_globals(
         [g for g in saved if g not in runtime]
         + [(_Inert, name) for name in unsafe]
