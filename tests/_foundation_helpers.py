@@ -100,6 +100,23 @@ def run_tool(args, cwd=None, timeout=300, env_extra=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def run_advice(command, path, new, env_extra=None):
+    """Run a refusal's advised Python command (``... torch.load(FILE, ...)
+    ...; torch.save(c, NEW)``) on ``path``, writing ``new``, as its user
+    does: ``python -c`` in a fresh interpreter (nothing this process
+    imported or registered, as this project's pickling hook, helps it;
+    the tests' own classes importable, as a user's are to them)."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO, os.path.join(REPO, 'tests'), env.get('PYTHONPATH', '')])
+    env.update(env_extra or {})
+    code = command.replace('FILE', repr(str(path))).replace(
+        'NEW', repr(str(new)))
+    p = subprocess.run([sys.executable, '-c', code], env=env, text=True,
+                       capture_output=True, timeout=120)
+    assert p.returncode == 0, (code, p.stderr[-2000:])
+
+
 _TOOLS = {}
 #: the scripts whose ``__main__`` keeps a failed allocation's traceback
 _TRACEBACK_ON_MEMORY = ('tools/train.py', 'tools/balance_sweep.py')

@@ -15,8 +15,8 @@ import zipfile
 import pytest
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, error_lines,
-                                 loaded_modules, run_tool, run_tool_here,
-                                 small_config)
+                                 loaded_modules, run_advice, run_tool,
+                                 run_tool_here, small_config)
 
 
 # the tiny models' training is thread wake-ups with 2 threads (conftest)
@@ -2528,8 +2528,7 @@ def test_the_unpickle_advice_saves_each_pretrained_file(tmp_path, zipped):
         line = str(refused.value)
         assert '(argparse.Namespace)' in line and '\n' not in line, line
         command = line.rsplit('give that file: ', 1)[1]
-        exec(command.replace('FILE', repr(str(path))).replace(
-            'NEW', repr(str(new))), {'torch': torch})
+        run_advice(command, path, new)
         torch.testing.assert_close(torch.load(new, weights_only=True), want)
     # a training checkpoint's logged history (HistoryBuffer, allow-listed)
     # is kept beside them: only the Namespace is deleted
@@ -2544,8 +2543,7 @@ def test_the_unpickle_advice_saves_each_pretrained_file(tmp_path, zipped):
         load(str(path))
     command = str(refused.value).rsplit('give that file: ', 1)[1]
     assert "del c['args']; torch.save" in command, command
-    exec(command.replace('FILE', repr(str(path))).replace(
-        'NEW', repr(str(new))), {'torch': torch})
+    run_advice(command, path, new)
     got = torch.load(new, weights_only=True)
     assert set(got) == {'state_dict', 'message_hub'}
     assert got['message_hub']['log_scalars']['loss'].current() == 2.5

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from _foundation_helpers import (CLP_DEMO, FSP_DEMO, REPO, loaded_modules,
-                                 run_tool, small_config)
+                                 run_advice, run_tool, small_config)
 
 # the tiny models trained here spend their time waking threads: one
 # intra-op thread for the module (a test's runs compared bit for bit are
@@ -2267,8 +2267,7 @@ def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
         train(cfg, work_dir=str(tmp_path / 'run'), cfg_options=init(timm))
     command = str(refused.value).rsplit('give that file: ', 1)[1]
     alone = tmp_path / 'alone.pth'
-    exec(command.replace('FILE', repr(str(timm))).replace(
-        'NEW', repr(str(alone))), {'torch': torch})
+    run_advice(command, timm, alone)
     runner = build_runner(cfg, work_dir=str(tmp_path / 'alone'),
                           cfg_options=init(alone))
     runner._init_model_weights()
@@ -2379,8 +2378,7 @@ def test_a_pretrained_file_of_model_key_names_it(fsp_epoch_1, tmp_path):
         assert f'its tensors are under {at} in the file' in line, line
         command = line.split('give that file: ', 1)[1].split(' (load_')[0]
         new = tmp_path / 'new.pth'
-        exec(command.replace('FILE', repr(str(path))).replace(
-            'NEW', repr(str(new))), {'torch': torch})
+        run_advice(command, path, new)
         init['checkpoint'] = str(new)
         runner = build_runner(cfg, work_dir=str(tmp_path / 'new'),
                               cfg_options=options)
@@ -2713,8 +2711,7 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     command = line.split('resume from that file: ', 1)[1].rsplit(
         ', then', 1)[0]
     kept = tmp_path / 'kept.pth'
-    exec(command.replace('FILE', repr(str(tmp_path / 'note.pth'))).replace(
-        'NEW', repr(str(kept))), {'torch': torch})
+    run_advice(command, tmp_path / 'note.pth', kept)
     del runner
     runner = build_runner(cfg, work_dir=str(tmp_path / 'k'),
                           resume=str(kept))

@@ -3966,7 +3966,8 @@ class AtomicRunner(Runner):
                     f'its tensors are under {at} in the file, which '
                     'MMEngine\'s Pretrained does not read (it reads '
                     '[\'state_dict\'] or the file\'s top level): save '
-                    'them as its state_dict and give that file: torch.save('
+                    'them as its state_dict and give that file: import '
+                    'torch, openselfsup.engine; torch.save('
                     f'{{"state_dict": torch.load(FILE, weights_only=True)'
                     f'{at}}}, NEW)')
             if refusal:

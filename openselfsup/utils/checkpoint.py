@@ -414,8 +414,11 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     if entries:
         dels = ''.join(f'del c{"".join(f"[{k!r}]" for k in at)}; '
                        for at in entries)
-        save = (f'c = torch.load(FILE, weights_only=False); {dels}'
-                'torch.save(c, NEW)')
+        # this project's pickling (import openselfsup.engine) saves the
+        # logged history's HistoryBuffer as weights_only=True loads it;
+        # plain MMEngine's re-pickled it with getattr, refused again
+        save = ('import torch, openselfsup.engine; c = torch.load(FILE, '
+                f'weights_only=False); {dels}torch.save(c, NEW)')
         # the training state MMEngine's resume reads: kept whole, the
         # file without them resumes (an object beside the meta's epoch)
         state = ('state_dict', 'optimizer', 'param_schedulers',
