@@ -2338,8 +2338,8 @@ def test_a_pretrained_file_with_torchs_opt_out_is_read_as_mmengine_reads(
 
 
 def test_a_pretrained_file_of_model_key_names_it(fsp_epoch_1, tmp_path):
-    """A ``Pretrained`` file keeping its state dict under ``model`` (DINO,
-    DeiT, MAE: ``{'model': sd, 'epoch': 3}``), with ``prefix='backbone.'``
+    """A ``Pretrained`` file keeping its state dict under ``model`` (DeiT,
+    MAE: ``{'model': sd, 'epoch': 3}``), with ``prefix='backbone.'``
     or without: MMEngine's Pretrained reads ``state_dict`` or the top
     level, not ``model`` (the reference: its own reader refuses it), and
     the check said 'none of the 100 tensors is in the file (... the
@@ -2385,6 +2385,76 @@ def test_a_pretrained_file_of_model_key_names_it(fsp_epoch_1, tmp_path):
         runner._init_model_weights()
         got = runner.model.backbone.state_dict()
         assert all(torch.equal(got[k], bare[k]) for k in bare)
+
+
+def test_files_of_model_key_and_dinos_are_named_with_a_command_that_runs(
+        fsp_epoch_1, tmp_path, monkeypatch):
+    """The state dict under a key MMEngine does not read, named with the
+    command that saves it as ``state_dict``, run in a fresh interpreter:
+    an MAE file ({'model': sd, 'args': Namespace}) as Pretrained under
+    torch's opt-out TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 (the command's
+    torch.load(weights_only=True) refused the Namespace); the same file
+    as load_from (it said 'none of the 100 tensors of its backbone is in
+    the file ... another model's checkpoint'); DINO's {'student': sd,
+    'teacher': sd} (main_dino.py's keys; it said 'none of the tensors').
+    Each saved file loads the weights it was made of."""
+    import argparse
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, full, bare = _shifted_weights(fsp_epoch_1)
+    args = argparse.Namespace(lr=0.1)
+    mae, dino = tmp_path / 'mae.pth', tmp_path / 'dino.pth'
+    torch.save({'model': bare, 'epoch': 3, 'args': args}, mae)
+    torch.save({'student': {f'module.backbone.{k}': v.neg() for k, v in
+                            bare.items()},
+                'teacher': {f'backbone.{k}': v for k, v in bare.items()},
+                'epoch': 3}, dino)
+
+    def refused(options, run=lambda r: r._init_model_weights()):
+        runner = build_runner(cfg, work_dir=str(tmp_path / 'run'),
+                              cfg_options=options)
+        with pytest.raises(InputError) as error:
+            run(runner)
+        return str(error.value)
+
+    def pretrained(path, **extra):
+        return {'model.backbone.init_cfg': [
+            dict(type='Pretrained', checkpoint=str(path), **extra)]}
+
+    def loaded(options, want, run=lambda r: r._init_model_weights()):
+        runner = build_runner(cfg, work_dir=str(tmp_path / 'new'),
+                              cfg_options=options)
+        run(runner)
+        got = runner.model.state_dict()
+        assert all(torch.equal(got[k], want[k]) for k in want)
+
+    with monkeypatch.context() as opted:
+        opted.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        line = refused(pretrained(mae))
+        assert "its tensors are under ['model'] in the file" in line, line
+        command = line.split('give that file: ', 1)[1].split(' (load_')[0]
+        run_advice(command, mae, tmp_path / 'a.pth',
+                   {'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'})
+        loaded(pretrained(tmp_path / 'a.pth'),
+               {f'backbone.{k}': v for k, v in bare.items()})
+    # load_from of the same weights under the model's names
+    resume = lambda r: r.load_or_resume()  # noqa: E731
+    torch.save({'model': full, 'epoch': 3}, mae)
+    line = refused({'load_from': str(mae)}, resume)
+    assert "its tensors are under ['model'] in the file, which MMEngine's " \
+        'load_from does not read' in line, line
+    command = line.split('give that file: ', 1)[1].split(' (load_')[0]
+    run_advice(command, mae, tmp_path / 'b.pth')
+    loaded({'load_from': str(tmp_path / 'b.pth')}, full, resume)
+    # DINO's: the teacher's saved, then read under its prefix
+    line = refused(pretrained(dino))
+    assert "its tensors are under ['student'] and ['teacher'] (DINO's) " \
+        "in the file" in line, line
+    command = line.split('give that file: ', 1)[1].split(' (load_')[0]
+    run_advice(command, dino, tmp_path / 'c.pth')
+    loaded(pretrained(tmp_path / 'c.pth', prefix='backbone.'),
+           {f'backbone.{k}': v for k, v in bare.items()})
 
 
 def _edited_checkpoint(fsp_epoch_1, tmp_path, edit):

@@ -3829,10 +3829,12 @@ class AtomicRunner(Runner):
         MoCo's momentum encoder), read as MMEngine's ``PretrainedInit``
         reads it (``state_dict`` or the whole file, ``module.`` stripped;
         with ``prefix``, the names under it; not ``model``: a file of
-        DINO / DeiT / MAE's ``{'model': sd}``, which
+        DeiT / MAE's ``{'model': sd}``, which
         :func:`~openselfsup.utils.checkpoint.unwrap_state_dict` reads for
-        extraction, is named with the command that saves ``sd`` as its
-        ``state_dict``), before anything is loaded:
+        extraction, or DINO's ``{'student': sd, 'teacher': sd}``, is
+        named with the command that saves ``sd`` as its ``state_dict``,
+        :func:`~openselfsup.utils.checkpoint.unread_state_dict`), before
+        anything is loaded:
         MMEngine loads it with ``strict=False``, so a file of another
         width, or one whose names are not the module's (a training
         checkpoint's ``backbone.conv1.weight`` for a backbone's
@@ -3869,7 +3871,7 @@ class AtomicRunner(Runner):
         from ..models.state_dict import held_under, load_from_fit
         from ..utils.checkpoint import (load_checkpoint_file,
                                         load_legacy_checkpoint, read_inert,
-                                        state_dict_keys,
+                                        unread_state_dict,
                                         weights_only_opted_out)
 
         def pretrained(cfg):
@@ -3958,18 +3960,9 @@ class AtomicRunner(Runner):
                     f'({under[1]}); the file holds them under {under[0]!r} '
                     f'(a training checkpoint\'s): give the init_cfg '
                     f'prefix={under[0]!r}')
-            keys = state_dict_keys(saved) if refusal and not under else None
-            if keys and keys != ('state_dict',):
-                # {'model': sd} (DINO, DeiT, MAE), which extraction reads
-                at = ''.join(f'[{k!r}]' for k in keys)
-                refusal = (
-                    f'its tensors are under {at} in the file, which '
-                    'MMEngine\'s Pretrained does not read (it reads '
-                    '[\'state_dict\'] or the file\'s top level): save '
-                    'them as its state_dict and give that file: import '
-                    'torch, openselfsup.engine; torch.save('
-                    f'{{"state_dict": torch.load(FILE, weights_only=True)'
-                    f'{at}}}, NEW)')
+            if refusal and not under:
+                # {'model': sd} (DeiT, MAE), DINO's student / teacher
+                refusal = unread_state_dict(saved, 'Pretrained') or refusal
             if refusal:
                 raise InputError(
                     f'{head}: does not fit {name}: {refusal} '
@@ -4027,6 +4020,7 @@ class AtomicRunner(Runner):
         import re
 
         from ..models.state_dict import load_from_fit, resume_fit
+        from ..utils.checkpoint import unread_state_dict
         model, state = self._model_and_state(checkpoint)
         if state is None:
             return  # MMEngine's load says what it is
@@ -4048,6 +4042,8 @@ class AtomicRunner(Runner):
             return
         refusal, summary = load_from_fit(model, state)
         if refusal:
+            # {'model': sd} (DeiT, MAE), DINO's: named with the command
+            refusal = unread_state_dict(checkpoint, 'load_from') or refusal
             raise InputError(
                 f'load_from {self._load_from}: does not fit the config\'s '
                 f'model: {refusal} (load_from_check=False loads what fits, '

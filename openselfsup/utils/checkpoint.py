@@ -585,7 +585,7 @@ def strip_wrapper_prefixes(key: str) -> str:
 
 
 #: the entries a checkpoint file may keep its state dict under: MMEngine's
-#: ``state_dict``, DINO / DeiT's ``model`` (``{'model': sd, 'optimizer':
+#: ``state_dict``, DeiT / MAE's ``model`` (``{'model': sd, 'optimizer':
 #: ..., 'epoch': ...}``), a DDP wrapper's ``module``; tried in this order
 STATE_DICT_KEYS = ('state_dict', 'model', 'module')
 
@@ -612,6 +612,35 @@ def state_dict_keys(obj: Any) -> Optional[tuple]:
         if inner is not None:
             return (key,) + inner
     return None
+
+
+def unread_state_dict(saved: Any, reader: str) -> Optional[str]:
+    """The refusal's words for a loaded checkpoint ``saved`` whose state
+    dict MMEngine's ``reader`` (``Pretrained``, ``load_from``: the file's
+    ``['state_dict']`` or its top level) does not read: one under another
+    key (:func:`state_dict_keys`: DeiT / MAE's ``{'model': sd, ...}``), or
+    DINO's (``main_dino.py``: ``{'student': sd, 'teacher': sd, 'args':
+    ...}``), with the command that saves it as the ``state_dict`` (the
+    teacher's, the weights DINO's evaluation reads by default). The file is
+    read with ``weights_only=True``, or ``False`` under torch's opt-out
+    (:func:`weights_only_opted_out`), whose user trusts the file's objects
+    (MAE's ``args``). None where it reads the file's state dict."""
+    keys, what = state_dict_keys(saved), 'them'
+    if keys is None and isinstance(saved, dict) and \
+            _holds_tensor(saved.get('teacher')) and \
+            _holds_tensor(saved.get('student')):
+        keys, what = ('teacher',), 'the teacher\'s (DINO evaluates it)'
+    if not keys or keys == ('state_dict',):
+        return None
+    at = ''.join(f'[{k!r}]' for k in keys)
+    where = at if keys != ('teacher',) or what == 'them' else \
+        '[\'student\'] and [\'teacher\'] (DINO\'s)'
+    return (f'its tensors are under {where} in the file, which MMEngine\'s '
+            f'{reader} does not read (it reads [\'state_dict\'] or the '
+            f'file\'s top level): save {what} as its state_dict and give '
+            'that file: import torch, openselfsup.engine; torch.save('
+            '{"state_dict": torch.load(FILE, weights_only='
+            f'{not weights_only_opted_out()}){at}}}, NEW)')
 
 
 def unwrap_state_dict(obj: Any) -> Any:
