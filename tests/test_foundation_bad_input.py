@@ -2636,6 +2636,36 @@ def test_the_unpickle_refusal_walks_shared_and_cyclic_files_once(tmp_path):
     assert 'save its tensors in plain dicts' in lines[5], lines[5]
 
 
+def test_the_unpickle_advice_names_no_key_python_cannot_write(tmp_path):
+    """A Namespace under a key that is no Python literal (a PosixPath, an
+    np.int64, whose repr np.int64(3) the advised command's interpreter
+    cannot evaluate, np not imported) was advised as del c['meta'][...]
+    with the placeholder's or the key's repr: no command. Such a file is told in the general words (save its tensors
+    in plain dicts); a string key still gets its command."""
+    import argparse
+    import pathlib
+
+    import numpy as np
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import load_checkpoint_file
+    ns = argparse.Namespace(lr=0.1)
+    for key, said in ((pathlib.PosixPath('x'), None), (np.int64(3), None),
+                      ('x', "del c['meta']['x']; torch.save(c, NEW)")):
+        path = tmp_path / 'keyed.pth'
+        torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {key: ns}},
+                   path)
+        with pytest.raises(InputError) as refused:
+            load_checkpoint_file(str(path))
+        line = str(refused.value)
+        if said:
+            assert said in line, line
+        else:
+            assert 'del c' not in line and 'save its tensors in plain ' \
+                'dicts' in line, line
+
+
 def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
     """is_legacy_format (torch-free: the first pickle of the file, or a
     tar) says legacy exactly where torch.load reads the file as its legacy

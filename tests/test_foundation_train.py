@@ -2792,6 +2792,44 @@ def test_resume_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     assert sorted(p.name for p in hub.iterdir()) == ['epoch_1.pth']
 
 
+def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,
+                                                           tmp_path):
+    """A training checkpoint whose meta holds three Namespaces beside its
+    epoch: the unpickling refusal's advice deleted the whole meta (a dict
+    of more than two such entries and no tensor, del c['meta']) and said
+    to start a new run from the weights. It deletes the three now and
+    resumes the file: the file the command writes (in a fresh
+    interpreter) resumes at the checkpoint's epoch, its meta the
+    original's (the reference: the meta before the Namespaces went in)."""
+    import argparse
+
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    cfg, a, _ = fsp_epoch_1
+    state = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    ns = argparse.Namespace(lr=0.1)
+    path, kept = tmp_path / 'three.pth', tmp_path / 'kept.pth'
+    torch.save(dict(state, meta=dict(state['meta'], a=ns, b=ns, c=ns)), path)
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'r'),
+                          resume=str(path))
+    with pytest.raises(InputError) as refused:
+        runner.load_or_resume()
+    line = str(refused.value)
+    assert line.endswith(', then --resume NEW') and (
+        "del c['meta']['a']; del c['meta']['b']; del c['meta']['c']; "
+        'torch.save(c, NEW)') in line, line
+    command = line.split('resume from that file: ', 1)[1].rsplit(
+        ', then', 1)[0]
+    run_advice(command, path, kept)
+    assert set(torch.load(kept, weights_only=True)['meta']) == \
+        set(state['meta'])
+    del runner
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'k'),
+                          resume=str(kept))
+    runner.load_or_resume()
+    assert runner.epoch == state['meta']['epoch']
+
+
 def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     """A new run's load_from = 'http://.../epoch_1.pth' (here by
     --cfg-options): MMEngine loaded it through

@@ -38,6 +38,7 @@ only reads or converts checkpoints (``tools/extract_backbone_weights.py``)
 starts without the training stack (mmpretrain, mmcv) that
 ``openselfsup.engine`` imports.
 """
+import ast
 import contextlib
 import copyreg
 import os
@@ -381,6 +382,16 @@ def refused_global(exc: BaseException) -> Optional[str]:
     return (found.group(1) or found.group(2)) if found else None
 
 
+def _literal(key: Any) -> bool:
+    """Whether ``key``'s ``repr`` is a Python literal that gives it back
+    (a string, a number): a key the advised ``del c[...]`` can name."""
+    try:
+        return type(key) in (str, bytes, int, float, bool, type(None)) \
+            and ast.literal_eval(repr(key)) == key
+    except (ValueError, SyntaxError):
+        return False
+
+
 def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                        names: Optional[List[str]] = None,
                        resume: bool = False,
@@ -411,7 +422,7 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     name = ', '.join(names) if names else refused_global(exc)
     what = f' ({name})' if name else ''
     entries = refused_entries(source if source is not None else path)
-    if entries:
+    if entries and all(_literal(k) for at in entries for k in at):
         dels = ''.join(f'del c{"".join(f"[{k!r}]" for k in at)}; '
                        for at in entries)
         # this project's pickling (import openselfsup.engine) saves the
@@ -431,7 +442,8 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                 f'holds them): {save}, then --cfg-options load_from=NEW '
                 '--work-dir NEW_DIR' if resume
                 else f'save it without them and give that file: {save}')
-    else:  # not found in plain containers (the file is such an object)
+    else:  # not found in plain containers (the file is such an object),
+        # or under a key no del c[...] names (a PosixPath, np.int64(3))
         todo = ('save its tensors in plain dicts (torch.load(FILE, '
                 'weights_only=False) reads it) and ' + (
                     'start a new run from them: --cfg-options load_from=NEW '
@@ -492,8 +504,8 @@ def refused_entries(source) -> List[tuple]:
     the checkpoint ``source`` (a path, or a callable giving a buffer of
     its bytes from their start): the key paths, through the file's dicts,
     of each one (``[('args',)]`` for ``{'model': sd, 'args': Namespace}``;
-    a dict of several and no tensor, a plain-MMEngine ``message_hub``,
-    as its own key). Read with them as inert placeholders
+    each of several in a dict, not the dict: a training checkpoint's
+    ``meta`` keeps what a resume reads). Read with them as inert placeholders
     (:func:`read_inert`). Each container is walked once (:func:`_reaches`):
     a dict the pickle's memo shares is told at the first path that meets
     it (deleting there deletes from the one object every path reaches).
@@ -526,12 +538,7 @@ def refused_entries(source) -> List[tuple]:
             # deleted whole (then here too)
             return [at] if holds[id(value)] else []
         holds[id(value)] = False  # a dict holding itself: nothing more
-        inner = [p for k, v in value.items() for p in found(v, at + (k,))]
-        if len(inner) > 2 and at and not _reaches(
-                value, lambda v: isinstance(v, torch.Tensor), budget):
-            holds[id(value)] = True
-            return [at]
-        return inner
+        return [p for k, v in value.items() for p in found(v, at + (k,))]
     try:
         entries = found(obj, ())
     except (RecursionError, _WalkTooLong):  # nested past Python's stack,
