@@ -308,13 +308,14 @@ def test_check_listed_batch_counts_wrapped_lists(tmp_path, monkeypatch,
                            range(1, len(data) + 3))
 
 
-@pytest.mark.parametrize('threshold', [1e308, 1e300])
+@pytest.mark.parametrize('threshold', [1e308, 1e300, 10**400])
 def test_a_class_balanced_threshold_past_any_list_is_one_line(tmp_path,
                                                               threshold):
     """A ``ClassBalancedDataset`` ``oversample_thr`` whose repeat count
     (sqrt(thr / f) per sample) is more than a list holds: the torch-free
     count of --check-config stopped on an OverflowError traceback (1e308:
-    an infinite repeat) or passed it (1e300) to the run, where MMEngine's
+    an infinite repeat; the int 10**400, past a float's range) or passed
+    it (1e300) to the run, where MMEngine's
     dataset fails to build (the reference: it is built here). One line
     now, naming the config and the value."""
     from mmengine.config import Config

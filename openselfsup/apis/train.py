@@ -2154,15 +2154,19 @@ def class_balanced(counts: collections.Counter, threshold: Any
     Raises:
         InputError: a threshold so large that a label's repeat count is
             more than a Python list holds (``sys.maxsize``; infinite
-            past 1e308 / its fraction): MMEngine's ``[index] *
+            past 1e308 / its fraction, or an int past a float's range,
+            10**400): MMEngine's ``[index] *
             ceil(r)`` is an ``OverflowError`` traceback once the run
             builds its dataset, and this count was one in
             ``--check-config``."""
     if not (is_number(threshold) and 0 <= threshold < math.inf):
         return None
     total = sum(counts.values())
-    repeats = {c: max(1.0, math.sqrt(threshold / (n / total)))
-               for c, n in counts.items()}
+    try:
+        repeats = {c: max(1.0, math.sqrt(threshold / (n / total)))
+                   for c, n in counts.items()}
+    except OverflowError:  # an int past a float's range (10**400)
+        repeats = dict.fromkeys(counts, math.inf)
     if any(r > sys.maxsize for r in repeats.values()):
         raise InputError(
             f'ClassBalancedDataset oversample_thr = {threshold!r}: repeats '
