@@ -4624,7 +4624,7 @@ def test_an_unknown_init_cfg_type_is_one_line():
                         'c.py')
     # a near miss of another case, as the optimizer's type check finds
     # it (one walk of the registries for both): no hint was given
-    for kind, near in (('KAIMING', 'Kaiming'), ('xavier', 'Xavier')):
+    for kind, near in (('KAIMING', 'Kaiming'), ('UNIFORM', 'Uniform')):
         with pytest.raises(InputError, match=re.escape(
                 f"no weight initializer {kind!r} is registered (did you "
                 f"mean {near}? there are: ")):
