@@ -219,6 +219,13 @@ def build_dictionary(features: np.ndarray, labels: np.ndarray,
                       tuple(int(c) for c in excluded), False)
 
 
+#: what reading a file that is no readable dictionary raises (missing or
+#: mistyped arrays, a truncated or foreign file): load_dictionary refuses it,
+#: _made_by reads it as made by no one
+_UNREADABLE = (KeyError, ValueError, OSError, EOFError, TypeError,
+               zipfile.BadZipFile)
+
+
 def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
     """Read a dictionary file.
 
@@ -250,8 +257,7 @@ def load_dictionary(path: str, make: Optional[str] = None) -> Dictionary:
         # who made it ('' where the file predates the field: unknown)
         dic.source['made_by'] = str(d['made_by']) if 'made_by' in d else ''
         dic.source['features_shape'] = d['features_shape'].tolist()
-    except (KeyError, ValueError, OSError, EOFError, TypeError,
-            zipfile.BadZipFile) as exc:
+    except _UNREADABLE as exc:
         raise InputError(f'{path}: not a readable base dictionary '
                          f'({type(exc).__name__}); make it again with: '
                          f'{make} --overwrite') from None
@@ -356,8 +362,7 @@ def _made_by(path: str) -> str:
     try:
         with np.load(path, allow_pickle=False) as z:
             return str(z['made_by']) if 'made_by' in z.files else ''
-    except (KeyError, ValueError, OSError, EOFError, TypeError,
-            zipfile.BadZipFile):
+    except _UNREADABLE:
         return ''
 
 
