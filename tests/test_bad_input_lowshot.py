@@ -2836,3 +2836,57 @@ def test_support_and_queries_of_other_library_releases_are_not_mixed(
                     '10.4.0 vs 11.0.0, torch 2.4.1 vs 2.5.0')
     assert 'NCT_train.npy and ' in err and 'NCT_test.npy' in err, err
     assert 'mmcv' not in err and len(err.strip().splitlines()) == 1, err
+
+
+_CHECKED = ("is refused by the sweep's check of this script's settings "
+            '(sweep.py --check, before any extraction): ')
+
+
+@pytest.mark.parametrize('script, flags, setting', [
+    ('/s/evaluate_encoder.sh', ['--task', 'out', '--out_shots', '1', '0'],
+     'OUT_SHOTS="1 0"'),
+    ('/s/evaluate_encoder.sh', ['--task', 'near', '--novel_classes', '9'],
+     'NOVEL_CLASSES="9"'),
+    ('/s/demo_lowshot.sh', ['--task', 'near', '--novel_classes', '9'],
+     'NOVEL="9"'),
+    ('/s/evaluate_encoder.sh', ['--seed', '-1'], 'SEED="-1"'),
+    ('/s/evaluate_encoder.sh', ['--num_task', 'x'], 'NUM_TASK="x"'),
+    ('/s/evaluate_encoder.sh', ['--device', 'cpu\nx'], 'DEVICE="cpu\\nx"'),
+    ('/s/evaluate_encoder.sh', ['--chunk_size', '0'], None)])
+def test_sweep_check_as_script_names_the_setting(tmp_path, capsys, script,
+                                                 flags, setting):
+    """evaluate_encoder.sh's check_refusal (_env.sh) re-parsed the line of
+    sweep.py --check in shell to name the setting a flag came from; the
+    check now phrases it itself (--as_script SCRIPT, the table in
+    openselfsup/lowshot/script_settings.py), argparse's refusals too,
+    without usage lines; the value is the one the flag got (a negative
+    number too; a newline written \\n: one line). Reference: the check's
+    own line, the same command without --as_script; a flag of no setting
+    (--chunk_size) gets the line that names none."""
+    from openselfsup.utils import run_cli
+    argv = ['--model', 'm', '--workdir', str(tmp_path / 'w'), '--check']
+    argv += flags
+    try:  # (argparse's refusal exits)
+        assert run_cli(SWEEP, argv) == 2
+    except SystemExit as exc:
+        assert exc.code == 2
+    own = capsys.readouterr().err.strip().splitlines()[-1]
+    own = own[own.index('error: ') + len('error: '):]
+    err = cli_fails(SWEEP, argv + ['--as_script', script], capsys,
+                    str(tmp_path), own)
+    if setting is None:
+        assert err == (f"error: {script}: the sweep's check of this "
+                       "script's settings (sweep.py --check, before any "
+                       f'extraction) refuses them: {own}'), err
+    else:
+        assert err == f'error: {script}: {setting} {_CHECKED}{own}', err
+
+
+def test_sweep_as_script_without_check_is_refused(tmp_path, capsys):
+    """--as_script phrases the check's refusals (they say "sweep.py
+    --check, before any extraction"): on a run it would have said so of
+    a run; refused, nothing written."""
+    cli_fails(SWEEP, ['--model', 'm', '--workdir', str(tmp_path / 'w'),
+                      '--as_script', '/s/evaluate_encoder.sh'], capsys,
+              str(tmp_path), '--as_script phrases the refusals of --check '
+              'only (give --check)')

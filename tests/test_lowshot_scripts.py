@@ -378,7 +378,10 @@ def test_demo_chain_commands(tmp_path):
     # the sweep's settings checked (--check) before the extraction
     assert scripts == ['sweep.py', 'extract.py', 'sweep.py', 'summarize.py']
     check, cmds = cmds[0][1], cmds[1:]
-    assert check['check'] and dict(check, check=False) == cmds[1][1]
+    # (phrasing a refusal as the script's line: --as_script "$0")
+    assert check['as_script'].endswith('/scripts/demo_lowshot.sh')
+    assert check['check'] and \
+        dict(check, check=False, as_script=None) == cmds[1][1]
     assert len(cmds[0][1]['output']) == 5
     sweep = cmds[1][1]
     specs = _settings(sweep)
@@ -819,7 +822,8 @@ case "$*" in *--check*) ;; *) echo "RAN: $*"; exit 0 ;; esac
 case $FAKE in
 ok) echo "check-stdout-line"; echo "warning: a note" >&2; exit 0 ;;
 refusal) echo "warning: before the refusal" >&2
-    echo "error: --near_shots 0: shot counts must be at least 1" >&2
+    as=$(printf '%s\n' "$@" | sed -n '/^--as_script$/{n;p;q;}')
+    echo "error: $as: the check's line in the script's terms" >&2
     echo "stdout of the check"; exit 2 ;;
 traceback) echo "stdout of the check"
     printf 'Traceback (most recent call last):\n  File "x", line 1\n' >&2
@@ -839,7 +843,11 @@ def test_check_refusal_keeps_stdout_warnings_and_tracebacks(tmp_path, shell,
     and a traceback's stdout went to stderr; the lines before a refusal
     (warnings) were dropped. Now stdout stays stdout, a traceback passes
     with its exit code, a warning before the refusal is kept; under dash
-    (sh) and bash. Reference: the fake check's own lines."""
+    (sh) and bash. Reference: the fake check's own lines. The refusal is
+    phrased by the check itself (sweep.py --as_script "$0", whose lines
+    test_evaluate_encoder_refuses_a_bad_setting_before_extracting pins):
+    the script passes the check its path and the check's lines as they
+    are (it re-parsed them in shell, check_refusal)."""
     python = tmp_path / 'python'
     python.write_text(_FAKE_CHECK)
     python.chmod(0o755)
@@ -859,10 +867,8 @@ def test_check_refusal_keeps_stdout_warnings_and_tracebacks(tmp_path, shell,
         assert out.stdout == 'stdout of the check\n', out.stdout
         assert out.stderr == (
             'warning: before the refusal\n'
-            f'error: {path}: SHOTS="0" is refused by the sweep\'s check of '
-            "this script's settings (sweep.py --check, before any "
-            'extraction): --near_shots 0: shot counts must be at least '
-            '1\n'), out.stderr
+            f"error: {path}: the check's line in the script's terms\n"), \
+            out.stderr
     else:
         assert out.returncode == 1, (out.stdout, out.stderr)
         assert out.stdout == 'stdout of the check\n', out.stdout

@@ -28,12 +28,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from openselfsup.lowshot import spec as S  # noqa: E402
 from openselfsup.lowshot.paths import DEFAULT_WORKDIR  # noqa: E402
-from openselfsup.utils import run_cli  # noqa: E402
+from openselfsup.lowshot.script_settings import (AS_SCRIPT,  # noqa: E402
+                                                  parse_error, script_of,
+                                                  script_terms)
+from openselfsup.utils import InputError, run_cli  # noqa: E402
 
 
-def parse_args(argv=None):
+def parse_args(argv=None, script=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
+    if script is not None:  # (--as_script: its line, no usage lines)
+        p.error = parse_error
     p.add_argument('--model', required=True,
                    help='model (family) name, e.g. clp or fsp')
     p.add_argument('--task', nargs='+', default=['near'], choices=S.TASKS,
@@ -88,6 +93,13 @@ def parse_args(argv=None):
                    'runs it before it extracts features, so that a bad '
                    'setting is refused before hours of extraction, not '
                    'after)')
+    p.add_argument(AS_SCRIPT, default=None, metavar='SCRIPT',
+                   help='with --check: a refusal (argparse\'s too) is '
+                   'one line of SCRIPT (its path, as the scripts pass "$0") '
+                   'naming the setting of wsi_workdir/scripts/_env.sh that '
+                   'the flag came from and its value (SHOTS="0" for '
+                   '--near_shots 0), without usage lines; evaluate_encoder.sh '
+                   'runs its check so')
     p.add_argument('--check_models', nargs='+', default=None,
                    metavar='MODEL',
                    help='other models (families) whose feature sets, for '
@@ -105,7 +117,15 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if script_of(argv) is not None and '--check' not in argv:
+        raise InputError(f'{AS_SCRIPT} phrases the refusals of --check '
+                         'only (give --check)')
+    with script_terms(argv) as script:
+        return _main(parse_args(argv, script))
+
+
+def _main(args):
     from openselfsup.lowshot.report import count_words
     from openselfsup.lowshot.sweep import (cli_specs, other_models_specs,
                                            run_sweep)

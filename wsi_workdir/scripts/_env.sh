@@ -210,8 +210,10 @@ feature_sets() {
 # once; missing stores and dictionaries are made; each setting prints its
 # table and writes its result JSON under $WORKDIR/results/. With --check
 # among the extra flags: the settings checked only, the command not
-# printed (check_refusal: a refusal is one line of this script naming the
-# setting).
+# printed; sweep.py --as_script "$0" phrases a refusal as one line of this
+# script naming the setting and its value (SHOTS="0", not the
+# --near_shots 0 the user never typed: openselfsup/lowshot/script_settings.py),
+# its stdout, stderr and exit code passing as they are.
 sweep() {
     _family=$1; shift
     _tasks=
@@ -220,7 +222,10 @@ sweep() {
     # novel classes are the near domain's (sweep.py refuses them without)
     _novel=
     case " $_tasks " in *" near "*) _novel="--novel_classes $NOVEL_CLASSES" ;; esac
-    case " $* " in *" --check "*) _run=check_refusal ;; *) _run=run ;; esac
+    case " $* " in
+        *" --check "*) _run=; set -- "$@" --as_script "$0" ;;
+        *) _run=run ;;
+    esac
     $_run $PYTHON -u wsi_workdir/sweep.py \
         --model "$_family" \
         --task $_tasks \
@@ -230,61 +235,6 @@ sweep() {
         --device "$DEVICE" \
         --workdir "$WORKDIR" \
         $SPEC_OPTS "$@"
-}
-
-# check_refusal CMD...: run the silent check CMD (sweep.py --check); its
-# refusal becomes one line of this script naming the setting the flag came
-# from and its value (the check's line alone, "error: --near_shots 0:
-# ...", named a flag the user never typed; argparse's added its usage
-# lines); anything else it writes on stderr passes as it is (the lines
-# before a refusal's, warnings, too). Its stdout stays the script's stdout
-# (fd 3, opened outside the capture: opened inside it, the check's stdout
-# was captured with its stderr and taken for its refusal)
-check_refusal() {
-    _status=0
-    { _err=$( { "$@" 2>&1 1>&3 3>&-; } ) || _status=$?; } 3>&1
-    _last=$(printf '%s\n' "$_err" | sed -n '$p')
-    case $_status:$_last in
-        0:*) if [ -n "$_err" ]; then printf '%s\n' "$_err" >&2; fi
-             return 0 ;;
-        # a refusal: run_cli's line, or argparse's last (a line that only
-        # holds the words, a traceback's KeyError: 'error: ...', is none)
-        2:"error: "*|2:*": error: "*) ;;
-        *) printf '%s\n' "$_err" >&2; exit "$_status" ;;
-    esac
-    # the lines before the refusal's (warnings) pass; argparse's usage
-    # lines, which name flags the user never typed, do not
-    printf '%s\n' "$_err" | sed -e '$d' -e '/^usage: /,$d' >&2
-    _msg=${_last#*error: }
-    # the first flag the line names, and the setting it came from
-    _flag=$(printf '%s\n' "$_msg" | tr ' ' '\n' \
-        | sed -n '/^--[a-z]/{s/[^a-z_-].*//;p;q;}')
-    case $_flag in
-        --shots|--near_shots|--mixture_shots) _name=SHOTS ;;
-        --out_shots) _name=OUT_SHOTS ;;
-        --out_homo_shots) _name=OUT_HOMO_SHOTS ;;
-        --task) _name=DOMAINS ;;
-        --novel_class|--novel_classes) _name=NOVEL_CLASSES ;;
-        --seed|--task_seed|--dict_seed) _name=SEED ;;
-        --model|--model_template) _name=MODEL ;;
-        --num_task|--num_prototypes|--num_shift_vectors|--num_aug_shots|\
-        --clfs|--modes|--device|--workdir)
-            _name=$(echo "${_flag#--}" | tr 'a-z' 'A-Z') ;;
-        *) _name= ;;
-    esac
-    if [ -n "$_name" ]; then
-        eval "_value=\${$_name-}"
-        # demo_lowshot.sh's novel class is NOVEL (it sets NOVEL_CLASSES)
-        if [ "$_name" = NOVEL_CLASSES ] && \
-                [ "$(basename "$0")" = demo_lowshot.sh ]; then
-            _name=NOVEL
-        fi
-        refuse "$_name=\"$_value\" is refused by the sweep's check of" \
-            "this script's settings (sweep.py --check, before any" \
-            "extraction): $_msg"
-    fi
-    refuse "the sweep's check of this script's settings (sweep.py" \
-        "--check, before any extraction) refuses them: $_msg"
 }
 
 # sweep_families TASK... -- [EXTRA FLAGS]: sweep for every family of
