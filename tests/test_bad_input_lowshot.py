@@ -2890,3 +2890,21 @@ def test_sweep_as_script_without_check_is_refused(tmp_path, capsys):
                       '--as_script', '/s/evaluate_encoder.sh'], capsys,
               str(tmp_path), '--as_script phrases the refusals of --check '
               'only (give --check)')
+
+
+def test_script_refusal_reads_the_setting_from_the_command():
+    """The value is the setting's as the command got it: MODEL's from
+    --model where the line names --model_template (the scripts pass '{model}'
+    there, their own); a line naming a setting's flag the command did not
+    get has the line that names no setting (it raised UnboundLocalError).
+    Hand-written lines."""
+    from openselfsup.lowshot.script_settings import script_refusal
+    argv = ['--model', 'enc', '--model_template', '{model}', '--check']
+    said = ("the sweep's check of this script's settings (sweep.py --check, "
+            'before any extraction)')
+    assert script_refusal('/s/e.sh', "--model_template '{model}': bad",
+                          argv) == ('/s/e.sh: MODEL="enc" is refused by '
+                                    f"{said}: --model_template '{{model}}': "
+                                    'bad')
+    assert script_refusal('/s/e.sh', '--novel_class 9: bad', argv) == \
+        f'/s/e.sh: {said} refuses them: --novel_class 9: bad'

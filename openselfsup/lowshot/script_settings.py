@@ -17,9 +17,10 @@ from typing import Iterator, List, Optional, Sequence
 from ..utils import InputError
 from ..utils.errors import one_line
 
-#: each setting of the scripts and the sweep.py flags it becomes; its value
-#: is read from the flag a refusal names, else from the first of its flags
-#: in the command
+#: each setting of the scripts and the sweep.py flags it becomes (or a
+#: refusal names for it); its value is read from the first of its flags in
+#: the command (each carries the setting's value; MODEL's is --model's, the
+#: scripts' --model_template is their own)
 FLAG_SETTINGS = (
     ('SHOTS', ('--shots', '--near_shots', '--mixture_shots')),
     ('OUT_SHOTS', ('--out_shots', )),
@@ -85,22 +86,20 @@ def script_refusal(script: str, message: str, argv: Sequence[str]) -> str:
     the setting the first flag of the message came from and its value, as
     the command got it; without such a flag, the message as the check's."""
     flag = first_flag(message)
+    setting = values = None
     for name, flags in FLAG_SETTINGS:
-        if flag not in flags:
-            continue
-        for f in (flag, ) + flags:
-            values = flag_values(argv, f)
-            if values is not None:
-                break
-        else:
+        if flag in flags:
+            given = [flag_values(argv, f) for f in flags]
+            values = next((v for v in given if v is not None), None)
+            setting = name
             break
-        name = SCRIPT_NAMES.get(script.rsplit('/', 1)[-1], {}).get(name,
-                                                                   name)
-        line = (f'{script}: {name}="{" ".join(values)}" is refused by the '
-                "sweep's check of this script's settings (sweep.py --check, "
-                f'before any extraction): {message}')
-        break
-    else:
+    if values is not None:
+        setting = SCRIPT_NAMES.get(script.rsplit('/', 1)[-1],
+                                   {}).get(setting, setting)
+        line = (f'{script}: {setting}="{" ".join(values)}" is refused by '
+                "the sweep's check of this script's settings (sweep.py "
+                f'--check, before any extraction): {message}')
+    else:  # a flag of no setting, or of one the command did not get
         line = (f"{script}: the sweep's check of this script's settings "
                 '(sweep.py --check, before any extraction) refuses them: '
                 f'{message}')
