@@ -5002,6 +5002,38 @@ def test_schedule_warning_reads_iteration_loops():
     assert 'ends at epoch 5 (param_scheduler.0.end)' in over
 
 
+def test_schedule_warning_is_not_hidden_by_an_other_unit_warmup():
+    """An epoch run of 30 on a cosine converted from epochs ending at epoch
+    15, beside a per-iteration warm-up of 500 iterations: warned before the
+    other-unit walk, then silent (any scheduler in the other unit hid the
+    end). A rising LinearLR or a ConstantLR hands the lr back to the others
+    when it ends, so their end is compared, and the warm-up is named as not
+    compared; a falling LinearLR in the other unit still hides it."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import schedule_notes
+
+    def notes(scheds, epochs):
+        return schedule_notes(Config(dict(
+            param_scheduler=scheds,
+            train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=epochs))))
+    warm = dict(type='LinearLR', by_epoch=False, begin=0, end=500,
+                start_factor=1e-3)
+    cos = dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=15,
+               T_max=15, convert_to_iter_based=True)
+    [alone] = notes([cos], 30)
+    [short] = notes([warm, cos], 30)
+    assert short == alone.replace(
+        '(param_scheduler.0.end)', '(param_scheduler.1.end) '
+        '(param_scheduler.0, a warm-up given in iterations, is not compared)')
+    assert len(notes([dict(type='ConstantLR', by_epoch=False, end=500),
+                      cos], 30)) == 1
+    assert notes([warm, dict(cos, end=30, T_max=30)], 30) == []
+    # a falling LinearLR may be the schedule's end in iterations
+    assert notes([dict(warm, start_factor=1.0, end_factor=0.0), cos],
+                 30) == []
+
+
 def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
                                                     capfd):
     """``--work-dir`` naming another config's run (a CLP run given to the

@@ -1533,7 +1533,10 @@ def schedule_notes(cfg) -> list:
     ``max_epochs * epoch length``), an iteration loop's given in
     iterations (``by_epoch=False``). A scheduler in the other unit (its
     epoch length is the data's) is compared with nothing; beside one, the
-    schedule is said not to span the run only where it ends after it."""
+    schedule is said not to span the run only where it ends after it,
+    unless that one is a warm-up (:func:`_is_warmup`: it hands the lr back
+    to the others, so their end is still the schedule's), which the
+    warning names as not compared."""
     run = _run_length(cfg.get('train_cfg'))
     if run is None:
         return []
@@ -1541,12 +1544,16 @@ def schedule_notes(cfg) -> list:
     scheds = cfg.get('param_scheduler') or []
     scheds = [scheds] if isinstance(scheds, dict) else list(scheds)
     ends, notes, open_ended, other_unit = [], [], False, False
+    warmups = []
     for i, sched in enumerate(scheds):
         if not isinstance(sched, dict):
             continue
         # an iteration loop's converted schedulers are given in epochs
         if bool(sched.get('by_epoch', True)) != (unit == 'epoch'):
-            other_unit = True
+            if _is_warmup(sched):
+                warmups.append(i)
+            else:
+                other_unit = True
             continue
         begin = sched.get('begin', 0) or 0
         end = sched.get('end')
@@ -1575,12 +1582,36 @@ def schedule_notes(cfg) -> list:
     if ends and not open_ended and max(ends)[0] != length and (
             not other_unit or max(ends)[0] > length):
         end, i, where = max(ends)
+        other = 'epochs' if unit == 'iteration' else 'iterations'
+        aside = ''.join(
+            f' (param_scheduler.{w}, a warm-up given in {other}, is not '
+            'compared)' for w in warmups)
         notes.append(
             f'warning: the learning-rate schedule ends at {unit} {end:g} '
-            f'({where}) but train_cfg.{key} is '
+            f'({where}){aside} but train_cfg.{key} is '
             f'{length}: the schedule does not span the run (set its end and '
             'T_max too)')
     return notes
+
+
+def _is_warmup(sched: dict) -> bool:
+    """Whether ``sched`` is a warm-up: a ``LinearLR`` that rises (its
+    ``end_factor``, 1.0 by default, at least its ``start_factor``, 1/3 by
+    default) or a ``ConstantLR``, both of which hand the lr back at its
+    base when they end, with an end given. Where it ends in the loop's
+    other unit, the schedulers after it still govern the run's end, so it
+    does not hide theirs (:func:`schedule_notes`)."""
+    kind = sched.get('type')
+    kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    if not isinstance(sched.get('end'), (int, float)) or \
+            sched['end'] == float('inf'):
+        return False
+    if kind == 'ConstantLR':
+        return True
+    start, stop = sched.get('start_factor', 1 / 3), \
+        sched.get('end_factor', 1.0)
+    return kind == 'LinearLR' and isinstance(start, (int, float)) and \
+        isinstance(stop, (int, float)) and stop >= start
 
 
 def build_runner(config: str,
