@@ -5034,6 +5034,28 @@ def test_schedule_warning_is_not_hidden_by_an_other_unit_warmup():
                  30) == []
 
 
+def test_schedule_warning_reads_one_cycle_total_steps():
+    """A OneCycleLR without an end completes its cycle at begin +
+    total_steps (MMEngine's OneCycleParamScheduler): one of 300 steps in a
+    100-iteration run was compared with nothing; now as a cosine's T_max."""
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import schedule_notes
+
+    def notes(sched, iters):
+        return schedule_notes(Config(dict(
+            param_scheduler=[sched],
+            train_cfg=dict(type='IterBasedTrainLoop', max_iters=iters))))
+    cycle = dict(type='OneCycleLR', eta_max=0.1, total_steps=300,
+                 by_epoch=False)
+    [short] = notes(cycle, 100)
+    assert 'ends at iteration 300 (param_scheduler.0.total_steps) but ' \
+        'train_cfg.max_iters is 100' in short
+    [begun] = notes(dict(cycle, begin=50), 100)
+    assert 'ends at iteration 350' in begun
+    assert notes(cycle, 300) == []
+
+
 def test_work_dir_of_another_models_run_is_refused(synthetic_root, tmp_path,
                                                     capfd):
     """``--work-dir`` naming another config's run (a CLP run given to the

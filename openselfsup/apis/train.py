@@ -1531,7 +1531,9 @@ def schedule_notes(cfg) -> list:
     schedulers given in epochs (also those MMEngine converts to
     iterations, ``convert_to_iter_based``: ``end * epoch length`` against
     ``max_epochs * epoch length``), an iteration loop's given in
-    iterations (``by_epoch=False``). A scheduler in the other unit (its
+    iterations (``by_epoch=False``); without an end, a cosine ends at
+    ``begin + T_max``, a ``OneCycleLR`` at ``begin + total_steps``. A
+    scheduler in the other unit (its
     epoch length is the data's) is compared with nothing; beside one, the
     schedule is said not to span the run only where it ends after it,
     unless that one is a warm-up (:func:`_is_warmup`: it hands the lr back
@@ -1560,11 +1562,14 @@ def schedule_notes(cfg) -> list:
         where = f'param_scheduler.{i}.end'
         if not isinstance(end, (int, float)) or end == float('inf'):
             # MMEngine's default end is the loop's; a cosine still ends at
-            # begin + T_max (0, like None, is end - begin: no end)
-            end = begin + sched['T_max'] if isinstance(
-                sched.get('T_max'), (int, float)) and sched['T_max'] \
-                else None
-            where = f'param_scheduler.{i}.T_max'
+            # begin + T_max, a OneCycleLR at begin + total_steps (0, like
+            # None, is end - begin: no end)
+            field = next((f for f in ('T_max', 'total_steps')
+                          if isinstance(sched.get(f), (int, float))
+                          and not isinstance(sched[f], bool)
+                          and sched[f]), None)
+            end = begin + sched[field] if field else None
+            where = f'param_scheduler.{i}.{field or "T_max"}'
         if end is None:
             open_ended = True
         else:
