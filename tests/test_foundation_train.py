@@ -2455,6 +2455,22 @@ def test_files_of_model_key_and_dinos_are_named_with_a_command_that_runs(
     run_advice(command, dino, tmp_path / 'c.pth')
     loaded(pretrained(tmp_path / 'c.pth', prefix='backbone.'),
            {f'backbone.{k}': v for k, v in bare.items()})
+    # a ResNet teacher, DDP-wrapped by main_dino.py: 'module.backbone.*'
+    # (the advice said prefix='backbone.', which MMEngine's prefixed load
+    # matches on the names as stored: it then found none of the tensors)
+    torch.save({'student': {f'module.backbone.{k}': v.neg() for k, v in
+                            bare.items()},
+                'teacher': {f'module.backbone.{k}': v for k, v in
+                            bare.items()}, 'epoch': 3}, dino)
+    line = refused(pretrained(dino))
+    command = line.split('give that file: ', 1)[1].split(' (load_')[0]
+    run_advice(command, dino, tmp_path / 'd.pth')
+    for given in (None, 'backbone.'):
+        extra = {} if given is None else {'prefix': given}
+        line = refused(pretrained(tmp_path / 'd.pth', **extra))
+        assert "give the init_cfg prefix='module.backbone.'" in line, line
+    loaded(pretrained(tmp_path / 'd.pth', prefix='module.backbone.'),
+           {f'backbone.{k}': v for k, v in bare.items()})
 
 
 def _edited_checkpoint(fsp_epoch_1, tmp_path, edit):

@@ -3945,6 +3945,7 @@ class AtomicRunner(Runner):
             _, state = self._model_and_state(saved)
             if state is None:
                 continue  # MMEngine's load says what it is
+            raw = state
             if prefix is None:
                 state = {re.sub(r'^module\.', '', str(k)): v
                          for k, v in state.items()}
@@ -3953,7 +3954,12 @@ class AtomicRunner(Runner):
                 state = {k[len(prefix):]: v for k, v in state.items()
                          if str(k).startswith(prefix)}
             refusal, summary = load_from_fit(module, state)
-            under = held_under(module, state) if refusal else None
+            # the prefix on the file's own names: MMEngine's load with a
+            # prefix strips no 'module.' (DINO's DDP-wrapped teacher holds
+            # 'module.backbone.*'), and one already given is no advice
+            under = held_under(module, raw) if refusal else None
+            if under and prefix is not None and under[0] == prefix:
+                under = None
             if under:
                 refusal = (
                     f'none of its tensors is in the file under its names '
