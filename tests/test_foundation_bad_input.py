@@ -2667,6 +2667,39 @@ def test_the_unpickle_advice_names_no_key_python_cannot_write(tmp_path):
                 'dicts' in line, line
 
 
+def test_the_unpickle_advice_finds_a_refused_object_used_as_a_key(
+        tmp_path):
+    """A refused object as a dict's KEY ({PosixPath('/data/x'): 'abc'}
+    in meta, beside a Namespace): the walk read only values, so the
+    advised command deleted 'args' alone and its file was refused again.
+    Now the key's entry is found (no literal: the general words), and a
+    refused object in a tuple key too; a plain key's value still is."""
+    import argparse
+    import pathlib
+
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (load_checkpoint_file,
+                                              refused_entries)
+    ns = argparse.Namespace(lr=0.1)
+    for key in (pathlib.PosixPath('/data/x'),
+                ('a', pathlib.PosixPath('/data/x'))):
+        path = tmp_path / 'keyref.pth'
+        torch.save({'state_dict': {'w': torch.ones(2)}, 'args': ns,
+                    'meta': {'files': {key: 'abc'}, 'x': 1}}, path)
+        entries = refused_entries(str(path))
+        assert sorted(len(at) for at in entries) == [1, 3], entries
+        assert ('args',) in entries
+        [deep] = [at for at in entries if len(at) == 3]
+        assert deep[:2] == ('meta', 'files')
+        with pytest.raises(InputError) as refused:
+            load_checkpoint_file(str(path))
+        line = str(refused.value)
+        assert 'del c' not in line and 'save its tensors in plain ' \
+            'dicts' in line, line
+
+
 def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
     """is_legacy_format (torch-free: the first pickle of the file, or a
     tar) says legacy exactly where torch.load reads the file as its legacy

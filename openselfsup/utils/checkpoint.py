@@ -176,7 +176,9 @@ def _reaches(value: Any, hit, budget: Optional[list] = None) -> bool:
         budget[0] -= 1
         if budget[0] < 0:
             raise _WalkTooLong
-        todo.extend(value.values() if isinstance(value, dict) else value)
+        # a dict's keys too: a refused object may be one (a PosixPath)
+        todo.extend([*value.keys(), *value.values()]
+                    if isinstance(value, dict) else value)
     return False
 
 
@@ -538,7 +540,15 @@ def refused_entries(source) -> List[tuple]:
             # deleted whole (then here too)
             return [at] if holds[id(value)] else []
         holds[id(value)] = False  # a dict holding itself: nothing more
-        return [p for k, v in value.items() for p in found(v, at + (k,))]
+        # an entry whose key is or holds a refused object is told whole
+        # (its key no literal: the advice is then the general one)
+        return [p for k, v in value.items()
+                for p in ([at + (k,)] if key_refused(k)
+                          else found(v, at + (k,)))]
+
+    def key_refused(key) -> bool:
+        return _is_refused(key) if isinstance(key, _Inert) else \
+            isinstance(key, tuple) and refused_in(key)
     try:
         entries = found(obj, ())
     except (RecursionError, _WalkTooLong):  # nested past Python's stack,
