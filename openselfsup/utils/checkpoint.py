@@ -139,7 +139,9 @@ class _Inert:
 
 #: the most containers one walk of a file read with placeholders visits
 #: (:func:`_reaches`; a checkpoint's state dict, optimizer and logs: some
-#: thousands): beyond it the file is a crafted one, told in general words
+#: thousands): beyond it (a crafted file, or a plain one of a million small
+#: lists) no entry is told, the entries found so far included (a command
+#: deleting them alone could leave others): the refusal's general words
 WALK_LIMIT = 1_000_000
 
 
@@ -512,9 +514,11 @@ def refused_entries(source) -> List[tuple]:
     a dict the pickle's memo shares is told at the first path that meets
     it (deleting there deletes from the one object every path reaches).
     Empty where the file cannot be read so, the file itself (or a list
-    holding it) is such an object, or the walk is a crafted file's (more
-    containers than :data:`WALK_LIMIT`, dicts nested past Python's
-    stack): no entry to delete."""
+    holding it) is such an object, or the walk is cut short (more
+    containers than :data:`WALK_LIMIT`, a crafted file's or a plain one's
+    of a million small lists; dicts nested past Python's stack): the
+    entries found until then are not told either, as a command deleting
+    them alone could leave others to be refused again."""
     try:
         obj = read_inert(source)
     except Exception:  # noqa: BLE001 (not so read: no entries known)
@@ -552,7 +556,9 @@ def refused_entries(source) -> List[tuple]:
     try:
         entries = found(obj, ())
     except (RecursionError, _WalkTooLong):  # nested past Python's stack,
-        return []  # or a crafted file's walk: no entries told
+        # or more containers than the walk visits: what was found may not
+        # be all, so none is told (the general words)
+        return []
     return [] if () in entries else entries
 
 
