@@ -1374,6 +1374,29 @@ def test_a_family_named_twice_in_models_is_refused(tmp_path, script, models):
 
 @pytest.mark.parametrize('script,args', [
     ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',))])
+@pytest.mark.parametrize('domains', ['near near', 'out near out near'])
+def test_a_domain_named_twice_is_refused(tmp_path, script, args, domains):
+    """DOMAINS="near near" ended on the check's "error: --task: near given
+    twice" (a flag the user never typed). Now one line of the script naming
+    DOMAINS, before any command, as for MODELS. Reference: the repeats
+    counted here."""
+    path = os.path.join(ROOT, 'wsi_workdir', 'scripts', script)
+    env = {k: v for k, v in os.environ.items() if k not in ('MODELS',)}
+    env.update(PYTHON='echo', DOMAINS=domains)
+    out = subprocess.run(['sh', path, *args, str(tmp_path / 'w')], cwd=ROOT,
+                         capture_output=True, text=True, env=env)
+    words = domains.split()
+    twice = [d for i, d in enumerate(words) if d in words[:i]]
+    twice = ' '.join(dict.fromkeys(twice))
+    once = ' '.join(dict.fromkeys(words))
+    assert out.returncode == 2 and out.stdout == '', out.stdout
+    assert out.stderr == (
+        f'error: {path}: DOMAINS="{domains}" names {twice} more than once '
+        f'(each domain runs once: DOMAINS="{once}")\n'), out.stderr
+
+
+@pytest.mark.parametrize('script,args', [
+    ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',))])
 @pytest.mark.parametrize('domains', ['nera', 'near nera', ' '])
 def test_domains_are_checked_before_the_shots_they_read(tmp_path, script,
                                                         args, domains):

@@ -326,9 +326,23 @@ check_setting_names() {
     done
 }
 check_setting_names
+# repeats LIST: sets _seen to LIST's words once each, in order, and _twice
+# to those it names more than once (check_domains, check_distinct_models)
+repeats() {
+    _seen=; _twice=
+    for _f in $1; do
+        case " $_seen " in
+            *" $_f "*) case " $_twice " in *" $_f "*) ;;
+                           *) _twice="${_twice:+$_twice }$_f" ;; esac ;;
+            *) _seen="${_seen:+$_seen }$_f" ;;
+        esac
+    done
+}
 # check_domains: the DOMAINS of evaluate_encoder.sh and demo_lowshot.sh,
 # each known (checked before the shots settings, which are read by domain:
-# DOMAINS=nera SHOTS=1 was told the ablation's "takes no shots")
+# DOMAINS=nera SHOTS=1 was told the ablation's "takes no shots") and named
+# once (DOMAINS="near near" stopped on the check's "error: --task: near
+# given twice", a flag the user never typed)
 check_domains() {
     case $(basename "$0") in
         evaluate_encoder.sh|demo_lowshot.sh) ;;
@@ -341,6 +355,11 @@ check_domains() {
                 "mixture, out, out_homo)" ;;
         esac
     done
+    repeats "$DOMAINS"
+    if [ -n "$_twice" ]; then
+        refuse "DOMAINS=\"$DOMAINS\" names $_twice more than once (each" \
+            "domain runs once: DOMAINS=\"$_seen\")"
+    fi
 }
 check_domains
 # shots_read [names]: the shots settings this script reads, in words
@@ -534,14 +553,7 @@ check_distinct_models() {
     case $(basename "$0") in
         evaluate_encoder.sh|demo_lowshot.sh) return ;;
     esac
-    _seen=; _twice=
-    for _f in $MODELS; do
-        case " $_seen " in
-            *" $_f "*) case " $_twice " in *" $_f "*) ;;
-                           *) _twice="${_twice:+$_twice }$_f" ;; esac ;;
-            *) _seen="${_seen:+$_seen }$_f" ;;
-        esac
-    done
+    repeats "$MODELS"
     if [ -n "$_twice" ]; then
         refuse "MODELS=\"$MODELS\" names $_twice more than once (each" \
             "family runs once: MODELS=\"$_seen\")"
