@@ -1363,14 +1363,23 @@ def test_a_family_named_twice_in_models_is_refused(tmp_path, script, models):
     env.update(PYTHON='echo', WORKDIR=str(tmp_path / 'w'), MODELS=models)
     out = subprocess.run(['sh', path], cwd=ROOT, capture_output=True,
                          text=True, env=env)
-    words = models.split()
-    twice = [m for i, m in enumerate(words) if m in words[:i]]
+    _assert_repeats_refused(out, path, 'MODELS', models, 'family')
+
+
+
+def _assert_repeats_refused(out, path: str, setting: str, value: str,
+                            noun: str) -> None:
+    """``out`` (a script's run) is the one line refusing a ``setting``
+    whose ``value`` names a word more than once: the repeats counted
+    here, each named once, and the list with each once."""
+    words = value.split()
+    twice = ' '.join(dict.fromkeys(
+        w for i, w in enumerate(words) if w in words[:i]))
     once = ' '.join(dict.fromkeys(words))
     assert out.returncode == 2 and out.stdout == '', out.stdout
     assert out.stderr == (
-        f'error: {path}: MODELS="{models}" names {" ".join(twice)} more '
-        f'than once (each family runs once: MODELS="{once}")\n'), out.stderr
-
+        f'error: {path}: {setting}="{value}" names {twice} more than once '
+        f'(each {noun} runs once: {setting}="{once}")\n'), out.stderr
 
 @pytest.mark.parametrize('script,args', [
     ('evaluate_encoder.sh', ('m', '-')), ('demo_lowshot.sh', ('ckpt.pth',))])
@@ -1385,14 +1394,7 @@ def test_a_domain_named_twice_is_refused(tmp_path, script, args, domains):
     env.update(PYTHON='echo', DOMAINS=domains)
     out = subprocess.run(['sh', path, *args, str(tmp_path / 'w')], cwd=ROOT,
                          capture_output=True, text=True, env=env)
-    words = domains.split()
-    twice = [d for i, d in enumerate(words) if d in words[:i]]
-    twice = ' '.join(dict.fromkeys(twice))
-    once = ' '.join(dict.fromkeys(words))
-    assert out.returncode == 2 and out.stdout == '', out.stdout
-    assert out.stderr == (
-        f'error: {path}: DOMAINS="{domains}" names {twice} more than once '
-        f'(each domain runs once: DOMAINS="{once}")\n'), out.stderr
+    _assert_repeats_refused(out, path, 'DOMAINS', domains, 'domain')
 
 
 @pytest.mark.parametrize('script,args', [
