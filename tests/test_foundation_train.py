@@ -4971,11 +4971,20 @@ def test_a_resume_of_lr_mult_groups_scaled_compares_each_with_its_built_lr(
     built = ', '.join(f'{lr * 2 * m * 8 / 4:g}' for m in mults)
     notes = resumed()
     assert 'amp=' not in notes, notes
-    assert f'on the lr the optimizer resumes with, {held} in its ' \
-        f'{len(groups)} param groups, not the {built} in its {len(groups)} ' \
-        "param groups that this config's optim_wrapper.optimizer.lr " \
-        f'{lr * 2:g} and paramwise_cfg and auto_scale_lr give)' in notes, notes
+    assert _built_contrast(held, built, len(groups), lr * 2,
+                           'paramwise_cfg and auto_scale_lr') in notes, notes
 
+
+
+def _built_contrast(held: str, built: str, n: int, lr: float,
+                    sources: str) -> str:
+    """The resume warning's words for a run resumed on the lr ``held`` in
+    its ``n`` param groups where this config builds ``built`` from its
+    ``lr`` and ``sources``."""
+    return (f'on the lr the optimizer resumes with, {held} in its {n} '
+            f'param groups, not the {built} in its {n} param groups that '
+            f"this config's optim_wrapper.optimizer.lr {lr:g} and "
+            f'{sources} give)')
 
 def test_a_resume_of_a_resume_compares_with_what_its_config_built(
         synthetic_root, tmp_path):
@@ -5016,10 +5025,8 @@ def test_a_resume_of_a_resume_compares_with_what_its_config_built(
                                         resume=str(best)))
     notes = resumed()
     assert 'amp=' not in notes, notes
-    assert f'on the lr the optimizer resumes with, {held} in its ' \
-        f'{len(groups)} param groups, not the {built} in its {len(groups)} ' \
-        "param groups that this config's optim_wrapper.optimizer.lr " \
-        f'{lr * 2:g} and paramwise_cfg give)' in notes, notes
+    assert _built_contrast(held, built, len(groups), lr * 2,
+                           'paramwise_cfg') in notes, notes
     # saved before the record: the built values unknown, no contrast
     del ckpt['meta']['built_groups']
     torch.save(ckpt, best)
