@@ -140,12 +140,16 @@ def written_over(records: Sequence[dict]) -> List[Optional[str]]:
     longer at its path (moved, deleted), one recorded by a relative path
     (from an unknown folder) and a baseline are not judged."""
     from ..utils import file_sha1
-    now = []
+    now, hashed = [], {}  # a checkpoint of several results hashed once
     for r in records:
         path, sha1 = r['checkpoint'], r.get('checkpoint_sha1')
-        current = (file_sha1(path) if _seed(r) is None and
-                   isinstance(sha1, str) and os.path.isabs(path)
-                   and os.path.isfile(path) else None)
+        if _seed(r) is None and isinstance(sha1, str) and \
+                os.path.isabs(path) and os.path.isfile(path):
+            if path not in hashed:
+                hashed[path] = file_sha1(path)
+            current = hashed[path]
+        else:
+            current = None
         now.append(current if current not in (None, sha1) else None)
     return now
 
