@@ -745,6 +745,23 @@ def test_grayscale_alone_takes_any_dtype_of_8_bit_values(dtype):
                                   np.repeat(want, 3, axis=1))
 
 
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int32, torch.int64])
+def test_luma_alone_sums_integer_batches_in_float32(dtype):
+    """``luma`` called alone on an integer batch is the weighted channel
+    sum written out per pixel (a double-precision loop over the channels),
+    in float32: the batch's dtype truncated the weights to 0, so every sum
+    was 0."""
+    from openselfsup.datasets import batch_aug as B
+    rng = np.random.default_rng(5)
+    imgs = rng.integers(0, 256, (2, 3, 5, 7))
+    weights = (0.299, 0.587, 0.114)
+    want = sum(w * imgs[:, c].astype(np.float64)
+               for c, w in enumerate(weights))[:, None]
+    got = B.luma(torch.from_numpy(imgs).to(dtype), weights)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.double().numpy(), want, rtol=1e-6)
+
+
 def test_clp_views_use_the_published_grayscale():
     cfg = Config.fromfile(CLP)
     views = cfg.train_dataloader.dataset.pipeline[1].transforms[0]

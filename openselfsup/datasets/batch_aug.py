@@ -706,7 +706,11 @@ def luma_weights(device, dtype: torch.dtype,
 def luma(x: torch.Tensor, weights: Sequence[float],
          w: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``[N, 1, H, W]`` weighted channel sum of an RGB batch (``w``: the
-    weights already on the device, :func:`luma_weights`)."""
+    weights already on the device, :func:`luma_weights`). An integer batch
+    is summed in float32 (its dtype would truncate the weights to 0: every
+    sum 0), and the sum stays float32."""
+    if not x.is_floating_point():
+        x = x.to(torch.float32)
     if w is None:
         w = luma_weights(x.device, x.dtype, weights)
     return (x * w).sum(1, keepdim=True)
