@@ -371,8 +371,10 @@ RUN_VALUES = (
     ('auto_scale_lr.base_batch_size', _POSITIVE),
     ('auto_scale_lr.enable', _FLAG),
     ('param_scheduler.*.begin', _RATE),
-    # MMEngine's default end is 1e9 (no end); float('inf') is one too,
-    # except with convert_to_iter_based (check_schedules)
+    # a scheduler without an end ends with the run (MMEngine's runner sets
+    # the loop's max_epochs / max_iters; the class's own default, 1e9, only
+    # when built outside a runner); float('inf') is no end, except with
+    # convert_to_iter_based (check_schedules)
     ('param_scheduler.*.end', (lambda v: _number(v, inf=True) and v >= 0,
                                'a non-negative number')),
     # a cosine's T_max: 0 or None is end - begin (MMEngine's ``T_max or``)
