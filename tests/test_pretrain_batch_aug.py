@@ -2128,6 +2128,9 @@ def test_amp_flag_is_the_config_key(monkeypatch, tmp_path):
     from openselfsup.apis.train import prepare_config
     from openselfsup.utils import InputError
     hlss = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    # one GPU (MMEngine's first logger of a process reads the device count
+    # where CUDA is available: run alone, the test failed there)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 1)
     for path in (CLP, hlss):
         cfg = Config.fromfile(path)
         monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
