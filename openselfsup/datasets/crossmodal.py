@@ -28,6 +28,7 @@ from mmengine.dataset import BaseDataset
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError, is_int
 from ..utils.io import read_json_object  # noqa: F401  (its readers')
+from .data_files import classes_file
 from .list_files import CheckedIndices
 
 
@@ -38,8 +39,7 @@ def read_classes(classes: Union[int, str, Sequence[str]],
     if is_int(classes):
         names = [str(i) for i in range(classes)]
     elif isinstance(classes, str):
-        path = classes if os.path.isabs(classes) or not data_root else \
-            os.path.join(data_root, classes)
+        path = classes_file(classes, data_root)
         if not os.path.isfile(path):
             raise InputError(f'{path}: classes file not found')
         with open(path) as f:

@@ -36,6 +36,7 @@ from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError, Once, given_twice, is_int
+from .data_files import hierarchy_files
 from .list_files import CheckedIndices
 
 #: OpenSRH adds this to CH3 - CH2 so that the difference stays positive.
@@ -256,11 +257,6 @@ def _read_json(path: str):
             from None
 
 
-#: the OpenSRH release's metadata and split files, relative to data_root
-OPENSRH_METADATA = 'meta/opensrh.json'
-OPENSRH_SPLIT = 'meta/train_val_split.json'
-
-
 def read_opensrh(data_root: str, split_name: str, metadata: str = '',
                  split: str = '', check_files: bool = True
                  ) -> Tuple[List[dict], Tuple[str, ...]]:
@@ -286,8 +282,7 @@ def read_opensrh(data_root: str, split_name: str, metadata: str = '',
     if not data_root:
         raise InputError('layout=opensrh needs data_root (the OpenSRH '
                          'folder)')
-    metadata = metadata or os.path.join(data_root, OPENSRH_METADATA)
-    split = split or os.path.join(data_root, OPENSRH_SPLIT)
+    metadata, split = hierarchy_files('opensrh', metadata, split, data_root)
     meta = _read_json(metadata)
     if not isinstance(meta, dict) or not meta:
         raise InputError(f'{metadata}: expected a non-empty object '
@@ -335,6 +330,7 @@ def read_patients(layout: str, split_name: str, metadata: str = '',
     if not metadata or not split:
         raise InputError('layout=metadata needs the metadata and split '
                          'JSON files')
+    metadata, split = hierarchy_files(layout, metadata, split, data_root)
     return read_hierarchy(metadata, split, split_name, data_root,
                           check_files)
 

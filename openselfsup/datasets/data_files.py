@@ -1,0 +1,103 @@
+"""Where this project's datasets find the files they read when built.
+
+One function per path, used by the dataset that reads it and by the
+training check of missing data paths
+(:func:`~openselfsup.apis.train.check_data_paths`), which runs before the
+runner is built and without torch: the two cannot resolve a path two ways.
+Torch-free (the check imports this module, not the dataset classes).
+"""
+import os
+from typing import Any, List, Optional, Tuple
+
+#: the OpenSRH release's metadata and split files, relative to data_root
+OPENSRH_METADATA = 'meta/opensrh.json'
+OPENSRH_SPLIT = 'meta/train_val_split.json'
+
+
+def hierarchy_files(layout: str, metadata: str = '', split: str = '',
+                    data_root: str = '') -> Tuple[str, str]:
+    """The metadata and split JSON files a hierarchical dataset
+    (``HierarchicalPatientDataset``, ``HierarchicalPatchDataset``) reads:
+    ``metadata`` and ``split`` as given (relative to the current
+    directory, not joined to ``data_root``), and for ``layout='opensrh'``
+    the release's :data:`OPENSRH_METADATA` / :data:`OPENSRH_SPLIT` under
+    ``data_root`` where they are not given (``''`` where there is no
+    ``data_root``: the dataset refuses that layout without one)."""
+    if layout == 'opensrh' and data_root:
+        metadata = metadata or os.path.join(data_root, OPENSRH_METADATA)
+        split = split or os.path.join(data_root, OPENSRH_SPLIT)
+    return metadata, split
+
+
+def classes_file(classes: Any, data_root: str = '') -> Optional[str]:
+    """The class-name file a ``CaptionedImages`` dataset reads when its
+    ``classes`` is a string: joined to ``data_root`` when relative (as
+    given without a ``data_root``); None for a number or a list of
+    names."""
+    if not isinstance(classes, str):
+        return None
+    if os.path.isabs(classes) or not data_root:
+        return classes
+    return os.path.join(data_root, classes)
+
+
+def prefix_folder(prefix: Any, data_root: str = '') -> Optional[str]:
+    """A ``data_prefix`` folder as MMEngine's ``BaseDataset`` resolves it
+    (``_join_prefix``): joined to ``data_root`` when relative and
+    ``data_root`` is set, as given otherwise. None for an empty prefix
+    (the ``data_root`` itself, or the current directory), a value that is
+    not a string (MMEngine's TypeError), or a URL."""
+    if not isinstance(prefix, str) or not prefix or '://' in prefix:
+        return None
+    if not os.path.isabs(prefix) and data_root:
+        return None if '://' in data_root else os.path.join(data_root,
+                                                            prefix)
+    return prefix
+
+
+#: ``data_prefix`` keys whose folder a dataset type reads every sample
+#: from when built (each sample a file directly under it)
+_PREFIX_FOLDERS = {'CaptionedImages': 'img_path',
+                   'SlideReports': 'feat_path'}
+
+
+def build_time_paths(kind: str, node: dict
+                     ) -> List[Tuple[str, str, str, str]]:
+    """The files and folders a dataset config ``node`` of type ``kind``
+    (its class name) reads when the dataset is built, other than its
+    ``data_root`` and ``ann_file``: ``(key under the dataset, path,
+    'file' or 'folder', note)``, each path resolved as the dataset
+    resolves it. A default path is under the key it is made from
+    (``data_root`` for OpenSRH's ``meta/opensrh.json``), its note saying
+    how (``''`` for a path the key gives). Values a dataset refuses
+    itself (a path that is not a string, an unknown layout) give none."""
+    root = node.get('data_root')
+    root = root if isinstance(root, str) else ''
+    out = []
+    if kind in ('HierarchicalPatientDataset', 'HierarchicalPatchDataset'):
+        layout = node.get('layout', 'metadata')
+        given = [node.get(k, '') for k in ('metadata', 'split')]
+        if layout in ('metadata', 'opensrh') and '://' not in root and \
+                all(isinstance(v, str) for v in given):
+            paths = hierarchy_files(layout, *given, root)
+            for key, value, path, default in zip(
+                    ('metadata', 'split'), given, paths,
+                    (OPENSRH_METADATA, OPENSRH_SPLIT)):
+                if path and value:
+                    out.append((key, path, 'file', ''))
+                elif path:
+                    out.append(('data_root', path, 'file', (
+                        f": layout='opensrh' reads {default} under it "
+                        f'unless {key} is given')))
+    if kind == 'CaptionedImages' and '://' not in root:
+        path = classes_file(node.get('classes'), root)
+        if path:
+            out.append(('classes', path, 'file', ''))
+    if kind in _PREFIX_FOLDERS:
+        prefix = node.get('data_prefix')
+        name = _PREFIX_FOLDERS[kind]
+        folder = prefix_folder(prefix.get(name), root) \
+            if isinstance(prefix, dict) else None
+        if folder:
+            out.append((f'data_prefix.{name}', folder, 'folder', ''))
+    return out
