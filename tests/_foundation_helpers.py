@@ -122,11 +122,12 @@ _TOOLS = {}
 _TRACEBACK_ON_MEMORY = ('tools/train.py', 'tools/balance_sweep.py')
 
 
-def run_tool_here(args, capfd):
+def run_tool_here(args, capfd, cwd=None):
     """``run_tool`` in this process: a ``tools/*.py`` script's ``main`` with
     ``args[1:]``, under ``run_cli`` as the script's ``__main__`` calls it
-    (the training ones: ``memory_line=False``), in a fresh temporary
-    folder; no interpreter start, no second import of the model stack.
+    (the training ones: ``memory_line=False``), in the folder ``cwd``
+    (default: a fresh temporary one); no interpreter start, no second
+    import of the model stack.
     For a refusal whose line and exit status are what is checked; what
     needs a fresh interpreter (the modules a start loads, signals, a lock
     another process holds) and one run per command line stay
@@ -147,8 +148,8 @@ def run_tool_here(args, capfd):
         spec.loader.exec_module(module)
         _TOOLS[name] = module
     capfd.readouterr()
-    with tempfile.TemporaryDirectory(prefix='run_tool_') as cwd, \
-            contextlib.chdir(cwd):
+    with tempfile.TemporaryDirectory(prefix='run_tool_') as fresh, \
+            contextlib.chdir(cwd or fresh):
         code = run_cli(_TOOLS[name].main, list(args[1:]),
                        memory_line=name not in _TRACEBACK_ON_MEMORY)
     out, err = capfd.readouterr()

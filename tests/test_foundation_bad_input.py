@@ -1,6 +1,7 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import contextlib
 import functools
+import json
 import os
 import pathlib
 import re
@@ -5276,6 +5277,8 @@ def test_missing_data_root_of_a_variable_names_the_variable(tmp_path,
     assert len(under(load_config(demo, {key: 'mine'}), 'data/hier32')) == 14
     # the advice now, run: the variable set in the file it names
     (tmp_path / 'mine').mkdir()
+    for name in ('metadata.json', 'split.json'):  # checked too, there
+        (tmp_path / 'mine' / name).write_text('{}')
     with open(sets) as f:
         text = f.read()
     assert text.count("data_root = 'data/hier32'\n") == 1
@@ -5340,6 +5343,146 @@ def test_an_ann_file_under_home_is_accepted(synthetic_root, tmp_path,
             f'{home}/nope.txt: file not found (train_dataloader.dataset.'
             'ann_file in')):
         check_data_paths(cfg)
+
+
+#: the shipped configs that read their data through this project's
+#: datasets (hierarchical patients, captioned images, slide reports), each
+#: from the folder ``data/...`` that :func:`shipped_data` makes
+DATASET_CONFIGS = ('demo/hlss_rn50w8_synthetic', 'demo/hidisc_r18w8_synthetic',
+                   'hlss/hlss_clip-rn50_b32p_opensrh',
+                   'hlss/hidisc_r50_b10p_opensrh',
+                   'demo/balance_vit_tiny_synthetic',
+                   'demo/balance_slide_synthetic', 'balance/balance_hipt_isup',
+                   'balance/balance_vit_captions')
+#: the modules of the dataset classes (and torch with them), which the
+#: check does not import: it resolves their paths by ``data_files``
+DATASET_MODULES = ('openselfsup.datasets.hierarchical',
+                   'openselfsup.datasets.crossmodal',
+                   'openselfsup.datasets.registered')
+
+
+@pytest.fixture(scope='module')
+def shipped_data(tmp_path_factory):
+    """A run's directory holding the ``data/`` folders of
+    :data:`DATASET_CONFIGS`: the synthetic generators' patients, captioned
+    images and slide reports, an OpenSRH ``meta/`` (its two JSON files,
+    no patch: the check reads no patch) and the COCO folds' files (two
+    disjoint folds, an empty image folder)."""
+    from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
+                                                HierarchicalSpec,
+                                                SlideReportsSpec,
+                                                make_captioned_images,
+                                                make_slide_reports,
+                                                make_synthetic_hierarchical)
+    run = tmp_path_factory.mktemp('shipped')
+    data = run / 'data'
+    make_synthetic_hierarchical(str(data / 'hier32'), HierarchicalSpec(
+        size=8, classes=('TUM', 'ADI'), train_patients=1, val_patients=1,
+        slides=(1, 1), patches=(1, 1), seed=0))
+    make_captioned_images(str(data / 'balance' / 'images'),
+                          CaptionedImagesSpec(size=8, train=2, val=1,
+                                              captions=1, seed=0))
+    make_slide_reports(str(data / 'balance' / 'slides'), SlideReportsSpec(
+        train=2, val=1, feat_dim=4, min_regions=1, max_regions=1, seed=0))
+    meta = data / 'opensrh' / 'meta'
+    meta.mkdir(parents=True)
+    (meta / 'opensrh.json').write_text(json.dumps({
+        p: {'class': 'hgg', 'slides': {'1': {'tumor_patches': ['a.tif'],
+                                             'normal_patches': []}}}
+        for p in ('NIO_1', 'NIO_2')}))
+    (meta / 'train_val_split.json').write_text(json.dumps(
+        {'train': ['NIO_1'], 'val': ['NIO_2']}))
+    coco = data / 'coco'
+    (coco / 'train2017').mkdir(parents=True)
+    (coco / 'folds').mkdir()
+    for fold, image in (('train', 1), ('val', 2)):
+        (coco / 'folds' / f'{fold}_fold0.json').write_text(json.dumps(
+            {str(image): {'labels': [0], 'captions': ['a cat']}}))
+    return run
+
+
+def test_shipped_configs_pass_the_data_check(shipped_data, capfd):
+    """Each shipped config of this project's datasets passes the
+    launchers' check (``tools/train.py --check-config``) run where its
+    data is: the files the check now reads beside data_root and ann_file
+    (metadata, split, classes, feature and image folders) are found where
+    the datasets find them. (Without the dataset classes: a fresh
+    process, for one of them.)"""
+    for name in DATASET_CONFIGS:
+        config = os.path.join(REPO, 'configs', f'{name}.py')
+        rc, _, err = run_tool_here(['tools/train.py', config,
+                                    '--check-config'], capfd,
+                                   cwd=shipped_data)
+        assert (rc, error_lines(err)) == (0, []), name
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', os.path.join(REPO, 'configs', 'demo',
+                                        'hlss_rn50w8_synthetic.py'),
+         '--check-config'], DATASET_MODULES, cwd=shipped_data)
+    assert (rc, lines, loaded) == (0, [], [])
+
+
+@pytest.mark.parametrize('name,gone,key,kind', [
+    ('demo/hlss_rn50w8_synthetic', 'data/hier32/metadata.json',
+     'metadata', 'file'),
+    ('demo/hlss_rn50w8_synthetic', 'data/hier32/split.json', 'split',
+     'file'),
+    ('hlss/hlss_clip-rn50_b32p_opensrh', 'data/opensrh/meta/opensrh.json',
+     'data_root', 'file'),
+    ('hlss/hidisc_r50_b10p_opensrh',
+     'data/opensrh/meta/train_val_split.json', 'data_root', 'file'),
+    ('demo/balance_vit_tiny_synthetic', 'data/balance/images/classes.txt',
+     'classes', 'file'),
+    ('demo/balance_vit_tiny_synthetic', 'data/balance/images/images',
+     'data_prefix.img_path', 'folder'),
+    ('demo/balance_slide_synthetic', 'data/balance/slides/features',
+     'data_prefix.feat_path', 'folder'),
+], ids=['metadata', 'split', 'opensrh-metadata', 'opensrh-split',
+        'classes', 'images', 'features'])
+def test_a_file_the_dataset_reads_when_built_is_checked(
+        shipped_data, capfd, name, gone, key, kind):
+    """Beside data_root and ann_file, the check before the runner is
+    built (here the launchers' ``--check-config``) looks for the other
+    files and folders a dataset reads when built: a hierarchical
+    dataset's metadata and split files (as given, not under data_root;
+    OpenSRH's meta/ files under data_root unless given), a
+    CaptionedImages classes file (under data_root), the image and
+    feature folders (data_prefix under data_root). Each was found
+    missing only when the dataset was built, after MMEngine's ~270 log
+    lines, in every started process; the check passed. Now one line
+    names it and the key. The reference: the dataset itself, built from
+    the same config in the same folder, refuses the same path."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    config = os.path.join(REPO, 'configs', f'{name}.py')
+    moved = shipped_data / 'moved'
+    os.rename(shipped_data / gone, moved)
+    try:
+        rc, out, err = run_tool_here(['tools/train.py', config,
+                                      '--check-config'], capfd,
+                                     cwd=shipped_data)
+        with contextlib.chdir(shipped_data):
+            node = load_config(config).train_dataloader.dataset
+            init_default_scope('openselfsup')
+            with pytest.raises(InputError) as built:
+                DATASETS.build(dict(node, pipeline=[]))
+    finally:
+        os.rename(moved, shipped_data / gone)
+    assert gone in str(built.value)  # the dataset's own path
+    lines = error_lines(err)
+    assert rc == 2 and len(lines) == 1, (rc, err[-2000:])
+    assert lines[0].startswith(
+        f'error: {gone}: {kind} not found, relative to the current '
+        f'directory {shipped_data} (train_dataloader.dataset.{key} in '
+        f'{config}'), lines[0]
+    assert out.strip() == ''  # before anything else is said
+    if key == 'data_root':  # the OpenSRH file it makes, and the other way
+        made = gone.split('opensrh/')[1]
+        other = 'metadata' if made.endswith('opensrh.json') else 'split'
+        assert f": layout='opensrh' reads {made} under it unless " \
+            f'{other} is given; ' in lines[0]
 
 
 def test_a_dataset_that_downloads_is_not_refused(tmp_path):

@@ -30,6 +30,7 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       is_whole, load_config, local_file, named_wrappers,
                       numpy_seed, train_loop_kind, type_name,
                       variable_source)
+from ..datasets.data_files import build_time_paths
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
 from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
@@ -683,13 +684,20 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
     to its ``data_root`` when relative, as MMEngine's datasets do; a leading
     ``~`` expanded, as mmpretrain's) under ``train_dataloader`` and, for a
     run that validates, ``val_dataloader``; a dataset that downloads its
-    data (``download=True``) is not refused. The launchers run it before
+    data (``download=True``) is not refused. Then the other files and
+    folders one of this project's datasets reads when built (a
+    hierarchical dataset's metadata and split files, a ``CaptionedImages``
+    classes file, the image and feature folders), resolved by the
+    functions the datasets use
+    (:func:`~openselfsup.datasets.data_files.build_time_paths`), without
+    importing them (torch). The launchers run it before
     they start processes or submit a job (``tools/train.py
     --check-config``; not ``slurm_train.sh`` with ``DATA_CHECK=0``), on
     the machine they are started from. Then the evaluation sets that hold
     samples of the training set (:func:`check_disjoint_splits`: the
     validation set of a run that validates, with ``test`` the test set).
-    Images and list contents are checked when the datasets are built.
+    Images, patches, feature files and list contents are checked when
+    the datasets are built.
 
     Raises:
         InputError: naming the missing path and the config key, or the
@@ -705,18 +713,28 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
             path = annotation_path(node)
             missing = None
             if root and '://' not in root and not os.path.isdir(root):
-                missing = ('data_root', root, 'folder')
+                missing = ('data_root', root, 'folder', '')
             elif path and not os.path.exists(path):
-                missing = ('ann_file', path, 'file')
+                missing = ('ann_file', path, 'file', '')
             # a dataset that downloads fetches into data_root when it
             # starts; asked only for a missing path
-            if missing and not _downloads(node, 'custom_imports' in cfg):
-                what, path, kind = missing
+            if missing and _downloads(node, 'custom_imports' in cfg):
+                missing = None
+            elif missing is None:  # other files its type reads when
+                # built (this project's datasets, which do not download)
+                missing = next((
+                    found for found in build_time_paths(
+                        type_name(node.get('type')), node)
+                    if not (os.path.isdir if found[2] == 'folder'
+                            else os.path.isfile)(found[1])), None)
+            if missing:
+                what, path, kind, how = missing
                 where = '' if os.path.isabs(path) else \
                     f', relative to the current directory {os.getcwd()}'
                 raise InputError(
                     f'{path}: {kind} not found{where} ({key}.{what} in '
-                    f'{cfg.filename}; {_path_fix(cfg, f"{key}.{what}")})')
+                    f'{cfg.filename}{how}; '
+                    f'{_path_fix(cfg, f"{key}.{what}")})')
     check_disjoint_splits(cfg, test)
 
 
