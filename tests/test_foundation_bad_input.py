@@ -1,6 +1,7 @@
 """Bad input through tools/train.py (and dist_train.sh): one line, exit != 0."""
 import contextlib
 import functools
+import glob
 import json
 import os
 import pathlib
@@ -5311,12 +5312,15 @@ def test_missing_ann_file_is_refused_before_the_runner(synthetic_root,
     assert not work.exists()
 
 
-def test_an_ann_file_under_home_is_accepted(synthetic_root, tmp_path,
-                                            monkeypatch):
+@pytest.mark.parametrize('key,name,kind', [
+    ('ann_file', 'list.txt', 'file'), ('data_prefix', 'images', 'folder')])
+def test_a_path_under_home_is_accepted(synthetic_root, tmp_path,
+                                       monkeypatch, key, name, kind):
     """``ann_file='~/...'`` (e.g. via --cfg-options, where the shell leaves
-    the ~): mmpretrain's BaseDataset (ImageList's) expands it, so the early
-    check must look there too, not under data_root; a missing one is still
-    refused, by its expanded path."""
+    the ~), or an ImageList's ``data_prefix='~/...'``: mmpretrain's
+    BaseDataset (ImageList's) expands it, so the early check must look
+    there too, not under data_root; a missing one is still refused, by
+    its expanded path."""
     from mmengine.registry import init_default_scope
 
     from openselfsup.apis.train import check_data_paths
@@ -5326,34 +5330,38 @@ def test_an_ann_file_under_home_is_accepted(synthetic_root, tmp_path,
     root = os.path.join(synthetic_root, 'NCT') + '/'
     home = tmp_path / 'home'
     home.mkdir()
-    shutil.copy(os.path.join(root, 'meta', 'train_labeled.txt'),
-                home / 'list.txt')
+    if key == 'ann_file':
+        shutil.copy(os.path.join(root, 'meta', 'train_labeled.txt'),
+                    home / name)
+    else:
+        os.symlink(os.path.join(root, 'data'), home / name)
     monkeypatch.setenv('HOME', str(home))
     cfg = load_config(FSP_DEMO, {
         'train_dataloader.dataset.data_root': root,
-        'train_dataloader.dataset.ann_file': '~/list.txt'})
-    # the reference: the dataset itself reads the list under HOME
+        f'train_dataloader.dataset.{key}': f'~/{name}'})
+    # the reference: the dataset itself reads the list / images under HOME
     init_default_scope(cfg.default_scope)
     dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[],
-                                  check='none'))
-    assert dataset.ann_file == str(home / 'list.txt') and len(dataset) > 0
+                                  check='exists'))
+    read = dataset.ann_file if key == 'ann_file' else dataset.img_prefix
+    assert read == str(home / name) and len(dataset) > 0
     check_data_paths(cfg)
-    cfg.train_dataloader.dataset.ann_file = '~/nope.txt'
+    cfg.train_dataloader.dataset[key] = '~/nope'
     with pytest.raises(InputError, match=re.escape(
-            f'{home}/nope.txt: file not found (train_dataloader.dataset.'
-            'ann_file in')):
+            f'{home}/nope: {kind} not found (train_dataloader.dataset.'
+            f'{key} in')):
         check_data_paths(cfg)
 
 
-#: the shipped configs that read their data through this project's
-#: datasets (hierarchical patients, captioned images, slide reports), each
-#: from the folder ``data/...`` that :func:`shipped_data` makes
-DATASET_CONFIGS = ('demo/hlss_rn50w8_synthetic', 'demo/hidisc_r18w8_synthetic',
-                   'hlss/hlss_clip-rn50_b32p_opensrh',
-                   'hlss/hidisc_r50_b10p_opensrh',
-                   'demo/balance_vit_tiny_synthetic',
-                   'demo/balance_slide_synthetic', 'balance/balance_hipt_isup',
-                   'balance/balance_vit_captions')
+#: the shipped training configs (those with a ``train_dataloader``: not
+#: the extraction configs), each reading its data from the folder
+#: ``data/...`` that :func:`shipped_data` makes
+SHIPPED_TRAINING = sorted(
+    os.path.relpath(p, os.path.join(REPO, 'configs'))[:-3]
+    for p in glob.glob(os.path.join(REPO, 'configs', '**', '*.py'),
+                       recursive=True)
+    if '_base_' not in p and not p.startswith(
+        os.path.join(REPO, 'configs', 'extraction')))
 #: the modules of the dataset classes (and torch with them), which the
 #: check does not import: it resolves their paths by ``data_files``
 DATASET_MODULES = ('openselfsup.datasets.hierarchical',
@@ -5362,12 +5370,13 @@ DATASET_MODULES = ('openselfsup.datasets.hierarchical',
 
 
 @pytest.fixture(scope='module')
-def shipped_data(tmp_path_factory):
+def shipped_data(tmp_path_factory, synthetic_root):
     """A run's directory holding the ``data/`` folders of
-    :data:`DATASET_CONFIGS`: the synthetic generators' patients, captioned
-    images and slide reports, an OpenSRH ``meta/`` (its two JSON files,
-    no patch: the check reads no patch) and the COCO folds' files (two
-    disjoint folds, an empty image folder)."""
+    :data:`SHIPPED_TRAINING`: the synthetic generators' NCT (a copy of
+    the tests' tree), patients, captioned images and slide reports, an
+    OpenSRH ``meta/`` (its two JSON files, no patch: the check reads no
+    patch) and the COCO folds' files (two disjoint folds, an empty image
+    folder)."""
     from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
                                                 HierarchicalSpec,
                                                 SlideReportsSpec,
@@ -5376,6 +5385,7 @@ def shipped_data(tmp_path_factory):
                                                 make_synthetic_hierarchical)
     run = tmp_path_factory.mktemp('shipped')
     data = run / 'data'
+    shutil.copytree(os.path.join(synthetic_root, 'NCT'), data / 'NCT')
     make_synthetic_hierarchical(str(data / 'hier32'), HierarchicalSpec(
         size=8, classes=('TUM', 'ADI'), train_patients=1, val_patients=1,
         slides=(1, 1), patches=(1, 1), seed=0))
@@ -5402,13 +5412,14 @@ def shipped_data(tmp_path_factory):
 
 
 def test_shipped_configs_pass_the_data_check(shipped_data, capfd):
-    """Each shipped config of this project's datasets passes the
-    launchers' check (``tools/train.py --check-config``) run where its
-    data is: the files the check now reads beside data_root and ann_file
-    (metadata, split, classes, feature and image folders) are found where
-    the datasets find them. (Without the dataset classes: a fresh
-    process, for one of them.)"""
-    for name in DATASET_CONFIGS:
+    """Each shipped training config passes the launchers' check
+    (``tools/train.py --check-config``) run where its data is: the files
+    the check now reads beside data_root and ann_file (metadata, split,
+    classes, image and feature folders) are found where the datasets
+    find them. (Without the dataset classes: a fresh process, for one of
+    them.)"""
+    assert len(SHIPPED_TRAINING) > 20
+    for name in SHIPPED_TRAINING:
         config = os.path.join(REPO, 'configs', f'{name}.py')
         rc, _, err = run_tool_here(['tools/train.py', config,
                                     '--check-config'], capfd,
@@ -5436,8 +5447,9 @@ def test_shipped_configs_pass_the_data_check(shipped_data, capfd):
      'data_prefix.img_path', 'folder'),
     ('demo/balance_slide_synthetic', 'data/balance/slides/features',
      'data_prefix.feat_path', 'folder'),
+    ('demo/fsp_r18_demo', 'data/NCT/data', 'data_prefix', 'folder'),
 ], ids=['metadata', 'split', 'opensrh-metadata', 'opensrh-split',
-        'classes', 'images', 'features'])
+        'classes', 'images', 'features', 'image-list'])
 def test_a_file_the_dataset_reads_when_built_is_checked(
         shipped_data, capfd, name, gone, key, kind):
     """Beside data_root and ann_file, the check before the runner is
@@ -5446,7 +5458,8 @@ def test_a_file_the_dataset_reads_when_built_is_checked(
     dataset's metadata and split files (as given, not under data_root;
     OpenSRH's meta/ files under data_root unless given), a
     CaptionedImages classes file (under data_root), the image and
-    feature folders (data_prefix under data_root). Each was found
+    feature folders (data_prefix under data_root; an ImageList's too).
+    Each was found
     missing only when the dataset was built, after MMEngine's ~270 log
     lines, in every started process; the check passed. Now one line
     names it and the key. The reference: the dataset itself, built from
@@ -5473,8 +5486,9 @@ def test_a_file_the_dataset_reads_when_built_is_checked(
     assert gone in str(built.value)  # the dataset's own path
     lines = error_lines(err)
     assert rc == 2 and len(lines) == 1, (rc, err[-2000:])
+    shown = gone + '/' * (key == 'data_prefix')  # data/NCT/ + data/
     assert lines[0].startswith(
-        f'error: {gone}: {kind} not found, relative to the current '
+        f'error: {shown}: {kind} not found, relative to the current '
         f'directory {shipped_data} (train_dataloader.dataset.{key} in '
         f'{config}'), lines[0]
     assert out.strip() == ''  # before anything else is said

@@ -687,10 +687,12 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
     data (``download=True``) is not refused. Then the other files and
     folders one of this project's datasets reads when built (a
     hierarchical dataset's metadata and split files, a ``CaptionedImages``
-    classes file, the image and feature folders), resolved by the
-    functions the datasets use
-    (:func:`~openselfsup.datasets.data_files.build_time_paths`), without
-    importing them (torch). The launchers run it before
+    classes file, the image folder of it and of an ``ImageList``, the
+    feature folder of ``SlideReports``), resolved as the datasets
+    resolve them
+    (:func:`~openselfsup.datasets.data_files.build_time_paths`: the
+    functions the datasets call, MMEngine's join for a ``data_prefix``),
+    without importing them (torch). The launchers run it before
     they start processes or submit a job (``tools/train.py
     --check-config``; not ``slurm_train.sh`` with ``DATA_CHECK=0``), on
     the machine they are started from. Then the evaluation sets that hold

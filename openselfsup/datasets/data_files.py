@@ -4,7 +4,11 @@ One function per path, used by the dataset that reads it and by the
 training check of missing data paths
 (:func:`~openselfsup.apis.train.check_data_paths`), which runs before the
 runner is built and without torch: the two cannot resolve a path two ways.
-Torch-free (the check imports this module, not the dataset classes).
+The ``data_prefix`` folders are the exception: MMEngine's ``BaseDataset``
+joins them to ``data_root`` itself (:func:`prefix_folder` does what it
+does; ``test_a_file_the_dataset_reads_when_built_is_checked`` compares
+with the built datasets). Torch-free (the check imports this module, not
+the dataset classes).
 """
 import os
 from typing import Any, List, Optional, Tuple
@@ -55,8 +59,8 @@ def prefix_folder(prefix: Any, data_root: str = '') -> Optional[str]:
     return prefix
 
 
-#: ``data_prefix`` keys whose folder a dataset type reads every sample
-#: from when built (each sample a file directly under it)
+#: ``data_prefix`` keys whose folder a dataset type of this project reads
+#: every sample from when built (each sample a file directly under it)
 _PREFIX_FOLDERS = {'CaptionedImages': 'img_path',
                    'SlideReports': 'feat_path'}
 
@@ -93,6 +97,20 @@ def build_time_paths(kind: str, node: dict
         path = classes_file(node.get('classes'), root)
         if path:
             out.append(('classes', path, 'file', ''))
+    if kind == 'ImageList':  # mmpretrain's BaseDataset: a string is the
+        # image folder, its ~ expanded; MMEngine's joins it to data_root.
+        # Named, so looked for, as data_root is, whatever its check mode
+        # (the images of 'none' are read by the first step) and though a
+        # list of absolute paths does not read it
+        prefix = node.get('data_prefix', '')
+        key = 'data_prefix'
+        if isinstance(prefix, str):
+            prefix = os.path.expanduser(prefix)
+        elif isinstance(prefix, dict):
+            prefix, key = prefix.get('img_path'), 'data_prefix.img_path'
+        folder = prefix_folder(prefix, root)
+        if folder:
+            out.append((key, folder, 'folder', ''))
     if kind in _PREFIX_FOLDERS:
         prefix = node.get('data_prefix')
         name = _PREFIX_FOLDERS[kind]
