@@ -24,7 +24,7 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import (InputError, file_sha1, first_line, is_int, is_number,
                     with_missing_note)
-from .utils.fingerprint import folder_sha1
+from .utils.fingerprint import data_folder_sha1, folder_sha1
 
 
 def _missing_key(cfg: Config, key: str
@@ -126,6 +126,21 @@ def file_contents_change(key: str, old: Any, new: Any,
                       f'{key} names, SHA-1', old, new,
                       lambda v: str(v)[:12])
 
+
+
+def data_contents_change(key: str, old: Any, new: Any,
+                         folder: Any = None) -> str:
+    """A ``data.<key>`` setting (the digest of a data folder's listing and
+    a sample of its files, :func:`data_folder_digests`) that differs, in
+    words (:func:`key_change`, the digests shortened to 12 digits), naming
+    the ``folder`` where it is known: the data written again under the
+    same folder (the synthetic generator run again with another seed or
+    size)."""
+    key = key[len('data.'):]
+    what = (f'the data in {folder} ({key}' if isinstance(folder, str)
+            else f'the data folder {key} names (')
+    return key_change(f'{what}: its listing and a sample of its files, '
+                      'SHA-1)', old, new, lambda v: str(v)[:12])
 
 def digest_noun(path: Any, key: str = '') -> str:
     """What a digest of :func:`named_file_digests` at the dotted ``key``
@@ -313,7 +328,8 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
     lists, by their contents (``digest``, default
     :func:`~openselfsup.utils.file_sha1`): another file at the same path,
     or the same relative path from another directory, is another setting.
-    A folder counts by its path (its files are not read), but the
+    A folder counts by its path here (a data folder's files count apart,
+    by :func:`data_folder_digests`), but the
     ``path`` of a part of the ``model`` section (a text encoder's model
     folder, ``model.text_encoder.path``), which counts by its files'
     contents (:func:`~.utils.fingerprint.folder_sha1`); a URL, a missing
@@ -335,6 +351,56 @@ def named_file_digests(node: Any, key: str = '', digest=file_sha1,
                 out[where] = folder_sha1(path, digest)
     return out
 
+
+
+def data_folders(node: Any, key: str = '', skip: Sequence[str] = ()
+                 ) -> Dict[str, str]:
+    """``{dotted key: folder}`` of the local data folders the datasets of
+    a config section ``node`` (a plain dict, as ``cfg.to_dict()``; at
+    ``key``) read their samples from: each ``data_prefix`` value (a path,
+    or a dict of them: ``data_prefix.img_path``) joined to the dataset's
+    ``data_root`` where relative, as MMEngine's datasets join them, else
+    the ``data_root`` itself; folders that exist only, but the keys
+    ``skip`` and those below them. The folders whose files
+    (:func:`data_folder_digests`) a result depends on beside the files
+    :func:`named_file_digests` reads whole."""
+    out = {}
+    for at, section in config_dicts(node, key):
+        root = section.get('data_root')
+        root = local_file(root) if isinstance(root, str) else None
+        prefix = section.get('data_prefix')
+        named = ({'data_prefix': prefix} if isinstance(prefix, str) else
+                 {f'data_prefix.{k}': v for k, v in prefix.items()
+                  if isinstance(v, str)} if isinstance(prefix, dict) else {})
+        found = {}
+        for name, value in named.items():
+            path = local_file(value)
+            path = path and os.path.join(root or '', path)
+            if path and os.path.isdir(path):
+                found[name] = path
+        if not found and root and os.path.isdir(root):
+            found['data_root'] = root
+        for name, path in found.items():
+            where = f'{at}.{name}' if at else name
+            if not key_below(where, skip):
+                out[where] = path
+    return out
+
+
+def data_folder_digests(folders: Dict[str, str]) -> Dict[str, Optional[str]]:
+    """``{dotted key: digest}`` of each data folder of ``folders``
+    (:func:`data_folders`): its listing and a sample of its files
+    (:func:`~.utils.fingerprint.data_folder_sha1`; None where a sampled
+    file cannot be read), each folder read once (a config's training,
+    validation and test sets name the same one)."""
+    read: Dict[str, Optional[str]] = {}
+    out = {}
+    for where, path in folders.items():
+        real = os.path.realpath(path)
+        if real not in read:
+            read[real] = data_folder_sha1(path)
+        out[where] = read[real]
+    return out
 
 def recorded_settings(node: Any, key: str = '', skip: Sequence[str] = (),
                       digest=file_sha1) -> Tuple[Dict[str, Any],

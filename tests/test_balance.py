@@ -5147,6 +5147,63 @@ def test_a_resumed_sweep_refuses_runs_of_another_text_encoder_folder(
         'names, SHA-1: ' in line and line.count(' -> unset') == 1, line
 
 
+def test_a_resumed_sweep_refuses_runs_of_data_written_again(
+        crossmodal_root, tmp_path, monkeypatch):
+    """The data folder a run read (the slides' feature files under
+    ``data_root``) is compared by its listing and a sample of its files:
+    the data written again under the same names (the generator run again
+    with another seed, its lists aside) made other runs, yet a resumed
+    sweep reused every recorded one (the folder counted by its path). Now
+    it refuses them in one line naming the folder; a run recorded before
+    the folders were fingerprinted is reused, as then, with one warning
+    line for the sweep. The runs are stand-ins."""
+    import shutil
+
+    from openselfsup.apis import balance_sweep as bs
+    root = tmp_path / 'data'
+    shutil.copytree(crossmodal_root / 'slides', root / 'slides')
+    opts, runs = _stand_in_sweep(root, monkeypatch)
+    said = []
+    monkeypatch.setattr(bs, 'print_log',
+                        lambda msg, *a, **k: said.append(msg))
+    work = tmp_path / 'sweep'
+
+    def sweep(**kw):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kw)
+    sweep()
+    runs.calls.clear()
+    sweep(resume=True)  # the same data: every run reused
+    assert runs.calls == []
+    # every feature file written again, the lists as they were
+    features = sorted((root / 'slides' / 'features').iterdir())
+    assert features
+    for path in features:
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 1
+        path.write_bytes(bytes(data))
+    line = _refused(runs, lambda: sweep(resume=True))
+    folder = os.path.join(str(root / 'slides'), 'features')
+    assert f'holds the baseline made with other settings' in line and \
+        f'the data in {folder} (train_dataloader.dataset.data_prefix.' \
+        'feat_path: its listing and a sample of its files, SHA-1)' in line, \
+        line
+    # records written before the folders were fingerprinted: as then,
+    # said once
+    for record in work.rglob(bs.RUN_RECORD):
+        rec = json.loads(record.read_text())
+        rec['settings'] = {k: v for k, v in rec['settings'].items()
+                           if not k.startswith('data.')}
+        record.write_text(json.dumps(rec))
+    said.clear()
+    sweep(resume=True)
+    assert runs.calls == []
+    lines = [m for m in said if 'fingerprinted its data folders' in m]
+    assert len(lines) == 1 and folder in lines[0] and \
+        str(work / 'lambda_0.5') in lines[0], said
+
+
 def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
         crossmodal_root, tmp_path, monkeypatch, tiny_bert):
     """The text encoder folder is hashed as it is when a run's settings

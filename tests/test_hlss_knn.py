@@ -954,6 +954,64 @@ def _demo_checkpoint(path):
                 'meta': {'iter': 2}}, str(path))
     return path
 
+def test_results_on_data_written_again_are_refused(tmp_path):
+    """The patches written again under the same folder and names (the
+    synthetic generator run again with another size: the metadata and
+    split files the same) gave a checkpoint's rerun the same settings, so
+    results on the earlier data read as the current data's. The results
+    record the bank's and query's data folders (their listing and a
+    sample of their files); a rerun on data written since is refused as
+    other kNN settings, naming the folder, and results written before
+    the data was recorded are compared without it, as then."""
+    import json
+
+    from openselfsup.apis.knn import (check_own_results, knn_data_folders,
+                                      knn_data_sha1, knn_settings)
+    data = tmp_path / 'hier'
+    (data / 'patches').mkdir(parents=True)
+    for i in range(3):
+        (data / 'patches' / f'p{i}.png').write_bytes(b'patch %d' % i)
+    meta = data / 'metadata.json'
+    meta.write_text('{}')
+    knn = dict(bank=dict(type='HierarchicalPatchDataset', metadata=str(meta),
+                         split_name='train'),
+               query=dict(type='HierarchicalPatchDataset', metadata=str(meta),
+                          split_name='val'), k=20)
+    # no data_root: the metadata's folder, where its patch paths lie
+    folders = knn_data_folders(knn)
+    assert folders == {'knn_eval.bank.data_root': str(data),
+                       'knn_eval.query.data_root': str(data)}
+    path = str(tmp_path / 'knn_run_iter_2.json')
+    ckpt, sa = '/runs/run/iter_2.pth', 'a' * 40
+
+    def settings():
+        return (*knn_settings(knn), knn_data_sha1(folders), folders)
+
+    def record(**fields):
+        with open(path, 'w') as f:
+            json.dump(dict(checkpoint=ckpt, checkpoint_sha1=sa,
+                           config='/c/a.py', patch={}, **fields), f)
+    values, files, then, _ = settings()
+    record(knn_settings=values, knn_files_sha1=files, knn_data_sha1=then)
+    check_own_results(path, ckpt, sa, config='/c/a.py',
+                      settings=settings())  # a rerun: replaced
+    (data / 'patches' / 'p1.png').write_bytes(b'patch 1 at another size')
+    now = knn_data_sha1(folders)['knn_eval.bank.data_root']
+    assert now != then['knn_eval.bank.data_root']
+    with pytest.raises(InputError) as err:
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=settings())
+    assert str(err.value).endswith(
+        f'under other kNN settings of /c/a.py (the data in {data} '
+        '(knn_eval.bank.data_root: its listing and a sample of its files, '
+        f'SHA-1): {then["knn_eval.bank.data_root"][:12]} -> {now[:12]}; 1 '
+        'more differs); give another --out-dir, or delete it to replace '
+        'them'), err.value
+    # written before the data was recorded: replaced, as then
+    record(knn_settings=values, knn_files_sha1=files)
+    check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
+
+
 def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
         tmp_path, monkeypatch):
     """knn_eval.py on one checkpoint with two configs whose knn_eval

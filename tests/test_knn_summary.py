@@ -255,3 +255,109 @@ def test_a_checkpoint_written_over_since_is_marked(tmp_path):
     assert len(notes) == 1, out['markdown']
     assert str(ckpt) in notes[0] and old[:12] in notes[0] \
         and now[:12] in notes[0], notes
+
+
+def _data_folder(tmp_path, n=5):
+    """A data folder of ``n`` patch files and a hidden one."""
+    data = tmp_path / 'hier'
+    (data / 'patches').mkdir(parents=True)
+    for i in range(n):
+        (data / 'patches' / f'p{i}.png').write_bytes(b'patch %d' % i)
+    (data / '.hidden').write_text('not data')
+    return data
+
+
+def test_the_data_fingerprint_reads_the_listing_and_the_files(tmp_path):
+    """A data folder's digest (what a kNN result records of its bank's
+    and query's folders) is of the names of its files and their bytes
+    (all of them where there are at most 16), wherever the folder lies:
+    compared with a hand-made copy, a renamed file, a file's bytes, an
+    added file change it; a hidden file and another place do not."""
+    import shutil
+
+    from openselfsup.utils import data_folder_sha1
+    data = _data_folder(tmp_path)
+    first = data_folder_sha1(str(data))
+    copy = tmp_path / 'elsewhere'
+    shutil.copytree(data, copy)
+    (copy / '.hidden').write_text('another hidden file')
+    assert data_folder_sha1(str(copy)) == first
+    (copy / 'patches' / 'p2.png').write_bytes(b'patch 2, written again')
+    assert data_folder_sha1(str(copy)) != first
+    (copy / 'patches' / 'p2.png').write_bytes(b'patch 2')
+    assert data_folder_sha1(str(copy)) == first
+    (copy / 'patches' / 'p2.png').rename(copy / 'patches' / 'q2.png')
+    assert data_folder_sha1(str(copy)) != first
+    (copy / 'patches' / 'q2.png').rename(copy / 'patches' / 'p2.png')
+    (copy / 'patches' / 'p5.png').write_bytes(b'patch 5')
+    assert data_folder_sha1(str(copy)) != first
+
+
+def test_a_result_of_data_written_again_since_is_marked(tmp_path):
+    """Results whose data folder was written again since they were
+    evaluated (the synthetic generator run again under the same folder,
+    with another size: the metadata and split files the same) are of data
+    no longer there: before, their rows read as results on the current
+    data, without a word. Now each such row is marked ``(earlier
+    data)``, the mean of such seeds too, and a line under the table names
+    the folder and both digests; a result written before the data was
+    recorded is named once as not checked, as ``written_over`` leaves a
+    checkpoint recorded without its SHA-1 unjudged."""
+    from openselfsup.utils import data_folder_sha1
+    data = _data_folder(tmp_path)
+    keys = ('knn_eval.bank.data_root', 'knn_eval.query.data_root')
+    then = data_folder_sha1(str(data))
+    recorded = dict(knn_data_sha1={k: then for k in keys},
+                    knn_data_folders={k: str(data) for k in keys})
+    paths = [write(tmp_path, f'knn_seed{s}.json',
+                   result([0.5 + s / 10] * 6, seed=s, **recorded))
+             for s in (0, 1)]
+    old = write(tmp_path, 'knn_old.json', result([0.4] * 6))
+    out = summarize(paths + [old], tmp_path / 'same')
+    rows = json.loads((tmp_path / 'same.json').read_text())['rows']
+    assert [r['weights'] for r in rows] == ['random init'] * 3 + [
+        'run/iter_300.pth']
+    assert not any('data_now_sha1' in r for r in rows)
+    assert 'written again' not in out['markdown']
+    unchecked = [line for line in out['markdown'].splitlines()
+                 if 'not checked against the data now' in line]
+    assert len(unchecked) == 1 and 'run/iter_300.pth' in unchecked[0]
+    (data / 'patches' / 'p0.png').write_bytes(b'patch 0 at another size')
+    now = data_folder_sha1(str(data))
+    out = summarize(paths + [old], tmp_path / 'changed')
+    rows = json.loads((tmp_path / 'changed.json').read_text())['rows']
+    assert [r['weights'] for r in rows] == [
+        'random init (earlier data)'] * 3 + ['run/iter_300.pth']
+    assert rows[0]['data_now_sha1'] == {k: now for k in keys}
+    notes = [line for line in out['markdown'].splitlines()
+             if 'was written again since' in line]
+    assert len(notes) == 2, out['markdown']  # one per seed, one folder
+    assert all(str(data) in n and then[:12] in n and now[:12] in n and
+               ', '.join(keys) in n for n in notes), notes
+
+
+def test_results_on_other_data_are_refused_together(tmp_path, capfd):
+    """Two results evaluated on other data under the same folder (one
+    before the data was written again, one after) are refused in one
+    table, naming the folder, as results of other split files are."""
+    from openselfsup.utils import data_folder_sha1
+    data = _data_folder(tmp_path)
+    key = 'knn_eval.bank.data_root'
+    then = data_folder_sha1(str(data))
+    a = write(tmp_path, 'knn_a.json', result(
+        [0.5] * 6, seed=0, knn_data_sha1={key: then},
+        knn_data_folders={key: str(data)}))
+    (data / 'patches' / 'p3.png').write_bytes(b'patch 3, again')
+    now = data_folder_sha1(str(data))
+    b = write(tmp_path, 'knn_b.json', result(
+        [0.6] * 6, seed=1, knn_data_sha1={key: now},
+        knn_data_folders={key: str(data)}))
+    rc, _, err = run_tool_here([TOOL, a, b, '--output',
+                                str(tmp_path / 's')], capfd)
+    assert rc == 2
+    assert err.strip() == (
+        f'error: {b}: evaluated under other kNN settings than {a} (the data '
+        f'in {data} ({key}: its listing and a sample of its files, SHA-1): '
+        f'{then[:12]} -> {now[:12]}); one table compares models under one '
+        "setting: summarise each setting's results apart")
+    assert not (tmp_path / 's.md').exists()

@@ -10,8 +10,10 @@ under other kNN settings (k, temperature, aggregation, bank or query data
 and splits) are refused, naming the first setting that differs: summarise
 each setting apart. A result whose checkpoint file holds another
 checkpoint now (trained again into its work dir) keeps its row, named by
-the SHA-1 evaluated, with a line under the table. Writes PREFIX.md,
-PREFIX.json and PREFIX.png together; prints the table.
+the SHA-1 evaluated, with a line under the table; a result whose data
+folder was written again since keeps its row too, marked "(earlier
+data)", with a line under the table. Writes PREFIX.md, PREFIX.json and
+PREFIX.png together; prints the table.
 
 Example (the HLSS / HiDisc demo of GETTING_STARTED.md):
     python tools/knn_summary.py work_dirs/demo/*/knn_*.json \\

@@ -49,7 +49,8 @@ from ..utils import (InputError, check_distinct, check_fraction,
 from ..utils.fingerprint import file_sha1_kept
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
-                      default_work_dir, file_contents_change,
+                      data_contents_change, data_folder_digests,
+                      data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
                       key_change, load_config,
                       numpy_seed, recorded_settings, seed_additions,
@@ -676,9 +677,13 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
     (``ann_file``, joined to its ``data_root``) and a start checkpoint
     (``load_from``, ``model.backbone.checkpoint``), found by
     :func:`~openselfsup.config.named_file_digests` (which the kNN
-    baselines' identity uses too). Folders count by their path: the files
-    in a data folder (the images, the slides' feature files) are not
-    read.
+    baselines' identity uses too), and of every data folder its datasets
+    read (the images, the slides' feature files: ``data_prefix`` under
+    ``data_root``, :func:`~openselfsup.config.data_folders`) as
+    ``data.<key>``: the digest of its listing and a sample of its files
+    (:func:`~openselfsup.utils.fingerprint.data_folder_sha1`; before, a
+    data folder counted by its path, and a resume reused the runs of data
+    written again under it).
 
     Raises:
         InputError: a config value without a fingerprint
@@ -691,8 +696,10 @@ def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
                                           digest=digest)
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{cfg.filename}: {exc}') from None
+    data = data_folder_digests(data_folders(cfg.to_dict(), skip=skip))
     out = dict(fields, **{f'config.{k}': v for k, v in values.items()},
-               **{f'file.{k}': sha1 for k, sha1 in files.items()})
+               **{f'file.{k}': sha1 for k, sha1 in files.items()},
+               **{f'data.{k}': sha1 for k, sha1 in data.items()})
     # as the record reads back (a tuple a list, NaN None)
     return json.loads(json_text(out))
 
@@ -744,7 +751,7 @@ def uncompared_settings(cfg, skip: Sequence[str] = (),
     for the comparison with a record: one written before a key was left
     out (a file's variable, a 0-epoch baseline's ``train_cfg``) holds it,
     and is compared without it."""
-    return tuple(f'{kind}.{key}' for kind in ('config', 'file')
+    return tuple(f'{kind}.{key}' for kind in ('config', 'file', 'data')
                  for key in _not_compared(cfg, skip, test))
 
 
@@ -760,11 +767,28 @@ def _describe(key: str, there, here, settings: Optional[dict] = None
     if key.startswith('file.'):
         return file_contents_change(key, there, here, (settings or {}).get(
             f'config.{key[len("file."):]}'))
+    if key.startswith('data.'):
+        return data_contents_change(key, there, here,
+                                    _data_folder(key, settings or {}))
     if key == 'baseline':
         return key_change('the baseline weights it was tuned from, '
                           'baseline.pth SHA-1', there, here, lambda v: v[:12])
     flag = {'epochs': 'baseline epochs', 'amp': '--amp', 'test': '--test'}
     return key_change(flag.get(key, key), there, here)
+
+
+def _data_folder(key: str, settings: dict) -> Optional[str]:
+    """The folder of a ``data.<key>`` setting as the sweep's ``settings``
+    name it (a ``data_prefix`` joined to its dataset's ``data_root``, as
+    :func:`~openselfsup.config.data_folders` joins them), None where they
+    do not name it."""
+    key = key[len('data.'):]
+    value = settings.get(f'config.{key}')
+    if not isinstance(value, str):
+        return None
+    section, sep, _ = key.partition('.data_prefix')
+    root = settings.get(f'config.{section}.data_root') if sep else None
+    return os.path.join(root, value) if isinstance(root, str) else value
 
 
 def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
@@ -846,11 +870,16 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     if record.get('version') != RECORD_VERSION:
         _refuse_other_settings(run, run_dir, '',
                                made=_other_code(record.get('version')))
+    # a record written before the data folders were fingerprinted holds
+    # none of them: compared without them, as then (the caller says so)
+    unfingerprinted = () if any(k.startswith('data.') for k in
+                                record['settings']) else \
+        tuple(k for k in settings if k.startswith('data.'))
     # (a learning-rate scaling off on either side: its base is compared
     # by neither; the switch is)
     diff = _settings_difference(
         record['settings'], settings,
-        skip=('baseline', *uncompared,
+        skip=('baseline', *uncompared, *unfingerprinted,
               *_unscaled_there(record['settings'], settings)))
     if diff:
         _refuse_other_settings(run, run_dir, diff)
@@ -874,6 +903,8 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
                                     record['row']['metrics'].items()
                                     if k in metrics}
     _read_row(record['row'])
+    if unfingerprinted:
+        record['data_unchecked'] = unfingerprinted
     return record
 
 
@@ -1233,6 +1264,24 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 records[i] = dict(record, run_dir=there, row=dict(
                     name=f'lambda={name} seed={seed}', **{'lambda': lam},
                     seed=seed, epochs=row['epochs'], metrics=row['metrics']))
+        # runs recorded before the data folders were fingerprinted: reused
+        # as then, said once
+        unchecked = [d for d, r in [(base_dir, base_record)] + [
+            (r.get('run_dir', run[3]) if r else '', r)
+            for run, r in zip(lambda_runs, records)]
+            if r and r.get('data_unchecked')]
+        if unchecked:
+            keys = sorted({k for r in [base_record, *records]
+                           if r for k in r.get('data_unchecked', ())})
+            folders = ', '.join(dict.fromkeys(
+                str(_data_folder(k, base_settings) or k[len('data.'):])
+                for k in keys))
+            print_log(f'--resume: {", ".join(unchecked)}: recorded before '
+                      'the sweep fingerprinted its data folders: reused '
+                      f'without comparing the files in {folders} (remove '
+                      'those run folders, or rerun without --resume, to '
+                      'train them on the data there now)', logger='current',
+                      level=logging.WARNING)
         if resume:
             done = bool(base_record) + sum(map(bool, records))
             print_log(f'--resume: {done} of {len(records) + 1} runs have '

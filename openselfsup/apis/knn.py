@@ -14,7 +14,8 @@ import logging
 import os
 from typing import Dict, List, Optional, Tuple
 
-from ..config import (UNSET, digest_noun, file_contents_change,
+from ..config import (UNSET, data_contents_change, data_folder_digests,
+                      data_folders, digest_noun, file_contents_change,
                       first_difference, key_change, load_config,
                       model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
@@ -121,22 +122,66 @@ def knn_settings(knn_eval: dict) -> Tuple[Dict, Dict[str, str]]:
         f'knn_eval.{k}' for k in _NOT_THE_RESULT))
 
 
-def with_files(settings: Dict, files: Dict[str, str]) -> Dict:
-    """kNN settings and the SHA-1s of the files they name
-    (:func:`knn_settings`) as one dict, the files' keys as
-    ``file.<key>``, as :func:`_settings_change` compares them."""
-    return dict(settings, **{f'file.{k}': v for k, v in files.items()})
+def knn_data_folders(knn_eval: dict) -> Dict[str, str]:
+    """``{dotted key: absolute folder}`` of the folders the bank's and the
+    query's patches are read from (a plain ``knn_eval`` section, as
+    ``cfg.knn_eval.to_dict()``): each dataset's ``data_root``
+    (:func:`~openselfsup.config.data_folders`), or where it has none the
+    folder of its ``metadata``, which its patch paths are relative to
+    (``knn_eval.bank.data_root`` either way). What :func:`knn_data_sha1`
+    reads and the results record (``knn_data_folders``), so that
+    ``tools/knn_summary.py`` can read them again."""
+    folders = data_folders(knn_eval, 'knn_eval')
+    for side in ('bank', 'query'):
+        part = knn_eval.get(side)
+        if not isinstance(part, dict) or any(
+                k.startswith(f'knn_eval.{side}.') for k in folders):
+            continue
+        meta = part.get('metadata')
+        if not part.get('data_root') and isinstance(meta, str) and \
+                os.path.isfile(meta):
+            folders[f'knn_eval.{side}.data_root'] = os.path.dirname(meta)
+    return {k: os.path.abspath(v) for k, v in folders.items()}
 
 
-def _settings_change(there: Dict, here: Dict) -> Optional[str]:
+def knn_data_sha1(folders: Dict[str, str]) -> Dict[str, Optional[str]]:
+    """``{dotted key: digest}`` of the data folders ``folders``
+    (:func:`knn_data_folders`): each one's listing and a sample of its
+    files (:func:`~openselfsup.config.data_folder_digests`), as the
+    results record them (``knn_data_sha1``): the metadata's SHA-1 does
+    not change where the patches were written again under the same
+    names (the synthetic generator run again with another size or
+    stain variation)."""
+    return data_folder_digests(folders)
+
+
+def with_files(settings: Dict, files: Dict[str, str],
+               data: Optional[Dict[str, Optional[str]]] = None) -> Dict:
+    """kNN settings, the SHA-1s of the files they name
+    (:func:`knn_settings`) and, given, those of the data folders
+    (:func:`knn_data_sha1`) as one dict, the files' keys as
+    ``file.<key>``, the folders' as ``data.<key>``, as
+    :func:`_settings_change` compares them."""
+    return dict(settings, **{f'file.{k}': v for k, v in files.items()},
+                **{f'data.{k}': v for k, v in (data or {}).items()})
+
+
+def _settings_change(there: Dict, here: Dict,
+                     folders: Optional[Dict[str, str]] = None
+                     ) -> Optional[str]:
     """The first (the shallowest) key in which the kNN settings recorded
-    ``there`` differ from ``here`` (:func:`knn_settings`, the files' keys
-    as ``file.<key>``), the recorded value first, and how many more
-    differ (:func:`~openselfsup.config.first_difference`); None when they
-    agree."""
-    return first_difference(there, here, lambda key, old, new: (
-        file_contents_change(key, old, new) if key.startswith('file.')
-        else key_change(key, old, new)))
+    ``there`` differ from ``here`` (:func:`with_files`), the recorded
+    value first, and how many more differ
+    (:func:`~openselfsup.config.first_difference`); None when they
+    agree. ``folders``: the data folders by key, named in the line."""
+    def describe(key, old, new):
+        if key.startswith('file.'):
+            return file_contents_change(key, old, new)
+        if key.startswith('data.'):
+            return data_contents_change(key, old, new, (folders or {}).get(
+                key[len('data.'):]))
+        return key_change(key, old, new)
+    return first_difference(there, here, describe)
 
 
 #: the settings of :data:`_PATIENT_SETTINGS` that are paths (a relative
@@ -352,7 +397,11 @@ def check_own_results(json_path: str, source: str,
     (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`), wherever
     its config lies; the line names both configs and the first setting
     that differs. A JSON written before they were recorded is compared by
-    its model alone, as then (a rerun records them).
+    its model alone, as then (a rerun records them). So is the data the
+    evaluation read (``knn_data_sha1``: the listing and a sample of the
+    files of the bank's and the query's data folders): the data written
+    again under the same folder is another setting; a JSON written before
+    it was recorded is compared without it.
 
     Args:
         json_path (str): the results file a run would write.
@@ -367,7 +416,10 @@ def check_own_results(json_path: str, source: str,
             SHA-1}`` of the files the ``model`` section names (None: not
             compared).
         settings (tuple or None): this evaluation's kNN settings and
-            files (:func:`knn_settings`; None: not compared).
+            files (:func:`knn_settings`), then, optionally, the digests of
+            its data folders (:func:`knn_data_sha1`) and the folders
+            (:func:`knn_data_folders`, named in the line); None: not
+            compared.
         model_flat (dict or None): the ``model`` section's settings key
             by key (:func:`~openselfsup.config.model_settings`): where
             the JSON records its own (``model_settings``) and the SHA-1s
@@ -472,8 +524,14 @@ def _check_same_settings(json_path: str, record: dict,
     elif settings is not None and isinstance(there, dict):
         there_files = record.get('knn_files_sha1')
         there_files = there_files if isinstance(there_files, dict) else {}
-        change = _settings_change(with_files(there, there_files),
-                                  with_files(*settings))
+        # the data folders' files where the record has them (written
+        # before they were recorded: compared without them, as then)
+        there_data = record.get('knn_data_sha1')
+        data = isinstance(there_data, dict) and len(settings) > 2
+        change = _settings_change(
+            with_files(there, there_files, there_data if data else None),
+            with_files(*settings[:3 if data else 2]),
+            settings[3] if len(settings) > 3 else None)
         other, the = 'other kNN settings', 'the kNN settings'
     if change is None:
         return
@@ -597,9 +655,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         checkpoint, ``trained_patients``: the
         number of query patients its run trained on where any
         (:func:`trained_patients`), None where they could not be read
-        (the check not made), absent where none; and the kNN settings
+        (the check not made), absent where none; the kNN settings
         evaluated under
-        (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`).
+        (``knn_settings``, ``knn_files_sha1``: :func:`knn_settings`); and
+        the data read, ``knn_data_sha1`` (:func:`knn_data_sha1`) of the
+        folders ``knn_data_folders`` (:func:`knn_data_folders`).
 
     Raises:
         InputError: missing or unsafe checkpoint, a checkpoint that does not
@@ -622,6 +682,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         settings = knn_settings(cfg.knn_eval.to_dict())
     except InputError as exc:  # a value without a fingerprint
         raise InputError(f'{config}: {exc}') from None
+    # and the data its files name: the patches, by their folders' listing
+    # and a sample of their bytes (data written again under the same
+    # metadata gave results that read as this data's)
+    folders = knn_data_folders(cfg.knn_eval.to_dict())
+    settings = (*settings, knn_data_sha1(folders), folders)
     sha1 = model_files = trained = None
     if checkpoint is not None:
         # the checkpoint whole (in a run's work dir, the one it picks),
@@ -729,7 +794,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         res['model_files_sha1'] = model_files
         # and what each was (a folder replaced by a file keeps its path)
         res['model_files_kind'] = _digest_nouns(model_files, model_flat)
-    res['knn_settings'], res['knn_files_sha1'] = settings
+    res['knn_settings'], res['knn_files_sha1'] = settings[:2]
+    # the data folders' files, and where they are (knn_summary.py reads
+    # them again to tell results of data written since)
+    res['knn_data_sha1'], res['knn_data_folders'] = settings[2:]
     # one name for every output, the files' stem (the config's name at
     # initialisation: several models' baselines share a folder); the title
     # says when k was capped at the bank

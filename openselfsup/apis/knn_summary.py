@@ -95,21 +95,34 @@ def _seed(record: dict) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
-def _settings(record: dict) -> Dict:
+def _data(record: dict) -> Optional[Dict]:
+    """The digests of the data folders a result was evaluated on
+    (``knn_data_sha1``), None where it records none (written before
+    they were recorded)."""
+    data = record.get('knn_data_sha1')
+    return data if isinstance(data, dict) else None
+
+
+def _settings(record: dict, data: bool = False) -> Dict:
     from .knn import with_files
     files = record.get('knn_files_sha1')
     return with_files(record['knn_settings'],
-                      files if isinstance(files, dict) else {})
+                      files if isinstance(files, dict) else {},
+                      _data(record) if data else None)
 
 
 def check_one_setting(paths: Sequence[str], records: Sequence[dict]) -> None:
     """Refuse results evaluated under other kNN settings, or on another
     number of queries at a level, than the first (one line naming both
-    files and the first difference)."""
+    files and the first difference): their data folders' files too
+    (``knn_data_sha1``) where both record them."""
     from .knn import _settings_change
-    first = _settings(records[0])
     for path, record in zip(paths[1:], records[1:]):
-        change = _settings_change(first, _settings(record))
+        data = _data(records[0]) is not None and _data(record) is not None
+        folders = record.get('knn_data_folders')
+        change = _settings_change(
+            _settings(records[0], data), _settings(record, data),
+            folders if isinstance(folders, dict) else None)
         if change is None:
             counts = [(lv, records[0][lv]['n'], record[lv]['n'])
                       for lv in LEVELS if records[0][lv]['n'] !=
@@ -151,6 +164,34 @@ def written_over(records: Sequence[dict]) -> List[Optional[str]]:
         else:
             current = None
         now.append(current if current not in (None, sha1) else None)
+    return now
+
+
+def data_written_over(records: Sequence[dict]
+                      ) -> List[Optional[Dict[str, str]]]:
+    """Per result, ``{dotted key: SHA-1 now}`` of each data folder it was
+    evaluated on (``knn_data_folders``) whose listing and sample of files
+    (:func:`~openselfsup.apis.knn.knn_data_sha1`) differ now from those
+    recorded (``knn_data_sha1``: the data written again under the same
+    folder since), else None; a folder no longer there, and a result
+    that records none (written before they were recorded: named apart,
+    :func:`format_summary`), are not judged. As :func:`written_over`
+    judges the checkpoints; each folder read once."""
+    from .knn import knn_data_sha1
+    now, read = [], {}
+    for r in records:
+        data, folders = _data(r), r.get('knn_data_folders')
+        changed = {}
+        if data is not None and isinstance(folders, dict):
+            for key, folder in folders.items():
+                if not (isinstance(folder, str) and os.path.isabs(folder)
+                        and os.path.isdir(folder)):
+                    continue
+                if folder not in read:
+                    read[folder] = knn_data_sha1({key: folder})[key]
+                if key in data and read[folder] != data[key]:
+                    changed[key] = read[folder]
+        now.append(changed or None)
     return now
 
 
@@ -218,6 +259,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     labels = _model_labels(records)
     now = written_over(records)
     weights = _weights_labels(records, labels, now)
+    data_now = data_written_over(records)
     rows = []
     for key, members in groups.items():
         members.sort(key=lambda i: _seed(records[i]) or 0)
@@ -225,13 +267,22 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
             r = records[i]
             rows.append(dict(
                 file=os.path.abspath(paths[i]), model=labels[i],
-                weights=weights[i], seed=_seed(r), title=r.get('title'),
+                weights=weights[i] + (' (earlier data)' if data_now[i]
+                                      else ''),
+                seed=_seed(r), title=r.get('title'),
                 config=r['config'], checkpoint=r['checkpoint'],
                 checkpoint_sha1=r.get('checkpoint_sha1'),
                 model_config_sha1=r.get('model_config_sha1'),
                 metrics={lv: dict(n=r[lv]['n'], **{
                     m: _value(r, lv, m) for m in METRICS}) for lv in LEVELS},
-                **({'checkpoint_now_sha1': now[i]} if now[i] else {})))
+                **({'checkpoint_now_sha1': now[i]} if now[i] else {}),
+                # the data it was evaluated on: written again since, or
+                # not known (a result written before it was recorded)
+                **({'data_now_sha1': data_now[i],
+                    'data_sha1': _data(r),
+                    'data_folders': r.get('knn_data_folders')}
+                   if data_now[i] else {}),
+                **({'data_unchecked': True} if _data(r) is None else {})))
         if key[0] == 'init' and len(members) > 1:
             values = np.array([[_value(records[i], lv, m) for lv in LEVELS
                                 for m in METRICS] for i in members])
@@ -244,7 +295,9 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                     metrics.setdefault(lv, {})[m] = mu
                     ci95.setdefault(lv, {})[m] = half
             rows.append(dict(mean=True, model=labels[members[0]],
-                             weights='random init',
+                             weights='random init' + (
+                                 ' (earlier data)' if any(
+                                     data_now[i] for i in members) else ''),
                              seeds=[_seed(records[i]) for i in members],
                              n=len(members), metrics=metrics, ci95=ci95))
     return rows
@@ -325,6 +378,27 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   f'(SHA-1 {str(r["checkpoint_sha1"])[:12]}), whose results '
                   'the row shows; tools/knn_eval.py evaluates the current one'
                   for r in over]
+    stale = [r for r in rows if r.get('data_now_sha1')]
+    if stale:
+        lines.append('')
+        for r in stale:
+            by_folder: Dict[str, list] = {}  # the bank's and query's: one
+            for key in sorted(r['data_now_sha1']):
+                by_folder.setdefault(r['data_folders'][key], []).append(key)
+            lines += [
+                f'- {_row_name(r)}: the data in {folder} '
+                f'({", ".join(keys)}) was written again since it was '
+                'evaluated (listing and sample SHA-1 '
+                f'{str(r["data_sha1"][keys[0]])[:12]} then, '
+                f'{r["data_now_sha1"][keys[0]][:12]} now): the row shows '
+                'results on the earlier data; tools/knn_eval.py evaluates '
+                'it again' for folder, keys in by_folder.items()]
+    unchecked = [r for r in rows if r.get('data_unchecked')]
+    if unchecked:
+        lines += ['', '- not checked against the data now (evaluated before '
+                  'the results recorded their data folders\' fingerprint; '
+                  'tools/knn_eval.py evaluates them again): '
+                  + '; '.join(_row_name(r) for r in unchecked)]
     warned = [r for r in rows if not r.get('mean') and r.get('title') and
               _warns(r['title'])]
     if warned:
@@ -333,6 +407,12 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   + (f' seed {r["seed"]}' if r['seed'] is not None else '')
                   + f': {r["title"]}' for r in warned]
     return '\n'.join(lines) + '\n'
+
+
+def _row_name(row: dict) -> str:
+    """A row in words under the table: its model, weights and seed."""
+    seed = f' seed {row["seed"]}' if row.get('seed') is not None else ''
+    return f'{row["model"]}, {row["weights"]}{seed}'
 
 
 def _warns(title: str) -> bool:
@@ -427,6 +507,7 @@ def summarize_knn(paths: Sequence[str], output: str) -> Dict[str, str]:
     title = f'kNN (k={records[0].get("k")}): {len(records)} results'
     data = dict(rows=rows, knn_settings=records[0]['knn_settings'],
                 knn_files_sha1=records[0].get('knn_files_sha1'),
+                knn_data_sha1=records[0].get('knn_data_sha1'),
                 k=records[0].get('k'), k_asked=records[0].get('k_asked'),
                 aggregation=records[0].get('aggregation'), spread=SPREAD)
     save_set({out['md']: text, out['json']: data,
