@@ -363,3 +363,78 @@ def test_an_output_folder_ending_in_a_separator_is_printed_once(
             tool, ['--root', f'{root}/'] + argv, capsys)
         assert code == 0, lines
         assert text.endswith(f'lists written under {root}/meta/\n'), text
+
+
+def _tree(folder):
+    """Every file under ``folder`` with its bytes (what a refusal must
+    leave as it was)."""
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob('*')) if p.is_file()}
+
+
+def test_a_generator_never_writes_into_another_generators_data(
+        tmp_path, capfd):
+    """``make_crossmodal.py --out`` the HLSS patients' folder wrote its
+    ``images/`` and ``slides/`` into it (whose own rerun then refused it
+    as changed), the HLSS generator given the captioned images' folder
+    emptied it and wrote patients there (both folders marked, each taken
+    for its own), and ``make_synthetic.py`` wrote its domains into a
+    folder inside the patients'. Each is refused in one line naming the
+    other generator's folder, before anything is written (no lock file
+    either); a marker written before the generator was recorded is told by
+    the folder's entries. A generator's own rerun, and the cross-modal
+    settings beside the NCT domain, still write."""
+    import json
+
+    from _foundation_helpers import run_tool_here
+    from openselfsup.datasets.synthetic import ownership
+    hier, balance = tmp_path / 'hier', tmp_path / 'balance'
+    small = ['--images-train', '2', '--images-val', '1', '--slides-train',
+             '2', '--slides-val', '1', '--size', '16']
+    patients = ['--size', '16', '--train-patients', '1', '--val-patients',
+                '1', '--slides', '1', '1', '--patches', '1', '1']
+
+    def run(tool, *args):
+        return run_tool_here([f'tools/prepare_data/{tool}', *args], capfd)
+    assert run('make_synthetic_hierarchical.py', '--out', str(hier),
+               *patients)[0] == 0
+    assert run('make_crossmodal.py', '--out', str(balance), *small)[0] == 0
+    assert run('make_synthetic.py', '--out', str(tmp_path), '--size', '16',
+               '--nct-train', '1', '--nct-test', '1', '--domains',
+               'nct')[0] == 0
+    # one marker as written before the generator was recorded
+    marker = balance / 'images' / ownership.MARKER
+    state = json.loads(marker.read_text())
+    state.pop('generator', None)
+    marker.write_text(json.dumps(state))
+    before = _tree(tmp_path)
+    hier_kind = ('make_synthetic_hierarchical.py (patients / slides / '
+                 'patches)')
+    for tool, args, says in [
+            ('make_crossmodal.py', ['--out', str(hier), *small],
+             f'{hier / "images"}: inside {hier}, the data {hier_kind} '
+             'wrote'),
+            ('make_crossmodal.py', ['--out', str(tmp_path / 'NCT'), *small],
+             f'{tmp_path / "NCT" / "images"}: inside {tmp_path / "NCT"}, '
+             'the data make_synthetic.py (NCT) wrote'),
+            ('make_synthetic_hierarchical.py',
+             ['--out', str(balance / 'images'), *patients],
+             f'{balance / "images"}: holds the data make_crossmodal.py '
+             f'(images) wrote (SYNTHETIC.json), not {hier_kind}\'s'),
+            ('make_synthetic_hierarchical.py',
+             ['--out', str(tmp_path / 'NCT'), *patients],
+             f'{tmp_path / "NCT"}: holds the data make_synthetic.py (NCT) '
+             'wrote'),
+            ('make_synthetic.py', ['--out', str(hier / 'more'), '--size',
+                                   '16', '--domains', 'nct'],
+             f'{hier / "more" / "NCT"}: inside {hier}, the data '
+             f'{hier_kind} wrote')]:
+        rc, _, err = run(tool, *args)
+        assert rc == 2 and err.count('\n') == 1 and \
+            err.startswith(f'error: {says}'), (tool, err)
+        assert _tree(tmp_path) == before, tool
+    # their own reruns, and the cross-modal settings beside NCT, write
+    assert run('make_synthetic_hierarchical.py', '--out', str(hier),
+               *patients)[0] == 0
+    assert run('make_crossmodal.py', '--out', str(balance), *small)[0] == 0
+    assert run('make_crossmodal.py', '--out', str(tmp_path), *small)[0] == 0

@@ -4,9 +4,11 @@
 <out>/slides/  ISUP 0-5 cases: region features per case and templated
                reports
 
-Each setting's folder gets a SYNTHETIC.json; a folder that is not empty and
-was not written by this generator (or changed since) is refused, its own is
-emptied before it is written again.
+Each setting's folder gets a SYNTHETIC.json naming its generator; a folder
+that is not empty and was not written by this generator (another
+generator's included), or changed since, and a folder inside another
+generator's data (--out data/hier32) are refused, its own is emptied before
+it is written again.
 
 Example (what configs/demo/balance_*_synthetic.py read):
     python tools/prepare_data/make_crossmodal.py --out data/balance
@@ -19,7 +21,7 @@ from openselfsup.datasets.synthetic import (CaptionedImagesSpec,
                                             SlideReportsSpec,
                                             make_captioned_images,
                                             make_slide_reports)
-from openselfsup.datasets.synthetic.crossmodal import WRITTEN
+from openselfsup.datasets.synthetic.crossmodal import KINDS, WRITTEN
 from openselfsup.datasets.synthetic.ownership import check_ours, writing
 from openselfsup.utils import check_writable_dir, run_cli
 
@@ -66,7 +68,7 @@ def main(argv=None):
     for setting, spec in (('images', images), ('slides', slides)):
         if setting in a.settings:
             spec.check()
-            check_ours(os.path.join(a.out, setting))
+            check_ours(os.path.join(a.out, setting), kind=KINDS[setting])
     # every setting's lock before the first is written: another run
     # writing the second is refused before the first changes
     chosen = [s for s in ('images', 'slides') if s in a.settings]

@@ -3,9 +3,11 @@
 Patients inherit their class's tissue look with their own variation; each
 slide adds a stain and scanner shift.
 
-The folder gets a SYNTHETIC.json; a folder that is not empty and was not
-written by this generator (or changed since) is refused, its own is emptied
-before it is written again.
+The folder gets a SYNTHETIC.json naming its generator; a folder that is not
+empty and was not written by this generator (another generator's included:
+--out data/balance/images), or changed since, and a folder inside another
+generator's data are refused, its own is emptied before it is written
+again.
 
 Example (what configs/demo/hlss_rn50w8_synthetic.py and
 hidisc_r18w8_synthetic.py read):

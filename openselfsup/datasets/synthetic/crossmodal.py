@@ -29,7 +29,7 @@ from ...utils import (InputError, atomic_path, check_seed, save_json,
                       save_text)
 from ...utils.progress import progress_bar
 from .layouts import check_counts
-from .ownership import claim, generator, mark_done
+from .ownership import KINDS as GENERATORS, claim, generator, mark_done
 from .tissue import PALETTES, STYLES, render_patch
 
 #: what ``make_crossmodal.py`` writes, for its ``--help``
@@ -151,6 +151,11 @@ def render_mosaic(rng: np.random.Generator, names: List[str],
     return out
 
 
+#: what each setting's folder marker names as its generator and data
+#: (:func:`~.ownership.check_ours`)
+KINDS = {s: GENERATORS[s][0] for s in ('images', 'slides')}
+
+
 @generator  # one run at a time in root
 def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
     """Write the captioned multi-label image setting under ``root``.
@@ -159,7 +164,8 @@ def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
         dict: number of images per split.
     """
     spec.check()
-    claim(root)  # refused unless ours; emptied: no old images left beside
+    # refused unless ours; emptied: no old images left beside
+    claim(root, kind=KINDS['images'])
     classes = list(IMAGE_CLASSES)
     rng = np.random.default_rng(spec.seed)
     seqs = np.random.SeedSequence(spec.seed).spawn(spec.train + spec.val)
@@ -187,7 +193,7 @@ def make_captioned_images(root: str, spec: CaptionedImagesSpec) -> Dict:
               ''.join(f'{c}\n' for c in classes))
     for split, fold in folds.items():
         save_json(os.path.join(root, f'{split}.json'), fold)
-    mark_done(root)
+    mark_done(root, kind=KINDS['images'])
     return {k: len(v) for k, v in folds.items()}
 
 
@@ -240,7 +246,8 @@ def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
     """
     import torch  # only here: the generators load without torch
     spec.check()
-    claim(root)  # refused unless ours; emptied: no old cases left beside
+    # refused unless ours; emptied: no old cases left beside
+    claim(root, kind=KINDS['slides'])
     rng = np.random.default_rng(spec.seed)
     protos = rng.normal(0, 1, (4, spec.feat_dim))
     protos *= spec.signal / np.linalg.norm(protos, axis=1, keepdims=True)
@@ -261,5 +268,5 @@ def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
                                      report=make_report(r, grade, p, s, cover))
     for split, fold in folds.items():
         save_json(os.path.join(root, f'{split}.json'), fold)
-    mark_done(root)
+    mark_done(root, kind=KINDS['slides'])
     return {k: len(v) for k, v in folds.items()}

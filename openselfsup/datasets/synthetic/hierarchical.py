@@ -29,7 +29,7 @@ from ...utils import (InputError, check_distinct, check_seed,
                       check_writable_dir, save_json)
 from ...utils.progress import progress_bar
 from .layouts import check_counts
-from .ownership import claim, generator, mark_done
+from .ownership import KINDS, claim, generator, mark_done
 from .tissue import PALETTES, STYLES, render_patch, with_palette_shift
 
 #: what :func:`make_synthetic_hierarchical` writes, for the tool's
@@ -103,6 +103,11 @@ class HierarchicalSpec:
         check_distinct('--classes', self.classes)
 
 
+#: what the folder's marker names as its generator and data
+#: (:func:`~.ownership.check_ours`)
+KIND = KINDS['hierarchical'][0]
+
+
 @generator  # one run at a time in root
 def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
                                 ) -> Dict[str, int]:
@@ -121,7 +126,8 @@ def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
     """
     spec.check()
     check_writable_dir(root)
-    claim(root)  # refused unless ours; emptied: no old patches left beside
+    # refused unless ours; emptied: no old patches left beside
+    claim(root, kind=KIND)
     rng = np.random.default_rng([spec.seed, 7])
     base_palette = PALETTES[spec.palette]
     metadata, split = {}, {'train': [], 'val': []}
@@ -166,5 +172,5 @@ def make_synthetic_hierarchical(root: str, spec: HierarchicalSpec
         Image.fromarray(img).save(path)
     save_json(os.path.join(root, 'split.json'), split)
     save_json(os.path.join(root, 'metadata.json'), metadata)
-    mark_done(root)
+    mark_done(root, kind=KIND)
     return counts

@@ -40,8 +40,8 @@ from PIL import Image
 from ...classes import LC_FILE_STEMS
 from ...utils import InputError, check_seed, check_writable_dir
 from ...utils.progress import progress_bar
-from .ownership import (MARKER, check_ours, claim, mark_done,  # noqa: F401
-                        writing)
+from .ownership import (KINDS, MARKER, check_ours, claim,  # noqa: F401
+                        mark_done, writing)
 from ..list_files import (LC_CLASSES, NCT_CLASSES, NCT_HELD_OUT,  # noqa: F401
                           NONORM, PAIP_CLASSES, nct_lists, slide_order,
                           write_list_set)
@@ -208,6 +208,12 @@ _FOLDERS = {'nct': 'NCT', 'lc': 'LC25000', 'paip': 'PAIP19'}
 _IMAGES, _OURS = ('data', ), ('data', 'meta')
 
 
+def _kind(domain: str) -> str:
+    """What a domain folder's marker names as its generator and data
+    (:func:`~.ownership.check_ours`)."""
+    return KINDS[_FOLDERS[domain]][0]
+
+
 def _check_not_a_domain_folder(root: str) -> None:
     """``--out data/NCT`` for ``--out data``: a folder that is itself a
     domain folder (it holds the generator's marker, or ``data/`` beside
@@ -250,10 +256,10 @@ def make_synthetic(root: str, spec: SyntheticSpec) -> Dict[str, int]:
     counts: Dict[str, int] = {}
     makers = {'nct': _make_nct, 'lc': _make_lc, 'paip': _make_paip}
     with writing(folders):  # a second run at once is refused here
-        for folder in folders:  # every folder checked before any changes
-            check_ours(folder, _IMAGES)
+        for d, folder in zip(chosen, folders):  # all before any changes
+            check_ours(folder, _IMAGES, _kind(d))
         for d, folder in zip(chosen, folders):
-            claim(folder, _IMAGES, _OURS)
+            claim(folder, _IMAGES, _OURS, _kind(d))
             counts.update(makers[d](root, spec))
-            mark_done(folder, _IMAGES)
+            mark_done(folder, _IMAGES, _kind(d))
     return counts

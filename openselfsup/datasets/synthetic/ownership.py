@@ -62,11 +62,79 @@ def _marker_state(folder: str) -> dict:
     return state if isinstance(state, dict) else {}
 
 
-def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
+#: what each generator's folder marker names as its generator and data
+#: (``generator``; :func:`check_ours`), and the entries that tell its
+#: folder where a marker written before names none (:func:`_generator`)
+KINDS = {
+    'hierarchical': ('make_synthetic_hierarchical.py (patients / slides / '
+                     'patches)', ('metadata.json', 'split.json', 'patches')),
+    'images': ('make_crossmodal.py (images)', ('classes.txt', 'images')),
+    'slides': ('make_crossmodal.py (slides)', ('train.json', 'features')),
+    'NCT': ('make_synthetic.py (NCT)', ('data', 'meta')),
+    'LC25000': ('make_synthetic.py (LC25000)', ('data', 'meta')),
+    'PAIP19': ('make_synthetic.py (PAIP19)', ('data', 'meta')),
+}
+
+
+def _generator(folder: str) -> Optional[str]:
+    """The generator and data a marked ``folder`` holds: its marker's
+    ``generator``; for a marker written before it was recorded, the kind
+    of :data:`KINDS` whose entries the folder holds (a domain folder's by
+    its name too), None where none fits."""
+    there = _marker_state(folder).get('generator')
+    if there:
+        return there
+    name = os.path.basename(os.path.normpath(folder))
+    for key, (kind, entries) in KINDS.items():
+        if entries == ('data', 'meta') and key != name:
+            continue
+        if all(os.path.lexists(os.path.join(folder, e)) for e in entries):
+            return kind
+    return None
+
+
+def _marked_above(folder: str) -> Optional[str]:
+    """The nearest folder above ``folder`` that holds :data:`MARKER` (a
+    generator's data), None where none does."""
+    here = os.path.abspath(folder)
+    parent = os.path.dirname(here)
+    while parent != here:
+        if os.path.isfile(os.path.join(parent, MARKER)):
+            return parent
+        here, parent = parent, os.path.dirname(parent)
+    return None
+
+
+def check_not_inside(folder: str) -> None:
+    """Refuse an output ``folder`` inside another generator's data (a
+    folder above it holds :data:`MARKER`: ``make_crossmodal.py --out
+    data/hier32`` wrote ``images/`` and ``slides/`` into the HLSS
+    patients' folder, whose own rerun then refused it as changed), before
+    anything is written (the lock file beside ``folder`` too)."""
+    above = _marked_above(folder)
+    if above is None:
+        return
+    who = _generator(above)
+    who = f'{who} wrote' if who else 'a synthetic-data generator wrote'
+    raise InputError(
+        f'{folder}: inside {above}, the data {who} ({MARKER} there): one '
+        'generator\'s data is not written into another\'s; give an --out '
+        f'outside it (e.g. beside it, in {os.path.dirname(above)})')
+
+
+def check_ours(folder: str, parts: Optional[Sequence[str]] = None,
+               kind: Optional[str] = None) -> None:
     """Refuse ``folder`` unless the generator may replace it (module
     docstring); ``parts``: the subfolders whose files must be unchanged
     (None: every file; the list-file folder of a dataset layout is left
-    out, a converter may rewrite its lists)."""
+    out, a converter may rewrite its lists); ``kind``: the generator and
+    data that would be written (:data:`KINDS`, :data:`MARKER`'s
+    ``generator``), which a marked folder must hold too (another
+    generator's data is refused; a marker written before it was recorded
+    names none, and the folder's entries tell it, :func:`_generator`). A
+    folder inside another generator's data is refused too
+    (:func:`check_not_inside`)."""
+    check_not_inside(folder)
     if not os.path.lexists(folder):
         return
     links = [p for p in [folder] + [os.path.join(folder, q)
@@ -88,6 +156,12 @@ def check_ours(folder: str, parts: Optional[Sequence[str]] = None) -> None:
            'synthetic data written before 2026-12-01 has none)')
     if os.path.isfile(marker):
         state = _marker_state(folder)
+        there = _generator(folder)
+        if kind and there and there != kind:
+            raise InputError(
+                f'{folder}: holds the data {there} wrote ({MARKER}), not '
+                f'{kind}\'s: one generator\'s data is not written over by '
+                'another; give another --out')
         if state.get('state') == 'writing' or (
                 state.get('state') == 'done'
                 and state.get('files') == _digest(folder, parts)):
@@ -110,6 +184,8 @@ def writing(folders: Sequence[str]) -> Iterator[None]:
         InputError: another process holds one of the locks (it names the
             folder and the holder), before the body runs.
     """
+    for folder in folders:  # before a lock file is made beside one
+        check_not_inside(folder)
     with contextlib.ExitStack() as stack:
         for folder in folders:
             try:  # the lock's folder: a folder made for this user in a
@@ -156,13 +232,15 @@ def check_not_half_written(folder: str) -> None:
 
 
 def claim(folder: str, parts: Optional[Sequence[str]] = None,
-          clear: Optional[Sequence[str]] = None) -> None:
+          clear: Optional[Sequence[str]] = None,
+          kind: Optional[str] = None) -> None:
     """:func:`check_ours`, then empty ``clear`` (subfolders; None: all but
-    the marker) and mark the folder as being written. Under
-    :func:`writing`'s lock on ``folder``, held until :func:`mark_done`."""
-    check_ours(folder, parts)
+    the marker) and mark the folder as being written (by ``kind``, the
+    generator and its data, :func:`check_ours`). Under :func:`writing`'s
+    lock on ``folder``, held until :func:`mark_done`."""
+    check_ours(folder, parts, kind)
     os.makedirs(folder, exist_ok=True)
-    _mark(folder, None)  # first: a run stopped while clearing is ours still
+    _mark(folder, None, kind)  # first: one stopped while clearing is ours
     for name in clear if clear is not None else os.listdir(folder):
         path = os.path.join(folder, name)
         if name == MARKER or not os.path.lexists(path):
@@ -173,14 +251,18 @@ def claim(folder: str, parts: Optional[Sequence[str]] = None,
             os.remove(path)
 
 
-def mark_done(folder: str, parts: Optional[Sequence[str]] = None) -> None:
-    """Mark ``folder`` as written, with the digest of its files."""
-    _mark(folder, _digest(folder, parts))
+def mark_done(folder: str, parts: Optional[Sequence[str]] = None,
+              kind: Optional[str] = None) -> None:
+    """Mark ``folder`` as written by ``kind`` (:func:`check_ours`), with
+    the digest of its files."""
+    _mark(folder, _digest(folder, parts), kind)
 
 
-def _mark(folder: str, files: Optional[str]) -> None:
+def _mark(folder: str, files: Optional[str],
+          kind: Optional[str] = None) -> None:
     save_json(os.path.join(folder, MARKER), dict(
         written_by='a synthetic-data generator of this project '
         '(tools/prepare_data/)',
         note='synthetic data; replaced when the generator writes here again',
-        state='done' if files else 'writing', files=files))
+        state='done' if files else 'writing', files=files,
+        **({'generator': kind} if kind else {})))
