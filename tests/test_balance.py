@@ -5204,6 +5204,53 @@ def test_a_resumed_sweep_refuses_runs_of_data_written_again(
         str(work / 'lambda_0.5') in lines[0], said
 
 
+def test_a_sweep_refuses_another_runs_work_dir(crossmodal_root, tmp_path,
+                                               monkeypatch):
+    """A sweep given a tools/train.py run's work dir wrote its baseline,
+    lambda runs and report beside that run's checkpoints and logs, exit
+    0; given a run folder of another sweep (its lambda_0.5), its runs
+    went beside that run's record, which that sweep's resume reuses. Each
+    is refused in one line before anything is written; the sweep's own
+    work dir is rerun and resumed as before. The runs are stand-ins."""
+    from openselfsup.apis import balance_sweep as bs
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+
+    def sweep(work, **kw):
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, cfg_options=opts,
+                                    **kw)
+    trained = tmp_path / 'train_run'
+    (trained / '20261205_010000').mkdir(parents=True)
+    (trained / '20261205_010000' / '20261205_010000.log').write_text('log')
+    (trained / 'last_checkpoint').write_text(str(trained / 'epoch_1.pth'))
+    (trained / 'epoch_1.pth').write_bytes(b'a training run\'s weights')
+
+    def tree(folder):
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob('*'))
+    before = tree(trained)
+    line = _refused(runs, lambda: sweep(trained))
+    assert line == (f'--work-dir {trained}: the work dir of a training run '
+                    '(tools/train.py: epoch_1.pth), not a lambda sweep\'s: '
+                    'its runs and report would mix with that run\'s '
+                    'checkpoints and logs; give another --work-dir')
+    assert tree(trained) == before
+    os.remove(trained / 'epoch_1.pth')  # its pointer and log: still one
+    line = _refused(runs, lambda: sweep(trained, resume=True))
+    assert 'tools/train.py: last_checkpoint' in line
+    own = tmp_path / 'sweep'
+    sweep(own)
+    runs.calls.clear()
+    sweep(own, resume=True)  # its own work dir: as before
+    assert runs.calls == []
+    run = own / 'lambda_0.5'
+    before = tree(run)
+    line = _refused(runs, lambda: sweep(run))
+    assert line.startswith(f'--work-dir {run}: a run folder of a lambda '
+                           'sweep (it holds sweep_run.json)'), line
+    assert tree(run) == before
+    sweep(own)  # and rerun
+
+
 def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
         crossmodal_root, tmp_path, monkeypatch, tiny_bert):
     """The text encoder folder is hashed as it is when a run's settings

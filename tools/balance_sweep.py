@@ -38,7 +38,8 @@ def parse_args(argv):
                    default=[0, 0.1, 0.3, 0.5, 0.7, 0.9, 1],
                    help='lambda values in [0, 1] (default: %(default)s)')
     p.add_argument('--work-dir', help='output root (default: '
-                   'work_dirs/<config>_sweep)')
+                   'work_dirs/<config>_sweep); a tools/train.py run\'s work '
+                   'dir, or a run folder of a sweep, is refused')
     p.add_argument('--baseline-epochs', type=int,
                    help='task-only epochs before the sweep; 0: the baseline '
                    'is the model as the config loads it (the paper configs: '

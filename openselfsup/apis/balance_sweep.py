@@ -908,6 +908,42 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     return record
 
 
+def check_sweep_work_dir(work_dir: str) -> None:
+    """Refuse a ``work_dir`` that is another run's, where the sweep's runs
+    and report would mix with its results: a training run's work dir
+    (``tools/train.py``'s: its ``epoch_N.pth`` / ``iter_N.pth``, or its
+    ``last_checkpoint`` beside a run's log folder,
+    :func:`~openselfsup.utils.checkpoint_files.is_training_work_dir`; the
+    sweep wrote its ``baseline/``, ``lambda_*/`` and ``sweep.*`` beside
+    them, exit 0), or a run folder of a sweep (it holds
+    :data:`RUN_RECORD`: ``--work-dir <sweep>/lambda_0.5``, whose record
+    that sweep's ``--resume`` reuses). A sweep's own work dir holds
+    neither (its runs are in their folders): a rerun or ``--resume``
+    there goes on as before.
+
+    Raises:
+        InputError: one line naming the folder, what it holds and what
+            to give.
+    """
+    from ..utils.checkpoint_files import checkpoints_in, is_training_work_dir
+    if not os.path.isdir(work_dir):
+        return
+    if os.path.isfile(os.path.join(work_dir, RUN_RECORD)):
+        raise InputError(
+            f'--work-dir {work_dir}: a run folder of a lambda sweep (it '
+            f'holds {RUN_RECORD}), whose sweep reuses its record; give a '
+            'folder of its own (a sweep\'s work dir holds its runs in '
+            'folders of theirs)')
+    found = checkpoints_in(work_dir)
+    if found or is_training_work_dir(work_dir):
+        what = os.path.basename(found[0]) if found else 'last_checkpoint'
+        raise InputError(
+            f'--work-dir {work_dir}: the work dir of a training run '
+            f'(tools/train.py: {what}), not a lambda sweep\'s: its runs and '
+            'report would mix with that run\'s checkpoints and logs; give '
+            'another --work-dir')
+
+
 def _initialise(runner) -> None:
     """Initialise a 0-epoch baseline's weights as a training run starts
     (MMEngine's ``runner.train()`` calls ``init_weights``, its
@@ -1113,6 +1149,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             'start (its --resume reuses the runs that ended with its '
             'settings); remove it or --cfg-options resume=False')
     work_dir = work_dir or default_work_dir(config) + '_sweep'
+    check_sweep_work_dir(work_dir)
     paths = dict(json=os.path.join(work_dir, 'sweep.json'),
                  markdown=os.path.join(work_dir, 'sweep.md'),
                  png=os.path.join(work_dir, 'sweep.png'))
