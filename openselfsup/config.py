@@ -24,6 +24,7 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import (InputError, file_sha1, first_line, is_int, is_number,
                     with_missing_note)
+from .datasets.data_files import prefix_folder
 from .utils.fingerprint import data_folder_sha1, folder_sha1
 
 
@@ -359,7 +360,8 @@ def data_folders(node: Any, key: str = '', skip: Sequence[str] = ()
     a config section ``node`` (a plain dict, as ``cfg.to_dict()``; at
     ``key``) read their samples from: each ``data_prefix`` value (a path,
     or a dict of them: ``data_prefix.img_path``) joined to the dataset's
-    ``data_root`` where relative, as MMEngine's datasets join them, else
+    ``data_root`` where relative, as MMEngine's datasets join them
+    (:func:`~.datasets.data_files.prefix_folder`), else
     the ``data_root`` itself; folders that exist only, but the keys
     ``skip`` and those below them. The folders whose files
     (:func:`data_folder_digests`) a result depends on beside the files
@@ -374,8 +376,7 @@ def data_folders(node: Any, key: str = '', skip: Sequence[str] = ()
                   if isinstance(v, str)} if isinstance(prefix, dict) else {})
         found = {}
         for name, value in named.items():
-            path = local_file(value)
-            path = path and os.path.join(root or '', path)
+            path = prefix_folder(local_file(value), root or '')
             if path and os.path.isdir(path):
                 found[name] = path
         if not found and root and os.path.isdir(root):
