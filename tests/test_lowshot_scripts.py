@@ -172,6 +172,48 @@ def test_evaluate_encoder_takes_the_out_domain_shot_lists(tmp_path):
                     'demo_lowshot.sh', ('random',)) == {'out_homo': [10]}
 
 
+def test_the_scripts_read_the_shots_rule_of_the_library(tmp_path):
+    """Which shots setting gives each domain its shots was written in
+    three places of the shell (_env.sh's shots_read and
+    check_shots_settings, evaluate_encoder.sh) beside the library's
+    FLAG_SETTINGS, and the domains beside spec.TASKS. The shell now reads
+    the two lines script_settings.shell_rules() writes, and each domain
+    given alone takes the setting DOMAIN_SHOTS names. Reference: the
+    library's table and the commands the script runs."""
+    from openselfsup.lowshot import script_settings as SS
+    with open(os.path.join(SCRIPTS, '_env.sh')) as f:
+        assert SS.shell_rules() in f.read()
+    assert list(SS.DOMAIN_SHOTS) == list(S.TASKS)
+    for task, setting in SS.DOMAIN_SHOTS.items():
+        d = tmp_path / task
+        d.mkdir()
+        cmds = _record(d, 'evaluate_encoder.sh',
+                       {'DOMAINS': task, setting: '7'}, args=('enc', '-'))
+        shots = {sp.task: sp.shots for s, a in cmds
+                 if s.endswith('sweep.py') for sp in _settings(a)}
+        assert shots == {task: 7}, (task, setting)
+
+
+@pytest.mark.parametrize('setting', ['SHOTS', 'OUT_SHOTS', 'OUT_HOMO_SHOTS'])
+def test_demo_takes_an_empty_shots_setting_as_unset(tmp_path, setting):
+    """demo_lowshot.sh set its own OUT_SHOTS and OUT_HOMO_SHOTS over an
+    empty one in the environment, which then counted as given:
+    ``OUT_SHOTS= DOMAINS=near`` was refused ("OUT_SHOTS is set, but this
+    script, with DOMAINS="near", reads SHOTS"), while an empty SHOTS with
+    DOMAINS=out ran. Each empty one is now unset, as every script takes an
+    empty list setting (docs/refusals.md), and runs as without it.
+    Reference: the commands of the run without it."""
+    domain = {'SHOTS': 'out', 'OUT_SHOTS': 'near',
+              'OUT_HOMO_SHOTS': 'mixture'}[setting]  # (one that reads none)
+    runs = []
+    for i, extra in enumerate(({}, {setting: ''})):
+        d = tmp_path / str(i)
+        d.mkdir()
+        runs.append(_record(d, 'demo_lowshot.sh',
+                            {'DOMAINS': domain, **extra}, args=('random',)))
+    assert runs[0] == runs[1]
+
+
 def test_extraction_and_task_scripts(tmp_path):
     near = _record(tmp_path, 'extract_near_domain_feats.sh',
                    {'NOVEL_CLASSES': '0 78'})

@@ -16,15 +16,31 @@ from typing import Iterator, List, Optional, Sequence
 
 from ..utils import InputError
 from ..utils.errors import one_line
+from .spec import TASKS
+
+#: the scripts' shots setting of each domain (:data:`~.spec.TASKS`): SHOTS
+#: gives the near and mixture domains their shots, OUT_SHOTS the out
+#: domain, OUT_HOMO_SHOTS out_homo; the one place of this rule: the shell
+#: reads it from the lines :func:`shell_rules` writes into
+#: ``wsi_workdir/scripts/_env.sh`` (a test checks them there)
+DOMAIN_SHOTS = {'near': 'SHOTS', 'mixture': 'SHOTS', 'out': 'OUT_SHOTS',
+                'out_homo': 'OUT_HOMO_SHOTS'}
+
+
+def _shots_flags(setting: str) -> tuple:
+    """The sweep.py flags of the domains ``setting`` gives their shots
+    (``--near_shots``, ``--mixture_shots`` of SHOTS)."""
+    return tuple(f'--{t}_shots' for t in TASKS if DOMAIN_SHOTS[t] == setting)
+
 
 #: each setting of the scripts and the sweep.py flags it becomes (or a
 #: refusal names for it); its value is read from the first of its flags in
 #: the command (each carries the setting's value; MODEL's is --model's, the
 #: scripts' --model_template is their own)
 FLAG_SETTINGS = (
-    ('SHOTS', ('--shots', '--near_shots', '--mixture_shots')),
-    ('OUT_SHOTS', ('--out_shots', )),
-    ('OUT_HOMO_SHOTS', ('--out_homo_shots', )),
+    # SHOTS, OUT_SHOTS, OUT_HOMO_SHOTS (DOMAIN_SHOTS); --shots is SHOTS
+    *((name, ('--shots', ) * (name == 'SHOTS') + _shots_flags(name))
+      for name in dict.fromkeys(DOMAIN_SHOTS[t] for t in TASKS)),
     ('DOMAINS', ('--task', )),
     ('NOVEL_CLASSES', ('--novel_classes', '--novel_class')),
     ('SEED', ('--seed', '--task_seed', '--dict_seed')),
@@ -38,6 +54,19 @@ FLAG_SETTINGS = (
     ('DEVICE', ('--device', )),
     ('WORKDIR', ('--workdir', )),
 )
+
+
+
+def shell_rules() -> str:
+    """The lines of ``wsi_workdir/scripts/_env.sh`` that give the shell
+    this module's rules, as they must read there (no script starts a
+    python process before its checks of the settings): ``DOMAIN_NAMES``,
+    the domains (:data:`~.spec.TASKS`), and ``DOMAIN_SHOTS``, each
+    domain's shots setting as ``DOMAIN:SETTING`` (:data:`DOMAIN_SHOTS`)."""
+    return (f'DOMAIN_NAMES="{" ".join(TASKS)}"\n'
+            'DOMAIN_SHOTS="'
+            + ' '.join(f'{t}:{DOMAIN_SHOTS[t]}' for t in TASKS) + '"\n')
+
 
 #: a script's own name of a setting: demo_lowshot.sh's one novel class is
 #: NOVEL (it sets NOVEL_CLASSES from it)

@@ -280,6 +280,44 @@ run() {
     "$@"
 }
 
+# The domains and the shots setting that gives each its shots (SHOTS the
+# near and mixture domains, OUT_SHOTS out, OUT_HOMO_SHOTS out_homo): the
+# rule of openselfsup/lowshot/script_settings.py (DOMAIN_SHOTS, spec.TASKS;
+# the sweep's check phrases its refusals by it), written here as its
+# shell_rules() writes it (tests/test_lowshot_scripts.py checks these two
+# lines against it): the checks below run before any python process
+DOMAIN_NAMES="near mixture out out_homo"
+DOMAIN_SHOTS="near:SHOTS mixture:SHOTS out:OUT_SHOTS out_homo:OUT_HOMO_SHOTS"
+# the shots settings, each once, in that order
+SHOTS_SETTINGS=
+for _p in $DOMAIN_SHOTS; do
+    case " $SHOTS_SETTINGS " in
+        *" ${_p#*:} "*) ;;
+        *) SHOTS_SETTINGS="${SHOTS_SETTINGS:+$SHOTS_SETTINGS }${_p#*:}" ;;
+    esac
+done
+# setting_domains SETTING "DOMAIN...": sets _ds to those of the DOMAINs
+# SETTING gives their shots, in their order, joined by " and "
+setting_domains() {
+    _ds=
+    for _d in $2; do
+        case " $DOMAIN_SHOTS " in
+            *" $_d:$1 "*) _ds="${_ds:+$_ds and }$_d" ;;
+        esac
+    done
+}
+# shots_of DOMAIN: sets _list to the value of DOMAIN's shots setting,
+# else (unset or empty) to the script's default of it, _default_<SETTING>
+# (demo_lowshot.sh's), else to ""
+shots_of() {
+    _list=
+    for _p in $DOMAIN_SHOTS; do
+        case $_p in
+            "$1:"*) eval "_list=\${${_p#*:}:-\${_default_${_p#*:}:-}}" ;;
+        esac
+    done
+}
+
 # A misspelt setting in the environment (NUM_TASKS=300, SHOT=5,
 # NOVEL_CLASS=7, CLF=Ridge) would be ignored, and the run, hours long, use
 # the default: refused. The settings any script reads, and their near
@@ -349,10 +387,11 @@ check_domains() {
         *) return ;;
     esac
     for _d in $DOMAINS; do
-        case $_d in
-            near|mixture|out|out_homo) ;;
-            *) refuse "unknown domain $_d in DOMAINS=\"$DOMAINS\" (near," \
-                "mixture, out, out_homo)" ;;
+        case " $DOMAIN_NAMES " in
+            *" $_d "*) ;;
+            *) _known=
+               for _t in $DOMAIN_NAMES; do _known="${_known:+$_known, }$_t"; done
+               refuse "unknown domain $_d in DOMAINS=\"$DOMAINS\" ($_known)" ;;
         esac
     done
     repeats "$DOMAINS"
@@ -381,11 +420,8 @@ shots_read() {
         *) if [ "${1:-}" != names ]; then echo -; fi; return ;;
     esac
     _n=0; _words=; _names=
-    for _v in SHOTS:near:mixture OUT_SHOTS:out: OUT_HOMO_SHOTS:out_homo:; do
-        _name=${_v%%:*}; _ds=
-        for _d in $_doms; do
-            case :${_v#*:}: in *:$_d:*) _ds="${_ds:+$_ds and }$_d" ;; esac
-        done
+    for _name in $SHOTS_SETTINGS; do
+        setting_domains "$_name" "$_doms"
         if [ -n "$_ds" ]; then
             _n=$((_n + 1))
             _words="${_words:+$_words, }$_name ($_ds)"
@@ -444,16 +480,18 @@ check_shots_settings() {
                 "unset NUM_SHOTS if it is meant for another program)" ;;
     esac
     _names=" $(shots_read names) "
-    for _v in "SHOTS:the near and mixture domains their" \
-            "OUT_SHOTS:the out domain its" "OUT_HOMO_SHOTS:the out_homo domain its"; do
-        _name=${_v%%:*}
+    for _name in $SHOTS_SETTINGS; do
         case $_names in *" $_name "*) continue ;; esac
         eval "_value=\${$_name:-}"
         # given in the environment (demo_lowshot.sh sets OUT_SHOTS and
         # OUT_HOMO_SHOTS itself, read where its DOMAINS take them)
         case $_set in *" $_name "*) ;; *) continue ;; esac
         if [ -z "$_value" ]; then continue; fi
-        _why="$_name gives ${_v#*:} shots"
+        setting_domains "$_name" "$DOMAIN_NAMES"
+        case $_ds in
+            *" and "*) _why="$_name gives the $_ds domains their shots" ;;
+            *) _why="$_name gives the $_ds domain its shots" ;;
+        esac
         case " $CHAIN_SCRIPTS " in
             *" $(basename "$0") "*)
                 if [ -n "$_none" ]; then _does="$_none"

@@ -31,13 +31,12 @@ EXTRACT_OPTS=${3:-${EXTRACT_OPTS:-}}  # the argument, else the environment's
 MODEL=${MODEL:-clp}
 NUM_TASK=${NUM_TASK:-30}
 DOMAINS=${DOMAINS:-"near mixture out"}
-# SHOTS where a domain reads it (a SHOTS, OUT_SHOTS or OUT_HOMO_SHOTS of
-# no domain run is refused)
-for _d in $DOMAINS; do
-    case $_d in near|mixture) SHOTS=${SHOTS:-"1 5"} ;; esac
-done
-OUT_SHOTS=${OUT_SHOTS:-"1 5"}
-OUT_HOMO_SHOTS=${OUT_HOMO_SHOTS:-5}
+# the shots of each domain where its setting is unset or empty (shots_of
+# in _env.sh; the settings themselves stay the user's: one given for no
+# domain run is refused)
+_default_SHOTS="1 5"
+_default_OUT_SHOTS="1 5"
+_default_OUT_HOMO_SHOTS=5
 NOVEL_CLASSES=${NOVEL:-none}
 NUM_PROTOTYPES=${NUM_PROTOTYPES:-8}
 NUM_AUG_SHOTS=${NUM_AUG_SHOTS:-10}

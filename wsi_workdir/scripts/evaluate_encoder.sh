@@ -42,14 +42,11 @@ DOMAINS=${DOMAINS:-"near mixture out out_homo"}
 . "$(dirname "$0")/_env.sh"
 
 # each domain's own shots flag, where it runs and its variable is set
-# (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo)
+# (SHOTS: near and mixture; OUT_SHOTS: out; OUT_HOMO_SHOTS: out_homo:
+# shots_of, _env.sh's DOMAIN_SHOTS)
 _shots=
 for domain in $DOMAINS; do
-    case $domain in
-        near|mixture) _list=$SHOTS ;;
-        out) _list=$OUT_SHOTS ;;
-        out_homo) _list=$OUT_HOMO_SHOTS ;;
-    esac
+    shots_of "$domain"
     _shots="$_shots ${_list:+--${domain}_shots $_list}"
 done
 
