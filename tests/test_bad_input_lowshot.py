@@ -2933,3 +2933,16 @@ def test_script_refusal_reads_the_setting_from_the_command():
                                     'bad')
     assert script_refusal('/s/e.sh', '--novel_class 9: bad', argv) == \
         f'/s/e.sh: {said} refuses them: --novel_class 9: bad'
+    # the environment's value where its words are the command's (as the
+    # user gave it), else the command's (evaluate_encoder.sh's MODEL is
+    # its argument, not a MODEL of the environment)
+    argv = ['--model', 'enc', '--near_shots', '1', '0', '--check']
+    line = '--near_shots 0: bad'
+    for env, value in [({'SHOTS': '1  0'}, '1  0'),
+                       ({'SHOTS': '\t1 0\n'}, '\t1 0\\n'),
+                       ({'SHOTS': '1 5'}, '1 0'), ({}, '1 0')]:
+        assert script_refusal('/s/e.sh', line, argv, env) == (
+            f'/s/e.sh: SHOTS="{value}" is refused by {said}: {line}')
+    assert script_refusal('/s/e.sh', "--model 'enc': bad", argv,
+                          {'MODEL': 'other'}).startswith(
+        '/s/e.sh: MODEL="enc" is refused')

@@ -659,6 +659,12 @@ def test_evaluate_encoder_extracts_the_sets_its_settings_read(tmp_path):
      'no /, not . or ..)'),
     ('evaluate_encoder.sh', 'enc', 'SHOTS', '0',
      '--mixture_shots 0: shot counts must be at least 1'),
+    # the value as the user gave it: it was echoed "1 0", its blanks
+    # collapsed by the shell's split into the flag's values
+    ('evaluate_encoder.sh', 'enc', 'SHOTS', '1  0',
+     '--mixture_shots 0: shot counts must be at least 1'),
+    ('evaluate_encoder.sh', 'enc', 'NUM_TASK', ' 0',
+     '--num_task must be a positive number, got 0'),
     ('demo_lowshot.sh', None, 'NOVEL', '9',
      '--novel_class 9 is out of range; expected 0..8 or 78 (classes 7 and '
      '8)')])

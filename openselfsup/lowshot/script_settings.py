@@ -10,9 +10,10 @@ SHOTS="0" is refused by the sweep's check ...: --near_shots 0: ...``), not
 a flag the user never typed; argparse's refusals too, without its usage
 lines (:func:`script_terms`).
 """
+import os
 import re
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Mapping, Optional, Sequence
 
 from ..utils import InputError
 from ..utils.errors import one_line
@@ -109,11 +110,17 @@ def script_of(argv: Sequence[str]) -> Optional[str]:
     return values[0] if values else None
 
 
-def script_refusal(script: str, message: str, argv: Sequence[str]) -> str:
+def script_refusal(script: str, message: str, argv: Sequence[str],
+                   environ: Optional[Mapping[str, str]] = None) -> str:
     """The refusal ``message`` of the sweep's check of ``argv``, as the
     line of ``script`` (its path, as the script's own refusals name it):
     the setting the first flag of the message came from and its value, as
-    the command got it; without such a flag, the message as the check's."""
+    the user gave it in ``environ`` (the script's environment) where its
+    words are those the command got (``SHOTS="1  0"``, its blanks as
+    given: the shell split it into the flag's values, and the line said
+    ``"1 0"``), else as the command got them (a script's own default, or
+    an argument: evaluate_encoder.sh's MODEL); without such a flag, the
+    message as the check's."""
     flag = first_flag(message)
     setting = values = None
     for name, flags in FLAG_SETTINGS:
@@ -125,7 +132,10 @@ def script_refusal(script: str, message: str, argv: Sequence[str]) -> str:
     if values is not None:
         setting = SCRIPT_NAMES.get(script.rsplit('/', 1)[-1],
                                    {}).get(setting, setting)
-        line = (f'{script}: {setting}="{" ".join(values)}" is refused by '
+        value = (environ or {}).get(setting)
+        if value is None or value.split() != values:
+            value = ' '.join(values)
+        line = (f'{script}: {setting}="{value}" is refused by '
                 "the sweep's check of this script's settings (sweep.py "
                 f'--check, before any extraction): {message}')
     else:  # a flag of no setting, or of one the command did not get
@@ -156,5 +166,5 @@ def script_terms(argv: Sequence[str]) -> Iterator[Optional[str]]:
     try:
         yield script
     except InputError as exc:
-        raise InputError(script_refusal(script, one_line(exc), argv)) \
-            from None
+        raise InputError(script_refusal(script, one_line(exc), argv,
+                                        os.environ)) from None
