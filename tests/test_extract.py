@@ -721,6 +721,61 @@ def test_reuse_keeps_the_sets_of_the_same_extraction(
     assert len(np.load(outs[1])) == len(lines) - 1
 
 
+def test_reuse_of_named_outputs_keeps_those_sets_only(
+        synthetic_root, weights, tmp_path, monkeypatch, capsys):
+    """extract_near_domain_feats.sh (NOVEL_CLASSES none) and
+    extract_mixture_and_out_domain_feats.sh both extract a family's
+    NCT_train from its all-classes checkpoint: the second extracted it
+    again (80,000 images on the real data). ``--reuse OUTPUT`` keeps the
+    sets of those outputs only, where they are this extraction already
+    (spelt any way that names the file); the other sets extract as
+    without --reuse; an OUTPUT of no set is refused before any work.
+    Reference: the images encoded, counted, and the files' bytes."""
+    from openselfsup.apis import extract as ex
+    from openselfsup.utils import run_cli
+    encoded = []
+    encode = ex._encode
+    monkeypatch.setattr(ex, '_encode', lambda model, images, *a, **k: (
+        encoded.append(len(images)) or encode(model, images, *a, **k)))
+    ckpt = str(tmp_path / 'a.pth')
+    torch.save({'state_dict': weights}, ckpt)
+    workdir = str(tmp_path / 'w')
+    sets = [('nct_train.py', 'NCT_train'), ('nct_test.py', 'NCT_test')]
+    outs = [paths.features_path(workdir, 'enc', n) for _, n in sets]
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+
+    def run(*flags):
+        encoded.clear()
+        argv = [a for cfg, _ in sets for a in ('--config', _config(cfg))]
+        argv += ['--output', *outs, '--pretrained', ckpt, '--workers', '0',
+                 '--no-progress', '--cfg-options', *opts, *flags]
+        code = run_cli(_cli().main, argv)
+        return code, list(encoded), capsys.readouterr()
+
+    listed = []  # images of each list
+    for name in ('train_labeled.txt', 'test_labeled.txt'):
+        with open(os.path.join(synthetic_root, 'NCT', 'meta', name)) as f:
+            listed.append(sum(1 for line in f if line.strip()))
+    code, sizes, _ = run('--reuse', outs[0])
+    assert (code, sizes) == (0, listed)  # nothing there yet: both
+    before = [open(o, 'rb').read() for o in outs]
+    spelt = os.path.join(os.path.dirname(outs[0]), '.',
+                         os.path.basename(outs[0]))
+    code, sizes, got = run('--reuse', spelt)
+    assert (code, sizes) == (0, listed[1:])  # NCT_test only
+    assert got.out.count(': kept, ') == 1 and outs[0] in got.out, got.out
+    assert [open(o, 'rb').read() for o in outs] == before
+    # an output of no set: one line, nothing encoded or written
+    times = [os.stat(o).st_mtime_ns for o in outs]
+    other = str(tmp_path / 'other.npy')
+    code, sizes, got = run('--reuse', other)
+    assert (code, sizes, got.out) == (2, [], ''), got
+    assert got.err == (f'error: --reuse {other}: not an --output of this '
+                       'run (give the --output of a set to keep, or --reuse '
+                       'alone for every set)\n'), got.err
+    assert [os.stat(o).st_mtime_ns for o in outs] == times
+
+
 def test_a_kept_set_records_where_its_images_are_now(
         synthetic_root, weights, tmp_path):
     """The images moved (the same bytes under another folder) and

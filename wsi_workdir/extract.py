@@ -166,8 +166,11 @@ def parse_args(argv):
                      help='open_clip: the image tower\'s pooled output '
                      'before the projection into the joint space (default: '
                      'the projected image embedding, encode_image)')
-    parser.add_argument('--reuse', action='store_true',
-                        help='keep a set whose files are this extraction '
+    parser.add_argument('--reuse', nargs='*', action='append',
+                        metavar='OUTPUT', default=None,
+                        help='alone: for every set, with OUTPUTs: for the '
+                        'sets of those --output files only, '
+                        'keep a set whose files are this extraction '
                         'already (its provenance: the same encoder, by the '
                         'weights\' SHA-256 or the seeded random init, and '
                         'library model; the same list and images, by their '
@@ -184,14 +187,22 @@ def parse_args(argv):
                         'path, those it was extracted with under '
                         'extracted_with). '
                         'evaluate_encoder.sh passes it (a rerun with other '
-                        'shots or classifiers extracts nothing again)')
+                        'shots or classifiers extracts nothing again); '
+                        'extract_near_domain_feats.sh (with NOVEL_CLASSES '
+                        'none) and extract_mixture_and_out_domain_feats.sh '
+                        'pass it with the family\'s NCT_train, the one set '
+                        'both write')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bar')
     parser.add_argument('--cfg-options', nargs='+', action='extend',
                         default=None, metavar='KEY=VALUE',
                         help='override config keys, e.g. '
                         'model.backbone.base_channels=16 dataset.data_root=data/NCT')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # --reuse alone: every set (True); --reuse OUTPUT...: those sets' outputs
+    args.reuse = args.reuse is not None and (
+        [] in args.reuse or [o for g in args.reuse for o in g])
+    return args
 
 
 def main(argv=None):

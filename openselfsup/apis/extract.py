@@ -1312,6 +1312,28 @@ def _written_at(path: str) -> str:
     return os.path.join(os.path.realpath(folder or os.curdir), name)
 
 
+def reused_sets(reuse: Union[bool, Sequence[str], None],
+                outputs: Sequence[str]) -> List[bool]:
+    """Which sets of a run (by their ``outputs``) are kept where their
+    files are this extraction already (:func:`extracted_already`): every
+    set (``reuse`` True: ``--reuse`` alone), none (False or None), or the
+    sets whose output is among ``reuse`` (``--reuse OUTPUT...``, spelt any
+    way that names the same file, :func:`_written_at`: the low-shot
+    extraction scripts keep the one set both write, a family's
+    ``NCT_train``). An output of ``reuse`` that is no set's is refused."""
+    if isinstance(reuse, bool) or reuse is None:
+        return [bool(reuse)] * len(outputs)
+    written = [_written_at(o) for o in outputs]
+    for output in reuse:
+        if _written_at(output) not in written:
+            raise InputError(
+                f'--reuse {output}: not an --output of this run (give '
+                'the --output of a set to keep, or --reuse alone for '
+                'every set)')
+    kept = {_written_at(o) for o in reuse}
+    return [w in kept for w in written]
+
+
 def open_lists(configs: Sequence[str], outputs: Sequence[str],
                data_roots: Optional[Sequence[str]] = None,
                cfg_options: Optional[dict] = None, copies: int = 1,
@@ -1400,7 +1422,7 @@ def extract_many(configs: Sequence[str],
                  seed: int = 0,
                  random_init: bool = False,
                  on_written: Optional[Callable[[Dict], None]] = None,
-                 reuse: bool = False
+                 reuse: Union[bool, Sequence[str]] = False
                  ) -> List[Dict[str, object]]:
     """Extract feature sets and write, for each, features, labels, meta
     and provenance. Every list is opened and checked (:func:`open_lists`),
@@ -1437,10 +1459,12 @@ def extract_many(configs: Sequence[str],
             initialisation (seeded), a baseline; no checkpoint.
         on_written (callable, optional): called with each set's
             provenance record as soon as the set is written.
-        reuse (bool): keep a set whose outputs are this extraction
-            already (:func:`extracted_already`) instead of extracting it
-            again (``--reuse``; ``evaluate_encoder.sh``'s); its record is
-            the provenance on disk, with ``reused`` True.
+        reuse (bool | sequence of str): keep a set whose outputs are
+            this extraction already (:func:`extracted_already`) instead
+            of extracting it again (``--reuse``; ``evaluate_encoder.sh``'s):
+            True every set, or the sets of these outputs
+            (:func:`reused_sets`); its record is the provenance on disk,
+            with ``reused`` True.
 
     Returns:
         list of dict: the provenance record of each set (also written to
@@ -1488,6 +1512,7 @@ def extract_many(configs: Sequence[str],
                        for c in checkpoints]
         for checkpoint in dict.fromkeys(checkpoints):
             check_checkpoint_file(checkpoint)
+    keep = reused_sets(reuse, outputs)
     dev = str(resolve_device(device))
     copies = max(aug_times, 1)
     listings = open_lists(configs, outputs, data_roots, cfg_options, copies)
@@ -1535,7 +1560,8 @@ def extract_many(configs: Sequence[str],
         del weights
     records = []
     versions = library_versions(LIBRARIES['config'])
-    for listing, checkpoint, how in zip(listings, checkpoints, settings):
+    for listing, checkpoint, how, reuse_set in zip(listings, checkpoints,
+                                                   settings, keep):
         entry = encoder(listing['cfg'])
         kind, sha = read[checkpoint]
         fields = _set_fields(listing, checkpoint, sha, dev, amp,
@@ -1564,7 +1590,7 @@ def extract_many(configs: Sequence[str],
                            dataset.ann_file, dev, batch_size, workers, amp,
                            channels_last, progress)
 
-        _one_set(listing, normalise, fields, reuse, compute,
+        _one_set(listing, normalise, fields, reuse_set, compute,
                  checkpoint or 'the random encoder', records, on_written)
     return records
 
@@ -1713,7 +1739,7 @@ def extract_external_many(configs: Sequence[str],
                           normalise: bool = True,
                           seed: int = 0,
                           on_written: Optional[Callable[[Dict], None]] = None,
-                          reuse: bool = False
+                          reuse: Union[bool, Sequence[str]] = False
                           ) -> List[Dict[str, object]]:
     """Extract feature sets with a timm or open_clip model.
 
@@ -1754,6 +1780,7 @@ def extract_external_many(configs: Sequence[str],
     for output in outputs:  # one pass of a library model's transform
         check_not_copies(output, f'extract.py --model-source {source} '
                          'writes one pass over the list')
+    keep = reused_sets(reuse, outputs)
     dev = str(resolve_device(device))
     listings = open_lists(configs, outputs, data_roots, cfg_options,
                           need_model=False)
@@ -1771,7 +1798,7 @@ def extract_external_many(configs: Sequence[str],
     # record alone; no check reads it) from the same reading
     info['library_version'] = versions[info['library']]
     records = []
-    for listing in listings:
+    for listing, reuse_set in zip(listings, keep):
         fields = _set_fields(
             listing, wfile, sha, dev, amp,
             checkpoint_kind=(f'{info["library"]} weights ({fmt})' if wfile
@@ -1787,7 +1814,7 @@ def extract_external_many(configs: Sequence[str],
                            listing['config'], dev, batch_size, workers, amp,
                            channels_last, progress)
 
-        _one_set(listing, normalise, fields, reuse, compute,
+        _one_set(listing, normalise, fields, reuse_set, compute,
                  weights or source, records, on_written)
     return records
 

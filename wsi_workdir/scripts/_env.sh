@@ -122,7 +122,9 @@ check_model_pairs() {
 # for several models in one extract.py process (every checkpoint is read
 # and checked before the first set; one start-up instead of one per model).
 # With _reuse set (evaluate_encoder.sh), extract.py --reuse keeps the sets
-# that are this extraction already (same encoder, images and settings).
+# that are this extraction already (same encoder, images and settings);
+# with _reuse_sets ("MODEL/NAME ...": the extraction scripts' family
+# NCT_train, which both write), those sets only (--reuse OUTPUT).
 extract_models() {
     _names=$1; shift
     _src=${EXTRACT_SOURCE:+--model-source $EXTRACT_SOURCE}
@@ -161,6 +163,10 @@ extract_models() {
                 set -- "$@" --data-root "$(data_root "$_name")"
             fi
             if [ "$_each" = yes ]; then set -- "$@" --pretrained "$_ckpt"; fi
+            case " ${_reuse_sets:-} " in
+                *" $_model/$_name "*) set -- "$@" --reuse \
+                    "$WORKDIR/extracted_feats/$_model/$_name.npy" ;;
+            esac
         done
         _pairs=$((_pairs - 1))
     done
