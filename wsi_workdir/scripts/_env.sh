@@ -489,8 +489,9 @@ check_shots_settings() {
     for _name in $SHOTS_SETTINGS; do
         case $_names in *" $_name "*) continue ;; esac
         eval "_value=\${$_name:-}"
-        # given in the environment (demo_lowshot.sh sets OUT_SHOTS and
-        # OUT_HOMO_SHOTS itself, read where its DOMAINS take them)
+        # given in the environment, not empty (demo_lowshot.sh's own
+        # shots are _default_<SETTING>, read by shots_of where its DOMAINS
+        # take them)
         case $_set in *" $_name "*) ;; *) continue ;; esac
         if [ -z "$_value" ]; then continue; fi
         setting_domains "$_name" "$DOMAIN_NAMES"
