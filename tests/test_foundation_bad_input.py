@@ -1472,7 +1472,7 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     from openselfsup.config import load_config
     from openselfsup.engine.runner import resume_notes
     from openselfsup.utils import InputError
-    from openselfsup.utils.checkpoint_files import checkpoint_meta
+    from openselfsup.utils.checkpoint_files import MetaUnread, checkpoint_meta
     top = 2 ** 32 - 1
     base = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
                 ann_file='meta/train_labeled.txt')
@@ -1545,8 +1545,60 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     # a pickle that is not one: the run reads the file
     with zipfile.ZipFile(ckpt, 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 100)
-    assert checkpoint_meta(str(ckpt)) is None
+    with pytest.raises(MetaUnread):
+        checkpoint_meta(str(ckpt))
     check_launch(str(config), resume=str(ckpt), world=2)
+
+
+def test_check_config_refuses_a_resumed_file_without_meta_as_the_run(
+        tmp_path, synthetic_root):
+    """A checkpoint holding no meta (MAE's {'model': sd}, a state dict
+    saved alone: an OrderedDict, {'state_dict': sd}) or a meta that is no
+    dict: checkpoint_meta said None, as for a file it could not read, and
+    --check-config passed it, exit 0, where the run refused it as no
+    training checkpoint. The check now says the run's line (resume_notes,
+    the reference), with its exit code; a training meta in an OrderedDict
+    passes both; a file whose top level is an object is left to the
+    run (MetaUnread)."""
+    import collections
+
+    import torch
+
+    from openselfsup.apis.train import check_launch
+    from openselfsup.config import load_config
+    from openselfsup.engine.runner import resume_notes
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint_files import MetaUnread, checkpoint_meta
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    cfg = load_config(config)
+    ckpt = tmp_path / 'c.pth'
+    sd = collections.OrderedDict(w=torch.ones(2))
+    for saved in ({'model': dict(sd), 'epoch': 3}, sd, {'state_dict': sd},
+                  {'meta': [1, 2], 'state_dict': sd}, [sd]):
+        torch.save(saved, ckpt)
+        assert checkpoint_meta(str(ckpt)) == (
+            saved.get('meta') if isinstance(saved, dict) else None)
+        with pytest.raises(InputError) as run:
+            resume_notes(str(ckpt), cfg)
+        assert 'not a training checkpoint' in str(run.value)
+        with pytest.raises(InputError) as check:
+            check_launch(config, resume=str(ckpt), data_check=False)
+        assert str(check.value) == str(run.value), type(saved)
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', config, '--check-config', '--no-data-check',
+         '--resume', str(ckpt)], MODEL_STACK)
+    assert rc == 2 and lines == [f'error: {run.value}'] and loaded == [], \
+        (rc, lines, loaded)
+    meta = collections.OrderedDict(epoch=1, iter=2, seed=0)
+    torch.save({'meta': meta, 'state_dict': sd}, ckpt)
+    assert checkpoint_meta(str(ckpt)) == meta
+    resume_notes(str(ckpt), cfg)
+    check_launch(config, resume=str(ckpt), data_check=False)
+    torch.save(torch.ones(2), ckpt)  # an object: the run's to judge
+    with pytest.raises(MetaUnread):
+        checkpoint_meta(str(ckpt))
+    check_launch(config, resume=str(ckpt), data_check=False)
 
 
 _CALLED = []
@@ -1559,7 +1611,8 @@ def _record_call(*args):
 def test_checkpoint_meta_leaves_a_pickle_too_big_for_a_structure(
         tmp_path, monkeypatch):
     """A pickle member bigger than META_PICKLE_MAX (a crafted zip that
-    inflates to gigabytes) is not read: None, the run's to judge."""
+    inflates to gigabytes) is not read: MetaUnread, the run's to
+    judge."""
     import pickle
     import zipfile
 
@@ -1570,7 +1623,8 @@ def test_checkpoint_meta_leaves_a_pickle_too_big_for_a_structure(
         zf.writestr('archive/data.pkl', data)
     assert checkpoint_files.checkpoint_meta(str(ckpt))['seed'] == 3
     monkeypatch.setattr(checkpoint_files, 'META_PICKLE_MAX', len(data) - 1)
-    assert checkpoint_files.checkpoint_meta(str(ckpt)) is None
+    with pytest.raises(checkpoint_files.MetaUnread):
+        checkpoint_files.checkpoint_meta(str(ckpt))
 
 
 def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
@@ -1583,7 +1637,9 @@ def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
     import pickle
     import zipfile
 
-    from openselfsup.utils.checkpoint_files import checkpoint_meta, is_opaque
+    from openselfsup.utils.checkpoint_files import (MetaUnread,
+                                                    checkpoint_meta,
+                                                    is_opaque)
     ckpt = tmp_path / 'c.pth'
     here = __name__.encode()
 
@@ -1609,8 +1665,9 @@ def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
     copyreg.add_extension(__name__, '_record_call', 0x7ff0)
     try:
         pickle.loads(pickle.dumps(_record_call, protocol=2))  # cached
-        assert meta_of(b"\x80\x02}X\x04\x00\x00\x00meta}X\x01\x00\x00\x00a"
-                       b"\x83\xf0\x7fX\x01\x00\x00\x00x\x85Rss.") is None
+        with pytest.raises(MetaUnread):
+            meta_of(b"\x80\x02}X\x04\x00\x00\x00meta}X\x01\x00\x00\x00a"
+                    b"\x83\xf0\x7fX\x01\x00\x00\x00x\x85Rss.")
     finally:
         copyreg.remove_extension(__name__, '_record_call', 0x7ff0)
         copyreg.clear_extension_cache()

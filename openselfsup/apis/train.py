@@ -33,7 +33,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
 from ..datasets.data_files import build_time_paths
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
-from ..utils.checkpoint_files import (checkpoint_folder, checkpoint_meta,
+from ..utils.checkpoint_files import (MetaUnread, checkpoint_folder,
+                                      checkpoint_meta,
                                       find_resumable_checkpoint,
                                       has_zip_directory, is_http_url,
                                       is_opaque, remove_url_download,
@@ -1315,7 +1316,8 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     check_resume_meta`: not a training checkpoint, another model, other
     held-out classes, a seed out of numpy's reach on ``world`` processes;
     :func:`~openselfsup.utils.checkpoint_files.checkpoint_meta` reads the
-    meta without torch; the work dir's latest for ``resume=True``, with
+    meta without torch, a file without one refused as the run refuses it;
+    the work dir's latest for ``resume=True``, with
     or without ``data_check``), the split of
     the batch over ``world`` processes (None: not checked), and with
     ``data_check`` (not ``slurm_train.sh`` with ``DATA_CHECK=0``) the
@@ -1363,12 +1365,19 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             is_complete=has_zip_directory)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes), from
-    # the meta read without torch; a meta, or a value of it, that does not
-    # read so (a class instance: an opaque placeholder) is left to the run
-    meta = checkpoint_meta(resumed) if resumed and local_file(resumed) \
-        else None
-    if meta is not None and not any(is_opaque(meta.get(k)) for k in (
-            'epoch', 'iter', 'cfg', 'seed')):
+    # the meta read without torch: a file without one (a state dict saved
+    # alone) too, refused as the run refuses it; a file that does not read
+    # so, or a meta or a value of it that does not (a class instance: an
+    # opaque placeholder), is left to the run
+    meta, read = None, False
+    if resumed and local_file(resumed):
+        try:
+            meta, read = checkpoint_meta(resumed), True
+        except MetaUnread:
+            pass
+    if read and not is_opaque(meta) and not (
+            isinstance(meta, dict) and any(is_opaque(meta.get(k)) for k in (
+                'epoch', 'iter', 'cfg', 'seed'))):
         check_resume_meta(resumed, cfg, processes, meta)
     if not data_check:
         return warnings

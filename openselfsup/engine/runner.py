@@ -176,8 +176,9 @@ def resume_notes(path: str, cfg, world: int = 1) -> List[str]:
             (:func:`check_same_held_out`), or a seed out of numpy's reach.
     """
     from ..utils.checkpoint import checkpoint_config
+    from ..utils.checkpoint_files import saved_meta
     saved = saved_checkpoint(path)
-    meta = saved.get('meta') if isinstance(saved, dict) else None
+    meta = saved_meta(saved)  # as the launchers' check reads it
     # the refusals its meta decides: those of the launchers' check too
     check_resume_meta(path, cfg, world, meta)
     text = checkpoint_config(saved)

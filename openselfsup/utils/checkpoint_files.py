@@ -6,6 +6,7 @@ launchers' ``tools/train.py --check-config`` runs these before they start
 any process, and imports no torch (:mod:`openselfsup.utils.checkpoint`
 reads the checkpoints' contents).
 """
+import collections
 import glob
 import hashlib
 import io
@@ -125,12 +126,24 @@ class _Opaque:
         pass
 
 
+class _Ordered(collections.OrderedDict):
+    """What :func:`checkpoint_meta` reads a pickled ``OrderedDict`` as (a
+    ``model.state_dict()`` saved whole, a meta of one): its entries, as
+    ``torch.load(weights_only=True)`` reads them (torch allows the class);
+    its attributes (a state dict's ``_metadata``) are dropped."""
+
+    def __setstate__(self, state) -> None:
+        pass
+
+
 class _OpaqueUnpickler(pickle.Unpickler):
     """An unpickler that builds plain containers and values only: every
-    global is :class:`_Opaque`, every storage (``persistent_load``)
-    None."""
+    global is :class:`_Opaque` but ``collections.OrderedDict``
+    (:class:`_Ordered`), every storage (``persistent_load``) None."""
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ('collections', 'OrderedDict'):
+            return _Ordered
         return _Opaque
 
     def persistent_load(self, pid) -> None:
@@ -176,20 +189,45 @@ def is_legacy_format(path: str) -> bool:
 META_PICKLE_MAX = 64 << 20
 
 
-def checkpoint_meta(path: str) -> Optional[dict]:
+class MetaUnread(Exception):
+    """:func:`checkpoint_meta` could not read the checkpoint's pickle (not
+    a zip of one pickle member, a member too big or damaged, a pickle it
+    does not read, a file whose top level is an object): whether it holds
+    a meta is the run's to say, which loads the whole file."""
+
+
+def saved_meta(saved: Any) -> Any:
+    """The ``meta`` of a checkpoint read whole (``saved``: what
+    ``torch.load`` or :func:`checkpoint_meta` read), as MMEngine's resume
+    reads it: ``saved['meta']``; None where ``saved`` is no dict or holds
+    no ``meta``. The one rule of the run's resume check
+    (:func:`~openselfsup.engine.runner.resume_notes`) and the launchers'
+    (:func:`checkpoint_meta`), which judge it with
+    :func:`~openselfsup.config.check_resume_meta`."""
+    return saved.get('meta') if isinstance(saved, dict) else None
+
+
+def checkpoint_meta(path: str) -> Any:
     """The ``meta`` of the ``torch.save`` checkpoint ``path``, without
     torch: from the zip's pickle member (``<archive>/data.pkl``: the
     structure, some kB; the tensors' bytes, the other members, are not
-    read), its plain values (dicts, lists, strings, numbers, None) as
-    saved and anything else (a class instance, a numpy value, a tensor)
-    as an opaque placeholder, nothing imported or called. The launchers'
-    ``--check-config`` reads the seed a resumed run re-seeds with from it.
+    read), its plain values (dicts, ``OrderedDict``, lists, strings,
+    numbers, None) as saved and anything else (a class instance, a numpy
+    value, a tensor) as an opaque placeholder (:func:`is_opaque`), nothing
+    imported or called. The launchers' ``--check-config`` judges it as the
+    run does (:func:`saved_meta`).
 
     Returns:
-        dict | None: the meta; None where the file is not a zip holding
-        one pickle member, that pickle does not read (a damaged member:
-        its CRC), or holds no dict ``meta`` (left to the run, which loads
-        the whole file).
+        the meta as saved (a dict, or whatever the file holds there);
+        None where the file holds none (a state dict saved alone, MAE's
+        ``{'model': sd}``: the run refuses it as no training checkpoint).
+
+    Raises:
+        MetaUnread: the file is not a zip holding one pickle member, that
+            pickle does not read (a damaged member: its CRC), or its top
+            level is an object (left to the run, which loads the whole
+            file). Where it was None, as for a file without a meta, the
+            check passed the file the run refused.
     """
     try:
         with zipfile.ZipFile(path) as zf:
@@ -199,19 +237,22 @@ def checkpoint_meta(path: str) -> Optional[dict]:
             # inflating to gigabytes) is not read
             if len(names) != 1 or \
                     zf.getinfo(names[0]).file_size > META_PICKLE_MAX:
-                return None
+                raise MetaUnread(path)
             data = zf.read(names[0])
         # the extension opcodes (EXT1/2/4) push an object copyreg's cache
         # holds without asking find_class: a pickle using them is not read
         # (torch.save writes none)
         if any(op.name.startswith('EXT') for op, _, _ in
                pickletools.genops(data)):
-            return None
+            raise MetaUnread(path)
         obj = _OpaqueUnpickler(io.BytesIO(data)).load()
+    except MetaUnread:
+        raise
     except Exception:  # any file: it is the run's to say what is wrong
-        return None
-    meta = obj.get('meta') if isinstance(obj, dict) else None
-    return meta if isinstance(meta, dict) else None
+        raise MetaUnread(path) from None
+    if is_opaque(obj):  # an object (a dict subclass?): the run reads it
+        raise MetaUnread(path)
+    return saved_meta(obj)
 
 
 def is_opaque(value: Any) -> bool:
