@@ -3500,8 +3500,27 @@ def test_a_missing_load_from_is_refused_before_the_run(
                 f'{name}: not a complete checkpoint (empty, or cut short '
                 'while it was written) (load_from in')):
             check_launch(cfg, {'load_from': name})
-    (tmp_path / 'legacy.pth').write_bytes(b'\x80\x02' + b'x' * 50)
+    # no checkpoint at all (a text file, a compressed tar): passed by the
+    # check, then torch.load's 'KeyError: 101' traceback in the run; both
+    # refuse it now, in one line (a real legacy file, and a .safetensors
+    # file, which torch.load hands to safetensors, are not judged)
+    import torch
+    torch.save({'w': torch.ones(1)}, tmp_path / 'legacy.pth',
+               _use_new_zipfile_serialization=False)
     check_launch(cfg, {'load_from': 'legacy.pth'})
+    (tmp_path / 'w.safetensors').write_bytes(b'\x08' + b'\0' * 7 + b'{}')
+    check_launch(cfg, {'load_from': 'w.safetensors'})
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint\n' * 40)
+    said = (f'{text}: not a checkpoint (neither the zip archive torch.save '
+            "writes nor torch's legacy format) (load_from in "
+            f'{cfg}; fix the config or --cfg-options load_from=...)')
+    with pytest.raises(InputError) as check:
+        check_launch(cfg, {'load_from': str(text)})
+    assert str(check.value) == said
+    with pytest.raises(InputError) as run:
+        train(cfg, work_dir=str(work), cfg_options={'load_from': str(text)})
+    assert str(run.value) == said and not work.exists()
     (tmp_path / 'w.pth').write_bytes(whole)  # there: not refused
     for ok in ('~/w.pth', 'w.pth', 'https://example.invalid/w.pth',
                's3://bucket/w.pth', None):

@@ -1209,7 +1209,9 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     Raises:
         InputError: the file ``load_from`` names, for a new run, is missing
             (or is a folder, or the path is empty), empty or cut short
-            (:func:`~openselfsup.utils.checkpoint_files.cut_short`).
+            (:func:`~openselfsup.utils.checkpoint_files.cut_short`), or no
+            checkpoint (:func:`~openselfsup.utils.checkpoint_files.
+            no_checkpoint`).
     """
     initial = cfg.get('load_from')
     if not isinstance(initial, str):
@@ -1226,12 +1228,18 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     fix = f'load_from in {cfg.filename}; fix the config or --cfg-options ' \
         'load_from=...'
     if not missing:
-        from ..utils.checkpoint_files import cut_short
+        from ..utils.checkpoint_files import cut_short, no_checkpoint
         if local is not None and cut_short(local):
             # torch.load's 'OSError: [Errno 22] Invalid argument' (or
             # 'Ran out of input') traceback once the runner was built
             raise InputError(f'{local}: not a complete checkpoint (empty, '
                              f'or cut short while it was written) ({fix})')
+        if local is not None and no_checkpoint(local):
+            # a text file, a compressed tar: passed by the launchers'
+            # check, then torch.load's 'KeyError: 101' traceback in the run
+            raise InputError(f'{local}: not a checkpoint (neither the zip '
+                             'archive torch.save writes nor torch\'s legacy '
+                             f'format) ({fix})')
         return []
     if not local:
         raise InputError(f'load_from is empty (an unset variable?) ({fix})')

@@ -101,6 +101,24 @@ def cut_short(path: str) -> bool:
                         and not has_zip_directory(path))
 
 
+def no_checkpoint(path: str) -> bool:
+    """Whether the file ``path`` is in none of the formats ``torch.load``
+    reads: not empty, no zip (whole, or cut short while it was written:
+    :func:`cut_short`), not of torch's legacy format
+    (:func:`is_legacy_format`), and not named ``.safetensors`` (which
+    ``torch.load`` hands to safetensors). Reads a few kB; no torch. The
+    rule of a ``load_from`` file, for the launchers' check and the run
+    alike (:func:`~openselfsup.apis.train.check_load_from`)."""
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return bool(head) and head != b'PK\x03\x04' and \
+        not path.endswith('.safetensors') and \
+        not has_zip_directory(path) and not is_legacy_format(path)
+
+
 class _Opaque:
     """What :func:`checkpoint_meta` reads each class and function a
     checkpoint's pickle names as (a tensor's rebuild, ``OrderedDict``,
