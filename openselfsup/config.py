@@ -266,6 +266,78 @@ def init_overrides(entry: dict) -> List[Tuple[str, Any, Optional[dict]]]:
     return found
 
 
+def is_pretrained_init(entry: Any) -> bool:
+    """Whether an ``init_cfg`` entry (or an override's built one) loads a
+    file: MMEngine's ``Pretrained``."""
+    return isinstance(entry, dict) and type_name(entry.get('type')) in (
+        'Pretrained', 'PretrainedInit')
+
+
+def pretrained_init_files(model: Any, key: str = 'model'
+                          ) -> Iterator[Tuple[str, Any]]:
+    """``(key, checkpoint)`` of each ``Pretrained`` ``init_cfg`` entry in
+    the model config ``model``, and of each ``Pretrained`` item of an
+    entry's ``override`` (:func:`init_overrides`), read from the config
+    (torch-free) and keyed as the run's check names them
+    (:meth:`~openselfsup.engine.runner.AtomicRunner.
+    _check_pretrained_inits`): ``model.backbone.init_cfg`` for an entry
+    (of a list too), ``model.head.init_cfg[.<i>].override[.<j>]`` for an
+    override's item."""
+    if isinstance(model, (list, tuple)):
+        for i, value in enumerate(model):
+            yield from pretrained_init_files(value, f'{key}.{i}')
+        return
+    if not isinstance(model, dict):
+        return
+    for name, value in model.items():
+        if name != 'init_cfg':
+            yield from pretrained_init_files(value, f'{key}.{name}')
+            continue
+        entries = [value] if isinstance(value, dict) else \
+            value if isinstance(value, (list, tuple)) else []
+        for i, entry in enumerate(entries):
+            if is_pretrained_init(entry):
+                yield f'{key}.init_cfg', entry.get('checkpoint')
+            if not isinstance(entry, dict):
+                continue
+            at = f'{key}.init_cfg' if isinstance(value, dict) else \
+                f'{key}.init_cfg.{i}'
+            for where, _, built in init_overrides(entry):
+                if is_pretrained_init(built):
+                    yield f'{at}.{where}', built.get('checkpoint')
+
+
+def check_pretrained_file(key: str, path: Any) -> None:
+    """Refuse, torch-free, the file of the ``Pretrained`` ``init_cfg``
+    ``key`` (:func:`pretrained_init_files`) that ``torch.load`` cannot
+    read as a checkpoint (:func:`~openselfsup.utils.checkpoint_files.
+    check_loadable`: missing, empty, cut short, no checkpoint), in the
+    line the run's check says it in; a URL (MMEngine downloads it) and a
+    path that is no string are not judged. The launchers' check
+    (:func:`~openselfsup.apis.train.check_launch`) and the run's
+    (:meth:`~openselfsup.engine.runner.AtomicRunner.
+    _check_pretrained_inits`) call it: it passed the launchers' check and
+    the run refused it.
+
+    Raises:
+        InputError: ``<key> (Pretrained, <path>): <path>: <what it is>``.
+    """
+    from .utils.checkpoint_files import check_loadable
+    local = local_file(path) if isinstance(path, str) else None
+    if local is None:
+        return
+    try:
+        check_loadable(local)
+    except InputError as exc:
+        raise InputError(f'{pretrained_head(key, path)}: {exc}') from None
+
+
+def pretrained_head(key: str, path: Any) -> str:
+    """How a refusal names the ``Pretrained`` ``init_cfg`` ``key`` and
+    its file ``path``."""
+    return f'{key} (Pretrained, {path})'
+
+
 def without_initial_weights(node: Any) -> Any:
     """``node`` (a plain config section, e.g. ``cfg.model.to_dict()``)
     without the keys of :data:`INITIAL_WEIGHT_KEYS`, at any depth: the

@@ -4807,6 +4807,52 @@ def test_a_pretrained_override_is_read_as_the_entry_is(
             want in str(refused.value), str(refused.value)
 
 
+def test_check_config_refuses_a_pretrained_file_as_the_run(
+        synthetic_root, tmp_path):
+    """A Pretrained init_cfg file (an entry's, in a list too, or an
+    override item's) that is missing, empty or no checkpoint at all was
+    not looked at by --check-config (exit 0) and refused by the run when
+    it initialised its weights (a text file: in words of torch's error,
+    'KeyError: 101'). The check now says the run's line (the reference:
+    the runner's own check), torch-free; load_from_check=False leaves it
+    to MMEngine in both."""
+    from openselfsup.apis.train import build_runner, check_launch
+    from openselfsup.utils import InputError
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    (tmp_path / 'text.pth').write_text('not a checkpoint\n' * 40)
+    for name in ('gone.pth', 'empty.pth', 'text.pth'):
+        path = str(tmp_path / name)
+        for key, value in (
+                ('model.backbone.init_cfg',
+                 [dict(type='Pretrained', checkpoint=path)]),
+                ('model.head.init_cfg.override', dict(
+                    type='Normal', layer='Linear', std=0.01,
+                    override=dict(type='Pretrained', name='fc',
+                                  checkpoint=path)))):
+            opts = {key.replace('.override', ''): value}
+            runner = build_runner(cfg, work_dir=str(tmp_path / 'w'),
+                                  cfg_options=opts)
+            with pytest.raises(InputError) as run:
+                runner._init_model_weights()
+            assert str(run.value).startswith(
+                f'{key} (Pretrained, {path}): {path}: '), str(run.value)
+            with pytest.raises(InputError) as check:
+                check_launch(cfg, opts)
+            assert str(check.value) == str(run.value)
+            check_launch(cfg, {**opts, 'load_from_check': False})
+    mine = tmp_path / 'mine.py'  # the backbone's, as a config file
+    mine.write_text(f'_base_ = [{cfg!r}]\nmodel = dict(backbone=dict('
+                    f'init_cfg=dict(_delete_=True, type="Pretrained", '
+                    f'checkpoint={path!r})))\n')
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', str(mine), '--check-config'], MODEL_STACK)
+    assert rc == 2 and lines == [
+        f'error: {str(run.value).replace(key, "model.backbone.init_cfg")}'
+    ] and loaded == [], (rc, lines, loaded)
+
+
 def test_a_shortened_run_warns_that_its_schedule_does_not_follow():
     """train_cfg.max_epochs=3 (the tool's own example) leaves the cosine's
     end at the config's epoch 15 and the FSP steps at 6/8/9: a warning in

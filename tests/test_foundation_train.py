@@ -2249,8 +2249,8 @@ def test_a_pretrained_file_torch_will_not_unpickle_is_one_line(
                    '(argparse.Namespace), not unpickled for safety'),
             (old, 'holds objects other than tensors and plain containers '
                   '(argparse.Namespace), not unpickled for safety'),
-            (text, 'neither a zip archive nor a checkpoint of torch\'s '
-                   'legacy format')):
+            (text, 'not a checkpoint (neither the zip archive torch.save '
+                   'writes nor torch\'s legacy format)')):
         with pytest.raises(Exception) as mmengine:  # the reference
             _load_checkpoint(str(path), map_location='cpu')
         assert not isinstance(mmengine.value, InputError)

@@ -25,11 +25,11 @@ from mmengine.config import Config
 
 from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       argument_value, check_resume_meta, check_seed_reach,
-                      accumulation_count, check_uneven_windows,
-                      config_dicts, default_work_dir, is_int, is_number,
-                      is_whole, load_config, local_file, named_wrappers,
-                      numpy_seed, train_loop_kind, type_name,
-                      variable_source)
+                      accumulation_count, check_pretrained_file,
+                      check_uneven_windows, config_dicts, default_work_dir,
+                      is_int, is_number, is_whole, load_config, local_file,
+                      named_wrappers, numpy_seed, pretrained_init_files,
+                      train_loop_kind, type_name, variable_source)
 from ..datasets.data_files import build_time_paths
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
@@ -917,14 +917,13 @@ def _not_resumable(given: str, path: str) -> InputError:
     (:func:`~openselfsup.utils.checkpoint_files.is_legacy_format`); only a
     legacy file is read with torch (it was imported for all)."""
     from ..config import is_training_meta
-    from ..utils.checkpoint_files import cut_short, is_legacy_format
+    from ..utils.checkpoint_files import (NO_CHECKPOINT, cut_short,
+                                          is_legacy_format)
     other = 'give another one, or the run\'s work dir for its newest ' \
         'complete one'
     short = (f'--resume {given}: not a complete checkpoint (cut short '
              f'while it was written?); {other}')
-    neither = (f'--resume {given}: not a checkpoint (neither the zip '
-               'archive torch.save writes nor torch\'s legacy format); '
-               f'{other}')
+    neither = f'--resume {given}: {NO_CHECKPOINT}; {other}'
     if not is_legacy_format(path):
         return InputError(short if cut_short(path) or has_zip_directory(path)
                           else neither)
@@ -1228,7 +1227,8 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     fix = f'load_from in {cfg.filename}; fix the config or --cfg-options ' \
         'load_from=...'
     if not missing:
-        from ..utils.checkpoint_files import cut_short, no_checkpoint
+        from ..utils.checkpoint_files import (NO_CHECKPOINT, cut_short,
+                                              no_checkpoint)
         if local is not None and cut_short(local):
             # torch.load's 'OSError: [Errno 22] Invalid argument' (or
             # 'Ran out of input') traceback once the runner was built
@@ -1237,9 +1237,7 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
         if local is not None and no_checkpoint(local):
             # a text file, a compressed tar: passed by the launchers'
             # check, then torch.load's 'KeyError: 101' traceback in the run
-            raise InputError(f'{local}: not a checkpoint (neither the zip '
-                             'archive torch.save writes nor torch\'s legacy '
-                             f'format) ({fix})')
+            raise InputError(f'{local}: {NO_CHECKPOINT} ({fix})')
         return []
     if not local:
         raise InputError(f'load_from is empty (an unset variable?) ({fix})')
@@ -1390,6 +1388,11 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if not data_check:
         return warnings
     check_load_from(cfg, resumed)
+    if cfg.get('load_from_check', True) is not False:
+        # the files of Pretrained init_cfgs, read when the run initialises
+        # its weights (resumed or not), as the run's check refuses them
+        for key, path in pretrained_init_files(cfg.get('model')):
+            check_pretrained_file(key, path)
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)

@@ -3868,16 +3868,13 @@ class AtomicRunner(Runner):
 
         from mmengine.model import BaseModule, is_model_wrapper
 
-        from ..config import init_overrides, type_name
+        from ..config import (check_pretrained_file, init_overrides,
+                              is_pretrained_init, pretrained_head)
         from ..models.state_dict import held_under, load_from_fit
         from ..utils.checkpoint import (load_checkpoint_file,
                                         load_legacy_checkpoint, read_inert,
                                         unread_state_dict,
                                         weights_only_opted_out)
-
-        def pretrained(cfg):
-            return isinstance(cfg, dict) and type_name(cfg.get('type')) in (
-                'Pretrained', 'PretrainedInit')
 
         def inits(module, name):
             if isinstance(module, BaseModule) and not module.is_init:
@@ -3886,14 +3883,14 @@ class AtomicRunner(Runner):
                 for i, cfg in enumerate(cfgs):
                     if not isinstance(cfg, dict):
                         continue
-                    if pretrained(cfg):
+                    if is_pretrained_init(cfg):
                         yield f'{name}.init_cfg', name, module, cfg
                     # an override's, loaded into the attribute it names
                     key = f'{name}.init_cfg' if isinstance(
                         module.init_cfg, dict) else f'{name}.init_cfg.{i}'
                     for where, item, built in init_overrides(cfg):
-                        if pretrained(built) and hasattr(module,
-                                                         item['name']):
+                        if is_pretrained_init(built) and hasattr(
+                                module, item['name']):
                             yield (f'{key}.{where}', f'{name}.'
                                    f'{item["name"]}', getattr(
                                        module, item['name']), built)
@@ -3913,7 +3910,9 @@ class AtomicRunner(Runner):
             local = local_file(path) if isinstance(path, str) else None
             if local is None:
                 continue
-            head = f'{key} (Pretrained, {path})'
+            # missing, empty, no checkpoint: the launchers' check's line
+            check_pretrained_file(key, path)
+            head = pretrained_head(key, path)
             try:
                 # as MMEngine's torch.load reads it (weights_only=True, this
                 # project's allow-list): a pickled object it refuses (a

@@ -101,6 +101,30 @@ def cut_short(path: str) -> bool:
                         and not has_zip_directory(path))
 
 
+#: what a file in none of the formats ``torch.load`` reads is said to be
+#: (:func:`no_checkpoint`)
+NO_CHECKPOINT = ('not a checkpoint (neither the zip archive torch.save '
+                 'writes nor torch\'s legacy format)')
+
+
+def check_loadable(path: str) -> None:
+    """Refuse, torch-free, a local file that ``torch.load`` cannot read
+    as a checkpoint: missing or a folder, empty or a zip cut short while it
+    was written (:func:`cut_short`), or in none of its formats
+    (:func:`no_checkpoint`). The rule of a ``Pretrained`` ``init_cfg``
+    file, for the launchers' check and the run alike
+    (:func:`~openselfsup.config.check_pretrained_file`).
+
+    Raises:
+        InputError: one line naming ``path``.
+    """
+    check_file(path, 'checkpoint')
+    if cut_short(path):
+        raise not_a_checkpoint(path)
+    if no_checkpoint(path):
+        raise InputError(f'{path}: {NO_CHECKPOINT}')
+
+
 def no_checkpoint(path: str) -> bool:
     """Whether the file ``path`` is in none of the formats ``torch.load``
     reads: not empty, no zip (whole, or cut short while it was written:
