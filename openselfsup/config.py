@@ -311,8 +311,10 @@ def check_pretrained_file(key: str, path: Any) -> None:
     """Refuse, torch-free, the file of the ``Pretrained`` ``init_cfg``
     ``key`` (:func:`pretrained_init_files`) that ``torch.load`` cannot
     read as a checkpoint (:func:`~openselfsup.utils.checkpoint_files.
-    check_loadable`: missing, empty, cut short, no checkpoint), in the
-    line the run's check says it in; a URL (MMEngine downloads it) and a
+    check_loadable`: missing, empty, cut short, no checkpoint; or
+    ``torch.load`` refuses every file: :func:`~openselfsup.utils.
+    checkpoint_files.weights_only_opted_out`), in the line the run's check
+    says it in; a URL (MMEngine downloads it) and a
     path that is no string are not judged. The launchers' check
     (:func:`~openselfsup.apis.train.check_launch`) and the run's
     (:meth:`~openselfsup.engine.runner.AtomicRunner.
@@ -322,12 +324,14 @@ def check_pretrained_file(key: str, path: Any) -> None:
     Raises:
         InputError: ``<key> (Pretrained, <path>): <path>: <what it is>``.
     """
-    from .utils.checkpoint_files import check_loadable
+    from .utils.checkpoint_files import (check_loadable,
+                                         weights_only_opted_out)
     local = local_file(path) if isinstance(path, str) else None
     if local is None:
         return
     try:
         check_loadable(local)
+        weights_only_opted_out()  # both of torch's variables: as read
     except InputError as exc:
         raise InputError(f'{pretrained_head(key, path)}: {exc}') from None
 

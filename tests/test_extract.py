@@ -449,6 +449,54 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     assert torch.serialization.get_safe_globals().count(HistoryBuffer) == 1
 
 
+def test_legacy_files_and_torchs_opt_out_are_read_as_pretrained_reads(
+        tmp_path, monkeypatch):
+    """Extraction (and every reader of utils.checkpoint) refused a file of
+    torch's legacy format as 'not a readable PyTorch checkpoint
+    (truncated, or not written by torch.save)', which torch.load, MMEngine
+    and the Pretrained check read; it reads it now (an object weights_only
+    refuses as a placeholder, as in a zip). Torch's opt-out
+    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 is decided in one place
+    (checkpoint_files.weights_only_opted_out): the readers that refuse
+    such objects read them as placeholders under it, as the Pretrained
+    check did alone; with TORCH_FORCE_WEIGHTS_ONLY_LOAD set too, torch.load
+    refuses every file (the reference), said in one line naming both,
+    where it was 'cannot load checkpoint' of the file."""
+    import argparse
+
+    from openselfsup.apis.extract import load_backbone_weights
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import load_checkpoint_file
+    torch.manual_seed(0)
+    sd = {'backbone.conv1.weight': torch.randn(8, 3, 7, 7)}
+    legacy, zipped = tmp_path / 'legacy.pth', tmp_path / 'zip.pth'
+    saved = {'state_dict': sd, 'args': argparse.Namespace(lr=0.1)}
+    torch.save(saved, legacy, _use_new_zipfile_serialization=False)
+    torch.save(saved, zipped)
+    want = torch.load(legacy, weights_only=False)['state_dict']
+    weights, kind, _, _ = load_backbone_weights(str(legacy))
+    assert kind == 'full checkpoint' and torch.equal(
+        weights['conv1.weight'], want['backbone.conv1.weight'])
+    for path in (legacy, zipped):  # the resume's reader: refused
+        with pytest.raises(InputError, match=re.escape(
+                '(argparse.Namespace), not unpickled for safety')):
+            load_checkpoint_file(str(path))
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', 'True')
+    for path in (legacy, zipped):  # as MMEngine's torch.load: read
+        got = load_checkpoint_file(str(path))
+        assert torch.equal(got['state_dict']['backbone.conv1.weight'],
+                           want['backbone.conv1.weight'])
+    monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(RuntimeError, match='Only one of'):
+        torch.load(zipped, weights_only=True)  # torch's own refusal
+    for path in (legacy, zipped):
+        with pytest.raises(InputError) as refused:
+            load_backbone_weights(str(path))
+        assert str(refused.value).startswith(
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD and TORCH_FORCE_WEIGHTS_ONLY_'
+            'LOAD are both set'), str(refused.value)
+
+
 def test_shared_labels_of_another_list_are_refused(synthetic_root, weights,
                                                     tmp_path, capsys):
     """Labels in the workdir layout are shared by every model: extracting a

@@ -1601,6 +1601,43 @@ def test_check_config_refuses_a_resumed_file_without_meta_as_the_run(
     check_launch(config, resume=str(ckpt), data_check=False)
 
 
+def test_both_of_torchs_weights_only_variables_are_one_line(
+        tmp_path, synthetic_root, monkeypatch):
+    """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD and TORCH_FORCE_WEIGHTS_ONLY_LOAD
+    both set: torch.load refuses every file (its RuntimeError, the
+    reference). --check-config passed a --resume and a load_from, exit 0;
+    the run refused the resume as a checkpoint it 'cannot load' and a
+    load_from was MMEngine's RuntimeError traceback. Both say the one
+    line now, where a checkpoint is read (weights_only_opted_out, one
+    place); a run reading none is not refused."""
+    import torch
+
+    from openselfsup.apis.train import check_launch, prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}}, ckpt)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', 'yes')
+    with pytest.raises(RuntimeError, match='Only one of'):
+        torch.load(ckpt, weights_only=True)
+    said = ('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD and TORCH_FORCE_WEIGHTS_ONLY_'
+            'LOAD are both set: torch.load then refuses every checkpoint; '
+            'unset one')
+    work = tmp_path / 'work'
+    for resume, opts in ((str(ckpt), {}), (False, {'load_from': str(ckpt)})):
+        with pytest.raises(InputError, match='^' + re.escape(said)):
+            check_launch(config, opts, resume=resume)
+        with pytest.raises(InputError, match='^' + re.escape(said)):
+            prepare_config(load_config(config, opts), config, str(work),
+                           resume=resume)
+        assert not work.exists()
+    check_launch(config)
+    prepare_config(load_config(config), config, str(work))
+
+
 _CALLED = []
 
 

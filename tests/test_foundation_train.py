@@ -3171,7 +3171,8 @@ def test_load_from_holding_pickled_objects(synthetic_root, tmp_path,
 
 
 def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
-                                                         tmp_path):
+                                                         tmp_path,
+                                                         monkeypatch):
     """A complete training checkpoint saved in torch's legacy format (a
     pickle, ``_use_new_zipfile_serialization=False``) given to --resume
     was called 'not a complete checkpoint (cut short while it was
@@ -3246,6 +3247,27 @@ def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
         'containers (argparse.Namespace), not unpickled for safety'), line
     assert 'not a checkpoint' not in line, line
     assert not work.exists()
+    # under torch's opt-out, which MMEngine's resume honours (it unpickles
+    # the object), the resume's checks refused the object all the same;
+    # read as a placeholder now, the file is named as the legacy training
+    # checkpoint it is, with a command (weights_only=False, as the user
+    # chose) whose file --resume takes, the object kept
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(InputError) as refused:
+        resume_path(str(odd))
+    line = str(refused.value)
+    assert line.startswith(
+        f'--resume {odd}: a training checkpoint of torch\'s legacy format'
+    ), line
+    command = re.search(r'python -c "(.*)", and --resume NEW\.pth$',
+                        line).group(1)
+    new.unlink()
+    subprocess.run([sys.executable, '-c', command], cwd=tmp_path,
+                   check=True, timeout=300,
+                   env=dict(os.environ, PYTHONPATH=REPO))
+    assert resume_path(str(new)) == str(new)
+    assert torch.load(new, weights_only=False)['meta'] == \
+        torch.load(odd, weights_only=False)['meta']
 
 
 def test_resume_from_a_best_checkpoint_or_backbone_weights(synthetic_root,

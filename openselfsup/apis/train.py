@@ -927,8 +927,11 @@ def _not_resumable(given: str, path: str) -> InputError:
     if not is_legacy_format(path):
         return InputError(short if cut_short(path) or has_zip_directory(path)
                           else neither)
-    from ..utils.checkpoint import load_legacy_checkpoint
+    from ..utils.checkpoint import (load_legacy_checkpoint,
+                                    weights_only_opted_out)
     try:
+        # under torch's opt-out, its objects read as placeholders, as
+        # MMEngine's resume would unpickle them
         saved = load_legacy_checkpoint(path, resume=True)
     except InputError as exc:
         why = str(exc)
@@ -952,8 +955,9 @@ def _not_resumable(given: str, path: str) -> InputError:
         '(a pickle, not the zip archive torch.save writes since torch 1.6), '
         'which the resume\'s checks do not read; save it again in the zip '
         'format, python -c "import torch, openselfsup.engine; '
-        f'torch.save(torch.load({path!r}, weights_only=True), \'NEW.pth\')"'
-        ', and --resume NEW.pth')
+        f'torch.save(torch.load({path!r}, weights_only='
+        f'{not weights_only_opted_out()}), \'NEW.pth\')", and --resume '
+        'NEW.pth')
 
 
 def url_resume_note(url: str) -> str:
@@ -1206,13 +1210,21 @@ def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
         list[str]: the note for the log of a run that resumes.
 
     Raises:
-        InputError: the file ``load_from`` names, for a new run, is missing
-            (or is a folder, or the path is empty), empty or cut short
-            (:func:`~openselfsup.utils.checkpoint_files.cut_short`), or no
-            checkpoint (:func:`~openselfsup.utils.checkpoint_files.
+        InputError: torch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` and
+            ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` both set where a checkpoint
+            is read (:func:`~openselfsup.utils.checkpoint_files.
+            weights_only_opted_out`); the file ``load_from`` names, for
+            a new run, is missing (or is a folder, or the path is empty),
+            empty or cut short (:func:`~openselfsup.utils.
+            checkpoint_files.cut_short`), or no checkpoint (:func:`~openselfsup.utils.checkpoint_files.
             no_checkpoint`).
     """
+    from ..utils.checkpoint_files import weights_only_opted_out
     initial = cfg.get('load_from')
+    if resumed or isinstance(initial, str) and initial:
+        # both of torch's variables set: its torch.load refuses every
+        # file (the readers here say it in this line too)
+        weights_only_opted_out()
     if not isinstance(initial, str):
         return []
     local = local_file(initial)

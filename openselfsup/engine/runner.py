@@ -3871,8 +3871,8 @@ class AtomicRunner(Runner):
         from ..config import (check_pretrained_file, init_overrides,
                               is_pretrained_init, pretrained_head)
         from ..models.state_dict import held_under, load_from_fit
-        from ..utils.checkpoint import (load_checkpoint_file,
-                                        load_legacy_checkpoint, read_inert,
+        from ..utils.checkpoint import (UnpicklingRefused,
+                                        load_checkpoint_file,
                                         unread_state_dict,
                                         weights_only_opted_out)
 
@@ -3915,33 +3915,21 @@ class AtomicRunner(Runner):
             head = pretrained_head(key, path)
             try:
                 # as MMEngine's torch.load reads it (weights_only=True, this
-                # project's allow-list): a pickled object it refuses (a
-                # timm script's argparse.Namespace) was its UnpicklingError
-                # traceback
+                # project's allow-list; the legacy format too, as torch
+                # still loads it): a pickled object it refuses (a timm
+                # script's argparse.Namespace) was its UnpicklingError
+                # traceback; under torch's opt-out
+                # (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, as for load_from),
+                # which MMEngine's torch.load honours, read as a placeholder
                 saved = load_checkpoint_file(local, mmap=True)
             except InputError as exc:
-                # the legacy format (a pickle: older torchvision weights),
-                # which torch still loads
-                try:
-                    saved = load_legacy_checkpoint(local)
-                except InputError as legacy:  # torch.load fails on it too
-                    exc, saved = legacy, None
-                if saved is None and weights_only_opted_out():
-                    # MMEngine's torch.load unpickles it, as its user chose
-                    # (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, as for load_from):
-                    # its tensors read here, its objects as placeholders
-                    try:
-                        saved = read_inert(local)
-                    except Exception:  # noqa: BLE001 (no checkpoint, or
-                        # an object holding the weights: a dict subclass)
-                        raise InputError(
-                            f'{head}: {exc} (not read here with the '
-                            'objects as placeholders; with TORCH_FORCE_NO_'
-                            'WEIGHTS_ONLY_LOAD, load_from_check=False '
-                            'leaves it to MMEngine\'s load, unchecked)'
-                        ) from None
-                if saved is None:
-                    raise InputError(f'{head}: {exc}') from None
+                note = (' (not read here with the objects as placeholders; '
+                        'with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD, '
+                        'load_from_check=False leaves it to MMEngine\'s '
+                        'load, unchecked)' if isinstance(
+                            exc, UnpicklingRefused) and
+                        weights_only_opted_out() else '')
+                raise InputError(f'{head}: {exc}{note}') from None
             _, state = self._model_and_state(saved)
             if state is None:
                 continue  # MMEngine's load says what it is

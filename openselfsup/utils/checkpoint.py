@@ -49,9 +49,10 @@ from typing import Any, List, Optional, Tuple
 import numpy as np
 import torch
 
-from .checkpoint_files import (cut_short, has_zip_directory,
-                               is_complete_checkpoint, not_a_checkpoint,
-                               read_checkpoint)
+from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
+                               is_complete_checkpoint, is_legacy_format,
+                               not_a_checkpoint, read_checkpoint,
+                               weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
 
@@ -254,19 +255,31 @@ def load_checkpoint_file(path: str, map_location='cpu',
             readers of the ``meta`` alone: a large checkpoint's weights are
             not read from disk).
 
+    A file of torch's legacy format is read as torch reads it
+    (:func:`load_legacy_checkpoint`), as MMEngine's loaders and the
+    ``Pretrained`` check read it: extraction refused it as 'not a readable
+    PyTorch checkpoint (truncated, or not written by torch.save)'. Under
+    torch's opt-out (:func:`weights_only_opted_out`) objects that are not
+    allow-listed are read as inert placeholders, not refused.
+
     Returns:
         dict: the checkpoint.
 
     Raises:
         InputError: the file is missing, truncated or holds objects that
-            are not allow-listed (and ``tensors_only`` is False).
+            are not allow-listed (and ``tensors_only`` is False, without
+            the opt-out).
     """
     register_safe_globals()
+    check_file(path, 'checkpoint')
+    if not is_complete_checkpoint(path) and is_legacy_format(path):
+        return load_legacy_checkpoint(path, tensors_only=tensors_only)
     check_checkpoint_file(path)
     return _torch_load(path, path, map_location, tensors_only, mmap=mmap)
 
 
-def load_legacy_checkpoint(path: str, resume: bool = False) -> Any:
+def load_legacy_checkpoint(path: str, resume: bool = False,
+                           tensors_only: bool = False) -> Any:
     """A file of torch's legacy format (a pickle, not the zip archive
     ``torch.save`` writes since torch 1.6: older torchvision weights,
     ``_use_new_zipfile_serialization=False``), read as torch still loads
@@ -282,6 +295,9 @@ def load_legacy_checkpoint(path: str, resume: bool = False) -> Any:
         path (str): the file.
         resume (bool): it was to be resumed from
             (:func:`unpickling_refusal`'s advice).
+        tensors_only (bool): as :func:`load_checkpoint_file`: objects
+            that are not allow-listed read as inert placeholders (as under
+            torch's opt-out, :func:`weights_only_opted_out`).
 
     Raises:
         InputError: not a zip, and torch cannot load it (another kind of
@@ -293,6 +309,8 @@ def load_legacy_checkpoint(path: str, resume: bool = False) -> Any:
             has_zip_directory(path):
         return None
     register_safe_globals()
+    opted_out = weights_only_opted_out()  # (both set: refused first)
+    inert = tensors_only or opted_out
     try:
         return torch.load(path, map_location='cpu', weights_only=True,
                           mmap=False)
@@ -300,7 +318,7 @@ def load_legacy_checkpoint(path: str, resume: bool = False) -> Any:
         refused = unpickling_refusal(path, exc, resume=resume) \
             if refused_global(exc) else None
         if refused is not None:
-            raise refused from None
+            return _read_inert_or_raise(path, refused, inert)
         raise InputError(f'{path}: neither a zip archive nor a checkpoint '
                          f'of torch\'s legacy format torch.load(weights_only'
                          f'=True) reads ({first_line(exc, with_type=True)})'
@@ -359,6 +377,7 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
         if not isinstance(source, (str, os.PathLike)):  # a buffer
             source.seek(0)
         return source
+    opted_out = weights_only_opted_out()  # (both set: refused first)
     unsafe = unsafe_globals(rewound()) if tensors_only else []
     extra = dict(mmap=True) if mmap else {}
     try:
@@ -370,9 +389,32 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
         refused = unpickling_refusal(path, exc, names=unsafe,
                                      source=rewound)
         if refused is not None:
-            raise refused from None
+            # (tensors_only: read as inert already, and refused)
+            return _read_inert_or_raise(rewound, refused,
+                                        opted_out and not tensors_only)
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
                          f'True ({first_line(exc, with_type=True)})') from None
+
+
+def _read_inert_or_raise(source, refused: 'UnpicklingRefused',
+                         inert: bool) -> Any:
+    """The checkpoint ``source`` (as :func:`read_inert` takes it) read with
+    the objects ``torch.load(weights_only=True)`` refused as placeholders,
+    where ``inert`` (torch's opt-out, :func:`weights_only_opted_out`, or a
+    reader of the tensors alone); else, or where it cannot be read so (a
+    dict subclass holding the weights), the refusal ``refused``."""
+    if inert:
+        try:
+            return read_inert(source)
+        except Exception:  # noqa: BLE001 (not so read: refused)
+            pass
+    raise refused from None
+
+
+class UnpicklingRefused(InputError):
+    """:func:`unpickling_refusal`'s line: a checkpoint holding objects
+    ``torch.load(weights_only=True)`` refuses (with torch's opt-out, where
+    they cannot be read as placeholders either)."""
 
 
 def refused_global(exc: BaseException) -> Optional[str]:
@@ -399,7 +441,7 @@ def _literal(key: Any) -> bool:
 def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                        names: Optional[List[str]] = None,
                        resume: bool = False,
-                       source=None) -> Optional[InputError]:
+                       source=None) -> Optional['UnpicklingRefused']:
     """The one-line refusal of the checkpoint ``path`` whose
     ``torch.load(weights_only=True)`` raised ``exc``, where that is the
     weights-only unpickler's refusal (a pickled class or call other than
@@ -452,24 +494,11 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                 'weights_only=False) reads it) and ' + (
                     'start a new run from them: --cfg-options load_from=NEW '
                     '--work-dir NEW_DIR' if resume else 'give that file'))
-    return InputError(
+    return UnpicklingRefused(
         f'{head}{path}: holds objects other than tensors and plain '
         f'containers{what}, not unpickled for safety (unpickling them can '
         'run code from the file; torch.load weights_only=True); if you '
         f'trust its source, {todo}')
-
-
-def weights_only_opted_out() -> bool:
-    """Whether torch's documented opt-out, ``TORCH_FORCE_NO_WEIGHTS_ONLY_
-    LOAD`` (``1``, ``y``, ``yes``, ``true``; not with ``TORCH_FORCE_
-    WEIGHTS_ONLY_LOAD``, which torch then refuses or obeys), is set: a
-    ``torch.load`` that does not pass ``weights_only`` (MMEngine's, of
-    ``load_from`` and a ``Pretrained`` file) then unpickles every object
-    in the file, as its user chose."""
-    def on(name):
-        return os.getenv(name, '0').lower() in ('1', 'y', 'yes', 'true')
-    return on('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') and \
-        not on('TORCH_FORCE_WEIGHTS_ONLY_LOAD')
 
 
 def read_inert(source) -> Any:

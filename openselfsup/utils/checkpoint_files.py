@@ -101,6 +101,41 @@ def cut_short(path: str) -> bool:
                         and not has_zip_directory(path))
 
 
+#: the values torch reads as set in its ``TORCH_FORCE_...`` variables
+#: (``torch.load``: lower-cased, one of these)
+_TORCH_TRUE = ('1', 'y', 'yes', 'true')
+
+
+def weights_only_opted_out() -> bool:
+    """Whether torch's documented opt-out, ``TORCH_FORCE_NO_WEIGHTS_ONLY_
+    LOAD`` (``1``, ``y``, ``yes``, ``true``, any case), is set, as
+    ``torch.load`` reads it: a ``torch.load`` that does not pass
+    ``weights_only`` (MMEngine's, of ``--resume``, ``load_from`` and a
+    ``Pretrained`` file) then unpickles every object in the file, as its
+    user chose. The one place this project decides it: every checkpoint
+    reader here (:mod:`openselfsup.utils.checkpoint`: resume's checks,
+    extraction, kNN evaluation, ``Pretrained`` and ``load_from`` checks)
+    then reads such objects as inert placeholders, where it refused them
+    (still ``weights_only=True``: nothing in the file is called). Torch-free.
+
+    Raises:
+        InputError: ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` is set too: torch
+            then refuses every ``torch.load``, whatever it is given (its
+            'Only one of ... should be set' ``RuntimeError``, which each
+            reader here reported as a checkpoint it could not load).
+    """
+    def on(name):
+        return os.getenv(name, '0').lower() in _TORCH_TRUE
+    if on('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD') and \
+            on('TORCH_FORCE_WEIGHTS_ONLY_LOAD'):
+        raise InputError(
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD and TORCH_FORCE_WEIGHTS_ONLY_'
+            'LOAD are both set: torch.load then refuses every checkpoint; '
+            'unset one (the first unpickles every object in a file, the '
+            'second none but tensors and plain containers)')
+    return on('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+
+
 #: what a file in none of the formats ``torch.load`` reads is said to be
 #: (:func:`no_checkpoint`)
 NO_CHECKPOINT = ('not a checkpoint (neither the zip archive torch.save '
