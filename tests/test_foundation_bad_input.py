@@ -2796,6 +2796,62 @@ def test_the_unpickle_advice_finds_a_refused_object_used_as_a_key(
             'dicts' in line, line
 
 
+def test_the_unpickle_refusal_names_every_refused_class(tmp_path):
+    """The refusal named the first refused class only (torch's error
+    names one), so a user who removed it met the next: it names them all
+    now, each once, sorted (the reference: the classes saved, also as
+    torch lists a zip's, get_unsafe_globals_in_checkpoint), in the zip
+    and the legacy format, the resume's line (MMEngine's load, the
+    runner's refusal) too; past five the rest are counted, on one line."""
+    import argparse
+    import decimal
+    import fractions
+    import pickle
+
+    import torch
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (load_checkpoint_file,
+                                              unpickling_refusal)
+    three = {'args': argparse.Namespace(lr=0.1), 'again':
+             argparse.Namespace(lr=0.2), 'f': fractions.Fraction(1, 3),
+             'p': pathlib.PurePosixPath('/x')}
+    want = sorted({f'{type(v).__module__}.{type(v).__qualname__}'
+                   for v in three.values()})
+    path = tmp_path / 'objects.pth'
+    for zipped in (True, False):
+        torch.save({'state_dict': {'w': torch.ones(2)}, **three}, path,
+                   _use_new_zipfile_serialization=zipped)
+        if zipped:
+            assert sorted(set(torch.serialization.
+                              get_unsafe_globals_in_checkpoint(
+                                  str(path)))) == want
+        with pytest.raises(InputError) as refused:
+            load_checkpoint_file(str(path))
+        assert f'containers ({", ".join(want)}), not unpickled' in \
+            str(refused.value), str(refused.value)
+        # as the runner words MMEngine's load (torch's error, which names
+        # the first only)
+        with pytest.raises(pickle.UnpicklingError) as torchs:
+            torch.load(path, weights_only=True)
+        assert sum(w in str(torchs.value) for w in want) == 1
+        line = str(unpickling_refusal(str(path), torchs.value,
+                                      '--resume from ', resume=True))
+        assert f'containers ({", ".join(want)}), not' in line, line
+    more = dict(three, d=decimal.Decimal(1), q=pathlib.PurePosixPath('/y'),
+                w=pathlib.PureWindowsPath('c'), n=argparse.ArgumentParser)
+    torch.save({'state_dict': {'w': torch.ones(2)}, **more}, path)
+    names = sorted(set(torch.serialization.get_unsafe_globals_in_checkpoint(
+        str(path))))
+    assert len(names) > 5
+    with pytest.raises(InputError) as refused:
+        load_checkpoint_file(str(path))
+    line = str(refused.value)
+    assert '\n' not in line and (
+        f'containers ({", ".join(names[:5])} and {len(names) - 5} more), '
+        'not unpickled') in line, line
+
+
 def test_legacy_format_is_told_as_torch_load_tells_it(tmp_path):
     """is_legacy_format (torch-free: the first pickle of the file, or a
     tar) says legacy exactly where torch.load reads the file as its legacy

@@ -450,7 +450,9 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     (:func:`refused_global`); torch's own error is some ten lines that
     advise ``weights_only=False``. None for another error. ``head``
     (``'load_from '``) comes before the path; ``names``: the objects'
-    (:func:`unsafe_globals`), where known (default: from ``exc``).
+    (:func:`unsafe_globals`), where known (default: those found reading
+    the file with them as placeholders, else the one ``exc`` names), named
+    all, sorted (:func:`refused_words`; it named ``exc``'s first only).
     ``resume``: the checkpoint was to be resumed from, which its weights
     alone cannot be (not a training checkpoint): the line says to start a
     new run from them instead of giving them. ``source``: a callable
@@ -465,9 +467,17 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     if not (isinstance(exc, pickle.UnpicklingError)
             and 'Weights only load failed' in str(exc)):
         return None
-    name = ', '.join(names) if names else refused_global(exc)
-    what = f' ({name})' if name else ''
-    entries = refused_entries(source if source is not None else path)
+    # one read, as placeholders: every refused object's name (torch's
+    # error names the first only) and where they sit
+    found: List[str] = []
+    try:
+        entries = _entries_in(_read_inert_into(
+            source if source is not None else path, found))
+    except Exception:  # noqa: BLE001 (not so read: no entries known)
+        entries = []
+    first = refused_global(exc)
+    names = names or found or ([first] if first else [])
+    what = f' ({refused_words(names)})' if names else ''
     if entries and all(_literal(k) for at in entries for k in at):
         dels = ''.join(f'del c{"".join(f"[{k!r}]" for k in at)}; '
                        for at in entries)
@@ -507,17 +517,23 @@ def read_inert(source) -> Any:
     ``torch.load(weights_only=True)`` refuses read as an inert placeholder
     (:class:`_Inert`; still ``weights_only=True``, nothing in the file is
     called): the zip's names from :func:`unsafe_globals`, the legacy
-    format's found one load at a time.
+    format's found one load at a time (:func:`_read_inert_into`).
 
     Raises:
         Exception: torch's error where it cannot be read so (an object
             that holds the weights, a dict subclass; no checkpoint).
     """
+    return _read_inert_into(source, [])
+
+
+def _read_inert_into(source, names: List[str]) -> Any:
+    """:func:`read_inert`, the ``module.name`` of each refused object read
+    as a placeholder added to ``names`` as it is found (those found before
+    an error too)."""
     def read():
         return source() if callable(source) else source
-    names: List[str] = []
     try:
-        names = unsafe_globals(read())
+        names.extend(unsafe_globals(read()))
     except Exception:  # noqa: BLE001 (the legacy format: one at a time)
         pass
     while True:
@@ -530,6 +546,20 @@ def read_inert(source) -> Any:
             if not name or name in names or len(names) > 64:
                 raise
             names.append(name)
+
+
+#: the most refused objects a refusal names (sorted; the others counted)
+NAMED_REFUSED = 5
+
+
+def refused_words(names: List[str]) -> str:
+    """The refused objects ``names`` (``module.name``) as a refusal names
+    them: each once, sorted, at most :data:`NAMED_REFUSED`, then how many
+    more (``argparse.Namespace, builtins.set and 3 more``)."""
+    names = sorted(set(names))
+    shown = ', '.join(names[:NAMED_REFUSED])
+    more = len(names) - NAMED_REFUSED
+    return f'{shown} and {more} more' if more > 0 else shown
 
 
 def refused_entries(source) -> List[tuple]:
@@ -552,7 +582,12 @@ def refused_entries(source) -> List[tuple]:
         obj = read_inert(source)
     except Exception:  # noqa: BLE001 (not so read: no entries known)
         return []
+    return _entries_in(obj)
 
+
+def _entries_in(obj: Any) -> List[tuple]:
+    """:func:`refused_entries` of the checkpoint ``obj``, read by
+    :func:`read_inert`."""
     budget = [WALK_LIMIT]  # one for the walks of this file
     holds = {}  # id -> whether the container holds a refused object
 
