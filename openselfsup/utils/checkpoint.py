@@ -315,10 +315,13 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
         return torch.load(path, map_location='cpu', weights_only=True,
                           mmap=False)
     except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
+        saved = _placeholders_for(exc, path, inert)
+        if saved is not _UNREAD:
+            return saved
         refused = unpickling_refusal(path, exc, resume=resume) \
             if refused_global(exc) else None
         if refused is not None:
-            return _read_inert_or_raise(path, refused, inert)
+            raise refused from None
         raise InputError(f'{path}: neither a zip archive nor a checkpoint '
                          f'of torch\'s legacy format torch.load(weights_only'
                          f'=True) reads ({first_line(exc, with_type=True)})'
@@ -386,29 +389,44 @@ def _torch_load(source, path: str, map_location, tensors_only: bool,
                               weights_only=True, **extra)
     except Exception as exc:  # pickle.UnpicklingError and friends
         # read as inert, the refused objects' names are the placeholder's
+        # (tensors_only: read so already, and refused)
+        saved = _placeholders_for(exc, rewound,
+                                  opted_out and not tensors_only)
+        if saved is not _UNREAD:
+            return saved
         refused = unpickling_refusal(path, exc, names=unsafe,
                                      source=rewound)
         if refused is not None:
-            # (tensors_only: read as inert already, and refused)
-            return _read_inert_or_raise(rewound, refused,
-                                        opted_out and not tensors_only)
+            raise refused from None
         raise InputError(f'{path}: cannot load checkpoint with weights_only='
                          f'True ({first_line(exc, with_type=True)})') from None
 
 
-def _read_inert_or_raise(source, refused: 'UnpicklingRefused',
-                         inert: bool) -> Any:
-    """The checkpoint ``source`` (as :func:`read_inert` takes it) read with
-    the objects ``torch.load(weights_only=True)`` refused as placeholders,
-    where ``inert`` (torch's opt-out, :func:`weights_only_opted_out`, or a
-    reader of the tensors alone); else, or where it cannot be read so (a
-    dict subclass holding the weights), the refusal ``refused``."""
-    if inert:
+def _placeholders_for(exc: BaseException, source, inert: bool) -> Any:
+    """Where ``torch.load(weights_only=True)`` refused an object
+    (``exc``: :func:`is_weights_only_refusal`) and ``inert`` (torch's
+    opt-out, :func:`weights_only_opted_out`, or a reader of the tensors
+    alone), the checkpoint ``source`` (as :func:`read_inert` takes it)
+    read with such objects as placeholders; else, or where it cannot be
+    read so (a dict subclass holding the weights), :data:`_UNREAD` (the
+    refusal is then the caller's)."""
+    if inert and is_weights_only_refusal(exc):
         try:
             return read_inert(source)
         except Exception:  # noqa: BLE001 (not so read: refused)
             pass
-    raise refused from None
+    return _UNREAD
+
+
+#: :func:`_placeholders_for` did not read the file
+_UNREAD = object()
+
+
+def is_weights_only_refusal(exc: BaseException) -> bool:
+    """Whether ``torch.load(weights_only=True)`` raised ``exc`` refusing
+    a pickled class or call (not another error of the file)."""
+    return isinstance(exc, pickle.UnpicklingError) and \
+        'Weights only load failed' in str(exc)
 
 
 class UnpicklingRefused(InputError):
@@ -464,8 +482,7 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     rest (a DINO file's ``args`` beside its ``student`` and ``teacher``,
     MAE's beside ``model``), where it said to keep ``["state_dict"]``,
     a KeyError on every file without one."""
-    if not (isinstance(exc, pickle.UnpicklingError)
-            and 'Weights only load failed' in str(exc)):
+    if not is_weights_only_refusal(exc):
         return None
     # one read, as placeholders: every refused object's name (torch's
     # error names the first only) and where they sit
