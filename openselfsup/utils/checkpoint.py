@@ -138,88 +138,83 @@ class _Inert:
         pass
 
 
-#: the most containers one walk of a file read with placeholders visits
-#: (:func:`_reaches`; a checkpoint's state dict, optimizer and logs: some
-#: thousands): beyond it (a crafted file, or a plain one of a million small
-#: lists) no entry is told, the entries found so far included (a command
-#: deleting them alone could leave others): the refusal's general words
+#: the most containers the walk of a file read with placeholders visits
+#: (:func:`_refused_ids`; a checkpoint's state dict, optimizer and logs:
+#: some thousands): beyond it (a crafted file, or a plain one of a million
+#: small lists) no entry is told, the entries found so far included (a
+#: command deleting them alone could leave others): the refusal's general
+#: words
 WALK_LIMIT = 1_000_000
 
 
-#: the containers left to the walks of the read in progress (reset by
-#: :func:`_inert_runtime`)
-_READ_BUDGET = [WALK_LIMIT]
-
-
 class _WalkTooLong(Exception):
-    """A walk of :func:`_reaches` went past its :data:`WALK_LIMIT`."""
-
-
-def _reaches(value: Any, hit, budget: Optional[list] = None) -> bool:
-    """Whether ``hit(v)`` holds for ``value`` or anything its dicts, lists
-    and tuples hold, each container walked once (an id-keyed seen set, no
-    recursion): a container shared through the pickle's memo, or holding
-    itself, costs its size once, where a walk per path took 2**depth.
-    ``budget``: a one-item list of the containers left to visit, shared
-    by the walks of one read.
-
-    Raises:
-        _WalkTooLong: more containers than the budget (default
-            :data:`WALK_LIMIT`).
-    """
-    budget = [WALK_LIMIT] if budget is None else budget
-    seen, todo = set(), [value]
-    while todo:
-        value = todo.pop()
-        if hit(value):
-            return True
-        if not isinstance(value, (dict, list, tuple)) or id(value) in seen:
-            continue
-        seen.add(id(value))
-        budget[0] -= 1
-        if budget[0] < 0:
-            raise _WalkTooLong
-        # a dict's keys too: a refused object may be one (a PosixPath)
-        todo.extend([*value.keys(), *value.values()]
-                    if isinstance(value, dict) else value)
-    return False
-
-
-def _is_refused(value: Any) -> bool:
-    """Whether ``value`` is an object torch refuses, read as a placeholder
-    (an :class:`_Inert` other than an allow-listed runtime object built of
-    allowed parts)."""
-    return isinstance(value, _Inert) and getattr(value, 'refused', True)
-
-
-def _holds_refused(value: Any, budget: Optional[list] = None) -> bool:
-    """Whether ``value``, read by :func:`_inert_runtime`, is or holds an
-    object torch refuses (:func:`_is_refused`; walked by :func:`_reaches`,
-    whose ``budget`` it takes)."""
-    return _reaches(value, _is_refused, budget)
+    """The walk of :func:`_refused_ids` went past :data:`WALK_LIMIT`."""
 
 
 class _InertRuntime(_Inert):
     """:class:`_Inert` for an allow-listed MMEngine runtime class (a
     ``HistoryBuffer``), swapped in for safety: refused only where what it
-    is built of is (a plain-MMEngine one's ``builtins.getattr``), which
-    it notes (``refused``), nothing else kept."""
-    refused = False
+    is built of is (a plain-MMEngine one's ``builtins.getattr``). It keeps
+    its parts (``parts``: its arguments and state), judged with the rest of
+    the file once it is read (:func:`_refused_ids`), nothing else: judged
+    when it was built, each walked its parts again, a part shared through
+    the pickle's memo as often as placeholders hold it."""
 
     def __init__(self, *args, **kwargs):
-        self.refused = self._holds((args, kwargs))
+        self.parts = [args, kwargs]
 
     def __setstate__(self, state):
-        self.refused = self._holds(state)
+        # (built without __init__ where pickled by __reduce_ex__)
+        self.parts = [*getattr(self, 'parts', ()), state]
 
-    @staticmethod
-    def _holds(parts) -> bool:
-        # one read's walks share one budget (_inert_runtime's); past it,
-        # taken as refused (the advice then deletes it, or is general)
-        try:
-            return _holds_refused(parts, _READ_BUDGET)
-        except _WalkTooLong:
-            return True
+
+def _refused_ids(root: Any) -> set:
+    """The ids of what in ``root`` (a checkpoint read by
+    :func:`read_inert`) is or holds an object torch refuses: a placeholder
+    (:class:`_Inert`; an :class:`_InertRuntime` where its parts hold one),
+    and each dict (keys too: a refused object may be one, a PosixPath),
+    list, tuple and runtime placeholder from which one is reached. One walk
+    of the whole file, each container once (an id-keyed seen set, no
+    recursion), then one pass up from the refused objects: a container
+    shared through the pickle's memo, or holding itself, costs its size
+    once, where a walk from each container that might hold one cost n * n
+    on n lists sharing one list.
+
+    Raises:
+        _WalkTooLong: more containers than :data:`WALK_LIMIT`.
+    """
+    parents = {}  # id -> ids of the containers holding it
+    seen, todo, refused = set(), [root], []
+    while todo:
+        value = todo.pop()
+        if id(value) in seen:
+            continue
+        if isinstance(value, _InertRuntime):
+            parts = value.parts
+        elif isinstance(value, _Inert):
+            seen.add(id(value))
+            refused.append(id(value))
+            continue
+        elif isinstance(value, dict):
+            parts = [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple)):
+            parts = value
+        else:
+            continue
+        seen.add(id(value))
+        if len(seen) > WALK_LIMIT:
+            raise _WalkTooLong
+        for part in parts:
+            if isinstance(part, (dict, list, tuple, _Inert)):
+                parents.setdefault(id(part), []).append(id(value))
+                todo.append(part)
+    marked, up = set(refused), list(refused)
+    while up:
+        for parent in parents.get(up.pop(), ()):
+            if parent not in marked:
+                marked.add(parent)
+                up.append(parent)
+    return marked
 
 
 def check_checkpoint_file(path: str) -> None:
@@ -586,7 +581,7 @@ def refused_entries(source) -> List[tuple]:
     of each one (``[('args',)]`` for ``{'model': sd, 'args': Namespace}``;
     each of several in a dict, not the dict: a training checkpoint's
     ``meta`` keeps what a resume reads). Read with them as inert placeholders
-    (:func:`read_inert`). Each container is walked once (:func:`_reaches`):
+    (:func:`read_inert`). Each container is walked once (:func:`_refused_ids`):
     a dict the pickle's memo shares is told at the first path that meets
     it (deleting there deletes from the one object every path reaches).
     Empty where the file cannot be read so, the file itself (or a list
@@ -605,40 +600,31 @@ def refused_entries(source) -> List[tuple]:
 def _entries_in(obj: Any) -> List[tuple]:
     """:func:`refused_entries` of the checkpoint ``obj``, read by
     :func:`read_inert`."""
-    budget = [WALK_LIMIT]  # one for the walks of this file
-    holds = {}  # id -> whether the container holds a refused object
-
-    def refused_in(value) -> bool:
-        if id(value) not in holds:
-            holds[id(value)] = _holds_refused(value, budget)
-        return holds[id(value)]
+    try:
+        marked = _refused_ids(obj)  # what is or holds a refused object
+    except _WalkTooLong:  # more containers than the walk visits: what
+        # was found may not be all, so none is told (the general words)
+        return []
+    met = set()  # the dicts met
 
     def found(value, at: tuple) -> List[tuple]:
-        if isinstance(value, _Inert):
-            return [at] if _is_refused(value) else []
-        if isinstance(value, (list, tuple)):
-            return [at] if refused_in(value) else []
-        if not isinstance(value, dict):
+        if id(value) not in marked:
             return []
-        if id(value) in holds:  # met before (the pickle's memo shares it):
-            # its entries are deleted where it was first met, unless it is
-            # deleted whole (then here too)
-            return [at] if holds[id(value)] else []
-        holds[id(value)] = False  # a dict holding itself: nothing more
+        if not isinstance(value, dict):  # a placeholder, a list, a tuple
+            return [at]
+        if id(value) in met:  # met before (the pickle's memo shares it):
+            # its entries are deleted where it was first met
+            return []
+        met.add(id(value))  # a dict holding itself: nothing more
         # an entry whose key is or holds a refused object is told whole
         # (its key no literal: the advice is then the general one)
         return [p for k, v in value.items()
-                for p in ([at + (k,)] if key_refused(k)
+                for p in ([at + (k,)] if id(k) in marked
                           else found(v, at + (k,)))]
-
-    def key_refused(key) -> bool:
-        return _is_refused(key) if isinstance(key, _Inert) else \
-            isinstance(key, tuple) and refused_in(key)
     try:
         entries = found(obj, ())
-    except (RecursionError, _WalkTooLong):  # nested past Python's stack,
-        # or more containers than the walk visits: what was found may not
-        # be all, so none is told (the general words)
+    except RecursionError:  # dicts nested past Python's stack: what was
+        # found may not be all, so none is told (the general words)
         return []
     return [] if () in entries else entries
 
@@ -657,7 +643,6 @@ def _inert_runtime(unsafe: List[str]):
     saved = serialization.get_safe_globals()
     runtime = _mmengine_globals()
     serialization.clear_safe_globals()
-    _READ_BUDGET[0] = WALK_LIMIT
     serialization.add_safe_globals(
         [g for g in saved if g not in runtime]
         + [(_Inert, name) for name in unsafe]
