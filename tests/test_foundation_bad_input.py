@@ -5757,6 +5757,44 @@ def test_a_file_the_dataset_reads_when_built_is_checked(
             f'{other} is given; ' in lines[0]
 
 
+def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
+    """An ImageList whose list names every image by an absolute path
+    never reads its ``data_prefix`` folder (the dataset joins the folder
+    and an absolute path to the path): the check refused such a run,
+    which builds and trains, for a missing folder. It is passed now, and
+    a list with one relative entry is still refused. The reference: the
+    dataset built from the same config reads every image."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from PIL import Image
+
+    from openselfsup.apis.train import check_data_paths
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    root = tmp_path / 'root'
+    (root / 'imgs').mkdir(parents=True)
+    paths = []
+    for i in range(3):
+        path = root / 'imgs' / f'b{i}.png'
+        Image.new('RGB', (8, 8), (i, 0, 0)).save(path)
+        paths.append(str(path))
+    (root / 'list.txt').write_text(''.join(f'{p} {i}\n'
+                                           for i, p in enumerate(paths)))
+    node = dict(type='ImageList', data_root=str(root), ann_file='list.txt',
+                data_prefix='gone/', require_labels=True, num_classes=9,
+                pipeline=[])
+    init_default_scope('openselfsup')
+    built = DATASETS.build(node)
+    assert [built.get_data_info(i)['img_path'] for i in range(3)] == paths
+    (tmp_path / 'c.py').write_text('')  # (the refusal reads its file)
+    cfg = Config(dict(train_dataloader=dict(dataset=node), val_cfg=None),
+                 filename=str(tmp_path / 'c.py'))
+    check_data_paths(cfg)  # refused before
+    (root / 'list.txt').write_text(f'{paths[0]} 0\nimgs/b1.png 1\n')
+    with pytest.raises(InputError, match=r'root/gone/: folder not found '
+                       r'\(train_dataloader\.dataset\.data_prefix in '):
+        check_data_paths(cfg)
+
 def test_a_dataset_that_downloads_is_not_refused(tmp_path):
     """mmpretrain's CIFAR10 downloads into its data_root when built
     (``download=True`` by default): a data_root not there yet is not

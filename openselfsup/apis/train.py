@@ -725,11 +725,13 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
                 missing = None
             elif missing is None:  # other files its type reads when
                 # built (this project's datasets, which do not download)
+                kind = type_name(node.get('type'))
                 missing = next((
-                    found for found in build_time_paths(
-                        type_name(node.get('type')), node)
+                    found for found in build_time_paths(kind, node)
                     if not (os.path.isdir if found[2] == 'folder'
-                            else os.path.isfile)(found[1])), None)
+                            else os.path.isfile)(found[1])
+                    and not (kind == 'ImageList' and found[2] == 'folder'
+                             and _absolute_list(path))), None)
             if missing:
                 what, path, kind, how = missing
                 where = '' if os.path.isabs(path) else \
@@ -739,6 +741,20 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
                     f'{cfg.filename}{how}; '
                     f'{_path_fix(cfg, f"{key}.{what}")})')
     check_disjoint_splits(cfg, test)
+
+
+def _absolute_list(path: Optional[str]) -> bool:
+    """Whether the list file ``path`` of an ``ImageList`` names every
+    image by an absolute path, so that the dataset never reads its image
+    folder (``os.path.join`` of the folder and an absolute path is the
+    path): a missing folder is then not refused. False where the list
+    cannot be read here (the dataset says why when built)."""
+    from ..datasets.list_files import read_list_file
+    try:
+        entries = read_list_file(path) if path else []
+    except (InputError, OSError, UnicodeDecodeError):
+        return False
+    return bool(entries) and all(os.path.isabs(rel) for rel, _ in entries)
 
 
 def _path_fix(cfg: Config, key: str) -> str:

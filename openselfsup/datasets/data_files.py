@@ -100,8 +100,8 @@ def build_time_paths(kind: str, node: dict
     if kind == 'ImageList':  # mmpretrain's BaseDataset: a string is the
         # image folder, its ~ expanded; MMEngine's joins it to data_root.
         # Named, so looked for, as data_root is, whatever its check mode
-        # (the images of 'none' are read by the first step) and though a
-        # list of absolute paths does not read it
+        # (the images of 'none' are read by the first step); a list of
+        # absolute paths does not read it (apis.train._absolute_list)
         prefix = node.get('data_prefix', '')
         key = 'data_prefix'
         if isinstance(prefix, str):
