@@ -444,15 +444,17 @@ def data_folders(node: Any, key: str = '', skip: Sequence[str] = ()
     :func:`named_file_digests` reads whole."""
     out = {}
     for at, section in config_dicts(node, key):
-        root = section.get('data_root')
-        root = local_file(root) if isinstance(root, str) else None
+        raw = section.get('data_root')
+        raw = raw if isinstance(raw, str) else ''
+        root = local_file(raw)  # None for a URL
         prefix = section.get('data_prefix')
         named = ({'data_prefix': prefix} if isinstance(prefix, str) else
                  {f'data_prefix.{k}': v for k, v in prefix.items()
                   if isinstance(v, str)} if isinstance(prefix, dict) else {})
         found = {}
         for name, value in named.items():
-            path = prefix_folder(local_file(value), root or '')
+            path = prefix_folder(local_file(value),
+                                 raw if root is None else root)
             if path and os.path.isdir(path):
                 found[name] = path
         if not found and root and os.path.isdir(root):

@@ -5189,6 +5189,15 @@ def test_a_resumed_sweep_refuses_runs_of_data_written_again(
         f'the data in {folder} (train_dataloader.dataset.data_prefix.' \
         'feat_path: its listing and a sample of its files, SHA-1)' in line, \
         line
+    # a folder whose sample could not be read when recorded (its digest
+    # None) is no evidence of a change: reused (it was refused)
+    for record in work.rglob(bs.RUN_RECORD):
+        rec = json.loads(record.read_text())
+        rec['settings'].update({k: None for k in rec['settings']
+                                if k.startswith('data.')})
+        record.write_text(json.dumps(rec))
+    sweep(resume=True)
+    assert runs.calls == []
     # records written before the folders were fingerprinted: as then,
     # said once
     for record in work.rglob(bs.RUN_RECORD):
@@ -5899,3 +5908,32 @@ def test_a_checkpoint_of_older_code_inside_a_window_says_what_is_lost(
         'window (accumulative_counts=2) is lost (the checkpoint holds ' \
         'none: older code): the window goes on from the resumed ' \
         'iteration, 3, and steps after iteration 4' in _logs(b), _logs(b)
+
+
+def test_data_folders_join_prefixes_as_the_datasets_do(tmp_path,
+                                                       monkeypatch):
+    """The data folders a sweep fingerprints are those the datasets read:
+    a relative ``data_prefix`` under its ``data_root`` (MMEngine's join),
+    an absolute one as given, the ``data_root`` itself without a prefix
+    folder there. A URL ``data_root`` has no local folder: its relative
+    prefix was looked for in the current directory, and a ``data/``
+    there (the repository's) was walked and fingerprinted."""
+    from openselfsup.config import data_folders
+    (tmp_path / 'root' / 'img').mkdir(parents=True)
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'abs').mkdir()
+    monkeypatch.chdir(tmp_path)
+    root = str(tmp_path / 'root')
+
+    def folders(**dataset):
+        return data_folders({'train_dataloader': {'dataset': dict(
+            type='ImageList', **dataset)}})
+    key = 'train_dataloader.dataset.'
+    assert folders(data_root=root, data_prefix='img') == {
+        key + 'data_prefix': os.path.join(root, 'img')}
+    assert folders(data_root=root, data_prefix=dict(
+        img_path=str(tmp_path / 'abs'))) == {
+        key + 'data_prefix.img_path': str(tmp_path / 'abs')}
+    assert folders(data_root=root, data_prefix='none') == {
+        key + 'data_root': root}
+    assert folders(data_root='s3://bucket/x', data_prefix='data') == {}

@@ -1010,6 +1010,11 @@ def test_results_on_data_written_again_are_refused(tmp_path):
     # written before the data was recorded: replaced, as then
     record(knn_settings=values, knn_files_sha1=files)
     check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
+    # a folder whose sample could not be read then (digest None) is no
+    # evidence of a change: replaced (it was refused as other settings)
+    record(knn_settings=values, knn_files_sha1=files,
+           knn_data_sha1={k: None for k in then})
+    check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
 
 
 def test_a_checkpoint_under_another_configs_knn_settings_is_refused(

@@ -361,3 +361,35 @@ def test_results_on_other_data_are_refused_together(tmp_path, capfd):
         f'{then[:12]} -> {now[:12]}); one table compares models under one '
         "setting: summarise each setting's results apart")
     assert not (tmp_path / 's.md').exists()
+
+
+def test_a_data_digest_none_then_or_now_is_not_judged(tmp_path):
+    """A sampled file of the data folder that cannot be read (a dangling
+    link) makes its digest None: a result whose folder reads so now was a
+    TypeError in the summary (the None digest sliced), and one recorded
+    so was marked as of earlier data though nothing changed. Neither is
+    judged now; a real change beside it still is."""
+    from openselfsup.utils import data_folder_sha1
+    data = _data_folder(tmp_path)
+    key = 'knn_eval.bank.data_root'
+    then = data_folder_sha1(str(data))
+    readable = write(tmp_path, 'knn_seed0.json', result(
+        [0.5] * 6, seed=0, knn_data_sha1={key: then},
+        knn_data_folders={key: str(data)}))
+    recorded_none = write(tmp_path, 'knn_seed1.json', result(
+        [0.6] * 6, seed=1, knn_data_sha1={key: None},
+        knn_data_folders={key: str(data)}))
+    out = summarize([readable, recorded_none], tmp_path / 'none_then')
+    assert 'written again' not in out['markdown']
+    os.symlink('/nonexistent/zz.png', data / 'patches' / 'zz.png')
+    assert data_folder_sha1(str(data)) is None
+    out = summarize([readable], tmp_path / 'none_now')
+    assert 'written again' not in out['markdown']
+    rows = json.loads((tmp_path / 'none_now.json').read_text())['rows']
+    assert not any('data_now_sha1' in r for r in rows)
+    os.remove(data / 'patches' / 'zz.png')
+    (data / 'patches' / 'p0.png').write_bytes(b'patch 0 at another size')
+    out = summarize([readable, recorded_none], tmp_path / 'changed')
+    rows = json.loads((tmp_path / 'changed.json').read_text())['rows']
+    assert [r['weights'].endswith('(earlier data)') for r in rows[:2]] == \
+        [True, False], rows

@@ -46,7 +46,8 @@ from mmengine.logging import print_log
 from ..utils import (InputError, check_distinct, check_fraction,
                      check_writable, file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
-from ..utils.fingerprint import file_sha1_kept
+from ..datasets.data_files import prefix_folder
+from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       data_contents_change, data_folder_digests,
@@ -788,7 +789,8 @@ def _data_folder(key: str, settings: dict) -> Optional[str]:
         return None
     section, sep, _ = key.partition('.data_prefix')
     root = settings.get(f'config.{section}.data_root') if sep else None
-    return os.path.join(root, value) if isinstance(root, str) else value
+    return prefix_folder(value, root if isinstance(root, str) else '') \
+        or value
 
 
 def _settings_difference(there: dict, here: dict, skip=()) -> Optional[str]:
@@ -875,6 +877,11 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     unfingerprinted = () if any(k.startswith('data.') for k in
                                 record['settings']) else \
         tuple(k for k in settings if k.startswith('data.'))
+    # a folder whose sampled file could not be read, then or now (its
+    # digest None): no evidence either way, not compared
+    unfingerprinted += tuple(unread_digests(*(
+        {k: v for k, v in d.items() if k.startswith('data.')}
+        for d in (record['settings'], settings))))
     # (a learning-rate scaling off on either side: its base is compared
     # by neither; the switch is)
     diff = _settings_difference(

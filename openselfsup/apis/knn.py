@@ -12,7 +12,7 @@ The model stack (torch, mmpretrain) is imported where it is used:
 import json
 import logging
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..config import (UNSET, data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
@@ -164,6 +164,22 @@ def with_files(settings: Dict, files: Dict[str, str],
     :func:`_settings_change` compares them."""
     return dict(settings, **{f'file.{k}': v for k, v in files.items()},
                 **{f'data.{k}': v for k, v in (data or {}).items()})
+
+
+def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
+                                                 Optional[Dict]]:
+    """The data folders' digests (:func:`knn_data_sha1`) of two results,
+    or of a result and this evaluation, as they are compared: ``(None,
+    None)`` where either records none (written before they were
+    recorded: compared without them, as then); else both without the
+    folders whose digest is None on either side (a sampled file that
+    could not be read, then or now: no evidence either way)."""
+    from ..utils.fingerprint import unread_digests
+    if not (isinstance(there, dict) and isinstance(here, dict)):
+        return None, None
+    unread = unread_digests(there, here)
+    return ({k: v for k, v in there.items() if k not in unread},
+            {k: v for k, v in here.items() if k not in unread})
 
 
 def _settings_change(there: Dict, here: Dict,
@@ -526,11 +542,12 @@ def _check_same_settings(json_path: str, record: dict,
         there_files = there_files if isinstance(there_files, dict) else {}
         # the data folders' files where the record has them (written
         # before they were recorded: compared without them, as then)
-        there_data = record.get('knn_data_sha1')
-        data = isinstance(there_data, dict) and len(settings) > 2
+        there_data, here_data = judged_data(
+            record.get('knn_data_sha1'),
+            settings[2] if len(settings) > 2 else None)
         change = _settings_change(
-            with_files(there, there_files, there_data if data else None),
-            with_files(*settings[:3 if data else 2]),
+            with_files(there, there_files, there_data),
+            with_files(*settings[:2], here_data),
             settings[3] if len(settings) > 3 else None)
         other, the = 'other kNN settings', 'the kNN settings'
     if change is None:

@@ -103,25 +103,25 @@ def _data(record: dict) -> Optional[Dict]:
     return data if isinstance(data, dict) else None
 
 
-def _settings(record: dict, data: bool = False) -> Dict:
+def _settings(record: dict, data: Optional[Dict] = None) -> Dict:
     from .knn import with_files
     files = record.get('knn_files_sha1')
     return with_files(record['knn_settings'],
-                      files if isinstance(files, dict) else {},
-                      _data(record) if data else None)
+                      files if isinstance(files, dict) else {}, data)
 
 
 def check_one_setting(paths: Sequence[str], records: Sequence[dict]) -> None:
     """Refuse results evaluated under other kNN settings, or on another
     number of queries at a level, than the first (one line naming both
     files and the first difference): their data folders' files too
-    (``knn_data_sha1``) where both record them."""
-    from .knn import _settings_change
+    (``knn_data_sha1``) where both record them
+    (:func:`~openselfsup.apis.knn.judged_data`)."""
+    from .knn import _settings_change, judged_data
     for path, record in zip(paths[1:], records[1:]):
-        data = _data(records[0]) is not None and _data(record) is not None
+        first, this = judged_data(_data(records[0]), _data(record))
         folders = record.get('knn_data_folders')
         change = _settings_change(
-            _settings(records[0], data), _settings(record, data),
+            _settings(records[0], first), _settings(record, this),
             folders if isinstance(folders, dict) else None)
         if change is None:
             counts = [(lv, records[0][lv]['n'], record[lv]['n'])
@@ -173,25 +173,27 @@ def data_written_over(records: Sequence[dict]
     evaluated on (``knn_data_folders``) whose listing and sample of files
     (:func:`~openselfsup.apis.knn.knn_data_sha1`) differ now from those
     recorded (``knn_data_sha1``: the data written again under the same
-    folder since), else None; a folder no longer there, and a result
-    that records none (written before they were recorded: named apart,
+    folder since), else None; a folder no longer there, a digest None
+    then or now (a sampled file unreadable), and a result that records
+    none (written before they were recorded: named apart,
     :func:`format_summary`), are not judged. As :func:`written_over`
     judges the checkpoints; each folder read once."""
-    from .knn import knn_data_sha1
+    from .knn import judged_data, knn_data_sha1
     now, read = [], {}
     for r in records:
         data, folders = _data(r), r.get('knn_data_folders')
-        changed = {}
+        digests = {}
         if data is not None and isinstance(folders, dict):
             for key, folder in folders.items():
                 if not (isinstance(folder, str) and os.path.isabs(folder)
-                        and os.path.isdir(folder)):
+                        and os.path.isdir(folder)) or key not in data:
                     continue
                 if folder not in read:
                     read[folder] = knn_data_sha1({key: folder})[key]
-                if key in data and read[folder] != data[key]:
-                    changed[key] = read[folder]
-        now.append(changed or None)
+                digests[key] = read[folder]
+        then, here = judged_data(data, digests)
+        now.append({k: v for k, v in (here or {}).items()
+                    if v != then[k]} or None)
     return now
 
 

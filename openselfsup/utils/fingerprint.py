@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Set
 
 import numpy as np
 
@@ -351,6 +351,15 @@ def data_folder_sha1(path: str, count: int = 16) -> Optional[str]:
             return None
         h.update(sample.encode())
     return h.hexdigest()
+
+
+def unread_digests(*digests: Dict[str, Optional[str]]) -> Set[str]:
+    """The keys whose :func:`data_folder_sha1` is None in any of
+    ``digests`` (a sampled file that could not be read, when it was
+    recorded or now): no evidence either way that the data changed, so
+    not compared (the kNN results' and the lambda sweep's records)."""
+    return {k for d in digests for k, v in d.items() if v is None}
+
 
 #: a ``repr`` that holds a memory address (``<Foo object at 0x7f...>``,
 #: ``functools.partial(<function f at 0x7f...>, ...)``): another in
