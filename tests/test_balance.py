@@ -3361,9 +3361,11 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
     compared as its weights) is not. The runs are stand-ins."""
     from openselfsup.apis import balance_sweep as bs
     from openselfsup.utils import file_sha1
+    import torch
     first, other = tmp_path / 'first.pth', tmp_path / 'other.pth'
-    first.write_bytes(b'task-trained weights')
-    other.write_bytes(b'other task-trained weights')
+    # (checkpoints: a file that is none is refused before the sweep)
+    torch.save({'state_dict': {'w': torch.zeros(1)}}, first)
+    torch.save({'state_dict': {'w': torch.ones(1)}}, other)
     opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
 
@@ -3391,7 +3393,7 @@ def test_a_resumed_sweep_compares_the_baselines_load_from(
         sweep(other, resume=True)
     assert runs.calls == []
     old = file_sha1(str(first))
-    first.write_bytes(b'task-trained weights, trained on')
+    torch.save({'state_dict': {'w': torch.full((1,), 2.0)}}, first)
     with pytest.raises(InputError, match=re.escape(
             'the contents of the file load_from names, SHA-1: '
             f'{old[:12]} -> {file_sha1(str(first))[:12]})')):
