@@ -3178,7 +3178,11 @@ def test_a_resumed_sweep_refuses_runs_of_other_settings(
     val = tmp_path / 'val.json'
     shutil.copy(crossmodal_root / 'slides' / 'val.json', val)
     opts = {**demo_on_test_slides(crossmodal_root),
-            'val_dataloader.dataset.ann_file': str(val)}
+            'val_dataloader.dataset.ann_file': str(val),
+            # the test set (read with --test only, as it is checked) on
+            # the test slides
+            'test_dataloader.dataset.data_root': str(crossmodal_root /
+                                                     'slides')}
     names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
                           ).names(1)
     runs = _StandInRuns(names)
@@ -4121,6 +4125,38 @@ def test_a_sweep_refuses_evaluation_sets_holding_training_samples(
             **opts, 'val_dataloader.dataset.ann_file': 'train.json',
             **{f'{k}.dataset.type': 'openselfsup.SlideReports'
                for k in ('train_dataloader', 'val_dataloader')}}))
+
+
+def test_a_sweep_with_test_refuses_a_missing_test_file_first(
+        crossmodal_root, tmp_path, monkeypatch):
+    """``--test`` reads the test set after each run has trained
+    (``runner.test()``); a missing test ``ann_file`` passed the check
+    before anything trained (which read the training and validation
+    sets' paths only). Now refused there in one line naming the file
+    and ``test_dataloader``, nothing trained, no folder made; without
+    ``--test`` the test set is not read, nor checked. The reference: the
+    test dataset itself, built from the same config, refuses the file."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    from openselfsup.registry import DATASETS
+    slides = crossmodal_root / 'slides'
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'test_dataloader.dataset.data_root': str(slides),
+            'test_dataloader.dataset.ann_file': 'nope.json'}
+    monkeypatch.setattr(bs, 'build_runner', None)  # nothing may start
+    monkeypatch.setattr(bs, 'train', None)
+    work = tmp_path / 'sweep'
+    with pytest.raises(InputError) as err:
+        bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                             baseline_epochs=0, test=True, cfg_options=opts)
+    assert str(err.value).startswith(
+        f'{slides / "nope.json"}: file not found (test_dataloader.dataset.'
+        'ann_file in '), str(err.value)
+    assert not work.exists()
+    cfg = load_config(SLIDE_DEMO, opts)
+    bs.check_data_paths(cfg)  # no --test: the test set is not read
+    with pytest.raises(Exception, match=re.escape(str(slides / 'nope.json'))):
+        DATASETS.build(dict(cfg.test_dataloader.dataset, pipeline=[]))
 
 
 def test_a_seed_a_lambda_runs_workers_take_past_numpys_bound_is_refused_first(

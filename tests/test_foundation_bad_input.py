@@ -5795,6 +5795,100 @@ def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
                        r'\(train_dataloader\.dataset\.data_prefix in '):
         check_data_paths(cfg)
 
+
+#: a training set on the demo patients, for a config whose kNN sets stay
+#: on data/opensrh
+_TRAIN_ON_HIER32 = {'train_dataloader.dataset.data_root': 'data/hier32',
+                    'train_dataloader.dataset.layout': 'metadata',
+                    'train_dataloader.dataset.metadata':
+                    'data/hier32/metadata.json',
+                    'train_dataloader.dataset.split': 'data/hier32/split.json'}
+
+
+@pytest.mark.parametrize('name,options,gone,key,kind', [
+    ('demo/hlss_rn50w8_synthetic',
+     {'custom_hooks.0.query.split': 'data/hier32/nope.json'}, '',
+     'custom_hooks.0.query.split', 'file'),
+    ('demo/hlss_rn50w8_synthetic',
+     {'custom_hooks.0.bank.data_root': 'data/nope'}, '',
+     'custom_hooks.0.bank.data_root', 'folder'),
+    ('hlss/hidisc_r50_b10p_opensrh', _TRAIN_ON_HIER32,
+     'data/opensrh/meta/opensrh.json', 'custom_hooks.0.bank.data_root',
+     'file'),
+], ids=['query-split', 'bank-root', 'opensrh-bank-metadata'])
+def test_a_knn_hook_dataset_path_is_checked(shipped_data, capfd, name,
+                                            options, gone, key, kind):
+    """The HLSS configs' ``KNNEvalHook`` builds its bank and query
+    datasets in ``before_train``: a missing split file, data_root or
+    OpenSRH metadata of them (a kNN set left on data/opensrh by
+    ``--cfg-options`` that moved the training set) passed the launchers'
+    check (``--check-config`` exit 0) and stopped the run only once the
+    runner was built (some 370 log lines), in a line that named no config
+    key. Now ``--check-config`` refuses it in one line naming the path and
+    the hook's key. The reference: the hook's dataset, built from the same
+    config in the same folder, refuses the same path."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    config = os.path.join(REPO, 'configs', f'{name}.py')
+    path = gone or options[key]
+    if gone:
+        os.rename(shipped_data / gone, shipped_data / 'moved')
+    try:
+        rc, out, err = run_tool_here(
+            ['tools/train.py', config, '--check-config', '--cfg-options',
+             *(f'{k}={v}' for k, v in options.items())], capfd,
+            cwd=shipped_data)
+        with contextlib.chdir(shipped_data):
+            hook = load_config(config, options).custom_hooks[0]
+            init_default_scope('openselfsup')
+            with pytest.raises(InputError) as built:
+                DATASETS.build(dict(hook[key.split('.')[2]], pipeline=[]))
+    finally:
+        if gone:
+            os.rename(shipped_data / 'moved', shipped_data / gone)
+    assert path in str(built.value)  # the dataset's own path
+    lines = error_lines(err)
+    assert rc == 2 and len(lines) == 1, (rc, err[-2000:])
+    assert lines[0].startswith(
+        f'error: {path}: {kind} not found, relative to the current '
+        f'directory {shipped_data} ({key} in {config}'), lines[0]
+    assert out.strip() == ''
+
+
+def test_knn_eval_refuses_a_missing_bank_or_query_path_in_one_line(
+        shipped_data):
+    """``tools/knn_eval.py`` refuses a missing ``knn_eval`` query split
+    file in one line before it extracts anything, nothing written (when
+    the evaluation builds its datasets, after the model: the data is read
+    there, not before the stack). The reference: the query dataset
+    itself refuses the same path."""
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.config import load_config
+    from openselfsup.registry import DATASETS
+    from openselfsup.utils import InputError
+    out_dir = shipped_data / 'knn_out'
+    options = {'knn_eval.query.split': 'data/hier32/nope.json'}
+    # a fresh process: MMEngine's logger of an in-process run writes to
+    # the stream an earlier test's capture closed
+    rc, _, lines, _ = loaded_modules(
+        ['tools/knn_eval.py', os.path.join(REPO, KNN_DEMO), '--random-init',
+         '--out-dir', str(out_dir), '--cfg-options',
+         *(f'{k}={v}' for k, v in options.items())], (), cwd=shipped_data)
+    assert rc == 2 and lines == ['error: data/hier32/nope.json: file not '
+                                 'found'], (rc, lines)
+    assert not out_dir.exists()
+    with contextlib.chdir(shipped_data):
+        query = load_config(os.path.join(REPO, KNN_DEMO),
+                            options).knn_eval.query
+        init_default_scope('openselfsup')
+        with pytest.raises(InputError, match='data/hier32/nope.json'):
+            DATASETS.build(dict(query, pipeline=[]))
+
+
 def test_a_dataset_that_downloads_is_not_refused(tmp_path):
     """mmpretrain's CIFAR10 downloads into its data_root when built
     (``download=True`` by default): a data_root not there yet is not

@@ -681,19 +681,14 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
     """Refuse a training config whose data folders or annotation files do
     not exist, before the runner is built: the datasets find them only when
     the run starts, after MMEngine has logged its environment and config
-    (some 270 lines). Checked: every ``data_root`` and ``ann_file`` (joined
-    to its ``data_root`` when relative, as MMEngine's datasets do; a leading
-    ``~`` expanded, as mmpretrain's) under ``train_dataloader`` and, for a
-    run that validates, ``val_dataloader``; a dataset that downloads its
-    data (``download=True``) is not refused. Then the other files and
-    folders one of this project's datasets reads when built (a
-    hierarchical dataset's metadata and split files, a ``CaptionedImages``
-    classes file, the image folder of it and of an ``ImageList``, the
-    feature folder of ``SlideReports``), resolved as the datasets
-    resolve them
-    (:func:`~openselfsup.datasets.data_files.build_time_paths`: the
-    functions the datasets call, MMEngine's join for a ``data_prefix``),
-    without importing them (torch). The launchers run it before
+    (some 270 lines). Checked (:func:`check_dataset_paths`): the datasets
+    under ``train_dataloader``, for a run that validates
+    ``val_dataloader``, with ``test`` (the sweep's ``--test``, which tests
+    each run) ``test_dataloader``, and those under ``custom_hooks`` (the
+    HLSS configs' ``KNNEvalHook`` bank and query, which the hook builds
+    before the first iteration: a missing one was found there, after the
+    runner was built, in one line that named no config key, and passed
+    this check). The launchers run it before
     they start processes or submit a job (``tools/train.py
     --check-config``; not ``slurm_train.sh`` with ``DATA_CHECK=0``), on
     the machine they are started from. Then the evaluation sets that hold
@@ -709,7 +704,32 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
-    for name in loaders:
+    if test:
+        loaders.append('test_dataloader')
+    check_dataset_paths(cfg, loaders + ['custom_hooks'])
+    check_disjoint_splits(cfg, test)
+
+
+def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
+    """Refuse a dataset config under one of the top-level ``keys`` of
+    ``cfg`` (``train_dataloader``, ``custom_hooks``, ``knn_eval``...)
+    whose data is not there: every ``data_root`` and ``ann_file`` (joined
+    to its ``data_root`` when relative, as MMEngine's datasets do; a
+    leading ``~`` expanded, as mmpretrain's; a dataset that downloads its
+    data, ``download=True``, is not refused), then the other files and
+    folders one of this project's datasets reads when built (a
+    hierarchical dataset's metadata and split files, a ``CaptionedImages``
+    classes file, the image folder of it and of an ``ImageList``, the
+    feature folder of ``SlideReports``), resolved as the datasets
+    resolve them
+    (:func:`~openselfsup.datasets.data_files.build_time_paths`: the
+    functions the datasets call, MMEngine's join for a ``data_prefix``),
+    without importing them (torch).
+
+    Raises:
+        InputError: naming the missing path and its config key.
+    """
+    for name in keys:
         for key, node in config_dicts(cfg.get(name) or {}, name):
             root = node.get('data_root')
             root = root if isinstance(root, str) else ''
@@ -740,7 +760,6 @@ def check_data_paths(cfg: Config, test: bool = False) -> None:
                     f'{path}: {kind} not found{where} ({key}.{what} in '
                     f'{cfg.filename}{how}; '
                     f'{_path_fix(cfg, f"{key}.{what}")})')
-    check_disjoint_splits(cfg, test)
 
 
 def _absolute_list(path: Optional[str]) -> bool:
