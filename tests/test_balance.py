@@ -5298,6 +5298,62 @@ def test_a_sweep_refuses_another_runs_work_dir(crossmodal_root, tmp_path,
     sweep(own)  # and rerun
 
 
+def test_a_training_run_refuses_a_sweeps_run_folder(crossmodal_root,
+                                                   tmp_path, monkeypatch):
+    """``tools/train.py --work-dir <sweep>/lambda_0.5`` trained into that
+    sweep run's folder, over its checkpoints, while its record
+    (sweep_run.json) stayed, which the sweep's ``--resume`` then reused as
+    its own run; the launchers' check passed it. Both refuse it now in one
+    line, before anything is written there (the mirror of the sweep's
+    refusal of a training run's work dir). A folder without the record
+    (the sweep's own work dir, a run interrupted on the way) is not
+    refused. The sweep's runs are stand-ins."""
+    import importlib
+
+    from openselfsup.apis import balance_sweep as bs
+    # the module (the package's name train is the function)
+    train_module = importlib.import_module('openselfsup.apis.train')
+    opts, runs = _stand_in_sweep(crossmodal_root, monkeypatch)
+    own = tmp_path / 'sweep'
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(own),
+                         baseline_epochs=1, cfg_options=opts)
+    run = own / 'lambda_0.5'
+    assert (run / bs.RUN_RECORD).is_file()
+
+    def tree(folder):
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob('*'))
+
+    def built(*args, **kwargs):  # nothing may be built
+        raise AssertionError('the runner was built')
+    monkeypatch.setattr(train_module, '_built', built)
+    before = tree(run)
+    expected = (f'--work-dir {run}: a run folder of a lambda sweep (it '
+                'holds sweep_run.json), whose sweep reuses its record; a '
+                'training run there would write over that run\'s '
+                'checkpoints, which the sweep would then take for its own; '
+                'give another --work-dir')
+    for call in (lambda: train_module.train(SLIDE_DEMO, work_dir=str(run),
+                                            cfg_options=opts),
+                 lambda: train_module.check_launch(SLIDE_DEMO, opts,
+                                                   work_dir=str(run))):
+        with pytest.raises(InputError) as exc:
+            call()
+        assert str(exc.value) == expected
+        assert tree(run) == before
+    # --resume of a checkpoint there, without --work-dir, continues in
+    # that folder (a training work dir: its pointer and log folder)
+    (run / '20261205_010000').mkdir()
+    (run / '20261205_010000' / '20261205_010000.log').write_text('log')
+    torch.save({'meta': {}}, run / 'epoch_1.pth')
+    (run / 'last_checkpoint').write_text(str(run / 'epoch_1.pth'))
+    with pytest.raises(InputError) as exc:
+        train_module.check_launch(SLIDE_DEMO, opts,
+                                  resume=str(run / 'epoch_1.pth'))
+    assert str(exc.value) == 'work dir' + expected[len('--work-dir'):]
+    # the sweep's own work dir holds no record: not refused here
+    train_module.check_launch(SLIDE_DEMO, opts, work_dir=str(own))
+
+
 def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(
         crossmodal_root, tmp_path, monkeypatch, tiny_bert):
     """The text encoder folder is hashed as it is when a run's settings

@@ -47,6 +47,7 @@ from ..utils import (InputError, check_distinct, check_fraction,
                      check_writable, file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
 from ..datasets.data_files import prefix_folder
+from ..utils.checkpoint_files import SWEEP_RUN_RECORD
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
@@ -57,16 +58,18 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       numpy_seed, recorded_settings, seed_additions,
                       type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
-                    check_disjoint_splits, check_load_from, resume_choice,
-                    train)
+                    check_disjoint_splits, check_load_from,
+                    check_not_sweep_run_dir, resume_choice, train)
 
 #: the file in a run's folder that says the run has ended and been
 #: evaluated: ``version`` (:data:`RECORD_VERSION`), ``settings``
 #: (:func:`run_settings`), ``row`` (its row of
 #: ``sweep.json``) and, for the baseline, ``checkpoint`` (the SHA-1 of
 #: ``baseline.pth``). Written after the run's evaluation, removed before
-#: it trains: a run interrupted on the way has none.
-RUN_RECORD = 'sweep_run.json'
+#: it trains: a run interrupted on the way has none. A folder holding it
+#: is refused as the work dir of a sweep or a training run
+#: (:func:`~openselfsup.apis.train.check_not_sweep_run_dir`).
+RUN_RECORD = SWEEP_RUN_RECORD
 
 #: the version of the code that computed a run, written in its record
 #: (``version``) and compared first by a resumed sweep, which refuses a
@@ -935,12 +938,9 @@ def check_sweep_work_dir(work_dir: str) -> None:
     from ..utils.checkpoint_files import checkpoints_in, is_training_work_dir
     if not os.path.isdir(work_dir):
         return
-    if os.path.isfile(os.path.join(work_dir, RUN_RECORD)):
-        raise InputError(
-            f'--work-dir {work_dir}: a run folder of a lambda sweep (it '
-            f'holds {RUN_RECORD}), whose sweep reuses its record; give a '
-            'folder of its own (a sweep\'s work dir holds its runs in '
-            'folders of theirs)')
+    check_not_sweep_run_dir(work_dir, (
+        'give a folder of its own (a sweep\'s work dir holds its runs in '
+        'folders of theirs)'))
     found = checkpoints_in(work_dir)
     if found or is_training_work_dir(work_dir):
         what = os.path.basename(found[0]) if found else 'last_checkpoint'

@@ -1228,6 +1228,53 @@ def run_work_dir(cfg: Config, config_path: str,
         default_work_dir(config_path)
 
 
+def continued_run_dir(cfg: Config, resume: Union[bool, str],
+                      load_from: Optional[str],
+                      work_dir: Optional[str] = None) -> Optional[str]:
+    """The work dir of the training run that ``--resume CHECKPOINT``
+    (``resume``, the checkpoint ``load_from`` it resolves to) continues in,
+    where neither ``--work-dir`` nor the config's ``work_dir`` names one
+    (:func:`resumed_run_dir`); None otherwise."""
+    if load_from and not (work_dir or cfg.get('work_dir')):
+        return resumed_run_dir(resume)
+    return None
+
+
+def check_not_sweep_run_dir(folder: str, fix: str,
+                            flag: str = '--work-dir') -> None:
+    """Refuse ``folder`` as a work dir where it is the folder of a lambda
+    sweep's run (it holds the sweep's run record,
+    :func:`~openselfsup.utils.checkpoint_files.is_sweep_run_dir`): that
+    sweep's ``--resume`` reuses the record as its run's, whatever is
+    written there since. The one rule of the sweep's work dir check
+    (``balance_sweep.check_sweep_work_dir``) and of a training run's
+    (:func:`prepare_config`, :func:`check_launch`); ``fix``: what to do
+    instead, ``flag``: how the line names the folder.
+
+    Raises:
+        InputError: one line naming the folder, the record and ``fix``.
+    """
+    from ..utils.checkpoint_files import SWEEP_RUN_RECORD, is_sweep_run_dir
+    if is_sweep_run_dir(folder):
+        raise InputError(
+            f'{flag} {folder}: a run folder of a lambda sweep (it holds '
+            f'{SWEEP_RUN_RECORD}), whose sweep reuses its record; {fix}')
+
+
+def check_training_work_dir(cfg: Config, given: Optional[str]) -> None:
+    """Refuse the work dir ``cfg.work_dir`` of a training run
+    (``tools/train.py``, the launchers' ``--check-config``) where it is a
+    lambda sweep's run folder (:func:`check_not_sweep_run_dir`): the run
+    wrote over that sweep run's checkpoints while its record stayed, and
+    the sweep's ``--resume`` reported the record's numbers as that run's.
+    ``given``: the ``--work-dir`` given (None: the folder came from the
+    config or ``--resume``)."""
+    check_not_sweep_run_dir(
+        cfg.work_dir, 'a training run there would write over that run\'s '
+        'checkpoints, which the sweep would then take for its own; give '
+        'another --work-dir', '--work-dir' if given else 'work dir')
+
+
 def check_load_from(cfg: Config, resumed: Optional[str] = None) -> list:
     """Refuse a config's ``load_from`` (a new run's initial weights) that
     names no local file (a leading ``~`` expanded, a relative path from the
@@ -1406,6 +1453,10 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     # CRC, before it resumes: here, on a login node, a multi-GB read
     resumed = resume_path(resume, has_zip_directory) \
         if isinstance(resume, str) else None
+    # the folder the run writes to (a lambda sweep's run folder refused)
+    cfg.work_dir = run_work_dir(cfg, config, work_dir, continued_run_dir(
+        cfg, resume, resumed, work_dir))
+    check_training_work_dir(cfg, work_dir)
     if world is not None:  # the launchers' processes
         split_batch(cfg, world, True)
     # without --check-world, on one process: the least the run has
@@ -1414,8 +1465,7 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
     if resume is True:  # the work dir's latest (not the data: with or
         # without the data check, as a named checkpoint is read)
         resumed = find_resumable_checkpoint(
-            run_work_dir(cfg, config, work_dir),
-            is_complete=has_zip_directory)
+            cfg.work_dir, is_complete=has_zip_directory)
     # the refusals the checkpoint's meta decides (another model, the seed
     # the resume re-seeds numpy with...), the run's (resume_notes), from
     # the meta read without torch: a file without one (a state dict saved
@@ -1480,15 +1530,14 @@ def prepare_config(cfg: Config, config_path: str,
     # the config's resume = True: --resume
     resume, notes = resume_choice(cfg, resume)
     load_from = resume_path(resume) if isinstance(resume, str) else None
-    run_dir = None
-    if load_from and not (work_dir or cfg.get('work_dir')):
-        run_dir = resumed_run_dir(resume)
-        if run_dir:
-            notes.append(f'--resume {resume}: continuing that run in its '
-                         f'work dir {run_dir} (--work-dir to write '
-                         'elsewhere)')
+    run_dir = continued_run_dir(cfg, resume, load_from, work_dir)
+    if run_dir:
+        notes.append(f'--resume {resume}: continuing that run in its '
+                     f'work dir {run_dir} (--work-dir to write '
+                     'elsewhere)')
     cfg.work_dir = run_work_dir(cfg, config_path, work_dir, run_dir)
     check_writable_dir(cfg.work_dir)
+    check_training_work_dir(cfg, work_dir)
     # the checkpoint the run continues from (None: a new run, from the
     # config's load_from if it sets one, refused here if it is missing)
     path = (load_from or find_resumable_checkpoint(cfg.work_dir)) \

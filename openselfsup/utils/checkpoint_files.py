@@ -557,6 +557,20 @@ def is_training_work_dir(folder: str) -> bool:
         os.path.join(folder, name, f'{name}.log')) for name in names)
 
 
+#: the record a lambda sweep (:mod:`openselfsup.apis.balance_sweep`, its
+#: ``RUN_RECORD``) writes in each run's folder once the run has ended and
+#: been evaluated: a folder holding it is a sweep's run, whose record the
+#: sweep's ``--resume`` reuses (:func:`is_sweep_run_dir`)
+SWEEP_RUN_RECORD = 'sweep_run.json'
+
+
+def is_sweep_run_dir(folder: str) -> bool:
+    """Whether ``folder`` is the folder of a lambda sweep's run that has
+    ended (it holds :data:`SWEEP_RUN_RECORD`): neither a sweep nor a
+    training run of ``tools/train.py`` may write there."""
+    return os.path.isfile(os.path.join(folder, SWEEP_RUN_RECORD))
+
+
 #: the folder of a work dir that ``--resume http(s)://...`` (or a new
 #: run's ``load_from`` http(s) URL) downloads its checkpoint into
 #: (:func:`url_download_path`): not the work dir itself, whose
