@@ -347,3 +347,29 @@ def test_features_naming_the_nct_classes_in_another_order_are_refused(
         with open(meta, 'w') as f:
             json.dump(dict(m, classes=list(NCT_CLASSES)), f)
     cli_ok(META, _meta(workdir, *run), capsys)
+
+
+def test_generate_task_without_num_shots_draws_the_published_shots(
+        workdir, capsys, monkeypatch):
+    """``--num_shots`` left out: the published scripts' shots of the task
+    (near and mixture 1, 5, 10; out hetero 1, 5, 10, 50, 100; out homo 5,
+    10, 50, 100), so that the generate scripts pass their SHOTS settings
+    only when set (they wrote these defaults a second time). It was a
+    required flag."""
+    out = cli_ok(GEN, ['--task', 'near', '--novel_class', '7',
+                       '--num_task', '10', '--workdir', workdir], capsys)
+    assert [line.split(', ')[1].split('-way ')[1] for line in
+            out.strip().splitlines()] == ['1-shot', '5-shot', '10-shot'], out
+    from openselfsup.lowshot import tasks
+    drawn = []
+    monkeypatch.setattr(tasks, 'store_inputs', lambda *a, **k: None)
+    monkeypatch.setattr(tasks, 'generate_task_stores', lambda wd, specs, **k:
+                        drawn.append([(s.task, s.shots) for s in specs])
+                        or [])
+    for mode, task, shots in (('hetero', 'out', [1, 5, 10, 50, 100]),
+                              ('homo', 'out_homo', [5, 10, 50, 100])):
+        cli_ok(GEN, ['--task', 'out', '--mode', mode, '--workdir', workdir],
+               capsys)
+        assert drawn.pop() == [(task, s) for s in shots]
+    cli_ok(GEN, ['--task', 'mixture', '--workdir', workdir], capsys)
+    assert drawn.pop() == [('mixture', s) for s in (1, 5, 10)]

@@ -122,10 +122,14 @@ def test_out_shots_and_out_homo_shots_choose_one_list_each(tmp_path):
                 for t in ('out', 'out_homo')}
 
     def stores(env):
+        from openselfsup.lowshot.spec import DEFAULT_SHOTS
         cmds = _record(fresh(), 'generate_mixture_and_out_domain_tasks.sh',
                        env)
-        return {a['mode']: a['num_shots'] for s, a in cmds
-                if a.get('task') == 'out'}
+        # no --num_shots: generate_task.py's default, the published shots
+        # (test_generate_task_without_num_shots_draws_the_published_shots)
+        return {a['mode']: a['num_shots'] or list(DEFAULT_SHOTS[
+            'out_homo' if a['mode'] == 'homo' else 'out'])
+            for s, a in cmds if a.get('task') == 'out'}
     assert settings({'OUT_SHOTS': '1 5'}) == {'out': [1, 5],
                                               'out_homo': [5, 10, 50, 100]}
     assert stores({'OUT_SHOTS': '1 5'}) == {'hetero': [1, 5],
@@ -290,12 +294,15 @@ def test_extraction_and_task_scripts(tmp_path):
     gen = [a for _, a in _record(tmp_path, 'generate_near_domain_tasks.sh')]
     assert len(gen) == 1
     assert sorted(gen[0]['novel_class']) == list(range(9))
-    assert gen[0]['num_shots'] == [1, 5, 10] and gen[0]['num_task'] == 1000
+    # no --num_shots: the tool's published default (1 5 10 for near,
+    # test_generate_task_without_num_shots_draws_the_published_shots)
+    assert gen[0]['num_shots'] is None and gen[0]['num_task'] == 1000
     gen = [a for _, a in _record(tmp_path,
                                  'generate_mixture_and_out_domain_tasks.sh')]
+    # each store's shots left to the tool (its published default)
     assert [(a['task'], a['mode'], a['num_shots']) for a in gen] == [
-        ('mixture', 'hetero', [1, 5, 10]), ('out', 'hetero', [1, 5, 10, 50, 100]),
-        ('out', 'homo', [5, 10, 50, 100])]
+        ('mixture', 'hetero', None), ('out', 'hetero', None),
+        ('out', 'homo', None)]
     assert not any(a['overwrite'] for a in gen)
 
 

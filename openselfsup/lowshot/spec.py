@@ -729,7 +729,8 @@ def default(name: str):
 def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
                   required: Iterable[str] = (), many: Iterable[str] = (),
                   defaults: Optional[Dict] = None,
-                  command: str = 'meta_test') -> None:
+                  command: str = 'meta_test',
+                  default_words: Optional[Dict[str, str]] = None) -> None:
     """Add spec flags to ``parser`` with the spec's defaults and help.
 
     Args:
@@ -744,9 +745,13 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
             ``--aug_times``): 'meta_test' (``distributed_meta_test.py``),
             'sweep', 'tasks' (``generate_task.py``) or 'dictionary'
             (``dict_construction.py``).
+        default_words: flags whose default the command fills in after
+            parsing (None when not given), with the words their help says
+            it is (``generate_task.py``'s ``--num_shots``: the task's
+            published shots).
     """
     required, many = set(required), set(many)
-    defaults = defaults or {}
+    defaults, default_words = defaults or {}, default_words or {}
     for name in names:
         key, typ, text = _FLAGS[name]
         if name in _USES:  # KeyError: a command this flag is not told for
@@ -759,6 +764,9 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str],
             kw['nargs'] = '+'
         if name in required:
             kw['required'] = True
+        elif name in default_words:
+            kw['default'] = None
+            kw['help'] += f' (default: {default_words[name]})'
         else:
             value = defaults.get(name, _DEFAULTS.get(key))
             kw['default'] = value

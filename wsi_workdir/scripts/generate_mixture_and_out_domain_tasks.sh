@@ -16,8 +16,8 @@ if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=;
 COMMON="${NUM_TASK:+--num_task $NUM_TASK} ${SEED:+--seed $SEED} --workdir $WORKDIR $OVERWRITE_ARG"
 
 run $PYTHON -u wsi_workdir/tools/generate_task.py --task mixture \
-    --num_shots ${SHOTS:-1 5 10} $COMMON
+    ${SHOTS:+--num_shots $SHOTS} $COMMON
 run $PYTHON -u wsi_workdir/tools/generate_task.py --task out --mode hetero \
-    --num_shots ${OUT_SHOTS:-1 5 10 50 100} $COMMON
+    ${OUT_SHOTS:+--num_shots $OUT_SHOTS} $COMMON
 run $PYTHON -u wsi_workdir/tools/generate_task.py --task out --mode homo \
-    --num_shots ${OUT_HOMO_SHOTS:-5 10 50 100} $COMMON
+    ${OUT_HOMO_SHOTS:+--num_shots $OUT_HOMO_SHOTS} $COMMON

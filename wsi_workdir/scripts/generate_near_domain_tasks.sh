@@ -14,7 +14,7 @@ if [ -n "${OVERWRITE:-}" ]; then OVERWRITE_ARG=--overwrite; else OVERWRITE_ARG=;
 
 run $PYTHON -u wsi_workdir/tools/generate_task.py \
     --task near \
-    --num_shots ${SHOTS:-1 5 10} \
+    ${SHOTS:+--num_shots $SHOTS} \
     --novel_class $NOVEL_CLASSES \
     ${NUM_TASK:+--num_task $NUM_TASK} ${SEED:+--seed $SEED} \
     --workdir "$WORKDIR" $OVERWRITE_ARG

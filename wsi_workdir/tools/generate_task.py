@@ -34,9 +34,14 @@ def parse_args(argv=None):
     p.add_argument('--mode', choices=['hetero', 'homo'], default='hetero',
                    help='out domain: support from any training slide '
                    '(hetero, default) or from one slide per task (homo)')
+    named = {'out': 'out hetero', 'out_homo': 'out homo'}
+    published = '; '.join(
+        f'{named.get(task, task)} {" ".join(map(str, shots))}'
+        for task, shots in S.DEFAULT_SHOTS.items())
     S.add_arguments(p, ['num_shots', 'num_task', 'novel_class'],
-                    required=['num_shots'], many=['num_shots', 'novel_class'],
-                    command='tasks')
+                    many=['num_shots', 'novel_class'], command='tasks',
+                    default_words={'num_shots': 'the published shots of '
+                                   f'the task: {published}'})
     p.add_argument('--seed', '--task_seed', dest='task_seed', type=int,
                    default=S.default('task_seed'),
                    help='sampling seed (default: %(default)s)')
@@ -63,7 +68,7 @@ def main(argv=None):
         else args.task
     specs = [S.TaskSpec(task, shots, args.num_task, novel, args.task_seed)
              for novel in (args.novel_class or [None])
-             for shots in args.num_shots]
+             for shots in args.num_shots or S.DEFAULT_SHOTS[task]]
     from openselfsup.lowshot.tasks import generate_task_stores, store_inputs
     inputs = store_inputs(args.workdir, specs[0])
     for store, written in generate_task_stores(
