@@ -24,7 +24,6 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import (InputError, file_sha1, first_line, is_int, is_number,
                     with_missing_note)
-from .datasets.data_files import prefix_folder
 from .utils.fingerprint import data_folder_sha1, folder_sha1
 
 
@@ -209,6 +208,20 @@ def local_file(path: str) -> Optional[str]:
     None for a URL (``http://``, ``s3://``, ``open-mmlab://``...), which is
     not looked for here."""
     return None if '://' in path else os.path.expanduser(path)
+
+
+def prefix_folder(prefix: Any, data_root: str = '') -> Optional[str]:
+    """A ``data_prefix`` folder as MMEngine's ``BaseDataset`` resolves it
+    (``_join_prefix``): joined to ``data_root`` when relative and
+    ``data_root`` is set, as given otherwise. None for an empty prefix
+    (the ``data_root`` itself, or the current directory), a value that is
+    not a string (MMEngine's TypeError), or a URL."""
+    if not isinstance(prefix, str) or not prefix or '://' in prefix:
+        return None
+    if not os.path.isabs(prefix) and data_root:
+        return None if '://' in data_root else os.path.join(data_root,
+                                                            prefix)
+    return prefix
 
 
 def annotation_path(node: dict) -> Optional[str]:
@@ -437,7 +450,7 @@ def data_folders(node: Any, key: str = '', skip: Sequence[str] = ()
     ``key``) read their samples from: each ``data_prefix`` value (a path,
     or a dict of them: ``data_prefix.img_path``) joined to the dataset's
     ``data_root`` where relative, as MMEngine's datasets join them
-    (:func:`~.datasets.data_files.prefix_folder`), else
+    (:func:`prefix_folder`), else
     the ``data_root`` itself; folders that exist only, but the keys
     ``skip`` and those below them. The folders whose files
     (:func:`data_folder_digests`) a result depends on beside the files

@@ -46,7 +46,6 @@ from mmengine.logging import print_log
 from ..utils import (InputError, check_distinct, check_fraction,
                      check_writable, file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
-from ..datasets.data_files import prefix_folder
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
@@ -55,8 +54,8 @@ from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
                       data_folders, default_work_dir, file_contents_change,
                       first_difference, is_int, is_number,
                       key_change, load_config,
-                      numpy_seed, recorded_settings, seed_additions,
-                      type_name)
+                      numpy_seed, prefix_folder, recorded_settings,
+                      seed_additions, type_name)
 from .train import (build_runner, check_data_paths,  # noqa: F401
                     check_disjoint_splits, check_load_from,
                     check_not_sweep_run_dir, resume_choice, train)

@@ -5,13 +5,15 @@ training check of missing data paths
 (:func:`~openselfsup.apis.train.check_data_paths`), which runs before the
 runner is built and without torch: the two cannot resolve a path two ways.
 The ``data_prefix`` folders are the exception: MMEngine's ``BaseDataset``
-joins them to ``data_root`` itself (:func:`prefix_folder` does what it
-does; ``test_a_file_the_dataset_reads_when_built_is_checked`` compares
+joins them to ``data_root`` itself
+(:func:`~openselfsup.config.prefix_folder` does what it does; ``test_a_file_the_dataset_reads_when_built_is_checked`` compares
 with the built datasets). Torch-free (the check imports this module, not
 the dataset classes).
 """
 import os
 from typing import Any, List, Optional, Tuple
+
+from ..config import prefix_folder
 
 #: the OpenSRH release's metadata and split files, relative to data_root
 OPENSRH_METADATA = 'meta/opensrh.json'
@@ -43,20 +45,6 @@ def classes_file(classes: Any, data_root: str = '') -> Optional[str]:
     if os.path.isabs(classes) or not data_root:
         return classes
     return os.path.join(data_root, classes)
-
-
-def prefix_folder(prefix: Any, data_root: str = '') -> Optional[str]:
-    """A ``data_prefix`` folder as MMEngine's ``BaseDataset`` resolves it
-    (``_join_prefix``): joined to ``data_root`` when relative and
-    ``data_root`` is set, as given otherwise. None for an empty prefix
-    (the ``data_root`` itself, or the current directory), a value that is
-    not a string (MMEngine's TypeError), or a URL."""
-    if not isinstance(prefix, str) or not prefix or '://' in prefix:
-        return None
-    if not os.path.isabs(prefix) and data_root:
-        return None if '://' in data_root else os.path.join(data_root,
-                                                            prefix)
-    return prefix
 
 
 #: ``data_prefix`` keys whose folder a dataset type of this project reads
