@@ -3586,6 +3586,9 @@ def test_a_0_epoch_baseline_says_nothing_of_checkpoints_it_leaves(
                          baseline_epochs=0, cfg_options=opts)
     assert len(logged) == 1
     assert not [n for n in logged[0] if 'epoch_1.pth' in n], logged[0]
+    # (a sweep's run folder is refused as a training run's work dir,
+    # test_a_training_run_refuses_a_sweeps_run_folder: its record goes)
+    (base / bs.RUN_RECORD).unlink()
     api.build_runner(SLIDE_DEMO, work_dir=str(base), cfg_options=opts)
     assert [n for n in logged[1] if 'epoch_1.pth' in n] == [
         f'warning: {base} holds 1 checkpoint(s) of an earlier run '
