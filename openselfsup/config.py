@@ -1393,13 +1393,39 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
             check_cfg_options(cfg, cfg_options)
         check_variable_overrides(cfg, cfg_options)
         _open_unset(cfg, cfg_options)
+        # the copies each key reaches, and which keys the command line set
+        # (a copy: the key typed), for the advice on a missing path
+        set_by = {copy: key for key in cfg_options
+                  for copy in mirrored_overrides(cfg, {key: cfg_options[key]})}
+        set_by.update((key, key) for key in cfg_options)
         try:
-            cfg.merge_from_dict({**mirrored_overrides(cfg, cfg_options),
-                                 **cfg_options})
+            cfg.merge_from_dict({key: cfg_options[typed]
+                                 for key, typed in set_by.items()})
         except TypeError as exc:  # a dict given where the file has a value
             raise InputError(f'--cfg-options: {first_line(exc)}') from None
+        object.__setattr__(cfg, _OPTIONS_SET, set_by)
     _import_custom_modules(path, cfg)
     return cfg
+
+
+#: the attribute of a :func:`load_config` config that records the keys its
+#: ``--cfg-options`` set (:func:`option_setting`)
+_OPTIONS_SET = '_openselfsup_options_set'
+
+
+def option_setting(cfg: Config, key: str) -> Optional[str]:
+    """The ``--cfg-options`` key given to :func:`load_config` that set the
+    dotted ``key`` of ``cfg``: the key itself, a section above it
+    (``train_dataloader.dataset=...`` sets ``...dataset.split``), or the
+    key whose copy it is (:func:`mirrored_overrides`); None where the
+    value is the file's (or ``cfg`` was not made by :func:`load_config`)."""
+    options = vars(cfg).get(_OPTIONS_SET) or {}
+    parts = key.split('.')
+    for end in range(len(parts), 0, -1):
+        found = options.get('.'.join(parts[:end]))
+        if found is not None:
+            return found
+    return None
 
 
 def _import_custom_modules(path: str, cfg: Config) -> None:

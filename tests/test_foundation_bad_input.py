@@ -2548,8 +2548,9 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
         ['tools/train.py', full, '--check-config', '--check-world', '2',
          '--cfg-options', f'{key}={gone}'], MODEL_STACK)
     assert rc == 2 and lines == [
-        f'error: {gone}: folder not found ({key} in {full}; fix the config '
-        f'or --cfg-options {key}=...)'] and loaded == [], (lines, loaded)
+        f'error: {gone}: folder not found ({key} in {full}; set by '
+        f'--cfg-options {key}=...: fix that value)'] and loaded == [], (
+            lines, loaded)
     # --resume CHECKPOINT: a missing or incomplete checkpoint was found
     # only once the processes had started, one line per process; now
     # before, and still without torch (a run's folder: its newest complete
@@ -5477,8 +5478,8 @@ def test_missing_data_root_is_refused_before_anything_is_written(
     assert rc == 2 and len(lines) == 1, err[-3000:]
     assert lines[0] == (
         f'error: {tmp_path}/nope/: folder not found (train_dataloader.'
-        f'dataset.data_root in {cfg}; fix the config or --cfg-options '
-        'train_dataloader.dataset.data_root=...)')
+        f'dataset.data_root in {cfg}; set by --cfg-options '
+        'train_dataloader.dataset.data_root=...: fix that value)')
     assert err.rstrip().splitlines()[-1] == lines[0]  # the last line
     assert 'mmengine' not in out  # before MMEngine's log
 
@@ -5553,6 +5554,41 @@ def test_missing_data_root_of_a_variable_names_the_variable(tmp_path,
             'knn_eval.bank.data_root, knn_eval.query.data_root, '
             'custom_hooks.0.bank.data_root and 1 more when')):
         check_data_paths(load_config(paper))
+
+
+@pytest.mark.parametrize('typed,key', [
+    ('train_dataloader.dataset.split', 'train_dataloader.dataset.split'),
+    ('train_dataloader.dataset.data_root',
+     'train_dataloader.dataset.data_root'),
+    # copied into the training-time hook, whose bank is checked first
+    ('knn_eval.bank.split', 'custom_hooks.0.bank.split')])
+def test_missing_path_set_by_cfg_options_names_the_option(
+        tmp_path, monkeypatch, typed, key):
+    """A missing path that --cfg-options set, though it starts with the
+    folder of the file's data_root: the advice was to set the variable
+    data_root in the file, which would not touch the value typed. It now
+    names the --cfg-options key typed (for a mirrored copy, the key the
+    user wrote), while a key the file set from the variable keeps the
+    variable's advice (the test above)."""
+    from openselfsup.apis.train import check_data_paths
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'data' / 'hier32').mkdir(parents=True)
+    for name in ('metadata.json', 'split.json'):
+        (tmp_path / 'data' / 'hier32' / name).write_text('{}')
+    sets = os.path.join(REPO, 'configs', 'demo', 'hlss_rn50w8_synthetic.py')
+    check_data_paths(load_config(sets))  # every path there
+    value = 'data/hier32/gone' if typed.endswith('data_root') else \
+        'data/hier32/nope.json'
+    cfg = load_config(sets, {typed: value})
+    with pytest.raises(InputError) as err:
+        check_data_paths(cfg)
+    kind = 'folder' if typed.endswith('data_root') else 'file'
+    assert str(err.value) == (
+        f'{value}: {kind} not found, relative to the current directory '
+        f'{tmp_path} ({key} in {sets}; set by --cfg-options {typed}=...: '
+        'fix that value)')
 
 
 def test_missing_ann_file_is_refused_before_the_runner(synthetic_root,

@@ -28,8 +28,9 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       accumulation_count, check_pretrained_file,
                       check_uneven_windows, config_dicts, default_work_dir,
                       is_int, is_number, is_whole, load_config, local_file,
-                      named_wrappers, numpy_seed, pretrained_init_files,
-                      train_loop_kind, type_name, variable_source)
+                      named_wrappers, numpy_seed, option_setting,
+                      pretrained_init_files, train_loop_kind, type_name,
+                      variable_source)
 from ..datasets.data_files import build_time_paths
 from ..utils import (InputError, check_writable_dir, first_line,
                      is_index_sequence, settings_refused)
@@ -784,7 +785,13 @@ def _path_fix(cfg: Config, key: str) -> str:
     the demos' ``metadata`` / ``split`` files), that variable in the file
     that sets it: ``--cfg-options`` of the one key left the others on the
     old folder, and ``--cfg-options data_root=...`` changes none of them
-    (:func:`~openselfsup.config.check_variable_overrides`)."""
+    (:func:`~openselfsup.config.check_variable_overrides`). A value the
+    command line set (:func:`~openselfsup.config.option_setting`), though
+    it starts with such a variable's folder, is that ``--cfg-options``
+    value, to be fixed there."""
+    typed = option_setting(cfg, key)
+    if typed is not None:
+        return f'set by --cfg-options {typed}=...: fix that value'
     source = variable_source(cfg, key)
     if source is None or len(source[1]) < 2:
         return f'fix the config or --cfg-options {key}=...'
