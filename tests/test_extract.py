@@ -449,6 +449,30 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
     assert torch.serialization.get_safe_globals().count(HistoryBuffer) == 1
 
 
+def test_a_legacy_format_checkpoint_is_extracted(synthetic_root, weights,
+                                                 tmp_path):
+    """extract() (and extract.py --pretrained) refused a checkpoint of
+    torch's legacy format as 'not a readable PyTorch checkpoint
+    (truncated, or not written by torch.save)' in its early check
+    (check_checkpoint_file tested the file as a zip), though the loader
+    it calls then (load_checkpoint_file) reads such a file. One rule now
+    (checkpoint_files.is_loadable_checkpoint): its features are the
+    forward pass of its weights (the reference, as for a zip)."""
+    from openselfsup.apis.extract import extract
+    ckpt = str(tmp_path / 'legacy.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in weights.items()}}, ckpt,
+               _use_new_zipfile_serialization=False)
+    out = str(tmp_path / 'out' / 'NCT_test.npy')
+    extract(_config('nct_test.py'), ckpt, out,
+            cfg_options=_options(synthetic_root, 'NCT'), batch_size=16,
+            progress=False)
+    ref, _, _ = _reference(synthetic_root, 'NCT', 'test_labeled.txt',
+                           weights)
+    ref = ref / np.linalg.norm(ref, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.load(out), ref, rtol=1e-4, atol=1e-5)
+
+
 def test_legacy_files_and_torchs_opt_out_are_read_as_pretrained_reads(
         tmp_path, monkeypatch):
     """Extraction (and every reader of utils.checkpoint) refused a file of

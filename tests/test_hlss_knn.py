@@ -409,6 +409,65 @@ def test_a_checkpoint_is_read_once_for_its_weights_and_its_sha1(
     assert torch.equal(saved['state_dict']['w'], weights['w'])
 
 
+def test_a_legacy_format_checkpoint_evaluates_as_its_zip_twin(
+        tmp_path, monkeypatch):
+    """knn_eval.py refused a checkpoint of torch's legacy format
+    (``_use_new_zipfile_serialization=False``) as 'not a readable PyTorch
+    checkpoint (truncated, or not written by torch.save)': it tested the
+    file as a zip, where extraction's reader (load_checkpoint_file) reads
+    such a file. One rule now (checkpoint_files.is_loadable_checkpoint):
+    the legacy file gives the results of its zip twin (the same weights,
+    saved both ways; a real kNN on the synthetic patients), its own SHA-1
+    recorded; a file cut short is still one line, nothing written."""
+    import hashlib
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    from openselfsup.registry import MODELS
+    make_synthetic_hierarchical(str(tmp_path / 'data' / 'hier32'),
+                                HierarchicalSpec(
+        size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=2,
+        slides=(1, 2), patches=(2, 3), seed=0))
+    monkeypatch.chdir(tmp_path)  # the config's data/hier32
+    init_default_scope('openselfsup')
+    torch.manual_seed(0)
+    saved = {'state_dict': MODELS.build(Config.fromfile(HIDISC_DEMO).model)
+             .state_dict(), 'meta': {'iter': 2}}
+    results = {}
+    for fmt in ('zip', 'legacy'):
+        (tmp_path / fmt).mkdir()
+        ckpt = str(tmp_path / fmt / 'iter_2.pth')
+        torch.save(saved, ckpt,
+                   _use_new_zipfile_serialization=fmt == 'zip')
+        res, path = knn_eval_checkpoint(HIDISC_DEMO, ckpt)
+        assert json.load(open(path))['checkpoint_sha1'] == hashlib.sha1(
+            open(ckpt, 'rb').read()).hexdigest()
+        results[fmt] = {level: res[level]
+                        for level in ('patch', 'slide', 'patient')}
+    assert results['legacy'] == results['zip'], results
+    assert results['zip']['patch']['n'] > 0
+    for fmt, line in (
+            ('zip', 'not a readable PyTorch checkpoint (truncated, or not '
+             'written by torch.save)'),
+            ('legacy', "neither a zip archive nor a checkpoint of torch's "
+             'legacy format torch.load(weights_only=True) reads '
+             '(RuntimeError: unexpected EOF')):
+        whole = open(tmp_path / fmt / 'iter_2.pth', 'rb').read()
+        short = tmp_path / fmt / 'iter_4.pth'
+        short.write_bytes(whole[:len(whole) // 2])  # killed while writing
+        with pytest.raises(InputError) as err:
+            knn_eval_checkpoint(HIDISC_DEMO, str(short))
+        assert str(err.value).startswith(f'{short}: {line}'), err.value
+        assert '\n' not in str(err.value)
+        assert not list((tmp_path / fmt).glob('knn_iter_4*'))
+
+
 def test_a_work_dirs_checkpoint_is_read_once(tmp_path, monkeypatch):
     """knn_eval.py given a run's work dir read the checkpoint it picked
     twice: once to test it complete, once to load and hash it. Once now:

@@ -44,14 +44,14 @@ import copyreg
 import os
 import pickle
 import re
-from typing import Any, List, Optional, Tuple
+from typing import Any, BinaryIO, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
                                is_complete_checkpoint, is_legacy_format,
-                               not_a_checkpoint, read_checkpoint,
+                               is_loadable_checkpoint, not_a_checkpoint, read_checkpoint,
                                weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
@@ -218,16 +218,18 @@ def _refused_ids(root: Any) -> set:
 
 
 def check_checkpoint_file(path: str) -> None:
-    """Refuse a missing or truncated checkpoint file (cheap: its archive's
-    directory, not its tensors), as :func:`load_checkpoint_file` does
-    before reading it.
+    """Refuse a missing or truncated checkpoint file (its archive's CRCs,
+    not its tensors), as :func:`load_checkpoint_file` does before reading
+    it: a file of torch's legacy format, which it reads, passes
+    (:func:`~openselfsup.utils.checkpoint_files.is_loadable_checkpoint`;
+    ``extract.py --pretrained`` refused it here).
 
     Raises:
-        InputError: the file is missing or not a complete ``torch.save``
-            archive.
+        InputError: the file is missing, or neither a complete
+            ``torch.save`` archive nor of torch's legacy format.
     """
     check_file(path, 'checkpoint')
-    if not is_complete_checkpoint(path):
+    if not is_loadable_checkpoint(path):
         raise not_a_checkpoint(path)
 
 
@@ -274,7 +276,8 @@ def load_checkpoint_file(path: str, map_location='cpu',
 
 
 def load_legacy_checkpoint(path: str, resume: bool = False,
-                           tensors_only: bool = False) -> Any:
+                           tensors_only: bool = False,
+                           source: Optional[BinaryIO] = None) -> Any:
     """A file of torch's legacy format (a pickle, not the zip archive
     ``torch.save`` writes since torch 1.6: older torchvision weights,
     ``_use_new_zipfile_serialization=False``), read as torch still loads
@@ -293,6 +296,8 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
         tensors_only (bool): as :func:`load_checkpoint_file`: objects
             that are not allow-listed read as inert placeholders (as under
             torch's opt-out, :func:`weights_only_opted_out`).
+        source (binary file, optional): the file's bytes, already read
+            (:func:`load_checkpoint_bytes`; ``path`` is then not read).
 
     Raises:
         InputError: not a zip, and torch cannot load it (another kind of
@@ -300,20 +305,29 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
             :func:`unpickling_refusal` names it: torch's first line was
             'Weights only load failed. This file can still be loaded...').
     """
-    if not os.path.isfile(path) or cut_short(path) or \
-            has_zip_directory(path):
+    if source is None and (not os.path.isfile(path) or cut_short(path) or
+                           has_zip_directory(path)):
         return None
+
+    def rewound():  # the file, or its bytes from their start
+        if source is None:
+            return path
+        source.seek(0)
+        return source
     register_safe_globals()
     opted_out = weights_only_opted_out()  # (both set: refused first)
     inert = tensors_only or opted_out
     try:
-        return torch.load(path, map_location='cpu', weights_only=True,
+        return torch.load(rewound(), map_location='cpu', weights_only=True,
                           mmap=False)
     except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
-        saved = _placeholders_for(exc, path, inert)
+        saved = _placeholders_for(exc, path if source is None else rewound,
+                                  inert)
         if saved is not _UNREAD:
             return saved
-        refused = unpickling_refusal(path, exc, resume=resume) \
+        refused = unpickling_refusal(
+            path, exc, resume=resume,
+            source=None if source is None else rewound) \
             if refused_global(exc) else None
         if refused is not None:
             raise refused from None
@@ -363,6 +377,9 @@ def load_checkpoint_bytes(buffer, path: str, map_location='cpu',
             ``tensors_only`` is False), or bytes torch cannot load.
     """
     register_safe_globals()
+    if is_legacy_format(buffer):  # read as load_checkpoint_file reads it
+        return load_legacy_checkpoint(path, tensors_only=tensors_only,
+                                      source=buffer)
     return _torch_load(buffer, path, map_location, tensors_only)
 
 

@@ -232,8 +232,10 @@ class _OpaqueUnpickler(pickle.Unpickler):
 LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
 
 
-def is_legacy_format(path: str) -> bool:
-    """Whether the file ``path`` is of torch's legacy format (not the zip
+def is_legacy_format(source) -> bool:
+    """Whether the file ``source`` (a path, or a binary file such as an
+    ``io.BytesIO`` of a file's bytes, read from its start and left there)
+    is of torch's legacy format (not the zip
     ``torch.save`` writes since torch 1.6; ``_use_new_zipfile_
     serialization=False``, older torchvision weights), as ``torch.load``
     tells it: a plain tar (torch's oldest format; torch opens it with
@@ -243,21 +245,47 @@ def is_legacy_format(path: str) -> bool:
     bytes (a tar's first member header: a tar is opened, as torch opens
     it) at most; no torch, nothing imported or called."""
     import tarfile
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, 'rb') as f:
+                return is_legacy_format(f)
+        except OSError:
+            return False
     try:
-        with open(path, 'rb') as f:
-            head = f.read(512)
+        source.seek(0)
+        head = source.read(512)
+        if len(head) == 512:
+            source.seek(0)
+            try:  # as torch's legacy_load opens it: plain, not compressed
+                with tarfile.open(fileobj=source, mode='r:'):
+                    return True
+            except (tarfile.TarError, OSError):
+                pass
+        try:
+            return _OpaqueUnpickler(io.BytesIO(head)).load() == LEGACY_MAGIC
+        except Exception:  # no pickle, or another one
+            return False
     except OSError:
         return False
-    if len(head) == 512:
-        try:  # as torch's legacy_load opens it: plain, not compressed
-            with tarfile.open(path, mode='r:'):
-                return True
-        except (tarfile.TarError, OSError):
-            pass
-    try:
-        return _OpaqueUnpickler(io.BytesIO(head)).load() == LEGACY_MAGIC
-    except Exception:  # no pickle, or another one
-        return False
+    finally:
+        source.seek(0)
+
+
+def is_loadable_checkpoint(source) -> bool:
+    """The rule of the readers that load a checkpoint's weights (extraction,
+    kNN evaluation; :func:`~openselfsup.utils.checkpoint.
+    load_checkpoint_file`, :func:`~openselfsup.utils.checkpoint.
+    load_checkpoint_bytes`): a complete ``torch.save`` zip (every CRC,
+    :func:`is_complete_checkpoint` / :func:`is_complete_archive`), or a
+    file of torch's legacy format (:func:`is_legacy_format`, read as torch
+    reads it; a pickle has no CRC: one cut short is refused when it is
+    loaded). ``source``: a path, or a binary file of a file's bytes (left
+    at its start). Without torch."""
+    if isinstance(source, (str, os.PathLike)):
+        return is_complete_checkpoint(source) or is_legacy_format(source)
+    complete = is_complete_archive(source)
+    source.seek(0)
+    return complete or is_legacy_format(source)
 
 
 #: the largest pickle member :func:`checkpoint_meta` reads (bytes): the
@@ -365,16 +393,18 @@ def read_with_sha1(path: str) -> Tuple[io.BytesIO, str]:
 def read_checkpoint(path: str) -> Tuple[io.BytesIO, str]:
     """The bytes of the checkpoint file ``path`` (a buffer to load, e.g.
     :func:`openselfsup.utils.checkpoint.load_checkpoint_bytes`), tested
-    complete (:func:`is_complete_archive`: every CRC), and their SHA-1,
-    from one read; without torch.
+    as the loaders test a file (:func:`is_loadable_checkpoint`: a zip,
+    every CRC, or torch's legacy format), and their SHA-1, from one read;
+    without torch.
 
     Raises:
         InputError: a missing file or a folder, a file this process may
-            not read, or one that is not a complete ``torch.save`` zip.
+            not read, or one that is neither a complete ``torch.save`` zip
+            nor of torch's legacy format.
     """
     check_file(path, 'checkpoint')
     buffer, sha1 = read_with_sha1(path)
-    if not is_complete_archive(buffer):
+    if not is_loadable_checkpoint(buffer):
         raise not_a_checkpoint(path)
     return buffer, sha1
 
