@@ -1076,6 +1076,79 @@ def test_results_on_data_written_again_are_refused(tmp_path):
     check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
 
 
+def test_metadata_in_the_current_directory_fingerprints_its_patches(
+        tmp_path, monkeypatch):
+    """A kNN set without data_root whose metadata lies in the current
+    directory (metadata='meta.json'): its data folder was the metadata's,
+    os.path.dirname('') read as the whole current directory, the run's
+    outputs included, so an identical rerun after a result was written
+    was refused as 'data changed'. The folder is now the one holding every
+    patch the metadata names (the dataset's own reader, read_hierarchy,
+    gives the reference paths); a changed patch is still refused, and a
+    record of the earlier rule (the metadata's folder) is replaced, not
+    refused as other data."""
+    import json
+
+    from openselfsup.apis.knn import (check_own_results, knn_data_folders,
+                                      knn_data_sha1, knn_settings)
+    from openselfsup.datasets.hierarchical import read_hierarchy
+    monkeypatch.chdir(tmp_path)
+    slides = {f'P{i}': {'class': 'TUM' if i % 2 else 'ADI', 'slides': {
+        f'S{i}': [f'patches/P{i}/{j}.png' for j in range(2)]}}
+        for i in range(4)}
+    for entry in slides.values():
+        for paths in entry['slides'].values():
+            for rel in paths:
+                os.makedirs(os.path.dirname(rel), exist_ok=True)
+                with open(rel, 'wb') as f:
+                    f.write(rel.encode())
+    (tmp_path / 'meta.json').write_text(json.dumps(slides))
+    (tmp_path / 'split.json').write_text(json.dumps(
+        {'train': ['P0', 'P1'], 'val': ['P2', 'P3']}))
+    knn = {side: dict(type='HierarchicalPatchDataset', metadata='meta.json',
+                      split='split.json', split_name=name)
+           for side, name in (('bank', 'train'), ('query', 'val'))}
+    knn['k'] = 2
+    folders = knn_data_folders(knn)
+    read = [p for name in ('train', 'val') for patient in read_hierarchy(
+        'meta.json', 'split.json', name)[0]
+        for _, paths in patient['slides'] for p in paths]
+    for key, folder in folders.items():  # every patch read, under it
+        assert all(os.path.commonpath([folder, p]) == folder
+                   for p in read), (key, folder)
+        assert folder == str(tmp_path / 'patches')  # not the outputs'
+    path = str(tmp_path / 'knn_iter_2.json')  # the run's own output
+    ckpt, sa = str(tmp_path / 'work_dirs' / 'iter_2.pth'), 'a' * 40
+
+    def settings():
+        return (*knn_settings(knn), knn_data_sha1(folders), folders)
+
+    def record(data, where):
+        with open(path, 'w') as f:
+            json.dump(dict(checkpoint=ckpt, checkpoint_sha1=sa,
+                           config='/c/a.py', knn_settings=values,
+                           knn_files_sha1=files, knn_data_sha1=data,
+                           knn_data_folders=where), f)
+    values, files, then, _ = settings()
+    record(then, folders)  # written: the rerun sees it, and work_dirs/
+    (tmp_path / 'work_dirs').mkdir()
+    (tmp_path / 'work_dirs' / 'iter_2.pth').write_bytes(b'weights')
+    check_own_results(path, ckpt, sa, config='/c/a.py',
+                      settings=settings())  # a rerun: replaced
+    # a record of the earlier rule: the current directory's digest then
+    old = {k: str(tmp_path) for k in folders}
+    record(knn_data_sha1(old), old)
+    check_own_results(path, ckpt, sa, config='/c/a.py',
+                      settings=settings())
+    record(then, folders)
+    (tmp_path / 'patches' / 'P1' / '0.png').write_bytes(b'written again')
+    with pytest.raises(InputError, match=re.escape(
+            f'(the data in {tmp_path / "patches"} (knn_eval.bank.'
+            'data_root: its listing and a sample of its files')):
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=settings())
+
+
 def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
         tmp_path, monkeypatch):
     """knn_eval.py on one checkpoint with two configs whose knn_eval

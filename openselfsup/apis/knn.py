@@ -19,6 +19,7 @@ from ..config import (UNSET, data_contents_change, data_folder_digests,
                       first_difference, key_change, load_config,
                       model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
+from ..datasets.data_files import patch_root
 from ..utils import (InputError, check_replaceable, check_seed,
                      check_writable, is_int, save_set)
 
@@ -127,10 +128,11 @@ def knn_data_folders(knn_eval: dict) -> Dict[str, str]:
     query's patches are read from (a plain ``knn_eval`` section, as
     ``cfg.knn_eval.to_dict()``): each dataset's ``data_root``
     (:func:`~openselfsup.config.data_folders`), or where it has none the
-    folder of its ``metadata``, which its patch paths are relative to
-    (``knn_eval.bank.data_root`` either way). What :func:`knn_data_sha1`
-    reads and the results record (``knn_data_folders``), so that
-    ``tools/knn_summary.py`` can read them again."""
+    folder that holds every patch its ``metadata`` names
+    (:func:`patches_folder`; ``knn_eval.bank.data_root`` either way). What
+    :func:`knn_data_sha1` reads and the results record
+    (``knn_data_folders``), so that ``tools/knn_summary.py`` can read them
+    again."""
     folders = data_folders(knn_eval, 'knn_eval')
     for side in ('bank', 'query'):
         part = knn_eval.get(side)
@@ -140,8 +142,32 @@ def knn_data_folders(knn_eval: dict) -> Dict[str, str]:
         meta = part.get('metadata')
         if not part.get('data_root') and isinstance(meta, str) and \
                 os.path.isfile(meta):
-            folders[f'knn_eval.{side}.data_root'] = os.path.dirname(meta)
+            folders[f'knn_eval.{side}.data_root'] = patches_folder(meta)
     return {k: os.path.abspath(v) for k, v in folders.items()}
+
+
+def patches_folder(metadata: str) -> str:
+    """The deepest folder that holds every patch the hierarchical
+    ``metadata`` file names (``{patient: {'slides': {slide: [paths]}}}``),
+    each joined to the metadata's folder as the dataset joins it without a
+    ``data_root`` (:func:`~openselfsup.datasets.data_files.patch_root`):
+    what the dataset reads. The metadata's folder itself was taken, which
+    for a ``metadata='meta.json'`` in the current directory is that whole
+    directory, the run's outputs (``work_dirs/``, the results) included:
+    a rerun after one was written read as other data. The metadata's
+    folder where the file names no patch or does not read as such (the
+    dataset refuses it when built). Torch-free (``knn_summary.py`` reads
+    the folder recorded, not this)."""
+    root = patch_root(metadata)
+    try:
+        with open(metadata, encoding='utf-8') as f:
+            patients = json.load(f)
+        folders = {os.path.dirname(os.path.normpath(os.path.join(root, p)))
+                   for entry in patients.values()
+                   for paths in entry['slides'].values() for p in paths}
+        return os.path.commonpath(sorted(folders)) if folders else root
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return root
 
 
 def knn_data_sha1(folders: Dict[str, str]) -> Dict[str, Optional[str]]:
@@ -180,6 +206,26 @@ def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
     unread = unread_digests(there, here)
     return ({k: v for k, v in there.items() if k not in unread},
             {k: v for k, v in here.items() if k not in unread})
+
+
+def _same_folders(record: dict, data: tuple) -> Tuple[Any, Any]:
+    """The data digests of a results ``record`` and of this evaluation
+    (``data``: its :func:`knn_data_sha1` and :func:`knn_data_folders`, or
+    empty), without the keys whose folder the record names otherwise: a
+    dataset without ``data_root`` recorded under the earlier rule (its
+    metadata's folder, :func:`patches_folder`). A real move is judged by
+    the settings (``data_root``, the metadata's path and contents)."""
+    there = record.get('knn_data_sha1')
+    here = data[0] if data else None
+    folders = record.get('knn_data_folders')
+    if len(data) < 2 or not (isinstance(there, dict) and
+                             isinstance(here, dict) and
+                             isinstance(folders, dict)):
+        return there, here
+    moved = {k for k, v in folders.items()
+             if k in data[1] and v != data[1][k]}
+    return ({k: v for k, v in there.items() if k not in moved},
+            {k: v for k, v in here.items() if k not in moved})
 
 
 def _settings_change(there: Dict, here: Dict,
@@ -543,8 +589,7 @@ def _check_same_settings(json_path: str, record: dict,
         # the data folders' files where the record has them (written
         # before they were recorded: compared without them, as then)
         there_data, here_data = judged_data(
-            record.get('knn_data_sha1'),
-            settings[2] if len(settings) > 2 else None)
+            *_same_folders(record, settings[2:]))
         change = _settings_change(
             with_files(there, there_files, there_data),
             with_files(*settings[:2], here_data),

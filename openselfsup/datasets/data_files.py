@@ -35,6 +35,13 @@ def hierarchy_files(layout: str, metadata: str = '', split: str = '',
     return metadata, split
 
 
+def patch_root(metadata: str, data_root: str = '') -> str:
+    """The folder a hierarchical dataset (``layout='metadata'``) joins the
+    patch paths its ``metadata`` names to: ``data_root``, or where it has
+    none the metadata file's folder (absolute)."""
+    return data_root or os.path.dirname(os.path.abspath(metadata))
+
+
 def classes_file(classes: Any, data_root: str = '') -> Optional[str]:
     """The class-name file a ``CaptionedImages`` dataset reads when its
     ``classes`` is a string: joined to ``data_root`` when relative (as

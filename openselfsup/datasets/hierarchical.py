@@ -36,7 +36,7 @@ from PIL import Image
 
 from ..registry import DATASETS, TRANSFORMS
 from ..utils import InputError, Once, given_twice, is_int
-from .data_files import hierarchy_files
+from .data_files import hierarchy_files, patch_root
 from .list_files import CheckedIndices
 
 #: OpenSRH adds this to CH3 - CH2 so that the difference stays positive.
@@ -128,7 +128,7 @@ def _patients(meta, metadata: str, spl, split: str, split_name: str,
     if not isinstance(meta, dict) or not meta:
         raise InputError(f'{metadata}: expected a non-empty object '
                          '{patient: {class, slides}}')
-    root = data_root or os.path.dirname(os.path.abspath(metadata))
+    root = patch_root(metadata, data_root)
     if not isinstance(spl, dict) or split_name not in spl:
         raise InputError(f'{split}: no split named {split_name!r} (has '
                          f'{sorted(spl) if isinstance(spl, dict) else "none"})')
