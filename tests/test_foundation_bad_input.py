@@ -5796,7 +5796,8 @@ def test_a_file_the_dataset_reads_when_built_is_checked(
 def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
     """An ImageList whose list names every image by an absolute path
     never reads its ``data_prefix`` folder (the dataset joins the folder
-    and an absolute path to the path): the check refused such a run,
+    and an absolute path to the path), nor its ``data_root`` where the
+    list is given by an absolute path: the check refused such a run,
     which builds and trains, for a missing folder. It is passed now, and
     a list with one relative entry is still refused. The reference: the
     dataset built from the same config reads every image."""
@@ -5826,7 +5827,16 @@ def test_an_image_list_of_absolute_paths_needs_no_image_folder(tmp_path):
     cfg = Config(dict(train_dataloader=dict(dataset=node), val_cfg=None),
                  filename=str(tmp_path / 'c.py'))
     check_data_paths(cfg)  # refused before
+    # nor its data_root, the list given by an absolute path (the shipped
+    # NCT configs' data_root='data/NCT/' run elsewhere)
+    cfg.train_dataloader.dataset.update(
+        data_root=str(tmp_path / 'no_root'), ann_file=str(root / 'list.txt'))
+    check_data_paths(cfg)  # refused before
     (root / 'list.txt').write_text(f'{paths[0]} 0\nimgs/b1.png 1\n')
+    with pytest.raises(InputError, match=r'no_root: folder not found '
+                       r'\(train_dataloader\.dataset\.data_root in '):
+        check_data_paths(cfg)
+    cfg.train_dataloader.dataset.update(node)
     with pytest.raises(InputError, match=r'root/gone/: folder not found '
                        r'\(train_dataloader\.dataset\.data_prefix in '):
         check_data_paths(cfg)

@@ -12,6 +12,7 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import collections
+import functools
 import itertools
 import math
 import os
@@ -735,8 +736,15 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             root = node.get('data_root')
             root = root if isinstance(root, str) else ''
             path = annotation_path(node)
+            kind = type_name(node.get('type'))
+            # an ImageList whose list names every image by an absolute
+            # path reads neither its data_root (but for a list under it)
+            # nor its image folder (read only for a folder missing)
+            absolute = functools.lru_cache(None)(
+                lambda: kind == 'ImageList' and _absolute_list(path))
             missing = None
-            if root and '://' not in root and not os.path.isdir(root):
+            if root and '://' not in root and not os.path.isdir(root) \
+                    and not absolute():
                 missing = ('data_root', root, 'folder', '')
             elif path and not os.path.exists(path):
                 missing = ('ann_file', path, 'file', '')
@@ -746,13 +754,11 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                 missing = None
             elif missing is None:  # other files its type reads when
                 # built (this project's datasets, which do not download)
-                kind = type_name(node.get('type'))
                 missing = next((
                     found for found in build_time_paths(kind, node)
                     if not (os.path.isdir if found[2] == 'folder'
                             else os.path.isfile)(found[1])
-                    and not (kind == 'ImageList' and found[2] == 'folder'
-                             and _absolute_list(path))), None)
+                    and not (found[2] == 'folder' and absolute())), None)
             if missing:
                 what, path, kind, how = missing
                 where = '' if os.path.isabs(path) else \
