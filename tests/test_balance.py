@@ -5355,6 +5355,12 @@ def test_a_training_run_refuses_a_sweeps_run_folder(crossmodal_root,
     assert str(exc.value) == 'work dir' + expected[len('--work-dir'):]
     # the sweep's own work dir holds no record: not refused here
     train_module.check_launch(SLIDE_DEMO, opts, work_dir=str(own))
+    # nor a folder whose file of that name is another tool's (no settings
+    # and row: no sweep reuses it; it was refused)
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / bs.RUN_RECORD).write_text(json.dumps({'lambda': 0.5}))
+    train_module.check_launch(SLIDE_DEMO, opts, work_dir=str(mine))
 
 
 def test_a_sweep_records_each_runs_text_encoder_folder_as_it_then_is(

@@ -596,9 +596,21 @@ SWEEP_RUN_RECORD = 'sweep_run.json'
 
 def is_sweep_run_dir(folder: str) -> bool:
     """Whether ``folder`` is the folder of a lambda sweep's run that has
-    ended (it holds :data:`SWEEP_RUN_RECORD`): neither a sweep nor a
-    training run of ``tools/train.py`` may write there."""
-    return os.path.isfile(os.path.join(folder, SWEEP_RUN_RECORD))
+    ended (it holds :data:`SWEEP_RUN_RECORD`, a JSON object with the
+    run's ``settings`` and ``row``): neither a sweep nor a training run of
+    ``tools/train.py`` may write there. A file of that name of another
+    shape (another tool's) is not a record a sweep reuses (its
+    ``--resume`` refuses it: ``balance_sweep``'s reader checks the row
+    itself), so it does not make the folder a sweep run's (a user's work
+    dir holding one was refused)."""
+    import json
+    try:
+        with open(os.path.join(folder, SWEEP_RUN_RECORD)) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and isinstance(
+        record.get('settings'), dict) and isinstance(record.get('row'), dict)
 
 
 #: the folder of a work dir that ``--resume http(s)://...`` (or a new
