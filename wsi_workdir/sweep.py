@@ -54,9 +54,7 @@ def parse_args(argv=None, script=None):
     p.add_argument('--shots', type=int, nargs='+', default=None,
                    help='shots per class of every --task without its own '
                    '--<task>_shots (default: the published ones: '
-                   + '; '.join(f'{t} {" ".join(map(str, s))}'
-                               for t, s in S.DEFAULT_SHOTS.items())
-                   + '); beside another task, a count not among the '
+                   + S.published_shots_words() + '); beside another task, a count not among the '
                    'published out_homo ones (1) is refused for out_homo: '
                    'give it --out_homo_shots')
     for task in S.TASKS:

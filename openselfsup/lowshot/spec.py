@@ -792,6 +792,15 @@ DEFAULT_SHOTS = {'near': (1, 5, 10), 'mixture': (1, 5, 10),
                  'out': (1, 5, 10, 50, 100), 'out_homo': (5, 10, 50, 100)}
 
 
+def published_shots_words(names: Optional[Dict[str, str]] = None) -> str:
+    """:data:`DEFAULT_SHOTS` in words for a ``--help``: ``near 1 5 10;
+    mixture 1 5 10; ...``, each task by its name in ``names`` where it
+    has one (``generate_task.py``: ``out hetero``, ``out homo``)."""
+    names = names or {}
+    return '; '.join(f'{names.get(t, t)} {" ".join(map(str, s))}'
+                     for t, s in DEFAULT_SHOTS.items())
+
+
 def add_execution_arguments(parser: argparse.ArgumentParser) -> None:
     """``--device``, ``--threads``, ``--chunk_size``, ``--float32``: how a
     run is computed, never what it computes."""

@@ -34,10 +34,8 @@ def parse_args(argv=None):
     p.add_argument('--mode', choices=['hetero', 'homo'], default='hetero',
                    help='out domain: support from any training slide '
                    '(hetero, default) or from one slide per task (homo)')
-    named = {'out': 'out hetero', 'out_homo': 'out homo'}
-    published = '; '.join(
-        f'{named.get(task, task)} {" ".join(map(str, shots))}'
-        for task, shots in S.DEFAULT_SHOTS.items())
+    published = S.published_shots_words({'out': 'out hetero',
+                                         'out_homo': 'out homo'})
     S.add_arguments(p, ['num_shots', 'num_task', 'novel_class'],
                     many=['num_shots', 'novel_class'], command='tasks',
                     default_words={'num_shots': 'the published shots of '
