@@ -501,6 +501,10 @@ def test_legacy_files_and_torchs_opt_out_are_read_as_pretrained_reads(
     weights, kind, _, _ = load_backbone_weights(str(legacy))
     assert kind == 'full checkpoint' and torch.equal(
         weights['conv1.weight'], want['backbone.conv1.weight'])
+    # extract_many's check before it reads: it refused the file read above
+    # as 'not a readable PyTorch checkpoint'
+    from openselfsup.utils.checkpoint import check_checkpoint_file
+    check_checkpoint_file(str(legacy))
     for path in (legacy, zipped):  # the resume's reader: refused
         with pytest.raises(InputError, match=re.escape(
                 '(argparse.Namespace), not unpickled for safety')):

@@ -2208,6 +2208,21 @@ def test_a_pretrained_init_cfg_that_does_not_fit_is_refused(fsp_epoch_1,
     runner._init_model_weights()
     got = runner.model.backbone.state_dict()
     assert all(torch.equal(got[k], bare[k]) for k in bare)
+    # a .safetensors file, which MMEngine's torch.load hands to
+    # safetensors: passed by the check, and the run refused it as 'not a
+    # readable PyTorch checkpoint'; loaded now as the file holds it
+    from safetensors.torch import load_file, save_file
+
+    from openselfsup.config import check_pretrained_file
+    safe = tmp_path / 'bare.safetensors'
+    save_file(bare, str(safe))
+    check_pretrained_file('model.backbone.init_cfg', str(safe))
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'safe'),
+                          cfg_options=init(safe))
+    runner._init_model_weights()
+    got, want = runner.model.backbone.state_dict(), load_file(str(safe))
+    assert set(got) == set(want)
+    assert all(torch.equal(got[k], want[k]) for k in want)
     # unchecked: MMEngine's loose load, which trains on
     train(cfg, work_dir=str(tmp_path / 'loose'),
           cfg_options={**init(wide), 'load_from_check': False})

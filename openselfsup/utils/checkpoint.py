@@ -51,7 +51,8 @@ import torch
 
 from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
                                is_complete_checkpoint, is_legacy_format,
-                               is_loadable_checkpoint, not_a_checkpoint, read_checkpoint,
+                               is_loadable_checkpoint, is_safetensors_name,
+                               not_a_checkpoint, read_checkpoint,
                                weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
@@ -218,18 +219,23 @@ def _refused_ids(root: Any) -> set:
 
 
 def check_checkpoint_file(path: str) -> None:
-    """Refuse a missing or truncated checkpoint file (its archive's CRCs,
-    not its tensors), as :func:`load_checkpoint_file` does before reading
-    it: a file of torch's legacy format, which it reads, passes
-    (:func:`~openselfsup.utils.checkpoint_files.is_loadable_checkpoint`;
-    ``extract.py --pretrained`` refused it here).
+    """Refuse a checkpoint file :func:`load_checkpoint_file` cannot read
+    (cheap: a zip's archive directory, not its tensors): missing, or
+    neither a complete ``torch.save`` zip nor a file of torch's legacy
+    format (:func:`~openselfsup.utils.checkpoint_files.
+    is_loadable_checkpoint`, the kNN reader's rule too), nor one named
+    ``.safetensors`` (which ``torch.load``, as MMEngine's loaders call it,
+    hands to safetensors:
+    :func:`~openselfsup.utils.checkpoint_files.is_safetensors_name`). The
+    rule of each reader here, and of extraction's check before it reads
+    (which refused both of the latter, :func:`load_checkpoint_file`
+    reading them).
 
     Raises:
-        InputError: the file is missing, or neither a complete
-            ``torch.save`` archive nor of torch's legacy format.
+        InputError: the file is missing or none of these.
     """
     check_file(path, 'checkpoint')
-    if not is_loadable_checkpoint(path):
+    if not (is_safetensors_name(path) or is_loadable_checkpoint(path)):
         raise not_a_checkpoint(path)
 
 
@@ -255,9 +261,12 @@ def load_checkpoint_file(path: str, map_location='cpu',
     A file of torch's legacy format is read as torch reads it
     (:func:`load_legacy_checkpoint`), as MMEngine's loaders and the
     ``Pretrained`` check read it: extraction refused it as 'not a readable
-    PyTorch checkpoint (truncated, or not written by torch.save)'. Under
-    torch's opt-out (:func:`weights_only_opted_out`) objects that are not
-    allow-listed are read as inert placeholders, not refused.
+    PyTorch checkpoint (truncated, or not written by torch.save)'. A file
+    named ``.safetensors`` is read as ``torch.load`` reads it, with
+    safetensors (a ``Pretrained`` file that trained before was refused so
+    by the run, its check passing it). Under torch's opt-out
+    (:func:`weights_only_opted_out`) objects that are not allow-listed
+    are read as inert placeholders, not refused.
 
     Returns:
         dict: the checkpoint.
@@ -268,10 +277,18 @@ def load_checkpoint_file(path: str, map_location='cpu',
             the opt-out).
     """
     register_safe_globals()
-    check_file(path, 'checkpoint')
-    if not is_complete_checkpoint(path) and is_legacy_format(path):
-        return load_legacy_checkpoint(path, tensors_only=tensors_only)
     check_checkpoint_file(path)
+    if is_safetensors_name(path):
+        weights_only_opted_out()  # (both set: torch refuses every file)
+        try:
+            return torch.load(path, map_location=map_location,
+                              weights_only=True)
+        except Exception as exc:  # noqa: BLE001 (safetensors' errors)
+            raise InputError(f'{path}: not a safetensors file torch.load '
+                             f'reads ({first_line(exc, with_type=True)})'
+                             ) from None
+    if not is_complete_checkpoint(path):  # (the legacy format)
+        return load_legacy_checkpoint(path, tensors_only=tensors_only)
     return _torch_load(path, path, map_location, tensors_only, mmap=mmap)
 
 

@@ -174,8 +174,18 @@ def no_checkpoint(path: str) -> bool:
     except OSError:
         return False
     return bool(head) and head != b'PK\x03\x04' and \
-        not path.endswith('.safetensors') and \
+        not is_safetensors_name(path) and \
         not has_zip_directory(path) and not is_legacy_format(path)
+
+
+def is_safetensors_name(path) -> bool:
+    """Whether ``torch.load`` hands the file ``path`` to safetensors
+    instead of reading it: a path (not a buffer) whose name ends with
+    ``.safetensors``, as torch tells it (whatever its bytes). The one rule
+    of the launchers' checks (:func:`no_checkpoint`) and the run's reader
+    (:func:`~openselfsup.utils.checkpoint.check_checkpoint_file`)."""
+    return isinstance(path, (str, os.PathLike)) and \
+        os.fspath(path).endswith('.safetensors')
 
 
 class _Opaque:
