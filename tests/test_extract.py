@@ -428,10 +428,28 @@ def test_plain_mmengine_checkpoint_gives_its_weights(tmp_path):
         'from mmengine.logging import HistoryBuffer\n'
         'torch.manual_seed(0)\n'
         'buf = HistoryBuffer(); buf.update(1.5)\n'
-        'torch.save({"state_dict": {"backbone.conv1.weight": '
+        'c = {"state_dict": {"backbone.conv1.weight": '
         'torch.randn(8, 3, 7, 7), "head.fc.weight": torch.randn(9, 8)}, '
-        '"message_hub": {"log_scalars": {"train/loss": buf}}}, sys.argv[1])'),
-        path], check=True)
+        '"message_hub": {"log_scalars": {"train/loss": buf}}}\n'
+        'torch.save(c, sys.argv[1])\n'
+        'import argparse; c["args"] = argparse.Namespace(lr=0.1)\n'
+        'torch.save(c, sys.argv[2])\n'
+        'torch.save(c, sys.argv[3], _use_new_zipfile_serialization=False)'),
+        path, str(tmp_path / 'ns.pth'), str(tmp_path / 'ns_legacy.pth')],
+        check=True)
+    # the legacy format, whose refused builtins.getattr torch's error
+    # names 'getattr': the placeholder allowed for that name never
+    # matched, so extraction refused the file its zip twin reads, and the
+    # refusal named '(getattr)' alone
+    for ns in ('ns.pth', 'ns_legacy.pth'):
+        ns = str(tmp_path / ns)
+        with pytest.raises(InputError) as refused:
+            load_checkpoint_file(ns)
+        assert '(argparse.Namespace, builtins.getattr), not unpickled' in \
+            str(refused.value), str(refused.value)
+        weights, _, _, _ = load_backbone_weights(ns)
+        torch.manual_seed(0)
+        assert torch.equal(weights['conv1.weight'], torch.randn(8, 3, 7, 7))
     assert 'builtins.getattr' in unsafe_globals(path)
     with pytest.raises(InputError, match='weights_only=True'):
         load_checkpoint_file(path)

@@ -1638,6 +1638,60 @@ def test_both_of_torchs_weights_only_variables_are_one_line(
     prepare_config(load_config(config), config, str(work))
 
 
+def _plain_mmengine_checkpoint(path, zipped=True, args=False):
+    """A training checkpoint (meta epoch 1, iteration 1) saved by plain
+    MMEngine, in a process that never imports openselfsup: its logged
+    HistoryBuffer pickled with ``builtins.getattr``, which
+    ``torch.load(weights_only=True)`` refuses; with ``args``, an
+    ``argparse.Namespace`` beside it."""
+    subprocess.run([sys.executable, '-c', (
+        'import argparse, sys, torch\n'
+        'from mmengine.logging import HistoryBuffer\n'
+        'buf = HistoryBuffer(); buf.update(1.5)\n'
+        'c = {"meta": {"epoch": 1, "iter": 1}, "state_dict": {"w": '
+        'torch.ones(2)}, "message_hub": {"log_scalars": {"train/loss": '
+        'buf}}}\n'
+        f'if {args}: c["args"] = argparse.Namespace(lr=0.1)\n'
+        'torch.save(c, sys.argv[1], '
+        f'_use_new_zipfile_serialization={zipped})'), str(path)],
+        check=True)
+
+
+def test_a_legacy_file_holding_builtins_getattr_is_read_as_its_zip_twin(
+        tmp_path, monkeypatch):
+    """Torch's refusal of a legacy-format file names a global of builtins
+    without its module ('GLOBAL getattr'), and the placeholder was allowed
+    for that name, which never matches torch's key 'builtins.getattr':
+    under torch's opt-out such a file (plain MMEngine's HistoryBuffer) was
+    refused where its zip twin was read, and --resume of it said it holds
+    objects '(getattr)' instead of the legacy training checkpoint it is;
+    without the opt-out the refusal named '(getattr)' alone where the
+    zip twin's names '(argparse.Namespace, builtins.getattr)'."""
+    import torch
+
+    from openselfsup.apis.train import _not_resumable
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import load_checkpoint_file
+    files = {}
+    for zipped in (True, False):
+        files[zipped] = tmp_path / f'plain_{zipped}.pth'
+        _plain_mmengine_checkpoint(files[zipped], zipped, args=True)
+        with pytest.raises(InputError) as refused:
+            load_checkpoint_file(str(files[zipped]))
+        assert '(argparse.Namespace, builtins.getattr), not unpickled' in \
+            str(refused.value), str(refused.value)
+    legacy = str(files[False])
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    want = torch.load(legacy, weights_only=False)  # the reference
+    for zipped in (True, False):
+        got = load_checkpoint_file(str(files[zipped]))
+        assert got['meta'] == want['meta']
+        assert torch.equal(got['state_dict']['w'], want['state_dict']['w'])
+    line = str(_not_resumable(legacy, legacy))
+    assert line.startswith(f'--resume {legacy}: a training checkpoint of '
+                           'torch\'s legacy format'), line
+
+
 _CALLED = []
 
 

@@ -469,10 +469,18 @@ def refused_global(exc: BaseException) -> Optional[str]:
     error ``exc``, whose first line names nothing: the class or function
     (``module.name``: ``GLOBAL os.makedirs``), or, once this project's
     numpy globals are allowed, the type numpy's array rebuild met; None
-    where the error names none."""
+    where the error names none. A global of ``builtins`` is named so
+    (``builtins.getattr``, the key torch's allow-list takes): torch's
+    error drops the module (``GLOBAL getattr``, a name no other module's
+    global is without a dot), where read as given the placeholder allowed
+    for it never matched, and the legacy format's file was refused."""
     found = re.search(r'GLOBAL ([\w.]+)|' r"but got <class '([\w.]+)'>",
                       str(exc))
-    return (found.group(1) or found.group(2)) if found else None
+    if not found:
+        return None
+    if found.group(1) and '.' not in found.group(1):
+        return f'builtins.{found.group(1)}'
+    return found.group(1) or found.group(2)
 
 
 def _literal(key: Any) -> bool:
