@@ -1619,6 +1619,11 @@ def test_both_of_torchs_weights_only_variables_are_one_line(
                   ann_file='meta/train_labeled.txt')
     ckpt = tmp_path / 'epoch_1.pth'
     torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}}, ckpt)
+    # --resume of a legacy-format file: the line was cut by the path's
+    # length, as if it began with the path ('--resume F: ORCH_FORCE_...')
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 1}, 'state_dict': {}}, legacy,
+               _use_new_zipfile_serialization=False)
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
     monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', 'yes')
     with pytest.raises(RuntimeError, match='Only one of'):
@@ -1627,7 +1632,8 @@ def test_both_of_torchs_weights_only_variables_are_one_line(
             'LOAD are both set: torch.load then refuses every checkpoint; '
             'unset one')
     work = tmp_path / 'work'
-    for resume, opts in ((str(ckpt), {}), (False, {'load_from': str(ckpt)})):
+    for resume, opts in ((str(ckpt), {}), (str(legacy), {}),
+                         (False, {'load_from': str(ckpt)})):
         with pytest.raises(InputError, match='^' + re.escape(said)):
             check_launch(config, opts, resume=resume)
         with pytest.raises(InputError, match='^' + re.escape(said)):

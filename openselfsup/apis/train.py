@@ -975,19 +975,22 @@ def _not_resumable(given: str, path: str) -> InputError:
     if not is_legacy_format(path):
         return InputError(short if cut_short(path) or has_zip_directory(path)
                           else neither)
-    from ..utils.checkpoint import (load_legacy_checkpoint,
+    from ..utils.checkpoint import (UnpicklingRefused,
+                                    load_legacy_checkpoint,
                                     weights_only_opted_out)
     try:
         # under torch's opt-out, its objects read as placeholders, as
         # MMEngine's resume would unpickle them
         saved = load_legacy_checkpoint(path, resume=True)
-    except InputError as exc:
-        why = str(exc)
-        if why.startswith(f'{path}: neither'):
-            return InputError(neither)
+    except UnpicklingRefused as exc:
         # a legacy checkpoint holding an object that is not allow-listed:
         # which (unpickling_refusal), the path as given
-        return InputError(f'--resume {given}: {why[len(path) + 2:]}')
+        return InputError(f'--resume {given}: {exc.what}')
+    except InputError as exc:
+        # torch's two variables both set: that line whole (it was cut by
+        # the path's length, as if it began with the path)
+        return InputError(neither) if str(exc).startswith(
+            f'{path}: neither') else exc
     if saved is None:
         return InputError(short)
     meta = saved.get('meta') if isinstance(saved, dict) else None

@@ -461,7 +461,10 @@ def is_weights_only_refusal(exc: BaseException) -> bool:
 class UnpicklingRefused(InputError):
     """:func:`unpickling_refusal`'s line: a checkpoint holding objects
     ``torch.load(weights_only=True)`` refuses (with torch's opt-out, where
-    they cannot be read as placeholders either)."""
+    they cannot be read as placeholders either); ``what``: the line after
+    the file's name."""
+
+    what = ''
 
 
 def refused_global(exc: BaseException) -> Optional[str]:
@@ -558,11 +561,15 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                 'weights_only=False) reads it) and ' + (
                     'start a new run from them: --cfg-options load_from=NEW '
                     '--work-dir NEW_DIR' if resume else 'give that file'))
-    return UnpicklingRefused(
+    refused = UnpicklingRefused(
         f'{head}{path}: holds objects other than tensors and plain '
         f'containers{what}, not unpickled for safety (unpickling them can '
         'run code from the file; torch.load weights_only=True); if you '
         f'trust its source, {todo}')
+    # what follows '{head}{path}: ', for a line that names the file its
+    # own way (--resume as given)
+    refused.what = str(refused)[len(f'{head}{path}: '):]
+    return refused
 
 
 def read_inert(source) -> Any:
