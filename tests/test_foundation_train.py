@@ -3185,6 +3185,17 @@ def test_load_from_holding_pickled_objects(synthetic_root, tmp_path,
         (tmp_path / 'new').rglob('*'))
 
 
+def pasted(line, cwd):
+    """Run the ``python -c ...`` command a refusal ``line`` advises (before
+    ``, and --resume NEW.pth``) as a user pastes it into a shell (bash -c,
+    this interpreter for ``python``), in the folder ``cwd``."""
+    command = re.search(r', python -c (.*), and --resume NEW\.pth$',
+                        line).group(1)
+    subprocess.run(['bash', '-c', f'"$PY" -c {command}'], cwd=cwd,
+                   check=True, timeout=300, env=dict(
+                       os.environ, PYTHONPATH=REPO, PY=sys.executable))
+
+
 def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
                                                          tmp_path,
                                                          monkeypatch):
@@ -3202,7 +3213,9 @@ def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
     from openselfsup.utils import InputError
     cfg, a, _ = fsp_epoch_1
     whole = load_checkpoint_file(str(a / 'epoch_1.pth'))
-    legacy = tmp_path / 'legacy.pth'
+    # a quote and a $ in its name: the advised command, pasted into a
+    # shell, broke on the quote or expanded $HOME
+    legacy = tmp_path / "it's $HOME.pth"
     torch.save(whole, legacy, _use_new_zipfile_serialization=False)
     assert not zipfile.is_zipfile(legacy)
     assert torch.load(legacy, weights_only=True)['meta']['epoch'] == 1
@@ -3215,11 +3228,7 @@ def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
         'format (a pickle, not the zip archive torch.save writes since '
         'torch 1.6), which the resume\'s checks do not read'), line
     assert not work.exists()
-    command = re.search(r'python -c "(.*)", and --resume NEW\.pth$',
-                        line).group(1)
-    subprocess.run([sys.executable, '-c', command], cwd=tmp_path,
-                   check=True, timeout=300,
-                   env=dict(os.environ, PYTHONPATH=REPO))
+    pasted(line, tmp_path)
     new = tmp_path / 'NEW.pth'
     assert resume_path(str(new)) == str(new)
     assert load_checkpoint_file(str(new))['meta'] == whole['meta']
@@ -3274,12 +3283,8 @@ def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
     assert line.startswith(
         f'--resume {odd}: a training checkpoint of torch\'s legacy format'
     ), line
-    command = re.search(r'python -c "(.*)", and --resume NEW\.pth$',
-                        line).group(1)
     new.unlink()
-    subprocess.run([sys.executable, '-c', command], cwd=tmp_path,
-                   check=True, timeout=300,
-                   env=dict(os.environ, PYTHONPATH=REPO))
+    pasted(line, tmp_path)
     assert resume_path(str(new)) == str(new)
     assert torch.load(new, weights_only=False)['meta'] == \
         torch.load(odd, weights_only=False)['meta']

@@ -14,9 +14,11 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 import collections
 import functools
 import itertools
+import json
 import math
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import (Any, Callable, Iterator, List, Optional, Tuple,
@@ -1001,14 +1003,17 @@ def _not_resumable(given: str, path: str) -> InputError:
             'meta: backbone weights, or a model saved without its training '
             'state); weights alone start a new run: load_from, or a '
             "backbone's init_cfg (type='Pretrained')")
+    # quoted for the shell it is pasted into: a path's quote or $ broke
+    # the command's double quotes or was expanded (json: a Python string
+    # literal in double quotes, whatever the path holds)
+    code = ('import torch, openselfsup.engine; torch.save(torch.load('
+            f'{json.dumps(path)}, weights_only='
+            f'{not weights_only_opted_out()}), "NEW.pth")')
     return InputError(
         f'--resume {given}: a training checkpoint of torch\'s legacy format '
         '(a pickle, not the zip archive torch.save writes since torch 1.6), '
         'which the resume\'s checks do not read; save it again in the zip '
-        'format, python -c "import torch, openselfsup.engine; '
-        f'torch.save(torch.load({path!r}, weights_only='
-        f'{not weights_only_opted_out()}), \'NEW.pth\')", and --resume '
-        'NEW.pth')
+        f'format, python -c {shlex.quote(code)}, and --resume NEW.pth')
 
 
 def url_resume_note(url: str) -> str:
