@@ -2861,6 +2861,57 @@ def test_the_resume_advice_deletes_the_objects_not_the_meta(fsp_epoch_1,
     assert runner.epoch == state['meta']['epoch']
 
 
+def test_the_resume_advice_keeps_plain_mmengines_training_state(
+        fsp_epoch_1, tmp_path):
+    """A training checkpoint saved by plain MMEngine (its logged
+    HistoryBuffers pickled with builtins.getattr) with an argparse
+    Namespace beside it: the advice deleted the HistoryBuffer entries too
+    (the message_hub, training state) and said to start a new run from the
+    weights, though the command saves them again with openselfsup.engine
+    imported, as weights_only=True loads them. It deletes the Namespace
+    alone now, and the file it writes (in a fresh interpreter) resumes at
+    the checkpoint's epoch, its logged history kept (the reference: the
+    checkpoint before plain MMEngine saved it)."""
+    from openselfsup.apis.train import build_runner
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import unsafe_globals
+    cfg, a, _ = fsp_epoch_1
+    state = torch.load(str(a / 'epoch_1.pth'), weights_only=True)
+    path, kept = tmp_path / 'plain.pth', tmp_path / 'kept.pth'
+    # a process that never imports openselfsup (no copyreg reducer)
+    subprocess.run([sys.executable, '-c', (
+        'import argparse, sys, torch\n'
+        'c = torch.load(sys.argv[1], weights_only=False)\n'
+        'c["args"] = argparse.Namespace(lr=0.1)\n'
+        'torch.save(c, sys.argv[2])'), str(a / 'epoch_1.pth'), str(path)],
+        check=True, timeout=300)
+    assert {'argparse.Namespace', 'builtins.getattr'} <= \
+        set(unsafe_globals(str(path)))
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'r'),
+                          resume=str(path))
+    with pytest.raises(InputError) as refused:
+        runner.load_or_resume()
+    line = str(refused.value)
+    assert line.endswith(', then --resume NEW') and \
+        "weights_only=False); del c['args']; torch.save(c, NEW)" in line, \
+        line
+    command = line.split('resume from that file: ', 1)[1].rsplit(
+        ', then', 1)[0]
+    run_advice(command, path, kept)
+    got = torch.load(kept, weights_only=True)
+    assert set(got) == set(state)
+    hub = state['message_hub']['log_scalars']
+    assert set(got['message_hub']['log_scalars']) == set(hub)
+    for key, buf in hub.items():
+        assert got['message_hub']['log_scalars'][key].current() == \
+            buf.current(), key
+    del runner
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'k'),
+                          resume=str(kept))
+    runner.load_or_resume()
+    assert runner.epoch == state['meta']['epoch']
+
+
 def test_load_from_a_url(fsp_epoch_1, tmp_path, monkeypatch):
     """A new run's load_from = 'http://.../epoch_1.pth' (here by
     --cfg-options): MMEngine loaded it through

@@ -169,7 +169,7 @@ class _InertRuntime(_Inert):
         self.parts = [*getattr(self, 'parts', ()), state]
 
 
-def _refused_ids(root: Any) -> set:
+def _refused_ids(root: Any, resaved: bool = False) -> set:
     """The ids of what in ``root`` (a checkpoint read by
     :func:`read_inert`) is or holds an object torch refuses: a placeholder
     (:class:`_Inert`; an :class:`_InertRuntime` where its parts hold one),
@@ -179,7 +179,11 @@ def _refused_ids(root: Any) -> set:
     recursion), then one pass up from the refused objects: a container
     shared through the pickle's memo, or holding itself, costs its size
     once, where a walk from each container that might hold one cost n * n
-    on n lists sharing one list.
+    on n lists sharing one list. ``resaved``: the file is to be saved
+    again by a process that imported ``openselfsup.engine``, which pickles
+    a ``HistoryBuffer`` of its data alone (:func:`_reduce_history_buffer`):
+    a runtime placeholder is then no refused object (plain MMEngine's
+    ``builtins.getattr`` in it goes).
 
     Raises:
         _WalkTooLong: more containers than :data:`WALK_LIMIT`.
@@ -191,6 +195,8 @@ def _refused_ids(root: Any) -> set:
         if id(value) in seen:
             continue
         if isinstance(value, _InertRuntime):
+            if resaved:
+                continue
             parts = value.parts
         elif isinstance(value, _Inert):
             seen.add(id(value))
@@ -528,14 +534,21 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
     # error names the first only) and where they sit
     found: List[str] = []
     try:
-        entries = _entries_in(_read_inert_into(
-            source if source is not None else path, found))
+        saved = _read_inert_into(source if source is not None else path,
+                                 found)
+        told = bool(_entries_in(saved))
+        # the advised command saves it again with openselfsup.engine
+        # imported, which pickles plain MMEngine's HistoryBuffers as
+        # weights_only=True loads them: those are kept (with a resume's
+        # message_hub, the training state: deleted, the file resumed no
+        # more), the others deleted (none: saved again alone)
+        entries = _entries_in(saved, resaved=True) if told else []
     except Exception:  # noqa: BLE001 (not so read: no entries known)
-        entries = []
+        told, entries = False, []
     first = refused_global(exc)
     names = names or found or ([first] if first else [])
     what = f' ({refused_words(names)})' if names else ''
-    if entries and all(_literal(k) for at in entries for k in at):
+    if told and all(_literal(k) for at in entries for k in at):
         dels = ''.join(f'del c{"".join(f"[{k!r}]" for k in at)}; '
                        for at in entries)
         # this project's pickling (import openselfsup.engine) saves the
@@ -649,11 +662,12 @@ def refused_entries(source) -> List[tuple]:
     return _entries_in(obj)
 
 
-def _entries_in(obj: Any) -> List[tuple]:
+def _entries_in(obj: Any, resaved: bool = False) -> List[tuple]:
     """:func:`refused_entries` of the checkpoint ``obj``, read by
-    :func:`read_inert`."""
+    :func:`read_inert` (``resaved``: as :func:`_refused_ids`)."""
     try:
-        marked = _refused_ids(obj)  # what is or holds a refused object
+        # what is or holds a refused object
+        marked = _refused_ids(obj, resaved)
     except _WalkTooLong:  # more containers than the walk visits: what
         # was found may not be all, so none is told (the general words)
         return []
