@@ -1545,6 +1545,7 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     # a pickle that is not one: the run reads the file
     with zipfile.ZipFile(ckpt, 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 100)
+        zf.writestr('archive/version', '3\n')
     with pytest.raises(MetaUnread):
         checkpoint_meta(str(ckpt))
     check_launch(str(config), resume=str(ckpt), world=2)
@@ -1718,6 +1719,7 @@ def test_checkpoint_meta_leaves_a_pickle_too_big_for_a_structure(
     data = pickle.dumps({'meta': {'seed': 3, 'pad': 'x' * 1000}})
     with zipfile.ZipFile(ckpt, 'w', zipfile.ZIP_DEFLATED) as zf:
         zf.writestr('archive/data.pkl', data)
+        zf.writestr('archive/version', '3\n')
     assert checkpoint_files.checkpoint_meta(str(ckpt))['seed'] == 3
     monkeypatch.setattr(checkpoint_files, 'META_PICKLE_MAX', len(data) - 1)
     with pytest.raises(checkpoint_files.MetaUnread):
@@ -1743,6 +1745,7 @@ def test_checkpoint_meta_imports_and_calls_nothing(tmp_path):
     def meta_of(payload):
         with zipfile.ZipFile(ckpt, 'w') as zf:
             zf.writestr('archive/data.pkl', payload)
+            zf.writestr('archive/version', '3\n')
         return checkpoint_meta(str(ckpt))
 
     glob = b'c' + here + b'\n_record_call\n'
@@ -2144,6 +2147,7 @@ def _damaged_checkpoint(path):
     import zipfile
     with zipfile.ZipFile(path, 'w') as zf:  # stored: the bytes as given
         zf.writestr('archive/data.pkl', b'weights' * 64)
+        zf.writestr('archive/version', '3\n')
     data = bytearray(path.read_bytes())
     data[data.index(b'weights') + 3] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -2624,6 +2628,7 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
     gone.parent.mkdir()
     with zipfile.ZipFile(gone.parent / 'epoch_2.pth', 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 1000)
+        zf.writestr('archive/version', '3\n')
     data = (gone.parent / 'epoch_2.pth').read_bytes()
     gone.write_bytes(data[:len(data) // 2])  # cut short
     rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--resume',
@@ -3025,7 +3030,17 @@ def test_check_config_tells_a_file_it_cannot_resume_without_torch(
     legacy = tmp_path / 'legacy.pth'
     torch.save({'w': torch.ones(2)}, legacy,
                _use_new_zipfile_serialization=False)
+    # a zip of other files than torch's: passed, and the run stopped on
+    # torch's 'file in archive is not in a subdirectory' traceback
+    other_zip = tmp_path / 'notes.zip'
+    with zipfile.ZipFile(other_zip, 'w') as zf:
+        zf.writestr('readme.txt', 'not a checkpoint\n')
+    with pytest.raises(RuntimeError, match='not in a subdirectory'):
+        torch.load(other_zip, weights_only=True)  # the reference
     for path, said, torch_free in (
+            (other_zip, 'not a checkpoint (neither the zip archive '
+                        'torch.save writes nor torch\'s legacy format)',
+             True),
             (cut, 'not a complete checkpoint (cut short while it was '
                   'written?)', True),
             (empty, 'not a complete checkpoint (cut short while it was '
@@ -3690,6 +3705,7 @@ def test_a_missing_load_from_is_refused_before_the_run(
     # legacy pickle format, as older torchvision weights, is not judged)
     with zipfile.ZipFile(tmp_path / 'whole.pth', 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 100)
+        zf.writestr('archive/version', '3\n')
     whole = (tmp_path / 'whole.pth').read_bytes()
     for name, data in (('empty.pth', b''), ('short.pth', whole[:-30])):
         (tmp_path / name).write_bytes(data)
@@ -3718,6 +3734,21 @@ def test_a_missing_load_from_is_refused_before_the_run(
     with pytest.raises(InputError) as run:
         train(cfg, work_dir=str(work), cfg_options={'load_from': str(text)})
     assert str(run.value) == said and not work.exists()
+    # a zip of other files than torch's (torch.load: 'file in archive is
+    # not in a subdirectory', and without data.pkl or version: its
+    # RuntimeError traceback in the run): no checkpoint either
+    for members in ({'readme.txt': 'x'}, {'archive/version': '3\n'},
+                    {'archive/data.pkl': 'x'},
+                    {'archive/data.pkl': 'x', 'archive/version': '3\n',
+                     'readme.txt': 'x'}):
+        with zipfile.ZipFile(text, 'w') as zf:
+            for member, data in members.items():
+                zf.writestr(member, data)
+        with pytest.raises(RuntimeError):
+            torch.load(text, weights_only=True)  # the reference
+        with pytest.raises(InputError) as check:
+            check_launch(cfg, {'load_from': str(text)})
+        assert str(check.value) == said, members
     (tmp_path / 'w.pth').write_bytes(whole)  # there: not refused
     for ok in ('~/w.pth', 'w.pth', 'https://example.invalid/w.pth',
                's3://bucket/w.pth', None):
@@ -3727,6 +3758,7 @@ def test_a_missing_load_from_is_refused_before_the_run(
     run.mkdir()
     with zipfile.ZipFile(run / 'epoch_1.pth', 'w') as zf:
         zf.writestr('archive/data.pkl', b'x' * 100)
+        zf.writestr('archive/version', '3\n')
     opts = {'load_from': str(gone)}
     check_launch(cfg, opts, resume=str(run / 'epoch_1.pth'))
     check_launch(cfg, opts, resume=True, work_dir=str(run))
@@ -3763,6 +3795,7 @@ def test_check_config_resume_reads_the_zip_directory_not_the_checkpoint(
     for name in ('epoch_1.pth', 'epoch_2.pth'):
         with zipfile.ZipFile(run / name, 'w') as zf:  # stored, CRC each
             zf.writestr('archive/data.pkl', b'x' * 1000)
+            zf.writestr('archive/version', '3\n')
     damaged = run / 'epoch_2.pth'
     data = damaged.read_bytes()
     at = data.index(b'x' * 1000) + 500

@@ -3290,6 +3290,15 @@ def test_resume_from_a_legacy_format_file_says_what_it_is(fsp_epoch_1,
             'torch.save writes nor torch\'s legacy format)')):
         train(cfg, work_dir=str(work), resume=str(other))
     assert not work.exists()
+    # a zip of other files than torch's: torch's 'file in archive is not
+    # in a subdirectory' traceback when the run loaded it
+    with zipfile.ZipFile(other, 'w') as zf:
+        zf.writestr('readme.txt', 'not a checkpoint\n')
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {other}: not a checkpoint (neither the zip archive '
+            'torch.save writes nor torch\'s legacy format)')):
+        train(cfg, work_dir=str(work), resume=str(other))
+    assert not work.exists()
     # a legacy file that is no training checkpoint (weights, no epoch and
     # iteration in its meta): said so, with what to use it as; the
     # conversion's NEW.pth would be refused as no training checkpoint

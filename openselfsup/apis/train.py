@@ -936,6 +936,7 @@ def resume_path(given: str,
             format, or no checkpoint: :func:`_not_resumable`).
     """
     from ..utils.checkpoint_files import (is_complete_checkpoint,
+                                          is_torch_archive,
                                           resolve_checkpoint)
     if given and local_file(given) is None:
         return given
@@ -945,7 +946,7 @@ def resume_path(given: str,
     if not os.path.isfile(path):
         raise InputError(f'--resume {given}: no such checkpoint file or '
                          'work dir')
-    if not is_complete(path):
+    if not is_complete(path) or not is_torch_archive(path):
         raise _not_resumable(given, path)
     return path
 
@@ -968,15 +969,16 @@ def _not_resumable(given: str, path: str) -> InputError:
     legacy file is read with torch (it was imported for all)."""
     from ..config import is_training_meta
     from ..utils.checkpoint_files import (NO_CHECKPOINT, cut_short,
-                                          is_legacy_format)
+                                          is_legacy_format, is_torch_archive)
     other = 'give another one, or the run\'s work dir for its newest ' \
         'complete one'
     short = (f'--resume {given}: not a complete checkpoint (cut short '
              f'while it was written?); {other}')
     neither = f'--resume {given}: {NO_CHECKPOINT}; {other}'
     if not is_legacy_format(path):
-        return InputError(short if cut_short(path) or has_zip_directory(path)
-                          else neither)
+        # (a zip of other files than torch's: no checkpoint)
+        return InputError(short if cut_short(path) or has_zip_directory(
+            path) and is_torch_archive(path) else neither)
     from ..utils.checkpoint import (UnpicklingRefused,
                                     load_legacy_checkpoint,
                                     weights_only_opted_out)

@@ -227,11 +227,11 @@ def _refused_ids(root: Any, resaved: bool = False) -> set:
 def check_checkpoint_file(path: str) -> None:
     """Refuse a checkpoint file :func:`load_checkpoint_file` cannot read
     (cheap: a zip's archive directory, not its tensors): missing, or
-    neither a complete ``torch.save`` zip nor a file of torch's legacy
-    format (:func:`~openselfsup.utils.checkpoint_files.
-    is_loadable_checkpoint`, the kNN reader's rule too), nor one named
-    ``.safetensors`` (which ``torch.load``, as MMEngine's loaders call it,
-    hands to safetensors:
+    neither a complete ``torch.save`` zip laid out as torch reads it nor
+    a file of torch's legacy format (:func:`~openselfsup.utils.
+    checkpoint_files.is_loadable_checkpoint`, the kNN reader's rule too),
+    nor one named ``.safetensors`` (which ``torch.load``, as MMEngine's
+    loaders call it, hands to safetensors:
     :func:`~openselfsup.utils.checkpoint_files.is_safetensors_name`). The
     rule of each reader here, and of extraction's check before it reads
     (which refused both of the latter, :func:`load_checkpoint_file`

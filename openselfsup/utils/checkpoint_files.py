@@ -162,7 +162,8 @@ def check_loadable(path: str) -> None:
 
 def no_checkpoint(path: str) -> bool:
     """Whether the file ``path`` is in none of the formats ``torch.load``
-    reads: not empty, no zip (whole, or cut short while it was written:
+    reads: not empty, no zip (whole, with torch's layout:
+    :func:`is_torch_archive`; or cut short while it was written:
     :func:`cut_short`), not of torch's legacy format
     (:func:`is_legacy_format`), and not named ``.safetensors`` (which
     ``torch.load`` hands to safetensors). Reads a few kB; no torch. The
@@ -173,9 +174,35 @@ def no_checkpoint(path: str) -> bool:
             head = f.read(4)
     except OSError:
         return False
-    return bool(head) and head != b'PK\x03\x04' and \
-        not is_safetensors_name(path) and \
-        not has_zip_directory(path) and not is_legacy_format(path)
+    if not head or is_safetensors_name(path):
+        return False
+    if has_zip_directory(path):  # a zip torch does not read as its own
+        return not is_torch_archive(path)
+    return head != b'PK\x03\x04' and not is_legacy_format(path)
+
+
+def is_torch_archive(path) -> bool:
+    """Whether the zip ``path`` (or a binary file of its bytes) is laid out as ``torch.load`` reads its
+    archive: every member in the folder of the first one, among them
+    ``data.pkl`` and ``version`` (or ``.data/version``); a zip of other
+    files (a ``readme.txt``) was taken for a checkpoint, and the run
+    stopped on torch's 'file in archive is not in a subdirectory'
+    traceback. Reads the zip's directory; no torch.
+
+    Returns:
+        bool: False also where the zip's directory does not read.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return False
+    if not names or '/' not in names[0]:
+        return False
+    top = names[0].split('/', 1)[0] + '/'
+    return all(n.startswith(top) for n in names) and \
+        f'{top}data.pkl' in names and \
+        bool({f'{top}version', f'{top}.data/version'} & set(names))
 
 
 def is_safetensors_name(path) -> bool:
@@ -286,14 +313,18 @@ def is_loadable_checkpoint(source) -> bool:
     kNN evaluation; :func:`~openselfsup.utils.checkpoint.
     load_checkpoint_file`, :func:`~openselfsup.utils.checkpoint.
     load_checkpoint_bytes`): a complete ``torch.save`` zip (every CRC,
-    :func:`is_complete_checkpoint` / :func:`is_complete_archive`), or a
+    :func:`is_complete_checkpoint` / :func:`is_complete_archive`) laid out
+    as torch reads it (:func:`is_torch_archive`), or a
     file of torch's legacy format (:func:`is_legacy_format`, read as torch
     reads it; a pickle has no CRC: one cut short is refused when it is
     loaded). ``source``: a path, or a binary file of a file's bytes (left
     at its start). Without torch."""
     if isinstance(source, (str, os.PathLike)):
-        return is_complete_checkpoint(source) or is_legacy_format(source)
+        return is_complete_checkpoint(source) and is_torch_archive(
+            source) or is_legacy_format(source)
     complete = is_complete_archive(source)
+    source.seek(0)
+    complete = complete and is_torch_archive(source)
     source.seek(0)
     return complete or is_legacy_format(source)
 
