@@ -3749,6 +3749,25 @@ def test_a_missing_load_from_is_refused_before_the_run(
         with pytest.raises(InputError) as check:
             check_launch(cfg, {'load_from': str(text)})
         assert str(check.value) == said, members
+    # a legacy-format file cut short: its first bytes pass the check, and
+    # the run stopped on torch's traceback ('unexpected EOF, expected N
+    # more bytes', an EOFError); one line now, nothing left behind
+    torch.save({'w': torch.ones(1000)}, tmp_path / 'old.pth',
+               _use_new_zipfile_serialization=False)
+    data = (tmp_path / 'old.pth').read_bytes()
+    cut_legacy = tmp_path / 'old_cut.pth'
+    for size in (len(data) - 100, 60):
+        cut_legacy.write_bytes(data[:size])
+        with pytest.raises((RuntimeError, EOFError)):
+            torch.load(cut_legacy, weights_only=True)  # the reference
+        with pytest.raises(InputError) as run:
+            train(cfg, work_dir=str(work),
+                  cfg_options={'load_from': str(cut_legacy)})
+        assert str(run.value).startswith(
+            f'load_from {cut_legacy}: neither a zip archive nor a '
+            'checkpoint of torch\'s legacy format') and \
+            '\n' not in str(run.value), str(run.value)
+        assert not work.exists()
     (tmp_path / 'w.pth').write_bytes(whole)  # there: not refused
     for ok in ('~/w.pth', 'w.pth', 'https://example.invalid/w.pth',
                's3://bucket/w.pth', None):

@@ -57,12 +57,14 @@ from ..config import accumulation_count, named_wrappers, seeded_workers
 from ..registry import RUNNERS
 from ..utils import (InputError, first_line, is_int, is_number,
                      settings_refused, terminate_raises)
-from ..utils.checkpoint import register_safe_globals, unpickling_refusal
+from ..utils.checkpoint import (load_legacy_checkpoint,
+                                register_safe_globals, unpickling_refusal)
 from ..utils.checkpoint_files import (checkpoint_folder,
                                       checkpoint_step,  # noqa: F401
                                       checkpoints_in,
                                       find_resumable_checkpoint,
-                                      is_url_download, remove_url_download,
+                                      is_legacy_format, is_url_download,
+                                      remove_url_download,
                                       resolve_checkpoint)
 from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
@@ -4118,6 +4120,20 @@ class AtomicRunner(Runner):
             if refused is None:
                 raise
             raise refused from None
+        except (EOFError, RuntimeError) as exc:
+            # a load_from file of torch's legacy format that torch cannot
+            # read (cut short: 'unexpected EOF, expected N more bytes', an
+            # EOFError): its traceback; the reader here, read again on
+            # this failure alone, says it in the Pretrained file's line
+            # (a file it reads: another error, raised as it was)
+            if self._resume or not isinstance(self._load_from, str) or \
+                    not is_legacy_format(self._load_from):
+                raise
+            try:
+                load_legacy_checkpoint(self._load_from, tensors_only=True)
+            except InputError as unread:
+                raise InputError(f'load_from {unread}') from None
+            raise exc
 
     def _count_past(self, per: Optional[int]) -> None:
         """The iterations an epoch loop resumed from this checkpoint
