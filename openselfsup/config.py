@@ -326,9 +326,9 @@ def check_pretrained_file(key: str, path: Any) -> None:
     read as a checkpoint (:func:`~openselfsup.utils.checkpoint_files.
     check_loadable`: missing, empty, cut short, no checkpoint; or
     ``torch.load`` refuses every file: :func:`~openselfsup.utils.
-    checkpoint_files.weights_only_opted_out`), in the line the run's check
-    says it in; a URL (MMEngine downloads it) and a
-    path that is no string are not judged. The launchers' check
+    checkpoint_files.weights_only_opted_out`, a URL's too), in the line
+    the run's check says it in; a URL's file (MMEngine downloads it) and
+    a path that is no string are not judged. The launchers' check
     (:func:`~openselfsup.apis.train.check_launch`) and the run's
     (:meth:`~openselfsup.engine.runner.AtomicRunner.
     _check_pretrained_inits`) call it: it passed the launchers' check and
@@ -340,11 +340,13 @@ def check_pretrained_file(key: str, path: Any) -> None:
     from .utils.checkpoint_files import (check_loadable,
                                          weights_only_opted_out)
     local = local_file(path) if isinstance(path, str) else None
-    if local is None:
-        return
     try:
-        check_loadable(local)
-        weights_only_opted_out()  # both of torch's variables: as read
+        if isinstance(path, str) and path:
+            # both of torch's variables: torch.load refuses every file, a
+            # URL's download too (refused for a load_from URL alone)
+            weights_only_opted_out()
+        if local is not None:
+            check_loadable(local)
     except InputError as exc:
         raise InputError(f'{pretrained_head(key, path)}: {exc}') from None
 

@@ -1643,6 +1643,19 @@ def test_both_of_torchs_weights_only_variables_are_one_line(
         assert not work.exists()
     check_launch(config)
     prepare_config(load_config(config), config, str(work))
+    # a Pretrained file's URL (MMEngine downloads it, then torch.load
+    # refuses it: its traceback) was not refused, where a load_from URL is
+    from openselfsup.apis.train import build_runner
+    url = 'https://example.invalid/w.pth'
+    opts = {'model.backbone.init_cfg': [
+        dict(type='Pretrained', checkpoint=url)]}
+    with pytest.raises(InputError, match='^' + re.escape(
+            f'model.backbone.init_cfg (Pretrained, {url}): {said}')):
+        check_launch(config, opts)
+    runner = build_runner(config, work_dir=str(work), cfg_options=opts)
+    with pytest.raises(InputError, match='^' + re.escape(
+            f'model.backbone.init_cfg (Pretrained, {url}): {said}')):
+        runner._init_model_weights()
 
 
 def _plain_mmengine_checkpoint(path, zipped=True, args=False):

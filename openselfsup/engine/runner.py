@@ -3910,10 +3910,11 @@ class AtomicRunner(Runner):
         for key, name, module, cfg in inits(model, 'model'):
             path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
             local = local_file(path) if isinstance(path, str) else None
+            # missing, empty, no checkpoint (both of torch's variables
+            # set, a URL's too): the launchers' check's line
+            check_pretrained_file(key, path)
             if local is None:
                 continue
-            # missing, empty, no checkpoint: the launchers' check's line
-            check_pretrained_file(key, path)
             head = pretrained_head(key, path)
             try:
                 # as MMEngine's torch.load reads it (weights_only=True, this

@@ -217,9 +217,9 @@ def is_safetensors_name(path) -> bool:
 
 class _Opaque:
     """What :func:`checkpoint_meta` reads each class and function a
-    checkpoint's pickle names as (a tensor's rebuild, ``OrderedDict``,
-    numpy's arrays, MMEngine's ``HistoryBuffer``): nothing is imported or
-    called; its arguments and state are dropped."""
+    checkpoint's pickle names as (a tensor's rebuild, numpy's arrays,
+    MMEngine's ``HistoryBuffer``; ``OrderedDict`` is :class:`_Ordered`):
+    nothing is imported or called; its arguments and state are dropped."""
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
