@@ -574,14 +574,12 @@ def unpickling_refusal(path: str, exc: BaseException, head: str = '',
                 'weights_only=False) reads it) and ' + (
                     'start a new run from them: --cfg-options load_from=NEW '
                     '--work-dir NEW_DIR' if resume else 'give that file'))
-    refused = UnpicklingRefused(
-        f'{head}{path}: holds objects other than tensors and plain '
-        f'containers{what}, not unpickled for safety (unpickling them can '
-        'run code from the file; torch.load weights_only=True); if you '
-        f'trust its source, {todo}')
-    # what follows '{head}{path}: ', for a line that names the file its
-    # own way (--resume as given)
-    refused.what = str(refused)[len(f'{head}{path}: '):]
+    said = (f'holds objects other than tensors and plain containers{what}'
+            ', not unpickled for safety (unpickling them can run code from '
+            'the file; torch.load weights_only=True); if you trust its '
+            f'source, {todo}')
+    refused = UnpicklingRefused(f'{head}{path}: {said}')
+    refused.what = said  # for a line naming the file its own way
     return refused
 
 
