@@ -1615,3 +1615,49 @@ def test_a_baseline_of_another_text_encoder_folder_names_the_folder(
     line = str(err.value)
     assert f'{key}: file or folder SHA-1 {before[:12]}), not of' in line
     assert f'{key}: file SHA-1 {now[:12]})' in line, line
+
+
+def test_relative_data_root_from_another_directory_is_compared(
+        tmp_path, monkeypatch):
+    """A shipped config's relative data_root (data/hier32) read from
+    another directory: the folder recorded differs from today's, and
+    every such key's data digest was left out (meant only for results of
+    the earlier rule, the metadata's folder), so a rerun on a copy of
+    the data written over replaced the results without a word. It is
+    refused, naming today's folder; the same data there is replaced."""
+    import json
+    import shutil
+
+    from openselfsup.apis.knn import (check_own_results, knn_data_folders,
+                                      knn_data_sha1, knn_settings)
+    first, other = tmp_path / 'a', tmp_path / 'b'
+    (first / 'data' / 'P0').mkdir(parents=True)
+    for i in range(3):
+        (first / 'data' / 'P0' / f'{i}.png').write_bytes(b'patch %d' % i)
+    (first / 'data' / 'meta.json').write_text(json.dumps(
+        {'P0': {'class': 'TUM', 'slides': {'S0': ['P0/0.png']}}}))
+    shutil.copytree(first / 'data', other / 'data')
+    knn = {side: dict(type='HierarchicalPatchDataset', data_root='data',
+                      metadata='data/meta.json', split_name=side)
+           for side in ('bank', 'query')}
+    path = str(tmp_path / 'knn_iter_2.json')
+    ckpt, sa = '/runs/run/iter_2.pth', 'a' * 40
+
+    def settings():
+        folders = knn_data_folders(knn)
+        return (*knn_settings(knn), knn_data_sha1(folders), folders)
+    monkeypatch.chdir(first)
+    values, files, then, where = settings()
+    with open(path, 'w') as f:
+        json.dump(dict(checkpoint=ckpt, checkpoint_sha1=sa, config='/c/a.py',
+                       knn_settings=values, knn_files_sha1=files,
+                       knn_data_sha1=then, knn_data_folders=where), f)
+    monkeypatch.chdir(other)  # the same bytes there: a rerun, replaced
+    check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
+    for png in (other / 'data' / 'P0').iterdir():  # every patch written over
+        png.write_bytes(bytes(255 - b for b in png.read_bytes()))
+    with pytest.raises(InputError, match=re.escape(
+            f'(the data in {other / "data"} (knn_eval.bank.data_root: its '
+            'listing and a sample of its files')):
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=settings())

@@ -393,3 +393,47 @@ def test_a_data_digest_none_then_or_now_is_not_judged(tmp_path):
     rows = json.loads((tmp_path / 'changed.json').read_text())['rows']
     assert [r['weights'].endswith('(earlier data)') for r in rows[:2]] == \
         [True, False], rows
+
+
+def test_a_result_of_the_earlier_data_rule_is_not_judged_by_its_folder(
+        tmp_path, monkeypatch):
+    """A result recorded under the earlier rule (no data_root: the
+    metadata's folder, here the current directory, outputs included) and
+    one of today's rule (the folder of the patches) on the same data were
+    refused as other kNN settings, though knn_eval.py's rerun accepts
+    them, and the earlier one was marked '(earlier data)' as the current
+    directory read again now holds the results. Both read as one setting,
+    unmarked; a patch written over is still named for today's record."""
+    from openselfsup.apis.knn_summary import (check_one_setting,
+                                              data_written_over)
+    from openselfsup.utils import data_folder_sha1
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'patches' / 'P0').mkdir(parents=True)
+    for i in range(3):
+        (tmp_path / 'patches' / 'P0' / f'{i}.png').write_bytes(b'p%d' % i)
+    (tmp_path / 'meta.json').write_text(json.dumps({'P0': {
+        'class': 'TUM', 'slides': {'S0': [f'patches/P0/{i}.png'
+                                          for i in range(3)]}}}))
+    key = 'knn_eval.bank.data_root'
+    # the rules' folders, by hand: the metadata's (the current directory)
+    # and the one holding every patch
+    old, new = str(tmp_path), str(tmp_path / 'patches')
+    settings = {'knn_eval.bank.metadata': 'meta.json'}
+    earlier = result([0.5] * 6, seed=0, settings=settings,
+                     knn_data_sha1={key: data_folder_sha1(old)},
+                     knn_data_folders={key: old})
+    today = result([0.6] * 6, seed=1, settings=settings,
+                   knn_data_sha1={key: data_folder_sha1(new)},
+                   knn_data_folders={key: new})
+    paths = [write(tmp_path, 'knn_seed0.json', earlier),
+             write(tmp_path, 'knn_seed1.json', today)]
+    assert data_written_over([earlier, today]) == [None, None]
+    check_one_setting(paths, [earlier, today])
+    out = summarize(paths, tmp_path / 'out' / 'summary')
+    assert 'earlier data' not in out['markdown'], out['markdown']
+    assert 'written again' not in out['markdown'], out['markdown']
+    (tmp_path / 'patches' / 'P0' / '1.png').write_bytes(b'written over')
+    out = summarize(paths, tmp_path / 'out' / 'again')
+    notes = [line for line in out['markdown'].splitlines()
+             if 'was written again since' in line]
+    assert len(notes) == 1 and new in notes[0], out['markdown']

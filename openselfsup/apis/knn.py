@@ -12,7 +12,7 @@ The model stack (torch, mmpretrain) is imported where it is used:
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..config import (UNSET, data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
@@ -195,37 +195,53 @@ def with_files(settings: Dict, files: Dict[str, str],
 def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
                                                  Optional[Dict]]:
     """The data folders' digests (:func:`knn_data_sha1`) of two results,
-    or of a result and this evaluation, as they are compared: ``(None,
-    None)`` where either records none (written before they were
-    recorded: compared without them, as then); else both without the
-    folders whose digest is None on either side (a sampled file that
-    could not be read, then or now: no evidence either way)."""
+    or of a result and this evaluation (each a results record, or one
+    with ``knn_settings``, ``knn_data_sha1`` and ``knn_data_folders``),
+    as they are compared: ``(None, None)`` where either records none
+    (written before they were recorded: compared without them, as then);
+    else both without the folders whose digest is None on either side (a
+    sampled file that could not be read, then or now: no evidence either
+    way) and without those either side recorded under the earlier rule
+    (:func:`earlier_rule_keys`). One rule for ``tools/knn_eval.py``'s
+    rerun, ``tools/knn_summary.py``'s one-setting check and its
+    ``(earlier data)`` mark."""
     from ..utils.fingerprint import unread_digests
     if not (isinstance(there, dict) and isinstance(here, dict)):
         return None, None
-    unread = unread_digests(there, here)
-    return ({k: v for k, v in there.items() if k not in unread},
-            {k: v for k, v in here.items() if k not in unread})
+    there_d, here_d = there.get('knn_data_sha1'), here.get('knn_data_sha1')
+    if not (isinstance(there_d, dict) and isinstance(here_d, dict)):
+        return None, None
+    skip = unread_digests(there_d, here_d) | earlier_rule_keys(there) | \
+        earlier_rule_keys(here)
+    return ({k: v for k, v in there_d.items() if k not in skip},
+            {k: v for k, v in here_d.items() if k not in skip})
 
 
-def _same_folders(record: dict, data: tuple) -> Tuple[Any, Any]:
-    """The data digests of a results ``record`` and of this evaluation
-    (``data``: its :func:`knn_data_sha1` and :func:`knn_data_folders`, or
-    empty), without the keys whose folder the record names otherwise: a
-    dataset without ``data_root`` recorded under the earlier rule (its
-    metadata's folder, :func:`patches_folder`). A real move is judged by
-    the settings (``data_root``, the metadata's path and contents)."""
-    there = record.get('knn_data_sha1')
-    here = data[0] if data else None
-    folders = record.get('knn_data_folders')
-    if len(data) < 2 or not (isinstance(there, dict) and
-                             isinstance(here, dict) and
-                             isinstance(folders, dict)):
-        return there, here
-    moved = {k for k, v in folders.items()
-             if k in data[1] and v != data[1][k]}
-    return ({k: v for k, v in there.items() if k not in moved},
-            {k: v for k, v in here.items() if k not in moved})
+def earlier_rule_keys(record: dict) -> Set[str]:
+    """The keys of a results ``record``'s ``knn_data_folders`` recorded
+    under the earlier rule: a dataset without ``data_root`` whose folder
+    is exactly its metadata's (``dirname(abspath(metadata))``, from the
+    current directory, as that rule gave it), where today's rule
+    (:func:`patches_folder`) gives another. That folder held the run's
+    outputs where the metadata lay in the current directory, so its
+    digest is no evidence; the metadata's path and SHA-1 still judge
+    what it names. Any other folder is compared: a relative
+    ``data_root`` read from another directory (a copy of the data there,
+    written over) was replaced without a word when every folder
+    recorded elsewhere was left out."""
+    folders, values = (record.get('knn_data_folders'),
+                       record.get('knn_settings'))
+    if not (isinstance(folders, dict) and isinstance(values, dict)):
+        return set()
+    keys = set()
+    for key, folder in folders.items():
+        meta = values.get(key[:-len('data_root')] + 'metadata')
+        if values.get(key) or not isinstance(meta, str):
+            continue
+        old = patch_root(meta)
+        if folder == old and os.path.abspath(patches_folder(meta)) != old:
+            keys.add(key)
+    return keys
 
 
 def _settings_change(there: Dict, here: Dict,
@@ -588,8 +604,9 @@ def _check_same_settings(json_path: str, record: dict,
         there_files = there_files if isinstance(there_files, dict) else {}
         # the data folders' files where the record has them (written
         # before they were recorded: compared without them, as then)
-        there_data, here_data = judged_data(
-            *_same_folders(record, settings[2:]))
+        there_data, here_data = judged_data(record, dict(zip((
+            'knn_settings', 'knn_files_sha1', 'knn_data_sha1',
+            'knn_data_folders'), settings)))
         change = _settings_change(
             with_files(there, there_files, there_data),
             with_files(*settings[:2], here_data),

@@ -118,7 +118,7 @@ def check_one_setting(paths: Sequence[str], records: Sequence[dict]) -> None:
     (:func:`~openselfsup.apis.knn.judged_data`)."""
     from .knn import _settings_change, judged_data
     for path, record in zip(paths[1:], records[1:]):
-        first, this = judged_data(_data(records[0]), _data(record))
+        first, this = judged_data(records[0], record)
         folders = record.get('knn_data_folders')
         change = _settings_change(
             _settings(records[0], first), _settings(record, this),
@@ -191,7 +191,7 @@ def data_written_over(records: Sequence[dict]
                 if folder not in read:
                     read[folder] = knn_data_sha1({key: folder})[key]
                 digests[key] = read[folder]
-        then, here = judged_data(data, digests)
+        then, here = judged_data(r, dict(r, knn_data_sha1=digests))
         now.append({k: v for k, v in (here or {}).items()
                     if v != then[k]} or None)
     return now
