@@ -1661,3 +1661,33 @@ def test_relative_data_root_from_another_directory_is_compared(
             'listing and a sample of its files')):
         check_own_results(path, ckpt, sa, config='/c/a.py',
                           settings=settings())
+
+
+def test_patches_under_two_top_level_trees_fall_back_to_the_metadata(
+        tmp_path):
+    """Patches named by absolute paths under two top-level trees (/data
+    and /srv) have '/' in common: the kNN data folder was the filesystem
+    root, whose digest walks the whole filesystem (/proc included); under
+    one top-level folder only (/srv/a, /srv/b), that folder, every user's
+    files. Both fall back to the metadata's folder, as before; patches
+    deeper in common keep their own folder."""
+    import json
+
+    from openselfsup.apis.knn import knn_data_folders
+
+    def folder(paths):
+        meta = tmp_path / 'meta' / 'metadata.json'
+        meta.parent.mkdir(exist_ok=True)
+        meta.write_text(json.dumps({'P0': {'class': 'TUM', 'slides': {
+            'S0': paths}}}))
+        knn = {side: dict(type='HierarchicalPatchDataset',
+                          metadata=str(meta), split_name=side)
+               for side in ('bank', 'query')}
+        got = set(knn_data_folders(knn).values())
+        assert len(got) == 1, got
+        return got.pop()
+    meta_folder = str(tmp_path / 'meta')
+    assert folder(['/data/P0/0.png', '/srv/P0/1.png']) == meta_folder
+    assert folder(['/srv/a/P0/0.png', '/srv/b/P0/1.png']) == meta_folder
+    assert folder([str(tmp_path / 'a' / '0.png'),
+                   str(tmp_path / 'b' / '1.png')]) == str(tmp_path)

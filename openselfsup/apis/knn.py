@@ -156,7 +156,11 @@ def patches_folder(metadata: str) -> str:
     directory, the run's outputs (``work_dirs/``, the results) included:
     a rerun after one was written read as other data. The metadata's
     folder where the file names no patch or does not read as such (the
-    dataset refuses it when built). Torch-free (``knn_summary.py`` reads
+    dataset refuses it when built), and where the folder in common is a
+    filesystem root or a top-level folder (``/``, ``/home``: patches
+    under two top-level trees; its digest, :func:`knn_data_sha1`, would
+    read the whole filesystem, ``/proc`` included, or every user's
+    files). Torch-free (``knn_summary.py`` reads
     the folder recorded, not this)."""
     root = patch_root(metadata)
     try:
@@ -165,9 +169,15 @@ def patches_folder(metadata: str) -> str:
         folders = {os.path.dirname(os.path.normpath(os.path.join(root, p)))
                    for entry in patients.values()
                    for paths in entry['slides'].values() for p in paths}
-        return os.path.commonpath(sorted(folders)) if folders else root
+        common = os.path.commonpath(sorted(folders)) if folders else root
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return root
+    # patches under two top-level trees (/data and /home) have '/' in
+    # common, or a top-level folder (/home): its digest would walk the
+    # whole filesystem, or every user's files
+    _, rest = os.path.splitdrive(common)
+    return root if len([p for p in rest.split(os.sep) if p]) <= 1 \
+        else common
 
 
 def knn_data_sha1(folders: Dict[str, str]) -> Dict[str, Optional[str]]:
