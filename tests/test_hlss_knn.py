@@ -1076,6 +1076,17 @@ def test_results_on_data_written_again_are_refused(tmp_path):
     check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
 
 
+def _refused_as_other_data(folder, path, ckpt, sa, settings):
+    """check_own_results refuses the rerun under ``settings``, naming the
+    bank's data ``folder`` as written over."""
+    from openselfsup.apis.knn import check_own_results
+    with pytest.raises(InputError, match=re.escape(
+            f'(the data in {folder} (knn_eval.bank.data_root: its '
+            'listing and a sample of its files')):
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=settings)
+
+
 def test_metadata_in_the_current_directory_fingerprints_its_patches(
         tmp_path, monkeypatch):
     """A kNN set without data_root whose metadata lies in the current
@@ -1142,11 +1153,7 @@ def test_metadata_in_the_current_directory_fingerprints_its_patches(
                       settings=settings())
     record(then, folders)
     (tmp_path / 'patches' / 'P1' / '0.png').write_bytes(b'written again')
-    with pytest.raises(InputError, match=re.escape(
-            f'(the data in {tmp_path / "patches"} (knn_eval.bank.'
-            'data_root: its listing and a sample of its files')):
-        check_own_results(path, ckpt, sa, config='/c/a.py',
-                          settings=settings())
+    _refused_as_other_data(tmp_path / 'patches', path, ckpt, sa, settings())
 
 
 def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
@@ -1656,11 +1663,7 @@ def test_relative_data_root_from_another_directory_is_compared(
     check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
     for png in (other / 'data' / 'P0').iterdir():  # every patch written over
         png.write_bytes(bytes(255 - b for b in png.read_bytes()))
-    with pytest.raises(InputError, match=re.escape(
-            f'(the data in {other / "data"} (knn_eval.bank.data_root: its '
-            'listing and a sample of its files')):
-        check_own_results(path, ckpt, sa, config='/c/a.py',
-                          settings=settings())
+    _refused_as_other_data(other / 'data', path, ckpt, sa, settings())
 
 
 def test_patches_under_two_top_level_trees_fall_back_to_the_metadata(
