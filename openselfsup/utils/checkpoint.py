@@ -229,7 +229,8 @@ def check_checkpoint_file(path: str) -> None:
     (cheap: a zip's archive directory, not its tensors): missing, or
     neither a complete ``torch.save`` zip laid out as torch reads it nor
     a file of torch's legacy format (:func:`~openselfsup.utils.
-    checkpoint_files.is_loadable_checkpoint`, the kNN reader's rule too),
+    checkpoint_files.is_loadable_checkpoint`, the kNN reader's rule, which
+    reads no ``.safetensors``),
     nor one named ``.safetensors`` (which ``torch.load``, as MMEngine's
     loaders call it, hands to safetensors:
     :func:`~openselfsup.utils.checkpoint_files.is_safetensors_name`). The
