@@ -962,3 +962,32 @@ def test_a_config_text_is_formatted_once_and_as_yapf_formats_it(monkeypatch):
     assert cfg.pretty_text and len(calls) == 2
     cfg.lr = 0.1
     assert cfg.pretty_text == reference and len(calls) == 2
+
+
+def test_a_checkpoint_saved_without_crcs_is_read(tmp_path, monkeypatch):
+    """``torch.save`` with ``compute_crc32 = False`` writes every CRC as 0,
+    which ``torch.load`` reads; the readers here tested every CRC and
+    refused it as not readable. It is read now, to the tensors torch.load
+    gives (the reference), and the same file cut short is still
+    refused."""
+    import torch
+    import torch.utils.serialization as serialization
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import (check_checkpoint_file,
+                                              load_checkpoint_file)
+    monkeypatch.setattr(serialization.config.save, 'compute_crc32', False)
+    path = str(tmp_path / 'nocrc.pth')
+    torch.save({'w': torch.arange(1000.)}, path)
+    monkeypatch.undo()
+    import zipfile
+    with zipfile.ZipFile(path) as zf:  # what makes it this case
+        assert {i.CRC for i in zf.infolist()} == {0}
+    check_checkpoint_file(path)  # refused before
+    assert torch.equal(load_checkpoint_file(path)['w'],
+                       torch.load(path, weights_only=True)['w'])
+    data = open(path, 'rb').read()
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(data[:len(data) // 2])
+    with pytest.raises(InputError, match='not a readable PyTorch'):
+        check_checkpoint_file(str(cut))
