@@ -395,15 +395,19 @@ def test_a_data_digest_none_then_or_now_is_not_judged(tmp_path):
         [True, False], rows
 
 
+@pytest.mark.parametrize('elsewhere', [False, True])
 def test_a_result_of_the_earlier_data_rule_is_not_judged_by_its_folder(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, elsewhere):
     """A result recorded under the earlier rule (no data_root: the
     metadata's folder, here the current directory, outputs included) and
     one of today's rule (the folder of the patches) on the same data were
     refused as other kNN settings, though knn_eval.py's rerun accepts
     them, and the earlier one was marked '(earlier data)' as the current
     directory read again now holds the results. Both read as one setting,
-    unmarked; a patch written over is still named for today's record."""
+    unmarked; a patch written over is still named for today's record.
+    The same from another directory than the evaluation's (``elsewhere``):
+    the earlier rule was judged by the relative metadata read from the
+    current directory, so there the earlier result was marked."""
     from openselfsup.apis.knn_summary import (check_one_setting,
                                               data_written_over)
     from openselfsup.utils import data_folder_sha1
@@ -427,6 +431,9 @@ def test_a_result_of_the_earlier_data_rule_is_not_judged_by_its_folder(
                    knn_data_folders={key: new})
     paths = [write(tmp_path, 'knn_seed0.json', earlier),
              write(tmp_path, 'knn_seed1.json', today)]
+    if elsewhere:
+        (tmp_path / 'elsewhere').mkdir()
+        monkeypatch.chdir(tmp_path / 'elsewhere')
     assert data_written_over([earlier, today]) == [None, None]
     check_one_setting(paths, [earlier, today])
     out = summarize(paths, tmp_path / 'out' / 'summary')

@@ -230,12 +230,17 @@ def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
 def earlier_rule_keys(record: dict) -> Set[str]:
     """The keys of a results ``record``'s ``knn_data_folders`` recorded
     under the earlier rule: a dataset without ``data_root`` whose folder
-    is exactly its metadata's (``dirname(abspath(metadata))``, from the
-    current directory, as that rule gave it), where today's rule
-    (:func:`patches_folder`) gives another. That folder held the run's
-    outputs where the metadata lay in the current directory, so its
-    digest is no evidence; the metadata's path and SHA-1 still judge
-    what it names. Any other folder is compared: a relative
+    is its metadata's as that rule gave it (the recorded folder is the
+    folder the recorded ``metadata`` resolves to from some directory: it
+    ends with the metadata's relative folder, or is an absolute
+    metadata's folder), where today's rule (:func:`patches_folder`, on
+    the metadata read from that same directory) gives another. Decided
+    from the record alone, not from the current directory: from another
+    directory than the evaluation's, such a result was compared by its
+    folder and refused or marked ``(earlier data)``. That folder held
+    the run's outputs where the metadata lay in the current directory,
+    so its digest is no evidence; the metadata's path and SHA-1 still
+    judge what it names. Any other folder is compared: a relative
     ``data_root`` read from another directory (a copy of the data there,
     written over) was replaced without a word when every folder
     recorded elsewhere was left out."""
@@ -246,12 +251,31 @@ def earlier_rule_keys(record: dict) -> Set[str]:
     keys = set()
     for key, folder in folders.items():
         meta = values.get(key[:-len('data_root')] + 'metadata')
-        if values.get(key) or not isinstance(meta, str):
+        if values.get(key) or not isinstance(meta, str) or \
+                not isinstance(folder, str) or not os.path.isabs(folder):
             continue
-        old = patch_root(meta)
-        if folder == old and os.path.abspath(patches_folder(meta)) != old:
+        meta_file = _recorded_metadata(folder, meta)
+        if meta_file is not None and \
+                os.path.abspath(patches_folder(meta_file)) != folder:
             keys.add(key)
     return keys
+
+
+def _recorded_metadata(folder: str, metadata: str) -> Optional[str]:
+    """Where the recorded ``metadata`` lay if the recorded ``folder`` is
+    its folder as the earlier rule gave it (from whatever directory the
+    evaluation ran in): an absolute metadata's own folder, or a folder
+    that ends with a relative one's folder (``'../'`` parts aside); None
+    where ``folder`` cannot be its metadata's folder."""
+    folder = os.path.normpath(folder)
+    meta = os.path.normpath(metadata)
+    if os.path.isabs(meta):
+        return meta if os.path.dirname(meta) == folder else None
+    parts = [p for p in os.path.dirname(meta).split(os.sep)
+             if p and p != os.pardir]
+    tail = folder.split(os.sep)[-len(parts):] if parts else []
+    return os.path.join(folder, os.path.basename(meta)) \
+        if tail == parts else None
 
 
 def _settings_change(there: Dict, here: Dict,
