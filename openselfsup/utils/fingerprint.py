@@ -341,12 +341,21 @@ def data_folder_sha1(path: str, count: int = 16) -> Optional[str]:
     HLSS data's folder of 204 files, the cross-modal demo's 450 images:
     about 6 ms each on a 2-core machine at load 3, 2026-12-05)."""
     files = _folder_files(path)
+    return listing_sha1(files, [os.path.join(path, f) for f in files], count)
+
+
+def listing_sha1(names, paths, count: int = 16) -> Optional[str]:
+    """Hex SHA-1 of a listing of files: each of ``names`` (in order), and
+    the bytes of ``count`` of ``paths`` (the same files, readable from
+    here) spread over it (:func:`files_sample_sha1`); None where a sampled
+    file cannot be read. :func:`data_folder_sha1` of a folder's listing;
+    the kNN fingerprint of patches without a folder of their own
+    (:func:`openselfsup.apis.knn.knn_data_sha1`)."""
     h = hashlib.sha1()
-    for rel in files:
-        h.update(f'{rel}\n'.encode())
-    if files:
-        sample = files_sample_sha1([os.path.join(path, f) for f in files],
-                                   count)
+    for name in names:
+        h.update(f'{name}\n'.encode())
+    if paths:
+        sample = files_sample_sha1(list(paths), count)
         if sample is None:
             return None
         h.update(sample.encode())
