@@ -1,6 +1,7 @@
 """kNN evaluation: faiss against a brute-force numpy kNN, the published
 slide / patient aggregation against a hand-computed case where it and the
 raw-sum rule disagree, planted embeddings, and scikit-learn for the metrics."""
+import hashlib
 import math
 import os
 import re
@@ -1694,3 +1695,82 @@ def test_patches_under_two_top_level_trees_fall_back_to_the_metadata(
     assert folder(['/srv/a/P0/0.png', '/srv/b/P0/1.png']) == meta_folder
     assert folder([str(tmp_path / 'a' / '0.png'),
                    str(tmp_path / 'b' / '1.png')]) == str(tmp_path)
+
+
+def test_patches_under_top_level_trees_are_fingerprinted_by_their_files(
+        tmp_path, monkeypatch):
+    """Patches under two top-level trees (review r56: /tmp/r56x and
+    /tmp/r56y, here two tmp folders whose parent reads as top-level):
+    the data folder falls back to the metadata's, which holds none of
+    them and the run's outputs. A patch written over was accepted as a
+    rerun, and a result written into that folder made a same-data rerun
+    read as other data. The digest is now of the patch files the
+    metadata names: a rewritten patch is refused, an output is not
+    seen; knn_summary's data_written_over reads the same digest."""
+    import json
+
+    import openselfsup.apis.knn as knn_mod
+    from openselfsup.apis.knn import (check_own_results, knn_data_folders,
+                                      knn_data_sha1, knn_settings)
+    from openselfsup.apis.knn_summary import data_written_over
+    real = knn_mod._top_level
+    monkeypatch.setattr(knn_mod, '_top_level', lambda folder: folder == str(
+        tmp_path) or real(folder))
+    patches = []
+    for tree, patient in (('x', 'P0'), ('y', 'P1')):
+        (tmp_path / tree / patient).mkdir(parents=True)
+        for i in range(2):
+            png = tmp_path / tree / patient / f'{i}.png'
+            png.write_bytes(b'%s %d' % (patient.encode(), i))
+            patches.append(str(png))
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'meta.json').write_text(json.dumps({
+        'P0': {'class': 'TUM', 'slides': {'S0': patches[:2]}},
+        'P1': {'class': 'ADI', 'slides': {'S1': patches[2:]}}}))
+    monkeypatch.chdir(work)
+    knn = {side: dict(type='HierarchicalPatchDataset', metadata='meta.json',
+                      split_name=side) for side in ('bank', 'query')}
+    path = str(work / 'knn_iter_2.json')
+    ckpt, sa = '/runs/run/iter_2.pth', 'a' * 40
+
+    def settings():
+        folders = knn_data_folders(knn)
+        values, files = knn_settings(knn)
+        return values, files, knn_data_sha1(folders, values), folders
+    values, files, then, where = settings()
+    assert set(where.values()) == {str(work)}  # the fall-back, as before
+    from openselfsup.utils import files_sample_sha1
+    ref = hashlib.sha1(''.join(f'{p}\n' for p in sorted(patches)).encode())
+    ref.update(files_sample_sha1(sorted(patches)).encode())
+    assert set(then.values()) == {ref.hexdigest() + ':patches'}, then
+    record = dict(checkpoint=ckpt, checkpoint_sha1=sa, config='/c/a.py',
+                  knn_settings=values, knn_files_sha1=files,
+                  knn_data_sha1=then, knn_data_folders=where)
+    with open(path, 'w') as f:  # an output in the metadata's folder
+        json.dump(record, f)
+    (work / 'work_dirs').mkdir()
+    (work / 'work_dirs' / 'log.txt').write_text('written by the run')
+    check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
+    assert data_written_over([record]) == [None]
+    # a result recorded before: the metadata's folder's digest, of the
+    # outputs too, is no evidence either way (not judged)
+    from openselfsup.utils import data_folder_sha1
+    before = dict(record, knn_data_sha1={k: data_folder_sha1(str(work))
+                                         for k in then})
+    with open(path, 'w') as f:
+        json.dump(before, f)
+    (work / 'work_dirs' / 'log.txt').write_text('written again')
+    check_own_results(path, ckpt, sa, config='/c/a.py', settings=settings())
+    assert data_written_over([before]) == [None]
+    with open(path, 'w') as f:
+        json.dump(record, f)
+    with open(patches[3], 'wb') as f:  # a patch written over
+        f.write(b'written over')
+    with pytest.raises(InputError, match=re.escape(
+            f'(the data in {work} (knn_eval.bank.data_root: its listing')):
+        check_own_results(path, ckpt, sa, config='/c/a.py',
+                          settings=settings())
+    monkeypatch.chdir(tmp_path)  # the summary, from another directory
+    now = data_written_over([record])[0]
+    assert now is not None and set(now) == set(then), now

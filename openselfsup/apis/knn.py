@@ -12,7 +12,7 @@ The model stack (torch, mmpretrain) is imported where it is used:
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from ..config import (UNSET, data_contents_change, data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
@@ -160,35 +160,117 @@ def patches_folder(metadata: str) -> str:
     filesystem root or a top-level folder (``/``, ``/home``: patches
     under two top-level trees; its digest, :func:`knn_data_sha1`, would
     read the whole filesystem, ``/proc`` included, or every user's
-    files). Torch-free (``knn_summary.py`` reads
+    files; the patches' digest is then that of the files it names,
+    :func:`fallen_back_patches`). Torch-free (``knn_summary.py`` reads
     the folder recorded, not this)."""
+    root = patch_root(metadata)
+    paths = _named_patches(metadata)
+    if not paths:
+        return root
+    common = _common_folder(paths)
+    return root if _top_level(common) else common
+
+
+def _named_patches(metadata: str) -> Optional[List[str]]:
+    """The absolute, normalized paths of the patches the hierarchical
+    ``metadata`` names, sorted, each once, joined to its folder as the
+    dataset joins them without a ``data_root``; None where the file
+    cannot be read as such."""
     root = patch_root(metadata)
     try:
         with open(metadata, encoding='utf-8') as f:
             patients = json.load(f)
-        folders = {os.path.dirname(os.path.normpath(os.path.join(root, p)))
-                   for entry in patients.values()
-                   for paths in entry['slides'].values() for p in paths}
-        common = os.path.commonpath(sorted(folders)) if folders else root
+        return sorted({os.path.normpath(os.path.join(root, p))
+                       for entry in patients.values()
+                       for paths in entry['slides'].values() for p in paths})
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
-        return root
-    # patches under two top-level trees (/data and /home) have '/' in
-    # common, or a top-level folder (/home): its digest would walk the
-    # whole filesystem, or every user's files
-    _, rest = os.path.splitdrive(common)
-    return root if len([p for p in rest.split(os.sep) if p]) <= 1 \
-        else common
+        return None
 
 
-def knn_data_sha1(folders: Dict[str, str]) -> Dict[str, Optional[str]]:
+def _common_folder(paths: Sequence[str]) -> str:
+    """The deepest folder that holds every one of ``paths``."""
+    return os.path.commonpath(sorted({os.path.dirname(p) for p in paths}))
+
+
+def _top_level(folder: str) -> bool:
+    """Whether ``folder`` is a filesystem root or a top-level folder
+    (``/``, ``/home``): patches under two top-level trees (/data and
+    /home) have one in common, whose digest would walk the whole
+    filesystem, or every user's files."""
+    _, rest = os.path.splitdrive(folder)
+    return len([p for p in rest.split(os.sep) if p]) <= 1
+
+
+def fallen_back_patches(metadata: str) -> Optional[List[str]]:
+    """The patches the hierarchical ``metadata`` names (as
+    :func:`_named_patches`) where :func:`patches_folder` falls back to
+    the metadata's folder as theirs is top-level (:func:`_top_level`);
+    None otherwise. That folder may hold none of them and does hold the
+    run's outputs where the metadata lies in the current directory: its
+    digest saw no patch written over and read an output as other data."""
+    paths = _named_patches(metadata)
+    return paths if paths and _top_level(_common_folder(paths)) else None
+
+
+#: ends the digest of :func:`knn_data_sha1` taken of the patches' files
+#: themselves (:func:`fallen_back_patches`), not of a folder: one recorded
+#: before it (the metadata's folder) is no evidence either way
+PATCHES_DIGEST = ':patches'
+
+
+def knn_data_sha1(folders: Dict[str, str],
+                  settings: Optional[Dict] = None
+                  ) -> Dict[str, Optional[str]]:
     """``{dotted key: digest}`` of the data folders ``folders``
     (:func:`knn_data_folders`): each one's listing and a sample of its
     files (:func:`~openselfsup.config.data_folder_digests`), as the
     results record them (``knn_data_sha1``): the metadata's SHA-1 does
     not change where the patches were written again under the same
     names (the synthetic generator run again with another size or
-    stain variation)."""
-    return data_folder_digests(folders)
+    stain variation). Where ``settings`` (:func:`knn_settings`, as
+    recorded) give a dataset no ``data_root`` and its metadata, lying in
+    the folder recorded, names patches whose folder is top-level
+    (:func:`fallen_back_patches`), the digest is of those files instead
+    (their sorted paths and a sample of 16 of them,
+    :func:`~openselfsup.utils.fingerprint.listing_sha1`), ended by
+    :data:`PATCHES_DIGEST`."""
+    from ..utils.fingerprint import listing_sha1
+    out, rest = {}, {}
+    for key, folder in folders.items():
+        files = _fallen_back_files(key, folder, settings or {})
+        if files is None:
+            rest[key] = folder
+            continue
+        digest = listing_sha1(files, files)
+        out[key] = None if digest is None else digest + PATCHES_DIGEST
+    out.update(data_folder_digests(rest))
+    return {k: out[k] for k in folders}
+
+
+def _fallen_back_files(key: str, folder: Any, settings: Dict
+                       ) -> Optional[List[str]]:
+    """:func:`fallen_back_patches` of the metadata of ``key``'s dataset
+    where it has no ``data_root`` and lay in the recorded ``folder``
+    (:func:`_recorded_meta_file`); None where another rule holds."""
+    meta_file = _recorded_meta_file(key, folder, settings)
+    return None if meta_file is None else fallen_back_patches(meta_file)
+
+
+def _recorded_meta_file(key: str, folder: Any, settings: Any
+                        ) -> Optional[str]:
+    """Where the metadata the recorded ``settings`` (:func:`knn_settings`)
+    give the dataset of ``key`` (a ``...data_root`` key of
+    :func:`knn_data_folders`) lay, if that dataset has no ``data_root``
+    and the recorded ``folder`` is its metadata's folder
+    (:func:`_recorded_metadata`: from the record, whatever the current
+    directory); else None."""
+    if not isinstance(settings, dict):
+        return None
+    meta = settings.get(key[:-len('data_root')] + 'metadata')
+    if settings.get(key) or not isinstance(meta, str) or \
+            not isinstance(folder, str) or not os.path.isabs(folder):
+        return None
+    return _recorded_metadata(folder, meta)
 
 
 def with_files(settings: Dict, files: Dict[str, str],
@@ -221,8 +303,15 @@ def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
     there_d, here_d = there.get('knn_data_sha1'), here.get('knn_data_sha1')
     if not (isinstance(there_d, dict) and isinstance(here_d, dict)):
         return None, None
+    # a digest of the patches' files against one of a folder: taken
+    # under another rule (before the fall-back read the files), no
+    # evidence either way
+    kinds = {k for k in set(there_d) & set(here_d)
+             if isinstance(there_d[k], str) and isinstance(here_d[k], str)
+             and there_d[k].endswith(PATCHES_DIGEST) !=
+             here_d[k].endswith(PATCHES_DIGEST)}
     skip = unread_digests(there_d, here_d) | earlier_rule_keys(there) | \
-        earlier_rule_keys(here)
+        earlier_rule_keys(here) | kinds
     return ({k: v for k, v in there_d.items() if k not in skip},
             {k: v for k, v in here_d.items() if k not in skip})
 
@@ -250,11 +339,7 @@ def earlier_rule_keys(record: dict) -> Set[str]:
         return set()
     keys = set()
     for key, folder in folders.items():
-        meta = values.get(key[:-len('data_root')] + 'metadata')
-        if values.get(key) or not isinstance(meta, str) or \
-                not isinstance(folder, str) or not os.path.isabs(folder):
-            continue
-        meta_file = _recorded_metadata(folder, meta)
+        meta_file = _recorded_meta_file(key, folder, values)
         if meta_file is not None and \
                 os.path.abspath(patches_folder(meta_file)) != folder:
             keys.add(key)
@@ -799,7 +884,7 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
     # and a sample of their bytes (data written again under the same
     # metadata gave results that read as this data's)
     folders = knn_data_folders(cfg.knn_eval.to_dict())
-    settings = (*settings, knn_data_sha1(folders), folders)
+    settings = (*settings, knn_data_sha1(folders, settings[0]), folders)
     sha1 = model_files = trained = None
     if checkpoint is not None:
         # the checkpoint whole (in a run's work dir, the one it picks),

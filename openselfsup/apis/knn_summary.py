@@ -25,11 +25,12 @@ one report of them: a Markdown table, a JSON and a PNG, as one set.
   differs: a row of another k or split would read as another model's
   number.
 """
+import json
 import math
 import os
 import re
 from collections import Counter
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from ..utils import (InputError, check_distinct, check_file, is_number,
                      load_json)
@@ -188,13 +189,27 @@ def data_written_over(records: Sequence[dict]
                 if not (isinstance(folder, str) and os.path.isabs(folder)
                         and os.path.isdir(folder)) or key not in data:
                     continue
-                if folder not in read:
-                    read[folder] = knn_data_sha1({key: folder})[key]
-                digests[key] = read[folder]
+                # the patches' files where the fall-back read them
+                # (knn_data_sha1): their metadata is in the folder
+                seen = (folder, _meta_setting(r, key))
+                if seen not in read:
+                    read[seen] = knn_data_sha1(
+                        {key: folder}, r.get('knn_settings'))[key]
+                digests[key] = read[seen]
         then, here = judged_data(r, dict(r, knn_data_sha1=digests))
         now.append({k: v for k, v in (here or {}).items()
                     if v != then[k]} or None)
     return now
+
+
+def _meta_setting(record: dict, key: str) -> Any:
+    """The ``metadata`` and ``data_root`` a result records for the dataset
+    of the data folder ``key``, as :func:`data_written_over` reads them
+    once per folder."""
+    values = record.get('knn_settings')
+    values = values if isinstance(values, dict) else {}
+    return json.dumps([values.get(key), values.get(
+        key[:-len('data_root')] + 'metadata')], default=str)
 
 
 def _weights_labels(records: Sequence[dict], models: Sequence[str],
