@@ -54,6 +54,22 @@ def is_complete_checkpoint(path: str) -> bool:
     return complete
 
 
+def _crcs_left_out(zf: zipfile.ZipFile) -> bool:
+    """Whether the zip ``zf`` is one ``torch.save`` wrote without CRCs
+    (``torch.utils.serialization.config.save.compute_crc32 = False``:
+    every CRC 0 though it holds bytes), which ``torch.load`` reads; if so,
+    its members' CRCs are taken off this ``ZipFile``'s records, so that
+    they read unchecked (zipfile compares a CRC it is given: every
+    nonempty member failed)."""
+    infos = zf.infolist()
+    if not (infos and all(i.CRC == 0 for i in infos)
+            and any(i.file_size for i in infos)):
+        return False
+    for info in infos:
+        del info.CRC
+    return True
+
+
 def is_complete_archive(f: BinaryIO) -> bool:
     """Whether the open binary file ``f`` (a file, or ``io.BytesIO`` of a
     file's bytes already read) is a complete zip, every CRC checked: the
@@ -66,12 +82,9 @@ def is_complete_archive(f: BinaryIO) -> bool:
         if not zipfile.is_zipfile(f):
             return False
         with zipfile.ZipFile(f) as zf:
-            infos = zf.infolist()
-            if not (infos and all(i.CRC == 0 for i in infos)
-                    and any(i.file_size for i in infos)):
+            if not _crcs_left_out(zf):
                 return zf.testzip() is None
-            for info in infos:  # no CRC written: none to compare
-                del info.CRC  # (zipfile compares a CRC it is given)
+            for info in zf.infolist():
                 with zf.open(info) as member:
                     while member.read(1 << 20):
                         pass
@@ -390,6 +403,7 @@ def checkpoint_meta(path: str) -> Any:
     """
     try:
         with zipfile.ZipFile(path) as zf:
+            _crcs_left_out(zf)  # (a torch.save without CRCs: read as torch)
             names = [n for n in zf.namelist()
                      if n.count('/') == 1 and n.endswith('/data.pkl')]
             # a member bigger than a pickle of structure (a crafted zip
