@@ -128,6 +128,11 @@ def file_contents_change(key: str, old: Any, new: Any,
 
 
 
+#: ends a kNN data digest taken of the patch files a metadata names
+#: (:func:`openselfsup.apis.knn.fallen_back_patches`), not of a folder
+PATCHES_DIGEST = ':patches'
+
+
 def data_contents_change(key: str, old: Any, new: Any,
                          folder: Any = None) -> str:
     """A ``data.<key>`` setting (the digest of a data folder's listing and
@@ -137,6 +142,16 @@ def data_contents_change(key: str, old: Any, new: Any,
     same folder (the synthetic generator run again with another seed or
     size)."""
     key = key[len('data.'):]
+    # a digest of the patch files a metadata names (the kNN sets without
+    # data_root whose patches lie under top-level trees), not of the
+    # folder recorded
+    if any(isinstance(v, str) and v.endswith(PATCHES_DIGEST)
+           for v in (old, new)):
+        where = f' in {folder}' if isinstance(folder, str) else ''
+        return key_change(
+            f'the patch files the metadata{where} names ({key}: their '
+            'list and a sample of them, SHA-1)', old, new,
+            lambda v: str(v)[:12])
     what = (f'the data in {folder} ({key}' if isinstance(folder, str)
             else f'the data folder {key} names (')
     return key_change(f'{what}: its listing and a sample of its files, '

@@ -1767,8 +1767,11 @@ def test_patches_under_top_level_trees_are_fingerprinted_by_their_files(
         json.dump(record, f)
     with open(patches[3], 'wb') as f:  # a patch written over
         f.write(b'written over')
+    # (named as the patch files the metadata names, not the metadata's
+    # folder's data: "the data in <folder>" read as that folder changed)
     with pytest.raises(InputError, match=re.escape(
-            f'(the data in {work} (knn_eval.bank.data_root: its listing')):
+            f'(the patch files the metadata in {work} names '
+            '(knn_eval.bank.data_root: their list and a sample of them')):
         check_own_results(path, ckpt, sa, config='/c/a.py',
                           settings=settings())
     monkeypatch.chdir(tmp_path)  # the summary, from another directory

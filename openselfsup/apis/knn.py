@@ -14,7 +14,8 @@ import logging
 import os
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from ..config import (UNSET, data_contents_change, data_folder_digests,
+from ..config import (PATCHES_DIGEST, UNSET, data_contents_change,
+                      data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
                       first_difference, key_change, load_config,
                       model_settings, model_settings_sha1,
@@ -212,10 +213,9 @@ def fallen_back_patches(metadata: str) -> Optional[List[str]]:
     return paths if paths and _top_level(_common_folder(paths)) else None
 
 
-#: ends the digest of :func:`knn_data_sha1` taken of the patches' files
-#: themselves (:func:`fallen_back_patches`), not of a folder: one recorded
-#: before it (the metadata's folder) is no evidence either way
-PATCHES_DIGEST = ':patches'
+# PATCHES_DIGEST (config) ends the digest of knn_data_sha1 taken of the
+# patches' files themselves (fallen_back_patches), not of a folder: one
+# recorded before it (the metadata's folder) is no evidence either way
 
 
 def knn_data_sha1(folders: Dict[str, str],
