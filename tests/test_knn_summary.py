@@ -444,3 +444,64 @@ def test_a_result_of_the_earlier_data_rule_is_not_judged_by_its_folder(
     notes = [line for line in out['markdown'].splitlines()
              if 'was written again since' in line]
     assert len(notes) == 1 and new in notes[0], out['markdown']
+
+
+
+def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
+    """Results of datasets without data_root whose patches lie under two
+    top-level trees (here two folders whose parent reads as top-level:
+    the data folder falls back to the metadata's): the summary's data
+    checks (each record's digests, the earlier rule of each side of
+    every comparison) read the metadata JSON again and again, 21 times
+    for three results of one metadata; once now. The verdicts stay:
+    nothing marked, then a patch written over named for each."""
+    import builtins
+
+    import openselfsup.apis.knn as knn_mod
+    from openselfsup.apis.knn import (knn_data_folders, knn_data_sha1,
+                                      knn_settings)
+    real = knn_mod._top_level
+    monkeypatch.setattr(knn_mod, '_top_level', lambda folder: folder == str(
+        tmp_path) or real(folder))
+    for tree in ('x', 'y'):
+        (tmp_path / tree / 'P0').mkdir(parents=True)
+        for i in range(2):
+            (tmp_path / tree / 'P0' / f'{i}.png').write_bytes(
+                b'%s %d' % (tree.encode(), i))
+    work = tmp_path / 'work'
+    work.mkdir()
+    meta = work / 'meta.json'
+    meta.write_text(json.dumps({'P0': {'class': 'TUM', 'slides': {'S0': [
+        str(tmp_path / tree / 'P0' / f'{i}.png') for tree in ('x', 'y')
+        for i in range(2)]}}}))
+    knn = {side: dict(type='HierarchicalPatchDataset', metadata=str(meta),
+                      split_name=side) for side in ('bank', 'query')}
+    folders = knn_data_folders(knn)
+    values, files = knn_settings(knn)
+    recorded = dict(settings=values, knn_data_folders=folders,
+                    knn_data_sha1=knn_data_sha1(folders, values))
+    assert set(folders.values()) == {str(work)}  # the fall-back
+    paths = [write(tmp_path, f'knn_seed{s}.json',
+                   result([0.5] * 6, seed=s, **recorded)) for s in (0, 1)]
+    paths.append(write(tmp_path, 'knn_ckpt.json',
+                       result([0.6] * 6, **recorded)))
+    reads = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and \
+                os.path.abspath(file) == str(meta):
+            reads.append(file)
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    out = summarize(paths, tmp_path / 'same')
+    assert 'earlier data' not in out['markdown'], out['markdown']
+    assert len(reads) == 1, len(reads)
+    (tmp_path / 'y' / 'P0' / '1.png').write_bytes(b'written over')
+    reads.clear()
+    out = summarize(paths, tmp_path / 'changed')
+    notes = [line for line in out['markdown'].splitlines()
+             if 'written again since' in line]
+    assert len(notes) == 3 and all(str(work) in n for n in notes), \
+        out['markdown']
+    assert len(reads) == 1, len(reads)

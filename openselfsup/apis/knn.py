@@ -9,10 +9,12 @@ The model stack (torch, mmpretrain) is imported where it is used:
 ``tools/knn_eval.py`` checks its command line with
 :func:`check_knn_arguments` before any of it is loaded.
 """
+import contextlib
+import contextvars
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from ..config import (PATCHES_DIGEST, UNSET, data_contents_change,
                       data_folder_digests,
@@ -164,33 +166,92 @@ def patches_folder(metadata: str) -> str:
     files; the patches' digest is then that of the files it names,
     :func:`fallen_back_patches`). Torch-free (``knn_summary.py`` reads
     the folder recorded, not this)."""
-    root = patch_root(metadata)
-    paths = _named_patches(metadata)
-    if not paths:
-        return root
-    common = _common_folder(paths)
-    return root if _top_level(common) else common
+    named = named_patches(metadata)
+    return named.folder if named and not named.top_level else \
+        patch_root(metadata)
 
 
-def _named_patches(metadata: str) -> Optional[List[str]]:
-    """The absolute, normalized paths of the patches the hierarchical
-    ``metadata`` names, sorted, each once, joined to its folder as the
-    dataset joins them without a ``data_root``; None where the file
-    cannot be read as such."""
+class NamedPatches(NamedTuple):
+    """The patches a hierarchical metadata file names
+    (:func:`named_patches`)."""
+    #: their absolute, normalized paths, sorted, each once
+    paths: Tuple[str, ...]
+    #: the deepest folder that holds every one of them
+    folder: str
+    #: whether that folder is a filesystem root or a top-level folder
+    #: (:func:`_top_level`): :func:`patches_folder` falls back to the
+    #: metadata's folder, :func:`fallen_back_patches` gives the files
+    top_level: bool
+
+
+#: the metadata files read in this command (:func:`metadata_read_once`):
+#: ``{(absolute path, size and times): NamedPatches or None}``; None
+#: outside one (each call reads the file)
+_METADATA_READ: contextvars.ContextVar = contextvars.ContextVar(
+    'knn_metadata_read', default=None)
+
+
+@contextlib.contextmanager
+def metadata_read_once():
+    """Within it (a command: ``knn_eval_checkpoint``, ``summarize_knn``),
+    :func:`named_patches` parses each metadata file once while its size
+    and times are unchanged, not once per caller, dataset and record (the
+    folders, the digests, the earlier rule of each record compared); one
+    within another shares the outer's. Outside one, each call reads the
+    file: a metadata written again between two commands of one process
+    within the filesystem's timestamp resolution, at the same size, is
+    never taken for the earlier one."""
+    token = None if _METADATA_READ.get() is not None else \
+        _METADATA_READ.set({})
+    try:
+        yield
+    finally:
+        if token is not None:
+            _METADATA_READ.reset(token)
+
+
+def named_patches(metadata: str) -> Optional[NamedPatches]:
+    """The patches the hierarchical ``metadata`` names, each joined to its
+    folder as the dataset joins them without a ``data_root``
+    (:func:`~openselfsup.datasets.data_files.patch_root`), the deepest
+    folder that holds them and whether it is top-level
+    (:class:`NamedPatches`); None where the file cannot be read as such
+    or names no patch. The one reader of the metadata for the data
+    folders and their digests (:func:`patches_folder`,
+    :func:`fallen_back_patches`); once per file in a command
+    (:func:`metadata_read_once`)."""
+    path = os.path.abspath(metadata)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    read = _METADATA_READ.get()
+    if read is None:
+        return _read_patches(path)
+    key = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+           st.st_ctime_ns)
+    if key not in read:
+        read[key] = _read_patches(path)
+    return read[key]
+
+
+def _read_patches(metadata: str) -> Optional[NamedPatches]:
+    """:func:`named_patches` of the ``metadata`` at an absolute path, read
+    now."""
     root = patch_root(metadata)
     try:
         with open(metadata, encoding='utf-8') as f:
             patients = json.load(f)
-        return sorted({os.path.normpath(os.path.join(root, p))
-                       for entry in patients.values()
-                       for paths in entry['slides'].values() for p in paths})
+        paths = tuple(sorted({os.path.normpath(os.path.join(root, p))
+                              for entry in patients.values()
+                              for paths in entry['slides'].values()
+                              for p in paths}))
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return None
-
-
-def _common_folder(paths: Sequence[str]) -> str:
-    """The deepest folder that holds every one of ``paths``."""
-    return os.path.commonpath(sorted({os.path.dirname(p) for p in paths}))
+    if not paths:
+        return None
+    folder = os.path.commonpath(sorted({os.path.dirname(p) for p in paths}))
+    return NamedPatches(paths, folder, _top_level(folder))
 
 
 def _top_level(folder: str) -> bool:
@@ -204,13 +265,13 @@ def _top_level(folder: str) -> bool:
 
 def fallen_back_patches(metadata: str) -> Optional[List[str]]:
     """The patches the hierarchical ``metadata`` names (as
-    :func:`_named_patches`) where :func:`patches_folder` falls back to
+    :func:`named_patches`) where :func:`patches_folder` falls back to
     the metadata's folder as theirs is top-level (:func:`_top_level`);
     None otherwise. That folder may hold none of them and does hold the
     run's outputs where the metadata lies in the current directory: its
     digest saw no patch written over and read an output as other data."""
-    paths = _named_patches(metadata)
-    return paths if paths and _top_level(_common_folder(paths)) else None
+    named = named_patches(metadata)
+    return list(named.paths) if named and named.top_level else None
 
 
 # PATCHES_DIGEST (config) ends the digest of knn_data_sha1 taken of the
@@ -802,6 +863,7 @@ def _results_of(source: str, sha1: Optional[str], model_sha1: Optional[str],
     return source
 
 
+@metadata_read_once()  # each metadata file parsed once
 def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                         out_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,

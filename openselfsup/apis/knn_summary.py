@@ -502,6 +502,7 @@ def summarize_knn(paths: Sequence[str], output: str) -> Dict[str, str]:
     """
     from ..lowshot.report import report_prefix
     from ..utils import check_replaceable, check_writable, save_set
+    from .knn import metadata_read_once
     if not paths:
         raise InputError('give the kNN result JSONs to summarise')
     check_distinct('results', paths, key=os.path.realpath,
@@ -518,8 +519,9 @@ def summarize_knn(paths: Sequence[str], output: str) -> Dict[str, str]:
                       'a kNN summary written by knn_summary.py',
                       also=(out['md'], out['png']))
     records = [load_knn_result(p) for p in paths]
-    check_one_setting(paths, records)
-    rows = summary_rows(paths, records)
+    with metadata_read_once():  # each metadata file parsed once
+        check_one_setting(paths, records)
+        rows = summary_rows(paths, records)
     text = format_summary(rows, records[0])
     title = f'kNN (k={records[0].get("k")}): {len(records)} results'
     data = dict(rows=rows, knn_settings=records[0]['knn_settings'],
