@@ -133,6 +133,12 @@ def file_contents_change(key: str, old: Any, new: Any,
 PATCHES_DIGEST = ':patches'
 
 
+def is_patches_digest(value: Any) -> bool:
+    """Whether a recorded data digest is of the patch files a metadata
+    names (it ends with :data:`PATCHES_DIGEST`), not of a folder."""
+    return isinstance(value, str) and value.endswith(PATCHES_DIGEST)
+
+
 def data_contents_change(key: str, old: Any, new: Any,
                          folder: Any = None) -> str:
     """A ``data.<key>`` setting (the digest of a data folder's listing and
@@ -140,22 +146,36 @@ def data_contents_change(key: str, old: Any, new: Any,
     words (:func:`key_change`, the digests shortened to 12 digits), naming
     the ``folder`` where it is known: the data written again under the
     same folder (the synthetic generator run again with another seed or
-    size)."""
+    size). What the digests are of: :func:`data_digest_words`."""
     key = key[len('data.'):]
-    # a digest of the patch files a metadata names (the kNN sets without
-    # data_root whose patches lie under top-level trees), not of the
-    # folder recorded
-    if any(isinstance(v, str) and v.endswith(PATCHES_DIGEST)
-           for v in (old, new)):
+    return key_change(data_digest_words(
+        key, folder, is_patches_digest(old) or is_patches_digest(new)),
+        old, new, lambda v: str(v)[:12])
+
+
+def data_digest_words(keys: str, folder: Any = None,
+                      patches: bool = False) -> str:
+    """What a data digest of the settings ``keys`` (one dotted key, or
+    several joined by ``, ``) is of, in words, naming the ``folder``
+    recorded where it is known: ``the data in <folder> (<keys>: its
+    listing and a sample of its files, SHA-1)``; where ``patches`` (a
+    digest of the patch files a metadata names, the kNN sets without
+    ``data_root`` whose patches lie under top-level trees:
+    :func:`is_patches_digest`), ``the patch files the metadata in
+    <folder> names (<keys>: their list and a sample of them, SHA-1)``,
+    not the folder's data: "the data in <folder>" read as that folder
+    (the working directory) changed. The refusal's words
+    (:func:`data_contents_change`) and those of ``tools/knn_summary.py``'s
+    line under the table (:func:`openselfsup.apis.knn_summary.
+    format_summary`)."""
+    if patches:
         where = f' in {folder}' if isinstance(folder, str) else ''
-        return key_change(
-            f'the patch files the metadata{where} names ({key}: their '
-            'list and a sample of them, SHA-1)', old, new,
-            lambda v: str(v)[:12])
-    what = (f'the data in {folder} ({key}' if isinstance(folder, str)
-            else f'the data folder {key} names (')
-    return key_change(f'{what}: its listing and a sample of its files, '
-                      'SHA-1)', old, new, lambda v: str(v)[:12])
+        return (f'the patch files the metadata{where} names ({keys}: their '
+                'list and a sample of them, SHA-1)')
+    what = (f'the data in {folder} ({keys}' if isinstance(folder, str)
+            else f'the data folder {keys} names (')
+    return f'{what}: its listing and a sample of its files, SHA-1)'
+
 
 def digest_noun(path: Any, key: str = '') -> str:
     """What a digest of :func:`named_file_digests` at the dotted ``key``

@@ -447,16 +447,14 @@ def test_a_result_of_the_earlier_data_rule_is_not_judged_by_its_folder(
 
 
 
-def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
-    """Results of datasets without data_root whose patches lie under two
-    top-level trees (here two folders whose parent reads as top-level:
-    the data folder falls back to the metadata's): the summary's data
-    checks (each record's digests, the earlier rule of each side of
-    every comparison) read the metadata JSON again and again, 21 times
-    for three results of one metadata; once now. The verdicts stay:
-    nothing marked, then a patch written over named for each."""
-    import builtins
 
+def _fallen_back(tmp_path, monkeypatch):
+    """A metadata in ``tmp_path/work`` naming patches under two trees
+    whose parent, ``tmp_path``, reads as top-level: the kNN data folder
+    falls back to the metadata's, the digest is of the patch files.
+    Returns the metadata's folder, the metadata and the recorded
+    ``knn_settings``, ``knn_data_folders`` and ``knn_data_sha1`` (as
+    :func:`result` takes them)."""
     import openselfsup.apis.knn as knn_mod
     from openselfsup.apis.knn import (knn_data_folders, knn_data_sha1,
                                       knn_settings)
@@ -477,10 +475,22 @@ def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
     knn = {side: dict(type='HierarchicalPatchDataset', metadata=str(meta),
                       split_name=side) for side in ('bank', 'query')}
     folders = knn_data_folders(knn)
-    values, files = knn_settings(knn)
-    recorded = dict(settings=values, knn_data_folders=folders,
-                    knn_data_sha1=knn_data_sha1(folders, values))
+    values, _ = knn_settings(knn)
     assert set(folders.values()) == {str(work)}  # the fall-back
+    return work, meta, dict(settings=values, knn_data_folders=folders,
+                            knn_data_sha1=knn_data_sha1(folders, values))
+
+
+def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
+    """Results of datasets without data_root whose patches lie under two
+    top-level trees (the data folder falls back to the metadata's,
+    :func:`_fallen_back`): the summary's data checks (each record's
+    digests, the earlier rule of each side of every comparison) read
+    the metadata JSON again and again, 21 times for three results of
+    one metadata; once now. The verdicts stay: nothing marked, then a
+    patch written over named for each."""
+    import builtins
+    work, meta, recorded = _fallen_back(tmp_path, monkeypatch)
     paths = [write(tmp_path, f'knn_seed{s}.json',
                    result([0.5] * 6, seed=s, **recorded)) for s in (0, 1)]
     paths.append(write(tmp_path, 'knn_ckpt.json',
@@ -505,3 +515,31 @@ def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
     assert len(notes) == 3 and all(str(work) in n for n in notes), \
         out['markdown']
     assert len(reads) == 1, len(reads)
+
+
+def test_a_patch_files_digest_is_named_so_under_the_table(
+        tmp_path, monkeypatch):
+    """A result whose data digest is of the patch files its metadata
+    names (the top-level fall-back) and one of them written over since:
+    the line under the table said "the data in <the metadata's folder>
+    ... was written again", which read as that folder (the working
+    directory) changed; it names the patch files now, in the words of
+    knn_eval.py's refusal (config.data_contents_change)."""
+    from openselfsup.config import data_contents_change
+    work, meta, recorded = _fallen_back(tmp_path, monkeypatch)
+    then = recorded['knn_data_sha1']['knn_eval.bank.data_root']
+    path = write(tmp_path, 'knn_seed0.json',
+                 result([0.5] * 6, seed=0, **recorded))
+    (tmp_path / 'x' / 'P0' / '0.png').write_bytes(b'written over')
+    out = summarize([path], tmp_path / 'changed')
+    notes = [line for line in out['markdown'].splitlines()
+             if 'written again since' in line]
+    keys = 'knn_eval.bank.data_root, knn_eval.query.data_root'
+    named = f'the patch files the metadata in {work} names ({keys}: '
+    assert len(notes) == 1 and named in notes[0], out['markdown']
+    assert f'the data in {work}' not in out['markdown'], out['markdown']
+    # the refusal's words, the keys aside
+    refusal = data_contents_change(f'data.{keys}', then, 'b' * 40, str(work))
+    assert notes[0].split(': ', 1)[1].startswith(
+        refusal.rsplit(': ', 1)[0] + ' were written again since'), \
+        (notes[0], refusal)

@@ -19,7 +19,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Set, Tuple
 from ..config import (PATCHES_DIGEST, UNSET, data_contents_change,
                       data_folder_digests,
                       data_folders, digest_noun, file_contents_change,
-                      first_difference, key_change, load_config,
+                      first_difference, is_patches_digest, key_change,
+                      load_config,
                       model_settings, model_settings_sha1,
                       named_file_digests, recorded_settings)
 from ..datasets.data_files import patch_root
@@ -369,8 +370,8 @@ def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
     # evidence either way
     kinds = {k for k in set(there_d) & set(here_d)
              if isinstance(there_d[k], str) and isinstance(here_d[k], str)
-             and there_d[k].endswith(PATCHES_DIGEST) !=
-             here_d[k].endswith(PATCHES_DIGEST)}
+             and is_patches_digest(there_d[k]) !=
+             is_patches_digest(here_d[k])}
     skip = unread_digests(there_d, here_d) | earlier_rule_keys(there) | \
         earlier_rule_keys(here) | kinds
     return ({k: v for k, v in there_d.items() if k not in skip},

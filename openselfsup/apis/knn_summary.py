@@ -397,19 +397,23 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                   for r in over]
     stale = [r for r in rows if r.get('data_now_sha1')]
     if stale:
+        from ..config import data_digest_words, is_patches_digest
         lines.append('')
         for r in stale:
             by_folder: Dict[str, list] = {}  # the bank's and query's: one
             for key in sorted(r['data_now_sha1']):
                 by_folder.setdefault(r['data_folders'][key], []).append(key)
-            lines += [
-                f'- {_row_name(r)}: the data in {folder} '
-                f'({", ".join(keys)}) was written again since it was '
-                'evaluated (listing and sample SHA-1 '
-                f'{str(r["data_sha1"][keys[0]])[:12]} then, '
-                f'{r["data_now_sha1"][keys[0]][:12]} now): the row shows '
-                'results on the earlier data; tools/knn_eval.py evaluates '
-                'it again' for folder, keys in by_folder.items()]
+            for folder, keys in by_folder.items():
+                then = r['data_sha1'][keys[0]]
+                patches = is_patches_digest(then)  # its files, in words
+                lines.append(
+                    f'- {_row_name(r)}: '
+                    f'{data_digest_words(", ".join(keys), folder, patches)}'
+                    f' {"were" if patches else "was"} written again since '
+                    f'it was evaluated ({str(then)[:12]} then, '
+                    f'{r["data_now_sha1"][keys[0]][:12]} now): the row '
+                    'shows results on the earlier data; tools/knn_eval.py '
+                    'evaluates it again')
     unchecked = [r for r in rows if r.get('data_unchecked')]
     if unchecked:
         lines += ['', '- not checked against the data now (evaluated before '
