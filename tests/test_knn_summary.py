@@ -543,3 +543,37 @@ def test_a_patch_files_digest_is_named_so_under_the_table(
     assert notes[0].split(': ', 1)[1].startswith(
         refusal.rsplit(': ', 1)[0] + ' were written again since'), \
         (notes[0], refusal)
+
+
+def test_a_fall_back_result_of_the_folder_digest_is_listed_unchecked(
+        tmp_path, monkeypatch):
+    """A top-level fall-back result recorded before its digest was of the
+    patch files (of the metadata's folder, no ':patches'): its data is
+    not judged against today's digest (no evidence either way), and the
+    summary passed it without a word, as if checked. It is listed as not
+    checked now, with its reason, beside a result of today's digest,
+    which is checked (a patch written over marks it alone)."""
+    from openselfsup.utils import data_folder_sha1
+    work, meta, recorded = _fallen_back(tmp_path, monkeypatch)
+    keys = sorted(recorded['knn_data_folders'])
+    before = dict(recorded, knn_data_sha1={
+        k: data_folder_sha1(str(work)) for k in keys})
+    paths = [write(tmp_path, 'knn_seed0.json',
+                   result([0.5] * 6, seed=0, **before)),
+             write(tmp_path, 'knn_seed1.json',
+                   result([0.6] * 6, seed=1, **recorded))]
+    out = summarize(paths, tmp_path / 'same')
+    unchecked = [line for line in out['markdown'].splitlines()
+                 if 'not checked against the data now' in line]
+    assert len(unchecked) == 1, out['markdown']
+    assert 'seed 0' in unchecked[0] and 'seed 1' not in unchecked[0]
+    assert "of the metadata's folder" in unchecked[0], unchecked
+    rows = json.loads((tmp_path / 'same.json').read_text())['rows']
+    assert [r.get('data_unchecked') for r in rows[:2]] == [True, None]
+    assert rows[0]['data_unchecked_keys'] == keys
+    (tmp_path / 'x' / 'P0' / '1.png').write_bytes(b'written over')
+    out = summarize(paths, tmp_path / 'changed')
+    rows = json.loads((tmp_path / 'changed.json').read_text())['rows']
+    assert [r['weights'] for r in rows] == [
+        'random init', 'random init (earlier data)',
+        'random init (earlier data)'], rows

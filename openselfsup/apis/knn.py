@@ -365,17 +365,23 @@ def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
     there_d, here_d = there.get('knn_data_sha1'), here.get('knn_data_sha1')
     if not (isinstance(there_d, dict) and isinstance(here_d, dict)):
         return None, None
-    # a digest of the patches' files against one of a folder: taken
-    # under another rule (before the fall-back read the files), no
-    # evidence either way
-    kinds = {k for k in set(there_d) & set(here_d)
-             if isinstance(there_d[k], str) and isinstance(here_d[k], str)
-             and is_patches_digest(there_d[k]) !=
-             is_patches_digest(here_d[k])}
     skip = unread_digests(there_d, here_d) | earlier_rule_keys(there) | \
-        earlier_rule_keys(here) | kinds
+        earlier_rule_keys(here) | other_kind_keys(there_d, here_d)
     return ({k: v for k, v in there_d.items() if k not in skip},
             {k: v for k, v in here_d.items() if k not in skip})
+
+
+def other_kind_keys(there: Dict, here: Dict) -> Set[str]:
+    """The keys of two ``knn_data_sha1`` (a record's, another's or one
+    taken now) whose digest one side took of the patch files a metadata
+    names (:func:`~openselfsup.config.is_patches_digest`) and the other
+    of a folder: taken under another rule (a fall-back recorded before
+    the fall-back read the patch files, of the metadata's folder), no
+    evidence either way (:func:`judged_data`; ``tools/knn_summary.py``
+    lists such a result as not checked against the data now)."""
+    return {k for k in set(there) & set(here)
+            if isinstance(there[k], str) and isinstance(here[k], str)
+            and is_patches_digest(there[k]) != is_patches_digest(here[k])}
 
 
 def earlier_rule_keys(record: dict) -> Set[str]:

@@ -168,18 +168,36 @@ def written_over(records: Sequence[dict]) -> List[Optional[str]]:
     return now
 
 
-def data_written_over(records: Sequence[dict]
+def data_written_over(records: Sequence[dict],
+                      now: Optional[Sequence[Dict]] = None
                       ) -> List[Optional[Dict[str, str]]]:
     """Per result, ``{dotted key: SHA-1 now}`` of each data folder it was
     evaluated on (``knn_data_folders``) whose listing and sample of files
     (:func:`~openselfsup.apis.knn.knn_data_sha1`) differ now from those
     recorded (``knn_data_sha1``: the data written again under the same
     folder since), else None; a folder no longer there, a digest None
-    then or now (a sampled file unreadable), and a result that records
-    none (written before they were recorded: named apart,
-    :func:`format_summary`), are not judged. As :func:`written_over`
-    judges the checkpoints; each folder read once."""
-    from .knn import judged_data, knn_data_sha1
+    then or now (a sampled file unreadable), a digest taken under another
+    rule (:func:`~openselfsup.apis.knn.other_kind_keys`) and a result
+    that records none (written before they were recorded), are not
+    judged (the last two named apart, :func:`format_summary`). As
+    :func:`written_over` judges the checkpoints. ``now``: the digests
+    now, :func:`data_now` (read here where not given)."""
+    from .knn import judged_data
+    out = []
+    for r, digests in zip(records, data_now(records) if now is None
+                          else now):
+        then, here = judged_data(r, dict(r, knn_data_sha1=digests))
+        out.append({k: v for k, v in (here or {}).items()
+                    if v != then[k]} or None)
+    return out
+
+
+def data_now(records: Sequence[dict]) -> List[Dict[str, Optional[str]]]:
+    """Per result, ``{dotted key: digest now}``
+    (:func:`~openselfsup.apis.knn.knn_data_sha1`) of each data folder it
+    records a digest of (``knn_data_folders``, ``knn_data_sha1``) that is
+    still there (an absolute path); each folder read once."""
+    from .knn import knn_data_sha1
     now, read = [], {}
     for r in records:
         data, folders = _data(r), r.get('knn_data_folders')
@@ -196,9 +214,7 @@ def data_written_over(records: Sequence[dict]
                     read[seen] = knn_data_sha1(
                         {key: folder}, r.get('knn_settings'))[key]
                 digests[key] = read[seen]
-        then, here = judged_data(r, dict(r, knn_data_sha1=digests))
-        now.append({k: v for k, v in (here or {}).items()
-                    if v != then[k]} or None)
+        now.append(digests)
     return now
 
 
@@ -257,6 +273,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     import numpy as np
 
     from ..lowshot.metrics import mean_ci
+    from .knn import other_kind_keys
 
     def identity(i):
         r = records[i]
@@ -276,7 +293,12 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     labels = _model_labels(records)
     now = written_over(records)
     weights = _weights_labels(records, labels, now)
-    data_now = data_written_over(records)
+    digests = data_now(records)
+    changed = data_written_over(records, digests)
+    # digests recorded under another rule than today's (a fall-back's of
+    # the metadata's folder): not checked, named as such
+    other = [sorted(other_kind_keys(_data(r) or {}, d))
+             for r, d in zip(records, digests)]
     rows = []
     for key, members in groups.items():
         members.sort(key=lambda i: _seed(records[i]) or 0)
@@ -284,7 +306,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
             r = records[i]
             rows.append(dict(
                 file=os.path.abspath(paths[i]), model=labels[i],
-                weights=weights[i] + (' (earlier data)' if data_now[i]
+                weights=weights[i] + (' (earlier data)' if changed[i]
                                       else ''),
                 seed=_seed(r), title=r.get('title'),
                 config=r['config'], checkpoint=r['checkpoint'],
@@ -295,11 +317,14 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                 **({'checkpoint_now_sha1': now[i]} if now[i] else {}),
                 # the data it was evaluated on: written again since, or
                 # not known (a result written before it was recorded)
-                **({'data_now_sha1': data_now[i],
+                **({'data_now_sha1': changed[i],
                     'data_sha1': _data(r),
                     'data_folders': r.get('knn_data_folders')}
-                   if data_now[i] else {}),
-                **({'data_unchecked': True} if _data(r) is None else {})))
+                   if changed[i] else {}),
+                # or its digest taken under another rule, of these keys
+                **({'data_unchecked': True} if _data(r) is None or other[i]
+                   else {}),
+                **({'data_unchecked_keys': other[i]} if other[i] else {})))
         if key[0] == 'init' and len(members) > 1:
             values = np.array([[_value(records[i], lv, m) for lv in LEVELS
                                 for m in METRICS] for i in members])
@@ -314,7 +339,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
             rows.append(dict(mean=True, model=labels[members[0]],
                              weights='random init' + (
                                  ' (earlier data)' if any(
-                                     data_now[i] for i in members) else ''),
+                                     changed[i] for i in members) else ''),
                              seeds=[_seed(records[i]) for i in members],
                              n=len(members), metrics=metrics, ci95=ci95))
     return rows
@@ -414,12 +439,17 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                     f'{r["data_now_sha1"][keys[0]][:12]} now): the row '
                     'shows results on the earlier data; tools/knn_eval.py '
                     'evaluates it again')
-    unchecked = [r for r in rows if r.get('data_unchecked')]
-    if unchecked:
-        lines += ['', '- not checked against the data now (evaluated before '
-                  'the results recorded their data folders\' fingerprint; '
-                  'tools/knn_eval.py evaluates them again): '
-                  + '; '.join(_row_name(r) for r in unchecked)]
+    for why, unchecked in (
+            ('evaluated before the results recorded their data folders\' '
+             'fingerprint', [r for r in rows if r.get('data_unchecked') and
+                             not r.get('data_unchecked_keys')]),
+            ('their data digest is of the metadata\'s folder, taken before '
+             'the patch files it names were fingerprinted instead',
+             [r for r in rows if r.get('data_unchecked_keys')])):
+        if unchecked:
+            lines += ['', f'- not checked against the data now ({why}; '
+                      'tools/knn_eval.py evaluates them again): '
+                      + '; '.join(_row_name(r) for r in unchecked)]
     warned = [r for r in rows if not r.get('mean') and r.get('title') and
               _warns(r['title'])]
     if warned:
