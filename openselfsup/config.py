@@ -162,16 +162,18 @@ def data_digest_words(keys: str, folder: Any = None,
     digest of the patch files a metadata names, the kNN sets without
     ``data_root`` whose patches lie under top-level trees:
     :func:`is_patches_digest`), ``the patch files the metadata in
-    <folder> names (<keys>: their list and a sample of them, SHA-1)``,
-    not the folder's data: "the data in <folder>" read as that folder
-    (the working directory) changed. The refusal's words
+    <folder> names (<keys>: their sorted paths and a sample of them,
+    SHA-1)``, what that digest compares
+    (:func:`~openselfsup.apis.knn.knn_data_sha1`), not the folder's data
+    and listing: "the data in <folder>" read as that folder (the working
+    directory) changed. The refusal's words
     (:func:`data_contents_change`) and those of ``tools/knn_summary.py``'s
     line under the table (:func:`openselfsup.apis.knn_summary.
     format_summary`)."""
     if patches:
         where = f' in {folder}' if isinstance(folder, str) else ''
         return (f'the patch files the metadata{where} names ({keys}: their '
-                'list and a sample of them, SHA-1)')
+                'sorted paths and a sample of them, SHA-1)')
     what = (f'the data in {folder} ({keys}' if isinstance(folder, str)
             else f'the data folder {keys} names (')
     return f'{what}: its listing and a sample of its files, SHA-1)'

@@ -1768,10 +1768,13 @@ def test_patches_under_top_level_trees_are_fingerprinted_by_their_files(
     with open(patches[3], 'wb') as f:  # a patch written over
         f.write(b'written over')
     # (named as the patch files the metadata names, not the metadata's
-    # folder's data: "the data in <folder>" read as that folder changed)
+    # folder's data: "the data in <folder>" read as that folder changed;
+    # what was compared, their sorted paths and a sample of them, not
+    # the folder's listing and files)
     with pytest.raises(InputError, match=re.escape(
             f'(the patch files the metadata in {work} names '
-            '(knn_eval.bank.data_root: their list and a sample of them')):
+            '(knn_eval.bank.data_root: their sorted paths and a sample of '
+            'them, SHA-1): ')):
         check_own_results(path, ckpt, sa, config='/c/a.py',
                           settings=settings())
     monkeypatch.chdir(tmp_path)  # the summary, from another directory
