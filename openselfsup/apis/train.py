@@ -12,7 +12,6 @@ rescaled. A config without ``total_batch_size`` keeps MMEngine's meaning of
 ``train_dataloader.batch_size`` (per process).
 """
 import collections
-import functools
 import itertools
 import json
 import math
@@ -739,14 +738,22 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             root = root if isinstance(root, str) else ''
             path = annotation_path(node)
             kind = type_name(node.get('type'))
+            no_root = bool(root) and '://' not in root and \
+                not os.path.isdir(root)
+            # the other files its type reads when built (this project's
+            # datasets, which do not download), those not there
+            gaps = [found for found in build_time_paths(kind, node)
+                    if not (os.path.isdir if found[2] == 'folder'
+                            else os.path.isfile)(found[1])]
             # an ImageList whose list names every image by an absolute
             # path reads neither its data_root (but for a list under it)
-            # nor its image folder (read only for a folder missing)
-            absolute = functools.lru_cache(None)(
-                lambda: kind == 'ImageList' and _absolute_list(path))
+            # nor its image folder (its list read only for a folder
+            # missing)
+            absolute = kind == 'ImageList' and (
+                no_root or any(f[2] == 'folder' for f in gaps)) and \
+                _absolute_list(path)
             missing = None
-            if root and '://' not in root and not os.path.isdir(root) \
-                    and not absolute():
+            if no_root and not absolute:
                 missing = ('data_root', root, 'folder', '')
             elif path and not os.path.exists(path):
                 missing = ('ann_file', path, 'file', '')
@@ -754,13 +761,9 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
             # starts; asked only for a missing path
             if missing and _downloads(node, 'custom_imports' in cfg):
                 missing = None
-            elif missing is None:  # other files its type reads when
-                # built (this project's datasets, which do not download)
-                missing = next((
-                    found for found in build_time_paths(kind, node)
-                    if not (os.path.isdir if found[2] == 'folder'
-                            else os.path.isfile)(found[1])
-                    and not (found[2] == 'folder' and absolute())), None)
+            elif missing is None:
+                missing = next((found for found in gaps if not (
+                    found[2] == 'folder' and absolute)), None)
             if missing:
                 what, path, kind, how = missing
                 where = '' if os.path.isabs(path) else \
