@@ -158,9 +158,10 @@ def data_digest_words(keys: str, folder: Any = None,
     """What a data digest of the settings ``keys`` (one dotted key, or
     several joined by ``, ``) is of, in words, naming the ``folder``
     recorded where it is known: ``the data in <folder> (<keys>: its
-    listing and a sample of its files, SHA-1)``; where ``patches`` (a
-    digest of the patch files a metadata names, the kNN sets without
-    ``data_root`` whose patches lie under top-level trees:
+    listing and a sample of its files, SHA-1)`` (``the data folder
+    <keys> names (its listing ...)`` where it is not known); where
+    ``patches`` (a digest of the patch files a metadata names, the kNN
+    sets without ``data_root`` whose patches lie under top-level trees:
     :func:`is_patches_digest`), ``the patch files the metadata in
     <folder> names (<keys>: their sorted paths and a sample of them,
     SHA-1)``, what that digest compares
@@ -174,9 +175,9 @@ def data_digest_words(keys: str, folder: Any = None,
         where = f' in {folder}' if isinstance(folder, str) else ''
         return (f'the patch files the metadata{where} names ({keys}: their '
                 'sorted paths and a sample of them, SHA-1)')
-    what = (f'the data in {folder} ({keys}' if isinstance(folder, str)
+    what = (f'the data in {folder} ({keys}: ' if isinstance(folder, str)
             else f'the data folder {keys} names (')
-    return f'{what}: its listing and a sample of its files, SHA-1)'
+    return f'{what}its listing and a sample of its files, SHA-1)'
 
 
 def digest_noun(path: Any, key: str = '') -> str:

@@ -577,3 +577,22 @@ def test_a_fall_back_result_of_the_folder_digest_is_listed_unchecked(
     assert [r['weights'] for r in rows] == [
         'random init', 'random init (earlier data)',
         'random init (earlier data)'], rows
+
+
+def test_other_data_without_its_folder_recorded_is_named_in_words(tmp_path):
+    """Two results on other data whose records name no data folder
+    (``knn_data_folders`` missing): the refusal read 'the data folder
+    <key> names (: its listing ...', a stray colon where the folder's
+    keys stand in the other form; now 'names (its listing ...)'."""
+    from openselfsup.apis.knn_summary import check_one_setting
+    from openselfsup.utils import InputError
+    key = 'knn_eval.bank.data_root'
+    a = result([0.5] * 6, seed=0, knn_data_sha1={key: 'a' * 40})
+    b = result([0.6] * 6, seed=1, knn_data_sha1={key: 'b' * 40})
+    with pytest.raises(InputError) as info:
+        check_one_setting(['a.json', 'b.json'], [a, b])
+    assert str(info.value) == (
+        'b.json: evaluated under other kNN settings than a.json (the data '
+        f'folder {key} names (its listing and a sample of its files, '
+        f'SHA-1): {"a" * 12} -> {"b" * 12}); one table compares models '
+        "under one setting: summarise each setting's results apart")
