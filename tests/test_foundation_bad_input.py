@@ -1551,6 +1551,63 @@ def test_check_config_checks_a_resumed_checkpoints_seed(tmp_path,
     check_launch(str(config), resume=str(ckpt), world=2)
 
 
+def test_check_config_refuses_what_the_runs_torch_load_refuses(
+        tmp_path, synthetic_root, monkeypatch):
+    """A checkpoint holding an object torch.load(weights_only=True) refuses
+    (an argparse.Namespace in its meta, beside a Pretrained file's
+    weights) passed --check-config, exit 0, for --resume, load_from and a
+    Pretrained init_cfg file, and the run refused it in one line (the
+    reference: the run itself, exit 2). The check now asks torch as the
+    run does and says the run's line, its advice included; under torch's
+    opt-out (MMEngine's torch.load then unpickles them) it passes, as
+    torch.load without weights_only reads the file (the reference)."""
+    import argparse
+
+    import torch
+
+    from openselfsup.apis.train import build_runner, check_launch, train
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    ns = argparse.Namespace(lr=0.1)
+    ckpt, legacy, weights = (tmp_path / n for n in (
+        'c.pth', 'legacy.pth', 'w.pth'))
+    saved = {'meta': {'epoch': 1, 'iter': 1, 'args': ns}, 'state_dict': {}}
+    torch.save(saved, ckpt)
+    torch.save(saved, legacy, _use_new_zipfile_serialization=False)
+    torch.save({'state_dict': {'conv1.weight': torch.ones(1)}, 'args': ns},
+               weights)
+    work = tmp_path / 'work'
+    key = 'model.backbone.init_cfg'
+    cases = [(dict(resume=str(ckpt)), {}), ({}, {'load_from': str(ckpt)}),
+             ({}, {'load_from': str(legacy)}),
+             ({}, {key: [dict(type='Pretrained', checkpoint=str(weights))]})]
+    said = []
+    for flags, opts in cases:
+        with pytest.raises(InputError) as run:  # the run's line
+            if key in opts:
+                build_runner(config, work_dir=str(work),
+                             cfg_options=opts)._init_model_weights()
+            else:
+                train(config, work_dir=str(work), cfg_options=opts,
+                      **flags)
+        assert '(argparse.Namespace), not unpickled' in str(run.value), \
+            str(run.value)
+        with pytest.raises(InputError) as check:
+            check_launch(config, opts, **flags)
+        assert str(check.value) == str(run.value), (flags, opts)
+        monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+        for path in (ckpt, legacy, weights):
+            torch.load(path)  # the reference: read, nothing refused
+        check_launch(config, opts, **flags)
+        monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+        said.append(str(run.value))
+    rc, _, lines, _ = loaded_modules(
+        ['tools/train.py', config, '--check-config', '--resume', str(ckpt)],
+        MODEL_STACK)
+    assert rc == 2 and lines == [f'error: {said[0]}'], lines
+
+
 def test_check_config_refuses_a_resumed_file_without_meta_as_the_run(
         tmp_path, synthetic_root):
     """A checkpoint holding no meta (MAE's {'model': sd}, a state dict
@@ -2630,8 +2687,9 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
             lines, loaded)
     # --resume CHECKPOINT: a missing or incomplete checkpoint was found
     # only once the processes had started, one line per process; now
-    # before, and still without torch (a run's folder: its newest complete
-    # checkpoint; only the archive is checked here)
+    # before, and without the model stack (a run's folder: its newest
+    # complete checkpoint; only the archive is checked here, and what
+    # torch.load refuses in it, which torch is asked: torch is loaded)
     gone = tmp_path / 'run' / 'epoch_3.pth'
     rc, out, err = run_tool([tool, *head, CLP_DEMO, *n, '--resume',
                              str(gone)])
@@ -2652,7 +2710,7 @@ def test_launchers_check_the_config_before_starting(tmp_path, tool,
         rc, out, lines, loaded = loaded_modules(
             ['tools/train.py', full, '--check-config', '--check-world', '2',
              '--cfg-options', f'{key}={nct}', 'total_batch_size=64',
-             '--resume', str(given)], MODEL_STACK)
+             '--resume', str(given)], MODEL_STACK[1:])
         assert rc == 0 and loaded == [], (given, lines, loaded)
     if tool == 'tools/dist_train.sh':
         # NNODES=MIN:MAX (the launcher's arithmetic on it was a bash

@@ -31,7 +31,8 @@ from ..config import (NUMPY_SEED_MAX, annotation_path,  # noqa: F401
                       check_uneven_windows, config_dicts, default_work_dir,
                       is_int, is_number, is_whole, load_config, local_file,
                       named_wrappers, numpy_seed, option_setting,
-                      pretrained_init_files, train_loop_kind, type_name,
+                      pretrained_head, pretrained_init_files,
+                      train_loop_kind, type_name,
                       variable_source)
 from ..datasets.data_files import build_time_paths
 from ..utils import (InputError, check_writable_dir, first_line,
@@ -1433,7 +1434,11 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
                  launcher: Optional[str] = None) -> List[str]:
     """The launchers' check before they start any process
     (``tools/train.py --check-config``, run by ``dist_train.sh`` and
-    ``slurm_train.sh``), without importing torch: the config and its
+    ``slurm_train.sh``), without importing torch (but where it meets a
+    local checkpoint file, to ask ``torch.load`` what the run's load
+    refuses in it: :func:`~openselfsup.utils.checkpoint.check_run_reads`,
+    for ``--resume``, a new run's ``load_from`` and ``Pretrained`` files,
+    in the run's lines): the config and its
     overrides (a config that does not train: :func:`check_training_config`),
     the run values, the ``--resume`` checkpoint (its zip
     directory: :func:`~openselfsup.utils.checkpoint_files.
@@ -1508,18 +1513,37 @@ def check_launch(config: str, cfg_options: Optional[dict] = None,
             isinstance(meta, dict) and any(is_opaque(meta.get(k)) for k in (
                 'epoch', 'iter', 'cfg', 'seed'))):
         check_resume_meta(resumed, cfg, processes, meta)
+    if resumed and local_file(resumed):
+        _check_run_reads(resumed, '--resume from ', resume=True)
     if not data_check:
         return warnings
     check_load_from(cfg, resumed)
+    initial = cfg.get('load_from')
+    if not resumed and isinstance(initial, str) and initial and \
+            local_file(initial):
+        _check_run_reads(local_file(initial), 'load_from ')
     if cfg.get('load_from_check', True) is not False:
         # the files of Pretrained init_cfgs, read when the run initialises
         # its weights (resumed or not), as the run's check refuses them
         for key, path in pretrained_init_files(cfg.get('model')):
             check_pretrained_file(key, path)
+            local = local_file(path) if isinstance(path, str) else None
+            if local:
+                _check_run_reads(local, f'{pretrained_head(key, path)}: ')
     check_data_paths(cfg)  # last, as in a run
     if world is not None:  # as the run's first epoch
         check_listed_batch(cfg, world)
     return warnings
+
+
+def _check_run_reads(path: str, head: str, resume: bool = False) -> None:
+    """What the run's ``torch.load`` refuses in the checkpoint file
+    ``path`` it reads (an object ``weights_only`` does not unpickle, a file
+    of the legacy format cut short), in the run's line
+    (:func:`~openselfsup.utils.checkpoint.check_run_reads`): the launchers'
+    check imports torch for it only where it meets a local checkpoint."""
+    from ..utils.checkpoint import check_run_reads
+    check_run_reads(path, head, resume=resume)
 
 
 #: what the warning about an earlier run's checkpoints in a new run's work

@@ -361,6 +361,52 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
                          ) from None
 
 
+def check_run_reads(path: str, head: str = '', resume: bool = False) -> None:
+    """Refuse the local checkpoint file ``path`` where the run's
+    ``torch.load`` of it refuses it, in the run's line: the launchers'
+    ``--check-config`` (:func:`~openselfsup.apis.train.check_launch`) for
+    ``--resume``, ``load_from`` and a ``Pretrained`` ``init_cfg`` file,
+    which it passed, exit 0, where the run refused it. The rule is torch's
+    own, as the run meets it (the file loaded with ``weights_only=True``
+    and this project's allow-list, :func:`register_safe_globals`; a zip's
+    tensors mapped, not read; the legacy format's read whole): an object
+    it refuses (an ``argparse.Namespace``, a class of the user's) is
+    :func:`unpickling_refusal`'s line with ``head`` (``'--resume from '``,
+    ``'load_from '``, ``'<key> (Pretrained, FILE): '``) and ``resume``,
+    the run's (MMEngine's load of ``--resume`` and ``load_from``,
+    :meth:`~openselfsup.engine.runner.AtomicRunner._unpickling_refused`;
+    the ``Pretrained`` check, :func:`load_checkpoint_file`), not under
+    torch's opt-out (:func:`weights_only_opted_out`: MMEngine's
+    ``torch.load`` unpickles them); a file of the legacy format torch
+    cannot read (cut short while it was written: the pickle has no CRC)
+    is :func:`load_legacy_checkpoint`'s line with ``head``, the run's.
+    Any other error (a damaged member behind a whole zip directory) is
+    left to the run, which tests every CRC. Imports torch (about 1 s).
+
+    Raises:
+        InputError: one line, ``head`` then ``path``.
+    """
+    register_safe_globals()
+    opted_out = weights_only_opted_out()  # (both set: refused first)
+    legacy = is_legacy_format(path)
+    try:
+        torch.load(path, map_location='cpu', weights_only=True,
+                   mmap=not legacy)
+        return
+    except Exception as exc:  # noqa: BLE001 (pickle's errors and friends)
+        # an object torch refuses: named (a pickle that is none, a damaged
+        # member, is refused so too by torch, but names no object)
+        refused = None if opted_out or refused_global(exc) is None else \
+            unpickling_refusal(path, exc, head, resume=resume)
+        if refused is not None:
+            raise refused from None
+    if legacy:  # as the run's reader says what is wrong with it
+        try:
+            load_legacy_checkpoint(path, tensors_only=True)
+        except InputError as exc:
+            raise InputError(f'{head}{exc}') from None
+
+
 def load_checkpoint_with_sha1(path: str, map_location='cpu',
                               tensors_only: bool = False
                               ) -> Tuple[dict, str]:
