@@ -1608,6 +1608,49 @@ def test_check_config_refuses_what_the_runs_torch_load_refuses(
     assert rc == 2 and lines == [f'error: {said[0]}'], lines
 
 
+def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
+        tmp_path, synthetic_root):
+    """A load_from (or Pretrained) file of torch's legacy format cut short
+    while it was written: its first bytes pass the torch-free checks, and
+    --check-config passed it, exit 0, where the run refused it in one line
+    (the reference: the run itself). The check reads it as the run's
+    reader does now and says the run's line; the whole file passes."""
+    import torch
+
+    from openselfsup.apis.train import build_runner, check_launch, train
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    whole = tmp_path / 'whole.pth'
+    torch.save({'state_dict': {'conv1.weight': torch.ones(1000)}}, whole,
+               _use_new_zipfile_serialization=False)
+    data = whole.read_bytes()
+    cut = tmp_path / 'cut.pth'
+    work = tmp_path / 'work'
+    key = 'model.backbone.init_cfg'
+    for size in (len(data) - 100, 60):  # in the tensors, in the pickle
+        cut.write_bytes(data[:size])
+        for opts in ({'load_from': str(cut)},
+                     {key: [dict(type='Pretrained', checkpoint=str(cut))]}):
+            with pytest.raises(InputError) as run:
+                if key in opts:
+                    build_runner(config, work_dir=str(work),
+                                 cfg_options=opts)._init_model_weights()
+                else:
+                    train(config, work_dir=str(work), cfg_options=opts)
+            assert 'neither a zip archive nor a checkpoint of torch\'s ' \
+                'legacy format' in str(run.value), str(run.value)
+            with pytest.raises(InputError) as check:
+                check_launch(config, opts)
+            assert str(check.value) == str(run.value), (size, opts)
+    rc, _, lines, _ = loaded_modules(
+        ['tools/train.py', config, '--check-config', '--cfg-options',
+         f'{key}.0.checkpoint={cut}', f'{key}.0.type=Pretrained'],
+        MODEL_STACK)
+    assert rc == 2 and lines == [f'error: {run.value}'], lines
+    check_launch(config, {'load_from': str(whole)})
+
+
 def test_check_config_refuses_a_resumed_file_without_meta_as_the_run(
         tmp_path, synthetic_root):
     """A checkpoint holding no meta (MAE's {'model': sd}, a state dict
