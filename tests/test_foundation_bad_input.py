@@ -3171,6 +3171,40 @@ def test_check_config_tells_a_file_it_cannot_resume_without_torch(
         assert (loaded == []) == torch_free, (path, loaded)
 
 
+def test_a_safetensors_file_to_resume_is_said_to_hold_weights_only(
+        tmp_path, synthetic_root):
+    """--resume of a .safetensors file (weights only: the reference,
+    safetensors' own reader, gives a flat dict of tensors, no meta) was
+    refused by the check and the run as 'not a checkpoint (neither the zip
+    archive torch.save writes nor torch's legacy format)', which it is
+    not told from: torch.load reads it. Both say now it holds weights
+    only, and where they go (load_from, a Pretrained init_cfg), torch-free
+    in the check."""
+    import torch
+    safetensors = pytest.importorskip('safetensors.torch')
+
+    from openselfsup.apis.train import prepare_config
+    from openselfsup.config import load_config
+    from openselfsup.utils import InputError
+    cfg = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+               ann_file='meta/train_labeled.txt')
+    path = tmp_path / 'w.safetensors'
+    safetensors.save_file({'conv1.weight': torch.ones(2)}, str(path))
+    assert set(safetensors.load_file(str(path))) == {'conv1.weight'}
+    said = (f'--resume {path}: a .safetensors file holds weights only, not '
+            'a training checkpoint; weights alone start a new run: '
+            "load_from, or a backbone's init_cfg (type='Pretrained')")
+    work = tmp_path / 'work'
+    with pytest.raises(InputError) as run:
+        prepare_config(load_config(cfg), cfg, str(work), resume=str(path))
+    assert str(run.value) == said and not work.exists()
+    rc, _, lines, loaded = loaded_modules(
+        ['tools/train.py', cfg, '--check-config', '--no-data-check',
+         '--resume', str(path)], MODEL_STACK)
+    assert rc == 2 and lines == [f'error: {said}'] and loaded == [], (
+        lines, loaded)
+
+
 ELASTIC = ("NNODES must be a whole number of at least 1 or MIN:MAX with "
            "1 <= MIN <= MAX (torchrun's node range; MAX machines here), "
            "got ")

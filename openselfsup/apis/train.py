@@ -970,15 +970,24 @@ def _not_resumable(given: str, path: str) -> InputError:
     complete checkpoint (cut short while it was written?)'. Which of them
     is told from the file's first bytes, torch-free
     (:func:`~openselfsup.utils.checkpoint_files.is_legacy_format`); only a
-    legacy file is read with torch (it was imported for all)."""
+    legacy file is read with torch (it was imported for all). A file
+    named ``.safetensors`` (weights only) is said to be no training
+    checkpoint, with where its weights go (it was called no checkpoint)."""
     from ..config import is_training_meta
     from ..utils.checkpoint_files import (NO_CHECKPOINT, cut_short,
-                                          is_legacy_format, is_torch_archive)
+                                          is_legacy_format,
+                                          is_safetensors_name,
+                                          is_torch_archive)
     other = 'give another one, or the run\'s work dir for its newest ' \
         'complete one'
     short = (f'--resume {given}: not a complete checkpoint (cut short '
              f'while it was written?); {other}')
     neither = f'--resume {given}: {NO_CHECKPOINT}; {other}'
+    if is_safetensors_name(path):  # (torch.load hands it to safetensors)
+        return InputError(
+            f'--resume {given}: a .safetensors file holds weights only, '
+            'not a training checkpoint; weights alone start a new run: '
+            "load_from, or a backbone's init_cfg (type='Pretrained')")
     if not is_legacy_format(path):
         # (a zip of other files than torch's: no checkpoint)
         return InputError(short if cut_short(path) or has_zip_directory(
