@@ -995,3 +995,79 @@ def test_a_checkpoint_saved_without_crcs_is_read(tmp_path, monkeypatch):
     cut.write_bytes(data[:len(data) // 2])
     with pytest.raises(InputError, match='not a readable PyTorch'):
         check_checkpoint_file(str(cut))
+
+
+def _rezipped(path, compression=None, last=None, without_crcs=False):
+    """The bytes of the ``torch.save`` zip ``path`` written again by
+    Python's zipfile, as another tool writes it: each member
+    ``compression`` (default stored), the member ending with ``last``
+    moved to the end, with ``without_crcs`` every CRC set to 0 (local
+    headers and directory: as torch's ``compute_crc32 = False``)."""
+    import io
+    import struct
+    import zipfile
+    with zipfile.ZipFile(path) as src:
+        names = src.namelist()
+        if last is not None:
+            names = [n for n in names if not n.endswith(last)] + \
+                [n for n in names if n.endswith(last)]
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, 'w', compression or zipfile.ZIP_STORED
+                             ) as dst:
+            for name in names:
+                dst.writestr(name, src.read(name))
+    data = bytearray(out.getvalue())
+    if without_crcs:
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+            at = zf.start_dir
+            for info in zf.infolist():  # the local headers' CRC
+                data[info.header_offset + 14:info.header_offset + 18] = \
+                    bytes(4)
+        while data[at:at + 4] == b'PK\x01\x02':  # the directory's
+            data[at + 16:at + 20] = bytes(4)
+            n, m, k = struct.unpack('<HHH', data[at + 28:at + 34])
+            at += 46 + n + m + k
+    return bytes(data)
+
+
+def test_a_damaged_deflated_member_is_not_a_complete_checkpoint(tmp_path):
+    """A zip another tool wrote with deflated members (torch writes them
+    stored; torch.load reads both: the reference) whose compressed data is
+    damaged: zlib's error escaped is_complete_archive, a traceback from
+    --resume and every reader testing a file, where a damaged stored
+    member is the one-line refusal. It is that refusal now; the whole
+    deflated file is read."""
+    import io
+    import zipfile
+    import zlib
+
+    from openselfsup.apis.train import resume_path
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import check_checkpoint_file
+    from openselfsup.utils.checkpoint_files import is_complete_archive
+    torch.save({'w': torch.arange(1000.)}, tmp_path / 't.pth')
+    whole = _rezipped(tmp_path / 't.pth', zipfile.ZIP_DEFLATED)
+    assert torch.equal(torch.load(io.BytesIO(whole), weights_only=True)['w'],
+                       torch.arange(1000.))
+    assert is_complete_archive(io.BytesIO(whole))
+    with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        info = [i for i in zf.infolist() if i.filename.endswith('data/0')][0]
+    at = info.header_offset + 30 + len(info.filename.encode()) + 8
+    damaged = bytearray(whole)
+    damaged[at:at + 32] = bytes(b ^ 0xFF for b in damaged[at:at + 32])
+    path = tmp_path / 'damaged.pth'
+    path.write_bytes(damaged)
+    start = info.header_offset + 30 + len(info.filename.encode())
+    with pytest.raises(zlib.error):  # the reference: the member's deflate
+        zlib.decompressobj(-15).decompress(
+            bytes(damaged[start:start + info.compress_size]))
+    # (torch.load reads it, to other tensors: the damage goes unsaid)
+    assert not torch.equal(torch.load(path, weights_only=True)['w'],
+                           torch.arange(1000.))
+    assert not is_complete_archive(io.BytesIO(bytes(damaged)))
+    with pytest.raises(InputError, match=re.escape(
+            f'--resume {path}: not a complete checkpoint (cut short')):
+        resume_path(str(path))
+    with pytest.raises(InputError, match='not a readable PyTorch'):
+        check_checkpoint_file(str(path))
+
