@@ -1071,3 +1071,34 @@ def test_a_damaged_deflated_member_is_not_a_complete_checkpoint(tmp_path):
     with pytest.raises(InputError, match='not a readable PyTorch'):
         check_checkpoint_file(str(path))
 
+def test_a_member_without_crc_cut_short_behind_a_valid_directory(tmp_path):
+    """A zip without CRCs (torch's compute_crc32 = False) is tested by
+    reading each member to its recorded length: the test cut the end
+    record, which the directory's read refuses first. Here a member's data
+    is cut short behind a directory kept valid (the end record's offset
+    moved): the member's recorded length runs past the file's end, and
+    the file is not complete, as torch.load refuses it (the reference);
+    whole, it is read to the tensors torch.load gives."""
+    import io
+    import struct
+    import zipfile
+
+    from openselfsup.utils.checkpoint_files import is_complete_archive
+    torch.save({'w': torch.arange(1000.)}, tmp_path / 't.pth')
+    whole = _rezipped(tmp_path / 't.pth', last='data/0', without_crcs=True)
+    with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        assert {i.CRC for i in zf.infolist()} == {0}
+        end = zf.start_dir
+    assert is_complete_archive(io.BytesIO(whole))
+    assert torch.equal(torch.load(io.BytesIO(whole), weights_only=True)['w'],
+                       torch.arange(1000.))
+    cut = 3000  # of the 4000 bytes of data/0, more than follow it
+    data = bytearray(whole[:end - cut] + whole[end:])
+    record = data.rindex(b'PK\x05\x06')
+    start, = struct.unpack('<I', data[record + 16:record + 20])
+    data[record + 16:record + 20] = struct.pack('<I', start - cut)
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:  # the directory
+        assert zf.getinfo(zf.namelist()[-1]).file_size == 4000
+    with pytest.raises(RuntimeError):
+        torch.load(io.BytesIO(bytes(data)), weights_only=True)
+    assert not is_complete_archive(io.BytesIO(bytes(data)))
