@@ -522,6 +522,53 @@ def test_a_work_dirs_checkpoint_is_read_once(tmp_path, monkeypatch):
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
 
 
+def test_a_work_dirs_legacy_format_checkpoint_is_picked(tmp_path,
+                                                        monkeypatch):
+    """knn_eval.py given a run's work dir picked zip checkpoints only: a
+    newest checkpoint of torch's legacy format (last_checkpoint naming it)
+    was passed over for an older zip, whose weights were evaluated without
+    a word, where the same file given by name is read
+    (is_loadable_checkpoint, the loaders' rule). It picks what that rule
+    accepts now: the weights evaluated are the legacy file's (the
+    reference: torch.load of it), its SHA-1 recorded. The kNN is a
+    stand-in."""
+    import hashlib
+    import json
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.evaluation import knn as knn_module
+    from openselfsup.registry import MODELS
+    config = HIDISC_DEMO
+    init_default_scope('openselfsup')
+    work = tmp_path / 'run'
+    work.mkdir()
+    old, new = str(work / 'iter_2.pth'), str(work / 'iter_4.pth')
+    for seed, path, zipped in ((2, old, True), (4, new, False)):
+        torch.manual_seed(seed)
+        state = MODELS.build(Config.fromfile(config).model).state_dict()
+        torch.save({'state_dict': state, 'meta': {'iter': seed}}, path,
+                   _use_new_zipfile_serialization=zipped)
+    (work / 'last_checkpoint').write_text(new)
+    want = torch.load(new, weights_only=False)['state_dict']
+    level = dict(n=1, acc=1.0, mca=1.0)
+    models = []
+    monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: (
+        models.append(model), dict(k=1, patch=level, slide=level,
+                                   patient=level))[1])
+    _, path = knn_eval_checkpoint(config, str(work))
+    assert path == str(work / 'knn_iter_4.json')
+    saved = json.load(open(path))
+    assert saved['checkpoint'] == new
+    assert saved['checkpoint_sha1'] == hashlib.sha1(
+        open(new, 'rb').read()).hexdigest()
+    loaded = models[0].state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in want.items())
+
+
 def test_a_checkpoint_that_cannot_be_read_is_one_line(tmp_path,
                                                      monkeypatch):
     """A checkpoint the process may not read (another user's 0600 file):

@@ -485,7 +485,10 @@ def read_resolved_checkpoint(path: str, flag: str = ''
                              ) -> Tuple[str, io.BytesIO, str]:
     """:func:`read_checkpoint` of the checkpoint ``path`` names: a file, or
     a run's work dir (the checkpoint :func:`resolve_checkpoint` picks:
-    ``last_checkpoint``'s if complete, else the newest complete one). In a
+    ``last_checkpoint``'s if the loaders read it, else the newest they
+    read, by :func:`is_loadable_checkpoint`, the rule of a file given: a
+    file of torch's legacy format there was passed over for an older zip,
+    whose weights were evaluated without a word). In a
     work dir the completeness test that picks the file is the read whose
     bytes are returned: the file is read once, where resolving it, then
     reading it, read it twice. The bytes of a file found incomplete are
@@ -508,14 +511,14 @@ def read_resolved_checkpoint(path: str, flag: str = ''
     kept = {}
 
     def complete(candidate: str) -> bool:
-        # is_complete_checkpoint's test (a file that cannot be read is not
-        # complete), keeping the bytes of the file it passes
+        # is_loadable_checkpoint's test (a file that cannot be read is not
+        # loadable), keeping the bytes of the file it passes
         kept.clear()
         try:
             buffer, sha1 = read_with_sha1(candidate)
         except InputError:
             return False
-        if not is_complete_archive(buffer):
+        if not is_loadable_checkpoint(buffer):
             return False
         kept[candidate] = buffer, sha1
         return True
