@@ -1102,3 +1102,27 @@ def test_a_member_without_crc_cut_short_behind_a_valid_directory(tmp_path):
     with pytest.raises(RuntimeError):
         torch.load(io.BytesIO(bytes(data)), weights_only=True)
     assert not is_complete_archive(io.BytesIO(bytes(data)))
+
+
+def test_a_trained_work_dirs_legacy_format_checkpoint_is_picked(tmp_path):
+    """Extraction and the backbone export given a run's work dir
+    (resolve_trained_checkpoint) picked zip checkpoints only: a newest
+    checkpoint of torch's legacy format (last_checkpoint naming it) was
+    passed over for an older zip, whose weights were used without a word,
+    where the same file given by name is read. It is picked now (the
+    reference: the loaders' rule, is_loadable_checkpoint, and torch.load
+    reading it)."""
+    from openselfsup.utils.checkpoint import resolve_trained_checkpoint
+    from openselfsup.utils.checkpoint_files import is_loadable_checkpoint
+    work = tmp_path / 'run'
+    work.mkdir()
+    old, new = str(work / 'iter_2.pth'), str(work / 'iter_4.pth')
+    for it, path, zipped in ((2, old, True), (4, new, False)):
+        torch.save({'state_dict': {'w': torch.full((2,), float(it))},
+                    'meta': {'iter': it}}, path,
+                   _use_new_zipfile_serialization=zipped)
+    (work / 'last_checkpoint').write_text(new)
+    assert is_loadable_checkpoint(new)
+    assert torch.load(new, weights_only=True)['meta'] == {'iter': 4}
+    assert resolve_trained_checkpoint(str(work)) == new
+

@@ -1028,6 +1028,9 @@ def resolve_trained_checkpoint(path: str, flag: str = '') -> str:
     run ended. An interrupted run's folder (pre-empted at epoch 150 of 200)
     gave its newest checkpoint without a word, and its features were
     taken for the trained encoder's. A checkpoint file is taken as given.
+    In a work dir, the checkpoint picked is one the loaders read
+    (:func:`is_loadable_checkpoint`, as a file given): a newest file of
+    torch's legacy format was passed over for an older zip.
 
     Raises:
         InputError: as ``resolve_checkpoint``, or a work dir whose newest
@@ -1035,7 +1038,8 @@ def resolve_trained_checkpoint(path: str, flag: str = '') -> str:
             (:func:`unfinished_run`; read for its meta, the weights mapped).
     """
     from .checkpoint_files import resolve_checkpoint
-    found = resolve_checkpoint(path, flag)
+    found = resolve_checkpoint(path, flag,
+                               is_complete=is_loadable_checkpoint)
     if not os.path.isdir(path):
         return found
     where = unfinished_run(load_checkpoint_file(found, tensors_only=True,
