@@ -11,6 +11,7 @@ distribution, and the choice between the per-image and the batched path.
 - the batched path is chosen only when asked (``augment_on='device'``) or
   on a GPU (``'auto'``), and trains end to end.
 """
+import collections
 import copy
 import os
 import re
@@ -292,17 +293,29 @@ def _device_ops(fn, *args) -> int:
 
 def _host_ops(fn, *args) -> int:
     """The tensor ops ``fn(*args)`` dispatches (every one: on CPU tensors
-    they are the host's), but those that only make a view."""
+    they are the host's), but those that only make a view; after one call
+    (the plans' constants, made once per process)."""
+    return sum(_op_names(fn, *args).values())
+
+
+def _op_names(fn, *args) -> collections.Counter:
+    """How many times ``fn(*args)`` dispatches each op (by name), but
+    those that only make a view; after one call (:func:`_host_ops`)."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     from benchmarks.bench_pretrain import _VIEW_OPS
 
     class Count(TorchDispatchMode):
-        ops = 0
+        def __init__(self):
+            super().__init__()
+            self.ops = collections.Counter()
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.ops += func.overloadpacket.__name__ not in _VIEW_OPS
+            name = func.overloadpacket.__name__
+            if name not in _VIEW_OPS:
+                self.ops[name] += 1
             return func(*args, **(kwargs or {}))
+    fn(*args)
     count = Count()
     with count:
         fn(*args)
@@ -549,37 +562,43 @@ def test_ops_called_alone_leave_their_input_as_it_was(name):
 def test_jitter_draws_its_parameters_in_few_host_ops():
     """The colour jitter's parameters (all four adjustments, 64 samples:
     hue at every position) take the host ops counted here by hand: the
-    draws 12 (the choice: rand, lt; the order: rand, sort; each factor:
-    empty, uniform_), each position's adjustment 2 (where with its
-    scalar), the blend factors 6 (ones, stack, lt, where with its
-    scalar, gather), the degenerate images' weights 4 (zeros_like, two
-    eq, stack), which positions move and mix 3 (ne, any, any), the hue
-    shifts once 4 (mul, trunc, cast, mul), each position's hue subset 3
-    (eq, nonzero, index), the factors' cast 1: 44 (63 before: the
-    factors and weights written position by position into one float64
-    table, the hue shifts computed for each position's subset)."""
+    draws 3 (the choice, the order, the factors: one ``rand`` each,
+    :class:`Draws`), the choice 1 (lt), the order 1 (sort), the four
+    factors 1 (one addcmul), each position's adjustment 2 (where with a
+    constant, made contiguous), the blend factors 4 (ones, stack, the
+    row of none and hue: ``& 3``, gather), the degenerate images'
+    weights 1 (one eq with the two ids), which positions move and mix 3
+    (ne, any, any), the hue subsets of all positions 4 (eq, their
+    counts, nonzero, the shifts' samples), the hue shifts 3 (mul, cast,
+    mul), the factors' cast 1: 24 (63, then 44 before: each draw its
+    own call, each factor an empty and a uniform_, the weights by two
+    eq and a stack, each position's hue subset its own eq, nonzero and
+    index, the shifts' truncation an op of its own)."""
     from openselfsup.datasets import batch_aug as B
     op = B.ColorJitterOp(0.4, 0.4, 0.4, 0.4)
     gen = torch.Generator().manual_seed(0)
     plans = []
     assert _host_ops(lambda: plans.append(op.plan(
-        (64, 3, 8, 8), torch.float32, gen, B.ParamUpload('meta')))) == 44
+        (64, 3, 8, 8), torch.float32, B.Draws(gen, op.draw_sizes(64)),
+        B.ParamUpload('meta')))) == 24
     assert all(sub[1] is not None for sub, _ in plans[0][3])  # hue at all
 
 
 def test_crop_boxes_are_drawn_in_few_host_ops():
     """The crop boxes take the host ops counted here by hand: the draws
-    and the aspect 6 (empty, uniform_, the area's product; empty,
-    uniform_, exp), both sides at once 5 (division, product, stack, sqrt,
-    round), which attempts fit 5 (the limits, gt, le, and, all), the
-    first that fits 3 (cast, argmax, gather), whether one did and the
-    fallback 3 (any, the fallback sides, where), the placement 7 (rand,
-    the room left, +1, product, floor, half, floor) and ``where``, the
-    boxes' stack 1: 31 (46 before: the width and the height each its own
-    ops)."""
+    and the aspect 4 (one rand, one addcmul for the area and the
+    aspect's log, the area's product, exp), both sides at once 5
+    (division, product, stack, sqrt, round), which attempts fit 4 (gt,
+    le, and, all; the limits a constant), the first that fits 2 (argmax,
+    gather: the bool viewed as int8), whether one did and the fallback 2
+    (any, where; the fallback sides a constant), the placement 6 (the
+    room left, +1, product, floor, half, floor) and ``where``, the
+    boxes' stack 1: 25 (46, then 31 before: the width and the height
+    each its own ops; then three draws, each range an empty and a
+    uniform_, the constants made each call, a cast for the argmax)."""
     from openselfsup.datasets import batch_aug as B
     assert _host_ops(B.sample_crop_boxes, 64, 224, 224, (0.2, 1.0),
-                     (3 / 4, 4 / 3), torch.Generator().manual_seed(0)) == 31
+                     (3 / 4, 4 / 3), torch.Generator().manual_seed(0)) == 25
 
 
 def test_blur_grayscale_solarize_match_the_per_image_transforms():
@@ -2814,6 +2833,98 @@ def test_param_upload_returns_what_was_added():
         got = up.get(slot)
         assert got.dtype == p.dtype and got.shape == p.shape
         assert torch.equal(got, p)
+
+
+def test_param_upload_splits_a_part_into_pieces():
+    """``add_split``: one part, read back as its pieces of the given
+    counts (an empty one None), equal to the slices of the tensor; the
+    parts around it unchanged (the jitter's hue subsets of all positions
+    in one part)."""
+    from openselfsup.datasets.batch_aug import ParamUpload
+    gen = torch.Generator().manual_seed(1)
+    for dtype in (torch.int64, torch.int32, torch.bool):
+        t = torch.randint(0, 9, (11, ), generator=gen).to(dtype)
+        up = ParamUpload('cpu')
+        before = up.add(torch.ones(3, dtype=torch.uint8))
+        counts = [4, 0, 6, 1, 0]
+        slots = up.add_split(t, counts)
+        after = up.add(torch.arange(5.0))
+        up.send()
+        assert [s is None for s in slots] == [c == 0 for c in counts]
+        start = 0
+        for c, slot in zip(counts, slots):
+            if c:
+                assert torch.equal(up.get(slot), t[start:start + c])
+            start += c
+        assert torch.equal(up.get(before), torch.ones(3, dtype=torch.uint8))
+        assert torch.equal(up.get(after), torch.arange(5.0))
+
+
+def test_draws_are_one_call_per_part_drawn_in_few():
+    """``Draws`` hands out each part as the numbers of a ``torch.rand``
+    of its own (the reference: one call per part on the same seed),
+    leaves the generator where those calls leave it, draws each run of
+    one dtype in one call, and refuses a part taken as another size or
+    dtype than listed."""
+    from openselfsup.datasets.batch_aug import Draws
+    f64, f32 = torch.float64, torch.float32
+    sizes = [(5, f64), (3, f64), (8, f32), (0, f64), (4, f64), (2, f32)]
+    gen = torch.Generator().manual_seed(3)
+    ops = _op_names(lambda: Draws(gen, sizes))
+    assert ops == {'rand': 4}, ops
+    gen.manual_seed(3)
+    drawn = Draws(gen, sizes)
+    ref = torch.Generator().manual_seed(3)
+    for count, dtype in sizes:
+        want = torch.rand(count, generator=ref, dtype=dtype)
+        got = drawn.take(count, dtype)
+        assert got.dtype == dtype and torch.equal(got, want)
+    assert torch.equal(gen.get_state(), ref.get_state())
+    drawn = Draws(gen, sizes)
+    with pytest.raises(RuntimeError, match='taken as 4'):
+        drawn.take(4)
+
+
+def test_uniform_factors_are_torchs_uniform_draws():
+    """The factors mapped from the uniform draws (``low + (high - low)
+    u`` in one op, a range given high to low too) are ``uniform_``'s of
+    the same draws, as the views drew them before (on this project's
+    CPU bit for bit, both a fused multiply-add; within a rounding of the
+    product where a CPU's kernels round otherwise), and so are the
+    jitter's four factors of one ``addcmul``."""
+    from openselfsup.datasets import batch_aug as B
+    f64 = torch.float64
+    for low, high in ((0.6, 1.4), (0.4, -0.4), (0.1, 2.0), (1.2, 0.8)):
+        u = torch.rand(1000, generator=torch.Generator().manual_seed(5),
+                       dtype=f64)
+        want = torch.empty(1000, dtype=f64).uniform_(
+            min(low, high), max(low, high),
+            generator=torch.Generator().manual_seed(5))
+        torch.testing.assert_close(B._uniform(u, low, high), want,
+                                   rtol=0, atol=1e-15)
+    op = B.ColorJitterOp(0.4, (1.6, 0.4), 0.4, 0.3, prob=0.5)
+    _, _, factors = op.draw(300, torch.Generator().manual_seed(6))
+    ref = torch.Generator().manual_seed(6)
+    torch.rand(300, generator=ref, dtype=f64)  # the choice
+    torch.rand(300, 4, generator=ref)  # the order
+    for got, r in zip(factors, op.ranges):
+        want = torch.empty(300, dtype=f64).uniform_(*sorted(r),
+                                                    generator=ref)
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize('recipe,calls', [('clp', 3), ('fsp', 1)])
+def test_views_draw_in_few_generator_calls(recipe, calls):
+    """A views call draws its ops' random numbers in few ``torch.rand``
+    calls (:class:`Draws`: CLP's crop, flip and jitter choice in one, the
+    jitter's order in one (float32), its factors, grayscale, blur and
+    solarisation in one; FSP's crop and flip in one), no ``uniform_``:
+    each draw was a call of its own (CLP 14 calls, 7 ``rand`` and 7
+    ``uniform_``; FSP 4, 2 and 2)."""
+    aug = _recipe_views(recipe, 24)
+    x = torch.zeros(8, 3, 32, 32, dtype=torch.uint8)
+    ops = _op_names(aug, x, torch.Generator().manual_seed(0))
+    assert (ops['rand'], ops['uniform_']) == (calls, 0), ops
 
 
 @pytest.mark.parametrize('shape,size', [

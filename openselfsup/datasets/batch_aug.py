@@ -42,6 +42,7 @@ not follow (an OpenCV ``backend``: mmpretrain's ``RandomResizedCrop``
 default; a ``RandomFlip`` of several directions), is refused with one line
 (``augment_on='cpu'`` keeps the per-image pipeline).
 """
+import itertools
 import math
 import os
 import threading
@@ -61,22 +62,79 @@ from .pipeline_checks import _numbers, _prob, check_settings
 PIL_L24 = (19595.0, 38470.0, 7471.0)
 
 
-def _uniform(n: int, low: float, high: float,
-             gen: torch.Generator) -> torch.Tensor:
-    """``[n]`` float64 draws uniform between ``low`` and ``high``, in
-    either order, as numpy's ``uniform(low, high)`` (what the per-image
-    transforms call: ``low + (high - low) * U``, so a range given high to
-    low draws between its two ends). torch's ``uniform_`` refuses
-    ``low > high``: a colour-jitter range such as ``brightness=(1.2, 0.8)``,
-    which mmpretrain's ``ColorJitter`` takes (with its warning), failed the
+class Draws:
+    """The uniform draws in ``[0, 1)`` that ops' :meth:`_Op.plan` take,
+    made in few generator calls: ``sizes`` lists each part, ``(count,
+    dtype)``, in the order the plans take them (:meth:`take`); each run
+    of consecutive parts of one dtype is one ``torch.rand`` of their
+    total, handed out as slices. The same numbers as one call per part
+    (torch's CPU generator fills a tensor element by element, in order:
+    tested), so a views call that draws its ops' parts together and the
+    ops called one by one, each with its own, draw the same. Each part
+    was a call of its own before (the CLP views: 14 calls, 7 of them a
+    ``uniform_`` of a new tensor; now 3).
+
+    Args:
+        gen (torch.Generator): CPU generator.
+        sizes (list): ``(count, dtype)`` of each part, ``dtype`` float64
+            or float32.
+    """
+
+    def __init__(self, gen: torch.Generator,
+                 sizes: Sequence[Tuple[int, torch.dtype]]):
+        self._parts: List[torch.Tensor] = []
+        for dtype, run in itertools.groupby(sizes, key=lambda p: p[1]):
+            counts = [int(c) for c, _ in run]
+            block = torch.rand(sum(counts), generator=gen, dtype=dtype)
+            start = 0
+            for c in counts:
+                self._parts.append(block.narrow(0, start, c))
+                start += c
+        self._next = 0
+
+    def take(self, count: int,
+             dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """The next part, ``[count]`` of ``dtype`` (as listed in
+        ``sizes``)."""
+        part = self._parts[self._next]
+        if part.numel() != count or part.dtype != dtype:
+            raise RuntimeError(f'Draws: part {self._next} is {part.numel()} '
+                               f'{part.dtype}, taken as {count} {dtype}')
+        self._next += 1
+        return part
+
+
+#: per (values, dtype): the host constants of the plans (made once, not
+#: an op each call)
+_CONSTANTS: Dict[tuple, torch.Tensor] = {}
+
+
+def _constant(*values, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """A CPU tensor of ``values`` (0-dim for one value), made once per
+    process (each ``torch.tensor`` in a plan was a host op a call)."""
+    key = (values, dtype)
+    t = _CONSTANTS.get(key)
+    if t is None:
+        t = torch.tensor(values[0] if len(values) == 1 else values,
+                         dtype=dtype)
+        _CONSTANTS[key] = t
+    return t
+
+
+def _uniform(u: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Uniform draws ``u`` in ``[0, 1)`` (float64) mapped between ``low``
+    and ``high``, in either order, as numpy's ``uniform(low, high)`` (what
+    the per-image transforms call: ``low + (high - low) * U``, so a range
+    given high to low draws between its two ends): ``low + (high - low)
+    u`` in one op, as torch's ``uniform_`` computes it (which drew them
+    before: the same numbers on the CPU of this project's tests, both a
+    fused multiply-add; a CPU whose kernels round otherwise may differ in
+    the last bit). torch's ``uniform_`` refuses ``low > high``: a
+    colour-jitter range such as ``brightness=(1.2, 0.8)``, which
+    mmpretrain's ``ColorJitter`` takes (with its warning), failed the
     first batch of the batched views."""
     low, high = sorted((float(low), float(high)))
-    return torch.empty(n, dtype=torch.float64).uniform_(low, high,
-                                                         generator=gen)
-
-
-def _chance(n: int, prob: float, gen: torch.Generator) -> torch.Tensor:
-    return torch.rand(n, generator=gen, dtype=torch.float64) < prob
+    return torch.add(_constant(low), u, alpha=high - low)
 
 
 def to_device(t: torch.Tensor, device, dtype=None) -> torch.Tensor:
@@ -187,6 +245,21 @@ class ParamUpload:
         self._size += nbytes + pad
         return len(self._slots) - 1
 
+    def add_split(self, t: torch.Tensor,
+                  counts: Sequence[int]) -> List[Optional[int]]:
+        """Queue 1-D CPU tensor ``t`` as one part (:meth:`add`) and return
+        a slot for each of its consecutive pieces of ``counts`` elements
+        (None for an empty one), read as any slot (a view of the one
+        buffer; each piece starts at a multiple of its element size)."""
+        start = self._slots[self.add(t)][0]
+        size, slots = t.element_size(), []
+        for c in counts:
+            slots.append(None if c == 0 else len(self._slots))
+            if c:
+                self._slots.append((start, c * size, t.dtype, (c, )))
+            start += c * size
+        return slots
+
     def send(self) -> None:
         """Copy everything added to the device, once (on the CPU: the
         one buffer, no copy; the same views of it as on a device)."""
@@ -225,24 +298,49 @@ def sample_crop_boxes(n: int, height: int, width: int,
         Tensor: ``[n, 4]`` float64 ``(left, top, crop_width, crop_height)``
         in whole pixels.
     """
+    u = Draws(gen, [(_box_draws(n, attempts), torch.float64)]).take(
+        _box_draws(n, attempts))
+    return _crop_boxes(u, n, height, width, area_range, ratio_range,
+                       attempts)
+
+
+def _box_draws(n: int, attempts: int) -> int:
+    """How many uniform draws :func:`_crop_boxes` takes."""
+    return n * (2 * attempts + 2)
+
+
+def _crop_boxes(u: torch.Tensor, n: int, height: int, width: int,
+                area_range: Tuple[float, float],
+                ratio_range: Tuple[float, float],
+                attempts: int) -> torch.Tensor:
+    """:func:`sample_crop_boxes` of the uniform draws ``u``
+    (:func:`_box_draws` of them, float64): the area fractions ``[n,
+    attempts]``, the log aspect ratios ``[n, attempts]`` (both mapped by
+    one ``addcmul``, as ``uniform_`` maps each: the same numbers), then
+    the placements ``[n, 2]`` (top, left)."""
+    f64 = torch.float64
     area = height * width
-    target = torch.empty(n, attempts, dtype=torch.float64).uniform_(
-        area_range[0], area_range[1], generator=gen) * area
-    log_ratio = torch.empty(n, attempts, dtype=torch.float64).uniform_(
-        math.log(ratio_range[0]), math.log(ratio_range[1]), generator=gen)
-    aspect = torch.exp(log_ratio)
+    ends = _constant(area_range[0], math.log(ratio_range[0]))
+    spans = _constant(area_range[1] - area_range[0],
+                      math.log(ratio_range[1]) - math.log(ratio_range[0]))
+    drawn = torch.addcmul(ends.view(2, 1, 1),
+                          u[:2 * n * attempts].view(2, n, attempts),
+                          spans.view(2, 1, 1))
+    target = drawn[0] * area
+    aspect = torch.exp(drawn[1])
     # both sides at once, height then width ([2, n, attempts]; each value
     # computed as alone: the same ops on each element, a third of the
     # host ops)
     side = torch.round(torch.sqrt(torch.stack([target / aspect,
                                                target * aspect])))
-    limit = torch.tensor([[height], [width]], dtype=torch.float64)
+    limit = _constant(height, width).view(2, 1)
     fits = ((side > 0) & (side <= limit[..., None])).all(0)
     if attempts > 0:
-        first = fits.to(torch.int8).argmax(1, keepdim=True)
+        # bool viewed as int8 (argmax takes no bool): no cast op
+        first = fits.view(torch.int8).argmax(1, keepdim=True)
         side = side.gather(2, first.expand(2, n, 1))[..., 0]
     else:  # no attempt: the central fallback for every sample
-        side = torch.zeros(2, n, dtype=torch.float64)
+        side = torch.zeros(2, n, dtype=f64)
     found = fits.any(1)
     # central fallback
     in_ratio = width / height
@@ -252,12 +350,11 @@ def sample_crop_boxes(n: int, height: int, width: int,
         fw, fh = round(height * max(ratio_range)), height
     else:
         fw, fh = width, height
-    side = torch.where(found, side,
-                       torch.tensor([[fh], [fw]], dtype=torch.float64))
-    u = torch.rand(n, 2, generator=gen, dtype=torch.float64)
+    side = torch.where(found, side, _constant(fh, fw).view(2, 1))
+    place = u[2 * n * attempts:].view(n, 2)
     # top then left: uniform in the room left, or centred
     room = limit - side
-    start = torch.where(found, torch.floor(u.T * (room + 1)),
+    start = torch.where(found, torch.floor(place.T * (room + 1)),
                         torch.floor(room / 2))
     return torch.stack([start[1], start[0], side[1], side[0]], 1)
 
@@ -417,10 +514,13 @@ def _resize_params(boxes: torch.Tensor, up: ParamUpload) -> Tuple[int, int]:
     table's columns plus the start: int64 without a cast) and the table
     rows ``[width - 1..., height - 1...]`` int32 (``index_select`` takes
     int32); 24 bytes a crop. Returns their slots."""
-    n = len(boxes)
-    params = boxes.T.reshape(2, 2 * n)
-    return (up.add(params[0].to(torch.int64)),
-            up.add(params[1].to(torch.int32) - 1))
+    # [4, n]: each cast makes its two rows one contiguous run (a copy of
+    # the four, then two casts and a subtraction before)
+    params, contiguous = boxes.T, torch.contiguous_format
+    return (up.add(params[:2].to(torch.int64,
+                                 memory_format=contiguous).view(-1)),
+            up.add(params[2:].to(torch.int32,
+                                 memory_format=contiguous).view(-1).sub_(1)))
 
 
 def _resize_matrices(slots: Tuple[int, int], up: ParamUpload,
@@ -624,9 +724,9 @@ def _crop_plan(boxes: torch.Tensor, shape: tuple, in_dtype: torch.dtype,
         boxes[:, 2], boxes[:, 3], size)
     every = vertical is not None and bool(vertical.all())
     mixed = vertical is not None and not every and bool(vertical.any())
-    if flip is not None:
-        boxes = boxes.clone()
-        boxes[:, 2] += flip * tx.in_size
+    if flip is not None:  # one op: the flipped widths + in_size
+        boxes = torch.addcmul(boxes, flip[:, None],
+                              _constant(0, 0, tx.in_size, 0))
     if not mixed:
         plan.update(kind='every' if every else 'none',
                     crops=_resize_params(boxes, up))
@@ -899,8 +999,10 @@ def _hsv_to_rgb(h: torch.Tensor, s: torch.Tensor,
 
 
 def _hue_shifts(factor: torch.Tensor) -> torch.Tensor:
-    """Pillow's 8-bit hue shift of each factor: ``int(factor * 255)``."""
-    return torch.trunc(factor.to(torch.float64) * 255)
+    """Pillow's 8-bit hue shift of each factor: ``int(factor * 255)``,
+    int32 (the cast truncates toward zero, as ``int``: one op, a
+    ``trunc`` and a cast before)."""
+    return (factor.to(torch.float64) * 255).to(torch.int32)
 
 
 def adjust_hue_formula(x, factor):
@@ -990,7 +1092,7 @@ def adjust_hue(x, factor):
 def _hue_codes(factor: torch.Tensor) -> torch.Tensor:
     """``[N]`` int32 ``65536 * int(factor * 255)``: each factor's shift of
     ``65536 H + 256 S + V`` (:func:`adjust_hue`)."""
-    return _hue_shifts(factor).to(torch.int32) * 65536
+    return _hue_shifts(factor) * 65536
 
 
 def _rotate_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
@@ -1180,10 +1282,17 @@ class _Op:
     #: whether :meth:`apply` may write into its batch
     writes = True
 
-    def plan(self, shape: tuple, dtype: torch.dtype, gen: torch.Generator,
+    def draw_sizes(self, n: int) -> List[Tuple[int, torch.dtype]]:
+        """The uniform draws :meth:`plan` takes from its :class:`Draws`
+        for ``n`` samples, in order, ``(count, dtype)`` (by default one
+        per sample: whether it is chosen)."""
+        return [(n, torch.float64)]
+
+    def plan(self, shape: tuple, dtype: torch.dtype, draws: Draws,
              up: ParamUpload):
-        """Draw the parameters of a batch of ``shape`` (``[N, C, H, W]``)
-        and ``dtype``; returns what :meth:`apply` needs."""
+        """The parameters of a batch of ``shape`` (``[N, C, H, W]``) and
+        ``dtype`` from uniform ``draws`` (:meth:`draw_sizes`); returns
+        what :meth:`apply` needs."""
         raise NotImplementedError
 
     def apply(self, x: torch.Tensor, plan, up: ParamUpload) -> torch.Tensor:
@@ -1199,7 +1308,8 @@ class _Op:
     def _run(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """:meth:`__call__` on a batch this op may write into."""
         up = ParamUpload(x.device)
-        plan = self.plan(tuple(x.shape), x.dtype, gen, up)
+        plan = self.plan(tuple(x.shape), x.dtype,
+                         Draws(gen, self.draw_sizes(x.shape[0])), up)
         up.send()
         return self.apply(x, plan, up)
 
@@ -1248,10 +1358,18 @@ class ResizedCropOp(_Op):
         return sample_crop_boxes(n, height, width, self.area_range,
                                  self.ratio_range, gen, self.attempts)
 
-    def plan(self, shape, dtype, gen, up):
-        boxes = self.boxes(shape[0], shape[2], shape[3], gen)
+    def draw_sizes(self, n):
+        # the boxes' draws, then the flip's (as its own op draws it)
+        return [(_box_draws(n, self.attempts), torch.float64)] + (
+            [] if self.flip_prob is None else [(n, torch.float64)])
+
+    def plan(self, shape, dtype, draws, up):
+        n = shape[0]
+        boxes = _crop_boxes(draws.take(_box_draws(n, self.attempts)), n,
+                            shape[2], shape[3], self.area_range,
+                            self.ratio_range, self.attempts)
         flip = None if self.flip_prob is None else \
-            _chance(shape[0], self.flip_prob, gen)
+            draws.take(n) < self.flip_prob
         return _crop_plan(boxes, shape, dtype, self.size, up, flip)
 
     def apply(self, x, plan, up):
@@ -1266,8 +1384,8 @@ class FlipOp(_Op):
     def __init__(self, prob: float):
         self.prob = prob
 
-    def plan(self, shape, dtype, gen, up):
-        return _subset(_chance(shape[0], self.prob, gen), up)
+    def plan(self, shape, dtype, draws, up):
+        return _subset(draws.take(shape[0]) < self.prob, up)
 
     def apply(self, x, plan, up):
         return _on_subset(x, plan, up, lambda sub: sub.flip(-1))
@@ -1303,6 +1421,25 @@ class ColorJitterOp(_Op):
                        for r in (ref.brightness, ref.contrast,
                                  ref.saturation, ref.hue)]
         self.prob = prob
+        # the factors' ranges, low end and span ([k, 1]: one addcmul maps
+        # the k drawn rows, as numpy's uniform, :func:`_uniform`)
+        drawn = [sorted(r) for r in self.ranges if r is not None]
+        self._ends = torch.tensor([[lo] for lo, _ in drawn],
+                                  dtype=torch.float64).view(-1, 1)
+        self._spans = torch.tensor([[hi - lo] for lo, hi in drawn],
+                                   dtype=torch.float64).view(-1, 1)
+        # the adjustments whose degenerate image is the gray mean
+        # (contrast, 1) and the gray image (saturation, 2); -2 (no
+        # position's) for one the config leaves out
+        self._gray_ids = torch.tensor(
+            [k if self.ranges[k] is not None else -2 for k in (1, 2)])
+
+    def draw_sizes(self, n):
+        # whether chosen; the order (float32, torch.rand's default); the
+        # factors of the adjustments in the config
+        k = len(self._ends)
+        return [(n, torch.float64), (4 * n, torch.float32),
+                (k * n, torch.float64)]
 
     def draw(self, n: int, gen: torch.Generator):
         """``(chosen [n] bool, order [n, 4], factors)``: whether each sample
@@ -1310,40 +1447,55 @@ class ColorJitterOp(_Op):
         brightness, 1 contrast, 2 saturation, 3 hue), and per adjustment
         ``[n]`` float64 factors (None for an adjustment the config leaves
         out)."""
-        chosen = _chance(n, self.prob, gen)
-        order = torch.argsort(torch.rand(n, 4, generator=gen), 1)
-        factors = [None if r is None else _uniform(n, r[0], r[1], gen)
-                   for r in self.ranges]
+        return self._draw(Draws(gen, self.draw_sizes(n)), n)
+
+    def _draw(self, draws: Draws, n: int):
+        """:meth:`draw` from ``draws`` (:meth:`draw_sizes`)."""
+        chosen = draws.take(n) < self.prob
+        order = torch.argsort(draws.take(4 * n, torch.float32).view(n, 4), 1)
+        k = len(self._ends)
+        drawn = iter(torch.addcmul(self._ends, draws.take(k * n).view(k, n),
+                                   self._spans))
+        factors = [None if r is None else next(drawn) for r in self.ranges]
         return chosen, order, factors
 
-    def plan(self, shape, dtype, gen, up):
+    def plan(self, shape, dtype, draws, up):
         n = shape[0]
-        chosen, order, factors = self.draw(n, gen)
+        chosen, order, factors = self._draw(draws, n)
         # [position, sample]: which adjustment each sample makes there (-1:
-        # none, the sample is not jittered)
-        at = torch.where(chosen[:, None], order, -1).T
+        # none, the sample is not jittered; contiguous: the weights below
+        # are then made contiguous, as they are sent)
+        at = torch.where(chosen, order.T,
+                         _constant(-1, dtype=torch.int64)).contiguous()
         # per position and sample: blend factor (1 leaves a sample as it
         # is: hue, not jittered, or an adjustment the config leaves out),
         # looked up in one gather from the factors of brightness,
-        # contrast, saturation and a row of ones
+        # contrast, saturation and a row of ones (row 3: hue's, and
+        # none's, -1 & 3)
         ones = torch.ones(n, dtype=torch.float64)
         table = torch.stack([ones if f is None else f
                              for f in factors[:3]] + [ones])
-        factor = table.gather(0, torch.where(at < 0, 3, at))
+        factor = table.gather(0, at & 3)
         # and whether the degenerate image is the gray image's mean
         # (contrast) or the gray image (saturation); else black
-        # (brightness), as bool (a byte each)
-        none = torch.zeros_like(at, dtype=torch.bool)
-        weights = torch.stack([none if factors[op] is None else at == op
-                               for op in (1, 2)], 1)
+        # (brightness), as bool (a byte each), [position, 2, sample]
+        weights = at[:, None] == self._gray_ids.view(1, 2, 1)
         moves = (factor != 1).any(1).tolist()
         mixes = weights.flatten(1).any(1).tolist()
         hue = []  # per position: the subset rotated, its shifts' slot
-        codes = None if factors[3] is None else _hue_codes(factors[3])
-        for pos in range(4 if codes is not None else 0):
-            sub = _subset(at[pos] == 3, up)
-            hue.append((sub, None if sub[1] is None else
-                        up.add(codes[sub[0]])))
+        if factors[3] is not None:
+            # every position's subset at once: (position, sample) in
+            # order, cut by the counts per position; one copy of the
+            # samples and one of their shifts, read per position as views
+            # (three ops per position before)
+            rotated = at == 3
+            counts = rotated.sum(1).tolist()
+            idx = rotated.nonzero()[:, 1].contiguous()
+            slots = up.add_split(idx, counts)
+            shifts = up.add_split(
+                _hue_codes(factors[3].index_select(0, idx)), counts)
+            for part, slot, shift in zip(idx.split(counts), slots, shifts):
+                hue.append(((part, slot), shift))
         # the factors in the batch's dtype
         return (up.add(factor.to(dtype)), up.add(weights)), moves, mixes, \
             hue
@@ -1461,8 +1613,8 @@ class GrayscaleOp(_Op):
         return self._table(x.device).index_select(0, code.flatten()).view(
             code.shape[0], 1, *code.shape[1:]).to(x.dtype)
 
-    def plan(self, shape, dtype, gen, up):
-        return _subset(_chance(shape[0], self.prob, gen), up)
+    def plan(self, shape, dtype, draws, up):
+        return _subset(draws.take(shape[0]) < self.prob, up)
 
     def apply(self, x, plan, up):
         def gray(sub):
@@ -1492,14 +1644,18 @@ class BlurOp(_Op):
         self.sigma_range = tuple(sigma_range)
         self.prob = prob
 
-    def plan(self, shape, dtype, gen, up):
+    def draw_sizes(self, n):
+        return [(n, torch.float64), (n, torch.float64)]  # chance, sigma
+
+    def plan(self, shape, dtype, draws, up):
         n = shape[0]
-        chosen = _chance(n, self.prob, gen)
-        sigma = _uniform(n, self.sigma_range[0], self.sigma_range[1], gen)
-        sub = _subset(chosen, up)
+        sub = _subset(draws.take(n) < self.prob, up)
+        u = draws.take(n)
         if sub[1] is None:
             return sub, None, 0
-        split, half = _blur_weights(sigma[sub[0]], dtype)
+        # the sigmas of the chosen samples only (the same values)
+        sigma = _uniform(u[sub[0]], *self.sigma_range)
+        split, half = _blur_weights(sigma, dtype)
         return sub, up.add(split), half
 
     def apply(self, x, plan, up):
@@ -1516,17 +1672,17 @@ class SolarizeOp(_Op):
         self.thr = thr
         self.prob = prob
 
-    def plan(self, shape, dtype, gen, up):
+    def plan(self, shape, dtype, draws, up):
         # per sample the threshold, infinite where it is not solarised: one
         # comparison on the device (a mask and its conjunction before); in
         # the batch's float dtype, float64 for an integer batch (which
         # holds no infinity: a uint8 batch failed in torch.full; the
-        # comparison of its 8-bit values with a float64 one is exact)
-        chosen = _chance(shape[0], self.prob, gen)
-        thr = torch.full((shape[0], ), float('inf'),
-                         dtype=dtype if dtype.is_floating_point else
-                         torch.float64)
-        return up.add(thr.masked_fill_(chosen, self.thr))
+        # comparison of its 8-bit values with a float64 one is exact);
+        # one where of two constants (a full and a masked_fill before)
+        chosen = draws.take(shape[0]) < self.prob
+        kind = dtype if dtype.is_floating_point else torch.float64
+        return up.add(torch.where(chosen, _constant(self.thr, dtype=kind),
+                                  _constant(float('inf'), dtype=kind)))
 
     def apply(self, x, plan, up):
         thr = up.get(plan).view(-1, 1, 1, 1)
@@ -1779,10 +1935,13 @@ class BatchAugment:
                     x = x.clone()
             # every op's parameters drawn first (in the ops' order, as
             # before), then sent to the device in one copy
+            # (their uniform draws first, in few calls: Draws)
             up = ParamUpload(images.device)
+            draws = Draws(gen, [part for op in self.ops
+                                for part in op.draw_sizes(len(x))])
             shape, plans = tuple(x.shape), []
             for op in self.ops:
-                plans.append(op.plan(shape, x.dtype, gen, up))
+                plans.append(op.plan(shape, x.dtype, draws, up))
                 shape = op.out_shape(shape)
             up.send()
             for op, plan in zip(self.ops, plans):
