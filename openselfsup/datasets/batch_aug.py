@@ -1115,7 +1115,7 @@ def _rotate_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
 #: and where ``k t`` is exact, rounded as the two were
 _ONE32 = torch.tensor(1.0)
 _ONE64 = torch.tensor(1.0, dtype=torch.float64)
-_MINUS_HALF64 = torch.tensor(-0.5, dtype=torch.float64)
+_MINUS_HALF32 = torch.tensor(-0.5)
 _UNIT32 = torch.tensor(float(1 << 24))
 _HALF_UNIT64 = torch.tensor(float(1 << 23), dtype=torch.float64)
 
@@ -1127,15 +1127,17 @@ def pil_box_radius(sigma: torch.Tensor, passes: int = 3) -> torch.Tensor:
     sqrt(12 sigma2 + 1)`` (double, stored as float), ``l = floor((L - 1)
     / 2)`` (double), ``a = (2 l + 1) (l (l + 1) - 3 sigma2) / (6 (sigma2
     - (l + 1)^2))``, ``l + a``. The products by 12, 0.5 and 2 are exact,
-    so each is one op with its sum (:data:`_ONE64`), and ``l + 1`` is
-    taken once: the same values in 22 host ops (27 before)."""
+    so each is one op with its sum (:data:`_ONE64`), ``l + 1`` is taken
+    once, and ``l`` in single precision, exact there: the same values in
+    20 host ops (27, then 22 before)."""
     f32, f64 = torch.float32, torch.float64
     s = sigma.to(f32)
     sigma2 = s * s / passes
     big_l = torch.sqrt(torch.add(_ONE64, sigma2.to(f64), alpha=12.0)).to(f32)
-    # (L - 1) / 2 in double, exact there: -0.5 + 0.5 L
-    small_l = torch.floor(torch.add(_MINUS_HALF64, big_l.to(f64),
-                                    alpha=0.5)).to(f32)
+    # (L - 1) / 2 = -0.5 + 0.5 L, exact in single precision as in double
+    # (1 <= L < 2**24: 0.5 L is exact, and -0.5 a multiple of its ulp; in
+    # double with two casts before)
+    small_l = torch.floor(torch.add(_MINUS_HALF32, big_l, alpha=0.5))
     next_l = small_l + 1
     a = torch.add(_ONE32, small_l, alpha=2) * (small_l * next_l - 3 * sigma2)
     a = a / (6 * (sigma2 - next_l * next_l))
@@ -1150,17 +1152,19 @@ def _box_weights(radius: torch.Tensor, r: torch.Tensor,
     as Pillow computes them (in units of ``2 ** -24``; ``radius`` in
     float32 as Pillow's): ``ww = floor(2**24 / (2 radius + 1))`` in
     float32, ``fw = floor((2**24 - (2 r + 1) ww) / 2)``, integers below
-    2**25, exact in double in any order (one ``addcmul``). 14 host ops
-    (20 before, and the floor of the radius taken twice)."""
+    2**25, exact in double in any order (one ``addcmul``). 12 host ops
+    (20, then 14 before: the floor of the radius taken twice; the
+    distances made each call)."""
     f64 = torch.float64
     r = r.to(f64)[:, None]
     ww = torch.floor(_UNIT32 / torch.add(_ONE32, radius, alpha=2)).to(f64)
     fw = torch.floor(torch.addcmul(_HALF_UNIT64, torch.add(_ONE64, r,
                                                            alpha=2),
                                    ww[:, None], value=-0.5))
-    dist = torch.arange(half + 1, dtype=f64)
-    w = torch.where(dist <= r, ww[:, None], fw)
-    return w.masked_fill_(dist > r + 1, 0.0)
+    # the distances 0 .. half, and 1 less (dist > r + 1: dist - 1 > r):
+    # constants, made once per half
+    w = torch.where(_constant(*range(half + 1)) <= r, ww[:, None], fw)
+    return w.masked_fill_(_constant(*range(-1, half)) > r, 0.0)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor,
