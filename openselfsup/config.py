@@ -146,8 +146,20 @@ def data_contents_change(key: str, old: Any, new: Any,
     words (:func:`key_change`, the digests shortened to 12 digits), naming
     the ``folder`` where it is known: the data written again under the
     same folder (the synthetic generator run again with another seed or
-    size). What the digests are of: :func:`data_digest_words`."""
+    size). What the digests are of: :func:`data_digest_words`; a digest
+    of the patch files a metadata named then and of a folder now (that
+    metadata rewritten to name patches under one folder,
+    ``openselfsup.apis.knn.unjudged_data_keys``), each in its words."""
     key = key[len('data.'):]
+    if is_patches_digest(old) and isinstance(new, str) and \
+            not is_patches_digest(new):
+        where = f'the data in {folder}' if isinstance(folder, str) else \
+            'its folder'
+        return key_change(
+            f'the data {key} reads (then the patch files its metadata '
+            'named: their sorted paths and a sample of them; now '
+            f'{where}: its listing and a sample of its files; SHA-1)',
+            old, new, lambda v: str(v)[:12])
     return key_change(data_digest_words(
         key, folder, is_patches_digest(old) or is_patches_digest(new)),
         old, new, lambda v: str(v)[:12])

@@ -444,6 +444,20 @@ def test_a_result_of_the_earlier_data_rule_is_not_judged_by_its_folder(
     notes = [line for line in out['markdown'].splitlines()
              if 'was written again since' in line]
     assert len(notes) == 1 and new in notes[0], out['markdown']
+    # the earlier result is not checked against the data now: it passed
+    # without a word (no mark, no line), as if checked; listed now, with
+    # its own reason, in the lines and the JSON
+    unchecked = [line for line in out['markdown'].splitlines()
+                 if 'not checked against the data now' in line]
+    assert len(unchecked) == 1 and 'seed 0' in unchecked[0] and \
+        'seed 1' not in unchecked[0], out['markdown']
+    assert "their data folder is their metadata's folder (the earlier " \
+        'rule' in unchecked[0], unchecked
+    rows = json.loads((tmp_path / 'out' / 'again.json').read_text())['rows']
+    assert [r.get('data_unchecked_why') for r in rows[:2]] == [
+        {key: 'metadata_folder'}, None], rows
+    assert rows[0]['data_unchecked'] and rows[0]['data_unchecked_keys'] == \
+        [key]
 
 
 
@@ -538,8 +552,10 @@ def test_a_patch_files_digest_is_named_so_under_the_table(
     named = f'the patch files the metadata in {work} names ({keys}: '
     assert len(notes) == 1 and named in notes[0], out['markdown']
     assert f'the data in {work}' not in out['markdown'], out['markdown']
-    # the refusal's words, the keys aside
-    refusal = data_contents_change(f'data.{keys}', then, 'b' * 40, str(work))
+    # the refusal's words, the keys aside (a digest of the patch files
+    # then and now)
+    refusal = data_contents_change(f'data.{keys}', then, 'b' * 40 +
+                                   ':patches', str(work))
     assert notes[0].split(': ', 1)[1].startswith(
         refusal.rsplit(': ', 1)[0] + ' were written again since'), \
         (notes[0], refusal)
@@ -571,12 +587,88 @@ def test_a_fall_back_result_of_the_folder_digest_is_listed_unchecked(
     rows = json.loads((tmp_path / 'same.json').read_text())['rows']
     assert [r.get('data_unchecked') for r in rows[:2]] == [True, None]
     assert rows[0]['data_unchecked_keys'] == keys
+    assert rows[0]['data_unchecked_why'] == dict.fromkeys(keys,
+                                                          'folder_digest')
     (tmp_path / 'x' / 'P0' / '1.png').write_bytes(b'written over')
     out = summarize(paths, tmp_path / 'changed')
     rows = json.loads((tmp_path / 'changed.json').read_text())['rows']
     assert [r['weights'] for r in rows] == [
         'random init', 'random init (earlier data)',
         'random init (earlier data)'], rows
+
+
+@pytest.mark.parametrize('metadata', ['one tree', 'deleted'])
+def test_a_patch_files_result_whose_metadata_changed_since(
+        tmp_path, monkeypatch, metadata):
+    """Review r58: a result of today's digest of the patch files its
+    metadata names (the top-level fall-back), whose data is digested as
+    a folder now: the digests of two kinds were left out either way
+    round, and the summary said "their data digest is of the metadata's
+    folder, taken before ...", false here. Its metadata rewritten to
+    name patches under one folder is a data change: the row is marked
+    '(earlier data)', the line says the metadata was written again, and
+    knn_eval.py's rerun check names the data (one rule, judged_data).
+    Its metadata deleted: not checked, for that reason."""
+    from openselfsup.apis.knn import (check_own_results, knn_data_folders,
+                                      knn_data_sha1, knn_settings)
+    from openselfsup.apis.knn_summary import data_written_over
+    from openselfsup.utils import InputError, data_folder_sha1
+    work, meta, recorded = _fallen_back(tmp_path, monkeypatch)
+    knn = {side: dict(type='HierarchicalPatchDataset', metadata=str(meta),
+                      split_name=side) for side in ('bank', 'query')}
+    values, files = knn_settings(knn)
+    keys = sorted(recorded['knn_data_folders'])
+    rec = result([0.5] * 6, knn_settings=values, knn_files_sha1=files,
+                 knn_data_sha1=recorded['knn_data_sha1'],
+                 knn_data_folders=recorded['knn_data_folders'])
+    path = write(tmp_path, 'knn_run_iter_300.json', rec)
+    if metadata == 'deleted':
+        os.remove(meta)
+    else:  # both patches under tmp_path/x/P0: no fall-back
+        meta.write_text(json.dumps({'P0': {'class': 'TUM', 'slides': {
+            'S0': [str(tmp_path / 'x' / 'P0' / f'{i}.png')
+                   for i in range(2)]}}}))
+    out = summarize([path], tmp_path / 'now')
+    row = json.loads((tmp_path / 'now.json').read_text())['rows'][0]
+    lines = [line for line in out['markdown'].splitlines()
+             if line.startswith('- ')]
+    assert len(lines) == 1, out['markdown']
+    assert "of the metadata's folder, taken before" not in lines[0], lines
+    if metadata == 'deleted':
+        assert data_written_over([rec]) == [None]
+        assert row['weights'] == 'run/iter_300.pth', row
+        assert lines[0].startswith('- not checked against the data now ('
+                                   'their data digest is of the patch files '
+                                   'a metadata names, and that metadata '
+                                   'cannot be read now'), lines
+        assert row['data_unchecked_why'] == dict.fromkeys(
+            keys, 'metadata_unread'), row
+        return
+    # the digest now: of the folder recorded (utils' own digest)
+    folder_now = data_folder_sha1(str(work))
+    assert data_written_over([rec]) == [dict.fromkeys(keys, folder_now)]
+    assert row['weights'] == 'run/iter_300.pth (earlier data)', row
+    assert 'data_unchecked' not in row, row
+    assert lines[0].startswith(
+        f'- hlss_demo, run/iter_300.pth (earlier data): the metadata in '
+        f'{work} ({", ".join(keys)}) was written again since it was '
+        'evaluated'), lines
+    assert f'{folder_now[:12]} now' in lines[0], lines
+    # knn_eval.py's rerun: refused by the data too (the first key that
+    # differs), not only by the metadata file's SHA-1
+    folders = knn_data_folders(knn)
+    assert set(folders.values()) == {str(tmp_path / 'x' / 'P0')}
+    now = knn_data_sha1(folders, knn_settings(knn)[0])
+    with pytest.raises(InputError) as err:
+        check_own_results(path, rec['checkpoint'], rec['checkpoint_sha1'],
+                          config=rec['config'], settings=(
+                              *knn_settings(knn), now, folders))
+    then = recorded['knn_data_sha1'][keys[0]]
+    assert (f'(the data {keys[0]} reads (then the patch files its metadata '
+            'named: their sorted paths and a sample of them; now the data '
+            f'in {tmp_path / "x" / "P0"}: its listing and a sample of its '
+            f'files; SHA-1): {then[:12]} -> {now[keys[0]][:12]}; 3 more '
+            'differ)') in str(err.value), err.value
 
 
 def test_other_data_without_its_folder_recorded_is_named_in_words(tmp_path):

@@ -346,8 +346,8 @@ def with_files(settings: Dict, files: Dict[str, str],
                 **{f'data.{k}': v for k, v in (data or {}).items()})
 
 
-def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
-                                                 Optional[Dict]]:
+def judged_data(there: Any, here: Any, now: bool = False
+                ) -> Tuple[Optional[Dict], Optional[Dict]]:
     """The data folders' digests (:func:`knn_data_sha1`) of two results,
     or of a result and this evaluation (each a results record, or one
     with ``knn_settings``, ``knn_data_sha1`` and ``knn_data_folders``),
@@ -355,33 +355,89 @@ def judged_data(there: Any, here: Any) -> Tuple[Optional[Dict],
     (written before they were recorded: compared without them, as then);
     else both without the folders whose digest is None on either side (a
     sampled file that could not be read, then or now: no evidence either
-    way) and without those either side recorded under the earlier rule
-    (:func:`earlier_rule_keys`). One rule for ``tools/knn_eval.py``'s
-    rerun, ``tools/knn_summary.py``'s one-setting check and its
-    ``(earlier data)`` mark."""
+    way) and without those :func:`unjudged_data_keys` leaves out (``now``:
+    ``here`` is the data now, this evaluation's or read again). One rule
+    for ``tools/knn_eval.py``'s rerun, ``tools/knn_summary.py``'s
+    one-setting check and its ``(earlier data)`` mark."""
     from ..utils.fingerprint import unread_digests
     if not (isinstance(there, dict) and isinstance(here, dict)):
         return None, None
     there_d, here_d = there.get('knn_data_sha1'), here.get('knn_data_sha1')
     if not (isinstance(there_d, dict) and isinstance(here_d, dict)):
         return None, None
-    skip = unread_digests(there_d, here_d) | earlier_rule_keys(there) | \
-        earlier_rule_keys(here) | other_kind_keys(there_d, here_d)
+    skip = unread_digests(there_d, here_d) | \
+        _earlier_rule_sides(there, here, now) | \
+        set(unjudged_data_keys(there, here, now))
     return ({k: v for k, v in there_d.items() if k not in skip},
             {k: v for k, v in here_d.items() if k not in skip})
 
 
-def other_kind_keys(there: Dict, here: Dict) -> Set[str]:
-    """The keys of two ``knn_data_sha1`` (a record's, another's or one
-    taken now) whose digest one side took of the patch files a metadata
-    names (:func:`~openselfsup.config.is_patches_digest`) and the other
-    of a folder: taken under another rule (a fall-back recorded before
-    the fall-back read the patch files, of the metadata's folder), no
-    evidence either way (:func:`judged_data`; ``tools/knn_summary.py``
-    lists such a result as not checked against the data now)."""
-    return {k for k in set(there) & set(here)
-            if isinstance(there[k], str) and isinstance(here[k], str)
-            and is_patches_digest(there[k]) != is_patches_digest(here[k])}
+#: why :func:`unjudged_data_keys` leaves a data digest out, by its word in
+#: ``tools/knn_summary.py``'s JSON (``data_unchecked_why``) and its line
+UNJUDGED_DATA = {
+    'metadata_folder': "their data folder is their metadata's folder (the "
+                       'earlier rule: it held the run\'s outputs), not the '
+                       'folder of the patches it names',
+    'folder_digest': "their data digest is of the metadata's folder, taken "
+                     'before the patch files it names were fingerprinted '
+                     'instead',
+    'metadata_unread': 'their data digest is of the patch files a metadata '
+                       'names, and that metadata cannot be read now '
+                       '(deleted, moved or not a patient metadata)',
+}
+
+
+def unjudged_data_keys(there: Any, here: Any, now: bool = False
+                       ) -> Dict[str, str]:
+    """``{dotted key: why}`` (a key of :data:`UNJUDGED_DATA`) of the data
+    digests (``knn_data_sha1``) that both ``there`` and ``here`` (as
+    :func:`judged_data` takes them) hold and that are not compared, as
+    no evidence either way: ``'metadata_folder'``, a folder either side
+    recorded under the earlier rule (:func:`earlier_rule_keys`);
+    ``'folder_digest'``, a digest ``there`` took of a folder where
+    ``here``'s is of the patch files a metadata names
+    (:func:`~openselfsup.config.is_patches_digest`: a fall-back recorded
+    before the fall-back read the patch files, of the metadata's
+    folder), and, between two results (not ``now``), either way round.
+    Where ``here`` is the data ``now`` and ``there``'s digest is of the
+    patch files its metadata names but ``here``'s of a folder: the
+    metadata rewritten since to name patches under one folder is a data
+    change, compared (the digests differ, as a folder's that changed);
+    ``'metadata_unread'`` where that metadata cannot be read now
+    (:func:`named_patches`: deleted, unreadable, naming no patch)."""
+    if not (isinstance(there, dict) and isinstance(here, dict)):
+        return {}
+    there_d, here_d = there.get('knn_data_sha1'), here.get('knn_data_sha1')
+    if not (isinstance(there_d, dict) and isinstance(here_d, dict)):
+        return {}
+    earlier = _earlier_rule_sides(there, here, now)
+    folders = there.get('knn_data_folders')
+    folders = folders if isinstance(folders, dict) else {}
+    out = {}
+    for key in set(there_d) & set(here_d):
+        old, new = there_d[key], here_d[key]
+        if not (isinstance(old, str) and isinstance(new, str)):
+            continue
+        if key in earlier:
+            out[key] = 'metadata_folder'
+        elif is_patches_digest(new) and not is_patches_digest(old) or \
+                not now and is_patches_digest(old) != is_patches_digest(new):
+            out[key] = 'folder_digest'
+        elif is_patches_digest(old) and not is_patches_digest(new):
+            meta = _recorded_meta_file(key, folders.get(key),
+                                       there.get('knn_settings'))
+            if meta is None or named_patches(meta) is None:
+                out[key] = 'metadata_unread'
+    return out
+
+
+def _earlier_rule_sides(there: dict, here: dict, now: bool) -> Set[str]:
+    """:func:`earlier_rule_keys` of either of two results, or of the
+    result ``there`` alone where ``here`` is the data ``now`` (this
+    evaluation's folders, by today's rule; or ``there``'s folders with
+    the digests read again, whose kind is not the record's)."""
+    return earlier_rule_keys(there) | (set() if now else
+                                       earlier_rule_keys(here))
 
 
 def earlier_rule_keys(record: dict) -> Set[str]:
@@ -400,13 +456,20 @@ def earlier_rule_keys(record: dict) -> Set[str]:
     judge what it names. Any other folder is compared: a relative
     ``data_root`` read from another directory (a copy of the data there,
     written over) was replaced without a word when every folder
-    recorded elsewhere was left out."""
+    recorded elsewhere was left out. A digest of the patch files
+    (:func:`~openselfsup.config.is_patches_digest`) is today's rule's,
+    whatever the metadata names now (rewritten to name patches under
+    one folder: a data change, :func:`unjudged_data_keys`)."""
     folders, values = (record.get('knn_data_folders'),
                        record.get('knn_settings'))
     if not (isinstance(folders, dict) and isinstance(values, dict)):
         return set()
+    digests = record.get('knn_data_sha1')
+    digests = digests if isinstance(digests, dict) else {}
     keys = set()
     for key, folder in folders.items():
+        if is_patches_digest(digests.get(key)):
+            continue
         meta_file = _recorded_meta_file(key, folder, values)
         if meta_file is not None and \
                 os.path.abspath(patches_folder(meta_file)) != folder:
@@ -793,7 +856,7 @@ def _check_same_settings(json_path: str, record: dict,
         # before they were recorded: compared without them, as then)
         there_data, here_data = judged_data(record, dict(zip((
             'knn_settings', 'knn_files_sha1', 'knn_data_sha1',
-            'knn_data_folders'), settings)))
+            'knn_data_folders'), settings)), now=True)
         change = _settings_change(
             with_files(there, there_files, there_data),
             with_files(*settings[:2], here_data),

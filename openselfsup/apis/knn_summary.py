@@ -175,18 +175,21 @@ def data_written_over(records: Sequence[dict],
     evaluated on (``knn_data_folders``) whose listing and sample of files
     (:func:`~openselfsup.apis.knn.knn_data_sha1`) differ now from those
     recorded (``knn_data_sha1``: the data written again under the same
-    folder since), else None; a folder no longer there, a digest None
-    then or now (a sampled file unreadable), a digest taken under another
-    rule (:func:`~openselfsup.apis.knn.other_kind_keys`) and a result
-    that records none (written before they were recorded), are not
-    judged (the last two named apart, :func:`format_summary`). As
+    folder since, or a metadata whose patch files were digested
+    rewritten to name patches under one folder), else None; a folder no
+    longer there, a digest None then or now (a sampled file unreadable),
+    a digest :func:`~openselfsup.apis.knn.unjudged_data_keys` leaves out
+    (another rule's, a metadata unreadable now) and a result that
+    records none (written before they were recorded), are not judged
+    (the last two named apart, :func:`format_summary`). As
     :func:`written_over` judges the checkpoints. ``now``: the digests
     now, :func:`data_now` (read here where not given)."""
     from .knn import judged_data
     out = []
     for r, digests in zip(records, data_now(records) if now is None
                           else now):
-        then, here = judged_data(r, dict(r, knn_data_sha1=digests))
+        then, here = judged_data(r, dict(r, knn_data_sha1=digests),
+                                 now=True)
         out.append({k: v for k, v in (here or {}).items()
                     if v != then[k]} or None)
     return out
@@ -220,8 +223,8 @@ def data_now(records: Sequence[dict]) -> List[Dict[str, Optional[str]]]:
 
 def _meta_setting(record: dict, key: str) -> Any:
     """The ``metadata`` and ``data_root`` a result records for the dataset
-    of the data folder ``key``, as :func:`data_written_over` reads them
-    once per folder."""
+    of the data folder ``key``, as :func:`data_now` reads each folder
+    once per setting."""
     values = record.get('knn_settings')
     values = values if isinstance(values, dict) else {}
     return json.dumps([values.get(key), values.get(
@@ -273,7 +276,7 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     import numpy as np
 
     from ..lowshot.metrics import mean_ci
-    from .knn import other_kind_keys
+    from .knn import unjudged_data_keys
 
     def identity(i):
         r = records[i]
@@ -295,9 +298,9 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
     weights = _weights_labels(records, labels, now)
     digests = data_now(records)
     changed = data_written_over(records, digests)
-    # digests recorded under another rule than today's (a fall-back's of
-    # the metadata's folder): not checked, named as such
-    other = [sorted(other_kind_keys(_data(r) or {}, d))
+    # digests not judged, no evidence either way (recorded under another
+    # rule than today's, a metadata unreadable now): named as such
+    other = [unjudged_data_keys(r, dict(r, knn_data_sha1=d), now=True)
              for r, d in zip(records, digests)]
     rows = []
     for key, members in groups.items():
@@ -321,10 +324,13 @@ def summary_rows(paths: Sequence[str], records: Sequence[dict]
                     'data_sha1': _data(r),
                     'data_folders': r.get('knn_data_folders')}
                    if changed[i] else {}),
-                # or its digest taken under another rule, of these keys
+                # or its digests of these keys not judged, each for
+                # its reason (knn.UNJUDGED_DATA)
                 **({'data_unchecked': True} if _data(r) is None or other[i]
                    else {}),
-                **({'data_unchecked_keys': other[i]} if other[i] else {})))
+                **({'data_unchecked_keys': sorted(other[i]),
+                    'data_unchecked_why': dict(sorted(other[i].items()))}
+                   if other[i] else {})))
         if key[0] == 'init' and len(members) > 1:
             values = np.array([[_value(records[i], lv, m) for lv in LEVELS
                                 for m in METRICS] for i in members])
@@ -430,22 +436,31 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
                 by_folder.setdefault(r['data_folders'][key], []).append(key)
             for folder, keys in by_folder.items():
                 then = r['data_sha1'][keys[0]]
-                patches = is_patches_digest(then)  # its files, in words
-                lines.append(
-                    f'- {_row_name(r)}: '
-                    f'{data_digest_words(", ".join(keys), folder, patches)}'
-                    f' {"were" if patches else "was"} written again since '
-                    f'it was evaluated ({str(then)[:12]} then, '
-                    f'{r["data_now_sha1"][keys[0]][:12]} now): the row '
-                    'shows results on the earlier data; tools/knn_eval.py '
-                    'evaluates it again')
+                now = r['data_now_sha1'][keys[0]]
+                keys = ', '.join(keys)
+                digests = f'{str(then)[:12]} then, {now[:12]} now'
+                if is_patches_digest(then) and not is_patches_digest(now):
+                    what = (f'the metadata in {folder} ({keys}) was written '
+                            'again since it was evaluated: it names other '
+                            'patches now, under one folder (the patch '
+                            f'files\' digest then, the folder\'s now: '
+                            f'{digests})')
+                else:
+                    patches = is_patches_digest(then)  # its files, in words
+                    what = (f'{data_digest_words(keys, folder, patches)} '
+                            f'{"were" if patches else "was"} written again '
+                            f'since it was evaluated ({digests})')
+                lines.append(f'- {_row_name(r)}: {what}: the row shows '
+                             'results on the earlier data; tools/knn_eval.py '
+                             'evaluates it again')
+    from .knn import UNJUDGED_DATA
     for why, unchecked in (
             ('evaluated before the results recorded their data folders\' '
              'fingerprint', [r for r in rows if r.get('data_unchecked') and
                              not r.get('data_unchecked_keys')]),
-            ('their data digest is of the metadata\'s folder, taken before '
-             'the patch files it names were fingerprinted instead',
-             [r for r in rows if r.get('data_unchecked_keys')])):
+            *((words, [r for r in rows if reason in
+                       r.get('data_unchecked_why', {}).values()])
+              for reason, words in UNJUDGED_DATA.items())):
         if unchecked:
             lines += ['', f'- not checked against the data now ({why}; '
                       'tools/knn_eval.py evaluates them again): '
