@@ -671,6 +671,45 @@ def test_a_patch_files_result_whose_metadata_changed_since(
             'differ)') in str(err.value), err.value
 
 
+def test_two_metadata_files_of_one_folder_are_named_apart(
+        tmp_path, monkeypatch):
+    """The bank's and the query's metadata in one folder, each naming its
+    own patches under two top-level trees, both written over since: the
+    line under the table grouped the keys by folder and printed the
+    bank's SHA-1s for both; each key's digests are shown now, one line
+    each (they differ)."""
+    from openselfsup.apis.knn import (knn_data_folders, knn_data_sha1,
+                                      knn_settings)
+    work, _, _ = _fallen_back(tmp_path, monkeypatch)
+    knn = {}
+    for side, i in (('bank', 0), ('query', 1)):
+        meta = work / f'{side}.json'
+        meta.write_text(json.dumps({'P0': {'class': 'TUM', 'slides': {'S0': [
+            str(tmp_path / tree / 'P0' / f'{i}.png')
+            for tree in ('x', 'y')]}}}))
+        knn[side] = dict(type='HierarchicalPatchDataset', metadata=str(meta),
+                         split_name=side)
+    folders = knn_data_folders(knn)
+    values, _ = knn_settings(knn)
+    then = knn_data_sha1(folders, values)
+    assert len(set(then.values())) == 2, then
+    path = write(tmp_path, 'knn_seed0.json', result(
+        [0.5] * 6, seed=0, settings=values, knn_data_folders=folders,
+        knn_data_sha1=then))
+    for i in (0, 1):
+        (tmp_path / 'x' / 'P0' / f'{i}.png').write_bytes(b'written over %d'
+                                                         % i)
+    now = knn_data_sha1(folders, values)
+    out = summarize([path], tmp_path / 'both')
+    notes = [line for line in out['markdown'].splitlines()
+             if 'written again since' in line]
+    assert len(notes) == 2, out['markdown']
+    for key, note in zip(sorted(then), notes):
+        assert f'({key}: their sorted paths' in note, notes
+        assert f'({then[key][:12]} then, {now[key][:12]} now)' in note, \
+            notes
+
+
 def test_other_data_without_its_folder_recorded_is_named_in_words(tmp_path):
     """Two results on other data whose records name no data folder
     (``knn_data_folders`` missing): the refusal read 'the data folder

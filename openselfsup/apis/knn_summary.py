@@ -431,12 +431,13 @@ def format_summary(rows: Sequence[dict], record: dict) -> str:
         from ..config import data_digest_words, is_patches_digest
         lines.append('')
         for r in stale:
-            by_folder: Dict[str, list] = {}  # the bank's and query's: one
+            # the bank's and query's in one line where their folder and
+            # digests are one (a :patches digest is one per metadata file)
+            alike: Dict[tuple, list] = {}
             for key in sorted(r['data_now_sha1']):
-                by_folder.setdefault(r['data_folders'][key], []).append(key)
-            for folder, keys in by_folder.items():
-                then = r['data_sha1'][keys[0]]
-                now = r['data_now_sha1'][keys[0]]
+                alike.setdefault((r['data_folders'][key], r['data_sha1'][key],
+                                  r['data_now_sha1'][key]), []).append(key)
+            for (folder, then, now), keys in alike.items():
                 keys = ', '.join(keys)
                 digests = f'{str(then)[:12]} then, {now[:12]} now'
                 if is_patches_digest(then) and not is_patches_digest(now):
