@@ -495,6 +495,22 @@ def _fallen_back(tmp_path, monkeypatch):
                             knn_data_sha1=knn_data_sha1(folders, values))
 
 
+def _reads_of(path, monkeypatch):
+    """The list of each opening of ``path`` from now on (``open``
+    counted)."""
+    import builtins
+    reads = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and \
+                os.path.abspath(file) == str(path):
+            reads.append(file)
+        return real_open(file, *args, **kwargs)
+    monkeypatch.setattr(builtins, 'open', counting_open)
+    return reads
+
+
 def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
     """Results of datasets without data_root whose patches lie under two
     top-level trees (the data folder falls back to the metadata's,
@@ -503,21 +519,12 @@ def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
     the metadata JSON again and again, 21 times for three results of
     one metadata; once now. The verdicts stay: nothing marked, then a
     patch written over named for each."""
-    import builtins
     work, meta, recorded = _fallen_back(tmp_path, monkeypatch)
     paths = [write(tmp_path, f'knn_seed{s}.json',
                    result([0.5] * 6, seed=s, **recorded)) for s in (0, 1)]
     paths.append(write(tmp_path, 'knn_ckpt.json',
                        result([0.6] * 6, **recorded)))
-    reads = []
-    real_open = builtins.open
-
-    def counting_open(file, *args, **kwargs):
-        if isinstance(file, (str, os.PathLike)) and \
-                os.path.abspath(file) == str(meta):
-            reads.append(file)
-        return real_open(file, *args, **kwargs)
-    monkeypatch.setattr(builtins, 'open', counting_open)
+    reads = _reads_of(meta, monkeypatch)
     out = summarize(paths, tmp_path / 'same')
     assert 'earlier data' not in out['markdown'], out['markdown']
     assert len(reads) == 1, len(reads)
@@ -529,6 +536,42 @@ def test_one_summary_reads_each_metadata_file_once(tmp_path, monkeypatch):
     assert len(notes) == 3 and all(str(work) in n for n in notes), \
         out['markdown']
     assert len(reads) == 1, len(reads)
+
+
+def test_the_metadata_is_read_once_within_a_scope_only(tmp_path,
+                                                      monkeypatch):
+    """named_patches parses a metadata once within metadata_read_once
+    (one command) while its size and times are unchanged; outside one,
+    every call reads it, so a rewrite between two calls is seen; a scope
+    left by an exception leaves no cache behind, and one within another
+    shares the outer's."""
+    from openselfsup.apis import knn as knn_mod
+    meta = tmp_path / 'meta.json'
+    reads = _reads_of(meta, monkeypatch)
+
+    def name(folder):  # one patch under /d/<folder>, at one size
+        meta.write_text(json.dumps({'P': {'slides': {'S': [
+            f'/d/{folder}/a.png']}}}))
+
+    def folder():
+        return knn_mod.named_patches(str(meta)).folder
+    name('aa')
+    assert folder() == '/d/aa'
+    name('bb')  # the same size, at once
+    assert folder() == '/d/bb' and len(reads) == 2
+    with knn_mod.metadata_read_once():
+        assert [folder(), folder()] == ['/d/bb', '/d/bb'] and \
+            len(reads) == 3
+        with knn_mod.metadata_read_once():  # shares the outer's
+            assert folder() == '/d/bb' and len(reads) == 3
+        assert folder() == '/d/bb' and len(reads) == 3
+    with pytest.raises(RuntimeError):
+        with knn_mod.metadata_read_once():
+            assert folder() == '/d/bb' and len(reads) == 4
+            raise RuntimeError
+    name('cc')
+    assert folder() == '/d/cc' and len(reads) == 5
+    assert folder() == '/d/cc' and len(reads) == 6
 
 
 def test_a_patch_files_digest_is_named_so_under_the_table(

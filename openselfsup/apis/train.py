@@ -748,8 +748,9 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                             else os.path.isfile)(found[1])]
             # an ImageList whose list names every image by an absolute
             # path reads neither its data_root (but for a list under it)
-            # nor its image folder (its list read only for a folder
-            # missing)
+            # nor its image folder: its list is opened only where one of
+            # those folders is missing, whether the list is there or not
+            # (one missing or unreadable reads as not absolute)
             absolute = kind == 'ImageList' and (
                 no_root or any(f[2] == 'folder' for f in gaps)) and \
                 _absolute_list(path)
