@@ -2616,7 +2616,9 @@ def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
     opts = demo_on_test_slides(crossmodal_root)
     work = tmp_path / 's'
     (work / 'baseline').mkdir(parents=True)
-    old = {'sweep.json': b'{"rows": []}\n', 'sweep.md': b'| old |\n',
+    # a report of a sweep's shape (its rows, config and paths)
+    old = {'sweep.json': b'{"config": "c.py", "rows": [], "paths": {}}\n',
+           'sweep.md': b'| old |\n',
            'sweep.png': b'\x89PNG old', 'notes.txt': b'mine',
            'baseline/baseline.pth': b'old weights'}
     for name, data in old.items():
@@ -2665,6 +2667,39 @@ def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
     assert bs.load_sweep(res['paths']['json'])['rows'][1]['lambda'] == 0.5
     assert (work / 'sweep.md').read_text() == res['table']
     assert (work / 'sweep.png').read_bytes().startswith(b'\x89PNG\r\n')
+
+
+def test_report_files_a_sweep_did_not_write_are_refused_not_removed(
+        crossmodal_root, tmp_path, monkeypatch):
+    """A user's own sweep.md (or a sweep.json of their own, or of other
+    rows than a sweep's) in the --work-dir was removed as "the previous
+    sweep's" when the first run started, exit 0. Refused before anything
+    trains, in one line, the folder left as it was."""
+    from openselfsup.apis import balance_sweep as bs
+
+    def no_training(*args, **kwargs):
+        raise AssertionError('trained')
+    monkeypatch.setattr(bs, 'train', no_training)
+    monkeypatch.setattr(bs, 'build_runner', no_training)
+    opts = demo_on_test_slides(crossmodal_root)
+    mine = [('sweep.md', b'my own notes\n'),
+            ('sweep.json', b'{"notes": "mine"}\n'),
+            # rows of a sweep's shape, without what a sweep writes
+            ('sweep.json', b'{"rows": [{"name": "a", "lambda": 0.5, '
+             b'"metrics": {}}]}\n'),
+            ('sweep.png', b'my plot')]
+    for i, (name, data) in enumerate(mine):
+        work = tmp_path / str(i)
+        work.mkdir()
+        (work / name).write_bytes(data)
+        with pytest.raises(InputError) as err:
+            bs.run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                                 baseline_epochs=1, cfg_options=opts)
+        assert str(err.value) == (
+            f'{work / name}: exists and is not a report written by '
+            'balance_sweep.py; give another --work-dir or delete it first')
+        assert os.listdir(work) == [name]
+        assert (work / name).read_bytes() == data
 
 
 class _StandInRuns:

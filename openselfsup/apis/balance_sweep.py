@@ -15,7 +15,9 @@
    :func:`load_sweep` reads it back as ``nan``. A rerun in the same work
    dir removes the previous sweep's three files as its first run starts
    (:func:`_remove_previous_report`): an interrupted rerun leaves no
-   summary of runs it has replaced.
+   summary of runs it has replaced. Files of those names that a sweep
+   did not write (:func:`is_sweep_report`: a user's own ``sweep.md``) are
+   refused before anything trains, never removed.
 
 Every run goes through :func:`openselfsup.apis.train`, with its own work
 directory ``<work_dir>/lambda_<value>`` (``<work_dir>/baseline``). A run
@@ -44,7 +46,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.logging import print_log
 
 from ..utils import (InputError, check_distinct, check_fraction,
-                     check_writable, file_sha1, load_json, locked,
+                     check_replaceable, check_writable, file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
 from ..utils.fingerprint import file_sha1_kept, unread_digests
@@ -647,6 +649,26 @@ def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
                         meta=dict(meta or {})), f)
 
 
+#: what a sweep's report files are, as a refusal of other files of their
+#: names says it (:func:`is_sweep_report`)
+REPORT_WHAT = 'a report written by balance_sweep.py'
+#: the keys a sweep's ``sweep.json`` holds beside its rows
+_REPORT_KEYS = ('config', 'rows', 'paths')
+
+
+def is_sweep_report(path: str) -> bool:
+    """Whether ``path`` is a ``sweep.json`` a sweep wrote: its rows read
+    back (:func:`load_sweep`) and it holds :data:`_REPORT_KEYS`. The
+    sweep removes and replaces its report files (``sweep.json``, ``.md``,
+    ``.png``) only beside such a file: a user's own ``sweep.md`` or
+    ``sweep.json`` in the work dir is refused, not removed."""
+    try:
+        data = load_sweep(path)
+    except InputError:
+        return False
+    return all(k in data for k in _REPORT_KEYS)
+
+
 def _remove_previous_report(work_dir: str, paths: Sequence[str],
                             why: str) -> None:
     """Remove the previous sweep's report files (``sweep.json``, ``.md``,
@@ -1154,6 +1176,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             f'resume = True in {config}: the sweep trains each run from its '
             'start (its --resume reuses the runs that ended with its '
             'settings); remove it or --cfg-options resume=False')
+    given_work_dir = bool(work_dir)
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     check_sweep_work_dir(work_dir)
     paths = dict(json=os.path.join(work_dir, 'sweep.json'),
@@ -1161,6 +1184,13 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                  png=os.path.join(work_dir, 'sweep.png'))
     for path in paths.values():  # before anything trains
         check_writable(path)
+    # a report of these names that is not a sweep's (a user's own
+    # sweep.md in the folder given): it was removed as "the previous
+    # sweep's" once the first run started
+    check_replaceable(paths['json'], (), REPORT_WHAT,
+                      also=(paths['markdown'], paths['png']),
+                      flag='--work-dir', given=given_work_dir,
+                      own=lambda: is_sweep_report(paths['json']))
     tag = os.path.splitext(os.path.basename(config))[0]
     hooks = _without_baseline_hook(cfg)
     max_epochs = int(cfg.train_cfg.max_epochs)
