@@ -2669,6 +2669,63 @@ def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
     assert (work / 'sweep.png').read_bytes().startswith(b'\x89PNG\r\n')
 
 
+def test_resume_where_no_sweep_started_is_refused_naming_a_sibling_sweep(
+        crossmodal_root, tmp_path, monkeypatch):
+    """--resume with a mistyped --work-dir (a folder that does not exist,
+    or one holding no sweep) trained the whole sweep from its start, the
+    log saying '0 of 3 runs have ended'. Refused in one line, before
+    anything trains or is written, naming the folder and, where a folder
+    beside it holds a sweep of this config, that one; a sweep stopped in
+    its first run (its baseline/ folder there, no record yet) still
+    resumes."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+
+    def sweep(work, resume=True):
+        runs.calls.clear()
+        return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
+                                    baseline_epochs=1, resume=resume,
+                                    cfg_options=opts)
+
+    tail = ('give the --work-dir of the stopped sweep, or leave --resume '
+            'out to start one')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    for work, there in ((tmp_path / 'swep', 'does not exist'),
+                        (empty, 'holds no sweep (no baseline/ or lambda '
+                         'run record)')):
+        with pytest.raises(InputError) as err:
+            sweep(work)
+        assert str(err.value) == (f'--resume: {work} {there}: nothing to '
+                                  f'continue; {tail}')
+    assert runs.calls == [] and sorted(os.listdir(tmp_path)) == ['empty']
+    assert os.listdir(empty) == []
+    # a sweep of this config beside it is named; one of another config
+    # (its runs' config dumps of another name) is not
+    done = tmp_path / 'sweep'
+    sweep(done, resume=False)
+    (done / 'baseline' / 'balance_slide_synthetic.py').write_text('')
+    other = tmp_path / 'swee'
+    (other / 'baseline').mkdir(parents=True)
+    (other / 'baseline' / 'other_config.py').write_text('')
+    with pytest.raises(InputError) as err:
+        sweep(tmp_path / 'swep')
+    assert str(err.value) == (
+        f'--resume: {tmp_path / "swep"} does not exist: nothing to '
+        f'continue; did you mean {done}? {tail}')
+    # stopped in its first run (the baseline's folder, no record): resumed
+    stopped = tmp_path / 'stopped'
+    (stopped / 'baseline').mkdir(parents=True)
+    sweep(stopped)
+    assert len(runs.calls) == 2
+
+
 def test_report_files_a_sweep_did_not_write_are_refused_not_removed(
         crossmodal_root, tmp_path, monkeypatch):
     """A user's own sweep.md (or a sweep.json of their own, or of other
@@ -3321,13 +3378,13 @@ def test_a_resumed_sweep_refuses_runs_of_another_code_version(
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     work = tmp_path / 'sweep'
 
-    def sweep():
+    def sweep(resume=True):
         runs.calls.clear()
         return bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                                    baseline_epochs=1, resume=True,
+                                    baseline_epochs=1, resume=resume,
                                     cfg_options=opts)
 
-    sweep()
+    sweep(resume=False)  # (--resume refuses a folder without a sweep)
     base, lam = (work / d / bs.RUN_RECORD for d in ('baseline', 'lambda_0.5'))
     assert json.loads(lam.read_text())['version'] == bs.RECORD_VERSION
     sweep()

@@ -67,7 +67,10 @@ def parse_args(argv):
                    '--amp, --test, the code\'s RECORD_VERSION), train only '
                    'the others (a run interrupted on the way: from its '
                    'start); a run there of other settings is refused, '
-                   'naming what differs (default: every run is trained '
+                   'naming what differs, and so is a --work-dir where no '
+                   'sweep has started (a mistyped one: a folder beside it '
+                   'holding a sweep of this config is named) (default: '
+                   'every run is trained '
                    'again, replacing the sweep)')
     p.add_argument('--seeds', type=int, nargs='*',
                    help='tune each lambda once per seed (randomness.seed '

@@ -46,7 +46,8 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.logging import print_log
 
 from ..utils import (InputError, check_distinct, check_fraction,
-                     check_replaceable, check_writable, file_sha1, load_json, locked,
+                     check_replaceable, check_writable, close_entry,
+                     file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
 from ..utils.fingerprint import file_sha1_kept, unread_digests
@@ -972,6 +973,52 @@ def check_sweep_work_dir(work_dir: str) -> None:
             'another --work-dir')
 
 
+def _run_folders(folder: str) -> List[str]:
+    """The run folders of a sweep in ``folder`` (``baseline``,
+    ``lambda_*``), those there."""
+    try:
+        names = os.listdir(folder)
+    except OSError:  # missing, or not a folder
+        return []
+    return [os.path.join(folder, n) for n in sorted(names)
+            if (n == 'baseline' or n.startswith('lambda_'))
+            and os.path.isdir(os.path.join(folder, n))]
+
+
+def holds_sweep(folder: str, tag: Optional[str] = None) -> bool:
+    """Whether a sweep has started in ``folder``: its ``baseline`` folder
+    (every sweep's first run) is there, or a lambda run's record
+    (:data:`RUN_RECORD`). ``tag``: a sweep of the config of that file
+    name, whose runs hold its dump ``<tag>.py`` (MMEngine's, in each run's
+    folder)."""
+    runs = _run_folders(folder)
+    started = any(os.path.basename(r) == 'baseline' or
+                  os.path.isfile(os.path.join(r, RUN_RECORD)) for r in runs)
+    return started and (tag is None or any(
+        os.path.isfile(os.path.join(r, f'{tag}.py')) for r in runs))
+
+
+def check_sweep_to_resume(work_dir: str, tag: str) -> None:
+    """Refuse ``--resume`` in a ``work_dir`` where no sweep has started
+    (:func:`holds_sweep`): a mistyped ``--work-dir`` trained the whole
+    sweep from its start, the log saying ``0 of n runs have ended``. A
+    folder beside it holding a sweep of this config (``tag``, the config's
+    file name) is named (``did you mean ...?``).
+
+    Raises:
+        InputError: one line naming the folder.
+    """
+    if holds_sweep(work_dir):
+        return
+    there = 'does not exist' if not os.path.lexists(work_dir) else \
+        'holds no sweep (no baseline/ or lambda run record)'
+    near = close_entry(work_dir, lambda p: holds_sweep(p, tag), cutoff=0.0)
+    raise InputError(
+        f'--resume: {work_dir} {there}: nothing to continue; '
+        f'{near + " " if near else ""}give the --work-dir of the stopped '
+        'sweep, or leave --resume out to start one')
+
+
 def _initialise(runner) -> None:
     """Initialise a 0-epoch baseline's weights as a training run starts
     (MMEngine's ``runner.train()`` calls ``init_weights``, its
@@ -1179,6 +1226,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     given_work_dir = bool(work_dir)
     work_dir = work_dir or default_work_dir(config) + '_sweep'
     check_sweep_work_dir(work_dir)
+    tag = os.path.splitext(os.path.basename(config))[0]
+    if resume:
+        check_sweep_to_resume(work_dir, tag)
     paths = dict(json=os.path.join(work_dir, 'sweep.json'),
                  markdown=os.path.join(work_dir, 'sweep.md'),
                  png=os.path.join(work_dir, 'sweep.png'))
@@ -1191,7 +1241,6 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       also=(paths['markdown'], paths['png']),
                       flag='--work-dir', given=given_work_dir,
                       own=lambda: is_sweep_report(paths['json']))
-    tag = os.path.splitext(os.path.basename(config))[0]
     hooks = _without_baseline_hook(cfg)
     max_epochs = int(cfg.train_cfg.max_epochs)
 

@@ -13,7 +13,7 @@ from .fingerprint import (array_sha1, config_sha1,  # noqa: F401
                           files_sample_sha1,
                           library_version, plain_value)
 from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
-                 check_replaceable, check_writable, check_writable_dir,
+                 check_replaceable, close_entry, check_writable, check_writable_dir,
                  json_object_or_none, json_text, load_json, load_npy,
                  locked, missing_note, remove_set, save_json, save_npy,
                  save_npz, save_set, save_text, with_missing_note)

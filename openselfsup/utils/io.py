@@ -644,15 +644,25 @@ def _close_name(path: str) -> str:
     folder, of the same extension, closest to its name (difflib ratio at
     least 0.85: ``_al.py`` for ``_all.py``, ``iter_30.pth`` for
     ``iter_300.pth``), or ``''``."""
+    ext = os.path.splitext(path)[1]
+    return close_entry(path, lambda p: os.path.splitext(p)[1] == ext)
+
+
+def close_entry(path: str, keep: Callable[[str], bool],
+                cutoff: float = 0.85) -> str:
+    """``did you mean <folder>/<name>?`` for the entry of ``path``'s
+    folder (but ``path`` itself and hidden ones) that ``keep`` (given its
+    path) takes, closest to ``path``'s name (difflib ratio at least
+    ``cutoff``; 0: the closest of those ``keep`` takes), or ``''``."""
     import difflib
-    folder, name = os.path.split(path)
-    ext = os.path.splitext(name)[1]
+    folder, name = os.path.split(os.path.normpath(path))
     try:
         names = [n for n in os.listdir(folder or '.')
-                 if os.path.splitext(n)[1] == ext and not n.startswith('.')]
+                 if n != name and not n.startswith('.')
+                 and keep(os.path.join(folder, n))]
     except OSError:  # no such folder, or not readable
         return ''
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.85)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=cutoff)
     return f'did you mean {os.path.join(folder, close[0])}?' if close else ''
 
 
