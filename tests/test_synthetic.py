@@ -438,3 +438,54 @@ def test_a_generator_never_writes_into_another_generators_data(
                *patients)[0] == 0
     assert run('make_crossmodal.py', '--out', str(balance), *small)[0] == 0
     assert run('make_crossmodal.py', '--out', str(tmp_path), *small)[0] == 0
+
+
+def test_an_interrupted_generator_and_the_next_command_say_what_to_rerun(
+        tmp_path, monkeypatch, capsys):
+    """Stopped by Ctrl-C, a generator printed only 'interrupted', leaving
+    a folder marked 'writing'; the next command (training, extraction, the
+    data check) said only '.../meta/train_labeled.txt: list file not
+    found'. The 'interrupted' line names the unfinished folder and the
+    command to rerun (the one typed, which the marker records); the data
+    check and the list reader say the folder was left unfinished, by
+    which generator, and that command, in one line."""
+    from _data_helpers import run_data_tool
+    from mmengine.config import Config
+
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.datasets.synthetic import layouts
+    from openselfsup.utils import InputError
+    out = tmp_path / 'syn'
+    argv = ['--out', str(out), '--size', '8', '--nct-train', '1',
+            '--nct-test', '1', '--domains', 'nct']
+    script = 'tools/prepare_data/make_synthetic.py'
+    monkeypatch.setattr('sys.argv', [script, *argv])
+    real = layouts._make_nct
+
+    def stopped(root, spec):  # Ctrl-C once some images are written
+        os.makedirs(os.path.join(root, 'NCT', 'data'), exist_ok=True)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(layouts, '_make_nct', stopped)
+    code, _, lines = run_data_tool('make_synthetic', argv, capsys)
+    nct = out / 'NCT'
+    command = f'python {script} ' + ' '.join(argv)
+    assert code == 130 and lines == [
+        f'interrupted: {nct}: left unfinished; rerun {command} to write it '
+        'whole']
+    lst = nct / 'meta' / 'train_labeled.txt'
+    said = (f'{nct}: was left unfinished by make_synthetic.py (NCT) '
+            f'(interrupted); rerun {command}')
+    with pytest.raises(InputError) as err:
+        read_list_file(str(lst))
+    assert str(err.value) == f'{lst}: list file not found: {said}'
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(
+        type='ImageList', data_root=str(nct),
+        ann_file='meta/train_labeled.txt'))))
+    with pytest.raises(InputError) as err:
+        check_dataset_paths(cfg, ['train_dataloader'])
+    assert str(err.value) == f'{lst}: file not found: {said}'
+    # written whole by the command it names: read as before
+    monkeypatch.setattr(layouts, '_make_nct', real)
+    assert run_data_tool('make_synthetic', argv, capsys)[0] == 0
+    assert len(read_list_file(str(lst))) == len(NCT_CLASSES)
+    check_dataset_paths(cfg, ['train_dataloader'])

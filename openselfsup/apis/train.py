@@ -768,6 +768,13 @@ def check_dataset_paths(cfg: Config, keys: Sequence[str]) -> None:
                     found[2] == 'folder' and absolute)), None)
             if missing:
                 what, path, kind, how = missing
+                # in a generator's folder it was stopped while writing:
+                # the list is missing because the data is unfinished
+                from ..datasets.synthetic.ownership import unfinished_line
+                unfinished = unfinished_line(path)
+                if unfinished:
+                    raise InputError(f'{path}: {kind} not found: '
+                                     f'{unfinished}')
                 where = '' if os.path.isabs(path) else \
                     f', relative to the current directory {os.getcwd()}'
                 raise InputError(

@@ -100,6 +100,10 @@ def read_list_file(path: str,
     if os.path.isdir(path):  # was "list file not found"
         raise InputError(f'{path}: is a folder, not a list file')
     if not os.path.isfile(path):
+        from .synthetic.ownership import unfinished_line
+        unfinished = unfinished_line(path)
+        if unfinished:  # a generator's folder, stopped while writing
+            raise InputError(f'{path}: list file not found: {unfinished}')
         raise InputError(with_missing_note(f'{path}: list file not found',
                                            path))
     entries: List[ListEntry] = []

@@ -443,9 +443,22 @@ def _out_of_memory(exc: BaseException) -> Optional[str]:
     return None
 
 
+def note_interruption(exc: BaseException, note: str) -> None:
+    """Add ``note`` (what was left unfinished, how to continue) to the
+    Ctrl-C (or :class:`Terminated`) ``exc`` is or was raised while
+    handling: :func:`run_cli` prints it on the ``interrupted`` line.
+    Nothing for another exception."""
+    stop = _interruption(exc)
+    if stop is not None:
+        stop.add_note(note)
+
+
 def _stopped(stop: KeyboardInterrupt) -> int:
-    """Report a Ctrl-C or a :class:`Terminated` as one line; the exit code.
+    """Report a Ctrl-C or a :class:`Terminated` as one line, with the
+    notes added to it (:func:`note_interruption`); the exit code.
     """
+    notes = '; '.join(getattr(stop, '__notes__', ()))
+    notes = f': {notes}' if notes else ''
     if isinstance(stop, Terminated):
         # torchrun's SIGTERM (to the process group) and Slurm's (to every
         # process) end the DataLoader workers too: torch's SIGCHLD handler
@@ -453,9 +466,9 @@ def _stopped(stop: KeyboardInterrupt) -> int:
         if hasattr(signal, 'SIGCHLD') and \
                 threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        print('terminated (SIGTERM)', file=sys.stderr)
+        print('terminated (SIGTERM)' + notes, file=sys.stderr)
         return 128 + signal.SIGTERM
-    print('interrupted', file=sys.stderr)
+    print('interrupted' + notes, file=sys.stderr)
     return 130
 
 

@@ -23,10 +23,13 @@ import functools
 import hashlib
 import json
 import os
+import shlex
 import shutil
+import sys
 from typing import Callable, Iterator, Optional, Sequence
 
 from ...utils import InputError, check_writable_dir, locked, save_json
+from ...utils.errors import note_interruption
 from ...utils.io import lock_file
 
 MARKER = 'SYNTHETIC.json'
@@ -201,7 +204,62 @@ def writing(folders: Sequence[str]) -> Iterator[None]:
                         f'its node and NFS still holds its lock, remove '
                         f'{lock_file(folder)})')
             stack.enter_context(locked(folder, busy=busy))
-        yield
+        try:
+            yield
+        except BaseException as exc:
+            # Ctrl-C: 'interrupted' said nothing of the folders left
+            # half-written, whose lists a later command found missing
+            left = [f for f in folders if unfinished(f)]
+            if left:
+                note_interruption(exc, f'{", ".join(left)}: left '
+                                  f'unfinished; {_rerun(left[0])} to write '
+                                  f'{"it" if len(left) == 1 else "them"} '
+                                  'whole')
+            raise
+
+
+def _command() -> Optional[str]:
+    """The command line of this process where it is a generator's
+    (``tools/prepare_data/make_*.py``), as typed, None otherwise (a
+    library call)."""
+    script = os.path.basename(sys.argv[0]) if sys.argv else ''
+    if not any(kind.startswith(script + ' ') for kind, _ in KINDS.values()):
+        return None
+    return shlex.join(['python', *sys.argv])
+
+
+def unfinished(folder: str) -> bool:
+    """Whether ``folder`` holds a generator's :data:`MARKER` that still
+    says 'writing' (the generator was stopped while writing it)."""
+    return _marker_state(folder).get('state') == 'writing'
+
+
+def _rerun(folder: str) -> str:
+    """What writes the unfinished ``folder`` whole: its generator's
+    command as its marker records it, else the generator named."""
+    state = _marker_state(folder)
+    if state.get('command'):
+        return f'rerun {state["command"]}'
+    kind = _generator(folder) or 'its synthetic-data generator'
+    return f'rerun {kind.split(" ")[0]} with the same flags'
+
+
+def unfinished_line(path: str) -> Optional[str]:
+    """Where ``path`` (a missing list or folder a config names) lies in,
+    or is, a folder a generator was stopped while writing
+    (:func:`unfinished`, the nearest at or above it): one line naming the
+    folder, its generator and the command that writes it whole; None
+    otherwise."""
+    here = os.path.abspath(path)
+    while True:
+        if unfinished(here):
+            kind = _generator(here) or 'a synthetic-data generator'
+            return (f'{here}: was left unfinished by {kind} (interrupted); '
+                    f'{_rerun(here)}')
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
 
 
 def generator(make: Callable) -> Callable:
@@ -265,4 +323,5 @@ def _mark(folder: str, files: Optional[str],
         '(tools/prepare_data/)',
         note='synthetic data; replaced when the generator writes here again',
         state='done' if files else 'writing', files=files,
-        **({'generator': kind} if kind else {})))
+        **({'generator': kind} if kind else {}),
+        **({'command': _command()} if _command() else {})))
