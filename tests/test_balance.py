@@ -2726,6 +2726,43 @@ def test_resume_where_no_sweep_started_is_refused_naming_a_sibling_sweep(
     assert len(runs.calls) == 2
 
 
+def test_an_interrupted_sweep_says_the_command_that_continues_it(
+        crossmodal_root, tmp_path, monkeypatch, capsys):
+    """On Ctrl-C the sweep printed only 'interrupted' (exit 130). The line
+    names the work dir and the command that continues it (the command
+    typed, with --resume), which then trains only the runs that had not
+    ended."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    from openselfsup.utils import run_cli
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    work = tmp_path / 'sweep'
+    argv = [SLIDE_DEMO, '--lambdas', '0', '1', '--work-dir', str(work)]
+    want = ' '.join(['python', 'tools/balance_sweep.py', *argv, '--resume'])
+    assert bs.resume_command(argv) == want
+    assert bs.resume_command(argv + ['--resume']) == want
+    runs.interrupt_at = 2  # in lambda 0's training, the baseline ended
+
+    def sweep(resume=False):
+        bs.run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                             baseline_epochs=1, cfg_options=opts,
+                             resume=resume, resume_command=want)
+    capsys.readouterr()
+    assert run_cli(lambda _: sweep(), []) == 130
+    assert capsys.readouterr().err == (
+        f'interrupted: {work}: the runs that ended are kept; continue the '
+        f'sweep with: {want}\n')
+    runs.interrupt_at = None
+    runs.calls.clear()
+    sweep(resume=True)
+    assert runs.calls == [str(work / 'lambda_0'), str(work / 'lambda_1')]
+
+
 def test_report_files_a_sweep_did_not_write_are_refused_not_removed(
         crossmodal_root, tmp_path, monkeypatch):
     """A user's own sweep.md (or a sweep.json of their own, or of other

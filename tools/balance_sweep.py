@@ -90,15 +90,18 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     a = parse_args(argv)
     # the model stack (8 s) after the command line is checked
     from openselfsup.apis import run_balance_sweep
+    from openselfsup.apis.balance_sweep import resume_command
     res = run_balance_sweep(a.config, a.lambdas, work_dir=a.work_dir,
                             baseline_epochs=a.baseline_epochs,
                             cls_metric=a.cls_metric, ret_metric=a.ret_metric,
                             plot_metrics=a.plot_metrics, amp=a.amp,
                             test=a.test, resume=a.resume,
-                            cfg_options=a.cfg_options, seeds=a.seeds)
+                            cfg_options=a.cfg_options, seeds=a.seeds,
+                            resume_command=resume_command(argv))
     print(res['table'])
     for kind, path in res['paths'].items():
         print(f'{kind:9s} {path}')

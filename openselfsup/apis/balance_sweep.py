@@ -37,11 +37,12 @@ report gives each lambda's mean over its seeds and the Student-t 95%
 confidence half-width (:data:`SPREAD`, :func:`seed_summary`), beside every
 run's row.
 """
+import contextlib
 import json
 import logging
 import math
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from mmengine.logging import print_log
 
@@ -50,6 +51,7 @@ from ..utils import (InputError, check_distinct, check_fraction,
                      file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
+from ..utils.errors import note_interruption
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
 from ..config import (NUMPY_SEED_MAX, UNSET, config_variables,
@@ -1019,6 +1021,34 @@ def check_sweep_to_resume(work_dir: str, tag: str) -> None:
         'sweep, or leave --resume out to start one')
 
 
+def resume_command(argv: Sequence[str]) -> str:
+    """The ``tools/balance_sweep.py`` command of arguments ``argv`` with
+    ``--resume`` (added where it is not there): what continues a sweep
+    that command started."""
+    import shlex
+    argv = list(argv)
+    return shlex.join(['python', 'tools/balance_sweep.py', *argv] +
+                      ([] if '--resume' in argv else ['--resume']))
+
+
+@contextlib.contextmanager
+def _how_to_continue(work_dir: str, command: Optional[str]) -> Iterator:
+    """On Ctrl-C (or SIGTERM) in the body, once a sweep has started in
+    ``work_dir`` (:func:`holds_sweep`), say how to continue it on the
+    ``interrupted`` line (``command``: the command with ``--resume``,
+    :func:`resume_command`; None: in words): it said only
+    ``interrupted``."""
+    try:
+        yield
+    except BaseException as exc:
+        if holds_sweep(work_dir):
+            note_interruption(exc, f'{work_dir}: the runs that ended are '
+                              'kept; continue the sweep with: ' + (
+                                  command or 'the same command and '
+                                  '--resume'))
+        raise
+
+
 def _initialise(runner) -> None:
     """Initialise a 0-epoch baseline's weights as a training run starts
     (MMEngine's ``runner.train()`` calls ``init_weights``, its
@@ -1068,7 +1098,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       amp: bool = False,
                       cfg_options: Optional[dict] = None,
                       test: bool = False, resume: bool = False,
-                      seeds: Optional[Sequence[int]] = None) -> Dict:
+                      seeds: Optional[Sequence[int]] = None,
+                      resume_command: Optional[str] = None) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -1110,6 +1141,10 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             reused from the unseeded run's folder ``lambda_<value>``. None
             (default, as the published code: one run per lambda): one run
             per lambda with the config's seeds, the report as before.
+        resume_command (str | None): the command that continues this
+            sweep (:func:`resume_command`), said on the ``interrupted``
+            line of a sweep stopped once a run has started (None: "the
+            same command and --resume").
 
     Returns:
         dict: ``rows`` (name, lambda, epochs, metrics; with ``seeds``, each
@@ -1332,7 +1367,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # dir, as tools/train.py leaves none (a finished sweep's holds its
     # report: the removal is for a failure)
     from ..engine.runner import removed_if_left_empty
-    with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy):
+    with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy), \
+            _how_to_continue(work_dir, resume_command):
         # a 0-epoch baseline is evaluated, never trained: what only
         # training reads is not its result
         base_skip = () if baseline_epochs else _TRAINING_ONLY
