@@ -2763,6 +2763,55 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     assert runs.calls == [str(work / 'lambda_0'), str(work / 'lambda_1')]
 
 
+def test_a_test_set_that_is_the_validation_set_is_said_once_and_in_report(
+        crossmodal_root, tmp_path, monkeypatch, capsys):
+    """With --test, every shipped balance config (test_dataloader =
+    val_dataloader) printed test/<metric> columns equal to the validation
+    columns; only a parenthesis in --help said so. Where the test set's
+    dataset is the validation set's, one line says so above the table
+    (sweep.md, and the table printed), and sweep.json records
+    test_is_validation; a
+    held-out test list gets neither."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(crossmodal_root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+
+    def tested(*args, **kwargs):
+        runner = runs(*args, **kwargs)
+        runner.test = runner.val
+        return runner
+    monkeypatch.setattr(bs, 'train', tested)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    said = []
+    monkeypatch.setattr(bs, 'print_log', lambda msg, *a, **k:
+                        said.append(msg))
+    same = {**opts, **{f'test_dataloader.{k[len("val_dataloader."):]}': v
+                       for k, v in opts.items()
+                       if k.startswith('val_dataloader.')}}
+    held_out = tmp_path / 'held_out.json'
+    held_out.write_bytes((crossmodal_root / 'slides' / 'val.json')
+                         .read_bytes())
+    other = {**same, 'test_dataloader.dataset.ann_file': str(held_out)}
+    for case, options, note in (('same', same, True),
+                                ('other', other, False)):
+        said.clear()
+        res = bs.run_balance_sweep(SLIDE_DEMO, [0.5],
+                                   work_dir=str(tmp_path / case),
+                                   baseline_epochs=1, test=True,
+                                   cfg_options=options)
+        assert bs.TEST_IS_VALIDATION not in said  # in the table, once
+        md = (tmp_path / case / 'sweep.md').read_text()
+        assert md.startswith(bs.TEST_IS_VALIDATION + '\n\n| run |') == note
+        assert md.count('note:') == int(note) and md == res['table']
+        saved = json.load(open(res['paths']['json']))
+        assert saved['test_is_validation'] is note
+    assert 'test set' in bs.TEST_IS_VALIDATION and \
+        '\n' not in bs.TEST_IS_VALIDATION
+
+
 def test_report_files_a_sweep_did_not_write_are_refused_not_removed(
         crossmodal_root, tmp_path, monkeypatch):
     """A user's own sweep.md (or a sweep.json of their own, or of other

@@ -57,7 +57,10 @@ def parse_args(argv):
                    'metric flags then accept; the published '
                    'final numbers come from an independent test set: point '
                    'test_dataloader.dataset.ann_file at it; the paper '
-                   'configs test on the validation fold otherwise)')
+                   'configs test on the validation fold otherwise: a '
+                   'test set that is the validation set is said in a '
+                   'note above the table, and in sweep.json, '
+                   'test_is_validation)')
     p.add_argument('--resume', action='store_true',
                    help='continue the sweep in --work-dir: reuse the '
                    'baseline and every lambda run that ended there with '

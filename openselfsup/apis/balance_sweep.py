@@ -1021,6 +1021,25 @@ def check_sweep_to_resume(work_dir: str, tag: str) -> None:
         'sweep, or leave --resume out to start one')
 
 
+#: the line a ``--test`` sweep whose test set is its validation set
+#: (:func:`test_is_validation`) writes above its table (sweep.md, and the
+#: table the command prints at its end)
+TEST_IS_VALIDATION = (
+    'note: the test set is the validation set (test_dataloader.dataset is '
+    'val_dataloader.dataset): each test/<metric> column is its <metric> '
+    'again, not an independent test; point test_dataloader.dataset.ann_file '
+    'at a held-out list for one')
+
+
+def test_is_validation(cfg) -> bool:
+    """Whether the loaded config ``cfg`` tests on its validation set: its
+    ``test_dataloader``'s dataset is the ``val_dataloader``'s (every
+    shipped balance config sets ``test_dataloader = val_dataloader``)."""
+    loaders = [cfg.get(k) for k in ('test_dataloader', 'val_dataloader')]
+    return all(isinstance(d, dict) and 'dataset' in d for d in loaders) \
+        and loaders[0]['dataset'] == loaders[1]['dataset']
+
+
 def resume_command(argv: Sequence[str]) -> str:
     """The ``tools/balance_sweep.py`` command of arguments ``argv`` with
     ``--resume`` (added where it is not there): what continues a sweep
@@ -1237,6 +1256,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             raise InputError(f'metric {key!r} is not one this config '
                              f'computes{needs}; available: '
                              f'{", ".join(available)}')
+    # the shipped configs test on the validation set (test_dataloader =
+    # val_dataloader): its test/<metric> columns equal the others
+    same_set = bool(test) and test_is_validation(cfg)
     # an early-stopping monitor the evaluation does not compute, refused
     # by the hook when a run starts: with a 0-epoch baseline only the first
     # lambda run's, after the baseline's record (which, of the refused
@@ -1569,6 +1591,7 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         keys = list(rows[0]['metrics'])
         table = sweep_table(rows, keys)
         result = dict(config=config, cfg_options=cfg_options, test=bool(test),
+                      **({'test_is_validation': same_set} if test else {}),
                       baseline_epochs=baseline_epochs,
                       baseline_checkpoint=baseline_ckpt, cls_metric=cls_metric,
                       ret_metric=ret_metric, plot_metrics=plot_metrics,
@@ -1589,6 +1612,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             result.update(seeds=seeds, spread=SPREAD, summary=summary)
             plotted = summary
             title += f' ({len(seeds)} seeds)'
+        if same_set:  # above the table, where its columns are read
+            table = f'{TEST_IS_VALIDATION}\n\n{table}'
         save_set({paths['json']: result,  # the rows, table and plot together
                   paths['markdown']: table,
                   paths['png']: plot_sweep(plotted, plot_metrics, cls_metric,
