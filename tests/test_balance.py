@@ -2679,13 +2679,7 @@ def test_resume_where_no_sweep_started_is_refused_naming_a_sibling_sweep(
     its first run (its baseline/ folder there, no record yet) still
     resumes."""
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.config import load_config
-    opts = demo_on_test_slides(crossmodal_root)
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    runs = _StandInRuns(names)
-    monkeypatch.setattr(bs, 'train', runs)
-    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    opts, runs = _stand_ins(crossmodal_root, monkeypatch)
 
     def sweep(work, resume=True):
         runs.calls.clear()
@@ -2733,14 +2727,8 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     typed, with --resume), which then trains only the runs that had not
     ended."""
     from openselfsup.apis import balance_sweep as bs
-    from openselfsup.config import load_config
     from openselfsup.utils import run_cli
-    opts = demo_on_test_slides(crossmodal_root)
-    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
-                          ).names(1)
-    runs = _StandInRuns(names)
-    monkeypatch.setattr(bs, 'train', runs)
-    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    opts, runs = _stand_ins(crossmodal_root, monkeypatch)
     work = tmp_path / 'sweep'
     argv = [SLIDE_DEMO, '--lambdas', '0', '1', '--work-dir', str(work)]
     want = ' '.join(['python', 'tools/balance_sweep.py', *argv, '--resume'])
@@ -2874,6 +2862,21 @@ class _StandInRuns:
         return SimpleNamespace(model=nn.Linear(2, 1), epoch=2 - baseline,
                                val=lambda: dict(metrics),
                                _init_model_weights=lambda: None)
+
+
+def _stand_ins(root, monkeypatch):
+    """The slide demo on the test slides (its options) with the sweep's
+    training replaced by :class:`_StandInRuns` (returned) and its plot by
+    nothing: (options, stand-ins)."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.config import load_config
+    opts = demo_on_test_slides(root)
+    names = METRICS.build(dict(load_config(SLIDE_DEMO, opts).val_evaluator)
+                          ).names(1)
+    runs = _StandInRuns(names)
+    monkeypatch.setattr(bs, 'train', runs)
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')
+    return opts, runs
 
 
 def _refused(runs, call) -> str:
@@ -3895,13 +3898,13 @@ def test_a_0_epoch_baseline_is_compared_without_the_training_keys(
     monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
     work = tmp_path / 'sweep'
 
-    def sweep(**changes):
+    def sweep(resume=True, **changes):
         runs.calls.clear()
         bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(work),
-                             baseline_epochs=0, resume=True,
+                             baseline_epochs=0, resume=resume,
                              cfg_options={**opts, **changes})
 
-    sweep()
+    sweep(resume=False)  # (--resume refuses a folder without a sweep)
     record = work / 'baseline' / bs.RUN_RECORD
     old = json.loads(record.read_text())
     old['settings'].update({'config.train_cfg.max_epochs': 6,
