@@ -1651,6 +1651,37 @@ def test_check_config_refuses_a_cut_short_legacy_file_as_the_run(
     check_launch(config, {'load_from': str(whole)})
 
 
+def test_a_cut_short_legacy_load_from_under_home_is_one_line_as_checked(
+        tmp_path, synthetic_root, monkeypatch):
+    """load_from '~/cut.pth' (a leading ~, which MMEngine's loader expands)
+    of a cut-short legacy-format file: the run read it again unexpanded
+    on torch's error, which found no such file, and stopped on torch's
+    traceback (RuntimeError: unexpected EOF) where --check-config said
+    one line. Both say the same line now (the reference: the check, and
+    the same file given by its absolute path)."""
+    import torch
+
+    from openselfsup.apis.train import check_launch, train
+    from openselfsup.utils import InputError
+    monkeypatch.setenv('HOME', str(tmp_path))
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    whole = tmp_path / 'whole.pth'
+    torch.save({'state_dict': {'conv1.weight': torch.ones(1000)}}, whole,
+               _use_new_zipfile_serialization=False)
+    (tmp_path / 'cut.pth').write_bytes(whole.read_bytes()[:-100])
+    lines = []
+    for given in ('~/cut.pth', str(tmp_path / 'cut.pth')):
+        opts = {'load_from': given}
+        with pytest.raises(InputError) as check:
+            check_launch(config, opts)
+        with pytest.raises(InputError) as run:
+            train(config, work_dir=str(tmp_path / 'work'), cfg_options=opts)
+        assert str(run.value) == str(check.value), given
+        lines.append(str(run.value))
+    assert lines[0] == lines[1]
+
+
 def test_check_config_refuses_a_resumed_file_without_meta_as_the_run(
         tmp_path, synthetic_root):
     """A checkpoint holding no meta (MAE's {'model': sd}, a state dict

@@ -4110,13 +4110,20 @@ class AtomicRunner(Runner):
         pickled class or call in it: one line naming the file
         (:func:`~openselfsup.utils.checkpoint.unpickling_refusal`), where
         it was torch's traceback of some ten lines."""
+        # the file as MMEngine's loader reads it (a leading ~ expanded), as
+        # the check names and reads it: ~/c.pth was read again unexpanded
+        # here, which failed, and gave other advice than the check's (a
+        # cut-short legacy file: torch's traceback)
+        path = self._load_from
+        if isinstance(path, str):
+            path = local_file(path) or path
         try:
             yield
         except pickle.UnpicklingError as exc:
             head = '--resume from ' if self._resume else 'load_from '
-            if is_url_download(self._load_from, self.work_dir):
+            if is_url_download(path, self.work_dir):
                 head = f'{head.rstrip()} URL, downloaded to '
-            refused = unpickling_refusal(self._load_from, exc, head,
+            refused = unpickling_refusal(path, exc, head,
                                          resume=self._resume)
             if refused is None:
                 raise
@@ -4127,11 +4134,11 @@ class AtomicRunner(Runner):
             # EOFError): its traceback; the reader here, read again on
             # this failure alone, says it in the Pretrained file's line
             # (a file it reads: another error, raised as it was)
-            if self._resume or not isinstance(self._load_from, str) or \
-                    not is_legacy_format(self._load_from):
+            if self._resume or not isinstance(path, str) or \
+                    not is_legacy_format(path):
                 raise
             try:
-                load_legacy_checkpoint(self._load_from, tensors_only=True)
+                load_legacy_checkpoint(path, tensors_only=True)
             except InputError as unread:
                 raise InputError(f'load_from {unread}') from None
             raise exc
