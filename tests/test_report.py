@@ -592,7 +592,12 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
     """Features extracted again with the same checkpoint differ in their
     last bits (batch size, device): their results stay in the table; the
     provenance naming another checkpoint puts them out. The provenance's
-    digest is read, the features are not hashed again."""
+    digest is read, the features are not hashed again. The very bytes a
+    result was computed on, their provenance naming another checkpoint (a
+    checkpoint file written again, the quick start's backbone.pth after a
+    rerun, whose features are the same), were left out too, the line
+    naming the features as changed: they stay; other bytes from that
+    checkpoint are left out, the line naming the features file."""
     from lowshot_data import make_workdir, script_main
     from openselfsup.lowshot.features import load_features
     from openselfsup.lowshot.meta_test import run_meta_test
@@ -619,6 +624,12 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
     result = run_meta_test(w, spec, progress=False, threads=1)
     assert json.loads(result['files']['support_features']['extraction'])[
         :2] == [json.dumps(['a' * 64, None, None, None]), 'l1']
+    # the same bytes, their provenance naming another checkpoint
+    extracted(feats, 'b' * 64)
+    out = summarize(w)
+    with open(out['json']) as f:
+        assert json.load(f)['left_out'] == []
+    assert 'Left out' not in out['markdown']
     again = np.nextafter(feats, np.inf)          # one ulp everywhere
     # the same checkpoint and list, the images moved to another folder
     extracted(again, 'a' * 64, cfg_options={'dataset.data_root': '/new'})
@@ -635,8 +646,10 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
         extracted(again, **{'checkpoint_sha': 'a' * 64, **more})
         assert run_cli(script_main('wsi_workdir/summarize.py'),
                        ['--workdir', w]) == 2, more
-        assert 'all 1 results were computed on inputs that have changed' \
-            in capsys.readouterr().err
+        assert capsys.readouterr().err.strip() == (
+            f'error: {paths.results_dir(w)}: all 1 results were computed on '
+            f'inputs that have changed since (first: {spec.result_path(w)}, '
+            f'{lc} changed); run them again, e.g.: {spec.command(w)}'), more
     # an unreadable task store: out too (it was an AttributeError)
     extracted(again, 'a' * 64)
     with open(spec.tasks.path(w), 'wb') as f:
@@ -654,7 +667,10 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     were taken as the same extraction and their old results kept in the
     table; the provenance's digest of a sample of the images puts them
     out. The same images moved stay current, and a result or a provenance
-    written before the digest was recorded is judged without it."""
+    written before the digest was recorded is judged without it. (Each
+    extraction again writes features of other bytes, one ulp apart:
+    features of the very bytes a result was computed on are its features,
+    whatever their provenance says.)"""
     from lowshot_data import make_workdir, script_main
     from openselfsup.lowshot.meta_test import run_meta_test
     from openselfsup.lowshot.spec import RunSpec
@@ -666,6 +682,9 @@ def test_features_of_other_images_under_the_same_names_are_left_out(
     feats = np.load(lc)
 
     def extracted(images, root='data/LC'):  # what extract.py writes
+        nonlocal feats
+        feats = np.nextafter(feats, np.inf)  # extracted again: other bits
+        np.save(lc, feats)
         more = {} if images is None else {'images_sha1': images}
         with open(paths.provenance_path(w, 'clp', 'LC'), 'w') as f:
             json.dump({'checkpoint': 'ckpt.pth',
@@ -838,7 +857,10 @@ def test_features_of_another_resolved_setting_are_left_out(tmp_path,
     under another config file (a 64 px crop written in the file) with the
     same --cfg-options were kept as current, and the same setting spelt
     another way (scale=64 vs (64, 64)) was left out. A provenance without
-    the digests is judged by the literal overrides, as before."""
+    the digests is judged by the literal overrides, as before. (Each
+    extraction again writes features of other bytes, one ulp apart:
+    features of the very bytes a result was computed on are its
+    features.)"""
     from lowshot_data import make_workdir, script_main
     from openselfsup.lowshot.meta_test import run_meta_test
     from openselfsup.lowshot.spec import RunSpec
@@ -846,9 +868,13 @@ def test_features_of_another_resolved_setting_are_left_out(tmp_path,
     from openselfsup.utils import array_sha1
     w = str(tmp_path / 'w')
     make_workdir(w, 'clp')
-    feats = np.load(paths.features_path(w, 'clp', 'LC'))
+    lc = paths.features_path(w, 'clp', 'LC')
+    feats = np.load(lc)
 
     def extracted(scale, **digests):  # what extract.py writes
+        nonlocal feats
+        feats = np.nextafter(feats, np.inf)  # extracted again: other bits
+        np.save(lc, feats)
         with open(paths.provenance_path(w, 'clp', 'LC'), 'w') as f:
             json.dump({'checkpoint': 'ckpt.pth',
                        'checkpoint_sha256': 'a' * 64,

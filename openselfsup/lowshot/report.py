@@ -324,13 +324,17 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
                    ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
     features (support, query, image-augmented, and the base features a
-    latent mode's dictionary was built from) of another extraction
+    latent mode's dictionary was built from) of another digest than the
+    one recorded and of another extraction
     (encoder, list, augmented passes, a
     sample of the images, the model and pipeline as the config file and
     overrides resolve, the library releases, as their provenance names them:
-    :func:`~.features.same_extraction`; by their digest where either side
-    names none: imported features, older results), other labels, a
+    :func:`~.features.same_extraction`; by their digest alone where either
+    side names none: imported features, older results), other labels, a
     task store drawn again or unreadable. Absent files are not judged;
+    features of the recorded digest are the ones it was computed on,
+    whatever checkpoint their provenance names now (a checkpoint file
+    written again, of another SHA-256, whose features are the same bytes);
     features extracted again the same way are the same (their last bits
     can differ with batch size or device).
 
@@ -371,10 +375,15 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
                     now.head(int(result['num_task'])).sha1 != rec['sha1']
             except InputError:  # fewer tasks now
                 moved = True
-        elif rec.get('extraction') and now[1]:
-            moved = not same_extraction(rec['extraction'], now[1])
         else:
-            moved = rec['sha1'] != now[0]
+            # the digest first: features of the very bytes a result was
+            # computed on are its features, whatever their provenance names
+            # now (a checkpoint file written again, the same
+            # features extracted again); other bytes are current only as
+            # the same extraction run again
+            moved = rec['sha1'] != now[0] and not (
+                rec.get('extraction') and now[1]
+                and same_extraction(rec['extraction'], now[1]))
         if moved and (path, kind) not in changed:
             changed.append((path, kind))
     return changed
