@@ -1496,7 +1496,8 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     panel were one curve, 'clp', whose point was (90 + 30 + 50) / 3 = 56.7,
     unmarked: neither the paper's near-domain result (the mean over the
     wo_<c> encoders, 40) nor the encoder's own. They are two curves now:
-    'clp_wo_*' at 40 (circles) and 'clp' at 90 (squares), one colour.
+    'clp_wo_*' at 40 (circles) and 'clp (novel 7)' (the table's row) at 90
+    (squares), one colour.
     The two differed only by a size-3 marker, hard to tell apart: the
     all-classes curve's squares are open (white inside), the held-out
     curve's circles filled with the colour."""
@@ -1509,8 +1510,9 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     fig = _plotted(w, monkeypatch)
     (near, ) = fig.axes
     curves = {c.get_label(): c for c in near.containers}
-    assert sorted(curves) == ['clp linear', 'clp_wo_* linear']
-    wo, plain = curves['clp_wo_* linear'][0], curves['clp linear'][0]
+    assert sorted(curves) == ['clp (novel 7) linear', 'clp_wo_* linear']
+    wo, plain = curves['clp_wo_* linear'][0], \
+        curves['clp (novel 7) linear'][0]
     assert list(wo.get_ydata()) == pytest.approx([40.0])
     assert list(plain.get_ydata()) == pytest.approx([90.0])
     assert (wo.get_marker(), plain.get_marker()) == ('o', 's')
@@ -1522,39 +1524,75 @@ def test_an_all_classes_encoder_is_not_averaged_with_its_held_out_ones(
     assert list(near.texts) == []  # the same models at every shot count
 
 
-def test_near_points_average_the_novel_class_runs_only(tmp_path,
-                                                       monkeypatch):
+def test_an_all_classes_model_has_a_curve_per_table_row(tmp_path,
+                                                         monkeypatch):
     """uni (an encoder of all classes) run on the near domain without a
     novel class (90) and with novel classes 3 (50) and 5 (30): the table
-    has a row of each; the plot's 'uni' near point averaged all three,
-    (90 + 50 + 30) / 3 = 56.7, neither the ICLR-22 near-domain result (the
-    mean over the novel-class runs, 40) nor the no-novel run's, and its
-    '1 of 2' note spoke of models where the rows were novel classes of one
-    model. Now 'uni' is 40 at 1 shot (its 5-shot point, novel 3 alone,
-    '1 of 2'), the no-novel run a curve of its own at 90, and the notes
-    say what a near point averages and that n and N count table rows."""
+    has a row of each, 'uni', 'uni (novel 3)', 'uni (novel 5)'; the plot
+    drew 'uni' as the mean of the novel-class rows (40) and 'uni (no novel
+    class)' (90), names the table has not, one of them the name of
+    another table row. Each row is now a curve under the row's name: the
+    legend's labels are the table's model column (parsed from the
+    Markdown), each point its row's cell."""
     w = str(tmp_path / 'w')
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT)
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.5, 0.01, NCT, novel=3)
     _write(w, 'uni', 'near', 'linear', 'Ridge', 1, 0.3, 0.01, NCT, novel=5)
     _write(w, 'uni', 'near', 'linear', 'Ridge', 5, 0.6, 0.01, NCT, novel=3)
+    _, rows = _md_rows(format_markdown(build_table(load_results(
+        paths.results_dir(w)))))
     fig = _plotted(w, monkeypatch)
     (near, ) = fig.axes
     curves = {c.get_label(): c[0] for c in near.containers}
-    assert sorted(curves) == ['uni (no novel class) linear', 'uni linear']
-    novel, none = curves['uni linear'], curves['uni (no novel class) linear']
-    assert list(novel.get_xdata()) == [1, 5]
-    # the mean over the novel-class runs, by hand
-    assert list(novel.get_ydata()) == pytest.approx([(50 + 30) / 2, 60.0])
-    assert list(none.get_ydata()) == pytest.approx([90.0])
-    assert none.get_marker() != novel.get_marker()
-    assert [(t.get_text(), t.xy) for t in near.texts] == [
-        ('1 of 2', (5, pytest.approx(60.0)))]
+    assert sorted(curves) == sorted(f'{model} {mode}'
+                                    for model, mode, _ in rows)
+    for (model, mode, _), cells in rows.items():
+        line = curves[f'{model} {mode}']
+        shots = [int(k.split()[1].split('-')[0]) for k, v in cells.items()
+                 if v != '–']
+        assert list(line.get_xdata()) == shots
+        assert list(line.get_ydata()) == pytest.approx(
+            [float(cells[f'near {n}-shot'].split()[0]) for n in shots])
+        assert line.get_marker() == 's'
+    assert list(near.texts) == []  # no curve averages rows
     notes = ' '.join(t.get_text() for t in fig.texts)
-    assert "near domain: the mean over the curve's novel-class runs" in notes
-    assert '"n of N": the mean of n of the N table rows' in notes
-    assert 'models its curve' not in notes
+    assert 'novel-class runs' not in notes
 
+
+def test_the_plot_names_the_quick_start_runs_as_the_table_does(
+        tmp_path, monkeypatch):
+    """The quick start's runs (clp and random, no novel class, on the
+    near, mixture and out domains) and a run of clp with NOVEL=7: the
+    table has the rows 'clp', 'clp (novel 7)' and 'random'; the plot's
+    legend had 'random linear' and 'random (no novel class) linear' for
+    the one row 'random', 'clp (no novel class)' in the near panel for the
+    row 'clp' that is 'clp linear' in the others, and 'clp linear' in the
+    near panel for the row 'clp (novel 7)'. Each panel's curves are now
+    the table rows (its Markdown model column) with a cell in its domain,
+    the legend the table's rows, each point its row's cell."""
+    w = str(tmp_path / 'w')
+    paip = ['normal', 'viable', 'non_viable']
+    for model, near, mix, out in (('clp', 0.4, 0.42, 0.6),
+                                  ('random', 0.24, 0.32, 0.47)):
+        _write(w, model, 'near', 'linear', 'Ridge', 1, near, 0.01, NCT)
+        _write(w, model, 'mixture', 'linear', 'Ridge', 1, mix, 0.01, LC)
+        _write(w, model, 'out', 'linear', 'Ridge', 1, out, 0.01, paip)
+    _write(w, 'clp', 'near', 'linear', 'Ridge', 1, 0.7, 0.01, NCT, novel=7)
+    _, rows = _md_rows(format_markdown(build_table(load_results(
+        paths.results_dir(w)))))
+    assert sorted(m for m, _, _ in rows) == ['clp', 'clp (novel 7)',
+                                             'random']
+    fig = _plotted(w, monkeypatch)
+    for ax, domain in zip(fig.axes, ('near', 'mixture', 'out')):
+        curves = {c.get_label(): c[0] for c in ax.containers}
+        want = {f'{model} {mode}': float(cells[f'{domain} 1-shot'].split()[0])
+                for (model, mode, _), cells in rows.items()
+                if cells[f'{domain} 1-shot'] != '–'}
+        assert {k: list(v.get_ydata()) for k, v in curves.items()} == {
+            k: [pytest.approx(v)] for k, v in want.items()}, domain
+    (legend, ) = fig.legends
+    assert sorted(t.get_text() for t in legend.get_texts()) == sorted(
+        f'{model} {mode}' for model, mode, _ in rows)
 
 
 def test_near_runs_without_a_novel_class_are_their_curve_alone(
@@ -1565,8 +1603,9 @@ def test_near_runs_without_a_novel_class_are_their_curve_alone(
     their mean (80), under the note that a near point is 'the mean over
     the curve's novel-class runs (ICLR-22)', and fsp's no-novel run (60)
     stood beside clp_wo_1's novel-class curve unmarked. Now every such
-    run is on a '(no novel class)' curve (its markers the open
-    triangles), the note true of each curve."""
+    run of a _wo_* curve is on a '(no novel class)' curve (its markers the
+    open triangles), the note true of each curve; fsp, a model of all
+    classes, is the curve of its table row, 'fsp'."""
     w = str(tmp_path / 'w')
     _write(w, 'clp_wo_3', 'near', 'linear', 'Ridge', 1, 0.7, 0.01, NCT)
     _write(w, 'clp_wo_7', 'near', 'linear', 'Ridge', 1, 0.9, 0.01, NCT)
@@ -1576,16 +1615,16 @@ def test_near_runs_without_a_novel_class_are_their_curve_alone(
     fig = _plotted(w, monkeypatch)
     labels = sorted(c.get_label() for ax in fig.axes for c in ax.containers)
     assert labels == ['clp_wo_* (no novel class) linear', 'clp_wo_* linear',
-                      'fsp (no novel class) linear']
+                      'fsp linear']
     means = {c.get_label(): list(c[0].get_ydata())
              for ax in fig.axes for c in ax.containers}
     assert means['clp_wo_* (no novel class) linear'] == pytest.approx(
         [(70 + 90) / 2])
-    assert means['fsp (no novel class) linear'] == pytest.approx([60.0])
+    assert means['fsp linear'] == pytest.approx([60.0])
     assert means['clp_wo_* linear'] == pytest.approx([50.0])
     markers = {c.get_label(): c[0].get_marker()
                for ax in fig.axes for c in ax.containers}
-    assert markers['fsp (no novel class) linear'] == '^'
+    assert markers['fsp linear'] == 's'
     assert markers['clp_wo_* (no novel class) linear'] == '^'
 
 def test_an_all_classes_model_of_one_novel_class_says_which(tmp_path):

@@ -8,9 +8,11 @@ the CI of the class-averaged task F1); then the novel-class F1 of the near
 domain and the harmonic mean of the mixture domain), summary.json (every
 number of the table) and summary.png (F1 against shots, a row of panels per
 classifier, a column per domain; a family's wo_<c> models averaged into one
-curve, a model of all classes a curve of its own). The
+curve, each table row of a model of all classes a curve of its own, named
+as the table names the row: random, clp (novel 7)). The
 three are written together. Prints the Markdown. Results computed on
-features extracted another way or task stores drawn again since are left out
+features extracted another way (of another digest than the one the result
+recorded) or task stores drawn again since are left out
 and listed under the table, each with the command that runs it again.
 
     python wsi_workdir/summarize.py --workdir wsi_workdir/workdir

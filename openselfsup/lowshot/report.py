@@ -515,15 +515,23 @@ def novel_cell(result: dict) -> Optional[dict]:
     return dict(mean=float(m), ci=None if math.isnan(h) else float(h))
 
 
-def row_label(row: dict) -> str:
-    """The model column of a table row: the model, its variant (non-
-    default parameters) if any, and the novel class of a row of near-domain
-    results where one model has several or is a model of all classes
-    (``row['novel_row']``)."""
-    variant = row.get('variant') or ''
-    label = f'{row["model"]} [{variant}]' if variant else row['model']
-    novel = row.get('novel_row')
+def run_label(model: str, variant: str = '', novel=None) -> str:
+    """The name of a set of runs, one rule for the table's model column
+    (:func:`row_label`) and the plot's legend (:func:`curve_label`): the
+    model, its variant (non-default parameters) in brackets if any, then
+    ``(novel <c>)`` for a row of near-domain runs of novel class ``c``
+    (``clp [K32] (novel 7)``)."""
+    label = f'{model} [{variant}]' if variant else model
     return label if novel is None else f'{label} (novel {novel})'
+
+
+def row_label(row: dict) -> str:
+    """The model column of a table row (:func:`run_label`): the model, its
+    variant (non-default parameters) if any, and the novel class of a row
+    of near-domain results where one model has several or is a model of
+    all classes (``row['novel_row']``)."""
+    return run_label(row['model'], row.get('variant') or '',
+                     row.get('novel_row'))
 
 
 def _novel_rows(results: Sequence[dict]) -> set:
@@ -829,13 +837,14 @@ def format_markdown(table: dict) -> str:
         + '\n'
 
 
-#: the plot's curve of near-domain runs without a novel class beside the
-#: curve of its novel-class runs (:func:`plot_table`)
+#: the plot's curve of a family's ``_wo_<c>`` near-domain runs without a
+#: novel class beside the curve of their novel-class runs
+#: (:func:`plot_table`)
 NO_NOVEL = '(no novel class)'
-#: what a near-domain point of the plot averages, said under its legend
-NEAR_POINT = ('near domain: the mean over the curve\'s novel-class runs '
-              '(ICLR-22); runs without a novel class: '
-              f'"{NO_NOVEL}"')
+#: what a near-domain point of an averaged curve is, said under the legend
+NEAR_POINT = ('near domain: a <family>_wo_* point is the mean over the '
+              'models\' novel-class runs (ICLR-22), their runs without a '
+              f'novel class "<family>_wo_* {NO_NOVEL}"')
 #: the markers of a plot curve (:func:`plot_table`): _wo_<c> models
 #: averaged, a model of all classes, near-domain runs without a novel class
 _MARKERS = {'held': 'o', 'all': 's', 'none': '^'}
@@ -846,16 +855,21 @@ def model_family(model: str) -> str:
     return split_model_name(model)[0]
 
 
-def curve_label(row: dict) -> str:
-    """A plot curve: a family's ``_wo_<c>`` models averaged (``clp_wo_*``,
+def curve_label(row: dict, no_novel: bool = False) -> str:
+    """The plot curve of a table row's cell (:func:`run_label`, the
+    table's rule): a family's ``_wo_<c>`` models averaged (``clp_wo_*``,
     the paper's near-domain result: each encoder on its own novel class),
-    or a model of all classes alone (``clp``, which has seen a near-domain
-    novel class), with its variant (``clp_wo_* [K32]``). The two are never
-    one curve: a point averaging ``clp`` with ``clp_wo_7`` would be
-    neither."""
+    with its variant (``clp_wo_* [K32]``), and ``clp_wo_* (no novel
+    class)`` for their near-domain cells of no novel class (``no_novel``);
+    a row of a model of all classes is its own curve, named as the table
+    names the row (:func:`row_label`: ``random``, ``clp (novel 7)``), in
+    every domain. The two are never one curve: a point averaging ``clp``
+    with ``clp_wo_7`` would be neither."""
     fam, novel = split_model_name(row['model'])
-    name = fam if novel is None else f'{fam}_wo_*'
-    return f'{name} [{row["variant"]}]' if row.get('variant') else name
+    if novel is None:
+        return row_label(row)
+    name = run_label(f'{fam}_wo_*', row.get('variant') or '')
+    return f'{name} {NO_NOVEL}' if no_novel else name
 
 
 def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
@@ -865,20 +879,22 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     family (CLP, FSP...), solid for linear and dashed for latent
     augmentation. The ``_wo_<c>`` models of a family are averaged into one
     curve, ``clp_wo_*`` (filled circles; the near-domain curve is the mean
-    over held-out classes); a model of all classes, ``clp``, is a curve of
-    its own (open squares), never averaged with them.
+    over held-out classes); a table row of a model of all classes is a
+    curve of its own under the row's name (open squares: ``random``,
+    ``clp (novel 7)``; the plot named them otherwise than the table,
+    ``random (no novel class)`` in the near panel and ``random`` in the
+    others for one row, ``clp`` for the row ``clp (novel 7)``), never
+    averaged with them.
 
     A point is the mean of the table's rows (:func:`row_label`: a model,
     in the near domain a model and novel class) its curve averages there.
-    In the near domain those are the novel-class runs only, as the
-    ICLR-22 near-domain result is the mean over the novel classes (a
-    model of all classes with a row per novel class: the mean over them);
-    the runs of the same curve without a novel class (``NOVEL_CLASSES=
-    none``) are a curve of their own, ``<curve> (no novel class)`` (open
+    In the near domain a ``_wo_*`` curve averages the novel-class runs
+    only, as the ICLR-22 near-domain result is the mean over the novel
+    classes; the runs of its models without a novel class (``NOVEL_CLASSES=
+    none``) are a curve of their own, ``clp_wo_* (no novel class)`` (open
     triangles), and were averaged with them; so are those of a curve
-    without a novel-class run (they stood unmarked beside the novel-class
-    curves, two of them averaged under the note). A note under the legend
-    says what a near-domain point averages. Error bars, where a point
+    without a novel-class run. A note under the legend says what such a
+    near-domain point averages. Error bars, where a point
     comes from one row, are its cell's ``± ci``: the mean of the per-class
     95% CIs (:data:`AVERAGE_CI`), said under the legend. A point averaged
     over other rows than the curve's other points in its panel (a model or
@@ -912,16 +928,14 @@ def plot_table(table: dict, clf: Optional[str] = None) -> bytes:
     for row in table['rows']:
         if clf is not None and row['clf'] != clf:
             continue
-        label = curve_label(row)
+        held = split_model_name(row['model'])[1] is not None
         for cell_key, cell in row['cells'].items():
             domain, shots = cell_key.rsplit('/', 1)
-            name = label
-            if domain == 'near' and cell.get('novel_class') is None:
-                name = f'{label} {NO_NOVEL}'
+            no_novel = domain == 'near' and cell.get('novel_class') is None
+            name = curve_label(row, no_novel)
             family[name] = model_family(row['model'])
-            kind[name] = 'none' if name != label else (
-                'all' if split_model_name(row['model'])[1] is None
-                else 'held')
+            kind[name] = 'all' if not held else (
+                'none' if no_novel else 'held')
             curve = points.setdefault(row['clf'], {}).setdefault(
                 (name, row['mode']), {})
             curve.setdefault(domain, {}).setdefault(int(shots), []).append(
