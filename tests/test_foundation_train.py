@@ -3432,6 +3432,34 @@ def test_resume_flag_takes_a_checkpoint_not_the_config(capsys):
         and '[config]' not in usage, usage
 
 
+def test_backbone_weights_written_again_are_the_same_bytes(tmp_path):
+    """extract_backbone_weights gave torch.save the temp file's path, and
+    torch names the folder inside its zip after the file it writes (a pid
+    and a random suffix): the same weights written twice were two files
+    of another SHA-256, so each rerun of the quick start named another
+    encoder in the features' provenance and extracted them again. Written
+    through a file object, the same weights are the same bytes; the
+    tensors read back are the checkpoint's backbone ones (by hand)."""
+    import zipfile
+
+    from openselfsup.engine import extract_backbone_weights
+    weight = torch.arange(6.).reshape(2, 3)
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'backbone.conv1.weight': weight,
+                               'head.fc.weight': torch.ones(2)},
+                'meta': {}}, ckpt)
+    out = tmp_path / 'backbone.pth'
+    extract_backbone_weights(str(ckpt), str(out))
+    first = out.read_bytes()
+    extract_backbone_weights(str(ckpt), str(out))
+    assert out.read_bytes() == first
+    assert {n.split('/')[0] for n in zipfile.ZipFile(out).namelist()} == \
+        {'archive'}
+    saved = torch.load(out, weights_only=True)['state_dict']
+    assert list(saved) == ['conv1.weight']
+    assert torch.equal(saved['conv1.weight'], weight)
+
+
 def test_extract_backbone_weights(synthetic_root, tmp_path):
     from mmengine.registry import init_default_scope
 

@@ -638,18 +638,16 @@ def save_weights(model, path: str, meta: Optional[dict] = None) -> None:
     """Save ``{'state_dict', 'meta'}`` (plain tensors and strings) atomically.
 
     Loads with ``torch.load(weights_only=True)`` and as ``load_from``.
-    Written through a file object: the file's bytes are those of the
-    weights and ``meta`` alone (given a path, torch names the archive
-    inside after the file, here a temporary name), so equal weights make
-    equal files, the baseline identity a resumed sweep compares.
+    Written through a file object (:func:`~openselfsup.utils.save_torch`):
+    the file's bytes are those of the weights and ``meta`` alone, so equal
+    weights make equal files, the baseline identity a resumed sweep
+    compares.
     """
-    import torch
     from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 
-    from ..utils import atomic_path
-    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
-        torch.save(dict(state_dict=weights_to_cpu(get_state_dict(model)),
-                        meta=dict(meta or {})), f)
+    from ..utils import save_torch
+    save_torch(path, dict(state_dict=weights_to_cpu(get_state_dict(model)),
+                          meta=dict(meta or {})))
 
 
 #: what a sweep's report files are, as a refusal of other files of their

@@ -16,5 +16,6 @@ from .io import (atomic_path, atomic_paths, check_file,  # noqa: F401
                  check_replaceable, close_entry, check_writable, check_writable_dir,
                  json_object_or_none, json_text, load_json, load_npy,
                  locked, missing_note, remove_set, save_json, save_npy,
-                 save_npz, save_set, save_text, with_missing_note)
+                 save_npz, save_set, save_text, save_torch,
+                 with_missing_note)
 from .once import Once  # noqa: F401

@@ -910,7 +910,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
             an existing file that is not backbone weights this function
             wrote (a training checkpoint, say).
     """
-    from .io import atomic_path, check_replaceable, check_writable
+    from .io import check_replaceable, check_writable, save_torch
     check_writable(out)
     if os.path.isfile(out) and os.path.isfile(checkpoint) and \
             os.path.samefile(checkpoint, out):
@@ -951,8 +951,7 @@ def extract_backbone_weights(checkpoint: str, out: str,
         meta['train_list'] = lists[0] if len(lists) == 1 else list(lists)
     if meta:
         saved['meta'] = meta
-    with atomic_path(out) as tmp:
-        torch.save(saved, tmp)
+    save_torch(out, saved)
     return len(weights)
 
 

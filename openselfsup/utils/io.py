@@ -585,6 +585,19 @@ def save_npy(path: str, array: np.ndarray) -> None:
         _write_npy(tmp, array)
 
 
+def save_torch(path: str, obj: Any) -> None:
+    """``torch.save`` ``obj`` to ``path`` atomically, through an open file.
+    Given a path, torch names the folder inside its zip after the file it
+    writes, here the temp file (a pid and a random suffix), so the same
+    object written twice differed in its bytes and SHA-256 (each rerun of
+    the quick start wrote another ``backbone.pth`` of the same weights,
+    whose features were then extracted again); through a file object the
+    folder is always ``archive/``."""
+    import torch
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        torch.save(obj, f)
+
+
 def _write_npy(tmp: str, array: np.ndarray) -> None:
     with open(tmp, 'wb') as f:
         np.save(f, array)

@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from ...utils import (InputError, atomic_path, check_seed, save_json,
-                      save_text)
+                      save_text, save_torch)
 from ...utils.progress import progress_bar
 from .layouts import check_counts
 from .ownership import KINDS as GENERATORS, claim, generator, mark_done
@@ -262,8 +262,8 @@ def make_slide_reports(root: str, spec: SlideReportsSpec) -> Dict:
         grade = int(i % 6) if split == 'val' else int(r.integers(6))
         feats, p, s, cover = _slide_features(r, protos, grade, spec)
         case_id = f'case_{i:05d}'
-        with atomic_path(os.path.join(feat_dir, f'{case_id}.pt')) as tmp:
-            torch.save(torch.from_numpy(feats), tmp)
+        save_torch(os.path.join(feat_dir, f'{case_id}.pt'),
+                   torch.from_numpy(feats))
         folds[split][case_id] = dict(label=grade,
                                      report=make_report(r, grade, p, s, cover))
     for split, fold in folds.items():
