@@ -1061,9 +1061,10 @@ def test_a_damaged_deflated_member_is_not_a_complete_checkpoint(tmp_path):
     with pytest.raises(zlib.error):  # the reference: the member's deflate
         zlib.decompressobj(-15).decompress(
             bytes(damaged[start:start + info.compress_size]))
-    # (torch.load reads it, to other tensors: the damage goes unsaid)
-    assert not torch.equal(torch.load(path, weights_only=True)['w'],
-                           torch.arange(1000.))
+    # (torch.load reads it without an error: the damage goes unsaid. What
+    # it returns is not compared: the tensor's memory is left unwritten
+    # where the inflate stops, so it held, now and then, the bytes of the
+    # torch.arange(1000.) just freed, and the test failed at random)
     assert not is_complete_archive(io.BytesIO(bytes(damaged)))
     with pytest.raises(InputError, match=re.escape(
             f'--resume {path}: not a complete checkpoint (cut short')):
