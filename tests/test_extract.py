@@ -298,6 +298,42 @@ def test_bad_inputs_give_one_line(synthetic_root, weights, tmp_path, capsys):
             os.path.dirname(out))
 
 
+def test_a_model_setting_of_a_wrong_type_is_tools_train_s_one_line(
+        synthetic_root, weights, tmp_path, capsys, monkeypatch):
+    """--cfg-options model.backbone.base_channels=sixteen (a string where
+    mmpretrain's ResNet takes an int) stopped extract.py on some 60 lines
+    of traceback ending in a TypeError; it is now the line tools/train.py
+    says for it (settings_refused), with and without --pretrained, and,
+    run by demo_lowshot.sh (its third argument), how that script takes
+    the options. Nothing written."""
+    from mmpretrain.models import ResNet
+    from openselfsup.utils import InputError, settings_refused
+    good = str(tmp_path / 'good.pth')
+    torch.save({'state_dict': weights}, good)
+    out = tmp_path / 'out'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    config = _config('nct_test.py')
+    base = ['--config', config, '--output', str(out / 'x.npy'),
+            '--workers', '0', '--no-progress', '--cfg-options', *opts,
+            'model.backbone.base_channels=sixteen']
+    # the reference: mmpretrain's own error for the value, in the line
+    # settings_refused gives any setting of the config refused so
+    with pytest.raises(TypeError) as raised:
+        ResNet(depth=18, base_channels='sixteen', stem_channels=WIDTH)
+    with pytest.raises(InputError) as said:
+        with settings_refused(config, 'model'):
+            raise raised.value
+    for how in (['--pretrained', good], ['--random-init']):
+        code, err = _run_cli(capsys, base + how)
+        assert (code, err) == (2, f'error: {said.value}'), err
+        assert 'TypeError' in err and not out.exists()
+    monkeypatch.setenv('OPENSELFSUP_CFG_OPTIONS_AS',
+                       'demo_lowshot.sh takes them as its third argument')
+    code, err = _run_cli(capsys, base + ['--random-init'])
+    assert (code, err) == (2, f'error: {said.value} (demo_lowshot.sh '
+                           'takes them as its third argument)'), err
+
+
 def test_a_probability_outside_0_1_in_an_extraction_pipeline_is_one_line(
         synthetic_root, tmp_path, capsys):
     """The training pipelines' check of transform settings

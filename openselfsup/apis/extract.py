@@ -78,7 +78,8 @@ from ..utils import (InputError, array_sha1, cfg_options_here,
                      check_distinct, check_finite,
                      check_replaceable, check_seed, check_writable,
                      config_sha1, file_sha1, file_sha256, files_sample_sha1,
-                     is_number, library_version, load_json, locked, save_set)
+                     is_number, library_version, load_json, locked, save_set,
+                     settings_refused)
 from ..utils.device import resolve_device
 from ..utils.io import to_jsonable
 
@@ -320,13 +321,22 @@ def output_paths(output: str) -> Dict[str, str]:
 
 
 def build_extractor(cfg) -> torch.nn.Module:
-    """Build the config's ``model`` (backbone, pooling neck, preprocessor)."""
+    """Build the config's ``model`` (backbone, pooling neck, preprocessor).
+
+    Raises:
+        InputError: a setting the model's classes refuse (a wrong value
+            type, ``--cfg-options model.backbone.base_channels=sixteen``:
+            a traceback from mmpretrain before), in one line, as
+            ``tools/train.py`` says it
+            (:func:`~openselfsup.utils.errors.settings_refused`).
+    """
     from mmengine.registry import init_default_scope
 
     from .. import models  # noqa: F401  (fills the registries)
     from ..registry import MODELS
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    return MODELS.build(cfg.model)
+    with settings_refused(cfg.filename, 'model'):
+        return MODELS.build(cfg.model)
 
 
 def build_dataset(cfg):
@@ -1266,7 +1276,8 @@ def build_random_extractor(cfg, seed: int) -> torch.nn.Module:
 
     from ..models.extraction import build_initialised
     init_default_scope(cfg.get('default_scope', 'openselfsup'))
-    return build_initialised(cfg.model, seed)
+    with settings_refused(cfg.filename, 'model'):  # as build_extractor
+        return build_initialised(cfg.model, seed)
 
 
 def _encode(model, images, labels: np.ndarray, where: str, device: str,
