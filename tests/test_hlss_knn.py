@@ -476,6 +476,7 @@ def test_a_work_dirs_checkpoint_is_read_once(tmp_path, monkeypatch):
     the file's, its SHA-1 that of its bytes); a newer checkpoint cut short
     (last_checkpoint names it) is read once, found incomplete and
     skipped, as before. The kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import builtins
     import hashlib
     import json
@@ -532,6 +533,7 @@ def test_a_work_dirs_legacy_format_checkpoint_is_picked(tmp_path,
     accepts now: the weights evaluated are the legacy file's (the
     reference: torch.load of it), its SHA-1 recorded. The kNN is a
     stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import hashlib
     import json
 
@@ -702,6 +704,7 @@ def test_a_users_table_or_plot_beside_no_results_is_refused(tmp_path,
     file of their name beside no results JSON was replaced without a word
     (only the JSON was judged). Refused before the model is built, the
     file kept; beside its own results JSON it is replaced."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import json
 
     from openselfsup.apis.knn import knn_eval_checkpoint
@@ -787,6 +790,7 @@ def test_a_baseline_is_known_by_the_files_its_model_names(tmp_path,
         (tmp_path / run / 'weights').mkdir(parents=True)
         (tmp_path / run / 'weights' / 'w.pth').write_bytes(data)
         sha1[run] = hashlib.sha1(data).hexdigest()
+        _patients_here(tmp_path / run, monkeypatch)  # the same in each
     out = tmp_path / 'baselines'
     built = []
     monkeypatch.setattr(extraction, 'build_initialised',
@@ -1046,6 +1050,61 @@ def test_results_under_other_knn_settings_are_refused(tmp_path):
 
 
 
+def _patients_here(folder, monkeypatch):
+    """A few synthetic patients in ``folder/data/hier32`` (the demo
+    configs' data_root), the current directory ``folder``: knn_eval checks
+    the bank's and query's folders before it builds them
+    (check_dataset_paths), also where a test's kNN is a stand-in."""
+    from openselfsup.datasets.synthetic import (HierarchicalSpec,
+                                                make_synthetic_hierarchical)
+    make_synthetic_hierarchical(str(folder / 'data' / 'hier32'),
+                                HierarchicalSpec(
+        size=32, classes=('TUM', 'ADI'), train_patients=2, val_patients=2,
+        slides=(1, 1), patches=(1, 1), seed=0))
+    monkeypatch.chdir(folder)
+
+
+def _knn_tool():
+    """tools/knn_eval.py as a module (its main, as the command runs it)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'knn_eval_tool', os.path.join(os.path.dirname(HIDISC_DEMO), '..',
+                                      '..', 'tools', 'knn_eval.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_a_mistyped_data_folder_is_named_as_tools_train_names_it(
+        tmp_path, monkeypatch, capsys):
+    """knn_eval.py --cfg-options knn_eval.bank.data_root=data/hier23 (a
+    typo of data/hier32) said 'data/hier32/metadata.json: patient ...
+    names a missing patch data/hier23/patches/...', blaming the metadata;
+    it now says what tools/train.py says of that typo in its data
+    (check_dataset_paths: the folder and the option that set it), before
+    the model is built, nothing written."""
+    from openselfsup.apis.train import check_dataset_paths
+    from openselfsup.config import load_config
+    from openselfsup.utils import run_cli
+    _patients_here(tmp_path, monkeypatch)  # data/hier32, but not hier23
+    capsys.readouterr()  # the generator's progress bar
+    hlss = os.path.join(os.path.dirname(HIDISC_DEMO),
+                        'hlss_rn50w8_synthetic.py')
+    for key in ('knn_eval.bank.data_root', 'knn_eval.query.data_root'):
+        option = {key: 'data/hier23'}
+        # the reference: the line of the check tools/train.py runs
+        with pytest.raises(InputError) as said:
+            check_dataset_paths(load_config(hlss, option), ['knn_eval'])
+        assert str(said.value).startswith('data/hier23: folder not found')
+        assert f'set by --cfg-options {key}=...' in str(said.value)
+        code = run_cli(_knn_tool().main, [
+            hlss, '--random-init', '--out-dir', str(tmp_path / 'out'),
+            '--cfg-options', f'{key}=data/hier23'])
+        err = capsys.readouterr().err.strip()
+        assert (code, err) == (2, f'error: {said.value}'), err
+        assert not (tmp_path / 'out').exists()
+
+
 def _demo_checkpoint(path):
     """Save the weights of a freshly built HLSS demo model as a training
     checkpoint at ``path`` (its folder made); returns ``path``."""
@@ -1213,6 +1272,7 @@ def test_a_checkpoint_under_another_configs_knn_settings_is_refused(
     evaluation of a JSON written before the settings were recorded (which
     then records them). The checkpoint is a freshly built model's
     weights; the kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import json
 
     from openselfsup.apis.knn import knn_eval_checkpoint
@@ -1284,6 +1344,7 @@ def test_a_checkpoint_under_another_configs_model_section_is_refused(
     before the section was recorded (which then records it) replace their
     own. The checkpoint is a freshly built model's weights; the kNN is a
     stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import json
 
     from mmengine.config import Config
@@ -1366,6 +1427,7 @@ def test_a_checkpoint_under_other_initial_weights_replaces_its_own(
     whole section's SHA-1 refused that rerun. What is recorded is the
     SHA-1 of the section without those keys (here: the demo's own, which
     has none)."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import json
 
     from mmengine.config import Config
@@ -1417,6 +1479,7 @@ def test_a_checkpoints_results_name_the_configs_text_encoder(
     refused under another model section naming the key that differs (the
     data preprocessor's mean), as a fresh JSON is. The checkpoint is a
     freshly built model's weights; the kNN is a stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     pytest.importorskip('open_clip')
     import copy
     import json
@@ -1493,6 +1556,7 @@ def test_a_leak_check_not_made_is_null_in_the_json(tmp_path, monkeypatch):
     read as leak-free. It is null there (the check not made); a baseline
     at initialisation, trained on nothing, has none. The kNN is a
     stand-in."""
+    _patients_here(tmp_path, monkeypatch)  # the data the check reads
     import json
 
     from openselfsup.apis.knn import knn_eval_checkpoint
@@ -1575,15 +1639,15 @@ def test_the_config_a_checkpoint_was_trained_with_is_read_from_its_meta():
 def test_the_tool_names_every_file_it_writes(tmp_path, monkeypatch, capsys):
     """knn_eval.py wrote the JSON, its table (.txt) and plot (.png), and
     printed only the JSON's path; now its last line names all three, each
-    of them there. The kNN is a stand-in."""
-    import importlib.util
-
+    of them there. The kNN is a stand-in, on the synthetic patients (the
+    bank's and query's folders are checked before)."""
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from openselfsup.evaluation import knn as knn_module
     from openselfsup.registry import MODELS
+    _patients_here(tmp_path, monkeypatch)
     init_default_scope('openselfsup')
     state = MODELS.build(Config.fromfile(HIDISC_DEMO).model).state_dict()
     ckpt = str(tmp_path / 'iter_2.pth')
@@ -1591,12 +1655,7 @@ def test_the_tool_names_every_file_it_writes(tmp_path, monkeypatch, capsys):
     level = dict(n=1, acc=1.0, mca=1.0)
     monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
         k=1, patch=level, slide=level, patient=level))
-    spec = importlib.util.spec_from_file_location(
-        'knn_eval_tool', os.path.join(os.path.dirname(HIDISC_DEMO), '..',
-                                      '..', 'tools', 'knn_eval.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    assert tool.main([HIDISC_DEMO, ckpt]) is None
+    assert _knn_tool().main([HIDISC_DEMO, ckpt]) is None
     last = capsys.readouterr().out.splitlines()[-1]
     files = [str(tmp_path / f'knn_iter_2.{ext}')
              for ext in ('json', 'txt', 'png')]
@@ -1629,7 +1688,7 @@ def test_a_baseline_of_another_text_encoder_folder_names_the_folder(
     level = dict(n=1, acc=1.0, mca=1.0)
     monkeypatch.setattr(knn_module, 'run_knn', lambda model, **kw: dict(
         k=1, patch=level, slide=level, patient=level))
-    monkeypatch.chdir(tmp_path)
+    _patients_here(tmp_path, monkeypatch)
     out = tmp_path / 'baselines'
     _, path = knn_eval_checkpoint(str(config), None, str(out))
     key = 'model.text_encoder.path'

@@ -1099,6 +1099,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
                       also=(os.path.join(out_dir, f'knn_{stem}.txt'),
                             os.path.join(out_dir, f'knn_{stem}.png')),
                       flag='--out-dir', given=out_dir_given)
+    # the bank's and the query's folders and files, as tools/train.py checks
+    # them (and the KNNEvalHook's), before the datasets and a baseline's
+    # model are built: a mistyped data_root was blamed on the metadata when
+    # the bank was built, 'names a missing patch', not named with its option
+    from .train import check_dataset_paths
+    check_dataset_paths(cfg, ['knn_eval'])
     if model is None:  # not before: HLSS's text tower takes minutes on CPU
         model = build_initialised(cfg.model, seed)
     # a random init trained on no patients; a checkpoint's None: not read
