@@ -1915,7 +1915,85 @@ def trained_config_name(meta: Any) -> Optional[str]:
     return f'{found.group(1)}.py' if found else None
 
 
-def trained_config_note(meta: Any, cfg, config: str) -> Optional[str]:
+#: what a checkpoint of each algorithm (its config's ``model.type``) comes
+#: from, named where a checkpoint of one is given to a command for another
+MODEL_METHODS = {'HLSS': 'HLSS / HiDisc pre-training',
+                 'BalancedCrossModal': 'balanced cross-modal tuning',
+                 'MoCoV3': 'MoCo-v3 contrastive pre-training',
+                 'ImageClassifier': 'supervised pre-training'}
+
+
+def saved_model_type(meta: Any, key: str = 'type') -> Optional[str]:
+    """The type name at ``model.<key>`` (``'type'``: the algorithm,
+    ``'backbone.type'``: its backbone) of the config whose text a
+    checkpoint's ``meta['cfg']`` records (read as data, never executed:
+    :func:`config_text_section`); None where the meta records none."""
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    node = config_text_section(text, 'model') if isinstance(text, str) \
+        else None
+    for part in key.split('.'):
+        node = node.get(part) if isinstance(node, dict) else None
+    return type_name(node)
+
+
+def trained_config_said(meta: Any, checkpoint: Optional[str] = None,
+                        config: Optional[str] = None
+                        ) -> Tuple[Optional[str], bool]:
+    """How to name the config that trained a checkpoint (``checkpoint``:
+    its file; ``config``: the config given with it), from its ``meta``
+    (:func:`trained_config_name`), and whether that is a file here:
+    beside the checkpoint (a run's work dir holds the config it dumped)
+    or beside ``config``, named by its path; else the name, said to come
+    from the meta's ``experiment_name`` (a balance sweep's runs set their
+    own, ``<config>_lambda_0.5``: no config file of that name exists
+    anywhere, and the line told the user to evaluate with it).
+
+    Returns:
+        tuple: ``(words or None, found)``; ``(None, False)`` where the
+        meta records no name.
+    """
+    name = trained_config_name(meta)
+    if name is None:
+        return None, False
+    folders = [os.path.dirname(p) for p in (checkpoint, config) if p]
+    found = next((os.path.join(f, name) for f in folders
+                  if os.path.isfile(os.path.join(f, name))), None)
+    if found:
+        return found, True
+    where = ' or '.join(f or '.' for f in dict.fromkeys(folders))
+    return (f'the config its meta names {name} (from MMEngine\'s '
+            f'experiment_name {meta["experiment_name"]}; no such file '
+            f'{"in " + where if where else "here"})', False)
+
+
+def trained_checkpoint_words(meta: Any, checkpoint: Optional[str] = None,
+                             config: Optional[str] = None) -> Optional[str]:
+    """``'a BalancedCrossModal checkpoint (balanced cross-modal tuning)
+    trained with <config>'``: what a checkpoint's ``meta`` says it is
+    (:func:`saved_model_type`, :data:`MODEL_METHODS`,
+    :func:`trained_config_said`), for a line about a checkpoint that does
+    not fit; None where the meta says neither."""
+    kind = checkpoint_kind_words(meta)
+    said = trained_config_said(meta, checkpoint, config)[0]
+    if kind is None and said is None:
+        return None
+    return (kind or 'a checkpoint') + (f' trained with {said}' if said
+                                       else '')
+
+
+def checkpoint_kind_words(meta: Any) -> Optional[str]:
+    """``'a BalancedCrossModal checkpoint (balanced cross-modal tuning)'``:
+    the algorithm a checkpoint's ``meta`` records (:func:`saved_model_type`,
+    :data:`MODEL_METHODS`); None where it records none."""
+    kind = saved_model_type(meta)
+    if kind is None:
+        return None
+    method = MODEL_METHODS.get(kind)
+    return f'a {kind} checkpoint' + (f' ({method})' if method else '')
+
+
+def trained_config_note(meta: Any, cfg, config: str,
+                        checkpoint: Optional[str] = None) -> Optional[str]:
     """What a checkpoint's ``meta`` says of the config that trained it,
     for a checkpoint whose weights do not fit ``cfg``'s model (a HiDisc
     checkpoint evaluated with an HLSS config: a screen of missing and
@@ -1924,11 +2002,16 @@ def trained_config_note(meta: Any, cfg, config: str) -> Optional[str]:
     from ``config``'s (:func:`saved_model_difference`, from ``meta['cfg']``,
     read as data, never executed).
 
+    The config is named by its path where it is a file beside the
+    checkpoint (``checkpoint``) or ``config``, else as the meta gives it
+    (:func:`trained_config_said`), and then not as a file to use.
+
     Returns:
-        str | None: e.g. ``"it was trained with hidisc_r18w8_synthetic.py,
-        another model than hlss.py's (model.type: 'HiDisc' -> 'HLSS'):
-        evaluate it with that config"``; None where the meta records
-        neither, or names ``config``'s file and the same model.
+        str | None: e.g. ``"it was trained with
+        configs/demo/hidisc_r18w8_synthetic.py, another model than
+        hlss.py's (model.type: 'HiDisc' -> 'HLSS'): evaluate it with that
+        config"``; None where the meta records neither, or names
+        ``config``'s file and the same model.
     """
     text = meta.get('cfg') if isinstance(meta, dict) and isinstance(
         meta.get('cfg'), str) else None
@@ -1936,9 +2019,11 @@ def trained_config_note(meta: Any, cfg, config: str) -> Optional[str]:
     diff = saved_model_difference(text, cfg) if cfg is not None else None
     if diff is None and name in (None, os.path.basename(config)):
         return None
-    return (f'it was trained with {name or "another config"}'
+    said, found = trained_config_said(meta, checkpoint, config)
+    return (f'it was trained with {said or "another config"}'
             + (f', another model than {config}\'s ({diff})' if diff else '')
-            + ': evaluate it with that config')
+            + (': evaluate it with that config' if found else
+               ': evaluate it with the config that trained it'))
 
 
 def check_same_held_out(path: str, cfg, text: Optional[str]) -> None:

@@ -1616,13 +1616,68 @@ def test_a_checkpoint_of_another_method_names_the_config_it_was_trained_with(
     assert line.startswith(f"{ckpt}: does not fit the config's model: ")
     assert re.search(r'\d+ missing \(.+\); \d+ unexpected \(backbone\.',
                      line), line
-    assert line.endswith(
-        '; it was trained with hidisc_r18w8_synthetic.py, another model '
+    assert line.endswith(  # the config beside hlss's: named by its path
+        f'; it was trained with {HIDISC_DEMO}, another model '
         f"than {hlss}'s (model.backbone.type: 'ResNet' -> "
         "'OpenCLIPImageTower'): evaluate it with that config"), line
     with pytest.raises(InputError) as err:
         knn_eval_checkpoint(hlss, str(bare), str(tmp_path / 'out'))
     assert 'trained with' not in str(err.value)
+    assert not os.path.exists(tmp_path / 'out')
+
+
+def test_a_checkpoint_of_a_method_without_knn_or_a_config_not_here(
+        tmp_path):
+    """A balanced-tuning checkpoint (model.type 'BalancedCrossModal') was
+    told 'it was trained with balance_..._lambda_0.5_run3.py ...: evaluate
+    it with that config': a sweep run's experiment_name, no config file,
+    and no config of that method has a knn_eval. Its line now says what
+    it is and that kNN is for HLSS / HiDisc encoders. A config name its
+    meta gives that is no file beside the checkpoint or the config is
+    said to come from the meta, not to be used; one beside the checkpoint
+    (the run's dump) is named by its path."""
+    import torch
+    from mmengine.config import Config
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    demo = os.path.dirname(HIDISC_DEMO)
+    hlss = os.path.join(demo, 'hlss_rn50w8_synthetic.py')
+    saved = torch.load(str(_demo_checkpoint(tmp_path / 'run' / 'iter_2.pth')),
+                       weights_only=True)
+
+    def line_of(meta, name):
+        ckpt = tmp_path / 'run' / name
+        torch.save({**saved, 'meta': {**saved['meta'], **meta}}, str(ckpt))
+        with pytest.raises(InputError) as err:
+            knn_eval_checkpoint(hlss, str(ckpt), str(tmp_path / 'out'))
+        assert '\n' not in str(err.value)
+        assert str(err.value).startswith(
+            f"{ckpt}: does not fit the config's model: "), err.value
+        return str(err.value)
+
+    balance = Config.fromfile(os.path.join(
+        demo, 'balance_slide_synthetic.py')).pretty_text
+    line = line_of(dict(cfg=balance, experiment_name='balance_slide_'
+                        'synthetic_lambda_0.5_run3_20261203_101500'),
+                   'iter_3.pth')
+    assert line.endswith(
+        '; a BalancedCrossModal checkpoint (balanced cross-modal tuning); '
+        'kNN evaluation is for HLSS / HiDisc encoders'), line
+    hidisc = Config.fromfile(HIDISC_DEMO).pretty_text
+    name = 'my_hidisc_run'
+    meta = dict(cfg=hidisc, experiment_name=f'{name}_20261203_101500')
+    diff = (f"another model than {hlss}'s (model.backbone.type: 'ResNet' "
+            "-> 'OpenCLIPImageTower')")
+    assert line_of(meta, 'iter_4.pth').endswith(
+        f'; it was trained with the config its meta names {name}.py (from '
+        f"MMEngine's experiment_name {name}_20261203_101500; no such file "
+        f'in {tmp_path / "run"} or {demo}), {diff}: evaluate it with the '
+        'config that trained it')
+    dumped = tmp_path / 'run' / f'{name}.py'  # MMEngine's dump in the run
+    dumped.write_text(hidisc)
+    assert line_of(meta, 'iter_5.pth').endswith(
+        f'; it was trained with {dumped}, {diff}: evaluate it with that '
+        'config')
     assert not os.path.exists(tmp_path / 'out')
 
 

@@ -635,6 +635,11 @@ def trained_patients(ckpt, checkpoint: str) -> Optional[List[str]]:
     return list(patients)
 
 
+#: the algorithms (a config's ``model.type``) kNN evaluation is for: HLSS,
+#: and HiDisc, an HLSS model without text-initialised heads
+KNN_MODEL_TYPES = ('HLSS',)
+
+
 def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
                            cfg=None, config: str = 'the config'):
     """The model of ``model_cfg`` (the config's ``model`` section as a
@@ -657,18 +662,27 @@ def _model_from_checkpoint(model_cfg, checkpoint: str, held: list,
             :func:`~openselfsup.config.trained_config_note`).
     """
     from ..utils.checkpoint import load_checkpoint_bytes, state_dict_of
-    from ..config import trained_config_note
+    from ..config import (checkpoint_kind_words, saved_model_type,
+                          trained_config_note)
     from ..models.state_dict import load_state
     from ..registry import MODELS
     ckpt = load_checkpoint_bytes(held.pop(), checkpoint, tensors_only=True)
     state = state_dict_of(ckpt, checkpoint)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
     # every weight comes from the checkpoint (loaded strictly below)
     model = MODELS.build(model_cfg)
-    # a checkpoint of another method or config: what its meta says it is
-    load_state(model, state, checkpoint, "the config's model",
-               lambda: trained_config_note(
-                   ckpt.get('meta') if isinstance(ckpt, dict) else None,
-                   cfg, config))
+
+    def said() -> Optional[str]:
+        # a checkpoint of an algorithm without kNN evaluation (a balance
+        # tuning's): no config evaluates it; the line said to evaluate it
+        # with the config its meta names, a sweep run's name of no file
+        if saved_model_type(meta) not in (None, *KNN_MODEL_TYPES):
+            return (f'{checkpoint_kind_words(meta)}; kNN evaluation is for '
+                    'HLSS / HiDisc encoders')
+        # another config of a kNN method: what its meta says it is
+        return trained_config_note(meta, cfg, config, checkpoint)
+
+    load_state(model, state, checkpoint, "the config's model", said)
     return model, trained_patients(ckpt, checkpoint)
 
 
