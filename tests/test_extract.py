@@ -334,6 +334,62 @@ def test_a_model_setting_of_a_wrong_type_is_tools_train_s_one_line(
                            'takes them as its third argument)'), err
 
 
+def test_a_checkpoint_of_another_kind_of_backbone_is_named_by_its_meta(
+        synthetic_root, weights, tmp_path, capsys):
+    """--pretrained of an HLSS (or balance) checkpoint with a ResNet-18
+    config said 'does not fit the config's backbone: ... missing ...;
+    ... unexpected (visual.conv1.weight ...); match the config to the
+    checkpoint, e.g. --cfg-options', which no value does. Where the
+    checkpoint's meta records its config (as knn_eval reads it), the line
+    names its algorithm and config, and, its backbone of another type than
+    the config's, a config of that backbone instead of --cfg-options; of
+    the same type, the --cfg-options that match it, as before."""
+    from mmengine.config import Config
+    demo = os.path.join(REPO, 'configs', 'demo')
+    out = tmp_path / 'out'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    base = ['--config', _config('nct_test.py'), '--output', str(out / 'x.npy'),
+            '--workers', '0', '--no-progress', '--cfg-options', *opts]
+    run = tmp_path / 'run'
+    run.mkdir()
+    said = ('it is a HLSS checkpoint (HLSS / HiDisc pre-training) trained '
+            'with the config its meta names {name}.py (from MMEngine\'s '
+            f'experiment_name {{name}}_20261203_101500; no such file in {run})')
+    for name, backbone in (('hlss_rn50w8_synthetic', 'OpenCLIPImageTower'),
+                           ('hidisc_r18w8_synthetic', 'ResNet')):
+        cfg = Config.fromfile(os.path.join(demo, f'{name}.py'))
+        assert cfg.model.type == 'HLSS'
+        assert cfg.model.backbone.type == backbone
+        meta = dict(cfg=cfg.pretty_text,
+                    experiment_name=f'{name}_20261203_101500')
+        state = {f'backbone.{k}': v for k, v in weights.items()}
+        if backbone != 'ResNet':  # a tower's tensors, not a ResNet's
+            state = {'backbone.visual.conv1.weight': torch.zeros(8, 3, 3, 3),
+                     'backbone.visual.attnpool.c_proj.bias': torch.zeros(64)}
+        ckpt = str(run / f'{name}.pth')
+        torch.save({'state_dict': state, 'meta': meta}, ckpt)
+        # the config's ResNet at width 64 against the 8-wide weights
+        code, err = _run_cli(capsys, base + [
+            'model.backbone.base_channels=64',
+            'model.backbone.stem_channels=64', '--pretrained', ckpt])
+        assert code == 2 and len(err.splitlines()) == 1, err
+        assert err.startswith(f"error: {ckpt}: does not fit the config's "
+                              'backbone: '), err
+        if backbone == 'ResNet':
+            assert err.endswith(
+                '; ' + said.format(name=name) + '; match the config to the '
+                'checkpoint, e.g. --cfg-options model.backbone.'
+                'stem_channels=8 model.backbone.base_channels=8'), err
+        else:
+            assert err.endswith(
+                '; ' + said.format(name=name) + f', whose backbone is a '
+                f'{backbone}; the config builds a ResNet, which no depth or '
+                'width setting makes one: extract with a config whose '
+                f'model.backbone is a {backbone}'), err
+            assert '--cfg-options' not in err
+        assert not out.exists()
+
+
 def test_a_probability_outside_0_1_in_an_extraction_pipeline_is_one_line(
         synthetic_root, tmp_path, capsys):
     """The training pipelines' check of transform settings

@@ -254,7 +254,37 @@ def load_into_backbone(backbone: torch.nn.Module,
     weights = {**{k: v for k, v in own.items()
                   if k.endswith('num_batches_tracked')}, **weights}
     load_state(backbone, weights, checkpoint, "the config's backbone",
-               lambda: _shape_hint(given, own))
+               lambda: _fit_hint(given, own, backbone, checkpoint))
+
+
+def _fit_hint(weights: Dict[str, torch.Tensor],
+              own: Dict[str, torch.Tensor], backbone: torch.nn.Module,
+              checkpoint: str) -> str:
+    """What to do about ``weights`` (of the file ``checkpoint``) that do
+    not fit ``backbone`` (whose tensors are ``own``): where the file's
+    meta says what it is (its algorithm and config, as knn_eval reads
+    them: :func:`~openselfsup.config.trained_checkpoint_words`), that; and
+    where its backbone is of another kind than the config's (an HLSS
+    checkpoint's ``OpenCLIPImageTower``, a ResNet-18 config), a config of
+    that backbone, not ``--cfg-options`` of depth or width, which no
+    value turns into it (nor does the line name them: a script's note on
+    how it takes them would follow) (:func:`_shape_hint`, as before, otherwise)."""
+    from ..config import saved_model_type, trained_checkpoint_words
+    from ..utils.checkpoint_files import MetaUnread, checkpoint_meta
+    try:  # the meta alone, without torch; a file it cannot read says none
+        meta = checkpoint_meta(checkpoint)
+    except (MetaUnread, InputError, OSError):
+        meta = None
+    what = trained_checkpoint_words(meta, checkpoint)
+    if what is None:
+        return _shape_hint(weights, own)
+    theirs = saved_model_type(meta, 'backbone.type')
+    ours = type(backbone).__name__
+    if theirs is not None and theirs != ours:
+        return (f'it is {what}, whose backbone is a {theirs}; the config '
+                f'builds a {ours}, which no depth or width setting makes one: '
+                f'extract with a config whose model.backbone is a {theirs}')
+    return f'it is {what}; {_shape_hint(weights, own)}'
 
 
 def output_paths(output: str) -> Dict[str, str]:
