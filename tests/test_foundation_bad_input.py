@@ -6198,10 +6198,11 @@ def test_a_knn_hook_dataset_path_is_checked(shipped_data, capfd, name,
 def test_knn_eval_refuses_a_missing_bank_or_query_path_in_one_line(
         shipped_data):
     """``tools/knn_eval.py`` refuses a missing ``knn_eval`` query split
-    file in one line before it extracts anything, nothing written (when
-    the evaluation builds its datasets, after the model: the data is read
-    there, not before the stack). The reference: the query dataset
-    itself refuses the same path."""
+    file in one line before it extracts anything, nothing written (the
+    line of tools/train.py's check_dataset_paths, before a baseline's model
+    and the datasets are built; it was the dataset's bare 'file not
+    found'). The reference: the query dataset itself refuses the same
+    path."""
     from mmengine.registry import init_default_scope
 
     from openselfsup.config import load_config
@@ -6215,8 +6216,13 @@ def test_knn_eval_refuses_a_missing_bank_or_query_path_in_one_line(
         ['tools/knn_eval.py', os.path.join(REPO, KNN_DEMO), '--random-init',
          '--out-dir', str(out_dir), '--cfg-options',
          *(f'{k}={v}' for k, v in options.items())], (), cwd=shipped_data)
-    assert rc == 2 and lines == ['error: data/hier32/nope.json: file not '
-                                 'found'], (rc, lines)
+    # named with its config key and option, as tools/train.py names it
+    # (check_dataset_paths, before the datasets are built)
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith(
+        'error: data/hier32/nope.json: file not found') and \
+        '(knn_eval.query.split in ' in lines[0] and lines[0].endswith(
+            'set by --cfg-options knn_eval.query.split=...: fix that '
+            'value)'), (rc, lines)
     assert not out_dir.exists()
     with contextlib.chdir(shipped_data):
         query = load_config(os.path.join(REPO, KNN_DEMO),

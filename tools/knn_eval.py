@@ -20,7 +20,12 @@ Example:
 The checkpoint is read once with torch.load(weights_only=True), its SHA-1
 recorded; one of another architecture is refused with one line naming its
 first mismatched tensors and, where its meta records them, the config it
-was trained with and the first difference of the two models. Results under the output name of another model,
+was trained with (by its path where that config is a file beside the
+checkpoint or the config, else as its meta names it) and the first
+difference of the two models; a checkpoint of an algorithm without kNN
+evaluation (balanced cross-modal tuning) is named as one. A missing bank
+or query data folder or file is refused as tools/train.py refuses it,
+naming its config key. Results under the output name of another model,
 or of the same model under other kNN settings (another config's knn_eval:
 its splits, data, k), are refused, never replaced (a checkpoint is known
 by its SHA-1 and the config's model settings, as another pooling or
