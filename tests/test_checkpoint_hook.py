@@ -1127,3 +1127,84 @@ def test_a_trained_work_dirs_legacy_format_checkpoint_is_picked(tmp_path):
     assert torch.load(new, weights_only=True)['meta'] == {'iter': 4}
     assert resolve_trained_checkpoint(str(work)) == new
 
+
+
+def test_a_work_dirs_cut_short_legacy_checkpoint_is_passed_over(tmp_path):
+    """The readers of a run's work dir (extraction and the backbone
+    export: resolve_trained_checkpoint; kNN evaluation:
+    read_resolved_checkpoint) took a newest checkpoint of torch's legacy
+    format cut short while it was written (last_checkpoint naming it)
+    over an older complete zip: kNN evaluated it (its pickle has no CRC),
+    extraction stopped on it. Both pass over it now, as over a zip cut
+    short, naming it in the log, and take the older one (the reference:
+    torch.load refuses the newer file and reads the older); a work dir of
+    damaged files only is refused at once."""
+    import io
+
+    from openselfsup.utils import InputError
+    from openselfsup.utils.checkpoint import resolve_trained_checkpoint
+    from openselfsup.utils.checkpoint_files import read_resolved_checkpoint
+    work = tmp_path / 'wd'
+    work.mkdir()
+    old, new = str(work / 'epoch_1.pth'), str(work / 'epoch_2.pth')
+    torch.save({'meta': {'epoch': 1, 'iter': 3},
+                'state_dict': {'a': torch.ones(1000)}}, old)
+    whole = io.BytesIO()
+    torch.save({'meta': {'epoch': 2, 'iter': 6},
+                'state_dict': {'a': torch.ones(1000)}}, whole,
+               _use_new_zipfile_serialization=False)
+    open(new, 'wb').write(whole.getvalue()[:-100])
+    (work / 'last_checkpoint').write_text(new)
+    with pytest.raises(RuntimeError, match='unexpected EOF'):
+        torch.load(new, weights_only=True)
+    assert torch.load(old, weights_only=True)['meta']['epoch'] == 1
+
+    class Log:
+        def __init__(self):
+            self.lines = []
+
+        def warning(self, msg):
+            self.lines.append(msg)
+    for pick in (lambda log: read_resolved_checkpoint(str(work),
+                                                      logger=log)[0],
+                 lambda log: resolve_trained_checkpoint(str(work),
+                                                        logger=log)):
+        log = Log()
+        assert pick(log) == old
+        assert any(new in line and 'incomplete' in line
+                   for line in log.lines), log.lines
+    os.remove(old)
+    for pick in (read_resolved_checkpoint, resolve_trained_checkpoint):
+        with pytest.raises(InputError, match='a folder without a complete '
+                           'training checkpoint'):
+            pick(str(work))
+
+
+def test_a_legacy_file_is_whole_where_torch_reads_it(tmp_path):
+    """is_whole_loadable, the work-dir pick's rule, tells a file of
+    torch's legacy format cut short by walking its pickles and skipping
+    its storages' bytes. Every prefix of a file of many storage kinds
+    (a view, shared, empty, complex) is judged against
+    torch.load itself (the reference): the whole file read, every shorter
+    prefix refused by torch and by the rule."""
+    import io
+
+    from openselfsup.utils.checkpoint_files import is_whole_loadable
+    base = torch.arange(6, dtype=torch.int16)
+    saved = {'f': torch.ones(3), 'view': base[1:4], 'same': base,
+             'b': torch.tensor([True]),
+             'd': torch.zeros(0, dtype=torch.float64),
+             'c': torch.ones(1, dtype=torch.complex64), 'n': 7}
+    buf = io.BytesIO()
+    torch.save(saved, buf, _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    path = tmp_path / 'whole.pth'
+    path.write_bytes(data)
+    assert torch.equal(torch.load(str(path), weights_only=True)['view'],
+                       base[1:4])
+    assert is_whole_loadable(str(path))
+    assert is_whole_loadable(io.BytesIO(data))
+    for end in range(len(data)):
+        with pytest.raises(Exception):
+            torch.load(io.BytesIO(data[:end]), weights_only=True)
+        assert not is_whole_loadable(io.BytesIO(data[:end])), end

@@ -45,7 +45,9 @@ def main(argv=None):
     # mmpretrain and mmcv (seconds) for nothing
     from openselfsup.utils.checkpoint import (extract_backbone_weights,
                                               resolve_trained_checkpoint)
-    checkpoint = resolve_trained_checkpoint(a.checkpoint)
+    from mmengine.logging import MMLogger
+    checkpoint = resolve_trained_checkpoint(
+        a.checkpoint, logger=MMLogger.get_current_instance())
     n = extract_backbone_weights(checkpoint, a.output, a.prefix)
     print(f'{n} tensors of {checkpoint} written to {a.output}')
 

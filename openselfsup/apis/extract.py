@@ -66,7 +66,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger, print_log
 
 from ..classes import (held_out_words, lists_held_out, lists_named,
                        model_held_out, nct_names, split_model_name)
@@ -1549,7 +1549,9 @@ def extract_many(configs: Sequence[str],
                 raise InputError(f'--pretrained {checkpoint!r}: not a '
                                  'checkpoint path')
         # a run's work dir: its last complete checkpoint, of an ended run
-        checkpoints = [resolve_trained_checkpoint(c, '--pretrained')
+        # (a newer file passed over, damaged: named in the log)
+        logger = MMLogger.get_current_instance()
+        checkpoints = [resolve_trained_checkpoint(c, '--pretrained', logger)
                        for c in checkpoints]
         for checkpoint in dict.fromkeys(checkpoints):
             check_checkpoint_file(checkpoint)

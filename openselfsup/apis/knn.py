@@ -1038,8 +1038,11 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # or damaged one is refused at once. These bytes are those loaded
         # and hashed: the file is read once, here, not tested cheaply here
         # (its zip directory: a damaged member passed) and read later
+        from mmengine.logging import MMLogger
+
         from ..utils.checkpoint_files import read_resolved_checkpoint
-        checkpoint, buffer, sha1 = read_resolved_checkpoint(checkpoint)
+        checkpoint, buffer, sha1 = read_resolved_checkpoint(
+            checkpoint, logger=MMLogger.get_current_instance())
         held = [buffer]  # taken by the load: not kept while the model runs
         del buffer
     from mmengine.registry import init_default_scope

@@ -52,7 +52,7 @@ import torch
 from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
                                is_complete_checkpoint, is_legacy_format,
                                is_loadable_checkpoint, is_safetensors_name,
-                               not_a_checkpoint, read_checkpoint,
+                               is_whole_loadable, not_a_checkpoint, read_checkpoint,
                                weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
@@ -1020,16 +1020,21 @@ def unfinished_run(obj: Any) -> Optional[Tuple[str, int, str, int]]:
     return unit, at, key, int(end)
 
 
-def resolve_trained_checkpoint(path: str, flag: str = '') -> str:
+def resolve_trained_checkpoint(path: str, flag: str = '',
+                               logger=None) -> str:
     """:func:`~openselfsup.utils.checkpoint_files.resolve_checkpoint` for
     readers of a trained encoder (backbone export, feature extraction): a
     run's work dir stands for its last complete checkpoint only when the
     run ended. An interrupted run's folder (pre-empted at epoch 150 of 200)
     gave its newest checkpoint without a word, and its features were
     taken for the trained encoder's. A checkpoint file is taken as given.
-    In a work dir, the checkpoint picked is one the loaders read
-    (:func:`is_loadable_checkpoint`, as a file given): a newest file of
-    torch's legacy format was passed over for an older zip.
+    In a work dir, the checkpoint picked is one the loaders read whole
+    (:func:`~openselfsup.utils.checkpoint_files.is_whole_loadable`): a
+    newest file of torch's legacy format was passed over for an older zip;
+    a newest one cut short while it was written was picked (and refused)
+    over an older complete one. A newer file passed over is named on
+    ``logger`` (an MMEngine logger; its warnings), as ``--resume`` names
+    it.
 
     Raises:
         InputError: as ``resolve_checkpoint``, or a work dir whose newest
@@ -1037,8 +1042,8 @@ def resolve_trained_checkpoint(path: str, flag: str = '') -> str:
             (:func:`unfinished_run`; read for its meta, the weights mapped).
     """
     from .checkpoint_files import resolve_checkpoint
-    found = resolve_checkpoint(path, flag,
-                               is_complete=is_loadable_checkpoint)
+    found = resolve_checkpoint(path, flag, is_complete=is_whole_loadable,
+                               logger=logger)
     if not os.path.isdir(path):
         return found
     where = unfinished_run(load_checkpoint_file(found, tensors_only=True,

@@ -359,6 +359,112 @@ def is_loadable_checkpoint(source) -> bool:
     return complete or is_legacy_format(source)
 
 
+#: the bytes of one element of each storage type a file of torch's legacy
+#: format names (``torch._utils._element_size`` of its dtype)
+_LEGACY_ELEMENT_BYTES = {
+    'DoubleStorage': 8, 'FloatStorage': 4, 'HalfStorage': 2,
+    'LongStorage': 8, 'IntStorage': 4, 'ShortStorage': 2, 'CharStorage': 1,
+    'ByteStorage': 1, 'BoolStorage': 1, 'BFloat16Storage': 2,
+    'ComplexDoubleStorage': 16, 'ComplexFloatStorage': 8,
+    'QInt8Storage': 1, 'QInt32Storage': 4, 'QUInt8Storage': 1,
+    'QUInt4x2Storage': 1, 'QUInt2x4Storage': 1}
+
+
+class _LegacyWalker(_OpaqueUnpickler):
+    """:class:`_OpaqueUnpickler` that keeps, for each storage a legacy
+    pickle names (``('storage', type, key, location, numel, view)``), its
+    key's type name and element count."""
+
+    def __init__(self, f):
+        super().__init__(f)
+        self.storages = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if name.endswith('Storage'):  # a storage type: its name kept
+            return type(name, (_Opaque, ), {})
+        return super().find_class(module, name)
+
+    def persistent_load(self, pid) -> None:
+        if isinstance(pid, tuple) and len(pid) >= 5 and \
+                pid[0] == 'storage':
+            self.storages[pid[2]] = (getattr(pid[1], '__name__', None),
+                                     pid[4])
+
+
+def is_whole_legacy(f: BinaryIO) -> bool:
+    """Whether the open binary file ``f`` of torch's legacy format (a
+    pickle: :func:`is_legacy_format`) holds all its bytes: its pickles
+    read to their ends and each storage's element count then that many
+    elements' bytes, as ``torch.load`` reads them (it stops on 'unexpected
+    EOF' at the first one short). A pickle has no CRC: a file cut short
+    while it was written is the damage found. The storages' bytes are
+    skipped over, not read; nothing is imported or called. A file the walk
+    does not follow before its bytes run out (a pickle it does not read,
+    a storage type it does not know, a plain tar, torch's oldest format)
+    is not judged (True): its reader says what is wrong with it."""
+    import tarfile
+    f.seek(0, io.SEEK_END)
+    size = f.tell()
+    f.seek(0)
+    try:
+        if tarfile.is_tarfile(f):
+            return True
+    except OSError:
+        pass
+    f.seek(0)
+    try:
+        walker = _LegacyWalker(f)
+        for _ in range(3):  # magic number, protocol version, system info
+            info = walker.load()
+        little = info.get('little_endian', True) \
+            if isinstance(info, dict) else True
+        walker.load()  # the object, its storages kept
+        keys = walker.load()
+    except Exception:  # noqa: BLE001 (a pickle it does not read)
+        return f.tell() < size  # the bytes ran out: cut short
+    for key in keys if isinstance(keys, list) else ():
+        kind, numel = walker.storages.get(key, (None, None))
+        width = _LEGACY_ELEMENT_BYTES.get(kind)
+        if width is None or not isinstance(numel, int):
+            return True  # not followed: left to the reader
+        head = f.read(8)
+        if len(head) < 8:
+            return False
+        if int.from_bytes(head, 'little' if little else 'big') != numel:
+            return True  # not followed (torch: 'wrong byte size')
+        end = f.tell() + numel * width
+        if end > size:
+            return False
+        f.seek(end)
+    return True
+
+
+def is_whole_loadable(source) -> bool:
+    """The rule by which a run's work dir stands for a checkpoint to the
+    readers of its weights (extraction, backbone export, kNN evaluation:
+    :func:`read_resolved_checkpoint`, :func:`~openselfsup.utils.checkpoint.
+    resolve_trained_checkpoint`): :func:`is_loadable_checkpoint`, and a
+    file of torch's legacy format only whole (:func:`is_whole_legacy`; one
+    cut short was picked over an older complete zip, then refused, or its
+    cut-short bytes evaluated). ``source``: a path, or a binary file of a
+    file's bytes (left at its start). Reads a legacy file's pickles, not
+    its tensors. Without torch."""
+    if not is_loadable_checkpoint(source):
+        return False
+    if not is_legacy_format(source):
+        return True  # a complete zip
+    if not isinstance(source, (str, os.PathLike)):
+        try:
+            return is_whole_legacy(source)
+        finally:
+            source.seek(0)
+    try:
+        with open(source, 'rb') as f:
+            return is_whole_legacy(f)
+    except OSError:
+        return False
+
+
 #: the largest pickle member :func:`checkpoint_meta` reads (bytes): the
 #: structure of a checkpoint (its tensors are other members) is some kB to
 #: a few MB (MMEngine's logged history); more is left to the run
@@ -481,14 +587,15 @@ def read_checkpoint(path: str) -> Tuple[io.BytesIO, str]:
     return buffer, sha1
 
 
-def read_resolved_checkpoint(path: str, flag: str = ''
+def read_resolved_checkpoint(path: str, flag: str = '', logger=None
                              ) -> Tuple[str, io.BytesIO, str]:
     """:func:`read_checkpoint` of the checkpoint ``path`` names: a file, or
     a run's work dir (the checkpoint :func:`resolve_checkpoint` picks:
     ``last_checkpoint``'s if the loaders read it, else the newest they
-    read, by :func:`is_loadable_checkpoint`, the rule of a file given: a
-    file of torch's legacy format there was passed over for an older zip,
-    whose weights were evaluated without a word). In a
+    read whole, by :func:`is_whole_loadable`: a file of torch's legacy
+    format there was passed over for an older zip, whose weights were
+    evaluated without a word, and one cut short was picked over an older
+    complete one; a newer file passed over is named on ``logger``). In a
     work dir the completeness test that picks the file is the read whose
     bytes are returned: the file is read once, where resolving it, then
     reading it, read it twice. The bytes of a file found incomplete are
@@ -499,6 +606,7 @@ def read_resolved_checkpoint(path: str, flag: str = ''
         path (str): a checkpoint file or a run's work dir.
         flag (str): as :func:`resolve_checkpoint` (heads the message about
             an empty path).
+        logger: optional MMEngine logger, as :func:`resolve_checkpoint`.
 
     Returns:
         tuple: (the checkpoint file, a buffer of its bytes, their hex
@@ -518,11 +626,12 @@ def read_resolved_checkpoint(path: str, flag: str = ''
             buffer, sha1 = read_with_sha1(candidate)
         except InputError:
             return False
-        if not is_loadable_checkpoint(buffer):
+        if not is_whole_loadable(buffer):
             return False
         kept[candidate] = buffer, sha1
         return True
-    found = resolve_checkpoint(path, flag, is_complete=complete)
+    found = resolve_checkpoint(path, flag, is_complete=complete,
+                               logger=logger)
     if found not in kept:  # a file given: not tested yet
         return (found, *read_checkpoint(found))
     return (found, *kept.pop(found))
@@ -602,15 +711,16 @@ def find_resumable_checkpoint(
 
 
 def resolve_checkpoint(path: str, flag: str = '',
-                       is_complete: Optional[Callable[[str], bool]] = None
-                       ) -> str:
+                       is_complete: Optional[Callable[[str], bool]] = None,
+                       logger=None) -> str:
     """``path`` itself, or for a training work dir the checkpoint that
     ``--resume`` would continue from (:func:`find_resumable_checkpoint`:
     the one ``last_checkpoint`` names if complete, else the newest complete
     ``epoch_N.pth`` / ``iter_N.pth``), so a command given a run's folder
     never reads a half-written checkpoint or an empty ``last_checkpoint``.
     ``flag`` (e.g. ``--resume``) heads the message about an empty path;
-    ``is_complete``: as :func:`find_resumable_checkpoint`.
+    ``is_complete``, ``logger`` (the files passed over named there): as
+    :func:`find_resumable_checkpoint`.
 
     Raises:
         InputError: an empty path (an unset shell variable: ``"$CKPT"``),
@@ -623,7 +733,7 @@ def resolve_checkpoint(path: str, flag: str = '',
                          'work dir')
     if not os.path.isdir(path):
         return path
-    found = find_resumable_checkpoint(path, is_complete=is_complete)
+    found = find_resumable_checkpoint(path, logger, is_complete=is_complete)
     if found is None:
         raise InputError(f'{path}: a folder without a complete training '
                          'checkpoint (epoch_N.pth / iter_N.pth); give a '
