@@ -7330,3 +7330,54 @@ def test_state_dict_keys_reads_shared_and_deep_dicts_in_linear_time():
     cycle = {'epoch': 3}
     cycle['model'] = cycle
     assert state_dict_keys(cycle) is None
+
+
+def test_a_pretrained_file_of_an_object_is_one_line_under_the_weights_only_opt_out(  # noqa: E501
+        synthetic_root, tmp_path, monkeypatch):
+    """Under torch's opt-out (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1) a
+    Pretrained file whose top level is an object (a script's
+    argparse.Namespace(state_dict=...)) passed the run's check and the
+    launchers' --check-config, and the run stopped on MMEngine's
+    uncaught RuntimeError('No state_dict found in checkpoint file ...')
+    (the reference: MMEngine's load_checkpoint of it). One line now, the
+    same from both, in either format; its dict twin still loads."""
+    import argparse
+
+    import torch
+    from mmengine.runner.checkpoint import load_checkpoint
+
+    from openselfsup.apis.train import build_runner, check_launch
+    from openselfsup.utils import InputError
+    config = _cfg(tmp_path, os.path.join(synthetic_root, 'NCT'),
+                  ann_file='meta/train_labeled.txt')
+    key = 'model.backbone.init_cfg'
+    weights = build_runner(config, work_dir=str(tmp_path / 'w0')
+                           ).model.backbone.state_dict()
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    for zipped in (True, False):
+        path = str(tmp_path / f'ns_{zipped}.pth')
+        torch.save(argparse.Namespace(state_dict=weights), path,
+                   _use_new_zipfile_serialization=zipped)
+        runner = build_runner(config, work_dir=str(tmp_path / 'w'),
+                              cfg_options={key: [dict(type='Pretrained',
+                                                      checkpoint=path)]})
+        with pytest.raises(RuntimeError, match='No state_dict found'):
+            load_checkpoint(runner.model.backbone, path)
+        opts = {key: [dict(type='Pretrained', checkpoint=path)]}
+        with pytest.raises(InputError) as run:
+            runner._init_model_weights()
+        assert str(run.value) == (
+            f'{key} (Pretrained, {path}): its top level is an object, not a '
+            "dict, where MMEngine's load finds no state dict; save the "
+            "weights as a dict (torch.save({'state_dict': weights}, "
+            'NEW.pth))'), str(run.value)
+        with pytest.raises(InputError) as check:
+            check_launch(config, opts)
+        assert str(check.value) == str(run.value)
+        twin = str(tmp_path / f'dict_{zipped}.pth')
+        torch.save({'state_dict': weights}, twin,
+                   _use_new_zipfile_serialization=zipped)
+        opts = {key: [dict(type='Pretrained', checkpoint=twin)]}
+        check_launch(config, opts)
+        build_runner(config, work_dir=str(tmp_path / 'w2'),
+                     cfg_options=opts)._init_model_weights()

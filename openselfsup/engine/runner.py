@@ -3854,7 +3854,12 @@ class AtomicRunner(Runner):
         (an ``argparse.Namespace``), as it does for ``load_from``, the
         file is checked with them read as placeholders
         (:func:`~openselfsup.utils.checkpoint.read_inert`), not refused
-        for them. A URL is not read here (MMEngine downloads it). So is an
+        for them; one whose top level is an object, not a dict (a
+        script's ``argparse.Namespace(state_dict=...)``), where MMEngine's
+        load finds no state dict (its 'No state_dict found' traceback), is
+        one line (:func:`~openselfsup.utils.checkpoint.no_state_dict_in`,
+        the launchers' check's too). A URL is not read here (MMEngine
+        downloads it). So is an
         entry's ``override`` item that builds a ``Pretrained``
         (:func:`~openselfsup.config.init_overrides`), for the attribute it
         names (a missing file was MMEngine's ``FileNotFoundError``
@@ -3875,7 +3880,7 @@ class AtomicRunner(Runner):
         from ..models.state_dict import held_under, load_from_fit
         from ..utils.checkpoint import (UnpicklingRefused,
                                         load_checkpoint_file,
-                                        unread_state_dict,
+                                        no_state_dict_in, unread_state_dict,
                                         weights_only_opted_out)
 
         def inits(module, name):
@@ -3934,6 +3939,9 @@ class AtomicRunner(Runner):
                         weights_only_opted_out() else '')
                 raise InputError(f'{head}: {exc}{note}') from None
             _, state = self._model_and_state(saved)
+            why = no_state_dict_in(saved)
+            if why:  # MMEngine's 'No state_dict found' traceback
+                raise InputError(f'{head}: {why}')
             if state is None:
                 continue  # MMEngine's load says what it is
             raw = state

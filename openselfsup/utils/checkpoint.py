@@ -361,7 +361,24 @@ def load_legacy_checkpoint(path: str, resume: bool = False,
                          ) from None
 
 
-def check_run_reads(path: str, head: str = '', resume: bool = False) -> None:
+def no_state_dict_in(saved: Any) -> Optional[str]:
+    """Why MMEngine's ``load_checkpoint`` (a ``Pretrained`` ``init_cfg``'s
+    load) finds no state dict in the checkpoint ``saved`` (what the file
+    read as, objects that are not allow-listed as placeholders): its top
+    level is no dict (a script's ``argparse.Namespace(state_dict=...)``,
+    unpickled under torch's opt-out: MMEngine's 'No state_dict found in
+    checkpoint file' traceback); None where it is one."""
+    if isinstance(saved, dict):
+        return None
+    what = 'an object' if isinstance(saved, _Inert) else \
+        f'a {type(saved).__name__}'
+    return (f'its top level is {what}, not a dict, where MMEngine\'s load '
+            'finds no state dict; save the weights as a dict '
+            "(torch.save({'state_dict': weights}, NEW.pth))")
+
+
+def check_run_reads(path: str, head: str = '', resume: bool = False,
+                    needs_dict: bool = False) -> None:
     """Refuse the local checkpoint file ``path`` where the run's
     ``torch.load`` of it refuses it, in the run's line: the launchers'
     ``--check-config`` (:func:`~openselfsup.apis.train.check_launch`) for
@@ -381,7 +398,11 @@ def check_run_reads(path: str, head: str = '', resume: bool = False) -> None:
     cannot read (cut short while it was written: the pickle has no CRC)
     is :func:`load_legacy_checkpoint`'s line with ``head``, the run's.
     Any other error (a damaged member behind a whole zip directory) is
-    left to the run, which tests every CRC. Imports torch (about 1 s).
+    left to the run, which tests every CRC. ``needs_dict`` (a
+    ``Pretrained`` file): under the opt-out, a file whose top level is an
+    object is :func:`no_state_dict_in`'s line with ``head``, the run's
+    (its objects read as placeholders, :func:`read_inert`). Imports torch
+    (about 1 s).
 
     Raises:
         InputError: one line, ``head`` then ``path``.
@@ -400,6 +421,13 @@ def check_run_reads(path: str, head: str = '', resume: bool = False) -> None:
             unpickling_refusal(path, exc, head, resume=resume)
         if refused is not None:
             raise refused from None
+        if opted_out and needs_dict and refused_global(exc) is not None:
+            try:
+                why = no_state_dict_in(read_inert(path))
+            except Exception:  # noqa: BLE001 (left to the run)
+                why = None
+            if why:
+                raise InputError(f'{head}{why}') from None
     if legacy:  # as the run's reader says what is wrong with it
         try:
             load_legacy_checkpoint(path, tensors_only=True)
