@@ -309,6 +309,24 @@ def _box_draws(n: int, attempts: int) -> int:
     return n * (2 * attempts + 2)
 
 
+def _crop_draws(u: torch.Tensor, n: int,
+                area_range: Tuple[float, float],
+                ratio_range: Tuple[float, float], attempts: int
+                ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The crop's random parameters from its uniform draws ``u``
+    (:func:`_box_draws` of them, float64): the area fractions ``[n,
+    attempts]`` and the log aspect ratios ``[n, attempts]`` (both mapped
+    by one ``addcmul``, as ``uniform_`` maps each: the same numbers), and
+    the placements ``[n, 2]`` (top, left), as drawn."""
+    ends = _constant(area_range[0], math.log(ratio_range[0]))
+    spans = _constant(area_range[1] - area_range[0],
+                      math.log(ratio_range[1]) - math.log(ratio_range[0]))
+    drawn = torch.addcmul(ends.view(2, 1, 1),
+                          u[:2 * n * attempts].view(2, n, attempts),
+                          spans.view(2, 1, 1))
+    return drawn[0], drawn[1], u[2 * n * attempts:].view(n, 2)
+
+
 def _crop_boxes(u: torch.Tensor, n: int, height: int, width: int,
                 area_range: Tuple[float, float],
                 ratio_range: Tuple[float, float],
@@ -320,14 +338,10 @@ def _crop_boxes(u: torch.Tensor, n: int, height: int, width: int,
     the placements ``[n, 2]`` (top, left)."""
     f64 = torch.float64
     area = height * width
-    ends = _constant(area_range[0], math.log(ratio_range[0]))
-    spans = _constant(area_range[1] - area_range[0],
-                      math.log(ratio_range[1]) - math.log(ratio_range[0]))
-    drawn = torch.addcmul(ends.view(2, 1, 1),
-                          u[:2 * n * attempts].view(2, n, attempts),
-                          spans.view(2, 1, 1))
-    target = drawn[0] * area
-    aspect = torch.exp(drawn[1])
+    fraction, log_ratio, place = _crop_draws(u, n, area_range, ratio_range,
+                                             attempts)
+    target = fraction * area
+    aspect = torch.exp(log_ratio)
     # both sides at once, height then width ([2, n, attempts]; each value
     # computed as alone: the same ops on each element, a third of the
     # host ops)
@@ -351,7 +365,6 @@ def _crop_boxes(u: torch.Tensor, n: int, height: int, width: int,
     else:
         fw, fh = width, height
     side = torch.where(found, side, _constant(fh, fw).view(2, 1))
-    place = u[2 * n * attempts:].view(n, 2)
     # top then left: uniform in the room left, or centred
     room = limit - side
     start = torch.where(found, torch.floor(place.T * (room + 1)),
