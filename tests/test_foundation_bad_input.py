@@ -7332,7 +7332,7 @@ def test_state_dict_keys_reads_shared_and_deep_dicts_in_linear_time():
     assert state_dict_keys(cycle) is None
 
 
-def test_a_pretrained_file_of_an_object_is_one_line_under_the_weights_only_opt_out(  # noqa: E501
+def test_a_pretrained_file_of_an_object_is_one_line_weights_only_opted_out(
         synthetic_root, tmp_path, monkeypatch):
     """Under torch's opt-out (TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1) a
     Pretrained file whose top level is an object (a script's

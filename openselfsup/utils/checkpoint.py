@@ -52,8 +52,8 @@ import torch
 from .checkpoint_files import (cut_short, has_zip_directory,  # noqa: F401
                                is_complete_checkpoint, is_legacy_format,
                                is_loadable_checkpoint, is_safetensors_name,
-                               is_whole_loadable, not_a_checkpoint, read_checkpoint,
-                               weights_only_opted_out)
+                               is_whole_loadable, not_a_checkpoint,
+                               read_checkpoint, weights_only_opted_out)
 from .errors import InputError, first_line
 from .io import check_file
 
