@@ -218,8 +218,7 @@ class PatienceEarlyStoppingHook(Hook):
         than the uninterrupted one); so are the schedules that validation
         steps (``ReduceOnPlateauLR``, which the checkpoint holds stepped:
         before, stepped twice, it halved the learning rate)."""
-        from .runner import (continue_random_streams, random_streams,
-                             validates_after)
+        from .runner import validates_after
         if not getattr(self, '_resumed', False):
             return
         self._resumed = False
@@ -233,12 +232,10 @@ class PatienceEarlyStoppingHook(Hook):
             'as the uninterrupted run did ' + (
                 'before writing its checkpoint (its count was not in it)'
                 if after else 'after writing its checkpoint'))
-        streams = random_streams(1, runner.model) if after else None
-        schedules = _kept_schedules(runner) if after else None
-        runner.val_loop.run()
-        if streams is not None:
-            continue_random_streams(streams, 1, runner.model)
-            schedules()
+        if after:
+            validate_leaving_training(runner)
+        else:
+            runner.val_loop.run()
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         epoch = runner.epoch
@@ -269,6 +266,24 @@ class PatienceEarlyStoppingHook(Hook):
                 f'early stopping after epoch {epoch}: {self.monitor} has not '
                 f'improved for {self.counter} evaluations (best at epoch '
                 f'{self.best_epoch})')
+
+
+def validate_leaving_training(runner) -> None:
+    """Run the validation loop and leave what training goes on with as it
+    was: this process's random streams (:func:`~openselfsup.engine.runner.
+    random_streams`: torch's, numpy's and Python's global generators and
+    the model's own; the validation DataLoader's iterator draws its base
+    seed from torch's) and what the validation's hooks step
+    (:func:`_kept_schedules`). Training then draws the same dropout masks,
+    captions and negatives as without this validation."""
+    from .runner import continue_random_streams, random_streams
+    # this process's own streams, restored in this process: one process's
+    # (world size 1) whatever the run's world size
+    streams = random_streams(1, runner.model)
+    schedules = _kept_schedules(runner)
+    runner.val_loop.run()
+    continue_random_streams(streams, 1, runner.model)
+    schedules()
 
 
 def _kept_schedules(runner):
