@@ -2629,9 +2629,9 @@ def test_a_rerun_removes_the_previous_report_once_its_first_run_starts(
                 if (work / name).exists()}
 
     said = []
-    # the lines but those saying which run trains
+    # the lines but the sweep's own (which run trains, each run's result)
     monkeypatch.setattr(bs, 'print_log', lambda msg, *a, **k: None if
-                        msg.startswith('sweep: run ') else said.append(msg))
+                        msg.startswith('sweep: ') else said.append(msg))
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -3012,7 +3012,7 @@ def test_a_sweep_says_which_of_its_runs_trains(crossmodal_root, tmp_path,
         bs.run_balance_sweep(SLIDE_DEMO, [0, 0.5], work_dir=str(work),
                              baseline_epochs=1, cfg_options=opts, **kwargs)
         return [e for e in events if isinstance(e, tuple)
-                or e.startswith('sweep: ')]
+                or e.startswith('sweep: run ')]
 
     folders = [('the baseline', 'baseline'), ('lambda 0', 'lambda_0'),
                ('lambda 0.5', 'lambda_0.5')]
@@ -4727,6 +4727,40 @@ def test_validating_before_training_leaves_the_training_as_it_was(
         _logs(tmp_path / 'with')
     assert _differing_weights(tmp_path / 'without' / 'epoch_1.pth',
                               tmp_path / 'with' / 'epoch_1.pth') == []
+
+
+def test_a_sweeps_console_is_short_and_each_runs_log_whole(
+        crossmodal_root, tmp_path, capsys, monkeypatch):
+    """Every run of a sweep printed MMEngine's environment dump, its config
+    and its iteration lines (a 4-lambda image sweep some 1,950 lines), the
+    sweep's own lines buried among them. By default the console shows the
+    sweep's lines, one line per epoch and each run's result with its log
+    file, which still holds everything; ``verbose`` shows it all again."""
+    from openselfsup.apis import balance_sweep as bs
+    monkeypatch.setattr(bs, 'plot_sweep', lambda *a, **k: b'')  # 0.3 s
+    opts = {**demo_on_test_slides(crossmodal_root),
+            'train_cfg.max_epochs': 2,
+            'default_hooks.checkpoint.interval': 100}
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 's'),
+                         baseline_epochs=1, cfg_options=opts)
+    out = capsys.readouterr().out
+    log_path, = (tmp_path / 's' / 'lambda_0.5').glob('*/*.log')
+    log = log_path.read_text()
+    # the run's log has MMEngine's lines
+    assert 'System environment' in log and 'Epoch(train)' in log
+    assert 'System environment' not in out and 'Epoch(train)' not in out
+    assert 'Epoch(val)' not in out
+    assert 'sweep: run 2 of 2, lambda 0.5, training in' in out
+    # one line per epoch of each run: 1 of the baseline, 2 of lambda 0.5
+    assert [line.split(': epoch ')[1].split(',')[0] for line in
+            out.splitlines() if ': epoch ' in line] == [
+                '1 of 1', '1 of 2', '2 of 2']
+    assert 'sweep: lambda 0.5: kappa ' in out
+    assert f'its full log: {log_path}' in out
+    bs.run_balance_sweep(SLIDE_DEMO, [0.5], work_dir=str(tmp_path / 'v'),
+                         baseline_epochs=1, cfg_options=opts, verbose=True)
+    out = capsys.readouterr().out
+    assert 'System environment' in out and 'Epoch(train)' in out
 
 
 def test_a_window_gradient_of_iterations_trained_again_is_not_put_back(

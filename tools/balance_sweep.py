@@ -87,6 +87,13 @@ def parse_args(argv):
                    'config\'s seeds, as the published code runs)')
     p.add_argument('--amp', action='store_true',
                    help='mixed precision (AmpOptimWrapper, needs a GPU)')
+    p.add_argument('--verbose', action='store_true',
+                   help='show every run\'s console as MMEngine writes it '
+                   '(its environment dump, config and iteration lines) '
+                   '(default: each run shows its warnings and one line per '
+                   'epoch, the sweep which run trains, each run\'s result '
+                   'and its log file, <run folder>/<timestamp>/'
+                   '<timestamp>.log, which holds all of it)')
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='config overrides applied to every run, key=value')
     return p.parse_args(argv)
@@ -104,7 +111,8 @@ def main(argv=None):
                             plot_metrics=a.plot_metrics, amp=a.amp,
                             test=a.test, resume=a.resume,
                             cfg_options=a.cfg_options, seeds=a.seeds,
-                            resume_command=resume_command(argv))
+                            resume_command=resume_command(argv),
+                            verbose=a.verbose)
     print(res['table'])
     for kind, path in res['paths'].items():
         print(f'{kind:9s} {path}')

@@ -51,6 +51,7 @@ from ..utils import (InputError, check_distinct, check_fraction,
                      file_sha1, load_json, locked,
                      remove_set, save_json, save_set)
 from ..utils.checkpoint_files import SWEEP_RUN_RECORD
+from ..utils.console import log_file, short_console, shown
 from ..utils.errors import note_interruption
 from ..utils.fingerprint import file_sha1_kept, unread_digests
 from ..utils.io import json_text
@@ -124,6 +125,13 @@ SPREAD = ('95% CI: mean ± t(0.975, n-1) * std(ddof=1) / sqrt(n) over the '
           'n seeds')
 #: the short form, in each metric's column header of the seeds' table
 SPREAD_HEAD = 'mean ± t 95% CI'
+
+
+def _say(line: str) -> None:
+    """Log ``line`` (MMEngine's current logger: the latest run's console
+    and log file), shown on a short console too."""
+    with shown():
+        print_log(line, logger='current')
 
 
 def lambda_name(value: float) -> str:
@@ -681,10 +689,9 @@ def _remove_previous_report(work_dir: str, paths: Sequence[str],
     there = remove_set(paths)
     if not there:
         return
-    print_log(f'{work_dir}: removed the previous sweep\'s '
-              f'{", ".join(os.path.basename(p) for p in there)}: {why} '
-              '(this sweep writes them anew when it completes)',
-              logger='current')
+    _say(f'{work_dir}: removed the previous sweep\'s '
+         f'{", ".join(os.path.basename(p) for p in there)}: {why} '
+         '(this sweep writes them anew when it completes)')
 
 
 def run_settings(cfg, digest=file_sha1, skip: Sequence[str] = (),
@@ -928,9 +935,8 @@ def _recorded_run(run_dir: str, settings: dict, run: str,
     # sweep's runs had trained
     extra = [k for k in record['row']['metrics'] if k not in metrics]
     if metrics and extra:
-        print_log(f'{path}: {run}\'s recorded {_metric_words(extra)} '
-                  'not one this sweep\'s runs compute: left out of its row',
-                  logger='current')
+        _say(f'{path}: {run}\'s recorded {_metric_words(extra)} '
+             'not one this sweep\'s runs compute: left out of its row')
         record['row']['metrics'] = {k: v for k, v in
                                     record['row']['metrics'].items()
                                     if k in metrics}
@@ -1116,7 +1122,8 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       cfg_options: Optional[dict] = None,
                       test: bool = False, resume: bool = False,
                       seeds: Optional[Sequence[int]] = None,
-                      resume_command: Optional[str] = None) -> Dict:
+                      resume_command: Optional[str] = None,
+                      verbose: bool = False) -> Dict:
     """Train the baseline, then one run per lambda; write table, JSON, PNG.
 
     Args:
@@ -1162,6 +1169,12 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             sweep (:func:`resume_command`), said on the ``interrupted``
             line of a sweep stopped once a run has started (None: "the
             same command and --resume").
+        verbose (bool): every run's console as MMEngine writes it (its
+            environment dump, config and iteration lines). False
+            (default): each run's console shows its warnings and one line
+            per epoch, and the sweep says which run trains, each run's
+            result and the log file that holds all of it
+            (:func:`~openselfsup.utils.console.short_console`).
 
     Returns:
         dict: ``rows`` (name, lambda, epochs, metrics; with ``seeds``, each
@@ -1308,10 +1321,21 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             out['val_begin'] = epochs + 1
         return out
 
-    def evaluate(runner) -> dict:
+    def console(run: str):
+        # each run's console: MMEngine's with verbose, else short
+        return contextlib.nullcontext() if verbose else short_console(run)
+
+    def evaluate(runner, run: str) -> dict:
         metrics = dict(runner.val())
         if test:
             metrics.update({f'test/{k}': v for k, v in runner.test().items()})
+        # its result, and where the rest of it is (a short console showed
+        # none of its evaluation lines)
+        result = ', '.join(f'{k} {_fmt(metrics[k])}' for k in dict.fromkeys(
+            [cls_metric, ret_metric]) if k in metrics)
+        where = log_file(getattr(runner, 'logger', None))
+        _say(f'sweep: {run}: {result}' +
+             (f'; its full log: {where}' if where else ''))
         return metrics
 
     # every run's options, as trained and as recorded: the baseline is
@@ -1413,9 +1437,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         if base_record and not (
                 os.path.isfile(baseline_ckpt) and
                 base_record.get('checkpoint') == digest(baseline_ckpt)):
-            print_log(f'{base_dir}: baseline.pth is not the one its run '
-                      'recorded (missing or changed): training the baseline '
-                      'again', logger='current')
+            _say(f'{base_dir}: baseline.pth is not the one its run '
+                 'recorded (missing or changed): training the baseline '
+                 'again')
             base_record = None
         # with seeds, a run of the config's seed without its own record:
         # the unseeded sweep's run of that lambda (folder lambda_<value>) is
@@ -1462,10 +1486,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                       level=logging.WARNING)
         if resume:
             done = bool(base_record) + sum(map(bool, records))
-            print_log(f'--resume: {done} of {len(records) + 1} runs have '
-                      f'ended in {work_dir} with this sweep\'s settings; '
-                      f'training the other {len(records) + 1 - done}',
-                      logger='current')
+            _say(f'--resume: {done} of {len(records) + 1} runs have '
+                 f'ended in {work_dir} with this sweep\'s settings; '
+                 f'training the other {len(records) + 1 - done}')
         first = [True]
         order = ['the baseline'] + [run for _, _, run, *_ in lambda_runs]
 
@@ -1506,37 +1529,39 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
             # eta only, between config dumps of a hundred lines
             doing = ('evaluated in' if run == 'the baseline'
                      and not baseline_epochs else 'training in')
-            print_log(f'sweep: run {order.index(run) + 1} of {len(order)}, '
-                      f'{run}, {doing} {run_dir}', logger='current')
+            _say(f'sweep: run {order.index(run) + 1} of {len(order)}, '
+                 f'{run}, {doing} {run_dir}')
             return run_cfg
 
         # 1. baseline
         if base_record:
-            print_log(f'reusing the baseline from {base_dir}',
-                      logger='current')
+            _say(f'reusing the baseline from {base_dir}')
             rows = [base_record['row']]
             baseline = base_record['checkpoint']  # baseline.pth's, checked
         else:
             run_cfg = starting('the baseline', base_dir, base_settings,
                                base_opts, base_skip, epochs=baseline_epochs)
             if baseline_epochs:
-                runner = train(config, work_dir=base_dir, amp=amp,
-                               cfg_options=base_opts,
-                               earlier_run_hint=earlier_run_hint,
-                               loaded=run_cfg)
+                with console('the baseline'):
+                    runner = train(config, work_dir=base_dir, amp=amp,
+                                   cfg_options=base_opts,
+                                   earlier_run_hint=earlier_run_hint,
+                                   loaded=run_cfg)
             else:
                 # evaluated, never trained: it writes over no checkpoint
                 # of an earlier baseline there, and says nothing of them
-                runner = build_runner(config, work_dir=base_dir, amp=amp,
-                                      cfg_options=base_opts, trains=False,
-                                      loaded=run_cfg)
+                with console('the baseline'):
+                    runner = build_runner(config, work_dir=base_dir,
+                                          amp=amp, cfg_options=base_opts,
+                                          trains=False, loaded=run_cfg)
                 # as a training run starts: its init_cfg applied
                 _initialise(runner)
             # evaluated before its weights are saved: evaluation data that
             # cannot be read (a missing feature file; with 0 epochs nothing
             # has read it yet) stops the sweep before it writes anything
             rows = [dict(name='baseline', **{'lambda': None},
-                         epochs=baseline_epochs, metrics=evaluate(runner))]
+                         epochs=baseline_epochs,
+                         metrics=evaluate(runner, 'the baseline'))]
             # its bytes are the baseline's identity (the lambda runs record
             # them): nothing of where the config lies (a path as typed,
             # ./configs/x.py or configs/x.py, made equal weights another
@@ -1565,22 +1590,24 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
                 lambda_runs, lambda_settings, records):
             if record:
                 there = record.get('run_dir', run_dir)
-                print_log(f'reusing {run} from {there}' + (
+                _say(f'reusing {run} from {there}' + (
                     ' (the run without --seeds: its seeds are the config\'s)'
-                    if there != run_dir else ''), logger='current')
+                    if there != run_dir else ''))
                 rows.append(record['row'])
                 continue
             run_cfg = starting(run, run_dir, here, opts,
                                skip=('load_from',))
-            runner = train(config, work_dir=run_dir, amp=amp,
-                           cfg_options=opts, earlier_run_hint=earlier_run_hint,
-                           loaded=run_cfg)
+            with console(run):
+                runner = train(config, work_dir=run_dir, amp=amp,
+                               cfg_options=opts,
+                               earlier_run_hint=earlier_run_hint,
+                               loaded=run_cfg)
             name = f'lambda={lambda_name(lam)}'
             seeded = {} if seed is None else dict(seed=seed)
             rows.append(dict(name=name + (f' seed={seed}' if seeded else ''),
                              **{'lambda': lam}, **seeded,
                              epochs=int(runner.epoch),
-                             metrics=evaluate(runner)))
+                             metrics=evaluate(runner, run)))
             save_json(os.path.join(run_dir, RUN_RECORD), dict(
                 version=RECORD_VERSION,
                 settings=dict(here, baseline=baseline), row=rows[-1]))

@@ -70,6 +70,8 @@ from ..utils.io import (atomic_path, lock_file, locked,
                         remove_stale_temporaries, signals_held)
 from ..utils.launcher import launcher_env
 from .checkpoint_hook import without_file_client_warnings
+from ..utils.console import short_label, shorten
+from .console import EpochLineHook
 
 
 def format_once_per_text(format_code):
@@ -3164,6 +3166,20 @@ class AtomicRunner(Runner):
         self._on_start: List[Callable[[], None]] = []
         with discard_on_failure(self):
             super().__init__(*args, **kwargs)
+        label = short_label()
+        if label is not None:  # a run of a sweep: one console line an epoch
+            self.register_hook(EpochLineHook(label), 'LOWEST')
+
+    def build_logger(self, *args, **kwargs):
+        """As the Runner's; built inside :func:`~openselfsup.utils.
+        console.short_console`, its console shows warnings, the lines
+        said with :func:`~openselfsup.engine.console.say` and one line an
+        epoch, not the environment dump, the config and the iteration
+        lines (its log file has them all)."""
+        logger = super().build_logger(*args, **kwargs)
+        if short_label() is not None:
+            shorten(logger)
+        return logger
 
     def setup_env(self, env_cfg) -> None:
         """As the Runner's; rank 0 also notes whether the log folder

@@ -1,0 +1,77 @@
+"""A short console for a command that trains several runs (the lambda sweep).
+
+Each MMEngine run writes its environment dump, its full config and a line
+every ``logger.interval`` iterations to the console and to its log file;
+four runs of a sweep printed some 2,000 lines, the sweep's own lines
+among them. Inside :func:`short_console`, each runner built
+(:class:`~openselfsup.engine.runner.AtomicRunner`) keeps its log file as
+it is, and its console shows only warnings and errors, the lines logged
+inside :func:`shown`, and one line per training epoch
+(:class:`~openselfsup.engine.console.EpochLineHook`). MMEngine is not
+changed: its console handler is given a filter (:func:`shorten`).
+Standard library only: the sweep's command imports it before the model
+stack.
+"""
+import contextlib
+import logging
+from typing import Iterator, List, Optional
+
+#: the labels of the runs being built with a short console, innermost last
+#: (empty: every console as MMEngine sets it)
+_SHORT: List[str] = []
+#: set while the lines logged are shown on a short console (:func:`shown`)
+_SHOWN: List[bool] = []
+
+
+class _ShortFilter(logging.Filter):
+    """Lets a console handler show warnings and worse, and the records
+    logged inside :func:`shown`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or bool(_SHOWN)
+
+
+@contextlib.contextmanager
+def short_console(label: str) -> Iterator[None]:
+    """Runners built in the body have a short console; ``label`` names the
+    run in its epoch lines (``lambda 0.3``)."""
+    _SHORT.append(label)
+    try:
+        yield
+    finally:
+        _SHORT.pop()
+
+
+def short_label() -> Optional[str]:
+    """The label of the innermost :func:`short_console`, None outside."""
+    return _SHORT[-1] if _SHORT else None
+
+
+@contextlib.contextmanager
+def shown() -> Iterator[None]:
+    """What is logged in the body is shown on a short console too."""
+    _SHOWN.append(True)
+    try:
+        yield
+    finally:
+        _SHOWN.pop()
+
+
+def shorten(logger: logging.Logger) -> None:
+    """Give ``logger``'s console handlers (its stream handlers that write
+    no file) the filter of a short console; its file handler is left as it
+    is."""
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and \
+                not isinstance(handler, logging.FileHandler) and \
+                not any(isinstance(f, _ShortFilter) for f in handler.filters):
+            handler.addFilter(_ShortFilter())
+
+
+def log_file(logger: Optional[logging.Logger]) -> Optional[str]:
+    """The file ``logger`` writes (MMEngine's ``<work_dir>/<timestamp>/
+    <timestamp>.log``), None where it writes none (or is None)."""
+    for handler in getattr(logger, 'handlers', ()):
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return None
