@@ -489,3 +489,37 @@ def test_an_interrupted_generator_and_the_next_command_say_what_to_rerun(
     assert run_data_tool('make_synthetic', argv, capsys)[0] == 0
     assert len(read_list_file(str(lst))) == len(NCT_CLASSES)
     check_dataset_paths(cfg, ['train_dataloader'])
+
+
+def test_the_data_digest_does_not_depend_on_the_command_that_wrote_it(
+        tmp_path, monkeypatch, capsys):
+    """The generator's command, recorded in the folder's marker, entered
+    the data fingerprint (the marker is one of the folder's files): the
+    same data generated with the flags in another order, from another
+    directory, or with --out relative, got another digest, and kNN
+    results on it counted as on other data. The command is kept out of
+    what the fingerprint reads: the digest is the one of the same data
+    written by a library call, which records no command (as the
+    generator wrote every folder before the command was recorded)."""
+    from _data_helpers import run_data_tool
+
+    from openselfsup.utils.fingerprint import data_folder_sha1
+    script = 'tools/prepare_data/make_synthetic.py'
+    flags = ['--size', '8', '--nct-train', '1', '--nct-test', '1',
+             '--domains', 'nct']
+    out = tmp_path / 'syn'
+    # the flags in two orders, then a library call (no command recorded)
+    firsts = [['--out', str(out), *flags],
+              ['--domains', 'nct', '--nct-test', '1', '--nct-train', '1',
+               '--size', '8', '--out', str(out)]]
+    digests = []
+    for argv in firsts:
+        monkeypatch.setattr('sys.argv', [script, *argv])
+        assert run_data_tool('make_synthetic', argv, capsys)[0] == 0
+        digests.append((data_folder_sha1(str(out / 'NCT')),
+                        data_folder_sha1(str(out))))
+    monkeypatch.setattr('sys.argv', ['a_library_call'])
+    assert run_data_tool('make_synthetic', firsts[0], capsys)[0] == 0
+    reference = (data_folder_sha1(str(out / 'NCT')),
+                 data_folder_sha1(str(out)))
+    assert digests == [reference, reference]
