@@ -5,6 +5,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import warnings
 from types import SimpleNamespace
 
@@ -2732,8 +2733,12 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     work = tmp_path / 'sweep'
     argv = [SLIDE_DEMO, '--lambdas', '0', '1', '--work-dir', str(work)]
     want = ' '.join(['python', 'tools/balance_sweep.py', *argv, '--resume'])
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
     assert bs.resume_command(argv) == want
     assert bs.resume_command(argv + ['--resume']) == want
+    # the variable the documented commands set is kept (it was dropped)
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    assert bs.resume_command(argv) == f'OMP_NUM_THREADS=1 {want}'
     runs.interrupt_at = 2  # in lambda 0's training, the baseline ended
 
     def sweep(resume=False):
@@ -2749,6 +2754,54 @@ def test_an_interrupted_sweep_says_the_command_that_continues_it(
     runs.calls.clear()
     sweep(resume=True)
     assert runs.calls == [str(work / 'lambda_0'), str(work / 'lambda_1')]
+
+
+def test_an_interrupted_rerun_with_other_settings_is_not_told_to_resume(
+        crossmodal_root, tmp_path, monkeypatch, capsys):
+    """A finished sweep run again without --resume and with another
+    setting, stopped in its baseline or its first lambda run, said
+    'continue the sweep with: ... --resume', a command --resume then
+    refused (the lambda runs not yet replaced hold the old settings).
+    Where --resume would refuse the records, the line says to rerun
+    without it; a stopped sweep of the same settings still gets the
+    command."""
+    from openselfsup.apis import balance_sweep as bs
+    from openselfsup.utils import InputError, run_cli
+    opts, runs = _stand_ins(crossmodal_root, monkeypatch)
+    work = tmp_path / 'sweep'
+    new = {**opts, 'optim_wrapper.optimizer.lr': 0.0123}
+
+    def sweep(options, resume=False):
+        bs.run_balance_sweep(SLIDE_DEMO, [0, 1], work_dir=str(work),
+                             baseline_epochs=1, cfg_options=options,
+                             resume=resume, resume_command='C --resume')
+
+    def interrupted():  # (a log handler of an earlier capture: an error)
+        return [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith('interrupted:')]
+    for stop in (1, 2):  # in the baseline, in lambda 0
+        shutil.rmtree(work, ignore_errors=True)
+        runs.interrupt_at = None
+        sweep(opts)
+        runs.interrupt_at, runs.calls[:] = stop, []
+        capsys.readouterr()
+        assert run_cli(lambda _: sweep(new), []) == 130
+        assert interrupted() == [
+            f'interrupted: {work}: the runs not yet replaced hold other '
+            'settings than this sweep\'s, which --resume refuses; rerun the '
+            'same command without --resume to run the sweep again']
+        runs.interrupt_at = None
+        with pytest.raises(InputError, match='^--resume: .* made with '
+                           'other settings'):
+            sweep(new, resume=True)
+    # the same settings, stopped again: --resume is offered, and accepted
+    runs.interrupt_at, runs.calls[:] = 2, []
+    capsys.readouterr()
+    assert run_cli(lambda _: sweep(opts), []) == 130
+    assert interrupted() == [f'interrupted: {work}: the runs that ended '
+                             'are kept; continue the sweep with: C --resume']
+    runs.interrupt_at = None
+    sweep(opts, resume=True)
 
 
 def test_a_test_set_that_is_the_validation_set_is_said_once_and_in_report(

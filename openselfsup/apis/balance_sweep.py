@@ -42,7 +42,7 @@ import json
 import logging
 import math
 import os
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from mmengine.logging import print_log
 
@@ -1044,31 +1044,55 @@ def test_is_validation(cfg) -> bool:
         and loaders[0]['dataset'] == loaders[1]['dataset']
 
 
+#: the environment variables the documented sweep commands set before
+#: ``python`` (``OMP_NUM_THREADS=1``, docs/balance/README.md), put before
+#: the command :func:`resume_command` writes where this process has them
+COMMAND_ENVIRONMENT = ('OMP_NUM_THREADS',)
+
+
 def resume_command(argv: Sequence[str]) -> str:
     """The ``tools/balance_sweep.py`` command of arguments ``argv`` with
     ``--resume`` (added where it is not there): what continues a sweep
-    that command started."""
+    that command started; preceded by the variables of
+    :data:`COMMAND_ENVIRONMENT` this process has (``OMP_NUM_THREADS=1
+    python ...``: it dropped them)."""
     import shlex
     argv = list(argv)
-    return shlex.join(['python', 'tools/balance_sweep.py', *argv] +
-                      ([] if '--resume' in argv else ['--resume']))
+    env = [f'{k}={shlex.quote(os.environ[k])}' for k in COMMAND_ENVIRONMENT
+           if k in os.environ]
+    return ' '.join(env + [shlex.join(
+        ['python', 'tools/balance_sweep.py', *argv] +
+        ([] if '--resume' in argv else ['--resume']))])
 
 
 @contextlib.contextmanager
-def _how_to_continue(work_dir: str, command: Optional[str]) -> Iterator:
+def _how_to_continue(work_dir: str, command: Optional[str],
+                     recorded: List[Callable]) -> Iterator:
     """On Ctrl-C (or SIGTERM) in the body, once a sweep has started in
     ``work_dir`` (:func:`holds_sweep`), say how to continue it on the
     ``interrupted`` line (``command``: the command with ``--resume``,
     :func:`resume_command`; None: in words): it said only
-    ``interrupted``."""
+    ``interrupted``. ``recorded``: filled by the body with the function
+    that reads the runs' records as ``--resume`` does (raising its
+    refusal); where it refuses them (a rerun with other settings stopped
+    before it had replaced every run), the line says to rerun without
+    ``--resume`` instead (it gave a command that was then refused)."""
     try:
         yield
     except BaseException as exc:
         if holds_sweep(work_dir):
-            note_interruption(exc, f'{work_dir}: the runs that ended are '
-                              'kept; continue the sweep with: ' + (
-                                  command or 'the same command and '
-                                  '--resume'))
+            try:
+                for read in recorded:
+                    read()
+                refused = False
+            except InputError:
+                refused = True
+            note_interruption(exc, f'{work_dir}: ' + (
+                'the runs not yet replaced hold other settings than this '
+                'sweep\'s, which --resume refuses; rerun the same command '
+                'without --resume to run the sweep again' if refused else
+                'the runs that ended are kept; continue the sweep with: ' +
+                (command or 'the same command and --resume')))
         raise
 
 
@@ -1411,8 +1435,9 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
     # dir, as tools/train.py leaves none (a finished sweep's holds its
     # report: the removal is for a failure)
     from ..engine.runner import removed_if_left_empty
+    recorded = []  # how --resume reads the runs' records, once known
     with removed_if_left_empty(work_dir), locked(paths['json'], busy=busy), \
-            _how_to_continue(work_dir, resume_command):
+            _how_to_continue(work_dir, resume_command, recorded):
         # a 0-epoch baseline is evaluated, never trained: what only
         # training reads is not its result
         base_skip = () if baseline_epochs else _TRAINING_ONLY
@@ -1427,13 +1452,15 @@ def run_balance_sweep(config: str, lambdas: Sequence[float],
         # trains)
         # (and with every metric the runs compute: a row without one
         # showed nan in the table)
-        base_record = resume and _recorded_run(
-            base_dir, base_settings, 'the baseline', base_uncompared,
-            available)
-        records = [resume and _recorded_run(run_dir, here, run, uncompared,
-                                            available)
-                   for (_, _, run, run_dir, _), (here, uncompared) in zip(
-                       lambda_runs, lambda_settings)]
+        def read_records():
+            return (_recorded_run(base_dir, base_settings, 'the baseline',
+                                  base_uncompared, available),
+                    [_recorded_run(run_dir, here, run, uncompared, available)
+                     for (_, _, run, run_dir, _), (here, uncompared) in zip(
+                         lambda_runs, lambda_settings)])
+        recorded.append(read_records)  # what an interruption checks
+        base_record, records = read_records() if resume else \
+            (False, [False] * len(lambda_runs))
         if base_record and not (
                 os.path.isfile(baseline_ckpt) and
                 base_record.get('checkpoint') == digest(baseline_ckpt)):
