@@ -1781,6 +1781,62 @@ def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
         assert json.load(f)['mixed_encoders'] == {}
 
 
+def test_the_same_features_under_a_checkpoint_written_again_are_one_encoder(
+        tmp_path):
+    """A result whose features are byte-identical to the ones there now
+    is kept current whatever checkpoint SHA-256 it recorded (backbone.pth
+    written again), but the report grouped results by that recorded
+    SHA-256 and said 'Mixed encoders ... from 2 encoders' of one encoder.
+    Features of the recorded digest are of the encoder their provenance
+    names now (the rule that keeps them current): one result's recorded
+    checkpoint digest edited, features untouched, gives no note; the
+    other result's features extracted by another checkpoint still do."""
+    import glob
+
+    from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir,
+                              write_provenance)
+    from openselfsup.lowshot.compare import compare
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'mine')
+    make_workdir(w, 'base', seed=0)
+    now, before = 'b' * 64, 'a' * 64
+    for model in ('mine', 'base'):
+        for name in ('NCT_train', 'NCT_test', 'LC'):
+            write_provenance(w, model, name, **dict(
+                CHECKPOINT_PROVENANCE, checkpoint_sha256=now))
+    specs = [RunSpec(m, task, 1, num_task=4) for m in ('mine', 'base')
+             for task in ('near', 'mixture')]
+    for spec in specs[:2]:
+        generate_task_store(w, spec.tasks)
+    for spec in specs:
+        run_meta_test(w, spec, progress=False, threads=1)
+    # the mixture result recorded the checkpoint of before (written again)
+    [mixture] = glob.glob(os.path.join(w, 'results', 'mine', '**',
+                                       '*mixture*.json'), recursive=True)
+    with open(mixture) as f:
+        text = f.read()
+    assert now in text
+    with open(mixture, 'w') as f:
+        f.write(text.replace(now, before))
+    out = summarize(w)
+    md = open(out['md']).read()
+    assert 'Mixed encoders' not in md and 'left out' not in md.lower(), md
+    with open(out['json']) as f:
+        assert json.load(f)['mixed_encoders'] == {}
+    assert 'Mixed encoders' not in compare(w, 'mine', 'base')['markdown']
+    # the features of LC from another checkpoint: two encoders
+    lc = paths.features_path(w, 'mine', 'LC')
+    np.save(lc, np.load(lc) + 1)
+    write_provenance(w, 'mine', 'LC', **dict(
+        CHECKPOINT_PROVENANCE, checkpoint_sha256=before))
+    run_meta_test(w, specs[1], progress=False, threads=1)
+    assert 'results of mine come from 2 encoders' in \
+        open(summarize(w)['md']).read()
+
+
 def test_one_decoder_reads_the_encoder_of_a_recorded_extraction():
     """The report's encoders (``result_encoders``) were decoded from a
     result's ``extraction`` strings beside the reader of those strings in

@@ -420,7 +420,7 @@ def compare(workdir: str, model_a: str, model_b: str,
                                         ablation)
     cmp = compare_results(results, model_a, model_b)
     cmp['results'] = 'ablation' if ablation else 'results'
-    cmp['mixed_encoders'] = mixed_encoders(results)
+    cmp['mixed_encoders'] = mixed_encoders(results, workdir)
     cmp['left_out'] = left_out
     out = report_paths(workdir, output,
                        paths.compare_name(model_a, model_b, clf, ablation),

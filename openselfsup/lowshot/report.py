@@ -320,6 +320,17 @@ def _now(path: str, kind: str, cache: Dict):
     return cache[path]
 
 
+def _same_bytes(rec: dict, now) -> bool:
+    """Whether an input file read now (``now``, :func:`_now`: not None)
+    is the very file a result recorded (``rec``, its ``files.<name>``):
+    the recorded digest. Such features are the result's whatever their
+    provenance names now (a checkpoint written again, of another SHA-256,
+    whose features are the same bytes): :func:`changed_inputs` keeps
+    them, and :func:`result_encoders` names their encoder as their
+    provenance names it now."""
+    return rec.get('sha1') == now[0]
+
+
 def changed_inputs(result: dict, workdir: str, cache: Dict
                    ) -> List[Tuple[str, str]]:
     """The input files of ``result`` that are not what it was computed on:
@@ -381,7 +392,7 @@ def changed_inputs(result: dict, workdir: str, cache: Dict
             # now (a checkpoint file written again, the same
             # features extracted again); other bytes are current only as
             # the same extraction run again
-            moved = rec['sha1'] != now[0] and not (
+            moved = not _same_bytes(rec, now) and not (
                 rec.get('extraction') and now[1]
                 and same_extraction(rec['extraction'], now[1]))
         if moved and (path, kind) not in changed:
@@ -648,26 +659,45 @@ def normalised_note(values) -> List[str]:
             'L2-normalised features or not recorded.']
 
 
-def result_encoders(result: dict) -> Dict[str, str]:
+def result_encoders(result: dict, workdir: Optional[str] = None,
+                    cache: Optional[Dict] = None) -> Dict[str, str]:
     """The encoders a result's feature files came from, as their
     provenance named them when the result was computed (the first field
     of each ``files.*.extraction``, read by :func:`~.features.
     extraction_encoder`): ``{identity: words}`` (the checkpoint's
     SHA-256, a library model's name, a seeded random initialisation);
-    empty where none is recorded (imported features, older results)."""
+    empty where none is recorded (imported features, older results).
+    With ``workdir``: a feature file there that is the very file the
+    result recorded (:func:`_same_bytes`, the rule that keeps it current)
+    is of the encoder its provenance names now (``cache``: as in
+    :func:`changed_inputs`): the same features under a checkpoint
+    written again, of another SHA-256, are one encoder."""
     from .features import extraction_encoder
+    features = {name: anchor for name, kind, anchor in _RESULT_INPUTS
+                if kind == 'features'}
     found = {}
-    for rec in (result.get('files') or {}).values():
-        encoder = extraction_encoder(rec.get('extraction')) \
-            if isinstance(rec, dict) else None
+    for name, rec in (result.get('files') or {}).items():
+        if not isinstance(rec, dict):
+            continue
+        extraction = rec.get('extraction')
+        if workdir is not None and name in features and rec.get('path') \
+                and rec.get('sha1'):
+            now = _now(_in_workdir(str(rec['path']), workdir,
+                                   features[name]),
+                       'features', {} if cache is None else cache)
+            if now is not None and _same_bytes(rec, now) and now[1]:
+                extraction = now[1]
+        encoder = extraction_encoder(extraction)
         if encoder is not None:
             found[encoder[0]] = encoder[1]
     return found
 
 
-def mixed_encoders(results: Sequence[dict]) -> Dict[str, List[dict]]:
+def mixed_encoders(results: Sequence[dict], workdir: Optional[str] = None
+                   ) -> Dict[str, List[dict]]:
     """The models of ``results`` whose results came from more than one
-    encoder (:func:`result_encoders`): ``{model: [{encoder, domains,
+    encoder (:func:`result_encoders`, of their feature files in
+    ``workdir`` where given): ``{model: [{encoder, domains,
     files}]}``, one entry per encoder in order of first appearance. One
     model name, one encoder: a model whose near-domain sets were extracted
     again from another checkpoint (``evaluate_encoder.sh`` with
@@ -675,8 +705,9 @@ def mixed_encoders(results: Sequence[dict]) -> Dict[str, List[dict]]:
     first, each computed on inputs that are still there, and its row
     would show two encoders as one."""
     by_model: Dict[str, Dict[str, dict]] = {}
+    cache: Dict = {}
     for r in results:
-        for identity, words in result_encoders(r).items():
+        for identity, words in result_encoders(r, workdir, cache).items():
             entry = by_model.setdefault(r['model'], {}).setdefault(
                 identity, dict(encoder=words, domains=[], files=[]))
             if r['task'] not in entry['domains']:
@@ -698,7 +729,8 @@ def mixed_encoders_note(mixed: Dict[str, List[dict]]) -> List[str]:
             for e in entries)
         lines += ['', f'Mixed encoders: the results of {model} come from '
                   f'{len(entries)} encoders ({parts}), as the provenance '
-                  'of their feature files named them when each was computed; '
+                  'of their feature files names them (a file changed since: '
+                  'as it named them when the result was computed); '
                   f'extract every set of {model} with one encoder and run '
                   'the others again (the report\'s JSON: mixed_encoders).']
     return lines
@@ -1177,7 +1209,7 @@ def summarize(workdir: str,
     """
     results, left_out = workdir_results(workdir, clf)
     table = build_table(results)
-    table['mixed_encoders'] = mixed_encoders(results)
+    table['mixed_encoders'] = mixed_encoders(results, workdir)
     table['left_out'] = left_out
     out = report_paths(workdir, output,
                        'summary' if clf is None else f'summary_{clf}')
