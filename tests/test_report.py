@@ -659,6 +659,36 @@ def test_features_of_the_same_encoder_extracted_again_stay_current(
     assert 'tasks/' in capsys.readouterr().err
 
 
+def test_features_overwritten_under_their_provenance_json_are_left_out(
+        tmp_path):
+    """The report took the features' digest from the provenance JSON
+    beside them: a ``.npy`` overwritten with other features, its JSON left
+    alone, kept every result on it current. The digest is of the
+    ``.npy``: the result is left out, naming the file."""
+    from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir,
+                              write_provenance)
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.report import workdir_results
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    w = str(tmp_path / 'w')
+    make_workdir(w, 'clp')
+    for name in ('NCT_train', 'NCT_test', 'LC'):
+        write_provenance(w, 'clp', name, **CHECKPOINT_PROVENANCE)
+    specs = [RunSpec('clp', 'near', 1, num_task=4),
+             RunSpec('clp', 'mixture', 1, num_task=4)]
+    for spec in specs:
+        generate_task_store(w, spec.tasks)
+        run_meta_test(w, spec, progress=False, threads=1)
+    assert workdir_results(w)[1] == []
+    lc = paths.features_path(w, 'clp', 'LC')
+    np.save(lc, np.load(lc) * 2)  # other features, the JSON untouched
+    current, left_out = workdir_results(w)
+    assert [r['task'] for r in current] == ['near']
+    assert [(i['file'], i['changed']) for i in left_out] == [
+        (specs[1].result_path(w), [lc])]
+
+
 def test_features_of_other_images_under_the_same_names_are_left_out(
         tmp_path, capsys):
     """Features extracted again with the same checkpoint and list from

@@ -288,10 +288,16 @@ def _in_workdir(recorded: str, workdir: str, anchor: str) -> str:
 
 def _now(path: str, kind: str, cache: Dict):
     """What the meta-test would record of ``path`` now, or None when the
-    file is absent (not judged). Features: ``(sha1, extraction)`` from the
-    provenance JSON beside them where there is one (no hashing; the
-    meta-test checks it against the file), else hashed; labels: their
-    digest; tasks: the store."""
+    file is absent (not judged). Features: ``(sha1, extraction)``, the
+    digest of the ``.npy`` itself (before, the provenance JSON's
+    ``features_sha1``: a ``.npy`` overwritten with other features, its
+    JSON left alone, kept every result current) and the extraction the
+    provenance JSON beside it names, None where that JSON records the
+    digest of other features (it does not describe the file, which is
+    then judged by its digest alone); labels: their digest; tasks: the
+    store. Cost: each file read once per report (``cache``); 100,000 x
+    512 float32 features (205 MB), 0.15-0.19 s in the page cache on a
+    2-core machine at load 2, 2026-12-05."""
     from ..utils import array_sha1, load_json
     from .features import provenance_extraction
     from .tasks import TaskStore
@@ -307,13 +313,12 @@ def _now(path: str, kind: str, cache: Dict):
                     meta = os.path.splitext(path)[0] + '.json'
                     if os.path.isfile(meta):
                         prov = load_json(meta, 'provenance JSON')
-                sha = prov.get('features_sha1') if isinstance(prov, dict) \
-                    else None
-                if not sha:
-                    array = np.load(path, mmap_mode='r', allow_pickle=False)
-                    sha = array_sha1(np.ascontiguousarray(
-                        array, np.float32 if kind == 'features'
-                        else np.int64))
+                array = np.load(path, mmap_mode='r', allow_pickle=False)
+                sha = array_sha1(np.ascontiguousarray(
+                    array, np.float32 if kind == 'features' else np.int64))
+                if isinstance(prov, dict) and prov.get('features_sha1') \
+                        not in (None, sha):
+                    prov = None  # of other features: not this file's
                 cache[path] = (sha, provenance_extraction(prov))
         except (InputError, ValueError, OSError, EOFError):
             cache[path] = ('unreadable', None)
