@@ -1,4 +1,5 @@
 import os
+import re
 
 import numpy as np
 import pytest
@@ -523,3 +524,59 @@ def test_the_data_digest_does_not_depend_on_the_command_that_wrote_it(
     reference = (data_folder_sha1(str(out / 'NCT')),
                  data_folder_sha1(str(out)))
     assert digests == [reference, reference]
+
+
+def test_an_unfinished_folder_moved_or_being_written_is_named_so(
+        tmp_path, monkeypatch, capsys):
+    """The rerun command of an unfinished folder gave the --out typed,
+    relative to the directory the generator ran in: for the folder moved
+    (or the command read from another directory) it wrote elsewhere. Its
+    --out is now the one that writes the folder where the line names it
+    (run here: the folder is written whole). A folder a generator is
+    still writing (its lock held) was said to be interrupted; it is said
+    to be being written, by whom."""
+    import shlex
+
+    from _data_helpers import run_data_tool
+
+    from openselfsup.datasets.synthetic import layouts, ownership
+    from openselfsup.utils import locked
+    first = tmp_path / 'first'
+    first.mkdir()
+    monkeypatch.chdir(first)
+    argv = ['--out', 'syn', '--size', '8', '--nct-train', '1',
+            '--nct-test', '1', '--domains', 'nct']
+    script = 'tools/prepare_data/make_synthetic.py'
+    monkeypatch.setattr('sys.argv', [script, *argv])
+    real = layouts._make_nct
+
+    def stopped(root, spec):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(layouts, '_make_nct', stopped)
+    assert run_data_tool('make_synthetic', argv, capsys)[0] == 130
+    moved = tmp_path / 'elsewhere' / 'data'
+    moved.parent.mkdir()
+    os.rename(first / 'syn', moved)
+    monkeypatch.chdir(tmp_path / 'elsewhere')
+    nct = moved / 'NCT'
+    line = ownership.unfinished_line(str(nct / 'meta' / 'x.txt'))
+    want = ['python', script, '--out', 'data', *argv[2:]]
+    assert line == (f'{nct}: was left unfinished by make_synthetic.py (NCT) '
+                    f'(interrupted); rerun {shlex.join(want)}')
+    # held by a generator still writing: not interrupted
+    with locked(str(nct)):
+        line = ownership.unfinished_line(str(nct))
+    assert re.fullmatch(
+        rf'{re.escape(str(nct))}: is being written by make_synthetic.py '
+        rf'\(NCT\) \({os.getpid()}@\S+ since .+\); wait for it to end', line)
+    # from a directory it is not below: the absolute folder
+    monkeypatch.chdir(first)
+    assert f'rerun {shlex.join([*want[:3], str(moved), *want[4:]])}' in \
+        ownership.unfinished_line(str(nct))
+    # the command given writes it whole
+    monkeypatch.chdir(tmp_path / 'elsewhere')
+    monkeypatch.setattr(layouts, '_make_nct', real)
+    assert run_data_tool('make_synthetic', want[2:], capsys)[0] == 0
+    assert ownership.unfinished_line(str(nct)) is None
+    assert len(read_list_file(str(nct / 'meta' / 'train_labeled.txt'))) \
+        == len(NCT_CLASSES)

@@ -488,6 +488,27 @@ def locked(path: str, busy: Union[str, Callable[[str], str], None] = None
         os.close(fd)
 
 
+def lock_holder(path: str) -> Optional[str]:
+    """Who holds :func:`locked`'s lock on ``path`` now: the line the
+    holder wrote (:func:`_read_holder`), None where no process holds it
+    (or there is no lock file, or no ``flock`` here). Creates nothing:
+    the lock file is opened read-only and, if free, released at once."""
+    try:
+        import fcntl
+        fd = os.open(lock_file(path), os.O_RDONLY)
+    except (ImportError, OSError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(fd)
+    except OSError:  # no flock on this file system: nothing to tell
+        return None
+    finally:
+        os.close(fd)  # (releases the lock where it was taken)
+    return None
+
+
 def _write_holder(fd: int) -> None:
     """Record this process in :func:`locked`'s lock file ``fd`` (held):
     ``<pid>@<host> since <local time>``, one line, written in one call
