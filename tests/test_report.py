@@ -1752,6 +1752,30 @@ def test_rerun_commands_write_the_flags_that_differ():
         assert ablation_rerun_command(spec.info(), 'W') == ablation_command
 
 
+def _two_models_run(w, mine, base):
+    """The workdir ``w`` of models mine and base, their sets' provenance
+    naming the checkpoint SHA-256 ``mine[set]`` / ``base`` (NCT_train,
+    NCT_test, LC), their near and mixture results run: the specs."""
+    from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir,
+                              write_provenance)
+    from openselfsup.lowshot.meta_test import run_meta_test
+    from openselfsup.lowshot.spec import RunSpec
+    from openselfsup.lowshot.tasks import generate_task_store
+    make_workdir(w, 'mine')
+    make_workdir(w, 'base', seed=0)
+    for name, sha in mine.items():
+        for model, digest in (('mine', sha), ('base', base)):
+            write_provenance(w, model, name, **dict(
+                CHECKPOINT_PROVENANCE, checkpoint_sha256=digest))
+    specs = [RunSpec(m, task, 1, num_task=4) for m in ('mine', 'base')
+             for task in ('near', 'mixture')]
+    for spec in specs[:2]:
+        generate_task_store(w, spec.tasks)
+    for spec in specs:
+        run_meta_test(w, spec, progress=False, threads=1)
+    return specs
+
+
 def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
     """One model name, two checkpoints: the near-domain sets extracted
     again from another checkpoint (``evaluate_encoder.sh`` with
@@ -1760,29 +1784,13 @@ def test_a_model_whose_results_come_from_two_encoders_says_so(tmp_path):
     ``--compare`` showed the two encoders as one model without a word.
     The note names both encoders (the SHA-256 each feature file's
     provenance gave) and the domains of each; one encoder: no note."""
-    from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir,
-                              write_provenance)
+    from lowshot_data import CHECKPOINT_PROVENANCE, write_provenance
     from openselfsup.lowshot.compare import compare
     from openselfsup.lowshot.meta_test import run_meta_test
-    from openselfsup.lowshot.spec import RunSpec
-    from openselfsup.lowshot.tasks import generate_task_store
     w = str(tmp_path / 'w')
-    make_workdir(w, 'mine')
-    make_workdir(w, 'base', seed=0)
     one, two = 'a' * 64, 'b' * 64
-    sets = {'NCT_train': two, 'NCT_test': two, 'LC': one}
-    for name, sha in sets.items():
-        write_provenance(w, 'mine', name,
-                         **dict(CHECKPOINT_PROVENANCE, checkpoint_sha256=sha))
-        write_provenance(w, 'base', name,
-                         **dict(CHECKPOINT_PROVENANCE,
-                                checkpoint_sha256='c' * 64))
-    specs = [RunSpec(m, task, 1, num_task=4) for m in ('mine', 'base')
-             for task in ('near', 'mixture')]
-    for spec in specs[:2]:
-        generate_task_store(w, spec.tasks)
-    for spec in specs:
-        run_meta_test(w, spec, progress=False, threads=1)
+    specs = _two_models_run(
+        w, {'NCT_train': two, 'NCT_test': two, 'LC': one}, 'c' * 64)
     out = summarize(w)
     text = open(out['md']).read()
     notes = [line for line in text.splitlines()
@@ -1823,26 +1831,13 @@ def test_the_same_features_under_a_checkpoint_written_again_are_one_encoder(
     other result's features extracted by another checkpoint still do."""
     import glob
 
-    from lowshot_data import (CHECKPOINT_PROVENANCE, make_workdir,
-                              write_provenance)
+    from lowshot_data import CHECKPOINT_PROVENANCE, write_provenance
     from openselfsup.lowshot.compare import compare
     from openselfsup.lowshot.meta_test import run_meta_test
-    from openselfsup.lowshot.spec import RunSpec
-    from openselfsup.lowshot.tasks import generate_task_store
     w = str(tmp_path / 'w')
-    make_workdir(w, 'mine')
-    make_workdir(w, 'base', seed=0)
     now, before = 'b' * 64, 'a' * 64
-    for model in ('mine', 'base'):
-        for name in ('NCT_train', 'NCT_test', 'LC'):
-            write_provenance(w, model, name, **dict(
-                CHECKPOINT_PROVENANCE, checkpoint_sha256=now))
-    specs = [RunSpec(m, task, 1, num_task=4) for m in ('mine', 'base')
-             for task in ('near', 'mixture')]
-    for spec in specs[:2]:
-        generate_task_store(w, spec.tasks)
-    for spec in specs:
-        run_meta_test(w, spec, progress=False, threads=1)
+    specs = _two_models_run(
+        w, dict.fromkeys(('NCT_train', 'NCT_test', 'LC'), now), now)
     # the mixture result recorded the checkpoint of before (written again)
     [mixture] = glob.glob(os.path.join(w, 'results', 'mine', '**',
                                        '*mixture*.json'), recursive=True)
