@@ -1866,6 +1866,20 @@ def saved_model_difference(text: Optional[str], cfg) -> Optional[str]:
         (:func:`key_change`); None when the models agree or ``text`` is
         None or holds no readable model.
     """
+    found = _model_differences(text, cfg)
+    if not found or not found[2]:
+        return None
+    old, new, diff = found
+    key = diff[0]
+    return key_change(f'model.{key}', old.get(key, UNSET),
+                      new.get(key, UNSET))
+
+
+def _model_differences(text: Optional[str], cfg
+                       ) -> Optional[Tuple[dict, dict, List[str]]]:
+    """``(saved, cfg's, keys)``: the flattened models of
+    :func:`saved_model_difference` and their differing keys, the
+    shallowest first; None where there is nothing to compare."""
     if text is None or 'model' not in cfg:
         return None
     saved = config_text_section(text, 'model')
@@ -1879,11 +1893,37 @@ def saved_model_difference(text: Optional[str], cfg) -> Optional[str]:
                    and not key_below(k, code)
                    and _NOT_THE_MODEL.isdisjoint(k.split('.'))),
                   key=lambda k: (k.count('.'), not k.endswith('type'), k))
-    if not diff:
+    return old, new, diff
+
+
+def saved_model_options(text: Optional[str], cfg) -> Optional[List[str]]:
+    """The ``--cfg-options`` (``['model.backbone.base_channels=16']``)
+    that turn ``cfg``'s model into the one the saved config text ``text``
+    built (:func:`saved_model_difference`: a run of the shipped config
+    with ``--cfg-options``), where every difference is such a setting: a
+    value both models have (a key only one has, which ``load_config``
+    would refuse or cannot remove, and a ``type``, another class whose
+    other arguments differ too, are none), a number, bool, None or a
+    string without spaces or quotes (a list is flattened to its items).
+    None where one difference is not, or the models agree."""
+    found = _model_differences(text, cfg)
+    if not found or not found[2]:
         return None
-    key = diff[0]
-    return key_change(f'model.{key}', old.get(key, UNSET),
-                      new.get(key, UNSET))
+    old, new, diff = found
+    options = []
+    for key in diff:
+        value = old.get(key, UNSET)
+        if key.split('.')[-1] == 'type' or UNSET in (value,
+                                                     new.get(key, UNSET)):
+            return None
+        if isinstance(value, str) and value and not re.search(
+                r'[\s\'"=,\[\](){}]', value):
+            options.append(f'model.{key}={value}')
+        elif value is None or isinstance(value, (bool, int, float)):
+            options.append(f'model.{key}={value!r}')
+        else:
+            return None
+    return options
 
 
 def check_saved_model(path: str, cfg, text: Optional[str]) -> None:
@@ -1946,7 +1986,10 @@ def trained_config_said(meta: Any, checkpoint: Optional[str] = None,
     or beside ``config``, named by its path; else the name, said to come
     from the meta's ``experiment_name`` (a balance sweep's runs set their
     own, ``<config>_lambda_0.5``: no config file of that name exists
-    anywhere, and the line told the user to evaluate with it).
+    anywhere, and the line told the user to evaluate with it). A file of
+    that name counts only where it is not ``config`` itself and builds
+    the model the meta records (:func:`_builds_saved_model`); else the
+    words say that it builds another model.
 
     Returns:
         tuple: ``(words or None, found)``; ``(None, False)`` where the
@@ -1956,14 +1999,47 @@ def trained_config_said(meta: Any, checkpoint: Optional[str] = None,
     if name is None:
         return None, False
     folders = [os.path.dirname(p) for p in (checkpoint, config) if p]
-    found = next((os.path.join(f, name) for f in folders
-                  if os.path.isfile(os.path.join(f, name))), None)
+    files = [os.path.join(f, name) for f in dict.fromkeys(folders)
+             if os.path.isfile(os.path.join(f, name))]
+    found = next((f for f in files
+                  if _builds_saved_model(f, meta, config)), None)
     if found:
         return found, True
     where = ' or '.join(f or '.' for f in dict.fromkeys(folders))
+    why = (f'{" and ".join(files)} builds another model' if files else
+           f'no such file {"in " + where if where else "here"}')
     return (f'the config its meta names {name} (from MMEngine\'s '
-            f'experiment_name {meta["experiment_name"]}; no such file '
-            f'{"in " + where if where else "here"})', False)
+            f'experiment_name {meta["experiment_name"]}; {why})', False)
+
+
+def _builds_saved_model(path: str, meta: dict,
+                        config: Optional[str]) -> bool:
+    """Whether the config file ``path`` is one to evaluate a checkpoint
+    of ``meta`` with (:func:`trained_config_said`): not ``config`` itself
+    (a run of it with ``--cfg-options``, whose checkpoint was copied
+    away: the line told the user to evaluate with the config they gave),
+    and building the model the meta's config text records
+    (:func:`saved_model_difference`; a meta without one is not judged).
+    A file beside ``config`` is read as ``config`` is; one beside the
+    checkpoint only as data (:func:`config_text_section`: it comes with
+    the checkpoint, and a run's dump is such text)."""
+    if config and os.path.isfile(config) and os.path.samefile(path, config):
+        return False
+    text = meta.get('cfg')
+    if not isinstance(text, str):
+        return True
+    try:
+        if config and os.path.samefile(os.path.dirname(path) or '.',
+                                       os.path.dirname(config) or '.'):
+            there = Config.fromfile(path, import_custom_modules=False)
+        else:
+            with open(path, encoding='utf-8') as f:
+                there = Config(dict(model=config_text_section(f.read(),
+                                                              'model')))
+    except Exception:  # a file that cannot be read: not offered
+        return False
+    return isinstance(there.get('model'), dict) and \
+        saved_model_difference(text, there) is None
 
 
 def trained_checkpoint_words(meta: Any, checkpoint: Optional[str] = None,
@@ -2003,8 +2079,13 @@ def trained_config_note(meta: Any, cfg, config: str,
     read as data, never executed).
 
     The config is named by its path where it is a file beside the
-    checkpoint (``checkpoint``) or ``config``, else as the meta gives it
-    (:func:`trained_config_said`), and then not as a file to use.
+    checkpoint (``checkpoint``) or ``config`` that builds the model the
+    meta records, else as the meta gives it (:func:`trained_config_said`),
+    and then not as a file to use: where every difference is a setting
+    of ``cfg`` (:func:`saved_model_options`), those ``--cfg-options``
+    (``config``'s own name: ``'it was trained with <config> and other
+    settings, ...: give --cfg-options model.backbone.base_channels=16'``,
+    a run of it with them), else the config that trained it.
 
     Returns:
         str | None: e.g. ``"it was trained with
@@ -2020,9 +2101,15 @@ def trained_config_note(meta: Any, cfg, config: str,
     if diff is None and name in (None, os.path.basename(config)):
         return None
     said, found = trained_config_said(meta, checkpoint, config)
+    options = None if found or cfg is None else \
+        saved_model_options(text, cfg)
+    if options and name == os.path.basename(config):
+        # config itself, run with --cfg-options: those settings
+        said = f'{config} and other settings'
     return (f'it was trained with {said or "another config"}'
             + (f', another model than {config}\'s ({diff})' if diff else '')
             + (': evaluate it with that config' if found else
+               f': give --cfg-options {" ".join(options)}' if options else
                ': evaluate it with the config that trained it'))
 
 

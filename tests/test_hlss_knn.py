@@ -1681,6 +1681,69 @@ def test_a_checkpoint_of_a_method_without_knn_or_a_config_not_here(
     assert not os.path.exists(tmp_path / 'out')
 
 
+def test_a_checkpoint_of_the_given_config_and_other_settings_gets_them(
+        tmp_path):
+    """A checkpoint trained with the shipped config and --cfg-options
+    (its experiment_name that config's name), copied out of its work dir
+    and evaluated with that config, was told 'it was trained with
+    <config>, another model than <config>'s (...): evaluate it with that
+    config', the config given. The config given, or a file of the meta's
+    name that builds another model than the meta records, is not offered:
+    the settings it was trained with are, as --cfg-options, and with them
+    the weights load."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.knn import knn_eval_checkpoint
+    from openselfsup.registry import MODELS
+    init_default_scope('openselfsup')
+    cfg = Config.fromfile(HIDISC_DEMO)
+    assert cfg.model.backbone.base_channels != 16
+    cfg.merge_from_dict({'model.backbone.base_channels': 16})
+    meta = dict(cfg=cfg.pretty_text,
+                experiment_name='hidisc_r18w8_synthetic_20261203_101500')
+    (tmp_path / 'moved').mkdir()
+    ckpt = tmp_path / 'moved' / 'iter_300.pth'
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(),
+                'meta': meta}, str(ckpt))
+
+    def line(opts=None):
+        with pytest.raises(InputError) as err:
+            knn_eval_checkpoint(HIDISC_DEMO, str(ckpt), str(tmp_path / 'o'),
+                                cfg_options=opts)
+        assert '\n' not in str(err.value)
+        return str(err.value)
+
+    shipped = Config.fromfile(HIDISC_DEMO).model.backbone.base_channels
+    diff = (f"another model than {HIDISC_DEMO}'s (model.backbone."
+            f"base_channels: 16 -> {shipped})")
+    said = line()
+    assert said.endswith(
+        f'; it was trained with {HIDISC_DEMO} and other settings, {diff}: '
+        'give --cfg-options model.backbone.base_channels=16'), said
+    # a file of that name beside the checkpoint, of the config's model
+    # (not the one trained): not offered either
+    (tmp_path / 'moved' / 'hidisc_r18w8_synthetic.py').write_text(
+        Config.fromfile(HIDISC_DEMO).pretty_text)
+    assert line() == said
+    # under another name, the meta's: named as building another model
+    dumped = tmp_path / 'moved' / 'my_run.py'
+    dumped.write_text(Config.fromfile(HIDISC_DEMO).pretty_text)
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict(),
+                'meta': {**meta, 'experiment_name': 'my_run_20261203_1015'
+                         '00'}}, str(ckpt))
+    assert line().endswith(
+        f'; it was trained with the config its meta names my_run.py (from '
+        "MMEngine's experiment_name my_run_20261203_101500; "
+        f'{dumped} builds another model), {diff}: give --cfg-options '
+        'model.backbone.base_channels=16'), line()
+    # the advice followed: the weights load (what stops it later is not
+    # the checkpoint)
+    assert "does not fit the config's model" not in line(
+        {'model.backbone.base_channels': 16})
+
+
 def test_the_config_a_checkpoint_was_trained_with_is_read_from_its_meta():
     from openselfsup.config import trained_config_name
     assert trained_config_name(
