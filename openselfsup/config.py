@@ -23,7 +23,7 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: F401
 
 from .utils import (InputError, file_sha1, first_line, is_int, is_number,
-                    with_missing_note)
+                    with_article, with_missing_note)
 from .utils.fingerprint import data_folder_sha1, folder_sha1
 
 
@@ -2065,7 +2065,8 @@ def checkpoint_kind_words(meta: Any) -> Optional[str]:
     if kind is None:
         return None
     method = MODEL_METHODS.get(kind)
-    return f'a {kind} checkpoint' + (f' ({method})' if method else '')
+    return f'{with_article(kind)} checkpoint' + (f' ({method})' if method
+                                                 else '')
 
 
 def trained_config_note(meta: Any, cfg, config: str,

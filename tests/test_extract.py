@@ -352,7 +352,7 @@ def test_a_checkpoint_of_another_kind_of_backbone_is_named_by_its_meta(
             '--workers', '0', '--no-progress', '--cfg-options', *opts]
     run = tmp_path / 'run'
     run.mkdir()
-    said = ('it is a HLSS checkpoint (HLSS / HiDisc pre-training) trained '
+    said = ('it is an HLSS checkpoint (HLSS / HiDisc pre-training) trained '
             'with the config its meta names {name}.py (from MMEngine\'s '
             f'experiment_name {{name}}_20261203_101500; no such file in {run})')
     for name, backbone in (('hlss_rn50w8_synthetic', 'OpenCLIPImageTower'),
@@ -382,12 +382,98 @@ def test_a_checkpoint_of_another_kind_of_backbone_is_named_by_its_meta(
                 'stem_channels=8 model.backbone.base_channels=8'), err
         else:
             assert err.endswith(
-                '; ' + said.format(name=name) + f', whose backbone is a '
+                '; ' + said.format(name=name) + f', whose backbone is an '
                 f'{backbone}; the config builds a ResNet, which no depth or '
                 'width setting makes one: extract with a config whose '
-                f'model.backbone is a {backbone}'), err
+                f'model.backbone is an {backbone}'), err
             assert '--cfg-options' not in err
         assert not out.exists()
+
+
+def test_a_slide_level_checkpoint_is_said_to_give_no_patch_features(
+        synthetic_root, tmp_path, capsys):
+    """--pretrained of a balance checkpoint of the slide-level demo
+    (backbone LocalGlobalHIPT, which reads precomputed region features)
+    with a ResNet config was told to 'extract with a config whose
+    model.backbone is a LocalGlobalHIPT'; with one, the weights load and
+    the extraction stops on the first image ('a slide must be [M, 64,
+    32]'). The line now says it is a slide-level model whose features
+    cannot be extracted from patches, and names no config."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    init_default_scope('openselfsup')
+    cfg = Config.fromfile(os.path.join(REPO, 'configs', 'demo',
+                                       'balance_slide_synthetic.py'))
+    backbone = MODELS.build(cfg.model.backbone)
+    # the advice it had, followed: a config of that backbone takes no image
+    with pytest.raises(InputError, match='a slide must be'):
+        backbone(torch.zeros(3, 224, 224))
+    ckpt = str(tmp_path / 'iter_3.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in
+                               backbone.state_dict().items()},
+                'meta': dict(cfg=cfg.pretty_text, experiment_name='balance_'
+                             'slide_synthetic_lambda_0.5_20261203_101500')},
+               ckpt)
+    out = tmp_path / 'out'
+    opts = [f'{k}={v}' for k, v in _options(synthetic_root, 'NCT').items()]
+    code, err = _run_cli(capsys, [
+        '--config', _config('nct_test.py'), '--output', str(out / 'x.npy'),
+        '--workers', '0', '--no-progress', '--cfg-options', *opts,
+        '--pretrained', ckpt])
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.endswith(
+        '; it is a BalancedCrossModal checkpoint (balanced cross-modal '
+        'tuning) trained with the config its meta names balance_slide_'
+        "synthetic_lambda_0.5.py (from MMEngine's experiment_name balance_"
+        'slide_synthetic_lambda_0.5_20261203_101500; no such file in '
+        f'{tmp_path}), whose backbone is a LocalGlobalHIPT, a slide-level '
+        'model of precomputed region features: its features cannot be '
+        'extracted from patches'), err
+    assert 'extract with' not in err and not out.exists()
+
+
+def test_a_tower_of_another_width_gets_no_empty_cfg_options(tmp_path):
+    """An HLSS checkpoint given to a config whose backbone is an
+    OpenCLIPImageTower of another width: the line ended 'match the config
+    to the checkpoint, e.g. --cfg-options' with no option (the options are
+    read from a ResNet's keys). Where none is found, it names none."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from openselfsup.apis.extract import (load_backbone_weights,
+                                          load_into_backbone)
+    from openselfsup.registry import MODELS
+    from openselfsup.utils import InputError
+    init_default_scope('openselfsup')
+    cfg = Config.fromfile(os.path.join(REPO, 'configs', 'demo',
+                                       'hlss_rn50w8_synthetic.py'))
+    ours = MODELS.build(cfg.model.backbone)
+    cfg.merge_from_dict({'model.backbone.model_cfg.vision_cfg.width': 16})
+    theirs = MODELS.build(cfg.model.backbone)
+    ckpt = str(tmp_path / 'iter_3.pth')
+    for meta in (dict(cfg=cfg.pretty_text, experiment_name='hlss_rn50w8_'
+                      'synthetic_20261203_101500'), None):
+        torch.save({'state_dict': {f'backbone.{k}': v for k, v in
+                                   theirs.state_dict().items()},
+                    'meta': meta}, ckpt)
+        with pytest.raises(InputError) as err:
+            load_into_backbone(ours, load_backbone_weights(ckpt)[0], ckpt)
+        line = str(err.value)
+        assert line.startswith(f"{ckpt}: does not fit the config's "
+                               'backbone: '), line
+        assert '--cfg-options' not in line and not line.endswith('; '), line
+        if meta:
+            assert line.endswith(
+                '; it is an HLSS checkpoint (HLSS / HiDisc pre-training) '
+                'trained with the config its meta names hlss_rn50w8_'
+                "synthetic.py (from MMEngine's experiment_name hlss_rn50w8_"
+                f'synthetic_20261203_101500; no such file in {tmp_path})'), \
+                line
+        else:
+            assert line.endswith(' in the model)'), line
 
 
 def test_a_probability_outside_0_1_in_an_extraction_pipeline_is_one_line(

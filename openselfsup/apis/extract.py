@@ -216,7 +216,9 @@ def resnet_depth(state: Dict[str, torch.Tensor]) -> Optional[int]:
 def _shape_hint(weights: Dict[str, torch.Tensor],
                 own: Dict[str, torch.Tensor]) -> str:
     """``--cfg-options`` that build a backbone like ``weights``: depth
-    first, then the widths."""
+    first, then the widths, read from a ResNet's unprefixed keys; ``''``
+    where none is found (another backbone's keys: the line ended 'match
+    the config to the checkpoint, e.g. --cfg-options', with no option)."""
     theirs, ours = resnet_depth(weights), resnet_depth(own)
     if theirs and theirs != ours:
         return (f'the checkpoint is a ResNet-{theirs}, the config builds a '
@@ -229,7 +231,7 @@ def _shape_hint(weights: Dict[str, torch.Tensor],
         opts.append('model.backbone.base_channels='
                     f'{weights["layer1.0.conv1.weight"].shape[0]}')
     return 'match the config to the checkpoint, e.g. --cfg-options ' + \
-        ' '.join(opts)
+        ' '.join(opts) if opts else ''
 
 
 def load_into_backbone(backbone: torch.nn.Module,
@@ -264,27 +266,41 @@ def _fit_hint(weights: Dict[str, torch.Tensor],
     not fit ``backbone`` (whose tensors are ``own``): where the file's
     meta says what it is (its algorithm and config, as knn_eval reads
     them: :func:`~openselfsup.config.trained_checkpoint_words`), that; and
-    where its backbone is of another kind than the config's (an HLSS
-    checkpoint's ``OpenCLIPImageTower``, a ResNet-18 config), a config of
+    where its backbone is of another kind than the config's, either that
+    it is a slide-level model whose features no patch extraction gives
+    (a balance checkpoint's ``LocalGlobalHIPT``, which reads precomputed
+    region features: its class's ``takes_images`` False; a config of it
+    loaded the weights and then stopped on the first image), or (an HLSS
+    checkpoint's ``OpenCLIPImageTower``, a ResNet-18 config) a config of
     that backbone, not ``--cfg-options`` of depth or width, which no
     value turns into it (nor does the line name them: a script's note on
-    how it takes them would follow) (:func:`_shape_hint`, as before, otherwise)."""
+    how it takes them would follow). Otherwise the ``--cfg-options`` that
+    match a ResNet (:func:`_shape_hint`), where it finds some."""
     from ..config import saved_model_type, trained_checkpoint_words
+    from ..registry import MODELS
+    from ..utils import with_article
     from ..utils.checkpoint_files import MetaUnread, checkpoint_meta
     try:  # the meta alone, without torch; a file it cannot read says none
         meta = checkpoint_meta(checkpoint)
     except (MetaUnread, InputError, OSError):
         meta = None
     what = trained_checkpoint_words(meta, checkpoint)
+    shape = _shape_hint(weights, own)
     if what is None:
-        return _shape_hint(weights, own)
+        return shape
     theirs = saved_model_type(meta, 'backbone.type')
     ours = type(backbone).__name__
     if theirs is not None and theirs != ours:
-        return (f'it is {what}, whose backbone is a {theirs}; the config '
-                f'builds a {ours}, which no depth or width setting makes one: '
-                f'extract with a config whose model.backbone is a {theirs}')
-    return f'it is {what}; {_shape_hint(weights, own)}'
+        if not getattr(MODELS.get(theirs), 'takes_images', True):
+            return (f'it is {what}, whose backbone is '
+                    f'{with_article(theirs)}, a slide-level model of '
+                    'precomputed region features: its features cannot be '
+                    'extracted from patches')
+        return (f'it is {what}, whose backbone is {with_article(theirs)}; '
+                f'the config builds {with_article(ours)}, which no depth or '
+                'width setting makes one: extract with a config whose '
+                f'model.backbone is {with_article(theirs)}')
+    return f'it is {what}' + (f'; {shape}' if shape else '')
 
 
 def output_paths(output: str) -> Dict[str, str]:

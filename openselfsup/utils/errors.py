@@ -246,6 +246,23 @@ def check_finite(features: np.ndarray, source: str,
                          f'{where}, {int(bad.sum())} rows in all)')
 
 
+#: the capitals whose names begin with a vowel sound, as an acronym's
+#: first letter is said (an HLSS, an MLP; a CLIP)
+_VOWEL_SOUND_LETTERS = frozenset('AEFHILMNORSX')
+
+
+def with_article(name: str) -> str:
+    """``name`` after 'a' or 'an', by how it is said: a class or algorithm
+    name (``'an ImageClassifier'``, ``'an OpenCLIPImageTower'``, ``'a
+    ResNet'``) by its first letter, a vowel or not; an acronym (two
+    capitals first: ``'an HLSS'``, ``'a CLIP...'``) by the name of its
+    first letter."""
+    acronym = len(name) > 1 and name[:2].isupper()
+    vowel = (name[:1].upper() in _VOWEL_SOUND_LETTERS if acronym
+             else name[:1].lower() in 'aeiou')
+    return f'{"an" if vowel else "a"} {name}'
+
+
 def first_line(exc: BaseException, with_type: bool = False) -> str:
     """The first line of ``exc``'s message (its type name if empty), after
     ``'<type name>: '`` with ``with_type``: for library errors quoted

@@ -154,6 +154,11 @@ class LocalGlobalHIPT(KeepsLoadedWeights, BaseModule):
     tensor; outputs a 1-tuple of ``[B, embed_dim_slide]``.
     """
 
+    #: a slide-level model of precomputed region features, not of images:
+    #: a backbone without this attribute takes images (how ``extract.py``
+    #: tells a checkpoint whose features no patch extraction gives)
+    takes_images = False
+
     def __init__(self, embed_dim_patch: int = 384, embed_dim_region: int = 192,
                  embed_dim_slide: int = 192, region_size: int = 2048,
                  patch_size: int = 256, region_depth: int = 6,
