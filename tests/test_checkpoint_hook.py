@@ -1130,7 +1130,8 @@ def test_a_trained_work_dirs_legacy_format_checkpoint_is_picked(tmp_path):
 
 
 
-def test_a_work_dirs_cut_short_legacy_checkpoint_is_passed_over(tmp_path):
+def test_a_work_dirs_cut_short_legacy_checkpoint_is_passed_over(tmp_path,
+                                                             monkeypatch):
     """The readers of a run's work dir (extraction and the backbone
     export: resolve_trained_checkpoint; kNN evaluation:
     read_resolved_checkpoint) took a newest checkpoint of torch's legacy
@@ -1174,6 +1175,17 @@ def test_a_work_dirs_cut_short_legacy_checkpoint_is_passed_over(tmp_path):
         assert pick(log) == old
         assert any(new in line and 'incomplete' in line
                    for line in log.lines), log.lines
+    # knn_eval's logger, MMEngine's current one fetched at the first
+    # warning (fetching it imports torch): the same lines reach it
+    from mmengine.logging import MMLogger
+
+    from openselfsup.utils.checkpoint_files import LoggerWhenUsed
+    current = Log()
+    monkeypatch.setattr(MMLogger, 'get_current_instance',
+                        classmethod(lambda cls: current))
+    assert read_resolved_checkpoint(str(work),
+                                    logger=LoggerWhenUsed())[0] == old
+    assert current.lines == log.lines, current.lines
     os.remove(old)
     for pick in (read_resolved_checkpoint, resolve_trained_checkpoint):
         with pytest.raises(InputError, match='a folder without a complete '

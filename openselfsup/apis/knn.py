@@ -1038,11 +1038,10 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # or damaged one is refused at once. These bytes are those loaded
         # and hashed: the file is read once, here, not tested cheaply here
         # (its zip directory: a damaged member passed) and read later
-        from mmengine.logging import MMLogger
-
-        from ..utils.checkpoint_files import read_resolved_checkpoint
+        from ..utils.checkpoint_files import (LoggerWhenUsed,
+                                              read_resolved_checkpoint)
         checkpoint, buffer, sha1 = read_resolved_checkpoint(
-            checkpoint, logger=MMLogger.get_current_instance())
+            checkpoint, logger=LoggerWhenUsed())
         held = [buffer]  # taken by the load: not kept while the model runs
         del buffer
     from mmengine.registry import init_default_scope

@@ -587,6 +587,18 @@ def read_checkpoint(path: str) -> Tuple[io.BytesIO, str]:
     return buffer, sha1
 
 
+class LoggerWhenUsed:
+    """MMEngine's current logger, fetched at the first warning said on it
+    (the ``logger`` of :func:`read_resolved_checkpoint`): fetching it
+    makes one, which imports ``mmengine.dist`` and so torch, and
+    ``knn_eval.py`` refuses a missing or damaged checkpoint before torch
+    (it was imported there, ~1 s, for the logger of a warning not said)."""
+
+    def warning(self, msg: str) -> None:
+        from mmengine.logging import MMLogger
+        MMLogger.get_current_instance().warning(msg)
+
+
 def read_resolved_checkpoint(path: str, flag: str = '', logger=None
                              ) -> Tuple[str, io.BytesIO, str]:
     """:func:`read_checkpoint` of the checkpoint ``path`` names: a file, or
