@@ -1175,16 +1175,18 @@ def test_a_work_dirs_cut_short_legacy_checkpoint_is_passed_over(tmp_path,
         assert pick(log) == old
         assert any(new in line and 'incomplete' in line
                    for line in log.lines), log.lines
-    # knn_eval's logger, MMEngine's current one fetched at the first
-    # warning (fetching it imports torch): the same lines reach it
+    # knn_eval's logger: the warnings held (fetching MMEngine's current
+    # logger imports torch), said on it when flushed: the same lines
     from mmengine.logging import MMLogger
 
     from openselfsup.utils.checkpoint_files import LoggerWhenUsed
     current = Log()
     monkeypatch.setattr(MMLogger, 'get_current_instance',
                         classmethod(lambda cls: current))
-    assert read_resolved_checkpoint(str(work),
-                                    logger=LoggerWhenUsed())[0] == old
+    held = LoggerWhenUsed()
+    assert read_resolved_checkpoint(str(work), logger=held)[0] == old
+    assert current.lines == []
+    held.flush()
     assert current.lines == log.lines, current.lines
     os.remove(old)
     for pick in (read_resolved_checkpoint, resolve_trained_checkpoint):

@@ -1040,10 +1040,12 @@ def knn_eval_checkpoint(config: str, checkpoint: Optional[str],
         # (its zip directory: a damaged member passed) and read later
         from ..utils.checkpoint_files import (LoggerWhenUsed,
                                               read_resolved_checkpoint)
+        passed_over = LoggerWhenUsed()
         checkpoint, buffer, sha1 = read_resolved_checkpoint(
-            checkpoint, logger=LoggerWhenUsed())
+            checkpoint, logger=passed_over)
         held = [buffer]  # taken by the load: not kept while the model runs
         del buffer
+        passed_over.flush()  # the newer files passed over, said now
     from mmengine.registry import init_default_scope
 
     import openselfsup.datasets.registered  # noqa: F401  (the datasets)

@@ -588,15 +588,29 @@ def read_checkpoint(path: str) -> Tuple[io.BytesIO, str]:
 
 
 class LoggerWhenUsed:
-    """MMEngine's current logger, fetched at the first warning said on it
-    (the ``logger`` of :func:`read_resolved_checkpoint`): fetching it
-    makes one, which imports ``mmengine.dist`` and so torch, and
-    ``knn_eval.py`` refuses a missing or damaged checkpoint before torch
-    (it was imported there, ~1 s, for the logger of a warning not said)."""
+    """The warnings said on it held, then said on MMEngine's current logger
+    by :meth:`flush` (the ``logger`` of :func:`read_resolved_checkpoint`):
+    fetching that logger makes one, which imports ``mmengine.dist`` and so
+    torch, and ``knn_eval.py`` refuses a missing or damaged checkpoint
+    before torch (it was imported there, ~1 s, for the logger of a
+    warning; a work dir whose files were all passed over got the warning,
+    torch, then the refusal). A command flushes once it goes on past the
+    read (the refusal names the folder: the files passed over are not
+    said then)."""
+
+    def __init__(self) -> None:
+        self.held: List[str] = []
 
     def warning(self, msg: str) -> None:
-        from mmengine.logging import MMLogger
-        MMLogger.get_current_instance().warning(msg)
+        self.held.append(msg)
+
+    def flush(self) -> None:
+        if self.held:
+            from mmengine.logging import MMLogger
+            logger = MMLogger.get_current_instance()
+            for msg in self.held:
+                logger.warning(msg)
+            self.held = []
 
 
 def read_resolved_checkpoint(path: str, flag: str = '', logger=None
