@@ -4766,12 +4766,21 @@ def test_validating_before_training_leaves_the_training_as_it_was(
     its DataLoader's base seed from torch's global generator, so every
     dropout mask after it differed: the slide demo tuned from the sweep's
     baseline gave kappa 0.8355 with the hook and 0.7945 without it (the
-    sweep's run, same seed). One epoch of the slide demo (dropout 0.1)
-    with the hook and without it: the same weights, bit for bit."""
+    sweep's run, same seed). With persistent validation workers (as the
+    balance configs'), the iterator that validation made was kept and the
+    validation after epoch 1 drew nothing, where without the hook it drew:
+    epoch 2 differed in every tensor. Two epochs of the slide demo
+    (dropout 0.5), validated after each, one persistent validation worker,
+    with the hook and without it: the same weights after each epoch, bit
+    for bit."""
     from openselfsup.apis import train
     base = {**demo_on_test_slides(crossmodal_root),
-            'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 10,
-            'model.backbone.dropout': 0.5}
+            'train_cfg.max_epochs': 2, 'train_cfg.val_interval': 1,
+            'model.backbone.dropout': 0.5,
+            'default_hooks.checkpoint.interval': 1,
+            'default_hooks.checkpoint.max_keep_ckpts': 2,
+            'val_dataloader.num_workers': 1,
+            'val_dataloader.persistent_workers': True}
     pool = dict(type='NegativeTextPoolHook')
     for name, hooks in (('with', [dict(type='ValidateBeforeTrainHook'),
                                   pool]),
@@ -4780,8 +4789,10 @@ def test_validating_before_training_leaves_the_training_as_it_was(
               cfg_options={**base, 'custom_hooks': hooks})
     assert 'evaluating the baseline before training' in \
         _logs(tmp_path / 'with')
-    assert _differing_weights(tmp_path / 'without' / 'epoch_1.pth',
-                              tmp_path / 'with' / 'epoch_1.pth') == []
+    for epoch in (1, 2):
+        assert _differing_weights(
+            tmp_path / 'without' / f'epoch_{epoch}.pth',
+            tmp_path / 'with' / f'epoch_{epoch}.pth') == [], epoch
 
 
 def test_a_sweeps_console_is_short_and_each_runs_log_whole(

@@ -275,13 +275,28 @@ def validate_leaving_training(runner) -> None:
     the model's own; the validation DataLoader's iterator draws its base
     seed from torch's) and what the validation's hooks step
     (:func:`_kept_schedules`). Training then draws the same dropout masks,
-    captions and negatives as without this validation."""
+    captions and negatives as without this validation.
+
+    A DataLoader of persistent workers (``persistent_workers=True``,
+    ``num_workers`` > 0) keeps the iterator this validation made, with
+    its workers: the next validation would reuse it and draw nothing,
+    where without this one it makes it and draws its base seed (before,
+    training differed from the epoch after it on). It is shut down, so
+    the next validation makes it as without this one."""
     from .runner import continue_random_streams, random_streams
     # this process's own streams, restored in this process: one process's
     # (world size 1) whatever the run's world size
     streams = random_streams(1, runner.model)
     schedules = _kept_schedules(runner)
+    loader = getattr(runner.val_loop, 'dataloader', None)
+    kept = getattr(loader, '_iterator', None)
     runner.val_loop.run()
+    made = getattr(loader, '_iterator', None)
+    if made is not None and made is not kept:
+        # torch's DataLoader keeps it only with persistent workers
+        loader._iterator = None
+        if hasattr(made, '_shutdown_workers'):
+            made._shutdown_workers()
     continue_random_streams(streams, 1, runner.model)
     schedules()
 
